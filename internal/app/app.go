@@ -1,0 +1,102 @@
+// Package app is the composition root: it turns a Config into connected dependencies and the
+// production HTTP handler. main and the test harness both build the service through it.
+package app
+
+import (
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/redis/go-redis/v9"
+
+	apispec "github.com/ccbackend/ccbackend/api"
+	"github.com/ccbackend/ccbackend/internal/config"
+	"github.com/ccbackend/ccbackend/internal/httpapi"
+	"github.com/ccbackend/ccbackend/internal/store"
+)
+
+// App is the running service's dependencies and handler.
+type App struct {
+	Config   config.Config
+	Log      *slog.Logger
+	Store    *store.Store
+	Redis    *redis.Client
+	Registry *prometheus.Registry
+	Handler  http.Handler
+}
+
+// NewLogger returns the JSON logger at the configured level.
+func NewLogger(w io.Writer, level string) *slog.Logger {
+	var l slog.Level
+	_ = l.UnmarshalText([]byte(level)) // config already validated the level
+	return slog.New(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: l}))
+}
+
+// New connects to PostgreSQL and Redis, applies migrations unless disabled, and builds the router.
+func New(ctx context.Context, cfg config.Config, log *slog.Logger, version string) (a *App, err error) {
+	if cfg.MigrateOnStart {
+		if err := Migrate(cfg.DatabaseURL); err != nil {
+			return nil, err
+		}
+	}
+	st, err := store.Open(ctx, cfg.DatabaseURL)
+	if err != nil {
+		return nil, err
+	}
+	defer func() {
+		if err != nil {
+			st.Close()
+		}
+	}()
+	rdb, err := store.OpenRedis(ctx, cfg.RedisURL)
+	if err != nil {
+		return nil, err
+	}
+	defer func() {
+		if err != nil {
+			_ = rdb.Close()
+		}
+	}()
+
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	meta, err := httpapi.NewMetaHandlers(version, time.Now, st, httpapi.PingFunc(func(ctx context.Context) error {
+		return rdb.Ping(ctx).Err()
+	}), cfg.ReadyTimeout, apispec.YAML)
+	if err != nil {
+		return nil, err
+	}
+	handler, err := httpapi.New(httpapi.Deps{
+		Log:          log,
+		Metrics:      httpapi.NewMetrics(reg),
+		CORSOrigins:  cfg.CORSOrigins,
+		MaxBodyBytes: cfg.MaxBodyBytes,
+		Meta:         meta,
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &App{Config: cfg, Log: log, Store: st, Redis: rdb, Registry: reg, Handler: handler}, nil
+}
+
+// Migrate applies every pending migration to databaseURL.
+func Migrate(databaseURL string) error {
+	m, err := store.NewMigrator(databaseURL)
+	if err != nil {
+		return err
+	}
+	return errors.Join(m.Up(), m.Close())
+}
+
+// Close releases the connections, after the servers have stopped.
+func (a *App) Close() {
+	if err := a.Redis.Close(); err != nil {
+		a.Log.Warn("closing redis", slog.String("error", err.Error()))
+	}
+	a.Store.Close()
+}

@@ -1,0 +1,78 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+// Listeners are the sockets the service answers on; Metrics is nil when metrics are off.
+type Listeners struct {
+	Public  net.Listener
+	Metrics net.Listener
+}
+
+// Listen opens the configured addresses, so a taken port fails before anything is served.
+func (a *App) Listen() (Listeners, error) {
+	pub, err := net.Listen("tcp", a.Config.Addr)
+	if err != nil {
+		return Listeners{}, fmt.Errorf("listen CCB_ADDR %s: %w", a.Config.Addr, err)
+	}
+	ls := Listeners{Public: pub}
+	if a.Config.MetricsAddr != "" {
+		if ls.Metrics, err = net.Listen("tcp", a.Config.MetricsAddr); err != nil {
+			_ = pub.Close()
+			return Listeners{}, fmt.Errorf("listen CCB_METRICS_ADDR %s: %w", a.Config.MetricsAddr, err)
+		}
+	}
+	return ls, nil
+}
+
+// Serve answers on ls until ctx is cancelled, then stops accepting, lets in-flight requests
+// finish (up to the shutdown timeout) and returns nil on a clean stop.
+func (a *App) Serve(ctx context.Context, ls Listeners) error {
+	servers := []*http.Server{a.httpServer(a.Handler)}
+	listeners := []net.Listener{ls.Public}
+	if ls.Metrics != nil {
+		servers = append(servers, a.httpServer(promhttp.HandlerFor(a.Registry, promhttp.HandlerOpts{Registry: a.Registry})))
+		listeners = append(listeners, ls.Metrics)
+	}
+	errc := make(chan error, len(servers))
+	for i, srv := range servers {
+		a.Log.Info("listening", slog.String("addr", listeners[i].Addr().String()), slog.Bool("metrics", i == 1))
+		go func() {
+			if err := srv.Serve(listeners[i]); !errors.Is(err, http.ErrServerClosed) {
+				errc <- err
+			}
+		}()
+	}
+	var serveErr error
+	select {
+	case <-ctx.Done():
+		a.Log.Info("shutting down", slog.Duration("timeout", a.Config.ShutdownTimeout))
+	case serveErr = <-errc:
+		a.Log.Error("server failed", slog.String("error", serveErr.Error()))
+	}
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), a.Config.ShutdownTimeout)
+	defer cancel()
+	var errs []error
+	for _, srv := range servers {
+		errs = append(errs, srv.Shutdown(sctx))
+	}
+	return errors.Join(append(errs, serveErr)...)
+}
+
+func (a *App) httpServer(h http.Handler) *http.Server {
+	return &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		ErrorLog:          slog.NewLogLogger(a.Log.Handler(), slog.LevelWarn),
+	}
+}

@@ -1,0 +1,166 @@
+// Package config is the only reader of the process environment: it parses every setting once into
+// a Config and rejects bad values with a message that names the variable.
+package config
+
+import (
+	"fmt"
+	"net"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Config holds every setting of the service.
+type Config struct {
+	Env             string        // CCB_ENV: development | test | production
+	Addr            string        // CCB_ADDR
+	MetricsAddr     string        // CCB_METRICS_ADDR; empty disables the metrics listener
+	DatabaseURL     string        // DATABASE_URL
+	RedisURL        string        // REDIS_URL
+	RedisPrefix     string        // CCB_REDIS_PREFIX: namespace of every Redis key
+	CORSOrigins     []string      // CCB_CORS_ORIGINS, comma-separated, added to the defaults
+	LogLevel        string        // CCB_LOG_LEVEL: debug | info | warn | error
+	MaxBodyBytes    int64         // CCB_MAX_BODY_BYTES
+	MigrateOnStart  bool          // CCB_MIGRATE_ON_START
+	ShutdownTimeout time.Duration // CCB_SHUTDOWN_TIMEOUT
+	ReadyTimeout    time.Duration // CCB_READY_TIMEOUT: budget of each dependency check in /ready
+}
+
+// DefaultCORSOrigins are the origins of the iOS app's web views and local development.
+var DefaultCORSOrigins = []string{"capacitor://localhost", "ionic://localhost", "http://localhost"}
+
+// Load reads the configuration through getenv (os.Getenv in production, a map in tests).
+func Load(getenv func(string) string) (Config, error) {
+	r := reader{getenv: getenv}
+	c := Config{
+		Env:             r.oneOf("CCB_ENV", "development", "development", "test", "production"),
+		Addr:            r.hostPort("CCB_ADDR", ":8080", false),
+		MetricsAddr:     r.hostPort("CCB_METRICS_ADDR", "127.0.0.1:9464", true),
+		DatabaseURL:     r.url("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable", "postgres", "postgresql"),
+		RedisURL:        r.url("REDIS_URL", "redis://127.0.0.1:6379/0", "redis", "rediss"),
+		RedisPrefix:     r.str("CCB_REDIS_PREFIX", "ccb:"),
+		CORSOrigins:     append(append([]string{}, DefaultCORSOrigins...), r.list("CCB_CORS_ORIGINS")...),
+		LogLevel:        r.oneOf("CCB_LOG_LEVEL", "info", "debug", "info", "warn", "error"),
+		MaxBodyBytes:    r.positiveInt("CCB_MAX_BODY_BYTES", 10<<20),
+		MigrateOnStart:  r.boolean("CCB_MIGRATE_ON_START", true),
+		ShutdownTimeout: r.duration("CCB_SHUTDOWN_TIMEOUT", 30*time.Second),
+		ReadyTimeout:    r.duration("CCB_READY_TIMEOUT", 2*time.Second),
+	}
+	if r.err != nil {
+		return Config{}, r.err
+	}
+	return c, nil
+}
+
+// reader keeps the first error so Load reads like a list of settings.
+type reader struct {
+	getenv func(string) string
+	err    error
+}
+
+func (r *reader) fail(name, format string, args ...any) {
+	if r.err == nil {
+		r.err = fmt.Errorf("config: %s: %s", name, fmt.Sprintf(format, args...))
+	}
+}
+
+func (r *reader) str(name, def string) string {
+	if v := strings.TrimSpace(r.getenv(name)); v != "" {
+		return v
+	}
+	return def
+}
+
+func (r *reader) oneOf(name, def string, allowed ...string) string {
+	v := strings.ToLower(r.str(name, def))
+	for _, a := range allowed {
+		if v == a {
+			return v
+		}
+	}
+	r.fail(name, "%q is not one of %s", v, strings.Join(allowed, ", "))
+	return def
+}
+
+func (r *reader) hostPort(name, def string, allowEmpty bool) string {
+	raw, set := r.getenv(name), r.getenv(name) != ""
+	if !set {
+		return def
+	}
+	v := strings.TrimSpace(raw)
+	if allowEmpty && (v == "off" || v == "none") {
+		return ""
+	}
+	if _, port, err := net.SplitHostPort(v); err != nil || port == "" {
+		r.fail(name, "%q is not a host:port listen address (e.g. :8080)", v)
+		return def
+	}
+	return v
+}
+
+func (r *reader) url(name, def string, schemes ...string) string {
+	v := r.str(name, def)
+	u, err := url.Parse(v)
+	if err != nil {
+		r.fail(name, "not a URL")
+		return def
+	}
+	for _, s := range schemes {
+		if u.Scheme == s {
+			return v
+		}
+	}
+	// The value may hold a password: name only the scheme.
+	r.fail(name, "scheme %q is not one of %s", u.Scheme, strings.Join(schemes, ", "))
+	return def
+}
+
+func (r *reader) list(name string) []string {
+	var out []string
+	for _, part := range strings.Split(r.getenv(name), ",") {
+		if p := strings.TrimSpace(part); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+func (r *reader) positiveInt(name string, def int64) int64 {
+	v := r.str(name, "")
+	if v == "" {
+		return def
+	}
+	n, err := strconv.ParseInt(v, 10, 64)
+	if err != nil || n <= 0 {
+		r.fail(name, "%q is not a positive integer", v)
+		return def
+	}
+	return n
+}
+
+func (r *reader) boolean(name string, def bool) bool {
+	v := r.str(name, "")
+	if v == "" {
+		return def
+	}
+	b, err := strconv.ParseBool(v)
+	if err != nil {
+		r.fail(name, "%q is not a boolean (true or false)", v)
+		return def
+	}
+	return b
+}
+
+func (r *reader) duration(name string, def time.Duration) time.Duration {
+	v := r.str(name, "")
+	if v == "" {
+		return def
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil || d <= 0 {
+		r.fail(name, "%q is not a positive duration (e.g. 30s)", v)
+		return def
+	}
+	return d
+}

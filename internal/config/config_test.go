@@ -1,0 +1,67 @@
+package config
+
+import (
+	"slices"
+	"strings"
+	"testing"
+	"time"
+)
+
+func env(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
+
+func TestDefaults(t *testing.T) {
+	c, err := Load(env(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Addr != ":8080" || c.MetricsAddr != "127.0.0.1:9464" || c.MaxBodyBytes != 10<<20 ||
+		!c.MigrateOnStart || c.LogLevel != "info" || c.Env != "development" || c.ShutdownTimeout != 30*time.Second {
+		t.Errorf("defaults = %+v", c)
+	}
+	for _, o := range []string{"capacitor://localhost", "ionic://localhost", "http://localhost"} {
+		if !slices.Contains(c.CORSOrigins, o) {
+			t.Errorf("default CORS origins lack %s", o)
+		}
+	}
+}
+
+func TestOverrides(t *testing.T) {
+	c, err := Load(env(map[string]string{
+		"CCB_ADDR": "127.0.0.1:9000", "CCB_METRICS_ADDR": "off", "CCB_CORS_ORIGINS": " https://a.example , https://b.example ",
+		"CCB_MAX_BODY_BYTES": "2048", "CCB_MIGRATE_ON_START": "false", "CCB_LOG_LEVEL": "DEBUG",
+		"DATABASE_URL": "postgresql://u:p@db:5432/app", "REDIS_URL": "rediss://cache:6380/2",
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Addr != "127.0.0.1:9000" || c.MetricsAddr != "" || c.MaxBodyBytes != 2048 || c.MigrateOnStart || c.LogLevel != "debug" {
+		t.Errorf("overrides = %+v", c)
+	}
+	if !slices.Contains(c.CORSOrigins, "https://b.example") || !slices.Contains(c.CORSOrigins, "capacitor://localhost") {
+		t.Errorf("CORS origins = %v", c.CORSOrigins)
+	}
+}
+
+func TestBadValuesNameTheVariable(t *testing.T) {
+	cases := map[string]string{
+		"CCB_ADDR":             "8080",
+		"CCB_MAX_BODY_BYTES":   "-1",
+		"CCB_MIGRATE_ON_START": "maybe",
+		"CCB_LOG_LEVEL":        "loud",
+		"CCB_ENV":              "staging",
+		"CCB_SHUTDOWN_TIMEOUT": "soon",
+		"DATABASE_URL":         "mysql://root:hunter2@db/app",
+		"REDIS_URL":            "memcached://x",
+	}
+	for name, value := range cases {
+		t.Run(name, func(t *testing.T) {
+			_, err := Load(env(map[string]string{name: value}))
+			if err == nil || !strings.Contains(err.Error(), name) {
+				t.Fatalf("Load(%s=%q) = %v, want an error naming %s", name, value, err, name)
+			}
+			if strings.Contains(err.Error(), "hunter2") {
+				t.Errorf("error leaks a password: %v", err)
+			}
+		})
+	}
+}

@@ -1,0 +1,78 @@
+package httpapi
+
+import (
+	"context"
+	"net/http"
+
+	"github.com/getkin/kin-openapi/openapi3"
+	"github.com/getkin/kin-openapi/openapi3filter"
+	"github.com/labstack/echo/v4"
+	echomw "github.com/oapi-codegen/echo-middleware"
+
+	"github.com/ccbackend/ccbackend/internal/apperr"
+	"github.com/ccbackend/ccbackend/internal/auth"
+)
+
+// Authenticator checks the credentials a request presents for one security scheme of the spec.
+// scopes are the scheme's scopes on the operation's requirement (the roles it demands).
+// It returns an apperr of kind Unauthenticated (no or bad credentials) or Forbidden (valid
+// credentials lacking a role).
+type Authenticator interface {
+	Authenticate(ctx context.Context, r *http.Request, scheme string, scopes []string) (auth.Principal, error)
+}
+
+// denyAll is the authenticator used when none is configured: nothing non-public is reachable.
+type denyAll struct{}
+
+func (denyAll) Authenticate(context.Context, *http.Request, string, []string) (auth.Principal, error) {
+	return auth.Principal{}, apperr.New(apperr.Unauthenticated, "unauthenticated", "valid credentials are required")
+}
+
+const principalKey = "ccb.principal"
+
+// specValidator is the oapi-codegen request validator: it enforces each operation's security
+// requirement through the Authenticator and validates parameters and bodies against the spec.
+// Requests Echo could not route skip it, so Echo's own 404 and 405 (with Allow) answer them.
+func specValidator(spec *openapi3.T, authn Authenticator) echo.MiddlewareFunc {
+	return echomw.OapiRequestValidatorWithOptions(spec, &echomw.Options{
+		SilenceServersWarning: true,
+		Skipper:               func(c echo.Context) bool { return routeLabel(c) == "unmatched" },
+		Options: openapi3filter.Options{
+			MultiError: false,
+			AuthenticationFunc: func(ctx context.Context, in *openapi3filter.AuthenticationInput) error {
+				ec := echomw.GetEchoContext(ctx)
+				req := in.RequestValidationInput.Request
+				p, err := authn.Authenticate(req.Context(), req, in.SecuritySchemeName, in.Scopes)
+				if err != nil {
+					// An *echo.HTTPError passes through the validator unchanged, keeping 401
+					// and 403 apart; the error handler renders the apperr inside.
+					return &echo.HTTPError{Code: kindStatus[apperr.KindOf(err)], Internal: err}
+				}
+				ec.Set(principalKey, p)
+				return nil
+			},
+		},
+	})
+}
+
+// attachPrincipal moves the authenticated caller onto the request context, where the strict
+// handlers (which see only the request's context) find it. It runs after validation so the body
+// the validator buffered is the one the handler reads.
+func attachPrincipal(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		if p, ok := c.Get(principalKey).(auth.Principal); ok {
+			c.SetRequest(c.Request().WithContext(auth.WithPrincipal(c.Request().Context(), p)))
+		}
+		return next(c)
+	}
+}
+
+// markMatched records whether Echo routed the request to an operation of the spec.
+func markMatched(routes map[string]bool) echo.MiddlewareFunc {
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			c.Set(routeMatchedKey, routes[c.Request().Method+" "+c.Path()])
+			return next(c)
+		}
+	}
+}

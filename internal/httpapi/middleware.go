@@ -1,0 +1,84 @@
+package httpapi
+
+import (
+	"log/slog"
+	"regexp"
+	"strconv"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/labstack/echo/v4"
+)
+
+// wellFormedRequestID accepts client ids that are safe to log and echo back.
+var wellFormedRequestID = regexp.MustCompile(`^[A-Za-z0-9._:-]{1,128}$`)
+
+// requestIDMiddleware keeps a well-formed X-Request-ID from the client and mints one otherwise;
+// the id goes back on every response.
+func requestIDMiddleware() echo.MiddlewareFunc {
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			rid := c.Request().Header.Get(echo.HeaderXRequestID)
+			if !wellFormedRequestID.MatchString(rid) {
+				rid = uuid.NewString()
+			}
+			c.Set(echo.HeaderXRequestID, rid)
+			c.Response().Header().Set(echo.HeaderXRequestID, rid)
+			return next(c)
+		}
+	}
+}
+
+// requestID returns the id requestIDMiddleware assigned.
+func requestID(c echo.Context) string {
+	if rid, ok := c.Get(echo.HeaderXRequestID).(string); ok {
+		return rid
+	}
+	return ""
+}
+
+// observeMiddleware renders errors, then logs and measures every request once it is answered,
+// labelled by route template (never the raw path, whose ids would explode the label space).
+func observeMiddleware(log *slog.Logger, m *Metrics) echo.MiddlewareFunc {
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			start := time.Now()
+			m.inFlight.Inc()
+			defer m.inFlight.Dec()
+			c.Response().Before(func() {
+				c.Response().Header().Set("X-Response-Time", strconv.FormatFloat(float64(time.Since(start).Microseconds())/1000, 'f', 3, 64)+"ms")
+			})
+			if err := next(c); err != nil {
+				c.Error(err)
+			}
+			elapsed := time.Since(start)
+			route := routeLabel(c)
+			status := c.Response().Status
+			m.observe(c.Request().Method, route, status, elapsed)
+			level := slog.LevelInfo
+			if status >= 500 {
+				level = slog.LevelError
+			}
+			log.LogAttrs(c.Request().Context(), level, "request",
+				slog.String("request_id", requestID(c)),
+				slog.String("method", c.Request().Method),
+				slog.String("route", route),
+				slog.Int("status", status),
+				slog.Float64("latency_ms", float64(elapsed.Microseconds())/1000),
+				slog.Int64("bytes_out", c.Response().Size),
+				slog.String("remote_ip", c.RealIP()),
+			)
+			return nil
+		}
+	}
+}
+
+// routeLabel is the matched route template, or "unmatched" for 404/405 answers.
+func routeLabel(c echo.Context) string {
+	if matched, _ := c.Get(routeMatchedKey).(bool); matched {
+		return c.Path()
+	}
+	return "unmatched"
+}
+
+const routeMatchedKey = "ccb.route_matched"

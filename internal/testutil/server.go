@@ -1,0 +1,70 @@
+package testutil
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"net/http/httptest"
+	"testing"
+
+	"github.com/ccbackend/ccbackend/gen/api"
+	"github.com/ccbackend/ccbackend/internal/app"
+	"github.com/ccbackend/ccbackend/internal/config"
+)
+
+// Server is the production router running in-process on its own database and Redis namespace.
+type Server struct {
+	URL    string
+	App    *app.App
+	Client *ValidatingClient // every response it receives is checked against the contract
+	API    *api.ClientWithResponses
+}
+
+// Option adjusts the configuration of a test server.
+type Option func(*config.Config)
+
+// WithConfig lets a test change any setting before the server is built.
+func WithConfig(f func(*config.Config)) Option { return Option(f) }
+
+// NewServer starts the service for t on a fresh database and Redis namespace.
+func NewServer(t testing.TB, opts ...Option) *Server {
+	t.Helper()
+	cfg := BaseConfig(t)
+	cfg.Env = "test"
+	cfg.DatabaseURL = NewDatabase(t)
+	cfg.RedisPrefix = NewRedisPrefix(t)
+	cfg.MigrateOnStart = false // the template is migrated already
+	cfg.MetricsAddr = ""
+	for _, o := range opts {
+		o(&cfg)
+	}
+	log := slog.New(slog.NewJSONHandler(io.Discard, nil))
+	if testing.Verbose() {
+		log = slog.New(slog.NewJSONHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	}
+	a, err := app.New(context.Background(), cfg, log, "test")
+	if err != nil {
+		t.Fatalf("testutil: build app: %v", err)
+	}
+	hs := httptest.NewServer(a.Handler)
+	t.Cleanup(func() {
+		hs.Close()
+		a.Close()
+	})
+	vc := NewValidatingClient(t)
+	client, err := api.NewClientWithResponses(hs.URL, api.WithHTTPClient(vc.HTTP))
+	if err != nil {
+		t.Fatalf("testutil: client: %v", err)
+	}
+	return &Server{URL: hs.URL, App: a, Client: vc, API: client}
+}
+
+type testWriter struct{ t testing.TB }
+
+func (w testWriter) Write(p []byte) (int, error) {
+	w.t.Log(string(p[:len(p)-1]))
+	return len(p), nil
+}
+
+// Config is config.Config, so tests adjust settings without importing the config package.
+type Config = config.Config
