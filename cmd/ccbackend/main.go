@@ -1,4 +1,4 @@
-// Command ccbackend is the service's one binary: `serve`, `migrate`, `version`.
+// Command ccbackend is the service's one binary: `serve`, `migrate`, `users`, `keys`, `version`.
 package main
 
 import (
@@ -20,6 +20,9 @@ commands:
   serve                    run the HTTP API (configuration from the environment; see README)
   migrate up|down [N]|version
                            apply, revert (N steps, default 1) or show database migrations
+  users create-admin --email E --password-stdin
+                           create an administrator (password read from stdin)
+  keys rotate              start signing access tokens with a new key now
   version                  print the version
 `
 
@@ -29,7 +32,7 @@ var errUsage = errors.New("usage")
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := run(ctx, os.Args[1:], os.Getenv, os.Stdout); err != nil {
+	if err := run(ctx, os.Args[1:], os.Getenv, os.Stdin, os.Stdout); err != nil {
 		if errors.Is(err, errUsage) {
 			fmt.Fprint(os.Stderr, usage)
 			fmt.Fprintln(os.Stderr, "ccbackend:", err)
@@ -41,7 +44,7 @@ func main() {
 }
 
 // run executes one command; everything it needs from the process comes in as arguments.
-func run(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) error {
+func run(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout io.Writer) error {
 	if len(args) == 0 {
 		return fmt.Errorf("%w: no command", errUsage)
 	}
@@ -50,6 +53,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		return serve(ctx, getenv, stdout)
 	case "migrate":
 		return migrate(args[1:], getenv, stdout)
+	case "users":
+		return usersCommand(ctx, args[1:], getenv, stdin, stdout)
+	case "keys":
+		return keysCommand(ctx, args[1:], getenv, stdout)
 	case "version":
 		_, err := fmt.Fprintln(stdout, version)
 		return err

@@ -134,17 +134,17 @@ func TestRunRejectsBadInvocations(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			getenv := func(k string) string { return tc.env[k] }
-			err := run(context.Background(), tc.args, getenv, &bytes.Buffer{})
+			err := run(context.Background(), tc.args, getenv, strings.NewReader(""), &bytes.Buffer{})
 			if err == nil || !strings.Contains(err.Error(), tc.want) {
 				t.Errorf("run(%v) = %v, want an error mentioning %q", tc.args, err, tc.want)
 			}
 		})
 	}
 	var out bytes.Buffer
-	if err := run(context.Background(), []string{"version"}, func(string) string { return "" }, &out); err != nil || strings.TrimSpace(out.String()) != version {
+	if err := run(context.Background(), []string{"version"}, func(string) string { return "" }, nil, &out); err != nil || strings.TrimSpace(out.String()) != version {
 		t.Errorf("version printed %q, err %v", out.String(), err)
 	}
-	if err := run(context.Background(), []string{"fly"}, func(string) string { return "" }, &out); !errors.Is(err, errUsage) {
+	if err := run(context.Background(), []string{"fly"}, func(string) string { return "" }, nil, &out); !errors.Is(err, errUsage) {
 		t.Errorf("unknown command is not a usage error: %v", err)
 	}
 }
@@ -154,7 +154,7 @@ func TestMigrateCommand(t *testing.T) {
 	env := map[string]string{"DATABASE_URL": dbURL}
 	getenv := func(k string) string { return env[k] }
 	var out bytes.Buffer
-	if err := run(context.Background(), []string{"migrate", "version"}, getenv, &out); err != nil {
+	if err := run(context.Background(), []string{"migrate", "version"}, getenv, nil, &out); err != nil {
 		t.Fatal(err)
 	}
 	before := out.String()
@@ -162,14 +162,14 @@ func TestMigrateCommand(t *testing.T) {
 		t.Fatalf("migrate version = %q", before)
 	}
 	out.Reset()
-	if err := run(context.Background(), []string{"migrate", "down", "1"}, getenv, &out); err != nil {
+	if err := run(context.Background(), []string{"migrate", "down", "1"}, getenv, nil, &out); err != nil {
 		t.Fatal(err)
 	}
 	if out.String() == before {
 		t.Errorf("migrate down did not change the version (%q)", out.String())
 	}
 	out.Reset()
-	if err := run(context.Background(), []string{"migrate", "up"}, getenv, &out); err != nil {
+	if err := run(context.Background(), []string{"migrate", "up"}, getenv, nil, &out); err != nil {
 		t.Fatal(err)
 	}
 	if out.String() != before {

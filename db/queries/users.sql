@@ -5,3 +5,54 @@ RETURNING *;
 
 -- name: GetUser :one
 SELECT * FROM users WHERE id = $1;
+
+-- name: GetUserForUpdate :one
+SELECT * FROM users WHERE id = $1 FOR UPDATE;
+
+-- name: GetUserByLogin :one
+-- The identifier is an email or a username, compared case-insensitively.
+SELECT * FROM users
+WHERE lower(email) = lower(@identifier) OR lower(username) = lower(@identifier)
+ORDER BY (lower(email) = lower(@identifier)) DESC
+LIMIT 1;
+
+-- name: UpdateProfile :one
+UPDATE users
+SET username    = coalesce(sqlc.narg('username'), username),
+    preferences = coalesce(sqlc.narg('preferences')::jsonb, preferences),
+    updated_at  = @now
+WHERE id = @id
+RETURNING *;
+
+-- name: UpdatePassword :exec
+UPDATE users SET password_hash = @password_hash, updated_at = @now WHERE id = @id;
+
+-- name: AdminUpdateUser :one
+UPDATE users
+SET roles      = coalesce(sqlc.narg('roles')::text[], roles),
+    is_active  = coalesce(sqlc.narg('is_active')::boolean, is_active),
+    updated_at = @now
+WHERE id = @id
+RETURNING *;
+
+-- name: DeleteUser :execrows
+DELETE FROM users WHERE id = $1;
+
+-- name: ListUsers :many
+-- Oldest first; keyset on (created_at, id); optional case-insensitive email prefix.
+SELECT u.*,
+       (SELECT max(lf.locked_until) FROM login_failures lf
+        WHERE lf.identifier IN (lower(u.email), lower(u.username)) AND lf.locked_until > sqlc.arg(now)::timestamptz
+       ) AS locked_until
+FROM users u
+WHERE (sqlc.narg('email_prefix')::text IS NULL OR lower(u.email) LIKE sqlc.narg('email_prefix') || '%')
+  AND (sqlc.narg('after_created')::timestamptz IS NULL
+       OR (u.created_at, u.id) > (sqlc.narg('after_created')::timestamptz, sqlc.narg('after_id')::uuid))
+ORDER BY u.created_at, u.id
+LIMIT @max_rows;
+
+-- name: UserLockedUntil :one
+SELECT locked_until FROM login_failures
+WHERE identifier = ANY(sqlc.arg(identifiers)::text[]) AND locked_until > sqlc.arg(now)::timestamptz
+ORDER BY locked_until DESC
+LIMIT 1;

@@ -10,6 +10,69 @@ import (
 	"github.com/google/uuid"
 )
 
+type ApiKey struct {
+	ID                 uuid.UUID
+	UserID             uuid.UUID
+	Name               string
+	Prefix             string
+	KeyHash            []byte
+	PreviousHash       []byte
+	PreviousValidUntil *time.Time
+	CreatedAt          time.Time
+	ExpiresAt          *time.Time
+	LastUsedAt         *time.Time
+	RevokedAt          *time.Time
+}
+
+type AuditLog struct {
+	ID         int64
+	OccurredAt time.Time
+	Action     string
+	Outcome    string
+	ActorID    *uuid.UUID
+	SubjectID  *uuid.UUID
+	Ip         *string
+	UserAgent  *string
+	RequestID  *string
+	Details    []byte
+}
+
+type LoginFailure struct {
+	Identifier    string
+	Failures      int32
+	LastFailureAt time.Time
+	LockedUntil   *time.Time
+}
+
+type RefreshFamily struct {
+	ID            uuid.UUID
+	UserID        uuid.UUID
+	Audience      string
+	CreatedAt     time.Time
+	RevokedAt     *time.Time
+	RevokedReason *string
+}
+
+type RefreshToken struct {
+	ID        uuid.UUID
+	FamilyID  uuid.UUID
+	TokenHash []byte
+	CreatedAt time.Time
+	ExpiresAt time.Time
+	RotatedAt *time.Time
+	ChildID   *uuid.UUID
+	ChildEnc  []byte
+}
+
+type SigningKey struct {
+	Kid         string
+	PrivateEnc  []byte
+	PublicJwk   []byte
+	CreatedAt   time.Time
+	RetiredAt   *time.Time
+	VerifyUntil *time.Time
+}
+
 type User struct {
 	ID           uuid.UUID
 	Email        string

@@ -7,9 +7,48 @@ package db
 
 import (
 	"context"
+	"time"
 
 	"github.com/google/uuid"
 )
+
+const adminUpdateUser = `-- name: AdminUpdateUser :one
+UPDATE users
+SET roles      = coalesce($1::text[], roles),
+    is_active  = coalesce($2::boolean, is_active),
+    updated_at = $3
+WHERE id = $4
+RETURNING id, email, username, password_hash, roles, is_active, preferences, created_at, updated_at
+`
+
+type AdminUpdateUserParams struct {
+	Roles    []string
+	IsActive *bool
+	Now      time.Time
+	ID       uuid.UUID
+}
+
+func (q *Queries) AdminUpdateUser(ctx context.Context, arg AdminUpdateUserParams) (User, error) {
+	row := q.db.QueryRow(ctx, adminUpdateUser,
+		arg.Roles,
+		arg.IsActive,
+		arg.Now,
+		arg.ID,
+	)
+	var i User
+	err := row.Scan(
+		&i.ID,
+		&i.Email,
+		&i.Username,
+		&i.PasswordHash,
+		&i.Roles,
+		&i.IsActive,
+		&i.Preferences,
+		&i.CreatedAt,
+		&i.UpdatedAt,
+	)
+	return i, err
+}
 
 const createUser = `-- name: CreateUser :one
 INSERT INTO users (email, username, password_hash, roles)
@@ -46,6 +85,18 @@ func (q *Queries) CreateUser(ctx context.Context, arg CreateUserParams) (User, e
 	return i, err
 }
 
+const deleteUser = `-- name: DeleteUser :execrows
+DELETE FROM users WHERE id = $1
+`
+
+func (q *Queries) DeleteUser(ctx context.Context, id uuid.UUID) (int64, error) {
+	result, err := q.db.Exec(ctx, deleteUser, id)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected(), nil
+}
+
 const getUser = `-- name: GetUser :one
 SELECT id, email, username, password_hash, roles, is_active, preferences, created_at, updated_at FROM users WHERE id = $1
 `
@@ -65,4 +116,194 @@ func (q *Queries) GetUser(ctx context.Context, id uuid.UUID) (User, error) {
 		&i.UpdatedAt,
 	)
 	return i, err
+}
+
+const getUserByLogin = `-- name: GetUserByLogin :one
+SELECT id, email, username, password_hash, roles, is_active, preferences, created_at, updated_at FROM users
+WHERE lower(email) = lower($1) OR lower(username) = lower($1)
+ORDER BY (lower(email) = lower($1)) DESC
+LIMIT 1
+`
+
+// The identifier is an email or a username, compared case-insensitively.
+func (q *Queries) GetUserByLogin(ctx context.Context, identifier string) (User, error) {
+	row := q.db.QueryRow(ctx, getUserByLogin, identifier)
+	var i User
+	err := row.Scan(
+		&i.ID,
+		&i.Email,
+		&i.Username,
+		&i.PasswordHash,
+		&i.Roles,
+		&i.IsActive,
+		&i.Preferences,
+		&i.CreatedAt,
+		&i.UpdatedAt,
+	)
+	return i, err
+}
+
+const getUserForUpdate = `-- name: GetUserForUpdate :one
+SELECT id, email, username, password_hash, roles, is_active, preferences, created_at, updated_at FROM users WHERE id = $1 FOR UPDATE
+`
+
+func (q *Queries) GetUserForUpdate(ctx context.Context, id uuid.UUID) (User, error) {
+	row := q.db.QueryRow(ctx, getUserForUpdate, id)
+	var i User
+	err := row.Scan(
+		&i.ID,
+		&i.Email,
+		&i.Username,
+		&i.PasswordHash,
+		&i.Roles,
+		&i.IsActive,
+		&i.Preferences,
+		&i.CreatedAt,
+		&i.UpdatedAt,
+	)
+	return i, err
+}
+
+const listUsers = `-- name: ListUsers :many
+SELECT u.id, u.email, u.username, u.password_hash, u.roles, u.is_active, u.preferences, u.created_at, u.updated_at,
+       (SELECT max(lf.locked_until) FROM login_failures lf
+        WHERE lf.identifier IN (lower(u.email), lower(u.username)) AND lf.locked_until > $1::timestamptz
+       ) AS locked_until
+FROM users u
+WHERE ($2::text IS NULL OR lower(u.email) LIKE $2 || '%')
+  AND ($3::timestamptz IS NULL
+       OR (u.created_at, u.id) > ($3::timestamptz, $4::uuid))
+ORDER BY u.created_at, u.id
+LIMIT $5
+`
+
+type ListUsersParams struct {
+	Now          time.Time
+	EmailPrefix  *string
+	AfterCreated *time.Time
+	AfterID      *uuid.UUID
+	MaxRows      int32
+}
+
+type ListUsersRow struct {
+	ID           uuid.UUID
+	Email        string
+	Username     *string
+	PasswordHash string
+	Roles        []string
+	IsActive     bool
+	Preferences  []byte
+	CreatedAt    time.Time
+	UpdatedAt    time.Time
+	LockedUntil  interface{}
+}
+
+// Oldest first; keyset on (created_at, id); optional case-insensitive email prefix.
+func (q *Queries) ListUsers(ctx context.Context, arg ListUsersParams) ([]ListUsersRow, error) {
+	rows, err := q.db.Query(ctx, listUsers,
+		arg.Now,
+		arg.EmailPrefix,
+		arg.AfterCreated,
+		arg.AfterID,
+		arg.MaxRows,
+	)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []ListUsersRow{}
+	for rows.Next() {
+		var i ListUsersRow
+		if err := rows.Scan(
+			&i.ID,
+			&i.Email,
+			&i.Username,
+			&i.PasswordHash,
+			&i.Roles,
+			&i.IsActive,
+			&i.Preferences,
+			&i.CreatedAt,
+			&i.UpdatedAt,
+			&i.LockedUntil,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const updatePassword = `-- name: UpdatePassword :exec
+UPDATE users SET password_hash = $1, updated_at = $2 WHERE id = $3
+`
+
+type UpdatePasswordParams struct {
+	PasswordHash string
+	Now          time.Time
+	ID           uuid.UUID
+}
+
+func (q *Queries) UpdatePassword(ctx context.Context, arg UpdatePasswordParams) error {
+	_, err := q.db.Exec(ctx, updatePassword, arg.PasswordHash, arg.Now, arg.ID)
+	return err
+}
+
+const updateProfile = `-- name: UpdateProfile :one
+UPDATE users
+SET username    = coalesce($1, username),
+    preferences = coalesce($2::jsonb, preferences),
+    updated_at  = $3
+WHERE id = $4
+RETURNING id, email, username, password_hash, roles, is_active, preferences, created_at, updated_at
+`
+
+type UpdateProfileParams struct {
+	Username    *string
+	Preferences []byte
+	Now         time.Time
+	ID          uuid.UUID
+}
+
+func (q *Queries) UpdateProfile(ctx context.Context, arg UpdateProfileParams) (User, error) {
+	row := q.db.QueryRow(ctx, updateProfile,
+		arg.Username,
+		arg.Preferences,
+		arg.Now,
+		arg.ID,
+	)
+	var i User
+	err := row.Scan(
+		&i.ID,
+		&i.Email,
+		&i.Username,
+		&i.PasswordHash,
+		&i.Roles,
+		&i.IsActive,
+		&i.Preferences,
+		&i.CreatedAt,
+		&i.UpdatedAt,
+	)
+	return i, err
+}
+
+const userLockedUntil = `-- name: UserLockedUntil :one
+SELECT locked_until FROM login_failures
+WHERE identifier = ANY($1::text[]) AND locked_until > $2::timestamptz
+ORDER BY locked_until DESC
+LIMIT 1
+`
+
+type UserLockedUntilParams struct {
+	Identifiers []string
+	Now         time.Time
+}
+
+func (q *Queries) UserLockedUntil(ctx context.Context, arg UserLockedUntilParams) (*time.Time, error) {
+	row := q.db.QueryRow(ctx, userLockedUntil, arg.Identifiers, arg.Now)
+	var locked_until *time.Time
+	err := row.Scan(&locked_until)
+	return locked_until, err
 }

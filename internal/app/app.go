@@ -15,8 +15,11 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	apispec "github.com/ccbackend/ccbackend/api"
+	"github.com/ccbackend/ccbackend/internal/auth"
 	"github.com/ccbackend/ccbackend/internal/config"
 	"github.com/ccbackend/ccbackend/internal/httpapi"
+	"github.com/ccbackend/ccbackend/internal/page"
+	"github.com/ccbackend/ccbackend/internal/secret"
 	"github.com/ccbackend/ccbackend/internal/store"
 )
 
@@ -28,6 +31,8 @@ type App struct {
 	Redis    *redis.Client
 	Registry *prometheus.Registry
 	Handler  http.Handler
+	Keys     *auth.KeyRing
+	Accounts *auth.Accounts
 }
 
 // NewLogger returns the JSON logger at the configured level.
@@ -71,17 +76,27 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, version strin
 	if err != nil {
 		return nil, err
 	}
+	keys, accounts, err := newAccounts(ctx, cfg, st, rdb, log)
+	if err != nil {
+		return nil, err
+	}
+	cursors := page.NewCursors(secret.DeriveKey(cfg.SecretKey, "list-cursors", 32))
 	handler, err := httpapi.New(httpapi.Deps{
-		Log:          log,
-		Metrics:      httpapi.NewMetrics(reg),
-		CORSOrigins:  cfg.CORSOrigins,
-		MaxBodyBytes: cfg.MaxBodyBytes,
-		Meta:         meta,
+		Log:            log,
+		Metrics:        httpapi.NewMetrics(reg),
+		Authenticator:  accounts,
+		CORSOrigins:    cfg.CORSOrigins,
+		MaxBodyBytes:   cfg.MaxBodyBytes,
+		TrustedProxies: ipNets(cfg.TrustedProxies),
+		RateLimits:     rateLimits(cfg, rdb),
+		Meta:           meta,
+		Auth:           httpapi.NewAuthHandlers(accounts, keys, cursors),
+		Admin:          httpapi.NewAdminHandlers(accounts, cursors),
 	})
 	if err != nil {
 		return nil, err
 	}
-	return &App{Config: cfg, Log: log, Store: st, Redis: rdb, Registry: reg, Handler: handler}, nil
+	return &App{Config: cfg, Log: log, Store: st, Redis: rdb, Registry: reg, Handler: handler, Keys: keys, Accounts: accounts}, nil
 }
 
 // Migrate applies every pending migration to databaseURL.

@@ -43,6 +43,11 @@ func (a *App) Serve(ctx context.Context, ls Listeners) error {
 		servers = append(servers, a.httpServer(promhttp.HandlerFor(a.Registry, promhttp.HandlerOpts{Registry: a.Registry})))
 		listeners = append(listeners, ls.Metrics)
 	}
+	// Every instance reloads the signing keys and rotates them when due.
+	keysCtx, stopKeys := context.WithCancel(ctx)
+	defer stopKeys()
+	go a.Keys.Run(keysCtx)
+
 	errc := make(chan error, len(servers))
 	for i, srv := range servers {
 		a.Log.Info("listening", slog.String("addr", listeners[i].Addr().String()), slog.Bool("metrics", i == 1))

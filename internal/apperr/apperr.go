@@ -5,6 +5,7 @@ package apperr
 import (
 	"errors"
 	"fmt"
+	"time"
 )
 
 // Kind classifies an error for the client; it decides the HTTP status.
@@ -53,7 +54,9 @@ type Error struct {
 	Code   string // stable machine-readable code, e.g. "validation_failed"
 	Detail string // human-readable, client-safe
 	Fields []FieldError
-	Err    error // the cause; never shown to the client
+	// RetryAfter, when set, tells the client how long to wait (429, 503).
+	RetryAfter time.Duration
+	Err        error // the cause; never shown to the client
 }
 
 func (e *Error) Error() string {
@@ -79,6 +82,13 @@ func Wrap(cause error, kind Kind, code, detail string) *Error {
 func (e *Error) WithFields(fields ...FieldError) *Error {
 	c := *e
 	c.Fields = append(append([]FieldError{}, e.Fields...), fields...)
+	return &c
+}
+
+// WithRetryAfter returns a copy of e that asks the client to wait d.
+func (e *Error) WithRetryAfter(d time.Duration) *Error {
+	c := *e
+	c.RetryAfter = d
 	return &c
 }
 

@@ -4,6 +4,7 @@ package auth
 import (
 	"context"
 	"slices"
+	"time"
 
 	"github.com/google/uuid"
 )
@@ -15,6 +16,8 @@ type Principal struct {
 	APIKeyID uuid.UUID // zero unless the caller used an API key
 	FamilyID uuid.UUID // refresh family of the access token; zero for API keys
 	TokenID  string    // jti of the access token; empty for API keys
+	// ExpiresAt is when the access token expires (zero for API keys).
+	ExpiresAt time.Time
 }
 
 // HasRole reports whether the caller holds role.

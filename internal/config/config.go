@@ -5,6 +5,7 @@ package config
 import (
 	"fmt"
 	"net"
+	"net/netip"
 	"net/url"
 	"strconv"
 	"strings"
@@ -25,7 +26,29 @@ type Config struct {
 	MigrateOnStart  bool          // CCB_MIGRATE_ON_START
 	ShutdownTimeout time.Duration // CCB_SHUTDOWN_TIMEOUT
 	ReadyTimeout    time.Duration // CCB_READY_TIMEOUT: budget of each dependency check in /ready
+
+	SecretKey         []byte         // CCB_SECRET_KEY: ≥32 bytes; encrypts signing keys, signs cursors
+	AccessTokenTTL    time.Duration  // CCB_ACCESS_TOKEN_TTL
+	JWTRotateEvery    time.Duration  // CCB_JWT_ROTATE_EVERY
+	RefreshTTL        time.Duration  // CCB_REFRESH_TTL
+	RefreshGrace      time.Duration  // CCB_REFRESH_GRACE
+	BcryptCost        int            // CCB_BCRYPT_COST
+	APIKeyRotateGrace time.Duration  // CCB_API_KEY_ROTATION_GRACE; 0 ends the old secret at once
+	LockoutThreshold  int            // CCB_LOCKOUT_THRESHOLD: consecutive failures that lock
+	LockoutDuration   time.Duration  // CCB_LOCKOUT_DURATION
+	RateLimitDefault  RatePolicy     // CCB_RATE_LIMIT_DEFAULT, e.g. 600/min
+	RateLimitAuth     RatePolicy     // CCB_RATE_LIMIT_AUTH, e.g. 10/min (register, login, refresh)
+	TrustedProxies    []netip.Prefix // CCB_TRUSTED_PROXIES: CIDRs whose X-Forwarded-For is believed
 }
+
+// RatePolicy allows Limit requests per Period.
+type RatePolicy struct {
+	Limit  int
+	Period time.Duration
+}
+
+// DevSecretKey is used outside production when CCB_SECRET_KEY is unset; production refuses it.
+const DevSecretKey = "ccbackend-development-secret-key-do-not-use-in-production"
 
 // DefaultCORSOrigins are the origins of the iOS app's web views and local development.
 var DefaultCORSOrigins = []string{"capacitor://localhost", "ionic://localhost", "http://localhost"}
@@ -47,6 +70,24 @@ func Load(getenv func(string) string) (Config, error) {
 		ShutdownTimeout: r.duration("CCB_SHUTDOWN_TIMEOUT", 30*time.Second),
 		ReadyTimeout:    r.duration("CCB_READY_TIMEOUT", 2*time.Second),
 	}
+	c.SecretKey = []byte(r.str("CCB_SECRET_KEY", DevSecretKey))
+	switch {
+	case len(c.SecretKey) < 32:
+		r.fail("CCB_SECRET_KEY", "must be at least 32 bytes (e.g. openssl rand -base64 48)")
+	case c.Env == "production" && string(c.SecretKey) == DevSecretKey:
+		r.fail("CCB_SECRET_KEY", "must be set in production")
+	}
+	c.AccessTokenTTL = r.duration("CCB_ACCESS_TOKEN_TTL", 15*time.Minute)
+	c.JWTRotateEvery = r.duration("CCB_JWT_ROTATE_EVERY", 30*24*time.Hour)
+	c.RefreshTTL = r.duration("CCB_REFRESH_TTL", 7*24*time.Hour)
+	c.RefreshGrace = r.duration("CCB_REFRESH_GRACE", 10*time.Second)
+	c.BcryptCost = r.intRange("CCB_BCRYPT_COST", 12, 4, 31)
+	c.APIKeyRotateGrace = r.nonNegativeDuration("CCB_API_KEY_ROTATION_GRACE", 0)
+	c.LockoutThreshold = r.intRange("CCB_LOCKOUT_THRESHOLD", 5, 1, 1000)
+	c.LockoutDuration = r.duration("CCB_LOCKOUT_DURATION", 15*time.Minute)
+	c.RateLimitDefault = r.ratePolicy("CCB_RATE_LIMIT_DEFAULT", RatePolicy{600, time.Minute})
+	c.RateLimitAuth = r.ratePolicy("CCB_RATE_LIMIT_AUTH", RatePolicy{10, time.Minute})
+	c.TrustedProxies = r.prefixes("CCB_TRUSTED_PROXIES")
 	if r.err != nil {
 		return Config{}, r.err
 	}
@@ -150,6 +191,66 @@ func (r *reader) boolean(name string, def bool) bool {
 		return def
 	}
 	return b
+}
+
+func (r *reader) intRange(name string, def, lo, hi int) int {
+	v := r.str(name, "")
+	if v == "" {
+		return def
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < lo || n > hi {
+		r.fail(name, "%q is not an integer from %d to %d", v, lo, hi)
+		return def
+	}
+	return n
+}
+
+func (r *reader) nonNegativeDuration(name string, def time.Duration) time.Duration {
+	v := r.str(name, "")
+	if v == "" {
+		return def
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil || d < 0 {
+		r.fail(name, "%q is not a duration (e.g. 24h, or 0)", v)
+		return def
+	}
+	return d
+}
+
+var periods = map[string]time.Duration{"s": time.Second, "sec": time.Second, "min": time.Minute, "m": time.Minute, "h": time.Hour, "hour": time.Hour, "day": 24 * time.Hour}
+
+func (r *reader) ratePolicy(name string, def RatePolicy) RatePolicy {
+	v := r.str(name, "")
+	if v == "" {
+		return def
+	}
+	count, unit, ok := strings.Cut(v, "/")
+	n, err := strconv.Atoi(count)
+	period, known := periods[unit]
+	if !ok || err != nil || n <= 0 || !known {
+		r.fail(name, "%q is not a rate like 600/min (units: s, min, h, day)", v)
+		return def
+	}
+	return RatePolicy{Limit: n, Period: period}
+}
+
+func (r *reader) prefixes(name string) []netip.Prefix {
+	var out []netip.Prefix
+	for _, item := range r.list(name) {
+		p, err := netip.ParsePrefix(item)
+		if err != nil {
+			if addr, aerr := netip.ParseAddr(item); aerr == nil {
+				p = netip.PrefixFrom(addr, addr.BitLen())
+			} else {
+				r.fail(name, "%q is not an IP address or CIDR", item)
+				continue
+			}
+		}
+		out = append(out, p.Masked())
+	}
+	return out
 }
 
 func (r *reader) duration(name string, def time.Duration) time.Duration {

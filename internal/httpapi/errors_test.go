@@ -74,6 +74,9 @@ func TestUnroutableRequestsAreProblems(t *testing.T) {
 		{"metrics are not public", http.MethodGet, "/metrics", nil, nil, http.StatusNotFound, "not_found"},
 		{"oversized declared body", http.MethodPost, "/health", strings.Repeat("x", 2048), nil, http.StatusRequestEntityTooLarge, "payload_too_large"},
 		{"invalid path parameter", http.MethodGet, "/docs/a%20b", nil, nil, http.StatusBadRequest, "validation_failed"},
+		{"oversized chunked body", http.MethodPost, "/v1/auth/login", io.MultiReader(strings.NewReader(`{"email":"`), strings.NewReader(strings.Repeat("a", 4096))), nil, http.StatusRequestEntityTooLarge, "payload_too_large"},
+		{"malformed JSON", http.MethodPost, "/v1/auth/register", `{"email": "a@b.c", "password": `, nil, http.StatusBadRequest, "validation_failed"},
+		{"wrong content type", http.MethodPost, "/v1/auth/register", `email=a`, map[string]string{"Content-Type": "text/plain"}, http.StatusBadRequest, "validation_failed"},
 	}
 	small := testutil.NewServer(t, testutil.WithConfig(func(c *testutil.Config) { c.MaxBodyBytes = 1024 }))
 	for _, tc := range cases {
@@ -90,7 +93,7 @@ func TestUnroutableRequestsAreProblems(t *testing.T) {
 			if tc.status == http.StatusMethodNotAllowed && !strings.Contains(resp.Header.Get("Allow"), http.MethodGet) {
 				t.Errorf("Allow = %q, want it to list GET", resp.Header.Get("Allow"))
 			}
-			if tc.status == http.StatusBadRequest && (len(p.Errors) == 0 || p.Errors[0].Location != "path" || p.Errors[0].Pointer != "asset") {
+			if tc.name == "invalid path parameter" && (len(p.Errors) == 0 || p.Errors[0].Location != "path" || p.Errors[0].Pointer != "asset") {
 				t.Errorf("errors = %+v, want a pointer to the asset path parameter", p.Errors)
 			}
 		})

@@ -33,6 +33,25 @@ func operations(doc *openapi3.T) []operation {
 // isPublic reports whether the operation declares `security: []`.
 func isPublic(op *openapi3.Operation) bool { return op.Security != nil && len(*op.Security) == 0 }
 
+// requiresRole reports whether every security requirement of the operation names role as a scope.
+func requiresRole(op *openapi3.Operation, role string) bool {
+	if op.Security == nil || len(*op.Security) == 0 {
+		return false
+	}
+	for _, req := range *op.Security {
+		found := false
+		for _, scopes := range req {
+			for _, s := range scopes {
+				found = found || s == role
+			}
+		}
+		if !found {
+			return false
+		}
+	}
+	return true
+}
+
 // concretePath fills the path parameters with values their schemas accept.
 func concretePath(o operation) string {
 	path := o.path
@@ -59,7 +78,8 @@ func TestGuardEveryOperation(t *testing.T) {
 	if len(doc.Security) == 0 {
 		t.Fatal("the contract has no global security requirement: every operation would be public")
 	}
-	var public, guarded int
+	plain := s.Register(t, "plain@example.com")
+	var public, guarded, admin int
 	for _, o := range operations(doc) {
 		name := fmt.Sprintf("%s %s", o.method, o.path)
 		t.Run(name, func(t *testing.T) {
@@ -80,9 +100,17 @@ func TestGuardEveryOperation(t *testing.T) {
 			if !strings.HasPrefix(resp.Header.Get("WWW-Authenticate"), "Bearer") {
 				t.Errorf("401 without WWW-Authenticate: Bearer")
 			}
+			if requiresRole(o.op, "admin") {
+				admin++
+				resp, raw := s.Do(t, o.method, concretePath(o), body, plain.Bearer())
+				decodeProblem(t, resp, raw, http.StatusForbidden)
+			}
 		})
 	}
-	t.Logf("%d public and %d guarded operations checked", public, guarded)
+	t.Logf("%d public, %d guarded (%d admin-only) operations checked", public, guarded, admin)
+	if guarded == 0 || admin == 0 {
+		t.Error("no guarded or no admin operation found")
+	}
 	if public == 0 {
 		t.Error("no public operation found; /health and /ready must be public")
 	}

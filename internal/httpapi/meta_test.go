@@ -1,6 +1,7 @@
 package httpapi_test
 
 import (
+	"encoding/base64"
 	"encoding/json"
 	"net/http"
 	"reflect"
@@ -134,4 +135,18 @@ func TestDocsServeSwaggerUIFromThisServer(t *testing.T) {
 			t.Errorf("GET %s = %d, want %d", path, r.StatusCode, want)
 		}
 	}
+}
+
+func decodeJWTHeader(t *testing.T, token string) map[string]any {
+	t.Helper()
+	head, _, _ := strings.Cut(token, ".")
+	raw, err := base64.RawURLEncoding.DecodeString(head)
+	if err != nil {
+		t.Fatalf("jwt header: %v", err)
+	}
+	var h map[string]any
+	if err := json.Unmarshal(raw, &h); err != nil {
+		t.Fatalf("jwt header: %v", err)
+	}
+	return h
 }

@@ -8,13 +8,15 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/labstack/echo/v4"
+
+	"github.com/ccbackend/ccbackend/internal/audit"
 )
 
 // wellFormedRequestID accepts client ids that are safe to log and echo back.
 var wellFormedRequestID = regexp.MustCompile(`^[A-Za-z0-9._:-]{1,128}$`)
 
 // requestIDMiddleware keeps a well-formed X-Request-ID from the client and mints one otherwise;
-// the id goes back on every response.
+// the id goes back on every response and into the request context for audit entries.
 func requestIDMiddleware() echo.MiddlewareFunc {
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
@@ -24,6 +26,9 @@ func requestIDMiddleware() echo.MiddlewareFunc {
 			}
 			c.Set(echo.HeaderXRequestID, rid)
 			c.Response().Header().Set(echo.HeaderXRequestID, rid)
+			// Domain code records audit events with this request's origin.
+			meta := audit.RequestMeta{IP: c.RealIP(), UserAgent: c.Request().UserAgent(), RequestID: rid}
+			c.SetRequest(c.Request().WithContext(audit.WithRequestMeta(c.Request().Context(), meta)))
 			return next(c)
 		}
 	}

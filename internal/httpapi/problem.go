@@ -5,7 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"net/http"
+	"strconv"
 	"strings"
 
 	"github.com/getkin/kin-openapi/openapi3"
@@ -221,6 +223,9 @@ func newErrorHandler(log *slog.Logger) echo.HTTPErrorHandler {
 			return
 		}
 		h := c.Response().Header()
+		if e.RetryAfter > 0 {
+			h.Set("Retry-After", strconv.Itoa(int(math.Ceil(e.RetryAfter.Seconds()))))
+		}
 		switch status {
 		case http.StatusUnauthorized:
 			h.Set("WWW-Authenticate", `Bearer realm="ccbackend"`)

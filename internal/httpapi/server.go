@@ -5,8 +5,10 @@ package httpapi
 import (
 	"fmt"
 	"log/slog"
+	"net"
 	"net/http"
 	"strconv"
+	"sync"
 
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/labstack/echo/v4"
@@ -18,6 +20,8 @@ import (
 // Server implements the generated StrictServerInterface by embedding one handler set per tag.
 type Server struct {
 	*MetaHandlers
+	*AuthHandlers
+	*AdminHandlers
 }
 
 var _ api.StrictServerInterface = (*Server)(nil)
@@ -29,7 +33,12 @@ type Deps struct {
 	Authenticator Authenticator // nil denies every non-public operation
 	CORSOrigins   []string
 	MaxBodyBytes  int64
-	Meta          *MetaHandlers
+	// TrustedProxies may set X-Forwarded-For; nobody else's is believed.
+	TrustedProxies []*net.IPNet
+	RateLimits     RateLimits
+	Meta           *MetaHandlers
+	Auth           *AuthHandlers
+	Admin          *AdminHandlers
 }
 
 // contentSecurityPolicy fits both the JSON API and the Swagger UI page: everything from this
@@ -37,9 +46,15 @@ type Deps struct {
 const contentSecurityPolicy = "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; " +
 	"object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'"
 
+var emailFormat sync.Once
+
 // Spec returns the embedded contract prepared for request validation.
 func Spec() (*openapi3.T, error) {
-	spec, err := api.GetSwagger()
+	// kin-openapi validates `format: email` only once the format is defined (process-wide).
+	emailFormat.Do(func() {
+		openapi3.DefineStringFormatValidator("email", openapi3.NewRegexpFormatValidator(openapi3.FormatOfStringForEmail))
+	})
+	spec, err := api.GetSpec()
 	if err != nil {
 		return nil, fmt.Errorf("httpapi: embedded spec: %w", err)
 	}
@@ -61,6 +76,7 @@ func New(d Deps) (*echo.Echo, error) {
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
 	e.HTTPErrorHandler = newErrorHandler(d.Log)
+	e.IPExtractor = ipExtractor(d.TrustedProxies)
 
 	// Pre runs before routing: what must wrap every answer, including 404s and preflights.
 	e.Pre(
@@ -92,12 +108,25 @@ func New(d Deps) (*echo.Echo, error) {
 		middleware.GzipWithConfig(middleware.GzipConfig{MinLength: 1024}),
 	)
 
-	server := &Server{MetaHandlers: d.Meta}
+	server := &Server{MetaHandlers: d.Meta, AuthHandlers: d.Auth, AdminHandlers: d.Admin}
 	api.RegisterHandlers(e, api.NewStrictHandler(server, nil))
 	routes := map[string]bool{}
 	for _, r := range e.Routes() {
 		routes[r.Method+" "+r.Path] = true
 	}
-	e.Use(markMatched(routes), specValidator(spec, authn), attachPrincipal)
+	e.Use(markMatched(routes), specValidator(spec, authn), rateLimitMiddleware(d.RateLimits, policiesByRoute(spec, d.RateLimits), d.Log), attachPrincipal)
 	return e, nil
+}
+
+// ipExtractor believes X-Forwarded-For only from the configured proxies (by default none:
+// Echo's own defaults would trust every private address).
+func ipExtractor(trusted []*net.IPNet) echo.IPExtractor {
+	if len(trusted) == 0 {
+		return echo.ExtractIPDirect()
+	}
+	opts := []echo.TrustOption{echo.TrustLoopback(false), echo.TrustLinkLocal(false), echo.TrustPrivateNet(false)}
+	for _, n := range trusted {
+		opts = append(opts, echo.TrustIPRange(n))
+	}
+	return echo.ExtractIPFromXFFHeader(opts...)
 }

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net/http/httptest"
 	"testing"
+	"time"
 
 	"github.com/ccbackend/ccbackend/gen/api"
 	"github.com/ccbackend/ccbackend/internal/app"
@@ -35,6 +36,10 @@ func NewServer(t testing.TB, opts ...Option) *Server {
 	cfg.RedisPrefix = NewRedisPrefix(t)
 	cfg.MigrateOnStart = false // the template is migrated already
 	cfg.MetricsAddr = ""
+	cfg.BcryptCost = 4 // the minimum: tests exercise the logic, not bcrypt's cost
+	// Functional tests make many calls from one address; rate limiting has its own tests.
+	cfg.RateLimitAuth = config.RatePolicy{Limit: 10000, Period: time.Minute}
+	cfg.RateLimitDefault = config.RatePolicy{Limit: 100000, Period: time.Minute}
 	for _, o := range opts {
 		o(&cfg)
 	}
@@ -68,3 +73,16 @@ func (w testWriter) Write(p []byte) (int, error) {
 
 // Config is config.Config, so tests adjust settings without importing the config package.
 type Config = config.Config
+
+// Twin starts a second instance of the service on the same database and Redis namespace, as a
+// second replica behind a load balancer would run.
+func (s *Server) Twin(t testing.TB) *Server {
+	t.Helper()
+	return NewServer(t, WithConfig(func(c *config.Config) {
+		c.DatabaseURL = s.App.Config.DatabaseURL
+		c.RedisPrefix = s.App.Config.RedisPrefix
+	}))
+}
+
+// RatePolicy is config.RatePolicy.
+type RatePolicy = config.RatePolicy

@@ -1,0 +1,40 @@
+-- name: CreateAPIKey :one
+INSERT INTO api_keys (user_id, name, prefix, key_hash, expires_at, created_at)
+VALUES (@user_id, @name, @prefix, @key_hash, sqlc.narg('expires_at'), @now)
+RETURNING *;
+
+-- name: ListAPIKeys :many
+-- The user's live keys, oldest first; keyset on (created_at, id).
+SELECT * FROM api_keys
+WHERE user_id = @user_id AND revoked_at IS NULL
+  AND (sqlc.narg('after_created')::timestamptz IS NULL
+       OR (created_at, id) > (sqlc.narg('after_created')::timestamptz, sqlc.narg('after_id')::uuid))
+ORDER BY created_at, id
+LIMIT @max_rows;
+
+-- name: RevokeAPIKey :execrows
+UPDATE api_keys SET revoked_at = @now
+WHERE id = @id AND user_id = @user_id AND revoked_at IS NULL;
+
+-- name: RotateAPIKey :one
+UPDATE api_keys
+SET previous_hash = CASE WHEN sqlc.narg(grace_until)::timestamptz IS NOT NULL THEN key_hash END,
+    previous_valid_until = sqlc.narg(grace_until)::timestamptz,
+    key_hash = sqlc.arg(key_hash),
+    prefix = sqlc.arg(prefix)
+WHERE id = sqlc.arg(id) AND user_id = sqlc.arg(user_id) AND revoked_at IS NULL
+RETURNING *;
+
+-- name: FindAPIKey :one
+-- A live key by the hash of its current secret, or of its previous one within the grace period.
+SELECT k.id, k.user_id, k.last_used_at, u.roles, u.is_active
+FROM api_keys k
+JOIN users u ON u.id = k.user_id
+WHERE (k.key_hash = @key_hash OR (k.previous_hash = @key_hash AND k.previous_valid_until > @now))
+  AND k.revoked_at IS NULL
+  AND (k.expires_at IS NULL OR k.expires_at > @now);
+
+-- name: TouchAPIKey :exec
+-- Written at most once a minute per key, so busy keys do not turn every request into a write.
+UPDATE api_keys SET last_used_at = sqlc.arg(now)::timestamptz
+WHERE id = sqlc.arg(id) AND (last_used_at IS NULL OR last_used_at < sqlc.arg(stale_before)::timestamptz);

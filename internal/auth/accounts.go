@@ -1,0 +1,140 @@
+package auth
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/json"
+	"log/slog"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/redis/go-redis/v9"
+
+	"github.com/ccbackend/ccbackend/gen/db"
+	"github.com/ccbackend/ccbackend/internal/audit"
+	"github.com/ccbackend/ccbackend/internal/secret"
+	"github.com/ccbackend/ccbackend/internal/store"
+)
+
+// Settings are the account rules from configuration.
+type Settings struct {
+	AccessTTL         time.Duration
+	RefreshTTL        time.Duration
+	RefreshGrace      time.Duration
+	LockoutThreshold  int
+	LockoutDuration   time.Duration
+	APIKeyRotateGrace time.Duration
+}
+
+// Accounts is the account service: registration, sign-in, token refresh, profile, API keys and
+// administration. Each public method is one transaction; Redis is only a cache beside it.
+type Accounts struct {
+	store     *store.Store
+	passwords *Passwords
+	tokens    *AccessTokens
+	revoked   *Revocations
+	childBox  *secret.Box // encrypts a rotated refresh token's child for the grace window
+	now       func() time.Time
+	set       Settings
+	log       *slog.Logger
+}
+
+// NewAccounts wires the account service.
+func NewAccounts(st *store.Store, rdb *redis.Client, redisPrefix string, passwords *Passwords, tokens *AccessTokens,
+	childBox *secret.Box, now func() time.Time, set Settings, log *slog.Logger) *Accounts {
+	return &Accounts{
+		store: st, passwords: passwords, tokens: tokens, childBox: childBox, now: now, set: set, log: log,
+		revoked: NewRevocations(rdb, redisPrefix, st, set.AccessTTL, log),
+	}
+}
+
+// User is an account as the service shows it.
+type User struct {
+	ID          uuid.UUID
+	Email       string
+	Username    *string
+	Roles       []string
+	IsActive    bool
+	Preferences map[string]any
+	CreatedAt   time.Time
+	UpdatedAt   time.Time
+	LockedUntil *time.Time // only filled for administrators' views
+}
+
+// TokenPair is what a successful sign-in or refresh returns.
+type TokenPair struct {
+	User         User
+	AccessToken  string
+	RefreshToken string
+	ExpiresIn    int
+}
+
+func userFromRow(u db.User) User {
+	prefs := map[string]any{}
+	_ = json.Unmarshal(u.Preferences, &prefs) // the column is jsonb: always a valid object
+	return User{
+		ID: u.ID, Email: u.Email, Username: u.Username, Roles: u.Roles, IsActive: u.IsActive,
+		Preferences: prefs, CreatedAt: u.CreatedAt, UpdatedAt: u.UpdatedAt,
+	}
+}
+
+// audiences maps the client type of a sign-in to the access token audience.
+var audiences = map[string]string{"ios": "claude-code-ios", "web": "claude-code-web"}
+
+func audienceFor(clientType string) string {
+	if aud, ok := audiences[clientType]; ok {
+		return aud
+	}
+	return audiences["ios"]
+}
+
+// newSecret returns prefix + 256 random bits, URL-safe.
+func newSecret(prefix string) string {
+	b := make([]byte, 32)
+	if _, err := rand.Read(b); err != nil {
+		panic("auth: no randomness: " + err.Error()) // crypto/rand does not fail on supported platforms
+	}
+	return prefix + base64.RawURLEncoding.EncodeToString(b)
+}
+
+// hashSecret is how refresh tokens and API keys are stored: high-entropy secrets need no salt.
+func hashSecret(s string) []byte {
+	h := sha256.Sum256([]byte(s))
+	return h[:]
+}
+
+// startFamily opens a refresh family for user (a new sign-in, audited as action) and stores its
+// first refresh token; the caller signs the access token after the transaction commits.
+func (a *Accounts) startFamily(ctx context.Context, q *db.Queries, userID uuid.UUID, audience string, action audit.Action, now time.Time) (uuid.UUID, string, error) {
+	fam, err := q.CreateRefreshFamily(ctx, db.CreateRefreshFamilyParams{UserID: userID, Audience: audience, Now: now})
+	if err != nil {
+		return uuid.Nil, "", err
+	}
+	secret := newSecret("ccr_")
+	_, err = q.InsertRefreshToken(ctx, db.InsertRefreshTokenParams{
+		FamilyID: fam.ID, TokenHash: hashSecret(secret), Now: now, ExpiresAt: now.Add(a.set.RefreshTTL),
+	})
+	if err != nil {
+		return uuid.Nil, "", err
+	}
+	err = audit.Record(ctx, q, now, audit.Event{Action: action, Outcome: audit.Success, ActorID: userID, SubjectID: userID,
+		Details: map[string]any{"family_id": fam.ID.String()}})
+	return fam.ID, secret, err
+}
+
+// pair signs an access token for the family and bundles it with the refresh token.
+func (a *Accounts) pair(ctx context.Context, u User, familyID uuid.UUID, audience, refresh string) (TokenPair, error) {
+	token, claims, err := a.tokens.Issue(ctx, AccessClaims{UserID: u.ID, Roles: u.Roles, FamilyID: familyID, Audience: audience})
+	if err != nil {
+		return TokenPair{}, err
+	}
+	return TokenPair{
+		User: u, AccessToken: token, RefreshToken: refresh,
+		ExpiresIn: int(claims.ExpiresAt.Sub(a.now()).Round(time.Second).Seconds()),
+	}, nil
+}
+
+// lastUsedResolution is how precisely an API key's last use is recorded.
+const lastUsedResolution = time.Minute

@@ -1,0 +1,179 @@
+package auth
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+
+	"github.com/ccbackend/ccbackend/gen/db"
+	"github.com/ccbackend/ccbackend/internal/apperr"
+	"github.com/ccbackend/ccbackend/internal/audit"
+	"github.com/ccbackend/ccbackend/internal/page"
+	"github.com/ccbackend/ccbackend/internal/store"
+)
+
+type userPosition struct {
+	CreatedAt time.Time `json:"c"`
+	ID        uuid.UUID `json:"i"`
+}
+
+// likeEscaper makes a user-supplied prefix literal inside LIKE.
+var likeEscaper = strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`)
+
+// ListUsers pages through all users, oldest first, optionally by email prefix.
+func (a *Accounts) ListUsers(ctx context.Context, cursors *page.Cursors, emailPrefix *string, limit int, cursor string) ([]User, string, error) {
+	params := db.ListUsersParams{Now: a.now(), MaxRows: int32(limit + 1)}
+	scope := "admin_users"
+	if emailPrefix != nil {
+		p := likeEscaper.Replace(strings.ToLower(*emailPrefix))
+		params.EmailPrefix = &p
+		scope += ":" + p // a cursor belongs to one filter
+	}
+	if cursor != "" {
+		var pos userPosition
+		if err := cursors.Decode(scope, cursor, &pos); err != nil {
+			return nil, "", err
+		}
+		params.AfterCreated, params.AfterID = &pos.CreatedAt, &pos.ID
+	}
+	rows, err := a.store.Queries().ListUsers(ctx, params)
+	if err != nil {
+		return nil, "", store.MapError(err)
+	}
+	rows, more := page.Trim(rows, limit)
+	users := make([]User, len(rows))
+	for i, r := range rows {
+		users[i] = userFromRow(db.User{ID: r.ID, Email: r.Email, Username: r.Username, Roles: r.Roles, IsActive: r.IsActive,
+			Preferences: r.Preferences, CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt})
+		if t, ok := r.LockedUntil.(time.Time); ok { // NULL unless a lockout is in force
+			users[i].LockedUntil = &t
+		}
+	}
+	next := ""
+	if more {
+		last := rows[len(rows)-1]
+		next = cursors.Encode(scope, userPosition{last.CreatedAt, last.ID})
+	}
+	return users, next, nil
+}
+
+// UserChange is an administrator's edit of a user; nil fields stay as they are.
+type UserChange struct {
+	Roles    []string
+	IsActive *bool
+	Unlock   bool
+}
+
+// UpdateUser applies an administrator's change. Role and status changes end the user's
+// sessions, so a demoted or disabled user loses access at once rather than at token expiry.
+func (a *Accounts) UpdateUser(ctx context.Context, actor Principal, id uuid.UUID, c UserChange) (User, error) {
+	now := a.now()
+	var (
+		user    User
+		revoked []uuid.UUID
+	)
+	err := a.store.InTx(ctx, func(q *db.Queries) error {
+		before, err := q.GetUserForUpdate(ctx, id)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return apperr.New(apperr.NotFound, "not_found", "no such user")
+		} else if err != nil {
+			return err
+		}
+		row, err := q.AdminUpdateUser(ctx, db.AdminUpdateUserParams{Roles: c.Roles, IsActive: c.IsActive, Now: now, ID: id})
+		if err != nil {
+			return err
+		}
+		if c.Unlock {
+			if err := q.ClearLoginFailures(ctx, loginIdentifiers(row)); err != nil {
+				return err
+			}
+		}
+		rolesChanged := c.Roles != nil && !sameRoles(before.Roles, row.Roles)
+		statusChanged := before.IsActive != row.IsActive
+		if rolesChanged || statusChanged {
+			if revoked, err = revokeOtherFamilies(ctx, q, id, uuid.Nil, "admin_update", now); err != nil {
+				return err
+			}
+		}
+		user = userFromRow(row)
+		if user.LockedUntil, err = q.UserLockedUntil(ctx, db.UserLockedUntilParams{Identifiers: loginIdentifiers(row), Now: now}); errors.Is(err, pgx.ErrNoRows) {
+			user.LockedUntil, err = nil, nil
+		}
+		if err != nil {
+			return err
+		}
+		return audit.Record(ctx, q, now, audit.Event{Action: audit.AdminUserEdit, Outcome: audit.Success, ActorID: actor.UserID, SubjectID: id,
+			Details: map[string]any{"roles": row.Roles, "is_active": row.IsActive, "unlock": c.Unlock, "sessions_ended": len(revoked)}})
+	})
+	if err == nil {
+		a.revoked.Mark(ctx, revoked...)
+	}
+	return user, err
+}
+
+func sameRoles(a, b []string) bool {
+	a, b = slices.Clone(a), slices.Clone(b)
+	slices.Sort(a)
+	slices.Sort(b)
+	return slices.Equal(a, b)
+}
+
+// AuditEntry is one row of the audit log.
+type AuditEntry struct {
+	ID         int64
+	OccurredAt time.Time
+	Action     string
+	Outcome    string
+	ActorID    *uuid.UUID
+	SubjectID  *uuid.UUID
+	IP         *string
+	UserAgent  *string
+	RequestID  *string
+	Details    map[string]any
+}
+
+// AuditFilter narrows the audit log.
+type AuditFilter struct {
+	UserID       *uuid.UUID
+	Action       *string
+	Since, Until *time.Time
+}
+
+type auditPosition struct {
+	ID int64 `json:"i"`
+}
+
+// ListAudit pages through the audit log, newest first.
+func (a *Accounts) ListAudit(ctx context.Context, cursors *page.Cursors, f AuditFilter, limit int, cursor string) ([]AuditEntry, string, error) {
+	params := db.ListAuditEntriesParams{UserID: f.UserID, Action: f.Action, Since: f.Since, Until: f.Until, MaxRows: int32(limit + 1)}
+	if cursor != "" {
+		var pos auditPosition
+		if err := cursors.Decode("audit", cursor, &pos); err != nil {
+			return nil, "", err
+		}
+		params.BeforeID = &pos.ID
+	}
+	rows, err := a.store.Queries().ListAuditEntries(ctx, params)
+	if err != nil {
+		return nil, "", store.MapError(err)
+	}
+	rows, more := page.Trim(rows, limit)
+	entries := make([]AuditEntry, len(rows))
+	for i, r := range rows {
+		details := map[string]any{}
+		_ = json.Unmarshal(r.Details, &details)
+		entries[i] = AuditEntry{ID: r.ID, OccurredAt: r.OccurredAt, Action: r.Action, Outcome: r.Outcome, ActorID: r.ActorID,
+			SubjectID: r.SubjectID, IP: r.Ip, UserAgent: r.UserAgent, RequestID: r.RequestID, Details: details}
+	}
+	next := ""
+	if more {
+		next = cursors.Encode("audit", auditPosition{rows[len(rows)-1].ID})
+	}
+	return entries, next, nil
+}

@@ -1,0 +1,131 @@
+package auth
+
+import (
+	"context"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/ccbackend/ccbackend/gen/db"
+	"github.com/ccbackend/ccbackend/internal/apperr"
+	"github.com/ccbackend/ccbackend/internal/audit"
+	"github.com/ccbackend/ccbackend/internal/page"
+	"github.com/ccbackend/ccbackend/internal/store"
+)
+
+// apiKeyPrefixLen is how much of a secret stays visible, so users can tell keys apart.
+const apiKeyPrefixLen = 12
+
+// APIKey is a key as its owner sees it (never the secret, except once at creation or rotation).
+type APIKey struct {
+	ID                 uuid.UUID
+	Name               string
+	Prefix             string
+	CreatedAt          time.Time
+	ExpiresAt          *time.Time
+	LastUsedAt         *time.Time
+	PreviousValidUntil *time.Time
+}
+
+func apiKeyFromRow(k db.ApiKey) APIKey {
+	return APIKey{ID: k.ID, Name: k.Name, Prefix: k.Prefix, CreatedAt: k.CreatedAt, ExpiresAt: k.ExpiresAt,
+		LastUsedAt: k.LastUsedAt, PreviousValidUntil: k.PreviousValidUntil}
+}
+
+var errNoAPIKey = apperr.New(apperr.NotFound, "not_found", "no such API key")
+
+// CreateAPIKey creates a key for the caller and returns it with its secret.
+func (a *Accounts) CreateAPIKey(ctx context.Context, p Principal, name string, expiresAt *time.Time) (APIKey, string, error) {
+	now := a.now()
+	if expiresAt != nil && !expiresAt.After(now) {
+		return APIKey{}, "", apperr.New(apperr.Invalid, "validation_failed", "expires_at must be in the future").
+			WithFields(apperr.FieldError{Location: apperr.InBody, Pointer: "/expires_at", Detail: "must be in the future"})
+	}
+	secret := newSecret("ccb_")
+	var key db.ApiKey
+	err := a.store.InTx(ctx, func(q *db.Queries) error {
+		var err error
+		key, err = q.CreateAPIKey(ctx, db.CreateAPIKeyParams{UserID: p.UserID, Name: name, Prefix: secret[:apiKeyPrefixLen],
+			KeyHash: hashSecret(secret), ExpiresAt: expiresAt, Now: now})
+		if err != nil {
+			return err
+		}
+		return audit.Record(ctx, q, now, audit.Event{Action: audit.APIKeyCreate, Outcome: audit.Success, ActorID: p.UserID, SubjectID: p.UserID,
+			Details: map[string]any{"api_key_id": key.ID.String(), "name": name}})
+	})
+	return apiKeyFromRow(key), secret, err
+}
+
+type apiKeyPosition struct {
+	CreatedAt time.Time `json:"c"`
+	ID        uuid.UUID `json:"i"`
+}
+
+// ListAPIKeys pages through the caller's live keys, oldest first.
+func (a *Accounts) ListAPIKeys(ctx context.Context, p Principal, cursors *page.Cursors, limit int, cursor string) ([]APIKey, string, error) {
+	params := db.ListAPIKeysParams{UserID: p.UserID, MaxRows: int32(limit + 1)}
+	if cursor != "" {
+		var pos apiKeyPosition
+		if err := cursors.Decode("api_keys:"+p.UserID.String(), cursor, &pos); err != nil {
+			return nil, "", err
+		}
+		params.AfterCreated, params.AfterID = &pos.CreatedAt, &pos.ID
+	}
+	rows, err := a.store.Queries().ListAPIKeys(ctx, params)
+	if err != nil {
+		return nil, "", store.MapError(err)
+	}
+	rows, more := page.Trim(rows, limit)
+	keys := make([]APIKey, len(rows))
+	for i, r := range rows {
+		keys[i] = apiKeyFromRow(r)
+	}
+	next := ""
+	if more {
+		last := rows[len(rows)-1]
+		next = cursors.Encode("api_keys:"+p.UserID.String(), apiKeyPosition{last.CreatedAt, last.ID})
+	}
+	return keys, next, nil
+}
+
+// RevokeAPIKey ends one of the caller's keys at once; another user's key is "not found".
+func (a *Accounts) RevokeAPIKey(ctx context.Context, p Principal, id uuid.UUID) error {
+	now := a.now()
+	return a.store.InTx(ctx, func(q *db.Queries) error {
+		n, err := q.RevokeAPIKey(ctx, db.RevokeAPIKeyParams{Now: &now, ID: id, UserID: p.UserID})
+		if err != nil {
+			return err
+		}
+		if n == 0 {
+			return errNoAPIKey
+		}
+		return audit.Record(ctx, q, now, audit.Event{Action: audit.APIKeyRevoke, Outcome: audit.Success, ActorID: p.UserID, SubjectID: p.UserID,
+			Details: map[string]any{"api_key_id": id.String()}})
+	})
+}
+
+// RotateAPIKey gives a key a new secret; the old one keeps working for the configured grace.
+func (a *Accounts) RotateAPIKey(ctx context.Context, p Principal, id uuid.UUID) (APIKey, string, error) {
+	now := a.now()
+	secret := newSecret("ccb_")
+	var graceUntil *time.Time
+	if a.set.APIKeyRotateGrace > 0 {
+		t := now.Add(a.set.APIKeyRotateGrace)
+		graceUntil = &t
+	}
+	var key db.ApiKey
+	err := a.store.InTx(ctx, func(q *db.Queries) error {
+		var err error
+		key, err = q.RotateAPIKey(ctx, db.RotateAPIKeyParams{GraceUntil: graceUntil, KeyHash: hashSecret(secret),
+			Prefix: secret[:apiKeyPrefixLen], ID: id, UserID: p.UserID})
+		if err != nil {
+			if apperr.KindOf(store.MapError(err)) == apperr.NotFound {
+				return errNoAPIKey
+			}
+			return err
+		}
+		return audit.Record(ctx, q, now, audit.Event{Action: audit.APIKeyRotate, Outcome: audit.Success, ActorID: p.UserID, SubjectID: p.UserID,
+			Details: map[string]any{"api_key_id": id.String(), "grace_seconds": int(a.set.APIKeyRotateGrace.Seconds())}})
+	})
+	return apiKeyFromRow(key), secret, err
+}

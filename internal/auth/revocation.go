@@ -1,0 +1,93 @@
+package auth
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+	"github.com/redis/go-redis/v9"
+
+	"github.com/ccbackend/ccbackend/internal/store"
+)
+
+// Revocations answers "is this refresh family (and so its access tokens) revoked?" on every
+// authenticated request. PostgreSQL is the record; Redis caches the answer so most requests cost
+// one GET. Revoked families are cached until their last access token has expired; live ones for
+// a few seconds only, which bounds how long a revocation can go unseen if writing it to Redis
+// failed. When Redis is unreachable every check goes to PostgreSQL — none is skipped.
+type Revocations struct {
+	rdb       *redis.Client
+	prefix    string
+	store     *store.Store
+	accessTTL time.Duration
+	log       *slog.Logger
+}
+
+// liveCacheTTL is how long a "not revoked" answer is trusted.
+const liveCacheTTL = 15 * time.Second
+
+// NewRevocations returns the revocation checker.
+func NewRevocations(rdb *redis.Client, prefix string, st *store.Store, accessTTL time.Duration, log *slog.Logger) *Revocations {
+	return &Revocations{rdb: rdb, prefix: prefix, store: st, accessTTL: accessTTL, log: log}
+}
+
+func (r *Revocations) familyKey(id uuid.UUID) string { return r.prefix + "fam:" + id.String() }
+func (r *Revocations) tokenKey(jti string) string    { return r.prefix + "jti:" + jti }
+
+// FamilyRevoked reports whether the family is revoked (or gone with its deleted user).
+func (r *Revocations) FamilyRevoked(ctx context.Context, id uuid.UUID) (bool, error) {
+	switch v, err := r.rdb.Get(ctx, r.familyKey(id)).Result(); {
+	case err == nil:
+		return v == "r", nil
+	case !errors.Is(err, redis.Nil):
+		r.log.Warn("revocation cache unavailable; asking PostgreSQL", slog.String("error", err.Error()))
+	}
+	fam, err := r.store.Queries().GetRefreshFamily(ctx, id)
+	revoked := errors.Is(err, pgx.ErrNoRows) || (err == nil && fam.RevokedAt != nil)
+	if err != nil && !revoked {
+		return false, err
+	}
+	val, ttl := "a", liveCacheTTL
+	if revoked {
+		val, ttl = "r", r.accessTTL+time.Minute
+	}
+	_ = r.rdb.Set(ctx, r.familyKey(id), val, ttl).Err() // a cache miss next time is harmless
+	return revoked, nil
+}
+
+// Mark caches families as revoked, after the revocation committed in PostgreSQL.
+func (r *Revocations) Mark(ctx context.Context, ids ...uuid.UUID) {
+	if len(ids) == 0 {
+		return
+	}
+	_, err := r.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		for _, id := range ids {
+			p.Set(ctx, r.familyKey(id), "r", r.accessTTL+time.Minute)
+		}
+		return nil
+	})
+	if err != nil {
+		r.log.Error("caching revoked families failed; live entries expire within "+liveCacheTTL.String(), slog.String("error", err.Error()))
+	}
+}
+
+// DenyToken denylists one access token id for its remaining lifetime (logout: "stops working
+// immediately on every instance"; its family is revoked too, so PostgreSQL backs this up).
+func (r *Revocations) DenyToken(ctx context.Context, jti string, remaining time.Duration) {
+	if jti == "" || remaining <= 0 {
+		return
+	}
+	if err := r.rdb.Set(ctx, r.tokenKey(jti), "1", remaining+time.Minute).Err(); err != nil {
+		r.log.Error("denylisting access token failed; its revoked family still stops it", slog.String("error", err.Error()))
+	}
+}
+
+// TokenDenied reports whether the access token id was denylisted. Redis errors are reported as
+// not denied because the family check, which falls back to PostgreSQL, covers every logout.
+func (r *Revocations) TokenDenied(ctx context.Context, jti string) bool {
+	n, err := r.rdb.Exists(ctx, r.tokenKey(jti)).Result()
+	return err == nil && n > 0
+}

@@ -1,0 +1,181 @@
+package httpapi_test
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/ccbackend/ccbackend/internal/testutil"
+)
+
+func login(t *testing.T, s *testutil.Server, email, password string) (*http.Response, []byte) {
+	t.Helper()
+	return s.Do(t, http.MethodPost, "/v1/auth/login", fmt.Sprintf(`{"email":%q,"password":%q}`, email, password), nil)
+}
+
+func TestLockoutAndAdminUnlock(t *testing.T) {
+	t.Parallel()
+	s := testutil.NewServer(t)
+	admin := s.Admin(t, "root@example.com")
+	u := s.Register(t, "locked@example.com")
+	for i := 0; i < 4; i++ {
+		resp, body := login(t, s, u.Email, "wrong password guess")
+		decodeProblem(t, resp, body, http.StatusUnauthorized)
+	}
+	resp, body := login(t, s, u.Email, "wrong password guess") // the fifth locks
+	decodeProblem(t, resp, body, http.StatusTooManyRequests)
+	resp, body = login(t, s, u.Email, u.Password) // even the right password now
+	p := decodeProblem(t, resp, body, http.StatusTooManyRequests)
+	if p.Code != "account_locked" || resp.Header.Get("Retry-After") == "" {
+		t.Errorf("locked login: code %q Retry-After %q", p.Code, resp.Header.Get("Retry-After"))
+	}
+	// Unknown identifiers lock the same way, so lockout reveals nothing.
+	for i := 0; i < 5; i++ {
+		login(t, s, "ghost@example.com", "whatever password")
+	}
+	resp, body = login(t, s, "ghost@example.com", "whatever password")
+	decodeProblem(t, resp, body, http.StatusTooManyRequests)
+
+	// The admin sees the lock and lifts it.
+	resp, body = s.Do(t, http.MethodGet, "/v1/admin/users?email=LOCKED@", nil, admin.Bearer())
+	if resp.StatusCode != http.StatusOK || !strings.Contains(string(body), `"locked_until":"`) {
+		t.Fatalf("admin list = %d %s", resp.StatusCode, body)
+	}
+	resp, body = s.Do(t, http.MethodPatch, "/v1/admin/users/"+u.UserID, `{"unlock":true}`, admin.Bearer())
+	if resp.StatusCode != http.StatusOK || !strings.Contains(string(body), `"locked_until":null`) {
+		t.Fatalf("unlock = %d %s", resp.StatusCode, body)
+	}
+	s.Login(t, u.Email, u.Password)
+	assertAudit(t, s, admin, "auth.lockout", 2)
+	assertAudit(t, s, admin, "admin.user_update", 1)
+}
+
+func assertAudit(t *testing.T, s *testutil.Server, admin testutil.Session, action string, atLeast int) {
+	t.Helper()
+	resp, body := s.Do(t, http.MethodGet, "/v1/admin/audit-log?action="+action, nil, admin.Bearer())
+	var list struct {
+		Data []struct {
+			Action    string  `json:"action"`
+			RequestID *string `json:"request_id"`
+			IP        *string `json:"ip"`
+		} `json:"data"`
+	}
+	if resp.StatusCode != http.StatusOK || json.Unmarshal(body, &list) != nil {
+		t.Fatalf("audit log = %d %s", resp.StatusCode, body)
+	}
+	if len(list.Data) < atLeast {
+		t.Errorf("audit %s: %d entries, want ≥%d", action, len(list.Data), atLeast)
+	}
+	for _, e := range list.Data {
+		if e.Action != action || e.RequestID == nil || e.IP == nil {
+			t.Errorf("audit entry %+v", e)
+		}
+	}
+}
+
+func TestAdminRolesStatusAndAudit(t *testing.T) {
+	t.Parallel()
+	s := testutil.NewServer(t)
+	admin := s.Admin(t, "boss@example.com")
+	u := s.Register(t, "staff@example.com")
+
+	// Promote: the user's old sessions end, a new login carries the admin role.
+	resp, body := s.Do(t, http.MethodPatch, "/v1/admin/users/"+u.UserID, `{"roles":["user","admin"]}`, admin.Bearer())
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("promote = %d %s", resp.StatusCode, body)
+	}
+	if got := status(t, s, u.Bearer()); got != http.StatusUnauthorized {
+		t.Errorf("session after role change = %d, want 401", got)
+	}
+	promoted := s.Login(t, u.Email, u.Password)
+	if resp, _ := s.Do(t, http.MethodGet, "/v1/admin/users", nil, promoted.Bearer()); resp.StatusCode != http.StatusOK {
+		t.Errorf("promoted user on admin list = %d", resp.StatusCode)
+	}
+	// Disable: sign-in answers 403 and sessions end.
+	resp, body = s.Do(t, http.MethodPatch, "/v1/admin/users/"+u.UserID, `{"is_active":false}`, admin.Bearer())
+	if resp.StatusCode != http.StatusOK || !strings.Contains(string(body), `"is_active":false`) {
+		t.Fatalf("disable = %d %s", resp.StatusCode, body)
+	}
+	if got := status(t, s, promoted.Bearer()); got != http.StatusUnauthorized {
+		t.Errorf("disabled user's session = %d", got)
+	}
+	resp, body = login(t, s, u.Email, u.Password)
+	decodeProblem(t, resp, body, http.StatusForbidden)
+
+	cases := []struct {
+		name, method, path, body string
+		status                   int
+	}{
+		{"unknown user", http.MethodPatch, "/v1/admin/users/00000000-0000-0000-0000-000000000001", `{"is_active":true}`, 404},
+		{"unknown role", http.MethodPatch, "/v1/admin/users/" + u.UserID, `{"roles":["root"]}`, 400},
+		{"empty change", http.MethodPatch, "/v1/admin/users/" + u.UserID, `{}`, 400},
+		{"bad id", http.MethodPatch, "/v1/admin/users/nope", `{"unlock":true}`, 400},
+		{"bad action filter", http.MethodGet, "/v1/admin/audit-log?action=drop.tables", "", 400},
+		{"bad time filter", http.MethodGet, "/v1/admin/audit-log?since=yesterday", "", 400},
+		{"tampered cursor", http.MethodGet, "/v1/admin/users?cursor=abc.def", "", 400},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			var b any
+			if tc.body != "" {
+				b = tc.body
+			}
+			resp, body := s.Do(t, tc.method, tc.path, b, admin.Bearer())
+			decodeProblem(t, resp, body, tc.status)
+		})
+	}
+
+	// Audit log filters by user and pages newest first.
+	resp, body = s.Do(t, http.MethodGet, "/v1/admin/audit-log?limit=2&user_id="+u.UserID, nil, admin.Bearer())
+	var page struct {
+		Data []struct {
+			ID        int64   `json:"id"`
+			SubjectID *string `json:"subject_id"`
+			ActorID   *string `json:"actor_id"`
+		} `json:"data"`
+		HasMore    bool    `json:"has_more"`
+		NextCursor *string `json:"next_cursor"`
+	}
+	if resp.StatusCode != http.StatusOK || json.Unmarshal(body, &page) != nil || len(page.Data) != 2 || !page.HasMore {
+		t.Fatalf("audit page = %d %s", resp.StatusCode, body)
+	}
+	if page.Data[0].ID <= page.Data[1].ID {
+		t.Error("audit log is not newest first")
+	}
+	resp, body = s.Do(t, http.MethodGet, "/v1/admin/audit-log?limit=2&user_id="+u.UserID+"&cursor="+*page.NextCursor, nil, admin.Bearer())
+	var next struct {
+		Data []struct {
+			ID int64 `json:"id"`
+		} `json:"data"`
+	}
+	if resp.StatusCode != http.StatusOK || json.Unmarshal(body, &next) != nil || len(next.Data) == 0 || next.Data[0].ID >= page.Data[1].ID {
+		t.Fatalf("second audit page = %d %s", resp.StatusCode, body)
+	}
+	if strings.Contains(string(body), u.Password) {
+		t.Error("the audit log holds a password")
+	}
+}
+
+func TestRateLimitAuthPolicy(t *testing.T) {
+	t.Parallel()
+	s := testutil.NewServer(t, testutil.WithConfig(func(c *testutil.Config) {
+		c.RateLimitAuth = testutil.RatePolicy{Limit: 3, Period: 60e9}
+	}))
+	var last *http.Response
+	var body []byte
+	for i := 0; i < 4; i++ {
+		last, body = login(t, s, "rl@example.com", "some password here")
+	}
+	decodeProblem(t, last, body, http.StatusTooManyRequests)
+	if last.Header.Get("Retry-After") == "" || !strings.Contains(last.Header.Get("RateLimit-Policy"), `"auth";q=3;w=60`) ||
+		!strings.Contains(last.Header.Get("RateLimit"), `r=0`) {
+		t.Errorf("429 headers: %v", last.Header)
+	}
+	// Other operations use the default policy and say so.
+	resp, _ := s.Do(t, http.MethodGet, "/health", nil, nil)
+	if !strings.Contains(resp.Header.Get("RateLimit-Policy"), `"default"`) {
+		t.Errorf("RateLimit-Policy on /health = %q", resp.Header.Get("RateLimit-Policy"))
+	}
+}

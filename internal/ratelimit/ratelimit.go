@@ -1,0 +1,148 @@
+// Package ratelimit admits or refuses work per (policy, key) with GCRA, using go-redis/redis_rate.
+// Each decision is one Lua script in Redis, so it is atomic and shared by every instance of the
+// service: the limit is global, not per process.
+//
+// Failure policy: when Redis cannot be reached, Allow and AllowN return an error (an
+// apperr.Unavailable) and a Result that is not Allowed. This package does not choose between
+// failing open and failing closed; the HTTP layer does: it fails open for the "default" policy
+// (the request proceeds and the error is logged) and closed for "auth" (login, register and refresh
+// must not become brute-forceable while Redis is down). A call waits at most as long as ctx and the
+// client's own timeouts allow, so callers should bound ctx.
+//
+// Choosing the key (user id, API key id or client IP) is the caller's job; this package knows
+// nothing of HTTP except the header helper in headers.go.
+package ratelimit
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/go-redis/redis_rate/v10"
+	"github.com/redis/go-redis/v9"
+
+	"github.com/ccbackend/ccbackend/internal/apperr"
+)
+
+// Policy allows Limit units (requests, later LLM tokens) per Period for each key. The whole Limit
+// may be spent at once (burst = Limit); it then refills evenly over Period.
+type Policy struct {
+	Name   string // "default", "auth", "tokens": names the Redis keys and the RateLimit headers
+	Limit  int
+	Period time.Duration
+}
+
+// Result is the outcome of one decision, with what the RateLimit headers report.
+type Result struct {
+	Allowed    bool
+	Limit      int
+	Remaining  int           // units that could be admitted right now
+	RetryAfter time.Duration // when refused: wait this long before the same cost can be admitted
+	ResetAfter time.Duration // until the key is back to a full quota
+	Policy     Policy
+}
+
+// Limiter decides against Redis. It is safe for concurrent use.
+type Limiter struct {
+	gcra   *redis_rate.Limiter
+	prefix string
+}
+
+// New returns a Limiter whose keys are prefix + "rl:" + policy name + ":" + key.
+func New(rdb *redis.Client, prefix string) *Limiter {
+	return &Limiter{gcra: redis_rate.NewLimiter(scoped{rdb}), prefix: prefix + "rl:"}
+}
+
+// Allow spends one unit of p for key.
+func (l *Limiter) Allow(ctx context.Context, key string, p Policy) (Result, error) {
+	return l.AllowN(ctx, key, p, 1)
+}
+
+// AllowN spends n units of p for key if all n are available now, and nothing otherwise. n must be
+// from 1 to p.Limit: a larger cost could never be admitted, so it is a caller error.
+//
+// Settling LLM tokens (not built yet): reserve an upper bound before the upstream call (prompt
+// tokens + max_tokens, capped at the limit) with AllowN, then settle with the actual usage.
+// redis_rate cannot give units back (a negative n is unsupported), so the settle step would be one
+// small Lua script of ours on the same key that moves the stored theoretical arrival time (TAT)
+// back by (reserved-actual)*Period/Limit, never below Redis TIME (a full bucket), and forward by
+// the overage when actual > reserved, unconditionally, so the debt delays the key's next calls.
+// Until then, charging the reservation as-is is the safe fallback: it never admits more than Limit.
+func (l *Limiter) AllowN(ctx context.Context, key string, p Policy, n int) (Result, error) {
+	if err := check(key, p, n); err != nil {
+		return Result{Policy: p, Limit: p.Limit}, err
+	}
+	limit := redis_rate.Limit{Rate: p.Limit, Burst: p.Limit, Period: p.Period}
+	res, err := l.gcra.AllowN(ctx, l.prefix+p.Name+":"+key, limit, n)
+	if err != nil {
+		return Result{Policy: p, Limit: p.Limit}, apperr.Wrap(fmt.Errorf("ratelimit: policy %s: %w", p.Name, err),
+			apperr.Unavailable, "rate_limit_unavailable", "Rate limiting is temporarily unavailable; retry later.")
+	}
+	out := Result{Allowed: res.Allowed > 0, Limit: p.Limit, Remaining: res.Remaining, Policy: p,
+		RetryAfter: max(res.RetryAfter, 0), ResetAfter: max(res.ResetAfter, 0)}
+	return out, nil
+}
+
+// check rejects what Redis would mis-handle (a zero rate divides by zero in the script) or what
+// would merge unrelated clients into one bucket (an empty key).
+func check(key string, p Policy, n int) error {
+	switch {
+	case !validName(p.Name):
+		return fmt.Errorf("ratelimit: policy name %q: want lower-case letters, digits, '-', '_' or '.'", p.Name)
+	case p.Limit < 1 || p.Period <= 0:
+		return fmt.Errorf("ratelimit: policy %s: limit %d per %s is not positive", p.Name, p.Limit, p.Period)
+	case n < 1 || n > p.Limit:
+		return fmt.Errorf("ratelimit: policy %s: cost %d is outside 1..%d", p.Name, n, p.Limit)
+	case key == "":
+		return errors.New("ratelimit: policy " + p.Name + ": empty key")
+	}
+	return nil
+}
+
+// validName keeps names safe both as a Redis key segment (no ':') and as a structured-field string
+// in the RateLimit headers (no quoting needed).
+func validName(s string) bool {
+	for _, c := range s {
+		if (c < 'a' || c > 'z') && (c < '0' || c > '9') && c != '-' && c != '_' && c != '.' {
+			return false
+		}
+	}
+	return s != ""
+}
+
+// libPrefix is the fixed prefix redis_rate v10 puts in front of every key.
+const libPrefix = "rate:"
+
+// scoped strips redis_rate's fixed key prefix so that every key lives under the configured
+// namespace (CCB_REDIS_PREFIX), where ACL key patterns and per-test cleanup expect it.
+type scoped struct{ *redis.Client }
+
+func unscope(keys []string) []string {
+	out := make([]string, len(keys))
+	for i, k := range keys {
+		out[i] = strings.TrimPrefix(k, libPrefix)
+	}
+	return out
+}
+
+func (s scoped) Eval(ctx context.Context, script string, keys []string, args ...any) *redis.Cmd {
+	return s.Client.Eval(ctx, script, unscope(keys), args...)
+}
+
+func (s scoped) EvalSha(ctx context.Context, sha1 string, keys []string, args ...any) *redis.Cmd {
+	return s.Client.EvalSha(ctx, sha1, unscope(keys), args...)
+}
+
+func (s scoped) EvalRO(ctx context.Context, script string, keys []string, args ...any) *redis.Cmd {
+	return s.Client.EvalRO(ctx, script, unscope(keys), args...)
+}
+
+func (s scoped) EvalShaRO(ctx context.Context, sha1 string, keys []string, args ...any) *redis.Cmd {
+	return s.Client.EvalShaRO(ctx, sha1, unscope(keys), args...)
+}
+
+func (s scoped) Del(ctx context.Context, keys ...string) *redis.IntCmd {
+	return s.Client.Del(ctx, unscope(keys)...)
+}

@@ -1,0 +1,308 @@
+package ratelimit_test
+
+import (
+	"net/http"
+	"regexp"
+	"slices"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/ccbackend/ccbackend/internal/apperr"
+	"github.com/ccbackend/ccbackend/internal/ratelimit"
+	"github.com/ccbackend/ccbackend/internal/testutil"
+)
+
+// newLimiter returns a limiter on the test Redis in a key namespace private to t.
+func newLimiter(t testing.TB) (*ratelimit.Limiter, *redis.Client, string) {
+	t.Helper()
+	opts, err := redis.ParseURL(testutil.BaseConfig(t).RedisURL)
+	if err != nil {
+		t.Fatalf("REDIS_URL: %v", err)
+	}
+	rdb := redis.NewClient(opts)
+	t.Cleanup(func() { _ = rdb.Close() })
+	prefix := testutil.NewRedisPrefix(t)
+	return ratelimit.New(rdb, prefix), rdb, prefix
+}
+
+func TestAllowNUpToLimit(t *testing.T) {
+	type step struct {
+		n         int
+		allowed   bool
+		remaining int
+	}
+	tests := []struct {
+		name   string
+		policy ratelimit.Policy
+		steps  []step
+	}{
+		{"one per minute", pol("auth", 1, time.Minute),
+			[]step{{1, true, 0}, {1, false, 0}}},
+		{"three per minute", pol("default", 3, time.Minute),
+			[]step{{1, true, 2}, {1, true, 1}, {1, true, 0}, {1, false, 0}}},
+		{"tokens reserved in chunks", pol("tokens", 10, time.Hour),
+			[]step{{4, true, 6}, {4, true, 2}, {4, false, 0}, {2, true, 0}, {1, false, 0}}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			l, _, _ := newLimiter(t)
+			for i, s := range tt.steps {
+				res, err := l.AllowN(t.Context(), "user-1", tt.policy, s.n)
+				if err != nil {
+					t.Fatalf("step %d: %v", i, err)
+				}
+				if res.Allowed != s.allowed || res.Remaining != s.remaining {
+					t.Fatalf("step %d: allowed=%v remaining=%d, want %v %d", i, res.Allowed, res.Remaining, s.allowed, s.remaining)
+				}
+				if res.Limit != tt.policy.Limit || res.Policy != tt.policy {
+					t.Errorf("step %d: limit %d policy %+v, want %+v", i, res.Limit, res.Policy, tt.policy)
+				}
+				interval := tt.policy.Period / time.Duration(tt.policy.Limit)
+				if !s.allowed && (res.RetryAfter <= 0 || res.RetryAfter > time.Duration(s.n)*interval) {
+					t.Errorf("step %d: RetryAfter %s, want in (0, %s]", i, res.RetryAfter, time.Duration(s.n)*interval)
+				}
+				if s.allowed && res.RetryAfter != 0 {
+					t.Errorf("step %d: RetryAfter %s on an admitted call", i, res.RetryAfter)
+				}
+				if res.ResetAfter <= 0 || res.ResetAfter > tt.policy.Period {
+					t.Errorf("step %d: ResetAfter %s, want in (0, %s]", i, res.ResetAfter, tt.policy.Period)
+				}
+			}
+		})
+	}
+}
+
+func TestKeysAndPoliciesAreIndependent(t *testing.T) {
+	l, rdb, prefix := newLimiter(t)
+	ctx := t.Context()
+	def := pol("default", 2, time.Minute)
+	for range 3 {
+		if _, err := l.Allow(ctx, "ip:192.0.2.1", def); err != nil {
+			t.Fatal(err)
+		}
+	}
+	tests := []struct {
+		name    string
+		key     string
+		policy  ratelimit.Policy
+		allowed bool
+	}{
+		{"exhausted key", "ip:192.0.2.1", def, false},
+		{"other key", "ip:192.0.2.2", def, true},
+		{"same key, other policy", "ip:192.0.2.1", pol("auth", 2, time.Minute), true},
+		{"ipv6 key", "ip:2001:db8::1", def, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			res, err := l.Allow(ctx, tt.key, tt.policy)
+			if err != nil || res.Allowed != tt.allowed {
+				t.Fatalf("Allow = %+v, %v; want allowed=%v", res, err, tt.allowed)
+			}
+			if n, err := rdb.Exists(ctx, prefix+"rl:"+tt.policy.Name+":"+tt.key).Result(); err != nil || n != 1 {
+				t.Errorf("key %q not in the namespace: exists=%d err=%v", prefix+"rl:"+tt.policy.Name+":"+tt.key, n, err)
+			}
+		})
+	}
+	if keys, _ := rdb.Keys(ctx, "rate:"+prefix+"*").Result(); len(keys) != 0 {
+		t.Errorf("keys outside the namespace: %v", keys)
+	}
+}
+
+func TestQuotaRecovers(t *testing.T) {
+	l, _, _ := newLimiter(t)
+	p := pol("default", 2, time.Second)
+	for i, want := range []bool{true, true, false} {
+		if res, err := l.Allow(t.Context(), "k", p); err != nil || res.Allowed != want {
+			t.Fatalf("call %d: %+v, %v; want allowed=%v", i, res, err, want)
+		}
+	}
+	time.Sleep(1100 * time.Millisecond)
+	res, err := l.Allow(t.Context(), "k", p)
+	if err != nil || !res.Allowed || res.Remaining != 1 {
+		t.Fatalf("after the period: %+v, %v; want allowed with 1 remaining", res, err)
+	}
+}
+
+func TestConcurrentAllowNeverExceedsLimit(t *testing.T) {
+	l, _, _ := newLimiter(t)
+	p := pol("default", 7, time.Hour)
+	var admitted, refused atomic.Int64
+	var wg sync.WaitGroup
+	for range 20 {
+		wg.Go(func() {
+			for range 5 {
+				res, err := l.Allow(t.Context(), "shared", p)
+				switch {
+				case err != nil:
+					t.Error(err)
+				case res.Allowed:
+					admitted.Add(1)
+				default:
+					refused.Add(1)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	if admitted.Load() != int64(p.Limit) || refused.Load() != 100-int64(p.Limit) {
+		t.Fatalf("admitted %d refused %d of 100, want %d admitted", admitted.Load(), refused.Load(), p.Limit)
+	}
+}
+
+func TestRedisUnavailable(t *testing.T) {
+	closed := redis.NewClient(&redis.Options{Addr: "127.0.0.1:6379"})
+	_ = closed.Close()
+	unreachable := redis.NewClient(&redis.Options{Addr: "127.0.0.1:1", MaxRetries: -1, DialerRetries: 1})
+	t.Cleanup(func() { _ = unreachable.Close() })
+	for name, rdb := range map[string]*redis.Client{"unreachable": unreachable, "closed": closed} {
+		t.Run(name, func(t *testing.T) {
+			res, err := ratelimit.New(rdb, "ccbtest:").Allow(t.Context(), "k", pol("auth", 5, time.Minute))
+			if err == nil || res.Allowed {
+				t.Fatalf("Allow = %+v, %v; want an error and not allowed", res, err)
+			}
+			if apperr.KindOf(err) != apperr.Unavailable {
+				t.Errorf("kind %v, want Unavailable: %v", apperr.KindOf(err), err)
+			}
+		})
+	}
+}
+
+func TestInvalidArguments(t *testing.T) {
+	l, _, _ := newLimiter(t)
+	ok := pol("default", 5, time.Minute)
+	tests := []struct {
+		name   string
+		key    string
+		policy ratelimit.Policy
+		n      int
+	}{
+		{"empty key", "", ok, 1},
+		{"zero cost", "k", ok, 0},
+		{"negative cost", "k", ok, -3},
+		{"cost above limit", "k", ok, 6},
+		{"zero limit", "k", pol("default", 0, time.Minute), 1},
+		{"zero period", "k", pol("default", 5, 0), 1},
+		{"empty name", "k", pol("", 5, time.Minute), 1},
+		{"name with colon", "k", pol("a:b", 5, time.Minute), 1},
+		{"name needing quotes", "k", pol(`a"b`, 5, time.Minute), 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if res, err := l.AllowN(t.Context(), tt.key, tt.policy, tt.n); err == nil || res.Allowed {
+				t.Fatalf("AllowN = %+v, %v; want an error", res, err)
+			}
+		})
+	}
+}
+
+var (
+	policyField = regexp.MustCompile(`^"([a-z0-9_.-]+)";q=(\d+);w=(\d+)$`)
+	stateField  = regexp.MustCompile(`^"([a-z0-9_.-]+)";r=(\d+);t=(\d+)$`)
+)
+
+func TestSetHeaders(t *testing.T) {
+	def := pol("default", 600, time.Minute)
+	auth := pol("auth", 10, time.Minute)
+	tests := []struct {
+		name                      string
+		results                   []ratelimit.Result
+		policy, state, retryAfter []string
+	}{
+		{"admitted", []ratelimit.Result{{Allowed: true, Limit: 600, Remaining: 599, ResetAfter: 100 * time.Millisecond, Policy: def}},
+			[]string{`"default";q=600;w=60`}, []string{`"default";r=599;t=1`}, nil},
+		{"refused, fractions round up", []ratelimit.Result{{Limit: 10, Remaining: 3, RetryAfter: 5100 * time.Millisecond, ResetAfter: 59001 * time.Millisecond, Policy: auth}},
+			[]string{`"auth";q=10;w=60`}, []string{`"auth";r=0;t=60`}, []string{"6"}},
+		{"refused, retry at least 1s", []ratelimit.Result{{Limit: 10, RetryAfter: time.Millisecond, ResetAfter: 2 * time.Second, Policy: auth}},
+			[]string{`"auth";q=10;w=60`}, []string{`"auth";r=0;t=2`}, []string{"1"}},
+		{"two policies", []ratelimit.Result{
+			{Allowed: true, Limit: 600, Remaining: 10, ResetAfter: 59 * time.Second, Policy: def},
+			{Allowed: true, Limit: 10, Remaining: 9, ResetAfter: 6 * time.Second, Policy: auth}},
+			[]string{`"default";q=600;w=60`, `"auth";q=10;w=60`}, []string{`"default";r=10;t=59`, `"auth";r=9;t=6`}, nil},
+		{"zero result writes nothing", []ratelimit.Result{{}}, nil, nil, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h := http.Header{}
+			for _, r := range tt.results {
+				ratelimit.SetHeaders(h, r)
+			}
+			for name, want := range map[string][]string{"RateLimit-Policy": tt.policy, "RateLimit": tt.state, "Retry-After": tt.retryAfter} {
+				if got := h.Values(name); !slices.Equal(got, want) {
+					t.Errorf("%s = %q, want %q", name, got, want)
+				}
+			}
+		})
+	}
+}
+
+// TestHeadersFromRedis parses the headers of real decisions back into numbers.
+func TestHeadersFromRedis(t *testing.T) {
+	l, _, _ := newLimiter(t)
+	p := pol("auth", 3, time.Minute)
+	for i := range 4 {
+		res, err := l.Allow(t.Context(), "user-1", p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		h := http.Header{}
+		ratelimit.SetHeaders(h, res)
+		pf := policyField.FindStringSubmatch(h.Get("RateLimit-Policy"))
+		st := stateField.FindStringSubmatch(h.Get("RateLimit"))
+		if pf == nil || st == nil {
+			t.Fatalf("call %d: unparsable %q", i, h)
+		}
+		if pf[1] != "auth" || atoi(t, pf[2]) != 3 || atoi(t, pf[3]) != 60 || st[1] != "auth" {
+			t.Errorf("call %d: policy %q", i, pf[0])
+		}
+		wantR, wantT := 3-(i+1), 20*(i+1) // each call pushes the full reset 20 s further
+		if i == 3 {
+			wantR, wantT = 0, 60
+		}
+		if atoi(t, st[2]) != wantR || atoi(t, st[3]) != wantT {
+			t.Errorf("call %d: RateLimit %q, want r=%d t=%d", i, st[0], wantR, wantT)
+		}
+		if retry := h.Get("Retry-After"); (i == 3) != (retry != "") || (retry != "" && atoi(t, retry) != 20) {
+			t.Errorf("call %d: Retry-After %q", i, retry)
+		}
+	}
+}
+
+func pol(name string, limit int, period time.Duration) ratelimit.Policy {
+	return ratelimit.Policy{Name: name, Limit: limit, Period: period}
+}
+
+func atoi(t *testing.T, s string) int {
+	t.Helper()
+	n, err := strconv.Atoi(s)
+	if err != nil {
+		t.Fatalf("%q: %v", s, err)
+	}
+	return n
+}
+
+func BenchmarkAllow(b *testing.B) {
+	l, _, _ := newLimiter(b)
+	p := pol("default", 1<<30, time.Hour)
+	b.Run("serial", func(b *testing.B) {
+		for b.Loop() {
+			if _, err := l.Allow(b.Context(), "bench", p); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("parallel", func(b *testing.B) {
+		b.RunParallel(func(pb *testing.PB) {
+			for pb.Next() {
+				if _, err := l.Allow(b.Context(), "bench", p); err != nil {
+					b.Error(err)
+					return
+				}
+			}
+		})
+	})
+}
