@@ -176,3 +176,28 @@ func TestMigrateCommand(t *testing.T) {
 		t.Errorf("after down+up version = %q, want %q", out.String(), before)
 	}
 }
+
+func TestUsersCreateAdmin(t *testing.T) {
+	dbURL := testutil.NewDatabase(t)
+	env := map[string]string{"DATABASE_URL": dbURL, "CCB_REDIS_PREFIX": testutil.NewRedisPrefix(t), "CCB_BCRYPT_COST": "4"}
+	getenv := func(k string) string { return env[k] }
+	var out bytes.Buffer
+	args := []string{"users", "create-admin", "--email", "ops@example.com", "--password-stdin"}
+	if err := run(context.Background(), args, getenv, strings.NewReader("a long admin passphrase\n"), &out); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out.String(), "created admin ops@example.com") || strings.Contains(out.String(), "passphrase") {
+		t.Errorf("output %q", out.String())
+	}
+	// The same email again is refused; a weak password is refused.
+	if err := run(context.Background(), args, getenv, strings.NewReader("a long admin passphrase\n"), &out); err == nil {
+		t.Error("a second admin with the same email was created")
+	}
+	weak := []string{"users", "create-admin", "--email", "ops2@example.com", "--password-stdin"}
+	if err := run(context.Background(), weak, getenv, strings.NewReader("password\n"), &out); err == nil {
+		t.Error("a common password was accepted")
+	}
+	if err := run(context.Background(), []string{"users", "create-admin", "--email", "x@example.com"}, getenv, nil, &out); !errors.Is(err, errUsage) {
+		t.Errorf("missing --password-stdin: %v", err)
+	}
+}

@@ -37,11 +37,50 @@ type AuditLog struct {
 	Details    []byte
 }
 
+type IdempotencyKey struct {
+	Owner           uuid.UUID
+	Key             string
+	Method          string
+	Route           string
+	RequestHash     []byte
+	Status          *int32
+	ResponseHeaders []byte
+	ResponseBody    []byte
+	CreatedAt       time.Time
+}
+
 type LoginFailure struct {
 	Identifier    string
 	Failures      int32
 	LastFailureAt time.Time
 	LockedUntil   *time.Time
+}
+
+type Message struct {
+	ID           uuid.UUID
+	SessionID    uuid.UUID
+	UserID       uuid.UUID
+	Seq          int64
+	Role         string
+	Content      []byte
+	ContentText  string
+	Metadata     []byte
+	InputTokens  int64
+	OutputTokens int64
+	Cost         float64
+	CreatedAt    time.Time
+}
+
+type Project struct {
+	ID          uuid.UUID
+	UserID      uuid.UUID
+	Name        string
+	Description *string
+	Path        *string
+	Settings    []byte
+	Version     int64
+	CreatedAt   time.Time
+	UpdatedAt   time.Time
 }
 
 type RefreshFamily struct {
@@ -64,6 +103,25 @@ type RefreshToken struct {
 	ChildEnc  []byte
 }
 
+type Session struct {
+	ID              uuid.UUID
+	UserID          uuid.UUID
+	ProjectID       *uuid.UUID
+	Title           *string
+	Model           *string
+	SystemPrompt    *string
+	Status          string
+	MessageCount    int64
+	InputTokens     int64
+	OutputTokens    int64
+	TotalCost       float64
+	FirstActivityAt *time.Time
+	LastActivityAt  *time.Time
+	Version         int64
+	CreatedAt       time.Time
+	UpdatedAt       time.Time
+}
+
 type SigningKey struct {
 	Kid         string
 	PrivateEnc  []byte
@@ -71,6 +129,21 @@ type SigningKey struct {
 	CreatedAt   time.Time
 	RetiredAt   *time.Time
 	VerifyUntil *time.Time
+}
+
+type SyncChange struct {
+	UserID    uuid.UUID
+	Entity    string
+	EntityID  uuid.UUID
+	Seq       int64
+	Deleted   bool
+	ChangedAt time.Time
+}
+
+type SyncCounter struct {
+	UserID    uuid.UUID
+	Seq       int64
+	PurgedSeq int64
 }
 
 type User struct {

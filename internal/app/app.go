@@ -18,21 +18,24 @@ import (
 	"github.com/ccbackend/ccbackend/internal/auth"
 	"github.com/ccbackend/ccbackend/internal/config"
 	"github.com/ccbackend/ccbackend/internal/httpapi"
+	"github.com/ccbackend/ccbackend/internal/idempotency"
 	"github.com/ccbackend/ccbackend/internal/page"
 	"github.com/ccbackend/ccbackend/internal/secret"
 	"github.com/ccbackend/ccbackend/internal/store"
+	"github.com/ccbackend/ccbackend/internal/workspace"
 )
 
 // App is the running service's dependencies and handler.
 type App struct {
-	Config   config.Config
-	Log      *slog.Logger
-	Store    *store.Store
-	Redis    *redis.Client
-	Registry *prometheus.Registry
-	Handler  http.Handler
-	Keys     *auth.KeyRing
-	Accounts *auth.Accounts
+	Config    config.Config
+	Log       *slog.Logger
+	Store     *store.Store
+	Redis     *redis.Client
+	Registry  *prometheus.Registry
+	Handler   http.Handler
+	Keys      *auth.KeyRing
+	Accounts  *auth.Accounts
+	Workspace *workspace.Service
 }
 
 // NewLogger returns the JSON logger at the configured level.
@@ -81,6 +84,11 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, version strin
 		return nil, err
 	}
 	cursors := page.NewCursors(secret.DeriveKey(cfg.SecretKey, "list-cursors", 32))
+	ws := workspace.New(st, cursors, time.Now, cfg.MaxMessageBytes, cfg.SyncRetention)
+	idemBox, err := secret.NewBox(cfg.SecretKey, idempotency.ResponsesPurpose)
+	if err != nil {
+		return nil, err
+	}
 	handler, err := httpapi.New(httpapi.Deps{
 		Log:            log,
 		Metrics:        httpapi.NewMetrics(reg),
@@ -89,14 +97,16 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, version strin
 		MaxBodyBytes:   cfg.MaxBodyBytes,
 		TrustedProxies: ipNets(cfg.TrustedProxies),
 		RateLimits:     rateLimits(cfg, rdb),
+		Idempotency:    idempotency.New(st, idemBox, log),
 		Meta:           meta,
 		Auth:           httpapi.NewAuthHandlers(accounts, keys, cursors),
 		Admin:          httpapi.NewAdminHandlers(accounts, cursors),
+		Workspace:      httpapi.NewWorkspaceHandlers(ws),
 	})
 	if err != nil {
 		return nil, err
 	}
-	return &App{Config: cfg, Log: log, Store: st, Redis: rdb, Registry: reg, Handler: handler, Keys: keys, Accounts: accounts}, nil
+	return &App{Config: cfg, Log: log, Store: st, Redis: rdb, Registry: reg, Handler: handler, Keys: keys, Accounts: accounts, Workspace: ws}, nil
 }
 
 // Migrate applies every pending migration to databaseURL.

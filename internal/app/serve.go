@@ -44,9 +44,10 @@ func (a *App) Serve(ctx context.Context, ls Listeners) error {
 		listeners = append(listeners, ls.Metrics)
 	}
 	// Every instance reloads the signing keys and rotates them when due.
-	keysCtx, stopKeys := context.WithCancel(ctx)
+	keysCtx, stopKeys := context.WithCancel(ctx) // background jobs end with the server
 	defer stopKeys()
 	go a.Keys.Run(keysCtx)
+	go a.Workspace.RunPurge(keysCtx, time.Hour, a.Log)
 
 	errc := make(chan error, len(servers))
 	for i, srv := range servers {

@@ -23,15 +23,12 @@ type userPosition struct {
 	ID        uuid.UUID `json:"i"`
 }
 
-// likeEscaper makes a user-supplied prefix literal inside LIKE.
-var likeEscaper = strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`)
-
 // ListUsers pages through all users, oldest first, optionally by email prefix.
 func (a *Accounts) ListUsers(ctx context.Context, cursors *page.Cursors, emailPrefix *string, limit int, cursor string) ([]User, string, error) {
 	params := db.ListUsersParams{Now: a.now(), MaxRows: int32(limit + 1)}
 	scope := "admin_users"
 	if emailPrefix != nil {
-		p := likeEscaper.Replace(strings.ToLower(*emailPrefix))
+		p := store.EscapeLike(strings.ToLower(*emailPrefix))
 		params.EmailPrefix = &p
 		scope += ":" + p // a cursor belongs to one filter
 	}

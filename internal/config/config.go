@@ -39,6 +39,9 @@ type Config struct {
 	RateLimitDefault  RatePolicy     // CCB_RATE_LIMIT_DEFAULT, e.g. 600/min
 	RateLimitAuth     RatePolicy     // CCB_RATE_LIMIT_AUTH, e.g. 10/min (register, login, refresh)
 	TrustedProxies    []netip.Prefix // CCB_TRUSTED_PROXIES: CIDRs whose X-Forwarded-For is believed
+
+	MaxMessageBytes int64         // CCB_MAX_MESSAGE_BYTES: largest message content (JSON-encoded)
+	SyncRetention   time.Duration // CCB_SYNC_RETENTION: how long deletions stay in the sync feed
 }
 
 // RatePolicy allows Limit requests per Period.
@@ -88,6 +91,8 @@ func Load(getenv func(string) string) (Config, error) {
 	c.RateLimitDefault = r.ratePolicy("CCB_RATE_LIMIT_DEFAULT", RatePolicy{600, time.Minute})
 	c.RateLimitAuth = r.ratePolicy("CCB_RATE_LIMIT_AUTH", RatePolicy{10, time.Minute})
 	c.TrustedProxies = r.prefixes("CCB_TRUSTED_PROXIES")
+	c.MaxMessageBytes = r.positiveInt("CCB_MAX_MESSAGE_BYTES", 1<<20)
+	c.SyncRetention = r.duration("CCB_SYNC_RETENTION", 30*24*time.Hour)
 	if r.err != nil {
 		return Config{}, r.err
 	}

@@ -69,6 +69,11 @@ func classify(err error) *apperr.Error {
 	if errors.As(err, &reqErr) {
 		return validationError(reqErr)
 	}
+	// A body failing a oneOf reaches us as a bare MultiError of schema errors.
+	var multi openapi3.MultiError
+	if errors.As(err, &multi) {
+		return bodyValidationError(err, multi)
+	}
 	var secErr *openapi3filter.SecurityRequirementsError
 	if errors.As(err, &secErr) {
 		return apperr.Wrap(err, apperr.Unauthenticated, "unauthenticated", "valid credentials are required")
@@ -114,9 +119,28 @@ func validationError(re *openapi3filter.RequestError) *apperr.Error {
 		if len(schemaErrs) == 0 {
 			return e.WithFields(apperr.FieldError{Location: apperr.InBody, Pointer: "", Detail: firstLine(reasonOf(re))})
 		}
-		for _, se := range schemaErrs {
-			e = e.WithFields(apperr.FieldError{Location: apperr.InBody, Pointer: jsonPointer(se.JSONPointer()), Detail: se.Reason})
+		return withSchemaFields(e, schemaErrs)
+	}
+	return e
+}
+
+func bodyValidationError(cause error, multi openapi3.MultiError) *apperr.Error {
+	e := apperr.Wrap(cause, apperr.Invalid, "validation_failed", "the request does not match the API contract")
+	var schemaErrs []*openapi3.SchemaError
+	collectSchemaErrors(multi, &schemaErrs)
+	return withSchemaFields(e, schemaErrs)
+}
+
+// withSchemaFields points at each invalid body field once (a oneOf reports every branch).
+func withSchemaFields(e *apperr.Error, schemaErrs []*openapi3.SchemaError) *apperr.Error {
+	seen := map[string]bool{}
+	for _, se := range schemaErrs {
+		ptr := jsonPointer(se.JSONPointer())
+		if seen[ptr] {
+			continue
 		}
+		seen[ptr] = true
+		e = e.WithFields(apperr.FieldError{Location: apperr.InBody, Pointer: ptr, Detail: se.Reason})
 	}
 	return e
 }

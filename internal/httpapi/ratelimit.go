@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/getkin/kin-openapi/openapi3"
+	"github.com/google/uuid"
 	"github.com/labstack/echo/v4"
 
 	"github.com/ccbackend/ccbackend/internal/apperr"
@@ -58,6 +59,9 @@ func rateLimitMiddleware(rl RateLimits, byRoute map[string]ratelimit.Policy, log
 			key := "ip:" + c.RealIP()
 			if p, ok := c.Get(principalKey).(auth.Principal); ok {
 				key = "u:" + p.UserID.String()
+				if p.APIKeyID != uuid.Nil { // each key has its own budget, e.g. one per CI job
+					key = "k:" + p.APIKeyID.String()
+				}
 			}
 			ctx, cancel := context.WithTimeout(c.Request().Context(), rl.Timeout)
 			res, err := rl.Limiter.Allow(ctx, key, policy)

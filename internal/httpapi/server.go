@@ -15,6 +15,7 @@ import (
 	"github.com/labstack/echo/v4/middleware"
 
 	"github.com/ccbackend/ccbackend/gen/api"
+	"github.com/ccbackend/ccbackend/internal/idempotency"
 )
 
 // Server implements the generated StrictServerInterface by embedding one handler set per tag.
@@ -22,6 +23,7 @@ type Server struct {
 	*MetaHandlers
 	*AuthHandlers
 	*AdminHandlers
+	*WorkspaceHandlers
 }
 
 var _ api.StrictServerInterface = (*Server)(nil)
@@ -36,9 +38,11 @@ type Deps struct {
 	// TrustedProxies may set X-Forwarded-For; nobody else's is believed.
 	TrustedProxies []*net.IPNet
 	RateLimits     RateLimits
+	Idempotency    *idempotency.Store // keeps Idempotency-Key responses; nil turns the header off
 	Meta           *MetaHandlers
 	Auth           *AuthHandlers
 	Admin          *AdminHandlers
+	Workspace      *WorkspaceHandlers
 }
 
 // contentSecurityPolicy fits both the JSON API and the Swagger UI page: everything from this
@@ -108,13 +112,14 @@ func New(d Deps) (*echo.Echo, error) {
 		middleware.GzipWithConfig(middleware.GzipConfig{MinLength: 1024}),
 	)
 
-	server := &Server{MetaHandlers: d.Meta, AuthHandlers: d.Auth, AdminHandlers: d.Admin}
+	server := &Server{MetaHandlers: d.Meta, AuthHandlers: d.Auth, AdminHandlers: d.Admin, WorkspaceHandlers: d.Workspace}
 	api.RegisterHandlers(e, api.NewStrictHandler(server, nil))
 	routes := map[string]bool{}
 	for _, r := range e.Routes() {
 		routes[r.Method+" "+r.Path] = true
 	}
-	e.Use(markMatched(routes), specValidator(spec, authn), rateLimitMiddleware(d.RateLimits, policiesByRoute(spec, d.RateLimits), d.Log), attachPrincipal)
+	e.Use(markMatched(routes), specValidator(spec, authn), rateLimitMiddleware(d.RateLimits, policiesByRoute(spec, d.RateLimits), d.Log), attachPrincipal,
+		idempotencyMiddleware(d.Idempotency, idempotentRoutes(spec), d.Log))
 	return e, nil
 }
 

@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -98,3 +99,21 @@ func MapError(err error) error {
 	}
 	return err
 }
+
+// InSnapshot runs fn in a read-only repeatable-read transaction: every query sees one snapshot.
+func (s *Store) InSnapshot(ctx context.Context, fn func(q *db.Queries) error) error {
+	tx, err := s.Pool.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly})
+	if err != nil {
+		return MapError(fmt.Errorf("store: begin: %w", err))
+	}
+	defer func() { _ = tx.Rollback(context.WithoutCancel(ctx)) }()
+	if err := fn(db.New(tx)); err != nil {
+		return MapError(err)
+	}
+	return MapError(tx.Commit(ctx))
+}
+
+// EscapeLike makes user text literal inside a LIKE pattern.
+func EscapeLike(s string) string { return likeEscaper.Replace(s) }
+
+var likeEscaper = strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`)

@@ -1,0 +1,191 @@
+package httpapi
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/binary"
+	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/getkin/kin-openapi/openapi3"
+	"github.com/labstack/echo/v4"
+
+	"github.com/ccbackend/ccbackend/internal/apperr"
+	"github.com/ccbackend/ccbackend/internal/auth"
+	"github.com/ccbackend/ccbackend/internal/idempotency"
+)
+
+const (
+	idempotencyKeyHeader      = "Idempotency-Key"
+	idempotentReplayedHeader  = "Idempotent-Replayed"
+	maxIdempotentResponseBody = 1 << 20 // larger responses are not kept: the claim is released
+	idempotencySettleTimeout  = 5 * time.Second
+)
+
+// replayedHeaders are the response headers a replay repeats besides the body.
+var replayedHeaders = []string{echo.HeaderContentType, "ETag", echo.HeaderLocation}
+
+// idempotentRoutes are the "METHOD /echo/:path" routes whose operation declares the
+// Idempotency-Key header: an operation opts in through the spec, nowhere else.
+func idempotentRoutes(spec *openapi3.T) map[string]bool {
+	out := map[string]bool{}
+	for path, item := range spec.Paths.Map() {
+		echoPath := specParam.ReplaceAllString(path, ":$1")
+		for method, op := range item.Operations() {
+			if declaresHeader(item.Parameters, idempotencyKeyHeader) || declaresHeader(op.Parameters, idempotencyKeyHeader) {
+				out[method+" "+echoPath] = true
+			}
+		}
+	}
+	return out
+}
+
+func declaresHeader(params openapi3.Parameters, name string) bool {
+	for _, p := range params {
+		if p != nil && p.Value != nil && p.Value.In == openapi3.ParameterInHeader && strings.EqualFold(p.Value.Name, name) {
+			return true
+		}
+	}
+	return false
+}
+
+// idempotencyMiddleware makes the routes in idempotent safe to retry: the first request with a
+// given Idempotency-Key runs and its response is kept; a retry with the same request replays it
+// byte for byte; the same key with another request is a 422 and a retry while the first still
+// runs is a 409. Keys are scoped to the authenticated user. It must run after authentication
+// (it needs the principal) and validation (the key's format is the spec's business).
+func idempotencyMiddleware(keys *idempotency.Store, idempotent map[string]bool, log *slog.Logger) echo.MiddlewareFunc {
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			req := c.Request()
+			key := req.Header.Get(idempotencyKeyHeader)
+			if keys == nil || key == "" || !idempotent[req.Method+" "+c.Path()] {
+				return next(c)
+			}
+			p, ok := c.Get(principalKey).(auth.Principal)
+			if !ok {
+				return next(c)
+			}
+			body, err := io.ReadAll(req.Body)
+			if err != nil {
+				return err // the error handler recognises the body limit
+			}
+			req.Body = io.NopCloser(bytes.NewReader(body))
+			hash := requestHash(req, c.Path(), body)
+			out, err := keys.Claim(req.Context(), p.UserID, key, req.Method, c.Path(), hash, time.Now())
+			if err != nil {
+				return err
+			}
+			switch out.Kind {
+			case idempotency.Mismatch:
+				return apperr.New(apperr.Unprocessable, "idempotency_key_reused",
+					"this Idempotency-Key was already used for a different request")
+			case idempotency.InProgress:
+				return apperr.New(apperr.Conflict, "idempotency_in_progress",
+					"a request with this Idempotency-Key is still being processed; retry shortly").WithRetryAfter(time.Second)
+			case idempotency.Replay:
+				return replayResponse(c, out.Response)
+			}
+			return runClaimed(c, next, keys, out.Claim, log)
+		}
+	}
+}
+
+// requestHash fingerprints what makes two requests "the same": method, route template, the
+// concrete path and query (a key reused for another resource is a different request) and the
+// raw body. Each part is length-prefixed so that parts cannot run into each other.
+func requestHash(req *http.Request, route string, body []byte) []byte {
+	h := sha256.New()
+	for _, part := range [][]byte{[]byte(req.Method), []byte(route), []byte(req.URL.EscapedPath()), []byte(req.URL.RawQuery), body} {
+		var n [8]byte
+		binary.BigEndian.PutUint64(n[:], uint64(len(part)))
+		h.Write(n[:])
+		h.Write(part)
+	}
+	return h.Sum(nil)
+}
+
+func replayResponse(c echo.Context, resp idempotency.Response) error {
+	h := c.Response().Header()
+	for _, name := range replayedHeaders {
+		if v := resp.Header.Values(name); len(v) > 0 {
+			h[http.CanonicalHeaderKey(name)] = v
+		}
+	}
+	h.Set(idempotentReplayedHeader, "true")
+	c.Response().WriteHeader(resp.Status)
+	_, err := c.Response().Write(resp.Body)
+	return err
+}
+
+// runClaimed runs the request holding claim, then keeps its response (2xx–4xx) or releases the
+// key so that the client may retry (an error, a 5xx, a panic or a response too large to keep).
+func runClaimed(c echo.Context, next echo.HandlerFunc, keys *idempotency.Store, claim idempotency.Claim, log *slog.Logger) error {
+	res := c.Response()
+	rec := &teeWriter{ResponseWriter: res.Writer, limit: maxIdempotentResponseBody}
+	res.Writer = rec
+	settled := false
+	// The outcome is recorded even if the client has gone away meanwhile.
+	settle := func(keep bool) {
+		settled = true
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(c.Request().Context()), idempotencySettleTimeout)
+		defer cancel()
+		var err error
+		if keep {
+			err = keys.Complete(ctx, claim, idempotency.Response{Status: res.Status, Header: pickHeaders(res.Header()), Body: rec.buf.Bytes()})
+		} else {
+			err = keys.Release(ctx, claim)
+		}
+		if err != nil && !errors.Is(err, idempotency.ErrClaimLost) {
+			log.Error("idempotency: settling a claim failed", slog.String("request_id", requestID(c)),
+				slog.Bool("complete", keep), slog.String("error", err.Error()))
+		}
+	}
+	defer func() {
+		res.Writer = rec.ResponseWriter
+		if !settled { // a panic: let the client retry
+			settle(false)
+		}
+	}()
+	err := next(c)
+	settle(err == nil && res.Committed && res.Status < http.StatusInternalServerError && !rec.overflow)
+	return err
+}
+
+func pickHeaders(h http.Header) http.Header {
+	out := http.Header{}
+	for _, name := range replayedHeaders {
+		if v := h.Values(name); len(v) > 0 {
+			out[http.CanonicalHeaderKey(name)] = append([]string(nil), v...)
+		}
+	}
+	return out
+}
+
+// teeWriter passes the response through and keeps a copy of its body up to limit bytes.
+type teeWriter struct {
+	http.ResponseWriter
+	buf      bytes.Buffer
+	limit    int
+	overflow bool
+}
+
+func (w *teeWriter) Write(p []byte) (int, error) {
+	if !w.overflow {
+		if w.buf.Len()+len(p) > w.limit {
+			w.overflow = true
+			w.buf = bytes.Buffer{} // stop holding what will not be kept
+		} else {
+			w.buf.Write(p)
+		}
+	}
+	return w.ResponseWriter.Write(p)
+}
+
+// Unwrap lets http.ResponseController reach the underlying writer (Flush, deadlines).
+func (w *teeWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }

@@ -1,0 +1,72 @@
+package httpapi
+
+import (
+	"github.com/oapi-codegen/nullable"
+
+	"github.com/ccbackend/ccbackend/gen/api"
+	"github.com/ccbackend/ccbackend/internal/apitime"
+	"github.com/ccbackend/ccbackend/internal/workspace"
+)
+
+// sent reads a PATCH field that may be absent, null or a value.
+func sent[T any](n nullable.Nullable[T]) (value *T, specified bool) {
+	if !n.IsSpecified() {
+		return nil, false
+	}
+	if n.IsNull() {
+		return nil, true
+	}
+	v := n.MustGet()
+	return &v, true
+}
+
+func etag(version int64) *string {
+	t := workspace.ETag(version)
+	return &t
+}
+
+func projectBody(p workspace.Project) api.Project {
+	return api.Project{Id: p.ID, Name: p.Name, Description: p.Description, Path: p.Path, Settings: p.Settings,
+		Version: p.Version, CreatedAt: apitime.New(p.CreatedAt), UpdatedAt: apitime.New(p.UpdatedAt)}
+}
+
+func sessionBody(s workspace.Session) api.Session {
+	return api.Session{Id: s.ID, ProjectId: s.ProjectID, Title: s.Title, Model: s.Model, SystemPrompt: s.SystemPrompt,
+		Status: api.SessionStatus(s.Status), MessageCount: s.MessageCount, InputTokens: s.InputTokens, OutputTokens: s.OutputTokens,
+		TotalCost: s.TotalCost, Version: s.Version, CreatedAt: apitime.New(s.CreatedAt), UpdatedAt: apitime.New(s.UpdatedAt),
+		LastActivityAt: optionalTime(s.LastActivityAt)}
+}
+
+func messageBody(m workspace.Message) (api.Message, error) {
+	var content api.MessageContent
+	if err := content.UnmarshalJSON(m.Content); err != nil {
+		return api.Message{}, err
+	}
+	return api.Message{Id: m.ID, SessionId: m.SessionID, Seq: m.Seq, Role: api.MessageRole(m.Role), Content: content,
+		Metadata: m.Metadata, InputTokens: m.InputTokens, OutputTokens: m.OutputTokens, Cost: m.Cost,
+		CreatedAt: apitime.New(m.CreatedAt)}, nil
+}
+
+func changeBody(c workspace.Change) (api.SyncChange, error) {
+	out := api.SyncChange{Seq: c.Seq, Entity: api.SyncChangeEntity(c.Entity), Id: c.ID, Op: api.SyncChangeOpUpsert,
+		ChangedAt: apitime.New(c.ChangedAt)}
+	if c.Deleted {
+		out.Op = api.SyncChangeOpDelete
+		return out, nil
+	}
+	switch {
+	case c.Project != nil:
+		p := projectBody(*c.Project)
+		out.Project = &p
+	case c.Session != nil:
+		s := sessionBody(*c.Session)
+		out.Session = &s
+	case c.Message != nil:
+		m, err := messageBody(*c.Message)
+		if err != nil {
+			return out, err
+		}
+		out.Message = &m
+	}
+	return out, nil
+}

@@ -1,0 +1,186 @@
+package workspace
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+
+	"github.com/ccbackend/ccbackend/gen/db"
+	"github.com/ccbackend/ccbackend/internal/page"
+	"github.com/ccbackend/ccbackend/internal/store"
+)
+
+// Project is a user's project.
+type Project struct {
+	ID          uuid.UUID
+	Name        string
+	Description *string
+	Path        *string
+	Settings    map[string]any
+	Version     int64
+	CreatedAt   time.Time
+	UpdatedAt   time.Time
+}
+
+func projectFromRow(r db.Project) Project {
+	return Project{ID: r.ID, Name: r.Name, Description: r.Description, Path: r.Path, Settings: object(r.Settings),
+		Version: r.Version, CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt}
+}
+
+// ProjectFields are a project's writable fields.
+type ProjectFields struct {
+	Name        string
+	Description *string
+	Path        *string
+	Settings    map[string]any
+}
+
+// ProjectPatch holds the fields a PATCH changes; Set* says a nullable field was sent (maybe null).
+type ProjectPatch struct {
+	Name           *string
+	Description    *string
+	SetDescription bool
+	Path           *string
+	SetPath        bool
+	Settings       map[string]any
+}
+
+// CreateProject creates a project for the user.
+func (s *Service) CreateProject(ctx context.Context, userID uuid.UUID, f ProjectFields) (Project, error) {
+	settings, err := encodeObject(f.Settings)
+	if err != nil {
+		return Project{}, err
+	}
+	row, err := s.store.Queries().CreateProject(ctx, db.CreateProjectParams{UserID: userID, Name: f.Name, Description: f.Description,
+		Path: f.Path, Settings: settings, Now: s.now()})
+	if err != nil {
+		return Project{}, store.MapError(err)
+	}
+	return projectFromRow(row), nil
+}
+
+// Project returns one of the user's projects.
+func (s *Service) Project(ctx context.Context, userID, id uuid.UUID) (Project, error) {
+	row, err := s.store.Queries().GetProject(ctx, db.GetProjectParams{ID: id, UserID: userID})
+	if errors.Is(err, pgx.ErrNoRows) {
+		return Project{}, notFound("project")
+	} else if err != nil {
+		return Project{}, err
+	}
+	return projectFromRow(row), nil
+}
+
+type projectPosition struct {
+	CreatedAt time.Time `json:"c"`
+	ID        uuid.UUID `json:"i"`
+}
+
+// Projects pages through the user's projects, newest first; q filters names (contains,
+// case-insensitive).
+func (s *Service) Projects(ctx context.Context, userID uuid.UUID, q *string, limit int, cursor string) ([]Project, string, error) {
+	params := db.ListProjectsParams{UserID: userID, MaxRows: int32(limit + 1)}
+	scope := "projects:" + userID.String()
+	if q != nil {
+		like := "%" + store.EscapeLike(strings.ToLower(*q)) + "%"
+		params.NameLike = &like
+		scope += ":" + like
+	}
+	if cursor != "" {
+		var pos projectPosition
+		if err := s.cursors.Decode(scope, cursor, &pos); err != nil {
+			return nil, "", err
+		}
+		params.BeforeCreated, params.BeforeID = &pos.CreatedAt, &pos.ID
+	}
+	rows, err := s.store.Queries().ListProjects(ctx, params)
+	if err != nil {
+		return nil, "", store.MapError(err)
+	}
+	rows, more := page.Trim(rows, limit)
+	out := make([]Project, len(rows))
+	for i, r := range rows {
+		out[i] = projectFromRow(r)
+	}
+	next := ""
+	if more {
+		last := rows[len(rows)-1]
+		next = s.cursors.Encode(scope, projectPosition{last.CreatedAt, last.ID})
+	}
+	return out, next, nil
+}
+
+// ReplaceProject overwrites every field (PUT).
+func (s *Service) ReplaceProject(ctx context.Context, userID, id uuid.UUID, f ProjectFields, expected *int64) (Project, error) {
+	return s.changeProject(ctx, userID, id, expected, func(*Project) ProjectFields { return f })
+}
+
+// PatchProject changes the fields the patch names.
+func (s *Service) PatchProject(ctx context.Context, userID, id uuid.UUID, p ProjectPatch, expected *int64) (Project, error) {
+	return s.changeProject(ctx, userID, id, expected, func(cur *Project) ProjectFields {
+		f := ProjectFields{Name: cur.Name, Description: cur.Description, Path: cur.Path, Settings: cur.Settings}
+		if p.Name != nil {
+			f.Name = *p.Name
+		}
+		if p.SetDescription {
+			f.Description = p.Description
+		}
+		if p.SetPath {
+			f.Path = p.Path
+		}
+		if p.Settings != nil {
+			f.Settings = p.Settings
+		}
+		return f
+	})
+}
+
+// changeProject locks the project, checks If-Match, and writes the fields merge derives.
+func (s *Service) changeProject(ctx context.Context, userID, id uuid.UUID, expected *int64, merge func(*Project) ProjectFields) (Project, error) {
+	var out Project
+	err := s.store.InTx(ctx, func(q *db.Queries) error {
+		row, err := q.GetProjectForUpdate(ctx, db.GetProjectForUpdateParams{ID: id, UserID: userID})
+		if errors.Is(err, pgx.ErrNoRows) {
+			return notFound("project")
+		} else if err != nil {
+			return err
+		}
+		if expected != nil && *expected != row.Version {
+			return errStale
+		}
+		cur := projectFromRow(row)
+		f := merge(&cur)
+		settings, err := encodeObject(f.Settings)
+		if err != nil {
+			return err
+		}
+		updated, err := q.UpdateProject(ctx, db.UpdateProjectParams{Name: f.Name, Description: f.Description, Path: f.Path,
+			Settings: settings, Now: s.now(), ID: id, UserID: userID, ExpectedVersion: &row.Version})
+		if err != nil {
+			return err
+		}
+		out = projectFromRow(updated)
+		return nil
+	})
+	return out, err
+}
+
+// DeleteProject deletes a project; its sessions stay, detached.
+func (s *Service) DeleteProject(ctx context.Context, userID, id uuid.UUID, expected *int64) error {
+	return s.store.InTx(ctx, func(q *db.Queries) error {
+		row, err := q.GetProjectForUpdate(ctx, db.GetProjectForUpdateParams{ID: id, UserID: userID})
+		if errors.Is(err, pgx.ErrNoRows) {
+			return notFound("project")
+		} else if err != nil {
+			return err
+		}
+		if expected != nil && *expected != row.Version {
+			return errStale
+		}
+		_, err = q.DeleteProject(ctx, db.DeleteProjectParams{ID: id, UserID: userID})
+		return err
+	})
+}

@@ -1,0 +1,216 @@
+package workspace
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+
+	"github.com/ccbackend/ccbackend/gen/db"
+	"github.com/ccbackend/ccbackend/internal/page"
+	"github.com/ccbackend/ccbackend/internal/store"
+)
+
+// Session is a chat session with its running totals.
+type Session struct {
+	ID              uuid.UUID
+	ProjectID       *uuid.UUID
+	Title           *string
+	Model           *string
+	SystemPrompt    *string
+	Status          string
+	MessageCount    int64
+	InputTokens     int64
+	OutputTokens    int64
+	TotalCost       float64
+	FirstActivityAt *time.Time
+	LastActivityAt  *time.Time
+	Version         int64
+	CreatedAt       time.Time
+	UpdatedAt       time.Time
+}
+
+func sessionFromRow(r db.Session) Session {
+	return Session{ID: r.ID, ProjectID: r.ProjectID, Title: r.Title, Model: r.Model, SystemPrompt: r.SystemPrompt, Status: r.Status,
+		MessageCount: r.MessageCount, InputTokens: r.InputTokens, OutputTokens: r.OutputTokens, TotalCost: r.TotalCost,
+		FirstActivityAt: r.FirstActivityAt, LastActivityAt: r.LastActivityAt, Version: r.Version, CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt}
+}
+
+// SessionFields are a new session's fields.
+type SessionFields struct {
+	ProjectID    *uuid.UUID
+	Title        *string
+	Model        *string
+	SystemPrompt *string
+}
+
+// SessionPatch holds what a PATCH changes; Set* marks a nullable field that was sent.
+type SessionPatch struct {
+	ProjectID       *uuid.UUID
+	SetProjectID    bool
+	Title           *string
+	SetTitle        bool
+	Model           *string
+	SetModel        bool
+	SystemPrompt    *string
+	SetSystemPrompt bool
+	Status          *string
+}
+
+// SessionFilter narrows the session list.
+type SessionFilter struct {
+	ProjectID *uuid.UUID
+	Status    *string
+	Query     *string
+}
+
+// Totals are the user's sums over all sessions.
+type Totals struct {
+	ActiveSessions, TotalSessions, TotalMessages, TotalTokens int64
+	TotalCost                                                 float64
+}
+
+// requireProject checks that a project the caller names is theirs (the foreign key alone would
+// accept another user's project).
+func requireProject(ctx context.Context, q *db.Queries, userID uuid.UUID, id *uuid.UUID) error {
+	if id == nil {
+		return nil
+	}
+	_, err := q.GetProject(ctx, db.GetProjectParams{ID: *id, UserID: userID})
+	if errors.Is(err, pgx.ErrNoRows) {
+		return notFound("project")
+	}
+	return err
+}
+
+// CreateSession starts a session, optionally in one of the user's projects.
+func (s *Service) CreateSession(ctx context.Context, userID uuid.UUID, f SessionFields) (Session, error) {
+	var out Session
+	err := s.store.InTx(ctx, func(q *db.Queries) error {
+		if err := requireProject(ctx, q, userID, f.ProjectID); err != nil {
+			return err
+		}
+		row, err := q.CreateSession(ctx, db.CreateSessionParams{UserID: userID, ProjectID: f.ProjectID, Title: f.Title, Model: f.Model,
+			SystemPrompt: f.SystemPrompt, Now: s.now()})
+		out = sessionFromRow(row)
+		return err
+	})
+	return out, err
+}
+
+// Session returns one of the user's sessions.
+func (s *Service) Session(ctx context.Context, userID, id uuid.UUID) (Session, error) {
+	row, err := s.store.Queries().GetSession(ctx, db.GetSessionParams{ID: id, UserID: userID})
+	if errors.Is(err, pgx.ErrNoRows) {
+		return Session{}, notFound("session")
+	} else if err != nil {
+		return Session{}, err
+	}
+	return sessionFromRow(row), nil
+}
+
+type sessionPosition struct {
+	Activity time.Time `json:"a"`
+	ID       uuid.UUID `json:"i"`
+}
+
+// Sessions pages through the user's sessions, most recently active first.
+func (s *Service) Sessions(ctx context.Context, userID uuid.UUID, f SessionFilter, limit int, cursor string) ([]Session, string, error) {
+	params := db.ListSessionsParams{UserID: userID, ProjectID: f.ProjectID, Status: f.Status, Q: f.Query, MaxRows: int32(limit + 1)}
+	scope := "sessions:" + userID.String()
+	if cursor != "" {
+		var pos sessionPosition
+		if err := s.cursors.Decode(scope, cursor, &pos); err != nil {
+			return nil, "", err
+		}
+		params.BeforeActivity, params.BeforeID = &pos.Activity, &pos.ID
+	}
+	rows, err := s.store.Queries().ListSessions(ctx, params)
+	if err != nil {
+		return nil, "", store.MapError(err)
+	}
+	rows, more := page.Trim(rows, limit)
+	out := make([]Session, len(rows))
+	for i, r := range rows {
+		out[i] = sessionFromRow(r)
+	}
+	next := ""
+	if more {
+		last := rows[len(rows)-1]
+		activity := last.CreatedAt
+		if last.LastActivityAt != nil {
+			activity = *last.LastActivityAt
+		}
+		next = s.cursors.Encode(scope, sessionPosition{activity, last.ID})
+	}
+	return out, next, nil
+}
+
+// PatchSession renames, archives or moves a session.
+func (s *Service) PatchSession(ctx context.Context, userID, id uuid.UUID, p SessionPatch, expected *int64) (Session, error) {
+	var out Session
+	err := s.store.InTx(ctx, func(q *db.Queries) error {
+		row, err := q.GetSessionForUpdate(ctx, db.GetSessionForUpdateParams{ID: id, UserID: userID})
+		if errors.Is(err, pgx.ErrNoRows) {
+			return notFound("session")
+		} else if err != nil {
+			return err
+		}
+		if expected != nil && *expected != row.Version {
+			return errStale
+		}
+		u := db.UpdateSessionParams{ProjectID: row.ProjectID, Title: row.Title, Model: row.Model, SystemPrompt: row.SystemPrompt,
+			Status: row.Status, Now: s.now(), ID: id, UserID: userID, ExpectedVersion: &row.Version}
+		if p.SetProjectID {
+			if err := requireProject(ctx, q, userID, p.ProjectID); err != nil {
+				return err
+			}
+			u.ProjectID = p.ProjectID
+		}
+		if p.SetTitle {
+			u.Title = p.Title
+		}
+		if p.SetModel {
+			u.Model = p.Model
+		}
+		if p.SetSystemPrompt {
+			u.SystemPrompt = p.SystemPrompt
+		}
+		if p.Status != nil {
+			u.Status = *p.Status
+		}
+		updated, err := q.UpdateSession(ctx, u)
+		out = sessionFromRow(updated)
+		return err
+	})
+	return out, err
+}
+
+// DeleteSession deletes a session and its messages.
+func (s *Service) DeleteSession(ctx context.Context, userID, id uuid.UUID, expected *int64) error {
+	return s.store.InTx(ctx, func(q *db.Queries) error {
+		row, err := q.GetSessionForUpdate(ctx, db.GetSessionForUpdateParams{ID: id, UserID: userID})
+		if errors.Is(err, pgx.ErrNoRows) {
+			return notFound("session")
+		} else if err != nil {
+			return err
+		}
+		if expected != nil && *expected != row.Version {
+			return errStale
+		}
+		_, err = q.DeleteSession(ctx, db.DeleteSessionParams{ID: id, UserID: userID})
+		return err
+	})
+}
+
+// SessionTotals sums the user's sessions.
+func (s *Service) SessionTotals(ctx context.Context, userID uuid.UUID) (Totals, error) {
+	r, err := s.store.Queries().SessionTotals(ctx, userID)
+	if err != nil {
+		return Totals{}, err
+	}
+	return Totals{ActiveSessions: r.ActiveSessions, TotalSessions: r.TotalSessions, TotalMessages: r.TotalMessages,
+		TotalTokens: r.TotalTokens, TotalCost: r.TotalCost}, nil
+}

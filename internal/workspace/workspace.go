@@ -1,0 +1,67 @@
+// Package workspace holds what a user works in: projects, chat sessions and their messages, and
+// the change feed that keeps offline clients in step. Everything is owned by one user; another
+// user's resource is indistinguishable from a missing one (NotFound).
+package workspace
+
+import (
+	"encoding/json"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/ccbackend/ccbackend/internal/apperr"
+	"github.com/ccbackend/ccbackend/internal/page"
+	"github.com/ccbackend/ccbackend/internal/store"
+)
+
+// Service is the workspace service; each public method is one transaction.
+type Service struct {
+	store           *store.Store
+	cursors         *page.Cursors
+	now             func() time.Time
+	maxMessageBytes int
+	syncRetention   time.Duration
+}
+
+// New returns the workspace service.
+func New(st *store.Store, cursors *page.Cursors, now func() time.Time, maxMessageBytes int64, syncRetention time.Duration) *Service {
+	return &Service{store: st, cursors: cursors, now: now, maxMessageBytes: int(maxMessageBytes), syncRetention: syncRetention}
+}
+
+// ETag renders a resource version as an HTTP entity tag.
+func ETag(version int64) string { return `"` + strconv.FormatInt(version, 10) + `"` }
+
+// ParseIfMatch turns an If-Match header into the version it demands: nil when absent or `*`
+// (any current version). A value that is not one of our tags can never match: -1.
+func ParseIfMatch(header *string) *int64 {
+	if header == nil || strings.TrimSpace(*header) == "" || strings.TrimSpace(*header) == "*" {
+		return nil
+	}
+	tag := strings.TrimPrefix(strings.TrimSpace(*header), "W/")
+	v, err := strconv.ParseInt(strings.Trim(tag, `"`), 10, 64)
+	if err != nil || !strings.HasPrefix(tag, `"`) || !strings.HasSuffix(tag, `"`) {
+		v = -1
+	}
+	return &v
+}
+
+var errStale = apperr.New(apperr.PreconditionFailed, "precondition_failed", "the resource changed since the ETag in If-Match; fetch it again")
+
+// object decodes a jsonb column into a map (always a JSON object).
+func object(raw []byte) map[string]any {
+	m := map[string]any{}
+	_ = json.Unmarshal(raw, &m)
+	return m
+}
+
+// encodeObject encodes a client object for a jsonb column; nil becomes {}.
+func encodeObject(m map[string]any) ([]byte, error) {
+	if m == nil {
+		return []byte("{}"), nil
+	}
+	return json.Marshal(m)
+}
+
+func notFound(what string) error {
+	return apperr.New(apperr.NotFound, "not_found", "no such "+what)
+}
