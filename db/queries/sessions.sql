@@ -62,3 +62,9 @@ RETURNING message_count;
 
 -- name: GetSessionForUpdate :one
 SELECT * FROM sessions WHERE id = @id AND user_id = @user_id FOR UPDATE;
+
+-- name: DetachProjectSessions :exec
+-- Before a project is deleted its sessions leave it as a change of their own (new version), so
+-- ETags and sync clients see it.
+UPDATE sessions SET project_id = NULL, version = version + 1, updated_at = @now
+WHERE project_id = @project_id AND user_id = @user_id;

@@ -78,6 +78,24 @@ func (q *Queries) DeleteSession(ctx context.Context, arg DeleteSessionParams) (i
 	return result.RowsAffected(), nil
 }
 
+const detachProjectSessions = `-- name: DetachProjectSessions :exec
+UPDATE sessions SET project_id = NULL, version = version + 1, updated_at = $1
+WHERE project_id = $2 AND user_id = $3
+`
+
+type DetachProjectSessionsParams struct {
+	Now       time.Time
+	ProjectID *uuid.UUID
+	UserID    uuid.UUID
+}
+
+// Before a project is deleted its sessions leave it as a change of their own (new version), so
+// ETags and sync clients see it.
+func (q *Queries) DetachProjectSessions(ctx context.Context, arg DetachProjectSessionsParams) error {
+	_, err := q.db.Exec(ctx, detachProjectSessions, arg.Now, arg.ProjectID, arg.UserID)
+	return err
+}
+
 const getSession = `-- name: GetSession :one
 SELECT id, user_id, project_id, title, model, system_prompt, status, message_count, input_tokens, output_tokens, total_cost, first_activity_at, last_activity_at, version, created_at, updated_at FROM sessions WHERE id = $1 AND user_id = $2
 `

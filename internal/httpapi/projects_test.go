@@ -84,8 +84,8 @@ func TestProjectsCRUDAndETags(t *testing.T) {
 		t.Fatalf("delete = %d", resp.StatusCode)
 	}
 	resp, body = s.Do(t, http.MethodGet, "/v1/sessions/"+sess.ID, nil, u.Bearer())
-	if got := decodeInto[sessionJSON](t, resp, body, http.StatusOK); got.ProjectID != nil {
-		t.Errorf("session keeps project_id %v after the project's deletion", *got.ProjectID)
+	if got := decodeInto[sessionJSON](t, resp, body, http.StatusOK); got.ProjectID != nil || got.Version != sess.Version+1 {
+		t.Errorf("after the project's deletion the session has project_id %v, version %d (was %d)", got.ProjectID, got.Version, sess.Version)
 	}
 	resp, body = s.Do(t, http.MethodGet, "/v1/projects/"+p.ID, nil, u.Bearer())
 	decodeProblem(t, resp, body, http.StatusNotFound)

@@ -49,7 +49,8 @@ func (s *Service) Changes(ctx context.Context, userID uuid.UUID, limit int, curs
 		if err != nil && !errors.Is(err, pgx.ErrNoRows) {
 			return err
 		}
-		if after < state.PurgedSeq {
+		// Without a cursor the feed starts over; only a stored cursor can fall behind the purge.
+		if cursor != "" && after < state.PurgedSeq {
 			return apperr.New(apperr.Gone, "cursor_expired", "the cursor is older than the retained history; sync again without a cursor")
 		}
 		rows, err := q.ListChanges(ctx, db.ListChangesParams{UserID: userID, AfterSeq: after, MaxRows: int32(limit + 1)})

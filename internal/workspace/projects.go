@@ -180,6 +180,9 @@ func (s *Service) DeleteProject(ctx context.Context, userID, id uuid.UUID, expec
 		if expected != nil && *expected != row.Version {
 			return errStale
 		}
+		if err := q.DetachProjectSessions(ctx, db.DetachProjectSessionsParams{Now: s.now(), ProjectID: &id, UserID: userID}); err != nil {
+			return err
+		}
 		_, err = q.DeleteProject(ctx, db.DeleteProjectParams{ID: id, UserID: userID})
 		return err
 	})
