@@ -290,6 +290,51 @@ func (e MessageRole) Valid() bool {
 	}
 }
 
+// Defines values for ModelObject.
+const (
+	ModelObjectModel ModelObject = "model"
+)
+
+// Valid indicates whether the value is a known member of the ModelObject enum.
+func (e ModelObject) Valid() bool {
+	switch e {
+	case ModelObjectModel:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ModelCapabilitiesListObject.
+const (
+	ModelCapabilitiesListObjectList ModelCapabilitiesListObject = "list"
+)
+
+// Valid indicates whether the value is a known member of the ModelCapabilitiesListObject enum.
+func (e ModelCapabilitiesListObject) Valid() bool {
+	switch e {
+	case ModelCapabilitiesListObjectList:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ModelListObject.
+const (
+	ModelListObjectList ModelListObject = "list"
+)
+
+// Valid indicates whether the value is a known member of the ModelListObject enum.
+func (e ModelListObject) Valid() bool {
+	switch e {
+	case ModelListObjectList:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for PasswordGrantGrantType.
 const (
 	PasswordGrantGrantTypePassword PasswordGrantGrantType = "password"
@@ -668,6 +713,62 @@ type MessageList struct {
 
 // MessageRole defines model for MessageRole.
 type MessageRole string
+
+// Model A model in OpenAI's shape.
+type Model struct {
+	// Created Unix seconds.
+	Created int64 `json:"created"`
+
+	// Id Example: claude-sonnet-4-5
+	Id     string      `json:"id"`
+	Object ModelObject `json:"object"`
+
+	// OwnedBy `anthropic`, `local` (the offline development model) or an OpenAI-compatible upstream's name.
+	OwnedBy string `json:"owned_by"`
+}
+
+// ModelObject defines model for Model.Object.
+type ModelObject string
+
+// ModelCapabilities defines model for ModelCapabilities.
+type ModelCapabilities struct {
+	ContextWindow   int64  `json:"context_window"`
+	Id              string `json:"id"`
+	MaxOutputTokens int64  `json:"max_output_tokens"`
+
+	// Pricing US dollars per million tokens.
+	Pricing   ModelPricing `json:"pricing"`
+	Provider  string       `json:"provider"`
+	Streaming bool         `json:"streaming"`
+	Tools     bool         `json:"tools"`
+	Vision    bool         `json:"vision"`
+}
+
+// ModelCapabilitiesList defines model for ModelCapabilitiesList.
+type ModelCapabilitiesList struct {
+	Data   []ModelCapabilities         `json:"data"`
+	Object ModelCapabilitiesListObject `json:"object"`
+}
+
+// ModelCapabilitiesListObject defines model for ModelCapabilitiesList.Object.
+type ModelCapabilitiesListObject string
+
+// ModelList defines model for ModelList.
+type ModelList struct {
+	Data   []Model         `json:"data"`
+	Object ModelListObject `json:"object"`
+}
+
+// ModelListObject defines model for ModelList.Object.
+type ModelListObject string
+
+// ModelPricing US dollars per million tokens.
+type ModelPricing struct {
+	CacheRead  float64 `json:"cache_read"`
+	CacheWrite float64 `json:"cache_write"`
+	Input      float64 `json:"input"`
+	Output     float64 `json:"output"`
+}
 
 // OpenAIError The same error in the shape OpenAI SDKs read.
 type OpenAIError struct {
@@ -1606,6 +1707,23 @@ type ClientInterface interface {
 	// Corresponds with POST /v1/auth/register (the `Register` operationId).
 	Register(ctx context.Context, body RegisterJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// ListModels The models this server offers
+	//
+	// OpenAI's list shape, so unmodified OpenAI SDKs can list models.
+	//
+	// Corresponds with GET /v1/models (the `ListModels` operationId).
+	ListModels(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ListModelCapabilities What each model can do and what it costs
+	//
+	// Corresponds with GET /v1/models/capabilities (the `ListModelCapabilities` operationId).
+	ListModelCapabilities(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetModel One model
+	//
+	// Corresponds with GET /v1/models/{model_id} (the `GetModel` operationId).
+	GetModel(ctx context.Context, modelId string, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// ListProjects The caller's projects
 	//
 	// Newest first (by creation); `q` matches names case-insensitively.
@@ -2336,6 +2454,53 @@ func (c *Client) RegisterWithBody(ctx context.Context, contentType string, body 
 // Corresponds with POST /v1/auth/register (the `Register` operationId).
 func (c *Client) Register(ctx context.Context, body RegisterJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewRegisterRequest(c.Server, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ListModels The models this server offers
+//
+// OpenAI's list shape, so unmodified OpenAI SDKs can list models.
+//
+// Corresponds with GET /v1/models (the `ListModels` operationId).
+func (c *Client) ListModels(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListModelsRequest(c.Server)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ListModelCapabilities What each model can do and what it costs
+//
+// Corresponds with GET /v1/models/capabilities (the `ListModelCapabilities` operationId).
+func (c *Client) ListModelCapabilities(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListModelCapabilitiesRequest(c.Server)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetModel One model
+//
+// Corresponds with GET /v1/models/{model_id} (the `GetModel` operationId).
+func (c *Client) GetModel(ctx context.Context, modelId string, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetModelRequest(c.Server, modelId)
 	if err != nil {
 		return nil, err
 	}
@@ -3674,6 +3839,94 @@ func NewRegisterRequestWithBody(server string, contentType string, body io.Reade
 	return req, nil
 }
 
+// NewListModelsRequest constructs an http.Request for the ListModels method
+func NewListModelsRequest(server string) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/models")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewListModelCapabilitiesRequest constructs an http.Request for the ListModelCapabilities method
+func NewListModelCapabilitiesRequest(server string) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/models/capabilities")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewGetModelRequest constructs an http.Request for the GetModel method
+func NewGetModelRequest(server string, modelId string) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "model_id", modelId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/models/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
 // NewListProjectsRequest constructs an http.Request for the ListProjects method
 func NewListProjectsRequest(server string, params *ListProjectsParams) (*http.Request, error) {
 	var err error
@@ -4966,6 +5219,29 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with POST /v1/auth/register (the `Register` operationId).
 	RegisterWithResponse(ctx context.Context, body RegisterJSONRequestBody, reqEditors ...RequestEditorFn) (*RegisterResponse, error)
+
+	// ListModelsWithResponse The models this server offers
+	//
+	// OpenAI's list shape, so unmodified OpenAI SDKs can list models.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/models (the `ListModels` operationId).
+	ListModelsWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*ListModelsResponse, error)
+
+	// ListModelCapabilitiesWithResponse What each model can do and what it costs
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/models/capabilities (the `ListModelCapabilities` operationId).
+	ListModelCapabilitiesWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*ListModelCapabilitiesResponse, error)
+
+	// GetModelWithResponse One model
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/models/{model_id} (the `GetModel` operationId).
+	GetModelWithResponse(ctx context.Context, modelId string, reqEditors ...RequestEditorFn) (*GetModelResponse, error)
 
 	// ListProjectsWithResponse The caller's projects
 	//
@@ -6531,6 +6807,178 @@ func (r RegisterResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r RegisterResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type ListModelsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *ModelList
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Error
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListModelsResponse) GetJSON200() *ModelList {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r ListModelsResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r ListModelsResponse) GetApplicationproblemJSONDefault() *Error {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r ListModelsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListModelsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListModelsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListModelsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type ListModelCapabilitiesResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *ModelCapabilitiesList
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Error
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListModelCapabilitiesResponse) GetJSON200() *ModelCapabilitiesList {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r ListModelCapabilitiesResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r ListModelCapabilitiesResponse) GetApplicationproblemJSONDefault() *Error {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r ListModelCapabilitiesResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListModelCapabilitiesResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListModelCapabilitiesResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListModelCapabilitiesResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type GetModelResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Model
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Error
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetModelResponse) GetJSON200() *Model {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r GetModelResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r GetModelResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r GetModelResponse) GetApplicationproblemJSONDefault() *Error {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r GetModelResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetModelResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetModelResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetModelResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -8207,6 +8655,47 @@ func (c *ClientWithResponses) RegisterWithResponse(ctx context.Context, body Reg
 	return ParseRegisterResponse(rsp)
 }
 
+// ListModelsWithResponse The models this server offers
+//
+// OpenAI's list shape, so unmodified OpenAI SDKs can list models.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/models (the `ListModels` operationId).
+func (c *ClientWithResponses) ListModelsWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*ListModelsResponse, error) {
+	rsp, err := c.ListModels(ctx, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListModelsResponse(rsp)
+}
+
+// ListModelCapabilitiesWithResponse What each model can do and what it costs
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/models/capabilities (the `ListModelCapabilities` operationId).
+func (c *ClientWithResponses) ListModelCapabilitiesWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*ListModelCapabilitiesResponse, error) {
+	rsp, err := c.ListModelCapabilities(ctx, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListModelCapabilitiesResponse(rsp)
+}
+
+// GetModelWithResponse One model
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/models/{model_id} (the `GetModel` operationId).
+func (c *ClientWithResponses) GetModelWithResponse(ctx context.Context, modelId string, reqEditors ...RequestEditorFn) (*GetModelResponse, error) {
+	rsp, err := c.GetModel(ctx, modelId, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetModelResponse(rsp)
+}
+
 // ListProjectsWithResponse The caller's projects
 //
 // Newest first (by creation); `q` matches names case-insensitively.
@@ -9629,6 +10118,133 @@ func ParseRegisterResponse(rsp *http.Response) (*RegisterResponse, error) {
 	return response, nil
 }
 
+// ParseListModelsResponse parses an HTTP response from a ListModelsWithResponse call
+func ParseListModelsResponse(rsp *http.Response) (*ListModelsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListModelsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest ModelList
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseListModelCapabilitiesResponse parses an HTTP response from a ListModelCapabilitiesWithResponse call
+func ParseListModelCapabilitiesResponse(rsp *http.Response) (*ListModelCapabilitiesResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListModelCapabilitiesResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest ModelCapabilitiesList
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseGetModelResponse parses an HTTP response from a GetModelWithResponse call
+func ParseGetModelResponse(rsp *http.Response) (*GetModelResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetModelResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Model
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
 // ParseListProjectsResponse parses an HTTP response from a ListProjectsWithResponse call
 func ParseListProjectsResponse(rsp *http.Response) (*ListProjectsResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -10689,6 +11305,15 @@ type ServerInterface interface {
 	// Register Create an account
 	// (POST /v1/auth/register)
 	Register(ctx echo.Context) error
+	// ListModels The models this server offers
+	// (GET /v1/models)
+	ListModels(ctx echo.Context) error
+	// ListModelCapabilities What each model can do and what it costs
+	// (GET /v1/models/capabilities)
+	ListModelCapabilities(ctx echo.Context) error
+	// GetModel One model
+	// (GET /v1/models/{model_id})
+	GetModel(ctx echo.Context, modelId string) error
 	// ListProjects The caller's projects
 	// (GET /v1/projects)
 	ListProjects(ctx echo.Context, params ListProjectsParams) error
@@ -11079,6 +11704,40 @@ func (w *ServerInterfaceWrapper) Register(ctx echo.Context) error {
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.Register(ctx)
+	return err
+}
+
+// ListModels converts echo context to params.
+func (w *ServerInterfaceWrapper) ListModels(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListModels(ctx)
+	return err
+}
+
+// ListModelCapabilities converts echo context to params.
+func (w *ServerInterfaceWrapper) ListModelCapabilities(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListModelCapabilities(ctx)
+	return err
+}
+
+// GetModel converts echo context to params.
+func (w *ServerInterfaceWrapper) GetModel(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "model_id" -------------
+	var modelId string
+
+	err = runtime.BindStyledParameterWithOptions("simple", "model_id", ctx.Param("model_id"), &modelId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter model_id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetModel(ctx, modelId)
 	return err
 }
 
@@ -11662,6 +12321,9 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.GET(options.BaseURL+"/v1/sessions/:id/messages", wrapper.ListMessages, options.OperationMiddlewares["listMessages"]...)
 	router.POST(options.BaseURL+"/v1/sessions/:id/messages", wrapper.CreateMessage, options.OperationMiddlewares["createMessage"]...)
 	router.GET(options.BaseURL+"/v1/sync", wrapper.GetChanges, options.OperationMiddlewares["getChanges"]...)
+	router.GET(options.BaseURL+"/v1/models", wrapper.ListModels, options.OperationMiddlewares["listModels"]...)
+	router.GET(options.BaseURL+"/v1/models/capabilities", wrapper.ListModelCapabilities, options.OperationMiddlewares["listModelCapabilities"]...)
+	router.GET(options.BaseURL+"/v1/models/:model_id", wrapper.GetModel, options.OperationMiddlewares["getModel"]...)
 
 }
 
@@ -13348,6 +14010,185 @@ func (response RegisterdefaultApplicationProblemPlusJSONResponse) VisitRegisterR
 	return err
 }
 
+type ListModelsRequestObject struct {
+}
+
+type ListModelsResponseObject interface {
+	VisitListModelsResponse(w http.ResponseWriter) error
+}
+
+type ListModels200JSONResponse ModelList
+
+func (response ListModels200JSONResponse) VisitListModelsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListModels401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response ListModels401ApplicationProblemPlusJSONResponse) VisitListModelsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListModelsdefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response ListModelsdefaultApplicationProblemPlusJSONResponse) VisitListModelsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListModelCapabilitiesRequestObject struct {
+}
+
+type ListModelCapabilitiesResponseObject interface {
+	VisitListModelCapabilitiesResponse(w http.ResponseWriter) error
+}
+
+type ListModelCapabilities200JSONResponse ModelCapabilitiesList
+
+func (response ListModelCapabilities200JSONResponse) VisitListModelCapabilitiesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListModelCapabilities401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response ListModelCapabilities401ApplicationProblemPlusJSONResponse) VisitListModelCapabilitiesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListModelCapabilitiesdefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response ListModelCapabilitiesdefaultApplicationProblemPlusJSONResponse) VisitListModelCapabilitiesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetModelRequestObject struct {
+	ModelId string `json:"model_id"`
+}
+
+type GetModelResponseObject interface {
+	VisitGetModelResponse(w http.ResponseWriter) error
+}
+
+type GetModel200JSONResponse Model
+
+func (response GetModel200JSONResponse) VisitGetModelResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetModel401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response GetModel401ApplicationProblemPlusJSONResponse) VisitGetModelResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetModel404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response GetModel404ApplicationProblemPlusJSONResponse) VisitGetModelResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetModeldefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response GetModeldefaultApplicationProblemPlusJSONResponse) VisitGetModelResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type ListProjectsRequestObject struct {
 	Params ListProjectsParams
 }
@@ -14977,6 +15818,15 @@ type StrictServerInterface interface {
 	// Register Create an account
 	// (POST /v1/auth/register)
 	Register(ctx context.Context, request RegisterRequestObject) (RegisterResponseObject, error)
+	// ListModels The models this server offers
+	// (GET /v1/models)
+	ListModels(ctx context.Context, request ListModelsRequestObject) (ListModelsResponseObject, error)
+	// ListModelCapabilities What each model can do and what it costs
+	// (GET /v1/models/capabilities)
+	ListModelCapabilities(ctx context.Context, request ListModelCapabilitiesRequestObject) (ListModelCapabilitiesResponseObject, error)
+	// GetModel One model
+	// (GET /v1/models/{model_id})
+	GetModel(ctx context.Context, request GetModelRequestObject) (GetModelResponseObject, error)
 	// ListProjects The caller's projects
 	// (GET /v1/projects)
 	ListProjects(ctx context.Context, request ListProjectsRequestObject) (ListProjectsResponseObject, error)
@@ -15782,6 +16632,77 @@ func (sh *strictHandler) Register(ctx echo.Context) error {
 	return nil
 }
 
+// ListModels operation middleware
+func (sh *strictHandler) ListModels(ctx echo.Context) error {
+	var request ListModelsRequestObject
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListModels(ctx.Request().Context(), request.(ListModelsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListModels")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListModelsResponseObject); ok {
+		return validResponse.VisitListModelsResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ListModelCapabilities operation middleware
+func (sh *strictHandler) ListModelCapabilities(ctx echo.Context) error {
+	var request ListModelCapabilitiesRequestObject
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListModelCapabilities(ctx.Request().Context(), request.(ListModelCapabilitiesRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListModelCapabilities")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListModelCapabilitiesResponseObject); ok {
+		return validResponse.VisitListModelCapabilitiesResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GetModel operation middleware
+func (sh *strictHandler) GetModel(ctx echo.Context, modelId string) error {
+	var request GetModelRequestObject
+
+	request.ModelId = modelId
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetModel(ctx.Request().Context(), request.(GetModelRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetModel")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetModelResponseObject); ok {
+		return validResponse.VisitGetModelResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
 // ListProjects operation middleware
 func (sh *strictHandler) ListProjects(ctx echo.Context, params ListProjectsParams) error {
 	var request ListProjectsRequestObject
@@ -16330,151 +17251,160 @@ func (sh *strictHandler) GetChanges(ctx echo.Context, params GetChangesParams) e
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7H1rc9u4suBfQXFv1dh1KVl27MyJXVN3PU4yx/OKb5zsnL2x14LIloRjCmAA0LJOyv99Cw3wKVCvyE4y",
-	"Z77MxBQJNBrdjX6h+1MQiUkqOHCtguNPwRhoDBL/+eodHZn/x6AiyVLNBA+Og3djIBKUyGQE3ylyB1Ix",
-	"wU+IAh4TpsmARreEcdI/H3Z+ozoa94kWJEtjqoEoOoRk1g3CQEVjmFAzPNzTSZpAcBxcBc+ugiAM9Cw1",
-	"fyotGR8FDw8PYZBSSSegHWRnmVRC+mHrc7jXNxG+0SdiSPQYSCrhjolMkZSO4ISIlH7MwIDBzGcfM5Cz",
-	"IAw4nZh57bc1GCf0/lfgIz0Ojo/2D+YhDIPzl4tRRVhczJdSPS6nY3EQBhI+ZkxCHBxrmUF16qGQE6qD",
-	"4yDL8E3P1DFMUqGBR7NfYDYPxm/0FhShJJKQ74HZEglazo4RPYpOgNzCjEyZHpdPBiK2jxgnB4dkLDKp",
-	"iIQ0oTNl3rriQrIR4zQxy0wFV0B2cIh+AZPuvMUPID4mZmn9XcK40kBjszcIEuMjQkeU8ZMaMFcch6Ik",
-	"ZsMhSODaAsTMWg4PDkJCeUyohXssFJAhk0oTg0pQ2rynNEsSIjPOzRz2w96L7hXPd8JSe7kXFVR2DC5b",
-	"aODg6CgMJoznf+8bAtUapBnz/324uro/2O9cXd1//+r6P//Dv2dD5I35zTpN02RGBE9mhFnarTCb4Ui3",
-	"qIn5HBTZgUQBOdw/QGxwYTZrRKIx5SNQu93WhTrmbF/hcx/Yv7IJ0/NAX9AREMX+1cpSCX5XnSuGIc0S",
-	"HRwf9UIzMZtkk+D4oNdDxNq/9gsQGNcwAmllQU5rKAp+pPFbu+Hmr0hwQ3PmnzRNExZRA+FeKsUggcl/",
-	"/lMZcD9VwPgPCcPgOPhfe6UU3LO/qr0L+5Wd1MfZBZ1NaGLYFGIiJBlSlihyRxMW4+zd4CEMzgQfJiz6",
-	"YkBGbn5lWZxyAvdMIevl9IVwvpLSCtanAvKUEzBzkh3KZ0RpqjO1awUBcrsysmY6ZtEY4Xst5IDFMfCn",
-	"RmQkIQauGU0UScwRR0kus4kUicXeT4LDkwOGp5WhQpHEIIkeU+7khqaMQ0zGTGkhZycGu1JbUYtkIDJN",
-	"BLeg/y70a5Hx+CnB/10QlUXj8ozcMQvRZACJ4CNlDiklJiA4ECPldhHQCwmR4DEzY7ymLIEnBbmi1RjR",
-	"Zk4UpwEZxKMw4IIY8EGarTHH1kkhlqdUOdEc41reCfEb5TMnwNST8h2RRhlAwWykFiWJGDFOEhHdikyf",
-	"WPWA0KEGSfpvzR+dU/NHnyjcAGVkfUVbfEs1tBwPVhBNKMNj+GMmNCU756/evSaxpEO9GxLojrqkfxXQ",
-	"TI+vghP5Q+9E/3B40K9rivPnUTFp50IkLJr557YzpvjG4ok//rDfO5n+8Ly3fOYSI/OTXloMGQKeUqa9",
-	"Y1WOtIcweM8NBEKyf8FTsyCeVFX5hqT5nqdSRKAUHSTwBY/WKSRJxx2ug0yTiHIujIggCAXEZAf3kHLC",
-	"SuUNlUIJmYI4P/CEHoPEM8XIkYd8R5B2Ty/OneacSpGC1MwqF1Zjjm+ormnixpTpaDaBedUuDOA+ZRLU",
-	"om94liQWrVbZnxuDxSto/mGQUKVvzBo/azKron2a/yGVMGT3fpayqnY0ppJGxirLDS0FkQQdWvsiEiPO",
-	"FBDLAaWdF0WDm3/cPrt7QX2rym21GzvWDdLnTcY1SzzqMsonSqTQSI9ut8lI0ghICpKJOCTTMdgzUSSx",
-	"A5EoLVJFpkLeMj4y8G2CvYeq5fbBmnKIzwJ7YZWIatTR2L/rYnAx+CdE2qDC0uUZDoCMF9tzjyYXFTod",
-	"0kRB2CDdFciwlRIqdsC+U8grls5iFOAY7Wv5lVlFvQ5sTDWKDKZhopbJDsesD8UcVEqKf4+pupkIWaXm",
-	"gRAJUI6rK/0C5oX1dhYhrMxQH659vZdIbPMrpim7ubUiZ7W1qmKgxlEzFlNOBI+gSy7BGMSK9P/ROb04",
-	"NwZs3xzt/VN3tCCHHJMfgUqQ/Tae/O+DbrcbLENIvoACMi8O4gnj75U9ImmSvBkGxx8Wrxjffgib+DJq",
-	"CbRKgUvQxkZIAI0viK0uo8gtQIp8T6NIZFwTO8yWuL0G0/zyr6sI2AbdF8j86kk/h/Q9ev2WSq4J49Wn",
-	"+01ZxtQNjTS7a1mdMb/Uymh8KxIwX00YP7fv7zfQGQYZZx8zcD8bHD2YZ2a/52nvLAEqlSO8Tk2JLk7F",
-	"TIH8ThGjAifopzEPjKSs8FmxoAcfRrOY6dPITvkpAJ5NkAkzPe5KGDGl0bmDfyMI5R8ISf6nhKEENW78",
-	"eYOaUuX7yhcpVWoqZHxj7ZbisRRDlsBNDAno4qkTCjf2yGs+xTN6/inciVt8aqimazBzY73FQRjcwkx1",
-	"3XfXnhML8fKKa+lR3miBroVcVcHsQ2g+EvLGr38t1aRiY3Enqp3ea9+Vu9uYjnH9/DCY932FAUtXYN8w",
-	"EBFanuvprSLTkbDnf05eKouMBWCkJWVJJv174JR1h7SlwKkM170pjpE+6MhZIhuoZ1XkhDmRlMuvkEAN",
-	"VkR+bfraysvNv25j31/FaBunQEnxX/0xkOnxO3ELXPmY01DWjTY/e7R6Tt5eHhw9Jz//8c5Floxa067H",
-	"tFphjLdb53hw5+oBKGOu3wIn7tOaevTCqMHz/JjLz5ZlXDI+SlD6nxC4twKUUE327vb3jAzcc997V4Bj",
-	"3tjHJUvaNXv5MHN61nLtqrGz+GFY35Lm2mrw1NDr2/kzXOqFOzoq/vk1DBjnPLvJD6CatCgehnVj5eBw",
-	"ibViqHa6zpjfH9RG/NsyNpkDuzGjF10JA67fua0uIiMBEypoukf+GLNoTGhq9VrcFEWoBDIU8sQ6T40c",
-	"U3N0/Z0iNIsZGEvB7KAjKDvHFAZemjqzTp8LKj1yi03oCG4ymXhEGgrDhqoijMkrpkaIsNHYT8N2sMUo",
-	"Ni/50KjhXnsdGU0mwhfDCvzXy3YVf/XN+RJS4DHwaHY2BqseNgwXig6pGyvZy6NYZEbyVoJdpYDh2WRg",
-	"5YsNh1RBz9LlwLqvwurcPthfM0jiIuDTuoGFiXhHkwzIJFPW/abJRChNDo6OKn4gr5tKWF9hdR0DERtF",
-	"Ow8Tuoi4i1L6KCMVRu56fK0/X775nbhfCeNalLGjnXxm6/YLjTGM2QB5MgHJdfBykXvOfbPU9KNOcXCY",
-	"8iH470ATPZ5HLsZh1lTP5klB3PpZKDVD3Dgn/QZE5+IZy/mwoLP8i7nJw+pSfRj6+Y9fWk7/U5Jmg4RF",
-	"6Mndefv6jHx/tP89BrQbmkQyqmIF9QYvYvxOzlurh84/17P6sKfeQbn3Y2NNVfVoNlrOtWZCC479PsSV",
-	"mRkM6C3Iu5wnLmMyraxNGvzPqZFNwMyAvvl/NYbmqod7fYtf3dNIY54DGBu5j5axdVblpnF/fqsjPCcL",
-	"nWjRwipHqtn6iRNmlYP92UFvqa6wbd0jX1sDlOeH6/lYFyoTv4FSdASeYEYZwFmEOfe9O/nNiJFQ2i9H",
-	"5mTHJgGTFYMdjKeZttqoWtFcnoCmuXG1lkEuMr32ZFIksCJucxeUgo+eXBqhEFDCuIuoKCNcQzKUYkL2",
-	"a77LdmjcVzcrIddnJlcGsIC6FYYFHVXw29idJgIdCdXIYwHpnpWE2gg8wb0OXbCaKY0JZPZdc6RrRXbe",
-	"pMBPz4nSswTwrBAcnNO5SVArSsiqBrzQa4j+3nwFm0RsNubPjcl8bZJtEEqDIBZs6RYcH7lc+9q9HlWE",
-	"VXWAmdIwcR4kc7grxZSmyEdaiMSrXVhyLlT0+TAs5kra/KlcXIxpCsTxweXLXxSRQGPPWSpiWMlfNynP",
-	"E8/5KOlkpVEKE6xQtBm3gd3ciYarWCqbcmjCdpMsdzucCT5kRu45ZXYNVtzuub/O6Z0D/5OkvCWT5s1p",
-	"pscHJB+GjMyrJxXFiUzoDC00nkcc4liCUq0KVYsK7H4tI49zb+DUcz4qzwIfT6VSkUihTQn3KVvL9b7G",
-	"flUWWRk0XLKPLsHFa9y8PiMvDo++Jy53pkjJtFzbMcKPajZIgPSRK/pkAkbDaufiZm6X0oYbyYRGY8ah",
-	"Y0QAPjDv1+3dMk/1xoawgtbARp1/jUl9TBw4M3KFkf+rANNhmVLmS58RlsuyRaK+Kvbyb9T8Mt9wIMC1",
-	"nJEUTX+byDRkkNhU+1VOlYoPxHOwMG5EdARtKW02SymletxwItzt76VSGGLwekTqIZPyu97gxfDZ4Dl0",
-	"/jbcH3YOo8NnnRfRs6PO82FvuB8/G+7T75c5B/KxDv0ea8100hDE/6egANJOAbpwTtYJ7f3bcyIB0/Mj",
-	"IJxOGB+5GxeWts2HdeSMtU7V8d5eFA1odAs87sZwl+eRqb2SIIOVvHL5msLSH4Fc0QjPWMJrYdUhS2BL",
-	"seq0wMbSOGAdl3hNInKOW6WFhJhUBiM7ucPt+SH5hf1IqCI/X775fbcSPCjXVJV91ZsJp53/oZ1/9Tov",
-	"brqd60/74fPDB//9BB+W8J9byZGrrfzT1vLh2jPZqB77edhx6XeKxExCpIWcEWE1qRjuIDEr/U7lgrS7",
-	"SoRSgdaMj9YPA9uo93qYrDjr6os752ZjFLiEf7gDOXO5xza7Hu+SRFRKBspl6C21Kxeku1VnL/y5BSqq",
-	"PsJaPlxlzdftVLeRPdUgsnpSW0U6Lsx/89z0aaWuymeHvRfPt0caq6bYOWxtwdjKuf1rN7YcnBf5XarP",
-	"Et1LCWbxasLgvjMSncInZt/t/u7+8cG+dl19r8MmqXChNSSiYMT0OBt0IzHZEzRlHXOUjYDvFVM/VD9X",
-	"tyztiNSuuFOESFzG0rbJ+Rtb/ubM1kZm7ojethxaOUP7aTby8eXUW6Ax46A8eSHRGKJbz/NUKD2SsFRw",
-	"NeOxCFLM1v+uabTn8+fj+dY1H6MzhtdsjYitW74faZiPsVkyxVyiSvOq5zoGcX0wP6w2JXHDzI/PDvOU",
-	"xgaN6f92fxmpUlVy7NvhIt/AsyUOjLrK9TeiBfn+gAxm2ujr79+97vxt94REYjIRvPDX2GwNCcNMNTKR",
-	"N0xAqWv7taUH4Wbaf3W3czQtdHfk3s7GZTlM6bT+qEyBTUkxj4jZbrTxVDUXJXeNmle8zqNLkHcsgnM+",
-	"FJ5MC8Z9kiMWUd0yDvbwkWf4cRGvr7zsHvoyJlPgNGU3+dWnykfupy7+tODTGZ0kLZ/iT17fgREp9W/s",
-	"s6XqlV12DewGKAUOwjnRVW72PKkVpvwSE6Xi6ejud3vBSpdJqraD3WMfUJc2XrUd+/TxQpJ45QeT2Zme",
-	"fda1LecJv8GLDasGREUMyWopxBtEQJ0tvWlmb3l6LpL4bp8v7cvmMwys3KRSTFK9Wiwi94Etf1Nomtzk",
-	"8e+6cHt/SWKRJFSq+nWS1tj4Z5r3GxnnlS0p/WSWCpqYq/jP6qS1NLhbwdIqdr6HCRYw9Eamf0HnTY3Z",
-	"c9lwEc3O02iT2JrafG8RvS2B5qEdC1sw6XMB+bWb9A7O7Zj0rYTwjdmynyNaly0mVwDMC6r7/v35y6c0",
-	"0rck9D18+I1tcauU+KbWsUCGmd3z6Od4k3w7KtE3p49tomWtldnVVGGWqilNx0Q1C+xz1IL5XV5PDbic",
-	"c624G6FhQGU0ZncQt1iM+Pk7A4vy3xG8gxu3zFW3YE2c5h84/K03y0agrUFQzWvdDYTMgTG3mMacNex4",
-	"N3TGI3s/yOf9w9o469Xb4JrVc7XdYVkmMZa066WRFTmpkgi1Yp6aSOtXNxRIjaEyvDN73a6OrhGecTmk",
-	"qwuOlfXEOVHwMSiwHbq7lCn6LItNa9vvC29C8nrqa0k2n6vBNi9UgbSuKfMaiWiSYFYp4xmoExuJJ0wT",
-	"uANuC4n0DeB9whSBSapny2slrK8E5zUTtlCOJveJbuzkWHz5fo18B2/+6foX95t7v4ldXfWYbnCHOPeJ",
-	"VrLB7Fqq6KrjZp24ty33kUmmZ5dm8TlqJ4yfZr5MhlNev8IqJDm9OK9UxjSAkrFIYptekjtmDdBkRwHX",
-	"hCpCyQBvlxaDXPFKJZHdLnkJUUIl4GVcl4WoRMWXSyLK8UqVrT9nBsdhMUfPVt0cJmI6l2KJv5drNAsy",
-	"/8cQAoKusGiCBBpbH3IWM00SMeoWF2Xfy8TlXeHFWlsDoaqNmscHeMM/Zb/ArBWPOd52+lE0uOl2u2bh",
-	"1XTaCZ0VtW5bLyWT/OPWApwFYkvytJAZGO0+5DDav17nhP3zH++CcAkB4F2Bfh0d/bDyJC8aYe/cNC8k",
-	"l9XPkNvtneMCzrHWqa3cxZwj3shLao+tvIZu4RGeK/D1o/0hr41xltAsBnImYiDszSVebTW7PYUBsZGg",
-	"Lnk3ZorEIsomhlSZJWIzqaSRdiVsQd6BvOJojAxpBGGRn1dmlIXErNKcYe5eoMwSUKGbB3PVLKnpMSgw",
-	"M9pozQi4oXGIrzhilunuFb/iZ4LfmcEEV8dXvIP5WGQgYgYK4x2K01u4iaiCE8Jc4MfY1+qEGMFkH7x9",
-	"fUaePXv2grx/d2ZzdSYsSZi9QkdSCREz5/EVJ2Snf9DrPe/09ju9g3f7R8e9w+PeUbfX6/1Pf7drAHiF",
-	"WT5FLd48u6f/j46LxHXOX/bJDq1VVWMxQQkwmFm0WlwwRW4h1W5czMBEcPttxd/69pbei8Oj73ebGa14",
-	"H6OZzGoG/pUp7cb9dIXn5FVwTD50u93rkFwVJ6Z5aM4c86xydJrHV0G3270KHvp2zv5/YUXDH/q4jf3/",
-	"si/+0MfZ3pSSyon0UuY15SfltTJKGU/w5zHMSGzFIOnnQvqYfLjuW/mWsAi4vf3nOMGcg5KBpnjRFS84",
-	"FymQeWTS5a7u5V+X7oCSkYxkqvhX8xBKGUwKjoNn3V73mUu/Qnm6Z/4zgpZMcmXDad8pK7QNxtzwocUm",
-	"hluIFoTpkv8s51AkTjGwhRKKM+A8Do6Dn0C/FcJWyKiU6j3o9RYUElyvgGA1EthSRNCtjlR+6Vpp5O7X",
-	"+2coQN5zacGV0zg4/nAdBiqbTMxuHufxSERfWBQCNaixgaow0HSk7L0FTYNrM9ZeF5nvlosp3/vn9FZ1",
-	"85V79+mcR0kWg6FYjcVmb2GWl66wSX2WZJEyFRthwVeqXBWL2Ls5eHH0ETcHx2/ZFZSRf8CA/AIzcgl6",
-	"21tyUdwaVrYi6x1INpzV+Lu6MeZAcBuTR4pb9kGDtJpdnRNO3DZQpcAWHTcnUWzFaf6n9O7DSxuQXbIP",
-	"Gu713ljbQHF7SVIvti+ndDQCSd6fY+X7rdN/Mbyf1A1G9z4hZh5aMXtqr+upMYAOif3FSGAWCZ4rCY11",
-	"nNgC6UOWgDHCBhDH5iDjFU0ADxW7Fa24PzWABfXmAh+a4L1miWXwHBZcTkstf+pGbC/n783H6N4syse4",
-	"Xo9V6R218C+mF1f/Yi/lo/qLhQU1YNweWp44laHJyCZwrUmSDn0PYXDYO1xOhEVd6u1S7mmVpPJd81Bw",
-	"mRLip12upsY8Oej1XAFCd/cBhQ2Sn8r1UHVCbHoX4YLERb6Zlzr/XmZhPJKMdjO0bFK+AqYITdjd1gXH",
-	"r+wOuC0t5kF6LXtmoQJj2LKwC6giteyZ0JgIdyA1xEaHMSePF9mopF6cm98/F+PrJEt6EV8spiLJplSV",
-	"FgiadtveDrSvcnsqv1myeG/yzCXv3vw401iQCFPhrNBMWe3TmqTmsbM6FJlC1dxyi23fs/97+tuv6+1Z",
-	"DveaUusr2Re3Xs++FGlh3g05s4LnwmaxXv73r4j0txAzdUKOes+sYxMY1shmRr+UQKMxhhK96r1LOHs0",
-	"8VSmCHs2xJq5pQglFMWwK6p/1Hv2tIX0K4Cgm2LKT0jfXpnMuwSwreu5JYK85HC3v4e+tD30lXUSMWql",
-	"jUs3A3q4tQoJhykobUt8h0bJMprvIAGj0mYKZEhs1UTrKWETIJLykYdQ0ItnTPy8/uEyXesV1+iwmDqf",
-	"PFPWc8nycmZayLyIk6vN2NZxBgs12uIVq7dS+uQdqqgRuRqt1CqKmjH9a6S27QLWL8eVGky2rUYxHoF/",
-	"LQv83O2TD2AocgwvmtfWNt5kXh+Gyr3fs50iVnjRtfpaVwlei7tr5Tm9LG6MDqP/g8VfnUecMttbztaV",
-	"ZkX4yf7yT2qNIfCjZ8s/KrvkfLbQqcUdPuS52Q9zsqjumK8a2O6LmlRCp36rRLLy3YoakcQVYeT8irO8",
-	"wrKx+YZCRouEz3tl69ItlDxnVEGHcQVcMbTxbfn+3Oabq6PgY5Y8KuRtqIVXC751PqlVM1/IKLjB9d37",
-	"t2cTgzWLmJXYY+8Tix+cy8DXKe4txtd47Jpm5T3f0AlYVB0nhknQQYVnagub2Lvv7+31iwafLKG785eO",
-	"5nC/fhRWCd0uubmr+Q/1WKzLm3t8am+zCVwMF/H8lRP3E7taVuGGM1cOOS+OjwF0oxJZcsY6X7bmviHm",
-	"yQKWyfR4j6ask1c+bHUXRDRJcK7ESHgX6W1IqRPXH8ZGpbhhHaKwxwb2TZtnINRvsU2HWpt5vi7pXjZo",
-	"WSja0bW+YzGjx8BkjrHdJ2WCTSi0YlhXqCEnhPmoQIj3PtuCZ9hGiCnrd2aqjLsKnsywFjO2IBUuY4KS",
-	"y7+fdg6OnpMxtTW/64Rkbzq4ji9ri+F6D9hHE8nVhkQryeP9Lc/tGuq0iORbmOGRyLRyG/TEgvnF8o+K",
-	"VqDmg4ODVWaptmL7XNK3m0dokeriD4Y1BWuhjbjsRS9PGPTX+mqhlYu9iU5dAzYn7c2bLHaOG0UOe4fz",
-	"DPEWO4NsyhAvfdLy0KNG4SyxLYrSvoCnJaMnOK0r1ptBwGYEsed6s7gb+n6qqDRduwWo4HboXDmR4EM2",
-	"yoycrPZtIztuXYQL7sp51gkEJ98qgfS+mLjiMP0yIutpaQ0raFSI7btcUC+mOmvcdKpZg36Cu2Qjrkqr",
-	"h1ip43KfyY5LcCNDOmHJbLeI6dr+YJ5DudbJInicU9XfLmOl4/XQ5+svG8z+ucztpu1ga/kXW7OAfGw+",
-	"aCvRnEYRpNqGvYouAd46m1aRGwo5ITtlBNkokTk+yCDTWvDd7hV/bcyMyCwjytCp5NooKZR8tmMp12zI",
-	"QKJDy6iM5pf9IzJhPMMqEocHL6zXq9JwdtfmmjXsENf26zEItFbp/QGTaMuh7jvT6RSTCTuZTIBHIoZ4",
-	"jdBKreLpU9v4ZYsir81jc6tSyp7YwD9YQY9sNo/ecmoPG2EJcls9Dt2fQhZ962z6XxvrhcF9R1INHdv2",
-	"/9g+bjKkyHQ7R1qlxCX65oZaXXifzLduwn6/Lfqbh19sm7vlEvXSptWJLD+an9pcxc2w0C4Qcq4n3yIl",
-	"/SU+V9UzL3TGkr3fFRbWMG4xnqG2dznTREzNCzZkFdnqykW5T0cL83i2U7oim48kn7wlnzc9Py3Af+rz",
-	"0y6x1hnVv9s+l0h7Ng6ySYfx3Mhr1ap+Al0liEcS7ot8twVoX9795EDxep/8nv9L0Krw8KM43rEdS0MS",
-	"NeJYRselPN4TkshqgdlqZVlRBNLru2Td7o/MubXiu098+q/i3K8TylfqRtqGMl3QkpCkfnFtwZGT95Nd",
-	"aP+nEhRwm4VnTmmmiErxXs+F/QXPafvMvYK+diKdEmAOqOlYYHtnc/KHVxzujcaO2gnj5uOxkNp5D6aM",
-	"x2JKdiq3WRKhbOqWYYLZbqUjvOvXhzoeYeqKS9CZNMe99fd7NG1Xie9dnkr+GHzRqPb3lanFHKb/xqrx",
-	"q6KVZ6GRult32JrGIMegZRO1uOjl3MpQ1n2rXNzMxn/R5aHHMCGMdwmWtFeEC41dciAmOyqLxnhZEYNs",
-	"/V1XgtCIfYi7V/xtARXEVuO3t0QzPe6TVCQsmvkZoeg8/Tg8UK8i+dTxhoVM8K6hO9GtMMTa4YMvzgxl",
-	"OKFNj1lM9kWbhLbA7e+VTCuyM5gRvEfNBN89If2PfTIxOhIol2g5r//4I7YXZXeGhXlB7+Be5zn95gN7",
-	"EwTvuzLemgn0sS0LaHnZ3m8tJ6hac3xh2Djf6G80SFxt5+HIu3hUDRT7YroXRUGSrzKoWy+y/8RStihl",
-	"4hexeJjaV7pFg1gE4tU7Omob3L22h+/gyH9FgOdFNikL5XhIuiGfl8Z/zyteJCJhQll+i7hfVq/rE54l",
-	"yQIn0WZ8MvwNDeXVAr5fxr+zZpTtcH8FsriQWCQAbxy9tq17tuQZWkIbhRPI59Zxnz32ibPg6to3JC2e",
-	"Mvh6umxTNwqgFz6qFufRFjj60Y48W2T0iY3rJfSbO57+1HT8pcSb83UpMQHbKE4Z1XSptEszj2Hi7OwE",
-	"hhrzDaxNrUCTncqLLlJmTGqBh19I8u4a5smnB19ei/XUfuXMk3dD+brYx3m5/+KfR+GfIn9nJd2xWrvS",
-	"a9v/JpQmEiLgOpkRV13DXhZB214BlWjcYzUcG5J0ZRjzzs+K7AyzJCEa7vWu39a/LGtXNhjJZ7vXSqZ/",
-	"9t3Boqb6qmVtaoWO5y/w/YEdRLQgQ8ZtxQuLGSFzxPzllCjQuNwpkVPoN+qUqFZldVxYPFrmlLgsaqN+",
-	"lU6Jevn/J3ZKlDVQW50SDs9/0uPlG/BiXGoqNaGkrPHrYYHGQbSn8hrkbfZrvV7044soN1ELoWEpZfU1",
-	"JClYSIjAeh1JskTyNNE+7zvyuX82lkh/uX+27v7JE6bz7PRquW/fSbOEn56Ak9rLAP6JBfVn+oMWys7H",
-	"8Adth8UfTdv4Iv6gJfSb+4P+3ArHF7NnbelO10MCzShxB+uqFXgVqtrewWvtvqlcMyaDGXGQd0nflmPp",
-	"kz3Sx+zaPtnJzVwWq12iIimSxFZ1pgRLhxZ2MONX3BVusi3MsSZl3xa+7Zel7I3NTkfgvTrAlP6tFPAr",
-	"GMlC2mLWJYUX2xBQFVV6Otq/DCK8bVD9w0uRwMo2s4Pcloeft5jf8GRWHF941VsSPabuzq77oc1mthuz",
-	"riNgEQAcpusAgOSw7vzfkqnudm+5qV66N/78B/J3yxWuzc7mBf6AvG/JV+oPcOB9GX9A0dOlRcW0d/wL",
-	"Vv7LtP9MPkhTwJS6SUGTqx7Cqxr4thnZ42t1dp5WuqGaKc2ifxehlrXv5kYSLSeBGY+WFBNzGbta1G+U",
-	"5TGLsExdqcQYlLvrlCtTIWEc23kzfcVRBTomtquTwl4Ls1pGub1WERJ0etihpYFgMlBacFBdcom9hfqV",
-	"jgb9K47JpOrWpp+fYAYNRheJfQOnGALec6NmYlQKzcMBjBjnjI+65DR/uabuwBUvZicStG1dUdZg2O8d",
-	"E4NKl32PA6tIGpvIpzX+BNqGU5cnUY4bq8yvXacS7pjIFG5Imwrk2iS1BC+O9g8+Qwd61CBE3vhqoVrj",
-	"qnY9rQDYX2GenwSHLcXbFcH6lQUNVyWAYd3rh7n6UdUOOB+uzYZW+/Z8sLWksAxvG8G5Ir3YA8AV4tbV",
-	"NjJFM449JAMHUHOkvFB1iN2HmP2np7OE6xpTKdfbLSkY67LOGwanNmFaha4rQUjcDU4cLL+HWRnHJk7P",
-	"jfMeLwK4jkmSVsCpVGQkO9iPyXV+2q2OiuW05of1pr925wKlyvPpmUV6fqXUVokqhaqrWZcffWWwND8O",
-	"WoCxMhyFH26rrSYihsOEcShKSDNOlIa0Oq4hsofrh/8fAAD//w==",
+	"7H1rc9u2tuhfwfCemdpzKPkRO92xp3Ou6yTdbpPGJ05u9z2xrwSRSxK2KYABQMvaGf/3O1gAnwL1sGUn",
+	"6e6XNqZIPNYL64W1vgSRmKSCA9cqOPoSjIHGIPGfrz7Qkfl/DCqSLNVM8OAo+DAGIkGJTEbwgyI3IBUT",
+	"/Jgo4DFhmgxodE0YJ/2zYect1dG4T7QgWRpTDUTRISSzbhAGKhrDhJrh4ZZO0gSCo+AyeHYZBGGgZ6n5",
+	"U2nJ+Ci4u7sLg5RKOgHtVnaaSSWkf219Dre6F+EbfSKGRI+BpBJumMgUSekIjolI6ecMzDKY+exzBnIW",
+	"hAGnEzOv/ba2xgm9fQN8pMfB0eHe/vwKw+Ds5WJQERYX86VUj8vpWByEgYTPGZMQB0daZlCdeijkhOrg",
+	"KMgyfNMzdQyTVGjg0ew3mM0v4y29BkUoiSTkODAokaDl7AjBo+gEyDXMyJTpcflkIGL7iHGyf0DGIpOK",
+	"SEgTOlPmrUsuJBsxThOzzVRwBWQLh+gXa9Kd9/gBxEfEbK2/TRhXGmhscINLYnxE6IgyflxbzCXHoSiJ",
+	"2XAIEri2C2JmLwf7+yGhPCbUrnssFJAhk0oTA0pQ2rynNEsSIjPOzRz2w90X3UueY8JSe4mLCig7BpYt",
+	"NLB/eBgGE8bzv/cMgWoN0oz5/z5dXt7u73UuL29/fHX1n//hx9kQeWMeWSdpmsyI4MmMMEu7FWYzHOk2",
+	"NTGfgyJbkCggB3v7CA0uDLJGJBpTPgK13W3dqGPO9h0+9y37DZswPb/oczoCoti/Wlkqwe+qc8UwpFmi",
+	"g6PD3dBMzCbZJDja391FwNq/9oolMK5hBNLKgpzWUBT8TOP3FuHmr0hwQ3PmnzRNExZRs8KdVIpBApP/",
+	"/Kcyy/1SWcZ/SBgGR8H/2iml4I79Ve2c26/spD7OLuhsQhPDphATIcmQskSRG5qwGGfvBndhcCr4MGHR",
+	"V1tk5OZXlsUpJ3DLFLJeTl+4zldSWsH6VIs84QTMnGSL8hlRmupMbVtBgNyujKyZjlk0xvW9FnLA4hj4",
+	"UwMykhAD14wmiiTmiKMkl9lEisRC7xfB4ckXhqeVoUKRxCCJHlPu5IamjENMxkxpIWfHBrpSW1GLZCAy",
+	"TQS3S/9d6Nci4/FTLv93QVQWjcszcstsRJMBJIKPlDmklJiA4ECMlNvGhZ5LiASPmRnjNWUJPOmSK1qN",
+	"EW3mRHEakAE8CgMuiFk+SIMac2wdF2J5SpUTzTHu5YMQbymfOQGmnpTviDTKAApmI7UoScSIcZKI6Fpk",
+	"+tiqB4QONUjSf2/+6JyYP/pEIQKUkfUVbfE91dByPFhBNKEMj+HPmdCUbJ29+vCaxJIO9XZIoDvqkv5l",
+	"QDM9vgyO5U+7x/qng/1+XVOcP4+KSTvnImHRzD+3nTHFNxZP/Pmnvd3j6U/Pd5fPXEJkftILCyFDwFPK",
+	"tHesypF2FwYfuVmBkOxf8NQsiCdVVb4haX7kqRQRKEUHCXzFo3UKSdJxh+sg0ySinAsjIgiuAmKyhTik",
+	"nLBSeUOlUEKmIM4PPKHHIPFMMXLkLscI0u7J+ZnTnFMpUpCaWeXCasxxj+qaJm5MmY5mE5hX7cIAblMm",
+	"QS36hmdJYsFqlf25MVi8guYfBglVumf2+KDJrIr2Zf6HVMKQ3fpZyqra0ZhKGhmrLDe0FEQSdGjti0iM",
+	"OFNALAeUdl4UDXr/uH5284L6dpXbaj07Vg/ps5dxzRKPuozyiRIpNNKjwzYZSRoBSUEyEYdkOgZ7Jook",
+	"dkskSotUkamQ14yPzPruA727quX2yZpyCM8CemGViGrU0cDfVTG4GPwTIm1AYenyFAdAxovtuUeT8wqd",
+	"DmmiIGyQ7gpk2EoJFTtgzynkFUtnMQhwjPa9vGFWUa8vNqYaRQbTMFHLZIdj1rtiDiolxb/HVPUmQlap",
+	"eSBEApTj7kq/gHlhPcziCisz1Idr3+8FEtv8jmnKetdW5Ky2V1UM1DhqxmLKieARdMkFGINYkf4/Oifn",
+	"Z8aA7ZujvX/ijhbkkCPyM1AJst/Gk/+93+12g2UAyTdQrMwLg3jC+Edlj0iaJO+GwdGnxTvGt+/CJryM",
+	"WgKtUuACtLEREkDjC2KryyhyDZAi39MoEhnXxA6zIW6vrWl++1dVAGyC7gtgfvOkn6/0I3r9lkquCePV",
+	"p3tNWcZUj0aa3bTszphfamUwvhcJmK8mjJ/Z9/ca4AyDjLPPGbifDYzuzDOD73naO02ASuUIr1NTootT",
+	"MVMgf1DEqMAJ+mnMAyMpK3xWbOjOB9EsZvokslN+CYBnE2TCTI+7EkZMaXTu4N+4hPIPXEn+p4ShBDVu",
+	"/NlDTanyfeWLlCo1FTLuWbuleCzFkCXQiyEBXTx1QqFnj7zmUzyj55/CjbjGp4ZqugYyPestDsLgGmaq",
+	"67678pxYCJdXXEuP8kYLcC3kqgpk70LzkZA9v/61VJOKjcWdqHZ6r31XYrcxHeP6+UEw7/sKA5auwL5h",
+	"ICK0PNfTW0WmI2HP/5y8VBYZC8BIS8qSTPpx4JR1B7Sli1MZ7vu+MEb6oCNnidxDPasCJ8yJpNx+hQRq",
+	"a0Xg16av7bxE/lUb+74Ro02cAiXFf/PHQKbHH8Q1cOVjTkNZPW1+9mj1nLy/2D98Tn7944OLLBm1pl2P",
+	"abXCGG+3zvHgztUDUMZcvwZO3Kc19eiFUYPn+TGXny3buGB8lKD0PyZwawUooZrs3OztGBm447737gDH",
+	"7NnHJUvaPXv5MHN61nLtqoFZ/DCso6S5t9p6auD1Yf4Ut3rujo6Kf34NA8Y5z3r5AVSTFsXDsG6s7B8s",
+	"sVYM1U7XGfPH/dqIf1vGJnPLbszoBVfCgOsPDtVFZCRgQgVN98gfYxaNCU2tXotIUYRKIEMhj63z1Mgx",
+	"NUfXPyhCs5iBsRQMBh1B2TmmMPDS1Kl1+pxT6ZFbbEJH0Mtk4hFpKAwbqoowJq+YGiHCRmM/DdvBFoPY",
+	"vOQDo4Zb7XVkNJkIXwwr679ahlX81TfnS0iBx8Cj2ekYrHrYMFwoOqR6VrKXR7HIjOStBLtKAcOzycDK",
+	"FxsOqS49S5cv1n0VVuf2rf01gyQuAj6tCCxMxBuaZEAmmbLuN00mQmmyf3hY8QN53VTC+gqr+xiI2Cja",
+	"eZjQRcRdlNJHGakwctfja/314t3vxP1KGNeijB1t5TNbt19ojGHMBsiTCUiug5eb3HHum6WmH3WKg4OU",
+	"D8B/B5ro8TxwMQ6zpno2Twri2s9CqRmi55z09yA6F89YzocFneVfzE0eVrfqg9Cvf/zWcvqfkDQbJCxC",
+	"T+7W+9en5MfDvR8xoN3QJJJRFSqoN3gB43dyXls9dP65ntWHPfEOyr0fG2uqqkez0XKuNRPa5djvQ9yZ",
+	"mcEsvQV4F/PEZUymlbVJA/85NbK5MDOgb/43xtBc9XCvo/jVLY005jmAsZH7aBlbZ1VuGvfnUR3hOVno",
+	"RIs2VjlSDeonTphVDvZn+7tLdYVN6x753hpLeX6wno91oTLxFpSiI/AEM8oAziLIue/dyW9GjITSfjky",
+	"JzvuEzBZMdjBeJppq42qFc3lCWiaG1drGeQi02tPJkUCK8I2d0Ep+OzJpREKF0oYdxEVZYRrSIZSTMhe",
+	"zXfZvhr3VW8l4PrM5MoAdqFuh2FBRxX4NrDTBKAjoRp5LCDd05JQG4EnuNWhC1YzpTGBzL5rjnStyNa7",
+	"FPjJGVF6lgCeFYKDczo3CWpFCVnVgBd6DdHfm+/gPhGbe/Pnvcl8bZJtEEqDIBagdAOOj1yufetejyrA",
+	"qjrATGmYOA+SOdyVYkpT5CMtROLVLt6KGHxBTzIxPxgJYQn+B0XUmKbgOTItx82P8ZGz22omxyrex7hu",
+	"D0QJzWLoKME56M5B59DrVrSAqUAC1+7drphyiHsDTxZHn3I9liJlUT8kfaN9J32yhRHd4TBhHEgMN5CI",
+	"dGKEAc6wjYIih1DHUBTVbJAAyVKlJdDJD4o0fPAL/YZ2I4UQCyrr9dKBWcQpTemAJSxHh4fjb3Vvyngs",
+	"pqv6gP366oTe9u5zbKWSRWaIZdxndnPu3sXPxA2LrT3msVUMeN2o8wxpyF35f7phDdOjGhWZQ0mxiLAJ",
+	"Sh88quvKF1HMWAJiJVxuQp7N0YdHss1zjzn4lhsTBbHiklq3tKltfIWln5d02xBsFyQWSUKlIilIMmFJ",
+	"gtl5SAQeAUmjMfQk0HhVFRc/mEpmD/gVvkDdaMV3Lcmu9HKTI3CWYoSwurP6qn0wtVKycAbNJ/xgVr7N",
+	"1M0VU3PiOPFKLl7+poiZywNhEcNKkaFJabl4LDFJJyuNUjj7inOKcZtClIdrcBdLhX6+mrDd+Zc7uE8F",
+	"HzKDLSe71lD6NmthrmMn5ov/RVLekrP57iTT432SD0NG5tXjiolOJnSGvkCex7bjWIJSraZ7y+Hlfi1z",
+	"XObewKnnoiGeDT6e8a4ikUKbu8dn1i/3MDTwVdlkZdBwCR5dKqXXjfb6lLw4OPyRuCzNIvl/XinqI1f0",
+	"yQSMdGnn4qYmqrThRjKh0Zhx6BgRgA/M+3XPankjomeTJYLWEHqdfwcinh0Rt5wZucQcs8sAL14wpdx5",
+	"Pufuy2XZotOrKvbyb9T8Nt9xIMC1nOGR4uQJGTJI7KWuVQ7Kirfdc1oyboyBCNqSp20+bEr1uOGuvtnb",
+	"SaUwxOD1vdeD8+V3u4MXw2eD59D523Bv2DmIDp51XkTPDjvPh7vDvfjZcI/+uMwNnY914I+NaqaThiD+",
+	"PwUFkHYK0EUYrE5oH9+fEQl4ESwCo7gzPnJ3+yxtmw/rwBlrnaqjnZ0oGtDoGnjcjeEmz1hWOyVBBivF",
+	"f/I9haXnG7mikQhgCa+FVYcsgQ1lRaUFNJZmnNRhiRfyIhciVFpIiEllMLKVh3aeH5Df2M+EKvLrxbvf",
+	"tyuGUrmnquyr3oE76fwP7fxrt/Oi1+1cfdkLnx/c+W/C+aCUa44Pz8au7fzLxjKv23OmqR77edhx6Q+K",
+	"xExCpIWcEWE1KWe7Yo6YE6TdVXJhFGjN+Gj9hCObX7UeJCthofrmzrhBjAJ3tQxuQM7cLRd7jwtvLUZU",
+	"SgbK5YIvNUwXJFZXZy8ihwUoqtGoWuZ1Zc9X7VR3L89dg8jq6dMV6bgw09pzp7SVuiqfHey+eL450lg1",
+	"mdtBawP2Y87t37pbz63zPL+1+yDRvZRgFu8mDG47I9Ep7EH7bvd3949P9rWr6nsdNkmFS+JAIgpGTI+z",
+	"QTcSkx1BU9YxR9kI+E4x9V31c3XN0o5I7Y47RTDe5cZumpy/s+3fn9nayMwd0ZuWQyvfBXoaRD6+nHoP",
+	"NGYclM/5Oobo2vM8FUqPJCwVXM3MH1xSzNb/rmm05/Pn4/n2NZ8NYgyv2Rq5QW77fqBh5t/90vbmUiKb",
+	"RQXWMYjrg/nXapPf75lj+OCEgtLYoDH93+4vI1WqSo59O1zkG3i2xIFRV7n+RrQgP+6TwUwbff3jh9ed",
+	"v20fk0hMJoIX/hqbFyhhmKnGnZd7pjrWtf3a1oPwftp/Fds5mBa6O/K4WjM+FE8Yt/6oTIFNfjSPiEE3",
+	"2niqmvWYB+HMK17n0QXIGxbBGR8KT04f4z7JEYuobhkHO/jIM/y4yAyrvOwe+gJjKXCasl5+ybbykfup",
+	"iz8t+HRGJ0nLp/iT13dgREr9G/tsqXplt11bdmMpBQzCOdFVInue1ApTfomJUvF0dPe6u8FK1xartoPF",
+	"sW9RFzYzYjP26eMlv+DlUrw2xfTsQReEnSe8h1foVk29ySPXyy+r3CtoKR5yh6Q8PRdJfIfnC/uy+QxD",
+	"+L1UikmqV4tF5D6w5W8KTZNenmnVFtGqX1xsDSI90Ly/l3FeQUnpJ7NU0IRcxX9WJ62laUQVKK1i53uY",
+	"YAFD38v0L+i8qTF7rrUvotl5Gm0SW1Ob311Eb0tWc9cOhQ2Y9LmA/NZNerfOzZj0rYTwndmyDxGtyzaT",
+	"KwDmBdX9+PHs5VMa6RsS+h4+/M5Q3Colvqt9LJBhBnse/RxrlmxGJfru9LH7aFlr5RA3VZh101dq+cYP",
+	"UQvmsbyeGnAx51pxtQfCgMpozG4gbrEY8fMPZi3Kfxv9Bnpum6uiYE2Y5h84+K03y72WtgZBNQuINAAy",
+	"t4y5zTTmrEHHi9AZj+xNVJ/3D6uwrVfZiWtWvxXkDssyXb6kXS+NrMhJlUSoFTOiRVq/JKhAYgqdrc5w",
+	"1a6OrhGecbcVVhccK+uJc6Lgc1BAO3TZtyn6LAukteH73Hv1ZT31tSSbh2qwzau7IK1ryrxGIpokeH+B",
+	"8QzUsY3EE6YJ3AC3Jav6ZuF9whSBSapnyzOV11eC8+o8Gyh8lvtE7+3kWFzmZY18B+9Nh/VLxDRxfx+7",
+	"uuoxvUe1itwnWskGs3upgqsOm3Xi3rawVCaZnl2YzeegnTB+kvkyGU54vViCkOTk/KxSg9kslIxFEtv0",
+	"ktwxaxZNthRwTagilAywjkExyCWv1Kza7pKXECVUApZ9cFmISlR8uSSiHJP3baVTMzgOizl6tr7zMBHT",
+	"uRRL/L3co9mQ+T+GEHDpCsvzSKCx9SFnMdMkEaNuUZLho0xc3hWWcLDVdqraqHm8j7VkUvYbzFrhmMNt",
+	"qx9Fg1632zUbr6bTTuisqKreWv6C5B+3lnouAFuSp12ZWaPFQ75G+9frnLB//eNDEC4hALyV1q+Dox9W",
+	"nuTlieztzmbpi7LOJnK7rW5RrHOsdWprRDLniDfyktpjK6/WXniE50pJ/mx/yKswneJ9FXIqYiDs3QUW",
+	"UTDYnsKA2EhQl3wYM0ViEWV4kYRZIjaTShppVywd5A3IS47GyJBGEBb5eWVGWUjMLs0Z5m6gyywBFbp5",
+	"MFfNkpoegwIzo43WjIAbGof4kiNkme5e8kt+KviNGUxwdXTJO5iPRQYiZqAw3qE4vYZeRBUcE+YCP8a+",
+	"VsfECCb74P3rU/Ls2bMX5OOHU5urg8nx9hIQSSVEeBfikhOy1d/f3X3e2d3r7O5/2Ds82j042j3s7u7u",
+	"/k9/u2sW8AqzfIqq73l2T/8fHReJ65y97JMtWqvfyWKCEmAws2C1sGCKXEOq3biYgYnL7beVGe3b++Av",
+	"Dg5/3G5mtOLNv2Yyqxn4DVPajfvlEs/Jy+CIfOp2u1chuSxOTPPQnDnmWeXoNI8vg263exnc9e2c/f/C",
+	"2rk/9RGN/f+yL/7Ux9nelZLKifRS5jXlJ+W1gn0ZT/DnMcxIbMUg6edC+oh8uupb+ZawCLi9Z+44wZyD",
+	"koGmWFIBS2kUKZB5ZNLlru7kX5fugJKRjGSq+FfzEEoZTAqOgmfd3e4zl36F8nTH/GcELZnkyobT3I0r",
+	"hJgbPrTQxHAL0YIwXfKf5RyKxCkGtiRPcQacxcFR8Avo90LYWkyVovD7u7sLStauV6q2GglsKVfrdkcq",
+	"v3StNHKVXPwzFEvecWnBldM4OPp0FQYqm0wMNo/yeCSCLyxKThvQ2EBVGGg6UvbegqbBlRlrp4vMd83F",
+	"lO/8c3qtuvnOvXg641GSxWAoVmNZ82uY5UWSbFKfJVmkTMVGWFqcKlcvKfYiB0sUPCJycPwWrKCM/AMG",
+	"5DeYkQvQm0bJeVGfQtna3zcg2XBW4+8qYsyB4BCTR4pb8KBBWs2uzgnHDg1UKbDtLcxJFFtxmv8pvXh4",
+	"aQOyS/Cg4VbvjLUNFLcXv/ZC+2JKRyOQ5OMZ9ljZOP0Xw/tJ3UB05wtC5q4Vsif2YrgaA+iQ2F+MBGaR",
+	"4LmS0NjHsW3FMWQJGCNsAHFsDjJe0QTwULGoaIX9iVlYUG9j86m5vNcssQyerwW309I1hroR2xvHePMx",
+	"ur1F+RhX67EqvaF2/YvpxVVa2kntdT1Pa5sB4/bQ8sSpDE1GNoFrTZJ04LsLg4Pdg+VEWHRA2CzlnlRJ",
+	"Kseah4LLlBA/7XI1NebJ/u6uK3Xr7j6gsEHyU7keqo6JTe8iXJC4yDfzUuffyyyMR5LRboYWJOU7YIrQ",
+	"hN1sXHC8YTfAbRFLD9Br2TMLFRjDloVdQBWpZc+ExkS4AakhNjqMOXm8wEYl9fzM/P5QiK+TLOkFfLGZ",
+	"iiSbUlVaIGjabRodaF/l9lR+s2QxbvLMJS9ufp5pLH2HqXBWaKas9mlNUvPYWR2KTKFqbrnNtuPs/568",
+	"fbMezvJ1rym1vhG8uP168FKkhXkRcmoFz7nNYr347zcI9PcQM3VMDnefWccmMOzGwIx+KYFGYwwletV7",
+	"l3D2aOKpTBH2IMSauaUIJRTFsGvfcrj77GlbtlQWgm6KKT8mfXtlMu9Hwzau55YA8pLDzd4O+tJ20FfW",
+	"ScSolTYu3Azo4dYqJBymoLRtJhEaJctovoMEjEqbKZAhsfV5raeETYBIykceQkEvnjHx80q7y3StV1yj",
+	"w2LqfPJMWc8lywtnaiHzcoGuCnBbbzMsCWzLJK3etO+Ld6iiGvFqtFKrXW3G9O+R2gY/2CkDd2og2bYb",
+	"xXgE/r0s8HO3Tz6AocghvGheW0X/PvP6IFTifsf2JFrhRddUcl0leC3urhWC9rK4MTqM/g8WfnUeccrs",
+	"7nK2rrTFw0/2ln9Sa0GEHz1b/lHZj+3BQqcWd/iU52bfzcmiumO+amC7L2pSCZ36rRLJyncrakQSV4SR",
+	"8yvO8lr+xuYbChktEj4fla2AulDynFIFHcYVcMXQxreNYnKbb66Ogo9Z8qiQt3UjXi343vmk1jdjIaMg",
+	"guvY+7dnEwM1C5iV2GPnC4vvnMvA15P0PcbXeOzaM+bdRdEJWPS3IIZJ0EGFZ2oLm9i77x/t9YsGnyyh",
+	"u7OXjuYQXz8Lq4Rultzc1fy7eizW5c09PrW32QQuhotw/saJ+4ldLatww6krvJ+3YcEAulGJLDljRUnb",
+	"3cUQ82QBy2R6vENT1slr7La6CyKaJDhXYiS8i/Q2pNSx60Rmo1LcsA5R2M0JO3TOMxDqt9gQSq3NPN+W",
+	"dC9bgS0U7eha37KQ0WNgMofY9pMywX0otGJYV6ghJ4T5qECI9z7bgmfYsI4p63dmqoy7Cp7MsOo/NrsW",
+	"LmOCkou/n3T2D5+TMbXdJeqEZG86uN5ia4vherfxRxPJ1dZ3K8njvQ3P7Vq3tYjka5jhkci0cgh6YsH8",
+	"YvlHRdNp88H+/iqzVJt+PpT0LfIILVJd/MGwpmAttBGXvejlCQP+WgdHtHKxC96Ja/XppL15k8XOcaPI",
+	"we7BPEO8xx5U92WIlz5peeBRo3CW2BZFad/A05LRE5zWFevNAOB+BLHjuoC5G/p+qqi097wGqMB26Fw5",
+	"keBDNsqMnKx2CCVbbl+EC+4KR9cJBCffKIHsfjVxxWH6dUTW09IaVtCoENsPuaBeTHXWuOlUswb9BHfB",
+	"RlyVVg+xUsflPpMtl+BGhnTCktl2EdO1nSg9h3KtZ1LwOKeqvzHTSsfrgc/XX7Yy/3OZ203bwXaNKVCz",
+	"gHxsPmgr0ZxEEaTahr2KfjTeOptWkRsKOSFbZQTZKJE5PMgg01rw7e4lf23MjMhsI8rQqeQa9imUfLY3",
+	"NtdsyECiQ8uojOaXvUMyYTzDKhIH+y+s16vS2nzb5po17BDXYPIxCLTWU+QOk2jLoW470+kUkwk7mUyA",
+	"RyKGeI3QSq3i6VPb+GUzPK/NY3OrUsqe2MDfX0GP/CDEW8pnbi616dQeNsJmF7Z6HLo/hSw6pNr0vzbW",
+	"C4PbjqQaOpiLGRzZx02GFLaisp8jrVLiEn1zQ60uvI/nmwRiZ/kW/c3DL7ah6nKJemHT6kSWH81Pba4i",
+	"MuxqFwg51/11kZL+Ep+r6pkXOmPJ3u8KC2sYUYxnqB4bQDJNxNS8YENWka2uXJT7dLQwD2c7pSuy+Ujy",
+	"yVvy+b7np13wn/r8tFus9eD2Y9vnEmnPxkE26TCeG3mtWtUvoKsE8UjCfZHvtlja13c/uaV4vU9+z/8F",
+	"aFV4+FEcb9ne2CGJGnEso+NSHu8ISWS1wGy1sqwoAul1LFm3+yNzbq347hOf/qs49+uE8o26kTahTBe0",
+	"JCSpX1xbcOTkncsX2v+pBAXcZuGZU5opolK813Nuf8Fz2j5zr6CvnUinBJgDajoWCbiTP7zkcGs0dtRO",
+	"GDcfj4XUzntgu43YRjTuNksilE3dMkww2w5tvhO+YDvDoo5HmLrkEnQmzXFv/f0eTdtV4vuQp5I/Bl80",
+	"qv19Y2oxh+m/sWr8qmgaXWik7tYdNkEzwDFguY9anF/La2co675VLm5m47/o8tBjmBDGuwRL2ivChcZ+",
+	"bBCTLZVFY7ysiEG2/rYrQWjEPsTdS/6+WBXEVuO3t0QzPe6TVCQsmvkZwa32sXigXkXyqeMNC5ngQ0N3",
+	"ohthiLXDB1+dGcpwQpses5jssUJTe9i26KSGrQWxuU1IlCAZn4iYDRnEtcu5EeX2TTusP1r71k75iPKz",
+	"bOPUmr1a9IqzFq6m+XXmr6ONWnhVbywRMRzWU1Ucqq7qqNuJGt3UHB5b4F7rrfXYKJhrDuZBR/Udd6uR",
+	"Ga0Y21SZQb4SVv4YU02ARmNHKoa0Y2GvRpufmCaRUHoFBH3B//dc/M6Lnl/AYmc+iuK55JQPt/CeU7WK",
+	"1e7SjjtXj00JbSL8gRh+2ujJO+4WvADnRduZNon6eyVzlWwNZgTrUjDBt49J/3OfTIzNCcolrs/bk36Z",
+	"el52u1mYZ/kBbnV+R8p8YG/WYf0AxlszKz+3ZVUuL4P+veVYVns4LEzDyRH9nSbdVNsjOVIuHlUTb3w5",
+	"MudFgadvMkmm3rTkibXWojSUX96hcWJf6dpqz7HLxH71gbb2G3Wv7eA7OPJfGTXzKjApC495SLohn5fm",
+	"05xVvPJEwoSyvCpDv6wG2ic8S5IFTvf78cnwLToeV0ug+Tr+8jXP3YO9FcjiXGLRFbzB+dq2QtuQp30J",
+	"bYStWlmJwsc+cRZcBf6OpMVTqmMny5B6r4Skwuff4ozfAEc/2pFnizY/sbNyCf3mjvw/NR1/LfHmYgdK",
+	"TMA23lRGNV0q7Vwz5WahDfw+gaHG/C3ro1SgyVblRZd5oMdECzz8QpJ3KzJPvtz58gRt5OsbZ568u9S3",
+	"xT4uavgX/zwK/xT5kCvpjtVawF7b/q1QmkiIgOtkRly1Inv5Dm17BVSicY/Vxay7y5W1JY6YFNkaZklC",
+	"NNzqbb+tf1HWAvY5ixq2e60FxYPvYhc9KlYtE1YrHD9/IfoP7MikBRkybisIWcgImQPmL6dEAcblTomc",
+	"Qr9Tp0S1yrXjwuLRMqfERVFr+pt0StTbqTyxU6KsKd3qlHBw/pMeL9+BF+NCU6kJJWXNdA8LNA6iHZX3",
+	"dGizX+v19x9fRLmJWggNS9OrbyHpy66ECKx/lCRLJE8T7PO+I5/7594S6S/3z8bdP/kFlPy2T7V9gu+k",
+	"WcJPT8BJ7WVV/8SC+oH+oIWy8zH8QZth8UfTNr6KP2gJ/eb+oD+3wvHV7FlbCtn15EEzStzAumoFXi2t",
+	"tsvx5wZVyjaQwYy4lXdJ35a36pMd0sfbCn2ylZu5LFbbREVSJImtkk8JlmIu7GDGL7krhBczCZGt8du3",
+	"hcT7ZWsQY7PTEXivYjGl35YCfgUjWUjbHKCk8AINAVVRpUeu/csAwttW2j+8FAmsbDO7ldt2G/MW8zue",
+	"zIrjC0tnSKLH1NVAcD+02cwWMes6AhYtgMN0nQUgOaw7//dkqjvsLTfVS/fGn/9A/mG5wnW/s3mBPyDv",
+	"A/WN+gPc8r6OP6DokdWiYtqaKQUr/2XaP5AP0hQwRXlS0OSqh/CqBr5t7vj4Wp2dp5VuqGZKs+jfRahl",
+	"7di8l0TLSWDGoyXFGd0NCC3qN3TzmEVYpq5UYgzK3R3NlamQME4iMZkwfclRBToitkuewt41s9oNHXtN",
+	"LSTo9LBDS7OCyUBpwUF1yQX2autXOsT0Lzkm56tre53nGDNoMLpI7Bs4xRDw3jA1E6NSaB4OYMQ4Z3zU",
+	"JSf5yzV1By55MTuRoG0roLKmzd7uETGgdLeZcGAVSWMT+bTGX0DbcOryJMpxY5d5GYtUwg0TmUKEtKlA",
+	"ru1cS/DicG//ATrQowYh8kaCC9UaVwXxaQXA3grz/CI4bCjergjWAy5ouCoBDOte3c3V46t2FPt0ZRBa",
+	"7YP2ydbmw7z/NoJztwKwp4prbKCrbbmK5kY7SAZuQc2R8sL/IXZzY/afnk49rgtXpfx5t5KADpoG84bB",
+	"ib2AokLX5SUk7kY8Dpbfa6+MYy+izI3zES9WuQ50klaWU6lwS7awv53rpLddHRXLE84P601/7c4FSpXn",
+	"01ML9PyKvq26VwpVVwM0P/rKYGl+HLQsxspwFH6IVludSQyHCeNQlORnnCgNaXVcQ2T+MVvvkZAtd0+n",
+	"vMiznUOVSRL5b2F0G7cOlDmk/n8AAAD//w==",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

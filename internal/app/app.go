@@ -16,6 +16,7 @@ import (
 
 	apispec "github.com/ccbackend/ccbackend/api"
 	"github.com/ccbackend/ccbackend/internal/auth"
+	"github.com/ccbackend/ccbackend/internal/catalog"
 	"github.com/ccbackend/ccbackend/internal/config"
 	"github.com/ccbackend/ccbackend/internal/httpapi"
 	"github.com/ccbackend/ccbackend/internal/idempotency"
@@ -84,6 +85,10 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, version strin
 		return nil, err
 	}
 	cursors := page.NewCursors(secret.DeriveKey(cfg.SecretKey, "list-cursors", 32))
+	models, err := catalog.Load(cfg.ModelsFile, cfg.Env == "production")
+	if err != nil {
+		return nil, err
+	}
 	ws := workspace.New(st, cursors, time.Now, cfg.MaxMessageBytes, cfg.SyncRetention)
 	idemBox, err := secret.NewBox(cfg.SecretKey, idempotency.ResponsesPurpose)
 	if err != nil {
@@ -102,6 +107,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, version strin
 		Auth:           httpapi.NewAuthHandlers(accounts, keys, cursors),
 		Admin:          httpapi.NewAdminHandlers(accounts, cursors),
 		Workspace:      httpapi.NewWorkspaceHandlers(ws),
+		Models:         httpapi.NewModelHandlers(models),
 	})
 	if err != nil {
 		return nil, err

@@ -42,6 +42,8 @@ type Config struct {
 
 	MaxMessageBytes int64         // CCB_MAX_MESSAGE_BYTES: largest message content (JSON-encoded)
 	SyncRetention   time.Duration // CCB_SYNC_RETENTION: how long deletions stay in the sync feed
+
+	ModelsFile string // CCB_MODELS_FILE: replaces the embedded model catalog
 }
 
 // RatePolicy allows Limit requests per Period.
@@ -93,6 +95,7 @@ func Load(getenv func(string) string) (Config, error) {
 	c.TrustedProxies = r.prefixes("CCB_TRUSTED_PROXIES")
 	c.MaxMessageBytes = r.positiveInt("CCB_MAX_MESSAGE_BYTES", 1<<20)
 	c.SyncRetention = r.duration("CCB_SYNC_RETENTION", 30*24*time.Hour)
+	c.ModelsFile = r.str("CCB_MODELS_FILE", "")
 	if r.err != nil {
 		return Config{}, r.err
 	}

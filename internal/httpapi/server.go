@@ -24,6 +24,7 @@ type Server struct {
 	*AuthHandlers
 	*AdminHandlers
 	*WorkspaceHandlers
+	*ModelHandlers
 }
 
 var _ api.StrictServerInterface = (*Server)(nil)
@@ -43,6 +44,7 @@ type Deps struct {
 	Auth           *AuthHandlers
 	Admin          *AdminHandlers
 	Workspace      *WorkspaceHandlers
+	Models         *ModelHandlers
 }
 
 // contentSecurityPolicy fits both the JSON API and the Swagger UI page: everything from this
@@ -112,7 +114,7 @@ func New(d Deps) (*echo.Echo, error) {
 		middleware.GzipWithConfig(middleware.GzipConfig{MinLength: 1024}),
 	)
 
-	server := &Server{MetaHandlers: d.Meta, AuthHandlers: d.Auth, AdminHandlers: d.Admin, WorkspaceHandlers: d.Workspace}
+	server := &Server{MetaHandlers: d.Meta, AuthHandlers: d.Auth, AdminHandlers: d.Admin, WorkspaceHandlers: d.Workspace, ModelHandlers: d.Models}
 	api.RegisterHandlers(e, api.NewStrictHandler(server, nil))
 	routes := map[string]bool{}
 	for _, r := range e.Routes() {
