@@ -3,7 +3,7 @@ SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
 GO ?= go
 # scripts/services.sh prints `export DATABASE_URL=... REDIS_URL=...` for reachable (or freshly started) services.
-SERVICES = eval "$$(scripts/services.sh)"
+SERVICES = svc="$$(scripts/services.sh)" && eval "$$svc"
 
 .PHONY: run test tools deps generate generate-go generate-clients check-generated lint test-go bench build
 

@@ -28,15 +28,16 @@ import (
 
 // App is the running service's dependencies and handler.
 type App struct {
-	Config    config.Config
-	Log       *slog.Logger
-	Store     *store.Store
-	Redis     *redis.Client
-	Registry  *prometheus.Registry
-	Handler   http.Handler
-	Keys      *auth.KeyRing
-	Accounts  *auth.Accounts
-	Workspace *workspace.Service
+	Config      config.Config
+	Log         *slog.Logger
+	Store       *store.Store
+	Redis       *redis.Client
+	Registry    *prometheus.Registry
+	Handler     http.Handler
+	Keys        *auth.KeyRing
+	Accounts    *auth.Accounts
+	Workspace   *workspace.Service
+	Idempotency *idempotency.Store
 }
 
 // NewLogger returns the JSON logger at the configured level.
@@ -94,6 +95,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, version strin
 	if err != nil {
 		return nil, err
 	}
+	idem := idempotency.New(st, idemBox, log)
 	handler, err := httpapi.New(httpapi.Deps{
 		Log:            log,
 		Metrics:        httpapi.NewMetrics(reg),
@@ -102,7 +104,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, version strin
 		MaxBodyBytes:   cfg.MaxBodyBytes,
 		TrustedProxies: ipNets(cfg.TrustedProxies),
 		RateLimits:     rateLimits(cfg, rdb),
-		Idempotency:    idempotency.New(st, idemBox, log),
+		Idempotency:    idem,
 		Meta:           meta,
 		Auth:           httpapi.NewAuthHandlers(accounts, keys, cursors),
 		Admin:          httpapi.NewAdminHandlers(accounts, cursors),
@@ -112,7 +114,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, version strin
 	if err != nil {
 		return nil, err
 	}
-	return &App{Config: cfg, Log: log, Store: st, Redis: rdb, Registry: reg, Handler: handler, Keys: keys, Accounts: accounts, Workspace: ws}, nil
+	return &App{Config: cfg, Log: log, Store: st, Redis: rdb, Registry: reg, Handler: handler, Keys: keys, Accounts: accounts, Workspace: ws, Idempotency: idem}, nil
 }
 
 // Migrate applies every pending migration to databaseURL.

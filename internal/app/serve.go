@@ -48,6 +48,7 @@ func (a *App) Serve(ctx context.Context, ls Listeners) error {
 	defer stopKeys()
 	go a.Keys.Run(keysCtx)
 	go a.Workspace.RunPurge(keysCtx, time.Hour, a.Log)
+	go a.Idempotency.RunPurge(keysCtx, time.Hour, time.Now)
 
 	errc := make(chan error, len(servers))
 	for i, srv := range servers {

@@ -190,8 +190,9 @@ func TestIdempotencyConcurrentDuplicates(t *testing.T) {
 	// overlaps instead of queueing behind dials.
 	var warm sync.WaitGroup
 	for range len(reqs) {
+		req := s.Request(t, http.MethodGet, keysPath, nil, owner.Bearer())
 		warm.Go(func() {
-			if resp, err := s.Client.HTTP.Do(s.Request(t, http.MethodGet, keysPath, nil, owner.Bearer())); err == nil {
+			if resp, err := s.Client.HTTP.Do(req); err == nil {
 				_, _ = io.Copy(io.Discard, resp.Body)
 				_ = resp.Body.Close()
 			}

@@ -249,3 +249,34 @@ func sameProblem(a, b []byte) bool {
 	}
 	return norm(a) == norm(b)
 }
+
+// Creating POSTs of the workspace replay under Idempotency-Key instead of creating twice.
+func TestWorkspaceCreatesAreIdempotent(t *testing.T) {
+	t.Parallel()
+	s := testutil.NewServer(t)
+	u := s.Register(t, "idem-ws@example.com")
+	h := with(u.Bearer(), "Idempotency-Key", "create-project-1")
+	resp1, body1 := s.Do(t, http.MethodPost, "/v1/projects", `{"name":"once"}`, h)
+	resp2, body2 := s.Do(t, http.MethodPost, "/v1/projects", `{"name":"once"}`, h)
+	if resp1.StatusCode != http.StatusCreated || resp2.StatusCode != http.StatusCreated || string(body1) != string(body2) ||
+		resp2.Header.Get("Idempotent-Replayed") != "true" || resp2.Header.Get("ETag") != resp1.Header.Get("ETag") {
+		t.Fatalf("replay: %d %s / %d %s %v", resp1.StatusCode, body1, resp2.StatusCode, body2, resp2.Header)
+	}
+	resp, body := s.Do(t, http.MethodPost, "/v1/projects", `{"name":"twice"}`, h)
+	decodeProblem(t, resp, body, http.StatusUnprocessableEntity)
+	_, list := s.Do(t, http.MethodGet, "/v1/projects", nil, u.Bearer())
+	if n := strings.Count(string(list), `"name":"once"`); n != 1 || strings.Contains(string(list), "twice") {
+		t.Errorf("projects after replay: %s", list)
+	}
+	sess := newSession(t, s, u, `{}`)
+	mh := with(u.Bearer(), "Idempotency-Key", "msg-1")
+	for i := 0; i < 2; i++ {
+		if resp, raw := s.Do(t, http.MethodPost, "/v1/sessions/"+sess.ID+"/messages", `{"role":"user","content":"hi"}`, mh); resp.StatusCode != http.StatusCreated {
+			t.Fatalf("message %d = %d %s", i, resp.StatusCode, raw)
+		}
+	}
+	resp, body = s.Do(t, http.MethodGet, "/v1/sessions/"+sess.ID+"/stats", nil, u.Bearer())
+	if st := decodeInto[map[string]any](t, resp, body, http.StatusOK); st["message_count"] != float64(1) {
+		t.Errorf("a replayed message was stored twice: %v", st)
+	}
+}

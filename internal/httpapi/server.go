@@ -107,7 +107,7 @@ func New(d Deps) (*echo.Echo, error) {
 			AllowOrigins:  d.CORSOrigins,
 			AllowMethods:  []string{http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete},
 			AllowHeaders:  []string{echo.HeaderAuthorization, echo.HeaderContentType, "X-API-Key", echo.HeaderXRequestID, "If-Match", "If-None-Match", "Idempotency-Key"},
-			ExposeHeaders: []string{echo.HeaderXRequestID, "X-Response-Time", "ETag", "RateLimit", "RateLimit-Policy", "Retry-After", "Location"},
+			ExposeHeaders: []string{echo.HeaderXRequestID, "X-Response-Time", "ETag", "RateLimit", "RateLimit-Policy", "Retry-After", "Location", "Idempotent-Replayed"},
 			MaxAge:        600,
 		}),
 		middleware.BodyLimit(strconv.FormatInt(d.MaxBodyBytes, 10)+"B"),
