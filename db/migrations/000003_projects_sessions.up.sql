@@ -59,6 +59,8 @@ CREATE TABLE messages (
 );
 CREATE INDEX messages_search_idx ON messages USING gin (to_tsvector('simple', content_text));
 CREATE INDEX messages_user_idx ON messages (user_id);
+-- ?role= pages keyset-ordered without scanning the other roles.
+CREATE INDEX messages_session_role_seq_idx ON messages (session_id, role, seq);
 
 -- Offline sync: a compacted change log per user. Each entity has one row holding the sequence
 -- number of its latest change; a deletion leaves a tombstone row (deleted = true). Sequence
@@ -83,36 +85,63 @@ CREATE TABLE sync_changes (
 CREATE UNIQUE INDEX sync_changes_feed_idx ON sync_changes (user_id, seq);
 CREATE INDEX sync_changes_tombstones_idx ON sync_changes (changed_at) WHERE deleted;
 
-CREATE FUNCTION sync_record() RETURNS trigger LANGUAGE plpgsql AS $$
-DECLARE
-    owner  uuid;
-    ent    text := TG_ARGV[0];
-    rid    uuid;
-    next   bigint;
-BEGIN
-    IF TG_OP = 'DELETE' THEN
-        owner := OLD.user_id; rid := OLD.id;
-    ELSE
-        owner := NEW.user_id; rid := NEW.id;
-    END IF;
-    -- The owner is being deleted (cascade): nobody is left to sync.
-    IF TG_OP = 'DELETE' AND NOT EXISTS (SELECT 1 FROM users WHERE id = owner) THEN
-        RETURN NULL;
-    END IF;
-    INSERT INTO sync_counters AS c (user_id, seq) VALUES (owner, 1)
-    ON CONFLICT (user_id) DO UPDATE SET seq = c.seq + 1
-    RETURNING seq INTO next;
+-- Statement-level triggers with transition tables: a statement touching N rows bumps each
+-- owner's counter once (by N), not N times — N updates of one row in a transaction would make a
+-- cascade delete of a large session quadratic.
+CREATE FUNCTION sync_apply(ent text, deleted boolean, owners uuid[], ids uuid[]) RETURNS void LANGUAGE sql AS $$
+    WITH batch AS (
+        SELECT u AS user_id, i AS id,
+               row_number() OVER (PARTITION BY u ORDER BY i) AS n,
+               count(*) OVER (PARTITION BY u) AS total
+        FROM unnest(owners, ids) AS t(u, i)
+    ), bumped AS (
+        INSERT INTO sync_counters AS c (user_id, seq)
+        SELECT DISTINCT user_id, total FROM batch
+        ON CONFLICT (user_id) DO UPDATE SET seq = c.seq + EXCLUDED.seq
+        RETURNING c.user_id, c.seq
+    )
     INSERT INTO sync_changes (user_id, entity, entity_id, seq, deleted, changed_at)
-    VALUES (owner, ent, rid, next, TG_OP = 'DELETE', clock_timestamp())
+    SELECT x.user_id, ent, x.id, b.seq - x.total + x.n, deleted, clock_timestamp()
+    FROM batch x JOIN bumped b ON b.user_id = x.user_id
     ON CONFLICT (user_id, entity, entity_id)
     DO UPDATE SET seq = EXCLUDED.seq, deleted = EXCLUDED.deleted, changed_at = EXCLUDED.changed_at;
+$$;
+
+CREATE FUNCTION sync_record() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+    owners uuid[];
+    ids    uuid[];
+BEGIN
+    IF TG_OP = 'DELETE' THEN
+        -- Rows whose owner is being deleted need no tombstones: nobody is left to sync.
+        SELECT array_agg(o.user_id ORDER BY o.id), array_agg(o.id ORDER BY o.id) INTO owners, ids
+        FROM old_rows o WHERE EXISTS (SELECT 1 FROM users u WHERE u.id = o.user_id);
+    ELSE
+        SELECT array_agg(n.user_id ORDER BY n.id), array_agg(n.id ORDER BY n.id) INTO owners, ids
+        FROM new_rows n;
+    END IF;
+    IF owners IS NOT NULL THEN
+        PERFORM sync_apply(TG_ARGV[0], TG_OP = 'DELETE', owners, ids);
+    END IF;
     RETURN NULL;
 END;
 $$;
 
-CREATE TRIGGER projects_sync AFTER INSERT OR UPDATE OR DELETE ON projects
-    FOR EACH ROW EXECUTE FUNCTION sync_record('project');
-CREATE TRIGGER sessions_sync AFTER INSERT OR UPDATE OR DELETE ON sessions
-    FOR EACH ROW EXECUTE FUNCTION sync_record('session');
-CREATE TRIGGER messages_sync AFTER INSERT OR UPDATE OR DELETE ON messages
-    FOR EACH ROW EXECUTE FUNCTION sync_record('message');
+CREATE TRIGGER projects_sync_ins AFTER INSERT ON projects REFERENCING NEW TABLE AS new_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION sync_record('project');
+CREATE TRIGGER projects_sync_upd AFTER UPDATE ON projects REFERENCING NEW TABLE AS new_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION sync_record('project');
+CREATE TRIGGER projects_sync_del AFTER DELETE ON projects REFERENCING OLD TABLE AS old_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION sync_record('project');
+CREATE TRIGGER sessions_sync_ins AFTER INSERT ON sessions REFERENCING NEW TABLE AS new_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION sync_record('session');
+CREATE TRIGGER sessions_sync_upd AFTER UPDATE ON sessions REFERENCING NEW TABLE AS new_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION sync_record('session');
+CREATE TRIGGER sessions_sync_del AFTER DELETE ON sessions REFERENCING OLD TABLE AS old_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION sync_record('session');
+CREATE TRIGGER messages_sync_ins AFTER INSERT ON messages REFERENCING NEW TABLE AS new_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION sync_record('message');
+CREATE TRIGGER messages_sync_upd AFTER UPDATE ON messages REFERENCING NEW TABLE AS new_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION sync_record('message');
+CREATE TRIGGER messages_sync_del AFTER DELETE ON messages REFERENCING OLD TABLE AS old_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION sync_record('message');

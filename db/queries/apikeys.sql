@@ -7,8 +7,8 @@ RETURNING *;
 -- The user's live keys, oldest first; keyset on (created_at, id).
 SELECT * FROM api_keys
 WHERE user_id = @user_id AND revoked_at IS NULL
-  AND (sqlc.narg('after_created')::timestamptz IS NULL
-       OR (created_at, id) > (sqlc.narg('after_created')::timestamptz, sqlc.narg('after_id')::uuid))
+  AND (created_at, id) > (coalesce(sqlc.narg('after_created')::timestamptz, '-infinity'),
+                          coalesce(sqlc.narg('after_id')::uuid, '00000000-0000-0000-0000-000000000000'))
 ORDER BY created_at, id
 LIMIT @max_rows;
 

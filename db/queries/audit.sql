@@ -6,7 +6,7 @@ VALUES (@action, @outcome, sqlc.narg('actor_id'), sqlc.narg('subject_id'), sqlc.
 -- name: ListAuditEntries :many
 -- Newest first; keyset on id (identity order is insertion order).
 SELECT * FROM audit_log
-WHERE (sqlc.narg('before_id')::bigint IS NULL OR id < sqlc.narg('before_id'))
+WHERE id < coalesce(sqlc.narg('before_id')::bigint, 9223372036854775807)
   AND (sqlc.narg('user_id')::uuid IS NULL OR actor_id = sqlc.narg('user_id') OR subject_id = sqlc.narg('user_id'))
   AND (sqlc.narg('action')::text IS NULL OR action = sqlc.narg('action'))
   AND (sqlc.narg('since')::timestamptz IS NULL OR occurred_at >= sqlc.narg('since'))

@@ -11,8 +11,9 @@ SELECT * FROM projects WHERE id = @id AND user_id = @user_id;
 SELECT * FROM projects
 WHERE user_id = @user_id
   AND (sqlc.narg('name_like')::text IS NULL OR lower(name) LIKE sqlc.narg('name_like'))
-  AND (sqlc.narg('before_created')::timestamptz IS NULL
-       OR (created_at, id) < (sqlc.narg('before_created')::timestamptz, sqlc.narg('before_id')::uuid))
+  -- No cursor: start above every row, so the keyset bound is always an index condition.
+  AND (created_at, id) < (coalesce(sqlc.narg('before_created')::timestamptz, 'infinity'),
+                          coalesce(sqlc.narg('before_id')::uuid, 'ffffffff-ffff-ffff-ffff-ffffffffffff'))
 ORDER BY created_at DESC, id DESC
 LIMIT @max_rows;
 

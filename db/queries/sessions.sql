@@ -18,8 +18,9 @@ WHERE s.user_id = @user_id
        OR s.id IN (SELECT m.session_id FROM messages m
                    WHERE m.user_id = @user_id
                      AND to_tsvector('simple', m.content_text) @@ websearch_to_tsquery('simple', sqlc.narg('q')::text)))
-  AND (sqlc.narg('before_activity')::timestamptz IS NULL
-       OR (coalesce(s.last_activity_at, s.created_at), s.id) < (sqlc.narg('before_activity')::timestamptz, sqlc.narg('before_id')::uuid))
+  AND (coalesce(s.last_activity_at, s.created_at), s.id)
+      < (coalesce(sqlc.narg('before_activity')::timestamptz, 'infinity'),
+         coalesce(sqlc.narg('before_id')::uuid, 'ffffffff-ffff-ffff-ffff-ffffffffffff'))
 ORDER BY coalesce(s.last_activity_at, s.created_at) DESC, s.id DESC
 LIMIT @max_rows;
 

@@ -46,8 +46,8 @@ SELECT u.*,
        ) AS locked_until
 FROM users u
 WHERE (sqlc.narg('email_prefix')::text IS NULL OR lower(u.email) LIKE sqlc.narg('email_prefix') || '%')
-  AND (sqlc.narg('after_created')::timestamptz IS NULL
-       OR (u.created_at, u.id) > (sqlc.narg('after_created')::timestamptz, sqlc.narg('after_id')::uuid))
+  AND (u.created_at, u.id) > (coalesce(sqlc.narg('after_created')::timestamptz, '-infinity'),
+                              coalesce(sqlc.narg('after_id')::uuid, '00000000-0000-0000-0000-000000000000'))
 ORDER BY u.created_at, u.id
 LIMIT @max_rows;
 

@@ -92,8 +92,8 @@ func (q *Queries) FindAPIKey(ctx context.Context, arg FindAPIKeyParams) (FindAPI
 const listAPIKeys = `-- name: ListAPIKeys :many
 SELECT id, user_id, name, prefix, key_hash, previous_hash, previous_valid_until, created_at, expires_at, last_used_at, revoked_at FROM api_keys
 WHERE user_id = $1 AND revoked_at IS NULL
-  AND ($2::timestamptz IS NULL
-       OR (created_at, id) > ($2::timestamptz, $3::uuid))
+  AND (created_at, id) > (coalesce($2::timestamptz, '-infinity'),
+                          coalesce($3::uuid, '00000000-0000-0000-0000-000000000000'))
 ORDER BY created_at, id
 LIMIT $4
 `

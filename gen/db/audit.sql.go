@@ -47,7 +47,7 @@ func (q *Queries) InsertAuditEntry(ctx context.Context, arg InsertAuditEntryPara
 
 const listAuditEntries = `-- name: ListAuditEntries :many
 SELECT id, occurred_at, action, outcome, actor_id, subject_id, ip, user_agent, request_id, details FROM audit_log
-WHERE ($1::bigint IS NULL OR id < $1)
+WHERE id < coalesce($1::bigint, 9223372036854775807)
   AND ($2::uuid IS NULL OR actor_id = $2 OR subject_id = $2)
   AND ($3::text IS NULL OR action = $3)
   AND ($4::timestamptz IS NULL OR occurred_at >= $4)

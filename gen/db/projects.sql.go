@@ -127,8 +127,9 @@ const listProjects = `-- name: ListProjects :many
 SELECT id, user_id, name, description, path, settings, version, created_at, updated_at FROM projects
 WHERE user_id = $1
   AND ($2::text IS NULL OR lower(name) LIKE $2)
-  AND ($3::timestamptz IS NULL
-       OR (created_at, id) < ($3::timestamptz, $4::uuid))
+  -- No cursor: start above every row, so the keyset bound is always an index condition.
+  AND (created_at, id) < (coalesce($3::timestamptz, 'infinity'),
+                          coalesce($4::uuid, 'ffffffff-ffff-ffff-ffff-ffffffffffff'))
 ORDER BY created_at DESC, id DESC
 LIMIT $5
 `

@@ -172,8 +172,9 @@ WHERE s.user_id = $1
        OR s.id IN (SELECT m.session_id FROM messages m
                    WHERE m.user_id = $1
                      AND to_tsvector('simple', m.content_text) @@ websearch_to_tsquery('simple', $4::text)))
-  AND ($5::timestamptz IS NULL
-       OR (coalesce(s.last_activity_at, s.created_at), s.id) < ($5::timestamptz, $6::uuid))
+  AND (coalesce(s.last_activity_at, s.created_at), s.id)
+      < (coalesce($5::timestamptz, 'infinity'),
+         coalesce($6::uuid, 'ffffffff-ffff-ffff-ffff-ffffffffffff'))
 ORDER BY coalesce(s.last_activity_at, s.created_at) DESC, s.id DESC
 LIMIT $7
 `

@@ -171,8 +171,8 @@ SELECT u.id, u.email, u.username, u.password_hash, u.roles, u.is_active, u.prefe
        ) AS locked_until
 FROM users u
 WHERE ($2::text IS NULL OR lower(u.email) LIKE $2 || '%')
-  AND ($3::timestamptz IS NULL
-       OR (u.created_at, u.id) > ($3::timestamptz, $4::uuid))
+  AND (u.created_at, u.id) > (coalesce($3::timestamptz, '-infinity'),
+                              coalesce($4::uuid, '00000000-0000-0000-0000-000000000000'))
 ORDER BY u.created_at, u.id
 LIMIT $5
 `

@@ -420,6 +420,184 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/projects": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The caller's projects
+         * @description Newest first (by creation); `q` matches names case-insensitively.
+         */
+        get: operations["listProjects"];
+        put?: never;
+        /** Create a project */
+        post: operations["createProject"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/projects/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The resource id. */
+                id: components["parameters"]["ID"];
+            };
+            cookie?: never;
+        };
+        /** A project */
+        get: operations["getProject"];
+        /**
+         * Replace a project
+         * @description Fields left out are reset (description and path to null, settings to {}).
+         */
+        put: operations["replaceProject"];
+        post?: never;
+        /**
+         * Delete a project
+         * @description Its sessions remain, with `project_id` null.
+         */
+        delete: operations["deleteProject"];
+        options?: never;
+        head?: never;
+        /** Change some fields of a project */
+        patch: operations["updateProject"];
+        trace?: never;
+    };
+    "/v1/sessions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The caller's sessions
+         * @description Most recently active first. `q` searches titles and message contents (full text).
+         */
+        get: operations["listSessions"];
+        put?: never;
+        /** Start a session */
+        post: operations["createSession"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/sessions/stats": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The caller's totals over all sessions */
+        get: operations["getSessionTotals"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/sessions/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The resource id. */
+                id: components["parameters"]["ID"];
+            };
+            cookie?: never;
+        };
+        /** A session */
+        get: operations["getSession"];
+        put?: never;
+        post?: never;
+        /** Delete a session and its messages */
+        delete: operations["deleteSession"];
+        options?: never;
+        head?: never;
+        /** Rename, archive or move a session */
+        patch: operations["updateSession"];
+        trace?: never;
+    };
+    "/v1/sessions/{id}/stats": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The resource id. */
+                id: components["parameters"]["ID"];
+            };
+            cookie?: never;
+        };
+        /** A session's usage */
+        get: operations["getSessionStats"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/sessions/{id}/messages": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The resource id. */
+                id: components["parameters"]["ID"];
+            };
+            cookie?: never;
+        };
+        /**
+         * A session's messages
+         * @description Oldest first by default. `before` / `after` (message ids) scroll from a known message in
+         *     either direction; `cursor` continues a page.
+         */
+        get: operations["listMessages"];
+        put?: never;
+        /** Append a message */
+        post: operations["createMessage"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/sync": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Changes since a cursor
+         * @description Every change to the caller's projects, sessions and messages after `cursor`, in commit
+         *     order: upserts carry the current object, deletions are tombstones. Store `next_cursor`
+         *     and ask again; without a cursor the feed starts from the beginning. A cursor older than the
+         *     tombstone retention answers 410: sync again from scratch.
+         */
+        get: operations["getChanges"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -705,6 +883,205 @@ export interface components {
             has_more: boolean;
             next_cursor: string | null;
         };
+        Project: {
+            /** Format: uuid */
+            id: string;
+            name: string;
+            description: string | null;
+            /** @description The project's directory on the developer's machine. */
+            path: string | null;
+            settings: {
+                [key: string]: unknown;
+            };
+            /**
+             * Format: int64
+             * @description Increases with every change; the ETag carries it.
+             */
+            version: number;
+            /** Format: date-time */
+            created_at: string;
+            /** Format: date-time */
+            updated_at: string;
+        };
+        ProjectCreate: {
+            name: string;
+            description?: string;
+            path?: string;
+            settings?: {
+                [key: string]: unknown;
+            };
+        };
+        ProjectReplace: {
+            name: string;
+            description?: string | null;
+            path?: string | null;
+            settings?: {
+                [key: string]: unknown;
+            };
+        };
+        ProjectPatch: {
+            name?: string;
+            description?: string | null;
+            path?: string | null;
+            settings?: {
+                [key: string]: unknown;
+            };
+        };
+        ProjectList: {
+            data: components["schemas"]["Project"][];
+            has_more: boolean;
+            next_cursor: string | null;
+        };
+        /** @enum {string} */
+        SessionStatus: "active" | "archived";
+        Session: {
+            /** Format: uuid */
+            id: string;
+            /** Format: uuid */
+            project_id: string | null;
+            title: string | null;
+            model: string | null;
+            system_prompt: string | null;
+            status: components["schemas"]["SessionStatus"];
+            /** Format: int64 */
+            message_count: number;
+            /** Format: int64 */
+            input_tokens: number;
+            /** Format: int64 */
+            output_tokens: number;
+            /**
+             * Format: double
+             * @description US dollars.
+             */
+            total_cost: number;
+            /** Format: int64 */
+            version: number;
+            /** Format: date-time */
+            created_at: string;
+            /** Format: date-time */
+            updated_at: string;
+            /** Format: date-time */
+            last_activity_at: string | null;
+        };
+        SessionCreate: {
+            /** Format: uuid */
+            project_id?: string;
+            title?: string;
+            model?: string;
+            system_prompt?: string;
+        };
+        SessionPatch: {
+            /** Format: uuid */
+            project_id?: string | null;
+            title?: string | null;
+            model?: string | null;
+            system_prompt?: string | null;
+            status?: components["schemas"]["SessionStatus"];
+        };
+        SessionList: {
+            data: components["schemas"]["Session"][];
+            has_more: boolean;
+            next_cursor: string | null;
+        };
+        SessionStats: {
+            /** Format: uuid */
+            session_id: string;
+            /** Format: int64 */
+            message_count: number;
+            /** Format: int64 */
+            input_tokens: number;
+            /** Format: int64 */
+            output_tokens: number;
+            /** Format: double */
+            total_cost: number;
+            /** Format: date-time */
+            first_activity_at: string | null;
+            /** Format: date-time */
+            last_activity_at: string | null;
+        };
+        SessionTotals: {
+            /** Format: int64 */
+            active_sessions: number;
+            /** Format: int64 */
+            total_sessions: number;
+            /** Format: int64 */
+            total_messages: number;
+            /** Format: int64 */
+            total_tokens: number;
+            /** Format: double */
+            total_cost: number;
+        };
+        /** @enum {string} */
+        MessageRole: "system" | "user" | "assistant" | "tool";
+        ContentPart: {
+            /** @enum {string} */
+            type: "text" | "image_url";
+            text?: string;
+            image_url?: {
+                url: string;
+                /** @enum {string} */
+                detail?: "auto" | "low" | "high";
+            };
+        };
+        /** @description Text, or a list of content parts (OpenAI style). */
+        MessageContent: string | components["schemas"]["ContentPart"][];
+        Message: {
+            /** Format: uuid */
+            id: string;
+            /** Format: uuid */
+            session_id: string;
+            /**
+             * Format: int64
+             * @description Position in the session, from 1.
+             */
+            seq: number;
+            role: components["schemas"]["MessageRole"];
+            content: components["schemas"]["MessageContent"];
+            metadata: {
+                [key: string]: unknown;
+            };
+            /** Format: int64 */
+            input_tokens: number;
+            /** Format: int64 */
+            output_tokens: number;
+            /** Format: double */
+            cost: number;
+            /** Format: date-time */
+            created_at: string;
+        };
+        MessageCreate: {
+            role: components["schemas"]["MessageRole"];
+            content: components["schemas"]["MessageContent"];
+            metadata?: {
+                [key: string]: unknown;
+            };
+        };
+        MessageList: {
+            data: components["schemas"]["Message"][];
+            has_more: boolean;
+            next_cursor: string | null;
+        };
+        SyncChange: {
+            /** Format: int64 */
+            seq: number;
+            /** @enum {string} */
+            entity: "project" | "session" | "message";
+            /** Format: uuid */
+            id: string;
+            /** @enum {string} */
+            op: "upsert" | "delete";
+            /** Format: date-time */
+            changed_at: string;
+            project?: components["schemas"]["Project"];
+            session?: components["schemas"]["Session"];
+            message?: components["schemas"]["Message"];
+        };
+        SyncPage: {
+            data: components["schemas"]["SyncChange"][];
+            has_more: boolean;
+            /** @description Where the next call continues; store it even when `data` is empty. */
+            next_cursor: string;
+        };
     };
     responses: {
         /** @description The request is malformed or fails validation. */
@@ -752,6 +1129,33 @@ export interface components {
                 "application/problem+json": components["schemas"]["Problem"];
             };
         };
+        /** @description The request is well-formed but cannot be applied (e.g. an idempotency key reused with another body). */
+        Unprocessable: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
+        /** @description `If-Match` names a version that is no longer current; nothing was changed. */
+        PreconditionFailed: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
+        /** @description The cursor is older than the retained history; start again without one. */
+        Gone: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
         /** @description A rate limit or a login lockout; retry after `Retry-After` seconds. */
         TooManyRequests: {
             headers: {
@@ -778,15 +1182,26 @@ export interface components {
         };
     };
     parameters: {
+        /** @description Apply only if the resource's ETag still matches (else 412 and nothing changes). */
+        IfMatch: string;
         /** @description The resource id. */
         ID: string;
+        /**
+         * @description Makes a create safe to retry: the same key with the same body within 24 hours replays the
+         *     original response (with `Idempotent-Replayed: true`) instead of creating again; the same key
+         *     with a different body is a 422, and a key whose first request is still running is a 409.
+         */
+        IdempotencyKey: string;
         /** @description Page size. */
         Limit: number;
         /** @description The `next_cursor` of the previous page; opaque. */
         Cursor: string;
     };
     requestBodies: never;
-    headers: never;
+    headers: {
+        /** @description The resource's version; send it back in `If-Match` to update safely. */
+        ETag: string;
+    };
     pathItems: never;
 }
 export type $defs = Record<string, never>;
@@ -1214,7 +1629,14 @@ export interface operations {
     createAPIKey: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /**
+                 * @description Makes a create safe to retry: the same key with the same body within 24 hours replays the
+                 *     original response (with `Idempotent-Replayed: true`) instead of creating again; the same key
+                 *     with a different body is a 422, and a key whose first request is still running is a 409.
+                 */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
             path?: never;
             cookie?: never;
         };
@@ -1235,6 +1657,8 @@ export interface operations {
             };
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
+            409: components["responses"]["Conflict"];
+            422: components["responses"]["Unprocessable"];
             default: components["responses"]["Error"];
         };
     };
@@ -1386,6 +1810,521 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
+            default: components["responses"]["Error"];
+        };
+    };
+    listProjects: {
+        parameters: {
+            query?: {
+                /** @description Text the project name contains. */
+                q?: string;
+                /** @description Page size. */
+                limit?: components["parameters"]["Limit"];
+                /** @description The `next_cursor` of the previous page; opaque. */
+                cursor?: components["parameters"]["Cursor"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of projects. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ProjectList"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            default: components["responses"]["Error"];
+        };
+    };
+    createProject: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description Makes a create safe to retry: the same key with the same body within 24 hours replays the
+                 *     original response (with `Idempotent-Replayed: true`) instead of creating again; the same key
+                 *     with a different body is a 422, and a key whose first request is still running is a 409.
+                 */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ProjectCreate"];
+            };
+        };
+        responses: {
+            /** @description The new project. */
+            201: {
+                headers: {
+                    ETag: components["headers"]["ETag"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Project"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            409: components["responses"]["Conflict"];
+            422: components["responses"]["Unprocessable"];
+            default: components["responses"]["Error"];
+        };
+    };
+    getProject: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The resource id. */
+                id: components["parameters"]["ID"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The project. */
+            200: {
+                headers: {
+                    ETag: components["headers"]["ETag"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Project"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
+            default: components["responses"]["Error"];
+        };
+    };
+    replaceProject: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Apply only if the resource's ETag still matches (else 412 and nothing changes). */
+                "If-Match"?: components["parameters"]["IfMatch"];
+            };
+            path: {
+                /** @description The resource id. */
+                id: components["parameters"]["ID"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ProjectReplace"];
+            };
+        };
+        responses: {
+            /** @description The replaced project. */
+            200: {
+                headers: {
+                    ETag: components["headers"]["ETag"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Project"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
+            412: components["responses"]["PreconditionFailed"];
+            default: components["responses"]["Error"];
+        };
+    };
+    deleteProject: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Apply only if the resource's ETag still matches (else 412 and nothing changes). */
+                "If-Match"?: components["parameters"]["IfMatch"];
+            };
+            path: {
+                /** @description The resource id. */
+                id: components["parameters"]["ID"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Deleted. */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
+            412: components["responses"]["PreconditionFailed"];
+            default: components["responses"]["Error"];
+        };
+    };
+    updateProject: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Apply only if the resource's ETag still matches (else 412 and nothing changes). */
+                "If-Match"?: components["parameters"]["IfMatch"];
+            };
+            path: {
+                /** @description The resource id. */
+                id: components["parameters"]["ID"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ProjectPatch"];
+            };
+        };
+        responses: {
+            /** @description The updated project. */
+            200: {
+                headers: {
+                    ETag: components["headers"]["ETag"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Project"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
+            412: components["responses"]["PreconditionFailed"];
+            default: components["responses"]["Error"];
+        };
+    };
+    listSessions: {
+        parameters: {
+            query?: {
+                project_id?: string;
+                status?: components["schemas"]["SessionStatus"];
+                /** @description Words to find in titles or messages. */
+                q?: string;
+                /** @description Page size. */
+                limit?: components["parameters"]["Limit"];
+                /** @description The `next_cursor` of the previous page; opaque. */
+                cursor?: components["parameters"]["Cursor"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of sessions. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SessionList"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            default: components["responses"]["Error"];
+        };
+    };
+    createSession: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description Makes a create safe to retry: the same key with the same body within 24 hours replays the
+                 *     original response (with `Idempotent-Replayed: true`) instead of creating again; the same key
+                 *     with a different body is a 422, and a key whose first request is still running is a 409.
+                 */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SessionCreate"];
+            };
+        };
+        responses: {
+            /** @description The new session. */
+            201: {
+                headers: {
+                    ETag: components["headers"]["ETag"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Session"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            422: components["responses"]["Unprocessable"];
+            default: components["responses"]["Error"];
+        };
+    };
+    getSessionTotals: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The totals. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SessionTotals"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            default: components["responses"]["Error"];
+        };
+    };
+    getSession: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The resource id. */
+                id: components["parameters"]["ID"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The session. */
+            200: {
+                headers: {
+                    ETag: components["headers"]["ETag"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Session"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
+            default: components["responses"]["Error"];
+        };
+    };
+    deleteSession: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Apply only if the resource's ETag still matches (else 412 and nothing changes). */
+                "If-Match"?: components["parameters"]["IfMatch"];
+            };
+            path: {
+                /** @description The resource id. */
+                id: components["parameters"]["ID"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Deleted. */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
+            412: components["responses"]["PreconditionFailed"];
+            default: components["responses"]["Error"];
+        };
+    };
+    updateSession: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Apply only if the resource's ETag still matches (else 412 and nothing changes). */
+                "If-Match"?: components["parameters"]["IfMatch"];
+            };
+            path: {
+                /** @description The resource id. */
+                id: components["parameters"]["ID"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SessionPatch"];
+            };
+        };
+        responses: {
+            /** @description The updated session. */
+            200: {
+                headers: {
+                    ETag: components["headers"]["ETag"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Session"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
+            412: components["responses"]["PreconditionFailed"];
+            default: components["responses"]["Error"];
+        };
+    };
+    getSessionStats: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The resource id. */
+                id: components["parameters"]["ID"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The statistics. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SessionStats"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
+            default: components["responses"]["Error"];
+        };
+    };
+    listMessages: {
+        parameters: {
+            query?: {
+                order?: "asc" | "desc";
+                role?: components["schemas"]["MessageRole"];
+                /** @description Only messages older than this message. */
+                before?: string;
+                /** @description Only messages newer than this message. */
+                after?: string;
+                /** @description Page size. */
+                limit?: components["parameters"]["Limit"];
+                /** @description The `next_cursor` of the previous page; opaque. */
+                cursor?: components["parameters"]["Cursor"];
+            };
+            header?: never;
+            path: {
+                /** @description The resource id. */
+                id: components["parameters"]["ID"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of messages. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MessageList"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
+            default: components["responses"]["Error"];
+        };
+    };
+    createMessage: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description Makes a create safe to retry: the same key with the same body within 24 hours replays the
+                 *     original response (with `Idempotent-Replayed: true`) instead of creating again; the same key
+                 *     with a different body is a 422, and a key whose first request is still running is a 409.
+                 */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
+            path: {
+                /** @description The resource id. */
+                id: components["parameters"]["ID"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["MessageCreate"];
+            };
+        };
+        responses: {
+            /** @description The stored message. */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Message"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            422: components["responses"]["Unprocessable"];
+            default: components["responses"]["Error"];
+        };
+    };
+    getChanges: {
+        parameters: {
+            query?: {
+                /** @description The `next_cursor` of the previous call. */
+                cursor?: string;
+                /** @description Page size. */
+                limit?: components["parameters"]["Limit"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of changes. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SyncPage"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            410: components["responses"]["Gone"];
             default: components["responses"]["Error"];
         };
     };

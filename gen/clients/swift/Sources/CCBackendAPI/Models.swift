@@ -34,6 +34,26 @@
 //   let aPIAuditAction = try? APIJSONCoding.makeDecoder().decode(APIAuditAction.self, from: jsonData)
 //   let aPIAuditEntry = try? APIJSONCoding.makeDecoder().decode(APIAuditEntry.self, from: jsonData)
 //   let aPIAuditLogList = try? APIJSONCoding.makeDecoder().decode(APIAuditLogList.self, from: jsonData)
+//   let aPIProject = try? APIJSONCoding.makeDecoder().decode(APIProject.self, from: jsonData)
+//   let aPIProjectCreate = try? APIJSONCoding.makeDecoder().decode(APIProjectCreate.self, from: jsonData)
+//   let aPIProjectReplace = try? APIJSONCoding.makeDecoder().decode(APIProjectReplace.self, from: jsonData)
+//   let aPIProjectPatch = try? APIJSONCoding.makeDecoder().decode(APIProjectPatch.self, from: jsonData)
+//   let aPIProjectList = try? APIJSONCoding.makeDecoder().decode(APIProjectList.self, from: jsonData)
+//   let aPISessionStatus = try? APIJSONCoding.makeDecoder().decode(APISessionStatus.self, from: jsonData)
+//   let aPISession = try? APIJSONCoding.makeDecoder().decode(APISession.self, from: jsonData)
+//   let aPISessionCreate = try? APIJSONCoding.makeDecoder().decode(APISessionCreate.self, from: jsonData)
+//   let aPISessionPatch = try? APIJSONCoding.makeDecoder().decode(APISessionPatch.self, from: jsonData)
+//   let aPISessionList = try? APIJSONCoding.makeDecoder().decode(APISessionList.self, from: jsonData)
+//   let aPISessionStats = try? APIJSONCoding.makeDecoder().decode(APISessionStats.self, from: jsonData)
+//   let aPISessionTotals = try? APIJSONCoding.makeDecoder().decode(APISessionTotals.self, from: jsonData)
+//   let aPIMessageRole = try? APIJSONCoding.makeDecoder().decode(APIMessageRole.self, from: jsonData)
+//   let aPIContentPart = try? APIJSONCoding.makeDecoder().decode(APIContentPart.self, from: jsonData)
+//   let aPIMessageContent = try? APIJSONCoding.makeDecoder().decode(APIMessageContent.self, from: jsonData)
+//   let aPIMessage = try? APIJSONCoding.makeDecoder().decode(APIMessage.self, from: jsonData)
+//   let aPIMessageCreate = try? APIJSONCoding.makeDecoder().decode(APIMessageCreate.self, from: jsonData)
+//   let aPIMessageList = try? APIJSONCoding.makeDecoder().decode(APIMessageList.self, from: jsonData)
+//   let aPISyncChange = try? APIJSONCoding.makeDecoder().decode(APISyncChange.self, from: jsonData)
+//   let aPISyncPage = try? APIJSONCoding.makeDecoder().decode(APISyncPage.self, from: jsonData)
 
 import Foundation
 
@@ -765,6 +785,533 @@ public enum APIAuditAction: String, Codable {
 public enum APIOutcome: String, Codable {
     case failure = "failure"
     case success = "success"
+}
+
+// MARK: - APIProjectCreate
+public struct APIProjectCreate: Codable {
+    public let description: String?
+    public let name: String
+    public let path: String?
+    public let settings: [String: JSONAny]?
+
+    public enum CodingKeys: String, CodingKey {
+        case description = "description"
+        case name = "name"
+        case path = "path"
+        case settings = "settings"
+    }
+
+    public init(description: String?, name: String, path: String?, settings: [String: JSONAny]?) {
+        self.description = description
+        self.name = name
+        self.path = path
+        self.settings = settings
+    }
+}
+
+// MARK: - APIProjectReplace
+public struct APIProjectReplace: Codable {
+    public let description: String?
+    public let name: String
+    public let path: String?
+    public let settings: [String: JSONAny]?
+
+    public enum CodingKeys: String, CodingKey {
+        case description = "description"
+        case name = "name"
+        case path = "path"
+        case settings = "settings"
+    }
+
+    public init(description: String?, name: String, path: String?, settings: [String: JSONAny]?) {
+        self.description = description
+        self.name = name
+        self.path = path
+        self.settings = settings
+    }
+}
+
+// MARK: - APIProjectPatch
+public struct APIProjectPatch: Codable {
+    public let description: String?
+    public let name: String?
+    public let path: String?
+    public let settings: [String: JSONAny]?
+
+    public enum CodingKeys: String, CodingKey {
+        case description = "description"
+        case name = "name"
+        case path = "path"
+        case settings = "settings"
+    }
+
+    public init(description: String?, name: String?, path: String?, settings: [String: JSONAny]?) {
+        self.description = description
+        self.name = name
+        self.path = path
+        self.settings = settings
+    }
+}
+
+// MARK: - APIProjectList
+public struct APIProjectList: Codable {
+    public let data: [APIProject]
+    public let hasMore: Bool
+    public let nextCursor: String?
+
+    public enum CodingKeys: String, CodingKey {
+        case data = "data"
+        case hasMore = "has_more"
+        case nextCursor = "next_cursor"
+    }
+
+    public init(data: [APIProject], hasMore: Bool, nextCursor: String?) {
+        self.data = data
+        self.hasMore = hasMore
+        self.nextCursor = nextCursor
+    }
+}
+
+// MARK: - APIProject
+public struct APIProject: Codable {
+    public let createdAt: Date
+    public let description: String?
+    public let id: String
+    public let name: String
+    /// The project's directory on the developer's machine.
+    public let path: String?
+    public let settings: [String: JSONAny]
+    public let updatedAt: Date
+    /// Increases with every change; the ETag carries it.
+    public let version: Int
+
+    public enum CodingKeys: String, CodingKey {
+        case createdAt = "created_at"
+        case description = "description"
+        case id = "id"
+        case name = "name"
+        case path = "path"
+        case settings = "settings"
+        case updatedAt = "updated_at"
+        case version = "version"
+    }
+
+    public init(createdAt: Date, description: String?, id: String, name: String, path: String?, settings: [String: JSONAny], updatedAt: Date, version: Int) {
+        self.createdAt = createdAt
+        self.description = description
+        self.id = id
+        self.name = name
+        self.path = path
+        self.settings = settings
+        self.updatedAt = updatedAt
+        self.version = version
+    }
+}
+
+// MARK: - APISessionCreate
+public struct APISessionCreate: Codable {
+    public let model: String?
+    public let projectID: String?
+    public let systemPrompt: String?
+    public let title: String?
+
+    public enum CodingKeys: String, CodingKey {
+        case model = "model"
+        case projectID = "project_id"
+        case systemPrompt = "system_prompt"
+        case title = "title"
+    }
+
+    public init(model: String?, projectID: String?, systemPrompt: String?, title: String?) {
+        self.model = model
+        self.projectID = projectID
+        self.systemPrompt = systemPrompt
+        self.title = title
+    }
+}
+
+// MARK: - APISessionPatch
+public struct APISessionPatch: Codable {
+    public let model: String?
+    public let projectID: String?
+    public let status: APISessionStatus?
+    public let systemPrompt: String?
+    public let title: String?
+
+    public enum CodingKeys: String, CodingKey {
+        case model = "model"
+        case projectID = "project_id"
+        case status = "status"
+        case systemPrompt = "system_prompt"
+        case title = "title"
+    }
+
+    public init(model: String?, projectID: String?, status: APISessionStatus?, systemPrompt: String?, title: String?) {
+        self.model = model
+        self.projectID = projectID
+        self.status = status
+        self.systemPrompt = systemPrompt
+        self.title = title
+    }
+}
+
+public enum APISessionStatus: String, Codable {
+    case active = "active"
+    case archived = "archived"
+}
+
+// MARK: - APISessionList
+public struct APISessionList: Codable {
+    public let data: [APISession]
+    public let hasMore: Bool
+    public let nextCursor: String?
+
+    public enum CodingKeys: String, CodingKey {
+        case data = "data"
+        case hasMore = "has_more"
+        case nextCursor = "next_cursor"
+    }
+
+    public init(data: [APISession], hasMore: Bool, nextCursor: String?) {
+        self.data = data
+        self.hasMore = hasMore
+        self.nextCursor = nextCursor
+    }
+}
+
+// MARK: - APISession
+public struct APISession: Codable {
+    public let createdAt: Date
+    public let id: String
+    public let inputTokens: Int
+    public let lastActivityAt: Date?
+    public let messageCount: Int
+    public let model: String?
+    public let outputTokens: Int
+    public let projectID: String?
+    public let status: APISessionStatus
+    public let systemPrompt: String?
+    public let title: String?
+    /// US dollars.
+    public let totalCost: Double
+    public let updatedAt: Date
+    public let version: Int
+
+    public enum CodingKeys: String, CodingKey {
+        case createdAt = "created_at"
+        case id = "id"
+        case inputTokens = "input_tokens"
+        case lastActivityAt = "last_activity_at"
+        case messageCount = "message_count"
+        case model = "model"
+        case outputTokens = "output_tokens"
+        case projectID = "project_id"
+        case status = "status"
+        case systemPrompt = "system_prompt"
+        case title = "title"
+        case totalCost = "total_cost"
+        case updatedAt = "updated_at"
+        case version = "version"
+    }
+
+    public init(createdAt: Date, id: String, inputTokens: Int, lastActivityAt: Date?, messageCount: Int, model: String?, outputTokens: Int, projectID: String?, status: APISessionStatus, systemPrompt: String?, title: String?, totalCost: Double, updatedAt: Date, version: Int) {
+        self.createdAt = createdAt
+        self.id = id
+        self.inputTokens = inputTokens
+        self.lastActivityAt = lastActivityAt
+        self.messageCount = messageCount
+        self.model = model
+        self.outputTokens = outputTokens
+        self.projectID = projectID
+        self.status = status
+        self.systemPrompt = systemPrompt
+        self.title = title
+        self.totalCost = totalCost
+        self.updatedAt = updatedAt
+        self.version = version
+    }
+}
+
+// MARK: - APISessionStats
+public struct APISessionStats: Codable {
+    public let firstActivityAt: Date?
+    public let inputTokens: Int
+    public let lastActivityAt: Date?
+    public let messageCount: Int
+    public let outputTokens: Int
+    public let sessionID: String
+    public let totalCost: Double
+
+    public enum CodingKeys: String, CodingKey {
+        case firstActivityAt = "first_activity_at"
+        case inputTokens = "input_tokens"
+        case lastActivityAt = "last_activity_at"
+        case messageCount = "message_count"
+        case outputTokens = "output_tokens"
+        case sessionID = "session_id"
+        case totalCost = "total_cost"
+    }
+
+    public init(firstActivityAt: Date?, inputTokens: Int, lastActivityAt: Date?, messageCount: Int, outputTokens: Int, sessionID: String, totalCost: Double) {
+        self.firstActivityAt = firstActivityAt
+        self.inputTokens = inputTokens
+        self.lastActivityAt = lastActivityAt
+        self.messageCount = messageCount
+        self.outputTokens = outputTokens
+        self.sessionID = sessionID
+        self.totalCost = totalCost
+    }
+}
+
+// MARK: - APISessionTotals
+public struct APISessionTotals: Codable {
+    public let activeSessions: Int
+    public let totalCost: Double
+    public let totalMessages: Int
+    public let totalSessions: Int
+    public let totalTokens: Int
+
+    public enum CodingKeys: String, CodingKey {
+        case activeSessions = "active_sessions"
+        case totalCost = "total_cost"
+        case totalMessages = "total_messages"
+        case totalSessions = "total_sessions"
+        case totalTokens = "total_tokens"
+    }
+
+    public init(activeSessions: Int, totalCost: Double, totalMessages: Int, totalSessions: Int, totalTokens: Int) {
+        self.activeSessions = activeSessions
+        self.totalCost = totalCost
+        self.totalMessages = totalMessages
+        self.totalSessions = totalSessions
+        self.totalTokens = totalTokens
+    }
+}
+
+// MARK: - APIMessageCreate
+public struct APIMessageCreate: Codable {
+    public let content: APIMessageContent
+    public let metadata: [String: JSONAny]?
+    public let role: APIMessageRole
+
+    public enum CodingKeys: String, CodingKey {
+        case content = "content"
+        case metadata = "metadata"
+        case role = "role"
+    }
+
+    public init(content: APIMessageContent, metadata: [String: JSONAny]?, role: APIMessageRole) {
+        self.content = content
+        self.metadata = metadata
+        self.role = role
+    }
+}
+
+/// Text, or a list of content parts (OpenAI style).
+public enum APIMessageContent: Codable {
+    case apiContentPartArray([APIContentPart])
+    case string(String)
+
+    public init(from decoder: Decoder) throws {
+        let container = try decoder.singleValueContainer()
+        if let x = try? container.decode([APIContentPart].self) {
+            self = .apiContentPartArray(x)
+            return
+        }
+        if let x = try? container.decode(String.self) {
+            self = .string(x)
+            return
+        }
+        throw DecodingError.typeMismatch(APIMessageContent.self, DecodingError.Context(codingPath: decoder.codingPath, debugDescription: "Wrong type for APIMessageContent"))
+    }
+
+    public func encode(to encoder: Encoder) throws {
+        var container = encoder.singleValueContainer()
+        switch self {
+        case .apiContentPartArray(let x):
+            try container.encode(x)
+        case .string(let x):
+            try container.encode(x)
+        }
+    }
+}
+
+// MARK: - APIContentPart
+public struct APIContentPart: Codable {
+    public let imageURL: APIImageURL?
+    public let text: String?
+    public let type: APIType
+
+    public enum CodingKeys: String, CodingKey {
+        case imageURL = "image_url"
+        case text = "text"
+        case type = "type"
+    }
+
+    public init(imageURL: APIImageURL?, text: String?, type: APIType) {
+        self.imageURL = imageURL
+        self.text = text
+        self.type = type
+    }
+}
+
+// MARK: - APIImageURL
+public struct APIImageURL: Codable {
+    public let detail: APIDetail?
+    public let url: String
+
+    public enum CodingKeys: String, CodingKey {
+        case detail = "detail"
+        case url = "url"
+    }
+
+    public init(detail: APIDetail?, url: String) {
+        self.detail = detail
+        self.url = url
+    }
+}
+
+public enum APIDetail: String, Codable {
+    case auto = "auto"
+    case high = "high"
+    case low = "low"
+}
+
+public enum APIType: String, Codable {
+    case imageURL = "image_url"
+    case text = "text"
+}
+
+public enum APIMessageRole: String, Codable {
+    case assistant = "assistant"
+    case system = "system"
+    case tool = "tool"
+    case user = "user"
+}
+
+// MARK: - APIMessageList
+public struct APIMessageList: Codable {
+    public let data: [APIMessage]
+    public let hasMore: Bool
+    public let nextCursor: String?
+
+    public enum CodingKeys: String, CodingKey {
+        case data = "data"
+        case hasMore = "has_more"
+        case nextCursor = "next_cursor"
+    }
+
+    public init(data: [APIMessage], hasMore: Bool, nextCursor: String?) {
+        self.data = data
+        self.hasMore = hasMore
+        self.nextCursor = nextCursor
+    }
+}
+
+// MARK: - APIMessage
+public struct APIMessage: Codable {
+    public let content: APIMessageContent
+    public let cost: Double
+    public let createdAt: Date
+    public let id: String
+    public let inputTokens: Int
+    public let metadata: [String: JSONAny]
+    public let outputTokens: Int
+    public let role: APIMessageRole
+    /// Position in the session, from 1.
+    public let seq: Int
+    public let sessionID: String
+
+    public enum CodingKeys: String, CodingKey {
+        case content = "content"
+        case cost = "cost"
+        case createdAt = "created_at"
+        case id = "id"
+        case inputTokens = "input_tokens"
+        case metadata = "metadata"
+        case outputTokens = "output_tokens"
+        case role = "role"
+        case seq = "seq"
+        case sessionID = "session_id"
+    }
+
+    public init(content: APIMessageContent, cost: Double, createdAt: Date, id: String, inputTokens: Int, metadata: [String: JSONAny], outputTokens: Int, role: APIMessageRole, seq: Int, sessionID: String) {
+        self.content = content
+        self.cost = cost
+        self.createdAt = createdAt
+        self.id = id
+        self.inputTokens = inputTokens
+        self.metadata = metadata
+        self.outputTokens = outputTokens
+        self.role = role
+        self.seq = seq
+        self.sessionID = sessionID
+    }
+}
+
+// MARK: - APISyncPage
+public struct APISyncPage: Codable {
+    public let data: [APISyncChange]
+    public let hasMore: Bool
+    /// Where the next call continues; store it even when `data` is empty.
+    public let nextCursor: String
+
+    public enum CodingKeys: String, CodingKey {
+        case data = "data"
+        case hasMore = "has_more"
+        case nextCursor = "next_cursor"
+    }
+
+    public init(data: [APISyncChange], hasMore: Bool, nextCursor: String) {
+        self.data = data
+        self.hasMore = hasMore
+        self.nextCursor = nextCursor
+    }
+}
+
+// MARK: - APISyncChange
+public struct APISyncChange: Codable {
+    public let changedAt: Date
+    public let entity: APIEntity
+    public let id: String
+    public let message: APIMessage?
+    public let op: APIOp
+    public let project: APIProject?
+    public let seq: Int
+    public let session: APISession?
+
+    public enum CodingKeys: String, CodingKey {
+        case changedAt = "changed_at"
+        case entity = "entity"
+        case id = "id"
+        case message = "message"
+        case op = "op"
+        case project = "project"
+        case seq = "seq"
+        case session = "session"
+    }
+
+    public init(changedAt: Date, entity: APIEntity, id: String, message: APIMessage?, op: APIOp, project: APIProject?, seq: Int, session: APISession?) {
+        self.changedAt = changedAt
+        self.entity = entity
+        self.id = id
+        self.message = message
+        self.op = op
+        self.project = project
+        self.seq = seq
+        self.session = session
+    }
+}
+
+public enum APIEntity: String, Codable {
+    case message = "message"
+    case project = "project"
+    case session = "session"
+}
+
+public enum APIOp: String, Codable {
+    case delete = "delete"
+    case upsert = "upsert"
 }
 
 // MARK: - Encode/decode helpers
