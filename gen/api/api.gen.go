@@ -110,6 +110,153 @@ func (e AuthTokensTokenType) Valid() bool {
 	}
 }
 
+// Defines values for ChatChoiceFinishReason.
+const (
+	ChatChoiceFinishReasonContentFilter ChatChoiceFinishReason = "content_filter"
+	ChatChoiceFinishReasonLength        ChatChoiceFinishReason = "length"
+	ChatChoiceFinishReasonStop          ChatChoiceFinishReason = "stop"
+	ChatChoiceFinishReasonToolCalls     ChatChoiceFinishReason = "tool_calls"
+)
+
+// Valid indicates whether the value is a known member of the ChatChoiceFinishReason enum.
+func (e ChatChoiceFinishReason) Valid() bool {
+	switch e {
+	case ChatChoiceFinishReasonContentFilter:
+		return true
+	case ChatChoiceFinishReasonLength:
+		return true
+	case ChatChoiceFinishReasonStop:
+		return true
+	case ChatChoiceFinishReasonToolCalls:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ChatChoiceMessageRole.
+const (
+	ChatChoiceMessageRoleAssistant ChatChoiceMessageRole = "assistant"
+)
+
+// Valid indicates whether the value is a known member of the ChatChoiceMessageRole enum.
+func (e ChatChoiceMessageRole) Valid() bool {
+	switch e {
+	case ChatChoiceMessageRoleAssistant:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ChatCompletionObject.
+const (
+	ChatCompletionObjectChatCompletion ChatCompletionObject = "chat.completion"
+)
+
+// Valid indicates whether the value is a known member of the ChatCompletionObject enum.
+func (e ChatCompletionObject) Valid() bool {
+	switch e {
+	case ChatCompletionObjectChatCompletion:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ChatCompletionRequestToolChoice0.
+const (
+	ChatCompletionRequestToolChoice0Auto     ChatCompletionRequestToolChoice0 = "auto"
+	ChatCompletionRequestToolChoice0None     ChatCompletionRequestToolChoice0 = "none"
+	ChatCompletionRequestToolChoice0Required ChatCompletionRequestToolChoice0 = "required"
+)
+
+// Valid indicates whether the value is a known member of the ChatCompletionRequestToolChoice0 enum.
+func (e ChatCompletionRequestToolChoice0) Valid() bool {
+	switch e {
+	case ChatCompletionRequestToolChoice0Auto:
+		return true
+	case ChatCompletionRequestToolChoice0None:
+		return true
+	case ChatCompletionRequestToolChoice0Required:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ChatMessageRole.
+const (
+	ChatMessageRoleAssistant ChatMessageRole = "assistant"
+	ChatMessageRoleDeveloper ChatMessageRole = "developer"
+	ChatMessageRoleSystem    ChatMessageRole = "system"
+	ChatMessageRoleTool      ChatMessageRole = "tool"
+	ChatMessageRoleUser      ChatMessageRole = "user"
+)
+
+// Valid indicates whether the value is a known member of the ChatMessageRole enum.
+func (e ChatMessageRole) Valid() bool {
+	switch e {
+	case ChatMessageRoleAssistant:
+		return true
+	case ChatMessageRoleDeveloper:
+		return true
+	case ChatMessageRoleSystem:
+		return true
+	case ChatMessageRoleTool:
+		return true
+	case ChatMessageRoleUser:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ChatNamedToolChoiceType.
+const (
+	ChatNamedToolChoiceTypeFunction ChatNamedToolChoiceType = "function"
+)
+
+// Valid indicates whether the value is a known member of the ChatNamedToolChoiceType enum.
+func (e ChatNamedToolChoiceType) Valid() bool {
+	switch e {
+	case ChatNamedToolChoiceTypeFunction:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ChatToolType.
+const (
+	ChatToolTypeFunction ChatToolType = "function"
+)
+
+// Valid indicates whether the value is a known member of the ChatToolType enum.
+func (e ChatToolType) Valid() bool {
+	switch e {
+	case ChatToolTypeFunction:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ChatToolCallType.
+const (
+	ChatToolCallTypeFunction ChatToolCallType = "function"
+)
+
+// Valid indicates whether the value is a known member of the ChatToolCallType enum.
+func (e ChatToolCallType) Valid() bool {
+	switch e {
+	case ChatToolCallTypeFunction:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for ClientType.
 const (
 	ClientTypeIos ClientType = "ios"
@@ -579,6 +726,201 @@ type AuthTokensTokenType string
 type ChangePasswordRequest struct {
 	CurrentPassword string `json:"current_password"`
 	NewPassword     string `json:"new_password"`
+}
+
+// ChatCancel defines model for ChatCancel.
+type ChatCancel struct {
+	// Cancelled True when a running generation was told to stop.
+	Cancelled bool               `json:"cancelled"`
+	SessionId openapi_types.UUID `json:"session_id"`
+}
+
+// ChatChoice defines model for ChatChoice.
+type ChatChoice struct {
+	FinishReason ChatChoiceFinishReason  `json:"finish_reason"`
+	Index        int                     `json:"index"`
+	Logprobs     *map[string]interface{} `json:"logprobs,omitempty"`
+	Message      struct {
+		Content   *string               `json:"content"`
+		Refusal   *string               `json:"refusal,omitempty"`
+		Role      ChatChoiceMessageRole `json:"role"`
+		ToolCalls *[]ChatToolCall       `json:"tool_calls,omitempty"`
+	} `json:"message"`
+}
+
+// ChatChoiceFinishReason defines model for ChatChoice.FinishReason.
+type ChatChoiceFinishReason string
+
+// ChatChoiceMessageRole defines model for ChatChoice.Message.Role.
+type ChatChoiceMessageRole string
+
+// ChatCompletion defines model for ChatCompletion.
+type ChatCompletion struct {
+	Choices []ChatChoice `json:"choices"`
+
+	// Cost Extension. US dollars, by token kind.
+	Cost    *ChatCost            `json:"cost,omitempty"`
+	Created int64                `json:"created"`
+	Id      string               `json:"id"`
+	Model   string               `json:"model"`
+	Object  ChatCompletionObject `json:"object"`
+
+	// SessionId Extension. The session the exchange was stored in.
+	SessionId         *openapi_types.UUID `json:"session_id,omitempty"`
+	SystemFingerprint *string             `json:"system_fingerprint,omitempty"`
+	Usage             ChatUsage           `json:"usage"`
+}
+
+// ChatCompletionObject defines model for ChatCompletion.Object.
+type ChatCompletionObject string
+
+// ChatCompletionRequest OpenAI's chat completion request; fields not listed are accepted and ignored.
+type ChatCompletionRequest struct {
+	MaxCompletionTokens *int               `json:"max_completion_tokens,omitempty"`
+	MaxTokens           *int               `json:"max_tokens,omitempty"`
+	Messages            []ChatMessage      `json:"messages"`
+	Metadata            *map[string]string `json:"metadata,omitempty"`
+	Model               string             `json:"model"`
+
+	// N Only 1 is supported.
+	N                 *int  `json:"n,omitempty"`
+	ParallelToolCalls *bool `json:"parallel_tool_calls,omitempty"`
+
+	// ProjectId Extension. The project a new session (none given) is created in.
+	ProjectId *openapi_types.UUID `json:"project_id,omitempty"`
+
+	// SessionId Extension. Append this exchange to the caller's session.
+	SessionId *openapi_types.UUID `json:"session_id,omitempty"`
+
+	// Stop A stop sequence or up to 4 of them.
+	Stop          *ChatCompletionRequest_Stop `json:"stop,omitempty"`
+	Stream        *bool                       `json:"stream,omitempty"`
+	StreamOptions *struct {
+		IncludeUsage *bool `json:"include_usage,omitempty"`
+	} `json:"stream_options,omitempty"`
+	Temperature *float64 `json:"temperature,omitempty"`
+
+	// ToolChoice `none`, `auto`, `required`, or {type: function, function: {name}}.
+	ToolChoice *ChatCompletionRequest_ToolChoice `json:"tool_choice,omitempty"`
+	Tools      *[]ChatTool                       `json:"tools,omitempty"`
+	TopP       *float64                          `json:"top_p,omitempty"`
+
+	// UseSessionHistory Extension. Prepend the session's stored messages to `messages`.
+	UseSessionHistory *bool   `json:"use_session_history,omitempty"`
+	User              *string `json:"user,omitempty"`
+}
+
+// ChatCompletionRequestStop0 defines model for ChatCompletionRequest.Stop.0.
+type ChatCompletionRequestStop0 = string
+
+// ChatCompletionRequestStop1 defines model for ChatCompletionRequest.Stop.1.
+type ChatCompletionRequestStop1 = []string
+
+// ChatCompletionRequest_Stop A stop sequence or up to 4 of them.
+type ChatCompletionRequest_Stop struct {
+	union json.RawMessage
+}
+
+// ChatCompletionRequestToolChoice0 defines model for ChatCompletionRequest.ToolChoice.0.
+type ChatCompletionRequestToolChoice0 string
+
+// ChatCompletionRequest_ToolChoice `none`, `auto`, `required`, or {type: function, function: {name}}.
+type ChatCompletionRequest_ToolChoice struct {
+	union json.RawMessage
+}
+
+// ChatCost Extension. US dollars, by token kind.
+type ChatCost struct {
+	CacheRead  float64 `json:"cache_read"`
+	CacheWrite float64 `json:"cache_write"`
+	Input      float64 `json:"input"`
+	Output     float64 `json:"output"`
+	Total      float64 `json:"total"`
+}
+
+// ChatDebug defines model for ChatDebug.
+type ChatDebug struct {
+	Model    string `json:"model"`
+	Provider string `json:"provider"`
+
+	// Request The body that would be sent upstream.
+	Request       map[string]interface{} `json:"request"`
+	UpstreamModel string                 `json:"upstream_model"`
+}
+
+// ChatMessage defines model for ChatMessage.
+type ChatMessage struct {
+	// Content A string, a list of content parts, or null (assistant turns with tool calls).
+	Content    interface{}     `json:"content,omitempty"`
+	Name       *string         `json:"name,omitempty"`
+	Role       ChatMessageRole `json:"role"`
+	ToolCallId *string         `json:"tool_call_id,omitempty"`
+	ToolCalls  *[]ChatToolCall `json:"tool_calls,omitempty"`
+}
+
+// ChatMessageRole defines model for ChatMessage.Role.
+type ChatMessageRole string
+
+// ChatNamedToolChoice defines model for ChatNamedToolChoice.
+type ChatNamedToolChoice struct {
+	Function struct {
+		Name string `json:"name"`
+	} `json:"function"`
+	Type ChatNamedToolChoiceType `json:"type"`
+}
+
+// ChatNamedToolChoiceType defines model for ChatNamedToolChoice.Type.
+type ChatNamedToolChoiceType string
+
+// ChatStatus defines model for ChatStatus.
+type ChatStatus struct {
+	IsRunning    bool               `json:"is_running"`
+	MessageCount int64              `json:"message_count"`
+	Model        *string            `json:"model"`
+	SessionId    openapi_types.UUID `json:"session_id"`
+	TotalCost    float64            `json:"total_cost"`
+	TotalTokens  int64              `json:"total_tokens"`
+	UpdatedAt    apitime.Time       `json:"updated_at"`
+}
+
+// ChatTool defines model for ChatTool.
+type ChatTool struct {
+	Function struct {
+		Description *string                 `json:"description,omitempty"`
+		Name        string                  `json:"name"`
+		Parameters  *map[string]interface{} `json:"parameters,omitempty"`
+		Strict      *bool                   `json:"strict,omitempty"`
+	} `json:"function"`
+	Type ChatToolType `json:"type"`
+}
+
+// ChatToolType defines model for ChatTool.Type.
+type ChatToolType string
+
+// ChatToolCall defines model for ChatToolCall.
+type ChatToolCall struct {
+	Function struct {
+		// Arguments JSON-encoded arguments.
+		Arguments string `json:"arguments"`
+		Name      string `json:"name"`
+	} `json:"function"`
+	Id   string           `json:"id"`
+	Type ChatToolCallType `json:"type"`
+}
+
+// ChatToolCallType defines model for ChatToolCall.Type.
+type ChatToolCallType string
+
+// ChatUsage defines model for ChatUsage.
+type ChatUsage struct {
+	CompletionTokens int64 `json:"completion_tokens"`
+
+	// PromptTokens Input including cache reads and writes.
+	PromptTokens        int64 `json:"prompt_tokens"`
+	PromptTokensDetails *struct {
+		CachedTokens *int64 `json:"cached_tokens,omitempty"`
+	} `json:"prompt_tokens_details,omitempty"`
+	TotalTokens int64 `json:"total_tokens"`
 }
 
 // ClientType Which app the tokens are for; it becomes the access token's audience.
@@ -1070,6 +1412,9 @@ type IfMatch = string
 // Limit defines model for Limit.
 type Limit = int
 
+// SessionID defines model for SessionID.
+type SessionID = openapi_types.UUID
+
 // BadRequest An RFC 9457 problem with an OpenAI-compatible `error` member.
 type BadRequest = Problem
 
@@ -1099,6 +1444,9 @@ type Unauthorized = Problem
 
 // Unprocessable An RFC 9457 problem with an OpenAI-compatible `error` member.
 type Unprocessable = Problem
+
+// UpstreamError An RFC 9457 problem with an OpenAI-compatible `error` member.
+type UpstreamError = Problem
 
 // AdminListAuditLogParams defines parameters for AdminListAuditLog.
 type AdminListAuditLogParams struct {
@@ -1286,6 +1634,12 @@ type RefreshTokensJSONRequestBody = RefreshRequest
 // RegisterJSONRequestBody defines body for Register for application/json ContentType.
 type RegisterJSONRequestBody = RegisterRequest
 
+// CreateChatCompletionJSONRequestBody defines body for CreateChatCompletion for application/json ContentType.
+type CreateChatCompletionJSONRequestBody = ChatCompletionRequest
+
+// DebugChatCompletionJSONRequestBody defines body for DebugChatCompletion for application/json ContentType.
+type DebugChatCompletionJSONRequestBody = ChatCompletionRequest
+
 // CreateProjectJSONRequestBody defines body for CreateProject for application/json ContentType.
 type CreateProjectJSONRequestBody = ProjectCreate
 
@@ -1303,6 +1657,130 @@ type UpdateSessionJSONRequestBody = SessionPatch
 
 // CreateMessageJSONRequestBody defines body for CreateMessage for application/json ContentType.
 type CreateMessageJSONRequestBody = MessageCreate
+
+// AsChatCompletionRequestStop0 returns the union data inside the ChatCompletionRequest_Stop as a ChatCompletionRequestStop0
+func (t ChatCompletionRequest_Stop) AsChatCompletionRequestStop0() (ChatCompletionRequestStop0, error) {
+	var body ChatCompletionRequestStop0
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromChatCompletionRequestStop0 overwrites any union data inside the ChatCompletionRequest_Stop as the provided ChatCompletionRequestStop0
+func (t *ChatCompletionRequest_Stop) FromChatCompletionRequestStop0(v ChatCompletionRequestStop0) error {
+	b, err := json.Marshal(v)
+	t.union = b
+	return err
+}
+
+// MergeChatCompletionRequestStop0 performs a merge with any union data inside the ChatCompletionRequest_Stop, using the provided ChatCompletionRequestStop0
+func (t *ChatCompletionRequest_Stop) MergeChatCompletionRequestStop0(v ChatCompletionRequestStop0) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+// AsChatCompletionRequestStop1 returns the union data inside the ChatCompletionRequest_Stop as a ChatCompletionRequestStop1
+func (t ChatCompletionRequest_Stop) AsChatCompletionRequestStop1() (ChatCompletionRequestStop1, error) {
+	var body ChatCompletionRequestStop1
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromChatCompletionRequestStop1 overwrites any union data inside the ChatCompletionRequest_Stop as the provided ChatCompletionRequestStop1
+func (t *ChatCompletionRequest_Stop) FromChatCompletionRequestStop1(v ChatCompletionRequestStop1) error {
+	b, err := json.Marshal(v)
+	t.union = b
+	return err
+}
+
+// MergeChatCompletionRequestStop1 performs a merge with any union data inside the ChatCompletionRequest_Stop, using the provided ChatCompletionRequestStop1
+func (t *ChatCompletionRequest_Stop) MergeChatCompletionRequestStop1(v ChatCompletionRequestStop1) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+func (t ChatCompletionRequest_Stop) MarshalJSON() ([]byte, error) {
+	b, err := t.union.MarshalJSON()
+	return b, err
+}
+
+func (t *ChatCompletionRequest_Stop) UnmarshalJSON(b []byte) error {
+	err := t.union.UnmarshalJSON(b)
+	return err
+}
+
+// AsChatCompletionRequestToolChoice0 returns the union data inside the ChatCompletionRequest_ToolChoice as a ChatCompletionRequestToolChoice0
+func (t ChatCompletionRequest_ToolChoice) AsChatCompletionRequestToolChoice0() (ChatCompletionRequestToolChoice0, error) {
+	var body ChatCompletionRequestToolChoice0
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromChatCompletionRequestToolChoice0 overwrites any union data inside the ChatCompletionRequest_ToolChoice as the provided ChatCompletionRequestToolChoice0
+func (t *ChatCompletionRequest_ToolChoice) FromChatCompletionRequestToolChoice0(v ChatCompletionRequestToolChoice0) error {
+	b, err := json.Marshal(v)
+	t.union = b
+	return err
+}
+
+// MergeChatCompletionRequestToolChoice0 performs a merge with any union data inside the ChatCompletionRequest_ToolChoice, using the provided ChatCompletionRequestToolChoice0
+func (t *ChatCompletionRequest_ToolChoice) MergeChatCompletionRequestToolChoice0(v ChatCompletionRequestToolChoice0) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+// AsChatNamedToolChoice returns the union data inside the ChatCompletionRequest_ToolChoice as a ChatNamedToolChoice
+func (t ChatCompletionRequest_ToolChoice) AsChatNamedToolChoice() (ChatNamedToolChoice, error) {
+	var body ChatNamedToolChoice
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromChatNamedToolChoice overwrites any union data inside the ChatCompletionRequest_ToolChoice as the provided ChatNamedToolChoice
+func (t *ChatCompletionRequest_ToolChoice) FromChatNamedToolChoice(v ChatNamedToolChoice) error {
+	b, err := json.Marshal(v)
+	t.union = b
+	return err
+}
+
+// MergeChatNamedToolChoice performs a merge with any union data inside the ChatCompletionRequest_ToolChoice, using the provided ChatNamedToolChoice
+func (t *ChatCompletionRequest_ToolChoice) MergeChatNamedToolChoice(v ChatNamedToolChoice) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+func (t ChatCompletionRequest_ToolChoice) MarshalJSON() ([]byte, error) {
+	b, err := t.union.MarshalJSON()
+	return b, err
+}
+
+func (t *ChatCompletionRequest_ToolChoice) UnmarshalJSON(b []byte) error {
+	err := t.union.UnmarshalJSON(b)
+	return err
+}
 
 // AsMessageContent0 returns the union data inside the MessageContent as a MessageContent0
 func (t MessageContent) AsMessageContent0() (MessageContent0, error) {
@@ -1706,6 +2184,64 @@ type ClientInterface interface {
 	//
 	// Corresponds with POST /v1/auth/register (the `Register` operationId).
 	Register(ctx context.Context, body RegisterJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CreateChatCompletionWithBody Create a chat completion (OpenAI-compatible)
+	//
+	// The OpenAI Chat Completions wire format, so unmodified OpenAI SDKs work (send an access
+	// token or API key as the bearer). With `stream: true` the answer is `text/event-stream` of
+	// `chat.completion.chunk` objects ending with `data: [DONE]`, with a `: keep-alive` comment
+	// every 15 s. Extensions: `session_id` appends the new user turn and the reply to a session
+	// (`use_session_history: true` prepends its stored history), `project_id`, and `cost` in the
+	// response. `n` must be 1. Also limited by tokens (`tokens` policy).
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /v1/chat/completions (the `CreateChatCompletion` operationId).
+	CreateChatCompletionWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CreateChatCompletion Create a chat completion (OpenAI-compatible)
+	//
+	// The OpenAI Chat Completions wire format, so unmodified OpenAI SDKs work (send an access
+	// token or API key as the bearer). With `stream: true` the answer is `text/event-stream` of
+	// `chat.completion.chunk` objects ending with `data: [DONE]`, with a `: keep-alive` comment
+	// every 15 s. Extensions: `session_id` appends the new user turn and the reply to a session
+	// (`use_session_history: true` prepends its stored history), `project_id`, and `cost` in the
+	// response. `n` must be 1. Also limited by tokens (`tokens` policy).
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /v1/chat/completions (the `CreateChatCompletion` operationId).
+	CreateChatCompletion(ctx context.Context, body CreateChatCompletionJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// DebugChatCompletionWithBody Show the upstream request a completion would send
+	//
+	// Validates the request and returns the exact upstream request body, without sending it.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /v1/chat/completions/debug (the `DebugChatCompletion` operationId).
+	DebugChatCompletionWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// DebugChatCompletion Show the upstream request a completion would send
+	//
+	// Validates the request and returns the exact upstream request body, without sending it.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /v1/chat/completions/debug (the `DebugChatCompletion` operationId).
+	DebugChatCompletion(ctx context.Context, body DebugChatCompletionJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CancelChatCompletion Stop a session's running generation
+	//
+	// Works on whichever instance runs it; what was produced so far is recorded.
+	//
+	// Corresponds with DELETE /v1/chat/completions/{session_id} (the `CancelChatCompletion` operationId).
+	CancelChatCompletion(ctx context.Context, sessionId SessionID, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetChatStatus Whether a session is generating, and its totals
+	//
+	// Corresponds with GET /v1/chat/completions/{session_id}/status (the `GetChatStatus` operationId).
+	GetChatStatus(ctx context.Context, sessionId SessionID, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// ListModels The models this server offers
 	//
@@ -2454,6 +2990,124 @@ func (c *Client) RegisterWithBody(ctx context.Context, contentType string, body 
 // Corresponds with POST /v1/auth/register (the `Register` operationId).
 func (c *Client) Register(ctx context.Context, body RegisterJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewRegisterRequest(c.Server, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CreateChatCompletionWithBody Create a chat completion (OpenAI-compatible)
+//
+// The OpenAI Chat Completions wire format, so unmodified OpenAI SDKs work (send an access
+// token or API key as the bearer). With `stream: true` the answer is `text/event-stream` of
+// `chat.completion.chunk` objects ending with `data: [DONE]`, with a `: keep-alive` comment
+// every 15 s. Extensions: `session_id` appends the new user turn and the reply to a session
+// (`use_session_history: true` prepends its stored history), `project_id`, and `cost` in the
+// response. `n` must be 1. Also limited by tokens (`tokens` policy).
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /v1/chat/completions (the `CreateChatCompletion` operationId).
+func (c *Client) CreateChatCompletionWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateChatCompletionRequestWithBody(c.Server, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CreateChatCompletion Create a chat completion (OpenAI-compatible)
+//
+// The OpenAI Chat Completions wire format, so unmodified OpenAI SDKs work (send an access
+// token or API key as the bearer). With `stream: true` the answer is `text/event-stream` of
+// `chat.completion.chunk` objects ending with `data: [DONE]`, with a `: keep-alive` comment
+// every 15 s. Extensions: `session_id` appends the new user turn and the reply to a session
+// (`use_session_history: true` prepends its stored history), `project_id`, and `cost` in the
+// response. `n` must be 1. Also limited by tokens (`tokens` policy).
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /v1/chat/completions (the `CreateChatCompletion` operationId).
+func (c *Client) CreateChatCompletion(ctx context.Context, body CreateChatCompletionJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateChatCompletionRequest(c.Server, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// DebugChatCompletionWithBody Show the upstream request a completion would send
+//
+// Validates the request and returns the exact upstream request body, without sending it.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /v1/chat/completions/debug (the `DebugChatCompletion` operationId).
+func (c *Client) DebugChatCompletionWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewDebugChatCompletionRequestWithBody(c.Server, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// DebugChatCompletion Show the upstream request a completion would send
+//
+// Validates the request and returns the exact upstream request body, without sending it.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /v1/chat/completions/debug (the `DebugChatCompletion` operationId).
+func (c *Client) DebugChatCompletion(ctx context.Context, body DebugChatCompletionJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewDebugChatCompletionRequest(c.Server, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CancelChatCompletion Stop a session's running generation
+//
+// Works on whichever instance runs it; what was produced so far is recorded.
+//
+// Corresponds with DELETE /v1/chat/completions/{session_id} (the `CancelChatCompletion` operationId).
+func (c *Client) CancelChatCompletion(ctx context.Context, sessionId SessionID, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCancelChatCompletionRequest(c.Server, sessionId)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetChatStatus Whether a session is generating, and its totals
+//
+// Corresponds with GET /v1/chat/completions/{session_id}/status (the `GetChatStatus` operationId).
+func (c *Client) GetChatStatus(ctx context.Context, sessionId SessionID, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetChatStatusRequest(c.Server, sessionId)
 	if err != nil {
 		return nil, err
 	}
@@ -3839,6 +4493,154 @@ func NewRegisterRequestWithBody(server string, contentType string, body io.Reade
 	return req, nil
 }
 
+// NewCreateChatCompletionRequest calls the generic CreateChatCompletion builder with application/json body
+func NewCreateChatCompletionRequest(server string, body CreateChatCompletionJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewCreateChatCompletionRequestWithBody(server, "application/json", bodyReader)
+}
+
+// NewCreateChatCompletionRequestWithBody constructs an http.Request for the CreateChatCompletion method, with any body, and a specified content type
+func NewCreateChatCompletionRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/chat/completions")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewDebugChatCompletionRequest calls the generic DebugChatCompletion builder with application/json body
+func NewDebugChatCompletionRequest(server string, body DebugChatCompletionJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewDebugChatCompletionRequestWithBody(server, "application/json", bodyReader)
+}
+
+// NewDebugChatCompletionRequestWithBody constructs an http.Request for the DebugChatCompletion method, with any body, and a specified content type
+func NewDebugChatCompletionRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/chat/completions/debug")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewCancelChatCompletionRequest constructs an http.Request for the CancelChatCompletion method
+func NewCancelChatCompletionRequest(server string, sessionId SessionID) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "session_id", sessionId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/chat/completions/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodDelete, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewGetChatStatusRequest constructs an http.Request for the GetChatStatus method
+func NewGetChatStatusRequest(server string, sessionId SessionID) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "session_id", sessionId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/chat/completions/%s/status", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
 // NewListModelsRequest constructs an http.Request for the ListModels method
 func NewListModelsRequest(server string) (*http.Request, error) {
 	var err error
@@ -5219,6 +6021,68 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with POST /v1/auth/register (the `Register` operationId).
 	RegisterWithResponse(ctx context.Context, body RegisterJSONRequestBody, reqEditors ...RequestEditorFn) (*RegisterResponse, error)
+
+	// CreateChatCompletionWithBodyWithResponse Create a chat completion (OpenAI-compatible)
+	//
+	// The OpenAI Chat Completions wire format, so unmodified OpenAI SDKs work (send an access
+	// token or API key as the bearer). With `stream: true` the answer is `text/event-stream` of
+	// `chat.completion.chunk` objects ending with `data: [DONE]`, with a `: keep-alive` comment
+	// every 15 s. Extensions: `session_id` appends the new user turn and the reply to a session
+	// (`use_session_history: true` prepends its stored history), `project_id`, and `cost` in the
+	// response. `n` must be 1. Also limited by tokens (`tokens` policy).
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/chat/completions (the `CreateChatCompletion` operationId).
+	CreateChatCompletionWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateChatCompletionResponse, error)
+
+	// CreateChatCompletionWithResponse Create a chat completion (OpenAI-compatible)
+	//
+	// The OpenAI Chat Completions wire format, so unmodified OpenAI SDKs work (send an access
+	// token or API key as the bearer). With `stream: true` the answer is `text/event-stream` of
+	// `chat.completion.chunk` objects ending with `data: [DONE]`, with a `: keep-alive` comment
+	// every 15 s. Extensions: `session_id` appends the new user turn and the reply to a session
+	// (`use_session_history: true` prepends its stored history), `project_id`, and `cost` in the
+	// response. `n` must be 1. Also limited by tokens (`tokens` policy).
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/chat/completions (the `CreateChatCompletion` operationId).
+	CreateChatCompletionWithResponse(ctx context.Context, body CreateChatCompletionJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateChatCompletionResponse, error)
+
+	// DebugChatCompletionWithBodyWithResponse Show the upstream request a completion would send
+	//
+	// Validates the request and returns the exact upstream request body, without sending it.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/chat/completions/debug (the `DebugChatCompletion` operationId).
+	DebugChatCompletionWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*DebugChatCompletionResponse, error)
+
+	// DebugChatCompletionWithResponse Show the upstream request a completion would send
+	//
+	// Validates the request and returns the exact upstream request body, without sending it.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/chat/completions/debug (the `DebugChatCompletion` operationId).
+	DebugChatCompletionWithResponse(ctx context.Context, body DebugChatCompletionJSONRequestBody, reqEditors ...RequestEditorFn) (*DebugChatCompletionResponse, error)
+
+	// CancelChatCompletionWithResponse Stop a session's running generation
+	//
+	// Works on whichever instance runs it; what was produced so far is recorded.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with DELETE /v1/chat/completions/{session_id} (the `CancelChatCompletion` operationId).
+	CancelChatCompletionWithResponse(ctx context.Context, sessionId SessionID, reqEditors ...RequestEditorFn) (*CancelChatCompletionResponse, error)
+
+	// GetChatStatusWithResponse Whether a session is generating, and its totals
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/chat/completions/{session_id}/status (the `GetChatStatus` operationId).
+	GetChatStatusWithResponse(ctx context.Context, sessionId SessionID, reqEditors ...RequestEditorFn) (*GetChatStatusResponse, error)
 
 	// ListModelsWithResponse The models this server offers
 	//
@@ -6807,6 +7671,333 @@ func (r RegisterResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r RegisterResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// CreateChatCompletionResponse200Headers the declared response headers of an HTTP 200 response for CreateChatCompletion
+type CreateChatCompletionResponse200Headers struct {
+	XAccelBuffering *string
+}
+
+// CreateChatCompletionResponse429Headers the declared response headers of an HTTP 429 response for CreateChatCompletion
+type CreateChatCompletionResponse429Headers struct {
+	RateLimit       *string
+	RateLimitPolicy *string
+	RetryAfter      *int
+}
+
+type CreateChatCompletionResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *ChatCompletion
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *Conflict
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *TooManyRequests
+	// ApplicationproblemJSON502 the response for an HTTP 502 `application/problem+json` response
+	ApplicationproblemJSON502 *UpstreamError
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *UpstreamError
+	// ApplicationproblemJSON504 the response for an HTTP 504 `application/problem+json` response
+	ApplicationproblemJSON504 *UpstreamError
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Error
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *CreateChatCompletionResponse200Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *CreateChatCompletionResponse429Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r CreateChatCompletionResponse) GetJSON200() *ChatCompletion {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r CreateChatCompletionResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r CreateChatCompletionResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r CreateChatCompletionResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r CreateChatCompletionResponse) GetApplicationproblemJSON409() *Conflict {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r CreateChatCompletionResponse) GetApplicationproblemJSON429() *TooManyRequests {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSON502 returns the response for an HTTP 502 `application/problem+json` response
+func (r CreateChatCompletionResponse) GetApplicationproblemJSON502() *UpstreamError {
+	return r.ApplicationproblemJSON502
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r CreateChatCompletionResponse) GetApplicationproblemJSON503() *UpstreamError {
+	return r.ApplicationproblemJSON503
+}
+
+// GetApplicationproblemJSON504 returns the response for an HTTP 504 `application/problem+json` response
+func (r CreateChatCompletionResponse) GetApplicationproblemJSON504() *UpstreamError {
+	return r.ApplicationproblemJSON504
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r CreateChatCompletionResponse) GetApplicationproblemJSONDefault() *Error {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r CreateChatCompletionResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r CreateChatCompletionResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r CreateChatCompletionResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r CreateChatCompletionResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type DebugChatCompletionResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *ChatDebug
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Error
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r DebugChatCompletionResponse) GetJSON200() *ChatDebug {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r DebugChatCompletionResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r DebugChatCompletionResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r DebugChatCompletionResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r DebugChatCompletionResponse) GetApplicationproblemJSONDefault() *Error {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r DebugChatCompletionResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r DebugChatCompletionResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r DebugChatCompletionResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r DebugChatCompletionResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type CancelChatCompletionResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *ChatCancel
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Error
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r CancelChatCompletionResponse) GetJSON200() *ChatCancel {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r CancelChatCompletionResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r CancelChatCompletionResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r CancelChatCompletionResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r CancelChatCompletionResponse) GetApplicationproblemJSONDefault() *Error {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r CancelChatCompletionResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r CancelChatCompletionResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r CancelChatCompletionResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r CancelChatCompletionResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type GetChatStatusResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *ChatStatus
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Error
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetChatStatusResponse) GetJSON200() *ChatStatus {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r GetChatStatusResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r GetChatStatusResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r GetChatStatusResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r GetChatStatusResponse) GetApplicationproblemJSONDefault() *Error {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r GetChatStatusResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetChatStatusResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetChatStatusResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetChatStatusResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -8655,6 +9846,104 @@ func (c *ClientWithResponses) RegisterWithResponse(ctx context.Context, body Reg
 	return ParseRegisterResponse(rsp)
 }
 
+// CreateChatCompletionWithBodyWithResponse Create a chat completion (OpenAI-compatible)
+//
+// The OpenAI Chat Completions wire format, so unmodified OpenAI SDKs work (send an access
+// token or API key as the bearer). With `stream: true` the answer is `text/event-stream` of
+// `chat.completion.chunk` objects ending with `data: [DONE]`, with a `: keep-alive` comment
+// every 15 s. Extensions: `session_id` appends the new user turn and the reply to a session
+// (`use_session_history: true` prepends its stored history), `project_id`, and `cost` in the
+// response. `n` must be 1. Also limited by tokens (`tokens` policy).
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/chat/completions (the `CreateChatCompletion` operationId).
+func (c *ClientWithResponses) CreateChatCompletionWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateChatCompletionResponse, error) {
+	rsp, err := c.CreateChatCompletionWithBody(ctx, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreateChatCompletionResponse(rsp)
+}
+
+// CreateChatCompletionWithResponse Create a chat completion (OpenAI-compatible)
+//
+// The OpenAI Chat Completions wire format, so unmodified OpenAI SDKs work (send an access
+// token or API key as the bearer). With `stream: true` the answer is `text/event-stream` of
+// `chat.completion.chunk` objects ending with `data: [DONE]`, with a `: keep-alive` comment
+// every 15 s. Extensions: `session_id` appends the new user turn and the reply to a session
+// (`use_session_history: true` prepends its stored history), `project_id`, and `cost` in the
+// response. `n` must be 1. Also limited by tokens (`tokens` policy).
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/chat/completions (the `CreateChatCompletion` operationId).
+func (c *ClientWithResponses) CreateChatCompletionWithResponse(ctx context.Context, body CreateChatCompletionJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateChatCompletionResponse, error) {
+	rsp, err := c.CreateChatCompletion(ctx, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreateChatCompletionResponse(rsp)
+}
+
+// DebugChatCompletionWithBodyWithResponse Show the upstream request a completion would send
+//
+// Validates the request and returns the exact upstream request body, without sending it.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/chat/completions/debug (the `DebugChatCompletion` operationId).
+func (c *ClientWithResponses) DebugChatCompletionWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*DebugChatCompletionResponse, error) {
+	rsp, err := c.DebugChatCompletionWithBody(ctx, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseDebugChatCompletionResponse(rsp)
+}
+
+// DebugChatCompletionWithResponse Show the upstream request a completion would send
+//
+// Validates the request and returns the exact upstream request body, without sending it.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/chat/completions/debug (the `DebugChatCompletion` operationId).
+func (c *ClientWithResponses) DebugChatCompletionWithResponse(ctx context.Context, body DebugChatCompletionJSONRequestBody, reqEditors ...RequestEditorFn) (*DebugChatCompletionResponse, error) {
+	rsp, err := c.DebugChatCompletion(ctx, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseDebugChatCompletionResponse(rsp)
+}
+
+// CancelChatCompletionWithResponse Stop a session's running generation
+//
+// Works on whichever instance runs it; what was produced so far is recorded.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with DELETE /v1/chat/completions/{session_id} (the `CancelChatCompletion` operationId).
+func (c *ClientWithResponses) CancelChatCompletionWithResponse(ctx context.Context, sessionId SessionID, reqEditors ...RequestEditorFn) (*CancelChatCompletionResponse, error) {
+	rsp, err := c.CancelChatCompletion(ctx, sessionId, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCancelChatCompletionResponse(rsp)
+}
+
+// GetChatStatusWithResponse Whether a session is generating, and its totals
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/chat/completions/{session_id}/status (the `GetChatStatus` operationId).
+func (c *ClientWithResponses) GetChatStatusWithResponse(ctx context.Context, sessionId SessionID, reqEditors ...RequestEditorFn) (*GetChatStatusResponse, error) {
+	rsp, err := c.GetChatStatus(ctx, sessionId, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetChatStatusResponse(rsp)
+}
+
 // ListModelsWithResponse The models this server offers
 //
 // OpenAI's list shape, so unmodified OpenAI SDKs can list models.
@@ -10118,6 +11407,297 @@ func ParseRegisterResponse(rsp *http.Response) (*RegisterResponse, error) {
 	return response, nil
 }
 
+// ParseCreateChatCompletionResponse parses an HTTP response from a CreateChatCompletionWithResponse call
+func ParseCreateChatCompletionResponse(rsp *http.Response) (*CreateChatCompletionResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &CreateChatCompletionResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest ChatCompletion
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 502:
+		var dest UpstreamError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON502 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest UpstreamError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 504:
+		var dest UpstreamError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON504 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	case rsp.StatusCode == 200:
+		// Content-type (text/event-stream) unsupported
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers CreateChatCompletionResponse200Headers
+		if values := rsp.Header.Values("X-Accel-Buffering"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Accel-Buffering", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XAccelBuffering = &value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 429:
+		var headers CreateChatCompletionResponse429Headers
+		if values := rsp.Header.Values("RateLimit"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimit = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Policy"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitPolicy = &value
+		}
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseDebugChatCompletionResponse parses an HTTP response from a DebugChatCompletionWithResponse call
+func ParseDebugChatCompletionResponse(rsp *http.Response) (*DebugChatCompletionResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &DebugChatCompletionResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest ChatDebug
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseCancelChatCompletionResponse parses an HTTP response from a CancelChatCompletionWithResponse call
+func ParseCancelChatCompletionResponse(rsp *http.Response) (*CancelChatCompletionResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &CancelChatCompletionResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest ChatCancel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseGetChatStatusResponse parses an HTTP response from a GetChatStatusWithResponse call
+func ParseGetChatStatusResponse(rsp *http.Response) (*GetChatStatusResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetChatStatusResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest ChatStatus
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
 // ParseListModelsResponse parses an HTTP response from a ListModelsWithResponse call
 func ParseListModelsResponse(rsp *http.Response) (*ListModelsResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -11305,6 +12885,18 @@ type ServerInterface interface {
 	// Register Create an account
 	// (POST /v1/auth/register)
 	Register(ctx echo.Context) error
+	// CreateChatCompletion Create a chat completion (OpenAI-compatible)
+	// (POST /v1/chat/completions)
+	CreateChatCompletion(ctx echo.Context) error
+	// DebugChatCompletion Show the upstream request a completion would send
+	// (POST /v1/chat/completions/debug)
+	DebugChatCompletion(ctx echo.Context) error
+	// CancelChatCompletion Stop a session's running generation
+	// (DELETE /v1/chat/completions/{session_id})
+	CancelChatCompletion(ctx echo.Context, sessionId SessionID) error
+	// GetChatStatus Whether a session is generating, and its totals
+	// (GET /v1/chat/completions/{session_id}/status)
+	GetChatStatus(ctx echo.Context, sessionId SessionID) error
 	// ListModels The models this server offers
 	// (GET /v1/models)
 	ListModels(ctx echo.Context) error
@@ -11704,6 +13296,56 @@ func (w *ServerInterfaceWrapper) Register(ctx echo.Context) error {
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.Register(ctx)
+	return err
+}
+
+// CreateChatCompletion converts echo context to params.
+func (w *ServerInterfaceWrapper) CreateChatCompletion(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.CreateChatCompletion(ctx)
+	return err
+}
+
+// DebugChatCompletion converts echo context to params.
+func (w *ServerInterfaceWrapper) DebugChatCompletion(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.DebugChatCompletion(ctx)
+	return err
+}
+
+// CancelChatCompletion converts echo context to params.
+func (w *ServerInterfaceWrapper) CancelChatCompletion(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "session_id" -------------
+	var sessionId SessionID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "session_id", ctx.Param("session_id"), &sessionId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter session_id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.CancelChatCompletion(ctx, sessionId)
+	return err
+}
+
+// GetChatStatus converts echo context to params.
+func (w *ServerInterfaceWrapper) GetChatStatus(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "session_id" -------------
+	var sessionId SessionID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "session_id", ctx.Param("session_id"), &sessionId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter session_id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetChatStatus(ctx, sessionId)
 	return err
 }
 
@@ -12324,6 +13966,10 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.GET(options.BaseURL+"/v1/models", wrapper.ListModels, options.OperationMiddlewares["listModels"]...)
 	router.GET(options.BaseURL+"/v1/models/capabilities", wrapper.ListModelCapabilities, options.OperationMiddlewares["listModelCapabilities"]...)
 	router.GET(options.BaseURL+"/v1/models/:model_id", wrapper.GetModel, options.OperationMiddlewares["getModel"]...)
+	router.POST(options.BaseURL+"/v1/chat/completions", wrapper.CreateChatCompletion, options.OperationMiddlewares["createChatCompletion"]...)
+	router.POST(options.BaseURL+"/v1/chat/completions/debug", wrapper.DebugChatCompletion, options.OperationMiddlewares["debugChatCompletion"]...)
+	router.GET(options.BaseURL+"/v1/chat/completions/:session_id/status", wrapper.GetChatStatus, options.OperationMiddlewares["getChatStatus"]...)
+	router.DELETE(options.BaseURL+"/v1/chat/completions/:session_id", wrapper.CancelChatCompletion, options.OperationMiddlewares["cancelChatCompletion"]...)
 
 }
 
@@ -12355,6 +14001,8 @@ type TooManyRequestsApplicationProblemPlusJSONResponse struct {
 type UnauthorizedApplicationProblemPlusJSONResponse Problem
 
 type UnprocessableApplicationProblemPlusJSONResponse Problem
+
+type UpstreamErrorApplicationProblemPlusJSONResponse Problem
 
 type GetRootRequestObject struct {
 }
@@ -13999,6 +15647,496 @@ type RegisterdefaultApplicationProblemPlusJSONResponse struct {
 }
 
 func (response RegisterdefaultApplicationProblemPlusJSONResponse) VisitRegisterResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateChatCompletionRequestObject struct {
+	Body *CreateChatCompletionJSONRequestBody
+}
+
+type CreateChatCompletionResponseObject interface {
+	VisitCreateChatCompletionResponse(w http.ResponseWriter) error
+}
+
+type CreateChatCompletion200ResponseHeaders struct {
+	XAccelBuffering *string
+}
+
+type CreateChatCompletion200JSONResponse struct {
+	Body    ChatCompletion
+	Headers CreateChatCompletion200ResponseHeaders
+}
+
+func (response CreateChatCompletion200JSONResponse) VisitCreateChatCompletionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.XAccelBuffering != nil {
+		w.Header().Set("X-Accel-Buffering", fmt.Sprint(*response.Headers.XAccelBuffering))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateChatCompletion200TexteventStreamResponse struct {
+	Body          io.Reader
+	Headers       CreateChatCompletion200ResponseHeaders
+	ContentLength int64
+}
+
+func (response CreateChatCompletion200TexteventStreamResponse) VisitCreateChatCompletionResponse(w http.ResponseWriter) error {
+
+	w.Header().Set("Content-Type", "text/event-stream")
+	if response.ContentLength != 0 {
+		w.Header().Set("Content-Length", fmt.Sprint(response.ContentLength))
+	}
+	if response.Headers.XAccelBuffering != nil {
+		w.Header().Set("X-Accel-Buffering", fmt.Sprint(*response.Headers.XAccelBuffering))
+	}
+	w.WriteHeader(200)
+
+	if closer, ok := response.Body.(io.ReadCloser); ok {
+		defer closer.Close()
+	}
+	flusher, ok := w.(http.Flusher)
+	if !ok {
+		// If w doesn't support flushing, fall back to io.Copy.
+		_, err := io.Copy(w, response.Body)
+		return err
+	}
+	// text/event-stream messages are typically small; use a
+	// modest buffer and flush after each chunk so clients see
+	// events immediately instead of waiting on OS buffering.
+	buf := make([]byte, 4096)
+	for {
+		n, err := response.Body.Read(buf)
+		if n > 0 {
+			if _, writeErr := w.Write(buf[:n]); writeErr != nil {
+				return writeErr
+			}
+			flusher.Flush()
+		}
+		if err != nil {
+			if err == io.EOF {
+				return nil
+			}
+			return err
+		}
+	}
+}
+
+type CreateChatCompletion400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response CreateChatCompletion400ApplicationProblemPlusJSONResponse) VisitCreateChatCompletionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateChatCompletion401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response CreateChatCompletion401ApplicationProblemPlusJSONResponse) VisitCreateChatCompletionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateChatCompletion404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response CreateChatCompletion404ApplicationProblemPlusJSONResponse) VisitCreateChatCompletionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateChatCompletion409ApplicationProblemPlusJSONResponse struct {
+	ConflictApplicationProblemPlusJSONResponse
+}
+
+func (response CreateChatCompletion409ApplicationProblemPlusJSONResponse) VisitCreateChatCompletionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateChatCompletion429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response CreateChatCompletion429ApplicationProblemPlusJSONResponse) VisitCreateChatCompletionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RateLimit != nil {
+		w.Header().Set("RateLimit", fmt.Sprint(*response.Headers.RateLimit))
+	}
+	if response.Headers.RateLimitPolicy != nil {
+		w.Header().Set("RateLimit-Policy", fmt.Sprint(*response.Headers.RateLimitPolicy))
+	}
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateChatCompletion502ApplicationProblemPlusJSONResponse struct {
+	UpstreamErrorApplicationProblemPlusJSONResponse
+}
+
+func (response CreateChatCompletion502ApplicationProblemPlusJSONResponse) VisitCreateChatCompletionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(502)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateChatCompletion503ApplicationProblemPlusJSONResponse Problem
+
+func (response CreateChatCompletion503ApplicationProblemPlusJSONResponse) VisitCreateChatCompletionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateChatCompletion504ApplicationProblemPlusJSONResponse Problem
+
+func (response CreateChatCompletion504ApplicationProblemPlusJSONResponse) VisitCreateChatCompletionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(504)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateChatCompletiondefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response CreateChatCompletiondefaultApplicationProblemPlusJSONResponse) VisitCreateChatCompletionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DebugChatCompletionRequestObject struct {
+	Body *DebugChatCompletionJSONRequestBody
+}
+
+type DebugChatCompletionResponseObject interface {
+	VisitDebugChatCompletionResponse(w http.ResponseWriter) error
+}
+
+type DebugChatCompletion200JSONResponse ChatDebug
+
+func (response DebugChatCompletion200JSONResponse) VisitDebugChatCompletionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DebugChatCompletion400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response DebugChatCompletion400ApplicationProblemPlusJSONResponse) VisitDebugChatCompletionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DebugChatCompletion401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response DebugChatCompletion401ApplicationProblemPlusJSONResponse) VisitDebugChatCompletionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DebugChatCompletion404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response DebugChatCompletion404ApplicationProblemPlusJSONResponse) VisitDebugChatCompletionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DebugChatCompletiondefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response DebugChatCompletiondefaultApplicationProblemPlusJSONResponse) VisitDebugChatCompletionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CancelChatCompletionRequestObject struct {
+	SessionId SessionID `json:"session_id"`
+}
+
+type CancelChatCompletionResponseObject interface {
+	VisitCancelChatCompletionResponse(w http.ResponseWriter) error
+}
+
+type CancelChatCompletion200JSONResponse ChatCancel
+
+func (response CancelChatCompletion200JSONResponse) VisitCancelChatCompletionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CancelChatCompletion400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response CancelChatCompletion400ApplicationProblemPlusJSONResponse) VisitCancelChatCompletionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CancelChatCompletion401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response CancelChatCompletion401ApplicationProblemPlusJSONResponse) VisitCancelChatCompletionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CancelChatCompletion404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response CancelChatCompletion404ApplicationProblemPlusJSONResponse) VisitCancelChatCompletionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CancelChatCompletiondefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response CancelChatCompletiondefaultApplicationProblemPlusJSONResponse) VisitCancelChatCompletionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetChatStatusRequestObject struct {
+	SessionId SessionID `json:"session_id"`
+}
+
+type GetChatStatusResponseObject interface {
+	VisitGetChatStatusResponse(w http.ResponseWriter) error
+}
+
+type GetChatStatus200JSONResponse ChatStatus
+
+func (response GetChatStatus200JSONResponse) VisitGetChatStatusResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetChatStatus400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response GetChatStatus400ApplicationProblemPlusJSONResponse) VisitGetChatStatusResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetChatStatus401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response GetChatStatus401ApplicationProblemPlusJSONResponse) VisitGetChatStatusResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetChatStatus404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response GetChatStatus404ApplicationProblemPlusJSONResponse) VisitGetChatStatusResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetChatStatusdefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response GetChatStatusdefaultApplicationProblemPlusJSONResponse) VisitGetChatStatusResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
@@ -15818,6 +17956,18 @@ type StrictServerInterface interface {
 	// Register Create an account
 	// (POST /v1/auth/register)
 	Register(ctx context.Context, request RegisterRequestObject) (RegisterResponseObject, error)
+	// CreateChatCompletion Create a chat completion (OpenAI-compatible)
+	// (POST /v1/chat/completions)
+	CreateChatCompletion(ctx context.Context, request CreateChatCompletionRequestObject) (CreateChatCompletionResponseObject, error)
+	// DebugChatCompletion Show the upstream request a completion would send
+	// (POST /v1/chat/completions/debug)
+	DebugChatCompletion(ctx context.Context, request DebugChatCompletionRequestObject) (DebugChatCompletionResponseObject, error)
+	// CancelChatCompletion Stop a session's running generation
+	// (DELETE /v1/chat/completions/{session_id})
+	CancelChatCompletion(ctx context.Context, request CancelChatCompletionRequestObject) (CancelChatCompletionResponseObject, error)
+	// GetChatStatus Whether a session is generating, and its totals
+	// (GET /v1/chat/completions/{session_id}/status)
+	GetChatStatus(ctx context.Context, request GetChatStatusRequestObject) (GetChatStatusResponseObject, error)
 	// ListModels The models this server offers
 	// (GET /v1/models)
 	ListModels(ctx context.Context, request ListModelsRequestObject) (ListModelsResponseObject, error)
@@ -16632,6 +18782,148 @@ func (sh *strictHandler) Register(ctx echo.Context) error {
 	return nil
 }
 
+// CreateChatCompletion operation middleware
+func (sh *strictHandler) CreateChatCompletion(ctx echo.Context) error {
+	var request CreateChatCompletionRequestObject
+
+	var body CreateChatCompletionJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.CreateChatCompletion(ctx.Request().Context(), request.(CreateChatCompletionRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "CreateChatCompletion")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(CreateChatCompletionResponseObject); ok {
+		return validResponse.VisitCreateChatCompletionResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// DebugChatCompletion operation middleware
+func (sh *strictHandler) DebugChatCompletion(ctx echo.Context) error {
+	var request DebugChatCompletionRequestObject
+
+	var body DebugChatCompletionJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.DebugChatCompletion(ctx.Request().Context(), request.(DebugChatCompletionRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "DebugChatCompletion")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(DebugChatCompletionResponseObject); ok {
+		return validResponse.VisitDebugChatCompletionResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// CancelChatCompletion operation middleware
+func (sh *strictHandler) CancelChatCompletion(ctx echo.Context, sessionId SessionID) error {
+	var request CancelChatCompletionRequestObject
+
+	request.SessionId = sessionId
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.CancelChatCompletion(ctx.Request().Context(), request.(CancelChatCompletionRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "CancelChatCompletion")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(CancelChatCompletionResponseObject); ok {
+		return validResponse.VisitCancelChatCompletionResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GetChatStatus operation middleware
+func (sh *strictHandler) GetChatStatus(ctx echo.Context, sessionId SessionID) error {
+	var request GetChatStatusRequestObject
+
+	request.SessionId = sessionId
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetChatStatus(ctx.Request().Context(), request.(GetChatStatusRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetChatStatus")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetChatStatusResponseObject); ok {
+		return validResponse.VisitGetChatStatusResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
 // ListModels operation middleware
 func (sh *strictHandler) ListModels(ctx echo.Context) error {
 	var request ListModelsRequestObject
@@ -17251,160 +19543,191 @@ func (sh *strictHandler) GetChanges(ctx echo.Context, params GetChangesParams) e
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7H1rc9u2tuhfwfCemdpzKPkRO92xp3Ou6yTdbpPGJ05u9z2xrwSRSxK2KYABQMvaGf/3O1gAnwL1sGUn",
-	"6e6XNqZIPNYL64W1vgSRmKSCA9cqOPoSjIHGIPGfrz7Qkfl/DCqSLNVM8OAo+DAGIkGJTEbwgyI3IBUT",
-	"/Jgo4DFhmgxodE0YJ/2zYect1dG4T7QgWRpTDUTRISSzbhAGKhrDhJrh4ZZO0gSCo+AyeHYZBGGgZ6n5",
-	"U2nJ+Ci4u7sLg5RKOgHtVnaaSSWkf219Dre6F+EbfSKGRI+BpBJumMgUSekIjolI6ecMzDKY+exzBnIW",
-	"hAGnEzOv/ba2xgm9fQN8pMfB0eHe/vwKw+Ds5WJQERYX86VUj8vpWByEgYTPGZMQB0daZlCdeijkhOrg",
-	"KMgyfNMzdQyTVGjg0ew3mM0v4y29BkUoiSTkODAokaDl7AjBo+gEyDXMyJTpcflkIGL7iHGyf0DGIpOK",
-	"SEgTOlPmrUsuJBsxThOzzVRwBWQLh+gXa9Kd9/gBxEfEbK2/TRhXGmhscINLYnxE6IgyflxbzCXHoSiJ",
-	"2XAIEri2C2JmLwf7+yGhPCbUrnssFJAhk0oTA0pQ2rynNEsSIjPOzRz2w90X3UueY8JSe4mLCig7BpYt",
-	"NLB/eBgGE8bzv/cMgWoN0oz5/z5dXt7u73UuL29/fHX1n//hx9kQeWMeWSdpmsyI4MmMMEu7FWYzHOk2",
-	"NTGfgyJbkCggB3v7CA0uDLJGJBpTPgK13W3dqGPO9h0+9y37DZswPb/oczoCoti/Wlkqwe+qc8UwpFmi",
-	"g6PD3dBMzCbZJDja391FwNq/9oolMK5hBNLKgpzWUBT8TOP3FuHmr0hwQ3PmnzRNExZRs8KdVIpBApP/",
-	"/Kcyy/1SWcZ/SBgGR8H/2iml4I79Ve2c26/spD7OLuhsQhPDphATIcmQskSRG5qwGGfvBndhcCr4MGHR",
-	"V1tk5OZXlsUpJ3DLFLJeTl+4zldSWsH6VIs84QTMnGSL8hlRmupMbVtBgNyujKyZjlk0xvW9FnLA4hj4",
-	"UwMykhAD14wmiiTmiKMkl9lEisRC7xfB4ckXhqeVoUKRxCCJHlPu5IamjENMxkxpIWfHBrpSW1GLZCAy",
-	"TQS3S/9d6Nci4/FTLv93QVQWjcszcstsRJMBJIKPlDmklJiA4ECMlNvGhZ5LiASPmRnjNWUJPOmSK1qN",
-	"EW3mRHEakAE8CgMuiFk+SIMac2wdF2J5SpUTzTHu5YMQbymfOQGmnpTviDTKAApmI7UoScSIcZKI6Fpk",
-	"+tiqB4QONUjSf2/+6JyYP/pEIQKUkfUVbfE91dByPFhBNKEMj+HPmdCUbJ29+vCaxJIO9XZIoDvqkv5l",
-	"QDM9vgyO5U+7x/qng/1+XVOcP4+KSTvnImHRzD+3nTHFNxZP/Pmnvd3j6U/Pd5fPXEJkftILCyFDwFPK",
-	"tHesypF2FwYfuVmBkOxf8NQsiCdVVb4haX7kqRQRKEUHCXzFo3UKSdJxh+sg0ySinAsjIgiuAmKyhTik",
-	"nLBSeUOlUEKmIM4PPKHHIPFMMXLkLscI0u7J+ZnTnFMpUpCaWeXCasxxj+qaJm5MmY5mE5hX7cIAblMm",
-	"QS36hmdJYsFqlf25MVi8guYfBglVumf2+KDJrIr2Zf6HVMKQ3fpZyqra0ZhKGhmrLDe0FEQSdGjti0iM",
-	"OFNALAeUdl4UDXr/uH5284L6dpXbaj07Vg/ps5dxzRKPuozyiRIpNNKjwzYZSRoBSUEyEYdkOgZ7Jook",
-	"dkskSotUkamQ14yPzPruA727quX2yZpyCM8CemGViGrU0cDfVTG4GPwTIm1AYenyFAdAxovtuUeT8wqd",
-	"DmmiIGyQ7gpk2EoJFTtgzynkFUtnMQhwjPa9vGFWUa8vNqYaRQbTMFHLZIdj1rtiDiolxb/HVPUmQlap",
-	"eSBEApTj7kq/gHlhPcziCisz1Idr3+8FEtv8jmnKetdW5Ky2V1UM1DhqxmLKieARdMkFGINYkf4/Oifn",
-	"Z8aA7ZujvX/ijhbkkCPyM1AJst/Gk/+93+12g2UAyTdQrMwLg3jC+Edlj0iaJO+GwdGnxTvGt+/CJryM",
-	"WgKtUuACtLEREkDjC2KryyhyDZAi39MoEhnXxA6zIW6vrWl++1dVAGyC7gtgfvOkn6/0I3r9lkquCePV",
-	"p3tNWcZUj0aa3bTszphfamUwvhcJmK8mjJ/Z9/ca4AyDjLPPGbifDYzuzDOD73naO02ASuUIr1NTootT",
-	"MVMgf1DEqMAJ+mnMAyMpK3xWbOjOB9EsZvokslN+CYBnE2TCTI+7EkZMaXTu4N+4hPIPXEn+p4ShBDVu",
-	"/NlDTanyfeWLlCo1FTLuWbuleCzFkCXQiyEBXTx1QqFnj7zmUzyj55/CjbjGp4ZqugYyPestDsLgGmaq",
-	"67678pxYCJdXXEuP8kYLcC3kqgpk70LzkZA9v/61VJOKjcWdqHZ6r31XYrcxHeP6+UEw7/sKA5auwL5h",
-	"ICK0PNfTW0WmI2HP/5y8VBYZC8BIS8qSTPpx4JR1B7Sli1MZ7vu+MEb6oCNnidxDPasCJ8yJpNx+hQRq",
-	"a0Xg16av7bxE/lUb+74Ro02cAiXFf/PHQKbHH8Q1cOVjTkNZPW1+9mj1nLy/2D98Tn7944OLLBm1pl2P",
-	"abXCGG+3zvHgztUDUMZcvwZO3Kc19eiFUYPn+TGXny3buGB8lKD0PyZwawUooZrs3OztGBm447737gDH",
-	"7NnHJUvaPXv5MHN61nLtqoFZ/DCso6S5t9p6auD1Yf4Ut3rujo6Kf34NA8Y5z3r5AVSTFsXDsG6s7B8s",
-	"sVYM1U7XGfPH/dqIf1vGJnPLbszoBVfCgOsPDtVFZCRgQgVN98gfYxaNCU2tXotIUYRKIEMhj63z1Mgx",
-	"NUfXPyhCs5iBsRQMBh1B2TmmMPDS1Kl1+pxT6ZFbbEJH0Mtk4hFpKAwbqoowJq+YGiHCRmM/DdvBFoPY",
-	"vOQDo4Zb7XVkNJkIXwwr679ahlX81TfnS0iBx8Cj2ekYrHrYMFwoOqR6VrKXR7HIjOStBLtKAcOzycDK",
-	"FxsOqS49S5cv1n0VVuf2rf01gyQuAj6tCCxMxBuaZEAmmbLuN00mQmmyf3hY8QN53VTC+gqr+xiI2Cja",
-	"eZjQRcRdlNJHGakwctfja/314t3vxP1KGNeijB1t5TNbt19ojGHMBsiTCUiug5eb3HHum6WmH3WKg4OU",
-	"D8B/B5ro8TxwMQ6zpno2Twri2s9CqRmi55z09yA6F89YzocFneVfzE0eVrfqg9Cvf/zWcvqfkDQbJCxC",
-	"T+7W+9en5MfDvR8xoN3QJJJRFSqoN3gB43dyXls9dP65ntWHPfEOyr0fG2uqqkez0XKuNRPa5djvQ9yZ",
-	"mcEsvQV4F/PEZUymlbVJA/85NbK5MDOgb/43xtBc9XCvo/jVLY005jmAsZH7aBlbZ1VuGvfnUR3hOVno",
-	"RIs2VjlSDeonTphVDvZn+7tLdYVN6x753hpLeX6wno91oTLxFpSiI/AEM8oAziLIue/dyW9GjITSfjky",
-	"JzvuEzBZMdjBeJppq42qFc3lCWiaG1drGeQi02tPJkUCK8I2d0Ep+OzJpREKF0oYdxEVZYRrSIZSTMhe",
-	"zXfZvhr3VW8l4PrM5MoAdqFuh2FBRxX4NrDTBKAjoRp5LCDd05JQG4EnuNWhC1YzpTGBzL5rjnStyNa7",
-	"FPjJGVF6lgCeFYKDczo3CWpFCVnVgBd6DdHfm+/gPhGbe/Pnvcl8bZJtEEqDIBagdAOOj1yufetejyrA",
-	"qjrATGmYOA+SOdyVYkpT5CMtROLVLt6KGHxBTzIxPxgJYQn+B0XUmKbgOTItx82P8ZGz22omxyrex7hu",
-	"D0QJzWLoKME56M5B59DrVrSAqUAC1+7drphyiHsDTxZHn3I9liJlUT8kfaN9J32yhRHd4TBhHEgMN5CI",
-	"dGKEAc6wjYIih1DHUBTVbJAAyVKlJdDJD4o0fPAL/YZ2I4UQCyrr9dKBWcQpTemAJSxHh4fjb3Vvyngs",
-	"pqv6gP366oTe9u5zbKWSRWaIZdxndnPu3sXPxA2LrT3msVUMeN2o8wxpyF35f7phDdOjGhWZQ0mxiLAJ",
-	"Sh88quvKF1HMWAJiJVxuQp7N0YdHss1zjzn4lhsTBbHiklq3tKltfIWln5d02xBsFyQWSUKlIilIMmFJ",
-	"gtl5SAQeAUmjMfQk0HhVFRc/mEpmD/gVvkDdaMV3Lcmu9HKTI3CWYoSwurP6qn0wtVKycAbNJ/xgVr7N",
-	"1M0VU3PiOPFKLl7+poiZywNhEcNKkaFJabl4LDFJJyuNUjj7inOKcZtClIdrcBdLhX6+mrDd+Zc7uE8F",
-	"HzKDLSe71lD6NmthrmMn5ov/RVLekrP57iTT432SD0NG5tXjiolOJnSGvkCex7bjWIJSraZ7y+Hlfi1z",
-	"XObewKnnoiGeDT6e8a4ikUKbu8dn1i/3MDTwVdlkZdBwCR5dKqXXjfb6lLw4OPyRuCzNIvl/XinqI1f0",
-	"yQSMdGnn4qYmqrThRjKh0Zhx6BgRgA/M+3XPankjomeTJYLWEHqdfwcinh0Rt5wZucQcs8sAL14wpdx5",
-	"Pufuy2XZotOrKvbyb9T8Nt9xIMC1nOGR4uQJGTJI7KWuVQ7Kirfdc1oyboyBCNqSp20+bEr1uOGuvtnb",
-	"SaUwxOD1vdeD8+V3u4MXw2eD59D523Bv2DmIDp51XkTPDjvPh7vDvfjZcI/+uMwNnY914I+NaqaThiD+",
-	"PwUFkHYK0EUYrE5oH9+fEQl4ESwCo7gzPnJ3+yxtmw/rwBlrnaqjnZ0oGtDoGnjcjeEmz1hWOyVBBivF",
-	"f/I9haXnG7mikQhgCa+FVYcsgQ1lRaUFNJZmnNRhiRfyIhciVFpIiEllMLKVh3aeH5Df2M+EKvLrxbvf",
-	"tyuGUrmnquyr3oE76fwP7fxrt/Oi1+1cfdkLnx/c+W/C+aCUa44Pz8au7fzLxjKv23OmqR77edhx6Q+K",
-	"xExCpIWcEWE1KWe7Yo6YE6TdVXJhFGjN+Gj9hCObX7UeJCthofrmzrhBjAJ3tQxuQM7cLRd7jwtvLUZU",
-	"SgbK5YIvNUwXJFZXZy8ihwUoqtGoWuZ1Zc9X7VR3L89dg8jq6dMV6bgw09pzp7SVuiqfHey+eL450lg1",
-	"mdtBawP2Y87t37pbz63zPL+1+yDRvZRgFu8mDG47I9Ep7EH7bvd3949P9rWr6nsdNkmFS+JAIgpGTI+z",
-	"QTcSkx1BU9YxR9kI+E4x9V31c3XN0o5I7Y47RTDe5cZumpy/s+3fn9nayMwd0ZuWQyvfBXoaRD6+nHoP",
-	"NGYclM/5Oobo2vM8FUqPJCwVXM3MH1xSzNb/rmm05/Pn4/n2NZ8NYgyv2Rq5QW77fqBh5t/90vbmUiKb",
-	"RQXWMYjrg/nXapPf75lj+OCEgtLYoDH93+4vI1WqSo59O1zkG3i2xIFRV7n+RrQgP+6TwUwbff3jh9ed",
-	"v20fk0hMJoIX/hqbFyhhmKnGnZd7pjrWtf3a1oPwftp/Fds5mBa6O/K4WjM+FE8Yt/6oTIFNfjSPiEE3",
-	"2niqmvWYB+HMK17n0QXIGxbBGR8KT04f4z7JEYuobhkHO/jIM/y4yAyrvOwe+gJjKXCasl5+ybbykfup",
-	"iz8t+HRGJ0nLp/iT13dgREr9G/tsqXplt11bdmMpBQzCOdFVInue1ApTfomJUvF0dPe6u8FK1xartoPF",
-	"sW9RFzYzYjP26eMlv+DlUrw2xfTsQReEnSe8h1foVk29ySPXyy+r3CtoKR5yh6Q8PRdJfIfnC/uy+QxD",
-	"+L1UikmqV4tF5D6w5W8KTZNenmnVFtGqX1xsDSI90Ly/l3FeQUnpJ7NU0IRcxX9WJ62laUQVKK1i53uY",
-	"YAFD38v0L+i8qTF7rrUvotl5Gm0SW1Ob311Eb0tWc9cOhQ2Y9LmA/NZNerfOzZj0rYTwndmyDxGtyzaT",
-	"KwDmBdX9+PHs5VMa6RsS+h4+/M5Q3Colvqt9LJBhBnse/RxrlmxGJfru9LH7aFlr5RA3VZh101dq+cYP",
-	"UQvmsbyeGnAx51pxtQfCgMpozG4gbrEY8fMPZi3Kfxv9Bnpum6uiYE2Y5h84+K03y72WtgZBNQuINAAy",
-	"t4y5zTTmrEHHi9AZj+xNVJ/3D6uwrVfZiWtWvxXkDssyXb6kXS+NrMhJlUSoFTOiRVq/JKhAYgqdrc5w",
-	"1a6OrhGecbcVVhccK+uJc6Lgc1BAO3TZtyn6LAukteH73Hv1ZT31tSSbh2qwzau7IK1ryrxGIpokeH+B",
-	"8QzUsY3EE6YJ3AC3Jav6ZuF9whSBSapnyzOV11eC8+o8Gyh8lvtE7+3kWFzmZY18B+9Nh/VLxDRxfx+7",
-	"uuoxvUe1itwnWskGs3upgqsOm3Xi3rawVCaZnl2YzeegnTB+kvkyGU54vViCkOTk/KxSg9kslIxFEtv0",
-	"ktwxaxZNthRwTagilAywjkExyCWv1Kza7pKXECVUApZ9cFmISlR8uSSiHJP3baVTMzgOizl6tr7zMBHT",
-	"uRRL/L3co9mQ+T+GEHDpCsvzSKCx9SFnMdMkEaNuUZLho0xc3hWWcLDVdqraqHm8j7VkUvYbzFrhmMNt",
-	"qx9Fg1632zUbr6bTTuisqKreWv6C5B+3lnouAFuSp12ZWaPFQ75G+9frnLB//eNDEC4hALyV1q+Dox9W",
-	"nuTlieztzmbpi7LOJnK7rW5RrHOsdWprRDLniDfyktpjK6/WXniE50pJ/mx/yKswneJ9FXIqYiDs3QUW",
-	"UTDYnsKA2EhQl3wYM0ViEWV4kYRZIjaTShppVywd5A3IS47GyJBGEBb5eWVGWUjMLs0Z5m6gyywBFbp5",
-	"MFfNkpoegwIzo43WjIAbGof4kiNkme5e8kt+KviNGUxwdXTJO5iPRQYiZqAw3qE4vYZeRBUcE+YCP8a+",
-	"VsfECCb74P3rU/Ls2bMX5OOHU5urg8nx9hIQSSVEeBfikhOy1d/f3X3e2d3r7O5/2Ds82j042j3s7u7u",
-	"/k9/u2sW8AqzfIqq73l2T/8fHReJ65y97JMtWqvfyWKCEmAws2C1sGCKXEOq3biYgYnL7beVGe3b++Av",
-	"Dg5/3G5mtOLNv2Yyqxn4DVPajfvlEs/Jy+CIfOp2u1chuSxOTPPQnDnmWeXoNI8vg263exnc9e2c/f/C",
-	"2rk/9RGN/f+yL/7Ux9nelZLKifRS5jXlJ+W1gn0ZT/DnMcxIbMUg6edC+oh8uupb+ZawCLi9Z+44wZyD",
-	"koGmWFIBS2kUKZB5ZNLlru7kX5fugJKRjGSq+FfzEEoZTAqOgmfd3e4zl36F8nTH/GcELZnkyobT3I0r",
-	"hJgbPrTQxHAL0YIwXfKf5RyKxCkGtiRPcQacxcFR8Avo90LYWkyVovD7u7sLStauV6q2GglsKVfrdkcq",
-	"v3StNHKVXPwzFEvecWnBldM4OPp0FQYqm0wMNo/yeCSCLyxKThvQ2EBVGGg6UvbegqbBlRlrp4vMd83F",
-	"lO/8c3qtuvnOvXg641GSxWAoVmNZ82uY5UWSbFKfJVmkTMVGWFqcKlcvKfYiB0sUPCJycPwWrKCM/AMG",
-	"5DeYkQvQm0bJeVGfQtna3zcg2XBW4+8qYsyB4BCTR4pb8KBBWs2uzgnHDg1UKbDtLcxJFFtxmv8pvXh4",
-	"aQOyS/Cg4VbvjLUNFLcXv/ZC+2JKRyOQ5OMZ9ljZOP0Xw/tJ3UB05wtC5q4Vsif2YrgaA+iQ2F+MBGaR",
-	"4LmS0NjHsW3FMWQJGCNsAHFsDjJe0QTwULGoaIX9iVlYUG9j86m5vNcssQyerwW309I1hroR2xvHePMx",
-	"ur1F+RhX67EqvaF2/YvpxVVa2kntdT1Pa5sB4/bQ8sSpDE1GNoFrTZJ04LsLg4Pdg+VEWHRA2CzlnlRJ",
-	"Kseah4LLlBA/7XI1NebJ/u6uK3Xr7j6gsEHyU7keqo6JTe8iXJC4yDfzUuffyyyMR5LRboYWJOU7YIrQ",
-	"hN1sXHC8YTfAbRFLD9Br2TMLFRjDloVdQBWpZc+ExkS4AakhNjqMOXm8wEYl9fzM/P5QiK+TLOkFfLGZ",
-	"iiSbUlVaIGjabRodaF/l9lR+s2QxbvLMJS9ufp5pLH2HqXBWaKas9mlNUvPYWR2KTKFqbrnNtuPs/568",
-	"fbMezvJ1rym1vhG8uP168FKkhXkRcmoFz7nNYr347zcI9PcQM3VMDnefWccmMOzGwIx+KYFGYwwletV7",
-	"l3D2aOKpTBH2IMSauaUIJRTFsGvfcrj77GlbtlQWgm6KKT8mfXtlMu9Hwzau55YA8pLDzd4O+tJ20FfW",
-	"ScSolTYu3Azo4dYqJBymoLRtJhEaJctovoMEjEqbKZAhsfV5raeETYBIykceQkEvnjHx80q7y3StV1yj",
-	"w2LqfPJMWc8lywtnaiHzcoGuCnBbbzMsCWzLJK3etO+Ld6iiGvFqtFKrXW3G9O+R2gY/2CkDd2og2bYb",
-	"xXgE/r0s8HO3Tz6AocghvGheW0X/PvP6IFTifsf2JFrhRddUcl0leC3urhWC9rK4MTqM/g8WfnUeccrs",
-	"7nK2rrTFw0/2ln9Sa0GEHz1b/lHZj+3BQqcWd/iU52bfzcmiumO+amC7L2pSCZ36rRLJyncrakQSV4SR",
-	"8yvO8lr+xuYbChktEj4fla2AulDynFIFHcYVcMXQxreNYnKbb66Ogo9Z8qiQt3UjXi343vmk1jdjIaMg",
-	"guvY+7dnEwM1C5iV2GPnC4vvnMvA15P0PcbXeOzaM+bdRdEJWPS3IIZJ0EGFZ2oLm9i77x/t9YsGnyyh",
-	"u7OXjuYQXz8Lq4Rultzc1fy7eizW5c09PrW32QQuhotw/saJ+4ldLatww6krvJ+3YcEAulGJLDljRUnb",
-	"3cUQ82QBy2R6vENT1slr7La6CyKaJDhXYiS8i/Q2pNSx60Rmo1LcsA5R2M0JO3TOMxDqt9gQSq3NPN+W",
-	"dC9bgS0U7eha37KQ0WNgMofY9pMywX0otGJYV6ghJ4T5qECI9z7bgmfYsI4p63dmqoy7Cp7MsOo/NrsW",
-	"LmOCkou/n3T2D5+TMbXdJeqEZG86uN5ia4vherfxRxPJ1dZ3K8njvQ3P7Vq3tYjka5jhkci0cgh6YsH8",
-	"YvlHRdNp88H+/iqzVJt+PpT0LfIILVJd/MGwpmAttBGXvejlCQP+WgdHtHKxC96Ja/XppL15k8XOcaPI",
-	"we7BPEO8xx5U92WIlz5peeBRo3CW2BZFad/A05LRE5zWFevNAOB+BLHjuoC5G/p+qqi097wGqMB26Fw5",
-	"keBDNsqMnKx2CCVbbl+EC+4KR9cJBCffKIHsfjVxxWH6dUTW09IaVtCoENsPuaBeTHXWuOlUswb9BHfB",
-	"RlyVVg+xUsflPpMtl+BGhnTCktl2EdO1nSg9h3KtZ1LwOKeqvzHTSsfrgc/XX7Yy/3OZ203bwXaNKVCz",
-	"gHxsPmgr0ZxEEaTahr2KfjTeOptWkRsKOSFbZQTZKJE5PMgg01rw7e4lf23MjMhsI8rQqeQa9imUfLY3",
-	"NtdsyECiQ8uojOaXvUMyYTzDKhIH+y+s16vS2nzb5po17BDXYPIxCLTWU+QOk2jLoW470+kUkwk7mUyA",
-	"RyKGeI3QSq3i6VPb+GUzPK/NY3OrUsqe2MDfX0GP/CDEW8pnbi616dQeNsJmF7Z6HLo/hSw6pNr0vzbW",
-	"C4PbjqQaOpiLGRzZx02GFLaisp8jrVLiEn1zQ60uvI/nmwRiZ/kW/c3DL7ah6nKJemHT6kSWH81Pba4i",
-	"MuxqFwg51/11kZL+Ep+r6pkXOmPJ3u8KC2sYUYxnqB4bQDJNxNS8YENWka2uXJT7dLQwD2c7pSuy+Ujy",
-	"yVvy+b7np13wn/r8tFus9eD2Y9vnEmnPxkE26TCeG3mtWtUvoKsE8UjCfZHvtlja13c/uaV4vU9+z/8F",
-	"aFV4+FEcb9ne2CGJGnEso+NSHu8ISWS1wGy1sqwoAul1LFm3+yNzbq347hOf/qs49+uE8o26kTahTBe0",
-	"JCSpX1xbcOTkncsX2v+pBAXcZuGZU5opolK813Nuf8Fz2j5zr6CvnUinBJgDajoWCbiTP7zkcGs0dtRO",
-	"GDcfj4XUzntgu43YRjTuNksilE3dMkww2w5tvhO+YDvDoo5HmLrkEnQmzXFv/f0eTdtV4vuQp5I/Bl80",
-	"qv19Y2oxh+m/sWr8qmgaXWik7tYdNkEzwDFguY9anF/La2co675VLm5m47/o8tBjmBDGuwRL2ivChcZ+",
-	"bBCTLZVFY7ysiEG2/rYrQWjEPsTdS/6+WBXEVuO3t0QzPe6TVCQsmvkZwa32sXigXkXyqeMNC5ngQ0N3",
-	"ohthiLXDB1+dGcpwQpses5jssUJTe9i26KSGrQWxuU1IlCAZn4iYDRnEtcu5EeX2TTusP1r71k75iPKz",
-	"bOPUmr1a9IqzFq6m+XXmr6ONWnhVbywRMRzWU1Ucqq7qqNuJGt3UHB5b4F7rrfXYKJhrDuZBR/Udd6uR",
-	"Ga0Y21SZQb4SVv4YU02ARmNHKoa0Y2GvRpufmCaRUHoFBH3B//dc/M6Lnl/AYmc+iuK55JQPt/CeU7WK",
-	"1e7SjjtXj00JbSL8gRh+2ujJO+4WvADnRduZNon6eyVzlWwNZgTrUjDBt49J/3OfTIzNCcolrs/bk36Z",
-	"el52u1mYZ/kBbnV+R8p8YG/WYf0AxlszKz+3ZVUuL4P+veVYVns4LEzDyRH9nSbdVNsjOVIuHlUTb3w5",
-	"MudFgadvMkmm3rTkibXWojSUX96hcWJf6dpqz7HLxH71gbb2G3Wv7eA7OPJfGTXzKjApC495SLohn5fm",
-	"05xVvPJEwoSyvCpDv6wG2ic8S5IFTvf78cnwLToeV0ug+Tr+8jXP3YO9FcjiXGLRFbzB+dq2QtuQp30J",
-	"bYStWlmJwsc+cRZcBf6OpMVTqmMny5B6r4Skwuff4ozfAEc/2pFnizY/sbNyCf3mjvw/NR1/LfHmYgdK",
-	"TMA23lRGNV0q7Vwz5WahDfw+gaHG/C3ro1SgyVblRZd5oMdECzz8QpJ3KzJPvtz58gRt5OsbZ568u9S3",
-	"xT4uavgX/zwK/xT5kCvpjtVawF7b/q1QmkiIgOtkRly1Inv5Dm17BVSicY/Vxay7y5W1JY6YFNkaZklC",
-	"NNzqbb+tf1HWAvY5ixq2e60FxYPvYhc9KlYtE1YrHD9/IfoP7MikBRkybisIWcgImQPmL6dEAcblTomc",
-	"Qr9Tp0S1yrXjwuLRMqfERVFr+pt0StTbqTyxU6KsKd3qlHBw/pMeL9+BF+NCU6kJJWXNdA8LNA6iHZX3",
-	"dGizX+v19x9fRLmJWggNS9OrbyHpy66ECKx/lCRLJE8T7PO+I5/7594S6S/3z8bdP/kFlPy2T7V9gu+k",
-	"WcJPT8BJ7WVV/8SC+oH+oIWy8zH8QZth8UfTNr6KP2gJ/eb+oD+3wvHV7FlbCtn15EEzStzAumoFXi2t",
-	"tsvx5wZVyjaQwYy4lXdJ35a36pMd0sfbCn2ylZu5LFbbREVSJImtkk8JlmIu7GDGL7krhBczCZGt8du3",
-	"hcT7ZWsQY7PTEXivYjGl35YCfgUjWUjbHKCk8AINAVVRpUeu/csAwttW2j+8FAmsbDO7ldt2G/MW8zue",
-	"zIrjC0tnSKLH1NVAcD+02cwWMes6AhYtgMN0nQUgOaw7//dkqjvsLTfVS/fGn/9A/mG5wnW/s3mBPyDv",
-	"A/WN+gPc8r6OP6DokdWiYtqaKQUr/2XaP5AP0hQwRXlS0OSqh/CqBr5t7vj4Wp2dp5VuqGZKs+jfRahl",
-	"7di8l0TLSWDGoyXFGd0NCC3qN3TzmEVYpq5UYgzK3R3NlamQME4iMZkwfclRBToitkuewt41s9oNHXtN",
-	"LSTo9LBDS7OCyUBpwUF1yQX2autXOsT0Lzkm56tre53nGDNoMLpI7Bs4xRDw3jA1E6NSaB4OYMQ4Z3zU",
-	"JSf5yzV1By55MTuRoG0roLKmzd7uETGgdLeZcGAVSWMT+bTGX0DbcOryJMpxY5d5GYtUwg0TmUKEtKlA",
-	"ru1cS/DicG//ATrQowYh8kaCC9UaVwXxaQXA3grz/CI4bCjergjWAy5ouCoBDOte3c3V46t2FPt0ZRBa",
-	"7YP2ydbmw7z/NoJztwKwp4prbKCrbbmK5kY7SAZuQc2R8sL/IXZzY/afnk49rgtXpfx5t5KADpoG84bB",
-	"ib2AokLX5SUk7kY8Dpbfa6+MYy+izI3zES9WuQ50klaWU6lwS7awv53rpLddHRXLE84P601/7c4FSpXn",
-	"01ML9PyKvq26VwpVVwM0P/rKYGl+HLQsxspwFH6IVludSQyHCeNQlORnnCgNaXVcQ2T+MVvvkZAtd0+n",
-	"vMiznUOVSRL5b2F0G7cOlDmk/n8AAAD//w==",
+	"7H37Uxs51ui/ovLdqoH62uYRyGygpr7LkGQ3O5MJXyB39m7g2nL3sa2lLXUkNcab4n+/pSOpX1b7QYAk",
+	"s/vLTGh363F03jqPz51YTDPBgWvVOfrcmQBNQOI/X13Qsfl/AiqWLNNM8M5R52ICRIISuYzhB0VuQCom",
+	"+DFRwBPCNBnS+JowTgZvRt23VMeTAdGC5FlCNRBFR5DOe52oo+IJTKkZHm7pNEuhc9S57Dy77HSijp5n",
+	"5k+lJePjzt3dXdTJqKRT0G5lp7lUQobXNuBwq/sxvjEgYkT0BEgm4YaJXJGMjuGYiIx+ysEsg5nPPuUg",
+	"552ow+nUzGu/ra1xSm9/BT7Wk87R4d7+4gqjzpuXy0FFWFLMl1E9KadjSSfqSPiUMwlJ50jLHKpTj4Sc",
+	"Ut056uQ5vhmYOoFpJjTweP4LzBeX8ZZegyKUxBL8GZgjkaDl/AjBo+gUyDXMyYzpSflkKBL7iHGyf0Am",
+	"IpeKSMhSOlfmrUsuJBszTlOzzUxwBWQLhxgUa9Ld9/gBJEfEbG2wTRhXGmhizgaXxPiY0DFl/Li2mEuO",
+	"Q1GSsNEIJHBtF8TMXg729yNCeUKoXfdEKCAjJpUmBpSgtHlPaZamROacmznsh7svepfcn4TF9vIsKqDs",
+	"Gli24MD+4WHUmTLu/94zCKo1SDPm//t4eXm7v9e9vLz98dXVf/0pfGYjpI3FwzrJsnROBE/nhFncrRCb",
+	"oUi3qan5HBTZglQBOdjbR2hwYQ5rTOIJ5WNQ273WjTribN/h89Cyf2VTphcXfUbHQBT7VytJpfhdda4E",
+	"RjRPdefocDcyE7NpPu0c7e/uImDtX3vFEhjXMAaJazgHZTiOJbgAPSn7e/8L6erOfGyRGnnOzzR5bzHL",
+	"/BULbpDb/JNmWcpiakCxk0kxTGH6X/9UBi6fK9P9ScKoc9T5Xzslu92xv6qdM/uVnTTEQgqEntLUrBsS",
+	"IiQZUZYqckNTluDsvc5d1DkVfJSy+KstMnbzK8tLKCdwyxTSuEdkXOcrKS0Hf6pFnnACZk6yRfmcKE11",
+	"rrYtx0G2ogxTm01YPMH1vRZyyJIE+FMDMpaQANeMpoqkRpZS4pGYSJFa6P1FcHjyhaFYNFgo0gQk0RPK",
+	"HYPSlHFIyIQpLeT82EBXasvTEQ1Erongdum/Cf1a5Dx5yuX/JojK40kpjLfMRjQZQir4WBlpqMQUBAdi",
+	"2Ok2LvRMQix4wswYrylL4UmXXFGfDF8zosupWgbwyAy4IGb5IM3RGPl4XPD/GVVOBiS4lwsh3lI+dwxM",
+	"PSndEWm0DpQAhmtRkoox4yQV8bXI9bHVQwgdaZBk8N780T0xfwyIwgNQRqhU1NL3VEOLHLKMaEoZyvtP",
+	"udCUbL15dfGaJJKO9HZEoDfukcFlh+Z6ctk5lj/tHuufDvYHdZV0UfAVk3bPRMrieXhuO2OGbyyf+NNP",
+	"e7vHs5+e766euYTI4qTnFkIGgWeU6eBYpew0w33gZgVCsn/BU5MgSqoqf0PU/MAzKWJQig5T+IqidQZp",
+	"2nXCdZhrElPOhWERBFcBCdnCM6ScsFJLRO1TQq4g8QJP6AlIlCmWj3zIlJZAp08u8cwGpyKBlGRS3DDD",
+	"s0fIxyJk4jcgU0ETq0tohkpFrskW04qIGSdTcyZjsJxGk4wqs0nBza7uPJ4hRZ6cvXGGRyZFBlIzqzJZ",
+	"gyPpU11TuIwl2DUTLmpdUQduMyZBLfuG52lqkcXqdAtjsGQNBS/qpFTpvjm5L5rMap2fF3/IJIzYbZhR",
+	"WEslnlBJY2PUejtVQSxBR9Y8i8WYMwXE0nVpJsfxsP/362c3L2hoV97U7dux+kh1/ZxrlgasDeS6lEih",
+	"EQkdDpOxpDGQDCQTSURmE7CSXqSJWyJRWmSKzIS8Znxs1ncf6N1VFfSP1hJGeBbQi6pIVMOOxvldFYOL",
+	"4T8h1gYUFi9PcQCktsRKc5qeVfB0RFMFUQN110DDVkyomFF7zp6pGIrLQYBjtO/lV2bNj/piE6qRTzAN",
+	"U7WKYThivSvmoFJS/HtCVX8qZBWbh0KkQDnurnSrmBc2O1lcYWWG+nDt+z1HZFvcMc1Y/9qynPX2qoqB",
+	"GgJ0Ylid4DH0yDnwhFBFBn/vnpy9Mfb/wLDGwYkTmEghR+RnoBLkoI0m/2e/1+t1VgHEb6BYWRAGyZTx",
+	"D8oKfpqm70ado4/Ld4xv30VNeBllC1q5wDloY/mk4OSD1dAUuQbIkO5pHIuca2KHeSBqr61pcftXVQA8",
+	"BN4XwPzmUd+v9AM6TVdyrinj1ad7TV7GVJ/Gmt207M4YlWptML4XKZivpoy/se/vNcAZdXLOPuXgfjYw",
+	"ujPPzHkv4t5pClQqh3jdmmlQSMVcgfxBEaPYp+jmMg8Mp6zQWbGhuxBE84Tpk9hO+bkDPJ8iEeZ60pMw",
+	"Zkqjbwz/xiWUf+BK/J8SRhLUpPFnH/W/yveVL4zWNBMy6VtrrHgsxYil0E8gBV08dUyhb0Ve8ynK6MWn",
+	"cCOu8anBmp6BTN862ztR5xrmque+uwpILITLK65lQHmjBbiWUlUFsneR+UjIflj/WqlJJaApS1U7vte+",
+	"K0+3MR3j+vlBZ9F1GHVYtgb5Rh0Roz29md4qch0LK/89eqk8NnaN4ZaUpbkMn4EzQRzQVi5O5bjv+8IY",
+	"8YOOnflxD/WsCpzII0m5/QoK1NaKwK9NX9t5efhXbeT7qxg/hBQoMf6bFwO5nlyIa+AqRJwGs/ra/BzQ",
+	"6jl5f75/+Jz87fcLdzFn1Jp2PabVCmO83eeAgturB6AUwdUQ92lNPXph1OBFevT8s2Ub54yPU+T+xwRu",
+	"LQMlVJOdm70dwwN33PfBHeCYffu4JEm75yAd5k7PWq1dNU4WP4zqR9LcW209NfCGTv4Ut3rmREfl1mED",
+	"A8a5BPteANW4RfEwqhsr+wcrrBWDtbNNxvxxvzbin1eRycKyGzO2gEufUh5DGnBB4HPnu23Y4TIHa9rS",
+	"4opwDByks4Spweg0QeewFllI14iql01r3dVW91q7qCoX2rrFiWAxLG5xxDhDJYSqunpjVm3MZAt7g4Ii",
+	"7cc0TY1Ick6o/oiluoUiGE/gNuRIjDqpGGdSDNUSPlgu3jmSAodTOsJWCi4Jo1zRdL13RVqjeqoUU5py",
+	"HdxmBSzrShFzHBdCpKc0TRflSOOYcTUFwAPH2xSzCPYSbFHjhFvxQxhm65W2BqQRdzbboMO3gJiMhWVH",
+	"K0cw790VLpx1tbQk6E5DT2bwFweGyoHHE6p7cQmP0LHXKbfOGl7dauDm1x65QK+cchcvUAoiwx+UFhIS",
+	"wnjNJF5XF1NzpWHaHzE+BplJtiYl5J6YVoH/A74Y1uIsyMqj8fCNClTxE61Gt4qAqoPxXQb85M0PeBWl",
+	"SXke3u1+TEYM0sT6l1NjhSWESqtPZPgHTwgbcwPkXqcp4ab0tl+OaQWt/aESP9ACzQq6mWHu/a0l0c3o",
+	"6q2jazu3N6J3d52rsMWqxtk09cpuWBMIEMdq7uzpqhr9sdJtGXUCCts7ns7JHgbe5FkmpLbHVkR37EUb",
+	"wjejkqYppP06j275sCKWMykqVtJS4navEko4zApS3+KCAxmzG+DbZkOOTlpI/b7M5STLjHKuJ0yVjEUL",
+	"ZDRmt+j2cGOtN68R+Yv2ACowRBmq4zEQIUmemXkOnIdl2gvwK8HBORyb01SQfZFNFyh90MTgK1ygBDoN",
+	"21f2t77AZQcPuuHX4nGaJ9AvGOI6riAN08yoeLm18krjXuRDlNNlLFIFW3dbsZXn06HzKSKOFkpa4zrf",
+	"4NMgIgOaa2H+71nyIDLH8dmMdkRGOUeDOir+dUQ+czqFu7vlJ+QFn5nFeohENfgpIP9W86nf6BQS1HKc",
+	"InDlNrm5nhRSIrTI+tmKI9jb8AhyBX1Pei4YZSn9nUlwBFgI+R8Kqe6ZuyGUgf9jEDYDvPG4OoKuKoq9",
+	"yC3ESLusDYnXykY+nJNEpCmVKiLDubPErxkPiM2YxhMwumQSBv4CUO0HM8k0rPkF41mu13xX5Hr9l7XQ",
+	"1gRY+e6CTp2hT9bNFlWhUN+hn6TtKF7CMB8vKtjt2qm/ew/+KFfZ9hbRFy+QMWQNA4FmIk8TMjQIzDXJ",
+	"XbBBBU3L9fsf+22rbUCtWHqpHTaGKHfQBq+3axh/i9LKLCciFJVCjBO2L5OMSq2QYxpeQLYKy47oXHIX",
+	"c2h4FIpPG/9a5xrLbuybdqNV0NE5eQOpWbxzYRoWW9iUlikuNy37LUbNk9iebUfTZPCLngUnhBZ/aQHh",
+	"upfZTbdcMdHVKpbpHGiBD+p7O8f4zsWFM9V3vp6wDuJYcR/vO9c0WAtqWm3xbeItcpyo763tdfljxZpZ",
+	"Y/H2rmiTu45lXqwKeKOmeHMwbayytsvactqOFhWKDXC1xl0+t4dtVCP4afdfJ91/7HZf9LtXn/ei5wd3",
+	"fwrG2tSyUja6tDKDxHoda+bbIaqC7WwAfSrH+dQnF9UZ/d/O3/3WBR6LBO1+916vs36QVQg0UWXKq9bb",
+	"wkVauzf0StpdA4Qf2oRhwI+xBvVmUkwzXfmmDuE3Ru0h1k7CtBCj6BCj9Sj0raDKo2qW5Zpz9SuXtQH9",
+	"MtlkG0EzbVNOtqi6VAATBQDcmCN4YCkDri8cZhQZKx0mVKeplP0+YfGE0MwGzNhB0Zk1EvLYxprHYgpq",
+	"4cLsB0VonjBjmOOdmcM/O8cMhkHF4tTqQ2dUBi5E2dRw21ymIV5oTq0RA2FMxVTMOlFnwsaT8OWYXENd",
+	"NC8FGRPc6rVoDl+MKutfj3OF5nyJhh3weH46ARt30oiIohi/25+qFhu0YncuyFlVaBd+6Xm2erHuq6g6",
+	"d2jtrxmkSREt3HqARezZDU1zINNc2WhlTaZCabJ/eFgJMA3GvwobeVzdh7ErOlGRvuUyq1z2WAgzMmFI",
+	"UIa5O3G/EsadVwvtli0/s42SRn0eszS9OCU+uKfc5I5j7itjyqiLSHCQCgH4r0BTPVkELqatbBj3sYgK",
+	"4jpMQpkZou9yGu6BdC79YzUdFnjmv1iYPKpuNQShv/3+S0tYwQnJ8mHKYgx833r/+pT8eLj34/ain4Gm",
+	"4ypUMCAhCJiwLXbdIqev9bw+7Elw0LCql6u6fcfGq6nWTGiXY7+PcGdmBrP0FuCdLyLXNczXN/IM/FfZ",
+	"djhgaP5fxZjxdaMGmi4lGmvMPwVjdg8w5M5GwfqYu0HApYRysgi2WGq9liLVHP3UMbOK3+zZ/uq7h4cO",
+	"avB7ayzl+cFmwdtLoxTWcYQsg5z73kn+6jXsOj68e2RirGmkomttM6119UVWi9Fk3XebTeadOmvA1se2",
+	"KvgUyHEWChdKGK/6iyMykmJK9tZUor8kXsTG1FXNbbPQqBlgUIFv43SaAHQoVEOPJah72uaxu4BbHbnc",
+	"vpDDjmzZm2Ci9DwFlBVrXS4tZSQVDXhpODJeW/gd3CcV5N70eW803xhlN404KQDyABGVlevsbzqcsgqw",
+	"kI93E7/uW+/xa3qubbod46QIfVATmkFAZJYhMfUxPnB2W018XTtgppKLktI8ga4SnIPuHnQPg/HKC0Ez",
+	"1l0X2q6YcUj6w8Bd2oByPZEiY/EgIgOjfacDsoWpYqNRyjgQ5zqfGmaAM2wjo/AQ6hqMopoNUyjuLn5Q",
+	"pBHcvzQgeTGUpVhvEA/MIk5pRocsZf44AhR/q/szxhMx+8KwJXrbv4/YyiSLnZd6KfWZ3Zy5d1fdNlnw",
+	"tvq+i7vdxZ9uWMP0aPNO4pFU7o0aoAzBo7ouv4hixhIQa53lQ/CzBfwIcLZF6jGCb7UxUSArLql1Sw+1",
+	"ja+w9LMSbxuMrbiiJhlIMmVpijF1iAR/pGvqe189h2BquWThDFq8CMZqSbawiVdMjcRx7JWcv/xFocM3",
+	"AGGRwFq3VpX43fANyFqjFM6+Qk4xbnOTfR4I7mIl0y/DYludfz5y/lTwETOn5XjXBkrfw1qYm9iJfvF/",
+	"kZS3lLh4d5LryT7xw5CxefW4YqKTKZ2jL5D7pLkkkaBUq+neIrzcr2Xy7MIbOPVCmkVgg49nvKtYZNDm",
+	"7gmZ9as9DI3zqmyyMmi04hxdYYagG+31KXlxcPgjcTUfilpJi0rRAKliQKZguEs7FS/GUBhqJFMaTxiH",
+	"rmEB+MC8X/eslgWk+jYLs9Oam1en36FI5kfELWdOLvH+7bKDdaqYUk6eL7j7PC9bJr2qbM9/o0IBp0CA",
+	"azlHkeL4iQ0qxkpk6wjKirc9IC0ZN8ZAKKKvWj4ko3rScFff7O24yNKg772e9Vd+tzt8MXo2fA7dP4/2",
+	"Rt2D+OBZ90X87LD7fLQ72kuejfboj6vc0H6sg3DSlWY6bTDi/1NgAGnHAF1cg9UR7cP7N0QCFuiLwSju",
+	"jI9dzUWL2+bDOnAmWmfqaGcnjoc0vgae9BK48fVP1E6JkJ01b67tnqLS841U0cgwtIjXQqojlsIDpVtn",
+	"BTTUZnFdWCgxdleELgixMhjZ8lc7zw/IL+xnQhX52/m737bDsV4V3leNbDjp/oN2/7XbfdHvLQltuAtD",
+	"yWuOX17mpRGU8VAlXdqLsVA9CdOwo9IfFEmYhFgLOScu16MI+/pBeUbaWyuxA7RmfLx5UMjmwTi1a6Hm",
+	"5b85GAUuKg5uQM5dUTBb9g6rScZUSgbKFZnZ9Jq9WrGlOntxc1iAonobVSvpsiLix2HdvTx3DSSr12Wp",
+	"cMelJVwCtT5bsavy2cHui+cPhxrrxgA5aD2A/eip/Vt367l1nvlqql/EulcizPLdRJ3b7lh0C3vQvtv7",
+	"zf3jo33tqvpel00z4YI4EIk6Y6Yn+bAXi+mOoBnrGlE2Br5TTH1X/Vxds6xrMyZo2i0u4xuRrg+Fzt/Z",
+	"9u9PbG1o5kT0Q/OhtYuMPc1BPj6feg80YRxUyPk6gfg68DwTSo8lrGRczcgfXFLCNv+uabT7+f14V8Go",
+	"zmY0iDG85hvEBrnth4GGJQXuVw9godZCM1VlE4O4Plh4rbaqzj2LF3xxQEFpbNCE/m/3l+EqVSXHvh0t",
+	"8w08W+HAqKtcfyZakB/3yXCujb7+4eJ198/bxyQW06nghb/GxgViQnujmNY9ayjUtf3a1jvR/bT/6ml7",
+	"MC11d/h7teb9UDJl3PqjcgU2+NE8IiJzhRZUNerRX8KZV4LOo3OQNyyGN3wkAjF9jIc4RyLiumXc2cFH",
+	"geEnRWRY5WX3MHQxlgGnGev7kp2Vj9xPPfxpyadzOk1bPsWfgr4Dw1Lq39hnK9Uru+3ashtLKWAQLbCu",
+	"8rAXUa0w5VeYKBVPR2+vt9uJ1gvpLm0He8ahRbm68A9jnz5e8AtWrcR6bEzPv6jy6OPmqtzv0lJ8SXGq",
+	"Unou4/junF2GT1lHwYZ8r3cX4X1gq9+speC03WjVKyK2XiJ9oXl/L+O8ciSln8xn5tQhV/GfNVN2VoQR",
+	"1VJ4Vtv5ASJYQtD3Mv2DVQ2MxhzKz1yCs21FO0pka2rzu8vwbcVq7tqh8AAmvWeQ37pJ79b5MCZ9KyJ8",
+	"Z7bsl7DWVZvxCoB5QfU+fHjz8imN9Adi+gE6/M6OuJVLfFf7WMLDzOmpUAEz+VAq0Xenj91Hy3rcLOJl",
+	"6b1fohYsnvJmasD5gmvFFTWOOlTGE3YTrnPiP78wa1HhMrc3RdWQdY/gnpnZ1XpRa89yr6XdP3OyCZCF",
+	"ZSxsZllGd/BA5zy2JS5D3j9sWrNZywiuWT0ryAnLMly+Uk7v6v7WXiUQas2IaFuNqUwSVCAxhM6Wfb5q",
+	"V0c3uJ5x2QrrM4619cQFVvCpU0A7ctG3Gfosi0NrO++zYOrLZupriTZfqsE2U3dBWteUeQ0rh2D+AuM5",
+	"qGN7E0+YJnAD3BYMHZiFDwhTBKaZnq+OVN5cCfZl/x+go4r3id7bybG8fvwG8Q7BTIfNa883z/4+dnXV",
+	"Y3qPMtjeJ1qJBrN7qYKrDptN7r1tx4pcMj0/N5v3oJ0yfpKHIhlOeL0Ks5Dk5OxNpTemWSiZiDSx4SXe",
+	"MWsWTbawdBBVhJIhFkguBrnklWYY2z3yEuKUSsB60i4KUYmKL5fElGPwvm0MZwbHYTFGz/bdHKVithBi",
+	"ib+XezQbMv/HKwRcuq1XIIHaYl00T5gmqRj3ilrPH2Tq4q6wNrQt41/VRs3jfSxSn7FfYN4KRw+3rUEc",
+	"D/u9Xs9svBpOO6Xzottta11t4j9ubcFZALZET7sys0Z7Dn6N9q/XHrH/9vtFJ1qBAJiVNqiDYxBVnvi+",
+	"Bza7s1lTu2xLhtRuy2YX65xondmOU8w54g2/pK6eieuiW3iEFxpT/Wx/8O0dTjFfhZyKBAh7d45FFLA6",
+	"BQyJvQnqkYsJUyQRMRb2MIwXSyQKriWNtWtiC/IG5CVHY2REY4iK+LwyoiwiZpdGhrkMdJmnoCI3D8aq",
+	"WVTTE1BgZrS3Na4wNCSXHCHLdO+SX/JTwW/MYIKro0vexXgsMhQJA4X3HYrTa+jHVMExYe7ix9jX6hg7",
+	"btkH71+fkmfPnr0gHy5ObawOBsfbJCCSSYgxF+KSE7I12N/dfd7d3evu7l/sHR7tHhztHvZ2d3f/Mdju",
+	"mQW8wiifohuvj+4Z/L3rbuK6b14OyBattTtjiS0eNpxbsFpYMEWuIdNuXIzAxOUO2pqWDWw++IuDwx+3",
+	"mxGtmPnXDGY1A//KlHbjfr5EOXnZOSIfe73eVUQuC4lpHhqZY55VRKd5fNnp9XqXnbuBnXPw39hq8KcB",
+	"HuPgv+2LPw1wtnclp3IsveR5Tf5Jea0TUM5T/HkCc5JYNkgGnkkfkY9XA8vfUhYDt3nmjhKMHJQMNMWS",
+	"ClhKowiB9DeTLnZ1x39dugNKQjKcqeJf9Vco5WVS56jzrLfbe+bCr5Cf7pj/jKElklzZ6zSXcYUQc8NH",
+	"Fpp43UK0IEyX9GcphyJyiqEtIFPIgDdJ56jzF9DvhbBNHio9dPd3d5c0wNus8V31JrCl+Z3bHan80rPc",
+	"yFVyCc9QLHnHhQVXpHHn6ONV1FH5dGpO88jfRyL4oqJDpwGNvaiKOpqOlc1b0LRzZcba6SHxXXMx4zv/",
+	"nF2rnt958Jze2DKnBmM1doG9hrnvvmCD+izKImYqNsZOrFS5RgxJ8HCwRMEjHg6O33IqyCN/hyH5Bebk",
+	"HPRDH8lZUZ9C2QqJNyDZaF6j7+rBGIHgDsbfFLecgwZpNbs6JRy7Y6BKgW07biRRYtmp/1MGz+GlvZBd",
+	"cQ4abvXORNuL4vZeoUFon8/oeAySfHiDve8fHP+L4cOobiC68xkhc9cK2RObGK4mADoi9hfDgVksuFcS",
+	"Gvs4ti3SRywFY4QNIUmwOnNFE0ChYo+iFfYnZmGdeiG3j83lvWapJXC/FtxOSzd/6kZsbzwejMfoLSs0",
+	"d3e1GanSG2rXvxxfXKWlncym6wVaow8Zt0IrcE9lcDK2AVwboqQD313UOdg9WI2ERcPoh8XckypK+VML",
+	"YHAZEhLGXa5mxjzZ3911PfRc7gMyG0Q/5fVQdUxseBfhgiRFvFkQO/9aRmE8Eo92M7Qckt8BU4Sm7ObB",
+	"Gcev7Aa47Y4VAHotemapAmPIsrALqCK16JnImAg3IDVgGxcjeYLARiX17I35/UshvkmwZBDwxWYqnGxG",
+	"VWmBoGn30MeB9pW3p3xmyfKz8ZFLwbP5ea6x9B2GwlmmmbHapzVOzRNndSgyg6q55Tbbfmb/9+Ttr5ud",
+	"mV/3hlzrGzkXt9/AuRRhYcEDObWM58xGsZ7/z68I9PeQMHVMDnefWccmMGxezYx+KYHGE7xKDKr3LuDs",
+	"0dhTGSIcOBBr5pYslFBkw67b/eHus6ftcF9ZCLopZvyYDGzKpG/fzx5czy0BFESHm70d9KXtoK+sm4px",
+	"K26cuxnQw61VRDjMQGnbpToitkUUZo8OMYxTRsQ2/rOeEjYFIikfBxAFvXjGxPct/FbpWq+4RofFzPnk",
+	"mbKeS+YLZ2ohfblA116wUMR80UKniWGvQVsmaVGzaSu49Dk4VNHmcD1cqTXFNGOG90hRyaXYght3aiDZ",
+	"thvFeAzhvSyt1dw2+RBGwkN42by2Pe995g1BqDz7nV/ZlOnOGi+e2kuSTZXgjai71mEySOLG6DD6P1j4",
+	"1WnEKbO7q8n6Z1r088NP9lZ/8oFT52CGxH70bPVHr4UcsiQB/uVMp3bv8NHHZt8t8KK6Y75qYLsvalwJ",
+	"nfqtHMnyd8tqRJpUmJHzK859k2Bj842EjJcxnw/KVkBdynlOqYIu4wq4Ymjj2w703uZbqKMQIhZ/K1Qi",
+	"XTO14Hunk1pD7qWEggdcP71/ezIxULOAWYs8dj6z5M65DOLAZdV7vF/jCbExdC65V6ETsGicTQyRoIMK",
+	"ZWoLmdjc9w82/aJBJyvw7s1Lh3N4Xj8Lq4Q+LLq51Py7+l2si5t7fGxvswncHS7C+RtH7id2taxDDaeu",
+	"o6/v744X6EYlsuiMFSVt23jsUbaEZHI92aEZ6/oau63ugqKpWmo4vLvpbXCpY2Lr3dhbKW5Ih6iJmHFC",
+	"x9T2f6sTEOq3Z29+MZNvSjzfFnfHTaxm7eha37KQ0RNg0kNs+0mJ4D4YWjGsK9jgEWHxViDCvM+2yzOz",
+	"aWOaoN+ZqfLeVfB0jlX/WdFODOMgzv960t0/fE4m1LatriOSzXSwp7A5G05gmgksLI8xBI/FknF1Lidj",
+	"LX6898Bzn9tqVC0s+Rrmtm2oVu6Anpgxv1j90ango5TZCKiD/f11ZnHuWB+K/UWobw+P0CLUJXwZ1mSs",
+	"hTbioheDNGHAr7TIFJkJec34GK1cHkOPnHCBziXH7c2bLHGOG0UOdg8WCeI93IjrexPEyxC3PAioUThL",
+	"YouitG/gadHoCaR1xXozALgfQuxIoV16VjunFGniueU1QAW2I+fKiQUfsXFu+ORY0hhIBpKJhGy5fREu",
+	"uCscXUcQnPxBEWT3q7Er23/2K7Csp8U1rKBRQbYfPKNejnXWuOlWowbDCHfOxlyVVg+xXKdo7OsC3MiI",
+	"Tlk63y7udGNMaggIZZz3rMzMfwypWp+kONF1xOtByNeP8dh/QHO7aTvYrjHF0SxBHxsP2oo0J9hy3F57",
+	"Ff1ognU2rSI3EnJKtsobZKNEeniQYa614Nu9S/7amBmx2Uaco1NpRFmaS1DI+SgnLAGu2YiBRIeWURnN",
+	"L3uHZMp4jlUkDvZfWK/Xe9By3j0ZaZDbNtasYYfgFh8HQWs9Re4wiLYc6rY7m80wmLCby9R1dNvgaqVW",
+	"8fSpbfxcTy5sSFDQ5rGxVRllT2zg76+hR14I8ZbyuZtLPXRoDxtjswtbPQ7dn8Jqb0WsYCvpRZ3brqQa",
+	"uhiL2Tmyj5sEKWxF5TBFWqVE1Xuh15n38UIzNbO8pE1/C9CLyAMxigdhmQKJESq9r2Ou4mHY1S5hcpkt",
+	"ZLlMSX+Jz1VV5kXOWLL5XVFhDeMRowzVEwNIpomYmRfslVVsqysX5T4dLizC2U7pimw+En8Klny+r/y0",
+	"C/5Dy0+7xSoWtJx2yCXSHo2DZNJl3Bt5rVrVX0BXEeKRmPsy322xtK/vfnJLCXqfwp7/c9Cq8PAjO97K",
+	"OfuUQ0Tixj2W0XEpT3aEJLJaYLZaWVYUF+n1U7Ju90em3Frx3SeW/us49+uI8o26kR5CmS5wSUhST1xb",
+	"InKcRF5u/2cSFHAbhWekNFNEZZjXc2Z/QTltn7lX0NdOpFMCjICaTUQKTvJHlxxujcaO2gnj5uOJkNp5",
+	"D2y3EduIxmWzpELZ0C1DBPPtyMY74Qu5lLZVFZOEqUsuQefSiHvr7w9o2q4S34UPJX8MumhU+/vG1GIO",
+	"s39j1fjVbezvrrxG6rLusAmaAY4By33UYp+W105Q1n2r3L2Zvf9Fl4eewJQw3iNY0l4RLjT2Y4OEbKk8",
+	"nmCyIl6yDbZdCULD9iHpXfL3xaogsRq/zRLN9WRAMpGyeB4mBLfax6KBehXJp75vWEoEFw3diT4IQWx8",
+	"ffDViaG8TmjTY5ajfTyheqfsz62WixKXiHs6oZqclh+RGbO9tqdUR0QJkvOpSNiIQVLL3TVGIeY7J27B",
+	"oNQlX8iZplZHspmB2z3yO2YW2j5VR8Tg3cDqznh7YeTZABMiMICya98bEDG65AOzvV65vV48yfn1wKlc",
+	"igDHzuw2dTGhmh6Rjy/f/fbqauBjncjgCL3mXYzDH2A1UeD6klv35t4hUT3y6lYbhU9wdUQGZc2WAaFZ",
+	"BtwlfRu+hDzDyDef5WoFItHCyFD74SXfGuSqqAHSnzClhZz7jWcS7JhoNtrbTffKdkQGZaWqQWRzMGOh",
+	"9MAl5xjxanGrRwZ8ULSt3uuRk1QJ4nnQcO6bqG8N7D88Hwr6viwSGqwokeLxfLWVSb6SfG7stMjIqSJg",
+	"fbRGYVaLapf57u6zOIii6ArF32FQBAbrovpFgaah4hdBXllOgA5Wizxmnb2iwziC6e/dkziGtPtzPhqB",
+	"DPYSG3AxIIK77xUSfCbFLQOFfgi3XqInUuTjSdUFtCTq/1u+c3kywXC4u859tOvUWLTNOVzHexH46uAe",
+	"Xz3I3TcxOF9BSd+ittJ6absix8zbpeHTlFg7CQzzcbvccv11nOHtixLYghaGFdvncEtjXTTBLF4bimRu",
+	"RYHINdadsN6ZkJ9tmI//vVggbnlJChu2oYysp8QD1vZoLaVfCeY/8LXr+UTM6mAo0LBKBTOR41U9T9ZH",
+	"/s+lurE0POR3Ia+V4dqzCYsnGDzmu2sRmXOjThyTmSHLGVXm8JI8hsSw9hFFFUtCLGQSyuY9NYOkC6i/",
+	"WTiAK3v12FEBuEpcbwhvf58AXldTn1eGp0KVgRBHLwm32f1DAE60SDGxUWmR/ZGRV4us1E5/KIFRwuh+",
+	"6LpTFh91Pu0FL7U5rnNfFvmbRShfF7WtDoYHHEo9u+k/ML6UROSjPliRp8n4OCoibrQtCtmGOygp2gOK",
+	"ix7f2PQe264uMz1jyu2bdthwHPFbO+UjokvZYLg1r7LoYm7vXjX1hba+zj2JhVe1lgYRxjSoJT5auDWO",
+	"bidu9PkOUnkB91rX58c+goW21YHjqL7j6u2wGFwDZTPIVzqV3w0bARpPHKoY1E6ELdplfmJGtVZ6jQP6",
+	"jP/3qkMbE37r6tU3+G+g/IYfbmkFjmp95d2VvWCvHhsT2tj2F57w0/Lcd9wteMmZFw1R2zjqb5WcSrI1",
+	"nBOsmMgE3z4mg08DMqU6noByKdWLN51hnnpW9mFdmgF4AbfaV+8wH9iaL1jZjvHWnL9Pbfl+qxt0fW/Z",
+	"f9XugksTRPxBf6fpINXGvQ6Vi0fVlJCQC/KsKD38TaZv1NtpPvF9SlG0OMzv8NrMvtJwCb66oOO2wd1r",
+	"O/jOEzvxvp9cD1KWxA6gdIM/r8z0eFOJFyMSppT5eoFV7z/heZouCQe7H52M3mJIzHqpHV8nkmtT3+7e",
+	"GmhxJrEcKNYWem2bdD9QDNgK3IhatbLyCB9b4izx8H1H3OIp1bGTVYd6r1SZIhqtJUzsASj60USebSf0",
+	"xD7qFfjrQ8z+0Hj8tdibi2pTYgpkZCNixGg1t8vygGHiImpSGGnMLLLRMwo02aq86GLi9YRogcIvIr6P",
+	"rnny+S6UwWZjMr9x4vF9j78t8nHxrP+hn0ehnyJTby3dsdqlJmjbvxVKEwkxcJ3Oiauja8vCoG2vgEo0",
+	"7rHutXV3uYYrxCGTIlujPE2Jhlu9Hbb1z8suNSFnUcN2rzVH/OIqYUX3xHULWNdami2W6vodewVrQUaM",
+	"29q2FjJCesD8xylRgHG1U8Jj6HfqlKj2X3JUWDxa5ZQ4L7ogfZNOiXqjzyd2SpTdjlqdEg7Of1Dx8h14",
+	"Mc41lbq8zguTQEMQ4d3u0qvdeme4x2dRbqIWRLN3kd9COpJdCRFYmTdNV3CeJtgXfUch98+9OdJ/3D8P",
+	"7v7xl+T+Vrza2C8kaVbQ0xNQ0opAh//4gwL+oKW88zH8QQ9D4o+mbXwVf9AK/PX+oD+2wvHV7FnbpMd1",
+	"i0UzStzApmoFFj2qNnINxwZVCgqS4Zy4lffIwBZeHpAdMsA8+gHZ8mYuS9Q2UbEUaWr7t1GCTYIKO5jx",
+	"S+5KtCdMQmy7zwxsi6tB2bTS2Ox0DMEiIUzptyWDX8NIFtK2raumErhj6FAVY0tQ15AX/zKACLQ2bbOa",
+	"pUhhbZvZrdw2gly0mN/xdF6ILyzqKImeUFedz/3QZjPbg9nUEbBsARxmmywA0WHT+b8nU92d3mpTvXRv",
+	"/PEF8g+rFa77yeYl/gDfofgb9Qe45X0df0DRvblFxbT5bgUp/8e0/0I6wPxEQj1ENxDC6xr45/je42t1",
+	"dp5WvKGaKc3ifxemlref5r04mkeBOY9XtA1wufla1GtH+TuLqAxdqdwxKFfVyCtTEWEcU22ZvuSoAh0R",
+	"279dYVfVea12hM3mjQg6PezQ0qxgOlRacFA9co5dxAeV3qWDS45p4+raFpo4LpK8KLFv4BQjwIpW1EyM",
+	"SqFNTB4zTIHokRP/ck3dgUtezE4kaNuktqy2urd7RAwoXZ0NHFjF0thEIa3RJkLwoM64iOu1XfoCi5mE",
+	"GyZyhQfSpgK5hugtlxeHe/tfoAM96iWEb3G/VK1x9fmflgHsrTHPXwSHB7pvVwQ71RQ4XOUAhnSv7hYq",
+	"xVd7XX+8Mgda7dD90VaNx7j/NoRzWQHY7dO13NPVhtFF290dRAO3oOZIviVdhH3Gmf1noIesyx2sNObq",
+	"VQLQQdPOomFwYksjqMhltUfE1WrDwXzFtco4tkTCwjgfsOSH640uaWU5ld4rZAs7r7se79vVUbFw/uKw",
+	"wfDX3sJFqQp8emqB7ovH2XrwJVN13Sm86CsvS704aFmM5eHI/PBYbd1gMRqljEPRLI5xojRk1XENkgUM",
+	"s2Z2bzMBWBHssoyFB2xD8sqgmBYUXmhrcorPKK5kB237o2KSxOHUjl4jlUEZyff/AwAA//8=",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,
