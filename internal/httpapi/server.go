@@ -25,6 +25,7 @@ type Server struct {
 	*AdminHandlers
 	*WorkspaceHandlers
 	*ModelHandlers
+	*ChatHandlers
 }
 
 var _ api.StrictServerInterface = (*Server)(nil)
@@ -45,6 +46,7 @@ type Deps struct {
 	Admin          *AdminHandlers
 	Workspace      *WorkspaceHandlers
 	Models         *ModelHandlers
+	Chat           *ChatHandlers
 }
 
 // contentSecurityPolicy fits both the JSON API and the Swagger UI page: everything from this
@@ -111,10 +113,14 @@ func New(d Deps) (*echo.Echo, error) {
 			MaxAge:        600,
 		}),
 		middleware.BodyLimit(strconv.FormatInt(d.MaxBodyBytes, 10)+"B"),
-		middleware.GzipWithConfig(middleware.GzipConfig{MinLength: 1024}),
+		middleware.GzipWithConfig(middleware.GzipConfig{
+			MinLength: 1024,
+			// Streams must reach the client event by event; a compressor would hold them back.
+			Skipper: func(c echo.Context) bool { return c.Request().URL.Path == "/v1/chat/completions" },
+		}),
 	)
 
-	server := &Server{MetaHandlers: d.Meta, AuthHandlers: d.Auth, AdminHandlers: d.Admin, WorkspaceHandlers: d.Workspace, ModelHandlers: d.Models}
+	server := &Server{MetaHandlers: d.Meta, AuthHandlers: d.Auth, AdminHandlers: d.Admin, WorkspaceHandlers: d.Workspace, ModelHandlers: d.Models, ChatHandlers: d.Chat}
 	api.RegisterHandlers(e, api.NewStrictHandler(server, nil))
 	routes := map[string]bool{}
 	for _, r := range e.Routes() {
