@@ -21,3 +21,7 @@ WHERE session_id = @session_id
   AND seq > @after_seq AND seq < @before_seq
 ORDER BY seq DESC
 LIMIT @max_rows;
+
+-- name: SessionMessages :many
+-- The whole history of a session, oldest first, for use_session_history.
+SELECT * FROM messages WHERE session_id = @session_id AND user_id = @user_id ORDER BY seq;

@@ -110,6 +110,153 @@ func (e AuthTokensTokenType) Valid() bool {
 	}
 }
 
+// Defines values for ChatChoiceFinishReason.
+const (
+	ChatChoiceFinishReasonContentFilter ChatChoiceFinishReason = "content_filter"
+	ChatChoiceFinishReasonLength        ChatChoiceFinishReason = "length"
+	ChatChoiceFinishReasonStop          ChatChoiceFinishReason = "stop"
+	ChatChoiceFinishReasonToolCalls     ChatChoiceFinishReason = "tool_calls"
+)
+
+// Valid indicates whether the value is a known member of the ChatChoiceFinishReason enum.
+func (e ChatChoiceFinishReason) Valid() bool {
+	switch e {
+	case ChatChoiceFinishReasonContentFilter:
+		return true
+	case ChatChoiceFinishReasonLength:
+		return true
+	case ChatChoiceFinishReasonStop:
+		return true
+	case ChatChoiceFinishReasonToolCalls:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ChatChoiceMessageRole.
+const (
+	ChatChoiceMessageRoleAssistant ChatChoiceMessageRole = "assistant"
+)
+
+// Valid indicates whether the value is a known member of the ChatChoiceMessageRole enum.
+func (e ChatChoiceMessageRole) Valid() bool {
+	switch e {
+	case ChatChoiceMessageRoleAssistant:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ChatCompletionObject.
+const (
+	ChatCompletionObjectChatCompletion ChatCompletionObject = "chat.completion"
+)
+
+// Valid indicates whether the value is a known member of the ChatCompletionObject enum.
+func (e ChatCompletionObject) Valid() bool {
+	switch e {
+	case ChatCompletionObjectChatCompletion:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ChatCompletionRequestToolChoice0.
+const (
+	ChatCompletionRequestToolChoice0Auto     ChatCompletionRequestToolChoice0 = "auto"
+	ChatCompletionRequestToolChoice0None     ChatCompletionRequestToolChoice0 = "none"
+	ChatCompletionRequestToolChoice0Required ChatCompletionRequestToolChoice0 = "required"
+)
+
+// Valid indicates whether the value is a known member of the ChatCompletionRequestToolChoice0 enum.
+func (e ChatCompletionRequestToolChoice0) Valid() bool {
+	switch e {
+	case ChatCompletionRequestToolChoice0Auto:
+		return true
+	case ChatCompletionRequestToolChoice0None:
+		return true
+	case ChatCompletionRequestToolChoice0Required:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ChatMessageRole.
+const (
+	ChatMessageRoleAssistant ChatMessageRole = "assistant"
+	ChatMessageRoleDeveloper ChatMessageRole = "developer"
+	ChatMessageRoleSystem    ChatMessageRole = "system"
+	ChatMessageRoleTool      ChatMessageRole = "tool"
+	ChatMessageRoleUser      ChatMessageRole = "user"
+)
+
+// Valid indicates whether the value is a known member of the ChatMessageRole enum.
+func (e ChatMessageRole) Valid() bool {
+	switch e {
+	case ChatMessageRoleAssistant:
+		return true
+	case ChatMessageRoleDeveloper:
+		return true
+	case ChatMessageRoleSystem:
+		return true
+	case ChatMessageRoleTool:
+		return true
+	case ChatMessageRoleUser:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ChatNamedToolChoiceType.
+const (
+	ChatNamedToolChoiceTypeFunction ChatNamedToolChoiceType = "function"
+)
+
+// Valid indicates whether the value is a known member of the ChatNamedToolChoiceType enum.
+func (e ChatNamedToolChoiceType) Valid() bool {
+	switch e {
+	case ChatNamedToolChoiceTypeFunction:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ChatToolType.
+const (
+	ChatToolTypeFunction ChatToolType = "function"
+)
+
+// Valid indicates whether the value is a known member of the ChatToolType enum.
+func (e ChatToolType) Valid() bool {
+	switch e {
+	case ChatToolTypeFunction:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ChatToolCallType.
+const (
+	ChatToolCallTypeFunction ChatToolCallType = "function"
+)
+
+// Valid indicates whether the value is a known member of the ChatToolCallType enum.
+func (e ChatToolCallType) Valid() bool {
+	switch e {
+	case ChatToolCallTypeFunction:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for ClientType.
 const (
 	ClientTypeIos ClientType = "ios"
@@ -284,6 +431,51 @@ func (e MessageRole) Valid() bool {
 	case MessageRoleTool:
 		return true
 	case MessageRoleUser:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ModelObject.
+const (
+	ModelObjectModel ModelObject = "model"
+)
+
+// Valid indicates whether the value is a known member of the ModelObject enum.
+func (e ModelObject) Valid() bool {
+	switch e {
+	case ModelObjectModel:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ModelCapabilitiesListObject.
+const (
+	ModelCapabilitiesListObjectList ModelCapabilitiesListObject = "list"
+)
+
+// Valid indicates whether the value is a known member of the ModelCapabilitiesListObject enum.
+func (e ModelCapabilitiesListObject) Valid() bool {
+	switch e {
+	case ModelCapabilitiesListObjectList:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ModelListObject.
+const (
+	ModelListObjectList ModelListObject = "list"
+)
+
+// Valid indicates whether the value is a known member of the ModelListObject enum.
+func (e ModelListObject) Valid() bool {
+	switch e {
+	case ModelListObjectList:
 		return true
 	default:
 		return false
@@ -536,6 +728,201 @@ type ChangePasswordRequest struct {
 	NewPassword     string `json:"new_password"`
 }
 
+// ChatCancel defines model for ChatCancel.
+type ChatCancel struct {
+	// Cancelled True when a running generation was told to stop.
+	Cancelled bool               `json:"cancelled"`
+	SessionId openapi_types.UUID `json:"session_id"`
+}
+
+// ChatChoice defines model for ChatChoice.
+type ChatChoice struct {
+	FinishReason ChatChoiceFinishReason  `json:"finish_reason"`
+	Index        int                     `json:"index"`
+	Logprobs     *map[string]interface{} `json:"logprobs,omitempty"`
+	Message      struct {
+		Content   *string               `json:"content"`
+		Refusal   *string               `json:"refusal,omitempty"`
+		Role      ChatChoiceMessageRole `json:"role"`
+		ToolCalls *[]ChatToolCall       `json:"tool_calls,omitempty"`
+	} `json:"message"`
+}
+
+// ChatChoiceFinishReason defines model for ChatChoice.FinishReason.
+type ChatChoiceFinishReason string
+
+// ChatChoiceMessageRole defines model for ChatChoice.Message.Role.
+type ChatChoiceMessageRole string
+
+// ChatCompletion defines model for ChatCompletion.
+type ChatCompletion struct {
+	Choices []ChatChoice `json:"choices"`
+
+	// Cost Extension. US dollars, by token kind.
+	Cost    *ChatCost            `json:"cost,omitempty"`
+	Created int64                `json:"created"`
+	Id      string               `json:"id"`
+	Model   string               `json:"model"`
+	Object  ChatCompletionObject `json:"object"`
+
+	// SessionId Extension. The session the exchange was stored in.
+	SessionId         *openapi_types.UUID `json:"session_id,omitempty"`
+	SystemFingerprint *string             `json:"system_fingerprint,omitempty"`
+	Usage             ChatUsage           `json:"usage"`
+}
+
+// ChatCompletionObject defines model for ChatCompletion.Object.
+type ChatCompletionObject string
+
+// ChatCompletionRequest OpenAI's chat completion request; fields not listed are accepted and ignored.
+type ChatCompletionRequest struct {
+	MaxCompletionTokens *int               `json:"max_completion_tokens,omitempty"`
+	MaxTokens           *int               `json:"max_tokens,omitempty"`
+	Messages            []ChatMessage      `json:"messages"`
+	Metadata            *map[string]string `json:"metadata,omitempty"`
+	Model               string             `json:"model"`
+
+	// N Only 1 is supported.
+	N                 *int  `json:"n,omitempty"`
+	ParallelToolCalls *bool `json:"parallel_tool_calls,omitempty"`
+
+	// ProjectId Extension. The project a new session (none given) is created in.
+	ProjectId *openapi_types.UUID `json:"project_id,omitempty"`
+
+	// SessionId Extension. Append this exchange to the caller's session.
+	SessionId *openapi_types.UUID `json:"session_id,omitempty"`
+
+	// Stop A stop sequence or up to 4 of them.
+	Stop          *ChatCompletionRequest_Stop `json:"stop,omitempty"`
+	Stream        *bool                       `json:"stream,omitempty"`
+	StreamOptions *struct {
+		IncludeUsage *bool `json:"include_usage,omitempty"`
+	} `json:"stream_options,omitempty"`
+	Temperature *float64 `json:"temperature,omitempty"`
+
+	// ToolChoice `none`, `auto`, `required`, or {type: function, function: {name}}.
+	ToolChoice *ChatCompletionRequest_ToolChoice `json:"tool_choice,omitempty"`
+	Tools      *[]ChatTool                       `json:"tools,omitempty"`
+	TopP       *float64                          `json:"top_p,omitempty"`
+
+	// UseSessionHistory Extension. Prepend the session's stored messages to `messages`.
+	UseSessionHistory *bool   `json:"use_session_history,omitempty"`
+	User              *string `json:"user,omitempty"`
+}
+
+// ChatCompletionRequestStop0 defines model for ChatCompletionRequest.Stop.0.
+type ChatCompletionRequestStop0 = string
+
+// ChatCompletionRequestStop1 defines model for ChatCompletionRequest.Stop.1.
+type ChatCompletionRequestStop1 = []string
+
+// ChatCompletionRequest_Stop A stop sequence or up to 4 of them.
+type ChatCompletionRequest_Stop struct {
+	union json.RawMessage
+}
+
+// ChatCompletionRequestToolChoice0 defines model for ChatCompletionRequest.ToolChoice.0.
+type ChatCompletionRequestToolChoice0 string
+
+// ChatCompletionRequest_ToolChoice `none`, `auto`, `required`, or {type: function, function: {name}}.
+type ChatCompletionRequest_ToolChoice struct {
+	union json.RawMessage
+}
+
+// ChatCost Extension. US dollars, by token kind.
+type ChatCost struct {
+	CacheRead  float64 `json:"cache_read"`
+	CacheWrite float64 `json:"cache_write"`
+	Input      float64 `json:"input"`
+	Output     float64 `json:"output"`
+	Total      float64 `json:"total"`
+}
+
+// ChatDebug defines model for ChatDebug.
+type ChatDebug struct {
+	Model    string `json:"model"`
+	Provider string `json:"provider"`
+
+	// Request The body that would be sent upstream.
+	Request       map[string]interface{} `json:"request"`
+	UpstreamModel string                 `json:"upstream_model"`
+}
+
+// ChatMessage defines model for ChatMessage.
+type ChatMessage struct {
+	// Content A string, a list of content parts, or null (assistant turns with tool calls).
+	Content    interface{}     `json:"content,omitempty"`
+	Name       *string         `json:"name,omitempty"`
+	Role       ChatMessageRole `json:"role"`
+	ToolCallId *string         `json:"tool_call_id,omitempty"`
+	ToolCalls  *[]ChatToolCall `json:"tool_calls,omitempty"`
+}
+
+// ChatMessageRole defines model for ChatMessage.Role.
+type ChatMessageRole string
+
+// ChatNamedToolChoice defines model for ChatNamedToolChoice.
+type ChatNamedToolChoice struct {
+	Function struct {
+		Name string `json:"name"`
+	} `json:"function"`
+	Type ChatNamedToolChoiceType `json:"type"`
+}
+
+// ChatNamedToolChoiceType defines model for ChatNamedToolChoice.Type.
+type ChatNamedToolChoiceType string
+
+// ChatStatus defines model for ChatStatus.
+type ChatStatus struct {
+	IsRunning    bool               `json:"is_running"`
+	MessageCount int64              `json:"message_count"`
+	Model        *string            `json:"model"`
+	SessionId    openapi_types.UUID `json:"session_id"`
+	TotalCost    float64            `json:"total_cost"`
+	TotalTokens  int64              `json:"total_tokens"`
+	UpdatedAt    apitime.Time       `json:"updated_at"`
+}
+
+// ChatTool defines model for ChatTool.
+type ChatTool struct {
+	Function struct {
+		Description *string                 `json:"description,omitempty"`
+		Name        string                  `json:"name"`
+		Parameters  *map[string]interface{} `json:"parameters,omitempty"`
+		Strict      *bool                   `json:"strict,omitempty"`
+	} `json:"function"`
+	Type ChatToolType `json:"type"`
+}
+
+// ChatToolType defines model for ChatTool.Type.
+type ChatToolType string
+
+// ChatToolCall defines model for ChatToolCall.
+type ChatToolCall struct {
+	Function struct {
+		// Arguments JSON-encoded arguments.
+		Arguments string `json:"arguments"`
+		Name      string `json:"name"`
+	} `json:"function"`
+	Id   string           `json:"id"`
+	Type ChatToolCallType `json:"type"`
+}
+
+// ChatToolCallType defines model for ChatToolCall.Type.
+type ChatToolCallType string
+
+// ChatUsage defines model for ChatUsage.
+type ChatUsage struct {
+	CompletionTokens int64 `json:"completion_tokens"`
+
+	// PromptTokens Input including cache reads and writes.
+	PromptTokens        int64 `json:"prompt_tokens"`
+	PromptTokensDetails *struct {
+		CachedTokens *int64 `json:"cached_tokens,omitempty"`
+	} `json:"prompt_tokens_details,omitempty"`
+	TotalTokens int64 `json:"total_tokens"`
+}
+
 // ClientType Which app the tokens are for; it becomes the access token's audience.
 type ClientType string
 
@@ -668,6 +1055,62 @@ type MessageList struct {
 
 // MessageRole defines model for MessageRole.
 type MessageRole string
+
+// Model A model in OpenAI's shape.
+type Model struct {
+	// Created Unix seconds.
+	Created int64 `json:"created"`
+
+	// Id Example: claude-sonnet-4-5
+	Id     string      `json:"id"`
+	Object ModelObject `json:"object"`
+
+	// OwnedBy `anthropic`, `local` (the offline development model) or an OpenAI-compatible upstream's name.
+	OwnedBy string `json:"owned_by"`
+}
+
+// ModelObject defines model for Model.Object.
+type ModelObject string
+
+// ModelCapabilities defines model for ModelCapabilities.
+type ModelCapabilities struct {
+	ContextWindow   int64  `json:"context_window"`
+	Id              string `json:"id"`
+	MaxOutputTokens int64  `json:"max_output_tokens"`
+
+	// Pricing US dollars per million tokens.
+	Pricing   ModelPricing `json:"pricing"`
+	Provider  string       `json:"provider"`
+	Streaming bool         `json:"streaming"`
+	Tools     bool         `json:"tools"`
+	Vision    bool         `json:"vision"`
+}
+
+// ModelCapabilitiesList defines model for ModelCapabilitiesList.
+type ModelCapabilitiesList struct {
+	Data   []ModelCapabilities         `json:"data"`
+	Object ModelCapabilitiesListObject `json:"object"`
+}
+
+// ModelCapabilitiesListObject defines model for ModelCapabilitiesList.Object.
+type ModelCapabilitiesListObject string
+
+// ModelList defines model for ModelList.
+type ModelList struct {
+	Data   []Model         `json:"data"`
+	Object ModelListObject `json:"object"`
+}
+
+// ModelListObject defines model for ModelList.Object.
+type ModelListObject string
+
+// ModelPricing US dollars per million tokens.
+type ModelPricing struct {
+	CacheRead  float64 `json:"cache_read"`
+	CacheWrite float64 `json:"cache_write"`
+	Input      float64 `json:"input"`
+	Output     float64 `json:"output"`
+}
 
 // OpenAIError The same error in the shape OpenAI SDKs read.
 type OpenAIError struct {
@@ -969,6 +1412,9 @@ type IfMatch = string
 // Limit defines model for Limit.
 type Limit = int
 
+// SessionID defines model for SessionID.
+type SessionID = openapi_types.UUID
+
 // BadRequest An RFC 9457 problem with an OpenAI-compatible `error` member.
 type BadRequest = Problem
 
@@ -998,6 +1444,9 @@ type Unauthorized = Problem
 
 // Unprocessable An RFC 9457 problem with an OpenAI-compatible `error` member.
 type Unprocessable = Problem
+
+// UpstreamError An RFC 9457 problem with an OpenAI-compatible `error` member.
+type UpstreamError = Problem
 
 // AdminListAuditLogParams defines parameters for AdminListAuditLog.
 type AdminListAuditLogParams struct {
@@ -1185,6 +1634,12 @@ type RefreshTokensJSONRequestBody = RefreshRequest
 // RegisterJSONRequestBody defines body for Register for application/json ContentType.
 type RegisterJSONRequestBody = RegisterRequest
 
+// CreateChatCompletionJSONRequestBody defines body for CreateChatCompletion for application/json ContentType.
+type CreateChatCompletionJSONRequestBody = ChatCompletionRequest
+
+// DebugChatCompletionJSONRequestBody defines body for DebugChatCompletion for application/json ContentType.
+type DebugChatCompletionJSONRequestBody = ChatCompletionRequest
+
 // CreateProjectJSONRequestBody defines body for CreateProject for application/json ContentType.
 type CreateProjectJSONRequestBody = ProjectCreate
 
@@ -1202,6 +1657,130 @@ type UpdateSessionJSONRequestBody = SessionPatch
 
 // CreateMessageJSONRequestBody defines body for CreateMessage for application/json ContentType.
 type CreateMessageJSONRequestBody = MessageCreate
+
+// AsChatCompletionRequestStop0 returns the union data inside the ChatCompletionRequest_Stop as a ChatCompletionRequestStop0
+func (t ChatCompletionRequest_Stop) AsChatCompletionRequestStop0() (ChatCompletionRequestStop0, error) {
+	var body ChatCompletionRequestStop0
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromChatCompletionRequestStop0 overwrites any union data inside the ChatCompletionRequest_Stop as the provided ChatCompletionRequestStop0
+func (t *ChatCompletionRequest_Stop) FromChatCompletionRequestStop0(v ChatCompletionRequestStop0) error {
+	b, err := json.Marshal(v)
+	t.union = b
+	return err
+}
+
+// MergeChatCompletionRequestStop0 performs a merge with any union data inside the ChatCompletionRequest_Stop, using the provided ChatCompletionRequestStop0
+func (t *ChatCompletionRequest_Stop) MergeChatCompletionRequestStop0(v ChatCompletionRequestStop0) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+// AsChatCompletionRequestStop1 returns the union data inside the ChatCompletionRequest_Stop as a ChatCompletionRequestStop1
+func (t ChatCompletionRequest_Stop) AsChatCompletionRequestStop1() (ChatCompletionRequestStop1, error) {
+	var body ChatCompletionRequestStop1
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromChatCompletionRequestStop1 overwrites any union data inside the ChatCompletionRequest_Stop as the provided ChatCompletionRequestStop1
+func (t *ChatCompletionRequest_Stop) FromChatCompletionRequestStop1(v ChatCompletionRequestStop1) error {
+	b, err := json.Marshal(v)
+	t.union = b
+	return err
+}
+
+// MergeChatCompletionRequestStop1 performs a merge with any union data inside the ChatCompletionRequest_Stop, using the provided ChatCompletionRequestStop1
+func (t *ChatCompletionRequest_Stop) MergeChatCompletionRequestStop1(v ChatCompletionRequestStop1) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+func (t ChatCompletionRequest_Stop) MarshalJSON() ([]byte, error) {
+	b, err := t.union.MarshalJSON()
+	return b, err
+}
+
+func (t *ChatCompletionRequest_Stop) UnmarshalJSON(b []byte) error {
+	err := t.union.UnmarshalJSON(b)
+	return err
+}
+
+// AsChatCompletionRequestToolChoice0 returns the union data inside the ChatCompletionRequest_ToolChoice as a ChatCompletionRequestToolChoice0
+func (t ChatCompletionRequest_ToolChoice) AsChatCompletionRequestToolChoice0() (ChatCompletionRequestToolChoice0, error) {
+	var body ChatCompletionRequestToolChoice0
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromChatCompletionRequestToolChoice0 overwrites any union data inside the ChatCompletionRequest_ToolChoice as the provided ChatCompletionRequestToolChoice0
+func (t *ChatCompletionRequest_ToolChoice) FromChatCompletionRequestToolChoice0(v ChatCompletionRequestToolChoice0) error {
+	b, err := json.Marshal(v)
+	t.union = b
+	return err
+}
+
+// MergeChatCompletionRequestToolChoice0 performs a merge with any union data inside the ChatCompletionRequest_ToolChoice, using the provided ChatCompletionRequestToolChoice0
+func (t *ChatCompletionRequest_ToolChoice) MergeChatCompletionRequestToolChoice0(v ChatCompletionRequestToolChoice0) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+// AsChatNamedToolChoice returns the union data inside the ChatCompletionRequest_ToolChoice as a ChatNamedToolChoice
+func (t ChatCompletionRequest_ToolChoice) AsChatNamedToolChoice() (ChatNamedToolChoice, error) {
+	var body ChatNamedToolChoice
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromChatNamedToolChoice overwrites any union data inside the ChatCompletionRequest_ToolChoice as the provided ChatNamedToolChoice
+func (t *ChatCompletionRequest_ToolChoice) FromChatNamedToolChoice(v ChatNamedToolChoice) error {
+	b, err := json.Marshal(v)
+	t.union = b
+	return err
+}
+
+// MergeChatNamedToolChoice performs a merge with any union data inside the ChatCompletionRequest_ToolChoice, using the provided ChatNamedToolChoice
+func (t *ChatCompletionRequest_ToolChoice) MergeChatNamedToolChoice(v ChatNamedToolChoice) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+func (t ChatCompletionRequest_ToolChoice) MarshalJSON() ([]byte, error) {
+	b, err := t.union.MarshalJSON()
+	return b, err
+}
+
+func (t *ChatCompletionRequest_ToolChoice) UnmarshalJSON(b []byte) error {
+	err := t.union.UnmarshalJSON(b)
+	return err
+}
 
 // AsMessageContent0 returns the union data inside the MessageContent as a MessageContent0
 func (t MessageContent) AsMessageContent0() (MessageContent0, error) {
@@ -1605,6 +2184,81 @@ type ClientInterface interface {
 	//
 	// Corresponds with POST /v1/auth/register (the `Register` operationId).
 	Register(ctx context.Context, body RegisterJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CreateChatCompletionWithBody Create a chat completion (OpenAI-compatible)
+	//
+	// The OpenAI Chat Completions wire format, so unmodified OpenAI SDKs work (send an access
+	// token or API key as the bearer). With `stream: true` the answer is `text/event-stream` of
+	// `chat.completion.chunk` objects ending with `data: [DONE]`, with a `: keep-alive` comment
+	// every 15 s. Extensions: `session_id` appends the new user turn and the reply to a session
+	// (`use_session_history: true` prepends its stored history), `project_id`, and `cost` in the
+	// response. `n` must be 1. Also limited by tokens (`tokens` policy).
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /v1/chat/completions (the `CreateChatCompletion` operationId).
+	CreateChatCompletionWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CreateChatCompletion Create a chat completion (OpenAI-compatible)
+	//
+	// The OpenAI Chat Completions wire format, so unmodified OpenAI SDKs work (send an access
+	// token or API key as the bearer). With `stream: true` the answer is `text/event-stream` of
+	// `chat.completion.chunk` objects ending with `data: [DONE]`, with a `: keep-alive` comment
+	// every 15 s. Extensions: `session_id` appends the new user turn and the reply to a session
+	// (`use_session_history: true` prepends its stored history), `project_id`, and `cost` in the
+	// response. `n` must be 1. Also limited by tokens (`tokens` policy).
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /v1/chat/completions (the `CreateChatCompletion` operationId).
+	CreateChatCompletion(ctx context.Context, body CreateChatCompletionJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// DebugChatCompletionWithBody Show the upstream request a completion would send
+	//
+	// Validates the request and returns the exact upstream request body, without sending it.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /v1/chat/completions/debug (the `DebugChatCompletion` operationId).
+	DebugChatCompletionWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// DebugChatCompletion Show the upstream request a completion would send
+	//
+	// Validates the request and returns the exact upstream request body, without sending it.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /v1/chat/completions/debug (the `DebugChatCompletion` operationId).
+	DebugChatCompletion(ctx context.Context, body DebugChatCompletionJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CancelChatCompletion Stop a session's running generation
+	//
+	// Works on whichever instance runs it; what was produced so far is recorded.
+	//
+	// Corresponds with DELETE /v1/chat/completions/{session_id} (the `CancelChatCompletion` operationId).
+	CancelChatCompletion(ctx context.Context, sessionId SessionID, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetChatStatus Whether a session is generating, and its totals
+	//
+	// Corresponds with GET /v1/chat/completions/{session_id}/status (the `GetChatStatus` operationId).
+	GetChatStatus(ctx context.Context, sessionId SessionID, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ListModels The models this server offers
+	//
+	// OpenAI's list shape, so unmodified OpenAI SDKs can list models.
+	//
+	// Corresponds with GET /v1/models (the `ListModels` operationId).
+	ListModels(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ListModelCapabilities What each model can do and what it costs
+	//
+	// Corresponds with GET /v1/models/capabilities (the `ListModelCapabilities` operationId).
+	ListModelCapabilities(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetModel One model
+	//
+	// Corresponds with GET /v1/models/{model_id} (the `GetModel` operationId).
+	GetModel(ctx context.Context, modelId string, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// ListProjects The caller's projects
 	//
@@ -2336,6 +2990,171 @@ func (c *Client) RegisterWithBody(ctx context.Context, contentType string, body 
 // Corresponds with POST /v1/auth/register (the `Register` operationId).
 func (c *Client) Register(ctx context.Context, body RegisterJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewRegisterRequest(c.Server, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CreateChatCompletionWithBody Create a chat completion (OpenAI-compatible)
+//
+// The OpenAI Chat Completions wire format, so unmodified OpenAI SDKs work (send an access
+// token or API key as the bearer). With `stream: true` the answer is `text/event-stream` of
+// `chat.completion.chunk` objects ending with `data: [DONE]`, with a `: keep-alive` comment
+// every 15 s. Extensions: `session_id` appends the new user turn and the reply to a session
+// (`use_session_history: true` prepends its stored history), `project_id`, and `cost` in the
+// response. `n` must be 1. Also limited by tokens (`tokens` policy).
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /v1/chat/completions (the `CreateChatCompletion` operationId).
+func (c *Client) CreateChatCompletionWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateChatCompletionRequestWithBody(c.Server, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CreateChatCompletion Create a chat completion (OpenAI-compatible)
+//
+// The OpenAI Chat Completions wire format, so unmodified OpenAI SDKs work (send an access
+// token or API key as the bearer). With `stream: true` the answer is `text/event-stream` of
+// `chat.completion.chunk` objects ending with `data: [DONE]`, with a `: keep-alive` comment
+// every 15 s. Extensions: `session_id` appends the new user turn and the reply to a session
+// (`use_session_history: true` prepends its stored history), `project_id`, and `cost` in the
+// response. `n` must be 1. Also limited by tokens (`tokens` policy).
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /v1/chat/completions (the `CreateChatCompletion` operationId).
+func (c *Client) CreateChatCompletion(ctx context.Context, body CreateChatCompletionJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateChatCompletionRequest(c.Server, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// DebugChatCompletionWithBody Show the upstream request a completion would send
+//
+// Validates the request and returns the exact upstream request body, without sending it.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /v1/chat/completions/debug (the `DebugChatCompletion` operationId).
+func (c *Client) DebugChatCompletionWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewDebugChatCompletionRequestWithBody(c.Server, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// DebugChatCompletion Show the upstream request a completion would send
+//
+// Validates the request and returns the exact upstream request body, without sending it.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /v1/chat/completions/debug (the `DebugChatCompletion` operationId).
+func (c *Client) DebugChatCompletion(ctx context.Context, body DebugChatCompletionJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewDebugChatCompletionRequest(c.Server, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CancelChatCompletion Stop a session's running generation
+//
+// Works on whichever instance runs it; what was produced so far is recorded.
+//
+// Corresponds with DELETE /v1/chat/completions/{session_id} (the `CancelChatCompletion` operationId).
+func (c *Client) CancelChatCompletion(ctx context.Context, sessionId SessionID, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCancelChatCompletionRequest(c.Server, sessionId)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetChatStatus Whether a session is generating, and its totals
+//
+// Corresponds with GET /v1/chat/completions/{session_id}/status (the `GetChatStatus` operationId).
+func (c *Client) GetChatStatus(ctx context.Context, sessionId SessionID, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetChatStatusRequest(c.Server, sessionId)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ListModels The models this server offers
+//
+// OpenAI's list shape, so unmodified OpenAI SDKs can list models.
+//
+// Corresponds with GET /v1/models (the `ListModels` operationId).
+func (c *Client) ListModels(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListModelsRequest(c.Server)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ListModelCapabilities What each model can do and what it costs
+//
+// Corresponds with GET /v1/models/capabilities (the `ListModelCapabilities` operationId).
+func (c *Client) ListModelCapabilities(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListModelCapabilitiesRequest(c.Server)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetModel One model
+//
+// Corresponds with GET /v1/models/{model_id} (the `GetModel` operationId).
+func (c *Client) GetModel(ctx context.Context, modelId string, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetModelRequest(c.Server, modelId)
 	if err != nil {
 		return nil, err
 	}
@@ -3674,6 +4493,242 @@ func NewRegisterRequestWithBody(server string, contentType string, body io.Reade
 	return req, nil
 }
 
+// NewCreateChatCompletionRequest calls the generic CreateChatCompletion builder with application/json body
+func NewCreateChatCompletionRequest(server string, body CreateChatCompletionJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewCreateChatCompletionRequestWithBody(server, "application/json", bodyReader)
+}
+
+// NewCreateChatCompletionRequestWithBody constructs an http.Request for the CreateChatCompletion method, with any body, and a specified content type
+func NewCreateChatCompletionRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/chat/completions")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewDebugChatCompletionRequest calls the generic DebugChatCompletion builder with application/json body
+func NewDebugChatCompletionRequest(server string, body DebugChatCompletionJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewDebugChatCompletionRequestWithBody(server, "application/json", bodyReader)
+}
+
+// NewDebugChatCompletionRequestWithBody constructs an http.Request for the DebugChatCompletion method, with any body, and a specified content type
+func NewDebugChatCompletionRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/chat/completions/debug")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewCancelChatCompletionRequest constructs an http.Request for the CancelChatCompletion method
+func NewCancelChatCompletionRequest(server string, sessionId SessionID) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "session_id", sessionId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/chat/completions/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodDelete, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewGetChatStatusRequest constructs an http.Request for the GetChatStatus method
+func NewGetChatStatusRequest(server string, sessionId SessionID) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "session_id", sessionId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/chat/completions/%s/status", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewListModelsRequest constructs an http.Request for the ListModels method
+func NewListModelsRequest(server string) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/models")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewListModelCapabilitiesRequest constructs an http.Request for the ListModelCapabilities method
+func NewListModelCapabilitiesRequest(server string) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/models/capabilities")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewGetModelRequest constructs an http.Request for the GetModel method
+func NewGetModelRequest(server string, modelId string) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "model_id", modelId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/models/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
 // NewListProjectsRequest constructs an http.Request for the ListProjects method
 func NewListProjectsRequest(server string, params *ListProjectsParams) (*http.Request, error) {
 	var err error
@@ -4966,6 +6021,91 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with POST /v1/auth/register (the `Register` operationId).
 	RegisterWithResponse(ctx context.Context, body RegisterJSONRequestBody, reqEditors ...RequestEditorFn) (*RegisterResponse, error)
+
+	// CreateChatCompletionWithBodyWithResponse Create a chat completion (OpenAI-compatible)
+	//
+	// The OpenAI Chat Completions wire format, so unmodified OpenAI SDKs work (send an access
+	// token or API key as the bearer). With `stream: true` the answer is `text/event-stream` of
+	// `chat.completion.chunk` objects ending with `data: [DONE]`, with a `: keep-alive` comment
+	// every 15 s. Extensions: `session_id` appends the new user turn and the reply to a session
+	// (`use_session_history: true` prepends its stored history), `project_id`, and `cost` in the
+	// response. `n` must be 1. Also limited by tokens (`tokens` policy).
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/chat/completions (the `CreateChatCompletion` operationId).
+	CreateChatCompletionWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateChatCompletionResponse, error)
+
+	// CreateChatCompletionWithResponse Create a chat completion (OpenAI-compatible)
+	//
+	// The OpenAI Chat Completions wire format, so unmodified OpenAI SDKs work (send an access
+	// token or API key as the bearer). With `stream: true` the answer is `text/event-stream` of
+	// `chat.completion.chunk` objects ending with `data: [DONE]`, with a `: keep-alive` comment
+	// every 15 s. Extensions: `session_id` appends the new user turn and the reply to a session
+	// (`use_session_history: true` prepends its stored history), `project_id`, and `cost` in the
+	// response. `n` must be 1. Also limited by tokens (`tokens` policy).
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/chat/completions (the `CreateChatCompletion` operationId).
+	CreateChatCompletionWithResponse(ctx context.Context, body CreateChatCompletionJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateChatCompletionResponse, error)
+
+	// DebugChatCompletionWithBodyWithResponse Show the upstream request a completion would send
+	//
+	// Validates the request and returns the exact upstream request body, without sending it.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/chat/completions/debug (the `DebugChatCompletion` operationId).
+	DebugChatCompletionWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*DebugChatCompletionResponse, error)
+
+	// DebugChatCompletionWithResponse Show the upstream request a completion would send
+	//
+	// Validates the request and returns the exact upstream request body, without sending it.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/chat/completions/debug (the `DebugChatCompletion` operationId).
+	DebugChatCompletionWithResponse(ctx context.Context, body DebugChatCompletionJSONRequestBody, reqEditors ...RequestEditorFn) (*DebugChatCompletionResponse, error)
+
+	// CancelChatCompletionWithResponse Stop a session's running generation
+	//
+	// Works on whichever instance runs it; what was produced so far is recorded.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with DELETE /v1/chat/completions/{session_id} (the `CancelChatCompletion` operationId).
+	CancelChatCompletionWithResponse(ctx context.Context, sessionId SessionID, reqEditors ...RequestEditorFn) (*CancelChatCompletionResponse, error)
+
+	// GetChatStatusWithResponse Whether a session is generating, and its totals
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/chat/completions/{session_id}/status (the `GetChatStatus` operationId).
+	GetChatStatusWithResponse(ctx context.Context, sessionId SessionID, reqEditors ...RequestEditorFn) (*GetChatStatusResponse, error)
+
+	// ListModelsWithResponse The models this server offers
+	//
+	// OpenAI's list shape, so unmodified OpenAI SDKs can list models.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/models (the `ListModels` operationId).
+	ListModelsWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*ListModelsResponse, error)
+
+	// ListModelCapabilitiesWithResponse What each model can do and what it costs
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/models/capabilities (the `ListModelCapabilities` operationId).
+	ListModelCapabilitiesWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*ListModelCapabilitiesResponse, error)
+
+	// GetModelWithResponse One model
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/models/{model_id} (the `GetModel` operationId).
+	GetModelWithResponse(ctx context.Context, modelId string, reqEditors ...RequestEditorFn) (*GetModelResponse, error)
 
 	// ListProjectsWithResponse The caller's projects
 	//
@@ -6531,6 +7671,505 @@ func (r RegisterResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r RegisterResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// CreateChatCompletionResponse200Headers the declared response headers of an HTTP 200 response for CreateChatCompletion
+type CreateChatCompletionResponse200Headers struct {
+	XAccelBuffering *string
+}
+
+// CreateChatCompletionResponse429Headers the declared response headers of an HTTP 429 response for CreateChatCompletion
+type CreateChatCompletionResponse429Headers struct {
+	RateLimit       *string
+	RateLimitPolicy *string
+	RetryAfter      *int
+}
+
+type CreateChatCompletionResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *ChatCompletion
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *Conflict
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *TooManyRequests
+	// ApplicationproblemJSON502 the response for an HTTP 502 `application/problem+json` response
+	ApplicationproblemJSON502 *UpstreamError
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *UpstreamError
+	// ApplicationproblemJSON504 the response for an HTTP 504 `application/problem+json` response
+	ApplicationproblemJSON504 *UpstreamError
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Error
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *CreateChatCompletionResponse200Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *CreateChatCompletionResponse429Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r CreateChatCompletionResponse) GetJSON200() *ChatCompletion {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r CreateChatCompletionResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r CreateChatCompletionResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r CreateChatCompletionResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r CreateChatCompletionResponse) GetApplicationproblemJSON409() *Conflict {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r CreateChatCompletionResponse) GetApplicationproblemJSON429() *TooManyRequests {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSON502 returns the response for an HTTP 502 `application/problem+json` response
+func (r CreateChatCompletionResponse) GetApplicationproblemJSON502() *UpstreamError {
+	return r.ApplicationproblemJSON502
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r CreateChatCompletionResponse) GetApplicationproblemJSON503() *UpstreamError {
+	return r.ApplicationproblemJSON503
+}
+
+// GetApplicationproblemJSON504 returns the response for an HTTP 504 `application/problem+json` response
+func (r CreateChatCompletionResponse) GetApplicationproblemJSON504() *UpstreamError {
+	return r.ApplicationproblemJSON504
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r CreateChatCompletionResponse) GetApplicationproblemJSONDefault() *Error {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r CreateChatCompletionResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r CreateChatCompletionResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r CreateChatCompletionResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r CreateChatCompletionResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type DebugChatCompletionResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *ChatDebug
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Error
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r DebugChatCompletionResponse) GetJSON200() *ChatDebug {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r DebugChatCompletionResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r DebugChatCompletionResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r DebugChatCompletionResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r DebugChatCompletionResponse) GetApplicationproblemJSONDefault() *Error {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r DebugChatCompletionResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r DebugChatCompletionResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r DebugChatCompletionResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r DebugChatCompletionResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type CancelChatCompletionResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *ChatCancel
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Error
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r CancelChatCompletionResponse) GetJSON200() *ChatCancel {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r CancelChatCompletionResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r CancelChatCompletionResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r CancelChatCompletionResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r CancelChatCompletionResponse) GetApplicationproblemJSONDefault() *Error {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r CancelChatCompletionResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r CancelChatCompletionResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r CancelChatCompletionResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r CancelChatCompletionResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type GetChatStatusResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *ChatStatus
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Error
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetChatStatusResponse) GetJSON200() *ChatStatus {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r GetChatStatusResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r GetChatStatusResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r GetChatStatusResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r GetChatStatusResponse) GetApplicationproblemJSONDefault() *Error {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r GetChatStatusResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetChatStatusResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetChatStatusResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetChatStatusResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type ListModelsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *ModelList
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Error
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListModelsResponse) GetJSON200() *ModelList {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r ListModelsResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r ListModelsResponse) GetApplicationproblemJSONDefault() *Error {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r ListModelsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListModelsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListModelsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListModelsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type ListModelCapabilitiesResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *ModelCapabilitiesList
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Error
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListModelCapabilitiesResponse) GetJSON200() *ModelCapabilitiesList {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r ListModelCapabilitiesResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r ListModelCapabilitiesResponse) GetApplicationproblemJSONDefault() *Error {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r ListModelCapabilitiesResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListModelCapabilitiesResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListModelCapabilitiesResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListModelCapabilitiesResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type GetModelResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Model
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Error
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetModelResponse) GetJSON200() *Model {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r GetModelResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r GetModelResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r GetModelResponse) GetApplicationproblemJSONDefault() *Error {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r GetModelResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetModelResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetModelResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetModelResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -8207,6 +9846,145 @@ func (c *ClientWithResponses) RegisterWithResponse(ctx context.Context, body Reg
 	return ParseRegisterResponse(rsp)
 }
 
+// CreateChatCompletionWithBodyWithResponse Create a chat completion (OpenAI-compatible)
+//
+// The OpenAI Chat Completions wire format, so unmodified OpenAI SDKs work (send an access
+// token or API key as the bearer). With `stream: true` the answer is `text/event-stream` of
+// `chat.completion.chunk` objects ending with `data: [DONE]`, with a `: keep-alive` comment
+// every 15 s. Extensions: `session_id` appends the new user turn and the reply to a session
+// (`use_session_history: true` prepends its stored history), `project_id`, and `cost` in the
+// response. `n` must be 1. Also limited by tokens (`tokens` policy).
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/chat/completions (the `CreateChatCompletion` operationId).
+func (c *ClientWithResponses) CreateChatCompletionWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateChatCompletionResponse, error) {
+	rsp, err := c.CreateChatCompletionWithBody(ctx, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreateChatCompletionResponse(rsp)
+}
+
+// CreateChatCompletionWithResponse Create a chat completion (OpenAI-compatible)
+//
+// The OpenAI Chat Completions wire format, so unmodified OpenAI SDKs work (send an access
+// token or API key as the bearer). With `stream: true` the answer is `text/event-stream` of
+// `chat.completion.chunk` objects ending with `data: [DONE]`, with a `: keep-alive` comment
+// every 15 s. Extensions: `session_id` appends the new user turn and the reply to a session
+// (`use_session_history: true` prepends its stored history), `project_id`, and `cost` in the
+// response. `n` must be 1. Also limited by tokens (`tokens` policy).
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/chat/completions (the `CreateChatCompletion` operationId).
+func (c *ClientWithResponses) CreateChatCompletionWithResponse(ctx context.Context, body CreateChatCompletionJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateChatCompletionResponse, error) {
+	rsp, err := c.CreateChatCompletion(ctx, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreateChatCompletionResponse(rsp)
+}
+
+// DebugChatCompletionWithBodyWithResponse Show the upstream request a completion would send
+//
+// Validates the request and returns the exact upstream request body, without sending it.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/chat/completions/debug (the `DebugChatCompletion` operationId).
+func (c *ClientWithResponses) DebugChatCompletionWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*DebugChatCompletionResponse, error) {
+	rsp, err := c.DebugChatCompletionWithBody(ctx, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseDebugChatCompletionResponse(rsp)
+}
+
+// DebugChatCompletionWithResponse Show the upstream request a completion would send
+//
+// Validates the request and returns the exact upstream request body, without sending it.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/chat/completions/debug (the `DebugChatCompletion` operationId).
+func (c *ClientWithResponses) DebugChatCompletionWithResponse(ctx context.Context, body DebugChatCompletionJSONRequestBody, reqEditors ...RequestEditorFn) (*DebugChatCompletionResponse, error) {
+	rsp, err := c.DebugChatCompletion(ctx, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseDebugChatCompletionResponse(rsp)
+}
+
+// CancelChatCompletionWithResponse Stop a session's running generation
+//
+// Works on whichever instance runs it; what was produced so far is recorded.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with DELETE /v1/chat/completions/{session_id} (the `CancelChatCompletion` operationId).
+func (c *ClientWithResponses) CancelChatCompletionWithResponse(ctx context.Context, sessionId SessionID, reqEditors ...RequestEditorFn) (*CancelChatCompletionResponse, error) {
+	rsp, err := c.CancelChatCompletion(ctx, sessionId, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCancelChatCompletionResponse(rsp)
+}
+
+// GetChatStatusWithResponse Whether a session is generating, and its totals
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/chat/completions/{session_id}/status (the `GetChatStatus` operationId).
+func (c *ClientWithResponses) GetChatStatusWithResponse(ctx context.Context, sessionId SessionID, reqEditors ...RequestEditorFn) (*GetChatStatusResponse, error) {
+	rsp, err := c.GetChatStatus(ctx, sessionId, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetChatStatusResponse(rsp)
+}
+
+// ListModelsWithResponse The models this server offers
+//
+// OpenAI's list shape, so unmodified OpenAI SDKs can list models.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/models (the `ListModels` operationId).
+func (c *ClientWithResponses) ListModelsWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*ListModelsResponse, error) {
+	rsp, err := c.ListModels(ctx, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListModelsResponse(rsp)
+}
+
+// ListModelCapabilitiesWithResponse What each model can do and what it costs
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/models/capabilities (the `ListModelCapabilities` operationId).
+func (c *ClientWithResponses) ListModelCapabilitiesWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*ListModelCapabilitiesResponse, error) {
+	rsp, err := c.ListModelCapabilities(ctx, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListModelCapabilitiesResponse(rsp)
+}
+
+// GetModelWithResponse One model
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/models/{model_id} (the `GetModel` operationId).
+func (c *ClientWithResponses) GetModelWithResponse(ctx context.Context, modelId string, reqEditors ...RequestEditorFn) (*GetModelResponse, error) {
+	rsp, err := c.GetModel(ctx, modelId, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetModelResponse(rsp)
+}
+
 // ListProjectsWithResponse The caller's projects
 //
 // Newest first (by creation); `q` matches names case-insensitively.
@@ -9629,6 +11407,424 @@ func ParseRegisterResponse(rsp *http.Response) (*RegisterResponse, error) {
 	return response, nil
 }
 
+// ParseCreateChatCompletionResponse parses an HTTP response from a CreateChatCompletionWithResponse call
+func ParseCreateChatCompletionResponse(rsp *http.Response) (*CreateChatCompletionResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &CreateChatCompletionResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest ChatCompletion
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 502:
+		var dest UpstreamError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON502 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest UpstreamError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 504:
+		var dest UpstreamError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON504 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	case rsp.StatusCode == 200:
+		// Content-type (text/event-stream) unsupported
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers CreateChatCompletionResponse200Headers
+		if values := rsp.Header.Values("X-Accel-Buffering"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Accel-Buffering", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XAccelBuffering = &value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 429:
+		var headers CreateChatCompletionResponse429Headers
+		if values := rsp.Header.Values("RateLimit"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimit = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Policy"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitPolicy = &value
+		}
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseDebugChatCompletionResponse parses an HTTP response from a DebugChatCompletionWithResponse call
+func ParseDebugChatCompletionResponse(rsp *http.Response) (*DebugChatCompletionResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &DebugChatCompletionResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest ChatDebug
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseCancelChatCompletionResponse parses an HTTP response from a CancelChatCompletionWithResponse call
+func ParseCancelChatCompletionResponse(rsp *http.Response) (*CancelChatCompletionResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &CancelChatCompletionResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest ChatCancel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseGetChatStatusResponse parses an HTTP response from a GetChatStatusWithResponse call
+func ParseGetChatStatusResponse(rsp *http.Response) (*GetChatStatusResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetChatStatusResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest ChatStatus
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseListModelsResponse parses an HTTP response from a ListModelsWithResponse call
+func ParseListModelsResponse(rsp *http.Response) (*ListModelsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListModelsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest ModelList
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseListModelCapabilitiesResponse parses an HTTP response from a ListModelCapabilitiesWithResponse call
+func ParseListModelCapabilitiesResponse(rsp *http.Response) (*ListModelCapabilitiesResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListModelCapabilitiesResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest ModelCapabilitiesList
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseGetModelResponse parses an HTTP response from a GetModelWithResponse call
+func ParseGetModelResponse(rsp *http.Response) (*GetModelResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetModelResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Model
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
 // ParseListProjectsResponse parses an HTTP response from a ListProjectsWithResponse call
 func ParseListProjectsResponse(rsp *http.Response) (*ListProjectsResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -10689,6 +12885,27 @@ type ServerInterface interface {
 	// Register Create an account
 	// (POST /v1/auth/register)
 	Register(ctx echo.Context) error
+	// CreateChatCompletion Create a chat completion (OpenAI-compatible)
+	// (POST /v1/chat/completions)
+	CreateChatCompletion(ctx echo.Context) error
+	// DebugChatCompletion Show the upstream request a completion would send
+	// (POST /v1/chat/completions/debug)
+	DebugChatCompletion(ctx echo.Context) error
+	// CancelChatCompletion Stop a session's running generation
+	// (DELETE /v1/chat/completions/{session_id})
+	CancelChatCompletion(ctx echo.Context, sessionId SessionID) error
+	// GetChatStatus Whether a session is generating, and its totals
+	// (GET /v1/chat/completions/{session_id}/status)
+	GetChatStatus(ctx echo.Context, sessionId SessionID) error
+	// ListModels The models this server offers
+	// (GET /v1/models)
+	ListModels(ctx echo.Context) error
+	// ListModelCapabilities What each model can do and what it costs
+	// (GET /v1/models/capabilities)
+	ListModelCapabilities(ctx echo.Context) error
+	// GetModel One model
+	// (GET /v1/models/{model_id})
+	GetModel(ctx echo.Context, modelId string) error
 	// ListProjects The caller's projects
 	// (GET /v1/projects)
 	ListProjects(ctx echo.Context, params ListProjectsParams) error
@@ -11079,6 +13296,90 @@ func (w *ServerInterfaceWrapper) Register(ctx echo.Context) error {
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.Register(ctx)
+	return err
+}
+
+// CreateChatCompletion converts echo context to params.
+func (w *ServerInterfaceWrapper) CreateChatCompletion(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.CreateChatCompletion(ctx)
+	return err
+}
+
+// DebugChatCompletion converts echo context to params.
+func (w *ServerInterfaceWrapper) DebugChatCompletion(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.DebugChatCompletion(ctx)
+	return err
+}
+
+// CancelChatCompletion converts echo context to params.
+func (w *ServerInterfaceWrapper) CancelChatCompletion(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "session_id" -------------
+	var sessionId SessionID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "session_id", ctx.Param("session_id"), &sessionId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter session_id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.CancelChatCompletion(ctx, sessionId)
+	return err
+}
+
+// GetChatStatus converts echo context to params.
+func (w *ServerInterfaceWrapper) GetChatStatus(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "session_id" -------------
+	var sessionId SessionID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "session_id", ctx.Param("session_id"), &sessionId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter session_id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetChatStatus(ctx, sessionId)
+	return err
+}
+
+// ListModels converts echo context to params.
+func (w *ServerInterfaceWrapper) ListModels(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListModels(ctx)
+	return err
+}
+
+// ListModelCapabilities converts echo context to params.
+func (w *ServerInterfaceWrapper) ListModelCapabilities(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListModelCapabilities(ctx)
+	return err
+}
+
+// GetModel converts echo context to params.
+func (w *ServerInterfaceWrapper) GetModel(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "model_id" -------------
+	var modelId string
+
+	err = runtime.BindStyledParameterWithOptions("simple", "model_id", ctx.Param("model_id"), &modelId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter model_id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetModel(ctx, modelId)
 	return err
 }
 
@@ -11662,6 +13963,13 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.GET(options.BaseURL+"/v1/sessions/:id/messages", wrapper.ListMessages, options.OperationMiddlewares["listMessages"]...)
 	router.POST(options.BaseURL+"/v1/sessions/:id/messages", wrapper.CreateMessage, options.OperationMiddlewares["createMessage"]...)
 	router.GET(options.BaseURL+"/v1/sync", wrapper.GetChanges, options.OperationMiddlewares["getChanges"]...)
+	router.GET(options.BaseURL+"/v1/models", wrapper.ListModels, options.OperationMiddlewares["listModels"]...)
+	router.GET(options.BaseURL+"/v1/models/capabilities", wrapper.ListModelCapabilities, options.OperationMiddlewares["listModelCapabilities"]...)
+	router.GET(options.BaseURL+"/v1/models/:model_id", wrapper.GetModel, options.OperationMiddlewares["getModel"]...)
+	router.POST(options.BaseURL+"/v1/chat/completions", wrapper.CreateChatCompletion, options.OperationMiddlewares["createChatCompletion"]...)
+	router.POST(options.BaseURL+"/v1/chat/completions/debug", wrapper.DebugChatCompletion, options.OperationMiddlewares["debugChatCompletion"]...)
+	router.GET(options.BaseURL+"/v1/chat/completions/:session_id/status", wrapper.GetChatStatus, options.OperationMiddlewares["getChatStatus"]...)
+	router.DELETE(options.BaseURL+"/v1/chat/completions/:session_id", wrapper.CancelChatCompletion, options.OperationMiddlewares["cancelChatCompletion"]...)
 
 }
 
@@ -11693,6 +14001,8 @@ type TooManyRequestsApplicationProblemPlusJSONResponse struct {
 type UnauthorizedApplicationProblemPlusJSONResponse Problem
 
 type UnprocessableApplicationProblemPlusJSONResponse Problem
+
+type UpstreamErrorApplicationProblemPlusJSONResponse Problem
 
 type GetRootRequestObject struct {
 }
@@ -13348,6 +15658,675 @@ func (response RegisterdefaultApplicationProblemPlusJSONResponse) VisitRegisterR
 	return err
 }
 
+type CreateChatCompletionRequestObject struct {
+	Body *CreateChatCompletionJSONRequestBody
+}
+
+type CreateChatCompletionResponseObject interface {
+	VisitCreateChatCompletionResponse(w http.ResponseWriter) error
+}
+
+type CreateChatCompletion200ResponseHeaders struct {
+	XAccelBuffering *string
+}
+
+type CreateChatCompletion200JSONResponse struct {
+	Body    ChatCompletion
+	Headers CreateChatCompletion200ResponseHeaders
+}
+
+func (response CreateChatCompletion200JSONResponse) VisitCreateChatCompletionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.XAccelBuffering != nil {
+		w.Header().Set("X-Accel-Buffering", fmt.Sprint(*response.Headers.XAccelBuffering))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateChatCompletion200TexteventStreamResponse struct {
+	Body          io.Reader
+	Headers       CreateChatCompletion200ResponseHeaders
+	ContentLength int64
+}
+
+func (response CreateChatCompletion200TexteventStreamResponse) VisitCreateChatCompletionResponse(w http.ResponseWriter) error {
+
+	w.Header().Set("Content-Type", "text/event-stream")
+	if response.ContentLength != 0 {
+		w.Header().Set("Content-Length", fmt.Sprint(response.ContentLength))
+	}
+	if response.Headers.XAccelBuffering != nil {
+		w.Header().Set("X-Accel-Buffering", fmt.Sprint(*response.Headers.XAccelBuffering))
+	}
+	w.WriteHeader(200)
+
+	if closer, ok := response.Body.(io.ReadCloser); ok {
+		defer closer.Close()
+	}
+	flusher, ok := w.(http.Flusher)
+	if !ok {
+		// If w doesn't support flushing, fall back to io.Copy.
+		_, err := io.Copy(w, response.Body)
+		return err
+	}
+	// text/event-stream messages are typically small; use a
+	// modest buffer and flush after each chunk so clients see
+	// events immediately instead of waiting on OS buffering.
+	buf := make([]byte, 4096)
+	for {
+		n, err := response.Body.Read(buf)
+		if n > 0 {
+			if _, writeErr := w.Write(buf[:n]); writeErr != nil {
+				return writeErr
+			}
+			flusher.Flush()
+		}
+		if err != nil {
+			if err == io.EOF {
+				return nil
+			}
+			return err
+		}
+	}
+}
+
+type CreateChatCompletion400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response CreateChatCompletion400ApplicationProblemPlusJSONResponse) VisitCreateChatCompletionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateChatCompletion401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response CreateChatCompletion401ApplicationProblemPlusJSONResponse) VisitCreateChatCompletionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateChatCompletion404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response CreateChatCompletion404ApplicationProblemPlusJSONResponse) VisitCreateChatCompletionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateChatCompletion409ApplicationProblemPlusJSONResponse struct {
+	ConflictApplicationProblemPlusJSONResponse
+}
+
+func (response CreateChatCompletion409ApplicationProblemPlusJSONResponse) VisitCreateChatCompletionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateChatCompletion429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response CreateChatCompletion429ApplicationProblemPlusJSONResponse) VisitCreateChatCompletionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RateLimit != nil {
+		w.Header().Set("RateLimit", fmt.Sprint(*response.Headers.RateLimit))
+	}
+	if response.Headers.RateLimitPolicy != nil {
+		w.Header().Set("RateLimit-Policy", fmt.Sprint(*response.Headers.RateLimitPolicy))
+	}
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateChatCompletion502ApplicationProblemPlusJSONResponse struct {
+	UpstreamErrorApplicationProblemPlusJSONResponse
+}
+
+func (response CreateChatCompletion502ApplicationProblemPlusJSONResponse) VisitCreateChatCompletionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(502)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateChatCompletion503ApplicationProblemPlusJSONResponse Problem
+
+func (response CreateChatCompletion503ApplicationProblemPlusJSONResponse) VisitCreateChatCompletionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateChatCompletion504ApplicationProblemPlusJSONResponse Problem
+
+func (response CreateChatCompletion504ApplicationProblemPlusJSONResponse) VisitCreateChatCompletionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(504)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateChatCompletiondefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response CreateChatCompletiondefaultApplicationProblemPlusJSONResponse) VisitCreateChatCompletionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DebugChatCompletionRequestObject struct {
+	Body *DebugChatCompletionJSONRequestBody
+}
+
+type DebugChatCompletionResponseObject interface {
+	VisitDebugChatCompletionResponse(w http.ResponseWriter) error
+}
+
+type DebugChatCompletion200JSONResponse ChatDebug
+
+func (response DebugChatCompletion200JSONResponse) VisitDebugChatCompletionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DebugChatCompletion400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response DebugChatCompletion400ApplicationProblemPlusJSONResponse) VisitDebugChatCompletionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DebugChatCompletion401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response DebugChatCompletion401ApplicationProblemPlusJSONResponse) VisitDebugChatCompletionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DebugChatCompletion404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response DebugChatCompletion404ApplicationProblemPlusJSONResponse) VisitDebugChatCompletionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DebugChatCompletiondefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response DebugChatCompletiondefaultApplicationProblemPlusJSONResponse) VisitDebugChatCompletionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CancelChatCompletionRequestObject struct {
+	SessionId SessionID `json:"session_id"`
+}
+
+type CancelChatCompletionResponseObject interface {
+	VisitCancelChatCompletionResponse(w http.ResponseWriter) error
+}
+
+type CancelChatCompletion200JSONResponse ChatCancel
+
+func (response CancelChatCompletion200JSONResponse) VisitCancelChatCompletionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CancelChatCompletion400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response CancelChatCompletion400ApplicationProblemPlusJSONResponse) VisitCancelChatCompletionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CancelChatCompletion401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response CancelChatCompletion401ApplicationProblemPlusJSONResponse) VisitCancelChatCompletionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CancelChatCompletion404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response CancelChatCompletion404ApplicationProblemPlusJSONResponse) VisitCancelChatCompletionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CancelChatCompletiondefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response CancelChatCompletiondefaultApplicationProblemPlusJSONResponse) VisitCancelChatCompletionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetChatStatusRequestObject struct {
+	SessionId SessionID `json:"session_id"`
+}
+
+type GetChatStatusResponseObject interface {
+	VisitGetChatStatusResponse(w http.ResponseWriter) error
+}
+
+type GetChatStatus200JSONResponse ChatStatus
+
+func (response GetChatStatus200JSONResponse) VisitGetChatStatusResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetChatStatus400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response GetChatStatus400ApplicationProblemPlusJSONResponse) VisitGetChatStatusResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetChatStatus401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response GetChatStatus401ApplicationProblemPlusJSONResponse) VisitGetChatStatusResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetChatStatus404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response GetChatStatus404ApplicationProblemPlusJSONResponse) VisitGetChatStatusResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetChatStatusdefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response GetChatStatusdefaultApplicationProblemPlusJSONResponse) VisitGetChatStatusResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListModelsRequestObject struct {
+}
+
+type ListModelsResponseObject interface {
+	VisitListModelsResponse(w http.ResponseWriter) error
+}
+
+type ListModels200JSONResponse ModelList
+
+func (response ListModels200JSONResponse) VisitListModelsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListModels401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response ListModels401ApplicationProblemPlusJSONResponse) VisitListModelsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListModelsdefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response ListModelsdefaultApplicationProblemPlusJSONResponse) VisitListModelsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListModelCapabilitiesRequestObject struct {
+}
+
+type ListModelCapabilitiesResponseObject interface {
+	VisitListModelCapabilitiesResponse(w http.ResponseWriter) error
+}
+
+type ListModelCapabilities200JSONResponse ModelCapabilitiesList
+
+func (response ListModelCapabilities200JSONResponse) VisitListModelCapabilitiesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListModelCapabilities401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response ListModelCapabilities401ApplicationProblemPlusJSONResponse) VisitListModelCapabilitiesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListModelCapabilitiesdefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response ListModelCapabilitiesdefaultApplicationProblemPlusJSONResponse) VisitListModelCapabilitiesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetModelRequestObject struct {
+	ModelId string `json:"model_id"`
+}
+
+type GetModelResponseObject interface {
+	VisitGetModelResponse(w http.ResponseWriter) error
+}
+
+type GetModel200JSONResponse Model
+
+func (response GetModel200JSONResponse) VisitGetModelResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetModel401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response GetModel401ApplicationProblemPlusJSONResponse) VisitGetModelResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetModel404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response GetModel404ApplicationProblemPlusJSONResponse) VisitGetModelResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetModeldefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response GetModeldefaultApplicationProblemPlusJSONResponse) VisitGetModelResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type ListProjectsRequestObject struct {
 	Params ListProjectsParams
 }
@@ -14977,6 +17956,27 @@ type StrictServerInterface interface {
 	// Register Create an account
 	// (POST /v1/auth/register)
 	Register(ctx context.Context, request RegisterRequestObject) (RegisterResponseObject, error)
+	// CreateChatCompletion Create a chat completion (OpenAI-compatible)
+	// (POST /v1/chat/completions)
+	CreateChatCompletion(ctx context.Context, request CreateChatCompletionRequestObject) (CreateChatCompletionResponseObject, error)
+	// DebugChatCompletion Show the upstream request a completion would send
+	// (POST /v1/chat/completions/debug)
+	DebugChatCompletion(ctx context.Context, request DebugChatCompletionRequestObject) (DebugChatCompletionResponseObject, error)
+	// CancelChatCompletion Stop a session's running generation
+	// (DELETE /v1/chat/completions/{session_id})
+	CancelChatCompletion(ctx context.Context, request CancelChatCompletionRequestObject) (CancelChatCompletionResponseObject, error)
+	// GetChatStatus Whether a session is generating, and its totals
+	// (GET /v1/chat/completions/{session_id}/status)
+	GetChatStatus(ctx context.Context, request GetChatStatusRequestObject) (GetChatStatusResponseObject, error)
+	// ListModels The models this server offers
+	// (GET /v1/models)
+	ListModels(ctx context.Context, request ListModelsRequestObject) (ListModelsResponseObject, error)
+	// ListModelCapabilities What each model can do and what it costs
+	// (GET /v1/models/capabilities)
+	ListModelCapabilities(ctx context.Context, request ListModelCapabilitiesRequestObject) (ListModelCapabilitiesResponseObject, error)
+	// GetModel One model
+	// (GET /v1/models/{model_id})
+	GetModel(ctx context.Context, request GetModelRequestObject) (GetModelResponseObject, error)
 	// ListProjects The caller's projects
 	// (GET /v1/projects)
 	ListProjects(ctx context.Context, request ListProjectsRequestObject) (ListProjectsResponseObject, error)
@@ -15782,6 +18782,219 @@ func (sh *strictHandler) Register(ctx echo.Context) error {
 	return nil
 }
 
+// CreateChatCompletion operation middleware
+func (sh *strictHandler) CreateChatCompletion(ctx echo.Context) error {
+	var request CreateChatCompletionRequestObject
+
+	var body CreateChatCompletionJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.CreateChatCompletion(ctx.Request().Context(), request.(CreateChatCompletionRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "CreateChatCompletion")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(CreateChatCompletionResponseObject); ok {
+		return validResponse.VisitCreateChatCompletionResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// DebugChatCompletion operation middleware
+func (sh *strictHandler) DebugChatCompletion(ctx echo.Context) error {
+	var request DebugChatCompletionRequestObject
+
+	var body DebugChatCompletionJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.DebugChatCompletion(ctx.Request().Context(), request.(DebugChatCompletionRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "DebugChatCompletion")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(DebugChatCompletionResponseObject); ok {
+		return validResponse.VisitDebugChatCompletionResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// CancelChatCompletion operation middleware
+func (sh *strictHandler) CancelChatCompletion(ctx echo.Context, sessionId SessionID) error {
+	var request CancelChatCompletionRequestObject
+
+	request.SessionId = sessionId
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.CancelChatCompletion(ctx.Request().Context(), request.(CancelChatCompletionRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "CancelChatCompletion")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(CancelChatCompletionResponseObject); ok {
+		return validResponse.VisitCancelChatCompletionResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GetChatStatus operation middleware
+func (sh *strictHandler) GetChatStatus(ctx echo.Context, sessionId SessionID) error {
+	var request GetChatStatusRequestObject
+
+	request.SessionId = sessionId
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetChatStatus(ctx.Request().Context(), request.(GetChatStatusRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetChatStatus")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetChatStatusResponseObject); ok {
+		return validResponse.VisitGetChatStatusResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ListModels operation middleware
+func (sh *strictHandler) ListModels(ctx echo.Context) error {
+	var request ListModelsRequestObject
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListModels(ctx.Request().Context(), request.(ListModelsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListModels")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListModelsResponseObject); ok {
+		return validResponse.VisitListModelsResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ListModelCapabilities operation middleware
+func (sh *strictHandler) ListModelCapabilities(ctx echo.Context) error {
+	var request ListModelCapabilitiesRequestObject
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListModelCapabilities(ctx.Request().Context(), request.(ListModelCapabilitiesRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListModelCapabilities")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListModelCapabilitiesResponseObject); ok {
+		return validResponse.VisitListModelCapabilitiesResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GetModel operation middleware
+func (sh *strictHandler) GetModel(ctx echo.Context, modelId string) error {
+	var request GetModelRequestObject
+
+	request.ModelId = modelId
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetModel(ctx.Request().Context(), request.(GetModelRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetModel")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetModelResponseObject); ok {
+		return validResponse.VisitGetModelResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
 // ListProjects operation middleware
 func (sh *strictHandler) ListProjects(ctx echo.Context, params ListProjectsParams) error {
 	var request ListProjectsRequestObject
@@ -16330,151 +19543,191 @@ func (sh *strictHandler) GetChanges(ctx echo.Context, params GetChangesParams) e
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7H1rc9u4suBfQXFv1dh1KVl27MyJXVN3PU4yx/OKb5zsnL2x14LIloRjCmAA0LJOyv99Cw3wKVCvyE4y",
-	"Z77MxBQJNBrdjX6h+1MQiUkqOHCtguNPwRhoDBL/+eodHZn/x6AiyVLNBA+Og3djIBKUyGQE3ylyB1Ix",
-	"wU+IAh4TpsmARreEcdI/H3Z+ozoa94kWJEtjqoEoOoRk1g3CQEVjmFAzPNzTSZpAcBxcBc+ugiAM9Cw1",
-	"fyotGR8FDw8PYZBSSSegHWRnmVRC+mHrc7jXNxG+0SdiSPQYSCrhjolMkZSO4ISIlH7MwIDBzGcfM5Cz",
-	"IAw4nZh57bc1GCf0/lfgIz0Ojo/2D+YhDIPzl4tRRVhczJdSPS6nY3EQBhI+ZkxCHBxrmUF16qGQE6qD",
-	"4yDL8E3P1DFMUqGBR7NfYDYPxm/0FhShJJKQ74HZEglazo4RPYpOgNzCjEyZHpdPBiK2jxgnB4dkLDKp",
-	"iIQ0oTNl3rriQrIR4zQxy0wFV0B2cIh+AZPuvMUPID4mZmn9XcK40kBjszcIEuMjQkeU8ZMaMFcch6Ik",
-	"ZsMhSODaAsTMWg4PDkJCeUyohXssFJAhk0oTg0pQ2rynNEsSIjPOzRz2w96L7hXPd8JSe7kXFVR2DC5b",
-	"aODg6CgMJoznf+8bAtUapBnz/324uro/2O9cXd1//+r6P//Dv2dD5I35zTpN02RGBE9mhFnarTCb4Ui3",
-	"qIn5HBTZgUQBOdw/QGxwYTZrRKIx5SNQu93WhTrmbF/hcx/Yv7IJ0/NAX9AREMX+1cpSCX5XnSuGIc0S",
-	"HRwf9UIzMZtkk+D4oNdDxNq/9gsQGNcwAmllQU5rKAp+pPFbu+Hmr0hwQ3PmnzRNExZRA+FeKsUggcl/",
-	"/lMZcD9VwPgPCcPgOPhfe6UU3LO/qr0L+5Wd1MfZBZ1NaGLYFGIiJBlSlihyRxMW4+zd4CEMzgQfJiz6",
-	"YkBGbn5lWZxyAvdMIevl9IVwvpLSCtanAvKUEzBzkh3KZ0RpqjO1awUBcrsysmY6ZtEY4Xst5IDFMfCn",
-	"RmQkIQauGU0UScwRR0kus4kUicXeT4LDkwOGp5WhQpHEIIkeU+7khqaMQ0zGTGkhZycGu1JbUYtkIDJN",
-	"BLeg/y70a5Hx+CnB/10QlUXj8ozcMQvRZACJ4CNlDiklJiA4ECPldhHQCwmR4DEzY7ymLIEnBbmi1RjR",
-	"Zk4UpwEZxKMw4IIY8EGarTHH1kkhlqdUOdEc41reCfEb5TMnwNST8h2RRhlAwWykFiWJGDFOEhHdikyf",
-	"WPWA0KEGSfpvzR+dU/NHnyjcAGVkfUVbfEs1tBwPVhBNKMNj+GMmNCU756/evSaxpEO9GxLojrqkfxXQ",
-	"TI+vghP5Q+9E/3B40K9rivPnUTFp50IkLJr557YzpvjG4ok//rDfO5n+8Ly3fOYSI/OTXloMGQKeUqa9",
-	"Y1WOtIcweM8NBEKyf8FTsyCeVFX5hqT5nqdSRKAUHSTwBY/WKSRJxx2ug0yTiHIujIggCAXEZAf3kHLC",
-	"SuUNlUIJmYI4P/CEHoPEM8XIkYd8R5B2Ty/OneacSpGC1MwqF1Zjjm+ormnixpTpaDaBedUuDOA+ZRLU",
-	"om94liQWrVbZnxuDxSto/mGQUKVvzBo/azKron2a/yGVMGT3fpayqnY0ppJGxirLDS0FkQQdWvsiEiPO",
-	"FBDLAaWdF0WDm3/cPrt7QX2rym21GzvWDdLnTcY1SzzqMsonSqTQSI9ut8lI0ghICpKJOCTTMdgzUSSx",
-	"A5EoLVJFpkLeMj4y8G2CvYeq5fbBmnKIzwJ7YZWIatTR2L/rYnAx+CdE2qDC0uUZDoCMF9tzjyYXFTod",
-	"0kRB2CDdFciwlRIqdsC+U8grls5iFOAY7Wv5lVlFvQ5sTDWKDKZhopbJDsesD8UcVEqKf4+pupkIWaXm",
-	"gRAJUI6rK/0C5oX1dhYhrMxQH659vZdIbPMrpim7ubUiZ7W1qmKgxlEzFlNOBI+gSy7BGMSK9P/ROb04",
-	"NwZs3xzt/VN3tCCHHJMfgUqQ/Tae/O+DbrcbLENIvoACMi8O4gnj75U9ImmSvBkGxx8Wrxjffgib+DJq",
-	"CbRKgUvQxkZIAI0viK0uo8gtQIp8T6NIZFwTO8yWuL0G0/zyr6sI2AbdF8j86kk/h/Q9ev2WSq4J49Wn",
-	"+01ZxtQNjTS7a1mdMb/Uymh8KxIwX00YP7fv7zfQGQYZZx8zcD8bHD2YZ2a/52nvLAEqlSO8Tk2JLk7F",
-	"TIH8ThGjAifopzEPjKSs8FmxoAcfRrOY6dPITvkpAJ5NkAkzPe5KGDGl0bmDfyMI5R8ISf6nhKEENW78",
-	"eYOaUuX7yhcpVWoqZHxj7ZbisRRDlsBNDAno4qkTCjf2yGs+xTN6/inciVt8aqimazBzY73FQRjcwkx1",
-	"3XfXnhML8fKKa+lR3miBroVcVcHsQ2g+EvLGr38t1aRiY3Enqp3ea9+Vu9uYjnH9/DCY932FAUtXYN8w",
-	"EBFanuvprSLTkbDnf05eKouMBWCkJWVJJv174JR1h7SlwKkM170pjpE+6MhZIhuoZ1XkhDmRlMuvkEAN",
-	"VkR+bfraysvNv25j31/FaBunQEnxX/0xkOnxO3ELXPmY01DWjTY/e7R6Tt5eHhw9Jz//8c5Floxa067H",
-	"tFphjLdb53hw5+oBKGOu3wIn7tOaevTCqMHz/JjLz5ZlXDI+SlD6nxC4twKUUE327vb3jAzcc997V4Bj",
-	"3tjHJUvaNXv5MHN61nLtqrGz+GFY35Lm2mrw1NDr2/kzXOqFOzoq/vk1DBjnPLvJD6CatCgehnVj5eBw",
-	"ibViqHa6zpjfH9RG/NsyNpkDuzGjF10JA67fua0uIiMBEypoukf+GLNoTGhq9VrcFEWoBDIU8sQ6T40c",
-	"U3N0/Z0iNIsZGEvB7KAjKDvHFAZemjqzTp8LKj1yi03oCG4ymXhEGgrDhqoijMkrpkaIsNHYT8N2sMUo",
-	"Ni/50KjhXnsdGU0mwhfDCvzXy3YVf/XN+RJS4DHwaHY2BqseNgwXig6pGyvZy6NYZEbyVoJdpYDh2WRg",
-	"5YsNh1RBz9LlwLqvwurcPthfM0jiIuDTuoGFiXhHkwzIJFPW/abJRChNDo6OKn4gr5tKWF9hdR0DERtF",
-	"Ow8Tuoi4i1L6KCMVRu56fK0/X775nbhfCeNalLGjnXxm6/YLjTGM2QB5MgHJdfBykXvOfbPU9KNOcXCY",
-	"8iH470ATPZ5HLsZh1lTP5klB3PpZKDVD3Dgn/QZE5+IZy/mwoLP8i7nJw+pSfRj6+Y9fWk7/U5Jmg4RF",
-	"6Mndefv6jHx/tP89BrQbmkQyqmIF9QYvYvxOzlurh84/17P6sKfeQbn3Y2NNVfVoNlrOtWZCC479PsSV",
-	"mRkM6C3Iu5wnLmMyraxNGvzPqZFNwMyAvvl/NYbmqod7fYtf3dNIY54DGBu5j5axdVblpnF/fqsjPCcL",
-	"nWjRwipHqtn6iRNmlYP92UFvqa6wbd0jX1sDlOeH6/lYFyoTv4FSdASeYEYZwFmEOfe9O/nNiJFQ2i9H",
-	"5mTHJgGTFYMdjKeZttqoWtFcnoCmuXG1lkEuMr32ZFIksCJucxeUgo+eXBqhEFDCuIuoKCNcQzKUYkL2",
-	"a77LdmjcVzcrIddnJlcGsIC6FYYFHVXw29idJgIdCdXIYwHpnpWE2gg8wb0OXbCaKY0JZPZdc6RrRXbe",
-	"pMBPz4nSswTwrBAcnNO5SVArSsiqBrzQa4j+3nwFm0RsNubPjcl8bZJtEEqDIBZs6RYcH7lc+9q9HlWE",
-	"VXWAmdIwcR4kc7grxZSmyEdaiMSrXVhyLlT0+TAs5kra/KlcXIxpCsTxweXLXxSRQGPPWSpiWMlfNynP",
-	"E8/5KOlkpVEKE6xQtBm3gd3ciYarWCqbcmjCdpMsdzucCT5kRu45ZXYNVtzuub/O6Z0D/5OkvCWT5s1p",
-	"pscHJB+GjMyrJxXFiUzoDC00nkcc4liCUq0KVYsK7H4tI49zb+DUcz4qzwIfT6VSkUihTQn3KVvL9b7G",
-	"flUWWRk0XLKPLsHFa9y8PiMvDo++Jy53pkjJtFzbMcKPajZIgPSRK/pkAkbDaufiZm6X0oYbyYRGY8ah",
-	"Y0QAPjDv1+3dMk/1xoawgtbARp1/jUl9TBw4M3KFkf+rANNhmVLmS58RlsuyRaK+Kvbyb9T8Mt9wIMC1",
-	"nJEUTX+byDRkkNhU+1VOlYoPxHOwMG5EdARtKW02SymletxwItzt76VSGGLwekTqIZPyu97gxfDZ4Dl0",
-	"/jbcH3YOo8NnnRfRs6PO82FvuB8/G+7T75c5B/KxDv0ea8100hDE/6egANJOAbpwTtYJ7f3bcyIB0/Mj",
-	"IJxOGB+5GxeWts2HdeSMtU7V8d5eFA1odAs87sZwl+eRqb2SIIOVvHL5msLSH4Fc0QjPWMJrYdUhS2BL",
-	"seq0wMbSOGAdl3hNInKOW6WFhJhUBiM7ucPt+SH5hf1IqCI/X775fbcSPCjXVJV91ZsJp53/oZ1/9Tov",
-	"brqd60/74fPDB//9BB+W8J9byZGrrfzT1vLh2jPZqB77edhx6XeKxExCpIWcEWE1qRjuIDEr/U7lgrS7",
-	"SoRSgdaMj9YPA9uo93qYrDjr6os752ZjFLiEf7gDOXO5xza7Hu+SRFRKBspl6C21Kxeku1VnL/y5BSqq",
-	"PsJaPlxlzdftVLeRPdUgsnpSW0U6Lsx/89z0aaWuymeHvRfPt0caq6bYOWxtwdjKuf1rN7YcnBf5XarP",
-	"Et1LCWbxasLgvjMSncInZt/t/u7+8cG+dl19r8MmqXChNSSiYMT0OBt0IzHZEzRlHXOUjYDvFVM/VD9X",
-	"tyztiNSuuFOESFzG0rbJ+Rtb/ubM1kZm7ojethxaOUP7aTby8eXUW6Ax46A8eSHRGKJbz/NUKD2SsFRw",
-	"NeOxCFLM1v+uabTn8+fj+dY1H6MzhtdsjYitW74faZiPsVkyxVyiSvOq5zoGcX0wP6w2JXHDzI/PDvOU",
-	"xgaN6f92fxmpUlVy7NvhIt/AsyUOjLrK9TeiBfn+gAxm2ujr79+97vxt94REYjIRvPDX2GwNCcNMNTKR",
-	"N0xAqWv7taUH4Wbaf3W3czQtdHfk3s7GZTlM6bT+qEyBTUkxj4jZbrTxVDUXJXeNmle8zqNLkHcsgnM+",
-	"FJ5MC8Z9kiMWUd0yDvbwkWf4cRGvr7zsHvoyJlPgNGU3+dWnykfupy7+tODTGZ0kLZ/iT17fgREp9W/s",
-	"s6XqlV12DewGKAUOwjnRVW72PKkVpvwSE6Xi6ejud3vBSpdJqraD3WMfUJc2XrUd+/TxQpJ45QeT2Zme",
-	"fda1LecJv8GLDasGREUMyWopxBtEQJ0tvWlmb3l6LpL4bp8v7cvmMwys3KRSTFK9Wiwi94Etf1Nomtzk",
-	"8e+6cHt/SWKRJFSq+nWS1tj4Z5r3GxnnlS0p/WSWCpqYq/jP6qS1NLhbwdIqdr6HCRYw9Eamf0HnTY3Z",
-	"c9lwEc3O02iT2JrafG8RvS2B5qEdC1sw6XMB+bWb9A7O7Zj0rYTwjdmynyNaly0mVwDMC6r7/v35y6c0",
-	"0rck9D18+I1tcauU+KbWsUCGmd3z6Od4k3w7KtE3p49tomWtldnVVGGWqilNx0Q1C+xz1IL5XV5PDbic",
-	"c624G6FhQGU0ZncQt1iM+Pk7A4vy3xG8gxu3zFW3YE2c5h84/K03y0agrUFQzWvdDYTMgTG3mMacNex4",
-	"N3TGI3s/yOf9w9o469Xb4JrVc7XdYVkmMZa066WRFTmpkgi1Yp6aSOtXNxRIjaEyvDN73a6OrhGecTmk",
-	"qwuOlfXEOVHwMSiwHbq7lCn6LItNa9vvC29C8nrqa0k2n6vBNi9UgbSuKfMaiWiSYFYp4xmoExuJJ0wT",
-	"uANuC4n0DeB9whSBSapny2slrK8E5zUTtlCOJveJbuzkWHz5fo18B2/+6foX95t7v4ldXfWYbnCHOPeJ",
-	"VrLB7Fqq6KrjZp24ty33kUmmZ5dm8TlqJ4yfZr5MhlNev8IqJDm9OK9UxjSAkrFIYptekjtmDdBkRwHX",
-	"hCpCyQBvlxaDXPFKJZHdLnkJUUIl4GVcl4WoRMWXSyLK8UqVrT9nBsdhMUfPVt0cJmI6l2KJv5drNAsy",
-	"/8cQAoKusGiCBBpbH3IWM00SMeoWF2Xfy8TlXeHFWlsDoaqNmscHeMM/Zb/ArBWPOd52+lE0uOl2u2bh",
-	"1XTaCZ0VtW5bLyWT/OPWApwFYkvytJAZGO0+5DDav17nhP3zH++CcAkB4F2Bfh0d/bDyJC8aYe/cNC8k",
-	"l9XPkNvtneMCzrHWqa3cxZwj3shLao+tvIZu4RGeK/D1o/0hr41xltAsBnImYiDszSVebTW7PYUBsZGg",
-	"Lnk3ZorEIsomhlSZJWIzqaSRdiVsQd6BvOJojAxpBGGRn1dmlIXErNKcYe5eoMwSUKGbB3PVLKnpMSgw",
-	"M9pozQi4oXGIrzhilunuFb/iZ4LfmcEEV8dXvIP5WGQgYgYK4x2K01u4iaiCE8Jc4MfY1+qEGMFkH7x9",
-	"fUaePXv2grx/d2ZzdSYsSZi9QkdSCREz5/EVJ2Snf9DrPe/09ju9g3f7R8e9w+PeUbfX6/1Pf7drAHiF",
-	"WT5FLd48u6f/j46LxHXOX/bJDq1VVWMxQQkwmFm0WlwwRW4h1W5czMBEcPttxd/69pbei8Oj73ebGa14",
-	"H6OZzGoG/pUp7cb9dIXn5FVwTD50u93rkFwVJ6Z5aM4c86xydJrHV0G3270KHvp2zv5/YUXDH/q4jf3/",
-	"si/+0MfZ3pSSyon0UuY15SfltTJKGU/w5zHMSGzFIOnnQvqYfLjuW/mWsAi4vf3nOMGcg5KBpnjRFS84",
-	"FymQeWTS5a7u5V+X7oCSkYxkqvhX8xBKGUwKjoNn3V73mUu/Qnm6Z/4zgpZMcmXDad8pK7QNxtzwocUm",
-	"hluIFoTpkv8s51AkTjGwhRKKM+A8Do6Dn0C/FcJWyKiU6j3o9RYUElyvgGA1EthSRNCtjlR+6Vpp5O7X",
-	"+2coQN5zacGV0zg4/nAdBiqbTMxuHufxSERfWBQCNaixgaow0HSk7L0FTYNrM9ZeF5nvlosp3/vn9FZ1",
-	"85V79+mcR0kWg6FYjcVmb2GWl66wSX2WZJEyFRthwVeqXBWL2Ls5eHH0ETcHx2/ZFZSRf8CA/AIzcgl6",
-	"21tyUdwaVrYi6x1INpzV+Lu6MeZAcBuTR4pb9kGDtJpdnRNO3DZQpcAWHTcnUWzFaf6n9O7DSxuQXbIP",
-	"Gu713ljbQHF7SVIvti+ndDQCSd6fY+X7rdN/Mbyf1A1G9z4hZh5aMXtqr+upMYAOif3FSGAWCZ4rCY11",
-	"nNgC6UOWgDHCBhDH5iDjFU0ADxW7Fa24PzWABfXmAh+a4L1miWXwHBZcTkstf+pGbC/n783H6N4syse4",
-	"Xo9V6R218C+mF1f/Yi/lo/qLhQU1YNweWp44laHJyCZwrUmSDn0PYXDYO1xOhEVd6u1S7mmVpPJd81Bw",
-	"mRLip12upsY8Oej1XAFCd/cBhQ2Sn8r1UHVCbHoX4YLERb6Zlzr/XmZhPJKMdjO0bFK+AqYITdjd1gXH",
-	"r+wOuC0t5kF6LXtmoQJj2LKwC6giteyZ0JgIdyA1xEaHMSePF9mopF6cm98/F+PrJEt6EV8spiLJplSV",
-	"FgiadtveDrSvcnsqv1myeG/yzCXv3vw401iQCFPhrNBMWe3TmqTmsbM6FJlC1dxyi23fs/97+tuv6+1Z",
-	"DveaUusr2Re3Xs++FGlh3g05s4LnwmaxXv73r4j0txAzdUKOes+sYxMY1shmRr+UQKMxhhK96r1LOHs0",
-	"8VSmCHs2xJq5pQglFMWwK6p/1Hv2tIX0K4Cgm2LKT0jfXpnMuwSwreu5JYK85HC3v4e+tD30lXUSMWql",
-	"jUs3A3q4tQoJhykobUt8h0bJMprvIAGj0mYKZEhs1UTrKWETIJLykYdQ0ItnTPy8/uEyXesV1+iwmDqf",
-	"PFPWc8nycmZayLyIk6vN2NZxBgs12uIVq7dS+uQdqqgRuRqt1CqKmjH9a6S27QLWL8eVGky2rUYxHoF/",
-	"LQv83O2TD2AocgwvmtfWNt5kXh+Gyr3fs50iVnjRtfpaVwlei7tr5Tm9LG6MDqP/g8VfnUecMttbztaV",
-	"ZkX4yf7yT2qNIfCjZ8s/KrvkfLbQqcUdPuS52Q9zsqjumK8a2O6LmlRCp36rRLLy3YoakcQVYeT8irO8",
-	"wrKx+YZCRouEz3tl69ItlDxnVEGHcQVcMbTxbfn+3Oabq6PgY5Y8KuRtqIVXC751PqlVM1/IKLjB9d37",
-	"t2cTgzWLmJXYY+8Tix+cy8DXKe4txtd47Jpm5T3f0AlYVB0nhknQQYVnagub2Lvv7+31iwafLKG785eO",
-	"5nC/fhRWCd0uubmr+Q/1WKzLm3t8am+zCVwMF/H8lRP3E7taVuGGM1cOOS+OjwF0oxJZcsY6X7bmviHm",
-	"yQKWyfR4j6ask1c+bHUXRDRJcK7ESHgX6W1IqRPXH8ZGpbhhHaKwxwb2TZtnINRvsU2HWpt5vi7pXjZo",
-	"WSja0bW+YzGjx8BkjrHdJ2WCTSi0YlhXqCEnhPmoQIj3PtuCZ9hGiCnrd2aqjLsKnsywFjO2IBUuY4KS",
-	"y7+fdg6OnpMxtTW/64Rkbzq4ji9ri+F6D9hHE8nVhkQryeP9Lc/tGuq0iORbmOGRyLRyG/TEgvnF8o+K",
-	"VqDmg4ODVWaptmL7XNK3m0dokeriD4Y1BWuhjbjsRS9PGPTX+mqhlYu9iU5dAzYn7c2bLHaOG0UOe4fz",
-	"DPEWO4NsyhAvfdLy0KNG4SyxLYrSvoCnJaMnOK0r1ptBwGYEsed6s7gb+n6qqDRduwWo4HboXDmR4EM2",
-	"yoycrPZtIztuXYQL7sp51gkEJ98qgfS+mLjiMP0yIutpaQ0raFSI7btcUC+mOmvcdKpZg36Cu2Qjrkqr",
-	"h1ip43KfyY5LcCNDOmHJbLeI6dr+YJ5DudbJInicU9XfLmOl4/XQ5+svG8z+ucztpu1ga/kXW7OAfGw+",
-	"aCvRnEYRpNqGvYouAd46m1aRGwo5ITtlBNkokTk+yCDTWvDd7hV/bcyMyCwjytCp5NooKZR8tmMp12zI",
-	"QKJDy6iM5pf9IzJhPMMqEocHL6zXq9JwdtfmmjXsENf26zEItFbp/QGTaMuh7jvT6RSTCTuZTIBHIoZ4",
-	"jdBKreLpU9v4ZYsir81jc6tSyp7YwD9YQY9sNo/ecmoPG2EJcls9Dt2fQhZ962z6XxvrhcF9R1INHdv2",
-	"/9g+bjKkyHQ7R1qlxCX65oZaXXifzLduwn6/Lfqbh19sm7vlEvXSptWJLD+an9pcxc2w0C4Qcq4n3yIl",
-	"/SU+V9UzL3TGkr3fFRbWMG4xnqG2dznTREzNCzZkFdnqykW5T0cL83i2U7oim48kn7wlnzc9Py3Af+rz",
-	"0y6x1hnVv9s+l0h7Ng6ySYfx3Mhr1ap+Al0liEcS7ot8twVoX9795EDxep/8nv9L0Krw8KM43rEdS0MS",
-	"NeJYRselPN4TkshqgdlqZVlRBNLru2Td7o/MubXiu098+q/i3K8TylfqRtqGMl3QkpCkfnFtwZGT95Nd",
-	"aP+nEhRwm4VnTmmmiErxXs+F/QXPafvMvYK+diKdEmAOqOlYYHtnc/KHVxzujcaO2gnj5uOxkNp5D6aM",
-	"x2JKdiq3WRKhbOqWYYLZbqUjvOvXhzoeYeqKS9CZNMe99fd7NG1Xie9dnkr+GHzRqPb3lanFHKb/xqrx",
-	"q6KVZ6GRult32JrGIMegZRO1uOjl3MpQ1n2rXNzMxn/R5aHHMCGMdwmWtFeEC41dciAmOyqLxnhZEYNs",
-	"/V1XgtCIfYi7V/xtARXEVuO3t0QzPe6TVCQsmvkZoeg8/Tg8UK8i+dTxhoVM8K6hO9GtMMTa4YMvzgxl",
-	"OKFNj1lM9kWbhLbA7e+VTCuyM5gRvEfNBN89If2PfTIxOhIol2g5r//4I7YXZXeGhXlB7+Be5zn95gN7",
-	"EwTvuzLemgn0sS0LaHnZ3m8tJ6hac3xh2Djf6G80SFxt5+HIu3hUDRT7YroXRUGSrzKoWy+y/8RStihl",
-	"4hexeJjaV7pFg1gE4tU7Omob3L22h+/gyH9FgOdFNikL5XhIuiGfl8Z/zyteJCJhQll+i7hfVq/rE54l",
-	"yQIn0WZ8MvwNDeXVAr5fxr+zZpTtcH8FsriQWCQAbxy9tq17tuQZWkIbhRPI59Zxnz32ibPg6to3JC2e",
-	"Mvh6umxTNwqgFz6qFufRFjj60Y48W2T0iY3rJfSbO57+1HT8pcSb83UpMQHbKE4Z1XSptEszj2Hi7OwE",
-	"hhrzDaxNrUCTncqLLlJmTGqBh19I8u4a5smnB19ei/XUfuXMk3dD+brYx3m5/+KfR+GfIn9nJd2xWrvS",
-	"a9v/JpQmEiLgOpkRV13DXhZB214BlWjcYzUcG5J0ZRjzzs+K7AyzJCEa7vWu39a/LGtXNhjJZ7vXSqZ/",
-	"9t3Boqb6qmVtaoWO5y/w/YEdRLQgQ8ZtxQuLGSFzxPzllCjQuNwpkVPoN+qUqFZldVxYPFrmlLgsaqN+",
-	"lU6Jevn/J3ZKlDVQW50SDs9/0uPlG/BiXGoqNaGkrPHrYYHGQbSn8hrkbfZrvV7044soN1ELoWEpZfU1",
-	"JClYSIjAeh1JskTyNNE+7zvyuX82lkh/uX+27v7JE6bz7PRquW/fSbOEn56Ak9rLAP6JBfVn+oMWys7H",
-	"8Adth8UfTdv4Iv6gJfSb+4P+3ArHF7NnbelO10MCzShxB+uqFXgVqtrewWvtvqlcMyaDGXGQd0nflmPp",
-	"kz3Sx+zaPtnJzVwWq12iIimSxFZ1pgRLhxZ2MONX3BVusi3MsSZl3xa+7Zel7I3NTkfgvTrAlP6tFPAr",
-	"GMlC2mLWJYUX2xBQFVV6Otq/DCK8bVD9w0uRwMo2s4Pcloeft5jf8GRWHF941VsSPabuzq77oc1mthuz",
-	"riNgEQAcpusAgOSw7vzfkqnudm+5qV66N/78B/J3yxWuzc7mBf6AvG/JV+oPcOB9GX9A0dOlRcW0d/wL",
-	"Vv7LtP9MPkhTwJS6SUGTqx7Cqxr4thnZ42t1dp5WuqGaKc2ifxehlrXv5kYSLSeBGY+WFBNzGbta1G+U",
-	"5TGLsExdqcQYlLvrlCtTIWEc23kzfcVRBTomtquTwl4Ls1pGub1WERJ0etihpYFgMlBacFBdcom9hfqV",
-	"jgb9K47JpOrWpp+fYAYNRheJfQOnGALec6NmYlQKzcMBjBjnjI+65DR/uabuwBUvZicStG1dUdZg2O8d",
-	"E4NKl32PA6tIGpvIpzX+BNqGU5cnUY4bq8yvXacS7pjIFG5Imwrk2iS1BC+O9g8+Qwd61CBE3vhqoVrj",
-	"qnY9rQDYX2GenwSHLcXbFcH6lQUNVyWAYd3rh7n6UdUOOB+uzYZW+/Z8sLWksAxvG8G5Ir3YA8AV4tbV",
-	"NjJFM449JAMHUHOkvFB1iN2HmP2np7OE6xpTKdfbLSkY67LOGwanNmFaha4rQUjcDU4cLL+HWRnHJk7P",
-	"jfMeLwK4jkmSVsCpVGQkO9iPyXV+2q2OiuW05of1pr925wKlyvPpmUV6fqXUVokqhaqrWZcffWWwND8O",
-	"WoCxMhyFH26rrSYihsOEcShKSDNOlIa0Oq4hsofrh/8fAAD//w==",
+	"7H37Uxs51ui/ovLdqoH62uYRyGygpr7LkGQ3O5MJXyB39m7g2nL3sa2lLXUkNcab4n+/pSOpX1b7QYAk",
+	"s/vLTGh363F03jqPz51YTDPBgWvVOfrcmQBNQOI/X13Qsfl/AiqWLNNM8M5R52ICRIISuYzhB0VuQCom",
+	"+DFRwBPCNBnS+JowTgZvRt23VMeTAdGC5FlCNRBFR5DOe52oo+IJTKkZHm7pNEuhc9S57Dy77HSijp5n",
+	"5k+lJePjzt3dXdTJqKRT0G5lp7lUQobXNuBwq/sxvjEgYkT0BEgm4YaJXJGMjuGYiIx+ysEsg5nPPuUg",
+	"552ow+nUzGu/ra1xSm9/BT7Wk87R4d7+4gqjzpuXy0FFWFLMl1E9KadjSSfqSPiUMwlJ50jLHKpTj4Sc",
+	"Ut056uQ5vhmYOoFpJjTweP4LzBeX8ZZegyKUxBL8GZgjkaDl/AjBo+gUyDXMyYzpSflkKBL7iHGyf0Am",
+	"IpeKSMhSOlfmrUsuJBszTlOzzUxwBWQLhxgUa9Ld9/gBJEfEbG2wTRhXGmhizgaXxPiY0DFl/Li2mEuO",
+	"Q1GSsNEIJHBtF8TMXg729yNCeUKoXfdEKCAjJpUmBpSgtHlPaZamROacmznsh7svepfcn4TF9vIsKqDs",
+	"Gli24MD+4WHUmTLu/94zCKo1SDPm//t4eXm7v9e9vLz98dXVf/0pfGYjpI3FwzrJsnROBE/nhFncrRCb",
+	"oUi3qan5HBTZglQBOdjbR2hwYQ5rTOIJ5WNQ273WjTribN/h89Cyf2VTphcXfUbHQBT7VytJpfhdda4E",
+	"RjRPdefocDcyE7NpPu0c7e/uImDtX3vFEhjXMAaJazgHZTiOJbgAPSn7e/8L6erOfGyRGnnOzzR5bzHL",
+	"/BULbpDb/JNmWcpiakCxk0kxTGH6X/9UBi6fK9P9ScKoc9T5Xzslu92xv6qdM/uVnTTEQgqEntLUrBsS",
+	"IiQZUZYqckNTluDsvc5d1DkVfJSy+KstMnbzK8tLKCdwyxTSuEdkXOcrKS0Hf6pFnnACZk6yRfmcKE11",
+	"rrYtx0G2ogxTm01YPMH1vRZyyJIE+FMDMpaQANeMpoqkRpZS4pGYSJFa6P1FcHjyhaFYNFgo0gQk0RPK",
+	"HYPSlHFIyIQpLeT82EBXasvTEQ1Erongdum/Cf1a5Dx5yuX/JojK40kpjLfMRjQZQir4WBlpqMQUBAdi",
+	"2Ok2LvRMQix4wswYrylL4UmXXFGfDF8zosupWgbwyAy4IGb5IM3RGPl4XPD/GVVOBiS4lwsh3lI+dwxM",
+	"PSndEWm0DpQAhmtRkoox4yQV8bXI9bHVQwgdaZBk8N780T0xfwyIwgNQRqhU1NL3VEOLHLKMaEoZyvtP",
+	"udCUbL15dfGaJJKO9HZEoDfukcFlh+Z6ctk5lj/tHuufDvYHdZV0UfAVk3bPRMrieXhuO2OGbyyf+NNP",
+	"e7vHs5+e766euYTI4qTnFkIGgWeU6eBYpew0w33gZgVCsn/BU5MgSqoqf0PU/MAzKWJQig5T+IqidQZp",
+	"2nXCdZhrElPOhWERBFcBCdnCM6ScsFJLRO1TQq4g8QJP6AlIlCmWj3zIlJZAp08u8cwGpyKBlGRS3DDD",
+	"s0fIxyJk4jcgU0ETq0tohkpFrskW04qIGSdTcyZjsJxGk4wqs0nBza7uPJ4hRZ6cvXGGRyZFBlIzqzJZ",
+	"gyPpU11TuIwl2DUTLmpdUQduMyZBLfuG52lqkcXqdAtjsGQNBS/qpFTpvjm5L5rMap2fF3/IJIzYbZhR",
+	"WEslnlBJY2PUejtVQSxBR9Y8i8WYMwXE0nVpJsfxsP/362c3L2hoV97U7dux+kh1/ZxrlgasDeS6lEih",
+	"EQkdDpOxpDGQDCQTSURmE7CSXqSJWyJRWmSKzIS8Znxs1ncf6N1VFfSP1hJGeBbQi6pIVMOOxvldFYOL",
+	"4T8h1gYUFi9PcQCktsRKc5qeVfB0RFMFUQN110DDVkyomFF7zp6pGIrLQYBjtO/lV2bNj/piE6qRTzAN",
+	"U7WKYThivSvmoFJS/HtCVX8qZBWbh0KkQDnurnSrmBc2O1lcYWWG+nDt+z1HZFvcMc1Y/9qynPX2qoqB",
+	"GgJ0Ylid4DH0yDnwhFBFBn/vnpy9Mfb/wLDGwYkTmEghR+RnoBLkoI0m/2e/1+t1VgHEb6BYWRAGyZTx",
+	"D8oKfpqm70ado4/Ld4xv30VNeBllC1q5wDloY/mk4OSD1dAUuQbIkO5pHIuca2KHeSBqr61pcftXVQA8",
+	"BN4XwPzmUd+v9AM6TVdyrinj1ad7TV7GVJ/Gmt207M4YlWptML4XKZivpoy/se/vNcAZdXLOPuXgfjYw",
+	"ujPPzHkv4t5pClQqh3jdmmlQSMVcgfxBEaPYp+jmMg8Mp6zQWbGhuxBE84Tpk9hO+bkDPJ8iEeZ60pMw",
+	"Zkqjbwz/xiWUf+BK/J8SRhLUpPFnH/W/yveVL4zWNBMy6VtrrHgsxYil0E8gBV08dUyhb0Ve8ynK6MWn",
+	"cCOu8anBmp6BTN862ztR5xrmque+uwpILITLK65lQHmjBbiWUlUFsneR+UjIflj/WqlJJaApS1U7vte+",
+	"K0+3MR3j+vlBZ9F1GHVYtgb5Rh0Roz29md4qch0LK/89eqk8NnaN4ZaUpbkMn4EzQRzQVi5O5bjv+8IY",
+	"8YOOnflxD/WsCpzII0m5/QoK1NaKwK9NX9t5efhXbeT7qxg/hBQoMf6bFwO5nlyIa+AqRJwGs/ra/BzQ",
+	"6jl5f75/+Jz87fcLdzFn1Jp2PabVCmO83eeAgturB6AUwdUQ92lNPXph1OBFevT8s2Ub54yPU+T+xwRu",
+	"LQMlVJOdm70dwwN33PfBHeCYffu4JEm75yAd5k7PWq1dNU4WP4zqR9LcW209NfCGTv4Ut3rmREfl1mED",
+	"A8a5BPteANW4RfEwqhsr+wcrrBWDtbNNxvxxvzbin1eRycKyGzO2gEufUh5DGnBB4HPnu23Y4TIHa9rS",
+	"4opwDByks4Spweg0QeewFllI14iql01r3dVW91q7qCoX2rrFiWAxLG5xxDhDJYSqunpjVm3MZAt7g4Ii",
+	"7cc0TY1Ick6o/oiluoUiGE/gNuRIjDqpGGdSDNUSPlgu3jmSAodTOsJWCi4Jo1zRdL13RVqjeqoUU5py",
+	"HdxmBSzrShFzHBdCpKc0TRflSOOYcTUFwAPH2xSzCPYSbFHjhFvxQxhm65W2BqQRdzbboMO3gJiMhWVH",
+	"K0cw790VLpx1tbQk6E5DT2bwFweGyoHHE6p7cQmP0LHXKbfOGl7dauDm1x65QK+cchcvUAoiwx+UFhIS",
+	"wnjNJF5XF1NzpWHaHzE+BplJtiYl5J6YVoH/A74Y1uIsyMqj8fCNClTxE61Gt4qAqoPxXQb85M0PeBWl",
+	"SXke3u1+TEYM0sT6l1NjhSWESqtPZPgHTwgbcwPkXqcp4ab0tl+OaQWt/aESP9ACzQq6mWHu/a0l0c3o",
+	"6q2jazu3N6J3d52rsMWqxtk09cpuWBMIEMdq7uzpqhr9sdJtGXUCCts7ns7JHgbe5FkmpLbHVkR37EUb",
+	"wjejkqYppP06j275sCKWMykqVtJS4navEko4zApS3+KCAxmzG+DbZkOOTlpI/b7M5STLjHKuJ0yVjEUL",
+	"ZDRmt+j2cGOtN68R+Yv2ACowRBmq4zEQIUmemXkOnIdlagYXHJyDsTlsBbkX2XKBwgdNjL3CBUmg07A9",
+	"ZX/rC1xm8GAbfiwep3kC/YIBruP60TDNjEqXW6uuNOZFPkS5XMYeVbBztxU7eT4dOh8i4mShlDWu7w3+",
+	"DCIyoLkW5v+eBQ8iA/7PZrQjMso5GtBR8a8j8pnTKdzd1U/ECzYzqvUAiWpwU0C+reZDv9EpJKjFOEF/",
+	"5Ta1uR4UUhK0yPrZCpDvbQjyXEHfk5YLNllKX2cSHIEVQvyHQmp75m0IYeD/GITVfG8cro6Qq4paL1IL",
+	"MdEuS0Pis7KRD+ckEWlKpYrIcO4s7WvGA2IxpvEEjK6YhIG/AFT7wUwyDWt+wXiW6zXfFble/2UttFXx",
+	"V767oDNn6HN1s0VVKNR36CdpO4qXMMzHiwp0u/bp79aDP8pVtrtF9MULYgxJw0CfmcjThAwNAnNNchdM",
+	"UEHTcv3+x37bahtQK5Zean+NIcodtMHr7RrG3aI0MsuJCEWlD+OA7csko1Ir5JCGF5CtwnIjOpfcxRQa",
+	"HoXiUdkAi9Yb+KYdaBVudDbeQGoW61yShqUWNqJlgstNxX6LkfIktmTbUTQZ+qKnwAmZxV9aQLju5XTT",
+	"zVZMdLWKRTqHWOCD+t7OMV5zceFM9Z3vJqxjONbbx/vLNQ3QgnpWW3CbeH8c5+l763ldflixTtZYvL37",
+	"2eTuYplXqgLeqCnOHEwbq6ztsractqNFBWIDXK1xk8/tYRjViHza/ddJ9x+73Rf97tXnvej5wd2fgrEz",
+	"tSyTjS6hzCCxXsc6+XaIqmA7G0CfynE+9clCdcb+t/N3v3WBxyJBO9691+usHzQVAk1UmfKq9fZvkdbu",
+	"Db2SdtcA4Yc24RfwS6xBvZkU00xXvqlD+I1Rc4i1gzDNwyg2xGg5Cn0lqOKomqW45lz9yuVrQJ9MNtlG",
+	"0AzblJMtqioVwEQBADfmCB5YyoDrC4cZRQZKhwnVaSphv09YPCE0swEwdlB0To2EPLax47GYglq4APtB",
+	"EZonzBjaeAfm8M/OMYNhULE4tfrPGZWBC042Ndw2l2mIF5pTa8Q0GNMwFbNO1Jmw8SR82SXXUA/NS0HG",
+	"BLd6LZrDF6PK+tfjXKE5X6IhBzyen07AxpE0IpwoxuP2p6rF5qzYmQtyVhXahV96nq1erPsqqs4dWvtr",
+	"BmlSRP+2HmARS3ZD0xzINFc2+liTqVCa7B8eVgJGg/GswkYSV/dh7IhOVKRjuUwplw0WwoxMGBKUYe5O",
+	"3K+EceelQjtly89so55Rf8esSy9OiQ/WKTe545j7yhgx6iIMHKRCAP4r0FRPFoGLaSgbxnEsooK4DpNQ",
+	"ZobouxyFeyCdS+dYTYcFnvkvFiaPqlsNQehvv//SEiZwQrJ8mLIYA9m33r8+JT8e7v24vehXoOm4ChUM",
+	"MAgCJmyLXbfI6Ws9rw97Ehw0rOrlqm7fsfFqqjUT2uXY7yPcmZnBLL0FeOeLyHUN8/WNPAP/VbYdDhia",
+	"/1cxZnzdKICmC4nGGvNJwZjZAwyhs1GtPoZuEHAhoZwsgieWWq+lSDVHP3XMrOIne7a/+i7hoYMU/N4a",
+	"S3l+sFkw9tKog3UcH8sg5753kr96rbqOz+4emRVrGqnoSttMa119MdViNFl33WaTeafOGrD1saoKPgVy",
+	"loXChRLGq/7hiIykmJK9NZXoL4n/sDFyVXPbLDRqBgxU4Ns4nSYAHQrV0GMJ6p62eegu4FZHLlcv5KAj",
+	"W/Zmlyg9T2F77cujpYykogEvDS/Gawq/g/ukdtybPu+N5huj7KYRJAVAHiBCsnI9/U2HR1YBFvLxbuLX",
+	"fes9fk1PtU2fY5wUoQxqQjMIiMwyxKU+xgfObquJrGsHwFRyS1KaJ9BVgnPQ3YPuYTD+eCEIxrrrQtsV",
+	"Mw5Jfxi4OxtQridSZCweRGRgtO90QLYw9Ws0ShkH4lznU8MMcIZtZBQeQl2DUVSzYQrFXcUPijSC9ZcG",
+	"GC+GphTrDeKBWcQpzeiQpcwfR4Dib3V/xngiZl8YhkRv+/cRW5lksfNSL6U+s5sz9+6q2yUL3lbfd3GX",
+	"u/jTDWuYHm3eSTySyj1RA5QheFTX5RdRzFgCYq2zfAh+toAfAc62SD1G8K02JgpkxSW1bumhtvEVln5W",
+	"4m2DsRVX0iQDSaYsTTFGDpHgj3Qtfe+r5hBMLZcsnEGLF79Y/cgWKvGKqZE4jr2S85e/KHT4BiAsEljr",
+	"1qoSjxu+AVlrlMLZV8gpxm2usc/rwF2sZPplmGur889Hwp8KPmLmtBzv2kDpe1gLcxM70S/+L5LylpIV",
+	"705yPdknfhgyNq8eV0x0MqVz9AVynwSXJBKUajXdW4SX+7VMhl14A6deSJsIbPDxjHcViwza3D0hs361",
+	"h6FxXpVNVgaNVpyjK7QQdKO9PiUvDg5/JK6GQ1H7aFEpGiBVDMgUDHdpp+LFmAlDjWRK4wnj0DUsAB+Y",
+	"9+ue1bIgVN9mVXZac+3q9DsUyfyIuOXMySXev112sO4UU8rJ8wV3n+dly6RXle35b1QogBQIcC3nKFIc",
+	"P7FBwlhZbB1BWfG2B6Ql48YYCEXsVcuBZFRPGu7qm70dFyka9L3Xs/jK73aHL0bPhs+h++fR3qh7EB88",
+	"676Inx12n492R3vJs9Ee/XGVG9qPdRBOotJMpw1G/H8KDCDtGKCLa7A6on14/4ZIwIJ7MRjFnfGxq6Fo",
+	"cdt8WAfOROtMHe3sxPGQxtfAk14CN76eidopEbKz5s213VNUer6RKhoZgxbxWkh1xFJ4oPTprICG2iyO",
+	"Cwsfxu6K0AUdVgYjW/5q5/kB+YX9TKgifzt/99t2OLarwvuqkQ0n3X/Q7r92uy/6vSWhDXdhKHnN8cvL",
+	"tjSCMh6qREt7cRWqJ2EadlT6gyIJkxBrIefE5W4UYV8/KM9Ie2slaoDWjI83DwrZPBindi3UvPw3B6PA",
+	"RcHBDci5K/Jly9hhdciYSslAuaIxm16zVyuwVGcvbg4LUFRvo2olWlZE/Disu5fnroFk9TorFe64tCRL",
+	"oHZnK3ZVPjvYffH84VBj3RggB60HsB89tX/rbj23zjNfHfWLWPdKhFm+m6hz2x2LbmEP2nd7v7l/fLSv",
+	"XVXf67JpJlwQByJRZ8z0JB/2YjHdETRjXSPKxsB3iqnvqp+ra5Z1bUYETbvFZbwrovHQ6Pydbf/+xNaG",
+	"Zk5EPzQfWrto2NMc5OPzqfdAE8ZBhZyvE4ivA88zofRYwkrG1Yz8wSUlbPPvmka7n9+PdxWM6mxGgxjD",
+	"a75BbJDbfhhoWCLgfvn9C7UTmqkpmxjE9cHCa7VVcu5ZjOCLAwpKY4Mm9H+7vwxXqSo59u1omW/g2QoH",
+	"Rl3l+jPRgvy4T4ZzbfT1Dxevu3/ePiaxmE4FL/w1Ni4QE9QbxbHuWROhru3Xtt6J7qf9V0/bg2mpu8Pf",
+	"qzXvh5Ip49YflSuwwY/mERGZK5ygqlGP/hLOvBJ0Hp2DvGExvOEjEYjpYzzEORIR1y3jzg4+Cgw/KSLD",
+	"Ki+7h6GLsQw4zVjfl+CsfOR+6uFPSz6d02na8in+FPQdGJZS/8Y+W6le2W3Xlt1YSgGDaIF1lYe9iGqF",
+	"Kb/CRKl4Onp7vd1OtF5Id2k72DMOLcrVeX8Y+/Txgl+wCiXWV2N6/kWVRB83V+V+l5biS4pNldJzGcd3",
+	"5+wyfMq6CDbke727CO8DW/1mLQWn7UarXuGw9RLpC837exnnlSMp/WQ+M6cOuYr/rJmysyKMqJbCs9rO",
+	"DxDBEoK+l+kfrFJgNOZQPuYSnG0rwlEiW1Ob312GbytWc9cOhQcw6T2D/NZNerfOhzHpWxHhO7Nlv4S1",
+	"rtqMVwDMC6r34cObl09ppD8Q0w/Q4Xd2xK1c4rvaxxIeZk5PhQqSyYdSib47few+WtbjZhEvS+/9ErVg",
+	"8ZQ3UwPOF1wrrkhx1KEynrCbcF0T//mFWYsKl629KaqErHsE98zMrtZ/WnuWey3t/pmTTYAsLGNhM8sy",
+	"uoMHOuexLVkZ8v5hE5rNWkBwzepZQU5YluHylfJ4V/e39iqBUGtGRNvqSmWSoAKJIXS2jPNVuzq6wfWM",
+	"y1ZYn3GsrScusIJPnQLakYu+zdBnWRxa23mfBVNfNlNfS7T5Ug22mboL0rqmzGtYKQTzFxjPQR3bm3jC",
+	"NIEb4LYA6MAsfECYIjDN9Hx1pPLmSrAv4/8AHVK8T/TeTo7l9eA3iHcIZjpsXku+efb3saurHtN7lLX2",
+	"PtFKNJjdSxVcddhscu9tO1Dkkun5udm8B+2U8ZM8FMlwwutVlYUkJ2dvKr0uzULJRKSJDS/xjlmzaLKF",
+	"pYKoIpQMseBxMcglrzS32O6RlxCnVALWh3ZRiEpUfLkkphyD922jNzM4DosxeraP5igVs4UQS/y93KPZ",
+	"kPk/XiHg0m29AgnUFueiecI0ScW4V9Ru/iBTF3eFtZ5tWf6qNmoe72PR+Yz9AvNWOHq4bQ3ieNjv9Xpm",
+	"49Vw2imdF91rW+tkE/9xa0vNArAletqVmTXac/BrtH+99oj9t98vOtEKBMCstEEdHIOo8sT3MbDZnc0a",
+	"2WWbMaR2Wwa7WOdE68x2kGLOEW/4JXX1TFxX3MIjvNBo6mf7g2/XcIr5KuRUJEDYu3MsooDVKWBI7E1Q",
+	"j1xMmCKJiLGwh2G8WPJQcC1prF1TWpA3IC85GiMjGkNUxOeVEWURMbs0MsxloMs8BRW5eTBWzaKanoAC",
+	"M6O9rXGFniG55AhZpnuX/JKfCn5jBhNcHV3yLsZjkaFIGCi871CcXkM/pgqOCXMXP8a+VsfYQcs+eP/6",
+	"lDx79uwF+XBxamN1MDjeJgGRTEKMuRCXnJCtwf7u7vPu7l53d/9i7/Bo9+Bo97C3u7v7j8F2zyzgFUb5",
+	"FN11fXTP4O9ddxPXffNyQLZorX0ZS2yxsOHcgtXCgilyDZl242IEJi530NaEbGDzwV8cHP643Yxoxcy/",
+	"ZjCrGfhXprQb9/MlysnLzhH52Ov1riJyWUhM89DIHPOsIjrN48tOr9e77NwN7JyD/8bWgT8N8BgH/21f",
+	"/GmAs70rOZVj6SXPa/JPymudfXKe4s8TmJPEskEy8Ez6iHy8Glj+lrIYuM0zd5Rg5KBkoCmWVMBSGkUI",
+	"pL+ZdLGrO/7r0h1QEpLhTBX/qr9CKS+TOkedZ73d3jMXfoX8dMf8ZwwtkeTKXqe5jCuEmBs+stDE6xai",
+	"BWG6pD9LORSRUwxtAZlCBrxJOkedv4B+L4Rt2lDpibu/u7ukod1mjeyqN4Etzezc7kjll57lRq6SS3iG",
+	"Ysk7Liy4Io07Rx+voo7Kp1Nzmkf+PhLBFxUdNw1o7EVV1NF0rGzegqadKzPWTg+J75qLGd/55+xa9fzO",
+	"g+f0xpYxNRirsavrNcx9NwUb1GdRFjFTsTF2VqXKNVZIgoeDJQoe8XBw/JZTQR75OwzJLzAn56Af+kjO",
+	"ivoUylZEvAHJRvMafVcPxggEdzD+prjlHDRIq9nVKeHYHQNVCmwbcSOJEstO/Z8yeA4v7YXsinPQcKt3",
+	"JtpeFLf3/gxC+3xGx2OQ5MMb7GX/4PhfDB9GdQPRnc8ImbtWyJ7YxHA1AdARsb8YDsxiwb2S0NjHsW15",
+	"PmIpGCNsCEmC1ZYrmgAKFXsUrbA/MQvr1Au5fWwu7zVLLYH7teB2WrrzUzdieyPxYDxGb1mhuburzUiV",
+	"3lC7/uX44iot7WQ2XS/Q6nzIuBVagXsqg5OxDeDaECUd+O6izsHuwWokLBpAPyzmnlRRyp9aAIPLkJAw",
+	"7nI1M+bJ/u6u64nnch+Q2SD6Ka+HqmNiw7sIFyQp4s2C2PnXMgrjkXi0m6HlkPwOmCI0ZTcPzjh+ZTfA",
+	"bberANBr0TNLFRhDloVdQBWpRc9ExkS4AakB27IYyRMENiqpZ2/M718K8U2CJYOALzZT4WQzqkoLBE27",
+	"hz4OtK+8PeUzS5afjY9cCp7Nz3ONpe8wFM4yzYzVPq1xap44q0ORGVTNLbfZ9jP7vydvf93szPy6N+Ra",
+	"38i5uP0GzqUICwseyKllPGc2ivX8f35FoL+HhKljcrj7zDo2gWEzamb0Swk0nuBVYlC9dwFnj8aeyhDh",
+	"wIFYM7dkoYQiG3bd6w93nz1tx/rKQtBNMePHZGBTJn07fvbgem4JoCA63OztoC9tB31l3VSMW3Hj3M2A",
+	"Hm6tIsJhBkrbrtMRsS2fMHt0iGGcMiK2kZ/1lLApEEn5OIAo6MUzJr5vybdK13rFNTosZs4nz5T1XDJf",
+	"OFML6csFunaBhSLmixY6TQx7B9oySYuaTVvBpc/BoYq2hevhSq3JpRkzvEeKSi7Fltq4UwPJtt0oxmMI",
+	"72Vprea2yYcwEh7Cy+a17XbvM28IQuXZ7/zKpkx31njx1F6SbKoEb0TdtY6RQRI3RofR/8HCr04jTpnd",
+	"XU3WP9OiPx9+srf6kw+cOgczJPajZ6s/ei3kkCUJ8C9nOrV7h48+NvtugRfVHfNVA9t9UeNK6NRv5UiW",
+	"v1tWI9KkwoycX3Hum/4am28kZLyM+XxQtgLqUs5zShV0GVfAFUMb33aU9zbfQh2FELH4W6ES6ZqpBd87",
+	"ndQabC8lFDzg+un925OJgZoFzFrksfOZJXfOZRAHLqve4/0aT4iNoXPJvQqdgEUjbGKIBB1UKFNbyMTm",
+	"vn+w6RcNOlmBd29eOpzD8/pZWCX0YdHNpebf1e9iXdzc42N7m03g7nARzt84cj+xq2Udajh1HXp9v3a8",
+	"QDcqkUVnrChp28Bjz7ElJJPryQ7NWNfX2G11FxRN0lLD4d1Nb4NLHRNb78beSnFDOkRNxIwTOqa2n1ud",
+	"gFC/PXvzi5l8U+L5trg7bmI1a0fX+paFjJ4Akx5i209KBPfB0IphXcEGjwiLtwIR5n22XZ6ZTRvTBP3O",
+	"TJX3roKnc6z6z4r2YRgHcf7Xk+7+4XMyobYNdR2RbKaDPYXN2XAC00xgYXmMIXgsloyrczkZa/HjvQee",
+	"+9xWo2phydcwt21AtXIH9MSM+cXqj04FH6XMRkAd7O+vM4tzx/pQ7C9CfXt4hBahLuHLsCZjLbQRF70Y",
+	"pAkDfqVFpshMyGvGx2jl8hh65IQLdC45bm/eZIlz3ChysHuwSBDv4UZc35sgXoa45UFAjcJZElsUpX0D",
+	"T4tGTyCtK9abAcD9EGJHCu3Ss9o5pUgTzy2vASqwHTlXTiz4iI1zwyfHksZAMpBMJGTL7YtwwV3h6DqC",
+	"4OQPiiC7X41d2X6yX4FlPS2uYQWNCrL94Bn1cqyzxk23GjUYRrhzNuaqtHqI5TpFo14X4EZGdMrS+XZx",
+	"pxtjUkNAKOO8Z2Vm/mNI1fokxYmuI14PQr5+jMf+A5rbTdvBdo0pjmYJ+th40FakOcEW4vbaq+hHE6yz",
+	"aRW5kZBTslXeIBsl0sODDHOtBd/uXfLXxsyIzTbiHJ1KI8rSXIJCzkc5YQlwzUYMJDq0jMpoftk7JFPG",
+	"c6wicbD/wnq93oOW8+7JSIPctrFmDTsEt/g4CFrrKXKHQbTlULfd2WyGwYTdXKauo9sGVyu1iqdPbePn",
+	"enJhQ4KCNo+Nrcooe2IDf38NPfJCiLeUz91c6qFDe9gYm13Y6nHo/hRWeytiBVtJL+rcdiXV0MVYzM6R",
+	"fdwkSGErKocp0iolqt7bvM68jxeaqZnlJW36W4BeRB6IUTwIyxRIjFDpfR1zFQ/DrnYJk8tsIctlSvpL",
+	"fK6qMi9yxpLN74oKaxiPGGWonhhAMk3EzLxgr6xiW125KPfpcGERznZKV2TzkfhTsOTzfeWnXfAfWn7a",
+	"LVaxoOW0Qy6R9mgcJJMu497Ia9Wq/gK6ihCPxNyX+W6LpX1995NbStD7FPb8n4NWhYcf2fFWztmnHCIS",
+	"N+6xjI5LebIjJJHVArPVyrKiuEivn5J1uz8y5daK7z6x9F/HuV9HlG/UjfQQynSBS0KSeuLaEpHjJPJy",
+	"+z+ToIDbKDwjpZkiKsO8njP7C8pp+8y9gr52Ip0SYATUbCJScJI/uuRwazR21E4YNx9PhNTOe2C7jdhG",
+	"NC6bJRXKhm4ZIphvRzbeCV/IpbStqpgkTF1yCTqXRtxbf39A03aV+C58KPlj0EWj2t83phZzmP0bq8av",
+	"bmN/d+U1Upd1h03QDHAMWO6jFvu0vHaCsu5b5e7N7P0vujz0BKaE8R7BkvaKcKGxHxskZEvl8QSTFfGS",
+	"bbDtShAatg9J75K/L1YFidX4bZZoricDkomUxfMwIbjVPhYN1KtIPvV9w1IiuGjoTvRBCGLj64OvTgzl",
+	"dUKbHrMc7eMJ1Ttlf261XJS4RNzTCdXktPyIzJjttT2lOiJKkJxPRcJGDJJa7q4xCjHfOXELBqUu+ULO",
+	"NLU6ks0M3O6R3zGz0PapOiIG7wZWd8bbCyPPBpgQgQGUXfvegIjRJR+Y7fXK7fXiSc6vB07lUgQ4dma3",
+	"qYsJ1fSIfHz57rdXVwMf60QGR+g172Ic/gCriQLXl9y6N/cOieqRV7faKHyCqyMyKGu2DAjNMuAu6dvw",
+	"JeQZRr75LFcrEIkWRobaDy/51iBXRQ2Q/oQpLeTcbzyTYMdEs9HebrpXtiMyKCtVDSKbgxkLpQcuOceI",
+	"V4tbPTLgg6Jt9V6PnKRKEM+DhnPfRH1rYP/h+VDQ92WR0GBFiRSP56utTPKV5HNjp0VGThUB66M1CrNa",
+	"VLvMd3efxUEURVco/g6DIjBYF9UvCjQNFb8I8spyAnSwWuQx6+wVHcYRTH/vnsQxpN2f89EIZLCX2ICL",
+	"ARHcfa+Q4DMpbhko9EO49RI9kSIfT6ouoCVR/9/yncuTCYbD3XXuo12nxqJtzuE63ovAVwf3+OpB7r6J",
+	"wfkKSvoWtZXWS9sVOWbeLg2fpsTaSWCYj9vlluuv4wxvX5TAFrQwrNg+h1sa66IJZvHaUCRzKwpErrHu",
+	"hPXOhPxsw3z878UCcctLUtiwDWVkPSUesLZHayn9SjD/ga9dzydiVgdDgYZVKpiJHK/qebI+8n8u1Y2l",
+	"4SG/C3mtDNeeTVg8weAx312LyJwbdeKYzAxZzqgyh5fkMSSGtY8oqlgSYiGTUDbvqRkkXUD9zcIBXNmr",
+	"x44KwFXiekN4+/sE8Lqa+rwyPBWqDIQ4ekm4ze4fAnCiRYqJjUqL7I+MvFpkpXb6QwmMEkb3Q9edsvio",
+	"82kveKnNcZ37ssjfLEL5uqhtdTA84FDq2U3/gfGlJCIf9cGKPE3Gx1ERcaNtUcg23EFJ0R5QXPT4xqb3",
+	"2HZ1mekZU27ftMOG44jf2ikfEV3KBsOteZVFF3N796qpL7T1de5JLLyqtTSIMKZBLfHRwq1xdDtxo893",
+	"kMoLuNe6Pj/2ESy0rQ4cR/UdV2+HxeAaKJtBvtKp/G7YCNB44lDFoHYibNEu8xMzqrXSaxzQZ/y/Vx3a",
+	"mPBbV6++wX8D5Tf8cEsrcFTrK++u7AV79diY0Ma2v/CEn5bnvuNuwUvOvGiI2sZRf6vkVJKt4ZxgxUQm",
+	"+PYxGXwakCnV8QSUS6levOkM89Szsg/r0gzAC7jVvnqH+cDWfMHKdoy35vx9asv3W92g63vL/qt2F1ya",
+	"IOIP+jtNB6k27nWoXDyqpoSEXJBnRenhbzJ9o95O84nvU4qixWF+h9dm9pWGS/DVBR23De5e28F3ntiJ",
+	"9/3kepCyJHYApRv8eWWmx5tKvBiRMKXM1wusev8Jz9N0STjY/ehk9BZDYtZL7fg6kVyb+nb31kCLM4nl",
+	"QLG20GvbpPuBYsBW4EbUqpWVR/jYEmeJh+874hZPqY6drDrUe6XKFNFoLWFiD0DRjybybDuhJ/ZRr8Bf",
+	"H2L2h8bjr8XeXFSbElMgIxsRI0aruV2WBwwTF1GTwkhjZpGNnlGgyVblRRcTrydECxR+EfF9dM2Tz3eh",
+	"DDYbk/mNE4/ve/xtkY+LZ/0P/TwK/RSZemvpjtUuNUHb/q1QmkiIget0TlwdXVsWBm17BVSicY91r627",
+	"yzVcIQ6ZFNka5WlKNNzq7bCtf152qQk5ixq2e6054hdXCSu6J65bwLrW0myxVNfv2CtYCzJi3Na2tZAR",
+	"0gPmP06JAoyrnRIeQ79Tp0S1/5KjwuLRKqfEedEF6Zt0StQbfT6xU6LsdtTqlHBw/oOKl+/Ai3GuqdTl",
+	"dV6YBBqCCO92l17t1jvDPT6LchO1IJq9i/wW0pHsSojAyrxpuoLzNMG+6DsKuX/uzZH+4/55cPePvyT3",
+	"t+LVxn4hSbOCnp6AklYEOvzHHxTwBy3lnY/hD3oYEn80beOr+INW4K/3B/2xFY6vZs/aJj2uWyyaUeIG",
+	"NlUrsOhRtZFrODaoUlCQDOfErbxHBrbw8oDskAHm0Q/IljdzWaK2iYqlSFPbv40SbBJU2MGMX3JXoj1h",
+	"EmLbfWZgW1wNyqaVxmanYwgWCWFKvy0Z/BpGspC2bV01lcAdQ4eqGFuCuoa8+JcBRKC1aZvVLEUKa9vM",
+	"buW2EeSixfyOp/NCfGFRR0n0hLrqfO6HNpvZHsymjoBlC+Aw22QBiA6bzv89meru9Fab6qV7448vkH9Y",
+	"rXDdTzYv8Qf4DsXfqD/ALe/r+AOK7s0tKqbNdytI+T+m/RfSAeYnEuohuoEQXtfAP8f3Hl+rs/O04g3V",
+	"TGkW/7swtbz9NO/F0TwKzHm8om2Ay83Xol47yt9ZRGXoSuWOQbmqRl6ZigjjmGrL9CVHFeiI2P7tCruq",
+	"zmu1I2w2b0TQ6WGHlmYF06HSgoPqkXPsIj6o9C4dXHJMG1fXttDEcZHkRYl9A6cYAVa0omZiVAptYvKY",
+	"YQpEj5z4l2vqDlzyYnYiQdsmtWW11b3dI2JA6eps4MAqlsYmCmmNNhGCB3XGRVyv7dIXWMwk3DCRKzyQ",
+	"NhXINURvubw43Nv/Ah3oUS8hfIv7pWqNq8//tAxgb415/iI4PNB9uyLYqabA4SoHMKR7dbdQKb7a6/rj",
+	"lTnQaofuj7ZqPMb9tyGcywrAbp+u5Z6uNowu2u7uIBq4BTVH8i3pIuwzzuw/Az1kXe5gpTFXrxKADpp2",
+	"Fg2DE1saQUUuqz0irlYbDuYrrlXGsSUSFsb5gCU/XG90SSvLqfReIVvYed31eN+ujoqF8xeHDYa/9hYu",
+	"SlXg01MLdF88ztaDL5mq607hRV95WerFQctiLA9H5ofHausGi9EoZRyKZnGME6Uhq45rkCxgmDWze5sJ",
+	"wIpgl2UsPGAbklcGxbSg8EJbk1N8RnElO2jbHxWTJA6ndvQaqQzKSL7/HwAA//8=",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

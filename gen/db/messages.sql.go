@@ -192,3 +192,46 @@ func (q *Queries) MessageSeq(ctx context.Context, arg MessageSeqParams) (int64, 
 	err := row.Scan(&seq)
 	return seq, err
 }
+
+const sessionMessages = `-- name: SessionMessages :many
+SELECT id, session_id, user_id, seq, role, content, content_text, metadata, input_tokens, output_tokens, cost, created_at FROM messages WHERE session_id = $1 AND user_id = $2 ORDER BY seq
+`
+
+type SessionMessagesParams struct {
+	SessionID uuid.UUID
+	UserID    uuid.UUID
+}
+
+// The whole history of a session, oldest first, for use_session_history.
+func (q *Queries) SessionMessages(ctx context.Context, arg SessionMessagesParams) ([]Message, error) {
+	rows, err := q.db.Query(ctx, sessionMessages, arg.SessionID, arg.UserID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []Message{}
+	for rows.Next() {
+		var i Message
+		if err := rows.Scan(
+			&i.ID,
+			&i.SessionID,
+			&i.UserID,
+			&i.Seq,
+			&i.Role,
+			&i.Content,
+			&i.ContentText,
+			&i.Metadata,
+			&i.InputTokens,
+			&i.OutputTokens,
+			&i.Cost,
+			&i.CreatedAt,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}

@@ -146,6 +146,25 @@ type SyncCounter struct {
 	PurgedSeq int64
 }
 
+type UsageEvent struct {
+	ID               int64
+	UserID           uuid.UUID
+	ApiKeyID         *uuid.UUID
+	SessionID        *uuid.UUID
+	Model            string
+	Provider         string
+	InputTokens      int64
+	OutputTokens     int64
+	CacheReadTokens  int64
+	CacheWriteTokens int64
+	Cost             float64
+	Status           string
+	StopReason       *string
+	TtftMs           *float64
+	DurationMs       float64
+	CreatedAt        time.Time
+}
+
 type User struct {
 	ID           uuid.UUID
 	Email        string

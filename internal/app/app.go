@@ -16,6 +16,7 @@ import (
 
 	apispec "github.com/ccbackend/ccbackend/api"
 	"github.com/ccbackend/ccbackend/internal/auth"
+	"github.com/ccbackend/ccbackend/internal/catalog"
 	"github.com/ccbackend/ccbackend/internal/config"
 	"github.com/ccbackend/ccbackend/internal/httpapi"
 	"github.com/ccbackend/ccbackend/internal/idempotency"
@@ -37,6 +38,8 @@ type App struct {
 	Accounts    *auth.Accounts
 	Workspace   *workspace.Service
 	Idempotency *idempotency.Store
+
+	stopBackground context.CancelFunc
 }
 
 // NewLogger returns the JSON logger at the configured level.
@@ -85,12 +88,28 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, version strin
 		return nil, err
 	}
 	cursors := page.NewCursors(secret.DeriveKey(cfg.SecretKey, "list-cursors", 32))
+	models, err := catalog.Load(cfg.ModelsFile, cfg.Env == "production")
+	if err != nil {
+		return nil, err
+	}
 	ws := workspace.New(st, cursors, time.Now, cfg.MaxMessageBytes, cfg.SyncRetention)
 	idemBox, err := secret.NewBox(cfg.SecretKey, idempotency.ResponsesPurpose)
 	if err != nil {
 		return nil, err
 	}
 	idem := idempotency.New(st, idemBox, log)
+	limits := rateLimits(cfg, rdb)
+	// Background work owned by the app (cancellation listener) ends with Close.
+	bg, stopBackground := context.WithCancel(context.WithoutCancel(ctx))
+	defer func() {
+		if err != nil {
+			stopBackground()
+		}
+	}()
+	chatService, err := newChat(bg, cfg, models, st, rdb, ws, limits.Limiter, log)
+	if err != nil {
+		return nil, err
+	}
 	handler, err := httpapi.New(httpapi.Deps{
 		Log:            log,
 		Metrics:        httpapi.NewMetrics(reg),
@@ -98,17 +117,19 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, version strin
 		CORSOrigins:    cfg.CORSOrigins,
 		MaxBodyBytes:   cfg.MaxBodyBytes,
 		TrustedProxies: ipNets(cfg.TrustedProxies),
-		RateLimits:     rateLimits(cfg, rdb),
+		RateLimits:     limits,
 		Idempotency:    idem,
 		Meta:           meta,
 		Auth:           httpapi.NewAuthHandlers(accounts, keys, cursors),
 		Admin:          httpapi.NewAdminHandlers(accounts, cursors),
 		Workspace:      httpapi.NewWorkspaceHandlers(ws),
+		Models:         httpapi.NewModelHandlers(models),
+		Chat:           httpapi.NewChatHandlers(chatService, cfg.StreamKeepAlive),
 	})
 	if err != nil {
 		return nil, err
 	}
-	return &App{Config: cfg, Log: log, Store: st, Redis: rdb, Registry: reg, Handler: handler, Keys: keys, Accounts: accounts, Workspace: ws, Idempotency: idem}, nil
+	return &App{Config: cfg, Log: log, Store: st, Redis: rdb, Registry: reg, Handler: handler, Keys: keys, Accounts: accounts, Workspace: ws, Idempotency: idem, stopBackground: stopBackground}, nil
 }
 
 // Migrate applies every pending migration to databaseURL.
@@ -120,8 +141,9 @@ func Migrate(databaseURL string) error {
 	return errors.Join(m.Up(), m.Close())
 }
 
-// Close releases the connections, after the servers have stopped.
+// Close stops background work and releases the connections, after the servers have stopped.
 func (a *App) Close() {
+	a.stopBackground()
 	if err := a.Redis.Close(); err != nil {
 		a.Log.Warn("closing redis", slog.String("error", err.Error()))
 	}

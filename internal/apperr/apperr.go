@@ -27,6 +27,7 @@ const (
 	RateLimited
 	Unavailable
 	Timeout
+	BadGateway
 )
 
 // Location says where an invalid field sits in the request.

@@ -42,6 +42,18 @@ type Config struct {
 
 	MaxMessageBytes int64         // CCB_MAX_MESSAGE_BYTES: largest message content (JSON-encoded)
 	SyncRetention   time.Duration // CCB_SYNC_RETENTION: how long deletions stay in the sync feed
+
+	ModelsFile string // CCB_MODELS_FILE: replaces the embedded model catalog
+
+	AnthropicAPIKey  string        // ANTHROPIC_API_KEY
+	AnthropicBaseURL string        // ANTHROPIC_BASE_URL (empty: the SDK's default)
+	OpenAIName       string        // CCB_OPENAI_NAME: the catalog provider name of an OpenAI-compatible upstream
+	OpenAIBaseURL    string        // CCB_OPENAI_BASE_URL, including /v1 (vLLM, Ollama, OpenRouter…)
+	OpenAIAPIKey     string        // CCB_OPENAI_API_KEY
+	LLMRetries       int           // CCB_LLM_RETRIES: attempts per provider before falling back
+	LLMRetryBase     time.Duration // CCB_LLM_RETRY_BASE: first backoff; doubles per attempt, with jitter
+	RateLimitTokens  *RatePolicy   // CCB_RATE_LIMIT_TOKENS, e.g. 200000/min; unset: no token limit
+	StreamKeepAlive  time.Duration // CCB_STREAM_KEEPALIVE: comment line interval on quiet streams
 }
 
 // RatePolicy allows Limit requests per Period.
@@ -93,6 +105,23 @@ func Load(getenv func(string) string) (Config, error) {
 	c.TrustedProxies = r.prefixes("CCB_TRUSTED_PROXIES")
 	c.MaxMessageBytes = r.positiveInt("CCB_MAX_MESSAGE_BYTES", 1<<20)
 	c.SyncRetention = r.duration("CCB_SYNC_RETENTION", 30*24*time.Hour)
+	c.ModelsFile = r.str("CCB_MODELS_FILE", "")
+	c.AnthropicAPIKey = r.str("ANTHROPIC_API_KEY", "")
+	if v := r.str("ANTHROPIC_BASE_URL", ""); v != "" {
+		c.AnthropicBaseURL = r.url("ANTHROPIC_BASE_URL", "", "http", "https")
+	}
+	c.OpenAIName = r.str("CCB_OPENAI_NAME", "openai")
+	if v := r.str("CCB_OPENAI_BASE_URL", ""); v != "" {
+		c.OpenAIBaseURL = r.url("CCB_OPENAI_BASE_URL", "", "http", "https")
+	}
+	c.OpenAIAPIKey = r.str("CCB_OPENAI_API_KEY", "")
+	c.LLMRetries = r.intRange("CCB_LLM_RETRIES", 3, 1, 10)
+	c.LLMRetryBase = r.duration("CCB_LLM_RETRY_BASE", 250*time.Millisecond)
+	c.StreamKeepAlive = r.duration("CCB_STREAM_KEEPALIVE", 15*time.Second)
+	if r.str("CCB_RATE_LIMIT_TOKENS", "") != "" {
+		p := r.ratePolicy("CCB_RATE_LIMIT_TOKENS", RatePolicy{})
+		c.RateLimitTokens = &p
+	}
 	if r.err != nil {
 		return Config{}, r.err
 	}

@@ -34,6 +34,7 @@ var kindStatus = map[apperr.Kind]int{
 	apperr.RateLimited:        http.StatusTooManyRequests,
 	apperr.Unavailable:        http.StatusServiceUnavailable,
 	apperr.Timeout:            http.StatusGatewayTimeout,
+	apperr.BadGateway:         http.StatusBadGateway,
 }
 
 // openAIErrorType names the error the way OpenAI SDKs classify it.

@@ -24,6 +24,8 @@ type Server struct {
 	*AuthHandlers
 	*AdminHandlers
 	*WorkspaceHandlers
+	*ModelHandlers
+	*ChatHandlers
 }
 
 var _ api.StrictServerInterface = (*Server)(nil)
@@ -43,6 +45,8 @@ type Deps struct {
 	Auth           *AuthHandlers
 	Admin          *AdminHandlers
 	Workspace      *WorkspaceHandlers
+	Models         *ModelHandlers
+	Chat           *ChatHandlers
 }
 
 // contentSecurityPolicy fits both the JSON API and the Swagger UI page: everything from this
@@ -109,10 +113,14 @@ func New(d Deps) (*echo.Echo, error) {
 			MaxAge:        600,
 		}),
 		middleware.BodyLimit(strconv.FormatInt(d.MaxBodyBytes, 10)+"B"),
-		middleware.GzipWithConfig(middleware.GzipConfig{MinLength: 1024}),
+		middleware.GzipWithConfig(middleware.GzipConfig{
+			MinLength: 1024,
+			// Streams must reach the client event by event; a compressor would hold them back.
+			Skipper: func(c echo.Context) bool { return c.Request().URL.Path == "/v1/chat/completions" },
+		}),
 	)
 
-	server := &Server{MetaHandlers: d.Meta, AuthHandlers: d.Auth, AdminHandlers: d.Admin, WorkspaceHandlers: d.Workspace}
+	server := &Server{MetaHandlers: d.Meta, AuthHandlers: d.Auth, AdminHandlers: d.Admin, WorkspaceHandlers: d.Workspace, ModelHandlers: d.Models, ChatHandlers: d.Chat}
 	api.RegisterHandlers(e, api.NewStrictHandler(server, nil))
 	routes := map[string]bool{}
 	for _, r := range e.Routes() {

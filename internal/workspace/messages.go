@@ -185,3 +185,19 @@ func (s *Service) Messages(ctx context.Context, userID, sessionID uuid.UUID, mq 
 	}
 	return out, next, nil
 }
+
+// History returns every message of one of the user's sessions, oldest first.
+func (s *Service) History(ctx context.Context, userID, sessionID uuid.UUID) ([]Message, error) {
+	if _, err := s.Session(ctx, userID, sessionID); err != nil {
+		return nil, err
+	}
+	rows, err := s.store.Queries().SessionMessages(ctx, db.SessionMessagesParams{SessionID: sessionID, UserID: userID})
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Message, len(rows))
+	for i, r := range rows {
+		out[i] = messageFromRow(r)
+	}
+	return out, nil
+}

@@ -598,6 +598,142 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/models": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The models this server offers
+         * @description OpenAI's list shape, so unmodified OpenAI SDKs can list models.
+         */
+        get: operations["listModels"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/models/capabilities": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** What each model can do and what it costs */
+        get: operations["listModelCapabilities"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/models/{model_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One model */
+        get: operations["getModel"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/chat/completions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Create a chat completion (OpenAI-compatible)
+         * @description The OpenAI Chat Completions wire format, so unmodified OpenAI SDKs work (send an access
+         *     token or API key as the bearer). With `stream: true` the answer is `text/event-stream` of
+         *     `chat.completion.chunk` objects ending with `data: [DONE]`, with a `: keep-alive` comment
+         *     every 15 s. Extensions: `session_id` appends the new user turn and the reply to a session
+         *     (`use_session_history: true` prepends its stored history), `project_id`, and `cost` in the
+         *     response. `n` must be 1. Also limited by tokens (`tokens` policy).
+         */
+        post: operations["createChatCompletion"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/chat/completions/debug": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Show the upstream request a completion would send
+         * @description Validates the request and returns the exact upstream request body, without sending it.
+         */
+        post: operations["debugChatCompletion"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/chat/completions/{session_id}/status": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Whether a session is generating, and its totals */
+        get: operations["getChatStatus"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/chat/completions/{session_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Stop a session's running generation
+         * @description Works on whichever instance runs it; what was produced so far is recorded.
+         */
+        delete: operations["cancelChatCompletion"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -1082,6 +1218,217 @@ export interface components {
             /** @description Where the next call continues; store it even when `data` is empty. */
             next_cursor: string;
         };
+        /** @description A model in OpenAI's shape. */
+        Model: {
+            /** @example claude-sonnet-4-5 */
+            id: string;
+            /** @enum {string} */
+            object: "model";
+            /**
+             * Format: int64
+             * @description Unix seconds.
+             */
+            created: number;
+            /** @description `anthropic`, `local` (the offline development model) or an OpenAI-compatible upstream's name. */
+            owned_by: string;
+        };
+        ModelList: {
+            /** @enum {string} */
+            object: "list";
+            data: components["schemas"]["Model"][];
+        };
+        ModelCapabilities: {
+            id: string;
+            provider: string;
+            /** Format: int64 */
+            context_window: number;
+            /** Format: int64 */
+            max_output_tokens: number;
+            streaming: boolean;
+            tools: boolean;
+            vision: boolean;
+            pricing: components["schemas"]["ModelPricing"];
+        };
+        /** @description US dollars per million tokens. */
+        ModelPricing: {
+            /** Format: double */
+            input: number;
+            /** Format: double */
+            output: number;
+            /** Format: double */
+            cache_read: number;
+            /** Format: double */
+            cache_write: number;
+        };
+        ModelCapabilitiesList: {
+            /** @enum {string} */
+            object: "list";
+            data: components["schemas"]["ModelCapabilities"][];
+        };
+        /** @description OpenAI's chat completion request; fields not listed are accepted and ignored. */
+        ChatCompletionRequest: {
+            model: string;
+            messages: components["schemas"]["ChatMessage"][];
+            stream?: boolean;
+            stream_options?: {
+                include_usage?: boolean;
+            } | null;
+            max_tokens?: number | null;
+            max_completion_tokens?: number | null;
+            /** Format: double */
+            temperature?: number | null;
+            /** Format: double */
+            top_p?: number | null;
+            /** @description Only 1 is supported. */
+            n?: number | null;
+            /** @description A stop sequence or up to 4 of them. */
+            stop?: string | string[];
+            tools?: components["schemas"]["ChatTool"][];
+            /** @description `none`, `auto`, `required`, or {type: function, function: {name}}. */
+            tool_choice?: ("none" | "auto" | "required") | components["schemas"]["ChatNamedToolChoice"];
+            parallel_tool_calls?: boolean | null;
+            user?: string;
+            metadata?: {
+                [key: string]: string;
+            } | null;
+            /**
+             * Format: uuid
+             * @description Extension. Append this exchange to the caller's session.
+             */
+            session_id?: string;
+            /**
+             * Format: uuid
+             * @description Extension. The project a new session (none given) is created in.
+             */
+            project_id?: string;
+            /** @description Extension. Prepend the session's stored messages to `messages`. */
+            use_session_history?: boolean;
+        };
+        ChatMessage: {
+            /** @enum {string} */
+            role: "system" | "developer" | "user" | "assistant" | "tool";
+            /** @description A string, a list of content parts, or null (assistant turns with tool calls). */
+            content?: unknown;
+            name?: string;
+            tool_calls?: components["schemas"]["ChatToolCall"][];
+            tool_call_id?: string;
+        };
+        ChatTool: {
+            /** @enum {string} */
+            type: "function";
+            function: {
+                name: string;
+                description?: string;
+                parameters?: {
+                    [key: string]: unknown;
+                };
+                strict?: boolean | null;
+            };
+        };
+        ChatNamedToolChoice: {
+            /** @enum {string} */
+            type: "function";
+            function: {
+                name: string;
+            };
+        };
+        ChatToolCall: {
+            id: string;
+            /** @enum {string} */
+            type: "function";
+            function: {
+                name: string;
+                /** @description JSON-encoded arguments. */
+                arguments: string;
+            };
+        };
+        ChatCompletion: {
+            id: string;
+            /** @enum {string} */
+            object: "chat.completion";
+            /** Format: int64 */
+            created: number;
+            model: string;
+            system_fingerprint?: string | null;
+            choices: components["schemas"]["ChatChoice"][];
+            usage: components["schemas"]["ChatUsage"];
+            cost?: components["schemas"]["ChatCost"];
+            /**
+             * Format: uuid
+             * @description Extension. The session the exchange was stored in.
+             */
+            session_id?: string | null;
+        };
+        ChatChoice: {
+            index: number;
+            message: {
+                /** @enum {string} */
+                role: "assistant";
+                content: string | null;
+                refusal?: string | null;
+                tool_calls?: components["schemas"]["ChatToolCall"][];
+            };
+            /** @enum {string} */
+            finish_reason: "stop" | "length" | "tool_calls" | "content_filter";
+            logprobs?: Record<string, never> | null;
+        };
+        ChatUsage: {
+            /**
+             * Format: int64
+             * @description Input including cache reads and writes.
+             */
+            prompt_tokens: number;
+            /** Format: int64 */
+            completion_tokens: number;
+            /** Format: int64 */
+            total_tokens: number;
+            prompt_tokens_details?: {
+                /** Format: int64 */
+                cached_tokens?: number;
+            };
+        };
+        /** @description Extension. US dollars, by token kind. */
+        ChatCost: {
+            /** Format: double */
+            input: number;
+            /** Format: double */
+            output: number;
+            /** Format: double */
+            cache_read: number;
+            /** Format: double */
+            cache_write: number;
+            /** Format: double */
+            total: number;
+        };
+        ChatDebug: {
+            provider: string;
+            model: string;
+            upstream_model: string;
+            /** @description The body that would be sent upstream. */
+            request: {
+                [key: string]: unknown;
+            };
+        };
+        ChatStatus: {
+            /** Format: uuid */
+            session_id: string;
+            is_running: boolean;
+            model: string | null;
+            /** Format: int64 */
+            message_count: number;
+            /** Format: int64 */
+            total_tokens: number;
+            /** Format: double */
+            total_cost: number;
+            /** Format: date-time */
+            updated_at: string;
+        };
+        ChatCancel: {
+            /** Format: uuid */
+            session_id: string;
+            /** @description True when a running generation was told to stop. */
+            cancelled: boolean;
+        };
     };
     responses: {
         /** @description The request is malformed or fails validation. */
@@ -1147,6 +1494,15 @@ export interface components {
                 "application/problem+json": components["schemas"]["Problem"];
             };
         };
+        /** @description The model provider failed, is overloaded or timed out (its own message is not passed on). */
+        UpstreamError: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
         /** @description The cursor is older than the retained history; start again without one. */
         Gone: {
             headers: {
@@ -1182,6 +1538,7 @@ export interface components {
         };
     };
     parameters: {
+        SessionID: string;
         /** @description Apply only if the resource's ETag still matches (else 412 and nothing changes). */
         IfMatch: string;
         /** @description The resource id. */
@@ -2325,6 +2682,191 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             410: components["responses"]["Gone"];
+            default: components["responses"]["Error"];
+        };
+    };
+    listModels: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Every model in the catalog. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ModelList"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            default: components["responses"]["Error"];
+        };
+    };
+    listModelCapabilities: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Capabilities and prices per model. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ModelCapabilitiesList"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            default: components["responses"]["Error"];
+        };
+    };
+    getModel: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                model_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The model. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Model"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
+            default: components["responses"]["Error"];
+        };
+    };
+    createChatCompletion: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ChatCompletionRequest"];
+            };
+        };
+        responses: {
+            /** @description The completion, or its stream. */
+            200: {
+                headers: {
+                    /** @description `no` on streams, so proxies pass events through at once. */
+                    "X-Accel-Buffering"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ChatCompletion"];
+                    "text/event-stream": string;
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            429: components["responses"]["TooManyRequests"];
+            502: components["responses"]["UpstreamError"];
+            503: components["responses"]["UpstreamError"];
+            504: components["responses"]["UpstreamError"];
+            default: components["responses"]["Error"];
+        };
+    };
+    debugChatCompletion: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ChatCompletionRequest"];
+            };
+        };
+        responses: {
+            /** @description The provider, the upstream model and the request body. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ChatDebug"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
+            default: components["responses"]["Error"];
+        };
+    };
+    getChatStatus: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                session_id: components["parameters"]["SessionID"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The session's chat status. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ChatStatus"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
+            default: components["responses"]["Error"];
+        };
+    };
+    cancelChatCompletion: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                session_id: components["parameters"]["SessionID"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Whether a generation was running and has been told to stop. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ChatCancel"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
             default: components["responses"]["Error"];
         };
     };

@@ -54,6 +54,23 @@
 //   let aPIMessageList = try? APIJSONCoding.makeDecoder().decode(APIMessageList.self, from: jsonData)
 //   let aPISyncChange = try? APIJSONCoding.makeDecoder().decode(APISyncChange.self, from: jsonData)
 //   let aPISyncPage = try? APIJSONCoding.makeDecoder().decode(APISyncPage.self, from: jsonData)
+//   let aPIModel = try? APIJSONCoding.makeDecoder().decode(APIModel.self, from: jsonData)
+//   let aPIModelList = try? APIJSONCoding.makeDecoder().decode(APIModelList.self, from: jsonData)
+//   let aPIModelCapabilities = try? APIJSONCoding.makeDecoder().decode(APIModelCapabilities.self, from: jsonData)
+//   let aPIModelPricing = try? APIJSONCoding.makeDecoder().decode(APIModelPricing.self, from: jsonData)
+//   let aPIModelCapabilitiesList = try? APIJSONCoding.makeDecoder().decode(APIModelCapabilitiesList.self, from: jsonData)
+//   let aPIChatCompletionRequest = try? APIJSONCoding.makeDecoder().decode(APIChatCompletionRequest.self, from: jsonData)
+//   let aPIChatMessage = try? APIJSONCoding.makeDecoder().decode(APIChatMessage.self, from: jsonData)
+//   let aPIChatTool = try? APIJSONCoding.makeDecoder().decode(APIChatTool.self, from: jsonData)
+//   let aPIChatNamedToolChoice = try? APIJSONCoding.makeDecoder().decode(APIChatNamedToolChoice.self, from: jsonData)
+//   let aPIChatToolCall = try? APIJSONCoding.makeDecoder().decode(APIChatToolCall.self, from: jsonData)
+//   let aPIChatCompletion = try? APIJSONCoding.makeDecoder().decode(APIChatCompletion.self, from: jsonData)
+//   let aPIChatChoice = try? APIJSONCoding.makeDecoder().decode(APIChatChoice.self, from: jsonData)
+//   let aPIChatUsage = try? APIJSONCoding.makeDecoder().decode(APIChatUsage.self, from: jsonData)
+//   let aPIChatCost = try? APIJSONCoding.makeDecoder().decode(APIChatCost.self, from: jsonData)
+//   let aPIChatDebug = try? APIJSONCoding.makeDecoder().decode(APIChatDebug.self, from: jsonData)
+//   let aPIChatStatus = try? APIJSONCoding.makeDecoder().decode(APIChatStatus.self, from: jsonData)
+//   let aPIChatCancel = try? APIJSONCoding.makeDecoder().decode(APIChatCancel.self, from: jsonData)
 
 import Foundation
 
@@ -1140,7 +1157,7 @@ public enum APIMessageContent: Codable {
 public struct APIContentPart: Codable {
     public let imageURL: APIImageURL?
     public let text: String?
-    public let type: APIType
+    public let type: APIContentPartType
 
     public enum CodingKeys: String, CodingKey {
         case imageURL = "image_url"
@@ -1148,7 +1165,7 @@ public struct APIContentPart: Codable {
         case type = "type"
     }
 
-    public init(imageURL: APIImageURL?, text: String?, type: APIType) {
+    public init(imageURL: APIImageURL?, text: String?, type: APIContentPartType) {
         self.imageURL = imageURL
         self.text = text
         self.type = type
@@ -1177,7 +1194,7 @@ public enum APIDetail: String, Codable {
     case low = "low"
 }
 
-public enum APIType: String, Codable {
+public enum APIContentPartType: String, Codable {
     case imageURL = "image_url"
     case text = "text"
 }
@@ -1312,6 +1329,648 @@ public enum APIEntity: String, Codable {
 public enum APIOp: String, Codable {
     case delete = "delete"
     case upsert = "upsert"
+}
+
+// MARK: - APIModelList
+public struct APIModelList: Codable {
+    public let data: [APIModel]
+    public let object: APIModelListObject
+
+    public enum CodingKeys: String, CodingKey {
+        case data = "data"
+        case object = "object"
+    }
+
+    public init(data: [APIModel], object: APIModelListObject) {
+        self.data = data
+        self.object = object
+    }
+}
+
+/// A model in OpenAI's shape.
+// MARK: - APIModel
+public struct APIModel: Codable {
+    /// Unix seconds.
+    public let created: Int
+    public let id: String
+    public let object: APIModelObject
+    /// `anthropic`, `local` (the offline development model) or an OpenAI-compatible upstream's
+    /// name.
+    public let ownedBy: String
+
+    public enum CodingKeys: String, CodingKey {
+        case created = "created"
+        case id = "id"
+        case object = "object"
+        case ownedBy = "owned_by"
+    }
+
+    public init(created: Int, id: String, object: APIModelObject, ownedBy: String) {
+        self.created = created
+        self.id = id
+        self.object = object
+        self.ownedBy = ownedBy
+    }
+}
+
+public enum APIModelObject: String, Codable {
+    case model = "model"
+}
+
+public enum APIModelListObject: String, Codable {
+    case list = "list"
+}
+
+// MARK: - APIModelCapabilitiesList
+public struct APIModelCapabilitiesList: Codable {
+    public let data: [APIModelCapabilities]
+    public let object: APIModelListObject
+
+    public enum CodingKeys: String, CodingKey {
+        case data = "data"
+        case object = "object"
+    }
+
+    public init(data: [APIModelCapabilities], object: APIModelListObject) {
+        self.data = data
+        self.object = object
+    }
+}
+
+// MARK: - APIModelCapabilities
+public struct APIModelCapabilities: Codable {
+    public let contextWindow: Int
+    public let id: String
+    public let maxOutputTokens: Int
+    public let pricing: APIModelPricing
+    public let provider: String
+    public let streaming: Bool
+    public let tools: Bool
+    public let vision: Bool
+
+    public enum CodingKeys: String, CodingKey {
+        case contextWindow = "context_window"
+        case id = "id"
+        case maxOutputTokens = "max_output_tokens"
+        case pricing = "pricing"
+        case provider = "provider"
+        case streaming = "streaming"
+        case tools = "tools"
+        case vision = "vision"
+    }
+
+    public init(contextWindow: Int, id: String, maxOutputTokens: Int, pricing: APIModelPricing, provider: String, streaming: Bool, tools: Bool, vision: Bool) {
+        self.contextWindow = contextWindow
+        self.id = id
+        self.maxOutputTokens = maxOutputTokens
+        self.pricing = pricing
+        self.provider = provider
+        self.streaming = streaming
+        self.tools = tools
+        self.vision = vision
+    }
+}
+
+/// US dollars per million tokens.
+// MARK: - APIModelPricing
+public struct APIModelPricing: Codable {
+    public let cacheRead: Double
+    public let cacheWrite: Double
+    public let input: Double
+    public let output: Double
+
+    public enum CodingKeys: String, CodingKey {
+        case cacheRead = "cache_read"
+        case cacheWrite = "cache_write"
+        case input = "input"
+        case output = "output"
+    }
+
+    public init(cacheRead: Double, cacheWrite: Double, input: Double, output: Double) {
+        self.cacheRead = cacheRead
+        self.cacheWrite = cacheWrite
+        self.input = input
+        self.output = output
+    }
+}
+
+/// OpenAI's chat completion request; fields not listed are accepted and ignored.
+// MARK: - APIChatCompletionRequest
+public struct APIChatCompletionRequest: Codable {
+    public let maxCompletionTokens: Int?
+    public let maxTokens: Int?
+    public let messages: [APIChatMessage]
+    public let metadata: [String: String]?
+    public let model: String
+    /// Only 1 is supported.
+    public let n: Int?
+    public let parallelToolCalls: Bool?
+    /// Extension. The project a new session (none given) is created in.
+    public let projectID: String?
+    /// Extension. Append this exchange to the caller's session.
+    public let sessionID: String?
+    /// A stop sequence or up to 4 of them.
+    public let stop: APIStop?
+    public let stream: Bool?
+    public let streamOptions: APIStreamOptions?
+    public let temperature: Double?
+    /// `none`, `auto`, `required`, or {type: function, function: {name}}.
+    public let toolChoice: APIToolChoiceUnion?
+    public let tools: [APIChatTool]?
+    public let topP: Double?
+    /// Extension. Prepend the session's stored messages to `messages`.
+    public let useSessionHistory: Bool?
+    public let user: String?
+
+    public enum CodingKeys: String, CodingKey {
+        case maxCompletionTokens = "max_completion_tokens"
+        case maxTokens = "max_tokens"
+        case messages = "messages"
+        case metadata = "metadata"
+        case model = "model"
+        case n = "n"
+        case parallelToolCalls = "parallel_tool_calls"
+        case projectID = "project_id"
+        case sessionID = "session_id"
+        case stop = "stop"
+        case stream = "stream"
+        case streamOptions = "stream_options"
+        case temperature = "temperature"
+        case toolChoice = "tool_choice"
+        case tools = "tools"
+        case topP = "top_p"
+        case useSessionHistory = "use_session_history"
+        case user = "user"
+    }
+
+    public init(maxCompletionTokens: Int?, maxTokens: Int?, messages: [APIChatMessage], metadata: [String: String]?, model: String, n: Int?, parallelToolCalls: Bool?, projectID: String?, sessionID: String?, stop: APIStop?, stream: Bool?, streamOptions: APIStreamOptions?, temperature: Double?, toolChoice: APIToolChoiceUnion?, tools: [APIChatTool]?, topP: Double?, useSessionHistory: Bool?, user: String?) {
+        self.maxCompletionTokens = maxCompletionTokens
+        self.maxTokens = maxTokens
+        self.messages = messages
+        self.metadata = metadata
+        self.model = model
+        self.n = n
+        self.parallelToolCalls = parallelToolCalls
+        self.projectID = projectID
+        self.sessionID = sessionID
+        self.stop = stop
+        self.stream = stream
+        self.streamOptions = streamOptions
+        self.temperature = temperature
+        self.toolChoice = toolChoice
+        self.tools = tools
+        self.topP = topP
+        self.useSessionHistory = useSessionHistory
+        self.user = user
+    }
+}
+
+// MARK: - APIChatMessage
+public struct APIChatMessage: Codable {
+    /// A string, a list of content parts, or null (assistant turns with tool calls).
+    public let content: JSONAny?
+    public let name: String?
+    public let role: APIChatMessageRole
+    public let toolCallID: String?
+    public let toolCalls: [APIChatToolCall]?
+
+    public enum CodingKeys: String, CodingKey {
+        case content = "content"
+        case name = "name"
+        case role = "role"
+        case toolCallID = "tool_call_id"
+        case toolCalls = "tool_calls"
+    }
+
+    public init(content: JSONAny?, name: String?, role: APIChatMessageRole, toolCallID: String?, toolCalls: [APIChatToolCall]?) {
+        self.content = content
+        self.name = name
+        self.role = role
+        self.toolCallID = toolCallID
+        self.toolCalls = toolCalls
+    }
+}
+
+public enum APIChatMessageRole: String, Codable {
+    case assistant = "assistant"
+    case developer = "developer"
+    case system = "system"
+    case tool = "tool"
+    case user = "user"
+}
+
+// MARK: - APIChatToolCall
+public struct APIChatToolCall: Codable {
+    public let function: APIChatToolCallFunction
+    public let id: String
+    public let type: APIChatToolCallType
+
+    public enum CodingKeys: String, CodingKey {
+        case function = "function"
+        case id = "id"
+        case type = "type"
+    }
+
+    public init(function: APIChatToolCallFunction, id: String, type: APIChatToolCallType) {
+        self.function = function
+        self.id = id
+        self.type = type
+    }
+}
+
+// MARK: - APIChatToolCallFunction
+public struct APIChatToolCallFunction: Codable {
+    /// JSON-encoded arguments.
+    public let arguments: String
+    public let name: String
+
+    public enum CodingKeys: String, CodingKey {
+        case arguments = "arguments"
+        case name = "name"
+    }
+
+    public init(arguments: String, name: String) {
+        self.arguments = arguments
+        self.name = name
+    }
+}
+
+public enum APIChatToolCallType: String, Codable {
+    case function = "function"
+}
+
+/// A stop sequence or up to 4 of them.
+public enum APIStop: Codable {
+    case string(String)
+    case stringArray([String])
+
+    public init(from decoder: Decoder) throws {
+        let container = try decoder.singleValueContainer()
+        if let x = try? container.decode([String].self) {
+            self = .stringArray(x)
+            return
+        }
+        if let x = try? container.decode(String.self) {
+            self = .string(x)
+            return
+        }
+        throw DecodingError.typeMismatch(APIStop.self, DecodingError.Context(codingPath: decoder.codingPath, debugDescription: "Wrong type for APIStop"))
+    }
+
+    public func encode(to encoder: Encoder) throws {
+        var container = encoder.singleValueContainer()
+        switch self {
+        case .string(let x):
+            try container.encode(x)
+        case .stringArray(let x):
+            try container.encode(x)
+        }
+    }
+}
+
+// MARK: - APIStreamOptions
+public struct APIStreamOptions: Codable {
+    public let includeUsage: Bool?
+
+    public enum CodingKeys: String, CodingKey {
+        case includeUsage = "include_usage"
+    }
+
+    public init(includeUsage: Bool?) {
+        self.includeUsage = includeUsage
+    }
+}
+
+/// `none`, `auto`, `required`, or {type: function, function: {name}}.
+public enum APIToolChoiceUnion: Codable {
+    case apiChatNamedToolChoice(APIChatNamedToolChoice)
+    case enumeration(APIToolChoiceEnum)
+
+    public init(from decoder: Decoder) throws {
+        let container = try decoder.singleValueContainer()
+        if let x = try? container.decode(APIToolChoiceEnum.self) {
+            self = .enumeration(x)
+            return
+        }
+        if let x = try? container.decode(APIChatNamedToolChoice.self) {
+            self = .apiChatNamedToolChoice(x)
+            return
+        }
+        throw DecodingError.typeMismatch(APIToolChoiceUnion.self, DecodingError.Context(codingPath: decoder.codingPath, debugDescription: "Wrong type for APIToolChoiceUnion"))
+    }
+
+    public func encode(to encoder: Encoder) throws {
+        var container = encoder.singleValueContainer()
+        switch self {
+        case .apiChatNamedToolChoice(let x):
+            try container.encode(x)
+        case .enumeration(let x):
+            try container.encode(x)
+        }
+    }
+}
+
+// MARK: - APIChatNamedToolChoice
+public struct APIChatNamedToolChoice: Codable {
+    public let function: APIChatNamedToolChoiceFunction
+    public let type: APIChatToolCallType
+
+    public enum CodingKeys: String, CodingKey {
+        case function = "function"
+        case type = "type"
+    }
+
+    public init(function: APIChatNamedToolChoiceFunction, type: APIChatToolCallType) {
+        self.function = function
+        self.type = type
+    }
+}
+
+// MARK: - APIChatNamedToolChoiceFunction
+public struct APIChatNamedToolChoiceFunction: Codable {
+    public let name: String
+
+    public enum CodingKeys: String, CodingKey {
+        case name = "name"
+    }
+
+    public init(name: String) {
+        self.name = name
+    }
+}
+
+public enum APIToolChoiceEnum: String, Codable {
+    case auto = "auto"
+    case none = "none"
+    case toolChoiceRequired = "required"
+}
+
+// MARK: - APIChatTool
+public struct APIChatTool: Codable {
+    public let function: APIChatToolFunction
+    public let type: APIChatToolCallType
+
+    public enum CodingKeys: String, CodingKey {
+        case function = "function"
+        case type = "type"
+    }
+
+    public init(function: APIChatToolFunction, type: APIChatToolCallType) {
+        self.function = function
+        self.type = type
+    }
+}
+
+// MARK: - APIChatToolFunction
+public struct APIChatToolFunction: Codable {
+    public let description: String?
+    public let name: String
+    public let parameters: [String: JSONAny]?
+    public let strict: Bool?
+
+    public enum CodingKeys: String, CodingKey {
+        case description = "description"
+        case name = "name"
+        case parameters = "parameters"
+        case strict = "strict"
+    }
+
+    public init(description: String?, name: String, parameters: [String: JSONAny]?, strict: Bool?) {
+        self.description = description
+        self.name = name
+        self.parameters = parameters
+        self.strict = strict
+    }
+}
+
+// MARK: - APIChatCompletion
+public struct APIChatCompletion: Codable {
+    public let choices: [APIChatChoice]
+    public let cost: APIChatCost?
+    public let created: Int
+    public let id: String
+    public let model: String
+    public let object: APIChatCompletionObject
+    /// Extension. The session the exchange was stored in.
+    public let sessionID: String?
+    public let systemFingerprint: String?
+    public let usage: APIChatUsage
+
+    public enum CodingKeys: String, CodingKey {
+        case choices = "choices"
+        case cost = "cost"
+        case created = "created"
+        case id = "id"
+        case model = "model"
+        case object = "object"
+        case sessionID = "session_id"
+        case systemFingerprint = "system_fingerprint"
+        case usage = "usage"
+    }
+
+    public init(choices: [APIChatChoice], cost: APIChatCost?, created: Int, id: String, model: String, object: APIChatCompletionObject, sessionID: String?, systemFingerprint: String?, usage: APIChatUsage) {
+        self.choices = choices
+        self.cost = cost
+        self.created = created
+        self.id = id
+        self.model = model
+        self.object = object
+        self.sessionID = sessionID
+        self.systemFingerprint = systemFingerprint
+        self.usage = usage
+    }
+}
+
+// MARK: - APIChatChoice
+public struct APIChatChoice: Codable {
+    public let finishReason: APIFinishReason
+    public let index: Int
+    public let logprobs: [String: JSONAny]?
+    public let message: APIMessageClass
+
+    public enum CodingKeys: String, CodingKey {
+        case finishReason = "finish_reason"
+        case index = "index"
+        case logprobs = "logprobs"
+        case message = "message"
+    }
+
+    public init(finishReason: APIFinishReason, index: Int, logprobs: [String: JSONAny]?, message: APIMessageClass) {
+        self.finishReason = finishReason
+        self.index = index
+        self.logprobs = logprobs
+        self.message = message
+    }
+}
+
+public enum APIFinishReason: String, Codable {
+    case contentFilter = "content_filter"
+    case length = "length"
+    case stop = "stop"
+    case toolCalls = "tool_calls"
+}
+
+// MARK: - APIMessageClass
+public struct APIMessageClass: Codable {
+    public let content: String?
+    public let refusal: String?
+    public let role: APIPurpleRole
+    public let toolCalls: [APIChatToolCall]?
+
+    public enum CodingKeys: String, CodingKey {
+        case content = "content"
+        case refusal = "refusal"
+        case role = "role"
+        case toolCalls = "tool_calls"
+    }
+
+    public init(content: String?, refusal: String?, role: APIPurpleRole, toolCalls: [APIChatToolCall]?) {
+        self.content = content
+        self.refusal = refusal
+        self.role = role
+        self.toolCalls = toolCalls
+    }
+}
+
+public enum APIPurpleRole: String, Codable {
+    case assistant = "assistant"
+}
+
+/// Extension. US dollars, by token kind.
+// MARK: - APIChatCost
+public struct APIChatCost: Codable {
+    public let cacheRead: Double
+    public let cacheWrite: Double
+    public let input: Double
+    public let output: Double
+    public let total: Double
+
+    public enum CodingKeys: String, CodingKey {
+        case cacheRead = "cache_read"
+        case cacheWrite = "cache_write"
+        case input = "input"
+        case output = "output"
+        case total = "total"
+    }
+
+    public init(cacheRead: Double, cacheWrite: Double, input: Double, output: Double, total: Double) {
+        self.cacheRead = cacheRead
+        self.cacheWrite = cacheWrite
+        self.input = input
+        self.output = output
+        self.total = total
+    }
+}
+
+public enum APIChatCompletionObject: String, Codable {
+    case chatCompletion = "chat.completion"
+}
+
+// MARK: - APIChatUsage
+public struct APIChatUsage: Codable {
+    public let completionTokens: Int
+    /// Input including cache reads and writes.
+    public let promptTokens: Int
+    public let promptTokensDetails: APIPromptTokensDetails?
+    public let totalTokens: Int
+
+    public enum CodingKeys: String, CodingKey {
+        case completionTokens = "completion_tokens"
+        case promptTokens = "prompt_tokens"
+        case promptTokensDetails = "prompt_tokens_details"
+        case totalTokens = "total_tokens"
+    }
+
+    public init(completionTokens: Int, promptTokens: Int, promptTokensDetails: APIPromptTokensDetails?, totalTokens: Int) {
+        self.completionTokens = completionTokens
+        self.promptTokens = promptTokens
+        self.promptTokensDetails = promptTokensDetails
+        self.totalTokens = totalTokens
+    }
+}
+
+// MARK: - APIPromptTokensDetails
+public struct APIPromptTokensDetails: Codable {
+    public let cachedTokens: Int?
+
+    public enum CodingKeys: String, CodingKey {
+        case cachedTokens = "cached_tokens"
+    }
+
+    public init(cachedTokens: Int?) {
+        self.cachedTokens = cachedTokens
+    }
+}
+
+// MARK: - APIChatDebug
+public struct APIChatDebug: Codable {
+    public let model: String
+    public let provider: String
+    /// The body that would be sent upstream.
+    public let request: [String: JSONAny]
+    public let upstreamModel: String
+
+    public enum CodingKeys: String, CodingKey {
+        case model = "model"
+        case provider = "provider"
+        case request = "request"
+        case upstreamModel = "upstream_model"
+    }
+
+    public init(model: String, provider: String, request: [String: JSONAny], upstreamModel: String) {
+        self.model = model
+        self.provider = provider
+        self.request = request
+        self.upstreamModel = upstreamModel
+    }
+}
+
+// MARK: - APIChatStatus
+public struct APIChatStatus: Codable {
+    public let isRunning: Bool
+    public let messageCount: Int
+    public let model: String?
+    public let sessionID: String
+    public let totalCost: Double
+    public let totalTokens: Int
+    public let updatedAt: Date
+
+    public enum CodingKeys: String, CodingKey {
+        case isRunning = "is_running"
+        case messageCount = "message_count"
+        case model = "model"
+        case sessionID = "session_id"
+        case totalCost = "total_cost"
+        case totalTokens = "total_tokens"
+        case updatedAt = "updated_at"
+    }
+
+    public init(isRunning: Bool, messageCount: Int, model: String?, sessionID: String, totalCost: Double, totalTokens: Int, updatedAt: Date) {
+        self.isRunning = isRunning
+        self.messageCount = messageCount
+        self.model = model
+        self.sessionID = sessionID
+        self.totalCost = totalCost
+        self.totalTokens = totalTokens
+        self.updatedAt = updatedAt
+    }
+}
+
+// MARK: - APIChatCancel
+public struct APIChatCancel: Codable {
+    /// True when a running generation was told to stop.
+    public let cancelled: Bool
+    public let sessionID: String
+
+    public enum CodingKeys: String, CodingKey {
+        case cancelled = "cancelled"
+        case sessionID = "session_id"
+    }
+
+    public init(cancelled: Bool, sessionID: String) {
+        self.cancelled = cancelled
+        self.sessionID = sessionID
+    }
 }
 
 // MARK: - Encode/decode helpers

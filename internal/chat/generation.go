@@ -1,0 +1,225 @@
+package chat
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/ccbackend/ccbackend/gen/db"
+	"github.com/ccbackend/ccbackend/internal/catalog"
+	"github.com/ccbackend/ccbackend/internal/llm"
+	"github.com/ccbackend/ccbackend/internal/workspace"
+)
+
+// Generation is one running completion. Start has already seen its first upstream event, so
+// failures before any byte reaches the client are returned by Start as problems.
+type Generation struct {
+	svc       *Service
+	caller    Caller
+	req       Request
+	model     catalog.Model
+	sessionID *uuid.UUID
+	stream    llm.Stream
+	pending   *llm.Event
+	ans       answer
+	end       func()
+	started   time.Time
+	ttft      time.Duration
+	ID        string
+	Created   int64
+	err       error
+	finished  bool
+}
+
+// Start validates req, reserves tokens, marks the session as generating and opens the upstream
+// stream, bound to ctx (the client's request) — a disconnect or a cancel request stops it.
+func (s *Service) Start(ctx context.Context, caller Caller, req Request) (*Generation, error) {
+	model, lr, sessionID, err := s.prepare(ctx, caller, &req)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.reserveTokens(ctx, caller, req, lr); err != nil {
+		return nil, err
+	}
+	g := &Generation{svc: s, caller: caller, req: req, model: model, sessionID: sessionID, started: s.now(),
+		ID: "chatcmpl-" + uuid.NewString(), Created: s.now().Unix(), end: func() {}}
+	if sessionID != nil {
+		runCtx, end, err := s.runs.Begin(ctx, *sessionID)
+		if err != nil {
+			return nil, err
+		}
+		ctx, g.end = runCtx, end
+	}
+	stream, err := s.upstream.Stream(ctx, lr)
+	if err != nil {
+		g.end()
+		return nil, upstreamError(err)
+	}
+	g.stream = stream
+	if !stream.Next() {
+		err := stream.Err()
+		_ = stream.Close()
+		g.end()
+		if err == nil {
+			err = errors.New("the upstream stream ended without an event")
+		}
+		return nil, upstreamError(err)
+	}
+	e := stream.Event()
+	g.pending = &e
+	g.ttft = s.now().Sub(g.started)
+	return g, nil
+}
+
+// Next returns the next upstream event; false at the end (see Err).
+func (g *Generation) Next() (llm.Event, bool) {
+	var e llm.Event
+	switch {
+	case g.pending != nil:
+		e, g.pending = *g.pending, nil
+	case g.stream.Next():
+		e = g.stream.Event()
+	default:
+		g.err = g.stream.Err()
+		return e, false
+	}
+	g.ans.add(e)
+	return e, true
+}
+
+// Err is why the stream ended early (nil after a normal stop).
+func (g *Generation) Err() error { return g.err }
+
+// Model is the catalog id the client asked for.
+func (g *Generation) Model() string { return g.model.ID }
+
+// Usage and cost so far.
+func (g *Generation) Usage() (Usage, Cost) {
+	return openAIUsage(g.ans.usage), price(g.model.Pricing, g.ans.usage)
+}
+
+// SessionID is the session the exchange is stored in, if any.
+func (g *Generation) SessionID() *uuid.UUID { return g.sessionID }
+
+// FinishReason is OpenAI's finish_reason for the stop seen (logged when it has no exact match).
+func (g *Generation) FinishReason() string {
+	reason, noted := finishReason(g.ans.stop)
+	if noted {
+		g.svc.log.Warn("upstream stop reason without an exact OpenAI equivalent",
+			slog.String("stop_reason", string(g.ans.stop)), slog.String("raw", g.ans.rawStop), slog.String("finish_reason", reason))
+	}
+	return reason
+}
+
+// Collect runs the generation to its end and returns the chat.completion.
+func (g *Generation) Collect(ctx context.Context) (Completion, error) {
+	for {
+		if _, ok := g.Next(); !ok {
+			break
+		}
+	}
+	g.Finish(ctx)
+	if g.err != nil {
+		return Completion{}, upstreamError(g.err)
+	}
+	usage, cost := g.Usage()
+	c := Completion{ID: g.ID, Object: "chat.completion", Created: g.Created, Model: g.model.ID,
+		Choices: []Choice{{Index: 0, Message: g.ans.message(), FinishReason: g.FinishReason(), Logprobs: json.RawMessage("null")}},
+		Usage:   usage, Cost: &cost}
+	if g.sessionID != nil {
+		id := g.sessionID.String()
+		c.SessionID = &id
+	}
+	return c, nil
+}
+
+// Finish records the exchange (also when cancelled or failed part-way: what was produced and its
+// usage count) and releases the session. It is safe to call more than once.
+func (g *Generation) Finish(ctx context.Context) {
+	if g.finished {
+		return
+	}
+	g.finished = true
+	_ = g.stream.Close()
+	g.end()
+	ctx = context.WithoutCancel(ctx)
+	status := "completed"
+	switch {
+	case errors.Is(g.err, context.Canceled):
+		status = "cancelled"
+	case g.err != nil:
+		status = "failed"
+	case !g.ans.stopped:
+		status = "cancelled"
+	}
+	usage, cost := g.Usage()
+	if g.sessionID != nil {
+		if err := g.persist(ctx, cost, status); err != nil {
+			g.svc.log.Error("storing a chat exchange failed", slog.String("error", err.Error()))
+		}
+	}
+	if err := g.recordUsage(ctx, usage, cost, status); err != nil {
+		g.svc.log.Error("recording a usage event failed", slog.String("error", err.Error()))
+	}
+}
+
+// persist appends the new user turn and the reply to the session.
+func (g *Generation) persist(ctx context.Context, cost Cost, status string) error {
+	ws := g.svc.ws
+	if n := len(g.req.Messages); n > 0 {
+		last := g.req.Messages[n-1]
+		if last.Role == "user" || last.Role == "tool" {
+			meta := map[string]any{}
+			if last.ToolCallID != "" {
+				meta["tool_call_id"] = last.ToolCallID
+			}
+			content := last.Content
+			if len(content) == 0 || string(content) == "null" {
+				content = json.RawMessage(`""`)
+			}
+			if _, err := ws.AppendMessage(ctx, g.caller.UserID, *g.sessionID, workspace.NewMessage{Role: last.Role, Content: content, Metadata: meta}); err != nil {
+				return err
+			}
+		}
+	}
+	msg := g.ans.message()
+	text := ""
+	if msg.Content != nil {
+		text = *msg.Content
+	}
+	content, _ := json.Marshal(text)
+	meta := map[string]any{"model": g.model.ID, "status": status, "finish_reason": g.FinishReason(),
+		"latency_ms": float64(g.svc.now().Sub(g.started).Microseconds()) / 1000, "ttft_ms": float64(g.ttft.Microseconds()) / 1000}
+	if len(msg.ToolCalls) > 0 {
+		meta["tool_calls"] = msg.ToolCalls
+	}
+	u := g.ans.usage
+	_, err := ws.AppendMessage(ctx, g.caller.UserID, *g.sessionID, workspace.NewMessage{Role: "assistant", Content: content, Metadata: meta,
+		InputTokens: u.InputTokens + u.CacheReadTokens + u.CacheWriteTokens, OutputTokens: u.OutputTokens, Cost: cost.Total})
+	return err
+}
+
+func (g *Generation) recordUsage(ctx context.Context, _ Usage, cost Cost, status string) error {
+	u := g.ans.usage
+	provider := g.model.Provider
+	if served, ok := llm.ServedBy(g.stream); ok {
+		provider = served.Provider
+	}
+	p := db.InsertUsageEventParams{UserID: g.caller.UserID, SessionID: g.sessionID, Model: g.model.ID, Provider: provider,
+		InputTokens: u.InputTokens, OutputTokens: u.OutputTokens, CacheReadTokens: u.CacheReadTokens, CacheWriteTokens: u.CacheWriteTokens,
+		Cost: cost.Total, Status: status, DurationMs: float64(g.svc.now().Sub(g.started).Microseconds()) / 1000, Now: g.svc.now()}
+	if g.caller.APIKeyID != uuid.Nil {
+		p.ApiKeyID = &g.caller.APIKeyID
+	}
+	if g.ans.stopped {
+		r := string(g.ans.stop)
+		p.StopReason = &r
+	}
+	ttft := float64(g.ttft.Microseconds()) / 1000
+	p.TtftMs = &ttft
+	return g.svc.store.Queries().InsertUsageEvent(ctx, p)
+}

@@ -1,0 +1,116 @@
+package httpapi
+
+import (
+	"context"
+	"encoding/json"
+	"time"
+
+	"github.com/ccbackend/ccbackend/gen/api"
+	"github.com/ccbackend/ccbackend/internal/apitime"
+	"github.com/ccbackend/ccbackend/internal/chat"
+)
+
+// ChatHandlers serve the `chat` tag.
+type ChatHandlers struct {
+	chat      *chat.Service
+	keepAlive time.Duration
+}
+
+// NewChatHandlers returns the chat handlers; streams send a keep-alive comment every keepAlive.
+func NewChatHandlers(c *chat.Service, keepAlive time.Duration) *ChatHandlers {
+	return &ChatHandlers{chat: c, keepAlive: keepAlive}
+}
+
+// recode converts between the generated wire types and the chat package's own (the same JSON).
+func recode[T any](from any) (T, error) {
+	var to T
+	raw, err := json.Marshal(from)
+	if err != nil {
+		return to, err
+	}
+	return to, json.Unmarshal(raw, &to)
+}
+
+func caller(ctx context.Context) (chat.Caller, error) {
+	p, err := principal(ctx)
+	if err != nil {
+		return chat.Caller{}, err
+	}
+	return chat.Caller{UserID: p.UserID, APIKeyID: p.APIKeyID}, nil
+}
+
+// CreateChatCompletion answers an OpenAI chat completion, streamed or not.
+func (h *ChatHandlers) CreateChatCompletion(ctx context.Context, req api.CreateChatCompletionRequestObject) (api.CreateChatCompletionResponseObject, error) {
+	who, err := caller(ctx)
+	if err != nil {
+		return nil, err
+	}
+	r, err := recode[chat.Request](req.Body)
+	if err != nil {
+		return nil, err
+	}
+	g, err := h.chat.Start(ctx, who, r)
+	if err != nil {
+		return nil, err
+	}
+	if r.Stream {
+		return &chatStream{ctx: ctx, gen: g, includeUsage: r.StreamOptions != nil && r.StreamOptions.IncludeUsage, keepAlive: h.keepAlive}, nil
+	}
+	c, err := g.Collect(ctx)
+	if err != nil {
+		return nil, err
+	}
+	body, err := recode[api.ChatCompletion](c)
+	if err != nil {
+		return nil, err
+	}
+	return api.CreateChatCompletion200JSONResponse{Body: body}, nil
+}
+
+// DebugChatCompletion shows the upstream request without sending it.
+func (h *ChatHandlers) DebugChatCompletion(ctx context.Context, req api.DebugChatCompletionRequestObject) (api.DebugChatCompletionResponseObject, error) {
+	who, err := caller(ctx)
+	if err != nil {
+		return nil, err
+	}
+	r, err := recode[chat.Request](req.Body)
+	if err != nil {
+		return nil, err
+	}
+	d, err := h.chat.Describe(ctx, who, r)
+	if err != nil {
+		return nil, err
+	}
+	var body map[string]any
+	if err := json.Unmarshal(d.Request, &body); err != nil {
+		return nil, err
+	}
+	return api.DebugChatCompletion200JSONResponse{Provider: d.Provider, Model: d.Model, UpstreamModel: d.UpstreamModel, Request: body}, nil
+}
+
+// GetChatStatus reports whether a session is generating.
+func (h *ChatHandlers) GetChatStatus(ctx context.Context, req api.GetChatStatusRequestObject) (api.GetChatStatusResponseObject, error) {
+	who, err := caller(ctx)
+	if err != nil {
+		return nil, err
+	}
+	st, err := h.chat.Status(ctx, who, req.SessionId)
+	if err != nil {
+		return nil, err
+	}
+	return api.GetChatStatus200JSONResponse{SessionId: st.SessionID, IsRunning: st.IsRunning, Model: st.Model,
+		MessageCount: st.MessageCount, TotalTokens: st.TotalTokens, TotalCost: st.TotalCost, UpdatedAt: apitime.New(st.UpdatedAt)}, nil
+}
+
+// CancelChatCompletion stops a session's running generation.
+func (h *ChatHandlers) CancelChatCompletion(ctx context.Context, req api.CancelChatCompletionRequestObject) (api.CancelChatCompletionResponseObject, error) {
+	who, err := caller(ctx)
+	if err != nil {
+		return nil, err
+	}
+	cancelled, err := h.chat.Cancel(ctx, who, req.SessionId)
+	if err != nil {
+		return nil, err
+	}
+	return api.CancelChatCompletion200JSONResponse{SessionId: req.SessionId, Cancelled: cancelled}, nil
+}

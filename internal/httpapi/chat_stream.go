@@ -1,0 +1,125 @@
+package httpapi
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"time"
+
+	"github.com/ccbackend/ccbackend/internal/chat"
+	"github.com/ccbackend/ccbackend/internal/llm"
+)
+
+// chatStream writes a generation as OpenAI chat.completion.chunk server-sent events. It is the
+// text/event-stream response of createChatCompletion.
+type chatStream struct {
+	ctx          context.Context
+	gen          *chat.Generation
+	includeUsage bool
+	keepAlive    time.Duration // how often a comment line keeps idle proxies from closing a quiet stream
+}
+
+// VisitCreateChatCompletionResponse streams the events, flushing each one.
+func (s *chatStream) VisitCreateChatCompletionResponse(w http.ResponseWriter) error {
+	h := w.Header()
+	h.Set("Content-Type", "text/event-stream")
+	h.Set("Cache-Control", "no-cache")
+	h.Set("X-Accel-Buffering", "no")
+	w.WriteHeader(http.StatusOK)
+	sse := sseWriter{w: w}
+	defer s.gen.Finish(s.ctx)
+
+	events := make(chan llm.Event)
+	go func() { // upstream reads run apart so keep-alives go out while the model thinks
+		defer close(events)
+		for {
+			e, ok := s.gen.Next()
+			if !ok {
+				return
+			}
+			select {
+			case events <- e:
+			case <-s.ctx.Done():
+				return
+			}
+		}
+	}()
+	tick := time.NewTicker(s.keepAlive)
+	defer tick.Stop()
+	base := chat.Chunk{ID: s.gen.ID, Object: "chat.completion.chunk", Created: s.gen.Created, Model: s.gen.Model()}
+	sse.data(chunkWith(base, chat.Delta{Role: "assistant", Content: new(string)}, nil))
+	for {
+		select {
+		case <-tick.C:
+			sse.comment("keep-alive")
+		case e, ok := <-events:
+			if !ok {
+				return s.finish(sse, base)
+			}
+			s.write(sse, base, e)
+		}
+	}
+}
+
+func (s *chatStream) write(sse sseWriter, base chat.Chunk, e llm.Event) {
+	switch e.Kind {
+	case llm.EventTextDelta:
+		text := e.Text
+		sse.data(chunkWith(base, chat.Delta{Content: &text}, nil))
+	case llm.EventToolCallStart:
+		d := chat.ToolCallDelta{Index: e.ToolIndex, ID: e.ToolID, Type: "function"}
+		d.Function.Name = e.ToolName
+		sse.data(chunkWith(base, chat.Delta{ToolCalls: []chat.ToolCallDelta{d}}, nil))
+	case llm.EventToolArgsDelta:
+		d := chat.ToolCallDelta{Index: e.ToolIndex}
+		d.Function.Arguments = e.ArgsDelta
+		sse.data(chunkWith(base, chat.Delta{ToolCalls: []chat.ToolCallDelta{d}}, nil))
+	case llm.EventStop:
+		reason := s.gen.FinishReason()
+		sse.data(chunkWith(base, chat.Delta{}, &reason))
+	}
+}
+
+// finish closes the stream: the usage chunk when asked, an error event if the upstream failed
+// part-way (its problem cannot be a status code any more), then [DONE].
+func (s *chatStream) finish(sse sseWriter, base chat.Chunk) error {
+	if err := s.gen.Err(); err != nil && s.ctx.Err() == nil {
+		e := classify(chat.StreamError(err))
+		sse.data(map[string]any{"error": map[string]any{"message": e.Detail, "type": openAIErrorType(kindStatus[e.Kind]), "code": e.Code}})
+	}
+	if s.includeUsage {
+		usage, cost := s.gen.Usage()
+		u := base
+		u.Choices = []chat.ChunkChoice{}
+		u.Usage, u.Cost = &usage, &cost
+		sse.data(u)
+	}
+	sse.raw("data: [DONE]\n\n")
+	return nil
+}
+
+func chunkWith(base chat.Chunk, d chat.Delta, finish *string) chat.Chunk {
+	base.Choices = []chat.ChunkChoice{{Index: 0, Delta: d, FinishReason: finish, Logprobs: json.RawMessage("null")}}
+	return base
+}
+
+// sseWriter writes events and flushes each; write errors (a gone client) are left to the
+// request context, which stops the upstream.
+type sseWriter struct{ w http.ResponseWriter }
+
+func (s sseWriter) data(v any) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return
+	}
+	s.raw("data: " + string(b) + "\n\n")
+}
+
+func (s sseWriter) comment(text string) { s.raw(": " + text + "\n\n") }
+
+func (s sseWriter) raw(text string) {
+	_, _ = s.w.Write([]byte(text))
+	if f, ok := s.w.(http.Flusher); ok {
+		f.Flush()
+	}
+}
