@@ -12,6 +12,7 @@ import (
 	"github.com/ccbackend/ccbackend/gen/db"
 	"github.com/ccbackend/ccbackend/internal/catalog"
 	"github.com/ccbackend/ccbackend/internal/llm"
+	"github.com/ccbackend/ccbackend/internal/ratelimit"
 	"github.com/ccbackend/ccbackend/internal/workspace"
 )
 
@@ -33,6 +34,15 @@ type Generation struct {
 	Created   int64
 	err       error
 	finished  bool
+	reserved  int // token budget reserved at Start, settled when the generation ends
+	// TokenLimit is the token budget's state after the reservation (nil without a token limit).
+	TokenLimit *ratelimit.Result
+}
+
+// tokensUsed is what the generation cost the token budget so far.
+func (g *Generation) tokensUsed() int64 {
+	u := g.ans.usage
+	return u.InputTokens + u.CacheReadTokens + u.CacheWriteTokens + u.OutputTokens
 }
 
 // Start validates req, reserves tokens, marks the session as generating and opens the upstream
@@ -42,17 +52,21 @@ func (s *Service) Start(ctx context.Context, caller Caller, req Request) (*Gener
 	if err != nil {
 		return nil, err
 	}
-	if err := s.reserveTokens(ctx, caller, req, lr); err != nil {
+	reserved, tokens, err := s.reserveTokens(ctx, caller, req, lr)
+	if err != nil {
 		return nil, err
 	}
 	g := &Generation{svc: s, caller: caller, req: req, model: model, sessionID: sessionID, started: s.now(),
-		ID: "chatcmpl-" + uuid.NewString(), Created: s.now().Unix(), end: func() {}}
+		ID: "chatcmpl-" + uuid.NewString(), Created: s.now().Unix(), reserved: reserved, TokenLimit: tokens}
+	g.end = func() { s.settleTokens(context.WithoutCancel(ctx), caller, g.reserved, g.tokensUsed()) }
 	if sessionID != nil {
 		runCtx, end, err := s.runs.Begin(ctx, *sessionID)
 		if err != nil {
+			g.end()
 			return nil, err
 		}
-		ctx, g.end = runCtx, end
+		settle := g.end
+		ctx, g.end = runCtx, func() { end(); settle() }
 	}
 	stream, err := s.upstream.Stream(ctx, lr)
 	if err != nil {

@@ -124,27 +124,36 @@ func historyMessages(history []workspace.Message) []Message {
 	return out
 }
 
-// reserveTokens charges the token budget with what the request can use at most (prompt estimate
-// plus max_tokens), before anything is sent upstream.
-func (s *Service) reserveTokens(ctx context.Context, caller Caller, req Request, lr llm.Request) error {
+// reserveTokens charges the token budget with what the request can use at most (a prompt
+// estimate plus max_tokens), before anything is sent upstream; Finish settles it with the real
+// usage. It returns the units reserved (0: no token limit) and the limiter's answer.
+func (s *Service) reserveTokens(ctx context.Context, caller Caller, req Request, lr llm.Request) (int, *ratelimit.Result, error) {
 	if s.tokens == nil || s.limiter == nil {
-		return nil
+		return 0, nil, nil
 	}
 	raw, _ := json.Marshal(req.Messages)
-	n := len(raw)/4 + lr.MaxTokens
-	if n > s.tokens.Limit {
-		n = s.tokens.Limit
-	}
-	key := "u:" + caller.UserID.String()
-	res, err := s.limiter.AllowN(ctx, key, *s.tokens, n)
+	n := min(len(raw)/4+lr.MaxTokens, s.tokens.Limit)
+	res, err := s.limiter.AllowN(ctx, tokenKey(caller), *s.tokens, n)
 	if err != nil {
 		s.log.Error("token limiter unavailable; admitting", slog.String("error", err.Error()))
-		return nil
+		return 0, nil, nil
 	}
 	if !res.Allowed {
-		return apperr.New(apperr.RateLimited, "token_rate_limited", "the token budget is spent; retry later").WithRetryAfter(res.RetryAfter)
+		return 0, &res, apperr.New(apperr.RateLimited, "token_rate_limited", "the token budget is spent; retry later").WithRetryAfter(res.RetryAfter)
 	}
-	return nil
+	return n, &res, nil
+}
+
+func tokenKey(c Caller) string { return "u:" + c.UserID.String() }
+
+// settleTokens replaces the reservation with the tokens actually used.
+func (s *Service) settleTokens(ctx context.Context, caller Caller, reserved int, used int64) {
+	if reserved == 0 {
+		return
+	}
+	if err := s.limiter.Settle(ctx, tokenKey(caller), *s.tokens, reserved, int(used)); err != nil {
+		s.log.Error("settling the token budget failed; the reservation stands", slog.String("error", err.Error()))
+	}
 }
 
 // upstreamError turns a provider failure into the client's problem, without upstream text.

@@ -58,13 +58,26 @@ func specValidator(spec *openapi3.T, authn Authenticator) echo.MiddlewareFunc {
 // attachPrincipal moves the authenticated caller onto the request context, where the strict
 // handlers (which see only the request's context) find it. It runs after validation so the body
 // the validator buffered is the one the handler reads.
+//
+// It also puts the response's header map there, so a strict handler can add headers its typed
+// response does not declare field by field (e.g. the token budget's RateLimit headers).
 func attachPrincipal(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
+		ctx := context.WithValue(c.Request().Context(), responseHeaderKey{}, c.Response().Header())
 		if p, ok := c.Get(principalKey).(auth.Principal); ok {
-			c.SetRequest(c.Request().WithContext(auth.WithPrincipal(c.Request().Context(), p)))
+			ctx = auth.WithPrincipal(ctx, p)
 		}
+		c.SetRequest(c.Request().WithContext(ctx))
 		return next(c)
 	}
+}
+
+type responseHeaderKey struct{}
+
+// responseHeader returns the header map of the response being prepared for ctx's request.
+func responseHeader(ctx context.Context) http.Header {
+	h, _ := ctx.Value(responseHeaderKey{}).(http.Header)
+	return h
 }
 
 // markMatched records whether Echo routed the request to an operation of the spec.

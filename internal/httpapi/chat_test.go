@@ -365,15 +365,23 @@ func TestChatTokenRateLimit(t *testing.T) {
 	u := s.Register(t, "tokens@example.com")
 	fake.Enqueue(llmtest.TextStream("msg_t", chatModel, "ok"))
 	ask := `{"model":"` + chatModel + `","max_tokens":600,"messages":[{"role":"user","content":"x"}]}`
-	if resp, raw := s.Do(t, http.MethodPost, "/v1/chat/completions", ask, u.Bearer()); resp.StatusCode != http.StatusOK {
-		t.Fatalf("first = %d %s", resp.StatusCode, raw)
-	}
 	resp, raw := s.Do(t, http.MethodPost, "/v1/chat/completions", ask, u.Bearer())
+	if resp.StatusCode != http.StatusOK || !strings.Contains(strings.Join(resp.Header.Values("RateLimit-Policy"), ","), `"tokens";q=1000;w=60`) {
+		t.Fatalf("first = %d %s %v", resp.StatusCode, raw, resp.Header)
+	}
+	// The reservation (~600) was settled to the real usage (a few dozen tokens), so a second
+	// request of the same size fits again; a third reservation of 600 on top does not.
+	fake.Enqueue(llmtest.TextStream("msg_t2", chatModel, "ok"))
+	if resp, raw := s.Do(t, http.MethodPost, "/v1/chat/completions", ask, u.Bearer()); resp.StatusCode != http.StatusOK {
+		t.Fatalf("after settling, second = %d %s", resp.StatusCode, raw)
+	}
+	big := `{"model":"` + chatModel + `","max_tokens":990,"messages":[{"role":"user","content":"x"}]}`
+	resp, raw = s.Do(t, http.MethodPost, "/v1/chat/completions", big, u.Bearer())
 	p := decodeProblem(t, resp, raw, http.StatusTooManyRequests)
 	if p.Code != "token_rate_limited" || resp.Header.Get("Retry-After") == "" {
 		t.Errorf("second: %s %v", raw, resp.Header)
 	}
-	if len(fake.Requests()) != 1 {
-		t.Errorf("a refused request reached the upstream")
+	if len(fake.Requests()) != 2 {
+		t.Errorf("%d upstream requests, want 2 (a refused request reached the upstream)", len(fake.Requests()))
 	}
 }

@@ -47,12 +47,13 @@ type Result struct {
 // Limiter decides against Redis. It is safe for concurrent use.
 type Limiter struct {
 	gcra   *redis_rate.Limiter
+	rdb    *redis.Client
 	prefix string
 }
 
 // New returns a Limiter whose keys are prefix + "rl:" + policy name + ":" + key.
 func New(rdb *redis.Client, prefix string) *Limiter {
-	return &Limiter{gcra: redis_rate.NewLimiter(scoped{rdb}), prefix: prefix + "rl:"}
+	return &Limiter{gcra: redis_rate.NewLimiter(scoped{rdb}), rdb: rdb, prefix: prefix + "rl:"}
 }
 
 // Allow spends one unit of p for key.
@@ -63,13 +64,7 @@ func (l *Limiter) Allow(ctx context.Context, key string, p Policy) (Result, erro
 // AllowN spends n units of p for key if all n are available now, and nothing otherwise. n must be
 // from 1 to p.Limit: a larger cost could never be admitted, so it is a caller error.
 //
-// Settling LLM tokens (not built yet): reserve an upper bound before the upstream call (prompt
-// tokens + max_tokens, capped at the limit) with AllowN, then settle with the actual usage.
-// redis_rate cannot give units back (a negative n is unsupported), so the settle step would be one
-// small Lua script of ours on the same key that moves the stored theoretical arrival time (TAT)
-// back by (reserved-actual)*Period/Limit, never below Redis TIME (a full bucket), and forward by
-// the overage when actual > reserved, unconditionally, so the debt delays the key's next calls.
-// Until then, charging the reservation as-is is the safe fallback: it never admits more than Limit.
+// LLM tokens are reserved with AllowN (an upper bound) and then settled with Settle.
 func (l *Limiter) AllowN(ctx context.Context, key string, p Policy, n int) (Result, error) {
 	if err := check(key, p, n); err != nil {
 		return Result{Policy: p, Limit: p.Limit}, err

@@ -306,3 +306,33 @@ func BenchmarkAllow(b *testing.B) {
 		})
 	})
 }
+
+func TestSettleGivesBackAndCharges(t *testing.T) {
+	l, _, _ := newLimiter(t)
+	p := ratelimit.Policy{Name: "tokens", Limit: 1000, Period: time.Hour}
+	ctx := t.Context()
+	if res, err := l.AllowN(ctx, "u1", p, 900); err != nil || !res.Allowed {
+		t.Fatalf("reserve: %+v %v", res, err)
+	}
+	// Only 100 were used: 800 come back, so 800 more fit but not 1000.
+	if err := l.Settle(ctx, "u1", p, 900, 100); err != nil {
+		t.Fatal(err)
+	}
+	if res, _ := l.AllowN(ctx, "u1", p, 850); !res.Allowed {
+		t.Errorf("after a refund 850 more should fit (100 used of 1000): %+v", res)
+	}
+	// An overage is charged even though it exceeds what is left.
+	if err := l.Settle(ctx, "u1", p, 10, 500); err != nil {
+		t.Fatal(err)
+	}
+	if res, _ := l.AllowN(ctx, "u1", p, 1); res.Allowed {
+		t.Errorf("after the overage the key should be in debt: %+v", res)
+	}
+	// Giving back more than was ever taken leaves a full bucket, not credit.
+	if err := l.Settle(ctx, "fresh", p, 5000, 0); err != nil {
+		t.Fatal(err)
+	}
+	if res, _ := l.AllowN(ctx, "fresh", p, 1000); !res.Allowed || res.Remaining != 0 {
+		t.Errorf("refund created credit: %+v", res)
+	}
+}
