@@ -17,6 +17,7 @@ import (
 	apispec "github.com/ccbackend/ccbackend/api"
 	"github.com/ccbackend/ccbackend/internal/auth"
 	"github.com/ccbackend/ccbackend/internal/catalog"
+	"github.com/ccbackend/ccbackend/internal/chat"
 	"github.com/ccbackend/ccbackend/internal/config"
 	"github.com/ccbackend/ccbackend/internal/httpapi"
 	"github.com/ccbackend/ccbackend/internal/idempotency"
@@ -38,6 +39,8 @@ type App struct {
 	Accounts    *auth.Accounts
 	Workspace   *workspace.Service
 	Idempotency *idempotency.Store
+
+	Chat *chat.Service
 
 	stopBackground context.CancelFunc
 }
@@ -129,7 +132,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, version strin
 	if err != nil {
 		return nil, err
 	}
-	return &App{Config: cfg, Log: log, Store: st, Redis: rdb, Registry: reg, Handler: handler, Keys: keys, Accounts: accounts, Workspace: ws, Idempotency: idem, stopBackground: stopBackground}, nil
+	return &App{Config: cfg, Log: log, Store: st, Redis: rdb, Registry: reg, Handler: handler, Keys: keys, Accounts: accounts, Workspace: ws, Idempotency: idem, Chat: chatService, stopBackground: stopBackground}, nil
 }
 
 // Migrate applies every pending migration to databaseURL.
@@ -143,6 +146,7 @@ func Migrate(databaseURL string) error {
 
 // Close stops background work and releases the connections, after the servers have stopped.
 func (a *App) Close() {
+	a.Chat.Wait() // exchanges still being recorded
 	a.stopBackground()
 	if err := a.Redis.Close(); err != nil {
 		a.Log.Warn("closing redis", slog.String("error", err.Error()))

@@ -22,8 +22,10 @@ import (
 // there outside production only.
 func providers(cfg config.Config) map[string]llm.Provider {
 	// No client timeout: streams last as long as the model writes; requests are bound to the
-	// client's context instead.
-	client := &http.Client{}
+	// client's context instead. Many streams run at once to one host: keep their connections.
+	transport := http.DefaultTransport.(*http.Transport).Clone()
+	transport.MaxIdleConnsPerHost = 256
+	client := &http.Client{Transport: transport}
 	ps := map[string]llm.Provider{"anthropic": llm.NewAnthropic(cfg.AnthropicAPIKey, cfg.AnthropicBaseURL, client)}
 	if cfg.Env != "production" {
 		ps["local"] = llm.NewLocal()

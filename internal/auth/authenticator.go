@@ -71,11 +71,11 @@ func (a *Accounts) fromBearer(ctx context.Context, r *http.Request) (Principal, 
 	if err != nil {
 		return Principal{}, err
 	}
-	revoked, err := a.revoked.FamilyRevoked(ctx, claims.FamilyID)
+	revoked, err := a.revoked.AccessRevoked(ctx, claims.FamilyID, claims.TokenID)
 	if err != nil {
 		return Principal{}, err
 	}
-	if revoked || a.revoked.TokenDenied(ctx, claims.TokenID) {
+	if revoked {
 		return Principal{}, errRevoked
 	}
 	return Principal{UserID: claims.UserID, Roles: claims.Roles, FamilyID: claims.FamilyID, TokenID: claims.TokenID, ExpiresAt: claims.ExpiresAt}, nil

@@ -39,12 +39,33 @@ func (r *Revocations) tokenKey(jti string) string    { return r.prefix + "jti:" 
 
 // FamilyRevoked reports whether the family is revoked (or gone with its deleted user).
 func (r *Revocations) FamilyRevoked(ctx context.Context, id uuid.UUID) (bool, error) {
-	switch v, err := r.rdb.Get(ctx, r.familyKey(id)).Result(); {
-	case err == nil:
-		return v == "r", nil
-	case !errors.Is(err, redis.Nil):
-		r.log.Warn("revocation cache unavailable; asking PostgreSQL", slog.String("error", err.Error()))
+	return r.AccessRevoked(ctx, id, "")
+}
+
+// AccessRevoked reports whether an access token is no longer valid: its family revoked, or its
+// id denylisted. Both are asked of Redis in one round trip; a family Redis does not know (or
+// any Redis failure) is answered by PostgreSQL.
+func (r *Revocations) AccessRevoked(ctx context.Context, family uuid.UUID, jti string) (bool, error) {
+	pipe := r.rdb.Pipeline()
+	fam := pipe.Get(ctx, r.familyKey(family))
+	var denied *redis.IntCmd
+	if jti != "" {
+		denied = pipe.Exists(ctx, r.tokenKey(jti))
 	}
+	_, err := pipe.Exec(ctx)
+	switch {
+	case err != nil && !errors.Is(err, redis.Nil):
+		r.log.Warn("revocation cache unavailable; asking PostgreSQL", slog.String("error", err.Error()))
+	case denied != nil && denied.Val() > 0:
+		return true, nil
+	case fam.Err() == nil:
+		return fam.Val() == "r", nil
+	}
+	return r.familyFromStore(ctx, family)
+}
+
+// familyFromStore asks PostgreSQL and caches the answer.
+func (r *Revocations) familyFromStore(ctx context.Context, id uuid.UUID) (bool, error) {
 	fam, err := r.store.Queries().GetRefreshFamily(ctx, id)
 	revoked := errors.Is(err, pgx.ErrNoRows) || (err == nil && fam.RevokedAt != nil)
 	if err != nil && !revoked {
@@ -83,11 +104,4 @@ func (r *Revocations) DenyToken(ctx context.Context, jti string, remaining time.
 	if err := r.rdb.Set(ctx, r.tokenKey(jti), "1", remaining+time.Minute).Err(); err != nil {
 		r.log.Error("denylisting access token failed; its revoked family still stops it", slog.String("error", err.Error()))
 	}
-}
-
-// TokenDenied reports whether the access token id was denylisted. Redis errors are reported as
-// not denied because the family check, which falls back to PostgreSQL, covers every logout.
-func (r *Revocations) TokenDenied(ctx context.Context, jti string) bool {
-	n, err := r.rdb.Exists(ctx, r.tokenKey(jti)).Result()
-	return err == nil && n > 0
 }

@@ -154,13 +154,38 @@ func (g *Generation) Collect(ctx context.Context) (Completion, error) {
 // Finish records the exchange (also when cancelled or failed part-way: what was produced and its
 // usage count) and releases the session. It is safe to call more than once.
 func (g *Generation) Finish(ctx context.Context) {
-	if g.finished {
+	if g.release() {
+		g.record(context.WithoutCancel(ctx))
+	}
+}
+
+// FinishInBackground releases the session at once and records the exchange on a goroutine the
+// service waits for at shutdown, so a stream's response ends without waiting on the database.
+func (g *Generation) FinishInBackground(ctx context.Context) {
+	if !g.release() {
 		return
+	}
+	g.svc.pending.Add(1)
+	go func() {
+		defer g.svc.pending.Done()
+		g.record(context.WithoutCancel(ctx))
+	}()
+}
+
+// release closes the upstream, ends the run mark and settles the token budget; it reports
+// whether this call did it.
+func (g *Generation) release() bool {
+	if g.finished {
+		return false
 	}
 	g.finished = true
 	_ = g.stream.Close()
 	g.end()
-	ctx = context.WithoutCancel(ctx)
+	return true
+}
+
+// record stores the exchange in its session and writes the usage event.
+func (g *Generation) record(ctx context.Context) {
 	status := "completed"
 	switch {
 	case errors.Is(g.err, context.Canceled):

@@ -139,6 +139,9 @@ func toLLM(r Request) (llm.Request, error) {
 		out.Tools = append(out.Tools, llm.Tool{Name: t.Function.Name, Description: t.Function.Description, Parameters: params})
 	}
 	out.ToolChoice, err = toolChoice(r.ToolChoice, r.ParallelToolCalls)
+	if len(out.Tools) == 0 { // a tool choice without tools is meaningless, and upstreams refuse it
+		out.ToolChoice = nil
+	}
 	return out, err
 }
 
@@ -175,7 +178,10 @@ func plainText(content json.RawMessage, pointer string) (string, error) {
 
 func userParts(content json.RawMessage, pointer string) ([]llm.Part, error) {
 	var s string
-	if json.Unmarshal(content, &s) == nil {
+	if json.Unmarshal(content, &s) == nil && string(content) != "null" {
+		if s == "" {
+			return nil, invalid(pointer, "a user message needs non-empty content")
+		}
 		return []llm.Part{{Kind: llm.Text, Text: s}}, nil
 	}
 	var parts []contentPart
@@ -186,6 +192,9 @@ func userParts(content json.RawMessage, pointer string) ([]llm.Part, error) {
 	for i, p := range parts {
 		switch p.Type {
 		case "text":
+			if p.Text == "" {
+				return nil, invalid(fmt.Sprintf("%s/%d/text", pointer, i), "text parts must not be empty")
+			}
 			out = append(out, llm.Part{Kind: llm.Text, Text: p.Text})
 		case "image_url":
 			img, err := dataURLImage(p, fmt.Sprintf("%s/%d/image_url/url", pointer, i))

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/google/uuid"
@@ -34,7 +35,11 @@ type Service struct {
 	tokens   *ratelimit.Policy // nil: no token limit
 	now      func() time.Time
 	log      *slog.Logger
+	pending  sync.WaitGroup // exchanges being recorded after their stream ended
 }
+
+// Wait blocks until every exchange recorded in the background is stored (call at shutdown).
+func (s *Service) Wait() { s.pending.Wait() }
 
 // New wires the chat service.
 func New(c *catalog.Catalog, upstream *llm.Router, ws *workspace.Service, st *store.Store, runs *Runs,

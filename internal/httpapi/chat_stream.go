@@ -27,7 +27,7 @@ func (s *chatStream) VisitCreateChatCompletionResponse(w http.ResponseWriter) er
 	h.Set("X-Accel-Buffering", "no")
 	w.WriteHeader(http.StatusOK)
 	sse := sseWriter{w: w}
-	defer s.gen.Finish(s.ctx)
+	defer s.gen.FinishInBackground(s.ctx)
 
 	events := make(chan llm.Event)
 	go func() { // upstream reads run apart so keep-alives go out while the model thinks

@@ -28,6 +28,11 @@ func Open(ctx context.Context, databaseURL string) (*Store, error) {
 		// pgx's message can quote the URL, password included.
 		return nil, errors.New("store: DATABASE_URL cannot be parsed")
 	}
+	// pgx's default (4 on small machines) queues requests behind each other under load; the URL's
+	// pool_max_conns still wins.
+	if !strings.Contains(databaseURL, "pool_max_conns") {
+		cfg.MaxConns = 20
+	}
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("store: connect: %w", err)
