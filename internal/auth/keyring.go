@@ -12,6 +12,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/ccbackend/ccbackend/gen/db"
+	"github.com/ccbackend/ccbackend/internal/periodic"
 	"github.com/ccbackend/ccbackend/internal/secret"
 	"github.com/ccbackend/ccbackend/internal/store"
 )
@@ -137,18 +138,7 @@ func (k *KeyRing) Rotate(ctx context.Context) (string, error) {
 // Run keeps the ring in step with the database (another instance may have rotated) and rotates
 // when the active key is due, until ctx is done. Errors are logged: the loaded keys stay usable.
 func (k *KeyRing) Run(ctx context.Context) {
-	t := time.NewTicker(k.runEvery)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			if err := k.refresh(ctx); err != nil && ctx.Err() == nil {
-				k.log.Error("signing keys: refresh failed", "err", err)
-			}
-		}
-	}
+	periodic.Every(ctx, k.runEvery, k.log, "signing keys: refresh", k.refresh)
 }
 
 func (k *KeyRing) refresh(ctx context.Context) error {

@@ -21,6 +21,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/ccbackend/ccbackend/gen/db"
+	"github.com/ccbackend/ccbackend/internal/periodic"
 	"github.com/ccbackend/ccbackend/internal/secret"
 	"github.com/ccbackend/ccbackend/internal/store"
 )
@@ -220,23 +221,8 @@ func (s *Store) Purge(ctx context.Context, before time.Time) (int64, error) {
 // RunPurge deletes expired keys every interval until ctx ends. Every replica may run it: the
 // deletes are idempotent.
 func (s *Store) RunPurge(ctx context.Context, every time.Duration, now func() time.Time) {
-	t := time.NewTicker(every)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			n, err := s.Purge(ctx, now().Add(-Retention))
-			if err != nil {
-				if ctx.Err() == nil {
-					s.log.Error("idempotency: purge failed", slog.String("error", err.Error()))
-				}
-				continue
-			}
-			if n > 0 {
-				s.log.Debug("idempotency: purged expired keys", slog.Int64("count", n))
-			}
-		}
-	}
+	periodic.Every(ctx, every, s.log, "idempotency: purge", func(ctx context.Context) error {
+		_, err := s.Purge(ctx, now().Add(-Retention))
+		return err
+	})
 }

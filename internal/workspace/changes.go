@@ -12,6 +12,7 @@ import (
 	"github.com/ccbackend/ccbackend/gen/db"
 	"github.com/ccbackend/ccbackend/internal/apperr"
 	"github.com/ccbackend/ccbackend/internal/page"
+	"github.com/ccbackend/ccbackend/internal/periodic"
 )
 
 // Change is one entry of the sync feed: the current state of an entity, or its tombstone.
@@ -134,16 +135,5 @@ func (s *Service) PurgeTombstones(ctx context.Context) error {
 
 // RunPurge purges tombstones every interval until ctx ends.
 func (s *Service) RunPurge(ctx context.Context, every time.Duration, log *slog.Logger) {
-	t := time.NewTicker(every)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			if err := s.PurgeTombstones(ctx); err != nil && ctx.Err() == nil {
-				log.Error("purging sync tombstones", slog.String("error", err.Error()))
-			}
-		}
-	}
+	periodic.Every(ctx, every, log, "sync tombstones: purge", s.PurgeTombstones)
 }

@@ -143,13 +143,8 @@ func (s *Service) changeProject(ctx context.Context, userID, id uuid.UUID, expec
 	var out Project
 	err := s.store.InTx(ctx, func(q *db.Queries) error {
 		row, err := q.GetProjectForUpdate(ctx, db.GetProjectForUpdateParams{ID: id, UserID: userID})
-		if errors.Is(err, pgx.ErrNoRows) {
-			return notFound("project")
-		} else if err != nil {
+		if err := checkLocked(err, "project", row.Version, expected); err != nil {
 			return err
-		}
-		if expected != nil && *expected != row.Version {
-			return errStale
 		}
 		cur := projectFromRow(row)
 		f := merge(&cur)
@@ -172,13 +167,8 @@ func (s *Service) changeProject(ctx context.Context, userID, id uuid.UUID, expec
 func (s *Service) DeleteProject(ctx context.Context, userID, id uuid.UUID, expected *int64) error {
 	return s.store.InTx(ctx, func(q *db.Queries) error {
 		row, err := q.GetProjectForUpdate(ctx, db.GetProjectForUpdateParams{ID: id, UserID: userID})
-		if errors.Is(err, pgx.ErrNoRows) {
-			return notFound("project")
-		} else if err != nil {
+		if err := checkLocked(err, "project", row.Version, expected); err != nil {
 			return err
-		}
-		if expected != nil && *expected != row.Version {
-			return errStale
 		}
 		if err := q.DetachProjectSessions(ctx, db.DetachProjectSessionsParams{Now: s.now(), ProjectID: &id, UserID: userID}); err != nil {
 			return err

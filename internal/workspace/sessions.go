@@ -153,13 +153,8 @@ func (s *Service) PatchSession(ctx context.Context, userID, id uuid.UUID, p Sess
 	var out Session
 	err := s.store.InTx(ctx, func(q *db.Queries) error {
 		row, err := q.GetSessionForUpdate(ctx, db.GetSessionForUpdateParams{ID: id, UserID: userID})
-		if errors.Is(err, pgx.ErrNoRows) {
-			return notFound("session")
-		} else if err != nil {
+		if err := checkLocked(err, "session", row.Version, expected); err != nil {
 			return err
-		}
-		if expected != nil && *expected != row.Version {
-			return errStale
 		}
 		u := db.UpdateSessionParams{ProjectID: row.ProjectID, Title: row.Title, Model: row.Model, SystemPrompt: row.SystemPrompt,
 			Status: row.Status, Now: s.now(), ID: id, UserID: userID, ExpectedVersion: &row.Version}
@@ -192,13 +187,8 @@ func (s *Service) PatchSession(ctx context.Context, userID, id uuid.UUID, p Sess
 func (s *Service) DeleteSession(ctx context.Context, userID, id uuid.UUID, expected *int64) error {
 	return s.store.InTx(ctx, func(q *db.Queries) error {
 		row, err := q.GetSessionForUpdate(ctx, db.GetSessionForUpdateParams{ID: id, UserID: userID})
-		if errors.Is(err, pgx.ErrNoRows) {
-			return notFound("session")
-		} else if err != nil {
+		if err := checkLocked(err, "session", row.Version, expected); err != nil {
 			return err
-		}
-		if expected != nil && *expected != row.Version {
-			return errStale
 		}
 		_, err = q.DeleteSession(ctx, db.DeleteSessionParams{ID: id, UserID: userID})
 		return err

@@ -5,9 +5,12 @@ package workspace
 
 import (
 	"encoding/json"
+	"errors"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/jackc/pgx/v5"
 
 	"github.com/ccbackend/ccbackend/internal/apperr"
 	"github.com/ccbackend/ccbackend/internal/page"
@@ -46,6 +49,20 @@ func ParseIfMatch(header *string) *int64 {
 }
 
 var errStale = apperr.New(apperr.PreconditionFailed, "precondition_failed", "the resource changed since the ETag in If-Match; fetch it again")
+
+// checkLocked turns the result of locking a row for a change into the client's answer: missing
+// (or someone else's) is NotFound, a version other than the If-Match one is PreconditionFailed.
+func checkLocked(err error, what string, version int64, expected *int64) error {
+	switch {
+	case errors.Is(err, pgx.ErrNoRows):
+		return notFound(what)
+	case err != nil:
+		return err
+	case expected != nil && *expected != version:
+		return errStale
+	}
+	return nil
+}
 
 // object decodes a jsonb column into a map (always a JSON object).
 func object(raw []byte) map[string]any {
