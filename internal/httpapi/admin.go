@@ -28,7 +28,7 @@ func adminUserBody(u auth.User) api.AdminUser {
 
 // AdminListUsers pages through users.
 func (h *AdminHandlers) AdminListUsers(ctx context.Context, req api.AdminListUsersRequestObject) (api.AdminListUsersResponseObject, error) {
-	users, next, err := h.accounts.ListUsers(ctx, h.cursors, req.Params.Email, page.Size(req.Params.Limit), deref(req.Params.Cursor, new(string)))
+	users, next, err := h.accounts.ListUsers(ctx, h.cursors, req.Params.Email, page.Size(req.Params.Limit), orEmpty(req.Params.Cursor))
 	if err != nil {
 		return nil, err
 	}
@@ -72,7 +72,7 @@ func (h *AdminHandlers) AdminListAuditLog(ctx context.Context, req api.AdminList
 	if p.Until != nil {
 		f.Until = &p.Until.Time
 	}
-	entries, next, err := h.accounts.ListAudit(ctx, h.cursors, f, page.Size(p.Limit), deref(p.Cursor, new(string)))
+	entries, next, err := h.accounts.ListAudit(ctx, h.cursors, f, page.Size(p.Limit), orEmpty(p.Cursor))
 	if err != nil {
 		return nil, err
 	}

@@ -36,7 +36,7 @@ func (h *AuthHandlers) ListAPIKeys(ctx context.Context, req api.ListAPIKeysReque
 	if err != nil {
 		return nil, err
 	}
-	keys, next, err := h.accounts.ListAPIKeys(ctx, p, h.cursors, page.Size(req.Params.Limit), deref(req.Params.Cursor, new(string)))
+	keys, next, err := h.accounts.ListAPIKeys(ctx, p, h.cursors, page.Size(req.Params.Limit), orEmpty(req.Params.Cursor))
 	if err != nil {
 		return nil, err
 	}

@@ -81,7 +81,7 @@ func (h *AuthHandlers) Login(ctx context.Context, req api.LoginRequestObject) (a
 			return nil, apperr.New(apperr.Invalid, "validation_failed", "send exactly one of email or username").
 				WithFields(apperr.FieldError{Location: apperr.InBody, Pointer: "/email", Detail: "exactly one of email or username"})
 		}
-		identifier, password, client = deref(b.Email, b.Username), b.Password, clientType(b.ClientType)
+		identifier, password, client = orEmpty(b.Email)+orEmpty(b.Username), b.Password, clientType(b.ClientType)
 	case req.FormdataBody != nil:
 		identifier, password = req.FormdataBody.Username, req.FormdataBody.Password
 	default:
@@ -92,13 +92,6 @@ func (h *AuthHandlers) Login(ctx context.Context, req api.LoginRequestObject) (a
 		return nil, err
 	}
 	return api.Login200JSONResponse(tokensBody(pair)), nil
-}
-
-func deref(a, b *string) string {
-	if a != nil {
-		return *a
-	}
-	return *b
 }
 
 // RefreshTokens exchanges a refresh token.

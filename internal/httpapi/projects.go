@@ -18,6 +18,7 @@ func NewWorkspaceHandlers(ws *workspace.Service) *WorkspaceHandlers {
 	return &WorkspaceHandlers{ws: ws}
 }
 
+// orEmpty reads an optional string parameter.
 func orEmpty(s *string) string {
 	if s == nil {
 		return ""

@@ -31,9 +31,15 @@ func WithConfig(f func(*config.Config)) Option { return Option(f) }
 func NewServer(t testing.TB, opts ...Option) *Server {
 	t.Helper()
 	cfg := BaseConfig(t)
-	cfg.Env = "test"
 	cfg.DatabaseURL = NewDatabase(t)
 	cfg.RedisPrefix = NewRedisPrefix(t)
+	return start(t, cfg, opts)
+}
+
+// start runs the app on cfg's database and namespace with the test defaults.
+func start(t testing.TB, cfg config.Config, opts []Option) *Server {
+	t.Helper()
+	cfg.Env = "test"
 	cfg.MigrateOnStart = false // the template is migrated already
 	cfg.MetricsAddr = ""
 	cfg.BcryptCost = 4 // the minimum: tests exercise the logic, not bcrypt's cost
@@ -78,10 +84,9 @@ type Config = config.Config
 // second replica behind a load balancer would run.
 func (s *Server) Twin(t testing.TB) *Server {
 	t.Helper()
-	return NewServer(t, WithConfig(func(c *config.Config) {
-		c.DatabaseURL = s.App.Config.DatabaseURL
-		c.RedisPrefix = s.App.Config.RedisPrefix
-	}))
+	cfg := BaseConfig(t)
+	cfg.DatabaseURL, cfg.RedisPrefix = s.App.Config.DatabaseURL, s.App.Config.RedisPrefix
+	return start(t, cfg, nil)
 }
 
 // RatePolicy is config.RatePolicy.
