@@ -47,14 +47,20 @@ func proxyBenchGap(b *testing.B) time.Duration {
 // number at once (llmtest.FakeAnthropic serves a queue, one response per request, and records
 // each request, which would grow with b.N).
 type proxyUpstream struct {
-	url      string
-	events   []llmtest.SSEEvent
-	gap      time.Duration
-	mu       sync.Mutex
-	gate     chan struct{} // non-nil: new streams pause after their first text delta until it closes
-	arrivals sync.Map      // request tag (see streamSpec) → when the request arrived
-	conns    atomic.Int64  // connections accepted
+	url    string
+	events []llmtest.SSEEvent
+	gap    time.Duration
+	mu     sync.Mutex
+	gate   chan struct{} // non-nil: new streams pause after their first text delta until it closes
+	paces  sync.Map      // request tag (see streamSpec) → *upstreamPace
+	conns  atomic.Int64  // connections accepted
 }
+
+// upstreamPace is when the fake received a request and when it had flushed the first text delta
+// and message_stop of its answer. Its timers wake up to a millisecond late, and each stream's
+// lateness adds up over its events independently of its pair's: the fake's own pacing is
+// measured per stream so that it can be taken out of both sides of a pair.
+type upstreamPace struct{ arrived, firstText, stop time.Time }
 
 func newProxyUpstream(b *testing.B, words []string) *proxyUpstream {
 	u := &proxyUpstream{gap: proxyBenchGap(b), events: llmtest.NewScript("msg_bench", chatModel, llmtest.DefaultUsage).
@@ -72,11 +78,11 @@ func newProxyUpstream(b *testing.B, words []string) *proxyUpstream {
 }
 
 func (u *proxyUpstream) serve(w http.ResponseWriter, r *http.Request) {
-	arrived := time.Now()
+	pace := &upstreamPace{arrived: time.Now()}
 	body, _ := io.ReadAll(r.Body)
 	if _, rest, ok := bytes.Cut(body, []byte(tagMark)); ok {
 		if tag, _, ok := bytes.Cut(rest, []byte("#")); ok {
-			u.arrivals.Store(string(tag), arrived)
+			defer u.paces.Store(string(tag), pace) // complete once the answer is sent
 		}
 	}
 	u.mu.Lock()
@@ -97,6 +103,12 @@ func (u *proxyUpstream) serve(w http.ResponseWriter, r *http.Request) {
 		timer.Reset(u.gap)
 		_, _ = fmt.Fprintf(w, "event: %s\ndata: %s\n\n", ev.Type, ev.Data)
 		flusher.Flush()
+		switch {
+		case ev.Type == "content_block_delta" && pace.firstText.IsZero():
+			pace.firstText = time.Now()
+		case ev.Type == "message_stop":
+			pace.stop = time.Now()
+		}
 		if gate != nil && ev.Type == "content_block_delta" {
 			select {
 			case <-gate:
@@ -110,8 +122,9 @@ func (u *proxyUpstream) serve(w http.ResponseWriter, r *http.Request) {
 
 // streamTimes is what one client saw, from sending the request: the arrival of the request at
 // the upstream, the first text, the end of the answer (message_stop, or [DONE]: all an OpenAI
-// client waits for) and the end of the response.
-type streamTimes struct{ upstream, ttft, total, eof time.Duration }
+// client waits for) and the end of the response; and how long the fake itself took from the
+// request's arrival to sending the first text (paceText) and message_stop (paceStop).
+type streamTimes struct{ upstream, ttft, total, eof, paceText, paceStop time.Duration }
 
 // tagMark precedes a tag unique to each stream in the prompt, so the upstream can tell when the
 // very request a client sent reached it (directly or through the service).
@@ -166,8 +179,10 @@ func (s streamSpec) read(ctx context.Context, client *http.Client, up *proxyUpst
 	}
 	_, err = io.Copy(io.Discard, br) // to EOF, so the connection is reused
 	t.eof = time.Since(start)
-	if at, ok := up.arrivals.LoadAndDelete(tag); ok {
-		t.upstream = at.(time.Time).Sub(start)
+	if v, ok := up.paces.LoadAndDelete(tag); ok {
+		pace := v.(*upstreamPace)
+		t.upstream = pace.arrived.Sub(start)
+		t.paceText, t.paceStop = pace.firstText.Sub(pace.arrived), pace.stop.Sub(pace.arrived)
 	} else if err == nil {
 		err = fmt.Errorf("POST %s: the upstream never saw stream %s", s.url, tag)
 	}
@@ -308,20 +323,29 @@ func (p *proxyBench) run(b *testing.B, streams int) {
 	}
 	// The direct client keeps its connections, so new ones at the fake are the service's.
 	b.ReportMetric(float64(p.up.conns.Load()-conns)/float64(b.N), "upstream-conns/op")
-	report := func(name string, of func(streamTimes) time.Duration) {
+	overheads := func(of func(streamTimes) time.Duration) []time.Duration {
 		d := make([]time.Duration, len(samples))
 		for i, s := range samples {
 			d[i] = of(s.proxied) - of(s.direct)
 		}
+		return d
+	}
+	report := func(name string, of func(streamTimes) time.Duration) {
+		d := overheads(of)
 		b.ReportMetric(nearestRankMicros(d, 0.50), name+"-p50-µs-overhead")
 		b.ReportMetric(nearestRankMicros(d, 0.99), name+"-p99-µs-overhead")
 	}
+	// The overheads leave out the fake's own pacing of each stream (see upstreamPace): what
+	// remains is the time between the client and the fake, through the service or not.
 	report("upstream", func(t streamTimes) time.Duration { return t.upstream }) // the part before the upstream call
-	report("ttft", func(t streamTimes) time.Duration { return t.ttft })
-	report("total", func(t streamTimes) time.Duration { return t.total })
+	report("ttft", func(t streamTimes) time.Duration { return t.ttft - t.paceText })
+	report("total", func(t streamTimes) time.Duration { return t.total - t.paceStop })
 	// After [DONE] the service records the usage before it ends the response; clients that read
 	// to the end (openai-python does) wait for that too.
-	report("eof", func(t streamTimes) time.Duration { return t.eof })
+	report("eof", func(t streamTimes) time.Duration { return t.eof - t.paceStop })
+	rawTTFT, rawTotal := overheads(func(t streamTimes) time.Duration { return t.ttft }), overheads(func(t streamTimes) time.Duration { return t.total })
+	b.Logf("with the fake's pacing left in: ttft overhead p50 %.0f µs p99 %.0f µs, total overhead p50 %.0f µs p99 %.0f µs",
+		nearestRankMicros(rawTTFT, 0.5), nearestRankMicros(rawTTFT, 0.99), nearestRankMicros(rawTotal, 0.5), nearestRankMicros(rawTotal, 0.99))
 	direct := make([]time.Duration, len(samples))
 	for i, s := range samples {
 		direct[i] = s.direct.total

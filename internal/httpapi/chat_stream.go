@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/ccbackend/ccbackend/internal/chat"
@@ -19,49 +20,31 @@ type chatStream struct {
 	keepAlive    time.Duration // how often a comment line keeps idle proxies from closing a quiet stream
 }
 
-// VisitCreateChatCompletionResponse streams the events, flushing each one.
+// VisitCreateChatCompletionResponse streams the events, flushing each one. The upstream is read
+// on this goroutine, each event written as soon as it is decoded; keep-alive comments come from
+// a timer meanwhile (see sseWriter).
 func (s *chatStream) VisitCreateChatCompletionResponse(w http.ResponseWriter) error {
 	h := w.Header()
 	h.Set("Content-Type", "text/event-stream")
 	h.Set("Cache-Control", "no-cache")
 	h.Set("X-Accel-Buffering", "no")
 	w.WriteHeader(http.StatusOK)
-	sse := sseWriter{w: w}
+	sse := newSSEWriter(w, s.keepAlive)
+	defer sse.stop()
 	defer s.gen.FinishInBackground(s.ctx)
 
-	events := make(chan llm.Event)
-	go func() { // upstream reads run apart so keep-alives go out while the model thinks
-		defer close(events)
-		for {
-			e, ok := s.gen.Next()
-			if !ok {
-				return
-			}
-			select {
-			case events <- e:
-			case <-s.ctx.Done():
-				return
-			}
-		}
-	}()
-	tick := time.NewTicker(s.keepAlive)
-	defer tick.Stop()
 	base := chat.Chunk{ID: s.gen.ID, Object: "chat.completion.chunk", Created: s.gen.Created, Model: s.gen.Model()}
 	sse.data(chunkWith(base, chat.Delta{Role: "assistant", Content: new(string)}, nil))
 	for {
-		select {
-		case <-tick.C:
-			sse.comment("keep-alive")
-		case e, ok := <-events:
-			if !ok {
-				return s.finish(sse, base)
-			}
-			s.write(sse, base, e)
+		e, ok := s.gen.Next()
+		if !ok {
+			return s.finish(sse, base)
 		}
+		s.write(sse, base, e)
 	}
 }
 
-func (s *chatStream) write(sse sseWriter, base chat.Chunk, e llm.Event) {
+func (s *chatStream) write(sse *sseWriter, base chat.Chunk, e llm.Event) {
 	switch e.Kind {
 	case llm.EventTextDelta:
 		text := e.Text
@@ -82,7 +65,7 @@ func (s *chatStream) write(sse sseWriter, base chat.Chunk, e llm.Event) {
 
 // finish closes the stream: the usage chunk when asked, an error event if the upstream failed
 // part-way (its problem cannot be a status code any more), then [DONE].
-func (s *chatStream) finish(sse sseWriter, base chat.Chunk) error {
+func (s *chatStream) finish(sse *sseWriter, base chat.Chunk) error {
 	if err := s.gen.Err(); err != nil && s.ctx.Err() == nil {
 		e := classify(chat.StreamError(err))
 		sse.data(map[string]any{"error": map[string]any{"message": e.Detail, "type": openAIErrorType(kindStatus[e.Kind]), "code": e.Code}})
@@ -104,10 +87,38 @@ func chunkWith(base chat.Chunk, d chat.Delta, finish *string) chat.Chunk {
 }
 
 // sseWriter writes events and flushes each; write errors (a gone client) are left to the
-// request context, which stops the upstream.
-type sseWriter struct{ w http.ResponseWriter }
+// request context, which stops the upstream. While the stream waits for the model, a timer
+// writes a keep-alive comment every keepAlive so idle proxies do not close it; the mutex keeps
+// its writes apart from the events'.
+type sseWriter struct {
+	mu        sync.Mutex
+	w         http.ResponseWriter
+	keepAlive *time.Timer
+	stopped   bool
+}
 
-func (s sseWriter) data(v any) {
+func newSSEWriter(w http.ResponseWriter, every time.Duration) *sseWriter {
+	s := &sseWriter{w: w}
+	s.keepAlive = time.AfterFunc(every, func() {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		if !s.stopped {
+			s.write(": keep-alive\n\n")
+			s.keepAlive.Reset(every)
+		}
+	})
+	return s
+}
+
+// stop ends the keep-alives; the response writer is not to be touched after the handler.
+func (s *sseWriter) stop() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.stopped = true
+	s.keepAlive.Stop()
+}
+
+func (s *sseWriter) data(v any) {
 	b, err := json.Marshal(v)
 	if err != nil {
 		return
@@ -115,9 +126,13 @@ func (s sseWriter) data(v any) {
 	s.raw("data: " + string(b) + "\n\n")
 }
 
-func (s sseWriter) comment(text string) { s.raw(": " + text + "\n\n") }
+func (s *sseWriter) raw(text string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.write(text)
+}
 
-func (s sseWriter) raw(text string) {
+func (s *sseWriter) write(text string) {
 	_, _ = s.w.Write([]byte(text))
 	if f, ok := s.w.(http.Flusher); ok {
 		f.Flush()

@@ -3,6 +3,8 @@ package llm
 import (
 	"context"
 	"errors"
+	"sync/atomic"
+	"time"
 
 	"github.com/anthropics/anthropic-sdk-go/v2"
 	"github.com/anthropics/anthropic-sdk-go/v2/packages/ssestream"
@@ -21,6 +23,9 @@ type anthropicStream struct {
 	err     error
 	done    bool
 	stopped bool // Stop was emitted: the response is complete
+	// complete is set at message_stop, the last event: the stream ends there rather than at the
+	// end of the HTTP body, and Close reads what is left so the connection can be reused.
+	complete atomic.Bool
 
 	usage     Usage
 	toolIndex map[int64]int // content block index → index among tool calls
@@ -36,7 +41,12 @@ func (s *anthropicStream) Next() bool {
 			s.finish(s.sdk.Err())
 			continue
 		}
-		s.translate(s.sdk.Current())
+		if ev := s.sdk.Current(); ev.Type == "message_stop" && s.stopped {
+			s.done = true
+			s.complete.Store(true)
+		} else {
+			s.translate(ev)
+		}
 	}
 	s.cur, s.queue = s.queue[0], s.queue[1:]
 	return true
@@ -136,10 +146,23 @@ func (s *anthropicStream) Event() Event { return s.cur }
 // Err implements Stream.
 func (s *anthropicStream) Err() error { return s.err }
 
+// drainTimeout bounds the wait for the end of the HTTP body after message_stop.
+const drainTimeout = time.Second
+
 // Close implements Stream: cancelling the context aborts the HTTP request, which closes the
 // upstream connection even if the body is mid-read. It may be called from another goroutine
 // to abort a blocked Next, which then returns false with a cancellation error.
+//
+// After a complete answer it first reads the rest of the body (normally just the end of the
+// chunked response, already on its way): a body read to its end returns the connection to the
+// pool, while an aborted one closes it, and a new TLS connection per request is slow.
 func (s *anthropicStream) Close() error {
+	if s.complete.Load() {
+		abort := time.AfterFunc(drainTimeout, s.cancel)
+		for s.sdk.Next() {
+		}
+		abort.Stop()
+	}
 	s.cancel()
 	err := s.sdk.Close()
 	if errors.Is(err, context.Canceled) {
