@@ -25,24 +25,33 @@ var (
 	errRevoked       = apperr.New(apperr.Unauthenticated, "invalid_token", "the access token has been revoked")
 )
 
+// Identified, when not nil, is told who the caller is as soon as the credentials are known to be
+// genuine (a valid signature, an existing API key), before the revocation lookup and the role
+// check, so that work keyed by the caller (the rate-limit decision) can run alongside that
+// lookup. Authenticate may still refuse the caller afterwards.
+type Identified func(Principal)
+
 // Authenticate checks the credentials a request presents for one security scheme of the spec
 // and, when the requirement names scopes, that the caller holds those roles. It implements
 // httpapi.Authenticator.
-func (a *Accounts) Authenticate(ctx context.Context, r *http.Request, scheme string, scopes []string) (Principal, error) {
+func (a *Accounts) Authenticate(ctx context.Context, r *http.Request, scheme string, scopes []string, identified Identified) (Principal, error) {
+	if identified == nil {
+		identified = func(Principal) {}
+	}
 	var (
 		p   Principal
 		err error
 	)
 	switch scheme {
 	case SchemeBearer:
-		p, err = a.fromBearer(ctx, r)
+		p, err = a.fromBearer(ctx, r, identified)
 	case SchemeAPIKey:
-		p, err = a.fromAPIKey(ctx, r.Header.Get("X-API-Key"))
+		p, err = a.fromAPIKey(ctx, r.Header.Get("X-API-Key"), identified)
 	case SchemeAdmin: // any credential, then the role
 		if r.Header.Get("X-API-Key") != "" {
-			p, err = a.fromAPIKey(ctx, r.Header.Get("X-API-Key"))
+			p, err = a.fromAPIKey(ctx, r.Header.Get("X-API-Key"), identified)
 		} else {
-			p, err = a.fromBearer(ctx, r)
+			p, err = a.fromBearer(ctx, r, identified)
 		}
 	default:
 		err = errNoCredentials
@@ -58,19 +67,21 @@ func (a *Accounts) Authenticate(ctx context.Context, r *http.Request, scheme str
 	return p, nil
 }
 
-func (a *Accounts) fromBearer(ctx context.Context, r *http.Request) (Principal, error) {
+func (a *Accounts) fromBearer(ctx context.Context, r *http.Request, identified Identified) (Principal, error) {
 	scheme, token, ok := strings.Cut(r.Header.Get("Authorization"), " ")
 	if !ok || !strings.EqualFold(scheme, "Bearer") || token == "" {
 		return Principal{}, errNoCredentials
 	}
 	// OpenAI SDKs send their API key as a bearer token.
 	if strings.HasPrefix(token, "ccb_") {
-		return a.fromAPIKey(ctx, token)
+		return a.fromAPIKey(ctx, token, identified)
 	}
 	claims, err := a.tokens.Verify(ctx, token)
 	if err != nil {
 		return Principal{}, err
 	}
+	p := Principal{UserID: claims.UserID, Roles: claims.Roles, FamilyID: claims.FamilyID, TokenID: claims.TokenID, ExpiresAt: claims.ExpiresAt}
+	identified(p)
 	revoked, err := a.revoked.AccessRevoked(ctx, claims.FamilyID, claims.TokenID)
 	if err != nil {
 		return Principal{}, err
@@ -78,10 +89,10 @@ func (a *Accounts) fromBearer(ctx context.Context, r *http.Request) (Principal, 
 	if revoked {
 		return Principal{}, errRevoked
 	}
-	return Principal{UserID: claims.UserID, Roles: claims.Roles, FamilyID: claims.FamilyID, TokenID: claims.TokenID, ExpiresAt: claims.ExpiresAt}, nil
+	return p, nil
 }
 
-func (a *Accounts) fromAPIKey(ctx context.Context, secret string) (Principal, error) {
+func (a *Accounts) fromAPIKey(ctx context.Context, secret string, identified Identified) (Principal, error) {
 	if !strings.HasPrefix(secret, "ccb_") {
 		return Principal{}, errNoCredentials
 	}
@@ -96,10 +107,12 @@ func (a *Accounts) fromAPIKey(ctx context.Context, secret string) (Principal, er
 	if !key.IsActive {
 		return Principal{}, errBadAPIKey
 	}
+	p := Principal{UserID: key.UserID, Roles: key.Roles, APIKeyID: key.ID}
+	identified(p)
 	if key.LastUsedAt == nil || now.Sub(*key.LastUsedAt) > lastUsedResolution {
 		if err := q.TouchAPIKey(ctx, db.TouchAPIKeyParams{Now: now, ID: key.ID, StaleBefore: now.Add(-lastUsedResolution)}); err != nil {
 			return Principal{}, err
 		}
 	}
-	return Principal{UserID: key.UserID, Roles: key.Roles, APIKeyID: key.ID}, nil
+	return p, nil
 }

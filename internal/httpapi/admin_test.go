@@ -4,8 +4,11 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"regexp"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/ccbackend/ccbackend/internal/testutil"
 )
@@ -177,5 +180,37 @@ func TestRateLimitAuthPolicy(t *testing.T) {
 	resp, _ := s.Do(t, http.MethodGet, "/health", nil, nil)
 	if !strings.Contains(resp.Header.Get("RateLimit-Policy"), `"default"`) {
 		t.Errorf("RateLimit-Policy on /health = %q", resp.Header.Get("RateLimit-Policy"))
+	}
+}
+
+// A refused caller does not spend its user's budget: the decision starts alongside the
+// revocation lookup, and a revoked token's unit is given back.
+func TestRateLimitRevokedTokenSpendsNothing(t *testing.T) {
+	t.Parallel()
+	s := testutil.NewServer(t, testutil.WithConfig(func(c *testutil.Config) {
+		c.RateLimitDefault = testutil.RatePolicy{Limit: 20, Period: time.Hour}
+	}))
+	a := s.Register(t, "spent@example.com")
+	b := s.Login(t, a.Email, a.Password)
+	if resp, body := s.Do(t, http.MethodPost, "/v1/auth/logout", nil, a.Bearer()); resp.StatusCode != http.StatusNoContent {
+		t.Fatalf("logout = %d %s", resp.StatusCode, body)
+	}
+	remaining := func() int {
+		t.Helper()
+		resp, body := s.Do(t, http.MethodGet, "/v1/auth/profile", nil, b.Bearer())
+		m := regexp.MustCompile(`"default";r=(\d+)`).FindStringSubmatch(resp.Header.Get("RateLimit"))
+		if resp.StatusCode != http.StatusOK || m == nil {
+			t.Fatalf("profile = %d %s, RateLimit %q", resp.StatusCode, body, resp.Header.Get("RateLimit"))
+		}
+		n, _ := strconv.Atoi(m[1])
+		return n
+	}
+	before := remaining()
+	for range 6 {
+		resp, body := s.Do(t, http.MethodGet, "/v1/auth/profile", nil, a.Bearer())
+		decodeProblem(t, resp, body, http.StatusUnauthorized)
+	}
+	if after := remaining(); after != before-1 {
+		t.Errorf("remaining after six revoked-token requests = %d, want %d (only the live request counted)", after, before-1)
 	}
 }

@@ -17,14 +17,17 @@ import (
 // scopes are the scheme's scopes on the operation's requirement (the roles it demands).
 // It returns an apperr of kind Unauthenticated (no or bad credentials) or Forbidden (valid
 // credentials lacking a role).
+//
+// identified, when not nil, must be called once the credentials are known to be genuine, before
+// any further lookup (see auth.Identified).
 type Authenticator interface {
-	Authenticate(ctx context.Context, r *http.Request, scheme string, scopes []string) (auth.Principal, error)
+	Authenticate(ctx context.Context, r *http.Request, scheme string, scopes []string, identified auth.Identified) (auth.Principal, error)
 }
 
 // denyAll is the authenticator used when none is configured: nothing non-public is reachable.
 type denyAll struct{}
 
-func (denyAll) Authenticate(context.Context, *http.Request, string, []string) (auth.Principal, error) {
+func (denyAll) Authenticate(context.Context, *http.Request, string, []string, auth.Identified) (auth.Principal, error) {
 	return auth.Principal{}, apperr.New(apperr.Unauthenticated, "unauthenticated", "valid credentials are required")
 }
 
@@ -33,7 +36,8 @@ const principalKey = "ccb.principal"
 // specValidator is the oapi-codegen request validator: it enforces each operation's security
 // requirement through the Authenticator and validates parameters and bodies against the spec.
 // Requests Echo could not route skip it, so Echo's own 404 and 405 (with Allow) answer them.
-func specValidator(spec *openapi3.T, authn Authenticator) echo.MiddlewareFunc {
+// A caller whose credentials prove genuine gets its rate-limit decision started at once.
+func specValidator(spec *openapi3.T, authn Authenticator, limits *requestLimits) echo.MiddlewareFunc {
 	return echomw.OapiRequestValidatorWithOptions(spec, &echomw.Options{
 		SilenceServersWarning: true,
 		Skipper:               func(c echo.Context) bool { return routeLabel(c) == "unmatched" },
@@ -42,8 +46,12 @@ func specValidator(spec *openapi3.T, authn Authenticator) echo.MiddlewareFunc {
 			AuthenticationFunc: func(ctx context.Context, in *openapi3filter.AuthenticationInput) error {
 				ec := echomw.GetEchoContext(ctx)
 				req := in.RequestValidationInput.Request
-				p, err := authn.Authenticate(req.Context(), req, in.SecuritySchemeName, in.Scopes)
+				withdraw := func() {}
+				p, err := authn.Authenticate(req.Context(), req, in.SecuritySchemeName, in.Scopes, func(p auth.Principal) {
+					withdraw = limits.identified(ec, p)
+				})
 				if err != nil {
+					withdraw()
 					// An *echo.HTTPError passes through the validator unchanged, keeping 401
 					// and 403 apart; the error handler renders the apperr inside.
 					return &echo.HTTPError{Code: kindStatus[apperr.KindOf(err)], Internal: err}

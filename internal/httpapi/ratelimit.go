@@ -45,40 +45,102 @@ func policiesByRoute(spec *openapi3.T, rl RateLimits) map[string]ratelimit.Polic
 	return out
 }
 
-// rateLimitMiddleware charges each request to its caller (user, API key, or client IP when
-// anonymous) under the operation's policy and reports the quota in RateLimit headers. When Redis
-// cannot decide, policies marked fail-open let the request through (logged) and the others
-// refuse it with 503, so sign-in never becomes brute-forceable during an outage.
-func rateLimitMiddleware(rl RateLimits, byRoute map[string]ratelimit.Policy, log *slog.Logger) echo.MiddlewareFunc {
-	return func(next echo.HandlerFunc) echo.HandlerFunc {
-		return func(c echo.Context) error {
-			policy, ok := byRoute[c.Request().Method+" "+c.Path()]
-			if !ok || rl.Limiter == nil {
+// requestLimits charges each request to its caller (user, API key, or client IP when anonymous)
+// under the operation's policy and reports the quota in RateLimit headers. When Redis cannot
+// decide, policies marked fail-open let the request through (logged) and the others refuse it
+// with 503, so sign-in never becomes brute-forceable during an outage.
+//
+// For an authenticated caller the decision starts as soon as the credentials prove genuine
+// (see auth.Identified), so its Redis round trip overlaps the revocation lookup instead of
+// following it; if the caller is refused after all, the unit is given back.
+type requestLimits struct {
+	rl      RateLimits
+	byRoute map[string]ratelimit.Policy
+	log     *slog.Logger
+}
+
+// decision is one request's rate-limit answer, ready once done is closed.
+type decision struct {
+	done   chan struct{}
+	key    string
+	policy ratelimit.Policy
+	res    ratelimit.Result
+	err    error
+}
+
+const decisionKey = "ccb.ratelimit"
+
+// prepare returns the decision to make for c's operation and caller (nil p: anonymous), or nil
+// when the operation is not limited.
+func (l *requestLimits) prepare(c echo.Context, p *auth.Principal) *decision {
+	policy, ok := l.byRoute[c.Request().Method+" "+c.Path()]
+	if !ok || l.rl.Limiter == nil {
+		return nil
+	}
+	key := "ip:" + c.RealIP()
+	if p != nil {
+		key = "u:" + p.UserID.String()
+		if p.APIKeyID != uuid.Nil { // each key has its own budget, e.g. one per CI job
+			key = "k:" + p.APIKeyID.String()
+		}
+	}
+	return &decision{done: make(chan struct{}), key: key, policy: policy}
+}
+
+// decide asks Redis; it touches no echo.Context, so it may run on its own goroutine.
+func (l *requestLimits) decide(ctx context.Context, d *decision) {
+	defer close(d.done)
+	ctx, cancel := context.WithTimeout(ctx, l.rl.Timeout)
+	defer cancel()
+	d.res, d.err = l.rl.Limiter.Allow(ctx, d.key, d.policy)
+}
+
+// identified starts the decision for a caller whose credentials proved genuine and returns a
+// function that withdraws it — giving the unit back — should the caller be refused after all.
+func (l *requestLimits) identified(c echo.Context, p auth.Principal) (withdraw func()) {
+	d := l.prepare(c, &p)
+	if d == nil {
+		return func() {}
+	}
+	c.Set(decisionKey, d)
+	ctx := c.Request().Context()
+	go l.decide(ctx, d)
+	return func() {
+		c.Set(decisionKey, nil)
+		<-d.done
+		if d.err != nil || !d.res.Allowed {
+			return
+		}
+		if err := l.rl.Limiter.Settle(context.WithoutCancel(ctx), d.key, d.policy, 1, 0); err != nil {
+			l.log.Warn("giving back a refused caller's rate-limit unit failed", slog.String("error", err.Error()))
+		}
+	}
+}
+
+// middleware applies the decision: the one started at authentication, or for anonymous callers
+// one made now.
+func (l *requestLimits) middleware(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		d, _ := c.Get(decisionKey).(*decision)
+		if d == nil {
+			if d = l.prepare(c, nil); d == nil {
 				return next(c)
 			}
-			key := "ip:" + c.RealIP()
-			if p, ok := c.Get(principalKey).(auth.Principal); ok {
-				key = "u:" + p.UserID.String()
-				if p.APIKeyID != uuid.Nil { // each key has its own budget, e.g. one per CI job
-					key = "k:" + p.APIKeyID.String()
-				}
-			}
-			ctx, cancel := context.WithTimeout(c.Request().Context(), rl.Timeout)
-			res, err := rl.Limiter.Allow(ctx, key, policy)
-			cancel()
-			if err != nil {
-				if rl.FailOpen[policy.Name] {
-					log.Error("rate limiter unavailable; admitting", slog.String("policy", policy.Name), slog.String("error", err.Error()))
-					return next(c)
-				}
-				return apperr.Wrap(err, apperr.Unavailable, "rate_limiter_unavailable", "the service cannot take this request right now").
-					WithRetryAfter(5 * time.Second)
-			}
-			ratelimit.SetHeaders(c.Response().Header(), res)
-			if !res.Allowed {
-				return apperr.New(apperr.RateLimited, "rate_limited", "too many requests; slow down").WithRetryAfter(res.RetryAfter)
-			}
-			return next(c)
+			l.decide(c.Request().Context(), d)
 		}
+		<-d.done
+		if d.err != nil {
+			if l.rl.FailOpen[d.policy.Name] {
+				l.log.Error("rate limiter unavailable; admitting", slog.String("policy", d.policy.Name), slog.String("error", d.err.Error()))
+				return next(c)
+			}
+			return apperr.Wrap(d.err, apperr.Unavailable, "rate_limiter_unavailable", "the service cannot take this request right now").
+				WithRetryAfter(5 * time.Second)
+		}
+		ratelimit.SetHeaders(c.Response().Header(), d.res)
+		if !d.res.Allowed {
+			return apperr.New(apperr.RateLimited, "rate_limited", "too many requests; slow down").WithRetryAfter(d.res.RetryAfter)
+		}
+		return next(c)
 	}
 }

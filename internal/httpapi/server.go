@@ -126,7 +126,8 @@ func New(d Deps) (*echo.Echo, error) {
 	for _, r := range e.Routes() {
 		routes[r.Method+" "+r.Path] = true
 	}
-	e.Use(markMatched(routes), specValidator(spec, authn), rateLimitMiddleware(d.RateLimits, policiesByRoute(spec, d.RateLimits), d.Log), attachPrincipal,
+	limits := &requestLimits{rl: d.RateLimits, byRoute: policiesByRoute(spec, d.RateLimits), log: d.Log}
+	e.Use(markMatched(routes), specValidator(spec, authn, limits), limits.middleware, attachPrincipal,
 		idempotencyMiddleware(d.Idempotency, idempotentRoutes(spec), d.Log))
 	return e, nil
 }

@@ -9,6 +9,7 @@ import (
 
 	"github.com/anthropics/anthropic-sdk-go/v2"
 	"github.com/anthropics/anthropic-sdk-go/v2/option"
+	"github.com/anthropics/anthropic-sdk-go/v2/packages/ssestream"
 )
 
 // defaultMaxTokens is sent when a request leaves MaxTokens unset, because the Messages API
@@ -65,14 +66,19 @@ func (a *Anthropic) Stream(ctx context.Context, req Request) (Stream, error) {
 	}
 	// Our own cancel lets Close abort the upstream request even when the caller's ctx lives on.
 	ctx, cancel := context.WithCancel(ctx)
-	sdk := a.client.Messages.NewStreaming(ctx, params)
-	if err := sdk.Err(); err != nil {
+	// What Messages.NewStreaming sends, but the events are decoded by anthropicStream (see
+	// anthropicEvent) rather than into the SDK's union type.
+	var resp *http.Response
+	err = a.client.Post(ctx, "v1/messages", params, &resp, option.WithJSONSet("stream", true))
+	if err != nil {
 		e := a.classify(ctx, err) // before cancel, which would make it look like the caller's
-		_ = sdk.Close()
+		if resp != nil {
+			_ = resp.Body.Close()
+		}
 		cancel()
 		return nil, e
 	}
-	return &anthropicStream{p: a, ctx: ctx, cancel: cancel, sdk: sdk, toolIndex: map[int64]int{}}, nil
+	return &anthropicStream{p: a, ctx: ctx, cancel: cancel, events: ssestream.NewDecoder(resp), toolIndex: map[int64]int{}}, nil
 }
 
 // classify turns an SDK or transport error into an *Error without upstream bodies or secrets.
@@ -82,18 +88,22 @@ func (a *Anthropic) classify(ctx context.Context, err error) *Error {
 	}
 	var apiErr *anthropic.Error
 	if errors.As(err, &apiErr) {
-		status, typ := apiErr.StatusCode, string(apiErr.Type())
-		if status < 400 {
-			// An error event inside a 200 stream: report the status its type carries over HTTP.
-			status = anthropicTypeStatus(typ)
-		}
-		e := statusError(a.Name(), a.apiKey, status, typ, apiErr.Message, err)
-		if typ == "overloaded_error" || typ == "api_error" || typ == "rate_limit_error" {
-			e.Retryable = true
-		}
-		return e
+		return a.apiError(apiErr.StatusCode, string(apiErr.Type()), apiErr.Message, err)
 	}
 	return connError(a.Name(), a.apiKey, "upstream connection failed", err)
+}
+
+// apiError is an error the API reported: an HTTP status, or an error event inside a 200 stream,
+// which gets the status its type carries over HTTP.
+func (a *Anthropic) apiError(status int, typ, msg string, cause error) *Error {
+	if status < 400 {
+		status = anthropicTypeStatus(typ)
+	}
+	e := statusError(a.Name(), a.apiKey, status, typ, msg, cause)
+	if typ == "overloaded_error" || typ == "api_error" || typ == "rate_limit_error" {
+		e.Retryable = true
+	}
+	return e
 }
 
 // anthropicTypeStatus maps Anthropic's documented error types to their HTTP statuses.

@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -72,5 +73,24 @@ func TestAnthropicStreamEndsAtMessageStopAndKeepsTheConnection(t *testing.T) {
 	}
 	if n := conns.Load(); n != 1 {
 		t.Errorf("%d upstream connections for two streams, want 1 (the first one reused)", n)
+	}
+}
+
+// An event that is not JSON ends the stream with an upstream error, not a panic or a silent stop.
+func TestAnthropicUndecodableEvent(t *testing.T) {
+	p, fake := newAnthropic(t)
+	script := llmtest.NewScript("msg_bad", "claude-test", llmtest.DefaultUsage).Text("before")
+	script.Event("content_block_delta", `{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"tru`)
+	fake.Enqueue(script.Response())
+	s, err := p.Stream(context.Background(), simpleRequest())
+	if err != nil {
+		t.Fatal(err)
+	}
+	evs, err := collect(t, s)
+	if text(evs) != "before" {
+		t.Errorf("text before the bad event = %q", text(evs))
+	}
+	if e := llmErr(t, err); e.Provider != "anthropic" || e.Status != 0 || !strings.Contains(e.Error(), "undecodable upstream event content_block_delta") {
+		t.Errorf("error = %v (%+v)", e, e)
 	}
 }
