@@ -43,14 +43,15 @@ type AccessClaims struct {
 
 // AccessTokens issues and verifies RS256 access tokens with the keys of a KeyRing.
 type AccessTokens struct {
-	ring *KeyRing
-	ttl  time.Duration
-	now  func() time.Time
+	ring     *KeyRing
+	ttl      time.Duration
+	now      func() time.Time
+	verified *verifiedTokens
 }
 
 // NewAccessTokens returns tokens that live for ttl, timed by now.
 func NewAccessTokens(ring *KeyRing, ttl time.Duration, now func() time.Time) *AccessTokens {
-	return &AccessTokens{ring: ring, ttl: ttl, now: now}
+	return &AccessTokens{ring: ring, ttl: ttl, now: now, verified: newVerifiedTokens(verifiedTokensMax)}
 }
 
 var errInvalidToken = apperr.New(apperr.Unauthenticated, "invalid_token", "the access token is invalid or expired")
@@ -105,18 +106,25 @@ func (a *AccessTokens) Issue(_ context.Context, c AccessClaims) (string, AccessC
 // Verify checks raw and returns its claims. Every failure is the same Unauthenticated error (the
 // cause is wrapped for the logs only), so clients cannot probe which check failed.
 func (a *AccessTokens) Verify(ctx context.Context, raw string) (AccessClaims, error) {
-	c, err := a.verify(ctx, raw)
+	now := a.now()
+	keyVerifies := func(kid string) bool { _, ok := a.ring.lookup(kid); return ok }
+	if c, ok := a.verified.get(raw, now, keyVerifies); ok {
+		return c, nil
+	}
+	c, kid, err := a.verify(ctx, raw)
 	if err != nil {
 		return AccessClaims{}, apperr.Wrap(err, errInvalidToken.Kind, errInvalidToken.Code, errInvalidToken.Detail)
 	}
+	a.verified.put(raw, kid, c, now)
 	return c, nil
 }
 
-func (a *AccessTokens) verify(ctx context.Context, raw string) (AccessClaims, error) {
+func (a *AccessTokens) verify(ctx context.Context, raw string) (AccessClaims, string, error) {
 	// Compact serialization only: the JSON forms allow several signatures and unprotected headers.
 	if len(raw) > jwtMaxLen || strings.Count(raw, ".") != 2 {
-		return AccessClaims{}, errors.New("not a compact JWS")
+		return AccessClaims{}, "", errors.New("not a compact JWS")
 	}
+	var kid string
 	// The key is chosen by kid among our own keys and the algorithm is pinned, whatever the header
 	// says: alg none, HS256 keyed with our public key, and embedded jwk/jku/x5u keys all fail here.
 	keys := jws.KeyProviderFunc(func(_ context.Context, sink jws.KeySink, sig *jws.Signature, _ *jws.Message) error {
@@ -134,6 +142,7 @@ func (a *AccessTokens) verify(ctx context.Context, raw string) (AccessClaims, er
 		if err != nil {
 			return err
 		}
+		kid = h.KeyID()
 		sink.Key(jwa.RS256, pub)
 		return nil
 	})
@@ -147,9 +156,10 @@ func (a *AccessTokens) verify(ctx context.Context, raw string) (AccessClaims, er
 		jwt.WithRequiredClaim(jwt.JwtIDKey),
 	)
 	if err != nil {
-		return AccessClaims{}, err
+		return AccessClaims{}, "", err
 	}
-	return jwtClaimsFrom(tok)
+	c, err := jwtClaimsFrom(tok)
+	return c, kid, err
 }
 
 // jwtClaimsFrom reads our claims from a verified token, rejecting any that are malformed.

@@ -272,3 +272,19 @@ func BenchmarkAccessTokenVerify(b *testing.B) {
 		}
 	}
 }
+
+// A token verified once is remembered by its exact text: the same text verifies again with the
+// same claims, while any other text (a changed signature or claim) is verified afresh and fails.
+func TestAccessTokenVerifiedOnceRemembersOnlyThatText(t *testing.T) {
+	f := newJWTFixture(t)
+	raw, issued := jwtIssue(t, f.tokens)
+	first := jwtMustAccept(t, f.tokens, raw)
+	if again := jwtMustAccept(t, f.tokens, raw); again.TokenID != first.TokenID || again.UserID != issued.UserID || !again.ExpiresAt.Equal(first.ExpiresAt) {
+		t.Errorf("second verification = %+v, want %+v", again, first)
+	}
+	head, sig, _ := strings.Cut(raw[strings.Index(raw, ".")+1:], ".")
+	flipped := []byte(sig)
+	flipped[len(flipped)/2] ^= 1
+	jwtMustReject(t, f.tokens, raw[:strings.Index(raw, ".")+1]+head+"."+string(flipped))
+	jwtMustReject(t, f.tokens, raw[:len(raw)-1])
+}
