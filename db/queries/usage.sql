@@ -1,4 +1,4 @@
--- name: InsertUsageEvent :exec
+-- name: InsertUsageEvents :batchexec
 INSERT INTO usage_events (user_id, api_key_id, session_id, model, provider, input_tokens, output_tokens,
                           cache_read_tokens, cache_write_tokens, cost, status, stop_reason, ttft_ms, duration_ms, created_at)
 VALUES (@user_id, sqlc.narg('api_key_id'), sqlc.narg('session_id'), @model, @provider, @input_tokens, @output_tokens,

@@ -7,56 +7,9 @@ package db
 
 import (
 	"context"
-	"time"
 
 	"github.com/google/uuid"
 )
-
-const insertUsageEvent = `-- name: InsertUsageEvent :exec
-INSERT INTO usage_events (user_id, api_key_id, session_id, model, provider, input_tokens, output_tokens,
-                          cache_read_tokens, cache_write_tokens, cost, status, stop_reason, ttft_ms, duration_ms, created_at)
-VALUES ($1, $2, $3, $4, $5, $6, $7,
-        $8, $9, $10::numeric, $11, $12, $13, $14, $15)
-`
-
-type InsertUsageEventParams struct {
-	UserID           uuid.UUID
-	ApiKeyID         *uuid.UUID
-	SessionID        *uuid.UUID
-	Model            string
-	Provider         string
-	InputTokens      int64
-	OutputTokens     int64
-	CacheReadTokens  int64
-	CacheWriteTokens int64
-	Cost             float64
-	Status           string
-	StopReason       *string
-	TtftMs           *float64
-	DurationMs       float64
-	Now              time.Time
-}
-
-func (q *Queries) InsertUsageEvent(ctx context.Context, arg InsertUsageEventParams) error {
-	_, err := q.db.Exec(ctx, insertUsageEvent,
-		arg.UserID,
-		arg.ApiKeyID,
-		arg.SessionID,
-		arg.Model,
-		arg.Provider,
-		arg.InputTokens,
-		arg.OutputTokens,
-		arg.CacheReadTokens,
-		arg.CacheWriteTokens,
-		arg.Cost,
-		arg.Status,
-		arg.StopReason,
-		arg.TtftMs,
-		arg.DurationMs,
-		arg.Now,
-	)
-	return err
-}
 
 const listUsageEvents = `-- name: ListUsageEvents :many
 SELECT id, user_id, api_key_id, session_id, model, provider, input_tokens, output_tokens, cache_read_tokens, cache_write_tokens, cost, status, stop_reason, ttft_ms, duration_ms, created_at FROM usage_events WHERE user_id = $1 ORDER BY id

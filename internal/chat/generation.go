@@ -155,20 +155,25 @@ func (g *Generation) Collect(ctx context.Context) (Completion, error) {
 // usage count) and releases the session. It is safe to call more than once.
 func (g *Generation) Finish(ctx context.Context) {
 	if g.release() {
-		g.record(context.WithoutCancel(ctx))
+		g.record(context.WithoutCancel(ctx), true)
 	}
 }
 
-// FinishInBackground releases the session at once and records the exchange on a goroutine the
-// service waits for at shutdown, so a stream's response ends without waiting on the database.
+// FinishInBackground releases the session at once and records the exchange without holding up
+// the end of the response: the usage event is queued for the service's writer, and an exchange
+// that belongs to a session is stored on a goroutine the service waits for at shutdown.
 func (g *Generation) FinishInBackground(ctx context.Context) {
 	if !g.release() {
+		return
+	}
+	if g.sessionID == nil {
+		g.record(ctx, false)
 		return
 	}
 	g.svc.pending.Add(1)
 	go func() {
 		defer g.svc.pending.Done()
-		g.record(context.WithoutCancel(ctx))
+		g.record(context.WithoutCancel(ctx), false)
 	}()
 }
 
@@ -184,8 +189,9 @@ func (g *Generation) release() bool {
 	return true
 }
 
-// record stores the exchange in its session and writes the usage event.
-func (g *Generation) record(ctx context.Context) {
+// record stores the exchange in its session and the usage event; wait says whether to wait
+// until the usage event is stored.
+func (g *Generation) record(ctx context.Context, wait bool) {
 	status := "completed"
 	switch {
 	case errors.Is(g.err, context.Canceled):
@@ -195,13 +201,16 @@ func (g *Generation) record(ctx context.Context) {
 	case !g.ans.stopped:
 		status = "cancelled"
 	}
-	usage, cost := g.Usage()
+	_, cost := g.Usage()
+	event := g.usageEvent(cost, status)
 	if g.sessionID != nil {
 		if err := g.persist(ctx, cost, status); err != nil {
 			g.svc.log.Error("storing a chat exchange failed", slog.String("error", err.Error()))
 		}
 	}
-	if err := g.recordUsage(ctx, usage, cost, status); err != nil {
+	if !wait {
+		g.svc.usage.add(event)
+	} else if err := g.svc.usage.addAndWait(ctx, event); err != nil {
 		g.svc.log.Error("recording a usage event failed", slog.String("error", err.Error()))
 	}
 }
@@ -242,13 +251,14 @@ func (g *Generation) persist(ctx context.Context, cost Cost, status string) erro
 	return err
 }
 
-func (g *Generation) recordUsage(ctx context.Context, _ Usage, cost Cost, status string) error {
+// usageEvent is the exchange's usage event.
+func (g *Generation) usageEvent(cost Cost, status string) db.InsertUsageEventsParams {
 	u := g.ans.usage
 	provider := g.model.Provider
 	if served, ok := llm.ServedBy(g.stream); ok {
 		provider = served.Provider
 	}
-	p := db.InsertUsageEventParams{UserID: g.caller.UserID, SessionID: g.sessionID, Model: g.model.ID, Provider: provider,
+	p := db.InsertUsageEventsParams{UserID: g.caller.UserID, SessionID: g.sessionID, Model: g.model.ID, Provider: provider,
 		InputTokens: u.InputTokens, OutputTokens: u.OutputTokens, CacheReadTokens: u.CacheReadTokens, CacheWriteTokens: u.CacheWriteTokens,
 		Cost: cost.Total, Status: status, DurationMs: float64(g.svc.now().Sub(g.started).Microseconds()) / 1000, Now: g.svc.now()}
 	if g.caller.APIKeyID != uuid.Nil {
@@ -260,5 +270,5 @@ func (g *Generation) recordUsage(ctx context.Context, _ Usage, cost Cost, status
 	}
 	ttft := float64(g.ttft.Microseconds()) / 1000
 	p.TtftMs = &ttft
-	return g.svc.store.Queries().InsertUsageEvent(ctx, p)
+	return p
 }

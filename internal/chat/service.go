@@ -36,15 +36,21 @@ type Service struct {
 	now      func() time.Time
 	log      *slog.Logger
 	pending  sync.WaitGroup // exchanges being recorded after their stream ended
+	usage    *usageWriter
 }
 
-// Wait blocks until every exchange recorded in the background is stored (call at shutdown).
-func (s *Service) Wait() { s.pending.Wait() }
+// Wait blocks until every exchange recorded in the background is stored, and stops the usage
+// writer: call it at shutdown, once no request is being served.
+func (s *Service) Wait() {
+	s.pending.Wait()
+	s.usage.close()
+}
 
 // New wires the chat service.
 func New(c *catalog.Catalog, upstream *llm.Router, ws *workspace.Service, st *store.Store, runs *Runs,
 	limiter *ratelimit.Limiter, tokens *ratelimit.Policy, now func() time.Time, log *slog.Logger) *Service {
-	return &Service{catalog: c, upstream: upstream, ws: ws, store: st, runs: runs, limiter: limiter, tokens: tokens, now: now, log: log}
+	return &Service{catalog: c, upstream: upstream, ws: ws, store: st, runs: runs, limiter: limiter, tokens: tokens, now: now, log: log,
+		usage: newUsageWriter(st, log)}
 }
 
 // prepare validates the request and builds the upstream one.

@@ -1,0 +1,23 @@
+package chat
+
+import (
+	"context"
+	"log/slog"
+
+	"github.com/ccbackend/ccbackend/gen/db"
+	"github.com/ccbackend/ccbackend/internal/store"
+)
+
+// UsageWriter exposes the usage writer to the external tests, which need testutil (and so a
+// package that imports this one).
+type UsageWriter = usageWriter
+
+func NewUsageWriter(st *store.Store, log *slog.Logger) *UsageWriter { return newUsageWriter(st, log) }
+
+func (w *usageWriter) Add(p db.InsertUsageEventsParams) { w.add(p) }
+
+func (w *usageWriter) AddAndWait(ctx context.Context, p db.InsertUsageEventsParams) error {
+	return w.addAndWait(ctx, p)
+}
+
+func (w *usageWriter) Close() { w.close() }

@@ -1,0 +1,84 @@
+package chat_test
+
+import (
+	"bytes"
+	"context"
+	"log/slog"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/ccbackend/ccbackend/gen/db"
+	"github.com/ccbackend/ccbackend/internal/chat"
+	"github.com/ccbackend/ccbackend/internal/store"
+	"github.com/ccbackend/ccbackend/internal/testutil"
+)
+
+// lockedBuffer collects log output written from the writer's goroutine.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// Events queued together go in one batch; one that cannot be stored (its user is gone) loses only
+// itself, the others are stored, and close stores everything still queued.
+func TestUsageWriterStoresBatchesAndIsolatesABadEvent(t *testing.T) {
+	ctx := context.Background()
+	st, err := store.Open(ctx, testutil.NewDatabase(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(st.Close)
+	var user uuid.UUID
+	if err := st.Pool.QueryRow(ctx, `INSERT INTO users (email, password_hash) VALUES ('usage@example.com', 'x') RETURNING id`).Scan(&user); err != nil {
+		t.Fatal(err)
+	}
+	var logs lockedBuffer
+	w := chat.NewUsageWriter(st, slog.New(slog.NewJSONHandler(&logs, nil)))
+	event := func(u uuid.UUID, model string) db.InsertUsageEventsParams {
+		return db.InsertUsageEventsParams{UserID: u, Model: model, Provider: "anthropic", InputTokens: 3, OutputTokens: 5,
+			Cost: 0.25, Status: "completed", DurationMs: 12.5, Now: time.Now()}
+	}
+	for i := range 300 { // more than one batch
+		w.Add(event(user, "m"+strings.Repeat("x", i%3)))
+		if i == 150 {
+			w.Add(event(uuid.New(), "orphan"))
+		}
+	}
+	if err := w.AddAndWait(ctx, event(user, "waited")); err != nil {
+		t.Fatalf("addAndWait: %v", err)
+	}
+	var waited int
+	if err := st.Pool.QueryRow(ctx, `SELECT count(*) FROM usage_events WHERE model = 'waited'`).Scan(&waited); err != nil || waited != 1 {
+		t.Fatalf("the waited-for event is not stored on return: %d (%v)", waited, err)
+	}
+	w.Add(event(user, "last"))
+	w.Close()
+
+	var stored, orphans int
+	var cost float64
+	if err := st.Pool.QueryRow(ctx, `SELECT count(*), coalesce(sum(cost), 0), count(*) FILTER (WHERE model = 'orphan') FROM usage_events`).Scan(&stored, &cost, &orphans); err != nil {
+		t.Fatal(err)
+	}
+	if stored != 302 || orphans != 0 || cost != 302*0.25 {
+		t.Errorf("stored %d events (%d orphans, cost %v), want 302, 0, %v", stored, orphans, cost, 302*0.25)
+	}
+	if !strings.Contains(logs.String(), "recording a usage event failed") {
+		t.Errorf("the lost event was not logged:\n%s", logs.String())
+	}
+}
