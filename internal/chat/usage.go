@@ -9,9 +9,10 @@ import (
 	"github.com/ccbackend/ccbackend/internal/store"
 )
 
-// usageWriter stores usage events from one goroutine, sending all that queued up meanwhile in
-// one round trip, so that a busy instance does not spend a connection, a round trip and a
-// goroutine wake-up on every stream that ends.
+// usageWriter stores usage events from one goroutine, in batches: once an event arrives it
+// gathers what else comes within usageLinger and stores all of them in one round trip. A busy
+// instance so spends neither a connection and a round trip per stream that ends, nor the
+// database work right at the moment a stream's last bytes are on their way to the client.
 type usageWriter struct {
 	store *store.Store
 	log   *slog.Logger
@@ -28,6 +29,7 @@ type usageRecord struct {
 const (
 	usageQueue   = 4096 // events waiting; a stream that ends with the queue full waits its turn
 	usageBatch   = 256  // events per round trip at most
+	usageLinger  = 5 * time.Millisecond
 	usageTimeout = 10 * time.Second
 )
 
@@ -61,8 +63,10 @@ func (w *usageWriter) close() {
 func (w *usageWriter) run() {
 	defer close(w.done)
 	batch := make([]usageRecord, 0, usageBatch)
+	linger := time.NewTimer(usageLinger)
 	for r := range w.queue {
 		batch = append(batch[:0], r)
+		linger.Reset(usageLinger)
 	gather:
 		for len(batch) < usageBatch {
 			select {
@@ -71,7 +75,7 @@ func (w *usageWriter) run() {
 					break gather
 				}
 				batch = append(batch, r)
-			default:
+			case <-linger.C:
 				break gather
 			}
 		}
