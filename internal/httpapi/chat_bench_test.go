@@ -28,7 +28,8 @@ import (
 
 // The upstream answer every benchmark stream gets: 20 text deltas, with a fixed gap before each
 // of its 26 events so that concurrent streams overlap the way real ones do. The gap sets the
-// event rate, hence the CPU the streams need: 2 ms (500 events/s a stream) is a fast model;
+// event rate, hence the CPU the streams need: 20 ms (50 events/s a stream) is a fast model, as
+// Claude streams text deltas of a few tokens at some tens of tokens a second;
 // CCB_BENCH_CHAT_GAP (a Go duration) sets another.
 const proxyBenchChunks = 20
 
@@ -40,7 +41,7 @@ func proxyBenchGap(b *testing.B) time.Duration {
 		}
 		return d
 	}
-	return 2 * time.Millisecond
+	return 20 * time.Millisecond
 }
 
 // proxyUpstream is a minimal Messages API fake that serves the same stream to every request, any
@@ -57,9 +58,10 @@ type proxyUpstream struct {
 }
 
 // upstreamPace is when the fake received a request and when it had flushed the first text delta
-// and message_stop of its answer. Its timers wake up to a millisecond late, and each stream's
-// lateness adds up over its events independently of its pair's: the fake's own pacing is
-// measured per stream so that it can be taken out of both sides of a pair.
+// and message_stop of its answer. Event k is due k gaps after the arrival (so lateness does not
+// add up over a stream), but timers still fire up to a millisecond late, independently for the
+// two streams of a pair: the fake's own pacing is measured per stream so that it can be taken out
+// of both sides.
 type upstreamPace struct{ arrived, firstText, stop time.Time }
 
 func newProxyUpstream(b *testing.B, words []string) *proxyUpstream {
@@ -94,13 +96,13 @@ func (u *proxyUpstream) serve(w http.ResponseWriter, r *http.Request) {
 	flusher.Flush()
 	timer := time.NewTimer(u.gap)
 	defer timer.Stop()
-	for _, ev := range u.events {
+	for i, ev := range u.events {
 		select {
 		case <-timer.C:
 		case <-r.Context().Done():
 			return
 		}
-		timer.Reset(u.gap)
+		timer.Reset(time.Until(pace.arrived.Add(time.Duration(i+2) * u.gap)))
 		_, _ = fmt.Fprintf(w, "event: %s\ndata: %s\n\n", ev.Type, ev.Data)
 		flusher.Flush()
 		switch {
@@ -275,7 +277,7 @@ func (p *proxyBench) checkAnswer(b *testing.B) {
 // those differences at 1, 10 and 100 concurrent pairs, and at 100 the memory one open stream
 // costs the service.
 //
-//	scripts/bench-chat.sh, or: go test -run '^$' -bench ChatProxy -benchtime=1000x ./internal/httpapi/
+//	scripts/bench-chat.sh, or: go test -run '^$' -bench 'ChatProxy/streams=100$' -benchtime=3000x ./internal/httpapi/
 func BenchmarkChatProxy(b *testing.B) {
 	p := newProxyBench(b)
 	p.checkAnswer(b)
