@@ -1,9 +1,13 @@
 package chat
 
 import (
+	"cmp"
 	"context"
+	"errors"
 	"log/slog"
 	"time"
+
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/ccbackend/ccbackend/gen/db"
 	"github.com/ccbackend/ccbackend/internal/store"
@@ -27,7 +31,7 @@ type usageRecord struct {
 }
 
 const (
-	usageQueue   = 4096 // events waiting; a stream that ends with the queue full waits its turn
+	usageQueue   = 4096 // events waiting; more are dropped (logged) rather than hold up streams
 	usageBatch   = 256  // events per round trip at most
 	usageLinger  = 5 * time.Millisecond
 	usageTimeout = 10 * time.Second
@@ -39,18 +43,37 @@ func newUsageWriter(st *store.Store, log *slog.Logger) *usageWriter {
 	return w
 }
 
+// errUsageQueueFull is returned, and logged, when events come faster than the database takes
+// them (or while it is unreachable): the stream is not held up, the event is lost.
+var errUsageQueueFull = errors.New("usage event dropped: the writer's queue is full")
+
 // add queues an event.
-func (w *usageWriter) add(p db.InsertUsageEventsParams) { w.queue <- usageRecord{params: p} }
+func (w *usageWriter) add(p db.InsertUsageEventsParams) {
+	if !w.enqueue(usageRecord{params: p}) {
+		w.log.Error(errUsageQueueFull.Error(), slog.String("user_id", p.UserID.String()), slog.String("model", p.Model))
+	}
+}
 
 // addAndWait queues an event and waits until it is stored.
 func (w *usageWriter) addAndWait(ctx context.Context, p db.InsertUsageEventsParams) error {
 	stored := make(chan error, 1)
-	w.queue <- usageRecord{params: p, stored: stored}
+	if !w.enqueue(usageRecord{params: p, stored: stored}) {
+		return errUsageQueueFull
+	}
 	select {
 	case err := <-stored:
 		return err
 	case <-ctx.Done():
 		return ctx.Err()
+	}
+}
+
+func (w *usageWriter) enqueue(r usageRecord) bool {
+	select {
+	case w.queue <- r:
+		return true
+	default:
+		return false
 	}
 }
 
@@ -83,22 +106,23 @@ func (w *usageWriter) run() {
 	}
 }
 
-// write sends a batch, which PostgreSQL runs as one transaction; if it fails, each event is
-// tried on its own so that one bad event (its user deleted meanwhile) loses only itself.
+// write stores a batch. PostgreSQL runs a batch as one transaction, so when it refuses a row
+// (its user deleted meanwhile, say) the others are stored one by one and only that one is lost;
+// when the database cannot be reached at all, the batch is lost at once rather than retried
+// event by event.
 func (w *usageWriter) write(batch []usageRecord) {
 	errs := w.insert(batch)
-	if errs == nil {
+	if len(batch) > 1 && refusedRow(errs) {
+		for _, r := range batch {
+			one := []usageRecord{r}
+			w.report(one, w.insert(one))
+		}
 		return
 	}
-	for _, r := range batch {
-		if err := w.insert([]usageRecord{r}); err != nil {
-			w.log.Error("recording a usage event failed", slog.String("error", err[0].Error()))
-		}
-	}
+	w.report(batch, errs)
 }
 
-// insert stores records in one round trip and reports each outcome to whoever waits for it;
-// it returns the errors, or nil when all were stored.
+// insert stores records in one round trip and returns each one's outcome.
 func (w *usageWriter) insert(records []usageRecord) []error {
 	ctx, cancel := context.WithTimeout(context.Background(), usageTimeout)
 	defer cancel()
@@ -107,21 +131,35 @@ func (w *usageWriter) insert(records []usageRecord) []error {
 		params[i] = r.params
 	}
 	errs := make([]error, len(records))
-	failed := false
-	w.store.Queries().InsertUsageEvents(ctx, params).Exec(func(i int, err error) {
-		errs[i] = err
-		failed = failed || err != nil
-	})
-	if failed && len(records) > 1 {
-		return errs // retried one by one; only then do waiters hear
-	}
+	w.store.Queries().InsertUsageEvents(ctx, params).Exec(func(i int, err error) { errs[i] = err })
+	return errs
+}
+
+// report tells waiters how their events went and logs the losses, once per batch.
+func (w *usageWriter) report(records []usageRecord, errs []error) {
+	lost := 0
+	var first error
 	for i, r := range records {
+		if errs[i] != nil {
+			lost++
+			first = cmp.Or(first, errs[i])
+		}
 		if r.stored != nil {
 			r.stored <- errs[i]
 		}
 	}
-	if failed {
-		return errs
+	if lost > 0 {
+		w.log.Error("recording usage events failed", slog.Int("lost", lost), slog.String("error", first.Error()))
 	}
-	return nil
+}
+
+// refusedRow reports whether PostgreSQL itself refused a statement (rather than being unreachable).
+func refusedRow(errs []error) bool {
+	for _, err := range errs {
+		var pg *pgconn.PgError
+		if errors.As(err, &pg) {
+			return true
+		}
+	}
+	return false
 }

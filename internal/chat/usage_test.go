@@ -3,6 +3,7 @@ package chat_test
 import (
 	"bytes"
 	"context"
+	"errors"
 	"log/slog"
 	"strings"
 	"sync"
@@ -78,7 +79,33 @@ func TestUsageWriterStoresBatchesAndIsolatesABadEvent(t *testing.T) {
 	if stored != 302 || orphans != 0 || cost != 302*0.25 {
 		t.Errorf("stored %d events (%d orphans, cost %v), want 302, 0, %v", stored, orphans, cost, 302*0.25)
 	}
-	if !strings.Contains(logs.String(), "recording a usage event failed") {
+	if !strings.Contains(logs.String(), "recording usage events failed") {
 		t.Errorf("the lost event was not logged:\n%s", logs.String())
+	}
+}
+
+// Without a database the writer reports the loss to a waiter at once instead of retrying each
+// event, and logs it once per batch.
+func TestUsageWriterWithoutDatabaseLosesEventsPromptly(t *testing.T) {
+	ctx := context.Background()
+	st, err := store.Open(ctx, testutil.NewDatabase(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	st.Close() // every query now fails without reaching PostgreSQL
+	var logs lockedBuffer
+	w := chat.NewUsageWriter(st, slog.New(slog.NewJSONHandler(&logs, nil)))
+	defer w.Close()
+	event := db.InsertUsageEventsParams{UserID: uuid.New(), Model: "m", Provider: "anthropic", Status: "completed", Now: time.Now()}
+	for range 50 {
+		w.Add(event)
+	}
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	if err := w.AddAndWait(ctx, event); err == nil || errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("AddAndWait = %v, want the database error at once", err)
+	}
+	if n := strings.Count(logs.String(), "recording usage events failed"); n == 0 || n >= 51 {
+		t.Errorf("%d loss log lines for 51 events, want one per batch:\n%s", n, logs.String())
 	}
 }
