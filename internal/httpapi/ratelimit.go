@@ -111,7 +111,9 @@ func (l *requestLimits) identified(c echo.Context, p auth.Principal) (withdraw f
 		if d.err != nil || !d.res.Allowed {
 			return
 		}
-		if err := l.rl.Limiter.Settle(context.WithoutCancel(ctx), d.key, d.policy, 1, 0); err != nil {
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), l.rl.Timeout)
+		defer cancel()
+		if err := l.rl.Limiter.Settle(ctx, d.key, d.policy, 1, 0); err != nil {
 			l.log.Warn("giving back a refused caller's rate-limit unit failed", slog.String("error", err.Error()))
 		}
 	}
