@@ -95,7 +95,6 @@ func TestUsageWriterWithoutDatabaseLosesEventsPromptly(t *testing.T) {
 	st.Close() // every query now fails without reaching PostgreSQL
 	var logs lockedBuffer
 	w := chat.NewUsageWriter(st, slog.New(slog.NewJSONHandler(&logs, nil)))
-	defer w.Close()
 	event := db.InsertUsageEventsParams{UserID: uuid.New(), Model: "m", Provider: "anthropic", Status: "completed", Now: time.Now()}
 	for range 50 {
 		w.Add(event)
@@ -105,6 +104,7 @@ func TestUsageWriterWithoutDatabaseLosesEventsPromptly(t *testing.T) {
 	if err := w.AddAndWait(ctx, event); err == nil || errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("AddAndWait = %v, want the database error at once", err)
 	}
+	w.Close() // the writer logs a batch's loss after telling its waiters
 	if n := strings.Count(logs.String(), "recording usage events failed"); n == 0 || n >= 51 {
 		t.Errorf("%d loss log lines for 51 events, want one per batch:\n%s", n, logs.String())
 	}
