@@ -210,8 +210,8 @@ func (g *Generation) record(ctx context.Context, wait bool) {
 	}
 	if !wait {
 		g.svc.usage.add(event)
-	} else if err := g.svc.usage.addAndWait(ctx, event); err != nil {
-		g.svc.log.Error("recording a usage event failed", slog.String("error", err.Error()))
+	} else {
+		_ = g.svc.usage.addAndWait(ctx, event) // the writer logs a loss
 	}
 }
 

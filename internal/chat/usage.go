@@ -47,11 +47,9 @@ func newUsageWriter(st *store.Store, log *slog.Logger) *usageWriter {
 // them (or while it is unreachable): the stream is not held up, the event is lost.
 var errUsageQueueFull = errors.New("usage event dropped: the writer's queue is full")
 
-// add queues an event.
+// add queues an event. Every loss is logged by the writer, here or when a batch fails.
 func (w *usageWriter) add(p db.InsertUsageEventsParams) {
-	if !w.enqueue(usageRecord{params: p}) {
-		w.log.Error(errUsageQueueFull.Error(), slog.String("user_id", p.UserID.String()), slog.String("model", p.Model))
-	}
+	_ = w.enqueue(usageRecord{params: p})
 }
 
 // addAndWait queues an event and waits until it is stored.
@@ -68,11 +66,13 @@ func (w *usageWriter) addAndWait(ctx context.Context, p db.InsertUsageEventsPara
 	}
 }
 
+// enqueue queues r unless the queue is full, which it logs.
 func (w *usageWriter) enqueue(r usageRecord) bool {
 	select {
 	case w.queue <- r:
 		return true
 	default:
+		w.log.Error(errUsageQueueFull.Error(), slog.String("user_id", r.params.UserID.String()), slog.String("model", r.params.Model))
 		return false
 	}
 }

@@ -342,8 +342,8 @@ func (p *proxyBench) run(b *testing.B, streams int) {
 	report("upstream", func(t streamTimes) time.Duration { return t.upstream }) // the part before the upstream call
 	report("ttft", func(t streamTimes) time.Duration { return t.ttft - t.paceText })
 	report("total", func(t streamTimes) time.Duration { return t.total - t.paceStop })
-	// After [DONE] the service records the usage before it ends the response; clients that read
-	// to the end (openai-python does) wait for that too.
+	// After [DONE] the service reads the rest of the upstream body (so the connection is reused)
+	// before it ends the response; clients that read to the end (openai-python does) wait for that.
 	report("eof", func(t streamTimes) time.Duration { return t.eof - t.paceStop })
 	rawTTFT, rawTotal := overheads(func(t streamTimes) time.Duration { return t.ttft }), overheads(func(t streamTimes) time.Duration { return t.total })
 	b.Logf("with the fake's pacing left in: ttft overhead p50 %.0f µs p99 %.0f µs, total overhead p50 %.0f µs p99 %.0f µs",

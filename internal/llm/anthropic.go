@@ -66,10 +66,10 @@ func (a *Anthropic) Stream(ctx context.Context, req Request) (Stream, error) {
 	}
 	// Our own cancel lets Close abort the upstream request even when the caller's ctx lives on.
 	ctx, cancel := context.WithCancel(ctx)
-	// What Messages.NewStreaming sends, but the events are decoded by anthropicStream (see
-	// anthropicEvent) rather than into the SDK's union type.
+	// What Messages.NewStreaming sends (params already carry "stream": true), but the events
+	// are decoded by anthropicStream (see anthropicEvent) rather than into the SDK's union type.
 	var resp *http.Response
-	err = a.client.Post(ctx, "v1/messages", params, &resp, option.WithJSONSet("stream", true))
+	err = a.client.Post(ctx, "v1/messages", params, &resp)
 	if err != nil {
 		e := a.classify(ctx, err) // before cancel, which would make it look like the caller's
 		if resp != nil {

@@ -130,8 +130,8 @@ func (s *anthropicStream) finish(err error) {
 }
 
 // translate queues the Events for one upstream event. Unknown and uninteresting events
-// (content_block_stop, message_stop, thinking and citation deltas) yield nothing; the SDK
-// already drops ping events and turns error events into an error.
+// (content_block_stop, thinking and citation deltas) yield nothing; decode has already dealt
+// with pings, error events and the final message_stop.
 func (s *anthropicStream) translate(ev anthropicEvent) {
 	switch ev.Type {
 	case "message_start":
@@ -184,18 +184,15 @@ func (s *anthropicStream) translate(ev anthropicEvent) {
 // is always there, the input and cache counts only when the API re-reports them (e.g. after
 // server tools), so absent ones keep the values from message_start.
 func (s *anthropicStream) mergeUsage(u anthropicUsage) {
-	for _, f := range []struct {
-		from *int64
-		to   *int64
-	}{
-		{u.InputTokens, &s.usage.InputTokens},
-		{u.OutputTokens, &s.usage.OutputTokens},
-		{u.CacheReadInputTokens, &s.usage.CacheReadTokens},
-		{u.CacheCreationInputTokens, &s.usage.CacheWriteTokens},
-	} {
-		if f.from != nil {
-			*f.to = *f.from
-		}
+	setIfPresent(&s.usage.InputTokens, u.InputTokens)
+	setIfPresent(&s.usage.OutputTokens, u.OutputTokens)
+	setIfPresent(&s.usage.CacheReadTokens, u.CacheReadInputTokens)
+	setIfPresent(&s.usage.CacheWriteTokens, u.CacheCreationInputTokens)
+}
+
+func setIfPresent(dst, v *int64) {
+	if v != nil {
+		*dst = *v
 	}
 }
 
