@@ -91,6 +91,7 @@ func (c *Contract) Validate(req *http.Request, status int, header http.Header, b
 	if err := openapi3filter.ValidateResponse(context.Background(), in); err != nil {
 		return fmt.Errorf("%s %s → %d does not match the contract: %w\nbody: %s", req.Method, req.URL.Path, status, err, truncate(body))
 	}
+	recordExercised(route, status)
 	return nil
 }
 
