@@ -1,6 +1,11 @@
 -- name: InsertMessage :one
+-- created_at never goes before the previous message's: @now is read before the session row lock
+-- that orders concurrent appends (and clocks differ between replicas), so a later seq could
+-- otherwise carry an earlier time. The caller holds that lock, so the previous message is
+-- committed and visible here.
 INSERT INTO messages (session_id, user_id, seq, role, content, content_text, metadata, input_tokens, output_tokens, cost, created_at)
-VALUES (@session_id, @user_id, @seq, @role, @content, @content_text, @metadata, @input_tokens, @output_tokens, @cost::numeric, @now)
+VALUES (@session_id, @user_id, @seq, @role, @content, @content_text, @metadata, @input_tokens, @output_tokens, @cost::numeric,
+        greatest(@now::timestamptz, (SELECT p.created_at FROM messages p WHERE p.session_id = @session_id AND p.seq < @seq ORDER BY p.seq DESC LIMIT 1)))
 RETURNING *;
 
 -- name: MessageSeq :one

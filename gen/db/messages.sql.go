@@ -14,7 +14,8 @@ import (
 
 const insertMessage = `-- name: InsertMessage :one
 INSERT INTO messages (session_id, user_id, seq, role, content, content_text, metadata, input_tokens, output_tokens, cost, created_at)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10::numeric, $11)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10::numeric,
+        greatest($11::timestamptz, (SELECT p.created_at FROM messages p WHERE p.session_id = $1 AND p.seq < $3 ORDER BY p.seq DESC LIMIT 1)))
 RETURNING id, session_id, user_id, seq, role, content, content_text, metadata, input_tokens, output_tokens, cost, created_at
 `
 
@@ -32,6 +33,10 @@ type InsertMessageParams struct {
 	Now          time.Time
 }
 
+// created_at never goes before the previous message's: @now is read before the session row lock
+// that orders concurrent appends (and clocks differ between replicas), so a later seq could
+// otherwise carry an earlier time. The caller holds that lock, so the previous message is
+// committed and visible here.
 func (q *Queries) InsertMessage(ctx context.Context, arg InsertMessageParams) (Message, error) {
 	row := q.db.QueryRow(ctx, insertMessage,
 		arg.SessionID,

@@ -127,7 +127,8 @@ func New(d Deps) (*echo.Echo, error) {
 		routes[r.Method+" "+r.Path] = true
 	}
 	limits := &requestLimits{rl: d.RateLimits, byRoute: policiesByRoute(spec, d.RateLimits), log: d.Log}
-	e.Use(markMatched(routes), specValidator(spec, authn, limits), limits.middleware, attachPrincipal,
+	// The body guard goes before the validator so that the validator checks what the binder binds.
+	e.Use(markMatched(routes), bodyGuard(bodiesByRoute(spec)), specValidator(spec, authn, limits), limits.middleware, attachPrincipal,
 		idempotencyMiddleware(d.Idempotency, idempotentRoutes(spec), d.Log))
 	return e, nil
 }

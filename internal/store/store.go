@@ -93,6 +93,10 @@ func MapError(err error) error {
 			return apperr.Wrap(err, apperr.NotFound, "not_found", "a referenced resource does not exist")
 		case "23514", "22001", "22P02": // check_violation, string_data_right_truncation, invalid_text_representation
 			return apperr.Wrap(err, apperr.Invalid, "invalid_value", "a value is out of range or malformed")
+		// character_not_in_repertoire (a NUL or invalid UTF-8 in text), untranslatable_character
+		// (\u0000 in jsonb): the client sent characters PostgreSQL cannot store.
+		case "22021", "22P05":
+			return apperr.Wrap(err, apperr.Invalid, "invalid_value", "a value holds characters that cannot be stored (such as NUL)")
 		case "40001", "40P01": // serialization_failure, deadlock_detected
 			return apperr.Wrap(err, apperr.Conflict, "concurrent_update", "a concurrent change conflicted; retry the request")
 		case "57014": // query_canceled

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/ccbackend/ccbackend/gen/db"
 	"github.com/ccbackend/ccbackend/internal/apperr"
@@ -75,4 +76,41 @@ func TestMissingRowIsNotFound(t *testing.T) {
 func insertUser(ctx context.Context, q *db.Queries, email string) (uuid.UUID, error) {
 	u, err := q.CreateUser(ctx, db.CreateUserParams{Email: email, PasswordHash: "x", Roles: []string{"user"}})
 	return u.ID, err
+}
+
+// TestCharactersPostgresCannotStoreAreInvalid: a NUL or a byte sequence that is not UTF-8 is
+// the client's error (400), not an internal one, whichever path lets it reach PostgreSQL.
+func TestCharactersPostgresCannotStoreAreInvalid(t *testing.T) {
+	t.Parallel()
+	st := open(t)
+	ctx := context.Background()
+	cases := []struct {
+		name, code string
+		run        func(q *db.Queries) error
+	}{
+		{"NUL in text", "22021", func(q *db.Queries) error {
+			_, err := insertUser(ctx, q, "nul\x00@example.com")
+			return err
+		}},
+		{"invalid UTF-8 in text", "22021", func(q *db.Queries) error {
+			_, err := insertUser(ctx, q, "bad\xff\xfe@example.com")
+			return err
+		}},
+		{"NUL escape in jsonb", "22P05", func(*db.Queries) error {
+			_, err := st.Pool.Exec(ctx, `SELECT $1::text::jsonb`, `{"k":"\u0000"}`)
+			return err
+		}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			err := st.InTx(ctx, tc.run)
+			var pgErr *pgconn.PgError
+			if !errors.As(err, &pgErr) || pgErr.Code != tc.code {
+				t.Fatalf("err = %v, want SQLSTATE %s from PostgreSQL", err, tc.code)
+			}
+			if ae, ok := apperr.As(err); !ok || ae.Kind != apperr.Invalid || ae.Code != "invalid_value" {
+				t.Errorf("mapped to %v, want Invalid invalid_value", err)
+			}
+		})
+	}
 }

@@ -19,6 +19,7 @@ type Server struct {
 	App    *app.App
 	Client *ValidatingClient // every response it receives is checked against the contract
 	API    *api.ClientWithResponses
+	Logs   *LogRecorder // the ERROR lines the service logged
 }
 
 // Option adjusts the configuration of a test server.
@@ -53,6 +54,8 @@ func start(t testing.TB, cfg config.Config, opts []Option) *Server {
 	if testing.Verbose() {
 		log = slog.New(slog.NewJSONHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	}
+	logs := &LogRecorder{}
+	log = slog.New(slog.NewMultiHandler(log.Handler(), slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelError})))
 	a, err := app.New(context.Background(), cfg, log, "test")
 	if err != nil {
 		t.Fatalf("testutil: build app: %v", err)
@@ -67,7 +70,7 @@ func start(t testing.TB, cfg config.Config, opts []Option) *Server {
 	if err != nil {
 		t.Fatalf("testutil: client: %v", err)
 	}
-	return &Server{URL: hs.URL, App: a, Client: vc, API: client}
+	return &Server{URL: hs.URL, App: a, Client: vc, API: client, Logs: logs}
 }
 
 type testWriter struct{ t testing.TB }

@@ -77,7 +77,8 @@ func contentText(content json.RawMessage) (string, error) {
 }
 
 // AppendMessage adds a message to one of the user's sessions and to the session's totals, in
-// one transaction; the session row lock orders concurrent appends.
+// one transaction; the session row lock orders concurrent appends. The clock is read before that
+// lock, so InsertMessage keeps created_at from going before the previous message's.
 func (s *Service) AppendMessage(ctx context.Context, userID, sessionID uuid.UUID, m NewMessage) (Message, error) {
 	if len(m.Content) > s.maxMessageBytes {
 		return Message{}, invalidContent("content is larger than the server accepts")

@@ -1,0 +1,27 @@
+package testutil
+
+import (
+	"bytes"
+	"strings"
+	"sync"
+)
+
+// LogRecorder keeps the ERROR lines the service logs, so a test can assert that a request the
+// service refused as the client's fault left no error in the log.
+type LogRecorder struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (r *LogRecorder) Write(p []byte) (int, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.buf.Write(p)
+}
+
+// Errors returns the ERROR lines (JSON) logged so far.
+func (r *LogRecorder) Errors() []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return strings.FieldsFunc(r.buf.String(), func(c rune) bool { return c == '\n' })
+}
