@@ -18,6 +18,10 @@
 // A call waits at most as long as ctx and the client's own timeouts allow, so callers should bound
 // ctx.
 //
+// Semaphore (semaphore.go) caps concurrent work per key across instances with leases in a Redis
+// sorted set; it fails closed in the chat service (CCB_MAX_CONCURRENT_GENERATIONS), since a cap
+// that is not counted is no cap.
+//
 // Choosing the key (user id, API key id or client IP) is the caller's job; this package knows
 // nothing of HTTP except the header helper in headers.go.
 package ratelimit
