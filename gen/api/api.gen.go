@@ -19,6 +19,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/ccbackend/ccbackend/internal/apitime"
+	"github.com/ccbackend/ccbackend/internal/chat"
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/labstack/echo/v4"
 	"github.com/oapi-codegen/nullable"
@@ -110,108 +111,6 @@ func (e AuthTokensTokenType) Valid() bool {
 	}
 }
 
-// Defines values for ChatChoiceFinishReason.
-const (
-	ChatChoiceFinishReasonContentFilter ChatChoiceFinishReason = "content_filter"
-	ChatChoiceFinishReasonLength        ChatChoiceFinishReason = "length"
-	ChatChoiceFinishReasonStop          ChatChoiceFinishReason = "stop"
-	ChatChoiceFinishReasonToolCalls     ChatChoiceFinishReason = "tool_calls"
-)
-
-// Valid indicates whether the value is a known member of the ChatChoiceFinishReason enum.
-func (e ChatChoiceFinishReason) Valid() bool {
-	switch e {
-	case ChatChoiceFinishReasonContentFilter:
-		return true
-	case ChatChoiceFinishReasonLength:
-		return true
-	case ChatChoiceFinishReasonStop:
-		return true
-	case ChatChoiceFinishReasonToolCalls:
-		return true
-	default:
-		return false
-	}
-}
-
-// Defines values for ChatChoiceMessageRole.
-const (
-	ChatChoiceMessageRoleAssistant ChatChoiceMessageRole = "assistant"
-)
-
-// Valid indicates whether the value is a known member of the ChatChoiceMessageRole enum.
-func (e ChatChoiceMessageRole) Valid() bool {
-	switch e {
-	case ChatChoiceMessageRoleAssistant:
-		return true
-	default:
-		return false
-	}
-}
-
-// Defines values for ChatCompletionObject.
-const (
-	ChatCompletionObjectChatCompletion ChatCompletionObject = "chat.completion"
-)
-
-// Valid indicates whether the value is a known member of the ChatCompletionObject enum.
-func (e ChatCompletionObject) Valid() bool {
-	switch e {
-	case ChatCompletionObjectChatCompletion:
-		return true
-	default:
-		return false
-	}
-}
-
-// Defines values for ChatCompletionRequestToolChoice0.
-const (
-	ChatCompletionRequestToolChoice0Auto     ChatCompletionRequestToolChoice0 = "auto"
-	ChatCompletionRequestToolChoice0None     ChatCompletionRequestToolChoice0 = "none"
-	ChatCompletionRequestToolChoice0Required ChatCompletionRequestToolChoice0 = "required"
-)
-
-// Valid indicates whether the value is a known member of the ChatCompletionRequestToolChoice0 enum.
-func (e ChatCompletionRequestToolChoice0) Valid() bool {
-	switch e {
-	case ChatCompletionRequestToolChoice0Auto:
-		return true
-	case ChatCompletionRequestToolChoice0None:
-		return true
-	case ChatCompletionRequestToolChoice0Required:
-		return true
-	default:
-		return false
-	}
-}
-
-// Defines values for ChatMessageRole.
-const (
-	ChatMessageRoleAssistant ChatMessageRole = "assistant"
-	ChatMessageRoleDeveloper ChatMessageRole = "developer"
-	ChatMessageRoleSystem    ChatMessageRole = "system"
-	ChatMessageRoleTool      ChatMessageRole = "tool"
-	ChatMessageRoleUser      ChatMessageRole = "user"
-)
-
-// Valid indicates whether the value is a known member of the ChatMessageRole enum.
-func (e ChatMessageRole) Valid() bool {
-	switch e {
-	case ChatMessageRoleAssistant:
-		return true
-	case ChatMessageRoleDeveloper:
-		return true
-	case ChatMessageRoleSystem:
-		return true
-	case ChatMessageRoleTool:
-		return true
-	case ChatMessageRoleUser:
-		return true
-	default:
-		return false
-	}
-}
-
 // Defines values for ChatNamedToolChoiceType.
 const (
 	ChatNamedToolChoiceTypeFunction ChatNamedToolChoiceType = "function"
@@ -221,36 +120,6 @@ const (
 func (e ChatNamedToolChoiceType) Valid() bool {
 	switch e {
 	case ChatNamedToolChoiceTypeFunction:
-		return true
-	default:
-		return false
-	}
-}
-
-// Defines values for ChatToolType.
-const (
-	ChatToolTypeFunction ChatToolType = "function"
-)
-
-// Valid indicates whether the value is a known member of the ChatToolType enum.
-func (e ChatToolType) Valid() bool {
-	switch e {
-	case ChatToolTypeFunction:
-		return true
-	default:
-		return false
-	}
-}
-
-// Defines values for ChatToolCallType.
-const (
-	ChatToolCallTypeFunction ChatToolCallType = "function"
-)
-
-// Valid indicates whether the value is a known member of the ChatToolCallType enum.
-func (e ChatToolCallType) Valid() bool {
-	switch e {
-	case ChatToolCallTypeFunction:
 		return true
 	default:
 		return false
@@ -736,107 +605,22 @@ type ChatCancel struct {
 }
 
 // ChatChoice defines model for ChatChoice.
-type ChatChoice struct {
-	FinishReason ChatChoiceFinishReason  `json:"finish_reason"`
-	Index        int                     `json:"index"`
-	Logprobs     *map[string]interface{} `json:"logprobs,omitempty"`
-	Message      struct {
-		Content   *string               `json:"content"`
-		Refusal   *string               `json:"refusal,omitempty"`
-		Role      ChatChoiceMessageRole `json:"role"`
-		ToolCalls *[]ChatToolCall       `json:"tool_calls,omitempty"`
-	} `json:"message"`
-}
+type ChatChoice = chat.Choice
 
-// ChatChoiceFinishReason defines model for ChatChoice.FinishReason.
-type ChatChoiceFinishReason string
-
-// ChatChoiceMessageRole defines model for ChatChoice.Message.Role.
-type ChatChoiceMessageRole string
+// ChatChunkChoice defines model for ChatChunkChoice.
+type ChatChunkChoice = chat.ChunkChoice
 
 // ChatCompletion defines model for ChatCompletion.
-type ChatCompletion struct {
-	Choices []ChatChoice `json:"choices"`
+type ChatCompletion = chat.Completion
 
-	// Cost Extension. US dollars, by token kind.
-	Cost    *ChatCost            `json:"cost,omitempty"`
-	Created int64                `json:"created"`
-	Id      string               `json:"id"`
-	Model   string               `json:"model"`
-	Object  ChatCompletionObject `json:"object"`
-
-	// SessionId Extension. The session the exchange was stored in.
-	SessionId         *openapi_types.UUID `json:"session_id,omitempty"`
-	SystemFingerprint *string             `json:"system_fingerprint,omitempty"`
-	Usage             ChatUsage           `json:"usage"`
-}
-
-// ChatCompletionObject defines model for ChatCompletion.Object.
-type ChatCompletionObject string
+// ChatCompletionChunk One `data:` event of a streamed completion. The first carries the role, the last of the answer a `finish_reason`; with `stream_options.include_usage` a chunk with empty `choices` carries `usage` and `cost`; a chunk with empty `choices` and `session_error` may come last, just before `data: [DONE]`.
+type ChatCompletionChunk = chat.Chunk
 
 // ChatCompletionRequest OpenAI's chat completion request; fields not listed are accepted and ignored.
-type ChatCompletionRequest struct {
-	MaxCompletionTokens *int               `json:"max_completion_tokens,omitempty"`
-	MaxTokens           *int               `json:"max_tokens,omitempty"`
-	Messages            []ChatMessage      `json:"messages"`
-	Metadata            *map[string]string `json:"metadata,omitempty"`
-	Model               string             `json:"model"`
-
-	// N Only 1 is supported.
-	N                 *int  `json:"n,omitempty"`
-	ParallelToolCalls *bool `json:"parallel_tool_calls,omitempty"`
-
-	// ProjectId Extension. The project a new session (none given) is created in.
-	ProjectId *openapi_types.UUID `json:"project_id,omitempty"`
-
-	// SessionId Extension. Append this exchange to the caller's session.
-	SessionId *openapi_types.UUID `json:"session_id,omitempty"`
-
-	// Stop A stop sequence or up to 4 of them.
-	Stop          *ChatCompletionRequest_Stop `json:"stop,omitempty"`
-	Stream        *bool                       `json:"stream,omitempty"`
-	StreamOptions *struct {
-		IncludeUsage *bool `json:"include_usage,omitempty"`
-	} `json:"stream_options,omitempty"`
-	Temperature *float64 `json:"temperature,omitempty"`
-
-	// ToolChoice `none`, `auto`, `required`, or {type: function, function: {name}}.
-	ToolChoice *ChatCompletionRequest_ToolChoice `json:"tool_choice,omitempty"`
-	Tools      *[]ChatTool                       `json:"tools,omitempty"`
-	TopP       *float64                          `json:"top_p,omitempty"`
-
-	// UseSessionHistory Extension. Prepend the session's stored messages to `messages`.
-	UseSessionHistory *bool   `json:"use_session_history,omitempty"`
-	User              *string `json:"user,omitempty"`
-}
-
-// ChatCompletionRequestStop0 defines model for ChatCompletionRequest.Stop.0.
-type ChatCompletionRequestStop0 = string
-
-// ChatCompletionRequestStop1 defines model for ChatCompletionRequest.Stop.1.
-type ChatCompletionRequestStop1 = []string
-
-// ChatCompletionRequest_Stop A stop sequence or up to 4 of them.
-type ChatCompletionRequest_Stop struct {
-	union json.RawMessage
-}
-
-// ChatCompletionRequestToolChoice0 defines model for ChatCompletionRequest.ToolChoice.0.
-type ChatCompletionRequestToolChoice0 string
-
-// ChatCompletionRequest_ToolChoice `none`, `auto`, `required`, or {type: function, function: {name}}.
-type ChatCompletionRequest_ToolChoice struct {
-	union json.RawMessage
-}
+type ChatCompletionRequest = chat.Request
 
 // ChatCost Extension. US dollars, by token kind.
-type ChatCost struct {
-	CacheRead  float64 `json:"cache_read"`
-	CacheWrite float64 `json:"cache_write"`
-	Input      float64 `json:"input"`
-	Output     float64 `json:"output"`
-	Total      float64 `json:"total"`
-}
+type ChatCost = chat.Cost
 
 // ChatDebug defines model for ChatDebug.
 type ChatDebug struct {
@@ -848,18 +632,11 @@ type ChatDebug struct {
 	UpstreamModel string                 `json:"upstream_model"`
 }
 
-// ChatMessage defines model for ChatMessage.
-type ChatMessage struct {
-	// Content A string, a list of content parts, or null (assistant turns with tool calls).
-	Content    interface{}     `json:"content,omitempty"`
-	Name       *string         `json:"name,omitempty"`
-	Role       ChatMessageRole `json:"role"`
-	ToolCallId *string         `json:"tool_call_id,omitempty"`
-	ToolCalls  *[]ChatToolCall `json:"tool_calls,omitempty"`
-}
+// ChatDelta defines model for ChatDelta.
+type ChatDelta = chat.Delta
 
-// ChatMessageRole defines model for ChatMessage.Role.
-type ChatMessageRole string
+// ChatMessage One turn. A `tool` message needs `tool_call_id`; an `assistant` message needs `content` or `tool_calls`; system, developer and tool messages take text only (a string or text parts). Images are base64 `data:` URLs (png, jpeg, gif, webp); nothing is fetched.
+type ChatMessage = chat.Message
 
 // ChatNamedToolChoice defines model for ChatNamedToolChoice.
 type ChatNamedToolChoice struct {
@@ -872,6 +649,9 @@ type ChatNamedToolChoice struct {
 // ChatNamedToolChoiceType defines model for ChatNamedToolChoice.Type.
 type ChatNamedToolChoiceType string
 
+// ChatSessionError Extension. The answer was produced but could not be stored in its session; it is not in the session's messages.
+type ChatSessionError = chat.SessionError
+
 // ChatStatus defines model for ChatStatus.
 type ChatStatus struct {
 	IsRunning    bool               `json:"is_running"`
@@ -883,45 +663,23 @@ type ChatStatus struct {
 	UpdatedAt    apitime.Time       `json:"updated_at"`
 }
 
-// ChatTool defines model for ChatTool.
-type ChatTool struct {
-	Function struct {
-		Description *string                 `json:"description,omitempty"`
-		Name        string                  `json:"name"`
-		Parameters  *map[string]interface{} `json:"parameters,omitempty"`
-		Strict      *bool                   `json:"strict,omitempty"`
-	} `json:"function"`
-	Type ChatToolType `json:"type"`
+// ChatStreamError The `data:` event sent instead of further chunks when the model provider fails after the stream began (the status is 200 by then); `data: [DONE]` follows.
+type ChatStreamError struct {
+	// Error The same error in the shape OpenAI SDKs read.
+	Error OpenAIError `json:"error"`
 }
 
-// ChatToolType defines model for ChatTool.Type.
-type ChatToolType string
+// ChatTool defines model for ChatTool.
+type ChatTool = chat.Tool
 
 // ChatToolCall defines model for ChatToolCall.
-type ChatToolCall struct {
-	Function struct {
-		// Arguments JSON-encoded arguments.
-		Arguments string `json:"arguments"`
-		Name      string `json:"name"`
-	} `json:"function"`
-	Id   string           `json:"id"`
-	Type ChatToolCallType `json:"type"`
-}
+type ChatToolCall = chat.ToolCall
 
-// ChatToolCallType defines model for ChatToolCall.Type.
-type ChatToolCallType string
+// ChatToolCallDelta A fragment of a tool call; `id`, `type` and `function.name` come with its first fragment.
+type ChatToolCallDelta = chat.ToolCallDelta
 
 // ChatUsage defines model for ChatUsage.
-type ChatUsage struct {
-	CompletionTokens int64 `json:"completion_tokens"`
-
-	// PromptTokens Input including cache reads and writes.
-	PromptTokens        int64 `json:"prompt_tokens"`
-	PromptTokensDetails *struct {
-		CachedTokens *int64 `json:"cached_tokens,omitempty"`
-	} `json:"prompt_tokens_details,omitempty"`
-	TotalTokens int64 `json:"total_tokens"`
-}
+type ChatUsage = chat.Usage
 
 // ClientType Which app the tokens are for; it becomes the access token's audience.
 type ClientType string
@@ -1658,130 +1416,6 @@ type UpdateSessionJSONRequestBody = SessionPatch
 // CreateMessageJSONRequestBody defines body for CreateMessage for application/json ContentType.
 type CreateMessageJSONRequestBody = MessageCreate
 
-// AsChatCompletionRequestStop0 returns the union data inside the ChatCompletionRequest_Stop as a ChatCompletionRequestStop0
-func (t ChatCompletionRequest_Stop) AsChatCompletionRequestStop0() (ChatCompletionRequestStop0, error) {
-	var body ChatCompletionRequestStop0
-	err := json.Unmarshal(t.union, &body)
-	return body, err
-}
-
-// FromChatCompletionRequestStop0 overwrites any union data inside the ChatCompletionRequest_Stop as the provided ChatCompletionRequestStop0
-func (t *ChatCompletionRequest_Stop) FromChatCompletionRequestStop0(v ChatCompletionRequestStop0) error {
-	b, err := json.Marshal(v)
-	t.union = b
-	return err
-}
-
-// MergeChatCompletionRequestStop0 performs a merge with any union data inside the ChatCompletionRequest_Stop, using the provided ChatCompletionRequestStop0
-func (t *ChatCompletionRequest_Stop) MergeChatCompletionRequestStop0(v ChatCompletionRequestStop0) error {
-	b, err := json.Marshal(v)
-	if err != nil {
-		return err
-	}
-
-	merged, err := runtime.JSONMerge(t.union, b)
-	t.union = merged
-	return err
-}
-
-// AsChatCompletionRequestStop1 returns the union data inside the ChatCompletionRequest_Stop as a ChatCompletionRequestStop1
-func (t ChatCompletionRequest_Stop) AsChatCompletionRequestStop1() (ChatCompletionRequestStop1, error) {
-	var body ChatCompletionRequestStop1
-	err := json.Unmarshal(t.union, &body)
-	return body, err
-}
-
-// FromChatCompletionRequestStop1 overwrites any union data inside the ChatCompletionRequest_Stop as the provided ChatCompletionRequestStop1
-func (t *ChatCompletionRequest_Stop) FromChatCompletionRequestStop1(v ChatCompletionRequestStop1) error {
-	b, err := json.Marshal(v)
-	t.union = b
-	return err
-}
-
-// MergeChatCompletionRequestStop1 performs a merge with any union data inside the ChatCompletionRequest_Stop, using the provided ChatCompletionRequestStop1
-func (t *ChatCompletionRequest_Stop) MergeChatCompletionRequestStop1(v ChatCompletionRequestStop1) error {
-	b, err := json.Marshal(v)
-	if err != nil {
-		return err
-	}
-
-	merged, err := runtime.JSONMerge(t.union, b)
-	t.union = merged
-	return err
-}
-
-func (t ChatCompletionRequest_Stop) MarshalJSON() ([]byte, error) {
-	b, err := t.union.MarshalJSON()
-	return b, err
-}
-
-func (t *ChatCompletionRequest_Stop) UnmarshalJSON(b []byte) error {
-	err := t.union.UnmarshalJSON(b)
-	return err
-}
-
-// AsChatCompletionRequestToolChoice0 returns the union data inside the ChatCompletionRequest_ToolChoice as a ChatCompletionRequestToolChoice0
-func (t ChatCompletionRequest_ToolChoice) AsChatCompletionRequestToolChoice0() (ChatCompletionRequestToolChoice0, error) {
-	var body ChatCompletionRequestToolChoice0
-	err := json.Unmarshal(t.union, &body)
-	return body, err
-}
-
-// FromChatCompletionRequestToolChoice0 overwrites any union data inside the ChatCompletionRequest_ToolChoice as the provided ChatCompletionRequestToolChoice0
-func (t *ChatCompletionRequest_ToolChoice) FromChatCompletionRequestToolChoice0(v ChatCompletionRequestToolChoice0) error {
-	b, err := json.Marshal(v)
-	t.union = b
-	return err
-}
-
-// MergeChatCompletionRequestToolChoice0 performs a merge with any union data inside the ChatCompletionRequest_ToolChoice, using the provided ChatCompletionRequestToolChoice0
-func (t *ChatCompletionRequest_ToolChoice) MergeChatCompletionRequestToolChoice0(v ChatCompletionRequestToolChoice0) error {
-	b, err := json.Marshal(v)
-	if err != nil {
-		return err
-	}
-
-	merged, err := runtime.JSONMerge(t.union, b)
-	t.union = merged
-	return err
-}
-
-// AsChatNamedToolChoice returns the union data inside the ChatCompletionRequest_ToolChoice as a ChatNamedToolChoice
-func (t ChatCompletionRequest_ToolChoice) AsChatNamedToolChoice() (ChatNamedToolChoice, error) {
-	var body ChatNamedToolChoice
-	err := json.Unmarshal(t.union, &body)
-	return body, err
-}
-
-// FromChatNamedToolChoice overwrites any union data inside the ChatCompletionRequest_ToolChoice as the provided ChatNamedToolChoice
-func (t *ChatCompletionRequest_ToolChoice) FromChatNamedToolChoice(v ChatNamedToolChoice) error {
-	b, err := json.Marshal(v)
-	t.union = b
-	return err
-}
-
-// MergeChatNamedToolChoice performs a merge with any union data inside the ChatCompletionRequest_ToolChoice, using the provided ChatNamedToolChoice
-func (t *ChatCompletionRequest_ToolChoice) MergeChatNamedToolChoice(v ChatNamedToolChoice) error {
-	b, err := json.Marshal(v)
-	if err != nil {
-		return err
-	}
-
-	merged, err := runtime.JSONMerge(t.union, b)
-	t.union = merged
-	return err
-}
-
-func (t ChatCompletionRequest_ToolChoice) MarshalJSON() ([]byte, error) {
-	b, err := t.union.MarshalJSON()
-	return b, err
-}
-
-func (t *ChatCompletionRequest_ToolChoice) UnmarshalJSON(b []byte) error {
-	err := t.union.UnmarshalJSON(b)
-	return err
-}
-
 // AsMessageContent0 returns the union data inside the MessageContent as a MessageContent0
 func (t MessageContent) AsMessageContent0() (MessageContent0, error) {
 	var body MessageContent0
@@ -2192,7 +1826,27 @@ type ClientInterface interface {
 	// `chat.completion.chunk` objects ending with `data: [DONE]`, with a `: keep-alive` comment
 	// every 15 s. Extensions: `session_id` appends the new user turn and the reply to a session
 	// (`use_session_history: true` prepends its stored history), `project_id`, and `cost` in the
-	// response. `n` must be 1. Also limited by tokens (`tokens` policy).
+	// response. `n` must be 1. Each data event of a stream is a `ChatCompletionChunk`, or a
+	// `ChatStreamError` when the model provider fails after the stream began.
+	//
+	// Storing the exchange: when `session_id` or `project_id` asks for it, a last user or tool
+	// message that a session could never hold (larger than the server's message limit,
+	// `CCB_MAX_MESSAGE_BYTES`, or containing NUL characters) is refused up front with 400 and a
+	// pointer to its `content`, before anything is created or sent upstream. The exchange is
+	// stored once the answer is complete (also a cancelled or failed one, with what was
+	// produced): a streamed exchange before `data: [DONE]`, a non-streamed one before the
+	// response. If storing fails even so, the answer still stands and the failure is reported,
+	// never hidden: `session_error` in the response body, or in a last chunk (with empty
+	// `choices`) just before `data: [DONE]`.
+	//
+	// Limits: a token budget per user (`tokens` policy) is charged with the prompt estimate plus
+	// `max_tokens` before the call and settled with the real usage afterwards; a request it
+	// cannot fit is refused with 429 `token_rate_limited`. When Redis cannot check the budget the
+	// request is refused with 503 `token_limiter_unavailable`, unless the operator chose to admit
+	// such requests uncharged (`CCB_TOKEN_LIMIT_FAIL_OPEN`). A user may run a bounded number of
+	// generations at once across all instances (`CCB_MAX_CONCURRENT_GENERATIONS`, 8 by default);
+	// one more is refused with 429 `too_many_generations` and `Retry-After`. A slot is freed when
+	// the generation ends (completed, failed, cancelled or the client went away).
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -2206,7 +1860,27 @@ type ClientInterface interface {
 	// `chat.completion.chunk` objects ending with `data: [DONE]`, with a `: keep-alive` comment
 	// every 15 s. Extensions: `session_id` appends the new user turn and the reply to a session
 	// (`use_session_history: true` prepends its stored history), `project_id`, and `cost` in the
-	// response. `n` must be 1. Also limited by tokens (`tokens` policy).
+	// response. `n` must be 1. Each data event of a stream is a `ChatCompletionChunk`, or a
+	// `ChatStreamError` when the model provider fails after the stream began.
+	//
+	// Storing the exchange: when `session_id` or `project_id` asks for it, a last user or tool
+	// message that a session could never hold (larger than the server's message limit,
+	// `CCB_MAX_MESSAGE_BYTES`, or containing NUL characters) is refused up front with 400 and a
+	// pointer to its `content`, before anything is created or sent upstream. The exchange is
+	// stored once the answer is complete (also a cancelled or failed one, with what was
+	// produced): a streamed exchange before `data: [DONE]`, a non-streamed one before the
+	// response. If storing fails even so, the answer still stands and the failure is reported,
+	// never hidden: `session_error` in the response body, or in a last chunk (with empty
+	// `choices`) just before `data: [DONE]`.
+	//
+	// Limits: a token budget per user (`tokens` policy) is charged with the prompt estimate plus
+	// `max_tokens` before the call and settled with the real usage afterwards; a request it
+	// cannot fit is refused with 429 `token_rate_limited`. When Redis cannot check the budget the
+	// request is refused with 503 `token_limiter_unavailable`, unless the operator chose to admit
+	// such requests uncharged (`CCB_TOKEN_LIMIT_FAIL_OPEN`). A user may run a bounded number of
+	// generations at once across all instances (`CCB_MAX_CONCURRENT_GENERATIONS`, 8 by default);
+	// one more is refused with 429 `too_many_generations` and `Retry-After`. A slot is freed when
+	// the generation ends (completed, failed, cancelled or the client went away).
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -3007,7 +2681,27 @@ func (c *Client) Register(ctx context.Context, body RegisterJSONRequestBody, req
 // `chat.completion.chunk` objects ending with `data: [DONE]`, with a `: keep-alive` comment
 // every 15 s. Extensions: `session_id` appends the new user turn and the reply to a session
 // (`use_session_history: true` prepends its stored history), `project_id`, and `cost` in the
-// response. `n` must be 1. Also limited by tokens (`tokens` policy).
+// response. `n` must be 1. Each data event of a stream is a `ChatCompletionChunk`, or a
+// `ChatStreamError` when the model provider fails after the stream began.
+//
+// Storing the exchange: when `session_id` or `project_id` asks for it, a last user or tool
+// message that a session could never hold (larger than the server's message limit,
+// `CCB_MAX_MESSAGE_BYTES`, or containing NUL characters) is refused up front with 400 and a
+// pointer to its `content`, before anything is created or sent upstream. The exchange is
+// stored once the answer is complete (also a cancelled or failed one, with what was
+// produced): a streamed exchange before `data: [DONE]`, a non-streamed one before the
+// response. If storing fails even so, the answer still stands and the failure is reported,
+// never hidden: `session_error` in the response body, or in a last chunk (with empty
+// `choices`) just before `data: [DONE]`.
+//
+// Limits: a token budget per user (`tokens` policy) is charged with the prompt estimate plus
+// `max_tokens` before the call and settled with the real usage afterwards; a request it
+// cannot fit is refused with 429 `token_rate_limited`. When Redis cannot check the budget the
+// request is refused with 503 `token_limiter_unavailable`, unless the operator chose to admit
+// such requests uncharged (`CCB_TOKEN_LIMIT_FAIL_OPEN`). A user may run a bounded number of
+// generations at once across all instances (`CCB_MAX_CONCURRENT_GENERATIONS`, 8 by default);
+// one more is refused with 429 `too_many_generations` and `Retry-After`. A slot is freed when
+// the generation ends (completed, failed, cancelled or the client went away).
 //
 // Takes any type of body and a specified content type.
 //
@@ -3031,7 +2725,27 @@ func (c *Client) CreateChatCompletionWithBody(ctx context.Context, contentType s
 // `chat.completion.chunk` objects ending with `data: [DONE]`, with a `: keep-alive` comment
 // every 15 s. Extensions: `session_id` appends the new user turn and the reply to a session
 // (`use_session_history: true` prepends its stored history), `project_id`, and `cost` in the
-// response. `n` must be 1. Also limited by tokens (`tokens` policy).
+// response. `n` must be 1. Each data event of a stream is a `ChatCompletionChunk`, or a
+// `ChatStreamError` when the model provider fails after the stream began.
+//
+// Storing the exchange: when `session_id` or `project_id` asks for it, a last user or tool
+// message that a session could never hold (larger than the server's message limit,
+// `CCB_MAX_MESSAGE_BYTES`, or containing NUL characters) is refused up front with 400 and a
+// pointer to its `content`, before anything is created or sent upstream. The exchange is
+// stored once the answer is complete (also a cancelled or failed one, with what was
+// produced): a streamed exchange before `data: [DONE]`, a non-streamed one before the
+// response. If storing fails even so, the answer still stands and the failure is reported,
+// never hidden: `session_error` in the response body, or in a last chunk (with empty
+// `choices`) just before `data: [DONE]`.
+//
+// Limits: a token budget per user (`tokens` policy) is charged with the prompt estimate plus
+// `max_tokens` before the call and settled with the real usage afterwards; a request it
+// cannot fit is refused with 429 `token_rate_limited`. When Redis cannot check the budget the
+// request is refused with 503 `token_limiter_unavailable`, unless the operator chose to admit
+// such requests uncharged (`CCB_TOKEN_LIMIT_FAIL_OPEN`). A user may run a bounded number of
+// generations at once across all instances (`CCB_MAX_CONCURRENT_GENERATIONS`, 8 by default);
+// one more is refused with 429 `too_many_generations` and `Retry-After`. A slot is freed when
+// the generation ends (completed, failed, cancelled or the client went away).
 //
 // Takes a body of the `application/json` content type.
 //
@@ -6029,7 +5743,27 @@ type ClientWithResponsesInterface interface {
 	// `chat.completion.chunk` objects ending with `data: [DONE]`, with a `: keep-alive` comment
 	// every 15 s. Extensions: `session_id` appends the new user turn and the reply to a session
 	// (`use_session_history: true` prepends its stored history), `project_id`, and `cost` in the
-	// response. `n` must be 1. Also limited by tokens (`tokens` policy).
+	// response. `n` must be 1. Each data event of a stream is a `ChatCompletionChunk`, or a
+	// `ChatStreamError` when the model provider fails after the stream began.
+	//
+	// Storing the exchange: when `session_id` or `project_id` asks for it, a last user or tool
+	// message that a session could never hold (larger than the server's message limit,
+	// `CCB_MAX_MESSAGE_BYTES`, or containing NUL characters) is refused up front with 400 and a
+	// pointer to its `content`, before anything is created or sent upstream. The exchange is
+	// stored once the answer is complete (also a cancelled or failed one, with what was
+	// produced): a streamed exchange before `data: [DONE]`, a non-streamed one before the
+	// response. If storing fails even so, the answer still stands and the failure is reported,
+	// never hidden: `session_error` in the response body, or in a last chunk (with empty
+	// `choices`) just before `data: [DONE]`.
+	//
+	// Limits: a token budget per user (`tokens` policy) is charged with the prompt estimate plus
+	// `max_tokens` before the call and settled with the real usage afterwards; a request it
+	// cannot fit is refused with 429 `token_rate_limited`. When Redis cannot check the budget the
+	// request is refused with 503 `token_limiter_unavailable`, unless the operator chose to admit
+	// such requests uncharged (`CCB_TOKEN_LIMIT_FAIL_OPEN`). A user may run a bounded number of
+	// generations at once across all instances (`CCB_MAX_CONCURRENT_GENERATIONS`, 8 by default);
+	// one more is refused with 429 `too_many_generations` and `Retry-After`. A slot is freed when
+	// the generation ends (completed, failed, cancelled or the client went away).
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -6043,7 +5777,27 @@ type ClientWithResponsesInterface interface {
 	// `chat.completion.chunk` objects ending with `data: [DONE]`, with a `: keep-alive` comment
 	// every 15 s. Extensions: `session_id` appends the new user turn and the reply to a session
 	// (`use_session_history: true` prepends its stored history), `project_id`, and `cost` in the
-	// response. `n` must be 1. Also limited by tokens (`tokens` policy).
+	// response. `n` must be 1. Each data event of a stream is a `ChatCompletionChunk`, or a
+	// `ChatStreamError` when the model provider fails after the stream began.
+	//
+	// Storing the exchange: when `session_id` or `project_id` asks for it, a last user or tool
+	// message that a session could never hold (larger than the server's message limit,
+	// `CCB_MAX_MESSAGE_BYTES`, or containing NUL characters) is refused up front with 400 and a
+	// pointer to its `content`, before anything is created or sent upstream. The exchange is
+	// stored once the answer is complete (also a cancelled or failed one, with what was
+	// produced): a streamed exchange before `data: [DONE]`, a non-streamed one before the
+	// response. If storing fails even so, the answer still stands and the failure is reported,
+	// never hidden: `session_error` in the response body, or in a last chunk (with empty
+	// `choices`) just before `data: [DONE]`.
+	//
+	// Limits: a token budget per user (`tokens` policy) is charged with the prompt estimate plus
+	// `max_tokens` before the call and settled with the real usage afterwards; a request it
+	// cannot fit is refused with 429 `token_rate_limited`. When Redis cannot check the budget the
+	// request is refused with 503 `token_limiter_unavailable`, unless the operator chose to admit
+	// such requests uncharged (`CCB_TOKEN_LIMIT_FAIL_OPEN`). A user may run a bounded number of
+	// generations at once across all instances (`CCB_MAX_CONCURRENT_GENERATIONS`, 8 by default);
+	// one more is refused with 429 `too_many_generations` and `Retry-After`. A slot is freed when
+	// the generation ends (completed, failed, cancelled or the client went away).
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -7689,6 +7443,11 @@ type CreateChatCompletionResponse429Headers struct {
 	RetryAfter      *int
 }
 
+// CreateChatCompletionResponse503Headers the declared response headers of an HTTP 503 response for CreateChatCompletion
+type CreateChatCompletionResponse503Headers struct {
+	RetryAfter *int
+}
+
 type CreateChatCompletionResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -7703,11 +7462,11 @@ type CreateChatCompletionResponse struct {
 	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
 	ApplicationproblemJSON409 *Conflict
 	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
-	ApplicationproblemJSON429 *TooManyRequests
+	ApplicationproblemJSON429 *Problem
 	// ApplicationproblemJSON502 the response for an HTTP 502 `application/problem+json` response
 	ApplicationproblemJSON502 *UpstreamError
 	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
-	ApplicationproblemJSON503 *UpstreamError
+	ApplicationproblemJSON503 *Problem
 	// ApplicationproblemJSON504 the response for an HTTP 504 `application/problem+json` response
 	ApplicationproblemJSON504 *UpstreamError
 	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
@@ -7716,6 +7475,8 @@ type CreateChatCompletionResponse struct {
 	Headers200 *CreateChatCompletionResponse200Headers
 	// Headers429 the parsed response headers for an HTTP 429 response
 	Headers429 *CreateChatCompletionResponse429Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *CreateChatCompletionResponse503Headers
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
@@ -7744,7 +7505,7 @@ func (r CreateChatCompletionResponse) GetApplicationproblemJSON409() *Conflict {
 }
 
 // GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
-func (r CreateChatCompletionResponse) GetApplicationproblemJSON429() *TooManyRequests {
+func (r CreateChatCompletionResponse) GetApplicationproblemJSON429() *Problem {
 	return r.ApplicationproblemJSON429
 }
 
@@ -7754,7 +7515,7 @@ func (r CreateChatCompletionResponse) GetApplicationproblemJSON502() *UpstreamEr
 }
 
 // GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
-func (r CreateChatCompletionResponse) GetApplicationproblemJSON503() *UpstreamError {
+func (r CreateChatCompletionResponse) GetApplicationproblemJSON503() *Problem {
 	return r.ApplicationproblemJSON503
 }
 
@@ -9853,7 +9614,27 @@ func (c *ClientWithResponses) RegisterWithResponse(ctx context.Context, body Reg
 // `chat.completion.chunk` objects ending with `data: [DONE]`, with a `: keep-alive` comment
 // every 15 s. Extensions: `session_id` appends the new user turn and the reply to a session
 // (`use_session_history: true` prepends its stored history), `project_id`, and `cost` in the
-// response. `n` must be 1. Also limited by tokens (`tokens` policy).
+// response. `n` must be 1. Each data event of a stream is a `ChatCompletionChunk`, or a
+// `ChatStreamError` when the model provider fails after the stream began.
+//
+// Storing the exchange: when `session_id` or `project_id` asks for it, a last user or tool
+// message that a session could never hold (larger than the server's message limit,
+// `CCB_MAX_MESSAGE_BYTES`, or containing NUL characters) is refused up front with 400 and a
+// pointer to its `content`, before anything is created or sent upstream. The exchange is
+// stored once the answer is complete (also a cancelled or failed one, with what was
+// produced): a streamed exchange before `data: [DONE]`, a non-streamed one before the
+// response. If storing fails even so, the answer still stands and the failure is reported,
+// never hidden: `session_error` in the response body, or in a last chunk (with empty
+// `choices`) just before `data: [DONE]`.
+//
+// Limits: a token budget per user (`tokens` policy) is charged with the prompt estimate plus
+// `max_tokens` before the call and settled with the real usage afterwards; a request it
+// cannot fit is refused with 429 `token_rate_limited`. When Redis cannot check the budget the
+// request is refused with 503 `token_limiter_unavailable`, unless the operator chose to admit
+// such requests uncharged (`CCB_TOKEN_LIMIT_FAIL_OPEN`). A user may run a bounded number of
+// generations at once across all instances (`CCB_MAX_CONCURRENT_GENERATIONS`, 8 by default);
+// one more is refused with 429 `too_many_generations` and `Retry-After`. A slot is freed when
+// the generation ends (completed, failed, cancelled or the client went away).
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -9873,7 +9654,27 @@ func (c *ClientWithResponses) CreateChatCompletionWithBodyWithResponse(ctx conte
 // `chat.completion.chunk` objects ending with `data: [DONE]`, with a `: keep-alive` comment
 // every 15 s. Extensions: `session_id` appends the new user turn and the reply to a session
 // (`use_session_history: true` prepends its stored history), `project_id`, and `cost` in the
-// response. `n` must be 1. Also limited by tokens (`tokens` policy).
+// response. `n` must be 1. Each data event of a stream is a `ChatCompletionChunk`, or a
+// `ChatStreamError` when the model provider fails after the stream began.
+//
+// Storing the exchange: when `session_id` or `project_id` asks for it, a last user or tool
+// message that a session could never hold (larger than the server's message limit,
+// `CCB_MAX_MESSAGE_BYTES`, or containing NUL characters) is refused up front with 400 and a
+// pointer to its `content`, before anything is created or sent upstream. The exchange is
+// stored once the answer is complete (also a cancelled or failed one, with what was
+// produced): a streamed exchange before `data: [DONE]`, a non-streamed one before the
+// response. If storing fails even so, the answer still stands and the failure is reported,
+// never hidden: `session_error` in the response body, or in a last chunk (with empty
+// `choices`) just before `data: [DONE]`.
+//
+// Limits: a token budget per user (`tokens` policy) is charged with the prompt estimate plus
+// `max_tokens` before the call and settled with the real usage afterwards; a request it
+// cannot fit is refused with 429 `token_rate_limited`. When Redis cannot check the budget the
+// request is refused with 503 `token_limiter_unavailable`, unless the operator chose to admit
+// such requests uncharged (`CCB_TOKEN_LIMIT_FAIL_OPEN`). A user may run a bounded number of
+// generations at once across all instances (`CCB_MAX_CONCURRENT_GENERATIONS`, 8 by default);
+// one more is refused with 429 `too_many_generations` and `Retry-After`. A slot is freed when
+// the generation ends (completed, failed, cancelled or the client went away).
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
@@ -11457,7 +11258,7 @@ func ParseCreateChatCompletionResponse(rsp *http.Response) (*CreateChatCompletio
 		response.ApplicationproblemJSON409 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
-		var dest TooManyRequests
+		var dest Problem
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -11471,7 +11272,7 @@ func ParseCreateChatCompletionResponse(rsp *http.Response) (*CreateChatCompletio
 		response.ApplicationproblemJSON502 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
-		var dest UpstreamError
+		var dest Problem
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -11531,6 +11332,16 @@ func ParseCreateChatCompletionResponse(rsp *http.Response) (*CreateChatCompletio
 			headers.RetryAfter = &value
 		}
 		response.Headers429 = &headers
+	case rsp.StatusCode == 503:
+		var headers CreateChatCompletionResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers503 = &headers
 	}
 
 	return response, nil
@@ -15801,8 +15612,15 @@ func (response CreateChatCompletion409ApplicationProblemPlusJSONResponse) VisitC
 	return err
 }
 
+type CreateChatCompletion429ResponseHeaders struct {
+	RateLimit       *string
+	RateLimitPolicy *string
+	RetryAfter      *int
+}
+
 type CreateChatCompletion429ApplicationProblemPlusJSONResponse struct {
-	TooManyRequestsApplicationProblemPlusJSONResponse
+	Body    Problem
+	Headers CreateChatCompletion429ResponseHeaders
 }
 
 func (response CreateChatCompletion429ApplicationProblemPlusJSONResponse) VisitCreateChatCompletionResponse(w http.ResponseWriter) error {
@@ -15842,15 +15660,25 @@ func (response CreateChatCompletion502ApplicationProblemPlusJSONResponse) VisitC
 	return err
 }
 
-type CreateChatCompletion503ApplicationProblemPlusJSONResponse Problem
+type CreateChatCompletion503ResponseHeaders struct {
+	RetryAfter *int
+}
+
+type CreateChatCompletion503ApplicationProblemPlusJSONResponse struct {
+	Body    Problem
+	Headers CreateChatCompletion503ResponseHeaders
+}
 
 func (response CreateChatCompletion503ApplicationProblemPlusJSONResponse) VisitCreateChatCompletionResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
 		return err
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
 	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
@@ -19543,191 +19371,221 @@ func (sh *strictHandler) GetChanges(ctx echo.Context, params GetChangesParams) e
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7H37Uxs51ui/ovLdqoH62uYRyGygpr7LkGQ3O5MJXyB39m7g2nL3sa2lLXUkNcab4n+/pSOpX1b7QYAk",
-	"s/vLTGh363F03jqPz51YTDPBgWvVOfrcmQBNQOI/X13Qsfl/AiqWLNNM8M5R52ICRIISuYzhB0VuQCom",
-	"+DFRwBPCNBnS+JowTgZvRt23VMeTAdGC5FlCNRBFR5DOe52oo+IJTKkZHm7pNEuhc9S57Dy77HSijp5n",
-	"5k+lJePjzt3dXdTJqKRT0G5lp7lUQobXNuBwq/sxvjEgYkT0BEgm4YaJXJGMjuGYiIx+ysEsg5nPPuUg",
-	"552ow+nUzGu/ra1xSm9/BT7Wk87R4d7+4gqjzpuXy0FFWFLMl1E9KadjSSfqSPiUMwlJ50jLHKpTj4Sc",
-	"Ut056uQ5vhmYOoFpJjTweP4LzBeX8ZZegyKUxBL8GZgjkaDl/AjBo+gUyDXMyYzpSflkKBL7iHGyf0Am",
-	"IpeKSMhSOlfmrUsuJBszTlOzzUxwBWQLhxgUa9Ld9/gBJEfEbG2wTRhXGmhizgaXxPiY0DFl/Li2mEuO",
-	"Q1GSsNEIJHBtF8TMXg729yNCeUKoXfdEKCAjJpUmBpSgtHlPaZamROacmznsh7svepfcn4TF9vIsKqDs",
-	"Gli24MD+4WHUmTLu/94zCKo1SDPm//t4eXm7v9e9vLz98dXVf/0pfGYjpI3FwzrJsnROBE/nhFncrRCb",
-	"oUi3qan5HBTZglQBOdjbR2hwYQ5rTOIJ5WNQ273WjTribN/h89Cyf2VTphcXfUbHQBT7VytJpfhdda4E",
-	"RjRPdefocDcyE7NpPu0c7e/uImDtX3vFEhjXMAaJazgHZTiOJbgAPSn7e/8L6erOfGyRGnnOzzR5bzHL",
-	"/BULbpDb/JNmWcpiakCxk0kxTGH6X/9UBi6fK9P9ScKoc9T5Xzslu92xv6qdM/uVnTTEQgqEntLUrBsS",
-	"IiQZUZYqckNTluDsvc5d1DkVfJSy+KstMnbzK8tLKCdwyxTSuEdkXOcrKS0Hf6pFnnACZk6yRfmcKE11",
-	"rrYtx0G2ogxTm01YPMH1vRZyyJIE+FMDMpaQANeMpoqkRpZS4pGYSJFa6P1FcHjyhaFYNFgo0gQk0RPK",
-	"HYPSlHFIyIQpLeT82EBXasvTEQ1Erongdum/Cf1a5Dx5yuX/JojK40kpjLfMRjQZQir4WBlpqMQUBAdi",
-	"2Ok2LvRMQix4wswYrylL4UmXXFGfDF8zosupWgbwyAy4IGb5IM3RGPl4XPD/GVVOBiS4lwsh3lI+dwxM",
-	"PSndEWm0DpQAhmtRkoox4yQV8bXI9bHVQwgdaZBk8N780T0xfwyIwgNQRqhU1NL3VEOLHLKMaEoZyvtP",
-	"udCUbL15dfGaJJKO9HZEoDfukcFlh+Z6ctk5lj/tHuufDvYHdZV0UfAVk3bPRMrieXhuO2OGbyyf+NNP",
-	"e7vHs5+e766euYTI4qTnFkIGgWeU6eBYpew0w33gZgVCsn/BU5MgSqoqf0PU/MAzKWJQig5T+IqidQZp",
-	"2nXCdZhrElPOhWERBFcBCdnCM6ScsFJLRO1TQq4g8QJP6AlIlCmWj3zIlJZAp08u8cwGpyKBlGRS3DDD",
-	"s0fIxyJk4jcgU0ETq0tohkpFrskW04qIGSdTcyZjsJxGk4wqs0nBza7uPJ4hRZ6cvXGGRyZFBlIzqzJZ",
-	"gyPpU11TuIwl2DUTLmpdUQduMyZBLfuG52lqkcXqdAtjsGQNBS/qpFTpvjm5L5rMap2fF3/IJIzYbZhR",
-	"WEslnlBJY2PUejtVQSxBR9Y8i8WYMwXE0nVpJsfxsP/362c3L2hoV97U7dux+kh1/ZxrlgasDeS6lEih",
-	"EQkdDpOxpDGQDCQTSURmE7CSXqSJWyJRWmSKzIS8Znxs1ncf6N1VFfSP1hJGeBbQi6pIVMOOxvldFYOL",
-	"4T8h1gYUFi9PcQCktsRKc5qeVfB0RFMFUQN110DDVkyomFF7zp6pGIrLQYBjtO/lV2bNj/piE6qRTzAN",
-	"U7WKYThivSvmoFJS/HtCVX8qZBWbh0KkQDnurnSrmBc2O1lcYWWG+nDt+z1HZFvcMc1Y/9qynPX2qoqB",
-	"GgJ0Ylid4DH0yDnwhFBFBn/vnpy9Mfb/wLDGwYkTmEghR+RnoBLkoI0m/2e/1+t1VgHEb6BYWRAGyZTx",
-	"D8oKfpqm70ado4/Ld4xv30VNeBllC1q5wDloY/mk4OSD1dAUuQbIkO5pHIuca2KHeSBqr61pcftXVQA8",
-	"BN4XwPzmUd+v9AM6TVdyrinj1ad7TV7GVJ/Gmt207M4YlWptML4XKZivpoy/se/vNcAZdXLOPuXgfjYw",
-	"ujPPzHkv4t5pClQqh3jdmmlQSMVcgfxBEaPYp+jmMg8Mp6zQWbGhuxBE84Tpk9hO+bkDPJ8iEeZ60pMw",
-	"Zkqjbwz/xiWUf+BK/J8SRhLUpPFnH/W/yveVL4zWNBMy6VtrrHgsxYil0E8gBV08dUyhb0Ve8ynK6MWn",
-	"cCOu8anBmp6BTN862ztR5xrmque+uwpILITLK65lQHmjBbiWUlUFsneR+UjIflj/WqlJJaApS1U7vte+",
-	"K0+3MR3j+vlBZ9F1GHVYtgb5Rh0Roz29md4qch0LK/89eqk8NnaN4ZaUpbkMn4EzQRzQVi5O5bjv+8IY",
-	"8YOOnflxD/WsCpzII0m5/QoK1NaKwK9NX9t5efhXbeT7qxg/hBQoMf6bFwO5nlyIa+AqRJwGs/ra/BzQ",
-	"6jl5f75/+Jz87fcLdzFn1Jp2PabVCmO83eeAgturB6AUwdUQ92lNPXph1OBFevT8s2Ub54yPU+T+xwRu",
-	"LQMlVJOdm70dwwN33PfBHeCYffu4JEm75yAd5k7PWq1dNU4WP4zqR9LcW209NfCGTv4Ut3rmREfl1mED",
-	"A8a5BPteANW4RfEwqhsr+wcrrBWDtbNNxvxxvzbin1eRycKyGzO2gEufUh5DGnBB4HPnu23Y4TIHa9rS",
-	"4opwDByks4Spweg0QeewFllI14iql01r3dVW91q7qCoX2rrFiWAxLG5xxDhDJYSqunpjVm3MZAt7g4Ii",
-	"7cc0TY1Ick6o/oiluoUiGE/gNuRIjDqpGGdSDNUSPlgu3jmSAodTOsJWCi4Jo1zRdL13RVqjeqoUU5py",
-	"HdxmBSzrShFzHBdCpKc0TRflSOOYcTUFwAPH2xSzCPYSbFHjhFvxQxhm65W2BqQRdzbboMO3gJiMhWVH",
-	"K0cw790VLpx1tbQk6E5DT2bwFweGyoHHE6p7cQmP0LHXKbfOGl7dauDm1x65QK+cchcvUAoiwx+UFhIS",
-	"wnjNJF5XF1NzpWHaHzE+BplJtiYl5J6YVoH/A74Y1uIsyMqj8fCNClTxE61Gt4qAqoPxXQb85M0PeBWl",
-	"SXke3u1+TEYM0sT6l1NjhSWESqtPZPgHTwgbcwPkXqcp4ab0tl+OaQWt/aESP9ACzQq6mWHu/a0l0c3o",
-	"6q2jazu3N6J3d52rsMWqxtk09cpuWBMIEMdq7uzpqhr9sdJtGXUCCts7ns7JHgbe5FkmpLbHVkR37EUb",
-	"wjejkqYppP06j275sCKWMykqVtJS4navEko4zApS3+KCAxmzG+DbZkOOTlpI/b7M5STLjHKuJ0yVjEUL",
-	"ZDRmt+j2cGOtN68R+Yv2ACowRBmq4zEQIUmemXkOnIdlagYXHJyDsTlsBbkX2XKBwgdNjL3CBUmg07A9",
-	"ZX/rC1xm8GAbfiwep3kC/YIBruP60TDNjEqXW6uuNOZFPkS5XMYeVbBztxU7eT4dOh8i4mShlDWu7w3+",
-	"DCIyoLkW5v+eBQ8iA/7PZrQjMso5GtBR8a8j8pnTKdzd1U/ECzYzqvUAiWpwU0C+reZDv9EpJKjFOEF/",
-	"5Ta1uR4UUhK0yPrZCpDvbQjyXEHfk5YLNllKX2cSHIEVQvyHQmp75m0IYeD/GITVfG8cro6Qq4paL1IL",
-	"MdEuS0Pis7KRD+ckEWlKpYrIcO4s7WvGA2IxpvEEjK6YhIG/AFT7wUwyDWt+wXiW6zXfFble/2UttFXx",
-	"V767oDNn6HN1s0VVKNR36CdpO4qXMMzHiwp0u/bp79aDP8pVtrtF9MULYgxJw0CfmcjThAwNAnNNchdM",
-	"UEHTcv3+x37bahtQK5Zean+NIcodtMHr7RrG3aI0MsuJCEWlD+OA7csko1Ir5JCGF5CtwnIjOpfcxRQa",
-	"HoXiUdkAi9Yb+KYdaBVudDbeQGoW61yShqUWNqJlgstNxX6LkfIktmTbUTQZ+qKnwAmZxV9aQLju5XTT",
-	"zVZMdLWKRTqHWOCD+t7OMV5zceFM9Z3vJqxjONbbx/vLNQ3QgnpWW3CbeH8c5+l763ldflixTtZYvL37",
-	"2eTuYplXqgLeqCnOHEwbq6ztsractqNFBWIDXK1xk8/tYRjViHza/ddJ9x+73Rf97tXnvej5wd2fgrEz",
-	"tSyTjS6hzCCxXsc6+XaIqmA7G0CfynE+9clCdcb+t/N3v3WBxyJBO9691+usHzQVAk1UmfKq9fZvkdbu",
-	"Db2SdtcA4Yc24RfwS6xBvZkU00xXvqlD+I1Rc4i1gzDNwyg2xGg5Cn0lqOKomqW45lz9yuVrQJ9MNtlG",
-	"0AzblJMtqioVwEQBADfmCB5YyoDrC4cZRQZKhwnVaSphv09YPCE0swEwdlB0To2EPLax47GYglq4APtB",
-	"EZonzBjaeAfm8M/OMYNhULE4tfrPGZWBC042Ndw2l2mIF5pTa8Q0GNMwFbNO1Jmw8SR82SXXUA/NS0HG",
-	"BLd6LZrDF6PK+tfjXKE5X6IhBzyen07AxpE0IpwoxuP2p6rF5qzYmQtyVhXahV96nq1erPsqqs4dWvtr",
-	"BmlSRP+2HmARS3ZD0xzINFc2+liTqVCa7B8eVgJGg/GswkYSV/dh7IhOVKRjuUwplw0WwoxMGBKUYe5O",
-	"3K+EceelQjtly89so55Rf8esSy9OiQ/WKTe545j7yhgx6iIMHKRCAP4r0FRPFoGLaSgbxnEsooK4DpNQ",
-	"ZobouxyFeyCdS+dYTYcFnvkvFiaPqlsNQehvv//SEiZwQrJ8mLIYA9m33r8+JT8e7v24vehXoOm4ChUM",
-	"MAgCJmyLXbfI6Ws9rw97Ehw0rOrlqm7fsfFqqjUT2uXY7yPcmZnBLL0FeOeLyHUN8/WNPAP/VbYdDhia",
-	"/1cxZnzdKICmC4nGGvNJwZjZAwyhs1GtPoZuEHAhoZwsgieWWq+lSDVHP3XMrOIne7a/+i7hoYMU/N4a",
-	"S3l+sFkw9tKog3UcH8sg5753kr96rbqOz+4emRVrGqnoSttMa119MdViNFl33WaTeafOGrD1saoKPgVy",
-	"loXChRLGq/7hiIykmJK9NZXoL4n/sDFyVXPbLDRqBgxU4Ns4nSYAHQrV0GMJ6p62eegu4FZHLlcv5KAj",
-	"W/Zmlyg9T2F77cujpYykogEvDS/Gawq/g/ukdtybPu+N5huj7KYRJAVAHiBCsnI9/U2HR1YBFvLxbuLX",
-	"fes9fk1PtU2fY5wUoQxqQjMIiMwyxKU+xgfObquJrGsHwFRyS1KaJ9BVgnPQ3YPuYTD+eCEIxrrrQtsV",
-	"Mw5Jfxi4OxtQridSZCweRGRgtO90QLYw9Ws0ShkH4lznU8MMcIZtZBQeQl2DUVSzYQrFXcUPijSC9ZcG",
-	"GC+GphTrDeKBWcQpzeiQpcwfR4Dib3V/xngiZl8YhkRv+/cRW5lksfNSL6U+s5sz9+6q2yUL3lbfd3GX",
-	"u/jTDWuYHm3eSTySyj1RA5QheFTX5RdRzFgCYq2zfAh+toAfAc62SD1G8K02JgpkxSW1bumhtvEVln5W",
-	"4m2DsRVX0iQDSaYsTTFGDpHgj3Qtfe+r5hBMLZcsnEGLF79Y/cgWKvGKqZE4jr2S85e/KHT4BiAsEljr",
-	"1qoSjxu+AVlrlMLZV8gpxm2usc/rwF2sZPplmGur889Hwp8KPmLmtBzv2kDpe1gLcxM70S/+L5LylpIV",
-	"705yPdknfhgyNq8eV0x0MqVz9AVynwSXJBKUajXdW4SX+7VMhl14A6deSJsIbPDxjHcViwza3D0hs361",
-	"h6FxXpVNVgaNVpyjK7QQdKO9PiUvDg5/JK6GQ1H7aFEpGiBVDMgUDHdpp+LFmAlDjWRK4wnj0DUsAB+Y",
-	"9+ue1bIgVN9mVXZac+3q9DsUyfyIuOXMySXev112sO4UU8rJ8wV3n+dly6RXle35b1QogBQIcC3nKFIc",
-	"P7FBwlhZbB1BWfG2B6Ql48YYCEXsVcuBZFRPGu7qm70dFyka9L3Xs/jK73aHL0bPhs+h++fR3qh7EB88",
-	"676Inx12n492R3vJs9Ee/XGVG9qPdRBOotJMpw1G/H8KDCDtGKCLa7A6on14/4ZIwIJ7MRjFnfGxq6Fo",
-	"cdt8WAfOROtMHe3sxPGQxtfAk14CN76eidopEbKz5s213VNUer6RKhoZgxbxWkh1xFJ4oPTprICG2iyO",
-	"Cwsfxu6K0AUdVgYjW/5q5/kB+YX9TKgifzt/99t2OLarwvuqkQ0n3X/Q7r92uy/6vSWhDXdhKHnN8cvL",
-	"tjSCMh6qREt7cRWqJ2EadlT6gyIJkxBrIefE5W4UYV8/KM9Ie2slaoDWjI83DwrZPBindi3UvPw3B6PA",
-	"RcHBDci5K/Jly9hhdciYSslAuaIxm16zVyuwVGcvbg4LUFRvo2olWlZE/Disu5fnroFk9TorFe64tCRL",
-	"oHZnK3ZVPjvYffH84VBj3RggB60HsB89tX/rbj23zjNfHfWLWPdKhFm+m6hz2x2LbmEP2nd7v7l/fLSv",
-	"XVXf67JpJlwQByJRZ8z0JB/2YjHdETRjXSPKxsB3iqnvqp+ra5Z1bUYETbvFZbwrovHQ6Pydbf/+xNaG",
-	"Zk5EPzQfWrto2NMc5OPzqfdAE8ZBhZyvE4ivA88zofRYwkrG1Yz8wSUlbPPvmka7n9+PdxWM6mxGgxjD",
-	"a75BbJDbfhhoWCLgfvn9C7UTmqkpmxjE9cHCa7VVcu5ZjOCLAwpKY4Mm9H+7vwxXqSo59u1omW/g2QoH",
-	"Rl3l+jPRgvy4T4ZzbfT1Dxevu3/ePiaxmE4FL/w1Ni4QE9QbxbHuWROhru3Xtt6J7qf9V0/bg2mpu8Pf",
-	"qzXvh5Ip49YflSuwwY/mERGZK5ygqlGP/hLOvBJ0Hp2DvGExvOEjEYjpYzzEORIR1y3jzg4+Cgw/KSLD",
-	"Ki+7h6GLsQw4zVjfl+CsfOR+6uFPSz6d02na8in+FPQdGJZS/8Y+W6le2W3Xlt1YSgGDaIF1lYe9iGqF",
-	"Kb/CRKl4Onp7vd1OtF5Id2k72DMOLcrVeX8Y+/Txgl+wCiXWV2N6/kWVRB83V+V+l5biS4pNldJzGcd3",
-	"5+wyfMq6CDbke727CO8DW/1mLQWn7UarXuGw9RLpC837exnnlSMp/WQ+M6cOuYr/rJmysyKMqJbCs9rO",
-	"DxDBEoK+l+kfrFJgNOZQPuYSnG0rwlEiW1Ob312GbytWc9cOhQcw6T2D/NZNerfOhzHpWxHhO7Nlv4S1",
-	"rtqMVwDMC6r34cObl09ppD8Q0w/Q4Xd2xK1c4rvaxxIeZk5PhQqSyYdSib47few+WtbjZhEvS+/9ErVg",
-	"8ZQ3UwPOF1wrrkhx1KEynrCbcF0T//mFWYsKl629KaqErHsE98zMrtZ/WnuWey3t/pmTTYAsLGNhM8sy",
-	"uoMHOuexLVkZ8v5hE5rNWkBwzepZQU5YluHylfJ4V/e39iqBUGtGRNvqSmWSoAKJIXS2jPNVuzq6wfWM",
-	"y1ZYn3GsrScusIJPnQLakYu+zdBnWRxa23mfBVNfNlNfS7T5Ug22mboL0rqmzGtYKQTzFxjPQR3bm3jC",
-	"NIEb4LYA6MAsfECYIjDN9Hx1pPLmSrAv4/8AHVK8T/TeTo7l9eA3iHcIZjpsXku+efb3saurHtN7lLX2",
-	"PtFKNJjdSxVcddhscu9tO1Dkkun5udm8B+2U8ZM8FMlwwutVlYUkJ2dvKr0uzULJRKSJDS/xjlmzaLKF",
-	"pYKoIpQMseBxMcglrzS32O6RlxCnVALWh3ZRiEpUfLkkphyD922jNzM4DosxeraP5igVs4UQS/y93KPZ",
-	"kPk/XiHg0m29AgnUFueiecI0ScW4V9Ru/iBTF3eFtZ5tWf6qNmoe72PR+Yz9AvNWOHq4bQ3ieNjv9Xpm",
-	"49Vw2imdF91rW+tkE/9xa0vNArAletqVmTXac/BrtH+99oj9t98vOtEKBMCstEEdHIOo8sT3MbDZnc0a",
-	"2WWbMaR2Wwa7WOdE68x2kGLOEW/4JXX1TFxX3MIjvNBo6mf7g2/XcIr5KuRUJEDYu3MsooDVKWBI7E1Q",
-	"j1xMmCKJiLGwh2G8WPJQcC1prF1TWpA3IC85GiMjGkNUxOeVEWURMbs0MsxloMs8BRW5eTBWzaKanoAC",
-	"M6O9rXGFniG55AhZpnuX/JKfCn5jBhNcHV3yLsZjkaFIGCi871CcXkM/pgqOCXMXP8a+VsfYQcs+eP/6",
-	"lDx79uwF+XBxamN1MDjeJgGRTEKMuRCXnJCtwf7u7vPu7l53d/9i7/Bo9+Bo97C3u7v7j8F2zyzgFUb5",
-	"FN11fXTP4O9ddxPXffNyQLZorX0ZS2yxsOHcgtXCgilyDZl242IEJi530NaEbGDzwV8cHP643Yxoxcy/",
-	"ZjCrGfhXprQb9/MlysnLzhH52Ov1riJyWUhM89DIHPOsIjrN48tOr9e77NwN7JyD/8bWgT8N8BgH/21f",
-	"/GmAs70rOZVj6SXPa/JPymudfXKe4s8TmJPEskEy8Ez6iHy8Glj+lrIYuM0zd5Rg5KBkoCmWVMBSGkUI",
-	"pL+ZdLGrO/7r0h1QEpLhTBX/qr9CKS+TOkedZ73d3jMXfoX8dMf8ZwwtkeTKXqe5jCuEmBs+stDE6xai",
-	"BWG6pD9LORSRUwxtAZlCBrxJOkedv4B+L4Rt2lDpibu/u7ukod1mjeyqN4Etzezc7kjll57lRq6SS3iG",
-	"Ysk7Liy4Io07Rx+voo7Kp1Nzmkf+PhLBFxUdNw1o7EVV1NF0rGzegqadKzPWTg+J75qLGd/55+xa9fzO",
-	"g+f0xpYxNRirsavrNcx9NwUb1GdRFjFTsTF2VqXKNVZIgoeDJQoe8XBw/JZTQR75OwzJLzAn56Af+kjO",
-	"ivoUylZEvAHJRvMafVcPxggEdzD+prjlHDRIq9nVKeHYHQNVCmwbcSOJEstO/Z8yeA4v7YXsinPQcKt3",
-	"JtpeFLf3/gxC+3xGx2OQ5MMb7GX/4PhfDB9GdQPRnc8ImbtWyJ7YxHA1AdARsb8YDsxiwb2S0NjHsW15",
-	"PmIpGCNsCEmC1ZYrmgAKFXsUrbA/MQvr1Au5fWwu7zVLLYH7teB2WrrzUzdieyPxYDxGb1mhuburzUiV",
-	"3lC7/uX44iot7WQ2XS/Q6nzIuBVagXsqg5OxDeDaECUd+O6izsHuwWokLBpAPyzmnlRRyp9aAIPLkJAw",
-	"7nI1M+bJ/u6u64nnch+Q2SD6Ka+HqmNiw7sIFyQp4s2C2PnXMgrjkXi0m6HlkPwOmCI0ZTcPzjh+ZTfA",
-	"bberANBr0TNLFRhDloVdQBWpRc9ExkS4AakB27IYyRMENiqpZ2/M718K8U2CJYOALzZT4WQzqkoLBE27",
-	"hz4OtK+8PeUzS5afjY9cCp7Nz3ONpe8wFM4yzYzVPq1xap44q0ORGVTNLbfZ9jP7vydvf93szPy6N+Ra",
-	"38i5uP0GzqUICwseyKllPGc2ivX8f35FoL+HhKljcrj7zDo2gWEzamb0Swk0nuBVYlC9dwFnj8aeyhDh",
-	"wIFYM7dkoYQiG3bd6w93nz1tx/rKQtBNMePHZGBTJn07fvbgem4JoCA63OztoC9tB31l3VSMW3Hj3M2A",
-	"Hm6tIsJhBkrbrtMRsS2fMHt0iGGcMiK2kZ/1lLApEEn5OIAo6MUzJr5vybdK13rFNTosZs4nz5T1XDJf",
-	"OFML6csFunaBhSLmixY6TQx7B9oySYuaTVvBpc/BoYq2hevhSq3JpRkzvEeKSi7Fltq4UwPJtt0oxmMI",
-	"72Vprea2yYcwEh7Cy+a17XbvM28IQuXZ7/zKpkx31njx1F6SbKoEb0TdtY6RQRI3RofR/8HCr04jTpnd",
-	"XU3WP9OiPx9+srf6kw+cOgczJPajZ6s/ei3kkCUJ8C9nOrV7h48+NvtugRfVHfNVA9t9UeNK6NRv5UiW",
-	"v1tWI9KkwoycX3Hum/4am28kZLyM+XxQtgLqUs5zShV0GVfAFUMb33aU9zbfQh2FELH4W6ES6ZqpBd87",
-	"ndQabC8lFDzg+un925OJgZoFzFrksfOZJXfOZRAHLqve4/0aT4iNoXPJvQqdgEUjbGKIBB1UKFNbyMTm",
-	"vn+w6RcNOlmBd29eOpzD8/pZWCX0YdHNpebf1e9iXdzc42N7m03g7nARzt84cj+xq2Udajh1HXp9v3a8",
-	"QDcqkUVnrChp28Bjz7ElJJPryQ7NWNfX2G11FxRN0lLD4d1Nb4NLHRNb78beSnFDOkRNxIwTOqa2n1ud",
-	"gFC/PXvzi5l8U+L5trg7bmI1a0fX+paFjJ4Akx5i209KBPfB0IphXcEGjwiLtwIR5n22XZ6ZTRvTBP3O",
-	"TJX3roKnc6z6z4r2YRgHcf7Xk+7+4XMyobYNdR2RbKaDPYXN2XAC00xgYXmMIXgsloyrczkZa/HjvQee",
-	"+9xWo2phydcwt21AtXIH9MSM+cXqj04FH6XMRkAd7O+vM4tzx/pQ7C9CfXt4hBahLuHLsCZjLbQRF70Y",
-	"pAkDfqVFpshMyGvGx2jl8hh65IQLdC45bm/eZIlz3ChysHuwSBDv4UZc35sgXoa45UFAjcJZElsUpX0D",
-	"T4tGTyCtK9abAcD9EGJHCu3Ss9o5pUgTzy2vASqwHTlXTiz4iI1zwyfHksZAMpBMJGTL7YtwwV3h6DqC",
-	"4OQPiiC7X41d2X6yX4FlPS2uYQWNCrL94Bn1cqyzxk23GjUYRrhzNuaqtHqI5TpFo14X4EZGdMrS+XZx",
-	"pxtjUkNAKOO8Z2Vm/mNI1fokxYmuI14PQr5+jMf+A5rbTdvBdo0pjmYJ+th40FakOcEW4vbaq+hHE6yz",
-	"aRW5kZBTslXeIBsl0sODDHOtBd/uXfLXxsyIzTbiHJ1KI8rSXIJCzkc5YQlwzUYMJDq0jMpoftk7JFPG",
-	"c6wicbD/wnq93oOW8+7JSIPctrFmDTsEt/g4CFrrKXKHQbTlULfd2WyGwYTdXKauo9sGVyu1iqdPbePn",
-	"enJhQ4KCNo+Nrcooe2IDf38NPfJCiLeUz91c6qFDe9gYm13Y6nHo/hRWeytiBVtJL+rcdiXV0MVYzM6R",
-	"fdwkSGErKocp0iolqt7bvM68jxeaqZnlJW36W4BeRB6IUTwIyxRIjFDpfR1zFQ/DrnYJk8tsIctlSvpL",
-	"fK6qMi9yxpLN74oKaxiPGGWonhhAMk3EzLxgr6xiW125KPfpcGERznZKV2TzkfhTsOTzfeWnXfAfWn7a",
-	"LVaxoOW0Qy6R9mgcJJMu497Ia9Wq/gK6ihCPxNyX+W6LpX1995NbStD7FPb8n4NWhYcf2fFWztmnHCIS",
-	"N+6xjI5LebIjJJHVArPVyrKiuEivn5J1uz8y5daK7z6x9F/HuV9HlG/UjfQQynSBS0KSeuLaEpHjJPJy",
-	"+z+ToIDbKDwjpZkiKsO8njP7C8pp+8y9gr52Ip0SYATUbCJScJI/uuRwazR21E4YNx9PhNTOe2C7jdhG",
-	"NC6bJRXKhm4ZIphvRzbeCV/IpbStqpgkTF1yCTqXRtxbf39A03aV+C58KPlj0EWj2t83phZzmP0bq8av",
-	"bmN/d+U1Upd1h03QDHAMWO6jFvu0vHaCsu5b5e7N7P0vujz0BKaE8R7BkvaKcKGxHxskZEvl8QSTFfGS",
-	"bbDtShAatg9J75K/L1YFidX4bZZoricDkomUxfMwIbjVPhYN1KtIPvV9w1IiuGjoTvRBCGLj64OvTgzl",
-	"dUKbHrMc7eMJ1Ttlf261XJS4RNzTCdXktPyIzJjttT2lOiJKkJxPRcJGDJJa7q4xCjHfOXELBqUu+ULO",
-	"NLU6ks0M3O6R3zGz0PapOiIG7wZWd8bbCyPPBpgQgQGUXfvegIjRJR+Y7fXK7fXiSc6vB07lUgQ4dma3",
-	"qYsJ1fSIfHz57rdXVwMf60QGR+g172Ic/gCriQLXl9y6N/cOieqRV7faKHyCqyMyKGu2DAjNMuAu6dvw",
-	"JeQZRr75LFcrEIkWRobaDy/51iBXRQ2Q/oQpLeTcbzyTYMdEs9HebrpXtiMyKCtVDSKbgxkLpQcuOceI",
-	"V4tbPTLgg6Jt9V6PnKRKEM+DhnPfRH1rYP/h+VDQ92WR0GBFiRSP56utTPKV5HNjp0VGThUB66M1CrNa",
-	"VLvMd3efxUEURVco/g6DIjBYF9UvCjQNFb8I8spyAnSwWuQx6+wVHcYRTH/vnsQxpN2f89EIZLCX2ICL",
-	"ARHcfa+Q4DMpbhko9EO49RI9kSIfT6ouoCVR/9/yncuTCYbD3XXuo12nxqJtzuE63ovAVwf3+OpB7r6J",
-	"wfkKSvoWtZXWS9sVOWbeLg2fpsTaSWCYj9vlluuv4wxvX5TAFrQwrNg+h1sa66IJZvHaUCRzKwpErrHu",
-	"hPXOhPxsw3z878UCcctLUtiwDWVkPSUesLZHayn9SjD/ga9dzydiVgdDgYZVKpiJHK/qebI+8n8u1Y2l",
-	"4SG/C3mtDNeeTVg8weAx312LyJwbdeKYzAxZzqgyh5fkMSSGtY8oqlgSYiGTUDbvqRkkXUD9zcIBXNmr",
-	"x44KwFXiekN4+/sE8Lqa+rwyPBWqDIQ4ekm4ze4fAnCiRYqJjUqL7I+MvFpkpXb6QwmMEkb3Q9edsvio",
-	"82kveKnNcZ37ssjfLEL5uqhtdTA84FDq2U3/gfGlJCIf9cGKPE3Gx1ERcaNtUcg23EFJ0R5QXPT4xqb3",
-	"2HZ1mekZU27ftMOG44jf2ikfEV3KBsOteZVFF3N796qpL7T1de5JLLyqtTSIMKZBLfHRwq1xdDtxo893",
-	"kMoLuNe6Pj/2ESy0rQ4cR/UdV2+HxeAaKJtBvtKp/G7YCNB44lDFoHYibNEu8xMzqrXSaxzQZ/y/Vx3a",
-	"mPBbV6++wX8D5Tf8cEsrcFTrK++u7AV79diY0Ma2v/CEn5bnvuNuwUvOvGiI2sZRf6vkVJKt4ZxgxUQm",
-	"+PYxGXwakCnV8QSUS6levOkM89Szsg/r0gzAC7jVvnqH+cDWfMHKdoy35vx9asv3W92g63vL/qt2F1ya",
-	"IOIP+jtNB6k27nWoXDyqpoSEXJBnRenhbzJ9o95O84nvU4qixWF+h9dm9pWGS/DVBR23De5e28F3ntiJ",
-	"9/3kepCyJHYApRv8eWWmx5tKvBiRMKXM1wusev8Jz9N0STjY/ehk9BZDYtZL7fg6kVyb+nb31kCLM4nl",
-	"QLG20GvbpPuBYsBW4EbUqpWVR/jYEmeJh+874hZPqY6drDrUe6XKFNFoLWFiD0DRjybybDuhJ/ZRr8Bf",
-	"H2L2h8bjr8XeXFSbElMgIxsRI0aruV2WBwwTF1GTwkhjZpGNnlGgyVblRRcTrydECxR+EfF9dM2Tz3eh",
-	"DDYbk/mNE4/ve/xtkY+LZ/0P/TwK/RSZemvpjtUuNUHb/q1QmkiIget0TlwdXVsWBm17BVSicY91r627",
-	"yzVcIQ6ZFNka5WlKNNzq7bCtf152qQk5ixq2e6054hdXCSu6J65bwLrW0myxVNfv2CtYCzJi3Na2tZAR",
-	"0gPmP06JAoyrnRIeQ79Tp0S1/5KjwuLRKqfEedEF6Zt0StQbfT6xU6LsdtTqlHBw/oOKl+/Ai3GuqdTl",
-	"dV6YBBqCCO92l17t1jvDPT6LchO1IJq9i/wW0pHsSojAyrxpuoLzNMG+6DsKuX/uzZH+4/55cPePvyT3",
-	"t+LVxn4hSbOCnp6AklYEOvzHHxTwBy3lnY/hD3oYEn80beOr+INW4K/3B/2xFY6vZs/aJj2uWyyaUeIG",
-	"NlUrsOhRtZFrODaoUlCQDOfErbxHBrbw8oDskAHm0Q/IljdzWaK2iYqlSFPbv40SbBJU2MGMX3JXoj1h",
-	"EmLbfWZgW1wNyqaVxmanYwgWCWFKvy0Z/BpGspC2bV01lcAdQ4eqGFuCuoa8+JcBRKC1aZvVLEUKa9vM",
-	"buW2EeSixfyOp/NCfGFRR0n0hLrqfO6HNpvZHsymjoBlC+Aw22QBiA6bzv89meru9Fab6qV7448vkH9Y",
-	"rXDdTzYv8Qf4DsXfqD/ALe/r+AOK7s0tKqbNdytI+T+m/RfSAeYnEuohuoEQXtfAP8f3Hl+rs/O04g3V",
-	"TGkW/7swtbz9NO/F0TwKzHm8om2Ay83Xol47yt9ZRGXoSuWOQbmqRl6ZigjjmGrL9CVHFeiI2P7tCruq",
-	"zmu1I2w2b0TQ6WGHlmYF06HSgoPqkXPsIj6o9C4dXHJMG1fXttDEcZHkRYl9A6cYAVa0omZiVAptYvKY",
-	"YQpEj5z4l2vqDlzyYnYiQdsmtWW11b3dI2JA6eps4MAqlsYmCmmNNhGCB3XGRVyv7dIXWMwk3DCRKzyQ",
-	"NhXINURvubw43Nv/Ah3oUS8hfIv7pWqNq8//tAxgb415/iI4PNB9uyLYqabA4SoHMKR7dbdQKb7a6/rj",
-	"lTnQaofuj7ZqPMb9tyGcywrAbp+u5Z6uNowu2u7uIBq4BTVH8i3pIuwzzuw/Az1kXe5gpTFXrxKADpp2",
-	"Fg2DE1saQUUuqz0irlYbDuYrrlXGsSUSFsb5gCU/XG90SSvLqfReIVvYed31eN+ujoqF8xeHDYa/9hYu",
-	"SlXg01MLdF88ztaDL5mq607hRV95WerFQctiLA9H5ofHausGi9EoZRyKZnGME6Uhq45rkCxgmDWze5sJ",
-	"wIpgl2UsPGAbklcGxbSg8EJbk1N8RnElO2jbHxWTJA6ndvQaqQzKSL7/HwAA//8=",
+	"7L17cxs3sij+VVD8napIdYbUw7Kzlip1fops52jjh44l3+zZSJcEZ0ASqyEwATCiuC5991voBuZFDB+y",
+	"JNvZ/SexhjN4NLob/e7PnVhOMymYMLpz+LkzYTRhCv75+oKO7f8TpmPFM8Ol6Bx2LiaMKKZlrmL2gyY3",
+	"TGkuxRHRTCSEGzKk8TXhggxOR9131MSTATGS5FlCDSOajlg673Wijo4nbErt8OyWTrOUdQ47l51nl51O",
+	"1DHzzP6pjeJi3Lm7u4s6GVV0yoxb2UmutFThtQ0EuzX9GN4YEDkiZsJIptgNl7kmGR2zIyIz+kfO7DK4",
+	"/eyPnKl5J+oIOrXz4re1NU7p7VsmxmbSOXy+t7+4wqhz+mo5qAhPivkyaibldDzpRB3F/si5Yknn0Kic",
+	"VaceSTWlpnPYyXN4MzB1wqaZNEzE81/ZfHEZ7+g104SSWDF/BvZIFDNqfgjg0XTKyDWbkxk3k/LJUCb4",
+	"iAuyf0AmMleaKJaldK7tW5dCKj7mgqZ2m5kUmpEtGGJQrMl0P8IHLDkkdmuDbcKFNowm9mxgSVyMCR1T",
+	"Lo5qi7kUMBQlCR+NmGLC4IK43cvB/n5EqEgIxXVPpGZkxJU2xIKSaWPf04anKVG5EHYO/HD3Ze9S+JNA",
+	"bC/PogLKroVlCw7sP38edaZc+L/3LIIaw5Qd8//+fnl5u7/Xvby8/fH11X/+R/jMRkAbi4d1nGXpnEiR",
+	"zglH3K0Qm6VIt6mp/ZxpssVSzcjB3j5AQ0h7WGMST6gYM73da92oI872Hb4ILfstn3KzuOgzOmZE83+2",
+	"klQK31XnStiI5qnpHD7fjezEfJpPO4f7u7sAWPxrr1gCF4aNmYI1nDNtOQ4SXICeNP7e/0K6urMfI1ID",
+	"z/mZJh8Rs+xfsRQWue0/aZalPKYWFDuZksOUTf/zH9rC5XNluv9QbNQ57Px/OyW73cFf9c4ZfoWThlhI",
+	"gdBTmtp1s4RIRUaUp5rc0JQnMHuvcxd1TqQYpTz+aouM3fwaeQkVhN1yDTTuERnW+Vop5OBPtchjQZid",
+	"k2xRMSfaUJPrbeQ4wFa0ZWqzCY8nsL43Ug15kjDx1ICMFUuYMJymmqT2LqXEIzFRMkXo/SIFe/KFwbVo",
+	"sVCmCVPETKhwDMpQLlhCJlwbqeZHFrrKIE8HNJC5IVLg0t9L80bmInnK5b+XROfxpLyMt+xGDBmyVIqx",
+	"trehllMmBSOWnW7DQs8Ui6VIuB3jDeUpe9IlV8Qny9fs1eVELQt4YAZCErt8puzR2PvxqOD/M6rdHZDA",
+	"Xi6kfEfF3DEw/aR0R5SVOuAGsFyLklSOuSCpjK9lbo5QDiF0ZJgig4/2j+6x/WNANByAtpdKRSz9SA1r",
+	"uYeQEU0ph/v+j1waSrZOX1+8IYmiI7MdEdYb98jgskNzM7nsHKmfdo/MTwf7g7pIunjxFZN2z2TK43l4",
+	"bpwxgzeWT/zHT3u7R7OfXuyunrmEyOKk5wghi8Azyk1wrPLutMN9EnYFUvF/sqcmQbipqvwNUPOTyJSM",
+	"mdZ0mLKveLXOWJp23eU6zA2JqRDSsggCq2AJ2YIzpILwUkoE6VOxXLPEX3jSTJiCOwX5yKdMG8Xo9Mlv",
+	"PLvBqUxYSjIlb7jl2SPgYxEw8RumUkkTlCUMB6EiN2SLG03kTJCpPZMxQ05jSEa13aQUdld3Hs+AIo/P",
+	"Tp3ikSmZMWU4ikyocCR9amoCl9UEu3bCRakr6rDbjCuml30j8jRFZEGZbmEMnqwh4EWdlGrTtyf3RZOh",
+	"1Pl58YdMsRG/DTMK1FTiCVU0tkqt11M1ixUzEapnsRwLrhlBui7V5Dge9v92/ezmJQ3tyqu6fRyrD1TX",
+	"z4XhaUDbAK5LiZIGkNDhMBkrGjOSMcVlEpHZhOFNL9PELZFoIzNNZlJdczG267sP9O6qAvrvqAkDPAvo",
+	"RVUkqmFH4/yuisHl8B8sNhYUiJcnMABQW4K3OU3PKng6oqlmUQN110DDVkyoqFF7Tp+pKIrLQQBjtO/l",
+	"LUf1o77YhBrgE9ywqV7FMByx3hVzUKUo/D2huj+VqorNQylTRgXsrjSr2Bc2O1lYYWWG+nDt+z0HZFvc",
+	"Mc14/xpZznp71cVAjQt0YlmdFDHrkXMmEkI1Gfyte3x2avX/gWWNg2N3YQKFHJKfGVVMDdpo8n/2e71e",
+	"ZxVA/AaKlQVhkEy5+KTx4qdp+mHUOfx9+Y7h7buoCS8rbLFWLnDOjNV8UubuB5TQNLlmLAO6p3Esc2EI",
+	"DvNA1F5b0+L2r6oAeAi8L4D5zaO+X+knMJqu5FxTLqpP95q8jOs+jQ2/admdVSr12mD8KFNmv5pycYrv",
+	"7zXAGXVywf/ImfvZwujOPrPnvYh7JymjSjvE69ZUg+JWzDVTP2hiBfsUzFz2geWUFTorNnQXgmiecHMc",
+	"45SfO0zkUyDC3Ex6io25NmAbg79hCeUfsBL/p2IjxfSk8Wcf5L/K95UvrNQ0kyrpozZWPFZyxFPWT1jK",
+	"TPHUMYU+XnnNp3BHLz5lN/Ianlqs6VnI9NHY3ok612yue+67q8CNBXB5LYwKCG+0ANdSqqpA9i6yH0nV",
+	"D8tfKyWphBnKU92O77XvytNtTMeFeXHQWTQdRh2erUG+UUfGoE9vJrfK3MQS73+PXjqPrV5juSXlaa7C",
+	"Z+BUEAe0lYvTOez7vjAG/KBjp37cQzyrAifySFJuv4ICtbUC8GvT13ZeHv5VG/m+leOHuAVKjP/mr4Hc",
+	"TC7kNRM6RJwWs/rG/hyQ6gX5eL7//AX5628XzjFnxZp2OaZVC+Oi3eYAF7cXD5jWBFZD3Kc18eilFYMX",
+	"6dHzz5ZtnHMxToH7HxF2iwyUUEN2bvZ2LA/ccd8HdwBj9vFxSZK45yAd5k7OWi1dNU4WPozqR9LcW209",
+	"NfCGTv4Etnrmro6K12EDBcaZBPv+Aqpxi+JhVFdW9g9WaCsWa2ebjPnjfm3Ev6wik4VlN2ZsAZc5oSJm",
+	"acAEAc+d7bahh6ucoWpLCxfhmAmmnCZMLUanCRiHjcxCskZUdTat5aut7rXmqCoX2rrFieQxW9ziiAsO",
+	"QgjVdfHGrtqqyQh7i4Iy7cc0Te2V5IxQ/RFPTQtFcJGw25AhMeqkcpwpOdRL+GC5eGdIChxOaQhbeXEp",
+	"Nso1Tdd7V6Y1qqdac22oMMFtVsCy7i1ij+NCyvSEpuniPdI4ZlhNAfDA8TavWQB7CbaoccILA0Sd2+5Y",
+	"dt3DeEJNz+FK5Zcun2ZS4fVJLSl2xtxM8mEvltOdOB7S+JqJpPIve9pK0HTHDgiLRCTMxXUbJiYsNXQd",
+	"2L2CF++ih8HdyCLE1Tp2wQdB6Jbjws3f77BKmD7CiUl7B3tZvkGAMOlmeO8WGpCeYom31MoR7Ht3hWVv",
+	"XeE9CVpZwcAd/MUBvIJUAO24hEeIG3imzLy1ftVuXDgCWvcXboT6lfP61jBhf+2RC7D2aufQY6WAU/FJ",
+	"bmkjFUtILlIrXw1qaxugxxq8DTMOTstoc31Az7Vh0/6IizFTmeJrcuPcM/RV0PkEL4Y1CU8QHg/8YUYF",
+	"XvqJ1qKi8lwfk4iAWBdP9oNgZGBl/MMBYTdMGCJHhBL0/LCElFiHR+8cAFQpzjR60WXKIvhXSrXxpg8q",
+	"9Aws9IMaXxkcoaV+gBP0JaxD97iI0zxhfQDbgFAS2+Xiu2yamTkZONgOiskH/mWRkIGl4cHR8g/hxQYu",
+	"Tunc7hEXH5F/5NqQIRtJ5cFCfn/14f3rK1A3HoIJlSzzDgTOFmPUd8iWegD6R2JO3zS5r31ZPiqFV/St",
+	"Bo1nTByf/gCRFaZC0d6LfERGnKUJuktTrg1LCFWoHmfwh0gIHwvL0xfJYEpv++WYqDfqsPfQBWfmTq+3",
+	"X+LrwBaERq1mKM0E5h/zGybshNXAupYzr2B2OWzAwmDIVGoDLApO8QdNXBAfkbnJckO2YF34h18e4XjZ",
+	"xdTQVI63LaNJqRozRW5omjMforl7j9WitLwZG3nnROw6C9nddV67dp4yZYZ6u1NYKQ9Q/mpFyTONaiDm",
+	"Sg9i1BGh+yidkz2Igc0zSx+IckWg5d6m8M2oomnK0n5dXWr5sKIhZ0pWDJZL5SH3KqFEsFkhHW0JKRwS",
+	"b9sNOf5BuAhJPK08c8X8x1nGRELMhOtSFjPSoWuaggfCjbXevFaDWSQcsCUQbTmGiBmRiuSZnefA3fhT",
+	"O7gUzPn6msNWkHvxzilQ+KCJsVewICsqhE2bdTEidLANl1JVzggNGfLCGDbNmKImRwNraVeX+RBU5DIM",
+	"uIKdu63YKfLp0LnzACcLrbQRSWfxZxCRAc2NtP/3V9MgsuD/bEc7JKNcgC07Kv51SD4LOmV3d/UT8be2",
+	"HRWdMbIaZxy4tlfzofdWRgSDghNprtymNjdJhBQzI7N+tgLkexuCPNes70nLxX0upa/fUFwtiHEQkUwx",
+	"R3OFKmRpDHUez88tbQz8H4OwEc6bblfHr1elEi99FDfHOuKHFw4eQwAJyRwVCH46J4lMU6p0RIZzZ22/",
+	"5iIgS8Q0njCrKiThU184Tfxgprhha37BRZabNd9FIWDNl400aOZb+e6CISYDv6ubLapCob5DP8l6auWj",
+	"nPYrNszHiwaZdrXBh/AFf1SrXARIxIuSJES+QzzxTOZpQoaWEoUhuYtZrNBbycf9j/221TYOplh6KfE3",
+	"hih30Gb8fuVNi19gQX5Kq3Bh4VwwDa/EuFfOkPjQKPeuNMMv2i5MrqwQRAZ234Mi9lMwlmh8CMCwjPuI",
+	"UEEGBfQWXnZngrFTJRgHRwS1z4gk7Ial9hhBI7KvVNg9vWbEsFuDOVBbYEPhYgxBqvZxRpXR2z1yOoX3",
+	"rYIzpJq9OCjsL58+vtVkKxPjiPwjY+OIjPkoIjM2zLbLCHmuyYiZeBJSxSpYtSi92cVEVm/haKVxL+O6",
+	"QKKwmEi2CgABbF06DOwVwLFdlypWYe+6KIiLOaPKLCLf1bJo1SZ14FmBXdsdlnPfW5mnoBykk+UE1G8x",
+	"kTyJ32UdFv+ucLQ8NMk15bpF352TNRd/aTmodcNFm47vYqKrVWKRc1EHPqhz5JppaZVm58yYM6qtkpfk",
+	"sQ+yh1vHxdk7yY8Lwk2hax0RbnwIurMelLKi5xohEk5q+/cqXV9I08eJglhb8VWucFTbCcr318GzGsQe",
+	"HtnOIaVtEZO47jv3dlj3c1voQ4jnmlbP4uZf7WDYxEHuBLO+N9muKy5W7FRrLB7D4zYJ71rmuK+AN2rq",
+	"FA6mjVXWdllbTiut1RNIAknvNdcDiHCVLOtRriAnBQzLugznDySHaJeIBXQGs5IhG1NBtvCJRTFLjvu7",
+	"u6CETJjYPmqY+MlIpqmcBahyLbs1mlmdyboBeRygDUyg/27AY2tw/Nwe0F/N7abdfx53/77bfdnvXn3e",
+	"i14c3P1HMAujVq9go3BGO0gcEj68GXkkFVifqeFDnnIzxyxWL1N7bkn1tXsZRyQIYEKTCVNMxBA9u8p+",
+	"9w3cNwFOCgf98By0EC02wCGqxvnUF89YJMziZ0I1oeSv5x/eE9xXRJiwl0iCvzgpd4sX7gQdESrmKK1C",
+	"kr83jm/3OuvnIYUOMKqs+qo1oHaRN9/7jEtef4+DhhN5vMMuNMumqD9SdDwtPLmF5H5EBmC9Gti1OGeo",
+	"31PPgneAjlCQ960gg65eP9oiU1wTt+554Pc66SWBMl+ABC5Q5l4I8FhK8ae2yLSAI24N0SJTcpqZVrfZ",
+	"qchyezPHaZ5AmQ4aQxIqTTQgEpindM29sOZc/UrwfMAWmGyyjaDtflMxa9EGVAFMFABwY451kOPTY6ht",
+	"KWfCXDgsL6qUdLjUnaYF7bcJjyeEZpgkhQsHg8RIqiOsL2BZgV4Ikv5BE5on3F/CnpZwjhkbBlWTqm6/",
+	"KORPrbiZqzQk5VjMaOS9yE7USeWsE3UmfDwJB0SrNWx79qWgPMBuzVqXCLwYVda/nsAQmvMVuBOYiOcn",
+	"E4a5Ro0sOAo52/2pbnGGVBwgC4qGLtQrv/Q8W71Y91VUnTu09jecpUkh4LceYJFviO7yKYbZEOrc8fvP",
+	"n1eSioM5zxKzzav7GMpk3omKkj2umo6rGBTCjEwC3SzyNxBv3K+EC+c+BSPzlp8ZM+PBUAaVubygTHxC",
+	"V7nJHSetrMwjpC7sy0EqBOD/ZjQ1k0XgQqmSDXN9FlFBhuN18swO0Xd1LO6BdK7kx2o6LPDMf7EweVTd",
+	"aghCf/3t15ZUkmOS5cOUx1DsYOvjmxPy4/O9H7cXRRmajqtQgSSUIGDCNsjrFnHk2szrwx4HBw0rcbmu",
+	"2zX5eDXV2glxOfh9BDuzM9iltwDvfBG5rtl8feOmhf8qmyYMGJr/rRxzsW6mSNNUR2MDNceYFXUHkGaJ",
+	"1nufZxmK2oN7skiwWWq1La9Ue/RTx8wq3tpn+6uDXB46kcXvrbGUFwebJewvzUx5t0bmwzLIue/dzV8N",
+	"ZlzHp3uP6htrWunA1bqZZLw6YqrFHFKLIFtzMu/MWAO2Pp9Zsz8Cde2khoU2LM8RGSk5JXtrCupfkiOE",
+	"eZRVe6NdaNRMKqnAt3E6TQA6FKqhxxLUPWlzhV2wWxO5ek4hTxjZQjse0Waesu21o5o28G4tidC7quzg",
+	"PuU/7k2f90bzjVF20yyjAiAPkEVbiZv8plNoqwAL+TY38We+8y6Ppp0IrehckCI+WE9oxgJXZhlYXh/j",
+	"k+C31WJna4edV+qPpDRPWFdLIZjpHnSfB3PUF0LP0V8R2q6cCZb0h4GgrgEVZqJkxuNBRAZW+k4H6B6Q",
+	"o1HKBfP+fTCewQzbwCg8hLreeJ2WRusfNGkUdFiahL4YS16sN4gHdhEnNKNgL3fHEaD4W9OfcZHI2RcG",
+	"/zcDn9e2HvHYuemWUp/dzZl7d1VoEIK31flXBBku/nTDG6pHm1MAjqQS5NMAZQge1XX5RRQzloBY6ywf",
+	"gp8t4EeAsy1Sj734VisTBbLCklq39FDb+ApLPyvxtsHYipBFkjFFpjxNId8NkODPFLZ471DEEEyrDtD2",
+	"/A8sZusFU3vjOPZKzl/9qsGo3B4WsdJt3x4H4Xyba41SGPuKe4oLrEfna38wFwyxIlS3iNBpNf75agkn",
+	"Uoy4PS3HuzYQ+h5Ww9xET/SL/0VR0VLW9MNxbib7xA9DxvbVo4qKDil4QwYVl7FQUpIopnWr6t5yeblf",
+	"y4JpC2/A1AulNQIbfDzlXccyY23mnpBav9rC0DivyiYrg0YrztEV4wya0d6ckJcHz38krs5nUR97USga",
+	"+KRKZrlLOxUvBidaaiRTGk+4YF3LAuCBfb9uWS2Lhvex8lantR5TnX6HMpkfErecObkEL+RlB2qTc63d",
+	"fb5g7ts47sN9o8PRqkwYNYcrxfETzLyD6vPrXJQVa3vgtuTCKgOhVJJqydiMmknDXH2zt+NSmIK293ql",
+	"p/K73eHL0bPhC9b9y2hv1D2ID551X8bPnndfjHZHe8mz0R79cZUZ2o91EC60Y7hJG4z4/xQYQNoxwBRu",
+	"sDqiffp4ShQbYRiJFdy5GLs+G4jb9sM6cCbGZPpwp/S99RJ242ve6p0SITtrBozgnqLS8u0i8mpVpdrj",
+	"hc6wAtsDldjLCmjozYLwoTlG7FyELgCyMhjZ8q6dFwfkV/4zoRpiSLbDgfkV3leNWTru/p12/7nbfdnv",
+	"LQlaugtDyUuOX17atxFu9VBlfNsL8FIzCdOwo9IfNEm4YrGRak5cHYYi3BkyWoGR9tYqpMCM4WK8ebjX",
+	"5tGINbdQM8DAHoxmLtyc3TA1d4XgMUgMOoj4zH8sLLypK79apbc6e+E5LEBR9UbVyviuCHl0WHcvy10D",
+	"yeq1eCvccWnZ3kB/l1bsqnx2sPvyxcOhxrqhdw5aD6A/emr/1s16bp1nvoPOF7HulQizfDf1sBT/bu+9",
+	"+8fv+NrV2lEqkma8a6+yMRM7xdR31c/1Nc+6mKpL027hjHeFVh8anb+z7d+f2NrQzF3RD82H1i4s/zQH",
+	"+fh86iOjCRdMh4yvExZfB55nUpuxYisZVzPyB5aU8M2/ayrtfn4/3lUwXrsZDWIVr/kGsUFu+2GgQRnJ",
+	"+9WAXKiv2UyQ3kQhrg8WXitWUr5nwcovDigolQ2a0P/f/WW5SlXIwbejZbaBZysMGHWR6y/ESPLjPhnO",
+	"jZXXP1286f5l+4jEcjqVorDXYFwgFDFsFFC/Z93MurRf23onup/0X0u0cGBaau7wfrWmfyiZcoH2qFwz",
+	"DH60j4jMXHFNXY169E44+0rQeHTO1A2P2akYyUBMHxchzpHIuK4Zd3bgUWD4SREZVnnZPQw5xjImaMb7",
+	"vk1L5SP3Uw9+WvLpnE7Tlk/hp6DtwLKU+jf4bKV4hduuLbuxlAIG0QLrKg97EdUKVX6FilKxdPT2erud",
+	"aL0chVJ3wDMOLcql1D2Mfvp4wS/QqQRq8HMz/6JuM4+brHc/p6X8koLk5e25jOO7c3YpjmUhMwwrX88X",
+	"4W1gq9+s5SC2ebTqXTBanUhfqN7fSzmvHElpJ/OpiXXIVexnzZzFFWFEtRzG1Xp+gAiWEPS9VP9g+Swr",
+	"MYeKaSzB2bYimSWyNaX53WX4tmI1d+1QeACV3jPIb12ld+t8GJW+FRG+M132S1jrqs14AcC+oHufPp2+",
+	"ekol/YGYfoAOv7MjbuUS39U+lvAwe3o6VLRePZRI9N3JY/eRsh63jMKy+gZfIhYsnvJmYsD5gmnFNbKK",
+	"OlTFE37TUsXDfX5h16LDrY1uivJ16x7BPUtTVAuTrj3LvZZ2/+zMJkAWlrGwmWUlLYIHOhcxtjUJWf+g",
+	"UfFmbUKF4fWsIHdZluHyweosG2t7lUCoNSOisexnmSSomTLYH4C1tOHKSi/rmu4Zl62wPuNYW05cYAV/",
+	"dApoRy76NgObZXFobed9Fkx92Ux8LdHmSyXYZuouU2iasq9BYj/kL3CRM32EnnjCDRRUwYIpUONkQLjG",
+	"euirI5U3F4J9q8cH6KLrbaL3NnIs7xm4QbxDMNNh836DzbO/j15dtZjeo/WZt4lWosFwL1Vw1WGzid8b",
+	"u5Tmipv5ud28B+2Ui+M8FMlwLOqdt6Qix2enkKQ5m0iNfRPJRKYJhpd4w6xdNNmCIkFQemQITbGKQS5F",
+	"pQHqdo+8YnFKFdYpcVGIWlZsuSSmAoL3izYGrqJJLDPWu7R8eJTK2UKIJfxe7tFuyP4fXAiwdKyJoBjF",
+	"ErE0T7ghqRz3iv5en1Tq4q6gHxi2bqxKo/bxPjQmzPivbN4KRw+3rUEcD/u9Xs9uvBpOO6VzbKTGTXsv",
+	"NeI/hkA0O7RLovbW004B2BI9cWV2jXgOfo341xuP2H/97WKh/kATASArbVAHxyCqPPG9LjG7s9lHrWxF",
+	"D9SOrdKKdU6MybDLOHeGeMsvKV5bbnulRXihGfnP+IPva3EC+SrkRCaM8A/nUEQBKmCwIUFPUI9cTLgm",
+	"iYyhfollvFCLWwqjaGwOXUKeumHqUoAyMqIxi4r4vDKiLCJ2l/YOcxnoKk+Zjtw8EKuGqGYmTDM7I3pr",
+	"XDMwllwKgCw3vUtxKU6kuLGDSaEPL0UXa/oMZcKZBn+HFvSa9WOq2RHhzvFj9Wt9BF3W8cHHNyfk2bNn",
+	"L8mnixOM1YHgeEwCIpliMeRCXApCtgb7u7svurt73d39i73nh7sHh7vPe7u7u38fbPfsAl5DlI9iOpNC",
+	"s7Kvx9+6zhPXPX01IFu01uKeJ1gmDIt4eVhwTa5ZZty4EIEJyx20NaofYD74y4PnP243I1oh868ZzGoH",
+	"fsu1ceN+voR78rJzSH7v9XpXEbksbkz70N459lnl6rSPLzu9Xu+yczdwbVD+K+VTbn5y5Xj+C1/8aQCz",
+	"fSg5lWPpJc9r8k8qat2fXeMdM2FzkiAbJAPPpA/J71cD5G8pj5nAPHNHCfYeVJwZCiUVoJRGEQLpPZMu",
+	"dnXHf12aA0pCspypYl/1LpTSmdQ57Dzr7faeufAr4Kc79j9j1hJJrtGd5jKuAGJu+AihCe4WYiRUL/L0",
+	"h5RDATnlEIvUFHfAadI57PzCzEcpsbEnoiIsZn93t5FRWcUl70XD6361lFp6AoEVte6OVH7pITdylVzC",
+	"MxRL3ikLz/mD7hz+fhV1dD6d2tM89P5IAF/kYQegQUdV1DF0rDFvwdDOlR1rpwfEdy3kTOz8Y3ate37n",
+	"wXM6xfr6FmONlUHs5eQ7bmJQH6IsYKbmY8ESMqHaNd9MgocDJQoe8XBg/JZTAR75GxuSX9mcnDPz0Edy",
+	"VtSn0FjO+oYpPprX6Lt6MPZCcAfjPcUt52CYQsmuTglH7hio1gzYJtxECbJT/6cKnsMrdMiuOAfDbs3O",
+	"xKCjuDyAppgahPb5jI7HTJFPpySjY/bg+F8MH0Z1C9GdzwCZu1bIHmNiuJ4wZiKCv1gOzGMpvJDQ2McR",
+	"loQe8ZRZJWzIkgTLxZaSAFwqeBStsD+2C+vUSzT+3lzeG54igReNuOxXhVznIl0ds6duxFJjQJ2iPLZg",
+	"PEZvWQnJu6vNSJXeUFz/cnxxlZZ2MkzXK18sNKghF3hpBfxUFidjDODaECUd+O6izsHuwWokfC/NG5l7",
+	"OfLBMPe4ilL+1AIYXIaEhHEXqhljEdTZxGKKy30AZgPop4sqjkcEw7uIkCQp4s2C2PnfZRTGI/FoN0PL",
+	"IfkdcE1oym8enHG85TdMYEf0ANBr0TNLBRhLloVeQDWpRc9EVkW4YcowaN1rb54gsEFIPTu1v38pxDcJ",
+	"lgwCvthMhZPNqC41EFDtHvo4QL/y+pTPLFl+Nj5yKXg2P88NlL6DUDhkmhmvfVrj1CJxWocmM1ZVt9xm",
+	"28/sf4/fvd3szPy6N+Ra38i5uP0GzqUICwseyAkynjOMYj3/n7cA9I8s4fqIPN99hoZNxqE4NLfypWI0",
+	"noArMSjeu4CzR2NPZYhw4EBQzS1ZqCsqb2/6u6jzfPfZkmVUVdb1l+PTOQOLOa4uBMwUM3FEBpgyOQDJ",
+	"AfNrHhY1SgAF0eFmbwdsaTtgK+umctyKG+duBiwZriMi2Ixpg9VqI4KtlSF7dAhhnCoiNC50QMOnjCgq",
+	"xgFEASueVfGP7SLeyvEqWeu1MGCwmDmbPNdoueS+cKaRypcL1Dkw0kIQ80ULnSRmv3NlkhYlm7aCS5+D",
+	"Q+FuayMtwxXY7DF+A2OG90hByPU11u0OOVY9CS1BcwEtoQN7WVqsvm1y15B15bygZ95r3hCEyrPfecun",
+	"3HTWePEEnSSbCsEbUbdHT4iyCpK4VTqs/M8QfnUaccLs7mqy/pkmPiQePtlb/cknQZ2BmSX40bPVH72R",
+	"asiThIkvZzo1v8PvPjb7boEX1Q3zVQXbfVHjSmDUb+VIyN+R1cg0qTAjZ1eck1TG1xIqKFs5I17GfD5p",
+	"rIC6lPOcUM26XGgmNAcdP1NsxG+9zrdQRyFELN4rVCJdM7Xge6cTC1ILztWEAgdcP71/eTKxUEPArEUe",
+	"O595cudMBnHAWfUR/Gsi8b040A+vwQiIbSDs1WmJBAxUcKe2kAnmvn/C9IsGnazAu9NXDufgvH6WKIQ+",
+	"LLq51Py7ui/Wxc09Pra36QTOhwtw/saR+4lNLetQAwZzEArg+0GDu1gT6FFi0RkqSubC8nlohruEZHIz",
+	"2aEZ7/oau63mgqJ7b2o5vPP0NrjUEcF6N+iVEpZ0iJ7ImSB0TLHRcJ2AQL49O/3VTr4p8Xxb3B02sZq1",
+	"g2l9CyFjJowrD7HtJyWC+2BoRbGuYINHhEWvQAR5n23OM7tpq5qA3Znr0u8qRTr33cpcJQ+Igzj/7+Pu",
+	"/vMXZEL1ZBGRMNMBT2FzNpywaSahsDzEEDwWS4bVuZyMtfjx3gPPfY7VqFpY8jWbY299aBtn33xixvxy",
+	"9UcnUoxSjhFQB/v768zizLE+FPuLUB8Pj9Ai1CXsDGsy1kIacdGLQZqw4NdGZprMpLrmYgxarohZjxwL",
+	"CcYlx+3tmzxxhhtNDnYPFgniI7uR1/cmiFchbnkQEKNglgSLorRv4GnR6Alu64r2ZgFwP4TYUdK49Kx2",
+	"TinTxHPLa8YqsB05U04sxYiPc8snx4rGjGRMcZmQLbcvIqRwhaPrCAKTPyiC7H41diXY7OuwrKfFNaig",
+	"UUG2HzyjXo51qNx0q1GDYYQ752OhS62HINdxsc9kywW4kRGd8nS+Xfh0Y0hqCFzKMO9ZmZn/GLdqfZLi",
+	"RNe5Xg9Ctn6Ix/4TqttN3QG7xhRHswR9MB60FWmwoSK6vYp+NME6myjIjaSakq3Sg2yFSA8PMsyNkWK7",
+	"dyneWDUjttuIczAqjShPc8U0cD4qCE+YMHzEmQKDlhUZ7S97z8mUixyqSBzsv0Sr10dm1Lx7PDJMbWOs",
+	"WUMPgS0+DoLWeorcQRBtOdRtdzabQTBhN1epa2W4gWulVvH0qXX83EwuMCQoqPNgbFVG+RMr+PtryJEX",
+	"Ur6jYu7m0g8d2sPH0OwCq8eB+VOi9FbECraSXtS57SpqWBdiMTuH+LhJkBIrKocpEoUSF+jrFbU68z5a",
+	"aKZml5e0yW8BepF5IEbxIHynsMReKr2vo67CYeBqlzC5DAtZLhPSX8FzXb3zomqPbR0V2jAcMdyhrk2+",
+	"IXJmX0CXVYzVlYtynw4XFuGMU7oim4/En4Iln+97f+KC/9T3J26xigUtpx0yibRH4wCZdLnwSl6rVPUL",
+	"M1WEeCTmvsx2Wyzt65uf3FKC1qew5f+cGV1Y+IEdb+WC/5GziMQNP5aVcalIdqQiqlpgtlpZVhaO9Pop",
+	"odn9kSm3Vnz3iW//dYz7dUT5Rs1IDyFMF7gkFaknri25ctyNvFz/zxTTTGAUnr2luSY6g7yeM/wF7ml8",
+	"5l4BWztRTgiwF9RsIlPmbv7oUrBbK7GDdMKF/XgilXHWA+w2go1oXDZLKjWGblkimG9HZef7OFcKW1Vx",
+	"Rbi+FIqZXNnrHu39AUnbVeK78KHkj0EXjWp/35hYLNjsX1g0fn0be9+Vl0hd1h00QbPAsWC5j1js0/La",
+	"CQrNt9r5zdD/CyYPM2FTwkWPQEl7bPyf2sESsqXzeALJiuBkG2y7EoSW7bOkdyk+FqtiCUr8mCWam8mA",
+	"ZDLl8TxMCG61j0UD9SqST+1vWEoEFw3ZiT4IQWzsPvjqxFC6E9rkmOVoH0+o2Sl7gOvlV4lLxD2ZUENO",
+	"yo/IjGOv7Sk1EdGS5GIqEz7iLKnl7lqlEPKdE7dgpvWlWMiZpigjYWbgdo/8BpmF2KfqkFi8G6DsDN4L",
+	"e58NICECAii7+N6AyNGlGEB38nJ7vXiSi+uBE7k0YQK6v2PqYkINPSS/v/rw/vXVwMc6kcEhWM27EIc/",
+	"gGqiTJhLgebNvedE98jrW2MFPin0IRmUNVsGhGYZEy7p2/Il4Bn2fvNZrnghEiPtHYofXoqtQa6LGiD9",
+	"CddGqrnfeKYYjglqI3o33SvbERmUlaoGEeZgxlKbgUvOsdcr4laPDMSgaFu91yOvaTwhFgQYh0rkyC4J",
+	"YAlpCGRgT7089BOAJDaevBTw4zm8/RqzTIsbHrvy+a5kYIPTRdwl81MM2ZgKyOo9N1J5tZY5Vn/oKj9U",
+	"YStVbbeE6ms07HETEUpS6qJ9wJ4oZXopXAURzEsr4E1imaeJCzWYyDQhWylVY1geraY0/aCJHwFIKbLb",
+	"Pvm5/+74b/13r8/Pj3953f/5fy9enyNUICmbC7uV95/eVrqBbxNwVkMBWpJnZKSkQFGKHOzuIje7FL55",
+	"t8v+HDieOoh88CgVXlfUxNU2gPANe3i+mV+PXFSgCPKVQxkpYtYgIkcmjGzRVFuEjKmIWZriuNibhEjB",
+	"HGnMLBRnVF+KTMkkj1myfVigDEvKWd16m/RFiZCiW7wuBSvDYmuIejoCPAePFSAPlALRMqquXxuepkQb",
+	"aknDE5ez9yK8M6kMS6JL4U4aVPkKvbrsaJfFVgQTDGUyh/MEORewCpgI2XKmuczMgdFIHsPd/g+kqcCe",
+	"Ab0h5kQfFhfWME/GzEALHcDWrQHmSPqLH7DFIs+4Khtg5TXCtOFTy/+zNNeXYjClt33/eQlMLKoCogoz",
+	"Jq2OoxhNSQ44DSQ5oyrRRyBZYfI+N5cipsJKMyOMqPCYiwi7/5Lggvv2juk7IWbQI79ZgoUMB+K+h+wr",
+	"5Oy4Z3fObqLGyM93n/mRcVDVzwW9oRyKhQyiSkq4K4FhaQ6qbVhumkztykHw8vlfJBcejltAuBcffn39",
+	"vv/29N3pRf/N8enb/oez1+8H2z1yjEcxpXOicnvsQ5mLhCUES0rB1eIyT+D6c0ZOQmMltSYW2r51kXZz",
+	"WSZx8uH9yaePH1+/v+j/8vr964/HF6cf3ltu8RcynBMnFGwfXQpLC1PpEXcR3LI/pWLeryzB5dtXnBQD",
+	"uw2dSoDsSDE7xISJS2EBVn5J4C7Z8rSfRI7Qozr1V3S5GeR6zeg86AZBeaR+VTye264yyVdS1Ro7LZIz",
+	"q7JIfbRGjW7kEJf57u6zOCitgFcMfmeDIkfEFIWQSu4SSAQIis3lBMjXQI6A2wLrTycuNvxv3eM4Zmn3",
+	"53w0YirYVnIg5IBI4b7XIPtlSt5ypsEk7dZLzETJfDypegOWJIB9y+73++oIT5cOZfkwCihka1Bjytt4",
+	"Y9buna0Q996OnNBELJ8hVVanciEqfh0XQ+IThbbCzGn7iCjLmZzYV2NT1XbLFeSzKjGGZ7b0fps62eqP",
+	"XBpKtk5fX7whiaIjsx0R1hv3yOASSxPpy86R+mn3yPx0sD9YjnlROW33DG7f8Ow4J97Pq6b+46d9KIh6",
+	"NPvpxe7q+UvIBDPFJGgTkswotoxaGKssLHgHuXjrxLc5YbFow/fEGXwXi0oC10TeMJVKmsBt7eXZfvnU",
+	"I2kTod2zyg2HRgInhAwZyiEsIUMW01wzJ6TUsy4LugjLHoNy+OAb90H4hz75g3uc/INENlpp1VRuGbK1",
+	"0Fhzu2KlsG+XZu2mPWInYcN83G6VcN0TnVvFC5NYrswq2trpkTQutaLiNZTtrWQlcwNVxdD3FvKiDvPx",
+	"v5ZUA1teUqAAKBVvlAKwSMalbaME8584qO58Imd1MBRoWKWCGZgZtOvSsR7yfy4NHkuDf3+T6lpbQWw2",
+	"4fEE9FuvgNgbWxNujgqFnXh93UprI6pQy4ilSkK1Wk5ADVhA/c2CPV1R08eO+YRVwnpDePvbhEEwIq1e",
+	"DhYehUwjsHbTkDFBjEyhbIU2MvszI6+RWWkL+6EERgmj+6HrTlla3kUsLMQgoM3QNb34ZhHKV71vq3Lm",
+	"AQe3Hm76T4wvJRF58ykvqnBwMY6KeGqDJb/bcAduivZ0MZQYIFVMG2yqv8yxEFOBb+Kw4SyxdzjlI6IL",
+	"zNCWwYVZ1XhDOiNjTA31ZVS/ThQMwqtaKY1Iq+3Xylog3BpHtxPTjA55yn115CCVF3A/qb792EdQnazt",
+	"OKrvuGqKPGYaDLGww690Kr9ZNmLVEIcqFrUTiSVZ7U/citbarHFAn+H/XnRoY8LvXDeiBv8NFFfzwy2t",
+	"r1btnrG7stP/1WNjwlJ9s/ed8NwPwi14yZkX7e7bOOr7SsUMsjWco8+IS7F9RAZ/DMiUmnjCtCuYsxjH",
+	"FuapZ2WX/aX1HS7YrfGOC/sBVvRzLrLWig5/tFVzWN1+9Xur7VDtHb00/dcf9Hea7JuVCONRuXhUTfgN",
+	"eRXOisYS32Rybr1Z+hNHyxQtKcL8DoKi8JWG3en1BR23De5e24F3ntgu//1k8pKy4UkApRv8eWUe72kl",
+	"G8CZuZ3DvRbtIPI0XRLsfz86Gb2DgOf1Ene/Tpz+pu6avTXQ4kyBeRUqR74B7+dDRfivwI2oVSorj/Cx",
+	"b5wlFr7viFs8pTh2vOpQ75UIXeQatCQBPABFP9qVh80in9hGvQJ/fQLBnxqPvxZ7czkLWk4ZGWG8M8QL",
+	"riKMPKCYuHjplI0M5I1jbLRmhmxVXnQZj2ZCjITLL4JgJi7G4BX7fBeqT4AZN9848bhVfmPk47KV/k0/",
+	"j0I/RR2GtWTHag/CoG7/TmpDFIuZMOmcuC4JWPQPdHvNqALlHrqaoLnLh7I6ZNJka5SnKTHs1myHdf3z",
+	"sgdhyFjU0N1rra+/uAZs0Rt73fYktYa1i4VYf5MK3ekjLrBzAUJGKg+YfxslCjCuNkp4DP1OjRLV7pqO",
+	"CotHq4wS50WPy2/SKFFv4/7ERomyl2WrUcLB+U96vXwHVoxzQ1UlGyJMAo2LCHy7S1279b6/j8+i3EQt",
+	"iIa+yG8h2RxXAsFtECa+nPM0wb5oOwqZf+7Nkf5t/nlw8493knuveLVtc+imWUFPT0BJKwId/m0PCtiD",
+	"lvLOx7AHPQyJP5q08VXsQSvw19uD/twCx1fTZ7EFo1Uzre5p1Sh5wzYVK6CkZbVNfzg2qFIuupI41SMD",
+	"THkbkB0yoBhrveXVXJ7obaJjJdMUu/NSAi0gCz2Yi0vhGvAkXLEYewsOsIHpoGxJbnV2OmbBEnBcm3cl",
+	"g19DSZYKmxJXs4PcMXSojqHhO3avx78sIAKN69u0ZiVTtrbO7FaObb4XNeYPIp0X1xeU7C4SZHlxr7Xp",
+	"zHgwmxoCli1AsNkmCwB02HT+70lVd6e3WlUvzRt//gv5h9UC1/3u5iX2AHcQ36o9wC3v69gDPGzaRExM",
+	"TS9I+d+q/RfSAVSfINRDdINLeF0F/xzee3ypDudpxRtquDY8/ldhann7ad6Lo3kUmIt4RVMoV9LByHpl",
+	"UO+ziMrQlYqPwZf78MJURLiAQircXAoQgQ5JnmmmjIae+fNaZTCs1RIRMHrg0MquYDrURgqme+TcQK2F",
+	"Smf6waWAMhr6GsuIHRVJXpTgG1gfgkG9UmonBqEQy86MOaRA9Mixf7km7rBLUcxOFLM4jiq+q6W/t3tI",
+	"LChdFTUYWMfK6kQhqRETIURQZlzE9douffnsTLEbLnMNB9ImAuE3bc6L53v7XyADPaoTYi7is5ZboxRr",
+	"XPelp2UAe2vM84sU7IH87ZpAH8ICh6scwJLu1d1CHyCsoeQaAV3ZA6UZ/5XNiydX9gN1045wLisAaua4",
+	"hsogcPuOrJ2ok6u0c9jZATRwC2qO5BsOR0T5xpkRDMdjRppuflNtu9qrBKAzQzuLisExFr7SkesuHxFX",
+	"iRcG8/V0K+NgAayFcT5BQbdkygXXxqWH+VTGorMe2bJKFRnAe4Pt6qjQFmlx2GD4a2/BUaoDn54g0H1p",
+	"YOz2UzJV13vMX32ls9RfBy2LQR4OzA+OFbtCyNEo5YIVrYC5INqwrDquRbKAYtbM7m0mAGsypJhxPScn",
+	"Kc0TVhkU0oLCC21NTvEZxZXsoG1/VFyROJza0WukMmh78/2/AAAA//8=",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

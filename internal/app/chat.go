@@ -81,5 +81,8 @@ func newChat(ctx context.Context, cfg config.Config, cat *catalog.Catalog, st *s
 	if cfg.RateLimitTokens != nil {
 		tokens = &ratelimit.Policy{Name: "tokens", Limit: cfg.RateLimitTokens.Limit, Period: cfg.RateLimitTokens.Period}
 	}
-	return chat.New(cat, router, ws, st, runs, limiter, tokens, time.Now, log), nil
+	limits := chat.Limits{Limiter: limiter, Tokens: tokens, TokensFailOpen: cfg.TokenLimitFailOpen,
+		Generations:    ratelimit.NewSemaphore(rdb, cfg.RedisPrefix, ratelimit.DefaultLeaseTTL, log),
+		MaxGenerations: cfg.MaxConcurrentGenerations, MaxMessageBytes: cfg.MaxMessageBytes}
+	return chat.New(cat, router, ws, st, runs, limits, time.Now, log), nil
 }

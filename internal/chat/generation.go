@@ -17,7 +17,7 @@ import (
 )
 
 // Generation is one running completion. Start has already seen its first upstream event, so
-// failures before any byte reaches the client are returned by Start as problems.
+// failures before any byte reaches the client are returned by CreateChatCompletion as problems.
 type Generation struct {
 	svc       *Service
 	caller    Caller
@@ -34,7 +34,7 @@ type Generation struct {
 	Created   int64
 	err       error
 	finished  bool
-	reserved  int // token budget reserved at Start, settled when the generation ends
+	reserved  int // token budget reserved by CreateChatCompletion, settled when the generation ends
 	// TokenLimit is the token budget's state after the reservation (nil without a token limit).
 	TokenLimit *ratelimit.Result
 }
@@ -45,9 +45,11 @@ func (g *Generation) tokensUsed() int64 {
 	return u.InputTokens + u.CacheReadTokens + u.CacheWriteTokens + u.OutputTokens
 }
 
-// Start validates req, reserves tokens, marks the session as generating and opens the upstream
-// stream, bound to ctx (the client's request) — a disconnect or a cancel request stops it.
-func (s *Service) Start(ctx context.Context, caller Caller, req Request) (*Generation, error) {
+// CreateChatCompletion (operation createChatCompletion) validates req, reserves tokens, takes a
+// generation slot, marks the session as generating and opens the upstream stream, bound to ctx
+// (the client's request) — a disconnect or a cancel request stops it. The caller streams the
+// Generation or collects it.
+func (s *Service) CreateChatCompletion(ctx context.Context, caller Caller, req Request) (*Generation, error) {
 	model, lr, sessionID, err := s.prepare(ctx, caller, &req)
 	if err != nil {
 		return nil, err
@@ -59,6 +61,13 @@ func (s *Service) Start(ctx context.Context, caller Caller, req Request) (*Gener
 	g := &Generation{svc: s, caller: caller, req: req, model: model, sessionID: sessionID, started: s.now(),
 		ID: "chatcmpl-" + uuid.NewString(), Created: s.now().Unix(), reserved: reserved, TokenLimit: tokens}
 	g.end = func() { s.settleTokens(context.WithoutCancel(ctx), caller, g.reserved, g.tokensUsed()) }
+	releaseSlot, err := s.acquireGeneration(ctx, caller)
+	if err != nil {
+		g.end()
+		return nil, err
+	}
+	settleTokens := g.end
+	g.end = func() { releaseSlot(); settleTokens() }
 	if sessionID != nil {
 		runCtx, end, err := s.runs.Begin(ctx, *sessionID)
 		if err != nil {
@@ -136,14 +145,14 @@ func (g *Generation) Collect(ctx context.Context) (Completion, error) {
 			break
 		}
 	}
-	g.Finish(ctx)
+	stored := g.Finish(ctx)
 	if g.err != nil {
 		return Completion{}, upstreamError(g.err)
 	}
 	usage, cost := g.Usage()
 	c := Completion{ID: g.ID, Object: "chat.completion", Created: g.Created, Model: g.model.ID,
 		Choices: []Choice{{Index: 0, Message: g.ans.message(), FinishReason: g.FinishReason(), Logprobs: json.RawMessage("null")}},
-		Usage:   usage, Cost: &cost}
+		Usage:   usage, Cost: &cost, SessionError: SessionErrorOf(stored)}
 	if g.sessionID != nil {
 		id := g.sessionID.String()
 		c.SessionID = &id
@@ -152,11 +161,23 @@ func (g *Generation) Collect(ctx context.Context) (Completion, error) {
 }
 
 // Finish records the exchange (also when cancelled or failed part-way: what was produced and its
-// usage count) and releases the session. It is safe to call more than once.
-func (g *Generation) Finish(ctx context.Context) {
+// usage count) and releases the session. It returns why the exchange could not be stored in its
+// session (nil when stored, or when there is no session). It is safe to call more than once; only
+// the first call records.
+func (g *Generation) Finish(ctx context.Context) error {
 	if g.release() {
-		g.record(context.WithoutCancel(ctx), true)
+		return g.record(context.WithoutCancel(ctx), true)
 	}
+	return nil
+}
+
+// FinishStored is Finish for a stream: the exchange is stored in its session before it returns,
+// so the stream can still report a failure before [DONE], but the usage event is not waited for.
+func (g *Generation) FinishStored(ctx context.Context) error {
+	if g.release() {
+		return g.record(context.WithoutCancel(ctx), false)
+	}
+	return nil
 }
 
 // FinishInBackground releases the session at once and records the exchange without holding up
@@ -167,13 +188,13 @@ func (g *Generation) FinishInBackground(ctx context.Context) {
 		return
 	}
 	if g.sessionID == nil {
-		g.record(ctx, false)
+		_ = g.record(ctx, false)
 		return
 	}
 	g.svc.pending.Add(1)
 	go func() {
 		defer g.svc.pending.Done()
-		g.record(context.WithoutCancel(ctx), false)
+		_ = g.record(context.WithoutCancel(ctx), false) // logged; nobody is left to tell
 	}()
 }
 
@@ -190,8 +211,8 @@ func (g *Generation) release() bool {
 }
 
 // record stores the exchange in its session and the usage event; wait says whether to wait
-// until the usage event is stored.
-func (g *Generation) record(ctx context.Context, wait bool) {
+// until the usage event is stored. It returns the session store's failure (also logged).
+func (g *Generation) record(ctx context.Context, wait bool) error {
 	status := "completed"
 	switch {
 	case errors.Is(g.err, context.Canceled):
@@ -203,9 +224,10 @@ func (g *Generation) record(ctx context.Context, wait bool) {
 	}
 	_, cost := g.Usage()
 	event := g.usageEvent(cost, status)
+	var stored error
 	if g.sessionID != nil {
-		if err := g.persist(ctx, cost, status); err != nil {
-			g.svc.log.Error("storing a chat exchange failed", slog.String("error", err.Error()))
+		if stored = g.persist(ctx, cost, status); stored != nil {
+			g.svc.log.Error("storing a chat exchange failed", slog.String("session_id", g.sessionID.String()), slog.String("error", stored.Error()))
 		}
 	}
 	if !wait {
@@ -213,6 +235,7 @@ func (g *Generation) record(ctx context.Context, wait bool) {
 	} else {
 		_ = g.svc.usage.addAndWait(ctx, event) // the writer logs a loss
 	}
+	return stored
 }
 
 // persist appends the new user turn and the reply to the session.
@@ -220,7 +243,7 @@ func (g *Generation) persist(ctx context.Context, cost Cost, status string) erro
 	ws := g.svc.ws
 	if n := len(g.req.Messages); n > 0 {
 		last := g.req.Messages[n-1]
-		if last.Role == "user" || last.Role == "tool" {
+		if storedTurn(last) {
 			meta := map[string]any{}
 			if last.ToolCallID != "" {
 				meta["tool_call_id"] = last.ToolCallID

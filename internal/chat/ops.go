@@ -19,8 +19,8 @@ type Status struct {
 	UpdatedAt    time.Time
 }
 
-// Status reports one of the caller's sessions.
-func (s *Service) Status(ctx context.Context, caller Caller, sessionID uuid.UUID) (Status, error) {
+// GetChatStatus (operation getChatStatus) reports one of the caller's sessions.
+func (s *Service) GetChatStatus(ctx context.Context, caller Caller, sessionID uuid.UUID) (Status, error) {
 	sess, err := s.ws.Session(ctx, caller.UserID, sessionID)
 	if err != nil {
 		return Status{}, err
@@ -33,15 +33,16 @@ func (s *Service) Status(ctx context.Context, caller Caller, sessionID uuid.UUID
 		TotalTokens: sess.InputTokens + sess.OutputTokens, TotalCost: sess.TotalCost, UpdatedAt: sess.UpdatedAt}, nil
 }
 
-// Cancel stops the session's running generation wherever it runs.
-func (s *Service) Cancel(ctx context.Context, caller Caller, sessionID uuid.UUID) (bool, error) {
+// CancelChatCompletion (operation cancelChatCompletion) stops the session's running generation
+// wherever it runs.
+func (s *Service) CancelChatCompletion(ctx context.Context, caller Caller, sessionID uuid.UUID) (bool, error) {
 	if _, err := s.ws.Session(ctx, caller.UserID, sessionID); err != nil {
 		return false, err
 	}
 	return s.runs.Cancel(ctx, sessionID)
 }
 
-// Debug is what Describe shows: the upstream request a completion would send.
+// Debug is what DebugChatCompletion shows: the upstream request a completion would send.
 type Debug struct {
 	Provider      string
 	Model         string
@@ -49,9 +50,9 @@ type Debug struct {
 	Request       json.RawMessage
 }
 
-// Describe validates req and returns the exact upstream request, without sending it (and
-// without creating a session for project_id).
-func (s *Service) Describe(ctx context.Context, caller Caller, req Request) (Debug, error) {
+// DebugChatCompletion (operation debugChatCompletion) validates req and returns the exact
+// upstream request, without sending it (and without creating a session for project_id).
+func (s *Service) DebugChatCompletion(ctx context.Context, caller Caller, req Request) (Debug, error) {
 	req.ProjectID = nil
 	model, lr, _, err := s.prepare(ctx, caller, &req)
 	if err != nil {

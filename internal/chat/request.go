@@ -22,6 +22,7 @@ type Request struct {
 	StreamOptions       *StreamOptions    `json:"stream_options"`
 	MaxTokens           *int              `json:"max_tokens"`
 	MaxCompletionTokens *int              `json:"max_completion_tokens"`
+	N                   *int              `json:"n"` // the spec allows only 1
 	Temperature         *float64          `json:"temperature"`
 	TopP                *float64          `json:"top_p"`
 	Stop                json.RawMessage   `json:"stop"`
@@ -66,6 +67,7 @@ type Tool struct {
 		Name        string          `json:"name"`
 		Description string          `json:"description"`
 		Parameters  json.RawMessage `json:"parameters"`
+		Strict      *bool           `json:"strict"` // accepted, not passed on
 	} `json:"function"`
 }
 

@@ -2,8 +2,10 @@ package chat
 
 import (
 	"encoding/json"
+	"errors"
 	"strings"
 
+	"github.com/ccbackend/ccbackend/internal/apperr"
 	"github.com/ccbackend/ccbackend/internal/catalog"
 	"github.com/ccbackend/ccbackend/internal/llm"
 )
@@ -76,6 +78,29 @@ type Completion struct {
 	Usage             Usage    `json:"usage"`
 	Cost              *Cost    `json:"cost,omitempty"`
 	SessionID         *string  `json:"session_id,omitempty"`
+	// SessionError says the exchange could not be stored in its session (the answer stands).
+	SessionError *SessionError `json:"session_error,omitempty"`
+}
+
+// SessionError reports an exchange that was answered but could not be stored in its session.
+type SessionError struct {
+	Code    string `json:"code"`
+	Message string `json:"message"`
+}
+
+// SessionErrorOf is the client's account of a failure to store the exchange (what Finish or
+// FinishStored returned): the detail of an application error, written for clients, or a generic
+// sentence; nil for nil.
+func SessionErrorOf(err error) *SessionError {
+	if err == nil {
+		return nil
+	}
+	msg := "the exchange could not be stored in the session"
+	var ae *apperr.Error
+	if errors.As(err, &ae) && ae.Kind != apperr.Internal && ae.Detail != "" {
+		msg += ": " + ae.Detail
+	}
+	return &SessionError{Code: "exchange_not_stored", Message: msg}
 }
 
 // Choice is the one choice of a completion.
@@ -104,6 +129,7 @@ type Chunk struct {
 	Choices           []ChunkChoice `json:"choices"`
 	Usage             *Usage        `json:"usage,omitempty"`
 	Cost              *Cost         `json:"cost,omitempty"`
+	SessionError      *SessionError `json:"session_error,omitempty"`
 }
 
 // ChunkChoice carries a delta.

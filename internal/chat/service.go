@@ -4,7 +4,9 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
+	"strings"
 	"sync"
 	"time"
 
@@ -31,8 +33,7 @@ type Service struct {
 	ws       *workspace.Service
 	store    *store.Store
 	runs     *Runs
-	limiter  *ratelimit.Limiter
-	tokens   *ratelimit.Policy // nil: no token limit
+	limits   Limits
 	now      func() time.Time
 	log      *slog.Logger
 	pending  sync.WaitGroup // exchanges being recorded after their stream ended
@@ -46,10 +47,24 @@ func (s *Service) Wait() {
 	s.usage.close()
 }
 
+// Limits bound what one user can spend and hold.
+type Limits struct {
+	Limiter *ratelimit.Limiter
+	Tokens  *ratelimit.Policy // nil: no token limit
+	// TokensFailOpen admits requests uncharged while Redis cannot decide (CCB_TOKEN_LIMIT_FAIL_OPEN);
+	// otherwise they are refused with 503. An argument error is never admitted.
+	TokensFailOpen bool
+	Generations    *ratelimit.Semaphore // counts running generations per user across instances
+	MaxGenerations int                  // CCB_MAX_CONCURRENT_GENERATIONS; 0: no cap
+	// MaxMessageBytes is the largest message content a session stores (CCB_MAX_MESSAGE_BYTES):
+	// an exchange to be stored is refused up front when its user turn is larger.
+	MaxMessageBytes int64
+}
+
 // New wires the chat service.
 func New(c *catalog.Catalog, upstream *llm.Router, ws *workspace.Service, st *store.Store, runs *Runs,
-	limiter *ratelimit.Limiter, tokens *ratelimit.Policy, now func() time.Time, log *slog.Logger) *Service {
-	return &Service{catalog: c, upstream: upstream, ws: ws, store: st, runs: runs, limiter: limiter, tokens: tokens, now: now, log: log,
+	limits Limits, now func() time.Time, log *slog.Logger) *Service {
+	return &Service{catalog: c, upstream: upstream, ws: ws, store: st, runs: runs, limits: limits, now: now, log: log,
 		usage: newUsageWriter(st, log)}
 }
 
@@ -59,6 +74,10 @@ func (s *Service) prepare(ctx context.Context, caller Caller, req *Request) (cat
 	if !ok {
 		return model, llm.Request{}, nil, apperr.New(apperr.NotFound, "model_not_found", "no such model: "+req.Model).
 			WithFields(apperr.FieldError{Location: apperr.InBody, Pointer: "/model", Detail: "not in the model catalog"})
+	}
+	// Checked before session() creates a session for project_id: a refused request writes nothing.
+	if err := s.storable(*req); err != nil {
+		return model, llm.Request{}, nil, err
 	}
 	sessionID, err := s.session(ctx, caller, req)
 	if err != nil {
@@ -70,19 +89,52 @@ func (s *Service) prepare(ctx context.Context, caller Caller, req *Request) (cat
 	}
 	lr.Model = model.ID // the router maps catalog ids to each target's upstream id
 	lr.MaxTokens = int(model.MaxOutputTokens)
-	for _, limit := range []*int{req.MaxTokens, req.MaxCompletionTokens} {
-		if limit != nil {
-			lr.MaxTokens = *limit
+	// Both bounds are checked here as well as by the spec: the token budget reserves max_tokens,
+	// so a value below 1 reaching it must never be possible, whatever the edge let through.
+	for _, f := range []struct {
+		pointer string
+		limit   *int
+	}{{"/max_tokens", req.MaxTokens}, {"/max_completion_tokens", req.MaxCompletionTokens}} {
+		switch {
+		case f.limit == nil:
+		case *f.limit < 1:
+			return model, lr, nil, invalid(f.pointer, "must be at least 1")
+		case int64(*f.limit) > model.MaxOutputTokens:
+			return model, lr, nil, invalid(f.pointer, "more than the model's maximum output")
+		default:
+			lr.MaxTokens = *f.limit
 		}
-	}
-	if int64(lr.MaxTokens) > model.MaxOutputTokens {
-		return model, lr, nil, invalid("/max_tokens", "more than the model's maximum output")
 	}
 	if len(lr.Tools) > 0 && !model.Tools {
 		return model, lr, nil, invalid("/tools", "this model does not support tools")
 	}
 	return model, lr, sessionID, nil
 }
+
+// storable refuses up front an exchange that asks to be stored (session_id, project_id) but
+// whose user turn a session could never hold: larger than MaxMessageBytes, or with NUL
+// characters (PostgreSQL text cannot hold them). Answering 200 and then losing the turn would
+// hide the loss from the client.
+func (s *Service) storable(req Request) error {
+	if req.SessionID == nil && req.ProjectID == nil {
+		return nil
+	}
+	i := len(req.Messages) - 1
+	if i < 0 || !storedTurn(req.Messages[i]) {
+		return nil
+	}
+	content, at := req.Messages[i].Content, fmt.Sprintf("/messages/%d/content", i)
+	if s.limits.MaxMessageBytes > 0 && int64(len(content)) > s.limits.MaxMessageBytes {
+		return invalid(at, fmt.Sprintf("larger than a session stores (%d bytes of JSON)", s.limits.MaxMessageBytes))
+	}
+	if strings.Contains(string(content), `\u0000`) || strings.ContainsRune(string(content), 0) {
+		return invalid(at, "a stored message must not contain NUL characters")
+	}
+	return nil
+}
+
+// storedTurn reports whether persist stores m, the request's last message.
+func storedTurn(m Message) bool { return m.Role == "user" || m.Role == "tool" }
 
 // session resolves the session the exchange belongs to (checking ownership), creating one when
 // only a project is named, and prepends the stored history when asked.
@@ -133,38 +185,6 @@ func historyMessages(history []workspace.Message) []Message {
 		out = append(out, msg)
 	}
 	return out
-}
-
-// reserveTokens charges the token budget with what the request can use at most (a prompt
-// estimate plus max_tokens), before anything is sent upstream; Finish settles it with the real
-// usage. It returns the units reserved (0: no token limit) and the limiter's answer.
-func (s *Service) reserveTokens(ctx context.Context, caller Caller, req Request, lr llm.Request) (int, *ratelimit.Result, error) {
-	if s.tokens == nil || s.limiter == nil {
-		return 0, nil, nil
-	}
-	raw, _ := json.Marshal(req.Messages)
-	n := min(len(raw)/4+lr.MaxTokens, s.tokens.Limit)
-	res, err := s.limiter.AllowN(ctx, tokenKey(caller), *s.tokens, n)
-	if err != nil {
-		s.log.Error("token limiter unavailable; admitting", slog.String("error", err.Error()))
-		return 0, nil, nil
-	}
-	if !res.Allowed {
-		return 0, &res, apperr.New(apperr.RateLimited, "token_rate_limited", "the token budget is spent; retry later").WithRetryAfter(res.RetryAfter)
-	}
-	return n, &res, nil
-}
-
-func tokenKey(c Caller) string { return "u:" + c.UserID.String() }
-
-// settleTokens replaces the reservation with the tokens actually used.
-func (s *Service) settleTokens(ctx context.Context, caller Caller, reserved int, used int64) {
-	if reserved == 0 {
-		return
-	}
-	if err := s.limiter.Settle(ctx, tokenKey(caller), *s.tokens, reserved, int(used)); err != nil {
-		s.log.Error("settling the token budget failed; the reservation stands", slog.String("error", err.Error()))
-	}
 }
 
 // upstreamError turns a provider failure into the client's problem, without upstream text.

@@ -53,7 +53,13 @@ type Config struct {
 	LLMRetries       int           // CCB_LLM_RETRIES: attempts per provider before falling back
 	LLMRetryBase     time.Duration // CCB_LLM_RETRY_BASE: first backoff; doubles per attempt, with jitter
 	RateLimitTokens  *RatePolicy   // CCB_RATE_LIMIT_TOKENS, e.g. 200000/min; unset: no token limit
-	StreamKeepAlive  time.Duration // CCB_STREAM_KEEPALIVE: comment line interval on quiet streams
+	// CCB_TOKEN_LIMIT_FAIL_OPEN: admit chat completions uncharged while Redis is unreachable
+	// (default false: refuse them with 503, as the budget bounds spend)
+	TokenLimitFailOpen bool
+	// CCB_MAX_CONCURRENT_GENERATIONS: chat generations one user may run at once, across
+	// instances (default 8; 0 turns the cap off)
+	MaxConcurrentGenerations int
+	StreamKeepAlive          time.Duration // CCB_STREAM_KEEPALIVE: comment line interval on quiet streams
 }
 
 // RatePolicy allows Limit requests per Period.
@@ -118,6 +124,8 @@ func Load(getenv func(string) string) (Config, error) {
 	c.LLMRetries = r.intRange("CCB_LLM_RETRIES", 3, 1, 10)
 	c.LLMRetryBase = r.duration("CCB_LLM_RETRY_BASE", 250*time.Millisecond)
 	c.StreamKeepAlive = r.duration("CCB_STREAM_KEEPALIVE", 15*time.Second)
+	c.TokenLimitFailOpen = r.boolean("CCB_TOKEN_LIMIT_FAIL_OPEN", false)
+	c.MaxConcurrentGenerations = r.intRange("CCB_MAX_CONCURRENT_GENERATIONS", 8, 0, 10000)
 	if r.str("CCB_RATE_LIMIT_TOKENS", "") != "" {
 		p := r.ratePolicy("CCB_RATE_LIMIT_TOKENS", RatePolicy{})
 		c.RateLimitTokens = &p

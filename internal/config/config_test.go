@@ -42,16 +42,29 @@ func TestOverrides(t *testing.T) {
 	}
 }
 
+func TestChatLimits(t *testing.T) {
+	c, err := Load(env(nil))
+	if err != nil || c.MaxConcurrentGenerations != 8 || c.TokenLimitFailOpen {
+		t.Fatalf("defaults: generations %d, fail open %v (%v); want 8, false", c.MaxConcurrentGenerations, c.TokenLimitFailOpen, err)
+	}
+	c, err = Load(env(map[string]string{"CCB_MAX_CONCURRENT_GENERATIONS": "0", "CCB_TOKEN_LIMIT_FAIL_OPEN": "true"}))
+	if err != nil || c.MaxConcurrentGenerations != 0 || !c.TokenLimitFailOpen {
+		t.Fatalf("overrides: generations %d, fail open %v (%v); want 0 (off), true", c.MaxConcurrentGenerations, c.TokenLimitFailOpen, err)
+	}
+}
+
 func TestBadValuesNameTheVariable(t *testing.T) {
 	cases := map[string]string{
-		"CCB_ADDR":             "8080",
-		"CCB_MAX_BODY_BYTES":   "-1",
-		"CCB_MIGRATE_ON_START": "maybe",
-		"CCB_LOG_LEVEL":        "loud",
-		"CCB_ENV":              "staging",
-		"CCB_SHUTDOWN_TIMEOUT": "soon",
-		"DATABASE_URL":         "mysql://root:hunter2@db/app",
-		"REDIS_URL":            "memcached://x",
+		"CCB_ADDR":                       "8080",
+		"CCB_MAX_BODY_BYTES":             "-1",
+		"CCB_MIGRATE_ON_START":           "maybe",
+		"CCB_LOG_LEVEL":                  "loud",
+		"CCB_ENV":                        "staging",
+		"CCB_SHUTDOWN_TIMEOUT":           "soon",
+		"DATABASE_URL":                   "mysql://root:hunter2@db/app",
+		"REDIS_URL":                      "memcached://x",
+		"CCB_MAX_CONCURRENT_GENERATIONS": "-1",
+		"CCB_TOKEN_LIMIT_FAIL_OPEN":      "sometimes",
 	}
 	for name, value := range cases {
 		t.Run(name, func(t *testing.T) {

@@ -22,16 +22,6 @@ func NewChatHandlers(c *chat.Service, keepAlive time.Duration) *ChatHandlers {
 	return &ChatHandlers{chat: c, keepAlive: keepAlive}
 }
 
-// recode converts between the generated wire types and the chat package's own (the same JSON).
-func recode[T any](from any) (T, error) {
-	var to T
-	raw, err := json.Marshal(from)
-	if err != nil {
-		return to, err
-	}
-	return to, json.Unmarshal(raw, &to)
-}
-
 func caller(ctx context.Context) (chat.Caller, error) {
 	p, err := principal(ctx)
 	if err != nil {
@@ -46,11 +36,10 @@ func (h *ChatHandlers) CreateChatCompletion(ctx context.Context, req api.CreateC
 	if err != nil {
 		return nil, err
 	}
-	r, err := recode[chat.Request](req.Body)
-	if err != nil {
-		return nil, err
-	}
-	g, err := h.chat.Start(ctx, who, r)
+	// The spec maps ChatCompletionRequest to chat.Request (x-go-type): the body is the chat
+	// package's own type, no conversion.
+	r := *req.Body
+	g, err := h.chat.CreateChatCompletion(ctx, who, r)
 	if err != nil {
 		return nil, err
 	}
@@ -64,11 +53,7 @@ func (h *ChatHandlers) CreateChatCompletion(ctx context.Context, req api.CreateC
 	if err != nil {
 		return nil, err
 	}
-	body, err := recode[api.ChatCompletion](c)
-	if err != nil {
-		return nil, err
-	}
-	return api.CreateChatCompletion200JSONResponse{Body: body}, nil
+	return api.CreateChatCompletion200JSONResponse{Body: c}, nil
 }
 
 // DebugChatCompletion shows the upstream request without sending it.
@@ -77,11 +62,7 @@ func (h *ChatHandlers) DebugChatCompletion(ctx context.Context, req api.DebugCha
 	if err != nil {
 		return nil, err
 	}
-	r, err := recode[chat.Request](req.Body)
-	if err != nil {
-		return nil, err
-	}
-	d, err := h.chat.Describe(ctx, who, r)
+	d, err := h.chat.DebugChatCompletion(ctx, who, *req.Body)
 	if err != nil {
 		return nil, err
 	}
@@ -98,7 +79,7 @@ func (h *ChatHandlers) GetChatStatus(ctx context.Context, req api.GetChatStatusR
 	if err != nil {
 		return nil, err
 	}
-	st, err := h.chat.Status(ctx, who, req.SessionId)
+	st, err := h.chat.GetChatStatus(ctx, who, req.SessionId)
 	if err != nil {
 		return nil, err
 	}
@@ -112,7 +93,7 @@ func (h *ChatHandlers) CancelChatCompletion(ctx context.Context, req api.CancelC
 	if err != nil {
 		return nil, err
 	}
-	cancelled, err := h.chat.Cancel(ctx, who, req.SessionId)
+	cancelled, err := h.chat.CancelChatCompletion(ctx, who, req.SessionId)
 	if err != nil {
 		return nil, err
 	}

@@ -63,8 +63,9 @@ func (s *chatStream) write(sse *sseWriter, base chat.Chunk, e llm.Event) {
 	}
 }
 
-// finish closes the stream: the usage chunk when asked, an error event if the upstream failed
-// part-way (its problem cannot be a status code any more), then [DONE].
+// finish closes the stream: an error event if the upstream failed part-way (its problem cannot
+// be a status code any more), the usage chunk when asked, a chunk with session_error when the
+// exchange could not be stored in its session, then [DONE].
 func (s *chatStream) finish(sse *sseWriter, base chat.Chunk) error {
 	if err := s.gen.Err(); err != nil && s.ctx.Err() == nil {
 		e := classify(chat.StreamError(err))
@@ -76,6 +77,16 @@ func (s *chatStream) finish(sse *sseWriter, base chat.Chunk) error {
 		u.Choices = []chat.ChunkChoice{}
 		u.Usage, u.Cost = &usage, &cost
 		sse.data(u)
+	}
+	// An exchange that belongs to a session is stored before [DONE], so that a failure to store
+	// it reaches the client instead of only the log.
+	if s.gen.SessionID() != nil {
+		if stored := s.gen.FinishStored(s.ctx); stored != nil {
+			e := base
+			e.Choices = []chat.ChunkChoice{}
+			e.SessionError = chat.SessionErrorOf(stored)
+			sse.data(e)
+		}
 	}
 	sse.raw("data: [DONE]\n\n")
 	return nil

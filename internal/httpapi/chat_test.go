@@ -27,12 +27,16 @@ type chatEnv struct {
 
 // newChatEnv runs the service against a fake Anthropic upstream and returns an unmodified
 // OpenAI SDK client pointed at it, authenticated with an access token.
-func newChatEnv(t *testing.T) chatEnv {
+func newChatEnv(t *testing.T) chatEnv { return newChatEnvWith(t, func(*testutil.Config) {}) }
+
+// newChatEnvWith is newChatEnv with more settings changed by adjust.
+func newChatEnvWith(t *testing.T, adjust func(*testutil.Config)) chatEnv {
 	t.Helper()
 	fake := llmtest.NewFakeAnthropic(t)
 	s := testutil.NewServer(t, testutil.WithConfig(func(c *testutil.Config) {
 		c.AnthropicBaseURL, c.AnthropicAPIKey = fake.URL, "sk-ant-test-secret"
 		c.LLMRetryBase = time.Millisecond
+		adjust(c)
 	}))
 	u := s.Register(t, "chat-"+strings.ReplaceAll(t.Name(), "/", "-")+"@example.com")
 	client := openai.NewClient(option.WithBaseURL(s.URL+"/v1"), option.WithAPIKey(u.AccessToken),

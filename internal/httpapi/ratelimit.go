@@ -2,6 +2,8 @@ package httpapi
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"log/slog"
 	"regexp"
 	"time"
@@ -48,7 +50,8 @@ func policiesByRoute(spec *openapi3.T, rl RateLimits) map[string]ratelimit.Polic
 // requestLimits charges each request to its caller (user, API key, or client IP when anonymous)
 // under the operation's policy and reports the quota in RateLimit headers. When Redis cannot
 // decide, policies marked fail-open let the request through (logged) and the others refuse it
-// with 503, so sign-in never becomes brute-forceable during an outage.
+// with 503, so sign-in never becomes brute-forceable during an outage. Only an outage
+// (ratelimit.ErrUnavailable) may fail open: an argument error refuses the request as internal.
 //
 // For an authenticated caller the decision starts as soon as the credentials prove genuine
 // (see auth.Identified), so its Redis round trip overlaps the revocation lookup instead of
@@ -131,6 +134,10 @@ func (l *requestLimits) middleware(next echo.HandlerFunc) echo.HandlerFunc {
 			l.decide(c.Request().Context(), d)
 		}
 		<-d.done
+		if d.err != nil && !errors.Is(d.err, ratelimit.ErrUnavailable) {
+			// An argument error (a bad policy, an empty key) is a bug, not an outage: refused.
+			return fmt.Errorf("rate limit %s: %w", d.policy.Name, d.err)
+		}
 		if d.err != nil {
 			if l.rl.FailOpen[d.policy.Name] {
 				l.log.Error("rate limiter unavailable; admitting", slog.String("policy", d.policy.Name), slog.String("error", d.err.Error()))

@@ -2,12 +2,25 @@
 // Each decision is one Lua script in Redis, so it is atomic and shared by every instance of the
 // service: the limit is global, not per process.
 //
-// Failure policy: when Redis cannot be reached, Allow and AllowN return an error (an
-// apperr.Unavailable) and a Result that is not Allowed. This package does not choose between
-// failing open and failing closed; the HTTP layer does: it fails open for the "default" policy
-// (the request proceeds and the error is logged) and closed for "auth" (login, register and refresh
-// must not become brute-forceable while Redis is down). A call waits at most as long as ctx and the
-// client's own timeouts allow, so callers should bound ctx.
+// Errors come in two kinds that callers must tell apart (errors.Is):
+//
+//   - ErrUnavailable: Redis could not decide (unreachable, timed out). The Result is not Allowed.
+//     This package does not choose between failing open and failing closed; each caller does,
+//     deliberately: the request limiter fails open for the "default" policy (the request proceeds
+//     and the error is logged) and closed for "auth" (login, register and refresh must not become
+//     brute-forceable while Redis is down); the chat token budget fails closed unless
+//     CCB_TOKEN_LIMIT_FAIL_OPEN is set.
+//   - ErrArgument: the call itself is wrong (a cost outside 1..Limit, a bad policy, an empty key).
+//     Redis was never asked, so this is no outage: a caller must refuse the work, never admit it
+//     as if the limiter were down — otherwise input that reaches the cost (a negative max_tokens)
+//     would switch the limit off.
+//
+// A call waits at most as long as ctx and the client's own timeouts allow, so callers should bound
+// ctx.
+//
+// Semaphore (semaphore.go) caps concurrent work per key across instances with leases in a Redis
+// sorted set; it fails closed in the chat service (CCB_MAX_CONCURRENT_GENERATIONS), since a cap
+// that is not counted is no cap.
 //
 // Choosing the key (user id, API key id or client IP) is the caller's job; this package knows
 // nothing of HTTP except the header helper in headers.go.
@@ -32,6 +45,21 @@ type Policy struct {
 	Name   string // "default", "auth", "tokens": names the Redis keys and the RateLimit headers
 	Limit  int
 	Period time.Duration
+}
+
+// ErrArgument marks a call the limiter refuses to evaluate: a cost outside 1..Limit, a policy
+// with a bad name, limit or period, or an empty key. It is a caller's bug or unchecked input,
+// never an outage.
+var ErrArgument = errors.New("ratelimit: invalid argument")
+
+// ErrUnavailable marks a decision Redis could not make (unreachable, timed out): the only error
+// a caller may choose to fail open on.
+var ErrUnavailable = errors.New("ratelimit: redis unavailable")
+
+// unavailable wraps a Redis failure as both ErrUnavailable and an apperr.Unavailable (503).
+func unavailable(op string, err error) error {
+	return apperr.Wrap(fmt.Errorf("ratelimit: %s: %w: %w", op, ErrUnavailable, err),
+		apperr.Unavailable, "rate_limit_unavailable", "Rate limiting is temporarily unavailable; retry later.")
 }
 
 // Result is the outcome of one decision, with what the RateLimit headers report.
@@ -72,8 +100,7 @@ func (l *Limiter) AllowN(ctx context.Context, key string, p Policy, n int) (Resu
 	limit := redis_rate.Limit{Rate: p.Limit, Burst: p.Limit, Period: p.Period}
 	res, err := l.gcra.AllowN(ctx, l.prefix+p.Name+":"+key, limit, n)
 	if err != nil {
-		return Result{Policy: p, Limit: p.Limit}, apperr.Wrap(fmt.Errorf("ratelimit: policy %s: %w", p.Name, err),
-			apperr.Unavailable, "rate_limit_unavailable", "Rate limiting is temporarily unavailable; retry later.")
+		return Result{Policy: p, Limit: p.Limit}, unavailable("policy "+p.Name, err)
 	}
 	out := Result{Allowed: res.Allowed > 0, Limit: p.Limit, Remaining: res.Remaining, Policy: p,
 		RetryAfter: max(res.RetryAfter, 0), ResetAfter: max(res.ResetAfter, 0)}
@@ -81,17 +108,17 @@ func (l *Limiter) AllowN(ctx context.Context, key string, p Policy, n int) (Resu
 }
 
 // check rejects what Redis would mis-handle (a zero rate divides by zero in the script) or what
-// would merge unrelated clients into one bucket (an empty key).
+// would merge unrelated clients into one bucket (an empty key); every refusal is an ErrArgument.
 func check(key string, p Policy, n int) error {
 	switch {
 	case !validName(p.Name):
-		return fmt.Errorf("ratelimit: policy name %q: want lower-case letters, digits, '-', '_' or '.'", p.Name)
+		return fmt.Errorf("%w: policy name %q: want lower-case letters, digits, '-', '_' or '.'", ErrArgument, p.Name)
 	case p.Limit < 1 || p.Period <= 0:
-		return fmt.Errorf("ratelimit: policy %s: limit %d per %s is not positive", p.Name, p.Limit, p.Period)
+		return fmt.Errorf("%w: policy %s: limit %d per %s is not positive", ErrArgument, p.Name, p.Limit, p.Period)
 	case n < 1 || n > p.Limit:
-		return fmt.Errorf("ratelimit: policy %s: cost %d is outside 1..%d", p.Name, n, p.Limit)
+		return fmt.Errorf("%w: policy %s: cost %d is outside 1..%d", ErrArgument, p.Name, n, p.Limit)
 	case key == "":
-		return errors.New("ratelimit: policy " + p.Name + ": empty key")
+		return fmt.Errorf("%w: policy %s: empty key", ErrArgument, p.Name)
 	}
 	return nil
 }

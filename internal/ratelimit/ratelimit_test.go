@@ -1,6 +1,7 @@
 package ratelimit_test
 
 import (
+	"errors"
 	"net/http"
 	"regexp"
 	"slices"
@@ -165,8 +166,11 @@ func TestRedisUnavailable(t *testing.T) {
 			if err == nil || res.Allowed {
 				t.Fatalf("Allow = %+v, %v; want an error and not allowed", res, err)
 			}
-			if apperr.KindOf(err) != apperr.Unavailable {
-				t.Errorf("kind %v, want Unavailable: %v", apperr.KindOf(err), err)
+			if apperr.KindOf(err) != apperr.Unavailable || !errors.Is(err, ratelimit.ErrUnavailable) || errors.Is(err, ratelimit.ErrArgument) {
+				t.Errorf("kind %v, want Unavailable and ErrUnavailable only: %v", apperr.KindOf(err), err)
+			}
+			if err := ratelimit.New(rdb, "ccbtest:").Settle(t.Context(), "k", pol("auth", 5, time.Minute), 3, 1); !errors.Is(err, ratelimit.ErrUnavailable) {
+				t.Errorf("Settle = %v, want ErrUnavailable", err)
 			}
 		})
 	}
@@ -193,8 +197,13 @@ func TestInvalidArguments(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if res, err := l.AllowN(t.Context(), tt.key, tt.policy, tt.n); err == nil || res.Allowed {
+			res, err := l.AllowN(t.Context(), tt.key, tt.policy, tt.n)
+			if err == nil || res.Allowed {
 				t.Fatalf("AllowN = %+v, %v; want an error", res, err)
+			}
+			// An argument error is no outage: a caller that fails open on outages must not admit it.
+			if !errors.Is(err, ratelimit.ErrArgument) || errors.Is(err, ratelimit.ErrUnavailable) || apperr.KindOf(err) == apperr.Unavailable {
+				t.Errorf("AllowN error %v: want ErrArgument, not an outage", err)
 			}
 		})
 	}

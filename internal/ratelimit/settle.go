@@ -2,11 +2,8 @@ package ratelimit
 
 import (
 	"context"
-	"fmt"
 
 	"github.com/redis/go-redis/v9"
-
-	"github.com/ccbackend/ccbackend/internal/apperr"
 )
 
 // adjust moves a GCRA key's theoretical arrival time (TAT, seconds since 2017-01-01 as
@@ -40,8 +37,7 @@ func (l *Limiter) Settle(ctx context.Context, key string, p Policy, reserved, ac
 	}
 	err := adjust.Run(ctx, l.rdb, []string{l.prefix + p.Name + ":" + key}, p.Period.Seconds(), p.Limit, delta).Err()
 	if err != nil {
-		return apperr.Wrap(fmt.Errorf("ratelimit: settle %s: %w", p.Name, err), apperr.Unavailable,
-			"rate_limit_unavailable", "Rate limiting is temporarily unavailable; retry later.")
+		return unavailable("settle "+p.Name, err)
 	}
 	return nil
 }

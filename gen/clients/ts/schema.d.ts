@@ -668,7 +668,27 @@ export interface paths {
          *     `chat.completion.chunk` objects ending with `data: [DONE]`, with a `: keep-alive` comment
          *     every 15 s. Extensions: `session_id` appends the new user turn and the reply to a session
          *     (`use_session_history: true` prepends its stored history), `project_id`, and `cost` in the
-         *     response. `n` must be 1. Also limited by tokens (`tokens` policy).
+         *     response. `n` must be 1. Each data event of a stream is a `ChatCompletionChunk`, or a
+         *     `ChatStreamError` when the model provider fails after the stream began.
+         *
+         *     Storing the exchange: when `session_id` or `project_id` asks for it, a last user or tool
+         *     message that a session could never hold (larger than the server's message limit,
+         *     `CCB_MAX_MESSAGE_BYTES`, or containing NUL characters) is refused up front with 400 and a
+         *     pointer to its `content`, before anything is created or sent upstream. The exchange is
+         *     stored once the answer is complete (also a cancelled or failed one, with what was
+         *     produced): a streamed exchange before `data: [DONE]`, a non-streamed one before the
+         *     response. If storing fails even so, the answer still stands and the failure is reported,
+         *     never hidden: `session_error` in the response body, or in a last chunk (with empty
+         *     `choices`) just before `data: [DONE]`.
+         *
+         *     Limits: a token budget per user (`tokens` policy) is charged with the prompt estimate plus
+         *     `max_tokens` before the call and settled with the real usage afterwards; a request it
+         *     cannot fit is refused with 429 `token_rate_limited`. When Redis cannot check the budget the
+         *     request is refused with 503 `token_limiter_unavailable`, unless the operator chose to admit
+         *     such requests uncharged (`CCB_TOKEN_LIMIT_FAIL_OPEN`). A user may run a bounded number of
+         *     generations at once across all instances (`CCB_MAX_CONCURRENT_GENERATIONS`, 8 by default);
+         *     one more is refused with 429 `too_many_generations` and `Retry-After`. A slot is freed when
+         *     the generation ends (completed, failed, cancelled or the client went away).
          */
         post: operations["createChatCompletion"];
         delete?: never;
@@ -1273,7 +1293,9 @@ export interface components {
             stream_options?: {
                 include_usage?: boolean;
             } | null;
+            /** @description At most the model's maximum output (`max_output_tokens` in the catalog); a larger value is a 400. */
             max_tokens?: number | null;
+            /** @description The same bound as `max_tokens`; wins when both are given. */
             max_completion_tokens?: number | null;
             /** Format: double */
             temperature?: number | null;
@@ -1301,14 +1323,15 @@ export interface components {
              * @description Extension. The project a new session (none given) is created in.
              */
             project_id?: string;
-            /** @description Extension. Prepend the session's stored messages to `messages`. */
+            /** @description Extension. With `session_id`, prepend the session's stored messages to `messages`. */
             use_session_history?: boolean;
         };
+        /** @description One turn. A `tool` message needs `tool_call_id`; an `assistant` message needs `content` or `tool_calls`; system, developer and tool messages take text only (a string or text parts). Images are base64 `data:` URLs (png, jpeg, gif, webp); nothing is fetched. */
         ChatMessage: {
             /** @enum {string} */
             role: "system" | "developer" | "user" | "assistant" | "tool";
             /** @description A string, a list of content parts, or null (assistant turns with tool calls). */
-            content?: unknown;
+            content?: (string | null) | components["schemas"]["ContentPart"][];
             name?: string;
             tool_calls?: components["schemas"]["ChatToolCall"][];
             tool_call_id?: string;
@@ -1322,6 +1345,7 @@ export interface components {
                 parameters?: {
                     [key: string]: unknown;
                 };
+                /** @description Accepted for compatibility; the upstream is not asked for strict schema adherence. */
                 strict?: boolean | null;
             };
         };
@@ -1338,7 +1362,7 @@ export interface components {
             type: "function";
             function: {
                 name: string;
-                /** @description JSON-encoded arguments. */
+                /** @description The arguments as a JSON object, encoded as a string (in requests, anything else is a 400). */
                 arguments: string;
             };
         };
@@ -1355,9 +1379,16 @@ export interface components {
             cost?: components["schemas"]["ChatCost"];
             /**
              * Format: uuid
-             * @description Extension. The session the exchange was stored in.
+             * @description Extension. The session the exchange belongs to (stored unless `session_error` says otherwise).
              */
             session_id?: string | null;
+            session_error?: components["schemas"]["ChatSessionError"];
+        };
+        /** @description Extension. The answer was produced but could not be stored in its session; it is not in the session's messages. */
+        ChatSessionError: {
+            /** @enum {string} */
+            code: "exchange_not_stored";
+            message: string;
         };
         ChatChoice: {
             index: number;
@@ -1399,6 +1430,48 @@ export interface components {
             cache_write: number;
             /** Format: double */
             total: number;
+        };
+        /** @description One `data:` event of a streamed completion. The first carries the role, the last of the answer a `finish_reason`; with `stream_options.include_usage` a chunk with empty `choices` carries `usage` and `cost`; a chunk with empty `choices` and `session_error` may come last, just before `data: [DONE]`. */
+        ChatCompletionChunk: {
+            id: string;
+            /** @enum {string} */
+            object: "chat.completion.chunk";
+            /** Format: int64 */
+            created: number;
+            model: string;
+            system_fingerprint?: string | null;
+            choices: components["schemas"]["ChatChunkChoice"][];
+            usage?: components["schemas"]["ChatUsage"];
+            cost?: components["schemas"]["ChatCost"];
+            session_error?: components["schemas"]["ChatSessionError"];
+        };
+        ChatChunkChoice: {
+            index: number;
+            delta: components["schemas"]["ChatDelta"];
+            /** @enum {string|null} */
+            finish_reason: "stop" | "length" | "tool_calls" | "content_filter" | null;
+            logprobs?: Record<string, never> | null;
+        };
+        ChatDelta: {
+            /** @enum {string} */
+            role?: "assistant";
+            content?: string | null;
+            tool_calls?: components["schemas"]["ChatToolCallDelta"][];
+        };
+        /** @description A fragment of a tool call; `id`, `type` and `function.name` come with its first fragment. */
+        ChatToolCallDelta: {
+            index: number;
+            id?: string;
+            /** @enum {string} */
+            type?: "function";
+            function: {
+                name?: string;
+                arguments: string;
+            };
+        };
+        /** @description The `data:` event sent instead of further chunks when the model provider fails after the stream began (the status is 200 by then); `data: [DONE]` follows. */
+        ChatStreamError: {
+            error: components["schemas"]["OpenAIError"];
         };
         ChatDebug: {
             provider: string;
@@ -2783,9 +2856,33 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             404: components["responses"]["NotFound"];
             409: components["responses"]["Conflict"];
-            429: components["responses"]["TooManyRequests"];
+            /** @description A rate limit (`rate_limited`), the token budget (`token_rate_limited`), or too many generations running at once for this user (`too_many_generations`); retry after `Retry-After` seconds. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: number;
+                    /** @description The remaining quota (IETF draft), e.g. `"tokens";r=0;t=42`. */
+                    RateLimit?: string;
+                    /** @description The quota policy (IETF draft), e.g. `"tokens";q=200000;w=60`. */
+                    "RateLimit-Policy"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             502: components["responses"]["UpstreamError"];
-            503: components["responses"]["UpstreamError"];
+            /** @description The model provider is overloaded (`upstream_overloaded`), or the token budget or the generation count cannot be checked because Redis is unreachable (`token_limiter_unavailable`, `generation_limiter_unavailable`); retry after `Retry-After` seconds. */
+            503: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             504: components["responses"]["UpstreamError"];
             default: components["responses"]["Error"];
         };

@@ -65,9 +65,15 @@
 //   let aPIChatNamedToolChoice = try? APIJSONCoding.makeDecoder().decode(APIChatNamedToolChoice.self, from: jsonData)
 //   let aPIChatToolCall = try? APIJSONCoding.makeDecoder().decode(APIChatToolCall.self, from: jsonData)
 //   let aPIChatCompletion = try? APIJSONCoding.makeDecoder().decode(APIChatCompletion.self, from: jsonData)
+//   let aPIChatSessionError = try? APIJSONCoding.makeDecoder().decode(APIChatSessionError.self, from: jsonData)
 //   let aPIChatChoice = try? APIJSONCoding.makeDecoder().decode(APIChatChoice.self, from: jsonData)
 //   let aPIChatUsage = try? APIJSONCoding.makeDecoder().decode(APIChatUsage.self, from: jsonData)
 //   let aPIChatCost = try? APIJSONCoding.makeDecoder().decode(APIChatCost.self, from: jsonData)
+//   let aPIChatCompletionChunk = try? APIJSONCoding.makeDecoder().decode(APIChatCompletionChunk.self, from: jsonData)
+//   let aPIChatChunkChoice = try? APIJSONCoding.makeDecoder().decode(APIChatChunkChoice.self, from: jsonData)
+//   let aPIChatDelta = try? APIJSONCoding.makeDecoder().decode(APIChatDelta.self, from: jsonData)
+//   let aPIChatToolCallDelta = try? APIJSONCoding.makeDecoder().decode(APIChatToolCallDelta.self, from: jsonData)
+//   let aPIChatStreamError = try? APIJSONCoding.makeDecoder().decode(APIChatStreamError.self, from: jsonData)
 //   let aPIChatDebug = try? APIJSONCoding.makeDecoder().decode(APIChatDebug.self, from: jsonData)
 //   let aPIChatStatus = try? APIJSONCoding.makeDecoder().decode(APIChatStatus.self, from: jsonData)
 //   let aPIChatCancel = try? APIJSONCoding.makeDecoder().decode(APIChatCancel.self, from: jsonData)
@@ -1457,7 +1463,10 @@ public struct APIModelPricing: Codable {
 /// OpenAI's chat completion request; fields not listed are accepted and ignored.
 // MARK: - APIChatCompletionRequest
 public struct APIChatCompletionRequest: Codable {
+    /// The same bound as `max_tokens`; wins when both are given.
     public let maxCompletionTokens: Int?
+    /// At most the model's maximum output (`max_output_tokens` in the catalog); a larger value
+    /// is a 400.
     public let maxTokens: Int?
     public let messages: [APIChatMessage]
     public let metadata: [String: String]?
@@ -1478,7 +1487,7 @@ public struct APIChatCompletionRequest: Codable {
     public let toolChoice: APIToolChoiceUnion?
     public let tools: [APIChatTool]?
     public let topP: Double?
-    /// Extension. Prepend the session's stored messages to `messages`.
+    /// Extension. With `session_id`, prepend the session's stored messages to `messages`.
     public let useSessionHistory: Bool?
     public let user: String?
 
@@ -1525,10 +1534,13 @@ public struct APIChatCompletionRequest: Codable {
     }
 }
 
+/// One turn. A `tool` message needs `tool_call_id`; an `assistant` message needs `content`
+/// or `tool_calls`; system, developer and tool messages take text only (a string or text
+/// parts). Images are base64 `data:` URLs (png, jpeg, gif, webp); nothing is fetched.
 // MARK: - APIChatMessage
 public struct APIChatMessage: Codable {
     /// A string, a list of content parts, or null (assistant turns with tool calls).
-    public let content: JSONAny?
+    public let content: APIContent?
     public let name: String?
     public let role: APIChatMessageRole
     public let toolCallID: String?
@@ -1542,12 +1554,48 @@ public struct APIChatMessage: Codable {
         case toolCalls = "tool_calls"
     }
 
-    public init(content: JSONAny?, name: String?, role: APIChatMessageRole, toolCallID: String?, toolCalls: [APIChatToolCall]?) {
+    public init(content: APIContent?, name: String?, role: APIChatMessageRole, toolCallID: String?, toolCalls: [APIChatToolCall]?) {
         self.content = content
         self.name = name
         self.role = role
         self.toolCallID = toolCallID
         self.toolCalls = toolCalls
+    }
+}
+
+/// A string, a list of content parts, or null (assistant turns with tool calls).
+public enum APIContent: Codable {
+    case apiContentPartArray([APIContentPart])
+    case string(String)
+    case null
+
+    public init(from decoder: Decoder) throws {
+        let container = try decoder.singleValueContainer()
+        if let x = try? container.decode([APIContentPart].self) {
+            self = .apiContentPartArray(x)
+            return
+        }
+        if let x = try? container.decode(String.self) {
+            self = .string(x)
+            return
+        }
+        if container.decodeNil() {
+            self = .null
+            return
+        }
+        throw DecodingError.typeMismatch(APIContent.self, DecodingError.Context(codingPath: decoder.codingPath, debugDescription: "Wrong type for APIContent"))
+    }
+
+    public func encode(to encoder: Encoder) throws {
+        var container = encoder.singleValueContainer()
+        switch self {
+        case .apiContentPartArray(let x):
+            try container.encode(x)
+        case .string(let x):
+            try container.encode(x)
+        case .null:
+            try container.encodeNil()
+        }
     }
 }
 
@@ -1580,7 +1628,7 @@ public struct APIChatToolCall: Codable {
 
 // MARK: - APIChatToolCallFunction
 public struct APIChatToolCallFunction: Codable {
-    /// JSON-encoded arguments.
+    /// The arguments as a JSON object, encoded as a string (in requests, anything else is a 400).
     public let arguments: String
     public let name: String
 
@@ -1726,6 +1774,7 @@ public struct APIChatToolFunction: Codable {
     public let description: String?
     public let name: String
     public let parameters: [String: JSONAny]?
+    /// Accepted for compatibility; the upstream is not asked for strict schema adherence.
     public let strict: Bool?
 
     public enum CodingKeys: String, CodingKey {
@@ -1751,7 +1800,9 @@ public struct APIChatCompletion: Codable {
     public let id: String
     public let model: String
     public let object: APIChatCompletionObject
-    /// Extension. The session the exchange was stored in.
+    public let sessionError: APIChatSessionError?
+    /// Extension. The session the exchange belongs to (stored unless `session_error` says
+    /// otherwise).
     public let sessionID: String?
     public let systemFingerprint: String?
     public let usage: APIChatUsage
@@ -1763,18 +1814,20 @@ public struct APIChatCompletion: Codable {
         case id = "id"
         case model = "model"
         case object = "object"
+        case sessionError = "session_error"
         case sessionID = "session_id"
         case systemFingerprint = "system_fingerprint"
         case usage = "usage"
     }
 
-    public init(choices: [APIChatChoice], cost: APIChatCost?, created: Int, id: String, model: String, object: APIChatCompletionObject, sessionID: String?, systemFingerprint: String?, usage: APIChatUsage) {
+    public init(choices: [APIChatChoice], cost: APIChatCost?, created: Int, id: String, model: String, object: APIChatCompletionObject, sessionError: APIChatSessionError?, sessionID: String?, systemFingerprint: String?, usage: APIChatUsage) {
         self.choices = choices
         self.cost = cost
         self.created = created
         self.id = id
         self.model = model
         self.object = object
+        self.sessionError = sessionError
         self.sessionID = sessionID
         self.systemFingerprint = systemFingerprint
         self.usage = usage
@@ -1814,7 +1867,7 @@ public enum APIFinishReason: String, Codable {
 public struct APIMessageClass: Codable {
     public let content: String?
     public let refusal: String?
-    public let role: APIPurpleRole
+    public let role: APIChatDeltaRole
     public let toolCalls: [APIChatToolCall]?
 
     public enum CodingKeys: String, CodingKey {
@@ -1824,7 +1877,7 @@ public struct APIMessageClass: Codable {
         case toolCalls = "tool_calls"
     }
 
-    public init(content: String?, refusal: String?, role: APIPurpleRole, toolCalls: [APIChatToolCall]?) {
+    public init(content: String?, refusal: String?, role: APIChatDeltaRole, toolCalls: [APIChatToolCall]?) {
         self.content = content
         self.refusal = refusal
         self.role = role
@@ -1832,7 +1885,7 @@ public struct APIMessageClass: Codable {
     }
 }
 
-public enum APIPurpleRole: String, Codable {
+public enum APIChatDeltaRole: String, Codable {
     case assistant = "assistant"
 }
 
@@ -1864,6 +1917,28 @@ public struct APIChatCost: Codable {
 
 public enum APIChatCompletionObject: String, Codable {
     case chatCompletion = "chat.completion"
+}
+
+/// Extension. The answer was produced but could not be stored in its session; it is not in
+/// the session's messages.
+// MARK: - APIChatSessionError
+public struct APIChatSessionError: Codable {
+    public let code: APICode
+    public let message: String
+
+    public enum CodingKeys: String, CodingKey {
+        case code = "code"
+        case message = "message"
+    }
+
+    public init(code: APICode, message: String) {
+        self.code = code
+        self.message = message
+    }
+}
+
+public enum APICode: String, Codable {
+    case exchangeNotStored = "exchange_not_stored"
 }
 
 // MARK: - APIChatUsage
@@ -1899,6 +1974,146 @@ public struct APIPromptTokensDetails: Codable {
 
     public init(cachedTokens: Int?) {
         self.cachedTokens = cachedTokens
+    }
+}
+
+/// One `data:` event of a streamed completion. The first carries the role, the last of the
+/// answer a `finish_reason`; with `stream_options.include_usage` a chunk with empty
+/// `choices` carries `usage` and `cost`; a chunk with empty `choices` and `session_error`
+/// may come last, just before `data: [DONE]`.
+// MARK: - APIChatCompletionChunk
+public struct APIChatCompletionChunk: Codable {
+    public let choices: [APIChatChunkChoice]
+    public let cost: APIChatCost?
+    public let created: Int
+    public let id: String
+    public let model: String
+    public let object: APIChatCompletionChunkObject
+    public let sessionError: APIChatSessionError?
+    public let systemFingerprint: String?
+    public let usage: APIChatUsage?
+
+    public enum CodingKeys: String, CodingKey {
+        case choices = "choices"
+        case cost = "cost"
+        case created = "created"
+        case id = "id"
+        case model = "model"
+        case object = "object"
+        case sessionError = "session_error"
+        case systemFingerprint = "system_fingerprint"
+        case usage = "usage"
+    }
+
+    public init(choices: [APIChatChunkChoice], cost: APIChatCost?, created: Int, id: String, model: String, object: APIChatCompletionChunkObject, sessionError: APIChatSessionError?, systemFingerprint: String?, usage: APIChatUsage?) {
+        self.choices = choices
+        self.cost = cost
+        self.created = created
+        self.id = id
+        self.model = model
+        self.object = object
+        self.sessionError = sessionError
+        self.systemFingerprint = systemFingerprint
+        self.usage = usage
+    }
+}
+
+// MARK: - APIChatChunkChoice
+public struct APIChatChunkChoice: Codable {
+    public let delta: APIChatDelta
+    public let finishReason: APIFinishReason?
+    public let index: Int
+    public let logprobs: [String: JSONAny]?
+
+    public enum CodingKeys: String, CodingKey {
+        case delta = "delta"
+        case finishReason = "finish_reason"
+        case index = "index"
+        case logprobs = "logprobs"
+    }
+
+    public init(delta: APIChatDelta, finishReason: APIFinishReason?, index: Int, logprobs: [String: JSONAny]?) {
+        self.delta = delta
+        self.finishReason = finishReason
+        self.index = index
+        self.logprobs = logprobs
+    }
+}
+
+// MARK: - APIChatDelta
+public struct APIChatDelta: Codable {
+    public let content: String?
+    public let role: APIChatDeltaRole?
+    public let toolCalls: [APIChatToolCallDelta]?
+
+    public enum CodingKeys: String, CodingKey {
+        case content = "content"
+        case role = "role"
+        case toolCalls = "tool_calls"
+    }
+
+    public init(content: String?, role: APIChatDeltaRole?, toolCalls: [APIChatToolCallDelta]?) {
+        self.content = content
+        self.role = role
+        self.toolCalls = toolCalls
+    }
+}
+
+/// A fragment of a tool call; `id`, `type` and `function.name` come with its first fragment.
+// MARK: - APIChatToolCallDelta
+public struct APIChatToolCallDelta: Codable {
+    public let function: APIChatToolCallDeltaFunction
+    public let id: String?
+    public let index: Int
+    public let type: APIChatToolCallType?
+
+    public enum CodingKeys: String, CodingKey {
+        case function = "function"
+        case id = "id"
+        case index = "index"
+        case type = "type"
+    }
+
+    public init(function: APIChatToolCallDeltaFunction, id: String?, index: Int, type: APIChatToolCallType?) {
+        self.function = function
+        self.id = id
+        self.index = index
+        self.type = type
+    }
+}
+
+// MARK: - APIChatToolCallDeltaFunction
+public struct APIChatToolCallDeltaFunction: Codable {
+    public let arguments: String
+    public let name: String?
+
+    public enum CodingKeys: String, CodingKey {
+        case arguments = "arguments"
+        case name = "name"
+    }
+
+    public init(arguments: String, name: String?) {
+        self.arguments = arguments
+        self.name = name
+    }
+}
+
+public enum APIChatCompletionChunkObject: String, Codable {
+    case chatCompletionChunk = "chat.completion.chunk"
+}
+
+/// The `data:` event sent instead of further chunks when the model provider fails after the
+/// stream began (the status is 200 by then); `data: [DONE]` follows.
+// MARK: - APIChatStreamError
+public struct APIChatStreamError: Codable {
+    public let error: APIOpenAIError
+
+    public enum CodingKeys: String, CodingKey {
+        case error = "error"
+    }
+
+    public init(error: APIOpenAIError) {
+        self.error = error
     }
 }
 

@@ -1,0 +1,119 @@
+package chat
+
+import (
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/redis/go-redis/v9"
+
+	"github.com/ccbackend/ccbackend/internal/apperr"
+	"github.com/ccbackend/ccbackend/internal/catalog"
+	"github.com/ccbackend/ccbackend/internal/llm"
+	"github.com/ccbackend/ccbackend/internal/ratelimit"
+)
+
+// unreachableRedis is a real client pointed at a closed local port: every command fails as an
+// outage would.
+func unreachableRedis(t *testing.T) *redis.Client {
+	t.Helper()
+	rdb := redis.NewClient(&redis.Options{Addr: "127.0.0.1:1", MaxRetries: -1, DialerRetries: 1})
+	t.Cleanup(func() { _ = rdb.Close() })
+	return rdb
+}
+
+func quiet() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
+
+// TestReserveTokensOnlyAnOutageMayFailOpen: with Redis unreachable, the budget fails open only
+// when configured to; an argument error (a negative max_tokens that slipped past validation) is
+// refused under either setting, and is no 503 either.
+func TestReserveTokensOnlyAnOutageMayFailOpen(t *testing.T) {
+	policy := ratelimit.Policy{Name: "tokens", Limit: 20000, Period: time.Minute}
+	limiter := ratelimit.New(unreachableRedis(t), "ccbtest:")
+	caller := Caller{UserID: uuid.New()}
+	req := Request{Messages: []Message{{Role: "user", Content: json.RawMessage(`"hi"`)}}}
+	for _, failOpen := range []bool{false, true} {
+		s := &Service{limits: Limits{Limiter: limiter, Tokens: &policy, TokensFailOpen: failOpen}, log: quiet()}
+		reserved, res, err := s.reserveTokens(t.Context(), caller, req, llm.Request{MaxTokens: 100})
+		switch {
+		case failOpen && (err != nil || reserved != 0 || res != nil):
+			t.Errorf("fail-open, Redis down: reserved %d, %v, %v; want admitted uncharged", reserved, res, err)
+		case !failOpen && (apperr.KindOf(err) != apperr.Unavailable || codeOf(err) != "token_limiter_unavailable" || retryAfter(err) <= 0):
+			t.Errorf("fail-closed, Redis down: %v; want 503 token_limiter_unavailable with Retry-After", err)
+		}
+		_, _, err = s.reserveTokens(t.Context(), caller, req, llm.Request{MaxTokens: -1000000})
+		if err == nil || apperr.KindOf(err) == apperr.Unavailable || !errors.Is(err, ratelimit.ErrArgument) {
+			t.Errorf("failOpen=%v, negative max_tokens: %v; want refused as an argument error", failOpen, err)
+		}
+	}
+}
+
+func TestGenerationCapFailsClosedWithoutRedis(t *testing.T) {
+	s := &Service{limits: Limits{Generations: ratelimit.NewSemaphore(unreachableRedis(t), "ccbtest:", time.Minute, quiet()), MaxGenerations: 8}, log: quiet()}
+	if _, err := s.acquireGeneration(t.Context(), Caller{UserID: uuid.New()}); apperr.KindOf(err) != apperr.Unavailable || retryAfter(err) <= 0 {
+		t.Errorf("acquire with Redis down: %v; want 503 with Retry-After", err)
+	}
+	s.limits.MaxGenerations = 0 // the cap is off: Redis is not asked
+	if release, err := s.acquireGeneration(t.Context(), Caller{UserID: uuid.New()}); err != nil || release == nil {
+		t.Errorf("cap off: %v", err)
+	}
+}
+
+// TestPrepareBoundsMaxTokens: whatever the HTTP edge binds, prepare refuses a bound below 1
+// with a pointer, before the token budget sees it.
+func TestPrepareBoundsMaxTokens(t *testing.T) {
+	cat, err := catalog.Load("", false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &Service{catalog: cat, log: quiet()}
+	neg, zero, ok := -1000000, 0, 10
+	cases := []struct {
+		name     string
+		max, mct *int
+		pointer  string
+	}{
+		{"negative max_tokens", &neg, nil, "/max_tokens"},
+		{"zero max_tokens", &zero, nil, "/max_tokens"},
+		{"negative max_completion_tokens", nil, &neg, "/max_completion_tokens"},
+		{"valid max_tokens, zero max_completion_tokens", &ok, &zero, "/max_completion_tokens"},
+		{"valid", &ok, &ok, ""},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			req := Request{Model: "claude-sonnet-4-5", MaxTokens: tc.max, MaxCompletionTokens: tc.mct,
+				Messages: []Message{{Role: "user", Content: json.RawMessage(`"hi"`)}}}
+			_, lr, _, err := s.prepare(t.Context(), Caller{UserID: uuid.New()}, &req)
+			if tc.pointer == "" {
+				if err != nil || lr.MaxTokens != ok {
+					t.Fatalf("prepare = %v, max tokens %d", err, lr.MaxTokens)
+				}
+				return
+			}
+			var ae *apperr.Error
+			if !errors.As(err, &ae) || ae.Kind != apperr.Invalid || len(ae.Fields) != 1 || ae.Fields[0].Pointer != tc.pointer {
+				t.Fatalf("prepare = %v; want 400 at %s", err, tc.pointer)
+			}
+		})
+	}
+}
+
+func codeOf(err error) string {
+	var ae *apperr.Error
+	if errors.As(err, &ae) {
+		return ae.Code
+	}
+	return ""
+}
+
+func retryAfter(err error) time.Duration {
+	var ae *apperr.Error
+	if errors.As(err, &ae) {
+		return ae.RetryAfter
+	}
+	return 0
+}
