@@ -39,15 +39,8 @@ func (h *WorkspaceHandlers) ListProjects(ctx context.Context, req api.ListProjec
 	if err != nil {
 		return nil, err
 	}
-	items, next, err := h.ws.Projects(ctx, p.UserID, req.Params.Q, page.Size(req.Params.Limit), orEmpty(req.Params.Cursor))
-	if err != nil {
-		return nil, err
-	}
-	body := api.ProjectList{Data: make([]api.Project, len(items)), HasMore: next != "", NextCursor: optionalCursor(next)}
-	for i, it := range items {
-		body.Data[i] = projectBody(it)
-	}
-	return api.ListProjects200JSONResponse(body), nil
+	body, err := listOf(infallible(projectBody))(h.ws.Projects(ctx, p.UserID, req.Params.Q, page.Params(req.Params.Limit, req.Params.Cursor)))
+	return api.ListProjects200JSONResponse(body), err
 }
 
 // CreateProject creates a project.

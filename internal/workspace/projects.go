@@ -74,43 +74,25 @@ func (s *Service) Project(ctx context.Context, userID, id uuid.UUID) (Project, e
 	return projectFromRow(row), nil
 }
 
-type projectPosition struct {
-	CreatedAt time.Time `json:"c"`
-	ID        uuid.UUID `json:"i"`
-}
-
 // Projects pages through the user's projects, newest first; q filters names (contains,
 // case-insensitive).
-func (s *Service) Projects(ctx context.Context, userID uuid.UUID, q *string, limit int, cursor string) ([]Project, string, error) {
-	params := db.ListProjectsParams{UserID: userID, MaxRows: int32(limit + 1)}
-	scope := "projects:" + userID.String()
+func (s *Service) Projects(ctx context.Context, userID uuid.UUID, q *string, req page.Request) (page.Page[Project], error) {
+	var like *string
 	if q != nil {
-		like := "%" + store.EscapeLike(strings.ToLower(*q)) + "%"
-		params.NameLike = &like
-		scope += ":" + like
+		l := "%" + store.EscapeLike(strings.ToLower(*q)) + "%"
+		like = &l
 	}
-	if cursor != "" {
-		var pos projectPosition
-		if err := s.cursors.Decode(scope, cursor, &pos); err != nil {
-			return nil, "", err
-		}
-		params.BeforeCreated, params.BeforeID = &pos.CreatedAt, &pos.ID
-	}
-	rows, err := s.store.Queries().ListProjects(ctx, params)
-	if err != nil {
-		return nil, "", store.MapError(err)
-	}
-	rows, more := page.Trim(rows, limit)
-	out := make([]Project, len(rows))
-	for i, r := range rows {
-		out[i] = projectFromRow(r)
-	}
-	next := ""
-	if more {
-		last := rows[len(rows)-1]
-		next = s.cursors.Encode(scope, projectPosition{last.CreatedAt, last.ID})
-	}
-	return out, next, nil
+	return page.Fetch(ctx, s.cursors, page.List[db.Project, page.TimeID]{
+		Name: "projects", Owner: userID, Filter: like,
+		Fetch: func(ctx context.Context, after *page.TimeID, limit int32) ([]db.Project, error) {
+			at, id := after.Split()
+			return s.store.Queries().ListProjects(ctx, db.ListProjectsParams{UserID: userID, NameLike: like, BeforeCreated: at, BeforeID: id, MaxRows: limit})
+		},
+		Position: func(r db.Project) page.TimeID { return page.At(r.CreatedAt, r.ID) },
+		Size: func(r db.Project) int {
+			return page.ItemOverhead + len(r.Settings) + len(r.Name) + page.TextLen(r.Description) + page.TextLen(r.Path)
+		},
+	}, req, projectFromRow)
 }
 
 // ReplaceProject overwrites every field (PUT).
