@@ -79,7 +79,7 @@ func (h *WorkspaceHandlers) ReplaceProject(ctx context.Context, req api.ReplaceP
 	b := req.Body
 	pr, err := h.ws.ReplaceProject(ctx, p.UserID, req.Id,
 		workspace.ProjectFields{Name: b.Name, Description: b.Description, Path: b.Path, Settings: mapOrNil(b.Settings)},
-		workspace.ParseIfMatch(req.Params.IfMatch))
+		parseIfMatch(req.Params.IfMatch))
 	if err != nil {
 		return nil, err
 	}
@@ -96,7 +96,7 @@ func (h *WorkspaceHandlers) UpdateProject(ctx context.Context, req api.UpdatePro
 	patch := workspace.ProjectPatch{Name: b.Name, Settings: mapOrNil(b.Settings)}
 	patch.Description, patch.SetDescription = sent(b.Description)
 	patch.Path, patch.SetPath = sent(b.Path)
-	pr, err := h.ws.PatchProject(ctx, p.UserID, req.Id, patch, workspace.ParseIfMatch(req.Params.IfMatch))
+	pr, err := h.ws.PatchProject(ctx, p.UserID, req.Id, patch, parseIfMatch(req.Params.IfMatch))
 	if err != nil {
 		return nil, err
 	}
@@ -109,7 +109,7 @@ func (h *WorkspaceHandlers) DeleteProject(ctx context.Context, req api.DeletePro
 	if err != nil {
 		return nil, err
 	}
-	if err := h.ws.DeleteProject(ctx, p.UserID, req.Id, workspace.ParseIfMatch(req.Params.IfMatch)); err != nil {
+	if err := h.ws.DeleteProject(ctx, p.UserID, req.Id, parseIfMatch(req.Params.IfMatch)); err != nil {
 		return nil, err
 	}
 	return api.DeleteProject204Response{}, nil

@@ -67,7 +67,7 @@ func (h *WorkspaceHandlers) UpdateSession(ctx context.Context, req api.UpdateSes
 		st := string(*b.Status)
 		patch.Status = &st
 	}
-	s, err := h.ws.PatchSession(ctx, p.UserID, req.Id, patch, workspace.ParseIfMatch(req.Params.IfMatch))
+	s, err := h.ws.PatchSession(ctx, p.UserID, req.Id, patch, parseIfMatch(req.Params.IfMatch))
 	if err != nil {
 		return nil, err
 	}
@@ -80,7 +80,7 @@ func (h *WorkspaceHandlers) DeleteSession(ctx context.Context, req api.DeleteSes
 	if err != nil {
 		return nil, err
 	}
-	if err := h.ws.DeleteSession(ctx, p.UserID, req.Id, workspace.ParseIfMatch(req.Params.IfMatch)); err != nil {
+	if err := h.ws.DeleteSession(ctx, p.UserID, req.Id, parseIfMatch(req.Params.IfMatch)); err != nil {
 		return nil, err
 	}
 	return api.DeleteSession204Response{}, nil

@@ -120,7 +120,7 @@ func (s *Service) PatchProject(ctx context.Context, userID, id uuid.UUID, p Proj
 	})
 }
 
-// changeProject locks the project, checks If-Match, and writes the fields merge derives.
+// changeProject locks the project, checks the expected version, and writes the fields merge derives.
 func (s *Service) changeProject(ctx context.Context, userID, id uuid.UUID, expected *int64, merge func(*Project) ProjectFields) (Project, error) {
 	var out Project
 	err := s.store.InTx(ctx, func(q *db.Queries) error {
