@@ -1013,11 +1013,13 @@ type LoginRequest struct {
 // Message defines model for Message.
 type Message struct {
 	// Content Text, or a list of content parts (OpenAI style).
-	Content      MessageContent         `json:"content"`
-	Cost         float64                `json:"cost"`
-	CreatedAt    apitime.Time           `json:"created_at"`
-	Id           openapi_types.UUID     `json:"id"`
-	InputTokens  int64                  `json:"input_tokens"`
+	Content     MessageContent     `json:"content"`
+	Cost        float64            `json:"cost"`
+	CreatedAt   apitime.Time       `json:"created_at"`
+	Id          openapi_types.UUID `json:"id"`
+	InputTokens int64              `json:"input_tokens"`
+
+	// Metadata Free-form metadata: at most 64 members per object, nested at most 8 levels deep, at most 16 KiB as JSON (larger is a 400 pointing at the member).
 	Metadata     map[string]interface{} `json:"metadata"`
 	OutputTokens int64                  `json:"output_tokens"`
 	Role         MessageRole            `json:"role"`
@@ -1041,7 +1043,9 @@ type MessageContent1 = []ContentPart
 // MessageCreate defines model for MessageCreate.
 type MessageCreate struct {
 	// Content Text, or a list of content parts (OpenAI style).
-	Content  MessageContent          `json:"content"`
+	Content MessageContent `json:"content"`
+
+	// Metadata Free-form metadata: at most 64 members per object, nested at most 8 levels deep, at most 16 KiB as JSON (larger is a 400 pointing at the member).
 	Metadata *map[string]interface{} `json:"metadata,omitempty"`
 	Role     MessageRole             `json:"role"`
 }
@@ -1178,7 +1182,7 @@ type Problem struct {
 
 // ProfileUpdate defines model for ProfileUpdate.
 type ProfileUpdate struct {
-	// Preferences Replaces the stored preferences (at most 64 KiB as JSON).
+	// Preferences Replaces the stored preferences: at most 256 members per object, nested at most 8 levels deep, at most 64 KiB as JSON (larger is a 400 pointing at the member).
 	Preferences *map[string]interface{} `json:"preferences,omitempty"`
 	Username    *string                 `json:"username,omitempty"`
 }
@@ -1191,7 +1195,9 @@ type Project struct {
 	Name        string             `json:"name"`
 
 	// Path The project's directory on the developer's machine.
-	Path      *string                `json:"path"`
+	Path *string `json:"path"`
+
+	// Settings Free-form settings: at most 256 members per object, nested at most 8 levels deep, at most 64 KiB as JSON (larger is a 400 pointing at the member).
 	Settings  map[string]interface{} `json:"settings"`
 	UpdatedAt apitime.Time           `json:"updated_at"`
 
@@ -1201,10 +1207,12 @@ type Project struct {
 
 // ProjectCreate defines model for ProjectCreate.
 type ProjectCreate struct {
-	Description *string                 `json:"description,omitempty"`
-	Name        string                  `json:"name"`
-	Path        *string                 `json:"path,omitempty"`
-	Settings    *map[string]interface{} `json:"settings,omitempty"`
+	Description *string `json:"description,omitempty"`
+	Name        string  `json:"name"`
+	Path        *string `json:"path,omitempty"`
+
+	// Settings Free-form settings: at most 256 members per object, nested at most 8 levels deep, at most 64 KiB as JSON (larger is a 400 pointing at the member).
+	Settings *map[string]interface{} `json:"settings,omitempty"`
 }
 
 // ProjectList defines model for ProjectList.
@@ -1219,15 +1227,19 @@ type ProjectPatch struct {
 	Description nullable.Nullable[string] `json:"description,omitempty"`
 	Name        *string                   `json:"name,omitempty"`
 	Path        nullable.Nullable[string] `json:"path,omitempty"`
-	Settings    *map[string]interface{}   `json:"settings,omitempty"`
+
+	// Settings Free-form settings: at most 256 members per object, nested at most 8 levels deep, at most 64 KiB as JSON (larger is a 400 pointing at the member).
+	Settings *map[string]interface{} `json:"settings,omitempty"`
 }
 
 // ProjectReplace defines model for ProjectReplace.
 type ProjectReplace struct {
-	Description *string                 `json:"description,omitempty"`
-	Name        string                  `json:"name"`
-	Path        *string                 `json:"path,omitempty"`
-	Settings    *map[string]interface{} `json:"settings,omitempty"`
+	Description *string `json:"description,omitempty"`
+	Name        string  `json:"name"`
+	Path        *string `json:"path,omitempty"`
+
+	// Settings Free-form settings: at most 256 members per object, nested at most 8 levels deep, at most 64 KiB as JSON (larger is a 400 pointing at the member).
+	Settings *map[string]interface{} `json:"settings,omitempty"`
 }
 
 // Readiness defines model for Readiness.
@@ -19543,191 +19555,193 @@ func (sh *strictHandler) GetChanges(ctx echo.Context, params GetChangesParams) e
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7H37Uxs51ui/ovLdqoH62uYRyGygpr7LkGQ3O5MJXyB39m7g2nL3sa2lLXUkNcab4n+/pSOpX1b7QYAk",
-	"s/vLTGh363F03jqPz51YTDPBgWvVOfrcmQBNQOI/X13Qsfl/AiqWLNNM8M5R52ICRIISuYzhB0VuQCom",
-	"+DFRwBPCNBnS+JowTgZvRt23VMeTAdGC5FlCNRBFR5DOe52oo+IJTKkZHm7pNEuhc9S57Dy77HSijp5n",
-	"5k+lJePjzt3dXdTJqKRT0G5lp7lUQobXNuBwq/sxvjEgYkT0BEgm4YaJXJGMjuGYiIx+ysEsg5nPPuUg",
-	"552ow+nUzGu/ra1xSm9/BT7Wk87R4d7+4gqjzpuXy0FFWFLMl1E9KadjSSfqSPiUMwlJ50jLHKpTj4Sc",
-	"Ut056uQ5vhmYOoFpJjTweP4LzBeX8ZZegyKUxBL8GZgjkaDl/AjBo+gUyDXMyYzpSflkKBL7iHGyf0Am",
+	"7H1pcxs3tuhfQfHdKkt1m9RiyRlLlbpPke25nsSJriW/zBtLjwS7D0mMmkAHQIviuPTfX+EA6I1oLrIk",
+	"L5MvidXsxnJwdpzlUycW00xw4Fp1jj51JkATkPjP1xd0bP6fgIolyzQTvHPUuZgAkaBELmN4psgNSMUE",
+	"PyYKeEKYJkMaXxPGyeDtqPuO6ngyIFqQPEuoBqLoCNJ5rxN1VDyBKTXDwy2dZil0jjqXneeXnU7U0fPM",
+	"/Km0ZHzcubu7izoZlXQK2q3sNJdKyPDaBhxudT/GNwZEjIieAMkk3DCRK5LRMRwTkdE/cjDLYOazP3KQ",
+	"807U4XRq5rXf1tY4pbe/AB/rSefocG9/cYVR5+2r5aAiLCnmy6ielNOxpBN1JPyRMwlJ50jLHKpTj4Sc",
+	"Ut056uQ5vhmYOoFpJjTweP4zzBeX8Y5egyKUxBL8GZgjkaDl/AjBo+gUyDXMyYzpSflkKBL7iHGyf0Am",
 	"IpeKSMhSOlfmrUsuJBszTlOzzUxwBWQLhxgUa9Ld9/gBJEfEbG2wTRhXGmhizgaXxPiY0DFl/Li2mEuO",
-	"Q1GSsNEIJHBtF8TMXg729yNCeUKoXfdEKCAjJpUmBpSgtHlPaZamROacmznsh7svepfcn4TF9vIsKqDs",
-	"Gli24MD+4WHUmTLu/94zCKo1SDPm//t4eXm7v9e9vLz98dXVf/0pfGYjpI3FwzrJsnROBE/nhFncrRCb",
-	"oUi3qan5HBTZglQBOdjbR2hwYQ5rTOIJ5WNQ273WjTribN/h89Cyf2VTphcXfUbHQBT7VytJpfhdda4E",
-	"RjRPdefocDcyE7NpPu0c7e/uImDtX3vFEhjXMAaJazgHZTiOJbgAPSn7e/8L6erOfGyRGnnOzzR5bzHL",
-	"/BULbpDb/JNmWcpiakCxk0kxTGH6X/9UBi6fK9P9ScKoc9T5Xzslu92xv6qdM/uVnTTEQgqEntLUrBsS",
-	"IiQZUZYqckNTluDsvc5d1DkVfJSy+KstMnbzK8tLKCdwyxTSuEdkXOcrKS0Hf6pFnnACZk6yRfmcKE11",
-	"rrYtx0G2ogxTm01YPMH1vRZyyJIE+FMDMpaQANeMpoqkRpZS4pGYSJFa6P1FcHjyhaFYNFgo0gQk0RPK",
-	"HYPSlHFIyIQpLeT82EBXasvTEQ1Erongdum/Cf1a5Dx5yuX/JojK40kpjLfMRjQZQir4WBlpqMQUBAdi",
-	"2Ok2LvRMQix4wswYrylL4UmXXFGfDF8zosupWgbwyAy4IGb5IM3RGPl4XPD/GVVOBiS4lwsh3lI+dwxM",
-	"PSndEWm0DpQAhmtRkoox4yQV8bXI9bHVQwgdaZBk8N780T0xfwyIwgNQRqhU1NL3VEOLHLKMaEoZyvtP",
-	"udCUbL15dfGaJJKO9HZEoDfukcFlh+Z6ctk5lj/tHuufDvYHdZV0UfAVk3bPRMrieXhuO2OGbyyf+NNP",
-	"e7vHs5+e766euYTI4qTnFkIGgWeU6eBYpew0w33gZgVCsn/BU5MgSqoqf0PU/MAzKWJQig5T+IqidQZp",
-	"2nXCdZhrElPOhWERBFcBCdnCM6ScsFJLRO1TQq4g8QJP6AlIlCmWj3zIlJZAp08u8cwGpyKBlGRS3DDD",
-	"s0fIxyJk4jcgU0ETq0tohkpFrskW04qIGSdTcyZjsJxGk4wqs0nBza7uPJ4hRZ6cvXGGRyZFBlIzqzJZ",
-	"gyPpU11TuIwl2DUTLmpdUQduMyZBLfuG52lqkcXqdAtjsGQNBS/qpFTpvjm5L5rMap2fF3/IJIzYbZhR",
-	"WEslnlBJY2PUejtVQSxBR9Y8i8WYMwXE0nVpJsfxsP/362c3L2hoV97U7dux+kh1/ZxrlgasDeS6lEih",
-	"EQkdDpOxpDGQDCQTSURmE7CSXqSJWyJRWmSKzIS8Znxs1ncf6N1VFfSP1hJGeBbQi6pIVMOOxvldFYOL",
-	"4T8h1gYUFi9PcQCktsRKc5qeVfB0RFMFUQN110DDVkyomFF7zp6pGIrLQYBjtO/lV2bNj/piE6qRTzAN",
-	"U7WKYThivSvmoFJS/HtCVX8qZBWbh0KkQDnurnSrmBc2O1lcYWWG+nDt+z1HZFvcMc1Y/9qynPX2qoqB",
-	"GgJ0Ylid4DH0yDnwhFBFBn/vnpy9Mfb/wLDGwYkTmEghR+RnoBLkoI0m/2e/1+t1VgHEb6BYWRAGyZTx",
-	"D8oKfpqm70ado4/Ld4xv30VNeBllC1q5wDloY/mk4OSD1dAUuQbIkO5pHIuca2KHeSBqr61pcftXVQA8",
-	"BN4XwPzmUd+v9AM6TVdyrinj1ad7TV7GVJ/Gmt207M4YlWptML4XKZivpoy/se/vNcAZdXLOPuXgfjYw",
-	"ujPPzHkv4t5pClQqh3jdmmlQSMVcgfxBEaPYp+jmMg8Mp6zQWbGhuxBE84Tpk9hO+bkDPJ8iEeZ60pMw",
-	"Zkqjbwz/xiWUf+BK/J8SRhLUpPFnH/W/yveVL4zWNBMy6VtrrHgsxYil0E8gBV08dUyhb0Ve8ynK6MWn",
-	"cCOu8anBmp6BTN862ztR5xrmque+uwpILITLK65lQHmjBbiWUlUFsneR+UjIflj/WqlJJaApS1U7vte+",
-	"K0+3MR3j+vlBZ9F1GHVYtgb5Rh0Roz29md4qch0LK/89eqk8NnaN4ZaUpbkMn4EzQRzQVi5O5bjv+8IY",
-	"8YOOnflxD/WsCpzII0m5/QoK1NaKwK9NX9t5efhXbeT7qxg/hBQoMf6bFwO5nlyIa+AqRJwGs/ra/BzQ",
-	"6jl5f75/+Jz87fcLdzFn1Jp2PabVCmO83eeAgturB6AUwdUQ92lNPXph1OBFevT8s2Ub54yPU+T+xwRu",
-	"LQMlVJOdm70dwwN33PfBHeCYffu4JEm75yAd5k7PWq1dNU4WP4zqR9LcW209NfCGTv4Ut3rmREfl1mED",
-	"A8a5BPteANW4RfEwqhsr+wcrrBWDtbNNxvxxvzbin1eRycKyGzO2gEufUh5DGnBB4HPnu23Y4TIHa9rS",
-	"4opwDByks4Spweg0QeewFllI14iql01r3dVW91q7qCoX2rrFiWAxLG5xxDhDJYSqunpjVm3MZAt7g4Ii",
-	"7cc0TY1Ick6o/oiluoUiGE/gNuRIjDqpGGdSDNUSPlgu3jmSAodTOsJWCi4Jo1zRdL13RVqjeqoUU5py",
-	"HdxmBSzrShFzHBdCpKc0TRflSOOYcTUFwAPH2xSzCPYSbFHjhFvxQxhm65W2BqQRdzbboMO3gJiMhWVH",
-	"K0cw790VLpx1tbQk6E5DT2bwFweGyoHHE6p7cQmP0LHXKbfOGl7dauDm1x65QK+cchcvUAoiwx+UFhIS",
-	"wnjNJF5XF1NzpWHaHzE+BplJtiYl5J6YVoH/A74Y1uIsyMqj8fCNClTxE61Gt4qAqoPxXQb85M0PeBWl",
-	"SXke3u1+TEYM0sT6l1NjhSWESqtPZPgHTwgbcwPkXqcp4ab0tl+OaQWt/aESP9ACzQq6mWHu/a0l0c3o",
-	"6q2jazu3N6J3d52rsMWqxtk09cpuWBMIEMdq7uzpqhr9sdJtGXUCCts7ns7JHgbe5FkmpLbHVkR37EUb",
-	"wjejkqYppP06j275sCKWMykqVtJS4navEko4zApS3+KCAxmzG+DbZkOOTlpI/b7M5STLjHKuJ0yVjEUL",
-	"ZDRmt+j2cGOtN68R+Yv2ACowRBmq4zEQIUmemXkOnIdlagYXHJyDsTlsBbkX2XKBwgdNjL3CBUmg07A9",
-	"ZX/rC1xm8GAbfiwep3kC/YIBruP60TDNjEqXW6uuNOZFPkS5XMYeVbBztxU7eT4dOh8i4mShlDWu7w3+",
-	"DCIyoLkW5v+eBQ8iA/7PZrQjMso5GtBR8a8j8pnTKdzd1U/ECzYzqvUAiWpwU0C+reZDv9EpJKjFOEF/",
-	"5Ta1uR4UUhK0yPrZCpDvbQjyXEHfk5YLNllKX2cSHIEVQvyHQmp75m0IYeD/GITVfG8cro6Qq4paL1IL",
-	"MdEuS0Pis7KRD+ckEWlKpYrIcO4s7WvGA2IxpvEEjK6YhIG/AFT7wUwyDWt+wXiW6zXfFble/2UttFXx",
-	"V767oDNn6HN1s0VVKNR36CdpO4qXMMzHiwp0u/bp79aDP8pVtrtF9MULYgxJw0CfmcjThAwNAnNNchdM",
-	"UEHTcv3+x37bahtQK5Zean+NIcodtMHr7RrG3aI0MsuJCEWlD+OA7csko1Ir5JCGF5CtwnIjOpfcxRQa",
-	"HoXiUdkAi9Yb+KYdaBVudDbeQGoW61yShqUWNqJlgstNxX6LkfIktmTbUTQZ+qKnwAmZxV9aQLju5XTT",
-	"zVZMdLWKRTqHWOCD+t7OMV5zceFM9Z3vJqxjONbbx/vLNQ3QgnpWW3CbeH8c5+l763ldflixTtZYvL37",
-	"2eTuYplXqgLeqCnOHEwbq6ztsractqNFBWIDXK1xk8/tYRjViHza/ddJ9x+73Rf97tXnvej5wd2fgrEz",
-	"tSyTjS6hzCCxXsc6+XaIqmA7G0CfynE+9clCdcb+t/N3v3WBxyJBO9691+usHzQVAk1UmfKq9fZvkdbu",
-	"Db2SdtcA4Yc24RfwS6xBvZkU00xXvqlD+I1Rc4i1gzDNwyg2xGg5Cn0lqOKomqW45lz9yuVrQJ9MNtlG",
-	"0AzblJMtqioVwEQBADfmCB5YyoDrC4cZRQZKhwnVaSphv09YPCE0swEwdlB0To2EPLax47GYglq4APtB",
-	"EZonzBjaeAfm8M/OMYNhULE4tfrPGZWBC042Ndw2l2mIF5pTa8Q0GNMwFbNO1Jmw8SR82SXXUA/NS0HG",
-	"BLd6LZrDF6PK+tfjXKE5X6IhBzyen07AxpE0IpwoxuP2p6rF5qzYmQtyVhXahV96nq1erPsqqs4dWvtr",
-	"BmlSRP+2HmARS3ZD0xzINFc2+liTqVCa7B8eVgJGg/GswkYSV/dh7IhOVKRjuUwplw0WwoxMGBKUYe5O",
-	"3K+EceelQjtly89so55Rf8esSy9OiQ/WKTe545j7yhgx6iIMHKRCAP4r0FRPFoGLaSgbxnEsooK4DpNQ",
-	"ZobouxyFeyCdS+dYTYcFnvkvFiaPqlsNQehvv//SEiZwQrJ8mLIYA9m33r8+JT8e7v24vehXoOm4ChUM",
-	"MAgCJmyLXbfI6Ws9rw97Ehw0rOrlqm7fsfFqqjUT2uXY7yPcmZnBLL0FeOeLyHUN8/WNPAP/VbYdDhia",
-	"/1cxZnzdKICmC4nGGvNJwZjZAwyhs1GtPoZuEHAhoZwsgieWWq+lSDVHP3XMrOIne7a/+i7hoYMU/N4a",
-	"S3l+sFkw9tKog3UcH8sg5753kr96rbqOz+4emRVrGqnoSttMa119MdViNFl33WaTeafOGrD1saoKPgVy",
-	"loXChRLGq/7hiIykmJK9NZXoL4n/sDFyVXPbLDRqBgxU4Ns4nSYAHQrV0GMJ6p62eegu4FZHLlcv5KAj",
-	"W/Zmlyg9T2F77cujpYykogEvDS/Gawq/g/ukdtybPu+N5huj7KYRJAVAHiBCsnI9/U2HR1YBFvLxbuLX",
-	"fes9fk1PtU2fY5wUoQxqQjMIiMwyxKU+xgfObquJrGsHwFRyS1KaJ9BVgnPQ3YPuYTD+eCEIxrrrQtsV",
-	"Mw5Jfxi4OxtQridSZCweRGRgtO90QLYw9Ws0ShkH4lznU8MMcIZtZBQeQl2DUVSzYQrFXcUPijSC9ZcG",
-	"GC+GphTrDeKBWcQpzeiQpcwfR4Dib3V/xngiZl8YhkRv+/cRW5lksfNSL6U+s5sz9+6q2yUL3lbfd3GX",
-	"u/jTDWuYHm3eSTySyj1RA5QheFTX5RdRzFgCYq2zfAh+toAfAc62SD1G8K02JgpkxSW1bumhtvEVln5W",
-	"4m2DsRVX0iQDSaYsTTFGDpHgj3Qtfe+r5hBMLZcsnEGLF79Y/cgWKvGKqZE4jr2S85e/KHT4BiAsEljr",
-	"1qoSjxu+AVlrlMLZV8gpxm2usc/rwF2sZPplmGur889Hwp8KPmLmtBzv2kDpe1gLcxM70S/+L5LylpIV",
-	"705yPdknfhgyNq8eV0x0MqVz9AVynwSXJBKUajXdW4SX+7VMhl14A6deSJsIbPDxjHcViwza3D0hs361",
-	"h6FxXpVNVgaNVpyjK7QQdKO9PiUvDg5/JK6GQ1H7aFEpGiBVDMgUDHdpp+LFmAlDjWRK4wnj0DUsAB+Y",
-	"9+ue1bIgVN9mVXZac+3q9DsUyfyIuOXMySXev112sO4UU8rJ8wV3n+dly6RXle35b1QogBQIcC3nKFIc",
-	"P7FBwlhZbB1BWfG2B6Ql48YYCEXsVcuBZFRPGu7qm70dFyka9L3Xs/jK73aHL0bPhs+h++fR3qh7EB88",
-	"676Inx12n492R3vJs9Ee/XGVG9qPdRBOotJMpw1G/H8KDCDtGKCLa7A6on14/4ZIwIJ7MRjFnfGxq6Fo",
-	"cdt8WAfOROtMHe3sxPGQxtfAk14CN76eidopEbKz5s213VNUer6RKhoZgxbxWkh1xFJ4oPTprICG2iyO",
-	"Cwsfxu6K0AUdVgYjW/5q5/kB+YX9TKgifzt/99t2OLarwvuqkQ0n3X/Q7r92uy/6vSWhDXdhKHnN8cvL",
-	"tjSCMh6qREt7cRWqJ2EadlT6gyIJkxBrIefE5W4UYV8/KM9Ie2slaoDWjI83DwrZPBindi3UvPw3B6PA",
-	"RcHBDci5K/Jly9hhdciYSslAuaIxm16zVyuwVGcvbg4LUFRvo2olWlZE/Disu5fnroFk9TorFe64tCRL",
-	"oHZnK3ZVPjvYffH84VBj3RggB60HsB89tX/rbj23zjNfHfWLWPdKhFm+m6hz2x2LbmEP2nd7v7l/fLSv",
-	"XVXf67JpJlwQByJRZ8z0JB/2YjHdETRjXSPKxsB3iqnvqp+ra5Z1bUYETbvFZbwrovHQ6Pydbf/+xNaG",
-	"Zk5EPzQfWrto2NMc5OPzqfdAE8ZBhZyvE4ivA88zofRYwkrG1Yz8wSUlbPPvmka7n9+PdxWM6mxGgxjD",
-	"a75BbJDbfhhoWCLgfvn9C7UTmqkpmxjE9cHCa7VVcu5ZjOCLAwpKY4Mm9H+7vwxXqSo59u1omW/g2QoH",
-	"Rl3l+jPRgvy4T4ZzbfT1Dxevu3/ePiaxmE4FL/w1Ni4QE9QbxbHuWROhru3Xtt6J7qf9V0/bg2mpu8Pf",
-	"qzXvh5Ip49YflSuwwY/mERGZK5ygqlGP/hLOvBJ0Hp2DvGExvOEjEYjpYzzEORIR1y3jzg4+Cgw/KSLD",
-	"Ki+7h6GLsQw4zVjfl+CsfOR+6uFPSz6d02na8in+FPQdGJZS/8Y+W6le2W3Xlt1YSgGDaIF1lYe9iGqF",
-	"Kb/CRKl4Onp7vd1OtF5Id2k72DMOLcrVeX8Y+/Txgl+wCiXWV2N6/kWVRB83V+V+l5biS4pNldJzGcd3",
-	"5+wyfMq6CDbke727CO8DW/1mLQWn7UarXuGw9RLpC837exnnlSMp/WQ+M6cOuYr/rJmysyKMqJbCs9rO",
-	"DxDBEoK+l+kfrFJgNOZQPuYSnG0rwlEiW1Ob312GbytWc9cOhQcw6T2D/NZNerfOhzHpWxHhO7Nlv4S1",
-	"rtqMVwDMC6r34cObl09ppD8Q0w/Q4Xd2xK1c4rvaxxIeZk5PhQqSyYdSib47few+WtbjZhEvS+/9ErVg",
-	"8ZQ3UwPOF1wrrkhx1KEynrCbcF0T//mFWYsKl629KaqErHsE98zMrtZ/WnuWey3t/pmTTYAsLGNhM8sy",
-	"uoMHOuexLVkZ8v5hE5rNWkBwzepZQU5YluHylfJ4V/e39iqBUGtGRNvqSmWSoAKJIXS2jPNVuzq6wfWM",
-	"y1ZYn3GsrScusIJPnQLakYu+zdBnWRxa23mfBVNfNlNfS7T5Ug22mboL0rqmzGtYKQTzFxjPQR3bm3jC",
-	"NIEb4LYA6MAsfECYIjDN9Hx1pPLmSrAv4/8AHVK8T/TeTo7l9eA3iHcIZjpsXku+efb3saurHtN7lLX2",
-	"PtFKNJjdSxVcddhscu9tO1Dkkun5udm8B+2U8ZM8FMlwwutVlYUkJ2dvKr0uzULJRKSJDS/xjlmzaLKF",
-	"pYKoIpQMseBxMcglrzS32O6RlxCnVALWh3ZRiEpUfLkkphyD922jNzM4DosxeraP5igVs4UQS/y93KPZ",
-	"kPk/XiHg0m29AgnUFueiecI0ScW4V9Ru/iBTF3eFtZ5tWf6qNmoe72PR+Yz9AvNWOHq4bQ3ieNjv9Xpm",
-	"49Vw2imdF91rW+tkE/9xa0vNArAletqVmTXac/BrtH+99oj9t98vOtEKBMCstEEdHIOo8sT3MbDZnc0a",
-	"2WWbMaR2Wwa7WOdE68x2kGLOEW/4JXX1TFxX3MIjvNBo6mf7g2/XcIr5KuRUJEDYu3MsooDVKWBI7E1Q",
-	"j1xMmCKJiLGwh2G8WPJQcC1prF1TWpA3IC85GiMjGkNUxOeVEWURMbs0MsxloMs8BRW5eTBWzaKanoAC",
-	"M6O9rXGFniG55AhZpnuX/JKfCn5jBhNcHV3yLsZjkaFIGCi871CcXkM/pgqOCXMXP8a+VsfYQcs+eP/6",
-	"lDx79uwF+XBxamN1MDjeJgGRTEKMuRCXnJCtwf7u7vPu7l53d/9i7/Bo9+Bo97C3u7v7j8F2zyzgFUb5",
-	"FN11fXTP4O9ddxPXffNyQLZorX0ZS2yxsOHcgtXCgilyDZl242IEJi530NaEbGDzwV8cHP643Yxoxcy/",
-	"ZjCrGfhXprQb9/MlysnLzhH52Ov1riJyWUhM89DIHPOsIjrN48tOr9e77NwN7JyD/8bWgT8N8BgH/21f",
-	"/GmAs70rOZVj6SXPa/JPymudfXKe4s8TmJPEskEy8Ez6iHy8Glj+lrIYuM0zd5Rg5KBkoCmWVMBSGkUI",
-	"pL+ZdLGrO/7r0h1QEpLhTBX/qr9CKS+TOkedZ73d3jMXfoX8dMf8ZwwtkeTKXqe5jCuEmBs+stDE6xai",
-	"BWG6pD9LORSRUwxtAZlCBrxJOkedv4B+L4Rt2lDpibu/u7ukod1mjeyqN4Etzezc7kjll57lRq6SS3iG",
-	"Ysk7Liy4Io07Rx+voo7Kp1Nzmkf+PhLBFxUdNw1o7EVV1NF0rGzegqadKzPWTg+J75qLGd/55+xa9fzO",
-	"g+f0xpYxNRirsavrNcx9NwUb1GdRFjFTsTF2VqXKNVZIgoeDJQoe8XBw/JZTQR75OwzJLzAn56Af+kjO",
-	"ivoUylZEvAHJRvMafVcPxggEdzD+prjlHDRIq9nVKeHYHQNVCmwbcSOJEstO/Z8yeA4v7YXsinPQcKt3",
-	"JtpeFLf3/gxC+3xGx2OQ5MMb7GX/4PhfDB9GdQPRnc8ImbtWyJ7YxHA1AdARsb8YDsxiwb2S0NjHsW15",
-	"PmIpGCNsCEmC1ZYrmgAKFXsUrbA/MQvr1Au5fWwu7zVLLYH7teB2WrrzUzdieyPxYDxGb1mhuburzUiV",
-	"3lC7/uX44iot7WQ2XS/Q6nzIuBVagXsqg5OxDeDaECUd+O6izsHuwWokLBpAPyzmnlRRyp9aAIPLkJAw",
-	"7nI1M+bJ/u6u64nnch+Q2SD6Ka+HqmNiw7sIFyQp4s2C2PnXMgrjkXi0m6HlkPwOmCI0ZTcPzjh+ZTfA",
-	"bberANBr0TNLFRhDloVdQBWpRc9ExkS4AakB27IYyRMENiqpZ2/M718K8U2CJYOALzZT4WQzqkoLBE27",
-	"hz4OtK+8PeUzS5afjY9cCp7Nz3ONpe8wFM4yzYzVPq1xap44q0ORGVTNLbfZ9jP7vydvf93szPy6N+Ra",
-	"38i5uP0GzqUICwseyKllPGc2ivX8f35FoL+HhKljcrj7zDo2gWEzamb0Swk0nuBVYlC9dwFnj8aeyhDh",
-	"wIFYM7dkoYQiG3bd6w93nz1tx/rKQtBNMePHZGBTJn07fvbgem4JoCA63OztoC9tB31l3VSMW3Hj3M2A",
-	"Hm6tIsJhBkrbrtMRsS2fMHt0iGGcMiK2kZ/1lLApEEn5OIAo6MUzJr5vybdK13rFNTosZs4nz5T1XDJf",
-	"OFML6csFunaBhSLmixY6TQx7B9oySYuaTVvBpc/BoYq2hevhSq3JpRkzvEeKSi7Fltq4UwPJtt0oxmMI",
-	"72Vprea2yYcwEh7Cy+a17XbvM28IQuXZ7/zKpkx31njx1F6SbKoEb0TdtY6RQRI3RofR/8HCr04jTpnd",
-	"XU3WP9OiPx9+srf6kw+cOgczJPajZ6s/ei3kkCUJ8C9nOrV7h48+NvtugRfVHfNVA9t9UeNK6NRv5UiW",
-	"v1tWI9KkwoycX3Hum/4am28kZLyM+XxQtgLqUs5zShV0GVfAFUMb33aU9zbfQh2FELH4W6ES6ZqpBd87",
-	"ndQabC8lFDzg+un925OJgZoFzFrksfOZJXfOZRAHLqve4/0aT4iNoXPJvQqdgEUjbGKIBB1UKFNbyMTm",
-	"vn+w6RcNOlmBd29eOpzD8/pZWCX0YdHNpebf1e9iXdzc42N7m03g7nARzt84cj+xq2Udajh1HXp9v3a8",
-	"QDcqkUVnrChp28Bjz7ElJJPryQ7NWNfX2G11FxRN0lLD4d1Nb4NLHRNb78beSnFDOkRNxIwTOqa2n1ud",
-	"gFC/PXvzi5l8U+L5trg7bmI1a0fX+paFjJ4Akx5i209KBPfB0IphXcEGjwiLtwIR5n22XZ6ZTRvTBP3O",
-	"TJX3roKnc6z6z4r2YRgHcf7Xk+7+4XMyobYNdR2RbKaDPYXN2XAC00xgYXmMIXgsloyrczkZa/HjvQee",
-	"+9xWo2phydcwt21AtXIH9MSM+cXqj04FH6XMRkAd7O+vM4tzx/pQ7C9CfXt4hBahLuHLsCZjLbQRF70Y",
-	"pAkDfqVFpshMyGvGx2jl8hh65IQLdC45bm/eZIlz3ChysHuwSBDv4UZc35sgXoa45UFAjcJZElsUpX0D",
-	"T4tGTyCtK9abAcD9EGJHCu3Ss9o5pUgTzy2vASqwHTlXTiz4iI1zwyfHksZAMpBMJGTL7YtwwV3h6DqC",
-	"4OQPiiC7X41d2X6yX4FlPS2uYQWNCrL94Bn1cqyzxk23GjUYRrhzNuaqtHqI5TpFo14X4EZGdMrS+XZx",
-	"pxtjUkNAKOO8Z2Vm/mNI1fokxYmuI14PQr5+jMf+A5rbTdvBdo0pjmYJ+th40FakOcEW4vbaq+hHE6yz",
-	"aRW5kZBTslXeIBsl0sODDHOtBd/uXfLXxsyIzTbiHJ1KI8rSXIJCzkc5YQlwzUYMJDq0jMpoftk7JFPG",
-	"c6wicbD/wnq93oOW8+7JSIPctrFmDTsEt/g4CFrrKXKHQbTlULfd2WyGwYTdXKauo9sGVyu1iqdPbePn",
-	"enJhQ4KCNo+Nrcooe2IDf38NPfJCiLeUz91c6qFDe9gYm13Y6nHo/hRWeytiBVtJL+rcdiXV0MVYzM6R",
-	"fdwkSGErKocp0iolqt7bvM68jxeaqZnlJW36W4BeRB6IUTwIyxRIjFDpfR1zFQ/DrnYJk8tsIctlSvpL",
-	"fK6qMi9yxpLN74oKaxiPGGWonhhAMk3EzLxgr6xiW125KPfpcGERznZKV2TzkfhTsOTzfeWnXfAfWn7a",
-	"LVaxoOW0Qy6R9mgcJJMu497Ia9Wq/gK6ihCPxNyX+W6LpX1995NbStD7FPb8n4NWhYcf2fFWztmnHCIS",
-	"N+6xjI5LebIjJJHVArPVyrKiuEivn5J1uz8y5daK7z6x9F/HuV9HlG/UjfQQynSBS0KSeuLaEpHjJPJy",
-	"+z+ToIDbKDwjpZkiKsO8njP7C8pp+8y9gr52Ip0SYATUbCJScJI/uuRwazR21E4YNx9PhNTOe2C7jdhG",
-	"NC6bJRXKhm4ZIphvRzbeCV/IpbStqpgkTF1yCTqXRtxbf39A03aV+C58KPlj0EWj2t83phZzmP0bq8av",
-	"bmN/d+U1Upd1h03QDHAMWO6jFvu0vHaCsu5b5e7N7P0vujz0BKaE8R7BkvaKcKGxHxskZEvl8QSTFfGS",
-	"bbDtShAatg9J75K/L1YFidX4bZZoricDkomUxfMwIbjVPhYN1KtIPvV9w1IiuGjoTvRBCGLj64OvTgzl",
-	"dUKbHrMc7eMJ1Ttlf261XJS4RNzTCdXktPyIzJjttT2lOiJKkJxPRcJGDJJa7q4xCjHfOXELBqUu+ULO",
-	"NLU6ks0M3O6R3zGz0PapOiIG7wZWd8bbCyPPBpgQgQGUXfvegIjRJR+Y7fXK7fXiSc6vB07lUgQ4dma3",
-	"qYsJ1fSIfHz57rdXVwMf60QGR+g172Ic/gCriQLXl9y6N/cOieqRV7faKHyCqyMyKGu2DAjNMuAu6dvw",
-	"JeQZRr75LFcrEIkWRobaDy/51iBXRQ2Q/oQpLeTcbzyTYMdEs9HebrpXtiMyKCtVDSKbgxkLpQcuOceI",
-	"V4tbPTLgg6Jt9V6PnKRKEM+DhnPfRH1rYP/h+VDQ92WR0GBFiRSP56utTPKV5HNjp0VGThUB66M1CrNa",
-	"VLvMd3efxUEURVco/g6DIjBYF9UvCjQNFb8I8spyAnSwWuQx6+wVHcYRTH/vnsQxpN2f89EIZLCX2ICL",
-	"ARHcfa+Q4DMpbhko9EO49RI9kSIfT6ouoCVR/9/yncuTCYbD3XXuo12nxqJtzuE63ovAVwf3+OpB7r6J",
-	"wfkKSvoWtZXWS9sVOWbeLg2fpsTaSWCYj9vlluuv4wxvX5TAFrQwrNg+h1sa66IJZvHaUCRzKwpErrHu",
-	"hPXOhPxsw3z878UCcctLUtiwDWVkPSUesLZHayn9SjD/ga9dzydiVgdDgYZVKpiJHK/qebI+8n8u1Y2l",
-	"4SG/C3mtDNeeTVg8weAx312LyJwbdeKYzAxZzqgyh5fkMSSGtY8oqlgSYiGTUDbvqRkkXUD9zcIBXNmr",
-	"x44KwFXiekN4+/sE8Lqa+rwyPBWqDIQ4ekm4ze4fAnCiRYqJjUqL7I+MvFpkpXb6QwmMEkb3Q9edsvio",
-	"82kveKnNcZ37ssjfLEL5uqhtdTA84FDq2U3/gfGlJCIf9cGKPE3Gx1ERcaNtUcg23EFJ0R5QXPT4xqb3",
-	"2HZ1mekZU27ftMOG44jf2ikfEV3KBsOteZVFF3N796qpL7T1de5JLLyqtTSIMKZBLfHRwq1xdDtxo893",
-	"kMoLuNe6Pj/2ESy0rQ4cR/UdV2+HxeAaKJtBvtKp/G7YCNB44lDFoHYibNEu8xMzqrXSaxzQZ/y/Vx3a",
-	"mPBbV6++wX8D5Tf8cEsrcFTrK++u7AV79diY0Ma2v/CEn5bnvuNuwUvOvGiI2sZRf6vkVJKt4ZxgxUQm",
-	"+PYxGXwakCnV8QSUS6levOkM89Szsg/r0gzAC7jVvnqH+cDWfMHKdoy35vx9asv3W92g63vL/qt2F1ya",
-	"IOIP+jtNB6k27nWoXDyqpoSEXJBnRenhbzJ9o95O84nvU4qixWF+h9dm9pWGS/DVBR23De5e28F3ntiJ",
-	"9/3kepCyJHYApRv8eWWmx5tKvBiRMKXM1wusev8Jz9N0STjY/ehk9BZDYtZL7fg6kVyb+nb31kCLM4nl",
-	"QLG20GvbpPuBYsBW4EbUqpWVR/jYEmeJh+874hZPqY6drDrUe6XKFNFoLWFiD0DRjybybDuhJ/ZRr8Bf",
-	"H2L2h8bjr8XeXFSbElMgIxsRI0aruV2WBwwTF1GTwkhjZpGNnlGgyVblRRcTrydECxR+EfF9dM2Tz3eh",
-	"DDYbk/mNE4/ve/xtkY+LZ/0P/TwK/RSZemvpjtUuNUHb/q1QmkiIget0TlwdXVsWBm17BVSicY91r627",
-	"yzVcIQ6ZFNka5WlKNNzq7bCtf152qQk5ixq2e6054hdXCSu6J65bwLrW0myxVNfv2CtYCzJi3Na2tZAR",
-	"0gPmP06JAoyrnRIeQ79Tp0S1/5KjwuLRKqfEedEF6Zt0StQbfT6xU6LsdtTqlHBw/oOKl+/Ai3GuqdTl",
-	"dV6YBBqCCO92l17t1jvDPT6LchO1IJq9i/wW0pHsSojAyrxpuoLzNMG+6DsKuX/uzZH+4/55cPePvyT3",
-	"t+LVxn4hSbOCnp6AklYEOvzHHxTwBy3lnY/hD3oYEn80beOr+INW4K/3B/2xFY6vZs/aJj2uWyyaUeIG",
-	"NlUrsOhRtZFrODaoUlCQDOfErbxHBrbw8oDskAHm0Q/IljdzWaK2iYqlSFPbv40SbBJU2MGMX3JXoj1h",
-	"EmLbfWZgW1wNyqaVxmanYwgWCWFKvy0Z/BpGspC2bV01lcAdQ4eqGFuCuoa8+JcBRKC1aZvVLEUKa9vM",
-	"buW2EeSixfyOp/NCfGFRR0n0hLrqfO6HNpvZHsymjoBlC+Aw22QBiA6bzv89meru9Fab6qV7448vkH9Y",
-	"rXDdTzYv8Qf4DsXfqD/ALe/r+AOK7s0tKqbNdytI+T+m/RfSAeYnEuohuoEQXtfAP8f3Hl+rs/O04g3V",
-	"TGkW/7swtbz9NO/F0TwKzHm8om2Ay83Xol47yt9ZRGXoSuWOQbmqRl6ZigjjmGrL9CVHFeiI2P7tCruq",
-	"zmu1I2w2b0TQ6WGHlmYF06HSgoPqkXPsIj6o9C4dXHJMG1fXttDEcZHkRYl9A6cYAVa0omZiVAptYvKY",
-	"YQpEj5z4l2vqDlzyYnYiQdsmtWW11b3dI2JA6eps4MAqlsYmCmmNNhGCB3XGRVyv7dIXWMwk3DCRKzyQ",
-	"NhXINURvubw43Nv/Ah3oUS8hfIv7pWqNq8//tAxgb415/iI4PNB9uyLYqabA4SoHMKR7dbdQKb7a6/rj",
-	"lTnQaofuj7ZqPMb9tyGcywrAbp+u5Z6uNowu2u7uIBq4BTVH8i3pIuwzzuw/Az1kXe5gpTFXrxKADpp2",
-	"Fg2DE1saQUUuqz0irlYbDuYrrlXGsSUSFsb5gCU/XG90SSvLqfReIVvYed31eN+ujoqF8xeHDYa/9hYu",
-	"SlXg01MLdF88ztaDL5mq607hRV95WerFQctiLA9H5ofHausGi9EoZRyKZnGME6Uhq45rkCxgmDWze5sJ",
-	"wIpgl2UsPGAbklcGxbSg8EJbk1N8RnElO2jbHxWTJA6ndvQaqQzKSL7/HwAA//8=",
+	"Q1GSsNEIJHBtF8TMXg729yNCeUKoXfdEKCAjJpUmBpSgtHlPaZamROacmznsh7sve5fcn4TF9vIsKqDs",
+	"Gli24MD+4WHUmTLu/94zCKo1SDPm//t4eXm7v9e9vLz94fXVf/5H+MxGSBuLh3WSZemcCJ7OCbO4WyE2",
+	"Q5FuU1PzOSiyBakCcrC3j9DgwhzWmMQTysegtnutG3XE2b7DF6Fl/8KmTC8u+oyOgSj2r1aSSvG76lwJ",
+	"jGie6s7R4W5kJmbTfNo52t/dRcDav/aKJTCuYQwS13AOynAcS3ABelL29/5n0tWd+dgiNfKcn2jy3mKW",
+	"+SsW3CC3+SfNspTF1IBiJ5NimML0P/+pDFw+Vab7DwmjzlHnf+2U7HbH/qp2zuxXdtIQCykQekpTs25I",
+	"iJBkRFmqyA1NWYKz9zp3UedU8FHK4i+2yNjNrywvoZzALVNI4x6RcZ2vpbQc/KkWecIJmDnJFuVzojTV",
+	"udq2HAfZijJMbTZh8QTX90bIIUsS4E8NyFhCAlwzmiqSGllKiUdiIkVqofdXweHJF4Zi0WChSBOQRE8o",
+	"dwxKU8YhIROmtJDzYwNdqS1PRzQQuSaC26X/KvQbkfPkKZf/qyAqjyelMN4yG9FkCKngY2WkoRJTEByI",
+	"YafbuNAzCbHgCTNjvKEshSddckV9MnzNiC6nahnAIzPggpjlgzRHY+TjccH/Z1Q5GZDgXi6EeEf53DEw",
+	"9aR0R6TROlACGK5FSSrGjJNUxNci18dWDyF0pEGSwXvzR/fE/DEgCg9AGaFSUUvfUw0tcsgyoillKO//",
+	"yIWmZOvt64s3JJF0pLcjAr1xjwwuOzTXk8vOsfxx91j/eLA/qKuki4KvmLR7JlIWz8Nz2xkzfGP5xH/8",
+	"uLd7PPvxxe7qmUuILE56biFkEHhGmQ6OVcpOM9wHblYgJPsXPDUJoqSq8jdEzQ88kyIGpegwhS8oWmeQ",
+	"pl0nXIe5JjHlXBgWQXAVkJAtPEPKCSu1RNQ+JeQKEi/whJ6ARJli+ciHTGkJdPrkEs9scCoSSEkmxQ0z",
+	"PHuEfCxCJn4DMhU0sbqEZqhU5JpsMa2ImHEyNWcyBstpNMmoMpsU3OzqzuMZUuTJ2VtneGRSZCA1syqT",
+	"NTiSPtU1hctYgl0z4aLWFXXgNmMS1LJveJ6mFlmsTrcwBkvWUPCiTkqV7puT+6zJrNb5afGHTMKI3YYZ",
+	"hbVU4gmVNDZGrbdTFcQSdGTNs1iMOVNALF2XZnIcD/t/v35+85KGduVN3b4dq49U18+5ZmnA2kCuS4kU",
+	"GpHQ4TAZSxoDyUAykURkNgEr6UWauCUSpUWmyEzIa8bHZn33gd5dVUH/aC1hhGcBvaiKRDXsaJzfVTG4",
+	"GP4TYm1AYfHyFAdAakusNKfpWQVPRzRVEDVQdw00bMWEihm15+yZiqG4HAQ4RvtefmHW/KgvNqEa+QTT",
+	"MFWrGIYj1rtiDiolxb8nVPWnQlaxeShECpTj7kq3inlhs5PFFVZmqA/Xvt9zRLbFHdOM9a8ty1lvr6oY",
+	"qCFAJ4bVCR5Dj5wDTwhVZPD37snZW2P/DwxrHJw4gYkUckR+AipBDtpo8n/2e71eZxVA/AaKlQVhkEwZ",
+	"/6Cs4Kdp+tuoc/Rx+Y7x7buoCS+jbEErFzgHbSyfFJx8sBqaItcAGdI9jWORc03sMA9E7bU1LW7/qgqA",
+	"h8D7AphfPer7lX5Ap+lKzjVlvPp0r8nLmOrTWLOblt0Zo1KtDcb3IgXz1ZTxt/b9vQY4o07O2R85uJ8N",
+	"jO7MM3Pei7h3mgKVyiFet2YaFFIxVyCfKWIU+xTdXOaB4ZQVOis2dBeCaJ4wfRLbKT91gOdTJMJcT3oS",
+	"xkxp9I3h37iE8g9cif9TwkiCmjT+7KP+V/m+8oXRmmZCJn1rjRWPpRixFPoJpKCLp44p9K3Iaz5FGb34",
+	"FG7ENT41WNMzkOlbZ3sn6lzDXPXcd1cBiYVwec21DChvtADXUqqqQPYuMh8J2Q/rXys1qQQ0Zalqx/fa",
+	"d+XpNqZjXL846Cy6DqMOy9Yg36gjYrSnN9NbRa5jYeW/Ry+Vx8auMdySsjSX4TNwJogD2srFqRz3fV8Y",
+	"I37QsTM/7qGeVYETeSQpt19BgdpaEfi16Ws7Lw//qo18fxHjh5ACJcZ/9WIg15MLcQ1chYjTYFZfm58D",
+	"Wj0n78/3D1+Qv/1+4S7mjFrTrse0WmGMt/scUHB79QCUIrga4j6tqUcvjRq8SI+ef7Zs45zxcYrc/5jA",
+	"rWWghGqyc7O3Y3jgjvs+uAMcs28flyRp9xykw9zpWau1q8bJ4odR/Uiae6utpwbe0Mmf4lbPnOio3Dps",
+	"YMA4l2DfC6AatygeRnVjZf9ghbVisHa2yZg/7NdG/MsqMllYdmPGFnDpU8pjSAMuCHzufLcNO1zmYE1b",
+	"WlwRjoGDdJYwNRidJugc1iIL6RpR9bJprbva6l5rF1XlQlu3OBEshsUtjhhnqIRQVVdvzKqNmWxhb1BQ",
+	"pP2YpqkRSc4J1R+xVLdQBOMJ3IYciVEnFeNMiqFawgfLxTtHUuBwSkfYSsElYZQrmq73rkhrVE+VYkpT",
+	"roPbrIBlXSlijuNCiPSUpumiHGkcM66mAHjgeJtiFsFegi1qnHArfgjDbL3S1oA04s5mG3T4FhCTsbDs",
+	"aOUI5r27woWzrpaWBN1p6MkM/uLAUDnweEJ1Ly7hETr2OuXWWcPrWw3c/NojF+iVU+7iBUpBZPiD0kJC",
+	"QhivmcTr6mJqrjRM+yPGxyAzydakhNwT0yrwf8AXw1qcBVl5NB6+UYEqfqLV6FYRUHUw/pYBP3n7DK+i",
+	"NCnPw7vdj8mIQZpY/3JqrLCEUGn1iQz/4AlhY26A3Os0JdyU3vbLMa2gtT9U4gdaoFlBNzPMvb+1JLoZ",
+	"Xb1zdG3n9kb07q5zFbZY1Tibpl7ZDWsCAeJYzZ09XVWjP1a6LaNOQGH7jadzsoeBN3mWCantsRXRHXvR",
+	"hvDNqKRpCmm/zqNbPqyI5UyKipW0lLjdq4QSDrOC1Le44EDG7Ab4ttmQo5MWUr8vcznJMqOc6wlTJWPR",
+	"AhmN2S26PdxY681rRP6iPYAKDFGG6ngMREiSZ2aeA+dhmZrBBQfnYGwOW0HuRbZcoPBBE2OvcEES6DRs",
+	"T9nf+gKXGTzYhh+Lx2meQL9ggOu4fjRMM6PS5daqK415kQ9RLpexRxXs3G3FTp5Ph86HiDhZKGWN63uD",
+	"P4OIDGiuhfm/Z8GDyID/kxntiIxyjgZ0VPzriHzidAp3d/UT8YLNjGo9QKIa3BSQb6v50K90CglqMU7Q",
+	"X7lNba4HhZQELbJ+tgLkexuCPFfQ96Tlgk2W0teZBEdghRB/Vkhtz7wNIQz8H4Owmu+Nw9URclVR60Vq",
+	"ISbaZWlIfFY28uGcJCJNqVQRGc6dpX3NeEAsxjSegNEVkzDwF4BqP5hJpmHNLxjPcr3muyLX67+shbYq",
+	"/sp3F3TmDH2ubraoCoX6Dv0kbUfxCob5eFGBbtc+/d168Ee5yna3iL54QYwhaRjoMxN5mpChQWCuSe6C",
+	"CSpoWq7f/9hvW20DasXSS+2vMUS5gzZ4vVvDuFuURmY5EaGo9GEcsH2ZZFRqhRzS8AKyVVhuROeSu5hC",
+	"w6NQPCobYNF6A9+0A63Cjc7GG0jNYp1L0rDUwka0THC5qdhvMVKexJZsO4omQ1/0FDghs/hLCwjXvZxu",
+	"utmKia5WsUjnEAt8UN/bOcZrLi6cqb7z3YR1DMd6+3h/uaYBWlDPagtuE++P4zx9bz2vyw8r1skai7d3",
+	"P5vcXSzzSlXAGzXFmYNpY5W1XdaW03a0qEBsgKs1bvKpPQyjGpFPu/866f5jt/uy3736tBe9OLj7j2Ds",
+	"TC3LZKNLKDNIrNexTr4eoirYzgbQp3KcT32yUJ2x/+38t1+7wGORoB3v3ut11g+aCoEmqkx51Xr7t0hr",
+	"94ZeSbtrgPBDm/AL+CXWoN5MimmmK9/UIfzWqDnE2kGY5mEUG2K0HIW+ElRxVM1SXHOufuXyNaBPJpts",
+	"I2iGbcrJFlWVCmCiAIAbcwQPLGXA9YXDjCIDpcOE6jSVsN8nLJ4QmtkAGDsoOqdGQh7b2PFYTEEtXIA9",
+	"U4TmCTOGNt6BOfyzc8xgGFQsTq3+c0Zl4IKTTQ23zWUa4oXm1BoxDcY0TMWsE3UmbDwJX3bJNdRD81KQ",
+	"McGtXovm8MWosv71OFdozldoyAGP56cTsHEkjQgnivG4/alqsTkrduaCnFWFduGXnmerF+u+iqpzh9b+",
+	"hkGaFNG/rQdYxJLd0DQHMs2VjT7WZCqUJvuHh5WA0WA8q7CRxNV9GDuiExXpWC5TymWDhTAjE4YEZZi7",
+	"E/crYdx5qdBO2fIz26hn1N8x69KLU+KDdcpN7jjmvjJGjLoIAwepEID/G2iqJ4vAxTSUDeM4FlFBXIdJ",
+	"KDND9F2Owj2QzqVzrKbDAs/8FwuTR9WthiD0t99/bgkTOCFZPkxZjIHsW+/fnJIfDvd+2F70K9B0XIUK",
+	"BhgEARO2xa5b5PS1nteHPQkOGlb1clW379h4NdWaCe1y7PcR7szMYJbeArzzReS6hvn6Rp6B/yrbDgcM",
+	"zf+LGDO+bhRA04VEY435pGDM7AGG0NmoVh9DNwi4kFBOFsETS63XUqSao586Zlbxkz3fX32X8NBBCn5v",
+	"jaW8ONgsGHtp1ME6jo9lkHPfO8lfvVZdx2d3j8yKNY1UdKVtprWuvpgKubneSABMuCH++6NC2L04IFMw",
+	"m1UkA0ks1CPCwd4Rurf+QlK4gVSRBCCLisd7L8jP7CdCFUGZtZVSOQbp0793rRDDpHONYsrOtB10qVmH",
+	"4mbg8G6nNU7fR9Mq+COQVS0UgpIwXvVgR2QkxZTsranmf06Eio3iqzoEzEKjZkhDBQMa+NMEoEPyGgIv",
+	"Ia7TNh/iBdzqyGUThlyIZMvePROl5ylsr329tZTVVXT0pQHQeJHid3Cf5JN7c5DvhxCn9La67BcHASTZ",
+	"mM42DcwpTvEBAk8rt/5fddRpFWAh1/km7vJ33pHavACwWYmMkyJCRE1oBgFNpIwcqo/xgbPban7w2nFF",
+	"lZSdlOYJdJXgHHT3oHsYDOteiC2yXtDQdsWMQ9IfBq4kB5TriRQZiwcRGRijJh2QLcyoG41SxoG4G4mp",
+	"4WA4wzZyNw+hrsEoqtkwheIK6JkijRyIpXHbixE/xXqDeGAWcUozOmQp88cRYFO3uj9jPBGzz4zuorf9",
+	"+8jaTLLYOf+XUp/ZzZl7d9WlnQVv65VCcUW++NMNa1h0bU5fPJLK9VsDlCF4VNflF1HMWAJirbN8CH62",
+	"gB8BzrZIPUZar7bRCmTFJbVu6aG28QWWflbibYOxFTf9KHCnLE0x9BCR4Hu67b/3DX4IppZLFj62xft0",
+	"LCpl6794bdpIHMdeyfmrnxX60QMQFgmsdRlYCXMOXyytNUrhQy3kFOM2hduny+AuVjL9Mnq41afqEwxO",
+	"BR8xc1qOd22gqT6s4b6J+e0X/1dJeUslkN9Ocj3ZJ34YMjavHlc8H2RK5+hi5T63MEkkKNXqEWkRXu7X",
+	"Msd44Q2ceiEbJbDBx/OJqFhk0OZFC3lLVjtuGudV2WRl0GjFObr6FUHv5JtT8vLg8AfiSmMUJaUWlaIB",
+	"UsXAmRDtVLwYimKokUxpPGEcuoYF4APzft1hXdbZ6ttk1U5rCmOdfocimR8Rt5w5ucRrzcsOlvNiSjl5",
+	"vuBF9bxsmfSqsj3/jQrF5QIBruUcRYrjJzb2Ggu2rSMoK5cYAWnJuDEGQoGQ1SorGdWTxi3Azd6OC8AN",
+	"XmnUkyPL73aHL0fPhy+g+5fR3qh7EB88776Mnx92X4x2R3vJ89Ee/WGVd9+PdRDOTdNMpw1G/H8KDCDt",
+	"GKCL28U6on14/5ZIwDqGMRjF3di9tjSlxW3zYR04E60zdbSzE8dDGl8DT3oJ3PgyMWqnRMjOmgEBdk9R",
+	"eaGAVNFIxLSI10KqI5bCA2WlZwU01GbuCqwnGbubVxfLWRnsqHJj9uIznBcvDh7KeVGNFK0E61W4bjVU",
+	"5aT7D9r91273Zb+3JFblLnw+Xmf9/Do8jSibh6q5014th+pJmHs4/vBMkYRJiLWQc+KScYo4vmfKs/De",
+	"Wpk3oM3Rqfv6yfz3XwGuBYJAk40Pu3IV2Qw4MbijwEVewg3IuSssZ0snYkXSmErJQLlCRZuGdlSr/lRn",
+	"L26ri9Oq3oDWygKtiDJzhHEvX2yDDuq1fSqiY2kZoEC92FYCqHx2sPvyxfeNvWtwynXD5dwhP4BPwPPR",
+	"r91V69Z55gsJf5Y4Xonny3cTdW67Y9EtbHz7bu9X94+P9rWr6ntdNs2Ei3dC3O+MmZ7kw14spjuCZqxr",
+	"1JMx8J1i6rvq5+qaZV2bPETTbhG34urNPDQVfmPb/7fjEW3U4bTFh+b6a5cFfBr8+1MqtEiF90ATxkGF",
+	"ri8mEF8HnmdC6bGElWKiGZKIS0rY5t813V5+fj/eVTDcvBmmJoEm8w2CFt32w0DD2iX3KzyyUNSlmTO3",
+	"iUupPlh4rbZ81z2rpHx2pFNprtOE/m/3l+HhVU3Yvh0t8649X+ECrJPtX4gW5Id9MpxrUGTrw8Wb7l+2",
+	"j0ksplPBC4+nDVjGyhmNqn33LNZSt1prW+9E97Niq6ftwbTUYehvpps3rMmUcevRzRXYqGzziIjMVXRR",
+	"1XBsf41tXgm6X89B3rAY3vKRCAQbMx7iHImI676lzg4+Cgw/KUJWKy+7h6Gr5Qw4zVjf1waufOR+6uFP",
+	"Sz6d02na8in+FPS+GZZS/8Y+W6nM2m3Xlt1YSgGDaIF1lYe9iGqFM2yFHVvxFfb2erudaL1ck9LAtGcc",
+	"WpRrQPEwfpbHi8rD8rhY+JHp+WeVOH7cJLr7XfuLz6mCV0rPZRzfnbNLPSwLtthclPVu87wXefWbtdzA",
+	"tjvheunV1mvYz/QB3cuDUzmS0tPsUwbrkKt4oJu5hCuiB2u5haudQQEiWELQ9/IPBcunGEU/lCi+BGfb",
+	"qgOVyNY0QnaX4duK1dy1Q+EBHCieQX7tDhS3zodxoLQiwjfmOfgc1rpqM14BMC+o3ocPb189pUvkgZh+",
+	"gA6/sSNu5RLf1D6W8DBzeipUKVE+lEr0zelj99GyHre8wbK6A5+jFiye8mZqwPmCa8VVT486VMYTdhMu",
+	"uOQ/vzBrUeF62jdF+aJ1j+CeJSOqhenWnuVeS7t/SncTIAvLWNjMslITwQOd89jW0g15/7A71ma9abhm",
+	"9XRFJyzLLJlK3c6r+1t7lVDCNXMKbNm3MntZgcQgVFtf/qpdHd3gMswlKa3PONbWExdYwR+dAtqRi1/P",
+	"0GdZHFrbeZ8Fc/I2U19LtPlcDbZZUwCkdU2Z17CEEaYtMZ6DOraxLIRpAjfAbWXigVn4gDBFYJrp+epY",
+	"/82VYN9f5AFaN3mf6L2dHMsbVWwQMRTMFdq8yUXz7O9jV1c9pveot+99opV4SruXKrjqsNkkOMK2xskl",
+	"0/Nzs3kP2injJ3koIueE18u9C0lOzt5WmvCahZKJSBMboOUds2bRZAtrmFFFKBliJfZikEte6bqz3SOv",
+	"IE6pBCxc7+J4laj4cklMOaa/2A6UZnAcFqNcbYPfUSpmC0HK+Hu5R7Mh83+8QsCl20IqEqitGkjzhGmS",
+	"inGvKCr/QaYuchGL0Nt+IVVt1Dzex24YGfsZ5q1w9HDbGsTxsN/r9czGqwHpUzov2mq3FvAn/uPWXr8F",
+	"YEv0tCsza7Tn4Ndo/3rjEftvv190ohUIgMmogzo4BlHliW+wYtPOm8X7y/6HSO22Pn+xzonWmW1tx5wj",
+	"3vBL6gotuXbdhUd4oQPeT/YH30fmFDO+yKlIgLDfzrG6C5bNgSGxN0E9cjFhiiQixopDhvFiLVbBtaSx",
+	"dt2yQd6AvORojIxoDFER4VrGZEbE7NLIMFcaQ+YpqMjNg9GeFtX0BBSYGe1tjatAD8klR8gy3bvkl/xU",
+	"8BszmODq6JJ37Z3qUCQMFN53KE6voR9TBceEuYsfY1+rY2ztZx+8f3NKnj9//pJ8uDi1AV2YXmLT6Egm",
+	"IcZsoktOyNZgf3f3RXd3r7u7f7F3eLR7cLR72Nvd3f3HYLtnFvAaQ8GKtt8+BGzw9667ieu+fTUgW7TW",
+	"V5EltorhcG7BamHBFLmGTLtxMYYZlzto6444sIUqXh4c/rDdjAnHhN9mOLgZ+BemtBv30yXKycvOEfnY",
+	"6/WuInJZSEzz0Mgc86wiOs3jy06v17vs3A3snIP/wp6mPw7wGAf/ZV/8cYCz/VZyKsfSS57X5J+U11qO",
+	"5TzFnycwJ4llg2TgmfQR+Xg1sPwtZTFwWwDDUYKRg5KBpljrBWv8FEHE/mbSRX/v+K9Ld0BJSIYzVfyr",
+	"/gqlvEzqHHWe93Z7z12MHvLTHfOfMbTkYih7neZyFhFibvjIQhOvW4gWhOmS/izlUEROMbSVrQoZ8Dbp",
+	"HHX+Cvq9ELabTKVZ9/7u7pJOm5t12KzeBLZ02XS7I5VfepYbuRJT4RmKJe+4wPqKNO4cfbyKOiqfTs1p",
+	"Hvn7SARfVLQCNqCxF1VRR9Oxspk/mnauzFg7PSS+ay5mfOefs2vV8zsPntNbW1/ZYKzGdtPXMPdtXmzk",
+	"p0VZxEzFxtjymSrX8SUJHg7WTnnEw8HxW04FeeTvMCQ/w5ycg37oIzkrCucoW6r1BiQbzWv0XT0YIxDc",
+	"wfib4pZz0CCtZlenhGN3DFQpQLaJkiix7NT/KYPn8MpeyK44Bw23emei7UVxe1PiILTPZ3Q8Bkk+vCUZ",
+	"HcOD438xfBjVDUR3PiFk7lohe2LrQagJgI6I/cVwYBYL7pWExj6OieDpnIxYCsYIG0KSYBn4iiaAQsUe",
+	"RSvsT8zCOvUKkx+by3vDUkvgfi24nUKvc+HQjtlTN2JpMVibojy2YDxGb1kFzLurzUiV3lC7/uX44krA",
+	"7WQ24bV8sbCghoxboRW4pzI4GdsArg1R0oHvLuoc7B6sRsKiM/3DYu5JFaX8qQUwuAwJCeMuVzNjnuzv",
+	"7rpmnS57CJkNop/yeqg6Jja8i3BBkiLeLIid/11GYTwSj3YztByS3wFThKbs5sEZxy/sBrhtwxcAei16",
+	"ZqkCY8iysAuoIrXomciYCDcgNWC/KCN5gsBGJfXsrfn9cyG+gfsjDPhiMxVONqOqtEDQtHvo40D7yttT",
+	"Pjp0+dn4yKXg2fw011iTE0PhLNPMWO3TGqfmibM6FJlB1dxym20/s/978u6Xzc7Mr3tDrvWVnIvbb+Bc",
+	"irCw4IGcWsZzZqNYz//nFwT6e0iYOiaHu8+tYxMYdslnRr+UQOMJXiUG1XsXcPZo7KkMEQ4ciDVzSxZK",
+	"KLJhI+nvos7h7vOnbOh/Ul0Iuilm/JgMbNLxADUHm4T1sKhRAiiIDjd7O+hL20FfWTcV41bcOHczoIdb",
+	"q4hwmIHSth1+RGwvOsy/HmIYp4yI7TBqPSVsCkRSPg4gCnrxjInve4Wu0rVec40Oi5nzyTNlPZfMV/TV",
+	"Qvo6pq6PaaGI+WqqThPDpqa2OtqiZtNWZ+1TcKiin+p6uFLrvmvGDO+RopJLsdc/7tRAsm03ivEYwntZ",
+	"WkS+bfIhjISH8LJ5bR/w+8wbglB59ju/sCnTnTVePLWXJJsqwRtRd62VbZDEjdFh9H+w8KvTiFNmd1eT",
+	"9U+0aByKn+yt/uQDp87BDIn96Pnqj94IOWRJAvzzmU7t3uGjj82+W+BFdcd81cB2X9S4Ejr1WzmS5e+W",
+	"1Yg0qTAj51ec+27kxuYbCRkvYz4flC3NvJTznFIFXcYVcMXQxs8kjNitt/kWKpGEiMXfCpVI10wt+Nbp",
+	"pNb5fymh4AHXT+/fnkwM1Cxg1iKPnU8suXMugzhwWfUe79d4QmwMncsAV+gELDr0E0Mk6KBCmdpCJrZ6",
+	"xAebftGgkxV49/aVwzk8r5+EVUIfFt1ccYu7+l2si5t7fGxvswncHS7C+StH7id2taxDDaeudTiC75nC",
+	"62JlVCKLzlhINueGz2MzxCUkk+vJDs1Y1xf/bnUXFN0bU8Ph3U1vg0sdE1sxyt5KcUM6RE3EjBM6prbR",
+	"ZJ2AUL89e/uzmXxT4vm6uDtuYjVrR9f6loWMngCTHmLbT0oE98HQimFdwQaPCIu3AhHmfbZdnplNG9ME",
+	"/c5MlfeugqdzbEfCir6GGAdx/t8n3f3DF2RCbX/8OiLZTAd7Cpuz4QSmmcCOFxhD8FgsGVfncjLW4sd7",
+	"Dzz3ua3n1sKSr2Fu+xNr5Q7oiRnzy9UfnQo+SpmNgDrY319nFueO9aHYn4X69vAILUJdwpdhTcZaaCMu",
+	"ejFIEwb8SotMkZmQ1y6PXPAYeuSEC3QuOW5v3mSJc9wocrB7sEgQ7+FGXN+bIF6FuOVBQI3CWRJbOad9",
+	"A0+LRk8grSvWmwHA/RBiRwrt0rPaOaVIE88trwEqsB05V04s+IiNc8Mnx5LGQDKQTCRky+2LcMFdvfg6",
+	"guDkD4ogu1+MXdlG11+AZT0trmHhjwqyPfOMejnWWeOmW40aDCPcORtzVVo9xHKdooO4C3AjIzpl6Xy7",
+	"uNONMakhIJRx3rMyM/8xpGp9kuJE1xGvByFfP8Zjf4fmdtN2sO2siqNZgj42HrQVaU7iGDJtr72KRlnB",
+	"SrVWkcPaLFvlDbJRIj08yDDXWvDt3iV/Y8yM2GwjztGpNKIszSUo5HyUE5YA12zEQKJDy6iM5pe9QzJl",
+	"PMcqEgf7L63X6z1oOe+ejDTIbRtr1rBDcIuPg6C1Zkd3GERbDnXbnc1mGEzYzWXqWk1ucLVSqxn81DZ+",
+	"ricXNiQoaPPY2KqMsic28PfX0CMvhHhH+dzNpR46tIeNsceNLTGI7k9htbciVrCV9KLObVdSDV2Mxewc",
+	"2cdNghS2JnmYIq1S4gJ9vaFWZ97HC10ezfKSNv0tQC8iD8QoHoRlCiRGqPS+jLmKh2FXu4TJZbYU7DIl",
+	"/RU+V1WZFzljyeZ3RYU1jEeMMlRPDCCZJmJmXrBXVrGtT14UzHW4sAhnO6UrU/tI/ClYNP2+8tMu+LuW",
+	"n3aLVSxoOe2QS6Q9GgfJpMu4N/Jataq/gq4ixCMx92W+22JpX9795JYS9D6FPf/noFXh4Ud2vJVz9kcO",
+	"EYkb91hGx6U82RGSyGqJ5kpqkisht3hK1u3+yJRbK1/9xNJ/Hed+HVG+UjfSQyjTBS4JSeqJa0tEjpPI",
+	"y+3/TIICbqPwjJRmiqgM83rO7C8op+0z9wr62ol0SoARULOJSMFJ/uiSw63R2FE7Ydx8PBFSO++B7ddj",
+	"Wzm5bJZUKBu6ZYhgvh3ZeCd8IZfSdqhjkjB1ySXoXBpxb/39AU3bVeK78KHkj0EXjWp/X5lazGH2b6wa",
+	"v76N/d2V10hd1h32PjTAMWC5j1rs0/LaCcq6b5W7N7P3v+jy0BOYEsZ7BJtCKMKFxjaMkJAtlccTTFbE",
+	"S7bBtitBaNg+JL1L/r5YFSRW47dZormeDEgmUhbPw4TgVvtYNFCvIvnU9w1LieCioTvRByGIja8Pvjgx",
+	"lNcJbXrMcrSPJ1Tj3CloX+eiXZS4RNzTCdXktPyIzJjEgOMp1RFRguR8KhI2YpDUcneNUYj5zolbMCh1",
+	"yRdypqnVkWxm4HaP/I6ZhbbT2xExeDewujPeXhh5NsCECAyg7Nr3BkSMLvnAbK9Xbq8XT3J+PXAqlyLA",
+	"EyP8bOqibfL58dVvv76+GvhYJzI4Qq95F+PwB1hNFLi+5Na9uXdIVI+8vtVG4RNcHZFBWbNlQGiWAXdJ",
+	"34YvIc8w8s1nuVqBSLQwMtR+eMm3BrkqaoD0J0xpIed+45kEOyaajfZ2072yHZFBWalqENkczFgoPXDJ",
+	"OUa8WtzqkQEfFP3093rkJFWCeB40dGltimwN7D88Hwr6viwSGqwokeLxfLWVSb6QfG7stMjIqSJgfbRG",
+	"YVaLapf57u7zOIii6ArF32FQBAbrovpFgaah4hdBXllOgA5WizxmnT1bdDRxAYF/757EMaTdn/LRCGSw",
+	"G9+AiwER3H2vkOAzKW4ZKPRDuPUSPZEiH0+qLqAlUf9f853LkwmGw9117qNdr9Oi8dThOt6LwFcH9/jq",
+	"Qe6+icH5Ckr6ztSV5mXbFTlm3i4Nn6bE2klgmI/b5ZbrUOUMb1+UwBa0MKzYPodbGuuijWzx2lAkcysK",
+	"RK6x7oT1zoT8bMN8/O/FAnHLS1LYsJFrZD0lHrC2y3Ep/Uowf8fXrucTMauDoUDDKhXMRI5X9TxZH/k/",
+	"lerG0vCQ34W8VoZrzyYsnmDwmO9PR2TOjTpxTGaGLGdUmcNL8hgSw9pHFFUsCbGQSSib99QMki6g/mbh",
+	"AK7s1WNHBeAqcb0hvP19AnhdTX1eGZ4KVQZCHL0k3Gb3DwE40SLFxEalRfY9I68WWamdPiuBUcLofui6",
+	"UxYfdT7tBS+1Oa5zXxb5q0UoXxe1rQ6GBxxKPbvp7xhfSiLyUR+syNNkfBwVETfaFoVswx2UFO0BxUWX",
+	"/JQpbRsXLzM9Y8rtm3bYcBzxOzvlI6JL2aK7Na/SSkhXTCGmmvpCW1/mnsTCq1pLgwhjGtQSHy3cGke3",
+	"Ezc65QepvIB7rW/6Yx/BQuP3wHFU33H1dlgMrgW5GeQLncrvho0AjScOVQxqJ8IW7TI/MaNaK73GAX3C",
+	"/3vVoY0Jv3P16hv8N1B+ww+3tAJHtb7y7spuylePjQltbPszT/hpee5v3C14yZkXLYXbOOqvlZxKsjWc",
+	"E6yYyATfPiaDPwZkSnU8AeVSqhdvOsM89azsZLw0A/ACbrWv3mE+sDVfsLId4605f3+05fut7iv2rWX/",
+	"VXs5Lk0Q8Qf9jaaDVFtfO1QuHlVTQkIuyLOi9PBXmb5R77n6xPcpRdHiML/DazP7SsMl+PqCjtsGd6/t",
+	"4DtP7MT7dnI9SFkSO4DSDf68MtPjbSVejEiYUubrBVa9/4TnabokHOx+dDJ6hyEx66V2fJlIrk19u3tr",
+	"oMWZxHKgWFvojW1z/0AxYCtwI2rVysojfGyJs8TD9w1xi6dUx05WHeq9UmWKaLSWMLEHoOhHE3m2ndAT",
+	"+6hX4K8PMfuu8fhLsTcX1abEFMjIRsSI0Wpul+UBw8RF1KQw0phZZKNnFGiyVXnRxcTrCdEChV9UtO81",
+	"Tz7dhTLYbEzmV048vl3z10U+Lp71T/p5FPopMvXW0h2rXWqCtv07oTSREAPX6Zy4Orq2LAza9gqoROMe",
+	"615bd5druEIcMimyNcrTlGi41dthW/+87FITchY1bPdac8TPrhJWdE9ct4B1raXZYqmu37FXsBZkxLit",
+	"bWshI6QHzJ9OiQKMq50SHkO/UadEtf+So8Li0SqnxHnRBemrdErUG30+sVOi7HbU6pRwcP5Oxcs34MU4",
+	"11Tq8jovTAINQYR3u0uvduud4R6fRbmJWhDN3kV+DelIdiVEYGXeNF3BeZpgX/Qdhdw/9+ZIf7p/Htz9",
+	"4y/J/a14tbFfSNKsoKcnoKQVgQ5/+oMC/qClvPMx/EEPQ+KPpm18EX/QCvz1/qDvW+H4YvasbdLjusWi",
+	"GSVuYFO1AoseVRu5hmODKgUFyXBO3Mp7ZGALLw/IDhlgHv2AbHkzlyVqm6hYijS1/dsowSZBhR3M+CV3",
+	"JdoTJiG23WcGtsXVoGxaaWx2OoZgkRCm9LuSwa9hJAtp29ZVUwncMXSoirElqGvIi38ZQARam7ZZzVKk",
+	"sLbN7FZuG0EuWsy/8XReiC8s6iiJnlBXnc/90GYz24PZ1BGwbAEcZpssANFh0/m/JVPdnd5qU710b3z/",
+	"AvnZaoXrfrJ5iT/Adyj+Sv0Bbnlfxh9QdG9uUTFtvltByn+a9p9JB5ifSKiH6AZCeF0D/xzfe3ytzs7T",
+	"ijdUM6VZ/O/C1PL207wXR/MoMOfxirYBLjdfi3rtKH9nEZWhK5U7BuWqGnllKiKMY6ot05ccVaAjYvu3",
+	"K+yqOq/VjrDZvBFBp4cdWpoVTIdKCw6qR86xi/ig0rt0cMkxbVxd20ITx0WSFyX2DZxiBFjRipqJUSm0",
+	"icljhikQPXLiX66pO3DJi9mJBG2b1JbVVvd2j4gBpauzgQOrWBqbKKQ12kQIHtQZF3G9tktfYDGTcMNE",
+	"rvBA2lQg1xC95fLicG//M3SgR72E8C3ul6o1rj7/0zKAvTXm+avg8ED37Ypgp5oCh6scwJDu1d1Cpfhq",
+	"r+uPV+ZAqx26P9qq8Rj334ZwLisAu326lnu62jC6aLu7g2jgFtQcybeki7DPOLP/DPSQdbmDlcZcvUoA",
+	"OmjaWTQMTmxpBBW5rPaIuFptOJivuFYZx5ZIWBjnA5b8cL3RJa0sp9J7hWxh53XX4327OioWzl8cNhj+",
+	"2lu4KFWBT08t0H3xOFsPvmSqrjuFF33lZakXBy2LsTwcmR8eq60bLEajlHEomsUxTpSGrDquQbKAYdbM",
+	"7m0mACuCXZax8IBtSF4ZFNOCwgttTU7xGcWV7KBtf1RMkjic2tFrpDIoI/n+fwAAAP//",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

@@ -13,6 +13,7 @@ import (
 
 	"github.com/ccbackend/ccbackend/gen/db"
 	"github.com/ccbackend/ccbackend/internal/apperr"
+	"github.com/ccbackend/ccbackend/internal/freeform"
 	"github.com/ccbackend/ccbackend/internal/page"
 )
 
@@ -90,7 +91,7 @@ func (s *Service) AppendMessage(ctx context.Context, userID, sessionID uuid.UUID
 	if strings.ContainsRune(text, 0) || strings.Contains(string(m.Content), `\u0000`) {
 		return Message{}, invalidContent("content must not contain NUL characters")
 	}
-	metadata, err := encodeObject(m.Metadata)
+	metadata, err := freeform.Encode(m.Metadata, freeform.Metadata, "/metadata")
 	if err != nil {
 		return Message{}, err
 	}

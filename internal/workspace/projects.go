@@ -10,6 +10,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/ccbackend/ccbackend/gen/db"
+	"github.com/ccbackend/ccbackend/internal/freeform"
 	"github.com/ccbackend/ccbackend/internal/page"
 	"github.com/ccbackend/ccbackend/internal/store"
 )
@@ -51,7 +52,7 @@ type ProjectPatch struct {
 
 // CreateProject creates a project for the user.
 func (s *Service) CreateProject(ctx context.Context, userID uuid.UUID, f ProjectFields) (Project, error) {
-	settings, err := encodeObject(f.Settings)
+	settings, err := freeform.Encode(f.Settings, freeform.Settings, "/settings")
 	if err != nil {
 		return Project{}, err
 	}
@@ -97,11 +98,17 @@ func (s *Service) Projects(ctx context.Context, userID uuid.UUID, q *string, req
 
 // ReplaceProject overwrites every field (PUT).
 func (s *Service) ReplaceProject(ctx context.Context, userID, id uuid.UUID, f ProjectFields, expected *int64) (Project, error) {
+	if err := freeform.Check(f.Settings, freeform.Settings, "/settings"); err != nil {
+		return Project{}, err
+	}
 	return s.changeProject(ctx, userID, id, expected, func(*Project) ProjectFields { return f })
 }
 
 // PatchProject changes the fields the patch names.
 func (s *Service) PatchProject(ctx context.Context, userID, id uuid.UUID, p ProjectPatch, expected *int64) (Project, error) {
+	if err := freeform.Check(p.Settings, freeform.Settings, "/settings"); err != nil {
+		return Project{}, err
+	}
 	return s.changeProject(ctx, userID, id, expected, func(cur *Project) ProjectFields {
 		f := ProjectFields{Name: cur.Name, Description: cur.Description, Path: cur.Path, Settings: cur.Settings}
 		if p.Name != nil {

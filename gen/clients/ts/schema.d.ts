@@ -921,7 +921,7 @@ export interface components {
         };
         ProfileUpdate: {
             username?: string;
-            /** @description Replaces the stored preferences (at most 64 KiB as JSON). */
+            /** @description Replaces the stored preferences: at most 256 members per object, nested at most 8 levels deep, at most 64 KiB as JSON (larger is a 400 pointing at the member). */
             preferences?: {
                 [key: string]: unknown;
             };
@@ -1026,6 +1026,7 @@ export interface components {
             description: string | null;
             /** @description The project's directory on the developer's machine. */
             path: string | null;
+            /** @description Free-form settings: at most 256 members per object, nested at most 8 levels deep, at most 64 KiB as JSON (larger is a 400 pointing at the member). */
             settings: {
                 [key: string]: unknown;
             };
@@ -1043,6 +1044,7 @@ export interface components {
             name: string;
             description?: string;
             path?: string;
+            /** @description Free-form settings: at most 256 members per object, nested at most 8 levels deep, at most 64 KiB as JSON (larger is a 400 pointing at the member). */
             settings?: {
                 [key: string]: unknown;
             };
@@ -1051,6 +1053,7 @@ export interface components {
             name: string;
             description?: string | null;
             path?: string | null;
+            /** @description Free-form settings: at most 256 members per object, nested at most 8 levels deep, at most 64 KiB as JSON (larger is a 400 pointing at the member). */
             settings?: {
                 [key: string]: unknown;
             };
@@ -1059,6 +1062,7 @@ export interface components {
             name?: string;
             description?: string | null;
             path?: string | null;
+            /** @description Free-form settings: at most 256 members per object, nested at most 8 levels deep, at most 64 KiB as JSON (larger is a 400 pointing at the member). */
             settings?: {
                 [key: string]: unknown;
             };
@@ -1173,6 +1177,7 @@ export interface components {
             seq: number;
             role: components["schemas"]["MessageRole"];
             content: components["schemas"]["MessageContent"];
+            /** @description Free-form metadata: at most 64 members per object, nested at most 8 levels deep, at most 16 KiB as JSON (larger is a 400 pointing at the member). */
             metadata: {
                 [key: string]: unknown;
             };
@@ -1188,6 +1193,7 @@ export interface components {
         MessageCreate: {
             role: components["schemas"]["MessageRole"];
             content: components["schemas"]["MessageContent"];
+            /** @description Free-form metadata: at most 64 members per object, nested at most 8 levels deep, at most 16 KiB as JSON (larger is a 400 pointing at the member). */
             metadata?: {
                 [key: string]: unknown;
             };

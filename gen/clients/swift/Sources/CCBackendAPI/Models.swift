@@ -518,7 +518,8 @@ public enum APIRole: String, Codable {
 
 // MARK: - APIProfileUpdate
 public struct APIProfileUpdate: Codable {
-    /// Replaces the stored preferences (at most 64 KiB as JSON).
+    /// Replaces the stored preferences: at most 256 members per object, nested at most 8 levels
+    /// deep, at most 64 KiB as JSON (larger is a 400 pointing at the member).
     public let preferences: [String: JSONAny]?
     public let username: String?
 
@@ -809,6 +810,8 @@ public struct APIProjectCreate: Codable {
     public let description: String?
     public let name: String
     public let path: String?
+    /// Free-form settings: at most 256 members per object, nested at most 8 levels deep, at most
+    /// 64 KiB as JSON (larger is a 400 pointing at the member).
     public let settings: [String: JSONAny]?
 
     public enum CodingKeys: String, CodingKey {
@@ -831,6 +834,8 @@ public struct APIProjectReplace: Codable {
     public let description: String?
     public let name: String
     public let path: String?
+    /// Free-form settings: at most 256 members per object, nested at most 8 levels deep, at most
+    /// 64 KiB as JSON (larger is a 400 pointing at the member).
     public let settings: [String: JSONAny]?
 
     public enum CodingKeys: String, CodingKey {
@@ -853,6 +858,8 @@ public struct APIProjectPatch: Codable {
     public let description: String?
     public let name: String?
     public let path: String?
+    /// Free-form settings: at most 256 members per object, nested at most 8 levels deep, at most
+    /// 64 KiB as JSON (larger is a 400 pointing at the member).
     public let settings: [String: JSONAny]?
 
     public enum CodingKeys: String, CodingKey {
@@ -897,6 +904,8 @@ public struct APIProject: Codable {
     public let name: String
     /// The project's directory on the developer's machine.
     public let path: String?
+    /// Free-form settings: at most 256 members per object, nested at most 8 levels deep, at most
+    /// 64 KiB as JSON (larger is a 400 pointing at the member).
     public let settings: [String: JSONAny]
     public let updatedAt: Date
     /// Increases with every change; the ETag carries it.
@@ -1108,6 +1117,8 @@ public struct APISessionTotals: Codable {
 // MARK: - APIMessageCreate
 public struct APIMessageCreate: Codable {
     public let content: APIMessageContent
+    /// Free-form metadata: at most 64 members per object, nested at most 8 levels deep, at most
+    /// 16 KiB as JSON (larger is a 400 pointing at the member).
     public let metadata: [String: JSONAny]?
     public let role: APIMessageRole
 
@@ -1232,6 +1243,8 @@ public struct APIMessage: Codable {
     public let createdAt: Date
     public let id: String
     public let inputTokens: Int
+    /// Free-form metadata: at most 64 members per object, nested at most 8 levels deep, at most
+    /// 16 KiB as JSON (larger is a 400 pointing at the member).
     public let metadata: [String: JSONAny]
     public let outputTokens: Int
     public let role: APIMessageRole
