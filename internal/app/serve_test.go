@@ -62,21 +62,32 @@ func serve(t *testing.T, adjust func(*config.Config)) served {
 
 func (s served) url(path string) string { return "http://" + s.addr + path }
 
-// token registers a user and returns their access token.
-func (s served) token(t *testing.T) string {
+// postJSON posts body to path and decodes the answer into out; it fails unless the status is want.
+func (s served) postJSON(t *testing.T, path, token, body string, want int, out any) {
 	t.Helper()
-	resp, err := http.Post(s.url("/v1/auth/register"), "application/json",
-		strings.NewReader(`{"email":"`+strings.ToLower(strings.ReplaceAll(t.Name(), "/", "-"))+`@example.com","password":"correct horse battery staple"}`))
+	req, _ := http.NewRequest(http.MethodPost, s.url(path), strings.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer resp.Body.Close()
+	if resp.StatusCode != want || json.NewDecoder(resp.Body).Decode(out) != nil {
+		t.Fatalf("POST %s = %d, want %d", path, resp.StatusCode, want)
+	}
+}
+
+// token registers a user and returns their access token.
+func (s served) token(t *testing.T) string {
+	t.Helper()
 	var body struct {
 		AccessToken string `json:"access_token"`
 	}
-	if resp.StatusCode != http.StatusCreated || json.NewDecoder(resp.Body).Decode(&body) != nil {
-		t.Fatalf("register = %d", resp.StatusCode)
-	}
+	email := strings.ToLower(strings.ReplaceAll(t.Name(), "/", "-")) + "@example.com"
+	s.postJSON(t, "/v1/auth/register", "", `{"email":"`+email+`","password":"correct horse battery staple"}`, http.StatusCreated, &body)
 	return body.AccessToken
 }
 
@@ -143,21 +154,11 @@ func TestClientThatNeverReadsIsCutOff(t *testing.T) {
 		c.MaxPageBytes = 1 << 30
 	})
 	token := s.token(t)
-	auth := http.Header{"Authorization": {"Bearer " + token}, "Content-Type": {"application/json"}}
 	post := func(path, body string) string {
-		req, _ := http.NewRequest(http.MethodPost, s.url(path), strings.NewReader(body))
-		req.Header = auth
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
 		var out struct {
 			ID string `json:"id"`
 		}
-		if resp.StatusCode != http.StatusCreated || json.NewDecoder(resp.Body).Decode(&out) != nil {
-			t.Fatalf("POST %s = %d", path, resp.StatusCode)
-		}
+		s.postJSON(t, path, token, body, http.StatusCreated, &out)
 		return out.ID
 	}
 	session := post("/v1/sessions", `{"title":"big"}`)
@@ -301,4 +302,3 @@ func health(t *testing.T, c net.Conn) int {
 	_, _ = io.Copy(io.Discard, resp.Body)
 	return resp.StatusCode
 }
-
