@@ -32,7 +32,7 @@ type served struct {
 	app  *app.App
 }
 
-func serve(t *testing.T, adjust func(*config.Config)) served {
+func serve(t testing.TB, adjust func(*config.Config)) served {
 	t.Helper()
 	cfg := tu.BaseConfig(t)
 	cfg.DatabaseURL, cfg.RedisPrefix = tu.NewDatabase(t), tu.NewRedisPrefix(t)
@@ -63,7 +63,7 @@ func serve(t *testing.T, adjust func(*config.Config)) served {
 func (s served) url(path string) string { return "http://" + s.addr + path }
 
 // postJSON posts body to path and decodes the answer into out; it fails unless the status is want.
-func (s served) postJSON(t *testing.T, path, token, body string, want int, out any) {
+func (s served) postJSON(t testing.TB, path, token, body string, want int, out any) {
 	t.Helper()
 	req, _ := http.NewRequest(http.MethodPost, s.url(path), strings.NewReader(body))
 	req.Header.Set("Content-Type", "application/json")
@@ -81,7 +81,7 @@ func (s served) postJSON(t *testing.T, path, token, body string, want int, out a
 }
 
 // token registers a user and returns their access token.
-func (s served) token(t *testing.T) string {
+func (s served) token(t testing.TB) string {
 	t.Helper()
 	var body struct {
 		AccessToken string `json:"access_token"`
