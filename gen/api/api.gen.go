@@ -19,7 +19,6 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/ccbackend/ccbackend/internal/apitime"
-	"github.com/ccbackend/ccbackend/internal/chat"
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/labstack/echo/v4"
 	"github.com/oapi-codegen/nullable"
@@ -111,6 +110,108 @@ func (e AuthTokensTokenType) Valid() bool {
 	}
 }
 
+// Defines values for ChatChoiceFinishReason.
+const (
+	ChatChoiceFinishReasonContentFilter ChatChoiceFinishReason = "content_filter"
+	ChatChoiceFinishReasonLength        ChatChoiceFinishReason = "length"
+	ChatChoiceFinishReasonStop          ChatChoiceFinishReason = "stop"
+	ChatChoiceFinishReasonToolCalls     ChatChoiceFinishReason = "tool_calls"
+)
+
+// Valid indicates whether the value is a known member of the ChatChoiceFinishReason enum.
+func (e ChatChoiceFinishReason) Valid() bool {
+	switch e {
+	case ChatChoiceFinishReasonContentFilter:
+		return true
+	case ChatChoiceFinishReasonLength:
+		return true
+	case ChatChoiceFinishReasonStop:
+		return true
+	case ChatChoiceFinishReasonToolCalls:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ChatChoiceMessageRole.
+const (
+	ChatChoiceMessageRoleAssistant ChatChoiceMessageRole = "assistant"
+)
+
+// Valid indicates whether the value is a known member of the ChatChoiceMessageRole enum.
+func (e ChatChoiceMessageRole) Valid() bool {
+	switch e {
+	case ChatChoiceMessageRoleAssistant:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ChatCompletionObject.
+const (
+	ChatCompletionObjectChatCompletion ChatCompletionObject = "chat.completion"
+)
+
+// Valid indicates whether the value is a known member of the ChatCompletionObject enum.
+func (e ChatCompletionObject) Valid() bool {
+	switch e {
+	case ChatCompletionObjectChatCompletion:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ChatCompletionRequestToolChoice0.
+const (
+	ChatCompletionRequestToolChoice0Auto     ChatCompletionRequestToolChoice0 = "auto"
+	ChatCompletionRequestToolChoice0None     ChatCompletionRequestToolChoice0 = "none"
+	ChatCompletionRequestToolChoice0Required ChatCompletionRequestToolChoice0 = "required"
+)
+
+// Valid indicates whether the value is a known member of the ChatCompletionRequestToolChoice0 enum.
+func (e ChatCompletionRequestToolChoice0) Valid() bool {
+	switch e {
+	case ChatCompletionRequestToolChoice0Auto:
+		return true
+	case ChatCompletionRequestToolChoice0None:
+		return true
+	case ChatCompletionRequestToolChoice0Required:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ChatMessageRole.
+const (
+	ChatMessageRoleAssistant ChatMessageRole = "assistant"
+	ChatMessageRoleDeveloper ChatMessageRole = "developer"
+	ChatMessageRoleSystem    ChatMessageRole = "system"
+	ChatMessageRoleTool      ChatMessageRole = "tool"
+	ChatMessageRoleUser      ChatMessageRole = "user"
+)
+
+// Valid indicates whether the value is a known member of the ChatMessageRole enum.
+func (e ChatMessageRole) Valid() bool {
+	switch e {
+	case ChatMessageRoleAssistant:
+		return true
+	case ChatMessageRoleDeveloper:
+		return true
+	case ChatMessageRoleSystem:
+		return true
+	case ChatMessageRoleTool:
+		return true
+	case ChatMessageRoleUser:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for ChatNamedToolChoiceType.
 const (
 	ChatNamedToolChoiceTypeFunction ChatNamedToolChoiceType = "function"
@@ -120,6 +221,36 @@ const (
 func (e ChatNamedToolChoiceType) Valid() bool {
 	switch e {
 	case ChatNamedToolChoiceTypeFunction:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ChatToolType.
+const (
+	ChatToolTypeFunction ChatToolType = "function"
+)
+
+// Valid indicates whether the value is a known member of the ChatToolType enum.
+func (e ChatToolType) Valid() bool {
+	switch e {
+	case ChatToolTypeFunction:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ChatToolCallType.
+const (
+	ChatToolCallTypeFunction ChatToolCallType = "function"
+)
+
+// Valid indicates whether the value is a known member of the ChatToolCallType enum.
+func (e ChatToolCallType) Valid() bool {
+	switch e {
+	case ChatToolCallTypeFunction:
 		return true
 	default:
 		return false
@@ -605,22 +736,107 @@ type ChatCancel struct {
 }
 
 // ChatChoice defines model for ChatChoice.
-type ChatChoice = chat.Choice
+type ChatChoice struct {
+	FinishReason ChatChoiceFinishReason  `json:"finish_reason"`
+	Index        int                     `json:"index"`
+	Logprobs     *map[string]interface{} `json:"logprobs,omitempty"`
+	Message      struct {
+		Content   *string               `json:"content"`
+		Refusal   *string               `json:"refusal,omitempty"`
+		Role      ChatChoiceMessageRole `json:"role"`
+		ToolCalls *[]ChatToolCall       `json:"tool_calls,omitempty"`
+	} `json:"message"`
+}
 
-// ChatChunkChoice defines model for ChatChunkChoice.
-type ChatChunkChoice = chat.ChunkChoice
+// ChatChoiceFinishReason defines model for ChatChoice.FinishReason.
+type ChatChoiceFinishReason string
+
+// ChatChoiceMessageRole defines model for ChatChoice.Message.Role.
+type ChatChoiceMessageRole string
 
 // ChatCompletion defines model for ChatCompletion.
-type ChatCompletion = chat.Completion
+type ChatCompletion struct {
+	Choices []ChatChoice `json:"choices"`
 
-// ChatCompletionChunk One `data:` event of a streamed completion. The first carries the role, the last of the answer a `finish_reason`; with `stream_options.include_usage` a chunk with empty `choices` carries `usage` and `cost`; a chunk with empty `choices` and `session_error` may come last, just before `data: [DONE]`.
-type ChatCompletionChunk = chat.Chunk
+	// Cost Extension. US dollars, by token kind.
+	Cost    *ChatCost            `json:"cost,omitempty"`
+	Created int64                `json:"created"`
+	Id      string               `json:"id"`
+	Model   string               `json:"model"`
+	Object  ChatCompletionObject `json:"object"`
+
+	// SessionId Extension. The session the exchange was stored in.
+	SessionId         *openapi_types.UUID `json:"session_id,omitempty"`
+	SystemFingerprint *string             `json:"system_fingerprint,omitempty"`
+	Usage             ChatUsage           `json:"usage"`
+}
+
+// ChatCompletionObject defines model for ChatCompletion.Object.
+type ChatCompletionObject string
 
 // ChatCompletionRequest OpenAI's chat completion request; fields not listed are accepted and ignored.
-type ChatCompletionRequest = chat.Request
+type ChatCompletionRequest struct {
+	MaxCompletionTokens *int               `json:"max_completion_tokens,omitempty"`
+	MaxTokens           *int               `json:"max_tokens,omitempty"`
+	Messages            []ChatMessage      `json:"messages"`
+	Metadata            *map[string]string `json:"metadata,omitempty"`
+	Model               string             `json:"model"`
+
+	// N Only 1 is supported.
+	N                 *int  `json:"n,omitempty"`
+	ParallelToolCalls *bool `json:"parallel_tool_calls,omitempty"`
+
+	// ProjectId Extension. The project a new session (none given) is created in.
+	ProjectId *openapi_types.UUID `json:"project_id,omitempty"`
+
+	// SessionId Extension. Append this exchange to the caller's session.
+	SessionId *openapi_types.UUID `json:"session_id,omitempty"`
+
+	// Stop A stop sequence or up to 4 of them.
+	Stop          *ChatCompletionRequest_Stop `json:"stop,omitempty"`
+	Stream        *bool                       `json:"stream,omitempty"`
+	StreamOptions *struct {
+		IncludeUsage *bool `json:"include_usage,omitempty"`
+	} `json:"stream_options,omitempty"`
+	Temperature *float64 `json:"temperature,omitempty"`
+
+	// ToolChoice `none`, `auto`, `required`, or {type: function, function: {name}}.
+	ToolChoice *ChatCompletionRequest_ToolChoice `json:"tool_choice,omitempty"`
+	Tools      *[]ChatTool                       `json:"tools,omitempty"`
+	TopP       *float64                          `json:"top_p,omitempty"`
+
+	// UseSessionHistory Extension. Prepend the session's stored messages to `messages`.
+	UseSessionHistory *bool   `json:"use_session_history,omitempty"`
+	User              *string `json:"user,omitempty"`
+}
+
+// ChatCompletionRequestStop0 defines model for ChatCompletionRequest.Stop.0.
+type ChatCompletionRequestStop0 = string
+
+// ChatCompletionRequestStop1 defines model for ChatCompletionRequest.Stop.1.
+type ChatCompletionRequestStop1 = []string
+
+// ChatCompletionRequest_Stop A stop sequence or up to 4 of them.
+type ChatCompletionRequest_Stop struct {
+	union json.RawMessage
+}
+
+// ChatCompletionRequestToolChoice0 defines model for ChatCompletionRequest.ToolChoice.0.
+type ChatCompletionRequestToolChoice0 string
+
+// ChatCompletionRequest_ToolChoice `none`, `auto`, `required`, or {type: function, function: {name}}.
+type ChatCompletionRequest_ToolChoice struct {
+	union json.RawMessage
+}
 
 // ChatCost Extension. US dollars, by token kind.
-type ChatCost = chat.Cost
+type ChatCost struct {
+	CacheRead  float64 `json:"cache_read"`
+	CacheWrite float64 `json:"cache_write"`
+	Input      float64 `json:"input"`
+	Output     float64 `json:"output"`
+	Total      float64 `json:"total"`
+}
 
 // ChatDebug defines model for ChatDebug.
 type ChatDebug struct {
@@ -632,11 +848,18 @@ type ChatDebug struct {
 	UpstreamModel string                 `json:"upstream_model"`
 }
 
-// ChatDelta defines model for ChatDelta.
-type ChatDelta = chat.Delta
+// ChatMessage defines model for ChatMessage.
+type ChatMessage struct {
+	// Content A string, a list of content parts, or null (assistant turns with tool calls).
+	Content    interface{}     `json:"content,omitempty"`
+	Name       *string         `json:"name,omitempty"`
+	Role       ChatMessageRole `json:"role"`
+	ToolCallId *string         `json:"tool_call_id,omitempty"`
+	ToolCalls  *[]ChatToolCall `json:"tool_calls,omitempty"`
+}
 
-// ChatMessage One turn. A `tool` message needs `tool_call_id`; an `assistant` message needs `content` or `tool_calls`; system, developer and tool messages take text only (a string or text parts). Images are base64 `data:` URLs (png, jpeg, gif, webp); nothing is fetched.
-type ChatMessage = chat.Message
+// ChatMessageRole defines model for ChatMessage.Role.
+type ChatMessageRole string
 
 // ChatNamedToolChoice defines model for ChatNamedToolChoice.
 type ChatNamedToolChoice struct {
@@ -649,9 +872,6 @@ type ChatNamedToolChoice struct {
 // ChatNamedToolChoiceType defines model for ChatNamedToolChoice.Type.
 type ChatNamedToolChoiceType string
 
-// ChatSessionError Extension. The answer was produced but could not be stored in its session; it is not in the session's messages.
-type ChatSessionError = chat.SessionError
-
 // ChatStatus defines model for ChatStatus.
 type ChatStatus struct {
 	IsRunning    bool               `json:"is_running"`
@@ -663,23 +883,45 @@ type ChatStatus struct {
 	UpdatedAt    apitime.Time       `json:"updated_at"`
 }
 
-// ChatStreamError The `data:` event sent instead of further chunks when the model provider fails after the stream began (the status is 200 by then); `data: [DONE]` follows.
-type ChatStreamError struct {
-	// Error The same error in the shape OpenAI SDKs read.
-	Error OpenAIError `json:"error"`
+// ChatTool defines model for ChatTool.
+type ChatTool struct {
+	Function struct {
+		Description *string                 `json:"description,omitempty"`
+		Name        string                  `json:"name"`
+		Parameters  *map[string]interface{} `json:"parameters,omitempty"`
+		Strict      *bool                   `json:"strict,omitempty"`
+	} `json:"function"`
+	Type ChatToolType `json:"type"`
 }
 
-// ChatTool defines model for ChatTool.
-type ChatTool = chat.Tool
+// ChatToolType defines model for ChatTool.Type.
+type ChatToolType string
 
 // ChatToolCall defines model for ChatToolCall.
-type ChatToolCall = chat.ToolCall
+type ChatToolCall struct {
+	Function struct {
+		// Arguments JSON-encoded arguments.
+		Arguments string `json:"arguments"`
+		Name      string `json:"name"`
+	} `json:"function"`
+	Id   string           `json:"id"`
+	Type ChatToolCallType `json:"type"`
+}
 
-// ChatToolCallDelta A fragment of a tool call; `id`, `type` and `function.name` come with its first fragment.
-type ChatToolCallDelta = chat.ToolCallDelta
+// ChatToolCallType defines model for ChatToolCall.Type.
+type ChatToolCallType string
 
 // ChatUsage defines model for ChatUsage.
-type ChatUsage = chat.Usage
+type ChatUsage struct {
+	CompletionTokens int64 `json:"completion_tokens"`
+
+	// PromptTokens Input including cache reads and writes.
+	PromptTokens        int64 `json:"prompt_tokens"`
+	PromptTokensDetails *struct {
+		CachedTokens *int64 `json:"cached_tokens,omitempty"`
+	} `json:"prompt_tokens_details,omitempty"`
+	TotalTokens int64 `json:"total_tokens"`
+}
 
 // ClientType Which app the tokens are for; it becomes the access token's audience.
 type ClientType string
@@ -771,11 +1013,13 @@ type LoginRequest struct {
 // Message defines model for Message.
 type Message struct {
 	// Content Text, or a list of content parts (OpenAI style).
-	Content      MessageContent         `json:"content"`
-	Cost         float64                `json:"cost"`
-	CreatedAt    apitime.Time           `json:"created_at"`
-	Id           openapi_types.UUID     `json:"id"`
-	InputTokens  int64                  `json:"input_tokens"`
+	Content     MessageContent     `json:"content"`
+	Cost        float64            `json:"cost"`
+	CreatedAt   apitime.Time       `json:"created_at"`
+	Id          openapi_types.UUID `json:"id"`
+	InputTokens int64              `json:"input_tokens"`
+
+	// Metadata Free-form metadata: at most 64 members per object, nested at most 8 levels deep, at most 16 KiB as JSON (larger is a 400 pointing at the member).
 	Metadata     map[string]interface{} `json:"metadata"`
 	OutputTokens int64                  `json:"output_tokens"`
 	Role         MessageRole            `json:"role"`
@@ -799,7 +1043,9 @@ type MessageContent1 = []ContentPart
 // MessageCreate defines model for MessageCreate.
 type MessageCreate struct {
 	// Content Text, or a list of content parts (OpenAI style).
-	Content  MessageContent          `json:"content"`
+	Content MessageContent `json:"content"`
+
+	// Metadata Free-form metadata: at most 64 members per object, nested at most 8 levels deep, at most 16 KiB as JSON (larger is a 400 pointing at the member).
 	Metadata *map[string]interface{} `json:"metadata,omitempty"`
 	Role     MessageRole             `json:"role"`
 }
@@ -936,7 +1182,7 @@ type Problem struct {
 
 // ProfileUpdate defines model for ProfileUpdate.
 type ProfileUpdate struct {
-	// Preferences Replaces the stored preferences (at most 64 KiB as JSON).
+	// Preferences Replaces the stored preferences: at most 256 members per object, nested at most 8 levels deep, at most 64 KiB as JSON (larger is a 400 pointing at the member).
 	Preferences *map[string]interface{} `json:"preferences,omitempty"`
 	Username    *string                 `json:"username,omitempty"`
 }
@@ -949,7 +1195,9 @@ type Project struct {
 	Name        string             `json:"name"`
 
 	// Path The project's directory on the developer's machine.
-	Path      *string                `json:"path"`
+	Path *string `json:"path"`
+
+	// Settings Free-form settings: at most 256 members per object, nested at most 8 levels deep, at most 64 KiB as JSON (larger is a 400 pointing at the member).
 	Settings  map[string]interface{} `json:"settings"`
 	UpdatedAt apitime.Time           `json:"updated_at"`
 
@@ -959,10 +1207,12 @@ type Project struct {
 
 // ProjectCreate defines model for ProjectCreate.
 type ProjectCreate struct {
-	Description *string                 `json:"description,omitempty"`
-	Name        string                  `json:"name"`
-	Path        *string                 `json:"path,omitempty"`
-	Settings    *map[string]interface{} `json:"settings,omitempty"`
+	Description *string `json:"description,omitempty"`
+	Name        string  `json:"name"`
+	Path        *string `json:"path,omitempty"`
+
+	// Settings Free-form settings: at most 256 members per object, nested at most 8 levels deep, at most 64 KiB as JSON (larger is a 400 pointing at the member).
+	Settings *map[string]interface{} `json:"settings,omitempty"`
 }
 
 // ProjectList defines model for ProjectList.
@@ -977,15 +1227,19 @@ type ProjectPatch struct {
 	Description nullable.Nullable[string] `json:"description,omitempty"`
 	Name        *string                   `json:"name,omitempty"`
 	Path        nullable.Nullable[string] `json:"path,omitempty"`
-	Settings    *map[string]interface{}   `json:"settings,omitempty"`
+
+	// Settings Free-form settings: at most 256 members per object, nested at most 8 levels deep, at most 64 KiB as JSON (larger is a 400 pointing at the member).
+	Settings *map[string]interface{} `json:"settings,omitempty"`
 }
 
 // ProjectReplace defines model for ProjectReplace.
 type ProjectReplace struct {
-	Description *string                 `json:"description,omitempty"`
-	Name        string                  `json:"name"`
-	Path        *string                 `json:"path,omitempty"`
-	Settings    *map[string]interface{} `json:"settings,omitempty"`
+	Description *string `json:"description,omitempty"`
+	Name        string  `json:"name"`
+	Path        *string `json:"path,omitempty"`
+
+	// Settings Free-form settings: at most 256 members per object, nested at most 8 levels deep, at most 64 KiB as JSON (larger is a 400 pointing at the member).
+	Settings *map[string]interface{} `json:"settings,omitempty"`
 }
 
 // Readiness defines model for Readiness.
@@ -1416,6 +1670,130 @@ type UpdateSessionJSONRequestBody = SessionPatch
 // CreateMessageJSONRequestBody defines body for CreateMessage for application/json ContentType.
 type CreateMessageJSONRequestBody = MessageCreate
 
+// AsChatCompletionRequestStop0 returns the union data inside the ChatCompletionRequest_Stop as a ChatCompletionRequestStop0
+func (t ChatCompletionRequest_Stop) AsChatCompletionRequestStop0() (ChatCompletionRequestStop0, error) {
+	var body ChatCompletionRequestStop0
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromChatCompletionRequestStop0 overwrites any union data inside the ChatCompletionRequest_Stop as the provided ChatCompletionRequestStop0
+func (t *ChatCompletionRequest_Stop) FromChatCompletionRequestStop0(v ChatCompletionRequestStop0) error {
+	b, err := json.Marshal(v)
+	t.union = b
+	return err
+}
+
+// MergeChatCompletionRequestStop0 performs a merge with any union data inside the ChatCompletionRequest_Stop, using the provided ChatCompletionRequestStop0
+func (t *ChatCompletionRequest_Stop) MergeChatCompletionRequestStop0(v ChatCompletionRequestStop0) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+// AsChatCompletionRequestStop1 returns the union data inside the ChatCompletionRequest_Stop as a ChatCompletionRequestStop1
+func (t ChatCompletionRequest_Stop) AsChatCompletionRequestStop1() (ChatCompletionRequestStop1, error) {
+	var body ChatCompletionRequestStop1
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromChatCompletionRequestStop1 overwrites any union data inside the ChatCompletionRequest_Stop as the provided ChatCompletionRequestStop1
+func (t *ChatCompletionRequest_Stop) FromChatCompletionRequestStop1(v ChatCompletionRequestStop1) error {
+	b, err := json.Marshal(v)
+	t.union = b
+	return err
+}
+
+// MergeChatCompletionRequestStop1 performs a merge with any union data inside the ChatCompletionRequest_Stop, using the provided ChatCompletionRequestStop1
+func (t *ChatCompletionRequest_Stop) MergeChatCompletionRequestStop1(v ChatCompletionRequestStop1) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+func (t ChatCompletionRequest_Stop) MarshalJSON() ([]byte, error) {
+	b, err := t.union.MarshalJSON()
+	return b, err
+}
+
+func (t *ChatCompletionRequest_Stop) UnmarshalJSON(b []byte) error {
+	err := t.union.UnmarshalJSON(b)
+	return err
+}
+
+// AsChatCompletionRequestToolChoice0 returns the union data inside the ChatCompletionRequest_ToolChoice as a ChatCompletionRequestToolChoice0
+func (t ChatCompletionRequest_ToolChoice) AsChatCompletionRequestToolChoice0() (ChatCompletionRequestToolChoice0, error) {
+	var body ChatCompletionRequestToolChoice0
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromChatCompletionRequestToolChoice0 overwrites any union data inside the ChatCompletionRequest_ToolChoice as the provided ChatCompletionRequestToolChoice0
+func (t *ChatCompletionRequest_ToolChoice) FromChatCompletionRequestToolChoice0(v ChatCompletionRequestToolChoice0) error {
+	b, err := json.Marshal(v)
+	t.union = b
+	return err
+}
+
+// MergeChatCompletionRequestToolChoice0 performs a merge with any union data inside the ChatCompletionRequest_ToolChoice, using the provided ChatCompletionRequestToolChoice0
+func (t *ChatCompletionRequest_ToolChoice) MergeChatCompletionRequestToolChoice0(v ChatCompletionRequestToolChoice0) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+// AsChatNamedToolChoice returns the union data inside the ChatCompletionRequest_ToolChoice as a ChatNamedToolChoice
+func (t ChatCompletionRequest_ToolChoice) AsChatNamedToolChoice() (ChatNamedToolChoice, error) {
+	var body ChatNamedToolChoice
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromChatNamedToolChoice overwrites any union data inside the ChatCompletionRequest_ToolChoice as the provided ChatNamedToolChoice
+func (t *ChatCompletionRequest_ToolChoice) FromChatNamedToolChoice(v ChatNamedToolChoice) error {
+	b, err := json.Marshal(v)
+	t.union = b
+	return err
+}
+
+// MergeChatNamedToolChoice performs a merge with any union data inside the ChatCompletionRequest_ToolChoice, using the provided ChatNamedToolChoice
+func (t *ChatCompletionRequest_ToolChoice) MergeChatNamedToolChoice(v ChatNamedToolChoice) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+func (t ChatCompletionRequest_ToolChoice) MarshalJSON() ([]byte, error) {
+	b, err := t.union.MarshalJSON()
+	return b, err
+}
+
+func (t *ChatCompletionRequest_ToolChoice) UnmarshalJSON(b []byte) error {
+	err := t.union.UnmarshalJSON(b)
+	return err
+}
+
 // AsMessageContent0 returns the union data inside the MessageContent as a MessageContent0
 func (t MessageContent) AsMessageContent0() (MessageContent0, error) {
 	var body MessageContent0
@@ -1826,27 +2204,7 @@ type ClientInterface interface {
 	// `chat.completion.chunk` objects ending with `data: [DONE]`, with a `: keep-alive` comment
 	// every 15 s. Extensions: `session_id` appends the new user turn and the reply to a session
 	// (`use_session_history: true` prepends its stored history), `project_id`, and `cost` in the
-	// response. `n` must be 1. Each data event of a stream is a `ChatCompletionChunk`, or a
-	// `ChatStreamError` when the model provider fails after the stream began.
-	//
-	// Storing the exchange: when `session_id` or `project_id` asks for it, a last user or tool
-	// message that a session could never hold (larger than the server's message limit,
-	// `CCB_MAX_MESSAGE_BYTES`, or containing NUL characters) is refused up front with 400 and a
-	// pointer to its `content`, before anything is created or sent upstream. The exchange is
-	// stored once the answer is complete (also a cancelled or failed one, with what was
-	// produced): a streamed exchange before `data: [DONE]`, a non-streamed one before the
-	// response. If storing fails even so, the answer still stands and the failure is reported,
-	// never hidden: `session_error` in the response body, or in a last chunk (with empty
-	// `choices`) just before `data: [DONE]`.
-	//
-	// Limits: a token budget per user (`tokens` policy) is charged with the prompt estimate plus
-	// `max_tokens` before the call and settled with the real usage afterwards; a request it
-	// cannot fit is refused with 429 `token_rate_limited`. When Redis cannot check the budget the
-	// request is refused with 503 `token_limiter_unavailable`, unless the operator chose to admit
-	// such requests uncharged (`CCB_TOKEN_LIMIT_FAIL_OPEN`). A user may run a bounded number of
-	// generations at once across all instances (`CCB_MAX_CONCURRENT_GENERATIONS`, 8 by default);
-	// one more is refused with 429 `too_many_generations` and `Retry-After`. A slot is freed when
-	// the generation ends (completed, failed, cancelled or the client went away).
+	// response. `n` must be 1. Also limited by tokens (`tokens` policy).
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -1860,27 +2218,7 @@ type ClientInterface interface {
 	// `chat.completion.chunk` objects ending with `data: [DONE]`, with a `: keep-alive` comment
 	// every 15 s. Extensions: `session_id` appends the new user turn and the reply to a session
 	// (`use_session_history: true` prepends its stored history), `project_id`, and `cost` in the
-	// response. `n` must be 1. Each data event of a stream is a `ChatCompletionChunk`, or a
-	// `ChatStreamError` when the model provider fails after the stream began.
-	//
-	// Storing the exchange: when `session_id` or `project_id` asks for it, a last user or tool
-	// message that a session could never hold (larger than the server's message limit,
-	// `CCB_MAX_MESSAGE_BYTES`, or containing NUL characters) is refused up front with 400 and a
-	// pointer to its `content`, before anything is created or sent upstream. The exchange is
-	// stored once the answer is complete (also a cancelled or failed one, with what was
-	// produced): a streamed exchange before `data: [DONE]`, a non-streamed one before the
-	// response. If storing fails even so, the answer still stands and the failure is reported,
-	// never hidden: `session_error` in the response body, or in a last chunk (with empty
-	// `choices`) just before `data: [DONE]`.
-	//
-	// Limits: a token budget per user (`tokens` policy) is charged with the prompt estimate plus
-	// `max_tokens` before the call and settled with the real usage afterwards; a request it
-	// cannot fit is refused with 429 `token_rate_limited`. When Redis cannot check the budget the
-	// request is refused with 503 `token_limiter_unavailable`, unless the operator chose to admit
-	// such requests uncharged (`CCB_TOKEN_LIMIT_FAIL_OPEN`). A user may run a bounded number of
-	// generations at once across all instances (`CCB_MAX_CONCURRENT_GENERATIONS`, 8 by default);
-	// one more is refused with 429 `too_many_generations` and `Retry-After`. A slot is freed when
-	// the generation ends (completed, failed, cancelled or the client went away).
+	// response. `n` must be 1. Also limited by tokens (`tokens` policy).
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -2681,27 +3019,7 @@ func (c *Client) Register(ctx context.Context, body RegisterJSONRequestBody, req
 // `chat.completion.chunk` objects ending with `data: [DONE]`, with a `: keep-alive` comment
 // every 15 s. Extensions: `session_id` appends the new user turn and the reply to a session
 // (`use_session_history: true` prepends its stored history), `project_id`, and `cost` in the
-// response. `n` must be 1. Each data event of a stream is a `ChatCompletionChunk`, or a
-// `ChatStreamError` when the model provider fails after the stream began.
-//
-// Storing the exchange: when `session_id` or `project_id` asks for it, a last user or tool
-// message that a session could never hold (larger than the server's message limit,
-// `CCB_MAX_MESSAGE_BYTES`, or containing NUL characters) is refused up front with 400 and a
-// pointer to its `content`, before anything is created or sent upstream. The exchange is
-// stored once the answer is complete (also a cancelled or failed one, with what was
-// produced): a streamed exchange before `data: [DONE]`, a non-streamed one before the
-// response. If storing fails even so, the answer still stands and the failure is reported,
-// never hidden: `session_error` in the response body, or in a last chunk (with empty
-// `choices`) just before `data: [DONE]`.
-//
-// Limits: a token budget per user (`tokens` policy) is charged with the prompt estimate plus
-// `max_tokens` before the call and settled with the real usage afterwards; a request it
-// cannot fit is refused with 429 `token_rate_limited`. When Redis cannot check the budget the
-// request is refused with 503 `token_limiter_unavailable`, unless the operator chose to admit
-// such requests uncharged (`CCB_TOKEN_LIMIT_FAIL_OPEN`). A user may run a bounded number of
-// generations at once across all instances (`CCB_MAX_CONCURRENT_GENERATIONS`, 8 by default);
-// one more is refused with 429 `too_many_generations` and `Retry-After`. A slot is freed when
-// the generation ends (completed, failed, cancelled or the client went away).
+// response. `n` must be 1. Also limited by tokens (`tokens` policy).
 //
 // Takes any type of body and a specified content type.
 //
@@ -2725,27 +3043,7 @@ func (c *Client) CreateChatCompletionWithBody(ctx context.Context, contentType s
 // `chat.completion.chunk` objects ending with `data: [DONE]`, with a `: keep-alive` comment
 // every 15 s. Extensions: `session_id` appends the new user turn and the reply to a session
 // (`use_session_history: true` prepends its stored history), `project_id`, and `cost` in the
-// response. `n` must be 1. Each data event of a stream is a `ChatCompletionChunk`, or a
-// `ChatStreamError` when the model provider fails after the stream began.
-//
-// Storing the exchange: when `session_id` or `project_id` asks for it, a last user or tool
-// message that a session could never hold (larger than the server's message limit,
-// `CCB_MAX_MESSAGE_BYTES`, or containing NUL characters) is refused up front with 400 and a
-// pointer to its `content`, before anything is created or sent upstream. The exchange is
-// stored once the answer is complete (also a cancelled or failed one, with what was
-// produced): a streamed exchange before `data: [DONE]`, a non-streamed one before the
-// response. If storing fails even so, the answer still stands and the failure is reported,
-// never hidden: `session_error` in the response body, or in a last chunk (with empty
-// `choices`) just before `data: [DONE]`.
-//
-// Limits: a token budget per user (`tokens` policy) is charged with the prompt estimate plus
-// `max_tokens` before the call and settled with the real usage afterwards; a request it
-// cannot fit is refused with 429 `token_rate_limited`. When Redis cannot check the budget the
-// request is refused with 503 `token_limiter_unavailable`, unless the operator chose to admit
-// such requests uncharged (`CCB_TOKEN_LIMIT_FAIL_OPEN`). A user may run a bounded number of
-// generations at once across all instances (`CCB_MAX_CONCURRENT_GENERATIONS`, 8 by default);
-// one more is refused with 429 `too_many_generations` and `Retry-After`. A slot is freed when
-// the generation ends (completed, failed, cancelled or the client went away).
+// response. `n` must be 1. Also limited by tokens (`tokens` policy).
 //
 // Takes a body of the `application/json` content type.
 //
@@ -5743,27 +6041,7 @@ type ClientWithResponsesInterface interface {
 	// `chat.completion.chunk` objects ending with `data: [DONE]`, with a `: keep-alive` comment
 	// every 15 s. Extensions: `session_id` appends the new user turn and the reply to a session
 	// (`use_session_history: true` prepends its stored history), `project_id`, and `cost` in the
-	// response. `n` must be 1. Each data event of a stream is a `ChatCompletionChunk`, or a
-	// `ChatStreamError` when the model provider fails after the stream began.
-	//
-	// Storing the exchange: when `session_id` or `project_id` asks for it, a last user or tool
-	// message that a session could never hold (larger than the server's message limit,
-	// `CCB_MAX_MESSAGE_BYTES`, or containing NUL characters) is refused up front with 400 and a
-	// pointer to its `content`, before anything is created or sent upstream. The exchange is
-	// stored once the answer is complete (also a cancelled or failed one, with what was
-	// produced): a streamed exchange before `data: [DONE]`, a non-streamed one before the
-	// response. If storing fails even so, the answer still stands and the failure is reported,
-	// never hidden: `session_error` in the response body, or in a last chunk (with empty
-	// `choices`) just before `data: [DONE]`.
-	//
-	// Limits: a token budget per user (`tokens` policy) is charged with the prompt estimate plus
-	// `max_tokens` before the call and settled with the real usage afterwards; a request it
-	// cannot fit is refused with 429 `token_rate_limited`. When Redis cannot check the budget the
-	// request is refused with 503 `token_limiter_unavailable`, unless the operator chose to admit
-	// such requests uncharged (`CCB_TOKEN_LIMIT_FAIL_OPEN`). A user may run a bounded number of
-	// generations at once across all instances (`CCB_MAX_CONCURRENT_GENERATIONS`, 8 by default);
-	// one more is refused with 429 `too_many_generations` and `Retry-After`. A slot is freed when
-	// the generation ends (completed, failed, cancelled or the client went away).
+	// response. `n` must be 1. Also limited by tokens (`tokens` policy).
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -5777,27 +6055,7 @@ type ClientWithResponsesInterface interface {
 	// `chat.completion.chunk` objects ending with `data: [DONE]`, with a `: keep-alive` comment
 	// every 15 s. Extensions: `session_id` appends the new user turn and the reply to a session
 	// (`use_session_history: true` prepends its stored history), `project_id`, and `cost` in the
-	// response. `n` must be 1. Each data event of a stream is a `ChatCompletionChunk`, or a
-	// `ChatStreamError` when the model provider fails after the stream began.
-	//
-	// Storing the exchange: when `session_id` or `project_id` asks for it, a last user or tool
-	// message that a session could never hold (larger than the server's message limit,
-	// `CCB_MAX_MESSAGE_BYTES`, or containing NUL characters) is refused up front with 400 and a
-	// pointer to its `content`, before anything is created or sent upstream. The exchange is
-	// stored once the answer is complete (also a cancelled or failed one, with what was
-	// produced): a streamed exchange before `data: [DONE]`, a non-streamed one before the
-	// response. If storing fails even so, the answer still stands and the failure is reported,
-	// never hidden: `session_error` in the response body, or in a last chunk (with empty
-	// `choices`) just before `data: [DONE]`.
-	//
-	// Limits: a token budget per user (`tokens` policy) is charged with the prompt estimate plus
-	// `max_tokens` before the call and settled with the real usage afterwards; a request it
-	// cannot fit is refused with 429 `token_rate_limited`. When Redis cannot check the budget the
-	// request is refused with 503 `token_limiter_unavailable`, unless the operator chose to admit
-	// such requests uncharged (`CCB_TOKEN_LIMIT_FAIL_OPEN`). A user may run a bounded number of
-	// generations at once across all instances (`CCB_MAX_CONCURRENT_GENERATIONS`, 8 by default);
-	// one more is refused with 429 `too_many_generations` and `Retry-After`. A slot is freed when
-	// the generation ends (completed, failed, cancelled or the client went away).
+	// response. `n` must be 1. Also limited by tokens (`tokens` policy).
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -7443,11 +7701,6 @@ type CreateChatCompletionResponse429Headers struct {
 	RetryAfter      *int
 }
 
-// CreateChatCompletionResponse503Headers the declared response headers of an HTTP 503 response for CreateChatCompletion
-type CreateChatCompletionResponse503Headers struct {
-	RetryAfter *int
-}
-
 type CreateChatCompletionResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -7462,11 +7715,11 @@ type CreateChatCompletionResponse struct {
 	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
 	ApplicationproblemJSON409 *Conflict
 	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
-	ApplicationproblemJSON429 *Problem
+	ApplicationproblemJSON429 *TooManyRequests
 	// ApplicationproblemJSON502 the response for an HTTP 502 `application/problem+json` response
 	ApplicationproblemJSON502 *UpstreamError
 	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
-	ApplicationproblemJSON503 *Problem
+	ApplicationproblemJSON503 *UpstreamError
 	// ApplicationproblemJSON504 the response for an HTTP 504 `application/problem+json` response
 	ApplicationproblemJSON504 *UpstreamError
 	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
@@ -7475,8 +7728,6 @@ type CreateChatCompletionResponse struct {
 	Headers200 *CreateChatCompletionResponse200Headers
 	// Headers429 the parsed response headers for an HTTP 429 response
 	Headers429 *CreateChatCompletionResponse429Headers
-	// Headers503 the parsed response headers for an HTTP 503 response
-	Headers503 *CreateChatCompletionResponse503Headers
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
@@ -7505,7 +7756,7 @@ func (r CreateChatCompletionResponse) GetApplicationproblemJSON409() *Conflict {
 }
 
 // GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
-func (r CreateChatCompletionResponse) GetApplicationproblemJSON429() *Problem {
+func (r CreateChatCompletionResponse) GetApplicationproblemJSON429() *TooManyRequests {
 	return r.ApplicationproblemJSON429
 }
 
@@ -7515,7 +7766,7 @@ func (r CreateChatCompletionResponse) GetApplicationproblemJSON502() *UpstreamEr
 }
 
 // GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
-func (r CreateChatCompletionResponse) GetApplicationproblemJSON503() *Problem {
+func (r CreateChatCompletionResponse) GetApplicationproblemJSON503() *UpstreamError {
 	return r.ApplicationproblemJSON503
 }
 
@@ -9614,27 +9865,7 @@ func (c *ClientWithResponses) RegisterWithResponse(ctx context.Context, body Reg
 // `chat.completion.chunk` objects ending with `data: [DONE]`, with a `: keep-alive` comment
 // every 15 s. Extensions: `session_id` appends the new user turn and the reply to a session
 // (`use_session_history: true` prepends its stored history), `project_id`, and `cost` in the
-// response. `n` must be 1. Each data event of a stream is a `ChatCompletionChunk`, or a
-// `ChatStreamError` when the model provider fails after the stream began.
-//
-// Storing the exchange: when `session_id` or `project_id` asks for it, a last user or tool
-// message that a session could never hold (larger than the server's message limit,
-// `CCB_MAX_MESSAGE_BYTES`, or containing NUL characters) is refused up front with 400 and a
-// pointer to its `content`, before anything is created or sent upstream. The exchange is
-// stored once the answer is complete (also a cancelled or failed one, with what was
-// produced): a streamed exchange before `data: [DONE]`, a non-streamed one before the
-// response. If storing fails even so, the answer still stands and the failure is reported,
-// never hidden: `session_error` in the response body, or in a last chunk (with empty
-// `choices`) just before `data: [DONE]`.
-//
-// Limits: a token budget per user (`tokens` policy) is charged with the prompt estimate plus
-// `max_tokens` before the call and settled with the real usage afterwards; a request it
-// cannot fit is refused with 429 `token_rate_limited`. When Redis cannot check the budget the
-// request is refused with 503 `token_limiter_unavailable`, unless the operator chose to admit
-// such requests uncharged (`CCB_TOKEN_LIMIT_FAIL_OPEN`). A user may run a bounded number of
-// generations at once across all instances (`CCB_MAX_CONCURRENT_GENERATIONS`, 8 by default);
-// one more is refused with 429 `too_many_generations` and `Retry-After`. A slot is freed when
-// the generation ends (completed, failed, cancelled or the client went away).
+// response. `n` must be 1. Also limited by tokens (`tokens` policy).
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -9654,27 +9885,7 @@ func (c *ClientWithResponses) CreateChatCompletionWithBodyWithResponse(ctx conte
 // `chat.completion.chunk` objects ending with `data: [DONE]`, with a `: keep-alive` comment
 // every 15 s. Extensions: `session_id` appends the new user turn and the reply to a session
 // (`use_session_history: true` prepends its stored history), `project_id`, and `cost` in the
-// response. `n` must be 1. Each data event of a stream is a `ChatCompletionChunk`, or a
-// `ChatStreamError` when the model provider fails after the stream began.
-//
-// Storing the exchange: when `session_id` or `project_id` asks for it, a last user or tool
-// message that a session could never hold (larger than the server's message limit,
-// `CCB_MAX_MESSAGE_BYTES`, or containing NUL characters) is refused up front with 400 and a
-// pointer to its `content`, before anything is created or sent upstream. The exchange is
-// stored once the answer is complete (also a cancelled or failed one, with what was
-// produced): a streamed exchange before `data: [DONE]`, a non-streamed one before the
-// response. If storing fails even so, the answer still stands and the failure is reported,
-// never hidden: `session_error` in the response body, or in a last chunk (with empty
-// `choices`) just before `data: [DONE]`.
-//
-// Limits: a token budget per user (`tokens` policy) is charged with the prompt estimate plus
-// `max_tokens` before the call and settled with the real usage afterwards; a request it
-// cannot fit is refused with 429 `token_rate_limited`. When Redis cannot check the budget the
-// request is refused with 503 `token_limiter_unavailable`, unless the operator chose to admit
-// such requests uncharged (`CCB_TOKEN_LIMIT_FAIL_OPEN`). A user may run a bounded number of
-// generations at once across all instances (`CCB_MAX_CONCURRENT_GENERATIONS`, 8 by default);
-// one more is refused with 429 `too_many_generations` and `Retry-After`. A slot is freed when
-// the generation ends (completed, failed, cancelled or the client went away).
+// response. `n` must be 1. Also limited by tokens (`tokens` policy).
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
@@ -11258,7 +11469,7 @@ func ParseCreateChatCompletionResponse(rsp *http.Response) (*CreateChatCompletio
 		response.ApplicationproblemJSON409 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
-		var dest Problem
+		var dest TooManyRequests
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -11272,7 +11483,7 @@ func ParseCreateChatCompletionResponse(rsp *http.Response) (*CreateChatCompletio
 		response.ApplicationproblemJSON502 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
-		var dest Problem
+		var dest UpstreamError
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -11332,16 +11543,6 @@ func ParseCreateChatCompletionResponse(rsp *http.Response) (*CreateChatCompletio
 			headers.RetryAfter = &value
 		}
 		response.Headers429 = &headers
-	case rsp.StatusCode == 503:
-		var headers CreateChatCompletionResponse503Headers
-		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
-			var value int
-			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
-				return nil, err
-			}
-			headers.RetryAfter = &value
-		}
-		response.Headers503 = &headers
 	}
 
 	return response, nil
@@ -15612,15 +15813,8 @@ func (response CreateChatCompletion409ApplicationProblemPlusJSONResponse) VisitC
 	return err
 }
 
-type CreateChatCompletion429ResponseHeaders struct {
-	RateLimit       *string
-	RateLimitPolicy *string
-	RetryAfter      *int
-}
-
 type CreateChatCompletion429ApplicationProblemPlusJSONResponse struct {
-	Body    Problem
-	Headers CreateChatCompletion429ResponseHeaders
+	TooManyRequestsApplicationProblemPlusJSONResponse
 }
 
 func (response CreateChatCompletion429ApplicationProblemPlusJSONResponse) VisitCreateChatCompletionResponse(w http.ResponseWriter) error {
@@ -15660,25 +15854,15 @@ func (response CreateChatCompletion502ApplicationProblemPlusJSONResponse) VisitC
 	return err
 }
 
-type CreateChatCompletion503ResponseHeaders struct {
-	RetryAfter *int
-}
-
-type CreateChatCompletion503ApplicationProblemPlusJSONResponse struct {
-	Body    Problem
-	Headers CreateChatCompletion503ResponseHeaders
-}
+type CreateChatCompletion503ApplicationProblemPlusJSONResponse Problem
 
 func (response CreateChatCompletion503ApplicationProblemPlusJSONResponse) VisitCreateChatCompletionResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
 		return err
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
-	if response.Headers.RetryAfter != nil {
-		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
-	}
 	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
@@ -19371,221 +19555,193 @@ func (sh *strictHandler) GetChanges(ctx echo.Context, params GetChangesParams) e
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7L17cxs3sij+VVD8napIdYbUw7Kzlip1fops52jjh44l3+zZSJcEZ0ASqyEwATCiuC5991voBuZFDB+y",
-	"JNvZ/SexhjN4NLob/e7PnVhOMymYMLpz+LkzYTRhCv75+oKO7f8TpmPFM8Ol6Bx2LiaMKKZlrmL2gyY3",
-	"TGkuxRHRTCSEGzKk8TXhggxOR9131MSTATGS5FlCDSOajlg673Wijo4nbErt8OyWTrOUdQ47l51nl51O",
-	"1DHzzP6pjeJi3Lm7u4s6GVV0yoxb2UmutFThtQ0EuzX9GN4YEDkiZsJIptgNl7kmGR2zIyIz+kfO7DK4",
-	"/eyPnKl5J+oIOrXz4re1NU7p7VsmxmbSOXy+t7+4wqhz+mo5qAhPivkyaibldDzpRB3F/si5Yknn0Kic",
-	"VaceSTWlpnPYyXN4MzB1wqaZNEzE81/ZfHEZ7+g104SSWDF/BvZIFDNqfgjg0XTKyDWbkxk3k/LJUCb4",
-	"iAuyf0AmMleaKJaldK7tW5dCKj7mgqZ2m5kUmpEtGGJQrMl0P8IHLDkkdmuDbcKFNowm9mxgSVyMCR1T",
-	"Lo5qi7kUMBQlCR+NmGLC4IK43cvB/n5EqEgIxXVPpGZkxJU2xIKSaWPf04anKVG5EHYO/HD3Ze9S+JNA",
-	"bC/PogLKroVlCw7sP38edaZc+L/3LIIaw5Qd8//+fnl5u7/Xvby8/fH11X/+R/jMRkAbi4d1nGXpnEiR",
-	"zglH3K0Qm6VIt6mp/ZxpssVSzcjB3j5AQ0h7WGMST6gYM73da92oI872Hb4ILfstn3KzuOgzOmZE83+2",
-	"klQK31XnStiI5qnpHD7fjezEfJpPO4f7u7sAWPxrr1gCF4aNmYI1nDNtOQ4SXICeNP7e/0K6urMfI1ID",
-	"z/mZJh8Rs+xfsRQWue0/aZalPKYWFDuZksOUTf/zH9rC5XNluv9QbNQ57Px/OyW73cFf9c4ZfoWThlhI",
-	"gdBTmtp1s4RIRUaUp5rc0JQnMHuvcxd1TqQYpTz+aouM3fwaeQkVhN1yDTTuERnW+Vop5OBPtchjQZid",
-	"k2xRMSfaUJPrbeQ4wFa0ZWqzCY8nsL43Ug15kjDx1ICMFUuYMJymmqT2LqXEIzFRMkXo/SIFe/KFwbVo",
-	"sVCmCVPETKhwDMpQLlhCJlwbqeZHFrrKIE8HNJC5IVLg0t9L80bmInnK5b+XROfxpLyMt+xGDBmyVIqx",
-	"trehllMmBSOWnW7DQs8Ui6VIuB3jDeUpe9IlV8Qny9fs1eVELQt4YAZCErt8puzR2PvxqOD/M6rdHZDA",
-	"Xi6kfEfF3DEw/aR0R5SVOuAGsFyLklSOuSCpjK9lbo5QDiF0ZJgig4/2j+6x/WNANByAtpdKRSz9SA1r",
-	"uYeQEU0ph/v+j1waSrZOX1+8IYmiI7MdEdYb98jgskNzM7nsHKmfdo/MTwf7g7pIunjxFZN2z2TK43l4",
-	"bpwxgzeWT/zHT3u7R7OfXuyunrmEyOKk5wghi8Azyk1wrPLutMN9EnYFUvF/sqcmQbipqvwNUPOTyJSM",
-	"mdZ0mLKveLXOWJp23eU6zA2JqRDSsggCq2AJ2YIzpILwUkoE6VOxXLPEX3jSTJiCOwX5yKdMG8Xo9Mlv",
-	"PLvBqUxYSjIlb7jl2SPgYxEw8RumUkkTlCUMB6EiN2SLG03kTJCpPZMxQ05jSEa13aQUdld3Hs+AIo/P",
-	"Tp3ikSmZMWU4ikyocCR9amoCl9UEu3bCRakr6rDbjCuml30j8jRFZEGZbmEMnqwh4EWdlGrTtyf3RZOh",
-	"1Pl58YdMsRG/DTMK1FTiCVU0tkqt11M1ixUzEapnsRwLrhlBui7V5Dge9v92/ezmJQ3tyqu6fRyrD1TX",
-	"z4XhaUDbAK5LiZIGkNDhMBkrGjOSMcVlEpHZhOFNL9PELZFoIzNNZlJdczG267sP9O6qAvrvqAkDPAvo",
-	"RVUkqmFH4/yuisHl8B8sNhYUiJcnMABQW4K3OU3PKng6oqlmUQN110DDVkyoqFF7Tp+pKIrLQQBjtO/l",
-	"LUf1o77YhBrgE9ywqV7FMByx3hVzUKUo/D2huj+VqorNQylTRgXsrjSr2Bc2O1lYYWWG+nDt+z0HZFvc",
-	"Mc14/xpZznp71cVAjQt0YlmdFDHrkXMmEkI1Gfyte3x2avX/gWWNg2N3YQKFHJKfGVVMDdpo8n/2e71e",
-	"ZxVA/AaKlQVhkEy5+KTx4qdp+mHUOfx9+Y7h7buoCS8rbLFWLnDOjNV8UubuB5TQNLlmLAO6p3Esc2EI",
-	"DvNA1F5b0+L2r6oAeAi8L4D5zaO+X+knMJqu5FxTLqpP95q8jOs+jQ2/admdVSr12mD8KFNmv5pycYrv",
-	"7zXAGXVywf/ImfvZwujOPrPnvYh7JymjSjvE69ZUg+JWzDVTP2hiBfsUzFz2geWUFTorNnQXgmiecHMc",
-	"45SfO0zkUyDC3Ex6io25NmAbg79hCeUfsBL/p2IjxfSk8Wcf5L/K95UvrNQ0kyrpozZWPFZyxFPWT1jK",
-	"TPHUMYU+XnnNp3BHLz5lN/Ianlqs6VnI9NHY3ok612yue+67q8CNBXB5LYwKCG+0ANdSqqpA9i6yH0nV",
-	"D8tfKyWphBnKU92O77XvytNtTMeFeXHQWTQdRh2erUG+UUfGoE9vJrfK3MQS73+PXjqPrV5juSXlaa7C",
-	"Z+BUEAe0lYvTOez7vjAG/KBjp37cQzyrAifySFJuv4ICtbUC8GvT13ZeHv5VG/m+leOHuAVKjP/mr4Hc",
-	"TC7kNRM6RJwWs/rG/hyQ6gX5eL7//AX5628XzjFnxZp2OaZVC+Oi3eYAF7cXD5jWBFZD3Kc18eilFYMX",
-	"6dHzz5ZtnHMxToH7HxF2iwyUUEN2bvZ2LA/ccd8HdwBj9vFxSZK45yAd5k7OWi1dNU4WPozqR9LcW209",
-	"NfCGTv4Etnrmro6K12EDBcaZBPv+Aqpxi+JhVFdW9g9WaCsWa2ebjPnjfm3Ev6wik4VlN2ZsAZc5oSJm",
-	"acAEAc+d7bahh6ucoWpLCxfhmAmmnCZMLUanCRiHjcxCskZUdTat5aut7rXmqCoX2rrFieQxW9ziiAsO",
-	"QgjVdfHGrtqqyQh7i4Iy7cc0Te2V5IxQ/RFPTQtFcJGw25AhMeqkcpwpOdRL+GC5eGdIChxOaQhbeXEp",
-	"Nso1Tdd7V6Y1qqdac22oMMFtVsCy7i1ij+NCyvSEpuniPdI4ZlhNAfDA8TavWQB7CbaoccILA0Sd2+5Y",
-	"dt3DeEJNz+FK5Zcun2ZS4fVJLSl2xtxM8mEvltOdOB7S+JqJpPIve9pK0HTHDgiLRCTMxXUbJiYsNXQd",
-	"2L2CF++ih8HdyCLE1Tp2wQdB6Jbjws3f77BKmD7CiUl7B3tZvkGAMOlmeO8WGpCeYom31MoR7Ht3hWVv",
-	"XeE9CVpZwcAd/MUBvIJUAO24hEeIG3imzLy1ftVuXDgCWvcXboT6lfP61jBhf+2RC7D2aufQY6WAU/FJ",
-	"bmkjFUtILlIrXw1qaxugxxq8DTMOTstoc31Az7Vh0/6IizFTmeJrcuPcM/RV0PkEL4Y1CU8QHg/8YUYF",
-	"XvqJ1qKi8lwfk4iAWBdP9oNgZGBl/MMBYTdMGCJHhBL0/LCElFiHR+8cAFQpzjR60WXKIvhXSrXxpg8q",
-	"9Aws9IMaXxkcoaV+gBP0JaxD97iI0zxhfQDbgFAS2+Xiu2yamTkZONgOiskH/mWRkIGl4cHR8g/hxQYu",
-	"Tunc7hEXH5F/5NqQIRtJ5cFCfn/14f3rK1A3HoIJlSzzDgTOFmPUd8iWegD6R2JO3zS5r31ZPiqFV/St",
-	"Bo1nTByf/gCRFaZC0d6LfERGnKUJuktTrg1LCFWoHmfwh0gIHwvL0xfJYEpv++WYqDfqsPfQBWfmTq+3",
-	"X+LrwBaERq1mKM0E5h/zGybshNXAupYzr2B2OWzAwmDIVGoDLApO8QdNXBAfkbnJckO2YF34h18e4XjZ",
-	"xdTQVI63LaNJqRozRW5omjMforl7j9WitLwZG3nnROw6C9nddV67dp4yZYZ6u1NYKQ9Q/mpFyTONaiDm",
-	"Sg9i1BGh+yidkz2Igc0zSx+IckWg5d6m8M2oomnK0n5dXWr5sKIhZ0pWDJZL5SH3KqFEsFkhHW0JKRwS",
-	"b9sNOf5BuAhJPK08c8X8x1nGRELMhOtSFjPSoWuaggfCjbXevFaDWSQcsCUQbTmGiBmRiuSZnefA3fhT",
-	"O7gUzPn6msNWkHvxzilQ+KCJsVewICsqhE2bdTEidLANl1JVzggNGfLCGDbNmKImRwNraVeX+RBU5DIM",
-	"uIKdu63YKfLp0LnzACcLrbQRSWfxZxCRAc2NtP/3V9MgsuD/bEc7JKNcgC07Kv51SD4LOmV3d/UT8be2",
-	"HRWdMbIaZxy4tlfzofdWRgSDghNprtymNjdJhBQzI7N+tgLkexuCPNes70nLxX0upa/fUFwtiHEQkUwx",
-	"R3OFKmRpDHUez88tbQz8H4OwEc6bblfHr1elEi99FDfHOuKHFw4eQwAJyRwVCH46J4lMU6p0RIZzZ22/",
-	"5iIgS8Q0njCrKiThU184Tfxgprhha37BRZabNd9FIWDNl400aOZb+e6CISYDv6ubLapCob5DP8l6auWj",
-	"nPYrNszHiwaZdrXBh/AFf1SrXARIxIuSJES+QzzxTOZpQoaWEoUhuYtZrNBbycf9j/221TYOplh6KfE3",
-	"hih30Gb8fuVNi19gQX5Kq3Bh4VwwDa/EuFfOkPjQKPeuNMMv2i5MrqwQRAZ234Mi9lMwlmh8CMCwjPuI",
-	"UEEGBfQWXnZngrFTJRgHRwS1z4gk7Ial9hhBI7KvVNg9vWbEsFuDOVBbYEPhYgxBqvZxRpXR2z1yOoX3",
-	"rYIzpJq9OCjsL58+vtVkKxPjiPwjY+OIjPkoIjM2zLbLCHmuyYiZeBJSxSpYtSi92cVEVm/haKVxL+O6",
-	"QKKwmEi2CgABbF06DOwVwLFdlypWYe+6KIiLOaPKLCLf1bJo1SZ14FmBXdsdlnPfW5mnoBykk+UE1G8x",
-	"kTyJ32UdFv+ucLQ8NMk15bpF352TNRd/aTmodcNFm47vYqKrVWKRc1EHPqhz5JppaZVm58yYM6qtkpfk",
-	"sQ+yh1vHxdk7yY8Lwk2hax0RbnwIurMelLKi5xohEk5q+/cqXV9I08eJglhb8VWucFTbCcr318GzGsQe",
-	"HtnOIaVtEZO47jv3dlj3c1voQ4jnmlbP4uZf7WDYxEHuBLO+N9muKy5W7FRrLB7D4zYJ71rmuK+AN2rq",
-	"FA6mjVXWdllbTiut1RNIAknvNdcDiHCVLOtRriAnBQzLugznDySHaJeIBXQGs5IhG1NBtvCJRTFLjvu7",
-	"u6CETJjYPmqY+MlIpqmcBahyLbs1mlmdyboBeRygDUyg/27AY2tw/Nwe0F/N7abdfx53/77bfdnvXn3e",
-	"i14c3P1HMAujVq9go3BGO0gcEj68GXkkFVifqeFDnnIzxyxWL1N7bkn1tXsZRyQIYEKTCVNMxBA9u8p+",
-	"9w3cNwFOCgf98By0EC02wCGqxvnUF89YJMziZ0I1oeSv5x/eE9xXRJiwl0iCvzgpd4sX7gQdESrmKK1C",
-	"kr83jm/3OuvnIYUOMKqs+qo1oHaRN9/7jEtef4+DhhN5vMMuNMumqD9SdDwtPLmF5H5EBmC9Gti1OGeo",
-	"31PPgneAjlCQ960gg65eP9oiU1wTt+554Pc66SWBMl+ABC5Q5l4I8FhK8ae2yLSAI24N0SJTcpqZVrfZ",
-	"qchyezPHaZ5AmQ4aQxIqTTQgEpindM29sOZc/UrwfMAWmGyyjaDtflMxa9EGVAFMFABwY451kOPTY6ht",
-	"KWfCXDgsL6qUdLjUnaYF7bcJjyeEZpgkhQsHg8RIqiOsL2BZgV4Ikv5BE5on3F/CnpZwjhkbBlWTqm6/",
-	"KORPrbiZqzQk5VjMaOS9yE7USeWsE3UmfDwJB0SrNWx79qWgPMBuzVqXCLwYVda/nsAQmvMVuBOYiOcn",
-	"E4a5Ro0sOAo52/2pbnGGVBwgC4qGLtQrv/Q8W71Y91VUnTu09jecpUkh4LceYJFviO7yKYbZEOrc8fvP",
-	"n1eSioM5zxKzzav7GMpk3omKkj2umo6rGBTCjEwC3SzyNxBv3K+EC+c+BSPzlp8ZM+PBUAaVubygTHxC",
-	"V7nJHSetrMwjpC7sy0EqBOD/ZjQ1k0XgQqmSDXN9FlFBhuN18swO0Xd1LO6BdK7kx2o6LPDMf7EweVTd",
-	"aghCf/3t15ZUkmOS5cOUx1DsYOvjmxPy4/O9H7cXRRmajqtQgSSUIGDCNsjrFnHk2szrwx4HBw0rcbmu",
-	"2zX5eDXV2glxOfh9BDuzM9iltwDvfBG5rtl8feOmhf8qmyYMGJr/rRxzsW6mSNNUR2MDNceYFXUHkGaJ",
-	"1nufZxmK2oN7skiwWWq1La9Ue/RTx8wq3tpn+6uDXB46kcXvrbGUFwebJewvzUx5t0bmwzLIue/dzV8N",
-	"ZlzHp3uP6htrWunA1bqZZLw6YqrFHFKLIFtzMu/MWAO2Pp9Zsz8Cde2khoU2LM8RGSk5JXtrCupfkiOE",
-	"eZRVe6NdaNRMKqnAt3E6TQA6FKqhxxLUPWlzhV2wWxO5ek4hTxjZQjse0Waesu21o5o28G4tidC7quzg",
-	"PuU/7k2f90bzjVF20yyjAiAPkEVbiZv8plNoqwAL+TY38We+8y6Ppp0IrehckCI+WE9oxgJXZhlYXh/j",
-	"k+C31WJna4edV+qPpDRPWFdLIZjpHnSfB3PUF0LP0V8R2q6cCZb0h4GgrgEVZqJkxuNBRAZW+k4H6B6Q",
-	"o1HKBfP+fTCewQzbwCg8hLreeJ2WRusfNGkUdFiahL4YS16sN4gHdhEnNKNgL3fHEaD4W9OfcZHI2RcG",
-	"/zcDn9e2HvHYuemWUp/dzZl7d1VoEIK31flXBBku/nTDG6pHm1MAjqQS5NMAZQge1XX5RRQzloBY6ywf",
-	"gp8t4EeAsy1Sj734VisTBbLCklq39FDb+ApLPyvxtsHYipBFkjFFpjxNId8NkODPFLZ471DEEEyrDtD2",
-	"/A8sZusFU3vjOPZKzl/9qsGo3B4WsdJt3x4H4Xyba41SGPuKe4oLrEfna38wFwyxIlS3iNBpNf75agkn",
-	"Uoy4PS3HuzYQ+h5Ww9xET/SL/0VR0VLW9MNxbib7xA9DxvbVo4qKDil4QwYVl7FQUpIopnWr6t5yeblf",
-	"y4JpC2/A1AulNQIbfDzlXccyY23mnpBav9rC0DivyiYrg0YrztEV4wya0d6ckJcHz38krs5nUR97USga",
-	"+KRKZrlLOxUvBidaaiRTGk+4YF3LAuCBfb9uWS2Lhvex8lantR5TnX6HMpkfErecObkEL+RlB2qTc63d",
-	"fb5g7ts47sN9o8PRqkwYNYcrxfETzLyD6vPrXJQVa3vgtuTCKgOhVJJqydiMmknDXH2zt+NSmIK293ql",
-	"p/K73eHL0bPhC9b9y2hv1D2ID551X8bPnndfjHZHe8mz0R79cZUZ2o91EC60Y7hJG4z4/xQYQNoxwBRu",
-	"sDqiffp4ShQbYRiJFdy5GLs+G4jb9sM6cCbGZPpwp/S99RJ242ve6p0SITtrBozgnqLS8u0i8mpVpdrj",
-	"hc6wAtsDldjLCmjozYLwoTlG7FyELgCyMhjZ8q6dFwfkV/4zoRpiSLbDgfkV3leNWTru/p12/7nbfdnv",
-	"LQlaugtDyUuOX17atxFu9VBlfNsL8FIzCdOwo9IfNEm4YrGRak5cHYYi3BkyWoGR9tYqpMCM4WK8ebjX",
-	"5tGINbdQM8DAHoxmLtyc3TA1d4XgMUgMOoj4zH8sLLypK79apbc6e+E5LEBR9UbVyviuCHl0WHcvy10D",
-	"yeq1eCvccWnZ3kB/l1bsqnx2sPvyxcOhxrqhdw5aD6A/emr/1s16bp1nvoPOF7HulQizfDf1sBT/bu+9",
-	"+8fv+NrV2lEqkma8a6+yMRM7xdR31c/1Nc+6mKpL027hjHeFVh8anb+z7d+f2NrQzF3RD82H1i4s/zQH",
-	"+fh86iOjCRdMh4yvExZfB55nUpuxYisZVzPyB5aU8M2/ayrtfn4/3lUwXrsZDWIVr/kGsUFu+2GgQRnJ",
-	"+9WAXKiv2UyQ3kQhrg8WXitWUr5nwcovDigolQ2a0P/f/WW5SlXIwbejZbaBZysMGHWR6y/ESPLjPhnO",
-	"jZXXP1286f5l+4jEcjqVorDXYFwgFDFsFFC/Z93MurRf23onup/0X0u0cGBaau7wfrWmfyiZcoH2qFwz",
-	"DH60j4jMXHFNXY169E44+0rQeHTO1A2P2akYyUBMHxchzpHIuK4Zd3bgUWD4SREZVnnZPQw5xjImaMb7",
-	"vk1L5SP3Uw9+WvLpnE7Tlk/hp6DtwLKU+jf4bKV4hduuLbuxlAIG0QLrKg97EdUKVX6FilKxdPT2erud",
-	"aL0chVJ3wDMOLcql1D2Mfvp4wS/QqQRq8HMz/6JuM4+brHc/p6X8koLk5e25jOO7c3YpjmUhMwwrX88X",
-	"4W1gq9+s5SC2ebTqXTBanUhfqN7fSzmvHElpJ/OpiXXIVexnzZzFFWFEtRzG1Xp+gAiWEPS9VP9g+Swr",
-	"MYeKaSzB2bYimSWyNaX53WX4tmI1d+1QeACV3jPIb12ld+t8GJW+FRG+M132S1jrqs14AcC+oHufPp2+",
-	"ekol/YGYfoAOv7MjbuUS39U+lvAwe3o6VLRePZRI9N3JY/eRsh63jMKy+gZfIhYsnvJmYsD5gmnFNbKK",
-	"OlTFE37TUsXDfX5h16LDrY1uivJ16x7BPUtTVAuTrj3LvZZ2/+zMJkAWlrGwmWUlLYIHOhcxtjUJWf+g",
-	"UfFmbUKF4fWsIHdZluHyweosG2t7lUCoNSOisexnmSSomTLYH4C1tOHKSi/rmu4Zl62wPuNYW05cYAV/",
-	"dApoRy76NgObZXFobed9Fkx92Ux8LdHmSyXYZuouU2iasq9BYj/kL3CRM32EnnjCDRRUwYIpUONkQLjG",
-	"euirI5U3F4J9q8cH6KLrbaL3NnIs7xm4QbxDMNNh836DzbO/j15dtZjeo/WZt4lWosFwL1Vw1WGzid8b",
-	"u5Tmipv5ud28B+2Ui+M8FMlwLOqdt6Qix2enkKQ5m0iNfRPJRKYJhpd4w6xdNNmCIkFQemQITbGKQS5F",
-	"pQHqdo+8YnFKFdYpcVGIWlZsuSSmAoL3izYGrqJJLDPWu7R8eJTK2UKIJfxe7tFuyP4fXAiwdKyJoBjF",
-	"ErE0T7ghqRz3iv5en1Tq4q6gHxi2bqxKo/bxPjQmzPivbN4KRw+3rUEcD/u9Xs9uvBpOO6VzbKTGTXsv",
-	"NeI/hkA0O7RLovbW004B2BI9cWV2jXgOfo341xuP2H/97WKh/kATASArbVAHxyCqPPG9LjG7s9lHrWxF",
-	"D9SOrdKKdU6MybDLOHeGeMsvKV5bbnulRXihGfnP+IPva3EC+SrkRCaM8A/nUEQBKmCwIUFPUI9cTLgm",
-	"iYyhfollvFCLWwqjaGwOXUKeumHqUoAyMqIxi4r4vDKiLCJ2l/YOcxnoKk+Zjtw8EKuGqGYmTDM7I3pr",
-	"XDMwllwKgCw3vUtxKU6kuLGDSaEPL0UXa/oMZcKZBn+HFvSa9WOq2RHhzvFj9Wt9BF3W8cHHNyfk2bNn",
-	"L8mnixOM1YHgeEwCIpliMeRCXApCtgb7u7svurt73d39i73nh7sHh7vPe7u7u38fbPfsAl5DlI9iOpNC",
-	"s7Kvx9+6zhPXPX01IFu01uKeJ1gmDIt4eVhwTa5ZZty4EIEJyx20NaofYD74y4PnP243I1oh868ZzGoH",
-	"fsu1ceN+voR78rJzSH7v9XpXEbksbkz70N459lnl6rSPLzu9Xu+yczdwbVD+K+VTbn5y5Xj+C1/8aQCz",
-	"fSg5lWPpJc9r8k8qat2fXeMdM2FzkiAbJAPPpA/J71cD5G8pj5nAPHNHCfYeVJwZCiUVoJRGEQLpPZMu",
-	"dnXHf12aA0pCspypYl/1LpTSmdQ57Dzr7faeufAr4Kc79j9j1hJJrtGd5jKuAGJu+AihCe4WYiRUL/L0",
-	"h5RDATnlEIvUFHfAadI57PzCzEcpsbEnoiIsZn93t5FRWcUl70XD6361lFp6AoEVte6OVH7pITdylVzC",
-	"MxRL3ikLz/mD7hz+fhV1dD6d2tM89P5IAF/kYQegQUdV1DF0rDFvwdDOlR1rpwfEdy3kTOz8Y3ate37n",
-	"wXM6xfr6FmONlUHs5eQ7bmJQH6IsYKbmY8ESMqHaNd9MgocDJQoe8XBg/JZTAR75GxuSX9mcnDPz0Edy",
-	"VtSn0FjO+oYpPprX6Lt6MPZCcAfjPcUt52CYQsmuTglH7hio1gzYJtxECbJT/6cKnsMrdMiuOAfDbs3O",
-	"xKCjuDyAppgahPb5jI7HTJFPpySjY/bg+F8MH0Z1C9GdzwCZu1bIHmNiuJ4wZiKCv1gOzGMpvJDQ2McR",
-	"loQe8ZRZJWzIkgTLxZaSAFwqeBStsD+2C+vUSzT+3lzeG54igReNuOxXhVznIl0ds6duxFJjQJ2iPLZg",
-	"PEZvWQnJu6vNSJXeUFz/cnxxlZZ2MkzXK18sNKghF3hpBfxUFidjDODaECUd+O6izsHuwWokfC/NG5l7",
-	"OfLBMPe4ilL+1AIYXIaEhHEXqhljEdTZxGKKy30AZgPop4sqjkcEw7uIkCQp4s2C2PnfZRTGI/FoN0PL",
-	"IfkdcE1oym8enHG85TdMYEf0ANBr0TNLBRhLloVeQDWpRc9EVkW4YcowaN1rb54gsEFIPTu1v38pxDcJ",
-	"lgwCvthMhZPNqC41EFDtHvo4QL/y+pTPLFl+Nj5yKXg2P88NlL6DUDhkmhmvfVrj1CJxWocmM1ZVt9xm",
-	"28/sf4/fvd3szPy6N+Ra38i5uP0GzqUICwseyAkynjOMYj3/n7cA9I8s4fqIPN99hoZNxqE4NLfypWI0",
-	"noArMSjeu4CzR2NPZYhw4EBQzS1ZqCsqb2/6u6jzfPfZkmVUVdb1l+PTOQOLOa4uBMwUM3FEBpgyOQDJ",
-	"AfNrHhY1SgAF0eFmbwdsaTtgK+umctyKG+duBiwZriMi2Ixpg9VqI4KtlSF7dAhhnCoiNC50QMOnjCgq",
-	"xgFEASueVfGP7SLeyvEqWeu1MGCwmDmbPNdoueS+cKaRypcL1Dkw0kIQ80ULnSRmv3NlkhYlm7aCS5+D",
-	"Q+FuayMtwxXY7DF+A2OG90hByPU11u0OOVY9CS1BcwEtoQN7WVqsvm1y15B15bygZ95r3hCEyrPfecun",
-	"3HTWePEEnSSbCsEbUbdHT4iyCpK4VTqs/M8QfnUaccLs7mqy/pkmPiQePtlb/cknQZ2BmSX40bPVH72R",
-	"asiThIkvZzo1v8PvPjb7boEX1Q3zVQXbfVHjSmDUb+VIyN+R1cg0qTAjZ1eck1TG1xIqKFs5I17GfD5p",
-	"rIC6lPOcUM26XGgmNAcdP1NsxG+9zrdQRyFELN4rVCJdM7Xge6cTC1ILztWEAgdcP71/eTKxUEPArEUe",
-	"O595cudMBnHAWfUR/Gsi8b040A+vwQiIbSDs1WmJBAxUcKe2kAnmvn/C9IsGnazAu9NXDufgvH6WKIQ+",
-	"LLq51Py7ui/Wxc09Pra36QTOhwtw/saR+4lNLetQAwZzEArg+0GDu1gT6FFi0RkqSubC8nlohruEZHIz",
-	"2aEZ7/oau63mgqJ7b2o5vPP0NrjUEcF6N+iVEpZ0iJ7ImSB0TLHRcJ2AQL49O/3VTr4p8Xxb3B02sZq1",
-	"g2l9CyFjJowrD7HtJyWC+2BoRbGuYINHhEWvQAR5n23OM7tpq5qA3Znr0u8qRTr33cpcJQ+Igzj/7+Pu",
-	"/vMXZEL1ZBGRMNMBT2FzNpywaSahsDzEEDwWS4bVuZyMtfjx3gPPfY7VqFpY8jWbY299aBtn33xixvxy",
-	"9UcnUoxSjhFQB/v768zizLE+FPuLUB8Pj9Ai1CXsDGsy1kIacdGLQZqw4NdGZprMpLrmYgxarohZjxwL",
-	"CcYlx+3tmzxxhhtNDnYPFgniI7uR1/cmiFchbnkQEKNglgSLorRv4GnR6Alu64r2ZgFwP4TYUdK49Kx2",
-	"TinTxHPLa8YqsB05U04sxYiPc8snx4rGjGRMcZmQLbcvIqRwhaPrCAKTPyiC7H41diXY7OuwrKfFNaig",
-	"UUG2HzyjXo51qNx0q1GDYYQ752OhS62HINdxsc9kywW4kRGd8nS+Xfh0Y0hqCFzKMO9ZmZn/GLdqfZLi",
-	"RNe5Xg9Ctn6Ix/4TqttN3QG7xhRHswR9MB60FWmwoSK6vYp+NME6myjIjaSakq3Sg2yFSA8PMsyNkWK7",
-	"dyneWDUjttuIczAqjShPc8U0cD4qCE+YMHzEmQKDlhUZ7S97z8mUixyqSBzsv0Sr10dm1Lx7PDJMbWOs",
-	"WUMPgS0+DoLWeorcQRBtOdRtdzabQTBhN1epa2W4gWulVvH0qXX83EwuMCQoqPNgbFVG+RMr+PtryJEX",
-	"Ur6jYu7m0g8d2sPH0OwCq8eB+VOi9FbECraSXtS57SpqWBdiMTuH+LhJkBIrKocpEoUSF+jrFbU68z5a",
-	"aKZml5e0yW8BepF5IEbxIHynsMReKr2vo67CYeBqlzC5DAtZLhPSX8FzXb3zomqPbR0V2jAcMdyhrk2+",
-	"IXJmX0CXVYzVlYtynw4XFuGMU7oim4/En4Iln+97f+KC/9T3J26xigUtpx0yibRH4wCZdLnwSl6rVPUL",
-	"M1WEeCTmvsx2Wyzt65uf3FKC1qew5f+cGV1Y+IEdb+WC/5GziMQNP5aVcalIdqQiqlpgtlpZVhaO9Pop",
-	"odn9kSm3Vnz3iW//dYz7dUT5Rs1IDyFMF7gkFaknri25ctyNvFz/zxTTTGAUnr2luSY6g7yeM/wF7ml8",
-	"5l4BWztRTgiwF9RsIlPmbv7oUrBbK7GDdMKF/XgilXHWA+w2go1oXDZLKjWGblkimG9HZef7OFcKW1Vx",
-	"Rbi+FIqZXNnrHu39AUnbVeK78KHkj0EXjWp/35hYLNjsX1g0fn0be9+Vl0hd1h00QbPAsWC5j1js0/La",
-	"CQrNt9r5zdD/CyYPM2FTwkWPQEl7bPyf2sESsqXzeALJiuBkG2y7EoSW7bOkdyk+FqtiCUr8mCWam8mA",
-	"ZDLl8TxMCG61j0UD9SqST+1vWEoEFw3ZiT4IQWzsPvjqxFC6E9rkmOVoH0+o2Sl7gOvlV4lLxD2ZUENO",
-	"yo/IjGOv7Sk1EdGS5GIqEz7iLKnl7lqlEPKdE7dgpvWlWMiZpigjYWbgdo/8BpmF2KfqkFi8G6DsDN4L",
-	"e58NICECAii7+N6AyNGlGEB38nJ7vXiSi+uBE7k0YQK6v2PqYkINPSS/v/rw/vXVwMc6kcEhWM27EIc/",
-	"gGqiTJhLgebNvedE98jrW2MFPin0IRmUNVsGhGYZEy7p2/Il4Bn2fvNZrnghEiPtHYofXoqtQa6LGiD9",
-	"CddGqrnfeKYYjglqI3o33SvbERmUlaoGEeZgxlKbgUvOsdcr4laPDMSgaFu91yOvaTwhFgQYh0rkyC4J",
-	"YAlpCGRgT7089BOAJDaevBTw4zm8/RqzTIsbHrvy+a5kYIPTRdwl81MM2ZgKyOo9N1J5tZY5Vn/oKj9U",
-	"YStVbbeE6ms07HETEUpS6qJ9wJ4oZXopXAURzEsr4E1imaeJCzWYyDQhWylVY1geraY0/aCJHwFIKbLb",
-	"Pvm5/+74b/13r8/Pj3953f/5fy9enyNUICmbC7uV95/eVrqBbxNwVkMBWpJnZKSkQFGKHOzuIje7FL55",
-	"t8v+HDieOoh88CgVXlfUxNU2gPANe3i+mV+PXFSgCPKVQxkpYtYgIkcmjGzRVFuEjKmIWZriuNibhEjB",
-	"HGnMLBRnVF+KTMkkj1myfVigDEvKWd16m/RFiZCiW7wuBSvDYmuIejoCPAePFSAPlALRMqquXxuepkQb",
-	"aknDE5ez9yK8M6kMS6JL4U4aVPkKvbrsaJfFVgQTDGUyh/MEORewCpgI2XKmuczMgdFIHsPd/g+kqcCe",
-	"Ab0h5kQfFhfWME/GzEALHcDWrQHmSPqLH7DFIs+4Khtg5TXCtOFTy/+zNNeXYjClt33/eQlMLKoCogoz",
-	"Jq2OoxhNSQ44DSQ5oyrRRyBZYfI+N5cipsJKMyOMqPCYiwi7/5Lggvv2juk7IWbQI79ZgoUMB+K+h+wr",
-	"5Oy4Z3fObqLGyM93n/mRcVDVzwW9oRyKhQyiSkq4K4FhaQ6qbVhumkztykHw8vlfJBcejltAuBcffn39",
-	"vv/29N3pRf/N8enb/oez1+8H2z1yjEcxpXOicnvsQ5mLhCUES0rB1eIyT+D6c0ZOQmMltSYW2r51kXZz",
-	"WSZx8uH9yaePH1+/v+j/8vr964/HF6cf3ltu8RcynBMnFGwfXQpLC1PpEXcR3LI/pWLeryzB5dtXnBQD",
-	"uw2dSoDsSDE7xISJS2EBVn5J4C7Z8rSfRI7Qozr1V3S5GeR6zeg86AZBeaR+VTye264yyVdS1Ro7LZIz",
-	"q7JIfbRGjW7kEJf57u6zOCitgFcMfmeDIkfEFIWQSu4SSAQIis3lBMjXQI6A2wLrTycuNvxv3eM4Zmn3",
-	"53w0YirYVnIg5IBI4b7XIPtlSt5ypsEk7dZLzETJfDypegOWJIB9y+73++oIT5cOZfkwCihka1Bjytt4",
-	"Y9buna0Q996OnNBELJ8hVVanciEqfh0XQ+IThbbCzGn7iCjLmZzYV2NT1XbLFeSzKjGGZ7b0fps62eqP",
-	"XBpKtk5fX7whiaIjsx0R1hv3yOASSxPpy86R+mn3yPx0sD9YjnlROW33DG7f8Ow4J97Pq6b+46d9KIh6",
-	"NPvpxe7q+UvIBDPFJGgTkswotoxaGKssLHgHuXjrxLc5YbFow/fEGXwXi0oC10TeMJVKmsBt7eXZfvnU",
-	"I2kTod2zyg2HRgInhAwZyiEsIUMW01wzJ6TUsy4LugjLHoNy+OAb90H4hz75g3uc/INENlpp1VRuGbK1",
-	"0Fhzu2KlsG+XZu2mPWInYcN83G6VcN0TnVvFC5NYrswq2trpkTQutaLiNZTtrWQlcwNVxdD3FvKiDvPx",
-	"v5ZUA1teUqAAKBVvlAKwSMalbaME8584qO58Imd1MBRoWKWCGZgZtOvSsR7yfy4NHkuDf3+T6lpbQWw2",
-	"4fEE9FuvgNgbWxNujgqFnXh93UprI6pQy4ilSkK1Wk5ADVhA/c2CPV1R08eO+YRVwnpDePvbhEEwIq1e",
-	"DhYehUwjsHbTkDFBjEyhbIU2MvszI6+RWWkL+6EERgmj+6HrTlla3kUsLMQgoM3QNb34ZhHKV71vq3Lm",
-	"AQe3Hm76T4wvJRF58ykvqnBwMY6KeGqDJb/bcAduivZ0MZQYIFVMG2yqv8yxEFOBb+Kw4SyxdzjlI6IL",
-	"zNCWwYVZ1XhDOiNjTA31ZVS/ThQMwqtaKY1Iq+3Xylog3BpHtxPTjA55yn115CCVF3A/qb792EdQnazt",
-	"OKrvuGqKPGYaDLGww690Kr9ZNmLVEIcqFrUTiSVZ7U/citbarHFAn+H/XnRoY8LvXDeiBv8NFFfzwy2t",
-	"r1btnrG7stP/1WNjwlJ9s/ed8NwPwi14yZkX7e7bOOr7SsUMsjWco8+IS7F9RAZ/DMiUmnjCtCuYsxjH",
-	"FuapZ2WX/aX1HS7YrfGOC/sBVvRzLrLWig5/tFVzWN1+9Xur7VDtHb00/dcf9Hea7JuVCONRuXhUTfgN",
-	"eRXOisYS32Rybr1Z+hNHyxQtKcL8DoKi8JWG3en1BR23De5e24F3ntgu//1k8pKy4UkApRv8eWUe72kl",
-	"G8CZuZ3DvRbtIPI0XRLsfz86Gb2DgOf1Ene/Tpz+pu6avTXQ4kyBeRUqR74B7+dDRfivwI2oVSorj/Cx",
-	"b5wlFr7viFs8pTh2vOpQ75UIXeQatCQBPABFP9qVh80in9hGvQJ/fQLBnxqPvxZ7czkLWk4ZGWG8M8QL",
-	"riKMPKCYuHjplI0M5I1jbLRmhmxVXnQZj2ZCjITLL4JgJi7G4BX7fBeqT4AZN9848bhVfmPk47KV/k0/",
-	"j0I/RR2GtWTHag/CoG7/TmpDFIuZMOmcuC4JWPQPdHvNqALlHrqaoLnLh7I6ZNJka5SnKTHs1myHdf3z",
-	"sgdhyFjU0N1rra+/uAZs0Rt73fYktYa1i4VYf5MK3ekjLrBzAUJGKg+YfxslCjCuNkp4DP1OjRLV7pqO",
-	"CotHq4wS50WPy2/SKFFv4/7ERomyl2WrUcLB+U96vXwHVoxzQ1UlGyJMAo2LCHy7S1279b6/j8+i3EQt",
-	"iIa+yG8h2RxXAsFtECa+nPM0wb5oOwqZf+7Nkf5t/nlw8493knuveLVtc+imWUFPT0BJKwId/m0PCtiD",
-	"lvLOx7AHPQyJP5q08VXsQSvw19uD/twCx1fTZ7EFo1Uzre5p1Sh5wzYVK6CkZbVNfzg2qFIuupI41SMD",
-	"THkbkB0yoBhrveXVXJ7obaJjJdMUu/NSAi0gCz2Yi0vhGvAkXLEYewsOsIHpoGxJbnV2OmbBEnBcm3cl",
-	"g19DSZYKmxJXs4PcMXSojqHhO3avx78sIAKN69u0ZiVTtrbO7FaObb4XNeYPIp0X1xeU7C4SZHlxr7Xp",
-	"zHgwmxoCli1AsNkmCwB02HT+70lVd6e3WlUvzRt//gv5h9UC1/3u5iX2AHcQ36o9wC3v69gDPGzaRExM",
-	"TS9I+d+q/RfSAVSfINRDdINLeF0F/xzee3ypDudpxRtquDY8/ldhann7ad6Lo3kUmIt4RVMoV9LByHpl",
-	"UO+ziMrQlYqPwZf78MJURLiAQircXAoQgQ5JnmmmjIae+fNaZTCs1RIRMHrg0MquYDrURgqme+TcQK2F",
-	"Smf6waWAMhr6GsuIHRVJXpTgG1gfgkG9UmonBqEQy86MOaRA9Mixf7km7rBLUcxOFLM4jiq+q6W/t3tI",
-	"LChdFTUYWMfK6kQhqRETIURQZlzE9douffnsTLEbLnMNB9ImAuE3bc6L53v7XyADPaoTYi7is5ZboxRr",
-	"XPelp2UAe2vM84sU7IH87ZpAH8ICh6scwJLu1d1CHyCsoeQaAV3ZA6UZ/5XNiydX9gN1045wLisAaua4",
-	"hsogcPuOrJ2ok6u0c9jZATRwC2qO5BsOR0T5xpkRDMdjRppuflNtu9qrBKAzQzuLisExFr7SkesuHxFX",
-	"iRcG8/V0K+NgAayFcT5BQbdkygXXxqWH+VTGorMe2bJKFRnAe4Pt6qjQFmlx2GD4a2/BUaoDn54g0H1p",
-	"YOz2UzJV13vMX32ls9RfBy2LQR4OzA+OFbtCyNEo5YIVrYC5INqwrDquRbKAYtbM7m0mAGsypJhxPScn",
-	"Kc0TVhkU0oLCC21NTvEZxZXsoG1/VFyROJza0WukMmh78/2/AAAA//8=",
+	"7H1pcxs3tuhfQfHdKkt1m9RiyRlLlbpPke25nsSJriW/zBtLjwS7D0mMmkAHQIviuPTfX+EA6I1oLrIk",
+	"L5MvidXsxnJwdpzlUycW00xw4Fp1jj51JkATkPjP1xd0bP6fgIolyzQTvHPUuZgAkaBELmN4psgNSMUE",
+	"PyYKeEKYJkMaXxPGyeDtqPuO6ngyIFqQPEuoBqLoCNJ5rxN1VDyBKTXDwy2dZil0jjqXneeXnU7U0fPM",
+	"/Km0ZHzcubu7izoZlXQK2q3sNJdKyPDaBhxudT/GNwZEjIieAMkk3DCRK5LRMRwTkdE/cjDLYOazP3KQ",
+	"807U4XRq5rXf1tY4pbe/AB/rSefocG9/cYVR5+2r5aAiLCnmy6ielNOxpBN1JPyRMwlJ50jLHKpTj4Sc",
+	"Ut056uQ5vhmYOoFpJjTweP4zzBeX8Y5egyKUxBL8GZgjkaDl/AjBo+gUyDXMyYzpSflkKBL7iHGyf0Am",
+	"IpeKSMhSOlfmrUsuJBszTlOzzUxwBWQLhxgUa9Ld9/gBJEfEbG2wTRhXGmhizgaXxPiY0DFl/Li2mEuO",
+	"Q1GSsNEIJHBtF8TMXg729yNCeUKoXfdEKCAjJpUmBpSgtHlPaZamROacmznsh7sve5fcn4TF9vIsKqDs",
+	"Gli24MD+4WHUmTLu/94zCKo1SDPm//t4eXm7v9e9vLz94fXVf/5H+MxGSBuLh3WSZemcCJ7OCbO4WyE2",
+	"Q5FuU1PzOSiyBakCcrC3j9DgwhzWmMQTysegtnutG3XE2b7DF6Fl/8KmTC8u+oyOgSj2r1aSSvG76lwJ",
+	"jGie6s7R4W5kJmbTfNo52t/dRcDav/aKJTCuYQwS13AOynAcS3ABelL29/5n0tWd+dgiNfKcn2jy3mKW",
+	"+SsW3CC3+SfNspTF1IBiJ5NimML0P/+pDFw+Vab7DwmjzlHnf+2U7HbH/qp2zuxXdtIQCykQekpTs25I",
+	"iJBkRFmqyA1NWYKz9zp3UedU8FHK4i+2yNjNrywvoZzALVNI4x6RcZ2vpbQc/KkWecIJmDnJFuVzojTV",
+	"udq2HAfZijJMbTZh8QTX90bIIUsS4E8NyFhCAlwzmiqSGllKiUdiIkVqofdXweHJF4Zi0WChSBOQRE8o",
+	"dwxKU8YhIROmtJDzYwNdqS1PRzQQuSaC26X/KvQbkfPkKZf/qyAqjyelMN4yG9FkCKngY2WkoRJTEByI",
+	"YafbuNAzCbHgCTNjvKEshSddckV9MnzNiC6nahnAIzPggpjlgzRHY+TjccH/Z1Q5GZDgXi6EeEf53DEw",
+	"9aR0R6TROlACGK5FSSrGjJNUxNci18dWDyF0pEGSwXvzR/fE/DEgCg9AGaFSUUvfUw0tcsgyoillKO//",
+	"yIWmZOvt64s3JJF0pLcjAr1xjwwuOzTXk8vOsfxx91j/eLA/qKuki4KvmLR7JlIWz8Nz2xkzfGP5xH/8",
+	"uLd7PPvxxe7qmUuILE56biFkEHhGmQ6OVcpOM9wHblYgJPsXPDUJoqSq8jdEzQ88kyIGpegwhS8oWmeQ",
+	"pl0nXIe5JjHlXBgWQXAVkJAtPEPKCSu1RNQ+JeQKEi/whJ6ARJli+ciHTGkJdPrkEs9scCoSSEkmxQ0z",
+	"PHuEfCxCJn4DMhU0sbqEZqhU5JpsMa2ImHEyNWcyBstpNMmoMpsU3OzqzuMZUuTJ2VtneGRSZCA1syqT",
+	"NTiSPtU1hctYgl0z4aLWFXXgNmMS1LJveJ6mFlmsTrcwBkvWUPCiTkqV7puT+6zJrNb5afGHTMKI3YYZ",
+	"hbVU4gmVNDZGrbdTFcQSdGTNs1iMOVNALF2XZnIcD/t/v35+85KGduVN3b4dq49U18+5ZmnA2kCuS4kU",
+	"GpHQ4TAZSxoDyUAykURkNgEr6UWauCUSpUWmyEzIa8bHZn33gd5dVUH/aC1hhGcBvaiKRDXsaJzfVTG4",
+	"GP4TYm1AYfHyFAdAakusNKfpWQVPRzRVEDVQdw00bMWEihm15+yZiqG4HAQ4RvtefmHW/KgvNqEa+QTT",
+	"MFWrGIYj1rtiDiolxb8nVPWnQlaxeShECpTj7kq3inlhs5PFFVZmqA/Xvt9zRLbFHdOM9a8ty1lvr6oY",
+	"qCFAJ4bVCR5Dj5wDTwhVZPD37snZW2P/DwxrHJw4gYkUckR+AipBDtpo8n/2e71eZxVA/AaKlQVhkEwZ",
+	"/6Cs4Kdp+tuoc/Rx+Y7x7buoCS+jbEErFzgHbSyfFJx8sBqaItcAGdI9jWORc03sMA9E7bU1LW7/qgqA",
+	"h8D7AphfPer7lX5Ap+lKzjVlvPp0r8nLmOrTWLOblt0Zo1KtDcb3IgXz1ZTxt/b9vQY4o07O2R85uJ8N",
+	"jO7MM3Pei7h3mgKVyiFet2YaFFIxVyCfKWIU+xTdXOaB4ZQVOis2dBeCaJ4wfRLbKT91gOdTJMJcT3oS",
+	"xkxp9I3h37iE8g9cif9TwkiCmjT+7KP+V/m+8oXRmmZCJn1rjRWPpRixFPoJpKCLp44p9K3Iaz5FGb34",
+	"FG7ENT41WNMzkOlbZ3sn6lzDXPXcd1cBiYVwec21DChvtADXUqqqQPYuMh8J2Q/rXys1qQQ0Zalqx/fa",
+	"d+XpNqZjXL846Cy6DqMOy9Yg36gjYrSnN9NbRa5jYeW/Ry+Vx8auMdySsjSX4TNwJogD2srFqRz3fV8Y",
+	"I37QsTM/7qGeVYETeSQpt19BgdpaEfi16Ws7Lw//qo18fxHjh5ACJcZ/9WIg15MLcQ1chYjTYFZfm58D",
+	"Wj0n78/3D1+Qv/1+4S7mjFrTrse0WmGMt/scUHB79QCUIrga4j6tqUcvjRq8SI+ef7Zs45zxcYrc/5jA",
+	"rWWghGqyc7O3Y3jgjvs+uAMcs28flyRp9xykw9zpWau1q8bJ4odR/Uiae6utpwbe0Mmf4lbPnOio3Dps",
+	"YMA4l2DfC6AatygeRnVjZf9ghbVisHa2yZg/7NdG/MsqMllYdmPGFnDpU8pjSAMuCHzufLcNO1zmYE1b",
+	"WlwRjoGDdJYwNRidJugc1iIL6RpR9bJprbva6l5rF1XlQlu3OBEshsUtjhhnqIRQVVdvzKqNmWxhb1BQ",
+	"pP2YpqkRSc4J1R+xVLdQBOMJ3IYciVEnFeNMiqFawgfLxTtHUuBwSkfYSsElYZQrmq73rkhrVE+VYkpT",
+	"roPbrIBlXSlijuNCiPSUpumiHGkcM66mAHjgeJtiFsFegi1qnHArfgjDbL3S1oA04s5mG3T4FhCTsbDs",
+	"aOUI5r27woWzrpaWBN1p6MkM/uLAUDnweEJ1Ly7hETr2OuXWWcPrWw3c/NojF+iVU+7iBUpBZPiD0kJC",
+	"QhivmcTr6mJqrjRM+yPGxyAzydakhNwT0yrwf8AXw1qcBVl5NB6+UYEqfqLV6FYRUHUw/pYBP3n7DK+i",
+	"NCnPw7vdj8mIQZpY/3JqrLCEUGn1iQz/4AlhY26A3Os0JdyU3vbLMa2gtT9U4gdaoFlBNzPMvb+1JLoZ",
+	"Xb1zdG3n9kb07q5zFbZY1Tibpl7ZDWsCAeJYzZ09XVWjP1a6LaNOQGH7jadzsoeBN3mWCantsRXRHXvR",
+	"hvDNqKRpCmm/zqNbPqyI5UyKipW0lLjdq4QSDrOC1Le44EDG7Ab4ttmQo5MWUr8vcznJMqOc6wlTJWPR",
+	"AhmN2S26PdxY681rRP6iPYAKDFGG6ngMREiSZ2aeA+dhmZrBBQfnYGwOW0HuRbZcoPBBE2OvcEES6DRs",
+	"T9nf+gKXGTzYhh+Lx2meQL9ggOu4fjRMM6PS5daqK415kQ9RLpexRxXs3G3FTp5Ph86HiDhZKGWN63uD",
+	"P4OIDGiuhfm/Z8GDyID/kxntiIxyjgZ0VPzriHzidAp3d/UT8YLNjGo9QKIa3BSQb6v50K90CglqMU7Q",
+	"X7lNba4HhZQELbJ+tgLkexuCPFfQ96Tlgk2W0teZBEdghRB/Vkhtz7wNIQz8H4Owmu+Nw9URclVR60Vq",
+	"ISbaZWlIfFY28uGcJCJNqVQRGc6dpX3NeEAsxjSegNEVkzDwF4BqP5hJpmHNLxjPcr3muyLX67+shbYq",
+	"/sp3F3TmDH2ubraoCoX6Dv0kbUfxCob5eFGBbtc+/d168Ee5yna3iL54QYwhaRjoMxN5mpChQWCuSe6C",
+	"CSpoWq7f/9hvW20DasXSS+2vMUS5gzZ4vVvDuFuURmY5EaGo9GEcsH2ZZFRqhRzS8AKyVVhuROeSu5hC",
+	"w6NQPCobYNF6A9+0A63Cjc7GG0jNYp1L0rDUwka0THC5qdhvMVKexJZsO4omQ1/0FDghs/hLCwjXvZxu",
+	"utmKia5WsUjnEAt8UN/bOcZrLi6cqb7z3YR1DMd6+3h/uaYBWlDPagtuE++P4zx9bz2vyw8r1skai7d3",
+	"P5vcXSzzSlXAGzXFmYNpY5W1XdaW03a0qEBsgKs1bvKpPQyjGpFPu/866f5jt/uy3736tBe9OLj7j2Ds",
+	"TC3LZKNLKDNIrNexTr4eoirYzgbQp3KcT32yUJ2x/+38t1+7wGORoB3v3ut11g+aCoEmqkx51Xr7t0hr",
+	"94ZeSbtrgPBDm/AL+CXWoN5MimmmK9/UIfzWqDnE2kGY5mEUG2K0HIW+ElRxVM1SXHOufuXyNaBPJpts",
+	"I2iGbcrJFlWVCmCiAIAbcwQPLGXA9YXDjCIDpcOE6jSVsN8nLJ4QmtkAGDsoOqdGQh7b2PFYTEEtXIA9",
+	"U4TmCTOGNt6BOfyzc8xgGFQsTq3+c0Zl4IKTTQ23zWUa4oXm1BoxDcY0TMWsE3UmbDwJX3bJNdRD81KQ",
+	"McGtXovm8MWosv71OFdozldoyAGP56cTsHEkjQgnivG4/alqsTkrduaCnFWFduGXnmerF+u+iqpzh9b+",
+	"hkGaFNG/rQdYxJLd0DQHMs2VjT7WZCqUJvuHh5WA0WA8q7CRxNV9GDuiExXpWC5TymWDhTAjE4YEZZi7",
+	"E/crYdx5qdBO2fIz26hn1N8x69KLU+KDdcpN7jjmvjJGjLoIAwepEID/G2iqJ4vAxTSUDeM4FlFBXIdJ",
+	"KDND9F2Owj2QzqVzrKbDAs/8FwuTR9WthiD0t99/bgkTOCFZPkxZjIHsW+/fnJIfDvd+2F70K9B0XIUK",
+	"BhgEARO2xa5b5PS1nteHPQkOGlb1clW379h4NdWaCe1y7PcR7szMYJbeArzzReS6hvn6Rp6B/yrbDgcM",
+	"zf+LGDO+bhRA04VEY435pGDM7AGG0NmoVh9DNwi4kFBOFsETS63XUqSao586Zlbxkz3fX32X8NBBCn5v",
+	"jaW8ONgsGHtp1ME6jo9lkHPfO8lfvVZdx2d3j8yKNY1UdKVtprWuvpgKubneSABMuCH++6NC2L04IFMw",
+	"m1UkA0ks1CPCwd4Rurf+QlK4gVSRBCCLisd7L8jP7CdCFUGZtZVSOQbp0793rRDDpHONYsrOtB10qVmH",
+	"4mbg8G6nNU7fR9Mq+COQVS0UgpIwXvVgR2QkxZTsranmf06Eio3iqzoEzEKjZkhDBQMa+NMEoEPyGgIv",
+	"Ia7TNh/iBdzqyGUThlyIZMvePROl5ylsr329tZTVVXT0pQHQeJHid3Cf5JN7c5DvhxCn9La67BcHASTZ",
+	"mM42DcwpTvEBAk8rt/5fddRpFWAh1/km7vJ33pHavACwWYmMkyJCRE1oBgFNpIwcqo/xgbPban7w2nFF",
+	"lZSdlOYJdJXgHHT3oHsYDOteiC2yXtDQdsWMQ9IfBq4kB5TriRQZiwcRGRijJh2QLcyoG41SxoG4G4mp",
+	"4WA4wzZyNw+hrsEoqtkwheIK6JkijRyIpXHbixE/xXqDeGAWcUozOmQp88cRYFO3uj9jPBGzz4zuorf9",
+	"+8jaTLLYOf+XUp/ZzZl7d9WlnQVv65VCcUW++NMNa1h0bU5fPJLK9VsDlCF4VNflF1HMWAJirbN8CH62",
+	"gB8BzrZIPUZar7bRCmTFJbVu6aG28QWWflbibYOxFTf9KHCnLE0x9BCR4Hu67b/3DX4IppZLFj62xft0",
+	"LCpl6794bdpIHMdeyfmrnxX60QMQFgmsdRlYCXMOXyytNUrhQy3kFOM2hduny+AuVjL9Mnq41afqEwxO",
+	"BR8xc1qOd22gqT6s4b6J+e0X/1dJeUslkN9Ocj3ZJ34YMjavHlc8H2RK5+hi5T63MEkkKNXqEWkRXu7X",
+	"Msd44Q2ceiEbJbDBx/OJqFhk0OZFC3lLVjtuGudV2WRl0GjFObr6FUHv5JtT8vLg8AfiSmMUJaUWlaIB",
+	"UsXAmRDtVLwYimKokUxpPGEcuoYF4APzft1hXdbZ6ttk1U5rCmOdfocimR8Rt5w5ucRrzcsOlvNiSjl5",
+	"vuBF9bxsmfSqsj3/jQrF5QIBruUcRYrjJzb2Ggu2rSMoK5cYAWnJuDEGQoGQ1SorGdWTxi3Azd6OC8AN",
+	"XmnUkyPL73aHL0fPhy+g+5fR3qh7EB88776Mnx92X4x2R3vJ89Ee/WGVd9+PdRDOTdNMpw1G/H8KDCDt",
+	"GKCL28U6on14/5ZIwDqGMRjF3di9tjSlxW3zYR04E60zdbSzE8dDGl8DT3oJ3PgyMWqnRMjOmgEBdk9R",
+	"eaGAVNFIxLSI10KqI5bCA2WlZwU01GbuCqwnGbubVxfLWRnsqHJj9uIznBcvDh7KeVGNFK0E61W4bjVU",
+	"5aT7D9r91273Zb+3JFblLnw+Xmf9/Do8jSibh6q5014th+pJmHs4/vBMkYRJiLWQc+KScYo4vmfKs/De",
+	"Wpk3oM3Rqfv6yfz3XwGuBYJAk40Pu3IV2Qw4MbijwEVewg3IuSssZ0snYkXSmErJQLlCRZuGdlSr/lRn",
+	"L26ri9Oq3oDWygKtiDJzhHEvX2yDDuq1fSqiY2kZoEC92FYCqHx2sPvyxfeNvWtwynXD5dwhP4BPwPPR",
+	"r91V69Z55gsJf5Y4Xonny3cTdW67Y9EtbHz7bu9X94+P9rWr6ntdNs2Ei3dC3O+MmZ7kw14spjuCZqxr",
+	"1JMx8J1i6rvq5+qaZV2bPETTbhG34urNPDQVfmPb/7fjEW3U4bTFh+b6a5cFfBr8+1MqtEiF90ATxkGF",
+	"ri8mEF8HnmdC6bGElWKiGZKIS0rY5t813V5+fj/eVTDcvBmmJoEm8w2CFt32w0DD2iX3KzyyUNSlmTO3",
+	"iUupPlh4rbZ81z2rpHx2pFNprtOE/m/3l+HhVU3Yvh0t8649X+ECrJPtX4gW5Id9MpxrUGTrw8Wb7l+2",
+	"j0ksplPBC4+nDVjGyhmNqn33LNZSt1prW+9E97Niq6ftwbTUYehvpps3rMmUcevRzRXYqGzziIjMVXRR",
+	"1XBsf41tXgm6X89B3rAY3vKRCAQbMx7iHImI676lzg4+Cgw/KUJWKy+7h6Gr5Qw4zVjf1waufOR+6uFP",
+	"Sz6d02na8in+FPS+GZZS/8Y+W6nM2m3Xlt1YSgGDaIF1lYe9iGqFM2yFHVvxFfb2erudaL1ck9LAtGcc",
+	"WpRrQPEwfpbHi8rD8rhY+JHp+WeVOH7cJLr7XfuLz6mCV0rPZRzfnbNLPSwLtthclPVu87wXefWbtdzA",
+	"tjvheunV1mvYz/QB3cuDUzmS0tPsUwbrkKt4oJu5hCuiB2u5haudQQEiWELQ9/IPBcunGEU/lCi+BGfb",
+	"qgOVyNY0QnaX4duK1dy1Q+EBHCieQX7tDhS3zodxoLQiwjfmOfgc1rpqM14BMC+o3ocPb189pUvkgZh+",
+	"gA6/sSNu5RLf1D6W8DBzeipUKVE+lEr0zelj99GyHre8wbK6A5+jFiye8mZqwPmCa8VVT486VMYTdhMu",
+	"uOQ/vzBrUeF62jdF+aJ1j+CeJSOqhenWnuVeS7t/SncTIAvLWNjMslITwQOd89jW0g15/7A71ma9abhm",
+	"9XRFJyzLLJlK3c6r+1t7lVDCNXMKbNm3MntZgcQgVFtf/qpdHd3gMswlKa3PONbWExdYwR+dAtqRi1/P",
+	"0GdZHFrbeZ8Fc/I2U19LtPlcDbZZUwCkdU2Z17CEEaYtMZ6DOraxLIRpAjfAbWXigVn4gDBFYJrp+epY",
+	"/82VYN9f5AFaN3mf6L2dHMsbVWwQMRTMFdq8yUXz7O9jV1c9pveot+99opV4SruXKrjqsNkkOMK2xskl",
+	"0/Nzs3kP2injJ3koIueE18u9C0lOzt5WmvCahZKJSBMboOUds2bRZAtrmFFFKBliJfZikEte6bqz3SOv",
+	"IE6pBCxc7+J4laj4cklMOaa/2A6UZnAcFqNcbYPfUSpmC0HK+Hu5R7Mh83+8QsCl20IqEqitGkjzhGmS",
+	"inGvKCr/QaYuchGL0Nt+IVVt1Dzex24YGfsZ5q1w9HDbGsTxsN/r9czGqwHpUzov2mq3FvAn/uPWXr8F",
+	"YEv0tCsza7Tn4Ndo/3rjEftvv190ohUIgMmogzo4BlHliW+wYtPOm8X7y/6HSO22Pn+xzonWmW1tx5wj",
+	"3vBL6gotuXbdhUd4oQPeT/YH30fmFDO+yKlIgLDfzrG6C5bNgSGxN0E9cjFhiiQixopDhvFiLVbBtaSx",
+	"dt2yQd6AvORojIxoDFER4VrGZEbE7NLIMFcaQ+YpqMjNg9GeFtX0BBSYGe1tjatAD8klR8gy3bvkl/xU",
+	"8BszmODq6JJ37Z3qUCQMFN53KE6voR9TBceEuYsfY1+rY2ztZx+8f3NKnj9//pJ8uDi1AV2YXmLT6Egm",
+	"IcZsoktOyNZgf3f3RXd3r7u7f7F3eLR7cLR72Nvd3f3HYLtnFvAaQ8GKtt8+BGzw9667ieu+fTUgW7TW",
+	"V5EltorhcG7BamHBFLmGTLtxMYYZlzto6444sIUqXh4c/rDdjAnHhN9mOLgZ+BemtBv30yXKycvOEfnY",
+	"6/WuInJZSEzz0Mgc86wiOs3jy06v17vs3A3snIP/wp6mPw7wGAf/ZV/8cYCz/VZyKsfSS57X5J+U11qO",
+	"5TzFnycwJ4llg2TgmfQR+Xg1sPwtZTFwWwDDUYKRg5KBpljrBWv8FEHE/mbSRX/v+K9Ld0BJSIYzVfyr",
+	"/gqlvEzqHHWe93Z7z12MHvLTHfOfMbTkYih7neZyFhFibvjIQhOvW4gWhOmS/izlUEROMbSVrQoZ8Dbp",
+	"HHX+Cvq9ELabTKVZ9/7u7pJOm5t12KzeBLZ02XS7I5VfepYbuRJT4RmKJe+4wPqKNO4cfbyKOiqfTs1p",
+	"Hvn7SARfVLQCNqCxF1VRR9Oxspk/mnauzFg7PSS+ay5mfOefs2vV8zsPntNbW1/ZYKzGdtPXMPdtXmzk",
+	"p0VZxEzFxtjymSrX8SUJHg7WTnnEw8HxW04FeeTvMCQ/w5ycg37oIzkrCucoW6r1BiQbzWv0XT0YIxDc",
+	"wfib4pZz0CCtZlenhGN3DFQpQLaJkiix7NT/KYPn8MpeyK44Bw23emei7UVxe1PiILTPZ3Q8Bkk+vCUZ",
+	"HcOD438xfBjVDUR3PiFk7lohe2LrQagJgI6I/cVwYBYL7pWExj6OieDpnIxYCsYIG0KSYBn4iiaAQsUe",
+	"RSvsT8zCOvUKkx+by3vDUkvgfi24nUKvc+HQjtlTN2JpMVibojy2YDxGb1kFzLurzUiV3lC7/uX44krA",
+	"7WQ24bV8sbCghoxboRW4pzI4GdsArg1R0oHvLuoc7B6sRsKiM/3DYu5JFaX8qQUwuAwJCeMuVzNjnuzv",
+	"7rpmnS57CJkNop/yeqg6Jja8i3BBkiLeLIid/11GYTwSj3YztByS3wFThKbs5sEZxy/sBrhtwxcAei16",
+	"ZqkCY8iysAuoIrXomciYCDcgNWC/KCN5gsBGJfXsrfn9cyG+gfsjDPhiMxVONqOqtEDQtHvo40D7yttT",
+	"Pjp0+dn4yKXg2fw011iTE0PhLNPMWO3TGqfmibM6FJlB1dxym20/s/978u6Xzc7Mr3tDrvWVnIvbb+Bc",
+	"irCw4IGcWsZzZqNYz//nFwT6e0iYOiaHu8+tYxMYdslnRr+UQOMJXiUG1XsXcPZo7KkMEQ4ciDVzSxZK",
+	"KLJhI+nvos7h7vOnbOh/Ul0Iuilm/JgMbNLxADUHm4T1sKhRAiiIDjd7O+hL20FfWTcV41bcOHczoIdb",
+	"q4hwmIHSth1+RGwvOsy/HmIYp4yI7TBqPSVsCkRSPg4gCnrxjInve4Wu0rVec40Oi5nzyTNlPZfMV/TV",
+	"Qvo6pq6PaaGI+WqqThPDpqa2OtqiZtNWZ+1TcKiin+p6uFLrvmvGDO+RopJLsdc/7tRAsm03ivEYwntZ",
+	"WkS+bfIhjISH8LJ5bR/w+8wbglB59ju/sCnTnTVePLWXJJsqwRtRd62VbZDEjdFh9H+w8KvTiFNmd1eT",
+	"9U+0aByKn+yt/uQDp87BDIn96Pnqj94IOWRJAvzzmU7t3uGjj82+W+BFdcd81cB2X9S4Ejr1WzmS5e+W",
+	"1Yg0qTAj51ec+27kxuYbCRkvYz4flC3NvJTznFIFXcYVcMXQxs8kjNitt/kWKpGEiMXfCpVI10wt+Nbp",
+	"pNb5fymh4AHXT+/fnkwM1Cxg1iKPnU8suXMugzhwWfUe79d4QmwMncsAV+gELDr0E0Mk6KBCmdpCJrZ6",
+	"xAebftGgkxV49/aVwzk8r5+EVUIfFt1ccYu7+l2si5t7fGxvswncHS7C+StH7id2taxDDaeudTiC75nC",
+	"62JlVCKLzlhINueGz2MzxCUkk+vJDs1Y1xf/bnUXFN0bU8Ph3U1vg0sdE1sxyt5KcUM6RE3EjBM6prbR",
+	"ZJ2AUL89e/uzmXxT4vm6uDtuYjVrR9f6loWMngCTHmLbT0oE98HQimFdwQaPCIu3AhHmfbZdnplNG9ME",
+	"/c5MlfeugqdzbEfCir6GGAdx/t8n3f3DF2RCbX/8OiLZTAd7Cpuz4QSmmcCOFxhD8FgsGVfncjLW4sd7",
+	"Dzz3ua3n1sKSr2Fu+xNr5Q7oiRnzy9UfnQo+SpmNgDrY319nFueO9aHYn4X69vAILUJdwpdhTcZaaCMu",
+	"ejFIEwb8SotMkZmQ1y6PXPAYeuSEC3QuOW5v3mSJc9wocrB7sEgQ7+FGXN+bIF6FuOVBQI3CWRJbOad9",
+	"A0+LRk8grSvWmwHA/RBiRwrt0rPaOaVIE88trwEqsB05V04s+IiNc8Mnx5LGQDKQTCRky+2LcMFdvfg6",
+	"guDkD4ogu1+MXdlG11+AZT0trmHhjwqyPfOMejnWWeOmW40aDCPcORtzVVo9xHKdooO4C3AjIzpl6Xy7",
+	"uNONMakhIJRx3rMyM/8xpGp9kuJE1xGvByFfP8Zjf4fmdtN2sO2siqNZgj42HrQVaU7iGDJtr72KRlnB",
+	"SrVWkcPaLFvlDbJRIj08yDDXWvDt3iV/Y8yM2GwjztGpNKIszSUo5HyUE5YA12zEQKJDy6iM5pe9QzJl",
+	"PMcqEgf7L63X6z1oOe+ejDTIbRtr1rBDcIuPg6C1Zkd3GERbDnXbnc1mGEzYzWXqWk1ucLVSqxn81DZ+",
+	"ricXNiQoaPPY2KqMsic28PfX0CMvhHhH+dzNpR46tIeNsceNLTGI7k9htbciVrCV9KLObVdSDV2Mxewc",
+	"2cdNghS2JnmYIq1S4gJ9vaFWZ97HC10ezfKSNv0tQC8iD8QoHoRlCiRGqPS+jLmKh2FXu4TJZbYU7DIl",
+	"/RU+V1WZFzljyeZ3RYU1jEeMMlRPDCCZJmJmXrBXVrGtT14UzHW4sAhnO6UrU/tI/ClYNP2+8tMu+LuW",
+	"n3aLVSxoOe2QS6Q9GgfJpMu4N/Jataq/gq4ixCMx92W+22JpX9795JYS9D6FPf/noFXh4Ud2vJVz9kcO",
+	"EYkb91hGx6U82RGSyGqJ5kpqkisht3hK1u3+yJRbK1/9xNJ/Hed+HVG+UjfSQyjTBS4JSeqJa0tEjpPI",
+	"y+3/TIICbqPwjJRmiqgM83rO7C8op+0z9wr62ol0SoARULOJSMFJ/uiSw63R2FE7Ydx8PBFSO++B7ddj",
+	"Wzm5bJZUKBu6ZYhgvh3ZeCd8IZfSdqhjkjB1ySXoXBpxb/39AU3bVeK78KHkj0EXjWp/X5lazGH2b6wa",
+	"v76N/d2V10hd1h32PjTAMWC5j1rs0/LaCcq6b5W7N7P3v+jy0BOYEsZ7BJtCKMKFxjaMkJAtlccTTFbE",
+	"S7bBtitBaNg+JL1L/r5YFSRW47dZormeDEgmUhbPw4TgVvtYNFCvIvnU9w1LieCioTvRByGIja8Pvjgx",
+	"lNcJbXrMcrSPJ1Tj3CloX+eiXZS4RNzTCdXktPyIzJjEgOMp1RFRguR8KhI2YpDUcneNUYj5zolbMCh1",
+	"yRdypqnVkWxm4HaP/I6ZhbbT2xExeDewujPeXhh5NsCECAyg7Nr3BkSMLvnAbK9Xbq8XT3J+PXAqlyLA",
+	"EyP8bOqibfL58dVvv76+GvhYJzI4Qq95F+PwB1hNFLi+5Na9uXdIVI+8vtVG4RNcHZFBWbNlQGiWAXdJ",
+	"34YvIc8w8s1nuVqBSLQwMtR+eMm3BrkqaoD0J0xpIed+45kEOyaajfZ2072yHZFBWalqENkczFgoPXDJ",
+	"OUa8WtzqkQEfFP3093rkJFWCeB40dGltimwN7D88Hwr6viwSGqwokeLxfLWVSb6QfG7stMjIqSJgfbRG",
+	"YVaLapf57u7zOIii6ArF32FQBAbrovpFgaah4hdBXllOgA5WizxmnT1bdDRxAYF/757EMaTdn/LRCGSw",
+	"G9+AiwER3H2vkOAzKW4ZKPRDuPUSPZEiH0+qLqAlUf9f853LkwmGw9117qNdr9Oi8dThOt6LwFcH9/jq",
+	"Qe6+icH5Ckr6ztSV5mXbFTlm3i4Nn6bE2klgmI/b5ZbrUOUMb1+UwBa0MKzYPodbGuuijWzx2lAkcysK",
+	"RK6x7oT1zoT8bMN8/O/FAnHLS1LYsJFrZD0lHrC2y3Ep/Uowf8fXrucTMauDoUDDKhXMRI5X9TxZH/k/",
+	"lerG0vCQ34W8VoZrzyYsnmDwmO9PR2TOjTpxTGaGLGdUmcNL8hgSw9pHFFUsCbGQSSib99QMki6g/mbh",
+	"AK7s1WNHBeAqcb0hvP19AnhdTX1eGZ4KVQZCHL0k3Gb3DwE40SLFxEalRfY9I68WWamdPiuBUcLofui6",
+	"UxYfdT7tBS+1Oa5zXxb5q0UoXxe1rQ6GBxxKPbvp7xhfSiLyUR+syNNkfBwVETfaFoVswx2UFO0BxUWX",
+	"/JQpbRsXLzM9Y8rtm3bYcBzxOzvlI6JL2aK7Na/SSkhXTCGmmvpCW1/mnsTCq1pLgwhjGtQSHy3cGke3",
+	"Ezc65QepvIB7rW/6Yx/BQuP3wHFU33H1dlgMrgW5GeQLncrvho0AjScOVQxqJ8IW7TI/MaNaK73GAX3C",
+	"/3vVoY0Jv3P16hv8N1B+ww+3tAJHtb7y7spuylePjQltbPszT/hpee5v3C14yZkXLYXbOOqvlZxKsjWc",
+	"E6yYyATfPiaDPwZkSnU8AeVSqhdvOsM89azsZLw0A/ACbrWv3mE+sDVfsLId4605f3+05fut7iv2rWX/",
+	"VXs5Lk0Q8Qf9jaaDVFtfO1QuHlVTQkIuyLOi9PBXmb5R77n6xPcpRdHiML/DazP7SsMl+PqCjtsGd6/t",
+	"4DtP7MT7dnI9SFkSO4DSDf68MtPjbSVejEiYUubrBVa9/4TnabokHOx+dDJ6hyEx66V2fJlIrk19u3tr",
+	"oMWZxHKgWFvojW1z/0AxYCtwI2rVysojfGyJs8TD9w1xi6dUx05WHeq9UmWKaLSWMLEHoOhHE3m2ndAT",
+	"+6hX4K8PMfuu8fhLsTcX1abEFMjIRsSI0Wpul+UBw8RF1KQw0phZZKNnFGiyVXnRxcTrCdEChV9UtO81",
+	"Tz7dhTLYbEzmV048vl3z10U+Lp71T/p5FPopMvXW0h2rXWqCtv07oTSREAPX6Zy4Orq2LAza9gqoROMe",
+	"615bd5druEIcMimyNcrTlGi41dthW/+87FITchY1bPdac8TPrhJWdE9ct4B1raXZYqmu37FXsBZkxLit",
+	"bWshI6QHzJ9OiQKMq50SHkO/UadEtf+So8Li0SqnxHnRBemrdErUG30+sVOi7HbU6pRwcP5Oxcs34MU4",
+	"11Tq8jovTAINQYR3u0uvduud4R6fRbmJWhDN3kV+DelIdiVEYGXeNF3BeZpgX/Qdhdw/9+ZIf7p/Htz9",
+	"4y/J/a14tbFfSNKsoKcnoKQVgQ5/+oMC/qClvPMx/EEPQ+KPpm18EX/QCvz1/qDvW+H4YvasbdLjusWi",
+	"GSVuYFO1AoseVRu5hmODKgUFyXBO3Mp7ZGALLw/IDhlgHv2AbHkzlyVqm6hYijS1/dsowSZBhR3M+CV3",
+	"JdoTJiG23WcGtsXVoGxaaWx2OoZgkRCm9LuSwa9hJAtp29ZVUwncMXSoirElqGvIi38ZQARam7ZZzVKk",
+	"sLbN7FZuG0EuWsy/8XReiC8s6iiJnlBXnc/90GYz24PZ1BGwbAEcZpssANFh0/m/JVPdnd5qU710b3z/",
+	"AvnZaoXrfrJ5iT/Adyj+Sv0Bbnlfxh9QdG9uUTFtvltByn+a9p9JB5ifSKiH6AZCeF0D/xzfe3ytzs7T",
+	"ijdUM6VZ/O/C1PL207wXR/MoMOfxirYBLjdfi3rtKH9nEZWhK5U7BuWqGnllKiKMY6ot05ccVaAjYvu3",
+	"K+yqOq/VjrDZvBFBp4cdWpoVTIdKCw6qR86xi/ig0rt0cMkxbVxd20ITx0WSFyX2DZxiBFjRipqJUSm0",
+	"icljhikQPXLiX66pO3DJi9mJBG2b1JbVVvd2j4gBpauzgQOrWBqbKKQ12kQIHtQZF3G9tktfYDGTcMNE",
+	"rvBA2lQg1xC95fLicG//M3SgR72E8C3ul6o1rj7/0zKAvTXm+avg8ED37Ypgp5oCh6scwJDu1d1Cpfhq",
+	"r+uPV+ZAqx26P9qq8Rj334ZwLisAu326lnu62jC6aLu7g2jgFtQcybeki7DPOLP/DPSQdbmDlcZcvUoA",
+	"OmjaWTQMTmxpBBW5rPaIuFptOJivuFYZx5ZIWBjnA5b8cL3RJa0sp9J7hWxh53XX4327OioWzl8cNhj+",
+	"2lu4KFWBT08t0H3xOFsPvmSqrjuFF33lZakXBy2LsTwcmR8eq60bLEajlHEomsUxTpSGrDquQbKAYdbM",
+	"7m0mACuCXZax8IBtSF4ZFNOCwgttTU7xGcWV7KBtf1RMkjic2tFrpDIoI/n+fwAAAP//",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

@@ -90,7 +90,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, version strin
 	if err != nil {
 		return nil, err
 	}
-	cursors := page.NewCursors(secret.DeriveKey(cfg.SecretKey, "list-cursors", 32))
+	cursors := page.NewCursors(secret.DeriveKey(cfg.SecretKey, "list-cursors", 32)).WithByteBudget(cfg.MaxPageBytes)
 	models, err := catalog.Load(cfg.ModelsFile, cfg.Env == "production")
 	if err != nil {
 		return nil, err

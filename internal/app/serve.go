@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/ccbackend/ccbackend/internal/httpapi"
 )
 
 // Listeners are the sockets the service answers on; Metrics is nil when metrics are off.
@@ -38,7 +40,7 @@ func (a *App) Listen() (Listeners, error) {
 // finish (up to the shutdown timeout) and returns nil on a clean stop.
 func (a *App) Serve(ctx context.Context, ls Listeners) error {
 	servers := []*http.Server{a.httpServer(a.Handler)}
-	listeners := []net.Listener{ls.Public}
+	listeners := []net.Listener{limitPerIP(ls.Public, a.Config.MaxConnsPerIP, a.Config.TrustedProxies, nil)}
 	if ls.Metrics != nil {
 		servers = append(servers, a.httpServer(promhttp.HandlerFor(a.Registry, promhttp.HandlerOpts{Registry: a.Registry})))
 		listeners = append(listeners, ls.Metrics)
@@ -75,11 +77,15 @@ func (a *App) Serve(ctx context.Context, ls Listeners) error {
 	return errors.Join(append(errs, serveErr)...)
 }
 
+// httpServer bounds every phase of a connection: the headers (ReadHeaderTimeout), the body and
+// each response write (per-request deadlines, see httpapi.Deadlines; http.Server's ReadTimeout
+// and WriteTimeout would cut long SSE streams), and the wait between requests (IdleTimeout).
 func (a *App) httpServer(h http.Handler) *http.Server {
+	c := a.Config
 	return &http.Server{
-		Handler:           h,
-		ReadHeaderTimeout: 10 * time.Second,
-		IdleTimeout:       120 * time.Second,
+		Handler:           httpapi.Deadlines{Body: c.BodyTimeout, Write: c.WriteTimeout}.Wrap(h),
+		ReadHeaderTimeout: c.ReadHeaderTimeout,
+		IdleTimeout:       c.IdleTimeout,
 		ErrorLog:          slog.NewLogLogger(a.Log.Handler(), slog.LevelWarn),
 	}
 }

@@ -18,46 +18,35 @@ import (
 	"github.com/ccbackend/ccbackend/internal/store"
 )
 
-type userPosition struct {
-	CreatedAt time.Time `json:"c"`
-	ID        uuid.UUID `json:"i"`
-}
-
-// ListUsers pages through all users, oldest first, optionally by email prefix.
-func (a *Accounts) ListUsers(ctx context.Context, cursors *page.Cursors, emailPrefix *string, limit int, cursor string) ([]User, string, error) {
-	params := db.ListUsersParams{Now: a.now(), MaxRows: int32(limit + 1)}
-	scope := "admin_users"
+// ListUsers pages through all users, oldest first, optionally by email prefix; cursors are
+// bound to the administrator asking.
+func (a *Accounts) ListUsers(ctx context.Context, actor Principal, cursors *page.Cursors, emailPrefix *string, req page.Request) (page.Page[User], error) {
+	var prefix *string
 	if emailPrefix != nil {
 		p := store.EscapeLike(strings.ToLower(*emailPrefix))
-		params.EmailPrefix = &p
-		scope += ":" + p // a cursor belongs to one filter
+		prefix = &p
 	}
-	if cursor != "" {
-		var pos userPosition
-		if err := cursors.Decode(scope, cursor, &pos); err != nil {
-			return nil, "", err
-		}
-		params.AfterCreated, params.AfterID = &pos.CreatedAt, &pos.ID
+	now := a.now()
+	return page.Fetch(ctx, cursors, page.List[db.ListUsersRow, page.TimeID]{
+		Name: "admin_users", Owner: actor.UserID, Filter: prefix,
+		Fetch: func(ctx context.Context, after *page.TimeID, limit int32) ([]db.ListUsersRow, error) {
+			at, id := after.Split()
+			return a.store.Queries().ListUsers(ctx, db.ListUsersParams{Now: now, EmailPrefix: prefix, AfterCreated: at, AfterID: id, MaxRows: limit})
+		},
+		Position: func(r db.ListUsersRow) page.TimeID { return page.At(r.CreatedAt, r.ID) },
+		Size: func(r db.ListUsersRow) int {
+			return page.ItemOverhead + len(r.Email) + page.TextLen(r.Username) + len(r.Preferences)
+		},
+	}, req, adminUserFromRow)
+}
+
+func adminUserFromRow(r db.ListUsersRow) User {
+	u := userFromRow(db.User{ID: r.ID, Email: r.Email, Username: r.Username, Roles: r.Roles, IsActive: r.IsActive,
+		Preferences: r.Preferences, CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt})
+	if t, ok := r.LockedUntil.(time.Time); ok { // NULL unless a lockout is in force
+		u.LockedUntil = &t
 	}
-	rows, err := a.store.Queries().ListUsers(ctx, params)
-	if err != nil {
-		return nil, "", store.MapError(err)
-	}
-	rows, more := page.Trim(rows, limit)
-	users := make([]User, len(rows))
-	for i, r := range rows {
-		users[i] = userFromRow(db.User{ID: r.ID, Email: r.Email, Username: r.Username, Roles: r.Roles, IsActive: r.IsActive,
-			Preferences: r.Preferences, CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt})
-		if t, ok := r.LockedUntil.(time.Time); ok { // NULL unless a lockout is in force
-			users[i].LockedUntil = &t
-		}
-	}
-	next := ""
-	if more {
-		last := rows[len(rows)-1]
-		next = cursors.Encode(scope, userPosition{last.CreatedAt, last.ID})
-	}
-	return users, next, nil
+	return u
 }
 
 // UserChange is an administrator's edit of a user; nil fields stay as they are.
@@ -146,31 +135,26 @@ type auditPosition struct {
 	ID int64 `json:"i"`
 }
 
-// ListAudit pages through the audit log, newest first.
-func (a *Accounts) ListAudit(ctx context.Context, cursors *page.Cursors, f AuditFilter, limit int, cursor string) ([]AuditEntry, string, error) {
-	params := db.ListAuditEntriesParams{UserID: f.UserID, Action: f.Action, Since: f.Since, Until: f.Until, MaxRows: int32(limit + 1)}
-	if cursor != "" {
-		var pos auditPosition
-		if err := cursors.Decode("audit", cursor, &pos); err != nil {
-			return nil, "", err
-		}
-		params.BeforeID = &pos.ID
-	}
-	rows, err := a.store.Queries().ListAuditEntries(ctx, params)
-	if err != nil {
-		return nil, "", store.MapError(err)
-	}
-	rows, more := page.Trim(rows, limit)
-	entries := make([]AuditEntry, len(rows))
-	for i, r := range rows {
-		details := map[string]any{}
-		_ = json.Unmarshal(r.Details, &details)
-		entries[i] = AuditEntry{ID: r.ID, OccurredAt: r.OccurredAt, Action: r.Action, Outcome: r.Outcome, ActorID: r.ActorID,
-			SubjectID: r.SubjectID, IP: r.Ip, UserAgent: r.UserAgent, RequestID: r.RequestID, Details: details}
-	}
-	next := ""
-	if more {
-		next = cursors.Encode("audit", auditPosition{rows[len(rows)-1].ID})
-	}
-	return entries, next, nil
+// ListAudit pages through the audit log, newest first; cursors are bound to the administrator
+// asking and to the filter.
+func (a *Accounts) ListAudit(ctx context.Context, actor Principal, cursors *page.Cursors, f AuditFilter, req page.Request) (page.Page[AuditEntry], error) {
+	return page.Fetch(ctx, cursors, page.List[db.AuditLog, auditPosition]{
+		Name: "audit", Owner: actor.UserID, Filter: f,
+		Fetch: func(ctx context.Context, after *auditPosition, limit int32) ([]db.AuditLog, error) {
+			params := db.ListAuditEntriesParams{UserID: f.UserID, Action: f.Action, Since: f.Since, Until: f.Until, MaxRows: limit}
+			if after != nil {
+				params.BeforeID = &after.ID
+			}
+			return a.store.Queries().ListAuditEntries(ctx, params)
+		},
+		Position: func(r db.AuditLog) auditPosition { return auditPosition{r.ID} },
+		Size:     func(r db.AuditLog) int { return page.ItemOverhead + len(r.Details) },
+	}, req, auditEntryFromRow)
+}
+
+func auditEntryFromRow(r db.AuditLog) AuditEntry {
+	details := map[string]any{}
+	_ = json.Unmarshal(r.Details, &details)
+	return AuditEntry{ID: r.ID, OccurredAt: r.OccurredAt, Action: r.Action, Outcome: r.Outcome, ActorID: r.ActorID,
+		SubjectID: r.SubjectID, IP: r.Ip, UserAgent: r.UserAgent, RequestID: r.RequestID, Details: details}
 }

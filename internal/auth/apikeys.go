@@ -56,36 +56,16 @@ func (a *Accounts) CreateAPIKey(ctx context.Context, p Principal, name string, e
 	return apiKeyFromRow(key), secret, err
 }
 
-type apiKeyPosition struct {
-	CreatedAt time.Time `json:"c"`
-	ID        uuid.UUID `json:"i"`
-}
-
 // ListAPIKeys pages through the caller's live keys, oldest first.
-func (a *Accounts) ListAPIKeys(ctx context.Context, p Principal, cursors *page.Cursors, limit int, cursor string) ([]APIKey, string, error) {
-	params := db.ListAPIKeysParams{UserID: p.UserID, MaxRows: int32(limit + 1)}
-	if cursor != "" {
-		var pos apiKeyPosition
-		if err := cursors.Decode("api_keys:"+p.UserID.String(), cursor, &pos); err != nil {
-			return nil, "", err
-		}
-		params.AfterCreated, params.AfterID = &pos.CreatedAt, &pos.ID
-	}
-	rows, err := a.store.Queries().ListAPIKeys(ctx, params)
-	if err != nil {
-		return nil, "", store.MapError(err)
-	}
-	rows, more := page.Trim(rows, limit)
-	keys := make([]APIKey, len(rows))
-	for i, r := range rows {
-		keys[i] = apiKeyFromRow(r)
-	}
-	next := ""
-	if more {
-		last := rows[len(rows)-1]
-		next = cursors.Encode("api_keys:"+p.UserID.String(), apiKeyPosition{last.CreatedAt, last.ID})
-	}
-	return keys, next, nil
+func (a *Accounts) ListAPIKeys(ctx context.Context, p Principal, cursors *page.Cursors, req page.Request) (page.Page[APIKey], error) {
+	return page.Fetch(ctx, cursors, page.List[db.ApiKey, page.TimeID]{
+		Name: "api_keys", Owner: p.UserID,
+		Fetch: func(ctx context.Context, after *page.TimeID, limit int32) ([]db.ApiKey, error) {
+			at, id := after.Split()
+			return a.store.Queries().ListAPIKeys(ctx, db.ListAPIKeysParams{UserID: p.UserID, AfterCreated: at, AfterID: id, MaxRows: limit})
+		},
+		Position: func(r db.ApiKey) page.TimeID { return page.At(r.CreatedAt, r.ID) },
+	}, req, apiKeyFromRow)
 }
 
 // RevokeAPIKey ends one of the caller's keys at once; another user's key is "not found".

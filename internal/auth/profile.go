@@ -2,18 +2,15 @@ package auth
 
 import (
 	"context"
-	"encoding/json"
 
 	"github.com/google/uuid"
 
 	"github.com/ccbackend/ccbackend/gen/db"
 	"github.com/ccbackend/ccbackend/internal/apperr"
 	"github.com/ccbackend/ccbackend/internal/audit"
+	"github.com/ccbackend/ccbackend/internal/freeform"
 	"github.com/ccbackend/ccbackend/internal/store"
 )
-
-// maxPreferencesBytes bounds the preferences object a client may store.
-const maxPreferencesBytes = 64 << 10
 
 var errWrongPassword = apperr.New(apperr.Forbidden, "invalid_password", "the password is wrong")
 
@@ -37,12 +34,8 @@ func (a *Accounts) UpdateProfile(ctx context.Context, userID uuid.UUID, c Profil
 	var prefs []byte
 	if c.Preferences != nil {
 		var err error
-		if prefs, err = json.Marshal(c.Preferences); err != nil {
+		if prefs, err = freeform.Encode(c.Preferences, freeform.Settings, "/preferences"); err != nil {
 			return User{}, err
-		}
-		if len(prefs) > maxPreferencesBytes {
-			return User{}, apperr.New(apperr.Invalid, "validation_failed", "preferences are larger than 64 KiB").
-				WithFields(apperr.FieldError{Location: apperr.InBody, Pointer: "/preferences", Detail: "at most 64 KiB as JSON"})
 		}
 	}
 	row, err := a.store.Queries().UpdateProfile(ctx, db.UpdateProfileParams{Username: c.Username, Preferences: prefs, Now: a.now(), ID: userID})

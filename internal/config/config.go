@@ -27,6 +27,14 @@ type Config struct {
 	ShutdownTimeout time.Duration // CCB_SHUTDOWN_TIMEOUT
 	ReadyTimeout    time.Duration // CCB_READY_TIMEOUT: budget of each dependency check in /ready
 
+	// Connection limits (see README, "Timeouts and connection limits").
+	ReadHeaderTimeout time.Duration // CCB_READ_HEADER_TIMEOUT: request line and headers
+	BodyTimeout       time.Duration // CCB_BODY_TIMEOUT: reading a request body, from the first byte of the request
+	WriteTimeout      time.Duration // CCB_WRITE_TIMEOUT: each response write; streams extend it per chunk
+	IdleTimeout       time.Duration // CCB_IDLE_TIMEOUT: a keep-alive connection between requests
+	MaxConnsPerIP     int           // CCB_MAX_CONNS_PER_IP: open connections per client address; 0 disables
+	MaxPageBytes      int           // CCB_MAX_PAGE_BYTES: a list page ends early past this estimated size
+
 	SecretKey         []byte         // CCB_SECRET_KEY: ≥32 bytes; encrypts signing keys, signs cursors
 	AccessTokenTTL    time.Duration  // CCB_ACCESS_TOKEN_TTL
 	JWTRotateEvery    time.Duration  // CCB_JWT_ROTATE_EVERY
@@ -91,6 +99,12 @@ func Load(getenv func(string) string) (Config, error) {
 		ShutdownTimeout: r.duration("CCB_SHUTDOWN_TIMEOUT", 30*time.Second),
 		ReadyTimeout:    r.duration("CCB_READY_TIMEOUT", 2*time.Second),
 	}
+	c.ReadHeaderTimeout = r.duration("CCB_READ_HEADER_TIMEOUT", 10*time.Second)
+	c.BodyTimeout = r.duration("CCB_BODY_TIMEOUT", 60*time.Second)
+	c.WriteTimeout = r.duration("CCB_WRITE_TIMEOUT", 60*time.Second)
+	c.IdleTimeout = r.duration("CCB_IDLE_TIMEOUT", 120*time.Second)
+	c.MaxConnsPerIP = r.intRange("CCB_MAX_CONNS_PER_IP", 256, 0, 1_000_000)
+	c.MaxPageBytes = r.intRange("CCB_MAX_PAGE_BYTES", 4<<20, 64<<10, 1<<30)
 	c.SecretKey = []byte(r.str("CCB_SECRET_KEY", DevSecretKey))
 	switch {
 	case len(c.SecretKey) < 32:

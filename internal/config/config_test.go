@@ -18,6 +18,10 @@ func TestDefaults(t *testing.T) {
 		!c.MigrateOnStart || c.LogLevel != "info" || c.Env != "development" || c.ShutdownTimeout != 30*time.Second {
 		t.Errorf("defaults = %+v", c)
 	}
+	if c.ReadHeaderTimeout != 10*time.Second || c.BodyTimeout != time.Minute || c.WriteTimeout != time.Minute ||
+		c.IdleTimeout != 2*time.Minute || c.MaxConnsPerIP != 256 || c.MaxPageBytes != 4<<20 {
+		t.Errorf("connection defaults = %+v", c)
+	}
 	for _, o := range []string{"capacitor://localhost", "ionic://localhost", "http://localhost"} {
 		if !slices.Contains(c.CORSOrigins, o) {
 			t.Errorf("default CORS origins lack %s", o)
@@ -65,6 +69,10 @@ func TestBadValuesNameTheVariable(t *testing.T) {
 		"REDIS_URL":                      "memcached://x",
 		"CCB_MAX_CONCURRENT_GENERATIONS": "-1",
 		"CCB_TOKEN_LIMIT_FAIL_OPEN":      "sometimes",
+		"CCB_WRITE_TIMEOUT":              "0",
+		"CCB_BODY_TIMEOUT":               "fast",
+		"CCB_MAX_CONNS_PER_IP":           "-1",
+		"CCB_MAX_PAGE_BYTES":             "100",
 	}
 	for name, value := range cases {
 		t.Run(name, func(t *testing.T) {

@@ -28,15 +28,12 @@ func adminUserBody(u auth.User) api.AdminUser {
 
 // AdminListUsers pages through users.
 func (h *AdminHandlers) AdminListUsers(ctx context.Context, req api.AdminListUsersRequestObject) (api.AdminListUsersResponseObject, error) {
-	users, next, err := h.accounts.ListUsers(ctx, h.cursors, req.Params.Email, page.Size(req.Params.Limit), orEmpty(req.Params.Cursor))
+	actor, err := principal(ctx)
 	if err != nil {
 		return nil, err
 	}
-	body := api.AdminUserList{Data: make([]api.AdminUser, len(users)), HasMore: next != "", NextCursor: optionalCursor(next)}
-	for i, u := range users {
-		body.Data[i] = adminUserBody(u)
-	}
-	return api.AdminListUsers200JSONResponse(body), nil
+	body, err := listOf(infallible(adminUserBody))(h.accounts.ListUsers(ctx, actor, h.cursors, req.Params.Email, page.Params(req.Params.Limit, req.Params.Cursor)))
+	return api.AdminListUsers200JSONResponse(body), err
 }
 
 // AdminUpdateUser changes roles or status, or unlocks a user.
@@ -72,15 +69,16 @@ func (h *AdminHandlers) AdminListAuditLog(ctx context.Context, req api.AdminList
 	if p.Until != nil {
 		f.Until = &p.Until.Time
 	}
-	entries, next, err := h.accounts.ListAudit(ctx, h.cursors, f, page.Size(p.Limit), orEmpty(p.Cursor))
+	actor, err := principal(ctx)
 	if err != nil {
 		return nil, err
 	}
-	body := api.AuditLogList{Data: make([]api.AuditEntry, len(entries)), HasMore: next != "", NextCursor: optionalCursor(next)}
-	for i, e := range entries {
-		body.Data[i] = api.AuditEntry{Id: e.ID, OccurredAt: apitime.New(e.OccurredAt), Action: api.AuditAction(e.Action),
-			Outcome: api.AuditEntryOutcome(e.Outcome), ActorId: e.ActorID, SubjectId: e.SubjectID, Ip: e.IP,
-			UserAgent: e.UserAgent, RequestId: e.RequestID, Details: e.Details}
-	}
-	return api.AdminListAuditLog200JSONResponse(body), nil
+	body, err := listOf(infallible(auditEntryBody))(h.accounts.ListAudit(ctx, actor, h.cursors, f, page.Params(p.Limit, p.Cursor)))
+	return api.AdminListAuditLog200JSONResponse(body), err
+}
+
+func auditEntryBody(e auth.AuditEntry) api.AuditEntry {
+	return api.AuditEntry{Id: e.ID, OccurredAt: apitime.New(e.OccurredAt), Action: api.AuditAction(e.Action),
+		Outcome: api.AuditEntryOutcome(e.Outcome), ActorId: e.ActorID, SubjectId: e.SubjectID, Ip: e.IP,
+		UserAgent: e.UserAgent, RequestId: e.RequestID, Details: e.Details}
 }

@@ -36,15 +36,8 @@ func (h *AuthHandlers) ListAPIKeys(ctx context.Context, req api.ListAPIKeysReque
 	if err != nil {
 		return nil, err
 	}
-	keys, next, err := h.accounts.ListAPIKeys(ctx, p, h.cursors, page.Size(req.Params.Limit), orEmpty(req.Params.Cursor))
-	if err != nil {
-		return nil, err
-	}
-	body := api.APIKeyList{Data: make([]api.APIKey, len(keys)), HasMore: next != "", NextCursor: optionalCursor(next)}
-	for i, k := range keys {
-		body.Data[i] = apiKeyBody(k)
-	}
-	return api.ListAPIKeys200JSONResponse(body), nil
+	body, err := listOf(infallible(apiKeyBody))(h.accounts.ListAPIKeys(ctx, p, h.cursors, page.Params(req.Params.Limit, req.Params.Cursor)))
+	return api.ListAPIKeys200JSONResponse(body), err
 }
 
 // CreateAPIKey creates a key and shows its secret once.

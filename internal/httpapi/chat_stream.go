@@ -29,7 +29,7 @@ func (s *chatStream) VisitCreateChatCompletionResponse(w http.ResponseWriter) er
 	h.Set("Cache-Control", "no-cache")
 	h.Set("X-Accel-Buffering", "no")
 	w.WriteHeader(http.StatusOK)
-	sse := newSSEWriter(w, s.keepAlive)
+	sse := newSSEWriter(s.ctx, w, s.keepAlive)
 	defer sse.stop()
 	defer s.gen.FinishInBackground(s.ctx)
 
@@ -103,13 +103,14 @@ func chunkWith(base chat.Chunk, d chat.Delta, finish *string) chat.Chunk {
 // its writes apart from the events'.
 type sseWriter struct {
 	mu        sync.Mutex
+	ctx       context.Context // carries the connection's write deadline (ExtendWrite)
 	w         http.ResponseWriter
 	keepAlive *time.Timer
 	stopped   bool
 }
 
-func newSSEWriter(w http.ResponseWriter, every time.Duration) *sseWriter {
-	s := &sseWriter{w: w}
+func newSSEWriter(ctx context.Context, w http.ResponseWriter, every time.Duration) *sseWriter {
+	s := &sseWriter{ctx: ctx, w: w}
 	s.keepAlive = time.AfterFunc(every, func() {
 		s.mu.Lock()
 		defer s.mu.Unlock()
@@ -143,7 +144,10 @@ func (s *sseWriter) raw(text string) {
 	s.write(text)
 }
 
+// write extends the connection's write deadline first: a stream may run past the write timeout
+// while its client reads, but a client that stops reading is cut off one timeout later.
 func (s *sseWriter) write(text string) {
+	ExtendWrite(s.ctx)
 	_, _ = s.w.Write([]byte(text))
 	if f, ok := s.w.(http.Flusher); ok {
 		f.Flush()

@@ -39,15 +39,8 @@ func (h *WorkspaceHandlers) ListProjects(ctx context.Context, req api.ListProjec
 	if err != nil {
 		return nil, err
 	}
-	items, next, err := h.ws.Projects(ctx, p.UserID, req.Params.Q, page.Size(req.Params.Limit), orEmpty(req.Params.Cursor))
-	if err != nil {
-		return nil, err
-	}
-	body := api.ProjectList{Data: make([]api.Project, len(items)), HasMore: next != "", NextCursor: optionalCursor(next)}
-	for i, it := range items {
-		body.Data[i] = projectBody(it)
-	}
-	return api.ListProjects200JSONResponse(body), nil
+	body, err := listOf(infallible(projectBody))(h.ws.Projects(ctx, p.UserID, req.Params.Q, page.Params(req.Params.Limit, req.Params.Cursor)))
+	return api.ListProjects200JSONResponse(body), err
 }
 
 // CreateProject creates a project.
@@ -86,7 +79,7 @@ func (h *WorkspaceHandlers) ReplaceProject(ctx context.Context, req api.ReplaceP
 	b := req.Body
 	pr, err := h.ws.ReplaceProject(ctx, p.UserID, req.Id,
 		workspace.ProjectFields{Name: b.Name, Description: b.Description, Path: b.Path, Settings: mapOrNil(b.Settings)},
-		workspace.ParseIfMatch(req.Params.IfMatch))
+		parseIfMatch(req.Params.IfMatch))
 	if err != nil {
 		return nil, err
 	}
@@ -103,7 +96,7 @@ func (h *WorkspaceHandlers) UpdateProject(ctx context.Context, req api.UpdatePro
 	patch := workspace.ProjectPatch{Name: b.Name, Settings: mapOrNil(b.Settings)}
 	patch.Description, patch.SetDescription = sent(b.Description)
 	patch.Path, patch.SetPath = sent(b.Path)
-	pr, err := h.ws.PatchProject(ctx, p.UserID, req.Id, patch, workspace.ParseIfMatch(req.Params.IfMatch))
+	pr, err := h.ws.PatchProject(ctx, p.UserID, req.Id, patch, parseIfMatch(req.Params.IfMatch))
 	if err != nil {
 		return nil, err
 	}
@@ -116,7 +109,7 @@ func (h *WorkspaceHandlers) DeleteProject(ctx context.Context, req api.DeletePro
 	if err != nil {
 		return nil, err
 	}
-	if err := h.ws.DeleteProject(ctx, p.UserID, req.Id, workspace.ParseIfMatch(req.Params.IfMatch)); err != nil {
+	if err := h.ws.DeleteProject(ctx, p.UserID, req.Id, parseIfMatch(req.Params.IfMatch)); err != nil {
 		return nil, err
 	}
 	return api.DeleteProject204Response{}, nil

@@ -20,15 +20,8 @@ func (h *WorkspaceHandlers) ListSessions(ctx context.Context, req api.ListSessio
 		st := string(*req.Params.Status)
 		f.Status = &st
 	}
-	items, next, err := h.ws.Sessions(ctx, p.UserID, f, page.Size(req.Params.Limit), orEmpty(req.Params.Cursor))
-	if err != nil {
-		return nil, err
-	}
-	body := api.SessionList{Data: make([]api.Session, len(items)), HasMore: next != "", NextCursor: optionalCursor(next)}
-	for i, it := range items {
-		body.Data[i] = sessionBody(it)
-	}
-	return api.ListSessions200JSONResponse(body), nil
+	body, err := listOf(infallible(sessionBody))(h.ws.Sessions(ctx, p.UserID, f, page.Params(req.Params.Limit, req.Params.Cursor)))
+	return api.ListSessions200JSONResponse(body), err
 }
 
 // CreateSession starts a session.
@@ -74,7 +67,7 @@ func (h *WorkspaceHandlers) UpdateSession(ctx context.Context, req api.UpdateSes
 		st := string(*b.Status)
 		patch.Status = &st
 	}
-	s, err := h.ws.PatchSession(ctx, p.UserID, req.Id, patch, workspace.ParseIfMatch(req.Params.IfMatch))
+	s, err := h.ws.PatchSession(ctx, p.UserID, req.Id, patch, parseIfMatch(req.Params.IfMatch))
 	if err != nil {
 		return nil, err
 	}
@@ -87,7 +80,7 @@ func (h *WorkspaceHandlers) DeleteSession(ctx context.Context, req api.DeleteSes
 	if err != nil {
 		return nil, err
 	}
-	if err := h.ws.DeleteSession(ctx, p.UserID, req.Id, workspace.ParseIfMatch(req.Params.IfMatch)); err != nil {
+	if err := h.ws.DeleteSession(ctx, p.UserID, req.Id, parseIfMatch(req.Params.IfMatch)); err != nil {
 		return nil, err
 	}
 	return api.DeleteSession204Response{}, nil
@@ -133,17 +126,8 @@ func (h *WorkspaceHandlers) ListMessages(ctx context.Context, req api.ListMessag
 		r := string(*req.Params.Role)
 		q.Role = &r
 	}
-	items, next, err := h.ws.Messages(ctx, p.UserID, req.Id, q, page.Size(req.Params.Limit), orEmpty(req.Params.Cursor))
-	if err != nil {
-		return nil, err
-	}
-	body := api.MessageList{Data: make([]api.Message, len(items)), HasMore: next != "", NextCursor: optionalCursor(next)}
-	for i, it := range items {
-		if body.Data[i], err = messageBody(it); err != nil {
-			return nil, err
-		}
-	}
-	return api.ListMessages200JSONResponse(body), nil
+	body, err := listOf(messageBody)(h.ws.Messages(ctx, p.UserID, req.Id, q, page.Params(req.Params.Limit, req.Params.Cursor)))
+	return api.ListMessages200JSONResponse(body), err
 }
 
 // CreateMessage appends a message.

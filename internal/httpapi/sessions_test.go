@@ -57,7 +57,11 @@ func TestMessagesRoundTripByteForByte(t *testing.T) {
 		strings.Repeat("long ", 20000),
 	}
 	for _, text := range texts {
-		b, _ := json.Marshal(map[string]any{"role": "user", "content": text, "metadata": map[string]any{"k": text}})
+		meta := text // metadata is bounded (16 KiB), content is not: the long text goes in content only
+		if len(meta) > 1000 {
+			meta = meta[:1000]
+		}
+		b, _ := json.Marshal(map[string]any{"role": "user", "content": text, "metadata": map[string]any{"k": meta}})
 		m := addMessage(t, s, u, sess.ID, string(b))
 		var got string
 		if err := json.Unmarshal(m.Content, &got); err != nil || got != text {

@@ -1,6 +1,9 @@
 package httpapi
 
 import (
+	"strconv"
+	"strings"
+
 	"github.com/oapi-codegen/nullable"
 
 	"github.com/ccbackend/ccbackend/gen/api"
@@ -20,9 +23,24 @@ func sent[T any](n nullable.Nullable[T]) (value *T, specified bool) {
 	return &v, true
 }
 
+// etag renders a resource version as the entity tag of its ETag header.
 func etag(version int64) *string {
-	t := workspace.ETag(version)
+	t := `"` + strconv.FormatInt(version, 10) + `"`
 	return &t
+}
+
+// parseIfMatch turns an If-Match header into the version it demands: nil when absent or `*`
+// (any current version). A value that is not one of our tags can never match: -1.
+func parseIfMatch(header *string) *int64 {
+	if header == nil || strings.TrimSpace(*header) == "" || strings.TrimSpace(*header) == "*" {
+		return nil
+	}
+	tag := strings.TrimPrefix(strings.TrimSpace(*header), "W/")
+	v, err := strconv.ParseInt(strings.Trim(tag, `"`), 10, 64)
+	if err != nil || !strings.HasPrefix(tag, `"`) || !strings.HasSuffix(tag, `"`) {
+		v = -1
+	}
+	return &v
 }
 
 func projectBody(p workspace.Project) api.Project {

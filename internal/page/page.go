@@ -30,13 +30,25 @@ func Size(limit *int) int {
 }
 
 // Cursors signs and verifies cursors. A cursor is bound to the list it came from (scope), so one
-// list's cursor cannot be replayed against another.
+// list's cursor cannot be replayed against another. It also holds the byte budget of a page.
 type Cursors struct {
-	key []byte
+	key    []byte
+	budget int
 }
 
-// NewCursors returns a signer using key (derive it from the service secret).
-func NewCursors(key []byte) *Cursors { return &Cursors{key: key} }
+// DefaultByteBudget bounds the encoded size of one page when no budget is configured.
+const DefaultByteBudget = 4 << 20
+
+// NewCursors returns a signer using key (derive it from the service secret) and the default
+// page byte budget.
+func NewCursors(key []byte) *Cursors { return &Cursors{key: key, budget: DefaultByteBudget} }
+
+// WithByteBudget returns c with pages cut once their rows' estimated size would pass n bytes.
+func (c *Cursors) WithByteBudget(n int) *Cursors {
+	out := *c
+	out.budget = n
+	return &out
+}
 
 // Encode returns the opaque cursor for position (any JSON-encodable keyset position).
 func (c *Cursors) Encode(scope string, position any) string {

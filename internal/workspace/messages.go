@@ -13,6 +13,7 @@ import (
 
 	"github.com/ccbackend/ccbackend/gen/db"
 	"github.com/ccbackend/ccbackend/internal/apperr"
+	"github.com/ccbackend/ccbackend/internal/freeform"
 	"github.com/ccbackend/ccbackend/internal/page"
 )
 
@@ -91,7 +92,7 @@ func (s *Service) AppendMessage(ctx context.Context, userID, sessionID uuid.UUID
 	if strings.ContainsRune(text, 0) || strings.Contains(string(m.Content), `\u0000`) {
 		return Message{}, invalidContent("content must not contain NUL characters")
 	}
-	metadata, err := encodeObject(m.Metadata)
+	metadata, err := freeform.Encode(m.Metadata, freeform.Metadata, "/metadata")
 	if err != nil {
 		return Message{}, err
 	}
@@ -126,10 +127,10 @@ type messagePosition struct {
 }
 
 // Messages pages through one of the user's sessions.
-func (s *Service) Messages(ctx context.Context, userID, sessionID uuid.UUID, mq MessageQuery, limit int, cursor string) ([]Message, string, error) {
+func (s *Service) Messages(ctx context.Context, userID, sessionID uuid.UUID, mq MessageQuery, req page.Request) (page.Page[Message], error) {
 	q := s.store.Queries()
 	if _, err := s.Session(ctx, userID, sessionID); err != nil {
-		return nil, "", err
+		return page.Page[Message]{}, err
 	}
 	after, before := int64(0), int64(math.MaxInt64)
 	bound := func(id *uuid.UUID, name string, into *int64) error {
@@ -145,46 +146,36 @@ func (s *Service) Messages(ctx context.Context, userID, sessionID uuid.UUID, mq 
 		return err
 	}
 	if err := bound(mq.After, "after", &after); err != nil {
-		return nil, "", err
+		return page.Page[Message]{}, err
 	}
 	if err := bound(mq.Before, "before", &before); err != nil {
-		return nil, "", err
+		return page.Page[Message]{}, err
 	}
-	scope := "messages:" + sessionID.String()
-	if mq.Descending {
-		scope += ":desc"
-	}
-	if cursor != "" {
-		var pos messagePosition
-		if err := s.cursors.Decode(scope, cursor, &pos); err != nil {
-			return nil, "", err
-		}
-		if mq.Descending {
-			before = min(before, pos.Seq)
-		} else {
-			after = max(after, pos.Seq)
-		}
-	}
-	var rows []db.Message
-	var err error
-	if mq.Descending {
-		rows, err = q.ListMessagesDesc(ctx, db.ListMessagesDescParams{SessionID: sessionID, Role: mq.Role, AfterSeq: after, BeforeSeq: before, MaxRows: int32(limit + 1)})
-	} else {
-		rows, err = q.ListMessagesAsc(ctx, db.ListMessagesAscParams{SessionID: sessionID, Role: mq.Role, AfterSeq: after, BeforeSeq: before, MaxRows: int32(limit + 1)})
-	}
-	if err != nil {
-		return nil, "", err
-	}
-	rows, more := page.Trim(rows, limit)
-	out := make([]Message, len(rows))
-	for i, r := range rows {
-		out[i] = messageFromRow(r)
-	}
-	next := ""
-	if more {
-		next = s.cursors.Encode(scope, messagePosition{rows[len(rows)-1].Seq})
-	}
-	return out, next, nil
+	// before/after are not part of the filter: they bound the page and combine with the cursor's
+	// position (a client scrolls on from a page it fetched with either), as they always did.
+	filter := struct {
+		Session    uuid.UUID
+		Descending bool
+		Role       *string
+	}{sessionID, mq.Descending, mq.Role}
+	return page.Fetch(ctx, s.cursors, page.List[db.Message, messagePosition]{
+		Name: "messages", Owner: userID, Filter: filter,
+		Fetch: func(ctx context.Context, pos *messagePosition, limit int32) ([]db.Message, error) {
+			after, before := after, before
+			switch {
+			case pos != nil && mq.Descending:
+				before = min(before, pos.Seq)
+			case pos != nil:
+				after = max(after, pos.Seq)
+			}
+			if mq.Descending {
+				return q.ListMessagesDesc(ctx, db.ListMessagesDescParams{SessionID: sessionID, Role: mq.Role, AfterSeq: after, BeforeSeq: before, MaxRows: limit})
+			}
+			return q.ListMessagesAsc(ctx, db.ListMessagesAscParams{SessionID: sessionID, Role: mq.Role, AfterSeq: after, BeforeSeq: before, MaxRows: limit})
+		},
+		Position: func(r db.Message) messagePosition { return messagePosition{r.Seq} },
+		Size:     func(r db.Message) int { return page.ItemOverhead + len(r.Content) + len(r.Metadata) },
+	}, req, messageFromRow)
 }
 
 // History returns every message of one of the user's sessions, oldest first.

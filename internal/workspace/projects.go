@@ -10,6 +10,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/ccbackend/ccbackend/gen/db"
+	"github.com/ccbackend/ccbackend/internal/freeform"
 	"github.com/ccbackend/ccbackend/internal/page"
 	"github.com/ccbackend/ccbackend/internal/store"
 )
@@ -51,7 +52,7 @@ type ProjectPatch struct {
 
 // CreateProject creates a project for the user.
 func (s *Service) CreateProject(ctx context.Context, userID uuid.UUID, f ProjectFields) (Project, error) {
-	settings, err := encodeObject(f.Settings)
+	settings, err := freeform.Encode(f.Settings, freeform.Settings, "/settings")
 	if err != nil {
 		return Project{}, err
 	}
@@ -74,52 +75,40 @@ func (s *Service) Project(ctx context.Context, userID, id uuid.UUID) (Project, e
 	return projectFromRow(row), nil
 }
 
-type projectPosition struct {
-	CreatedAt time.Time `json:"c"`
-	ID        uuid.UUID `json:"i"`
-}
-
 // Projects pages through the user's projects, newest first; q filters names (contains,
 // case-insensitive).
-func (s *Service) Projects(ctx context.Context, userID uuid.UUID, q *string, limit int, cursor string) ([]Project, string, error) {
-	params := db.ListProjectsParams{UserID: userID, MaxRows: int32(limit + 1)}
-	scope := "projects:" + userID.String()
+func (s *Service) Projects(ctx context.Context, userID uuid.UUID, q *string, req page.Request) (page.Page[Project], error) {
+	var like *string
 	if q != nil {
-		like := "%" + store.EscapeLike(strings.ToLower(*q)) + "%"
-		params.NameLike = &like
-		scope += ":" + like
+		l := "%" + store.EscapeLike(strings.ToLower(*q)) + "%"
+		like = &l
 	}
-	if cursor != "" {
-		var pos projectPosition
-		if err := s.cursors.Decode(scope, cursor, &pos); err != nil {
-			return nil, "", err
-		}
-		params.BeforeCreated, params.BeforeID = &pos.CreatedAt, &pos.ID
-	}
-	rows, err := s.store.Queries().ListProjects(ctx, params)
-	if err != nil {
-		return nil, "", store.MapError(err)
-	}
-	rows, more := page.Trim(rows, limit)
-	out := make([]Project, len(rows))
-	for i, r := range rows {
-		out[i] = projectFromRow(r)
-	}
-	next := ""
-	if more {
-		last := rows[len(rows)-1]
-		next = s.cursors.Encode(scope, projectPosition{last.CreatedAt, last.ID})
-	}
-	return out, next, nil
+	return page.Fetch(ctx, s.cursors, page.List[db.Project, page.TimeID]{
+		Name: "projects", Owner: userID, Filter: like,
+		Fetch: func(ctx context.Context, after *page.TimeID, limit int32) ([]db.Project, error) {
+			at, id := after.Split()
+			return s.store.Queries().ListProjects(ctx, db.ListProjectsParams{UserID: userID, NameLike: like, BeforeCreated: at, BeforeID: id, MaxRows: limit})
+		},
+		Position: func(r db.Project) page.TimeID { return page.At(r.CreatedAt, r.ID) },
+		Size: func(r db.Project) int {
+			return page.ItemOverhead + len(r.Settings) + len(r.Name) + page.TextLen(r.Description) + page.TextLen(r.Path)
+		},
+	}, req, projectFromRow)
 }
 
 // ReplaceProject overwrites every field (PUT).
 func (s *Service) ReplaceProject(ctx context.Context, userID, id uuid.UUID, f ProjectFields, expected *int64) (Project, error) {
+	if err := freeform.Check(f.Settings, freeform.Settings, "/settings"); err != nil {
+		return Project{}, err
+	}
 	return s.changeProject(ctx, userID, id, expected, func(*Project) ProjectFields { return f })
 }
 
 // PatchProject changes the fields the patch names.
 func (s *Service) PatchProject(ctx context.Context, userID, id uuid.UUID, p ProjectPatch, expected *int64) (Project, error) {
+	if err := freeform.Check(p.Settings, freeform.Settings, "/settings"); err != nil {
+		return Project{}, err
+	}
 	return s.changeProject(ctx, userID, id, expected, func(cur *Project) ProjectFields {
 		f := ProjectFields{Name: cur.Name, Description: cur.Description, Path: cur.Path, Settings: cur.Settings}
 		if p.Name != nil {
@@ -138,7 +127,7 @@ func (s *Service) PatchProject(ctx context.Context, userID, id uuid.UUID, p Proj
 	})
 }
 
-// changeProject locks the project, checks If-Match, and writes the fields merge derives.
+// changeProject locks the project, checks the expected version, and writes the fields merge derives.
 func (s *Service) changeProject(ctx context.Context, userID, id uuid.UUID, expected *int64, merge func(*Project) ProjectFields) (Project, error) {
 	var out Project
 	err := s.store.InTx(ctx, func(q *db.Queries) error {

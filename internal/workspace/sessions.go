@@ -10,7 +10,6 @@ import (
 
 	"github.com/ccbackend/ccbackend/gen/db"
 	"github.com/ccbackend/ccbackend/internal/page"
-	"github.com/ccbackend/ccbackend/internal/store"
 )
 
 // Session is a chat session with its running totals.
@@ -111,41 +110,24 @@ func (s *Service) Session(ctx context.Context, userID, id uuid.UUID) (Session, e
 	return sessionFromRow(row), nil
 }
 
-type sessionPosition struct {
-	Activity time.Time `json:"a"`
-	ID       uuid.UUID `json:"i"`
-}
-
 // Sessions pages through the user's sessions, most recently active first.
-func (s *Service) Sessions(ctx context.Context, userID uuid.UUID, f SessionFilter, limit int, cursor string) ([]Session, string, error) {
-	params := db.ListSessionsParams{UserID: userID, ProjectID: f.ProjectID, Status: f.Status, Q: f.Query, MaxRows: int32(limit + 1)}
-	scope := "sessions:" + userID.String()
-	if cursor != "" {
-		var pos sessionPosition
-		if err := s.cursors.Decode(scope, cursor, &pos); err != nil {
-			return nil, "", err
-		}
-		params.BeforeActivity, params.BeforeID = &pos.Activity, &pos.ID
-	}
-	rows, err := s.store.Queries().ListSessions(ctx, params)
-	if err != nil {
-		return nil, "", store.MapError(err)
-	}
-	rows, more := page.Trim(rows, limit)
-	out := make([]Session, len(rows))
-	for i, r := range rows {
-		out[i] = sessionFromRow(r)
-	}
-	next := ""
-	if more {
-		last := rows[len(rows)-1]
-		activity := last.CreatedAt
-		if last.LastActivityAt != nil {
-			activity = *last.LastActivityAt
-		}
-		next = s.cursors.Encode(scope, sessionPosition{activity, last.ID})
-	}
-	return out, next, nil
+func (s *Service) Sessions(ctx context.Context, userID uuid.UUID, f SessionFilter, req page.Request) (page.Page[Session], error) {
+	return page.Fetch(ctx, s.cursors, page.List[db.Session, page.TimeID]{
+		Name: "sessions", Owner: userID, Filter: f,
+		Fetch: func(ctx context.Context, after *page.TimeID, limit int32) ([]db.Session, error) {
+			at, id := after.Split()
+			return s.store.Queries().ListSessions(ctx, db.ListSessionsParams{UserID: userID, ProjectID: f.ProjectID, Status: f.Status, Q: f.Query, BeforeActivity: at, BeforeID: id, MaxRows: limit})
+		},
+		Position: func(r db.Session) page.TimeID {
+			if r.LastActivityAt != nil {
+				return page.At(*r.LastActivityAt, r.ID)
+			}
+			return page.At(r.CreatedAt, r.ID)
+		},
+		Size: func(r db.Session) int {
+			return page.ItemOverhead + page.TextLen(r.Title) + page.TextLen(r.Model) + page.TextLen(r.SystemPrompt)
+		},
+	}, req, sessionFromRow)
 }
 
 // PatchSession renames, archives or moves a session.

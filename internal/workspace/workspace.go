@@ -6,8 +6,6 @@ package workspace
 import (
 	"encoding/json"
 	"errors"
-	"strconv"
-	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -31,27 +29,11 @@ func New(st *store.Store, cursors *page.Cursors, now func() time.Time, maxMessag
 	return &Service{store: st, cursors: cursors, now: now, maxMessageBytes: int(maxMessageBytes), syncRetention: syncRetention}
 }
 
-// ETag renders a resource version as an HTTP entity tag.
-func ETag(version int64) string { return `"` + strconv.FormatInt(version, 10) + `"` }
-
-// ParseIfMatch turns an If-Match header into the version it demands: nil when absent or `*`
-// (any current version). A value that is not one of our tags can never match: -1.
-func ParseIfMatch(header *string) *int64 {
-	if header == nil || strings.TrimSpace(*header) == "" || strings.TrimSpace(*header) == "*" {
-		return nil
-	}
-	tag := strings.TrimPrefix(strings.TrimSpace(*header), "W/")
-	v, err := strconv.ParseInt(strings.Trim(tag, `"`), 10, 64)
-	if err != nil || !strings.HasPrefix(tag, `"`) || !strings.HasSuffix(tag, `"`) {
-		v = -1
-	}
-	return &v
-}
-
 var errStale = apperr.New(apperr.PreconditionFailed, "precondition_failed", "the resource changed since the ETag in If-Match; fetch it again")
 
 // checkLocked turns the result of locking a row for a change into the client's answer: missing
-// (or someone else's) is NotFound, a version other than the If-Match one is PreconditionFailed.
+// (or someone else's) is NotFound, a version other than the expected one (the caller's
+// precondition, nil for none) is PreconditionFailed.
 func checkLocked(err error, what string, version int64, expected *int64) error {
 	switch {
 	case errors.Is(err, pgx.ErrNoRows):

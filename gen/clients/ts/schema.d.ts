@@ -941,7 +941,7 @@ export interface components {
         };
         ProfileUpdate: {
             username?: string;
-            /** @description Replaces the stored preferences (at most 64 KiB as JSON). */
+            /** @description Replaces the stored preferences: at most 256 members per object, nested at most 8 levels deep, at most 64 KiB as JSON (larger is a 400 pointing at the member). */
             preferences?: {
                 [key: string]: unknown;
             };
@@ -1046,6 +1046,7 @@ export interface components {
             description: string | null;
             /** @description The project's directory on the developer's machine. */
             path: string | null;
+            /** @description Free-form settings: at most 256 members per object, nested at most 8 levels deep, at most 64 KiB as JSON (larger is a 400 pointing at the member). */
             settings: {
                 [key: string]: unknown;
             };
@@ -1063,6 +1064,7 @@ export interface components {
             name: string;
             description?: string;
             path?: string;
+            /** @description Free-form settings: at most 256 members per object, nested at most 8 levels deep, at most 64 KiB as JSON (larger is a 400 pointing at the member). */
             settings?: {
                 [key: string]: unknown;
             };
@@ -1071,6 +1073,7 @@ export interface components {
             name: string;
             description?: string | null;
             path?: string | null;
+            /** @description Free-form settings: at most 256 members per object, nested at most 8 levels deep, at most 64 KiB as JSON (larger is a 400 pointing at the member). */
             settings?: {
                 [key: string]: unknown;
             };
@@ -1079,6 +1082,7 @@ export interface components {
             name?: string;
             description?: string | null;
             path?: string | null;
+            /** @description Free-form settings: at most 256 members per object, nested at most 8 levels deep, at most 64 KiB as JSON (larger is a 400 pointing at the member). */
             settings?: {
                 [key: string]: unknown;
             };
@@ -1193,6 +1197,7 @@ export interface components {
             seq: number;
             role: components["schemas"]["MessageRole"];
             content: components["schemas"]["MessageContent"];
+            /** @description Free-form metadata: at most 64 members per object, nested at most 8 levels deep, at most 16 KiB as JSON (larger is a 400 pointing at the member). */
             metadata: {
                 [key: string]: unknown;
             };
@@ -1208,6 +1213,7 @@ export interface components {
         MessageCreate: {
             role: components["schemas"]["MessageRole"];
             content: components["schemas"]["MessageContent"];
+            /** @description Free-form metadata: at most 64 members per object, nested at most 8 levels deep, at most 16 KiB as JSON (larger is a 400 pointing at the member). */
             metadata?: {
                 [key: string]: unknown;
             };

@@ -524,7 +524,8 @@ public enum APIRole: String, Codable {
 
 // MARK: - APIProfileUpdate
 public struct APIProfileUpdate: Codable {
-    /// Replaces the stored preferences (at most 64 KiB as JSON).
+    /// Replaces the stored preferences: at most 256 members per object, nested at most 8 levels
+    /// deep, at most 64 KiB as JSON (larger is a 400 pointing at the member).
     public let preferences: [String: JSONAny]?
     public let username: String?
 
@@ -815,6 +816,8 @@ public struct APIProjectCreate: Codable {
     public let description: String?
     public let name: String
     public let path: String?
+    /// Free-form settings: at most 256 members per object, nested at most 8 levels deep, at most
+    /// 64 KiB as JSON (larger is a 400 pointing at the member).
     public let settings: [String: JSONAny]?
 
     public enum CodingKeys: String, CodingKey {
@@ -837,6 +840,8 @@ public struct APIProjectReplace: Codable {
     public let description: String?
     public let name: String
     public let path: String?
+    /// Free-form settings: at most 256 members per object, nested at most 8 levels deep, at most
+    /// 64 KiB as JSON (larger is a 400 pointing at the member).
     public let settings: [String: JSONAny]?
 
     public enum CodingKeys: String, CodingKey {
@@ -859,6 +864,8 @@ public struct APIProjectPatch: Codable {
     public let description: String?
     public let name: String?
     public let path: String?
+    /// Free-form settings: at most 256 members per object, nested at most 8 levels deep, at most
+    /// 64 KiB as JSON (larger is a 400 pointing at the member).
     public let settings: [String: JSONAny]?
 
     public enum CodingKeys: String, CodingKey {
@@ -903,6 +910,8 @@ public struct APIProject: Codable {
     public let name: String
     /// The project's directory on the developer's machine.
     public let path: String?
+    /// Free-form settings: at most 256 members per object, nested at most 8 levels deep, at most
+    /// 64 KiB as JSON (larger is a 400 pointing at the member).
     public let settings: [String: JSONAny]
     public let updatedAt: Date
     /// Increases with every change; the ETag carries it.
@@ -1114,6 +1123,8 @@ public struct APISessionTotals: Codable {
 // MARK: - APIMessageCreate
 public struct APIMessageCreate: Codable {
     public let content: APIMessageContent
+    /// Free-form metadata: at most 64 members per object, nested at most 8 levels deep, at most
+    /// 16 KiB as JSON (larger is a 400 pointing at the member).
     public let metadata: [String: JSONAny]?
     public let role: APIMessageRole
 
@@ -1238,6 +1249,8 @@ public struct APIMessage: Codable {
     public let createdAt: Date
     public let id: String
     public let inputTokens: Int
+    /// Free-form metadata: at most 64 members per object, nested at most 8 levels deep, at most
+    /// 16 KiB as JSON (larger is a 400 pointing at the member).
     public let metadata: [String: JSONAny]
     public let outputTokens: Int
     public let role: APIMessageRole
