@@ -139,7 +139,7 @@ func (l *requestLimits) middleware(next echo.HandlerFunc) echo.HandlerFunc {
 			return apperr.Wrap(d.err, apperr.Unavailable, "rate_limiter_unavailable", "the service cannot take this request right now").
 				WithRetryAfter(5 * time.Second)
 		}
-		ratelimit.SetHeaders(c.Response().Header(), d.res)
+		setRateLimitHeaders(c.Response().Header(), d.res)
 		if !d.res.Allowed {
 			return apperr.New(apperr.RateLimited, "rate_limited", "too many requests; slow down").WithRetryAfter(d.res.RetryAfter)
 		}

@@ -9,8 +9,8 @@
 // must not become brute-forceable while Redis is down). A call waits at most as long as ctx and the
 // client's own timeouts allow, so callers should bound ctx.
 //
-// Choosing the key (user id, API key id or client IP) is the caller's job; this package knows
-// nothing of HTTP except the header helper in headers.go.
+// Choosing the key (user id, API key id or client IP) and rendering a Result as RateLimit headers
+// are the HTTP layer's job; this package knows nothing of HTTP.
 package ratelimit
 
 import (
