@@ -726,6 +726,11 @@ type AuthTokensTokenType string
 type ChangePasswordRequest struct {
 	CurrentPassword string `json:"current_password"`
 	NewPassword     string `json:"new_password"`
+
+	// RevokeApiKeys Also revoke every API key of the account (the default: a password change is often a
+	// response to a compromise, and a key made by an intruder must not outlive it). Send false
+	// to keep the keys working, e.g. when only the password was rotated on schedule.
+	RevokeApiKeys *bool `json:"revoke_api_keys,omitempty"`
 }
 
 // ChatCancel defines model for ChatCancel.
@@ -1493,6 +1498,8 @@ type CreateAPIKeyParams struct {
 	// IdempotencyKey Makes a create safe to retry: the same key with the same body within 24 hours replays the
 	// original response (with `Idempotent-Replayed: true`) instead of creating again; the same key
 	// with a different body is a 422, and a key whose first request is still running is a 409.
+	// Operations marked `x-idempotent-replay: without-secret` never replay a secret (see each
+	// operation): a retry of their success is refused instead.
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
 
@@ -1513,6 +1520,8 @@ type CreateProjectParams struct {
 	// IdempotencyKey Makes a create safe to retry: the same key with the same body within 24 hours replays the
 	// original response (with `Idempotent-Replayed: true`) instead of creating again; the same key
 	// with a different body is a 422, and a key whose first request is still running is a 409.
+	// Operations marked `x-idempotent-replay: without-secret` never replay a secret (see each
+	// operation): a retry of their success is refused instead.
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
 
@@ -1554,6 +1563,8 @@ type CreateSessionParams struct {
 	// IdempotencyKey Makes a create safe to retry: the same key with the same body within 24 hours replays the
 	// original response (with `Idempotent-Replayed: true`) instead of creating again; the same key
 	// with a different body is a 422, and a key whose first request is still running is a 409.
+	// Operations marked `x-idempotent-replay: without-secret` never replay a secret (see each
+	// operation): a retry of their success is refused instead.
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
 
@@ -1595,6 +1606,8 @@ type CreateMessageParams struct {
 	// IdempotencyKey Makes a create safe to retry: the same key with the same body within 24 hours replays the
 	// original response (with `Idempotent-Replayed: true`) instead of creating again; the same key
 	// with a different body is a 422, and a key whose first request is still running is a 409.
+	// Operations marked `x-idempotent-replay: without-secret` never replay a secret (see each
+	// operation): a retry of their success is refused instead.
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
 
@@ -2015,7 +2028,15 @@ type ClientInterface interface {
 
 	// CreateAPIKeyWithBody Create an API key
 	//
-	// The secret is in this response only; it is stored as a SHA-256 hash.
+	// The secret is in this response only; it is stored as a SHA-256 hash. A user has at most
+	// `CCB_MAX_API_KEYS_PER_USER` (default 25) working keys (not revoked, not expired); one more is
+	// a 409 `api_key_limit_reached`.
+	//
+	// Idempotency: a retry with the same `Idempotency-Key` never shows the secret again. When the
+	// first request created the key, the retry is a 409 `secret_not_replayable` (nothing is
+	// created twice; the key is in the list, and a client that lost its secret revokes it and
+	// creates another). A retry of a request that failed (e.g. 409 `api_key_limit_reached`) replays
+	// that failure. Revoking the key forgets the stored outcome.
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -2024,7 +2045,15 @@ type ClientInterface interface {
 
 	// CreateAPIKey Create an API key
 	//
-	// The secret is in this response only; it is stored as a SHA-256 hash.
+	// The secret is in this response only; it is stored as a SHA-256 hash. A user has at most
+	// `CCB_MAX_API_KEYS_PER_USER` (default 25) working keys (not revoked, not expired); one more is
+	// a 409 `api_key_limit_reached`.
+	//
+	// Idempotency: a retry with the same `Idempotency-Key` never shows the secret again. When the
+	// first request created the key, the retry is a 409 `secret_not_replayable` (nothing is
+	// created twice; the key is in the list, and a client that lost its secret revokes it and
+	// creates another). A retry of a request that failed (e.g. 409 `api_key_limit_reached`) replays
+	// that failure. Revoking the key forgets the stored outcome.
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -2040,14 +2069,20 @@ type ClientInterface interface {
 
 	// RotateAPIKey Replace an API key's secret
 	//
-	// The old secret keeps working for the configured grace period (default none).
+	// The old secret keeps working for the configured grace period (default none). Not
+	// idempotent: `Idempotency-Key` is ignored and a retry rotates again, answering with a fresh
+	// secret; a stored response of this operation would never be replayed with its secret.
 	//
 	// Corresponds with POST /v1/auth/api-keys/{id}/rotate (the `RotateAPIKey` operationId).
 	RotateAPIKey(ctx context.Context, id ID, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// ChangePasswordWithBody Change the password
 	//
-	// Signs out every other session (refresh family) of the account.
+	// Signs out every other session (refresh family) of the account and, unless `revoke_api_keys`
+	// is false, revokes every API key of the account. A wrong current password is a 403
+	// `invalid_password`, audited, and counts towards the account's lockout like a failed sign-in;
+	// once the account is locked every attempt (even with the right password) is a 429
+	// `account_locked` with `Retry-After`.
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -2056,7 +2091,11 @@ type ClientInterface interface {
 
 	// ChangePassword Change the password
 	//
-	// Signs out every other session (refresh family) of the account.
+	// Signs out every other session (refresh family) of the account and, unless `revoke_api_keys`
+	// is false, revokes every API key of the account. A wrong current password is a 403
+	// `invalid_password`, audited, and counts towards the account's lockout like a failed sign-in;
+	// once the account is locked every attempt (even with the right password) is a 429
+	// `account_locked` with `Retry-After`.
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -2102,7 +2141,10 @@ type ClientInterface interface {
 
 	// DeleteProfileWithBody Delete the account and everything it owns
 	//
-	// Deletes the account, its sessions, API keys and everything it owns, after confirming the password.
+	// Deletes the account, its sessions, API keys and everything it owns, after confirming the
+	// password. A wrong password is a 403 `invalid_password`, audited, and counts towards the
+	// account's lockout like a failed sign-in; once the account is locked every confirmation (even
+	// the right password) is a 429 `account_locked` with `Retry-After`.
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -2111,7 +2153,10 @@ type ClientInterface interface {
 
 	// DeleteProfile Delete the account and everything it owns
 	//
-	// Deletes the account, its sessions, API keys and everything it owns, after confirming the password.
+	// Deletes the account, its sessions, API keys and everything it owns, after confirming the
+	// password. A wrong password is a 403 `invalid_password`, audited, and counts towards the
+	// account's lockout like a failed sign-in; once the account is locked every confirmation (even
+	// the right password) is a 429 `account_locked` with `Retry-After`.
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -2640,7 +2685,15 @@ func (c *Client) ListAPIKeys(ctx context.Context, params *ListAPIKeysParams, req
 
 // CreateAPIKeyWithBody Create an API key
 //
-// The secret is in this response only; it is stored as a SHA-256 hash.
+// The secret is in this response only; it is stored as a SHA-256 hash. A user has at most
+// `CCB_MAX_API_KEYS_PER_USER` (default 25) working keys (not revoked, not expired); one more is
+// a 409 `api_key_limit_reached`.
+//
+// Idempotency: a retry with the same `Idempotency-Key` never shows the secret again. When the
+// first request created the key, the retry is a 409 `secret_not_replayable` (nothing is
+// created twice; the key is in the list, and a client that lost its secret revokes it and
+// creates another). A retry of a request that failed (e.g. 409 `api_key_limit_reached`) replays
+// that failure. Revoking the key forgets the stored outcome.
 //
 // Takes any type of body and a specified content type.
 //
@@ -2659,7 +2712,15 @@ func (c *Client) CreateAPIKeyWithBody(ctx context.Context, params *CreateAPIKeyP
 
 // CreateAPIKey Create an API key
 //
-// The secret is in this response only; it is stored as a SHA-256 hash.
+// The secret is in this response only; it is stored as a SHA-256 hash. A user has at most
+// `CCB_MAX_API_KEYS_PER_USER` (default 25) working keys (not revoked, not expired); one more is
+// a 409 `api_key_limit_reached`.
+//
+// Idempotency: a retry with the same `Idempotency-Key` never shows the secret again. When the
+// first request created the key, the retry is a 409 `secret_not_replayable` (nothing is
+// created twice; the key is in the list, and a client that lost its secret revokes it and
+// creates another). A retry of a request that failed (e.g. 409 `api_key_limit_reached`) replays
+// that failure. Revoking the key forgets the stored outcome.
 //
 // Takes a body of the `application/json` content type.
 //
@@ -2695,7 +2756,9 @@ func (c *Client) RevokeAPIKey(ctx context.Context, id ID, reqEditors ...RequestE
 
 // RotateAPIKey Replace an API key's secret
 //
-// The old secret keeps working for the configured grace period (default none).
+// The old secret keeps working for the configured grace period (default none). Not
+// idempotent: `Idempotency-Key` is ignored and a retry rotates again, answering with a fresh
+// secret; a stored response of this operation would never be replayed with its secret.
 //
 // Corresponds with POST /v1/auth/api-keys/{id}/rotate (the `RotateAPIKey` operationId).
 func (c *Client) RotateAPIKey(ctx context.Context, id ID, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -2712,7 +2775,11 @@ func (c *Client) RotateAPIKey(ctx context.Context, id ID, reqEditors ...RequestE
 
 // ChangePasswordWithBody Change the password
 //
-// Signs out every other session (refresh family) of the account.
+// Signs out every other session (refresh family) of the account and, unless `revoke_api_keys`
+// is false, revokes every API key of the account. A wrong current password is a 403
+// `invalid_password`, audited, and counts towards the account's lockout like a failed sign-in;
+// once the account is locked every attempt (even with the right password) is a 429
+// `account_locked` with `Retry-After`.
 //
 // Takes any type of body and a specified content type.
 //
@@ -2731,7 +2798,11 @@ func (c *Client) ChangePasswordWithBody(ctx context.Context, contentType string,
 
 // ChangePassword Change the password
 //
-// Signs out every other session (refresh family) of the account.
+// Signs out every other session (refresh family) of the account and, unless `revoke_api_keys`
+// is false, revokes every API key of the account. A wrong current password is a 403
+// `invalid_password`, audited, and counts towards the account's lockout like a failed sign-in;
+// once the account is locked every attempt (even with the right password) is a 429
+// `account_locked` with `Retry-After`.
 //
 // Takes a body of the `application/json` content type.
 //
@@ -2827,7 +2898,10 @@ func (c *Client) Logout(ctx context.Context, reqEditors ...RequestEditorFn) (*ht
 
 // DeleteProfileWithBody Delete the account and everything it owns
 //
-// Deletes the account, its sessions, API keys and everything it owns, after confirming the password.
+// Deletes the account, its sessions, API keys and everything it owns, after confirming the
+// password. A wrong password is a 403 `invalid_password`, audited, and counts towards the
+// account's lockout like a failed sign-in; once the account is locked every confirmation (even
+// the right password) is a 429 `account_locked` with `Retry-After`.
 //
 // Takes any type of body and a specified content type.
 //
@@ -2846,7 +2920,10 @@ func (c *Client) DeleteProfileWithBody(ctx context.Context, contentType string, 
 
 // DeleteProfile Delete the account and everything it owns
 //
-// Deletes the account, its sessions, API keys and everything it owns, after confirming the password.
+// Deletes the account, its sessions, API keys and everything it owns, after confirming the
+// password. A wrong password is a 403 `invalid_password`, audited, and counts towards the
+// account's lockout like a failed sign-in; once the account is locked every confirmation (even
+// the right password) is a 429 `account_locked` with `Retry-After`.
 //
 // Takes a body of the `application/json` content type.
 //
@@ -5844,7 +5921,15 @@ type ClientWithResponsesInterface interface {
 
 	// CreateAPIKeyWithBodyWithResponse Create an API key
 	//
-	// The secret is in this response only; it is stored as a SHA-256 hash.
+	// The secret is in this response only; it is stored as a SHA-256 hash. A user has at most
+	// `CCB_MAX_API_KEYS_PER_USER` (default 25) working keys (not revoked, not expired); one more is
+	// a 409 `api_key_limit_reached`.
+	//
+	// Idempotency: a retry with the same `Idempotency-Key` never shows the secret again. When the
+	// first request created the key, the retry is a 409 `secret_not_replayable` (nothing is
+	// created twice; the key is in the list, and a client that lost its secret revokes it and
+	// creates another). A retry of a request that failed (e.g. 409 `api_key_limit_reached`) replays
+	// that failure. Revoking the key forgets the stored outcome.
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -5853,7 +5938,15 @@ type ClientWithResponsesInterface interface {
 
 	// CreateAPIKeyWithResponse Create an API key
 	//
-	// The secret is in this response only; it is stored as a SHA-256 hash.
+	// The secret is in this response only; it is stored as a SHA-256 hash. A user has at most
+	// `CCB_MAX_API_KEYS_PER_USER` (default 25) working keys (not revoked, not expired); one more is
+	// a 409 `api_key_limit_reached`.
+	//
+	// Idempotency: a retry with the same `Idempotency-Key` never shows the secret again. When the
+	// first request created the key, the retry is a 409 `secret_not_replayable` (nothing is
+	// created twice; the key is in the list, and a client that lost its secret revokes it and
+	// creates another). A retry of a request that failed (e.g. 409 `api_key_limit_reached`) replays
+	// that failure. Revoking the key forgets the stored outcome.
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -5871,7 +5964,9 @@ type ClientWithResponsesInterface interface {
 
 	// RotateAPIKeyWithResponse Replace an API key's secret
 	//
-	// The old secret keeps working for the configured grace period (default none).
+	// The old secret keeps working for the configured grace period (default none). Not
+	// idempotent: `Idempotency-Key` is ignored and a retry rotates again, answering with a fresh
+	// secret; a stored response of this operation would never be replayed with its secret.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -5880,7 +5975,11 @@ type ClientWithResponsesInterface interface {
 
 	// ChangePasswordWithBodyWithResponse Change the password
 	//
-	// Signs out every other session (refresh family) of the account.
+	// Signs out every other session (refresh family) of the account and, unless `revoke_api_keys`
+	// is false, revokes every API key of the account. A wrong current password is a 403
+	// `invalid_password`, audited, and counts towards the account's lockout like a failed sign-in;
+	// once the account is locked every attempt (even with the right password) is a 429
+	// `account_locked` with `Retry-After`.
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -5889,7 +5988,11 @@ type ClientWithResponsesInterface interface {
 
 	// ChangePasswordWithResponse Change the password
 	//
-	// Signs out every other session (refresh family) of the account.
+	// Signs out every other session (refresh family) of the account and, unless `revoke_api_keys`
+	// is false, revokes every API key of the account. A wrong current password is a 403
+	// `invalid_password`, audited, and counts towards the account's lockout like a failed sign-in;
+	// once the account is locked every attempt (even with the right password) is a 429
+	// `account_locked` with `Retry-After`.
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -5937,7 +6040,10 @@ type ClientWithResponsesInterface interface {
 
 	// DeleteProfileWithBodyWithResponse Delete the account and everything it owns
 	//
-	// Deletes the account, its sessions, API keys and everything it owns, after confirming the password.
+	// Deletes the account, its sessions, API keys and everything it owns, after confirming the
+	// password. A wrong password is a 403 `invalid_password`, audited, and counts towards the
+	// account's lockout like a failed sign-in; once the account is locked every confirmation (even
+	// the right password) is a 429 `account_locked` with `Retry-After`.
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -5946,7 +6052,10 @@ type ClientWithResponsesInterface interface {
 
 	// DeleteProfileWithResponse Delete the account and everything it owns
 	//
-	// Deletes the account, its sessions, API keys and everything it owns, after confirming the password.
+	// Deletes the account, its sessions, API keys and everything it owns, after confirming the
+	// password. A wrong password is a 403 `invalid_password`, audited, and counts towards the
+	// account's lockout like a failed sign-in; once the account is locked every confirmation (even
+	// the right password) is a 429 `account_locked` with `Retry-After`.
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -7147,6 +7256,13 @@ func (r RotateAPIKeyResponse) ContentType() string {
 	return ""
 }
 
+// ChangePasswordResponse429Headers the declared response headers of an HTTP 429 response for ChangePassword
+type ChangePasswordResponse429Headers struct {
+	RateLimit       *string
+	RateLimitPolicy *string
+	RetryAfter      *int
+}
+
 type ChangePasswordResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -7156,8 +7272,12 @@ type ChangePasswordResponse struct {
 	ApplicationproblemJSON401 *Unauthorized
 	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
 	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *TooManyRequests
 	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
 	ApplicationproblemJSONDefault *Error
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *ChangePasswordResponse429Headers
 }
 
 // GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
@@ -7173,6 +7293,11 @@ func (r ChangePasswordResponse) GetApplicationproblemJSON401() *Unauthorized {
 // GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
 func (r ChangePasswordResponse) GetApplicationproblemJSON403() *Forbidden {
 	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r ChangePasswordResponse) GetApplicationproblemJSON429() *TooManyRequests {
+	return r.ApplicationproblemJSON429
 }
 
 // GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
@@ -7335,6 +7460,13 @@ func (r LogoutResponse) ContentType() string {
 	return ""
 }
 
+// DeleteProfileResponse429Headers the declared response headers of an HTTP 429 response for DeleteProfile
+type DeleteProfileResponse429Headers struct {
+	RateLimit       *string
+	RateLimitPolicy *string
+	RetryAfter      *int
+}
+
 type DeleteProfileResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -7344,8 +7476,12 @@ type DeleteProfileResponse struct {
 	ApplicationproblemJSON401 *Unauthorized
 	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
 	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *TooManyRequests
 	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
 	ApplicationproblemJSONDefault *Error
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *DeleteProfileResponse429Headers
 }
 
 // GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
@@ -7361,6 +7497,11 @@ func (r DeleteProfileResponse) GetApplicationproblemJSON401() *Unauthorized {
 // GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
 func (r DeleteProfileResponse) GetApplicationproblemJSON403() *Forbidden {
 	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r DeleteProfileResponse) GetApplicationproblemJSON429() *TooManyRequests {
+	return r.ApplicationproblemJSON429
 }
 
 // GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
@@ -9554,7 +9695,15 @@ func (c *ClientWithResponses) ListAPIKeysWithResponse(ctx context.Context, param
 
 // CreateAPIKeyWithBodyWithResponse Create an API key
 //
-// The secret is in this response only; it is stored as a SHA-256 hash.
+// The secret is in this response only; it is stored as a SHA-256 hash. A user has at most
+// `CCB_MAX_API_KEYS_PER_USER` (default 25) working keys (not revoked, not expired); one more is
+// a 409 `api_key_limit_reached`.
+//
+// Idempotency: a retry with the same `Idempotency-Key` never shows the secret again. When the
+// first request created the key, the retry is a 409 `secret_not_replayable` (nothing is
+// created twice; the key is in the list, and a client that lost its secret revokes it and
+// creates another). A retry of a request that failed (e.g. 409 `api_key_limit_reached`) replays
+// that failure. Revoking the key forgets the stored outcome.
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -9569,7 +9718,15 @@ func (c *ClientWithResponses) CreateAPIKeyWithBodyWithResponse(ctx context.Conte
 
 // CreateAPIKeyWithResponse Create an API key
 //
-// The secret is in this response only; it is stored as a SHA-256 hash.
+// The secret is in this response only; it is stored as a SHA-256 hash. A user has at most
+// `CCB_MAX_API_KEYS_PER_USER` (default 25) working keys (not revoked, not expired); one more is
+// a 409 `api_key_limit_reached`.
+//
+// Idempotency: a retry with the same `Idempotency-Key` never shows the secret again. When the
+// first request created the key, the retry is a 409 `secret_not_replayable` (nothing is
+// created twice; the key is in the list, and a client that lost its secret revokes it and
+// creates another). A retry of a request that failed (e.g. 409 `api_key_limit_reached`) replays
+// that failure. Revoking the key forgets the stored outcome.
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
@@ -9599,7 +9756,9 @@ func (c *ClientWithResponses) RevokeAPIKeyWithResponse(ctx context.Context, id I
 
 // RotateAPIKeyWithResponse Replace an API key's secret
 //
-// The old secret keeps working for the configured grace period (default none).
+// The old secret keeps working for the configured grace period (default none). Not
+// idempotent: `Idempotency-Key` is ignored and a retry rotates again, answering with a fresh
+// secret; a stored response of this operation would never be replayed with its secret.
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -9614,7 +9773,11 @@ func (c *ClientWithResponses) RotateAPIKeyWithResponse(ctx context.Context, id I
 
 // ChangePasswordWithBodyWithResponse Change the password
 //
-// Signs out every other session (refresh family) of the account.
+// Signs out every other session (refresh family) of the account and, unless `revoke_api_keys`
+// is false, revokes every API key of the account. A wrong current password is a 403
+// `invalid_password`, audited, and counts towards the account's lockout like a failed sign-in;
+// once the account is locked every attempt (even with the right password) is a 429
+// `account_locked` with `Retry-After`.
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -9629,7 +9792,11 @@ func (c *ClientWithResponses) ChangePasswordWithBodyWithResponse(ctx context.Con
 
 // ChangePasswordWithResponse Change the password
 //
-// Signs out every other session (refresh family) of the account.
+// Signs out every other session (refresh family) of the account and, unless `revoke_api_keys`
+// is false, revokes every API key of the account. A wrong current password is a 403
+// `invalid_password`, audited, and counts towards the account's lockout like a failed sign-in;
+// once the account is locked every attempt (even with the right password) is a 429
+// `account_locked` with `Retry-After`.
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
@@ -9707,7 +9874,10 @@ func (c *ClientWithResponses) LogoutWithResponse(ctx context.Context, reqEditors
 
 // DeleteProfileWithBodyWithResponse Delete the account and everything it owns
 //
-// Deletes the account, its sessions, API keys and everything it owns, after confirming the password.
+// Deletes the account, its sessions, API keys and everything it owns, after confirming the
+// password. A wrong password is a 403 `invalid_password`, audited, and counts towards the
+// account's lockout like a failed sign-in; once the account is locked every confirmation (even
+// the right password) is a 429 `account_locked` with `Retry-After`.
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -9722,7 +9892,10 @@ func (c *ClientWithResponses) DeleteProfileWithBodyWithResponse(ctx context.Cont
 
 // DeleteProfileWithResponse Delete the account and everything it owns
 //
-// Deletes the account, its sessions, API keys and everything it owns, after confirming the password.
+// Deletes the account, its sessions, API keys and everything it owns, after confirming the
+// password. A wrong password is a 403 `invalid_password`, audited, and counts towards the
+// account's lockout like a failed sign-in; once the account is locked every confirmation (even
+// the right password) is a 429 `account_locked` with `Retry-After`.
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
@@ -10972,6 +11145,13 @@ func ParseChangePasswordResponse(rsp *http.Response) (*ChangePasswordResponse, e
 		}
 		response.ApplicationproblemJSON403 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
 		var dest Error
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -10979,6 +11159,33 @@ func ParseChangePasswordResponse(rsp *http.Response) (*ChangePasswordResponse, e
 		}
 		response.ApplicationproblemJSONDefault = &dest
 
+	}
+
+	switch {
+	case rsp.StatusCode == 429:
+		var headers ChangePasswordResponse429Headers
+		if values := rsp.Header.Values("RateLimit"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimit = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Policy"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitPolicy = &value
+		}
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
 	}
 
 	return response, nil
@@ -11139,6 +11346,13 @@ func ParseDeleteProfileResponse(rsp *http.Response) (*DeleteProfileResponse, err
 		}
 		response.ApplicationproblemJSON403 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
 		var dest Error
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -11146,6 +11360,33 @@ func ParseDeleteProfileResponse(rsp *http.Response) (*DeleteProfileResponse, err
 		}
 		response.ApplicationproblemJSONDefault = &dest
 
+	}
+
+	switch {
+	case rsp.StatusCode == 429:
+		var headers DeleteProfileResponse429Headers
+		if values := rsp.Header.Values("RateLimit"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimit = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Policy"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitPolicy = &value
+		}
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
 	}
 
 	return response, nil
@@ -15082,6 +15323,31 @@ func (response ChangePassword403ApplicationProblemPlusJSONResponse) VisitChangeP
 	return err
 }
 
+type ChangePassword429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response ChangePassword429ApplicationProblemPlusJSONResponse) VisitChangePasswordResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RateLimit != nil {
+		w.Header().Set("RateLimit", fmt.Sprint(*response.Headers.RateLimit))
+	}
+	if response.Headers.RateLimitPolicy != nil {
+		w.Header().Set("RateLimit-Policy", fmt.Sprint(*response.Headers.RateLimitPolicy))
+	}
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type ChangePassworddefaultApplicationProblemPlusJSONResponse struct {
 	Body       Problem
 	StatusCode int
@@ -15304,6 +15570,31 @@ func (response DeleteProfile403ApplicationProblemPlusJSONResponse) VisitDeletePr
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteProfile429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteProfile429ApplicationProblemPlusJSONResponse) VisitDeleteProfileResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RateLimit != nil {
+		w.Header().Set("RateLimit", fmt.Sprint(*response.Headers.RateLimit))
+	}
+	if response.Headers.RateLimitPolicy != nil {
+		w.Header().Set("RateLimit-Policy", fmt.Sprint(*response.Headers.RateLimitPolicy))
+	}
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -19543,191 +19834,207 @@ func (sh *strictHandler) GetChanges(ctx echo.Context, params GetChangesParams) e
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7H37Uxs51ui/ovLdqoH62uYRyGygpr7LkGQ3O5MJXyB39m7g2nL3sa2lLXUkNcab4n+/pSOpX1b7QYAk",
-	"s/vLTGh363F03jqPz51YTDPBgWvVOfrcmQBNQOI/X13Qsfl/AiqWLNNM8M5R52ICRIISuYzhB0VuQCom",
-	"+DFRwBPCNBnS+JowTgZvRt23VMeTAdGC5FlCNRBFR5DOe52oo+IJTKkZHm7pNEuhc9S57Dy77HSijp5n",
-	"5k+lJePjzt3dXdTJqKRT0G5lp7lUQobXNuBwq/sxvjEgYkT0BEgm4YaJXJGMjuGYiIx+ysEsg5nPPuUg",
-	"552ow+nUzGu/ra1xSm9/BT7Wk87R4d7+4gqjzpuXy0FFWFLMl1E9KadjSSfqSPiUMwlJ50jLHKpTj4Sc",
-	"Ut056uQ5vhmYOoFpJjTweP4LzBeX8ZZegyKUxBL8GZgjkaDl/AjBo+gUyDXMyYzpSflkKBL7iHGyf0Am",
-	"IpeKSMhSOlfmrUsuJBszTlOzzUxwBWQLhxgUa9Ld9/gBJEfEbG2wTRhXGmhizgaXxPiY0DFl/Li2mEuO",
-	"Q1GSsNEIJHBtF8TMXg729yNCeUKoXfdEKCAjJpUmBpSgtHlPaZamROacmznsh7svepfcn4TF9vIsKqDs",
-	"Gli24MD+4WHUmTLu/94zCKo1SDPm//t4eXm7v9e9vLz98dXVf/0pfGYjpI3FwzrJsnROBE/nhFncrRCb",
-	"oUi3qan5HBTZglQBOdjbR2hwYQ5rTOIJ5WNQ273WjTribN/h89Cyf2VTphcXfUbHQBT7VytJpfhdda4E",
-	"RjRPdefocDcyE7NpPu0c7e/uImDtX3vFEhjXMAaJazgHZTiOJbgAPSn7e/8L6erOfGyRGnnOzzR5bzHL",
-	"/BULbpDb/JNmWcpiakCxk0kxTGH6X/9UBi6fK9P9ScKoc9T5Xzslu92xv6qdM/uVnTTEQgqEntLUrBsS",
-	"IiQZUZYqckNTluDsvc5d1DkVfJSy+KstMnbzK8tLKCdwyxTSuEdkXOcrKS0Hf6pFnnACZk6yRfmcKE11",
-	"rrYtx0G2ogxTm01YPMH1vRZyyJIE+FMDMpaQANeMpoqkRpZS4pGYSJFa6P1FcHjyhaFYNFgo0gQk0RPK",
-	"HYPSlHFIyIQpLeT82EBXasvTEQ1Erongdum/Cf1a5Dx5yuX/JojK40kpjLfMRjQZQir4WBlpqMQUBAdi",
-	"2Ok2LvRMQix4wswYrylL4UmXXFGfDF8zosupWgbwyAy4IGb5IM3RGPl4XPD/GVVOBiS4lwsh3lI+dwxM",
-	"PSndEWm0DpQAhmtRkoox4yQV8bXI9bHVQwgdaZBk8N780T0xfwyIwgNQRqhU1NL3VEOLHLKMaEoZyvtP",
-	"udCUbL15dfGaJJKO9HZEoDfukcFlh+Z6ctk5lj/tHuufDvYHdZV0UfAVk3bPRMrieXhuO2OGbyyf+NNP",
-	"e7vHs5+e766euYTI4qTnFkIGgWeU6eBYpew0w33gZgVCsn/BU5MgSqoqf0PU/MAzKWJQig5T+IqidQZp",
-	"2nXCdZhrElPOhWERBFcBCdnCM6ScsFJLRO1TQq4g8QJP6AlIlCmWj3zIlJZAp08u8cwGpyKBlGRS3DDD",
-	"s0fIxyJk4jcgU0ETq0tohkpFrskW04qIGSdTcyZjsJxGk4wqs0nBza7uPJ4hRZ6cvXGGRyZFBlIzqzJZ",
-	"gyPpU11TuIwl2DUTLmpdUQduMyZBLfuG52lqkcXqdAtjsGQNBS/qpFTpvjm5L5rMap2fF3/IJIzYbZhR",
-	"WEslnlBJY2PUejtVQSxBR9Y8i8WYMwXE0nVpJsfxsP/362c3L2hoV97U7dux+kh1/ZxrlgasDeS6lEih",
-	"EQkdDpOxpDGQDCQTSURmE7CSXqSJWyJRWmSKzIS8Znxs1ncf6N1VFfSP1hJGeBbQi6pIVMOOxvldFYOL",
-	"4T8h1gYUFi9PcQCktsRKc5qeVfB0RFMFUQN110DDVkyomFF7zp6pGIrLQYBjtO/lV2bNj/piE6qRTzAN",
-	"U7WKYThivSvmoFJS/HtCVX8qZBWbh0KkQDnurnSrmBc2O1lcYWWG+nDt+z1HZFvcMc1Y/9qynPX2qoqB",
-	"GgJ0Ylid4DH0yDnwhFBFBn/vnpy9Mfb/wLDGwYkTmEghR+RnoBLkoI0m/2e/1+t1VgHEb6BYWRAGyZTx",
-	"D8oKfpqm70ado4/Ld4xv30VNeBllC1q5wDloY/mk4OSD1dAUuQbIkO5pHIuca2KHeSBqr61pcftXVQA8",
-	"BN4XwPzmUd+v9AM6TVdyrinj1ad7TV7GVJ/Gmt207M4YlWptML4XKZivpoy/se/vNcAZdXLOPuXgfjYw",
-	"ujPPzHkv4t5pClQqh3jdmmlQSMVcgfxBEaPYp+jmMg8Mp6zQWbGhuxBE84Tpk9hO+bkDPJ8iEeZ60pMw",
-	"Zkqjbwz/xiWUf+BK/J8SRhLUpPFnH/W/yveVL4zWNBMy6VtrrHgsxYil0E8gBV08dUyhb0Ve8ynK6MWn",
-	"cCOu8anBmp6BTN862ztR5xrmque+uwpILITLK65lQHmjBbiWUlUFsneR+UjIflj/WqlJJaApS1U7vte+",
-	"K0+3MR3j+vlBZ9F1GHVYtgb5Rh0Roz29md4qch0LK/89eqk8NnaN4ZaUpbkMn4EzQRzQVi5O5bjv+8IY",
-	"8YOOnflxD/WsCpzII0m5/QoK1NaKwK9NX9t5efhXbeT7qxg/hBQoMf6bFwO5nlyIa+AqRJwGs/ra/BzQ",
-	"6jl5f75/+Jz87fcLdzFn1Jp2PabVCmO83eeAgturB6AUwdUQ92lNPXph1OBFevT8s2Ub54yPU+T+xwRu",
-	"LQMlVJOdm70dwwN33PfBHeCYffu4JEm75yAd5k7PWq1dNU4WP4zqR9LcW209NfCGTv4Ut3rmREfl1mED",
-	"A8a5BPteANW4RfEwqhsr+wcrrBWDtbNNxvxxvzbin1eRycKyGzO2gEufUh5DGnBB4HPnu23Y4TIHa9rS",
-	"4opwDByks4Spweg0QeewFllI14iql01r3dVW91q7qCoX2rrFiWAxLG5xxDhDJYSqunpjVm3MZAt7g4Ii",
-	"7cc0TY1Ick6o/oiluoUiGE/gNuRIjDqpGGdSDNUSPlgu3jmSAodTOsJWCi4Jo1zRdL13RVqjeqoUU5py",
-	"HdxmBSzrShFzHBdCpKc0TRflSOOYcTUFwAPH2xSzCPYSbFHjhFvxQxhm65W2BqQRdzbboMO3gJiMhWVH",
-	"K0cw790VLpx1tbQk6E5DT2bwFweGyoHHE6p7cQmP0LHXKbfOGl7dauDm1x65QK+cchcvUAoiwx+UFhIS",
-	"wnjNJF5XF1NzpWHaHzE+BplJtiYl5J6YVoH/A74Y1uIsyMqj8fCNClTxE61Gt4qAqoPxXQb85M0PeBWl",
-	"SXke3u1+TEYM0sT6l1NjhSWESqtPZPgHTwgbcwPkXqcp4ab0tl+OaQWt/aESP9ACzQq6mWHu/a0l0c3o",
-	"6q2jazu3N6J3d52rsMWqxtk09cpuWBMIEMdq7uzpqhr9sdJtGXUCCts7ns7JHgbe5FkmpLbHVkR37EUb",
-	"wjejkqYppP06j275sCKWMykqVtJS4navEko4zApS3+KCAxmzG+DbZkOOTlpI/b7M5STLjHKuJ0yVjEUL",
-	"ZDRmt+j2cGOtN68R+Yv2ACowRBmq4zEQIUmemXkOnIdlagYXHJyDsTlsBbkX2XKBwgdNjL3CBUmg07A9",
-	"ZX/rC1xm8GAbfiwep3kC/YIBruP60TDNjEqXW6uuNOZFPkS5XMYeVbBztxU7eT4dOh8i4mShlDWu7w3+",
-	"DCIyoLkW5v+eBQ8iA/7PZrQjMso5GtBR8a8j8pnTKdzd1U/ECzYzqvUAiWpwU0C+reZDv9EpJKjFOEF/",
-	"5Ta1uR4UUhK0yPrZCpDvbQjyXEHfk5YLNllKX2cSHIEVQvyHQmp75m0IYeD/GITVfG8cro6Qq4paL1IL",
-	"MdEuS0Pis7KRD+ckEWlKpYrIcO4s7WvGA2IxpvEEjK6YhIG/AFT7wUwyDWt+wXiW6zXfFble/2UttFXx",
-	"V767oDNn6HN1s0VVKNR36CdpO4qXMMzHiwp0u/bp79aDP8pVtrtF9MULYgxJw0CfmcjThAwNAnNNchdM",
-	"UEHTcv3+x37bahtQK5Zean+NIcodtMHr7RrG3aI0MsuJCEWlD+OA7csko1Ir5JCGF5CtwnIjOpfcxRQa",
-	"HoXiUdkAi9Yb+KYdaBVudDbeQGoW61yShqUWNqJlgstNxX6LkfIktmTbUTQZ+qKnwAmZxV9aQLju5XTT",
-	"zVZMdLWKRTqHWOCD+t7OMV5zceFM9Z3vJqxjONbbx/vLNQ3QgnpWW3CbeH8c5+l763ldflixTtZYvL37",
-	"2eTuYplXqgLeqCnOHEwbq6ztsractqNFBWIDXK1xk8/tYRjViHza/ddJ9x+73Rf97tXnvej5wd2fgrEz",
-	"tSyTjS6hzCCxXsc6+XaIqmA7G0CfynE+9clCdcb+t/N3v3WBxyJBO9691+usHzQVAk1UmfKq9fZvkdbu",
-	"Db2SdtcA4Yc24RfwS6xBvZkU00xXvqlD+I1Rc4i1gzDNwyg2xGg5Cn0lqOKomqW45lz9yuVrQJ9MNtlG",
-	"0AzblJMtqioVwEQBADfmCB5YyoDrC4cZRQZKhwnVaSphv09YPCE0swEwdlB0To2EPLax47GYglq4APtB",
-	"EZonzBjaeAfm8M/OMYNhULE4tfrPGZWBC042Ndw2l2mIF5pTa8Q0GNMwFbNO1Jmw8SR82SXXUA/NS0HG",
-	"BLd6LZrDF6PK+tfjXKE5X6IhBzyen07AxpE0IpwoxuP2p6rF5qzYmQtyVhXahV96nq1erPsqqs4dWvtr",
-	"BmlSRP+2HmARS3ZD0xzINFc2+liTqVCa7B8eVgJGg/GswkYSV/dh7IhOVKRjuUwplw0WwoxMGBKUYe5O",
-	"3K+EceelQjtly89so55Rf8esSy9OiQ/WKTe545j7yhgx6iIMHKRCAP4r0FRPFoGLaSgbxnEsooK4DpNQ",
-	"ZobouxyFeyCdS+dYTYcFnvkvFiaPqlsNQehvv//SEiZwQrJ8mLIYA9m33r8+JT8e7v24vehXoOm4ChUM",
-	"MAgCJmyLXbfI6Ws9rw97Ehw0rOrlqm7fsfFqqjUT2uXY7yPcmZnBLL0FeOeLyHUN8/WNPAP/VbYdDhia",
-	"/1cxZnzdKICmC4nGGvNJwZjZAwyhs1GtPoZuEHAhoZwsgieWWq+lSDVHP3XMrOIne7a/+i7hoYMU/N4a",
-	"S3l+sFkw9tKog3UcH8sg5753kr96rbqOz+4emRVrGqnoSttMa119MdViNFl33WaTeafOGrD1saoKPgVy",
-	"loXChRLGq/7hiIykmJK9NZXoL4n/sDFyVXPbLDRqBgxU4Ns4nSYAHQrV0GMJ6p62eegu4FZHLlcv5KAj",
-	"W/Zmlyg9T2F77cujpYykogEvDS/Gawq/g/ukdtybPu+N5huj7KYRJAVAHiBCsnI9/U2HR1YBFvLxbuLX",
-	"fes9fk1PtU2fY5wUoQxqQjMIiMwyxKU+xgfObquJrGsHwFRyS1KaJ9BVgnPQ3YPuYTD+eCEIxrrrQtsV",
-	"Mw5Jfxi4OxtQridSZCweRGRgtO90QLYw9Ws0ShkH4lznU8MMcIZtZBQeQl2DUVSzYQrFXcUPijSC9ZcG",
-	"GC+GphTrDeKBWcQpzeiQpcwfR4Dib3V/xngiZl8YhkRv+/cRW5lksfNSL6U+s5sz9+6q2yUL3lbfd3GX",
-	"u/jTDWuYHm3eSTySyj1RA5QheFTX5RdRzFgCYq2zfAh+toAfAc62SD1G8K02JgpkxSW1bumhtvEVln5W",
-	"4m2DsRVX0iQDSaYsTTFGDpHgj3Qtfe+r5hBMLZcsnEGLF79Y/cgWKvGKqZE4jr2S85e/KHT4BiAsEljr",
-	"1qoSjxu+AVlrlMLZV8gpxm2usc/rwF2sZPplmGur889Hwp8KPmLmtBzv2kDpe1gLcxM70S/+L5LylpIV",
-	"705yPdknfhgyNq8eV0x0MqVz9AVynwSXJBKUajXdW4SX+7VMhl14A6deSJsIbPDxjHcViwza3D0hs361",
-	"h6FxXpVNVgaNVpyjK7QQdKO9PiUvDg5/JK6GQ1H7aFEpGiBVDMgUDHdpp+LFmAlDjWRK4wnj0DUsAB+Y",
-	"9+ue1bIgVN9mVXZac+3q9DsUyfyIuOXMySXev112sO4UU8rJ8wV3n+dly6RXle35b1QogBQIcC3nKFIc",
-	"P7FBwlhZbB1BWfG2B6Ql48YYCEXsVcuBZFRPGu7qm70dFyka9L3Xs/jK73aHL0bPhs+h++fR3qh7EB88",
-	"676Inx12n492R3vJs9Ee/XGVG9qPdRBOotJMpw1G/H8KDCDtGKCLa7A6on14/4ZIwIJ7MRjFnfGxq6Fo",
-	"cdt8WAfOROtMHe3sxPGQxtfAk14CN76eidopEbKz5s213VNUer6RKhoZgxbxWkh1xFJ4oPTprICG2iyO",
-	"Cwsfxu6K0AUdVgYjW/5q5/kB+YX9TKgifzt/99t2OLarwvuqkQ0n3X/Q7r92uy/6vSWhDXdhKHnN8cvL",
-	"tjSCMh6qREt7cRWqJ2EadlT6gyIJkxBrIefE5W4UYV8/KM9Ie2slaoDWjI83DwrZPBindi3UvPw3B6PA",
-	"RcHBDci5K/Jly9hhdciYSslAuaIxm16zVyuwVGcvbg4LUFRvo2olWlZE/Disu5fnroFk9TorFe64tCRL",
-	"oHZnK3ZVPjvYffH84VBj3RggB60HsB89tX/rbj23zjNfHfWLWPdKhFm+m6hz2x2LbmEP2nd7v7l/fLSv",
-	"XVXf67JpJlwQByJRZ8z0JB/2YjHdETRjXSPKxsB3iqnvqp+ra5Z1bUYETbvFZbwrovHQ6Pydbf/+xNaG",
-	"Zk5EPzQfWrto2NMc5OPzqfdAE8ZBhZyvE4ivA88zofRYwkrG1Yz8wSUlbPPvmka7n9+PdxWM6mxGgxjD",
-	"a75BbJDbfhhoWCLgfvn9C7UTmqkpmxjE9cHCa7VVcu5ZjOCLAwpKY4Mm9H+7vwxXqSo59u1omW/g2QoH",
-	"Rl3l+jPRgvy4T4ZzbfT1Dxevu3/ePiaxmE4FL/w1Ni4QE9QbxbHuWROhru3Xtt6J7qf9V0/bg2mpu8Pf",
-	"qzXvh5Ip49YflSuwwY/mERGZK5ygqlGP/hLOvBJ0Hp2DvGExvOEjEYjpYzzEORIR1y3jzg4+Cgw/KSLD",
-	"Ki+7h6GLsQw4zVjfl+CsfOR+6uFPSz6d02na8in+FPQdGJZS/8Y+W6le2W3Xlt1YSgGDaIF1lYe9iGqF",
-	"Kb/CRKl4Onp7vd1OtF5Id2k72DMOLcrVeX8Y+/Txgl+wCiXWV2N6/kWVRB83V+V+l5biS4pNldJzGcd3",
-	"5+wyfMq6CDbke727CO8DW/1mLQWn7UarXuGw9RLpC837exnnlSMp/WQ+M6cOuYr/rJmysyKMqJbCs9rO",
-	"DxDBEoK+l+kfrFJgNOZQPuYSnG0rwlEiW1Ob312GbytWc9cOhQcw6T2D/NZNerfOhzHpWxHhO7Nlv4S1",
-	"rtqMVwDMC6r34cObl09ppD8Q0w/Q4Xd2xK1c4rvaxxIeZk5PhQqSyYdSib47few+WtbjZhEvS+/9ErVg",
-	"8ZQ3UwPOF1wrrkhx1KEynrCbcF0T//mFWYsKl629KaqErHsE98zMrtZ/WnuWey3t/pmTTYAsLGNhM8sy",
-	"uoMHOuexLVkZ8v5hE5rNWkBwzepZQU5YluHylfJ4V/e39iqBUGtGRNvqSmWSoAKJIXS2jPNVuzq6wfWM",
-	"y1ZYn3GsrScusIJPnQLakYu+zdBnWRxa23mfBVNfNlNfS7T5Ug22mboL0rqmzGtYKQTzFxjPQR3bm3jC",
-	"NIEb4LYA6MAsfECYIjDN9Hx1pPLmSrAv4/8AHVK8T/TeTo7l9eA3iHcIZjpsXku+efb3saurHtN7lLX2",
-	"PtFKNJjdSxVcddhscu9tO1Dkkun5udm8B+2U8ZM8FMlwwutVlYUkJ2dvKr0uzULJRKSJDS/xjlmzaLKF",
-	"pYKoIpQMseBxMcglrzS32O6RlxCnVALWh3ZRiEpUfLkkphyD922jNzM4DosxeraP5igVs4UQS/y93KPZ",
-	"kPk/XiHg0m29AgnUFueiecI0ScW4V9Ru/iBTF3eFtZ5tWf6qNmoe72PR+Yz9AvNWOHq4bQ3ieNjv9Xpm",
-	"49Vw2imdF91rW+tkE/9xa0vNArAletqVmTXac/BrtH+99oj9t98vOtEKBMCstEEdHIOo8sT3MbDZnc0a",
-	"2WWbMaR2Wwa7WOdE68x2kGLOEW/4JXX1TFxX3MIjvNBo6mf7g2/XcIr5KuRUJEDYu3MsooDVKWBI7E1Q",
-	"j1xMmCKJiLGwh2G8WPJQcC1prF1TWpA3IC85GiMjGkNUxOeVEWURMbs0MsxloMs8BRW5eTBWzaKanoAC",
-	"M6O9rXGFniG55AhZpnuX/JKfCn5jBhNcHV3yLsZjkaFIGCi871CcXkM/pgqOCXMXP8a+VsfYQcs+eP/6",
-	"lDx79uwF+XBxamN1MDjeJgGRTEKMuRCXnJCtwf7u7vPu7l53d/9i7/Bo9+Bo97C3u7v7j8F2zyzgFUb5",
-	"FN11fXTP4O9ddxPXffNyQLZorX0ZS2yxsOHcgtXCgilyDZl242IEJi530NaEbGDzwV8cHP643Yxoxcy/",
-	"ZjCrGfhXprQb9/MlysnLzhH52Ov1riJyWUhM89DIHPOsIjrN48tOr9e77NwN7JyD/8bWgT8N8BgH/21f",
-	"/GmAs70rOZVj6SXPa/JPymudfXKe4s8TmJPEskEy8Ez6iHy8Glj+lrIYuM0zd5Rg5KBkoCmWVMBSGkUI",
-	"pL+ZdLGrO/7r0h1QEpLhTBX/qr9CKS+TOkedZ73d3jMXfoX8dMf8ZwwtkeTKXqe5jCuEmBs+stDE6xai",
-	"BWG6pD9LORSRUwxtAZlCBrxJOkedv4B+L4Rt2lDpibu/u7ukod1mjeyqN4Etzezc7kjll57lRq6SS3iG",
-	"Ysk7Liy4Io07Rx+voo7Kp1Nzmkf+PhLBFxUdNw1o7EVV1NF0rGzegqadKzPWTg+J75qLGd/55+xa9fzO",
-	"g+f0xpYxNRirsavrNcx9NwUb1GdRFjFTsTF2VqXKNVZIgoeDJQoe8XBw/JZTQR75OwzJLzAn56Af+kjO",
-	"ivoUylZEvAHJRvMafVcPxggEdzD+prjlHDRIq9nVKeHYHQNVCmwbcSOJEstO/Z8yeA4v7YXsinPQcKt3",
-	"JtpeFLf3/gxC+3xGx2OQ5MMb7GX/4PhfDB9GdQPRnc8ImbtWyJ7YxHA1AdARsb8YDsxiwb2S0NjHsW15",
-	"PmIpGCNsCEmC1ZYrmgAKFXsUrbA/MQvr1Au5fWwu7zVLLYH7teB2WrrzUzdieyPxYDxGb1mhuburzUiV",
-	"3lC7/uX44iot7WQ2XS/Q6nzIuBVagXsqg5OxDeDaECUd+O6izsHuwWokLBpAPyzmnlRRyp9aAIPLkJAw",
-	"7nI1M+bJ/u6u64nnch+Q2SD6Ka+HqmNiw7sIFyQp4s2C2PnXMgrjkXi0m6HlkPwOmCI0ZTcPzjh+ZTfA",
-	"bberANBr0TNLFRhDloVdQBWpRc9ExkS4AakB27IYyRMENiqpZ2/M718K8U2CJYOALzZT4WQzqkoLBE27",
-	"hz4OtK+8PeUzS5afjY9cCp7Nz3ONpe8wFM4yzYzVPq1xap44q0ORGVTNLbfZ9jP7vydvf93szPy6N+Ra",
-	"38i5uP0GzqUICwseyKllPGc2ivX8f35FoL+HhKljcrj7zDo2gWEzamb0Swk0nuBVYlC9dwFnj8aeyhDh",
-	"wIFYM7dkoYQiG3bd6w93nz1tx/rKQtBNMePHZGBTJn07fvbgem4JoCA63OztoC9tB31l3VSMW3Hj3M2A",
-	"Hm6tIsJhBkrbrtMRsS2fMHt0iGGcMiK2kZ/1lLApEEn5OIAo6MUzJr5vybdK13rFNTosZs4nz5T1XDJf",
-	"OFML6csFunaBhSLmixY6TQx7B9oySYuaTVvBpc/BoYq2hevhSq3JpRkzvEeKSi7Fltq4UwPJtt0oxmMI",
-	"72Vprea2yYcwEh7Cy+a17XbvM28IQuXZ7/zKpkx31njx1F6SbKoEb0TdtY6RQRI3RofR/8HCr04jTpnd",
-	"XU3WP9OiPx9+srf6kw+cOgczJPajZ6s/ei3kkCUJ8C9nOrV7h48+NvtugRfVHfNVA9t9UeNK6NRv5UiW",
-	"v1tWI9KkwoycX3Hum/4am28kZLyM+XxQtgLqUs5zShV0GVfAFUMb33aU9zbfQh2FELH4W6ES6ZqpBd87",
-	"ndQabC8lFDzg+un925OJgZoFzFrksfOZJXfOZRAHLqve4/0aT4iNoXPJvQqdgEUjbGKIBB1UKFNbyMTm",
-	"vn+w6RcNOlmBd29eOpzD8/pZWCX0YdHNpebf1e9iXdzc42N7m03g7nARzt84cj+xq2Udajh1HXp9v3a8",
-	"QDcqkUVnrChp28Bjz7ElJJPryQ7NWNfX2G11FxRN0lLD4d1Nb4NLHRNb78beSnFDOkRNxIwTOqa2n1ud",
-	"gFC/PXvzi5l8U+L5trg7bmI1a0fX+paFjJ4Akx5i209KBPfB0IphXcEGjwiLtwIR5n22XZ6ZTRvTBP3O",
-	"TJX3roKnc6z6z4r2YRgHcf7Xk+7+4XMyobYNdR2RbKaDPYXN2XAC00xgYXmMIXgsloyrczkZa/HjvQee",
-	"+9xWo2phydcwt21AtXIH9MSM+cXqj04FH6XMRkAd7O+vM4tzx/pQ7C9CfXt4hBahLuHLsCZjLbQRF70Y",
-	"pAkDfqVFpshMyGvGx2jl8hh65IQLdC45bm/eZIlz3ChysHuwSBDv4UZc35sgXoa45UFAjcJZElsUpX0D",
-	"T4tGTyCtK9abAcD9EGJHCu3Ss9o5pUgTzy2vASqwHTlXTiz4iI1zwyfHksZAMpBMJGTL7YtwwV3h6DqC",
-	"4OQPiiC7X41d2X6yX4FlPS2uYQWNCrL94Bn1cqyzxk23GjUYRrhzNuaqtHqI5TpFo14X4EZGdMrS+XZx",
-	"pxtjUkNAKOO8Z2Vm/mNI1fokxYmuI14PQr5+jMf+A5rbTdvBdo0pjmYJ+th40FakOcEW4vbaq+hHE6yz",
-	"aRW5kZBTslXeIBsl0sODDHOtBd/uXfLXxsyIzTbiHJ1KI8rSXIJCzkc5YQlwzUYMJDq0jMpoftk7JFPG",
-	"c6wicbD/wnq93oOW8+7JSIPctrFmDTsEt/g4CFrrKXKHQbTlULfd2WyGwYTdXKauo9sGVyu1iqdPbePn",
-	"enJhQ4KCNo+Nrcooe2IDf38NPfJCiLeUz91c6qFDe9gYm13Y6nHo/hRWeytiBVtJL+rcdiXV0MVYzM6R",
-	"fdwkSGErKocp0iolqt7bvM68jxeaqZnlJW36W4BeRB6IUTwIyxRIjFDpfR1zFQ/DrnYJk8tsIctlSvpL",
-	"fK6qMi9yxpLN74oKaxiPGGWonhhAMk3EzLxgr6xiW125KPfpcGERznZKV2TzkfhTsOTzfeWnXfAfWn7a",
-	"LVaxoOW0Qy6R9mgcJJMu497Ia9Wq/gK6ihCPxNyX+W6LpX1995NbStD7FPb8n4NWhYcf2fFWztmnHCIS",
-	"N+6xjI5LebIjJJHVArPVyrKiuEivn5J1uz8y5daK7z6x9F/HuV9HlG/UjfQQynSBS0KSeuLaEpHjJPJy",
-	"+z+ToIDbKDwjpZkiKsO8njP7C8pp+8y9gr52Ip0SYATUbCJScJI/uuRwazR21E4YNx9PhNTOe2C7jdhG",
-	"NC6bJRXKhm4ZIphvRzbeCV/IpbStqpgkTF1yCTqXRtxbf39A03aV+C58KPlj0EWj2t83phZzmP0bq8av",
-	"bmN/d+U1Upd1h03QDHAMWO6jFvu0vHaCsu5b5e7N7P0vujz0BKaE8R7BkvaKcKGxHxskZEvl8QSTFfGS",
-	"bbDtShAatg9J75K/L1YFidX4bZZoricDkomUxfMwIbjVPhYN1KtIPvV9w1IiuGjoTvRBCGLj64OvTgzl",
-	"dUKbHrMc7eMJ1Ttlf261XJS4RNzTCdXktPyIzJjttT2lOiJKkJxPRcJGDJJa7q4xCjHfOXELBqUu+ULO",
-	"NLU6ks0M3O6R3zGz0PapOiIG7wZWd8bbCyPPBpgQgQGUXfvegIjRJR+Y7fXK7fXiSc6vB07lUgQ4dma3",
-	"qYsJ1fSIfHz57rdXVwMf60QGR+g172Ic/gCriQLXl9y6N/cOieqRV7faKHyCqyMyKGu2DAjNMuAu6dvw",
-	"JeQZRr75LFcrEIkWRobaDy/51iBXRQ2Q/oQpLeTcbzyTYMdEs9HebrpXtiMyKCtVDSKbgxkLpQcuOceI",
-	"V4tbPTLgg6Jt9V6PnKRKEM+DhnPfRH1rYP/h+VDQ92WR0GBFiRSP56utTPKV5HNjp0VGThUB66M1CrNa",
-	"VLvMd3efxUEURVco/g6DIjBYF9UvCjQNFb8I8spyAnSwWuQx6+wVHcYRTH/vnsQxpN2f89EIZLCX2ICL",
-	"ARHcfa+Q4DMpbhko9EO49RI9kSIfT6ouoCVR/9/yncuTCYbD3XXuo12nxqJtzuE63ovAVwf3+OpB7r6J",
-	"wfkKSvoWtZXWS9sVOWbeLg2fpsTaSWCYj9vlluuv4wxvX5TAFrQwrNg+h1sa66IJZvHaUCRzKwpErrHu",
-	"hPXOhPxsw3z878UCcctLUtiwDWVkPSUesLZHayn9SjD/ga9dzydiVgdDgYZVKpiJHK/qebI+8n8u1Y2l",
-	"4SG/C3mtDNeeTVg8weAx312LyJwbdeKYzAxZzqgyh5fkMSSGtY8oqlgSYiGTUDbvqRkkXUD9zcIBXNmr",
-	"x44KwFXiekN4+/sE8Lqa+rwyPBWqDIQ4ekm4ze4fAnCiRYqJjUqL7I+MvFpkpXb6QwmMEkb3Q9edsvio",
-	"82kveKnNcZ37ssjfLEL5uqhtdTA84FDq2U3/gfGlJCIf9cGKPE3Gx1ERcaNtUcg23EFJ0R5QXPT4xqb3",
-	"2HZ1mekZU27ftMOG44jf2ikfEV3KBsOteZVFF3N796qpL7T1de5JLLyqtTSIMKZBLfHRwq1xdDtxo893",
-	"kMoLuNe6Pj/2ESy0rQ4cR/UdV2+HxeAaKJtBvtKp/G7YCNB44lDFoHYibNEu8xMzqrXSaxzQZ/y/Vx3a",
-	"mPBbV6++wX8D5Tf8cEsrcFTrK++u7AV79diY0Ma2v/CEn5bnvuNuwUvOvGiI2sZRf6vkVJKt4ZxgxUQm",
-	"+PYxGXwakCnV8QSUS6levOkM89Szsg/r0gzAC7jVvnqH+cDWfMHKdoy35vx9asv3W92g63vL/qt2F1ya",
-	"IOIP+jtNB6k27nWoXDyqpoSEXJBnRenhbzJ9o95O84nvU4qixWF+h9dm9pWGS/DVBR23De5e28F3ntiJ",
-	"9/3kepCyJHYApRv8eWWmx5tKvBiRMKXM1wusev8Jz9N0STjY/ehk9BZDYtZL7fg6kVyb+nb31kCLM4nl",
-	"QLG20GvbpPuBYsBW4EbUqpWVR/jYEmeJh+874hZPqY6drDrUe6XKFNFoLWFiD0DRjybybDuhJ/ZRr8Bf",
-	"H2L2h8bjr8XeXFSbElMgIxsRI0aruV2WBwwTF1GTwkhjZpGNnlGgyVblRRcTrydECxR+EfF9dM2Tz3eh",
-	"DDYbk/mNE4/ve/xtkY+LZ/0P/TwK/RSZemvpjtUuNUHb/q1QmkiIget0TlwdXVsWBm17BVSicY91r627",
-	"yzVcIQ6ZFNka5WlKNNzq7bCtf152qQk5ixq2e6054hdXCSu6J65bwLrW0myxVNfv2CtYCzJi3Na2tZAR",
-	"0gPmP06JAoyrnRIeQ79Tp0S1/5KjwuLRKqfEedEF6Zt0StQbfT6xU6LsdtTqlHBw/oOKl+/Ai3GuqdTl",
-	"dV6YBBqCCO92l17t1jvDPT6LchO1IJq9i/wW0pHsSojAyrxpuoLzNMG+6DsKuX/uzZH+4/55cPePvyT3",
-	"t+LVxn4hSbOCnp6AklYEOvzHHxTwBy3lnY/hD3oYEn80beOr+INW4K/3B/2xFY6vZs/aJj2uWyyaUeIG",
-	"NlUrsOhRtZFrODaoUlCQDOfErbxHBrbw8oDskAHm0Q/IljdzWaK2iYqlSFPbv40SbBJU2MGMX3JXoj1h",
-	"EmLbfWZgW1wNyqaVxmanYwgWCWFKvy0Z/BpGspC2bV01lcAdQ4eqGFuCuoa8+JcBRKC1aZvVLEUKa9vM",
-	"buW2EeSixfyOp/NCfGFRR0n0hLrqfO6HNpvZHsymjoBlC+Aw22QBiA6bzv89meru9Fab6qV7448vkH9Y",
-	"rXDdTzYv8Qf4DsXfqD/ALe/r+AOK7s0tKqbNdytI+T+m/RfSAeYnEuohuoEQXtfAP8f3Hl+rs/O04g3V",
-	"TGkW/7swtbz9NO/F0TwKzHm8om2Ay83Xol47yt9ZRGXoSuWOQbmqRl6ZigjjmGrL9CVHFeiI2P7tCruq",
-	"zmu1I2w2b0TQ6WGHlmYF06HSgoPqkXPsIj6o9C4dXHJMG1fXttDEcZHkRYl9A6cYAVa0omZiVAptYvKY",
-	"YQpEj5z4l2vqDlzyYnYiQdsmtWW11b3dI2JA6eps4MAqlsYmCmmNNhGCB3XGRVyv7dIXWMwk3DCRKzyQ",
-	"NhXINURvubw43Nv/Ah3oUS8hfIv7pWqNq8//tAxgb415/iI4PNB9uyLYqabA4SoHMKR7dbdQKb7a6/rj",
-	"lTnQaofuj7ZqPMb9tyGcywrAbp+u5Z6uNowu2u7uIBq4BTVH8i3pIuwzzuw/Az1kXe5gpTFXrxKADpp2",
-	"Fg2DE1saQUUuqz0irlYbDuYrrlXGsSUSFsb5gCU/XG90SSvLqfReIVvYed31eN+ujoqF8xeHDYa/9hYu",
-	"SlXg01MLdF88ztaDL5mq607hRV95WerFQctiLA9H5ofHausGi9EoZRyKZnGME6Uhq45rkCxgmDWze5sJ",
-	"wIpgl2UsPGAbklcGxbSg8EJbk1N8RnElO2jbHxWTJA6ndvQaqQzKSL7/HwAA//8=",
+	"7L15cxs3tij+VVD83SpLdZvUYjkZSzV1f4piz2hiJ7qW/DL3hnpssBskMWoCHQAtiuPSd3+Fc4BeSDQX",
+	"WZLtzPyTWM1uLAcHZ18+dRI5zaVgwujO8afOhNGUKfjnmys6tv9PmU4Uzw2XonPcuZowopiWhUrYC01u",
+	"mdJcihOimUgJN2RIkxvCBYnPR9331CSTmBhJijylhhFNRyyb9zpRRycTNqV2eHZHp3nGOsedfudlv9OJ",
+	"Omae2z+1UVyMO/f391Enp4pOmXErOyuUliq8tliwOzNI4I2YyBExE0ZyxW65LDTJ6ZidEJnT3wtml8Ht",
+	"Z78XTM07UUfQqZ0Xv22scUrv3jExNpPO8auDw+UVRp3zH1eDivC0nC+nZlJNx9NO1FHs94IrlnaOjSpY",
+	"feqRVFNqOsedooA3A1OnbJpLw0Qy/4nNl5fxnt4wTShJFPNnYI9EMaPmxwAeTaeM3LA5mXEzqZ4MZYqP",
+	"uCCHR2QiC6WJYnlG59q+1RdS8TEXNLPbzKXQjOzAEHG5JtP9AB+w9JjYrcW7hAttGE3t2cCSuBgTOqZc",
+	"nDQW0xcwFCUpH42YYsLggrjdy9HhYUSoSAnFdU+kZmTElTbEgpJpY9/ThmcZUYUQdg78cP91ry9+yZmi",
+	"FjyaTKm6YSmJ77q8WjNu8hg2LwvT1SxRzMREsFumHAgIJfiY7GjGCKPJpC+kH3j3mFAEscNBrogukoRp",
+	"bRei2KjQLPWw6PWFRw68gBV61E63a4+3BS0PX72KOlMu/N8H9s4Yw5Qd8//+1u/fHR50+/27799c/+d/",
+	"hNFoBNd1GX9O8zybEymyOeF4nWr33xIJB+ep/ZxpssMyzcjRwSEckJAWf8YkmVAxZnq317pRRy/ad/hd",
+	"aNnv+JSb5UVf0DEjmv+z9ZZn8F19rpSNaJGZzvGr/chOzKfFtHN8uL8PgMW/DsolcGHYmClYwyXTlggi",
+	"DQhccY2/Dz7zqt/bj/GeARn8gaYfENntX4kUFnftP2meZzwBPNzLlRxmbPqf/9AWLp9q0/2HYqPOcef/",
+	"26s4wB7+qvcu8CucNETVyjs2pZldN0uJVGREeabJLc14CrP3OvdR50yKUcaTL7bIxM2vkbxRQdgd10B2",
+	"PCLDOt8ohUzluRZ5Kgizc5IdKuZEG2oKvYtEECidtnR2NuHJBNb3VqohT1MmnhuQiWIpE4bTTJPMsndK",
+	"PBITJTOE3l+kYM++MODUFgtlljJFzIQKR6AM5YKlZMK1kWp+YqGrDLIZT9WJFLj0n6V5KwuRPufyf5aW",
+	"HUwq+WDHbsSQIcukGGvLoLWcMikYseR0FxZ6oVgiRcrtGG8pz9izLrkm0Vm6Zrmpk/4s4IEYCEns8pmy",
+	"R2NZ9klJ/2dUOx6Qwl6upHxPxdwRMP2s944oKwgBB7BUi5JMjrkgmUxuZGFOHN+mI8MUiT/YP7qn9o/Y",
+	"cnwpUm2ZSk1S/kANa+FDSIimlIMI8nshDSU752+u3pJU0ZHZjQjrjXsk7ndoYSb9zon68/6J+fPRYdyU",
+	"kpcZXzlp90JmPJmH58YZc3hj9cS///lg/2T25+/2189cQWR50kuEkEXgGeUmOFbFO+1wH4VdgVT8n+y5",
+	"ryBwqjp9A9T8KHIlraRGhxn7gqx1xrKs65jrsDAkoUJISyIIrIKlZAfOkArCKykRBGLFQLx0DE+aCVPA",
+	"U5COfMy1UYxOn53j2Q1OZcoykit5yy3NHgEdi4CI3zKVSZqiLGE4CBWFITvcaCJngkztmYwZUhpDcqrt",
+	"JqWwu7r3eAY38vTi3OlCubIyueEoMqEOlA6oaQhcVjnt2gmXpa6ow+5yrphe9Y0osgyRBWW6pTF4uoGA",
+	"F3Uyqs3AntxnTYZS56flH3LFRvwuTChQeUomVNHE6tledUYdJ0KNMZFjwTUjeK8rzT1JhoO/37y8fU1D",
+	"u/La9wDHGsCtGxTC8CygbQDVpURJA0jocJiMFU0YyZniMo3IbMKQ08ss9WqYNjLXZCbVDRdju76HQO++",
+	"LqD/hso5wLOEXlRHogZ2LJzfdTm4HP6DJcaCAvHyDAaA25YiN6fZRQ1PRzTTLFpA3Q3QsBUTamrUgdNn",
+	"aoriahDAGO17ecdR/WguNqUG6AQ3bKrXEQx3We/LOahSFP6eUD2YSlXH5qGUGaMCdldZeuwL250srLA2",
+	"Q3O49v1eArIt75jmfHCDJGezvepyoAUGOrGkToqE9cglEymhmsR/755enFv9P7akMT51DBNuyDH5gVHF",
+	"VNx2J//7sNfrddYBxG+gXFkQBumUi48aGT/Nsl9GnePfVu8Y3r6PFuFlhS3WSgUumbGaT8Ycf0AJTZMb",
+	"xnK49zRJZCEMwWEe6bY31rS8/es6AB4D70tgfvWo71f6Eey4aynXlIv604NFWsb1gCaG37bsziqVemMw",
+	"fpAZs19NuTjH9w8WwBl1CsF/L5j72cLo3j6z572Me2cZo0o7xOs2VIOSKxaaqReaWME+AzOXfWApZe2e",
+	"lRu6D0G0SLk5TXDKTx0miilcwsJMeoqNuTZgG4O/YQnVH7AS/6diI8X0ZOHPAch/te9rX1ipaSZVOkBt",
+	"rHys5IhnbJCyjJnyqSMKA2R5i0+BRy8/ZbfyBp5arOlZyAzQ/t+JOjdsrnvuu+sAxwK4vBFGBYQ3WoJr",
+	"5a2qQfY+sh9JNQjLX2slqZQZyjPdju+N76rTXZiOC/PdUWfZdBh1eL7B9Y06MgF9eju5VRYmkcj/PXo5",
+	"C7SllpRnhQqfgVNBHNDWLk4XsO+Hwhjwg46d+vEA8awOnMgjSbX9Ggo01grAb0zf2Hl1+Ndt1/edHD8G",
+	"F6gw/qtnA4WZXMkbJnToclrMGhj7c0CqF+TD5eGr78jffr1yvkIr1rTLMa1aGBftNgdg3F48YFoTWA1x",
+	"nzbEo9dWDF6+j55+tmzjkotxBtT/hLA7JKCEGrJ3e7BnaeCe+z64AxhzgI+rK4l7Dt7DwslZ66WrhZOF",
+	"D6PmkSzurbGeBnhDJ38GW71wrKPmddhCgXEmwYFnQA1qUT6MmsrK4dEabcVi7WybMb8/bIz4pyABtBxs",
+	"4BiabjiH8GYtYHemrXZsPyLslqk5Ob04BzuMExe8tLpj/3BDHRNK/AqdZRSMICPDBKF9UbpUjSSU2KNX",
+	"cso1q/s9pzRlZDgHC5AwqkiZItNCGzCPyMJk/NYq67tOk4Bj6QsjKzna7s/rzM4kCLo1uPvAde6XOKMa",
+	"lXIwuRCLgGmRMXRdBkSeOkIuHf3CqbWgnDmjImFZwIwDz539e8GWoQqGW6Cl53fMhHPLwi6MzFIwsBuZ",
+	"h+S1qO6w28gFX99rw9lXLbR1ixPJE7a8xREXHAQ5qpsiol11J+pkiL/2GstskNAss2zdGfIGI56ZFqrC",
+	"RcruQsbYqJPJca7kUK/gJdXinTEucDiVMXEt8wc/OM02e1dmDcpJtebaUGGC26yBZVNObI/jSsrsjGbZ",
+	"Mi9eOGZYTQnwwPEuiioA9gps0cIJt+KHtAzLC74LkAbc2W6DDt8CokYikaSvHcG+d1+awTaVdNOgSRKs",
+	"wcFfHBhqB55MqOklFTxCx968uU3S8ObOMGF/7ZErsGxq57xiFTO39EEbqSA2o2FW2FSe1XNt2HQw4mLM",
+	"VK74hjeh8JdpHfg/wothSRhBVh2Nh29UooqfaD261Zh8E4y/5Eycnr8Ad54h1Xl418UJGXGWpWijz6wm",
+	"mxKqUCbL4Q+REj4WFsi9zqKUMKV3g2pMFFbwh1oMRgs0a+hmh3nwt3hFt7tX7929xrm9IWJ/35lbWywT",
+	"MJuhXmEIS1OBy7GeOvt7VY+gWWv6jToBofcXKwocQDxVkedSGTy2MkLmINoSvjlVNMtYNmjS6JYPa2w5",
+	"V7Kmaa683O5VQolgs/Kq7wgpGBnzWyZ27YbcPWm56g8lLqd5bqUtM+G6IixGAqGxuwXTkRtrs3kty1/W",
+	"qUCAIdreOpEwIhUpcjvPkRM7p3ZwKZgz0i4OW0PuZbJcovDRIsZew4IUo9OwToq/DSQsM3iwC7ZAkWRF",
+	"ygYlAdzEfGbYFCLtCtSMK4OILIbAl6v4rRp27rdipyimQ2eHBZwshbKFEAiLP3FEYloYaf/vSXAcWfB/",
+	"sqMdk1EhwAgRlf86Jp8EnbL7++aJeMZmR0UrmqwHiAX423o69DOdshSkGMfor92mtpeDQkKCkfkgXwPy",
+	"gy1BXmg28FfLBeysvF8XirkLVjLxFyXX9sTbXoTY/xGHxXyvYK+PMqyzWs9SSzbRzktD7LO2kY+XJJVZ",
+	"RpWOrBaH1oobLgJsMaHJhFlZMQ0Dfwmo+MFMccM2/IKLvDAbvisLs/nLRhoU8de+uyQz52C3drNFdSg0",
+	"d+gnaTuKH9mwGC8L0O3Sp49PCP6o1tk/QkaCKx/WB8FSM1lkKRlaBBaGFC4go4am1fr9j4O21S5ArVx6",
+	"Jf0tDFHtoA1e7zdQ7pa5kQIjAgWhD8K78WWSU2U0UEhLC8hOqbkRUyjh4jItjQL2qDFIpTWKYVEPRIEb",
+	"DLa3LLOLdWZdS1JLHRGJ4GpVcdCipDyLLtl2FIsEfdlS4JjM8i8tINzUwb9oqiwnul5HIp1RMfBBc2+X",
+	"EPO6vHCuB852E5YxHOkdgFVtQwW0vD3rNbhtrD+O8gy89rwpPaxpJxssHv1n2/h/VlmlauCNFtmZg+nC",
+	"Khu7bCyn7WhBgNgCVxvU5FN7KEs9q4F2/3na/d/97utB9/rTQfTd0f1/BOOPGslDWzny7CCJ2UQ7+Xou",
+	"VUl2toA+VeNi6nPAmoT9b5e//NxlIpEp6PHuvV5n88CzEGii2pTXrR7U5bv2YOhVd3cDEH5sY34Bu8QG",
+	"tzdXcpqb2jdNCJ9bMYegHgSpMlawIVbK0WArARFHNzTFDeca1BzYAXky3WYbQTVsW0q2LKrUABMFALww",
+	"R/DAMs6EuXKYUTpqOlzqzqIQ9uuEJxNCc3R+4KBgnBpJdYLx94mcMr3kRHyhCS1SbhVt8CM6/MM5ZmwY",
+	"FCzOUP65oCrgJOZTS20LlYVooT21hbgQqxpmctaJOhM+noQdhmoD8dC+FCRM7M5sdOfgxai2/s0oV2jO",
+	"H0GRYyKZn00YxuIsRIlRiGkeTHWLzlnTM5f4rC6lC7/0Il+/WPdVVJ87tPa3nGVpGUHdeoBlPN4tzQqG",
+	"3rkhOI2nUhty+OpVLeg2GBMsMRq7vg+rR3SiMqXNZZu5jLoQZuTSXkEVpu7E/Uq4cFYq0FN2/MwYOQ7y",
+	"O3oEHTslPuCp2uSeI+5r4+yoi9JwkAoB+K+MZmayDFxI5dkyFmYZFeRN+ArldoiBy/N4ANK5lJj197DE",
+	"M//F0uRRfashCP3t159aQi1OSV4MM56Al3jnw9sz8v2rg+93l+0KNBvXoQJBGkHAhHWxmxY+fWPmzWFP",
+	"g4OGRb1CN/U7Pl5/a+2EuBz8PoKd2Rns0luAd7mMXN7fv5GSZ+G/TreDAUPzv5NjLjaNpFg0IdHEQE4u",
+	"s2p2DGGIGBns4xDjgAkJ+GQZgLJSe61Yqj36qSNmNTvZy8P1voTHDvTwe1tYyndH2wW0r4w62MTwsQpy",
+	"7nvH+etu1U1sdg/ITtlQSQVT2nZS63rHVIvShOa67SbzRp0NYOvjfTX7PZD3LTUslHBRtw9HZKTklBxs",
+	"KER/TvwHxhnW1W270GgxYKAG34XTWQSgQ6EGeqxA3bM2C90VuzORy3cMGejIDnp2iTbzjO1u7DxaSUhq",
+	"EvDKEG1wU/gdPCQ95sH388FovjXKbhtBUgLkEaJMa+7przrEtA6wkI13G7vue2/xW7RUYwoiF6QMZdAT",
+	"mrMAy6xCXJpjfBT8rp4MvHEATC0/J6NFyrpaCsFM96j7KhjDvRQEg+a60HblTLB0MAz4zmIqzETJnCdx",
+	"RGIrfWcxxiLK0SjjghFnOp9aYgAz7AKh8BDqWoyihg8zVvoqXmiykPCwMkh7OTSlXG8QD+wizmhOhzzj",
+	"/jgCN/7ODGZcpHL2mWFI9G7wELaVK544K/XK22d3c+HeXeddQvC22r5LX+7yT7d8QfVos07CkdT8RAug",
+	"DMGjvi6/iHLGChAbneVj0LMl/AhQtuXbYxnfemWiRFZYUuuWHmsbX2DpFxXeLhC20iVNcqbIlGcZxMgB",
+	"EvyR3NIPdjWHYIpUsjQGLTt+oagVFnvxgqnlOI68kssff9Jg8A1AWKZsI69VLR437AHZaJTS2FfyKS4w",
+	"X9vnxsAu1hL9Ksy11fjnswnOpBhxe1qOdm0h9D2uhrmNnugX/xdFRUvZj19OCzM5rALox/bVk5qKTqZ0",
+	"DrZA4RMJ01QxrVtV9xbm5X6tEoqX3oCpl1JPAht8OuVdJzJnbeaekFq/3sKwcF61TdYGjdacoytWETSj",
+	"vT0jr49efU9cHYyyftSyUBTDrYjJlFnq0n6Ll2Mm7G0kU5pMuGBdSwLggX2/aVmtimoNMDO105qv2Ly/",
+	"Q5nOj4lbzpz0wf/W70DtLq614+dL5j5Py1ZxrzrZ89/oUAApI0wYNQeW4ugJBglDdbZNGGXN2h7gllxY",
+	"ZSAUsVcvqZJTM1kwV98e7LlI0aDtvZkJWX23P3w9ejn8jnX/NDoYdY+So5fd18nLV93vRvujg/Tl6IB+",
+	"v84M7cc6CieiGW6yBUL8f0oMIO0YYEo3WBPRPn44J4pBHcWEWcGdi7ErjYm4bT9sAmdiTK6P9/aSZEiT",
+	"GybSXspufU0YvVchZGdDzzXuKaos33ArFrIuEfFaruqIZ+yRUtDzEhp6uzguqGeZOBehCzqsDUZ2vGvn",
+	"uyPyE/+BUE3+dvnLz7vh2K4a7atHNpx2/5d2/7nffT3orQhtuA9DyUuOn1/6ZiEo47HK3LQXqKFmEr7D",
+	"7pa+0CTliiVGqjlxuRtl2NcL7Qlpb6NEDWYMF+Ptg0K2D8ZpuIUWnf/2YDRzUXCYPogx41gKECpsJlQp",
+	"zrQrvLOtm71exaY+e+k5LEFR90Y1ytysifhxWPcgy90CkjVr1dSo48qyNoH6p63YVfvsaP/1d4+HGpvG",
+	"ADloPYL+6G/7127Wc+u88BVmP4t0r0WY1buJOnfdseyW+iC+2/vZ/eM3fO26/l6XT3PpgjgAiTpjbibF",
+	"sJfI6Z6kOe9aVjZmYq+c+r7+ub7heRczImjWLZ3xrhDJY6PzN7b9h1+2NjRzLPqx6dDGhdee5yCfnk59",
+	"YDTlgumQ8XXCkpvA81xqM1ZsLeFajPyBJaV8++8WlXY/vx/vOhjVuRgNYhWv+RaxQW77YaBBmYWH1UhY",
+	"qj+xmJqyjULcHCy8Vqw09MCCDp8dUFApGzSl/7/7y1KVupCDb0erbAMv1xgwmiLXn4iR5PtDMpwbK69/",
+	"vHrb/dPuCUnkdCpFaa/BuEBXqL0hdT24rkRd2m9svRM9TPqvn7YH00pzh/erLfqH0ikXaI8qNMPgR/uI",
+	"lPXsdT3q0Tvh7CtB49ElU7c8YediJAMxfVyEKEcqk6Zm3NmDR4HhJ2VkWO1l9zDkGMuZoDkf+DKmtY/c",
+	"Tz34acWnczrNWj6Fn4K2A0tSmt/gs7XiFW67seyFpZQwiJZIV3XYy6hWqvJrVJSapaN30NvvRJuFdFe6",
+	"A55xaFGuVv7j6KdPF/wClTyhRh0388+qxvq0uSoPc1rKzynYVXHPVRTfnbPL8KnqImDI92a+CG8DW/9m",
+	"IwWnzaPVrBLZ6kT6TPX+Qcp57UgqO5nPzGlCrmY/W0zZWRNG1EjhWa/nBy7Bigv9INU/WKXASsyhfMwV",
+	"ONtWhKNCtkVpfn8Vvq1ZzX07FB5BpfcE8mtX6d06H0elb0WEb0yX/RzSum4zXgCwL+jex4/nPz6nkv5I",
+	"RD9wD7+xI26lEt/UPlbQMHt6OlSQTD2WSPTNyWMPkbKeNot4VXrv54gFy6e8nRhwuWRacYWeow5VyYTf",
+	"huua+M+v7Fp0uPTvbVklZNMjeGBmdr3+08azPGhpD8+cXATI0jKWNrMqozt4oHORYNnPkPUPGvls10ZD",
+	"GN7MCnLMsgqXr5XHu364tlcLhNowIhqrK1VJgpopCKHDUtjX7eLoFu4Zl62wOeHYWE5cIgW/d0poRy76",
+	"NgebZXlobed9EUx92U58rdDmcyXYxdRdptA0ZV+DSiGQv8BFwfQJeuIJN4TdMoEFQGO78JhwTdg0N/P1",
+	"kcrbC8G+FcIjdJnxNtEHGzlW19TfIt4hmOmwfT3+xbN/iF5dt5g+oDS4t4nWosFwL3VwNWGzjd8bu3gU",
+	"ipv5pd28B+2Ui9MiFMlwKpqVqaUqKwVjC1O7UDKRWYrhJd4waxdNdqBUENWEkiEUjS4H6Ytag5DdHvmR",
+	"JRlVDGpsuyhELWu2XJJQAcH72CzPDg7DQoweFvQdZXK2FGIJv1d7tBuy/wcXAiwd6xUoRrE4Fy1Sbkgm",
+	"x72y/vVHlbm4K6iXja0N6tKofXwIhftz/hObt8LRw20nTpLhoNfr2Y3Xw2mndF42JW6tNU78x61tSUvA",
+	"VuiJK7NrxHPwa8S/3nrE/tuvV51oDQJAVlrcBEcc1Z74XhCY3blYZ7xq1Qa3HUuJl+ucGJNjFy7uDPGW",
+	"XlJXz8Q1Oy4twkvNun7AH3wN6zPIVyFnMmWE/3IJRRSgOgUbEvQE9cjVhGuSygQKe1jCCyUPpTCKJsb1",
+	"Gmbqlqm+AGVkRBMWlfF5VURZROwuLQ9zGeiqyJiO3DwQq4aoZiZMMzsjemtcoWeW9gVAlpteX/TFmRS3",
+	"djAp9HFfdCEeiwxlypkGf4cW9IYNEqrZCeHO8WP1a30CXcjwwYe3Z+Tly5evycerM4zVgeB4TAIiuWIJ",
+	"5EL0BSE78eH+/nfd/YPu/uHVwavj/aPj/Ve9/f39/413e3YBbyDKp6zw7aN74r93nSeue/5jTHZoowUc",
+	"T7FY2BALcztYcE1uWG7cuBCBCcuN2xq5xZgP/vro1fe7ixGtkPm3GMxqB37HtXHjfuoDn+x3jslvvV7v",
+	"OiL9kmPah5bn2Gc11mkf9zu9Xq/fuY9xzvi/oP3in2M4xvi/8MU/xzBbrT2zI+kVzVukn1Q0uiMVIoOf",
+	"J2xOUiSDJPZE+pj8do0zYPfMRmdTCtKFksbYX3JLGxDCLir72LU9tZgKJdxyxex5BOkxKekTFLutGj7v",
+	"HO0f2GUf7b/cJTpnItWQxl0IbvxNiy3yd12HDh2X3RtdaRNyuE+onWLKRWFYROKzsx8GH06v3gzenb8/",
+	"vxqcfrz66+Dt6fm7jx/eXMa7J9BMypJBrmFKU1457TcBZWcqYNjRqdAzpsjR4Wtc0MAvaMDuEsZSlvqj",
+	"bHTIHLKRdHLaInQzKW9YSoq8Z8f/4CBSLgWgUfYLdbAo66W6HoZFOmZGwxl6CBtFRyOeQD3XCVVjlvpi",
+	"qzds/kK7b5BcSOJ6CdoxLa7aa1xoQ2iWyRnSC3BfJUxgFQJHJ62UpDgzFApuQKGVMkDW+61dZPOe/7oy",
+	"FlVk1q66Zn33DrbK1dg57rzs7fdeuuA84LZ79j9j1pJnoNHZ6vLxYJ9u+AgPCJxxfu+eOiNdpUC65BDL",
+	"C5USwnnaOe78hZkPUmJblFrX6cP9/RUtI7drFVn3E7e0i3S7I7VfesirXJ2f8Azlkvdc0HhNVusc/3Yd",
+	"dXQxndrTPPbeagBfVPa0taBBN2bUMXSsMavF0M61HWuvB6T5RsiZ2PvH7Eb3/M6D53SORW4tHTDQNxn6",
+	"LmC/Egz5RNoBdEvzMfQuptq1LkmDhwMFLJ7wcGD8llMBDvorG5Kf2JxcMvPYR3JRVi/RSGxvmeKjeYP6",
+	"1w/GEih3MD6OoOUcDFMo9zdvwok7Bqo1Q0Jp5ZQUma3/UwXP4Ud01685B8PuzN7EYBhBe3fdILQvZ3Q8",
+	"Zop8PCc5HbNHx/9y+DCqW4jufQLI3LdC9hTLBugJYyYi+ItldDyRwhPzhX2cYJeREc+YVdGHLE2hFndN",
+	"TgS+gUfRCvtTu7BOs8zfb4vLe8szvOBlSxb7VSn1N/v1Uzdie6v+YLROb1UZwvvr7a4qvaW4/tX44upw",
+	"7eWYzFm9WOrXQy6QaQW8mBYnEwzv2xIlHfjuo87R/tF6JCxbrD8u5p7WUcqfWgCDq4ChMO6CqKPJ4f6+",
+	"6zrpMmOA2AD66VJOOSEY/EeEJGkZjRjEzr9WMTpPRKPdDC2H5HfANaEZv310wvGO3zKB/eQCQG/EVq0U",
+	"YOy1LLVGqkkjtiqyCuQtUwblOst5gsAGFebi3P7+uRDfJpQ2CPhyMzVKNqO60k9B8X/s4wDt22vbPu9o",
+	"9dn4uLbg2fwwN1AYEQIlkWjmvPFpg1KL1GlMmsxYXRl3m20/s/85ff9uuzPz696San0l5+L2GziXMmgw",
+	"eCBnSHguMMb58r/fAdA/sJTrE/Jq/yWavRkHVYlb+VIxmkzA0RwU71044pORpyqAPHAgaASpSKjTOC2n",
+	"v486r/ZfPmdn+tP6QsCINRMnJMaE2hgkB8y+elzUqAAURIfbgz2wtO6BJbWbyXErbly6GcD/YXREBJsx",
+	"bbCve0SwIRjkFg8hyFdFBFtlomLMp4woKsYBRAEb7zuujW96uU7WeiMMmLNmzmPDNdq1uS+raqTyxSRd",
+	"Q85SEPMlLZ0kBt05sYjWsmTTVo7rU3CosjHoZrjSaCNrxwzvkYKQS6FpPezUQrJtN5qLhIX3srKSd9vk",
+	"pa1lzbzY0Poh84YgVJ393js+5aazwYtn6ELbVgje6nY3erIGr7hVOqz8zxB+zTvihNn99df6B1p2wIRP",
+	"DtZ/8lFQ535gKX70cv1Hb6Ua8jRl4vOJTsMr9ZuP3L9fokVNt01dwXZfNKgSuHxaKRLSdyQ1MktrxMhZ",
+	"nee+rbbV+UZSJauIz0eN9XFXUp4zqlmXC82E5qDj54qN+J3X+ZaqbIQui/cZVki3mHjyrd+TRgv7lRcF",
+	"Drh5ev/y18RCDQGz0fXY+8TTe2cySAKuzA/gfRUpwQhLl/qtwQhYtpon9pKAgQp4ass1wcoIHzE5Z+Ge",
+	"rMG78x8dzsF5/SBRCH1cdHOFG+6bnnoXVfn02N6mEzgPP8D5K0fuZza1bHIbzlwPbADfCw3BBNqKRIjO",
+	"UG+0EJbOQ0e6FVemMJM9mvOur8Dcai4oXULQ3dh5gRao1AnBakjoeBL26hA9kTNB6Jhit7/mBQL59uL8",
+	"Jzv5tpfn66LusIn1pB1M6zsIGTNhXHmI7T7rJXgIhtYU6xo2eERY9gpEkBXc5jyzm7aqCdidwVPrvPJS",
+	"ZPMT7zbFOi8QJXP519Pu4avvyITqSY+cupgdqn1N/74Ah+z7078PTi/OBz+9+Z/LwcWbD4OPl28+xDUv",
+	"7qtd33jbH4Y0rot4GkHzVOf9AQ8uI1MIcNN9QcnR/msSu/bkA3CkD0DTZ2kMAQ/nKZvmEtoXoNvaqLnr",
+	"suXtbXHtHXSdV7fE1bZB0OCFIb9O0D3VF3DBSle4b6Hp/K0RhhTBhNxCC5aKQw2EtOvMMzq3imgMOwZn",
+	"r91VOdCMJ670yQ2blyfDoGixb37uA0Em1Aqq2oBr0y0YQagh7kekfmBNqAAf8q49M1ygHC369LGwEtmB",
+	"RugroLxLcB+6L8rvCsV65IOd3NdWsusfSTW2dKhWLUgWJpFTF2jVJEOYRYV3eHsmXp0oxCc9FUOH1bl8",
+	"r424+cEjz32Jle5aGHoZdVGixDOz9dfrPzqTYpRxjK48OjzcZBZnzPdpHp9FOPHwCC3D6JaIZtS563KP",
+	"T6aL2N457lgiIgvT1f4IAty7FHldAHWQ8NpT0kbmuiSC1ECgSo+c4kX1IgVQgdRZBzU52j9aZt9w7R58",
+	"b34MseSjgKyOxLkiTuENPC+2PYNIWDMRWACswpt2hNhT0rgM0XZ2LLPUk/EbxmqwHTl7YSLFiI8LS0bH",
+	"iiaM5ExxmVZsVUjBdnvkZ2n6okLg4wC/s5wFu5A7poJMAZepke9FDu3sEtBqQSDwsi9wlSeEeqpeyQ0j",
+	"FCRKDHXNPpG/DpljHSzFEWtkKsAQPsBqHhWx978YNcZW3F+AIj/vHYHiQ7VL8sIf8KNQWTQQdOtx2eH7",
+	"dMnHQleWAxdBV7ZCdyHEZESnPJvvlnERCaSN2TOLfDRljCLVwMlCOu4Lrgmm9pbiFk7ig/Kao1mRa6ak",
+	"GJOkUAo7TriquE5IfNkXsa807H+LIzRFWnEYvIt2KE2MnFGV6vr4Vhl0psSMWwLlBTnNx6LLxUlfQAxk",
+	"fYMcv2Gpj/wxhk1zQ3YwgcQLy4qPJ9Vyd916D1/3RexGGuAwoWjIoIgH53dR1ZB5ChmtOUl5gTYR1o5C",
+	"fkfIHPrarSOHGwheV1K+p2LuVqc/X5Jy3f2hL1p5pCt4ImY8tF7a0yRhuUHXfdlxLVhJGpXRkVRTslNF",
+	"wVhF2MORDAtjpNjt9cVbfgu8U7OkAMO4D+YFxkoF4RCpO+JMwa2wypP95eCVizLWZOfo8DWieA3Dd0MY",
+	"Dp2tngixG12z7iFNpBrqrjubzSBcvluozPUs3cI93Kjp/dx2ysJMrjCsMWi3wfjQnPJnNlI+46VqC0/k",
+	"Y2jnhPVRwYUjUTko451br55lsIoa1gX1vXOMjxcvpMSeAeEb+cHxt0Y0epN5niy1CyUQ2t6iHgTuiywC",
+	"cdZHYZ6OFoTelzG5wWHgalcQuRxLNa/SAX+E5w0uHjlZGDOYo9KiB0cMTNpZiwyRM/sCut0T7B/gjC59",
+	"4ZGhEjqWhA3yAFmjLzYVNshaWSOptTxAgaMvVgkb5IGyBgLZFc5+IoocbOPwUEkDF/xvSSNw8xA0izJ6",
+	"4F6EDODtsZdAULpceGuLl9hD8WJ1RHoiNrjKU1cu7cs7G9xSgr6GsJ/30huBS8a1Uwj+e8EikixELVht",
+	"jIp0Tyo0Ffhi8/Uq87IMm2qeEjpZn/jGNwrxP7OctIkrt4koX6nZ9zHUjhKXpCLNJPYVzNnJLqsNcS4v",
+	"EGKurTzjUwd75KLKGKT4zL0CBrOa90WT2URmzMlIUV+wO6vbAOviwn48kco4Mx52HsOmdM65A34d9Cbl",
+	"2Xw3wuhWeKE0InAFviPFTKGsYITOqpAdDTd95ROHnuJeLFT+/coUCMFm/8JKxJu7xEcqeNndZeBDQ1QL",
+	"HAuWhygQPkW//UKdeQ8k+ooh2geMc2bCpoSLHoH2NhqcvpkdLCU7ukgmULgAQiriXVeO2JJ9lvb64kO5",
+	"Km9JLnOHfcpw+CK41T7VHWhWlH5u/+DKS3C1IDvRR7kQW7v7vvhlqNx/bXLMarRPJtTA3BkzvuZVOytx",
+	"RTnOJtSQs+ojMuMK0kum1ERES1KIqUz5iLO0UcfDqs9Q+yR1C2Za98VS/RSKMhJm4u/2yK+gIGHPymNi",
+	"8S5G2RnT2rkmMaS/Qbh8F9+LiRz1RWy316u210smhbiJncilCRNp6Q6CEkPH5Lcff/n5zXXsI1tJfAzu",
+	"qy5kXcVQWZwJ0xeo/R28IrpH3twZK/BJoY9JXNVviwnNsSwAljqaIc2w/M1XvECGSIy0PBQ/7IuduNBl",
+	"PbDBhGsj1dxvPFcMxwQFG/1V7pXdiMRV1coYtd84kdrELvDCslfErR6JRYz58kNGDnrkNNOSeBo0dEnM",
+	"muzE+A9Ph3bbQx0sVlRI8XTW8NokX4g/L+y0zL+sI2BztIUi7Yhq/WJ//2USRFEwGsPvLC7TQExZCatE",
+	"01AhrCCtrCYAUzQij11nDwuQpy78++/d0yRhWfeHYjQCX2lg9ULGRAr3vYYLnyt5x5kGe4dbL1TgKMaT",
+	"urFsRY7X1+xEfDbG8Gp/k/gR17W5bKH3ahOrR+Crowd89SixKsTifA0lfbv6WhvG3Rofs29Xis8ix9pL",
+	"2bAYt/Mt12vPKd4+RAyLW1lSjM/ZHU1M2RC7fG0o0zmyAlkYqEGF1plewD43LMb/WiQQtrwiYRlaUmMU",
+	"YQlY7Ndecb8KzH/gOILLiZw1wVCiYf0WYGyJdj0dNkP+T5W4sTJO61epbrSl2rMJTyYQvuI7bRJVCCtO",
+	"nJCZvZYzqu3hpUXCUkvaR1Rh1aNEqjRUu+HMDpItof528S2uBOZTh7nAKmG9Ibz9dcIgsIL6LGI4Faot",
+	"hARYSQTWchkyJoiRGaSxayPzPzLyGplX0umLChgVjB6GrntVIXJn016yUtvjuvQtEr5ahPI10tuqHnnA",
+	"AdfDTf+B8aW6RD4+iZdZ+VyMozKEzGCB6DbcAU7Rnj6CEgOkjmiDLdhXqZ4JFfgmDhvOGnmPUz4husAM",
+	"bRkdmGWJHNIFyifUUF9088v4SRBe9cpJRFrVoJHmjnBbOLq9hOZ0yDPua+kGb3kJ97P62099BPXJ2o6j",
+	"/o6rrsYTq+MwhVD5QqfyqyUjjCYThyoWtVOJBTztT9yK1tpscECf4P9edGgjwu9d75oF+hsotuSHW1lv",
+	"qd5rYX9tX/jrp8aENrL9mSf8vDT3F+EWvOLMy+bobRT151oGPdkZzjEfiEuxe0Li32MypSaZMO0KaCx7",
+	"OsM09aLqyb4y3/uK3Rlfq8l+gBW+oMotF60Z3r+3ZXevb9b5reV61zsNr0wH9Af9jSb/1Zv4O1QuH9UT",
+	"AEMmyIuyDcFXmW7VbK39zP6UsoFBmN6B2wxfWTAJvrmi47bB3Wt78M4zG/G+ndwsUrXHCKD0An1em3J1",
+	"XousI4pNIbcFXRg16z8RRZb12sPIHnZPRu8hJGazHKsvEwG2rW33YAO0uFBQGhwqyWG96ceKAVuDG1Gr",
+	"VFYd4VNznBUWvm+IWjynOHa67lAflPtVRqO1hIk9wo1+MpaHrQWf2Ua9Bn99iNkfGo+/FHlzUW1aThkZ",
+	"YUQMpOivuxhFQDFxETUZGxnIgcPoGc0M2am96LIHzIQYCcwvIr6nvn3y6X43lGsMMZlf+eVxq/zKro+L",
+	"Z/33/XmS+1Omnm4kO9Y71gV1+/cS6nwkTJhsTlzVdCwCBrq9ZlSBcg9dDtDc5ZqvEYdMmuyMiiwjht2Z",
+	"3bCuf1l1rAsZixZ090aj5M+uCVl2Ut60XUGjvelyYcZfJSSLSDLiAiuZI2Sk8oD5t1GiBON6o4TH0G/U",
+	"KFHvxehuYflonVHisuyI+FUaJZpNv5/ZKFF1Pmw1Sjg4/0HZyzdgxbg0VJnKnRe+AguMCHy7K127zS6x",
+	"T0+i3EQtiIa+yK8hHQlXQiTUYc+yNZRnEezLtqOQ+efBFOnf5p9HN/94J7n3iteb/IY4zZr79Aw3aU2g",
+	"w7/tQQF70Era+RT2oMe54k8mbXwRe9Aa/PX2oD+2wPHF9FlsyeY6x4MaJW/ZtmIFVB+rN3UPxwbVyseS",
+	"4Zy4lfdIjGX2Y7JHYopNDne8mstTvUt0omSWYS9XSqAlXKkHc9EXriFHyhVLsNdYjO0u46qBtdXZ6ThY",
+	"ExKCXSoCv4GSLBW2sK2nErhj6FCdQHtw15wf/rKACLQ5b9OalczYxjqzWzk2hV7WmH8R2bxkX1DCVxEz",
+	"oa4Wq/uhTWfGg9nWELBqAYLNtlkAoMO2839Lqro7vfWqemXe+OMz5BfrBa6H8eYV9gB3EF+rPcAt78vY",
+	"Azxs2kRMzHcrr/K/VfvPvAeQn0ioh+gWTHhTBf8S3nt6qQ7nacUbarg2PPlXIWpF+2k+iKJ5FJiLZE2T",
+	"GJeb79o2L0V1RVXoSs3HoF39Jy9MRYQLSLXlpi9ABDomRa6ZMho6rM8btSMwmzciYPTAoZVdwXSojRRM",
+	"98ilpRskrvUxj/sC0sb1DRaaOCmTvCjBN2CKEYPaX9RODEIhJiaPOaRA9Mipf7kh7rC+KGcnihlsWF+V",
+	"PT7YPyYWlK7OBgysE2V1opDUiIkQIigzLuN6Y5e+eGeu2C2XhYYDaROB8Js258Wrg8PPkIGe1AkxF8lF",
+	"C9eoxBrXjeV5CcDBBvP8RQr2SP52TaAvWYnDdQpgr+71/VJfEMyyd41Bru2B0pz/xOblk2v7gbptRziX",
+	"FQDF812DVRC4fYfGssn6HqCBW9DiSL4BaUSUb6QXhTqGu9zBWhvGXi0AnRnaWVYMTrE0go5cVntEXFU7",
+	"GMzXpquNgyUSlsb5CCU/0ikXXBtFa8upddoiO1apIjG8F+/WR4U2KcvDBsNfe0uOUh349AyB7svsYfeP",
+	"iqi6XkSe9VXOUs8OWhaDNByIHxwrFvCWo1HGBStbg3JBtGF5fVyLZAHFbDG7dzEBWBPoqQ+FB84yWqSs",
+	"NiikBYUX2pqc4jOKa9lBu/6ouCJJOLWjt5DKoC3n+38BAAD//w==",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,
