@@ -64,6 +64,8 @@ func rateLimits(cfg config.Config, rdb *redis.Client) httpapi.RateLimits {
 		ByName:   map[string]ratelimit.Policy{"auth": authPolicy},
 		Timeout:  500 * time.Millisecond,
 		FailOpen: map[string]bool{"default": true},
+		AuthFailures: ratelimit.Policy{Name: "auth-failures", Limit: cfg.RateLimitAuthFailures.Limit,
+			Period: cfg.RateLimitAuthFailures.Period},
 	}
 }
 

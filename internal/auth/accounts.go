@@ -36,6 +36,7 @@ type Accounts struct {
 	tokens    *AccessTokens
 	revoked   *Revocations
 	childBox  *secret.Box // encrypts a rotated refresh token's child for the grace window
+	noKey     *negativeKeys
 	now       func() time.Time
 	set       Settings
 	log       *slog.Logger
@@ -46,6 +47,7 @@ func NewAccounts(st *store.Store, rdb *redis.Client, redisPrefix string, passwor
 	childBox *secret.Box, now func() time.Time, set Settings, log *slog.Logger) *Accounts {
 	return &Accounts{
 		store: st, passwords: passwords, tokens: tokens, childBox: childBox, now: now, set: set, log: log,
+		noKey:   newNegativeKeys(now),
 		revoked: NewRevocations(rdb, redisPrefix, st, set.AccessTTL, log),
 	}
 }

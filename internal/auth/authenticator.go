@@ -108,9 +108,14 @@ func (a *Accounts) fromAPIKey(ctx context.Context, secret string, identified Ide
 		return Principal{}, errNoCredentials
 	}
 	now := a.now()
+	hash := hashSecret(secret)
+	if a.noKey.has(hash) {
+		return Principal{}, errBadAPIKey
+	}
 	q := a.store.Queries()
-	key, err := q.FindAPIKey(ctx, db.FindAPIKeyParams{KeyHash: hashSecret(secret), Now: &now})
+	key, err := q.FindAPIKey(ctx, db.FindAPIKeyParams{KeyHash: hash, Now: &now})
 	if errors.Is(err, pgx.ErrNoRows) {
+		a.noKey.add(hash)
 		return Principal{}, errBadAPIKey
 	} else if err != nil {
 		return Principal{}, err

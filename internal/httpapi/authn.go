@@ -53,6 +53,7 @@ func specValidator(spec *openapi3.T, authn Authenticator, limits *requestLimits)
 				})
 				if err != nil {
 					withdraw()
+					ec.Set(credentialsRefusedKey, true)
 					// An *echo.HTTPError passes through the validator unchanged, keeping 401
 					// and 403 apart; the error handler renders the apperr inside.
 					return &echo.HTTPError{Code: kindStatus[apperr.KindOf(err)], Internal: err}

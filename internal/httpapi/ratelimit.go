@@ -23,6 +23,9 @@ type RateLimits struct {
 	ByName   map[string]ratelimit.Policy
 	Timeout  time.Duration // the budget of one Redis decision
 	FailOpen map[string]bool
+	// AuthFailures is the budget of refused credentials per client IP (see throttleFailures);
+	// a zero Limit turns the throttle off.
+	AuthFailures ratelimit.Policy
 }
 
 var specParam = regexp.MustCompile(`\{([^}]+)\}`)

@@ -246,3 +246,23 @@ func TestSettleGivesBackAndCharges(t *testing.T) {
 		t.Errorf("refund created credit: %+v", res)
 	}
 }
+
+func TestPeekSpendsNothing(t *testing.T) {
+	l, _, _ := newLimiter(t)
+	ctx := t.Context()
+	p := pol("auth-failures", 2, time.Minute)
+	for range 3 {
+		if res, err := l.Peek(ctx, "ip:192.0.2.9", p); err != nil || !res.Allowed || res.Remaining != 2 {
+			t.Fatalf("peek on a fresh key = %+v, %v; want allowed with 2 remaining", res, err)
+		}
+	}
+	for range 2 {
+		if res, err := l.Allow(ctx, "ip:192.0.2.9", p); err != nil || !res.Allowed {
+			t.Fatalf("allow = %+v, %v", res, err)
+		}
+	}
+	res, err := l.Peek(ctx, "ip:192.0.2.9", p)
+	if err != nil || res.Allowed || res.RetryAfter <= 0 || res.RetryAfter > 30*time.Second {
+		t.Fatalf("peek on a spent key = %+v, %v; want refused with RetryAfter in (0, 30s]", res, err)
+	}
+}
