@@ -51,6 +51,7 @@ func newAccounts(ctx context.Context, cfg config.Config, st *store.Store, rdb *r
 		auth.Settings{
 			AccessTTL: cfg.AccessTokenTTL, RefreshTTL: cfg.RefreshTTL, RefreshGrace: cfg.RefreshGrace,
 			LockoutThreshold: cfg.LockoutThreshold, LockoutDuration: cfg.LockoutDuration, APIKeyRotateGrace: cfg.APIKeyRotateGrace,
+			MaxAPIKeysPerUser: cfg.MaxAPIKeysPerUser,
 		}, log)
 	return keys, accounts, nil
 }

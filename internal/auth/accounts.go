@@ -26,6 +26,7 @@ type Settings struct {
 	LockoutThreshold  int
 	LockoutDuration   time.Duration
 	APIKeyRotateGrace time.Duration
+	MaxAPIKeysPerUser int // working keys a user may hold; 0: no cap
 }
 
 // Accounts is the account service: registration, sign-in, token refresh, profile, API keys and

@@ -82,8 +82,9 @@ func (a *Accounts) DeleteProfile(ctx context.Context, p Principal, password stri
 	return nil
 }
 
-// ChangePassword replaces the password and ends every other session of the account.
-func (a *Accounts) ChangePassword(ctx context.Context, p Principal, current, next string) error {
+// ChangePassword replaces the password and ends every other session of the account and, when
+// revokeKeys, every API key (whose stored idempotent responses go too).
+func (a *Accounts) ChangePassword(ctx context.Context, p Principal, current, next string, revokeKeys bool) error {
 	hash, err := a.passwords.Hash(next, "/new_password")
 	if err != nil {
 		return err
@@ -100,8 +101,17 @@ func (a *Accounts) ChangePassword(ctx context.Context, p Principal, current, nex
 		if revoked, err = revokeOtherFamilies(ctx, q, p.UserID, p.FamilyID, "password_change", now); err != nil {
 			return err
 		}
+		var keys []uuid.UUID
+		if revokeKeys {
+			if keys, err = q.RevokeUserAPIKeys(ctx, db.RevokeUserAPIKeysParams{Now: &now, UserID: p.UserID}); err != nil {
+				return err
+			}
+			if err := q.ForgetAPIKeyResponses(ctx, db.ForgetAPIKeyResponsesParams{UserID: p.UserID, Ids: keys}); err != nil {
+				return err
+			}
+		}
 		return audit.Record(ctx, q, now, audit.Event{Action: audit.PasswordChange, Outcome: audit.Success, ActorID: p.UserID, SubjectID: p.UserID,
-			Details: map[string]any{"sessions_ended": len(revoked)}})
+			Details: map[string]any{"sessions_ended": len(revoked), "api_keys_revoked": len(keys)}})
 	})
 	if err != nil {
 		return a.reauthFailed(ctx, p.UserID, audit.PasswordChange, err, now)

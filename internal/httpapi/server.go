@@ -128,7 +128,7 @@ func New(d Deps) (*echo.Echo, error) {
 	}
 	limits := &requestLimits{rl: d.RateLimits, byRoute: policiesByRoute(spec, d.RateLimits), log: d.Log}
 	e.Use(markMatched(routes), limits.throttleFailures, specValidator(spec, authn, limits), limits.middleware, attachPrincipal,
-		idempotencyMiddleware(d.Idempotency, idempotentRoutes(spec), d.Log))
+		idempotencyMiddleware(d.Idempotency, idempotentRoutes(spec), secretBearingRoutes(spec), d.Log))
 	return e, nil
 }
 
