@@ -38,3 +38,19 @@ WHERE (k.key_hash = @key_hash OR (k.previous_hash = @key_hash AND k.previous_val
 -- Written at most once a minute per key, so busy keys do not turn every request into a write.
 UPDATE api_keys SET last_used_at = sqlc.arg(now)::timestamptz
 WHERE id = sqlc.arg(id) AND (last_used_at IS NULL OR last_used_at < sqlc.arg(stale_before)::timestamptz);
+
+-- name: CountActiveAPIKeys :one
+-- Keys that still work (not revoked, not expired): what the per-user cap counts.
+SELECT count(*) FROM api_keys
+WHERE user_id = @user_id AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > @now);
+
+-- name: RevokeUserAPIKeys :many
+-- Ends every live key of the user (a password change that asks for it).
+UPDATE api_keys SET revoked_at = @now
+WHERE user_id = @user_id AND revoked_at IS NULL
+RETURNING id;
+
+-- name: ForgetAPIKeyResponses :exec
+-- Drops the stored idempotent responses of the user's requests that created or rotated these
+-- keys: once a key is revoked nothing about it may be replayed.
+DELETE FROM idempotency_keys WHERE owner = @user_id AND subject_id = ANY(@ids::uuid[]);

@@ -13,14 +13,15 @@ SELECT * FROM idempotency_keys WHERE owner = @owner AND key = @key;
 -- sits in the UPDATE, so of two concurrent takeovers only one gets a row back.
 UPDATE idempotency_keys
 SET method = @method, route = @route, request_hash = @request_hash,
-    status = NULL, response_headers = NULL, response_body = NULL, created_at = @now
+    status = NULL, response_headers = NULL, response_body = NULL, subject_id = NULL, created_at = @now
 WHERE owner = @owner AND key = @key AND created_at < @expired_before
 RETURNING created_at;
 
 -- name: CompleteIdempotencyKey :execrows
 -- Stores the response of the claim made at claimed_at (and of no later one).
 UPDATE idempotency_keys
-SET status = sqlc.arg(status)::int, response_headers = @response_headers, response_body = @response_body
+SET status = sqlc.arg(status)::int, response_headers = @response_headers, response_body = @response_body,
+    subject_id = sqlc.narg(subject_id)::uuid
 WHERE owner = @owner AND key = @key AND created_at = @claimed_at AND status IS NULL;
 
 -- name: ReleaseIdempotencyKey :execrows

@@ -41,8 +41,8 @@ DELETE FROM users WHERE id = $1;
 -- name: ListUsers :many
 -- Oldest first; keyset on (created_at, id); optional case-insensitive email prefix.
 SELECT u.*,
-       (SELECT max(lf.locked_until) FROM login_failures lf
-        WHERE lf.identifier IN (lower(u.email), lower(u.username)) AND lf.locked_until > sqlc.arg(now)::timestamptz
+       (SELECT max(ul.locked_until) FROM user_lockouts ul
+        WHERE ul.user_id = u.id AND ul.locked_until > sqlc.arg(now)::timestamptz
        ) AS locked_until
 FROM users u
 WHERE (sqlc.narg('email_prefix')::text IS NULL OR lower(u.email) LIKE sqlc.narg('email_prefix') || '%')
@@ -51,8 +51,3 @@ WHERE (sqlc.narg('email_prefix')::text IS NULL OR lower(u.email) LIKE sqlc.narg(
 ORDER BY u.created_at, u.id
 LIMIT @max_rows;
 
--- name: UserLockedUntil :one
-SELECT locked_until FROM login_failures
-WHERE identifier = ANY(sqlc.arg(identifiers)::text[]) AND locked_until > sqlc.arg(now)::timestamptz
-ORDER BY locked_until DESC
-LIMIT 1;

@@ -19,6 +19,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/ccbackend/ccbackend/internal/apitime"
+	"github.com/ccbackend/ccbackend/internal/chat"
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/labstack/echo/v4"
 	"github.com/oapi-codegen/nullable"
@@ -110,108 +111,6 @@ func (e AuthTokensTokenType) Valid() bool {
 	}
 }
 
-// Defines values for ChatChoiceFinishReason.
-const (
-	ChatChoiceFinishReasonContentFilter ChatChoiceFinishReason = "content_filter"
-	ChatChoiceFinishReasonLength        ChatChoiceFinishReason = "length"
-	ChatChoiceFinishReasonStop          ChatChoiceFinishReason = "stop"
-	ChatChoiceFinishReasonToolCalls     ChatChoiceFinishReason = "tool_calls"
-)
-
-// Valid indicates whether the value is a known member of the ChatChoiceFinishReason enum.
-func (e ChatChoiceFinishReason) Valid() bool {
-	switch e {
-	case ChatChoiceFinishReasonContentFilter:
-		return true
-	case ChatChoiceFinishReasonLength:
-		return true
-	case ChatChoiceFinishReasonStop:
-		return true
-	case ChatChoiceFinishReasonToolCalls:
-		return true
-	default:
-		return false
-	}
-}
-
-// Defines values for ChatChoiceMessageRole.
-const (
-	ChatChoiceMessageRoleAssistant ChatChoiceMessageRole = "assistant"
-)
-
-// Valid indicates whether the value is a known member of the ChatChoiceMessageRole enum.
-func (e ChatChoiceMessageRole) Valid() bool {
-	switch e {
-	case ChatChoiceMessageRoleAssistant:
-		return true
-	default:
-		return false
-	}
-}
-
-// Defines values for ChatCompletionObject.
-const (
-	ChatCompletionObjectChatCompletion ChatCompletionObject = "chat.completion"
-)
-
-// Valid indicates whether the value is a known member of the ChatCompletionObject enum.
-func (e ChatCompletionObject) Valid() bool {
-	switch e {
-	case ChatCompletionObjectChatCompletion:
-		return true
-	default:
-		return false
-	}
-}
-
-// Defines values for ChatCompletionRequestToolChoice0.
-const (
-	ChatCompletionRequestToolChoice0Auto     ChatCompletionRequestToolChoice0 = "auto"
-	ChatCompletionRequestToolChoice0None     ChatCompletionRequestToolChoice0 = "none"
-	ChatCompletionRequestToolChoice0Required ChatCompletionRequestToolChoice0 = "required"
-)
-
-// Valid indicates whether the value is a known member of the ChatCompletionRequestToolChoice0 enum.
-func (e ChatCompletionRequestToolChoice0) Valid() bool {
-	switch e {
-	case ChatCompletionRequestToolChoice0Auto:
-		return true
-	case ChatCompletionRequestToolChoice0None:
-		return true
-	case ChatCompletionRequestToolChoice0Required:
-		return true
-	default:
-		return false
-	}
-}
-
-// Defines values for ChatMessageRole.
-const (
-	ChatMessageRoleAssistant ChatMessageRole = "assistant"
-	ChatMessageRoleDeveloper ChatMessageRole = "developer"
-	ChatMessageRoleSystem    ChatMessageRole = "system"
-	ChatMessageRoleTool      ChatMessageRole = "tool"
-	ChatMessageRoleUser      ChatMessageRole = "user"
-)
-
-// Valid indicates whether the value is a known member of the ChatMessageRole enum.
-func (e ChatMessageRole) Valid() bool {
-	switch e {
-	case ChatMessageRoleAssistant:
-		return true
-	case ChatMessageRoleDeveloper:
-		return true
-	case ChatMessageRoleSystem:
-		return true
-	case ChatMessageRoleTool:
-		return true
-	case ChatMessageRoleUser:
-		return true
-	default:
-		return false
-	}
-}
-
 // Defines values for ChatNamedToolChoiceType.
 const (
 	ChatNamedToolChoiceTypeFunction ChatNamedToolChoiceType = "function"
@@ -221,36 +120,6 @@ const (
 func (e ChatNamedToolChoiceType) Valid() bool {
 	switch e {
 	case ChatNamedToolChoiceTypeFunction:
-		return true
-	default:
-		return false
-	}
-}
-
-// Defines values for ChatToolType.
-const (
-	ChatToolTypeFunction ChatToolType = "function"
-)
-
-// Valid indicates whether the value is a known member of the ChatToolType enum.
-func (e ChatToolType) Valid() bool {
-	switch e {
-	case ChatToolTypeFunction:
-		return true
-	default:
-		return false
-	}
-}
-
-// Defines values for ChatToolCallType.
-const (
-	ChatToolCallTypeFunction ChatToolCallType = "function"
-)
-
-// Valid indicates whether the value is a known member of the ChatToolCallType enum.
-func (e ChatToolCallType) Valid() bool {
-	switch e {
-	case ChatToolCallTypeFunction:
 		return true
 	default:
 		return false
@@ -726,6 +595,11 @@ type AuthTokensTokenType string
 type ChangePasswordRequest struct {
 	CurrentPassword string `json:"current_password"`
 	NewPassword     string `json:"new_password"`
+
+	// RevokeApiKeys Also revoke every API key of the account (the default: a password change is often a
+	// response to a compromise, and a key made by an intruder must not outlive it). Send false
+	// to keep the keys working, e.g. when only the password was rotated on schedule.
+	RevokeApiKeys *bool `json:"revoke_api_keys,omitempty"`
 }
 
 // ChatCancel defines model for ChatCancel.
@@ -736,107 +610,22 @@ type ChatCancel struct {
 }
 
 // ChatChoice defines model for ChatChoice.
-type ChatChoice struct {
-	FinishReason ChatChoiceFinishReason  `json:"finish_reason"`
-	Index        int                     `json:"index"`
-	Logprobs     *map[string]interface{} `json:"logprobs,omitempty"`
-	Message      struct {
-		Content   *string               `json:"content"`
-		Refusal   *string               `json:"refusal,omitempty"`
-		Role      ChatChoiceMessageRole `json:"role"`
-		ToolCalls *[]ChatToolCall       `json:"tool_calls,omitempty"`
-	} `json:"message"`
-}
+type ChatChoice = chat.Choice
 
-// ChatChoiceFinishReason defines model for ChatChoice.FinishReason.
-type ChatChoiceFinishReason string
-
-// ChatChoiceMessageRole defines model for ChatChoice.Message.Role.
-type ChatChoiceMessageRole string
+// ChatChunkChoice defines model for ChatChunkChoice.
+type ChatChunkChoice = chat.ChunkChoice
 
 // ChatCompletion defines model for ChatCompletion.
-type ChatCompletion struct {
-	Choices []ChatChoice `json:"choices"`
+type ChatCompletion = chat.Completion
 
-	// Cost Extension. US dollars, by token kind.
-	Cost    *ChatCost            `json:"cost,omitempty"`
-	Created int64                `json:"created"`
-	Id      string               `json:"id"`
-	Model   string               `json:"model"`
-	Object  ChatCompletionObject `json:"object"`
-
-	// SessionId Extension. The session the exchange was stored in.
-	SessionId         *openapi_types.UUID `json:"session_id,omitempty"`
-	SystemFingerprint *string             `json:"system_fingerprint,omitempty"`
-	Usage             ChatUsage           `json:"usage"`
-}
-
-// ChatCompletionObject defines model for ChatCompletion.Object.
-type ChatCompletionObject string
+// ChatCompletionChunk One `data:` event of a streamed completion. The first carries the role, the last of the answer a `finish_reason`; with `stream_options.include_usage` a chunk with empty `choices` carries `usage` and `cost`; a chunk with empty `choices` and `session_error` may come last, just before `data: [DONE]`.
+type ChatCompletionChunk = chat.Chunk
 
 // ChatCompletionRequest OpenAI's chat completion request; fields not listed are accepted and ignored.
-type ChatCompletionRequest struct {
-	MaxCompletionTokens *int               `json:"max_completion_tokens,omitempty"`
-	MaxTokens           *int               `json:"max_tokens,omitempty"`
-	Messages            []ChatMessage      `json:"messages"`
-	Metadata            *map[string]string `json:"metadata,omitempty"`
-	Model               string             `json:"model"`
-
-	// N Only 1 is supported.
-	N                 *int  `json:"n,omitempty"`
-	ParallelToolCalls *bool `json:"parallel_tool_calls,omitempty"`
-
-	// ProjectId Extension. The project a new session (none given) is created in.
-	ProjectId *openapi_types.UUID `json:"project_id,omitempty"`
-
-	// SessionId Extension. Append this exchange to the caller's session.
-	SessionId *openapi_types.UUID `json:"session_id,omitempty"`
-
-	// Stop A stop sequence or up to 4 of them.
-	Stop          *ChatCompletionRequest_Stop `json:"stop,omitempty"`
-	Stream        *bool                       `json:"stream,omitempty"`
-	StreamOptions *struct {
-		IncludeUsage *bool `json:"include_usage,omitempty"`
-	} `json:"stream_options,omitempty"`
-	Temperature *float64 `json:"temperature,omitempty"`
-
-	// ToolChoice `none`, `auto`, `required`, or {type: function, function: {name}}.
-	ToolChoice *ChatCompletionRequest_ToolChoice `json:"tool_choice,omitempty"`
-	Tools      *[]ChatTool                       `json:"tools,omitempty"`
-	TopP       *float64                          `json:"top_p,omitempty"`
-
-	// UseSessionHistory Extension. Prepend the session's stored messages to `messages`.
-	UseSessionHistory *bool   `json:"use_session_history,omitempty"`
-	User              *string `json:"user,omitempty"`
-}
-
-// ChatCompletionRequestStop0 defines model for ChatCompletionRequest.Stop.0.
-type ChatCompletionRequestStop0 = string
-
-// ChatCompletionRequestStop1 defines model for ChatCompletionRequest.Stop.1.
-type ChatCompletionRequestStop1 = []string
-
-// ChatCompletionRequest_Stop A stop sequence or up to 4 of them.
-type ChatCompletionRequest_Stop struct {
-	union json.RawMessage
-}
-
-// ChatCompletionRequestToolChoice0 defines model for ChatCompletionRequest.ToolChoice.0.
-type ChatCompletionRequestToolChoice0 string
-
-// ChatCompletionRequest_ToolChoice `none`, `auto`, `required`, or {type: function, function: {name}}.
-type ChatCompletionRequest_ToolChoice struct {
-	union json.RawMessage
-}
+type ChatCompletionRequest = chat.Request
 
 // ChatCost Extension. US dollars, by token kind.
-type ChatCost struct {
-	CacheRead  float64 `json:"cache_read"`
-	CacheWrite float64 `json:"cache_write"`
-	Input      float64 `json:"input"`
-	Output     float64 `json:"output"`
-	Total      float64 `json:"total"`
-}
+type ChatCost = chat.Cost
 
 // ChatDebug defines model for ChatDebug.
 type ChatDebug struct {
@@ -848,18 +637,11 @@ type ChatDebug struct {
 	UpstreamModel string                 `json:"upstream_model"`
 }
 
-// ChatMessage defines model for ChatMessage.
-type ChatMessage struct {
-	// Content A string, a list of content parts, or null (assistant turns with tool calls).
-	Content    interface{}     `json:"content,omitempty"`
-	Name       *string         `json:"name,omitempty"`
-	Role       ChatMessageRole `json:"role"`
-	ToolCallId *string         `json:"tool_call_id,omitempty"`
-	ToolCalls  *[]ChatToolCall `json:"tool_calls,omitempty"`
-}
+// ChatDelta defines model for ChatDelta.
+type ChatDelta = chat.Delta
 
-// ChatMessageRole defines model for ChatMessage.Role.
-type ChatMessageRole string
+// ChatMessage One turn. A `tool` message needs `tool_call_id`; an `assistant` message needs `content` or `tool_calls`; system, developer and tool messages take text only (a string or text parts). Images are base64 `data:` URLs (png, jpeg, gif, webp); nothing is fetched.
+type ChatMessage = chat.Message
 
 // ChatNamedToolChoice defines model for ChatNamedToolChoice.
 type ChatNamedToolChoice struct {
@@ -872,6 +654,9 @@ type ChatNamedToolChoice struct {
 // ChatNamedToolChoiceType defines model for ChatNamedToolChoice.Type.
 type ChatNamedToolChoiceType string
 
+// ChatSessionError Extension. The answer was produced but could not be stored in its session; it is not in the session's messages.
+type ChatSessionError = chat.SessionError
+
 // ChatStatus defines model for ChatStatus.
 type ChatStatus struct {
 	IsRunning    bool               `json:"is_running"`
@@ -883,45 +668,23 @@ type ChatStatus struct {
 	UpdatedAt    apitime.Time       `json:"updated_at"`
 }
 
-// ChatTool defines model for ChatTool.
-type ChatTool struct {
-	Function struct {
-		Description *string                 `json:"description,omitempty"`
-		Name        string                  `json:"name"`
-		Parameters  *map[string]interface{} `json:"parameters,omitempty"`
-		Strict      *bool                   `json:"strict,omitempty"`
-	} `json:"function"`
-	Type ChatToolType `json:"type"`
+// ChatStreamError The `data:` event sent instead of further chunks when the model provider fails after the stream began (the status is 200 by then); `data: [DONE]` follows.
+type ChatStreamError struct {
+	// Error The same error in the shape OpenAI SDKs read.
+	Error OpenAIError `json:"error"`
 }
 
-// ChatToolType defines model for ChatTool.Type.
-type ChatToolType string
+// ChatTool defines model for ChatTool.
+type ChatTool = chat.Tool
 
 // ChatToolCall defines model for ChatToolCall.
-type ChatToolCall struct {
-	Function struct {
-		// Arguments JSON-encoded arguments.
-		Arguments string `json:"arguments"`
-		Name      string `json:"name"`
-	} `json:"function"`
-	Id   string           `json:"id"`
-	Type ChatToolCallType `json:"type"`
-}
+type ChatToolCall = chat.ToolCall
 
-// ChatToolCallType defines model for ChatToolCall.Type.
-type ChatToolCallType string
+// ChatToolCallDelta A fragment of a tool call; `id`, `type` and `function.name` come with its first fragment.
+type ChatToolCallDelta = chat.ToolCallDelta
 
 // ChatUsage defines model for ChatUsage.
-type ChatUsage struct {
-	CompletionTokens int64 `json:"completion_tokens"`
-
-	// PromptTokens Input including cache reads and writes.
-	PromptTokens        int64 `json:"prompt_tokens"`
-	PromptTokensDetails *struct {
-		CachedTokens *int64 `json:"cached_tokens,omitempty"`
-	} `json:"prompt_tokens_details,omitempty"`
-	TotalTokens int64 `json:"total_tokens"`
-}
+type ChatUsage = chat.Usage
 
 // ClientType Which app the tokens are for; it becomes the access token's audience.
 type ClientType string
@@ -1505,6 +1268,8 @@ type CreateAPIKeyParams struct {
 	// IdempotencyKey Makes a create safe to retry: the same key with the same body within 24 hours replays the
 	// original response (with `Idempotent-Replayed: true`) instead of creating again; the same key
 	// with a different body is a 422, and a key whose first request is still running is a 409.
+	// Operations marked `x-idempotent-replay: without-secret` never replay a secret (see each
+	// operation): a retry of their success is refused instead.
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
 
@@ -1525,6 +1290,8 @@ type CreateProjectParams struct {
 	// IdempotencyKey Makes a create safe to retry: the same key with the same body within 24 hours replays the
 	// original response (with `Idempotent-Replayed: true`) instead of creating again; the same key
 	// with a different body is a 422, and a key whose first request is still running is a 409.
+	// Operations marked `x-idempotent-replay: without-secret` never replay a secret (see each
+	// operation): a retry of their success is refused instead.
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
 
@@ -1566,6 +1333,8 @@ type CreateSessionParams struct {
 	// IdempotencyKey Makes a create safe to retry: the same key with the same body within 24 hours replays the
 	// original response (with `Idempotent-Replayed: true`) instead of creating again; the same key
 	// with a different body is a 422, and a key whose first request is still running is a 409.
+	// Operations marked `x-idempotent-replay: without-secret` never replay a secret (see each
+	// operation): a retry of their success is refused instead.
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
 
@@ -1607,6 +1376,8 @@ type CreateMessageParams struct {
 	// IdempotencyKey Makes a create safe to retry: the same key with the same body within 24 hours replays the
 	// original response (with `Idempotent-Replayed: true`) instead of creating again; the same key
 	// with a different body is a 422, and a key whose first request is still running is a 409.
+	// Operations marked `x-idempotent-replay: without-secret` never replay a secret (see each
+	// operation): a retry of their success is refused instead.
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
 
@@ -1669,130 +1440,6 @@ type UpdateSessionJSONRequestBody = SessionPatch
 
 // CreateMessageJSONRequestBody defines body for CreateMessage for application/json ContentType.
 type CreateMessageJSONRequestBody = MessageCreate
-
-// AsChatCompletionRequestStop0 returns the union data inside the ChatCompletionRequest_Stop as a ChatCompletionRequestStop0
-func (t ChatCompletionRequest_Stop) AsChatCompletionRequestStop0() (ChatCompletionRequestStop0, error) {
-	var body ChatCompletionRequestStop0
-	err := json.Unmarshal(t.union, &body)
-	return body, err
-}
-
-// FromChatCompletionRequestStop0 overwrites any union data inside the ChatCompletionRequest_Stop as the provided ChatCompletionRequestStop0
-func (t *ChatCompletionRequest_Stop) FromChatCompletionRequestStop0(v ChatCompletionRequestStop0) error {
-	b, err := json.Marshal(v)
-	t.union = b
-	return err
-}
-
-// MergeChatCompletionRequestStop0 performs a merge with any union data inside the ChatCompletionRequest_Stop, using the provided ChatCompletionRequestStop0
-func (t *ChatCompletionRequest_Stop) MergeChatCompletionRequestStop0(v ChatCompletionRequestStop0) error {
-	b, err := json.Marshal(v)
-	if err != nil {
-		return err
-	}
-
-	merged, err := runtime.JSONMerge(t.union, b)
-	t.union = merged
-	return err
-}
-
-// AsChatCompletionRequestStop1 returns the union data inside the ChatCompletionRequest_Stop as a ChatCompletionRequestStop1
-func (t ChatCompletionRequest_Stop) AsChatCompletionRequestStop1() (ChatCompletionRequestStop1, error) {
-	var body ChatCompletionRequestStop1
-	err := json.Unmarshal(t.union, &body)
-	return body, err
-}
-
-// FromChatCompletionRequestStop1 overwrites any union data inside the ChatCompletionRequest_Stop as the provided ChatCompletionRequestStop1
-func (t *ChatCompletionRequest_Stop) FromChatCompletionRequestStop1(v ChatCompletionRequestStop1) error {
-	b, err := json.Marshal(v)
-	t.union = b
-	return err
-}
-
-// MergeChatCompletionRequestStop1 performs a merge with any union data inside the ChatCompletionRequest_Stop, using the provided ChatCompletionRequestStop1
-func (t *ChatCompletionRequest_Stop) MergeChatCompletionRequestStop1(v ChatCompletionRequestStop1) error {
-	b, err := json.Marshal(v)
-	if err != nil {
-		return err
-	}
-
-	merged, err := runtime.JSONMerge(t.union, b)
-	t.union = merged
-	return err
-}
-
-func (t ChatCompletionRequest_Stop) MarshalJSON() ([]byte, error) {
-	b, err := t.union.MarshalJSON()
-	return b, err
-}
-
-func (t *ChatCompletionRequest_Stop) UnmarshalJSON(b []byte) error {
-	err := t.union.UnmarshalJSON(b)
-	return err
-}
-
-// AsChatCompletionRequestToolChoice0 returns the union data inside the ChatCompletionRequest_ToolChoice as a ChatCompletionRequestToolChoice0
-func (t ChatCompletionRequest_ToolChoice) AsChatCompletionRequestToolChoice0() (ChatCompletionRequestToolChoice0, error) {
-	var body ChatCompletionRequestToolChoice0
-	err := json.Unmarshal(t.union, &body)
-	return body, err
-}
-
-// FromChatCompletionRequestToolChoice0 overwrites any union data inside the ChatCompletionRequest_ToolChoice as the provided ChatCompletionRequestToolChoice0
-func (t *ChatCompletionRequest_ToolChoice) FromChatCompletionRequestToolChoice0(v ChatCompletionRequestToolChoice0) error {
-	b, err := json.Marshal(v)
-	t.union = b
-	return err
-}
-
-// MergeChatCompletionRequestToolChoice0 performs a merge with any union data inside the ChatCompletionRequest_ToolChoice, using the provided ChatCompletionRequestToolChoice0
-func (t *ChatCompletionRequest_ToolChoice) MergeChatCompletionRequestToolChoice0(v ChatCompletionRequestToolChoice0) error {
-	b, err := json.Marshal(v)
-	if err != nil {
-		return err
-	}
-
-	merged, err := runtime.JSONMerge(t.union, b)
-	t.union = merged
-	return err
-}
-
-// AsChatNamedToolChoice returns the union data inside the ChatCompletionRequest_ToolChoice as a ChatNamedToolChoice
-func (t ChatCompletionRequest_ToolChoice) AsChatNamedToolChoice() (ChatNamedToolChoice, error) {
-	var body ChatNamedToolChoice
-	err := json.Unmarshal(t.union, &body)
-	return body, err
-}
-
-// FromChatNamedToolChoice overwrites any union data inside the ChatCompletionRequest_ToolChoice as the provided ChatNamedToolChoice
-func (t *ChatCompletionRequest_ToolChoice) FromChatNamedToolChoice(v ChatNamedToolChoice) error {
-	b, err := json.Marshal(v)
-	t.union = b
-	return err
-}
-
-// MergeChatNamedToolChoice performs a merge with any union data inside the ChatCompletionRequest_ToolChoice, using the provided ChatNamedToolChoice
-func (t *ChatCompletionRequest_ToolChoice) MergeChatNamedToolChoice(v ChatNamedToolChoice) error {
-	b, err := json.Marshal(v)
-	if err != nil {
-		return err
-	}
-
-	merged, err := runtime.JSONMerge(t.union, b)
-	t.union = merged
-	return err
-}
-
-func (t ChatCompletionRequest_ToolChoice) MarshalJSON() ([]byte, error) {
-	b, err := t.union.MarshalJSON()
-	return b, err
-}
-
-func (t *ChatCompletionRequest_ToolChoice) UnmarshalJSON(b []byte) error {
-	err := t.union.UnmarshalJSON(b)
-	return err
-}
 
 // AsMessageContent0 returns the union data inside the MessageContent as a MessageContent0
 func (t MessageContent) AsMessageContent0() (MessageContent0, error) {
@@ -2027,7 +1674,15 @@ type ClientInterface interface {
 
 	// CreateAPIKeyWithBody Create an API key
 	//
-	// The secret is in this response only; it is stored as a SHA-256 hash.
+	// The secret is in this response only; it is stored as a SHA-256 hash. A user has at most
+	// `CCB_MAX_API_KEYS_PER_USER` (default 25) working keys (not revoked, not expired); one more is
+	// a 409 `api_key_limit_reached`.
+	//
+	// Idempotency: a retry with the same `Idempotency-Key` never shows the secret again. When the
+	// first request created the key, the retry is a 409 `secret_not_replayable` (nothing is
+	// created twice; the key is in the list, and a client that lost its secret revokes it and
+	// creates another). A retry of a request that failed (e.g. 409 `api_key_limit_reached`) replays
+	// that failure. Revoking the key forgets the stored outcome.
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -2036,7 +1691,15 @@ type ClientInterface interface {
 
 	// CreateAPIKey Create an API key
 	//
-	// The secret is in this response only; it is stored as a SHA-256 hash.
+	// The secret is in this response only; it is stored as a SHA-256 hash. A user has at most
+	// `CCB_MAX_API_KEYS_PER_USER` (default 25) working keys (not revoked, not expired); one more is
+	// a 409 `api_key_limit_reached`.
+	//
+	// Idempotency: a retry with the same `Idempotency-Key` never shows the secret again. When the
+	// first request created the key, the retry is a 409 `secret_not_replayable` (nothing is
+	// created twice; the key is in the list, and a client that lost its secret revokes it and
+	// creates another). A retry of a request that failed (e.g. 409 `api_key_limit_reached`) replays
+	// that failure. Revoking the key forgets the stored outcome.
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -2052,14 +1715,20 @@ type ClientInterface interface {
 
 	// RotateAPIKey Replace an API key's secret
 	//
-	// The old secret keeps working for the configured grace period (default none).
+	// The old secret keeps working for the configured grace period (default none). Not
+	// idempotent: `Idempotency-Key` is ignored and a retry rotates again, answering with a fresh
+	// secret; a stored response of this operation would never be replayed with its secret.
 	//
 	// Corresponds with POST /v1/auth/api-keys/{id}/rotate (the `RotateAPIKey` operationId).
 	RotateAPIKey(ctx context.Context, id ID, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// ChangePasswordWithBody Change the password
 	//
-	// Signs out every other session (refresh family) of the account.
+	// Signs out every other session (refresh family) of the account and, unless `revoke_api_keys`
+	// is false, revokes every API key of the account. A wrong current password is a 403
+	// `invalid_password`, audited, and counts towards the account's lockout like a failed sign-in;
+	// once the account is locked every attempt (even with the right password) is a 429
+	// `account_locked` with `Retry-After`.
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -2068,7 +1737,11 @@ type ClientInterface interface {
 
 	// ChangePassword Change the password
 	//
-	// Signs out every other session (refresh family) of the account.
+	// Signs out every other session (refresh family) of the account and, unless `revoke_api_keys`
+	// is false, revokes every API key of the account. A wrong current password is a 403
+	// `invalid_password`, audited, and counts towards the account's lockout like a failed sign-in;
+	// once the account is locked every attempt (even with the right password) is a 429
+	// `account_locked` with `Retry-After`.
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -2114,7 +1787,10 @@ type ClientInterface interface {
 
 	// DeleteProfileWithBody Delete the account and everything it owns
 	//
-	// Deletes the account, its sessions, API keys and everything it owns, after confirming the password.
+	// Deletes the account, its sessions, API keys and everything it owns, after confirming the
+	// password. A wrong password is a 403 `invalid_password`, audited, and counts towards the
+	// account's lockout like a failed sign-in; once the account is locked every confirmation (even
+	// the right password) is a 429 `account_locked` with `Retry-After`.
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -2123,7 +1799,10 @@ type ClientInterface interface {
 
 	// DeleteProfile Delete the account and everything it owns
 	//
-	// Deletes the account, its sessions, API keys and everything it owns, after confirming the password.
+	// Deletes the account, its sessions, API keys and everything it owns, after confirming the
+	// password. A wrong password is a 403 `invalid_password`, audited, and counts towards the
+	// account's lockout like a failed sign-in; once the account is locked every confirmation (even
+	// the right password) is a 429 `account_locked` with `Retry-After`.
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -2204,7 +1883,27 @@ type ClientInterface interface {
 	// `chat.completion.chunk` objects ending with `data: [DONE]`, with a `: keep-alive` comment
 	// every 15 s. Extensions: `session_id` appends the new user turn and the reply to a session
 	// (`use_session_history: true` prepends its stored history), `project_id`, and `cost` in the
-	// response. `n` must be 1. Also limited by tokens (`tokens` policy).
+	// response. `n` must be 1. Each data event of a stream is a `ChatCompletionChunk`, or a
+	// `ChatStreamError` when the model provider fails after the stream began.
+	//
+	// Storing the exchange: when `session_id` or `project_id` asks for it, a last user or tool
+	// message that a session could never hold (larger than the server's message limit,
+	// `CCB_MAX_MESSAGE_BYTES`, or containing NUL characters) is refused up front with 400 and a
+	// pointer to its `content`, before anything is created or sent upstream. The exchange is
+	// stored once the answer is complete (also a cancelled or failed one, with what was
+	// produced): a streamed exchange before `data: [DONE]`, a non-streamed one before the
+	// response. If storing fails even so, the answer still stands and the failure is reported,
+	// never hidden: `session_error` in the response body, or in a last chunk (with empty
+	// `choices`) just before `data: [DONE]`.
+	//
+	// Limits: a token budget per user (`tokens` policy) is charged with the prompt estimate plus
+	// `max_tokens` before the call and settled with the real usage afterwards; a request it
+	// cannot fit is refused with 429 `token_rate_limited`. When Redis cannot check the budget the
+	// request is refused with 503 `token_limiter_unavailable`, unless the operator chose to admit
+	// such requests uncharged (`CCB_TOKEN_LIMIT_FAIL_OPEN`). A user may run a bounded number of
+	// generations at once across all instances (`CCB_MAX_CONCURRENT_GENERATIONS`, 8 by default);
+	// one more is refused with 429 `too_many_generations` and `Retry-After`. A slot is freed when
+	// the generation ends (completed, failed, cancelled or the client went away).
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -2218,7 +1917,27 @@ type ClientInterface interface {
 	// `chat.completion.chunk` objects ending with `data: [DONE]`, with a `: keep-alive` comment
 	// every 15 s. Extensions: `session_id` appends the new user turn and the reply to a session
 	// (`use_session_history: true` prepends its stored history), `project_id`, and `cost` in the
-	// response. `n` must be 1. Also limited by tokens (`tokens` policy).
+	// response. `n` must be 1. Each data event of a stream is a `ChatCompletionChunk`, or a
+	// `ChatStreamError` when the model provider fails after the stream began.
+	//
+	// Storing the exchange: when `session_id` or `project_id` asks for it, a last user or tool
+	// message that a session could never hold (larger than the server's message limit,
+	// `CCB_MAX_MESSAGE_BYTES`, or containing NUL characters) is refused up front with 400 and a
+	// pointer to its `content`, before anything is created or sent upstream. The exchange is
+	// stored once the answer is complete (also a cancelled or failed one, with what was
+	// produced): a streamed exchange before `data: [DONE]`, a non-streamed one before the
+	// response. If storing fails even so, the answer still stands and the failure is reported,
+	// never hidden: `session_error` in the response body, or in a last chunk (with empty
+	// `choices`) just before `data: [DONE]`.
+	//
+	// Limits: a token budget per user (`tokens` policy) is charged with the prompt estimate plus
+	// `max_tokens` before the call and settled with the real usage afterwards; a request it
+	// cannot fit is refused with 429 `token_rate_limited`. When Redis cannot check the budget the
+	// request is refused with 503 `token_limiter_unavailable`, unless the operator chose to admit
+	// such requests uncharged (`CCB_TOKEN_LIMIT_FAIL_OPEN`). A user may run a bounded number of
+	// generations at once across all instances (`CCB_MAX_CONCURRENT_GENERATIONS`, 8 by default);
+	// one more is refused with 429 `too_many_generations` and `Retry-After`. A slot is freed when
+	// the generation ends (completed, failed, cancelled or the client went away).
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -2652,7 +2371,15 @@ func (c *Client) ListAPIKeys(ctx context.Context, params *ListAPIKeysParams, req
 
 // CreateAPIKeyWithBody Create an API key
 //
-// The secret is in this response only; it is stored as a SHA-256 hash.
+// The secret is in this response only; it is stored as a SHA-256 hash. A user has at most
+// `CCB_MAX_API_KEYS_PER_USER` (default 25) working keys (not revoked, not expired); one more is
+// a 409 `api_key_limit_reached`.
+//
+// Idempotency: a retry with the same `Idempotency-Key` never shows the secret again. When the
+// first request created the key, the retry is a 409 `secret_not_replayable` (nothing is
+// created twice; the key is in the list, and a client that lost its secret revokes it and
+// creates another). A retry of a request that failed (e.g. 409 `api_key_limit_reached`) replays
+// that failure. Revoking the key forgets the stored outcome.
 //
 // Takes any type of body and a specified content type.
 //
@@ -2671,7 +2398,15 @@ func (c *Client) CreateAPIKeyWithBody(ctx context.Context, params *CreateAPIKeyP
 
 // CreateAPIKey Create an API key
 //
-// The secret is in this response only; it is stored as a SHA-256 hash.
+// The secret is in this response only; it is stored as a SHA-256 hash. A user has at most
+// `CCB_MAX_API_KEYS_PER_USER` (default 25) working keys (not revoked, not expired); one more is
+// a 409 `api_key_limit_reached`.
+//
+// Idempotency: a retry with the same `Idempotency-Key` never shows the secret again. When the
+// first request created the key, the retry is a 409 `secret_not_replayable` (nothing is
+// created twice; the key is in the list, and a client that lost its secret revokes it and
+// creates another). A retry of a request that failed (e.g. 409 `api_key_limit_reached`) replays
+// that failure. Revoking the key forgets the stored outcome.
 //
 // Takes a body of the `application/json` content type.
 //
@@ -2707,7 +2442,9 @@ func (c *Client) RevokeAPIKey(ctx context.Context, id ID, reqEditors ...RequestE
 
 // RotateAPIKey Replace an API key's secret
 //
-// The old secret keeps working for the configured grace period (default none).
+// The old secret keeps working for the configured grace period (default none). Not
+// idempotent: `Idempotency-Key` is ignored and a retry rotates again, answering with a fresh
+// secret; a stored response of this operation would never be replayed with its secret.
 //
 // Corresponds with POST /v1/auth/api-keys/{id}/rotate (the `RotateAPIKey` operationId).
 func (c *Client) RotateAPIKey(ctx context.Context, id ID, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -2724,7 +2461,11 @@ func (c *Client) RotateAPIKey(ctx context.Context, id ID, reqEditors ...RequestE
 
 // ChangePasswordWithBody Change the password
 //
-// Signs out every other session (refresh family) of the account.
+// Signs out every other session (refresh family) of the account and, unless `revoke_api_keys`
+// is false, revokes every API key of the account. A wrong current password is a 403
+// `invalid_password`, audited, and counts towards the account's lockout like a failed sign-in;
+// once the account is locked every attempt (even with the right password) is a 429
+// `account_locked` with `Retry-After`.
 //
 // Takes any type of body and a specified content type.
 //
@@ -2743,7 +2484,11 @@ func (c *Client) ChangePasswordWithBody(ctx context.Context, contentType string,
 
 // ChangePassword Change the password
 //
-// Signs out every other session (refresh family) of the account.
+// Signs out every other session (refresh family) of the account and, unless `revoke_api_keys`
+// is false, revokes every API key of the account. A wrong current password is a 403
+// `invalid_password`, audited, and counts towards the account's lockout like a failed sign-in;
+// once the account is locked every attempt (even with the right password) is a 429
+// `account_locked` with `Retry-After`.
 //
 // Takes a body of the `application/json` content type.
 //
@@ -2839,7 +2584,10 @@ func (c *Client) Logout(ctx context.Context, reqEditors ...RequestEditorFn) (*ht
 
 // DeleteProfileWithBody Delete the account and everything it owns
 //
-// Deletes the account, its sessions, API keys and everything it owns, after confirming the password.
+// Deletes the account, its sessions, API keys and everything it owns, after confirming the
+// password. A wrong password is a 403 `invalid_password`, audited, and counts towards the
+// account's lockout like a failed sign-in; once the account is locked every confirmation (even
+// the right password) is a 429 `account_locked` with `Retry-After`.
 //
 // Takes any type of body and a specified content type.
 //
@@ -2858,7 +2606,10 @@ func (c *Client) DeleteProfileWithBody(ctx context.Context, contentType string, 
 
 // DeleteProfile Delete the account and everything it owns
 //
-// Deletes the account, its sessions, API keys and everything it owns, after confirming the password.
+// Deletes the account, its sessions, API keys and everything it owns, after confirming the
+// password. A wrong password is a 403 `invalid_password`, audited, and counts towards the
+// account's lockout like a failed sign-in; once the account is locked every confirmation (even
+// the right password) is a 429 `account_locked` with `Retry-After`.
 //
 // Takes a body of the `application/json` content type.
 //
@@ -3019,7 +2770,27 @@ func (c *Client) Register(ctx context.Context, body RegisterJSONRequestBody, req
 // `chat.completion.chunk` objects ending with `data: [DONE]`, with a `: keep-alive` comment
 // every 15 s. Extensions: `session_id` appends the new user turn and the reply to a session
 // (`use_session_history: true` prepends its stored history), `project_id`, and `cost` in the
-// response. `n` must be 1. Also limited by tokens (`tokens` policy).
+// response. `n` must be 1. Each data event of a stream is a `ChatCompletionChunk`, or a
+// `ChatStreamError` when the model provider fails after the stream began.
+//
+// Storing the exchange: when `session_id` or `project_id` asks for it, a last user or tool
+// message that a session could never hold (larger than the server's message limit,
+// `CCB_MAX_MESSAGE_BYTES`, or containing NUL characters) is refused up front with 400 and a
+// pointer to its `content`, before anything is created or sent upstream. The exchange is
+// stored once the answer is complete (also a cancelled or failed one, with what was
+// produced): a streamed exchange before `data: [DONE]`, a non-streamed one before the
+// response. If storing fails even so, the answer still stands and the failure is reported,
+// never hidden: `session_error` in the response body, or in a last chunk (with empty
+// `choices`) just before `data: [DONE]`.
+//
+// Limits: a token budget per user (`tokens` policy) is charged with the prompt estimate plus
+// `max_tokens` before the call and settled with the real usage afterwards; a request it
+// cannot fit is refused with 429 `token_rate_limited`. When Redis cannot check the budget the
+// request is refused with 503 `token_limiter_unavailable`, unless the operator chose to admit
+// such requests uncharged (`CCB_TOKEN_LIMIT_FAIL_OPEN`). A user may run a bounded number of
+// generations at once across all instances (`CCB_MAX_CONCURRENT_GENERATIONS`, 8 by default);
+// one more is refused with 429 `too_many_generations` and `Retry-After`. A slot is freed when
+// the generation ends (completed, failed, cancelled or the client went away).
 //
 // Takes any type of body and a specified content type.
 //
@@ -3043,7 +2814,27 @@ func (c *Client) CreateChatCompletionWithBody(ctx context.Context, contentType s
 // `chat.completion.chunk` objects ending with `data: [DONE]`, with a `: keep-alive` comment
 // every 15 s. Extensions: `session_id` appends the new user turn and the reply to a session
 // (`use_session_history: true` prepends its stored history), `project_id`, and `cost` in the
-// response. `n` must be 1. Also limited by tokens (`tokens` policy).
+// response. `n` must be 1. Each data event of a stream is a `ChatCompletionChunk`, or a
+// `ChatStreamError` when the model provider fails after the stream began.
+//
+// Storing the exchange: when `session_id` or `project_id` asks for it, a last user or tool
+// message that a session could never hold (larger than the server's message limit,
+// `CCB_MAX_MESSAGE_BYTES`, or containing NUL characters) is refused up front with 400 and a
+// pointer to its `content`, before anything is created or sent upstream. The exchange is
+// stored once the answer is complete (also a cancelled or failed one, with what was
+// produced): a streamed exchange before `data: [DONE]`, a non-streamed one before the
+// response. If storing fails even so, the answer still stands and the failure is reported,
+// never hidden: `session_error` in the response body, or in a last chunk (with empty
+// `choices`) just before `data: [DONE]`.
+//
+// Limits: a token budget per user (`tokens` policy) is charged with the prompt estimate plus
+// `max_tokens` before the call and settled with the real usage afterwards; a request it
+// cannot fit is refused with 429 `token_rate_limited`. When Redis cannot check the budget the
+// request is refused with 503 `token_limiter_unavailable`, unless the operator chose to admit
+// such requests uncharged (`CCB_TOKEN_LIMIT_FAIL_OPEN`). A user may run a bounded number of
+// generations at once across all instances (`CCB_MAX_CONCURRENT_GENERATIONS`, 8 by default);
+// one more is refused with 429 `too_many_generations` and `Retry-After`. A slot is freed when
+// the generation ends (completed, failed, cancelled or the client went away).
 //
 // Takes a body of the `application/json` content type.
 //
@@ -5856,7 +5647,15 @@ type ClientWithResponsesInterface interface {
 
 	// CreateAPIKeyWithBodyWithResponse Create an API key
 	//
-	// The secret is in this response only; it is stored as a SHA-256 hash.
+	// The secret is in this response only; it is stored as a SHA-256 hash. A user has at most
+	// `CCB_MAX_API_KEYS_PER_USER` (default 25) working keys (not revoked, not expired); one more is
+	// a 409 `api_key_limit_reached`.
+	//
+	// Idempotency: a retry with the same `Idempotency-Key` never shows the secret again. When the
+	// first request created the key, the retry is a 409 `secret_not_replayable` (nothing is
+	// created twice; the key is in the list, and a client that lost its secret revokes it and
+	// creates another). A retry of a request that failed (e.g. 409 `api_key_limit_reached`) replays
+	// that failure. Revoking the key forgets the stored outcome.
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -5865,7 +5664,15 @@ type ClientWithResponsesInterface interface {
 
 	// CreateAPIKeyWithResponse Create an API key
 	//
-	// The secret is in this response only; it is stored as a SHA-256 hash.
+	// The secret is in this response only; it is stored as a SHA-256 hash. A user has at most
+	// `CCB_MAX_API_KEYS_PER_USER` (default 25) working keys (not revoked, not expired); one more is
+	// a 409 `api_key_limit_reached`.
+	//
+	// Idempotency: a retry with the same `Idempotency-Key` never shows the secret again. When the
+	// first request created the key, the retry is a 409 `secret_not_replayable` (nothing is
+	// created twice; the key is in the list, and a client that lost its secret revokes it and
+	// creates another). A retry of a request that failed (e.g. 409 `api_key_limit_reached`) replays
+	// that failure. Revoking the key forgets the stored outcome.
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -5883,7 +5690,9 @@ type ClientWithResponsesInterface interface {
 
 	// RotateAPIKeyWithResponse Replace an API key's secret
 	//
-	// The old secret keeps working for the configured grace period (default none).
+	// The old secret keeps working for the configured grace period (default none). Not
+	// idempotent: `Idempotency-Key` is ignored and a retry rotates again, answering with a fresh
+	// secret; a stored response of this operation would never be replayed with its secret.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -5892,7 +5701,11 @@ type ClientWithResponsesInterface interface {
 
 	// ChangePasswordWithBodyWithResponse Change the password
 	//
-	// Signs out every other session (refresh family) of the account.
+	// Signs out every other session (refresh family) of the account and, unless `revoke_api_keys`
+	// is false, revokes every API key of the account. A wrong current password is a 403
+	// `invalid_password`, audited, and counts towards the account's lockout like a failed sign-in;
+	// once the account is locked every attempt (even with the right password) is a 429
+	// `account_locked` with `Retry-After`.
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -5901,7 +5714,11 @@ type ClientWithResponsesInterface interface {
 
 	// ChangePasswordWithResponse Change the password
 	//
-	// Signs out every other session (refresh family) of the account.
+	// Signs out every other session (refresh family) of the account and, unless `revoke_api_keys`
+	// is false, revokes every API key of the account. A wrong current password is a 403
+	// `invalid_password`, audited, and counts towards the account's lockout like a failed sign-in;
+	// once the account is locked every attempt (even with the right password) is a 429
+	// `account_locked` with `Retry-After`.
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -5949,7 +5766,10 @@ type ClientWithResponsesInterface interface {
 
 	// DeleteProfileWithBodyWithResponse Delete the account and everything it owns
 	//
-	// Deletes the account, its sessions, API keys and everything it owns, after confirming the password.
+	// Deletes the account, its sessions, API keys and everything it owns, after confirming the
+	// password. A wrong password is a 403 `invalid_password`, audited, and counts towards the
+	// account's lockout like a failed sign-in; once the account is locked every confirmation (even
+	// the right password) is a 429 `account_locked` with `Retry-After`.
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -5958,7 +5778,10 @@ type ClientWithResponsesInterface interface {
 
 	// DeleteProfileWithResponse Delete the account and everything it owns
 	//
-	// Deletes the account, its sessions, API keys and everything it owns, after confirming the password.
+	// Deletes the account, its sessions, API keys and everything it owns, after confirming the
+	// password. A wrong password is a 403 `invalid_password`, audited, and counts towards the
+	// account's lockout like a failed sign-in; once the account is locked every confirmation (even
+	// the right password) is a 429 `account_locked` with `Retry-After`.
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -6041,7 +5864,27 @@ type ClientWithResponsesInterface interface {
 	// `chat.completion.chunk` objects ending with `data: [DONE]`, with a `: keep-alive` comment
 	// every 15 s. Extensions: `session_id` appends the new user turn and the reply to a session
 	// (`use_session_history: true` prepends its stored history), `project_id`, and `cost` in the
-	// response. `n` must be 1. Also limited by tokens (`tokens` policy).
+	// response. `n` must be 1. Each data event of a stream is a `ChatCompletionChunk`, or a
+	// `ChatStreamError` when the model provider fails after the stream began.
+	//
+	// Storing the exchange: when `session_id` or `project_id` asks for it, a last user or tool
+	// message that a session could never hold (larger than the server's message limit,
+	// `CCB_MAX_MESSAGE_BYTES`, or containing NUL characters) is refused up front with 400 and a
+	// pointer to its `content`, before anything is created or sent upstream. The exchange is
+	// stored once the answer is complete (also a cancelled or failed one, with what was
+	// produced): a streamed exchange before `data: [DONE]`, a non-streamed one before the
+	// response. If storing fails even so, the answer still stands and the failure is reported,
+	// never hidden: `session_error` in the response body, or in a last chunk (with empty
+	// `choices`) just before `data: [DONE]`.
+	//
+	// Limits: a token budget per user (`tokens` policy) is charged with the prompt estimate plus
+	// `max_tokens` before the call and settled with the real usage afterwards; a request it
+	// cannot fit is refused with 429 `token_rate_limited`. When Redis cannot check the budget the
+	// request is refused with 503 `token_limiter_unavailable`, unless the operator chose to admit
+	// such requests uncharged (`CCB_TOKEN_LIMIT_FAIL_OPEN`). A user may run a bounded number of
+	// generations at once across all instances (`CCB_MAX_CONCURRENT_GENERATIONS`, 8 by default);
+	// one more is refused with 429 `too_many_generations` and `Retry-After`. A slot is freed when
+	// the generation ends (completed, failed, cancelled or the client went away).
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -6055,7 +5898,27 @@ type ClientWithResponsesInterface interface {
 	// `chat.completion.chunk` objects ending with `data: [DONE]`, with a `: keep-alive` comment
 	// every 15 s. Extensions: `session_id` appends the new user turn and the reply to a session
 	// (`use_session_history: true` prepends its stored history), `project_id`, and `cost` in the
-	// response. `n` must be 1. Also limited by tokens (`tokens` policy).
+	// response. `n` must be 1. Each data event of a stream is a `ChatCompletionChunk`, or a
+	// `ChatStreamError` when the model provider fails after the stream began.
+	//
+	// Storing the exchange: when `session_id` or `project_id` asks for it, a last user or tool
+	// message that a session could never hold (larger than the server's message limit,
+	// `CCB_MAX_MESSAGE_BYTES`, or containing NUL characters) is refused up front with 400 and a
+	// pointer to its `content`, before anything is created or sent upstream. The exchange is
+	// stored once the answer is complete (also a cancelled or failed one, with what was
+	// produced): a streamed exchange before `data: [DONE]`, a non-streamed one before the
+	// response. If storing fails even so, the answer still stands and the failure is reported,
+	// never hidden: `session_error` in the response body, or in a last chunk (with empty
+	// `choices`) just before `data: [DONE]`.
+	//
+	// Limits: a token budget per user (`tokens` policy) is charged with the prompt estimate plus
+	// `max_tokens` before the call and settled with the real usage afterwards; a request it
+	// cannot fit is refused with 429 `token_rate_limited`. When Redis cannot check the budget the
+	// request is refused with 503 `token_limiter_unavailable`, unless the operator chose to admit
+	// such requests uncharged (`CCB_TOKEN_LIMIT_FAIL_OPEN`). A user may run a bounded number of
+	// generations at once across all instances (`CCB_MAX_CONCURRENT_GENERATIONS`, 8 by default);
+	// one more is refused with 429 `too_many_generations` and `Retry-After`. A slot is freed when
+	// the generation ends (completed, failed, cancelled or the client went away).
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -7159,6 +7022,13 @@ func (r RotateAPIKeyResponse) ContentType() string {
 	return ""
 }
 
+// ChangePasswordResponse429Headers the declared response headers of an HTTP 429 response for ChangePassword
+type ChangePasswordResponse429Headers struct {
+	RateLimit       *string
+	RateLimitPolicy *string
+	RetryAfter      *int
+}
+
 type ChangePasswordResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -7168,8 +7038,12 @@ type ChangePasswordResponse struct {
 	ApplicationproblemJSON401 *Unauthorized
 	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
 	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *TooManyRequests
 	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
 	ApplicationproblemJSONDefault *Error
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *ChangePasswordResponse429Headers
 }
 
 // GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
@@ -7185,6 +7059,11 @@ func (r ChangePasswordResponse) GetApplicationproblemJSON401() *Unauthorized {
 // GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
 func (r ChangePasswordResponse) GetApplicationproblemJSON403() *Forbidden {
 	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r ChangePasswordResponse) GetApplicationproblemJSON429() *TooManyRequests {
+	return r.ApplicationproblemJSON429
 }
 
 // GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
@@ -7347,6 +7226,13 @@ func (r LogoutResponse) ContentType() string {
 	return ""
 }
 
+// DeleteProfileResponse429Headers the declared response headers of an HTTP 429 response for DeleteProfile
+type DeleteProfileResponse429Headers struct {
+	RateLimit       *string
+	RateLimitPolicy *string
+	RetryAfter      *int
+}
+
 type DeleteProfileResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -7356,8 +7242,12 @@ type DeleteProfileResponse struct {
 	ApplicationproblemJSON401 *Unauthorized
 	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
 	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *TooManyRequests
 	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
 	ApplicationproblemJSONDefault *Error
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *DeleteProfileResponse429Headers
 }
 
 // GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
@@ -7373,6 +7263,11 @@ func (r DeleteProfileResponse) GetApplicationproblemJSON401() *Unauthorized {
 // GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
 func (r DeleteProfileResponse) GetApplicationproblemJSON403() *Forbidden {
 	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r DeleteProfileResponse) GetApplicationproblemJSON429() *TooManyRequests {
+	return r.ApplicationproblemJSON429
 }
 
 // GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
@@ -7701,6 +7596,11 @@ type CreateChatCompletionResponse429Headers struct {
 	RetryAfter      *int
 }
 
+// CreateChatCompletionResponse503Headers the declared response headers of an HTTP 503 response for CreateChatCompletion
+type CreateChatCompletionResponse503Headers struct {
+	RetryAfter *int
+}
+
 type CreateChatCompletionResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -7715,11 +7615,11 @@ type CreateChatCompletionResponse struct {
 	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
 	ApplicationproblemJSON409 *Conflict
 	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
-	ApplicationproblemJSON429 *TooManyRequests
+	ApplicationproblemJSON429 *Problem
 	// ApplicationproblemJSON502 the response for an HTTP 502 `application/problem+json` response
 	ApplicationproblemJSON502 *UpstreamError
 	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
-	ApplicationproblemJSON503 *UpstreamError
+	ApplicationproblemJSON503 *Problem
 	// ApplicationproblemJSON504 the response for an HTTP 504 `application/problem+json` response
 	ApplicationproblemJSON504 *UpstreamError
 	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
@@ -7728,6 +7628,8 @@ type CreateChatCompletionResponse struct {
 	Headers200 *CreateChatCompletionResponse200Headers
 	// Headers429 the parsed response headers for an HTTP 429 response
 	Headers429 *CreateChatCompletionResponse429Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *CreateChatCompletionResponse503Headers
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
@@ -7756,7 +7658,7 @@ func (r CreateChatCompletionResponse) GetApplicationproblemJSON409() *Conflict {
 }
 
 // GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
-func (r CreateChatCompletionResponse) GetApplicationproblemJSON429() *TooManyRequests {
+func (r CreateChatCompletionResponse) GetApplicationproblemJSON429() *Problem {
 	return r.ApplicationproblemJSON429
 }
 
@@ -7766,7 +7668,7 @@ func (r CreateChatCompletionResponse) GetApplicationproblemJSON502() *UpstreamEr
 }
 
 // GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
-func (r CreateChatCompletionResponse) GetApplicationproblemJSON503() *UpstreamError {
+func (r CreateChatCompletionResponse) GetApplicationproblemJSON503() *Problem {
 	return r.ApplicationproblemJSON503
 }
 
@@ -9566,7 +9468,15 @@ func (c *ClientWithResponses) ListAPIKeysWithResponse(ctx context.Context, param
 
 // CreateAPIKeyWithBodyWithResponse Create an API key
 //
-// The secret is in this response only; it is stored as a SHA-256 hash.
+// The secret is in this response only; it is stored as a SHA-256 hash. A user has at most
+// `CCB_MAX_API_KEYS_PER_USER` (default 25) working keys (not revoked, not expired); one more is
+// a 409 `api_key_limit_reached`.
+//
+// Idempotency: a retry with the same `Idempotency-Key` never shows the secret again. When the
+// first request created the key, the retry is a 409 `secret_not_replayable` (nothing is
+// created twice; the key is in the list, and a client that lost its secret revokes it and
+// creates another). A retry of a request that failed (e.g. 409 `api_key_limit_reached`) replays
+// that failure. Revoking the key forgets the stored outcome.
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -9581,7 +9491,15 @@ func (c *ClientWithResponses) CreateAPIKeyWithBodyWithResponse(ctx context.Conte
 
 // CreateAPIKeyWithResponse Create an API key
 //
-// The secret is in this response only; it is stored as a SHA-256 hash.
+// The secret is in this response only; it is stored as a SHA-256 hash. A user has at most
+// `CCB_MAX_API_KEYS_PER_USER` (default 25) working keys (not revoked, not expired); one more is
+// a 409 `api_key_limit_reached`.
+//
+// Idempotency: a retry with the same `Idempotency-Key` never shows the secret again. When the
+// first request created the key, the retry is a 409 `secret_not_replayable` (nothing is
+// created twice; the key is in the list, and a client that lost its secret revokes it and
+// creates another). A retry of a request that failed (e.g. 409 `api_key_limit_reached`) replays
+// that failure. Revoking the key forgets the stored outcome.
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
@@ -9611,7 +9529,9 @@ func (c *ClientWithResponses) RevokeAPIKeyWithResponse(ctx context.Context, id I
 
 // RotateAPIKeyWithResponse Replace an API key's secret
 //
-// The old secret keeps working for the configured grace period (default none).
+// The old secret keeps working for the configured grace period (default none). Not
+// idempotent: `Idempotency-Key` is ignored and a retry rotates again, answering with a fresh
+// secret; a stored response of this operation would never be replayed with its secret.
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -9626,7 +9546,11 @@ func (c *ClientWithResponses) RotateAPIKeyWithResponse(ctx context.Context, id I
 
 // ChangePasswordWithBodyWithResponse Change the password
 //
-// Signs out every other session (refresh family) of the account.
+// Signs out every other session (refresh family) of the account and, unless `revoke_api_keys`
+// is false, revokes every API key of the account. A wrong current password is a 403
+// `invalid_password`, audited, and counts towards the account's lockout like a failed sign-in;
+// once the account is locked every attempt (even with the right password) is a 429
+// `account_locked` with `Retry-After`.
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -9641,7 +9565,11 @@ func (c *ClientWithResponses) ChangePasswordWithBodyWithResponse(ctx context.Con
 
 // ChangePasswordWithResponse Change the password
 //
-// Signs out every other session (refresh family) of the account.
+// Signs out every other session (refresh family) of the account and, unless `revoke_api_keys`
+// is false, revokes every API key of the account. A wrong current password is a 403
+// `invalid_password`, audited, and counts towards the account's lockout like a failed sign-in;
+// once the account is locked every attempt (even with the right password) is a 429
+// `account_locked` with `Retry-After`.
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
@@ -9719,7 +9647,10 @@ func (c *ClientWithResponses) LogoutWithResponse(ctx context.Context, reqEditors
 
 // DeleteProfileWithBodyWithResponse Delete the account and everything it owns
 //
-// Deletes the account, its sessions, API keys and everything it owns, after confirming the password.
+// Deletes the account, its sessions, API keys and everything it owns, after confirming the
+// password. A wrong password is a 403 `invalid_password`, audited, and counts towards the
+// account's lockout like a failed sign-in; once the account is locked every confirmation (even
+// the right password) is a 429 `account_locked` with `Retry-After`.
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -9734,7 +9665,10 @@ func (c *ClientWithResponses) DeleteProfileWithBodyWithResponse(ctx context.Cont
 
 // DeleteProfileWithResponse Delete the account and everything it owns
 //
-// Deletes the account, its sessions, API keys and everything it owns, after confirming the password.
+// Deletes the account, its sessions, API keys and everything it owns, after confirming the
+// password. A wrong password is a 403 `invalid_password`, audited, and counts towards the
+// account's lockout like a failed sign-in; once the account is locked every confirmation (even
+// the right password) is a 429 `account_locked` with `Retry-After`.
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
@@ -9865,7 +9799,27 @@ func (c *ClientWithResponses) RegisterWithResponse(ctx context.Context, body Reg
 // `chat.completion.chunk` objects ending with `data: [DONE]`, with a `: keep-alive` comment
 // every 15 s. Extensions: `session_id` appends the new user turn and the reply to a session
 // (`use_session_history: true` prepends its stored history), `project_id`, and `cost` in the
-// response. `n` must be 1. Also limited by tokens (`tokens` policy).
+// response. `n` must be 1. Each data event of a stream is a `ChatCompletionChunk`, or a
+// `ChatStreamError` when the model provider fails after the stream began.
+//
+// Storing the exchange: when `session_id` or `project_id` asks for it, a last user or tool
+// message that a session could never hold (larger than the server's message limit,
+// `CCB_MAX_MESSAGE_BYTES`, or containing NUL characters) is refused up front with 400 and a
+// pointer to its `content`, before anything is created or sent upstream. The exchange is
+// stored once the answer is complete (also a cancelled or failed one, with what was
+// produced): a streamed exchange before `data: [DONE]`, a non-streamed one before the
+// response. If storing fails even so, the answer still stands and the failure is reported,
+// never hidden: `session_error` in the response body, or in a last chunk (with empty
+// `choices`) just before `data: [DONE]`.
+//
+// Limits: a token budget per user (`tokens` policy) is charged with the prompt estimate plus
+// `max_tokens` before the call and settled with the real usage afterwards; a request it
+// cannot fit is refused with 429 `token_rate_limited`. When Redis cannot check the budget the
+// request is refused with 503 `token_limiter_unavailable`, unless the operator chose to admit
+// such requests uncharged (`CCB_TOKEN_LIMIT_FAIL_OPEN`). A user may run a bounded number of
+// generations at once across all instances (`CCB_MAX_CONCURRENT_GENERATIONS`, 8 by default);
+// one more is refused with 429 `too_many_generations` and `Retry-After`. A slot is freed when
+// the generation ends (completed, failed, cancelled or the client went away).
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -9885,7 +9839,27 @@ func (c *ClientWithResponses) CreateChatCompletionWithBodyWithResponse(ctx conte
 // `chat.completion.chunk` objects ending with `data: [DONE]`, with a `: keep-alive` comment
 // every 15 s. Extensions: `session_id` appends the new user turn and the reply to a session
 // (`use_session_history: true` prepends its stored history), `project_id`, and `cost` in the
-// response. `n` must be 1. Also limited by tokens (`tokens` policy).
+// response. `n` must be 1. Each data event of a stream is a `ChatCompletionChunk`, or a
+// `ChatStreamError` when the model provider fails after the stream began.
+//
+// Storing the exchange: when `session_id` or `project_id` asks for it, a last user or tool
+// message that a session could never hold (larger than the server's message limit,
+// `CCB_MAX_MESSAGE_BYTES`, or containing NUL characters) is refused up front with 400 and a
+// pointer to its `content`, before anything is created or sent upstream. The exchange is
+// stored once the answer is complete (also a cancelled or failed one, with what was
+// produced): a streamed exchange before `data: [DONE]`, a non-streamed one before the
+// response. If storing fails even so, the answer still stands and the failure is reported,
+// never hidden: `session_error` in the response body, or in a last chunk (with empty
+// `choices`) just before `data: [DONE]`.
+//
+// Limits: a token budget per user (`tokens` policy) is charged with the prompt estimate plus
+// `max_tokens` before the call and settled with the real usage afterwards; a request it
+// cannot fit is refused with 429 `token_rate_limited`. When Redis cannot check the budget the
+// request is refused with 503 `token_limiter_unavailable`, unless the operator chose to admit
+// such requests uncharged (`CCB_TOKEN_LIMIT_FAIL_OPEN`). A user may run a bounded number of
+// generations at once across all instances (`CCB_MAX_CONCURRENT_GENERATIONS`, 8 by default);
+// one more is refused with 429 `too_many_generations` and `Retry-After`. A slot is freed when
+// the generation ends (completed, failed, cancelled or the client went away).
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
@@ -10984,6 +10958,13 @@ func ParseChangePasswordResponse(rsp *http.Response) (*ChangePasswordResponse, e
 		}
 		response.ApplicationproblemJSON403 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
 		var dest Error
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -10991,6 +10972,33 @@ func ParseChangePasswordResponse(rsp *http.Response) (*ChangePasswordResponse, e
 		}
 		response.ApplicationproblemJSONDefault = &dest
 
+	}
+
+	switch {
+	case rsp.StatusCode == 429:
+		var headers ChangePasswordResponse429Headers
+		if values := rsp.Header.Values("RateLimit"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimit = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Policy"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitPolicy = &value
+		}
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
 	}
 
 	return response, nil
@@ -11151,6 +11159,13 @@ func ParseDeleteProfileResponse(rsp *http.Response) (*DeleteProfileResponse, err
 		}
 		response.ApplicationproblemJSON403 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
 		var dest Error
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -11158,6 +11173,33 @@ func ParseDeleteProfileResponse(rsp *http.Response) (*DeleteProfileResponse, err
 		}
 		response.ApplicationproblemJSONDefault = &dest
 
+	}
+
+	switch {
+	case rsp.StatusCode == 429:
+		var headers DeleteProfileResponse429Headers
+		if values := rsp.Header.Values("RateLimit"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimit = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Policy"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitPolicy = &value
+		}
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
 	}
 
 	return response, nil
@@ -11469,7 +11511,7 @@ func ParseCreateChatCompletionResponse(rsp *http.Response) (*CreateChatCompletio
 		response.ApplicationproblemJSON409 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
-		var dest TooManyRequests
+		var dest Problem
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -11483,7 +11525,7 @@ func ParseCreateChatCompletionResponse(rsp *http.Response) (*CreateChatCompletio
 		response.ApplicationproblemJSON502 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
-		var dest UpstreamError
+		var dest Problem
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -11543,6 +11585,16 @@ func ParseCreateChatCompletionResponse(rsp *http.Response) (*CreateChatCompletio
 			headers.RetryAfter = &value
 		}
 		response.Headers429 = &headers
+	case rsp.StatusCode == 503:
+		var headers CreateChatCompletionResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers503 = &headers
 	}
 
 	return response, nil
@@ -15094,6 +15146,31 @@ func (response ChangePassword403ApplicationProblemPlusJSONResponse) VisitChangeP
 	return err
 }
 
+type ChangePassword429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response ChangePassword429ApplicationProblemPlusJSONResponse) VisitChangePasswordResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RateLimit != nil {
+		w.Header().Set("RateLimit", fmt.Sprint(*response.Headers.RateLimit))
+	}
+	if response.Headers.RateLimitPolicy != nil {
+		w.Header().Set("RateLimit-Policy", fmt.Sprint(*response.Headers.RateLimitPolicy))
+	}
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type ChangePassworddefaultApplicationProblemPlusJSONResponse struct {
 	Body       Problem
 	StatusCode int
@@ -15316,6 +15393,31 @@ func (response DeleteProfile403ApplicationProblemPlusJSONResponse) VisitDeletePr
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteProfile429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteProfile429ApplicationProblemPlusJSONResponse) VisitDeleteProfileResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RateLimit != nil {
+		w.Header().Set("RateLimit", fmt.Sprint(*response.Headers.RateLimit))
+	}
+	if response.Headers.RateLimitPolicy != nil {
+		w.Header().Set("RateLimit-Policy", fmt.Sprint(*response.Headers.RateLimitPolicy))
+	}
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -15813,8 +15915,15 @@ func (response CreateChatCompletion409ApplicationProblemPlusJSONResponse) VisitC
 	return err
 }
 
+type CreateChatCompletion429ResponseHeaders struct {
+	RateLimit       *string
+	RateLimitPolicy *string
+	RetryAfter      *int
+}
+
 type CreateChatCompletion429ApplicationProblemPlusJSONResponse struct {
-	TooManyRequestsApplicationProblemPlusJSONResponse
+	Body    Problem
+	Headers CreateChatCompletion429ResponseHeaders
 }
 
 func (response CreateChatCompletion429ApplicationProblemPlusJSONResponse) VisitCreateChatCompletionResponse(w http.ResponseWriter) error {
@@ -15854,15 +15963,25 @@ func (response CreateChatCompletion502ApplicationProblemPlusJSONResponse) VisitC
 	return err
 }
 
-type CreateChatCompletion503ApplicationProblemPlusJSONResponse Problem
+type CreateChatCompletion503ResponseHeaders struct {
+	RetryAfter *int
+}
+
+type CreateChatCompletion503ApplicationProblemPlusJSONResponse struct {
+	Body    Problem
+	Headers CreateChatCompletion503ResponseHeaders
+}
 
 func (response CreateChatCompletion503ApplicationProblemPlusJSONResponse) VisitCreateChatCompletionResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
 		return err
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
 	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
@@ -19555,193 +19674,238 @@ func (sh *strictHandler) GetChanges(ctx echo.Context, params GetChangesParams) e
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7H1pcxs3tuhfQfHdKkt1m9RiyRlLlbpPke25nsSJriW/zBtLjwS7D0mMmkAHQIviuPTfX+EA6I1oLrIk",
-	"L5MvidXsxnJwdpzlUycW00xw4Fp1jj51JkATkPjP1xd0bP6fgIolyzQTvHPUuZgAkaBELmN4psgNSMUE",
-	"PyYKeEKYJkMaXxPGyeDtqPuO6ngyIFqQPEuoBqLoCNJ5rxN1VDyBKTXDwy2dZil0jjqXneeXnU7U0fPM",
-	"/Km0ZHzcubu7izoZlXQK2q3sNJdKyPDaBhxudT/GNwZEjIieAMkk3DCRK5LRMRwTkdE/cjDLYOazP3KQ",
-	"807U4XRq5rXf1tY4pbe/AB/rSefocG9/cYVR5+2r5aAiLCnmy6ielNOxpBN1JPyRMwlJ50jLHKpTj4Sc",
-	"Ut056uQ5vhmYOoFpJjTweP4zzBeX8Y5egyKUxBL8GZgjkaDl/AjBo+gUyDXMyYzpSflkKBL7iHGyf0Am",
-	"IpeKSMhSOlfmrUsuJBszTlOzzUxwBWQLhxgUa9Ld9/gBJEfEbG2wTRhXGmhizgaXxPiY0DFl/Li2mEuO",
-	"Q1GSsNEIJHBtF8TMXg729yNCeUKoXfdEKCAjJpUmBpSgtHlPaZamROacmznsh7sve5fcn4TF9vIsKqDs",
-	"Gli24MD+4WHUmTLu/94zCKo1SDPm//t4eXm7v9e9vLz94fXVf/5H+MxGSBuLh3WSZemcCJ7OCbO4WyE2",
-	"Q5FuU1PzOSiyBakCcrC3j9DgwhzWmMQTysegtnutG3XE2b7DF6Fl/8KmTC8u+oyOgSj2r1aSSvG76lwJ",
-	"jGie6s7R4W5kJmbTfNo52t/dRcDav/aKJTCuYQwS13AOynAcS3ABelL29/5n0tWd+dgiNfKcn2jy3mKW",
-	"+SsW3CC3+SfNspTF1IBiJ5NimML0P/+pDFw+Vab7DwmjzlHnf+2U7HbH/qp2zuxXdtIQCykQekpTs25I",
-	"iJBkRFmqyA1NWYKz9zp3UedU8FHK4i+2yNjNrywvoZzALVNI4x6RcZ2vpbQc/KkWecIJmDnJFuVzojTV",
-	"udq2HAfZijJMbTZh8QTX90bIIUsS4E8NyFhCAlwzmiqSGllKiUdiIkVqofdXweHJF4Zi0WChSBOQRE8o",
-	"dwxKU8YhIROmtJDzYwNdqS1PRzQQuSaC26X/KvQbkfPkKZf/qyAqjyelMN4yG9FkCKngY2WkoRJTEByI",
-	"YafbuNAzCbHgCTNjvKEshSddckV9MnzNiC6nahnAIzPggpjlgzRHY+TjccH/Z1Q5GZDgXi6EeEf53DEw",
-	"9aR0R6TROlACGK5FSSrGjJNUxNci18dWDyF0pEGSwXvzR/fE/DEgCg9AGaFSUUvfUw0tcsgyoillKO//",
-	"yIWmZOvt64s3JJF0pLcjAr1xjwwuOzTXk8vOsfxx91j/eLA/qKuki4KvmLR7JlIWz8Nz2xkzfGP5xH/8",
-	"uLd7PPvxxe7qmUuILE56biFkEHhGmQ6OVcpOM9wHblYgJPsXPDUJoqSq8jdEzQ88kyIGpegwhS8oWmeQ",
-	"pl0nXIe5JjHlXBgWQXAVkJAtPEPKCSu1RNQ+JeQKEi/whJ6ARJli+ciHTGkJdPrkEs9scCoSSEkmxQ0z",
-	"PHuEfCxCJn4DMhU0sbqEZqhU5JpsMa2ImHEyNWcyBstpNMmoMpsU3OzqzuMZUuTJ2VtneGRSZCA1syqT",
-	"NTiSPtU1hctYgl0z4aLWFXXgNmMS1LJveJ6mFlmsTrcwBkvWUPCiTkqV7puT+6zJrNb5afGHTMKI3YYZ",
-	"hbVU4gmVNDZGrbdTFcQSdGTNs1iMOVNALF2XZnIcD/t/v35+85KGduVN3b4dq49U18+5ZmnA2kCuS4kU",
-	"GpHQ4TAZSxoDyUAykURkNgEr6UWauCUSpUWmyEzIa8bHZn33gd5dVUH/aC1hhGcBvaiKRDXsaJzfVTG4",
-	"GP4TYm1AYfHyFAdAakusNKfpWQVPRzRVEDVQdw00bMWEihm15+yZiqG4HAQ4RvtefmHW/KgvNqEa+QTT",
-	"MFWrGIYj1rtiDiolxb8nVPWnQlaxeShECpTj7kq3inlhs5PFFVZmqA/Xvt9zRLbFHdOM9a8ty1lvr6oY",
-	"qCFAJ4bVCR5Dj5wDTwhVZPD37snZW2P/DwxrHJw4gYkUckR+AipBDtpo8n/2e71eZxVA/AaKlQVhkEwZ",
-	"/6Cs4Kdp+tuoc/Rx+Y7x7buoCS+jbEErFzgHbSyfFJx8sBqaItcAGdI9jWORc03sMA9E7bU1LW7/qgqA",
-	"h8D7AphfPer7lX5Ap+lKzjVlvPp0r8nLmOrTWLOblt0Zo1KtDcb3IgXz1ZTxt/b9vQY4o07O2R85uJ8N",
-	"jO7MM3Pei7h3mgKVyiFet2YaFFIxVyCfKWIU+xTdXOaB4ZQVOis2dBeCaJ4wfRLbKT91gOdTJMJcT3oS",
-	"xkxp9I3h37iE8g9cif9TwkiCmjT+7KP+V/m+8oXRmmZCJn1rjRWPpRixFPoJpKCLp44p9K3Iaz5FGb34",
-	"FG7ENT41WNMzkOlbZ3sn6lzDXPXcd1cBiYVwec21DChvtADXUqqqQPYuMh8J2Q/rXys1qQQ0Zalqx/fa",
-	"d+XpNqZjXL846Cy6DqMOy9Yg36gjYrSnN9NbRa5jYeW/Ry+Vx8auMdySsjSX4TNwJogD2srFqRz3fV8Y",
-	"I37QsTM/7qGeVYETeSQpt19BgdpaEfi16Ws7Lw//qo18fxHjh5ACJcZ/9WIg15MLcQ1chYjTYFZfm58D",
-	"Wj0n78/3D1+Qv/1+4S7mjFrTrse0WmGMt/scUHB79QCUIrga4j6tqUcvjRq8SI+ef7Zs45zxcYrc/5jA",
-	"rWWghGqyc7O3Y3jgjvs+uAMcs28flyRp9xykw9zpWau1q8bJ4odR/Uiae6utpwbe0Mmf4lbPnOio3Dps",
-	"YMA4l2DfC6AatygeRnVjZf9ghbVisHa2yZg/7NdG/MsqMllYdmPGFnDpU8pjSAMuCHzufLcNO1zmYE1b",
-	"WlwRjoGDdJYwNRidJugc1iIL6RpR9bJprbva6l5rF1XlQlu3OBEshsUtjhhnqIRQVVdvzKqNmWxhb1BQ",
-	"pP2YpqkRSc4J1R+xVLdQBOMJ3IYciVEnFeNMiqFawgfLxTtHUuBwSkfYSsElYZQrmq73rkhrVE+VYkpT",
-	"roPbrIBlXSlijuNCiPSUpumiHGkcM66mAHjgeJtiFsFegi1qnHArfgjDbL3S1oA04s5mG3T4FhCTsbDs",
-	"aOUI5r27woWzrpaWBN1p6MkM/uLAUDnweEJ1Ly7hETr2OuXWWcPrWw3c/NojF+iVU+7iBUpBZPiD0kJC",
-	"QhivmcTr6mJqrjRM+yPGxyAzydakhNwT0yrwf8AXw1qcBVl5NB6+UYEqfqLV6FYRUHUw/pYBP3n7DK+i",
-	"NCnPw7vdj8mIQZpY/3JqrLCEUGn1iQz/4AlhY26A3Os0JdyU3vbLMa2gtT9U4gdaoFlBNzPMvb+1JLoZ",
-	"Xb1zdG3n9kb07q5zFbZY1Tibpl7ZDWsCAeJYzZ09XVWjP1a6LaNOQGH7jadzsoeBN3mWCantsRXRHXvR",
-	"hvDNqKRpCmm/zqNbPqyI5UyKipW0lLjdq4QSDrOC1Le44EDG7Ab4ttmQo5MWUr8vcznJMqOc6wlTJWPR",
-	"AhmN2S26PdxY681rRP6iPYAKDFGG6ngMREiSZ2aeA+dhmZrBBQfnYGwOW0HuRbZcoPBBE2OvcEES6DRs",
-	"T9nf+gKXGTzYhh+Lx2meQL9ggOu4fjRMM6PS5daqK415kQ9RLpexRxXs3G3FTp5Ph86HiDhZKGWN63uD",
-	"P4OIDGiuhfm/Z8GDyID/kxntiIxyjgZ0VPzriHzidAp3d/UT8YLNjGo9QKIa3BSQb6v50K90CglqMU7Q",
-	"X7lNba4HhZQELbJ+tgLkexuCPFfQ96Tlgk2W0teZBEdghRB/Vkhtz7wNIQz8H4Owmu+Nw9URclVR60Vq",
-	"ISbaZWlIfFY28uGcJCJNqVQRGc6dpX3NeEAsxjSegNEVkzDwF4BqP5hJpmHNLxjPcr3muyLX67+shbYq",
-	"/sp3F3TmDH2ubraoCoX6Dv0kbUfxCob5eFGBbtc+/d168Ee5yna3iL54QYwhaRjoMxN5mpChQWCuSe6C",
-	"CSpoWq7f/9hvW20DasXSS+2vMUS5gzZ4vVvDuFuURmY5EaGo9GEcsH2ZZFRqhRzS8AKyVVhuROeSu5hC",
-	"w6NQPCobYNF6A9+0A63Cjc7GG0jNYp1L0rDUwka0THC5qdhvMVKexJZsO4omQ1/0FDghs/hLCwjXvZxu",
-	"utmKia5WsUjnEAt8UN/bOcZrLi6cqb7z3YR1DMd6+3h/uaYBWlDPagtuE++P4zx9bz2vyw8r1skai7d3",
-	"P5vcXSzzSlXAGzXFmYNpY5W1XdaW03a0qEBsgKs1bvKpPQyjGpFPu/866f5jt/uy3736tBe9OLj7j2Ds",
-	"TC3LZKNLKDNIrNexTr4eoirYzgbQp3KcT32yUJ2x/+38t1+7wGORoB3v3ut11g+aCoEmqkx51Xr7t0hr",
-	"94ZeSbtrgPBDm/AL+CXWoN5MimmmK9/UIfzWqDnE2kGY5mEUG2K0HIW+ElRxVM1SXHOufuXyNaBPJpts",
-	"I2iGbcrJFlWVCmCiAIAbcwQPLGXA9YXDjCIDpcOE6jSVsN8nLJ4QmtkAGDsoOqdGQh7b2PFYTEEtXIA9",
-	"U4TmCTOGNt6BOfyzc8xgGFQsTq3+c0Zl4IKTTQ23zWUa4oXm1BoxDcY0TMWsE3UmbDwJX3bJNdRD81KQ",
-	"McGtXovm8MWosv71OFdozldoyAGP56cTsHEkjQgnivG4/alqsTkrduaCnFWFduGXnmerF+u+iqpzh9b+",
-	"hkGaFNG/rQdYxJLd0DQHMs2VjT7WZCqUJvuHh5WA0WA8q7CRxNV9GDuiExXpWC5TymWDhTAjE4YEZZi7",
-	"E/crYdx5qdBO2fIz26hn1N8x69KLU+KDdcpN7jjmvjJGjLoIAwepEID/G2iqJ4vAxTSUDeM4FlFBXIdJ",
-	"KDND9F2Owj2QzqVzrKbDAs/8FwuTR9WthiD0t99/bgkTOCFZPkxZjIHsW+/fnJIfDvd+2F70K9B0XIUK",
-	"BhgEARO2xa5b5PS1nteHPQkOGlb1clW379h4NdWaCe1y7PcR7szMYJbeArzzReS6hvn6Rp6B/yrbDgcM",
-	"zf+LGDO+bhRA04VEY435pGDM7AGG0NmoVh9DNwi4kFBOFsETS63XUqSao586Zlbxkz3fX32X8NBBCn5v",
-	"jaW8ONgsGHtp1ME6jo9lkHPfO8lfvVZdx2d3j8yKNY1UdKVtprWuvpgKubneSABMuCH++6NC2L04IFMw",
-	"m1UkA0ks1CPCwd4Rurf+QlK4gVSRBCCLisd7L8jP7CdCFUGZtZVSOQbp0793rRDDpHONYsrOtB10qVmH",
-	"4mbg8G6nNU7fR9Mq+COQVS0UgpIwXvVgR2QkxZTsranmf06Eio3iqzoEzEKjZkhDBQMa+NMEoEPyGgIv",
-	"Ia7TNh/iBdzqyGUThlyIZMvePROl5ylsr329tZTVVXT0pQHQeJHid3Cf5JN7c5DvhxCn9La67BcHASTZ",
-	"mM42DcwpTvEBAk8rt/5fddRpFWAh1/km7vJ33pHavACwWYmMkyJCRE1oBgFNpIwcqo/xgbPban7w2nFF",
-	"lZSdlOYJdJXgHHT3oHsYDOteiC2yXtDQdsWMQ9IfBq4kB5TriRQZiwcRGRijJh2QLcyoG41SxoG4G4mp",
-	"4WA4wzZyNw+hrsEoqtkwheIK6JkijRyIpXHbixE/xXqDeGAWcUozOmQp88cRYFO3uj9jPBGzz4zuorf9",
-	"+8jaTLLYOf+XUp/ZzZl7d9WlnQVv65VCcUW++NMNa1h0bU5fPJLK9VsDlCF4VNflF1HMWAJirbN8CH62",
-	"gB8BzrZIPUZar7bRCmTFJbVu6aG28QWWflbibYOxFTf9KHCnLE0x9BCR4Hu67b/3DX4IppZLFj62xft0",
-	"LCpl6794bdpIHMdeyfmrnxX60QMQFgmsdRlYCXMOXyytNUrhQy3kFOM2hduny+AuVjL9Mnq41afqEwxO",
-	"BR8xc1qOd22gqT6s4b6J+e0X/1dJeUslkN9Ocj3ZJ34YMjavHlc8H2RK5+hi5T63MEkkKNXqEWkRXu7X",
-	"Msd44Q2ceiEbJbDBx/OJqFhk0OZFC3lLVjtuGudV2WRl0GjFObr6FUHv5JtT8vLg8AfiSmMUJaUWlaIB",
-	"UsXAmRDtVLwYimKokUxpPGEcuoYF4APzft1hXdbZ6ttk1U5rCmOdfocimR8Rt5w5ucRrzcsOlvNiSjl5",
-	"vuBF9bxsmfSqsj3/jQrF5QIBruUcRYrjJzb2Ggu2rSMoK5cYAWnJuDEGQoGQ1SorGdWTxi3Azd6OC8AN",
-	"XmnUkyPL73aHL0fPhy+g+5fR3qh7EB88776Mnx92X4x2R3vJ89Ee/WGVd9+PdRDOTdNMpw1G/H8KDCDt",
-	"GKCL28U6on14/5ZIwDqGMRjF3di9tjSlxW3zYR04E60zdbSzE8dDGl8DT3oJ3PgyMWqnRMjOmgEBdk9R",
-	"eaGAVNFIxLSI10KqI5bCA2WlZwU01GbuCqwnGbubVxfLWRnsqHJj9uIznBcvDh7KeVGNFK0E61W4bjVU",
-	"5aT7D9r91273Zb+3JFblLnw+Xmf9/Do8jSibh6q5014th+pJmHs4/vBMkYRJiLWQc+KScYo4vmfKs/De",
-	"Wpk3oM3Rqfv6yfz3XwGuBYJAk40Pu3IV2Qw4MbijwEVewg3IuSssZ0snYkXSmErJQLlCRZuGdlSr/lRn",
-	"L26ri9Oq3oDWygKtiDJzhHEvX2yDDuq1fSqiY2kZoEC92FYCqHx2sPvyxfeNvWtwynXD5dwhP4BPwPPR",
-	"r91V69Z55gsJf5Y4Xonny3cTdW67Y9EtbHz7bu9X94+P9rWr6ntdNs2Ei3dC3O+MmZ7kw14spjuCZqxr",
-	"1JMx8J1i6rvq5+qaZV2bPETTbhG34urNPDQVfmPb/7fjEW3U4bTFh+b6a5cFfBr8+1MqtEiF90ATxkGF",
-	"ri8mEF8HnmdC6bGElWKiGZKIS0rY5t813V5+fj/eVTDcvBmmJoEm8w2CFt32w0DD2iX3KzyyUNSlmTO3",
-	"iUupPlh4rbZ81z2rpHx2pFNprtOE/m/3l+HhVU3Yvh0t8649X+ECrJPtX4gW5Id9MpxrUGTrw8Wb7l+2",
-	"j0ksplPBC4+nDVjGyhmNqn33LNZSt1prW+9E97Niq6ftwbTUYehvpps3rMmUcevRzRXYqGzziIjMVXRR",
-	"1XBsf41tXgm6X89B3rAY3vKRCAQbMx7iHImI676lzg4+Cgw/KUJWKy+7h6Gr5Qw4zVjf1waufOR+6uFP",
-	"Sz6d02na8in+FPS+GZZS/8Y+W6nM2m3Xlt1YSgGDaIF1lYe9iGqFM2yFHVvxFfb2erudaL1ck9LAtGcc",
-	"WpRrQPEwfpbHi8rD8rhY+JHp+WeVOH7cJLr7XfuLz6mCV0rPZRzfnbNLPSwLtthclPVu87wXefWbtdzA",
-	"tjvheunV1mvYz/QB3cuDUzmS0tPsUwbrkKt4oJu5hCuiB2u5haudQQEiWELQ9/IPBcunGEU/lCi+BGfb",
-	"qgOVyNY0QnaX4duK1dy1Q+EBHCieQX7tDhS3zodxoLQiwjfmOfgc1rpqM14BMC+o3ocPb189pUvkgZh+",
-	"gA6/sSNu5RLf1D6W8DBzeipUKVE+lEr0zelj99GyHre8wbK6A5+jFiye8mZqwPmCa8VVT486VMYTdhMu",
-	"uOQ/vzBrUeF62jdF+aJ1j+CeJSOqhenWnuVeS7t/SncTIAvLWNjMslITwQOd89jW0g15/7A71ma9abhm",
-	"9XRFJyzLLJlK3c6r+1t7lVDCNXMKbNm3MntZgcQgVFtf/qpdHd3gMswlKa3PONbWExdYwR+dAtqRi1/P",
-	"0GdZHFrbeZ8Fc/I2U19LtPlcDbZZUwCkdU2Z17CEEaYtMZ6DOraxLIRpAjfAbWXigVn4gDBFYJrp+epY",
-	"/82VYN9f5AFaN3mf6L2dHMsbVWwQMRTMFdq8yUXz7O9jV1c9pveot+99opV4SruXKrjqsNkkOMK2xskl",
-	"0/Nzs3kP2injJ3koIueE18u9C0lOzt5WmvCahZKJSBMboOUds2bRZAtrmFFFKBliJfZikEte6bqz3SOv",
-	"IE6pBCxc7+J4laj4cklMOaa/2A6UZnAcFqNcbYPfUSpmC0HK+Hu5R7Mh83+8QsCl20IqEqitGkjzhGmS",
-	"inGvKCr/QaYuchGL0Nt+IVVt1Dzex24YGfsZ5q1w9HDbGsTxsN/r9czGqwHpUzov2mq3FvAn/uPWXr8F",
-	"YEv0tCsza7Tn4Ndo/3rjEftvv190ohUIgMmogzo4BlHliW+wYtPOm8X7y/6HSO22Pn+xzonWmW1tx5wj",
-	"3vBL6gotuXbdhUd4oQPeT/YH30fmFDO+yKlIgLDfzrG6C5bNgSGxN0E9cjFhiiQixopDhvFiLVbBtaSx",
-	"dt2yQd6AvORojIxoDFER4VrGZEbE7NLIMFcaQ+YpqMjNg9GeFtX0BBSYGe1tjatAD8klR8gy3bvkl/xU",
-	"8BszmODq6JJ37Z3qUCQMFN53KE6voR9TBceEuYsfY1+rY2ztZx+8f3NKnj9//pJ8uDi1AV2YXmLT6Egm",
-	"IcZsoktOyNZgf3f3RXd3r7u7f7F3eLR7cLR72Nvd3f3HYLtnFvAaQ8GKtt8+BGzw9667ieu+fTUgW7TW",
-	"V5EltorhcG7BamHBFLmGTLtxMYYZlzto6444sIUqXh4c/rDdjAnHhN9mOLgZ+BemtBv30yXKycvOEfnY",
-	"6/WuInJZSEzz0Mgc86wiOs3jy06v17vs3A3snIP/wp6mPw7wGAf/ZV/8cYCz/VZyKsfSS57X5J+U11qO",
-	"5TzFnycwJ4llg2TgmfQR+Xg1sPwtZTFwWwDDUYKRg5KBpljrBWv8FEHE/mbSRX/v+K9Ld0BJSIYzVfyr",
-	"/gqlvEzqHHWe93Z7z12MHvLTHfOfMbTkYih7neZyFhFibvjIQhOvW4gWhOmS/izlUEROMbSVrQoZ8Dbp",
-	"HHX+Cvq9ELabTKVZ9/7u7pJOm5t12KzeBLZ02XS7I5VfepYbuRJT4RmKJe+4wPqKNO4cfbyKOiqfTs1p",
-	"Hvn7SARfVLQCNqCxF1VRR9Oxspk/mnauzFg7PSS+ay5mfOefs2vV8zsPntNbW1/ZYKzGdtPXMPdtXmzk",
-	"p0VZxEzFxtjymSrX8SUJHg7WTnnEw8HxW04FeeTvMCQ/w5ycg37oIzkrCucoW6r1BiQbzWv0XT0YIxDc",
-	"wfib4pZz0CCtZlenhGN3DFQpQLaJkiix7NT/KYPn8MpeyK44Bw23emei7UVxe1PiILTPZ3Q8Bkk+vCUZ",
-	"HcOD438xfBjVDUR3PiFk7lohe2LrQagJgI6I/cVwYBYL7pWExj6OieDpnIxYCsYIG0KSYBn4iiaAQsUe",
-	"RSvsT8zCOvUKkx+by3vDUkvgfi24nUKvc+HQjtlTN2JpMVibojy2YDxGb1kFzLurzUiV3lC7/uX44krA",
-	"7WQ24bV8sbCghoxboRW4pzI4GdsArg1R0oHvLuoc7B6sRsKiM/3DYu5JFaX8qQUwuAwJCeMuVzNjnuzv",
-	"7rpmnS57CJkNop/yeqg6Jja8i3BBkiLeLIid/11GYTwSj3YztByS3wFThKbs5sEZxy/sBrhtwxcAei16",
-	"ZqkCY8iysAuoIrXomciYCDcgNWC/KCN5gsBGJfXsrfn9cyG+gfsjDPhiMxVONqOqtEDQtHvo40D7yttT",
-	"Pjp0+dn4yKXg2fw011iTE0PhLNPMWO3TGqfmibM6FJlB1dxym20/s/978u6Xzc7Mr3tDrvWVnIvbb+Bc",
-	"irCw4IGcWsZzZqNYz//nFwT6e0iYOiaHu8+tYxMYdslnRr+UQOMJXiUG1XsXcPZo7KkMEQ4ciDVzSxZK",
-	"KLJhI+nvos7h7vOnbOh/Ul0Iuilm/JgMbNLxADUHm4T1sKhRAiiIDjd7O+hL20FfWTcV41bcOHczoIdb",
-	"q4hwmIHSth1+RGwvOsy/HmIYp4yI7TBqPSVsCkRSPg4gCnrxjInve4Wu0rVec40Oi5nzyTNlPZfMV/TV",
-	"Qvo6pq6PaaGI+WqqThPDpqa2OtqiZtNWZ+1TcKiin+p6uFLrvmvGDO+RopJLsdc/7tRAsm03ivEYwntZ",
-	"WkS+bfIhjISH8LJ5bR/w+8wbglB59ju/sCnTnTVePLWXJJsqwRtRd62VbZDEjdFh9H+w8KvTiFNmd1eT",
-	"9U+0aByKn+yt/uQDp87BDIn96Pnqj94IOWRJAvzzmU7t3uGjj82+W+BFdcd81cB2X9S4Ejr1WzmS5e+W",
-	"1Yg0qTAj51ec+27kxuYbCRkvYz4flC3NvJTznFIFXcYVcMXQxs8kjNitt/kWKpGEiMXfCpVI10wt+Nbp",
-	"pNb5fymh4AHXT+/fnkwM1Cxg1iKPnU8suXMugzhwWfUe79d4QmwMncsAV+gELDr0E0Mk6KBCmdpCJrZ6",
-	"xAebftGgkxV49/aVwzk8r5+EVUIfFt1ccYu7+l2si5t7fGxvswncHS7C+StH7id2taxDDaeudTiC75nC",
-	"62JlVCKLzlhINueGz2MzxCUkk+vJDs1Y1xf/bnUXFN0bU8Ph3U1vg0sdE1sxyt5KcUM6RE3EjBM6prbR",
-	"ZJ2AUL89e/uzmXxT4vm6uDtuYjVrR9f6loWMngCTHmLbT0oE98HQimFdwQaPCIu3AhHmfbZdnplNG9ME",
-	"/c5MlfeugqdzbEfCir6GGAdx/t8n3f3DF2RCbX/8OiLZTAd7Cpuz4QSmmcCOFxhD8FgsGVfncjLW4sd7",
-	"Dzz3ua3n1sKSr2Fu+xNr5Q7oiRnzy9UfnQo+SpmNgDrY319nFueO9aHYn4X69vAILUJdwpdhTcZaaCMu",
-	"ejFIEwb8SotMkZmQ1y6PXPAYeuSEC3QuOW5v3mSJc9wocrB7sEgQ7+FGXN+bIF6FuOVBQI3CWRJbOad9",
-	"A0+LRk8grSvWmwHA/RBiRwrt0rPaOaVIE88trwEqsB05V04s+IiNc8Mnx5LGQDKQTCRky+2LcMFdvfg6",
-	"guDkD4ogu1+MXdlG11+AZT0trmHhjwqyPfOMejnWWeOmW40aDCPcORtzVVo9xHKdooO4C3AjIzpl6Xy7",
-	"uNONMakhIJRx3rMyM/8xpGp9kuJE1xGvByFfP8Zjf4fmdtN2sO2siqNZgj42HrQVaU7iGDJtr72KRlnB",
-	"SrVWkcPaLFvlDbJRIj08yDDXWvDt3iV/Y8yM2GwjztGpNKIszSUo5HyUE5YA12zEQKJDy6iM5pe9QzJl",
-	"PMcqEgf7L63X6z1oOe+ejDTIbRtr1rBDcIuPg6C1Zkd3GERbDnXbnc1mGEzYzWXqWk1ucLVSqxn81DZ+",
-	"ricXNiQoaPPY2KqMsic28PfX0CMvhHhH+dzNpR46tIeNsceNLTGI7k9htbciVrCV9KLObVdSDV2Mxewc",
-	"2cdNghS2JnmYIq1S4gJ9vaFWZ97HC10ezfKSNv0tQC8iD8QoHoRlCiRGqPS+jLmKh2FXu4TJZbYU7DIl",
-	"/RU+V1WZFzljyeZ3RYU1jEeMMlRPDCCZJmJmXrBXVrGtT14UzHW4sAhnO6UrU/tI/ClYNP2+8tMu+LuW",
-	"n3aLVSxoOe2QS6Q9GgfJpMu4N/Jataq/gq4ixCMx92W+22JpX9795JYS9D6FPf/noFXh4Ud2vJVz9kcO",
-	"EYkb91hGx6U82RGSyGqJ5kpqkisht3hK1u3+yJRbK1/9xNJ/Hed+HVG+UjfSQyjTBS4JSeqJa0tEjpPI",
-	"y+3/TIICbqPwjJRmiqgM83rO7C8op+0z9wr62ol0SoARULOJSMFJ/uiSw63R2FE7Ydx8PBFSO++B7ddj",
-	"Wzm5bJZUKBu6ZYhgvh3ZeCd8IZfSdqhjkjB1ySXoXBpxb/39AU3bVeK78KHkj0EXjWp/X5lazGH2b6wa",
-	"v76N/d2V10hd1h32PjTAMWC5j1rs0/LaCcq6b5W7N7P3v+jy0BOYEsZ7BJtCKMKFxjaMkJAtlccTTFbE",
-	"S7bBtitBaNg+JL1L/r5YFSRW47dZormeDEgmUhbPw4TgVvtYNFCvIvnU9w1LieCioTvRByGIja8Pvjgx",
-	"lNcJbXrMcrSPJ1Tj3CloX+eiXZS4RNzTCdXktPyIzJjEgOMp1RFRguR8KhI2YpDUcneNUYj5zolbMCh1",
-	"yRdypqnVkWxm4HaP/I6ZhbbT2xExeDewujPeXhh5NsCECAyg7Nr3BkSMLvnAbK9Xbq8XT3J+PXAqlyLA",
-	"EyP8bOqibfL58dVvv76+GvhYJzI4Qq95F+PwB1hNFLi+5Na9uXdIVI+8vtVG4RNcHZFBWbNlQGiWAXdJ",
-	"34YvIc8w8s1nuVqBSLQwMtR+eMm3BrkqaoD0J0xpIed+45kEOyaajfZ2072yHZFBWalqENkczFgoPXDJ",
-	"OUa8WtzqkQEfFP3093rkJFWCeB40dGltimwN7D88Hwr6viwSGqwokeLxfLWVSb6QfG7stMjIqSJgfbRG",
-	"YVaLapf57u7zOIii6ArF32FQBAbrovpFgaah4hdBXllOgA5WizxmnT1bdDRxAYF/757EMaTdn/LRCGSw",
-	"G9+AiwER3H2vkOAzKW4ZKPRDuPUSPZEiH0+qLqAlUf9f853LkwmGw9117qNdr9Oi8dThOt6LwFcH9/jq",
-	"Qe6+icH5Ckr6ztSV5mXbFTlm3i4Nn6bE2klgmI/b5ZbrUOUMb1+UwBa0MKzYPodbGuuijWzx2lAkcysK",
-	"RK6x7oT1zoT8bMN8/O/FAnHLS1LYsJFrZD0lHrC2y3Ep/Uowf8fXrucTMauDoUDDKhXMRI5X9TxZH/k/",
-	"lerG0vCQ34W8VoZrzyYsnmDwmO9PR2TOjTpxTGaGLGdUmcNL8hgSw9pHFFUsCbGQSSib99QMki6g/mbh",
-	"AK7s1WNHBeAqcb0hvP19AnhdTX1eGZ4KVQZCHL0k3Gb3DwE40SLFxEalRfY9I68WWamdPiuBUcLofui6",
-	"UxYfdT7tBS+1Oa5zXxb5q0UoXxe1rQ6GBxxKPbvp7xhfSiLyUR+syNNkfBwVETfaFoVswx2UFO0BxUWX",
-	"/JQpbRsXLzM9Y8rtm3bYcBzxOzvlI6JL2aK7Na/SSkhXTCGmmvpCW1/mnsTCq1pLgwhjGtQSHy3cGke3",
-	"Ezc65QepvIB7rW/6Yx/BQuP3wHFU33H1dlgMrgW5GeQLncrvho0AjScOVQxqJ8IW7TI/MaNaK73GAX3C",
-	"/3vVoY0Jv3P16hv8N1B+ww+3tAJHtb7y7spuylePjQltbPszT/hpee5v3C14yZkXLYXbOOqvlZxKsjWc",
-	"E6yYyATfPiaDPwZkSnU8AeVSqhdvOsM89azsZLw0A/ACbrWv3mE+sDVfsLId4605f3+05fut7iv2rWX/",
-	"VXs5Lk0Q8Qf9jaaDVFtfO1QuHlVTQkIuyLOi9PBXmb5R77n6xPcpRdHiML/DazP7SsMl+PqCjtsGd6/t",
-	"4DtP7MT7dnI9SFkSO4DSDf68MtPjbSVejEiYUubrBVa9/4TnabokHOx+dDJ6hyEx66V2fJlIrk19u3tr",
-	"oMWZxHKgWFvojW1z/0AxYCtwI2rVysojfGyJs8TD9w1xi6dUx05WHeq9UmWKaLSWMLEHoOhHE3m2ndAT",
-	"+6hX4K8PMfuu8fhLsTcX1abEFMjIRsSI0Wpul+UBw8RF1KQw0phZZKNnFGiyVXnRxcTrCdEChV9UtO81",
-	"Tz7dhTLYbEzmV048vl3z10U+Lp71T/p5FPopMvXW0h2rXWqCtv07oTSREAPX6Zy4Orq2LAza9gqoROMe",
-	"615bd5druEIcMimyNcrTlGi41dthW/+87FITchY1bPdac8TPrhJWdE9ct4B1raXZYqmu37FXsBZkxLit",
-	"bWshI6QHzJ9OiQKMq50SHkO/UadEtf+So8Li0SqnxHnRBemrdErUG30+sVOi7HbU6pRwcP5Oxcs34MU4",
-	"11Tq8jovTAINQYR3u0uvduud4R6fRbmJWhDN3kV+DelIdiVEYGXeNF3BeZpgX/Qdhdw/9+ZIf7p/Htz9",
-	"4y/J/a14tbFfSNKsoKcnoKQVgQ5/+oMC/qClvPMx/EEPQ+KPpm18EX/QCvz1/qDvW+H4YvasbdLjusWi",
-	"GSVuYFO1AoseVRu5hmODKgUFyXBO3Mp7ZGALLw/IDhlgHv2AbHkzlyVqm6hYijS1/dsowSZBhR3M+CV3",
-	"JdoTJiG23WcGtsXVoGxaaWx2OoZgkRCm9LuSwa9hJAtp29ZVUwncMXSoirElqGvIi38ZQARam7ZZzVKk",
-	"sLbN7FZuG0EuWsy/8XReiC8s6iiJnlBXnc/90GYz24PZ1BGwbAEcZpssANFh0/m/JVPdnd5qU710b3z/",
-	"AvnZaoXrfrJ5iT/Adyj+Sv0Bbnlfxh9QdG9uUTFtvltByn+a9p9JB5ifSKiH6AZCeF0D/xzfe3ytzs7T",
-	"ijdUM6VZ/O/C1PL207wXR/MoMOfxirYBLjdfi3rtKH9nEZWhK5U7BuWqGnllKiKMY6ot05ccVaAjYvu3",
-	"K+yqOq/VjrDZvBFBp4cdWpoVTIdKCw6qR86xi/ig0rt0cMkxbVxd20ITx0WSFyX2DZxiBFjRipqJUSm0",
-	"icljhikQPXLiX66pO3DJi9mJBG2b1JbVVvd2j4gBpauzgQOrWBqbKKQ12kQIHtQZF3G9tktfYDGTcMNE",
-	"rvBA2lQg1xC95fLicG//M3SgR72E8C3ul6o1rj7/0zKAvTXm+avg8ED37Ypgp5oCh6scwJDu1d1Cpfhq",
-	"r+uPV+ZAqx26P9qq8Rj334ZwLisAu326lnu62jC6aLu7g2jgFtQcybeki7DPOLP/DPSQdbmDlcZcvUoA",
-	"OmjaWTQMTmxpBBW5rPaIuFptOJivuFYZx5ZIWBjnA5b8cL3RJa0sp9J7hWxh53XX4327OioWzl8cNhj+",
-	"2lu4KFWBT08t0H3xOFsPvmSqrjuFF33lZakXBy2LsTwcmR8eq60bLEajlHEomsUxTpSGrDquQbKAYdbM",
-	"7m0mACuCXZax8IBtSF4ZFNOCwgttTU7xGcWV7KBtf1RMkjic2tFrpDIoI/n+fwAAAP//",
+	"7L15cxs3tij+VVD83apIdZvUYtkZS5W6P0W2ZzTxdi35Ze4N/dhgN0hi1AQ6AFoUx6Xv/grnAL2QaC6y",
+	"JNuZ/JNYzW4sBwdnXz53EjnNpWDC6M7x586E0ZQp+OfLSzq2/0+ZThTPDZeic9y5nDCimJaFStgPmlwz",
+	"pbkUJ0QzkRJuyJAmV4QLEp+Pum+oSSYxMZIUeUoNI5qOWDbvdaKOTiZsSu3w7IZO84x1jjv9zpN+pxN1",
+	"zDy3f2qjuBh3bm9vo05OFZ0y41Z2VigtVXhtsWA3ZpDAGzGRI2ImjOSKXXNZaJLTMTshMqe/F8wug9vP",
+	"fi+YmneijqBTOy9+21jjlN68ZmJsJp3jpweHyyuMOucvVoOK8LScL6dmUk3H007UUez3giuWdo6NKlh9",
+	"6pFUU2o6x52igDcDU6dsmkvDRDL/hc2Xl/GGXjFNKEkU82dgj0Qxo+bHAB5Np4xcsTmZcTOpngxlio+4",
+	"IIdHZCILpYlieUbn2r7VF1LxMRc0s9vMpdCM7MAQcbkm0/0AH7D0mNitxbuEC20YTe3ZwJK4GBM6plyc",
+	"NBbTFzAUJSkfjZhiwuCCuN3L0eFhRKhICcV1T6RmZMSVNsSCkmlj39OGZxlRhRB2Dvxw/3mvL97lTFEL",
+	"Hk2mVF2xlMQ3XV6tGTd5DJuXhelqlihmYiLYNVMOBIQSfEx2NGOE0WTSF9IPvHtMKILY4SBXRBdJwrS2",
+	"C1FsVGiWelj0+sIjB17ACj1qp9u1x9uClodPn0adKRf+7wN7Z4xhyo75f3/r928OD7r9/s2PLz/953+E",
+	"0WgE13UZf07zPJsTKbI54XidavffEgkH56n9nGmywzLNyNHBIRyQkBZ/xiSZUDFmerfXulFHL9p3+Cy0",
+	"7Nd8ys3yot/TMSOa/6v1lmfwXX2ulI1okZnO8dP9yE7Mp8W0c3y4vw+Axb8OyiVwYdiYKVjDBdOWCCIN",
+	"CFxxjb8PvvCq39qP8Z4BGfyZph8Q2e1fiRQWd+0/aZ5nPAE83MuVHGZs+p//1BYun2vT/Ydio85x5//b",
+	"qzjAHv6q997jVzhpiKqVd2xKM7tulhKpyIjyTJNrmvEUZu91bqPOmRSjjCdfbZGJm18jeaOCsBuugex4",
+	"RIZ1vlQKmcpjLfJUEGbnJDtUzIk21BR6F4kgUDpt6exswpMJrO+VVEOepkw8NiATxVImDKeZJpll75R4",
+	"JCZKZgi9v0rBHn1hwKktFsosZYqYCRWOQBnKBUvJhGsj1fzEQlcZZDOeqhMpcOlvpXklC5E+5vLfSssO",
+	"JpV8sGM3YsiQZVKMtWXQWk6ZFIxYcroLC32vWCJFyu0YryjP2KMuuSbRWbpmuamT/izggRgISezymbJH",
+	"Y1n2SUn/Z1Q7HpDCXi6lfEPF3BEw/aj3jigrCAEHsFSLkkyOuSCZTK5kYU4c36YjwxSJP9g/uqf2j9hy",
+	"fClSbZlKTVL+QA1r4UNIiKaUgwjyeyENJTvnLy9fkVTRkdmNCOuNeyTud2hhJv3Oifpp/8T8dHQYN6Xk",
+	"ZcZXTtp9LzOezMNz44w5vLF64t9/Otg/mf30bH/9zBVElie9QAhZBJ5RboJjVbzTDvdR2BVIxf/FHvsK",
+	"Aqeq0zdAzY8iV9JKanSYsa/IWmcsy7qOuQ4LQxIqhLQkgsAqWEp24AypILySEkEgVgzES8fwpJkwBTwF",
+	"6cjHXBvF6PTROZ7d4FSmLCO5ktfc0uwR0LEIiPg1U5mkKcoShoNQURiyw40mcibI1J7JmCGlMSSn2m5S",
+	"CrurW49ncCNP3587XShXViY3HEUm1IHSATUNgcsqp1074bLUFXXYTc4V06u+EUWWIbKgTLc0Bk83EPCi",
+	"Tka1GdiT+6LJUOr8vPxDrtiI34QJBSpPyYQqmlg926vOqONEqDEmciy4ZgTvdaW5J8lw8I+rJ9fPaWhX",
+	"Xvse4FgDuHWDQhieBbQNoLqUKGkACR0Ok7GiCSM5U1ymEZlNGHJ6maVeDdNG5prMpLriYmzXdxfo3dYF",
+	"9N9QOQd4ltCL6kjUwI6F8/tUDi6H/2SJsaBAvDyDAeC2pcjNafa+hqcjmmkWLaDuBmjYigk1NerA6TM1",
+	"RXE1CGCM9r285qh+NBebUgN0ghs21esIhrust+UcVCkKf0+oHkylqmPzUMqMUQG7qyw99oXtThZWWJuh",
+	"OVz7fi8A2ZZ3THM+uEKSs9ledTnQAgOdWFInRcJ65IKJlFBN4n90T9+fW/0/tqQxPnUME27IMfmZUcVU",
+	"3HYn//uw1+t11gHEb6BcWRAG6ZSLjxoZP82yd6PO8W+rdwxv30aL8LLCFmulAhfMWM0nY44/oISmyRVj",
+	"Odx7miSyEIbgMPd02xtrWt7+pzoA7gPvS2B+86jvV/oR7LhrKdeUi/rTg0VaxvWAJoZft+zOKpV6YzB+",
+	"kBmzX025OMf3DxbAGXUKwX8vmPvZwujWPrPnvYx7ZxmjSjvE6zZUg5IrFpqpHzSxgn0GZi77wFLK2j0r",
+	"N3QbgmiRcnOa4JSfO0wUU7iEhZn0FBtzbcA2Bn/DEqo/YCX+T8VGiunJwp8DkP9q39e+sFLTTKp0gNpY",
+	"+VjJEc/YIGUZM+VTRxQGyPIWnwKPXn7KruUVPLVY07OQGaD9vxN1rthc99x3nwIcC+DyUhgVEN5oCa6V",
+	"t6oG2dvIfiTVICx/rZWkUmYoz3Q7vje+q053YTouzLOjzrLpMOrwfIPrG3VkAvr0dnKrLEwikf979HIW",
+	"aEstKc8KFT4Dp4I4oK1dnC5g33eFMeAHHTv14w7iWR04kUeSavs1FGisFYDfmL6x8+rwP7Vd39dyfB9c",
+	"oML4b54NFGZyKa+Y0KHLaTFrYOzPAalekA8Xh0+fkb//eul8hVasaZdjWrUwLtptDsC4vXjAtCawGuI+",
+	"bYhHz60YvHwfPf1s2cYFF+MMqP8JYTdIQAk1ZO/6YM/SwD33fXAHMOYAH1dXEvccvIeFk7PWS1cLJwsf",
+	"Rs0jWdxbYz0N8IZO/gy2+t6xjprXYQsFxpkEB54BNahF+TBqKiuHR2u0FYu1s23G/PGwMeJfggTQcrCB",
+	"Y2i64RzCm7WA3Zm22rH9iLBrpubk9P052GGcuOCl1R37hxvqmFDiV+gso2AEGRkmCO2L0qVqJKHEHr2S",
+	"U65Z3e85pSkjwzlYgIRRRcoUmRbagHlEFibj11ZZ33WaBBxLXxhZydF2f15ndiZB0K3B3Qeuc7/EGdWo",
+	"lIPJhVgETIuMoesyIPLUEXLp6BdOrQXlzBkVCcsCZhx47uzfC7YMVTDcAi09v2MmnFsWdmFkloKB3cg8",
+	"JK9FdYfdRi74+l4bzr5qoa1bnEiesOUtjrjgIMhR3RQR7ao7USdD/LXXWGaDhGaZZevOkDcY8cy0UBUu",
+	"UnYTMsZGnUyOcyWHegUvqRbvjHGBw6mMiWuZP/jBabbZuzJrUE6qNdeGChPcZg0sm3JiexyXUmZnNMuW",
+	"efHCMcNqSoAHjndRVAGwV2CLFk54aYCoc9Mdy657mEyo6Tlcqf3S5dNcKhRBqCVnnTE3k2LYS+R0L0mG",
+	"NLliIq39y562EjTbswPCIhEJC3HVhokpywzdBHYv4MXb6H5wN7II8WkT2+q9IHTLceHm73ZYFUwf4MSk",
+	"lWO8PrRwAWHS7fDeLTQggSYSOf3aEex7t6V1dFMFKA1aqsFJEPzFAbyGVADtpIJHiBp4osy8x2PdblxI",
+	"B3pIljhCk+W8vDFM2F975BIs5to5RVklJNb8ujvaSMVSUojMyqhxY20xev3BYzPj4PiNttep9FwbNh2M",
+	"uBgzlSu+ITUuPEFfB52P8GJYG/MXwuOBP8yoxEs/0Ua3qDrXh7xEcFmXT/adYCS2etJxbAU7YaxARwl6",
+	"z1hKKqzDo3dOFKoUZxojEWTGIvhXRrUp5UGhZ+DliBt0JT5Bb0eMEwwkrEP3uEiyImUDAFtspUG7XHyX",
+	"TXMzJ7GDbVxOHvuXRUpie4fjk9UfwosLuDilc7tHXHxE/mlFyyEbSeXBQn578e7ty0+gst0HEapI5i0I",
+	"7S0Gve+QLPUA9A9EnL7p674xs3zQG17TWRfueM7E6fkPEJ1iajfae+JPyIizLEWXc8a11X+oQhNDDn+I",
+	"lPCxsDR9+RpM6c2gGhN1bx32wLqY28LZRuyX+DqQBaFRqxlKM4H5x/yaCTthPTix5cxrmF0NG7DSGDKV",
+	"2gCJglP8QRMXCGm1ybwwZAfWhX/45RGOzC6hhmZyvGsJTUbVmClyTbOC+cjb/TusFqXl7cjIGydiN0nI",
+	"/r7zfLbTlCkz1NvuwoaNwM1fryh5olEPZl3rhY06IsSPsjk5gNDmIrf3A1GuDFY92Ba+OVU0y1g2aKpL",
+	"LR/WNORcyZrRd6U85F4llAg2K6WjHSGFQ+JduyFHPwgXIYmnlWaumf80z5lIiZlwXcliRjp0zTLw4rix",
+	"NpvXajDLFwdsCURbiiESRqQiRW7nOXIcf2oHl4I5f+nisDXkXuY5JQofLWLsJ1iQFRXC5uGmGBE62AW3",
+	"XF3OCA0Z8mQZNoWg9wKN1JVvQhZDUJGrUOoadu63YqcopkPnEgWcLLXShWhEiz9xRGJaGGn/71lTHFnw",
+	"f7ajHZNRIcAfEJX/OiafBZ2y29vmiXiubUdFh5asx2oH2PZ6OvTWyohgUHAizSe3qe1NEiHFzMh8kK8B",
+	"+cGWIC80G/ir5WJnV96vX1FcLS9jHJFcMXfnSlXI3jHUeTw9t3cj9n/EYSOcN3+vzwGoSyVe+ig5xybi",
+	"hxcOHkIACckcNQh+vCCpzDKqdESGc+exuOIiIEskNJkwqyqk4VNfOk38YKa4YRt+wUVemA3fRSFgw5eN",
+	"NGjmW/vukiEmB9+1my2qQ6G5Qz/JZmrlg5z2CzYsxssGmXa1wYdBBn9U69wsIV/Epc8egJjsmSyylAzt",
+	"TRSGFC7us3bfKjrufxy0rXbhYMqlVxL/whDVDtqM3y+8afELLMiPaRUuLZxLpuG1GPfCGRLvG+XeVGb4",
+	"ZduFKZQVgkhs9x2X8bOCsVTjQwCGJdwnhAoSl9BbetmdCcafVWCMTwhqnxFJ2TXL7DGCRmRfqZF7esWI",
+	"YTcGHUs7YEPhYgyBvvZxTpXRuz1yPoX3rYIzpJo9OyrtLx8/vNZkJxfjiPwzZ+OIjPkoIjM2zHerLAOu",
+	"yYiZZBJSxWpYtSy9KfB/UVDwIDMRX8Z1gURhMZHslAAC2LqUItgrgGO3KVWsw95NURAX854qs4x8n1ZF",
+	"/C7eDjwrsGu7w3IhEFbmKW8O3pPVF2jQYiJ5FL/LJiT+Teloue8rtyjXLfvunKy5/EvLQW0acrsYPFBO",
+	"9GmdWOTc/IEPmhS5YVpap9k5M+aMaqvkpUXiExWA67hcBSf5cUG4KXWtE8KND+N31oNKVvRUI3SF08b+",
+	"vUo3ENIMcKIg1tZ8lavBBBNU72+CZw2I3T+yXUBa4DImcT1w7u2w7ue2MIDAgw2tniXnX+9g2MZB7gSz",
+	"gTfZbiou1uxUGyweQwy3CZFb5bivgTda1CkcTBdW2dhlYzmtd62ZhBOoZdBwPYAIV0ueHxUK8nrAsKyr",
+	"lIhAgo12yWxwz2BWMmRjKjAgBTNP7XU83N8HJWTCxO7JgomfjGSWyVngVm5kt0YzqzNZL0AeB2gDE+i/",
+	"W9DYBhw/tydF1PPjafdfp93/3e8+H3Q/fT6Inh3d/kcwk6VRhmKrkFA7SBISPrwZeSQVWJ+p4UOecTPH",
+	"TGAvU3tqSfWVexlHJAhgQtMJU0wkEIG8zn73DfCbACWFg75/ClqKFlvgEFXjYuproixfzPJnQjWh5O8X",
+	"794S3FdEmLBMJMVfnJS7w0t3go4IFXOUVqFQgjeO7/Y6m+dyhQ4wqq36U2tQ8jJtvvMZV7T+DgcNJ/Jw",
+	"h11qloui/kjR8bT05JaS+wmJwXoV27U4Z6jfU8+CN0ZHKMj7VpBBV68fbZkobohbdzzwO530ikCZL0AC",
+	"FyhzJwR4KKX4Y1tkWsARt4FokSs5zU2r2+xc5IXlzElWpFDqhCaQyEtTDYgE5indcC9sONegloAQsAWm",
+	"22wjaLvfVsxatgHVABMFALwwxybI8fEh1LaMM2EuHZaXwbwdLnVn0YL264QnE0JzDJDFhYNBYiTVCdZo",
+	"sKRALwWa/6AJLVLumbC/SzjHjA2Dqkldt18W8qdW3CxUFpJyLGYs5A7JTtTJ5KwTdSZ8PAkHlasNbHv2",
+	"paA8wG7MRkwEXoxq699MYAjN+QLcCUwk87MJw3ythUxCCnnvg6lucYbUHCBLioYu1Su/9CJfv1j3VVSf",
+	"O7T2V5xlaSngtx5gmbOJ7vIphtkQ6tzxh0+f1hKzg3njEjP26/sYynTeicqyR64ikau6FMKMXMK9WaZv",
+	"IN64XwkXzn0KRuYdPzNWFwBDGUaNO0GZ+KS4apN7TlpZm4tJXdiXg1QIwH9jNDOTZeBCuZct86WWUUGG",
+	"43WK3A4xcLVA7oB0rmzK+ntY4pn/YmnyqL7VEIT+/usvLek4pyQvhhlPIJNg58OrM/Lj04Mfd5dFGZqN",
+	"61CBRJ4gYMI2yKsWceTKzJvDngYHDStxhW7aNfl4/a21E+Jy8PsIdmZnsEtvAd7FMnL5nJCNjJsW/uts",
+	"mjBgaP7XcszFptk2i6Y6mhio28asqBtDqipa732uaihqD/hkmaS00mpbsVR79FNHzGre2ieH64Nc7jsZ",
+	"yO9tYSnPjrYrerAyM+XNBpkPqyDnvnecvx7MuIlP9w4VTDa00oGrdTvJeH3EVMhH+UoxBoVtiP/+uGR2",
+	"z47IlNnNapIzVWrVgmHgnXvrLyRj1yzTJGUsj8rHB8/IL/xnq3oDz9pxUWhexUYmBvUmXZAbzLQb9Ic2",
+	"Ytw2BId3t2xw+j5rXbPfA9ULpQZQLtjGIzJSckoONlQlviSLCbNl6xZRu9BoMe2lhgEL+LMIQIfkDQRe",
+	"cbnO2px1l+zGRK5qV8hXR3bQ0ki0mWdsd+O4qy38bytiCD/VdnCXIi93piB/nIs4pTf1ZT87CiDJ1vds",
+	"2+St8hTvIcG7Fo76TWd31wEWchlv4yZ+4z1Ji+Y3dE5wQcqwaz2hOQtIIlW8fnOMj4Lf1OvwbRzNXyuN",
+	"k9EiZV0thWCme9R9GiyfsBTRj26g0HblTLB0MAzEysVUmImSOU/iiMRWqcli9LrI0SjjgvmwCbBJwgy7",
+	"QN08hLreJ5BVvoAfNFmoNbKyPsJyiH653iAe2EWc0ZyCG8IdR4BM3ZjBjItUzr4wp2IxnnxjoxxPnPdz",
+	"5e2zu3nv3l0XcYXgbfWplrGbyz9d8wWNrs3XAkdSi51aAGUIHvV1+UWUM1aA2Ogs74OeLeFHgLIt3x7L",
+	"rdfraCWywpJat3Rf2/gKS39f4e0CYSsjQYHhTnmWQRohIMEfKRr0zhGeIZjW/crtaTVYZ9lL05bjOPJK",
+	"Ll78osFW3x5tsjYaoj28xLmMNxqltKGWfIoLLJXoy9IwF2OyJgK6DHxqtan6Qh5nUoy4PS1Hu7aQVO9X",
+	"cd9G/faL/6uioqXi7rvTwkwOq9oVY/vqSc3yAZmNQwbFwLGGV5oqpnWrRaSFeblfq1p+S2/A1EtVXwIb",
+	"fDibiE5kztqsaCFryXrDzcJ51TZZGzRac46uTmzQOvnqjDw/evojcSVoy9Lty0JR7HNVQYVov8XLMZ/2",
+	"NpIpTSZcsK4lAfDAvt80WFf17AdYFK7TWiqseX+HMp0fE7ecOemDc7ffgbL5XGvHz5esqFuH07hvdDgI",
+	"mAmj5sBSHD3BhEZojLAJo6w5MQLckgurDIQydOrVjHNqJgtegOuDPZcZFnRpNIuQVd/tD5+Pngyfse5f",
+	"Rgej7lFy9KT7PHnytPtstD86SJ+MDuiP66z7fqyjcA0ow022QIj/T4kBpB0DTOldbCLaxw/nRLERRudY",
+	"wd3qvdiVBnHbftgEzsSYXB/vVS7NXsqufTlmvVchZGfDOBzcU1Q5FFygY6PgWXsY1nssDnhP1R/zEhp6",
+	"O3MFtJJJnOfVxZXWBjuuecyefYHx4tnRfRkv6vlKtUyLGtWtB6Gddv+Xdv+1330+6K2IQrsNn4+XWb+8",
+	"3vVC/Nx91bZur0pNzSRMPRx9+EGTlCuWGKnmxBXWKOPXIUUZSHhvo8oYzNij03e1k/nvvwFcC2TwpFsf",
+	"ds0VuRjUYnFHM5figGXNMNoaAxOh84+vNoEFwbcNH6lX167PXnqry9Oqe0Ab5bfXhNm6i3EnW+zCPWjW",
+	"0K6xjpXltgN9mVovQO2zo/3nz/7Y2LsBpdw0StUd8j3YBDwd/dZNtW6d733Dri9ix2vxfPVumhFc/t3e",
+	"W/eP3/C1TxsHdEma864VT8ZM7JVT39Y/11c872JWO826ZdyKq+t837fwO9v+vx2NaLsdTlq8b6q/cfuN",
+	"x8G/P7lCC1f4wGjKBdMh98WEJVeB57nUZqzYWjaxGJIIS0r59t8tmr38/H68T8FEksUwNcVoOt8iaNFt",
+	"Pww0qBF8twK/S8WTFys3bGNSag4WXiuWyb9jNeIvjnSq1HWa0v/f/WVpeF0SxrejVda1J2tMgM1r+xdi",
+	"JPnxkAznhmmy8/HyVfcvuyckkdOpFKXFEwOWXZfRhmh+56LIda21sfVOdDcttpEB5sC00mDoPdOLHtZ0",
+	"ygVadAvNMCrbPiJlM1ZdD8f2bmz7StD8esHUNU/YuRjJQLAxFyHKkcqkaVvq7MGjwPCTMmS19rJ7GHIt",
+	"50zQnA98D67aR+6nHvy04tM5nWYtn8JPQeubJSnNb/DZWmEWt91Y9sJSShhES6SrOuxlVCuNYWv02Jqt",
+	"sHfQ2+9EmyVPVQomnnFoUS7X937sLA8XlQdtqKDBCjfzL2ol9rBZxHdz+8sv6TZRcc9VFN+ds8u9rios",
+	"Yr7LZt48b0Ve/2YjObrNJ9xscdTqhv1CG9CdLDi1I6kszT5nugm5mgV6MZl6TfRgI7l6vTEocAlWXOg7",
+	"2YeCdf2soB+q8rMCZ9uq91bItqiE7K/CtzWruW2Hwj0YUDyB/NYNKG6d92NAaUWE78xy8CWkdd1mvABg",
+	"X9C9jx/PXzymSeSeiH7gHn5nR9xKJb6rfaygYfb0dKibhrovkei7k8fuImU9bH2XVYVXvkQsWD7l7cSA",
+	"iyXTiutSGHWoSib8uqW8kPv80q5Fh/vWXZd1NTc9gjvWzKlXTN54ljst7e5p44sAWVrG0mZW1doJHuhc",
+	"JNizKmT9gy702/WAFoY30xUds6yyZIJlo7bW9mqhhBvmFGA94ip7WTNlsHEJa+mxmFfRAhs6w1yS0uaE",
+	"Y2M5cYkU/N4poR25+PUcbJblobWd9/tgTt524muFNl8qwS7WFGAKTVP2Nag4AmlLXBRMn2AsC+EGKj1h",
+	"JScovhQTrrFRw/pY/+2FYN/H9x5apHub6J2NHKsbwm4RMRTMFdq+mezi2d9Fr65bTO/Q19LbRGvxlLiX",
+	"OriasNkmOAJbUBeKm/mF3bwH7ZSL0yIUkXMqmm0VpSrb3M0mUmNTXDKRWYoBWt4waxdNdqB6GdREGkLH",
+	"w3KQvqh1t97tkRcsyajCAkoujlfLmi2XJFRA+kvZX8WVWkpk7rrRjTI5WwpSht+rPdoN2f+DCwGWjsVa",
+	"FKNYu5oWKTckk+Ne2bzxo8pc5CI0e8S+vHVp1D4+hK6zOf+FzVvh6OG2EyfJcNDr9ezG6wHpUzrHLpnc",
+	"tDfKJP5jCOW0Q7vqDt562ikBW6EnrsyuEc/BrxH/euUR+++/Xi4VRllEAEhGjZvgiKPaE9/IGNPOF5tk",
+	"wrLh3sFtxz6Y5TonxuSd21sQuNEQb+klRbbltldZhBfD1jo/4w++4c4ZZHyRM5kywt9dQHUXKM3DhgQ9",
+	"QT1yOeGapDKBwkqW8EKTACmMook5dnm46pqpvgBlZEQTFpURrlVMZkTsLi0Pc6UxVJExHbl5INoTUc1M",
+	"mGZ2RvTWuC6FLO0LgCw3vb7oizMpru1gUujjvuiiT3UoU840+Du0oFdskFDNTgh3jh+rX+sTYgkTPvjw",
+	"6ow8efLkOfl4eYYBXZBegml0JFcsgWyiviBkJz7c33/W3T/o7h9eHjw93j863n/a29/f/994t2cX8BJC",
+	"wcr2lGXDoX90nSeue/4iJjuUzFiWgYeZpYSnWL8Qqwt6WHBNrlhu3LgQwwzLjWmeZw58Puz1P/+ppYix",
+	"UMXzo6c/7i7GhEPC72I4uB34NdfGjfu5D3yy3zkmv/V6vU8R6Zcc0z60PMc+q7FO+7jf6fV6/c5t7Poz",
+	"/VfGp9z85OqE/Re++FMMs72rKJUj6RXNW6SfVDRa+7uOYGbC5iRFMkhiT6SPyW+fcIZX2BI/USy1iEEz",
+	"3JyZKGmM/SW3tAEh7PIajgktMRUKg+eKaSxgt0yPSUmfoLWN9n5EsnO0f2CXfbT/ZJfonIlUQ32JQvCy",
+	"tVVskb/r2kvrmOQy48mc7LiaS+Rwn1A7xZSLwrCIxGdnPw8+nF6+HLw+f3N+OTj9ePm3wavT89cfP7y8",
+	"iHdPiBQJc9Vi7ZSmvHLabwJqblXAsKO7yrRHh89xQQO/oAG7SRhLWeqP8gMzat49HQGZcr2tAEMXoJtJ",
+	"ecVSUuQ9O/4HB5FyKQCNsgy1g0XZYQTauZFhkY6Z0XCGHsJG0dGIJ9ABZULVmKW+PckVm/+g3TeuojYU",
+	"npMzYcc8xk5AUCuIZpmcIb0A91XCBJZHcXTSSkmKM0OhEhBUgCpDzL3f2uUG7PmvK2NRRWbtqmvWd+9g",
+	"q1yNnePOk95+74mL4ARuu2f/M2YtmToana0uoxX26YaP8IDAGef37qkz0lUKpEsOsbZaKSGcp53jzl+Z",
+	"+SAl9vRGQgWLOdzfX0izr1Ma72NFYXC9DlP5iYFRte6O1H7pIa9yBcjCM5RL3qvqpXoy0Dn+7VPU0cV0",
+	"ak/z2HurAXyRhx2ABt2YUcfQsca8MEM7n+xYez0gzVdCzsTeP2dXuud3Hjync2wLY+mAsRIqNg3GZtsY",
+	"F4y0A+iW5mPBUjKh2vXdToOHA5V1HvBwYPyWUwEO+isbkl/YnFwwc99H8r4sq6SR2F4zxUfzBvWvH4wl",
+	"UO5gfBxByzkYplDub96EE3cMVGuGhNLKKSkyW/+nCp7DC3TXrzkHw27M3sRgGEF1AItKTBDaFzM6HjNF",
+	"Pp6TnI7ZveN/OXwY1S1E9z4DZG5bIXuK1UL0hDETEfzFMjqeSOGJ+cI+TrCTwYhnzKroQ5amWOW8khOB",
+	"b+BRtML+1C6s06ws/Nvi8l7xDC942T/SflVK/S5Y3hF76kas9EnUOKtjC0br9FZVPr79tN1VpdcU178a",
+	"X1yBwL0c06GrF0v9esgFMq2AF9PiZILhfVuipAPfbdQ52j9aj4RvpXklC69l3BvmntZRyp9aAIOrgKEw",
+	"7oKog7W7ZxOLKS63DIgNoJ8u5ZQTgsF/REiSltGIQez8WxWj80A02s3Qckh+B1wTmvHreyccr/k1g/DQ",
+	"INAbsVUrBRh7LUutkWrSiK2KrAJ5zZRBuc5yniCwQYV5f25//1KIb2EcCwO+3EyNks2orvRTUPzv+zhA",
+	"+/bato8dXn02Pq4teDY/zw1UbIVASSSaOW982qDUInUakyYzVlfG3Wbbz+x/Tt+83u7M/Lq3pFrfyLm4",
+	"/QbOpQwaDB7IGRKe9xjjfPHfrwHoH1jK9Ql5uv8Ezd6Mg6rErXypGE0m4GgOivcuHPHByFMVQB44EDSC",
+	"VCTUaZyW099Gnaf7T1Yso27Q2Hw5Pl0+sJjT+kLAiDUTJyTGlPQYJAdM0btf1KgAFESH64M9sLTugSW1",
+	"m8lxK25cuBmw04WOiGAzpg0WWY+skGUl32HGrEhbaKYiQpNSBzR8yoiiYhxAFLDxvubanNpFvJbjdbLW",
+	"S2HAnDVzHhuu0a7Nfb1nI5WvcqsLIKSlIOZr7TpJzH7nauctSzZtVfg+B4fC3TZGWoUrsNlT/AbGDO+R",
+	"gpDrW4PYHXKsKhVaguYiYeG9rOyx0jZ5aWtZMy/omXeaNwSh6uz3XvMpN50NXjxDF9q2QvBWt9ujJ8Tg",
+	"Ba+4VTqs/M8Qfs074oTZ/fXX+mea+oQJ+ORg/ScfBXXuB5biR0/Wf/RKqiFPUya+nOg0vFK/+cj92yVa",
+	"1HTb1BVs90WDKoHLp5UiIX1HUiOztEaMnNV5TjKZXEko/G/ljGQV8fmosXD3SspzRjXrcqGZ0Bx0/Fyx",
+	"Eb/xOt9SnZrQZfE+wwrpFhNPvvd7YkFqwbn+osABN0/v3/6aWKghYDa6HnufeXrrTAZJwJX5AbyvIvUt",
+	"pDBKQ4MRELsXWdZpLwkYqICntlwTrC3yEZNzFu7JGrw7f+FwDs7rZ4lC6P2imyt9ctv01LuoyofH9jad",
+	"wHn4Ac7fOHI/sqllk9uAoT6EAvh+0BBMoAm01rLoDGWGC2HpPPRwX3FlCjPZoznv+tLwreaC0iWUWQrv",
+	"vEALVOqEYD0xdDwJe3WInsiZIHRMsT9+8wKBfPv+/Bc7+baX59ui7rCJ9aQdTOs7CBkzYVx5iO0+6iW4",
+	"C4bWFOsaNnhEWPYKRJAV3OY8s5u2qgnYncFT67zyUmRz32TTVUqCKJmLv512D58+IxOqJz1y6mJ2qPbJ",
+	"230BDtk3p/8YnL4/H/zy8n8uBu9ffhh8vHj5Ia55cZ/ukplUV1yM/WFIQxS7llcsjaBRnfP+gAeXkSkE",
+	"uOm+oORo/zmJac4HV2w+AEf6ADR9lsYQ8HCesmkuoa8Kuq2Nmrs+u97eFtfeQdd5dUtcdSgEDV4Y8qvr",
+	"jdgX2LbLu8JdtJT3t0YYUgQTumz15+CAV8xAi1HF8ozOrSIaw45dz+G+KAea8cTVx7li8/JkGNQqj4BV",
+	"0jIQZEKtoKqNa4wKC0YQaoj7EakfWBMqwIe8a88MFwj9yxo+fSxNRnZYb9xbBeVdgvvQfVF+VyjWIx/s",
+	"5L46mV3/SKqxpUO1eluyMImcukCrJhnCLCq8w9sz8epEIT7poRg6rM7le23EzQ/uee4LrBXZwtDLqIsS",
+	"JR6ZrT9f/9GZFKOMY3Tl0eHhJrM4Y75P8/giwomHR2gZRrdENKPOTZd7fDJdxPbOcccSEVmYrvZHEODe",
+	"pcjrAqiDhNeekjYy1yURpAYCVXrkFC+qFymACqTOOqjJ0f7RMvuGa3fne/MixJKPArI6EueKOIU38LjY",
+	"9ggiYc1EYAGwCm/aEWJPSeMyRNvZscxST8avGKvBduTshYkUIz4uLBkdK5owkjPFZVqxVSEF2+2Rt9L0",
+	"RYXAxwF+ZznLWCBfB6aCTAGXqZHvRQ7t7BLQakEg8LIvcJUn0KAUxqjkhhEKEiWGkhk28wb+OmSOdbC0",
+	"6oTpyFSAIXyA1dwrYu9/NWos2OzrUOTHvSNQM6l2SX7wB3wvVBYNBN16XHb4Pl3wsdCV5cBF0LnsErLj",
+	"QojJiE55Nt8t4yISSBuzZxb5aMoYRaqBk4V03BdcE0ztLcUtnMQH5TVHsyLXTEkxJkmhFDaacXWlnZD4",
+	"pC9iX6vb/xZHaIq04jB4F+1Qmhg5oyrV9fGtMuhMiRm3BMoLcpqPRZeLk76AGMj6Bjl+w1If+WMMm+aG",
+	"7GACiReWFR9PquXuuvUePu+L2I00wGFC0ZBBEQ/O731VQ+YhZLTmJOUF2kRYOwr5HSFz6Fu3jhxuIHhd",
+	"SvmGirlbnf5ySQrtH9iwsTzSFTwRMx5aLy32MkfXfdkKMliLHZVRqD62U0XBWEXYw5EMC2Ok2O31xSt+",
+	"DbxTs6QAw7gP5gXGSgXhEKk74kzBrbDKk/3l4KmLMtZk5+jwOaJ4DcN3QxgOLfceCLEb7fxuIU2kGuqm",
+	"O5vNIFy+W6jMdRHfwj3cqIr/2HbKwkwuMawxaLfB+NCc8kc2Uj7ipWoLT+Rj6OKGRXTBhSNROSjjnVuv",
+	"nmWwihrWBfW9c4yPFy+kxK4b4Rv5wfG3RjR6k3meLPUxJhDa3qIeBO6LLAJx1kdhno4WhN7XMbnBYeBq",
+	"VxC5HIudr9IBX8DzBhePnCyMGcxRadGDIwYm7axFhsiZfQHd7gl24HBGl77wyFAJHUvCBrmDrNEXmwob",
+	"ZK2skdSahqDA0RerhA1yR1kDgexKzz8QRQ42QrmrpIEL/lPSCNw8BM2ijB64FyEDeHvsJRCULhfe2uIl",
+	"9lC8WB2RHogNrvLUlUv7+s4Gt5SgryHs573wRuCSce0Ugv9esIgkC1ELVhujIt2TCk0Fvl1DLU3ZlZNd",
+	"PiV0sj7wjW+0snhkOWkTV24TUb5Rs+99qB0lLklFmknsK5izk11WG+JcXiDEXFt5xqcO9sj7KmOQ4jP3",
+	"ChjMat4XTWYTmTEnI0V9wW6sbgOsiwv78UQq48x42LsP2zo65w74ddCblGfz3QijW+GF0ojAFfiOFDOF",
+	"soIROqtCdjTc9KVPHHqIe7FQ+fcbUyAEm/0bKxEvbxIfqeBld5eBD32QLXAsWO6iQPgU/fYLdeY9kOgr",
+	"hmgfMM6ZCZsSLnoEGkRpcPpmHAqE7+gimUDhAgipiHddOWJL9lna64sP5aq8JbnMHfYpw+GL4Fb7UHeg",
+	"WVH6sf2DKy/B5YLsRO/lQmzt7vvql6Fy/7XJMavRPplQA3NnzPiaV+2sxBXlOJtQQ86qj8iMK0gvmVIT",
+	"ES1JIaYy5SPO0kYdD6s+Q+2T1C2Yad0XS/VTKMpImIm/2yO/goKEXV+PicW7GGVnTGvnmsSQ/gbh8l18",
+	"LyZy1Bex3V6v2l4vmRTiKnYilyZMpKU7KMaG37+9ePf25afYR7aS+BjcV13IuoqhsjgTpi9Q+zt4SnSP",
+	"vLwxVuCTQh+TuKrfFhOaY1kALHU0Q5ph+ZuveIEMkRhpeSh+2Bc7caHLemCDCddGqrnfeK4YjgkKNvqr",
+	"3Cu7EYmrqpUxar9xIrWJXeCFZa+IWz0Sixjz5YeMHPTIS5pMiAUBZh1gQAXCEnXX2J56dehnAEnsPd8X",
+	"8OMFvP0SK06UHB57XPsev6Bg6zLKnvkphmxMBQS8XBipfNQFc6T+2FWBqsNWqsZuCdVXaALlJiKUZNTF",
+	"doLlVcqsL1w1MQwPKeFNkppLbyKztGzRYCa0nsD6gyZ+BLhKUS066M3Li4vTv74c/Pw/ly8vECpQoIUL",
+	"u5W3H19DPQOaGKb0br2IRJGTkZICRSnoBwHUrC9cjUef6x87mhpHPlWACq8r6jJyRyqsK+JbY/fIZQ2K",
+	"IF/5wJXSrlFeIndNGNmhmbYImVCRsCzDcZ1hRArmrsbMQnFGdV/kSqZFwtLd4xJlWFrN6ta7eL8oEVJ0",
+	"y9elYLWCE3VEPR8BnoPrGJAHvDpaRvX1a8OzjGhD7dXwl8tZxhHeuVSGpVFfuJMGE0DtvrpKKS5CqXQB",
+	"D2U6h/MEORewCogI2XFGzNzMgdBIngBv/yfeqcCeAb0hwhAqkCDdcyUtchckQXZizIj3jH+3XgyjlA2w",
+	"Cith2vCppf95Vui+iKf0ZuA/r1fvoFmGogrDkiiVS4zRjBSA03AlwUR2Ugul4qYvEiqsNDPC+DmPuYiw",
+	"h88JLnhgeczACTGxCzKDfDbivodcW6TsuGd3zm6ihZGf7j/xI+OgalAIek05FA6Lo1p5GOeet3cOKm9Z",
+	"appO7cpB8CqrkhTCw3EHLu7lu19evnWFVl6dnr8evHv/8m28WwYCTumcqMIe+1AWImUpwfKSwFpcniGw",
+	"P2cOJjRRUmtioe0bgWo3lyUSZ+/enn388OHl28vBX1++ffnh9PL83VtLLf5ChnPihIJdcHCWIYJBcMvB",
+	"lIr5oLYEV3unYUQkp0RnEiA7UswOMfHGyepLArxkx9/9NHIXPWre/pouN4PM3hmd77ZHvTVZxcM5RmuT",
+	"fCVVbWGnZSp+XRZpjrbQrwMpRL/Y33+SBKUV8B/C7ywuMwJNWRSxoi6BtK+g2FxNgHQN5AjgFtiLInWZ",
+	"QP/oniYJy7o/F6MRhM0EVi9kTKRw32uQ/XIlbzjTYPp264ViTMV4UvebrEj3/ZbjSe6qIzxe8qulwyig",
+	"kJ24QZR3kWM2+M5OiHrvRk5oIpbOkDqpU4UQNQ+YC+byaaE7YeK0e+ICslDsa1aZwqpregH5rEqMwfgt",
+	"nZSnTrb6vZCGkp3zl5evSKroyOxGBEJ+4z6WKdT9zon6af/E/HR0GK/GvKiatvseuG94dpzT1/JaPfXv",
+	"Px1CcfST2U/P9tfPX0EmmBcsQZuQZEaxx+jSWFWR4VvIvN4kHtUJi2VT60fO175cVhK4JvKaqUzSFLi1",
+	"l2cH1VOPpIsI7Z7VOBwaCZwQMmQoh7CUDFlCC82ckNLMsS/vRVj2iKvhg2/cBeHv++SP7nDy9xKJbKVV",
+	"U+MyZGepTf1uzUph367M2ov2iL2UDYtxu1XC9SJ3bhUvTGLpUqtoa6dH0qTSisrXULZ3EXpQYRR9b72A",
+	"93VYjP+9pBrY8opyNHBTkaOUgMVrXNk2KjD/gaNELyZy1gRDiYb1W4CRw9p17NoM+T9XBo+VUfi/SnWl",
+	"rSA2m/BkAvqtV0Asx9aEm5NSYSdeX7fS2ogq1DISqdJQZa4zUAOWUH+76GVX4Pyhg5hhlbDeEN7+OmEQ",
+	"NkvrzMHCo5RpBFbqGzImiJEZFCnSRuZ/ZOQ1Mq9sYT9UwKhgdDd03avazLiIhaUYBLQZugZY3yxC+Q44",
+	"bTUtPeCA6+Gm/8D4Ul0ibz7lZc0lLsZRmSBgsP1HG+4Ap2hPDkaJARKDtSF6QnO2yrGQUIFv4rDhnOA3",
+	"OOUDogvM0JavizU0kEM6I2NCDfUl1b9OFAzCq14Xk0ir7TeKGCHcFo5uL6E5HfKM+04JwVtewv2s/vZD",
+	"H0F9srbjqL/jaufyhGGDZ9jhVzqVXy0ZsWqIQxWL2qnE8uz2J25Fa202OKDP8H8vOrQR4TeuM+EC/Q2U",
+	"0vTDraymWe+ktb+/rsnxp4fGhJX6Zu87obnvhFvwijN3nrB2ivq2Vh+J7Azn6DPiUuyekPj3mEypSSZM",
+	"u/Joy3FsYZr63k+7pprPJbsx3nFhP8D6rc5F1lq/5/e22j3rO8h/b5V8HCDXF3vwB/2dlnbIK4TxqFw+",
+	"qpd3CHkV3pdNpr7JZHq3vK+TTV+2pwrTOwiKwlcW7E4vL+m4bXD32h6888h2+e8n855Uzc8CKL1An9cm",
+	"1J/X8iacmds53BvRDqLIsl57ksDd7snoDQQ8b5ZB/3Xi+7d11xxsgBbvFZhXoU4wdhO5rwj/NbgRtUpl",
+	"1RE+NMdZYeH7jqjFY4pjp+sO9U6Z/WWuQUsSwD3c6Adjedg4+pFt1Gvw1ycQ/KHx+GuRN5ezoOWUkRHG",
+	"O0O84LqLUQQUExcvnbGRgQoHGButmSE7tRddbqiZECOB+UUQzMTFGLxin293Q5VkIOPmG788bpXf2PVx",
+	"2Up/3p8HuT9lYZGNZMd6P+Kgbv9GQhW3hAmTzYnriYMlXkG314wqUO6hhxWau3woq0MmTXZGRZYRw27M",
+	"bljXv6j6EYeMRQu6e619/j1U/NbeTbBpM6pG8/rlstu/SoXu9BEX2KcGISOVB8yfRokSjOuNEh5Dv1Oj",
+	"RL3TtruF5aN1RomLst/1N2mUcMv7OkaJqq91q1HCwfkPyl6+AyvGhaGqlg0RvgILjAh8uytdu+7kL70T",
+	"8KFJlJuoBdHQF/ktJJvjSiC4DcLEV1OeRbAv245C5p87U6Q/zT/3bv7xTnLvFffCRRunWXOfHuEmrQl0",
+	"+NMeFLAHraSdD2EPup8r/mDSxlexB63BX28P+mMLHF9Nn8WGu1bNtLqnVaPkNdtWrIDasiWJbI0NqjUH",
+	"qCVO9UiMKW8x2SMxxVjrHa/m8lTvEp0omWXYqZ8SaPhb6sFc9IVrt5ZyxRLsJBtjM/MY1GQuCsj8h8at",
+	"oWJ5XJs3FYHfQEmWKoX0/Xp2kDuGDtVJJ+owUUwhlxv+soDofNpYa1YyYxvrzG7lH+w3AY35ncjmJfuC",
+	"Bg1lgiwv+VqbzowHs60hYNUCBJttswBAh23n/55UdXd661X1yrzxx2fIP6wXuO7Gm1fYA9xBfKv2ALe8",
+	"r2MP8LBpEzExNb28yn+q9l94D6D6BKEeolsw4U0V/At47+GlOpynFW+o4drw5N+FqBXtp3kniuZRYC6S",
+	"NS0AXUkHI5s1VL3PIqpCV2o+Bl/uwwtTEeECCqlw0xcgAh2TItdMGU0SqtS8URkMa7VEBIweOLSyK5gO",
+	"tZGC6R65MFBrQbAbM3BT9AWU0dBXWEbspEzyogTfwPoQDCq7UjsxCIVYdmbMIQWiR079yw1xh/VFOTtR",
+	"zOI4qviuqcXB/jGxoHRV1GBgnSirE4WkRkyEEEGZcRnXG7v0pdlzxa65LDQcSJsIhN+0OS+eHhx+gQz0",
+	"oE6IuUjet3CNSqxxvfYelwAcbDDPX6Vg9+Rv1wS6zpY4XKcA9up+ul3q+oY1lFzbt0/2QGnOf2Hz8skn",
+	"+4G6bkc4lxUANXNc+3wQuH3/7U7UKVTWOe7sARq4BS2O5NvLR0T5NskRDMcTRhbd/KbeZLtXC0BnhnaW",
+	"FYNTLHylI0wE1hFxNYthMF95uDYOFsBaGucjFHRLp1xwbVx6mE9lLPuokh2rVJEY3ot366NCE7zlYYPh",
+	"r70lR6kOfHqGQPdFlLG3W0VUXadJz/oqZ6lnBy2LQRoOxA+OFduzyNEo44KVjd+5INqwvD6uRbKAYraY",
+	"3buYAKzJkGLG9ZycZbRIWW1QSAsKL7Q1OcVnFNeyg3b9UXFFknBqR28hlUFbzvf/AgAA//8=",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

@@ -12,6 +12,24 @@ import (
 	"github.com/google/uuid"
 )
 
+const countActiveAPIKeys = `-- name: CountActiveAPIKeys :one
+SELECT count(*) FROM api_keys
+WHERE user_id = $1 AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > $2)
+`
+
+type CountActiveAPIKeysParams struct {
+	UserID uuid.UUID
+	Now    *time.Time
+}
+
+// Keys that still work (not revoked, not expired): what the per-user cap counts.
+func (q *Queries) CountActiveAPIKeys(ctx context.Context, arg CountActiveAPIKeysParams) (int64, error) {
+	row := q.db.QueryRow(ctx, countActiveAPIKeys, arg.UserID, arg.Now)
+	var count int64
+	err := row.Scan(&count)
+	return count, err
+}
+
 const createAPIKey = `-- name: CreateAPIKey :one
 INSERT INTO api_keys (user_id, name, prefix, key_hash, expires_at, created_at)
 VALUES ($1, $2, $3, $4, $5, $6)
@@ -89,6 +107,22 @@ func (q *Queries) FindAPIKey(ctx context.Context, arg FindAPIKeyParams) (FindAPI
 	return i, err
 }
 
+const forgetAPIKeyResponses = `-- name: ForgetAPIKeyResponses :exec
+DELETE FROM idempotency_keys WHERE owner = $1 AND subject_id = ANY($2::uuid[])
+`
+
+type ForgetAPIKeyResponsesParams struct {
+	UserID uuid.UUID
+	Ids    []uuid.UUID
+}
+
+// Drops the stored idempotent responses of the user's requests that created or rotated these
+// keys: once a key is revoked nothing about it may be replayed.
+func (q *Queries) ForgetAPIKeyResponses(ctx context.Context, arg ForgetAPIKeyResponsesParams) error {
+	_, err := q.db.Exec(ctx, forgetAPIKeyResponses, arg.UserID, arg.Ids)
+	return err
+}
+
 const listAPIKeys = `-- name: ListAPIKeys :many
 SELECT id, user_id, name, prefix, key_hash, previous_hash, previous_valid_until, created_at, expires_at, last_used_at, revoked_at FROM api_keys
 WHERE user_id = $1 AND revoked_at IS NULL
@@ -160,6 +194,38 @@ func (q *Queries) RevokeAPIKey(ctx context.Context, arg RevokeAPIKeyParams) (int
 		return 0, err
 	}
 	return result.RowsAffected(), nil
+}
+
+const revokeUserAPIKeys = `-- name: RevokeUserAPIKeys :many
+UPDATE api_keys SET revoked_at = $1
+WHERE user_id = $2 AND revoked_at IS NULL
+RETURNING id
+`
+
+type RevokeUserAPIKeysParams struct {
+	Now    *time.Time
+	UserID uuid.UUID
+}
+
+// Ends every live key of the user (a password change that asks for it).
+func (q *Queries) RevokeUserAPIKeys(ctx context.Context, arg RevokeUserAPIKeysParams) ([]uuid.UUID, error) {
+	rows, err := q.db.Query(ctx, revokeUserAPIKeys, arg.Now, arg.UserID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []uuid.UUID{}
+	for rows.Next() {
+		var id uuid.UUID
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		items = append(items, id)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
 }
 
 const rotateAPIKey = `-- name: RotateAPIKey :one

@@ -45,14 +45,16 @@ func (q *Queries) ClaimIdempotencyKey(ctx context.Context, arg ClaimIdempotencyK
 
 const completeIdempotencyKey = `-- name: CompleteIdempotencyKey :execrows
 UPDATE idempotency_keys
-SET status = $1::int, response_headers = $2, response_body = $3
-WHERE owner = $4 AND key = $5 AND created_at = $6 AND status IS NULL
+SET status = $1::int, response_headers = $2, response_body = $3,
+    subject_id = $4::uuid
+WHERE owner = $5 AND key = $6 AND created_at = $7 AND status IS NULL
 `
 
 type CompleteIdempotencyKeyParams struct {
 	Status          int32
 	ResponseHeaders []byte
 	ResponseBody    []byte
+	SubjectID       *uuid.UUID
 	Owner           uuid.UUID
 	Key             string
 	ClaimedAt       time.Time
@@ -64,6 +66,7 @@ func (q *Queries) CompleteIdempotencyKey(ctx context.Context, arg CompleteIdempo
 		arg.Status,
 		arg.ResponseHeaders,
 		arg.ResponseBody,
+		arg.SubjectID,
 		arg.Owner,
 		arg.Key,
 		arg.ClaimedAt,
@@ -75,7 +78,7 @@ func (q *Queries) CompleteIdempotencyKey(ctx context.Context, arg CompleteIdempo
 }
 
 const getIdempotencyKey = `-- name: GetIdempotencyKey :one
-SELECT owner, key, method, route, request_hash, status, response_headers, response_body, created_at FROM idempotency_keys WHERE owner = $1 AND key = $2
+SELECT owner, key, method, route, request_hash, status, response_headers, response_body, created_at, subject_id FROM idempotency_keys WHERE owner = $1 AND key = $2
 `
 
 type GetIdempotencyKeyParams struct {
@@ -96,6 +99,7 @@ func (q *Queries) GetIdempotencyKey(ctx context.Context, arg GetIdempotencyKeyPa
 		&i.ResponseHeaders,
 		&i.ResponseBody,
 		&i.CreatedAt,
+		&i.SubjectID,
 	)
 	return i, err
 }
@@ -135,7 +139,7 @@ func (q *Queries) ReleaseIdempotencyKey(ctx context.Context, arg ReleaseIdempote
 const replaceExpiredIdempotencyKey = `-- name: ReplaceExpiredIdempotencyKey :one
 UPDATE idempotency_keys
 SET method = $1, route = $2, request_hash = $3,
-    status = NULL, response_headers = NULL, response_body = NULL, created_at = $4
+    status = NULL, response_headers = NULL, response_body = NULL, subject_id = NULL, created_at = $4
 WHERE owner = $5 AND key = $6 AND created_at < $7
 RETURNING created_at
 `

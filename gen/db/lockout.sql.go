@@ -8,6 +8,8 @@ package db
 import (
 	"context"
 	"time"
+
+	"github.com/google/uuid"
 )
 
 const clearLoginFailures = `-- name: ClearLoginFailures :exec
@@ -16,6 +18,15 @@ DELETE FROM login_failures WHERE identifier = ANY($1::text[])
 
 func (q *Queries) ClearLoginFailures(ctx context.Context, identifiers []string) error {
 	_, err := q.db.Exec(ctx, clearLoginFailures, identifiers)
+	return err
+}
+
+const clearUserLockout = `-- name: ClearUserLockout :exec
+DELETE FROM user_lockouts WHERE user_id = $1
+`
+
+func (q *Queries) ClearUserLockout(ctx context.Context, userID uuid.UUID) error {
+	_, err := q.db.Exec(ctx, clearUserLockout, userID)
 	return err
 }
 
@@ -33,6 +44,24 @@ func (q *Queries) GetLoginFailure(ctx context.Context, identifier string) (Login
 		&i.LockedUntil,
 	)
 	return i, err
+}
+
+const getUserLockout = `-- name: GetUserLockout :one
+SELECT locked_until FROM user_lockouts
+WHERE user_id = $1 AND locked_until > $2::timestamptz
+`
+
+type GetUserLockoutParams struct {
+	UserID uuid.UUID
+	Now    time.Time
+}
+
+// The account's lock, when one is in force.
+func (q *Queries) GetUserLockout(ctx context.Context, arg GetUserLockoutParams) (*time.Time, error) {
+	row := q.db.QueryRow(ctx, getUserLockout, arg.UserID, arg.Now)
+	var locked_until *time.Time
+	err := row.Scan(&locked_until)
+	return locked_until, err
 }
 
 const recordLoginFailure = `-- name: RecordLoginFailure :one
@@ -74,5 +103,47 @@ func (q *Queries) RecordLoginFailure(ctx context.Context, arg RecordLoginFailure
 		&i.LastFailureAt,
 		&i.LockedUntil,
 	)
+	return i, err
+}
+
+const recordUserFailure = `-- name: RecordUserFailure :one
+INSERT INTO user_lockouts AS ul (user_id, failures, last_failure_at, locked_until)
+VALUES ($1, 1, $2::timestamptz,
+        CASE WHEN $3::int <= 1 THEN $4::timestamptz END)
+ON CONFLICT (user_id) DO UPDATE
+SET failures = CASE WHEN ul.last_failure_at < $5::timestamptz THEN 1 ELSE ul.failures + 1 END,
+    last_failure_at = $2::timestamptz,
+    locked_until = CASE
+        WHEN (CASE WHEN ul.last_failure_at < $5::timestamptz THEN 1 ELSE ul.failures + 1 END) >= $3::int
+        THEN $4::timestamptz
+        ELSE ul.locked_until END
+RETURNING failures, locked_until
+`
+
+type RecordUserFailureParams struct {
+	UserID     uuid.UUID
+	Now        time.Time
+	Threshold  int32
+	LockUntil  time.Time
+	QuietSince time.Time
+}
+
+type RecordUserFailureRow struct {
+	Failures    int32
+	LockedUntil *time.Time
+}
+
+// Counts a consecutive failed password check of the account, like RecordLoginFailure does for an
+// identifier, and locks the account when the count reaches the threshold.
+func (q *Queries) RecordUserFailure(ctx context.Context, arg RecordUserFailureParams) (RecordUserFailureRow, error) {
+	row := q.db.QueryRow(ctx, recordUserFailure,
+		arg.UserID,
+		arg.Now,
+		arg.Threshold,
+		arg.LockUntil,
+		arg.QuietSince,
+	)
+	var i RecordUserFailureRow
+	err := row.Scan(&i.Failures, &i.LockedUntil)
 	return i, err
 }

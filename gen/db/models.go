@@ -47,6 +47,7 @@ type IdempotencyKey struct {
 	ResponseHeaders []byte
 	ResponseBody    []byte
 	CreatedAt       time.Time
+	SubjectID       *uuid.UUID
 }
 
 type LoginFailure struct {
@@ -175,4 +176,11 @@ type User struct {
 	Preferences  []byte
 	CreatedAt    time.Time
 	UpdatedAt    time.Time
+}
+
+type UserLockout struct {
+	UserID        uuid.UUID
+	Failures      int32
+	LastFailureAt time.Time
+	LockedUntil   *time.Time
 }

@@ -166,8 +166,8 @@ func (q *Queries) GetUserForUpdate(ctx context.Context, id uuid.UUID) (User, err
 
 const listUsers = `-- name: ListUsers :many
 SELECT u.id, u.email, u.username, u.password_hash, u.roles, u.is_active, u.preferences, u.created_at, u.updated_at,
-       (SELECT max(lf.locked_until) FROM login_failures lf
-        WHERE lf.identifier IN (lower(u.email), lower(u.username)) AND lf.locked_until > $1::timestamptz
+       (SELECT max(ul.locked_until) FROM user_lockouts ul
+        WHERE ul.user_id = u.id AND ul.locked_until > $1::timestamptz
        ) AS locked_until
 FROM users u
 WHERE ($2::text IS NULL OR lower(u.email) LIKE $2 || '%')
@@ -287,23 +287,4 @@ func (q *Queries) UpdateProfile(ctx context.Context, arg UpdateProfileParams) (U
 		&i.UpdatedAt,
 	)
 	return i, err
-}
-
-const userLockedUntil = `-- name: UserLockedUntil :one
-SELECT locked_until FROM login_failures
-WHERE identifier = ANY($1::text[]) AND locked_until > $2::timestamptz
-ORDER BY locked_until DESC
-LIMIT 1
-`
-
-type UserLockedUntilParams struct {
-	Identifiers []string
-	Now         time.Time
-}
-
-func (q *Queries) UserLockedUntil(ctx context.Context, arg UserLockedUntilParams) (*time.Time, error) {
-	row := q.db.QueryRow(ctx, userLockedUntil, arg.Identifiers, arg.Now)
-	var locked_until *time.Time
-	err := row.Scan(&locked_until)
-	return locked_until, err
 }

@@ -51,6 +51,7 @@ func newAccounts(ctx context.Context, cfg config.Config, st *store.Store, rdb *r
 		auth.Settings{
 			AccessTTL: cfg.AccessTokenTTL, RefreshTTL: cfg.RefreshTTL, RefreshGrace: cfg.RefreshGrace,
 			LockoutThreshold: cfg.LockoutThreshold, LockoutDuration: cfg.LockoutDuration, APIKeyRotateGrace: cfg.APIKeyRotateGrace,
+			MaxAPIKeysPerUser: cfg.MaxAPIKeysPerUser,
 		}, log)
 	return keys, accounts, nil
 }
@@ -64,6 +65,8 @@ func rateLimits(cfg config.Config, rdb *redis.Client) httpapi.RateLimits {
 		ByName:   map[string]ratelimit.Policy{"auth": authPolicy},
 		Timeout:  500 * time.Millisecond,
 		FailOpen: map[string]bool{"default": true},
+		AuthFailures: ratelimit.Policy{Name: "auth-failures", Limit: cfg.RateLimitAuthFailures.Limit,
+			Period: cfg.RateLimitAuthFailures.Period},
 	}
 }
 

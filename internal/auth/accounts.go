@@ -26,6 +26,7 @@ type Settings struct {
 	LockoutThreshold  int
 	LockoutDuration   time.Duration
 	APIKeyRotateGrace time.Duration
+	MaxAPIKeysPerUser int // working keys a user may hold; 0: no cap
 }
 
 // Accounts is the account service: registration, sign-in, token refresh, profile, API keys and
@@ -36,6 +37,7 @@ type Accounts struct {
 	tokens    *AccessTokens
 	revoked   *Revocations
 	childBox  *secret.Box // encrypts a rotated refresh token's child for the grace window
+	noKey     *negativeKeys
 	now       func() time.Time
 	set       Settings
 	log       *slog.Logger
@@ -46,6 +48,7 @@ func NewAccounts(st *store.Store, rdb *redis.Client, redisPrefix string, passwor
 	childBox *secret.Box, now func() time.Time, set Settings, log *slog.Logger) *Accounts {
 	return &Accounts{
 		store: st, passwords: passwords, tokens: tokens, childBox: childBox, now: now, set: set, log: log,
+		noKey:   newNegativeKeys(now),
 		revoked: NewRevocations(rdb, redisPrefix, st, set.AccessTTL, log),
 	}
 }

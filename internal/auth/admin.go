@@ -76,7 +76,7 @@ func (a *Accounts) UpdateUser(ctx context.Context, actor Principal, id uuid.UUID
 			return err
 		}
 		if c.Unlock {
-			if err := q.ClearLoginFailures(ctx, loginIdentifiers(row)); err != nil {
+			if err := clearFailures(ctx, q, row); err != nil {
 				return err
 			}
 		}
@@ -88,7 +88,7 @@ func (a *Accounts) UpdateUser(ctx context.Context, actor Principal, id uuid.UUID
 			}
 		}
 		user = userFromRow(row)
-		if user.LockedUntil, err = q.UserLockedUntil(ctx, db.UserLockedUntilParams{Identifiers: loginIdentifiers(row), Now: now}); errors.Is(err, pgx.ErrNoRows) {
+		if user.LockedUntil, err = q.GetUserLockout(ctx, db.GetUserLockoutParams{UserID: id, Now: now}); errors.Is(err, pgx.ErrNoRows) {
 			user.LockedUntil, err = nil, nil
 		}
 		if err != nil {

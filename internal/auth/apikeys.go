@@ -2,6 +2,7 @@ package auth
 
 import (
 	"context"
+	"fmt"
 	"time"
 
 	"github.com/google/uuid"
@@ -44,6 +45,9 @@ func (a *Accounts) CreateAPIKey(ctx context.Context, p Principal, name string, e
 	secret := newSecret("ccb_")
 	var key db.ApiKey
 	err := a.store.InTx(ctx, func(q *db.Queries) error {
+		if err := a.checkKeyCap(ctx, q, p.UserID, now); err != nil {
+			return err
+		}
 		var err error
 		key, err = q.CreateAPIKey(ctx, db.CreateAPIKeyParams{UserID: p.UserID, Name: name, Prefix: secret[:apiKeyPrefixLen],
 			KeyHash: hashSecret(secret), ExpiresAt: expiresAt, Now: now})
@@ -54,6 +58,27 @@ func (a *Accounts) CreateAPIKey(ctx context.Context, p Principal, name string, e
 			Details: map[string]any{"api_key_id": key.ID.String(), "name": name}})
 	})
 	return apiKeyFromRow(key), secret, err
+}
+
+// checkKeyCap refuses a key beyond the per-user cap. Each key has its own request budget, so
+// without a cap one user could multiply their limit by making keys. The user row is locked
+// first, so concurrent creates of one user count one after another and cannot overshoot.
+func (a *Accounts) checkKeyCap(ctx context.Context, q *db.Queries, userID uuid.UUID, now time.Time) error {
+	if a.set.MaxAPIKeysPerUser <= 0 {
+		return nil
+	}
+	if _, err := q.GetUserForUpdate(ctx, userID); err != nil {
+		return err
+	}
+	n, err := q.CountActiveAPIKeys(ctx, db.CountActiveAPIKeysParams{UserID: userID, Now: &now})
+	if err != nil {
+		return err
+	}
+	if n >= int64(a.set.MaxAPIKeysPerUser) {
+		return apperr.New(apperr.Conflict, "api_key_limit_reached",
+			fmt.Sprintf("a user may hold at most %d working API keys; revoke one first", a.set.MaxAPIKeysPerUser))
+	}
+	return nil
 }
 
 // ListAPIKeys pages through the caller's live keys, oldest first.
@@ -78,6 +103,9 @@ func (a *Accounts) RevokeAPIKey(ctx context.Context, p Principal, id uuid.UUID) 
 		}
 		if n == 0 {
 			return errNoAPIKey
+		}
+		if err := q.ForgetAPIKeyResponses(ctx, db.ForgetAPIKeyResponsesParams{UserID: p.UserID, Ids: []uuid.UUID{id}}); err != nil {
+			return err
 		}
 		return audit.Record(ctx, q, now, audit.Event{Action: audit.APIKeyRevoke, Outcome: audit.Success, ActorID: p.UserID, SubjectID: p.UserID,
 			Details: map[string]any{"api_key_id": id.String()}})

@@ -3,7 +3,6 @@ package auth
 import (
 	"context"
 	"errors"
-	"net/http"
 	"strings"
 
 	"github.com/jackc/pgx/v5"
@@ -25,6 +24,19 @@ var (
 	errRevoked       = apperr.New(apperr.Unauthenticated, "invalid_token", "the access token has been revoked")
 )
 
+// Credentials are what a request presents, parsed from its headers by the HTTP layer so that this
+// package never sees a request.
+type Credentials struct {
+	Bearer    string // the token of an `Authorization: Bearer …` header; "" when absent or malformed
+	APIKey    string // the X-API-Key header
+	ClientIP  string // as the HTTP layer resolved it (trusted proxies only)
+	UserAgent string
+}
+
+// Present reports whether any credential was sent at all: a request without one is merely
+// anonymous, one with a wrong one is a failed attempt.
+func (c Credentials) Present() bool { return c.Bearer != "" || c.APIKey != "" }
+
 // Identified, when not nil, is told who the caller is as soon as the credentials are known to be
 // genuine (a valid signature, an existing API key), before the revocation lookup and the role
 // check, so that work keyed by the caller (the rate-limit decision) can run alongside that
@@ -34,7 +46,7 @@ type Identified func(Principal)
 // Authenticate checks the credentials a request presents for one security scheme of the spec
 // and, when the requirement names scopes, that the caller holds those roles. It implements
 // httpapi.Authenticator.
-func (a *Accounts) Authenticate(ctx context.Context, r *http.Request, scheme string, scopes []string, identified Identified) (Principal, error) {
+func (a *Accounts) Authenticate(ctx context.Context, creds Credentials, scheme string, scopes []string, identified Identified) (Principal, error) {
 	if identified == nil {
 		identified = func(Principal) {}
 	}
@@ -44,14 +56,14 @@ func (a *Accounts) Authenticate(ctx context.Context, r *http.Request, scheme str
 	)
 	switch scheme {
 	case SchemeBearer:
-		p, err = a.fromBearer(ctx, r, identified)
+		p, err = a.fromBearer(ctx, creds.Bearer, identified)
 	case SchemeAPIKey:
-		p, err = a.fromAPIKey(ctx, r.Header.Get("X-API-Key"), identified)
+		p, err = a.fromAPIKey(ctx, creds.APIKey, identified)
 	case SchemeAdmin: // any credential, then the role
-		if r.Header.Get("X-API-Key") != "" {
-			p, err = a.fromAPIKey(ctx, r.Header.Get("X-API-Key"), identified)
+		if creds.APIKey != "" {
+			p, err = a.fromAPIKey(ctx, creds.APIKey, identified)
 		} else {
-			p, err = a.fromBearer(ctx, r, identified)
+			p, err = a.fromBearer(ctx, creds.Bearer, identified)
 		}
 	default:
 		err = errNoCredentials
@@ -67,9 +79,8 @@ func (a *Accounts) Authenticate(ctx context.Context, r *http.Request, scheme str
 	return p, nil
 }
 
-func (a *Accounts) fromBearer(ctx context.Context, r *http.Request, identified Identified) (Principal, error) {
-	scheme, token, ok := strings.Cut(r.Header.Get("Authorization"), " ")
-	if !ok || !strings.EqualFold(scheme, "Bearer") || token == "" {
+func (a *Accounts) fromBearer(ctx context.Context, token string, identified Identified) (Principal, error) {
+	if token == "" {
 		return Principal{}, errNoCredentials
 	}
 	// OpenAI SDKs send their API key as a bearer token.
@@ -97,9 +108,14 @@ func (a *Accounts) fromAPIKey(ctx context.Context, secret string, identified Ide
 		return Principal{}, errNoCredentials
 	}
 	now := a.now()
+	hash := hashSecret(secret)
+	if a.noKey.has(hash) {
+		return Principal{}, errBadAPIKey
+	}
 	q := a.store.Queries()
-	key, err := q.FindAPIKey(ctx, db.FindAPIKeyParams{KeyHash: hashSecret(secret), Now: &now})
+	key, err := q.FindAPIKey(ctx, db.FindAPIKeyParams{KeyHash: hash, Now: &now})
 	if errors.Is(err, pgx.ErrNoRows) {
+		a.noKey.add(hash)
 		return Principal{}, errBadAPIKey
 	} else if err != nil {
 		return Principal{}, err

@@ -50,24 +50,12 @@ func (a *Accounts) UpdateProfile(ctx context.Context, userID uuid.UUID, c Profil
 	return userFromRow(row), nil
 }
 
-// checkPassword locks the user row and verifies its password.
-func (a *Accounts) checkPassword(ctx context.Context, q *db.Queries, userID uuid.UUID, password string) (db.User, error) {
-	row, err := q.GetUserForUpdate(ctx, userID)
-	if err != nil {
-		return db.User{}, err
-	}
-	if !a.passwords.Matches(row.PasswordHash, password) {
-		return db.User{}, errWrongPassword
-	}
-	return row, nil
-}
-
 // DeleteProfile removes the account and, by cascade, everything it owns; every session ends.
 func (a *Accounts) DeleteProfile(ctx context.Context, p Principal, password string) error {
 	now := a.now()
 	var families []uuid.UUID
 	err := a.store.InTx(ctx, func(q *db.Queries) error {
-		if _, err := a.checkPassword(ctx, q, p.UserID, password); err != nil {
+		if _, err := a.reauthenticate(ctx, q, p.UserID, password, now); err != nil {
 			return err
 		}
 		var err error
@@ -80,14 +68,16 @@ func (a *Accounts) DeleteProfile(ctx context.Context, p Principal, password stri
 		_, err = q.DeleteUser(ctx, p.UserID)
 		return err
 	})
-	if err == nil {
-		a.revoked.Mark(ctx, families...)
+	if err != nil {
+		return a.reauthFailed(ctx, p.UserID, audit.ProfileDelete, err, now)
 	}
-	return err
+	a.revoked.Mark(ctx, families...)
+	return nil
 }
 
-// ChangePassword replaces the password and ends every other session of the account.
-func (a *Accounts) ChangePassword(ctx context.Context, p Principal, current, next string) error {
+// ChangePassword replaces the password and ends every other session of the account and, when
+// revokeKeys, every API key (whose stored idempotent responses go too).
+func (a *Accounts) ChangePassword(ctx context.Context, p Principal, current, next string, revokeKeys bool) error {
 	hash, err := a.passwords.Hash(next, "/new_password")
 	if err != nil {
 		return err
@@ -95,7 +85,7 @@ func (a *Accounts) ChangePassword(ctx context.Context, p Principal, current, nex
 	now := a.now()
 	var revoked []uuid.UUID
 	err = a.store.InTx(ctx, func(q *db.Queries) error {
-		if _, err := a.checkPassword(ctx, q, p.UserID, current); err != nil {
+		if _, err := a.reauthenticate(ctx, q, p.UserID, current, now); err != nil {
 			return err
 		}
 		if err := q.UpdatePassword(ctx, db.UpdatePasswordParams{PasswordHash: hash, Now: now, ID: p.UserID}); err != nil {
@@ -104,11 +94,21 @@ func (a *Accounts) ChangePassword(ctx context.Context, p Principal, current, nex
 		if revoked, err = revokeOtherFamilies(ctx, q, p.UserID, p.FamilyID, "password_change", now); err != nil {
 			return err
 		}
+		var keys []uuid.UUID
+		if revokeKeys {
+			if keys, err = q.RevokeUserAPIKeys(ctx, db.RevokeUserAPIKeysParams{Now: &now, UserID: p.UserID}); err != nil {
+				return err
+			}
+			if err := q.ForgetAPIKeyResponses(ctx, db.ForgetAPIKeyResponsesParams{UserID: p.UserID, Ids: keys}); err != nil {
+				return err
+			}
+		}
 		return audit.Record(ctx, q, now, audit.Event{Action: audit.PasswordChange, Outcome: audit.Success, ActorID: p.UserID, SubjectID: p.UserID,
-			Details: map[string]any{"sessions_ended": len(revoked)}})
+			Details: map[string]any{"sessions_ended": len(revoked), "api_keys_revoked": len(keys)}})
 	})
-	if err == nil {
-		a.revoked.Mark(ctx, revoked...)
+	if err != nil {
+		return a.reauthFailed(ctx, p.UserID, audit.PasswordChange, err, now)
 	}
-	return err
+	a.revoked.Mark(ctx, revoked...)
+	return nil
 }

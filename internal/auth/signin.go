@@ -5,7 +5,6 @@ import (
 	"errors"
 	"net/mail"
 	"strings"
-	"time"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
@@ -62,26 +61,33 @@ func (a *Accounts) Register(ctx context.Context, r Registration) (TokenPair, err
 	return a.pair(ctx, user, famID, audience, refresh)
 }
 
-// Login signs in with an email or username. Unknown identifiers cost the same bcrypt work and
-// count towards the same lockout as known ones, so neither reveals whether an account exists.
+// Login signs in with an email or username. A failed password counts against the account, whichever
+// identifier named it; an unknown identifier costs the same bcrypt work and locks after as many
+// failures as an account, so neither the answer nor its timing reveals whether an account exists.
 func (a *Accounts) Login(ctx context.Context, identifier, password, clientType string) (TokenPair, error) {
 	ident := strings.ToLower(strings.TrimSpace(identifier))
 	now := a.now()
 	q := a.store.Queries()
-	if lf, err := q.GetLoginFailure(ctx, ident); err == nil && lf.LockedUntil != nil && lf.LockedUntil.After(now) {
-		return TokenPair{}, lockedError(lf.LockedUntil.Sub(now))
-	} else if err != nil && !errors.Is(err, pgx.ErrNoRows) {
+	if err := identifierLock(ctx, q, ident, now); err != nil {
 		return TokenPair{}, err
 	}
 	row, err := q.GetUserByLogin(ctx, ident)
 	switch {
 	case errors.Is(err, pgx.ErrNoRows):
 		a.passwords.Waste(password)
-		return TokenPair{}, a.loginFailed(ctx, ident, nil, now)
+		return TokenPair{}, a.identifierFailed(ctx, ident, now)
 	case err != nil:
 		return TokenPair{}, err
+	}
+	// A locked account refuses even the right password, without the bcrypt work, as a locked
+	// unknown identifier does above.
+	if err := accountLock(ctx, q, row.ID, now); err != nil {
+		return TokenPair{}, err
+	}
+	switch {
 	case !a.passwords.Matches(row.PasswordHash, password):
-		return TokenPair{}, a.loginFailed(ctx, ident, &row.ID, now)
+		ev := audit.Event{Action: audit.Login, Outcome: audit.Failure, Details: map[string]any{"identifier": ident}}
+		return TokenPair{}, a.accountFailed(ctx, row.ID, ev, errBadCredentials, now)
 	case !row.IsActive:
 		return TokenPair{}, apperr.New(apperr.Forbidden, "account_disabled", "this account is disabled")
 	}
@@ -92,7 +98,7 @@ func (a *Accounts) Login(ctx context.Context, identifier, password, clientType s
 		refresh string
 	)
 	err = a.store.InTx(ctx, func(q *db.Queries) error {
-		if err := q.ClearLoginFailures(ctx, loginIdentifiers(row)); err != nil {
+		if err := clearFailures(ctx, q, row); err != nil {
 			return err
 		}
 		var err error
@@ -105,43 +111,13 @@ func (a *Accounts) Login(ctx context.Context, identifier, password, clientType s
 	return a.pair(ctx, user, famID, audience, refresh)
 }
 
-// loginFailed counts the failure (committed although the request fails) and answers 401, or 429
-// when this failure locked the identifier.
-func (a *Accounts) loginFailed(ctx context.Context, ident string, userID *uuid.UUID, now time.Time) error {
-	var locked *time.Time
-	err := a.store.InTx(ctx, func(q *db.Queries) error {
-		lf, err := q.RecordLoginFailure(ctx, db.RecordLoginFailureParams{
-			Identifier: ident, Now: now, Threshold: int32(a.set.LockoutThreshold),
-			LockUntil: now.Add(a.set.LockoutDuration), QuietSince: now.Add(-a.set.LockoutDuration),
-		})
-		if err != nil {
-			return err
-		}
-		ev := audit.Event{Action: audit.Login, Outcome: audit.Failure, Details: map[string]any{"identifier": ident, "failures": lf.Failures}}
-		if userID != nil {
-			ev.SubjectID = *userID
-		}
-		if err := audit.Record(ctx, q, now, ev); err != nil {
-			return err
-		}
-		if lf.LockedUntil != nil && lf.LockedUntil.After(now) && int(lf.Failures) == a.set.LockoutThreshold {
-			locked = lf.LockedUntil
-			ev.Action, ev.Details = audit.Lockout, map[string]any{"identifier": ident, "until": lf.LockedUntil.UTC().Format(time.RFC3339)}
-			return audit.Record(ctx, q, now, ev)
-		}
-		return nil
-	})
-	if err != nil {
+// clearFailures forgets u's failed attempts: its account counter and any identifier counters
+// (from before accounts were counted, or from before the identifier was registered).
+func clearFailures(ctx context.Context, q *db.Queries, u db.User) error {
+	if err := q.ClearUserLockout(ctx, u.ID); err != nil {
 		return err
 	}
-	if locked != nil {
-		return lockedError(locked.Sub(now))
-	}
-	return errBadCredentials
-}
-
-func lockedError(wait time.Duration) error {
-	return apperr.New(apperr.RateLimited, "account_locked", "too many failed sign-ins; try again later").WithRetryAfter(wait)
+	return q.ClearLoginFailures(ctx, loginIdentifiers(u))
 }
 
 // loginIdentifiers are the lockout keys that can name a user.

@@ -35,18 +35,21 @@ type Config struct {
 	MaxConnsPerIP     int           // CCB_MAX_CONNS_PER_IP: open connections per client address; 0 disables
 	MaxPageBytes      int           // CCB_MAX_PAGE_BYTES: a list page ends early past this estimated size
 
-	SecretKey         []byte         // CCB_SECRET_KEY: ≥32 bytes; encrypts signing keys, signs cursors
-	AccessTokenTTL    time.Duration  // CCB_ACCESS_TOKEN_TTL
-	JWTRotateEvery    time.Duration  // CCB_JWT_ROTATE_EVERY
-	RefreshTTL        time.Duration  // CCB_REFRESH_TTL
-	RefreshGrace      time.Duration  // CCB_REFRESH_GRACE
-	BcryptCost        int            // CCB_BCRYPT_COST
-	APIKeyRotateGrace time.Duration  // CCB_API_KEY_ROTATION_GRACE; 0 ends the old secret at once
-	LockoutThreshold  int            // CCB_LOCKOUT_THRESHOLD: consecutive failures that lock
-	LockoutDuration   time.Duration  // CCB_LOCKOUT_DURATION
-	RateLimitDefault  RatePolicy     // CCB_RATE_LIMIT_DEFAULT, e.g. 600/min
-	RateLimitAuth     RatePolicy     // CCB_RATE_LIMIT_AUTH, e.g. 10/min (register, login, refresh)
-	TrustedProxies    []netip.Prefix // CCB_TRUSTED_PROXIES: CIDRs whose X-Forwarded-For is believed
+	SecretKey         []byte        // CCB_SECRET_KEY: ≥32 bytes; encrypts signing keys, signs cursors
+	AccessTokenTTL    time.Duration // CCB_ACCESS_TOKEN_TTL
+	JWTRotateEvery    time.Duration // CCB_JWT_ROTATE_EVERY
+	RefreshTTL        time.Duration // CCB_REFRESH_TTL
+	RefreshGrace      time.Duration // CCB_REFRESH_GRACE
+	BcryptCost        int           // CCB_BCRYPT_COST
+	APIKeyRotateGrace time.Duration // CCB_API_KEY_ROTATION_GRACE; 0 ends the old secret at once
+	LockoutThreshold  int           // CCB_LOCKOUT_THRESHOLD: consecutive failures that lock
+	LockoutDuration   time.Duration // CCB_LOCKOUT_DURATION
+	RateLimitDefault  RatePolicy    // CCB_RATE_LIMIT_DEFAULT, e.g. 600/min
+	RateLimitAuth     RatePolicy    // CCB_RATE_LIMIT_AUTH, e.g. 10/min (register, login, refresh)
+	// CCB_RATE_LIMIT_AUTH_FAILURES: refused credentials (401/403) per client IP, e.g. 20/min
+	RateLimitAuthFailures RatePolicy
+	MaxAPIKeysPerUser     int            // CCB_MAX_API_KEYS_PER_USER: working (not revoked, not expired) keys a user may hold
+	TrustedProxies        []netip.Prefix // CCB_TRUSTED_PROXIES: CIDRs whose X-Forwarded-For is believed
 
 	MaxMessageBytes int64         // CCB_MAX_MESSAGE_BYTES: largest message content (JSON-encoded)
 	SyncRetention   time.Duration // CCB_SYNC_RETENTION: how long deletions stay in the sync feed
@@ -122,6 +125,8 @@ func Load(getenv func(string) string) (Config, error) {
 	c.LockoutDuration = r.duration("CCB_LOCKOUT_DURATION", 15*time.Minute)
 	c.RateLimitDefault = r.ratePolicy("CCB_RATE_LIMIT_DEFAULT", RatePolicy{600, time.Minute})
 	c.RateLimitAuth = r.ratePolicy("CCB_RATE_LIMIT_AUTH", RatePolicy{10, time.Minute})
+	c.RateLimitAuthFailures = r.ratePolicy("CCB_RATE_LIMIT_AUTH_FAILURES", RatePolicy{20, time.Minute})
+	c.MaxAPIKeysPerUser = r.intRange("CCB_MAX_API_KEYS_PER_USER", 25, 1, 10000)
 	c.TrustedProxies = r.prefixes("CCB_TRUSTED_PROXIES")
 	c.MaxMessageBytes = r.positiveInt("CCB_MAX_MESSAGE_BYTES", 1<<20)
 	c.SyncRetention = r.duration("CCB_SYNC_RETENTION", 30*24*time.Hour)

@@ -22,6 +22,9 @@ func TestDefaults(t *testing.T) {
 		c.IdleTimeout != 2*time.Minute || c.MaxConnsPerIP != 256 || c.MaxPageBytes != 4<<20 {
 		t.Errorf("connection defaults = %+v", c)
 	}
+	if c.RateLimitAuthFailures != (RatePolicy{20, time.Minute}) || c.MaxAPIKeysPerUser != 25 {
+		t.Errorf("auth failure throttle %+v, API key cap %d; want 20/min and 25", c.RateLimitAuthFailures, c.MaxAPIKeysPerUser)
+	}
 	for _, o := range []string{"capacitor://localhost", "ionic://localhost", "http://localhost"} {
 		if !slices.Contains(c.CORSOrigins, o) {
 			t.Errorf("default CORS origins lack %s", o)
@@ -34,12 +37,16 @@ func TestOverrides(t *testing.T) {
 		"CCB_ADDR": "127.0.0.1:9000", "CCB_METRICS_ADDR": "off", "CCB_CORS_ORIGINS": " https://a.example , https://b.example ",
 		"CCB_MAX_BODY_BYTES": "2048", "CCB_MIGRATE_ON_START": "false", "CCB_LOG_LEVEL": "DEBUG",
 		"DATABASE_URL": "postgresql://u:p@db:5432/app", "REDIS_URL": "rediss://cache:6380/2",
+		"CCB_RATE_LIMIT_AUTH_FAILURES": "5/s", "CCB_MAX_API_KEYS_PER_USER": "3",
 	}))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if c.Addr != "127.0.0.1:9000" || c.MetricsAddr != "" || c.MaxBodyBytes != 2048 || c.MigrateOnStart || c.LogLevel != "debug" {
 		t.Errorf("overrides = %+v", c)
+	}
+	if c.RateLimitAuthFailures != (RatePolicy{5, time.Second}) || c.MaxAPIKeysPerUser != 3 {
+		t.Errorf("auth failure throttle %+v, API key cap %d", c.RateLimitAuthFailures, c.MaxAPIKeysPerUser)
 	}
 	if !slices.Contains(c.CORSOrigins, "https://b.example") || !slices.Contains(c.CORSOrigins, "capacitor://localhost") {
 		t.Errorf("CORS origins = %v", c.CORSOrigins)
@@ -73,6 +80,8 @@ func TestBadValuesNameTheVariable(t *testing.T) {
 		"CCB_BODY_TIMEOUT":               "fast",
 		"CCB_MAX_CONNS_PER_IP":           "-1",
 		"CCB_MAX_PAGE_BYTES":             "100",
+		"CCB_RATE_LIMIT_AUTH_FAILURES":   "lots",
+		"CCB_MAX_API_KEYS_PER_USER":      "0",
 	}
 	for name, value := range cases {
 		t.Run(name, func(t *testing.T) {

@@ -54,6 +54,7 @@ func (h *AuthHandlers) CreateAPIKey(ctx context.Context, req api.CreateAPIKeyReq
 	if err != nil {
 		return nil, err
 	}
+	noteCreated(ctx, key.ID)
 	return api.CreateAPIKey201JSONResponse{ApiKey: apiKeyBody(key), Secret: secret}, nil
 }
 
@@ -79,5 +80,6 @@ func (h *AuthHandlers) RotateAPIKey(ctx context.Context, req api.RotateAPIKeyReq
 	if err != nil {
 		return nil, err
 	}
+	noteCreated(ctx, key.ID)
 	return api.RotateAPIKey200JSONResponse{ApiKey: apiKeyBody(key), Secret: secret}, nil
 }

@@ -157,13 +157,14 @@ func (h *AuthHandlers) DeleteProfile(ctx context.Context, req api.DeleteProfileR
 	return api.DeleteProfile204Response{}, nil
 }
 
-// ChangePassword replaces the password.
+// ChangePassword replaces the password (and by default revokes the API keys).
 func (h *AuthHandlers) ChangePassword(ctx context.Context, req api.ChangePasswordRequestObject) (api.ChangePasswordResponseObject, error) {
 	p, err := principal(ctx)
 	if err != nil {
 		return nil, err
 	}
-	if err := h.accounts.ChangePassword(ctx, p, req.Body.CurrentPassword, req.Body.NewPassword); err != nil {
+	revokeKeys := req.Body.RevokeApiKeys == nil || *req.Body.RevokeApiKeys // the spec's default: true
+	if err := h.accounts.ChangePassword(ctx, p, req.Body.CurrentPassword, req.Body.NewPassword, revokeKeys); err != nil {
 		return nil, err
 	}
 	return api.ChangePassword204Response{}, nil

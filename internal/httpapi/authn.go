@@ -3,6 +3,7 @@ package httpapi
 import (
 	"context"
 	"net/http"
+	"strings"
 
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/getkin/kin-openapi/openapi3filter"
@@ -21,13 +22,13 @@ import (
 // identified, when not nil, must be called once the credentials are known to be genuine, before
 // any further lookup (see auth.Identified).
 type Authenticator interface {
-	Authenticate(ctx context.Context, r *http.Request, scheme string, scopes []string, identified auth.Identified) (auth.Principal, error)
+	Authenticate(ctx context.Context, creds auth.Credentials, scheme string, scopes []string, identified auth.Identified) (auth.Principal, error)
 }
 
 // denyAll is the authenticator used when none is configured: nothing non-public is reachable.
 type denyAll struct{}
 
-func (denyAll) Authenticate(context.Context, *http.Request, string, []string, auth.Identified) (auth.Principal, error) {
+func (denyAll) Authenticate(context.Context, auth.Credentials, string, []string, auth.Identified) (auth.Principal, error) {
 	return auth.Principal{}, apperr.New(apperr.Unauthenticated, "unauthenticated", "valid credentials are required")
 }
 
@@ -47,11 +48,12 @@ func specValidator(spec *openapi3.T, authn Authenticator, limits *requestLimits)
 				ec := echomw.GetEchoContext(ctx)
 				req := in.RequestValidationInput.Request
 				withdraw := func() {}
-				p, err := authn.Authenticate(req.Context(), req, in.SecuritySchemeName, in.Scopes, func(p auth.Principal) {
+				p, err := authn.Authenticate(req.Context(), credentialsOf(ec), in.SecuritySchemeName, in.Scopes, func(p auth.Principal) {
 					withdraw = limits.identified(ec, p)
 				})
 				if err != nil {
 					withdraw()
+					ec.Set(credentialsRefusedKey, true)
 					// An *echo.HTTPError passes through the validator unchanged, keeping 401
 					// and 403 apart; the error handler renders the apperr inside.
 					return &echo.HTTPError{Code: kindStatus[apperr.KindOf(err)], Internal: err}
@@ -61,6 +63,16 @@ func specValidator(spec *openapi3.T, authn Authenticator, limits *requestLimits)
 			},
 		},
 	})
+}
+
+// credentialsOf parses what c's request presents; the domain sees these values, never the request.
+func credentialsOf(c echo.Context) auth.Credentials {
+	h := c.Request().Header
+	creds := auth.Credentials{APIKey: h.Get("X-API-Key"), ClientIP: c.RealIP(), UserAgent: h.Get("User-Agent")}
+	if scheme, token, ok := strings.Cut(h.Get(echo.HeaderAuthorization), " "); ok && strings.EqualFold(scheme, "Bearer") {
+		creds.Bearer = strings.TrimSpace(token)
+	}
+	return creds
 }
 
 // attachPrincipal moves the authenticated caller onto the request context, where the strict

@@ -8,7 +8,6 @@ import (
 	"github.com/ccbackend/ccbackend/gen/api"
 	"github.com/ccbackend/ccbackend/internal/apitime"
 	"github.com/ccbackend/ccbackend/internal/chat"
-	"github.com/ccbackend/ccbackend/internal/ratelimit"
 )
 
 // ChatHandlers serve the `chat` tag.
@@ -44,7 +43,7 @@ func (h *ChatHandlers) CreateChatCompletion(ctx context.Context, req api.CreateC
 		return nil, err
 	}
 	if hdr := responseHeader(ctx); hdr != nil && g.TokenLimit != nil {
-		ratelimit.SetHeaders(hdr, *g.TokenLimit)
+		setRateLimitHeaders(hdr, *g.TokenLimit)
 	}
 	if r.Stream {
 		return &chatStream{ctx: ctx, gen: g, includeUsage: r.StreamOptions != nil && r.StreamOptions.IncludeUsage, keepAlive: h.keepAlive}, nil

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/getkin/kin-openapi/openapi3"
+	"github.com/google/uuid"
 	"github.com/labstack/echo/v4"
 
 	"github.com/ccbackend/ccbackend/internal/apperr"
@@ -29,6 +30,36 @@ const (
 
 // replayedHeaders are the response headers a replay repeats besides the body.
 var replayedHeaders = []string{echo.HeaderContentType, "ETag", echo.HeaderLocation}
+
+// secretBearingRoutes are the "METHOD /echo/:path" routes whose operation says
+// `x-idempotent-replay: without-secret`: their success shows a secret once, so it is never kept
+// nor replayed.
+func secretBearingRoutes(spec *openapi3.T) map[string]bool {
+	out := map[string]bool{}
+	for path, item := range spec.Paths.Map() {
+		echoPath := specParam.ReplaceAllString(path, ":$1")
+		for method, op := range item.Operations() {
+			if mode, _ := op.Extensions["x-idempotent-replay"].(string); mode == "without-secret" {
+				out[method+" "+echoPath] = true
+			}
+		}
+	}
+	return out
+}
+
+// errSecretNotReplayable answers a retry of a secret-bearing create that succeeded.
+var errSecretNotReplayable = apperr.New(apperr.Conflict, "secret_not_replayable",
+	"the first request with this Idempotency-Key succeeded; its secret was shown once and is not shown again")
+
+type subjectKey struct{}
+
+// noteCreated tells the idempotency middleware which resource ctx's request made, so that ending
+// the resource can drop the stored response (see idempotency.Response.Subject).
+func noteCreated(ctx context.Context, id uuid.UUID) {
+	if holder, ok := ctx.Value(subjectKey{}).(*uuid.UUID); ok {
+		*holder = id
+	}
+}
 
 // idempotentRoutes are the "METHOD /echo/:path" routes whose operation declares the
 // Idempotency-Key header: an operation opts in through the spec, nowhere else.
@@ -59,7 +90,11 @@ func declaresHeader(params openapi3.Parameters, name string) bool {
 // byte for byte; the same key with another request is a 422 and a retry while the first still
 // runs is a 409. Keys are scoped to the authenticated user. It must run after authentication
 // (it needs the principal) and validation (the key's format is the spec's business).
-func idempotencyMiddleware(keys *idempotency.Store, idempotent map[string]bool, log *slog.Logger) echo.MiddlewareFunc {
+//
+// A secret-bearing route's success is kept without its body and a retry of it is a 409
+// secret_not_replayable: nothing is created twice, and a secret is shown once only — never from
+// storage, even to the caller who holds the key (who may be an attacker holding a stolen token).
+func idempotencyMiddleware(keys *idempotency.Store, idempotent, secretBearing map[string]bool, log *slog.Logger) echo.MiddlewareFunc {
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
 			req := c.Request()
@@ -89,9 +124,12 @@ func idempotencyMiddleware(keys *idempotency.Store, idempotent map[string]bool, 
 				return apperr.New(apperr.Conflict, "idempotency_in_progress",
 					"a request with this Idempotency-Key is still being processed; retry shortly").WithRetryAfter(time.Second)
 			case idempotency.Replay:
+				if secretBearing[req.Method+" "+c.Path()] && out.Response.Status < http.StatusMultipleChoices {
+					return errSecretNotReplayable
+				}
 				return replayResponse(c, out.Response)
 			}
-			return runClaimed(c, next, keys, out.Claim, log)
+			return runClaimed(c, next, keys, out.Claim, secretBearing[req.Method+" "+c.Path()], log)
 		}
 	}
 }
@@ -125,7 +163,10 @@ func replayResponse(c echo.Context, resp idempotency.Response) error {
 
 // runClaimed runs the request holding claim, then keeps its response (2xx–4xx) or releases the
 // key so that the client may retry (an error, a 5xx, a panic or a response too large to keep).
-func runClaimed(c echo.Context, next echo.HandlerFunc, keys *idempotency.Store, claim idempotency.Claim, log *slog.Logger) error {
+// A success of a secretBearing route is kept without its body.
+func runClaimed(c echo.Context, next echo.HandlerFunc, keys *idempotency.Store, claim idempotency.Claim, secretBearing bool, log *slog.Logger) error {
+	var subject uuid.UUID
+	c.SetRequest(c.Request().WithContext(context.WithValue(c.Request().Context(), subjectKey{}, &subject)))
 	res := c.Response()
 	rec := &teeWriter{ResponseWriter: res.Writer, limit: maxIdempotentResponseBody}
 	res.Writer = rec
@@ -137,7 +178,11 @@ func runClaimed(c echo.Context, next echo.HandlerFunc, keys *idempotency.Store, 
 		defer cancel()
 		var err error
 		if keep {
-			err = keys.Complete(ctx, claim, idempotency.Response{Status: res.Status, Header: pickHeaders(res.Header()), Body: rec.buf.Bytes()})
+			kept := idempotency.Response{Status: res.Status, Header: pickHeaders(res.Header()), Body: rec.buf.Bytes(), Subject: subject}
+			if secretBearing && res.Status < http.StatusMultipleChoices {
+				kept.Body = nil
+			}
+			err = keys.Complete(ctx, claim, kept)
 		} else {
 			err = keys.Release(ctx, claim)
 		}

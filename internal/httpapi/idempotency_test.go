@@ -18,9 +18,15 @@ const keysPath = "/v1/auth/api-keys"
 // keyIDs lists the ids of the caller's live API keys.
 func keyIDs(t *testing.T, s *testutil.Server, owner testutil.Session) []string {
 	t.Helper()
-	resp, raw := s.Do(t, http.MethodGet, keysPath+"?limit=200", nil, owner.Bearer())
+	return listIDs(t, s, owner, keysPath+"?limit=200")
+}
+
+// listIDs reads the ids of one page of a list.
+func listIDs(t *testing.T, s *testutil.Server, owner testutil.Session, path string) []string {
+	t.Helper()
+	resp, raw := s.Do(t, http.MethodGet, path, nil, owner.Bearer())
 	if resp.StatusCode != http.StatusOK {
-		t.Fatalf("list keys = %d %s", resp.StatusCode, raw)
+		t.Fatalf("list %s = %d %s", path, resp.StatusCode, raw)
 	}
 	var list struct {
 		Data []struct {
@@ -37,6 +43,15 @@ func keyIDs(t *testing.T, s *testutil.Server, owner testutil.Session) []string {
 	return ids
 }
 
+const projectsPath = "/v1/projects"
+
+// projectIDs lists the ids of the caller's projects: a create without a secret, so its replays
+// repeat the body (API key creates never replay; see apikeys_test.go).
+func projectIDs(t *testing.T, s *testutil.Server, owner testutil.Session) []string {
+	t.Helper()
+	return listIDs(t, s, owner, projectsPath+"?limit=200")
+}
+
 // withKey is owner's bearer header plus an Idempotency-Key.
 func withKey(owner testutil.Session, key string) map[string]string {
 	h := owner.Bearer()
@@ -50,11 +65,11 @@ func TestIdempotentCreateReplays(t *testing.T) {
 	owner := s.Register(t, "idem@example.com")
 	const body = `{"name":"ci"}`
 
-	first, firstRaw := s.Do(t, http.MethodPost, keysPath, body, withKey(owner, "create-ci-1"))
+	first, firstRaw := s.Do(t, http.MethodPost, projectsPath, body, withKey(owner, "create-ci-1"))
 	if first.StatusCode != http.StatusCreated || first.Header.Get("Idempotent-Replayed") != "" {
 		t.Fatalf("first = %d replayed=%q %s", first.StatusCode, first.Header.Get("Idempotent-Replayed"), firstRaw)
 	}
-	again, againRaw := s.Do(t, http.MethodPost, keysPath, body, withKey(owner, "create-ci-1"))
+	again, againRaw := s.Do(t, http.MethodPost, projectsPath, body, withKey(owner, "create-ci-1"))
 	if again.StatusCode != http.StatusCreated || again.Header.Get("Idempotent-Replayed") != "true" {
 		t.Fatalf("retry = %d replayed=%q %s", again.StatusCode, again.Header.Get("Idempotent-Replayed"), againRaw)
 	}
@@ -67,26 +82,26 @@ func TestIdempotentCreateReplays(t *testing.T) {
 	if again.Header.Get("X-Request-ID") == first.Header.Get("X-Request-ID") {
 		t.Error("a replay is a new request and has its own X-Request-ID")
 	}
-	if ids := keyIDs(t, s, owner); len(ids) != 1 {
+	if ids := projectIDs(t, s, owner); len(ids) != 1 {
 		t.Fatalf("after a replayed create the user has %d keys, want 1", len(ids))
 	}
 
 	// The same key with another body creates nothing and says why.
-	resp, raw := s.Do(t, http.MethodPost, keysPath, `{"name":"other"}`, withKey(owner, "create-ci-1"))
+	resp, raw := s.Do(t, http.MethodPost, projectsPath, `{"name":"other"}`, withKey(owner, "create-ci-1"))
 	if p := decodeProblem(t, resp, raw, http.StatusUnprocessableEntity); p.Code != "idempotency_key_reused" {
 		t.Errorf("code %q, want idempotency_key_reused", p.Code)
 	}
-	if ids := keyIDs(t, s, owner); len(ids) != 1 {
-		t.Errorf("a reused key created something: %d keys", len(ids))
+	if ids := projectIDs(t, s, owner); len(ids) != 1 {
+		t.Errorf("a reused key created something: %d projects", len(ids))
 	}
 
 	// Keys are per user: another user's identical key is unrelated (and reveals nothing).
 	eve := s.Register(t, "eve-idem@example.com")
-	resp, raw = s.Do(t, http.MethodPost, keysPath, body, withKey(eve, "create-ci-1"))
+	resp, raw = s.Do(t, http.MethodPost, projectsPath, body, withKey(eve, "create-ci-1"))
 	if resp.StatusCode != http.StatusCreated || resp.Header.Get("Idempotent-Replayed") != "" || bytes.Equal(raw, firstRaw) {
 		t.Fatalf("other user = %d replayed=%q %s", resp.StatusCode, resp.Header.Get("Idempotent-Replayed"), raw)
 	}
-	if ids := keyIDs(t, s, eve); len(ids) != 1 {
+	if ids := projectIDs(t, s, eve); len(ids) != 1 {
 		t.Errorf("other user has %d keys, want 1", len(ids))
 	}
 }
@@ -252,7 +267,7 @@ func TestExpiredIdempotencyKeyRunsAgain(t *testing.T) {
 	s := testutil.NewServer(t)
 	owner := s.Register(t, "idemold@example.com")
 	const body = `{"name":"old"}`
-	first, firstRaw := s.Do(t, http.MethodPost, keysPath, body, withKey(owner, "old"))
+	first, firstRaw := s.Do(t, http.MethodPost, projectsPath, body, withKey(owner, "old"))
 	if first.StatusCode != http.StatusCreated {
 		t.Fatalf("create = %d %s", first.StatusCode, firstRaw)
 	}
@@ -260,15 +275,15 @@ func TestExpiredIdempotencyKeyRunsAgain(t *testing.T) {
 		`UPDATE idempotency_keys SET created_at = now() - interval '25 hours' WHERE key = 'old'`); err != nil {
 		t.Fatal(err)
 	}
-	again, againRaw := s.Do(t, http.MethodPost, keysPath, body, withKey(owner, "old"))
+	again, againRaw := s.Do(t, http.MethodPost, projectsPath, body, withKey(owner, "old"))
 	if again.StatusCode != http.StatusCreated || again.Header.Get("Idempotent-Replayed") != "" || bytes.Equal(firstRaw, againRaw) {
 		t.Fatalf("after 25 h = %d replayed=%q; want a fresh create", again.StatusCode, again.Header.Get("Idempotent-Replayed"))
 	}
-	if ids := keyIDs(t, s, owner); len(ids) != 2 {
+	if ids := projectIDs(t, s, owner); len(ids) != 2 {
 		t.Errorf("%d keys, want 2", len(ids))
 	}
 	// The new claim is the one remembered now.
-	replay, replayRaw := s.Do(t, http.MethodPost, keysPath, body, withKey(owner, "old"))
+	replay, replayRaw := s.Do(t, http.MethodPost, projectsPath, body, withKey(owner, "old"))
 	if replay.Header.Get("Idempotent-Replayed") != "true" || !bytes.Equal(replayRaw, againRaw) {
 		t.Errorf("retry of the new create = %d replayed=%q", replay.StatusCode, replay.Header.Get("Idempotent-Replayed"))
 	}

@@ -25,6 +25,9 @@ type RateLimits struct {
 	ByName   map[string]ratelimit.Policy
 	Timeout  time.Duration // the budget of one Redis decision
 	FailOpen map[string]bool
+	// AuthFailures is the budget of refused credentials per client IP (see throttleFailures);
+	// a zero Limit turns the throttle off.
+	AuthFailures ratelimit.Policy
 }
 
 var specParam = regexp.MustCompile(`\{([^}]+)\}`)
@@ -62,12 +65,16 @@ type requestLimits struct {
 	log     *slog.Logger
 }
 
-// decision is one request's rate-limit answer, ready once done is closed.
+// decision is one request's rate-limit answer, ready once done is closed. A request is charged to
+// every budget in keys (an API key's request to the key's and to its owner's, so that making keys
+// does not multiply a user's limit); all must allow it, and a refusal gives back the units the
+// other budgets had taken.
 type decision struct {
 	done   chan struct{}
-	key    string
+	keys   []string
 	policy ratelimit.Policy
-	res    ratelimit.Result
+	res    ratelimit.Result // the refusing budget's result, or else the tightest
+	spent  []string         // budgets charged for an admitted request (what a withdrawal gives back)
 	err    error
 }
 
@@ -80,14 +87,14 @@ func (l *requestLimits) prepare(c echo.Context, p *auth.Principal) *decision {
 	if !ok || l.rl.Limiter == nil {
 		return nil
 	}
-	key := "ip:" + c.RealIP()
+	keys := []string{"ip:" + c.RealIP()}
 	if p != nil {
-		key = "u:" + p.UserID.String()
-		if p.APIKeyID != uuid.Nil { // each key has its own budget, e.g. one per CI job
-			key = "k:" + p.APIKeyID.String()
+		keys = []string{"u:" + p.UserID.String()}
+		if p.APIKeyID != uuid.Nil { // each key has its own budget (e.g. one per CI job) within its owner's
+			keys = append(keys, "k:"+p.APIKeyID.String())
 		}
 	}
-	return &decision{done: make(chan struct{}), key: key, policy: policy}
+	return &decision{done: make(chan struct{}), keys: keys, policy: policy}
 }
 
 // decide asks Redis; it touches no echo.Context, so it may run on its own goroutine.
@@ -95,11 +102,41 @@ func (l *requestLimits) decide(ctx context.Context, d *decision) {
 	defer close(d.done)
 	ctx, cancel := context.WithTimeout(ctx, l.rl.Timeout)
 	defer cancel()
-	d.res, d.err = l.rl.Limiter.Allow(ctx, d.key, d.policy)
+	for i, key := range d.keys {
+		res, err := l.rl.Limiter.Allow(ctx, key, d.policy)
+		if err != nil {
+			d.res, d.err = res, err
+			break
+		}
+		if res.Allowed {
+			d.spent = append(d.spent, key)
+		}
+		if i == 0 || !res.Allowed || res.Remaining < d.res.Remaining {
+			d.res = res
+		}
+		if !res.Allowed {
+			break
+		}
+	}
+	if d.err != nil || !d.res.Allowed {
+		l.giveBack(ctx, d)
+	}
+}
+
+// giveBack returns the units d took, as if the request had never been charged.
+func (l *requestLimits) giveBack(ctx context.Context, d *decision) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), l.rl.Timeout)
+	defer cancel()
+	for _, key := range d.spent {
+		if err := l.rl.Limiter.Settle(ctx, key, d.policy, 1, 0); err != nil {
+			l.log.Warn("giving back a rate-limit unit failed", slog.String("error", err.Error()))
+		}
+	}
+	d.spent = nil
 }
 
 // identified starts the decision for a caller whose credentials proved genuine and returns a
-// function that withdraws it — giving the unit back — should the caller be refused after all.
+// function that withdraws it — giving the units back — should the caller be refused after all.
 func (l *requestLimits) identified(c echo.Context, p auth.Principal) (withdraw func()) {
 	d := l.prepare(c, &p)
 	if d == nil {
@@ -111,14 +148,7 @@ func (l *requestLimits) identified(c echo.Context, p auth.Principal) (withdraw f
 	return func() {
 		c.Set(decisionKey, nil)
 		<-d.done
-		if d.err != nil || !d.res.Allowed {
-			return
-		}
-		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), l.rl.Timeout)
-		defer cancel()
-		if err := l.rl.Limiter.Settle(ctx, d.key, d.policy, 1, 0); err != nil {
-			l.log.Warn("giving back a refused caller's rate-limit unit failed", slog.String("error", err.Error()))
-		}
+		l.giveBack(ctx, d)
 	}
 }
 
@@ -146,7 +176,7 @@ func (l *requestLimits) middleware(next echo.HandlerFunc) echo.HandlerFunc {
 			return apperr.Wrap(d.err, apperr.Unavailable, "rate_limiter_unavailable", "the service cannot take this request right now").
 				WithRetryAfter(5 * time.Second)
 		}
-		ratelimit.SetHeaders(c.Response().Header(), d.res)
+		setRateLimitHeaders(c.Response().Header(), d.res)
 		if !d.res.Allowed {
 			return apperr.New(apperr.RateLimited, "rate_limited", "too many requests; slow down").WithRetryAfter(d.res.RetryAfter)
 		}

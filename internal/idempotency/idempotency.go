@@ -73,6 +73,9 @@ type Response struct {
 	Status int
 	Header http.Header
 	Body   []byte
+	// Subject is the resource the request made (e.g. an API key), so that ending the resource
+	// can drop this response; uuid.Nil when there is none. Not replayed.
+	Subject uuid.UUID
 }
 
 // Claim identifies one claim of a key; only its holder can complete or release it.
@@ -184,8 +187,12 @@ func (s *Store) Complete(ctx context.Context, c Claim, resp Response) error {
 	if err != nil {
 		return fmt.Errorf("idempotency: seal body: %w", err)
 	}
+	var subject *uuid.UUID
+	if resp.Subject != uuid.Nil {
+		subject = &resp.Subject
+	}
 	n, err := s.st.Queries().CompleteIdempotencyKey(ctx, db.CompleteIdempotencyKeyParams{
-		Status: int32(resp.Status), ResponseHeaders: hb, ResponseBody: body,
+		Status: int32(resp.Status), ResponseHeaders: hb, ResponseBody: body, SubjectID: subject,
 		Owner: c.Owner, Key: c.Key, ClaimedAt: c.at,
 	})
 	if err != nil {

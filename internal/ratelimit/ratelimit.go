@@ -22,8 +22,8 @@
 // sorted set; it fails closed in the chat service (CCB_MAX_CONCURRENT_GENERATIONS), since a cap
 // that is not counted is no cap.
 //
-// Choosing the key (user id, API key id or client IP) is the caller's job; this package knows
-// nothing of HTTP except the header helper in headers.go.
+// Choosing the key (user id, API key id or client IP) and rendering a Result as RateLimit headers
+// are the HTTP layer's job; this package knows nothing of HTTP.
 package ratelimit
 
 import (

@@ -33,3 +33,15 @@ func NewRedisPrefix(t testing.TB) string {
 	})
 	return prefix
 }
+
+// NewRedis returns a client of the test Redis, closed when t ends.
+func NewRedis(t testing.TB) *redis.Client {
+	t.Helper()
+	opts, err := redis.ParseURL(BaseConfig(t).RedisURL)
+	if err != nil {
+		t.Fatalf("testutil: REDIS_URL: %v", err)
+	}
+	rdb := redis.NewClient(opts)
+	t.Cleanup(func() { _ = rdb.Close() })
+	return rdb
+}

@@ -47,6 +47,7 @@ func start(t testing.TB, cfg config.Config, opts []Option) *Server {
 	// Functional tests make many calls from one address; rate limiting has its own tests.
 	cfg.RateLimitAuth = config.RatePolicy{Limit: 10000, Period: time.Minute}
 	cfg.RateLimitDefault = config.RatePolicy{Limit: 100000, Period: time.Minute}
+	cfg.RateLimitAuthFailures = config.RatePolicy{Limit: 10000, Period: time.Minute}
 	for _, o := range opts {
 		o(&cfg)
 	}

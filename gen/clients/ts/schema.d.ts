@@ -264,7 +264,10 @@ export interface paths {
         post?: never;
         /**
          * Delete the account and everything it owns
-         * @description Deletes the account, its sessions, API keys and everything it owns, after confirming the password.
+         * @description Deletes the account, its sessions, API keys and everything it owns, after confirming the
+         *     password. A wrong password is a 403 `invalid_password`, audited, and counts towards the
+         *     account's lockout like a failed sign-in; once the account is locked every confirmation (even
+         *     the right password) is a 429 `account_locked` with `Retry-After`.
          */
         delete: operations["deleteProfile"];
         options?: never;
@@ -287,7 +290,11 @@ export interface paths {
         put?: never;
         /**
          * Change the password
-         * @description Signs out every other session (refresh family) of the account.
+         * @description Signs out every other session (refresh family) of the account and, unless `revoke_api_keys`
+         *     is false, revokes every API key of the account. A wrong current password is a 403
+         *     `invalid_password`, audited, and counts towards the account's lockout like a failed sign-in;
+         *     once the account is locked every attempt (even with the right password) is a 429
+         *     `account_locked` with `Retry-After`.
          */
         post: operations["changePassword"];
         delete?: never;
@@ -311,7 +318,15 @@ export interface paths {
         put?: never;
         /**
          * Create an API key
-         * @description The secret is in this response only; it is stored as a SHA-256 hash.
+         * @description The secret is in this response only; it is stored as a SHA-256 hash. A user has at most
+         *     `CCB_MAX_API_KEYS_PER_USER` (default 25) working keys (not revoked, not expired); one more is
+         *     a 409 `api_key_limit_reached`.
+         *
+         *     Idempotency: a retry with the same `Idempotency-Key` never shows the secret again. When the
+         *     first request created the key, the retry is a 409 `secret_not_replayable` (nothing is
+         *     created twice; the key is in the list, and a client that lost its secret revokes it and
+         *     creates another). A retry of a request that failed (e.g. 409 `api_key_limit_reached`) replays
+         *     that failure. Revoking the key forgets the stored outcome.
          */
         post: operations["createAPIKey"];
         delete?: never;
@@ -351,7 +366,9 @@ export interface paths {
         put?: never;
         /**
          * Replace an API key's secret
-         * @description The old secret keeps working for the configured grace period (default none).
+         * @description The old secret keeps working for the configured grace period (default none). Not
+         *     idempotent: `Idempotency-Key` is ignored and a retry rotates again, answering with a fresh
+         *     secret; a stored response of this operation would never be replayed with its secret.
          */
         post: operations["rotateAPIKey"];
         delete?: never;
@@ -955,6 +972,13 @@ export interface components {
             current_password: string;
             /** Format: password */
             new_password: string;
+            /**
+             * @description Also revoke every API key of the account (the default: a password change is often a
+             *     response to a compromise, and a key made by an intruder must not outlive it). Send false
+             *     to keep the keys working, e.g. when only the password was rotated on schedule.
+             * @default true
+             */
+            revoke_api_keys: boolean;
         };
         APIKey: {
             /** Format: uuid */
@@ -1626,6 +1650,8 @@ export interface components {
          * @description Makes a create safe to retry: the same key with the same body within 24 hours replays the
          *     original response (with `Idempotent-Replayed: true`) instead of creating again; the same key
          *     with a different body is a 422, and a key whose first request is still running is a 409.
+         *     Operations marked `x-idempotent-replay: without-secret` never replay a secret (see each
+         *     operation): a retry of their success is refused instead.
          */
         IdempotencyKey: string;
         /** @description Page size. */
@@ -1977,6 +2003,7 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
+            429: components["responses"]["TooManyRequests"];
             default: components["responses"]["Error"];
         };
     };
@@ -2031,6 +2058,7 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
+            429: components["responses"]["TooManyRequests"];
             default: components["responses"]["Error"];
         };
     };
@@ -2070,6 +2098,8 @@ export interface operations {
                  * @description Makes a create safe to retry: the same key with the same body within 24 hours replays the
                  *     original response (with `Idempotent-Replayed: true`) instead of creating again; the same key
                  *     with a different body is a 422, and a key whose first request is still running is a 409.
+                 *     Operations marked `x-idempotent-replay: without-secret` never replay a secret (see each
+                 *     operation): a retry of their success is refused instead.
                  */
                 "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
             };
@@ -2287,6 +2317,8 @@ export interface operations {
                  * @description Makes a create safe to retry: the same key with the same body within 24 hours replays the
                  *     original response (with `Idempotent-Replayed: true`) instead of creating again; the same key
                  *     with a different body is a 422, and a key whose first request is still running is a 409.
+                 *     Operations marked `x-idempotent-replay: without-secret` never replay a secret (see each
+                 *     operation): a retry of their success is refused instead.
                  */
                 "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
             };
@@ -2485,6 +2517,8 @@ export interface operations {
                  * @description Makes a create safe to retry: the same key with the same body within 24 hours replays the
                  *     original response (with `Idempotent-Replayed: true`) instead of creating again; the same key
                  *     with a different body is a 422, and a key whose first request is still running is a 409.
+                 *     Operations marked `x-idempotent-replay: without-secret` never replay a secret (see each
+                 *     operation): a retry of their success is refused instead.
                  */
                 "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
             };
@@ -2703,6 +2737,8 @@ export interface operations {
                  * @description Makes a create safe to retry: the same key with the same body within 24 hours replays the
                  *     original response (with `Idempotent-Replayed: true`) instead of creating again; the same key
                  *     with a different body is a 422, and a key whose first request is still running is a 409.
+                 *     Operations marked `x-idempotent-replay: without-secret` never replay a secret (see each
+                 *     operation): a retry of their success is refused instead.
                  */
                 "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
             };

@@ -557,15 +557,21 @@ public struct APIPasswordConfirmation: Codable {
 public struct APIChangePasswordRequest: Codable {
     public let currentPassword: String
     public let newPassword: String
+    /// Also revoke every API key of the account (the default: a password change is often a
+    /// response to a compromise, and a key made by an intruder must not outlive it). Send false
+    /// to keep the keys working, e.g. when only the password was rotated on schedule.
+    public let revokeAPIKeys: Bool?
 
     public enum CodingKeys: String, CodingKey {
         case currentPassword = "current_password"
         case newPassword = "new_password"
+        case revokeAPIKeys = "revoke_api_keys"
     }
 
-    public init(currentPassword: String, newPassword: String) {
+    public init(currentPassword: String, newPassword: String, revokeAPIKeys: Bool?) {
         self.currentPassword = currentPassword
         self.newPassword = newPassword
+        self.revokeAPIKeys = revokeAPIKeys
     }
 }
 

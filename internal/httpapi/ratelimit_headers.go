@@ -1,12 +1,14 @@
-package ratelimit
+package httpapi
 
 import (
 	"net/http"
 	"strconv"
 	"time"
+
+	"github.com/ccbackend/ccbackend/internal/ratelimit"
 )
 
-// SetHeaders reports r in the IETF RateLimit headers (draft-ietf-httpapi-ratelimit-headers-08 and
+// setRateLimitHeaders reports r in the IETF RateLimit headers (draft-ietf-httpapi-ratelimit-headers-08 and
 // later, structured-field lists):
 //
 //	RateLimit-Policy: "default";q=600;w=60
@@ -15,7 +17,7 @@ import (
 //
 // Each call adds one list member, so a response governed by several policies (default and auth)
 // reports each of them. A zero Result (the caller failed open without one) writes nothing.
-func SetHeaders(h http.Header, r Result) {
+func setRateLimitHeaders(h http.Header, r ratelimit.Result) {
 	if r.Policy.Name == "" {
 		return
 	}
