@@ -6940,6 +6940,12 @@ func (r ListAPIKeysResponse) ContentType() string {
 	return ""
 }
 
+// CreateAPIKeyResponse201Headers the declared response headers of an HTTP 201 response for CreateAPIKey
+type CreateAPIKeyResponse201Headers struct {
+	CacheControl string
+	Pragma       string
+}
+
 type CreateAPIKeyResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -6955,6 +6961,8 @@ type CreateAPIKeyResponse struct {
 	ApplicationproblemJSON422 *Unprocessable
 	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
 	ApplicationproblemJSONDefault *Error
+	// Headers201 the parsed response headers for an HTTP 201 response
+	Headers201 *CreateAPIKeyResponse201Headers
 }
 
 // GetJSON201 returns the response for an HTTP 201 `application/json` response
@@ -7078,6 +7086,12 @@ func (r RevokeAPIKeyResponse) ContentType() string {
 	return ""
 }
 
+// RotateAPIKeyResponse200Headers the declared response headers of an HTTP 200 response for RotateAPIKey
+type RotateAPIKeyResponse200Headers struct {
+	CacheControl string
+	Pragma       string
+}
+
 type RotateAPIKeyResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -7091,6 +7105,8 @@ type RotateAPIKeyResponse struct {
 	ApplicationproblemJSON404 *NotFound
 	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
 	ApplicationproblemJSONDefault *Error
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *RotateAPIKeyResponse200Headers
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
@@ -7209,6 +7225,12 @@ func (r ChangePasswordResponse) ContentType() string {
 	return ""
 }
 
+// LoginResponse200Headers the declared response headers of an HTTP 200 response for Login
+type LoginResponse200Headers struct {
+	CacheControl string
+	Pragma       string
+}
+
 // LoginResponse429Headers the declared response headers of an HTTP 429 response for Login
 type LoginResponse429Headers struct {
 	RateLimit       *string
@@ -7229,6 +7251,8 @@ type LoginResponse struct {
 	ApplicationproblemJSON429 *TooManyRequests
 	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
 	ApplicationproblemJSONDefault *Error
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *LoginResponse200Headers
 	// Headers429 the parsed response headers for an HTTP 429 response
 	Headers429 *LoginResponse429Headers
 }
@@ -7521,6 +7545,12 @@ func (r UpdateProfileResponse) ContentType() string {
 	return ""
 }
 
+// RefreshTokensResponse200Headers the declared response headers of an HTTP 200 response for RefreshTokens
+type RefreshTokensResponse200Headers struct {
+	CacheControl string
+	Pragma       string
+}
+
 // RefreshTokensResponse429Headers the declared response headers of an HTTP 429 response for RefreshTokens
 type RefreshTokensResponse429Headers struct {
 	RateLimit       *string
@@ -7541,6 +7571,8 @@ type RefreshTokensResponse struct {
 	ApplicationproblemJSON429 *TooManyRequests
 	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
 	ApplicationproblemJSONDefault *Error
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *RefreshTokensResponse200Headers
 	// Headers429 the parsed response headers for an HTTP 429 response
 	Headers429 *RefreshTokensResponse429Headers
 }
@@ -7599,6 +7631,12 @@ func (r RefreshTokensResponse) ContentType() string {
 	return ""
 }
 
+// RegisterResponse201Headers the declared response headers of an HTTP 201 response for Register
+type RegisterResponse201Headers struct {
+	CacheControl string
+	Pragma       string
+}
+
 // RegisterResponse429Headers the declared response headers of an HTTP 429 response for Register
 type RegisterResponse429Headers struct {
 	RateLimit       *string
@@ -7619,6 +7657,8 @@ type RegisterResponse struct {
 	ApplicationproblemJSON429 *TooManyRequests
 	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
 	ApplicationproblemJSONDefault *Error
+	// Headers201 the parsed response headers for an HTTP 201 response
+	Headers201 *RegisterResponse201Headers
 	// Headers429 the parsed response headers for an HTTP 429 response
 	Headers429 *RegisterResponse429Headers
 }
@@ -10827,6 +10867,26 @@ func ParseCreateAPIKeyResponse(rsp *http.Response) (*CreateAPIKeyResponse, error
 
 	}
 
+	switch {
+	case rsp.StatusCode == 201:
+		var headers CreateAPIKeyResponse201Headers
+		if values := rsp.Header.Values("Cache-Control"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Cache-Control", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.CacheControl = value
+		}
+		if values := rsp.Header.Values("Pragma"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Pragma", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Pragma = value
+		}
+		response.Headers201 = &headers
+	}
+
 	return response, nil
 }
 
@@ -10929,6 +10989,26 @@ func ParseRotateAPIKeyResponse(rsp *http.Response) (*RotateAPIKeyResponse, error
 		}
 		response.ApplicationproblemJSONDefault = &dest
 
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers RotateAPIKeyResponse200Headers
+		if values := rsp.Header.Values("Cache-Control"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Cache-Control", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.CacheControl = value
+		}
+		if values := rsp.Header.Values("Pragma"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Pragma", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Pragma = value
+		}
+		response.Headers200 = &headers
 	}
 
 	return response, nil
@@ -11036,6 +11116,23 @@ func ParseLoginResponse(rsp *http.Response) (*LoginResponse, error) {
 	}
 
 	switch {
+	case rsp.StatusCode == 200:
+		var headers LoginResponse200Headers
+		if values := rsp.Header.Values("Cache-Control"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Cache-Control", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.CacheControl = value
+		}
+		if values := rsp.Header.Values("Pragma"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Pragma", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Pragma = value
+		}
+		response.Headers200 = &headers
 	case rsp.StatusCode == 429:
 		var headers LoginResponse429Headers
 		if values := rsp.Header.Values("RateLimit"); len(values) > 0 {
@@ -11297,6 +11394,23 @@ func ParseRefreshTokensResponse(rsp *http.Response) (*RefreshTokensResponse, err
 	}
 
 	switch {
+	case rsp.StatusCode == 200:
+		var headers RefreshTokensResponse200Headers
+		if values := rsp.Header.Values("Cache-Control"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Cache-Control", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.CacheControl = value
+		}
+		if values := rsp.Header.Values("Pragma"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Pragma", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Pragma = value
+		}
+		response.Headers200 = &headers
 	case rsp.StatusCode == 429:
 		var headers RefreshTokensResponse429Headers
 		if values := rsp.Header.Values("RateLimit"); len(values) > 0 {
@@ -11378,6 +11492,23 @@ func ParseRegisterResponse(rsp *http.Response) (*RegisterResponse, error) {
 	}
 
 	switch {
+	case rsp.StatusCode == 201:
+		var headers RegisterResponse201Headers
+		if values := rsp.Header.Values("Cache-Control"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Cache-Control", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.CacheControl = value
+		}
+		if values := rsp.Header.Values("Pragma"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Pragma", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Pragma = value
+		}
+		response.Headers201 = &headers
 	case rsp.StatusCode == 429:
 		var headers RegisterResponse429Headers
 		if values := rsp.Header.Values("RateLimit"); len(values) > 0 {
@@ -14755,15 +14886,25 @@ type CreateAPIKeyResponseObject interface {
 	VisitCreateAPIKeyResponse(w http.ResponseWriter) error
 }
 
-type CreateAPIKey201JSONResponse APIKeySecret
+type CreateAPIKey201ResponseHeaders struct {
+	CacheControl string
+	Pragma       string
+}
+
+type CreateAPIKey201JSONResponse struct {
+	Body    APIKeySecret
+	Headers CreateAPIKey201ResponseHeaders
+}
 
 func (response CreateAPIKey201JSONResponse) VisitCreateAPIKeyResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
 		return err
 	}
 	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", fmt.Sprint(response.Headers.CacheControl))
+	w.Header().Set("Pragma", fmt.Sprint(response.Headers.Pragma))
 	w.WriteHeader(201)
 	_, err := buf.WriteTo(w)
 	return err
@@ -14939,15 +15080,25 @@ type RotateAPIKeyResponseObject interface {
 	VisitRotateAPIKeyResponse(w http.ResponseWriter) error
 }
 
-type RotateAPIKey200JSONResponse APIKeySecret
+type RotateAPIKey200ResponseHeaders struct {
+	CacheControl string
+	Pragma       string
+}
+
+type RotateAPIKey200JSONResponse struct {
+	Body    APIKeySecret
+	Headers RotateAPIKey200ResponseHeaders
+}
 
 func (response RotateAPIKey200JSONResponse) VisitRotateAPIKeyResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
 		return err
 	}
 	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", fmt.Sprint(response.Headers.CacheControl))
+	w.Header().Set("Pragma", fmt.Sprint(response.Headers.Pragma))
 	w.WriteHeader(200)
 	_, err := buf.WriteTo(w)
 	return err
@@ -15108,15 +15259,25 @@ type LoginResponseObject interface {
 	VisitLoginResponse(w http.ResponseWriter) error
 }
 
-type Login200JSONResponse AuthTokens
+type Login200ResponseHeaders struct {
+	CacheControl string
+	Pragma       string
+}
+
+type Login200JSONResponse struct {
+	Body    AuthTokens
+	Headers Login200ResponseHeaders
+}
 
 func (response Login200JSONResponse) VisitLoginResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
 		return err
 	}
 	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", fmt.Sprint(response.Headers.CacheControl))
+	w.Header().Set("Pragma", fmt.Sprint(response.Headers.Pragma))
 	w.WriteHeader(200)
 	_, err := buf.WriteTo(w)
 	return err
@@ -15474,15 +15635,25 @@ type RefreshTokensResponseObject interface {
 	VisitRefreshTokensResponse(w http.ResponseWriter) error
 }
 
-type RefreshTokens200JSONResponse AuthTokens
+type RefreshTokens200ResponseHeaders struct {
+	CacheControl string
+	Pragma       string
+}
+
+type RefreshTokens200JSONResponse struct {
+	Body    AuthTokens
+	Headers RefreshTokens200ResponseHeaders
+}
 
 func (response RefreshTokens200JSONResponse) VisitRefreshTokensResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
 		return err
 	}
 	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", fmt.Sprint(response.Headers.CacheControl))
+	w.Header().Set("Pragma", fmt.Sprint(response.Headers.Pragma))
 	w.WriteHeader(200)
 	_, err := buf.WriteTo(w)
 	return err
@@ -15570,15 +15741,25 @@ type RegisterResponseObject interface {
 	VisitRegisterResponse(w http.ResponseWriter) error
 }
 
-type Register201JSONResponse AuthTokens
+type Register201ResponseHeaders struct {
+	CacheControl string
+	Pragma       string
+}
+
+type Register201JSONResponse struct {
+	Body    AuthTokens
+	Headers Register201ResponseHeaders
+}
 
 func (response Register201JSONResponse) VisitRegisterResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
 		return err
 	}
 	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", fmt.Sprint(response.Headers.CacheControl))
+	w.Header().Set("Pragma", fmt.Sprint(response.Headers.Pragma))
 	w.WriteHeader(201)
 	_, err := buf.WriteTo(w)
 	return err
@@ -19543,191 +19724,195 @@ func (sh *strictHandler) GetChanges(ctx echo.Context, params GetChangesParams) e
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7H37Uxs51ui/ovLdqoH62uYRyGygpr7LkGQ3O5MJXyB39m7g2nL3sa2lLXUkNcab4n+/pSOpX1b7QYAk",
-	"s/vLTGh363F03jqPz51YTDPBgWvVOfrcmQBNQOI/X13Qsfl/AiqWLNNM8M5R52ICRIISuYzhB0VuQCom",
-	"+DFRwBPCNBnS+JowTgZvRt23VMeTAdGC5FlCNRBFR5DOe52oo+IJTKkZHm7pNEuhc9S57Dy77HSijp5n",
-	"5k+lJePjzt3dXdTJqKRT0G5lp7lUQobXNuBwq/sxvjEgYkT0BEgm4YaJXJGMjuGYiIx+ysEsg5nPPuUg",
-	"552ow+nUzGu/ra1xSm9/BT7Wk87R4d7+4gqjzpuXy0FFWFLMl1E9KadjSSfqSPiUMwlJ50jLHKpTj4Sc",
-	"Ut056uQ5vhmYOoFpJjTweP4LzBeX8ZZegyKUxBL8GZgjkaDl/AjBo+gUyDXMyYzpSflkKBL7iHGyf0Am",
-	"IpeKSMhSOlfmrUsuJBszTlOzzUxwBWQLhxgUa9Ld9/gBJEfEbG2wTRhXGmhizgaXxPiY0DFl/Li2mEuO",
-	"Q1GSsNEIJHBtF8TMXg729yNCeUKoXfdEKCAjJpUmBpSgtHlPaZamROacmznsh7svepfcn4TF9vIsKqDs",
-	"Gli24MD+4WHUmTLu/94zCKo1SDPm//t4eXm7v9e9vLz98dXVf/0pfGYjpI3FwzrJsnROBE/nhFncrRCb",
-	"oUi3qan5HBTZglQBOdjbR2hwYQ5rTOIJ5WNQ273WjTribN/h89Cyf2VTphcXfUbHQBT7VytJpfhdda4E",
-	"RjRPdefocDcyE7NpPu0c7e/uImDtX3vFEhjXMAaJazgHZTiOJbgAPSn7e/8L6erOfGyRGnnOzzR5bzHL",
-	"/BULbpDb/JNmWcpiakCxk0kxTGH6X/9UBi6fK9P9ScKoc9T5Xzslu92xv6qdM/uVnTTEQgqEntLUrBsS",
-	"IiQZUZYqckNTluDsvc5d1DkVfJSy+KstMnbzK8tLKCdwyxTSuEdkXOcrKS0Hf6pFnnACZk6yRfmcKE11",
-	"rrYtx0G2ogxTm01YPMH1vRZyyJIE+FMDMpaQANeMpoqkRpZS4pGYSJFa6P1FcHjyhaFYNFgo0gQk0RPK",
-	"HYPSlHFIyIQpLeT82EBXasvTEQ1Erongdum/Cf1a5Dx5yuX/JojK40kpjLfMRjQZQir4WBlpqMQUBAdi",
-	"2Ok2LvRMQix4wswYrylL4UmXXFGfDF8zosupWgbwyAy4IGb5IM3RGPl4XPD/GVVOBiS4lwsh3lI+dwxM",
-	"PSndEWm0DpQAhmtRkoox4yQV8bXI9bHVQwgdaZBk8N780T0xfwyIwgNQRqhU1NL3VEOLHLKMaEoZyvtP",
-	"udCUbL15dfGaJJKO9HZEoDfukcFlh+Z6ctk5lj/tHuufDvYHdZV0UfAVk3bPRMrieXhuO2OGbyyf+NNP",
-	"e7vHs5+e766euYTI4qTnFkIGgWeU6eBYpew0w33gZgVCsn/BU5MgSqoqf0PU/MAzKWJQig5T+IqidQZp",
-	"2nXCdZhrElPOhWERBFcBCdnCM6ScsFJLRO1TQq4g8QJP6AlIlCmWj3zIlJZAp08u8cwGpyKBlGRS3DDD",
-	"s0fIxyJk4jcgU0ETq0tohkpFrskW04qIGSdTcyZjsJxGk4wqs0nBza7uPJ4hRZ6cvXGGRyZFBlIzqzJZ",
-	"gyPpU11TuIwl2DUTLmpdUQduMyZBLfuG52lqkcXqdAtjsGQNBS/qpFTpvjm5L5rMap2fF3/IJIzYbZhR",
-	"WEslnlBJY2PUejtVQSxBR9Y8i8WYMwXE0nVpJsfxsP/362c3L2hoV97U7dux+kh1/ZxrlgasDeS6lEih",
-	"EQkdDpOxpDGQDCQTSURmE7CSXqSJWyJRWmSKzIS8Znxs1ncf6N1VFfSP1hJGeBbQi6pIVMOOxvldFYOL",
-	"4T8h1gYUFi9PcQCktsRKc5qeVfB0RFMFUQN110DDVkyomFF7zp6pGIrLQYBjtO/lV2bNj/piE6qRTzAN",
-	"U7WKYThivSvmoFJS/HtCVX8qZBWbh0KkQDnurnSrmBc2O1lcYWWG+nDt+z1HZFvcMc1Y/9qynPX2qoqB",
-	"GgJ0Ylid4DH0yDnwhFBFBn/vnpy9Mfb/wLDGwYkTmEghR+RnoBLkoI0m/2e/1+t1VgHEb6BYWRAGyZTx",
-	"D8oKfpqm70ado4/Ld4xv30VNeBllC1q5wDloY/mk4OSD1dAUuQbIkO5pHIuca2KHeSBqr61pcftXVQA8",
-	"BN4XwPzmUd+v9AM6TVdyrinj1ad7TV7GVJ/Gmt207M4YlWptML4XKZivpoy/se/vNcAZdXLOPuXgfjYw",
-	"ujPPzHkv4t5pClQqh3jdmmlQSMVcgfxBEaPYp+jmMg8Mp6zQWbGhuxBE84Tpk9hO+bkDPJ8iEeZ60pMw",
-	"Zkqjbwz/xiWUf+BK/J8SRhLUpPFnH/W/yveVL4zWNBMy6VtrrHgsxYil0E8gBV08dUyhb0Ve8ynK6MWn",
-	"cCOu8anBmp6BTN862ztR5xrmque+uwpILITLK65lQHmjBbiWUlUFsneR+UjIflj/WqlJJaApS1U7vte+",
-	"K0+3MR3j+vlBZ9F1GHVYtgb5Rh0Roz29md4qch0LK/89eqk8NnaN4ZaUpbkMn4EzQRzQVi5O5bjv+8IY",
-	"8YOOnflxD/WsCpzII0m5/QoK1NaKwK9NX9t5efhXbeT7qxg/hBQoMf6bFwO5nlyIa+AqRJwGs/ra/BzQ",
-	"6jl5f75/+Jz87fcLdzFn1Jp2PabVCmO83eeAgturB6AUwdUQ92lNPXph1OBFevT8s2Ub54yPU+T+xwRu",
-	"LQMlVJOdm70dwwN33PfBHeCYffu4JEm75yAd5k7PWq1dNU4WP4zqR9LcW209NfCGTv4Ut3rmREfl1mED",
-	"A8a5BPteANW4RfEwqhsr+wcrrBWDtbNNxvxxvzbin1eRycKyGzO2gEufUh5DGnBB4HPnu23Y4TIHa9rS",
-	"4opwDByks4Spweg0QeewFllI14iql01r3dVW91q7qCoX2rrFiWAxLG5xxDhDJYSqunpjVm3MZAt7g4Ii",
-	"7cc0TY1Ick6o/oiluoUiGE/gNuRIjDqpGGdSDNUSPlgu3jmSAodTOsJWCi4Jo1zRdL13RVqjeqoUU5py",
-	"HdxmBSzrShFzHBdCpKc0TRflSOOYcTUFwAPH2xSzCPYSbFHjhFvxQxhm65W2BqQRdzbboMO3gJiMhWVH",
-	"K0cw790VLpx1tbQk6E5DT2bwFweGyoHHE6p7cQmP0LHXKbfOGl7dauDm1x65QK+cchcvUAoiwx+UFhIS",
-	"wnjNJF5XF1NzpWHaHzE+BplJtiYl5J6YVoH/A74Y1uIsyMqj8fCNClTxE61Gt4qAqoPxXQb85M0PeBWl",
-	"SXke3u1+TEYM0sT6l1NjhSWESqtPZPgHTwgbcwPkXqcp4ab0tl+OaQWt/aESP9ACzQq6mWHu/a0l0c3o",
-	"6q2jazu3N6J3d52rsMWqxtk09cpuWBMIEMdq7uzpqhr9sdJtGXUCCts7ns7JHgbe5FkmpLbHVkR37EUb",
-	"wjejkqYppP06j275sCKWMykqVtJS4navEko4zApS3+KCAxmzG+DbZkOOTlpI/b7M5STLjHKuJ0yVjEUL",
-	"ZDRmt+j2cGOtN68R+Yv2ACowRBmq4zEQIUmemXkOnIdlagYXHJyDsTlsBbkX2XKBwgdNjL3CBUmg07A9",
-	"ZX/rC1xm8GAbfiwep3kC/YIBruP60TDNjEqXW6uuNOZFPkS5XMYeVbBztxU7eT4dOh8i4mShlDWu7w3+",
-	"DCIyoLkW5v+eBQ8iA/7PZrQjMso5GtBR8a8j8pnTKdzd1U/ECzYzqvUAiWpwU0C+reZDv9EpJKjFOEF/",
-	"5Ta1uR4UUhK0yPrZCpDvbQjyXEHfk5YLNllKX2cSHIEVQvyHQmp75m0IYeD/GITVfG8cro6Qq4paL1IL",
-	"MdEuS0Pis7KRD+ckEWlKpYrIcO4s7WvGA2IxpvEEjK6YhIG/AFT7wUwyDWt+wXiW6zXfFble/2UttFXx",
-	"V767oDNn6HN1s0VVKNR36CdpO4qXMMzHiwp0u/bp79aDP8pVtrtF9MULYgxJw0CfmcjThAwNAnNNchdM",
-	"UEHTcv3+x37bahtQK5Zean+NIcodtMHr7RrG3aI0MsuJCEWlD+OA7csko1Ir5JCGF5CtwnIjOpfcxRQa",
-	"HoXiUdkAi9Yb+KYdaBVudDbeQGoW61yShqUWNqJlgstNxX6LkfIktmTbUTQZ+qKnwAmZxV9aQLju5XTT",
-	"zVZMdLWKRTqHWOCD+t7OMV5zceFM9Z3vJqxjONbbx/vLNQ3QgnpWW3CbeH8c5+l763ldflixTtZYvL37",
-	"2eTuYplXqgLeqCnOHEwbq6ztsractqNFBWIDXK1xk8/tYRjViHza/ddJ9x+73Rf97tXnvej5wd2fgrEz",
-	"tSyTjS6hzCCxXsc6+XaIqmA7G0CfynE+9clCdcb+t/N3v3WBxyJBO9691+usHzQVAk1UmfKq9fZvkdbu",
-	"Db2SdtcA4Yc24RfwS6xBvZkU00xXvqlD+I1Rc4i1gzDNwyg2xGg5Cn0lqOKomqW45lz9yuVrQJ9MNtlG",
-	"0AzblJMtqioVwEQBADfmCB5YyoDrC4cZRQZKhwnVaSphv09YPCE0swEwdlB0To2EPLax47GYglq4APtB",
-	"EZonzBjaeAfm8M/OMYNhULE4tfrPGZWBC042Ndw2l2mIF5pTa8Q0GNMwFbNO1Jmw8SR82SXXUA/NS0HG",
-	"BLd6LZrDF6PK+tfjXKE5X6IhBzyen07AxpE0IpwoxuP2p6rF5qzYmQtyVhXahV96nq1erPsqqs4dWvtr",
-	"BmlSRP+2HmARS3ZD0xzINFc2+liTqVCa7B8eVgJGg/GswkYSV/dh7IhOVKRjuUwplw0WwoxMGBKUYe5O",
-	"3K+EceelQjtly89so55Rf8esSy9OiQ/WKTe545j7yhgx6iIMHKRCAP4r0FRPFoGLaSgbxnEsooK4DpNQ",
-	"ZobouxyFeyCdS+dYTYcFnvkvFiaPqlsNQehvv//SEiZwQrJ8mLIYA9m33r8+JT8e7v24vehXoOm4ChUM",
-	"MAgCJmyLXbfI6Ws9rw97Ehw0rOrlqm7fsfFqqjUT2uXY7yPcmZnBLL0FeOeLyHUN8/WNPAP/VbYdDhia",
-	"/1cxZnzdKICmC4nGGvNJwZjZAwyhs1GtPoZuEHAhoZwsgieWWq+lSDVHP3XMrOIne7a/+i7hoYMU/N4a",
-	"S3l+sFkw9tKog3UcH8sg5753kr96rbqOz+4emRVrGqnoSttMa119MdViNFl33WaTeafOGrD1saoKPgVy",
-	"loXChRLGq/7hiIykmJK9NZXoL4n/sDFyVXPbLDRqBgxU4Ns4nSYAHQrV0GMJ6p62eegu4FZHLlcv5KAj",
-	"W/Zmlyg9T2F77cujpYykogEvDS/Gawq/g/ukdtybPu+N5huj7KYRJAVAHiBCsnI9/U2HR1YBFvLxbuLX",
-	"fes9fk1PtU2fY5wUoQxqQjMIiMwyxKU+xgfObquJrGsHwFRyS1KaJ9BVgnPQ3YPuYTD+eCEIxrrrQtsV",
-	"Mw5Jfxi4OxtQridSZCweRGRgtO90QLYw9Ws0ShkH4lznU8MMcIZtZBQeQl2DUVSzYQrFXcUPijSC9ZcG",
-	"GC+GphTrDeKBWcQpzeiQpcwfR4Dib3V/xngiZl8YhkRv+/cRW5lksfNSL6U+s5sz9+6q2yUL3lbfd3GX",
-	"u/jTDWuYHm3eSTySyj1RA5QheFTX5RdRzFgCYq2zfAh+toAfAc62SD1G8K02JgpkxSW1bumhtvEVln5W",
-	"4m2DsRVX0iQDSaYsTTFGDpHgj3Qtfe+r5hBMLZcsnEGLF79Y/cgWKvGKqZE4jr2S85e/KHT4BiAsEljr",
-	"1qoSjxu+AVlrlMLZV8gpxm2usc/rwF2sZPplmGur889Hwp8KPmLmtBzv2kDpe1gLcxM70S/+L5LylpIV",
-	"705yPdknfhgyNq8eV0x0MqVz9AVynwSXJBKUajXdW4SX+7VMhl14A6deSJsIbPDxjHcViwza3D0hs361",
-	"h6FxXpVNVgaNVpyjK7QQdKO9PiUvDg5/JK6GQ1H7aFEpGiBVDMgUDHdpp+LFmAlDjWRK4wnj0DUsAB+Y",
-	"9+ue1bIgVN9mVXZac+3q9DsUyfyIuOXMySXev112sO4UU8rJ8wV3n+dly6RXle35b1QogBQIcC3nKFIc",
-	"P7FBwlhZbB1BWfG2B6Ql48YYCEXsVcuBZFRPGu7qm70dFyka9L3Xs/jK73aHL0bPhs+h++fR3qh7EB88",
-	"676Inx12n492R3vJs9Ee/XGVG9qPdRBOotJMpw1G/H8KDCDtGKCLa7A6on14/4ZIwIJ7MRjFnfGxq6Fo",
-	"cdt8WAfOROtMHe3sxPGQxtfAk14CN76eidopEbKz5s213VNUer6RKhoZgxbxWkh1xFJ4oPTprICG2iyO",
-	"Cwsfxu6K0AUdVgYjW/5q5/kB+YX9TKgifzt/99t2OLarwvuqkQ0n3X/Q7r92uy/6vSWhDXdhKHnN8cvL",
-	"tjSCMh6qREt7cRWqJ2EadlT6gyIJkxBrIefE5W4UYV8/KM9Ie2slaoDWjI83DwrZPBindi3UvPw3B6PA",
-	"RcHBDci5K/Jly9hhdciYSslAuaIxm16zVyuwVGcvbg4LUFRvo2olWlZE/Disu5fnroFk9TorFe64tCRL",
-	"oHZnK3ZVPjvYffH84VBj3RggB60HsB89tX/rbj23zjNfHfWLWPdKhFm+m6hz2x2LbmEP2nd7v7l/fLSv",
-	"XVXf67JpJlwQByJRZ8z0JB/2YjHdETRjXSPKxsB3iqnvqp+ra5Z1bUYETbvFZbwrovHQ6Pydbf/+xNaG",
-	"Zk5EPzQfWrto2NMc5OPzqfdAE8ZBhZyvE4ivA88zofRYwkrG1Yz8wSUlbPPvmka7n9+PdxWM6mxGgxjD",
-	"a75BbJDbfhhoWCLgfvn9C7UTmqkpmxjE9cHCa7VVcu5ZjOCLAwpKY4Mm9H+7vwxXqSo59u1omW/g2QoH",
-	"Rl3l+jPRgvy4T4ZzbfT1Dxevu3/ePiaxmE4FL/w1Ni4QE9QbxbHuWROhru3Xtt6J7qf9V0/bg2mpu8Pf",
-	"qzXvh5Ip49YflSuwwY/mERGZK5ygqlGP/hLOvBJ0Hp2DvGExvOEjEYjpYzzEORIR1y3jzg4+Cgw/KSLD",
-	"Ki+7h6GLsQw4zVjfl+CsfOR+6uFPSz6d02na8in+FPQdGJZS/8Y+W6le2W3Xlt1YSgGDaIF1lYe9iGqF",
-	"Kb/CRKl4Onp7vd1OtF5Id2k72DMOLcrVeX8Y+/Txgl+wCiXWV2N6/kWVRB83V+V+l5biS4pNldJzGcd3",
-	"5+wyfMq6CDbke727CO8DW/1mLQWn7UarXuGw9RLpC837exnnlSMp/WQ+M6cOuYr/rJmysyKMqJbCs9rO",
-	"DxDBEoK+l+kfrFJgNOZQPuYSnG0rwlEiW1Ob312GbytWc9cOhQcw6T2D/NZNerfOhzHpWxHhO7Nlv4S1",
-	"rtqMVwDMC6r34cObl09ppD8Q0w/Q4Xd2xK1c4rvaxxIeZk5PhQqSyYdSib47few+WtbjZhEvS+/9ErVg",
-	"8ZQ3UwPOF1wrrkhx1KEynrCbcF0T//mFWYsKl629KaqErHsE98zMrtZ/WnuWey3t/pmTTYAsLGNhM8sy",
-	"uoMHOuexLVkZ8v5hE5rNWkBwzepZQU5YluHylfJ4V/e39iqBUGtGRNvqSmWSoAKJIXS2jPNVuzq6wfWM",
-	"y1ZYn3GsrScusIJPnQLakYu+zdBnWRxa23mfBVNfNlNfS7T5Ug22mboL0rqmzGtYKQTzFxjPQR3bm3jC",
-	"NIEb4LYA6MAsfECYIjDN9Hx1pPLmSrAv4/8AHVK8T/TeTo7l9eA3iHcIZjpsXku+efb3saurHtN7lLX2",
-	"PtFKNJjdSxVcddhscu9tO1Dkkun5udm8B+2U8ZM8FMlwwutVlYUkJ2dvKr0uzULJRKSJDS/xjlmzaLKF",
-	"pYKoIpQMseBxMcglrzS32O6RlxCnVALWh3ZRiEpUfLkkphyD922jNzM4DosxeraP5igVs4UQS/y93KPZ",
-	"kPk/XiHg0m29AgnUFueiecI0ScW4V9Ru/iBTF3eFtZ5tWf6qNmoe72PR+Yz9AvNWOHq4bQ3ieNjv9Xpm",
-	"49Vw2imdF91rW+tkE/9xa0vNArAletqVmTXac/BrtH+99oj9t98vOtEKBMCstEEdHIOo8sT3MbDZnc0a",
-	"2WWbMaR2Wwa7WOdE68x2kGLOEW/4JXX1TFxX3MIjvNBo6mf7g2/XcIr5KuRUJEDYu3MsooDVKWBI7E1Q",
-	"j1xMmCKJiLGwh2G8WPJQcC1prF1TWpA3IC85GiMjGkNUxOeVEWURMbs0MsxloMs8BRW5eTBWzaKanoAC",
-	"M6O9rXGFniG55AhZpnuX/JKfCn5jBhNcHV3yLsZjkaFIGCi871CcXkM/pgqOCXMXP8a+VsfYQcs+eP/6",
-	"lDx79uwF+XBxamN1MDjeJgGRTEKMuRCXnJCtwf7u7vPu7l53d/9i7/Bo9+Bo97C3u7v7j8F2zyzgFUb5",
-	"FN11fXTP4O9ddxPXffNyQLZorX0ZS2yxsOHcgtXCgilyDZl242IEJi530NaEbGDzwV8cHP643Yxoxcy/",
-	"ZjCrGfhXprQb9/MlysnLzhH52Ov1riJyWUhM89DIHPOsIjrN48tOr9e77NwN7JyD/8bWgT8N8BgH/21f",
-	"/GmAs70rOZVj6SXPa/JPymudfXKe4s8TmJPEskEy8Ez6iHy8Glj+lrIYuM0zd5Rg5KBkoCmWVMBSGkUI",
-	"pL+ZdLGrO/7r0h1QEpLhTBX/qr9CKS+TOkedZ73d3jMXfoX8dMf8ZwwtkeTKXqe5jCuEmBs+stDE6xai",
-	"BWG6pD9LORSRUwxtAZlCBrxJOkedv4B+L4Rt2lDpibu/u7ukod1mjeyqN4Etzezc7kjll57lRq6SS3iG",
-	"Ysk7Liy4Io07Rx+voo7Kp1Nzmkf+PhLBFxUdNw1o7EVV1NF0rGzegqadKzPWTg+J75qLGd/55+xa9fzO",
-	"g+f0xpYxNRirsavrNcx9NwUb1GdRFjFTsTF2VqXKNVZIgoeDJQoe8XBw/JZTQR75OwzJLzAn56Af+kjO",
-	"ivoUylZEvAHJRvMafVcPxggEdzD+prjlHDRIq9nVKeHYHQNVCmwbcSOJEstO/Z8yeA4v7YXsinPQcKt3",
-	"JtpeFLf3/gxC+3xGx2OQ5MMb7GX/4PhfDB9GdQPRnc8ImbtWyJ7YxHA1AdARsb8YDsxiwb2S0NjHsW15",
-	"PmIpGCNsCEmC1ZYrmgAKFXsUrbA/MQvr1Au5fWwu7zVLLYH7teB2WrrzUzdieyPxYDxGb1mhuburzUiV",
-	"3lC7/uX44iot7WQ2XS/Q6nzIuBVagXsqg5OxDeDaECUd+O6izsHuwWokLBpAPyzmnlRRyp9aAIPLkJAw",
-	"7nI1M+bJ/u6u64nnch+Q2SD6Ka+HqmNiw7sIFyQp4s2C2PnXMgrjkXi0m6HlkPwOmCI0ZTcPzjh+ZTfA",
-	"bberANBr0TNLFRhDloVdQBWpRc9ExkS4AakB27IYyRMENiqpZ2/M718K8U2CJYOALzZT4WQzqkoLBE27",
-	"hz4OtK+8PeUzS5afjY9cCp7Nz3ONpe8wFM4yzYzVPq1xap44q0ORGVTNLbfZ9jP7vydvf93szPy6N+Ra",
-	"38i5uP0GzqUICwseyKllPGc2ivX8f35FoL+HhKljcrj7zDo2gWEzamb0Swk0nuBVYlC9dwFnj8aeyhDh",
-	"wIFYM7dkoYQiG3bd6w93nz1tx/rKQtBNMePHZGBTJn07fvbgem4JoCA63OztoC9tB31l3VSMW3Hj3M2A",
-	"Hm6tIsJhBkrbrtMRsS2fMHt0iGGcMiK2kZ/1lLApEEn5OIAo6MUzJr5vybdK13rFNTosZs4nz5T1XDJf",
-	"OFML6csFunaBhSLmixY6TQx7B9oySYuaTVvBpc/BoYq2hevhSq3JpRkzvEeKSi7Fltq4UwPJtt0oxmMI",
-	"72Vprea2yYcwEh7Cy+a17XbvM28IQuXZ7/zKpkx31njx1F6SbKoEb0TdtY6RQRI3RofR/8HCr04jTpnd",
-	"XU3WP9OiPx9+srf6kw+cOgczJPajZ6s/ei3kkCUJ8C9nOrV7h48+NvtugRfVHfNVA9t9UeNK6NRv5UiW",
-	"v1tWI9KkwoycX3Hum/4am28kZLyM+XxQtgLqUs5zShV0GVfAFUMb33aU9zbfQh2FELH4W6ES6ZqpBd87",
-	"ndQabC8lFDzg+un925OJgZoFzFrksfOZJXfOZRAHLqve4/0aT4iNoXPJvQqdgEUjbGKIBB1UKFNbyMTm",
-	"vn+w6RcNOlmBd29eOpzD8/pZWCX0YdHNpebf1e9iXdzc42N7m03g7nARzt84cj+xq2Udajh1HXp9v3a8",
-	"QDcqkUVnrChp28Bjz7ElJJPryQ7NWNfX2G11FxRN0lLD4d1Nb4NLHRNb78beSnFDOkRNxIwTOqa2n1ud",
-	"gFC/PXvzi5l8U+L5trg7bmI1a0fX+paFjJ4Akx5i209KBPfB0IphXcEGjwiLtwIR5n22XZ6ZTRvTBP3O",
-	"TJX3roKnc6z6z4r2YRgHcf7Xk+7+4XMyobYNdR2RbKaDPYXN2XAC00xgYXmMIXgsloyrczkZa/HjvQee",
-	"+9xWo2phydcwt21AtXIH9MSM+cXqj04FH6XMRkAd7O+vM4tzx/pQ7C9CfXt4hBahLuHLsCZjLbQRF70Y",
-	"pAkDfqVFpshMyGvGx2jl8hh65IQLdC45bm/eZIlz3ChysHuwSBDv4UZc35sgXoa45UFAjcJZElsUpX0D",
-	"T4tGTyCtK9abAcD9EGJHCu3Ss9o5pUgTzy2vASqwHTlXTiz4iI1zwyfHksZAMpBMJGTL7YtwwV3h6DqC",
-	"4OQPiiC7X41d2X6yX4FlPS2uYQWNCrL94Bn1cqyzxk23GjUYRrhzNuaqtHqI5TpFo14X4EZGdMrS+XZx",
-	"pxtjUkNAKOO8Z2Vm/mNI1fokxYmuI14PQr5+jMf+A5rbTdvBdo0pjmYJ+th40FakOcEW4vbaq+hHE6yz",
-	"aRW5kZBTslXeIBsl0sODDHOtBd/uXfLXxsyIzTbiHJ1KI8rSXIJCzkc5YQlwzUYMJDq0jMpoftk7JFPG",
-	"c6wicbD/wnq93oOW8+7JSIPctrFmDTsEt/g4CFrrKXKHQbTlULfd2WyGwYTdXKauo9sGVyu1iqdPbePn",
-	"enJhQ4KCNo+Nrcooe2IDf38NPfJCiLeUz91c6qFDe9gYm13Y6nHo/hRWeytiBVtJL+rcdiXV0MVYzM6R",
-	"fdwkSGErKocp0iolqt7bvM68jxeaqZnlJW36W4BeRB6IUTwIyxRIjFDpfR1zFQ/DrnYJk8tsIctlSvpL",
-	"fK6qMi9yxpLN74oKaxiPGGWonhhAMk3EzLxgr6xiW125KPfpcGERznZKV2TzkfhTsOTzfeWnXfAfWn7a",
-	"LVaxoOW0Qy6R9mgcJJMu497Ia9Wq/gK6ihCPxNyX+W6LpX1995NbStD7FPb8n4NWhYcf2fFWztmnHCIS",
-	"N+6xjI5LebIjJJHVArPVyrKiuEivn5J1uz8y5daK7z6x9F/HuV9HlG/UjfQQynSBS0KSeuLaEpHjJPJy",
-	"+z+ToIDbKDwjpZkiKsO8njP7C8pp+8y9gr52Ip0SYATUbCJScJI/uuRwazR21E4YNx9PhNTOe2C7jdhG",
-	"NC6bJRXKhm4ZIphvRzbeCV/IpbStqpgkTF1yCTqXRtxbf39A03aV+C58KPlj0EWj2t83phZzmP0bq8av",
-	"bmN/d+U1Upd1h03QDHAMWO6jFvu0vHaCsu5b5e7N7P0vujz0BKaE8R7BkvaKcKGxHxskZEvl8QSTFfGS",
-	"bbDtShAatg9J75K/L1YFidX4bZZoricDkomUxfMwIbjVPhYN1KtIPvV9w1IiuGjoTvRBCGLj64OvTgzl",
-	"dUKbHrMc7eMJ1Ttlf261XJS4RNzTCdXktPyIzJjttT2lOiJKkJxPRcJGDJJa7q4xCjHfOXELBqUu+ULO",
-	"NLU6ks0M3O6R3zGz0PapOiIG7wZWd8bbCyPPBpgQgQGUXfvegIjRJR+Y7fXK7fXiSc6vB07lUgQ4dma3",
-	"qYsJ1fSIfHz57rdXVwMf60QGR+g172Ic/gCriQLXl9y6N/cOieqRV7faKHyCqyMyKGu2DAjNMuAu6dvw",
-	"JeQZRr75LFcrEIkWRobaDy/51iBXRQ2Q/oQpLeTcbzyTYMdEs9HebrpXtiMyKCtVDSKbgxkLpQcuOceI",
-	"V4tbPTLgg6Jt9V6PnKRKEM+DhnPfRH1rYP/h+VDQ92WR0GBFiRSP56utTPKV5HNjp0VGThUB66M1CrNa",
-	"VLvMd3efxUEURVco/g6DIjBYF9UvCjQNFb8I8spyAnSwWuQx6+wVHcYRTH/vnsQxpN2f89EIZLCX2ICL",
-	"ARHcfa+Q4DMpbhko9EO49RI9kSIfT6ouoCVR/9/yncuTCYbD3XXuo12nxqJtzuE63ovAVwf3+OpB7r6J",
-	"wfkKSvoWtZXWS9sVOWbeLg2fpsTaSWCYj9vlluuv4wxvX5TAFrQwrNg+h1sa66IJZvHaUCRzKwpErrHu",
-	"hPXOhPxsw3z878UCcctLUtiwDWVkPSUesLZHayn9SjD/ga9dzydiVgdDgYZVKpiJHK/qebI+8n8u1Y2l",
-	"4SG/C3mtDNeeTVg8weAx312LyJwbdeKYzAxZzqgyh5fkMSSGtY8oqlgSYiGTUDbvqRkkXUD9zcIBXNmr",
-	"x44KwFXiekN4+/sE8Lqa+rwyPBWqDIQ4ekm4ze4fAnCiRYqJjUqL7I+MvFpkpXb6QwmMEkb3Q9edsvio",
-	"82kveKnNcZ37ssjfLEL5uqhtdTA84FDq2U3/gfGlJCIf9cGKPE3Gx1ERcaNtUcg23EFJ0R5QXPT4xqb3",
-	"2HZ1mekZU27ftMOG44jf2ikfEV3KBsOteZVFF3N796qpL7T1de5JLLyqtTSIMKZBLfHRwq1xdDtxo893",
-	"kMoLuNe6Pj/2ESy0rQ4cR/UdV2+HxeAaKJtBvtKp/G7YCNB44lDFoHYibNEu8xMzqrXSaxzQZ/y/Vx3a",
-	"mPBbV6++wX8D5Tf8cEsrcFTrK++u7AV79diY0Ma2v/CEn5bnvuNuwUvOvGiI2sZRf6vkVJKt4ZxgxUQm",
-	"+PYxGXwakCnV8QSUS6levOkM89Szsg/r0gzAC7jVvnqH+cDWfMHKdoy35vx9asv3W92g63vL/qt2F1ya",
-	"IOIP+jtNB6k27nWoXDyqpoSEXJBnRenhbzJ9o95O84nvU4qixWF+h9dm9pWGS/DVBR23De5e28F3ntiJ",
-	"9/3kepCyJHYApRv8eWWmx5tKvBiRMKXM1wusev8Jz9N0STjY/ehk9BZDYtZL7fg6kVyb+nb31kCLM4nl",
-	"QLG20GvbpPuBYsBW4EbUqpWVR/jYEmeJh+874hZPqY6drDrUe6XKFNFoLWFiD0DRjybybDuhJ/ZRr8Bf",
-	"H2L2h8bjr8XeXFSbElMgIxsRI0aruV2WBwwTF1GTwkhjZpGNnlGgyVblRRcTrydECxR+EfF9dM2Tz3eh",
-	"DDYbk/mNE4/ve/xtkY+LZ/0P/TwK/RSZemvpjtUuNUHb/q1QmkiIget0TlwdXVsWBm17BVSicY91r627",
-	"yzVcIQ6ZFNka5WlKNNzq7bCtf152qQk5ixq2e6054hdXCSu6J65bwLrW0myxVNfv2CtYCzJi3Na2tZAR",
-	"0gPmP06JAoyrnRIeQ79Tp0S1/5KjwuLRKqfEedEF6Zt0StQbfT6xU6LsdtTqlHBw/oOKl+/Ai3GuqdTl",
-	"dV6YBBqCCO92l17t1jvDPT6LchO1IJq9i/wW0pHsSojAyrxpuoLzNMG+6DsKuX/uzZH+4/55cPePvyT3",
-	"t+LVxn4hSbOCnp6AklYEOvzHHxTwBy3lnY/hD3oYEn80beOr+INW4K/3B/2xFY6vZs/aJj2uWyyaUeIG",
-	"NlUrsOhRtZFrODaoUlCQDOfErbxHBrbw8oDskAHm0Q/IljdzWaK2iYqlSFPbv40SbBJU2MGMX3JXoj1h",
-	"EmLbfWZgW1wNyqaVxmanYwgWCWFKvy0Z/BpGspC2bV01lcAdQ4eqGFuCuoa8+JcBRKC1aZvVLEUKa9vM",
-	"buW2EeSixfyOp/NCfGFRR0n0hLrqfO6HNpvZHsymjoBlC+Aw22QBiA6bzv89meru9Fab6qV7448vkH9Y",
-	"rXDdTzYv8Qf4DsXfqD/ALe/r+AOK7s0tKqbNdytI+T+m/RfSAeYnEuohuoEQXtfAP8f3Hl+rs/O04g3V",
-	"TGkW/7swtbz9NO/F0TwKzHm8om2Ay83Xol47yt9ZRGXoSuWOQbmqRl6ZigjjmGrL9CVHFeiI2P7tCruq",
-	"zmu1I2w2b0TQ6WGHlmYF06HSgoPqkXPsIj6o9C4dXHJMG1fXttDEcZHkRYl9A6cYAVa0omZiVAptYvKY",
-	"YQpEj5z4l2vqDlzyYnYiQdsmtWW11b3dI2JA6eps4MAqlsYmCmmNNhGCB3XGRVyv7dIXWMwk3DCRKzyQ",
-	"NhXINURvubw43Nv/Ah3oUS8hfIv7pWqNq8//tAxgb415/iI4PNB9uyLYqabA4SoHMKR7dbdQKb7a6/rj",
-	"lTnQaofuj7ZqPMb9tyGcywrAbp+u5Z6uNowu2u7uIBq4BTVH8i3pIuwzzuw/Az1kXe5gpTFXrxKADpp2",
-	"Fg2DE1saQUUuqz0irlYbDuYrrlXGsSUSFsb5gCU/XG90SSvLqfReIVvYed31eN+ujoqF8xeHDYa/9hYu",
-	"SlXg01MLdF88ztaDL5mq607hRV95WerFQctiLA9H5ofHausGi9EoZRyKZnGME6Uhq45rkCxgmDWze5sJ",
-	"wIpgl2UsPGAbklcGxbSg8EJbk1N8RnElO2jbHxWTJA6ndvQaqQzKSL7/HwAA//8=",
+	"7H1pcxs5luBfQXAnoqSYJHVYcrWlqJhVyXa3u8oujSVv9Y6lJcFMkMQoCWQBSFFsh37P/o/9ZRt4D8iL",
+	"SB6yJB9dX6qsZCaOh3fjHZ86sZxmUjBhdOfoU2fCaMIU/POUxhN2KoVRMn0nz41UzD5OmI4VzwyXonPU",
+	"OUlndK7JQMiutm8MjoiZMDKUyZzEVCnONKHEyGsmiFREs1gxQ8yEGiIkie0UZGuo5EwzFZFMyds5kepS",
+	"nL58t02mdE6uGcvI1vvXp+T5jwcvyP/7v4e9ve0eOWfCECkIu2FqThTTmRSaETmC6WXGFLUr7F2KTtRR",
+	"7I+cK5Z0jozKWdTR8YRNqd0ME/m0c/Sx45ffuYo6Zp6xzlFHG8XFuHN3F3VeXdDx4tYvJsxOLHMVsx80",
+	"uWFKcymOiWYiIdyQIY2vCRdk8GbUfUtNPBkQI0meJdQwoumIpfNep7aYWzrNUjv3ZefZZacTWsqZouMp",
+	"fSfhcJYeB8B2EJGRVORvFxdnO3u9XQS4XoTnukCC70NAuos6GVV0yozHnlxpqcJQGwh2a/oxvDHwZ5Yp",
+	"dsNlrklGx+yYyIz+kTO7MG4/+yNnat6JOoJO7bz4bQ16U3r7KxNjM+kcHe7th2D35uXyQyQ8KebLqJmU",
+	"0/FkKYBGUk2p6Rx18hzeDEydsGkmDRPx/Bc2X1zGW3oNhBIr5rHDIotiRs2RojSdMnLN5mTGzaR8AoRm",
+	"H3FB9g/IROZKE8Wy1KKBmbBLIRUfc0HTkki2YIhBsSbTfQ8fsOSI2K0NtgkX2jCa2LOBJXExJnRMuTiu",
+	"LeZSwFCUJHw0YsrSJCyI270c7O9HhIqEUFz3RGpGRlxpQywomTb2PW14mhKVC2HnwA93XyDdwkkgRyrP",
+	"ogLKroVlCw7sHx5GnSkX/u89i6DGMGXH/D8fLy9v9/e6l5e3P766+vd/C5/ZCKg2QGRZls6JFOmccMTd",
+	"ChuwvMJtamo/t9TGUs3Iwd4+QENIe1hjEk+oGDO93WvdqGMb7Tt8Hlr2r3zKzeKiz+iYEc3/2UpSKXxX",
+	"nSthI5qnpnN0uBvZifnU8oH93V0ALP61VyyBC8PGTMEazpm2vBAJLkBPGn/vfyZd3dmPEamB5/xMk/eI",
+	"WfavWAqL3PafNMtSHoNE2MmUHKZs+u//rS1cPlWm+zfFRp2jzv/YKUXiDv6qd87wK5w0xEIKhJ7S1K6b",
+	"JVbejShPNbmhKU9QHnXuos6pFKOUx19skbGbXyMvoYKwW66Bxj0iwzpfKYUc/KkWeSIIs3OSLSrmRBtq",
+	"cr19XCoU2jK12YTHE1jfa6mGPEmYeGpAxoolTBhOU01SK+Up8UhMlEwRen+Vgj35wkAsWiyUacKU1bOE",
+	"Y1CGcsESMuFWz5kfW+gqgzwd0EDmVp/Cpb+T5rXMRfKUy38nic7jSSmMt+xGDBmyVIqxttJQyymTghHL",
+	"TrdhoWeKxVIk3I7xmvKUPemSK4qd5WtWdDklEBVcrq2Oa5fPlD0aKx+PC/4/o9rJgAT2ciHlWyrmjoHp",
+	"J6U7oqzWARLAci1KUjnmgqQyvpa5OUY9hNCRYYoM3ts/uif2j4FV6KVItBUqFdPhPTWsRQ4hI5pSDvL+",
+	"j1waSrbevLp4TRJFR2Y7Iqw37pHBZYfmZnLZOVY/7R6bnw72B3VleVHwFZN2z2TK43l4bpwxgzeWT/zH",
+	"T3u7x7Ofnu+unrmEyOKk5wghi8Azyk1wrFJ22uE+CLsCqfg/2VOTIEiqKn8D1PwgMiVjpjUdpuwLitYZ",
+	"S9OuE67D3JCYCiEtiyCwCpaQLThDKggvtUTQPhXLNUu8wJNmwhTIFOQjHzJtFKPTJ5d4doNTmbDUmr43",
+	"3PLsEfCxCJj4DVOppAnqEoaDUpEbssWNJnImyNSeyZghpzEko9puUgq7qzuPZ0CRJ2dvnOGRKWsdG44q",
+	"ExocSZ+amsJlbdSunXBR64o67Dbjiull34g8TRFZUKdbGIMnayh4USel2vTtyX3WZKh1flr8IVNsxG/D",
+	"jAItlXhCFY2tUevtVHRhRGiexXIsuGYE6bo04ON42P/H9bObFzS0K2/q9nGsPlBdPxeGpwFrA7guJUoa",
+	"QEKHw2SsaMxIxhSXSURmE4aSXqaJ97JoIzNNZlJdczG267sP9O6qCvpHtIQBngX0oioS1bCjcX6l20AO",
+	"/5vFxoIC8fIUBgBqS1Ca0/SsgqcjmmoWNVB3DTRsxYSKGbXn7JmKobgcBDBG+15+5Wh+1BebUAN8ghs2",
+	"1asYhiPWu2IOqhSFvydU96fOEed+G0qZMipgd6Vbxb6w2cnCCisz1Idr3+85INvijmnG+9fIctbbqy4G",
+	"agjQiWV1UsQM3H4JoZoM/tE9OXtj7f+BZY2DEycwgUKOyM+MKqYGbTT5n/u9Xq+zCiB+A8XKgjBIplx8",
+	"0Cj4aZr+NuocfVy+Y3j7LmrCyypbrJULnDNjLZ+UOfmAGppG96ilexrHMheG4DAPRO21NS1u/6oKgIfA",
+	"+wKYXz3q+5V+AHfuSs415aL6dK/Jy7ju09jwm5bdWaNSrw3G9zJl9qspF2/w/b0GOKNOLvgfOXM/Wxjd",
+	"2Wf2vBdx7zRlVGmHeN2aaVBIxVwz9YMmVrFPwc1lH1hOWaGzYkN3IYjmCTcnMU5Z+pytJtxTbMy1Ad8Y",
+	"/A1LKP+Alfg/FRsppieNP/ug/1W+r3xhtaaZVEkfrbHisZIjnrJ+wlJmiqeOKfRR5DWfgoxefMpu5DU8",
+	"tVjTs5Dp4zVAJ+pcs7nuue+uAhIL4PJKGBVQ3mgBrqVUVYHsXWQ/kqof1r9WalIJM5Snuh3fa9+Vp9uY",
+	"jgvz/KCz6DqMOjxbg3yjjozBnt5Mb5W5iSXKf49eOo+tXWO5JeVprsJn4EwQB7SVi9M57Pu+MAb8oGNn",
+	"ftxDPasCJ/JIUm6/ggK1tQLwa9PXdl4e/lUb+f4qxw8hBUqM/+rFQG4mF/KaCR0iTotZfbj6DGj1grw/",
+	"3z98Tv7++4W7MrRqTbse02qFcdHucwDB7dUDprW7iHWf1tSjF1YNXqRHzz9btnHOxTgF7n9M2C0yUEIN",
+	"2bnZ27E8cMd9H9wBjNnHxyVJ4p6DdJg7PWu1dtU4Wfgwqh9Jc2+19dTAGzr5U9jqmRMdlVuHDQwY5xLs",
+	"ewFU4xbFw6hurOwfrLBWLNbONhnzx/3aiH9ZRSYLy27M2AIuc0pFzNKACwKeO99tww5XOUPTlhZXhGMm",
+	"3OU+uFCNNXiNBGM3pGtE1cumte5qq3utXVSVC23d4kTymC1uccQFByWE6rp6Y1dtzWSEvUVBmfZjmqZW",
+	"JDknVH/EU9NCEVwk7DbkSIw6qRxnSg71Ej5YLt45kgKHUzrCVgouxUa5pul678q0RvVUa64NFSa4zQpY",
+	"1pUi9jgupExPaZouypHGMcNqCoAHjrcpZgHsJdiixgm34oe0zNYrbQ1IA+5stkGHbwExGUtkRytHsO/d",
+	"FS6cdbW0JOhOA09m8BcHhsqBxxNqenEJj9Cx1ym3zhpe3Rom7K89cgFeOe0uXlgpiCx/gLCehHBRM4nX",
+	"1cX0XBs27Y+4GDOVKb4mJeSemFaB/wO8GNbiEGTl0Xj4RgWq+IlWo1tFQNXB+FvGxMmbH+AqypDyPLzb",
+	"/ZiMOEsT9C+n1gpLCFWoT2Twh0gIHwsL5F6nKeGm9LZfjomCFn+oxA+0QLOCbnaYe3+LJLoZXb11dI1z",
+	"eyN6d9e5ClusapjNUK/shjWBAHGs5s6erqrRHyvdllEnoLD9JtI52YPAmzzLpDJ4bEV0x160IXwzqmia",
+	"srRf59EtH1bEcqZkxUpaStzuVUKJYLOC1LeEFIyM+Q0T23ZDjk5aSP2+zOUky6xybiZcl4zFSGA0drfg",
+	"9nBjrTevFfmL9gAoMERbqhMxI1KRPLPzHDgPy9QOLgVzDsbmsBXkXmTLBQofNDH2ChakGJ2G7Sn8rS9h",
+	"mcGDbfixRJzmCesXDHAd149hU4jXzNGqK415mQ9BLpexRxXs3G3FTpFPh86HCDhZKGWN63uLP4OIDGhu",
+	"pP2/Z8GDyIL/kx3tiIxyAQZ0VPzriHwSdMru7uonUkZJCucBktXgpoB8W82H3tEpS0CLcYL+ym1qcz0o",
+	"pCQYmfWzFSDf2xDkuWZ9T1ou2GQpfZ0p5gisEOI/FFLbM29LCAP/xyCs5nvjcHWEXFXUepFaiIl2WRoS",
+	"n5WNfDgniUxTqnREhnNnaV9zERCLEEVrdcUkDPwFoOIHM8UNW/MLLrLcrPmuzM36LxtpUMVf+e6CzpyB",
+	"z9XNFlWhUN+hn6TtKF6yYT5eVKDbtU9/tx78Ua2y3RHRFy+IISQNAn1mMk8TMrQILAzJXTBBBU3L9fsf",
+	"+22rbUCtWHqp/TWGKHfQBq+3axh3i9LILiciFJQ+iAPGl0lGldHAIS0vIFuF5UZMroSLKbQ8CsSjxgCL",
+	"1hv4ph2ICjc4G29YahfrXJKWpRY2IjLB5aZiv8VIeRJbsu0omgx90VPghMziLy0gXPdyuulmKya6WsUi",
+	"nUMs8EF9b+cQr7m4cK77zncT1jEc6+3D/eWaBmhBPastuE28P47z9L31vC4/rFgnaywe7342ubtY5pWq",
+	"gDdqijMH08Yqa7usLaftaEGB2ABXa9zkU3sYRjUin3b/edL9r93ui3736tNe9Pzg7t+CsTO1LJONLqHs",
+	"ILFZxzr5eoiqYDsbQJ+qcT71CV11xv7389/edZmIZQJ2vHuv11k/aCoEmqgy5VXr7d8ird0beiXtrgHC",
+	"D23CL+CXWIN6MyWnmal8U4fwG6vmELSDIM0DUtyslqPBVwIqjq5ZimvO1a9cvgb0yWSTbQTNsE052aKq",
+	"UgFMFABwY47ggaWcCXPhMKPIQOlwqTtNJez3CY8nhGYYAIODgnNqJNUxxo7Hcsr0wgXYD5rQPOHW0IY7",
+	"MId/OMeMDYOKxSnqP2dUBS44+dRy21ylIV5oT60R02BNw1TOOlFnwseT8GWXWkM9tC8FGRO7NWvRHLwY",
+	"Vda/HucKzfkSDDkm4vnphGEcSSPCiUI8bn+qW2zOip25IGd1oV34pefZ6sW6r6Lq3KG1v+YsTYro39YD",
+	"LGLJbmiaMzLNNUYfGzKV2pD9w8NKwGgwnlViJHF1H9aO6ERFOpbLlHLZYCHMyKQlQRXm7sT9SrhwXiqw",
+	"U7b8zBj1DPo7ZF16cUp8sE65yR3H3FfGiFEXYeAgFQLw3xhNzWQRuJCGsmEcxyIqyOswCWV2iL7LUbgH",
+	"0rl0jtV0WOCZ/2Jh8qi61RCE/v77Ly1hAicky4cpjyGQHVJ3fzzc+3F70a9A03EVKhBgEARM2Ba7bpHT",
+	"12ZeH/YkOGhY1ct13b7j49VUayfE5eD3EezMzmCX3gK880Xkumbz9Y08C/9Vth0MGJr/VznmYt0ogKYL",
+	"icYG8kkhfX0AIXQY1epj6AYBFxLIySJ4Yqn1WopUe/RTx8wqfrJn+6vvEh46SMHvrbGU5webBWMvjTpY",
+	"x/GxDHLueyf5q9eq6/js7pFZsaaRCq60zbTW1RdTLUYTuus2m8w7ddaArY9V1eyPQM6y1LBQwkXVPxyR",
+	"kZJTsremEv058R8YI1c1t+1Co2bAQAW+jdNpAtChUA09lqDuaZuH7oLdmsjl6oUcdGQLb3aJNvOUba99",
+	"ebSUkVQ04KXhxXBN4Xdwn9SOe9PnvdF8Y5TdNIKkAMgDREhWrqe/6vDIKsBCPt5N/Lpvvcev6anG9Dku",
+	"SBHKoCc0YwGRWYa41Mf4IPhtNZF17QCYSm5JSvOEdbUUgpnuQfcwGH+8EASD7rrQduVMsKQ/DNydDagw",
+	"EyUzHg8iMrDadzogW5D6NRqlXDDiXOdTywxghm1gFB5CXYtR1PBhyoq7ih80aQTrLw0wXgxNKdYbxAO7",
+	"iFOa0SFPuT+OAMXfmv6Mi0TOPjMMid727yO2MsVj56VeSn12N2fu3VW3SwjeVt93cZe7+NMNb5gebd5J",
+	"OJLKPVEDlCF4VNflF1HMWAJirbN8CH62gB8BzrZIPVbwrTYmCmSFJbVu6aG28QWWflbibYOxFVfSJGOK",
+	"THmaQowcIMH3dC1976vmEEyRSxbOoMWLX6h+hIVKvGJqJY5jr+T85S8aHL4BCMuErXVrVYnHDd+ArDVK",
+	"4ewr5BQXmGvs8zpgFyuZfhnm2ur885Hwp1KMuD0tx7s2UPoe1sLcxE70i/+roqKlZMVvJ7mZ7BM/DBnb",
+	"V48rJjoUqxsyqKaDSXBJopjWraZ7i/Byv5bJsAtvwNQLaROBDT6e8a5jmbE2d0/IrF/tYWicV2WTlUGj",
+	"FefoCi0E3WivT8mLg8MfiavhUNQ+WlSKBkAVAzJllru0U/FizISlRjKl8YQL1rUsAB7Y9+ue1bIgVB+z",
+	"KjutuXZ1+h3KZH5E3HLm5BLu3y47UHeKa+3k+YK7z/OyZdKryvb8NzoUQMoIE0bNQaQ4foJBwlBZbB1B",
+	"WfG2B6QlF9YYCEXsVcuBZNRMGu7qm70dFyka9L3Xs/jK73aHL0bPhs9Z9y+jvVH3ID541n0RPzvsPh/t",
+	"jvaSZ6M9+uMqN7Qf6yCcRGW4SRuM+H8VGEDaMcAU12B1RPvw/g1RDAruxcwq7lyMXQ1FxG37YR04E2My",
+	"fbSzE8dDGl8zkfQSduPrmeidEiE7a95c456i0vMNVNHIGETEayHVEU/ZA6VPZwU09GZxXFD4MHZXhC7o",
+	"sDIY2fJXO88PyC/8Z0I1+fv5b++2w7FdFd5XjWw46f4X7f5zt/ui31sS2nAXhpLXHD+/bEsjKOOhSrS0",
+	"F1ehZhKmYUelP2iScMViI9WcuNyNIuzrB+0ZaW+tRA1mDBfjzYNCNg/GqV0LNS//7cFo5qLgsDgtxoxj",
+	"GTuoDunr4mLRmE2v2asVWKqzFzeHBSiqt1G1Ei0rIn4c1t3Lc9dAsnqdlQp3XFqSJVC7sxW7Kp8d7L54",
+	"/nCosW4MkIPWA9iPntq/dreeW+eZr476Wax7JcIs303Uue2OZbewB/Hd3jv3j4/42lX1vS6fZtIFcQAS",
+	"dcbcTPJhL5bTHUkz3rWibMzETjH1XfVzfc2zLmZE0LRbXMa7IhoPjc7f2PbvT2xtaOZE9EPzobWLhj3N",
+	"QT4+n3rPaMIF0yHn64TF14HnmdRmrNhKxtWM/IElJXzz75pGu5/fj3cVjOpsRoNYw2u+QWyQ234YaFAi",
+	"4H75/Qu1E5qpKZsYxPXBwmvFKjn3LEbw2QEFpbFBE/o/3V+Wq1SVHHw7WuYbeLbCgVFXuf5CjCQ/7pPh",
+	"3Fh9/cPF6+5fto9JLKdTKQp/DcYFQoJ6ozjWPWsi1LX92tY70f20/+ppezAtdXf4e7Xm/VAy5QL9Ublm",
+	"GPxoH5VdEXQ16tFfwtlXgs6jc6ZueMzeiJEMxPRxEeIciYzrlnFnBx4Fhp8UkWGVl93D0MVYxgTNeN+X",
+	"4Kx85H7qwU9LPp3TadryKfwU9B1YllL/Bp+tVK9w27VlN5ZSwCBaYF3lYS+iWmHKrzBRKp6O3l5vtxOt",
+	"F9Jd2g54xqFFuTrvD2OfPl7wC1ShhPpq3Mw/q5Lo4+aq3O/SUn5OsalSei7j+O6cXYZPWRcBQ77Xu4vw",
+	"PrDVb9ZScNputOoVDlsvkT7TvL+XcV45ktJP5jNz6pCr+M+aKTsrwohqKTyr7fwAESwh6HuZ/sEqBVZj",
+	"DuVjLsHZtiIcJbI1tfndZfi2YjV37VB4AJPeM8iv3aR363wYk74VEb4xW/ZzWOuqzXgFwL6gex8+vHn5",
+	"lEb6AzH9AB1+Y0fcyiW+qX0s4WH29HSoIJl6KJXom9PH7qNlPW4W8bL03s9RCxZPeTM14HzBteKKFEcd",
+	"quIJvwnXNfGfX9i16HDZ2puiSsi6R3DPzOxq/ae1Z7nX0u6fOdkEyMIyFjazLKM7eKBzEWPJypD3D5rQ",
+	"bNYCQhhezwpywrIMl6+Ux7u6v7VXCYRaMyIaqyuVSYKaKQihwzLOV+3q6AbXMy5bYX3GsbaeuMAK/ugU",
+	"0I5c9G0GPsvi0NrO+yyY+rKZ+lqizedqsM3UXabQNWVfg0ohkL/ARc70Md7EE24Iu2ECC4AO7MIHhGvC",
+	"ppmZr45U3lwJ9mX8H6BDiveJ3tvJsbwe/AbxDsFMh81ryTfP/j52ddVjeo+y1t4nWokGw71UwVWHzSb3",
+	"3tiBIlfczM/t5j1op1yc5KFIhhNRr6osFTk5e1PpdWkXSiYyTTC8xDtm7aLJFpQKoppQMoSCx8Ugl6LS",
+	"3GK7R16yOKWKQX1oF4WoZcWXS2IqIHgfG73ZwWFYiNHDPpqjVM4WQizh93KPdkP2/3CFAEvHegWKUSzO",
+	"RfOEG5LKca+o3fxBpS7uCmo9Y1n+qjZqH+9D0fmM/8LmrXD0cNsaxPGw3+v17Mar4bRTOi/66rbWySb+",
+	"49aWmgVgS/TEldk14jn4NeJfrz1i//33i060AgEgK21QB8cgqjzxfQwwu7NZI7tsMwbUjmWwi3VOjMmw",
+	"gxR3jnjLL6mrZ+K64hYe4YVGUz/jD75dwynkq5BTmTDCfzuHIgpQnYINCd4E9cjFhGuSyBgKe1jGCyUP",
+	"pTCKxsY1pWXqhqlLAcbIiMYsKuLzyoiyiNhdWhnmMtBVnjIduXkgVg1RzUyYZnZGvK1xhZ5ZcikAstz0",
+	"LsWlOJXixg4mhT66FF2IxyJDmXCm4b5DC3rN+jHV7Jhwd/Fj7Wt9DB208MH716fk2bNnL8iHi1OM1YHg",
+	"eEwCIpliMeRCXApCtgb7u7vPu7t73d39i73Do92Do93D3u7u7n8Ntnt2Aa/qLah9dM/gH113E9d983JA",
+	"tmitfRlPsFjYcI5gRVhwTa5ZZty4EIEJyx20NSEbYD74i4PDH7ebEa2Q+dcMZrUD/8q1ceN+ugQ5edk5",
+	"Ih97vd5VRC4LiWkfWpljn1VEp3182en1epeduwHOOfgPaB340wCOcfAf+OJPA5jtt5JTOZZe8rwm/6Si",
+	"1tknFyn8PGFzkiAbJAPPpI/Ix6sB8reUx0xgnrmjBCsHFWeGQkkFKKVRhED6m0kXu7rjvy7dASUhWc5U",
+	"8a/6K5TyMqlz1HnW2+09c+FXwE937H/GrCWSXON1msu4Aoi54SOEJly3ECMJNyX9IeVQQE45xAIyhQx4",
+	"k3SOOn9l5r2U2LSh0hN3f3d3SUO7zRrZVW8CW5rZud2Ryi895Eaukkt4hmLJOy4suCKNO0cfr6KOzqdT",
+	"e5pH/j4SwBcVHTctaPCiKuoYOtaYt2Bo58qOtdMD4rsWciZ2/nt2rXt+58FzeoNlTC3GGujqes3mvpsC",
+	"BvUhygJmaj6GzqpUu8YKSfBwoETBIx4OjN9yKsAjf2dD8gubk3NmHvpIzor6FBorIt4wxUfzGn1XD8YK",
+	"BHcw/qa45RwMU6jZ1Snh2B0D1ZphG3EriRJkp/5PFTyHl3ghu+IcDLs1OxODF8XtvT+D0D6f0fGYKfLh",
+	"DfSyf3D8L4YPo7qF6M4ngMxdK2RPMDFcTxgzEcFfLAfmsRReSWjs4xhbno94yqwRNmRJAtWWK5oACBU8",
+	"ilbYn9iFdeqF3D42l/eap0jgfi2wnZbu/NSN2N5IPBiP0VtWaO7uajNSpTcU178cX1ylpZ0M0/UCrc6H",
+	"XKDQCtxTWZyMMYBrQ5R04LuLOge7B6uRsGgA/bCYe1JFKX9qAQwuQ0LCuCv0zJon+7u7rieey30AZgPo",
+	"p70eqo8JhncRIUlSxJsFsfNvZRTGI/FoN0PLIfkdcE1oym8enHH8ym+YwG5XAaDXomeWKjCWLAu7gGpS",
+	"i56JrIlww5Rh0JbFSp4gsEFJPXtjf/9ciG8SLBkEfLGZCiebUV1aIGDaPfRxgH3l7SmfWbL8bHzkUvBs",
+	"fp4bKH0HoXDINDNe+7TGqUXirA5NZqxqbrnNtp/Z/z55++tmZ+bXvSHX+krOxe03cC5FWFjwQE6R8Zxh",
+	"FOv5f/4KQH/PEq6PyeHuM3RsMg7NqLnVLxWj8QSuEoPqvQs4ezT2VIYIBw4EzdyShRIKbNh1rz/cffa0",
+	"HesrCwE3xUwckwGmTPp2/PzB9dwSQEF0uNnbAV/aDvjKuqkct+LGuZsBPNxGR0SwGdMGu05HBFs+Qfbo",
+	"EMI4VUSwkR96SviUEUXFOIAo4MWzJr5vybdK13olDDgsZs4nzzV6LrkvnGmk8uUCXbvAQhHzRQudJga9",
+	"A7FM0qJm01Zw6VNwqKJt4Xq4UmtyaccM75GCkkuhpTbs1EKybTeai5iF97K0VnPb5EM2kh7Cy+bFdrv3",
+	"mTcEofLsd37lU246a7x4ipckmyrBG1F3rWNkkMSt0WH1f4bwq9OIU2Z3V5P1z7Tozwef7K3+5IOgzsHM",
+	"Evzo2eqPXks15EnCxOczndq9w0cfm323wIvqjvmqge2+qHElcOq3ciTk78hqZJpUmJHzK859019r842k",
+	"ipcxnw8aK6Au5TynVLMuF5oJzcHGx47y3uZbqKMQIhZ/K1QiXTO14Funk1qD7aWEAgdcP71/eTKxUEPA",
+	"rEUeO594cudcBnHgsuo93K+JhGAMnUvu1eAELBphE0sk4KACmdpCJpj7/gHTLxp0sgLv3rx0OAfn9bNE",
+	"JfRh0c2l5t/V72Jd3NzjY3ubTeDucAHOXzlyP7GrZR1qOHUden2/drhAtyoRojNUlMQ28NBzbAnJ5Gay",
+	"QzPe9TV2W90FRZO01HJ4d9Pb4FLHBOvd4K2UsKRD9ETOBKFjiv3c6gQE+u3Zm1/s5JsSz9fF3WETq1k7",
+	"uNa3EDJmwrjyENt+UiK4D4ZWDOsKNnhEWLwViCDvs+3yzG7amibgd+a6vHeVIp1D1X9etA+DOIjzv510",
+	"9w+fkwnFNtR1RMJMBzyFzdlwwqaZhMLyEEPwWCwZVudyMtbix3sPPPc5VqNqYcnXbI5tQI12B9QrCtjD",
+	"gk5pPGHdUymMwj4yoRnd+zvwsnv3nTy3J4nZ4HTcvlz/Mb71TsIguN6nkw8vVn90KsUo5RiIdbC/v84s",
+	"zivsI8I/iwIRhwgtIm7Cd3JN/l4oRS6IMkiaFgu0kZkmM6muuRiDsS1i1iMnQoKPywkd+yZPnP9Ik4Pd",
+	"g0W6fM9u5PW96fJliGkfBLQ5mCXB2iztG3haNeMJlIaKEWkBcD+E2FHSuCyxdoYt08Qz7WvGKrAdOY9S",
+	"LMWIj3PLrseKxoxkTHGZkC23LyKkcPWr6wgCkz8ogux+Ma6JbW3/dTnn06I81BOp4PwPXmwtR3409brV",
+	"GMow3p/zsdClDUiQ+RVti124HxnRKU/n28UNdwwpHgEVBeY9K+sUPIaOUZ+kONF1lI2D0M0HRKd/h86H",
+	"piWFPXSKo1mCPhgd24o0J9BQHS8Bi+48waqjqNaOpJqSrfI+3arUHh5kmBsjxXbvUry2RldstxHn4GIb",
+	"UZ7mimlgwFQQnjBh+IgzBe49q0DbX/YOyZSLHGpqHOy/QB/ge2bUvHsyMkxtY+RdwyqDLT4OgtY6rNxB",
+	"SHE51G13NptBaGU3V6nrb7fBRVOt/utTezxyM7nAAKmgBYiRZhnl6l9SNuyvoVVfSPmWirmbSz90vBUf",
+	"QwcSLOkHPmmJumwRwNnKAaLObVdRw7oQINs5wsdNviCxzHWYMaCKpusN5+sy5Hihw51dXtKmzQbIVuaB",
+	"wNGDsGhjiZVtvS/jQ4DDwNUu4bUZVhddZrK8hOe6KnojZ8Fi0l1UuCjgiEGUm4kFJDdEzuwLeI8YY8nr",
+	"ogarw4VFOOOUrvLpI7HJYB3u+4pxXPB3LcZxi1UsaDntkJ+qPUQKyKTLhTd5W5W7vzJTRYhHkjHLHOrF",
+	"0r68T9AtJegSDF/HnDOji2sXYMdbueB/5CwiceNy0araVCQ7UhFVrfpbLfcri+iG+inhXcgjU26tIvIT",
+	"KyHr3LjUEeUrdao9hE5f4JJUpJ5NuETkOIm83BuSKaaZwNBIK6W5JjqDZKsz/AXkND5zr8AFCFFOCbAC",
+	"ajaRKXOSP7oU7NYaDqCdcGE/nkhlnC8FW8BgdyCXYpRKjfF0lgjm2xEGocELuVLYP4wrwvWlUMzkyop7",
+	"vIQJKPyuPOKFj+9/DLpolGD8yrRzwWZ/auhfWkN/dRv7e02vGLuMTGiQZ8/Ins59tHOfstlO1+hT1+5O",
+	"FWMDwAFkJmxKuOgRaHegiZAGevWxhGzpPJ5AIitcwA62XXlKK31Y0rsU74tVsQQND8wgzs1kQDKZ8nge",
+	"pke32scixXqF0ae+i1pKixcNFY5+T3S58dXSF6fJ8qqpTatbTn3xhJqdsoW8Xi5YXa746YQaclp+RGYc",
+	"28FPqYmIliQXU5nwEWdJLb3cmsiQkp+4BTOtL8VCWj9FjRGTV7d75HdIfsVWakfEov8ALQm42bLSfQA5",
+	"OxDj28X3BkSOLsXAbq9Xbq8XT3JxPXAKqCZMJFYVwOzahBp6RD6+/O3dq6uBD8cjgyO4UelCqsgACt4y",
+	"YS4F+pz3DonukVe3xqq/UugjMijLCg0IzTImXF0Cyx6BdVlp7xOxUT0gRlqNAj+8FFuDXBdlavoTro1U",
+	"c7/xTDEcE4xovIB3r2xHZFAWUxtEmCYcS20GLn/MKhuIWz0yEIOis/pej5ykWhLPCodz3+d/a4D/8Oww",
+	"6JBEJLRYUSLF4znQK5N8IW2lsdMiaayKgPXRGrWDEdUu893dZ3EQRcE/Db+zQRG7booCLQWahuqzBFl2",
+	"OQF4vRF57DobPPsf3ZM4Zmn353w0YirY7m4g5IBI4b7XQPCZkrecafDKuPUSM1EyH0+qDrEliSlf80XY",
+	"kwmGw911YhVcM9Gis9PhOr6cwFcH9/jqQeIiiMX5Ckr6LsqV7mDbFTlm3y7NwKbE2knYMB+3yy3XAsq5",
+	"IXzdDKy5YlkxPme3NDZFn9bitaFM5igKZG6gNAr6qkJex2E+/tdigbDlJVmW0Ck1Qr+RByy2ES6lXwnm",
+	"7zj843wiZ3UwFGhYpYKZzCGMQyTrI/+nUt1YGjr0u1TX2nLt2YTHE4hv9A3giMqFVSeOycyS5Yxqe3hJ",
+	"HrPEsvYRBRVLsViqJJRwfmoHSRdQf7NQEVeZ7bEjRmCVsN4Q3v4+YRBDQH3qI5wK1RZCAnxGAgtQDBkT",
+	"xMgUcm+1kdn3jLxGZqV2+kMJjBJG90PXnbI+rvPwL/js7XGd+8rdXy1C+dK9baVaPOBA6uGmv2N8KYnI",
+	"h+LwIpWYi3FURGMZrFvahjsgKdpj3os29CnXBjsDLzM9YyrwTRw2HOr+Fqd8RHQpe2C3pv4WjfbxJtpQ",
+	"Xwvuy9waIbyq5V6ItKZBLTcX4dY4up240Yo+SOUF3GuNyR/7CBY6qweOo/qOKwnFY+Z6fNtBvtCp/G7Z",
+	"CKPxxKGKRe1EYl05+xO3qrU2axzQJ/i/Vx3amPBb11KhwX8DFWL8cEuLxFRLgO+ubFd89diY0Ma2P/OE",
+	"n5bn/ibcgpecedGzt42jvquk/ZKt4ZxAUU8uxfYxGfwxIFNq4gnTLut/8d43zFPPylbBS5NUL9it8QVm",
+	"7AdYlgiKL3LRmpb6R1tK6uoect9agmq1AebSHCZ/0N9oxlK1t7RD5eJRNWsp5II8K6pjf5UZRvWOr098",
+	"rVPU1Q7zO7i9w1caLsFXF3S86gIG3vkzD6jN31VWbQ+gdIM/r8wCelOJniOKTSn3JS2r3n8i8jRdEhx3",
+	"PzoZvYUAofXSfr5MXNumvt29NdDiTEHFWih/9Rr7yD9QRNwK3IhatbLyCB9b4izx8H1D3OIp1bGTVYd6",
+	"rzSqIjavJWjuASj60UQedrx6Yh/1Cvz1AXffNR5/KfbmYvy0nDIywsAcOVrN7bI8YJi4wJ6UjQyke2EQ",
+	"j2aGbFVedBkCZkKMBOEXEd/q2T75dBfKbsQI1a+ceHxr7q+LfFx075/08yj0U6RPrqU7VhspBW37t1Ib",
+	"oljMhEnnxJV6xspFYNtrRhUY91CaHd1dricQccikydYoT1Ni2K3ZDtv652UjpZCzqGG71/p3fnYhu6LB",
+	"57o11mtd9xaryf0O7ayNJCMusPwyQkYqD5g/nRIFGFc7JTyGfqNOiWqLMEeFxaNVTonzolHXV+mUqPei",
+	"fWKnRNmQq9Up4eD8nYqXb8CLcW6oMuV1XpgEGoII7naXXu3Wmxc+PotyE7UgGt5Ffg3JWbgSIqF4dJqu",
+	"4DxNsC/6jkLun3tzpD/dPw/u/vGX5P5WvNp7MiRpVtDTE1DSikCHP/1BAX/QUt75GP6ghyHxR9M2vog/",
+	"aAX+en/Q961wfDF7FvtIuYbGYEbJG7apWgEFsaq9hsOxQZWal2Q4J27lPTLA2uADskMGUFVgQLa8mcsT",
+	"vU10rGSaYotBSqCPVWEHc3EpXBeBhCsWY4OkAXZhG5R9Va3NTscsWLmFa/O2ZPBrGMlSYWfFaiqBO4YO",
+	"1TF0rXU9o+EvC4hA9902q1nJlK1tM7uVY6/SRYv5N5HOC/EFdUcVMRPqCki6H9psZjyYTR0ByxYg2GyT",
+	"BQA6bDr/t2Squ9NbbaqX7o3vXyD/sFrhup9sXuIP8E20v1J/gFvel/EHFA3GW1RMzHcrSPlP0/4z6QDy",
+	"Ewn1EN1ACK9r4J/De4+v1eE8rXhDDdeGx/8qTC1vP817cTSPAnMRr+hs4UoEGFmvpOXvLKIydKVyx6Bd",
+	"jSevTEWEC0i15eZSgAp0RPJMM2U0NP6d1yppYDZvRMDpgUMru4LpUBspmO4RSCcng0p73cGlgOx1fY1l",
+	"N46LJC9K8A2YYsSgvhe1E4NSiInJYw4pED1y4l+uqTvsUhSzE8UM9lEuK/Hu7R4RC0pXdQQG1rGyNlFI",
+	"a8RECBHUGRdxvbZLX/UyU+yGy1zDgbSpQK5nf8vlxeHe/mfoQI96CTEX8VmL1CjVGtdC4mkZwN4a8/xV",
+	"CvZA9+2aQDOlAoerHMCS7tXdQjODajv2j1f2QKtN5D9iYwOI+29DOJcVAA1pXVdIU+1pXnSG3gE0cAtq",
+	"juS7JkbQCp/jPwNtjl3uYKV3XK8SgM4M7SwaBidYGkFHLqs9Iq5yHQzm689VxsESCQvjfIDKI659v6KV",
+	"5VTaA5Eta1SRAbw32K6OCr0dFocNhr/2Fi5KdeDTUwS6L6WHLQtKpuoaqHjRV16WenHQshjk4cD84Fix",
+	"prQcjVIuWNHPkAuiDcuq41okCxhmzezeZgKwJtAIHAoPYM/8yqCQFhReaGtyis8ormQHbfuj4orE4dSO",
+	"XiOVQVvJ9/8DAAD//w==",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

@@ -61,7 +61,7 @@ func (h *AuthHandlers) CreateAPIKey(ctx context.Context, req api.CreateAPIKeyReq
 	if err != nil {
 		return nil, err
 	}
-	return api.CreateAPIKey201JSONResponse{ApiKey: apiKeyBody(key), Secret: secret}, nil
+	return api.CreateAPIKey201JSONResponse{Body: api.APIKeySecret{ApiKey: apiKeyBody(key), Secret: secret}}, nil // headers: noStoreMiddleware
 }
 
 // RevokeAPIKey ends a key.
@@ -86,5 +86,5 @@ func (h *AuthHandlers) RotateAPIKey(ctx context.Context, req api.RotateAPIKeyReq
 	if err != nil {
 		return nil, err
 	}
-	return api.RotateAPIKey200JSONResponse{ApiKey: apiKeyBody(key), Secret: secret}, nil
+	return api.RotateAPIKey200JSONResponse{Body: api.APIKeySecret{ApiKey: apiKeyBody(key), Secret: secret}}, nil // headers: noStoreMiddleware
 }

@@ -127,7 +127,7 @@ func New(d Deps) (*echo.Echo, error) {
 		routes[r.Method+" "+r.Path] = true
 	}
 	limits := &requestLimits{rl: d.RateLimits, byRoute: policiesByRoute(spec, d.RateLimits), log: d.Log}
-	e.Use(markMatched(routes), specValidator(spec, authn, limits), limits.middleware, attachPrincipal,
+	e.Use(markMatched(routes), noStoreMiddleware(noStoreRoutes(spec)), specValidator(spec, authn, limits), limits.middleware, attachPrincipal,
 		idempotencyMiddleware(d.Idempotency, idempotentRoutes(spec), d.Log))
 	return e, nil
 }

@@ -1556,6 +1556,13 @@ export interface components {
     };
     requestBodies: never;
     headers: {
+        /**
+         * @description Always `no-store`: the body carries a token or secret that no cache (browser, proxy or
+         *     CDN) may keep (RFC 6749 §5.1). Sent on every response of the operation.
+         */
+        CacheControlNoStore: "no-store";
+        /** @description Always `no-cache`, for HTTP/1.0 caches (RFC 6749 §5.1). */
+        PragmaNoCache: "no-cache";
         /** @description The resource's version; send it back in `If-Match` to update safely. */
         ETag: string;
     };
@@ -1764,6 +1771,8 @@ export interface operations {
             /** @description The account and a token pair. */
             201: {
                 headers: {
+                    "Cache-Control": components["headers"]["CacheControlNoStore"];
+                    Pragma: components["headers"]["PragmaNoCache"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1793,6 +1802,8 @@ export interface operations {
             /** @description A token pair. */
             200: {
                 headers: {
+                    "Cache-Control": components["headers"]["CacheControlNoStore"];
+                    Pragma: components["headers"]["PragmaNoCache"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1821,6 +1832,8 @@ export interface operations {
             /** @description A new token pair. */
             200: {
                 headers: {
+                    "Cache-Control": components["headers"]["CacheControlNoStore"];
+                    Pragma: components["headers"]["PragmaNoCache"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2006,6 +2019,8 @@ export interface operations {
             /** @description The key and its secret. */
             201: {
                 headers: {
+                    "Cache-Control": components["headers"]["CacheControlNoStore"];
+                    Pragma: components["headers"]["PragmaNoCache"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2059,6 +2074,8 @@ export interface operations {
             /** @description The key and its new secret. */
             200: {
                 headers: {
+                    "Cache-Control": components["headers"]["CacheControlNoStore"];
+                    Pragma: components["headers"]["PragmaNoCache"];
                     [name: string]: unknown;
                 };
                 content: {
