@@ -56,3 +56,13 @@ SELECT locked_until FROM login_failures
 WHERE identifier = ANY(sqlc.arg(identifiers)::text[]) AND locked_until > sqlc.arg(now)::timestamptz
 ORDER BY locked_until DESC
 LIMIT 1;
+
+-- name: LockActiveAdmins :many
+-- Every active administrator, locked in id order. A change that could remove the last one takes
+-- these locks first, so two such changes run one after the other and the second sees the first
+-- (a row that stopped matching while it waited is skipped). NO KEY UPDATE leaves the admins'
+-- sign-ins alone: their refresh rows' foreign-key checks only need KEY SHARE.
+SELECT id FROM users
+WHERE is_active AND 'admin' = ANY(roles)
+ORDER BY id
+FOR NO KEY UPDATE;

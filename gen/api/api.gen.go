@@ -1430,6 +1430,9 @@ type Forbidden = Problem
 // Gone An RFC 9457 problem with an OpenAI-compatible `error` member.
 type Gone = Problem
 
+// LastAdmin An RFC 9457 problem with an OpenAI-compatible `error` member.
+type LastAdmin = Problem
+
 // NotFound An RFC 9457 problem with an OpenAI-compatible `error` member.
 type NotFound = Problem
 
@@ -1990,7 +1993,9 @@ type ClientInterface interface {
 
 	// AdminUpdateUserWithBody Change a user's roles or status, or unlock them
 	//
-	// Role and status changes sign the user out everywhere.
+	// Role and status changes sign the user out everywhere. A change that would leave no active
+	// administrator (disabling or demoting the last one, itself included) is refused with 409
+	// `last_admin` and audited.
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -1999,7 +2004,9 @@ type ClientInterface interface {
 
 	// AdminUpdateUser Change a user's roles or status, or unlock them
 	//
-	// Role and status changes sign the user out everywhere.
+	// Role and status changes sign the user out everywhere. A change that would leave no active
+	// administrator (disabling or demoting the last one, itself included) is refused with 409
+	// `last_admin` and audited.
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -2102,7 +2109,8 @@ type ClientInterface interface {
 
 	// DeleteProfileWithBody Delete the account and everything it owns
 	//
-	// Deletes the account, its sessions, API keys and everything it owns, after confirming the password.
+	// Deletes the account, its sessions, API keys and everything it owns, after confirming the
+	// password. The last active administrator cannot delete itself (409 `last_admin`, audited).
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -2111,7 +2119,8 @@ type ClientInterface interface {
 
 	// DeleteProfile Delete the account and everything it owns
 	//
-	// Deletes the account, its sessions, API keys and everything it owns, after confirming the password.
+	// Deletes the account, its sessions, API keys and everything it owns, after confirming the
+	// password. The last active administrator cannot delete itself (409 `last_admin`, audited).
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -2585,7 +2594,9 @@ func (c *Client) AdminListUsers(ctx context.Context, params *AdminListUsersParam
 
 // AdminUpdateUserWithBody Change a user's roles or status, or unlock them
 //
-// Role and status changes sign the user out everywhere.
+// Role and status changes sign the user out everywhere. A change that would leave no active
+// administrator (disabling or demoting the last one, itself included) is refused with 409
+// `last_admin` and audited.
 //
 // Takes any type of body and a specified content type.
 //
@@ -2604,7 +2615,9 @@ func (c *Client) AdminUpdateUserWithBody(ctx context.Context, id ID, contentType
 
 // AdminUpdateUser Change a user's roles or status, or unlock them
 //
-// Role and status changes sign the user out everywhere.
+// Role and status changes sign the user out everywhere. A change that would leave no active
+// administrator (disabling or demoting the last one, itself included) is refused with 409
+// `last_admin` and audited.
 //
 // Takes a body of the `application/json` content type.
 //
@@ -2827,7 +2840,8 @@ func (c *Client) Logout(ctx context.Context, reqEditors ...RequestEditorFn) (*ht
 
 // DeleteProfileWithBody Delete the account and everything it owns
 //
-// Deletes the account, its sessions, API keys and everything it owns, after confirming the password.
+// Deletes the account, its sessions, API keys and everything it owns, after confirming the
+// password. The last active administrator cannot delete itself (409 `last_admin`, audited).
 //
 // Takes any type of body and a specified content type.
 //
@@ -2846,7 +2860,8 @@ func (c *Client) DeleteProfileWithBody(ctx context.Context, contentType string, 
 
 // DeleteProfile Delete the account and everything it owns
 //
-// Deletes the account, its sessions, API keys and everything it owns, after confirming the password.
+// Deletes the account, its sessions, API keys and everything it owns, after confirming the
+// password. The last active administrator cannot delete itself (409 `last_admin`, audited).
 //
 // Takes a body of the `application/json` content type.
 //
@@ -5817,7 +5832,9 @@ type ClientWithResponsesInterface interface {
 
 	// AdminUpdateUserWithBodyWithResponse Change a user's roles or status, or unlock them
 	//
-	// Role and status changes sign the user out everywhere.
+	// Role and status changes sign the user out everywhere. A change that would leave no active
+	// administrator (disabling or demoting the last one, itself included) is refused with 409
+	// `last_admin` and audited.
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -5826,7 +5843,9 @@ type ClientWithResponsesInterface interface {
 
 	// AdminUpdateUserWithResponse Change a user's roles or status, or unlock them
 	//
-	// Role and status changes sign the user out everywhere.
+	// Role and status changes sign the user out everywhere. A change that would leave no active
+	// administrator (disabling or demoting the last one, itself included) is refused with 409
+	// `last_admin` and audited.
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -5937,7 +5956,8 @@ type ClientWithResponsesInterface interface {
 
 	// DeleteProfileWithBodyWithResponse Delete the account and everything it owns
 	//
-	// Deletes the account, its sessions, API keys and everything it owns, after confirming the password.
+	// Deletes the account, its sessions, API keys and everything it owns, after confirming the
+	// password. The last active administrator cannot delete itself (409 `last_admin`, audited).
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -5946,7 +5966,8 @@ type ClientWithResponsesInterface interface {
 
 	// DeleteProfileWithResponse Delete the account and everything it owns
 	//
-	// Deletes the account, its sessions, API keys and everything it owns, after confirming the password.
+	// Deletes the account, its sessions, API keys and everything it owns, after confirming the
+	// password. The last active administrator cannot delete itself (409 `last_admin`, audited).
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -6815,6 +6836,8 @@ type AdminUpdateUserResponse struct {
 	ApplicationproblemJSON403 *Forbidden
 	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
 	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *LastAdmin
 	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
 	ApplicationproblemJSONDefault *Error
 }
@@ -6842,6 +6865,11 @@ func (r AdminUpdateUserResponse) GetApplicationproblemJSON403() *Forbidden {
 // GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
 func (r AdminUpdateUserResponse) GetApplicationproblemJSON404() *NotFound {
 	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r AdminUpdateUserResponse) GetApplicationproblemJSON409() *LastAdmin {
+	return r.ApplicationproblemJSON409
 }
 
 // GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
@@ -7368,6 +7396,8 @@ type DeleteProfileResponse struct {
 	ApplicationproblemJSON401 *Unauthorized
 	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
 	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *LastAdmin
 	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
 	ApplicationproblemJSONDefault *Error
 }
@@ -7385,6 +7415,11 @@ func (r DeleteProfileResponse) GetApplicationproblemJSON401() *Unauthorized {
 // GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
 func (r DeleteProfileResponse) GetApplicationproblemJSON403() *Forbidden {
 	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r DeleteProfileResponse) GetApplicationproblemJSON409() *LastAdmin {
+	return r.ApplicationproblemJSON409
 }
 
 // GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
@@ -9549,7 +9584,9 @@ func (c *ClientWithResponses) AdminListUsersWithResponse(ctx context.Context, pa
 
 // AdminUpdateUserWithBodyWithResponse Change a user's roles or status, or unlock them
 //
-// Role and status changes sign the user out everywhere.
+// Role and status changes sign the user out everywhere. A change that would leave no active
+// administrator (disabling or demoting the last one, itself included) is refused with 409
+// `last_admin` and audited.
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -9564,7 +9601,9 @@ func (c *ClientWithResponses) AdminUpdateUserWithBodyWithResponse(ctx context.Co
 
 // AdminUpdateUserWithResponse Change a user's roles or status, or unlock them
 //
-// Role and status changes sign the user out everywhere.
+// Role and status changes sign the user out everywhere. A change that would leave no active
+// administrator (disabling or demoting the last one, itself included) is refused with 409
+// `last_admin` and audited.
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
@@ -9747,7 +9786,8 @@ func (c *ClientWithResponses) LogoutWithResponse(ctx context.Context, reqEditors
 
 // DeleteProfileWithBodyWithResponse Delete the account and everything it owns
 //
-// Deletes the account, its sessions, API keys and everything it owns, after confirming the password.
+// Deletes the account, its sessions, API keys and everything it owns, after confirming the
+// password. The last active administrator cannot delete itself (409 `last_admin`, audited).
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -9762,7 +9802,8 @@ func (c *ClientWithResponses) DeleteProfileWithBodyWithResponse(ctx context.Cont
 
 // DeleteProfileWithResponse Delete the account and everything it owns
 //
-// Deletes the account, its sessions, API keys and everything it owns, after confirming the password.
+// Deletes the account, its sessions, API keys and everything it owns, after confirming the
+// password. The last active administrator cannot delete itself (409 `last_admin`, audited).
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
@@ -10750,6 +10791,13 @@ func ParseAdminUpdateUserResponse(rsp *http.Response) (*AdminUpdateUserResponse,
 		}
 		response.ApplicationproblemJSON404 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest LastAdmin
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
 		var dest Error
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -11235,6 +11283,13 @@ func ParseDeleteProfileResponse(rsp *http.Response) (*DeleteProfileResponse, err
 			return nil, err
 		}
 		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest LastAdmin
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
 		var dest Error
@@ -14114,6 +14169,8 @@ type ForbiddenApplicationProblemPlusJSONResponse Problem
 
 type GoneApplicationProblemPlusJSONResponse Problem
 
+type LastAdminApplicationProblemPlusJSONResponse Problem
+
 type NotFoundApplicationProblemPlusJSONResponse Problem
 
 type PreconditionFailedApplicationProblemPlusJSONResponse Problem
@@ -14785,6 +14842,22 @@ func (response AdminUpdateUser404ApplicationProblemPlusJSONResponse) VisitAdminU
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AdminUpdateUser409ApplicationProblemPlusJSONResponse struct {
+	LastAdminApplicationProblemPlusJSONResponse
+}
+
+func (response AdminUpdateUser409ApplicationProblemPlusJSONResponse) VisitAdminUpdateUserResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(409)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -15465,6 +15538,22 @@ func (response DeleteProfile403ApplicationProblemPlusJSONResponse) VisitDeletePr
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteProfile409ApplicationProblemPlusJSONResponse struct {
+	LastAdminApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteProfile409ApplicationProblemPlusJSONResponse) VisitDeleteProfileResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(409)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -19724,195 +19813,200 @@ func (sh *strictHandler) GetChanges(ctx echo.Context, params GetChangesParams) e
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7H1pcxs5luBfQXAnoqSYJHVYcrWlqJhVyXa3u8oujSVv9Y6lJcFMkMQoCWQBSFFsh37P/o/9ZRt4D8iL",
-	"SB6yJB9dX6qsZCaOh3fjHZ86sZxmUjBhdOfoU2fCaMIU/POUxhN2KoVRMn0nz41UzD5OmI4VzwyXonPU",
-	"OUlndK7JQMiutm8MjoiZMDKUyZzEVCnONKHEyGsmiFREs1gxQ8yEGiIkie0UZGuo5EwzFZFMyds5kepS",
-	"nL58t02mdE6uGcvI1vvXp+T5jwcvyP/7v4e9ve0eOWfCECkIu2FqThTTmRSaETmC6WXGFLUr7F2KTtRR",
-	"7I+cK5Z0jozKWdTR8YRNqd0ME/m0c/Sx45ffuYo6Zp6xzlFHG8XFuHN3F3VeXdDx4tYvJsxOLHMVsx80",
-	"uWFKcymOiWYiIdyQIY2vCRdk8GbUfUtNPBkQI0meJdQwoumIpfNep7aYWzrNUjv3ZefZZacTWsqZouMp",
-	"fSfhcJYeB8B2EJGRVORvFxdnO3u9XQS4XoTnukCC70NAuos6GVV0yozHnlxpqcJQGwh2a/oxvDHwZ5Yp",
-	"dsNlrklGx+yYyIz+kTO7MG4/+yNnat6JOoJO7bz4bQ16U3r7KxNjM+kcHe7th2D35uXyQyQ8KebLqJmU",
-	"0/FkKYBGUk2p6Rx18hzeDEydsGkmDRPx/Bc2X1zGW3oNhBIr5rHDIotiRs2RojSdMnLN5mTGzaR8AoRm",
-	"H3FB9g/IROZKE8Wy1KKBmbBLIRUfc0HTkki2YIhBsSbTfQ8fsOSI2K0NtgkX2jCa2LOBJXExJnRMuTiu",
-	"LeZSwFCUJHw0YsrSJCyI270c7O9HhIqEUFz3RGpGRlxpQywomTb2PW14mhKVC2HnwA93XyDdwkkgRyrP",
-	"ogLKroVlCw7sHx5GnSkX/u89i6DGMGXH/D8fLy9v9/e6l5e3P766+vd/C5/ZCKg2QGRZls6JFOmccMTd",
-	"ChuwvMJtamo/t9TGUs3Iwd4+QENIe1hjEk+oGDO93WvdqGMb7Tt8Hlr2r3zKzeKiz+iYEc3/2UpSKXxX",
-	"nSthI5qnpnN0uBvZifnU8oH93V0ALP61VyyBC8PGTMEazpm2vBAJLkBPGn/vfyZd3dmPEamB5/xMk/eI",
-	"WfavWAqL3PafNMtSHoNE2MmUHKZs+u//rS1cPlWm+zfFRp2jzv/YKUXiDv6qd87wK5w0xEIKhJ7S1K6b",
-	"JVbejShPNbmhKU9QHnXuos6pFKOUx19skbGbXyMvoYKwW66Bxj0iwzpfKYUc/KkWeSIIs3OSLSrmRBtq",
-	"cr19XCoU2jK12YTHE1jfa6mGPEmYeGpAxoolTBhOU01SK+Up8UhMlEwRen+Vgj35wkAsWiyUacKU1bOE",
-	"Y1CGcsESMuFWz5kfW+gqgzwd0EDmVp/Cpb+T5rXMRfKUy38nic7jSSmMt+xGDBmyVIqxttJQyymTghHL",
-	"TrdhoWeKxVIk3I7xmvKUPemSK4qd5WtWdDklEBVcrq2Oa5fPlD0aKx+PC/4/o9rJgAT2ciHlWyrmjoHp",
-	"J6U7oqzWARLAci1KUjnmgqQyvpa5OUY9hNCRYYoM3ts/uif2j4FV6KVItBUqFdPhPTWsRQ4hI5pSDvL+",
-	"j1waSrbevLp4TRJFR2Y7Iqw37pHBZYfmZnLZOVY/7R6bnw72B3VleVHwFZN2z2TK43l4bpwxgzeWT/zH",
-	"T3u7x7Ofnu+unrmEyOKk5wghi8Azyk1wrFJ22uE+CLsCqfg/2VOTIEiqKn8D1PwgMiVjpjUdpuwLitYZ",
-	"S9OuE67D3JCYCiEtiyCwCpaQLThDKggvtUTQPhXLNUu8wJNmwhTIFOQjHzJtFKPTJ5d4doNTmbDUmr43",
-	"3PLsEfCxCJj4DVOppAnqEoaDUpEbssWNJnImyNSeyZghpzEko9puUgq7qzuPZ0CRJ2dvnOGRKWsdG44q",
-	"ExocSZ+amsJlbdSunXBR64o67Dbjiull34g8TRFZUKdbGIMnayh4USel2vTtyX3WZKh1flr8IVNsxG/D",
-	"jAItlXhCFY2tUevtVHRhRGiexXIsuGYE6bo04ON42P/H9bObFzS0K2/q9nGsPlBdPxeGpwFrA7guJUoa",
-	"QEKHw2SsaMxIxhSXSURmE4aSXqaJ97JoIzNNZlJdczG267sP9O6qCvpHtIQBngX0oioS1bCjcX6l20AO",
-	"/5vFxoIC8fIUBgBqS1Ca0/SsgqcjmmoWNVB3DTRsxYSKGbXn7JmKobgcBDBG+15+5Wh+1BebUAN8ghs2",
-	"1asYhiPWu2IOqhSFvydU96fOEed+G0qZMipgd6Vbxb6w2cnCCisz1Idr3+85INvijmnG+9fIctbbqy4G",
-	"agjQiWV1UsQM3H4JoZoM/tE9OXtj7f+BZY2DEycwgUKOyM+MKqYGbTT5n/u9Xq+zCiB+A8XKgjBIplx8",
-	"0Cj4aZr+NuocfVy+Y3j7LmrCyypbrJULnDNjLZ+UOfmAGppG96ilexrHMheG4DAPRO21NS1u/6oKgIfA",
-	"+wKYXz3q+5V+AHfuSs415aL6dK/Jy7ju09jwm5bdWaNSrw3G9zJl9qspF2/w/b0GOKNOLvgfOXM/Wxjd",
-	"2Wf2vBdx7zRlVGmHeN2aaVBIxVwz9YMmVrFPwc1lH1hOWaGzYkN3IYjmCTcnMU5Z+pytJtxTbMy1Ad8Y",
-	"/A1LKP+Alfg/FRsppieNP/ug/1W+r3xhtaaZVEkfrbHisZIjnrJ+wlJmiqeOKfRR5DWfgoxefMpu5DU8",
-	"tVjTs5Dp4zVAJ+pcs7nuue+uAhIL4PJKGBVQ3mgBrqVUVYHsXWQ/kqof1r9WalIJM5Snuh3fa9+Vp9uY",
-	"jgvz/KCz6DqMOjxbg3yjjozBnt5Mb5W5iSXKf49eOo+tXWO5JeVprsJn4EwQB7SVi9M57Pu+MAb8oGNn",
-	"ftxDPasCJ/JIUm6/ggK1tQLwa9PXdl4e/lUb+f4qxw8hBUqM/+rFQG4mF/KaCR0iTotZfbj6DGj1grw/",
-	"3z98Tv7++4W7MrRqTbse02qFcdHucwDB7dUDprW7iHWf1tSjF1YNXqRHzz9btnHOxTgF7n9M2C0yUEIN",
-	"2bnZ27E8cMd9H9wBjNnHxyVJ4p6DdJg7PWu1dtU4Wfgwqh9Jc2+19dTAGzr5U9jqmRMdlVuHDQwY5xLs",
-	"ewFU4xbFw6hurOwfrLBWLNbONhnzx/3aiH9ZRSYLy27M2AIuc0pFzNKACwKeO99tww5XOUPTlhZXhGMm",
-	"3OU+uFCNNXiNBGM3pGtE1cumte5qq3utXVSVC23d4kTymC1uccQFByWE6rp6Y1dtzWSEvUVBmfZjmqZW",
-	"JDknVH/EU9NCEVwk7DbkSIw6qRxnSg71Ej5YLt45kgKHUzrCVgouxUa5pul678q0RvVUa64NFSa4zQpY",
-	"1pUi9jgupExPaZouypHGMcNqCoAHjrcpZgHsJdiixgm34oe0zNYrbQ1IA+5stkGHbwExGUtkRytHsO/d",
-	"FS6cdbW0JOhOA09m8BcHhsqBxxNqenEJj9Cx1ym3zhpe3Rom7K89cgFeOe0uXlgpiCx/gLCehHBRM4nX",
-	"1cX0XBs27Y+4GDOVKb4mJeSemFaB/wO8GNbiEGTl0Xj4RgWq+IlWo1tFQNXB+FvGxMmbH+AqypDyPLzb",
-	"/ZiMOEsT9C+n1gpLCFWoT2Twh0gIHwsL5F6nKeGm9LZfjomCFn+oxA+0QLOCbnaYe3+LJLoZXb11dI1z",
-	"eyN6d9e5ClusapjNUK/shjWBAHGs5s6erqrRHyvdllEnoLD9JtI52YPAmzzLpDJ4bEV0x160IXwzqmia",
-	"srRf59EtH1bEcqZkxUpaStzuVUKJYLOC1LeEFIyM+Q0T23ZDjk5aSP2+zOUky6xybiZcl4zFSGA0drfg",
-	"9nBjrTevFfmL9gAoMERbqhMxI1KRPLPzHDgPy9QOLgVzDsbmsBXkXmTLBQofNDH2ChakGJ2G7Sn8rS9h",
-	"mcGDbfixRJzmCesXDHAd149hU4jXzNGqK415mQ9BLpexRxXs3G3FTpFPh86HCDhZKGWN63uLP4OIDGhu",
-	"pP2/Z8GDyIL/kx3tiIxyAQZ0VPzriHwSdMru7uonUkZJCucBktXgpoB8W82H3tEpS0CLcYL+ym1qcz0o",
-	"pCQYmfWzFSDf2xDkuWZ9T1ou2GQpfZ0p5gisEOI/FFLbM29LCAP/xyCs5nvjcHWEXFXUepFaiIl2WRoS",
-	"n5WNfDgniUxTqnREhnNnaV9zERCLEEVrdcUkDPwFoOIHM8UNW/MLLrLcrPmuzM36LxtpUMVf+e6CzpyB",
-	"z9XNFlWhUN+hn6TtKF6yYT5eVKDbtU9/tx78Ua2y3RHRFy+IISQNAn1mMk8TMrQILAzJXTBBBU3L9fsf",
-	"+22rbUCtWHqp/TWGKHfQBq+3axh3i9LILiciFJQ+iAPGl0lGldHAIS0vIFuF5UZMroSLKbQ8CsSjxgCL",
-	"1hv4ph2ICjc4G29YahfrXJKWpRY2IjLB5aZiv8VIeRJbsu0omgx90VPghMziLy0gXPdyuulmKya6WsUi",
-	"nUMs8EF9b+cQr7m4cK77zncT1jEc6+3D/eWaBmhBPastuE28P47z9L31vC4/rFgnaywe7342ubtY5pWq",
-	"gDdqijMH08Yqa7usLaftaEGB2ABXa9zkU3sYRjUin3b/edL9r93ui3736tNe9Pzg7t+CsTO1LJONLqHs",
-	"ILFZxzr5eoiqYDsbQJ+qcT71CV11xv7389/edZmIZQJ2vHuv11k/aCoEmqgy5VXr7d8ird0beiXtrgHC",
-	"D23CL+CXWIN6MyWnmal8U4fwG6vmELSDIM0DUtyslqPBVwIqjq5ZimvO1a9cvgb0yWSTbQTNsE052aKq",
-	"UgFMFABwY47ggaWcCXPhMKPIQOlwqTtNJez3CY8nhGYYAIODgnNqJNUxxo7Hcsr0wgXYD5rQPOHW0IY7",
-	"MId/OMeMDYOKxSnqP2dUBS44+dRy21ylIV5oT60R02BNw1TOOlFnwseT8GWXWkM9tC8FGRO7NWvRHLwY",
-	"Vda/HucKzfkSDDkm4vnphGEcSSPCiUI8bn+qW2zOip25IGd1oV34pefZ6sW6r6Lq3KG1v+YsTYro39YD",
-	"LGLJbmiaMzLNNUYfGzKV2pD9w8NKwGgwnlViJHF1H9aO6ERFOpbLlHLZYCHMyKQlQRXm7sT9SrhwXiqw",
-	"U7b8zBj1DPo7ZF16cUp8sE65yR3H3FfGiFEXYeAgFQLw3xhNzWQRuJCGsmEcxyIqyOswCWV2iL7LUbgH",
-	"0rl0jtV0WOCZ/2Jh8qi61RCE/v77Ly1hAicky4cpjyGQHVJ3fzzc+3F70a9A03EVKhBgEARM2Ba7bpHT",
-	"12ZeH/YkOGhY1ct13b7j49VUayfE5eD3EezMzmCX3gK880Xkumbz9Y08C/9Vth0MGJr/VznmYt0ogKYL",
-	"icYG8kkhfX0AIXQY1epj6AYBFxLIySJ4Yqn1WopUe/RTx8wqfrJn+6vvEh46SMHvrbGU5webBWMvjTpY",
-	"x/GxDHLueyf5q9eq6/js7pFZsaaRCq60zbTW1RdTLUYTuus2m8w7ddaArY9V1eyPQM6y1LBQwkXVPxyR",
-	"kZJTsremEv058R8YI1c1t+1Co2bAQAW+jdNpAtChUA09lqDuaZuH7oLdmsjl6oUcdGQLb3aJNvOUba99",
-	"ebSUkVQ04KXhxXBN4Xdwn9SOe9PnvdF8Y5TdNIKkAMgDREhWrqe/6vDIKsBCPt5N/Lpvvcev6anG9Dku",
-	"SBHKoCc0YwGRWYa41Mf4IPhtNZF17QCYSm5JSvOEdbUUgpnuQfcwGH+8EASD7rrQduVMsKQ/DNydDagw",
-	"EyUzHg8iMrDadzogW5D6NRqlXDDiXOdTywxghm1gFB5CXYtR1PBhyoq7ih80aQTrLw0wXgxNKdYbxAO7",
-	"iFOa0SFPuT+OAMXfmv6Mi0TOPjMMid727yO2MsVj56VeSn12N2fu3VW3SwjeVt93cZe7+NMNb5gebd5J",
-	"OJLKPVEDlCF4VNflF1HMWAJirbN8CH62gB8BzrZIPVbwrTYmCmSFJbVu6aG28QWWflbibYOxFVfSJGOK",
-	"THmaQowcIMH3dC1976vmEEyRSxbOoMWLX6h+hIVKvGJqJY5jr+T85S8aHL4BCMuErXVrVYnHDd+ArDVK",
-	"4ewr5BQXmGvs8zpgFyuZfhnm2ur885Hwp1KMuD0tx7s2UPoe1sLcxE70i/+roqKlZMVvJ7mZ7BM/DBnb",
-	"V48rJjoUqxsyqKaDSXBJopjWraZ7i/Byv5bJsAtvwNQLaROBDT6e8a5jmbE2d0/IrF/tYWicV2WTlUGj",
-	"FefoCi0E3WivT8mLg8MfiavhUNQ+WlSKBkAVAzJllru0U/FizISlRjKl8YQL1rUsAB7Y9+ue1bIgVB+z",
-	"KjutuXZ1+h3KZH5E3HLm5BLu3y47UHeKa+3k+YK7z/OyZdKryvb8NzoUQMoIE0bNQaQ4foJBwlBZbB1B",
-	"WfG2B6QlF9YYCEXsVcuBZNRMGu7qm70dFyka9L3Xs/jK73aHL0bPhs9Z9y+jvVH3ID541n0RPzvsPh/t",
-	"jvaSZ6M9+uMqN7Qf6yCcRGW4SRuM+H8VGEDaMcAU12B1RPvw/g1RDAruxcwq7lyMXQ1FxG37YR04E2My",
-	"fbSzE8dDGl8zkfQSduPrmeidEiE7a95c456i0vMNVNHIGETEayHVEU/ZA6VPZwU09GZxXFD4MHZXhC7o",
-	"sDIY2fJXO88PyC/8Z0I1+fv5b++2w7FdFd5XjWw46f4X7f5zt/ui31sS2nAXhpLXHD+/bEsjKOOhSrS0",
-	"F1ehZhKmYUelP2iScMViI9WcuNyNIuzrB+0ZaW+tRA1mDBfjzYNCNg/GqV0LNS//7cFo5qLgsDgtxoxj",
-	"GTuoDunr4mLRmE2v2asVWKqzFzeHBSiqt1G1Ei0rIn4c1t3Lc9dAsnqdlQp3XFqSJVC7sxW7Kp8d7L54",
-	"/nCosW4MkIPWA9iPntq/dreeW+eZr476Wax7JcIs303Uue2OZbewB/Hd3jv3j4/42lX1vS6fZtIFcQAS",
-	"dcbcTPJhL5bTHUkz3rWibMzETjH1XfVzfc2zLmZE0LRbXMa7IhoPjc7f2PbvT2xtaOZE9EPzobWLhj3N",
-	"QT4+n3rPaMIF0yHn64TF14HnmdRmrNhKxtWM/IElJXzz75pGu5/fj3cVjOpsRoNYw2u+QWyQ234YaFAi",
-	"4H75/Qu1E5qpKZsYxPXBwmvFKjn3LEbw2QEFpbFBE/o/3V+Wq1SVHHw7WuYbeLbCgVFXuf5CjCQ/7pPh",
-	"3Fh9/cPF6+5fto9JLKdTKQp/DcYFQoJ6ozjWPWsi1LX92tY70f20/+ppezAtdXf4e7Xm/VAy5QL9Ublm",
-	"GPxoH5VdEXQ16tFfwtlXgs6jc6ZueMzeiJEMxPRxEeIciYzrlnFnBx4Fhp8UkWGVl93D0MVYxgTNeN+X",
-	"4Kx85H7qwU9LPp3TadryKfwU9B1YllL/Bp+tVK9w27VlN5ZSwCBaYF3lYS+iWmHKrzBRKp6O3l5vtxOt",
-	"F9Jd2g54xqFFuTrvD2OfPl7wC1ShhPpq3Mw/q5Lo4+aq3O/SUn5OsalSei7j+O6cXYZPWRcBQ77Xu4vw",
-	"PrDVb9ZScNputOoVDlsvkT7TvL+XcV45ktJP5jNz6pCr+M+aKTsrwohqKTyr7fwAESwh6HuZ/sEqBVZj",
-	"DuVjLsHZtiIcJbI1tfndZfi2YjV37VB4AJPeM8iv3aR363wYk74VEb4xW/ZzWOuqzXgFwL6gex8+vHn5",
-	"lEb6AzH9AB1+Y0fcyiW+qX0s4WH29HSoIJl6KJXom9PH7qNlPW4W8bL03s9RCxZPeTM14HzBteKKFEcd",
-	"quIJvwnXNfGfX9i16HDZ2puiSsi6R3DPzOxq/ae1Z7nX0u6fOdkEyMIyFjazLKM7eKBzEWPJypD3D5rQ",
-	"bNYCQhhezwpywrIMl6+Ux7u6v7VXCYRaMyIaqyuVSYKaKQihwzLOV+3q6AbXMy5bYX3GsbaeuMAK/ugU",
-	"0I5c9G0GPsvi0NrO+yyY+rKZ+lqizedqsM3UXabQNWVfg0ohkL/ARc70Md7EE24Iu2ECC4AO7MIHhGvC",
-	"ppmZr45U3lwJ9mX8H6BDiveJ3tvJsbwe/AbxDsFMh81ryTfP/j52ddVjeo+y1t4nWokGw71UwVWHzSb3",
-	"3tiBIlfczM/t5j1op1yc5KFIhhNRr6osFTk5e1PpdWkXSiYyTTC8xDtm7aLJFpQKoppQMoSCx8Ugl6LS",
-	"3GK7R16yOKWKQX1oF4WoZcWXS2IqIHgfG73ZwWFYiNHDPpqjVM4WQizh93KPdkP2/3CFAEvHegWKUSzO",
-	"RfOEG5LKca+o3fxBpS7uCmo9Y1n+qjZqH+9D0fmM/8LmrXD0cNsaxPGw3+v17Mar4bRTOi/66rbWySb+",
-	"49aWmgVgS/TEldk14jn4NeJfrz1i//33i060AgEgK21QB8cgqjzxfQwwu7NZI7tsMwbUjmWwi3VOjMmw",
-	"gxR3jnjLL6mrZ+K64hYe4YVGUz/jD75dwynkq5BTmTDCfzuHIgpQnYINCd4E9cjFhGuSyBgKe1jGCyUP",
-	"pTCKxsY1pWXqhqlLAcbIiMYsKuLzyoiyiNhdWhnmMtBVnjIduXkgVg1RzUyYZnZGvK1xhZ5ZcikAstz0",
-	"LsWlOJXixg4mhT66FF2IxyJDmXCm4b5DC3rN+jHV7Jhwd/Fj7Wt9DB208MH716fk2bNnL8iHi1OM1YHg",
-	"eEwCIpliMeRCXApCtgb7u7vPu7t73d39i73Do92Do93D3u7u7n8Ntnt2Aa/qLah9dM/gH113E9d983JA",
-	"tmitfRlPsFjYcI5gRVhwTa5ZZty4EIEJyx20NSEbYD74i4PDH7ebEa2Q+dcMZrUD/8q1ceN+ugQ5edk5",
-	"Ih97vd5VRC4LiWkfWpljn1VEp3182en1epeduwHOOfgPaB340wCOcfAf+OJPA5jtt5JTOZZe8rwm/6Si",
-	"1tknFyn8PGFzkiAbJAPPpI/Ix6sB8reUx0xgnrmjBCsHFWeGQkkFKKVRhED6m0kXu7rjvy7dASUhWc5U",
-	"8a/6K5TyMqlz1HnW2+09c+FXwE937H/GrCWSXON1msu4Aoi54SOEJly3ECMJNyX9IeVQQE45xAIyhQx4",
-	"k3SOOn9l5r2U2LSh0hN3f3d3SUO7zRrZVW8CW5rZud2Ryi895Eaukkt4hmLJOy4suCKNO0cfr6KOzqdT",
-	"e5pH/j4SwBcVHTctaPCiKuoYOtaYt2Bo58qOtdMD4rsWciZ2/nt2rXt+58FzeoNlTC3GGujqes3mvpsC",
-	"BvUhygJmaj6GzqpUu8YKSfBwoETBIx4OjN9yKsAjf2dD8gubk3NmHvpIzor6FBorIt4wxUfzGn1XD8YK",
-	"BHcw/qa45RwMU6jZ1Snh2B0D1ZphG3EriRJkp/5PFTyHl3ghu+IcDLs1OxODF8XtvT+D0D6f0fGYKfLh",
-	"DfSyf3D8L4YPo7qF6M4ngMxdK2RPMDFcTxgzEcFfLAfmsRReSWjs4xhbno94yqwRNmRJAtWWK5oACBU8",
-	"ilbYn9iFdeqF3D42l/eap0jgfi2wnZbu/NSN2N5IPBiP0VtWaO7uajNSpTcU178cX1ylpZ0M0/UCrc6H",
-	"XKDQCtxTWZyMMYBrQ5R04LuLOge7B6uRsGgA/bCYe1JFKX9qAQwuQ0LCuCv0zJon+7u7rieey30AZgPo",
-	"p70eqo8JhncRIUlSxJsFsfNvZRTGI/FoN0PLIfkdcE1oym8enHH8ym+YwG5XAaDXomeWKjCWLAu7gGpS",
-	"i56JrIlww5Rh0JbFSp4gsEFJPXtjf/9ciG8SLBkEfLGZCiebUV1aIGDaPfRxgH3l7SmfWbL8bHzkUvBs",
-	"fp4bKH0HoXDINDNe+7TGqUXirA5NZqxqbrnNtp/Z/z55++tmZ+bXvSHX+krOxe03cC5FWFjwQE6R8Zxh",
-	"FOv5f/4KQH/PEq6PyeHuM3RsMg7NqLnVLxWj8QSuEoPqvQs4ezT2VIYIBw4EzdyShRIKbNh1rz/cffa0",
-	"HesrCwE3xUwckwGmTPp2/PzB9dwSQEF0uNnbAV/aDvjKuqkct+LGuZsBPNxGR0SwGdMGu05HBFs+Qfbo",
-	"EMI4VUSwkR96SviUEUXFOIAo4MWzJr5vybdK13olDDgsZs4nzzV6LrkvnGmk8uUCXbvAQhHzRQudJga9",
-	"A7FM0qJm01Zw6VNwqKJt4Xq4UmtyaccM75GCkkuhpTbs1EKybTeai5iF97K0VnPb5EM2kh7Cy+bFdrv3",
-	"mTcEofLsd37lU246a7x4ipckmyrBG1F3rWNkkMSt0WH1f4bwq9OIU2Z3V5P1z7Tozwef7K3+5IOgzsHM",
-	"Evzo2eqPXks15EnCxOczndq9w0cfm323wIvqjvmqge2+qHElcOq3ciTk78hqZJpUmJHzK859019r842k",
-	"ipcxnw8aK6Au5TynVLMuF5oJzcHGx47y3uZbqKMQIhZ/K1QiXTO14Funk1qD7aWEAgdcP71/eTKxUEPA",
-	"rEUeO594cudcBnHgsuo93K+JhGAMnUvu1eAELBphE0sk4KACmdpCJpj7/gHTLxp0sgLv3rx0OAfn9bNE",
-	"JfRh0c2l5t/V72Jd3NzjY3ubTeDucAHOXzlyP7GrZR1qOHUden2/drhAtyoRojNUlMQ28NBzbAnJ5Gay",
-	"QzPe9TV2W90FRZO01HJ4d9Pb4FLHBOvd4K2UsKRD9ETOBKFjiv3c6gQE+u3Zm1/s5JsSz9fF3WETq1k7",
-	"uNa3EDJmwrjyENt+UiK4D4ZWDOsKNnhEWLwViCDvs+3yzG7amibgd+a6vHeVIp1D1X9etA+DOIjzv510",
-	"9w+fkwnFNtR1RMJMBzyFzdlwwqaZhMLyEEPwWCwZVudyMtbix3sPPPc5VqNqYcnXbI5tQI12B9QrCtjD",
-	"gk5pPGHdUymMwj4yoRnd+zvwsnv3nTy3J4nZ4HTcvlz/Mb71TsIguN6nkw8vVn90KsUo5RiIdbC/v84s",
-	"zivsI8I/iwIRhwgtIm7Cd3JN/l4oRS6IMkiaFgu0kZkmM6muuRiDsS1i1iMnQoKPywkd+yZPnP9Ik4Pd",
-	"g0W6fM9u5PW96fJliGkfBLQ5mCXB2iztG3haNeMJlIaKEWkBcD+E2FHSuCyxdoYt08Qz7WvGKrAdOY9S",
-	"LMWIj3PLrseKxoxkTHGZkC23LyKkcPWr6wgCkz8ogux+Ma6JbW3/dTnn06I81BOp4PwPXmwtR3409brV",
-	"GMow3p/zsdClDUiQ+RVti124HxnRKU/n28UNdwwpHgEVBeY9K+sUPIaOUZ+kONF1lI2D0M0HRKd/h86H",
-	"piWFPXSKo1mCPhgd24o0J9BQHS8Bi+48waqjqNaOpJqSrfI+3arUHh5kmBsjxXbvUry2RldstxHn4GIb",
-	"UZ7mimlgwFQQnjBh+IgzBe49q0DbX/YOyZSLHGpqHOy/QB/ge2bUvHsyMkxtY+RdwyqDLT4OgtY6rNxB",
-	"SHE51G13NptBaGU3V6nrb7fBRVOt/utTezxyM7nAAKmgBYiRZhnl6l9SNuyvoVVfSPmWirmbSz90vBUf",
-	"QwcSLOkHPmmJumwRwNnKAaLObVdRw7oQINs5wsdNviCxzHWYMaCKpusN5+sy5Hihw51dXtKmzQbIVuaB",
-	"wNGDsGhjiZVtvS/jQ4DDwNUu4bUZVhddZrK8hOe6KnojZ8Fi0l1UuCjgiEGUm4kFJDdEzuwLeI8YY8nr",
-	"ogarw4VFOOOUrvLpI7HJYB3u+4pxXPB3LcZxi1UsaDntkJ+qPUQKyKTLhTd5W5W7vzJTRYhHkjHLHOrF",
-	"0r68T9AtJegSDF/HnDOji2sXYMdbueB/5CwiceNy0araVCQ7UhFVrfpbLfcri+iG+inhXcgjU26tIvIT",
-	"KyHr3LjUEeUrdao9hE5f4JJUpJ5NuETkOIm83BuSKaaZwNBIK6W5JjqDZKsz/AXkND5zr8AFCFFOCbAC",
-	"ajaRKXOSP7oU7NYaDqCdcGE/nkhlnC8FW8BgdyCXYpRKjfF0lgjm2xEGocELuVLYP4wrwvWlUMzkyop7",
-	"vIQJKPyuPOKFj+9/DLpolGD8yrRzwWZ/auhfWkN/dRv7e02vGLuMTGiQZ8/Ins59tHOfstlO1+hT1+5O",
-	"FWMDwAFkJmxKuOgRaHegiZAGevWxhGzpPJ5AIitcwA62XXlKK31Y0rsU74tVsQQND8wgzs1kQDKZ8nge",
-	"pke32scixXqF0ae+i1pKixcNFY5+T3S58dXSF6fJ8qqpTatbTn3xhJqdsoW8Xi5YXa746YQaclp+RGYc",
-	"28FPqYmIliQXU5nwEWdJLb3cmsiQkp+4BTOtL8VCWj9FjRGTV7d75HdIfsVWakfEov8ALQm42bLSfQA5",
-	"OxDj28X3BkSOLsXAbq9Xbq8XT3JxPXAKqCZMJFYVwOzahBp6RD6+/O3dq6uBD8cjgyO4UelCqsgACt4y",
-	"YS4F+pz3DonukVe3xqq/UugjMijLCg0IzTImXF0Cyx6BdVlp7xOxUT0gRlqNAj+8FFuDXBdlavoTro1U",
-	"c7/xTDEcE4xovIB3r2xHZFAWUxtEmCYcS20GLn/MKhuIWz0yEIOis/pej5ykWhLPCodz3+d/a4D/8Oww",
-	"6JBEJLRYUSLF4znQK5N8IW2lsdMiaayKgPXRGrWDEdUu893dZ3EQRcE/Db+zQRG7booCLQWahuqzBFl2",
-	"OQF4vRF57DobPPsf3ZM4Zmn353w0YirY7m4g5IBI4b7XQPCZkrecafDKuPUSM1EyH0+qDrEliSlf80XY",
-	"kwmGw911YhVcM9Gis9PhOr6cwFcH9/jqQeIiiMX5Ckr6LsqV7mDbFTlm3y7NwKbE2knYMB+3yy3XAsq5",
-	"IXzdDKy5YlkxPme3NDZFn9bitaFM5igKZG6gNAr6qkJex2E+/tdigbDlJVmW0Ck1Qr+RByy2ES6lXwnm",
-	"7zj843wiZ3UwFGhYpYKZzCGMQyTrI/+nUt1YGjr0u1TX2nLt2YTHE4hv9A3giMqFVSeOycyS5Yxqe3hJ",
-	"HrPEsvYRBRVLsViqJJRwfmoHSRdQf7NQEVeZ7bEjRmCVsN4Q3v4+YRBDQH3qI5wK1RZCAnxGAgtQDBkT",
-	"xMgUcm+1kdn3jLxGZqV2+kMJjBJG90PXnbI+rvPwL/js7XGd+8rdXy1C+dK9baVaPOBA6uGmv2N8KYnI",
-	"h+LwIpWYi3FURGMZrFvahjsgKdpj3os29CnXBjsDLzM9YyrwTRw2HOr+Fqd8RHQpe2C3pv4WjfbxJtpQ",
-	"Xwvuy9waIbyq5V6ItKZBLTcX4dY4up240Yo+SOUF3GuNyR/7CBY6qweOo/qOKwnFY+Z6fNtBvtCp/G7Z",
-	"CKPxxKGKRe1EYl05+xO3qrU2axzQJ/i/Vx3amPBb11KhwX8DFWL8cEuLxFRLgO+ubFd89diY0Ma2P/OE",
-	"n5bn/ibcgpecedGzt42jvquk/ZKt4ZxAUU8uxfYxGfwxIFNq4gnTLut/8d43zFPPylbBS5NUL9it8QVm",
-	"7AdYlgiKL3LRmpb6R1tK6uoect9agmq1AebSHCZ/0N9oxlK1t7RD5eJRNWsp5II8K6pjf5UZRvWOr098",
-	"rVPU1Q7zO7i9w1caLsFXF3S86gIG3vkzD6jN31VWbQ+gdIM/r8wCelOJniOKTSn3JS2r3n8i8jRdEhx3",
-	"PzoZvYUAofXSfr5MXNumvt29NdDiTEHFWih/9Rr7yD9QRNwK3IhatbLyCB9b4izx8H1D3OIp1bGTVYd6",
-	"rzSqIjavJWjuASj60UQedrx6Yh/1Cvz1AXffNR5/KfbmYvy0nDIywsAcOVrN7bI8YJi4wJ6UjQyke2EQ",
-	"j2aGbFVedBkCZkKMBOEXEd/q2T75dBfKbsQI1a+ceHxr7q+LfFx075/08yj0U6RPrqU7VhspBW37t1Ib",
-	"oljMhEnnxJV6xspFYNtrRhUY91CaHd1dricQccikydYoT1Ni2K3ZDtv652UjpZCzqGG71/p3fnYhu6LB",
-	"57o11mtd9xaryf0O7ayNJCMusPwyQkYqD5g/nRIFGFc7JTyGfqNOiWqLMEeFxaNVTonzolHXV+mUqPei",
-	"fWKnRNmQq9Up4eD8nYqXb8CLcW6oMuV1XpgEGoII7naXXu3Wmxc+PotyE7UgGt5Ffg3JWbgSIqF4dJqu",
-	"4DxNsC/6jkLun3tzpD/dPw/u/vGX5P5WvNp7MiRpVtDTE1DSikCHP/1BAX/QUt75GP6ghyHxR9M2vog/",
-	"aAX+en/Q961wfDF7FvtIuYbGYEbJG7apWgEFsaq9hsOxQZWal2Q4J27lPTLA2uADskMGUFVgQLa8mcsT",
-	"vU10rGSaYotBSqCPVWEHc3EpXBeBhCsWY4OkAXZhG5R9Va3NTscsWLmFa/O2ZPBrGMlSYWfFaiqBO4YO",
-	"1TF0rXU9o+EvC4hA9902q1nJlK1tM7uVY6/SRYv5N5HOC/EFdUcVMRPqCki6H9psZjyYTR0ByxYg2GyT",
-	"BQA6bDr/t2Squ9NbbaqX7o3vXyD/sFrhup9sXuIP8E20v1J/gFvel/EHFA3GW1RMzHcrSPlP0/4z6QDy",
-	"Ewn1EN1ACK9r4J/De4+v1eE8rXhDDdeGx/8qTC1vP817cTSPAnMRr+hs4UoEGFmvpOXvLKIydKVyx6Bd",
-	"jSevTEWEC0i15eZSgAp0RPJMM2U0NP6d1yppYDZvRMDpgUMru4LpUBspmO4RSCcng0p73cGlgOx1fY1l",
-	"N46LJC9K8A2YYsSgvhe1E4NSiInJYw4pED1y4l+uqTvsUhSzE8UM9lEuK/Hu7R4RC0pXdQQG1rGyNlFI",
-	"a8RECBHUGRdxvbZLX/UyU+yGy1zDgbSpQK5nf8vlxeHe/mfoQI96CTEX8VmL1CjVGtdC4mkZwN4a8/xV",
-	"CvZA9+2aQDOlAoerHMCS7tXdQjODajv2j1f2QKtN5D9iYwOI+29DOJcVAA1pXVdIU+1pXnSG3gE0cAtq",
-	"juS7JkbQCp/jPwNtjl3uYKV3XK8SgM4M7SwaBidYGkFHLqs9Iq5yHQzm689VxsESCQvjfIDKI659v6KV",
-	"5VTaA5Eta1SRAbw32K6OCr0dFocNhr/2Fi5KdeDTUwS6L6WHLQtKpuoaqHjRV16WenHQshjk4cD84Fix",
-	"prQcjVIuWNHPkAuiDcuq41okCxhmzezeZgKwJtAIHAoPYM/8yqCQFhReaGtyis8ormQHbfuj4orE4dSO",
-	"XiOVQVvJ9/8DAAD//w==",
+	"7H3tchs5kuCrIHgb0VJskaJkyT2WomNPLdsznrbdWku+nltLR4JVIIlVEagGUJI4Dj3Pvcc92QUygfoi",
+	"ih+yJNs9/afbKlbhI5GZyO/83InlLJOCCaM7h587U0YTpuCfJzSeshMpjJLpe3lmpGL2ccJ0rHhmuBSd",
+	"w85xekPnmgyF7Gr7xvCQmCkjI5nMSUyV4kwTSoy8YoJIRTSLFTPETKkhQpLYTkG2RkreaKYikil5OydS",
+	"XYiTl++3yYzOyRVjGdn68PqEPP9x/wX5f//3oLe73SNnTBgiBWHXTM2JYjqTQjMixzC9zJiidoW9C9GJ",
+	"Oor9nnPFks6hUTmLOjqeshm1m2Ein3UOP3X88juXUcfMM9Y57GijuJh07u6izqtzOlnc+vmU2YllrmL2",
+	"gybXTGkuxRHRTCSEGzKi8RXhggzfjLvvqImnQ2IkybOEGkY0HbN03uvUFnNLZ1lq577oPLvodEJLOVV0",
+	"MqPvJRzO0uMA2A4jMpaK/O38/HRnt9dHgOtFeK4LJPg+BKS7qJNRRWfMeOzJlZYqDLWhYLdmEMMbQ39m",
+	"mWLXXOaaZHTCjojM6O85swvj9rPfc6bmnagj6MzOi9/WoDejt2+ZmJhp5/Bgdy8Euzcvlx8i4UkxX0bN",
+	"tJyOJ0sBNJZqRk3nsJPn8GZg6oTNMmmYiOe/sPniMt7RKyCUWDGPHRZZFDNqjhSl6YyRKzYnN9xMyydA",
+	"aPYRF2Rvn0xlrjRRLEstGpgpuxBS8QkXNC2JZAuGGBZrMt0P8AFLDond2nCbcKENo4k9G1gSFxNCJ5SL",
+	"o9piLgQMRUnCx2OmLE3Cgrjdy/7eXkSoSAjFdU+lZmTMlTbEgpJpY9/ThqcpUbkQdg78sP8C6RZOAjlS",
+	"eRYVUHYtLFtwYO/gIOrMuPB/71oENYYpO+b/+XRxcbu32724uP3x1eW//1v4zMZAtQEiy7J0TqRI54Qj",
+	"7lbYgOUVblMz+7mlNpZqRvZ39wAaQtrDmpB4SsWE6e1e60Yd22jf4fPQst/yGTeLiz6lE0Y0/2crSaXw",
+	"XXWuhI1pnprO4UE/shPzmeUDe/0+ABb/2i2WwIVhE6ZgDWdMW16IBBegJ42/D76Qru7sx4jUwHN+pskH",
+	"xCz7VyyFRW77T5plKY/hRtjJlBylbPbv/60tXD5Xpvs3xcadw87/2CmvxB38Ve+c4lc4aYiFFAg9o6ld",
+	"N0vsfTemPNXkmqY8wfuocxd1TqQYpzz+aouM3fwaeQkVhN1yDTTuERnW+Uop5OBPtchjQZidk2xRMSfa",
+	"UJPr7aNSoNCWqd1MeTyF9b2WasSThImnBmSsWMKE4TTVJLW3PCUeiYmSKULvr1KwJ18YXIsWC2WaMGXl",
+	"LOEYlKFcsIRMuZVz5kcWusogTwc0kLmVp3Dpb6k2x8mMbwLYQnixXyTAUKg2AwrD2LUaytPOYcdMuSY3",
+	"Mk8TkjJ6zawYSGPDrxmBd7k2ihq421mJf4sDzpjWdMI2G7FgVUCRA0cQA5zoDlmRfcCTzmGnP3oxfjZ6",
+	"zrp/Ge+Ou/vx/rPui/jZQff5uD/eTZ6Nd+mPzPJLQNPO4X7/RdQx3IAAV5B4MWeuxGEcW5mQieTQQe+w",
+	"sqW76Mtx4EQmjAzLQZ00jlfNOjAiWwnXdJRyMYlIwmYSuIIVyBOWMvjDDmhnsNgSkdGccKNZOrbcbjQn",
+	"1F5vTNVH3e6R9+7Wu6HaLSc5QvlEsXGuaWqRliOy0jzhhqRy0iOnSs6kYXZwJugoZeEJUKywQsNd1Hkv",
+	"zWuZi+Qpie+9JDqPp6UouWXJ0JARS6WYaCvLaTljUjBihYFtILNTxWIpEm7HeE15yp50yRW1xN7KVvBy",
+	"KgyqZ1xbJLHLZ8oyFivdHRXSS+UcYS/nUr6jYu6uX/2ktwZRVmYG+cUiCrWowwVJZXwlc3OEUjShY8MU",
+	"GX6wf3SP7R9Dq45KkWgrElUU3w/UsBYpCq/RGeUgrf6eS0PJ1ptX569JoujYbEeE9SY9Mrzo0NxMLzpH",
+	"6qf+kflpf29YV/UWxbZi0u6pTHk8D8+NM2bwxvKJf/9pt39089Pz/uqZS4gsTnqGELIIfEO5CY5VSn52",
+	"uI/CrkAq/k/21CQIXL16OwNqfhSZkrG9LkYp+4qC4Q1L064TDUe5ITEVQloWQWAVLCFbcIZUEF7qOKA7",
+	"KZZrlnhxDRmglYiQj3zMtFGMzp5cXrMbnMmEpSRT8ppbiWMMfCwCEeSaqVTSBCVhw0Ekzg3Z4kYTeSOI",
+	"u8KR0xiSUW03KYXdVXEbAkUen75xanOmZMaU4Sjwo7qcDKipqQsJNaxrJ1zUGaIOu824YnrZNyJPU0QW",
+	"1EgWxuDJGupJhAKLPbkvmgx1ps+LP2SKjfltmFGgnh1PqaKxYUp7Kwsa4CI0LsRyIrhmBOm6ND/F8Wjw",
+	"j6tn1y9oaFfeUDPAsQYoS+XCWPluQVcGrkuJkgaQ0OEwmSgaM5IxxWUSkZspw6tfpom3EWojMyvXqSsu",
+	"JnZ994HeXVW9/IR2HIBnAb2oikQ17GicX2n0kqP/ZrGxoEC8PIEBgNoSvM1pelrB0zFNNYsaqLsGGrZi",
+	"QsUIsOu08YqZYzkIYIz2vbzlqDzXF5tQA3yCGzbTqxiGI9a7Yg6qFIW/p1QPZs6M7H4bSZkyCnJbxSho",
+	"X9jsZGGFlRnqw7Xv9wyQbXHHNOODK2Q56+1VFwM1LtCpZXVSxAyM1gmhmgz/0T0+fdP9hc2HljUOj92F",
+	"CRRySH5mVDE1bKPJ/9zr9XqdVQDxGyhWFoSBFaI/arz4aZr+Ou4cflq+Y3j7LmrCywpbrJULnDFj9faU",
+	"ufsBJTSNxn0Q+eNY5sIQHOaBqL22psXtX1YB8BB4XwDzm0d9v9KP4IxYyblmXFSf7jZ5GdcDVCbDu1My",
+	"de+tA8YPMmX2qxkXb/D93QY4o04u+O85cz9bGN3ZZ/a8F3HvJGVUaYd43ZpqUNyKuWbqB02sYJ+CkdY+",
+	"sJyyQmfFhu5CELUq63GMU5YeEysJ9xSbcG3Asgt/wxLKP2Al/k/FxorpaePPAch/le8rX1ip6UaqZIDa",
+	"WPFYyTFP2QDU9uKpYwoDvPKaT+GOXnzKruUVPLVY07OQGaATqxN1rthc99x3l4EbC+DyShgVEN5oAa6l",
+	"VFWB7F1kP5JqEJa/VkpSaITS7fhe+6483cZ0XJjn+51Fw3fU4dka5Bt1ZAz69GZyq8xNLPH+9+il89jq",
+	"NZZbUp7mKnwGVaPWGovTOez7vjAG/KATp37cQzyrAifySFJuv4ICtbUC8GvT13ZeHv5lG/m+lZOHuAVK",
+	"jP/mr4HcTM/lFRM6RJwWswbguA9I9YJ8ONs7eE7+/tu5c3hbsaZdjmnVwrhotznAxe3FA6a1CyNwn9bE",
+	"oxdWDF6kR88/W7ZxxsUkBe5/RNits5JSQ3aud3csD9xx3wd3AGMO8HFJkrjnIB3mTs5aLV01ThY+jOpH",
+	"0txbbT018IZO/gS2euqujorPbAMFxpkEB/4CqnGL4mFUV1b29ldoKxZrbzYZ88e92oh/WUUmC8tuzNgC",
+	"LnNCRczSgAkCnjvbbUMPVzlD1ZYWDu4JEy40BUyoxiq8RoKyG5I1oqqrdK1Ig+pea27WcqGtW5xKHrPF",
+	"LY654CCEUF0Xb+yqrZqMsLcoKNNBTNPUXknOCDUY89S0UAQXCbsNGRKjTionmZIjvYQPlosvfEELh1Ma",
+	"wlZeXM4Psd67Mq1RPdWaa0OFCW6zApZ1bxF7HOdSpic0TRfvkcYxw2oKgAeOt3nNAthLsEWNE27FD2mZ",
+	"rRfaGpAG3Nlsgw7fAtdkLJEdrRzBvndXmHDWldKSoDkNLJnBXxwYKgceT6npxSU8Qsdep9w6a3h1a5iw",
+	"v/bIOVjltHO8sPIisvwBgtISwkVNJV5XFtNzbdhsMOZiwlSm+JqUkHtiWgX+j/BiWIpDkJVH4+EbFaji",
+	"J1qNbpULqg7GXzMmjt/8AK4oQ8rz8Gb3IzLmLE3QvpxaLSwhVKE8kcEfIiF8IiyQe53mDTejt4NyTLxo",
+	"8YdK9EsLNCvoZoe597dIopvR1TtH1zi3V6L7fWcqbNGqYTZDvbAblgQCxLGaO3u6qsYurTRbRp2AwPar",
+	"SOdkF8LG8iyTyuCxFbFJu9GG8M2oomnK0kGdR7d8WLmWMyUrWtJS4navEkoEuylIfUtIwciEXzOxbTfk",
+	"6KSF1O/LXI6zzArnECJRMBYjMSrA7lz9oP2S1pvXXvmL+gAIMERbqhMxuOvzzM6z7ywsMzu4FMwZGJvD",
+	"VpB7kS0XKLzfxNhLWJBidBbWp/C3gYRlBg+2YccScZonbFAwwHVMP4bNINo4R62uVOZlPoJ7uYycq2Bn",
+	"vxU7RT4bORsi4GQhlDXc9xZ/hhEZ0txI+3/PgoeRBf9nO9ohGecCFOio+Nch+SzojN3d1U+kjPEVzgIk",
+	"q6F5gfttNR96T2csASnGXfSXblOby0EhIcHIbJCtAPnuhiDPNRt40nKhUkvp61QxR2DFJf5DcWt75m0J",
+	"Yej/GIbFfK8cro7vrF61/kotron2uzR0fVY28vGMJDJNqdIQ04Oa9hUXgWsRYsCtrJiEgb8AVPzgRnHD",
+	"1vyCiyw3a74rc7P+y0YaFPFXvrsgM2dgc3WzRVUo1HfoJ2k7ipdslE8WBeh26dP71oM/qlW6OyL6ooMY",
+	"Aioh0AfDwkYWgYUhuQsmqKBpuX7/46BttQ2oFUsvpb/GEOUO2uD1bg3lbvE2UhDBRkHogyh2fJlkVBkN",
+	"HNLyArJVaG7E5Eq4iFjLo+B61Bhg0eqBb+qBKHCDsfGapXaxziRpWWqhIyITXK4qDlqUlCfRJduOosnQ",
+	"Fy0F7pJZ/KUFhOs6p5tmtmKiy1Us0hnEAh/U93bmwjg/L/q2nO0mLGM41jsA/+WaCmhBPas1uE2sP47z",
+	"DLz2vC4/rGgnaywefT+b+C6WWaUq4I2a15mDaWOVtV3WltN2tCBAbICrNW7yuT0Mo5pPQrv/PO7+V7/7",
+	"YtC9/LwbPd+/+7dg7EwtR2ojJ5QdJDbraCffDlEVbGcD6FM1yWc+HbHO2P9+9uv7LhOxTECPd+/1OusH",
+	"TYVAE1WmvGz1/i3S2r2hV9LuGiD82Hb5BewSa1BvpuQsM5Vv6hB+Y8UcgnoQJClBgqaVcjTYSkDE0TVN",
+	"cc25BhXna0CeTDbZRlAN25STLYoqFcBEAQA35ggeWMqZMOcOM4r8qQ6XutMUwn6b8nhKaIYBMDgoGKfG",
+	"Uh1h7HgsZ0wvOMB+0BAhbxVt8IE5/MM5btgoKFicoPxzSlXAwclnltvmKg3xQszbqMU0WNUwlTedqDPl",
+	"k2nY2aXWEA/tS0HGxG7NWjQHL0aV9a/HuUJzvgRFjol4fjJlGEfSiHCiEI87mOkWnbOiZy7cs7qQLvzS",
+	"82z1Yt1XUXXu0Npfc5YmRfRv6wEWsWTXNM0ZmeUao48NmUltyN7BQSVgNBjPKjGSuLoPq0d0oiKZ0OX5",
+	"uVzGEGZk0pKgCnN34n4lXDgrFegpW35mjHoG+R1yhv11SnywTrnJHcfcV8aIURdh4CAVAvDfGE3NdBG4",
+	"kES1YRzHIirIqzAJZXaIgctRuAfSuXSO1XRY4Jn/YmHyqLrVEIT+/tsvLWECxyTLRymPIZAdEs9/PNj9",
+	"cXvRrkDTSRUqEGAQBExYF7tquaevzLw+7HFw0LCol+u6fscnq6nWTojLwe8j2JmdwS69BXhni8h1xebr",
+	"K3kW/qt0OxgwNP9bOeFi3SiApgmJxgayoaH4whBC6DCq1cfQDQMmJLgni+CJpdpreaXao585Zlaxkz3b",
+	"W+1LeOggBb+3xlKe728WjL006mAdw8cyyLnv3c1fdauuY7O7R2bFmkoqmNI2k1pXO6ZalCY01202mTfq",
+	"rAFbH6uq2e+BjHupYaE+rdHpvREZKzkju2sK0V8S/4ExclV12y40agYMVODbOJ0mAB0K1dBjCeqetFno",
+	"ztmtiVyuXshAR7bQs0u0madse23n0VJGUpGAl4YXg5vC7+A+qR33ps97o/nGKLtpBEkBkAeIkKy4p7/p",
+	"8MgqwEI23k3suu+8xa9pqcb0OS5IEcqgpzRjgSuzDHGpj/FR8NtqIuvaATCV3JKU5gnraikEM9397kEw",
+	"/nghCAbNdaHtyhvBksEo4DsbUmGmSmY8HkZkaKXvdEi2IPVrPE65YMSZzmeWGcAM28AoPIS6FqOo4aOU",
+	"Fb6KHzRpBOsvDTBeDE0p1hvEA7uIE5rREU+5P44Axd+awQ0Xibz5wjAkeju4z7WVKR47K/VS6rO7OXXv",
+	"rvIuIXhbbd+FL3fxp2veUD3arJNwJBU/UQOUIXhU1+UXUcxYAmKts3wIfraAHwHOtkg99uJbrUwUyApL",
+	"at3SQ23jKyz9tMTbBmMrXNIkY4rMeJpCjBwgwR/JLX1vV3MIpsglC2PQouMXandhmR0vmNobx7FXcvby",
+	"Fw0G3wCEoQzLGl6rSjxu2AOy1iiFsa+4p8J1W1YGSRRhrq3GPx8JfyLFmNvTcrxrA6HvYTXMTfREv/i/",
+	"KipaSlb8epyb6R7xw5CJffWooqJDqcURg1pQmASXJIpp3aq6t1xe7tcyGXbhDZh6IW0isMHHU951LDPW",
+	"Zu4JqfWrLQyN86pssjJotOIcXaGFoBnt9Ql5sX/wI3E1HIrKXYtC0RCoYkhmzHKXdipejJmA+jozGk+5",
+	"YF3LAuCBfb9uWS3LmQ0wq7LTmmtXp9+RTOaHxC1nTi7A/3bRgappXGt3ny+Y+zwvW3Z7Vdme/0aHAkgZ",
+	"YcKoOVwpjp9gkDDUxVvnoqxY2wO3JRdWGQhF7FXLgWTUTBvm6uvdHRcpGrS917P4yu/WrFK1zAztx9oP",
+	"J1G5mlbVSf9XgQGkHQNM4QarI9rHD2+IYlAuMmZWcPdVpTxu2w/rwJkak+nDnZ2igFYvYde+noneKRGy",
+	"s6bnGvcUlZZvoIpGxiAiXgupjnnKHih9OiugoTeL44KynbFzEbqgw8pgZMu7dp7vk1/4z4Rq8vezX99v",
+	"h2O7KryvGtlw3P0v2v1nv/ti0FsS2nAXhpKXHL+8bEsjKOOhSrS0F1ehZhqmYUelP2iScMViI9WcuNyN",
+	"IuzrB+0ZaW+tRA1mDBeTzYNCNg/GqbmFms5/ezCauSg4LK2MMeNYhBFqm/qqzlg0ZlM3e7UCS3X2wnNY",
+	"gKLqjaqVaFkR8eOw7l6WuwaS1eusVLjj0pIsgcqzrdhV+Wy//+L5w6HGujFADloPoD96av/WzXpunae+",
+	"tu8Xse6VCLN8N1HntjuR3UIfxHd7790/PuFrl9X3unyWSRfEAUjUmXAzzUe9WM52JM14115lEyZ2iqnv",
+	"qp/rK551MSOCpt3CGe+KaDw0On9n278/sbWhmbuiH5oPrV007GkO8vH51AdGEy6YDhlfpyy+CjzPpDYT",
+	"xVYyrmbkDywp4Zt/11Ta/fx+vMtgVGczGsQqXvMNYoPc9sNAgxIB98vvX6id0ExN2UQhrg8WXitWybln",
+	"MYIvDigolQ2a0P/p/rJcpSrk4NvRMtvAsxUGjLrI9RdiJPlxj4zmxsrrH89fd/+yfURiOZtJUdhrMC4Q",
+	"EtQbxbHuWROhLu3Xtt6J7if9V0/bg2mpucP71Zr+IahbDPaoXDMMfrSPyp4euhr16J1wUEI5ZDw6Y+qa",
+	"x+yNGMtATB8XIc6RyLiuGXd24FFg+GkRGVZ52T0MOcYyJmjGBwtVszs77qce/LTk0zmdpS2fwk9B24Fl",
+	"KfVv8NlK8Qq3XVt2YykFDKIF1lUe9iKqFar8ChWlYuno7fb6nWi9kO5Sd8AzDi3KdSl4GP308YJfsJx3",
+	"bPg1N/MvqiT6uLkq93Nayi8pNlXenss4vjtnl+FT1kXAkO/1fBHeBrb6zVoKTptHq17hsNWJ9IXq/b2U",
+	"88qRlHYyn5lTh1zFftZM2VkRRlRL4Vmt5weIYAlB30v1D1YpsBJzKB9zCc62FeEoka0pzfeX4duK1dy1",
+	"Q+EBVHrPIL91ld6t82FU+lZE+M502S9hras24wUA+4Luffz45uVTKukPxPQDdPidHXErl/iu9rGEh9nT",
+	"06GCZOqhRKLvTh67j5T1uFnEy9J7v0QsWDzlzcSAswXTiitSHHWoiqf8OlzXxH9+bteiw2Vrr4sqIese",
+	"wT0zs6v1n9ae5V5Lu3/mZBMgC8tY2MyyjO7ggc5FjCUrQ9Y/aEKzWQsIYXg9K8hdlmW4fKU83uX9tb1K",
+	"INSaEdFYXalMEtRMQQgdlnG+bBdHN3DPuGyF9RnH2nLiAiv4vVNAO3LRtxnYLItDazvv02Dqy2bia4k2",
+	"XyrBNlN3mULTlH0NKoVA/gIXOdNH6Ikn3BB2zQQWAB3ahQ8J14TNMjNfHam8uRDsy/g/QIcUbxO9t5Fj",
+	"eT34DeIdgpkOm9eSb579ffTqqsX0HmWtvU20Eg2Ge6mCqw6bTfze2IEiV9zMz+zmPWhnXBznoUiGY1Gv",
+	"qiwVOT59U+nUahdKpjJNMLzEG2btoskWlAqimlAygoLHxSAXotLcYrtHXrI4pYpBfWgXhahlxZZLYiog",
+	"eB/bFNrBYViI0cMusONU3iyEWMLv5R7thlxDOKZg6VivQDGaNHrKFbWbP6rUxV1BrWcsy1+VRu3jPSg6",
+	"n/Ff2LwVjh5uW8M4Hg16vZ7deDWcdkbnRVfo1jrZxH/c2hC2AGyJnrgyu0Y8B79G/Ou1R+y//3beiVYg",
+	"AGSlDevgGEaVJ76PAWZ3Nmtkl23GgNqxDHaxzqkxGXaQ4s4Qb/kldfVMXE/nwiK80GjqZ/zBt2s4gXwV",
+	"At0O+a9nUEQBqlOwEUFPUI+cT7kmiYyhsIdlvFDyUAqjaGxcS2Wmrpm6EKCMjGnMoiI+r4woi4jdpb3D",
+	"XAa6ylOmIzcPxKohqpkp08zOiN4aV+iZJRcCIMtN70JciBMpru1gUujDC9GFeCwykglnGvwdWtArNoip",
+	"ZkeEO8eP1a/1EXTQwgcfXp+QZ8+evSAfz08wVgeC4zEJiGSKxZALcSEI2Rru9fvPu/3dbn/vfPfgsL9/",
+	"2D/o9fv9/xpu9+wCXtUbqPvonuE/us4T133zcki2aK19GU+wWNhojmBFWHBNrlhm3LgQgQnLHbY1IRti",
+	"PviL/YMft5sRrZD51wxmtQO/5dq4cT9fwD150Tkkn3q93mVELoob0z60d459Vrk67eOLTq/Xu+jcDXHO",
+	"4X9A68CfhnCMw//AF38awmy/lpzKsfSS5zX5JxW1zj65SOHnKZuTBNkgGXomfUg+XQ6Rv6U8ZgLzzB0l",
+	"2HtQcWYolFSAUhpFCKT3TLrY1R3/dWkOKAnJcqaKfdW7UEpnUuew86zX7z1z4VfAT3fsfyasJZJcozvN",
+	"ZVwBxNzwEUIT3C3ESMJNSX9IORSQU46wgExxB7xJOoedvzLzQUps2lDp6LzX7y9paLdZI7uqJ7ClmZ3b",
+	"Han80kNu5Cq5hGcolrzjwoIrt3Hn8NNl1NH5bGZP89D7IwF8UdFx04IGHVVRx9CJxrwFQzuXdqydHhDf",
+	"lZA3Yue/b650z+88eE5vsIypxVgDPYmv2Nx3U8CgPkRZwEzNJ9AXmGrXWCEJHg6UKHjEw4HxW04FeORv",
+	"bER+YXNyxsxDH8lpUZ9CY0XEa6b4eF6j7+rB2AvBHYz3FLecg2HKddmtUcKROwaqNcMm+PYmSpCd+j9V",
+	"8BxeokN2xTkYdmt2pgYdxe29P4PQPruhkwlT5OMbktEJe3D8L4YPo7qF6M5ngMxdK2SPMTFcTxkzEcFf",
+	"LAfmsRReSGjs4wgb9o95yqwSNmJJAtWWK5IAXCp4FK2wP7YL69QLuX1qLu81T5HA/VpgO4VcV++FT92I",
+	"7W3wg/EYvWWF5u4uNyNVek1x/cvxxVVa2skwXS/QqH/EBV5aAT+VxckYA7g2REkHvruos9/fX42ERQPo",
+	"h8Xc4ypK+VMLYHAZEhLGXaFvrHqy1++7nngu9wGYDaCf9nKoPiIY3kWEJEkRbxbEzr+VURiPxKPdDC2H",
+	"5HfANaEpv35wxvGWXzOB3a4CQK9FzywVYCxZFnoB1aQWPRNZFeGaKcOgLYu9eYLABiH19I39/Ushvkmw",
+	"ZBDwxWYqnOyG6lIDAdXuoY8D9CuvT/nMkuVn4yOXgmfz89xA6TsIhUOmmfHapzVOLRKndWhyw6rqltts",
+	"+5n97+N3bzc7M7/uDbnWN3Iubr+BcynCwoIHcoKM5xSjWM/+8y0A/QNLuD4iB/1naNhkHJpRcytfKkbj",
+	"KbgSg+K9Czh7NPZUhggHDgTV3JKFEgps2HWvP+g/e9qO9ZWFgJniRhyRIaZM+nb8/MHl3BJAQXS43t0B",
+	"W9oO2Mq6qZy04saZmwEs3EZHRLAbpg12nY4ItnyC7NERhHGqiGAjP7SU8BkjiopJAFHAimdVfN+Sb5Ws",
+	"9UoYMFjcOJs812i55L5wppHKlwt07QILQcwXLXSSGPQOxDJJi5JNW8Glz8GhiraF6+FKrcmlHTO8RwpC",
+	"LoWW2rBTC8m23WguYhbey9JazW2Tj9hYeggvmxfb7d5n3hCEyrPfectn3HTWePEEnSSbCsEbUXetY2SQ",
+	"xK3SYeV/hvCr04gTZvuryfpnWvTng092V3/yUVBnYGYJfvRs9UevpRrxJGHiy5lOze/wycdm3y3worph",
+	"vqpguy9qXAmM+q0cCfk7shqZJhVm5OyKc9/01+p8Y6niZczno8YKqEs5zwnVrMuFZkJz0PGxo7zX+Rbq",
+	"KISIxXuFSqRrphZ873RSa7C9lFDggOun9y9PJhZqCJi1yGPnM0/unMkgDjirPoB/TSQEY+hccq8GI2DR",
+	"CJtYIgEDFdypPXJMfOOosl1Iyug1s1op2rcuBHXuN0XthbuVcE1HKRcTe2MlbCaNz/JPqTZEChYRbjRL",
+	"x67aOEugDZZLckGq3e+/uBBDjPlB76NdO3AMlqDxPEDAmJX/ERNDGhS8giLevHTUAJj0s0Tx+GEJwRUN",
+	"uKt7iV1E3+PTYZu24rzLgAHfONltbATa779Y/cFbqg1A6Wko+8R1G/a95yEYwBILkiZUx8SW9tA/bQn5",
+	"52a6QzPe9fWCW00fRcO31N5Wzmvd4LhHBGv3oIdNWDZA9FTeCEInFHvT1UkOZPXTN7/YyTclt2/rpoJN",
+	"rL6mwE2whZAxU8aVh9j2k5LNfTC0YiSoYINHhEUPRwQ5rG2OQLtpy7LBhg6s2/mQpUjn0MGAF63QIKbj",
+	"7G/H3b2D52RKsaV2HZEwawNPYXPGnbBZJqFIPsRDPBYTh9W5/JK1OPjuA899hpW1Wpj4FZtjS1Oj3QH1",
+	"imL8sKATGk9Z90QKo7AnTmhG9/4OvOzefS/P7EliZjudtC/Xf4xvvZcwCK736W6UNdj9iRTjlGNQ2f7e",
+	"3jqzOAu3j27/IgpEHCK0iB4K+xeb/L0Q8FxAaJA0LRZoIzNNbqS6snIXtRJXbEU5IcFe5y4d+yZPnC1M",
+	"k/3+/iJdfmDX8uredPkyxLT3A5IpzJJgnZn2DTytYPIEvqaKQmwBcD+E2FHSuIy3doYt08Qz7SvGKrAd",
+	"O+tYLMWYT3LLrieKxoxkTHGZkC23LyKkcLW46wgCkz8ogvS/GtfEFr3/upzzaVEeaqNUcP4Hf20tR35U",
+	"R7vVeNAw3p/xidClPkuQ+RUtmF3oIhnTGU/n24W3PoZ0lYCIAvOeljUXHkPGqE9SnOg6wsZ+yIsDkfZ/",
+	"QENKU5PCfkDF0SxBH4z0bUWaY2gOjw7NotNQsIIqirVjqWZkq4wNsCK1hwcZ5cZIsd27EK+t0hXbbcQ5",
+	"mAvHlKe5YhoYMBWEJ0wYPuZMganSCtD2l90DMuMih/og+3sv0DLygRk17x6PDVPbIUMIdHR5JAStdYu5",
+	"g/Docqjb7s3NDYSJdnOVul59GzjNarVsn9pGkpvpOQZ7BTVAjJrLKFf/knfD3hpS9bmU76iYu7n0Q8eO",
+	"8Ql0U8HyhGBflyjLFsGorRwg6tx2FTWsC8G+nUN83OQLEkt2hxkDimi63jy/foccLXTrI2DObJFmA2Qr",
+	"80AQ7H74amOJvdt6X8eGAIeBq13CazOslLpMZXkJz3X16o2cBosJhFFhooAjhqvcTC0guSHyxr6APtEY",
+	"y3c7S/OF8MjQI+fe8OzCMevW6pgKIQ3BBXqz9NZ+/wWpGp8jb3kOclzchSsM+0icN1im/L6SAS44+eZt",
+	"vU9hui2QGoFSRcUWlAsZy9pjzoBWu1x4vbtVwvwrM1UUeqSLbpkfoFja1zdMuqUE7ZJh/9YZM7rwY8Gd",
+	"sJUL/nvOIhI3vLVW3qci2ZGKqGoZ5Wr9ZFmEi9RPCV04j0zrtRLTTywJreMoqiPKN2rZewjFosAlqUg9",
+	"PXPJvefEguUmmUwxzQTGmlpRgWuiM8heO8VfQFjAZ+4V8MIQ5SQRe0veTGXKnPgRXQh2a7UXEJG4sB9P",
+	"pTLOoIM9dbDdksvZSqXGAEVLBPPtCKP64IVcKWzIxhXh+kIoZnJlZQ70BAXuQFdv8twnTDwGXTRqWn5j",
+	"KoJgN3+qCV9bTXh1G3vnqpfOXYordBy0Z2RP5z4qgs+BbadrNOxr59jFYAuwQpkpmxEuegT6R2hiJc7U",
+	"DpaQLZ3HU8gMBi/wcNvV+7S3DwQ6fChW5UMjMCU7N9MhyWTK43mYHt1qH4sU6yVbn9ohtpQWzxsiHP0j",
+	"0eXG/q2vTpOlv6tNqltOffGUmp2yJ79efrG65PuTKTXkpPyI3HDsrz+jJiJaklzMZMLHnCW1fH2rp0ON",
+	"g8QtmGl9IRbqJFCUGDEbeLtHfoNsYuxNd0gs+g9RkwD3mr3dh5AEBUHTXXxvSOT4Qgzt9nrl9nrxNBdX",
+	"QyeAasJEYkUBTFdOqKGH5NPLX9+/uhz6+EYyPAS3Thdyb4ZQQZgJcyHQ8L17QHSPvLo1VvyVQh+SYVmn",
+	"aUholjHhCj1Y9gisy972PrMdxQNipJUo8MMLsTXMdVH3ZzDl2kg19xvPFMMxQZPHKAD3ynZEhmV1OqtX",
+	"i4QMY6nN0CXkWWEDcatHhmJYtKrf7ZHjVEviWeHIpbJqsjXEf3h2GNTREQktVpRI8XhW/MokX0laaey0",
+	"yMKrImB9tEYxZkS1i7zffxYHURSM5PA7GxbJAKaoeFOgaajgTZBllxOA6R2Rx66zwbP/0T2OY5Z2f87H",
+	"Y6aC/QOHQg6JFO57DQSfKXnLmQYzoVsvMVMl88m0apVbkunzLXvjnuxiOOivEzDhurMWrbIO1rH+BL7a",
+	"v8dXDxKcQSzOV1DSt6WutFvbrtxj9u1SDWzeWDsJG+WT9nvL9dRyZghfiASL2FhWjM/ZLY1N0fi2eG0k",
+	"kzleBTI3UGsGbVW9gJ1ylE/+tVggbHlJ2iq0no3QbuQBi32Zy9uvBPMfOAblbCpv6mAo0LBKBRgBrl3t",
+	"9vWQ/3MpbiyNX/pNqittufbNlMdTCLL0HfWIyoUVJ47IDcShU20PL8ljlljWPqYKA8hjqZJQBv+JHSRd",
+	"QP3N4lVcqbvHDluBVcJ6Q3j725RBIAP1uaRwKlRbCAmwGQms6DFiTBAjU0hm1kZmf2TkNTIrpdMfSmCU",
+	"MLofuu6UBYedhX/BZm+P68yXQv9mEcrXQm6rfeMBB7cebvoPjC8lEfl4IF7kZnMxiYqQMIOFYNtwB26K",
+	"9sD7oq9/yrXBVsvLVM+YCnwThw3H27/DKR8RXcqm4q251HhDugIqMTXUF9f7Ol4jhFe1fg6RVjWoJTsj",
+	"3BpHtxM3evsHqbyAe63T+2MfwUKr+sBxVN9xNbZ4zFzTdDvIVzqV3ywbYTSeOlSxqJ1ILNRnf+JWtNZm",
+	"jQP6DP/3okMbE37nelQ0+G+g5I4fbmnVnWpN9f7K/s+Xj40JbWz7C0/4aXnur8IteMmZF02Q2zjq+0oe",
+	"NdkazQlUSeVSbB+R4e9DMqMmnjLtyigs+n3DPPW07L28NOv3nN0aX7HHfoB1nqCaJReteb6/t+X4rm7K",
+	"971l/FY7ii5NpPIH/Z2mTVWbdTtULh5VU6dCJsjTotz4N5nmVG+h+8RunaJQeZjfgfcOX2mYBF+d08kq",
+	"Bwy882cyUpu9qyyDH0DpBn9emYr0phLCRxSbUe5rhFat/0TkadprD6e7H52M30GA0Hq5R18nEm5T2+7u",
+	"GmhxqqAEMNQTe42N+R8oIm4FbkStUll5hI994yyx8H1H3OIpxbHjVYd6r1yuIjavJWjuASj60a48bCH2",
+	"xDbqFfjrA+7+0Hj8tdibi/HTcsbIGANz5Hg1t8vygGLiAntSNjaQc4ZBPJoZslV50aUpmCkxEi6/iPje",
+	"2fbJ57tQiiVGqH7jxON7nX9b5OOie/+kn0ehnyKHcy3ZsdqZKqjbv5PaEMViJkw698kaWAoKdHvNqALl",
+	"Hmrdo7nLNVkiDpk02RrnaUoMuzXbYV3/rOxMFTIWNXT3WkPUL64MWHRMXbdofa2N4WJ5vt+gP7iRZMwF",
+	"1rNGyEjlAfOnUaIA42qjhMfQ79QoUe255qiweLTKKHFWdD77Jo0S9ea+T2yUKDuctRolHJz/oNfLd2DF",
+	"ODNUmdKdFyaBxkUEvt2lrt16N8jHZ1FuohZEQ1/kt5CchSshEqpxp+kKztME+6LtKGT+uTdH+tP88+Dm",
+	"H+8k917xajPP0E2zgp6egJJWBDr8aQ8K2IOW8s7HsAc9DIk/mrTxVexBK/DX24P+2ALHV9NnsTGX6xAN",
+	"apS8ZpuKFVCVq9q8ORwbVCm8SUZz4lbeI0Mstj4kO2QIpQ2GZMuruTzR20THSqYp9mykBBqDFXowFxfC",
+	"tWVIuGIxdpwaYlu7Ydmo1ursdMKC5WO4Nu9KBr+GkiwVtqqsphK4Y+hQHUMbYNeEG/6ygAi0M27TmpVM",
+	"2do6s1s5Nn9d1Jh/Fem8uL6g+KkiZkpdFUv3Q5vOjAezqSFg2QIEu9lkAYAOm87/Panq7vRWq+qleeOP",
+	"fyH/sFrgut/dvMQe4LuSf6P2ALe8r2MPKDq2t4iYmO9WkPKfqv0X0gHkJxLqIbrBJbyugn8G7z2+VIfz",
+	"tOINNVwbHv+rMLW8/TTvxdE8CsxFvKJViG9pIOvlvLzPIipDVyo+Bu0KTXlhKiJcQKotNxcCRKBDkmea",
+	"KaOhk/K8VkkDs3kjrDOFQyu7gtlIGymY7hFIJyfDSr/i4YWA7HV9hWU3jookL0rwDZhizKDIGLUTg1CI",
+	"ickTDikQ0MIBX66JO+xCFLMTxQw2pi7LAe/2D4kFpas6AgPrWFmdKCQ1YiKECMqMi7he26UvvZkpds1l",
+	"ruFA2kQg/KbNeXGwu/cFMtCjOiHmIj5tuTVKscb15HhaBrC7xjx/lYI9kL9dE+hOVeBwlQNY0r28W+io",
+	"UO1v/+nSHmi1K/8n7K4Acf9tCOeyAqCJiWuzaapN4otW2zuABm5BzZF8G8qIKN9OLQr1jXa5g5VmfL1K",
+	"ADoztLOoGBxjaQQduaz2iLjyeTCYL4JXGQdLJCyM8xEqj5Ql7srlVPotkS2rVJEhFrfbro7qSqkt7SFR",
+	"Ru82HaU68OkJAt3X88O+CSVTdR1p/NVXOkv9ddCyGOThwPzgWLGwtRyPUy5Y0SCSC6INy6rjWiQLKGbN",
+	"7N5mArAm0FkdCg+cpDRPWGVQSAsKL7Q1OcVnFFeyg7b9UXFF4nBqR6+RyqDtzff/AwAA//8=",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

@@ -236,6 +236,37 @@ func (q *Queries) ListUsers(ctx context.Context, arg ListUsersParams) ([]ListUse
 	return items, nil
 }
 
+const lockActiveAdmins = `-- name: LockActiveAdmins :many
+SELECT id FROM users
+WHERE is_active AND 'admin' = ANY(roles)
+ORDER BY id
+FOR NO KEY UPDATE
+`
+
+// Every active administrator, locked in id order. A change that could remove the last one takes
+// these locks first, so two such changes run one after the other and the second sees the first
+// (a row that stopped matching while it waited is skipped). NO KEY UPDATE leaves the admins'
+// sign-ins alone: their refresh rows' foreign-key checks only need KEY SHARE.
+func (q *Queries) LockActiveAdmins(ctx context.Context) ([]uuid.UUID, error) {
+	rows, err := q.db.Query(ctx, lockActiveAdmins)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []uuid.UUID{}
+	for rows.Next() {
+		var id uuid.UUID
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		items = append(items, id)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const updatePassword = `-- name: UpdatePassword :exec
 UPDATE users SET password_hash = $1, updated_at = $2 WHERE id = $3
 `

@@ -74,10 +74,16 @@ func (a *Accounts) DeleteProfile(ctx context.Context, p Principal, password stri
 	now := a.now()
 	var families []uuid.UUID
 	err := a.store.InTx(ctx, func(q *db.Queries) error {
+		admins, err := lockActiveAdmins(ctx, q)
+		if err != nil {
+			return err
+		}
 		if _, err := a.checkPassword(ctx, q, p.UserID, password); err != nil {
 			return err
 		}
-		var err error
+		if err := admins.check(p.UserID, false); err != nil {
+			return err
+		}
 		if families, err = q.ListUserRefreshFamilyIDs(ctx, p.UserID); err != nil {
 			return err
 		}
@@ -90,7 +96,7 @@ func (a *Accounts) DeleteProfile(ctx context.Context, p Principal, password stri
 	if err == nil {
 		a.revoked.Mark(ctx, families...)
 	}
-	return err
+	return a.auditLastAdmin(ctx, err, audit.Event{Action: audit.ProfileDelete, ActorID: p.UserID, SubjectID: p.UserID})
 }
 
 // ChangePassword replaces the password and ends every other session of the account.

@@ -264,7 +264,8 @@ export interface paths {
         post?: never;
         /**
          * Delete the account and everything it owns
-         * @description Deletes the account, its sessions, API keys and everything it owns, after confirming the password.
+         * @description Deletes the account, its sessions, API keys and everything it owns, after confirming the
+         *     password. The last active administrator cannot delete itself (409 `last_admin`, audited).
          */
         delete: operations["deleteProfile"];
         options?: never;
@@ -395,7 +396,9 @@ export interface paths {
         head?: never;
         /**
          * Change a user's roles or status, or unlock them
-         * @description Role and status changes sign the user out everywhere.
+         * @description Role and status changes sign the user out everywhere. A change that would leave no active
+         *     administrator (disabling or demoting the last one, itself included) is refused with 409
+         *     `last_admin` and audited.
          */
         patch: operations["adminUpdateUser"];
         trace?: never;
@@ -1476,6 +1479,34 @@ export interface components {
                 "application/problem+json": components["schemas"]["Problem"];
             };
         };
+        /**
+         * @description Code `last_admin`: the change would leave no active administrator (disabling, demoting or
+         *     deleting the last one, by itself or by another administrator). Nothing was changed; the
+         *     refusal is in the audit log. Promote or enable another administrator first.
+         */
+        LastAdmin: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                /**
+                 * @example {
+                 *       "type": "urn:ccbackend:problem:last_admin",
+                 *       "title": "Conflict",
+                 *       "status": 409,
+                 *       "code": "last_admin",
+                 *       "detail": "this would leave no active administrator",
+                 *       "request_id": "0b9f3b6e-8f1f-4c43-9c35-6f0f1d3f1a7e",
+                 *       "error": {
+                 *         "message": "this would leave no active administrator",
+                 *         "type": "invalid_request_error",
+                 *         "code": "last_admin"
+                 *       }
+                 *     }
+                 */
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
         /** @description The request is well-formed but cannot be applied (e.g. an idempotency key reused with another body). */
         Unprocessable: {
             headers: {
@@ -1911,6 +1942,7 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
+            409: components["responses"]["LastAdmin"];
             default: components["responses"]["Error"];
         };
     };
@@ -2148,6 +2180,7 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
+            409: components["responses"]["LastAdmin"];
             default: components["responses"]["Error"];
         };
     };
