@@ -1,7 +1,13 @@
 -- name: CreateUser :one
-INSERT INTO users (email, username, password_hash, roles)
-VALUES (@email, sqlc.narg('username'), @password_hash, @roles)
+INSERT INTO users (email, email_skeleton, username, password_hash, roles)
+VALUES (@email, @email_skeleton::text, sqlc.narg('username'), @password_hash, @roles)
 RETURNING *;
+
+-- name: ListUsersWithoutSkeleton :many
+SELECT id, email FROM users WHERE email_skeleton IS NULL ORDER BY id;
+
+-- name: SetEmailSkeleton :exec
+UPDATE users SET email_skeleton = @email_skeleton::text WHERE id = @id AND email_skeleton IS NULL;
 
 -- name: GetUser :one
 SELECT * FROM users WHERE id = $1;

@@ -2179,6 +2179,12 @@ type ClientInterface interface {
 	// Creates a user and signs them in. Fields not listed (such as `roles`) are rejected.
 	// Rate-limited with the `auth` policy.
 	//
+	// The email is stored in Unicode NFC with its domain lower-cased (the local part keeps its
+	// case; sign-in ignores case). An email containing an invisible, control or bidirectional
+	// character (e.g. U+200B–U+200F, U+202A–U+202E, U+2066–U+2069, U+FEFF) is a 400 pointing at
+	// `/email`. An email confusable with an existing account's (same Unicode TR39 skeleton, e.g.
+	// Cyrillic `а` for Latin `a`) is the same 409 `account_exists` as a duplicate.
+	//
 	// Takes any type of body and a specified content type.
 	//
 	// Corresponds with POST /v1/auth/register (the `Register` operationId).
@@ -2188,6 +2194,12 @@ type ClientInterface interface {
 	//
 	// Creates a user and signs them in. Fields not listed (such as `roles`) are rejected.
 	// Rate-limited with the `auth` policy.
+	//
+	// The email is stored in Unicode NFC with its domain lower-cased (the local part keeps its
+	// case; sign-in ignores case). An email containing an invisible, control or bidirectional
+	// character (e.g. U+200B–U+200F, U+202A–U+202E, U+2066–U+2069, U+FEFF) is a 400 pointing at
+	// `/email`. An email confusable with an existing account's (same Unicode TR39 skeleton, e.g.
+	// Cyrillic `а` for Latin `a`) is the same 409 `account_exists` as a duplicate.
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -2980,6 +2992,12 @@ func (c *Client) RefreshTokens(ctx context.Context, body RefreshTokensJSONReques
 // Creates a user and signs them in. Fields not listed (such as `roles`) are rejected.
 // Rate-limited with the `auth` policy.
 //
+// The email is stored in Unicode NFC with its domain lower-cased (the local part keeps its
+// case; sign-in ignores case). An email containing an invisible, control or bidirectional
+// character (e.g. U+200B–U+200F, U+202A–U+202E, U+2066–U+2069, U+FEFF) is a 400 pointing at
+// `/email`. An email confusable with an existing account's (same Unicode TR39 skeleton, e.g.
+// Cyrillic `а` for Latin `a`) is the same 409 `account_exists` as a duplicate.
+//
 // Takes any type of body and a specified content type.
 //
 // Corresponds with POST /v1/auth/register (the `Register` operationId).
@@ -2999,6 +3017,12 @@ func (c *Client) RegisterWithBody(ctx context.Context, contentType string, body 
 //
 // Creates a user and signs them in. Fields not listed (such as `roles`) are rejected.
 // Rate-limited with the `auth` policy.
+//
+// The email is stored in Unicode NFC with its domain lower-cased (the local part keeps its
+// case; sign-in ignores case). An email containing an invisible, control or bidirectional
+// character (e.g. U+200B–U+200F, U+202A–U+202E, U+2066–U+2069, U+FEFF) is a 400 pointing at
+// `/email`. An email confusable with an existing account's (same Unicode TR39 skeleton, e.g.
+// Cyrillic `а` for Latin `a`) is the same 409 `account_exists` as a duplicate.
 //
 // Takes a body of the `application/json` content type.
 //
@@ -6028,6 +6052,12 @@ type ClientWithResponsesInterface interface {
 	// Creates a user and signs them in. Fields not listed (such as `roles`) are rejected.
 	// Rate-limited with the `auth` policy.
 	//
+	// The email is stored in Unicode NFC with its domain lower-cased (the local part keeps its
+	// case; sign-in ignores case). An email containing an invisible, control or bidirectional
+	// character (e.g. U+200B–U+200F, U+202A–U+202E, U+2066–U+2069, U+FEFF) is a 400 pointing at
+	// `/email`. An email confusable with an existing account's (same Unicode TR39 skeleton, e.g.
+	// Cyrillic `а` for Latin `a`) is the same 409 `account_exists` as a duplicate.
+	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /v1/auth/register (the `Register` operationId).
@@ -6037,6 +6067,12 @@ type ClientWithResponsesInterface interface {
 	//
 	// Creates a user and signs them in. Fields not listed (such as `roles`) are rejected.
 	// Rate-limited with the `auth` policy.
+	//
+	// The email is stored in Unicode NFC with its domain lower-cased (the local part keeps its
+	// case; sign-in ignores case). An email containing an invisible, control or bidirectional
+	// character (e.g. U+200B–U+200F, U+202A–U+202E, U+2066–U+2069, U+FEFF) is a 400 pointing at
+	// `/email`. An email confusable with an existing account's (same Unicode TR39 skeleton, e.g.
+	// Cyrillic `а` for Latin `a`) is the same 409 `account_exists` as a duplicate.
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -9900,6 +9936,12 @@ func (c *ClientWithResponses) RefreshTokensWithResponse(ctx context.Context, bod
 // Creates a user and signs them in. Fields not listed (such as `roles`) are rejected.
 // Rate-limited with the `auth` policy.
 //
+// The email is stored in Unicode NFC with its domain lower-cased (the local part keeps its
+// case; sign-in ignores case). An email containing an invisible, control or bidirectional
+// character (e.g. U+200B–U+200F, U+202A–U+202E, U+2066–U+2069, U+FEFF) is a 400 pointing at
+// `/email`. An email confusable with an existing account's (same Unicode TR39 skeleton, e.g.
+// Cyrillic `а` for Latin `a`) is the same 409 `account_exists` as a duplicate.
+//
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /v1/auth/register (the `Register` operationId).
@@ -9915,6 +9957,12 @@ func (c *ClientWithResponses) RegisterWithBodyWithResponse(ctx context.Context, 
 //
 // Creates a user and signs them in. Fields not listed (such as `roles`) are rejected.
 // Rate-limited with the `auth` policy.
+//
+// The email is stored in Unicode NFC with its domain lower-cased (the local part keeps its
+// case; sign-in ignores case). An email containing an invisible, control or bidirectional
+// character (e.g. U+200B–U+200F, U+202A–U+202E, U+2066–U+2069, U+FEFF) is a 400 pointing at
+// `/email`. An email confusable with an existing account's (same Unicode TR39 skeleton, e.g.
+// Cyrillic `а` for Latin `a`) is the same 409 `account_exists` as a duplicate.
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
@@ -19813,200 +19861,205 @@ func (sh *strictHandler) GetChanges(ctx echo.Context, params GetChangesParams) e
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7H3tchs5kuCrIHgb0VJskaJkyT2WomNPLdsznrbdWku+nltLR4JVIIlVEagGUJI4Dj3Pvcc92QUygfoi",
-	"ih+yJNs9/afbKlbhI5GZyO/83InlLJOCCaM7h587U0YTpuCfJzSeshMpjJLpe3lmpGL2ccJ0rHhmuBSd",
-	"w85xekPnmgyF7Gr7xvCQmCkjI5nMSUyV4kwTSoy8YoJIRTSLFTPETKkhQpLYTkG2RkreaKYikil5OydS",
-	"XYiTl++3yYzOyRVjGdn68PqEPP9x/wX5f//3oLe73SNnTBgiBWHXTM2JYjqTQjMixzC9zJiidoW9C9GJ",
-	"Oor9nnPFks6hUTmLOjqeshm1m2Ein3UOP3X88juXUcfMM9Y57GijuJh07u6izqtzOlnc+vmU2YllrmL2",
-	"gybXTGkuxRHRTCSEGzKi8RXhggzfjLvvqImnQ2IkybOEGkY0HbN03uvUFnNLZ1lq577oPLvodEJLOVV0",
-	"MqPvJRzO0uMA2A4jMpaK/O38/HRnt9dHgOtFeK4LJPg+BKS7qJNRRWfMeOzJlZYqDLWhYLdmEMMbQ39m",
-	"mWLXXOaaZHTCjojM6O85swvj9rPfc6bmnagj6MzOi9/WoDejt2+ZmJhp5/Bgdy8Euzcvlx8i4UkxX0bN",
-	"tJyOJ0sBNJZqRk3nsJPn8GZg6oTNMmmYiOe/sPniMt7RKyCUWDGPHRZZFDNqjhSl6YyRKzYnN9xMyydA",
-	"aPYRF2Rvn0xlrjRRLEstGpgpuxBS8QkXNC2JZAuGGBZrMt0P8AFLDond2nCbcKENo4k9G1gSFxNCJ5SL",
-	"o9piLgQMRUnCx2OmLE3Cgrjdy/7eXkSoSAjFdU+lZmTMlTbEgpJpY9/ThqcpUbkQdg78sP8C6RZOAjlS",
-	"eRYVUHYtLFtwYO/gIOrMuPB/71oENYYpO+b/+XRxcbu32724uP3x1eW//1v4zMZAtQEiy7J0TqRI54Qj",
-	"7lbYgOUVblMz+7mlNpZqRvZ39wAaQtrDmpB4SsWE6e1e60Yd22jf4fPQst/yGTeLiz6lE0Y0/2crSaXw",
-	"XXWuhI1pnprO4UE/shPzmeUDe/0+ABb/2i2WwIVhE6ZgDWdMW16IBBegJ42/D76Qru7sx4jUwHN+pskH",
-	"xCz7VyyFRW77T5plKY/hRtjJlBylbPbv/60tXD5Xpvs3xcadw87/2CmvxB38Ve+c4lc4aYiFFAg9o6ld",
-	"N0vsfTemPNXkmqY8wfuocxd1TqQYpzz+aouM3fwaeQkVhN1yDTTuERnW+Uop5OBPtchjQZidk2xRMSfa",
-	"UJPr7aNSoNCWqd1MeTyF9b2WasSThImnBmSsWMKE4TTVJLW3PCUeiYmSKULvr1KwJ18YXIsWC2WaMGXl",
-	"LOEYlKFcsIRMuZVz5kcWusogTwc0kLmVp3Dpb6k2x8mMbwLYQnixXyTAUKg2AwrD2LUaytPOYcdMuSY3",
-	"Mk8TkjJ6zawYSGPDrxmBd7k2ihq421mJf4sDzpjWdMI2G7FgVUCRA0cQA5zoDlmRfcCTzmGnP3oxfjZ6",
-	"zrp/Ge+Ou/vx/rPui/jZQff5uD/eTZ6Nd+mPzPJLQNPO4X7/RdQx3IAAV5B4MWeuxGEcW5mQieTQQe+w",
-	"sqW76Mtx4EQmjAzLQZ00jlfNOjAiWwnXdJRyMYlIwmYSuIIVyBOWMvjDDmhnsNgSkdGccKNZOrbcbjQn",
-	"1F5vTNVH3e6R9+7Wu6HaLSc5QvlEsXGuaWqRliOy0jzhhqRy0iOnSs6kYXZwJugoZeEJUKywQsNd1Hkv",
-	"zWuZi+Qpie+9JDqPp6UouWXJ0JARS6WYaCvLaTljUjBihYFtILNTxWIpEm7HeE15yp50yRW1xN7KVvBy",
-	"KgyqZ1xbJLHLZ8oyFivdHRXSS+UcYS/nUr6jYu6uX/2ktwZRVmYG+cUiCrWowwVJZXwlc3OEUjShY8MU",
-	"GX6wf3SP7R9Dq45KkWgrElUU3w/UsBYpCq/RGeUgrf6eS0PJ1ptX569JoujYbEeE9SY9Mrzo0NxMLzpH",
-	"6qf+kflpf29YV/UWxbZi0u6pTHk8D8+NM2bwxvKJf/9pt39089Pz/uqZS4gsTnqGELIIfEO5CY5VSn52",
-	"uI/CrkAq/k/21CQIXL16OwNqfhSZkrG9LkYp+4qC4Q1L064TDUe5ITEVQloWQWAVLCFbcIZUEF7qOKA7",
-	"KZZrlnhxDRmglYiQj3zMtFGMzp5cXrMbnMmEpSRT8ppbiWMMfCwCEeSaqVTSBCVhw0Ekzg3Z4kYTeSOI",
-	"u8KR0xiSUW03KYXdVXEbAkUen75xanOmZMaU4Sjwo7qcDKipqQsJNaxrJ1zUGaIOu824YnrZNyJPU0QW",
-	"1EgWxuDJGupJhAKLPbkvmgx1ps+LP2SKjfltmFGgnh1PqaKxYUp7Kwsa4CI0LsRyIrhmBOm6ND/F8Wjw",
-	"j6tn1y9oaFfeUDPAsQYoS+XCWPluQVcGrkuJkgaQ0OEwmSgaM5IxxWUSkZspw6tfpom3EWojMyvXqSsu",
-	"JnZ994HeXVW9/IR2HIBnAb2oikQ17GicX2n0kqP/ZrGxoEC8PIEBgNoSvM1pelrB0zFNNYsaqLsGGrZi",
-	"QsUIsOu08YqZYzkIYIz2vbzlqDzXF5tQA3yCGzbTqxiGI9a7Yg6qFIW/p1QPZs6M7H4bSZkyCnJbxSho",
-	"X9jsZGGFlRnqw7Xv9wyQbXHHNOODK2Q56+1VFwM1LtCpZXVSxAyM1gmhmgz/0T0+fdP9hc2HljUOj92F",
-	"CRRySH5mVDE1bKPJ/9zr9XqdVQDxGyhWFoSBFaI/arz4aZr+Ou4cflq+Y3j7LmrCywpbrJULnDFj9faU",
-	"ufsBJTSNxn0Q+eNY5sIQHOaBqL22psXtX1YB8BB4XwDzm0d9v9KP4IxYyblmXFSf7jZ5GdcDVCbDu1My",
-	"de+tA8YPMmX2qxkXb/D93QY4o04u+O85cz9bGN3ZZ/a8F3HvJGVUaYd43ZpqUNyKuWbqB02sYJ+CkdY+",
-	"sJyyQmfFhu5CELUq63GMU5YeEysJ9xSbcG3Asgt/wxLKP2Al/k/FxorpaePPAch/le8rX1ip6UaqZIDa",
-	"WPFYyTFP2QDU9uKpYwoDvPKaT+GOXnzKruUVPLVY07OQGaATqxN1rthc99x3l4EbC+DyShgVEN5oAa6l",
-	"VFWB7F1kP5JqEJa/VkpSaITS7fhe+6483cZ0XJjn+51Fw3fU4dka5Bt1ZAz69GZyq8xNLPH+9+il89jq",
-	"NZZbUp7mKnwGVaPWGovTOez7vjAG/KATp37cQzyrAifySFJuv4ICtbUC8GvT13ZeHv5lG/m+lZOHuAVK",
-	"jP/mr4HcTM/lFRM6RJwWswbguA9I9YJ8ONs7eE7+/tu5c3hbsaZdjmnVwrhotznAxe3FA6a1CyNwn9bE",
-	"oxdWDF6kR88/W7ZxxsUkBe5/RNits5JSQ3aud3csD9xx3wd3AGMO8HFJkrjnIB3mTs5aLV01ThY+jOpH",
-	"0txbbT018IZO/gS2euqujorPbAMFxpkEB/4CqnGL4mFUV1b29ldoKxZrbzYZ88e92oh/WUUmC8tuzNgC",
-	"LnNCRczSgAkCnjvbbUMPVzlD1ZYWDu4JEy40BUyoxiq8RoKyG5I1oqqrdK1Ig+pea27WcqGtW5xKHrPF",
-	"LY654CCEUF0Xb+yqrZqMsLcoKNNBTNPUXknOCDUY89S0UAQXCbsNGRKjTionmZIjvYQPlosvfEELh1Ma",
-	"wlZeXM4Psd67Mq1RPdWaa0OFCW6zApZ1bxF7HOdSpic0TRfvkcYxw2oKgAeOt3nNAthLsEWNE27FD2mZ",
-	"rRfaGpAG3Nlsgw7fAtdkLJEdrRzBvndXmHDWldKSoDkNLJnBXxwYKgceT6npxSU8Qsdep9w6a3h1a5iw",
-	"v/bIOVjltHO8sPIisvwBgtISwkVNJV5XFtNzbdhsMOZiwlSm+JqUkHtiWgX+j/BiWIpDkJVH4+EbFaji",
-	"J1qNbpULqg7GXzMmjt/8AK4oQ8rz8Gb3IzLmLE3QvpxaLSwhVKE8kcEfIiF8IiyQe53mDTejt4NyTLxo",
-	"8YdK9EsLNCvoZoe597dIopvR1TtH1zi3V6L7fWcqbNGqYTZDvbAblgQCxLGaO3u6qsYurTRbRp2AwPar",
-	"SOdkF8LG8iyTyuCxFbFJu9GG8M2oomnK0kGdR7d8WLmWMyUrWtJS4navEkoEuylIfUtIwciEXzOxbTfk",
-	"6KSF1O/LXI6zzArnECJRMBYjMSrA7lz9oP2S1pvXXvmL+gAIMERbqhMxuOvzzM6z7ywsMzu4FMwZGJvD",
-	"VpB7kS0XKLzfxNhLWJBidBbWp/C3gYRlBg+2YccScZonbFAwwHVMP4bNINo4R62uVOZlPoJ7uYycq2Bn",
-	"vxU7RT4bORsi4GQhlDXc9xZ/hhEZ0txI+3/PgoeRBf9nO9ohGecCFOio+Nch+SzojN3d1U+kjPEVzgIk",
-	"q6F5gfttNR96T2csASnGXfSXblOby0EhIcHIbJCtAPnuhiDPNRt40nKhUkvp61QxR2DFJf5DcWt75m0J",
-	"Yej/GIbFfK8cro7vrF61/kotron2uzR0fVY28vGMJDJNqdIQ04Oa9hUXgWsRYsCtrJiEgb8AVPzgRnHD",
-	"1vyCiyw3a74rc7P+y0YaFPFXvrsgM2dgc3WzRVUo1HfoJ2k7ipdslE8WBeh26dP71oM/qlW6OyL6ooMY",
-	"Aioh0AfDwkYWgYUhuQsmqKBpuX7/46BttQ2oFUsvpb/GEOUO2uD1bg3lbvE2UhDBRkHogyh2fJlkVBkN",
-	"HNLyArJVaG7E5Eq4iFjLo+B61Bhg0eqBb+qBKHCDsfGapXaxziRpWWqhIyITXK4qDlqUlCfRJduOosnQ",
-	"Fy0F7pJZ/KUFhOs6p5tmtmKiy1Us0hnEAh/U93bmwjg/L/q2nO0mLGM41jsA/+WaCmhBPas1uE2sP47z",
-	"DLz2vC4/rGgnaywefT+b+C6WWaUq4I2a15mDaWOVtV3WltN2tCBAbICrNW7yuT0Mo5pPQrv/PO7+V7/7",
-	"YtC9/LwbPd+/+7dg7EwtR2ojJ5QdJDbraCffDlEVbGcD6FM1yWc+HbHO2P9+9uv7LhOxTECPd+/1OusH",
-	"TYVAE1WmvGz1/i3S2r2hV9LuGiD82Hb5BewSa1BvpuQsM5Vv6hB+Y8UcgnoQJClBgqaVcjTYSkDE0TVN",
-	"cc25BhXna0CeTDbZRlAN25STLYoqFcBEAQA35ggeWMqZMOcOM4r8qQ6XutMUwn6b8nhKaIYBMDgoGKfG",
-	"Uh1h7HgsZ0wvOMB+0BAhbxVt8IE5/MM5btgoKFicoPxzSlXAwclnltvmKg3xQszbqMU0WNUwlTedqDPl",
-	"k2nY2aXWEA/tS0HGxG7NWjQHL0aV9a/HuUJzvgRFjol4fjJlGEfSiHCiEI87mOkWnbOiZy7cs7qQLvzS",
-	"82z1Yt1XUXXu0Npfc5YmRfRv6wEWsWTXNM0ZmeUao48NmUltyN7BQSVgNBjPKjGSuLoPq0d0oiKZ0OX5",
-	"uVzGEGZk0pKgCnN34n4lXDgrFegpW35mjHoG+R1yhv11SnywTrnJHcfcV8aIURdh4CAVAvDfGE3NdBG4",
-	"kES1YRzHIirIqzAJZXaIgctRuAfSuXSO1XRY4Jn/YmHyqLrVEIT+/tsvLWECxyTLRymPIZAdEs9/PNj9",
-	"cXvRrkDTSRUqEGAQBExYF7tquaevzLw+7HFw0LCol+u6fscnq6nWTojLwe8j2JmdwS69BXhni8h1xebr",
-	"K3kW/qt0OxgwNP9bOeFi3SiApgmJxgayoaH4whBC6DCq1cfQDQMmJLgni+CJpdpreaXao585Zlaxkz3b",
-	"W+1LeOggBb+3xlKe728WjL006mAdw8cyyLnv3c1fdauuY7O7R2bFmkoqmNI2k1pXO6ZalCY01202mTfq",
-	"rAFbH6uq2e+BjHupYaE+rdHpvREZKzkju2sK0V8S/4ExclV12y40agYMVODbOJ0mAB0K1dBjCeqetFno",
-	"ztmtiVyuXshAR7bQs0u0madse23n0VJGUpGAl4YXg5vC7+A+qR33ps97o/nGKLtpBEkBkAeIkKy4p7/p",
-	"8MgqwEI23k3suu+8xa9pqcb0OS5IEcqgpzRjgSuzDHGpj/FR8NtqIuvaATCV3JKU5gnraikEM9397kEw",
-	"/nghCAbNdaHtyhvBksEo4DsbUmGmSmY8HkZkaKXvdEi2IPVrPE65YMSZzmeWGcAM28AoPIS6FqOo4aOU",
-	"Fb6KHzRpBOsvDTBeDE0p1hvEA7uIE5rREU+5P44Axd+awQ0Xibz5wjAkeju4z7WVKR47K/VS6rO7OXXv",
-	"rvIuIXhbbd+FL3fxp2veUD3arJNwJBU/UQOUIXhU1+UXUcxYAmKts3wIfraAHwHOtkg99uJbrUwUyApL",
-	"at3SQ23jKyz9tMTbBmMrXNIkY4rMeJpCjBwgwR/JLX1vV3MIpsglC2PQouMXandhmR0vmNobx7FXcvby",
-	"Fw0G3wCEoQzLGl6rSjxu2AOy1iiFsa+4p8J1W1YGSRRhrq3GPx8JfyLFmNvTcrxrA6HvYTXMTfREv/i/",
-	"KipaSlb8epyb6R7xw5CJffWooqJDqcURg1pQmASXJIpp3aq6t1xe7tcyGXbhDZh6IW0isMHHU951LDPW",
-	"Zu4JqfWrLQyN86pssjJotOIcXaGFoBnt9Ql5sX/wI3E1HIrKXYtC0RCoYkhmzHKXdipejJmA+jozGk+5",
-	"YF3LAuCBfb9uWS3LmQ0wq7LTmmtXp9+RTOaHxC1nTi7A/3bRgappXGt3ny+Y+zwvW3Z7Vdme/0aHAkgZ",
-	"YcKoOVwpjp9gkDDUxVvnoqxY2wO3JRdWGQhF7FXLgWTUTBvm6uvdHRcpGrS917P4yu/WrFK1zAztx9oP",
-	"J1G5mlbVSf9XgQGkHQNM4QarI9rHD2+IYlAuMmZWcPdVpTxu2w/rwJkak+nDnZ2igFYvYde+noneKRGy",
-	"s6bnGvcUlZZvoIpGxiAiXgupjnnKHih9OiugoTeL44KynbFzEbqgw8pgZMu7dp7vk1/4z4Rq8vezX99v",
-	"h2O7KryvGtlw3P0v2v1nv/ti0FsS2nAXhpKXHL+8bEsjKOOhSrS0F1ehZhqmYUelP2iScMViI9WcuNyN",
-	"IuzrB+0ZaW+tRA1mDBeTzYNCNg/GqbmFms5/ezCauSg4LK2MMeNYhBFqm/qqzlg0ZlM3e7UCS3X2wnNY",
-	"gKLqjaqVaFkR8eOw7l6WuwaS1eusVLjj0pIsgcqzrdhV+Wy//+L5w6HGujFADloPoD96av/WzXpunae+",
-	"tu8Xse6VCLN8N1HntjuR3UIfxHd7790/PuFrl9X3unyWSRfEAUjUmXAzzUe9WM52JM14115lEyZ2iqnv",
-	"qp/rK551MSOCpt3CGe+KaDw0On9n278/sbWhmbuiH5oPrV007GkO8vH51AdGEy6YDhlfpyy+CjzPpDYT",
-	"xVYyrmbkDywp4Zt/11Ta/fx+vMtgVGczGsQqXvMNYoPc9sNAgxIB98vvX6id0ExN2UQhrg8WXitWybln",
-	"MYIvDigolQ2a0P/p/rJcpSrk4NvRMtvAsxUGjLrI9RdiJPlxj4zmxsrrH89fd/+yfURiOZtJUdhrMC4Q",
-	"EtQbxbHuWROhLu3Xtt6J7if9V0/bg2mpucP71Zr+IahbDPaoXDMMfrSPyp4euhr16J1wUEI5ZDw6Y+qa",
-	"x+yNGMtATB8XIc6RyLiuGXd24FFg+GkRGVZ52T0MOcYyJmjGBwtVszs77qce/LTk0zmdpS2fwk9B24Fl",
-	"KfVv8NlK8Qq3XVt2YykFDKIF1lUe9iKqFar8ChWlYuno7fb6nWi9kO5Sd8AzDi3KdSl4GP308YJfsJx3",
-	"bPg1N/MvqiT6uLkq93Nayi8pNlXenss4vjtnl+FT1kXAkO/1fBHeBrb6zVoKTptHq17hsNWJ9IXq/b2U",
-	"88qRlHYyn5lTh1zFftZM2VkRRlRL4Vmt5weIYAlB30v1D1YpsBJzKB9zCc62FeEoka0pzfeX4duK1dy1",
-	"Q+EBVHrPIL91ld6t82FU+lZE+M502S9hras24wUA+4Luffz45uVTKukPxPQDdPidHXErl/iu9rGEh9nT",
-	"06GCZOqhRKLvTh67j5T1uFnEy9J7v0QsWDzlzcSAswXTiitSHHWoiqf8OlzXxH9+bteiw2Vrr4sqIese",
-	"wT0zs6v1n9ae5V5Lu3/mZBMgC8tY2MyyjO7ggc5FjCUrQ9Y/aEKzWQsIYXg9K8hdlmW4fKU83uX9tb1K",
-	"INSaEdFYXalMEtRMQQgdlnG+bBdHN3DPuGyF9RnH2nLiAiv4vVNAO3LRtxnYLItDazvv02Dqy2bia4k2",
-	"XyrBNlN3mULTlH0NKoVA/gIXOdNH6Ikn3BB2zQQWAB3ahQ8J14TNMjNfHam8uRDsy/g/QIcUbxO9t5Fj",
-	"eT34DeIdgpkOm9eSb579ffTqqsX0HmWtvU20Eg2Ge6mCqw6bTfze2IEiV9zMz+zmPWhnXBznoUiGY1Gv",
-	"qiwVOT59U+nUahdKpjJNMLzEG2btoskWlAqimlAygoLHxSAXotLcYrtHXrI4pYpBfWgXhahlxZZLYiog",
-	"eB/bFNrBYViI0cMusONU3iyEWMLv5R7thlxDOKZg6VivQDGaNHrKFbWbP6rUxV1BrWcsy1+VRu3jPSg6",
-	"n/Ff2LwVjh5uW8M4Hg16vZ7deDWcdkbnRVfo1jrZxH/c2hC2AGyJnrgyu0Y8B79G/Ou1R+y//3beiVYg",
-	"AGSlDevgGEaVJ76PAWZ3Nmtkl23GgNqxDHaxzqkxGXaQ4s4Qb/kldfVMXE/nwiK80GjqZ/zBt2s4gXwV",
-	"At0O+a9nUEQBqlOwEUFPUI+cT7kmiYyhsIdlvFDyUAqjaGxcS2Wmrpm6EKCMjGnMoiI+r4woi4jdpb3D",
-	"XAa6ylOmIzcPxKohqpkp08zOiN4aV+iZJRcCIMtN70JciBMpru1gUujDC9GFeCwykglnGvwdWtArNoip",
-	"ZkeEO8eP1a/1EXTQwgcfXp+QZ8+evSAfz08wVgeC4zEJiGSKxZALcSEI2Rru9fvPu/3dbn/vfPfgsL9/",
-	"2D/o9fv9/xpu9+wCXtUbqPvonuE/us4T133zcki2aK19GU+wWNhojmBFWHBNrlhm3LgQgQnLHbY1IRti",
-	"PviL/YMft5sRrZD51wxmtQO/5dq4cT9fwD150Tkkn3q93mVELoob0z60d459Vrk67eOLTq/Xu+jcDXHO",
-	"4X9A68CfhnCMw//AF38awmy/lpzKsfSS5zX5JxW1zj65SOHnKZuTBNkgGXomfUg+XQ6Rv6U8ZgLzzB0l",
-	"2HtQcWYolFSAUhpFCKT3TLrY1R3/dWkOKAnJcqaKfdW7UEpnUuew86zX7z1z4VfAT3fsfyasJZJcozvN",
-	"ZVwBxNzwEUIT3C3ESMJNSX9IORSQU46wgExxB7xJOoedvzLzQUps2lDp6LzX7y9paLdZI7uqJ7ClmZ3b",
-	"Han80kNu5Cq5hGcolrzjwoIrt3Hn8NNl1NH5bGZP89D7IwF8UdFx04IGHVVRx9CJxrwFQzuXdqydHhDf",
-	"lZA3Yue/b650z+88eE5vsIypxVgDPYmv2Nx3U8CgPkRZwEzNJ9AXmGrXWCEJHg6UKHjEw4HxW04FeORv",
-	"bER+YXNyxsxDH8lpUZ9CY0XEa6b4eF6j7+rB2AvBHYz3FLecg2HKddmtUcKROwaqNcMm+PYmSpCd+j9V",
-	"8BxeokN2xTkYdmt2pgYdxe29P4PQPruhkwlT5OMbktEJe3D8L4YPo7qF6M5ngMxdK2SPMTFcTxkzEcFf",
-	"LAfmsRReSGjs4wgb9o95yqwSNmJJAtWWK5IAXCp4FK2wP7YL69QLuX1qLu81T5HA/VpgO4VcV++FT92I",
-	"7W3wg/EYvWWF5u4uNyNVek1x/cvxxVVa2skwXS/QqH/EBV5aAT+VxckYA7g2REkHvruos9/fX42ERQPo",
-	"h8Xc4ypK+VMLYHAZEhLGXaFvrHqy1++7nngu9wGYDaCf9nKoPiIY3kWEJEkRbxbEzr+VURiPxKPdDC2H",
-	"5HfANaEpv35wxvGWXzOB3a4CQK9FzywVYCxZFnoB1aQWPRNZFeGaKcOgLYu9eYLABiH19I39/Ushvkmw",
-	"ZBDwxWYqnOyG6lIDAdXuoY8D9CuvT/nMkuVn4yOXgmfz89xA6TsIhUOmmfHapzVOLRKndWhyw6rqltts",
-	"+5n97+N3bzc7M7/uDbnWN3Iubr+BcynCwoIHcoKM5xSjWM/+8y0A/QNLuD4iB/1naNhkHJpRcytfKkbj",
-	"KbgSg+K9Czh7NPZUhggHDgTV3JKFEgps2HWvP+g/e9qO9ZWFgJniRhyRIaZM+nb8/MHl3BJAQXS43t0B",
-	"W9oO2Mq6qZy04saZmwEs3EZHRLAbpg12nY4ItnyC7NERhHGqiGAjP7SU8BkjiopJAFHAimdVfN+Sb5Ws",
-	"9UoYMFjcOJs812i55L5wppHKlwt07QILQcwXLXSSGPQOxDJJi5JNW8Glz8GhiraF6+FKrcmlHTO8RwpC",
-	"LoWW2rBTC8m23WguYhbey9JazW2Tj9hYeggvmxfb7d5n3hCEyrPfectn3HTWePEEnSSbCsEbUXetY2SQ",
-	"xK3SYeV/hvCr04gTZvuryfpnWvTng092V3/yUVBnYGYJfvRs9UevpRrxJGHiy5lOze/wycdm3y3worph",
-	"vqpguy9qXAmM+q0cCfk7shqZJhVm5OyKc9/01+p8Y6niZczno8YKqEs5zwnVrMuFZkJz0PGxo7zX+Rbq",
-	"KISIxXuFSqRrphZ873RSa7C9lFDggOun9y9PJhZqCJi1yGPnM0/unMkgDjirPoB/TSQEY+hccq8GI2DR",
-	"CJtYIgEDFdypPXJMfOOosl1Iyug1s1op2rcuBHXuN0XthbuVcE1HKRcTe2MlbCaNz/JPqTZEChYRbjRL",
-	"x67aOEugDZZLckGq3e+/uBBDjPlB76NdO3AMlqDxPEDAmJX/ERNDGhS8giLevHTUAJj0s0Tx+GEJwRUN",
-	"uKt7iV1E3+PTYZu24rzLgAHfONltbATa779Y/cFbqg1A6Wko+8R1G/a95yEYwBILkiZUx8SW9tA/bQn5",
-	"52a6QzPe9fWCW00fRcO31N5Wzmvd4LhHBGv3oIdNWDZA9FTeCEInFHvT1UkOZPXTN7/YyTclt2/rpoJN",
-	"rL6mwE2whZAxU8aVh9j2k5LNfTC0YiSoYINHhEUPRwQ5rG2OQLtpy7LBhg6s2/mQpUjn0MGAF63QIKbj",
-	"7G/H3b2D52RKsaV2HZEwawNPYXPGnbBZJqFIPsRDPBYTh9W5/JK1OPjuA899hpW1Wpj4FZtjS1Oj3QH1",
-	"imL8sKATGk9Z90QKo7AnTmhG9/4OvOzefS/P7EliZjudtC/Xf4xvvZcwCK736W6UNdj9iRTjlGNQ2f7e",
-	"3jqzOAu3j27/IgpEHCK0iB4K+xeb/L0Q8FxAaJA0LRZoIzNNbqS6snIXtRJXbEU5IcFe5y4d+yZPnC1M",
-	"k/3+/iJdfmDX8uredPkyxLT3A5IpzJJgnZn2DTytYPIEvqaKQmwBcD+E2FHSuIy3doYt08Qz7SvGKrAd",
-	"O+tYLMWYT3LLrieKxoxkTHGZkC23LyKkcLW46wgCkz8ogvS/GtfEFr3/upzzaVEeaqNUcP4Hf20tR35U",
-	"R7vVeNAw3p/xidClPkuQ+RUtmF3oIhnTGU/n24W3PoZ0lYCIAvOeljUXHkPGqE9SnOg6wsZ+yIsDkfZ/",
-	"QENKU5PCfkDF0SxBH4z0bUWaY2gOjw7NotNQsIIqirVjqWZkq4wNsCK1hwcZ5cZIsd27EK+t0hXbbcQ5",
-	"mAvHlKe5YhoYMBWEJ0wYPuZMganSCtD2l90DMuMih/og+3sv0DLygRk17x6PDVPbIUMIdHR5JAStdYu5",
-	"g/Docqjb7s3NDYSJdnOVul59GzjNarVsn9pGkpvpOQZ7BTVAjJrLKFf/knfD3hpS9bmU76iYu7n0Q8eO",
-	"8Ql0U8HyhGBflyjLFsGorRwg6tx2FTWsC8G+nUN83OQLEkt2hxkDimi63jy/foccLXTrI2DObJFmA2Qr",
-	"80AQ7H74amOJvdt6X8eGAIeBq13CazOslLpMZXkJz3X16o2cBosJhFFhooAjhqvcTC0guSHyxr6APtEY",
-	"y3c7S/OF8MjQI+fe8OzCMevW6pgKIQ3BBXqz9NZ+/wWpGp8jb3kOclzchSsM+0icN1im/L6SAS44+eZt",
-	"vU9hui2QGoFSRcUWlAsZy9pjzoBWu1x4vbtVwvwrM1UUeqSLbpkfoFja1zdMuqUE7ZJh/9YZM7rwY8Gd",
-	"sJUL/nvOIhI3vLVW3qci2ZGKqGoZ5Wr9ZFmEi9RPCV04j0zrtRLTTywJreMoqiPKN2rZewjFosAlqUg9",
-	"PXPJvefEguUmmUwxzQTGmlpRgWuiM8heO8VfQFjAZ+4V8MIQ5SQRe0veTGXKnPgRXQh2a7UXEJG4sB9P",
-	"pTLOoIM9dbDdksvZSqXGAEVLBPPtCKP64IVcKWzIxhXh+kIoZnJlZQ70BAXuQFdv8twnTDwGXTRqWn5j",
-	"KoJgN3+qCV9bTXh1G3vnqpfOXYordBy0Z2RP5z4qgs+BbadrNOxr59jFYAuwQpkpmxEuegT6R2hiJc7U",
-	"DpaQLZ3HU8gMBi/wcNvV+7S3DwQ6fChW5UMjMCU7N9MhyWTK43mYHt1qH4sU6yVbn9ohtpQWzxsiHP0j",
-	"0eXG/q2vTpOlv6tNqltOffGUmp2yJ79efrG65PuTKTXkpPyI3HDsrz+jJiJaklzMZMLHnCW1fH2rp0ON",
-	"g8QtmGl9IRbqJFCUGDEbeLtHfoNsYuxNd0gs+g9RkwD3mr3dh5AEBUHTXXxvSOT4Qgzt9nrl9nrxNBdX",
-	"QyeAasJEYkUBTFdOqKGH5NPLX9+/uhz6+EYyPAS3Thdyb4ZQQZgJcyHQ8L17QHSPvLo1VvyVQh+SYVmn",
-	"aUholjHhCj1Y9gisy972PrMdxQNipJUo8MMLsTXMdVH3ZzDl2kg19xvPFMMxQZPHKAD3ynZEhmV1OqtX",
-	"i4QMY6nN0CXkWWEDcatHhmJYtKrf7ZHjVEviWeHIpbJqsjXEf3h2GNTREQktVpRI8XhW/MokX0laaey0",
-	"yMKrImB9tEYxZkS1i7zffxYHURSM5PA7GxbJAKaoeFOgaajgTZBllxOA6R2Rx66zwbP/0T2OY5Z2f87H",
-	"Y6aC/QOHQg6JFO57DQSfKXnLmQYzoVsvMVMl88m0apVbkunzLXvjnuxiOOivEzDhurMWrbIO1rH+BL7a",
-	"v8dXDxKcQSzOV1DSt6WutFvbrtxj9u1SDWzeWDsJG+WT9nvL9dRyZghfiASL2FhWjM/ZLY1N0fi2eG0k",
-	"kzleBTI3UGsGbVW9gJ1ylE/+tVggbHlJ2iq0no3QbuQBi32Zy9uvBPMfOAblbCpv6mAo0LBKBRgBrl3t",
-	"9vWQ/3MpbiyNX/pNqittufbNlMdTCLL0HfWIyoUVJ47IDcShU20PL8ljlljWPqYKA8hjqZJQBv+JHSRd",
-	"QP3N4lVcqbvHDluBVcJ6Q3j725RBIAP1uaRwKlRbCAmwGQms6DFiTBAjU0hm1kZmf2TkNTIrpdMfSmCU",
-	"MLofuu6UBYedhX/BZm+P68yXQv9mEcrXQm6rfeMBB7cebvoPjC8lEfl4IF7kZnMxiYqQMIOFYNtwB26K",
-	"9sD7oq9/yrXBVsvLVM+YCnwThw3H27/DKR8RXcqm4q251HhDugIqMTXUF9f7Ol4jhFe1fg6RVjWoJTsj",
-	"3BpHtxM3evsHqbyAe63T+2MfwUKr+sBxVN9xNbZ4zFzTdDvIVzqV3ywbYTSeOlSxqJ1ILNRnf+JWtNZm",
-	"jQP6DP/3okMbE37nelQ0+G+g5I4fbmnVnWpN9f7K/s+Xj40JbWz7C0/4aXnur8IteMmZF02Q2zjq+0oe",
-	"NdkazQlUSeVSbB+R4e9DMqMmnjLtyigs+n3DPPW07L28NOv3nN0aX7HHfoB1nqCaJReteb6/t+X4rm7K",
-	"971l/FY7ii5NpPIH/Z2mTVWbdTtULh5VU6dCJsjTotz4N5nmVG+h+8RunaJQeZjfgfcOX2mYBF+d08kq",
-	"Bwy882cyUpu9qyyDH0DpBn9emYr0phLCRxSbUe5rhFat/0TkadprD6e7H52M30GA0Hq5R18nEm5T2+7u",
-	"GmhxqqAEMNQTe42N+R8oIm4FbkStUll5hI994yyx8H1H3OIpxbHjVYd6r1yuIjavJWjuASj60a48bCH2",
-	"xDbqFfjrA+7+0Hj8tdibi/HTcsbIGANz5Hg1t8vygGLiAntSNjaQc4ZBPJoZslV50aUpmCkxEi6/iPje",
-	"2fbJ57tQiiVGqH7jxON7nX9b5OOie/+kn0ehnyKHcy3ZsdqZKqjbv5PaEMViJkw698kaWAoKdHvNqALl",
-	"Hmrdo7nLNVkiDpk02RrnaUoMuzXbYV3/rOxMFTIWNXT3WkPUL64MWHRMXbdofa2N4WJ5vt+gP7iRZMwF",
-	"1rNGyEjlAfOnUaIA42qjhMfQ79QoUe255qiweLTKKHFWdD77Jo0S9ea+T2yUKDuctRolHJz/oNfLd2DF",
-	"ODNUmdKdFyaBxkUEvt2lrt16N8jHZ1FuohZEQ1/kt5CchSshEqpxp+kKztME+6LtKGT+uTdH+tP88+Dm",
-	"H+8k917xajPP0E2zgp6egJJWBDr8aQ8K2IOW8s7HsAc9DIk/mrTxVexBK/DX24P+2ALHV9NnsTGX6xAN",
-	"apS8ZpuKFVCVq9q8ORwbVCm8SUZz4lbeI0Mstj4kO2QIpQ2GZMuruTzR20THSqYp9mykBBqDFXowFxfC",
-	"tWVIuGIxdpwaYlu7Ydmo1ursdMKC5WO4Nu9KBr+GkiwVtqqsphK4Y+hQHUMbYNeEG/6ygAi0M27TmpVM",
-	"2do6s1s5Nn9d1Jh/Fem8uL6g+KkiZkpdFUv3Q5vOjAezqSFg2QIEu9lkAYAOm87/Panq7vRWq+qleeOP",
-	"fyH/sFrgut/dvMQe4LuSf6P2ALe8r2MPKDq2t4iYmO9WkPKfqv0X0gHkJxLqIbrBJbyugn8G7z2+VIfz",
-	"tOINNVwbHv+rMLW8/TTvxdE8CsxFvKJViG9pIOvlvLzPIipDVyo+Bu0KTXlhKiJcQKotNxcCRKBDkmea",
-	"KaOhk/K8VkkDs3kjrDOFQyu7gtlIGymY7hFIJyfDSr/i4YWA7HV9hWU3jookL0rwDZhizKDIGLUTg1CI",
-	"ickTDikQ0MIBX66JO+xCFLMTxQw2pi7LAe/2D4kFpas6AgPrWFmdKCQ1YiKECMqMi7he26UvvZkpds1l",
-	"ruFA2kQg/KbNeXGwu/cFMtCjOiHmIj5tuTVKscb15HhaBrC7xjx/lYI9kL9dE+hOVeBwlQNY0r28W+io",
-	"UO1v/+nSHmi1K/8n7K4Acf9tCOeyAqCJiWuzaapN4otW2zuABm5BzZF8G8qIKN9OLQr1jXa5g5VmfL1K",
-	"ADoztLOoGBxjaQQduaz2iLjyeTCYL4JXGQdLJCyM8xEqj5Ql7srlVPotkS2rVJEhFrfbro7qSqkt7SFR",
-	"Ru82HaU68OkJAt3X88O+CSVTdR1p/NVXOkv9ddCyGOThwPzgWLGwtRyPUy5Y0SCSC6INy6rjWiQLKGbN",
-	"7N5mArAm0FkdCg+cpDRPWGVQSAsKL7Q1OcVnFFeyg7b9UXFF4nBqR6+RyqDtzff/AwAA//8=",
+	"7L1rchs5tiC8FQS/G2EpbpKiZMnVlqLjfirZ7naX7dK15KmeW9KQYCZI4ioJZAFISWyHImYPs4j5O2uY",
+	"FcwaZiUTOAfIF5F8yJJsV9efKiuZicfBwXk/PndiOcukYMLozuHnzpTRhCn45wmNp+xECqNk+kGeGamY",
+	"fZwwHSueGS5F57BznN7QuSZDIbvavjE8JGbKyEgmcxJTpTjThBIjr5ggUhHNYsUMMVNqiJAktlOQrZGS",
+	"N5qpiGRK3s6JVBfi5NWHbTKjc3LFWEa2Pr45IS9+2H9J/vf/POjtbvfIGROGSEHYNVNzopjOpNCMyDFM",
+	"LzOmqF1h70J0oo5iv+VcsaRzaFTOoo6Op2xG7WaYyGedw187fvmdy6hj5hnrHHa0UVxMOnd3Uef1OZ0s",
+	"bv18yuzEMlcxe6bJNVOaS3FENBMJ4YaMaHxFuCDDt+Pue2ri6ZAYSfIsoYYRTccsnfc6tcXc0lmW2rkv",
+	"Os8vOp3QUk4VnczoBwmHs/Q4ALbDiIylIn89Pz/d2e31EeB6EZ7rAgm+DwHpLupkVNEZMx57cqWlCkNt",
+	"KNitGcTwxtCfWabYNZe5JhmdsCMiM/pbzuzCuP3st5ypeSfqCDqz8+K3NejN6O07JiZm2jk82N0Lwe7t",
+	"q+WHSHhSzJdRMy2n48lSAI2lmlHTOezkObwZmDphs0waJuL5T2y+uIz39AouSqyYxw6LLIoZNccbpemM",
+	"kSs2JzfcTMsncNHsIy7I3j6ZylxpoliWWjQwU3YhpOITLmhaXpItGGJYrMl0P8IHLDkkdmvDbcKFNowm",
+	"9mxgSVxMCJ1QLo5qi7kQMBQlCR+PmbJ3EhbE7V729/YiQkVCKK57KjUjY660IRaUTBv7njY8TYnKhbBz",
+	"4If9l3hv4SSQIpVnUQFl18KyBQf2Dg6izowL//euRVBjmLJj/rdfLy5u93a7Fxe3P7y+/Nd/CZ/ZGG5t",
+	"4JJlWTonUqRzwhF3K2TA0gq3qZn93N42lmpG9nf3ABpC2sOakHhKxYTp7V7rRh3ZaN/hi9Cy3/EZN4uL",
+	"PqUTRjT/R+uVSuG76lwJG9M8NZ3Dg35kJ+YzSwf2+n0ALP61WyyBC8MmTMEazpi2tBAvXOA+afx98IX3",
+	"6s5+jEgNNOdHmnxEzLJ/xVJY5Lb/pFmW8hg4wk6m5Chls3/9T23h8rky3b8oNu4cdv6/nZIl7uCveucU",
+	"v8JJQySkQOgZTe26WWL53ZjyVJNrmvIE+VHnLuqcSDFOefzVFhm7+TXSEioIu+Ua7rhHZFjna6WQgj/V",
+	"Io8FYXZOskXFnGhDTa63j0qBQluidjPl8RTW90aqEU8SJp4akLFiCROG01ST1HJ5SjwSEyVThN5fpGBP",
+	"vjBgixYLZZowZeUs4QiUoVywhEy5lXPmRxa6yiBNBzSQuZWncOnvqDbHyYxvAthCeLFfJEBQqDYDCsPY",
+	"tRrK085hx0y5JjcyTxOSMnrNrBhIY8OvGYF3uTaKGuDtrMS/xQFnTGs6YZuNWJAquJEDdyEGONEdkiL7",
+	"gCedw05/9HL8fPSCdf803h139+P9592X8fOD7otxf7ybPB/v0h+YpZeApp3D/f7LqGO4AQGuuOLFnLkS",
+	"h3FsZUImkkMHvcPKlu6iL8eBE5kwMiwHddI4spp1YES2Eq7pKOViEpGEzSRQBSuQJyxl8Icd0M5gsSUi",
+	"oznhRrN0bKndaE6oZW9M1Ufd7pEPjuvdUO2WkxyhfKLYONc0tUjLEVlpnnBDUjnpkVMlZ9IwOzgTdJSy",
+	"8AQoVlih4S7qfJDmjcxF8pSX74MkOo+npSi5Za+hISOWSjHRVpbTcsakYMQKA9twzU4Vi6VIuB3jDeUp",
+	"e9IlV9QSy5Wt4OVUGFTPuLZIYpfPlCUsVro7KqSXyjnCXs6lfE/F3LFf/aRcgygrM4P8YhGFWtThgqQy",
+	"vpK5OUIpmtCxYYoMP9o/usf2j6FVR6VItBWJKorvR2pYixSFbHRGOUirv+XSULL19vX5G5IoOjbbEWG9",
+	"SY8MLzo0N9OLzpH6c//I/Hl/b1hX9RbFtmLS7qlMeTwPz40zZvDG8ol/+/Nu/+jmzy/6q2cuIbI46RlC",
+	"yCLwDeUmOFYp+dnhPgm7Aqn4P9hTX0Gg6lXuDKj5SWRKxpZdjFL2FQXDG5amXScajnJDYiqEtCSCwCpY",
+	"QrbgDKkgvNRxQHdSLNcs8eIaEkArESEd+ZRpoxidPbm8Zjc4kwlLSabkNbcSxxjoWAQiyDVTqaQJSsKG",
+	"g0icG7LFjSbyRhDHwpHSGJJRbTcphd1VwQ3hRh6fvnVqc6ZkxpThKPCjupwMqKmpCwk1rGsnXNQZog67",
+	"zbhietk3Ik9TRBbUSBbG4Mka6kmEAos9uS+aDHWmz4s/ZIqN+W2YUKCeHU+porFhSnsrCxrgIjQuxHIi",
+	"uGYE73Vpforj0eDvV8+vX9LQrryhZoBjDVCWyoWx8t2CrgxUlxIlDSChw2EyUTRmJGOKyyQiN1OGrF+m",
+	"ibcRaiMzK9epKy4mdn33gd5dVb38Fe04AM8CelEViWrY0Ti/0uglR//JYmNBgXh5AgPAbUuQm9P0tIKn",
+	"Y5pqFjVQdw00bMWEihFg12njFTPHchDAGO17ecdRea4vNqEG6AQ3bKZXEQx3We+KOahSFP6eUj2YOTOy",
+	"+20kZcooyG0Vo6B9YbOThRVWZqgP177fM0C2xR3TjA+ukOSst1ddDNRgoFNL6qSIGRitE0I1Gf69e3z6",
+	"tvsTmw8taRweO4YJN+SQ/MioYmrYdif/fa/X63VWAcRvoFhZEAZWiP6kkfHTNP153Dn8dfmO4e27qAkv",
+	"K2yxVipwxozV21Pm+ANKaBqN+yDyx7HMhSE4zAPd9tqaFrd/WQXAQ+B9AcxvHvX9Sj+BM2Il5ZpxUX26",
+	"26RlXA9QmQzvTsnUvbcOGD/KlNmvZly8xfd3G+CMOrngv+XM/WxhdGef2fNexL2TlFGlHeJ1a6pBwRVz",
+	"zdQzTaxgn4KR1j6wlLJyz4oN3YUgalXW4xinLD0mVhLuKTbh2oBlF/6GJZR/wEr8n4qNFdPTxp8DkP8q",
+	"31e+sFLTjVTJALWx4rGSY56yAajtxVNHFAbI8ppPgUcvPmXX8gqeWqzpWcgM0InViTpXbK577rvLAMcC",
+	"uLwWRgWEN1qAa+mtqkD2LrIfSTUIy18rJSk0Qul2fK99V55uYzouzIv9zqLhO+rwbI3rG3VkDPr0ZnKr",
+	"zE0skf979NJ5bPUaSy0pT3MVPoOqUWuNxekc9n1fGAN+0IlTP+4hnlWBE3kkKbdfQYHaWgH4telrOy8P",
+	"/7Lt+r6Tk4fgAiXGf/NsIDfTc3nFhA5dTotZA3DcB6R6QT6e7R28IH/75dw5vK1Y0y7HtGphXLTbHIBx",
+	"e/GAae3CCNynNfHopRWDF++jp58t2zjjYpIC9T8i7NZZSakhO9e7O5YG7rjvgzuAMQf4uLySuOfgPcyd",
+	"nLVaumqcLHwY1Y+kubfaemrgDZ38CWz11LGOis9sAwXGmQQHngHVqEXxMKorK3v7K7QVi7U3m4z5w15t",
+	"xD+tuiYLy27M2AIuc0JFzNKACQKeO9ttQw9XOUPVlhYO7gkTLjQFTKjGKrxGgrIbkjWiqqt0rUiD6l5r",
+	"btZyoa1bnEoes8UtjrngIIRQXRdv7Kqtmoywtygo00FM09SyJGeEGox5alpuBBcJuw0ZEqNOKieZkiO9",
+	"hA6Wiy98QQuHUxrCVjIu54dY712Z1m491ZprQ4UJbrMClnW5iD2OcynTE5qmi3ykccywmgLggeNtslkA",
+	"ewm2qHHCrfghLbH1QlsD0oA7m23Q4VuATcYSydHKEex7d4UJZ10pLQma08CSGfzFgaFy4PGUml5cwiN0",
+	"7PWbWycNr28NE/bXHjkHq5x2jhdWMiJLHyAoLSFc1FTidWUxPdeGzQZjLiZMZYqveRNyf5lWgf8TvBiW",
+	"4hBk5dF4+EYFqviJVqNbhUHVwfhzxsTx22fgijKkPA9vdj8iY87SBO3LqdXCEkIVyhMZ/CESwifCArnX",
+	"aXK4Gb0dlGMio8UfKtEvLdCsoJsd5t7f4hXd7F69d/ca5/ZKdL/vTIUtWjXMZqgXdsOSQOByrKbO/l5V",
+	"Y5dWmi2jTkBg+1mkc7ILYWN5lkll8NiK2KTdaEP4ZlTRNGXpoE6jWz6ssOVMyYqWtPRyu1cJJYLdFFd9",
+	"S0jByIRfM7FtN+TuSctVvy9xOc4yK5xDiERBWIzEqAC7c/VM+yWtN69l+Yv6AAgwRNtbJ2Jw1+eZnWff",
+	"WVhmdnApmDMwNoetIPciWS5QeL+JsZewIMXoLKxP4W8DCcsMHmzDjiXiNE/YoCCA65h+DJtBtHGOWl2p",
+	"zMt8BHy5jJyrYGe/FTtFPhs5GyLgZCGUNdz3Fn+GERnS3Ej7f0+Ch5EF/2c72iEZ5wIU6Kj41yH5LOiM",
+	"3d3VT6SM8RXOAiSroXkB/raaDn2gM5aAFOMY/aXb1OZyUEhIMDIbZCtAvrshyHPNBv5quVCppffrVDF3",
+	"wQom/qzg2p5424sw9H8Mw2K+Vw5Xx3dWWa1nqQWbaOelIfZZ2cinM5LINKVKQ0wPatpXXATYIsSAW1kx",
+	"CQN/Aaj4wY3ihq35BRdZbtZ8V+Zm/ZeNNCjir3x3QWbOwObqZouqUKjv0E/SdhSv2CifLArQ7dKn960H",
+	"f1SrdHdE9EUHMQRUQqAPhoWNLAILQ3IXTFBB03L9/sdB22obUCuWXkp/jSHKHbTB6/0ayt0iN1IQwUZB",
+	"6IModnyZZFQZDRTS0gKyVWhuxORKuIhYS6OAPWoMsGj1wDf1QBS4wdh4zVK7WGeStCS10BGRCC5XFQct",
+	"SsqT6JJtR9Ek6IuWAsdkFn9pAeG6zummma2Y6HIViXQGscAH9b2duTDOz4u+LWe7CcsYjvQOwH+5pgJa",
+	"3J7VGtwm1h9HeQZee16XHla0kzUWj76fTXwXy6xSFfBGTXbmYNpYZW2XteW0HS0IEBvgao2afG4Pw6jm",
+	"k9DuP467/9Hvvhx0Lz/vRi/27/4lGDtTy5HayAllB4nNOtrJt3OpCrKzAfSpmuQzn45YJ+x/O/v5Q5eJ",
+	"WCagx7v3ep31g6ZCoIkqU162ev8W79q9oVfe3TVA+KmN+QXsEmvc3kzJWWYq39Qh/NaKOQT1IEhSggRN",
+	"K+VosJWAiKNrmuKacw0qzteAPJlsso2gGrYpJVsUVSqAiQIAbswRPLCUM2HOHWYU+VMdLnWnKYT9MuXx",
+	"lNAMA2BwUDBOjaU6wtjxWM6YXnCAPdMQIW8VbfCBOfzDOW7YKChYnKD8c0pVwMHJZ5ba5ioN0ULM26jF",
+	"NFjVMJU3nagz5ZNp2Nml1hAP7UtBwsRuzVp3Dl6MKutfj3KF5nwFihwT8fxkyjCOpBHhRCEedzDTLTpn",
+	"Rc9c4LO6kC780vNs9WLdV1F17tDa33CWJkX0b+sBFrFk1zTNGZnlGqOPDZlJbcjewUElYDQYzyoxkri6",
+	"D6tHdKIimdDl+blcxhBmZNJeQRWm7sT9SrhwVirQU7b8zBj1DPI75Ax7dkp8sE65yR1H3FfGiFEXYeAg",
+	"FQLwXxlNzXQRuJBEtWEcxyIqyKvwFcrsEAOXo3APpHPpHKvvYYFn/ouFyaPqVkMQ+tsvP7WECRyTLB+l",
+	"PIZAdkg8/+Fg94ftRbsCTSdVqECAQRAwYV3sqoVPX5l5fdjj4KBhUS/Xdf2OT1bfWjshLge/j2Bndga7",
+	"9BbgnS0i1xWbr6/kWfiv0u1gwND87+SEi3WjAJomJBobyIaG4gtDCKHDqFYfQzcMmJCATxbBE0u115Kl",
+	"2qOfOWJWsZM931vtS3joIAW/t8ZSXuxvFoy9NOpgHcPHMsi57x3nr7pV17HZ3SOzYk0lFUxpm0mtqx1T",
+	"LUoTmus2m8wbddaArY9V1ey3QMa91LBQn9bo9N6IjJWckd01hegvif/AGLmqum0XGjUDBirwbZxOE4AO",
+	"hWrosQR1T9osdOfs1kQuVy9koCNb6Nkl2sxTtr2282gpIalIwEvDi8FN4Xdwn9SOe9/Pe6P5xii7aQRJ",
+	"AZAHiJCsuKe/6fDIKsBCNt5N7LrvvcWvaanG9DkuSBHKoKc0YwGWWYa41Mf4JPhtNZF17QCYSm5JSvOE",
+	"dbUUgpnufvcgGH+8EASD5rrQduWNYMlgFPCdDakwUyUzHg8jMrTSdzokW5D6NR6nXDDiTOczSwxghm0g",
+	"FB5CXYtR1PBRygpfxTNNGsH6SwOMF0NTivUG8cAu4oRmdMRT7o8jcONvzeCGi0TefGEYEr0d3IdtZYrH",
+	"zkq99PbZ3Zy6d1d5lxC8rbbvwpe7+NM1b6gebdZJOJKKn6gByhA8quvyiyhmLAGx1lk+BD1bwI8AZVu8",
+	"PZbxrVYmCmSFJbVu6aG28RWWflribYOwFS5pkjFFZjxNIUYOkOD35Ja+t6s5BFOkkoUxaNHxC7W7sMyO",
+	"F0wtx3HklZy9+kmDwTcAYSjDsobXqhKPG/aArDVKYewr+FS4bsvKIIkizLXV+Ocj4U+kGHN7Wo52bSD0",
+	"PayGuYme6Bf/F0VFS8mKn49zM90jfhgysa8eVVR0KLU4YlALCpPgkkQxrVtV9xbm5X4tk2EX3oCpF9Im",
+	"Aht8POVdxzJjbeaekFq/2sLQOK/KJiuDRivO0RVaCJrR3pyQl/sHPxBXw6Go3LUoFA3hVgzJjFnq0n6L",
+	"F2MmoL7OjMZTLljXkgB4YN+vW1bLcmYDzKrstOba1e/vSCbzQ+KWMycX4H+76EDVNK614+cL5j5Py5Zx",
+	"ryrZ89/oUAApI0wYNQeW4ugJBglDXbx1GGXF2h7gllxYZSAUsVctB5JRM22Yq693d1ykaND2Xs/iK79b",
+	"s0rVMjO0H2s/nETlalpVJ/0vBQaQdgwwhRusjmifPr4likG5yJhZwd1XlfK4bT+sA2dqTKYPd3aKAlq9",
+	"hF37eiZ6p0TIzpqea9xTVFq+4VY0MgYR8Vqu6pin7IHSp7MCGnqzOC4o2xk7F6ELOqwMRra8a+fFPvmJ",
+	"/0ioJn87+/nDdji2q0L7qpENx93/oN1/9LsvB70loQ13YSh5yfHLy7Y0gjIeqkRLe3EVaqbhO+xu6TNN",
+	"Eq5YbKSaE5e7UYR9PdOekPbWStRgxnAx2TwoZPNgnJpbqOn8twejmYuCw9LKGDOORRihtqmv6oxFYzZ1",
+	"s1crsFRnLzyHBSiq3qhaiZYVET8O6+5luWsgWb3OSoU6Li3JEqg824pdlc/2+y9fPBxqrBsD5KD1APqj",
+	"v+3fulnPrfPU1/b9ItK9EmGW7ybq3HYnslvog/hu74P7x6/42mX1vS6fZdIFcQASdSbcTPNRL5azHUkz",
+	"3rWsbMLETjH1XfVzfcWzLmZE0LRbOONdEY2HRufvbPv3v2xtaOZY9EPTobWLhj3NQT4+nfrIaMIF0yHj",
+	"65TFV4HnmdRmothKwtWM/IElJXzz75pKu5/fj3cZjOpsRoNYxWu+QWyQ234YaFAi4H75/Qu1E5qpKZso",
+	"xPXBwmvFKjn3LEbwxQEFpbJBE/r/u78sVakKOfh2tMw28HyFAaMucv2JGEl+2COjubHy+qfzN90/bR+R",
+	"WM5mUhT2GowLhAT1RnGse9ZEqEv7ta13ovtJ/9XT9mBaau7wfrWmfwjqFoM9KtcMgx/to7Knh65GPXon",
+	"HJRQDhmPzpi65jF7K8YyENPHRYhyJDKua8adHXgUGH5aRIZVXnYPQ46xjAma8cFC1ezOjvupBz8t+XRO",
+	"Z2nLp/BT0HZgSUr9G3y2UrzCbdeW3VhKAYNogXSVh72IaoUqv0JFqVg6eru9fidaL6S71B3wjEOLcl0K",
+	"HkY/fbzgFyznHRt+zc38iyqJPm6uyv2clvJLik2V3HMZxXfn7DJ8yroIGPK9ni/C28BWv1lLwWnzaNUr",
+	"HLY6kb5Qvb+Xcl45ktJO5jNz6pCr2M+aKTsrwohqKTyr9fzAJVhyoe+l+gerFFiJOZSPuQRn24pwlMjW",
+	"lOb7y/BtxWru2qHwACq9J5Dfukrv1vkwKn0rInxnuuyXkNZVm/ECgH1B9z59evvqKZX0ByL6gXv4nR1x",
+	"K5X4rvaxhIbZ09OhgmTqoUSi704eu4+U9bhZxMvSe79ELFg85c3EgLMF04orUhx1qIqn/Dpc18R/fm7X",
+	"osNla6+LKiHrHsE9M7Or9Z/WnuVeS7t/5mQTIAvLWNjMsozu4IHORYwlK0PWP2hCs1kLCGF4PSvIMcsy",
+	"XL5SHu/y/tpeJRBqzYhorK5UJglqpiCEDss4X7aLoxu4Z1y2wvqEY205cYEU/NYpoB256NsMbJbFobWd",
+	"92kw9WUz8bVEmy+VYJupu0yhacq+BpVCIH+Bi5zpI/TEE24Iu2YCC4AO7cKHhGvCZpmZr45U3lwI9mX8",
+	"H6BDireJ3tvIsbwe/AbxDsFMh81ryTfP/j56ddVieo+y1t4mWokGw71UwVWHzSZ+b+xAkStu5md28x60",
+	"My6O81Akw7GoV1WWihyfvq10arULJVOZJhhe4g2zdtFkC0oFUU0oGUHB42KQC1FpbrHdI69YnFLFoD60",
+	"i0LUsmLLJTEVELyPbQrt4DAsxOhhF9hxKm8WQizh93KPdkOuIRxTsHSsV6AYTRo95YrazZ9U6uKuoNYz",
+	"luWvSqP28R4Unc/4T2zeCkcPt61hHI8GvV7PbrwaTjuj86IrdGudbOI/bm0IWwC2RE9cmV0jnoNfI/71",
+	"xiP2334570QrEACy0oZ1cAyjyhPfxwCzO5s1sss2Y3DbsQx2sc6pMRl2kOLOEG/pJXX1TFxP58IivNBo",
+	"6kf8wbdrOIF8FQLdDvnPZ1BEAapTsBFBT1CPnE+5JomMobCHJbxQ8lAKo2hsXEtlpq6ZuhCgjIxpzKIi",
+	"Pq+MKIuI3aXlYS4DXeUp05GbB2LVENXMlGlmZ0RvjSv0zJILAZDlpnchLsSJFNd2MCn04YXoQjwWGcmE",
+	"Mw3+Di3oFRvEVLMjwp3jx+rX+gg6aOGDj29OyPPnz1+ST+cnGKsDwfGYBEQyxWLIhbgQhGwN9/r9F93+",
+	"bre/d757cNjfP+wf9Pr9/n8Mt3t2Aa/rDdR9dM/w713nieu+fTUkW7TWvownWCxsNEewIiy4JlcsM25c",
+	"iMCE5Q7bmpANMR/85f7BD9vNiFbI/GsGs9qB33Ft3LifL4BPXnQOya+9Xu8yIhcFx7QPLc+xzyqs0z6+",
+	"6PR6vYvO3RDnHP4btA788xCOcfhv+OKfhzDbzyWlciS9pHlN+klFrbNPLlL4ecrmJEEySIaeSB+SXy+H",
+	"SN9SHjOBeebuJlg+qDgzFEoqQCmNIgTSeyZd7OqO/7o0B5QXyVKmin3Vu1BKZ1LnsPO81+89d+FXQE93",
+	"7H8mrCWSXKM7zWVcAcTc8BFCE9wtxEjCTXn/8OZQQE45wgIyBQ94m3QOO39h5qOU2LSh0tF5r99f0tBu",
+	"s0Z2VU9gSzM7tztS+aWH1MhVcgnPUCx5x4UFV7hx5/DXy6ij89nMnuah90cC+KKi46YFDTqqoo6hE415",
+	"C4Z2Lu1YOz24fFdC3oid/7y50j2/8+A5vcUyphZjDfQkvmJz300Bg/oQZQEzNZ9AX2CqXWOFJHg4UKLg",
+	"EQ8Hxm85FaCRv7AR+YnNyRkzD30kp0V9Co0VEa+Z4uN57X5XD8YyBHcw3lPccg6GKddlt3YTjtwxUK0Z",
+	"NsG3nChBcur/VMFzeIUO2RXnYNit2ZkadBS39/4MQvvshk4mTJFPb0lGJ+zB8b8YPozqFqI7nwEyd62Q",
+	"PcbEcD1lzEQEf7EUmMdSeCGhsY8jbNg/5imzStiIJQlUW65IAsBU8ChaYX9sF9apF3L7tbm8NzzFC+7X",
+	"Atsp5Lp6L3zqRmxvgx+Mx+gtKzR3d7nZVaXXFNe/HF9cpaWdDNP1Ao36R1wg0wr4qSxOxhjAtSFKOvDd",
+	"RZ39/v5qJCwaQD8s5h5XUcqfWgCDy5CQMO4KfWPVk71+3/XEc7kPQGwA/bSXQ/URwfAuIiRJinizIHb+",
+	"tYzCeCQa7WZoOSS/A64JTfn1gxOOd/yaCex2FQB6LXpmqQBjr2WhF1BNatEzkVURrpkyDNqyWM4TBDYI",
+	"qadv7e9fCvFNgiWDgC82U6FkN1SXGgiodg99HKBfeX3KZ5YsPxsfuRQ8mx/nBkrfQSgcEs2M1z6tUWqR",
+	"OK1DkxtWVbfcZtvP7L8ev3+32Zn5dW9Itb6Rc3H7DZxLERYWPJATJDynGMV69u/vAOgfWcL1ETnoP0fD",
+	"JuPQjJpb+VIxGk/BlRgU713A2aORpzJEOHAgqOaWJJRQIMOue/1B//nTdqyvLATMFDfiiAwxZdK34+cP",
+	"LueWAAqiw/XuDtjSdsBW1k3lpBU3ztwMYOE2OiKC3TBtsOt0RLDlE2SPjiCMU0UEG/mhpYTPGFFUTAKI",
+	"AlY8q+L7lnyrZK3XwoDB4sbZ5LlGyyX3hTONVL5coGsXWAhivmihk8SgdyCWSVqUbNoKLn0ODlW0LVwP",
+	"V2pNLu2Y4T1SEHIptNSGnVpItu1GcxGz8F6W1mpum3zExtJDeNm82G73PvOGIFSe/c47PuOms8aLJ+gk",
+	"2VQI3uh21zpGBq+4VTqs/M8QfvU74oTZ/upr/SMt+vPBJ7urP/kkqDMwswQ/er76ozdSjXiSMPHlRKfm",
+	"d/jVx2bfLdCiumG+qmC7L2pUCYz6rRQJ6TuSGpkmFWLk7Ipz3/TX6nxjqeJlxOeTxgqoSynPCdWsy4Vm",
+	"QnPQ8bGjvNf5FuoohC6L9wqVSNdMLfje70mtwfbSiwIHXD+9f/prYqGGgFnreux85smdMxnEAWfVR/Cv",
+	"iYRgDJ1L7tVgBCwaYRN7ScBABTy1R46JbxxVtgtJGb1mVitF+9aFoM79pqhluFsJ13SUcjGxHCthM2l8",
+	"ln9KtSFSsIhwo1k6dtXGWQJtsFySC97a/f7LCzHEmB/0Ptq1A8VgCRrPAxcYs/I/YWJI4wavuBFvX7nb",
+	"AJj0o0Tx+GEvgisacFf3EruIvse/h23aivMuAwZ849duYyPQfv/l6g/eUW0ASk9zs09ct2Hfex6CAexl",
+	"wasJ1TGxpT30T1ty/XMz3aEZ7/p6wa2mj6LhW2q5lfNaNyjuEcHaPehhE5YMED2VN4LQCcXedPUrB7L6",
+	"6duf7OSbXrdvi1PBJlazKXATbCFkzJRx5SG2/aTX5j4YWjESVLDBI8KihyOCHNY2R6DdtCXZYEMH0u18",
+	"yFKkc+hgwItWaBDTcfbX4+7ewQsypdhSu45ImLWBp7A54U7YLJNQJB/iIR6LiMPqXH7JWhR894HnPsPK",
+	"Wi1E/IrNsaWp0e6AekUxfljQCY2nrHsihVHYEyc0o3t/B152736QZ/YkMbOdTtqX6z/Gtz5IGATX+3Qc",
+	"ZQ1yfyLFOOUYVLa/t7fOLM7C7aPbv+gGIg4RWkQPhf2LTfpeCHguIDR4NS0WaCMzTW6kurJyF7USV2xF",
+	"OSHBXueYjn2TJ84Wpsl+f3/xXn5k1/Lq3vfyVYho7wckU5glwToz7Rt4WsHkCXxNFYXYAuB+CLGjpHEZ",
+	"b+0EW6aJJ9pXjFVgO3bWsViKMZ/kllxPFI0ZyZjiMiFbbl9ESOFqcdcRBCZ/UATpfzWqiS16/3kp59Oi",
+	"PNRGqeD8M8+2liM/qqPdajxoGO/P+EToUp8lSPyKFswudJGM6Yyn8+3CWx9DukpARIF5T8uaC48hY9Qn",
+	"KU50HWFjP+TFgUj736EhpalJYT+g4miWoA9G+rYizTE0h0eHZtFpKFhBFcXasVQzslXGBliR2sODjHJj",
+	"pNjuXYg3VumK7TbiHMyFY8rTXDENBJgKwhMmDB9zpsBUaQVo+8vuAZlxkUN9kP29l2gZ+ciMmnePx4ap",
+	"7ZAhBDq6PBKC1rrF3EF4dDnUbffm5gbCRLu5Sl2vvg2cZrVatk9tI8nN9ByDvYIaIEbNZZSrf0resLeG",
+	"VH0u5Xsq5m4u/dCxY3wC3VSwPCHY1yXKskUwaisFiDq3XUUN60Kwb+cQHzfpgsSS3WHCgCKarjfPr/OQ",
+	"o4VufQTMmS3SbODayjwQBLsfZm0ssbyt93VsCHAYuNoltDbDSqnLVJZX8FxXWW/kNFhMIIwKEwUcMbBy",
+	"M7WA5IbIG/sC+kRjLN/tLM0XwiNDj5x7w7MLx6xbq2MqhDQEF+jN0lv7/ZekanyOvOU5SHFxF64w7CNR",
+	"3mCZ8vtKBrjg5Ju39T6F6bZAagRKFRVbUC5kLGuPOYO72uXC692tEuZfmKmi0CMxumV+gGJpX98w6ZYS",
+	"tEuG/VtnzOjCjwU8YSsX/LecRSRueGutvE9FsiMVUdUyytX6ybIIF6mfErpwHvmu10pMP7EktI6jqI4o",
+	"36hl7yEUiwKXpCL19MwlfM+JBctNMplimgmMNbWiAtdEZ5C9doq/gLCAz9wr4IUhykkilkveTGXKnPgR",
+	"XQh2a7UXEJG4sB9PpTLOoIM9dbDdksvZSqXGAEV7CebbEUb1wQu5UtiQjSvC9YVQzOTKyhzoCQrwQFdv",
+	"8twnTDzGvWjUtPzGVATBbv5QE762mvD6NvbOVS+duxRX6Dhoz8iezn1UBJ8D236v0bCvnWMXgy3ACmWm",
+	"bEa46BHoH6GJlThTO1hCtnQeTyEzGLzAw21X79NyHwh0+FisyodGYEp2bqZDksmUx3PILj0v4o5K1xsX",
+	"5JPgVg8nH964dFHMzZtZUpLKG6a6ljsmSBigJxu0YXR2Ym70hcCMVLsTK8bwiZCKaWCq2z1y7LvGQFIv",
+	"F0C2rKZ2zTUfpSzCgGQJ6tqIY9l8CHm/EEXHabLFepMe+fSve/3+j//3v/8P+MebCB7sHbsHe6/xwYsX",
+	"7sGLl/bBm9dv3kD4CCX7/T42kUZF60IMd7AnbX2Z4xz8OEXWKbvlGj9BtvZMky1IFfCwO//4/CXRV1Y+",
+	"lCIidq0X4mSueJrymAz/z/8aAnq9o4YLMqTDbR+BCqOALuGGHsBceojWoyRHWsTCBNWh22PR0nrN3af2",
+	"aC4lpucNGZz+ngjrxg7Kr05US4dlm1i+nHzGU2pg7pQZX5yoXTJy1RNOptSQk/IjcsMVZInMqImIliQX",
+	"M5nwMWdJreDCjVRXUKQicQtmWl+IhUIXFG8opnNv98gvkA6OzQUPiUX/IaqC4B+1F3oIWWwQ9d7F94ZE",
+	"ji/E0G6vV26vF09zcTV0GoQmTCSWuGC+eUINPSS/vvr5w+vLoQ9QJcNDoLddSJ4aQgloJsyFQM/F7gHR",
+	"PfL61lj9RQp9SIZloa0hoVnGhKvUYfkb8B4rrvnSBCjfESOtSIgfXoitYa6Lwk2DKbccY+43nimGY4Ip",
+	"BnmJe2U7IsOyvOAwwsT5WGozdBmVVlpE3OqRoRiSWa4NGTGy2yPHqZbE87KRy0XWZGuI//D8LGhkQSS0",
+	"WFEixeO5YSqTfCVxs7HTIo2yioD10RrVtBHVLvJ+/3kcRFHwcsDvbFhkc5iiZFGBpqGKRUGSXU4AvhNE",
+	"HrvOBs3+e/c4jlna/TEfj5kKNoAcCjkkUrjvNVz4TMlbzjTYed16iZkqmU+mVbPqklStb9md+mSM4aC/",
+	"TsSLa69b9Do7WMd8F/hq/x5fPUh0DbE4X0FJ31e80i9vu8LH7NulHt/kWDsJG+WTdr7lmqI5O5KvJINV",
+	"iCwpxufslsam6FxcvDaSyRxZgcwNFAtCY2MvYGge5ZN/LhIIW16Sdwy9gyM0/HnAYmPtkvuVYP4dBxGd",
+	"TeVNHQwFGlZvAYbwa1d8fz3k/1yKG0sD0H6R6kpbqn0z5fEUomR9S0SicmHFiSNyA4kEVNvDS/KYJZa0",
+	"j6nCDIBYqiRUguHEDpIuoP5mAUeuVuFjxx3BKmG9Ibz9ZcogEoX6ZGA4FaothJz2jCVZRowJYmQK2eja",
+	"yOz3jLxGZqV0+qwERgmj+6HrTlkx2rloFpwu9rjOfC37bxahfDHrtuJFHnDA9XDTv2N8KS+RD+jiRXI9",
+	"F5OoiOkzWMm3DXeAU7RnTqDEAFkT2mCv7GWqZ0wFvonDhhMm3uOUj4guZVf41mR45JCuAk5MDfXVEb+O",
+	"2w/hVS2ARKRVDWrZ6gi3xtHtxNXm+223vIB7rVX/Yx9BdbK246i+44qk8Zi5rvd2kK90Kr9YMsJoPHWo",
+	"YlE7kVhp0f7ErWitzRoH9Bn+70WHNiL83jUZadDfQM0kP9zSsknVovj9lQ28Lx8bE9rI9hee8NPS3J+F",
+	"W/CSMy+6WLdR1A+VRHiyNZoTKHPLpdg+IsPfhmRGTTxl2tXBWHTch2nqadk8e2na9jm7Nb7kkv0AC3U5",
+	"z0VrovZvbUnaq7sqfm8p29WWsEsz4fxBf6d5b9Vu6w6Vi0fV3LeQCfK0qBf/Teap1XsgP7Fbp6g0H6Z3",
+	"4H7FVxomwdfndLLKAQPv/JFN1mbvKvsYBFC6QZ9X5pK9rcRgEsVmlPsir1XrPxF5mvba4yHvd0/G7yHC",
+	"a73ksa8TyripbXd3DbQ4VVDDGQrCvaE8fQCa50IaV+BG1CqVlUf42BxniYXvO6IWTymOHa861Hsl4xXB",
+	"lS1Rjw9wox+N5WEPuCe2Ua/AXx8x+bvG469F3lyQppYzRsYYWSXHq6ldlgcUExeZlbKxgaRBjMLSzJCt",
+	"yosuz8RMiZHA/CLim5/bJ5/vQjmyGGL8jV8e36z+27o+Ljz7j/vzKPenSMJdS3asthYL6vbvpTZEsZgJ",
+	"k859tg3W8gLdXjOqQLmHZgVo7nJdsohDJk22xnmaEsNuzXZY1z8rW4uFjEUN3b3W0faLSzsWLW/X7TpQ",
+	"60O5WF/xF2jwbiQZc4EFyREyUnnA/GGUKMC42ijhMfQ7NUpUm+a5W1g8WmWUOCta132TRol6d+YnNkqU",
+	"LepajRIOzr9T9vIdWDHODFWmdOeFr0CDEYFvd6lrt97O8/FJlJuoBdHQF/ktZNfhSoiEcuppuoLyNMG+",
+	"aDsKmX/uTZH+MP88uPnHO8m9V7zajTXEaVbcpye4SSsCHf6wBwXsQUtp52PYgx7mij+atPFV7EEr8Nfb",
+	"g37fAsdX02exs5pr8Q1qlLxmm4oVUFat2n07HBtUqZxKRnPiVt4jQ6yWPyQ7ZAi1KYZky6u5PNHbRMdK",
+	"pik23aQEOrsVejAXF8L11ShS5Y7IEPsSDstOw1Znp5Ng4hgEu5QEfg0lWSrsNVpNJXDH0KE6hj7Oros6",
+	"/GUBEehH3aY1K5mytXVmt3Ls3ruoMf8s0nnBvqB6rSJmSl0ZUvdDm86MB7OpIWDZAgS72WQBgA6bzv89",
+	"qeru9Far6qV54/fPkJ+tFrjux5uX2AN8W/lv1B7glvd17AFFy/0WERPz3Yqr/Idq/4X3APITCfUQ3YAJ",
+	"r6vgn8F7jy/V4TyteEMN14bH/yxELW8/zXtRNI8CcxGv6PXie1LIej0277OIytCVio9Bu0phXpiKCBeQ",
+	"asvNhQAR6JDkmWbKaGiFPa+VQsFs3ggLheHQyq5gNtJGCqZ7BNLJybDScHp4ISB7XV9h3ZSjIsmLEnwD",
+	"phgzqBJH7cQgFGJi8oRDCgT04MCXa+IOuxDF7EQxg53Fy3rOu/1DYkHpysbAwDpWVicKSY2YCCGCMuMi",
+	"rtd26WunZopdc5lrOJA2EQi/aXNeHOzufYEM9KhOiLmIT1u4RinWuKYqT0sAdteY5y9SsAfyt2sC7cUK",
+	"HK5SAHt1L+8WWmJglr3riXFpD5Rm/Cc2L55c2g/UdTvCuawA6ELj+qSaapf/olf6DqCBW1BzJN9HNCLK",
+	"98OLQo2/Xe5gpZtirxKAzgztLCoGx1gaQUcuqz0irv4hDOarGFbGwRIJC+N8gtIxZY3CcjmVhllkyypV",
+	"ZIjVCbero7paeEubgJTRu01HqQ58eoJA9wUZsfFFSVRdSyHP+kpnqWcHLYtBGg7ED44VK87I8TjlghUd",
+	"Prkg2rCsOq5FsoBi1szubSYAawKt8aHwwElK84RVBoW0oPBCW5NTfEZxJTto2x8VVyQOp3b0GqkM2nK+",
+	"/xcAAP//",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

@@ -177,6 +177,12 @@ export interface paths {
          * Create an account
          * @description Creates a user and signs them in. Fields not listed (such as `roles`) are rejected.
          *     Rate-limited with the `auth` policy.
+         *
+         *     The email is stored in Unicode NFC with its domain lower-cased (the local part keeps its
+         *     case; sign-in ignores case). An email containing an invisible, control or bidirectional
+         *     character (e.g. U+200B–U+200F, U+202A–U+202E, U+2066–U+2069, U+FEFF) is a 400 pointing at
+         *     `/email`. An email confusable with an existing account's (same Unicode TR39 skeleton, e.g.
+         *     Cyrillic `а` for Latin `a`) is the same 409 `account_exists` as a duplicate.
          */
         post: operations["register"];
         delete?: never;
