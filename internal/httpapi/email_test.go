@@ -119,3 +119,32 @@ func TestRegisterRefusesDeepCommonPassword(t *testing.T) {
 		t.Errorf("a strong random password = %d %s", resp.StatusCode, body)
 	}
 }
+
+// Accounts from before migration 000007 get their skeleton at start; of two existing look-alikes
+// only the first does (both keep working), and new look-alikes are refused from then on.
+func TestBackfillEmailSkeletons(t *testing.T) {
+	t.Parallel()
+	s := testutil.NewServer(t)
+	ctx := context.Background()
+	s.Register(t, "carol@example.com")
+	s.Register(t, "dave@example.com")
+	pool := s.App.Store.Pool
+	if _, err := pool.Exec(ctx, `UPDATE users SET email_skeleton = NULL`); err != nil {
+		t.Fatal(err)
+	}
+	// A look-alike that got in before skeletons existed.
+	if _, err := pool.Exec(ctx, `INSERT INTO users (email, password_hash) VALUES ($1, 'x')`, "c\u0430rol@example.com"); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.App.Accounts.BackfillEmailSkeletons(ctx); err != nil {
+		t.Fatal(err)
+	}
+	var missing int
+	if err := pool.QueryRow(ctx, `SELECT count(*) FROM users WHERE email_skeleton IS NULL`).Scan(&missing); err != nil || missing != 1 {
+		t.Errorf("%d rows without a skeleton after backfill (%v), want 1 (the second look-alike)", missing, err)
+	}
+	resp, body := register(t, s, "d\u0430ve@example.com", strongPassword)
+	if p := decodeProblem(t, resp, body, http.StatusConflict); p.Code != "account_exists" {
+		t.Errorf("look-alike of a backfilled account: %s", p.Code)
+	}
+}
