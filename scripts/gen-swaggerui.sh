@@ -62,7 +62,9 @@ window.addEventListener("load", function () {
     url: "/openapi.json",
     dom_id: "#swagger-ui",
     deepLinking: true,
-    persistAuthorization: true,
+    // Tokens typed into Authorize stay in memory only: persisting them would put bearer tokens in
+    // localStorage, where any script on this origin (or a shared browser profile) can read them.
+    persistAuthorization: false,
     tryItOutEnabled: true,
     displayRequestDuration: true,
     // No spec-validator badge: it would send the spec URL to validator.swagger.io.

@@ -1,7 +1,13 @@
 -- name: CreateUser :one
-INSERT INTO users (email, username, password_hash, roles)
-VALUES (@email, sqlc.narg('username'), @password_hash, @roles)
+INSERT INTO users (email, email_skeleton, username, password_hash, roles)
+VALUES (@email, @email_skeleton::text, sqlc.narg('username'), @password_hash, @roles)
 RETURNING *;
+
+-- name: ListUsersWithoutSkeleton :many
+SELECT id, email FROM users WHERE email_skeleton IS NULL ORDER BY id;
+
+-- name: SetEmailSkeleton :exec
+UPDATE users SET email_skeleton = @email_skeleton::text WHERE id = @id AND email_skeleton IS NULL;
 
 -- name: GetUser :one
 SELECT * FROM users WHERE id = $1;
@@ -51,3 +57,12 @@ WHERE (sqlc.narg('email_prefix')::text IS NULL OR lower(u.email) LIKE sqlc.narg(
 ORDER BY u.created_at, u.id
 LIMIT @max_rows;
 
+-- name: LockActiveAdmins :many
+-- Every active administrator, locked in id order. A change that could remove the last one takes
+-- these locks first, so two such changes run one after the other and the second sees the first
+-- (a row that stopped matching while it waited is skipped). NO KEY UPDATE leaves the admins'
+-- sign-ins alone: their refresh rows' foreign-key checks only need KEY SHARE.
+SELECT id FROM users
+WHERE is_active AND 'admin' = ANY(roles)
+ORDER BY id
+FOR NO KEY UPDATE;

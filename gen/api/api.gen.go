@@ -1205,6 +1205,9 @@ type Forbidden = Problem
 // Gone An RFC 9457 problem with an OpenAI-compatible `error` member.
 type Gone = Problem
 
+// LastAdmin An RFC 9457 problem with an OpenAI-compatible `error` member.
+type LastAdmin = Problem
+
 // NotFound An RFC 9457 problem with an OpenAI-compatible `error` member.
 type NotFound = Problem
 
@@ -1649,7 +1652,9 @@ type ClientInterface interface {
 
 	// AdminUpdateUserWithBody Change a user's roles or status, or unlock them
 	//
-	// Role and status changes sign the user out everywhere.
+	// Role and status changes sign the user out everywhere. A change that would leave no active
+	// administrator (disabling or demoting the last one, itself included) is refused with 409
+	// `last_admin` and audited.
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -1658,7 +1663,9 @@ type ClientInterface interface {
 
 	// AdminUpdateUser Change a user's roles or status, or unlock them
 	//
-	// Role and status changes sign the user out everywhere.
+	// Role and status changes sign the user out everywhere. A change that would leave no active
+	// administrator (disabling or demoting the last one, itself included) is refused with 409
+	// `last_admin` and audited.
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -1791,6 +1798,7 @@ type ClientInterface interface {
 	// password. A wrong password is a 403 `invalid_password`, audited, and counts towards the
 	// account's lockout like a failed sign-in; once the account is locked every confirmation (even
 	// the right password) is a 429 `account_locked` with `Retry-After`.
+	// The last active administrator cannot delete itself (409 `last_admin`, audited).
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -1803,6 +1811,7 @@ type ClientInterface interface {
 	// password. A wrong password is a 403 `invalid_password`, audited, and counts towards the
 	// account's lockout like a failed sign-in; once the account is locked every confirmation (even
 	// the right password) is a 429 `account_locked` with `Retry-After`.
+	// The last active administrator cannot delete itself (409 `last_admin`, audited).
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -1861,6 +1870,12 @@ type ClientInterface interface {
 	// Creates a user and signs them in. Fields not listed (such as `roles`) are rejected.
 	// Rate-limited with the `auth` policy.
 	//
+	// The email is stored in Unicode NFC with its domain lower-cased (the local part keeps its
+	// case; sign-in ignores case). An email containing an invisible, control or bidirectional
+	// character (e.g. U+200B–U+200F, U+202A–U+202E, U+2066–U+2069, U+FEFF) is a 400 pointing at
+	// `/email`. An email confusable with an existing account's (same Unicode TR39 skeleton, e.g.
+	// Cyrillic `а` for Latin `a`) is the same 409 `account_exists` as a duplicate.
+	//
 	// Takes any type of body and a specified content type.
 	//
 	// Corresponds with POST /v1/auth/register (the `Register` operationId).
@@ -1870,6 +1885,12 @@ type ClientInterface interface {
 	//
 	// Creates a user and signs them in. Fields not listed (such as `roles`) are rejected.
 	// Rate-limited with the `auth` policy.
+	//
+	// The email is stored in Unicode NFC with its domain lower-cased (the local part keeps its
+	// case; sign-in ignores case). An email containing an invisible, control or bidirectional
+	// character (e.g. U+200B–U+200F, U+202A–U+202E, U+2066–U+2069, U+FEFF) is a 400 pointing at
+	// `/email`. An email confusable with an existing account's (same Unicode TR39 skeleton, e.g.
+	// Cyrillic `а` for Latin `a`) is the same 409 `account_exists` as a duplicate.
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -2316,7 +2337,9 @@ func (c *Client) AdminListUsers(ctx context.Context, params *AdminListUsersParam
 
 // AdminUpdateUserWithBody Change a user's roles or status, or unlock them
 //
-// Role and status changes sign the user out everywhere.
+// Role and status changes sign the user out everywhere. A change that would leave no active
+// administrator (disabling or demoting the last one, itself included) is refused with 409
+// `last_admin` and audited.
 //
 // Takes any type of body and a specified content type.
 //
@@ -2335,7 +2358,9 @@ func (c *Client) AdminUpdateUserWithBody(ctx context.Context, id ID, contentType
 
 // AdminUpdateUser Change a user's roles or status, or unlock them
 //
-// Role and status changes sign the user out everywhere.
+// Role and status changes sign the user out everywhere. A change that would leave no active
+// administrator (disabling or demoting the last one, itself included) is refused with 409
+// `last_admin` and audited.
 //
 // Takes a body of the `application/json` content type.
 //
@@ -2588,6 +2613,7 @@ func (c *Client) Logout(ctx context.Context, reqEditors ...RequestEditorFn) (*ht
 // password. A wrong password is a 403 `invalid_password`, audited, and counts towards the
 // account's lockout like a failed sign-in; once the account is locked every confirmation (even
 // the right password) is a 429 `account_locked` with `Retry-After`.
+// The last active administrator cannot delete itself (409 `last_admin`, audited).
 //
 // Takes any type of body and a specified content type.
 //
@@ -2610,6 +2636,7 @@ func (c *Client) DeleteProfileWithBody(ctx context.Context, contentType string, 
 // password. A wrong password is a 403 `invalid_password`, audited, and counts towards the
 // account's lockout like a failed sign-in; once the account is locked every confirmation (even
 // the right password) is a 429 `account_locked` with `Retry-After`.
+// The last active administrator cannot delete itself (409 `last_admin`, audited).
 //
 // Takes a body of the `application/json` content type.
 //
@@ -2728,6 +2755,12 @@ func (c *Client) RefreshTokens(ctx context.Context, body RefreshTokensJSONReques
 // Creates a user and signs them in. Fields not listed (such as `roles`) are rejected.
 // Rate-limited with the `auth` policy.
 //
+// The email is stored in Unicode NFC with its domain lower-cased (the local part keeps its
+// case; sign-in ignores case). An email containing an invisible, control or bidirectional
+// character (e.g. U+200B–U+200F, U+202A–U+202E, U+2066–U+2069, U+FEFF) is a 400 pointing at
+// `/email`. An email confusable with an existing account's (same Unicode TR39 skeleton, e.g.
+// Cyrillic `а` for Latin `a`) is the same 409 `account_exists` as a duplicate.
+//
 // Takes any type of body and a specified content type.
 //
 // Corresponds with POST /v1/auth/register (the `Register` operationId).
@@ -2747,6 +2780,12 @@ func (c *Client) RegisterWithBody(ctx context.Context, contentType string, body 
 //
 // Creates a user and signs them in. Fields not listed (such as `roles`) are rejected.
 // Rate-limited with the `auth` policy.
+//
+// The email is stored in Unicode NFC with its domain lower-cased (the local part keeps its
+// case; sign-in ignores case). An email containing an invisible, control or bidirectional
+// character (e.g. U+200B–U+200F, U+202A–U+202E, U+2066–U+2069, U+FEFF) is a 400 pointing at
+// `/email`. An email confusable with an existing account's (same Unicode TR39 skeleton, e.g.
+// Cyrillic `а` for Latin `a`) is the same 409 `account_exists` as a duplicate.
 //
 // Takes a body of the `application/json` content type.
 //
@@ -5620,7 +5659,9 @@ type ClientWithResponsesInterface interface {
 
 	// AdminUpdateUserWithBodyWithResponse Change a user's roles or status, or unlock them
 	//
-	// Role and status changes sign the user out everywhere.
+	// Role and status changes sign the user out everywhere. A change that would leave no active
+	// administrator (disabling or demoting the last one, itself included) is refused with 409
+	// `last_admin` and audited.
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -5629,7 +5670,9 @@ type ClientWithResponsesInterface interface {
 
 	// AdminUpdateUserWithResponse Change a user's roles or status, or unlock them
 	//
-	// Role and status changes sign the user out everywhere.
+	// Role and status changes sign the user out everywhere. A change that would leave no active
+	// administrator (disabling or demoting the last one, itself included) is refused with 409
+	// `last_admin` and audited.
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -5770,6 +5813,7 @@ type ClientWithResponsesInterface interface {
 	// password. A wrong password is a 403 `invalid_password`, audited, and counts towards the
 	// account's lockout like a failed sign-in; once the account is locked every confirmation (even
 	// the right password) is a 429 `account_locked` with `Retry-After`.
+	// The last active administrator cannot delete itself (409 `last_admin`, audited).
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -5782,6 +5826,7 @@ type ClientWithResponsesInterface interface {
 	// password. A wrong password is a 403 `invalid_password`, audited, and counts towards the
 	// account's lockout like a failed sign-in; once the account is locked every confirmation (even
 	// the right password) is a 429 `account_locked` with `Retry-After`.
+	// The last active administrator cannot delete itself (409 `last_admin`, audited).
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -5842,6 +5887,12 @@ type ClientWithResponsesInterface interface {
 	// Creates a user and signs them in. Fields not listed (such as `roles`) are rejected.
 	// Rate-limited with the `auth` policy.
 	//
+	// The email is stored in Unicode NFC with its domain lower-cased (the local part keeps its
+	// case; sign-in ignores case). An email containing an invisible, control or bidirectional
+	// character (e.g. U+200B–U+200F, U+202A–U+202E, U+2066–U+2069, U+FEFF) is a 400 pointing at
+	// `/email`. An email confusable with an existing account's (same Unicode TR39 skeleton, e.g.
+	// Cyrillic `а` for Latin `a`) is the same 409 `account_exists` as a duplicate.
+	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /v1/auth/register (the `Register` operationId).
@@ -5851,6 +5902,12 @@ type ClientWithResponsesInterface interface {
 	//
 	// Creates a user and signs them in. Fields not listed (such as `roles`) are rejected.
 	// Rate-limited with the `auth` policy.
+	//
+	// The email is stored in Unicode NFC with its domain lower-cased (the local part keeps its
+	// case; sign-in ignores case). An email containing an invisible, control or bidirectional
+	// character (e.g. U+200B–U+200F, U+202A–U+202E, U+2066–U+2069, U+FEFF) is a 400 pointing at
+	// `/email`. An email confusable with an existing account's (same Unicode TR39 skeleton, e.g.
+	// Cyrillic `а` for Latin `a`) is the same 409 `account_exists` as a duplicate.
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -6690,6 +6747,8 @@ type AdminUpdateUserResponse struct {
 	ApplicationproblemJSON403 *Forbidden
 	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
 	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *LastAdmin
 	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
 	ApplicationproblemJSONDefault *Error
 }
@@ -6717,6 +6776,11 @@ func (r AdminUpdateUserResponse) GetApplicationproblemJSON403() *Forbidden {
 // GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
 func (r AdminUpdateUserResponse) GetApplicationproblemJSON404() *NotFound {
 	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r AdminUpdateUserResponse) GetApplicationproblemJSON409() *LastAdmin {
+	return r.ApplicationproblemJSON409
 }
 
 // GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
@@ -6815,6 +6879,12 @@ func (r ListAPIKeysResponse) ContentType() string {
 	return ""
 }
 
+// CreateAPIKeyResponse201Headers the declared response headers of an HTTP 201 response for CreateAPIKey
+type CreateAPIKeyResponse201Headers struct {
+	CacheControl string
+	Pragma       string
+}
+
 type CreateAPIKeyResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -6830,6 +6900,8 @@ type CreateAPIKeyResponse struct {
 	ApplicationproblemJSON422 *Unprocessable
 	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
 	ApplicationproblemJSONDefault *Error
+	// Headers201 the parsed response headers for an HTTP 201 response
+	Headers201 *CreateAPIKeyResponse201Headers
 }
 
 // GetJSON201 returns the response for an HTTP 201 `application/json` response
@@ -6953,6 +7025,12 @@ func (r RevokeAPIKeyResponse) ContentType() string {
 	return ""
 }
 
+// RotateAPIKeyResponse200Headers the declared response headers of an HTTP 200 response for RotateAPIKey
+type RotateAPIKeyResponse200Headers struct {
+	CacheControl string
+	Pragma       string
+}
+
 type RotateAPIKeyResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -6966,6 +7044,8 @@ type RotateAPIKeyResponse struct {
 	ApplicationproblemJSON404 *NotFound
 	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
 	ApplicationproblemJSONDefault *Error
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *RotateAPIKeyResponse200Headers
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
@@ -7100,6 +7180,12 @@ func (r ChangePasswordResponse) ContentType() string {
 	return ""
 }
 
+// LoginResponse200Headers the declared response headers of an HTTP 200 response for Login
+type LoginResponse200Headers struct {
+	CacheControl string
+	Pragma       string
+}
+
 // LoginResponse429Headers the declared response headers of an HTTP 429 response for Login
 type LoginResponse429Headers struct {
 	RateLimit       *string
@@ -7120,6 +7206,8 @@ type LoginResponse struct {
 	ApplicationproblemJSON429 *TooManyRequests
 	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
 	ApplicationproblemJSONDefault *Error
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *LoginResponse200Headers
 	// Headers429 the parsed response headers for an HTTP 429 response
 	Headers429 *LoginResponse429Headers
 }
@@ -7242,6 +7330,8 @@ type DeleteProfileResponse struct {
 	ApplicationproblemJSON401 *Unauthorized
 	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
 	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *LastAdmin
 	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
 	ApplicationproblemJSON429 *TooManyRequests
 	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
@@ -7263,6 +7353,11 @@ func (r DeleteProfileResponse) GetApplicationproblemJSON401() *Unauthorized {
 // GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
 func (r DeleteProfileResponse) GetApplicationproblemJSON403() *Forbidden {
 	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r DeleteProfileResponse) GetApplicationproblemJSON409() *LastAdmin {
+	return r.ApplicationproblemJSON409
 }
 
 // GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
@@ -7428,6 +7523,12 @@ func (r UpdateProfileResponse) ContentType() string {
 	return ""
 }
 
+// RefreshTokensResponse200Headers the declared response headers of an HTTP 200 response for RefreshTokens
+type RefreshTokensResponse200Headers struct {
+	CacheControl string
+	Pragma       string
+}
+
 // RefreshTokensResponse429Headers the declared response headers of an HTTP 429 response for RefreshTokens
 type RefreshTokensResponse429Headers struct {
 	RateLimit       *string
@@ -7448,6 +7549,8 @@ type RefreshTokensResponse struct {
 	ApplicationproblemJSON429 *TooManyRequests
 	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
 	ApplicationproblemJSONDefault *Error
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *RefreshTokensResponse200Headers
 	// Headers429 the parsed response headers for an HTTP 429 response
 	Headers429 *RefreshTokensResponse429Headers
 }
@@ -7506,6 +7609,12 @@ func (r RefreshTokensResponse) ContentType() string {
 	return ""
 }
 
+// RegisterResponse201Headers the declared response headers of an HTTP 201 response for Register
+type RegisterResponse201Headers struct {
+	CacheControl string
+	Pragma       string
+}
+
 // RegisterResponse429Headers the declared response headers of an HTTP 429 response for Register
 type RegisterResponse429Headers struct {
 	RateLimit       *string
@@ -7526,6 +7635,8 @@ type RegisterResponse struct {
 	ApplicationproblemJSON429 *TooManyRequests
 	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
 	ApplicationproblemJSONDefault *Error
+	// Headers201 the parsed response headers for an HTTP 201 response
+	Headers201 *RegisterResponse201Headers
 	// Headers429 the parsed response headers for an HTTP 429 response
 	Headers429 *RegisterResponse429Headers
 }
@@ -9423,7 +9534,9 @@ func (c *ClientWithResponses) AdminListUsersWithResponse(ctx context.Context, pa
 
 // AdminUpdateUserWithBodyWithResponse Change a user's roles or status, or unlock them
 //
-// Role and status changes sign the user out everywhere.
+// Role and status changes sign the user out everywhere. A change that would leave no active
+// administrator (disabling or demoting the last one, itself included) is refused with 409
+// `last_admin` and audited.
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -9438,7 +9551,9 @@ func (c *ClientWithResponses) AdminUpdateUserWithBodyWithResponse(ctx context.Co
 
 // AdminUpdateUserWithResponse Change a user's roles or status, or unlock them
 //
-// Role and status changes sign the user out everywhere.
+// Role and status changes sign the user out everywhere. A change that would leave no active
+// administrator (disabling or demoting the last one, itself included) is refused with 409
+// `last_admin` and audited.
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
@@ -9651,6 +9766,7 @@ func (c *ClientWithResponses) LogoutWithResponse(ctx context.Context, reqEditors
 // password. A wrong password is a 403 `invalid_password`, audited, and counts towards the
 // account's lockout like a failed sign-in; once the account is locked every confirmation (even
 // the right password) is a 429 `account_locked` with `Retry-After`.
+// The last active administrator cannot delete itself (409 `last_admin`, audited).
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -9669,6 +9785,7 @@ func (c *ClientWithResponses) DeleteProfileWithBodyWithResponse(ctx context.Cont
 // password. A wrong password is a 403 `invalid_password`, audited, and counts towards the
 // account's lockout like a failed sign-in; once the account is locked every confirmation (even
 // the right password) is a 429 `account_locked` with `Retry-After`.
+// The last active administrator cannot delete itself (409 `last_admin`, audited).
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
@@ -9765,6 +9882,12 @@ func (c *ClientWithResponses) RefreshTokensWithResponse(ctx context.Context, bod
 // Creates a user and signs them in. Fields not listed (such as `roles`) are rejected.
 // Rate-limited with the `auth` policy.
 //
+// The email is stored in Unicode NFC with its domain lower-cased (the local part keeps its
+// case; sign-in ignores case). An email containing an invisible, control or bidirectional
+// character (e.g. U+200B–U+200F, U+202A–U+202E, U+2066–U+2069, U+FEFF) is a 400 pointing at
+// `/email`. An email confusable with an existing account's (same Unicode TR39 skeleton, e.g.
+// Cyrillic `а` for Latin `a`) is the same 409 `account_exists` as a duplicate.
+//
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /v1/auth/register (the `Register` operationId).
@@ -9780,6 +9903,12 @@ func (c *ClientWithResponses) RegisterWithBodyWithResponse(ctx context.Context, 
 //
 // Creates a user and signs them in. Fields not listed (such as `roles`) are rejected.
 // Rate-limited with the `auth` policy.
+//
+// The email is stored in Unicode NFC with its domain lower-cased (the local part keeps its
+// case; sign-in ignores case). An email containing an invisible, control or bidirectional
+// character (e.g. U+200B–U+200F, U+202A–U+202E, U+2066–U+2069, U+FEFF) is a 400 pointing at
+// `/email`. An email confusable with an existing account's (same Unicode TR39 skeleton, e.g.
+// Cyrillic `а` for Latin `a`) is the same 409 `account_exists` as a duplicate.
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
@@ -10696,6 +10825,13 @@ func ParseAdminUpdateUserResponse(rsp *http.Response) (*AdminUpdateUserResponse,
 		}
 		response.ApplicationproblemJSON404 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest LastAdmin
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
 		var dest Error
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -10813,6 +10949,26 @@ func ParseCreateAPIKeyResponse(rsp *http.Response) (*CreateAPIKeyResponse, error
 
 	}
 
+	switch {
+	case rsp.StatusCode == 201:
+		var headers CreateAPIKeyResponse201Headers
+		if values := rsp.Header.Values("Cache-Control"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Cache-Control", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.CacheControl = value
+		}
+		if values := rsp.Header.Values("Pragma"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Pragma", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Pragma = value
+		}
+		response.Headers201 = &headers
+	}
+
 	return response, nil
 }
 
@@ -10915,6 +11071,26 @@ func ParseRotateAPIKeyResponse(rsp *http.Response) (*RotateAPIKeyResponse, error
 		}
 		response.ApplicationproblemJSONDefault = &dest
 
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers RotateAPIKeyResponse200Headers
+		if values := rsp.Header.Values("Cache-Control"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Cache-Control", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.CacheControl = value
+		}
+		if values := rsp.Header.Values("Pragma"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Pragma", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Pragma = value
+		}
+		response.Headers200 = &headers
 	}
 
 	return response, nil
@@ -11056,6 +11232,23 @@ func ParseLoginResponse(rsp *http.Response) (*LoginResponse, error) {
 	}
 
 	switch {
+	case rsp.StatusCode == 200:
+		var headers LoginResponse200Headers
+		if values := rsp.Header.Values("Cache-Control"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Cache-Control", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.CacheControl = value
+		}
+		if values := rsp.Header.Values("Pragma"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Pragma", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Pragma = value
+		}
+		response.Headers200 = &headers
 	case rsp.StatusCode == 429:
 		var headers LoginResponse429Headers
 		if values := rsp.Header.Values("RateLimit"); len(values) > 0 {
@@ -11158,6 +11351,13 @@ func ParseDeleteProfileResponse(rsp *http.Response) (*DeleteProfileResponse, err
 			return nil, err
 		}
 		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest LastAdmin
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
 		var dest TooManyRequests
@@ -11351,6 +11551,23 @@ func ParseRefreshTokensResponse(rsp *http.Response) (*RefreshTokensResponse, err
 	}
 
 	switch {
+	case rsp.StatusCode == 200:
+		var headers RefreshTokensResponse200Headers
+		if values := rsp.Header.Values("Cache-Control"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Cache-Control", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.CacheControl = value
+		}
+		if values := rsp.Header.Values("Pragma"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Pragma", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Pragma = value
+		}
+		response.Headers200 = &headers
 	case rsp.StatusCode == 429:
 		var headers RefreshTokensResponse429Headers
 		if values := rsp.Header.Values("RateLimit"); len(values) > 0 {
@@ -11432,6 +11649,23 @@ func ParseRegisterResponse(rsp *http.Response) (*RegisterResponse, error) {
 	}
 
 	switch {
+	case rsp.StatusCode == 201:
+		var headers RegisterResponse201Headers
+		if values := rsp.Header.Values("Cache-Control"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Cache-Control", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.CacheControl = value
+		}
+		if values := rsp.Header.Values("Pragma"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Pragma", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Pragma = value
+		}
+		response.Headers201 = &headers
 	case rsp.StatusCode == 429:
 		var headers RegisterResponse429Headers
 		if values := rsp.Header.Values("RateLimit"); len(values) > 0 {
@@ -14047,6 +14281,8 @@ type ForbiddenApplicationProblemPlusJSONResponse Problem
 
 type GoneApplicationProblemPlusJSONResponse Problem
 
+type LastAdminApplicationProblemPlusJSONResponse Problem
+
 type NotFoundApplicationProblemPlusJSONResponse Problem
 
 type PreconditionFailedApplicationProblemPlusJSONResponse Problem
@@ -14722,6 +14958,22 @@ func (response AdminUpdateUser404ApplicationProblemPlusJSONResponse) VisitAdminU
 	return err
 }
 
+type AdminUpdateUser409ApplicationProblemPlusJSONResponse struct {
+	LastAdminApplicationProblemPlusJSONResponse
+}
+
+func (response AdminUpdateUser409ApplicationProblemPlusJSONResponse) VisitAdminUpdateUserResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type AdminUpdateUserdefaultApplicationProblemPlusJSONResponse struct {
 	Body       Problem
 	StatusCode int
@@ -14819,15 +15071,25 @@ type CreateAPIKeyResponseObject interface {
 	VisitCreateAPIKeyResponse(w http.ResponseWriter) error
 }
 
-type CreateAPIKey201JSONResponse APIKeySecret
+type CreateAPIKey201ResponseHeaders struct {
+	CacheControl string
+	Pragma       string
+}
+
+type CreateAPIKey201JSONResponse struct {
+	Body    APIKeySecret
+	Headers CreateAPIKey201ResponseHeaders
+}
 
 func (response CreateAPIKey201JSONResponse) VisitCreateAPIKeyResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
 		return err
 	}
 	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", fmt.Sprint(response.Headers.CacheControl))
+	w.Header().Set("Pragma", fmt.Sprint(response.Headers.Pragma))
 	w.WriteHeader(201)
 	_, err := buf.WriteTo(w)
 	return err
@@ -15003,15 +15265,25 @@ type RotateAPIKeyResponseObject interface {
 	VisitRotateAPIKeyResponse(w http.ResponseWriter) error
 }
 
-type RotateAPIKey200JSONResponse APIKeySecret
+type RotateAPIKey200ResponseHeaders struct {
+	CacheControl string
+	Pragma       string
+}
+
+type RotateAPIKey200JSONResponse struct {
+	Body    APIKeySecret
+	Headers RotateAPIKey200ResponseHeaders
+}
 
 func (response RotateAPIKey200JSONResponse) VisitRotateAPIKeyResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
 		return err
 	}
 	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", fmt.Sprint(response.Headers.CacheControl))
+	w.Header().Set("Pragma", fmt.Sprint(response.Headers.Pragma))
 	w.WriteHeader(200)
 	_, err := buf.WriteTo(w)
 	return err
@@ -15197,15 +15469,25 @@ type LoginResponseObject interface {
 	VisitLoginResponse(w http.ResponseWriter) error
 }
 
-type Login200JSONResponse AuthTokens
+type Login200ResponseHeaders struct {
+	CacheControl string
+	Pragma       string
+}
+
+type Login200JSONResponse struct {
+	Body    AuthTokens
+	Headers Login200ResponseHeaders
+}
 
 func (response Login200JSONResponse) VisitLoginResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
 		return err
 	}
 	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", fmt.Sprint(response.Headers.CacheControl))
+	w.Header().Set("Pragma", fmt.Sprint(response.Headers.Pragma))
 	w.WriteHeader(200)
 	_, err := buf.WriteTo(w)
 	return err
@@ -15393,6 +15675,22 @@ func (response DeleteProfile403ApplicationProblemPlusJSONResponse) VisitDeletePr
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteProfile409ApplicationProblemPlusJSONResponse struct {
+	LastAdminApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteProfile409ApplicationProblemPlusJSONResponse) VisitDeleteProfileResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(409)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -15588,15 +15886,25 @@ type RefreshTokensResponseObject interface {
 	VisitRefreshTokensResponse(w http.ResponseWriter) error
 }
 
-type RefreshTokens200JSONResponse AuthTokens
+type RefreshTokens200ResponseHeaders struct {
+	CacheControl string
+	Pragma       string
+}
+
+type RefreshTokens200JSONResponse struct {
+	Body    AuthTokens
+	Headers RefreshTokens200ResponseHeaders
+}
 
 func (response RefreshTokens200JSONResponse) VisitRefreshTokensResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
 		return err
 	}
 	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", fmt.Sprint(response.Headers.CacheControl))
+	w.Header().Set("Pragma", fmt.Sprint(response.Headers.Pragma))
 	w.WriteHeader(200)
 	_, err := buf.WriteTo(w)
 	return err
@@ -15684,15 +15992,25 @@ type RegisterResponseObject interface {
 	VisitRegisterResponse(w http.ResponseWriter) error
 }
 
-type Register201JSONResponse AuthTokens
+type Register201ResponseHeaders struct {
+	CacheControl string
+	Pragma       string
+}
+
+type Register201JSONResponse struct {
+	Body    AuthTokens
+	Headers Register201ResponseHeaders
+}
 
 func (response Register201JSONResponse) VisitRegisterResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
 		return err
 	}
 	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", fmt.Sprint(response.Headers.CacheControl))
+	w.Header().Set("Pragma", fmt.Sprint(response.Headers.Pragma))
 	w.WriteHeader(201)
 	_, err := buf.WriteTo(w)
 	return err
@@ -19674,238 +19992,251 @@ func (sh *strictHandler) GetChanges(ctx echo.Context, params GetChangesParams) e
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7L15cxs3tij+VVD83apIdZvUYtkZS5W6P0W2ZzTxdi35Ze4N/dhgN0hi1AQ6AFoUx6Xv/grnAL2QaC6y",
-	"JNuZ/JNYzW4sBwdnXz53EjnNpWDC6M7x586E0ZQp+OfLSzq2/0+ZThTPDZeic9y5nDCimJaFStgPmlwz",
-	"pbkUJ0QzkRJuyJAmV4QLEp+Pum+oSSYxMZIUeUoNI5qOWDbvdaKOTiZsSu3w7IZO84x1jjv9zpN+pxN1",
-	"zDy3f2qjuBh3bm9vo05OFZ0y41Z2VigtVXhtsWA3ZpDAGzGRI2ImjOSKXXNZaJLTMTshMqe/F8wug9vP",
-	"fi+YmneijqBTOy9+21jjlN68ZmJsJp3jpweHyyuMOucvVoOK8LScL6dmUk3H007UUez3giuWdo6NKlh9",
-	"6pFUU2o6x52igDcDU6dsmkvDRDL/hc2Xl/GGXjFNKEkU82dgj0Qxo+bHAB5Np4xcsTmZcTOpngxlio+4",
-	"IIdHZCILpYlieUbn2r7VF1LxMRc0s9vMpdCM7MAQcbkm0/0AH7D0mNitxbuEC20YTe3ZwJK4GBM6plyc",
-	"NBbTFzAUJSkfjZhiwuCCuN3L0eFhRKhICcV1T6RmZMSVNsSCkmlj39OGZxlRhRB2Dvxw/3mvL97lTFEL",
-	"Hk2mVF2xlMQ3XV6tGTd5DJuXhelqlihmYiLYNVMOBIQSfEx2NGOE0WTSF9IPvHtMKILY4SBXRBdJwrS2",
-	"C1FsVGiWelj0+sIjB17ACj1qp9u1x9uClodPn0adKRf+7wN7Z4xhyo75f3/r928OD7r9/s2PLz/953+E",
-	"0WgE13UZf07zPJsTKbI54XidavffEgkH56n9nGmywzLNyNHBIRyQkBZ/xiSZUDFmerfXulFHL9p3+Cy0",
-	"7Nd8ys3yot/TMSOa/6v1lmfwXX2ulI1okZnO8dP9yE7Mp8W0c3y4vw+Axb8OyiVwYdiYKVjDBdOWCCIN",
-	"CFxxjb8PvvCq39qP8Z4BGfyZph8Q2e1fiRQWd+0/aZ5nPAE83MuVHGZs+p//1BYun2vT/Ydio85x5//b",
-	"qzjAHv6q997jVzhpiKqVd2xKM7tulhKpyIjyTJNrmvEUZu91bqPOmRSjjCdfbZGJm18jeaOCsBuugex4",
-	"RIZ1vlQKmcpjLfJUEGbnJDtUzIk21BR6F4kgUDpt6exswpMJrO+VVEOepkw8NiATxVImDKeZJpll75R4",
-	"JCZKZgi9v0rBHn1hwKktFsosZYqYCRWOQBnKBUvJhGsj1fzEQlcZZDOeqhMpcOlvpXklC5E+5vLfSssO",
-	"JpV8sGM3YsiQZVKMtWXQWk6ZFIxYcroLC32vWCJFyu0YryjP2KMuuSbRWbpmuamT/izggRgISezymbJH",
-	"Y1n2SUn/Z1Q7HpDCXi6lfEPF3BEw/aj3jigrCAEHsFSLkkyOuSCZTK5kYU4c36YjwxSJP9g/uqf2j9hy",
-	"fClSbZlKTVL+QA1r4UNIiKaUgwjyeyENJTvnLy9fkVTRkdmNCOuNeyTud2hhJv3Oifpp/8T8dHQYN6Xk",
-	"ZcZXTtp9LzOezMNz44w5vLF64t9/Otg/mf30bH/9zBVElie9QAhZBJ5RboJjVbzTDvdR2BVIxf/FHvsK",
-	"Aqeq0zdAzY8iV9JKanSYsa/IWmcsy7qOuQ4LQxIqhLQkgsAqWEp24AypILySEkEgVgzES8fwpJkwBTwF",
-	"6cjHXBvF6PTROZ7d4FSmLCO5ktfc0uwR0LEIiPg1U5mkKcoShoNQURiyw40mcibI1J7JmCGlMSSn2m5S",
-	"CrurW49ncCNP3587XShXViY3HEUm1IHSATUNgcsqp1074bLUFXXYTc4V06u+EUWWIbKgTLc0Bk83EPCi",
-	"Tka1GdiT+6LJUOr8vPxDrtiI34QJBSpPyYQqmlg926vOqONEqDEmciy4ZgTvdaW5J8lw8I+rJ9fPaWhX",
-	"Xvse4FgDuHWDQhieBbQNoLqUKGkACR0Ok7GiCSM5U1ymEZlNGHJ6maVeDdNG5prMpLriYmzXdxfo3dYF",
-	"9N9QOQd4ltCL6kjUwI6F8/tUDi6H/2SJsaBAvDyDAeC2pcjNafa+hqcjmmkWLaDuBmjYigk1NerA6TM1",
-	"RXE1CGCM9r285qh+NBebUgN0ghs21esIhrust+UcVCkKf0+oHkylqmPzUMqMUQG7qyw99oXtThZWWJuh",
-	"OVz7fi8A2ZZ3THM+uEKSs9ledTnQAgOdWFInRcJ65IKJlFBN4n90T9+fW/0/tqQxPnUME27IMfmZUcVU",
-	"3HYn//uw1+t11gHEb6BcWRAG6ZSLjxoZP82yd6PO8W+rdwxv30aL8LLCFmulAhfMWM0nY44/oISmyRVj",
-	"Odx7miSyEIbgMPd02xtrWt7+pzoA7gPvS2B+86jvV/oR7LhrKdeUi/rTg0VaxvWAJoZft+zOKpV6YzB+",
-	"kBmzX025OMf3DxbAGXUKwX8vmPvZwujWPrPnvYx7ZxmjSjvE6zZUg5IrFpqpHzSxgn0GZi77wFLK2j0r",
-	"N3QbgmiRcnOa4JSfO0wUU7iEhZn0FBtzbcA2Bn/DEqo/YCX+T8VGiunJwp8DkP9q39e+sFLTTKp0gNpY",
-	"+VjJEc/YIGUZM+VTRxQGyPIWnwKPXn7KruUVPLVY07OQGaD9vxN1rthc99x3nwIcC+DyUhgVEN5oCa6V",
-	"t6oG2dvIfiTVICx/rZWkUmYoz3Q7vje+q053YTouzLOjzrLpMOrwfIPrG3VkAvr0dnKrLEwikf979HIW",
-	"aEstKc8KFT4Dp4I4oK1dnC5g33eFMeAHHTv14w7iWR04kUeSavs1FGisFYDfmL6x8+rwP7Vd39dyfB9c",
-	"oML4b54NFGZyKa+Y0KHLaTFrYOzPAalekA8Xh0+fkb//eul8hVasaZdjWrUwLtptDsC4vXjAtCawGuI+",
-	"bYhHz60YvHwfPf1s2cYFF+MMqP8JYTdIQAk1ZO/6YM/SwD33fXAHMOYAH1dXEvccvIeFk7PWS1cLJwsf",
-	"Rs0jWdxbYz0N8IZO/gy2+t6xjprXYQsFxpkEB54BNahF+TBqKiuHR2u0FYu1s23G/PGwMeJfggTQcrCB",
-	"Y2i64RzCm7WA3Zm22rH9iLBrpubk9P052GGcuOCl1R37hxvqmFDiV+gso2AEGRkmCO2L0qVqJKHEHr2S",
-	"U65Z3e85pSkjwzlYgIRRRcoUmRbagHlEFibj11ZZ33WaBBxLXxhZydF2f15ndiZB0K3B3Qeuc7/EGdWo",
-	"lIPJhVgETIuMoesyIPLUEXLp6BdOrQXlzBkVCcsCZhx47uzfC7YMVTDcAi09v2MmnFsWdmFkloKB3cg8",
-	"JK9FdYfdRi74+l4bzr5qoa1bnEiesOUtjrjgIMhR3RQR7ao7USdD/LXXWGaDhGaZZevOkDcY8cy0UBUu",
-	"UnYTMsZGnUyOcyWHegUvqRbvjHGBw6mMiWuZP/jBabbZuzJrUE6qNdeGChPcZg0sm3JiexyXUmZnNMuW",
-	"efHCMcNqSoAHjndRVAGwV2CLFk54aYCoc9Mdy657mEyo6Tlcqf3S5dNcKhRBqCVnnTE3k2LYS+R0L0mG",
-	"NLliIq39y562EjTbswPCIhEJC3HVhokpywzdBHYv4MXb6H5wN7II8WkT2+q9IHTLceHm73ZYFUwf4MSk",
-	"lWO8PrRwAWHS7fDeLTQggSYSOf3aEex7t6V1dFMFKA1aqsFJEPzFAbyGVADtpIJHiBp4osy8x2PdblxI",
-	"B3pIljhCk+W8vDFM2F975BIs5to5RVklJNb8ujvaSMVSUojMyqhxY20xev3BYzPj4PiNttep9FwbNh2M",
-	"uBgzlSu+ITUuPEFfB52P8GJYG/MXwuOBP8yoxEs/0Ua3qDrXh7xEcFmXT/adYCS2etJxbAU7YaxARwl6",
-	"z1hKKqzDo3dOFKoUZxojEWTGIvhXRrUp5UGhZ+DliBt0JT5Bb0eMEwwkrEP3uEiyImUDAFtspUG7XHyX",
-	"TXMzJ7GDbVxOHvuXRUpie4fjk9UfwosLuDilc7tHXHxE/mlFyyEbSeXBQn578e7ty0+gst0HEapI5i0I",
-	"7S0Gve+QLPUA9A9EnL7p674xs3zQG17TWRfueM7E6fkPEJ1iajfae+JPyIizLEWXc8a11X+oQhNDDn+I",
-	"lPCxsDR9+RpM6c2gGhN1bx32wLqY28LZRuyX+DqQBaFRqxlKM4H5x/yaCTthPTix5cxrmF0NG7DSGDKV",
-	"2gCJglP8QRMXCGm1ybwwZAfWhX/45RGOzC6hhmZyvGsJTUbVmClyTbOC+cjb/TusFqXl7cjIGydiN0nI",
-	"/r7zfLbTlCkz1NvuwoaNwM1fryh5olEPZl3rhY06IsSPsjk5gNDmIrf3A1GuDFY92Ba+OVU0y1g2aKpL",
-	"LR/WNORcyZrRd6U85F4llAg2K6WjHSGFQ+JduyFHPwgXIYmnlWaumf80z5lIiZlwXcliRjp0zTLw4rix",
-	"NpvXajDLFwdsCURbiiESRqQiRW7nOXIcf2oHl4I5f+nisDXkXuY5JQofLWLsJ1iQFRXC5uGmGBE62AW3",
-	"XF3OCA0Z8mQZNoWg9wKN1JVvQhZDUJGrUOoadu63YqcopkPnEgWcLLXShWhEiz9xRGJaGGn/71lTHFnw",
-	"f7ajHZNRIcAfEJX/OiafBZ2y29vmiXiubUdFh5asx2oH2PZ6OvTWyohgUHAizSe3qe1NEiHFzMh8kK8B",
-	"+cGWIC80G/ir5WJnV96vX1FcLS9jHJFcMXfnSlXI3jHUeTw9t3cj9n/EYSOcN3+vzwGoSyVe+ig5xybi",
-	"hxcOHkIACckcNQh+vCCpzDKqdESGc+exuOIiIEskNJkwqyqk4VNfOk38YKa4YRt+wUVemA3fRSFgw5eN",
-	"NGjmW/vukiEmB9+1my2qQ6G5Qz/JZmrlg5z2CzYsxssGmXa1wYdBBn9U69wsIV/Epc8egJjsmSyylAzt",
-	"TRSGFC7us3bfKjrufxy0rXbhYMqlVxL/whDVDtqM3y+8afELLMiPaRUuLZxLpuG1GPfCGRLvG+XeVGb4",
-	"ZduFKZQVgkhs9x2X8bOCsVTjQwCGJdwnhAoSl9BbetmdCcafVWCMTwhqnxFJ2TXL7DGCRmRfqZF7esWI",
-	"YTcGHUs7YEPhYgyBvvZxTpXRuz1yPoX3rYIzpJo9OyrtLx8/vNZkJxfjiPwzZ+OIjPkoIjM2zHerLAOu",
-	"yYiZZBJSxWpYtSy9KfB/UVDwIDMRX8Z1gURhMZHslAAC2LqUItgrgGO3KVWsw95NURAX854qs4x8n1ZF",
-	"/C7eDjwrsGu7w3IhEFbmKW8O3pPVF2jQYiJ5FL/LJiT+Teloue8rtyjXLfvunKy5/EvLQW0acrsYPFBO",
-	"9GmdWOTc/IEPmhS5YVpap9k5M+aMaqvkpUXiExWA67hcBSf5cUG4KXWtE8KND+N31oNKVvRUI3SF08b+",
-	"vUo3ENIMcKIg1tZ8lavBBBNU72+CZw2I3T+yXUBa4DImcT1w7u2w7ue2MIDAgw2tniXnX+9g2MZB7gSz",
-	"gTfZbiou1uxUGyweQwy3CZFb5bivgTda1CkcTBdW2dhlYzmtd62ZhBOoZdBwPYAIV0ueHxUK8nrAsKyr",
-	"lIhAgo12yWxwz2BWMmRjKjAgBTNP7XU83N8HJWTCxO7JgomfjGSWyVngVm5kt0YzqzNZL0AeB2gDE+i/",
-	"W9DYBhw/tydF1PPjafdfp93/3e8+H3Q/fT6Inh3d/kcwk6VRhmKrkFA7SBISPrwZeSQVWJ+p4UOecTPH",
-	"TGAvU3tqSfWVexlHJAhgQtMJU0wkEIG8zn73DfCbACWFg75/ClqKFlvgEFXjYuproixfzPJnQjWh5O8X",
-	"794S3FdEmLBMJMVfnJS7w0t3go4IFXOUVqFQgjeO7/Y6m+dyhQ4wqq36U2tQ8jJtvvMZV7T+DgcNJ/Jw",
-	"h11qloui/kjR8bT05JaS+wmJwXoV27U4Z6jfU8+CN0ZHKMj7VpBBV68fbZkobohbdzzwO530ikCZL0AC",
-	"FyhzJwR4KKX4Y1tkWsARt4FokSs5zU2r2+xc5IXlzElWpFDqhCaQyEtTDYgE5indcC9sONegloAQsAWm",
-	"22wjaLvfVsxatgHVABMFALwwxybI8fEh1LaMM2EuHZaXwbwdLnVn0YL264QnE0JzDJDFhYNBYiTVCdZo",
-	"sKRALwWa/6AJLVLumbC/SzjHjA2Dqkldt18W8qdW3CxUFpJyLGYs5A7JTtTJ5KwTdSZ8PAkHlasNbHv2",
-	"paA8wG7MRkwEXoxq699MYAjN+QLcCUwk87MJw3ythUxCCnnvg6lucYbUHCBLioYu1Su/9CJfv1j3VVSf",
-	"O7T2V5xlaSngtx5gmbOJ7vIphtkQ6tzxh0+f1hKzg3njEjP26/sYynTeicqyR64ikau6FMKMXMK9WaZv",
-	"IN64XwkXzn0KRuYdPzNWFwBDGUaNO0GZ+KS4apN7TlpZm4tJXdiXg1QIwH9jNDOTZeBCuZct86WWUUGG",
-	"43WK3A4xcLVA7oB0rmzK+ntY4pn/YmnyqL7VEIT+/usvLek4pyQvhhlPIJNg58OrM/Lj04Mfd5dFGZqN",
-	"61CBRJ4gYMI2yKsWceTKzJvDngYHDStxhW7aNfl4/a21E+Jy8PsIdmZnsEtvAd7FMnL5nJCNjJsW/uts",
-	"mjBgaP7XcszFptk2i6Y6mhio28asqBtDqipa732uaihqD/hkmaS00mpbsVR79FNHzGre2ieH64Nc7jsZ",
-	"yO9tYSnPjrYrerAyM+XNBpkPqyDnvnecvx7MuIlP9w4VTDa00oGrdTvJeH3EVMhH+UoxBoVtiP/+uGR2",
-	"z47IlNnNapIzVWrVgmHgnXvrLyRj1yzTJGUsj8rHB8/IL/xnq3oDz9pxUWhexUYmBvUmXZAbzLQb9Ic2",
-	"Ytw2BId3t2xw+j5rXbPfA9ULpQZQLtjGIzJSckoONlQlviSLCbNl6xZRu9BoMe2lhgEL+LMIQIfkDQRe",
-	"cbnO2px1l+zGRK5qV8hXR3bQ0ki0mWdsd+O4qy38bytiCD/VdnCXIi93piB/nIs4pTf1ZT87CiDJ1vds",
-	"2+St8hTvIcG7Fo76TWd31wEWchlv4yZ+4z1Ji+Y3dE5wQcqwaz2hOQtIIlW8fnOMj4Lf1OvwbRzNXyuN",
-	"k9EiZV0thWCme9R9GiyfsBTRj26g0HblTLB0MAzEysVUmImSOU/iiMRWqcli9LrI0SjjgvmwCbBJwgy7",
-	"QN08hLreJ5BVvoAfNFmoNbKyPsJyiH653iAe2EWc0ZyCG8IdR4BM3ZjBjItUzr4wp2IxnnxjoxxPnPdz",
-	"5e2zu3nv3l0XcYXgbfWplrGbyz9d8wWNrs3XAkdSi51aAGUIHvV1+UWUM1aA2Ogs74OeLeFHgLIt3x7L",
-	"rdfraCWywpJat3Rf2/gKS39f4e0CYSsjQYHhTnmWQRohIMEfKRr0zhGeIZjW/crtaTVYZ9lL05bjOPJK",
-	"Ll78osFW3x5tsjYaoj28xLmMNxqltKGWfIoLLJXoy9IwF2OyJgK6DHxqtan6Qh5nUoy4PS1Hu7aQVO9X",
-	"cd9G/faL/6uioqXi7rvTwkwOq9oVY/vqSc3yAZmNQwbFwLGGV5oqpnWrRaSFeblfq1p+S2/A1EtVXwIb",
-	"fDibiE5kztqsaCFryXrDzcJ51TZZGzRac46uTmzQOvnqjDw/evojcSVoy9Lty0JR7HNVQYVov8XLMZ/2",
-	"NpIpTSZcsK4lAfDAvt80WFf17AdYFK7TWiqseX+HMp0fE7ecOemDc7ffgbL5XGvHz5esqFuH07hvdDgI",
-	"mAmj5sBSHD3BhEZojLAJo6w5MQLckgurDIQydOrVjHNqJgtegOuDPZcZFnRpNIuQVd/tD5+Pngyfse5f",
-	"Rgej7lFy9KT7PHnytPtstD86SJ+MDuiP66z7fqyjcA0ow022QIj/T4kBpB0DTOldbCLaxw/nRLERRudY",
-	"wd3qvdiVBnHbftgEzsSYXB/vVS7NXsqufTlmvVchZGfDOBzcU1Q5FFygY6PgWXsY1nssDnhP1R/zEhp6",
-	"O3MFtJJJnOfVxZXWBjuuecyefYHx4tnRfRkv6vlKtUyLGtWtB6Gddv+Xdv+1330+6K2IQrsNn4+XWb+8",
-	"3vVC/Nx91bZur0pNzSRMPRx9+EGTlCuWGKnmxBXWKOPXIUUZSHhvo8oYzNij03e1k/nvvwFcC2TwpFsf",
-	"ds0VuRjUYnFHM5figGXNMNoaAxOh84+vNoEFwbcNH6lX167PXnqry9Oqe0Ab5bfXhNm6i3EnW+zCPWjW",
-	"0K6xjpXltgN9mVovQO2zo/3nz/7Y2LsBpdw0StUd8j3YBDwd/dZNtW6d733Dri9ix2vxfPVumhFc/t3e",
-	"W/eP3/C1TxsHdEma864VT8ZM7JVT39Y/11c872JWO826ZdyKq+t837fwO9v+vx2NaLsdTlq8b6q/cfuN",
-	"x8G/P7lCC1f4wGjKBdMh98WEJVeB57nUZqzYWjaxGJIIS0r59t8tmr38/H68T8FEksUwNcVoOt8iaNFt",
-	"Pww0qBF8twK/S8WTFys3bGNSag4WXiuWyb9jNeIvjnSq1HWa0v/f/WVpeF0SxrejVda1J2tMgM1r+xdi",
-	"JPnxkAznhmmy8/HyVfcvuyckkdOpFKXFEwOWXZfRhmh+56LIda21sfVOdDcttpEB5sC00mDoPdOLHtZ0",
-	"ygVadAvNMCrbPiJlM1ZdD8f2bmz7StD8esHUNU/YuRjJQLAxFyHKkcqkaVvq7MGjwPCTMmS19rJ7GHIt",
-	"50zQnA98D67aR+6nHvy04tM5nWYtn8JPQeubJSnNb/DZWmEWt91Y9sJSShhES6SrOuxlVCuNYWv02Jqt",
-	"sHfQ2+9EmyVPVQomnnFoUS7X937sLA8XlQdtqKDBCjfzL2ol9rBZxHdz+8sv6TZRcc9VFN+ds8u9rios",
-	"Yr7LZt48b0Ve/2YjObrNJ9xscdTqhv1CG9CdLDi1I6kszT5nugm5mgV6MZl6TfRgI7l6vTEocAlWXOg7",
-	"2YeCdf2soB+q8rMCZ9uq91bItqiE7K/CtzWruW2Hwj0YUDyB/NYNKG6d92NAaUWE78xy8CWkdd1mvABg",
-	"X9C9jx/PXzymSeSeiH7gHn5nR9xKJb6rfaygYfb0dKibhrovkei7k8fuImU9bH2XVYVXvkQsWD7l7cSA",
-	"iyXTiutSGHWoSib8uqW8kPv80q5Fh/vWXZd1NTc9gjvWzKlXTN54ljst7e5p44sAWVrG0mZW1doJHuhc",
-	"JNizKmT9gy702/WAFoY30xUds6yyZIJlo7bW9mqhhBvmFGA94ip7WTNlsHEJa+mxmFfRAhs6w1yS0uaE",
-	"Y2M5cYkU/N4poR25+PUcbJblobWd9/tgTt524muFNl8qwS7WFGAKTVP2Nag4AmlLXBRMn2AsC+EGKj1h",
-	"JScovhQTrrFRw/pY/+2FYN/H9x5apHub6J2NHKsbwm4RMRTMFdq+mezi2d9Fr65bTO/Q19LbRGvxlLiX",
-	"OriasNkmOAJbUBeKm/mF3bwH7ZSL0yIUkXMqmm0VpSrb3M0mUmNTXDKRWYoBWt4waxdNdqB6GdREGkLH",
-	"w3KQvqh1t97tkRcsyajCAkoujlfLmi2XJFRA+kvZX8WVWkpk7rrRjTI5WwpSht+rPdoN2f+DCwGWjsVa",
-	"FKNYu5oWKTckk+Ne2bzxo8pc5CI0e8S+vHVp1D4+hK6zOf+FzVvh6OG2EyfJcNDr9ezG6wHpUzrHLpnc",
-	"tDfKJP5jCOW0Q7vqDt562ikBW6EnrsyuEc/BrxH/euUR+++/Xi4VRllEAEhGjZvgiKPaE9/IGNPOF5tk",
-	"wrLh3sFtxz6Y5TonxuSd21sQuNEQb+klRbbltldZhBfD1jo/4w++4c4ZZHyRM5kywt9dQHUXKM3DhgQ9",
-	"QT1yOeGapDKBwkqW8EKTACmMook5dnm46pqpvgBlZEQTFpURrlVMZkTsLi0Pc6UxVJExHbl5INoTUc1M",
-	"mGZ2RvTWuC6FLO0LgCw3vb7oizMpru1gUujjvuiiT3UoU840+Du0oFdskFDNTgh3jh+rX+sTYgkTPvjw",
-	"6ow8efLkOfl4eYYBXZBegml0JFcsgWyiviBkJz7c33/W3T/o7h9eHjw93j863n/a29/f/994t2cX8BJC",
-	"wcr2lGXDoX90nSeue/4iJjuUzFiWgYeZpYSnWL8Qqwt6WHBNrlhu3LgQwwzLjWmeZw58Puz1P/+ppYix",
-	"UMXzo6c/7i7GhEPC72I4uB34NdfGjfu5D3yy3zkmv/V6vU8R6Zcc0z60PMc+q7FO+7jf6fV6/c5t7Poz",
-	"/VfGp9z85OqE/Re++FMMs72rKJUj6RXNW6SfVDRa+7uOYGbC5iRFMkhiT6SPyW+fcIZX2BI/USy1iEEz",
-	"3JyZKGmM/SW3tAEh7PIajgktMRUKg+eKaSxgt0yPSUmfoLWN9n5EsnO0f2CXfbT/ZJfonIlUQ32JQvCy",
-	"tVVskb/r2kvrmOQy48mc7LiaS+Rwn1A7xZSLwrCIxGdnPw8+nF6+HLw+f3N+OTj9ePm3wavT89cfP7y8",
-	"iHdPiBQJc9Vi7ZSmvHLabwJqblXAsKO7yrRHh89xQQO/oAG7SRhLWeqP8gMzat49HQGZcr2tAEMXoJtJ",
-	"ecVSUuQ9O/4HB5FyKQCNsgy1g0XZYQTauZFhkY6Z0XCGHsJG0dGIJ9ABZULVmKW+PckVm/+g3TeuojYU",
-	"npMzYcc8xk5AUCuIZpmcIb0A91XCBJZHcXTSSkmKM0OhEhBUgCpDzL3f2uUG7PmvK2NRRWbtqmvWd+9g",
-	"q1yNnePOk95+74mL4ARuu2f/M2YtmToana0uoxX26YaP8IDAGef37qkz0lUKpEsOsbZaKSGcp53jzl+Z",
-	"+SAl9vRGQgWLOdzfX0izr1Ma72NFYXC9DlP5iYFRte6O1H7pIa9yBcjCM5RL3qvqpXoy0Dn+7VPU0cV0",
-	"ak/z2HurAXyRhx2ABt2YUcfQsca8MEM7n+xYez0gzVdCzsTeP2dXuud3Hjync2wLY+mAsRIqNg3GZtsY",
-	"F4y0A+iW5mPBUjKh2vXdToOHA5V1HvBwYPyWUwEO+isbkl/YnFwwc99H8r4sq6SR2F4zxUfzBvWvH4wl",
-	"UO5gfBxByzkYplDub96EE3cMVGuGhNLKKSkyW/+nCp7DC3TXrzkHw27M3sRgGEF1AItKTBDaFzM6HjNF",
-	"Pp6TnI7ZveN/OXwY1S1E9z4DZG5bIXuK1UL0hDETEfzFMjqeSOGJ+cI+TrCTwYhnzKroQ5amWOW8khOB",
-	"b+BRtML+1C6s06ws/Nvi8l7xDC942T/SflVK/S5Y3hF76kas9EnUOKtjC0br9FZVPr79tN1VpdcU178a",
-	"X1yBwL0c06GrF0v9esgFMq2AF9PiZILhfVuipAPfbdQ52j9aj4RvpXklC69l3BvmntZRyp9aAIOrgKEw",
-	"7oKog7W7ZxOLKS63DIgNoJ8u5ZQTgsF/REiSltGIQez8WxWj80A02s3Qckh+B1wTmvHreyccr/k1g/DQ",
-	"INAbsVUrBRh7LUutkWrSiK2KrAJ5zZRBuc5yniCwQYV5f25//1KIb2EcCwO+3EyNks2orvRTUPzv+zhA",
-	"+/bato8dXn02Pq4teDY/zw1UbIVASSSaOW982qDUInUakyYzVlfG3Wbbz+x/Tt+83u7M/Lq3pFrfyLm4",
-	"/QbOpQwaDB7IGRKe9xjjfPHfrwHoH1jK9Ql5uv8Ezd6Mg6rErXypGE0m4GgOivcuHPHByFMVQB44EDSC",
-	"VCTUaZyW099Gnaf7T1Yso27Q2Hw5Pl0+sJjT+kLAiDUTJyTGlPQYJAdM0btf1KgAFESH64M9sLTugSW1",
-	"m8lxK25cuBmw04WOiGAzpg0WWY+skGUl32HGrEhbaKYiQpNSBzR8yoiiYhxAFLDxvubanNpFvJbjdbLW",
-	"S2HAnDVzHhuu0a7Nfb1nI5WvcqsLIKSlIOZr7TpJzH7nauctSzZtVfg+B4fC3TZGWoUrsNlT/AbGDO+R",
-	"gpDrW4PYHXKsKhVaguYiYeG9rOyx0jZ5aWtZMy/omXeaNwSh6uz3XvMpN50NXjxDF9q2QvBWt9ujJ8Tg",
-	"Ba+4VTqs/M8Qfs074oTZ/fXX+mea+oQJ+ORg/ScfBXXuB5biR0/Wf/RKqiFPUya+nOg0vFK/+cj92yVa",
-	"1HTb1BVs90WDKoHLp5UiIX1HUiOztEaMnNV5TjKZXEko/G/ljGQV8fmosXD3SspzRjXrcqGZ0Bx0/Fyx",
-	"Eb/xOt9SnZrQZfE+wwrpFhNPvvd7YkFqwbn+osABN0/v3/6aWKghYDa6HnufeXrrTAZJwJX5AbyvIvUt",
-	"pDBKQ4MRELsXWdZpLwkYqICntlwTrC3yEZNzFu7JGrw7f+FwDs7rZ4lC6P2imyt9ctv01LuoyofH9jad",
-	"wHn4Ac7fOHI/sqllk9uAoT6EAvh+0BBMoAm01rLoDGWGC2HpPPRwX3FlCjPZoznv+tLwreaC0iWUWQrv",
-	"vEALVOqEYD0xdDwJe3WInsiZIHRMsT9+8wKBfPv+/Bc7+baX59ui7rCJ9aQdTOs7CBkzYVx5iO0+6iW4",
-	"C4bWFOsaNnhEWPYKRJAV3OY8s5u2qgnYncFT67zyUmRz32TTVUqCKJmLv512D58+IxOqJz1y6mJ2qPbJ",
-	"230BDtk3p/8YnL4/H/zy8n8uBu9ffhh8vHj5Ia55cZ/ukplUV1yM/WFIQxS7llcsjaBRnfP+gAeXkSkE",
-	"uOm+oORo/zmJac4HV2w+AEf6ADR9lsYQ8HCesmkuoa8Kuq2Nmrs+u97eFtfeQdd5dUtcdSgEDV4Y8qvr",
-	"jdgX2LbLu8JdtJT3t0YYUgQTumz15+CAV8xAi1HF8ozOrSIaw45dz+G+KAea8cTVx7li8/JkGNQqj4BV",
-	"0jIQZEKtoKqNa4wKC0YQaoj7EakfWBMqwIe8a88MFwj9yxo+fSxNRnZYb9xbBeVdgvvQfVF+VyjWIx/s",
-	"5L46mV3/SKqxpUO1eluyMImcukCrJhnCLCq8w9sz8epEIT7poRg6rM7le23EzQ/uee4LrBXZwtDLqIsS",
-	"JR6ZrT9f/9GZFKOMY3Tl0eHhJrM4Y75P8/giwomHR2gZRrdENKPOTZd7fDJdxPbOcccSEVmYrvZHEODe",
-	"pcjrAqiDhNeekjYy1yURpAYCVXrkFC+qFymACqTOOqjJ0f7RMvuGa3fne/MixJKPArI6EueKOIU38LjY",
-	"9ggiYc1EYAGwCm/aEWJPSeMyRNvZscxST8avGKvBduTshYkUIz4uLBkdK5owkjPFZVqxVSEF2+2Rt9L0",
-	"RYXAxwF+ZznLWCBfB6aCTAGXqZHvRQ7t7BLQakEg8LIvcJUn0KAUxqjkhhEKEiWGkhk28wb+OmSOdbC0",
-	"6oTpyFSAIXyA1dwrYu9/NWos2OzrUOTHvSNQM6l2SX7wB3wvVBYNBN16XHb4Pl3wsdCV5cBF0LnsErLj",
-	"QojJiE55Nt8t4yISSBuzZxb5aMoYRaqBk4V03BdcE0ztLcUtnMQH5TVHsyLXTEkxJkmhFDaacXWlnZD4",
-	"pC9iX6vb/xZHaIq04jB4F+1Qmhg5oyrV9fGtMuhMiRm3BMoLcpqPRZeLk76AGMj6Bjl+w1If+WMMm+aG",
-	"7GACiReWFR9PquXuuvUePu+L2I00wGFC0ZBBEQ/O731VQ+YhZLTmJOUF2kRYOwr5HSFz6Fu3jhxuIHhd",
-	"SvmGirlbnf5ySQrtH9iwsTzSFTwRMx5aLy32MkfXfdkKMliLHZVRqD62U0XBWEXYw5EMC2Ok2O31xSt+",
-	"DbxTs6QAw7gP5gXGSgXhEKk74kzBrbDKk/3l4KmLMtZk5+jwOaJ4DcN3QxgOLfceCLEb7fxuIU2kGuqm",
-	"O5vNIFy+W6jMdRHfwj3cqIr/2HbKwkwuMawxaLfB+NCc8kc2Uj7ipWoLT+Rj6OKGRXTBhSNROSjjnVuv",
-	"nmWwihrWBfW9c4yPFy+kxK4b4Rv5wfG3RjR6k3meLPUxJhDa3qIeBO6LLAJx1kdhno4WhN7XMbnBYeBq",
-	"VxC5HIudr9IBX8DzBhePnCyMGcxRadGDIwYm7axFhsiZfQHd7gl24HBGl77wyFAJHUvCBrmDrNEXmwob",
-	"ZK2skdSahqDA0RerhA1yR1kDgexKzz8QRQ42QrmrpIEL/lPSCNw8BM2ijB64FyEDeHvsJRCULhfe2uIl",
-	"9lC8WB2RHogNrvLUlUv7+s4Gt5SgryHs573wRuCSce0Ugv9esIgkC1ELVhujIt2TCk0Fvl1DLU3ZlZNd",
-	"PiV0sj7wjW+0snhkOWkTV24TUb5Rs+99qB0lLklFmknsK5izk11WG+JcXiDEXFt5xqcO9sj7KmOQ4jP3",
-	"ChjMat4XTWYTmTEnI0V9wW6sbgOsiwv78UQq48x42LsP2zo65w74ddCblGfz3QijW+GF0ojAFfiOFDOF",
-	"soIROqtCdjTc9KVPHHqIe7FQ+fcbUyAEm/0bKxEvbxIfqeBld5eBD32QLXAsWO6iQPgU/fYLdeY9kOgr",
-	"hmgfMM6ZCZsSLnoEGkRpcPpmHAqE7+gimUDhAgipiHddOWJL9lna64sP5aq8JbnMHfYpw+GL4Fb7UHeg",
-	"WVH6sf2DKy/B5YLsRO/lQmzt7vvql6Fy/7XJMavRPplQA3NnzPiaV+2sxBXlOJtQQ86qj8iMK0gvmVIT",
-	"ES1JIaYy5SPO0kYdD6s+Q+2T1C2Yad0XS/VTKMpImIm/2yO/goKEXV+PicW7GGVnTGvnmsSQ/gbh8l18",
-	"LyZy1Bex3V6v2l4vmRTiKnYilyZMpKU7KMaG37+9ePf25afYR7aS+BjcV13IuoqhsjgTpi9Q+zt4SnSP",
-	"vLwxVuCTQh+TuKrfFhOaY1kALHU0Q5ph+ZuveIEMkRhpeSh+2Bc7caHLemCDCddGqrnfeK4YjgkKNvqr",
-	"3Cu7EYmrqpUxar9xIrWJXeCFZa+IWz0Sixjz5YeMHPTIS5pMiAUBZh1gQAXCEnXX2J56dehnAEnsPd8X",
-	"8OMFvP0SK06UHB57XPsev6Bg6zLKnvkphmxMBQS8XBipfNQFc6T+2FWBqsNWqsZuCdVXaALlJiKUZNTF",
-	"doLlVcqsL1w1MQwPKeFNkppLbyKztGzRYCa0nsD6gyZ+BLhKUS066M3Li4vTv74c/Pw/ly8vECpQoIUL",
-	"u5W3H19DPQOaGKb0br2IRJGTkZICRSnoBwHUrC9cjUef6x87mhpHPlWACq8r6jJyRyqsK+JbY/fIZQ2K",
-	"IF/5wJXSrlFeIndNGNmhmbYImVCRsCzDcZ1hRArmrsbMQnFGdV/kSqZFwtLd4xJlWFrN6ta7eL8oEVJ0",
-	"y9elYLWCE3VEPR8BnoPrGJAHvDpaRvX1a8OzjGhD7dXwl8tZxhHeuVSGpVFfuJMGE0DtvrpKKS5CqXQB",
-	"D2U6h/MEORewCogI2XFGzNzMgdBIngBv/yfeqcCeAb0hwhAqkCDdcyUtchckQXZizIj3jH+3XgyjlA2w",
-	"Cith2vCppf95Vui+iKf0ZuA/r1fvoFmGogrDkiiVS4zRjBSA03AlwUR2Ugul4qYvEiqsNDPC+DmPuYiw",
-	"h88JLnhgeczACTGxCzKDfDbivodcW6TsuGd3zm6ihZGf7j/xI+OgalAIek05FA6Lo1p5GOeet3cOKm9Z",
-	"appO7cpB8CqrkhTCw3EHLu7lu19evnWFVl6dnr8evHv/8m28WwYCTumcqMIe+1AWImUpwfKSwFpcniGw",
-	"P2cOJjRRUmtioe0bgWo3lyUSZ+/enn388OHl28vBX1++ffnh9PL83VtLLf5ChnPihIJdcHCWIYJBcMvB",
-	"lIr5oLYEV3unYUQkp0RnEiA7UswOMfHGyepLArxkx9/9NHIXPWre/pouN4PM3hmd77ZHvTVZxcM5RmuT",
-	"fCVVbWGnZSp+XRZpjrbQrwMpRL/Y33+SBKUV8B/C7ywuMwJNWRSxoi6BtK+g2FxNgHQN5AjgFtiLInWZ",
-	"QP/oniYJy7o/F6MRhM0EVi9kTKRw32uQ/XIlbzjTYPp264ViTMV4UvebrEj3/ZbjSe6qIzxe8qulwyig",
-	"kJ24QZR3kWM2+M5OiHrvRk5oIpbOkDqpU4UQNQ+YC+byaaE7YeK0e+ICslDsa1aZwqpregH5rEqMwfgt",
-	"nZSnTrb6vZCGkp3zl5evSKroyOxGBEJ+4z6WKdT9zon6af/E/HR0GK/GvKiatvseuG94dpzT1/JaPfXv",
-	"Px1CcfST2U/P9tfPX0EmmBcsQZuQZEaxx+jSWFWR4VvIvN4kHtUJi2VT60fO175cVhK4JvKaqUzSFLi1",
-	"l2cH1VOPpIsI7Z7VOBwaCZwQMmQoh7CUDFlCC82ckNLMsS/vRVj2iKvhg2/cBeHv++SP7nDy9xKJbKVV",
-	"U+MyZGepTf1uzUph367M2ov2iL2UDYtxu1XC9SJ3bhUvTGLpUqtoa6dH0qTSisrXULZ3EXpQYRR9b72A",
-	"93VYjP+9pBrY8opyNHBTkaOUgMVrXNk2KjD/gaNELyZy1gRDiYb1W4CRw9p17NoM+T9XBo+VUfi/SnWl",
-	"rSA2m/BkAvqtV0Asx9aEm5NSYSdeX7fS2ogq1DISqdJQZa4zUAOWUH+76GVX4Pyhg5hhlbDeEN7+OmEQ",
-	"NkvrzMHCo5RpBFbqGzImiJEZFCnSRuZ/ZOQ1Mq9sYT9UwKhgdDd03avazLiIhaUYBLQZugZY3yxC+Q44",
-	"bTUtPeCA6+Gm/8D4Ul0ibz7lZc0lLsZRmSBgsP1HG+4Ap2hPDkaJARKDtSF6QnO2yrGQUIFv4rDhnOA3",
-	"OOUDogvM0JavizU0kEM6I2NCDfUl1b9OFAzCq14Xk0ir7TeKGCHcFo5uL6E5HfKM+04JwVtewv2s/vZD",
-	"H0F9srbjqL/jaufyhGGDZ9jhVzqVXy0ZsWqIQxWL2qnE8uz2J25Fa202OKDP8H8vOrQR4TeuM+EC/Q2U",
-	"0vTDraymWe+ktb+/rsnxp4fGhJX6Zu87obnvhFvwijN3nrB2ivq2Vh+J7Azn6DPiUuyekPj3mEypSSZM",
-	"u/Joy3FsYZr63k+7pprPJbsx3nFhP8D6rc5F1lq/5/e22j3rO8h/b5V8HCDXF3vwB/2dlnbIK4TxqFw+",
-	"qpd3CHkV3pdNpr7JZHq3vK+TTV+2pwrTOwiKwlcW7E4vL+m4bXD32h6888h2+e8n855Uzc8CKL1An9cm",
-	"1J/X8iacmds53BvRDqLIsl57ksDd7snoDQQ8b5ZB/3Xi+7d11xxsgBbvFZhXoU4wdhO5rwj/NbgRtUpl",
-	"1RE+NMdZYeH7jqjFY4pjp+sO9U6Z/WWuQUsSwD3c6Adjedg4+pFt1Gvw1ycQ/KHx+GuRN5ezoOWUkRHG",
-	"O0O84LqLUQQUExcvnbGRgQoHGButmSE7tRddbqiZECOB+UUQzMTFGLxin293Q5VkIOPmG788bpXf2PVx",
-	"2Up/3p8HuT9lYZGNZMd6P+Kgbv9GQhW3hAmTzYnriYMlXkG314wqUO6hhxWau3woq0MmTXZGRZYRw27M",
-	"bljXv6j6EYeMRQu6e619/j1U/NbeTbBpM6pG8/rlstu/SoXu9BEX2KcGISOVB8yfRokSjOuNEh5Dv1Oj",
-	"RL3TtruF5aN1RomLst/1N2mUcMv7OkaJqq91q1HCwfkPyl6+AyvGhaGqlg0RvgILjAh8uytdu+7kL70T",
-	"8KFJlJuoBdHQF/ktJJvjSiC4DcLEV1OeRbAv245C5p87U6Q/zT/3bv7xTnLvFffCRRunWXOfHuEmrQl0",
-	"+NMeFLAHraSdD2EPup8r/mDSxlexB63BX28P+mMLHF9Nn8WGu1bNtLqnVaPkNdtWrIDasiWJbI0NqjUH",
-	"qCVO9UiMKW8x2SMxxVjrHa/m8lTvEp0omWXYqZ8SaPhb6sFc9IVrt5ZyxRLsJBtjM/MY1GQuCsj8h8at",
-	"oWJ5XJs3FYHfQEmWKoX0/Xp2kDuGDtVJJ+owUUwhlxv+soDofNpYa1YyYxvrzG7lH+w3AY35ncjmJfuC",
-	"Bg1lgiwv+VqbzowHs60hYNUCBJttswBAh23n/55UdXd661X1yrzxx2fIP6wXuO7Gm1fYA9xBfKv2ALe8",
-	"r2MP8LBpEzExNb28yn+q9l94D6D6BKEeolsw4U0V/At47+GlOpynFW+o4drw5N+FqBXtp3kniuZRYC6S",
-	"NS0AXUkHI5s1VL3PIqpCV2o+Bl/uwwtTEeECCqlw0xcgAh2TItdMGU0SqtS8URkMa7VEBIweOLSyK5gO",
-	"tZGC6R65MFBrQbAbM3BT9AWU0dBXWEbspEzyogTfwPoQDCq7UjsxCIVYdmbMIQWiR079yw1xh/VFOTtR",
-	"zOI4qviuqcXB/jGxoHRV1GBgnSirE4WkRkyEEEGZcRnXG7v0pdlzxa65LDQcSJsIhN+0OS+eHhx+gQz0",
-	"oE6IuUjet3CNSqxxvfYelwAcbDDPX6Vg9+Rv1wS6zpY4XKcA9up+ul3q+oY1lFzbt0/2QGnOf2Hz8skn",
-	"+4G6bkc4lxUANXNc+3wQuH3/7U7UKVTWOe7sARq4BS2O5NvLR0T5NskRDMcTRhbd/KbeZLtXC0BnhnaW",
-	"FYNTLHylI0wE1hFxNYthMF95uDYOFsBaGucjFHRLp1xwbVx6mE9lLPuokh2rVJEY3ot366NCE7zlYYPh",
-	"r70lR6kOfHqGQPdFlLG3W0VUXadJz/oqZ6lnBy2LQRoOxA+OFduzyNEo44KVjd+5INqwvD6uRbKAYraY",
-	"3buYAKzJkGLG9ZycZbRIWW1QSAsKL7Q1OcVnFNeyg3b9UXFFknBqR28hlUFbzvf/AgAA//8=",
+	"7L1pchs5uii6FQTfiSgpOkkNll1tKSrOU8lyt7s86FjyqT6n6McEM0ESrSSQBSBFsR2KeHt4i3h/7xru",
+	"Cu4a7kpu4PuAHEgkB1myXdX1p8pKZmL48OGbh0+dRE5zKZgwunP8qTNhNGUK/nlGkwk7k8Iomb2Vl0Yq",
+	"Zh+nTCeK54ZL0TnunGYzOtckFrKr7RvxMTETRoYynZOEKsWZJpQYec0EkYpolihmiJlQQ4QkiZ2C7AyV",
+	"nGmmIpIreTsnUvXF2Yu3u2RK5+SasZzsvH95Rp59f/Sc/M///2nvYLdHLpkwRArCbpiaE8V0LoVmRI5g",
+	"epkzRe0Ke33RiTqK/VpwxdLOsVEFizo6mbAptZthoph2jn/p+OV3PkYdM89Z57ijjeJi3Lm7izrnV3S8",
+	"vPWrCbMTy0Il7DtNbpjSXIoToplICTdkSJNrwgWJX426b6hJJjExkhR5Sg0jmo5YNu91Gou5pdM8s3P3",
+	"O0/6nU5oKReKjqf0rYTDWXkcANs4IiOpyF+vri72Dnr7CHC9DM9NgQTfh4B0F3VyquiUGY89hdJShaEW",
+	"C3ZrBgm8EfszyxW74bLQJKdjdkJkTn8tmF0Yt5/9WjA170QdQad2Xvy2Ab0pvX3NxNhMOsdPDw5DsHv1",
+	"YvUhEp6W8+XUTKrpeLoSQCOpptR0jjtFAW8Gpk7ZNJeGiWT+E5svL+MNvYaLkijmscMii2JGzfFGaTpl",
+	"5JrNyYybSfUELpp9xAU5PCITWShNFMsziwZmwvpCKj7mgmbVJdmBIeJyTab7Hj5g6TGxW4t3CRfaMJra",
+	"s4ElcTEmdEy5OGkspi9gKEpSPhoxZe8kLIjbvRwdHkaEipRQXPdEakZGXGlDLCiZNvY9bXiWEVUIYefA",
+	"D/ef9/rinb/DmkypumYpiW+7vFozbvIYNi8L00XSEhNhSYIDAaGe4uxoxgijyaQvSuKwe0wogtjhIFdE",
+	"F0nCtLYLUWxUaJZ6WCApAeRAIlmhR+10u/Z4W9Dy8OnTqDPlwv99YO+MMUzZMf+fX/r928ODbr9/+/35",
+	"xz/9WxiNRkBIAvc+z7M5kSKbE47XqUaZLPlycJ7azy0BYJlm5OjgEA5ISIs/Y5JMqBgzvdtr3aijZO07",
+	"fBZa9ms+5WZ50Rd0zIjm/2y95Rl8V58rZSNaZKZz/HQ/shPzqSVNh/v7AFj866BcAheGjZmCNVwybckz",
+	"0oDAFdf4++Azr/qd/RjvGZDBH2n6HpHd/pVIYXHX/pPmecYTwMO9XMlhxqZ/+oe2cPlUm+7fFBt1jjv/",
+	"117FpffwV713gV/hpCGqVt6xKc3sullqWfCI8kyTG5rxFFlk5y7qnEkxynjy1RaZuPk1kjcqCLvlGsiO",
+	"R2RY57lSyFS+1CJPBWF2TrJDxZxoQ02hd08qGUdbOjub8GQC63sp1ZCnKRNfGpCJYikThtNMk8wKHpR4",
+	"JCZKZgi9v0jBvvjCgFNbLJRZypQV/YQjUIZywVIy4Vb0mp9Y6CqDbMZTdSIFLv011eY0nfJtAFvKU/aL",
+	"FAgK1WZAYRi7VkN51jnumAnXZCaLLCUZozfMSqY0MfyGEXiXa6OoAXGDVfi3POCUaU3HbLsRS1IFN3Lg",
+	"LsQAJ7pDUmQf8LRz3NkfPh89GT5j3T+PDkbdo+ToSfd58uRp99lof3SQPhkd0O+ZpZeApp3jo/3nUcdw",
+	"AzJlecXLOQsljpPEiqlMpMcOese1Ld1Fn48DZzJlJK4GdQoCsppNYER2Uq7pMONiHJGUTSVQBasjpCxj",
+	"8Icd0M5gsSUiwznhRrNsZKndcE6oZW9MNUfd7ZG3juvNqHbLSU9QZALOTzOLtByRlRYpNyST4x65UHIq",
+	"DbODM0GHGQtPgJKOFRruos5baV7KQqRf8vK9lVaYmVTS7Y69hoYMWSbFWFvxUsspk4IRKwzswjW7UCyR",
+	"IuV2jJeUZ+yLLrmmKVmubGVBp1Whxsi1RRK7fKYsYbEC50kpvdTOEfZyJeUbKuaO/eovyjWIsmI8yC8W",
+	"UahFHS5IJpNrWZgTJ3XSkWGKxO/tH91T+0ds5VUpUm1Fopou/p4a1iJFIRudUg4C9K+FNJTsvDq/eklS",
+	"RUdmNyKsN+6RuN+hhZn0Oyfqh/0T88PRYdzUPpfFtnLS7oXMeDIPz40z5vDG6ol//eFg/2T2w7P99TNX",
+	"EFme9BIhZBF4RrkJjlVJfna4D8KuQCr+T/alryBQ9Tp3BtT8IHIlrZ5h6cdXFAxnLMu6TjQcFoYkVAhp",
+	"SQSBVbCU7MAZUkF4peOAOqcYKEdOXEMCaCUipCMfcm0Uo9MvLq/ZDU5lyjKSK3nDrcQxAjoWgQhyw1Qm",
+	"aYqSsOEgEheG7HCjiZwJ4lg4UhpDcqrtJqWwuyq5IdzI04tXTpPPldUoDUeBHzX4dEBNQ11IqWFdO+Gy",
+	"zhB12G3OFdOrvhFFliGyoEayNAZPN1BPIhRY7Ml91mSoM31a/iFXbMRvw4QCVf9kQhVNDFPaG35QQ4/Q",
+	"3pHIseCaEbzXlUUsSYaDv18/uXlOQ7vytqMBjjVAWaoQxsp3S7oyUF1KlDSAhA6HyVjRhJGcKS7TiMwm",
+	"DFm/zFJvRNBG5lauU9dcjO367gO9u7p6+QualgCeJfSiOhI1sGPh/Co7nBz+gyXGggLx8gwGgNuWIjen",
+	"2UUNT0c00yxaQN0N0LAVE2pGgAOnjdfMHKtBAGO07+U1R+W5udiUGqAT3LCpXkcw3GW9K+egSlH4e0L1",
+	"YOos2+63oZQZoyC31eyU9oXtThZWWJuhOVz7fi8B2ZZ3THM+uEaSs9ledTnQAgOdWFInRcLAjp4Sqkn8",
+	"9+7pxavuT2weW9IYnzqGCTfkmPzIqGIqbruT/3HY6/U66wDiN1CuLAgDK0R/0Mj4aZa9G3WOf1m9Y3j7",
+	"LlqElxW2WCsVuGTG6u0Zc/wBJTSN/gYQ+ZNEFsIQHOaBbntjTcvb/1gHwEPgfQnMbx71/Uo/gH9kLeWa",
+	"clF/erBIy7geoDIZ3p2SmXtvEzC+lxmzX025eIXvHyyAM+oUgv9aMPezhdGdfWbPexn3zjJGlXaI122o",
+	"BiVXLDRT32liBfsMjLT2gaWUtXtWbuguBFGrsp4mOGXlxLGScE+xMdcGLLvwNyyh+gNW4v9UbKSYniz8",
+	"OQD5r/Z97QsrNc2kSgeojZWPlRzxjA1AbS+fOqIwQJa3+BR49PJTdiOv4anFmp6FzAD9ap2oc83muue+",
+	"+xjgWACXc2FUQHijJbhW3qoaZO8i+5FUg7D8tVaSQiOUbsf3xnfV6S5Mx4V5dtRZNnxHHZ5vcH2jjkxA",
+	"n95ObpWFSSTyf49ezn9iqSXlWaHCZ1A3am2wOF3Avu8LY8APOnbqxz3EszpwIo8k1fZrKNBYKwC/MX1j",
+	"59Xhf2y7vq/l+CG4QIXx3zwbKMzkSl4zoUOX02LWAGIJAlK9IO8vD58+I3/7+cr54K1Y0y7HtGphXLTb",
+	"HIBxe/GAae0iG9ynDfHouRWDl++jp58t27jkYpwB9T8h7NZZSakhezcHe5YG7rnvgzuAMQf4uLqSuOfg",
+	"PSycnLVeulo4Wfgwah7J4t4a62mAN3TyZ7DVC8c6aj6zLRQYZxIceAbUoBblw6iprBwerdFWLNbOthnz",
+	"+8PGiH8OEkDLwQaOoemGaxNv1mJch7basf3IhbycXrwCO4wTF7y0umP/cEMdE0r8Cr3BnVsBwzBBaF+U",
+	"AQFGEkrs0Ss55ZrVvfZTmjI0ohMujCpSpsi00AbMI7IwGb+xyvqu0yTgWPrCyEqOtvvzOrMzCYJuDc5q",
+	"CPzwS5xRjUo5mFyIRcC0yBg63gMiTx0hl45+4dRaUM6cUZGwLGDGgefO/r1gy1AFwy3QMm5hzIQLKoBd",
+	"GJmlYGA3Mg/Ja1Hd3bxRAEl9rw1XdbXQ1i1OJE/Y8hZHXHAQ5Khuioh21Z2okyH+2msss0FCs8yydWfI",
+	"G4x4ZlqoChcpuw0ZY6NOJse5kkO9gpdUiy/9aUuHUxkT1zJ/58vZ7F2ZNSgn1ZprQ4UJbrMGlk05sT2O",
+	"KymzM5ply7x44ZhhNSXAA8e7KKoA2CuwRQsnvDRA1LntjmXXPUwm1PQcrtR+6fJpLhWKINSSs86Ym0kx",
+	"7CVyuld6D2v/sqetBM327ICwSETCQly3YWLKMkM3gd0LePEuehjcjSxCfNzEtvogCN1yXLj5+x1WBdNH",
+	"ODFp5RivDy1cQJh0O7x3Cw1IoIlETr92BPveXWkd3VQBSoOWanASBH9xAK8hFUA7qeARogaeKJcRAut2",
+	"4wKSzr2jv8kRmizn/NYwYX/tkSuwmGvnFGWVkFjz6+5ALGtKCpFZGTVurC3GmBXw2Mw4OH6j7XUqPdeG",
+	"TQcjLsZM5YpvSI0LT9DXQecDvBjWxvyF8HjgDzMq8dJPtNEtqs71MS8RXNblk30nGImtnnQcW8FOGCvQ",
+	"UYLeM5aSCuvw6J0TxUVWQxyNzFhUC4Fw8qDQM/ByxA26Ep+gtyPGCQYS1qF7XCRZkbIBgC220qBdLr7L",
+	"prmZk9jBNi4nj/3LIiWxvcPxyeoP4cUFXJzSud0jLj4i/7Ci5ZCNpPJgIb+8ePf2/COobA9BhCqSeQdC",
+	"e4tB7zdIlnoA+kciTt/0dd+YWT7qDa/prAt3PGfi9NV3EJ1iajfae+JPyIizLEWXc8a11X+oQhNDDn+I",
+	"lPCxsDR9+RpM6e2gGhN1bx32wLqI8cLZRuyX+DqQBaFRqxlKM4H5x/yGCTthPbS25cxrmF0NG7DSGDKV",
+	"2gCJglP8ThMXxmu1ybwwZAfWhX/45fkwrIQamsnxriU0GVVjpsgNzQrm48b377FalJa3IyNvnIjdJCH7",
+	"+87z2U5TpsxQb7sLGzYCN3+9ouSJRj0Ue60XNuqIED/K5uQAAvOL3N4PRLky1PpgW/jmVNEsY9mgqS61",
+	"fFjTkHMla0bflfKQe5VQItislI52hBQOiXfthhz9IFyEJJ5Wmrlm/tM8ZyIlEPFZymJGOnTNMvDiuLE2",
+	"m9dqMMsXB2wJRFuKIRKIPixyO8+R4/hTO7gUzPlLF4etIfcyzylR+GgRYz/CgqyoEDYPN8WI0MEuuOXq",
+	"ckZoyJAny7AppGwUaKSufBOyGIKKXCUC1LBzvxU7RTEdOpco4GSplS5EI1r8iSMS08JI+3/PmuLIgv+T",
+	"He2YjAoB/oCo/Ncx+STolN3dNU+kyqISzqEl65kGAba9ng69tTIiGBScSPPRbWp7k0RIMTMyH+RrQH6w",
+	"JcgLzQb+arnI75X362cUV8vLGEckV8zduVIVsncMdR5Pz+3diP0fcdgI583f6zNY6lKJlz5KzrGJ+OGF",
+	"g8cQQEIyRw2CHy5JKrOMKg2x0eixuOYiIEtAep9VFdLwqS+dJn4wU9ywDb/gIi/Mhu+iELDhy0YaNPOt",
+	"fXfJEJOD79rNFtWh0Nyhn2QztfJRTvsFGxbjZYNMu9rgwyCDP6p1bpaQL+LK575ATDZG8A/tTRSGFC7u",
+	"s3bfKjrufxy0rXbhYMqlVxL/whDVDtqM3y+8afEzLMhf0ipcWjiXTMNrMe6FMyQ+NMq9qczwy7YLUygr",
+	"BJHY7jsu42cFY6nGhwAMS7hPCBUkLqG39LI7E4w/q8AYnxDUPiOSshuW2WMEjci+UiP39JoRw24NOpZ2",
+	"wIaCmSL4OKfK6N0eeTWF962CM6SaPTsq7S8f3r/WZCcX44j8I2fjiIz5KCIzNsx3qywDrsmImWQSUsVq",
+	"WLUsvSnwf1FQ8CCvFl/GdYFEYTGR7JQAAti6hDjYK4BjtylVrMPeTVEQF3NBlVlGvo+rIn4XbweeFdi1",
+	"3WG5EAgr85Q3B+/J6gs0aDGRfBG/yyYk/k3paHnoK7co1y377pysufxLy0FtGnK7GDxQTvRxnVjk3PyB",
+	"D5oUuWFaWqfZOTPmjGqr5KVF4hMVgOu4XAUn+XFBuCl1rRPCjQ/jd9aDSlb0VCN0hdPG/r1KNxDSDHCi",
+	"INbWfJWrwQQTVO9vgmcNiD08sl26bMFPyyGUzr0d1v3cFgYQeLCh1bPk/OsdDNs4yJ1gNvAm203FxZqd",
+	"aoPFY4jhNiFyqxz3NfBGizqFg+nCKhu7bCyn9a41k3AClTgargcQ4WqlH0aFgrweMCzrKiUikGCjXTIb",
+	"3DOYlQzZmAoMSMGEVHsdD/f3QQmZMLF7smDiJyOZZXIWuJUb2a3RzOpM1guQxwHawAT67xY0tgHHT+1J",
+	"EfXqDrT7z9Puf+93nw+6Hz8dRM+O7v4tmMnSKKKyVUioHSQJCR/ejDySCqzP1PAhz7iZYx67l6k9taT6",
+	"2r2MIxIEMKHphCkmEohAXme/+wb4TYCSwkE/PAUtRYstcIiqcTH1VZeWL2b5M6GaUPK3y3dvCe4rIkxY",
+	"JpLiL07K3eGlO0FHhIo5SqtQ5sMbx3d7nc1zuUIHGNVW/bE1KHmZNt/7jCtaf4+DhhN5vMMuNctFUX+k",
+	"6HhaenJLyf2ExGC9iu1anDPU76lnwRujIxTkfSvIoKvXj7ZMFDfErXse+L1OekWgzGcggQuUuRcCPJZS",
+	"/KEtMi3giNtAtMiVnOam1W32SuSF5cxJVqRQqAfqpilGUw2IBOYp3XAvbDjXoJaAELAFpttsI2i731bM",
+	"WrYB1QATBQC8MMcmyPHhMdS2jDNhrhyWl8G8HS51Z9GC9vOEJxNCcwyQxYWDQWIk1QnWaLCkQC8Fmn+n",
+	"oRKFZ8L+LuEcMzYMqiZ13X5ZyJ9acbNQWUjKwfoojdwh2Yk6mZx1os6EjyfhoHK1gW3PvhSUB9it2YiJ",
+	"wItRbf2bCQyhOV+AO4GJZH42YZivtZBJSCHvfTDVLc6QmgNkSdHQpXrll17k6xfrvorqc4fW/pKzLC0F",
+	"/NYDLHM20V0+xTAbQp07/vDp01pidjBvXGLGfn0fQ5nOO1FZtMvV03I1w0KYkUu4N8v0DcQb9yvhwrlP",
+	"wci842fG6gJgKMOocScoE58UV21yz0kra3MxqQv7cpAKAfivjGZmsgxcKFa0Zb7UMirIcLxOkdshBq4W",
+	"yD2QzpVNWX8PSzzzXyxNHtW3GoLQ337+qSUd55TkxTDjCWQSQM3J758efL+7LMrQbFyHCiTyBAETtkFe",
+	"t4gj12beHPY0OGhYiSt0067Jx+tvrZ0Ql4PfR7AzO4NdegvwLpeRy+eEbGTctPBfZ9OEAUPzv5ZjLjbN",
+	"tlk01dHEQNVBqLsaQ6oqWu99rmooag/4ZJmktNJqW7FUe/RTR8xq3tonh+uDXB46GcjvbWEpz462K3qw",
+	"MjPlzQaZD6sg5753nL8ezLiJT/ceFUw2tNKBq3U7yXh9xFTIR/lSMQaFbYj//rhkds+OyJTZzWqSM1Vq",
+	"1YJh4J17688kYzcs0yRlLI/KxwfPyE/8R6t6A8/acVFoXsVGJgbVUl2QG8y0G/SHNmLcNgSHd7dscPo+",
+	"a12zXwO1N6UGUC7YxiMyUnJKDjZUJT4niwmzZesWUbvQaDHtpYYBC/izCECH5A0EXnG5ztqcdVfs1kSu",
+	"alfIV0d20NJItJlnbHfjuKst/G8rYgg/1nZwnyIv96Ygv5+LOKW39WU/Owogydb3bNvkrfIUHyDBuxaO",
+	"+k1nd9cBFnIZb+MmfuM9SYvmN3ROcEHKsGs9oTkLSCJVvH5zjA+C39br8G0czV8rjZPRImVdLYVgpnvU",
+	"fRosn7AU0Y9uoNB25UywdDAMxMrFVJiJkjlP4ojEVqnJYvS6yNEo44L5sAmwScIMu0DdPIS63ieQVb6A",
+	"7zRZqDWysj7Ccoh+ud4gHthFnNGcghvCHUeATN2awYyLVM4+M6diMZ58Y6McT5z3c+Xts7u5cO+ui7hC",
+	"8Lb6VMvYzeWfbviCRtfma4EjqcVOLYAyBI/6uvwiyhkrQGx0lg9Bz5bwI0DZlm+P5dbrdbQSWWFJrVt6",
+	"qG18haVfVHi7QNjKSFBguFOeZZBGCEjwe4oGvXeEZwimdb9ye1oNVgn30rTlOI68kssXP2mw1bdHm6yN",
+	"hmgPL3Eu441GKW2oJZ8Kl51eGwFdBj612lR9IY8zKUbcnpajXVtIqg+ruG+jfvvF/0VR0VJx991pYSaH",
+	"Ve2KsX31pGb5gMzGIYNS9ljDK00V07rVItLCvNyvVS2/pTdg6qWqL4ENPp5NRCcyZ21WtJC1ZL3hZuG8",
+	"apusDRqtOUdXJzZonXx5Rp4fPf2euBK0ZeOBZaEo9rmqoEK03+LlmE8oDz6lyYQL1rUkAB7Y95sG66ob",
+	"wwCLwnVaS4U17+9QpvNj4pYzJ31w7vY70PSBa+34+ZIVdetwGveNDgcBM2HUHFiKoyeY0AhtPTZhlDUn",
+	"RoBbcmGVgVCGTr2acU7NZMELcHOw5zLDgi6NZhGy6rsNi+yvsu77sY7CNaBcSf76pP9ZYgBpxwBTeheb",
+	"iPbh/Sui2Aijc6zg7ovie9y2HzaBMzEm18d7lUuzl7IbX45Z71UI2dkwDgf3FFUOBRfo2Ch41h6GdYHF",
+	"AR+o+mNeQkNvZ66ARkiJ87y6uNLaYMc1j9mzzzBePDt6KONFPV+plmlRo7r1ILTT7n/T7j/3u88HvRVR",
+	"aHfh8/Ey6+fXu16In3uo2tbtVampmYSph6MP32mScsUSI9WcuMIaZfw6pCgDCe9tVBmDGXt0+r52Mv/9",
+	"N4BrgQyedOvDrrkiF4NaLO5o5lIcsKwZRltjYCL0rfLVJrAg+LbhI/Xq2vXZS291eVp1D2ij/PaaMFt3",
+	"Me5li124B80a2jXWsbLcdqCrWOsFqH12tP/82e8bezeglJtGqbpDfgCbgKej37qp1q3zwreb+yx2vBbP",
+	"V++mGcHl3+29df/4BV/7uHFAl6Q571rxZMzEXjn1Xf1zfc3zLma106xbxq24us4PfQt/Y9v/l6MRbbfD",
+	"SYsPTfU3br/xZfDvD67QwhXeM5pywXTIfTFhyXXgeS61GSu2lk0shiTCklK+/XeLZi8/vx/vYzCRZDFM",
+	"TTGazrcIWnTbDwMNagTfr8DvUvHkxcoN25iUmoOF14pl8u9ZjfizI50qdZ2m9P92f1kaXpeE8e1olXXt",
+	"yRoTYPPa/pkYSb4/JMO5YZrsfLh62f3z7glJ5HQqRWnxxIBl1yO3IZrfuyhyXWttbL0T3U+LbWSAOTCt",
+	"NBh6z/SihxUaF4JFt9AMo7Lto6rPuK6HY3s3NvRQDJlfL5m64Ql7JUYyEGzMRYhypDJp2pY6e/AoMPyk",
+	"DFmtvewehlzLORM054OltpmdPfdTD35a8emcTrOWT+GnoPXNkpTmN/hsrTCL224se2EpJQyiJdJVHfYy",
+	"qpXGsDV6bM1W2Dvo7XeizZKnKgUTzzi0KJfr+zB2lseLysN+nonhN9zMP6uV2ONmEd/P7S8/p9tExT1X",
+	"UXx3zi73uqqwiPkum3nzvBV5/ZuN5Og2n3CzxVGrG/YzbUD3suDUjqSyNPuc6SbkahboxWTqNdGDjeTq",
+	"9cagwCVYcaHvZR8K1vWzgn6oys8KnG2r3lsh26ISsr8K39as5q4dCg9gQPEE8ls3oLh1PowBpRURfmOW",
+	"g88hres24wUA+4Luffjw6sWXNIk8ENEP3MPf2BG3Uonf1D5W0DB7ejrUTUM9lEj0m5PH7iNlPW59l1WF",
+	"Vz5HLFg+5e3EgMsl04rrUhh1qEom/KalvJD7/MquRYf71t2UdTU3PYJ71sypV0zeeJZ7Le3+aeOLAFla",
+	"xtJmVtXaCR7oXCTYsypk/YMu9Nv1gBaGN9MVHbOssmSCZaO21vZqoYQb5hRgPeIqe1kzZbBxCWvpsZhX",
+	"0QIbOsNcktLmhGNjOXGJFPzaKaEdufj1HGyW5aG1nfdFMCdvO/G1QpvPlWAXawowhaYp+xpUHIG0JS4K",
+	"pk8wloVwA5WesJITFF+KCdfYqGF9rP/2QrDv4/sALdK9TfTeRo7VDWG3iBgK5gpt30x28ezvo1fXLab3",
+	"6GvpbaK1eErcSx1cTdhsExyBLagLxc380m7eg3bKxWkRisg5Fc22ilKVbe5mE6mxKS6ZyCzFAC1vmLWL",
+	"JjtQvQxqIg2h42E5SF/Uulvv9sgLlmRUYQElF8erZc2WSxIqIP2l7K/iSi0lMnfd6EaZnC0FKcPv1R7t",
+	"huz/wYUAS8diLYpRrF1Ni5Qbkslxr2ze+EFlLnIRmj1iX966NGofH0LX2Zz/xOatcPRw24mTZDjo9Xp2",
+	"4/WA9CmdY5dMbtobZRL/MYRy2qFddQdvPe2UgK3QE1dm14jn4NeIf730iP23n6+WCqMsIgAko8ZNcMRR",
+	"7YlvZIxp54tNMmHZcO/gtmMfzHKdE2Pyzt0dCNxoiLf0kiLbcturLMKLYWudH/EH33DnDDK+yJlMGeHv",
+	"LqG6C5TmYUOCnqAeuZpwTVKZQGElS3ihSYAURtHEHLs8XHXDVF+AMjKiCYvKCNcqJjMidpeWh7nSGKrI",
+	"mI7cPBDtiahmJkwzOyN6a1yXQpb2BUCWm15f9MWZFDd2MCn0cV900ac6lClnGvwdWtBrNkioZieEO8eP",
+	"1a/1CbGECR+8f3lGnjx58px8uDrDgC5IL8E0OpIrlkA2UV8QshMf7u8/6+4fdPcPrw6eHu8fHe8/7e3v",
+	"7/93vNuzCziHULCyPWXZcOjvXeeJ6756EZMdSmYsy8DDzFLCU6xfiNUFPSy4JtcsN25ciGGG5cY0zzMH",
+	"Ph/2+qd/aCliLFTx/Ojp97uLMeGQ8LsYDm4Hfs21ceN+6gOf7HeOyS+9Xu9jRPolx7QPLc+xz2qs0z7u",
+	"d3q9Xr9zF7v+TP+e8Sk3P7g6Yf+OL/4Qw2zvKkrlSHpF8xbpJxWN1v6uI5iZsDlJkQyS2BPpY/LLR5zh",
+	"JbbETxRLLWLQDDdnJkoaY3/JLW1ACLu8hmNCS0yFwuC5YhoL2C3TY1LSJ2hto70fkewc7R/YZR/tP9kl",
+	"Omci1VBfohC8bG0VW+TvuvbSOia5zHgyJzuu5hI53CfUTjHlojAsIvHZ2Y+D96dX54PXr968uhqcfrj6",
+	"6+Dl6avXH96fX8a7J0SKhLlqsXZKU1457TcBNbcqYNjRXWXao8PnuKCBX9CA3SaMpSz1R/meGTXvno6A",
+	"TLneVoChC9DNpLxmKSnynh3/vYNIuRSARlmG2sGi7DAC7dzIsEjHzGg4Qw9ho+hoxBPogDKhasxS357k",
+	"ms2/0+4bV1EbCs/JmbBjHmMnIKgVRLNMzpBegPsqYQLLozg6aaUkxZmhUAkIKkCVIebeb+1yA/b815Wx",
+	"qCKzdtU167t3sFWuxs5x50lvv/fERXACt92z/xmzlkwdjc5Wl9EK+3TDR3hA4Izze/fUGekqBdIlh1hb",
+	"rZQQXqWd485fmHkvJfb0RkIFiznc319Is69TGu9jRWFwvQ5T+YmBUbXujtR+6SGvcgXIwjOUS96r6qV6",
+	"MtA5/uVj1NHFdGpP89h7qwF8kYcdgAbdmFHH0LHGvDBDOx/tWHs9IM3XQs7E3j9m17rndx48p1fYFsbS",
+	"AWMlVGwajM22MS4YaQfQLc3HgqVkQrXru50GDwcq6zzi4cD4LacCHPRnNiQ/sTm5ZOahj+SiLKukkdje",
+	"MMVH8wb1rx+MJVDuYHwcQcs5GKZQ7m/ehBN3DFRrhoTSyikpMlv/pwqewwt01685B8Nuzd7EYBhBdQCL",
+	"SkwQ2pczOh4zRT68IjkdswfH/3L4MKpbiO59AsjctUL2FKuF6AljJiL4i2V0PJHCE/OFfZxgJ4MRz5hV",
+	"0YcsTbHKeSUnAt/Ao2iF/aldWKdZWfiXxeW95Ble8LJ/pP2qlPpdsLwj9tSNWOmTqHFWxxaM1umtqnx8",
+	"93G7q0pvKK5/Nb64AoF7OaZDVy+W+vWQC2RaAS+mxckEw/u2REkHvruoc7R/tB4J30rzUhZey3gwzD2t",
+	"o5Q/tQAGVwFDYdwFUQdrd88mFlNcbhkQG0A/XcopJwSD/4iQJC2jEYPY+dcqRueRaLSboeWQ/A64JjTj",
+	"Nw9OOF7zGwbhoUGgN2KrVgow9lqWWiPVpBFbFVkF8oYpg3Kd5TxBYIMKc/HK/v65EN/COBYGfLmZGiWb",
+	"UV3pp6D4P/RxgPbttW0fO7z6bHxcW/BsfpwbqNgKgZJINHPe+LRBqUXqNCZNZqyujLvNtp/Zf52+eb3d",
+	"mfl1b0m1vpFzcfsNnEsZNBg8kDMkPBcY43z5H68B6O9ZyvUJebr/BM3ejIOqxK18qRhNJuBoDor3Lhzx",
+	"0chTFUAeOBA0glQk1GmcltPfRZ2n+09WLKNu0Nh8OT5dPrCY0/pCwIg1EyckxpT0GCQHTNF7WNSoABRE",
+	"h5uDPbC07oEltZvJcStuXLoZsNOFjohgM6YNFlmPrJBlJd9hxqxIW2imIkKTUgc0fMqIomIcQBSw8b7m",
+	"2pzaRbyW43Wy1rkwYM6aOY8N12jX5r7es5HKV7nVBRDSUhDztXadJGa/c7XzliWbtip8n4JD4W4bI63C",
+	"FdjsKX4DY4b3SEHI9a1B7A45VpUKLUFzkbDwXlb2WGmbvLS1rJkX9Mx7zRuCUHX2e6/5lJvOBi+eoQtt",
+	"WyF4q9vt0RNi8IJX3CodVv5nCL/mHXHC7P76a/0jTX3CBHxysP6TD4I69wNL8aMn6z96KdWQpykTn090",
+	"Gl6pX3zk/t0SLWq6beoKtvuiQZXA5dNKkZC+I6mRWVojRs7qPCeZTK4lFP63ckayivh80Fi4eyXlOaOa",
+	"dbnQTGgOOn6u2Ijfep1vqU5N6LJ4n2GFdIuJJ7/1e2JBasG5/qLAATdP71/+mlioIWA2uh57n3h650wG",
+	"ScCV+R68ryL1LaQwSkODERC7F1nWaS8JGKiAp/bIKfGNuKsWpRmjN8xqpWjf6gvqnLOKWoa7k3JNh5nr",
+	"GJmyqTS+ikpGtSFSsIhwo1k2co04WLpbd13ArT3af94XMUaEoW/arh0oBkvReB64wFj15AOmDS3c4DU3",
+	"4tULdxsAk36UKB4/7EVwRVnumjEELt7z8e9hm7biYg8AA77xa7e1Eeho//n6D15TbQBKX+ZmY9gSoQDw",
+	"7zQERmgCbcLs1YSSyYWwPAv60a+4/oWZ7NGcd32Z+1bTR+neyiy3ch6tBYp7QrA2GjrRhCUDRE/kTBA6",
+	"ptjrv3nlQFa/ePWTnXzb6/ZtcSrYxHo2BW6CHYSMmTCuPMR2v+i1uQ+G1owENWzwiLDs4Yggw7nNEWg3",
+	"bUk22NCBdLsIAymyuW8Y6qo+QcTP5V9Pu4dPn5EJ1RPLVTD+iGqfiN4X4Fx+c/r3wenFq8FP5/91Obg4",
+	"fz/4cHn+Pq55pJ/ukplU15ahuMOQhih2I69ZGkHTPefJAm80I1MI1tN9QS1HITHN+eCazQcQFDAAqwVL",
+	"YwjeeJWyaS6hRwy64I2au57B3nYY197BMIDqlrhKVwgavDDkZ9fnsS+wBZl367vIL+87jjA8CiZ0mffP",
+	"IZhAMQPtUhXLMzq3SnUMO3b9k/uiHGjGE1fr55rNy5NhUHc9QtZZBrVYTp5JbVyTV1gwglBDDJNI/cCa",
+	"UAH+8F17ZrhA6MXWiE/AMmtkh/XGvVVQ3iW4D90X5XeFFTLe28m9jGDXP5JqbOlQrXaYLEwipyzE+TEj",
+	"DO/w9my/OlGItXosEQBW53LXNuL/Bw889yXWvWwRAcoIkhIlemUHIljQmT3D7pkURmGLz9CM7v09eNm9",
+	"+1Ze2hPEYh903L5c/zG+9VbCILjeLyePbCAsnEkxyjgGrB4dHm4yi/OP+MyZz6LfiEOElpGJS7Q76tx2",
+	"uUdr08VL1znuWFomC9PVHhMCQkSpRbiY9CD9t8iijcx1SYupgdifHjlFeuElGyBGqTO4anK0f7QsRcDt",
+	"v/f1fRGSDI4C6g/yiIpGhjfwZaXfL+DQrFldLABW4U07QuwpaVzSbbtUILPUc5NrxmqwHTkTbCLFiI8L",
+	"S83HiiaM5ExxmVbcXUjBdnvkrTR9USHwcYDtWgY3FiheAG9D3oTL1Mh+I4d2dgloCCIQy9oXuMoT6PkK",
+	"Y1TiywjlmRJDncqLbH7IHAfzSmqNWgb40ntYzYMi9v5XYwqCzf6lGcOXvapQDat2V7/zePYgxB5NOt16",
+	"xH34Wl/ysdCVTcjFRrq8IbLjgsPJiE55Nt8tI14SSAi0qBP5ONkYBcyBkwx13BdcE0zaLoVPnMSHWzZH",
+	"swLoTEkxJkmhFLYQchXDncj8pC9iX4Xd/xZH3mSEQjAMpYmRM6pSXR/fqsbOSJxxSye9WKv5WHS5OOkL",
+	"iG6tb5DjNyz1MV3GsGluyA6mBnnVQfHxpFrurlvv4fO+iN1IAxwmFOcaFHjh/C6q6kCPIbE2Jykv0Cai",
+	"61HIoww5Yd+6delwA/nvSso3VMzd6vTnC3TewMpIreDTCtaMuSytlxa71GNQRtnkM1hlH1VzqCu3U8U3",
+	"faeJT2FhZFgYI8Vury9e8htg4ZolBbg8fJg28HcqCIcY7BFnCm6FVSXtLwdPXfy4JjtHh88RxWsYvhvC",
+	"cGim+EiI3WjUeAcJQNVQt93ZbAaJEN1CZa4//BaO/0a/gy9t5y3M5AoDVoNWLIz8zSlX/5Is/Ave7bb4",
+	"Vz6GNoFYpRl8hBJVpTKgvpUCWD6vqGFdsKl0jvHxIl2Q2NYlTBjeOzbbSHdo8vCTpUbZBFwyLcpS4NrK",
+	"IhDIfxQWLdCs0/s6dlA4DFztClqbYzX9VRrxC3jeECYipxlginxUmlnhiEFWcCY8Q+TMvoBxHQm2eHGW",
+	"sL7wyFDJPksyD7mHyNMXm8o8ZK3Ik9S60qDc0xerZB6ymchz5Z2FLoS+6WFMqBDSEDwQ70rcActjzWFY",
+	"wiHIYfDUXLOER+I0wdY995WgcMHfvAS1tbvtq8hcCMxFbSVwNUOOkfb4YqBpXS68+cvrLqGYyDrqPZJA",
+	"sMrnWy7t6zuh3FKCPqhwLMOldw6UvHOnEPzXgkUkWYjMsXopFemeVGi78S1Jaqn4rmTy8imhu/6RaUSj",
+	"XcsXlhg3CQpoIso3aod/CAWsxCWpSLNQwwr5wIlPqy2jLvcV8gqsSOXTY3vkosqKpfjMvQIWzJpXTpPZ",
+	"RGbMiWlRX7Bbq+UB9+TCfjyRyji7KvanxNalzukH/j70MubZfDfCCG54oTSncAU+RcVMoaxshk7MkGET",
+	"N33lk+Me414sVLf+xlQpwWZ/qFNfW506v018II3XYlyxC2g5bs/Ins59VClfDaP9Xp95BzmGMkBgHVhL",
+	"zYRNCRc9Ar3YNMQkZBxq8e/oIplAjRCI+Il3XeVvy30gqO19uSrvYSjT9H12PoQqXJUxplWYBRfkg+CJ",
+	"TBl5+/Ks8k+kcmpJSSZnTHUtd0yRMEB/Y+jD7tw13Oi+wNoUTv53PhYNTHW3R059B0Yo78EFkC2r0d5w",
+	"zYcZizD5RIJaO+TYCArSm/oimVBFE6vlYJzAhz8d7u//+L//3/8P/vEyggeHp+7B4Tk+ePbMPXj23D54",
+	"ef7y5W6wOUFfxHuwtri5zFEBXtey/gS75Ro/KVWgHQjt8LC7ev/kOdHXVj6UIiJ2rX1xNlc8y3hC4v/1",
+	"P2JAr9fUcEFiGu/6bAMYBaMfnIYDc+kYrWxpgbSIhQmqQ7fHoqXN6vtfOv5gJTG9WpDB6e+JsG4dTvDV",
+	"iWoVXtAmlq8mn8mEGpg7Y8aXKWyXjFwdpbMJNeSs+ojMuIKMwCk1EdGSFGIqUz7iLG2UXppJdQ3lqlK3",
+	"YKZ1XyyVvKJ4Q7F4ym6P/AwmB2zUfUws+seoCmIlEq5JDBnLkOHUxfdiIkd9Edvt9art9ZJJIa5jp0Fo",
+	"wkRaupuhKtwx+eXFu7fnH2OfjEDiY6C3XUiUjaEZBBOmL9CecvCU6B45vzVWf5FCH5O4KrkZE5pjJRes",
+	"TjdD3mPFNV+kCOU7YqQVCfHDvtiJC12WcBxMuOUYc7/xXDEcE0xWyEvcK7sRiatCwzHak+JEahO7+DIr",
+	"LSJu9UgsYixxMmTkoEfOaTIhFgSYKIZxYwhLpOCxPfXq0M8AkuCwoH0BP17C2+dYJKgUWKGEM/Ft2cFk",
+	"pcvEKOanGLIxFcAs7dX3wWXMiQzHrnBfHbZSNXZLqL5G3wY3EaFojsIYeUWMlFlfuAKQGAVXwpsktZCB",
+	"iczSsquOmdB6zYHvNPEjwFWKakGQb84vL0//cj748b+uzi8RKjWm+/bDa1IyVN0Ini9yMlJSGB9Fv49E",
+	"tS9cWV5fniV2pD2OfHYXFd70ocsARamwFFSRI1h75KoGRVAXfHxeaSksL5G7Jozs0ExbhEyoSFiW4bjO",
+	"1AjZALDWGWQYUN0XuZJpkbB097hEGZZWs7r1Lt4vSoQU3fJ1KVitRlAdUV+NAM8hNAWQB9y1Wkb19WvD",
+	"s4xoQ+3V8JfLubwQ3rlUhqVRX7iTBhtY7b664lYuELMMMRnKdA7nCWobYBUQEbLj3AK5mQOhkTwBGfEf",
+	"eKcCewb0hkBqKBqFdM9VIcpdEBbZibGIiRcgd+v1i0oZEwtnE6YNn1r6n2eF7ot4Sm8H/vN6wSWaZSjy",
+	"MqxiVfm6Gc1IATgNVxKMzie1iFFurJAJ9tsRhgk30z4OnxNc8MDymIEThmMXSwspyN7+C+URkLLjnt05",
+	"u4kWRn66/8SPjIOqQSHoDeVQ6zGOahW9XPiPvXNQLNFS03RqVw4CfFlIqhAejjtwca/e/XT+1tXGenn6",
+	"6vXg3cX523i3jHee0jlRhT32oSxEylKCFYGBtbjUcGB/zsFCaKKk1sRC2/du1m4uSyTO3r09+/D+/fnb",
+	"q8Ffzt+evz+9evXuraUWfybDOXFCwS5ELpSR0EFwy8GUivmgtgRXLq1hlienRGcSIDtSzA4x8eb+6ksC",
+	"vGTH3/00chc9at7+mmliBsUYZnS+2x7c22QVjxfxUJvkK1keFnZaVk+pyyLN0RZaLCGF6Bf7+0+SoLQC",
+	"gQHwO4vLJG5T1rGtqEsgUzcovVcTIF0DOQK4RVN8/3v3NElY1v2xGI0gLC+weiFjIoX7XoPslyt5y5kG",
+	"Z5JbL9TPK8aTuidyRYWGbzlQ7L46wperV2DpMAooZCduEOVd5JgNvrMTot67kROaiKUzpE7qVCFEzafs",
+	"gkV9Jv9OmDjtnriATxT7moUBsVCmXkC+99QwzDlqaX4/dbLVr4U0lOy8Or96SVJFR2YXrQAk7mNlWd3v",
+	"nKgf9k/MD0eH8WrMi6ppuxfAfcOz45y+/OLqqX/94RD6WZzMfni2v37+CjLBUg4StAlJZhTbQi+NVdWF",
+	"v4NiGZvEuzth0SmbX7zExtWyksA1kTdMZZKmwK29PDuonnokXURo96zG4dBW4YSQIUM5hKVkyBJaaOaE",
+	"lGZZlPJehGWPuBo++MZ9EP6hT/7oHif/IJkOVlo1NS5DdlwVWfuIGj7M2G7NSmHfrrw0i/aIvZQNi3G7",
+	"VeI/sTaw8xJ6YRKrTVtFWzs9kiaVVlS+hrK9C72FotDoSu4Fwg+GxfhfS6qBLa+oIAY3FTlKCVi8xpVt",
+	"owLz7zhT43IiZ00wlGhYvwWYmaBdk8XNkP9TZfBYmeXzs1TX2gpiswlPJqDfegXEcmxNuDkpFXbi9XUr",
+	"rY2oQi0jkSoNFVM8AzVgCfW3y45wPSkeO0kCVgnrDeHtzxMG8fC0zhwsPEqZRmBx1SFjghiZQV05bWT+",
+	"e0ZeI/PKFvZdBYwKRvdD172qM5gLwFkKqUGboetZ+M0ilG9a1laG2AMOuB5u+neML9Ul8uZTXpbJ42Ic",
+	"lQlIBjs2teEOcIr2GggoMUD9A22IntCcrXIsJFTgmzhsuPTBG5zyEdEFZmgrS4Blj5BDOiNjQg31XTC+",
+	"TlAXwqteyphIq+036s4h3BaObi+hOR3yjPvmNsFbXsL9rP72Yx9BfbK246i/48qd84RhT37Y4Vc6lZ8t",
+	"GbFqiEMVi9qpxI4a9iduRWttNjigT/B/Lzq0EeE3rpnsAv0NVD/2w60sgFxvfri/v64v/cfHxoSV+mbv",
+	"N0Jz3wm34BVn7jxh7RT1ba2kHdkZztFnxKXYPSHxrzGZUpNMmHYVLZfDMsM09cJPu6YA2xW7Nd5xYT/A",
+	"ktvORdZacu3XtnJr0FdzNWr9xoqvOUCur2njD/o3WsEmrxDGo3L5qF7FJuRVuCj7An6TNUPc8r5O0ZCy",
+	"o2CY3kFwHb6yYHc6v6LjdeE18M4flT3a7F1Vv8oASi/Q57UFO17VMpGcmds53BvRDqLIsl57lsz97sno",
+	"DcTvb1ah4+skuGzrrjnYAC0uFJhXobQ7NoB6qISVNbgRtUpl1RE+NsdZYeH7DVGLLymOna471HtVDilT",
+	"Z1pyWh7gRj8ay8Ne/1/YRr0Gf30+zO8aj78WeXMpOFpOGRlh3DzEC667GEVAMXFx9xkbGShdgjH2mhmy",
+	"U3vRZVubCTESmF8EwUxcjMEr9uluN1SpChLIvvHL41b5jV0fl3z3x/15lPtTVgzaSHast5AP6vZvJBSr",
+	"TJgw2dznYGNVbtDtNaMKlHtoO4jmLh/K6pBJk51RkWXEsFuzG9b1L6sW8iFj0YLuXgmrD9GkQXs3wab9",
+	"A2Gppek+CjjM0J0+4gJbiyFkpPKA+cMoUYJxvVHCY+hv1CihK8z2t7B8tM4o4dvtf6NGCbe8r2OU8LBZ",
+	"YZRwcP6dspffgBXj0lBVy4YIX4EFRgS+3ZWuXXfyV94J+Ngkyk3Ugmjoi/wWaifgSiC4DcLEV1OeRbAv",
+	"245C5p97U6Q/zD8Pbv7xTnLvFffCRRunWXOfvsBNWhPo8Ic9KGAPWkk7H8Me9DBX/NGkja9iD1qDv94e",
+	"9PsWOL6aPos90q2aaXVPq0bJG7atWAG1q0sS2RobVOuBUkuc6pEYU95iskdiirHWO17N5aneJTpRMsug",
+	"lyehBHq0l3owF33hOmSWhRBOSJyAmhWDmsxFARUkoNd2qAom1+ZNReA3UJKlSqGKQD07yB1Dh+qkE3WY",
+	"KKaQyw1/WUB0Pm6sNSuZsY11Zrfy9/abgMb8TmTzkn1BH5oyQZaXfK1NZ8aD2dYQsGoBgs22WQCgw7bz",
+	"/5ZUdXd661X1yrzx+2fI360XuO7Hm1fYA9xBfKv2ALe8r2MP8LBpEzExNb28yn+o9p95D6D6BKEeolsw",
+	"4U0V/Et47/GlOpynFW+o4drw5F+FqBXtp3kviuZRYC6SNV1bfXdJ2axK7H0WURW6UvMx+HIfXpiKCBdQ",
+	"SIWbvgAR6JgUuWbKaJJQpeaNQndYqyXC8rE4tLIrmA61kYLpHoFiQSQW7NYM3BR9AWU09DVWxTspk7wo",
+	"wTewPgSDWsnUTgxCIZadGXNIgYBumvhyQ9xhfVHOThSzOI4qvmuac7B/TCwoXVFAGFgnyupEIakREyFE",
+	"UGZcxvXGLn3PhVyxGy4LDQfSJgLhN23Oi6cHh58hAz2qE2IukosWrlGJNa496pclAAcbzPMXKdgD+ds1",
+	"gUbhJQ7XKYC9uh/vlppbYg0l193yoz1QmvOf2Lx88tF+oG7aEc5lBUDNHPi3yxZIZVJMGdSbKlTWOe7s",
+	"ARq4BS2O9JrfMMG0jojyne0jGI4njCy6+WF8KE1H0fHsA9CZoZ1lxeAUC1/pCBOBdURcFXAYzNfyro2D",
+	"BbCWxvkAhQGrytXVcmqtr8mOVapIjDWrd+ujugrJK9t5VtG7i45SHfj0DIHuy5JjC8uKqLrmwJ71Vc5S",
+	"zw5aFoM0HIgfHCvWE5SjUcaFL/MBHQm1YXl9XItkAcVsMbt3MQFYkyHFjOs5OctokbLaoJAWFF5oa3KK",
+	"zyiuZQft+qPiiiTh1I7eQiqDtpzv/wQAAP//",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

@@ -167,15 +167,16 @@ type UsageEvent struct {
 }
 
 type User struct {
-	ID           uuid.UUID
-	Email        string
-	Username     *string
-	PasswordHash string
-	Roles        []string
-	IsActive     bool
-	Preferences  []byte
-	CreatedAt    time.Time
-	UpdatedAt    time.Time
+	ID            uuid.UUID
+	Email         string
+	Username      *string
+	PasswordHash  string
+	Roles         []string
+	IsActive      bool
+	Preferences   []byte
+	CreatedAt     time.Time
+	UpdatedAt     time.Time
+	EmailSkeleton *string
 }
 
 type UserLockout struct {

@@ -18,7 +18,7 @@ SET roles      = coalesce($1::text[], roles),
     is_active  = coalesce($2::boolean, is_active),
     updated_at = $3
 WHERE id = $4
-RETURNING id, email, username, password_hash, roles, is_active, preferences, created_at, updated_at
+RETURNING id, email, username, password_hash, roles, is_active, preferences, created_at, updated_at, email_skeleton
 `
 
 type AdminUpdateUserParams struct {
@@ -46,26 +46,29 @@ func (q *Queries) AdminUpdateUser(ctx context.Context, arg AdminUpdateUserParams
 		&i.Preferences,
 		&i.CreatedAt,
 		&i.UpdatedAt,
+		&i.EmailSkeleton,
 	)
 	return i, err
 }
 
 const createUser = `-- name: CreateUser :one
-INSERT INTO users (email, username, password_hash, roles)
-VALUES ($1, $2, $3, $4)
-RETURNING id, email, username, password_hash, roles, is_active, preferences, created_at, updated_at
+INSERT INTO users (email, email_skeleton, username, password_hash, roles)
+VALUES ($1, $2::text, $3, $4, $5)
+RETURNING id, email, username, password_hash, roles, is_active, preferences, created_at, updated_at, email_skeleton
 `
 
 type CreateUserParams struct {
-	Email        string
-	Username     *string
-	PasswordHash string
-	Roles        []string
+	Email         string
+	EmailSkeleton string
+	Username      *string
+	PasswordHash  string
+	Roles         []string
 }
 
 func (q *Queries) CreateUser(ctx context.Context, arg CreateUserParams) (User, error) {
 	row := q.db.QueryRow(ctx, createUser,
 		arg.Email,
+		arg.EmailSkeleton,
 		arg.Username,
 		arg.PasswordHash,
 		arg.Roles,
@@ -81,6 +84,7 @@ func (q *Queries) CreateUser(ctx context.Context, arg CreateUserParams) (User, e
 		&i.Preferences,
 		&i.CreatedAt,
 		&i.UpdatedAt,
+		&i.EmailSkeleton,
 	)
 	return i, err
 }
@@ -98,7 +102,7 @@ func (q *Queries) DeleteUser(ctx context.Context, id uuid.UUID) (int64, error) {
 }
 
 const getUser = `-- name: GetUser :one
-SELECT id, email, username, password_hash, roles, is_active, preferences, created_at, updated_at FROM users WHERE id = $1
+SELECT id, email, username, password_hash, roles, is_active, preferences, created_at, updated_at, email_skeleton FROM users WHERE id = $1
 `
 
 func (q *Queries) GetUser(ctx context.Context, id uuid.UUID) (User, error) {
@@ -114,12 +118,13 @@ func (q *Queries) GetUser(ctx context.Context, id uuid.UUID) (User, error) {
 		&i.Preferences,
 		&i.CreatedAt,
 		&i.UpdatedAt,
+		&i.EmailSkeleton,
 	)
 	return i, err
 }
 
 const getUserByLogin = `-- name: GetUserByLogin :one
-SELECT id, email, username, password_hash, roles, is_active, preferences, created_at, updated_at FROM users
+SELECT id, email, username, password_hash, roles, is_active, preferences, created_at, updated_at, email_skeleton FROM users
 WHERE lower(email) = lower($1) OR lower(username) = lower($1)
 ORDER BY (lower(email) = lower($1)) DESC
 LIMIT 1
@@ -139,12 +144,13 @@ func (q *Queries) GetUserByLogin(ctx context.Context, identifier string) (User, 
 		&i.Preferences,
 		&i.CreatedAt,
 		&i.UpdatedAt,
+		&i.EmailSkeleton,
 	)
 	return i, err
 }
 
 const getUserForUpdate = `-- name: GetUserForUpdate :one
-SELECT id, email, username, password_hash, roles, is_active, preferences, created_at, updated_at FROM users WHERE id = $1 FOR UPDATE
+SELECT id, email, username, password_hash, roles, is_active, preferences, created_at, updated_at, email_skeleton FROM users WHERE id = $1 FOR UPDATE
 `
 
 func (q *Queries) GetUserForUpdate(ctx context.Context, id uuid.UUID) (User, error) {
@@ -160,12 +166,13 @@ func (q *Queries) GetUserForUpdate(ctx context.Context, id uuid.UUID) (User, err
 		&i.Preferences,
 		&i.CreatedAt,
 		&i.UpdatedAt,
+		&i.EmailSkeleton,
 	)
 	return i, err
 }
 
 const listUsers = `-- name: ListUsers :many
-SELECT u.id, u.email, u.username, u.password_hash, u.roles, u.is_active, u.preferences, u.created_at, u.updated_at,
+SELECT u.id, u.email, u.username, u.password_hash, u.roles, u.is_active, u.preferences, u.created_at, u.updated_at, u.email_skeleton,
        (SELECT max(ul.locked_until) FROM user_lockouts ul
         WHERE ul.user_id = u.id AND ul.locked_until > $1::timestamptz
        ) AS locked_until
@@ -186,16 +193,17 @@ type ListUsersParams struct {
 }
 
 type ListUsersRow struct {
-	ID           uuid.UUID
-	Email        string
-	Username     *string
-	PasswordHash string
-	Roles        []string
-	IsActive     bool
-	Preferences  []byte
-	CreatedAt    time.Time
-	UpdatedAt    time.Time
-	LockedUntil  interface{}
+	ID            uuid.UUID
+	Email         string
+	Username      *string
+	PasswordHash  string
+	Roles         []string
+	IsActive      bool
+	Preferences   []byte
+	CreatedAt     time.Time
+	UpdatedAt     time.Time
+	EmailSkeleton *string
+	LockedUntil   interface{}
 }
 
 // Oldest first; keyset on (created_at, id); optional case-insensitive email prefix.
@@ -224,6 +232,7 @@ func (q *Queries) ListUsers(ctx context.Context, arg ListUsersParams) ([]ListUse
 			&i.Preferences,
 			&i.CreatedAt,
 			&i.UpdatedAt,
+			&i.EmailSkeleton,
 			&i.LockedUntil,
 		); err != nil {
 			return nil, err
@@ -234,6 +243,80 @@ func (q *Queries) ListUsers(ctx context.Context, arg ListUsersParams) ([]ListUse
 		return nil, err
 	}
 	return items, nil
+}
+
+const listUsersWithoutSkeleton = `-- name: ListUsersWithoutSkeleton :many
+SELECT id, email FROM users WHERE email_skeleton IS NULL ORDER BY id
+`
+
+type ListUsersWithoutSkeletonRow struct {
+	ID    uuid.UUID
+	Email string
+}
+
+func (q *Queries) ListUsersWithoutSkeleton(ctx context.Context) ([]ListUsersWithoutSkeletonRow, error) {
+	rows, err := q.db.Query(ctx, listUsersWithoutSkeleton)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []ListUsersWithoutSkeletonRow{}
+	for rows.Next() {
+		var i ListUsersWithoutSkeletonRow
+		if err := rows.Scan(&i.ID, &i.Email); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const lockActiveAdmins = `-- name: LockActiveAdmins :many
+SELECT id FROM users
+WHERE is_active AND 'admin' = ANY(roles)
+ORDER BY id
+FOR NO KEY UPDATE
+`
+
+// Every active administrator, locked in id order. A change that could remove the last one takes
+// these locks first, so two such changes run one after the other and the second sees the first
+// (a row that stopped matching while it waited is skipped). NO KEY UPDATE leaves the admins'
+// sign-ins alone: their refresh rows' foreign-key checks only need KEY SHARE.
+func (q *Queries) LockActiveAdmins(ctx context.Context) ([]uuid.UUID, error) {
+	rows, err := q.db.Query(ctx, lockActiveAdmins)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []uuid.UUID{}
+	for rows.Next() {
+		var id uuid.UUID
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		items = append(items, id)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const setEmailSkeleton = `-- name: SetEmailSkeleton :exec
+UPDATE users SET email_skeleton = $1::text WHERE id = $2 AND email_skeleton IS NULL
+`
+
+type SetEmailSkeletonParams struct {
+	EmailSkeleton string
+	ID            uuid.UUID
+}
+
+func (q *Queries) SetEmailSkeleton(ctx context.Context, arg SetEmailSkeletonParams) error {
+	_, err := q.db.Exec(ctx, setEmailSkeleton, arg.EmailSkeleton, arg.ID)
+	return err
 }
 
 const updatePassword = `-- name: UpdatePassword :exec
@@ -257,7 +340,7 @@ SET username    = coalesce($1, username),
     preferences = coalesce($2::jsonb, preferences),
     updated_at  = $3
 WHERE id = $4
-RETURNING id, email, username, password_hash, roles, is_active, preferences, created_at, updated_at
+RETURNING id, email, username, password_hash, roles, is_active, preferences, created_at, updated_at, email_skeleton
 `
 
 type UpdateProfileParams struct {
@@ -285,6 +368,7 @@ func (q *Queries) UpdateProfile(ctx context.Context, arg UpdateProfileParams) (U
 		&i.Preferences,
 		&i.CreatedAt,
 		&i.UpdatedAt,
+		&i.EmailSkeleton,
 	)
 	return i, err
 }

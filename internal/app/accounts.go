@@ -53,6 +53,10 @@ func newAccounts(ctx context.Context, cfg config.Config, st *store.Store, rdb *r
 			LockoutThreshold: cfg.LockoutThreshold, LockoutDuration: cfg.LockoutDuration, APIKeyRotateGrace: cfg.APIKeyRotateGrace,
 			MaxAPIKeysPerUser: cfg.MaxAPIKeysPerUser,
 		}, log)
+	// Accounts from before migration 000007 get their email skeleton (SQL cannot compute it).
+	if err := accounts.BackfillEmailSkeletons(ctx); err != nil {
+		return nil, nil, err
+	}
 	return keys, accounts, nil
 }
 

@@ -65,10 +65,27 @@ func (a *Accounts) UpdateUser(ctx context.Context, actor Principal, id uuid.UUID
 		revoked []uuid.UUID
 	)
 	err := a.store.InTx(ctx, func(q *db.Queries) error {
+		var admins activeAdmins
+		if c.Roles != nil || c.IsActive != nil {
+			var err error
+			if admins, err = lockActiveAdmins(ctx, q); err != nil {
+				return err
+			}
+		}
 		before, err := q.GetUserForUpdate(ctx, id)
 		if errors.Is(err, pgx.ErrNoRows) {
 			return apperr.New(apperr.NotFound, "not_found", "no such user")
 		} else if err != nil {
+			return err
+		}
+		roles, active := before.Roles, before.IsActive
+		if c.Roles != nil {
+			roles = c.Roles
+		}
+		if c.IsActive != nil {
+			active = *c.IsActive
+		}
+		if err := admins.check(id, remainsAdmin(roles, active)); err != nil {
 			return err
 		}
 		row, err := q.AdminUpdateUser(ctx, db.AdminUpdateUserParams{Roles: c.Roles, IsActive: c.IsActive, Now: now, ID: id})
@@ -100,7 +117,8 @@ func (a *Accounts) UpdateUser(ctx context.Context, actor Principal, id uuid.UUID
 	if err == nil {
 		a.revoked.Mark(ctx, revoked...)
 	}
-	return user, err
+	return user, a.auditLastAdmin(ctx, err, audit.Event{Action: audit.AdminUserEdit, ActorID: actor.UserID, SubjectID: id,
+		Details: map[string]any{"roles": c.Roles, "is_active": c.IsActive}})
 }
 
 func sameRoles(a, b []string) bool {

@@ -1,9 +1,12 @@
 package auth
 
 import (
+	"bytes"
+	"compress/gzip"
 	_ "embed"
+	"fmt"
+	"io"
 	"strings"
-	"sync"
 
 	"golang.org/x/crypto/bcrypt"
 
@@ -17,44 +20,58 @@ const (
 	MaxPasswordBytes = 72
 )
 
-//go:embed common_passwords.txt
-var commonPasswordsText string
+// The list of common passwords refused at registration and password change: the 8–72-byte
+// entries of @zxcvbn-ts/language-common's ranked `passwords` list (MIT, see
+// common_passwords.NOTICE) plus scripts/common-passwords-extra.txt, lower-cased, one a line,
+// gzip-compressed. Rebuilt by scripts/gen-common-passwords.sh; never edited by hand.
+//
+//go:embed common_passwords.txt.gz
+var commonPasswordsGzip []byte
 
-var (
-	commonOnce      sync.Once
-	commonPasswords map[string]bool
-)
-
-func isCommonPassword(pw string) bool {
-	commonOnce.Do(func() {
-		commonPasswords = map[string]bool{}
-		for _, line := range strings.Split(commonPasswordsText, "\n") {
-			if line = strings.TrimSpace(line); line != "" && !strings.HasPrefix(line, "#") {
-				commonPasswords[strings.ToLower(line)] = true
-			}
+// loadCommonPasswords decompresses the embedded list into a set. The keys are substrings of one
+// decompressed text, so building the set allocates no string per entry.
+func loadCommonPasswords() (map[string]struct{}, error) {
+	zr, err := gzip.NewReader(bytes.NewReader(commonPasswordsGzip))
+	if err != nil {
+		return nil, fmt.Errorf("common passwords: %w", err)
+	}
+	raw, err := io.ReadAll(zr)
+	if err != nil {
+		return nil, fmt.Errorf("common passwords: %w", err)
+	}
+	text := string(raw)
+	set := make(map[string]struct{}, strings.Count(text, "\n"))
+	for line := range strings.Lines(text) {
+		if line = strings.TrimSuffix(line, "\n"); line != "" {
+			set[line] = struct{}{}
 		}
-	})
-	return commonPasswords[strings.ToLower(pw)]
+	}
+	return set, nil
 }
 
 // Passwords hashes and checks passwords with bcrypt at a configured cost.
 type Passwords struct {
-	cost  int
-	dummy []byte // a hash to compare against for unknown users, so timing does not reveal them
+	cost   int
+	dummy  []byte              // a hash to compare against for unknown users, so timing does not reveal them
+	common map[string]struct{} // lower-cased; loaded once, here, so no request pays for it
 }
 
-// NewPasswords returns a hasher at cost.
+// NewPasswords returns a hasher at cost, with the common-password list loaded.
 func NewPasswords(cost int) (*Passwords, error) {
 	dummy, err := bcrypt.GenerateFromPassword([]byte("dummy-password-for-timing"), cost)
 	if err != nil {
 		return nil, err
 	}
-	return &Passwords{cost: cost, dummy: dummy}, nil
+	common, err := loadCommonPasswords()
+	if err != nil {
+		return nil, err
+	}
+	return &Passwords{cost: cost, dummy: dummy, common: common}, nil
 }
 
 // CheckPolicy rejects passwords outside 8–72 bytes and the most common ones; field is the JSON
 // pointer to blame.
-func CheckPolicy(pw, field string) error {
+func (p *Passwords) CheckPolicy(pw, field string) error {
 	fail := func(detail string) error {
 		return apperr.New(apperr.Invalid, "weak_password", detail).
 			WithFields(apperr.FieldError{Location: apperr.InBody, Pointer: field, Detail: detail})
@@ -64,15 +81,20 @@ func CheckPolicy(pw, field string) error {
 		return fail("the password must be at least 8 bytes")
 	case len(pw) > MaxPasswordBytes:
 		return fail("the password must be at most 72 bytes (UTF-8)")
-	case isCommonPassword(pw):
+	case p.isCommon(pw):
 		return fail("the password is too common")
 	}
 	return nil
 }
 
+func (p *Passwords) isCommon(pw string) bool {
+	_, ok := p.common[strings.ToLower(pw)]
+	return ok
+}
+
 // Hash returns the bcrypt hash of pw, after the policy check.
 func (p *Passwords) Hash(pw, field string) (string, error) {
-	if err := CheckPolicy(pw, field); err != nil {
+	if err := p.CheckPolicy(pw, field); err != nil {
 		return "", err
 	}
 	h, err := bcrypt.GenerateFromPassword([]byte(pw), p.cost)

@@ -55,10 +55,16 @@ func (a *Accounts) DeleteProfile(ctx context.Context, p Principal, password stri
 	now := a.now()
 	var families []uuid.UUID
 	err := a.store.InTx(ctx, func(q *db.Queries) error {
+		admins, err := lockActiveAdmins(ctx, q)
+		if err != nil {
+			return err
+		}
 		if _, err := a.reauthenticate(ctx, q, p.UserID, password, now); err != nil {
 			return err
 		}
-		var err error
+		if err := admins.check(p.UserID, false); err != nil {
+			return err
+		}
 		if families, err = q.ListUserRefreshFamilyIDs(ctx, p.UserID); err != nil {
 			return err
 		}
@@ -69,7 +75,8 @@ func (a *Accounts) DeleteProfile(ctx context.Context, p Principal, password stri
 		return err
 	})
 	if err != nil {
-		return a.reauthFailed(ctx, p.UserID, audit.ProfileDelete, err, now)
+		err = a.reauthFailed(ctx, p.UserID, audit.ProfileDelete, err, now)
+		return a.auditLastAdmin(ctx, err, audit.Event{Action: audit.ProfileDelete, ActorID: p.UserID, SubjectID: p.UserID})
 	}
 	a.revoked.Mark(ctx, families...)
 	return nil

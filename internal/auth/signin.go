@@ -3,7 +3,6 @@ package auth
 import (
 	"context"
 	"errors"
-	"net/mail"
 	"strings"
 
 	"github.com/google/uuid"
@@ -12,7 +11,6 @@ import (
 	"github.com/ccbackend/ccbackend/gen/db"
 	"github.com/ccbackend/ccbackend/internal/apperr"
 	"github.com/ccbackend/ccbackend/internal/audit"
-	"github.com/ccbackend/ccbackend/internal/store"
 )
 
 // Registration is a sign-up request.
@@ -27,10 +25,9 @@ var errBadCredentials = apperr.New(apperr.Unauthenticated, "invalid_credentials"
 
 // Register creates a user (always with the `user` role) and signs them in.
 func (a *Accounts) Register(ctx context.Context, r Registration) (TokenPair, error) {
-	email := strings.TrimSpace(r.Email)
-	if addr, err := mail.ParseAddress(email); err != nil || addr.Address != email {
-		return TokenPair{}, apperr.New(apperr.Invalid, "validation_failed", "the email address is not valid").
-			WithFields(apperr.FieldError{Location: apperr.InBody, Pointer: "/email", Detail: "not an email address"})
+	email, skeleton, err := canonicalEmail(r.Email)
+	if err != nil {
+		return TokenPair{}, err
 	}
 	hash, err := a.passwords.Hash(r.Password, "/password")
 	if err != nil {
@@ -44,11 +41,8 @@ func (a *Accounts) Register(ctx context.Context, r Registration) (TokenPair, err
 		refresh string
 	)
 	err = a.store.InTx(ctx, func(q *db.Queries) error {
-		row, err := q.CreateUser(ctx, db.CreateUserParams{Email: email, Username: r.Username, PasswordHash: hash, Roles: []string{"user"}})
+		row, err := createUser(ctx, q, db.CreateUserParams{Email: email, EmailSkeleton: skeleton, Username: r.Username, PasswordHash: hash, Roles: []string{"user"}})
 		if err != nil {
-			if apperr.KindOf(store.MapError(err)) == apperr.Conflict {
-				return apperr.Wrap(err, apperr.Conflict, "account_exists", "an account with this email or username already exists")
-			}
 			return err
 		}
 		user = userFromRow(row)
@@ -131,9 +125,9 @@ func loginIdentifiers(u db.User) []string {
 
 // CreateAdmin creates an administrator account (the `users create-admin` command).
 func (a *Accounts) CreateAdmin(ctx context.Context, email, password string) (User, error) {
-	email = strings.TrimSpace(email)
-	if addr, err := mail.ParseAddress(email); err != nil || addr.Address != email {
-		return User{}, apperr.New(apperr.Invalid, "validation_failed", "the email address is not valid")
+	email, skeleton, err := canonicalEmail(email)
+	if err != nil {
+		return User{}, err
 	}
 	hash, err := a.passwords.Hash(password, "password")
 	if err != nil {
@@ -142,7 +136,7 @@ func (a *Accounts) CreateAdmin(ctx context.Context, email, password string) (Use
 	now := a.now()
 	var user User
 	err = a.store.InTx(ctx, func(q *db.Queries) error {
-		row, err := q.CreateUser(ctx, db.CreateUserParams{Email: email, PasswordHash: hash, Roles: []string{"user", "admin"}})
+		row, err := createUser(ctx, q, db.CreateUserParams{Email: email, EmailSkeleton: skeleton, PasswordHash: hash, Roles: []string{"user", "admin"}})
 		if err != nil {
 			return err
 		}

@@ -55,7 +55,7 @@ func (h *AuthHandlers) CreateAPIKey(ctx context.Context, req api.CreateAPIKeyReq
 		return nil, err
 	}
 	noteCreated(ctx, key.ID)
-	return api.CreateAPIKey201JSONResponse{ApiKey: apiKeyBody(key), Secret: secret}, nil
+	return api.CreateAPIKey201JSONResponse{Body: api.APIKeySecret{ApiKey: apiKeyBody(key), Secret: secret}}, nil // headers: noStoreMiddleware
 }
 
 // RevokeAPIKey ends a key.
@@ -81,5 +81,5 @@ func (h *AuthHandlers) RotateAPIKey(ctx context.Context, req api.RotateAPIKeyReq
 		return nil, err
 	}
 	noteCreated(ctx, key.ID)
-	return api.RotateAPIKey200JSONResponse{ApiKey: apiKeyBody(key), Secret: secret}, nil
+	return api.RotateAPIKey200JSONResponse{Body: api.APIKeySecret{ApiKey: apiKeyBody(key), Secret: secret}}, nil // headers: noStoreMiddleware
 }

@@ -150,3 +150,18 @@ func decodeJWTHeader(t *testing.T, token string) map[string]any {
 	}
 	return h
 }
+
+// Swagger UI's persistAuthorization would keep the tokens typed into Authorize in localStorage,
+// readable by any script on this origin long after the tab is closed.
+func TestDocsInitializerKeepsTokensOutOfStorage(t *testing.T) {
+	t.Parallel()
+	s := testutil.NewServer(t)
+	resp, body := s.Do(t, http.MethodGet, "/docs/docs-init.js", nil, nil)
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("GET /docs/docs-init.js = %d", resp.StatusCode)
+	}
+	settings := regexp.MustCompile(`(?m)^\s*persistAuthorization:\s*(\w+)`).FindAllStringSubmatch(string(body), -1)
+	if len(settings) != 1 || settings[0][1] != "false" {
+		t.Errorf("persistAuthorization settings = %q, want exactly one, false", settings)
+	}
+}

@@ -127,9 +127,10 @@ func New(d Deps) (*echo.Echo, error) {
 		routes[r.Method+" "+r.Path] = true
 	}
 	limits := &requestLimits{rl: d.RateLimits, byRoute: policiesByRoute(spec, d.RateLimits), log: d.Log}
-	// Refused-credential throttling comes first (it spends no lookup); the body guard goes before the
+	// Refused-credential throttling comes early (it spends no lookup); the body guard goes before the
 	// validator so that the validator checks what the binder binds.
-	e.Use(markMatched(routes), limits.throttleFailures, bodyGuard(bodiesByRoute(spec)), specValidator(spec, authn, limits), limits.middleware, attachPrincipal,
+	e.Use(markMatched(routes), noStoreMiddleware(noStoreRoutes(spec)), limits.throttleFailures, bodyGuard(bodiesByRoute(spec)),
+		specValidator(spec, authn, limits), limits.middleware, attachPrincipal,
 		idempotencyMiddleware(d.Idempotency, idempotentRoutes(spec), secretBearingRoutes(spec), d.Log))
 	return e, nil
 }
