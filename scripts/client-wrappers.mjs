@@ -4,16 +4,19 @@
 //
 //   node scripts/client-wrappers.mjs bundled.json <ts-dir> <swift-client-target-dir>
 //
-//   <ts-dir>/client.ts                     openapi-fetch factory with a credential provider
+//   <ts-dir>/client.ts                     openapi-fetch factory with a credential provider, and a
+//                                          token session with single-flight refresh
 //   <ts-dir>/package.json                  @ccbackend/client (private; peer dependency openapi-fetch)
 //   <swift-client-target-dir>/CCBackendClient.swift
 //                                          Client factory (fractional-seconds dates) + auth middleware
+//                                          + token session (scripts/client-token-session.mjs)
 //
 // What comes from the spec: the public operations (effective `security` empty: no credential is
 // requested or sent for them, so a token provider that refreshes through the same client cannot
 // recurse), the API-key header name and which credential kinds exist. Output is stable.
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { findRefreshOperation, swiftTokenSession, tsTokenSession } from "./client-token-session.mjs";
 
 const [file, tsDir, swiftDir] = process.argv.slice(2);
 if (!file || !tsDir || !swiftDir) {
@@ -45,6 +48,8 @@ const hasBearer = schemes.some(
 );
 const apiKeySchemes = schemes.filter(([, s]) => s.type === "apiKey" && s.in === "header");
 const apiKeyHeader = apiKeySchemes.length > 0 ? apiKeySchemes[0][1].name : undefined;
+// The token session needs bearer tokens and an operation that refreshes them.
+const refreshOp = hasBearer ? findRefreshOperation(doc) : undefined;
 const title = doc.info?.title ?? "API";
 const version = doc.info?.version ?? "0.0.0";
 
@@ -128,7 +133,7 @@ export function authMiddleware(auth: CredentialProvider): Middleware {
     },
   };
 }
-`;
+${refreshOp ? tsTokenSession(refreshOp) : ""}`;
 
 const pkg = {
   name: "@ccbackend/client",
@@ -249,7 +254,7 @@ extension Client {
         )
     }
 }
-`;
+${refreshOp ? swiftTokenSession(refreshOp) : ""}`;
 
 writeFileSync(join(tsDir, "client.ts"), clientTs);
 writeFileSync(join(tsDir, "package.json"), JSON.stringify(pkg, null, 2) + "\n");

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Makes sure the tools `make run` / `make test` need are installed on a Debian/Ubuntu machine:
 # Go (>= go.mod's), Node >= 20 + npm, git, make, curl + CA certificates, gcc + libc headers (cgo:
-# sqlc's parser and -race). Silent, fast no-op when everything is there; otherwise installs what is
+# sqlc's parser and -race), and Debian's Chromium at /usr/bin/chromium (the browser half of the
+# TypeScript client's journey test, internal/journey, driven by playwright-core). Silent, fast no-op when everything is there; otherwise installs what is
 # missing (as root, or with sudo) and says so on stderr.
 #
 # Where Go goes: the official toolchain, i.e. the module zip golang.org/toolchain@v0.0.1-go<ver>.
@@ -90,6 +91,8 @@ command -v curl >/dev/null || missing_pkgs+=(curl)
 [ -f /etc/ssl/certs/ca-certificates.crt ] || missing_pkgs+=(ca-certificates)
 command -v gcc >/dev/null || missing_pkgs+=(gcc)
 [ -f /usr/include/stdio.h ] || missing_pkgs+=(libc6-dev)
+# The distribution's build, never a browser download of playwright's own (`playwright install`).
+[ -x /usr/bin/chromium ] || missing_pkgs+=(chromium)
 need_go_install=0
 go_ok || need_go_install=1
 need_node_install=0

@@ -123,6 +123,17 @@ if (error) {
 }
 \`\`\`
 
+A signed-in user's tokens: \`createTokenSession\` refreshes the access token before it expires, and
+concurrent refreshes share one request (a refresh token is single use; exchanging it twice can end
+the session):
+
+\`\`\`ts
+const session = createTokenSession({ baseUrl: "https://api.example.com", onChange: saveTokens });
+const api = createCCBackendClient({ baseUrl: "https://api.example.com", auth: session.auth });
+const login = await api.POST("/v1/auth/login", { body: { email, password } });
+if (login.data) session.set(login.data);
+\`\`\`
+
 Times are RFC 3339 strings with millisecond precision (\`2006-01-02T15:04:05.000Z\`); \`new Date(s)\`
 parses them.
 EOF
@@ -315,6 +326,10 @@ Two products:
   )
   let response = try await client.getHealth()
   \`\`\`
+
+  For a signed-in user, \`CCBackendTokenSession\` (an actor) holds the token pair and refreshes it
+  before it expires, one refresh at a time however many requests ask:
+  \`credential: { try await session.credential() }\`.
 
   The two products define separate types for the same schemas; use one of them per call site.
 

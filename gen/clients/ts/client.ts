@@ -86,3 +86,105 @@ export function authMiddleware(auth: CredentialProvider): Middleware {
     },
   };
 }
+
+/** A token pair as the server issues it (register, login, refresh). */
+export type AuthTokens = Schemas["AuthTokens"];
+
+/** Options of {@link createTokenSession}; the rest configures the client it refreshes with. */
+export interface TokenSessionOptions extends Omit<ClientOptions, "baseUrl"> {
+  /** The server origin, as for {@link createCCBackendClient}. */
+  baseUrl: string;
+  /** The pair from register or login, when already signed in. */
+  tokens?: AuthTokens;
+  /** Refresh this many seconds before the access token expires (default 60). */
+  refreshMarginSeconds?: number;
+  /** Called with each new pair, and with undefined when the server ends the session. */
+  onChange?: (tokens: AuthTokens | undefined) => void;
+}
+
+/** Why {@link TokenSession.refresh} failed: the server's status and body (a Problem). */
+export class RefreshError extends Error {
+  readonly status: number;
+  readonly problem: unknown;
+
+  constructor(status: number, problem: unknown) {
+    super(`token refresh failed with status ${status}`);
+    this.name = "RefreshError";
+    this.status = status;
+    this.problem = problem;
+  }
+}
+
+/** A signed-in user's tokens, kept fresh. */
+export interface TokenSession {
+  /** Pass as `auth` to {@link createCCBackendClient}: the access token, refreshed first when due. */
+  readonly auth: CredentialProvider;
+  /** The current pair, or undefined when signed out. */
+  readonly tokens: AuthTokens | undefined;
+  /** Replaces the pair (after a login) or clears it (after a logout). */
+  set(tokens: AuthTokens | undefined): void;
+  /**
+   * Exchanges the refresh token for a new pair (`POST /v1/auth/refresh`). Single flight: calls made while
+   * an exchange is under way get its result, because a refresh token is spent on first use and a
+   * second exchange of it outside the server's grace window revokes the whole session. A 401
+   * (RefreshError) ends the session: the tokens are cleared.
+   */
+  refresh(): Promise<AuthTokens>;
+}
+
+/** Creates a {@link TokenSession}; it refreshes through its own client, without credentials. */
+export function createTokenSession(options: TokenSessionOptions): TokenSession {
+  const { tokens: initial, refreshMarginSeconds = 60, onChange, ...clientOptions } = options;
+  const client = createClient<paths>(clientOptions);
+  let current: AuthTokens | undefined;
+  let expiresAt = 0;
+  let inflight: Promise<AuthTokens> | undefined;
+  const keep = (tokens: AuthTokens | undefined): void => {
+    current = tokens;
+    expiresAt = tokens === undefined ? 0 : Date.now() + tokens.expires_in * 1000;
+  };
+  const set = (tokens: AuthTokens | undefined): void => {
+    keep(tokens);
+    onChange?.(tokens);
+  };
+  keep(initial);
+
+  const exchange = async (spent: AuthTokens): Promise<AuthTokens> => {
+    const { data, error, response } = await client.POST("/v1/auth/refresh", {
+      body: { refresh_token: spent.refresh_token },
+    });
+    // A pair set meanwhile (a new login, a logout) wins over this answer.
+    if (data !== undefined) {
+      if (current === spent) set(data);
+      return data;
+    }
+    if (response.status === 401 && current === spent) set(undefined);
+    throw new RefreshError(response.status, error);
+  };
+
+  const refresh = (): Promise<AuthTokens> => {
+    if (inflight === undefined) {
+      if (current === undefined) return Promise.reject(new RefreshError(401, undefined));
+      inflight = exchange(current).finally(() => {
+        inflight = undefined;
+      });
+    }
+    return inflight;
+  };
+
+  return {
+    get tokens() {
+      return current;
+    },
+    set,
+    refresh,
+    async auth() {
+      if (current !== undefined && Date.now() >= expiresAt - refreshMarginSeconds * 1000) {
+        // When the refresh fails the current token is sent as it is: the server's answer (401
+        // once it has expired) says more than a client-side error would.
+        await refresh().catch(() => undefined);
+      }
+      return current === undefined ? undefined : { bearer: current.access_token };
+    },
+  };
+}

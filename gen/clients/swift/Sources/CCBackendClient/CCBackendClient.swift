@@ -93,3 +93,76 @@ extension Client {
         )
     }
 }
+
+/// A signed-in user's token pair, as register, login and refresh return it.
+public struct CCBackendTokens: Sendable, Hashable {
+    public var accessToken: String
+    public var refreshToken: String
+    /// When the access token expires.
+    public var expiresAt: Date
+
+    /// - Parameter expiresIn: the response's `expires_in`, seconds from `now`.
+    public init(accessToken: String, refreshToken: String, expiresIn: Int, now: Date = Date()) {
+        self.accessToken = accessToken
+        self.refreshToken = refreshToken
+        self.expiresAt = now.addingTimeInterval(TimeInterval(expiresIn))
+    }
+}
+
+/// Holds the token pair and keeps it fresh; pass `{ try await session.credential() }` as the
+/// `credential` of `Client.ccbackend`. Refreshes are single flight: callers that ask while one is
+/// under way get its result, because a refresh token is spent on first use and a second exchange of
+/// it outside the server's grace window revokes the whole session.
+public actor CCBackendTokenSession {
+    /// Exchanges a refresh token (`POST /v1/auth/refresh`, e.g. with `client.refreshTokens`):
+    /// the new pair, or nil when the server refused the token (401: the session is over). Throws
+    /// otherwise.
+    public typealias Refresh = @Sendable (_ refreshToken: String) async throws -> CCBackendTokens?
+
+    /// The current pair; nil when signed out.
+    public private(set) var tokens: CCBackendTokens?
+    private var inflight: Task<CCBackendTokens?, any Error>?
+    private let exchange: Refresh
+    private let margin: TimeInterval
+
+    /// - Parameter refreshMargin: refresh this many seconds before the access token expires.
+    public init(tokens: CCBackendTokens? = nil, refreshMargin: TimeInterval = 60, refresh: @escaping Refresh) {
+        self.tokens = tokens
+        self.margin = refreshMargin
+        self.exchange = refresh
+    }
+
+    /// Replaces the pair (after a login) or clears it (after a logout).
+    public func set(_ tokens: CCBackendTokens?) {
+        self.tokens = tokens
+    }
+
+    /// Exchanges the refresh token for a new pair; nil when signed out or refused (then the
+    /// session is cleared).
+    @discardableResult
+    public func refresh() async throws -> CCBackendTokens? {
+        if let inflight {
+            return try await inflight.value
+        }
+        guard let spent = tokens else { return nil }
+        let exchange = self.exchange
+        let task = Task { try await exchange(spent.refreshToken) }
+        inflight = task
+        defer { inflight = nil }
+        let fresh = try await task.value
+        // A pair set meanwhile (a new login, a logout) wins over this answer.
+        if tokens == spent {
+            tokens = fresh
+        }
+        return fresh
+    }
+
+    /// The credential for the next request: the access token, refreshed first when due. When the
+    /// refresh fails the current token is sent as it is; the server's answer says what went wrong.
+    public func credential() async throws -> CCBackendCredential? {
+        if let current = tokens, current.expiresAt.timeIntervalSinceNow < margin {
+            _ = try? await refresh()
+        }
+        return tokens.map { .bearer($0.accessToken) }
+    }
+}
