@@ -271,7 +271,10 @@ export interface paths {
         /**
          * Delete the account and everything it owns
          * @description Deletes the account, its sessions, API keys and everything it owns, after confirming the
-         *     password. The last active administrator cannot delete itself (409 `last_admin`, audited).
+         *     password. A wrong password is a 403 `invalid_password`, audited, and counts towards the
+         *     account's lockout like a failed sign-in; once the account is locked every confirmation (even
+         *     the right password) is a 429 `account_locked` with `Retry-After`.
+         *     The last active administrator cannot delete itself (409 `last_admin`, audited).
          */
         delete: operations["deleteProfile"];
         options?: never;
@@ -294,7 +297,11 @@ export interface paths {
         put?: never;
         /**
          * Change the password
-         * @description Signs out every other session (refresh family) of the account.
+         * @description Signs out every other session (refresh family) of the account and, unless `revoke_api_keys`
+         *     is false, revokes every API key of the account. A wrong current password is a 403
+         *     `invalid_password`, audited, and counts towards the account's lockout like a failed sign-in;
+         *     once the account is locked every attempt (even with the right password) is a 429
+         *     `account_locked` with `Retry-After`.
          */
         post: operations["changePassword"];
         delete?: never;
@@ -318,7 +325,15 @@ export interface paths {
         put?: never;
         /**
          * Create an API key
-         * @description The secret is in this response only; it is stored as a SHA-256 hash.
+         * @description The secret is in this response only; it is stored as a SHA-256 hash. A user has at most
+         *     `CCB_MAX_API_KEYS_PER_USER` (default 25) working keys (not revoked, not expired); one more is
+         *     a 409 `api_key_limit_reached`.
+         *
+         *     Idempotency: a retry with the same `Idempotency-Key` never shows the secret again. When the
+         *     first request created the key, the retry is a 409 `secret_not_replayable` (nothing is
+         *     created twice; the key is in the list, and a client that lost its secret revokes it and
+         *     creates another). A retry of a request that failed (e.g. 409 `api_key_limit_reached`) replays
+         *     that failure. Revoking the key forgets the stored outcome.
          */
         post: operations["createAPIKey"];
         delete?: never;
@@ -358,7 +373,9 @@ export interface paths {
         put?: never;
         /**
          * Replace an API key's secret
-         * @description The old secret keeps working for the configured grace period (default none).
+         * @description The old secret keeps working for the configured grace period (default none). Not
+         *     idempotent: `Idempotency-Key` is ignored and a retry rotates again, answering with a fresh
+         *     secret; a stored response of this operation would never be replayed with its secret.
          */
         post: operations["rotateAPIKey"];
         delete?: never;
@@ -677,7 +694,27 @@ export interface paths {
          *     `chat.completion.chunk` objects ending with `data: [DONE]`, with a `: keep-alive` comment
          *     every 15 s. Extensions: `session_id` appends the new user turn and the reply to a session
          *     (`use_session_history: true` prepends its stored history), `project_id`, and `cost` in the
-         *     response. `n` must be 1. Also limited by tokens (`tokens` policy).
+         *     response. `n` must be 1. Each data event of a stream is a `ChatCompletionChunk`, or a
+         *     `ChatStreamError` when the model provider fails after the stream began.
+         *
+         *     Storing the exchange: when `session_id` or `project_id` asks for it, a last user or tool
+         *     message that a session could never hold (larger than the server's message limit,
+         *     `CCB_MAX_MESSAGE_BYTES`, or containing NUL characters) is refused up front with 400 and a
+         *     pointer to its `content`, before anything is created or sent upstream. The exchange is
+         *     stored once the answer is complete (also a cancelled or failed one, with what was
+         *     produced): a streamed exchange before `data: [DONE]`, a non-streamed one before the
+         *     response. If storing fails even so, the answer still stands and the failure is reported,
+         *     never hidden: `session_error` in the response body, or in a last chunk (with empty
+         *     `choices`) just before `data: [DONE]`.
+         *
+         *     Limits: a token budget per user (`tokens` policy) is charged with the prompt estimate plus
+         *     `max_tokens` before the call and settled with the real usage afterwards; a request it
+         *     cannot fit is refused with 429 `token_rate_limited`. When Redis cannot check the budget the
+         *     request is refused with 503 `token_limiter_unavailable`, unless the operator chose to admit
+         *     such requests uncharged (`CCB_TOKEN_LIMIT_FAIL_OPEN`). A user may run a bounded number of
+         *     generations at once across all instances (`CCB_MAX_CONCURRENT_GENERATIONS`, 8 by default);
+         *     one more is refused with 429 `too_many_generations` and `Retry-After`. A slot is freed when
+         *     the generation ends (completed, failed, cancelled or the client went away).
          */
         post: operations["createChatCompletion"];
         delete?: never;
@@ -930,7 +967,7 @@ export interface components {
         };
         ProfileUpdate: {
             username?: string;
-            /** @description Replaces the stored preferences (at most 64 KiB as JSON). */
+            /** @description Replaces the stored preferences: at most 256 members per object, nested at most 8 levels deep, at most 64 KiB as JSON (larger is a 400 pointing at the member). */
             preferences?: {
                 [key: string]: unknown;
             };
@@ -944,6 +981,13 @@ export interface components {
             current_password: string;
             /** Format: password */
             new_password: string;
+            /**
+             * @description Also revoke every API key of the account (the default: a password change is often a
+             *     response to a compromise, and a key made by an intruder must not outlive it). Send false
+             *     to keep the keys working, e.g. when only the password was rotated on schedule.
+             * @default true
+             */
+            revoke_api_keys: boolean;
         };
         APIKey: {
             /** Format: uuid */
@@ -1035,6 +1079,7 @@ export interface components {
             description: string | null;
             /** @description The project's directory on the developer's machine. */
             path: string | null;
+            /** @description Free-form settings: at most 256 members per object, nested at most 8 levels deep, at most 64 KiB as JSON (larger is a 400 pointing at the member). */
             settings: {
                 [key: string]: unknown;
             };
@@ -1052,6 +1097,7 @@ export interface components {
             name: string;
             description?: string;
             path?: string;
+            /** @description Free-form settings: at most 256 members per object, nested at most 8 levels deep, at most 64 KiB as JSON (larger is a 400 pointing at the member). */
             settings?: {
                 [key: string]: unknown;
             };
@@ -1060,6 +1106,7 @@ export interface components {
             name: string;
             description?: string | null;
             path?: string | null;
+            /** @description Free-form settings: at most 256 members per object, nested at most 8 levels deep, at most 64 KiB as JSON (larger is a 400 pointing at the member). */
             settings?: {
                 [key: string]: unknown;
             };
@@ -1068,6 +1115,7 @@ export interface components {
             name?: string;
             description?: string | null;
             path?: string | null;
+            /** @description Free-form settings: at most 256 members per object, nested at most 8 levels deep, at most 64 KiB as JSON (larger is a 400 pointing at the member). */
             settings?: {
                 [key: string]: unknown;
             };
@@ -1182,6 +1230,7 @@ export interface components {
             seq: number;
             role: components["schemas"]["MessageRole"];
             content: components["schemas"]["MessageContent"];
+            /** @description Free-form metadata: at most 64 members per object, nested at most 8 levels deep, at most 16 KiB as JSON (larger is a 400 pointing at the member). */
             metadata: {
                 [key: string]: unknown;
             };
@@ -1197,6 +1246,7 @@ export interface components {
         MessageCreate: {
             role: components["schemas"]["MessageRole"];
             content: components["schemas"]["MessageContent"];
+            /** @description Free-form metadata: at most 64 members per object, nested at most 8 levels deep, at most 16 KiB as JSON (larger is a 400 pointing at the member). */
             metadata?: {
                 [key: string]: unknown;
             };
@@ -1282,7 +1332,9 @@ export interface components {
             stream_options?: {
                 include_usage?: boolean;
             } | null;
+            /** @description At most the model's maximum output (`max_output_tokens` in the catalog); a larger value is a 400. */
             max_tokens?: number | null;
+            /** @description The same bound as `max_tokens`; wins when both are given. */
             max_completion_tokens?: number | null;
             /** Format: double */
             temperature?: number | null;
@@ -1310,14 +1362,15 @@ export interface components {
              * @description Extension. The project a new session (none given) is created in.
              */
             project_id?: string;
-            /** @description Extension. Prepend the session's stored messages to `messages`. */
+            /** @description Extension. With `session_id`, prepend the session's stored messages to `messages`. */
             use_session_history?: boolean;
         };
+        /** @description One turn. A `tool` message needs `tool_call_id`; an `assistant` message needs `content` or `tool_calls`; system, developer and tool messages take text only (a string or text parts). Images are base64 `data:` URLs (png, jpeg, gif, webp); nothing is fetched. */
         ChatMessage: {
             /** @enum {string} */
             role: "system" | "developer" | "user" | "assistant" | "tool";
             /** @description A string, a list of content parts, or null (assistant turns with tool calls). */
-            content?: unknown;
+            content?: (string | null) | components["schemas"]["ContentPart"][];
             name?: string;
             tool_calls?: components["schemas"]["ChatToolCall"][];
             tool_call_id?: string;
@@ -1331,6 +1384,7 @@ export interface components {
                 parameters?: {
                     [key: string]: unknown;
                 };
+                /** @description Accepted for compatibility; the upstream is not asked for strict schema adherence. */
                 strict?: boolean | null;
             };
         };
@@ -1347,7 +1401,7 @@ export interface components {
             type: "function";
             function: {
                 name: string;
-                /** @description JSON-encoded arguments. */
+                /** @description The arguments as a JSON object, encoded as a string (in requests, anything else is a 400). */
                 arguments: string;
             };
         };
@@ -1364,9 +1418,16 @@ export interface components {
             cost?: components["schemas"]["ChatCost"];
             /**
              * Format: uuid
-             * @description Extension. The session the exchange was stored in.
+             * @description Extension. The session the exchange belongs to (stored unless `session_error` says otherwise).
              */
             session_id?: string | null;
+            session_error?: components["schemas"]["ChatSessionError"];
+        };
+        /** @description Extension. The answer was produced but could not be stored in its session; it is not in the session's messages. */
+        ChatSessionError: {
+            /** @enum {string} */
+            code: "exchange_not_stored";
+            message: string;
         };
         ChatChoice: {
             index: number;
@@ -1408,6 +1469,48 @@ export interface components {
             cache_write: number;
             /** Format: double */
             total: number;
+        };
+        /** @description One `data:` event of a streamed completion. The first carries the role, the last of the answer a `finish_reason`; with `stream_options.include_usage` a chunk with empty `choices` carries `usage` and `cost`; a chunk with empty `choices` and `session_error` may come last, just before `data: [DONE]`. */
+        ChatCompletionChunk: {
+            id: string;
+            /** @enum {string} */
+            object: "chat.completion.chunk";
+            /** Format: int64 */
+            created: number;
+            model: string;
+            system_fingerprint?: string | null;
+            choices: components["schemas"]["ChatChunkChoice"][];
+            usage?: components["schemas"]["ChatUsage"];
+            cost?: components["schemas"]["ChatCost"];
+            session_error?: components["schemas"]["ChatSessionError"];
+        };
+        ChatChunkChoice: {
+            index: number;
+            delta: components["schemas"]["ChatDelta"];
+            /** @enum {string|null} */
+            finish_reason: "stop" | "length" | "tool_calls" | "content_filter" | null;
+            logprobs?: Record<string, never> | null;
+        };
+        ChatDelta: {
+            /** @enum {string} */
+            role?: "assistant";
+            content?: string | null;
+            tool_calls?: components["schemas"]["ChatToolCallDelta"][];
+        };
+        /** @description A fragment of a tool call; `id`, `type` and `function.name` come with its first fragment. */
+        ChatToolCallDelta: {
+            index: number;
+            id?: string;
+            /** @enum {string} */
+            type?: "function";
+            function: {
+                name?: string;
+                arguments: string;
+            };
+        };
+        /** @description The `data:` event sent instead of further chunks when the model provider fails after the stream began (the status is 200 by then); `data: [DONE]` follows. */
+        ChatStreamError: {
+            error: components["schemas"]["OpenAIError"];
         };
         ChatDebug: {
             provider: string;
@@ -1584,6 +1687,8 @@ export interface components {
          * @description Makes a create safe to retry: the same key with the same body within 24 hours replays the
          *     original response (with `Idempotent-Replayed: true`) instead of creating again; the same key
          *     with a different body is a 422, and a key whose first request is still running is a 409.
+         *     Operations marked `x-idempotent-replay: without-secret` never replay a secret (see each
+         *     operation): a retry of their success is refused instead.
          */
         IdempotencyKey: string;
         /** @description Page size. */
@@ -1949,6 +2054,7 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             409: components["responses"]["LastAdmin"];
+            429: components["responses"]["TooManyRequests"];
             default: components["responses"]["Error"];
         };
     };
@@ -2003,6 +2109,7 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
+            429: components["responses"]["TooManyRequests"];
             default: components["responses"]["Error"];
         };
     };
@@ -2042,6 +2149,8 @@ export interface operations {
                  * @description Makes a create safe to retry: the same key with the same body within 24 hours replays the
                  *     original response (with `Idempotent-Replayed: true`) instead of creating again; the same key
                  *     with a different body is a 422, and a key whose first request is still running is a 409.
+                 *     Operations marked `x-idempotent-replay: without-secret` never replay a secret (see each
+                 *     operation): a retry of their success is refused instead.
                  */
                 "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
             };
@@ -2264,6 +2373,8 @@ export interface operations {
                  * @description Makes a create safe to retry: the same key with the same body within 24 hours replays the
                  *     original response (with `Idempotent-Replayed: true`) instead of creating again; the same key
                  *     with a different body is a 422, and a key whose first request is still running is a 409.
+                 *     Operations marked `x-idempotent-replay: without-secret` never replay a secret (see each
+                 *     operation): a retry of their success is refused instead.
                  */
                 "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
             };
@@ -2462,6 +2573,8 @@ export interface operations {
                  * @description Makes a create safe to retry: the same key with the same body within 24 hours replays the
                  *     original response (with `Idempotent-Replayed: true`) instead of creating again; the same key
                  *     with a different body is a 422, and a key whose first request is still running is a 409.
+                 *     Operations marked `x-idempotent-replay: without-secret` never replay a secret (see each
+                 *     operation): a retry of their success is refused instead.
                  */
                 "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
             };
@@ -2680,6 +2793,8 @@ export interface operations {
                  * @description Makes a create safe to retry: the same key with the same body within 24 hours replays the
                  *     original response (with `Idempotent-Replayed: true`) instead of creating again; the same key
                  *     with a different body is a 422, and a key whose first request is still running is a 409.
+                 *     Operations marked `x-idempotent-replay: without-secret` never replay a secret (see each
+                 *     operation): a retry of their success is refused instead.
                  */
                 "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
             };
@@ -2839,9 +2954,33 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             404: components["responses"]["NotFound"];
             409: components["responses"]["Conflict"];
-            429: components["responses"]["TooManyRequests"];
+            /** @description A rate limit (`rate_limited`), the token budget (`token_rate_limited`), or too many generations running at once for this user (`too_many_generations`); retry after `Retry-After` seconds. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: number;
+                    /** @description The remaining quota (IETF draft), e.g. `"tokens";r=0;t=42`. */
+                    RateLimit?: string;
+                    /** @description The quota policy (IETF draft), e.g. `"tokens";q=200000;w=60`. */
+                    "RateLimit-Policy"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             502: components["responses"]["UpstreamError"];
-            503: components["responses"]["UpstreamError"];
+            /** @description The model provider is overloaded (`upstream_overloaded`), or the token budget or the generation count cannot be checked because Redis is unreachable (`token_limiter_unavailable`, `generation_limiter_unavailable`); retry after `Retry-After` seconds. */
+            503: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             504: components["responses"]["UpstreamError"];
             default: components["responses"]["Error"];
         };
