@@ -3,183 +3,207 @@ package httpapi
 import (
 	"bytes"
 	"encoding/json"
-	"io"
+	"slices"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/ccbackend/ccbackend/internal/apperr"
 )
 
-// frame is one open object or array of the body being scanned.
-type frame struct {
-	shape   *shape
-	object  bool
-	wantKey bool   // object: the next token is a member name
-	name    string // object: the member being read
-	child   *shape // the shape of the member or element being read
-	index   int    // array: the element being read
-	// seen holds the member names met so far; names switches to set past a handful.
-	seen []string
-	set  map[string]struct{}
+// scanJSON returns the first member or value of body the guard refuses. It checks the body's
+// syntax with json.Valid (no allocations; it also bounds the nesting depth, which bounds the
+// recursion below) and then walks it once. A body that is not JSON passes: the validator
+// answers it as it always has.
+func scanJSON(body []byte, root *shape) *apperr.FieldError {
+	if !json.Valid(body) {
+		// One value followed by more: the validator and the binder would each read only the first.
+		var first json.RawMessage
+		if json.NewDecoder(bytes.NewReader(body)).Decode(&first) == nil {
+			return &apperr.FieldError{Location: apperr.InBody, Pointer: "", Detail: "the body must hold exactly one JSON value; data follows it"}
+		}
+		return nil
+	}
+	s := scanner{data: body}
+	s.space()
+	f := s.value(root)
+	if f == nil {
+		return nil
+	}
+	slices.Reverse(f.path)
+	var ptr strings.Builder
+	for _, p := range f.path {
+		ptr.WriteByte('/')
+		ptr.WriteString(escapePointer(p))
+	}
+	return &apperr.FieldError{Location: apperr.InBody, Pointer: ptr.String(), Detail: f.detail}
+}
+
+// fault is what the scan refuses; path holds the pointer's tokens innermost first, each level
+// adding its own on the way out.
+type fault struct {
+	path   []string
+	detail string
+}
+
+func (f *fault) at(token string) *fault {
+	f.path = append(f.path, token)
+	return f
+}
+
+// scanner walks JSON that json.Valid accepted, so it never meets a syntax error.
+type scanner struct {
+	data []byte
+	i    int
+}
+
+func (s *scanner) space() {
+	for s.i < len(s.data) {
+		switch s.data[s.i] {
+		case ' ', '\t', '\r', '\n':
+			s.i++
+		default:
+			return
+		}
+	}
+}
+
+// value scans the value at s.i, whose place in the body has shape sh.
+func (s *scanner) value(sh *shape) *fault {
+	switch s.data[s.i] {
+	case '{':
+		return s.object(sh)
+	case '[':
+		return s.array(sh.elements())
+	case '"':
+		if _, _, nul := s.str(); nul {
+			return &fault{detail: nulDetail}
+		}
+	default: // a number, true, false or null
+		for s.i < len(s.data) && !endsLiteral(s.data[s.i]) {
+			s.i++
+		}
+	}
+	return nil
+}
+
+func endsLiteral(c byte) bool {
+	switch c {
+	case ',', ']', '}', ' ', '\t', '\r', '\n':
+		return true
+	}
+	return false
+}
+
+// more moves to the n-th element or member of the container that end closes, and reports
+// whether there is one (false: it moved past end).
+func (s *scanner) more(end byte, n int) bool {
+	s.space()
+	if s.data[s.i] == end {
+		s.i++
+		return false
+	}
+	if n > 0 {
+		s.i++ // ,
+		s.space()
+	}
+	return true
+}
+
+func (s *scanner) array(items *shape) *fault {
+	s.i++ // [
+	for n := 0; ; n++ {
+		if !s.more(']', n) {
+			return nil
+		}
+		if f := s.value(items); f != nil {
+			return f.at(strconv.Itoa(n))
+		}
+		s.space()
+	}
+}
+
+func (s *scanner) object(sh *shape) *fault {
+	s.i++ // {
+	var small [smallObject][]byte
+	seen, set := small[:0], map[string]struct{}(nil)
+	for n := 0; ; n++ {
+		if !s.more('}', n) {
+			return nil
+		}
+		name, nul := s.name()
+		if nul {
+			return &fault{path: []string{string(name)}, detail: nulDetail}
+		}
+		if set == nil && len(seen) == smallObject {
+			set = make(map[string]struct{}, 4*smallObject)
+			for _, m := range seen {
+				set[string(m)] = struct{}{}
+			}
+		}
+		dup := false
+		if set != nil {
+			_, dup = set[string(name)]
+			set[string(name)] = struct{}{}
+		} else {
+			dup = slices.ContainsFunc(seen, func(m []byte) bool { return bytes.Equal(m, name) })
+			seen = append(seen, name)
+		}
+		if dup {
+			return &fault{path: []string{string(name)}, detail: "the member appears more than once in its object"}
+		}
+		child, variantOf := sh.member(name)
+		if variantOf != "" {
+			return &fault{path: []string{string(name)}, detail: strconv.Quote(string(name)) +
+				" is not a member of this object; member names are case-sensitive (did you mean " + strconv.Quote(variantOf) + "?)"}
+		}
+		s.space()
+		s.i++ // :
+		s.space()
+		if f := s.value(child); f != nil {
+			return f.at(string(name))
+		}
+		s.space()
+	}
 }
 
 // smallObject is how many members are checked for duplicates by a linear search before a map
 // takes over.
 const smallObject = 16
 
-// scanJSON walks body once, token by token, and returns the first member or value the guard
-// refuses. A body that is not JSON passes: the validator answers it as it always has.
-func scanJSON(body []byte, root *shape) *apperr.FieldError {
-	dec := json.NewDecoder(bytes.NewReader(body))
-	dec.UseNumber() // numbers stay text: no float parsing, no overflow errors
-	var stack []frame
+// str moves past the string at s.i and returns its raw content, whether it holds escapes and
+// whether one of them is \u0000 (a raw NUL byte is not valid JSON).
+func (s *scanner) str() (raw []byte, escaped, nul bool) {
+	start := s.i + 1
+	j := start
 	for {
-		tok, err := dec.Token()
-		if err != nil {
-			return nil // a syntax error: the validator's to report
-		}
-		n := len(stack)
-		if n > 0 && stack[n-1].object && stack[n-1].wantKey {
-			f := &stack[n-1]
-			if d, ok := tok.(json.Delim); ok && d == '}' {
-				stack = stack[:n-1]
-				if done(&stack) {
-					return trailing(dec)
-				}
-				continue
+		switch s.data[j] {
+		case '"':
+			s.i = j + 1
+			return s.data[start:j], escaped, nul
+		case '\\':
+			escaped = true
+			if s.data[j+1] == 'u' && string(s.data[j+2:j+6]) == "0000" {
+				nul = true
 			}
-			if fe := f.member(tok.(string), stack); fe != nil {
-				return fe
-			}
-			continue
-		}
-		at := root
-		if n > 0 {
-			at = stack[n-1].child
-		}
-		switch v := tok.(type) {
-		case json.Delim:
-			switch v {
-			case '{', '[':
-				stack = push(stack, at, v == '{')
-				continue
-			default: // ']'
-				stack = stack[:n-1]
-			}
-		case string:
-			if hasNUL(v) {
-				return &apperr.FieldError{Location: apperr.InBody, Pointer: pointer(stack, ""), Detail: nulDetail}
-			}
-		}
-		if done(&stack) {
-			return trailing(dec)
+			j += 2
+		default:
+			j++
 		}
 	}
 }
 
-// member checks the name of the next member of the object f, the top of stack.
-func (f *frame) member(name string, stack []frame) *apperr.FieldError {
-	if hasNUL(name) {
-		return &apperr.FieldError{Location: apperr.InBody, Pointer: pointer(stack, name), Detail: nulDetail}
+// name reads a member name as encoding/json decodes it: escapes resolved and invalid UTF-8
+// replaced, which only the rare name that needs it pays for.
+func (s *scanner) name() (name []byte, nul bool) {
+	start := s.i
+	raw, escaped, nul := s.str()
+	if !escaped && utf8.Valid(raw) {
+		return raw, false
 	}
-	if f.duplicate(name) {
-		return &apperr.FieldError{Location: apperr.InBody, Pointer: pointer(stack, name),
-			Detail: "the member appears more than once in its object"}
-	}
-	child, variantOf := f.shape.member(name)
-	if variantOf != "" {
-		return &apperr.FieldError{Location: apperr.InBody, Pointer: pointer(stack, name),
-			Detail: strconv.Quote(name) + " is not a member of this object; member names are case-sensitive (did you mean " + strconv.Quote(variantOf) + "?)"}
-	}
-	f.name, f.child, f.wantKey = name, child, false
-	return nil
-}
-
-// duplicate records name and reports whether the object had it already.
-func (f *frame) duplicate(name string) bool {
-	if f.set != nil {
-		if _, ok := f.set[name]; ok {
-			return true
-		}
-		f.set[name] = struct{}{}
-		return false
-	}
-	for _, s := range f.seen {
-		if s == name {
-			return true
-		}
-	}
-	if len(f.seen) < smallObject {
-		f.seen = append(f.seen, name)
-		return false
-	}
-	f.set = make(map[string]struct{}, 2*smallObject)
-	for _, s := range f.seen {
-		f.set[s] = struct{}{}
-	}
-	f.set[name] = struct{}{}
-	return false
-}
-
-// push opens an object or array, reusing the frame's storage from earlier siblings.
-func push(stack []frame, at *shape, object bool) []frame {
-	if len(stack) < cap(stack) {
-		stack = stack[:len(stack)+1]
-	} else {
-		stack = append(stack, frame{})
-	}
-	f := &stack[len(stack)-1]
-	seen := f.seen[:0]
-	*f = frame{shape: at, object: object, wantKey: object, seen: seen}
-	if !object {
-		f.child = at.elements()
-	}
-	return stack
-}
-
-// done moves past the value just read and reports whether it was the whole body's.
-func done(stack *[]frame) bool {
-	n := len(*stack)
-	if n == 0 {
-		return true
-	}
-	f := &(*stack)[n-1]
-	if f.object {
-		f.wantKey = true
-	} else {
-		f.index++
-	}
-	return false
-}
-
-// trailing refuses anything but white space after the body's value: the validator and the
-// binder would each read only the first value.
-func trailing(dec *json.Decoder) *apperr.FieldError {
-	if _, err := dec.Token(); err == io.EOF {
-		return nil
-	}
-	return &apperr.FieldError{Location: apperr.InBody, Pointer: "", Detail: "the body must hold exactly one JSON value; data follows it"}
-}
-
-// pointer is the JSON pointer (RFC 6901) of the value being read, with name appended when not
-// empty (a member name of the innermost object, whose frame then waits for a name).
-func pointer(stack []frame, name string) string {
-	var b strings.Builder
-	for _, f := range stack {
-		switch {
-		case !f.object:
-			b.WriteByte('/')
-			b.WriteString(strconv.Itoa(f.index))
-		case !f.wantKey:
-			b.WriteByte('/')
-			b.WriteString(escapePointer(f.name))
-		}
-	}
-	if name != "" {
-		b.WriteByte('/')
-		b.WriteString(escapePointer(name))
-	}
-	return b.String()
+	var decoded string
+	_ = json.Unmarshal(s.data[start:s.i], &decoded) // valid JSON: cannot fail
+	return []byte(decoded), nul
 }
 
 var pointerEscaper = strings.NewReplacer("~", "~0", "/", "~1")

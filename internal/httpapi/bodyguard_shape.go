@@ -22,15 +22,16 @@ type shape struct {
 
 // member returns the shape of the member called name, and the declared member name folds onto
 // when name itself is not declared but a case variant of one (the binder would bind it there).
-func (s *shape) member(name string) (child *shape, variantOf string) {
+func (s *shape) member(name []byte) (child *shape, variantOf string) {
 	if s == nil {
 		return nil, ""
 	}
-	if child, ok := s.props[name]; ok {
+	if child, ok := s.props[string(name)]; ok {
 		return child, ""
 	}
 	if len(s.folded) > 0 {
-		if declared, ok := s.folded[foldName(name)]; ok {
+		var buf [32]byte
+		if declared, ok := s.folded[string(appendFolded(buf[:0], name))]; ok {
 			return nil, declared
 		}
 	}
@@ -83,7 +84,7 @@ func (c *shapeCompiler) compile(roots []*openapi3.Schema) *shape {
 		sh.props, sh.folded = map[string]*shape{}, map[string]string{}
 		for name, ps := range props {
 			sh.props[name] = c.compile(ps)
-			sh.folded[foldName(name)] = name
+			sh.folded[string(appendFolded(nil, []byte(name)))] = name
 		}
 	}
 	sh.extra, sh.items = c.compile(extra), c.compile(items)
@@ -113,22 +114,11 @@ func branches(s *openapi3.Schema, seen map[*openapi3.Schema]bool, out *[]*openap
 	}
 }
 
-// foldName folds a member name exactly as encoding/json does when it matches names to fields
-// (encoding/json/fold.go): ASCII letters to upper case, every other rune to the smallest rune
-// of its Unicode simple-fold orbit — so "ſtop" (long s) and "max_toKens" (Kelvin sign) fold
-// like "stop" and "max_tokens".
-func foldName(name string) string {
-	ascii := true
-	for i := 0; i < len(name); i++ {
-		if c := name[i]; c >= utf8.RuneSelf || ('a' <= c && c <= 'z') {
-			ascii = false
-			break
-		}
-	}
-	if ascii {
-		return name
-	}
-	out := make([]byte, 0, len(name))
+// appendFolded appends name folded exactly as encoding/json folds member names to match them
+// to fields (encoding/json/fold.go, the default build): ASCII letters to upper case, every other
+// rune to the smallest rune of its Unicode simple-fold orbit — so "ſtop" (long s) and
+// "max_toKens" (Kelvin sign) fold like "stop" and "max_tokens".
+func appendFolded(out, name []byte) []byte {
 	for i := 0; i < len(name); {
 		if c := name[i]; c < utf8.RuneSelf {
 			if 'a' <= c && c <= 'z' {
@@ -138,11 +128,11 @@ func foldName(name string) string {
 			i++
 			continue
 		}
-		r, n := utf8.DecodeRuneInString(name[i:])
+		r, n := utf8.DecodeRune(name[i:])
 		out = utf8.AppendRune(out, foldRune(r))
 		i += n
 	}
-	return string(out)
+	return out
 }
 
 // foldRune returns the smallest rune of r's simple-fold orbit.
