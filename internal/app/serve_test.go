@@ -3,6 +3,7 @@ package app_test
 import (
 	"bufio"
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -16,10 +17,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/uuid"
+
 	"github.com/ccbackend/ccbackend/internal/app"
 	"github.com/ccbackend/ccbackend/internal/config"
 	"github.com/ccbackend/ccbackend/internal/llm/llmtest"
 	tu "github.com/ccbackend/ccbackend/internal/testutil"
+	"github.com/ccbackend/ccbackend/internal/workspace"
 )
 
 // guard bounds how long a test waits for the server to act; the configured timeouts are far
@@ -148,24 +152,25 @@ func TestStalledBodyIsCutOff(t *testing.T) {
 func TestClientThatNeverReadsIsCutOff(t *testing.T) {
 	t.Parallel()
 	s := serve(t, func(c *config.Config) {
-		// Long enough for the setup's 900 KB posts on a busy machine; the deadline counts from
-		// the start of each request, as http.Server's WriteTimeout would.
 		c.WriteTimeout = 2 * time.Second
 		c.MaxPageBytes = 1 << 30
 	})
 	token := s.token(t)
-	post := func(path, body string) string {
-		var out struct {
-			ID string `json:"id"`
-		}
-		s.postJSON(t, path, token, body, http.StatusCreated, &out)
-		return out.ID
+	var sess struct {
+		ID string `json:"id"`
 	}
-	session := post("/v1/sessions", `{"title":"big"}`)
-	const messages, size = 16, 900 << 10 // a ~14 MB page, more than the sockets buffer
+	s.postJSON(t, "/v1/sessions", token, `{"title":"big"}`, http.StatusCreated, &sess)
+	// The ~14 MB page (more than the sockets buffer) is stored through the service, not posted:
+	// 900 KB posts against a 2 s write deadline would make the setup itself race the clock.
+	const messages, size = 16, 900 << 10
+	userID, sessionID := subject(t, token), uuid.MustParse(sess.ID)
+	content, _ := json.Marshal(strings.Repeat("z", size))
 	for range messages {
-		post("/v1/sessions/"+session+"/messages", `{"role":"user","content":"`+strings.Repeat("z", size)+`"}`)
+		if _, err := s.app.Workspace.AppendMessage(t.Context(), userID, sessionID, workspace.NewMessage{Role: "user", Content: content}); err != nil {
+			t.Fatal(err)
+		}
 	}
+	session := sess.ID
 	// A client with a tiny receive window that asks for the page and never reads it.
 	d := net.Dialer{Control: func(_, _ string, rc syscall.RawConn) error {
 		return rc.Control(func(fd uintptr) { _ = syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_RCVBUF, 4096) })
@@ -189,6 +194,23 @@ func TestClientThatNeverReadsIsCutOff(t *testing.T) {
 	if len(got) >= messages*size {
 		t.Errorf("the client received the whole page (%d bytes) after the write deadline", len(got))
 	}
+}
+
+// subject is the user id an access token was issued to (its `sub` claim; the server verified it).
+func subject(t *testing.T, token string) uuid.UUID {
+	t.Helper()
+	parts := strings.Split(token, ".")
+	if len(parts) != 3 {
+		t.Fatalf("not a JWT: %q", token)
+	}
+	payload, err := base64.RawURLEncoding.DecodeString(parts[1])
+	var claims struct {
+		Sub string `json:"sub"`
+	}
+	if err != nil || json.Unmarshal(payload, &claims) != nil {
+		t.Fatalf("token payload: %v", err)
+	}
+	return uuid.MustParse(claims.Sub)
 }
 
 // requestsInFlight reads the server's in-flight gauge.

@@ -88,7 +88,7 @@ func (s *chatStream) finish(sse *sseWriter, base chat.Chunk) error {
 			sse.data(e)
 		}
 	}
-	sse.raw("data: [DONE]\n\n")
+	sse.last("data: [DONE]\n\n")
 	return nil
 }
 
@@ -136,6 +136,16 @@ func (s *sseWriter) data(v any) {
 		return
 	}
 	s.raw("data: " + string(b) + "\n\n")
+}
+
+// last writes the final event and ends the keep-alives under the same lock, so no comment can
+// follow it (the handler's deferred work may still take a moment before stop).
+func (s *sseWriter) last(text string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.write(text)
+	s.stopped = true
+	s.keepAlive.Stop()
 }
 
 func (s *sseWriter) raw(text string) {
