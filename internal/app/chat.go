@@ -47,14 +47,14 @@ func newRouter(cfg config.Config, cat *catalog.Catalog) (*llm.Router, error) {
 		return llm.Target{Provider: p, UpstreamModel: m.Upstream()}, nil
 	}
 	routes := map[string][]llm.Target{}
-	for _, m := range cat.Models() {
+	for _, m := range cat.ListModels() {
 		first, err := target(m)
 		if err != nil {
 			return nil, err
 		}
 		routes[m.ID] = []llm.Target{first}
 		for _, id := range m.Fallbacks {
-			fb, _ := cat.Model(id)
+			fb, _ := cat.GetModel(id)
 			t, err := target(fb)
 			if err != nil {
 				return nil, err

@@ -18,9 +18,9 @@ import (
 	"github.com/ccbackend/ccbackend/internal/store"
 )
 
-// ListUsers pages through all users, oldest first, optionally by email prefix; cursors are
+// AdminListUsers pages through all users, oldest first, optionally by email prefix; cursors are
 // bound to the administrator asking.
-func (a *Accounts) ListUsers(ctx context.Context, actor Principal, cursors *page.Cursors, emailPrefix *string, req page.Request) (page.Page[User], error) {
+func (a *Accounts) AdminListUsers(ctx context.Context, actor Principal, cursors *page.Cursors, emailPrefix *string, req page.Request) (page.Page[User], error) {
 	var prefix *string
 	if emailPrefix != nil {
 		p := store.EscapeLike(strings.ToLower(*emailPrefix))
@@ -56,9 +56,9 @@ type UserChange struct {
 	Unlock   bool
 }
 
-// UpdateUser applies an administrator's change. Role and status changes end the user's
+// AdminUpdateUser applies an administrator's change. Role and status changes end the user's
 // sessions, so a demoted or disabled user loses access at once rather than at token expiry.
-func (a *Accounts) UpdateUser(ctx context.Context, actor Principal, id uuid.UUID, c UserChange) (User, error) {
+func (a *Accounts) AdminUpdateUser(ctx context.Context, actor Principal, id uuid.UUID, c UserChange) (User, error) {
 	now := a.now()
 	var (
 		user    User
@@ -153,9 +153,9 @@ type auditPosition struct {
 	ID int64 `json:"i"`
 }
 
-// ListAudit pages through the audit log, newest first; cursors are bound to the administrator
+// AdminListAuditLog pages through the audit log, newest first; cursors are bound to the administrator
 // asking and to the filter.
-func (a *Accounts) ListAudit(ctx context.Context, actor Principal, cursors *page.Cursors, f AuditFilter, req page.Request) (page.Page[AuditEntry], error) {
+func (a *Accounts) AdminListAuditLog(ctx context.Context, actor Principal, cursors *page.Cursors, f AuditFilter, req page.Request) (page.Page[AuditEntry], error) {
 	return page.Fetch(ctx, cursors, page.List[db.AuditLog, auditPosition]{
 		Name: "audit", Owner: actor.UserID, Filter: f,
 		Fetch: func(ctx context.Context, after *auditPosition, limit int32) ([]db.AuditLog, error) {

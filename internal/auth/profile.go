@@ -14,8 +14,8 @@ import (
 
 var errWrongPassword = apperr.New(apperr.Forbidden, "invalid_password", "the password is wrong")
 
-// Profile returns the caller's account.
-func (a *Accounts) Profile(ctx context.Context, userID uuid.UUID) (User, error) {
+// GetProfile returns the caller's account.
+func (a *Accounts) GetProfile(ctx context.Context, userID uuid.UUID) (User, error) {
 	row, err := a.store.Queries().GetUser(ctx, userID)
 	if err != nil {
 		return User{}, store.MapError(err)

@@ -15,14 +15,14 @@ import (
 
 var errBadRefresh = apperr.New(apperr.Unauthenticated, "invalid_refresh_token", "the refresh token is invalid, expired or revoked")
 
-// Refresh spends a refresh token and returns the next pair of its family.
+// RefreshTokens spends a refresh token and returns the next pair of its family.
 //
 // The token row and its family are locked, so concurrent refreshes of one token serialise. A
 // token that was already rotated is either a client that lost the reply (within the grace
 // window: the current child is returned again, encrypted copy kept for exactly that) or a
 // stolen token being replayed: then the whole family is revoked, and that revocation commits
 // although the request fails.
-func (a *Accounts) Refresh(ctx context.Context, refreshToken string) (TokenPair, error) {
+func (a *Accounts) RefreshTokens(ctx context.Context, refreshToken string) (TokenPair, error) {
 	now := a.now()
 	var (
 		user     User

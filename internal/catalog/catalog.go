@@ -97,11 +97,11 @@ func Load(path string, production bool) (*Catalog, error) {
 	return c, nil
 }
 
-// Models lists the catalog, sorted by id.
-func (c *Catalog) Models() []Model { return c.models }
+// ListModels lists the catalog, sorted by id.
+func (c *Catalog) ListModels() []Model { return c.models }
 
-// Model looks one model up.
-func (c *Catalog) Model(id string) (Model, bool) {
+// GetModel looks one model up.
+func (c *Catalog) GetModel(id string) (Model, bool) {
 	m, ok := c.byID[id]
 	return m, ok
 }

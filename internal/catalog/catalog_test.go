@@ -16,13 +16,13 @@ func TestDefaultCatalog(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, ok := dev.Model("local-echo"); !ok {
+	if _, ok := dev.GetModel("local-echo"); !ok {
 		t.Error("development catalog lacks the local model")
 	}
-	if _, ok := prod.Model("local-echo"); ok {
+	if _, ok := prod.GetModel("local-echo"); ok {
 		t.Error("production catalog offers the local model")
 	}
-	m, ok := prod.Model("claude-sonnet-4-5")
+	m, ok := prod.GetModel("claude-sonnet-4-5")
 	if !ok || m.Provider != "anthropic" || m.Pricing.Output <= m.Pricing.Input {
 		t.Fatalf("claude-sonnet-4-5 = %+v", m)
 	}
@@ -46,8 +46,8 @@ func TestOverrideFileAndErrors(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if m, _ := c.Model("qwen"); m.Upstream() != "Qwen/Qwen3" || len(c.Models()) != 1 {
-		t.Errorf("override = %+v", c.Models())
+	if m, _ := c.GetModel("qwen"); m.Upstream() != "Qwen/Qwen3" || len(c.ListModels()) != 1 {
+		t.Errorf("override = %+v", c.ListModels())
 	}
 	for name, body := range map[string]string{
 		"dup.json":      `{"models":[{"id":"a","provider":"x"},{"id":"a","provider":"x"}]}`,

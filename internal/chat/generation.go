@@ -252,7 +252,7 @@ func (g *Generation) persist(ctx context.Context, cost Cost, status string) erro
 			if len(content) == 0 || string(content) == "null" {
 				content = json.RawMessage(`""`)
 			}
-			if _, err := ws.AppendMessage(ctx, g.caller.UserID, *g.sessionID, workspace.NewMessage{Role: last.Role, Content: content, Metadata: meta}); err != nil {
+			if _, err := ws.CreateMessage(ctx, g.caller.UserID, *g.sessionID, workspace.NewMessage{Role: last.Role, Content: content, Metadata: meta}); err != nil {
 				return err
 			}
 		}
@@ -269,7 +269,7 @@ func (g *Generation) persist(ctx context.Context, cost Cost, status string) erro
 		meta["tool_calls"] = msg.ToolCalls
 	}
 	u := g.ans.usage
-	_, err := ws.AppendMessage(ctx, g.caller.UserID, *g.sessionID, workspace.NewMessage{Role: "assistant", Content: content, Metadata: meta,
+	_, err := ws.CreateMessage(ctx, g.caller.UserID, *g.sessionID, workspace.NewMessage{Role: "assistant", Content: content, Metadata: meta,
 		InputTokens: u.InputTokens + u.CacheReadTokens + u.CacheWriteTokens, OutputTokens: u.OutputTokens, Cost: cost.Total})
 	return err
 }

@@ -21,7 +21,7 @@ type Status struct {
 
 // GetChatStatus (operation getChatStatus) reports one of the caller's sessions.
 func (s *Service) GetChatStatus(ctx context.Context, caller Caller, sessionID uuid.UUID) (Status, error) {
-	sess, err := s.ws.Session(ctx, caller.UserID, sessionID)
+	sess, err := s.ws.GetSession(ctx, caller.UserID, sessionID)
 	if err != nil {
 		return Status{}, err
 	}
@@ -36,7 +36,7 @@ func (s *Service) GetChatStatus(ctx context.Context, caller Caller, sessionID uu
 // CancelChatCompletion (operation cancelChatCompletion) stops the session's running generation
 // wherever it runs.
 func (s *Service) CancelChatCompletion(ctx context.Context, caller Caller, sessionID uuid.UUID) (bool, error) {
-	if _, err := s.ws.Session(ctx, caller.UserID, sessionID); err != nil {
+	if _, err := s.ws.GetSession(ctx, caller.UserID, sessionID); err != nil {
 		return false, err
 	}
 	return s.runs.Cancel(ctx, sessionID)

@@ -89,7 +89,7 @@ func TestPrice(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.model, func(t *testing.T) {
 			t.Parallel()
-			m, ok := cat.Model(tc.model)
+			m, ok := cat.GetModel(tc.model)
 			if !ok {
 				t.Fatalf("%s is not in the catalog", tc.model)
 			}

@@ -70,7 +70,7 @@ func New(c *catalog.Catalog, upstream *llm.Router, ws *workspace.Service, st *st
 
 // prepare validates the request and builds the upstream one.
 func (s *Service) prepare(ctx context.Context, caller Caller, req *Request) (catalog.Model, llm.Request, *uuid.UUID, error) {
-	model, ok := s.catalog.Model(req.Model)
+	model, ok := s.catalog.GetModel(req.Model)
 	if !ok {
 		return model, llm.Request{}, nil, apperr.New(apperr.NotFound, "model_not_found", "no such model: "+req.Model).
 			WithFields(apperr.FieldError{Location: apperr.InBody, Pointer: "/model", Detail: "not in the model catalog"})
@@ -146,7 +146,7 @@ func (s *Service) session(ctx context.Context, caller Caller, req *Request) (*uu
 			return nil, invalid("/session_id", "not a UUID")
 		}
 		if !req.UseSessionHistory {
-			_, err = s.ws.Session(ctx, caller.UserID, id)
+			_, err = s.ws.GetSession(ctx, caller.UserID, id)
 			return &id, err
 		}
 		history, err := s.ws.History(ctx, caller.UserID, id)

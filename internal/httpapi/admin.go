@@ -32,7 +32,7 @@ func (h *AdminHandlers) AdminListUsers(ctx context.Context, req api.AdminListUse
 	if err != nil {
 		return nil, err
 	}
-	body, err := listOf(infallible(adminUserBody))(h.accounts.ListUsers(ctx, actor, h.cursors, req.Params.Email, page.Params(req.Params.Limit, req.Params.Cursor)))
+	body, err := listOf(infallible(adminUserBody))(h.accounts.AdminListUsers(ctx, actor, h.cursors, req.Params.Email, page.Params(req.Params.Limit, req.Params.Cursor)))
 	return api.AdminListUsers200JSONResponse(body), err
 }
 
@@ -48,7 +48,7 @@ func (h *AdminHandlers) AdminUpdateUser(ctx context.Context, req api.AdminUpdate
 			change.Roles = append(change.Roles, string(r))
 		}
 	}
-	u, err := h.accounts.UpdateUser(ctx, actor, req.Id, change)
+	u, err := h.accounts.AdminUpdateUser(ctx, actor, req.Id, change)
 	if err != nil {
 		return nil, err
 	}
@@ -73,7 +73,7 @@ func (h *AdminHandlers) AdminListAuditLog(ctx context.Context, req api.AdminList
 	if err != nil {
 		return nil, err
 	}
-	body, err := listOf(infallible(auditEntryBody))(h.accounts.ListAudit(ctx, actor, h.cursors, f, page.Params(p.Limit, p.Cursor)))
+	body, err := listOf(infallible(auditEntryBody))(h.accounts.AdminListAuditLog(ctx, actor, h.cursors, f, page.Params(p.Limit, p.Cursor)))
 	return api.AdminListAuditLog200JSONResponse(body), err
 }
 

@@ -96,7 +96,7 @@ func (h *AuthHandlers) Login(ctx context.Context, req api.LoginRequestObject) (a
 
 // RefreshTokens exchanges a refresh token.
 func (h *AuthHandlers) RefreshTokens(ctx context.Context, req api.RefreshTokensRequestObject) (api.RefreshTokensResponseObject, error) {
-	pair, err := h.accounts.Refresh(ctx, req.Body.RefreshToken)
+	pair, err := h.accounts.RefreshTokens(ctx, req.Body.RefreshToken)
 	if err != nil {
 		return nil, err
 	}
@@ -121,7 +121,7 @@ func (h *AuthHandlers) GetProfile(ctx context.Context, _ api.GetProfileRequestOb
 	if err != nil {
 		return nil, err
 	}
-	u, err := h.accounts.Profile(ctx, p.UserID)
+	u, err := h.accounts.GetProfile(ctx, p.UserID)
 	if err != nil {
 		return nil, err
 	}

@@ -95,7 +95,7 @@ func TestAdminsDemotingEachOtherConcurrently(t *testing.T) {
 		others := currentAdmins(t, s)
 		for _, id := range others { // only a and b are admins in this round
 			if id != a.UserID && id != b.UserID {
-				if _, err := accounts.UpdateUser(ctx, auth.Principal{UserID: uuid.MustParse(a.UserID)}, uuid.MustParse(id), auth.UserChange{Roles: []string{"user"}}); err != nil {
+				if _, err := accounts.AdminUpdateUser(ctx, auth.Principal{UserID: uuid.MustParse(a.UserID)}, uuid.MustParse(id), auth.UserChange{Roles: []string{"user"}}); err != nil {
 					t.Fatalf("round %d: demote leftover admin: %v", round, err)
 				}
 			}
@@ -105,7 +105,7 @@ func TestAdminsDemotingEachOtherConcurrently(t *testing.T) {
 		errs := make([]error, 2)
 		for i, pair := range [][2]testutil.Session{{a, b}, {b, a}} {
 			wg.Go(func() {
-				_, errs[i] = accounts.UpdateUser(ctx, auth.Principal{UserID: uuid.MustParse(pair[0].UserID)}, uuid.MustParse(pair[1].UserID), demote)
+				_, errs[i] = accounts.AdminUpdateUser(ctx, auth.Principal{UserID: uuid.MustParse(pair[0].UserID)}, uuid.MustParse(pair[1].UserID), demote)
 			})
 		}
 		wg.Wait()

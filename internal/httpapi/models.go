@@ -22,7 +22,7 @@ func modelBody(m catalog.Model) api.Model {
 
 // ListModels lists the catalog in OpenAI's shape.
 func (h *ModelHandlers) ListModels(context.Context, api.ListModelsRequestObject) (api.ListModelsResponseObject, error) {
-	ms := h.catalog.Models()
+	ms := h.catalog.ListModels()
 	body := api.ModelList{Object: api.ModelListObjectList, Data: make([]api.Model, len(ms))}
 	for i, m := range ms {
 		body.Data[i] = modelBody(m)
@@ -32,7 +32,7 @@ func (h *ModelHandlers) ListModels(context.Context, api.ListModelsRequestObject)
 
 // GetModel returns one model; unknown ids are 404.
 func (h *ModelHandlers) GetModel(_ context.Context, req api.GetModelRequestObject) (api.GetModelResponseObject, error) {
-	m, ok := h.catalog.Model(req.ModelId)
+	m, ok := h.catalog.GetModel(req.ModelId)
 	if !ok {
 		return nil, apperr.New(apperr.NotFound, "model_not_found", "no such model: "+req.ModelId)
 	}
@@ -41,7 +41,7 @@ func (h *ModelHandlers) GetModel(_ context.Context, req api.GetModelRequestObjec
 
 // ListModelCapabilities lists what each model can do and costs.
 func (h *ModelHandlers) ListModelCapabilities(context.Context, api.ListModelCapabilitiesRequestObject) (api.ListModelCapabilitiesResponseObject, error) {
-	ms := h.catalog.Models()
+	ms := h.catalog.ListModels()
 	body := api.ModelCapabilitiesList{Object: api.ModelCapabilitiesListObjectList, Data: make([]api.ModelCapabilities, len(ms))}
 	for i, m := range ms {
 		body.Data[i] = api.ModelCapabilities{Id: m.ID, Provider: m.Provider, ContextWindow: m.ContextWindow, MaxOutputTokens: m.MaxOutputTokens,

@@ -39,7 +39,7 @@ func (h *WorkspaceHandlers) ListProjects(ctx context.Context, req api.ListProjec
 	if err != nil {
 		return nil, err
 	}
-	body, err := listOf(infallible(projectBody))(h.ws.Projects(ctx, p.UserID, req.Params.Q, page.Params(req.Params.Limit, req.Params.Cursor)))
+	body, err := listOf(infallible(projectBody))(h.ws.ListProjects(ctx, p.UserID, req.Params.Q, page.Params(req.Params.Limit, req.Params.Cursor)))
 	return api.ListProjects200JSONResponse(body), err
 }
 
@@ -63,7 +63,7 @@ func (h *WorkspaceHandlers) GetProject(ctx context.Context, req api.GetProjectRe
 	if err != nil {
 		return nil, err
 	}
-	pr, err := h.ws.Project(ctx, p.UserID, req.Id)
+	pr, err := h.ws.GetProject(ctx, p.UserID, req.Id)
 	if err != nil {
 		return nil, err
 	}
@@ -96,7 +96,7 @@ func (h *WorkspaceHandlers) UpdateProject(ctx context.Context, req api.UpdatePro
 	patch := workspace.ProjectPatch{Name: b.Name, Settings: mapOrNil(b.Settings)}
 	patch.Description, patch.SetDescription = sent(b.Description)
 	patch.Path, patch.SetPath = sent(b.Path)
-	pr, err := h.ws.PatchProject(ctx, p.UserID, req.Id, patch, parseIfMatch(req.Params.IfMatch))
+	pr, err := h.ws.UpdateProject(ctx, p.UserID, req.Id, patch, parseIfMatch(req.Params.IfMatch))
 	if err != nil {
 		return nil, err
 	}

@@ -20,7 +20,7 @@ func (h *WorkspaceHandlers) ListSessions(ctx context.Context, req api.ListSessio
 		st := string(*req.Params.Status)
 		f.Status = &st
 	}
-	body, err := listOf(infallible(sessionBody))(h.ws.Sessions(ctx, p.UserID, f, page.Params(req.Params.Limit, req.Params.Cursor)))
+	body, err := listOf(infallible(sessionBody))(h.ws.ListSessions(ctx, p.UserID, f, page.Params(req.Params.Limit, req.Params.Cursor)))
 	return api.ListSessions200JSONResponse(body), err
 }
 
@@ -44,7 +44,7 @@ func (h *WorkspaceHandlers) GetSession(ctx context.Context, req api.GetSessionRe
 	if err != nil {
 		return nil, err
 	}
-	s, err := h.ws.Session(ctx, p.UserID, req.Id)
+	s, err := h.ws.GetSession(ctx, p.UserID, req.Id)
 	if err != nil {
 		return nil, err
 	}
@@ -67,7 +67,7 @@ func (h *WorkspaceHandlers) UpdateSession(ctx context.Context, req api.UpdateSes
 		st := string(*b.Status)
 		patch.Status = &st
 	}
-	s, err := h.ws.PatchSession(ctx, p.UserID, req.Id, patch, parseIfMatch(req.Params.IfMatch))
+	s, err := h.ws.UpdateSession(ctx, p.UserID, req.Id, patch, parseIfMatch(req.Params.IfMatch))
 	if err != nil {
 		return nil, err
 	}
@@ -92,7 +92,7 @@ func (h *WorkspaceHandlers) GetSessionStats(ctx context.Context, req api.GetSess
 	if err != nil {
 		return nil, err
 	}
-	s, err := h.ws.Session(ctx, p.UserID, req.Id)
+	s, err := h.ws.GetSession(ctx, p.UserID, req.Id)
 	if err != nil {
 		return nil, err
 	}
@@ -107,7 +107,7 @@ func (h *WorkspaceHandlers) GetSessionTotals(ctx context.Context, _ api.GetSessi
 	if err != nil {
 		return nil, err
 	}
-	t, err := h.ws.SessionTotals(ctx, p.UserID)
+	t, err := h.ws.GetSessionTotals(ctx, p.UserID)
 	if err != nil {
 		return nil, err
 	}
@@ -126,7 +126,7 @@ func (h *WorkspaceHandlers) ListMessages(ctx context.Context, req api.ListMessag
 		r := string(*req.Params.Role)
 		q.Role = &r
 	}
-	body, err := listOf(messageBody)(h.ws.Messages(ctx, p.UserID, req.Id, q, page.Params(req.Params.Limit, req.Params.Cursor)))
+	body, err := listOf(messageBody)(h.ws.ListMessages(ctx, p.UserID, req.Id, q, page.Params(req.Params.Limit, req.Params.Cursor)))
 	return api.ListMessages200JSONResponse(body), err
 }
 
@@ -140,7 +140,7 @@ func (h *WorkspaceHandlers) CreateMessage(ctx context.Context, req api.CreateMes
 	if err != nil {
 		return nil, err
 	}
-	m, err := h.ws.AppendMessage(ctx, p.UserID, req.Id, workspace.NewMessage{Role: string(req.Body.Role), Content: json.RawMessage(content),
+	m, err := h.ws.CreateMessage(ctx, p.UserID, req.Id, workspace.NewMessage{Role: string(req.Body.Role), Content: json.RawMessage(content),
 		Metadata: mapOrNil(req.Body.Metadata)})
 	if err != nil {
 		return nil, err

@@ -14,7 +14,7 @@ func (h *WorkspaceHandlers) GetChanges(ctx context.Context, req api.GetChangesRe
 		return nil, err
 	}
 	limit := page.Size(req.Params.Limit)
-	changes, next, more, err := h.ws.Changes(ctx, p.UserID, limit, orEmpty(req.Params.Cursor))
+	changes, next, more, err := h.ws.GetChanges(ctx, p.UserID, limit, orEmpty(req.Params.Cursor))
 	if err != nil {
 		return nil, err
 	}

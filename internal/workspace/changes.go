@@ -31,10 +31,10 @@ type syncPosition struct {
 	Seq int64 `json:"s"`
 }
 
-// Changes returns the user's changes after cursor (from the start when empty) in commit order,
+// GetChanges returns the user's changes after cursor (from the start when empty) in commit order,
 // and the cursor to continue from. All reads share one snapshot, so each upsert carries the
 // entity as of the feed's position.
-func (s *Service) Changes(ctx context.Context, userID uuid.UUID, limit int, cursor string) (changes []Change, next string, more bool, err error) {
+func (s *Service) GetChanges(ctx context.Context, userID uuid.UUID, limit int, cursor string) (changes []Change, next string, more bool, err error) {
 	scope := "sync:" + userID.String()
 	var after int64
 	if cursor != "" {

@@ -207,7 +207,7 @@ func TestListQueriesUseKeysetIndexes(t *testing.T) {
 			userID, from, to)
 	}
 	seedProjects(depth+1, n)
-	first, err := ws.Projects(ctx, userID, nil, page.Request{Limit: 1})
+	first, err := ws.ListProjects(ctx, userID, nil, page.Request{Limit: 1})
 	deepProjects := first.Next
 	if err != nil || deepProjects == "" {
 		t.Fatalf("first project page: cursor %q, %v", deepProjects, err)
@@ -229,7 +229,7 @@ func TestListQueriesUseKeysetIndexes(t *testing.T) {
 	// messagesFrom returns a cursor the service issued for the page that skips depth messages:
 	// a one-row page bounded by after/before ends where the deep page starts.
 	messagesFrom := func(mq workspace.MessageQuery) string {
-		pg, err := ws.Messages(ctx, userID, sessionID, mq, page.Request{Limit: 1})
+		pg, err := ws.ListMessages(ctx, userID, sessionID, mq, page.Request{Limit: 1})
 		cursor := pg.Next
 		if err != nil || cursor == "" {
 			t.Fatalf("one-row page %+v: cursor %q, %v", mq, cursor, err)
@@ -244,10 +244,10 @@ func TestListQueriesUseKeysetIndexes(t *testing.T) {
 	const messageLimit, projectLimit = 100, 50
 	listPage := func(mq *workspace.MessageQuery, cursor string) error {
 		if mq == nil {
-			_, err := ws.Projects(ctx, userID, nil, page.Request{Limit: projectLimit, Cursor: cursor})
+			_, err := ws.ListProjects(ctx, userID, nil, page.Request{Limit: projectLimit, Cursor: cursor})
 			return err
 		}
-		_, err := ws.Messages(ctx, userID, sessionID, *mq, page.Request{Limit: messageLimit, Cursor: cursor})
+		_, err := ws.ListMessages(ctx, userID, sessionID, *mq, page.Request{Limit: messageLimit, Cursor: cursor})
 		return err
 	}
 	cases := []struct {

@@ -77,10 +77,10 @@ func contentText(content json.RawMessage) (string, error) {
 	return b.String(), nil
 }
 
-// AppendMessage adds a message to one of the user's sessions and to the session's totals, in
+// CreateMessage adds a message to one of the user's sessions and to the session's totals, in
 // one transaction; the session row lock orders concurrent appends. The clock is read before that
 // lock, so InsertMessage keeps created_at from going before the previous message's.
-func (s *Service) AppendMessage(ctx context.Context, userID, sessionID uuid.UUID, m NewMessage) (Message, error) {
+func (s *Service) CreateMessage(ctx context.Context, userID, sessionID uuid.UUID, m NewMessage) (Message, error) {
 	if len(m.Content) > s.maxMessageBytes {
 		return Message{}, invalidContent("content is larger than the server accepts")
 	}
@@ -126,10 +126,10 @@ type messagePosition struct {
 	Seq int64 `json:"s"`
 }
 
-// Messages pages through one of the user's sessions.
-func (s *Service) Messages(ctx context.Context, userID, sessionID uuid.UUID, mq MessageQuery, req page.Request) (page.Page[Message], error) {
+// ListMessages pages through one of the user's sessions.
+func (s *Service) ListMessages(ctx context.Context, userID, sessionID uuid.UUID, mq MessageQuery, req page.Request) (page.Page[Message], error) {
 	q := s.store.Queries()
-	if _, err := s.Session(ctx, userID, sessionID); err != nil {
+	if _, err := s.GetSession(ctx, userID, sessionID); err != nil {
 		return page.Page[Message]{}, err
 	}
 	after, before := int64(0), int64(math.MaxInt64)
@@ -180,7 +180,7 @@ func (s *Service) Messages(ctx context.Context, userID, sessionID uuid.UUID, mq 
 
 // History returns every message of one of the user's sessions, oldest first.
 func (s *Service) History(ctx context.Context, userID, sessionID uuid.UUID) ([]Message, error) {
-	if _, err := s.Session(ctx, userID, sessionID); err != nil {
+	if _, err := s.GetSession(ctx, userID, sessionID); err != nil {
 		return nil, err
 	}
 	rows, err := s.store.Queries().SessionMessages(ctx, db.SessionMessagesParams{SessionID: sessionID, UserID: userID})

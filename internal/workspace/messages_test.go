@@ -42,7 +42,7 @@ func TestMessageTimesNeverGoBack(t *testing.T) {
 	}
 	var got []time.Time
 	for range ticks {
-		m, err := ws.AppendMessage(ctx, userID, sessionID, workspace.NewMessage{Role: "user", Content: json.RawMessage(`"x"`)})
+		m, err := ws.CreateMessage(ctx, userID, sessionID, workspace.NewMessage{Role: "user", Content: json.RawMessage(`"x"`)})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -64,8 +64,8 @@ func (s *Service) CreateProject(ctx context.Context, userID uuid.UUID, f Project
 	return projectFromRow(row), nil
 }
 
-// Project returns one of the user's projects.
-func (s *Service) Project(ctx context.Context, userID, id uuid.UUID) (Project, error) {
+// GetProject returns one of the user's projects.
+func (s *Service) GetProject(ctx context.Context, userID, id uuid.UUID) (Project, error) {
 	row, err := s.store.Queries().GetProject(ctx, db.GetProjectParams{ID: id, UserID: userID})
 	if errors.Is(err, pgx.ErrNoRows) {
 		return Project{}, notFound("project")
@@ -75,9 +75,9 @@ func (s *Service) Project(ctx context.Context, userID, id uuid.UUID) (Project, e
 	return projectFromRow(row), nil
 }
 
-// Projects pages through the user's projects, newest first; q filters names (contains,
+// ListProjects pages through the user's projects, newest first; q filters names (contains,
 // case-insensitive).
-func (s *Service) Projects(ctx context.Context, userID uuid.UUID, q *string, req page.Request) (page.Page[Project], error) {
+func (s *Service) ListProjects(ctx context.Context, userID uuid.UUID, q *string, req page.Request) (page.Page[Project], error) {
 	var like *string
 	if q != nil {
 		l := "%" + store.EscapeLike(strings.ToLower(*q)) + "%"
@@ -104,8 +104,8 @@ func (s *Service) ReplaceProject(ctx context.Context, userID, id uuid.UUID, f Pr
 	return s.changeProject(ctx, userID, id, expected, func(*Project) ProjectFields { return f })
 }
 
-// PatchProject changes the fields the patch names.
-func (s *Service) PatchProject(ctx context.Context, userID, id uuid.UUID, p ProjectPatch, expected *int64) (Project, error) {
+// UpdateProject changes the fields the patch names.
+func (s *Service) UpdateProject(ctx context.Context, userID, id uuid.UUID, p ProjectPatch, expected *int64) (Project, error) {
 	if err := freeform.Check(p.Settings, freeform.Settings, "/settings"); err != nil {
 		return Project{}, err
 	}

@@ -99,8 +99,8 @@ func (s *Service) CreateSession(ctx context.Context, userID uuid.UUID, f Session
 	return out, err
 }
 
-// Session returns one of the user's sessions.
-func (s *Service) Session(ctx context.Context, userID, id uuid.UUID) (Session, error) {
+// GetSession returns one of the user's sessions.
+func (s *Service) GetSession(ctx context.Context, userID, id uuid.UUID) (Session, error) {
 	row, err := s.store.Queries().GetSession(ctx, db.GetSessionParams{ID: id, UserID: userID})
 	if errors.Is(err, pgx.ErrNoRows) {
 		return Session{}, notFound("session")
@@ -110,8 +110,8 @@ func (s *Service) Session(ctx context.Context, userID, id uuid.UUID) (Session, e
 	return sessionFromRow(row), nil
 }
 
-// Sessions pages through the user's sessions, most recently active first.
-func (s *Service) Sessions(ctx context.Context, userID uuid.UUID, f SessionFilter, req page.Request) (page.Page[Session], error) {
+// ListSessions pages through the user's sessions, most recently active first.
+func (s *Service) ListSessions(ctx context.Context, userID uuid.UUID, f SessionFilter, req page.Request) (page.Page[Session], error) {
 	return page.Fetch(ctx, s.cursors, page.List[db.Session, page.TimeID]{
 		Name: "sessions", Owner: userID, Filter: f,
 		Fetch: func(ctx context.Context, after *page.TimeID, limit int32) ([]db.Session, error) {
@@ -130,8 +130,8 @@ func (s *Service) Sessions(ctx context.Context, userID uuid.UUID, f SessionFilte
 	}, req, sessionFromRow)
 }
 
-// PatchSession renames, archives or moves a session.
-func (s *Service) PatchSession(ctx context.Context, userID, id uuid.UUID, p SessionPatch, expected *int64) (Session, error) {
+// UpdateSession renames, archives or moves a session.
+func (s *Service) UpdateSession(ctx context.Context, userID, id uuid.UUID, p SessionPatch, expected *int64) (Session, error) {
 	var out Session
 	err := s.store.InTx(ctx, func(q *db.Queries) error {
 		row, err := q.GetSessionForUpdate(ctx, db.GetSessionForUpdateParams{ID: id, UserID: userID})
@@ -177,8 +177,8 @@ func (s *Service) DeleteSession(ctx context.Context, userID, id uuid.UUID, expec
 	})
 }
 
-// SessionTotals sums the user's sessions.
-func (s *Service) SessionTotals(ctx context.Context, userID uuid.UUID) (Totals, error) {
+// GetSessionTotals sums the user's sessions.
+func (s *Service) GetSessionTotals(ctx context.Context, userID uuid.UUID) (Totals, error) {
 	r, err := s.store.Queries().SessionTotals(ctx, userID)
 	if err != nil {
 		return Totals{}, err
