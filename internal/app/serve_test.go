@@ -166,7 +166,7 @@ func TestClientThatNeverReadsIsCutOff(t *testing.T) {
 	userID, sessionID := subject(t, token), uuid.MustParse(sess.ID)
 	content, _ := json.Marshal(strings.Repeat("z", size))
 	for range messages {
-		if _, err := s.app.Workspace.AppendMessage(t.Context(), userID, sessionID, workspace.NewMessage{Role: "user", Content: content}); err != nil {
+		if _, err := s.app.Workspace.CreateMessage(t.Context(), userID, sessionID, workspace.NewMessage{Role: "user", Content: content}); err != nil {
 			t.Fatal(err)
 		}
 	}
