@@ -130,7 +130,7 @@ func TestIdempotencyKeyFormat(t *testing.T) {
 	} {
 		resp, raw := s.Do(t, http.MethodPost, keysPath, `{"name":"x"}`, withKey(owner, key))
 		p := decodeProblem(t, resp, raw, http.StatusBadRequest)
-		if len(p.Errors) == 0 || p.Errors[0].Location != "header" || p.Errors[0].Pointer != "Idempotency-Key" {
+		if firstLocation(p) != "header" || firstPointer(p) != "Idempotency-Key" {
 			t.Errorf("%s: errors = %+v, want a pointer to the Idempotency-Key header", name, p.Errors)
 		}
 	}

@@ -34,7 +34,7 @@ func TestTokenAndSecretResponsesAreNotStored(t *testing.T) {
 		{"refresh", s.Request(t, http.MethodPost, "/v1/auth/refresh", fmt.Sprintf(`{"refresh_token":%q}`, user.RefreshToken), nil), http.StatusOK},
 		{"create api key", s.Request(t, http.MethodPost, "/v1/auth/api-keys", `{"name":"one"}`, idem), http.StatusCreated},
 		{"create api key replayed", s.Request(t, http.MethodPost, "/v1/auth/api-keys", `{"name":"one"}`, idem), http.StatusCreated},
-		{"rotate api key", s.Request(t, http.MethodPost, "/v1/auth/api-keys/"+key.APIKey.ID+"/rotate", nil, user.Bearer()), http.StatusOK},
+		{"rotate api key", s.Request(t, http.MethodPost, "/v1/auth/api-keys/"+key.ApiKey.Id.String()+"/rotate", nil, user.Bearer()), http.StatusOK},
 		// Failures of these operations carry no secret, but the same headers cost nothing.
 		{"login failure", s.Request(t, http.MethodPost, "/v1/auth/login", fmt.Sprintf(`{"email":%q,"password":"wrong password"}`, user.Email), nil), http.StatusUnauthorized},
 	}
