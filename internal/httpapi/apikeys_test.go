@@ -76,10 +76,9 @@ func TestAPIKeyRotationGraceAndExpiry(t *testing.T) {
 	s := testutil.NewServer(t, testutil.WithConfig(func(c *testutil.Config) { c.APIKeyRotateGrace = time.Hour }))
 	owner := s.Register(t, "grace@example.com")
 	k := createKey(t, s, owner, `{"name":"ci"}`)
-	_, raw := s.Do(t, http.MethodPost, "/v1/auth/api-keys/"+k.ApiKey.Id.String()+"/rotate", nil, owner.Bearer())
-	var rotated api.APIKeySecret
-	_ = json.Unmarshal(raw, &rotated)
-	if !strings.Contains(string(raw), `"previous_secret_valid_until":"`) {
+	resp, raw := s.Do(t, http.MethodPost, "/v1/auth/api-keys/"+k.ApiKey.Id.String()+"/rotate", nil, owner.Bearer())
+	rotated := decodeInto[api.APIKeySecret](t, resp, raw, http.StatusOK)
+	if rotated.ApiKey.PreviousSecretValidUntil == nil {
 		t.Errorf("rotation response lacks the grace deadline: %s", raw)
 	}
 	for _, secret := range []string{k.Secret, rotated.Secret} {
@@ -145,11 +144,13 @@ func TestAPIKeyListPagination(t *testing.T) {
 	}
 	// A cursor is bound to its owner: another user cannot page through it.
 	other := s.Register(t, "other-pages@example.com")
-	_, raw = s.Do(t, http.MethodGet, "/v1/auth/api-keys?limit=1", nil, owner.Bearer())
-	var first struct {
-		NextCursor *string `json:"next_cursor"`
+	resp, raw = s.Do(t, http.MethodGet, "/v1/auth/api-keys?limit=1", nil, owner.Bearer())
+	first := decodeInto[api.APIKeyList](t, resp, raw, http.StatusOK)
+	if first.NextCursor == nil {
+		t.Fatalf("a full first page has no next_cursor: %s", raw)
 	}
-	_ = json.Unmarshal(raw, &first)
 	resp, raw = s.Do(t, http.MethodGet, "/v1/auth/api-keys?cursor="+*first.NextCursor, nil, other.Bearer())
-	decodeProblem(t, resp, raw, http.StatusBadRequest)
+	if p := decodeProblem(t, resp, raw, http.StatusBadRequest); p.Code != "invalid_cursor" {
+		t.Errorf("another owner's cursor code %q, want invalid_cursor", p.Code)
+	}
 }

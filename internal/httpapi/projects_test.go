@@ -94,9 +94,7 @@ func TestProjectValidationAndSearch(t *testing.T) {
 	}
 	search := func(q string) []string {
 		resp, body := s.Do(t, http.MethodGet, "/v1/projects?q="+q, nil, u.Bearer())
-		list := decodeInto[struct {
-			Data []api.Project `json:"data"`
-		}](t, resp, body, http.StatusOK)
+		list := decodeInto[api.ProjectList](t, resp, body, http.StatusOK)
 		var out []string
 		for _, p := range list.Data {
 			out = append(out, p.Name)
@@ -124,11 +122,7 @@ func TestProjectValidationAndSearch(t *testing.T) {
 			path += "&cursor=" + cursor
 		}
 		resp, body := s.Do(t, http.MethodGet, path, nil, u.Bearer())
-		pg := decodeInto[struct {
-			Data       []api.Project `json:"data"`
-			HasMore    bool          `json:"has_more"`
-			NextCursor *string       `json:"next_cursor"`
-		}](t, resp, body, http.StatusOK)
+		pg := decodeInto[api.ProjectList](t, resp, body, http.StatusOK)
 		for _, p := range pg.Data {
 			if seen[p.Id.String()] {
 				t.Errorf("%s repeated", p.Name)
@@ -154,13 +148,9 @@ func TestOtherUsersResourcesAreNotFound(t *testing.T) {
 	s := testutil.NewServer(t)
 	owner := s.Register(t, "owner@example.com")
 	eve := s.Register(t, "eve@example.com")
-	_, body := s.Do(t, http.MethodPost, "/v1/projects", `{"name":"secret"}`, owner.Bearer())
-	var p api.Project
-	_ = json.Unmarshal(body, &p)
-	_, body = s.Do(t, http.MethodPost, "/v1/sessions", fmt.Sprintf(`{"project_id":%q,"title":"secret"}`, p.Id.String()), owner.Bearer())
-	var sess api.Session
-	_ = json.Unmarshal(body, &sess)
-	s.Do(t, http.MethodPost, "/v1/sessions/"+sess.Id.String()+"/messages", `{"role":"user","content":"secret"}`, owner.Bearer())
+	p := newProject(t, s, owner, `{"name":"secret"}`)
+	sess := newSession(t, s, owner, fmt.Sprintf(`{"project_id":%q,"title":"secret"}`, p.Id.String()))
+	addMessage(t, s, owner, sess.Id.String(), `{"role":"user","content":"secret"}`)
 
 	routes := []struct{ method, path, body string }{
 		{http.MethodGet, "/v1/projects/%s", ""},
@@ -197,7 +187,10 @@ func TestOtherUsersResourcesAreNotFound(t *testing.T) {
 	resp, body := s.Do(t, http.MethodPost, "/v1/sessions", fmt.Sprintf(`{"project_id":%q}`, p.Id.String()), eve.Bearer())
 	decodeProblem(t, resp, body, http.StatusNotFound)
 	for _, path := range []string{"/v1/projects", "/v1/sessions", "/v1/sessions?q=secret", "/v1/projects?q=secret", "/v1/sessions?project_id=" + p.Id.String()} {
-		_, body := s.Do(t, http.MethodGet, path, nil, eve.Bearer())
+		resp, body := s.Do(t, http.MethodGet, path, nil, eve.Bearer())
+		if resp.StatusCode != http.StatusOK {
+			t.Errorf("%s = %d %s", path, resp.StatusCode, body)
+		}
 		if strings.Contains(string(body), p.Id.String()) || strings.Contains(string(body), sess.Id.String()) {
 			t.Errorf("%s leaks the owner's data: %s", path, body)
 		}

@@ -154,9 +154,7 @@ func TestSessionsFiltersSearchStatsAndTotals(t *testing.T) {
 
 	list := func(q string) []string {
 		resp, raw := s.Do(t, http.MethodGet, "/v1/sessions"+q, nil, u.Bearer())
-		p := decodeInto[struct {
-			Data []api.Session `json:"data"`
-		}](t, resp, raw, http.StatusOK)
+		p := decodeInto[api.SessionList](t, resp, raw, http.StatusOK)
 		var out []string
 		for _, x := range p.Data {
 			out = append(out, x.Id.String())
