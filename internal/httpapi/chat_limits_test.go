@@ -112,7 +112,7 @@ func TestChatRefusesWhatASessionCannotStore(t *testing.T) {
 			resp, raw := env.s.Do(t, http.MethodPost, "/v1/chat/completions", body, env.user.Bearer())
 			p := decodeProblem(t, resp, raw, http.StatusBadRequest)
 			if firstPointer(p) != "/messages/1/content" {
-				t.Errorf("errors %+v, want /messages/1/content", p.Errors)
+				t.Errorf("errors %+v, want /messages/1/content", fieldErrors(p))
 			}
 		})
 	}

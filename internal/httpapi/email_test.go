@@ -97,7 +97,7 @@ func TestRegisterRefusesInvisibleCharacters(t *testing.T) {
 		resp, body := register(t, s, email, strongPassword)
 		p := decodeProblem(t, resp, body, http.StatusBadRequest)
 		if p.Errors == nil || len(*p.Errors) != 1 || firstPointer(p) != "/email" {
-			t.Errorf("%s: errors %+v, want one at /email", name, p.Errors)
+			t.Errorf("%s: errors %+v, want one at /email", name, fieldErrors(p))
 		}
 	}
 }

@@ -53,7 +53,7 @@ func TestUnroutableRequestsAreProblems(t *testing.T) {
 				t.Errorf("Allow = %q, want it to list GET", resp.Header.Get("Allow"))
 			}
 			if tc.name == "invalid path parameter" && (firstLocation(p) != "path" || firstPointer(p) != "asset") {
-				t.Errorf("errors = %+v, want a pointer to the asset path parameter", p.Errors)
+				t.Errorf("errors = %+v, want a pointer to the asset path parameter", fieldErrors(p))
 			}
 		})
 	}

@@ -155,3 +155,19 @@ func rawContent(t *testing.T, m api.Message) []byte {
 	}
 	return b
 }
+
+// fieldErrors renders the problem's field errors as "location pointer" for failure messages.
+func fieldErrors(p api.Problem) []string {
+	if p.Errors == nil {
+		return nil
+	}
+	out := make([]string, 0, len(*p.Errors))
+	for _, fe := range *p.Errors {
+		ptr := ""
+		if fe.Pointer != nil {
+			ptr = *fe.Pointer
+		}
+		out = append(out, string(fe.Location)+" "+ptr)
+	}
+	return out
+}

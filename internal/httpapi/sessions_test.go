@@ -135,7 +135,7 @@ func TestMessageListingOrderFiltersAndScrolling(t *testing.T) {
 	resp, raw := s.Do(t, http.MethodGet, "/v1/sessions/"+other.Id.String()+"/messages?after="+ids[0], nil, u.Bearer())
 	p := decodeProblem(t, resp, raw, http.StatusBadRequest)
 	if firstPointer(p) != "after" {
-		t.Errorf("foreign message id as a bound: %+v", p.Errors)
+		t.Errorf("foreign message id as a bound: %+v", fieldErrors(p))
 	}
 	resp, raw = s.Do(t, http.MethodGet, "/v1/sessions/"+sess.Id.String()+"/messages?cursor=abc", nil, u.Bearer())
 	decodeProblem(t, resp, raw, http.StatusBadRequest)
