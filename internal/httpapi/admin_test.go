@@ -2,7 +2,6 @@ package httpapi_test
 
 import (
 	"encoding/json"
-	"fmt"
 	"net/http"
 	"regexp"
 	"strconv"
@@ -12,11 +11,6 @@ import (
 
 	"github.com/ccbackend/ccbackend/internal/testutil"
 )
-
-func login(t *testing.T, s *testutil.Server, email, password string) (*http.Response, []byte) {
-	t.Helper()
-	return s.Do(t, http.MethodPost, "/v1/auth/login", fmt.Sprintf(`{"email":%q,"password":%q}`, email, password), nil)
-}
 
 func TestLockoutAndAdminUnlock(t *testing.T) {
 	t.Parallel()

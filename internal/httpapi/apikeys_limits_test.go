@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ccbackend/ccbackend/gen/api"
 	"github.com/ccbackend/ccbackend/internal/config"
 	"github.com/ccbackend/ccbackend/internal/testutil"
 )
@@ -19,7 +20,7 @@ func TestAPIKeyCapPerUser(t *testing.T) {
 	const maxKeys = 3
 	s := testutil.NewServer(t, testutil.WithConfig(func(c *config.Config) { c.MaxAPIKeysPerUser = maxKeys }))
 	u := s.Register(t, "many-keys@example.com")
-	var first apiKeySecret
+	var first api.APIKeySecret
 	for i := range maxKeys {
 		k := createKey(t, s, u, `{"name":"k"}`)
 		if i == 0 {
@@ -30,7 +31,7 @@ func TestAPIKeyCapPerUser(t *testing.T) {
 	if p := decodeProblem(t, resp, raw, http.StatusConflict); p.Code != "api_key_limit_reached" {
 		t.Fatalf("beyond the cap: code %q", p.Code)
 	}
-	if resp, raw := s.Do(t, http.MethodDelete, keysPath+"/"+first.APIKey.ID, nil, u.Bearer()); resp.StatusCode != http.StatusNoContent {
+	if resp, raw := s.Do(t, http.MethodDelete, keysPath+"/"+first.ApiKey.Id.String(), nil, u.Bearer()); resp.StatusCode != http.StatusNoContent {
 		t.Fatalf("revoke = %d %s", resp.StatusCode, raw)
 	}
 	createKey(t, s, u, `{"name":"in the freed place"}`)

@@ -9,36 +9,9 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/ccbackend/ccbackend/gen/api"
 	"github.com/ccbackend/ccbackend/internal/testutil"
 )
-
-type apiKeySecret struct {
-	APIKey struct {
-		ID         string  `json:"id"`
-		Prefix     string  `json:"prefix"`
-		LastUsedAt *string `json:"last_used_at"`
-	} `json:"api_key"`
-	Secret string `json:"secret"`
-}
-
-func createKey(t *testing.T, s *testutil.Server, owner testutil.Session, body string) apiKeySecret {
-	t.Helper()
-	resp, raw := s.Do(t, http.MethodPost, "/v1/auth/api-keys", body, owner.Bearer())
-	if resp.StatusCode != http.StatusCreated {
-		t.Fatalf("create key = %d %s", resp.StatusCode, raw)
-	}
-	var k apiKeySecret
-	if err := json.Unmarshal(raw, &k); err != nil {
-		t.Fatal(err)
-	}
-	return k
-}
-
-func status(t *testing.T, s *testutil.Server, header map[string]string) int {
-	t.Helper()
-	resp, _ := s.Do(t, http.MethodGet, "/v1/auth/profile", nil, header)
-	return resp.StatusCode
-}
 
 func TestAPIKeys(t *testing.T) {
 	t.Parallel()
@@ -46,8 +19,8 @@ func TestAPIKeys(t *testing.T) {
 	owner := s.Register(t, "keys@example.com")
 	eve := s.Register(t, "eve@example.com")
 	k := createKey(t, s, owner, `{"name":"laptop"}`)
-	if !strings.HasPrefix(k.Secret, "ccb_") || len(k.Secret) < 40 || !strings.HasPrefix(k.Secret, k.APIKey.Prefix) {
-		t.Fatalf("secret %q prefix %q", k.Secret, k.APIKey.Prefix)
+	if !strings.HasPrefix(k.Secret, "ccb_") || len(k.Secret) < 40 || !strings.HasPrefix(k.Secret, k.ApiKey.Prefix) {
+		t.Fatalf("secret %q prefix %q", k.Secret, k.ApiKey.Prefix)
 	}
 	// Both ways of presenting the key authenticate as its owner.
 	for name, h := range map[string]map[string]string{
@@ -72,15 +45,15 @@ func TestAPIKeys(t *testing.T) {
 		t.Fatalf("list = %d %s", resp.StatusCode, raw)
 	}
 	// Another user's key is a 404, the same as a missing one.
-	for _, path := range []string{"/v1/auth/api-keys/" + k.APIKey.ID, "/v1/auth/api-keys/" + uuid.NewString()} {
+	for _, path := range []string{"/v1/auth/api-keys/" + k.ApiKey.Id.String(), "/v1/auth/api-keys/" + uuid.NewString()} {
 		resp, body := s.Do(t, http.MethodDelete, path, nil, eve.Bearer())
 		decodeProblem(t, resp, body, http.StatusNotFound)
 		resp, body = s.Do(t, http.MethodPost, path+"/rotate", nil, eve.Bearer())
 		decodeProblem(t, resp, body, http.StatusNotFound)
 	}
 	// Rotation without grace: the old secret stops at once.
-	resp, raw = s.Do(t, http.MethodPost, "/v1/auth/api-keys/"+k.APIKey.ID+"/rotate", nil, owner.Bearer())
-	var rotated apiKeySecret
+	resp, raw = s.Do(t, http.MethodPost, "/v1/auth/api-keys/"+k.ApiKey.Id.String()+"/rotate", nil, owner.Bearer())
+	var rotated api.APIKeySecret
 	if resp.StatusCode != http.StatusOK || json.Unmarshal(raw, &rotated) != nil || rotated.Secret == k.Secret {
 		t.Fatalf("rotate = %d %s", resp.StatusCode, raw)
 	}
@@ -88,7 +61,7 @@ func TestAPIKeys(t *testing.T) {
 		t.Error("rotation without grace: old secret must fail, new must work")
 	}
 	// Revocation ends the key.
-	if resp, _ := s.Do(t, http.MethodDelete, "/v1/auth/api-keys/"+k.APIKey.ID, nil, owner.Bearer()); resp.StatusCode != http.StatusNoContent {
+	if resp, _ := s.Do(t, http.MethodDelete, "/v1/auth/api-keys/"+k.ApiKey.Id.String(), nil, owner.Bearer()); resp.StatusCode != http.StatusNoContent {
 		t.Fatalf("revoke = %d", resp.StatusCode)
 	}
 	if got := status(t, s, map[string]string{"X-API-Key": rotated.Secret}); got != http.StatusUnauthorized {
@@ -103,10 +76,9 @@ func TestAPIKeyRotationGraceAndExpiry(t *testing.T) {
 	s := testutil.NewServer(t, testutil.WithConfig(func(c *testutil.Config) { c.APIKeyRotateGrace = time.Hour }))
 	owner := s.Register(t, "grace@example.com")
 	k := createKey(t, s, owner, `{"name":"ci"}`)
-	_, raw := s.Do(t, http.MethodPost, "/v1/auth/api-keys/"+k.APIKey.ID+"/rotate", nil, owner.Bearer())
-	var rotated apiKeySecret
-	_ = json.Unmarshal(raw, &rotated)
-	if !strings.Contains(string(raw), `"previous_secret_valid_until":"`) {
+	resp, raw := s.Do(t, http.MethodPost, "/v1/auth/api-keys/"+k.ApiKey.Id.String()+"/rotate", nil, owner.Bearer())
+	rotated := decodeInto[api.APIKeySecret](t, resp, raw, http.StatusOK)
+	if rotated.ApiKey.PreviousSecretValidUntil == nil {
 		t.Errorf("rotation response lacks the grace deadline: %s", raw)
 	}
 	for _, secret := range []string{k.Secret, rotated.Secret} {
@@ -131,7 +103,7 @@ func TestAPIKeyListPagination(t *testing.T) {
 	owner := s.Register(t, "pages@example.com")
 	want := map[string]bool{}
 	for _, n := range []string{"a", "b", "c"} {
-		want[createKey(t, s, owner, `{"name":"`+n+`"}`).APIKey.ID] = true
+		want[createKey(t, s, owner, `{"name":"`+n+`"}`).ApiKey.Id.String()] = true
 	}
 	seen := map[string]bool{}
 	cursor := ""
@@ -172,11 +144,13 @@ func TestAPIKeyListPagination(t *testing.T) {
 	}
 	// A cursor is bound to its owner: another user cannot page through it.
 	other := s.Register(t, "other-pages@example.com")
-	_, raw = s.Do(t, http.MethodGet, "/v1/auth/api-keys?limit=1", nil, owner.Bearer())
-	var first struct {
-		NextCursor *string `json:"next_cursor"`
+	resp, raw = s.Do(t, http.MethodGet, "/v1/auth/api-keys?limit=1", nil, owner.Bearer())
+	first := decodeInto[api.APIKeyList](t, resp, raw, http.StatusOK)
+	if first.NextCursor == nil {
+		t.Fatalf("a full first page has no next_cursor: %s", raw)
 	}
-	_ = json.Unmarshal(raw, &first)
 	resp, raw = s.Do(t, http.MethodGet, "/v1/auth/api-keys?cursor="+*first.NextCursor, nil, other.Bearer())
-	decodeProblem(t, resp, raw, http.StatusBadRequest)
+	if p := decodeProblem(t, resp, raw, http.StatusBadRequest); p.Code != "invalid_cursor" {
+		t.Errorf("another owner's cursor code %q, want invalid_cursor", p.Code)
+	}
 }

@@ -27,7 +27,7 @@ type guardEnv struct {
 func newGuardEnv(t *testing.T) guardEnv {
 	t.Helper()
 	env := newChatEnv(t)
-	return guardEnv{chatEnv: env, session: newSession(t, env.s, env.user, `{}`).ID}
+	return guardEnv{chatEnv: env, session: newSession(t, env.s, env.user, `{}`).Id.String()}
 }
 
 // chatBody is a valid chat completion request with extra members added at the end.

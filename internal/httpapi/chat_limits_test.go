@@ -101,18 +101,18 @@ func TestChatRefusesWhatASessionCannotStore(t *testing.T) {
 	proj := newProject(t, env.s, env.user, `{"name":"store"}`)
 	big := strings.Repeat("x", 100)
 	cases := []struct{ name, target, content string }{
-		{"NUL in a session", `"session_id":"` + sess.ID + `"`, `"a\u0000b"`},
-		{"NUL in a text part", `"session_id":"` + sess.ID + `"`, `[{"type":"text","text":"a\u0000b"}]`},
-		{"too large for a session", `"session_id":"` + sess.ID + `"`, `"` + big + `"`},
-		{"NUL in a new project session", `"project_id":"` + proj.ID + `"`, `"a\u0000b"`},
+		{"NUL in a session", `"session_id":"` + sess.Id.String() + `"`, `"a\u0000b"`},
+		{"NUL in a text part", `"session_id":"` + sess.Id.String() + `"`, `[{"type":"text","text":"a\u0000b"}]`},
+		{"too large for a session", `"session_id":"` + sess.Id.String() + `"`, `"` + big + `"`},
+		{"NUL in a new project session", `"project_id":"` + proj.Id.String() + `"`, `"a\u0000b"`},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			body := `{"model":"` + chatModel + `",` + tc.target + `,"messages":[{"role":"system","content":"s"},{"role":"user","content":` + tc.content + `}]}`
 			resp, raw := env.s.Do(t, http.MethodPost, "/v1/chat/completions", body, env.user.Bearer())
 			p := decodeProblem(t, resp, raw, http.StatusBadRequest)
-			if len(p.Errors) == 0 || !strings.HasPrefix(p.Errors[0].Pointer, "/messages/1/content") {
-				t.Errorf("errors %+v, want /messages/1/content", p.Errors)
+			if !strings.HasPrefix(firstPointer(p), "/messages/1/content") {
+				t.Errorf("errors %+v, want /messages/1/content…", fieldErrors(p))
 			}
 		})
 	}
@@ -120,7 +120,7 @@ func TestChatRefusesWhatASessionCannotStore(t *testing.T) {
 		t.Errorf("%d upstream requests for refused exchanges", n)
 	}
 	var sessions int
-	if err := env.s.App.Store.Pool.QueryRow(t.Context(), "SELECT count(*) FROM sessions WHERE project_id = $1", proj.ID).Scan(&sessions); err != nil || sessions != 0 {
+	if err := env.s.App.Store.Pool.QueryRow(t.Context(), "SELECT count(*) FROM sessions WHERE project_id = $1", proj.Id.String()).Scan(&sessions); err != nil || sessions != 0 {
 		t.Errorf("%d sessions created in the project (%v), want 0", sessions, err)
 	}
 	// Without a session nothing is stored, so content too large for a session is answered; a NUL
@@ -130,8 +130,8 @@ func TestChatRefusesWhatASessionCannotStore(t *testing.T) {
 		t.Errorf("large content without a session: %d %s", resp.StatusCode, raw)
 	}
 	resp, raw := env.s.Do(t, http.MethodPost, "/v1/chat/completions", `{"model":"`+chatModel+`","messages":[{"role":"user","content":"a\u0000b"}]}`, env.user.Bearer())
-	if p := decodeProblem(t, resp, raw, http.StatusBadRequest); len(p.Errors) == 0 || p.Errors[0].Pointer != "/messages/0/content" {
-		t.Errorf("NUL without a session: errors %+v, want /messages/0/content", p.Errors)
+	if p := decodeProblem(t, resp, raw, http.StatusBadRequest); firstPointer(p) != "/messages/0/content" {
+		t.Errorf("NUL without a session: errors %+v, want /messages/0/content", fieldErrors(p))
 	}
 }
 
@@ -143,7 +143,7 @@ func TestChatReportsAnExchangeItCouldNotStore(t *testing.T) {
 	env := newChatEnv(t)
 	sess := newSession(t, env.s, env.user, `{"title":"lossy"}`)
 	ask := func(stream bool) (*http.Response, []byte) {
-		body := `{"model":"` + chatModel + `","session_id":"` + sess.ID + `","stream":` + map[bool]string{true: "true", false: "false"}[stream] +
+		body := `{"model":"` + chatModel + `","session_id":"` + sess.Id.String() + `","stream":` + map[bool]string{true: "true", false: "false"}[stream] +
 			`,"messages":[{"role":"user","content":"say it"}]}`
 		return env.s.Do(t, http.MethodPost, "/v1/chat/completions", body, env.user.Bearer())
 	}
@@ -155,7 +155,7 @@ func TestChatReportsAnExchangeItCouldNotStore(t *testing.T) {
 			Code, Message string
 		} `json:"session_error"`
 	}](t, resp, raw, http.StatusOK)
-	if c.SessionID != sess.ID || c.SessionError == nil || c.SessionError.Code != "exchange_not_stored" || !strings.Contains(c.SessionError.Message, "NUL") {
+	if c.SessionID != sess.Id.String() || c.SessionError == nil || c.SessionError.Code != "exchange_not_stored" || !strings.Contains(c.SessionError.Message, "NUL") {
 		t.Errorf("non-streamed: %s", raw)
 	}
 
@@ -203,10 +203,4 @@ func streamEvents(t *testing.T, resp *http.Response, raw []byte) []string {
 		out = append(out, data)
 	}
 	return out
-}
-
-func newProject(t *testing.T, s *testutil.Server, u testutil.Session, body string) projectJSON {
-	t.Helper()
-	resp, raw := s.Do(t, http.MethodPost, "/v1/projects", body, u.Bearer())
-	return decodeInto[projectJSON](t, resp, raw, http.StatusCreated)
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/openai/openai-go/v3/option"
 	"github.com/openai/openai-go/v3/shared"
 
+	"github.com/ccbackend/ccbackend/gen/api"
 	"github.com/ccbackend/ccbackend/internal/llm/llmtest"
 	"github.com/ccbackend/ccbackend/internal/testutil"
 )
@@ -183,7 +184,7 @@ func TestChatStopReasonsAndErrors(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			resp, body := env.s.Do(t, http.MethodPost, "/v1/chat/completions", tc.body, env.user.Bearer())
 			p := decodeProblem(t, resp, body, tc.status)
-			if len(p.Errors) == 0 || p.Errors[0].Pointer != tc.pointer {
+			if firstPointer(p) != tc.pointer {
 				t.Errorf("errors %+v, want %s", p.Errors, tc.pointer)
 			}
 		})
@@ -212,14 +213,14 @@ func TestChatPersistsIntoSession(t *testing.T) {
 	env := newChatEnv(t)
 	sess := newSession(t, env.s, env.user, `{"title":"chat"}`)
 	env.fake.Enqueue(llmtest.TextStream("msg_8", chatModel, "first answer"))
-	body := `{"model":"` + chatModel + `","session_id":"` + sess.ID + `","messages":[{"role":"user","content":"first question"}]}`
+	body := `{"model":"` + chatModel + `","session_id":"` + sess.Id.String() + `","messages":[{"role":"user","content":"first question"}]}`
 	resp, raw := env.s.Do(t, http.MethodPost, "/v1/chat/completions", body, env.user.Bearer())
-	if resp.StatusCode != http.StatusOK || !strings.Contains(string(raw), `"session_id":"`+sess.ID) || !strings.Contains(string(raw), `"cost":{`) {
+	if resp.StatusCode != http.StatusOK || !strings.Contains(string(raw), `"session_id":"`+sess.Id.String()) || !strings.Contains(string(raw), `"cost":{`) {
 		t.Fatalf("completion %d %s", resp.StatusCode, raw)
 	}
 	// The next turn asks for the stored history: the upstream sees both earlier messages.
 	env.fake.Enqueue(llmtest.TextStream("msg_9", chatModel, "second answer"))
-	body = `{"model":"` + chatModel + `","session_id":"` + sess.ID + `","use_session_history":true,"messages":[{"role":"user","content":"second question"}]}`
+	body = `{"model":"` + chatModel + `","session_id":"` + sess.Id.String() + `","use_session_history":true,"messages":[{"role":"user","content":"second question"}]}`
 	if resp, raw := env.s.Do(t, http.MethodPost, "/v1/chat/completions", body, env.user.Bearer()); resp.StatusCode != http.StatusOK {
 		t.Fatalf("second %d %s", resp.StatusCode, raw)
 	}
@@ -229,12 +230,12 @@ func TestChatPersistsIntoSession(t *testing.T) {
 			t.Errorf("history not sent upstream: %s lacks %q", up, want)
 		}
 	}
-	resp, raw = env.s.Do(t, http.MethodGet, "/v1/sessions/"+sess.ID+"/messages", nil, env.user.Bearer())
-	p := decodeInto[messagePage](t, resp, raw, http.StatusOK)
+	resp, raw = env.s.Do(t, http.MethodGet, "/v1/sessions/"+sess.Id.String()+"/messages", nil, env.user.Bearer())
+	p := decodeInto[api.MessageList](t, resp, raw, http.StatusOK)
 	if len(p.Data) != 4 || p.Data[1].Role != "assistant" || p.Data[3].Role != "assistant" {
 		t.Fatalf("stored messages %s", raw)
 	}
-	resp, raw = env.s.Do(t, http.MethodGet, "/v1/chat/completions/"+sess.ID+"/status", nil, env.user.Bearer())
+	resp, raw = env.s.Do(t, http.MethodGet, "/v1/chat/completions/"+sess.Id.String()+"/status", nil, env.user.Bearer())
 	st := decodeInto[map[string]any](t, resp, raw, http.StatusOK)
 	if st["is_running"] != false || st["message_count"] != float64(4) || st["total_tokens"].(float64) <= 0 || st["total_cost"].(float64) <= 0 {
 		t.Errorf("status %s", raw)
@@ -262,11 +263,11 @@ func TestChatCancelStopsUpstream(t *testing.T) {
 			defer cancel()
 			stream := env.client.Chat.Completions.NewStreaming(ctx, openai.ChatCompletionNewParams{
 				Model: chatModel, Messages: []openai.ChatCompletionMessageParamUnion{openai.UserMessage("go slowly")}},
-				option.WithJSONSet("session_id", sess.ID))
+				option.WithJSONSet("session_id", sess.Id.String()))
 			if !stream.Next() {
 				t.Fatalf("no first chunk: %v", stream.Err())
 			}
-			resp, raw := env.s.Do(t, http.MethodGet, "/v1/chat/completions/"+sess.ID+"/status", nil, env.user.Bearer())
+			resp, raw := env.s.Do(t, http.MethodGet, "/v1/chat/completions/"+sess.Id.String()+"/status", nil, env.user.Bearer())
 			if st := decodeInto[map[string]any](t, resp, raw, http.StatusOK); st["is_running"] != true {
 				t.Fatalf("status while streaming %s", raw)
 			}
@@ -277,7 +278,7 @@ func TestChatCancelStopsUpstream(t *testing.T) {
 					target = env.s.Twin(t) // same database and Redis: the cancel travels by pub/sub
 					start = time.Now()
 				}
-				resp, raw := target.Do(t, http.MethodDelete, "/v1/chat/completions/"+sess.ID, nil, env.user.Bearer())
+				resp, raw := target.Do(t, http.MethodDelete, "/v1/chat/completions/"+sess.Id.String(), nil, env.user.Bearer())
 				if st := decodeInto[map[string]any](t, resp, raw, http.StatusOK); st["cancelled"] != true {
 					t.Fatalf("cancel %s", raw)
 				}

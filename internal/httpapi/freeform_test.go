@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/ccbackend/ccbackend/gen/api"
 	"github.com/ccbackend/ccbackend/internal/testutil"
 )
 
@@ -66,14 +67,14 @@ func TestFreeFormJSONIsBounded(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			resp, raw := s.Do(t, c.method, c.path, mustJSON(t, c.body), u.Bearer())
 			p := decodeProblem(t, resp, raw, http.StatusBadRequest)
-			if len(p.Errors) == 0 || p.Errors[0].Pointer != c.pointer {
+			if firstPointer(p) != c.pointer {
 				t.Errorf("errors = %+v, want pointer %s", p.Errors, c.pointer)
 			}
 		})
 	}
 	// Nothing was stored: the session has no messages, the project keeps its settings.
 	resp, raw := s.Do(t, http.MethodGet, "/v1/sessions/"+session+"/messages", nil, u.Bearer())
-	var msgs messagePage
+	var msgs api.MessageList
 	if resp.StatusCode != http.StatusOK || json.Unmarshal(raw, &msgs) != nil || len(msgs.Data) != 0 {
 		t.Errorf("messages after refusals = %d %s", resp.StatusCode, raw)
 	}
@@ -103,7 +104,7 @@ func TestListPagesStopAtTheByteBudget(t *testing.T) {
 			path += "&cursor=" + cursor
 		}
 		resp, raw := s.Do(t, http.MethodGet, path, nil, u.Bearer())
-		var pg messagePage
+		var pg api.MessageList
 		if resp.StatusCode != http.StatusOK || json.Unmarshal(raw, &pg) != nil {
 			t.Fatalf("page %d = %d", pages, resp.StatusCode)
 		}

@@ -130,8 +130,8 @@ func TestIdempotencyKeyFormat(t *testing.T) {
 	} {
 		resp, raw := s.Do(t, http.MethodPost, keysPath, `{"name":"x"}`, withKey(owner, key))
 		p := decodeProblem(t, resp, raw, http.StatusBadRequest)
-		if len(p.Errors) == 0 || p.Errors[0].Location != "header" || p.Errors[0].Pointer != "Idempotency-Key" {
-			t.Errorf("%s: errors = %+v, want a pointer to the Idempotency-Key header", name, p.Errors)
+		if firstLocation(p) != "header" || firstPointer(p) != "Idempotency-Key" {
+			t.Errorf("%s: errors = %+v, want a pointer to the Idempotency-Key header", name, fieldErrors(p))
 		}
 	}
 	if resp, raw := s.Do(t, http.MethodPost, keysPath, `{"name":"x"}`, withKey(owner, strings.Repeat("k", 255))); resp.StatusCode != http.StatusCreated {

@@ -11,11 +11,6 @@ import (
 // lockoutThreshold is the default CCB_LOCKOUT_THRESHOLD the test servers run with.
 const lockoutThreshold = 5
 
-func loginAs(t *testing.T, s *testutil.Server, field, identifier, password string) (*http.Response, []byte) {
-	t.Helper()
-	return s.Do(t, http.MethodPost, "/v1/auth/login", fmt.Sprintf(`{%q:%q,"password":%q}`, field, identifier, password), nil)
-}
-
 func assertLocked(t *testing.T, resp *http.Response, body []byte, what string) {
 	t.Helper()
 	p := decodeProblem(t, resp, body, http.StatusTooManyRequests)

@@ -23,7 +23,7 @@ func TestMessageTimesFollowSeqUnderConcurrentWriters(t *testing.T) {
 	for range writers {
 		wg.Go(func() {
 			<-start
-			resp, raw := s.Do(t, http.MethodPost, "/v1/sessions/"+sess.ID+"/messages", `{"role":"user","content":"x"}`, u.Bearer())
+			resp, raw := s.Do(t, http.MethodPost, "/v1/sessions/"+sess.Id.String()+"/messages", `{"role":"user","content":"x"}`, u.Bearer())
 			if resp.StatusCode != http.StatusCreated {
 				t.Errorf("append = %d %s", resp.StatusCode, raw)
 			}
@@ -31,7 +31,7 @@ func TestMessageTimesFollowSeqUnderConcurrentWriters(t *testing.T) {
 	}
 	close(start)
 	wg.Wait()
-	resp, raw := s.Do(t, http.MethodGet, "/v1/sessions/"+sess.ID+"/messages?limit=200", nil, u.Bearer())
+	resp, raw := s.Do(t, http.MethodGet, "/v1/sessions/"+sess.Id.String()+"/messages?limit=200", nil, u.Bearer())
 	page := decodeInto[api.MessageList](t, resp, raw, http.StatusOK)
 	if len(page.Data) != writers {
 		t.Fatalf("%d messages, want %d", len(page.Data), writers)

@@ -35,7 +35,7 @@ func TestTokenAndSecretResponsesAreNotStored(t *testing.T) {
 		{"create api key", s.Request(t, http.MethodPost, "/v1/auth/api-keys", `{"name":"one"}`, idem), http.StatusCreated},
 		// A replay never shows the secret again (409 secret_not_replayable), and is not stored either.
 		{"create api key replayed", s.Request(t, http.MethodPost, "/v1/auth/api-keys", `{"name":"one"}`, idem), http.StatusConflict},
-		{"rotate api key", s.Request(t, http.MethodPost, "/v1/auth/api-keys/"+key.APIKey.ID+"/rotate", nil, user.Bearer()), http.StatusOK},
+		{"rotate api key", s.Request(t, http.MethodPost, "/v1/auth/api-keys/"+key.ApiKey.Id.String()+"/rotate", nil, user.Bearer()), http.StatusOK},
 		// Failures of these operations carry no secret, but the same headers cost nothing.
 		{"login failure", s.Request(t, http.MethodPost, "/v1/auth/login", fmt.Sprintf(`{"email":%q,"password":"wrong password"}`, user.Email), nil), http.StatusUnauthorized},
 	}

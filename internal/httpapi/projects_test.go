@@ -9,50 +9,22 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/ccbackend/ccbackend/gen/api"
 	"github.com/ccbackend/ccbackend/internal/testutil"
 )
-
-type projectJSON struct {
-	ID          string         `json:"id"`
-	Name        string         `json:"name"`
-	Description *string        `json:"description"`
-	Path        *string        `json:"path"`
-	Settings    map[string]any `json:"settings"`
-	Version     int64          `json:"version"`
-}
-
-func decodeInto[T any](t *testing.T, resp *http.Response, body []byte, status int) T {
-	t.Helper()
-	if resp.StatusCode != status {
-		t.Fatalf("status %d, want %d: %s", resp.StatusCode, status, body)
-	}
-	var v T
-	if err := json.Unmarshal(body, &v); err != nil {
-		t.Fatalf("decode %s: %v", body, err)
-	}
-	return v
-}
-
-func with(h map[string]string, k, v string) map[string]string {
-	out := map[string]string{k: v}
-	for key, val := range h {
-		out[key] = val
-	}
-	return out
-}
 
 func TestProjectsCRUDAndETags(t *testing.T) {
 	t.Parallel()
 	s := testutil.NewServer(t)
 	u := s.Register(t, "proj@example.com")
 	resp, body := s.Do(t, http.MethodPost, "/v1/projects", `{"name":"Alpha","description":"d","path":"/src/alpha","settings":{"model":"claude"}}`, u.Bearer())
-	p := decodeInto[projectJSON](t, resp, body, http.StatusCreated)
+	p := decodeInto[api.Project](t, resp, body, http.StatusCreated)
 	if resp.Header.Get("ETag") != `"1"` || p.Version != 1 {
 		t.Fatalf("ETag %q version %d", resp.Header.Get("ETag"), p.Version)
 	}
 	// PATCH with the current ETag; null clears a field, absent keeps it.
-	resp, body = s.Do(t, http.MethodPatch, "/v1/projects/"+p.ID, `{"description":null,"name":"Alpha 2"}`, with(u.Bearer(), "If-Match", `"1"`))
-	p2 := decodeInto[projectJSON](t, resp, body, http.StatusOK)
+	resp, body = s.Do(t, http.MethodPatch, "/v1/projects/"+p.Id.String(), `{"description":null,"name":"Alpha 2"}`, with(u.Bearer(), "If-Match", `"1"`))
+	p2 := decodeInto[api.Project](t, resp, body, http.StatusOK)
 	if p2.Description != nil || p2.Name != "Alpha 2" || p2.Path == nil || *p2.Path != "/src/alpha" || resp.Header.Get("ETag") != `"2"` {
 		t.Fatalf("patched %+v ETag %s", p2, resp.Header.Get("ETag"))
 	}
@@ -64,30 +36,30 @@ func TestProjectsCRUDAndETags(t *testing.T) {
 		if m.body != "" {
 			b = m.body
 		}
-		resp, raw := s.Do(t, m.method, "/v1/projects/"+p.ID, b, with(u.Bearer(), "If-Match", `"1"`))
+		resp, raw := s.Do(t, m.method, "/v1/projects/"+p.Id.String(), b, with(u.Bearer(), "If-Match", `"1"`))
 		decodeProblem(t, resp, raw, http.StatusPreconditionFailed)
 	}
-	resp, body = s.Do(t, http.MethodGet, "/v1/projects/"+p.ID, nil, u.Bearer())
-	if got := decodeInto[projectJSON](t, resp, body, http.StatusOK); got.Name != "Alpha 2" || got.Version != 2 {
+	resp, body = s.Do(t, http.MethodGet, "/v1/projects/"+p.Id.String(), nil, u.Bearer())
+	if got := decodeInto[api.Project](t, resp, body, http.StatusOK); got.Name != "Alpha 2" || got.Version != 2 {
 		t.Fatalf("after stale writes: %+v", got)
 	}
 	// PUT replaces: fields left out are reset.
-	resp, body = s.Do(t, http.MethodPut, "/v1/projects/"+p.ID, `{"name":"Beta"}`, with(u.Bearer(), "If-Match", resp.Header.Get("ETag")))
-	p3 := decodeInto[projectJSON](t, resp, body, http.StatusOK)
+	resp, body = s.Do(t, http.MethodPut, "/v1/projects/"+p.Id.String(), `{"name":"Beta"}`, with(u.Bearer(), "If-Match", resp.Header.Get("ETag")))
+	p3 := decodeInto[api.Project](t, resp, body, http.StatusOK)
 	if p3.Name != "Beta" || p3.Path != nil || len(p3.Settings) != 0 || p3.Version != 3 {
 		t.Fatalf("replaced %+v", p3)
 	}
 	// A session in the project survives the project's deletion, detached.
-	resp, body = s.Do(t, http.MethodPost, "/v1/sessions", fmt.Sprintf(`{"project_id":%q,"title":"t"}`, p.ID), u.Bearer())
-	sess := decodeInto[sessionJSON](t, resp, body, http.StatusCreated)
-	if resp, _ := s.Do(t, http.MethodDelete, "/v1/projects/"+p.ID, nil, with(u.Bearer(), "If-Match", `"3"`)); resp.StatusCode != http.StatusNoContent {
+	resp, body = s.Do(t, http.MethodPost, "/v1/sessions", fmt.Sprintf(`{"project_id":%q,"title":"t"}`, p.Id.String()), u.Bearer())
+	sess := decodeInto[api.Session](t, resp, body, http.StatusCreated)
+	if resp, _ := s.Do(t, http.MethodDelete, "/v1/projects/"+p.Id.String(), nil, with(u.Bearer(), "If-Match", `"3"`)); resp.StatusCode != http.StatusNoContent {
 		t.Fatalf("delete = %d", resp.StatusCode)
 	}
-	resp, body = s.Do(t, http.MethodGet, "/v1/sessions/"+sess.ID, nil, u.Bearer())
-	if got := decodeInto[sessionJSON](t, resp, body, http.StatusOK); got.ProjectID != nil || got.Version != sess.Version+1 {
-		t.Errorf("after the project's deletion the session has project_id %v, version %d (was %d)", got.ProjectID, got.Version, sess.Version)
+	resp, body = s.Do(t, http.MethodGet, "/v1/sessions/"+sess.Id.String(), nil, u.Bearer())
+	if got := decodeInto[api.Session](t, resp, body, http.StatusOK); got.ProjectId != nil || got.Version != sess.Version+1 {
+		t.Errorf("after the project's deletion the session has project_id %v, version %d (was %d)", got.ProjectId, got.Version, sess.Version)
 	}
-	resp, body = s.Do(t, http.MethodGet, "/v1/projects/"+p.ID, nil, u.Bearer())
+	resp, body = s.Do(t, http.MethodGet, "/v1/projects/"+p.Id.String(), nil, u.Bearer())
 	decodeProblem(t, resp, body, http.StatusNotFound)
 }
 
@@ -107,7 +79,7 @@ func TestProjectValidationAndSearch(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			resp, body := s.Do(t, http.MethodPost, "/v1/projects", tc.body, u.Bearer())
 			p := decodeProblem(t, resp, body, http.StatusBadRequest)
-			if tc.pointer != "" && (len(p.Errors) == 0 || p.Errors[0].Pointer != tc.pointer) {
+			if tc.pointer != "" && (firstPointer(p) != tc.pointer) {
 				t.Errorf("errors %+v, want pointer %s", p.Errors, tc.pointer)
 			}
 		})
@@ -116,15 +88,13 @@ func TestProjectValidationAndSearch(t *testing.T) {
 	for _, n := range names {
 		b, _ := json.Marshal(map[string]string{"name": n})
 		resp, body := s.Do(t, http.MethodPost, "/v1/projects", string(b), u.Bearer())
-		if got := decodeInto[projectJSON](t, resp, body, http.StatusCreated); got.Name != n {
+		if got := decodeInto[api.Project](t, resp, body, http.StatusCreated); got.Name != n {
 			t.Errorf("name round trip %q → %q", n, got.Name)
 		}
 	}
 	search := func(q string) []string {
 		resp, body := s.Do(t, http.MethodGet, "/v1/projects?q="+q, nil, u.Bearer())
-		list := decodeInto[struct {
-			Data []projectJSON `json:"data"`
-		}](t, resp, body, http.StatusOK)
+		list := decodeInto[api.ProjectList](t, resp, body, http.StatusOK)
 		var out []string
 		for _, p := range list.Data {
 			out = append(out, p.Name)
@@ -152,16 +122,12 @@ func TestProjectValidationAndSearch(t *testing.T) {
 			path += "&cursor=" + cursor
 		}
 		resp, body := s.Do(t, http.MethodGet, path, nil, u.Bearer())
-		pg := decodeInto[struct {
-			Data       []projectJSON `json:"data"`
-			HasMore    bool          `json:"has_more"`
-			NextCursor *string       `json:"next_cursor"`
-		}](t, resp, body, http.StatusOK)
+		pg := decodeInto[api.ProjectList](t, resp, body, http.StatusOK)
 		for _, p := range pg.Data {
-			if seen[p.ID] {
+			if seen[p.Id.String()] {
 				t.Errorf("%s repeated", p.Name)
 			}
-			seen[p.ID] = true
+			seen[p.Id.String()] = true
 		}
 		if !pg.HasMore {
 			break
@@ -182,13 +148,9 @@ func TestOtherUsersResourcesAreNotFound(t *testing.T) {
 	s := testutil.NewServer(t)
 	owner := s.Register(t, "owner@example.com")
 	eve := s.Register(t, "eve@example.com")
-	_, body := s.Do(t, http.MethodPost, "/v1/projects", `{"name":"secret"}`, owner.Bearer())
-	var p projectJSON
-	_ = json.Unmarshal(body, &p)
-	_, body = s.Do(t, http.MethodPost, "/v1/sessions", fmt.Sprintf(`{"project_id":%q,"title":"secret"}`, p.ID), owner.Bearer())
-	var sess sessionJSON
-	_ = json.Unmarshal(body, &sess)
-	s.Do(t, http.MethodPost, "/v1/sessions/"+sess.ID+"/messages", `{"role":"user","content":"secret"}`, owner.Bearer())
+	p := newProject(t, s, owner, `{"name":"secret"}`)
+	sess := newSession(t, s, owner, fmt.Sprintf(`{"project_id":%q,"title":"secret"}`, p.Id.String()))
+	addMessage(t, s, owner, sess.Id.String(), `{"role":"user","content":"secret"}`)
 
 	routes := []struct{ method, path, body string }{
 		{http.MethodGet, "/v1/projects/%s", ""},
@@ -203,9 +165,9 @@ func TestOtherUsersResourcesAreNotFound(t *testing.T) {
 		{http.MethodPost, "/v1/sessions/%s/messages", `{"role":"user","content":"hi"}`},
 	}
 	for _, r := range routes {
-		id := sess.ID
+		id := sess.Id.String()
 		if strings.HasPrefix(r.path, "/v1/projects") {
-			id = p.ID
+			id = p.Id.String()
 		}
 		t.Run(r.method+" "+r.path, func(t *testing.T) {
 			var b any
@@ -222,16 +184,19 @@ func TestOtherUsersResourcesAreNotFound(t *testing.T) {
 		})
 	}
 	// Nor can Eve attach a session to the owner's project, or find it in lists and search.
-	resp, body := s.Do(t, http.MethodPost, "/v1/sessions", fmt.Sprintf(`{"project_id":%q}`, p.ID), eve.Bearer())
+	resp, body := s.Do(t, http.MethodPost, "/v1/sessions", fmt.Sprintf(`{"project_id":%q}`, p.Id.String()), eve.Bearer())
 	decodeProblem(t, resp, body, http.StatusNotFound)
-	for _, path := range []string{"/v1/projects", "/v1/sessions", "/v1/sessions?q=secret", "/v1/projects?q=secret", "/v1/sessions?project_id=" + p.ID} {
-		_, body := s.Do(t, http.MethodGet, path, nil, eve.Bearer())
-		if strings.Contains(string(body), p.ID) || strings.Contains(string(body), sess.ID) {
+	for _, path := range []string{"/v1/projects", "/v1/sessions", "/v1/sessions?q=secret", "/v1/projects?q=secret", "/v1/sessions?project_id=" + p.Id.String()} {
+		resp, body := s.Do(t, http.MethodGet, path, nil, eve.Bearer())
+		if resp.StatusCode != http.StatusOK {
+			t.Errorf("%s = %d %s", path, resp.StatusCode, body)
+		}
+		if strings.Contains(string(body), p.Id.String()) || strings.Contains(string(body), sess.Id.String()) {
 			t.Errorf("%s leaks the owner's data: %s", path, body)
 		}
 	}
 	// The owner's data is intact.
-	resp, body = s.Do(t, http.MethodGet, "/v1/sessions/"+sess.ID+"/stats", nil, owner.Bearer())
+	resp, body = s.Do(t, http.MethodGet, "/v1/sessions/"+sess.Id.String()+"/stats", nil, owner.Bearer())
 	if st := decodeInto[map[string]any](t, resp, body, http.StatusOK); st["message_count"] != float64(1) {
 		t.Errorf("owner's stats %v", st)
 	}
@@ -271,11 +236,11 @@ func TestWorkspaceCreatesAreIdempotent(t *testing.T) {
 	sess := newSession(t, s, u, `{}`)
 	mh := with(u.Bearer(), "Idempotency-Key", "msg-1")
 	for i := 0; i < 2; i++ {
-		if resp, raw := s.Do(t, http.MethodPost, "/v1/sessions/"+sess.ID+"/messages", `{"role":"user","content":"hi"}`, mh); resp.StatusCode != http.StatusCreated {
+		if resp, raw := s.Do(t, http.MethodPost, "/v1/sessions/"+sess.Id.String()+"/messages", `{"role":"user","content":"hi"}`, mh); resp.StatusCode != http.StatusCreated {
 			t.Fatalf("message %d = %d %s", i, resp.StatusCode, raw)
 		}
 	}
-	resp, body = s.Do(t, http.MethodGet, "/v1/sessions/"+sess.ID+"/stats", nil, u.Bearer())
+	resp, body = s.Do(t, http.MethodGet, "/v1/sessions/"+sess.Id.String()+"/stats", nil, u.Bearer())
 	if st := decodeInto[map[string]any](t, resp, body, http.StatusOK); st["message_count"] != float64(1) {
 		t.Errorf("a replayed message was stored twice: %v", st)
 	}

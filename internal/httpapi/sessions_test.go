@@ -8,42 +8,9 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/ccbackend/ccbackend/gen/api"
 	"github.com/ccbackend/ccbackend/internal/testutil"
 )
-
-type sessionJSON struct {
-	ID           string  `json:"id"`
-	ProjectID    *string `json:"project_id"`
-	Title        *string `json:"title"`
-	Status       string  `json:"status"`
-	MessageCount int64   `json:"message_count"`
-	Version      int64   `json:"version"`
-}
-
-type messageJSON struct {
-	ID      string          `json:"id"`
-	Seq     int64           `json:"seq"`
-	Role    string          `json:"role"`
-	Content json.RawMessage `json:"content"`
-}
-
-type messagePage struct {
-	Data       []messageJSON `json:"data"`
-	HasMore    bool          `json:"has_more"`
-	NextCursor *string       `json:"next_cursor"`
-}
-
-func newSession(t *testing.T, s *testutil.Server, u testutil.Session, body string) sessionJSON {
-	t.Helper()
-	resp, raw := s.Do(t, http.MethodPost, "/v1/sessions", body, u.Bearer())
-	return decodeInto[sessionJSON](t, resp, raw, http.StatusCreated)
-}
-
-func addMessage(t *testing.T, s *testutil.Server, u testutil.Session, sessionID, body string) messageJSON {
-	t.Helper()
-	resp, raw := s.Do(t, http.MethodPost, "/v1/sessions/"+sessionID+"/messages", body, u.Bearer())
-	return decodeInto[messageJSON](t, resp, raw, http.StatusCreated)
-}
 
 func TestMessagesRoundTripByteForByte(t *testing.T) {
 	t.Parallel()
@@ -62,16 +29,16 @@ func TestMessagesRoundTripByteForByte(t *testing.T) {
 			meta = meta[:1000]
 		}
 		b, _ := json.Marshal(map[string]any{"role": "user", "content": text, "metadata": map[string]any{"k": meta}})
-		m := addMessage(t, s, u, sess.ID, string(b))
+		m := addMessage(t, s, u, sess.Id.String(), string(b))
 		var got string
-		if err := json.Unmarshal(m.Content, &got); err != nil || got != text {
+		if err := json.Unmarshal(rawContent(t, m), &got); err != nil || got != text {
 			t.Errorf("content changed: %q", truncateString(got))
 		}
 	}
 	parts := `[{"type":"text","text":"look at this"},{"type":"image_url","image_url":{"url":"data:image/png;base64,iVBORw0KGgo=","detail":"low"}}]`
-	m := addMessage(t, s, u, sess.ID, `{"role":"user","content":`+parts+`}`)
+	m := addMessage(t, s, u, sess.Id.String(), `{"role":"user","content":`+parts+`}`)
 	var gotParts, wantParts any
-	_ = json.Unmarshal(m.Content, &gotParts)
+	_ = json.Unmarshal(rawContent(t, m), &gotParts)
 	_ = json.Unmarshal([]byte(parts), &wantParts)
 	if fmt.Sprint(gotParts) != fmt.Sprint(wantParts) {
 		t.Errorf("content parts changed: %s", m.Content)
@@ -84,9 +51,9 @@ func TestMessagesRoundTripByteForByte(t *testing.T) {
 	}
 	for _, tc := range bad {
 		t.Run(tc.name, func(t *testing.T) {
-			resp, raw := s.Do(t, http.MethodPost, "/v1/sessions/"+sess.ID+"/messages", tc.body, u.Bearer())
+			resp, raw := s.Do(t, http.MethodPost, "/v1/sessions/"+sess.Id.String()+"/messages", tc.body, u.Bearer())
 			p := decodeProblem(t, resp, raw, http.StatusBadRequest)
-			if len(p.Errors) == 0 || p.Errors[0].Pointer != tc.pointer {
+			if firstPointer(p) != tc.pointer {
 				t.Errorf("errors %+v, want pointer %s", p.Errors, tc.pointer)
 			}
 		})
@@ -94,7 +61,7 @@ func TestMessagesRoundTripByteForByte(t *testing.T) {
 	small := testutil.NewServer(t, testutil.WithConfig(func(c *testutil.Config) { c.MaxMessageBytes = 100 }))
 	v := small.Register(t, "small@example.com")
 	ss := newSession(t, small, v, `{}`)
-	resp, raw := small.Do(t, http.MethodPost, "/v1/sessions/"+ss.ID+"/messages", fmt.Sprintf(`{"role":"user","content":%q}`, strings.Repeat("x", 200)), v.Bearer())
+	resp, raw := small.Do(t, http.MethodPost, "/v1/sessions/"+ss.Id.String()+"/messages", fmt.Sprintf(`{"role":"user","content":%q}`, strings.Repeat("x", 200)), v.Bearer())
 	decodeProblem(t, resp, raw, http.StatusBadRequest)
 }
 
@@ -116,13 +83,13 @@ func TestMessageListingOrderFiltersAndScrolling(t *testing.T) {
 		if i%3 == 0 {
 			role = "assistant"
 		}
-		ids = append(ids, addMessage(t, s, u, sess.ID, fmt.Sprintf(`{"role":%q,"content":"m%d"}`, role, i)).ID)
+		ids = append(ids, addMessage(t, s, u, sess.Id.String(), fmt.Sprintf(`{"role":%q,"content":"m%d"}`, role, i)).Id.String())
 	}
-	list := func(query string) messagePage {
-		resp, raw := s.Do(t, http.MethodGet, "/v1/sessions/"+sess.ID+"/messages"+query, nil, u.Bearer())
-		return decodeInto[messagePage](t, resp, raw, http.StatusOK)
+	list := func(query string) api.MessageList {
+		resp, raw := s.Do(t, http.MethodGet, "/v1/sessions/"+sess.Id.String()+"/messages"+query, nil, u.Bearer())
+		return decodeInto[api.MessageList](t, resp, raw, http.StatusOK)
 	}
-	seqs := func(p messagePage) string {
+	seqs := func(p api.MessageList) string {
 		var out []string
 		for _, m := range p.Data {
 			out = append(out, fmt.Sprint(m.Seq))
@@ -165,12 +132,12 @@ func TestMessageListingOrderFiltersAndScrolling(t *testing.T) {
 		}
 	}
 	other := newSession(t, s, u, `{}`)
-	resp, raw := s.Do(t, http.MethodGet, "/v1/sessions/"+other.ID+"/messages?after="+ids[0], nil, u.Bearer())
+	resp, raw := s.Do(t, http.MethodGet, "/v1/sessions/"+other.Id.String()+"/messages?after="+ids[0], nil, u.Bearer())
 	p := decodeProblem(t, resp, raw, http.StatusBadRequest)
-	if len(p.Errors) == 0 || p.Errors[0].Pointer != "after" {
-		t.Errorf("foreign message id as a bound: %+v", p.Errors)
+	if firstPointer(p) != "after" {
+		t.Errorf("foreign message id as a bound: %+v", fieldErrors(p))
 	}
-	resp, raw = s.Do(t, http.MethodGet, "/v1/sessions/"+sess.ID+"/messages?cursor=abc", nil, u.Bearer())
+	resp, raw = s.Do(t, http.MethodGet, "/v1/sessions/"+sess.Id.String()+"/messages?cursor=abc", nil, u.Bearer())
 	decodeProblem(t, resp, raw, http.StatusBadRequest)
 }
 
@@ -179,51 +146,49 @@ func TestSessionsFiltersSearchStatsAndTotals(t *testing.T) {
 	s := testutil.NewServer(t)
 	u := s.Register(t, "sessions@example.com")
 	resp, raw := s.Do(t, http.MethodPost, "/v1/projects", `{"name":"P"}`, u.Bearer())
-	proj := decodeInto[projectJSON](t, resp, raw, http.StatusCreated)
-	a := newSession(t, s, u, fmt.Sprintf(`{"project_id":%q,"title":"Refactor the parser","model":"claude-sonnet-4-5"}`, proj.ID))
+	proj := decodeInto[api.Project](t, resp, raw, http.StatusCreated)
+	a := newSession(t, s, u, fmt.Sprintf(`{"project_id":%q,"title":"Refactor the parser","model":"claude-sonnet-4-5"}`, proj.Id.String()))
 	b := newSession(t, s, u, `{"title":"Unrelated"}`)
-	addMessage(t, s, u, b.ID, `{"role":"user","content":"why does the borrow checker complain"}`)
-	addMessage(t, s, u, b.ID, `{"role":"assistant","content":[{"type":"text","text":"lifetimes elided"}]}`)
+	addMessage(t, s, u, b.Id.String(), `{"role":"user","content":"why does the borrow checker complain"}`)
+	addMessage(t, s, u, b.Id.String(), `{"role":"assistant","content":[{"type":"text","text":"lifetimes elided"}]}`)
 
 	list := func(q string) []string {
 		resp, raw := s.Do(t, http.MethodGet, "/v1/sessions"+q, nil, u.Bearer())
-		p := decodeInto[struct {
-			Data []sessionJSON `json:"data"`
-		}](t, resp, raw, http.StatusOK)
+		p := decodeInto[api.SessionList](t, resp, raw, http.StatusOK)
 		var out []string
 		for _, x := range p.Data {
-			out = append(out, x.ID)
+			out = append(out, x.Id.String())
 		}
 		return out
 	}
-	if got := list("?project_id=" + proj.ID); len(got) != 1 || got[0] != a.ID {
+	if got := list("?project_id=" + proj.Id.String()); len(got) != 1 || got[0] != a.Id.String() {
 		t.Errorf("project filter → %v", got)
 	}
-	if got := list("?q=parser"); len(got) != 1 || got[0] != a.ID {
+	if got := list("?q=parser"); len(got) != 1 || got[0] != a.Id.String() {
 		t.Errorf("title search → %v", got)
 	}
-	if got := list("?q=borrow%20checker"); len(got) != 1 || got[0] != b.ID {
+	if got := list("?q=borrow%20checker"); len(got) != 1 || got[0] != b.Id.String() {
 		t.Errorf("message search → %v", got)
 	}
-	if got := list("?q=lifetimes"); len(got) != 1 || got[0] != b.ID {
+	if got := list("?q=lifetimes"); len(got) != 1 || got[0] != b.Id.String() {
 		t.Errorf("content-part search → %v", got)
 	}
-	if got := list(""); len(got) != 2 || got[0] != b.ID {
+	if got := list(""); len(got) != 2 || got[0] != b.Id.String() {
 		t.Errorf("most recently active first → %v", got)
 	}
 	// Archive with If-Match from the ETag.
-	resp, _ = s.Do(t, http.MethodGet, "/v1/sessions/"+a.ID, nil, u.Bearer())
-	resp, raw = s.Do(t, http.MethodPatch, "/v1/sessions/"+a.ID, `{"status":"archived","title":null}`, with(u.Bearer(), "If-Match", resp.Header.Get("ETag")))
-	if got := decodeInto[sessionJSON](t, resp, raw, http.StatusOK); got.Status != "archived" || got.Title != nil {
+	resp, _ = s.Do(t, http.MethodGet, "/v1/sessions/"+a.Id.String(), nil, u.Bearer())
+	resp, raw = s.Do(t, http.MethodPatch, "/v1/sessions/"+a.Id.String(), `{"status":"archived","title":null}`, with(u.Bearer(), "If-Match", resp.Header.Get("ETag")))
+	if got := decodeInto[api.Session](t, resp, raw, http.StatusOK); got.Status != "archived" || got.Title != nil {
 		t.Errorf("patched %+v", got)
 	}
-	if got := list("?status=archived"); len(got) != 1 || got[0] != a.ID {
+	if got := list("?status=archived"); len(got) != 1 || got[0] != a.Id.String() {
 		t.Errorf("status filter → %v", got)
 	}
 	resp, raw = s.Do(t, http.MethodGet, "/v1/sessions?status=deleted", nil, u.Bearer())
 	decodeProblem(t, resp, raw, http.StatusBadRequest)
 
-	resp, raw = s.Do(t, http.MethodGet, "/v1/sessions/"+b.ID+"/stats", nil, u.Bearer())
+	resp, raw = s.Do(t, http.MethodGet, "/v1/sessions/"+b.Id.String()+"/stats", nil, u.Bearer())
 	st := decodeInto[map[string]any](t, resp, raw, http.StatusOK)
 	if st["message_count"] != float64(2) || st["first_activity_at"] == nil || st["last_activity_at"] == nil {
 		t.Errorf("stats %v", st)
@@ -233,10 +198,10 @@ func TestSessionsFiltersSearchStatsAndTotals(t *testing.T) {
 	if tot["active_sessions"] != 1 || tot["total_sessions"] != 2 || tot["total_messages"] != 2 {
 		t.Errorf("totals %v", tot)
 	}
-	if resp, _ := s.Do(t, http.MethodDelete, "/v1/sessions/"+b.ID, nil, u.Bearer()); resp.StatusCode != http.StatusNoContent {
+	if resp, _ := s.Do(t, http.MethodDelete, "/v1/sessions/"+b.Id.String(), nil, u.Bearer()); resp.StatusCode != http.StatusNoContent {
 		t.Fatalf("delete = %d", resp.StatusCode)
 	}
-	resp, raw = s.Do(t, http.MethodGet, "/v1/sessions/"+b.ID+"/messages", nil, u.Bearer())
+	resp, raw = s.Do(t, http.MethodGet, "/v1/sessions/"+b.Id.String()+"/messages", nil, u.Bearer())
 	decodeProblem(t, resp, raw, http.StatusNotFound)
 }
 
@@ -252,7 +217,7 @@ func TestSessionTotalsUnderConcurrentInserts(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			for i := 0; i < each; i++ {
-				resp, raw := s.Do(t, http.MethodPost, "/v1/sessions/"+sess.ID+"/messages", `{"role":"user","content":"x"}`, u.Bearer())
+				resp, raw := s.Do(t, http.MethodPost, "/v1/sessions/"+sess.Id.String()+"/messages", `{"role":"user","content":"x"}`, u.Bearer())
 				if resp.StatusCode != http.StatusCreated {
 					t.Errorf("append = %d %s", resp.StatusCode, raw)
 				}
@@ -260,12 +225,12 @@ func TestSessionTotalsUnderConcurrentInserts(t *testing.T) {
 		}()
 	}
 	wg.Wait()
-	resp, raw := s.Do(t, http.MethodGet, "/v1/sessions/"+sess.ID+"/stats", nil, u.Bearer())
+	resp, raw := s.Do(t, http.MethodGet, "/v1/sessions/"+sess.Id.String()+"/stats", nil, u.Bearer())
 	if st := decodeInto[map[string]any](t, resp, raw, http.StatusOK); st["message_count"] != float64(writers*each) {
 		t.Errorf("message_count %v, want %d", st["message_count"], writers*each)
 	}
-	resp, raw = s.Do(t, http.MethodGet, "/v1/sessions/"+sess.ID+"/messages?limit=200", nil, u.Bearer())
-	p := decodeInto[messagePage](t, resp, raw, http.StatusOK)
+	resp, raw = s.Do(t, http.MethodGet, "/v1/sessions/"+sess.Id.String()+"/messages?limit=200", nil, u.Bearer())
+	p := decodeInto[api.MessageList](t, resp, raw, http.StatusOK)
 	for i, m := range p.Data {
 		if m.Seq != int64(i+1) {
 			t.Fatalf("positions are not 1..%d without gaps: message %d has seq %d", writers*each, i, m.Seq)
