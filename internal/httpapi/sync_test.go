@@ -15,6 +15,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/ccbackend/ccbackend/gen/api"
 	"github.com/ccbackend/ccbackend/internal/testutil"
 )
 
@@ -55,50 +56,52 @@ func (d *syncDevice) fork() *syncDevice {
 	return c
 }
 
-type syncChangeJSON struct {
-	Seq     int64          `json:"seq"`
-	Entity  string         `json:"entity"`
-	ID      string         `json:"id"`
-	Op      string         `json:"op"`
-	Project map[string]any `json:"project"`
-	Session map[string]any `json:"session"`
-	Message map[string]any `json:"message"`
-}
-
-type syncPageJSON struct {
-	Data       []syncChangeJSON `json:"data"`
-	HasMore    bool             `json:"has_more"`
-	NextCursor *string          `json:"next_cursor"`
+// payload is a change's object as the device keeps it: the generated type, as JSON, decoded
+// generically (so it compares with the list endpoints' answers). nil for no object.
+func payload[T any](v *T) map[string]any {
+	if v == nil {
+		return nil
+	}
+	raw, err := json.Marshal(v)
+	if err != nil {
+		panic(err)
+	}
+	var m map[string]any
+	if err := json.Unmarshal(raw, &m); err != nil {
+		panic(err)
+	}
+	return m
 }
 
 // apply upserts or deletes one change, checking the feed's invariants on the way.
-func (d *syncDevice) apply(c syncChangeJSON) error {
+func (d *syncDevice) apply(c api.SyncChange) error {
 	if n := len(d.seqs); n > 0 && c.Seq <= d.seqs[n-1] {
 		return fmt.Errorf("seq %d follows %d: not strictly increasing", c.Seq, d.seqs[n-1])
 	}
 	d.seqs = append(d.seqs, c.Seq)
-	objs, ok := d.objects[c.Entity]
+	entity, id := string(c.Entity), c.Id.String()
+	objs, ok := d.objects[entity]
 	if !ok {
 		return fmt.Errorf("seq %d: unknown entity %q", c.Seq, c.Entity)
 	}
-	payloads := map[string]map[string]any{"project": c.Project, "session": c.Session, "message": c.Message}
+	payloads := map[string]map[string]any{"project": payload(c.Project), "session": payload(c.Session), "message": payload(c.Message)}
 	for e, p := range payloads {
-		if e != c.Entity && p != nil {
+		if e != entity && p != nil {
 			return fmt.Errorf("seq %d: a %s change carries a %s", c.Seq, c.Entity, e)
 		}
 	}
-	d.seen[c.ID] = true
-	switch body := payloads[c.Entity]; c.Op {
+	d.seen[id] = true
+	switch body := payloads[entity]; c.Op {
 	case "upsert":
-		if body == nil || body["id"] != c.ID {
-			return fmt.Errorf("seq %d: upsert of %s %s carries %v", c.Seq, c.Entity, c.ID, body)
+		if body == nil || body["id"] != id {
+			return fmt.Errorf("seq %d: upsert of %s %s carries %v", c.Seq, c.Entity, id, body)
 		}
-		objs[c.ID] = body
+		objs[id] = body
 	case "delete":
 		if body != nil {
-			return fmt.Errorf("seq %d: tombstone of %s %s carries an object", c.Seq, c.Entity, c.ID)
+			return fmt.Errorf("seq %d: tombstone of %s %s carries an object", c.Seq, c.Entity, id)
 		}
-		delete(objs, c.ID)
+		delete(objs, id)
 	default:
 		return fmt.Errorf("seq %d: op %q", c.Seq, c.Op)
 	}
@@ -107,8 +110,8 @@ func (d *syncDevice) apply(c syncChangeJSON) error {
 
 // pull fetches and applies one page after the stored cursor, then stores next_cursor. It uses
 // no *testing.T, so goroutines may call it (the transport still validates the contract).
-func (d *syncDevice) pull(s *testutil.Server, limit int) (syncPageJSON, error) {
-	var page syncPageJSON
+func (d *syncDevice) pull(s *testutil.Server, limit int) (api.SyncPage, error) {
+	var page api.SyncPage
 	path := fmt.Sprintf("%s/v1/sync?limit=%d", s.URL, limit)
 	if d.cursor != "" {
 		path += "&cursor=" + url.QueryEscape(d.cursor)
@@ -136,7 +139,7 @@ func (d *syncDevice) pull(s *testutil.Server, limit int) (syncPageJSON, error) {
 		return page, fmt.Errorf("sync page %s: %w", raw, err)
 	}
 	switch {
-	case page.NextCursor == nil || *page.NextCursor == "":
+	case page.NextCursor == "":
 		return page, fmt.Errorf("sync page without next_cursor: %s", raw)
 	case len(page.Data) > limit:
 		return page, fmt.Errorf("sync page of %d changes, limit %d", len(page.Data), limit)
@@ -148,7 +151,7 @@ func (d *syncDevice) pull(s *testutil.Server, limit int) (syncPageJSON, error) {
 			return page, err
 		}
 	}
-	d.cursor = *page.NextCursor
+	d.cursor = page.NextCursor
 	return page, nil
 }
 
@@ -407,7 +410,7 @@ func TestSyncConvergesAcrossDevicesAndUsers(t *testing.T) {
 		t.Fatalf("caught-up sync = %+v, %v", page, err)
 	}
 	next := syncCreate(t, s, phone, "/v1/projects", map[string]any{"name": "after the empty page"})
-	if page, err = devA.pull(s, 3); err != nil || len(page.Data) != 1 || page.Data[0].ID != next || page.Data[0].Op != "upsert" || page.HasMore {
+	if page, err = devA.pull(s, 3); err != nil || len(page.Data) != 1 || page.Data[0].Id.String() != next || page.Data[0].Op != "upsert" || page.HasMore {
 		t.Fatalf("sync after the empty page = %+v, %v", page, err)
 	}
 }
@@ -428,7 +431,7 @@ func TestSyncCursors(t *testing.T) {
 	first := dev.cursor
 	p := syncCreate(t, s, alice, "/v1/projects", map[string]any{"name": "one"})
 	syncCreate(t, s, alice, "/v1/projects", map[string]any{"name": "two"})
-	if page, err = dev.pull(s, 1); err != nil || len(page.Data) != 1 || page.Data[0].ID != p || !page.HasMore {
+	if page, err = dev.pull(s, 1); err != nil || len(page.Data) != 1 || page.Data[0].Id.String() != p || !page.HasMore {
 		t.Fatalf("sync from the empty feed's cursor = %+v, %v", page, err)
 	}
 	listed, _ := syncCall(t, s, alice, http.MethodGet, "/v1/projects?limit=1", nil, http.StatusOK, "")
