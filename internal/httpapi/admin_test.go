@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ccbackend/ccbackend/gen/api"
 	"github.com/ccbackend/ccbackend/internal/testutil"
 )
 
@@ -37,12 +38,12 @@ func TestLockoutAndAdminUnlock(t *testing.T) {
 
 	// The admin sees the lock and lifts it.
 	resp, body = s.Do(t, http.MethodGet, "/v1/admin/users?email=LOCKED@", nil, admin.Bearer())
-	if resp.StatusCode != http.StatusOK || !strings.Contains(string(body), `"locked_until":"`) {
-		t.Fatalf("admin list = %d %s", resp.StatusCode, body)
+	if list := decodeInto[api.AdminUserList](t, resp, body, http.StatusOK); len(list.Data) != 1 || list.Data[0].LockedUntil == nil {
+		t.Fatalf("admin list: want the one locked user with locked_until: %s", body)
 	}
 	resp, body = s.Do(t, http.MethodPatch, "/v1/admin/users/"+u.UserID, `{"unlock":true}`, admin.Bearer())
-	if resp.StatusCode != http.StatusOK || !strings.Contains(string(body), `"locked_until":null`) {
-		t.Fatalf("unlock = %d %s", resp.StatusCode, body)
+	if unlocked := decodeInto[api.AdminUser](t, resp, body, http.StatusOK); unlocked.LockedUntil != nil {
+		t.Fatalf("unlock left locked_until: %s", body)
 	}
 	s.Login(t, u.Email, u.Password)
 	assertAudit(t, s, admin, "auth.lockout", 2)
@@ -92,8 +93,8 @@ func TestAdminRolesStatusAndAudit(t *testing.T) {
 	}
 	// Disable: sign-in answers 403 and sessions end.
 	resp, body = s.Do(t, http.MethodPatch, "/v1/admin/users/"+u.UserID, `{"is_active":false}`, admin.Bearer())
-	if resp.StatusCode != http.StatusOK || !strings.Contains(string(body), `"is_active":false`) {
-		t.Fatalf("disable = %d %s", resp.StatusCode, body)
+	if disabled := decodeInto[api.AdminUser](t, resp, body, http.StatusOK); disabled.IsActive {
+		t.Fatalf("disable left the user active: %s", body)
 	}
 	if got := status(t, s, promoted.Bearer()); got != http.StatusUnauthorized {
 		t.Errorf("disabled user's session = %d", got)
