@@ -35,16 +35,10 @@ var replayedHeaders = []string{echo.HeaderContentType, "ETag", echo.HeaderLocati
 // `x-idempotent-replay: without-secret`: their success shows a secret once, so it is never kept
 // nor replayed.
 func secretBearingRoutes(spec *openapi3.T) map[string]bool {
-	out := map[string]bool{}
-	for path, item := range spec.Paths.Map() {
-		echoPath := specParam.ReplaceAllString(path, ":$1")
-		for method, op := range item.Operations() {
-			if mode, _ := op.Extensions["x-idempotent-replay"].(string); mode == "without-secret" {
-				out[method+" "+echoPath] = true
-			}
-		}
-	}
-	return out
+	return routesWhere(spec, func(_ *openapi3.PathItem, op *openapi3.Operation) bool {
+		mode, _ := op.Extensions["x-idempotent-replay"].(string)
+		return mode == "without-secret"
+	})
 }
 
 // errSecretNotReplayable answers a retry of a secret-bearing create that succeeded.
@@ -64,16 +58,9 @@ func noteCreated(ctx context.Context, id uuid.UUID) {
 // idempotentRoutes are the "METHOD /echo/:path" routes whose operation declares the
 // Idempotency-Key header: an operation opts in through the spec, nowhere else.
 func idempotentRoutes(spec *openapi3.T) map[string]bool {
-	out := map[string]bool{}
-	for path, item := range spec.Paths.Map() {
-		echoPath := specParam.ReplaceAllString(path, ":$1")
-		for method, op := range item.Operations() {
-			if declaresHeader(item.Parameters, idempotencyKeyHeader) || declaresHeader(op.Parameters, idempotencyKeyHeader) {
-				out[method+" "+echoPath] = true
-			}
-		}
-	}
-	return out
+	return routesWhere(spec, func(item *openapi3.PathItem, op *openapi3.Operation) bool {
+		return declaresHeader(item.Parameters, idempotencyKeyHeader) || declaresHeader(op.Parameters, idempotencyKeyHeader)
+	})
 }
 
 func declaresHeader(params openapi3.Parameters, name string) bool {

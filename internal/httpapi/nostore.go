@@ -11,16 +11,9 @@ import (
 // Cache-Control header: in this contract only the responses that carry a token or secret do, and
 // declaring it is how an operation opts in (nowhere else lists them).
 func noStoreRoutes(spec *openapi3.T) map[string]bool {
-	out := map[string]bool{}
-	for path, item := range spec.Paths.Map() {
-		echoPath := specParam.ReplaceAllString(path, ":$1")
-		for method, op := range item.Operations() {
-			if declaresSuccessHeader(op, echo.HeaderCacheControl) {
-				out[method+" "+echoPath] = true
-			}
-		}
-	}
-	return out
+	return routesWhere(spec, func(_ *openapi3.PathItem, op *openapi3.Operation) bool {
+		return declaresSuccessHeader(op, echo.HeaderCacheControl)
+	})
 }
 
 func declaresSuccessHeader(op *openapi3.Operation, name string) bool {
