@@ -32,7 +32,9 @@ func newSchemaCache() *schemaCache {
 // reach an internal address).
 type refuseLoader struct{}
 
-func (refuseLoader) Load(string) (any, error) { return nil, errors.New("remote schema references are not followed") }
+func (refuseLoader) Load(string) (any, error) {
+	return nil, errors.New("remote schema references are not followed")
+}
 
 func (c *schemaCache) compile(schema json.RawMessage) (*jsonschema.Schema, error) {
 	key := string(schema)
