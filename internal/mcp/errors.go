@@ -45,7 +45,7 @@ func mapError(ctx context.Context, err error) error {
 	case errors.Is(ctx.Err(), context.Canceled):
 		return fmt.Errorf("%w: %v", ErrCancelled, err)
 	case errors.Is(ctx.Err(), context.DeadlineExceeded) || errors.Is(err, context.DeadlineExceeded) || isTimeout(err):
-		return apperr.Wrap(err, apperr.Timeout, CodeTimeout, "the MCP server did not answer in time")
+		return timeoutError(err)
 	case unreachable(err):
 		return apperr.Wrap(err, apperr.BadGateway, CodeUnreachable, "the MCP server could not be reached")
 	}
@@ -88,4 +88,8 @@ func sessionGone(err error) bool {
 	msg := strings.ToLower(err.Error())
 	return strings.Contains(msg, "session") && (strings.Contains(msg, "400") || strings.Contains(msg, "404") ||
 		strings.Contains(msg, "not found") || strings.Contains(msg, "bad request"))
+}
+
+func timeoutError(cause error) error {
+	return apperr.Wrap(cause, apperr.Timeout, CodeTimeout, "the MCP server did not answer in time")
 }
