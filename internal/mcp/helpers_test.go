@@ -3,7 +3,6 @@ package mcp
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"net/netip"
 	"os/exec"
 	"strings"
@@ -123,4 +122,3 @@ func ctxT(t *testing.T) context.Context {
 	return ctx
 }
 
-var _ = errors.Is
