@@ -21,6 +21,7 @@ import (
 	"github.com/ccbackend/ccbackend/internal/config"
 	"github.com/ccbackend/ccbackend/internal/httpapi"
 	"github.com/ccbackend/ccbackend/internal/idempotency"
+	"github.com/ccbackend/ccbackend/internal/metrics"
 	"github.com/ccbackend/ccbackend/internal/page"
 	"github.com/ccbackend/ccbackend/internal/secret"
 	"github.com/ccbackend/ccbackend/internal/store"
@@ -101,7 +102,10 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, version strin
 		return nil, err
 	}
 	idem := idempotency.New(st, idemBox, log)
+	genAI := metrics.NewGenAI(reg, modelIDs(models))
+	reg.MustRegister(metrics.NewPools(st.Pool, rdb, cfg.ReadyTimeout))
 	limits := rateLimits(cfg, rdb)
+	limits.OnReject = genAI.Rejected
 	// Background work owned by the app (cancellation listener) ends with Close.
 	bg, stopBackground := context.WithCancel(context.WithoutCancel(ctx))
 	defer func() {
@@ -109,10 +113,11 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, version strin
 			stopBackground()
 		}
 	}()
-	chatService, err := newChat(bg, cfg, models, st, rdb, ws, limits.Limiter, log)
+	chatService, err := newChat(bg, cfg, models, st, rdb, ws, limits.Limiter, genAI, log)
 	if err != nil {
 		return nil, err
 	}
+	metrics.StreamsActive(reg, chatService.ActiveStreams)
 	handler, err := httpapi.New(httpapi.Deps{
 		Log:            log,
 		Metrics:        httpapi.NewMetrics(reg),
