@@ -1140,21 +1140,7 @@ export interface components {
             server_version?: string;
             /** @description Why the server could not be asked (the pool statistics are still shown). */
             error?: string;
-            pool: {
-                max_conns: number;
-                total_conns: number;
-                acquired_conns: number;
-                idle_conns: number;
-                constructing_conns: number;
-                /** Format: int64 */
-                acquire_count: number;
-                /** Format: int64 */
-                empty_acquire_count: number;
-                /** Format: int64 */
-                canceled_acquire_count: number;
-                /** Format: double */
-                acquire_wait_seconds: number;
-            };
+            pool: components["schemas"]["DebugPostgresPool"];
         };
         DebugRedis: {
             version?: string;
@@ -1163,17 +1149,7 @@ export interface components {
             connected_clients?: number;
             /** @description Why Redis could not be asked (the pool statistics are still shown). */
             error?: string;
-            pool: {
-                max_conns: number;
-                total_conns: number;
-                idle_conns: number;
-                /** Format: int64 */
-                hits: number;
-                /** Format: int64 */
-                misses: number;
-                /** Format: int64 */
-                timeouts: number;
-            };
+            pool: components["schemas"]["DebugRedisPool"];
         };
         DebugMigration: {
             /**
@@ -1194,6 +1170,32 @@ export interface components {
              */
             to: string;
             detach_pending: boolean;
+        };
+        DebugPostgresPool: {
+            max_conns: number;
+            total_conns: number;
+            acquired_conns: number;
+            idle_conns: number;
+            constructing_conns: number;
+            /** Format: int64 */
+            acquire_count: number;
+            /** Format: int64 */
+            empty_acquire_count: number;
+            /** Format: int64 */
+            canceled_acquire_count: number;
+            /** Format: double */
+            acquire_wait_seconds: number;
+        };
+        DebugRedisPool: {
+            max_conns: number;
+            total_conns: number;
+            idle_conns: number;
+            /** Format: int64 */
+            hits: number;
+            /** Format: int64 */
+            misses: number;
+            /** Format: int64 */
+            timeouts: number;
         };
         Project: {
             /** Format: uuid */

@@ -40,6 +40,8 @@
 //   let aPIDebugRedis = try? APIJSONCoding.makeDecoder().decode(APIDebugRedis.self, from: jsonData)
 //   let aPIDebugMigration = try? APIJSONCoding.makeDecoder().decode(APIDebugMigration.self, from: jsonData)
 //   let aPIDebugPartition = try? APIJSONCoding.makeDecoder().decode(APIDebugPartition.self, from: jsonData)
+//   let aPIDebugPostgresPool = try? APIJSONCoding.makeDecoder().decode(APIDebugPostgresPool.self, from: jsonData)
+//   let aPIDebugRedisPool = try? APIJSONCoding.makeDecoder().decode(APIDebugRedisPool.self, from: jsonData)
 //   let aPIProject = try? APIJSONCoding.makeDecoder().decode(APIProject.self, from: jsonData)
 //   let aPIProjectCreate = try? APIJSONCoding.makeDecoder().decode(APIProjectCreate.self, from: jsonData)
 //   let aPIProjectReplace = try? APIJSONCoding.makeDecoder().decode(APIProjectReplace.self, from: jsonData)
