@@ -93,6 +93,9 @@ command -v gcc >/dev/null || missing_pkgs+=(gcc)
 [ -f /usr/include/stdio.h ] || missing_pkgs+=(libc6-dev)
 # The distribution's build, never a browser download of playwright's own (`playwright install`).
 [ -x /usr/bin/chromium ] || missing_pkgs+=(chromium)
+# promtool (Debian package prometheus; only the tool is used, no daemon is started) checks the
+# alert rules and the dashboard queries under deploy/ in make test.
+command -v promtool >/dev/null || missing_pkgs+=(prometheus)
 need_go_install=0
 go_ok || need_go_install=1
 need_node_install=0

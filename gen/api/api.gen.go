@@ -29,6 +29,7 @@ import (
 
 // Defines values for AuditAction.
 const (
+	AuditActionAdminDebugView     AuditAction = "admin.debug_view"
 	AuditActionAdminUserUpdate    AuditAction = "admin.user_update"
 	AuditActionAuthApiKeyCreate   AuditAction = "auth.api_key_create"
 	AuditActionAuthApiKeyRevoke   AuditAction = "auth.api_key_revoke"
@@ -47,6 +48,8 @@ const (
 // Valid indicates whether the value is a known member of the AuditAction enum.
 func (e AuditAction) Valid() bool {
 	switch e {
+	case AuditActionAdminDebugView:
+		return true
 	case AuditActionAdminUserUpdate:
 		return true
 	case AuditActionAuthApiKeyCreate:
@@ -704,6 +707,109 @@ type ContentPartImageUrlDetail string
 
 // ContentPartType defines model for ContentPart.Type.
 type ContentPartType string
+
+// DebugBuild defines model for DebugBuild.
+type DebugBuild struct {
+	// Commit The VCS revision the binary was built from, when the build recorded it.
+	Commit     *string       `json:"commit,omitempty"`
+	CommitTime *apitime.Time `json:"commit_time,omitempty"`
+	GoVersion  string        `json:"go_version"`
+
+	// Modified The working tree had uncommitted changes at build time.
+	Modified *bool  `json:"modified,omitempty"`
+	Version  string `json:"version"`
+}
+
+// DebugInfo defines model for DebugInfo.
+type DebugInfo struct {
+	Build DebugBuild `json:"build"`
+
+	// Config The effective configuration by setting (snake_case field names), secrets redacted.
+	Config     map[string]interface{} `json:"config"`
+	Goroutines int                    `json:"goroutines"`
+	Hostname   string                 `json:"hostname"`
+
+	// InstanceId Minted when the process started; tells replicas apart.
+	InstanceId openapi_types.UUID `json:"instance_id"`
+
+	// McpSessions Open MCP client sessions of this instance; absent until the service has MCP sessions.
+	McpSessions *int           `json:"mcp_sessions,omitempty"`
+	Migration   DebugMigration `json:"migration"`
+
+	// OpenStreams Streamed chat completions this instance is serving.
+	OpenStreams   int           `json:"open_streams"`
+	Postgres      DebugPostgres `json:"postgres"`
+	Redis         DebugRedis    `json:"redis"`
+	StartedAt     apitime.Time  `json:"started_at"`
+	UptimeSeconds float64       `json:"uptime_seconds"`
+
+	// UsagePartitions The monthly partitions of the usage events, in order.
+	UsagePartitions []DebugPartition `json:"usage_partitions"`
+
+	// WsConnections Open WebSocket connections of this instance; absent until the service has WebSockets.
+	WsConnections *int `json:"ws_connections,omitempty"`
+}
+
+// DebugMigration defines model for DebugMigration.
+type DebugMigration struct {
+	// Dirty A migration failed part-way and needs an operator.
+	Dirty bool `json:"dirty"`
+
+	// Version The last applied migration (0 before the first).
+	Version int64 `json:"version"`
+}
+
+// DebugPartition defines model for DebugPartition.
+type DebugPartition struct {
+	DetachPending bool         `json:"detach_pending"`
+	From          apitime.Time `json:"from"`
+	Name          string       `json:"name"`
+
+	// To Exclusive.
+	To apitime.Time `json:"to"`
+}
+
+// DebugPostgres defines model for DebugPostgres.
+type DebugPostgres struct {
+	// Error Why the server could not be asked (the pool statistics are still shown).
+	Error         *string           `json:"error,omitempty"`
+	Pool          DebugPostgresPool `json:"pool"`
+	ServerVersion *string           `json:"server_version,omitempty"`
+}
+
+// DebugPostgresPool defines model for DebugPostgresPool.
+type DebugPostgresPool struct {
+	AcquireCount         int64   `json:"acquire_count"`
+	AcquireWaitSeconds   float64 `json:"acquire_wait_seconds"`
+	AcquiredConns        int     `json:"acquired_conns"`
+	CanceledAcquireCount int64   `json:"canceled_acquire_count"`
+	ConstructingConns    int     `json:"constructing_conns"`
+	EmptyAcquireCount    int64   `json:"empty_acquire_count"`
+	IdleConns            int     `json:"idle_conns"`
+	MaxConns             int     `json:"max_conns"`
+	TotalConns           int     `json:"total_conns"`
+}
+
+// DebugRedis defines model for DebugRedis.
+type DebugRedis struct {
+	ConnectedClients *int `json:"connected_clients,omitempty"`
+
+	// Error Why Redis could not be asked (the pool statistics are still shown).
+	Error           *string        `json:"error,omitempty"`
+	Pool            DebugRedisPool `json:"pool"`
+	UsedMemoryBytes *int64         `json:"used_memory_bytes,omitempty"`
+	Version         *string        `json:"version,omitempty"`
+}
+
+// DebugRedisPool defines model for DebugRedisPool.
+type DebugRedisPool struct {
+	Hits       int64 `json:"hits"`
+	IdleConns  int   `json:"idle_conns"`
+	MaxConns   int   `json:"max_conns"`
+	Misses     int64 `json:"misses"`
+	Timeouts   int64 `json:"timeouts"`
+	TotalConns int   `json:"total_conns"`
+}
 
 // DependencyCheck defines model for DependencyCheck.
 type DependencyCheck struct {
@@ -1995,6 +2101,18 @@ type ClientInterface interface {
 	// Corresponds with GET /v1/chat/completions/{session_id}/status (the `GetChatStatus` operationId).
 	GetChatStatus(ctx context.Context, sessionId SessionID, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// GetDebugInfo Debug information about this instance
+	//
+	// What an operator needs to see first when something is off: the build, uptime and instance,
+	// the PostgreSQL pool and server, the migration version, Redis, the effective configuration
+	// with every secret redacted (secrets show as `[redacted]`, URLs lose their passwords),
+	// goroutines, open streams and the usage partitions. Answered by the instance that serves the
+	// request; every view is recorded in the audit log (`admin.debug_view`). Never contains a
+	// secret, a DSN password or a key.
+	//
+	// Corresponds with GET /v1/debug (the `GetDebugInfo` operationId).
+	GetDebugInfo(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// ListModels The models this server offers
 	//
 	// OpenAI's list shape, so unmodified OpenAI SDKs can list models.
@@ -2950,6 +3068,28 @@ func (c *Client) CancelChatCompletion(ctx context.Context, sessionId SessionID, 
 // Corresponds with GET /v1/chat/completions/{session_id}/status (the `GetChatStatus` operationId).
 func (c *Client) GetChatStatus(ctx context.Context, sessionId SessionID, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewGetChatStatusRequest(c.Server, sessionId)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetDebugInfo Debug information about this instance
+//
+// What an operator needs to see first when something is off: the build, uptime and instance,
+// the PostgreSQL pool and server, the migration version, Redis, the effective configuration
+// with every secret redacted (secrets show as `[redacted]`, URLs lose their passwords),
+// goroutines, open streams and the usage partitions. Answered by the instance that serves the
+// request; every view is recorded in the audit log (`admin.debug_view`). Never contains a
+// secret, a DSN password or a key.
+//
+// Corresponds with GET /v1/debug (the `GetDebugInfo` operationId).
+func (c *Client) GetDebugInfo(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetDebugInfoRequest(c.Server)
 	if err != nil {
 		return nil, err
 	}
@@ -4466,6 +4606,33 @@ func NewGetChatStatusRequest(server string, sessionId SessionID) (*http.Request,
 	}
 
 	operationPath := fmt.Sprintf("/v1/chat/completions/%s/status", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewGetDebugInfoRequest constructs an http.Request for the GetDebugInfo method
+func NewGetDebugInfoRequest(server string) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/debug")
 	if operationPath[0] == '/' {
 		operationPath = "." + operationPath
 	}
@@ -6015,6 +6182,20 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with GET /v1/chat/completions/{session_id}/status (the `GetChatStatus` operationId).
 	GetChatStatusWithResponse(ctx context.Context, sessionId SessionID, reqEditors ...RequestEditorFn) (*GetChatStatusResponse, error)
+
+	// GetDebugInfoWithResponse Debug information about this instance
+	//
+	// What an operator needs to see first when something is off: the build, uptime and instance,
+	// the PostgreSQL pool and server, the migration version, Redis, the effective configuration
+	// with every secret redacted (secrets show as `[redacted]`, URLs lose their passwords),
+	// goroutines, open streams and the usage partitions. Answered by the instance that serves the
+	// request; every view is recorded in the audit log (`admin.debug_view`). Never contains a
+	// secret, a DSN password or a key.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/debug (the `GetDebugInfo` operationId).
+	GetDebugInfoWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetDebugInfoResponse, error)
 
 	// ListModelsWithResponse The models this server offers
 	//
@@ -8023,6 +8204,68 @@ func (r GetChatStatusResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r GetChatStatusResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type GetDebugInfoResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *DebugInfo
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Error
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetDebugInfoResponse) GetJSON200() *DebugInfo {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r GetDebugInfoResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r GetDebugInfoResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r GetDebugInfoResponse) GetApplicationproblemJSONDefault() *Error {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r GetDebugInfoResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetDebugInfoResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetDebugInfoResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetDebugInfoResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -10059,6 +10302,26 @@ func (c *ClientWithResponses) GetChatStatusWithResponse(ctx context.Context, ses
 	return ParseGetChatStatusResponse(rsp)
 }
 
+// GetDebugInfoWithResponse Debug information about this instance
+//
+// What an operator needs to see first when something is off: the build, uptime and instance,
+// the PostgreSQL pool and server, the migration version, Redis, the effective configuration
+// with every secret redacted (secrets show as `[redacted]`, URLs lose their passwords),
+// goroutines, open streams and the usage partitions. Answered by the instance that serves the
+// request; every view is recorded in the audit log (`admin.debug_view`). Never contains a
+// secret, a DSN password or a key.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/debug (the `GetDebugInfo` operationId).
+func (c *ClientWithResponses) GetDebugInfoWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetDebugInfoResponse, error) {
+	rsp, err := c.GetDebugInfo(ctx, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetDebugInfoResponse(rsp)
+}
+
 // ListModelsWithResponse The models this server offers
 //
 // OpenAI's list shape, so unmodified OpenAI SDKs can list models.
@@ -11996,6 +12259,53 @@ func ParseGetChatStatusResponse(rsp *http.Response) (*GetChatStatusResponse, err
 	return response, nil
 }
 
+// ParseGetDebugInfoResponse parses an HTTP response from a GetDebugInfoWithResponse call
+func ParseGetDebugInfoResponse(rsp *http.Response) (*GetDebugInfoResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetDebugInfoResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest DebugInfo
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
 // ParseListModelsResponse parses an HTTP response from a ListModelsWithResponse call
 func ParseListModelsResponse(rsp *http.Response) (*ListModelsResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -13195,6 +13505,9 @@ type ServerInterface interface {
 	// GetChatStatus Whether a session is generating, and its totals
 	// (GET /v1/chat/completions/{session_id}/status)
 	GetChatStatus(ctx echo.Context, sessionId SessionID) error
+	// GetDebugInfo Debug information about this instance
+	// (GET /v1/debug)
+	GetDebugInfo(ctx echo.Context) error
 	// ListModels The models this server offers
 	// (GET /v1/models)
 	ListModels(ctx echo.Context) error
@@ -13644,6 +13957,15 @@ func (w *ServerInterfaceWrapper) GetChatStatus(ctx echo.Context) error {
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.GetChatStatus(ctx, sessionId)
+	return err
+}
+
+// GetDebugInfo converts echo context to params.
+func (w *ServerInterfaceWrapper) GetDebugInfo(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetDebugInfo(ctx)
 	return err
 }
 
@@ -14245,6 +14567,7 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.GET(options.BaseURL+"/v1/admin/users", wrapper.AdminListUsers, options.OperationMiddlewares["adminListUsers"]...)
 	router.PATCH(options.BaseURL+"/v1/admin/users/:id", wrapper.AdminUpdateUser, options.OperationMiddlewares["adminUpdateUser"]...)
 	router.GET(options.BaseURL+"/v1/admin/audit-log", wrapper.AdminListAuditLog, options.OperationMiddlewares["adminListAuditLog"]...)
+	router.GET(options.BaseURL+"/v1/debug", wrapper.GetDebugInfo, options.OperationMiddlewares["getDebugInfo"]...)
 	router.GET(options.BaseURL+"/v1/projects", wrapper.ListProjects, options.OperationMiddlewares["listProjects"]...)
 	router.POST(options.BaseURL+"/v1/projects", wrapper.CreateProject, options.OperationMiddlewares["createProject"]...)
 	router.DELETE(options.BaseURL+"/v1/projects/:id", wrapper.DeleteProject, options.OperationMiddlewares["deleteProject"]...)
@@ -16597,6 +16920,76 @@ func (response GetChatStatusdefaultApplicationProblemPlusJSONResponse) VisitGetC
 	return err
 }
 
+type GetDebugInfoRequestObject struct {
+}
+
+type GetDebugInfoResponseObject interface {
+	VisitGetDebugInfoResponse(w http.ResponseWriter) error
+}
+
+type GetDebugInfo200JSONResponse DebugInfo
+
+func (response GetDebugInfo200JSONResponse) VisitGetDebugInfoResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetDebugInfo401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response GetDebugInfo401ApplicationProblemPlusJSONResponse) VisitGetDebugInfoResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetDebugInfo403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response GetDebugInfo403ApplicationProblemPlusJSONResponse) VisitGetDebugInfoResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetDebugInfodefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response GetDebugInfodefaultApplicationProblemPlusJSONResponse) VisitGetDebugInfoResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type ListModelsRequestObject struct {
 }
 
@@ -18417,6 +18810,9 @@ type StrictServerInterface interface {
 	// GetChatStatus Whether a session is generating, and its totals
 	// (GET /v1/chat/completions/{session_id}/status)
 	GetChatStatus(ctx context.Context, request GetChatStatusRequestObject) (GetChatStatusResponseObject, error)
+	// GetDebugInfo Debug information about this instance
+	// (GET /v1/debug)
+	GetDebugInfo(ctx context.Context, request GetDebugInfoRequestObject) (GetDebugInfoResponseObject, error)
 	// ListModels The models this server offers
 	// (GET /v1/models)
 	ListModels(ctx context.Context, request ListModelsRequestObject) (ListModelsResponseObject, error)
@@ -19373,6 +19769,29 @@ func (sh *strictHandler) GetChatStatus(ctx echo.Context, sessionId SessionID) er
 	return nil
 }
 
+// GetDebugInfo operation middleware
+func (sh *strictHandler) GetDebugInfo(ctx echo.Context) error {
+	var request GetDebugInfoRequestObject
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetDebugInfo(ctx.Request().Context(), request.(GetDebugInfoRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetDebugInfo")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetDebugInfoResponseObject); ok {
+		return validResponse.VisitGetDebugInfoResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
 // ListModels operation middleware
 func (sh *strictHandler) ListModels(ctx echo.Context) error {
 	var request ListModelsRequestObject
@@ -19992,251 +20411,269 @@ func (sh *strictHandler) GetChanges(ctx echo.Context, params GetChangesParams) e
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7L1pchs5uii6FQTfiSgpOkkNll1tKSrOU8lyt7s86FjyqT6n6McEM0ESrSSQBSBFsR2KeHt4i3h/7xru",
-	"Cu4a7kpu4PuAHEgkB1myXdX1p8pKZmL48OGbh0+dRE5zKZgwunP8qTNhNGUK/nlGkwk7k8Iomb2Vl0Yq",
-	"Zh+nTCeK54ZL0TnunGYzOtckFrKr7RvxMTETRoYynZOEKsWZJpQYec0EkYpolihmiJlQQ4QkiZ2C7AyV",
-	"nGmmIpIreTsnUvXF2Yu3u2RK5+SasZzsvH95Rp59f/Sc/M///2nvYLdHLpkwRArCbpiaE8V0LoVmRI5g",
-	"epkzRe0Ke33RiTqK/VpwxdLOsVEFizo6mbAptZthoph2jn/p+OV3PkYdM89Z57ijjeJi3Lm7izrnV3S8",
-	"vPWrCbMTy0Il7DtNbpjSXIoToplICTdkSJNrwgWJX426b6hJJjExkhR5Sg0jmo5YNu91Gou5pdM8s3P3",
-	"O0/6nU5oKReKjqf0rYTDWXkcANs4IiOpyF+vri72Dnr7CHC9DM9NgQTfh4B0F3VyquiUGY89hdJShaEW",
-	"C3ZrBgm8EfszyxW74bLQJKdjdkJkTn8tmF0Yt5/9WjA170QdQad2Xvy2Ab0pvX3NxNhMOsdPDw5DsHv1",
-	"YvUhEp6W8+XUTKrpeLoSQCOpptR0jjtFAW8Gpk7ZNJeGiWT+E5svL+MNvYaLkijmscMii2JGzfFGaTpl",
-	"5JrNyYybSfUELpp9xAU5PCITWShNFMsziwZmwvpCKj7mgmbVJdmBIeJyTab7Hj5g6TGxW4t3CRfaMJra",
-	"s4ElcTEmdEy5OGkspi9gKEpSPhoxZe8kLIjbvRwdHkaEipRQXPdEakZGXGlDLCiZNvY9bXiWEVUIYefA",
-	"D/ef9/rinb/DmkypumYpiW+7vFozbvIYNi8L00XSEhNhSYIDAaGe4uxoxgijyaQvSuKwe0wogtjhIFdE",
-	"F0nCtLYLUWxUaJZ6WCApAeRAIlmhR+10u/Z4W9Dy8OnTqDPlwv99YO+MMUzZMf+fX/r928ODbr9/+/35",
-	"xz/9WxiNRkBIAvc+z7M5kSKbE47XqUaZLPlycJ7azy0BYJlm5OjgEA5ISIs/Y5JMqBgzvdtr3aijZO07",
-	"fBZa9ms+5WZ50Rd0zIjm/2y95Rl8V58rZSNaZKZz/HQ/shPzqSVNh/v7AFj866BcAheGjZmCNVwybckz",
-	"0oDAFdf4++Azr/qd/RjvGZDBH2n6HpHd/pVIYXHX/pPmecYTwMO9XMlhxqZ/+oe2cPlUm+7fFBt1jjv/",
-	"117FpffwV713gV/hpCGqVt6xKc3sullqWfCI8kyTG5rxFFlk5y7qnEkxynjy1RaZuPk1kjcqCLvlGsiO",
-	"R2RY57lSyFS+1CJPBWF2TrJDxZxoQ02hd08qGUdbOjub8GQC63sp1ZCnKRNfGpCJYikThtNMk8wKHpR4",
-	"JCZKZgi9v0jBvvjCgFNbLJRZypQV/YQjUIZywVIy4Vb0mp9Y6CqDbMZTdSIFLv011eY0nfJtAFvKU/aL",
-	"FAgK1WZAYRi7VkN51jnumAnXZCaLLCUZozfMSqY0MfyGEXiXa6OoAXGDVfi3POCUaU3HbLsRS1IFN3Lg",
-	"LsQAJ7pDUmQf8LRz3NkfPh89GT5j3T+PDkbdo+ToSfd58uRp99lof3SQPhkd0O+ZpZeApp3jo/3nUcdw",
-	"AzJlecXLOQsljpPEiqlMpMcOese1Ld1Fn48DZzJlJK4GdQoCsppNYER2Uq7pMONiHJGUTSVQBasjpCxj",
-	"8Icd0M5gsSUiwznhRrNsZKndcE6oZW9MNUfd7ZG3juvNqHbLSU9QZALOTzOLtByRlRYpNyST4x65UHIq",
-	"DbODM0GHGQtPgJKOFRruos5baV7KQqRf8vK9lVaYmVTS7Y69hoYMWSbFWFvxUsspk4IRKwzswjW7UCyR",
-	"IuV2jJeUZ+yLLrmmKVmubGVBp1Whxsi1RRK7fKYsYbEC50kpvdTOEfZyJeUbKuaO/eovyjWIsmI8yC8W",
-	"UahFHS5IJpNrWZgTJ3XSkWGKxO/tH91T+0ds5VUpUm1Fopou/p4a1iJFIRudUg4C9K+FNJTsvDq/eklS",
-	"RUdmNyKsN+6RuN+hhZn0Oyfqh/0T88PRYdzUPpfFtnLS7oXMeDIPz40z5vDG6ol//eFg/2T2w7P99TNX",
-	"EFme9BIhZBF4RrkJjlVJfna4D8KuQCr+T/alryBQ9Tp3BtT8IHIlrZ5h6cdXFAxnLMu6TjQcFoYkVAhp",
-	"SQSBVbCU7MAZUkF4peOAOqcYKEdOXEMCaCUipCMfcm0Uo9MvLq/ZDU5lyjKSK3nDrcQxAjoWgQhyw1Qm",
-	"aYqSsOEgEheG7HCjiZwJ4lg4UhpDcqrtJqWwuyq5IdzI04tXTpPPldUoDUeBHzX4dEBNQ11IqWFdO+Gy",
-	"zhB12G3OFdOrvhFFliGyoEayNAZPN1BPIhRY7Ml91mSoM31a/iFXbMRvw4QCVf9kQhVNDFPaG35QQ4/Q",
-	"3pHIseCaEbzXlUUsSYaDv18/uXlOQ7vytqMBjjVAWaoQxsp3S7oyUF1KlDSAhA6HyVjRhJGcKS7TiMwm",
-	"DFm/zFJvRNBG5lauU9dcjO367gO9u7p6+QualgCeJfSiOhI1sGPh/Co7nBz+gyXGggLx8gwGgNuWIjen",
-	"2UUNT0c00yxaQN0N0LAVE2pGgAOnjdfMHKtBAGO07+U1R+W5udiUGqAT3LCpXkcw3GW9K+egSlH4e0L1",
-	"YOos2+63oZQZoyC31eyU9oXtThZWWJuhOVz7fi8B2ZZ3THM+uEaSs9ledTnQAgOdWFInRcLAjp4Sqkn8",
-	"9+7pxavuT2weW9IYnzqGCTfkmPzIqGIqbruT/3HY6/U66wDiN1CuLAgDK0R/0Mj4aZa9G3WOf1m9Y3j7",
-	"LlqElxW2WCsVuGTG6u0Zc/wBJTSN/gYQ+ZNEFsIQHOaBbntjTcvb/1gHwEPgfQnMbx71/Uo/gH9kLeWa",
-	"clF/erBIy7geoDIZ3p2SmXtvEzC+lxmzX025eIXvHyyAM+oUgv9aMPezhdGdfWbPexn3zjJGlXaI122o",
-	"BiVXLDRT32liBfsMjLT2gaWUtXtWbuguBFGrsp4mOGXlxLGScE+xMdcGLLvwNyyh+gNW4v9UbKSYniz8",
-	"OQD5r/Z97QsrNc2kSgeojZWPlRzxjA1AbS+fOqIwQJa3+BR49PJTdiOv4anFmp6FzAD9ap2oc83muue+",
-	"+xjgWACXc2FUQHijJbhW3qoaZO8i+5FUg7D8tVaSQiOUbsf3xnfV6S5Mx4V5dtRZNnxHHZ5vcH2jjkxA",
-	"n95ObpWFSSTyf49ezn9iqSXlWaHCZ1A3am2wOF3Avu8LY8APOnbqxz3EszpwIo8k1fZrKNBYKwC/MX1j",
-	"59Xhf2y7vq/l+CG4QIXx3zwbKMzkSl4zoUOX02LWAGIJAlK9IO8vD58+I3/7+cr54K1Y0y7HtGphXLTb",
-	"HIBxe/GAae0iG9ynDfHouRWDl++jp58t27jkYpwB9T8h7NZZSakhezcHe5YG7rnvgzuAMQf4uLqSuOfg",
-	"PSycnLVeulo4Wfgwah7J4t4a62mAN3TyZ7DVC8c6aj6zLRQYZxIceAbUoBblw6iprBwerdFWLNbOthnz",
-	"+8PGiH8OEkDLwQaOoemGaxNv1mJch7basf3IhbycXrwCO4wTF7y0umP/cEMdE0r8Cr3BnVsBwzBBaF+U",
-	"AQFGEkrs0Ss55ZrVvfZTmjI0ohMujCpSpsi00AbMI7IwGb+xyvqu0yTgWPrCyEqOtvvzOrMzCYJuDc5q",
-	"CPzwS5xRjUo5mFyIRcC0yBg63gMiTx0hl45+4dRaUM6cUZGwLGDGgefO/r1gy1AFwy3QMm5hzIQLKoBd",
-	"GJmlYGA3Mg/Ja1Hd3bxRAEl9rw1XdbXQ1i1OJE/Y8hZHXHAQ5Khuioh21Z2okyH+2msss0FCs8yydWfI",
-	"G4x4ZlqoChcpuw0ZY6NOJse5kkO9gpdUiy/9aUuHUxkT1zJ/58vZ7F2ZNSgn1ZprQ4UJbrMGlk05sT2O",
-	"KymzM5ply7x44ZhhNSXAA8e7KKoA2CuwRQsnvDRA1LntjmXXPUwm1PQcrtR+6fJpLhWKINSSs86Ym0kx",
-	"7CVyuld6D2v/sqetBM327ICwSETCQly3YWLKMkM3gd0LePEuehjcjSxCfNzEtvogCN1yXLj5+x1WBdNH",
-	"ODFp5RivDy1cQJh0O7x3Cw1IoIlETr92BPveXWkd3VQBSoOWanASBH9xAK8hFUA7qeARogaeKJcRAut2",
-	"4wKSzr2jv8kRmizn/NYwYX/tkSuwmGvnFGWVkFjz6+5ALGtKCpFZGTVurC3GmBXw2Mw4OH6j7XUqPdeG",
-	"TQcjLsZM5YpvSI0LT9DXQecDvBjWxvyF8HjgDzMq8dJPtNEtqs71MS8RXNblk30nGImtnnQcW8FOGCvQ",
-	"UYLeM5aSCuvw6J0TxUVWQxyNzFhUC4Fw8qDQM/ByxA26Ep+gtyPGCQYS1qF7XCRZkbIBgC220qBdLr7L",
-	"prmZk9jBNi4nj/3LIiWxvcPxyeoP4cUFXJzSud0jLj4i/7Ci5ZCNpPJgIb+8ePf2/COobA9BhCqSeQdC",
-	"e4tB7zdIlnoA+kciTt/0dd+YWT7qDa/prAt3PGfi9NV3EJ1iajfae+JPyIizLEWXc8a11X+oQhNDDn+I",
-	"lPCxsDR9+RpM6e2gGhN1bx32wLqI8cLZRuyX+DqQBaFRqxlKM4H5x/yGCTthPbS25cxrmF0NG7DSGDKV",
-	"2gCJglP8ThMXxmu1ybwwZAfWhX/45fkwrIQamsnxriU0GVVjpsgNzQrm48b377FalJa3IyNvnIjdJCH7",
-	"+87z2U5TpsxQb7sLGzYCN3+9ouSJRj0Ue60XNuqIED/K5uQAAvOL3N4PRLky1PpgW/jmVNEsY9mgqS61",
-	"fFjTkHMla0bflfKQe5VQItislI52hBQOiXfthhz9IFyEJJ5Wmrlm/tM8ZyIlEPFZymJGOnTNMvDiuLE2",
-	"m9dqMMsXB2wJRFuKIRKIPixyO8+R4/hTO7gUzPlLF4etIfcyzylR+GgRYz/CgqyoEDYPN8WI0MEuuOXq",
-	"ckZoyJAny7AppGwUaKSufBOyGIKKXCUC1LBzvxU7RTEdOpco4GSplS5EI1r8iSMS08JI+3/PmuLIgv+T",
-	"He2YjAoB/oCo/Ncx+STolN3dNU+kyqISzqEl65kGAba9ng69tTIiGBScSPPRbWp7k0RIMTMyH+RrQH6w",
-	"JcgLzQb+arnI75X362cUV8vLGEckV8zduVIVsncMdR5Pz+3diP0fcdgI583f6zNY6lKJlz5KzrGJ+OGF",
-	"g8cQQEIyRw2CHy5JKrOMKg2x0eixuOYiIEtAep9VFdLwqS+dJn4wU9ywDb/gIi/Mhu+iELDhy0YaNPOt",
-	"fXfJEJOD79rNFtWh0Nyhn2QztfJRTvsFGxbjZYNMu9rgwyCDP6p1bpaQL+LK575ATDZG8A/tTRSGFC7u",
-	"s3bfKjrufxy0rXbhYMqlVxL/whDVDtqM3y+8afEzLMhf0ipcWjiXTMNrMe6FMyQ+NMq9qczwy7YLUygr",
-	"BJHY7jsu42cFY6nGhwAMS7hPCBUkLqG39LI7E4w/q8AYnxDUPiOSshuW2WMEjci+UiP39JoRw24NOpZ2",
-	"wIaCmSL4OKfK6N0eeTWF962CM6SaPTsq7S8f3r/WZCcX44j8I2fjiIz5KCIzNsx3qywDrsmImWQSUsVq",
-	"WLUsvSnwf1FQ8CCvFl/GdYFEYTGR7JQAAti6hDjYK4BjtylVrMPeTVEQF3NBlVlGvo+rIn4XbweeFdi1",
-	"3WG5EAgr85Q3B+/J6gs0aDGRfBG/yyYk/k3paHnoK7co1y377pysufxLy0FtGnK7GDxQTvRxnVjk3PyB",
-	"D5oUuWFaWqfZOTPmjGqr5KVF4hMVgOu4XAUn+XFBuCl1rRPCjQ/jd9aDSlb0VCN0hdPG/r1KNxDSDHCi",
-	"INbWfJWrwQQTVO9vgmcNiD08sl26bMFPyyGUzr0d1v3cFgYQeLCh1bPk/OsdDNs4yJ1gNvAm203FxZqd",
-	"aoPFY4jhNiFyqxz3NfBGizqFg+nCKhu7bCyn9a41k3AClTgargcQ4WqlH0aFgrweMCzrKiUikGCjXTIb",
-	"3DOYlQzZmAoMSMGEVHsdD/f3QQmZMLF7smDiJyOZZXIWuJUb2a3RzOpM1guQxwHawAT67xY0tgHHT+1J",
-	"EfXqDrT7z9Puf+93nw+6Hz8dRM+O7v4tmMnSKKKyVUioHSQJCR/ejDySCqzP1PAhz7iZYx67l6k9taT6",
-	"2r2MIxIEMKHphCkmEohAXme/+wb4TYCSwkE/PAUtRYstcIiqcTH1VZeWL2b5M6GaUPK3y3dvCe4rIkxY",
-	"JpLiL07K3eGlO0FHhIo5SqtQ5sMbx3d7nc1zuUIHGNVW/bE1KHmZNt/7jCtaf4+DhhN5vMMuNctFUX+k",
-	"6HhaenJLyf2ExGC9iu1anDPU76lnwRujIxTkfSvIoKvXj7ZMFDfErXse+L1OekWgzGcggQuUuRcCPJZS",
-	"/KEtMi3giNtAtMiVnOam1W32SuSF5cxJVqRQqAfqpilGUw2IBOYp3XAvbDjXoJaAELAFpttsI2i731bM",
-	"WrYB1QATBQC8MMcmyPHhMdS2jDNhrhyWl8G8HS51Z9GC9vOEJxNCcwyQxYWDQWIk1QnWaLCkQC8Fmn+n",
-	"oRKFZ8L+LuEcMzYMqiZ13X5ZyJ9acbNQWUjKwfoojdwh2Yk6mZx1os6EjyfhoHK1gW3PvhSUB9it2YiJ",
-	"wItRbf2bCQyhOV+AO4GJZH42YZivtZBJSCHvfTDVLc6QmgNkSdHQpXrll17k6xfrvorqc4fW/pKzLC0F",
-	"/NYDLHM20V0+xTAbQp07/vDp01pidjBvXGLGfn0fQ5nOO1FZtMvV03I1w0KYkUu4N8v0DcQb9yvhwrlP",
-	"wci842fG6gJgKMOocScoE58UV21yz0kra3MxqQv7cpAKAfivjGZmsgxcKFa0Zb7UMirIcLxOkdshBq4W",
-	"yD2QzpVNWX8PSzzzXyxNHtW3GoLQ337+qSUd55TkxTDjCWQSQM3J758efL+7LMrQbFyHCiTyBAETtkFe",
-	"t4gj12beHPY0OGhYiSt0067Jx+tvrZ0Ql4PfR7AzO4NdegvwLpeRy+eEbGTctPBfZ9OEAUPzv5ZjLjbN",
-	"tlk01dHEQNVBqLsaQ6oqWu99rmooag/4ZJmktNJqW7FUe/RTR8xq3tonh+uDXB46GcjvbWEpz462K3qw",
-	"MjPlzQaZD6sg5753nL8ezLiJT/ceFUw2tNKBq3U7yXh9xFTIR/lSMQaFbYj//rhkds+OyJTZzWqSM1Vq",
-	"1YJh4J17688kYzcs0yRlLI/KxwfPyE/8R6t6A8/acVFoXsVGJgbVUl2QG8y0G/SHNmLcNgSHd7dscPo+",
-	"a12zXwO1N6UGUC7YxiMyUnJKDjZUJT4niwmzZesWUbvQaDHtpYYBC/izCECH5A0EXnG5ztqcdVfs1kSu",
-	"alfIV0d20NJItJlnbHfjuKst/G8rYgg/1nZwnyIv96Ygv5+LOKW39WU/Owogydb3bNvkrfIUHyDBuxaO",
-	"+k1nd9cBFnIZb+MmfuM9SYvmN3ROcEHKsGs9oTkLSCJVvH5zjA+C39br8G0czV8rjZPRImVdLYVgpnvU",
-	"fRosn7AU0Y9uoNB25UywdDAMxMrFVJiJkjlP4ojEVqnJYvS6yNEo44L5sAmwScIMu0DdPIS63ieQVb6A",
-	"7zRZqDWysj7Ccoh+ud4gHthFnNGcghvCHUeATN2awYyLVM4+M6diMZ58Y6McT5z3c+Xts7u5cO+ui7hC",
-	"8Lb6VMvYzeWfbviCRtfma4EjqcVOLYAyBI/6uvwiyhkrQGx0lg9Bz5bwI0DZlm+P5dbrdbQSWWFJrVt6",
-	"qG18haVfVHi7QNjKSFBguFOeZZBGCEjwe4oGvXeEZwimdb9ye1oNVgn30rTlOI68kssXP2mw1bdHm6yN",
-	"hmgPL3Eu441GKW2oJZ8Kl51eGwFdBj612lR9IY8zKUbcnpajXVtIqg+ruG+jfvvF/0VR0VJx991pYSaH",
-	"Ve2KsX31pGb5gMzGIYNS9ljDK00V07rVItLCvNyvVS2/pTdg6qWqL4ENPp5NRCcyZ21WtJC1ZL3hZuG8",
-	"apusDRqtOUdXJzZonXx5Rp4fPf2euBK0ZeOBZaEo9rmqoEK03+LlmE8oDz6lyYQL1rUkAB7Y95sG66ob",
-	"wwCLwnVaS4U17+9QpvNj4pYzJ31w7vY70PSBa+34+ZIVdetwGveNDgcBM2HUHFiKoyeY0AhtPTZhlDUn",
-	"RoBbcmGVgVCGTr2acU7NZMELcHOw5zLDgi6NZhGy6rsNi+yvsu77sY7CNaBcSf76pP9ZYgBpxwBTeheb",
-	"iPbh/Sui2Aijc6zg7ovie9y2HzaBMzEm18d7lUuzl7IbX45Z71UI2dkwDgf3FFUOBRfo2Ch41h6GdYHF",
-	"AR+o+mNeQkNvZ66ARkiJ87y6uNLaYMc1j9mzzzBePDt6KONFPV+plmlRo7r1ILTT7n/T7j/3u88HvRVR",
-	"aHfh8/Ey6+fXu16In3uo2tbtVampmYSph6MP32mScsUSI9WcuMIaZfw6pCgDCe9tVBmDGXt0+r52Mv/9",
-	"N4BrgQyedOvDrrkiF4NaLO5o5lIcsKwZRltjYCL0rfLVJrAg+LbhI/Xq2vXZS291eVp1D2ij/PaaMFt3",
-	"Me5li124B80a2jXWsbLcdqCrWOsFqH12tP/82e8bezeglJtGqbpDfgCbgKej37qp1q3zwreb+yx2vBbP",
-	"V++mGcHl3+29df/4BV/7uHFAl6Q571rxZMzEXjn1Xf1zfc3zLma106xbxq24us4PfQt/Y9v/l6MRbbfD",
-	"SYsPTfU3br/xZfDvD67QwhXeM5pywXTIfTFhyXXgeS61GSu2lk0shiTCklK+/XeLZi8/vx/vYzCRZDFM",
-	"TTGazrcIWnTbDwMNagTfr8DvUvHkxcoN25iUmoOF14pl8u9ZjfizI50qdZ2m9P92f1kaXpeE8e1olXXt",
-	"yRoTYPPa/pkYSb4/JMO5YZrsfLh62f3z7glJ5HQqRWnxxIBl1yO3IZrfuyhyXWttbL0T3U+LbWSAOTCt",
-	"NBh6z/SihxUaF4JFt9AMo7Lto6rPuK6HY3s3NvRQDJlfL5m64Ql7JUYyEGzMRYhypDJp2pY6e/AoMPyk",
-	"DFmtvewehlzLORM054OltpmdPfdTD35a8emcTrOWT+GnoPXNkpTmN/hsrTCL224se2EpJQyiJdJVHfYy",
-	"qpXGsDV6bM1W2Dvo7XeizZKnKgUTzzi0KJfr+zB2lseLysN+nonhN9zMP6uV2ONmEd/P7S8/p9tExT1X",
-	"UXx3zi73uqqwiPkum3nzvBV5/ZuN5Og2n3CzxVGrG/YzbUD3suDUjqSyNPuc6SbkahboxWTqNdGDjeTq",
-	"9cagwCVYcaHvZR8K1vWzgn6oys8KnG2r3lsh26ISsr8K39as5q4dCg9gQPEE8ls3oLh1PowBpRURfmOW",
-	"g88hres24wUA+4Luffjw6sWXNIk8ENEP3MPf2BG3Uonf1D5W0DB7ejrUTUM9lEj0m5PH7iNlPW59l1WF",
-	"Vz5HLFg+5e3EgMsl04rrUhh1qEom/KalvJD7/MquRYf71t2UdTU3PYJ71sypV0zeeJZ7Le3+aeOLAFla",
-	"xtJmVtXaCR7oXCTYsypk/YMu9Nv1gBaGN9MVHbOssmSCZaO21vZqoYQb5hRgPeIqe1kzZbBxCWvpsZhX",
-	"0QIbOsNcktLmhGNjOXGJFPzaKaEdufj1HGyW5aG1nfdFMCdvO/G1QpvPlWAXawowhaYp+xpUHIG0JS4K",
-	"pk8wloVwA5WesJITFF+KCdfYqGF9rP/2QrDv4/sALdK9TfTeRo7VDWG3iBgK5gpt30x28ezvo1fXLab3",
-	"6GvpbaK1eErcSx1cTdhsExyBLagLxc380m7eg3bKxWkRisg5Fc22ilKVbe5mE6mxKS6ZyCzFAC1vmLWL",
-	"JjtQvQxqIg2h42E5SF/Uulvv9sgLlmRUYQElF8erZc2WSxIqIP2l7K/iSi0lMnfd6EaZnC0FKcPv1R7t",
-	"huz/wYUAS8diLYpRrF1Ni5Qbkslxr2ze+EFlLnIRmj1iX966NGofH0LX2Zz/xOatcPRw24mTZDjo9Xp2",
-	"4/WA9CmdY5dMbtobZRL/MYRy2qFddQdvPe2UgK3QE1dm14jn4NeIf730iP23n6+WCqMsIgAko8ZNcMRR",
-	"7YlvZIxp54tNMmHZcO/gtmMfzHKdE2Pyzt0dCNxoiLf0kiLbcturLMKLYWudH/EH33DnDDK+yJlMGeHv",
-	"LqG6C5TmYUOCnqAeuZpwTVKZQGElS3ihSYAURtHEHLs8XHXDVF+AMjKiCYvKCNcqJjMidpeWh7nSGKrI",
-	"mI7cPBDtiahmJkwzOyN6a1yXQpb2BUCWm15f9MWZFDd2MCn0cV900ac6lClnGvwdWtBrNkioZieEO8eP",
-	"1a/1CbGECR+8f3lGnjx58px8uDrDgC5IL8E0OpIrlkA2UV8QshMf7u8/6+4fdPcPrw6eHu8fHe8/7e3v",
-	"7/93vNuzCziHULCyPWXZcOjvXeeJ6756EZMdSmYsy8DDzFLCU6xfiNUFPSy4JtcsN25ciGGG5cY0zzMH",
-	"Ph/2+qd/aCliLFTx/Ojp97uLMeGQ8LsYDm4Hfs21ceN+6gOf7HeOyS+9Xu9jRPolx7QPLc+xz2qs0z7u",
-	"d3q9Xr9zF7v+TP+e8Sk3P7g6Yf+OL/4Qw2zvKkrlSHpF8xbpJxWN1v6uI5iZsDlJkQyS2BPpY/LLR5zh",
-	"JbbETxRLLWLQDDdnJkoaY3/JLW1ACLu8hmNCS0yFwuC5YhoL2C3TY1LSJ2hto70fkewc7R/YZR/tP9kl",
-	"Omci1VBfohC8bG0VW+TvuvbSOia5zHgyJzuu5hI53CfUTjHlojAsIvHZ2Y+D96dX54PXr968uhqcfrj6",
-	"6+Dl6avXH96fX8a7J0SKhLlqsXZKU1457TcBNbcqYNjRXWXao8PnuKCBX9CA3SaMpSz1R/meGTXvno6A",
-	"TLneVoChC9DNpLxmKSnynh3/vYNIuRSARlmG2sGi7DAC7dzIsEjHzGg4Qw9ho+hoxBPogDKhasxS357k",
-	"ms2/0+4bV1EbCs/JmbBjHmMnIKgVRLNMzpBegPsqYQLLozg6aaUkxZmhUAkIKkCVIebeb+1yA/b815Wx",
-	"qCKzdtU167t3sFWuxs5x50lvv/fERXACt92z/xmzlkwdjc5Wl9EK+3TDR3hA4Izze/fUGekqBdIlh1hb",
-	"rZQQXqWd485fmHkvJfb0RkIFiznc319Is69TGu9jRWFwvQ5T+YmBUbXujtR+6SGvcgXIwjOUS96r6qV6",
-	"MtA5/uVj1NHFdGpP89h7qwF8kYcdgAbdmFHH0LHGvDBDOx/tWHs9IM3XQs7E3j9m17rndx48p1fYFsbS",
-	"AWMlVGwajM22MS4YaQfQLc3HgqVkQrXru50GDwcq6zzi4cD4LacCHPRnNiQ/sTm5ZOahj+SiLKukkdje",
-	"MMVH8wb1rx+MJVDuYHwcQcs5GKZQ7m/ehBN3DFRrhoTSyikpMlv/pwqewwt01685B8Nuzd7EYBhBdQCL",
-	"SkwQ2pczOh4zRT68IjkdswfH/3L4MKpbiO59AsjctUL2FKuF6AljJiL4i2V0PJHCE/OFfZxgJ4MRz5hV",
-	"0YcsTbHKeSUnAt/Ao2iF/aldWKdZWfiXxeW95Ble8LJ/pP2qlPpdsLwj9tSNWOmTqHFWxxaM1umtqnx8",
-	"93G7q0pvKK5/Nb64AoF7OaZDVy+W+vWQC2RaAS+mxckEw/u2REkHvruoc7R/tB4J30rzUhZey3gwzD2t",
-	"o5Q/tQAGVwFDYdwFUQdrd88mFlNcbhkQG0A/XcopJwSD/4iQJC2jEYPY+dcqRueRaLSboeWQ/A64JjTj",
-	"Nw9OOF7zGwbhoUGgN2KrVgow9lqWWiPVpBFbFVkF8oYpg3Kd5TxBYIMKc/HK/v65EN/COBYGfLmZGiWb",
-	"UV3pp6D4P/RxgPbttW0fO7z6bHxcW/BsfpwbqNgKgZJINHPe+LRBqUXqNCZNZqyujLvNtp/Zf52+eb3d",
-	"mfl1b0m1vpFzcfsNnEsZNBg8kDMkPBcY43z5H68B6O9ZyvUJebr/BM3ejIOqxK18qRhNJuBoDor3Lhzx",
-	"0chTFUAeOBA0glQk1GmcltPfRZ2n+09WLKNu0Nh8OT5dPrCY0/pCwIg1EyckxpT0GCQHTNF7WNSoABRE",
-	"h5uDPbC07oEltZvJcStuXLoZsNOFjohgM6YNFlmPrJBlJd9hxqxIW2imIkKTUgc0fMqIomIcQBSw8b7m",
-	"2pzaRbyW43Wy1rkwYM6aOY8N12jX5r7es5HKV7nVBRDSUhDztXadJGa/c7XzliWbtip8n4JD4W4bI63C",
-	"FdjsKX4DY4b3SEHI9a1B7A45VpUKLUFzkbDwXlb2WGmbvLS1rJkX9Mx7zRuCUHX2e6/5lJvOBi+eoQtt",
-	"WyF4q9vt0RNi8IJX3CodVv5nCL/mHXHC7P76a/0jTX3CBHxysP6TD4I69wNL8aMn6z96KdWQpykTn090",
-	"Gl6pX3zk/t0SLWq6beoKtvuiQZXA5dNKkZC+I6mRWVojRs7qPCeZTK4lFP63ckayivh80Fi4eyXlOaOa",
-	"dbnQTGgOOn6u2Ijfep1vqU5N6LJ4n2GFdIuJJ7/1e2JBasG5/qLAATdP71/+mlioIWA2uh57n3h650wG",
-	"ScCV+R68ryL1LaQwSkODERC7F1nWaS8JGKiAp/bIKfGNuKsWpRmjN8xqpWjf6gvqnLOKWoa7k3JNh5nr",
-	"GJmyqTS+ikpGtSFSsIhwo1k2co04WLpbd13ArT3af94XMUaEoW/arh0oBkvReB64wFj15AOmDS3c4DU3",
-	"4tULdxsAk36UKB4/7EVwRVnumjEELt7z8e9hm7biYg8AA77xa7e1Eeho//n6D15TbQBKX+ZmY9gSoQDw",
-	"7zQERmgCbcLs1YSSyYWwPAv60a+4/oWZ7NGcd32Z+1bTR+neyiy3ch6tBYp7QrA2GjrRhCUDRE/kTBA6",
-	"ptjrv3nlQFa/ePWTnXzb6/ZtcSrYxHo2BW6CHYSMmTCuPMR2v+i1uQ+G1owENWzwiLDs4Yggw7nNEWg3",
-	"bUk22NCBdLsIAymyuW8Y6qo+QcTP5V9Pu4dPn5EJ1RPLVTD+iGqfiN4X4Fx+c/r3wenFq8FP5/91Obg4",
-	"fz/4cHn+Pq55pJ/ukplU15ahuMOQhih2I69ZGkHTPefJAm80I1MI1tN9QS1HITHN+eCazQcQFDAAqwVL",
-	"YwjeeJWyaS6hRwy64I2au57B3nYY197BMIDqlrhKVwgavDDkZ9fnsS+wBZl367vIL+87jjA8CiZ0mffP",
-	"IZhAMQPtUhXLMzq3SnUMO3b9k/uiHGjGE1fr55rNy5NhUHc9QtZZBrVYTp5JbVyTV1gwglBDDJNI/cCa",
-	"UAH+8F17ZrhA6MXWiE/AMmtkh/XGvVVQ3iW4D90X5XeFFTLe28m9jGDXP5JqbOlQrXaYLEwipyzE+TEj",
-	"DO/w9my/OlGItXosEQBW53LXNuL/Bw889yXWvWwRAcoIkhIlemUHIljQmT3D7pkURmGLz9CM7v09eNm9",
-	"+1Ze2hPEYh903L5c/zG+9VbCILjeLyePbCAsnEkxyjgGrB4dHm4yi/OP+MyZz6LfiEOElpGJS7Q76tx2",
-	"uUdr08VL1znuWFomC9PVHhMCQkSpRbiY9CD9t8iijcx1SYupgdifHjlFeuElGyBGqTO4anK0f7QsRcDt",
-	"v/f1fRGSDI4C6g/yiIpGhjfwZaXfL+DQrFldLABW4U07QuwpaVzSbbtUILPUc5NrxmqwHTkTbCLFiI8L",
-	"S83HiiaM5ExxmVbcXUjBdnvkrTR9USHwcYDtWgY3FiheAG9D3oTL1Mh+I4d2dgloCCIQy9oXuMoT6PkK",
-	"Y1TiywjlmRJDncqLbH7IHAfzSmqNWgb40ntYzYMi9v5XYwqCzf6lGcOXvapQDat2V7/zePYgxB5NOt16",
-	"xH34Wl/ysdCVTcjFRrq8IbLjgsPJiE55Nt8tI14SSAi0qBP5ONkYBcyBkwx13BdcE0zaLoVPnMSHWzZH",
-	"swLoTEkxJkmhFLYQchXDncj8pC9iX4Xd/xZH3mSEQjAMpYmRM6pSXR/fqsbOSJxxSye9WKv5WHS5OOkL",
-	"iG6tb5DjNyz1MV3GsGluyA6mBnnVQfHxpFrurlvv4fO+iN1IAxwmFOcaFHjh/C6q6kCPIbE2Jykv0Cai",
-	"61HIoww5Yd+6delwA/nvSso3VMzd6vTnC3TewMpIreDTCtaMuSytlxa71GNQRtnkM1hlH1VzqCu3U8U3",
-	"faeJT2FhZFgYI8Vury9e8htg4ZolBbg8fJg28HcqCIcY7BFnCm6FVSXtLwdPXfy4JjtHh88RxWsYvhvC",
-	"cGim+EiI3WjUeAcJQNVQt93ZbAaJEN1CZa4//BaO/0a/gy9t5y3M5AoDVoNWLIz8zSlX/5Is/Ave7bb4",
-	"Vz6GNoFYpRl8hBJVpTKgvpUCWD6vqGFdsKl0jvHxIl2Q2NYlTBjeOzbbSHdo8vCTpUbZBFwyLcpS4NrK",
-	"IhDIfxQWLdCs0/s6dlA4DFztClqbYzX9VRrxC3jeECYipxlginxUmlnhiEFWcCY8Q+TMvoBxHQm2eHGW",
-	"sL7wyFDJPksyD7mHyNMXm8o8ZK3Ik9S60qDc0xerZB6ymchz5Z2FLoS+6WFMqBDSEDwQ70rcActjzWFY",
-	"wiHIYfDUXLOER+I0wdY995WgcMHfvAS1tbvtq8hcCMxFbSVwNUOOkfb4YqBpXS68+cvrLqGYyDrqPZJA",
-	"sMrnWy7t6zuh3FKCPqhwLMOldw6UvHOnEPzXgkUkWYjMsXopFemeVGi78S1Jaqn4rmTy8imhu/6RaUSj",
-	"XcsXlhg3CQpoIso3aod/CAWsxCWpSLNQwwr5wIlPqy2jLvcV8gqsSOXTY3vkosqKpfjMvQIWzJpXTpPZ",
-	"RGbMiWlRX7Bbq+UB9+TCfjyRyji7KvanxNalzukH/j70MubZfDfCCG54oTSncAU+RcVMoaxshk7MkGET",
-	"N33lk+Me414sVLf+xlQpwWZ/qFNfW506v018II3XYlyxC2g5bs/Ins59VClfDaP9Xp95BzmGMkBgHVhL",
-	"zYRNCRc9Ar3YNMQkZBxq8e/oIplAjRCI+Il3XeVvy30gqO19uSrvYSjT9H12PoQqXJUxplWYBRfkg+CJ",
-	"TBl5+/Ks8k+kcmpJSSZnTHUtd0yRMEB/Y+jD7tw13Oi+wNoUTv53PhYNTHW3R059B0Yo78EFkC2r0d5w",
-	"zYcZizD5RIJaO+TYCArSm/oimVBFE6vlYJzAhz8d7u//+L//3/8P/vEyggeHp+7B4Tk+ePbMPXj23D54",
-	"ef7y5W6wOUFfxHuwtri5zFEBXtey/gS75Ro/KVWgHQjt8LC7ev/kOdHXVj6UIiJ2rX1xNlc8y3hC4v/1",
-	"P2JAr9fUcEFiGu/6bAMYBaMfnIYDc+kYrWxpgbSIhQmqQ7fHoqXN6vtfOv5gJTG9WpDB6e+JsG4dTvDV",
-	"iWoVXtAmlq8mn8mEGpg7Y8aXKWyXjFwdpbMJNeSs+ojMuIKMwCk1EdGSFGIqUz7iLG2UXppJdQ3lqlK3",
-	"YKZ1XyyVvKJ4Q7F4ym6P/AwmB2zUfUws+seoCmIlEq5JDBnLkOHUxfdiIkd9Edvt9art9ZJJIa5jp0Fo",
-	"wkRaupuhKtwx+eXFu7fnH2OfjEDiY6C3XUiUjaEZBBOmL9CecvCU6B45vzVWf5FCH5O4KrkZE5pjJRes",
-	"TjdD3mPFNV+kCOU7YqQVCfHDvtiJC12WcBxMuOUYc7/xXDEcE0xWyEvcK7sRiatCwzHak+JEahO7+DIr",
-	"LSJu9UgsYixxMmTkoEfOaTIhFgSYKIZxYwhLpOCxPfXq0M8AkuCwoH0BP17C2+dYJKgUWKGEM/Ft2cFk",
-	"pcvEKOanGLIxFcAs7dX3wWXMiQzHrnBfHbZSNXZLqL5G3wY3EaFojsIYeUWMlFlfuAKQGAVXwpsktZCB",
-	"iczSsquOmdB6zYHvNPEjwFWKakGQb84vL0//cj748b+uzi8RKjWm+/bDa1IyVN0Ini9yMlJSGB9Fv49E",
-	"tS9cWV5fniV2pD2OfHYXFd70ocsARamwFFSRI1h75KoGRVAXfHxeaSksL5G7Jozs0ExbhEyoSFiW4bjO",
-	"1AjZALDWGWQYUN0XuZJpkbB097hEGZZWs7r1Lt4vSoQU3fJ1KVitRlAdUV+NAM8hNAWQB9y1Wkb19WvD",
-	"s4xoQ+3V8JfLubwQ3rlUhqVRX7iTBhtY7b664lYuELMMMRnKdA7nCWobYBUQEbLj3AK5mQOhkTwBGfEf",
-	"eKcCewb0hkBqKBqFdM9VIcpdEBbZibGIiRcgd+v1i0oZEwtnE6YNn1r6n2eF7ot4Sm8H/vN6wSWaZSjy",
-	"MqxiVfm6Gc1IATgNVxKMzie1iFFurJAJ9tsRhgk30z4OnxNc8MDymIEThmMXSwspyN7+C+URkLLjnt05",
-	"u4kWRn66/8SPjIOqQSHoDeVQ6zGOahW9XPiPvXNQLNFS03RqVw4CfFlIqhAejjtwca/e/XT+1tXGenn6",
-	"6vXg3cX523i3jHee0jlRhT32oSxEylKCFYGBtbjUcGB/zsFCaKKk1sRC2/du1m4uSyTO3r09+/D+/fnb",
-	"q8Ffzt+evz+9evXuraUWfybDOXFCwS5ELpSR0EFwy8GUivmgtgRXLq1hlienRGcSIDtSzA4x8eb+6ksC",
-	"vGTH3/00chc9at7+mmliBsUYZnS+2x7c22QVjxfxUJvkK1keFnZaVk+pyyLN0RZaLCGF6Bf7+0+SoLQC",
-	"gQHwO4vLJG5T1rGtqEsgUzcovVcTIF0DOQK4RVN8/3v3NElY1v2xGI0gLC+weiFjIoX7XoPslyt5y5kG",
-	"Z5JbL9TPK8aTuidyRYWGbzlQ7L46wperV2DpMAooZCduEOVd5JgNvrMTot67kROaiKUzpE7qVCFEzafs",
-	"gkV9Jv9OmDjtnriATxT7moUBsVCmXkC+99QwzDlqaX4/dbLVr4U0lOy8Or96SVJFR2YXrQAk7mNlWd3v",
-	"nKgf9k/MD0eH8WrMi6ppuxfAfcOz45y+/OLqqX/94RD6WZzMfni2v37+CjLBUg4StAlJZhTbQi+NVdWF",
-	"v4NiGZvEuzth0SmbX7zExtWyksA1kTdMZZKmwK29PDuonnokXURo96zG4dBW4YSQIUM5hKVkyBJaaOaE",
-	"lGZZlPJehGWPuBo++MZ9EP6hT/7oHif/IJkOVlo1NS5DdlwVWfuIGj7M2G7NSmHfrrw0i/aIvZQNi3G7",
-	"VeI/sTaw8xJ6YRKrTVtFWzs9kiaVVlS+hrK9C72FotDoSu4Fwg+GxfhfS6qBLa+oIAY3FTlKCVi8xpVt",
-	"owLz7zhT43IiZ00wlGhYvwWYmaBdk8XNkP9TZfBYmeXzs1TX2gpiswlPJqDfegXEcmxNuDkpFXbi9XUr",
-	"rY2oQi0jkSoNFVM8AzVgCfW3y45wPSkeO0kCVgnrDeHtzxMG8fC0zhwsPEqZRmBx1SFjghiZQV05bWT+",
-	"e0ZeI/PKFvZdBYwKRvdD172qM5gLwFkKqUGboetZ+M0ilG9a1laG2AMOuB5u+neML9Ul8uZTXpbJ42Ic",
-	"lQlIBjs2teEOcIr2GggoMUD9A22IntCcrXIsJFTgmzhsuPTBG5zyEdEFZmgrS4Blj5BDOiNjQg31XTC+",
-	"TlAXwqteyphIq+036s4h3BaObi+hOR3yjPvmNsFbXsL9rP72Yx9BfbK246i/48qd84RhT37Y4Vc6lZ8t",
-	"GbFqiEMVi9qpxI4a9iduRWttNjigT/B/Lzq0EeE3rpnsAv0NVD/2w60sgFxvfri/v64v/cfHxoSV+mbv",
-	"N0Jz3wm34BVn7jxh7RT1ba2kHdkZztFnxKXYPSHxrzGZUpNMmHYVLZfDMsM09cJPu6YA2xW7Nd5xYT/A",
-	"ktvORdZacu3XtnJr0FdzNWr9xoqvOUCur2njD/o3WsEmrxDGo3L5qF7FJuRVuCj7An6TNUPc8r5O0ZCy",
-	"o2CY3kFwHb6yYHc6v6LjdeE18M4flT3a7F1Vv8oASi/Q57UFO17VMpGcmds53BvRDqLIsl57lsz97sno",
-	"DcTvb1ah4+skuGzrrjnYAC0uFJhXobQ7NoB6qISVNbgRtUpl1RE+NsdZYeH7DVGLLymOna471HtVDilT",
-	"Z1pyWh7gRj8ay8Ne/1/YRr0Gf30+zO8aj78WeXMpOFpOGRlh3DzEC667GEVAMXFx9xkbGShdgjH2mhmy",
-	"U3vRZVubCTESmF8EwUxcjMEr9uluN1SpChLIvvHL41b5jV0fl3z3x/15lPtTVgzaSHast5AP6vZvJBSr",
-	"TJgw2dznYGNVbtDtNaMKlHtoO4jmLh/K6pBJk51RkWXEsFuzG9b1L6sW8iFj0YLuXgmrD9GkQXs3wab9",
-	"A2Gppek+CjjM0J0+4gJbiyFkpPKA+cMoUYJxvVHCY+hv1CihK8z2t7B8tM4o4dvtf6NGCbe8r2OU8LBZ",
-	"YZRwcP6dspffgBXj0lBVy4YIX4EFRgS+3ZWuXXfyV94J+Ngkyk3Ugmjoi/wWaifgSiC4DcLEV1OeRbAv",
-	"245C5p97U6Q/zD8Pbv7xTnLvFffCRRunWXOfvsBNWhPo8Ic9KGAPWkk7H8Me9DBX/NGkja9iD1qDv94e",
-	"9PsWOL6aPos90q2aaXVPq0bJG7atWAG1q0sS2RobVOuBUkuc6pEYU95iskdiirHWO17N5aneJTpRMsug",
-	"lyehBHq0l3owF33hOmSWhRBOSJyAmhWDmsxFARUkoNd2qAom1+ZNReA3UJKlSqGKQD07yB1Dh+qkE3WY",
-	"KKaQyw1/WUB0Pm6sNSuZsY11Zrfy9/abgMb8TmTzkn1BH5oyQZaXfK1NZ8aD2dYQsGoBgs22WQCgw7bz",
-	"/5ZUdXd661X1yrzx+2fI360XuO7Hm1fYA9xBfKv2ALe8r2MP8LBpEzExNb28yn+o9p95D6D6BKEeolsw",
-	"4U0V/Et47/GlOpynFW+o4drw5F+FqBXtp3kviuZRYC6SNV1bfXdJ2axK7H0WURW6UvMx+HIfXpiKCBdQ",
-	"SIWbvgAR6JgUuWbKaJJQpeaNQndYqyXC8rE4tLIrmA61kYLpHoFiQSQW7NYM3BR9AWU09DVWxTspk7wo",
-	"wTewPgSDWsnUTgxCIZadGXNIgYBumvhyQ9xhfVHOThSzOI4qvmuac7B/TCwoXVFAGFgnyupEIakREyFE",
-	"UGZcxvXGLn3PhVyxGy4LDQfSJgLhN23Oi6cHh58hAz2qE2IukosWrlGJNa496pclAAcbzPMXKdgD+ds1",
-	"gUbhJQ7XKYC9uh/vlppbYg0l193yoz1QmvOf2Lx88tF+oG7aEc5lBUDNHPi3yxZIZVJMGdSbKlTWOe7s",
-	"ARq4BS2O9JrfMMG0jojyne0jGI4njCy6+WF8KE1H0fHsA9CZoZ1lxeAUC1/pCBOBdURcFXAYzNfyro2D",
-	"BbCWxvkAhQGrytXVcmqtr8mOVapIjDWrd+ujugrJK9t5VtG7i45SHfj0DIHuy5JjC8uKqLrmwJ71Vc5S",
-	"zw5aFoM0HIgfHCvWE5SjUcaFL/MBHQm1YXl9XItkAcVsMbt3MQFYkyHFjOs5OctokbLaoJAWFF5oa3KK",
-	"zyiuZQft+qPiiiTh1I7eQiqDtpzv/wQAAP//",
+	"7L1rchu5sjC4FQTnRrQYt0g9LLuPpej4Ri3b5/i27dZnybfPvU0PC6wCSRwVgWoAJYrHoYjZwyxi/s4a",
+	"ZgWzhlnJF8gE6kGi+JAl292n/3RbxSo8EpmJfOenTiJnuRRMGN05+dSZMpoyBf88p8mUnUthlMzeyUsj",
+	"FbOPU6YTxXPDpeicdM6yOV1oEgvZ0/aN+ISYKSMjmS5IQpXiTBNKjLxmgkhFNEsUM8RMqSFCksROQfZG",
+	"Ss41UxHJlbxdEKkG4vzFuy6Z0QW5Ziwne+9fnZNn3x8/J//v//20f9jtk0smDJGCsBumFkQxnUuhGZFj",
+	"mF7mTFG7wv5AdKKOYr8VXLG0c2JUwaKOTqZsRu1mmChmnZNfO375nY9Rxyxy1jnpaKO4mHTu7qLOyys6",
+	"Wd361ZTZiWWhEvadJjdMaS7FKdFMpIQbMqLJNeGCxK/HvbfUJNOYGEmKPKWGEU3HLFv0O43F3NJZntm5",
+	"B50ng04ntJQLRScz+k7C4aw9DoBtHJGxVORvV1cX+4f9AwS4XoXntkCC70NAuos6OVV0xozHnkJpqcJQ",
+	"iwW7NcME3oj9meWK3XBZaJLTCTslMqe/FcwujNvPfiuYWnSijqAzOy9+24DejN6+YWJipp2Tp4dHIdi9",
+	"frH+EAlPy/lyaqbVdDxdC6CxVDNqOiedooA3A1OnbJZLw0Sy+IktVpfxll4DoSSKeeywyKKYUQukKE1n",
+	"jFyzBZlzM62eAKHZR1yQo2MylYXSRLE8s2hgpmwgpOITLmhWEckeDBGXazK99/ABS0+I3VrcJVxow2hq",
+	"zwaWxMWE0Anl4rSxmIGAoShJ+XjMlKVJWBC3ezk+OooIFSmhuO6p1IyMudKGWFAybex72vAsI6oQws6B",
+	"Hx487w/Ez56GNZlRdc1SEt/2eLVm3OQJbF4WpoesJSbCsgQHAkI9x9nTjBFGk+lAlMyhe0IogtjhIFdE",
+	"F0nCtLYLUWxcaJZ6WCArAeRAJlmhR+10e/Z4W9Dy6OnTqDPjwv99aGnGGKbsmP/Hr4PB7dFhbzC4/f7l",
+	"x3//tzAajYGRBOg+z7MFkSJbEI7kVONMln05OM/s55YBsEwzcnx4BAckpMWfCUmmVEyY7vZbN+o4WfsO",
+	"n4WW/YbPuFld9AWdMKL5P1upPIPv6nOlbEyLzHROnh5EdmI+s6zp6OAAAIt/HZZL4MKwCVOwhkumLXtG",
+	"HhAgcY2/Dz+T1O/sx0hnwAZ/pOl7RHb7VyKFxV37T5rnGU8AD/dzJUcZm/37P7SFy6fadP+m2Lhz0vnf",
+	"9qtbeh9/1fsX+BVOGuJqJY3NaGbXzVJ7BY8pzzS5oRlP8Yrs3EWdcynGGU++2iITN79G9kYFYbdcA9vx",
+	"iAzrfKkUXipfapFngjA7J9mjYkG0oabQ3dNKxtGWz86nPJnC+l5JNeJpysSXBmSiWMqE4TTTJLOCByUe",
+	"iYmSGULvr1KwL74wuKktFsosZcqKfsIxKEO5YCmZcit6LU4tdJXBa8ZzdSIFLv0N1eYsnfFdAFvKU/aL",
+	"FBgK1WZIYRi7VkN51jnpmCnXZC6LLCUZozfMSqY0MfyGEXiXa6OoAXGDVfi3OuCMaU0nbLcRS1YFFDl0",
+	"BDHEie6QFdkHPO2cdA5Gz8dPRs9Y7y/jw3HvODl+0nuePHnaezY+GB+mT8aH9Htm+SWgaefk+OB51DHc",
+	"gExZkng5Z6HESZJYMZWJ9MRB76S2pbvo83HgXKaMxNWgTkHAq2YbGJG9lGs6yriYRCRlMwlcweoIKcsY",
+	"/GEHtDNYbInIaEG40SwbW243WhBqrzemmqN2++Sdu/XmVLvlpKcoMsHNTzOLtByRlRYpNySTkz65UHIm",
+	"DbODM0FHGQtPgJKOFRruos47aV7JQqRfkvjeSSvMTCvpds+SoSEjlkkx0Va81HLGpGDECgNdILMLxRIp",
+	"Um7HeEV5xr7okmuakr2VrSzotCrUGLm2SGKXz5RlLFbgPC2ll9o5wl6upHxLxcJdv/qL3hpEWTEe5BeL",
+	"KNSiDhckk8m1LMypkzrp2DBF4vf2j96Z/SO28qoUqbYiUU0Xf08Na5Gi8BqdUQ4C9G+FNJTsvX559Yqk",
+	"io5NNyKsP+mTeNChhZkOOqfqh4NT88PxUdzUPlfFtnLS3oXMeLIIz40z5vDG+ol/++Hw4HT+w7ODzTNX",
+	"EFmd9BIhZBF4TrkJjlVJfna4D8KuQCr+T/alSRC4ev12BtT8IHIlrZ5h+cdXFAznLMt6TjQcFYYkVAhp",
+	"WQSBVbCU7MEZUkF4peOAOqcYKEdOXEMGaCUi5CMfcm0Uo7MvLq/ZDc5kyjKSK3nDrcQxBj4WgQhyw1Qm",
+	"aYqSsOEgEheG7HGjiZwL4q5w5DSG5FTbTUphd1XehkCRZxevnSafK6tRGo4CP2rw6ZCahrqQUsN6dsJV",
+	"nSHqsNucK6bXfSOKLENkQY1kZQyebqGeRCiw2JP7rMlQZ/q0+kOu2JjfhhkFqv7JlCqaGKa0N/yghh6h",
+	"vSORE8E1I0jXlUUsSUbDv18/uXlOQ7vytqMhjjVEWaoQxsp3K7oycF1KlDSAhA6HyUTRhJGcKS7TiMyn",
+	"DK9+maXeiKCNzK1cp665mNj13Qd6d3X18lc0LQE8S+hFdSRqYMfS+VV2ODn6B0uMBQXi5TkMANSW4m1O",
+	"s4sano5pplm0hLpboGErJtSMAIdOG6+ZOdaDAMZo38sbjspzc7EpNcAnuGEzvYlhOGK9K+egSlH4e0r1",
+	"cOYs2+63kZQZoyC31eyU9oXdThZWWJuhOVz7fi8B2VZ3THM+vEaWs91edTnQ0gU6taxOioSBHT0lVJP4",
+	"772zi9e9n9gitqwxPnMXJlDICfmRUcVU3EaT//Oo3+93NgHEb6BcWRAGVoj+oPHip1n287hz8uv6HcPb",
+	"d9EyvKywxVq5wCUzVm/PmLsfUELT6G8AkT9JZCEMwWEeiNoba1rd/sc6AB4C70tgfvOo71f6AfwjGznX",
+	"jIv608NlXsb1EJXJ8O6UzNx724DxvcyY/WrGxWt8/3AJnFGnEPy3grmfLYzu7DN73qu4d54xqrRDvF5D",
+	"NShvxUIz9Z0mVrDPwEhrH1hOWaOzckN3IYhalfUswSkrJ46VhPuKTbg2YNmFv2EJ1R+wEv+nYmPF9HTp",
+	"zyHIf7Xva19YqWkuVTpEbax8rOSYZ2wIanv51DGFIV55y0/hjl59ym7kNTy1WNO3kBmiX618lrJRMRne",
+	"cDbvRJ1rttB9N9THwCUGoHopjArIc7SE4FpCqwH7LrIfSTUMi2QbhSu0S+l2Emh8Vx340nRcmGfHnVVb",
+	"eNTh+RYUHXVkAir2bqKsLEwiUSTwGOdcKpaBUp4VKnwGdTvXFovTBez7vjAGlKETp5HcQ2KrAyfySFJt",
+	"v4YCjbUC8BvTN3ZeHf7HNop+IycPcTFUGP/N3wyFmV7JayZ0iDgtZg0hvCAg6Avy/vLo6TPyH79cObe8",
+	"lXTaRZtWxYyLdjME3OVeYmBau2AH92lDYnpuJeNVevQstWUbl1xMMrgQTgm7dYZTasj+zeG+ZYv77vvg",
+	"DmDMIT6uSBL3HKTDwolemwWupZOFD6PmkSzvrbGeBnhDJ38OW71wt0nNjbaDTuOshEN/JzW4Rfkwauov",
+	"R8cbFBiLtfNdxvz+qDHiX4IM0F5qQ3fH6Ya3EylrOdRDW4XZfuSiYM4uXoNpxkkQXoDds3+4oU4IJX6F",
+	"3gbPrcxhmCB0IMoYASMJJfbolZxxzeqO/BlNGdrVCRdGFSlTZFZoAxYTWZiM31j9veuUCziWgTCyEq3t",
+	"/rwa7ayEoG6D/xpiQfwS51Sjng5WGGIRMC0yhr74gBRUR8iVo186tRaUM+dUJCwLWHbguTOJL5k3VMFw",
+	"C7QMZZgw4eIMYBdGZinY3I3MQyJcVPdAbxVTUt9rw3tdLbR1i1PJE7a6xTEXHGQ7qptSo111J+pkiL+W",
+	"jGU2TGiW2Wvd2faGY56ZFq7CRcpuQ/bZqJPJSa7kSK+5S6rFly62lcOp7IsbL3/n3tnuXZk1OCfVmmtD",
+	"hQluswaWbW9iexxXUmbnNMtW7+KlY4bVlAAPHO+yqAJgr8AWLZ3wygBR57Y3kT33MJlS03e4Uvulx2e5",
+	"VCiCUMvOOhNupsWon8jZfulQrP3LnrYSNNu3A8IiEQkLcd2GiSnLDN0Gdi/gxbvoYXA3sgjxcRtz64Mg",
+	"dMtx4ebvd1gVTB/hxKSVY7w+tESAMOlueO8WGpBAE4k3/cYR7Ht3pcF0WwUoDRqvwW8Q/MUBvIZUAO2k",
+	"gkeIG3imXAYNbNqNi1F66X3/zRuheeW8vDVM2F/75AqM6Nr5SVklJNZcvXsQ3pqSQmRWRo0ba4sxjAWc",
+	"OHMOvuBod51KL7Rhs+GYiwlTueJbcuPCM/RN0PkAL4a1MU8QHg/8YUYlXvqJtqKi6lwfk4iAWFdP9mfB",
+	"SGz1pJPYCnbCWIGOEnSosZRUWIdH7/wqLtgaQmtkxqJaVISTB4Weg+MjbvCV+BQdIDFOMJSwDt3nIsmK",
+	"lA0BbLGVBu1y8V02y82CxA62cTl57F8WKYktDcen6z+EF5dwcUYXdo+4+Ij8w4qWIzaWyoOF/Pri53cv",
+	"P4LK9hBMqGKZdyC0t9j4fodsqQ+gfyTm9E2T+9aX5aNSeE1nXaLxnImz199BwIqpUbR3zp+SMWdZil7o",
+	"jGur/1CFJoYc/hAp4RNhefoqGczo7bAaE3VvHXbKuiDywtlG7Jf4OrAFoVGrGUkzhfkn/IYJO2E92rbl",
+	"zGuYXQ0bsNIYMpPaAIuCU/xOExfZa7XJvDBkD9aFf/jl+cishBqayUnXMpqMqglT5IZmBfOh5Af3WC1K",
+	"y7uxkbdOxG6ykIMD5wxt5ykzZqi33YUNGwHK36woeaZRj87e6JiNOiJ0H2ULcgix+kVu6QNRroy+PtwV",
+	"vjlVNMtYNmyqSy0f1jTkXMma0XetPOReJZQINi+loz0hhUPirt2Q4x+Ei5DE08ozN8x/ludMpASCQEtZ",
+	"zEiHrlkGjh031nbzWg1mlXDAlkC05RgigYDEIrfzHLsbf2YHl4I5F+rysDXkXr1zShQ+XsbYj7AgKyqE",
+	"zcNNMSJ0sEueurqcERoy5NwybAZZHAUaqSvfhCxGoCJXuQE17DxoxU5RzEbOSwo4WWqlSwGKFn/iiMS0",
+	"MNL+319NcWTB/8mOdkLGhQB/QFT+64R8EnTG7u6aJ1IlVgnn45L15IPAtb2ZD72zMiIYFJxI89FtaneT",
+	"REgxMzIf5htAfrgjyAvNhp60XDD4Wvr6BcXVkhjjiOSKOZorVSFLY6jzeH5uaSP2f8RhI5w3f29OaqlL",
+	"JV76KG+ObcQPLxw8hgASkjlqEPxwSVKZZVRpCJdGj8U1FwFZAjL+rKqQhk995TTxg7nihm35BRd5YbZ8",
+	"F4WALV820qCZb+O7K4aYHNzZbraoDoXmDv0k26mVj3LaL9iomKwaZNrVBh8ZGfxRbXKzhHwRVz4dBsK0",
+	"Mah/ZClRGFK4UNAavVV83P84bFvt0sGUS68k/qUhqh20Gb9feNPiZ1iQv6RVuLRwrpiGN2LcC2dIfGiU",
+	"e1uZ4VdtF6ZQVggisd13XIbUCsZSjQ8BGJZxnxIqSFxCb+VldyYYklaBMT4lqH1GJGU3LLPHCBqRfaXG",
+	"7uk1I4bdGnQs7YENBZNH8HFOldHdPnk9g/etgjOimj07Lu0vH96/0WQvF5OI/CNnk4hM+DgiczbKu1Xi",
+	"AddkzEwyDaliNaxald4U+L8oKHiQaosv47pAorCYSPZKAAFsXY4c7BXA0W1KFZuwd1sUxMVcUGVWke/j",
+	"uiDgZerAswK7tjssFwJhZZ6ScpBO1hPQsMVE8kX8Ltuw+Lelo+WhSW5Zrlv13TlZc/WXloPaNgp3OXig",
+	"nOjjJrHIufkDHzQ5csO0tEmzc2bMOdVWyUuLxOcuwK3j0hec5McF4abUtU4JNz6y31kPKlnRc40QCaeN",
+	"/XuVbiikGeJEQayt+SrXgwkmqN7fBs8aEHt4ZLt0CYSfVqMqnXs7rPu5LQwh8GBLq2d58292MOziIHeC",
+	"2dCbbLcVF2t2qi0Wj1GHu4TIrXPc18AbLesUDqZLq2zssrGcVlpr5uUEinM0XA8gwtWqQYwLBak+YFjW",
+	"VZZEIOdGu/w2oDOYlYzYhAoMSMEcVUuORwcHoIRMmeieLpn4yVhmmZwHqHIruzWaWZ3JegnyOEAbmED/",
+	"3YHHNuD4qT1Pol7wgfb+edb774Pe82Hv46fD6Nnx3b8Fk1sadVV2Cgm1gyQh4cObkcdSgfWZGj7iGTcL",
+	"TG33MrXnllRfu5dxRIIAJjSdMsVEAkHJm+x338B9E+CkcNAPz0FL0WIHHKJqUsx8IaZVwix/JlQTSv7j",
+	"8ud3BPcVESbsJZLiL07K3eOlO0FHhIoFSqtQ+cMbx7v9zvbpXaEDjGqr/tgalLzKm+99xhWvv8dBw4k8",
+	"3mGXmuWyqD9WdDIrPbml5H5KYrBexXYtzhnq99S34I3REQryvhVk0NXrR1tlilvi1j0P/F4nvSZQ5jOQ",
+	"wAXK3AsBHksp/tAWmRZwxG0hWuRKznLT6jZ7LfLC3sxJVqRQuwdKqSlGUw2IBOYp3XAvbDnXsJaAELAF",
+	"prtsI2i731XMWrUB1QATBQC8NMc2yPHhMdS2jDNhrhyWl8G8HS51Z9mC9suUJ1NCcwyQxYWDQWIs1SmW",
+	"bbCsQK8Emn+noTiFv4Q9LeEcczYKqiZ13X5VyJ9ZcbNQWUjKwZIpjXQi2Yk6mZx3os6UT6bhoHK1hW3P",
+	"vhSUB9it2eoSgRej2vq3ExhCc4JN9ceCZ2mQoFsLMfzn+SVR7IaXsVgjLqhagLY6Knhmmbec1bKL7cMU",
+	"8p6Vvb8x7XllpzjlEDSKrVNxJnLoqme0hZXwMQ9GM0+Zj84mRjFGpjQlhcBFWKnR1Qkj1Lj12yWE/Snt",
+	"K1g6Cv9iY92tR/NajOXqyYz8ga3TCWpHC5AVYz7Z3drNxmOGxWpwhMKFeo8WRDMDVWn2tKDXbJhQKHvH",
+	"shSLmnQjl06uiWIpTZw7fWWfE6lkYbhoRADUePZUatNqgrMaGxUJC7qq39pR0goHXS0KrL8ERXBYlmEV",
+	"QZ5YiTKnymzlqJ4luffk6XDQC3l7fkESYIze+OJSHqHYDq76lNAR+g7K3BrN1A1PLCpqGMJ/2w/bFPgE",
+	"z2MrZHhbvn0XdWTOxBC1n8AWLssgvGbcjm5uAIIl7IqxTEDgwpXaTBTTW63vwr8MJJPy7b56D2+CEgjH",
+	"ulMaX5HbX4auGM2W9hPw4A8tsnATxgCsziHMNFuQ6r0q5ZVOGNoddES4IJYnKigOuI1FF2HlRw05r+d6",
+	"mEghWGLWIOgvbHQpk2sGRen8u7uiaDlIEEGXWB+yrSbR1ui7cYIrR9NgFEvoW8Mzjzl12ii5X+DoWjnv",
+	"2zppLUkHXJlFSP0pp/S59nai3pwusPok+HqocFV7pdp4k6wiFcS5+po11XR7Bz5y1PhA2e5WInHr5YR7",
+	"bIVOhX5B2SmZDnMm0lb7qRUOdq+9EbB8hqzoSVZofsNaKxlspe3DCmGGaHlH7UCpMbsWI96yMLwoKYqp",
+	"pmUfTVFgQsytHq0NNVwbnqC4jGVO9VTORdi2kTvD3tZc98JFwuBihlsLNHnTm9UCk4ugnZEmMM5OdnT/",
+	"zZxysyPjdp+mwB1bxA1MKrNM6B5rS6TQRhWJlYvWTQLh4feagacZWzcyhsS2/uyt6C0vLIf7lIM1v1yB",
+	"ZGNdQTBES2cdhkEr+FuOvRXt3nvxYcVLbW86u24QzdqOp51cYeCvRKkwtydTqI00YzOpFsPRwrBtzS0P",
+	"RNfVWlaAPOVGfxlsnnGtt9645f6y2HppD0UpDcIA0JTrrq0pDGd74zCRLM6nDMurLBX+oVCmbjhr4X/1",
+	"4MQVXqhL16c3KxT5ZkOC+yqqzx1a+yurB5bOt1bjSlliCUPZZ5gCY/VtCJU/evq0VkctWOZNJnS58stI",
+	"potOVNbYduWvXYnvj0ECBJvWKsGD68H9Srhwoc0QALbnZ8ZigBDEghndzolFfA2bapP7TrbYWDrJi60O",
+	"UiEA/43RzExXgXsfJWgVFWQ4l2YbbWkt0m3NfEo8qyTSFX2gttUQhP7jl59aSmWckbwYZTyBLH9oEfH9",
+	"08Pvu6tuBppN6lCBIhtBwITF0+sWV8E1ag/VsGfBQcPmrEI3Y474ZDPV2glxOfh9BDuzM9iltwDvchW5",
+	"fL2GrdRUC/9N8UYwYGj+N3LCxbaVMJYVAJoYaBIAbVJiqCyFkXW+tFQoow7kgbKAyNqIqsrcDaKcY2a1",
+	"SOonR5sTUB66UIff29JSnh3vVqNwbdWIt1tUJVgHOfe9s8rXEw23ibe+R8HRLSNoIAx6N6/V5mymkEX1",
+	"lWIM6tAS//1Jedk9OyYzZjerSc5U6fEWDJPi3Ft/IRm7YZkmKWN5VD4+fEZ+4j8SqtFdvucyxLz7Gy8x",
+	"aG7iEtBgpm7QINvIP9sSHD4UcovT90XmNPst0CpDagDlUtxaBO4Ecrilm+9zKoxgJat6tJJdaLRckqKG",
+	"AUv4swxAh+QNBF5DXOdtgbRX7NZErsh2KI6W7GEUENFmkbHu1jlRO8TGrsnv+1jbwX1qst6bg/xxCHFG",
+	"b+vLfnYcQJKd6WzXwirlKT5A8bVaqug3XXmtDrBQOPcuIdxvfZTnim0YAge5IGVKtJ7SnAUkkSqXvjnG",
+	"B8Fv62Xzt860r1WyzWiRsp6WQjDTO+49DZY2XMm2xxDN0HblXLB0OApYw2MqzFTJnCdxRGKr1GQxGknk",
+	"eJxxwXxKA8QLwQxd4G4eQj0fr5dVcXrfabJUGnRt7cLV9PlyvUE8sIs4pzmFEEHOdIugc2uGcy5SOf/M",
+	"egfLud5bB8zwxFnW11Kf3c2Fe3dTNhSCt9VeX+ZVBtwVfEmja4uDhCOp5TUtgTIEj/q6/CLKGStAbHWW",
+	"D8HPVvAjwNlWqcfe1pt1tBJZYUmtW3qobXyFpV9UeLvE2MosTbhwZzzLIKwEkOCPlKl57+zLEEzrMd/t",
+	"JS+wqZeXpu2N49gruXzxk4Y4uvZMkI2ZCu2pHy6ce6tRyvim8p4Kd4namJ1cJiW1xjv5IpvnUoy5PS3H",
+	"u3aQVB9Wcd9F/faL/6uioiUu6+ezwkyPqrqSE/vqac3yAVWHRgw6z2HJ7TRVTOtWi0jL5eV+rUrvr4Zl",
+	"2alXKrIGNvh4NhGdyJy1WdFC1pLNhpul86ptsjZotOEcXVuXoHXy1Tl5fvz0e+I6xpR9AleFotjXkQIV",
+	"op2KV/MxoZvXjCZTLljPsgB4YN9vGqyr5olDDGjotJbxbtLvSKaLE+KWsyAD8KoPOtCjkWvt7vMVK+rO",
+	"qS7uGx1O0GXCqAVcKY6fYHja1oE2NSdG4Lb0USxtnaqw+VBOzXTJC3BzuO+qtgRdGs0C4dV3W/bEW2fd",
+	"92Mdh+szuw569Un/s8QA0o4Bpoz8bSLah/eviWJjzJyxgrvvYedx237YBM7UmFyf7Ffhxv2U3fjuSXq/",
+	"QsjOljkyuKeocii4JMRGMfL2FKkLrOX/QM0a8hIaejdzBfQtTlxUtMv5rA12UvOYPfsM48Wz44cyXtRr",
+	"idSqINS4bj1B7Kz337T3z4Pe82F/TYbYXfh8vMz6+e2plnLbHqoVVXsTKWqmYe7h+MN3mqRcscRItSAu",
+	"0LrMLYfyYcDC+1tVrcRoXX1fO5n//hvAtUB1jXTnw24Ns3stLO5o5soPYMlxjATHpEFoM+0rQXJznzi7",
+	"ejOs+uylt7o8rboHtNEta0MKrCOMe9lil+ig2fKqdnWs7Y4VaALeSgC1z44Pnj/7Y2PvFpxy2wxSd8gP",
+	"YBPwfPRbN9W6dV747vCfdR1vxPP1u2lmV/l3++/cP37F1z5unWwlac57VjyZMLFfTn1X/1xf87yHFedo",
+	"1ivjVlwbpoemwt/Z9v/leEQbdThp8aG5/tbdMr8M/v15K7TcCu8ZTblgOuS+mLLkOvB8+zSdZkji9ok6",
+	"S9+txJoupW98DBZ5WA5TU4ymix2CFt32w0CD/j33a76z0thouariLial5mDhtWJXu3t2CvrsSKdKXacp",
+	"/d/dX5aH1yVhfDtaZ117ssEE2CTbvxAjyfdHBIKdyd6Hq1e9v3RPSSJnMylKiyfGXEPnk6VmlvduWFTX",
+	"WhtbR3F9dy22UZ3FgWmtwdB7ppc9rOmMC7ToFhpTf+CRSzDyaYNlfK9zY9tXgubXS0zsCuecZlyEOEcq",
+	"k6ZtqbMPjwLDT8uQ1drL7mHItZwzQXM+9C2zax+5n/rw05pPF3SWtXwKPwWtb5alNL/BZxuFWdx2Y9lL",
+	"SylhEK2wruqwV1GtNIZt0GNrtsL+Yf9g21SnSsHEMw4tytXhehg7y+NF5UHXaOiHys3iszp/P26Fr/u5",
+	"/eXndIKsbs91HN+ds6uLVnU/wFoU23nzvBV585uNwmVtPuFmHl97Uu7n2YDuZcGpHUllafb1zJqQq1mg",
+	"lwudbYgebBQ+22wMChDBGoK+l30oWHPfCvqhCrxrcLats06FbMtKyME6fNuwmrt2KDyAAcUzyG/dgOLW",
+	"+TAGlFZE+J1ZDj6HtW7ajBcA7Au6/+HD6xdf0iTyQEw/QIe/syNu5RK/q32s4WH29HSo06V6KJHodyeP",
+	"3UfKetzaq+uKon6OWLB6yruJAZcrphX4EMseJlN+01L6131+Zdeiwz3lb1ijUs4Ombc71rOtdzPaepZ7",
+	"Le3+Jd2WAbKyjJXNrKuDGzzQhUiwn3TI+mef7yYiM2F4M13RXZZVlkywpPPO2l4tlHDLnALsFVRlL2um",
+	"DDYVZSa8lLyKFtjSGeaSlLZnHFvLiSus4LdOCe3Ixa/nYLMsD63tvC+COXm7ia8V2nyuBLtcM4G5qjT2",
+	"NagGCmlLXBRMn2IsC+EGqiFhpS4ojBwTrrGJ4uZY/92F4A+u+c3nmzJKm+i9jRx66FhtELY7RAwFc4W2",
+	"T9f1aXnLZ38fvbpuMd1NocFwLGcTrcVT4l7q4GrCZpfgCCDWpFDcLC7t5j1oZ1ycFaGInDPRqERJpCpb",
+	"0M+nUjNiF0qmMksxQMsbZu2iyR5Uz4J6xSNGFVPlIAMR/713dvG69xNbxN0+ecGSjCosbuzieLWs2XJJ",
+	"QgWkv5S9T10Z5ETmrlP8OJPzlSBl+L3ao92Q/T+4EGDpWEhVMYp9pWiRckMyOenjlXfNxAeVuchFWpjp",
+	"fiYnvNmwzD4+ghI7Of+JLVrh6OG2FyfJaNjv9+3G6wHpM7ogmonU8gSqSWxHkor/k2J7sR8RhP5jCOW0",
+	"Q7vqDt562ikBW6EnrsyuEc/BrxH/euUR+z9+uVopWrqMAJCMGjfBEUe1J8p5aDDtvPYYXDuwbKA7oHaY",
+	"v1rn1Ji8c3cHAjca4i2/pHhtue1VFuHlsLXOj/iDrzV3Dhlf5FymjPCfL6HyKpTNZSNXnrBPrqZck1Qm",
+	"UPTYMl5o4CeFUTQxJ7UKVQMBysiYJiwqI1yrmMyI2F3aO8yVxlBFxnTkyyCCBozta6ZMMzsjemsmTFgc",
+	"Z+lAAGS56Q/EQJxLcWMHk0KfDEQPfaojmXKmwd9RlZ08Jdw5fqx+rU+hTic+eP/qnDx58uQ5+XB1jgFd",
+	"kF6CaXQkVyyBbKKBIGQvPjo4eNY7OOwdHF0dPj05OD45eNo/ODj477jbtwt4CaFgiulcCs2qZsB/7zlP",
+	"XO/1i5jsUTJnWQYeZpYSnmJvAaz872HBNblmuXHjQgwzLDeG2m4IPh/2+u//0FLEWKji+fHT77vLMeGQ",
+	"8LscDm4HfsO1ceN+GsA9OeickF/7/f7HiAzKG9M+tHeOfVa7Ou3jQaff7w86d7Hrnfw/Mj7j5gdXw/t/",
+	"4Is/xDDbzxWnciy94nnL/JMKUmN+vlu3mbIFSZENktgz6RPy60ec4RVW1UsUSy1i0Aw3Z6ZKGgP19ixv",
+	"QAi7vIYTQktMhaZduWIai8uv8mNS8idoO6u9H5HsHR8c2mUfHzzpEp0zkWqoL1EIXradji3y98aUZ4Vi",
+	"Oia5zHiyIHuuHjI5OiDUTjHjojAsIvH5+Y/D92dXL4dvXr99fTU8+3D1t+Grs9dvPrx/eRl3T4mEApuA",
+	"K3ZKU5Kc9puAetgVMOzormvM8dFzXNDQL2jIbhPGUpb6o3zPjFr0zsbApmrVA5ehm0l5zVJS5H07/nsH",
+	"kXIpAI2yRZSDRdn9E1qtk1GRTpjRcIYewkbR8Zgn0J10StWEpb516DVbfKfdN67bFRSFl3NhxzzBLr1Q",
+	"K4hmmZwjvwD3VcIElkdxfNJKSYozQ6ESEFRnLkPMvd/a5Qbs+68rY1HFZu2qa9Z372CrXI2dk86T/kH/",
+	"iYvghNt23/5nwloydVwVTZfRCvt0w0d4QOCM83v33Bn5KgXWJUdY97yUEF6nnZPOX5l5L6UBFyMyKljM",
+	"0cHBUpp9ndN4HysKg5t1mMpPDBdV6+5I7Zc+3lWuOHh4hnLJ+1UvE88GOie/fow6upjN7GmeeG81gC/y",
+	"sAPQoBsz6hg60ZgXZmjnox1rvw+s+VrIudj/x/xa9/3Og+f0Glu2Wj5grIRqUVO7SqgYF4y8A/iW5hPB",
+	"UqiKym5z7hpWrxwOVNZ5xMOB8VtOBW7QX9iI/MQW5JKZhz6Si7KskkZme8MUHy8a3L9+MJZBuYPxcQQt",
+	"52CYQrm/SQmn7hio1sz4YsQsxcvW/6mC5/AC3fUbzsGwW7M/NRhGUB3AshIThPblnE4mTJEPr0lOJ+zB",
+	"8b8cPozqFqL7nwAyd62QPcNqIXrKmIkI/mIvOp5I4Zn50j5OscvgmGfMqugjlqbYgaxWyRTqHsJRtML+",
+	"zC6s0+z68+vy8l7xDAncrwW2U0r9LljeMXvqRqz0SdQ4q2MLRuv013Uluvu4G6nSG4rrX48vrnj/fo7p",
+	"0NWLpX6N9fTDSTAWJxMM79sRJR347qLO8cHxZiR8J80rWXgt48Ew96yOUv7UAhhcBQyFcRdEHeyrNZ9a",
+	"TGkUebfop0s55ZRg8B8RkqRlNGIQO/9Wxeg8Eo92M7Qckt8B14RmUMj4YcH/ht8wCA8NAr0RW7VWgLFk",
+	"WWqNVJNGbFVkFcgbpgzKdfbmCQIbVJiL1/b3z4X4DsaxMODLzdQ42ZzqSj8Fxf+hjwO0b69t+9jh9Wfj",
+	"49qCZ/PjwkA3FQiURKaZ88anDU4tUqcxaTJndWXcbbb9zP7r7O2b3c7Mr3tHrvWNnIvbb+BcyqDB4IGc",
+	"I+NxlbAv/+cbADoU0D0lTw+eoNmbcVCVuJUvFaPJFBzNQfHehSM+GnuqAsgDB4JGkIqFOo3T3vR3Uefp",
+	"wZM1y6gbNLZfjk+XDyzmrL4QMGLNxSmJMSU9xj4kkKL3sKhRASiIDjeH+2Bp3QdLai+Tk1bcuHQzlN0g",
+	"BJszbbCEf2SFLCv5jjJmRdpCMxURmpQ6oOEzRhQVkwCigI33DdfmzC7ijZxskrVeCgPmrLnz2HCNdm3u",
+	"ezEZqXyVW10AIy0FMV9r10li9jtXO29VsmmrwvcpOBTutjHSOlyBzZ7hNzBmeI8UhFzfttPu0DX2CS1B",
+	"c5Gw8F7WthVom7y0tWyYF/TMe80bglB19vtv+IybzhYvnqMLbVcheCfq9ugJMXhBErdKh5X/GcKvSSNO",
+	"mD3YTNY/0tQnTMAnh5s/+SCocz+wFD96svmjV1KNeJoy8flMp+GV+tVH7t+t8KKm26auYLsvGlwJXD6t",
+	"HAn5O7IamaU1ZuSszguSyeRaQlM+K2ck65jPB42Fu9dynnOqWY8LzYTmoOPnio35rdf5VurUhIjF+wwr",
+	"pFtOPPm904kFqQXnZkKBA26e3r88mVioIWC2Io/9Tzy9cyaDJODKfA/eV5H69s6+U5zmE+F6PDFFLJGA",
+	"gQru1D45c++hcWwOTSQyRm+Y1UrRvjUQ1DlnoUUQ2Uu5pqMMbOuKpGwmja+iAr2ApGAR4UazbOyaZLK0",
+	"W3ddANUeHzwfiBgjwtA3bdcOHIOlaDwPEDBWPfmAaUNLFLyBIl6/cNQAmPSjRPH4YQnBFWW5a8YQuHjP",
+	"x6fDNm3FxR4ABnzjZLezEej44PnmD95QbQBKX4ayMWyJUAD4dxoCIzSBFt6WNKFkciHsnWWpZraG/Asz",
+	"3ac57/ky962mj9K9ldnbynm0ljjuadn9kCpGhGUD2ASG0AnlYvXOBFn94vVPdvJdye3buqlgE5uvKXAT",
+	"7CFkzJRx5SHW/aJkcx8MrRkJatjgEWHVw4EN6tocgXbTBHruoVJQRhhIkS1OvQsYqz5BxM/l3856R0+f",
+	"kSnVU3urYPwR1T4RfSDAufz27O/Ds4vXw59e/tfl8OLl++GHy5fv45pH+mm37H/qDkMaotiNvGZpBO2N",
+	"nCcLvNGMzCBYTw8EtTcKiWnOh9dsMYSggCFYLVgaQ/DG65TNcgk9YtAFb9QC7yLjbYdx7R0MA6ioxFW6",
+	"QtAgwZBfXB/PgcD24N6t7yK/vO84wvAomNBl3j+HYALFzFBIu848owurVMewY3Bc212VA8154mr9XLNF",
+	"eTIM6q5HeHWWQS32Js+kNuCmdQtGEGqIYRKpH1gTKsAf3rVnhguEPumN+ATXOXCP9Sf9dVDuEtyHHojy",
+	"u8IKGe/t5F5GsOsfSzWxfKhWO0wWJpEzFrr5MSMMaXj3a786UYi1eiwRAFbncte2uv8PH3juS6x72SIC",
+	"lBEkJUr0yw5EsKBze4a9cymMau/95d7fh5fdu+/kpT1BLPZBJ+3L9R/jW+8kDILr/XLyyBbCwrkU44xj",
+	"wOrx0dE2szj/iM+c+Sz+jThEaBmZuMK7o85tj3u0Nj0kus5Jx/IyWZie9pgQECJKLcLFpAf5v0UWbWSu",
+	"S15MDcT+9MkZ8gsv2QAzSp3BVZPjg+NVKQKo/97k+yIkGRwH1B+8IyoeGd7Al5V+v4BDs2Z1sQBYhzft",
+	"CLGvpHFJt+1SgcxSf5tcM1aD7diZYH07bgZFfhNGcqa4TKvbXUjBun3yTpqBqBD4JHDt2gtuIlC8gLsN",
+	"7yZcpsbrN3JoZ5eAhiACsawDgas8JdRfLpX44noJlxjqVF685kfM3WBeSa1xy8C99B5W86CIffDVLgXB",
+	"5v/SF8OXJVWohlWj1e88nj0Is0eTTq8ecR8m60s+EbqyCbnYSJc3RPZccDgZ0xnPFt0y4iWBhECLOpGP",
+	"k41RwBw6yVDHA8E1waTtUvjESXy4ZXM0K4DOlRQTkhRKYQshVzHcicxPBiL2Vdj9b3HkTUYoBMNQmhg5",
+	"pyrV9fGtauyMxBm3fNKLtZpPRI+L04GA6Nb6Bjl+w1If02UMm+WG7GFqkFcdFJ9Mq+V23XqPng9E7EYa",
+	"4jChONegwAvnd1FVB3oMibU5SUlA24iuxyGPMuSEfevWpaMt5L8rKd9SsXCr058v0HkDKyO1gk9rrmbM",
+	"ZWkl2rMkYbnBoIyyyWewyj6q5lBXbq+Kb/pOE5/CwsioMEaKbn8gXvEbuMI1SwpwefgwbbjfqSAcYrDH",
+	"nCmgCqtK2l8On7r4cU32jo+eI4rXMLwbwnBopvhIiN1o1HgHCUDVULe9+XwOiRC9QmVMJDJl6Q6O/0a/",
+	"gy9t5y3M9AoDVoNWLIz8zSlX/5JX+Bek7bb4Vz6BNoFYpRl8hBJVpTKgvpUD2HteUcN6YFPpnODjZb4g",
+	"sa1LmDG8d9dsI92heYef+vutSn0Bl0yLshQgW1kEAvmPw6IFmnX6X8cOCoeBq13Da3Ospr9OI34BzxvC",
+	"ROQ0A0yRj0ozKxwxyArOhGeInNsXMK4jwRYvzhI2EB4ZKtlnReYh9xB5BmJbmYdsFHmSWlcalHsGYp3M",
+	"Q7YTea68s9CF0Dc9jAkVQhqCB+JdiXtgeaw5DEs4BG8YPDXXLOGRbppg6577SlC44G9egtrZ3fZVZC4E",
+	"5rK2EiDNkGOkPb4YeFqPC2/+8rpLKCayjnqPJBCs8/mWS/v6Tii3lKAPKhzLcOmdA+XduVcI/lvBIpIs",
+	"ReZYvZSKdF8qtN34liS1VHxXMnn1lNBd/8g8otGu5QtLjNsEBTQR5Ru1wz+EAlbiklSkWahhjXzgxKf1",
+	"llGX+wp5BVak8umxfXJRZcVSfOZeAQtmzSunyXwqM+bEtGgg2K3V8uD25MJ+PJXKOLsq9qfE1qXO6Qf+",
+	"PvQy5tmiG2EEN7xQmlO4Ap+iYqZQVjZDJ2bIsImbvvLJcY9BF0vVrb8xVUqw+Z/q1NdWp17eJj6Qxmsx",
+	"rtgFtBy3Z2RP5z6qlK+G0U7X595BjqEMEFgH1lIzZTPCRZ9ALzYNMQkZh1r8e7pIplAjBCJ+4q6r/G1v",
+	"Hwhqe1+uynsYyjR9n50PoQpXZYxpFWbBBfkgeCJTRt69Oq/8E6mcWVaSyTlTPXs7psgYoL8x9GF37hpu",
+	"9EBgbQon/zsfi4ZLtdsnZ74DI5T34ALYltVob7jmo4xFmHwiQa0dcWwEBelNA5FMqaKJ1XIwTuDDvx8d",
+	"HPz4//+f/xf841UED47O3IOjl/jg2TP34Nlz++DVy1evusHmBAMR78Pa4uYyxwV4Xcv6E+yWa/ykVIH2",
+	"ILTDw+7q/ZPnRF9b+VCKiNi1DsT5QvEs4wmJ/7//Jwb0ekMNFySmcddnG8AoGP3gNByYS8doZUsL5EUs",
+	"zFAduj0WL21W3//S8QdrmenVkgxO/0iMdedwgq/OVKvwgjaxfD37TKbUwNwZM75MYbtk5OoonU+pIefV",
+	"R2TOFWQEzqiJiJakEDOZ8jFnaaP00lyqayhXlboFM60HYqXkFUUKxeIp3T75BUwO2Kj7hFj0j1EVxEok",
+	"XJMYMpYhw6mH78VEjgcittvrV9vrJ9NCXMdOg9CEibR0N0NVuBPy64uf3738GPtkBBKfAL/tQaJsDM0g",
+	"mDADgfaUw6dE98nLW2P1Fyn0CYmrkpsxoTlWcsHqdHO8e6y45osUoXxHjLQiIX44EHtxocsSjsMptzfG",
+	"wm88VwzHBJMV3iXulW5E4qrQcIz2pDiR2sQuvsxKi4hbfRKLGEucjBg57JOXNJkSCwJMFMO4MYQlcvDY",
+	"nnp16OcASXBY0IGAHy/h7ZdYJKgUWKGEM/Ft2cFkpcvEKOanGLEJFXBZWtL3wWXMiQwnrnBfHbZSNXZL",
+	"qL5G3wY3EaFojsIYeUWMlNlAuAKQGAVXwpsktZCBqczSsquOmdJ6zYHvNPEjAClFtSDIty8vL8/++nL4",
+	"439dvbxEqNQu3Xcf3pDyQtWN4PkiJ2MlhfFR9AfIVAfCleX15Vlix9rjyGd3UeFNH7oMUJQKS0EVOYK1",
+	"T65qUAR1wcfnlZbCkogcmTCyRzNtETKhImFZhuM6UyNkA8Ba55BhQPVA5EqmRcLS7kmJMiytZnXrXaYv",
+	"SoQUvfJ1KVitRlAdUV+PAc8hNAWQB9y1Wkb19WvDs4xoQy1peOJyLi+Edy6VYWk0EO6kwQZWo1dX3MoF",
+	"YpYhJiOZLuA8QW0DrAImQvacWyA3C2A0kicgI/4DaSqwZ0BvCKSGolHI91wVotwFYZG9GIuYeAGyW69f",
+	"VMqYWDibMG34zPL/PCv0QMQzejv0n9cLLtEsQ5GXYRWrytfNaEYKwGkgSTA6n9YiRrmxQibYb8cYJtxM",
+	"+zh6TnDBQ3vHDJ0wHLtYWkhB9vZfKI+AnB337M7ZTbQ08tODJ35kHFQNC0FvKIdaj3FUq+jlwn8szUGx",
+	"RMtN05ldOQjwZSGpQng47gHhXv3808t3rjbWq7PXb4Y/X7x8F3fLeOcZXRBV2GMfyUKkLCVYERiuFpca",
+	"Dtefc7AQmiipNbHQ9r2btZvLMonzn9+df3j//uW7q+FfX757+f7s6vXP7yy3+AsZLYgTCroQuVBGQgfB",
+	"LYczKhbD2hJcubSGWZ6cEZ1JgOxYMTvE1Jv7qy8J3CV7nvbTyBF61KT+mmliDsUY5nTRbQ/ubV4Vjxfx",
+	"UJvkK1kelnZaVk+pyyLN0ZZaLCGHGBQHB0+SoLQCgQHwO4vLJG5T1rGtuEsgUzcovVcTIF8DOQJui6b4",
+	"/vfeWZKwrPdjMR5DWF5g9ULGRAr3vQbZL1fyljMNziS3XqifV0ymdU/kmgoN33Kg2H11hC9Xr8DyYRRQ",
+	"yF7cYMpdvDEb985eiHt3Iyc0EctnSJ3VqUKImk/ZBYv6TP69MHPqnrqATxT7moUBsVCmXkK+99QwzDlq",
+	"aX4/c7LVb4U0lOy9fnn1iqSKjk0XrQAkHmBlWT3onKofDk7ND8dH8XrMi6ppexdw+4Znxzl9+cX1U//2",
+	"wxH0szid//DsYPP8FWSCpRwkaBOSzCm2hV4Zq6oLfwfFMraJd3fColM2v3iJjatVJYFrIm+YyiRN4bb2",
+	"8uyweuqRdBmh3bPaDYe2CieEjBjKISwlI5bQQjMnpDTLopR0EZY94mr44Bv3QfiHPvnje5z8g2Q6WGnV",
+	"1G4ZsueqyNpH1PBRxro1K4V9u/LSLNsj9lM2KibtVon/xNrAzkvohUmsNm0Vbe30SJpUWlH5Gsr2LvQW",
+	"ikKjK7kfCD8YFZN/LakGtrymghhQKt4oJWCRjCvbRgXmP3CmxuVUzptgKNGwTgWYmaBdk8XtkP9TZfBY",
+	"m+Xzi1TX2gpi8ylPpqDfegXE3tiacHNaKuzE6+tWWhtThVpGIlUaKqZ4DmrACurvlh3helI8dpIErBLW",
+	"G8LbX6YM4uFp/XKw8ChlGoHFVUeMCWJkBnXltJH5Hxl5jcwrW9h3FTAqGN0PXferzmAuAGclpAZthq5n",
+	"4TeLUL5pWVsZYg84uPVw039gfKmIyJtPeVkmj4tJVCYgGezY1IY75bUejM76BSy0ojLsCMZQ/NGMYfUD",
+	"tAhrOWOlFVSOxyfOvsSzNCJFDuXLYEWOG0Zo/6hVysul9LYxdeMvtBmfOP5QVswGKRF/ZeMxwzhHnyIH",
+	"7w4EWgTBMVDmaac0QV+yq9Wg7W1BNYl/9b99jCPy4f0bTTKJPZa5qppNd6OBmEglC8MF05GFSKlulxct",
+	"GvByqgzHnszkzJXM800BytsAbN+ucmnd/ubrHN9wNq9fCN4eWtZ+InvYfKQPJzi078fdPnkHl46zeWtC",
+	"fdZeRCh5cfmuioQFX/81W4SMR39lKHVA3e9HJOtqkiBVQzo+wus7TWCfhAt0b/ky43+YskUvlrdH6MhK",
+	"w6YOhvaSJiDxtdcyQckf6phoQ/SU5mydgzChAt/EYcMlTN7ilI+IHzBDW3kRLF+Gkq4jjoQa6rvZfJ3g",
+	"TIRXvSS55YbNWlTuqJaObj+hOR3xjPsmVcHbuoT7ef3txz6C+mRtx1F/x7Ut4AnT4FCBHX6lU4ErjNFk",
+	"6lDFonYqsTOO/YlbFVmbLQ7oE/zfqwBtwtRb1xR6SY4KVDH3w60tZF5vYnpwAI16y/6sn13DfHdMWGs3",
+	"6v9OZKefhVvwmjN3Hu12jvquVpqS7I0W6PvlUnRPSfxbTGbUJFOmXWXa1fDqME+98NNuKKR4xW6Nd0Da",
+	"D7B0vr/220on/tZWNhH6465Hrd9ZEUUHyM21qfxB/04rUeUVwnhULh/Vq1GFvIMXZX/Pb7L2j1ve1yn+",
+	"U3YGDfM7CJLFV5bsxy+v6GRTmBy882eFnja7ddV3NoDSS/x5Y+Gd17WMQueucoEzjaglUWRZvz3b7X50",
+	"Mn4LeTjbVdr5Oolqu7pdD7dAiwsFbhLQgbGR20Mlnm3AjahVKquO8LFvnDWW+t8Rt/iS4tjZpkO9VwWg",
+	"MgWuJTftASj60a68C5zky/qaNuCvz2v7Q+Px12JvLpVOyxkjY8x/gbjfTYRRBBQTlz+TsbGBEkSYK6OZ",
+	"IXu1F13VBDMlRsLlF0FQIhcTMO9+uuuGKs5BIug3Tjxuld8Y+bgk2j/p51Hop6z8tZXs6MXBVt3+rYSi",
+	"swkTJlv4WgpYXR90e82oAuUe2oeiucuHpDtk0mRvXGQZMezWdMO6/qVfRthYtKS7V8LqQzRb0d7dt20f",
+	"UFhq6YKLAo5v9AuNuUBfBUJGKg+YP40SJRg3GyU8hv5OjRK6wmxPheWjTUYJB6Nv1Sjhlvd1jBIeNmuM",
+	"Eg7Of9Dr5Xdgxbg0VNWymsIksHQRQYzG2hANd/JX3pn/2CzKTdSCaBhT8C3UQMGVQJAqpHus5zzLYF+1",
+	"HYXMP/fmSH+afx7c/OODXXx0ixcu2m6aDfT0BShpQ8DSn/aggD1oLe98DHvQw5D4o0kbX8UetAF/vT3o",
+	"jy1wfDV91ipHEbFqptU9rRolb9iuYgXUoC9ZZGtsUK2XUS0Bsk9iTF2NyT6JKeZM7Hk1l6e6S3SiZJZB",
+	"T15CybWQc1HqwVwMhOt0WxY0OSVxAmpWDGoyFwVUgoGe+aFqtlybtxWD30JJliqFaiD1LD93DB2qk07U",
+	"YaKYQfgU/GUB0fm4tdasZMa21pndyt/bbwIa888iW5TXF/STKhPdeXmvtenMeDC7GgLWLUCw+S4LAHTY",
+	"df7fk6ruTm+zql6ZN/74F/J3mwWu+93Na+wB7iC+VXuAW97XsQd42LSJmFhioiTlP1X7z6QDqCJDqIfo",
+	"Dpfwtgr+Jbz3+FIdztOKN9RwbXjyr8LUivbTvBdH8yiwEMmG7su+S6xsVhf3PouoCl2p+Rh82R4vTEWE",
+	"CyiIxM1AgAh0QopcM2U0SahSi0bBSqy5FGEZaBxa2RXMRtpIwXSfQNEvEgt2a4ZuioGAcjj6GqtbnpbJ",
+	"mpTgG1jnhUHNc2onBqEQy0dNOKQyQVdcfLkh7rCBKGcnilkcRxXfNb86PDghFpSuuCcMrBNldaKW5AV0",
+	"p24Oopwu7dL3TskVu+Gy0HAgbSIQftPmvHh6ePQZMtCjOiEWIrlouTUqsca1Of6yDOBwi3n+KgV7IH+7",
+	"JtDwv8ThOgewpPvxbiWPA2uhuUSOj/ZAac5/YovyyUf7gbppRziXFdDM/+GapDIpZgzqxhUq65x09gEN",
+	"3IKWR3rDb5hgWkdEMZpy/KcdjieMLLv5YXwoMUnR8ewD0JmhnVXF4AwL2OkIE/p1RFw1fxjM1+SvjYOF",
+	"7FbG+QAFPqsK9NVyGmlMVqkimMsUd+ujukrna9vyVtG7y45SHfj0HIHu2wtgilfFVF2Tb3/1Vc5Sfx20",
+	"LAZ5ODA/OFasCyrH44wLX64HOotqw/L6uBbJAorZcpb+ciK/JiOKlRMW5DyjRcpqg0J6X3ihrckpvjJA",
+	"LTuo64+KK5KEUzv6S6kM2t58/ysAAP//",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

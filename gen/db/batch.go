@@ -19,9 +19,11 @@ var (
 )
 
 const insertUsageEvents = `-- name: InsertUsageEvents :batchexec
-INSERT INTO usage_events (user_id, api_key_id, session_id, model, provider, input_tokens, output_tokens,
+INSERT INTO usage_events (user_id, api_key_id, session_id, project_id, model, provider, input_tokens, output_tokens,
                           cache_read_tokens, cache_write_tokens, cost, status, stop_reason, ttft_ms, duration_ms, created_at)
-VALUES ($1, $2, $3, $4, $5, $6, $7,
+VALUES ($1, $2, $3,
+        (SELECT s.project_id FROM sessions s WHERE s.id = $3),
+        $4, $5, $6, $7,
         $8, $9, $10::numeric, $11, $12, $13, $14, $15)
 `
 
@@ -49,6 +51,7 @@ type InsertUsageEventsParams struct {
 	Now              time.Time
 }
 
+// project_id is the session's project at the time of the request.
 func (q *Queries) InsertUsageEvents(ctx context.Context, arg []InsertUsageEventsParams) *InsertUsageEventsBatchResults {
 	batch := &pgx.Batch{}
 	for _, a := range arg {

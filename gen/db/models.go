@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5/pgtype"
 )
 
 type ApiKey struct {
@@ -147,11 +148,30 @@ type SyncCounter struct {
 	PurgedSeq int64
 }
 
+type UsageDaily struct {
+	Day              pgtype.Date
+	UserID           uuid.UUID
+	ApiKeyID         *uuid.UUID
+	ProjectID        *uuid.UUID
+	Model            string
+	Provider         string
+	Requests         int64
+	InputTokens      int64
+	OutputTokens     int64
+	CacheReadTokens  int64
+	CacheWriteTokens int64
+	Cost             float64
+	Errors           int64
+	LatencyP50Ms     float64
+	LatencyP95Ms     float64
+}
+
 type UsageEvent struct {
 	ID               int64
 	UserID           uuid.UUID
 	ApiKeyID         *uuid.UUID
 	SessionID        *uuid.UUID
+	ProjectID        *uuid.UUID
 	Model            string
 	Provider         string
 	InputTokens      int64
@@ -164,6 +184,11 @@ type UsageEvent struct {
 	TtftMs           *float64
 	DurationMs       float64
 	CreatedAt        time.Time
+}
+
+type UsageRollupState struct {
+	Singleton   bool
+	RolledUntil pgtype.Date
 }
 
 type User struct {

@@ -12,7 +12,7 @@ import (
 )
 
 const listUsageEvents = `-- name: ListUsageEvents :many
-SELECT id, user_id, api_key_id, session_id, model, provider, input_tokens, output_tokens, cache_read_tokens, cache_write_tokens, cost, status, stop_reason, ttft_ms, duration_ms, created_at FROM usage_events WHERE user_id = $1 ORDER BY id
+SELECT id, user_id, api_key_id, session_id, project_id, model, provider, input_tokens, output_tokens, cache_read_tokens, cache_write_tokens, cost, status, stop_reason, ttft_ms, duration_ms, created_at FROM usage_events WHERE user_id = $1 ORDER BY id
 `
 
 func (q *Queries) ListUsageEvents(ctx context.Context, userID uuid.UUID) ([]UsageEvent, error) {
@@ -29,6 +29,7 @@ func (q *Queries) ListUsageEvents(ctx context.Context, userID uuid.UUID) ([]Usag
 			&i.UserID,
 			&i.ApiKeyID,
 			&i.SessionID,
+			&i.ProjectID,
 			&i.Model,
 			&i.Provider,
 			&i.InputTokens,

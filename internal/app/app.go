@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/redis/go-redis/v9"
@@ -19,8 +20,10 @@ import (
 	"github.com/ccbackend/ccbackend/internal/catalog"
 	"github.com/ccbackend/ccbackend/internal/chat"
 	"github.com/ccbackend/ccbackend/internal/config"
+	"github.com/ccbackend/ccbackend/internal/diagnostics"
 	"github.com/ccbackend/ccbackend/internal/httpapi"
 	"github.com/ccbackend/ccbackend/internal/idempotency"
+	"github.com/ccbackend/ccbackend/internal/metrics"
 	"github.com/ccbackend/ccbackend/internal/page"
 	"github.com/ccbackend/ccbackend/internal/secret"
 	"github.com/ccbackend/ccbackend/internal/store"
@@ -54,6 +57,7 @@ func NewLogger(w io.Writer, level string) *slog.Logger {
 
 // New connects to PostgreSQL and Redis, applies migrations unless disabled, and builds the router.
 func New(ctx context.Context, cfg config.Config, log *slog.Logger, version string) (a *App, err error) {
+	started := time.Now()
 	if cfg.MigrateOnStart {
 		if err := Migrate(cfg.DatabaseURL); err != nil {
 			return nil, err
@@ -101,7 +105,10 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, version strin
 		return nil, err
 	}
 	idem := idempotency.New(st, idemBox, log)
+	genAI := metrics.NewGenAI(reg, modelIDs(models))
+	reg.MustRegister(metrics.NewPools(st.Pool, rdb, cfg.ReadyTimeout), metrics.NewPartitions(st.Pool, time.Now, cfg.ReadyTimeout))
 	limits := rateLimits(cfg, rdb)
+	limits.OnReject = genAI.Rejected
 	// Background work owned by the app (cancellation listener) ends with Close.
 	bg, stopBackground := context.WithCancel(context.WithoutCancel(ctx))
 	defer func() {
@@ -109,10 +116,11 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, version strin
 			stopBackground()
 		}
 	}()
-	chatService, err := newChat(bg, cfg, models, st, rdb, ws, limits.Limiter, log)
+	chatService, err := newChat(bg, cfg, models, st, rdb, ws, limits.Limiter, genAI, log)
 	if err != nil {
 		return nil, err
 	}
+	metrics.StreamsActive(reg, chatService.ActiveStreams)
 	handler, err := httpapi.New(httpapi.Deps{
 		Log:            log,
 		Metrics:        httpapi.NewMetrics(reg),
@@ -128,6 +136,8 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, version strin
 		Workspace:      httpapi.NewWorkspaceHandlers(ws),
 		Models:         httpapi.NewModelHandlers(models),
 		Chat:           httpapi.NewChatHandlers(chatService, cfg.StreamKeepAlive),
+		Debug: httpapi.NewDebugHandlers(diagnostics.New(diagnostics.Sources{Version: version, Config: cfg.Redacted(),
+			Store: st, Redis: rdb, Streams: chatService.ActiveStreams, Now: time.Now, Started: started, Instance: uuid.New()})),
 	})
 	if err != nil {
 		return nil, err

@@ -13,6 +13,7 @@ import (
 	"github.com/ccbackend/ccbackend/internal/chat"
 	"github.com/ccbackend/ccbackend/internal/config"
 	"github.com/ccbackend/ccbackend/internal/llm"
+	"github.com/ccbackend/ccbackend/internal/metrics"
 	"github.com/ccbackend/ccbackend/internal/ratelimit"
 	"github.com/ccbackend/ccbackend/internal/store"
 	"github.com/ccbackend/ccbackend/internal/workspace"
@@ -37,7 +38,7 @@ func providers(cfg config.Config) map[string]llm.Provider {
 }
 
 // newRouter routes each catalog model to its provider, then to its fallbacks' providers.
-func newRouter(cfg config.Config, cat *catalog.Catalog) (*llm.Router, error) {
+func newRouter(cfg config.Config, cat *catalog.Catalog, onError func(provider, errorType string)) (*llm.Router, error) {
 	ps := providers(cfg)
 	target := func(m catalog.Model) (llm.Target, error) {
 		p, ok := ps[m.Provider]
@@ -62,14 +63,14 @@ func newRouter(cfg config.Config, cat *catalog.Catalog) (*llm.Router, error) {
 			routes[m.ID] = append(routes[m.ID], t)
 		}
 	}
-	return llm.NewRouter(llm.RouterConfig{Routes: routes, Attempts: cfg.LLMRetries, BaseDelay: cfg.LLMRetryBase}), nil
+	return llm.NewRouter(llm.RouterConfig{Routes: routes, Attempts: cfg.LLMRetries, BaseDelay: cfg.LLMRetryBase, OnError: onError}), nil
 }
 
 // newChat wires the chat service and starts listening for cancellations from other instances
 // (until ctx ends).
 func newChat(ctx context.Context, cfg config.Config, cat *catalog.Catalog, st *store.Store, rdb *redis.Client,
-	ws *workspace.Service, limiter *ratelimit.Limiter, log *slog.Logger) (*chat.Service, error) {
-	router, err := newRouter(cfg, cat)
+	ws *workspace.Service, limiter *ratelimit.Limiter, genAI *metrics.GenAI, log *slog.Logger) (*chat.Service, error) {
+	router, err := newRouter(cfg, cat, genAI.UpstreamError)
 	if err != nil {
 		return nil, err
 	}
@@ -84,5 +85,14 @@ func newChat(ctx context.Context, cfg config.Config, cat *catalog.Catalog, st *s
 	limits := chat.Limits{Limiter: limiter, Tokens: tokens, TokensFailOpen: cfg.TokenLimitFailOpen,
 		Generations:    ratelimit.NewSemaphore(rdb, cfg.RedisPrefix, ratelimit.DefaultLeaseTTL, log),
 		MaxGenerations: cfg.MaxConcurrentGenerations, MaxMessageBytes: cfg.MaxMessageBytes}
-	return chat.New(cat, router, ws, st, runs, limits, time.Now, log), nil
+	return chat.New(cat, router, ws, st, runs, limits, time.Now, log).WithObserver(genAI), nil
+}
+
+// modelIDs are the catalog's ids: the model label values of the metrics.
+func modelIDs(cat *catalog.Catalog) []string {
+	var ids []string
+	for _, m := range cat.ListModels() {
+		ids = append(ids, m.ID)
+	}
+	return ids
 }

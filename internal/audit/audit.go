@@ -30,6 +30,7 @@ const (
 	APIKeyRotate   Action = "auth.api_key_rotate"
 	APIKeyRevoke   Action = "auth.api_key_revoke"
 	AdminUserEdit  Action = "admin.user_update"
+	DebugView      Action = "admin.debug_view"
 	KeysRotate     Action = "keys.rotate"
 )
 

@@ -80,6 +80,7 @@ func (s *Service) CreateChatCompletion(ctx context.Context, caller Caller, req R
 	stream, err := s.upstream.Stream(ctx, lr)
 	if err != nil {
 		g.end()
+		s.observeFailure(g, err)
 		return nil, upstreamError(err)
 	}
 	g.stream = stream
@@ -90,11 +91,17 @@ func (s *Service) CreateChatCompletion(ctx context.Context, caller Caller, req R
 		if err == nil {
 			err = errors.New("the upstream stream ended without an event")
 		}
+		s.observeFailure(g, err)
 		return nil, upstreamError(err)
 	}
 	e := stream.Event()
 	g.pending = &e
 	g.ttft = s.now().Sub(g.started)
+	if req.Stream {
+		s.streams.Add(1)
+		ended := g.end
+		g.end = func() { s.streams.Add(-1); ended() }
+	}
 	return g, nil
 }
 
@@ -223,6 +230,7 @@ func (g *Generation) record(ctx context.Context, wait bool) error {
 		status = "cancelled"
 	}
 	_, cost := g.Usage()
+	g.observe(cost, status)
 	event := g.usageEvent(cost, status)
 	var stored error
 	if g.sessionID != nil {

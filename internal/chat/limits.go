@@ -40,6 +40,7 @@ func (s *Service) reserveTokens(ctx context.Context, caller Caller, req Request,
 		return 0, nil, fmt.Errorf("chat: reserving %d tokens: %w", n, err) // a bug of ours: refused as internal
 	}
 	if !res.Allowed {
+		s.observer.Rejected(tokens.Name)
 		return 0, &res, apperr.New(apperr.RateLimited, "token_rate_limited", "the token budget is spent; retry later").WithRetryAfter(res.RetryAfter)
 	}
 	return n, &res, nil
@@ -77,6 +78,7 @@ func (s *Service) acquireGeneration(ctx context.Context, caller Caller) (func(),
 	case err != nil:
 		return nil, fmt.Errorf("chat: counting generations: %w", err)
 	case !ok:
+		s.observer.Rejected("generations")
 		return nil, apperr.New(apperr.RateLimited, "too_many_generations",
 			fmt.Sprintf("at most %d generations may run at once; wait for one to end", s.limits.MaxGenerations)).
 			WithRetryAfter(generationsRetryAfter)

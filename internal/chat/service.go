@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/google/uuid"
@@ -38,6 +39,8 @@ type Service struct {
 	log      *slog.Logger
 	pending  sync.WaitGroup // exchanges being recorded after their stream ended
 	usage    *usageWriter
+	observer Observer     // metrics; see WithObserver
+	streams  atomic.Int64 // streamed generations running on this instance
 }
 
 // Wait blocks until every exchange recorded in the background is stored, and stops the usage
@@ -65,7 +68,7 @@ type Limits struct {
 func New(c *catalog.Catalog, upstream *llm.Router, ws *workspace.Service, st *store.Store, runs *Runs,
 	limits Limits, now func() time.Time, log *slog.Logger) *Service {
 	return &Service{catalog: c, upstream: upstream, ws: ws, store: st, runs: runs, limits: limits, now: now, log: log,
-		usage: newUsageWriter(st, log)}
+		usage: newUsageWriter(st, log), observer: nopObserver{}}
 }
 
 // prepare validates the request and builds the upstream one.

@@ -12,13 +12,14 @@ import (
 	"time"
 )
 
-// Config holds every setting of the service.
+// Config holds every setting of the service. A field holding a secret (or a URL that may carry
+// credentials) is tagged `secret:"value"` or `secret:"url"` (see redact.go): Redacted relies on it.
 type Config struct {
 	Env             string        // CCB_ENV: development | test | production
 	Addr            string        // CCB_ADDR
 	MetricsAddr     string        // CCB_METRICS_ADDR; empty disables the metrics listener
-	DatabaseURL     string        // DATABASE_URL
-	RedisURL        string        // REDIS_URL
+	DatabaseURL     string        `secret:"url"` // DATABASE_URL
+	RedisURL        string        `secret:"url"` // REDIS_URL
 	RedisPrefix     string        // CCB_REDIS_PREFIX: namespace of every Redis key
 	CORSOrigins     []string      // CCB_CORS_ORIGINS, comma-separated, added to the defaults
 	LogLevel        string        // CCB_LOG_LEVEL: debug | info | warn | error
@@ -35,7 +36,7 @@ type Config struct {
 	MaxConnsPerIP     int           // CCB_MAX_CONNS_PER_IP: open connections per client address; 0 disables
 	MaxPageBytes      int           // CCB_MAX_PAGE_BYTES: a list page ends early past this estimated size
 
-	SecretKey         []byte        // CCB_SECRET_KEY: ≥32 bytes; encrypts signing keys, signs cursors
+	SecretKey         []byte        `secret:"value"` // CCB_SECRET_KEY: ≥32 bytes; encrypts signing keys, signs cursors
 	AccessTokenTTL    time.Duration // CCB_ACCESS_TOKEN_TTL
 	JWTRotateEvery    time.Duration // CCB_JWT_ROTATE_EVERY
 	RefreshTTL        time.Duration // CCB_REFRESH_TTL
@@ -56,11 +57,11 @@ type Config struct {
 
 	ModelsFile string // CCB_MODELS_FILE: replaces the embedded model catalog
 
-	AnthropicAPIKey  string        // ANTHROPIC_API_KEY
-	AnthropicBaseURL string        // ANTHROPIC_BASE_URL (empty: the SDK's default)
+	AnthropicAPIKey  string        `secret:"value"` // ANTHROPIC_API_KEY
+	AnthropicBaseURL string        `secret:"url"`   // ANTHROPIC_BASE_URL (empty: the SDK's default)
 	OpenAIName       string        // CCB_OPENAI_NAME: the catalog provider name of an OpenAI-compatible upstream
-	OpenAIBaseURL    string        // CCB_OPENAI_BASE_URL, including /v1 (vLLM, Ollama, OpenRouter…)
-	OpenAIAPIKey     string        // CCB_OPENAI_API_KEY
+	OpenAIBaseURL    string        `secret:"url"`   // CCB_OPENAI_BASE_URL, including /v1 (vLLM, Ollama, OpenRouter…)
+	OpenAIAPIKey     string        `secret:"value"` // CCB_OPENAI_API_KEY
 	LLMRetries       int           // CCB_LLM_RETRIES: attempts per provider before falling back
 	LLMRetryBase     time.Duration // CCB_LLM_RETRY_BASE: first backoff; doubles per attempt, with jitter
 	RateLimitTokens  *RatePolicy   // CCB_RATE_LIMIT_TOKENS, e.g. 200000/min; unset: no token limit

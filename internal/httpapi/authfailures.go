@@ -36,6 +36,7 @@ func (l *requestLimits) throttleFailures(next echo.HandlerFunc) echo.HandlerFunc
 		case err != nil:
 			l.log.Warn("failed-credentials throttle unavailable; admitting", slog.String("error", err.Error()))
 		case !res.Allowed:
+			l.rl.rejected(p.Name)
 			setRateLimitHeaders(c.Response().Header(), res)
 			return apperr.New(apperr.RateLimited, "auth_failures_exceeded",
 				"too many requests with invalid credentials from this address; retry later").WithRetryAfter(res.RetryAfter)

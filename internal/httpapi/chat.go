@@ -42,6 +42,7 @@ func (h *ChatHandlers) CreateChatCompletion(ctx context.Context, req api.CreateC
 	if err != nil {
 		return nil, err
 	}
+	noteUpstreamRequestID(ctx, g.UpstreamRequestID())
 	if hdr := responseHeader(ctx); hdr != nil && g.TokenLimit != nil {
 		setRateLimitHeaders(hdr, *g.TokenLimit)
 	}

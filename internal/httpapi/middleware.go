@@ -48,6 +48,8 @@ func observeMiddleware(log *slog.Logger, m *Metrics) echo.MiddlewareFunc {
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
 			start := time.Now()
+			ctx, note := withLogNote(c.Request().Context())
+			c.SetRequest(c.Request().WithContext(ctx))
 			m.inFlight.Inc()
 			defer m.inFlight.Dec()
 			c.Response().Before(func() {
@@ -64,7 +66,7 @@ func observeMiddleware(log *slog.Logger, m *Metrics) echo.MiddlewareFunc {
 			if status >= 500 {
 				level = slog.LevelError
 			}
-			log.LogAttrs(c.Request().Context(), level, "request",
+			log.LogAttrs(c.Request().Context(), level, "request", append([]slog.Attr{
 				slog.String("request_id", requestID(c)),
 				slog.String("method", c.Request().Method),
 				slog.String("route", route),
@@ -72,18 +74,22 @@ func observeMiddleware(log *slog.Logger, m *Metrics) echo.MiddlewareFunc {
 				slog.Float64("latency_ms", float64(elapsed.Microseconds())/1000),
 				slog.Int64("bytes_out", c.Response().Size),
 				slog.String("remote_ip", c.RealIP()),
-			)
+			}, note.attrs(c)...)...)
 			return nil
 		}
 	}
 }
 
-// routeLabel is the matched route template, or "unmatched" for 404/405 answers.
+// routeLabel is the matched route as the spec writes its path template (/v1/sessions/{id}), or
+// "unmatched" for 404/405 answers.
 func routeLabel(c echo.Context) string {
 	if matched, _ := c.Get(routeMatchedKey).(bool); matched {
-		return c.Path()
+		return echoParam.ReplaceAllString(c.Path(), "{$1}")
 	}
 	return "unmatched"
 }
+
+// echoParam is a path parameter in Echo's notation (:id).
+var echoParam = regexp.MustCompile(`:([A-Za-z0-9_]+)`)
 
 const routeMatchedKey = "ccb.route_matched"

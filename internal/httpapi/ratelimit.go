@@ -28,6 +28,14 @@ type RateLimits struct {
 	// AuthFailures is the budget of refused credentials per client IP (see throttleFailures);
 	// a zero Limit turns the throttle off.
 	AuthFailures ratelimit.Policy
+	// OnReject is told the policy of every request refused with 429 (metrics); nil ignores it.
+	OnReject func(policy string)
+}
+
+func (rl RateLimits) rejected(policy string) {
+	if rl.OnReject != nil {
+		rl.OnReject(policy)
+	}
 }
 
 var specParam = regexp.MustCompile(`\{([^}]+)\}`)
@@ -178,6 +186,7 @@ func (l *requestLimits) middleware(next echo.HandlerFunc) echo.HandlerFunc {
 		}
 		setRateLimitHeaders(c.Response().Header(), d.res)
 		if !d.res.Allowed {
+			l.rl.rejected(d.policy.Name)
 			return apperr.New(apperr.RateLimited, "rate_limited", "too many requests; slow down").WithRetryAfter(d.res.RetryAfter)
 		}
 		return next(c)

@@ -78,7 +78,8 @@ func (a *Anthropic) Stream(ctx context.Context, req Request) (Stream, error) {
 		cancel()
 		return nil, e
 	}
-	return &anthropicStream{p: a, ctx: ctx, cancel: cancel, events: ssestream.NewDecoder(resp), toolIndex: map[int64]int{}}, nil
+	return &anthropicStream{p: a, ctx: ctx, cancel: cancel, events: ssestream.NewDecoder(resp), toolIndex: map[int64]int{},
+		requestID: resp.Header.Get("Request-Id")}, nil
 }
 
 // classify turns an SDK or transport error into an *Error without upstream bodies or secrets.

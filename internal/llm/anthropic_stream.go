@@ -31,7 +31,11 @@ type anthropicStream struct {
 
 	usage     Usage
 	toolIndex map[int64]int // content block index → index among tool calls
+	requestID string        // the API's request-id header, quoted in support requests
 }
+
+// RequestID implements RequestIdentified.
+func (s *anthropicStream) RequestID() string { return s.requestID }
 
 // Next implements Stream.
 func (s *anthropicStream) Next() bool {

@@ -96,3 +96,46 @@ func isProviderFailure(err error) bool {
 	}
 	return e.Retryable || e.Status >= 500
 }
+
+// Error types are the bounded vocabulary of upstream failures, for metrics labels and logs.
+const (
+	ErrTypeOverloaded  = "overloaded"
+	ErrTypeRateLimited = "rate_limited"
+	ErrTypeConnection  = "connection"
+	ErrTypeAuth        = "auth"
+	ErrTypeInvalid     = "invalid_request"
+	ErrTypeServer      = "server_error"
+	ErrTypeTimeout     = "timeout"
+	ErrTypeCancelled   = "cancelled"
+	ErrTypeUnavailable = "unavailable" // every breaker open
+	ErrTypeInternal    = "internal"    // not an upstream failure: a request we could not translate
+)
+
+// ErrorType classifies err into one of the ErrType values ("" for nil).
+func ErrorType(err error) string {
+	if err == nil {
+		return ""
+	}
+	if errors.Is(err, context.Canceled) {
+		return ErrTypeCancelled
+	}
+	if errors.Is(err, context.DeadlineExceeded) {
+		return ErrTypeTimeout
+	}
+	e, ok := asError(err)
+	switch {
+	case !ok:
+		return ErrTypeInternal
+	case e.Overloaded:
+		return ErrTypeOverloaded
+	case e.Status == http.StatusTooManyRequests:
+		return ErrTypeRateLimited
+	case e.Status == 0:
+		return ErrTypeConnection
+	case e.Status == http.StatusUnauthorized || e.Status == http.StatusForbidden:
+		return ErrTypeAuth
+	case e.Status < 500:
+		return ErrTypeInvalid
+	}
+	return ErrTypeServer
+}

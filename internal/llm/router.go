@@ -35,6 +35,11 @@ type RouterConfig struct {
 
 	Now    func() time.Time // default time.Now
 	Jitter func() float64   // uniform in [0,1); default math/rand
+
+	// OnError is told about every failed upstream attempt and every stream that fails part-way
+	// (provider name, ErrorType), for metrics; cancellations by the caller are not failures.
+	// Nil ignores them.
+	OnError func(provider, errorType string)
 }
 
 // Router is a Provider that serves each model from an ordered list of targets: it retries
@@ -73,6 +78,9 @@ func NewRouter(cfg RouterConfig) *Router {
 	}
 	if cfg.Jitter == nil {
 		cfg.Jitter = rand.Float64
+	}
+	if cfg.OnError == nil {
+		cfg.OnError = func(string, string) {}
 	}
 	return &Router{cfg: cfg, breakers: map[Provider]*breaker{}}
 }
@@ -139,10 +147,11 @@ func (r *Router) Open(ctx context.Context, req Request) (*RoutedStream, error) {
 			if err == nil {
 				b.success()
 				s.served.Attempts = attempts
-				s.breaker, s.now = b, r.cfg.Now
+				s.breaker, s.now, s.onError = b, r.cfg.Now, r.cfg.OnError
 				return s, nil
 			}
 			lastErr = err
+			r.reportError(t.Provider.Name(), err)
 			if !isProviderFailure(err) {
 				b.neutral()
 			} else {
@@ -165,6 +174,7 @@ func (r *Router) Open(ctx context.Context, req Request) (*RoutedStream, error) {
 		}
 	}
 	if lastErr == nil {
+		r.cfg.OnError(r.Name(), ErrTypeUnavailable)
 		return nil, &Error{Provider: r.Name(), Status: 503, Retryable: true,
 			Message: fmt.Sprintf("no provider available for model %q (circuit breakers open)", req.Model)}
 	}
@@ -187,12 +197,11 @@ func (r *Router) first(ctx context.Context, t Target, req Request) (*RoutedStrea
 		}
 		return nil, err
 	}
-	return &RoutedStream{
-		inner:   s,
-		cur:     s.Event(),
-		pending: true,
-		served:  Served{Provider: t.Provider.Name(), Model: req.Model},
-	}, nil
+	served := Served{Provider: t.Provider.Name(), Model: req.Model}
+	if id, ok := s.(RequestIdentified); ok {
+		served.RequestID = id.RequestID()
+	}
+	return &RoutedStream{inner: s, cur: s.Event(), pending: true, served: served}, nil
 }
 
 // sleep waits the backoff before retry number try (1-based): BaseDelay·2^(try-1), capped,
@@ -210,6 +219,13 @@ func (r *Router) sleep(ctx context.Context, try int) error {
 		return nil
 	case <-ctx.Done():
 		return context.Cause(ctx)
+	}
+}
+
+// reportError passes a failed attempt to OnError unless the caller ended it.
+func (r *Router) reportError(provider string, err error) {
+	if t := ErrorType(err); t != ErrTypeCancelled {
+		r.cfg.OnError(provider, t)
 	}
 }
 
@@ -236,6 +252,14 @@ type Served struct {
 	Provider string // Provider.Name()
 	Model    string // the model id sent upstream
 	Attempts int    // upstream requests made, across retries and fallbacks
+	// RequestID is the upstream's id of the request that answered (Anthropic's request-id
+	// header), empty when the provider names none.
+	RequestID string
+}
+
+// RequestIdentified is a Stream that knows the upstream's id of its request.
+type RequestIdentified interface {
+	RequestID() string
 }
 
 // RoutedStream is the Stream a Router returns.
@@ -247,6 +271,7 @@ type RoutedStream struct {
 
 	breaker *breaker
 	now     func() time.Time
+	onError func(provider, errorType string)
 	ended   bool
 }
 
@@ -275,8 +300,12 @@ func (s *RoutedStream) Next() bool {
 	if !s.ended {
 		s.ended = true
 		// A failure mid-stream still tells about the provider's health.
-		if err := s.inner.Err(); isProviderFailure(err) && s.breaker != nil {
+		err := s.inner.Err()
+		if isProviderFailure(err) && s.breaker != nil {
 			s.breaker.failure(s.now())
+		}
+		if t := ErrorType(err); err != nil && t != ErrTypeCancelled && s.onError != nil {
+			s.onError(s.served.Provider, t)
 		}
 	}
 	return false

@@ -19,8 +19,11 @@ func (r *LogRecorder) Write(p []byte) (int, error) {
 	return r.buf.Write(p)
 }
 
-// Errors returns the ERROR lines (JSON) logged so far.
-func (r *LogRecorder) Errors() []string {
+// Errors returns the lines (JSON) logged so far: the ERROR lines of Server.Logs.
+func (r *LogRecorder) Errors() []string { return r.Lines() }
+
+// Lines returns the lines (JSON) logged so far.
+func (r *LogRecorder) Lines() []string {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return strings.FieldsFunc(r.buf.String(), func(c rune) bool { return c == '\n' })

@@ -20,6 +20,7 @@ type Server struct {
 	Client *ValidatingClient // every response it receives is checked against the contract
 	API    *api.ClientWithResponses
 	Logs   *LogRecorder // the ERROR lines the service logged
+	Info   *LogRecorder // every line at INFO and above (the request log among them)
 }
 
 // Option adjusts the configuration of a test server.
@@ -56,7 +57,9 @@ func start(t testing.TB, cfg config.Config, opts []Option) *Server {
 		log = slog.New(slog.NewJSONHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	}
 	logs := &LogRecorder{}
-	log = slog.New(slog.NewMultiHandler(log.Handler(), slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelError})))
+	info := &LogRecorder{}
+	log = slog.New(slog.NewMultiHandler(log.Handler(), slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelError}),
+		slog.NewJSONHandler(info, &slog.HandlerOptions{Level: slog.LevelInfo})))
 	a, err := app.New(context.Background(), cfg, log, "test")
 	if err != nil {
 		t.Fatalf("testutil: build app: %v", err)
@@ -71,7 +74,7 @@ func start(t testing.TB, cfg config.Config, opts []Option) *Server {
 	if err != nil {
 		t.Fatalf("testutil: client: %v", err)
 	}
-	return &Server{URL: hs.URL, App: a, Client: vc, API: client, Logs: logs}
+	return &Server{URL: hs.URL, App: a, Client: vc, API: client, Logs: logs, Info: info}
 }
 
 type testWriter struct{ t testing.TB }

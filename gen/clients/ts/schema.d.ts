@@ -446,6 +446,31 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/debug": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Debug information about this instance
+         * @description What an operator needs to see first when something is off: the build, uptime and instance,
+         *     the PostgreSQL pool and server, the migration version, Redis, the effective configuration
+         *     with every secret redacted (secrets show as `[redacted]`, URLs lose their passwords),
+         *     goroutines, open streams and the usage partitions. Answered by the instance that serves the
+         *     request; every view is recorded in the audit log (`admin.debug_view`). Never contains a
+         *     secret, a DSN password or a key.
+         */
+        get: operations["getDebugInfo"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/projects": {
         parameters: {
             query?: never;
@@ -1047,7 +1072,7 @@ export interface components {
             unlock?: boolean;
         };
         /** @enum {string} */
-        AuditAction: "auth.register" | "auth.login" | "auth.lockout" | "auth.refresh" | "auth.refresh_reuse" | "auth.logout" | "auth.password_change" | "auth.profile_delete" | "auth.api_key_create" | "auth.api_key_rotate" | "auth.api_key_revoke" | "admin.user_update" | "keys.rotate";
+        AuditAction: "auth.register" | "auth.login" | "auth.lockout" | "auth.refresh" | "auth.refresh_reuse" | "auth.logout" | "auth.password_change" | "auth.profile_delete" | "auth.api_key_create" | "auth.api_key_rotate" | "auth.api_key_revoke" | "admin.user_update" | "admin.debug_view" | "keys.rotate";
         AuditEntry: {
             /** Format: int64 */
             id: number;
@@ -1071,6 +1096,106 @@ export interface components {
             data: components["schemas"]["AuditEntry"][];
             has_more: boolean;
             next_cursor: string | null;
+        };
+        DebugInfo: {
+            build: components["schemas"]["DebugBuild"];
+            /**
+             * Format: uuid
+             * @description Minted when the process started; tells replicas apart.
+             */
+            instance_id: string;
+            hostname: string;
+            /** Format: date-time */
+            started_at: string;
+            /** Format: double */
+            uptime_seconds: number;
+            goroutines: number;
+            /** @description Streamed chat completions this instance is serving. */
+            open_streams: number;
+            /** @description Open MCP client sessions of this instance; absent until the service has MCP sessions. */
+            mcp_sessions?: number;
+            /** @description Open WebSocket connections of this instance; absent until the service has WebSockets. */
+            ws_connections?: number;
+            postgres: components["schemas"]["DebugPostgres"];
+            redis: components["schemas"]["DebugRedis"];
+            migration: components["schemas"]["DebugMigration"];
+            /** @description The effective configuration by setting (snake_case field names), secrets redacted. */
+            config: {
+                [key: string]: unknown;
+            };
+            /** @description The monthly partitions of the usage events, in order. */
+            usage_partitions: components["schemas"]["DebugPartition"][];
+        };
+        DebugBuild: {
+            version: string;
+            /** @description The VCS revision the binary was built from, when the build recorded it. */
+            commit?: string;
+            /** Format: date-time */
+            commit_time?: string;
+            /** @description The working tree had uncommitted changes at build time. */
+            modified?: boolean;
+            go_version: string;
+        };
+        DebugPostgres: {
+            server_version?: string;
+            /** @description Why the server could not be asked (the pool statistics are still shown). */
+            error?: string;
+            pool: components["schemas"]["DebugPostgresPool"];
+        };
+        DebugRedis: {
+            version?: string;
+            /** Format: int64 */
+            used_memory_bytes?: number;
+            connected_clients?: number;
+            /** @description Why Redis could not be asked (the pool statistics are still shown). */
+            error?: string;
+            pool: components["schemas"]["DebugRedisPool"];
+        };
+        DebugMigration: {
+            /**
+             * Format: int64
+             * @description The last applied migration (0 before the first).
+             */
+            version: number;
+            /** @description A migration failed part-way and needs an operator. */
+            dirty: boolean;
+        };
+        DebugPartition: {
+            name: string;
+            /** Format: date-time */
+            from: string;
+            /**
+             * Format: date-time
+             * @description Exclusive.
+             */
+            to: string;
+            detach_pending: boolean;
+        };
+        DebugPostgresPool: {
+            max_conns: number;
+            total_conns: number;
+            acquired_conns: number;
+            idle_conns: number;
+            constructing_conns: number;
+            /** Format: int64 */
+            acquire_count: number;
+            /** Format: int64 */
+            empty_acquire_count: number;
+            /** Format: int64 */
+            canceled_acquire_count: number;
+            /** Format: double */
+            acquire_wait_seconds: number;
+        };
+        DebugRedisPool: {
+            max_conns: number;
+            total_conns: number;
+            idle_conns: number;
+            /** Format: int64 */
+            hits: number;
+            /** Format: int64 */
+            misses: number;
+            /** Format: int64 */
+            timeouts: number;
         };
         Project: {
             /** Format: uuid */
@@ -2330,6 +2455,29 @@ export interface operations {
                 };
             };
             400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            default: components["responses"]["Error"];
+        };
+    };
+    getDebugInfo: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description This instance's debug information. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DebugInfo"];
+                };
+            };
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             default: components["responses"]["Error"];

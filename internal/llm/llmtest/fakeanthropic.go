@@ -135,8 +135,14 @@ func (f *FakeAnthropic) serve(w http.ResponseWriter, r *http.Request) {
 		f.t.Errorf("llmtest: unexpected request %d to the fake Anthropic API (queue empty)", n)
 		resp = ErrorResponse(http.StatusInternalServerError, "api_error", "fake: no scripted response")
 	}
+	// The real API names every answer with a request-id header; a script may set its own.
+	w.Header().Set("Request-Id", RequestID(n))
 	f.write(w, r, resp)
 }
+
+// RequestID is the request-id header the fake sends with its answer to the n-th request (1-based)
+// unless the scripted response sets one.
+func RequestID(n int) string { return fmt.Sprintf("req_fake_%06d", n) }
 
 // authenticated accepts either header the real API does; any value and any anthropic-version.
 func authenticated(r *http.Request) bool {
@@ -149,6 +155,7 @@ func authenticated(r *http.Request) bool {
 
 func (f *FakeAnthropic) write(w http.ResponseWriter, r *http.Request, resp Response) {
 	for k, vs := range resp.Header {
+		w.Header().Del(k)
 		for _, v := range vs {
 			w.Header().Add(k, v)
 		}

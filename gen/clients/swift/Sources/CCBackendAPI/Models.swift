@@ -34,6 +34,14 @@
 //   let aPIAuditAction = try? APIJSONCoding.makeDecoder().decode(APIAuditAction.self, from: jsonData)
 //   let aPIAuditEntry = try? APIJSONCoding.makeDecoder().decode(APIAuditEntry.self, from: jsonData)
 //   let aPIAuditLogList = try? APIJSONCoding.makeDecoder().decode(APIAuditLogList.self, from: jsonData)
+//   let aPIDebugInfo = try? APIJSONCoding.makeDecoder().decode(APIDebugInfo.self, from: jsonData)
+//   let aPIDebugBuild = try? APIJSONCoding.makeDecoder().decode(APIDebugBuild.self, from: jsonData)
+//   let aPIDebugPostgres = try? APIJSONCoding.makeDecoder().decode(APIDebugPostgres.self, from: jsonData)
+//   let aPIDebugRedis = try? APIJSONCoding.makeDecoder().decode(APIDebugRedis.self, from: jsonData)
+//   let aPIDebugMigration = try? APIJSONCoding.makeDecoder().decode(APIDebugMigration.self, from: jsonData)
+//   let aPIDebugPartition = try? APIJSONCoding.makeDecoder().decode(APIDebugPartition.self, from: jsonData)
+//   let aPIDebugPostgresPool = try? APIJSONCoding.makeDecoder().decode(APIDebugPostgresPool.self, from: jsonData)
+//   let aPIDebugRedisPool = try? APIJSONCoding.makeDecoder().decode(APIDebugRedisPool.self, from: jsonData)
 //   let aPIProject = try? APIJSONCoding.makeDecoder().decode(APIProject.self, from: jsonData)
 //   let aPIProjectCreate = try? APIJSONCoding.makeDecoder().decode(APIProjectCreate.self, from: jsonData)
 //   let aPIProjectReplace = try? APIJSONCoding.makeDecoder().decode(APIProjectReplace.self, from: jsonData)
@@ -797,6 +805,7 @@ public struct APIAuditEntry: Codable {
 }
 
 public enum APIAuditAction: String, Codable {
+    case adminDebugView = "admin.debug_view"
     case adminUserUpdate = "admin.user_update"
     case authAPIKeyCreate = "auth.api_key_create"
     case authAPIKeyRevoke = "auth.api_key_revoke"
@@ -815,6 +824,243 @@ public enum APIAuditAction: String, Codable {
 public enum APIOutcome: String, Codable {
     case failure = "failure"
     case success = "success"
+}
+
+// MARK: - APIDebugInfo
+public struct APIDebugInfo: Codable {
+    public let build: APIDebugBuild
+    /// The effective configuration by setting (snake_case field names), secrets redacted.
+    public let config: [String: JSONAny]
+    public let goroutines: Int
+    public let hostname: String
+    /// Minted when the process started; tells replicas apart.
+    public let instanceID: String
+    /// Open MCP client sessions of this instance; absent until the service has MCP sessions.
+    public let mcpSessions: Int?
+    public let migration: APIDebugMigration
+    /// Streamed chat completions this instance is serving.
+    public let openStreams: Int
+    public let postgres: APIDebugPostgres
+    public let redis: APIDebugRedis
+    public let startedAt: Date
+    public let uptimeSeconds: Double
+    /// The monthly partitions of the usage events, in order.
+    public let usagePartitions: [APIDebugPartition]
+    /// Open WebSocket connections of this instance; absent until the service has WebSockets.
+    public let wsConnections: Int?
+
+    public enum CodingKeys: String, CodingKey {
+        case build = "build"
+        case config = "config"
+        case goroutines = "goroutines"
+        case hostname = "hostname"
+        case instanceID = "instance_id"
+        case mcpSessions = "mcp_sessions"
+        case migration = "migration"
+        case openStreams = "open_streams"
+        case postgres = "postgres"
+        case redis = "redis"
+        case startedAt = "started_at"
+        case uptimeSeconds = "uptime_seconds"
+        case usagePartitions = "usage_partitions"
+        case wsConnections = "ws_connections"
+    }
+
+    public init(build: APIDebugBuild, config: [String: JSONAny], goroutines: Int, hostname: String, instanceID: String, mcpSessions: Int?, migration: APIDebugMigration, openStreams: Int, postgres: APIDebugPostgres, redis: APIDebugRedis, startedAt: Date, uptimeSeconds: Double, usagePartitions: [APIDebugPartition], wsConnections: Int?) {
+        self.build = build
+        self.config = config
+        self.goroutines = goroutines
+        self.hostname = hostname
+        self.instanceID = instanceID
+        self.mcpSessions = mcpSessions
+        self.migration = migration
+        self.openStreams = openStreams
+        self.postgres = postgres
+        self.redis = redis
+        self.startedAt = startedAt
+        self.uptimeSeconds = uptimeSeconds
+        self.usagePartitions = usagePartitions
+        self.wsConnections = wsConnections
+    }
+}
+
+// MARK: - APIDebugBuild
+public struct APIDebugBuild: Codable {
+    /// The VCS revision the binary was built from, when the build recorded it.
+    public let commit: String?
+    public let commitTime: Date?
+    public let goVersion: String
+    /// The working tree had uncommitted changes at build time.
+    public let modified: Bool?
+    public let version: String
+
+    public enum CodingKeys: String, CodingKey {
+        case commit = "commit"
+        case commitTime = "commit_time"
+        case goVersion = "go_version"
+        case modified = "modified"
+        case version = "version"
+    }
+
+    public init(commit: String?, commitTime: Date?, goVersion: String, modified: Bool?, version: String) {
+        self.commit = commit
+        self.commitTime = commitTime
+        self.goVersion = goVersion
+        self.modified = modified
+        self.version = version
+    }
+}
+
+// MARK: - APIDebugMigration
+public struct APIDebugMigration: Codable {
+    /// A migration failed part-way and needs an operator.
+    public let dirty: Bool
+    /// The last applied migration (0 before the first).
+    public let version: Int
+
+    public enum CodingKeys: String, CodingKey {
+        case dirty = "dirty"
+        case version = "version"
+    }
+
+    public init(dirty: Bool, version: Int) {
+        self.dirty = dirty
+        self.version = version
+    }
+}
+
+// MARK: - APIDebugPostgres
+public struct APIDebugPostgres: Codable {
+    /// Why the server could not be asked (the pool statistics are still shown).
+    public let error: String?
+    public let pool: APIDebugPostgresPool
+    public let serverVersion: String?
+
+    public enum CodingKeys: String, CodingKey {
+        case error = "error"
+        case pool = "pool"
+        case serverVersion = "server_version"
+    }
+
+    public init(error: String?, pool: APIDebugPostgresPool, serverVersion: String?) {
+        self.error = error
+        self.pool = pool
+        self.serverVersion = serverVersion
+    }
+}
+
+// MARK: - APIDebugPostgresPool
+public struct APIDebugPostgresPool: Codable {
+    public let acquireCount: Int
+    public let acquireWaitSeconds: Double
+    public let acquiredConns: Int
+    public let canceledAcquireCount: Int
+    public let constructingConns: Int
+    public let emptyAcquireCount: Int
+    public let idleConns: Int
+    public let maxConns: Int
+    public let totalConns: Int
+
+    public enum CodingKeys: String, CodingKey {
+        case acquireCount = "acquire_count"
+        case acquireWaitSeconds = "acquire_wait_seconds"
+        case acquiredConns = "acquired_conns"
+        case canceledAcquireCount = "canceled_acquire_count"
+        case constructingConns = "constructing_conns"
+        case emptyAcquireCount = "empty_acquire_count"
+        case idleConns = "idle_conns"
+        case maxConns = "max_conns"
+        case totalConns = "total_conns"
+    }
+
+    public init(acquireCount: Int, acquireWaitSeconds: Double, acquiredConns: Int, canceledAcquireCount: Int, constructingConns: Int, emptyAcquireCount: Int, idleConns: Int, maxConns: Int, totalConns: Int) {
+        self.acquireCount = acquireCount
+        self.acquireWaitSeconds = acquireWaitSeconds
+        self.acquiredConns = acquiredConns
+        self.canceledAcquireCount = canceledAcquireCount
+        self.constructingConns = constructingConns
+        self.emptyAcquireCount = emptyAcquireCount
+        self.idleConns = idleConns
+        self.maxConns = maxConns
+        self.totalConns = totalConns
+    }
+}
+
+// MARK: - APIDebugRedis
+public struct APIDebugRedis: Codable {
+    public let connectedClients: Int?
+    /// Why Redis could not be asked (the pool statistics are still shown).
+    public let error: String?
+    public let pool: APIDebugRedisPool
+    public let usedMemoryBytes: Int?
+    public let version: String?
+
+    public enum CodingKeys: String, CodingKey {
+        case connectedClients = "connected_clients"
+        case error = "error"
+        case pool = "pool"
+        case usedMemoryBytes = "used_memory_bytes"
+        case version = "version"
+    }
+
+    public init(connectedClients: Int?, error: String?, pool: APIDebugRedisPool, usedMemoryBytes: Int?, version: String?) {
+        self.connectedClients = connectedClients
+        self.error = error
+        self.pool = pool
+        self.usedMemoryBytes = usedMemoryBytes
+        self.version = version
+    }
+}
+
+// MARK: - APIDebugRedisPool
+public struct APIDebugRedisPool: Codable {
+    public let hits: Int
+    public let idleConns: Int
+    public let maxConns: Int
+    public let misses: Int
+    public let timeouts: Int
+    public let totalConns: Int
+
+    public enum CodingKeys: String, CodingKey {
+        case hits = "hits"
+        case idleConns = "idle_conns"
+        case maxConns = "max_conns"
+        case misses = "misses"
+        case timeouts = "timeouts"
+        case totalConns = "total_conns"
+    }
+
+    public init(hits: Int, idleConns: Int, maxConns: Int, misses: Int, timeouts: Int, totalConns: Int) {
+        self.hits = hits
+        self.idleConns = idleConns
+        self.maxConns = maxConns
+        self.misses = misses
+        self.timeouts = timeouts
+        self.totalConns = totalConns
+    }
+}
+
+// MARK: - APIDebugPartition
+public struct APIDebugPartition: Codable {
+    public let detachPending: Bool
+    public let from: Date
+    public let name: String
+    /// Exclusive.
+    public let to: Date
+
+    public enum CodingKeys: String, CodingKey {
+        case detachPending = "detach_pending"
+        case from = "from"
+        case name = "name"
+        case to = "to"
+    }
+
+    public init(detachPending: Bool, from: Date, name: String, to: Date) {
+        self.detachPending = detachPending
+        self.from = from
+        self.name = name
+        self.to = to
+    }
 }
 
 // MARK: - APIProjectCreate
