@@ -42,6 +42,9 @@ const (
 	AuditActionAuthRefreshReuse   AuditAction = "auth.refresh_reuse"
 	AuditActionAuthRegister       AuditAction = "auth.register"
 	AuditActionKeysRotate         AuditAction = "keys.rotate"
+	AuditActionMcpServerCreate    AuditAction = "mcp.server_create"
+	AuditActionMcpServerDelete    AuditAction = "mcp.server_delete"
+	AuditActionMcpServerUpdate    AuditAction = "mcp.server_update"
 )
 
 // Valid indicates whether the value is a known member of the AuditAction enum.
@@ -72,6 +75,12 @@ func (e AuditAction) Valid() bool {
 	case AuditActionAuthRegister:
 		return true
 	case AuditActionKeysRotate:
+		return true
+	case AuditActionMcpServerCreate:
+		return true
+	case AuditActionMcpServerDelete:
+		return true
+	case AuditActionMcpServerUpdate:
 		return true
 	default:
 		return false
@@ -276,6 +285,84 @@ const (
 func (e JWKUse) Valid() bool {
 	switch e {
 	case JWKUseSig:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for MCPScope.
+const (
+	MCPScopeGlobal MCPScope = "global"
+	MCPScopeUser   MCPScope = "user"
+)
+
+// Valid indicates whether the value is a known member of the MCPScope enum.
+func (e MCPScope) Valid() bool {
+	switch e {
+	case MCPScopeGlobal:
+		return true
+	case MCPScopeUser:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for MCPServerTestOk.
+const (
+	MCPServerTestOkTrue MCPServerTestOk = true
+)
+
+// Valid indicates whether the value is a known member of the MCPServerTestOk enum.
+func (e MCPServerTestOk) Valid() bool {
+	switch e {
+	case MCPServerTestOkTrue:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for MCPToolCallStatus.
+const (
+	MCPToolCallStatusCancelled MCPToolCallStatus = "cancelled"
+	MCPToolCallStatusCompleted MCPToolCallStatus = "completed"
+	MCPToolCallStatusFailed    MCPToolCallStatus = "failed"
+	MCPToolCallStatusTimeout   MCPToolCallStatus = "timeout"
+)
+
+// Valid indicates whether the value is a known member of the MCPToolCallStatus enum.
+func (e MCPToolCallStatus) Valid() bool {
+	switch e {
+	case MCPToolCallStatusCancelled:
+		return true
+	case MCPToolCallStatusCompleted:
+		return true
+	case MCPToolCallStatusFailed:
+		return true
+	case MCPToolCallStatusTimeout:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for MCPTransport.
+const (
+	MCPTransportSse            MCPTransport = "sse"
+	MCPTransportStdio          MCPTransport = "stdio"
+	MCPTransportStreamableHttp MCPTransport = "streamable_http"
+)
+
+// Valid indicates whether the value is a known member of the MCPTransport enum.
+func (e MCPTransport) Valid() bool {
+	switch e {
+	case MCPTransportSse:
+		return true
+	case MCPTransportStdio:
+		return true
+	case MCPTransportStreamableHttp:
 		return true
 	default:
 		return false
@@ -773,6 +860,185 @@ type LoginRequest struct {
 	Username   *string     `json:"username,omitempty"`
 }
 
+// MCPContentBlock An MCP content block (`{"type":"text","text":...}`, `{"type":"image",...}`, ...).
+type MCPContentBlock struct {
+	Type                 string                 `json:"type"`
+	AdditionalProperties map[string]interface{} `json:"-"`
+}
+
+// MCPHeaderHint defines model for MCPHeaderHint.
+type MCPHeaderHint struct {
+	// Hint The value masked: `••••` followed by its last four characters when the value has at
+	// least 16 characters, `••••` alone otherwise (a short secret shows nothing of itself).
+	//
+	//
+	// Example: ••••a1b2
+	Hint string `json:"hint"`
+	Name string `json:"name"`
+}
+
+// MCPHeaderName defines model for MCPHeaderName.
+type MCPHeaderName = string
+
+// MCPHeaderValue defines model for MCPHeaderValue.
+type MCPHeaderValue = string
+
+// MCPScope `user`: only its owner sees it; `global`: every user sees it, only administrators change it.
+type MCPScope string
+
+// MCPServer defines model for MCPServer.
+type MCPServer struct {
+	// Args Its arguments (`stdio` only; empty otherwise).
+	Args []string `json:"args"`
+
+	// Command The program run on the backend host (`stdio` only).
+	Command   *string      `json:"command"`
+	CreatedAt apitime.Time `json:"created_at"`
+
+	// Enabled Offered to chat sessions; `test`, `tools` and direct calls work either way.
+	Enabled bool `json:"enabled"`
+
+	// Headers The HTTP headers sent to the server, by name; their values are never shown.
+	Headers   []MCPHeaderHint     `json:"headers"`
+	Id        openapi_types.UUID  `json:"id"`
+	Name      string              `json:"name"`
+	ProjectId *openapi_types.UUID `json:"project_id"`
+
+	// Scope `user`: only its owner sees it; `global`: every user sees it, only administrators change it.
+	Scope         MCPScope     `json:"scope"`
+	ToolAllowlist *[]string    `json:"tool_allowlist"`
+	Transport     MCPTransport `json:"transport"`
+	UpdatedAt     apitime.Time `json:"updated_at"`
+
+	// Url The endpoint (`streamable_http`, `sse`); null for `stdio`.
+	Url *string `json:"url"`
+
+	// Version Increases with every change; the ETag carries it.
+	Version int64 `json:"version"`
+}
+
+// MCPServerCreate `url` is required for `streamable_http` and `sse`, `command` for `stdio`.
+type MCPServerCreate struct {
+	Args    *[]string `json:"args,omitempty"`
+	Command *string   `json:"command,omitempty"`
+	Enabled *bool     `json:"enabled,omitempty"`
+
+	// Headers Header name → value (write-only; HTTP transports only). At most 32.
+	Headers *map[string]MCPHeaderValue `json:"headers,omitempty"`
+	Name    string                     `json:"name"`
+
+	// ProjectId One of the caller's projects (`user` scope only).
+	ProjectId *openapi_types.UUID `json:"project_id,omitempty"`
+
+	// Scope `user`: only its owner sees it; `global`: every user sees it, only administrators change it.
+	Scope *MCPScope `json:"scope,omitempty"`
+
+	// ToolAllowlist Tool names the server may offer; absent or null offers every tool it lists.
+	ToolAllowlist *MCPToolAllowlist `json:"tool_allowlist,omitempty"`
+	Transport     MCPTransport      `json:"transport"`
+
+	// Url An `http` or `https` URL without credentials (put those in `headers`).
+	Url *string `json:"url,omitempty"`
+}
+
+// MCPServerList defines model for MCPServerList.
+type MCPServerList struct {
+	Data       []MCPServer `json:"data"`
+	HasMore    bool        `json:"has_more"`
+	NextCursor *string     `json:"next_cursor"`
+}
+
+// MCPServerPatch defines model for MCPServerPatch.
+type MCPServerPatch struct {
+	Args    *[]string `json:"args,omitempty"`
+	Command *string   `json:"command,omitempty"`
+	Enabled *bool     `json:"enabled,omitempty"`
+
+	// Headers Merged by name; a `null` value removes that header.
+	Headers       *map[string]*string                   `json:"headers,omitempty"`
+	Name          *string                               `json:"name,omitempty"`
+	ProjectId     nullable.Nullable[openapi_types.UUID] `json:"project_id,omitempty"`
+	ToolAllowlist nullable.Nullable[[]string]           `json:"tool_allowlist,omitempty"`
+	Transport     *MCPTransport                         `json:"transport,omitempty"`
+	Url           *string                               `json:"url,omitempty"`
+}
+
+// MCPServerTest defines model for MCPServerTest.
+type MCPServerTest struct {
+	LatencyMs       int64           `json:"latency_ms"`
+	Ok              MCPServerTestOk `json:"ok"`
+	ProtocolVersion string          `json:"protocol_version"`
+	ServerInfo      struct {
+		Name    string `json:"name"`
+		Version string `json:"version"`
+	} `json:"server_info"`
+	ToolCount int `json:"tool_count"`
+}
+
+// MCPServerTestOk defines model for MCPServerTest.Ok.
+type MCPServerTestOk bool
+
+// MCPTool defines model for MCPTool.
+type MCPTool struct {
+	Description string `json:"description"`
+
+	// InputSchema The tool's JSON Schema for its arguments.
+	InputSchema map[string]interface{} `json:"input_schema"`
+	Name        string                 `json:"name"`
+}
+
+// MCPToolAllowlist Tool names the server may offer; absent or null offers every tool it lists.
+type MCPToolAllowlist = []string
+
+// MCPToolCall defines model for MCPToolCall.
+type MCPToolCall struct {
+	Arguments  map[string]interface{} `json:"arguments"`
+	CreatedAt  apitime.Time           `json:"created_at"`
+	DurationMs int64                  `json:"duration_ms"`
+	Id         openapi_types.UUID     `json:"id"`
+	IsError    bool                   `json:"is_error"`
+
+	// Result The content blocks and structured content as stored; null when the call produced none.
+	Result *map[string]interface{} `json:"result"`
+
+	// ServerId The server called (it may have been deleted since).
+	ServerId openapi_types.UUID `json:"server_id"`
+	Status   MCPToolCallStatus  `json:"status"`
+	Tool     string             `json:"tool"`
+}
+
+// MCPToolCallList defines model for MCPToolCallList.
+type MCPToolCallList struct {
+	Data       []MCPToolCall `json:"data"`
+	HasMore    bool          `json:"has_more"`
+	NextCursor *string       `json:"next_cursor"`
+}
+
+// MCPToolCallRequest defines model for MCPToolCallRequest.
+type MCPToolCallRequest struct {
+	// Arguments The tool's arguments (checked against its input schema); absent means `{}`.
+	Arguments *map[string]interface{} `json:"arguments,omitempty"`
+}
+
+// MCPToolCallStatus defines model for MCPToolCallStatus.
+type MCPToolCallStatus string
+
+// MCPToolList defines model for MCPToolList.
+type MCPToolList struct {
+	Data []MCPTool `json:"data"`
+}
+
+// MCPToolResult defines model for MCPToolResult.
+type MCPToolResult struct {
+	Content           []MCPContentBlock       `json:"content"`
+	DurationMs        int64                   `json:"duration_ms"`
+	IsError           bool                    `json:"is_error"`
+	StructuredContent *map[string]interface{} `json:"structured_content,omitempty"`
+}
+
+// MCPTransport defines model for MCPTransport.
+type MCPTransport string
+
 // Message defines model for Message.
 type Message struct {
 	// Content Text, or a list of content parts (OpenAI style).
@@ -1124,6 +1390,14 @@ type SessionStats struct {
 // SessionStatus defines model for SessionStatus.
 type SessionStatus string
 
+// SessionTools defines model for SessionTools.
+type SessionTools struct {
+	EnabledServers []openapi_types.UUID `json:"enabled_servers"`
+
+	// EnabledTools `{server_id}/{tool name}` entries; a server with none offers all its allowed tools.
+	EnabledTools []string `json:"enabled_tools"`
+}
+
 // SessionTotals defines model for SessionTotals.
 type SessionTotals struct {
 	ActiveSessions int64   `json:"active_sessions"`
@@ -1208,6 +1482,9 @@ type Gone = Problem
 // LastAdmin An RFC 9457 problem with an OpenAI-compatible `error` member.
 type LastAdmin = Problem
 
+// MCPUpstreamError An RFC 9457 problem with an OpenAI-compatible `error` member.
+type MCPUpstreamError = Problem
+
 // NotFound An RFC 9457 problem with an OpenAI-compatible `error` member.
 type NotFound = Problem
 
@@ -1274,6 +1551,43 @@ type CreateAPIKeyParams struct {
 	// Operations marked `x-idempotent-replay: without-secret` never replay a secret (see each
 	// operation): a retry of their success is refused instead.
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+}
+
+// ListMCPServersParams defines parameters for ListMCPServers.
+type ListMCPServersParams struct {
+	// Limit Page size.
+	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
+
+	// Cursor The `next_cursor` of the previous page; opaque.
+	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
+}
+
+// CreateMCPServerParams defines parameters for CreateMCPServer.
+type CreateMCPServerParams struct {
+	// IdempotencyKey Makes a create safe to retry: the same key with the same body within 24 hours replays the
+	// original response (with `Idempotent-Replayed: true`) instead of creating again; the same key
+	// with a different body is a 422, and a key whose first request is still running is a 409.
+	// Operations marked `x-idempotent-replay: without-secret` never replay a secret (see each
+	// operation): a retry of their success is refused instead.
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+}
+
+// DeleteMCPServerParams defines parameters for DeleteMCPServer.
+type DeleteMCPServerParams struct {
+	// IfMatch Apply only if the resource's ETag still matches (else 412 and nothing changes).
+	IfMatch *IfMatch `json:"If-Match,omitempty"`
+}
+
+// UpdateMCPServerParams defines parameters for UpdateMCPServer.
+type UpdateMCPServerParams struct {
+	// IfMatch Apply only if the resource's ETag still matches (else 412 and nothing changes).
+	IfMatch *IfMatch `json:"If-Match,omitempty"`
+}
+
+// ListMCPServerToolsParams defines parameters for ListMCPServerTools.
+type ListMCPServerToolsParams struct {
+	// Refresh Bypass the cache.
+	Refresh *bool `form:"refresh,omitempty" json:"refresh,omitempty"`
 }
 
 // ListProjectsParams defines parameters for ListProjects.
@@ -1384,6 +1698,15 @@ type CreateMessageParams struct {
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
 
+// ListSessionToolCallsParams defines parameters for ListSessionToolCalls.
+type ListSessionToolCallsParams struct {
+	// Limit Page size.
+	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
+
+	// Cursor The `next_cursor` of the previous page; opaque.
+	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
+}
+
 // GetChangesParams defines parameters for GetChanges.
 type GetChangesParams struct {
 	// Cursor The `next_cursor` of the previous call.
@@ -1426,6 +1749,15 @@ type CreateChatCompletionJSONRequestBody = ChatCompletionRequest
 // DebugChatCompletionJSONRequestBody defines body for DebugChatCompletion for application/json ContentType.
 type DebugChatCompletionJSONRequestBody = ChatCompletionRequest
 
+// CreateMCPServerJSONRequestBody defines body for CreateMCPServer for application/json ContentType.
+type CreateMCPServerJSONRequestBody = MCPServerCreate
+
+// UpdateMCPServerJSONRequestBody defines body for UpdateMCPServer for application/json ContentType.
+type UpdateMCPServerJSONRequestBody = MCPServerPatch
+
+// CallMCPServerToolJSONRequestBody defines body for CallMCPServerTool for application/json ContentType.
+type CallMCPServerToolJSONRequestBody = MCPToolCallRequest
+
 // CreateProjectJSONRequestBody defines body for CreateProject for application/json ContentType.
 type CreateProjectJSONRequestBody = ProjectCreate
 
@@ -1443,6 +1775,75 @@ type UpdateSessionJSONRequestBody = SessionPatch
 
 // CreateMessageJSONRequestBody defines body for CreateMessage for application/json ContentType.
 type CreateMessageJSONRequestBody = MessageCreate
+
+// ReplaceSessionToolsJSONRequestBody defines body for ReplaceSessionTools for application/json ContentType.
+type ReplaceSessionToolsJSONRequestBody = SessionTools
+
+// Getter for additional properties for MCPContentBlock. Returns the specified
+// element and whether it was found
+func (a MCPContentBlock) Get(fieldName string) (value interface{}, found bool) {
+	if a.AdditionalProperties != nil {
+		value, found = a.AdditionalProperties[fieldName]
+	}
+	return
+}
+
+// Setter for additional properties for MCPContentBlock
+func (a *MCPContentBlock) Set(fieldName string, value interface{}) {
+	if a.AdditionalProperties == nil {
+		a.AdditionalProperties = make(map[string]interface{})
+	}
+	a.AdditionalProperties[fieldName] = value
+}
+
+// Override default JSON handling for MCPContentBlock to handle AdditionalProperties
+func (a *MCPContentBlock) UnmarshalJSON(b []byte) error {
+	object := make(map[string]json.RawMessage)
+	err := json.Unmarshal(b, &object)
+	if err != nil {
+		return err
+	}
+
+	if raw, found := object["type"]; found {
+		err = json.Unmarshal(raw, &a.Type)
+		if err != nil {
+			return fmt.Errorf("error reading 'type': %w", err)
+		}
+		delete(object, "type")
+	}
+
+	if len(object) != 0 {
+		a.AdditionalProperties = make(map[string]interface{})
+		for fieldName, fieldBuf := range object {
+			var fieldVal interface{}
+			err := json.Unmarshal(fieldBuf, &fieldVal)
+			if err != nil {
+				return fmt.Errorf("error unmarshaling field %s: %w", fieldName, err)
+			}
+			a.AdditionalProperties[fieldName] = fieldVal
+		}
+	}
+	return nil
+}
+
+// Override default JSON handling for MCPContentBlock to handle AdditionalProperties
+func (a MCPContentBlock) MarshalJSON() ([]byte, error) {
+	var err error
+	object := make(map[string]json.RawMessage)
+
+	object["type"], err = json.Marshal(a.Type)
+	if err != nil {
+		return nil, fmt.Errorf("error marshaling 'type': %w", err)
+	}
+
+	for fieldName, field := range a.AdditionalProperties {
+		object[fieldName], err = json.Marshal(field)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling '%s': %w", fieldName, err)
+		}
+	}
+	return json.Marshal(object)
+}
 
 // AsMessageContent0 returns the union data inside the MessageContent as a MessageContent0
 func (t MessageContent) AsMessageContent0() (MessageContent0, error) {
@@ -1995,6 +2396,121 @@ type ClientInterface interface {
 	// Corresponds with GET /v1/chat/completions/{session_id}/status (the `GetChatStatus` operationId).
 	GetChatStatus(ctx context.Context, sessionId SessionID, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// ListMCPServers The MCP servers the caller may use
+	//
+	// The caller's own servers and every `global` server, newest first (by creation). Header
+	// values are never shown: each header appears as its name and a masked hint.
+	//
+	// Corresponds with GET /v1/mcp/servers (the `ListMCPServers` operationId).
+	ListMCPServers(ctx context.Context, params *ListMCPServersParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CreateMCPServerWithBody Register an MCP server
+	//
+	// `headers` values are write-only secrets: stored sealed (bound to this server's row), never
+	// returned, logged or put into an error. `scope: global` (visible to every user) and
+	// `transport: stdio` (a command run on the backend host) are for administrators only, and
+	// `stdio` only when the deployment sets `CCB_MCP_ALLOW_STDIO=true`; anyone else gets a 403
+	// (`mcp_admin_only`, `mcp_stdio_disabled`). The URL is checked for reachability only when
+	// used: a URL that resolves to a refused network fails at `test` or call time with
+	// `mcp_address_not_allowed`.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /v1/mcp/servers (the `CreateMCPServer` operationId).
+	CreateMCPServerWithBody(ctx context.Context, params *CreateMCPServerParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CreateMCPServer Register an MCP server
+	//
+	// `headers` values are write-only secrets: stored sealed (bound to this server's row), never
+	// returned, logged or put into an error. `scope: global` (visible to every user) and
+	// `transport: stdio` (a command run on the backend host) are for administrators only, and
+	// `stdio` only when the deployment sets `CCB_MCP_ALLOW_STDIO=true`; anyone else gets a 403
+	// (`mcp_admin_only`, `mcp_stdio_disabled`). The URL is checked for reachability only when
+	// used: a URL that resolves to a refused network fails at `test` or call time with
+	// `mcp_address_not_allowed`.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /v1/mcp/servers (the `CreateMCPServer` operationId).
+	CreateMCPServer(ctx context.Context, params *CreateMCPServerParams, body CreateMCPServerJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// DeleteMCPServer Delete an MCP server
+	//
+	// It leaves every session's tool selection; recorded tool calls stay.
+	//
+	// Corresponds with DELETE /v1/mcp/servers/{id} (the `DeleteMCPServer` operationId).
+	DeleteMCPServer(ctx context.Context, id ID, params *DeleteMCPServerParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetMCPServer An MCP server
+	//
+	// Corresponds with GET /v1/mcp/servers/{id} (the `GetMCPServer` operationId).
+	GetMCPServer(ctx context.Context, id ID, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// UpdateMCPServerWithBody Change some fields of an MCP server
+	//
+	// `headers` is merged by name: a string sets that header, `null` removes it, headers not named
+	// keep their sealed values. Global servers are visible to everyone but only administrators
+	// change them (403 `mcp_admin_only`); the stdio rules of creation apply to a changed transport.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with PATCH /v1/mcp/servers/{id} (the `UpdateMCPServer` operationId).
+	UpdateMCPServerWithBody(ctx context.Context, id ID, params *UpdateMCPServerParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// UpdateMCPServer Change some fields of an MCP server
+	//
+	// `headers` is merged by name: a string sets that header, `null` removes it, headers not named
+	// keep their sealed values. Global servers are visible to everyone but only administrators
+	// change them (403 `mcp_admin_only`); the stdio rules of creation apply to a changed transport.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with PATCH /v1/mcp/servers/{id} (the `UpdateMCPServer` operationId).
+	UpdateMCPServer(ctx context.Context, id ID, params *UpdateMCPServerParams, body UpdateMCPServerJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// TestMCPServer Connect to an MCP server and initialize
+	//
+	// Works for disabled servers too (try a configuration before enabling it). A failure is a
+	// problem whose `code` says why: `mcp_unreachable` (502), `mcp_protocol_error` (502),
+	// `mcp_timeout` (504), `mcp_address_not_allowed` (422: the URL resolves to a network this
+	// deployment refuses); the detail is short and never holds a header value.
+	//
+	// Corresponds with POST /v1/mcp/servers/{id}/test (the `TestMCPServer` operationId).
+	TestMCPServer(ctx context.Context, id ID, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ListMCPServerTools The server's tools, listed live
+	//
+	// The tools the server lists (after the server's `tool_allowlist`), cached for
+	// `CCB_MCP_TOOLS_TTL` (default 5 minutes) and shared by every instance; `refresh=true` asks
+	// the server again. Failures as for `test`.
+	//
+	// Corresponds with GET /v1/mcp/servers/{id}/tools (the `ListMCPServerTools` operationId).
+	ListMCPServerTools(ctx context.Context, id ID, params *ListMCPServerToolsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CallMCPServerToolWithBody Call one tool directly
+	//
+	// For the app's tool runner. `arguments` are validated against the tool's input schema first
+	// (400 `validation_failed` pointing at `/arguments/...`); a tool outside the allowlist or not
+	// listed is 404 `mcp_tool_not_found`. A tool that runs and reports an error is a 200 with
+	// `is_error: true`. Failures to reach the server as for `test`.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /v1/mcp/servers/{id}/tools/{name}/call (the `CallMCPServerTool` operationId).
+	CallMCPServerToolWithBody(ctx context.Context, id ID, name string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CallMCPServerTool Call one tool directly
+	//
+	// For the app's tool runner. `arguments` are validated against the tool's input schema first
+	// (400 `validation_failed` pointing at `/arguments/...`); a tool outside the allowlist or not
+	// listed is 404 `mcp_tool_not_found`. A tool that runs and reports an error is a 200 with
+	// `is_error: true`. Failures to reach the server as for `test`.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /v1/mcp/servers/{id}/tools/{name}/call (the `CallMCPServerTool` operationId).
+	CallMCPServerTool(ctx context.Context, id ID, name string, body CallMCPServerToolJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// ListModels The models this server offers
 	//
 	// OpenAI's list shape, so unmodified OpenAI SDKs can list models.
@@ -2153,6 +2669,42 @@ type ClientInterface interface {
 	//
 	// Corresponds with GET /v1/sessions/{id}/stats (the `GetSessionStats` operationId).
 	GetSessionStats(ctx context.Context, id ID, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ListSessionToolCalls The MCP tool executions of a session
+	//
+	// Newest first.
+	//
+	// Corresponds with GET /v1/sessions/{id}/tool-calls (the `ListSessionToolCalls` operationId).
+	ListSessionToolCalls(ctx context.Context, id ID, params *ListSessionToolCallsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetSessionTools The MCP servers and tools a session may use
+	//
+	// Corresponds with GET /v1/sessions/{id}/tools (the `GetSessionTools` operationId).
+	GetSessionTools(ctx context.Context, id ID, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ReplaceSessionToolsWithBody Choose the MCP servers and tools a session may use
+	//
+	// Replaces the whole selection. Every `enabled_servers` entry must be a server the caller may
+	// use (own or global; anything else is a 400 pointing at it, whether it exists or not). Each
+	// `enabled_tools` entry is `{server_id}/{tool name}` of a listed server; a server with no entry
+	// in `enabled_tools` offers all of its allowed tools. A deleted server leaves the selection.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with PUT /v1/sessions/{id}/tools (the `ReplaceSessionTools` operationId).
+	ReplaceSessionToolsWithBody(ctx context.Context, id ID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ReplaceSessionTools Choose the MCP servers and tools a session may use
+	//
+	// Replaces the whole selection. Every `enabled_servers` entry must be a server the caller may
+	// use (own or global; anything else is a 400 pointing at it, whether it exists or not). Each
+	// `enabled_tools` entry is `{server_id}/{tool name}` of a listed server; a server with no entry
+	// in `enabled_tools` offers all of its allowed tools. A deleted server leaves the selection.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with PUT /v1/sessions/{id}/tools (the `ReplaceSessionTools` operationId).
+	ReplaceSessionTools(ctx context.Context, id ID, body ReplaceSessionToolsJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// GetChanges Changes since a cursor
 	//
@@ -2960,6 +3512,231 @@ func (c *Client) GetChatStatus(ctx context.Context, sessionId SessionID, reqEdit
 	return c.Client.Do(req)
 }
 
+// ListMCPServers The MCP servers the caller may use
+//
+// The caller's own servers and every `global` server, newest first (by creation). Header
+// values are never shown: each header appears as its name and a masked hint.
+//
+// Corresponds with GET /v1/mcp/servers (the `ListMCPServers` operationId).
+func (c *Client) ListMCPServers(ctx context.Context, params *ListMCPServersParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListMCPServersRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CreateMCPServerWithBody Register an MCP server
+//
+// `headers` values are write-only secrets: stored sealed (bound to this server's row), never
+// returned, logged or put into an error. `scope: global` (visible to every user) and
+// `transport: stdio` (a command run on the backend host) are for administrators only, and
+// `stdio` only when the deployment sets `CCB_MCP_ALLOW_STDIO=true`; anyone else gets a 403
+// (`mcp_admin_only`, `mcp_stdio_disabled`). The URL is checked for reachability only when
+// used: a URL that resolves to a refused network fails at `test` or call time with
+// `mcp_address_not_allowed`.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /v1/mcp/servers (the `CreateMCPServer` operationId).
+func (c *Client) CreateMCPServerWithBody(ctx context.Context, params *CreateMCPServerParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateMCPServerRequestWithBody(c.Server, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CreateMCPServer Register an MCP server
+//
+// `headers` values are write-only secrets: stored sealed (bound to this server's row), never
+// returned, logged or put into an error. `scope: global` (visible to every user) and
+// `transport: stdio` (a command run on the backend host) are for administrators only, and
+// `stdio` only when the deployment sets `CCB_MCP_ALLOW_STDIO=true`; anyone else gets a 403
+// (`mcp_admin_only`, `mcp_stdio_disabled`). The URL is checked for reachability only when
+// used: a URL that resolves to a refused network fails at `test` or call time with
+// `mcp_address_not_allowed`.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /v1/mcp/servers (the `CreateMCPServer` operationId).
+func (c *Client) CreateMCPServer(ctx context.Context, params *CreateMCPServerParams, body CreateMCPServerJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateMCPServerRequest(c.Server, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// DeleteMCPServer Delete an MCP server
+//
+// It leaves every session's tool selection; recorded tool calls stay.
+//
+// Corresponds with DELETE /v1/mcp/servers/{id} (the `DeleteMCPServer` operationId).
+func (c *Client) DeleteMCPServer(ctx context.Context, id ID, params *DeleteMCPServerParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewDeleteMCPServerRequest(c.Server, id, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetMCPServer An MCP server
+//
+// Corresponds with GET /v1/mcp/servers/{id} (the `GetMCPServer` operationId).
+func (c *Client) GetMCPServer(ctx context.Context, id ID, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetMCPServerRequest(c.Server, id)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// UpdateMCPServerWithBody Change some fields of an MCP server
+//
+// `headers` is merged by name: a string sets that header, `null` removes it, headers not named
+// keep their sealed values. Global servers are visible to everyone but only administrators
+// change them (403 `mcp_admin_only`); the stdio rules of creation apply to a changed transport.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with PATCH /v1/mcp/servers/{id} (the `UpdateMCPServer` operationId).
+func (c *Client) UpdateMCPServerWithBody(ctx context.Context, id ID, params *UpdateMCPServerParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewUpdateMCPServerRequestWithBody(c.Server, id, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// UpdateMCPServer Change some fields of an MCP server
+//
+// `headers` is merged by name: a string sets that header, `null` removes it, headers not named
+// keep their sealed values. Global servers are visible to everyone but only administrators
+// change them (403 `mcp_admin_only`); the stdio rules of creation apply to a changed transport.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with PATCH /v1/mcp/servers/{id} (the `UpdateMCPServer` operationId).
+func (c *Client) UpdateMCPServer(ctx context.Context, id ID, params *UpdateMCPServerParams, body UpdateMCPServerJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewUpdateMCPServerRequest(c.Server, id, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// TestMCPServer Connect to an MCP server and initialize
+//
+// Works for disabled servers too (try a configuration before enabling it). A failure is a
+// problem whose `code` says why: `mcp_unreachable` (502), `mcp_protocol_error` (502),
+// `mcp_timeout` (504), `mcp_address_not_allowed` (422: the URL resolves to a network this
+// deployment refuses); the detail is short and never holds a header value.
+//
+// Corresponds with POST /v1/mcp/servers/{id}/test (the `TestMCPServer` operationId).
+func (c *Client) TestMCPServer(ctx context.Context, id ID, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewTestMCPServerRequest(c.Server, id)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ListMCPServerTools The server's tools, listed live
+//
+// The tools the server lists (after the server's `tool_allowlist`), cached for
+// `CCB_MCP_TOOLS_TTL` (default 5 minutes) and shared by every instance; `refresh=true` asks
+// the server again. Failures as for `test`.
+//
+// Corresponds with GET /v1/mcp/servers/{id}/tools (the `ListMCPServerTools` operationId).
+func (c *Client) ListMCPServerTools(ctx context.Context, id ID, params *ListMCPServerToolsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListMCPServerToolsRequest(c.Server, id, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CallMCPServerToolWithBody Call one tool directly
+//
+// For the app's tool runner. `arguments` are validated against the tool's input schema first
+// (400 `validation_failed` pointing at `/arguments/...`); a tool outside the allowlist or not
+// listed is 404 `mcp_tool_not_found`. A tool that runs and reports an error is a 200 with
+// `is_error: true`. Failures to reach the server as for `test`.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /v1/mcp/servers/{id}/tools/{name}/call (the `CallMCPServerTool` operationId).
+func (c *Client) CallMCPServerToolWithBody(ctx context.Context, id ID, name string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCallMCPServerToolRequestWithBody(c.Server, id, name, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CallMCPServerTool Call one tool directly
+//
+// For the app's tool runner. `arguments` are validated against the tool's input schema first
+// (400 `validation_failed` pointing at `/arguments/...`); a tool outside the allowlist or not
+// listed is 404 `mcp_tool_not_found`. A tool that runs and reports an error is a 200 with
+// `is_error: true`. Failures to reach the server as for `test`.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /v1/mcp/servers/{id}/tools/{name}/call (the `CallMCPServerTool` operationId).
+func (c *Client) CallMCPServerTool(ctx context.Context, id ID, name string, body CallMCPServerToolJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCallMCPServerToolRequest(c.Server, id, name, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // ListModels The models this server offers
 //
 // OpenAI's list shape, so unmodified OpenAI SDKs can list models.
@@ -3349,6 +4126,82 @@ func (c *Client) CreateMessage(ctx context.Context, id ID, params *CreateMessage
 // Corresponds with GET /v1/sessions/{id}/stats (the `GetSessionStats` operationId).
 func (c *Client) GetSessionStats(ctx context.Context, id ID, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewGetSessionStatsRequest(c.Server, id)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ListSessionToolCalls The MCP tool executions of a session
+//
+// Newest first.
+//
+// Corresponds with GET /v1/sessions/{id}/tool-calls (the `ListSessionToolCalls` operationId).
+func (c *Client) ListSessionToolCalls(ctx context.Context, id ID, params *ListSessionToolCallsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListSessionToolCallsRequest(c.Server, id, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetSessionTools The MCP servers and tools a session may use
+//
+// Corresponds with GET /v1/sessions/{id}/tools (the `GetSessionTools` operationId).
+func (c *Client) GetSessionTools(ctx context.Context, id ID, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetSessionToolsRequest(c.Server, id)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ReplaceSessionToolsWithBody Choose the MCP servers and tools a session may use
+//
+// Replaces the whole selection. Every `enabled_servers` entry must be a server the caller may
+// use (own or global; anything else is a 400 pointing at it, whether it exists or not). Each
+// `enabled_tools` entry is `{server_id}/{tool name}` of a listed server; a server with no entry
+// in `enabled_tools` offers all of its allowed tools. A deleted server leaves the selection.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with PUT /v1/sessions/{id}/tools (the `ReplaceSessionTools` operationId).
+func (c *Client) ReplaceSessionToolsWithBody(ctx context.Context, id ID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewReplaceSessionToolsRequestWithBody(c.Server, id, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ReplaceSessionTools Choose the MCP servers and tools a session may use
+//
+// Replaces the whole selection. Every `enabled_servers` entry must be a server the caller may
+// use (own or global; anything else is a 400 pointing at it, whether it exists or not). Each
+// `enabled_tools` entry is `{server_id}/{tool name}` of a listed server; a server with no entry
+// in `enabled_tools` offers all of its allowed tools. A deleted server leaves the selection.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with PUT /v1/sessions/{id}/tools (the `ReplaceSessionTools` operationId).
+func (c *Client) ReplaceSessionTools(ctx context.Context, id ID, body ReplaceSessionToolsJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewReplaceSessionToolsRequest(c.Server, id, body)
 	if err != nil {
 		return nil, err
 	}
@@ -4483,6 +5336,421 @@ func NewGetChatStatusRequest(server string, sessionId SessionID) (*http.Request,
 	return req, nil
 }
 
+// NewListMCPServersRequest constructs an http.Request for the ListMCPServers method
+func NewListMCPServersRequest(server string, params *ListMCPServersParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/mcp/servers")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Limit != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Cursor != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "cursor", *params.Cursor, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewCreateMCPServerRequest calls the generic CreateMCPServer builder with application/json body
+func NewCreateMCPServerRequest(server string, params *CreateMCPServerParams, body CreateMCPServerJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewCreateMCPServerRequestWithBody(server, params, "application/json", bodyReader)
+}
+
+// NewCreateMCPServerRequestWithBody constructs an http.Request for the CreateMCPServer method, with any body, and a specified content type
+func NewCreateMCPServerRequestWithBody(server string, params *CreateMCPServerParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/mcp/servers")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.IdempotencyKey != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Idempotency-Key", *params.IdempotencyKey, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Idempotency-Key", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
+// NewDeleteMCPServerRequest constructs an http.Request for the DeleteMCPServer method
+func NewDeleteMCPServerRequest(server string, id ID, params *DeleteMCPServerParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/mcp/servers/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodDelete, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+
+		if params.IfMatch != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "If-Match", *params.IfMatch, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("If-Match", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
+// NewGetMCPServerRequest constructs an http.Request for the GetMCPServer method
+func NewGetMCPServerRequest(server string, id ID) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/mcp/servers/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewUpdateMCPServerRequest calls the generic UpdateMCPServer builder with application/json body
+func NewUpdateMCPServerRequest(server string, id ID, params *UpdateMCPServerParams, body UpdateMCPServerJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewUpdateMCPServerRequestWithBody(server, id, params, "application/json", bodyReader)
+}
+
+// NewUpdateMCPServerRequestWithBody constructs an http.Request for the UpdateMCPServer method, with any body, and a specified content type
+func NewUpdateMCPServerRequestWithBody(server string, id ID, params *UpdateMCPServerParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/mcp/servers/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPatch, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.IfMatch != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "If-Match", *params.IfMatch, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("If-Match", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
+// NewTestMCPServerRequest constructs an http.Request for the TestMCPServer method
+func NewTestMCPServerRequest(server string, id ID) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/mcp/servers/%s/test", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewListMCPServerToolsRequest constructs an http.Request for the ListMCPServerTools method
+func NewListMCPServerToolsRequest(server string, id ID, params *ListMCPServerToolsParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/mcp/servers/%s/tools", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Refresh != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "refresh", *params.Refresh, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "boolean", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewCallMCPServerToolRequest calls the generic CallMCPServerTool builder with application/json body
+func NewCallMCPServerToolRequest(server string, id ID, name string, body CallMCPServerToolJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewCallMCPServerToolRequestWithBody(server, id, name, "application/json", bodyReader)
+}
+
+// NewCallMCPServerToolRequestWithBody constructs an http.Request for the CallMCPServerTool method, with any body, and a specified content type
+func NewCallMCPServerToolRequestWithBody(server string, id ID, name string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam1 string
+
+	pathParam1, err = runtime.StyleParamWithOptions("simple", false, "name", name, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/mcp/servers/%s/tools/%s/call", pathParam0, pathParam1)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
 // NewListModelsRequest constructs an http.Request for the ListModels method
 func NewListModelsRequest(server string) (*http.Request, error) {
 	var err error
@@ -5457,6 +6725,160 @@ func NewGetSessionStatsRequest(server string, id ID) (*http.Request, error) {
 	return req, nil
 }
 
+// NewListSessionToolCallsRequest constructs an http.Request for the ListSessionToolCalls method
+func NewListSessionToolCallsRequest(server string, id ID, params *ListSessionToolCallsParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/sessions/%s/tool-calls", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Limit != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Cursor != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "cursor", *params.Cursor, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewGetSessionToolsRequest constructs an http.Request for the GetSessionTools method
+func NewGetSessionToolsRequest(server string, id ID) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/sessions/%s/tools", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewReplaceSessionToolsRequest calls the generic ReplaceSessionTools builder with application/json body
+func NewReplaceSessionToolsRequest(server string, id ID, body ReplaceSessionToolsJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewReplaceSessionToolsRequestWithBody(server, id, "application/json", bodyReader)
+}
+
+// NewReplaceSessionToolsRequestWithBody constructs an http.Request for the ReplaceSessionTools method, with any body, and a specified content type
+func NewReplaceSessionToolsRequestWithBody(server string, id ID, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/sessions/%s/tools", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPut, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
 // NewGetChangesRequest constructs an http.Request for the GetChanges method
 func NewGetChangesRequest(server string, params *GetChangesParams) (*http.Request, error) {
 	var err error
@@ -6016,6 +7438,131 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with GET /v1/chat/completions/{session_id}/status (the `GetChatStatus` operationId).
 	GetChatStatusWithResponse(ctx context.Context, sessionId SessionID, reqEditors ...RequestEditorFn) (*GetChatStatusResponse, error)
 
+	// ListMCPServersWithResponse The MCP servers the caller may use
+	//
+	// The caller's own servers and every `global` server, newest first (by creation). Header
+	// values are never shown: each header appears as its name and a masked hint.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/mcp/servers (the `ListMCPServers` operationId).
+	ListMCPServersWithResponse(ctx context.Context, params *ListMCPServersParams, reqEditors ...RequestEditorFn) (*ListMCPServersResponse, error)
+
+	// CreateMCPServerWithBodyWithResponse Register an MCP server
+	//
+	// `headers` values are write-only secrets: stored sealed (bound to this server's row), never
+	// returned, logged or put into an error. `scope: global` (visible to every user) and
+	// `transport: stdio` (a command run on the backend host) are for administrators only, and
+	// `stdio` only when the deployment sets `CCB_MCP_ALLOW_STDIO=true`; anyone else gets a 403
+	// (`mcp_admin_only`, `mcp_stdio_disabled`). The URL is checked for reachability only when
+	// used: a URL that resolves to a refused network fails at `test` or call time with
+	// `mcp_address_not_allowed`.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/mcp/servers (the `CreateMCPServer` operationId).
+	CreateMCPServerWithBodyWithResponse(ctx context.Context, params *CreateMCPServerParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateMCPServerResponse, error)
+
+	// CreateMCPServerWithResponse Register an MCP server
+	//
+	// `headers` values are write-only secrets: stored sealed (bound to this server's row), never
+	// returned, logged or put into an error. `scope: global` (visible to every user) and
+	// `transport: stdio` (a command run on the backend host) are for administrators only, and
+	// `stdio` only when the deployment sets `CCB_MCP_ALLOW_STDIO=true`; anyone else gets a 403
+	// (`mcp_admin_only`, `mcp_stdio_disabled`). The URL is checked for reachability only when
+	// used: a URL that resolves to a refused network fails at `test` or call time with
+	// `mcp_address_not_allowed`.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/mcp/servers (the `CreateMCPServer` operationId).
+	CreateMCPServerWithResponse(ctx context.Context, params *CreateMCPServerParams, body CreateMCPServerJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateMCPServerResponse, error)
+
+	// DeleteMCPServerWithResponse Delete an MCP server
+	//
+	// It leaves every session's tool selection; recorded tool calls stay.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with DELETE /v1/mcp/servers/{id} (the `DeleteMCPServer` operationId).
+	DeleteMCPServerWithResponse(ctx context.Context, id ID, params *DeleteMCPServerParams, reqEditors ...RequestEditorFn) (*DeleteMCPServerResponse, error)
+
+	// GetMCPServerWithResponse An MCP server
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/mcp/servers/{id} (the `GetMCPServer` operationId).
+	GetMCPServerWithResponse(ctx context.Context, id ID, reqEditors ...RequestEditorFn) (*GetMCPServerResponse, error)
+
+	// UpdateMCPServerWithBodyWithResponse Change some fields of an MCP server
+	//
+	// `headers` is merged by name: a string sets that header, `null` removes it, headers not named
+	// keep their sealed values. Global servers are visible to everyone but only administrators
+	// change them (403 `mcp_admin_only`); the stdio rules of creation apply to a changed transport.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PATCH /v1/mcp/servers/{id} (the `UpdateMCPServer` operationId).
+	UpdateMCPServerWithBodyWithResponse(ctx context.Context, id ID, params *UpdateMCPServerParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*UpdateMCPServerResponse, error)
+
+	// UpdateMCPServerWithResponse Change some fields of an MCP server
+	//
+	// `headers` is merged by name: a string sets that header, `null` removes it, headers not named
+	// keep their sealed values. Global servers are visible to everyone but only administrators
+	// change them (403 `mcp_admin_only`); the stdio rules of creation apply to a changed transport.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PATCH /v1/mcp/servers/{id} (the `UpdateMCPServer` operationId).
+	UpdateMCPServerWithResponse(ctx context.Context, id ID, params *UpdateMCPServerParams, body UpdateMCPServerJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateMCPServerResponse, error)
+
+	// TestMCPServerWithResponse Connect to an MCP server and initialize
+	//
+	// Works for disabled servers too (try a configuration before enabling it). A failure is a
+	// problem whose `code` says why: `mcp_unreachable` (502), `mcp_protocol_error` (502),
+	// `mcp_timeout` (504), `mcp_address_not_allowed` (422: the URL resolves to a network this
+	// deployment refuses); the detail is short and never holds a header value.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/mcp/servers/{id}/test (the `TestMCPServer` operationId).
+	TestMCPServerWithResponse(ctx context.Context, id ID, reqEditors ...RequestEditorFn) (*TestMCPServerResponse, error)
+
+	// ListMCPServerToolsWithResponse The server's tools, listed live
+	//
+	// The tools the server lists (after the server's `tool_allowlist`), cached for
+	// `CCB_MCP_TOOLS_TTL` (default 5 minutes) and shared by every instance; `refresh=true` asks
+	// the server again. Failures as for `test`.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/mcp/servers/{id}/tools (the `ListMCPServerTools` operationId).
+	ListMCPServerToolsWithResponse(ctx context.Context, id ID, params *ListMCPServerToolsParams, reqEditors ...RequestEditorFn) (*ListMCPServerToolsResponse, error)
+
+	// CallMCPServerToolWithBodyWithResponse Call one tool directly
+	//
+	// For the app's tool runner. `arguments` are validated against the tool's input schema first
+	// (400 `validation_failed` pointing at `/arguments/...`); a tool outside the allowlist or not
+	// listed is 404 `mcp_tool_not_found`. A tool that runs and reports an error is a 200 with
+	// `is_error: true`. Failures to reach the server as for `test`.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/mcp/servers/{id}/tools/{name}/call (the `CallMCPServerTool` operationId).
+	CallMCPServerToolWithBodyWithResponse(ctx context.Context, id ID, name string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CallMCPServerToolResponse, error)
+
+	// CallMCPServerToolWithResponse Call one tool directly
+	//
+	// For the app's tool runner. `arguments` are validated against the tool's input schema first
+	// (400 `validation_failed` pointing at `/arguments/...`); a tool outside the allowlist or not
+	// listed is 404 `mcp_tool_not_found`. A tool that runs and reports an error is a 200 with
+	// `is_error: true`. Failures to reach the server as for `test`.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/mcp/servers/{id}/tools/{name}/call (the `CallMCPServerTool` operationId).
+	CallMCPServerToolWithResponse(ctx context.Context, id ID, name string, body CallMCPServerToolJSONRequestBody, reqEditors ...RequestEditorFn) (*CallMCPServerToolResponse, error)
+
 	// ListModelsWithResponse The models this server offers
 	//
 	// OpenAI's list shape, so unmodified OpenAI SDKs can list models.
@@ -6198,6 +7745,46 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with GET /v1/sessions/{id}/stats (the `GetSessionStats` operationId).
 	GetSessionStatsWithResponse(ctx context.Context, id ID, reqEditors ...RequestEditorFn) (*GetSessionStatsResponse, error)
+
+	// ListSessionToolCallsWithResponse The MCP tool executions of a session
+	//
+	// Newest first.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/sessions/{id}/tool-calls (the `ListSessionToolCalls` operationId).
+	ListSessionToolCallsWithResponse(ctx context.Context, id ID, params *ListSessionToolCallsParams, reqEditors ...RequestEditorFn) (*ListSessionToolCallsResponse, error)
+
+	// GetSessionToolsWithResponse The MCP servers and tools a session may use
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/sessions/{id}/tools (the `GetSessionTools` operationId).
+	GetSessionToolsWithResponse(ctx context.Context, id ID, reqEditors ...RequestEditorFn) (*GetSessionToolsResponse, error)
+
+	// ReplaceSessionToolsWithBodyWithResponse Choose the MCP servers and tools a session may use
+	//
+	// Replaces the whole selection. Every `enabled_servers` entry must be a server the caller may
+	// use (own or global; anything else is a 400 pointing at it, whether it exists or not). Each
+	// `enabled_tools` entry is `{server_id}/{tool name}` of a listed server; a server with no entry
+	// in `enabled_tools` offers all of its allowed tools. A deleted server leaves the selection.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PUT /v1/sessions/{id}/tools (the `ReplaceSessionTools` operationId).
+	ReplaceSessionToolsWithBodyWithResponse(ctx context.Context, id ID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*ReplaceSessionToolsResponse, error)
+
+	// ReplaceSessionToolsWithResponse Choose the MCP servers and tools a session may use
+	//
+	// Replaces the whole selection. Every `enabled_servers` entry must be a server the caller may
+	// use (own or global; anything else is a 400 pointing at it, whether it exists or not). Each
+	// `enabled_tools` entry is `{server_id}/{tool name}` of a listed server; a server with no entry
+	// in `enabled_tools` offers all of its allowed tools. A deleted server leaves the selection.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PUT /v1/sessions/{id}/tools (the `ReplaceSessionTools` operationId).
+	ReplaceSessionToolsWithResponse(ctx context.Context, id ID, body ReplaceSessionToolsJSONRequestBody, reqEditors ...RequestEditorFn) (*ReplaceSessionToolsResponse, error)
 
 	// GetChangesWithResponse Changes since a cursor
 	//
@@ -8029,6 +9616,705 @@ func (r GetChatStatusResponse) ContentType() string {
 	return ""
 }
 
+type ListMCPServersResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *MCPServerList
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Error
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListMCPServersResponse) GetJSON200() *MCPServerList {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r ListMCPServersResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r ListMCPServersResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r ListMCPServersResponse) GetApplicationproblemJSONDefault() *Error {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r ListMCPServersResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListMCPServersResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListMCPServersResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListMCPServersResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// CreateMCPServerResponse201Headers the declared response headers of an HTTP 201 response for CreateMCPServer
+type CreateMCPServerResponse201Headers struct {
+	ETag *string
+}
+
+type CreateMCPServerResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON201 the response for an HTTP 201 `application/json` response
+	JSON201 *MCPServer
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *Conflict
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *Unprocessable
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Error
+	// Headers201 the parsed response headers for an HTTP 201 response
+	Headers201 *CreateMCPServerResponse201Headers
+}
+
+// GetJSON201 returns the response for an HTTP 201 `application/json` response
+func (r CreateMCPServerResponse) GetJSON201() *MCPServer {
+	return r.JSON201
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r CreateMCPServerResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r CreateMCPServerResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r CreateMCPServerResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r CreateMCPServerResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r CreateMCPServerResponse) GetApplicationproblemJSON409() *Conflict {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r CreateMCPServerResponse) GetApplicationproblemJSON422() *Unprocessable {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r CreateMCPServerResponse) GetApplicationproblemJSONDefault() *Error {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r CreateMCPServerResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r CreateMCPServerResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r CreateMCPServerResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r CreateMCPServerResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type DeleteMCPServerResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON412 the response for an HTTP 412 `application/problem+json` response
+	ApplicationproblemJSON412 *PreconditionFailed
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Error
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r DeleteMCPServerResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r DeleteMCPServerResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r DeleteMCPServerResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r DeleteMCPServerResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON412 returns the response for an HTTP 412 `application/problem+json` response
+func (r DeleteMCPServerResponse) GetApplicationproblemJSON412() *PreconditionFailed {
+	return r.ApplicationproblemJSON412
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r DeleteMCPServerResponse) GetApplicationproblemJSONDefault() *Error {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r DeleteMCPServerResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r DeleteMCPServerResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r DeleteMCPServerResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r DeleteMCPServerResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// GetMCPServerResponse200Headers the declared response headers of an HTTP 200 response for GetMCPServer
+type GetMCPServerResponse200Headers struct {
+	ETag *string
+}
+
+type GetMCPServerResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *MCPServer
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Error
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *GetMCPServerResponse200Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetMCPServerResponse) GetJSON200() *MCPServer {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r GetMCPServerResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r GetMCPServerResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r GetMCPServerResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r GetMCPServerResponse) GetApplicationproblemJSONDefault() *Error {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r GetMCPServerResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetMCPServerResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetMCPServerResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetMCPServerResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// UpdateMCPServerResponse200Headers the declared response headers of an HTTP 200 response for UpdateMCPServer
+type UpdateMCPServerResponse200Headers struct {
+	ETag *string
+}
+
+type UpdateMCPServerResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *MCPServer
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *Conflict
+	// ApplicationproblemJSON412 the response for an HTTP 412 `application/problem+json` response
+	ApplicationproblemJSON412 *PreconditionFailed
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Error
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *UpdateMCPServerResponse200Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r UpdateMCPServerResponse) GetJSON200() *MCPServer {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r UpdateMCPServerResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r UpdateMCPServerResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r UpdateMCPServerResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r UpdateMCPServerResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r UpdateMCPServerResponse) GetApplicationproblemJSON409() *Conflict {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON412 returns the response for an HTTP 412 `application/problem+json` response
+func (r UpdateMCPServerResponse) GetApplicationproblemJSON412() *PreconditionFailed {
+	return r.ApplicationproblemJSON412
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r UpdateMCPServerResponse) GetApplicationproblemJSONDefault() *Error {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r UpdateMCPServerResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r UpdateMCPServerResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r UpdateMCPServerResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r UpdateMCPServerResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type TestMCPServerResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *MCPServerTest
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *Unprocessable
+	// ApplicationproblemJSON502 the response for an HTTP 502 `application/problem+json` response
+	ApplicationproblemJSON502 *MCPUpstreamError
+	// ApplicationproblemJSON504 the response for an HTTP 504 `application/problem+json` response
+	ApplicationproblemJSON504 *MCPUpstreamError
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Error
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r TestMCPServerResponse) GetJSON200() *MCPServerTest {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r TestMCPServerResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r TestMCPServerResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r TestMCPServerResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r TestMCPServerResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r TestMCPServerResponse) GetApplicationproblemJSON422() *Unprocessable {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON502 returns the response for an HTTP 502 `application/problem+json` response
+func (r TestMCPServerResponse) GetApplicationproblemJSON502() *MCPUpstreamError {
+	return r.ApplicationproblemJSON502
+}
+
+// GetApplicationproblemJSON504 returns the response for an HTTP 504 `application/problem+json` response
+func (r TestMCPServerResponse) GetApplicationproblemJSON504() *MCPUpstreamError {
+	return r.ApplicationproblemJSON504
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r TestMCPServerResponse) GetApplicationproblemJSONDefault() *Error {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r TestMCPServerResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r TestMCPServerResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r TestMCPServerResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r TestMCPServerResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type ListMCPServerToolsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *MCPToolList
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *Unprocessable
+	// ApplicationproblemJSON502 the response for an HTTP 502 `application/problem+json` response
+	ApplicationproblemJSON502 *MCPUpstreamError
+	// ApplicationproblemJSON504 the response for an HTTP 504 `application/problem+json` response
+	ApplicationproblemJSON504 *MCPUpstreamError
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Error
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListMCPServerToolsResponse) GetJSON200() *MCPToolList {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r ListMCPServerToolsResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r ListMCPServerToolsResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r ListMCPServerToolsResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r ListMCPServerToolsResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r ListMCPServerToolsResponse) GetApplicationproblemJSON422() *Unprocessable {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON502 returns the response for an HTTP 502 `application/problem+json` response
+func (r ListMCPServerToolsResponse) GetApplicationproblemJSON502() *MCPUpstreamError {
+	return r.ApplicationproblemJSON502
+}
+
+// GetApplicationproblemJSON504 returns the response for an HTTP 504 `application/problem+json` response
+func (r ListMCPServerToolsResponse) GetApplicationproblemJSON504() *MCPUpstreamError {
+	return r.ApplicationproblemJSON504
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r ListMCPServerToolsResponse) GetApplicationproblemJSONDefault() *Error {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r ListMCPServerToolsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListMCPServerToolsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListMCPServerToolsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListMCPServerToolsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type CallMCPServerToolResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *MCPToolResult
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *Unprocessable
+	// ApplicationproblemJSON502 the response for an HTTP 502 `application/problem+json` response
+	ApplicationproblemJSON502 *MCPUpstreamError
+	// ApplicationproblemJSON504 the response for an HTTP 504 `application/problem+json` response
+	ApplicationproblemJSON504 *MCPUpstreamError
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Error
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r CallMCPServerToolResponse) GetJSON200() *MCPToolResult {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r CallMCPServerToolResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r CallMCPServerToolResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r CallMCPServerToolResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r CallMCPServerToolResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r CallMCPServerToolResponse) GetApplicationproblemJSON422() *Unprocessable {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON502 returns the response for an HTTP 502 `application/problem+json` response
+func (r CallMCPServerToolResponse) GetApplicationproblemJSON502() *MCPUpstreamError {
+	return r.ApplicationproblemJSON502
+}
+
+// GetApplicationproblemJSON504 returns the response for an HTTP 504 `application/problem+json` response
+func (r CallMCPServerToolResponse) GetApplicationproblemJSON504() *MCPUpstreamError {
+	return r.ApplicationproblemJSON504
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r CallMCPServerToolResponse) GetApplicationproblemJSONDefault() *Error {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r CallMCPServerToolResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r CallMCPServerToolResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r CallMCPServerToolResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r CallMCPServerToolResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 type ListModelsResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -9313,6 +11599,213 @@ func (r GetSessionStatsResponse) ContentType() string {
 	return ""
 }
 
+type ListSessionToolCallsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *MCPToolCallList
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Error
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListSessionToolCallsResponse) GetJSON200() *MCPToolCallList {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r ListSessionToolCallsResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r ListSessionToolCallsResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r ListSessionToolCallsResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r ListSessionToolCallsResponse) GetApplicationproblemJSONDefault() *Error {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r ListSessionToolCallsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListSessionToolCallsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListSessionToolCallsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListSessionToolCallsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type GetSessionToolsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *SessionTools
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Error
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetSessionToolsResponse) GetJSON200() *SessionTools {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r GetSessionToolsResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r GetSessionToolsResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r GetSessionToolsResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r GetSessionToolsResponse) GetApplicationproblemJSONDefault() *Error {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r GetSessionToolsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetSessionToolsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetSessionToolsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetSessionToolsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type ReplaceSessionToolsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *SessionTools
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Error
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ReplaceSessionToolsResponse) GetJSON200() *SessionTools {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r ReplaceSessionToolsResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r ReplaceSessionToolsResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r ReplaceSessionToolsResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r ReplaceSessionToolsResponse) GetApplicationproblemJSONDefault() *Error {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r ReplaceSessionToolsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ReplaceSessionToolsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ReplaceSessionToolsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ReplaceSessionToolsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 type GetChangesResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -10059,6 +12552,197 @@ func (c *ClientWithResponses) GetChatStatusWithResponse(ctx context.Context, ses
 	return ParseGetChatStatusResponse(rsp)
 }
 
+// ListMCPServersWithResponse The MCP servers the caller may use
+//
+// The caller's own servers and every `global` server, newest first (by creation). Header
+// values are never shown: each header appears as its name and a masked hint.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/mcp/servers (the `ListMCPServers` operationId).
+func (c *ClientWithResponses) ListMCPServersWithResponse(ctx context.Context, params *ListMCPServersParams, reqEditors ...RequestEditorFn) (*ListMCPServersResponse, error) {
+	rsp, err := c.ListMCPServers(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListMCPServersResponse(rsp)
+}
+
+// CreateMCPServerWithBodyWithResponse Register an MCP server
+//
+// `headers` values are write-only secrets: stored sealed (bound to this server's row), never
+// returned, logged or put into an error. `scope: global` (visible to every user) and
+// `transport: stdio` (a command run on the backend host) are for administrators only, and
+// `stdio` only when the deployment sets `CCB_MCP_ALLOW_STDIO=true`; anyone else gets a 403
+// (`mcp_admin_only`, `mcp_stdio_disabled`). The URL is checked for reachability only when
+// used: a URL that resolves to a refused network fails at `test` or call time with
+// `mcp_address_not_allowed`.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/mcp/servers (the `CreateMCPServer` operationId).
+func (c *ClientWithResponses) CreateMCPServerWithBodyWithResponse(ctx context.Context, params *CreateMCPServerParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateMCPServerResponse, error) {
+	rsp, err := c.CreateMCPServerWithBody(ctx, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreateMCPServerResponse(rsp)
+}
+
+// CreateMCPServerWithResponse Register an MCP server
+//
+// `headers` values are write-only secrets: stored sealed (bound to this server's row), never
+// returned, logged or put into an error. `scope: global` (visible to every user) and
+// `transport: stdio` (a command run on the backend host) are for administrators only, and
+// `stdio` only when the deployment sets `CCB_MCP_ALLOW_STDIO=true`; anyone else gets a 403
+// (`mcp_admin_only`, `mcp_stdio_disabled`). The URL is checked for reachability only when
+// used: a URL that resolves to a refused network fails at `test` or call time with
+// `mcp_address_not_allowed`.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/mcp/servers (the `CreateMCPServer` operationId).
+func (c *ClientWithResponses) CreateMCPServerWithResponse(ctx context.Context, params *CreateMCPServerParams, body CreateMCPServerJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateMCPServerResponse, error) {
+	rsp, err := c.CreateMCPServer(ctx, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreateMCPServerResponse(rsp)
+}
+
+// DeleteMCPServerWithResponse Delete an MCP server
+//
+// It leaves every session's tool selection; recorded tool calls stay.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with DELETE /v1/mcp/servers/{id} (the `DeleteMCPServer` operationId).
+func (c *ClientWithResponses) DeleteMCPServerWithResponse(ctx context.Context, id ID, params *DeleteMCPServerParams, reqEditors ...RequestEditorFn) (*DeleteMCPServerResponse, error) {
+	rsp, err := c.DeleteMCPServer(ctx, id, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseDeleteMCPServerResponse(rsp)
+}
+
+// GetMCPServerWithResponse An MCP server
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/mcp/servers/{id} (the `GetMCPServer` operationId).
+func (c *ClientWithResponses) GetMCPServerWithResponse(ctx context.Context, id ID, reqEditors ...RequestEditorFn) (*GetMCPServerResponse, error) {
+	rsp, err := c.GetMCPServer(ctx, id, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetMCPServerResponse(rsp)
+}
+
+// UpdateMCPServerWithBodyWithResponse Change some fields of an MCP server
+//
+// `headers` is merged by name: a string sets that header, `null` removes it, headers not named
+// keep their sealed values. Global servers are visible to everyone but only administrators
+// change them (403 `mcp_admin_only`); the stdio rules of creation apply to a changed transport.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PATCH /v1/mcp/servers/{id} (the `UpdateMCPServer` operationId).
+func (c *ClientWithResponses) UpdateMCPServerWithBodyWithResponse(ctx context.Context, id ID, params *UpdateMCPServerParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*UpdateMCPServerResponse, error) {
+	rsp, err := c.UpdateMCPServerWithBody(ctx, id, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseUpdateMCPServerResponse(rsp)
+}
+
+// UpdateMCPServerWithResponse Change some fields of an MCP server
+//
+// `headers` is merged by name: a string sets that header, `null` removes it, headers not named
+// keep their sealed values. Global servers are visible to everyone but only administrators
+// change them (403 `mcp_admin_only`); the stdio rules of creation apply to a changed transport.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PATCH /v1/mcp/servers/{id} (the `UpdateMCPServer` operationId).
+func (c *ClientWithResponses) UpdateMCPServerWithResponse(ctx context.Context, id ID, params *UpdateMCPServerParams, body UpdateMCPServerJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateMCPServerResponse, error) {
+	rsp, err := c.UpdateMCPServer(ctx, id, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseUpdateMCPServerResponse(rsp)
+}
+
+// TestMCPServerWithResponse Connect to an MCP server and initialize
+//
+// Works for disabled servers too (try a configuration before enabling it). A failure is a
+// problem whose `code` says why: `mcp_unreachable` (502), `mcp_protocol_error` (502),
+// `mcp_timeout` (504), `mcp_address_not_allowed` (422: the URL resolves to a network this
+// deployment refuses); the detail is short and never holds a header value.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/mcp/servers/{id}/test (the `TestMCPServer` operationId).
+func (c *ClientWithResponses) TestMCPServerWithResponse(ctx context.Context, id ID, reqEditors ...RequestEditorFn) (*TestMCPServerResponse, error) {
+	rsp, err := c.TestMCPServer(ctx, id, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseTestMCPServerResponse(rsp)
+}
+
+// ListMCPServerToolsWithResponse The server's tools, listed live
+//
+// The tools the server lists (after the server's `tool_allowlist`), cached for
+// `CCB_MCP_TOOLS_TTL` (default 5 minutes) and shared by every instance; `refresh=true` asks
+// the server again. Failures as for `test`.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/mcp/servers/{id}/tools (the `ListMCPServerTools` operationId).
+func (c *ClientWithResponses) ListMCPServerToolsWithResponse(ctx context.Context, id ID, params *ListMCPServerToolsParams, reqEditors ...RequestEditorFn) (*ListMCPServerToolsResponse, error) {
+	rsp, err := c.ListMCPServerTools(ctx, id, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListMCPServerToolsResponse(rsp)
+}
+
+// CallMCPServerToolWithBodyWithResponse Call one tool directly
+//
+// For the app's tool runner. `arguments` are validated against the tool's input schema first
+// (400 `validation_failed` pointing at `/arguments/...`); a tool outside the allowlist or not
+// listed is 404 `mcp_tool_not_found`. A tool that runs and reports an error is a 200 with
+// `is_error: true`. Failures to reach the server as for `test`.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/mcp/servers/{id}/tools/{name}/call (the `CallMCPServerTool` operationId).
+func (c *ClientWithResponses) CallMCPServerToolWithBodyWithResponse(ctx context.Context, id ID, name string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CallMCPServerToolResponse, error) {
+	rsp, err := c.CallMCPServerToolWithBody(ctx, id, name, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCallMCPServerToolResponse(rsp)
+}
+
+// CallMCPServerToolWithResponse Call one tool directly
+//
+// For the app's tool runner. `arguments` are validated against the tool's input schema first
+// (400 `validation_failed` pointing at `/arguments/...`); a tool outside the allowlist or not
+// listed is 404 `mcp_tool_not_found`. A tool that runs and reports an error is a 200 with
+// `is_error: true`. Failures to reach the server as for `test`.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/mcp/servers/{id}/tools/{name}/call (the `CallMCPServerTool` operationId).
+func (c *ClientWithResponses) CallMCPServerToolWithResponse(ctx context.Context, id ID, name string, body CallMCPServerToolJSONRequestBody, reqEditors ...RequestEditorFn) (*CallMCPServerToolResponse, error) {
+	rsp, err := c.CallMCPServerTool(ctx, id, name, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCallMCPServerToolResponse(rsp)
+}
+
 // ListModelsWithResponse The models this server offers
 //
 // OpenAI's list shape, so unmodified OpenAI SDKs can list models.
@@ -10384,6 +13068,70 @@ func (c *ClientWithResponses) GetSessionStatsWithResponse(ctx context.Context, i
 		return nil, err
 	}
 	return ParseGetSessionStatsResponse(rsp)
+}
+
+// ListSessionToolCallsWithResponse The MCP tool executions of a session
+//
+// Newest first.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/sessions/{id}/tool-calls (the `ListSessionToolCalls` operationId).
+func (c *ClientWithResponses) ListSessionToolCallsWithResponse(ctx context.Context, id ID, params *ListSessionToolCallsParams, reqEditors ...RequestEditorFn) (*ListSessionToolCallsResponse, error) {
+	rsp, err := c.ListSessionToolCalls(ctx, id, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListSessionToolCallsResponse(rsp)
+}
+
+// GetSessionToolsWithResponse The MCP servers and tools a session may use
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/sessions/{id}/tools (the `GetSessionTools` operationId).
+func (c *ClientWithResponses) GetSessionToolsWithResponse(ctx context.Context, id ID, reqEditors ...RequestEditorFn) (*GetSessionToolsResponse, error) {
+	rsp, err := c.GetSessionTools(ctx, id, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetSessionToolsResponse(rsp)
+}
+
+// ReplaceSessionToolsWithBodyWithResponse Choose the MCP servers and tools a session may use
+//
+// Replaces the whole selection. Every `enabled_servers` entry must be a server the caller may
+// use (own or global; anything else is a 400 pointing at it, whether it exists or not). Each
+// `enabled_tools` entry is `{server_id}/{tool name}` of a listed server; a server with no entry
+// in `enabled_tools` offers all of its allowed tools. A deleted server leaves the selection.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PUT /v1/sessions/{id}/tools (the `ReplaceSessionTools` operationId).
+func (c *ClientWithResponses) ReplaceSessionToolsWithBodyWithResponse(ctx context.Context, id ID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*ReplaceSessionToolsResponse, error) {
+	rsp, err := c.ReplaceSessionToolsWithBody(ctx, id, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseReplaceSessionToolsResponse(rsp)
+}
+
+// ReplaceSessionToolsWithResponse Choose the MCP servers and tools a session may use
+//
+// Replaces the whole selection. Every `enabled_servers` entry must be a server the caller may
+// use (own or global; anything else is a 400 pointing at it, whether it exists or not). Each
+// `enabled_tools` entry is `{server_id}/{tool name}` of a listed server; a server with no entry
+// in `enabled_tools` offers all of its allowed tools. A deleted server leaves the selection.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PUT /v1/sessions/{id}/tools (the `ReplaceSessionTools` operationId).
+func (c *ClientWithResponses) ReplaceSessionToolsWithResponse(ctx context.Context, id ID, body ReplaceSessionToolsJSONRequestBody, reqEditors ...RequestEditorFn) (*ReplaceSessionToolsResponse, error) {
+	rsp, err := c.ReplaceSessionTools(ctx, id, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseReplaceSessionToolsResponse(rsp)
 }
 
 // GetChangesWithResponse Changes since a cursor
@@ -11996,6 +14744,606 @@ func ParseGetChatStatusResponse(rsp *http.Response) (*GetChatStatusResponse, err
 	return response, nil
 }
 
+// ParseListMCPServersResponse parses an HTTP response from a ListMCPServersWithResponse call
+func ParseListMCPServersResponse(rsp *http.Response) (*ListMCPServersResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListMCPServersResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest MCPServerList
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseCreateMCPServerResponse parses an HTTP response from a CreateMCPServerWithResponse call
+func ParseCreateMCPServerResponse(rsp *http.Response) (*CreateMCPServerResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &CreateMCPServerResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 201:
+		var dest MCPServer
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON201 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest Unprocessable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 201:
+		var headers CreateMCPServerResponse201Headers
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = &value
+		}
+		response.Headers201 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseDeleteMCPServerResponse parses an HTTP response from a DeleteMCPServerWithResponse call
+func ParseDeleteMCPServerResponse(rsp *http.Response) (*DeleteMCPServerResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &DeleteMCPServerResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 204:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 412:
+		var dest PreconditionFailed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON412 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseGetMCPServerResponse parses an HTTP response from a GetMCPServerWithResponse call
+func ParseGetMCPServerResponse(rsp *http.Response) (*GetMCPServerResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetMCPServerResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest MCPServer
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers GetMCPServerResponse200Headers
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = &value
+		}
+		response.Headers200 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseUpdateMCPServerResponse parses an HTTP response from a UpdateMCPServerWithResponse call
+func ParseUpdateMCPServerResponse(rsp *http.Response) (*UpdateMCPServerResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &UpdateMCPServerResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest MCPServer
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 412:
+		var dest PreconditionFailed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON412 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers UpdateMCPServerResponse200Headers
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = &value
+		}
+		response.Headers200 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseTestMCPServerResponse parses an HTTP response from a TestMCPServerWithResponse call
+func ParseTestMCPServerResponse(rsp *http.Response) (*TestMCPServerResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &TestMCPServerResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest MCPServerTest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest Unprocessable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 502:
+		var dest MCPUpstreamError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON502 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 504:
+		var dest MCPUpstreamError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON504 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseListMCPServerToolsResponse parses an HTTP response from a ListMCPServerToolsWithResponse call
+func ParseListMCPServerToolsResponse(rsp *http.Response) (*ListMCPServerToolsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListMCPServerToolsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest MCPToolList
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest Unprocessable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 502:
+		var dest MCPUpstreamError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON502 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 504:
+		var dest MCPUpstreamError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON504 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseCallMCPServerToolResponse parses an HTTP response from a CallMCPServerToolWithResponse call
+func ParseCallMCPServerToolResponse(rsp *http.Response) (*CallMCPServerToolResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &CallMCPServerToolResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest MCPToolResult
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest Unprocessable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 502:
+		var dest MCPUpstreamError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON502 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 504:
+		var dest MCPUpstreamError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON504 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
 // ParseListModelsResponse parses an HTTP response from a ListModelsWithResponse call
 func ParseListModelsResponse(rsp *http.Response) (*ListModelsResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -13058,6 +16406,168 @@ func ParseGetSessionStatsResponse(rsp *http.Response) (*GetSessionStatsResponse,
 	return response, nil
 }
 
+// ParseListSessionToolCallsResponse parses an HTTP response from a ListSessionToolCallsWithResponse call
+func ParseListSessionToolCallsResponse(rsp *http.Response) (*ListSessionToolCallsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListSessionToolCallsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest MCPToolCallList
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseGetSessionToolsResponse parses an HTTP response from a GetSessionToolsWithResponse call
+func ParseGetSessionToolsResponse(rsp *http.Response) (*GetSessionToolsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetSessionToolsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest SessionTools
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseReplaceSessionToolsResponse parses an HTTP response from a ReplaceSessionToolsWithResponse call
+func ParseReplaceSessionToolsResponse(rsp *http.Response) (*ReplaceSessionToolsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ReplaceSessionToolsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest SessionTools
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
 // ParseGetChangesResponse parses an HTTP response from a GetChangesWithResponse call
 func ParseGetChangesResponse(rsp *http.Response) (*GetChangesResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -13195,6 +16705,30 @@ type ServerInterface interface {
 	// GetChatStatus Whether a session is generating, and its totals
 	// (GET /v1/chat/completions/{session_id}/status)
 	GetChatStatus(ctx echo.Context, sessionId SessionID) error
+	// ListMCPServers The MCP servers the caller may use
+	// (GET /v1/mcp/servers)
+	ListMCPServers(ctx echo.Context, params ListMCPServersParams) error
+	// CreateMCPServer Register an MCP server
+	// (POST /v1/mcp/servers)
+	CreateMCPServer(ctx echo.Context, params CreateMCPServerParams) error
+	// DeleteMCPServer Delete an MCP server
+	// (DELETE /v1/mcp/servers/{id})
+	DeleteMCPServer(ctx echo.Context, id ID, params DeleteMCPServerParams) error
+	// GetMCPServer An MCP server
+	// (GET /v1/mcp/servers/{id})
+	GetMCPServer(ctx echo.Context, id ID) error
+	// UpdateMCPServer Change some fields of an MCP server
+	// (PATCH /v1/mcp/servers/{id})
+	UpdateMCPServer(ctx echo.Context, id ID, params UpdateMCPServerParams) error
+	// TestMCPServer Connect to an MCP server and initialize
+	// (POST /v1/mcp/servers/{id}/test)
+	TestMCPServer(ctx echo.Context, id ID) error
+	// ListMCPServerTools The server's tools, listed live
+	// (GET /v1/mcp/servers/{id}/tools)
+	ListMCPServerTools(ctx echo.Context, id ID, params ListMCPServerToolsParams) error
+	// CallMCPServerTool Call one tool directly
+	// (POST /v1/mcp/servers/{id}/tools/{name}/call)
+	CallMCPServerTool(ctx echo.Context, id ID, name string) error
 	// ListModels The models this server offers
 	// (GET /v1/models)
 	ListModels(ctx echo.Context) error
@@ -13249,6 +16783,15 @@ type ServerInterface interface {
 	// GetSessionStats A session's usage
 	// (GET /v1/sessions/{id}/stats)
 	GetSessionStats(ctx echo.Context, id ID) error
+	// ListSessionToolCalls The MCP tool executions of a session
+	// (GET /v1/sessions/{id}/tool-calls)
+	ListSessionToolCalls(ctx echo.Context, id ID, params ListSessionToolCallsParams) error
+	// GetSessionTools The MCP servers and tools a session may use
+	// (GET /v1/sessions/{id}/tools)
+	GetSessionTools(ctx echo.Context, id ID) error
+	// ReplaceSessionTools Choose the MCP servers and tools a session may use
+	// (PUT /v1/sessions/{id}/tools)
+	ReplaceSessionTools(ctx echo.Context, id ID) error
 	// GetChanges Changes since a cursor
 	// (GET /v1/sync)
 	GetChanges(ctx echo.Context, params GetChangesParams) error
@@ -13644,6 +17187,213 @@ func (w *ServerInterfaceWrapper) GetChatStatus(ctx echo.Context) error {
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.GetChatStatus(ctx, sessionId)
+	return err
+}
+
+// ListMCPServers converts echo context to params.
+func (w *ServerInterfaceWrapper) ListMCPServers(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListMCPServersParams
+	// ------------- Optional query parameter "limit" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", ctx.QueryParams(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter limit: %s", err))
+	}
+
+	// ------------- Optional query parameter "cursor" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "cursor", ctx.QueryParams(), &params.Cursor, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter cursor: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListMCPServers(ctx, params)
+	return err
+}
+
+// CreateMCPServer converts echo context to params.
+func (w *ServerInterfaceWrapper) CreateMCPServer(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params CreateMCPServerParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "Idempotency-Key" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
+		var IdempotencyKey IdempotencyKey
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Idempotency-Key, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Idempotency-Key: %s", err))
+		}
+
+		params.IdempotencyKey = &IdempotencyKey
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.CreateMCPServer(ctx, params)
+	return err
+}
+
+// DeleteMCPServer converts echo context to params.
+func (w *ServerInterfaceWrapper) DeleteMCPServer(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id ID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params DeleteMCPServerParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "If-Match" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("If-Match")]; found {
+		var IfMatch IfMatch
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for If-Match, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "If-Match", valueList[0], &IfMatch, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter If-Match: %s", err))
+		}
+
+		params.IfMatch = &IfMatch
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.DeleteMCPServer(ctx, id, params)
+	return err
+}
+
+// GetMCPServer converts echo context to params.
+func (w *ServerInterfaceWrapper) GetMCPServer(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id ID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetMCPServer(ctx, id)
+	return err
+}
+
+// UpdateMCPServer converts echo context to params.
+func (w *ServerInterfaceWrapper) UpdateMCPServer(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id ID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params UpdateMCPServerParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "If-Match" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("If-Match")]; found {
+		var IfMatch IfMatch
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for If-Match, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "If-Match", valueList[0], &IfMatch, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter If-Match: %s", err))
+		}
+
+		params.IfMatch = &IfMatch
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.UpdateMCPServer(ctx, id, params)
+	return err
+}
+
+// TestMCPServer converts echo context to params.
+func (w *ServerInterfaceWrapper) TestMCPServer(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id ID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.TestMCPServer(ctx, id)
+	return err
+}
+
+// ListMCPServerTools converts echo context to params.
+func (w *ServerInterfaceWrapper) ListMCPServerTools(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id ID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListMCPServerToolsParams
+	// ------------- Optional query parameter "refresh" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "refresh", ctx.QueryParams(), &params.Refresh, runtime.BindQueryParameterOptions{Type: "boolean", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter refresh: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListMCPServerTools(ctx, id, params)
+	return err
+}
+
+// CallMCPServerTool converts echo context to params.
+func (w *ServerInterfaceWrapper) CallMCPServerTool(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id ID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// ------------- Path parameter "name" -------------
+	var name string
+
+	err = runtime.BindStyledParameterWithOptions("simple", "name", ctx.Param("name"), &name, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter name: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.CallMCPServerTool(ctx, id, name)
 	return err
 }
 
@@ -14150,6 +17900,70 @@ func (w *ServerInterfaceWrapper) GetSessionStats(ctx echo.Context) error {
 	return err
 }
 
+// ListSessionToolCalls converts echo context to params.
+func (w *ServerInterfaceWrapper) ListSessionToolCalls(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id ID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListSessionToolCallsParams
+	// ------------- Optional query parameter "limit" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", ctx.QueryParams(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter limit: %s", err))
+	}
+
+	// ------------- Optional query parameter "cursor" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "cursor", ctx.QueryParams(), &params.Cursor, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter cursor: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListSessionToolCalls(ctx, id, params)
+	return err
+}
+
+// GetSessionTools converts echo context to params.
+func (w *ServerInterfaceWrapper) GetSessionTools(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id ID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetSessionTools(ctx, id)
+	return err
+}
+
+// ReplaceSessionTools converts echo context to params.
+func (w *ServerInterfaceWrapper) ReplaceSessionTools(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id ID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ReplaceSessionTools(ctx, id)
+	return err
+}
+
 // GetChanges converts echo context to params.
 func (w *ServerInterfaceWrapper) GetChanges(ctx echo.Context) error {
 	var err error
@@ -14268,6 +18082,17 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.POST(options.BaseURL+"/v1/chat/completions/debug", wrapper.DebugChatCompletion, options.OperationMiddlewares["debugChatCompletion"]...)
 	router.GET(options.BaseURL+"/v1/chat/completions/:session_id/status", wrapper.GetChatStatus, options.OperationMiddlewares["getChatStatus"]...)
 	router.DELETE(options.BaseURL+"/v1/chat/completions/:session_id", wrapper.CancelChatCompletion, options.OperationMiddlewares["cancelChatCompletion"]...)
+	router.GET(options.BaseURL+"/v1/mcp/servers", wrapper.ListMCPServers, options.OperationMiddlewares["listMCPServers"]...)
+	router.POST(options.BaseURL+"/v1/mcp/servers", wrapper.CreateMCPServer, options.OperationMiddlewares["createMCPServer"]...)
+	router.DELETE(options.BaseURL+"/v1/mcp/servers/:id", wrapper.DeleteMCPServer, options.OperationMiddlewares["deleteMCPServer"]...)
+	router.GET(options.BaseURL+"/v1/mcp/servers/:id", wrapper.GetMCPServer, options.OperationMiddlewares["getMCPServer"]...)
+	router.PATCH(options.BaseURL+"/v1/mcp/servers/:id", wrapper.UpdateMCPServer, options.OperationMiddlewares["updateMCPServer"]...)
+	router.POST(options.BaseURL+"/v1/mcp/servers/:id/test", wrapper.TestMCPServer, options.OperationMiddlewares["testMCPServer"]...)
+	router.GET(options.BaseURL+"/v1/mcp/servers/:id/tools", wrapper.ListMCPServerTools, options.OperationMiddlewares["listMCPServerTools"]...)
+	router.POST(options.BaseURL+"/v1/mcp/servers/:id/tools/:name/call", wrapper.CallMCPServerTool, options.OperationMiddlewares["callMCPServerTool"]...)
+	router.GET(options.BaseURL+"/v1/sessions/:id/tools", wrapper.GetSessionTools, options.OperationMiddlewares["getSessionTools"]...)
+	router.PUT(options.BaseURL+"/v1/sessions/:id/tools", wrapper.ReplaceSessionTools, options.OperationMiddlewares["replaceSessionTools"]...)
+	router.GET(options.BaseURL+"/v1/sessions/:id/tool-calls", wrapper.ListSessionToolCalls, options.OperationMiddlewares["listSessionToolCalls"]...)
 
 }
 
@@ -14282,6 +18107,8 @@ type ForbiddenApplicationProblemPlusJSONResponse Problem
 type GoneApplicationProblemPlusJSONResponse Problem
 
 type LastAdminApplicationProblemPlusJSONResponse Problem
+
+type MCPUpstreamErrorApplicationProblemPlusJSONResponse Problem
 
 type NotFoundApplicationProblemPlusJSONResponse Problem
 
@@ -16597,6 +20424,1031 @@ func (response GetChatStatusdefaultApplicationProblemPlusJSONResponse) VisitGetC
 	return err
 }
 
+type ListMCPServersRequestObject struct {
+	Params ListMCPServersParams
+}
+
+type ListMCPServersResponseObject interface {
+	VisitListMCPServersResponse(w http.ResponseWriter) error
+}
+
+type ListMCPServers200JSONResponse MCPServerList
+
+func (response ListMCPServers200JSONResponse) VisitListMCPServersResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListMCPServers400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response ListMCPServers400ApplicationProblemPlusJSONResponse) VisitListMCPServersResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListMCPServers401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response ListMCPServers401ApplicationProblemPlusJSONResponse) VisitListMCPServersResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListMCPServersdefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response ListMCPServersdefaultApplicationProblemPlusJSONResponse) VisitListMCPServersResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateMCPServerRequestObject struct {
+	Params CreateMCPServerParams
+	Body   *CreateMCPServerJSONRequestBody
+}
+
+type CreateMCPServerResponseObject interface {
+	VisitCreateMCPServerResponse(w http.ResponseWriter) error
+}
+
+type CreateMCPServer201ResponseHeaders struct {
+	ETag *string
+}
+
+type CreateMCPServer201JSONResponse struct {
+	Body    MCPServer
+	Headers CreateMCPServer201ResponseHeaders
+}
+
+func (response CreateMCPServer201JSONResponse) VisitCreateMCPServerResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.ETag != nil {
+		w.Header().Set("ETag", fmt.Sprint(*response.Headers.ETag))
+	}
+	w.WriteHeader(201)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateMCPServer400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response CreateMCPServer400ApplicationProblemPlusJSONResponse) VisitCreateMCPServerResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateMCPServer401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response CreateMCPServer401ApplicationProblemPlusJSONResponse) VisitCreateMCPServerResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateMCPServer403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response CreateMCPServer403ApplicationProblemPlusJSONResponse) VisitCreateMCPServerResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateMCPServer404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response CreateMCPServer404ApplicationProblemPlusJSONResponse) VisitCreateMCPServerResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateMCPServer409ApplicationProblemPlusJSONResponse struct {
+	ConflictApplicationProblemPlusJSONResponse
+}
+
+func (response CreateMCPServer409ApplicationProblemPlusJSONResponse) VisitCreateMCPServerResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateMCPServer422ApplicationProblemPlusJSONResponse struct {
+	UnprocessableApplicationProblemPlusJSONResponse
+}
+
+func (response CreateMCPServer422ApplicationProblemPlusJSONResponse) VisitCreateMCPServerResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateMCPServerdefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response CreateMCPServerdefaultApplicationProblemPlusJSONResponse) VisitCreateMCPServerResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteMCPServerRequestObject struct {
+	Id     ID `json:"id"`
+	Params DeleteMCPServerParams
+}
+
+type DeleteMCPServerResponseObject interface {
+	VisitDeleteMCPServerResponse(w http.ResponseWriter) error
+}
+
+type DeleteMCPServer204Response struct {
+}
+
+func (response DeleteMCPServer204Response) VisitDeleteMCPServerResponse(w http.ResponseWriter) error {
+	w.WriteHeader(204)
+	return nil
+}
+
+type DeleteMCPServer400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteMCPServer400ApplicationProblemPlusJSONResponse) VisitDeleteMCPServerResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteMCPServer401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteMCPServer401ApplicationProblemPlusJSONResponse) VisitDeleteMCPServerResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteMCPServer403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteMCPServer403ApplicationProblemPlusJSONResponse) VisitDeleteMCPServerResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteMCPServer404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteMCPServer404ApplicationProblemPlusJSONResponse) VisitDeleteMCPServerResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteMCPServer412ApplicationProblemPlusJSONResponse struct {
+	PreconditionFailedApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteMCPServer412ApplicationProblemPlusJSONResponse) VisitDeleteMCPServerResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(412)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteMCPServerdefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response DeleteMCPServerdefaultApplicationProblemPlusJSONResponse) VisitDeleteMCPServerResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetMCPServerRequestObject struct {
+	Id ID `json:"id"`
+}
+
+type GetMCPServerResponseObject interface {
+	VisitGetMCPServerResponse(w http.ResponseWriter) error
+}
+
+type GetMCPServer200ResponseHeaders struct {
+	ETag *string
+}
+
+type GetMCPServer200JSONResponse struct {
+	Body    MCPServer
+	Headers GetMCPServer200ResponseHeaders
+}
+
+func (response GetMCPServer200JSONResponse) VisitGetMCPServerResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.ETag != nil {
+		w.Header().Set("ETag", fmt.Sprint(*response.Headers.ETag))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetMCPServer400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response GetMCPServer400ApplicationProblemPlusJSONResponse) VisitGetMCPServerResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetMCPServer401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response GetMCPServer401ApplicationProblemPlusJSONResponse) VisitGetMCPServerResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetMCPServer404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response GetMCPServer404ApplicationProblemPlusJSONResponse) VisitGetMCPServerResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetMCPServerdefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response GetMCPServerdefaultApplicationProblemPlusJSONResponse) VisitGetMCPServerResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateMCPServerRequestObject struct {
+	Id     ID `json:"id"`
+	Params UpdateMCPServerParams
+	Body   *UpdateMCPServerJSONRequestBody
+}
+
+type UpdateMCPServerResponseObject interface {
+	VisitUpdateMCPServerResponse(w http.ResponseWriter) error
+}
+
+type UpdateMCPServer200ResponseHeaders struct {
+	ETag *string
+}
+
+type UpdateMCPServer200JSONResponse struct {
+	Body    MCPServer
+	Headers UpdateMCPServer200ResponseHeaders
+}
+
+func (response UpdateMCPServer200JSONResponse) VisitUpdateMCPServerResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.ETag != nil {
+		w.Header().Set("ETag", fmt.Sprint(*response.Headers.ETag))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateMCPServer400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateMCPServer400ApplicationProblemPlusJSONResponse) VisitUpdateMCPServerResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateMCPServer401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateMCPServer401ApplicationProblemPlusJSONResponse) VisitUpdateMCPServerResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateMCPServer403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateMCPServer403ApplicationProblemPlusJSONResponse) VisitUpdateMCPServerResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateMCPServer404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateMCPServer404ApplicationProblemPlusJSONResponse) VisitUpdateMCPServerResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateMCPServer409ApplicationProblemPlusJSONResponse struct {
+	ConflictApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateMCPServer409ApplicationProblemPlusJSONResponse) VisitUpdateMCPServerResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateMCPServer412ApplicationProblemPlusJSONResponse struct {
+	PreconditionFailedApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateMCPServer412ApplicationProblemPlusJSONResponse) VisitUpdateMCPServerResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(412)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateMCPServerdefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response UpdateMCPServerdefaultApplicationProblemPlusJSONResponse) VisitUpdateMCPServerResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type TestMCPServerRequestObject struct {
+	Id ID `json:"id"`
+}
+
+type TestMCPServerResponseObject interface {
+	VisitTestMCPServerResponse(w http.ResponseWriter) error
+}
+
+type TestMCPServer200JSONResponse MCPServerTest
+
+func (response TestMCPServer200JSONResponse) VisitTestMCPServerResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type TestMCPServer400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response TestMCPServer400ApplicationProblemPlusJSONResponse) VisitTestMCPServerResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type TestMCPServer401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response TestMCPServer401ApplicationProblemPlusJSONResponse) VisitTestMCPServerResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type TestMCPServer403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response TestMCPServer403ApplicationProblemPlusJSONResponse) VisitTestMCPServerResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type TestMCPServer404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response TestMCPServer404ApplicationProblemPlusJSONResponse) VisitTestMCPServerResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type TestMCPServer422ApplicationProblemPlusJSONResponse struct {
+	UnprocessableApplicationProblemPlusJSONResponse
+}
+
+func (response TestMCPServer422ApplicationProblemPlusJSONResponse) VisitTestMCPServerResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type TestMCPServer502ApplicationProblemPlusJSONResponse struct {
+	MCPUpstreamErrorApplicationProblemPlusJSONResponse
+}
+
+func (response TestMCPServer502ApplicationProblemPlusJSONResponse) VisitTestMCPServerResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(502)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type TestMCPServer504ApplicationProblemPlusJSONResponse Problem
+
+func (response TestMCPServer504ApplicationProblemPlusJSONResponse) VisitTestMCPServerResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(504)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type TestMCPServerdefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response TestMCPServerdefaultApplicationProblemPlusJSONResponse) VisitTestMCPServerResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListMCPServerToolsRequestObject struct {
+	Id     ID `json:"id"`
+	Params ListMCPServerToolsParams
+}
+
+type ListMCPServerToolsResponseObject interface {
+	VisitListMCPServerToolsResponse(w http.ResponseWriter) error
+}
+
+type ListMCPServerTools200JSONResponse MCPToolList
+
+func (response ListMCPServerTools200JSONResponse) VisitListMCPServerToolsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListMCPServerTools400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response ListMCPServerTools400ApplicationProblemPlusJSONResponse) VisitListMCPServerToolsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListMCPServerTools401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response ListMCPServerTools401ApplicationProblemPlusJSONResponse) VisitListMCPServerToolsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListMCPServerTools403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response ListMCPServerTools403ApplicationProblemPlusJSONResponse) VisitListMCPServerToolsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListMCPServerTools404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response ListMCPServerTools404ApplicationProblemPlusJSONResponse) VisitListMCPServerToolsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListMCPServerTools422ApplicationProblemPlusJSONResponse struct {
+	UnprocessableApplicationProblemPlusJSONResponse
+}
+
+func (response ListMCPServerTools422ApplicationProblemPlusJSONResponse) VisitListMCPServerToolsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListMCPServerTools502ApplicationProblemPlusJSONResponse struct {
+	MCPUpstreamErrorApplicationProblemPlusJSONResponse
+}
+
+func (response ListMCPServerTools502ApplicationProblemPlusJSONResponse) VisitListMCPServerToolsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(502)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListMCPServerTools504ApplicationProblemPlusJSONResponse Problem
+
+func (response ListMCPServerTools504ApplicationProblemPlusJSONResponse) VisitListMCPServerToolsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(504)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListMCPServerToolsdefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response ListMCPServerToolsdefaultApplicationProblemPlusJSONResponse) VisitListMCPServerToolsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CallMCPServerToolRequestObject struct {
+	Id   ID     `json:"id"`
+	Name string `json:"name"`
+	Body *CallMCPServerToolJSONRequestBody
+}
+
+type CallMCPServerToolResponseObject interface {
+	VisitCallMCPServerToolResponse(w http.ResponseWriter) error
+}
+
+type CallMCPServerTool200JSONResponse MCPToolResult
+
+func (response CallMCPServerTool200JSONResponse) VisitCallMCPServerToolResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CallMCPServerTool400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response CallMCPServerTool400ApplicationProblemPlusJSONResponse) VisitCallMCPServerToolResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CallMCPServerTool401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response CallMCPServerTool401ApplicationProblemPlusJSONResponse) VisitCallMCPServerToolResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CallMCPServerTool403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response CallMCPServerTool403ApplicationProblemPlusJSONResponse) VisitCallMCPServerToolResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CallMCPServerTool404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response CallMCPServerTool404ApplicationProblemPlusJSONResponse) VisitCallMCPServerToolResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CallMCPServerTool422ApplicationProblemPlusJSONResponse struct {
+	UnprocessableApplicationProblemPlusJSONResponse
+}
+
+func (response CallMCPServerTool422ApplicationProblemPlusJSONResponse) VisitCallMCPServerToolResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CallMCPServerTool502ApplicationProblemPlusJSONResponse struct {
+	MCPUpstreamErrorApplicationProblemPlusJSONResponse
+}
+
+func (response CallMCPServerTool502ApplicationProblemPlusJSONResponse) VisitCallMCPServerToolResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(502)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CallMCPServerTool504ApplicationProblemPlusJSONResponse Problem
+
+func (response CallMCPServerTool504ApplicationProblemPlusJSONResponse) VisitCallMCPServerToolResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(504)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CallMCPServerTooldefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response CallMCPServerTooldefaultApplicationProblemPlusJSONResponse) VisitCallMCPServerToolResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type ListModelsRequestObject struct {
 }
 
@@ -18247,6 +23099,269 @@ func (response GetSessionStatsdefaultApplicationProblemPlusJSONResponse) VisitGe
 	return err
 }
 
+type ListSessionToolCallsRequestObject struct {
+	Id     ID `json:"id"`
+	Params ListSessionToolCallsParams
+}
+
+type ListSessionToolCallsResponseObject interface {
+	VisitListSessionToolCallsResponse(w http.ResponseWriter) error
+}
+
+type ListSessionToolCalls200JSONResponse MCPToolCallList
+
+func (response ListSessionToolCalls200JSONResponse) VisitListSessionToolCallsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListSessionToolCalls400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response ListSessionToolCalls400ApplicationProblemPlusJSONResponse) VisitListSessionToolCallsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListSessionToolCalls401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response ListSessionToolCalls401ApplicationProblemPlusJSONResponse) VisitListSessionToolCallsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListSessionToolCalls404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response ListSessionToolCalls404ApplicationProblemPlusJSONResponse) VisitListSessionToolCallsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListSessionToolCallsdefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response ListSessionToolCallsdefaultApplicationProblemPlusJSONResponse) VisitListSessionToolCallsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetSessionToolsRequestObject struct {
+	Id ID `json:"id"`
+}
+
+type GetSessionToolsResponseObject interface {
+	VisitGetSessionToolsResponse(w http.ResponseWriter) error
+}
+
+type GetSessionTools200JSONResponse SessionTools
+
+func (response GetSessionTools200JSONResponse) VisitGetSessionToolsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetSessionTools400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response GetSessionTools400ApplicationProblemPlusJSONResponse) VisitGetSessionToolsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetSessionTools401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response GetSessionTools401ApplicationProblemPlusJSONResponse) VisitGetSessionToolsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetSessionTools404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response GetSessionTools404ApplicationProblemPlusJSONResponse) VisitGetSessionToolsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetSessionToolsdefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response GetSessionToolsdefaultApplicationProblemPlusJSONResponse) VisitGetSessionToolsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ReplaceSessionToolsRequestObject struct {
+	Id   ID `json:"id"`
+	Body *ReplaceSessionToolsJSONRequestBody
+}
+
+type ReplaceSessionToolsResponseObject interface {
+	VisitReplaceSessionToolsResponse(w http.ResponseWriter) error
+}
+
+type ReplaceSessionTools200JSONResponse SessionTools
+
+func (response ReplaceSessionTools200JSONResponse) VisitReplaceSessionToolsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ReplaceSessionTools400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response ReplaceSessionTools400ApplicationProblemPlusJSONResponse) VisitReplaceSessionToolsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ReplaceSessionTools401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response ReplaceSessionTools401ApplicationProblemPlusJSONResponse) VisitReplaceSessionToolsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ReplaceSessionTools404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response ReplaceSessionTools404ApplicationProblemPlusJSONResponse) VisitReplaceSessionToolsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ReplaceSessionToolsdefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response ReplaceSessionToolsdefaultApplicationProblemPlusJSONResponse) VisitReplaceSessionToolsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type GetChangesRequestObject struct {
 	Params GetChangesParams
 }
@@ -18417,6 +23532,30 @@ type StrictServerInterface interface {
 	// GetChatStatus Whether a session is generating, and its totals
 	// (GET /v1/chat/completions/{session_id}/status)
 	GetChatStatus(ctx context.Context, request GetChatStatusRequestObject) (GetChatStatusResponseObject, error)
+	// ListMCPServers The MCP servers the caller may use
+	// (GET /v1/mcp/servers)
+	ListMCPServers(ctx context.Context, request ListMCPServersRequestObject) (ListMCPServersResponseObject, error)
+	// CreateMCPServer Register an MCP server
+	// (POST /v1/mcp/servers)
+	CreateMCPServer(ctx context.Context, request CreateMCPServerRequestObject) (CreateMCPServerResponseObject, error)
+	// DeleteMCPServer Delete an MCP server
+	// (DELETE /v1/mcp/servers/{id})
+	DeleteMCPServer(ctx context.Context, request DeleteMCPServerRequestObject) (DeleteMCPServerResponseObject, error)
+	// GetMCPServer An MCP server
+	// (GET /v1/mcp/servers/{id})
+	GetMCPServer(ctx context.Context, request GetMCPServerRequestObject) (GetMCPServerResponseObject, error)
+	// UpdateMCPServer Change some fields of an MCP server
+	// (PATCH /v1/mcp/servers/{id})
+	UpdateMCPServer(ctx context.Context, request UpdateMCPServerRequestObject) (UpdateMCPServerResponseObject, error)
+	// TestMCPServer Connect to an MCP server and initialize
+	// (POST /v1/mcp/servers/{id}/test)
+	TestMCPServer(ctx context.Context, request TestMCPServerRequestObject) (TestMCPServerResponseObject, error)
+	// ListMCPServerTools The server's tools, listed live
+	// (GET /v1/mcp/servers/{id}/tools)
+	ListMCPServerTools(ctx context.Context, request ListMCPServerToolsRequestObject) (ListMCPServerToolsResponseObject, error)
+	// CallMCPServerTool Call one tool directly
+	// (POST /v1/mcp/servers/{id}/tools/{name}/call)
+	CallMCPServerTool(ctx context.Context, request CallMCPServerToolRequestObject) (CallMCPServerToolResponseObject, error)
 	// ListModels The models this server offers
 	// (GET /v1/models)
 	ListModels(ctx context.Context, request ListModelsRequestObject) (ListModelsResponseObject, error)
@@ -18471,6 +23610,15 @@ type StrictServerInterface interface {
 	// GetSessionStats A session's usage
 	// (GET /v1/sessions/{id}/stats)
 	GetSessionStats(ctx context.Context, request GetSessionStatsRequestObject) (GetSessionStatsResponseObject, error)
+	// ListSessionToolCalls The MCP tool executions of a session
+	// (GET /v1/sessions/{id}/tool-calls)
+	ListSessionToolCalls(ctx context.Context, request ListSessionToolCallsRequestObject) (ListSessionToolCallsResponseObject, error)
+	// GetSessionTools The MCP servers and tools a session may use
+	// (GET /v1/sessions/{id}/tools)
+	GetSessionTools(ctx context.Context, request GetSessionToolsRequestObject) (GetSessionToolsResponseObject, error)
+	// ReplaceSessionTools Choose the MCP servers and tools a session may use
+	// (PUT /v1/sessions/{id}/tools)
+	ReplaceSessionTools(ctx context.Context, request ReplaceSessionToolsRequestObject) (ReplaceSessionToolsResponseObject, error)
 	// GetChanges Changes since a cursor
 	// (GET /v1/sync)
 	GetChanges(ctx context.Context, request GetChangesRequestObject) (GetChangesResponseObject, error)
@@ -19373,6 +24521,279 @@ func (sh *strictHandler) GetChatStatus(ctx echo.Context, sessionId SessionID) er
 	return nil
 }
 
+// ListMCPServers operation middleware
+func (sh *strictHandler) ListMCPServers(ctx echo.Context, params ListMCPServersParams) error {
+	var request ListMCPServersRequestObject
+
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListMCPServers(ctx.Request().Context(), request.(ListMCPServersRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListMCPServers")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListMCPServersResponseObject); ok {
+		return validResponse.VisitListMCPServersResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// CreateMCPServer operation middleware
+func (sh *strictHandler) CreateMCPServer(ctx echo.Context, params CreateMCPServerParams) error {
+	var request CreateMCPServerRequestObject
+
+	request.Params = params
+
+	var body CreateMCPServerJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.CreateMCPServer(ctx.Request().Context(), request.(CreateMCPServerRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "CreateMCPServer")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(CreateMCPServerResponseObject); ok {
+		return validResponse.VisitCreateMCPServerResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// DeleteMCPServer operation middleware
+func (sh *strictHandler) DeleteMCPServer(ctx echo.Context, id ID, params DeleteMCPServerParams) error {
+	var request DeleteMCPServerRequestObject
+
+	request.Id = id
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.DeleteMCPServer(ctx.Request().Context(), request.(DeleteMCPServerRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "DeleteMCPServer")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(DeleteMCPServerResponseObject); ok {
+		return validResponse.VisitDeleteMCPServerResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GetMCPServer operation middleware
+func (sh *strictHandler) GetMCPServer(ctx echo.Context, id ID) error {
+	var request GetMCPServerRequestObject
+
+	request.Id = id
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetMCPServer(ctx.Request().Context(), request.(GetMCPServerRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetMCPServer")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetMCPServerResponseObject); ok {
+		return validResponse.VisitGetMCPServerResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// UpdateMCPServer operation middleware
+func (sh *strictHandler) UpdateMCPServer(ctx echo.Context, id ID, params UpdateMCPServerParams) error {
+	var request UpdateMCPServerRequestObject
+
+	request.Id = id
+	request.Params = params
+
+	var body UpdateMCPServerJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.UpdateMCPServer(ctx.Request().Context(), request.(UpdateMCPServerRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "UpdateMCPServer")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(UpdateMCPServerResponseObject); ok {
+		return validResponse.VisitUpdateMCPServerResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// TestMCPServer operation middleware
+func (sh *strictHandler) TestMCPServer(ctx echo.Context, id ID) error {
+	var request TestMCPServerRequestObject
+
+	request.Id = id
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.TestMCPServer(ctx.Request().Context(), request.(TestMCPServerRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "TestMCPServer")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(TestMCPServerResponseObject); ok {
+		return validResponse.VisitTestMCPServerResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ListMCPServerTools operation middleware
+func (sh *strictHandler) ListMCPServerTools(ctx echo.Context, id ID, params ListMCPServerToolsParams) error {
+	var request ListMCPServerToolsRequestObject
+
+	request.Id = id
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListMCPServerTools(ctx.Request().Context(), request.(ListMCPServerToolsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListMCPServerTools")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListMCPServerToolsResponseObject); ok {
+		return validResponse.VisitListMCPServerToolsResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// CallMCPServerTool operation middleware
+func (sh *strictHandler) CallMCPServerTool(ctx echo.Context, id ID, name string) error {
+	var request CallMCPServerToolRequestObject
+
+	request.Id = id
+	request.Name = name
+
+	var body CallMCPServerToolJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.CallMCPServerTool(ctx.Request().Context(), request.(CallMCPServerToolRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "CallMCPServerTool")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(CallMCPServerToolResponseObject); ok {
+		return validResponse.VisitCallMCPServerToolResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
 // ListModels operation middleware
 func (sh *strictHandler) ListModels(ctx echo.Context) error {
 	var request ListModelsRequestObject
@@ -19962,6 +25383,105 @@ func (sh *strictHandler) GetSessionStats(ctx echo.Context, id ID) error {
 	return nil
 }
 
+// ListSessionToolCalls operation middleware
+func (sh *strictHandler) ListSessionToolCalls(ctx echo.Context, id ID, params ListSessionToolCallsParams) error {
+	var request ListSessionToolCallsRequestObject
+
+	request.Id = id
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListSessionToolCalls(ctx.Request().Context(), request.(ListSessionToolCallsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListSessionToolCalls")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListSessionToolCallsResponseObject); ok {
+		return validResponse.VisitListSessionToolCallsResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GetSessionTools operation middleware
+func (sh *strictHandler) GetSessionTools(ctx echo.Context, id ID) error {
+	var request GetSessionToolsRequestObject
+
+	request.Id = id
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetSessionTools(ctx.Request().Context(), request.(GetSessionToolsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetSessionTools")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetSessionToolsResponseObject); ok {
+		return validResponse.VisitGetSessionToolsResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ReplaceSessionTools operation middleware
+func (sh *strictHandler) ReplaceSessionTools(ctx echo.Context, id ID) error {
+	var request ReplaceSessionToolsRequestObject
+
+	request.Id = id
+
+	var body ReplaceSessionToolsJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ReplaceSessionTools(ctx.Request().Context(), request.(ReplaceSessionToolsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ReplaceSessionTools")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ReplaceSessionToolsResponseObject); ok {
+		return validResponse.VisitReplaceSessionToolsResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
 // GetChanges operation middleware
 func (sh *strictHandler) GetChanges(ctx echo.Context, params GetChangesParams) error {
 	var request GetChangesRequestObject
@@ -19992,251 +25512,304 @@ func (sh *strictHandler) GetChanges(ctx echo.Context, params GetChangesParams) e
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7L1pchs5uii6FQTfiSgpOkkNll1tKSrOU8lyt7s86FjyqT6n6McEM0ESrSSQBSBFsR2KeHt4i3h/7xru",
-	"Cu4a7kpu4PuAHEgkB1myXdX1p8pKZmL48OGbh0+dRE5zKZgwunP8qTNhNGUK/nlGkwk7k8Iomb2Vl0Yq",
-	"Zh+nTCeK54ZL0TnunGYzOtckFrKr7RvxMTETRoYynZOEKsWZJpQYec0EkYpolihmiJlQQ4QkiZ2C7AyV",
-	"nGmmIpIreTsnUvXF2Yu3u2RK5+SasZzsvH95Rp59f/Sc/M///2nvYLdHLpkwRArCbpiaE8V0LoVmRI5g",
-	"epkzRe0Ke33RiTqK/VpwxdLOsVEFizo6mbAptZthoph2jn/p+OV3PkYdM89Z57ijjeJi3Lm7izrnV3S8",
-	"vPWrCbMTy0Il7DtNbpjSXIoToplICTdkSJNrwgWJX426b6hJJjExkhR5Sg0jmo5YNu91Gou5pdM8s3P3",
-	"O0/6nU5oKReKjqf0rYTDWXkcANs4IiOpyF+vri72Dnr7CHC9DM9NgQTfh4B0F3VyquiUGY89hdJShaEW",
-	"C3ZrBgm8EfszyxW74bLQJKdjdkJkTn8tmF0Yt5/9WjA170QdQad2Xvy2Ab0pvX3NxNhMOsdPDw5DsHv1",
-	"YvUhEp6W8+XUTKrpeLoSQCOpptR0jjtFAW8Gpk7ZNJeGiWT+E5svL+MNvYaLkijmscMii2JGzfFGaTpl",
-	"5JrNyYybSfUELpp9xAU5PCITWShNFMsziwZmwvpCKj7mgmbVJdmBIeJyTab7Hj5g6TGxW4t3CRfaMJra",
-	"s4ElcTEmdEy5OGkspi9gKEpSPhoxZe8kLIjbvRwdHkaEipRQXPdEakZGXGlDLCiZNvY9bXiWEVUIYefA",
-	"D/ef9/rinb/DmkypumYpiW+7vFozbvIYNi8L00XSEhNhSYIDAaGe4uxoxgijyaQvSuKwe0wogtjhIFdE",
-	"F0nCtLYLUWxUaJZ6WCApAeRAIlmhR+10u/Z4W9Dy8OnTqDPlwv99YO+MMUzZMf+fX/r928ODbr9/+/35",
-	"xz/9WxiNRkBIAvc+z7M5kSKbE47XqUaZLPlycJ7azy0BYJlm5OjgEA5ISIs/Y5JMqBgzvdtr3aijZO07",
-	"fBZa9ms+5WZ50Rd0zIjm/2y95Rl8V58rZSNaZKZz/HQ/shPzqSVNh/v7AFj866BcAheGjZmCNVwybckz",
-	"0oDAFdf4++Azr/qd/RjvGZDBH2n6HpHd/pVIYXHX/pPmecYTwMO9XMlhxqZ/+oe2cPlUm+7fFBt1jjv/",
-	"117FpffwV713gV/hpCGqVt6xKc3sullqWfCI8kyTG5rxFFlk5y7qnEkxynjy1RaZuPk1kjcqCLvlGsiO",
-	"R2RY57lSyFS+1CJPBWF2TrJDxZxoQ02hd08qGUdbOjub8GQC63sp1ZCnKRNfGpCJYikThtNMk8wKHpR4",
-	"JCZKZgi9v0jBvvjCgFNbLJRZypQV/YQjUIZywVIy4Vb0mp9Y6CqDbMZTdSIFLv011eY0nfJtAFvKU/aL",
-	"FAgK1WZAYRi7VkN51jnumAnXZCaLLCUZozfMSqY0MfyGEXiXa6OoAXGDVfi3POCUaU3HbLsRS1IFN3Lg",
-	"LsQAJ7pDUmQf8LRz3NkfPh89GT5j3T+PDkbdo+ToSfd58uRp99lof3SQPhkd0O+ZpZeApp3jo/3nUcdw",
-	"AzJlecXLOQsljpPEiqlMpMcOese1Ld1Fn48DZzJlJK4GdQoCsppNYER2Uq7pMONiHJGUTSVQBasjpCxj",
-	"8Icd0M5gsSUiwznhRrNsZKndcE6oZW9MNUfd7ZG3juvNqHbLSU9QZALOTzOLtByRlRYpNyST4x65UHIq",
-	"DbODM0GHGQtPgJKOFRruos5baV7KQqRf8vK9lVaYmVTS7Y69hoYMWSbFWFvxUsspk4IRKwzswjW7UCyR",
-	"IuV2jJeUZ+yLLrmmKVmubGVBp1Whxsi1RRK7fKYsYbEC50kpvdTOEfZyJeUbKuaO/eovyjWIsmI8yC8W",
-	"UahFHS5IJpNrWZgTJ3XSkWGKxO/tH91T+0ds5VUpUm1Fopou/p4a1iJFIRudUg4C9K+FNJTsvDq/eklS",
-	"RUdmNyKsN+6RuN+hhZn0Oyfqh/0T88PRYdzUPpfFtnLS7oXMeDIPz40z5vDG6ol//eFg/2T2w7P99TNX",
-	"EFme9BIhZBF4RrkJjlVJfna4D8KuQCr+T/alryBQ9Tp3BtT8IHIlrZ5h6cdXFAxnLMu6TjQcFoYkVAhp",
-	"SQSBVbCU7MAZUkF4peOAOqcYKEdOXEMCaCUipCMfcm0Uo9MvLq/ZDU5lyjKSK3nDrcQxAjoWgQhyw1Qm",
-	"aYqSsOEgEheG7HCjiZwJ4lg4UhpDcqrtJqWwuyq5IdzI04tXTpPPldUoDUeBHzX4dEBNQ11IqWFdO+Gy",
-	"zhB12G3OFdOrvhFFliGyoEayNAZPN1BPIhRY7Ml91mSoM31a/iFXbMRvw4QCVf9kQhVNDFPaG35QQ4/Q",
-	"3pHIseCaEbzXlUUsSYaDv18/uXlOQ7vytqMBjjVAWaoQxsp3S7oyUF1KlDSAhA6HyVjRhJGcKS7TiMwm",
-	"DFm/zFJvRNBG5lauU9dcjO367gO9u7p6+QualgCeJfSiOhI1sGPh/Co7nBz+gyXGggLx8gwGgNuWIjen",
-	"2UUNT0c00yxaQN0N0LAVE2pGgAOnjdfMHKtBAGO07+U1R+W5udiUGqAT3LCpXkcw3GW9K+egSlH4e0L1",
-	"YOos2+63oZQZoyC31eyU9oXtThZWWJuhOVz7fi8B2ZZ3THM+uEaSs9ledTnQAgOdWFInRcLAjp4Sqkn8",
-	"9+7pxavuT2weW9IYnzqGCTfkmPzIqGIqbruT/3HY6/U66wDiN1CuLAgDK0R/0Mj4aZa9G3WOf1m9Y3j7",
-	"LlqElxW2WCsVuGTG6u0Zc/wBJTSN/gYQ+ZNEFsIQHOaBbntjTcvb/1gHwEPgfQnMbx71/Uo/gH9kLeWa",
-	"clF/erBIy7geoDIZ3p2SmXtvEzC+lxmzX025eIXvHyyAM+oUgv9aMPezhdGdfWbPexn3zjJGlXaI122o",
-	"BiVXLDRT32liBfsMjLT2gaWUtXtWbuguBFGrsp4mOGXlxLGScE+xMdcGLLvwNyyh+gNW4v9UbKSYniz8",
-	"OQD5r/Z97QsrNc2kSgeojZWPlRzxjA1AbS+fOqIwQJa3+BR49PJTdiOv4anFmp6FzAD9ap2oc83muue+",
-	"+xjgWACXc2FUQHijJbhW3qoaZO8i+5FUg7D8tVaSQiOUbsf3xnfV6S5Mx4V5dtRZNnxHHZ5vcH2jjkxA",
-	"n95ObpWFSSTyf49ezn9iqSXlWaHCZ1A3am2wOF3Avu8LY8APOnbqxz3EszpwIo8k1fZrKNBYKwC/MX1j",
-	"59Xhf2y7vq/l+CG4QIXx3zwbKMzkSl4zoUOX02LWAGIJAlK9IO8vD58+I3/7+cr54K1Y0y7HtGphXLTb",
-	"HIBxe/GAae0iG9ynDfHouRWDl++jp58t27jkYpwB9T8h7NZZSakhezcHe5YG7rnvgzuAMQf4uLqSuOfg",
-	"PSycnLVeulo4Wfgwah7J4t4a62mAN3TyZ7DVC8c6aj6zLRQYZxIceAbUoBblw6iprBwerdFWLNbOthnz",
-	"+8PGiH8OEkDLwQaOoemGaxNv1mJch7basf3IhbycXrwCO4wTF7y0umP/cEMdE0r8Cr3BnVsBwzBBaF+U",
-	"AQFGEkrs0Ss55ZrVvfZTmjI0ohMujCpSpsi00AbMI7IwGb+xyvqu0yTgWPrCyEqOtvvzOrMzCYJuDc5q",
-	"CPzwS5xRjUo5mFyIRcC0yBg63gMiTx0hl45+4dRaUM6cUZGwLGDGgefO/r1gy1AFwy3QMm5hzIQLKoBd",
-	"GJmlYGA3Mg/Ja1Hd3bxRAEl9rw1XdbXQ1i1OJE/Y8hZHXHAQ5Khuioh21Z2okyH+2msss0FCs8yydWfI",
-	"G4x4ZlqoChcpuw0ZY6NOJse5kkO9gpdUiy/9aUuHUxkT1zJ/58vZ7F2ZNSgn1ZprQ4UJbrMGlk05sT2O",
-	"KymzM5ply7x44ZhhNSXAA8e7KKoA2CuwRQsnvDRA1LntjmXXPUwm1PQcrtR+6fJpLhWKINSSs86Ym0kx",
-	"7CVyuld6D2v/sqetBM327ICwSETCQly3YWLKMkM3gd0LePEuehjcjSxCfNzEtvogCN1yXLj5+x1WBdNH",
-	"ODFp5RivDy1cQJh0O7x3Cw1IoIlETr92BPveXWkd3VQBSoOWanASBH9xAK8hFUA7qeARogaeKJcRAut2",
-	"4wKSzr2jv8kRmizn/NYwYX/tkSuwmGvnFGWVkFjz6+5ALGtKCpFZGTVurC3GmBXw2Mw4OH6j7XUqPdeG",
-	"TQcjLsZM5YpvSI0LT9DXQecDvBjWxvyF8HjgDzMq8dJPtNEtqs71MS8RXNblk30nGImtnnQcW8FOGCvQ",
-	"UYLeM5aSCuvw6J0TxUVWQxyNzFhUC4Fw8qDQM/ByxA26Ep+gtyPGCQYS1qF7XCRZkbIBgC220qBdLr7L",
-	"prmZk9jBNi4nj/3LIiWxvcPxyeoP4cUFXJzSud0jLj4i/7Ci5ZCNpPJgIb+8ePf2/COobA9BhCqSeQdC",
-	"e4tB7zdIlnoA+kciTt/0dd+YWT7qDa/prAt3PGfi9NV3EJ1iajfae+JPyIizLEWXc8a11X+oQhNDDn+I",
-	"lPCxsDR9+RpM6e2gGhN1bx32wLqI8cLZRuyX+DqQBaFRqxlKM4H5x/yGCTthPbS25cxrmF0NG7DSGDKV",
-	"2gCJglP8ThMXxmu1ybwwZAfWhX/45fkwrIQamsnxriU0GVVjpsgNzQrm48b377FalJa3IyNvnIjdJCH7",
-	"+87z2U5TpsxQb7sLGzYCN3+9ouSJRj0Ue60XNuqIED/K5uQAAvOL3N4PRLky1PpgW/jmVNEsY9mgqS61",
-	"fFjTkHMla0bflfKQe5VQItislI52hBQOiXfthhz9IFyEJJ5Wmrlm/tM8ZyIlEPFZymJGOnTNMvDiuLE2",
-	"m9dqMMsXB2wJRFuKIRKIPixyO8+R4/hTO7gUzPlLF4etIfcyzylR+GgRYz/CgqyoEDYPN8WI0MEuuOXq",
-	"ckZoyJAny7AppGwUaKSufBOyGIKKXCUC1LBzvxU7RTEdOpco4GSplS5EI1r8iSMS08JI+3/PmuLIgv+T",
-	"He2YjAoB/oCo/Ncx+STolN3dNU+kyqISzqEl65kGAba9ng69tTIiGBScSPPRbWp7k0RIMTMyH+RrQH6w",
-	"JcgLzQb+arnI75X362cUV8vLGEckV8zduVIVsncMdR5Pz+3diP0fcdgI583f6zNY6lKJlz5KzrGJ+OGF",
-	"g8cQQEIyRw2CHy5JKrOMKg2x0eixuOYiIEtAep9VFdLwqS+dJn4wU9ywDb/gIi/Mhu+iELDhy0YaNPOt",
-	"fXfJEJOD79rNFtWh0Nyhn2QztfJRTvsFGxbjZYNMu9rgwyCDP6p1bpaQL+LK575ATDZG8A/tTRSGFC7u",
-	"s3bfKjrufxy0rXbhYMqlVxL/whDVDtqM3y+8afEzLMhf0ipcWjiXTMNrMe6FMyQ+NMq9qczwy7YLUygr",
-	"BJHY7jsu42cFY6nGhwAMS7hPCBUkLqG39LI7E4w/q8AYnxDUPiOSshuW2WMEjci+UiP39JoRw24NOpZ2",
-	"wIaCmSL4OKfK6N0eeTWF962CM6SaPTsq7S8f3r/WZCcX44j8I2fjiIz5KCIzNsx3qywDrsmImWQSUsVq",
-	"WLUsvSnwf1FQ8CCvFl/GdYFEYTGR7JQAAti6hDjYK4BjtylVrMPeTVEQF3NBlVlGvo+rIn4XbweeFdi1",
-	"3WG5EAgr85Q3B+/J6gs0aDGRfBG/yyYk/k3paHnoK7co1y377pysufxLy0FtGnK7GDxQTvRxnVjk3PyB",
-	"D5oUuWFaWqfZOTPmjGqr5KVF4hMVgOu4XAUn+XFBuCl1rRPCjQ/jd9aDSlb0VCN0hdPG/r1KNxDSDHCi",
-	"INbWfJWrwQQTVO9vgmcNiD08sl26bMFPyyGUzr0d1v3cFgYQeLCh1bPk/OsdDNs4yJ1gNvAm203FxZqd",
-	"aoPFY4jhNiFyqxz3NfBGizqFg+nCKhu7bCyn9a41k3AClTgargcQ4WqlH0aFgrweMCzrKiUikGCjXTIb",
-	"3DOYlQzZmAoMSMGEVHsdD/f3QQmZMLF7smDiJyOZZXIWuJUb2a3RzOpM1guQxwHawAT67xY0tgHHT+1J",
-	"EfXqDrT7z9Puf+93nw+6Hz8dRM+O7v4tmMnSKKKyVUioHSQJCR/ejDySCqzP1PAhz7iZYx67l6k9taT6",
-	"2r2MIxIEMKHphCkmEohAXme/+wb4TYCSwkE/PAUtRYstcIiqcTH1VZeWL2b5M6GaUPK3y3dvCe4rIkxY",
-	"JpLiL07K3eGlO0FHhIo5SqtQ5sMbx3d7nc1zuUIHGNVW/bE1KHmZNt/7jCtaf4+DhhN5vMMuNctFUX+k",
-	"6HhaenJLyf2ExGC9iu1anDPU76lnwRujIxTkfSvIoKvXj7ZMFDfErXse+L1OekWgzGcggQuUuRcCPJZS",
-	"/KEtMi3giNtAtMiVnOam1W32SuSF5cxJVqRQqAfqpilGUw2IBOYp3XAvbDjXoJaAELAFpttsI2i731bM",
-	"WrYB1QATBQC8MMcmyPHhMdS2jDNhrhyWl8G8HS51Z9GC9vOEJxNCcwyQxYWDQWIk1QnWaLCkQC8Fmn+n",
-	"oRKFZ8L+LuEcMzYMqiZ13X5ZyJ9acbNQWUjKwfoojdwh2Yk6mZx1os6EjyfhoHK1gW3PvhSUB9it2YiJ",
-	"wItRbf2bCQyhOV+AO4GJZH42YZivtZBJSCHvfTDVLc6QmgNkSdHQpXrll17k6xfrvorqc4fW/pKzLC0F",
-	"/NYDLHM20V0+xTAbQp07/vDp01pidjBvXGLGfn0fQ5nOO1FZtMvV03I1w0KYkUu4N8v0DcQb9yvhwrlP",
-	"wci842fG6gJgKMOocScoE58UV21yz0kra3MxqQv7cpAKAfivjGZmsgxcKFa0Zb7UMirIcLxOkdshBq4W",
-	"yD2QzpVNWX8PSzzzXyxNHtW3GoLQ337+qSUd55TkxTDjCWQSQM3J758efL+7LMrQbFyHCiTyBAETtkFe",
-	"t4gj12beHPY0OGhYiSt0067Jx+tvrZ0Ql4PfR7AzO4NdegvwLpeRy+eEbGTctPBfZ9OEAUPzv5ZjLjbN",
-	"tlk01dHEQNVBqLsaQ6oqWu99rmooag/4ZJmktNJqW7FUe/RTR8xq3tonh+uDXB46GcjvbWEpz462K3qw",
-	"MjPlzQaZD6sg5753nL8ezLiJT/ceFUw2tNKBq3U7yXh9xFTIR/lSMQaFbYj//rhkds+OyJTZzWqSM1Vq",
-	"1YJh4J17688kYzcs0yRlLI/KxwfPyE/8R6t6A8/acVFoXsVGJgbVUl2QG8y0G/SHNmLcNgSHd7dscPo+",
-	"a12zXwO1N6UGUC7YxiMyUnJKDjZUJT4niwmzZesWUbvQaDHtpYYBC/izCECH5A0EXnG5ztqcdVfs1kSu",
-	"alfIV0d20NJItJlnbHfjuKst/G8rYgg/1nZwnyIv96Ygv5+LOKW39WU/Owogydb3bNvkrfIUHyDBuxaO",
-	"+k1nd9cBFnIZb+MmfuM9SYvmN3ROcEHKsGs9oTkLSCJVvH5zjA+C39br8G0czV8rjZPRImVdLYVgpnvU",
-	"fRosn7AU0Y9uoNB25UywdDAMxMrFVJiJkjlP4ojEVqnJYvS6yNEo44L5sAmwScIMu0DdPIS63ieQVb6A",
-	"7zRZqDWysj7Ccoh+ud4gHthFnNGcghvCHUeATN2awYyLVM4+M6diMZ58Y6McT5z3c+Xts7u5cO+ui7hC",
-	"8Lb6VMvYzeWfbviCRtfma4EjqcVOLYAyBI/6uvwiyhkrQGx0lg9Bz5bwI0DZlm+P5dbrdbQSWWFJrVt6",
-	"qG18haVfVHi7QNjKSFBguFOeZZBGCEjwe4oGvXeEZwimdb9ye1oNVgn30rTlOI68kssXP2mw1bdHm6yN",
-	"hmgPL3Eu441GKW2oJZ8Kl51eGwFdBj612lR9IY8zKUbcnpajXVtIqg+ruG+jfvvF/0VR0VJx991pYSaH",
-	"Ve2KsX31pGb5gMzGIYNS9ljDK00V07rVItLCvNyvVS2/pTdg6qWqL4ENPp5NRCcyZ21WtJC1ZL3hZuG8",
-	"apusDRqtOUdXJzZonXx5Rp4fPf2euBK0ZeOBZaEo9rmqoEK03+LlmE8oDz6lyYQL1rUkAB7Y95sG66ob",
-	"wwCLwnVaS4U17+9QpvNj4pYzJ31w7vY70PSBa+34+ZIVdetwGveNDgcBM2HUHFiKoyeY0AhtPTZhlDUn",
-	"RoBbcmGVgVCGTr2acU7NZMELcHOw5zLDgi6NZhGy6rsNi+yvsu77sY7CNaBcSf76pP9ZYgBpxwBTeheb",
-	"iPbh/Sui2Aijc6zg7ovie9y2HzaBMzEm18d7lUuzl7IbX45Z71UI2dkwDgf3FFUOBRfo2Ch41h6GdYHF",
-	"AR+o+mNeQkNvZ66ARkiJ87y6uNLaYMc1j9mzzzBePDt6KONFPV+plmlRo7r1ILTT7n/T7j/3u88HvRVR",
-	"aHfh8/Ey6+fXu16In3uo2tbtVampmYSph6MP32mScsUSI9WcuMIaZfw6pCgDCe9tVBmDGXt0+r52Mv/9",
-	"N4BrgQyedOvDrrkiF4NaLO5o5lIcsKwZRltjYCL0rfLVJrAg+LbhI/Xq2vXZS291eVp1D2ij/PaaMFt3",
-	"Me5li124B80a2jXWsbLcdqCrWOsFqH12tP/82e8bezeglJtGqbpDfgCbgKej37qp1q3zwreb+yx2vBbP",
-	"V++mGcHl3+29df/4BV/7uHFAl6Q571rxZMzEXjn1Xf1zfc3zLma106xbxq24us4PfQt/Y9v/l6MRbbfD",
-	"SYsPTfU3br/xZfDvD67QwhXeM5pywXTIfTFhyXXgeS61GSu2lk0shiTCklK+/XeLZi8/vx/vYzCRZDFM",
-	"TTGazrcIWnTbDwMNagTfr8DvUvHkxcoN25iUmoOF14pl8u9ZjfizI50qdZ2m9P92f1kaXpeE8e1olXXt",
-	"yRoTYPPa/pkYSb4/JMO5YZrsfLh62f3z7glJ5HQqRWnxxIBl1yO3IZrfuyhyXWttbL0T3U+LbWSAOTCt",
-	"NBh6z/SihxUaF4JFt9AMo7Lto6rPuK6HY3s3NvRQDJlfL5m64Ql7JUYyEGzMRYhypDJp2pY6e/AoMPyk",
-	"DFmtvewehlzLORM054OltpmdPfdTD35a8emcTrOWT+GnoPXNkpTmN/hsrTCL224se2EpJQyiJdJVHfYy",
-	"qpXGsDV6bM1W2Dvo7XeizZKnKgUTzzi0KJfr+zB2lseLysN+nonhN9zMP6uV2ONmEd/P7S8/p9tExT1X",
-	"UXx3zi73uqqwiPkum3nzvBV5/ZuN5Og2n3CzxVGrG/YzbUD3suDUjqSyNPuc6SbkahboxWTqNdGDjeTq",
-	"9cagwCVYcaHvZR8K1vWzgn6oys8KnG2r3lsh26ISsr8K39as5q4dCg9gQPEE8ls3oLh1PowBpRURfmOW",
-	"g88hres24wUA+4Luffjw6sWXNIk8ENEP3MPf2BG3Uonf1D5W0DB7ejrUTUM9lEj0m5PH7iNlPW59l1WF",
-	"Vz5HLFg+5e3EgMsl04rrUhh1qEom/KalvJD7/MquRYf71t2UdTU3PYJ71sypV0zeeJZ7Le3+aeOLAFla",
-	"xtJmVtXaCR7oXCTYsypk/YMu9Nv1gBaGN9MVHbOssmSCZaO21vZqoYQb5hRgPeIqe1kzZbBxCWvpsZhX",
-	"0QIbOsNcktLmhGNjOXGJFPzaKaEdufj1HGyW5aG1nfdFMCdvO/G1QpvPlWAXawowhaYp+xpUHIG0JS4K",
-	"pk8wloVwA5WesJITFF+KCdfYqGF9rP/2QrDv4/sALdK9TfTeRo7VDWG3iBgK5gpt30x28ezvo1fXLab3",
-	"6GvpbaK1eErcSx1cTdhsExyBLagLxc380m7eg3bKxWkRisg5Fc22ilKVbe5mE6mxKS6ZyCzFAC1vmLWL",
-	"JjtQvQxqIg2h42E5SF/Uulvv9sgLlmRUYQElF8erZc2WSxIqIP2l7K/iSi0lMnfd6EaZnC0FKcPv1R7t",
-	"huz/wYUAS8diLYpRrF1Ni5Qbkslxr2ze+EFlLnIRmj1iX966NGofH0LX2Zz/xOatcPRw24mTZDjo9Xp2",
-	"4/WA9CmdY5dMbtobZRL/MYRy2qFddQdvPe2UgK3QE1dm14jn4NeIf730iP23n6+WCqMsIgAko8ZNcMRR",
-	"7YlvZIxp54tNMmHZcO/gtmMfzHKdE2Pyzt0dCNxoiLf0kiLbcturLMKLYWudH/EH33DnDDK+yJlMGeHv",
-	"LqG6C5TmYUOCnqAeuZpwTVKZQGElS3ihSYAURtHEHLs8XHXDVF+AMjKiCYvKCNcqJjMidpeWh7nSGKrI",
-	"mI7cPBDtiahmJkwzOyN6a1yXQpb2BUCWm15f9MWZFDd2MCn0cV900ac6lClnGvwdWtBrNkioZieEO8eP",
-	"1a/1CbGECR+8f3lGnjx58px8uDrDgC5IL8E0OpIrlkA2UV8QshMf7u8/6+4fdPcPrw6eHu8fHe8/7e3v",
-	"7/93vNuzCziHULCyPWXZcOjvXeeJ6756EZMdSmYsy8DDzFLCU6xfiNUFPSy4JtcsN25ciGGG5cY0zzMH",
-	"Ph/2+qd/aCliLFTx/Ojp97uLMeGQ8LsYDm4Hfs21ceN+6gOf7HeOyS+9Xu9jRPolx7QPLc+xz2qs0z7u",
-	"d3q9Xr9zF7v+TP+e8Sk3P7g6Yf+OL/4Qw2zvKkrlSHpF8xbpJxWN1v6uI5iZsDlJkQyS2BPpY/LLR5zh",
-	"JbbETxRLLWLQDDdnJkoaY3/JLW1ACLu8hmNCS0yFwuC5YhoL2C3TY1LSJ2hto70fkewc7R/YZR/tP9kl",
-	"Omci1VBfohC8bG0VW+TvuvbSOia5zHgyJzuu5hI53CfUTjHlojAsIvHZ2Y+D96dX54PXr968uhqcfrj6",
-	"6+Dl6avXH96fX8a7J0SKhLlqsXZKU1457TcBNbcqYNjRXWXao8PnuKCBX9CA3SaMpSz1R/meGTXvno6A",
-	"TLneVoChC9DNpLxmKSnynh3/vYNIuRSARlmG2sGi7DAC7dzIsEjHzGg4Qw9ho+hoxBPogDKhasxS357k",
-	"ms2/0+4bV1EbCs/JmbBjHmMnIKgVRLNMzpBegPsqYQLLozg6aaUkxZmhUAkIKkCVIebeb+1yA/b815Wx",
-	"qCKzdtU167t3sFWuxs5x50lvv/fERXACt92z/xmzlkwdjc5Wl9EK+3TDR3hA4Izze/fUGekqBdIlh1hb",
-	"rZQQXqWd485fmHkvJfb0RkIFiznc319Is69TGu9jRWFwvQ5T+YmBUbXujtR+6SGvcgXIwjOUS96r6qV6",
-	"MtA5/uVj1NHFdGpP89h7qwF8kYcdgAbdmFHH0LHGvDBDOx/tWHs9IM3XQs7E3j9m17rndx48p1fYFsbS",
-	"AWMlVGwajM22MS4YaQfQLc3HgqVkQrXru50GDwcq6zzi4cD4LacCHPRnNiQ/sTm5ZOahj+SiLKukkdje",
-	"MMVH8wb1rx+MJVDuYHwcQcs5GKZQ7m/ehBN3DFRrhoTSyikpMlv/pwqewwt01685B8Nuzd7EYBhBdQCL",
-	"SkwQ2pczOh4zRT68IjkdswfH/3L4MKpbiO59AsjctUL2FKuF6AljJiL4i2V0PJHCE/OFfZxgJ4MRz5hV",
-	"0YcsTbHKeSUnAt/Ao2iF/aldWKdZWfiXxeW95Ble8LJ/pP2qlPpdsLwj9tSNWOmTqHFWxxaM1umtqnx8",
-	"93G7q0pvKK5/Nb64AoF7OaZDVy+W+vWQC2RaAS+mxckEw/u2REkHvruoc7R/tB4J30rzUhZey3gwzD2t",
-	"o5Q/tQAGVwFDYdwFUQdrd88mFlNcbhkQG0A/XcopJwSD/4iQJC2jEYPY+dcqRueRaLSboeWQ/A64JjTj",
-	"Nw9OOF7zGwbhoUGgN2KrVgow9lqWWiPVpBFbFVkF8oYpg3Kd5TxBYIMKc/HK/v65EN/COBYGfLmZGiWb",
-	"UV3pp6D4P/RxgPbttW0fO7z6bHxcW/BsfpwbqNgKgZJINHPe+LRBqUXqNCZNZqyujLvNtp/Zf52+eb3d",
-	"mfl1b0m1vpFzcfsNnEsZNBg8kDMkPBcY43z5H68B6O9ZyvUJebr/BM3ejIOqxK18qRhNJuBoDor3Lhzx",
-	"0chTFUAeOBA0glQk1GmcltPfRZ2n+09WLKNu0Nh8OT5dPrCY0/pCwIg1EyckxpT0GCQHTNF7WNSoABRE",
-	"h5uDPbC07oEltZvJcStuXLoZsNOFjohgM6YNFlmPrJBlJd9hxqxIW2imIkKTUgc0fMqIomIcQBSw8b7m",
-	"2pzaRbyW43Wy1rkwYM6aOY8N12jX5r7es5HKV7nVBRDSUhDztXadJGa/c7XzliWbtip8n4JD4W4bI63C",
-	"FdjsKX4DY4b3SEHI9a1B7A45VpUKLUFzkbDwXlb2WGmbvLS1rJkX9Mx7zRuCUHX2e6/5lJvOBi+eoQtt",
-	"WyF4q9vt0RNi8IJX3CodVv5nCL/mHXHC7P76a/0jTX3CBHxysP6TD4I69wNL8aMn6z96KdWQpykTn090",
-	"Gl6pX3zk/t0SLWq6beoKtvuiQZXA5dNKkZC+I6mRWVojRs7qPCeZTK4lFP63ckayivh80Fi4eyXlOaOa",
-	"dbnQTGgOOn6u2Ijfep1vqU5N6LJ4n2GFdIuJJ7/1e2JBasG5/qLAATdP71/+mlioIWA2uh57n3h650wG",
-	"ScCV+R68ryL1LaQwSkODERC7F1nWaS8JGKiAp/bIKfGNuKsWpRmjN8xqpWjf6gvqnLOKWoa7k3JNh5nr",
-	"GJmyqTS+ikpGtSFSsIhwo1k2co04WLpbd13ArT3af94XMUaEoW/arh0oBkvReB64wFj15AOmDS3c4DU3",
-	"4tULdxsAk36UKB4/7EVwRVnumjEELt7z8e9hm7biYg8AA77xa7e1Eeho//n6D15TbQBKX+ZmY9gSoQDw",
-	"7zQERmgCbcLs1YSSyYWwPAv60a+4/oWZ7NGcd32Z+1bTR+neyiy3ch6tBYp7QrA2GjrRhCUDRE/kTBA6",
-	"ptjrv3nlQFa/ePWTnXzb6/ZtcSrYxHo2BW6CHYSMmTCuPMR2v+i1uQ+G1owENWzwiLDs4Yggw7nNEWg3",
-	"bUk22NCBdLsIAymyuW8Y6qo+QcTP5V9Pu4dPn5EJ1RPLVTD+iGqfiN4X4Fx+c/r3wenFq8FP5/91Obg4",
-	"fz/4cHn+Pq55pJ/ukplU15ahuMOQhih2I69ZGkHTPefJAm80I1MI1tN9QS1HITHN+eCazQcQFDAAqwVL",
-	"YwjeeJWyaS6hRwy64I2au57B3nYY197BMIDqlrhKVwgavDDkZ9fnsS+wBZl367vIL+87jjA8CiZ0mffP",
-	"IZhAMQPtUhXLMzq3SnUMO3b9k/uiHGjGE1fr55rNy5NhUHc9QtZZBrVYTp5JbVyTV1gwglBDDJNI/cCa",
-	"UAH+8F17ZrhA6MXWiE/AMmtkh/XGvVVQ3iW4D90X5XeFFTLe28m9jGDXP5JqbOlQrXaYLEwipyzE+TEj",
-	"DO/w9my/OlGItXosEQBW53LXNuL/Bw889yXWvWwRAcoIkhIlemUHIljQmT3D7pkURmGLz9CM7v09eNm9",
-	"+1Ze2hPEYh903L5c/zG+9VbCILjeLyePbCAsnEkxyjgGrB4dHm4yi/OP+MyZz6LfiEOElpGJS7Q76tx2",
-	"uUdr08VL1znuWFomC9PVHhMCQkSpRbiY9CD9t8iijcx1SYupgdifHjlFeuElGyBGqTO4anK0f7QsRcDt",
-	"v/f1fRGSDI4C6g/yiIpGhjfwZaXfL+DQrFldLABW4U07QuwpaVzSbbtUILPUc5NrxmqwHTkTbCLFiI8L",
-	"S83HiiaM5ExxmVbcXUjBdnvkrTR9USHwcYDtWgY3FiheAG9D3oTL1Mh+I4d2dgloCCIQy9oXuMoT6PkK",
-	"Y1TiywjlmRJDncqLbH7IHAfzSmqNWgb40ntYzYMi9v5XYwqCzf6lGcOXvapQDat2V7/zePYgxB5NOt16",
-	"xH34Wl/ysdCVTcjFRrq8IbLjgsPJiE55Nt8tI14SSAi0qBP5ONkYBcyBkwx13BdcE0zaLoVPnMSHWzZH",
-	"swLoTEkxJkmhFLYQchXDncj8pC9iX4Xd/xZH3mSEQjAMpYmRM6pSXR/fqsbOSJxxSye9WKv5WHS5OOkL",
-	"iG6tb5DjNyz1MV3GsGluyA6mBnnVQfHxpFrurlvv4fO+iN1IAxwmFOcaFHjh/C6q6kCPIbE2Jykv0Cai",
-	"61HIoww5Yd+6delwA/nvSso3VMzd6vTnC3TewMpIreDTCtaMuSytlxa71GNQRtnkM1hlH1VzqCu3U8U3",
-	"faeJT2FhZFgYI8Vury9e8htg4ZolBbg8fJg28HcqCIcY7BFnCm6FVSXtLwdPXfy4JjtHh88RxWsYvhvC",
-	"cGim+EiI3WjUeAcJQNVQt93ZbAaJEN1CZa4//BaO/0a/gy9t5y3M5AoDVoNWLIz8zSlX/5Is/Ave7bb4",
-	"Vz6GNoFYpRl8hBJVpTKgvpUCWD6vqGFdsKl0jvHxIl2Q2NYlTBjeOzbbSHdo8vCTpUbZBFwyLcpS4NrK",
-	"IhDIfxQWLdCs0/s6dlA4DFztClqbYzX9VRrxC3jeECYipxlginxUmlnhiEFWcCY8Q+TMvoBxHQm2eHGW",
-	"sL7wyFDJPksyD7mHyNMXm8o8ZK3Ik9S60qDc0xerZB6ymchz5Z2FLoS+6WFMqBDSEDwQ70rcActjzWFY",
-	"wiHIYfDUXLOER+I0wdY995WgcMHfvAS1tbvtq8hcCMxFbSVwNUOOkfb4YqBpXS68+cvrLqGYyDrqPZJA",
-	"sMrnWy7t6zuh3FKCPqhwLMOldw6UvHOnEPzXgkUkWYjMsXopFemeVGi78S1Jaqn4rmTy8imhu/6RaUSj",
-	"XcsXlhg3CQpoIso3aod/CAWsxCWpSLNQwwr5wIlPqy2jLvcV8gqsSOXTY3vkosqKpfjMvQIWzJpXTpPZ",
-	"RGbMiWlRX7Bbq+UB9+TCfjyRyji7KvanxNalzukH/j70MubZfDfCCG54oTSncAU+RcVMoaxshk7MkGET",
-	"N33lk+Me414sVLf+xlQpwWZ/qFNfW506v018II3XYlyxC2g5bs/Ins59VClfDaP9Xp95BzmGMkBgHVhL",
-	"zYRNCRc9Ar3YNMQkZBxq8e/oIplAjRCI+Il3XeVvy30gqO19uSrvYSjT9H12PoQqXJUxplWYBRfkg+CJ",
-	"TBl5+/Ks8k+kcmpJSSZnTHUtd0yRMEB/Y+jD7tw13Oi+wNoUTv53PhYNTHW3R059B0Yo78EFkC2r0d5w",
-	"zYcZizD5RIJaO+TYCArSm/oimVBFE6vlYJzAhz8d7u//+L//3/8P/vEyggeHp+7B4Tk+ePbMPXj23D54",
-	"ef7y5W6wOUFfxHuwtri5zFEBXtey/gS75Ro/KVWgHQjt8LC7ev/kOdHXVj6UIiJ2rX1xNlc8y3hC4v/1",
-	"P2JAr9fUcEFiGu/6bAMYBaMfnIYDc+kYrWxpgbSIhQmqQ7fHoqXN6vtfOv5gJTG9WpDB6e+JsG4dTvDV",
-	"iWoVXtAmlq8mn8mEGpg7Y8aXKWyXjFwdpbMJNeSs+ojMuIKMwCk1EdGSFGIqUz7iLG2UXppJdQ3lqlK3",
-	"YKZ1XyyVvKJ4Q7F4ym6P/AwmB2zUfUws+seoCmIlEq5JDBnLkOHUxfdiIkd9Edvt9art9ZJJIa5jp0Fo",
-	"wkRaupuhKtwx+eXFu7fnH2OfjEDiY6C3XUiUjaEZBBOmL9CecvCU6B45vzVWf5FCH5O4KrkZE5pjJRes",
-	"TjdD3mPFNV+kCOU7YqQVCfHDvtiJC12WcBxMuOUYc7/xXDEcE0xWyEvcK7sRiatCwzHak+JEahO7+DIr",
-	"LSJu9UgsYixxMmTkoEfOaTIhFgSYKIZxYwhLpOCxPfXq0M8AkuCwoH0BP17C2+dYJKgUWKGEM/Ft2cFk",
-	"pcvEKOanGLIxFcAs7dX3wWXMiQzHrnBfHbZSNXZLqL5G3wY3EaFojsIYeUWMlFlfuAKQGAVXwpsktZCB",
-	"iczSsquOmdB6zYHvNPEjwFWKakGQb84vL0//cj748b+uzi8RKjWm+/bDa1IyVN0Ini9yMlJSGB9Fv49E",
-	"tS9cWV5fniV2pD2OfHYXFd70ocsARamwFFSRI1h75KoGRVAXfHxeaSksL5G7Jozs0ExbhEyoSFiW4bjO",
-	"1AjZALDWGWQYUN0XuZJpkbB097hEGZZWs7r1Lt4vSoQU3fJ1KVitRlAdUV+NAM8hNAWQB9y1Wkb19WvD",
-	"s4xoQ+3V8JfLubwQ3rlUhqVRX7iTBhtY7b664lYuELMMMRnKdA7nCWobYBUQEbLj3AK5mQOhkTwBGfEf",
-	"eKcCewb0hkBqKBqFdM9VIcpdEBbZibGIiRcgd+v1i0oZEwtnE6YNn1r6n2eF7ot4Sm8H/vN6wSWaZSjy",
-	"MqxiVfm6Gc1IATgNVxKMzie1iFFurJAJ9tsRhgk30z4OnxNc8MDymIEThmMXSwspyN7+C+URkLLjnt05",
-	"u4kWRn66/8SPjIOqQSHoDeVQ6zGOahW9XPiPvXNQLNFS03RqVw4CfFlIqhAejjtwca/e/XT+1tXGenn6",
-	"6vXg3cX523i3jHee0jlRhT32oSxEylKCFYGBtbjUcGB/zsFCaKKk1sRC2/du1m4uSyTO3r09+/D+/fnb",
-	"q8Ffzt+evz+9evXuraUWfybDOXFCwS5ELpSR0EFwy8GUivmgtgRXLq1hlienRGcSIDtSzA4x8eb+6ksC",
-	"vGTH3/00chc9at7+mmliBsUYZnS+2x7c22QVjxfxUJvkK1keFnZaVk+pyyLN0RZaLCGF6Bf7+0+SoLQC",
-	"gQHwO4vLJG5T1rGtqEsgUzcovVcTIF0DOQK4RVN8/3v3NElY1v2xGI0gLC+weiFjIoX7XoPslyt5y5kG",
-	"Z5JbL9TPK8aTuidyRYWGbzlQ7L46wperV2DpMAooZCduEOVd5JgNvrMTot67kROaiKUzpE7qVCFEzafs",
-	"gkV9Jv9OmDjtnriATxT7moUBsVCmXkC+99QwzDlqaX4/dbLVr4U0lOy8Or96SVJFR2YXrQAk7mNlWd3v",
-	"nKgf9k/MD0eH8WrMi6ppuxfAfcOz45y+/OLqqX/94RD6WZzMfni2v37+CjLBUg4StAlJZhTbQi+NVdWF",
-	"v4NiGZvEuzth0SmbX7zExtWyksA1kTdMZZKmwK29PDuonnokXURo96zG4dBW4YSQIUM5hKVkyBJaaOaE",
-	"lGZZlPJehGWPuBo++MZ9EP6hT/7oHif/IJkOVlo1NS5DdlwVWfuIGj7M2G7NSmHfrrw0i/aIvZQNi3G7",
-	"VeI/sTaw8xJ6YRKrTVtFWzs9kiaVVlS+hrK9C72FotDoSu4Fwg+GxfhfS6qBLa+oIAY3FTlKCVi8xpVt",
-	"owLz7zhT43IiZ00wlGhYvwWYmaBdk8XNkP9TZfBYmeXzs1TX2gpiswlPJqDfegXEcmxNuDkpFXbi9XUr",
-	"rY2oQi0jkSoNFVM8AzVgCfW3y45wPSkeO0kCVgnrDeHtzxMG8fC0zhwsPEqZRmBx1SFjghiZQV05bWT+",
-	"e0ZeI/PKFvZdBYwKRvdD172qM5gLwFkKqUGboetZ+M0ilG9a1laG2AMOuB5u+neML9Ul8uZTXpbJ42Ic",
-	"lQlIBjs2teEOcIr2GggoMUD9A22IntCcrXIsJFTgmzhsuPTBG5zyEdEFZmgrS4Blj5BDOiNjQg31XTC+",
-	"TlAXwqteyphIq+036s4h3BaObi+hOR3yjPvmNsFbXsL9rP72Yx9BfbK246i/48qd84RhT37Y4Vc6lZ8t",
-	"GbFqiEMVi9qpxI4a9iduRWttNjigT/B/Lzq0EeE3rpnsAv0NVD/2w60sgFxvfri/v64v/cfHxoSV+mbv",
-	"N0Jz3wm34BVn7jxh7RT1ba2kHdkZztFnxKXYPSHxrzGZUpNMmHYVLZfDMsM09cJPu6YA2xW7Nd5xYT/A",
-	"ktvORdZacu3XtnJr0FdzNWr9xoqvOUCur2njD/o3WsEmrxDGo3L5qF7FJuRVuCj7An6TNUPc8r5O0ZCy",
-	"o2CY3kFwHb6yYHc6v6LjdeE18M4flT3a7F1Vv8oASi/Q57UFO17VMpGcmds53BvRDqLIsl57lsz97sno",
-	"DcTvb1ah4+skuGzrrjnYAC0uFJhXobQ7NoB6qISVNbgRtUpl1RE+NsdZYeH7DVGLLymOna471HtVDilT",
-	"Z1pyWh7gRj8ay8Ne/1/YRr0Gf30+zO8aj78WeXMpOFpOGRlh3DzEC667GEVAMXFx9xkbGShdgjH2mhmy",
-	"U3vRZVubCTESmF8EwUxcjMEr9uluN1SpChLIvvHL41b5jV0fl3z3x/15lPtTVgzaSHast5AP6vZvJBSr",
-	"TJgw2dznYGNVbtDtNaMKlHtoO4jmLh/K6pBJk51RkWXEsFuzG9b1L6sW8iFj0YLuXgmrD9GkQXs3wab9",
-	"A2Gppek+CjjM0J0+4gJbiyFkpPKA+cMoUYJxvVHCY+hv1CihK8z2t7B8tM4o4dvtf6NGCbe8r2OU8LBZ",
-	"YZRwcP6dspffgBXj0lBVy4YIX4EFRgS+3ZWuXXfyV94J+Ngkyk3Ugmjoi/wWaifgSiC4DcLEV1OeRbAv",
-	"245C5p97U6Q/zD8Pbv7xTnLvFffCRRunWXOfvsBNWhPo8Ic9KGAPWkk7H8Me9DBX/NGkja9iD1qDv94e",
-	"9PsWOL6aPos90q2aaXVPq0bJG7atWAG1q0sS2RobVOuBUkuc6pEYU95iskdiirHWO17N5aneJTpRMsug",
-	"lyehBHq0l3owF33hOmSWhRBOSJyAmhWDmsxFARUkoNd2qAom1+ZNReA3UJKlSqGKQD07yB1Dh+qkE3WY",
-	"KKaQyw1/WUB0Pm6sNSuZsY11Zrfy9/abgMb8TmTzkn1BH5oyQZaXfK1NZ8aD2dYQsGoBgs22WQCgw7bz",
-	"/5ZUdXd661X1yrzx+2fI360XuO7Hm1fYA9xBfKv2ALe8r2MP8LBpEzExNb28yn+o9p95D6D6BKEeolsw",
-	"4U0V/Et47/GlOpynFW+o4drw5F+FqBXtp3kviuZRYC6SNV1bfXdJ2axK7H0WURW6UvMx+HIfXpiKCBdQ",
-	"SIWbvgAR6JgUuWbKaJJQpeaNQndYqyXC8rE4tLIrmA61kYLpHoFiQSQW7NYM3BR9AWU09DVWxTspk7wo",
-	"wTewPgSDWsnUTgxCIZadGXNIgYBumvhyQ9xhfVHOThSzOI4qvmuac7B/TCwoXVFAGFgnyupEIakREyFE",
-	"UGZcxvXGLn3PhVyxGy4LDQfSJgLhN23Oi6cHh58hAz2qE2IukosWrlGJNa496pclAAcbzPMXKdgD+ds1",
-	"gUbhJQ7XKYC9uh/vlppbYg0l193yoz1QmvOf2Lx88tF+oG7aEc5lBUDNHPi3yxZIZVJMGdSbKlTWOe7s",
-	"ARq4BS2O9JrfMMG0jojyne0jGI4njCy6+WF8KE1H0fHsA9CZoZ1lxeAUC1/pCBOBdURcFXAYzNfyro2D",
-	"BbCWxvkAhQGrytXVcmqtr8mOVapIjDWrd+ujugrJK9t5VtG7i45SHfj0DIHuy5JjC8uKqLrmwJ71Vc5S",
-	"zw5aFoM0HIgfHCvWE5SjUcaFL/MBHQm1YXl9XItkAcVsMbt3MQFYkyHFjOs5OctokbLaoJAWFF5oa3KK",
-	"zyiuZQft+qPiiiTh1I7eQiqDtpzv/wQAAP//",
+	"7L3rchu5kjD4Klh+s9HkN0XqYtndlqLjW7Vsn9a0L/okefrMND0ssAokcVQEqgsoUTxebXy/9gF232D/",
+	"7N99hn2CfYZ5kg1kAnUhUbzoZrtPR5w4bRWrcElkJvKen1uRnKZSMKFV6/Bza8JozDL45wmNJuxECp3J",
+	"5L280DJj5nHMVJTxVHMpWoet42RG54qEQnaVeSM8JHrCyFDGcxLRLONMEUq0vGKCyIwoFmVMEz2hmghJ",
+	"IjMFaQ8zOVMsC0iayZs5kVlfnLx63yFTOidXjKWkff7mhLz4/uAl+X//7+e9vU6PXDChiRSEXbNsTjKm",
+	"UikUI3IE08uUZdSssNcXraCVsd9znrG4daiznAUtFU3YlJrNMJFPW4e/tdzyW5+Clp6nrHXYUjrjYty6",
+	"vQ1ary/peHnrlxNmJpZ5FrHvFLlmmeJSHBHFREy4JkMaXREuSHg66r6jOpqEREuSpzHVjCg6Ysm816ot",
+	"5oZO08TM3W8967davqWcZXQ8pe8lHM7K4wDYhgEZyYz8fHl5trPX20WAq2V4bgok+N4HpNugldKMTpl2",
+	"2JNnSmZ+qIWC3ehBBG+E7szSjF1zmSuS0jE7IjKlv+fMLIybz37PWTZvBS1Bp2Ze/LYGvSm9ecvEWE9a",
+	"h8/39n2wO321+hAJj4v5Uqon5XQ8XgmgkcymVLcOW3kOb3qmjtk0lZqJaP4Lmy8v4x29AkKJMuawwyBL",
+	"xnQ2R4pSdMrIFZuTGdeT8gkQmnnEBdk/IBOZZ4pkLE0MGugJ6wuZ8TEXNCmJpA1DhMWadPccPmDxITFb",
+	"CzuEC6UZjc3ZwJK4GBM6plwc1RbTFzAUJTEfjVhmaBIWxM1eDvb3A0JFTCiueyIVIyOeKU0MKJnS5j2l",
+	"eZKQLBfCzIEf7r7s9cUHR8OKTGl2xWIS3nR5uWbc5CFsXua6i6wlJMKwBAsCQh3HaSvGCKPRpC8K5tA5",
+	"JBRBbHGQZ0TlUcSUMgvJ2ChXLHawQFYCyIFMskSPyul2zfE2oOX+8+dBa8qF+3vP0IzWLDNj/sdv/f7N",
+	"/l6337/5/vWnf/4nPxqNgJF46D5NkzmRIpkTjuRU4UyGfVk4T83nhgGwRDFysLcPBySkwZ8xiSZUjJnq",
+	"9Bo3ajlZ8w5f+Jb9lk+5Xl70GR0zovjfG6k8ge+qc8VsRPNEtw6f7wZmYj41rGl/dxcAi3/tFUvgQrMx",
+	"y2ANF0wZ9ow8wEPiCn8f3JPUb83HSGfABn+i8Tkiu/krksLgrvknTdOER4CHO2kmhwmb/vPflIHL58p0",
+	"/5SxUeuw9V92ylt6B39VO2f4FU7q42oFjU1pYtbNYnMFjyhPFLmmCY/ximzdBq0TKUYJj77YIiM7v0L2",
+	"RgVhN1wB23GIDOt8nWV4qTzVIo8FYWZO0qZiTpSmOledo1LGUYbPziY8msD63shsyOOYiacGZJSxmAnN",
+	"aaJIYgQPShwSk0wmCL2/SMGefGFwUxsslEnMMiP6CcugNOWCxWTCjeg1PzLQzTReM46rEylw6W+p0sfx",
+	"lG8D2EKeMl/EwFCo0gMKw5i1asqT1mFLT7giM5knMUkYvWZGMqWR5teMwLtc6YxqEDdYiX/LA06ZUnTM",
+	"thuxYFVAkQNLEAOc6BZZkXnA49Zha3f4cvRs+IJ1fxjtjboH0cGz7svo2fPui9HuaC9+Ntqj3zPDLwFN",
+	"W4cHuy+DluYaZMqCxIs580wcRpERU5mIDy30Ditbug3ujwMnMmYkLAe1CgJeNZvAiLRjrugw4WIckJhN",
+	"JXAFoyPELGHwhxnQzGCwJSDDOeFasWRkuN1wTqi53lhWH7XTI+/trTejyi4nPkKRCW5+mhik5YisNI+5",
+	"Jokc98hZJqdSMzM4E3SYMP8EKOkYoeE2aL07OfuYKp0xOn1yDmaI8N3JGVEsM4JRBBAXUpOhoUEjz8ek",
+	"HU6jdJAL+NvsKewEZJjJK2ZFc6llJJO+wBfd34ilYcfAQnO4X3JtBzN/y1yHllkisYHAN5GGykUMUq4F",
+	"0Hup38hcxE8JmPfSSHuTUvxvGz5l4JJIMVZG/lZyyqRgxEhLHeBDZxmLpIi5GeMN5Ql70iVXVEkjthhh",
+	"2aqdqFJzZajILN+cdJ4ZifyoEO8qiA57uZTyHRVzK5+oJ71WSWb0HBDwDPZQQ1tckERGVzLXR1YspyPN",
+	"MhKemz+6x+aP0Aj0UsTKyIwVY8U51axBzEQ5Y0o5aBi/51JT0j59ffmGxBkd6U5AWG/cI2G/RXM96beO",
+	"sh93j/SPB/thXT1flmuLSbtnMuHR3D83zpjCG6sn/v3Hvd2j2Y8vdtfPXEJkedILhJBB4Bnl2jtWKRqb",
+	"4T4KswKZ8b+zpyZBuPaq4gug5keRZtIoYoYZfUHJecaSpGtl52GuSUSFZZ2wCsM64QypILxUAkHfzRho",
+	"j1aexRvCiIzIR77odTCVMUsMV7/mRiQbAR8LQEa7ZlkiaYyqQoWnc62InAliZRzkNJqkVJlNSmF2VYgL",
+	"QJHHZ6fW1JFmRuXWHDUiNHHEA6pr+lRMNeuaCZeVqqDFblKeMbXqG5EnCSILqmxLY/B4A/0tQInOnNy9",
+	"JkOl8vPyD2nGRvzGzyjQNhJNaEYjzTLlLGNowgjQIBTJseCKEaTr0mQYRcPBX6+eXb+kvl0549oAxxqg",
+	"sJkLbQTgJWMCcF1KMqkBCS0Ok3FGI0ZSlnEZB2Q2YSgbySR2VhalZWoE3+yKi7FZ312gd1vVv39D2xvA",
+	"s4BeUEWiGnYsnF9pqJTDv7FIG1AgXp7AAEBtMd7mNDmr4OmIJooFC6i7ARo2YkLFSrJnzRUVO9BqEMAY",
+	"zXt5y9G6UF9sTDXwCa7ZVK1jGJZYb4s5aJZR+HtC1WBqTf/2t6GUCaMgt1UMueaF7U4WVliZoT5c834v",
+	"ANmWd0xTPrhClrPZXlUx0MIFOjGsToqIgaMhJlSR8K/d47PT7i9sHhrWGB7bCxMo5JD8xGjGsrCJJv/7",
+	"fq/Xa60DiNtAsTIvDIyW8VHhxU+T5MOodfjb6h3D27fBIryMsMUaucAF02Q24Qmz9wNKaAodMqATRZHM",
+	"hSY4zANRe21Ny9v/VAXAQ+B9AcyvHvXdSj+CA2kt55pyUX26t8jLuBqgtu3fXSYT+94mYDyXCTNfTbk4",
+	"xff3FsAZtHLBf8+Z/dnA6NY8M+e9jHsnCaOZsojXrakGxa2YK5Z9p4gR7BNQJ80DwykrdFZs6NYHUaPT",
+	"H0c4ZenlMpJwL2NjrjSYvuFvWEL5B6zE/ZmxUcbUZOHPAch/le8rXxipaSazeIDaWPE4kyOesAHYNYqn",
+	"likM8MpbfAp39PJTdi2v4KnBmp6BzAAdj62gdcXmqld8N43SHpoGyhkqz4qvKs/s+j55bjuA6WuhM4/g",
+	"RwtQr6TIyqncBuYjmQ38sttaKQyNDqqZVmrflZixMB0X+sVBa9mrELR4ugHpBy0ZgS6+ncwrcx1JlB0c",
+	"alrnlOG0lCd55j+DqsVwg8WpHPZ9VxgDbtGxVV3uINpVgRM4JCm3X0GB2loB+LXpazsvD/9TE+m/leOH",
+	"uEFKjP/qr5BcTy7lFRPKR5wGswYQqOHRCAQ5v9h//oL8y6+XNsDBiETNMlCjBsdFs70CLn0nWjClbNiI",
+	"/bQmWr00IvQyPTre27CNCy7GCdwcR4TdWBM01WTnem/H8M8d+713BzDmAB+XJIl79tJhbmW09ZLZwsnC",
+	"h0H9SBb3VltPDby+kz+BrZ7Za6fikNxC+bHmxIG7vGrcongY1BWd/YM1mo7B2tk2Y36/XxvxBy8DNLff",
+	"wF6GquY3RspaDJpRRrM2H9l4ouOzU7DhWFHDSbpttGTDUIeEErdC583gRjjRTBDaF0W0hZaEEnP0mZxy",
+	"xaohEVMaM/RQEC50lscsI9NcaTCtyFwn/Noo+h2rhcCx9IWWpQxu9uf0bWtOBL0cIgHAdO+WOKMKFXow",
+	"1xCDgHGeMIxq8IhLVYRcOvqFU2tAOX1CRcQSjwkInlvb+YIdJMsZboEWQSFjJmzEBuxCyyQG47yWqU/W",
+	"C6q+/I2ic6p7rcUBlAtt3OJE8ogtb3HEBQchkKq6eGlW3QpaCeKvIWOZDCKaJOZat0bAwYgnuoGrcBGz",
+	"G58hN2glcpxmcqhW3CXl4gtn5dLhlIbItZe/dZRt9q5MapyTKsWVpkJ7t1kBy6Y3sTmOSymTE5oky3fx",
+	"wjHDagqAe453UVQBsJdgCxZOeGmAoHXTHcuufRhNqO5ZXKn80uXTVGYoglDDzlpjrif5sBfJ6U7hmq38",
+	"y5x2JmiyYwaERSIS5uKqCRNjlmi6CexewYu3wcPgbmAQ4tMmdtkHQeiG48LN3+2wSpg+wolJI8c4fWiB",
+	"AGHS7fDeLtQjgUYSb/q1I5j3bgvL6qYKUOy1coODwfuLBXgFqQDaUQkPHzdwTLkIv1i3Gxvt9dpFUdRv",
+	"hPqV8/pGM2F+7ZFLsLYr61BlpZBY8Qm3IVA4JrlIjIwa1tYWYkAQeHtmHJzGwfY6lZorzaaDERdjlqUZ",
+	"35Ab546hr4POR3jRr405gnB44A4zKPDSTbQRFZXn+phEBMS6fLIfBCOh0ZMOQyPYCW0EOkrQ88ZiUmId",
+	"Hr11wNiwdQhSkgkLKvElVh4UagYekrDGV8Ij9JSEOMFAwjpUj4soyWM2ALCFRho0y8V32TTVcxJa2IbF",
+	"5KF7WcQkNDQcHq3+EF5cwMUpnZs94uID8jcjWg7ZSGYOLOS3Vx/ev/4EKttDMKGSZd6C0N5gDPwG2VIP",
+	"QP9IzOmrJveNL8tHpfCKzrpA4ykTx6ffQWSLrlC08+IfkRFnSYzu6oQro//QDE0MKfwhYsLHwvD0ZTKY",
+	"0ptBOSbq3srvvbXh+Lm1jZgv8XVgC0KhVjOUegLzj/k1E2bCatxyw5lXMLsc1mOl0WQqlQYWBaf4nSI2",
+	"RtpokynGZtGbAf7hludi3CKqaSLHHcNoEpqNWUauaZIzF5S/e4fVorS8HRt5Z0XsOgvZ3bVe02aeMmWa",
+	"Otud37Dhofz1ipJjGtU497Ue3KAlfPdRMid7EASXp4Y+EOWKOPa9beGb0owmCUsGdXWp4cOKhpxmsmL0",
+	"XSkP2VcJJYLNCumoLaSwSNwxG7L8g3Dhk3gaeeaa+Y/TlImYQDhtIYtpadE1ScADZMfabF6jwSwTDtgS",
+	"iDIcQ0QQ2pmnZp4De+NPzeBSMOtrXRy2gtzLd06BwgeLGPsJFmREBb95uC5G+A52waVXlTN8Q/q8YJpN",
+	"IR8mRyN16ZuQ+RBU5DLLooKdu43YKfLp0LpTAScLrXQhktHgTxiQkOZamv+6qykMDPg/m9EOySgX4A8I",
+	"in8dks+CTtntbf1EyhQ1YZ1hsprG4bm21/Oh90ZGBIOCFWk+2U1tb5LwKWZapoN0Dcj3tgR5rtjAkZYN",
+	"q19JX7+iuFoQYxiQNGOW5gpVyNAY6jyOnxvaCN0fod8I58zf69ODqlKJkz6Km2MT8cMJB48hgPhkjgoE",
+	"P16QWCYJzRQEnqPH4ooLjywBuZNGVYj9p750mvjBLOOabfgFF2muN3wXhYANX9ZSo5lv7btLhpgU/N52",
+	"tqAKhfoO3SSbqZWPctqv2DAfLxtkmtUGF0Lp/TFb52bx+SIuXWIRxHNjesTQUKLQJLcxoxV6K/m4+3HQ",
+	"tNqFgymWXkr8C0OUO2gyfr9ypsV7WJCf0ipcWDiXTMNrMe6VNSQ+NMq9K83wy7YLnWdGCCKh2XdYxN4K",
+	"xmKFDwEYhnEfESpIWEBv6WV7Jhi7VoIxPCKofQYkZtcsMccIGpF5pcLu6RUjmt1odCy1wYaCaTj4OKWZ",
+	"Vp0eOZ3C+0bBGVLFXhwU9peP528VaadiHJC/pWwckDEfBWTGhmmnzFDgioyYjiY+VayCVcvSWwb+LwoK",
+	"HiQt48u4LpAoDCaSdgEggK3NNoS9Ajg6daliHfZuioK4mDOa6WXk+7QqWniROvCswK5tD8uGQBiZp6Ac",
+	"pJPVBDRoMJE8id9lExb/rnC0PDTJLcp1y747K2su/9JwUJuG6y4GDxQTfVonFlk3v+eDOkeumZbWaXbW",
+	"jDmjyih5cR65JIdqipiV/LggXBe61hHh2qUAWOtBKSs6ruEj4bi2f6fSDYTUA5zIi7UVX+VqMMEE5fub",
+	"4FkNYg+PbBc2FfPzcvildW/7dT+7hQEEHmxo9Sxu/vUOhm0c5FYwGziT7abiYsVOtcHiMdBwmxC5VY77",
+	"CniDRZ3CwnRhlbVd1pbTSGv1BB5PmZOa6wFEuEpdjVGeQU4QGJZVmU7hSc5RNhEO6AxmJUM2pgIDUjDb",
+	"15Dj/u4uKCETJjpHCyZ+MpJJImceqtzIbo1mVmuyXoA8DtAEJtB/t+CxNTh+bk6oqJbOoN2/H3f/fbf7",
+	"ctD99HkveHFw+0/eLJhahZqtQkLNIJFP+HBm5JHMwPpMNR/yhOs55r06mdpxS6qu7Ms4IkEAExpPWMZE",
+	"BNHL6+x3X8F94+GkcNAPz0EL0WILHKLZOJ+6klbLhFn8TKgilPzLxYf3BPcVECbMJRLjL1bKbfPCnaAC",
+	"QsUcpVWooeKM451ea/M8MN8BBpVVf2oMSl7mzXc+45LX3+Gg4UQe77ALzXJR1B9ldDwtPLmF5H5EQrBe",
+	"hWYt1hnq9tQz4A3REQryvhFk0NXrRltmihvi1h0P/E4nvSJQ5h5IYANl7oQAj6UUf2yKTPM44jYQLdJM",
+	"TlPd6DY7FWlubuYoyWOoggRF6TJGYwWIBOYpVXMvbDjXoJKA4LEFxttsw2u731bMWrYBVQATeAC8MMcm",
+	"yPHxMdS2hDOhLy2WF8G8LS5Va9GC9uuERxNCUwyQxYWDQWIksyOs72BYgVoKNP9OQZkPdwk7WsI5Zmzo",
+	"VU2quv2ykD814maeJT4pB4vP1PKOZCtoJXLWCloTPp74g8qzDWx75iWvPMBu9EaXCLwYVNa/mcDgm/MV",
+	"uBOYiOYnE4a5XgtZiBRy5gdT1eAMqThAlhQNVahXbul5un6x9qugOrdv7W84S+JCwG88wCLfE93lUwyz",
+	"IdS64/efP68kdXtzziVm+1f3MZTxvBUUFdFssTJbkM2HGakEulnmbyDe2F8JF9Z9CkbmtpsZKxOAoQyj",
+	"xq2gTFxCXbnJHSutrM3jpDbsy0LKB+CfGU30ZBm4UAlqy3ypZVSQ/nidPDVDDGwdkTsgnS25sp4OCzxz",
+	"XyxNHlS36oPQv/z6S0M6zjFJ82HCI8gkgIKe3z/f+76zLMrQZFyFCiTyeAHjt0FeNYgjV3peH/bYO6hf",
+	"ictV3a7Jx+up1kyIy8HvA9iZmcEsvQF4F8vI5XJCNjJuGvivs2nCgL7538oxF5tm2yya6mikoaQjFLUN",
+	"Ic0Vrfcuz9UXtQf3ZJGktNJqW16p5uinlplVvLXP9tcHuTx0MpDb28JSXhxsVzBhZWbKu5Mze2v/5LKP",
+	"N/fPHQsopuX8C0MzAmmHn/swT7912IfLs98K3D8Oe73erVFNqu/AzdpvBfa3Xq/nIVx3jHe8ed+dnP0M",
+	"18XPNqKwPvqEi4ZiSfYaA1PFIQn/83/8X8X/nBmJxbbMGsbFjmSeVQuXFMYsHGpilGndFwkzL++9qLwa",
+	"LI5PE0B5F0ANviaoGOZKjEzkTBUOIzmytd46mMhUXlPVUenecP/e2jnAayWc33tKfez/sKrk6//0X/7p",
+	"f+7nu7v7L777r//c+49B+L/+b7vdl8fdf6fdv3e9RWAr0/2rge3CfD/svdyvT/Ef/X7W74t+/2Z399N/",
+	"bRrxIpKpL0rH0GN4aAvLYgkglhHFmCJcH5FwnMghTcJDmzdnXne/BvhVrSieKjLldFXEth4sHMx7i5gl",
+	"QvK5Vx/3KXVaVcw87VDpmMsQlnRkY6frQfrNEVzLocvTKRWxn3bSTI4zOiVZLohNIrBqDZkYYbC2kk5v",
+	"k2yAOxVMgsqEnjV+gDrNkD8HAbPWaq6OSKiZ0mBCkTKxAeUxz1ik0TcKaYaEcTBaz+jcH/VTKcm2DJyf",
+	"Ly/PiH0D7eFWGMXCAhBBY6jtyBZjBu6ByhtWdTbEL2qnteqKqzNAz0lu6P5YUcxJ3id1XjmiW7MJJE7n",
+	"nKWG/yY2cb0ZaxtmL8PPMiqU08vXLOCyePdOjppCa13GCCZi0EyALjJGp2bJg4nWqcFEpVjYOULX/ciI",
+	"Pkg7G1FNRUhfNPcYglLMOv+RcSFbQpM9lMt2eRjIqLY1rFRrVpWARjiUDCRA3lUSTUm3NdxaOniHOlXF",
+	"olYRa433quCmG1bBWrwUsiTEAum2wLA9m/r52YwUBVGedsvh4jH6WXmB1ZWb7WD35YtgVXjti4OVrHpp",
+	"qDWSaI2D1pLHVzK9prjzjfgU3uhLJfvwR+CM5D//9//DClVtsEt28UYDzlpgmrK3C3EZAc/2bZx5dVHP",
+	"9j2o4RG+PWXr13DC5UgmmzhVxGzb983NDCIGAYQuL8X1gdz3553rmJ6UyXHx/r04po/7HQsSIp0YijD/",
+	"UhAkVVS+rlb0bqe5JhoaKHDzHeJbuACqjNc1rv3dgx+CzYTbcm8r+cUD1EspJbmvvVxKsdIz13PhXgW3",
+	"vlLmdidutqRxLCUmbKeBLDRDYdkYFUwUBikJzfihZXwZm8prsN9TbaXJJ+Vu28l5dQ+Je7f33v7jN5ky",
+	"QVMONhvV+/jx9NWnjZ0nkqa8G8mYjZnYKZZxW/1cXfG0ixkkNOkWNmJbf22FQLlaiV2BqhDkv1L6XAeS",
+	"3z7huE8JiHvy9u2ZcDO7uWQ+JtvgJmn2RMqrioXVbPNTQyIYlnJvNmoHLVv3jYuR3Dgmcgszub2D3Pte",
+	"zxWEpbpYuDXSt7yqu3Y8u6zvqTZ+w1XgD2NaF6wE6Q+DsmjzdokAZlXfKYxPucA4oRHUqK/YNrzJAFsZ",
+	"tqrzLqx4BSyOq1xjYelSJrY+fancQzK6HI1YdkToEJR/F5UNT5XVxCCkg2Oqrqqp+vfjSIu3p92GP7Ko",
+	"FuOxVZzYXYw1cY7VjTan7Q0NF1yVSemeEp9MgVazLVbWbN8YIqF0lkc6z6CmAv5KXdKY1d8Lk7DRAcp4",
+	"YwENXjZIw3X02mB3c90tjIIRkzbXgG8Tes3IkDFBsGZlTBQXEdtQxSgcihtoCgaPbKyvZVfr6Q9LGhb7",
+	"sp9V48CKQ6qcZVC6FauIU0O9FXRrFvowYnxzzP/XJ8i7td6t9N3G7KCRhVdM0dGERVcsxj5HSgM3B6Zr",
+	"Q0E7BX+cMioUCT/fhh4mf7t6oxdL3nAb3APGJSysawbFLi0Npc5q9ncz8sMhzlqnKgy64jTPC+7VmCa0",
+	"6Xpq3kAPMt+BP69kvCW3HFS7Pmx+zSxlPeAgNSZRXXQTGKtCb1njq2bGM+xGYU+pmEs/bmxQSW7lCeD3",
+	"9hSqxWE2yZG9w3276e0pyiIZm2ZgrK1A4eMTbzLGoMkIcd8fFsFDLw7IlJnNKpKyrIhSFgwLmdi3fiAJ",
+	"u2aJIjFjaVA83ntBfuE/masYRMi2rerhQpYxKAhae9qiITBTxytS1mqGbAgOl762wem7CuKK/e5pFCkV",
+	"gHIh1yggo0xOyd6GoZn3qQppr+pKholZaLBYRrCCAQv4swhAi+Trb+06cSzLPuxGB7aDki/3kbQxc4Mo",
+	"PU9YZ+M6FlvkM66oyfKpsoO7NNy4Mwf54xDiglmrYggskWRrOtu2GGZxig8hAJTlfb5uqbECMF8K7jZp",
+	"t+9cZt5iOgMme3FBijJWakJT5onsKuuf1cf4KPhNtSfaxtpjpU1JQvOYdZUUgunuQfe5txz9UoU0TKvz",
+	"bVfOBIsHQ0/tkZAKPclkyqMwIGEiI5qEmMUmR6OEC+bS0CHHA2aA7oLUQajrcqySMrfqO0UW+j6srDe/",
+	"XPKsWK8XD8wiTmhKIa3LHoeHTd3owYyLWM7uWaNusT7XxkkOPLLZpCupz+zmzL67roIFgrcxR7WohbP8",
+	"0zVfMP015a5x6+t2tSgWQOmDR3VdbhHFjCUgNjrLh+BnS/jh4WzL1AOms7UxrwWyNqtDZvqH2sYXWPpZ",
+	"ibcLjK2orAMX7pQnCZRlBST4I1XXuXPFHB9Mq3m6zWUKsaW1k6bNjWPZK7l49YuC3Kfm7P21oTfN6fo2",
+	"BXejUYqclOKe8vdIXltRqigk0Rgp6xojnEgx4ua0LO/aQlJ92EDobcKZ3eL/ktGmgN4Px7me7Je9AMbm",
+	"1aNKJDkYS4cM+q5jP6U4zphSjRHmDZeX/bXsq7b0Bky91EXDs8HHizEvQkc2jT5fHwi/cF6VTVYGDdac",
+	"o+3Z6c32eHNCXh48/57YdqBFl/xloSh0tX9BhWim4uUaOtDLekqjCResa1gAPDDv1xOAgAjRtlTaEf2t",
+	"l+r0O5Tx/JDY5cxJHxxQ/ZZRg6ZcKXufL8UqbF2ewH6j/KFITOhsDleK5SdYIHbjqNJKUpgvpFQYZcBX",
+	"8bDaWTalerKQVXW9t+OColprmzqV323YEX5VtpQb68DfU8f2j69O+q8FBpBmDNDz1ItoH89PScZGWO3A",
+	"CO6ug7vDbfNhHTgQHXW4U6aI9mJ27Vrjqp0SIVsb1jXAPVU8KbZwTK2BVHNZizNs1PZAnfjSAhpb+hfO",
+	"WZrQyHlZsU5PZbDDSgbii3sYL14cPJTxouqIrVSuq3DdatwQpkHsdl8Oeiuqetz6z8fJrPfvPbzg4n+o",
+	"PsPNQeUUMyK9uQVmW98pG5cvs7nLMSjqgUHJZ2DhG0VJK6bN0am72snc918BrnkqIm4fqP7VRI3XgzJs",
+	"9m9xWncN/LaEcSdb7AId1PsZV66Ola2PN4q2swSwPj7yD4S9G3DKTav+2EN+AJuA46Nfu6nWrvNh4nTX",
+	"4vn94j2fPLTxoanwG9v+PxyPaKIOKy0+NNdfK2I8Lf79eSs03ArnjMZcMOVzX0xYdOV5nkqlx9n6/KXF",
+	"Ei+wpJhv/92i2cvN78b75C3MtxjolDEaz7coAmO37wca9Fy9W9TYUjPaxUr425iU6oP514oty+/Y3fXe",
+	"lSNKdZ3G9H+xfxkeXpWE8e1glXXt2RoTYJ1sfyBaku/3yXCumSLtj5dvuj90jkgkp1MpCosn5hBDt0os",
+	"LX3/JrNVrbW29VZwNy22VlHTgmmlwdB5phc9rPGUC7To5ophlSvziMjUdlFVntx7eMVrfr1g2TWP2Kk3",
+	"+D/hwsc5YhnVbUutHXjkGX5SlACqvGwf+lzLNl3mb641ZfmR/akHP634dE6nScOn8JPX+mZYSv0bfLZW",
+	"mMVt15a9sJQCBsES61qO6K947Z0xbI0eW7EV9vZ6u61gu2yMwJ6xb1G2dvLD2FkeLyovoUoPaKT5Ndfz",
+	"VWva1LP1SFWZ7+b2v18Jgo1i3O05l/HttmMd1g/czJvnrMjr36wVm27yCdeYeLMb9p42oDtZcOqZ+9bS",
+	"7GpQ1yFXsUAvFqdeEz1YK1a93hjkIYIVBH0n+5C3T5oR9LdMp2zqhloi26ISsrsK39as5rYZCg9gQHEM",
+	"8ms3oNh1PowBpRERvjHLwR826/ehmL6HDr+xI27kEt/UPlbwMHN6Hvkcql8/jEj0zcljd5GyHrdfxqpG",
+	"FvcRC5ZPeTsxYDmHDD7EUvXRhF83JIvZzy9deOgWQoQtTDHArMh6vYy1YF9RLiNo5YL/njP7uyV/N1sR",
+	"yLqgSn8ukjNvdz5rl9V8G0IMCWfqiFCXeApeQYHVOiGbmSYJJmrbcokwR2M+84u6QfTZD3Ujwm73Je2O",
+	"jrtvup8+P3txu9Pzlwastsvd3wQEi2aHBegvQmgFrlwaxPNwGsQY15RyU3q7Y8OZarvhjWe509LuXnN9",
+	"ESBLy1jazKpGNd4TmYvoBDzTPlOveb5tLUHN67V+rWRUpkR5ey5trdpX4kY3TCDBZr5l6W/FoMwaJnv7",
+	"gwnL0JANPZ82I23zW2JjpWCJ7//eKqAd2GSFFAzUxaE1nfeZNwFzO12lRJv7qiuLBflZhnZI8xrm/0dS",
+	"aC5yw0IhcIlwDW2SsEwAdC6CEnNQqXN9Ysf2Gs9H5asleqdSm84AfmeLlhrYe9UL2y3Cw7yJYZvXunY5",
+	"mItnf6eKjxXz+HbaK8beWQN4JXgW91IFVx0220TCALFGecb1HOqqONBOuTjOfeFXx6LWKoLIjByfnULp",
+	"9RmUZYPKtxOZxBiN56zwZtGkrWxBDEqGjGYsKwbpi/Cv3eOz0+4vbB52euQVixKaYfchG7StZMVwTyIq",
+	"sA6gmQQGxz5FkUwZVkAeJXK2FJEOv5d7NBuyZXlZBkvHMh4Zo9j4meYx1ySR4x5eeVdMfMwSG6ZKcz3Z",
+	"SeSY1zuKm8f75nWa8l/YvBGODm7tMIqGg16vZzZezT6Y0jlRTMSGJ1BFQjOSzPjfKfb//glB6D4GkcoM",
+	"bVsjOFN5qwBsiZ64MrNGPAe3RvzrjUPsf/n1shWsQQDIPA7r4AiDypPMuuOwvl/lMfjxYNlAd0DtMH+5",
+	"Tki8v70F7Qq9LoZfUry27PZK8/9S/bSfbMFhW3TxBNL7yImMGeEfLqA1CvS1YUOCbr8euZxwRWIZQZEK",
+	"w3i1LfSS0UgfVsr49AVoniMasaAIZy4DcANidmnuMNtXIssTpgI7D4T2IqrpCVPMzIiuuTETBsdZ3BcA",
+	"Wa57fdEXJ1Jcm8GkUId90UUH+lDGnClwbilBr9ggooodEW69fB8/nr5SR8QwJnxw/uaEPHv27CX5eHmC",
+	"cjrkEmHOJEkzFkHqWF8Q0g73d3dfdHf3urv7l3vPD3cPDnef93Z3d/897PTMAl5D3F/GVCqFYkW8X/jX",
+	"rnW7dk9fhaRNyYwlCYQTsJjwGIsdY2s+BwuuyBVLtR0XAtZhuSFN08SCz8U4//PflBQhdnl4efD8+85i",
+	"AgBkdy/G/puB33Kl7bif+3BP9luH5Lder/cpIP3ixjQPzZ1jnlWuTvO43+r1ev3WbYhzhv8t4VOuf7T1",
+	"Xf8bvvhjCLN9KDmVZeklz1vkn1SQCvMjuUjg5wmbkxjZIAkdkz4kv33CGd5AvHmtOCYF6SKTWptfUsMb",
+	"EMI2ieWQ0AJToWZgmjGF3d+W+TEp+JPZHhS5BacxaR/s7pllH+w+6xCVMhEraM6QC64dpYUG+bsjypM8",
+	"YyokqUx4NCdtW0CW7O8SaqaYcpFrFpDw5OSnwfnx5evB29N3p5eD44+XPw/eHJ++/Xj++iLsHBEpImZb",
+	"rZopdUFyym0CGlaVwDCj27auB/svcUEDt6ABu4kYi1nsjvKc6WzePR4BmxqykbRy2iJ0EymvWEzytGfG",
+	"P7cQKZYC0KiW5K+VeoUy62SYx2OmFZyhg7DO6GjEI7O7aEKh5qOtB37F5t8p+41tR12Wn/9OGVw1ZJwr",
+	"jfo18gvwVUZMYG8RyyeNlJRxpim00YFyfUU+gQtSsIkgO+7r0jJYslmz6oqrxXlTS79y67D1rLfbe2bD",
+	"deG23TH/N2a6uWYVj5hNX4Z92uEDPCDwvLq9O+6MfJUC65JDbExWSAinceuw9Remz6XUWD0KGBUsZn93",
+	"d6GmQpXTOId6WatutQ5TBgXARdW4O1L5pYd3la2m7J+hWPJO2WzUsYHW4W+fgpbKp1NzmocuNAHAFzjY",
+	"AWjQZx20NB0rTALUtPXJjLXTA9Z8JeRM7PxtdqV6bufeczqFtnDM8AENta6v2FyRXGieFAXrrrCy2Zwo",
+	"PhYshnYX7CY1r3sPB9rSPOLhwPgNpwI36K9sSH5hc3LB9EMfyVnRk8gWaL1mGR/Na9y/ejCGQdmDcUEj",
+	"DeegWYZyf50SjuwxUKUYMkojp8R42bo/M+85vMLYjDXnoNmN3plojBkpD2BRifFC+2JGx2OWkY+nJKVj",
+	"9uD4XwzvR3UD0Z3PAJnbRsgeY2kYNWFMBwR/MRcdj6RwzHxhH0fY2mPEE2ZU9CGLY2wRXin3aO4NPIpG",
+	"2B+bhbXqbXl/W1zeG54ggbu1wHYKqd9mRlhmT+2IpT6JGmd5bN7QrN6qtsG3n7YjVXpNcf2r8cV219tJ",
+	"Mfe9fLHQr4dc4KXlcVkbnIwwlnNLlLTguw1aB7sH65HwvdRvZO60jAfD3OMqSrlT82BwGR3mx10QdbDx",
+	"9WxiMMUmEgKzAfRThZxyRDDSkwhJ4iL01IudP5cBWY/Eo+0MDYfkdsAVoQm/fnDG8ZZfM4gF9gK9Fki3",
+	"UoAxZFlojVSRWiBdYBTIa5ZplOvMzeMFNqgwZ6fm9/tCfJsael7AF5upcLIZVaV+Cor/Qx8HaN9O23aB",
+	"4qvPxgUxes/mp7mGdqcQFYtMM+W1T2ucWsRWY1JkxqrKuN1s85n92/G7t9udmVv3llzrKzkXu1/PuRQR",
+	"ot4DOUHGc4YB7Rf//S0A/ZzFXB2R57vP0OxteytxI19mjEYTiCrwivc29vTR2FOZLeA5EDSClCzUapzm",
+	"pr8NWs93n61YRtWgsflyXG0Ez2KOqwsBI9ZMHJEQ6w+Etgw1f3A5twSQFx2u93bA0roDltRuIseNuHFh",
+	"ZwD/h1YBEWzGlMYO5YERsozkO0yYEWlzxbKA0KjQATWfMpJRMfYgCth433Klj80i3srxOlnrNbq1DTaC",
+	"JYArtGtz1yxZy8y1iFU5MNJCEHONaq0kZr6zhRKXJZumkoufvUPhbmsjrcIV2OwxfgNj+vdIQcilI80y",
+	"3KmBZNNuoGq0fy8rvCDNkxe2ljXzgp55p3l9ECrPfuctn3Ld2uDFE3ShbSsEb0XdDj0h4NJL4kbpMPK/",
+	"jbuo04gVZnfXk/VPNHbZMfDJ3vpPPgpq3Q8sxo+erf/ojcyGPI6ZuD/TqXmlfnNpGrdLvKjutqkq2PaL",
+	"GlcCl08jR3pd9HIMiEziCjOyVuc5SWR0JaFrvpEzolXM56PCUJKVnOeEKtblQjGhOOj4acZG/MbpfEtF",
+	"iXzE4nyGJdItZhl963RiQGrAuZ5Q4IDrp/cPTyYGagiYjchj5zOPb63JIPK4Ms/B+wrND6jOXWdTBUZA",
+	"QFq4Og2RgIEK7tQeOXYdUME4NpN5EpOE0WtmtFK0b/VFrWcqacdc0WECtvWMxGwqtSuZA813pWCB7YJL",
+	"OJor407VdQFUe7D7si9CDP9D37RZO3AMFqPx3EPAWOLmI+aILVDwGoo4fWWpATDpJ4ni8cMSgq3Ac1uP",
+	"IbDRfY9Ph03aio09AAz4ysluayPQwe7L9R+8pUoDlJ6GsjFsiVAA+HcKAiOUIRYkTaiPnQto1a0nULy3",
+	"ifxzPdmhKe+6HvGNpo/CvZWY28p6tBY47pHtWb3UwRZ7PyzfmSCrn53+Yibflty+rpsKNrH+mgI3QRsh",
+	"gy1/LcQ6T0o2d8HQipGggg0OEZY9HAGkszc5AqG1OVdoQwfWbSMMsL2ndQFjiS+I+Ln4+bi7//wFmVA1",
+	"MbcKxh9Bn3WoOtAX4Fx+d/zXwfHZ6eCX1/92MTh7fT74ePH6PKx4pJ93oK+zuVDsYUhNMnYtr1gcEPOH",
+	"9WSBN5qRKQTrqb6g5kYhIU354IrNBxAUMACrBYtDCN44jdk0ldCFC13wOpvjXaSd7TCsvINhACWVuOZR",
+	"ABokGPKrbSLUF0BghVvfRn4533GA4VEwoS2z8BKCCTKmB0KadaYJnRulOoQdg+Pa7KoYaMYjW9jpis2L",
+	"k2FQZD/Aq7MIajE3eSJtKxe7YAShghgmEbuBFaEC/OEdc2a4QDlajE/AmnqkzXrj3ioodwjuQ/VF8V1u",
+	"hIxzM7mTEcz6RzIbGz5UKRQncx3JKfPd/Jj+hzS8/bVfnijEWj2WCACrs4mKG93/ew889wUWOW0QAYoI",
+	"kgIleq1aa80Tc4bdEyl0hr2ifDPa93fgZfvue3lhThAru9Bx83Ldx/jWewmD4HqfTh7ZQFg4kWKUcAxY",
+	"Pdjf32QW6x9xaVL34t+IQ4QWkYlLvDto3XS5Q2vdRaJrHbZsp96ucpjgESIKLcLGpHv5v0EWpWWqCl5M",
+	"NcT+9Mgx8gsn2QAziq3BVZGD3YNlKQKo/87k+8onGRx41B+8I0oe6d/A00q/T+DQrFhdDABW4U0zQuxk",
+	"UtsM62apQCaxu02uGKvAdmRNsJEUIz6GrnvjjEaMpCzjMi5vdyEF6/TIe6n7okTgQ8+1ay64sUDxAu42",
+	"vJtwmQqv38CinVkCGoIIxLL2Ba4SsqHwcinFlxHKMwWGWpUXr/khszeYU1Ir3NJzL53Dah4UsXe/2KUg",
+	"2Owf+mJ4WlKF0mcVWv3O4dmDMHs06XSrEfd+sr7gY6FKm5CNjbR5Q6Rtg8PJiE55Mu8UES8RZH8a1Alc",
+	"nGyIAubASoYq7AuuCOZUFsInTuLCLeujGQF0lkkxJlGeZdgvypaHtyLzs74IXcl991sYOJMRCsEwlCJa",
+	"zmgWq+r4RjW2RuKEGz7pxFrFx6LLxVFfQHRrdYMcv2Gxi+nSmk1TTdqYGuRUh4yPJ+VyO3a9+y/7IrQj",
+	"DXAYX5yrV+CF8zsrS0E9hsRan6QgoE1E1wOfRxlywr5269L+BvLfpZTvqJjb1an7C3TOwMpIpbrXiqsZ",
+	"c1kaifY4iliqMSgjcO5Pb0sFVM2hiGC7jG/6ThGXwsLIMNdaik6vL97wa7jCFYtycHm4MG2436kgHGKw",
+	"R5xlQBVGlTS/7D238eOKtA/2XyKKVzC848Pwt7DFx0FsGLvE56A21E13NptBIkQ3zxImIhmzeAvHf625",
+	"xVPbeXM9ucSAVa8VCyN/U8qzf8gr/Alpuyn+lY+hJySW5AYfoURVqQiob+QA5p7PqGZdsKm0DvHxIl+Q",
+	"2MPHzxjO7TVbS3eo3+FH7n4rU1/AJdOgLHnIFrvzrr8QLjD2XObO0ffUdlA4DFztCl6bYuuEVRrxK3he",
+	"EyYCqxlginxQmFnhiEFWsCY8TeTMvIBxHRH287GWsL5wyFDKPksyD7mDyNMXm8o8ZK3IE1VaEKHc0xer",
+	"ZB6ymchz6ZyFNoS+7mGMqBBS2x7pzpXYBstjxWFYwMF7w+Cp2c4Yj3TTePs03VWCwgV/9RLU1u62LyJz",
+	"ITAXtRUPafocI83xxcDTulw485fTXXwxkVXUeySBYJXPt1jal3dC2aV4fVD+WIYL5xwo7s42FosJSLQQ",
+	"mWP0UiriHZmh7cb1n6mk4tv62MunhO76R+YRtd48TywxbhIUUEeUr9QO/xAKWIFLMiP1Qg0r5AMrPq22",
+	"jNrcV8grMCKVS4/tkbMyK5biM/sKWDArXjlFZhOZMCumBX3BboyWB7cnF+bjicy0tatiM1LsU2udfuDv",
+	"Qy9jmsw7AUZwwwuFOYVn4FPMmM4zI5uhE9Nn2MRNX7rkuMegi4VS5l+ZKiXY7E916kurU69vIhdI47QY",
+	"W+wC+subMzKncxdVylXDaKbrE+cgx1AGCKwDa6mesCnhokeg8Z6CmISEQ+OFtsqjCdQIgYifsGPLvJvb",
+	"B4LazotVOQ9DkabvsvMhVOGyiDEtwyy4IB8Fj2TMyPs3J6V/IpZTw0oSOWNZ19yOMTIGaGYNTfetu4Zr",
+	"1RdYm8LK/9bHouBS7fTIsWu3CeU9uAC2ZTTaa674MGEBJp9IUGuHHLt+QXpTX0QTmtHIaDkYJ/Dxn/d3",
+	"d3/6z//xf8I/3gTwYP/YPth/jQ9evLAPXrw0D968fvOm4+1E0RfhDqwtrC9zlIPXtag/wW64wk8KFagN",
+	"oR0Odpfnz14SdWXkQykCYtbaFyfzjCcJj0j4//0/IaDXW6q5ICENOy7bAEbB6Aer4cBcKkQrW5wjL2J+",
+	"hmrR7bF4ab3VwlPHH6xkppcLMjj9IzHWrcMJvjhTLcMLmsTy1ewzmlANcydMuzKFzZKRraN0MqGanJQf",
+	"kRnPICNwSnVAlCS5mMqYjziLa6WXZjK7gnJVsV0wU6ovlkpeUaRQLJ7S6ZFfweSAXdkPiUH/EFVBrETC",
+	"FQkhYxkynLr4XkjkqC9Cs71eub1eNMnFVWg1CEWYiAt3M1SFOyS/vfrw/vWn0CUjkPAQ+G0XEmVD6PzB",
+	"hO4LtKfsPSeqR17faKO/SKEOSVjWVw0JTbGSC1anm+HdY8Q1V6QI5TuiJZT6VFgoqB3mqijhOJhwc2PM",
+	"3cbTjOGYYLLCu8S+0glIWFaVDtGeFEZS6dDGlxlpEXGrR0IRYomTISN7PfKaRhNiQICJYhg3hrBEDh6a",
+	"Uy8P/QQgCQ4L2hfw4wW8/RqLBBUCK9TrJq4HP5isVJEYxdwUQzamAi5LQ/ouuIxZkeHQFu6rwlZmtd0S",
+	"qq7Qt8F1QCiaozBGPoPqqH1hC0BiFFwBbxJVQgYmMomLFkp6Qqs1B75TxI0ApBRUgiDfvb64OP7L68FP",
+	"/3b5+gKhUrl03398S4oLVdWC5/OUjDIptIui30Wm2he2BrMrzxJa1h4GLruLCmf6UEWAosywFFSeIlh7",
+	"5LICRVAXXHxeYSksiMiSCSNtmiiDkBEVEUsSHNeaGiEbANY6gwwDqvoizWScRyzuHBYow+JyVrveRfqi",
+	"REjRLV6XglVqBFUR9XQEeA6hKYA84K5VMqiuX2meJERpakjDEZd1eSG8U5lpFgd9YU8abGAVerXFrWwg",
+	"ZhFiMpTxHM4T1DbAKmAipG3dAqmeA6ORPAIZ8W9IU549A3pDIDUUjUK+Z6sQpTYIi7RDLGLiBMhOtX5R",
+	"IWNilXTClOZTw//TJFd9EU7pzcB9Xi24RJMERV6GVaxKXzejCckBp4Ekweh8VIkY5doImWC/HWGYcD3t",
+	"Y/8lwQUPzB0zsMJwaGNpIQXZ2X+hPAJydtyzPWc70cLIz3efuZFx0GyQC3pNOdR6DINKRS8b/mNoDool",
+	"Gm4aT83KQYAvCknlwsGxDYR7+eGX1+9tbaw3x6dvBx/OXr8PO0W885TOSZabYx/KXMQsJlgRGK4WmxoO",
+	"1591sBAaZVLZ2sy2UbeycxkmcfLh/cnH8/PX7y8Hf3n9/vX58eXph/eGW/xAhnNihYIORC4UkdBecMvB",
+	"lIr5oLIEWy6tZpYnx0QlEiA7ypgZYuLM/eWXBO6StqP9OLCEHtSpv2KamEExhhmdd5qDe+tXxeNFPFQm",
+	"+UKWh4WdFtVTqrJIfbSFIuDIIfr57u6zyCutQGAA/M7CIolbF3VsS+7iydT1Su/lBMjXQI6A26Iuvv+1",
+	"exxFLOn+lI9GEJbnWb2QIZHCfq9A9kszecOZAmeSXS/Uz8vHk6onckWFhq85UOyuOsLT1SswfBgFFNIO",
+	"a0y5gzdm7d5p+7h3J7BCEzF8hlRZXZYLUfEp22BRl8nf9jOnzpEN+ESxr14YEAtlqgXkO6eaYc6RVxHJ",
+	"2NTKVr/nUlPSPn19+YbEGR3pDloBSNjHyrKq3zrKftw90j8e7IerMS8op+2ewe3rnx3ndOUXV0/9+4/7",
+	"0LzkaPbji93185eQ8ZZykKBNSDKj2AN8aayyLvwtFMvYJN7dCotW2XzyEhuXy0oCV0ResyyRNIbb2smz",
+	"g/KpQ9JFhLbPKjcc2iqsEDJkKIewmAxZRHPFrJBSL4tS0IVf9gjL4b1v3AXhH/rkD+5w8g+S6WCkVV25",
+	"ZUjbVpE1j6jmw4R1KlYK83bppVm0R+zEbJiPm60S/4q1ga2X0AmTWG3aKNrK6pE0KrWi4jWU7W3oLRSF",
+	"RldyzxN+MMzH/1hSDWx5RQUxoFS8UQrAIhmXto0SzH/gTI2LiZzVwVCgYZUKMDNB2Y6amyH/59LgsTLL",
+	"51eZXSkjiM0mPJqAfusUEHNjK8L1UaGwE6evG2ltRDPUMiKZxb5iiiegBiyh/nbZEbYnxWMnScAqYb0+",
+	"vP11wiAenlYvBwOPQqYRWFx1yJggWiZQV05pmf6RkVfLtLSFfVcCo4TR3dB1p2wDZwNwlkJq0GZoG1R+",
+	"tQjlOtQ1lSF2gINbDzf9B8aXkoic+ZQXZfK4GAdFApLGjk1NuDON0p1KF671hRDkTFg7bCUsk4TjRA5p",
+	"Etqf6pWbSHs4R9Mol6LTIz+DtNUX1zTJ2VLVhENihD+CIhlY7qmZCg3tRcAvJVOqrsDmLrxZZG+50u9O",
+	"zi6KHlffcJ2FYh/rSy3Yo/m26iq8OzkrcKqMsna9zaul96J0RY2F0IrxIalg1izjmnWhkLEtOnHo3DWK",
+	"UUjAB6si1qQvKklDeZFZJ0DMLKN7ApLI8RiNcSlUxtISHORmaz0SQguWQ+LIoW1d/GZ0VtTb6mCxgFBn",
+	"VKhUZtosKeYSWkpEcjoFuTkXRpIAO62tTT+RSmPwA4RqVIN7FZSQCOzAdjTYdeEAilmayDmU11RMK2xL",
+	"8O7kbHD89u2HXwcXl69OP/wIzq0jQsVcCkZYoowKp4tMsXY4jVIMFB6Y0Y0OZp7AhAOsYGR0QnR4fDx/",
+	"i1ZzVPRGEEwImh1PuJ6X6+uLXLH4kFD4BPxCGVMyuWYKfXLO+iqYBuel9V5pEmqmNDihwLgOdRKNItEX",
+	"dqVQSwyqQdgWfWGzubSgs6+1HEKxwC9TEaGET8Mt7OJ/gLhcQfaKcv36ko7XxRDAO09sfPw6yil94QoJ",
+	"LtzFsLOSIy9x32XBYW3xg1ONxc9cqmoprEG3TcUSDHg6KvQf/MGQtDKy3LzXkIhwD4odvYMg6c3KIHwr",
+	"WQTbouXeBlh2loHVCypuY1+eh8ojWI1oQaPCUj31xxe6VnU++WY43FPqJsdrjvVOFR0aUhpKmY8rMmXg",
+	"VR7OQU+wURBGiVaY+EC1VSsCEoo8SUKSsam8hkjxwP6Ekafm+7gvrhhLi4plICyiZNkjfwEBr9SEMkYW",
+	"RT2IpMg1Sjl1YQ3iOm328pS0ISFtQbDqHNmwnJhLbK9mxHunRRm9yMUr2b6hpJAmfQIOJko8FLt8RMnm",
+	"DKd5WjvrWlp3WR1/SjX3k2q+0H1jU1WUnDIywvhyObqbnLNjFA6sF3sXLuZVXNFsbNQjp0GV6rCUpA0e",
+	"rKIOEDIAG1YEnbvRWwIBM5VQKwoRYcOETW3z0jCSMQuJonNFZpP5IfKcirctJO3nu/sdq9OlmdQykomL",
+	"yMLfrGJlFC2Za3h64L7waVukfbC/j60ljW5XV+ucOmcU776oKKio7ynLBLHKPwTtQ7qOUY/LOEGjnFpr",
+	"EXBnH/u7ZOqJpYZLpvRqyaHopwB7NJg4oSJWE3rF/nBy5p20mY285u9OzjyO84O7fXg/JiOFYJEmaBAq",
+	"OQuaYgXXnCb872xzRgPN+FcZZeGNaq+UBNqAtitRvc6YFZp3kSjNS2EnIBGUlzRsxwXQnpwNLj98eHsx",
+	"uLx8W6keWlQi6WDw4gR6Fw/nVptzHq4jEtp8IrQiQSQwxrk5QGB5zzeuAgpFpoc2nLVG3EuAx5oK8z/N",
+	"Id4JrYjRpLHlgktADGoRYfb0sb7SUpPux7bxmg02WXiL4/6TNXyDrOGySopwjIFLbkuwxfkD6Egr+cjO",
+	"Z4P4tzsRTZK7SS9BEwcqGpt6WBFvauHnur03dvCrNHXY2/8haE25KP72Nu/zi1ZvbBwSTVNnbspyIVjW",
+	"IyHNxtBtSoWov9kQFpvBaxN/7Q65SHNNcHno1eqL9sHuLgnLrtgDDNkNqwl2JNwpptmBLuhHEHIuEyJz",
+	"rXhso/8dYyYyMwpoX1j04FD9E8UrYOFGthoZ4oHAYhgI7eW5cN3djQ6oCqcEZo1A6zy0i3OFEp3NZKnw",
+	"Yy3RPl9rG7aOR5/QJKnx6NajaYhmdDPdF4rGsSs4Z8owghVMGuoDmZf+ZNbfohxHkwTSYIC4MBs3mTeK",
+	"bTJmK8Q0DLmDBgJKG9EpZasy8yIq8E0c1t874B1O+ZiYbmZoEkWwbxCGmNksnYhqmsjxF6yKgvCqenCJ",
+	"HI3qTWDsUS0c3U5EU3RIctYcJlPA/aT69mMfQXWypuOovmP7hfOIKchkgh1+oVP51dxKcJsgqhjUjiWs",
+	"ECLguCaRVHqDA/oM/3Wxd41OAfPSsnrgkT3ccJvKH/u7uxvIH4+LCSsDtnvfiGPgg7ALXnHmNpW0maO+",
+	"b4wsOiLh7yGZUh1NmLItIZfrGvl56pmbdo1+eclutMv8Mx+g6GtzTBt7lv3e1K9s//nzdaj1jXUvs4Bc",
+	"H6nkDvobbQGTlgjjULl4VA1R8sWZWBh9rVEmdnlfJsbEwaaB30F1GnzlG/HCfDutMRxg/Si9wJ83CPoo",
+	"S3naPDGbsV4rFyDyJOk1l5m8G518A7Ed31ikxmrcaA7VKI/wsW+cFSky3xC3eNI4jXWHer9AjYaikA9A",
+	"0Y925X2R4IM1+OtCD/7QePyVBQasJYzcZ2rG7xM20tD7A4vUKaZJu/KiLVeuJ0RLuPwCqAbCxRjsr59v",
+	"O75WT1CB9SsnHrvKr4x8bPXaP+nnUeinaLmzkezoxMFG3f6dhG6PERM6mbsi5tjWGnR7xWgGyr3mOrHm",
+	"LlcLyiKTIu1RniREsxvd8ev6F24ZfmPRgu5eCqv+Dv15Dr941HbfaMrl2W2G3HapRe5b4Akdwnz0EYco",
+	"AwcZmTnA/GmUKMC4SfoUosY3apRQJWY7KiwerTNKWBh9rUYJu7wvY5RwsFlhlLBw/oNeL9+AFeNC06xS",
+	"TtBPAgsXESRHr8yNtid/6bJoH5tF2Ykancvm16+h+QCuBKrDQJ211ZxnEezLtiOf+efOHOlP88+Dm39c",
+	"lrlLK3fCRdNNs4aenoCS1lQK+NMe5LEHreSdj2EPehgSfzRp44vYg9bgb5mK8kcWOL6YPmuUo4AYNdPo",
+	"nkaNktdsW7EC4i4LFtkYG5TEpSe7rDzaIyEmd4Rkh4QUi5W1nZrLY9UhKspkkpBRJqeEkishZ6LQg7no",
+	"C8ahOEjRSeCIhBGoWSGoyVxAdQTQehrDrksGv4GSLLMY8io8wdQtqqJW0GIin0IxdPjLAKL1aWOtOZPQ",
+	"SGjDeAlc+bn5xqMxfxDJvLi+iEzissI0L+61Jp0ZD2ZbQ8CqBQg222YBgA7bzv9N1TrB/a9X1Uvzxh//",
+	"Qv5uvcB1r3Q0bzEMnPCrLYWBy/tChTAsbJpETKwvU5Dyn6r9PekA2jcQ6iC6xSW8qYJ/Ae89vlSH8zTi",
+	"DdVcaR79ozC1vPk075MCU0cBLWXShVIiG8UUrvQZuAyEb7+gmNvJ+ou2LMXyB8ZKV4YMNstuoFm7FNYb",
+	"vCz73z9NaxlHN7NDyicyQ8pkg1qLReUe0oYGHFhsDPomzKgiUxqzzj8A0lTrIWJObmkwW1HE7k4SW+7t",
+	"UF7p0IoNL4uT6RHM1wihUgCLB3axIWFCZ/Oi9RB1aRP1AnxQmY20jYIpM1vW7qjseQMF4nyN5aCiyswW",
+	"qeQaG8gpm93WwTZHfVEsCqDmlsQVCT/jaqCC6WcgSshfDJEgbXIcvnNUrh3CC4XEcfqCC7I4AyaFgMla",
+	"jsCSaQsV2Oxacmz7Y8dFIiNWrsKUOAdUbzM6OIQlQn0041SFRp/cOLWaP7jyig5af1wOcDKR0OnmHozA",
+	"3QdzETXKJ0jCrmaQrNBoJRI9KMNtK3ERrseXMwAFhAuoMcl1X4DZ5pDkqWKZViSiWTavdbfFBm0B0gQO",
+	"nZkVTIdKS8FUj0CHQBIKdqMHdoq+gAqt6goTaY+Kyu6U4BvYFIoZHNHUTAyGLOw1N+ZQ99gQon25ZqJh",
+	"fVHMTjJmEBrdEmpmAH+wt3tIDChtJ2AYWEUZ1dHER7RY/Vh47VzLiF3bJYhG2KX4mstcwYE0mW3wm6aA",
+	"i+d7+/ew2zxq4MRcRGcNmm4pISJiPrF4uLfBPH+Rgj1QjKAiikNvKVKcZaG1GNL9dLvQHvJzCxsnHufm",
+	"iH/7ZA6UpvwXNi+efDIf2NrLXoQrrmSq8d82wzGWEaSUt4JWniWtw9YOoIFd0OJIb/k1E0ypgGSMxhz/",
+	"aYbjESOLoYkwPvSjpRgs55LmmKaeIgDH2O1SBdj9QwWGHY14glWabSdJVRkHu14ujfMRugGXRdLK5TBC",
+	"85hrksgxaWdGtgnhvbBTHdU8aahRsMQoe0vBXcrz6QkCHTlqYKvAlUxVxDV1vQzwcipsw2KQhwPzg2PF",
+	"JsJyNEq4cL29lOHRSrO0Oq5BMo8xebGlx2LXD4XVg6Fey0lC85hVBoVa4P6FNibUujYilYzmjjsqnpHI",
+	"n47aW0i/VOsOq3KdOuAn/Jq56hmYRsqjib1nIdF04aqtzhmlRvX6/wMAAP//",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,
