@@ -46,8 +46,9 @@ type Pool struct {
 	stop     chan struct{}
 	done     chan struct{}
 
-	onSpawn func(*exec.Cmd) // tests: see the stdio child to kill it
-	now     func() time.Time
+	onSpawn       func(*exec.Cmd)                           // tests: see the stdio child to kill it
+	wrapTransport func(http.RoundTripper) http.RoundTripper // tests: watch the requests sent
+	now           func() time.Time
 }
 
 type poolKey struct {
@@ -63,6 +64,7 @@ type entry struct {
 	err      error
 	inUse    int
 	lastUsed time.Time
+	cancel   context.CancelFunc // ends the session's context
 }
 
 // NewPool returns a pool and starts its idle reaper; Close stops it.
@@ -182,14 +184,26 @@ func (p *Pool) acquire(ctx context.Context, user uuid.UUID, s Server) (*entry, e
 	}
 }
 
-// connectEntry runs the connect of a new entry, detached from the caller's cancellation (other
-// callers may be waiting on it) but bounded by the call timeout.
+// connectEntry runs the connect of a new entry. The session's context is detached from the
+// caller (other callers may be waiting on it, and the legacy SSE transport keeps its event stream
+// on the context it connected with) and ends when the session is closed; only the handshake is
+// bounded by the call timeout.
 func (p *Pool) connectEntry(ctx context.Context, s Server, e *entry) {
-	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), p.opts.CallTimeout)
-	cs, err := p.connect(cctx, s)
-	cancel()
+	sctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	timer := time.AfterFunc(p.opts.CallTimeout, cancel)
+	cs, err := p.connect(sctx, s)
+	if !timer.Stop() && err == nil { // the timer fired just as the handshake finished
+		_ = cs.Close()
+		cs, err = nil, timeoutError(context.DeadlineExceeded)
+	}
+	if err != nil {
+		cancel()
+		if errors.Is(err, ErrCancelled) { // our own timer, not the caller
+			err = timeoutError(err)
+		}
+	}
 	p.mu.Lock()
-	e.cs, e.err = cs, err
+	e.cs, e.err, e.cancel = cs, err, cancel
 	if err != nil {
 		e.inUse--
 		if p.sessions[e.key] == e {
@@ -296,5 +310,8 @@ func closeAll(es []*entry) {
 func closeSession(e *entry) {
 	if e.cs != nil {
 		_ = e.cs.Close()
+	}
+	if e.cancel != nil {
+		e.cancel()
 	}
 }

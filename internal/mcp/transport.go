@@ -63,8 +63,12 @@ func (h *headerTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 // httpClient builds the client of one server: shared guarded transport, the server's headers,
 // a bounded number of redirects (each hop dials through the guard again).
 func (p *Pool) httpClient(u *url.URL, headers map[string]string) *http.Client {
+	var base http.RoundTripper = p.httpTransport
+	if p.wrapTransport != nil {
+		base = p.wrapTransport(base)
+	}
 	return &http.Client{
-		Transport: &headerTransport{base: p.httpTransport, origin: u.Scheme + "://" + u.Host, headers: headers},
+		Transport: &headerTransport{base: base, origin: u.Scheme + "://" + u.Host, headers: headers},
 		CheckRedirect: func(_ *http.Request, via []*http.Request) error {
 			if len(via) >= maxRedirect {
 				return errors.New("mcp: too many redirects")
