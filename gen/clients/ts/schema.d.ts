@@ -1738,7 +1738,6 @@ export interface components {
          * @enum {string}
          */
         MCPScope: "user" | "global";
-        MCPHeaderName: string;
         MCPHeaderValue: string;
         MCPHeaderHint: {
             name: string;
