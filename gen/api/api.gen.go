@@ -43,6 +43,9 @@ const (
 	AuditActionAuthRefreshReuse   AuditAction = "auth.refresh_reuse"
 	AuditActionAuthRegister       AuditAction = "auth.register"
 	AuditActionKeysRotate         AuditAction = "keys.rotate"
+	AuditActionMcpServerCreate    AuditAction = "mcp.server_create"
+	AuditActionMcpServerDelete    AuditAction = "mcp.server_delete"
+	AuditActionMcpServerUpdate    AuditAction = "mcp.server_update"
 )
 
 // Valid indicates whether the value is a known member of the AuditAction enum.
@@ -75,6 +78,12 @@ func (e AuditAction) Valid() bool {
 	case AuditActionAuthRegister:
 		return true
 	case AuditActionKeysRotate:
+		return true
+	case AuditActionMcpServerCreate:
+		return true
+	case AuditActionMcpServerDelete:
+		return true
+	case AuditActionMcpServerUpdate:
 		return true
 	default:
 		return false
@@ -279,6 +288,84 @@ const (
 func (e JWKUse) Valid() bool {
 	switch e {
 	case JWKUseSig:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for MCPScope.
+const (
+	MCPScopeGlobal MCPScope = "global"
+	MCPScopeUser   MCPScope = "user"
+)
+
+// Valid indicates whether the value is a known member of the MCPScope enum.
+func (e MCPScope) Valid() bool {
+	switch e {
+	case MCPScopeGlobal:
+		return true
+	case MCPScopeUser:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for MCPServerTestOk.
+const (
+	MCPServerTestOkTrue MCPServerTestOk = true
+)
+
+// Valid indicates whether the value is a known member of the MCPServerTestOk enum.
+func (e MCPServerTestOk) Valid() bool {
+	switch e {
+	case MCPServerTestOkTrue:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for MCPToolCallStatus.
+const (
+	MCPToolCallStatusCancelled MCPToolCallStatus = "cancelled"
+	MCPToolCallStatusCompleted MCPToolCallStatus = "completed"
+	MCPToolCallStatusFailed    MCPToolCallStatus = "failed"
+	MCPToolCallStatusTimeout   MCPToolCallStatus = "timeout"
+)
+
+// Valid indicates whether the value is a known member of the MCPToolCallStatus enum.
+func (e MCPToolCallStatus) Valid() bool {
+	switch e {
+	case MCPToolCallStatusCancelled:
+		return true
+	case MCPToolCallStatusCompleted:
+		return true
+	case MCPToolCallStatusFailed:
+		return true
+	case MCPToolCallStatusTimeout:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for MCPTransport.
+const (
+	MCPTransportSse            MCPTransport = "sse"
+	MCPTransportStdio          MCPTransport = "stdio"
+	MCPTransportStreamableHttp MCPTransport = "streamable_http"
+)
+
+// Valid indicates whether the value is a known member of the MCPTransport enum.
+func (e MCPTransport) Valid() bool {
+	switch e {
+	case MCPTransportSse:
+		return true
+	case MCPTransportStdio:
+		return true
+	case MCPTransportStreamableHttp:
 		return true
 	default:
 		return false
@@ -879,6 +966,182 @@ type LoginRequest struct {
 	Username   *string     `json:"username,omitempty"`
 }
 
+// MCPContentBlock An MCP content block (`{"type":"text","text":...}`, `{"type":"image",...}`, ...).
+type MCPContentBlock struct {
+	Type                 string                 `json:"type"`
+	AdditionalProperties map[string]interface{} `json:"-"`
+}
+
+// MCPHeaderHint defines model for MCPHeaderHint.
+type MCPHeaderHint struct {
+	// Hint The value masked: `••••` followed by its last four characters when the value has at
+	// least 16 characters, `••••` alone otherwise (a short secret shows nothing of itself).
+	//
+	//
+	// Example: ••••a1b2
+	Hint string `json:"hint"`
+	Name string `json:"name"`
+}
+
+// MCPHeaderValue defines model for MCPHeaderValue.
+type MCPHeaderValue = string
+
+// MCPScope `user`: only its owner sees it; `global`: every user sees it, only administrators change it.
+type MCPScope string
+
+// MCPServer defines model for MCPServer.
+type MCPServer struct {
+	// Args Its arguments (`stdio` only; empty otherwise).
+	Args []string `json:"args"`
+
+	// Command The program run on the backend host (`stdio` only).
+	Command   *string      `json:"command"`
+	CreatedAt apitime.Time `json:"created_at"`
+
+	// Enabled Offered to chat sessions; `test`, `tools` and direct calls work either way.
+	Enabled bool `json:"enabled"`
+
+	// Headers The HTTP headers sent to the server, by name; their values are never shown.
+	Headers   []MCPHeaderHint     `json:"headers"`
+	Id        openapi_types.UUID  `json:"id"`
+	Name      string              `json:"name"`
+	ProjectId *openapi_types.UUID `json:"project_id"`
+
+	// Scope `user`: only its owner sees it; `global`: every user sees it, only administrators change it.
+	Scope         MCPScope     `json:"scope"`
+	ToolAllowlist *[]string    `json:"tool_allowlist"`
+	Transport     MCPTransport `json:"transport"`
+	UpdatedAt     apitime.Time `json:"updated_at"`
+
+	// Url The endpoint (`streamable_http`, `sse`); null for `stdio`.
+	Url *string `json:"url"`
+
+	// Version Increases with every change; the ETag carries it.
+	Version int64 `json:"version"`
+}
+
+// MCPServerCreate `url` is required for `streamable_http` and `sse`, `command` for `stdio`.
+type MCPServerCreate struct {
+	Args    *[]string `json:"args,omitempty"`
+	Command *string   `json:"command,omitempty"`
+	Enabled *bool     `json:"enabled,omitempty"`
+
+	// Headers Header name → value (write-only; HTTP transports only). At most 32.
+	Headers *map[string]MCPHeaderValue `json:"headers,omitempty"`
+	Name    string                     `json:"name"`
+
+	// ProjectId One of the caller's projects (`user` scope only).
+	ProjectId *openapi_types.UUID `json:"project_id,omitempty"`
+
+	// Scope `user`: only its owner sees it; `global`: every user sees it, only administrators change it.
+	Scope *MCPScope `json:"scope,omitempty"`
+
+	// ToolAllowlist Tool names the server may offer; absent or null offers every tool it lists.
+	ToolAllowlist *MCPToolAllowlist `json:"tool_allowlist,omitempty"`
+	Transport     MCPTransport      `json:"transport"`
+
+	// Url An `http` or `https` URL without credentials (put those in `headers`).
+	Url *string `json:"url,omitempty"`
+}
+
+// MCPServerList defines model for MCPServerList.
+type MCPServerList struct {
+	Data       []MCPServer `json:"data"`
+	HasMore    bool        `json:"has_more"`
+	NextCursor *string     `json:"next_cursor"`
+}
+
+// MCPServerPatch defines model for MCPServerPatch.
+type MCPServerPatch struct {
+	Args    *[]string `json:"args,omitempty"`
+	Command *string   `json:"command,omitempty"`
+	Enabled *bool     `json:"enabled,omitempty"`
+
+	// Headers Merged by name; a `null` value removes that header.
+	Headers       *map[string]*string                   `json:"headers,omitempty"`
+	Name          *string                               `json:"name,omitempty"`
+	ProjectId     nullable.Nullable[openapi_types.UUID] `json:"project_id,omitempty"`
+	ToolAllowlist nullable.Nullable[[]string]           `json:"tool_allowlist,omitempty"`
+	Transport     *MCPTransport                         `json:"transport,omitempty"`
+	Url           *string                               `json:"url,omitempty"`
+}
+
+// MCPServerTest defines model for MCPServerTest.
+type MCPServerTest struct {
+	LatencyMs       int64           `json:"latency_ms"`
+	Ok              MCPServerTestOk `json:"ok"`
+	ProtocolVersion string          `json:"protocol_version"`
+	ServerInfo      struct {
+		Name    string `json:"name"`
+		Version string `json:"version"`
+	} `json:"server_info"`
+	ToolCount int `json:"tool_count"`
+}
+
+// MCPServerTestOk defines model for MCPServerTest.Ok.
+type MCPServerTestOk bool
+
+// MCPTool defines model for MCPTool.
+type MCPTool struct {
+	Description string `json:"description"`
+
+	// InputSchema The tool's JSON Schema for its arguments.
+	InputSchema map[string]interface{} `json:"input_schema"`
+	Name        string                 `json:"name"`
+}
+
+// MCPToolAllowlist Tool names the server may offer; absent or null offers every tool it lists.
+type MCPToolAllowlist = []string
+
+// MCPToolCall defines model for MCPToolCall.
+type MCPToolCall struct {
+	Arguments  map[string]interface{} `json:"arguments"`
+	CreatedAt  apitime.Time           `json:"created_at"`
+	DurationMs int64                  `json:"duration_ms"`
+	Id         openapi_types.UUID     `json:"id"`
+	IsError    bool                   `json:"is_error"`
+
+	// Result The content blocks and structured content as stored; null when the call produced none.
+	Result *map[string]interface{} `json:"result"`
+
+	// ServerId The server called (it may have been deleted since).
+	ServerId openapi_types.UUID `json:"server_id"`
+	Status   MCPToolCallStatus  `json:"status"`
+	Tool     string             `json:"tool"`
+}
+
+// MCPToolCallList defines model for MCPToolCallList.
+type MCPToolCallList struct {
+	Data       []MCPToolCall `json:"data"`
+	HasMore    bool          `json:"has_more"`
+	NextCursor *string       `json:"next_cursor"`
+}
+
+// MCPToolCallRequest defines model for MCPToolCallRequest.
+type MCPToolCallRequest struct {
+	// Arguments The tool's arguments (checked against its input schema); absent means `{}`.
+	Arguments *map[string]interface{} `json:"arguments,omitempty"`
+}
+
+// MCPToolCallStatus defines model for MCPToolCallStatus.
+type MCPToolCallStatus string
+
+// MCPToolList defines model for MCPToolList.
+type MCPToolList struct {
+	Data []MCPTool `json:"data"`
+}
+
+// MCPToolResult defines model for MCPToolResult.
+type MCPToolResult struct {
+	Content           []MCPContentBlock       `json:"content"`
+	DurationMs        int64                   `json:"duration_ms"`
+	IsError           bool                    `json:"is_error"`
+	StructuredContent *map[string]interface{} `json:"structured_content,omitempty"`
+}
+
+// MCPTransport defines model for MCPTransport.
+type MCPTransport string
+
 // Message defines model for Message.
 type Message struct {
 	// Content Text, or a list of content parts (OpenAI style).
@@ -1230,6 +1493,14 @@ type SessionStats struct {
 // SessionStatus defines model for SessionStatus.
 type SessionStatus string
 
+// SessionTools defines model for SessionTools.
+type SessionTools struct {
+	EnabledServers []openapi_types.UUID `json:"enabled_servers"`
+
+	// EnabledTools `{server_id}/{tool name}` entries; a server with none offers all its allowed tools.
+	EnabledTools []string `json:"enabled_tools"`
+}
+
 // SessionTotals defines model for SessionTotals.
 type SessionTotals struct {
 	ActiveSessions int64   `json:"active_sessions"`
@@ -1314,6 +1585,9 @@ type Gone = Problem
 // LastAdmin An RFC 9457 problem with an OpenAI-compatible `error` member.
 type LastAdmin = Problem
 
+// MCPUpstreamError An RFC 9457 problem with an OpenAI-compatible `error` member.
+type MCPUpstreamError = Problem
+
 // NotFound An RFC 9457 problem with an OpenAI-compatible `error` member.
 type NotFound = Problem
 
@@ -1380,6 +1654,43 @@ type CreateAPIKeyParams struct {
 	// Operations marked `x-idempotent-replay: without-secret` never replay a secret (see each
 	// operation): a retry of their success is refused instead.
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+}
+
+// ListMCPServersParams defines parameters for ListMCPServers.
+type ListMCPServersParams struct {
+	// Limit Page size.
+	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
+
+	// Cursor The `next_cursor` of the previous page; opaque.
+	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
+}
+
+// CreateMCPServerParams defines parameters for CreateMCPServer.
+type CreateMCPServerParams struct {
+	// IdempotencyKey Makes a create safe to retry: the same key with the same body within 24 hours replays the
+	// original response (with `Idempotent-Replayed: true`) instead of creating again; the same key
+	// with a different body is a 422, and a key whose first request is still running is a 409.
+	// Operations marked `x-idempotent-replay: without-secret` never replay a secret (see each
+	// operation): a retry of their success is refused instead.
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+}
+
+// DeleteMCPServerParams defines parameters for DeleteMCPServer.
+type DeleteMCPServerParams struct {
+	// IfMatch Apply only if the resource's ETag still matches (else 412 and nothing changes).
+	IfMatch *IfMatch `json:"If-Match,omitempty"`
+}
+
+// UpdateMCPServerParams defines parameters for UpdateMCPServer.
+type UpdateMCPServerParams struct {
+	// IfMatch Apply only if the resource's ETag still matches (else 412 and nothing changes).
+	IfMatch *IfMatch `json:"If-Match,omitempty"`
+}
+
+// ListMCPServerToolsParams defines parameters for ListMCPServerTools.
+type ListMCPServerToolsParams struct {
+	// Refresh Bypass the cache.
+	Refresh *bool `form:"refresh,omitempty" json:"refresh,omitempty"`
 }
 
 // ListProjectsParams defines parameters for ListProjects.
@@ -1490,6 +1801,15 @@ type CreateMessageParams struct {
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
 
+// ListSessionToolCallsParams defines parameters for ListSessionToolCalls.
+type ListSessionToolCallsParams struct {
+	// Limit Page size.
+	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
+
+	// Cursor The `next_cursor` of the previous page; opaque.
+	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
+}
+
 // GetChangesParams defines parameters for GetChanges.
 type GetChangesParams struct {
 	// Cursor The `next_cursor` of the previous call.
@@ -1532,6 +1852,15 @@ type CreateChatCompletionJSONRequestBody = ChatCompletionRequest
 // DebugChatCompletionJSONRequestBody defines body for DebugChatCompletion for application/json ContentType.
 type DebugChatCompletionJSONRequestBody = ChatCompletionRequest
 
+// CreateMCPServerJSONRequestBody defines body for CreateMCPServer for application/json ContentType.
+type CreateMCPServerJSONRequestBody = MCPServerCreate
+
+// UpdateMCPServerJSONRequestBody defines body for UpdateMCPServer for application/json ContentType.
+type UpdateMCPServerJSONRequestBody = MCPServerPatch
+
+// CallMCPServerToolJSONRequestBody defines body for CallMCPServerTool for application/json ContentType.
+type CallMCPServerToolJSONRequestBody = MCPToolCallRequest
+
 // CreateProjectJSONRequestBody defines body for CreateProject for application/json ContentType.
 type CreateProjectJSONRequestBody = ProjectCreate
 
@@ -1549,6 +1878,75 @@ type UpdateSessionJSONRequestBody = SessionPatch
 
 // CreateMessageJSONRequestBody defines body for CreateMessage for application/json ContentType.
 type CreateMessageJSONRequestBody = MessageCreate
+
+// ReplaceSessionToolsJSONRequestBody defines body for ReplaceSessionTools for application/json ContentType.
+type ReplaceSessionToolsJSONRequestBody = SessionTools
+
+// Getter for additional properties for MCPContentBlock. Returns the specified
+// element and whether it was found
+func (a MCPContentBlock) Get(fieldName string) (value interface{}, found bool) {
+	if a.AdditionalProperties != nil {
+		value, found = a.AdditionalProperties[fieldName]
+	}
+	return
+}
+
+// Setter for additional properties for MCPContentBlock
+func (a *MCPContentBlock) Set(fieldName string, value interface{}) {
+	if a.AdditionalProperties == nil {
+		a.AdditionalProperties = make(map[string]interface{})
+	}
+	a.AdditionalProperties[fieldName] = value
+}
+
+// Override default JSON handling for MCPContentBlock to handle AdditionalProperties
+func (a *MCPContentBlock) UnmarshalJSON(b []byte) error {
+	object := make(map[string]json.RawMessage)
+	err := json.Unmarshal(b, &object)
+	if err != nil {
+		return err
+	}
+
+	if raw, found := object["type"]; found {
+		err = json.Unmarshal(raw, &a.Type)
+		if err != nil {
+			return fmt.Errorf("error reading 'type': %w", err)
+		}
+		delete(object, "type")
+	}
+
+	if len(object) != 0 {
+		a.AdditionalProperties = make(map[string]interface{})
+		for fieldName, fieldBuf := range object {
+			var fieldVal interface{}
+			err := json.Unmarshal(fieldBuf, &fieldVal)
+			if err != nil {
+				return fmt.Errorf("error unmarshaling field %s: %w", fieldName, err)
+			}
+			a.AdditionalProperties[fieldName] = fieldVal
+		}
+	}
+	return nil
+}
+
+// Override default JSON handling for MCPContentBlock to handle AdditionalProperties
+func (a MCPContentBlock) MarshalJSON() ([]byte, error) {
+	var err error
+	object := make(map[string]json.RawMessage)
+
+	object["type"], err = json.Marshal(a.Type)
+	if err != nil {
+		return nil, fmt.Errorf("error marshaling 'type': %w", err)
+	}
+
+	for fieldName, field := range a.AdditionalProperties {
+		object[fieldName], err = json.Marshal(field)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling '%s': %w", fieldName, err)
+		}
+	}
+	return json.Marshal(object)
+}
 
 // AsMessageContent0 returns the union data inside the MessageContent as a MessageContent0
 func (t MessageContent) AsMessageContent0() (MessageContent0, error) {
@@ -2113,6 +2511,121 @@ type ClientInterface interface {
 	// Corresponds with GET /v1/debug (the `GetDebugInfo` operationId).
 	GetDebugInfo(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// ListMCPServers The MCP servers the caller may use
+	//
+	// The caller's own servers and every `global` server, newest first (by creation). Header
+	// values are never shown: each header appears as its name and a masked hint.
+	//
+	// Corresponds with GET /v1/mcp/servers (the `ListMCPServers` operationId).
+	ListMCPServers(ctx context.Context, params *ListMCPServersParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CreateMCPServerWithBody Register an MCP server
+	//
+	// `headers` values are write-only secrets: stored sealed (bound to this server's row), never
+	// returned, logged or put into an error. `scope: global` (visible to every user) and
+	// `transport: stdio` (a command run on the backend host) are for administrators only, and
+	// `stdio` only when the deployment sets `CCB_MCP_ALLOW_STDIO=true`; anyone else gets a 403
+	// (`mcp_admin_only`, `mcp_stdio_disabled`). The URL is checked for reachability only when
+	// used: a URL that resolves to a refused network fails at `test` or call time with
+	// `mcp_address_not_allowed`.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /v1/mcp/servers (the `CreateMCPServer` operationId).
+	CreateMCPServerWithBody(ctx context.Context, params *CreateMCPServerParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CreateMCPServer Register an MCP server
+	//
+	// `headers` values are write-only secrets: stored sealed (bound to this server's row), never
+	// returned, logged or put into an error. `scope: global` (visible to every user) and
+	// `transport: stdio` (a command run on the backend host) are for administrators only, and
+	// `stdio` only when the deployment sets `CCB_MCP_ALLOW_STDIO=true`; anyone else gets a 403
+	// (`mcp_admin_only`, `mcp_stdio_disabled`). The URL is checked for reachability only when
+	// used: a URL that resolves to a refused network fails at `test` or call time with
+	// `mcp_address_not_allowed`.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /v1/mcp/servers (the `CreateMCPServer` operationId).
+	CreateMCPServer(ctx context.Context, params *CreateMCPServerParams, body CreateMCPServerJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// DeleteMCPServer Delete an MCP server
+	//
+	// It leaves every session's tool selection; recorded tool calls stay.
+	//
+	// Corresponds with DELETE /v1/mcp/servers/{id} (the `DeleteMCPServer` operationId).
+	DeleteMCPServer(ctx context.Context, id ID, params *DeleteMCPServerParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetMCPServer An MCP server
+	//
+	// Corresponds with GET /v1/mcp/servers/{id} (the `GetMCPServer` operationId).
+	GetMCPServer(ctx context.Context, id ID, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// UpdateMCPServerWithBody Change some fields of an MCP server
+	//
+	// `headers` is merged by name: a string sets that header, `null` removes it, headers not named
+	// keep their sealed values. Global servers are visible to everyone but only administrators
+	// change them (403 `mcp_admin_only`); the stdio rules of creation apply to a changed transport.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with PATCH /v1/mcp/servers/{id} (the `UpdateMCPServer` operationId).
+	UpdateMCPServerWithBody(ctx context.Context, id ID, params *UpdateMCPServerParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// UpdateMCPServer Change some fields of an MCP server
+	//
+	// `headers` is merged by name: a string sets that header, `null` removes it, headers not named
+	// keep their sealed values. Global servers are visible to everyone but only administrators
+	// change them (403 `mcp_admin_only`); the stdio rules of creation apply to a changed transport.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with PATCH /v1/mcp/servers/{id} (the `UpdateMCPServer` operationId).
+	UpdateMCPServer(ctx context.Context, id ID, params *UpdateMCPServerParams, body UpdateMCPServerJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// TestMCPServer Connect to an MCP server and initialize
+	//
+	// Works for disabled servers too (try a configuration before enabling it). A failure is a
+	// problem whose `code` says why: `mcp_unreachable` (502), `mcp_protocol_error` (502),
+	// `mcp_timeout` (504), `mcp_address_not_allowed` (422: the URL resolves to a network this
+	// deployment refuses); the detail is short and never holds a header value.
+	//
+	// Corresponds with POST /v1/mcp/servers/{id}/test (the `TestMCPServer` operationId).
+	TestMCPServer(ctx context.Context, id ID, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ListMCPServerTools The server's tools, listed live
+	//
+	// The tools the server lists (after the server's `tool_allowlist`), cached for
+	// `CCB_MCP_TOOLS_TTL` (default 5 minutes) and shared by every instance; `refresh=true` asks
+	// the server again. Failures as for `test`.
+	//
+	// Corresponds with GET /v1/mcp/servers/{id}/tools (the `ListMCPServerTools` operationId).
+	ListMCPServerTools(ctx context.Context, id ID, params *ListMCPServerToolsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CallMCPServerToolWithBody Call one tool directly
+	//
+	// For the app's tool runner. `arguments` are validated against the tool's input schema first
+	// (400 `validation_failed` pointing at `/arguments/...`); a tool outside the allowlist or not
+	// listed is 404 `mcp_tool_not_found`. A tool that runs and reports an error is a 200 with
+	// `is_error: true`. Failures to reach the server as for `test`.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /v1/mcp/servers/{id}/tools/{name}/call (the `CallMCPServerTool` operationId).
+	CallMCPServerToolWithBody(ctx context.Context, id ID, name string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CallMCPServerTool Call one tool directly
+	//
+	// For the app's tool runner. `arguments` are validated against the tool's input schema first
+	// (400 `validation_failed` pointing at `/arguments/...`); a tool outside the allowlist or not
+	// listed is 404 `mcp_tool_not_found`. A tool that runs and reports an error is a 200 with
+	// `is_error: true`. Failures to reach the server as for `test`.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /v1/mcp/servers/{id}/tools/{name}/call (the `CallMCPServerTool` operationId).
+	CallMCPServerTool(ctx context.Context, id ID, name string, body CallMCPServerToolJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// ListModels The models this server offers
 	//
 	// OpenAI's list shape, so unmodified OpenAI SDKs can list models.
@@ -2271,6 +2784,42 @@ type ClientInterface interface {
 	//
 	// Corresponds with GET /v1/sessions/{id}/stats (the `GetSessionStats` operationId).
 	GetSessionStats(ctx context.Context, id ID, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ListSessionToolCalls The MCP tool executions of a session
+	//
+	// Newest first.
+	//
+	// Corresponds with GET /v1/sessions/{id}/tool-calls (the `ListSessionToolCalls` operationId).
+	ListSessionToolCalls(ctx context.Context, id ID, params *ListSessionToolCallsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetSessionTools The MCP servers and tools a session may use
+	//
+	// Corresponds with GET /v1/sessions/{id}/tools (the `GetSessionTools` operationId).
+	GetSessionTools(ctx context.Context, id ID, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ReplaceSessionToolsWithBody Choose the MCP servers and tools a session may use
+	//
+	// Replaces the whole selection. Every `enabled_servers` entry must be a server the caller may
+	// use (own or global; anything else is a 400 pointing at it, whether it exists or not). Each
+	// `enabled_tools` entry is `{server_id}/{tool name}` of a listed server; a server with no entry
+	// in `enabled_tools` offers all of its allowed tools. A deleted server leaves the selection.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with PUT /v1/sessions/{id}/tools (the `ReplaceSessionTools` operationId).
+	ReplaceSessionToolsWithBody(ctx context.Context, id ID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ReplaceSessionTools Choose the MCP servers and tools a session may use
+	//
+	// Replaces the whole selection. Every `enabled_servers` entry must be a server the caller may
+	// use (own or global; anything else is a 400 pointing at it, whether it exists or not). Each
+	// `enabled_tools` entry is `{server_id}/{tool name}` of a listed server; a server with no entry
+	// in `enabled_tools` offers all of its allowed tools. A deleted server leaves the selection.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with PUT /v1/sessions/{id}/tools (the `ReplaceSessionTools` operationId).
+	ReplaceSessionTools(ctx context.Context, id ID, body ReplaceSessionToolsJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// GetChanges Changes since a cursor
 	//
@@ -3100,6 +3649,231 @@ func (c *Client) GetDebugInfo(ctx context.Context, reqEditors ...RequestEditorFn
 	return c.Client.Do(req)
 }
 
+// ListMCPServers The MCP servers the caller may use
+//
+// The caller's own servers and every `global` server, newest first (by creation). Header
+// values are never shown: each header appears as its name and a masked hint.
+//
+// Corresponds with GET /v1/mcp/servers (the `ListMCPServers` operationId).
+func (c *Client) ListMCPServers(ctx context.Context, params *ListMCPServersParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListMCPServersRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CreateMCPServerWithBody Register an MCP server
+//
+// `headers` values are write-only secrets: stored sealed (bound to this server's row), never
+// returned, logged or put into an error. `scope: global` (visible to every user) and
+// `transport: stdio` (a command run on the backend host) are for administrators only, and
+// `stdio` only when the deployment sets `CCB_MCP_ALLOW_STDIO=true`; anyone else gets a 403
+// (`mcp_admin_only`, `mcp_stdio_disabled`). The URL is checked for reachability only when
+// used: a URL that resolves to a refused network fails at `test` or call time with
+// `mcp_address_not_allowed`.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /v1/mcp/servers (the `CreateMCPServer` operationId).
+func (c *Client) CreateMCPServerWithBody(ctx context.Context, params *CreateMCPServerParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateMCPServerRequestWithBody(c.Server, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CreateMCPServer Register an MCP server
+//
+// `headers` values are write-only secrets: stored sealed (bound to this server's row), never
+// returned, logged or put into an error. `scope: global` (visible to every user) and
+// `transport: stdio` (a command run on the backend host) are for administrators only, and
+// `stdio` only when the deployment sets `CCB_MCP_ALLOW_STDIO=true`; anyone else gets a 403
+// (`mcp_admin_only`, `mcp_stdio_disabled`). The URL is checked for reachability only when
+// used: a URL that resolves to a refused network fails at `test` or call time with
+// `mcp_address_not_allowed`.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /v1/mcp/servers (the `CreateMCPServer` operationId).
+func (c *Client) CreateMCPServer(ctx context.Context, params *CreateMCPServerParams, body CreateMCPServerJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateMCPServerRequest(c.Server, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// DeleteMCPServer Delete an MCP server
+//
+// It leaves every session's tool selection; recorded tool calls stay.
+//
+// Corresponds with DELETE /v1/mcp/servers/{id} (the `DeleteMCPServer` operationId).
+func (c *Client) DeleteMCPServer(ctx context.Context, id ID, params *DeleteMCPServerParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewDeleteMCPServerRequest(c.Server, id, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetMCPServer An MCP server
+//
+// Corresponds with GET /v1/mcp/servers/{id} (the `GetMCPServer` operationId).
+func (c *Client) GetMCPServer(ctx context.Context, id ID, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetMCPServerRequest(c.Server, id)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// UpdateMCPServerWithBody Change some fields of an MCP server
+//
+// `headers` is merged by name: a string sets that header, `null` removes it, headers not named
+// keep their sealed values. Global servers are visible to everyone but only administrators
+// change them (403 `mcp_admin_only`); the stdio rules of creation apply to a changed transport.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with PATCH /v1/mcp/servers/{id} (the `UpdateMCPServer` operationId).
+func (c *Client) UpdateMCPServerWithBody(ctx context.Context, id ID, params *UpdateMCPServerParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewUpdateMCPServerRequestWithBody(c.Server, id, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// UpdateMCPServer Change some fields of an MCP server
+//
+// `headers` is merged by name: a string sets that header, `null` removes it, headers not named
+// keep their sealed values. Global servers are visible to everyone but only administrators
+// change them (403 `mcp_admin_only`); the stdio rules of creation apply to a changed transport.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with PATCH /v1/mcp/servers/{id} (the `UpdateMCPServer` operationId).
+func (c *Client) UpdateMCPServer(ctx context.Context, id ID, params *UpdateMCPServerParams, body UpdateMCPServerJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewUpdateMCPServerRequest(c.Server, id, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// TestMCPServer Connect to an MCP server and initialize
+//
+// Works for disabled servers too (try a configuration before enabling it). A failure is a
+// problem whose `code` says why: `mcp_unreachable` (502), `mcp_protocol_error` (502),
+// `mcp_timeout` (504), `mcp_address_not_allowed` (422: the URL resolves to a network this
+// deployment refuses); the detail is short and never holds a header value.
+//
+// Corresponds with POST /v1/mcp/servers/{id}/test (the `TestMCPServer` operationId).
+func (c *Client) TestMCPServer(ctx context.Context, id ID, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewTestMCPServerRequest(c.Server, id)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ListMCPServerTools The server's tools, listed live
+//
+// The tools the server lists (after the server's `tool_allowlist`), cached for
+// `CCB_MCP_TOOLS_TTL` (default 5 minutes) and shared by every instance; `refresh=true` asks
+// the server again. Failures as for `test`.
+//
+// Corresponds with GET /v1/mcp/servers/{id}/tools (the `ListMCPServerTools` operationId).
+func (c *Client) ListMCPServerTools(ctx context.Context, id ID, params *ListMCPServerToolsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListMCPServerToolsRequest(c.Server, id, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CallMCPServerToolWithBody Call one tool directly
+//
+// For the app's tool runner. `arguments` are validated against the tool's input schema first
+// (400 `validation_failed` pointing at `/arguments/...`); a tool outside the allowlist or not
+// listed is 404 `mcp_tool_not_found`. A tool that runs and reports an error is a 200 with
+// `is_error: true`. Failures to reach the server as for `test`.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /v1/mcp/servers/{id}/tools/{name}/call (the `CallMCPServerTool` operationId).
+func (c *Client) CallMCPServerToolWithBody(ctx context.Context, id ID, name string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCallMCPServerToolRequestWithBody(c.Server, id, name, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CallMCPServerTool Call one tool directly
+//
+// For the app's tool runner. `arguments` are validated against the tool's input schema first
+// (400 `validation_failed` pointing at `/arguments/...`); a tool outside the allowlist or not
+// listed is 404 `mcp_tool_not_found`. A tool that runs and reports an error is a 200 with
+// `is_error: true`. Failures to reach the server as for `test`.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /v1/mcp/servers/{id}/tools/{name}/call (the `CallMCPServerTool` operationId).
+func (c *Client) CallMCPServerTool(ctx context.Context, id ID, name string, body CallMCPServerToolJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCallMCPServerToolRequest(c.Server, id, name, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // ListModels The models this server offers
 //
 // OpenAI's list shape, so unmodified OpenAI SDKs can list models.
@@ -3489,6 +4263,82 @@ func (c *Client) CreateMessage(ctx context.Context, id ID, params *CreateMessage
 // Corresponds with GET /v1/sessions/{id}/stats (the `GetSessionStats` operationId).
 func (c *Client) GetSessionStats(ctx context.Context, id ID, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewGetSessionStatsRequest(c.Server, id)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ListSessionToolCalls The MCP tool executions of a session
+//
+// Newest first.
+//
+// Corresponds with GET /v1/sessions/{id}/tool-calls (the `ListSessionToolCalls` operationId).
+func (c *Client) ListSessionToolCalls(ctx context.Context, id ID, params *ListSessionToolCallsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListSessionToolCallsRequest(c.Server, id, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetSessionTools The MCP servers and tools a session may use
+//
+// Corresponds with GET /v1/sessions/{id}/tools (the `GetSessionTools` operationId).
+func (c *Client) GetSessionTools(ctx context.Context, id ID, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetSessionToolsRequest(c.Server, id)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ReplaceSessionToolsWithBody Choose the MCP servers and tools a session may use
+//
+// Replaces the whole selection. Every `enabled_servers` entry must be a server the caller may
+// use (own or global; anything else is a 400 pointing at it, whether it exists or not). Each
+// `enabled_tools` entry is `{server_id}/{tool name}` of a listed server; a server with no entry
+// in `enabled_tools` offers all of its allowed tools. A deleted server leaves the selection.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with PUT /v1/sessions/{id}/tools (the `ReplaceSessionTools` operationId).
+func (c *Client) ReplaceSessionToolsWithBody(ctx context.Context, id ID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewReplaceSessionToolsRequestWithBody(c.Server, id, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ReplaceSessionTools Choose the MCP servers and tools a session may use
+//
+// Replaces the whole selection. Every `enabled_servers` entry must be a server the caller may
+// use (own or global; anything else is a 400 pointing at it, whether it exists or not). Each
+// `enabled_tools` entry is `{server_id}/{tool name}` of a listed server; a server with no entry
+// in `enabled_tools` offers all of its allowed tools. A deleted server leaves the selection.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with PUT /v1/sessions/{id}/tools (the `ReplaceSessionTools` operationId).
+func (c *Client) ReplaceSessionTools(ctx context.Context, id ID, body ReplaceSessionToolsJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewReplaceSessionToolsRequest(c.Server, id, body)
 	if err != nil {
 		return nil, err
 	}
@@ -4650,6 +5500,421 @@ func NewGetDebugInfoRequest(server string) (*http.Request, error) {
 	return req, nil
 }
 
+// NewListMCPServersRequest constructs an http.Request for the ListMCPServers method
+func NewListMCPServersRequest(server string, params *ListMCPServersParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/mcp/servers")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Limit != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Cursor != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "cursor", *params.Cursor, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewCreateMCPServerRequest calls the generic CreateMCPServer builder with application/json body
+func NewCreateMCPServerRequest(server string, params *CreateMCPServerParams, body CreateMCPServerJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewCreateMCPServerRequestWithBody(server, params, "application/json", bodyReader)
+}
+
+// NewCreateMCPServerRequestWithBody constructs an http.Request for the CreateMCPServer method, with any body, and a specified content type
+func NewCreateMCPServerRequestWithBody(server string, params *CreateMCPServerParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/mcp/servers")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.IdempotencyKey != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Idempotency-Key", *params.IdempotencyKey, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Idempotency-Key", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
+// NewDeleteMCPServerRequest constructs an http.Request for the DeleteMCPServer method
+func NewDeleteMCPServerRequest(server string, id ID, params *DeleteMCPServerParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/mcp/servers/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodDelete, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+
+		if params.IfMatch != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "If-Match", *params.IfMatch, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("If-Match", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
+// NewGetMCPServerRequest constructs an http.Request for the GetMCPServer method
+func NewGetMCPServerRequest(server string, id ID) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/mcp/servers/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewUpdateMCPServerRequest calls the generic UpdateMCPServer builder with application/json body
+func NewUpdateMCPServerRequest(server string, id ID, params *UpdateMCPServerParams, body UpdateMCPServerJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewUpdateMCPServerRequestWithBody(server, id, params, "application/json", bodyReader)
+}
+
+// NewUpdateMCPServerRequestWithBody constructs an http.Request for the UpdateMCPServer method, with any body, and a specified content type
+func NewUpdateMCPServerRequestWithBody(server string, id ID, params *UpdateMCPServerParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/mcp/servers/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPatch, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.IfMatch != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "If-Match", *params.IfMatch, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("If-Match", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
+// NewTestMCPServerRequest constructs an http.Request for the TestMCPServer method
+func NewTestMCPServerRequest(server string, id ID) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/mcp/servers/%s/test", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewListMCPServerToolsRequest constructs an http.Request for the ListMCPServerTools method
+func NewListMCPServerToolsRequest(server string, id ID, params *ListMCPServerToolsParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/mcp/servers/%s/tools", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Refresh != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "refresh", *params.Refresh, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "boolean", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewCallMCPServerToolRequest calls the generic CallMCPServerTool builder with application/json body
+func NewCallMCPServerToolRequest(server string, id ID, name string, body CallMCPServerToolJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewCallMCPServerToolRequestWithBody(server, id, name, "application/json", bodyReader)
+}
+
+// NewCallMCPServerToolRequestWithBody constructs an http.Request for the CallMCPServerTool method, with any body, and a specified content type
+func NewCallMCPServerToolRequestWithBody(server string, id ID, name string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam1 string
+
+	pathParam1, err = runtime.StyleParamWithOptions("simple", false, "name", name, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/mcp/servers/%s/tools/%s/call", pathParam0, pathParam1)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
 // NewListModelsRequest constructs an http.Request for the ListModels method
 func NewListModelsRequest(server string) (*http.Request, error) {
 	var err error
@@ -5624,6 +6889,160 @@ func NewGetSessionStatsRequest(server string, id ID) (*http.Request, error) {
 	return req, nil
 }
 
+// NewListSessionToolCallsRequest constructs an http.Request for the ListSessionToolCalls method
+func NewListSessionToolCallsRequest(server string, id ID, params *ListSessionToolCallsParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/sessions/%s/tool-calls", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Limit != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Cursor != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "cursor", *params.Cursor, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewGetSessionToolsRequest constructs an http.Request for the GetSessionTools method
+func NewGetSessionToolsRequest(server string, id ID) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/sessions/%s/tools", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewReplaceSessionToolsRequest calls the generic ReplaceSessionTools builder with application/json body
+func NewReplaceSessionToolsRequest(server string, id ID, body ReplaceSessionToolsJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewReplaceSessionToolsRequestWithBody(server, id, "application/json", bodyReader)
+}
+
+// NewReplaceSessionToolsRequestWithBody constructs an http.Request for the ReplaceSessionTools method, with any body, and a specified content type
+func NewReplaceSessionToolsRequestWithBody(server string, id ID, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/sessions/%s/tools", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPut, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
 // NewGetChangesRequest constructs an http.Request for the GetChanges method
 func NewGetChangesRequest(server string, params *GetChangesParams) (*http.Request, error) {
 	var err error
@@ -6197,6 +7616,131 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with GET /v1/debug (the `GetDebugInfo` operationId).
 	GetDebugInfoWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetDebugInfoResponse, error)
 
+	// ListMCPServersWithResponse The MCP servers the caller may use
+	//
+	// The caller's own servers and every `global` server, newest first (by creation). Header
+	// values are never shown: each header appears as its name and a masked hint.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/mcp/servers (the `ListMCPServers` operationId).
+	ListMCPServersWithResponse(ctx context.Context, params *ListMCPServersParams, reqEditors ...RequestEditorFn) (*ListMCPServersResponse, error)
+
+	// CreateMCPServerWithBodyWithResponse Register an MCP server
+	//
+	// `headers` values are write-only secrets: stored sealed (bound to this server's row), never
+	// returned, logged or put into an error. `scope: global` (visible to every user) and
+	// `transport: stdio` (a command run on the backend host) are for administrators only, and
+	// `stdio` only when the deployment sets `CCB_MCP_ALLOW_STDIO=true`; anyone else gets a 403
+	// (`mcp_admin_only`, `mcp_stdio_disabled`). The URL is checked for reachability only when
+	// used: a URL that resolves to a refused network fails at `test` or call time with
+	// `mcp_address_not_allowed`.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/mcp/servers (the `CreateMCPServer` operationId).
+	CreateMCPServerWithBodyWithResponse(ctx context.Context, params *CreateMCPServerParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateMCPServerResponse, error)
+
+	// CreateMCPServerWithResponse Register an MCP server
+	//
+	// `headers` values are write-only secrets: stored sealed (bound to this server's row), never
+	// returned, logged or put into an error. `scope: global` (visible to every user) and
+	// `transport: stdio` (a command run on the backend host) are for administrators only, and
+	// `stdio` only when the deployment sets `CCB_MCP_ALLOW_STDIO=true`; anyone else gets a 403
+	// (`mcp_admin_only`, `mcp_stdio_disabled`). The URL is checked for reachability only when
+	// used: a URL that resolves to a refused network fails at `test` or call time with
+	// `mcp_address_not_allowed`.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/mcp/servers (the `CreateMCPServer` operationId).
+	CreateMCPServerWithResponse(ctx context.Context, params *CreateMCPServerParams, body CreateMCPServerJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateMCPServerResponse, error)
+
+	// DeleteMCPServerWithResponse Delete an MCP server
+	//
+	// It leaves every session's tool selection; recorded tool calls stay.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with DELETE /v1/mcp/servers/{id} (the `DeleteMCPServer` operationId).
+	DeleteMCPServerWithResponse(ctx context.Context, id ID, params *DeleteMCPServerParams, reqEditors ...RequestEditorFn) (*DeleteMCPServerResponse, error)
+
+	// GetMCPServerWithResponse An MCP server
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/mcp/servers/{id} (the `GetMCPServer` operationId).
+	GetMCPServerWithResponse(ctx context.Context, id ID, reqEditors ...RequestEditorFn) (*GetMCPServerResponse, error)
+
+	// UpdateMCPServerWithBodyWithResponse Change some fields of an MCP server
+	//
+	// `headers` is merged by name: a string sets that header, `null` removes it, headers not named
+	// keep their sealed values. Global servers are visible to everyone but only administrators
+	// change them (403 `mcp_admin_only`); the stdio rules of creation apply to a changed transport.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PATCH /v1/mcp/servers/{id} (the `UpdateMCPServer` operationId).
+	UpdateMCPServerWithBodyWithResponse(ctx context.Context, id ID, params *UpdateMCPServerParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*UpdateMCPServerResponse, error)
+
+	// UpdateMCPServerWithResponse Change some fields of an MCP server
+	//
+	// `headers` is merged by name: a string sets that header, `null` removes it, headers not named
+	// keep their sealed values. Global servers are visible to everyone but only administrators
+	// change them (403 `mcp_admin_only`); the stdio rules of creation apply to a changed transport.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PATCH /v1/mcp/servers/{id} (the `UpdateMCPServer` operationId).
+	UpdateMCPServerWithResponse(ctx context.Context, id ID, params *UpdateMCPServerParams, body UpdateMCPServerJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateMCPServerResponse, error)
+
+	// TestMCPServerWithResponse Connect to an MCP server and initialize
+	//
+	// Works for disabled servers too (try a configuration before enabling it). A failure is a
+	// problem whose `code` says why: `mcp_unreachable` (502), `mcp_protocol_error` (502),
+	// `mcp_timeout` (504), `mcp_address_not_allowed` (422: the URL resolves to a network this
+	// deployment refuses); the detail is short and never holds a header value.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/mcp/servers/{id}/test (the `TestMCPServer` operationId).
+	TestMCPServerWithResponse(ctx context.Context, id ID, reqEditors ...RequestEditorFn) (*TestMCPServerResponse, error)
+
+	// ListMCPServerToolsWithResponse The server's tools, listed live
+	//
+	// The tools the server lists (after the server's `tool_allowlist`), cached for
+	// `CCB_MCP_TOOLS_TTL` (default 5 minutes) and shared by every instance; `refresh=true` asks
+	// the server again. Failures as for `test`.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/mcp/servers/{id}/tools (the `ListMCPServerTools` operationId).
+	ListMCPServerToolsWithResponse(ctx context.Context, id ID, params *ListMCPServerToolsParams, reqEditors ...RequestEditorFn) (*ListMCPServerToolsResponse, error)
+
+	// CallMCPServerToolWithBodyWithResponse Call one tool directly
+	//
+	// For the app's tool runner. `arguments` are validated against the tool's input schema first
+	// (400 `validation_failed` pointing at `/arguments/...`); a tool outside the allowlist or not
+	// listed is 404 `mcp_tool_not_found`. A tool that runs and reports an error is a 200 with
+	// `is_error: true`. Failures to reach the server as for `test`.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/mcp/servers/{id}/tools/{name}/call (the `CallMCPServerTool` operationId).
+	CallMCPServerToolWithBodyWithResponse(ctx context.Context, id ID, name string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CallMCPServerToolResponse, error)
+
+	// CallMCPServerToolWithResponse Call one tool directly
+	//
+	// For the app's tool runner. `arguments` are validated against the tool's input schema first
+	// (400 `validation_failed` pointing at `/arguments/...`); a tool outside the allowlist or not
+	// listed is 404 `mcp_tool_not_found`. A tool that runs and reports an error is a 200 with
+	// `is_error: true`. Failures to reach the server as for `test`.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/mcp/servers/{id}/tools/{name}/call (the `CallMCPServerTool` operationId).
+	CallMCPServerToolWithResponse(ctx context.Context, id ID, name string, body CallMCPServerToolJSONRequestBody, reqEditors ...RequestEditorFn) (*CallMCPServerToolResponse, error)
+
 	// ListModelsWithResponse The models this server offers
 	//
 	// OpenAI's list shape, so unmodified OpenAI SDKs can list models.
@@ -6379,6 +7923,46 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with GET /v1/sessions/{id}/stats (the `GetSessionStats` operationId).
 	GetSessionStatsWithResponse(ctx context.Context, id ID, reqEditors ...RequestEditorFn) (*GetSessionStatsResponse, error)
+
+	// ListSessionToolCallsWithResponse The MCP tool executions of a session
+	//
+	// Newest first.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/sessions/{id}/tool-calls (the `ListSessionToolCalls` operationId).
+	ListSessionToolCallsWithResponse(ctx context.Context, id ID, params *ListSessionToolCallsParams, reqEditors ...RequestEditorFn) (*ListSessionToolCallsResponse, error)
+
+	// GetSessionToolsWithResponse The MCP servers and tools a session may use
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/sessions/{id}/tools (the `GetSessionTools` operationId).
+	GetSessionToolsWithResponse(ctx context.Context, id ID, reqEditors ...RequestEditorFn) (*GetSessionToolsResponse, error)
+
+	// ReplaceSessionToolsWithBodyWithResponse Choose the MCP servers and tools a session may use
+	//
+	// Replaces the whole selection. Every `enabled_servers` entry must be a server the caller may
+	// use (own or global; anything else is a 400 pointing at it, whether it exists or not). Each
+	// `enabled_tools` entry is `{server_id}/{tool name}` of a listed server; a server with no entry
+	// in `enabled_tools` offers all of its allowed tools. A deleted server leaves the selection.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PUT /v1/sessions/{id}/tools (the `ReplaceSessionTools` operationId).
+	ReplaceSessionToolsWithBodyWithResponse(ctx context.Context, id ID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*ReplaceSessionToolsResponse, error)
+
+	// ReplaceSessionToolsWithResponse Choose the MCP servers and tools a session may use
+	//
+	// Replaces the whole selection. Every `enabled_servers` entry must be a server the caller may
+	// use (own or global; anything else is a 400 pointing at it, whether it exists or not). Each
+	// `enabled_tools` entry is `{server_id}/{tool name}` of a listed server; a server with no entry
+	// in `enabled_tools` offers all of its allowed tools. A deleted server leaves the selection.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PUT /v1/sessions/{id}/tools (the `ReplaceSessionTools` operationId).
+	ReplaceSessionToolsWithResponse(ctx context.Context, id ID, body ReplaceSessionToolsJSONRequestBody, reqEditors ...RequestEditorFn) (*ReplaceSessionToolsResponse, error)
 
 	// GetChangesWithResponse Changes since a cursor
 	//
@@ -8272,6 +9856,705 @@ func (r GetDebugInfoResponse) ContentType() string {
 	return ""
 }
 
+type ListMCPServersResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *MCPServerList
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Error
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListMCPServersResponse) GetJSON200() *MCPServerList {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r ListMCPServersResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r ListMCPServersResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r ListMCPServersResponse) GetApplicationproblemJSONDefault() *Error {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r ListMCPServersResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListMCPServersResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListMCPServersResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListMCPServersResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// CreateMCPServerResponse201Headers the declared response headers of an HTTP 201 response for CreateMCPServer
+type CreateMCPServerResponse201Headers struct {
+	ETag *string
+}
+
+type CreateMCPServerResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON201 the response for an HTTP 201 `application/json` response
+	JSON201 *MCPServer
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *Conflict
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *Unprocessable
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Error
+	// Headers201 the parsed response headers for an HTTP 201 response
+	Headers201 *CreateMCPServerResponse201Headers
+}
+
+// GetJSON201 returns the response for an HTTP 201 `application/json` response
+func (r CreateMCPServerResponse) GetJSON201() *MCPServer {
+	return r.JSON201
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r CreateMCPServerResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r CreateMCPServerResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r CreateMCPServerResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r CreateMCPServerResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r CreateMCPServerResponse) GetApplicationproblemJSON409() *Conflict {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r CreateMCPServerResponse) GetApplicationproblemJSON422() *Unprocessable {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r CreateMCPServerResponse) GetApplicationproblemJSONDefault() *Error {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r CreateMCPServerResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r CreateMCPServerResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r CreateMCPServerResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r CreateMCPServerResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type DeleteMCPServerResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON412 the response for an HTTP 412 `application/problem+json` response
+	ApplicationproblemJSON412 *PreconditionFailed
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Error
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r DeleteMCPServerResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r DeleteMCPServerResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r DeleteMCPServerResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r DeleteMCPServerResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON412 returns the response for an HTTP 412 `application/problem+json` response
+func (r DeleteMCPServerResponse) GetApplicationproblemJSON412() *PreconditionFailed {
+	return r.ApplicationproblemJSON412
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r DeleteMCPServerResponse) GetApplicationproblemJSONDefault() *Error {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r DeleteMCPServerResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r DeleteMCPServerResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r DeleteMCPServerResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r DeleteMCPServerResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// GetMCPServerResponse200Headers the declared response headers of an HTTP 200 response for GetMCPServer
+type GetMCPServerResponse200Headers struct {
+	ETag *string
+}
+
+type GetMCPServerResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *MCPServer
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Error
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *GetMCPServerResponse200Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetMCPServerResponse) GetJSON200() *MCPServer {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r GetMCPServerResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r GetMCPServerResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r GetMCPServerResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r GetMCPServerResponse) GetApplicationproblemJSONDefault() *Error {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r GetMCPServerResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetMCPServerResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetMCPServerResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetMCPServerResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// UpdateMCPServerResponse200Headers the declared response headers of an HTTP 200 response for UpdateMCPServer
+type UpdateMCPServerResponse200Headers struct {
+	ETag *string
+}
+
+type UpdateMCPServerResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *MCPServer
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *Conflict
+	// ApplicationproblemJSON412 the response for an HTTP 412 `application/problem+json` response
+	ApplicationproblemJSON412 *PreconditionFailed
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Error
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *UpdateMCPServerResponse200Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r UpdateMCPServerResponse) GetJSON200() *MCPServer {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r UpdateMCPServerResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r UpdateMCPServerResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r UpdateMCPServerResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r UpdateMCPServerResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r UpdateMCPServerResponse) GetApplicationproblemJSON409() *Conflict {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON412 returns the response for an HTTP 412 `application/problem+json` response
+func (r UpdateMCPServerResponse) GetApplicationproblemJSON412() *PreconditionFailed {
+	return r.ApplicationproblemJSON412
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r UpdateMCPServerResponse) GetApplicationproblemJSONDefault() *Error {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r UpdateMCPServerResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r UpdateMCPServerResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r UpdateMCPServerResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r UpdateMCPServerResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type TestMCPServerResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *MCPServerTest
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *Unprocessable
+	// ApplicationproblemJSON502 the response for an HTTP 502 `application/problem+json` response
+	ApplicationproblemJSON502 *MCPUpstreamError
+	// ApplicationproblemJSON504 the response for an HTTP 504 `application/problem+json` response
+	ApplicationproblemJSON504 *MCPUpstreamError
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Error
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r TestMCPServerResponse) GetJSON200() *MCPServerTest {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r TestMCPServerResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r TestMCPServerResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r TestMCPServerResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r TestMCPServerResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r TestMCPServerResponse) GetApplicationproblemJSON422() *Unprocessable {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON502 returns the response for an HTTP 502 `application/problem+json` response
+func (r TestMCPServerResponse) GetApplicationproblemJSON502() *MCPUpstreamError {
+	return r.ApplicationproblemJSON502
+}
+
+// GetApplicationproblemJSON504 returns the response for an HTTP 504 `application/problem+json` response
+func (r TestMCPServerResponse) GetApplicationproblemJSON504() *MCPUpstreamError {
+	return r.ApplicationproblemJSON504
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r TestMCPServerResponse) GetApplicationproblemJSONDefault() *Error {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r TestMCPServerResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r TestMCPServerResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r TestMCPServerResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r TestMCPServerResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type ListMCPServerToolsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *MCPToolList
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *Unprocessable
+	// ApplicationproblemJSON502 the response for an HTTP 502 `application/problem+json` response
+	ApplicationproblemJSON502 *MCPUpstreamError
+	// ApplicationproblemJSON504 the response for an HTTP 504 `application/problem+json` response
+	ApplicationproblemJSON504 *MCPUpstreamError
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Error
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListMCPServerToolsResponse) GetJSON200() *MCPToolList {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r ListMCPServerToolsResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r ListMCPServerToolsResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r ListMCPServerToolsResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r ListMCPServerToolsResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r ListMCPServerToolsResponse) GetApplicationproblemJSON422() *Unprocessable {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON502 returns the response for an HTTP 502 `application/problem+json` response
+func (r ListMCPServerToolsResponse) GetApplicationproblemJSON502() *MCPUpstreamError {
+	return r.ApplicationproblemJSON502
+}
+
+// GetApplicationproblemJSON504 returns the response for an HTTP 504 `application/problem+json` response
+func (r ListMCPServerToolsResponse) GetApplicationproblemJSON504() *MCPUpstreamError {
+	return r.ApplicationproblemJSON504
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r ListMCPServerToolsResponse) GetApplicationproblemJSONDefault() *Error {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r ListMCPServerToolsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListMCPServerToolsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListMCPServerToolsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListMCPServerToolsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type CallMCPServerToolResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *MCPToolResult
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *Unprocessable
+	// ApplicationproblemJSON502 the response for an HTTP 502 `application/problem+json` response
+	ApplicationproblemJSON502 *MCPUpstreamError
+	// ApplicationproblemJSON504 the response for an HTTP 504 `application/problem+json` response
+	ApplicationproblemJSON504 *MCPUpstreamError
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Error
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r CallMCPServerToolResponse) GetJSON200() *MCPToolResult {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r CallMCPServerToolResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r CallMCPServerToolResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r CallMCPServerToolResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r CallMCPServerToolResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r CallMCPServerToolResponse) GetApplicationproblemJSON422() *Unprocessable {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON502 returns the response for an HTTP 502 `application/problem+json` response
+func (r CallMCPServerToolResponse) GetApplicationproblemJSON502() *MCPUpstreamError {
+	return r.ApplicationproblemJSON502
+}
+
+// GetApplicationproblemJSON504 returns the response for an HTTP 504 `application/problem+json` response
+func (r CallMCPServerToolResponse) GetApplicationproblemJSON504() *MCPUpstreamError {
+	return r.ApplicationproblemJSON504
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r CallMCPServerToolResponse) GetApplicationproblemJSONDefault() *Error {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r CallMCPServerToolResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r CallMCPServerToolResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r CallMCPServerToolResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r CallMCPServerToolResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 type ListModelsResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -9556,6 +11839,213 @@ func (r GetSessionStatsResponse) ContentType() string {
 	return ""
 }
 
+type ListSessionToolCallsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *MCPToolCallList
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Error
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListSessionToolCallsResponse) GetJSON200() *MCPToolCallList {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r ListSessionToolCallsResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r ListSessionToolCallsResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r ListSessionToolCallsResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r ListSessionToolCallsResponse) GetApplicationproblemJSONDefault() *Error {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r ListSessionToolCallsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListSessionToolCallsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListSessionToolCallsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListSessionToolCallsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type GetSessionToolsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *SessionTools
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Error
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetSessionToolsResponse) GetJSON200() *SessionTools {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r GetSessionToolsResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r GetSessionToolsResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r GetSessionToolsResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r GetSessionToolsResponse) GetApplicationproblemJSONDefault() *Error {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r GetSessionToolsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetSessionToolsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetSessionToolsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetSessionToolsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type ReplaceSessionToolsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *SessionTools
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Error
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ReplaceSessionToolsResponse) GetJSON200() *SessionTools {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r ReplaceSessionToolsResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r ReplaceSessionToolsResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r ReplaceSessionToolsResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r ReplaceSessionToolsResponse) GetApplicationproblemJSONDefault() *Error {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r ReplaceSessionToolsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ReplaceSessionToolsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ReplaceSessionToolsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ReplaceSessionToolsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 type GetChangesResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -10322,6 +12812,197 @@ func (c *ClientWithResponses) GetDebugInfoWithResponse(ctx context.Context, reqE
 	return ParseGetDebugInfoResponse(rsp)
 }
 
+// ListMCPServersWithResponse The MCP servers the caller may use
+//
+// The caller's own servers and every `global` server, newest first (by creation). Header
+// values are never shown: each header appears as its name and a masked hint.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/mcp/servers (the `ListMCPServers` operationId).
+func (c *ClientWithResponses) ListMCPServersWithResponse(ctx context.Context, params *ListMCPServersParams, reqEditors ...RequestEditorFn) (*ListMCPServersResponse, error) {
+	rsp, err := c.ListMCPServers(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListMCPServersResponse(rsp)
+}
+
+// CreateMCPServerWithBodyWithResponse Register an MCP server
+//
+// `headers` values are write-only secrets: stored sealed (bound to this server's row), never
+// returned, logged or put into an error. `scope: global` (visible to every user) and
+// `transport: stdio` (a command run on the backend host) are for administrators only, and
+// `stdio` only when the deployment sets `CCB_MCP_ALLOW_STDIO=true`; anyone else gets a 403
+// (`mcp_admin_only`, `mcp_stdio_disabled`). The URL is checked for reachability only when
+// used: a URL that resolves to a refused network fails at `test` or call time with
+// `mcp_address_not_allowed`.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/mcp/servers (the `CreateMCPServer` operationId).
+func (c *ClientWithResponses) CreateMCPServerWithBodyWithResponse(ctx context.Context, params *CreateMCPServerParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateMCPServerResponse, error) {
+	rsp, err := c.CreateMCPServerWithBody(ctx, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreateMCPServerResponse(rsp)
+}
+
+// CreateMCPServerWithResponse Register an MCP server
+//
+// `headers` values are write-only secrets: stored sealed (bound to this server's row), never
+// returned, logged or put into an error. `scope: global` (visible to every user) and
+// `transport: stdio` (a command run on the backend host) are for administrators only, and
+// `stdio` only when the deployment sets `CCB_MCP_ALLOW_STDIO=true`; anyone else gets a 403
+// (`mcp_admin_only`, `mcp_stdio_disabled`). The URL is checked for reachability only when
+// used: a URL that resolves to a refused network fails at `test` or call time with
+// `mcp_address_not_allowed`.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/mcp/servers (the `CreateMCPServer` operationId).
+func (c *ClientWithResponses) CreateMCPServerWithResponse(ctx context.Context, params *CreateMCPServerParams, body CreateMCPServerJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateMCPServerResponse, error) {
+	rsp, err := c.CreateMCPServer(ctx, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreateMCPServerResponse(rsp)
+}
+
+// DeleteMCPServerWithResponse Delete an MCP server
+//
+// It leaves every session's tool selection; recorded tool calls stay.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with DELETE /v1/mcp/servers/{id} (the `DeleteMCPServer` operationId).
+func (c *ClientWithResponses) DeleteMCPServerWithResponse(ctx context.Context, id ID, params *DeleteMCPServerParams, reqEditors ...RequestEditorFn) (*DeleteMCPServerResponse, error) {
+	rsp, err := c.DeleteMCPServer(ctx, id, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseDeleteMCPServerResponse(rsp)
+}
+
+// GetMCPServerWithResponse An MCP server
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/mcp/servers/{id} (the `GetMCPServer` operationId).
+func (c *ClientWithResponses) GetMCPServerWithResponse(ctx context.Context, id ID, reqEditors ...RequestEditorFn) (*GetMCPServerResponse, error) {
+	rsp, err := c.GetMCPServer(ctx, id, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetMCPServerResponse(rsp)
+}
+
+// UpdateMCPServerWithBodyWithResponse Change some fields of an MCP server
+//
+// `headers` is merged by name: a string sets that header, `null` removes it, headers not named
+// keep their sealed values. Global servers are visible to everyone but only administrators
+// change them (403 `mcp_admin_only`); the stdio rules of creation apply to a changed transport.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PATCH /v1/mcp/servers/{id} (the `UpdateMCPServer` operationId).
+func (c *ClientWithResponses) UpdateMCPServerWithBodyWithResponse(ctx context.Context, id ID, params *UpdateMCPServerParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*UpdateMCPServerResponse, error) {
+	rsp, err := c.UpdateMCPServerWithBody(ctx, id, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseUpdateMCPServerResponse(rsp)
+}
+
+// UpdateMCPServerWithResponse Change some fields of an MCP server
+//
+// `headers` is merged by name: a string sets that header, `null` removes it, headers not named
+// keep their sealed values. Global servers are visible to everyone but only administrators
+// change them (403 `mcp_admin_only`); the stdio rules of creation apply to a changed transport.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PATCH /v1/mcp/servers/{id} (the `UpdateMCPServer` operationId).
+func (c *ClientWithResponses) UpdateMCPServerWithResponse(ctx context.Context, id ID, params *UpdateMCPServerParams, body UpdateMCPServerJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateMCPServerResponse, error) {
+	rsp, err := c.UpdateMCPServer(ctx, id, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseUpdateMCPServerResponse(rsp)
+}
+
+// TestMCPServerWithResponse Connect to an MCP server and initialize
+//
+// Works for disabled servers too (try a configuration before enabling it). A failure is a
+// problem whose `code` says why: `mcp_unreachable` (502), `mcp_protocol_error` (502),
+// `mcp_timeout` (504), `mcp_address_not_allowed` (422: the URL resolves to a network this
+// deployment refuses); the detail is short and never holds a header value.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/mcp/servers/{id}/test (the `TestMCPServer` operationId).
+func (c *ClientWithResponses) TestMCPServerWithResponse(ctx context.Context, id ID, reqEditors ...RequestEditorFn) (*TestMCPServerResponse, error) {
+	rsp, err := c.TestMCPServer(ctx, id, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseTestMCPServerResponse(rsp)
+}
+
+// ListMCPServerToolsWithResponse The server's tools, listed live
+//
+// The tools the server lists (after the server's `tool_allowlist`), cached for
+// `CCB_MCP_TOOLS_TTL` (default 5 minutes) and shared by every instance; `refresh=true` asks
+// the server again. Failures as for `test`.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/mcp/servers/{id}/tools (the `ListMCPServerTools` operationId).
+func (c *ClientWithResponses) ListMCPServerToolsWithResponse(ctx context.Context, id ID, params *ListMCPServerToolsParams, reqEditors ...RequestEditorFn) (*ListMCPServerToolsResponse, error) {
+	rsp, err := c.ListMCPServerTools(ctx, id, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListMCPServerToolsResponse(rsp)
+}
+
+// CallMCPServerToolWithBodyWithResponse Call one tool directly
+//
+// For the app's tool runner. `arguments` are validated against the tool's input schema first
+// (400 `validation_failed` pointing at `/arguments/...`); a tool outside the allowlist or not
+// listed is 404 `mcp_tool_not_found`. A tool that runs and reports an error is a 200 with
+// `is_error: true`. Failures to reach the server as for `test`.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/mcp/servers/{id}/tools/{name}/call (the `CallMCPServerTool` operationId).
+func (c *ClientWithResponses) CallMCPServerToolWithBodyWithResponse(ctx context.Context, id ID, name string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CallMCPServerToolResponse, error) {
+	rsp, err := c.CallMCPServerToolWithBody(ctx, id, name, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCallMCPServerToolResponse(rsp)
+}
+
+// CallMCPServerToolWithResponse Call one tool directly
+//
+// For the app's tool runner. `arguments` are validated against the tool's input schema first
+// (400 `validation_failed` pointing at `/arguments/...`); a tool outside the allowlist or not
+// listed is 404 `mcp_tool_not_found`. A tool that runs and reports an error is a 200 with
+// `is_error: true`. Failures to reach the server as for `test`.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/mcp/servers/{id}/tools/{name}/call (the `CallMCPServerTool` operationId).
+func (c *ClientWithResponses) CallMCPServerToolWithResponse(ctx context.Context, id ID, name string, body CallMCPServerToolJSONRequestBody, reqEditors ...RequestEditorFn) (*CallMCPServerToolResponse, error) {
+	rsp, err := c.CallMCPServerTool(ctx, id, name, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCallMCPServerToolResponse(rsp)
+}
+
 // ListModelsWithResponse The models this server offers
 //
 // OpenAI's list shape, so unmodified OpenAI SDKs can list models.
@@ -10647,6 +13328,70 @@ func (c *ClientWithResponses) GetSessionStatsWithResponse(ctx context.Context, i
 		return nil, err
 	}
 	return ParseGetSessionStatsResponse(rsp)
+}
+
+// ListSessionToolCallsWithResponse The MCP tool executions of a session
+//
+// Newest first.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/sessions/{id}/tool-calls (the `ListSessionToolCalls` operationId).
+func (c *ClientWithResponses) ListSessionToolCallsWithResponse(ctx context.Context, id ID, params *ListSessionToolCallsParams, reqEditors ...RequestEditorFn) (*ListSessionToolCallsResponse, error) {
+	rsp, err := c.ListSessionToolCalls(ctx, id, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListSessionToolCallsResponse(rsp)
+}
+
+// GetSessionToolsWithResponse The MCP servers and tools a session may use
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/sessions/{id}/tools (the `GetSessionTools` operationId).
+func (c *ClientWithResponses) GetSessionToolsWithResponse(ctx context.Context, id ID, reqEditors ...RequestEditorFn) (*GetSessionToolsResponse, error) {
+	rsp, err := c.GetSessionTools(ctx, id, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetSessionToolsResponse(rsp)
+}
+
+// ReplaceSessionToolsWithBodyWithResponse Choose the MCP servers and tools a session may use
+//
+// Replaces the whole selection. Every `enabled_servers` entry must be a server the caller may
+// use (own or global; anything else is a 400 pointing at it, whether it exists or not). Each
+// `enabled_tools` entry is `{server_id}/{tool name}` of a listed server; a server with no entry
+// in `enabled_tools` offers all of its allowed tools. A deleted server leaves the selection.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PUT /v1/sessions/{id}/tools (the `ReplaceSessionTools` operationId).
+func (c *ClientWithResponses) ReplaceSessionToolsWithBodyWithResponse(ctx context.Context, id ID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*ReplaceSessionToolsResponse, error) {
+	rsp, err := c.ReplaceSessionToolsWithBody(ctx, id, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseReplaceSessionToolsResponse(rsp)
+}
+
+// ReplaceSessionToolsWithResponse Choose the MCP servers and tools a session may use
+//
+// Replaces the whole selection. Every `enabled_servers` entry must be a server the caller may
+// use (own or global; anything else is a 400 pointing at it, whether it exists or not). Each
+// `enabled_tools` entry is `{server_id}/{tool name}` of a listed server; a server with no entry
+// in `enabled_tools` offers all of its allowed tools. A deleted server leaves the selection.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PUT /v1/sessions/{id}/tools (the `ReplaceSessionTools` operationId).
+func (c *ClientWithResponses) ReplaceSessionToolsWithResponse(ctx context.Context, id ID, body ReplaceSessionToolsJSONRequestBody, reqEditors ...RequestEditorFn) (*ReplaceSessionToolsResponse, error) {
+	rsp, err := c.ReplaceSessionTools(ctx, id, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseReplaceSessionToolsResponse(rsp)
 }
 
 // GetChangesWithResponse Changes since a cursor
@@ -12306,6 +15051,606 @@ func ParseGetDebugInfoResponse(rsp *http.Response) (*GetDebugInfoResponse, error
 	return response, nil
 }
 
+// ParseListMCPServersResponse parses an HTTP response from a ListMCPServersWithResponse call
+func ParseListMCPServersResponse(rsp *http.Response) (*ListMCPServersResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListMCPServersResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest MCPServerList
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseCreateMCPServerResponse parses an HTTP response from a CreateMCPServerWithResponse call
+func ParseCreateMCPServerResponse(rsp *http.Response) (*CreateMCPServerResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &CreateMCPServerResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 201:
+		var dest MCPServer
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON201 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest Unprocessable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 201:
+		var headers CreateMCPServerResponse201Headers
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = &value
+		}
+		response.Headers201 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseDeleteMCPServerResponse parses an HTTP response from a DeleteMCPServerWithResponse call
+func ParseDeleteMCPServerResponse(rsp *http.Response) (*DeleteMCPServerResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &DeleteMCPServerResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 204:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 412:
+		var dest PreconditionFailed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON412 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseGetMCPServerResponse parses an HTTP response from a GetMCPServerWithResponse call
+func ParseGetMCPServerResponse(rsp *http.Response) (*GetMCPServerResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetMCPServerResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest MCPServer
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers GetMCPServerResponse200Headers
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = &value
+		}
+		response.Headers200 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseUpdateMCPServerResponse parses an HTTP response from a UpdateMCPServerWithResponse call
+func ParseUpdateMCPServerResponse(rsp *http.Response) (*UpdateMCPServerResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &UpdateMCPServerResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest MCPServer
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 412:
+		var dest PreconditionFailed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON412 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers UpdateMCPServerResponse200Headers
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = &value
+		}
+		response.Headers200 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseTestMCPServerResponse parses an HTTP response from a TestMCPServerWithResponse call
+func ParseTestMCPServerResponse(rsp *http.Response) (*TestMCPServerResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &TestMCPServerResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest MCPServerTest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest Unprocessable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 502:
+		var dest MCPUpstreamError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON502 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 504:
+		var dest MCPUpstreamError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON504 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseListMCPServerToolsResponse parses an HTTP response from a ListMCPServerToolsWithResponse call
+func ParseListMCPServerToolsResponse(rsp *http.Response) (*ListMCPServerToolsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListMCPServerToolsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest MCPToolList
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest Unprocessable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 502:
+		var dest MCPUpstreamError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON502 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 504:
+		var dest MCPUpstreamError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON504 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseCallMCPServerToolResponse parses an HTTP response from a CallMCPServerToolWithResponse call
+func ParseCallMCPServerToolResponse(rsp *http.Response) (*CallMCPServerToolResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &CallMCPServerToolResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest MCPToolResult
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest Unprocessable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 502:
+		var dest MCPUpstreamError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON502 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 504:
+		var dest MCPUpstreamError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON504 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
 // ParseListModelsResponse parses an HTTP response from a ListModelsWithResponse call
 func ParseListModelsResponse(rsp *http.Response) (*ListModelsResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -13368,6 +16713,168 @@ func ParseGetSessionStatsResponse(rsp *http.Response) (*GetSessionStatsResponse,
 	return response, nil
 }
 
+// ParseListSessionToolCallsResponse parses an HTTP response from a ListSessionToolCallsWithResponse call
+func ParseListSessionToolCallsResponse(rsp *http.Response) (*ListSessionToolCallsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListSessionToolCallsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest MCPToolCallList
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseGetSessionToolsResponse parses an HTTP response from a GetSessionToolsWithResponse call
+func ParseGetSessionToolsResponse(rsp *http.Response) (*GetSessionToolsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetSessionToolsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest SessionTools
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseReplaceSessionToolsResponse parses an HTTP response from a ReplaceSessionToolsWithResponse call
+func ParseReplaceSessionToolsResponse(rsp *http.Response) (*ReplaceSessionToolsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ReplaceSessionToolsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest SessionTools
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
 // ParseGetChangesResponse parses an HTTP response from a GetChangesWithResponse call
 func ParseGetChangesResponse(rsp *http.Response) (*GetChangesResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -13508,6 +17015,30 @@ type ServerInterface interface {
 	// GetDebugInfo Debug information about this instance
 	// (GET /v1/debug)
 	GetDebugInfo(ctx echo.Context) error
+	// ListMCPServers The MCP servers the caller may use
+	// (GET /v1/mcp/servers)
+	ListMCPServers(ctx echo.Context, params ListMCPServersParams) error
+	// CreateMCPServer Register an MCP server
+	// (POST /v1/mcp/servers)
+	CreateMCPServer(ctx echo.Context, params CreateMCPServerParams) error
+	// DeleteMCPServer Delete an MCP server
+	// (DELETE /v1/mcp/servers/{id})
+	DeleteMCPServer(ctx echo.Context, id ID, params DeleteMCPServerParams) error
+	// GetMCPServer An MCP server
+	// (GET /v1/mcp/servers/{id})
+	GetMCPServer(ctx echo.Context, id ID) error
+	// UpdateMCPServer Change some fields of an MCP server
+	// (PATCH /v1/mcp/servers/{id})
+	UpdateMCPServer(ctx echo.Context, id ID, params UpdateMCPServerParams) error
+	// TestMCPServer Connect to an MCP server and initialize
+	// (POST /v1/mcp/servers/{id}/test)
+	TestMCPServer(ctx echo.Context, id ID) error
+	// ListMCPServerTools The server's tools, listed live
+	// (GET /v1/mcp/servers/{id}/tools)
+	ListMCPServerTools(ctx echo.Context, id ID, params ListMCPServerToolsParams) error
+	// CallMCPServerTool Call one tool directly
+	// (POST /v1/mcp/servers/{id}/tools/{name}/call)
+	CallMCPServerTool(ctx echo.Context, id ID, name string) error
 	// ListModels The models this server offers
 	// (GET /v1/models)
 	ListModels(ctx echo.Context) error
@@ -13562,6 +17093,15 @@ type ServerInterface interface {
 	// GetSessionStats A session's usage
 	// (GET /v1/sessions/{id}/stats)
 	GetSessionStats(ctx echo.Context, id ID) error
+	// ListSessionToolCalls The MCP tool executions of a session
+	// (GET /v1/sessions/{id}/tool-calls)
+	ListSessionToolCalls(ctx echo.Context, id ID, params ListSessionToolCallsParams) error
+	// GetSessionTools The MCP servers and tools a session may use
+	// (GET /v1/sessions/{id}/tools)
+	GetSessionTools(ctx echo.Context, id ID) error
+	// ReplaceSessionTools Choose the MCP servers and tools a session may use
+	// (PUT /v1/sessions/{id}/tools)
+	ReplaceSessionTools(ctx echo.Context, id ID) error
 	// GetChanges Changes since a cursor
 	// (GET /v1/sync)
 	GetChanges(ctx echo.Context, params GetChangesParams) error
@@ -13966,6 +17506,213 @@ func (w *ServerInterfaceWrapper) GetDebugInfo(ctx echo.Context) error {
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.GetDebugInfo(ctx)
+	return err
+}
+
+// ListMCPServers converts echo context to params.
+func (w *ServerInterfaceWrapper) ListMCPServers(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListMCPServersParams
+	// ------------- Optional query parameter "limit" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", ctx.QueryParams(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter limit: %s", err))
+	}
+
+	// ------------- Optional query parameter "cursor" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "cursor", ctx.QueryParams(), &params.Cursor, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter cursor: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListMCPServers(ctx, params)
+	return err
+}
+
+// CreateMCPServer converts echo context to params.
+func (w *ServerInterfaceWrapper) CreateMCPServer(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params CreateMCPServerParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "Idempotency-Key" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
+		var IdempotencyKey IdempotencyKey
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Idempotency-Key, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Idempotency-Key: %s", err))
+		}
+
+		params.IdempotencyKey = &IdempotencyKey
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.CreateMCPServer(ctx, params)
+	return err
+}
+
+// DeleteMCPServer converts echo context to params.
+func (w *ServerInterfaceWrapper) DeleteMCPServer(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id ID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params DeleteMCPServerParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "If-Match" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("If-Match")]; found {
+		var IfMatch IfMatch
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for If-Match, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "If-Match", valueList[0], &IfMatch, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter If-Match: %s", err))
+		}
+
+		params.IfMatch = &IfMatch
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.DeleteMCPServer(ctx, id, params)
+	return err
+}
+
+// GetMCPServer converts echo context to params.
+func (w *ServerInterfaceWrapper) GetMCPServer(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id ID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetMCPServer(ctx, id)
+	return err
+}
+
+// UpdateMCPServer converts echo context to params.
+func (w *ServerInterfaceWrapper) UpdateMCPServer(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id ID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params UpdateMCPServerParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "If-Match" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("If-Match")]; found {
+		var IfMatch IfMatch
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for If-Match, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "If-Match", valueList[0], &IfMatch, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter If-Match: %s", err))
+		}
+
+		params.IfMatch = &IfMatch
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.UpdateMCPServer(ctx, id, params)
+	return err
+}
+
+// TestMCPServer converts echo context to params.
+func (w *ServerInterfaceWrapper) TestMCPServer(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id ID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.TestMCPServer(ctx, id)
+	return err
+}
+
+// ListMCPServerTools converts echo context to params.
+func (w *ServerInterfaceWrapper) ListMCPServerTools(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id ID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListMCPServerToolsParams
+	// ------------- Optional query parameter "refresh" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "refresh", ctx.QueryParams(), &params.Refresh, runtime.BindQueryParameterOptions{Type: "boolean", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter refresh: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListMCPServerTools(ctx, id, params)
+	return err
+}
+
+// CallMCPServerTool converts echo context to params.
+func (w *ServerInterfaceWrapper) CallMCPServerTool(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id ID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// ------------- Path parameter "name" -------------
+	var name string
+
+	err = runtime.BindStyledParameterWithOptions("simple", "name", ctx.Param("name"), &name, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter name: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.CallMCPServerTool(ctx, id, name)
 	return err
 }
 
@@ -14472,6 +18219,70 @@ func (w *ServerInterfaceWrapper) GetSessionStats(ctx echo.Context) error {
 	return err
 }
 
+// ListSessionToolCalls converts echo context to params.
+func (w *ServerInterfaceWrapper) ListSessionToolCalls(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id ID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListSessionToolCallsParams
+	// ------------- Optional query parameter "limit" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", ctx.QueryParams(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter limit: %s", err))
+	}
+
+	// ------------- Optional query parameter "cursor" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "cursor", ctx.QueryParams(), &params.Cursor, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter cursor: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListSessionToolCalls(ctx, id, params)
+	return err
+}
+
+// GetSessionTools converts echo context to params.
+func (w *ServerInterfaceWrapper) GetSessionTools(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id ID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetSessionTools(ctx, id)
+	return err
+}
+
+// ReplaceSessionTools converts echo context to params.
+func (w *ServerInterfaceWrapper) ReplaceSessionTools(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id ID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ReplaceSessionTools(ctx, id)
+	return err
+}
+
 // GetChanges converts echo context to params.
 func (w *ServerInterfaceWrapper) GetChanges(ctx echo.Context) error {
 	var err error
@@ -14591,6 +18402,17 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.POST(options.BaseURL+"/v1/chat/completions/debug", wrapper.DebugChatCompletion, options.OperationMiddlewares["debugChatCompletion"]...)
 	router.GET(options.BaseURL+"/v1/chat/completions/:session_id/status", wrapper.GetChatStatus, options.OperationMiddlewares["getChatStatus"]...)
 	router.DELETE(options.BaseURL+"/v1/chat/completions/:session_id", wrapper.CancelChatCompletion, options.OperationMiddlewares["cancelChatCompletion"]...)
+	router.GET(options.BaseURL+"/v1/mcp/servers", wrapper.ListMCPServers, options.OperationMiddlewares["listMCPServers"]...)
+	router.POST(options.BaseURL+"/v1/mcp/servers", wrapper.CreateMCPServer, options.OperationMiddlewares["createMCPServer"]...)
+	router.DELETE(options.BaseURL+"/v1/mcp/servers/:id", wrapper.DeleteMCPServer, options.OperationMiddlewares["deleteMCPServer"]...)
+	router.GET(options.BaseURL+"/v1/mcp/servers/:id", wrapper.GetMCPServer, options.OperationMiddlewares["getMCPServer"]...)
+	router.PATCH(options.BaseURL+"/v1/mcp/servers/:id", wrapper.UpdateMCPServer, options.OperationMiddlewares["updateMCPServer"]...)
+	router.POST(options.BaseURL+"/v1/mcp/servers/:id/test", wrapper.TestMCPServer, options.OperationMiddlewares["testMCPServer"]...)
+	router.GET(options.BaseURL+"/v1/mcp/servers/:id/tools", wrapper.ListMCPServerTools, options.OperationMiddlewares["listMCPServerTools"]...)
+	router.POST(options.BaseURL+"/v1/mcp/servers/:id/tools/:name/call", wrapper.CallMCPServerTool, options.OperationMiddlewares["callMCPServerTool"]...)
+	router.GET(options.BaseURL+"/v1/sessions/:id/tools", wrapper.GetSessionTools, options.OperationMiddlewares["getSessionTools"]...)
+	router.PUT(options.BaseURL+"/v1/sessions/:id/tools", wrapper.ReplaceSessionTools, options.OperationMiddlewares["replaceSessionTools"]...)
+	router.GET(options.BaseURL+"/v1/sessions/:id/tool-calls", wrapper.ListSessionToolCalls, options.OperationMiddlewares["listSessionToolCalls"]...)
 
 }
 
@@ -14605,6 +18427,8 @@ type ForbiddenApplicationProblemPlusJSONResponse Problem
 type GoneApplicationProblemPlusJSONResponse Problem
 
 type LastAdminApplicationProblemPlusJSONResponse Problem
+
+type MCPUpstreamErrorApplicationProblemPlusJSONResponse Problem
 
 type NotFoundApplicationProblemPlusJSONResponse Problem
 
@@ -16990,6 +20814,1031 @@ func (response GetDebugInfodefaultApplicationProblemPlusJSONResponse) VisitGetDe
 	return err
 }
 
+type ListMCPServersRequestObject struct {
+	Params ListMCPServersParams
+}
+
+type ListMCPServersResponseObject interface {
+	VisitListMCPServersResponse(w http.ResponseWriter) error
+}
+
+type ListMCPServers200JSONResponse MCPServerList
+
+func (response ListMCPServers200JSONResponse) VisitListMCPServersResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListMCPServers400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response ListMCPServers400ApplicationProblemPlusJSONResponse) VisitListMCPServersResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListMCPServers401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response ListMCPServers401ApplicationProblemPlusJSONResponse) VisitListMCPServersResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListMCPServersdefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response ListMCPServersdefaultApplicationProblemPlusJSONResponse) VisitListMCPServersResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateMCPServerRequestObject struct {
+	Params CreateMCPServerParams
+	Body   *CreateMCPServerJSONRequestBody
+}
+
+type CreateMCPServerResponseObject interface {
+	VisitCreateMCPServerResponse(w http.ResponseWriter) error
+}
+
+type CreateMCPServer201ResponseHeaders struct {
+	ETag *string
+}
+
+type CreateMCPServer201JSONResponse struct {
+	Body    MCPServer
+	Headers CreateMCPServer201ResponseHeaders
+}
+
+func (response CreateMCPServer201JSONResponse) VisitCreateMCPServerResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.ETag != nil {
+		w.Header().Set("ETag", fmt.Sprint(*response.Headers.ETag))
+	}
+	w.WriteHeader(201)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateMCPServer400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response CreateMCPServer400ApplicationProblemPlusJSONResponse) VisitCreateMCPServerResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateMCPServer401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response CreateMCPServer401ApplicationProblemPlusJSONResponse) VisitCreateMCPServerResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateMCPServer403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response CreateMCPServer403ApplicationProblemPlusJSONResponse) VisitCreateMCPServerResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateMCPServer404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response CreateMCPServer404ApplicationProblemPlusJSONResponse) VisitCreateMCPServerResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateMCPServer409ApplicationProblemPlusJSONResponse struct {
+	ConflictApplicationProblemPlusJSONResponse
+}
+
+func (response CreateMCPServer409ApplicationProblemPlusJSONResponse) VisitCreateMCPServerResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateMCPServer422ApplicationProblemPlusJSONResponse struct {
+	UnprocessableApplicationProblemPlusJSONResponse
+}
+
+func (response CreateMCPServer422ApplicationProblemPlusJSONResponse) VisitCreateMCPServerResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateMCPServerdefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response CreateMCPServerdefaultApplicationProblemPlusJSONResponse) VisitCreateMCPServerResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteMCPServerRequestObject struct {
+	Id     ID `json:"id"`
+	Params DeleteMCPServerParams
+}
+
+type DeleteMCPServerResponseObject interface {
+	VisitDeleteMCPServerResponse(w http.ResponseWriter) error
+}
+
+type DeleteMCPServer204Response struct {
+}
+
+func (response DeleteMCPServer204Response) VisitDeleteMCPServerResponse(w http.ResponseWriter) error {
+	w.WriteHeader(204)
+	return nil
+}
+
+type DeleteMCPServer400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteMCPServer400ApplicationProblemPlusJSONResponse) VisitDeleteMCPServerResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteMCPServer401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteMCPServer401ApplicationProblemPlusJSONResponse) VisitDeleteMCPServerResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteMCPServer403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteMCPServer403ApplicationProblemPlusJSONResponse) VisitDeleteMCPServerResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteMCPServer404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteMCPServer404ApplicationProblemPlusJSONResponse) VisitDeleteMCPServerResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteMCPServer412ApplicationProblemPlusJSONResponse struct {
+	PreconditionFailedApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteMCPServer412ApplicationProblemPlusJSONResponse) VisitDeleteMCPServerResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(412)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteMCPServerdefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response DeleteMCPServerdefaultApplicationProblemPlusJSONResponse) VisitDeleteMCPServerResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetMCPServerRequestObject struct {
+	Id ID `json:"id"`
+}
+
+type GetMCPServerResponseObject interface {
+	VisitGetMCPServerResponse(w http.ResponseWriter) error
+}
+
+type GetMCPServer200ResponseHeaders struct {
+	ETag *string
+}
+
+type GetMCPServer200JSONResponse struct {
+	Body    MCPServer
+	Headers GetMCPServer200ResponseHeaders
+}
+
+func (response GetMCPServer200JSONResponse) VisitGetMCPServerResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.ETag != nil {
+		w.Header().Set("ETag", fmt.Sprint(*response.Headers.ETag))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetMCPServer400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response GetMCPServer400ApplicationProblemPlusJSONResponse) VisitGetMCPServerResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetMCPServer401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response GetMCPServer401ApplicationProblemPlusJSONResponse) VisitGetMCPServerResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetMCPServer404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response GetMCPServer404ApplicationProblemPlusJSONResponse) VisitGetMCPServerResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetMCPServerdefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response GetMCPServerdefaultApplicationProblemPlusJSONResponse) VisitGetMCPServerResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateMCPServerRequestObject struct {
+	Id     ID `json:"id"`
+	Params UpdateMCPServerParams
+	Body   *UpdateMCPServerJSONRequestBody
+}
+
+type UpdateMCPServerResponseObject interface {
+	VisitUpdateMCPServerResponse(w http.ResponseWriter) error
+}
+
+type UpdateMCPServer200ResponseHeaders struct {
+	ETag *string
+}
+
+type UpdateMCPServer200JSONResponse struct {
+	Body    MCPServer
+	Headers UpdateMCPServer200ResponseHeaders
+}
+
+func (response UpdateMCPServer200JSONResponse) VisitUpdateMCPServerResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.ETag != nil {
+		w.Header().Set("ETag", fmt.Sprint(*response.Headers.ETag))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateMCPServer400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateMCPServer400ApplicationProblemPlusJSONResponse) VisitUpdateMCPServerResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateMCPServer401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateMCPServer401ApplicationProblemPlusJSONResponse) VisitUpdateMCPServerResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateMCPServer403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateMCPServer403ApplicationProblemPlusJSONResponse) VisitUpdateMCPServerResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateMCPServer404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateMCPServer404ApplicationProblemPlusJSONResponse) VisitUpdateMCPServerResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateMCPServer409ApplicationProblemPlusJSONResponse struct {
+	ConflictApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateMCPServer409ApplicationProblemPlusJSONResponse) VisitUpdateMCPServerResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateMCPServer412ApplicationProblemPlusJSONResponse struct {
+	PreconditionFailedApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateMCPServer412ApplicationProblemPlusJSONResponse) VisitUpdateMCPServerResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(412)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateMCPServerdefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response UpdateMCPServerdefaultApplicationProblemPlusJSONResponse) VisitUpdateMCPServerResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type TestMCPServerRequestObject struct {
+	Id ID `json:"id"`
+}
+
+type TestMCPServerResponseObject interface {
+	VisitTestMCPServerResponse(w http.ResponseWriter) error
+}
+
+type TestMCPServer200JSONResponse MCPServerTest
+
+func (response TestMCPServer200JSONResponse) VisitTestMCPServerResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type TestMCPServer400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response TestMCPServer400ApplicationProblemPlusJSONResponse) VisitTestMCPServerResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type TestMCPServer401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response TestMCPServer401ApplicationProblemPlusJSONResponse) VisitTestMCPServerResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type TestMCPServer403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response TestMCPServer403ApplicationProblemPlusJSONResponse) VisitTestMCPServerResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type TestMCPServer404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response TestMCPServer404ApplicationProblemPlusJSONResponse) VisitTestMCPServerResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type TestMCPServer422ApplicationProblemPlusJSONResponse struct {
+	UnprocessableApplicationProblemPlusJSONResponse
+}
+
+func (response TestMCPServer422ApplicationProblemPlusJSONResponse) VisitTestMCPServerResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type TestMCPServer502ApplicationProblemPlusJSONResponse struct {
+	MCPUpstreamErrorApplicationProblemPlusJSONResponse
+}
+
+func (response TestMCPServer502ApplicationProblemPlusJSONResponse) VisitTestMCPServerResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(502)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type TestMCPServer504ApplicationProblemPlusJSONResponse Problem
+
+func (response TestMCPServer504ApplicationProblemPlusJSONResponse) VisitTestMCPServerResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(504)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type TestMCPServerdefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response TestMCPServerdefaultApplicationProblemPlusJSONResponse) VisitTestMCPServerResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListMCPServerToolsRequestObject struct {
+	Id     ID `json:"id"`
+	Params ListMCPServerToolsParams
+}
+
+type ListMCPServerToolsResponseObject interface {
+	VisitListMCPServerToolsResponse(w http.ResponseWriter) error
+}
+
+type ListMCPServerTools200JSONResponse MCPToolList
+
+func (response ListMCPServerTools200JSONResponse) VisitListMCPServerToolsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListMCPServerTools400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response ListMCPServerTools400ApplicationProblemPlusJSONResponse) VisitListMCPServerToolsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListMCPServerTools401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response ListMCPServerTools401ApplicationProblemPlusJSONResponse) VisitListMCPServerToolsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListMCPServerTools403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response ListMCPServerTools403ApplicationProblemPlusJSONResponse) VisitListMCPServerToolsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListMCPServerTools404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response ListMCPServerTools404ApplicationProblemPlusJSONResponse) VisitListMCPServerToolsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListMCPServerTools422ApplicationProblemPlusJSONResponse struct {
+	UnprocessableApplicationProblemPlusJSONResponse
+}
+
+func (response ListMCPServerTools422ApplicationProblemPlusJSONResponse) VisitListMCPServerToolsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListMCPServerTools502ApplicationProblemPlusJSONResponse struct {
+	MCPUpstreamErrorApplicationProblemPlusJSONResponse
+}
+
+func (response ListMCPServerTools502ApplicationProblemPlusJSONResponse) VisitListMCPServerToolsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(502)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListMCPServerTools504ApplicationProblemPlusJSONResponse Problem
+
+func (response ListMCPServerTools504ApplicationProblemPlusJSONResponse) VisitListMCPServerToolsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(504)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListMCPServerToolsdefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response ListMCPServerToolsdefaultApplicationProblemPlusJSONResponse) VisitListMCPServerToolsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CallMCPServerToolRequestObject struct {
+	Id   ID     `json:"id"`
+	Name string `json:"name"`
+	Body *CallMCPServerToolJSONRequestBody
+}
+
+type CallMCPServerToolResponseObject interface {
+	VisitCallMCPServerToolResponse(w http.ResponseWriter) error
+}
+
+type CallMCPServerTool200JSONResponse MCPToolResult
+
+func (response CallMCPServerTool200JSONResponse) VisitCallMCPServerToolResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CallMCPServerTool400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response CallMCPServerTool400ApplicationProblemPlusJSONResponse) VisitCallMCPServerToolResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CallMCPServerTool401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response CallMCPServerTool401ApplicationProblemPlusJSONResponse) VisitCallMCPServerToolResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CallMCPServerTool403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response CallMCPServerTool403ApplicationProblemPlusJSONResponse) VisitCallMCPServerToolResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CallMCPServerTool404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response CallMCPServerTool404ApplicationProblemPlusJSONResponse) VisitCallMCPServerToolResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CallMCPServerTool422ApplicationProblemPlusJSONResponse struct {
+	UnprocessableApplicationProblemPlusJSONResponse
+}
+
+func (response CallMCPServerTool422ApplicationProblemPlusJSONResponse) VisitCallMCPServerToolResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CallMCPServerTool502ApplicationProblemPlusJSONResponse struct {
+	MCPUpstreamErrorApplicationProblemPlusJSONResponse
+}
+
+func (response CallMCPServerTool502ApplicationProblemPlusJSONResponse) VisitCallMCPServerToolResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(502)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CallMCPServerTool504ApplicationProblemPlusJSONResponse Problem
+
+func (response CallMCPServerTool504ApplicationProblemPlusJSONResponse) VisitCallMCPServerToolResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(504)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CallMCPServerTooldefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response CallMCPServerTooldefaultApplicationProblemPlusJSONResponse) VisitCallMCPServerToolResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type ListModelsRequestObject struct {
 }
 
@@ -18640,6 +23489,269 @@ func (response GetSessionStatsdefaultApplicationProblemPlusJSONResponse) VisitGe
 	return err
 }
 
+type ListSessionToolCallsRequestObject struct {
+	Id     ID `json:"id"`
+	Params ListSessionToolCallsParams
+}
+
+type ListSessionToolCallsResponseObject interface {
+	VisitListSessionToolCallsResponse(w http.ResponseWriter) error
+}
+
+type ListSessionToolCalls200JSONResponse MCPToolCallList
+
+func (response ListSessionToolCalls200JSONResponse) VisitListSessionToolCallsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListSessionToolCalls400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response ListSessionToolCalls400ApplicationProblemPlusJSONResponse) VisitListSessionToolCallsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListSessionToolCalls401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response ListSessionToolCalls401ApplicationProblemPlusJSONResponse) VisitListSessionToolCallsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListSessionToolCalls404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response ListSessionToolCalls404ApplicationProblemPlusJSONResponse) VisitListSessionToolCallsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListSessionToolCallsdefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response ListSessionToolCallsdefaultApplicationProblemPlusJSONResponse) VisitListSessionToolCallsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetSessionToolsRequestObject struct {
+	Id ID `json:"id"`
+}
+
+type GetSessionToolsResponseObject interface {
+	VisitGetSessionToolsResponse(w http.ResponseWriter) error
+}
+
+type GetSessionTools200JSONResponse SessionTools
+
+func (response GetSessionTools200JSONResponse) VisitGetSessionToolsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetSessionTools400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response GetSessionTools400ApplicationProblemPlusJSONResponse) VisitGetSessionToolsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetSessionTools401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response GetSessionTools401ApplicationProblemPlusJSONResponse) VisitGetSessionToolsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetSessionTools404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response GetSessionTools404ApplicationProblemPlusJSONResponse) VisitGetSessionToolsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetSessionToolsdefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response GetSessionToolsdefaultApplicationProblemPlusJSONResponse) VisitGetSessionToolsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ReplaceSessionToolsRequestObject struct {
+	Id   ID `json:"id"`
+	Body *ReplaceSessionToolsJSONRequestBody
+}
+
+type ReplaceSessionToolsResponseObject interface {
+	VisitReplaceSessionToolsResponse(w http.ResponseWriter) error
+}
+
+type ReplaceSessionTools200JSONResponse SessionTools
+
+func (response ReplaceSessionTools200JSONResponse) VisitReplaceSessionToolsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ReplaceSessionTools400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response ReplaceSessionTools400ApplicationProblemPlusJSONResponse) VisitReplaceSessionToolsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ReplaceSessionTools401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response ReplaceSessionTools401ApplicationProblemPlusJSONResponse) VisitReplaceSessionToolsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ReplaceSessionTools404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response ReplaceSessionTools404ApplicationProblemPlusJSONResponse) VisitReplaceSessionToolsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ReplaceSessionToolsdefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response ReplaceSessionToolsdefaultApplicationProblemPlusJSONResponse) VisitReplaceSessionToolsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type GetChangesRequestObject struct {
 	Params GetChangesParams
 }
@@ -18813,6 +23925,30 @@ type StrictServerInterface interface {
 	// GetDebugInfo Debug information about this instance
 	// (GET /v1/debug)
 	GetDebugInfo(ctx context.Context, request GetDebugInfoRequestObject) (GetDebugInfoResponseObject, error)
+	// ListMCPServers The MCP servers the caller may use
+	// (GET /v1/mcp/servers)
+	ListMCPServers(ctx context.Context, request ListMCPServersRequestObject) (ListMCPServersResponseObject, error)
+	// CreateMCPServer Register an MCP server
+	// (POST /v1/mcp/servers)
+	CreateMCPServer(ctx context.Context, request CreateMCPServerRequestObject) (CreateMCPServerResponseObject, error)
+	// DeleteMCPServer Delete an MCP server
+	// (DELETE /v1/mcp/servers/{id})
+	DeleteMCPServer(ctx context.Context, request DeleteMCPServerRequestObject) (DeleteMCPServerResponseObject, error)
+	// GetMCPServer An MCP server
+	// (GET /v1/mcp/servers/{id})
+	GetMCPServer(ctx context.Context, request GetMCPServerRequestObject) (GetMCPServerResponseObject, error)
+	// UpdateMCPServer Change some fields of an MCP server
+	// (PATCH /v1/mcp/servers/{id})
+	UpdateMCPServer(ctx context.Context, request UpdateMCPServerRequestObject) (UpdateMCPServerResponseObject, error)
+	// TestMCPServer Connect to an MCP server and initialize
+	// (POST /v1/mcp/servers/{id}/test)
+	TestMCPServer(ctx context.Context, request TestMCPServerRequestObject) (TestMCPServerResponseObject, error)
+	// ListMCPServerTools The server's tools, listed live
+	// (GET /v1/mcp/servers/{id}/tools)
+	ListMCPServerTools(ctx context.Context, request ListMCPServerToolsRequestObject) (ListMCPServerToolsResponseObject, error)
+	// CallMCPServerTool Call one tool directly
+	// (POST /v1/mcp/servers/{id}/tools/{name}/call)
+	CallMCPServerTool(ctx context.Context, request CallMCPServerToolRequestObject) (CallMCPServerToolResponseObject, error)
 	// ListModels The models this server offers
 	// (GET /v1/models)
 	ListModels(ctx context.Context, request ListModelsRequestObject) (ListModelsResponseObject, error)
@@ -18867,6 +24003,15 @@ type StrictServerInterface interface {
 	// GetSessionStats A session's usage
 	// (GET /v1/sessions/{id}/stats)
 	GetSessionStats(ctx context.Context, request GetSessionStatsRequestObject) (GetSessionStatsResponseObject, error)
+	// ListSessionToolCalls The MCP tool executions of a session
+	// (GET /v1/sessions/{id}/tool-calls)
+	ListSessionToolCalls(ctx context.Context, request ListSessionToolCallsRequestObject) (ListSessionToolCallsResponseObject, error)
+	// GetSessionTools The MCP servers and tools a session may use
+	// (GET /v1/sessions/{id}/tools)
+	GetSessionTools(ctx context.Context, request GetSessionToolsRequestObject) (GetSessionToolsResponseObject, error)
+	// ReplaceSessionTools Choose the MCP servers and tools a session may use
+	// (PUT /v1/sessions/{id}/tools)
+	ReplaceSessionTools(ctx context.Context, request ReplaceSessionToolsRequestObject) (ReplaceSessionToolsResponseObject, error)
 	// GetChanges Changes since a cursor
 	// (GET /v1/sync)
 	GetChanges(ctx context.Context, request GetChangesRequestObject) (GetChangesResponseObject, error)
@@ -19792,6 +24937,279 @@ func (sh *strictHandler) GetDebugInfo(ctx echo.Context) error {
 	return nil
 }
 
+// ListMCPServers operation middleware
+func (sh *strictHandler) ListMCPServers(ctx echo.Context, params ListMCPServersParams) error {
+	var request ListMCPServersRequestObject
+
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListMCPServers(ctx.Request().Context(), request.(ListMCPServersRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListMCPServers")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListMCPServersResponseObject); ok {
+		return validResponse.VisitListMCPServersResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// CreateMCPServer operation middleware
+func (sh *strictHandler) CreateMCPServer(ctx echo.Context, params CreateMCPServerParams) error {
+	var request CreateMCPServerRequestObject
+
+	request.Params = params
+
+	var body CreateMCPServerJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.CreateMCPServer(ctx.Request().Context(), request.(CreateMCPServerRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "CreateMCPServer")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(CreateMCPServerResponseObject); ok {
+		return validResponse.VisitCreateMCPServerResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// DeleteMCPServer operation middleware
+func (sh *strictHandler) DeleteMCPServer(ctx echo.Context, id ID, params DeleteMCPServerParams) error {
+	var request DeleteMCPServerRequestObject
+
+	request.Id = id
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.DeleteMCPServer(ctx.Request().Context(), request.(DeleteMCPServerRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "DeleteMCPServer")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(DeleteMCPServerResponseObject); ok {
+		return validResponse.VisitDeleteMCPServerResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GetMCPServer operation middleware
+func (sh *strictHandler) GetMCPServer(ctx echo.Context, id ID) error {
+	var request GetMCPServerRequestObject
+
+	request.Id = id
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetMCPServer(ctx.Request().Context(), request.(GetMCPServerRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetMCPServer")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetMCPServerResponseObject); ok {
+		return validResponse.VisitGetMCPServerResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// UpdateMCPServer operation middleware
+func (sh *strictHandler) UpdateMCPServer(ctx echo.Context, id ID, params UpdateMCPServerParams) error {
+	var request UpdateMCPServerRequestObject
+
+	request.Id = id
+	request.Params = params
+
+	var body UpdateMCPServerJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.UpdateMCPServer(ctx.Request().Context(), request.(UpdateMCPServerRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "UpdateMCPServer")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(UpdateMCPServerResponseObject); ok {
+		return validResponse.VisitUpdateMCPServerResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// TestMCPServer operation middleware
+func (sh *strictHandler) TestMCPServer(ctx echo.Context, id ID) error {
+	var request TestMCPServerRequestObject
+
+	request.Id = id
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.TestMCPServer(ctx.Request().Context(), request.(TestMCPServerRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "TestMCPServer")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(TestMCPServerResponseObject); ok {
+		return validResponse.VisitTestMCPServerResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ListMCPServerTools operation middleware
+func (sh *strictHandler) ListMCPServerTools(ctx echo.Context, id ID, params ListMCPServerToolsParams) error {
+	var request ListMCPServerToolsRequestObject
+
+	request.Id = id
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListMCPServerTools(ctx.Request().Context(), request.(ListMCPServerToolsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListMCPServerTools")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListMCPServerToolsResponseObject); ok {
+		return validResponse.VisitListMCPServerToolsResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// CallMCPServerTool operation middleware
+func (sh *strictHandler) CallMCPServerTool(ctx echo.Context, id ID, name string) error {
+	var request CallMCPServerToolRequestObject
+
+	request.Id = id
+	request.Name = name
+
+	var body CallMCPServerToolJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.CallMCPServerTool(ctx.Request().Context(), request.(CallMCPServerToolRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "CallMCPServerTool")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(CallMCPServerToolResponseObject); ok {
+		return validResponse.VisitCallMCPServerToolResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
 // ListModels operation middleware
 func (sh *strictHandler) ListModels(ctx echo.Context) error {
 	var request ListModelsRequestObject
@@ -20381,6 +25799,105 @@ func (sh *strictHandler) GetSessionStats(ctx echo.Context, id ID) error {
 	return nil
 }
 
+// ListSessionToolCalls operation middleware
+func (sh *strictHandler) ListSessionToolCalls(ctx echo.Context, id ID, params ListSessionToolCallsParams) error {
+	var request ListSessionToolCallsRequestObject
+
+	request.Id = id
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListSessionToolCalls(ctx.Request().Context(), request.(ListSessionToolCallsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListSessionToolCalls")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListSessionToolCallsResponseObject); ok {
+		return validResponse.VisitListSessionToolCallsResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GetSessionTools operation middleware
+func (sh *strictHandler) GetSessionTools(ctx echo.Context, id ID) error {
+	var request GetSessionToolsRequestObject
+
+	request.Id = id
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetSessionTools(ctx.Request().Context(), request.(GetSessionToolsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetSessionTools")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetSessionToolsResponseObject); ok {
+		return validResponse.VisitGetSessionToolsResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ReplaceSessionTools operation middleware
+func (sh *strictHandler) ReplaceSessionTools(ctx echo.Context, id ID) error {
+	var request ReplaceSessionToolsRequestObject
+
+	request.Id = id
+
+	var body ReplaceSessionToolsJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ReplaceSessionTools(ctx.Request().Context(), request.(ReplaceSessionToolsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ReplaceSessionTools")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ReplaceSessionToolsResponseObject); ok {
+		return validResponse.VisitReplaceSessionToolsResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
 // GetChanges operation middleware
 func (sh *strictHandler) GetChanges(ctx echo.Context, params GetChangesParams) error {
 	var request GetChangesRequestObject
@@ -20411,269 +25928,322 @@ func (sh *strictHandler) GetChanges(ctx echo.Context, params GetChangesParams) e
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7L1rchu5sjC4FQTnRrQYt0g9LLuPpej4Ri3b5/i27dZnybfPvU0PC6wCSRwVgWoAJYrHoYjZwyxi/s4a",
-	"ZgWzhlnJF8gE6kGi+JAl292n/3RbxSo8EpmJfOenTiJnuRRMGN05+dSZMpoyBf88p8mUnUthlMzeyUsj",
-	"FbOPU6YTxXPDpeicdM6yOV1oEgvZ0/aN+ISYKSMjmS5IQpXiTBNKjLxmgkhFNEsUM8RMqSFCksROQfZG",
-	"Ss41UxHJlbxdEKkG4vzFuy6Z0QW5Ziwne+9fnZNn3x8/J//v//20f9jtk0smDJGCsBumFkQxnUuhGZFj",
-	"mF7mTFG7wv5AdKKOYr8VXLG0c2JUwaKOTqZsRu1mmChmnZNfO375nY9Rxyxy1jnpaKO4mHTu7qLOyys6",
-	"Wd361ZTZiWWhEvadJjdMaS7FKdFMpIQbMqLJNeGCxK/HvbfUJNOYGEmKPKWGEU3HLFv0O43F3NJZntm5",
-	"B50ng04ntJQLRScz+k7C4aw9DoBtHJGxVORvV1cX+4f9AwS4XoXntkCC70NAuos6OVV0xozHnkJpqcJQ",
-	"iwW7NcME3oj9meWK3XBZaJLTCTslMqe/FcwujNvPfiuYWnSijqAzOy9+24DejN6+YWJipp2Tp4dHIdi9",
-	"frH+EAlPy/lyaqbVdDxdC6CxVDNqOiedooA3A1OnbJZLw0Sy+IktVpfxll4DoSSKeeywyKKYUQukKE1n",
-	"jFyzBZlzM62eAKHZR1yQo2MylYXSRLE8s2hgpmwgpOITLmhWEckeDBGXazK99/ABS0+I3VrcJVxow2hq",
-	"zwaWxMWE0Anl4rSxmIGAoShJ+XjMlKVJWBC3ezk+OooIFSmhuO6p1IyMudKGWFAybex72vAsI6oQws6B",
-	"Hx487w/Ez56GNZlRdc1SEt/2eLVm3OQJbF4WpoesJSbCsgQHAkI9x9nTjBFGk+lAlMyhe0IogtjhIFdE",
-	"F0nCtLYLUWxcaJZ6WCArAeRAJlmhR+10e/Z4W9Dy6OnTqDPjwv99aGnGGKbsmP/Hr4PB7dFhbzC4/f7l",
-	"x3//tzAajYGRBOg+z7MFkSJbEI7kVONMln05OM/s55YBsEwzcnx4BAckpMWfCUmmVEyY7vZbN+o4WfsO",
-	"n4WW/YbPuFld9AWdMKL5P1upPIPv6nOlbEyLzHROnh5EdmI+s6zp6OAAAIt/HZZL4MKwCVOwhkumLXtG",
-	"HhAgcY2/Dz+T1O/sx0hnwAZ/pOl7RHb7VyKFxV37T5rnGU8AD/dzJUcZm/37P7SFy6fadP+m2Lhz0vnf",
-	"9qtbeh9/1fsX+BVOGuJqJY3NaGbXzVJ7BY8pzzS5oRlP8Yrs3EWdcynGGU++2iITN79G9kYFYbdcA9vx",
-	"iAzrfKkUXipfapFngjA7J9mjYkG0oabQ3dNKxtGWz86nPJnC+l5JNeJpysSXBmSiWMqE4TTTJLOCByUe",
-	"iYmSGULvr1KwL74wuKktFsosZcqKfsIxKEO5YCmZcit6LU4tdJXBa8ZzdSIFLv0N1eYsnfFdAFvKU/aL",
-	"FBgK1WZIYRi7VkN51jnpmCnXZC6LLCUZozfMSqY0MfyGEXiXa6OoAXGDVfi3OuCMaU0nbLcRS1YFFDl0",
-	"BDHEie6QFdkHPO2cdA5Gz8dPRs9Y7y/jw3HvODl+0nuePHnaezY+GB+mT8aH9Htm+SWgaefk+OB51DHc",
-	"gExZkng5Z6HESZJYMZWJ9MRB76S2pbvo83HgXKaMxNWgTkHAq2YbGJG9lGs6yriYRCRlMwlcweoIKcsY",
-	"/GEHtDNYbInIaEG40SwbW243WhBqrzemmqN2++Sdu/XmVLvlpKcoMsHNTzOLtByRlRYpNySTkz65UHIm",
-	"DbODM0FHGQtPgJKOFRruos47aV7JQqRfkvjeSSvMTCvpds+SoSEjlkkx0Va81HLGpGDECgNdILMLxRIp",
-	"Um7HeEV5xr7okmuakr2VrSzotCrUGLm2SGKXz5RlLFbgPC2ll9o5wl6upHxLxcJdv/qL3hpEWTEe5BeL",
-	"KNSiDhckk8m1LMypkzrp2DBF4vf2j96Z/SO28qoUqbYiUU0Xf08Na5Gi8BqdUQ4C9G+FNJTsvX559Yqk",
-	"io5NNyKsP+mTeNChhZkOOqfqh4NT88PxUdzUPlfFtnLS3oXMeLIIz40z5vDG+ol/++Hw4HT+w7ODzTNX",
-	"EFmd9BIhZBF4TrkJjlVJfna4D8KuQCr+T/alSRC4ev12BtT8IHIlrZ5h+cdXFAznLMt6TjQcFYYkVAhp",
-	"WQSBVbCU7MEZUkF4peOAOqcYKEdOXEMGaCUi5CMfcm0Uo7MvLq/ZDc5kyjKSK3nDrcQxBj4WgQhyw1Qm",
-	"aYqSsOEgEheG7HGjiZwL4q5w5DSG5FTbTUphd1XehkCRZxevnSafK6tRGo4CP2rw6ZCahrqQUsN6dsJV",
-	"nSHqsNucK6bXfSOKLENkQY1kZQyebqGeRCiw2JP7rMlQZ/q0+kOu2JjfhhkFqv7JlCqaGKa0N/yghh6h",
-	"vSORE8E1I0jXlUUsSUbDv18/uXlOQ7vytqMhjjVEWaoQxsp3K7oycF1KlDSAhA6HyUTRhJGcKS7TiMyn",
-	"DK9+maXeiKCNzK1cp665mNj13Qd6d3X18lc0LQE8S+hFdSRqYMfS+VV2ODn6B0uMBQXi5TkMANSW4m1O",
-	"s4sano5pplm0hLpboGErJtSMAIdOG6+ZOdaDAMZo38sbjspzc7EpNcAnuGEzvYlhOGK9K+egSlH4e0r1",
-	"cOYs2+63kZQZoyC31eyU9oXdThZWWJuhOVz7fi8B2VZ3THM+vEaWs91edTnQ0gU6taxOioSBHT0lVJP4",
-	"772zi9e9n9gitqwxPnMXJlDICfmRUcVU3EaT//Oo3+93NgHEb6BcWRAGVoj+oPHip1n287hz8uv6HcPb",
-	"d9EyvKywxVq5wCUzVm/PmLsfUELT6G8AkT9JZCEMwWEeiNoba1rd/sc6AB4C70tgfvOo71f6AfwjGznX",
-	"jIv608NlXsb1EJXJ8O6UzNx724DxvcyY/WrGxWt8/3AJnFGnEPy3grmfLYzu7DN73qu4d54xqrRDvF5D",
-	"NShvxUIz9Z0mVrDPwEhrH1hOWaOzckN3IYhalfUswSkrJ46VhPuKTbg2YNmFv2EJ1R+wEv+nYmPF9HTp",
-	"zyHIf7Xva19YqWkuVTpEbax8rOSYZ2wIanv51DGFIV55y0/hjl59ym7kNTy1WNO3kBmiX618lrJRMRne",
-	"cDbvRJ1rttB9N9THwCUGoHopjArIc7SE4FpCqwH7LrIfSTUMi2QbhSu0S+l2Emh8Vx340nRcmGfHnVVb",
-	"eNTh+RYUHXVkAir2bqKsLEwiUSTwGOdcKpaBUp4VKnwGdTvXFovTBez7vjAGlKETp5HcQ2KrAyfySFJt",
-	"v4YCjbUC8BvTN3ZeHf7HNop+IycPcTFUGP/N3wyFmV7JayZ0iDgtZg0hvCAg6Avy/vLo6TPyH79cObe8",
-	"lXTaRZtWxYyLdjME3OVeYmBau2AH92lDYnpuJeNVevQstWUbl1xMMrgQTgm7dYZTasj+zeG+ZYv77vvg",
-	"DmDMIT6uSBL3HKTDwolemwWupZOFD6PmkSzvrbGeBnhDJ38OW71wt0nNjbaDTuOshEN/JzW4Rfkwauov",
-	"R8cbFBiLtfNdxvz+qDHiX4IM0F5qQ3fH6Ya3EylrOdRDW4XZfuSiYM4uXoNpxkkQXoDds3+4oU4IJX6F",
-	"3gbPrcxhmCB0IMoYASMJJfbolZxxzeqO/BlNGdrVCRdGFSlTZFZoAxYTWZiM31j9veuUCziWgTCyEq3t",
-	"/rwa7ayEoG6D/xpiQfwS51Sjng5WGGIRMC0yhr74gBRUR8iVo186tRaUM+dUJCwLWHbguTOJL5k3VMFw",
-	"C7QMZZgw4eIMYBdGZinY3I3MQyJcVPdAbxVTUt9rw3tdLbR1i1PJE7a6xTEXHGQ7qptSo111J+pkiL+W",
-	"jGU2TGiW2Wvd2faGY56ZFq7CRcpuQ/bZqJPJSa7kSK+5S6rFly62lcOp7IsbL3/n3tnuXZk1OCfVmmtD",
-	"hQluswaWbW9iexxXUmbnNMtW7+KlY4bVlAAPHO+yqAJgr8AWLZ3wygBR57Y3kT33MJlS03e4Uvulx2e5",
-	"VCiCUMvOOhNupsWon8jZfulQrP3LnrYSNNu3A8IiEQkLcd2GiSnLDN0Gdi/gxbvoYXA3sgjxcRtz64Mg",
-	"dMtx4ebvd1gVTB/hxKSVY7w+tESAMOlueO8WGpBAE4k3/cYR7Ht3pcF0WwUoDRqvwW8Q/MUBvIZUAO2k",
-	"gkeIG3imXAYNbNqNi1F66X3/zRuheeW8vDVM2F/75AqM6Nr5SVklJNZcvXsQ3pqSQmRWRo0ba4sxjAWc",
-	"OHMOvuBod51KL7Rhs+GYiwlTueJbcuPCM/RN0PkAL4a1MU8QHg/8YUYlXvqJtqKi6lwfk4iAWFdP9mfB",
-	"SGz1pJPYCnbCWIGOEnSosZRUWIdH7/wqLtgaQmtkxqJaVISTB4Weg+MjbvCV+BQdIDFOMJSwDt3nIsmK",
-	"lA0BbLGVBu1y8V02y82CxA62cTl57F8WKYktDcen6z+EF5dwcUYXdo+4+Ij8w4qWIzaWyoOF/Pri53cv",
-	"P4LK9hBMqGKZdyC0t9j4fodsqQ+gfyTm9E2T+9aX5aNSeE1nXaLxnImz199BwIqpUbR3zp+SMWdZil7o",
-	"jGur/1CFJoYc/hAp4RNhefoqGczo7bAaE3VvHXbKuiDywtlG7Jf4OrAFoVGrGUkzhfkn/IYJO2E92rbl",
-	"zGuYXQ0bsNIYMpPaAIuCU/xOExfZa7XJvDBkD9aFf/jl+cishBqayUnXMpqMqglT5IZmBfOh5Af3WC1K",
-	"y7uxkbdOxG6ykIMD5wxt5ykzZqi33YUNGwHK36woeaZRj87e6JiNOiJ0H2ULcgix+kVu6QNRroy+PtwV",
-	"vjlVNMtYNmyqSy0f1jTkXMma0XetPOReJZQINi+loz0hhUPirt2Q4x+Ei5DE08ozN8x/ludMpASCQEtZ",
-	"zEiHrlkGjh031nbzWg1mlXDAlkC05RgigYDEIrfzHLsbf2YHl4I5F+rysDXkXr1zShQ+XsbYj7AgKyqE",
-	"zcNNMSJ0sEueurqcERoy5NwybAZZHAUaqSvfhCxGoCJXuQE17DxoxU5RzEbOSwo4WWqlSwGKFn/iiMS0",
-	"MNL+319NcWTB/8mOdkLGhQB/QFT+64R8EnTG7u6aJ1IlVgnn45L15IPAtb2ZD72zMiIYFJxI89FtaneT",
-	"REgxMzIf5htAfrgjyAvNhp60XDD4Wvr6BcXVkhjjiOSKOZorVSFLY6jzeH5uaSP2f8RhI5w3f29OaqlL",
-	"JV76KG+ObcQPLxw8hgASkjlqEPxwSVKZZVRpCJdGj8U1FwFZAjL+rKqQhk995TTxg7nihm35BRd5YbZ8",
-	"F4WALV820qCZb+O7K4aYHNzZbraoDoXmDv0k26mVj3LaL9iomKwaZNrVBh8ZGfxRbXKzhHwRVz4dBsK0",
-	"Mah/ZClRGFK4UNAavVV83P84bFvt0sGUS68k/qUhqh20Gb9feNPiZ1iQv6RVuLRwrpiGN2LcC2dIfGiU",
-	"e1uZ4VdtF6ZQVggisd13XIbUCsZSjQ8BGJZxnxIqSFxCb+VldyYYklaBMT4lqH1GJGU3LLPHCBqRfaXG",
-	"7uk1I4bdGnQs7YENBZNH8HFOldHdPnk9g/etgjOimj07Lu0vH96/0WQvF5OI/CNnk4hM+DgiczbKu1Xi",
-	"AddkzEwyDaliNaxald4U+L8oKHiQaosv47pAorCYSPZKAAFsXY4c7BXA0W1KFZuwd1sUxMVcUGVWke/j",
-	"uiDgZerAswK7tjssFwJhZZ6ScpBO1hPQsMVE8kX8Ltuw+Lelo+WhSW5Zrlv13TlZc/WXloPaNgp3OXig",
-	"nOjjJrHIufkDHzQ5csO0tEmzc2bMOdVWyUuLxOcuwK3j0hec5McF4abUtU4JNz6y31kPKlnRc40QCaeN",
-	"/XuVbiikGeJEQayt+SrXgwkmqN7fBs8aEHt4ZLt0CYSfVqMqnXs7rPu5LQwh8GBLq2d58292MOziIHeC",
-	"2dCbbLcVF2t2qi0Wj1GHu4TIrXPc18AbLesUDqZLq2zssrGcVlpr5uUEinM0XA8gwtWqQYwLBak+YFjW",
-	"VZZEIOdGu/w2oDOYlYzYhAoMSMEcVUuORwcHoIRMmeieLpn4yVhmmZwHqHIruzWaWZ3JegnyOEAbmED/",
-	"3YHHNuD4qT1Pol7wgfb+edb774Pe82Hv46fD6Nnx3b8Fk1sadVV2Cgm1gyQh4cObkcdSgfWZGj7iGTcL",
-	"TG33MrXnllRfu5dxRIIAJjSdMsVEAkHJm+x338B9E+CkcNAPz0FL0WIHHKJqUsx8IaZVwix/JlQTSv7j",
-	"8ud3BPcVESbsJZLiL07K3eOlO0FHhIoFSqtQ+cMbx7v9zvbpXaEDjGqr/tgalLzKm+99xhWvv8dBw4k8",
-	"3mGXmuWyqD9WdDIrPbml5H5KYrBexXYtzhnq99S34I3REQryvhVk0NXrR1tlilvi1j0P/F4nvSZQ5jOQ",
-	"wAXK3AsBHksp/tAWmRZwxG0hWuRKznLT6jZ7LfLC3sxJVqRQuwdKqSlGUw2IBOYp3XAvbDnXsJaAELAF",
-	"prtsI2i731XMWrUB1QATBQC8NMc2yPHhMdS2jDNhrhyWl8G8HS51Z9mC9suUJ1NCcwyQxYWDQWIs1SmW",
-	"bbCsQK8Emn+noTiFv4Q9LeEcczYKqiZ13X5VyJ9ZcbNQWUjKwZIpjXQi2Yk6mZx3os6UT6bhoHK1hW3P",
-	"vhSUB9it2eoSgRej2vq3ExhCc4JN9ceCZ2mQoFsLMfzn+SVR7IaXsVgjLqhagLY6Knhmmbec1bKL7cMU",
-	"8p6Vvb8x7XllpzjlEDSKrVNxJnLoqme0hZXwMQ9GM0+Zj84mRjFGpjQlhcBFWKnR1Qkj1Lj12yWE/Snt",
-	"K1g6Cv9iY92tR/NajOXqyYz8ga3TCWpHC5AVYz7Z3drNxmOGxWpwhMKFeo8WRDMDVWn2tKDXbJhQKHvH",
-	"shSLmnQjl06uiWIpTZw7fWWfE6lkYbhoRADUePZUatNqgrMaGxUJC7qq39pR0goHXS0KrL8ERXBYlmEV",
-	"QZ5YiTKnymzlqJ4luffk6XDQC3l7fkESYIze+OJSHqHYDq76lNAR+g7K3BrN1A1PLCpqGMJ/2w/bFPgE",
-	"z2MrZHhbvn0XdWTOxBC1n8AWLssgvGbcjm5uAIIl7IqxTEDgwpXaTBTTW63vwr8MJJPy7b56D2+CEgjH",
-	"ulMaX5HbX4auGM2W9hPw4A8tsnATxgCsziHMNFuQ6r0q5ZVOGNoddES4IJYnKigOuI1FF2HlRw05r+d6",
-	"mEghWGLWIOgvbHQpk2sGRen8u7uiaDlIEEGXWB+yrSbR1ui7cYIrR9NgFEvoW8Mzjzl12ii5X+DoWjnv",
-	"2zppLUkHXJlFSP0pp/S59nai3pwusPok+HqocFV7pdp4k6wiFcS5+po11XR7Bz5y1PhA2e5WInHr5YR7",
-	"bIVOhX5B2SmZDnMm0lb7qRUOdq+9EbB8hqzoSVZofsNaKxlspe3DCmGGaHlH7UCpMbsWI96yMLwoKYqp",
-	"pmUfTVFgQsytHq0NNVwbnqC4jGVO9VTORdi2kTvD3tZc98JFwuBihlsLNHnTm9UCk4ugnZEmMM5OdnT/",
-	"zZxysyPjdp+mwB1bxA1MKrNM6B5rS6TQRhWJlYvWTQLh4feagacZWzcyhsS2/uyt6C0vLIf7lIM1v1yB",
-	"ZGNdQTBES2cdhkEr+FuOvRXt3nvxYcVLbW86u24QzdqOp51cYeCvRKkwtydTqI00YzOpFsPRwrBtzS0P",
-	"RNfVWlaAPOVGfxlsnnGtt9645f6y2HppD0UpDcIA0JTrrq0pDGd74zCRLM6nDMurLBX+oVCmbjhr4X/1",
-	"4MQVXqhL16c3KxT5ZkOC+yqqzx1a+yurB5bOt1bjSlliCUPZZ5gCY/VtCJU/evq0VkctWOZNJnS58stI",
-	"potOVNbYduWvXYnvj0ECBJvWKsGD68H9Srhwoc0QALbnZ8ZigBDEghndzolFfA2bapP7TrbYWDrJi60O",
-	"UiEA/43RzExXgXsfJWgVFWQ4l2YbbWkt0m3NfEo8qyTSFX2gttUQhP7jl59aSmWckbwYZTyBLH9oEfH9",
-	"08Pvu6tuBppN6lCBIhtBwITF0+sWV8E1ag/VsGfBQcPmrEI3Y474ZDPV2glxOfh9BDuzM9iltwDvchW5",
-	"fL2GrdRUC/9N8UYwYGj+N3LCxbaVMJYVAJoYaBIAbVJiqCyFkXW+tFQoow7kgbKAyNqIqsrcDaKcY2a1",
-	"SOonR5sTUB66UIff29JSnh3vVqNwbdWIt1tUJVgHOfe9s8rXEw23ibe+R8HRLSNoIAx6N6/V5mymkEX1",
-	"lWIM6tAS//1Jedk9OyYzZjerSc5U6fEWDJPi3Ft/IRm7YZkmKWN5VD4+fEZ+4j8SqtFdvucyxLz7Gy8x",
-	"aG7iEtBgpm7QINvIP9sSHD4UcovT90XmNPst0CpDagDlUtxaBO4Ecrilm+9zKoxgJat6tJJdaLRckqKG",
-	"AUv4swxAh+QNBF5DXOdtgbRX7NZErsh2KI6W7GEUENFmkbHu1jlRO8TGrsnv+1jbwX1qst6bg/xxCHFG",
-	"b+vLfnYcQJKd6WzXwirlKT5A8bVaqug3XXmtDrBQOPcuIdxvfZTnim0YAge5IGVKtJ7SnAUkkSqXvjnG",
-	"B8Fv62Xzt860r1WyzWiRsp6WQjDTO+49DZY2XMm2xxDN0HblXLB0OApYw2MqzFTJnCdxRGKr1GQxGknk",
-	"eJxxwXxKA8QLwQxd4G4eQj0fr5dVcXrfabJUGnRt7cLV9PlyvUE8sIs4pzmFEEHOdIugc2uGcy5SOf/M",
-	"egfLud5bB8zwxFnW11Kf3c2Fe3dTNhSCt9VeX+ZVBtwVfEmja4uDhCOp5TUtgTIEj/q6/CLKGStAbHWW",
-	"D8HPVvAjwNlWqcfe1pt1tBJZYUmtW3qobXyFpV9UeLvE2MosTbhwZzzLIKwEkOCPlKl57+zLEEzrMd/t",
-	"JS+wqZeXpu2N49gruXzxk4Y4uvZMkI2ZCu2pHy6ce6tRyvim8p4Kd4namJ1cJiW1xjv5IpvnUoy5PS3H",
-	"u3aQVB9Wcd9F/faL/6uioiUu6+ezwkyPqrqSE/vqac3yAVWHRgw6z2HJ7TRVTOtWi0jL5eV+rUrvr4Zl",
-	"2alXKrIGNvh4NhGdyJy1WdFC1pLNhpul86ptsjZotOEcXVuXoHXy1Tl5fvz0e+I6xpR9AleFotjXkQIV",
-	"op2KV/MxoZvXjCZTLljPsgB4YN9vGqyr5olDDGjotJbxbtLvSKaLE+KWsyAD8KoPOtCjkWvt7vMVK+rO",
-	"qS7uGx1O0GXCqAVcKY6fYHja1oE2NSdG4Lb0USxtnaqw+VBOzXTJC3BzuO+qtgRdGs0C4dV3W/bEW2fd",
-	"92Mdh+szuw569Un/s8QA0o4Bpoz8bSLah/eviWJjzJyxgrvvYedx237YBM7UmFyf7Ffhxv2U3fjuSXq/",
-	"QsjOljkyuKeocii4JMRGMfL2FKkLrOX/QM0a8hIaejdzBfQtTlxUtMv5rA12UvOYPfsM48Wz44cyXtRr",
-	"idSqINS4bj1B7Kz337T3z4Pe82F/TYbYXfh8vMz6+e2plnLbHqoVVXsTKWqmYe7h+MN3mqRcscRItSAu",
-	"0LrMLYfyYcDC+1tVrcRoXX1fO5n//hvAtUB1jXTnw24Ns3stLO5o5soPYMlxjATHpEFoM+0rQXJznzi7",
-	"ejOs+uylt7o8rboHtNEta0MKrCOMe9lil+ig2fKqdnWs7Y4VaALeSgC1z44Pnj/7Y2PvFpxy2wxSd8gP",
-	"YBPwfPRbN9W6dV747vCfdR1vxPP1u2lmV/l3++/cP37F1z5unWwlac57VjyZMLFfTn1X/1xf87yHFedo",
-	"1ivjVlwbpoemwt/Z9v/leEQbdThp8aG5/tbdMr8M/v15K7TcCu8ZTblgOuS+mLLkOvB8+zSdZkji9ok6",
-	"S9+txJoupW98DBZ5WA5TU4ymix2CFt32w0CD/j33a76z0thouariLial5mDhtWJXu3t2CvrsSKdKXacp",
-	"/d/dX5aH1yVhfDtaZ117ssEE2CTbvxAjyfdHBIKdyd6Hq1e9v3RPSSJnMylKiyfGXEPnk6VmlvduWFTX",
-	"WhtbR3F9dy22UZ3FgWmtwdB7ppc9rOmMC7ToFhpTf+CRSzDyaYNlfK9zY9tXgubXS0zsCuecZlyEOEcq",
-	"k6ZtqbMPjwLDT8uQ1drL7mHItZwzQXM+9C2zax+5n/rw05pPF3SWtXwKPwWtb5alNL/BZxuFWdx2Y9lL",
-	"SylhEK2wruqwV1GtNIZt0GNrtsL+Yf9g21SnSsHEMw4tytXhehg7y+NF5UHXaOiHys3iszp/P26Fr/u5",
-	"/eXndIKsbs91HN+ds6uLVnU/wFoU23nzvBV585uNwmVtPuFmHl97Uu7n2YDuZcGpHUllafb1zJqQq1mg",
-	"lwudbYgebBQ+22wMChDBGoK+l30oWHPfCvqhCrxrcLats06FbMtKyME6fNuwmrt2KDyAAcUzyG/dgOLW",
-	"+TAGlFZE+J1ZDj6HtW7ajBcA7Au6/+HD6xdf0iTyQEw/QIe/syNu5RK/q32s4WH29HSo06V6KJHodyeP",
-	"3UfKetzaq+uKon6OWLB6yruJAZcrphX4EMseJlN+01L6131+Zdeiwz3lb1ijUs4Ombc71rOtdzPaepZ7",
-	"Le3+Jd2WAbKyjJXNrKuDGzzQhUiwn3TI+mef7yYiM2F4M13RXZZVlkywpPPO2l4tlHDLnALsFVRlL2um",
-	"DDYVZSa8lLyKFtjSGeaSlLZnHFvLiSus4LdOCe3Ixa/nYLMsD63tvC+COXm7ia8V2nyuBLtcM4G5qjT2",
-	"NagGCmlLXBRMn2IsC+EGqiFhpS4ojBwTrrGJ4uZY/92F4A+u+c3nmzJKm+i9jRx66FhtELY7RAwFc4W2",
-	"T9f1aXnLZ38fvbpuMd1NocFwLGcTrcVT4l7q4GrCZpfgCCDWpFDcLC7t5j1oZ1ycFaGInDPRqERJpCpb",
-	"0M+nUjNiF0qmMksxQMsbZu2iyR5Uz4J6xSNGFVPlIAMR/713dvG69xNbxN0+ecGSjCosbuzieLWs2XJJ",
-	"QgWkv5S9T10Z5ETmrlP8OJPzlSBl+L3ao92Q/T+4EGDpWEhVMYp9pWiRckMyOenjlXfNxAeVuchFWpjp",
-	"fiYnvNmwzD4+ghI7Of+JLVrh6OG2FyfJaNjv9+3G6wHpM7ogmonU8gSqSWxHkor/k2J7sR8RhP5jCOW0",
-	"Q7vqDt562ikBW6EnrsyuEc/BrxH/euUR+z9+uVopWrqMAJCMGjfBEUe1J8p5aDDtvPYYXDuwbKA7oHaY",
-	"v1rn1Ji8c3cHAjca4i2/pHhtue1VFuHlsLXOj/iDrzV3Dhlf5FymjPCfL6HyKpTNZSNXnrBPrqZck1Qm",
-	"UPTYMl5o4CeFUTQxJ7UKVQMBysiYJiwqI1yrmMyI2F3aO8yVxlBFxnTkyyCCBozta6ZMMzsjemsmTFgc",
-	"Z+lAAGS56Q/EQJxLcWMHk0KfDEQPfaojmXKmwd9RlZ08Jdw5fqx+rU+hTic+eP/qnDx58uQ5+XB1jgFd",
-	"kF6CaXQkVyyBbKKBIGQvPjo4eNY7OOwdHF0dPj05OD45eNo/ODj477jbtwt4CaFgiulcCs2qZsB/7zlP",
-	"XO/1i5jsUTJnWQYeZpYSnmJvAaz872HBNblmuXHjQgwzLDeG2m4IPh/2+u//0FLEWKji+fHT77vLMeGQ",
-	"8LscDm4HfsO1ceN+GsA9OeickF/7/f7HiAzKG9M+tHeOfVa7Ou3jQaff7w86d7Hrnfw/Mj7j5gdXw/t/",
-	"4Is/xDDbzxWnciy94nnL/JMKUmN+vlu3mbIFSZENktgz6RPy60ec4RVW1UsUSy1i0Aw3Z6ZKGgP19ixv",
-	"QAi7vIYTQktMhaZduWIai8uv8mNS8idoO6u9H5HsHR8c2mUfHzzpEp0zkWqoL1EIXradji3y98aUZ4Vi",
-	"Oia5zHiyIHuuHjI5OiDUTjHjojAsIvH5+Y/D92dXL4dvXr99fTU8+3D1t+Grs9dvPrx/eRl3T4mEApuA",
-	"K3ZKU5Kc9puAetgVMOzormvM8dFzXNDQL2jIbhPGUpb6o3zPjFr0zsbApmrVA5ehm0l5zVJS5H07/nsH",
-	"kXIpAI2yRZSDRdn9E1qtk1GRTpjRcIYewkbR8Zgn0J10StWEpb516DVbfKfdN67bFRSFl3NhxzzBLr1Q",
-	"K4hmmZwjvwD3VcIElkdxfNJKSYozQ6ESEFRnLkPMvd/a5Qbs+68rY1HFZu2qa9Z372CrXI2dk86T/kH/",
-	"iYvghNt23/5nwloydVwVTZfRCvt0w0d4QOCM83v33Bn5KgXWJUdY97yUEF6nnZPOX5l5L6UBFyMyKljM",
-	"0cHBUpp9ndN4HysKg5t1mMpPDBdV6+5I7Zc+3lWuOHh4hnLJ+1UvE88GOie/fow6upjN7GmeeG81gC/y",
-	"sAPQoBsz6hg60ZgXZmjnox1rvw+s+VrIudj/x/xa9/3Og+f0Glu2Wj5grIRqUVO7SqgYF4y8A/iW5hPB",
-	"UqiKym5z7hpWrxwOVNZ5xMOB8VtOBW7QX9iI/MQW5JKZhz6Si7KskkZme8MUHy8a3L9+MJZBuYPxcQQt",
-	"52CYQrm/SQmn7hio1sz4YsQsxcvW/6mC5/AC3fUbzsGwW7M/NRhGUB3AshIThPblnE4mTJEPr0lOJ+zB",
-	"8b8cPozqFqL7nwAyd62QPcNqIXrKmIkI/mIvOp5I4Zn50j5OscvgmGfMqugjlqbYgaxWyRTqHsJRtML+",
-	"zC6s0+z68+vy8l7xDAncrwW2U0r9LljeMXvqRqz0SdQ4q2MLRuv013Uluvu4G6nSG4rrX48vrnj/fo7p",
-	"0NWLpX6N9fTDSTAWJxMM79sRJR347qLO8cHxZiR8J80rWXgt48Ew96yOUv7UAhhcBQyFcRdEHeyrNZ9a",
-	"TGkUebfop0s55ZRg8B8RkqRlNGIQO/9Wxeg8Eo92M7Qckt8B14RmUMj4YcH/ht8wCA8NAr0RW7VWgLFk",
-	"WWqNVJNGbFVkFcgbpgzKdfbmCQIbVJiL1/b3z4X4DsaxMODLzdQ42ZzqSj8Fxf+hjwO0b69t+9jh9Wfj",
-	"49qCZ/PjwkA3FQiURKaZ88anDU4tUqcxaTJndWXcbbb9zP7r7O2b3c7Mr3tHrvWNnIvbb+BcyqDB4IGc",
-	"I+NxlbAv/+cbADoU0D0lTw+eoNmbcVCVuJUvFaPJFBzNQfHehSM+GnuqAsgDB4JGkIqFOo3T3vR3Uefp",
-	"wZM1y6gbNLZfjk+XDyzmrL4QMGLNxSmJMSU9xj4kkKL3sKhRASiIDjeH+2Bp3QdLai+Tk1bcuHQzlN0g",
-	"BJszbbCEf2SFLCv5jjJmRdpCMxURmpQ6oOEzRhQVkwCigI33DdfmzC7ijZxskrVeCgPmrLnz2HCNdm3u",
-	"ezEZqXyVW10AIy0FMV9r10li9jtXO29VsmmrwvcpOBTutjHSOlyBzZ7hNzBmeI8UhFzfttPu0DX2CS1B",
-	"c5Gw8F7WthVom7y0tWyYF/TMe80bglB19vtv+IybzhYvnqMLbVcheCfq9ugJMXhBErdKh5X/GcKvSSNO",
-	"mD3YTNY/0tQnTMAnh5s/+SCocz+wFD96svmjV1KNeJoy8flMp+GV+tVH7t+t8KKm26auYLsvGlwJXD6t",
-	"HAn5O7IamaU1ZuSszguSyeRaQlM+K2ck65jPB42Fu9dynnOqWY8LzYTmoOPnio35rdf5VurUhIjF+wwr",
-	"pFtOPPm904kFqQXnZkKBA26e3r88mVioIWC2Io/9Tzy9cyaDJODKfA/eV5H69s6+U5zmE+F6PDFFLJGA",
-	"gQru1D45c++hcWwOTSQyRm+Y1UrRvjUQ1DlnoUUQ2Uu5pqMMbOuKpGwmja+iAr2ApGAR4UazbOyaZLK0",
-	"W3ddANUeHzwfiBgjwtA3bdcOHIOlaDwPEDBWPfmAaUNLFLyBIl6/cNQAmPSjRPH4YQnBFWW5a8YQuHjP",
-	"x6fDNm3FxR4ABnzjZLezEej44PnmD95QbQBKX4ayMWyJUAD4dxoCIzSBFt6WNKFkciHsnWWpZraG/Asz",
-	"3ac57/ky962mj9K9ldnbynm0ljjuadn9kCpGhGUD2ASG0AnlYvXOBFn94vVPdvJdye3buqlgE5uvKXAT",
-	"7CFkzJRx5SHW/aJkcx8MrRkJatjgEWHVw4EN6tocgXbTBHruoVJQRhhIkS1OvQsYqz5BxM/l3856R0+f",
-	"kSnVU3urYPwR1T4RfSDAufz27O/Ds4vXw59e/tfl8OLl++GHy5fv45pH+mm37H/qDkMaotiNvGZpBO2N",
-	"nCcLvNGMzCBYTw8EtTcKiWnOh9dsMYSggCFYLVgaQ/DG65TNcgk9YtAFb9QC7yLjbYdx7R0MA6ioxFW6",
-	"QtAgwZBfXB/PgcD24N6t7yK/vO84wvAomNBl3j+HYALFzFBIu848owurVMewY3Bc212VA8154mr9XLNF",
-	"eTIM6q5HeHWWQS32Js+kNuCmdQtGEGqIYRKpH1gTKsAf3rVnhguEPumN+ATXOXCP9Sf9dVDuEtyHHojy",
-	"u8IKGe/t5F5GsOsfSzWxfKhWO0wWJpEzFrr5MSMMaXj3a786UYi1eiwRAFbncte2uv8PH3juS6x72SIC",
-	"lBEkJUr0yw5EsKBze4a9cymMau/95d7fh5fdu+/kpT1BLPZBJ+3L9R/jW+8kDILr/XLyyBbCwrkU44xj",
-	"wOrx0dE2szj/iM+c+Sz+jThEaBmZuMK7o85tj3u0Nj0kus5Jx/IyWZie9pgQECJKLcLFpAf5v0UWbWSu",
-	"S15MDcT+9MkZ8gsv2QAzSp3BVZPjg+NVKQKo/97k+yIkGRwH1B+8IyoeGd7Al5V+v4BDs2Z1sQBYhzft",
-	"CLGvpHFJt+1SgcxSf5tcM1aD7diZYH07bgZFfhNGcqa4TKvbXUjBun3yTpqBqBD4JHDt2gtuIlC8gLsN",
-	"7yZcpsbrN3JoZ5eAhiACsawDgas8JdRfLpX44noJlxjqVF685kfM3WBeSa1xy8C99B5W86CIffDVLgXB",
-	"5v/SF8OXJVWohlWj1e88nj0Is0eTTq8ecR8m60s+EbqyCbnYSJc3RPZccDgZ0xnPFt0y4iWBhECLOpGP",
-	"k41RwBw6yVDHA8E1waTtUvjESXy4ZXM0K4DOlRQTkhRKYQshVzHcicxPBiL2Vdj9b3HkTUYoBMNQmhg5",
-	"pyrV9fGtauyMxBm3fNKLtZpPRI+L04GA6Nb6Bjl+w1If02UMm+WG7GFqkFcdFJ9Mq+V23XqPng9E7EYa",
-	"4jChONegwAvnd1FVB3oMibU5SUlA24iuxyGPMuSEfevWpaMt5L8rKd9SsXCr058v0HkDKyO1gk9rrmbM",
-	"ZWkl2rMkYbnBoIyyyWewyj6q5lBXbq+Kb/pOE5/CwsioMEaKbn8gXvEbuMI1SwpwefgwbbjfqSAcYrDH",
-	"nCmgCqtK2l8On7r4cU32jo+eI4rXMLwbwnBopvhIiN1o1HgHCUDVULe9+XwOiRC9QmVMJDJl6Q6O/0a/",
-	"gy9t5y3M9AoDVoNWLIz8zSlX/5JX+Bek7bb4Vz6BNoFYpRl8hBJVpTKgvpUD2HteUcN6YFPpnODjZb4g",
-	"sa1LmDG8d9dsI92heYef+vutSn0Bl0yLshQgW1kEAvmPw6IFmnX6X8cOCoeBq13Da3Ospr9OI34BzxvC",
-	"ROQ0A0yRj0ozKxwxyArOhGeInNsXMK4jwRYvzhI2EB4ZKtlnReYh9xB5BmJbmYdsFHmSWlcalHsGYp3M",
-	"Q7YTea68s9CF0Dc9jAkVQhqCB+JdiXtgeaw5DEs4BG8YPDXXLOGRbppg6577SlC44G9egtrZ3fZVZC4E",
-	"5rK2EiDNkGOkPb4YeFqPC2/+8rpLKCayjnqPJBCs8/mWS/v6Tii3lKAPKhzLcOmdA+XduVcI/lvBIpIs",
-	"ReZYvZSKdF8qtN34liS1VHxXMnn1lNBd/8g8otGu5QtLjNsEBTQR5Ru1wz+EAlbiklSkWahhjXzgxKf1",
-	"llGX+wp5BVak8umxfXJRZcVSfOZeAQtmzSunyXwqM+bEtGgg2K3V8uD25MJ+PJXKOLsq9qfE1qXO6Qf+",
-	"PvQy5tmiG2EEN7xQmlO4Ap+iYqZQVjZDJ2bIsImbvvLJcY9BF0vVrb8xVUqw+Z/q1NdWp17eJj6Qxmsx",
-	"rtgFtBy3Z2RP5z6qlK+G0U7X595BjqEMEFgH1lIzZTPCRZ9ALzYNMQkZh1r8e7pIplAjBCJ+4q6r/G1v",
-	"Hwhqe1+uynsYyjR9n50PoQpXZYxpFWbBBfkgeCJTRt69Oq/8E6mcWVaSyTlTPXs7psgYoL8x9GF37hpu",
-	"9EBgbQon/zsfi4ZLtdsnZ74DI5T34ALYltVob7jmo4xFmHwiQa0dcWwEBelNA5FMqaKJ1XIwTuDDvx8d",
-	"HPz4//+f/xf841UED47O3IOjl/jg2TP34Nlz++DVy1evusHmBAMR78Pa4uYyxwV4Xcv6E+yWa/ykVIH2",
-	"ILTDw+7q/ZPnRF9b+VCKiNi1DsT5QvEs4wmJ/7//Jwb0ekMNFySmcddnG8AoGP3gNByYS8doZUsL5EUs",
-	"zFAduj0WL21W3//S8QdrmenVkgxO/0iMdedwgq/OVKvwgjaxfD37TKbUwNwZM75MYbtk5OoonU+pIefV",
-	"R2TOFWQEzqiJiJakEDOZ8jFnaaP00lyqayhXlboFM60HYqXkFUUKxeIp3T75BUwO2Kj7hFj0j1EVxEok",
-	"XJMYMpYhw6mH78VEjgcittvrV9vrJ9NCXMdOg9CEibR0N0NVuBPy64uf3738GPtkBBKfAL/tQaJsDM0g",
-	"mDADgfaUw6dE98nLW2P1Fyn0CYmrkpsxoTlWcsHqdHO8e6y45osUoXxHjLQiIX44EHtxocsSjsMptzfG",
-	"wm88VwzHBJMV3iXulW5E4qrQcIz2pDiR2sQuvsxKi4hbfRKLGEucjBg57JOXNJkSCwJMFMO4MYQlcvDY",
-	"nnp16OcASXBY0IGAHy/h7ZdYJKgUWKGEM/Ft2cFkpcvEKOanGLEJFXBZWtL3wWXMiQwnrnBfHbZSNXZL",
-	"qL5G3wY3EaFojsIYeUWMlNlAuAKQGAVXwpsktZCBqczSsquOmdJ6zYHvNPEjAClFtSDIty8vL8/++nL4",
-	"439dvbxEqNQu3Xcf3pDyQtWN4PkiJ2MlhfFR9AfIVAfCleX15Vlix9rjyGd3UeFNH7oMUJQKS0EVOYK1",
-	"T65qUAR1wcfnlZbCkogcmTCyRzNtETKhImFZhuM6UyNkA8Ba55BhQPVA5EqmRcLS7kmJMiytZnXrXaYv",
-	"SoQUvfJ1KVitRlAdUV+PAc8hNAWQB9y1Wkb19WvDs4xoQy1peOJyLi+Edy6VYWk0EO6kwQZWo1dX3MoF",
-	"YpYhJiOZLuA8QW0DrAImQvacWyA3C2A0kicgI/4DaSqwZ0BvCKSGolHI91wVotwFYZG9GIuYeAGyW69f",
-	"VMqYWDibMG34zPL/PCv0QMQzejv0n9cLLtEsQ5GXYRWrytfNaEYKwGkgSTA6n9YiRrmxQibYb8cYJtxM",
-	"+zh6TnDBQ3vHDJ0wHLtYWkhB9vZfKI+AnB337M7ZTbQ08tODJ35kHFQNC0FvKIdaj3FUq+jlwn8szUGx",
-	"RMtN05ldOQjwZSGpQng47gHhXv3808t3rjbWq7PXb4Y/X7x8F3fLeOcZXRBV2GMfyUKkLCVYERiuFpca",
-	"Dtefc7AQmiipNbHQ9r2btZvLMonzn9+df3j//uW7q+FfX757+f7s6vXP7yy3+AsZLYgTCroQuVBGQgfB",
-	"LYczKhbD2hJcubSGWZ6cEZ1JgOxYMTvE1Jv7qy8J3CV7nvbTyBF61KT+mmliDsUY5nTRbQ/ubV4Vjxfx",
-	"UJvkK1kelnZaVk+pyyLN0ZZaLCGHGBQHB0+SoLQCgQHwO4vLJG5T1rGtuEsgUzcovVcTIF8DOQJui6b4",
-	"/vfeWZKwrPdjMR5DWF5g9ULGRAr3vQbZL1fyljMNziS3XqifV0ymdU/kmgoN33Kg2H11hC9Xr8DyYRRQ",
-	"yF7cYMpdvDEb985eiHt3Iyc0EctnSJ3VqUKImk/ZBYv6TP69MHPqnrqATxT7moUBsVCmXkK+99QwzDlq",
-	"aX4/c7LVb4U0lOy9fnn1iqSKjk0XrQAkHmBlWT3onKofDk7ND8dH8XrMi6ppexdw+4Znxzl9+cX1U//2",
-	"wxH0szid//DsYPP8FWSCpRwkaBOSzCm2hV4Zq6oLfwfFMraJd3fColM2v3iJjatVJYFrIm+YyiRN4bb2",
-	"8uyweuqRdBmh3bPaDYe2CieEjBjKISwlI5bQQjMnpDTLopR0EZY94mr44Bv3QfiHPvnje5z8g2Q6WGnV",
-	"1G4ZsueqyNpH1PBRxro1K4V9u/LSLNsj9lM2KibtVon/xNrAzkvohUmsNm0Vbe30SJpUWlH5Gsr2LvQW",
-	"ikKjK7kfCD8YFZN/LakGtrymghhQKt4oJWCRjCvbRgXmP3CmxuVUzptgKNGwTgWYmaBdk8XtkP9TZfBY",
-	"m+Xzi1TX2gpi8ylPpqDfegXE3tiacHNaKuzE6+tWWhtThVpGIlUaKqZ4DmrACurvlh3helI8dpIErBLW",
-	"G8LbX6YM4uFp/XKw8ChlGoHFVUeMCWJkBnXltJH5Hxl5jcwrW9h3FTAqGN0PXferzmAuAGclpAZthq5n",
-	"4TeLUL5pWVsZYg84uPVw039gfKmIyJtPeVkmj4tJVCYgGezY1IY75bUejM76BSy0ojLsCMZQ/NGMYfUD",
-	"tAhrOWOlFVSOxyfOvsSzNCJFDuXLYEWOG0Zo/6hVysul9LYxdeMvtBmfOP5QVswGKRF/ZeMxwzhHnyIH",
-	"7w4EWgTBMVDmaac0QV+yq9Wg7W1BNYl/9b99jCPy4f0bTTKJPZa5qppNd6OBmEglC8MF05GFSKlulxct",
-	"GvByqgzHnszkzJXM800BytsAbN+ucmnd/ubrHN9wNq9fCN4eWtZ+InvYfKQPJzi078fdPnkHl46zeWtC",
-	"fdZeRCh5cfmuioQFX/81W4SMR39lKHVA3e9HJOtqkiBVQzo+wus7TWCfhAt0b/ky43+YskUvlrdH6MhK",
-	"w6YOhvaSJiDxtdcyQckf6phoQ/SU5mydgzChAt/EYcMlTN7ilI+IHzBDW3kRLF+Gkq4jjoQa6rvZfJ3g",
-	"TIRXvSS55YbNWlTuqJaObj+hOR3xjPsmVcHbuoT7ef3txz6C+mRtx1F/x7Ut4AnT4FCBHX6lU4ErjNFk",
-	"6lDFonYqsTOO/YlbFVmbLQ7oE/zfqwBtwtRb1xR6SY4KVDH3w60tZF5vYnpwAI16y/6sn13DfHdMWGs3",
-	"6v9OZKefhVvwmjN3Hu12jvquVpqS7I0W6PvlUnRPSfxbTGbUJFOmXWXa1fDqME+98NNuKKR4xW6Nd0Da",
-	"D7B0vr/220on/tZWNhH6465Hrd9ZEUUHyM21qfxB/04rUeUVwnhULh/Vq1GFvIMXZX/Pb7L2j1ve1yn+",
-	"U3YGDfM7CJLFV5bsxy+v6GRTmBy882eFnja7ddV3NoDSS/x5Y+Gd17WMQueucoEzjaglUWRZvz3b7X50",
-	"Mn4LeTjbVdr5Oolqu7pdD7dAiwsFbhLQgbGR20Mlnm3AjahVKquO8LFvnDWW+t8Rt/iS4tjZpkO9VwWg",
-	"MgWuJTftASj60a68C5zky/qaNuCvz2v7Q+Px12JvLpVOyxkjY8x/gbjfTYRRBBQTlz+TsbGBEkSYK6OZ",
-	"IXu1F13VBDMlRsLlF0FQIhcTMO9+uuuGKs5BIug3Tjxuld8Y+bgk2j/p51Hop6z8tZXs6MXBVt3+rYSi",
-	"swkTJlv4WgpYXR90e82oAuUe2oeiucuHpDtk0mRvXGQZMezWdMO6/qVfRthYtKS7V8LqQzRb0d7dt20f",
-	"UFhq6YKLAo5v9AuNuUBfBUJGKg+YP40SJRg3GyU8hv5OjRK6wmxPheWjTUYJB6Nv1Sjhlvd1jBIeNmuM",
-	"Eg7Of9Dr5Xdgxbg0VNWymsIksHQRQYzG2hANd/JX3pn/2CzKTdSCaBhT8C3UQMGVQJAqpHus5zzLYF+1",
-	"HYXMP/fmSH+afx7c/OODXXx0ixcu2m6aDfT0BShpQ8DSn/aggD1oLe98DHvQw5D4o0kbX8UetAF/vT3o",
-	"jy1wfDV91ipHEbFqptU9rRolb9iuYgXUoC9ZZGtsUK2XUS0Bsk9iTF2NyT6JKeZM7Hk1l6e6S3SiZJZB",
-	"T15CybWQc1HqwVwMhOt0WxY0OSVxAmpWDGoyFwVUgoGe+aFqtlybtxWD30JJliqFaiD1LD93DB2qk07U",
-	"YaKYQfgU/GUB0fm4tdasZMa21pndyt/bbwIa888iW5TXF/STKhPdeXmvtenMeDC7GgLWLUCw+S4LAHTY",
-	"df7fk6ruTm+zql6ZN/74F/J3mwWu+93Na+wB7iC+VXuAW97XsQd42LSJmFhioiTlP1X7z6QDqCJDqIfo",
-	"Dpfwtgr+Jbz3+FIdztOKN9RwbXjyr8LUivbTvBdH8yiwEMmG7su+S6xsVhf3PouoCl2p+Rh82R4vTEWE",
-	"CyiIxM1AgAh0QopcM2U0SahSi0bBSqy5FGEZaBxa2RXMRtpIwXSfQNEvEgt2a4ZuioGAcjj6GqtbnpbJ",
-	"mpTgG1jnhUHNc2onBqEQy0dNOKQyQVdcfLkh7rCBKGcnilkcRxXfNb86PDghFpSuuCcMrBNldaKW5AV0",
-	"p24Oopwu7dL3TskVu+Gy0HAgbSIQftPmvHh6ePQZMtCjOiEWIrlouTUqsca1Of6yDOBwi3n+KgV7IH+7",
-	"JtDwv8ThOgewpPvxbiWPA2uhuUSOj/ZAac5/YovyyUf7gbppRziXFdDM/+GapDIpZgzqxhUq65x09gEN",
-	"3IKWR3rDb5hgWkdEMZpy/KcdjieMLLv5YXwoMUnR8ewD0JmhnVXF4AwL2OkIE/p1RFw1fxjM1+SvjYOF",
-	"7FbG+QAFPqsK9NVyGmlMVqkimMsUd+ujukrna9vyVtG7y45SHfj0HIHu2wtgilfFVF2Tb3/1Vc5Sfx20",
-	"LAZ5ODA/OFasCyrH44wLX64HOotqw/L6uBbJAorZcpb+ciK/JiOKlRMW5DyjRcpqg0J6X3ihrckpvjJA",
-	"LTuo64+KK5KEUzv6S6kM2t58/ysAAP//",
+	"7L3rchs5ti74KgjOjihyOkldLLvKUlScUcl2l3b5oiPJXb130YcJZoIkWkkgK4EUxXYo4vyaB5h5g/kz",
+	"f+cZ5gnmGfaTTGAtIC8kkhfdbFdXREeXlczEdWFhXb/1uRXJaSoFE1q1Dj+3JozGLIN/ntBowk6k0JlM",
+	"3ssLLTNmHsdMRRlPNZeiddg6TmZ0rkgoZFeZN8JDoieMDGU8JxHNMs4UoUTLKyaIzIhiUcY00ROqiZAk",
+	"Ml2Q9jCTM8WygKSZvJkTmfXFyav3HTKlc3LFWEra529OyIvvD16S//f/ft7b6/TIBROaSEHYNcvmJGMq",
+	"lUIxIkfQvUxZRs0Ie33RCloZ+z3nGYtbhzrLWdBS0YRNqZkME/m0dfhbyw2/9Slo6XnKWoctpTMuxq3b",
+	"26D1+pKOl6d+OWGmY5lnEftOkWuWKS7FEVFMxIRrMqTRFeGChKej7juqo0lItCR5GlPNiKIjlsx7rdpg",
+	"bug0TUzf/dazfqvlG8pZRsdT+l7C5qzcDljbMCAjmZGfLy/PdvZ6u7jgank9N10k+N63SLdBK6UZnTLt",
+	"qCfPlMz8qxYKdqMHEbwRuj1LM3bNZa5ISsfsiMiU/p4zMzBuPvs9Z9m8FbQEnZp+8dva6k3pzVsmxnrS",
+	"Ony+t+9bu9NXqzeR8LjoL6V6UnbH45ULNJLZlOrWYSvP4U1P1zGbplIzEc1/YfPlYbyjV3BQoow56jDE",
+	"kjGdzfFEKTpl5IrNyYzrSfkEDpp5xAXZPyATmWeKZCxNDBnoCesLmfExFzQpD0kbmgiLMenuOXzA4kNi",
+	"phZ2CBdKMxqbvYEhcTEmdEy5OKoNpi+gKUpiPhqxzJxJGBA3cznY3w8IFTGhOO6JVIyMeKY0MUvJlDbv",
+	"Kc2ThGS5EKYP/HD3Za8vPrgzrMiUZlcsJuFNl5djxkkewuRlrrvIWkIiDEuwS0Co4zhtxRhhNJr0RcEc",
+	"OoeE4hJbGuQZUXkUMaXMQDI2yhWL3VogKwHiQCZZkkdld7tmexvIcv/586A15cL9vWfOjNYsM23+j9/6",
+	"/Zv9vW6/f/P9609/+Tc/GY2AkXjOfZomcyJFMiccj1OFMxn2Zdd5aj43DIAlipGDvX3YICEN/YxJNKFi",
+	"zFSn1zhRy8maZ/jCN+y3fMr18qDP6JgRxf/ZeMoT+K7aV8xGNE906/D5bmA65lPDmvZ3d2Fh8a+9Yghc",
+	"aDZmGYzhginDnpEHeI64wt8H9zzqt+ZjPGfABn+i8TkSu/krksLQrvknTdOER0CHO2kmhwmb/uUfyqzL",
+	"50p3/5axUeuw9b/slLf0Dv6qds7wK+zUx9WKMzaliRk3i80VPKI8UeSaJjzGK7J1G7ROpBglPPpig4xs",
+	"/wrZGxWE3XAFbMcRMozzdZbhpfJUgzwWhJk+SZuKOVGa6lx1jkoZRxk+O5vwaALjeyOzIY9jJp56IaOM",
+	"xUxoThNFEiN4UOKImGQywdX7qxTsyQcGN7WhQpnELDOin7AMSlMuWEwm3Ihe8yOzupnGa8ZxdSIFDv0t",
+	"Vfo4nvJtFraQp8wXMTAUqvSAQjNmrJrypHXY0hOuyEzmSUwSRq+ZkUxppPk1I/AuVzqjGsQNVtLfcoNT",
+	"phQds+1aLFgVnMiBPRAD7OgWWZF5wOPWYWt3+HL0bPiCdX8Y7Y26B9HBs+7L6Nnz7ovR7mgvfjbao98z",
+	"wy+BTFuHB7svg5bmGmTK4ogXfeaZOIwiI6YyER/a1TusTOk2uD8NnMiYkbBs1CoIeNVsskakHXNFhwkX",
+	"44DEbCqBKxgdIWYJgz9Mg6YHQy0BGc4J14olI8PthnNCzfXGsnqrnR55b2+9GVV2OPERikxw89PEEC1H",
+	"YqV5zDVJ5LhHzjI5lZqZxpmgw4T5O0BJxwgNt0Hr3cnZx1TpjNHpk3MwcwjfnZwRxTIjGEWw4kJqMjRn",
+	"0MjzMWmH0ygd5AL+NnMKOwEZZvKKWdFcahnJpC/wRfc3UmnYMWuhOdwvubaNmb9lrkPLLPGwgcA3keaU",
+	"ixikXLtA76V+I3MRP+XCvJdG2puU4n/b8CmzLokUY2XkbyWnTApGjLTUAT50lrFIipibNt5QnrAnHXJF",
+	"lTRiixGWrdqJKjVX5hSZ4ZudzjMjkR8V4l2F0GEul1K+o2Ju5RP1pNcqyYyeAwKeoR5qzhYXJJHRlcz1",
+	"kRXL6UizjITn5o/usfkjNAK9FLEyMmPFWHFONWsQM1HOmFIOGsbvudSUtE9fX74hcUZHuhMQ1hv3SNhv",
+	"0VxP+q2j7MfdI/3jwX5YV8+X5dqi0+6ZTHg09/eNPabwxuqOf/9xb/do9uOL3fU9lyuy3OkFrpAh4Bnl",
+	"2ttWKRqb5j4KMwKZ8X+ypz6CcO1VxRcgzY8izaRRxAwz+oKS84wlSdfKzsNck4gKyzphFIZ1wh5SQXip",
+	"BIK+mzHQHq08izeEERmRj3zR62AqY5YYrn7NjUg2Aj4WgIx2zbJE0hhVhQpP51oRORPEyjjIaTRJqTKT",
+	"lMLMqhAX4EQen51aU0eaGZVbc9SI0MQRD6iu6VMx1axrOlxWqoIWu0l5xtSqb0SeJEgsqLIttcHjDfS3",
+	"ACU6s3P36gyVys/LP6QZG/EbP6NA20g0oRmNNMuUs4yhCSNAg1Akx4IrRvBclybDKBoO/n717Pol9c3K",
+	"GdcG2NYAhc1caCMALxkTgOtSkkkNRGhpmIwzGjGSsozLOCCzCUPZSCaxs7IoLVMj+GZXXIzN+O6yerdV",
+	"/fs3tL3BeharF1SJqEYdC/tXGirl8B8s0mYpkC5PoAE4bTHe5jQ5q9DpiCaKBQukuwEZNlJCxUqyZ80V",
+	"FTvQ6iWANprn8pajdaE+2Jhq4BNcs6laxzDsYb0t+qBZRuHvCVWDqTX929+GUiaMgtxWMeSaF7bbWRhh",
+	"pYd6c83zvQBiW54xTfngClnOZnNVRUMLF+jEsDopIgaOhphQRcK/d4/PTru/sHloWGN4bC9MOCGH5CdG",
+	"M5aFTWfyv+/3er3WugVxEyhG5l0Do2V8VHjx0yT5MGod/rZ6xvD2bbC4XkbYYo1c4IJpMpvwhNn7ASU0",
+	"hQ4Z0ImiSOZCE2zmgU57bUzL0/9UXYCHoPtiMb960ncj/QgOpLWca8pF9eneIi/jaoDatn92mUzse5ss",
+	"47lMmPlqysUpvr+3sJxBKxf895zZn80a3ZpnZr+Xae8kYTRTlvC6NdWguBVzxbLvFDGCfQLqpHlgOGXl",
+	"nBUTuvWtqNHpjyPssvRyGUm4l7ExVxpM3/A3DKH8A0bi/szYKGNqsvDnAOS/yveVL4zUNJNZPEBtrHic",
+	"yRFP2ADsGsVTyxQGeOUtPoU7evkpu5ZX8NRQTc+szAAdj8WzmA3z8eCas1kraF2xueoVTU2jtIfWgrLT",
+	"yrOiocozO+RPngsQlvm10JlHFqTF6q88pJWNug3MRzIb+MW5tYIZ2iFU8/GpfVcSy0J3XOgXB61lR0PQ",
+	"4ukG3CBoyQjU8+3EYJnrSKI44ajV+qsM86U8yTP/HlSNiBsMTuUw77uuMZAbHVtt5g7SXnVxAkck5fQr",
+	"JFAbKyx+rfvazMvN/9TEDd7K8UNcKiXFf/W3Sq4nl/KKCeU7nIayBhC74VESBDm/2H/+gvz7r5c25sFI",
+	"Sc1iUaNSx0WzCQPkACdtMKVsJIn9tCZtvTRS9fJ5dOy4YRoXXIwTuEyOCLuxVmmqyc713o5hqTv2e+8M",
+	"oM0BPi6PJM7Zew5zK7atF9YWdhY+DOpbsji32nhqy+vb+ROY6pm9iSo+yi30IWthHLj7rMYtiodBXffZ",
+	"P1ij/BiqnW3T5vf7tRZ/8DJAcyEO7P2oaq5kPFmLcTTKKNvmIxtidHx2CmYdK3044beNxm1o6pBQ4kbo",
+	"HBzcyCuaCUL7ogjA0JJQYrY+k1OuWDVKYkpjhk4LwoXO8phlZJorDdYWmeuEXxvdv2MVE9iWvtCyFMvN",
+	"/JwKbi2MoKpDcABY890QZ1Shjg8WHGIIMM4ThoEOHgmqSpBLW7+waw0kp0+oiFjisQrBc2tOXzCNZDnD",
+	"KdAiTmTMhA3igFlomcRgr9cy9Yl/QdW9v1HATnWutdCAcqCNU5xIHrHlKY644CAXUlWXOM2oW0ErQfo1",
+	"x1gmg4gmibnWrV1wMOKJbuAqXMTsxmfbDVqJHKeZHKoVd0k5+MJ/ubQ5pW1y7eVvfWebvSuTGuekSnGl",
+	"qdDeaVaWZdOb2GzHpZTJCU2S5bt4YZthNMWCe7Z3UVSBZS+XLVjY4aUGgtZNdyy79mE0obpnaaXyS5dP",
+	"U5mhCEINO2uNuZ7kw14kpzuFt7byL7PbmaDJjmkQBolEmIurJkqMWaLpJmv3Cl68DR6GdgNDEJ82MdU+",
+	"CEE3bBdO/m6bVa7pI+yYNHKM04cWDiB0uh3d24F6JNBI4k2/tgXz3m1hbN1UAYq9hm/wOXh/sQteISpY",
+	"7ahcDx83cEy5iMhYNxsbAPbaBVbUb4T6lfP6RjNhfu2RSzDAK+tjZaWQWHETtyF2OCa5SIyMGtbGFmKM",
+	"EDiAZhz8yMH2OpWaK82mgxEXY5alGd+QG+eOoa9bnY/wol8bcwfC0YHbzKCgS9fRRqeo3NfHPERwWJd3",
+	"9oNgJDR60mFoBDuhjUBHCTrjWExKqsOttz4ZG8kOcUsyYUEl5MTKg0LNwGkS1vhKeITOkxA7GEgYh+px",
+	"ESV5zAawbKGRBs1w8V02TfWchHZtw6Lz0L0sYhKaMxwerf4QXlygxSmdmzni4APyDyNaDtlIZm5ZyG+v",
+	"Prx//QlUtodgQiXLvAWhvcE++A2ypR4s/SMxp6/6uG98WT7qCa/orAtnPGXi+PQ7CHbRlRPtHPtHZMRZ",
+	"EqMHO+HK6D80QxNDCn+ImPCxMDx9+RhM6c2gbBN1b+V36NoI/dzaRsyX+DqwBaFQqxlKPYH+x/yaCdNh",
+	"NZS5Yc8rlF0267HSaDKVSgOLgl38ThEbNm20yRTDtejNAP9ww3NhbxHVNJHjjmE0Cc3GLCPXNMmZi9Pf",
+	"vcNoUVrejo28syJ2nYXs7lpHajNPmTJNne3Ob9jwnPz1ipJjGtXQ97VO3aAlfPdRMid7EBeXp+Z8IMkV",
+	"oe17265vSjOaJCwZ1NWlhg8rGnKayYrRd6U8ZF8llAg2K6SjtpDCEnHHTMjyD8KFT+Jp5Jlr+j9OUyZi",
+	"AhG2hSympSXXJAGnkG1rs36NBrN8cMCWQJThGCKCaM88Nf0c2Bt/ahqXgln362KzFeJevnMKEj5YpNhP",
+	"MCAjKvjNw3UxwrexC16+qpzha9LnGNNsCikyORqpS9+EzIegIpeJFxXq3G2kTpFPh9bDCjRZaKULwY2G",
+	"fsKAhDTX0vzXXU1hYJb/s2ntkIxyAf6AoPjXIfks6JTd3tZ3pMxaE9Y/JquZHZ5rez0fem9kRDAoWJHm",
+	"k53U9iYJn2KmZTpI1yz53pZLnis2cEfLRtqvPF+/orhaHMYwIGnG7JkrVCFzxlDncfzcnI3Q/RH6jXDO",
+	"/L0+Y6gqlTjpo7g5NhE/nHDwGAKIT+aorODHCxLLJKGZglh09FhcceGRJSCd0qgKsX/Xl3YTP5hlXLMN",
+	"v+AizfWG76IQsOHLWmo08619d8kQk4Ir3PYWVFehPkPXyWZq5aPs9is2zMfLBplmtcFFVXp/zNa5WXy+",
+	"iEuXawQh3pgxMTQnUWiS2zDSynkr+bj7cdA02oWNKYZeSvwLTZQzaDJ+v3KmxXtYkJ/SKlxYOJdMw2sp",
+	"7pU1JD40yb0rzfDLtgudZ0YIIqGZd1iE4wrGYoUPYTEM4z4iVJCwWL2ll+2eYDhbuYzhEUHtMyAxu2aJ",
+	"2UbQiMwrFXZPrxjR7EajY6kNNhTMzMHHKc206vTI6RTeNwrOkCr24qCwv3w8f6tIOxXjgPwjZeOAjPko",
+	"IDM2TDtl0gJXZMR0NPGpYhWqWpbeMvB/UVDwII8ZX8ZxgURhKJG0iwWCtbUJiDBXWI5OXapYR72bkiAO",
+	"5oxmepn4Pq0KIF48HbhXYNe2m2VDIIzMU5wcPCerD9CgwUTyJH6XTVj8u8LR8tBHblGuW/bdWVlz+ZeG",
+	"jdo0gncxeKDo6NM6sci6+T0f1DlyzbS0TrOzZswZVUbJi/PI5T1Us8as5McF4brQtY4I1y4rwFoPSlnR",
+	"cQ3fEY5r83cq3UBIPcCOvFRb8VWuXibooHx/EzqrrdjDE9uFzc78vByRad3bft3PTmEAgQcbWj2Lm3+9",
+	"g2EbB7kVzAbOZLupuFixU20weAw03CZEbpXjvrK8waJOYdd0YZS1WdaG03jW6jk9HuSTmusBRLgK1MYo",
+	"zyBNCAzLqsyw8OTrKJsbB+cMeiVDNqYCA1IwAdgcx/3dXVBCJkx0jhZM/GQkk0TOPKdyI7s1mlmtyXph",
+	"5bGBpmUC/XcLHltbx8/NORZVNA3a/edx9z93uy8H3U+f94IXB7f/5k2MqYHWbBUSahqJfMKHMyOPZAbW",
+	"Z6r5kCdczzEV1snUjltSdWVfxhYJLjCh8YRlTEQQ0LzOfvcV3DceTgob/fActBAttqAhmo3zqUO5Wj6Y",
+	"xc+EKkLJv198eE9wXgFhwlwiMf5ipdw2L9wJKiBUzFFaBVgVZxzv9Fqbp4b5NjCojPpTY1DyMm++8x6X",
+	"vP4OGw078nibXWiWi6L+KKPjaeHJLST3IxKC9So0Y7HOUDennlneEB2hIO8bQQZdva61Zaa4IW3dccPv",
+	"tNMrAmXuQQQ2UOZOBPBYSvHHpsg0jyNuA9EizeQ01Y1us1OR5uZmjpI8BmAkwKnLGI0VEBKYp1TNvbBh",
+	"X4NKAoLHFhhvMw2v7X5bMWvZBlRZmMCzwAt9bEIcHx9DbUs4E/rSUnkRzNviUrUWLWi/Tng0ITTFAFkc",
+	"OBgkRjI7QsgHwwrUUqD5dwqQP9wl7M4S9jFjQ69qUtXtl4X8qRE38yzxSTmIR1NLRZKtoJXIWStoTfh4",
+	"4g8qzzaw7ZmXvPIAu9EbXSLwYlAZ/2YCg69PsKn+lPMk9h7oRhCHv51ckIxd8yIWa8gFzeagrQ5znhjm",
+	"LaeVzGTzMIac6czc35gyvTRT7BIASzZPxRnLgUXeaAor4SPujWaeMBedTXTGGJnQmOQCB2GkRgvCRqi2",
+	"4zdD8PtTmkewsBXuxdq4G7fmVIzk8s4M3Yat0gkqWwsrK0Z8vL21m41GDJGAsIXchnoP50QxDZA/bSXo",
+	"FRtEFDAFWRIjIEonsKnoimQsppF1py/NcywzmWsuahEAFZ49kUo3muCMxkZFxLyu6nemlbikQYtjgeBW",
+	"gDDEkgQhGnlkJMqUZnojR/U0Sp0nT/mDXgDnJwLG6IwvNl0SkIxw1EeEDtF3UOTWKJZd88iQorJQQfht",
+	"z29T4GPcj42I4V3x9m3QkikTA9R+PFO4KILw6nE7qj4BCJYwI0aIAc+FK5UeZ0xtNL4z9zIcmZhv9tU5",
+	"vAlKIGzrVml8eWp+GVggmw3tJ+DBHxhi4dpPAYjsIfQkmZPyvTJdlo4Z2h1UQLgghidmgLy4iUUX18q1",
+	"6nNez9QgkkKwSK8g0F/Z8EJGVwwQ/9y725Jo0YiXQBdYH7Kt+qGtnO/aDi5tTY1RLJBvhc4c5VTPRsH9",
+	"PFvXyHnfVY/WgnTAMz33qT9Fly5P33TUndE5QnuCr4cKC4kss7U3yTJRQZyrw7spu2vvushR7QJlOxuJ",
+	"xI2XE86xcXVK8vPKTtFkkDIRN9pPjXCwPW6Hx/Lps6JHSa74NWtEQdhI24cRQg/B4oyaF6XC7BqMeIvC",
+	"8Lw4UYt4cGiKAhNiavRopanmSvMIxWXEkFUTORN+20ZqDXsbc90zGwlj08g3FmjSujerYU3OvHZGGkE7",
+	"W9nR3TczyvWWjNt+GgN3bBA3MKnMMKE7jC2SQuksj4xctKoTCA+/Uw88TtiqljEktvFnZ0VveGEx3Kdo",
+	"rP7l0krWxuVdhmBhr/1r0Lj8DdveSHbnTnxY8lKbm86MG0Szpu1pPq7Q8Bc6qdC3O6aAqzRlU5nNB8O5",
+	"ZpuaWx7oXJdjWVrkCdfqaah5ypXaeOIWBXPj1x/opNQOBixNMe7KmPzrbG4cJqL5yYQhNMsCaBAFiLvB",
+	"tIH/VYMTl3ihKlyfzqyQp+sNCfaroNq3b+xvjB5YON8ajSsFPBOGsk8xBcbo2xAqv//8eQWDzQsRJyO6",
+	"iBozlPG8FRQA5hZb3OKnf/IeQLBpLR94cD3YXwkXNrQZAsDarmcEEoQgFszotk4s4vBvyknuWNliLeyS",
+	"E1vtSvkW+GdGEz1ZXty7KEHLpCD9uTSbaEsriW5j5lPQWSmRLukDlan6Vujff/2lASrjmKT5MOERZPlD",
+	"/Y3vn+9931l2M9BkXF0VANnwLoxfPL1qcBVcofZQNnvsbdRvzspVPeaIj9efWtMhDge/D2Bmpgcz9IbF",
+	"u1gmLofXsJGaatZ/XbwRNOjr/60cc7EpEsaiAkAjDRUYoAZNCKhUGFnnYKl8GXUgDxQAIisjqkpzN4hy",
+	"lplVIqmf7a9PQHlooA43t4WhvDjYDt9wJWrEu5Mza1H/yYGFbW5NPLY2MRv7NzQtkHb4uQ/99FuHfTBs",
+	"91uB+8dhr9e7DQNSewes3v1WYH/r9Xqeg+u28Y5W8XcnZz/DdfGzzfZbFHBEg1ncXmMgER6S8L/+5/9V",
+	"/M+FeLDYoqKjLj+SeVbFGS2MldjUhCpCdV8kzLy896LyarDYPk2A5F1yM8SBAsC3QwSdyJkqgjnlyEKz",
+	"dxBkpLymqq3SveH+vT3nsF4r1/lvZrILlPvD3sv9elWW/9HvZ/2+6Pdvdnc//a/eGJJ3J2cXkUx9KS3m",
+	"gISHtjALQuiyjCjGFOH6iITjRA5pEh5akBnzuvs1wK9qoPKqgJXRVX+UDffExrxs3QwRVGyv89rnAdWq",
+	"EhPRDpWOuQxhSEc20bie0d6c7rSc5zudUtHgGkkzOc7olGS5IM7Lgz5AMjHSWW0knd4mqfN3AhwGZH/P",
+	"GD9AnSMAmwErtTOVH5FQM6Uh3kDKxGZfxzxjkcZAYvD6EMYhwmtG535DXAXSfHlxfr68PCP2DQwes9Ih",
+	"mk8g3cSQ/5EtZgTHGRVCrIoECuHGNt86R/Ls5IaxgivAkOV9cOaUO3RrJoGH00UyU8MQE4vy1ky1Db2X",
+	"uVoZFco5sdcM4LJ4905RjYWL1+MpEzGoCnAuMkanZsiDidapoUSlWNg5wjj3kZFF8OxsdGoaLcKnwhwo",
+	"xWykPDIuZEsY3wblphxoAdd3MQlXMZ/LhcZ1KBlIgLyrPDTlua3R1tLGO9KpSvo1ROk1oZ4FN90QRXrx",
+	"UsiSEAuM2QI9dm/q+2fhGxSkRNoph4vb6GflBVVXbraD3ZcvglW5qC8OVrLqpabWiIY1DlpDWlvJ9JqS",
+	"tDfiU3ijL0He44/AGcl//e//h5Vy2hDE08UbDThrQWnK3i7Epc8/27dJ2dVBPdv3kIZHGvaUfVvDCZfT",
+	"fqwTr0hwtu+bmxlEDAIEXV6K67Oe78871zE9KZPj4v17cUwf9zsWJMRzYk6E+ZeCjKKiclS1IlY7zTXR",
+	"UICQm++Q3sKFpcp4XQXa3z34YUPPTTm3lfziAcBFS0nua8cWLUZ65moW3guw+itlbnfiZksax1IW/3Ya",
+	"yEIICsvGqPGhMEhJaNoPLePL2FReQ7Ab1VaafFLutp2cVw8ndO/23tt//CZTJmjKwYiieh8/nr76tHGk",
+	"oaQp70YyZmMmdoph3FY/V1c87SLcAk26hdHW4pevECirppT9H9YuUUmqkBG/UvpctyS/fcJ2n3Ih7snb",
+	"t2fCzezmkvmYbIPfotkXI68qJk8zzU8NqClYCm1VNKD1bnNvXF2jdrSx3dreQavi+jCH07l810jf8qru",
+	"a/HMsj6nWvsNV4E/52ddZg9gBQzKokfbxRGaUX2nMJnjApNqRlDjrWLb8IYHbmVpqva7MOIVa3Fc5RoL",
+	"Q5cysfXdKoEaUzoncjRiWREd5VKY4amymhjkP3DEtVI1Vf9+HGnx9rTT8Kfh1BIitkqquouxJrbxoZuf",
+	"7Q0NF1yVCG6eEhlMgVazLVXWjNGYT4CBC3kGAIT4K3UIK1Z/L2y0Rgcok3MFFEjdALPKndcGu5uLBjIK",
+	"RkzaXAO9Teg1I0PGBMECDzFRXERsQxWj8PBtoCkYOrKJsZZdrT9/iP9fzMt+Vk2aKjapspdB6eerEk6N",
+	"9FacWzPQhxHjmxPkvz5B3o31bjjxG7ODRhZeMUVHExZdsRjrBCsN3ByYrs2b7BT8ccqoUCT8fBt6mPzt",
+	"6oleLLmnbTwyGJcw0rKMpWjABa/Z303LD0c4a72c0OiK3TwvuFcjpsam46m55zzEfAf+vJLxltxyUK2a",
+	"uPk1swQRgI3UmER10E3LWBV6S0DsmhnPsBuFYcYxl37a2AB2feUO4Pd2F6pIqpsASt3hvt309hQlouSm",
+	"cAVr4Rp9fOJNxhgU6STu+8MimufFAZkyM1lFUpYVKb2CIeqnfesHkrBrligSM5YGxeO9F+QX/pO5ikGE",
+	"bFsITJffi1E6XIzNB5CnDz11vCJlDWBzw+VwWC8b7L6rwKXY78sX/JlUsJQLwBwB5EuRvQ3zGO9TQsFe",
+	"1RU4BjPQYBFzv0IBC/SzuICWyNff2vXDsSz7sBsd2ArEPqAg0kaYA6L0PGGdjUEftwD/WQFg+qkyg7sU",
+	"rLwzB/njHMQFs1bFEFgSydbnbNvKEcUuPoQAUGLhft1SY2XBfHhV22BUvXMwNkvJL4CMwgUpMJ/VhKbM",
+	"E2pVgoXX2/go+E21pvjG2mOlzGdC85h1lRSC6e5B97m3dtsSnDhi0PimK2eCxYOhJ90npEJPMpnyKAxI",
+	"mMiIJiFGgcvRKOGCOcw2AESAHqA6P3Ur1HWAJEkJRPKdIgt1E1cWZ1vGBy/G66UDM4gTmlLAQOFMNQg6",
+	"N3ow4yKWs3sCui+CWW+MCMAjmzq08vSZ2ZzZd9fBPeLyNiYkFcCxnnwsvmD6awJ64dbX7YAbF5bStx7V",
+	"cblBFD2WC7HRXj4EP1uiDw9nWz49YDpbG4RaEGuzOmS6f6hpfIGhn5V0u8DYChhauHCnPEkgbx6I4I8E",
+	"RXtneFnfmlZBrZox/UFJLKRpc+NY9kouXv2iACikGepubehNM7adxavaqJUCwKG4p7jAsu+uJqZTddfA",
+	"Lxeoi42hq66K4IkUI252y/KuLSTVh41M3ia+2A3+rxltirD9cJzryX5ZOG9sXj2qhHaDsXTIzDVr6xHH",
+	"ccaUagz5bri87K9lXfJl3AnT9VLJSc8EHy/ouwgd2TQcfH1k+sJ+VSZZaTRYs4+ZHCZs6k+/eHNCXh48",
+	"/56k+BKGrnmFotAVygEVovkULwPOmtNIpjSacMG6hgXAA/N+PSMHDiHalko7or9Ocf38DmU8PyR2OHPS",
+	"BwdUv2XUoClXyt7nS7EKW2P52W+UPxSJCZ3N4Uqx/ATxNzaOKq1kaflCSm2avv8gWs5FUqonC2lO13s7",
+	"LiiqtbYCcvnd7vDl6NnwBev+MNobdQ+ig2fdl9Gz590Xo93RXvxstEe/X5e+5No68Beg1VwnC4z4bwUF",
+	"kGYK0PPUS2gfz09JxkYIDWgEd0CSwdBpoG3zYX1xIDrqcKfEU+rF7HrHvq92SoJsbQgCiHOqeFIsymqt",
+	"2nIzBuQZFjp/oEr2abEaW/oXzlma0Mh5WRHUttLYYSUl8MU9jBcvDh7KeFF1xFZg3itctxo3dNz9T9r9",
+	"52735aC3AgLz1r8/Tmb1atHbeWfrLv71xR/vG1ROMUXRm1tgpvWdsnH5Mpu7HIMCPBvqIwEL3yhK2sIR",
+	"qbvaydz3XwGtecoHbB+o/tVEjdeDMmw6brFbdw38tgfjTrbYhXNQk7p2K1fHMolvG21nD8D6+Mg/EPVu",
+	"wCk3hci1m/wANgHHR792U60d58PE6a6l8/vFez55aONDn8JvbPr/cjyi6XRYafGhuf5aEeNp6e/PW6Hh",
+	"VjhnNOaCKZ/7YsKiK8/zzXEI65grmyMRLny3BKazgE/3yYtivxjolDEaz7dAZbHT9y/aKGNqcreosQw/",
+	"RreFr2zcNialemP+sY650iy722DvD+VQqus0pv+b/cvw8KokjG8Hq6xrz9aYAOvH9geiJfl+nwCaE2l/",
+	"vHzT/aFzRCI5nUpRWDwxhzhjo1whoOoaO+L3+7Uh/bAGOqI29VZwNy22Vn7CLtNKg6HzTC96WOMpF2jR",
+	"zRViG8Iji6DocFEXcu/hFa/59QKRK/2gugkXPs4Ry6huW2rtwCNP85MCk6fysn3ocy3bdJl/KItfVH5k",
+	"f+rBTys+ndNp0vAp/OS1vhmWUv8Gn60VZnHatWEvDKVYg2CJdS1H9Fe89s4YtkaPrdgKe3u93U2xHEsF",
+	"E/fYNyhbaOhh7CyPF5WXUKUHNNL8muv5qjFt6tl6pBJGd3P73w+CYKMYd7vPZXy7Le+OYPubefOcFXn9",
+	"m7XKTE0+4TpQaTPq8P1sQHey4NQz962l2RVsqq9cxQK9WMlpTfRgrbLTemOQ5xCsONB3sg95i4obQX/L",
+	"dMplGl0ktkUlZHcVva0ZzW3zKjyAAcUxyK/dgGLH+TAGlEZC+MYsB3/YrN+HYvqec/iNbXEjl/im5rGC",
+	"h5nd88jnAHb+MCLRNyeP3UXKetzikquqPt5HLFje5e3EgOUcMvgQ67pFE37dkCxmP7904aFbCBEWmGKA",
+	"WZF1vIz1BUaa4TKCVi747zmzv9vj73orAlkXVOnPRXLm7c5n7bKab0OIIeFMHRHqEk/BKygQPhOymWmS",
+	"YKK2xS+EPhrzmV/UDaLPfqgbEXa7L2l3dNx90/30+dmL253eX/5t9QJgINTaJVg0Oyys/uIKraCVS0N4",
+	"ygdWbyimVvdlCxzpLauzujK9W/Vyp6HdvUDZ4oIsDWNpMququnp3ZC6iE/BM+0y95vm2WIKa18F3rWRU",
+	"pkR5CxRvrdpX4kY3TCCRaR2LWzGAWcNkb38wYRkasqHn02akbX5LbKwULPH931vFagc2WSEFA3WxaU37",
+	"feZNwNxOVynJ5r7qymIFAGZrrJjXMP8/kkJzkRsWCoFLhGuo7YMwAVDmFyDmAKlzfWLH9hrPR+XDEr0T",
+	"1KYzgN/ZoqUG9l71ru0W4WHexLDNwaddDubi3t8J8bFiHt9Oe8XYO2sArwTP4lyqy1Vfm20iYeCwRnnG",
+	"9RxwVdzSTrk4zn3hV8eiVleRyIwcn50CFvoMYNkA+XYikxij8ZwV3gyatJUFxKBkyGjGsqKRvgj/3j0+",
+	"O+3+wuZhp0desSihGZbqtUHbSlYM9ySiAnEATSfQOBb1jWTKEJJ4lMjZUkQ6/F7O0UzIwvKyDIaOMB4Z",
+	"ozE6DPKYa5LIcQ+vvCsmPmaJDVOluZ7sJHLMRc18Yh7vQ8GYlP/C5o3r6NatHUbRcNDr9czEq9kHUzon",
+	"ionY8ASqSGhakhn/JyzBIfkJl9B9DCKVadrWKnCm8laxsCV54sjMGHEf3BjxrzeOsP/918tWsIYAIPM4",
+	"rC9HGFSeZNYdh/h+lcfgx4Nhw7mD0w79l+OExPvbW9Cu0Oti+CXFa8tOrzT/L+Gn/WQBhy3o4gmk95ET",
+	"GTPCP1xAHVEoAsuGtthej1xOuCKxjACkwjBebYFeMhrpwwqMT1+A5jmiEQuKcOYyADcgZpbmDrOFHrI8",
+	"YSpwRf3A3AGd6wlTzPSIrrkxE4bGWdwXsLJc9/qiL06kuDaNSaEO+6KLDvShjDlT4NwqiygeEW69fB8/",
+	"nr5SR1B1Eh+cvzkhz549e0k+Xp6gnA65RJgzSdKMRZA61heEtMP93d0X3d297u7+5d7zw92Dw93nvd3d",
+	"3f8MOz0zgNcQ95cxlUqhWBHvF/69a92u3dNXIWlTMmNJAuEELCY8RrBjrGPv1oIrcsVSbduFgHUYbgiV",
+	"ynD5XIzzX/6hpAix7MLLg+ffdxYTACC7ezH23zT8litt2/3ch3uy3zokv/V6vU8B6Rc3pnlo7hzzrHJ1",
+	"msf9Vq/X67duQ+wz/G8Jn3L9o8V3/W/44o8h9Pah5FSWpZc8b5F/UkEqzI/kIoGfJ2xOYmSDJHRM+pD8",
+	"9gl7eIM14qrgmBSki0xqDdXjDG/AFbZJLIeEFpQKmIFpxhSWSl/mx6TgT2Z6AHILTmPSPtjdM8M+2H3W",
+	"ISplIlZQLSEXXLuTFhri744oT/KMqZCkMuHRnLQtgCzZ3yXUdDHlItcsIOHJyU+D8+PL14O3p+9OLwfH",
+	"Hy9/Hrw5Pn378fz1Rdg5IhLKRQKtmC51ceSUmwRUdy4Xw7ROhZqxjBzsv8QBDdyABuwmYixmsdvKc6az",
+	"efd4BGyqUgtvcXUTKa9YTPK0Z9o/tytSDAVWo4qRX4N6BZh1MszjMdMK9tCtsM7oaMQjM7toQgHz0eKB",
+	"X7H5d8p+g+xClvDz3ylDq+YY50qjfo38AnyVERNY7MPySSMlZZxpCnVtAK6vyCdwQQo2EWTHfV1aBks2",
+	"a0ZdcbU4b2rpV24dtp71dnvPbLgu3LY75v/GTDdjVvGI2fRlmKdtPsANAs+rm7vjzshXKbAuOcQq3oWE",
+	"cBq3Dlt/ZfpcSo3oUcCoYDD7u7sLmApVTuMc6iVW3WodpgwKgIuqcXak8ksP7yqLpuzvoRjyjs2xqchq",
+	"rcPfPgUtlU+nZjcPXWgCLF/g1g6WBn3WQUvTscIkQE1bn0xbOz1gzVdCzsTOP2ZXqudm7t2nU6ihzgwf",
+	"0IB1fcXmytb1dIB1V4hsNieKjwWLof4Eu0nN697NgToxj7g50H7DrsAN+isbkl/YnFww/dBbclYUCbIA",
+	"rdcs46N5jftXN8YwKLsxLmikYR80y1Dur5+EI7sNVCmmXWldRI+Fmqwotnj34RXGZqzZB81u9M5EY8xI",
+	"uQGLSox3tS9mdDxmGfl4SlI6Zg9O/0XzflI3K7rzGVbmtnFljxEaRk0Y0wHBX8xFxyMpHDNfmMcRlvYY",
+	"8YQZFX3IYihPLqpwj1DFD7aice2PzcBaNieYQbWyw98Wh/eGJ3jA3VhgOoXUbzMjLLOntsVSn0SNs9w2",
+	"b2hWb7AqNOvTdkeVXlMc/2p6saXod1LMfS9fLPRrrA7vz3gyNBlhLOeWJGmX7zZoHewerCfC91K/kbnT",
+	"Mh6Mco+rJOV2zUPBZXSYn3ZB1FFkf3eXzCaGUmolyw35qUJOOSIY6UmEJHEReuqlzp/LgKxH4tG2h4ZN",
+	"cjPgitAEyvI+7PK/5dcMYoG9i14LpFspwJhjWWiNVJFaIF1gFMhrlmmU68zN411sUGHOTs3v913xbTD0",
+	"vAtfTKbCyWZUlfopKP4PvR2gfTtt2wWKr94bF8To3Zuf5poBUvDQ/AOYZsprn9Y4tYitxqTIjFWVcTvZ",
+	"5j37j+N3b7fbMzfuLbnWV7Ivdr6efSkiRL0bcoKMx9Z1vvjvb2HRoRzsEXm++wzN3ra2EjfyZcZoNIGo",
+	"Aq94b2NPH409ldkCng1BI0jJQq3GaW7626D1fPfZimFUDRqbD8dhI3gGc1wdCBixZuKIhIg/EFoYav7g",
+	"cm65QF5yuN7bAUvrDlhSu4kcN9LGhe0B/B9aBUSwGVMaC9IHRsgyku8wYUakzRXLAmLkYKvoaD5lJKNi",
+	"7CEUsPG+5Uofm0G8leN1stZrdGsbagRLAFdo17b2QBppmbmarSoHRloIYq5yrJXEzHcWKHFZsmmCXPzs",
+	"bQpnW2tpFa3AZI/xG2jTP0cKQi4daZbhTM1KNs0GUKP9c1lZJL+p88LWsqZf0DPv1K9vhcq933nLp1y3",
+	"NnjxBF1o2wrBW51uR54QcOk94kbpMPK/jbuonxErzO6uP9Y/0dhlx8Ane+s/+SiodT+wGD96tv6jNzIb",
+	"8jhm4v5Mp+aV+s2ladwu8aK626aqYNsvalwJXD6NHOl1UcsxIDKJK8zIWp3nJJHRlcy10flGMotWMZ+P",
+	"CkNJVnKeE6pYlwvFhOKg46cZG/Ebp/MtgRL5DovzGZZEt5hl9K2fE7OkZjnXHxTY4Pru/csfE7NquDAb",
+	"HY+dzzy+tSaDyOPKPAfvKxQ/oDp3lU0VGAGBaOHqNIcEDFRwp/bIsauACsaxmcyTmCSMXjOjlaJ9qy9q",
+	"NVNJO+aKDhOwrWckZlOpHWQOVMOVggW2LC3haK6MO1XXBZzag92XfRFi+B/6ps3YgWOwGI3nngOMEDcf",
+	"MUds4QSvORGnr+xpAEr6SaJ4/LAHwSLw3NZjCGx03+OfwyZtxcYeAAV85cduayPQwe7L9R+8pUrDKj3N",
+	"ycawJUJhwb9TEBihzGHBown42LmA2tl6AuC9Tcc/15MdmvKuK9reaPoo3FuJua2sR2uB4x7ZItJLFWyx",
+	"9sPynQmy+tnpL6bzbY/b13VTwSTWX1PgJmjjymDJX7tinSc9Nneh0IqRoEINjhCWPRwBpLM3OQKh1jhX",
+	"aEMH1m0jDLC8p3UBI8QXRPxc/Hzc3X/+gkyomphbBeOPoPA5oA70BTiX3x3/fXB8djr45fV/XAzOXp8P",
+	"Pl68Pg8rHunnHajrbC4UuxlSk4xdyysWB8T8YT1Z4I1mZArBeqovqLlRSEhTPrhi8wEEBQzAasHiEII3",
+	"TmM2TSVU4UIXvM7meBdpZzsMK+9gGEB5SlzxKFgaPDDkV1tEqC/ggBVufRv55XzHAYZHQYcWZuElBBNk",
+	"TA+ENONMEzo3SnUIMwbHtZlV0dCMRxbY6YrNi51hALIf4NVZBLWYmzyRtpSLHTAuoYIYJhG7hhWhAvzh",
+	"HbNnOEA5WoxPQEw90ma9cW/VKncIzkP1RfFdboSMc9O5kxHM+EcyGxs+VAGKk7mO5JT5bn5M/8MzvP21",
+	"X+4oxFo9lggAo7OJihvd/3sP3PcFgpw2iABFBElBEr1WrbTmidnD7okUOsNaUb4e7fs78LJ99728MDuI",
+	"yC503Dxc9zG+9V5CIzjep5NHNhAWTqQYJRwDVg/29zfpxfpHXJrUvfg30hChRWTiEu8OWjdd7shad/HQ",
+	"tQ5btlJvVzlK8AgRhRZhY9K9/N8Qi9IyVQUvphpif3rkGPmFk2yAGcXW4KrIwe7BshQBp//Ox/eVTzI4",
+	"8Kg/eEeUPNI/gaeVfp/AoVmxupgFWEU3zQSxk0ltM6ybpQKZxO42uWKssrYja4KNpBjxMVTdG2c0YiRl",
+	"GZdxebsLKVinR95L3RclAR96rl1zwY0Fihdwt+HdhMNUeP0GluzMENAQRCCWtS9wlJANhZdLKb6MUJ4p",
+	"KNSqvHjND5m9wZySWuGWnnvpHEbzoIS9+8UuBcFm/9IXw9MeVYA+q5zV7xydPQizR5NOtxpx7z/WF3ws",
+	"VGkTsrGRNm+ItG1wOBnRKU/mnSLiJYLsT0M6gYuTDVHAHFjJUIV9wRXBnMpC+MROXLhlvTUjgM4yKcYk",
+	"yrMM60VZeHgrMj/ri9BB7rvfwsCZjFAIhqYU0XJGs1hV2zeqsTUSJ9zwSSfWKj4WXS6O+gKiW6sT5PgN",
+	"i11Ml9ZsmmrSxtQgpzpkfDwph9ux491/2RehbWmAzfjiXL0CL+zfWQkF9RgSa72T4gBtIroe+DzKkBP2",
+	"tVuX9jeQ/y6lfEfF3I5O3V+gcwZWRiroXiuuZsxlaTy0x1HEUo1BGYFzf3pLKqBqDiCC7TK+6TtFXAoL",
+	"I8Ncayk6vb54w6/hClcsysHl4cK04X6ngnCIwR5xlsGpMKqk+WXvuY0fV6R9sP8SSbxC4R0fhb+FKT4O",
+	"YUPbJT0HtaZuurPZDBIhunmWMBHJmMVbOP5rxS2e2s6b68klBqx6rVgY+ZtSnv1LXuFPeLab4l/5GGpC",
+	"IiQ3+AglqkpFQH0jBzD3fEY164JNpXWIjxf5gsQaPn7GcG6v2Vq6Q/0OP3L3W5n6Ai6ZBmXJc2yxOu/6",
+	"C+ECY89l7hx9T20Hhc3A0a7gtSmWTlilEb+C5zVhIrCaAabIB4WZFbYYZAVrwtNEzswLGNcRYT0fawnr",
+	"C0cMpeyzJPOQO4g8fbGpzEPWijxRpQQRyj19sUrmIZuJPJfOWWhD6OsexogKIbWtke5ciW2wPFYchsU6",
+	"eG8Y3DVbGeORbhpvnaa7SlA44K9egtra3fZFZC5czEVtxXM0fY6R5vhi4GldLpz5y+kuvpjIKuk9kkCw",
+	"yudbDO3LO6HsULw+KH8sw4VzDhR3ZxvBYgISLUTmGL2UinhHZmi7cfVnKqn4Fh97eZfQXf/IPKJWm+eJ",
+	"JcZNggLqhPKV2uEfQgEraElmpA7UsEI+sOLTasuozX2FvAIjUrn02B45K7NiKT6zr4AFs+KVU2Q2kQmz",
+	"YlrQF+zGaHlwe3JhPp7ITFu7KhYjxTq11ukH/j70MqbJvBNgBDe8UJhTeAY+xYzpPDOyGToxfYZNnPSl",
+	"S457jHOxAGX+lalSgs3+VKe+tDr1+iZygTROi7FgF1Bf3uyR2Z27qFIODaP5XJ84BzmGMkBgHVhL9YRN",
+	"CRc9AoX3FMQkJBwKL7RVHk0AIwQifsKOhXk3tw8EtZ0Xo3IehiJN32XnQ6jCZRFjWoZZcEE+Ch7JmJH3",
+	"b05K/0Qsp4aVJHLGsq65HWNkDFDMGoruW3cN16ovEJvCyv/Wx6LgUu30yLErtwnwHlwA2zIa7TVXfJiw",
+	"AJNPJKi1Q45VvyC9qS+iCc1oZLQcjBP4+Jf93d2f/ut//p/wjzcBPNg/tg/2X+ODFy/sgxcvzYM3r9+8",
+	"6XgrUfRFuANjC+vDHOXgdS3wJ9gNV/hJoQK1IbTDrd3l+bOXRF0Z+VCKgJix9sXJPONJwiMS/n//Twjk",
+	"9ZZqLkhIw47LNoBWMPrBajjQlwrRyhbnyIuYn6FacnssXlovtfDU8QcrmenlggxO/0iMdetwgi/OVMvw",
+	"giaxfDX7jCZUQ98J0w6msFkysjhKJxOqyUn5EZnxDDICp1QHREmSi6mM+YizuAa9NJPZFcBVxXbATKm+",
+	"WIK8onhCETyl0yO/gskBq7IfEkP+IaqCiETCFQkhYxkynLr4XkjkqC9CM71eOb1eNMnFVWg1CEWYiAt3",
+	"M6DCHZLfXn14//pT6JIRSHgI/LYLibIhVP5gQvcF2lP2nhPVI69vtNFfpFCHJCzxVUNCU0RyQXS6Gd49",
+	"RlxzIEUo3xEtAepTIVBQO8xVAeE4mHBzY8zdxNOMYZtgssK7xL7SCUhYokqHaE8KI6l0aOPLjLSItNUj",
+	"oQgR4mTIyF6PvKbRhJglwEQxjBvDtUQOHppdLzf9BFYSHBa0L+DHC3j7NYIEFQIr4HUTV4MfTFaqSIxi",
+	"roshG1MBl6U5+i64jFmR4dAC91XXVma12RKqrtC3wXVAKJqjMEY+A3TUvrAAkBgFV6w3iSohAxOZxEUJ",
+	"JT2hVcyB7xRxLcBRCipBkO9eX1wc//X14Kf/uHx9gatSuXTff3xLigtV1YLn85SMMim0i6LfRabaFxaD",
+	"2cGzhJa1h4HL7qLCmT5UEaAoM4SCylNc1h65rKwiqAsuPq+wFBaHyB4TRto0UYYgIyoiliTYrjU1QjYA",
+	"jHUGGQZU9UWayTiPWNw5LEiGxWWvdryL54sSIUW3eF0KVsEIqhLq6QjoHEJTgHjAXatkUB2/0jxJiNLU",
+	"HA13uKzLC9c7lZlmcdAXdqfBBlY5rxbcygZiFiEmQxnPYT9BbQOqAiZC2tYtkOo5MBrJI5AR/4FnyjNn",
+	"IG8IpAbQKOR7FoUotUFYpB0iiIkTIDtV/KJCxkSUdMKU5lPD/9MkV30RTunNwH1eBVyiSYIiL0MUq9LX",
+	"zWhCcqBpOJJgdD6qRIxybYRMsN+OMEy4nvax/5LggAfmjhlYYTi0sbSQguzsvwCPgJwd52z32Xa00PLz",
+	"3WeuZWw0G+SCXlMOWI9hUEH0suE/5swBWKLhpvHUjBwE+AJIKhduHdtwcC8//PL6vcXGenN8+nbw4ez1",
+	"+7BTxDtP6Zxkudn2ocxFzGKCiMBwtdjUcLj+rIOF0CiTymIz20LdyvZlmMTJh/cnH8/PX7+/HPz19fvX",
+	"58eXpx/eG27xAxnOiRUKOhC5UERCe5dbDqZUzAeVIVi4tJpZnhwTlUhY2VHGTBMTZ+4vvyRwl7Td2Y8D",
+	"e9CD+umvmCZmAMYwo/NOc3Bv/ap4vIiHSidfyPKwMNMCPaUqi9RbWwABRw7Rz3d3n0VeaQUCA+B3FhZJ",
+	"3LrAsS25iydT1yu9lx0gXwM5Am6Luvj+9+5xFLGk+1M+GkFYnmf0QoZECvu9AtkvzeQNZwqcSXa8gJ+X",
+	"jydVT+QKhIavOVDsrjrC0+EVGD6MAgpphzWm3MEbs3bvtH3cuxNYoYkYPkOqrC7Lhaj4lG2wqMvkb/uZ",
+	"U+fIBnyi2FcHBkSgTLVAfOdUM8w58ioiGZta2er3XGpK2qevL9+QOKMj3UErAAn7iCyr+q2j7MfdI/3j",
+	"wX64mvKCstvuGdy+/t6xTwe/uLrr33/ch+IlR7MfX+yu779cGS+UgwRtQpIZxRrgS22VuPC3AJaxSby7",
+	"FRatsvnkEBuXy0oCV0ResyyRNIbb2smzg/KpI9JFgrbPKjcc2iqsEDJkKIewmAxZRHPFrJBSh0UpzoVf",
+	"9gjL5r1v3IXgH3rnD+6w8w+S6WCkVV25ZUjbosiaR1TzYcI6FSuFebv00izaI3ZiNszHzVaJvyE2sPUS",
+	"OmES0aaNoq2sHkmjUisqXkPZ3obeAig0upJ7nvCDYT7+15JqYMorEMTgpOKNUiwsHuPStlEu8x84U+Ni",
+	"Imf1ZSjIsHoKMDNB2YqamxH/59LgsTLL51eZXSkjiM0mPJqAfusUEHNjK8L1UaGwE6evG2ltRDPUMiKZ",
+	"xT4wxRNQA5ZIf7vsCFuT4rGTJGCUMF4f3f46YRAPT6uXg1mPQqYRCK46ZEwQLRPAlVNapn9k4tUyLW1h",
+	"35WLUa7R3ch1pywDZwNwlkJq0GZoC1R+tQTlKtQ1wRC7hYNbDyf9B6aX8hA58ykvYPK4GAdFApLGik1N",
+	"tFNc697orF/BQitKw45gDMUfxRiiH6BFWMkpK6ygcjQ6tPYlnsQByVOAL4MRWW4YoP2jgpSXSulsY9m1",
+	"u9CmfGz5Q4GYDVIi/spGI4Zxji5FDt7tC7QIgmOgyNOOaYS+ZIvVoMxtQRUJf3O/fQoD8vH8rSKJxILa",
+	"PCsri3eCvhjLTOaaC6YCsyKFul1ctGjAS2mmORbgJscWMs8VBShuA7B9W+TSqv3N4RxfczarXgjOHlpg",
+	"P5E2Fh/pwQ4OzPthp0few6Vjbd6KUJe1FxBKXl28LyNhwdd/xeY+49FfGUodgPv9iMe67MR7qiEdH9fr",
+	"O0VgnoQLdG85mPE/DGzRq8XpETo00rCuLkMzpMk0Sncq1fTWA5rImbBHrRJeTcJxIoc0CYtTWEVgI+3h",
+	"HF0cXIpOj/wMWlNfXNMkZ0voJ4fEKHEEVSvwwFHTFTrMisB9SqZUXYHvTHizQd9ypd+dnF0Uteq+YbyU",
+	"Yh7rIVPs1nxb+CjvTs4KmiqzJcB+n6sq8U6jdAVWSmjV8ZBUKGuWcc26AEhuWfihc7sqRgFIA7wDWFui",
+	"QIQHmKBZJ0DKLKP0AsNDx2hUTwHhTksIdDFT65EQSikdEncc2jZUx7TOCty8DoJ+hDqjQqUy02ZIMZdQ",
+	"GiaS0ynov7kwGgHch7bGxEQqjUFMEHJVDdJXAAUT2IZtazDrwpEbszSRc4DJVeYmQ7/Gydng+O3bD78O",
+	"Li5fnX74EZzUR4SKuRSMsEQxAtAgNuOzHU6jFAP+B6b1MCDwBDocIBIZi82FYvb14/lb9H6hwWYEQcFg",
+	"oeEJ1/NyfH2RKxYfEgqfwB2XMSUTuOUkBpyBF0UwDUEI1gutSaiZ0uBMBicZCAzmGu8LO1LABARUF1tq",
+	"M2x2exTn7GuFNSkG+GWQTcr1aZCmXRwfiyuFFSpGsteXdLwuFgjeeWInwtcBi/aFkU5c2JphZyVHXuK+",
+	"y4LDWhCTU40ghqoQrp3SBVVzFUswcPGoFFvhB3OkldHJ5r2GhKJ7nNjRO0h22AzO5FvJBtqWLPc2oLKz",
+	"DKzXoJpgfa2HygdaTWhBo+GhuuuPL3StqmD0zXC4p7QxHK/Z1jshszSkJpUyH1dkyiA6ZDgHPcFGM3Ex",
+	"RnkHxAp8PSChyJMkJBmbymvI+AjsTxhBbr6P++KKsbRAHgRhESXLHvkrCHilJpQxsijqQURUrlHKqQtr",
+	"EJ9tUQimpA2JpQuCVefIhtfFXGKZRCPeOy3K6EUu7tDW/yWFNOkTcDDh6aHY5SNKNmfYzdP6S9aedZed",
+	"9adUcz+p5gvdNzblTMkpIyPME5Gju8k5O0bhQNznu3Axr+KK7h+jHjkNqlSHpSRt8ETXjZUuPBAq8KPX",
+	"EwLfKiGTFCI7hwmb2iLEYSRjFhJF54rMJvND5DkVr3lI2s939ztWp0szqWUkExdZib9ZxcooWjLX8PTA",
+	"feHTtkj7YH8fzbpGt6urdU6dM4p3X1QUVNT3lGWCWK0Dkm8g7c6ox2W8r1FOrbUIuLOP/V0y9cRSwyVT",
+	"erXkUNRFgTkaSpxQEasJvWJ/ODnzTtrMRtEv707OPAEwB3f78H5MRgrBIk3QIFRyFuvA4JrThP+Tbc5o",
+	"pExWG2XhjWrNowTK+bYr0fnOmBWad/FQmpfCTkAigIk1bMcFwp+cDS4/fHh7Mbi8fFtBAS4QhTroaJlQ",
+	"65lAbc4ZmY9IaPMC0YoEEf3or3ELgTC9bxySEUWmhzactUbcS1iPNZUifppD3CJaEaNJY+kUl0gc1CI7",
+	"7e4jTtpSsf3HtvGaCTZZeIvt/pM1fIOs4bJ6FGEbA5ekmvBr9jA60ko+svPZEP7tTkST5G7SS9DEgYoC",
+	"xR5WxJtKccJ/VlXirBRn2dv/IWhNuSj+9hbh9ItWb2w8IU1TZ27KciFY1iMhzcZQNU6FqL/ZUDSbiW8T",
+	"+O0MuUhzTXB46NXqi/bB7i4Jy+r2Awy9D6uJsiTcKbrZ6fV6Rq+jOA6Za8Vjm8XjGDORmVFA+8KSBwcU",
+	"XxSvgIUb2WpkDg8kCEBDaC/PhbJxc0YHVIVTArO/oAQm2sW5QonOZqRV+LGWaJ+vlf9bx6NPaJLUeHTr",
+	"0TRE07rp7gtF1dkRnDNlGMEKJg04X+alP5n1tyjH0SSBdDY4XJhVn8wbxTYZsxViGobOQiEQpY3olLJV",
+	"GbYRFfgmNuuvAfIOu3xMSjc9NIkiWP8LQ0VtdElENU3k+AuiG+F6VT24RI5G9WJOdqsWtm4noik6JDlr",
+	"Dncr1v2k+vZjb0G1s6btqL5j6/7ziCnISIQZfqFdgRgwuE2QVAxpxxJGCJGsXJNIKr3BBn2G/7oY2kan",
+	"gHlpWT3wyB6uuU3lj/3d3Q3kj8elhJWJF71vxDHwQdgBr9hzmxLezFHfN0YWHZHw95BMqY4mTNnSrsv4",
+	"ZH6eeua6XaNfXrIb7TJ4zQco+rq4uSZt8/emuoP7z5+vI61vrAqhXcj1kUpuo7/RUk5pSTCOlItH1RAl",
+	"X5yJXaOvNcrEDu/LxJi4tWngd4Ayha98I16Yb6fEjVtYP0kv8OcNgj5KSF6b72mRJ2qwHyJPkl4zXOzd",
+	"zsk3ENvxjUVqrKaN5lCNcgsf+8ZZker2DXGLJ43TWLep9wvUaAB3fYAT/WhX3hcJPlhDvy704A9Nx19Z",
+	"YMDag5H7TM34fcJGGmr4INikYpq0Ky/asgN6QrSEyy8AVB8uxmB//Xzb8ZVsAyTlr/zw2FF+ZcfHolD/",
+	"eX4e5fwUpbM2kh2dONio27+TULU1YkInc1eMAMvTg26vGM1AuddcJ9bc5TDdLDEp0h7lSUI0u9Edv65/",
+	"4YbhNxYt6O6lsFpT4jHfqnXYynP4xaO2+1pTLl92M+K2Qy1yWANP6BAmVo64wGQ/XBmZuYX50yhRLOMm",
+	"6VNIGt+oUUKVlO1OYfFonVHCrtHXapSww/syRgm3NiuMEnad/6DXyzdgxbjQNKvAgvqPwMJFBCAHKzEO",
+	"7M5fumz4x2ZRtqNG57L59WsoIoIjAZQnwEtczXkWl33ZduQz/9yZI/1p/nlw849Di3DwEE64aLpp1pyn",
+	"JzhJaxA//rQHeexBK3nnY9iDHuaIP5q08UXsQWvot0xF+SMLHF9MnzXKUUCMmml0T6NGyWu2rVgBcZcF",
+	"i2yMDUri0pNdIgj3SIjJHSHZISFF0MG2U3N5rDpERZlMEjLK5JRQciXkTBR6MBd9wTiA/BQVQY5IGIGa",
+	"FYKazAWgI4DW0xh2XTL4DZRkmcWQV+EJpm5RFbWCFhP5FPBH4C+zEK1PG2vNmYSCYBvGS+DIz803Ho35",
+	"g0jmxfVFZBKXSPG8uNeadGbcmG0NAasGINhsmwEAOWzb/zeFdYLzX6+ql+aNP/6F/N16gete6WheMAzs",
+	"8KuFwsDhfSEgDLs2TSIm4ssUR/lP1f6e5wDKsBDqVnSLS3hTBf8C3nt8qQ77aaQbqrnSPPpXYWp5827e",
+	"JwWmTgJayqQLUCIbxRSu9Bm4DIRvH1DMzWT9RVtCsfyBqdLBkMFk2Q2LcsTLxzJKS7L//dO0lml0Mzuk",
+	"fCIzpEw2wEwtkHtIGwrpINgY1D+ZUUWmNGadfwGiqeIhYk5uaTBbAWJ3J4nNF3lwXq20jIVri53pEczX",
+	"CAEpgMUDO9iQMKGzeVFCjLq0iToAHyCzkbZRMGVmYe2OytpVABDnKxAJiCozCzbLNRaCVDa7rYPlyvqi",
+	"GBSsmhsSVyT8jKMBJOLPcCghfzHEA2mT4/Cdo3LsEF4oJLbTF1yQxR4wKQRM1nIElkwLVGCza8mxrXMf",
+	"F4mMiFyFKXFuUb1FJWETlg7qoxmnKmf0yY1Tq/mDg1d0q/XH5QAnE2lBf+/MCNx9MBdRo3yCR9hhBsnK",
+	"Ga1EogdluG0lLsLV6nMGoIBwARiTXPcFmG0OSZ4qlmlFIppl81qVaiy0GOCZwKYzM4LpUGkpmOoRqPRJ",
+	"QsFu9MB20ReA0KquMJH2qKjQQAm+gcXdmKERTU3HYMjCmpFjDvjl5iDal2smGtYXRe8kY4ag0S2hZmbh",
+	"D/Z2D4lZSlvRGxpWUUZ1NGlALMYQsPWJH5OFWYJohNXGr7nMFWxIk9kGv2kKuHi+t38Pu82jBk7MRXTW",
+	"oOmWEiIS5hOLh3sb9PNXKdgDxQgqojjUiCPFXhZaizm6n26XwJuxAKpFb/5kNpSm/Bc2L558Mh9Y7GUv",
+	"wRVXchX0mysSywhSyltBK8+S1mFrB8jADmixpbf8mgmmVEAyRmOO/zTN8YiRxdBEaB/qSlMMlnNJc0xT",
+	"DwjAMVatVQFW8VGBYUcjniBKs60IqyrtYPXapXY+QlXvEiStHE4Nuzwzsg0CmIedaquAau3HKFhilL2l",
+	"4C7l+fQEFx05amBR4EqmKuKaul4GeDkVtmEwyMOB+cG2YjFwORolXLgafcrwaKVZWm3XEJnHmLxYmmex",
+	"eo9C9GDAazlJaB6zSqOA6e8faGNCrSsHVMlo7rit4hmJ/OmovYX0S7VusyrXqVv8hF8zh56BaaQ8mth7",
+	"FhJNF67aap9RalSv/z8AAP//",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

@@ -27,6 +27,7 @@ type Server struct {
 	*ModelHandlers
 	*ChatHandlers
 	*DebugHandlers
+	*MCPHandlers
 }
 
 var _ api.StrictServerInterface = (*Server)(nil)
@@ -49,6 +50,7 @@ type Deps struct {
 	Models         *ModelHandlers
 	Chat           *ChatHandlers
 	Debug          *DebugHandlers
+	MCP            *MCPHandlers
 }
 
 // contentSecurityPolicy fits both the JSON API and the Swagger UI page: everything from this
@@ -123,7 +125,7 @@ func New(d Deps) (*echo.Echo, error) {
 	)
 
 	server := &Server{MetaHandlers: d.Meta, AuthHandlers: d.Auth, AdminHandlers: d.Admin, WorkspaceHandlers: d.Workspace, ModelHandlers: d.Models, ChatHandlers: d.Chat,
-		DebugHandlers: d.Debug}
+		DebugHandlers: d.Debug, MCPHandlers: d.MCP}
 	api.RegisterHandlers(e, api.NewStrictHandler(server, nil))
 	routes := map[string]bool{}
 	for _, r := range e.Routes() {

@@ -12,7 +12,7 @@ import (
 	"github.com/google/uuid"
 	sdk "github.com/modelcontextprotocol/go-sdk/mcp"
 
-	"github.com/ccbackend/ccbackend/internal/testutil"
+	"github.com/ccbackend/ccbackend/internal/testutil/testenv"
 )
 
 // latencies collects per-operation durations and reports their percentiles next to ns/op.
@@ -46,7 +46,7 @@ func timed(b *testing.B, op func() error) {
 // BenchmarkCallEcho compares a pooled Call of echo (tool lookup in Redis, schema check, guarded
 // transport) with the bare SDK calling the same server-everything over Streamable HTTP.
 func BenchmarkCallEcho(b *testing.B) {
-	srv := testutil.StartMCPServer(b, TransportStreamableHTTP)
+	srv := testenv.StartMCPServer(b, TransportStreamableHTTP)
 	args := json.RawMessage(`{"message":"bench"}`)
 	ctx := context.Background()
 	b.Run("direct-sdk", func(b *testing.B) {
@@ -82,7 +82,7 @@ func BenchmarkCallEcho(b *testing.B) {
 
 // BenchmarkToolsCached is a tool listing served from the Redis cache.
 func BenchmarkToolsCached(b *testing.B) {
-	srv := testutil.StartMCPServer(b, TransportStreamableHTTP)
+	srv := testenv.StartMCPServer(b, TransportStreamableHTTP)
 	p := newTestPool(b, nil)
 	s := Server{ID: uuid.New(), Version: time.Now(), Transport: TransportStreamableHTTP, URL: srv.URL}
 	ctx, user := context.Background(), uuid.New()
@@ -98,7 +98,7 @@ func BenchmarkToolsCached(b *testing.B) {
 // BenchmarkIdleSessionMemory reports the heap one idle pooled Streamable HTTP session holds,
 // measured over 50 sessions (50 users, so the per-user cap does not evict).
 func BenchmarkIdleSessionMemory(b *testing.B) {
-	srv := testutil.StartMCPServer(b, TransportStreamableHTTP)
+	srv := testenv.StartMCPServer(b, TransportStreamableHTTP)
 	const n = 50
 	ctx := context.Background()
 	for b.Loop() {

@@ -13,7 +13,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/ccbackend/ccbackend/internal/apperr"
-	"github.com/ccbackend/ccbackend/internal/testutil"
+	"github.com/ccbackend/ccbackend/internal/testutil/testenv"
 )
 
 var loopback = []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}
@@ -21,9 +21,9 @@ var loopback = []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}
 // newTestPool is a pool on the test Redis (own prefix) that may reach loopback, with stdio on.
 func newTestPool(t testing.TB, edit func(*PoolOptions)) *Pool {
 	t.Helper()
-	_, _, env := testutil.MCPStdioCommand(t)
+	_, _, env := testenv.MCPStdioCommand(t)
 	o := PoolOptions{
-		Redis: testutil.NewRedis(t), RedisPrefix: testutil.NewRedisPrefix(t),
+		Redis: testenv.NewRedis(t), RedisPrefix: testenv.NewRedisPrefix(t),
 		AllowStdio: true, AllowedNetworks: loopback, StdioEnv: env, CallTimeout: 20 * time.Second,
 	}
 	if edit != nil {
@@ -40,8 +40,8 @@ func newTestPool(t testing.TB, edit func(*PoolOptions)) *Pool {
 // target is one server-everything reachable over one transport.
 type target struct {
 	srv    Server
-	http   *testutil.MCPServer // nil for stdio
-	spawns *spawnLog           // stdio children the pool started
+	http   *testenv.MCPServer // nil for stdio
+	spawns *spawnLog          // stdio children the pool started
 }
 
 // startTarget starts server-everything for transport (stdio: the pool spawns it) and returns the
@@ -50,13 +50,13 @@ func startTarget(t *testing.T, p *Pool, transport string) *target {
 	t.Helper()
 	tg := &target{srv: Server{ID: uuid.New(), Name: "everything-" + transport, Version: time.Now(), Transport: transport}}
 	if transport == TransportStdio {
-		cmd, args, _ := testutil.MCPStdioCommand(t)
+		cmd, args, _ := testenv.MCPStdioCommand(t)
 		tg.srv.Command, tg.srv.Args = cmd, args
 		tg.spawns = &spawnLog{}
 		p.onSpawn = tg.spawns.add
 		return tg
 	}
-	tg.http = testutil.StartMCPServer(t, transport)
+	tg.http = testenv.StartMCPServer(t, transport)
 	tg.srv.URL = tg.http.URL
 	return tg
 }

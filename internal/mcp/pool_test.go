@@ -8,7 +8,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/ccbackend/ccbackend/internal/apperr"
-	"github.com/ccbackend/ccbackend/internal/testutil"
+	"github.com/ccbackend/ccbackend/internal/testutil/testenv"
 )
 
 var echoArgs = json.RawMessage(`{"message":"x"}`)
@@ -83,7 +83,7 @@ func TestPerUserCap(t *testing.T) {
 // TestToolsCacheSharedByInstances: a second pool on the same Redis (another instance) serves the
 // list without connecting — the server is dead by then — while refresh goes live and rewrites it.
 func TestToolsCacheSharedByInstances(t *testing.T) {
-	prefix := testutil.NewRedisPrefix(t)
+	prefix := testenv.NewRedisPrefix(t)
 	shared := func(o *PoolOptions) { o.RedisPrefix = prefix; o.ToolsTTL = time.Minute }
 	first, second := newTestPool(t, shared), newTestPool(t, shared)
 	tg := startTarget(t, first, TransportStreamableHTTP)

@@ -1,47 +1,15 @@
 package testutil
 
 import (
-	"context"
 	"testing"
-	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/ccbackend/ccbackend/internal/testutil/testenv"
 )
 
 // NewRedisPrefix returns a key namespace private to t; its keys are deleted when t ends.
-func NewRedisPrefix(t testing.TB) string {
-	t.Helper()
-	prefix := "ccbtest:" + randomSuffix() + ":"
-	redisURL := BaseConfig(t).RedisURL
-	t.Cleanup(func() {
-		opts, err := redis.ParseURL(redisURL)
-		if err != nil {
-			t.Errorf("testutil: REDIS_URL: %v", err)
-			return
-		}
-		client := redis.NewClient(opts)
-		defer client.Close()
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		iter := client.Scan(ctx, 0, prefix+"*", 500).Iterator()
-		for iter.Next(ctx) {
-			client.Del(ctx, iter.Val())
-		}
-		if err := iter.Err(); err != nil {
-			t.Errorf("testutil: clean redis namespace: %v", err)
-		}
-	})
-	return prefix
-}
+func NewRedisPrefix(t testing.TB) string { t.Helper(); return testenv.NewRedisPrefix(t) }
 
 // NewRedis returns a client of the test Redis, closed when t ends.
-func NewRedis(t testing.TB) *redis.Client {
-	t.Helper()
-	opts, err := redis.ParseURL(BaseConfig(t).RedisURL)
-	if err != nil {
-		t.Fatalf("testutil: REDIS_URL: %v", err)
-	}
-	rdb := redis.NewClient(opts)
-	t.Cleanup(func() { _ = rdb.Close() })
-	return rdb
-}
+func NewRedis(t testing.TB) *redis.Client { t.Helper(); return testenv.NewRedis(t) }
