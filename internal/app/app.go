@@ -23,8 +23,8 @@ import (
 	"github.com/ccbackend/ccbackend/internal/diagnostics"
 	"github.com/ccbackend/ccbackend/internal/httpapi"
 	"github.com/ccbackend/ccbackend/internal/idempotency"
-	"github.com/ccbackend/ccbackend/internal/metrics"
 	"github.com/ccbackend/ccbackend/internal/mcp"
+	"github.com/ccbackend/ccbackend/internal/metrics"
 	"github.com/ccbackend/ccbackend/internal/page"
 	"github.com/ccbackend/ccbackend/internal/secret"
 	"github.com/ccbackend/ccbackend/internal/store"
@@ -151,7 +151,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, version strin
 		Chat:           httpapi.NewChatHandlers(chatService, cfg.StreamKeepAlive),
 		Debug: httpapi.NewDebugHandlers(diagnostics.New(diagnostics.Sources{Version: version, Config: cfg.Redacted(),
 			Store: st, Redis: rdb, Streams: chatService.ActiveStreams, MCPSessions: pool.Sessions, Now: time.Now, Started: started, Instance: uuid.New()})),
-		MCP:            httpapi.NewMCPHandlers(registry, pool),
+		MCP: httpapi.NewMCPHandlers(registry, pool),
 	})
 	if err != nil {
 		return nil, err
