@@ -42,6 +42,7 @@ const (
 	AuditActionAuthRefreshReuse   AuditAction = "auth.refresh_reuse"
 	AuditActionAuthRegister       AuditAction = "auth.register"
 	AuditActionKeysRotate         AuditAction = "keys.rotate"
+	AuditActionMcpToolCall        AuditAction = "mcp.tool_call"
 )
 
 // Valid indicates whether the value is a known member of the AuditAction enum.
@@ -72,6 +73,8 @@ func (e AuditAction) Valid() bool {
 	case AuditActionAuthRegister:
 		return true
 	case AuditActionKeysRotate:
+		return true
+	case AuditActionMcpToolCall:
 		return true
 	default:
 		return false
@@ -682,6 +685,9 @@ type ChatToolCall = chat.ToolCall
 
 // ChatToolCallDelta A fragment of a tool call; `id`, `type` and `function.name` come with its first fragment.
 type ChatToolCallDelta = chat.ToolCallDelta
+
+// ChatToolEvent Extension member of a chunk with empty `choices`: the backend calls an MCP tool (`tool_use`, with `input`) or has its answer (`tool_result`, with `content`, `is_error` and `duration_ms`). OpenAI SDKs ignore it and see a chunk without choices.
+type ChatToolEvent = chat.ToolEvent
 
 // ChatUsage defines model for ChatUsage.
 type ChatUsage = chat.Usage
@@ -1907,6 +1913,27 @@ type ClientInterface interface {
 	// response. `n` must be 1. Each data event of a stream is a `ChatCompletionChunk`, or a
 	// `ChatStreamError` when the model provider fails after the stream began.
 	//
+	// MCP tools: a request for a session with enabled MCP tools (`PUT /v1/sessions/{id}/tools`)
+	// or naming `mcp_servers` offers those tools to the model next to the client's `tools`,
+	// under names the backend chooses (`<server>__<tool>`, made safe and unique; the client
+	// never sees them). When the model calls one, the backend runs it and sends the result
+	// back, one upstream request per step, until the model answers. Limits: at most
+	// `CCB_MCP_MAX_STEPS` upstream requests (8 by default) and `CCB_MCP_TURN_TIMEOUT` for the
+	// whole turn; when either ends a turn whose model still asks for MCP tools, the answer is
+	// what exists with `finish_reason: length`, and those calls are not run. A tool that fails,
+	// times out or is cancelled becomes an `is_error` result for the model, not a failed
+	// request. Client tools still come back as `tool_calls`; when one step calls both kinds,
+	// the MCP calls are run and recorded, then the turn ends with the client's calls
+	// (`finish_reason: tool_calls`); the session stores both, so a follow-up with
+	// `use_session_history` gives the model every result. Streams show each step as it
+	// happens, with chunks whose `choices` is empty and whose `ccb_tool` member reports each
+	// MCP call (`tool_use`) and its answer (`tool_result`); a non-streamed answer is the final
+	// message, its `content` the text of every step in order. `usage` and `cost` sum every
+	// step. Every step is stored in the session in order (assistant messages with their
+	// `tool_calls`, a `tool` message per result), every execution in
+	// `GET /v1/sessions/{id}/tool-calls` and the audit log. Cancelling the generation (or the
+	// client going away) stops the loop and the running tool call.
+	//
 	// Storing the exchange: when `session_id` or `project_id` asks for it, a last user or tool
 	// message that a session could never hold (larger than the server's message limit,
 	// `CCB_MAX_MESSAGE_BYTES`, or containing NUL characters) is refused up front with 400 and a
@@ -1940,6 +1967,27 @@ type ClientInterface interface {
 	// (`use_session_history: true` prepends its stored history), `project_id`, and `cost` in the
 	// response. `n` must be 1. Each data event of a stream is a `ChatCompletionChunk`, or a
 	// `ChatStreamError` when the model provider fails after the stream began.
+	//
+	// MCP tools: a request for a session with enabled MCP tools (`PUT /v1/sessions/{id}/tools`)
+	// or naming `mcp_servers` offers those tools to the model next to the client's `tools`,
+	// under names the backend chooses (`<server>__<tool>`, made safe and unique; the client
+	// never sees them). When the model calls one, the backend runs it and sends the result
+	// back, one upstream request per step, until the model answers. Limits: at most
+	// `CCB_MCP_MAX_STEPS` upstream requests (8 by default) and `CCB_MCP_TURN_TIMEOUT` for the
+	// whole turn; when either ends a turn whose model still asks for MCP tools, the answer is
+	// what exists with `finish_reason: length`, and those calls are not run. A tool that fails,
+	// times out or is cancelled becomes an `is_error` result for the model, not a failed
+	// request. Client tools still come back as `tool_calls`; when one step calls both kinds,
+	// the MCP calls are run and recorded, then the turn ends with the client's calls
+	// (`finish_reason: tool_calls`); the session stores both, so a follow-up with
+	// `use_session_history` gives the model every result. Streams show each step as it
+	// happens, with chunks whose `choices` is empty and whose `ccb_tool` member reports each
+	// MCP call (`tool_use`) and its answer (`tool_result`); a non-streamed answer is the final
+	// message, its `content` the text of every step in order. `usage` and `cost` sum every
+	// step. Every step is stored in the session in order (assistant messages with their
+	// `tool_calls`, a `tool` message per result), every execution in
+	// `GET /v1/sessions/{id}/tool-calls` and the audit log. Cancelling the generation (or the
+	// client going away) stops the loop and the running tool call.
 	//
 	// Storing the exchange: when `session_id` or `project_id` asks for it, a last user or tool
 	// message that a session could never hold (larger than the server's message limit,
@@ -2812,6 +2860,27 @@ func (c *Client) Register(ctx context.Context, body RegisterJSONRequestBody, req
 // response. `n` must be 1. Each data event of a stream is a `ChatCompletionChunk`, or a
 // `ChatStreamError` when the model provider fails after the stream began.
 //
+// MCP tools: a request for a session with enabled MCP tools (`PUT /v1/sessions/{id}/tools`)
+// or naming `mcp_servers` offers those tools to the model next to the client's `tools`,
+// under names the backend chooses (`<server>__<tool>`, made safe and unique; the client
+// never sees them). When the model calls one, the backend runs it and sends the result
+// back, one upstream request per step, until the model answers. Limits: at most
+// `CCB_MCP_MAX_STEPS` upstream requests (8 by default) and `CCB_MCP_TURN_TIMEOUT` for the
+// whole turn; when either ends a turn whose model still asks for MCP tools, the answer is
+// what exists with `finish_reason: length`, and those calls are not run. A tool that fails,
+// times out or is cancelled becomes an `is_error` result for the model, not a failed
+// request. Client tools still come back as `tool_calls`; when one step calls both kinds,
+// the MCP calls are run and recorded, then the turn ends with the client's calls
+// (`finish_reason: tool_calls`); the session stores both, so a follow-up with
+// `use_session_history` gives the model every result. Streams show each step as it
+// happens, with chunks whose `choices` is empty and whose `ccb_tool` member reports each
+// MCP call (`tool_use`) and its answer (`tool_result`); a non-streamed answer is the final
+// message, its `content` the text of every step in order. `usage` and `cost` sum every
+// step. Every step is stored in the session in order (assistant messages with their
+// `tool_calls`, a `tool` message per result), every execution in
+// `GET /v1/sessions/{id}/tool-calls` and the audit log. Cancelling the generation (or the
+// client going away) stops the loop and the running tool call.
+//
 // Storing the exchange: when `session_id` or `project_id` asks for it, a last user or tool
 // message that a session could never hold (larger than the server's message limit,
 // `CCB_MAX_MESSAGE_BYTES`, or containing NUL characters) is refused up front with 400 and a
@@ -2855,6 +2924,27 @@ func (c *Client) CreateChatCompletionWithBody(ctx context.Context, contentType s
 // (`use_session_history: true` prepends its stored history), `project_id`, and `cost` in the
 // response. `n` must be 1. Each data event of a stream is a `ChatCompletionChunk`, or a
 // `ChatStreamError` when the model provider fails after the stream began.
+//
+// MCP tools: a request for a session with enabled MCP tools (`PUT /v1/sessions/{id}/tools`)
+// or naming `mcp_servers` offers those tools to the model next to the client's `tools`,
+// under names the backend chooses (`<server>__<tool>`, made safe and unique; the client
+// never sees them). When the model calls one, the backend runs it and sends the result
+// back, one upstream request per step, until the model answers. Limits: at most
+// `CCB_MCP_MAX_STEPS` upstream requests (8 by default) and `CCB_MCP_TURN_TIMEOUT` for the
+// whole turn; when either ends a turn whose model still asks for MCP tools, the answer is
+// what exists with `finish_reason: length`, and those calls are not run. A tool that fails,
+// times out or is cancelled becomes an `is_error` result for the model, not a failed
+// request. Client tools still come back as `tool_calls`; when one step calls both kinds,
+// the MCP calls are run and recorded, then the turn ends with the client's calls
+// (`finish_reason: tool_calls`); the session stores both, so a follow-up with
+// `use_session_history` gives the model every result. Streams show each step as it
+// happens, with chunks whose `choices` is empty and whose `ccb_tool` member reports each
+// MCP call (`tool_use`) and its answer (`tool_result`); a non-streamed answer is the final
+// message, its `content` the text of every step in order. `usage` and `cost` sum every
+// step. Every step is stored in the session in order (assistant messages with their
+// `tool_calls`, a `tool` message per result), every execution in
+// `GET /v1/sessions/{id}/tool-calls` and the audit log. Cancelling the generation (or the
+// client going away) stops the loop and the running tool call.
 //
 // Storing the exchange: when `session_id` or `project_id` asks for it, a last user or tool
 // message that a session could never hold (larger than the server's message limit,
@@ -5924,6 +6014,27 @@ type ClientWithResponsesInterface interface {
 	// response. `n` must be 1. Each data event of a stream is a `ChatCompletionChunk`, or a
 	// `ChatStreamError` when the model provider fails after the stream began.
 	//
+	// MCP tools: a request for a session with enabled MCP tools (`PUT /v1/sessions/{id}/tools`)
+	// or naming `mcp_servers` offers those tools to the model next to the client's `tools`,
+	// under names the backend chooses (`<server>__<tool>`, made safe and unique; the client
+	// never sees them). When the model calls one, the backend runs it and sends the result
+	// back, one upstream request per step, until the model answers. Limits: at most
+	// `CCB_MCP_MAX_STEPS` upstream requests (8 by default) and `CCB_MCP_TURN_TIMEOUT` for the
+	// whole turn; when either ends a turn whose model still asks for MCP tools, the answer is
+	// what exists with `finish_reason: length`, and those calls are not run. A tool that fails,
+	// times out or is cancelled becomes an `is_error` result for the model, not a failed
+	// request. Client tools still come back as `tool_calls`; when one step calls both kinds,
+	// the MCP calls are run and recorded, then the turn ends with the client's calls
+	// (`finish_reason: tool_calls`); the session stores both, so a follow-up with
+	// `use_session_history` gives the model every result. Streams show each step as it
+	// happens, with chunks whose `choices` is empty and whose `ccb_tool` member reports each
+	// MCP call (`tool_use`) and its answer (`tool_result`); a non-streamed answer is the final
+	// message, its `content` the text of every step in order. `usage` and `cost` sum every
+	// step. Every step is stored in the session in order (assistant messages with their
+	// `tool_calls`, a `tool` message per result), every execution in
+	// `GET /v1/sessions/{id}/tool-calls` and the audit log. Cancelling the generation (or the
+	// client going away) stops the loop and the running tool call.
+	//
 	// Storing the exchange: when `session_id` or `project_id` asks for it, a last user or tool
 	// message that a session could never hold (larger than the server's message limit,
 	// `CCB_MAX_MESSAGE_BYTES`, or containing NUL characters) is refused up front with 400 and a
@@ -5957,6 +6068,27 @@ type ClientWithResponsesInterface interface {
 	// (`use_session_history: true` prepends its stored history), `project_id`, and `cost` in the
 	// response. `n` must be 1. Each data event of a stream is a `ChatCompletionChunk`, or a
 	// `ChatStreamError` when the model provider fails after the stream began.
+	//
+	// MCP tools: a request for a session with enabled MCP tools (`PUT /v1/sessions/{id}/tools`)
+	// or naming `mcp_servers` offers those tools to the model next to the client's `tools`,
+	// under names the backend chooses (`<server>__<tool>`, made safe and unique; the client
+	// never sees them). When the model calls one, the backend runs it and sends the result
+	// back, one upstream request per step, until the model answers. Limits: at most
+	// `CCB_MCP_MAX_STEPS` upstream requests (8 by default) and `CCB_MCP_TURN_TIMEOUT` for the
+	// whole turn; when either ends a turn whose model still asks for MCP tools, the answer is
+	// what exists with `finish_reason: length`, and those calls are not run. A tool that fails,
+	// times out or is cancelled becomes an `is_error` result for the model, not a failed
+	// request. Client tools still come back as `tool_calls`; when one step calls both kinds,
+	// the MCP calls are run and recorded, then the turn ends with the client's calls
+	// (`finish_reason: tool_calls`); the session stores both, so a follow-up with
+	// `use_session_history` gives the model every result. Streams show each step as it
+	// happens, with chunks whose `choices` is empty and whose `ccb_tool` member reports each
+	// MCP call (`tool_use`) and its answer (`tool_result`); a non-streamed answer is the final
+	// message, its `content` the text of every step in order. `usage` and `cost` sum every
+	// step. Every step is stored in the session in order (assistant messages with their
+	// `tool_calls`, a `tool` message per result), every execution in
+	// `GET /v1/sessions/{id}/tool-calls` and the audit log. Cancelling the generation (or the
+	// client going away) stops the loop and the running tool call.
 	//
 	// Storing the exchange: when `session_id` or `project_id` asks for it, a last user or tool
 	// message that a session could never hold (larger than the server's message limit,
@@ -9931,6 +10063,27 @@ func (c *ClientWithResponses) RegisterWithResponse(ctx context.Context, body Reg
 // response. `n` must be 1. Each data event of a stream is a `ChatCompletionChunk`, or a
 // `ChatStreamError` when the model provider fails after the stream began.
 //
+// MCP tools: a request for a session with enabled MCP tools (`PUT /v1/sessions/{id}/tools`)
+// or naming `mcp_servers` offers those tools to the model next to the client's `tools`,
+// under names the backend chooses (`<server>__<tool>`, made safe and unique; the client
+// never sees them). When the model calls one, the backend runs it and sends the result
+// back, one upstream request per step, until the model answers. Limits: at most
+// `CCB_MCP_MAX_STEPS` upstream requests (8 by default) and `CCB_MCP_TURN_TIMEOUT` for the
+// whole turn; when either ends a turn whose model still asks for MCP tools, the answer is
+// what exists with `finish_reason: length`, and those calls are not run. A tool that fails,
+// times out or is cancelled becomes an `is_error` result for the model, not a failed
+// request. Client tools still come back as `tool_calls`; when one step calls both kinds,
+// the MCP calls are run and recorded, then the turn ends with the client's calls
+// (`finish_reason: tool_calls`); the session stores both, so a follow-up with
+// `use_session_history` gives the model every result. Streams show each step as it
+// happens, with chunks whose `choices` is empty and whose `ccb_tool` member reports each
+// MCP call (`tool_use`) and its answer (`tool_result`); a non-streamed answer is the final
+// message, its `content` the text of every step in order. `usage` and `cost` sum every
+// step. Every step is stored in the session in order (assistant messages with their
+// `tool_calls`, a `tool` message per result), every execution in
+// `GET /v1/sessions/{id}/tool-calls` and the audit log. Cancelling the generation (or the
+// client going away) stops the loop and the running tool call.
+//
 // Storing the exchange: when `session_id` or `project_id` asks for it, a last user or tool
 // message that a session could never hold (larger than the server's message limit,
 // `CCB_MAX_MESSAGE_BYTES`, or containing NUL characters) is refused up front with 400 and a
@@ -9970,6 +10123,27 @@ func (c *ClientWithResponses) CreateChatCompletionWithBodyWithResponse(ctx conte
 // (`use_session_history: true` prepends its stored history), `project_id`, and `cost` in the
 // response. `n` must be 1. Each data event of a stream is a `ChatCompletionChunk`, or a
 // `ChatStreamError` when the model provider fails after the stream began.
+//
+// MCP tools: a request for a session with enabled MCP tools (`PUT /v1/sessions/{id}/tools`)
+// or naming `mcp_servers` offers those tools to the model next to the client's `tools`,
+// under names the backend chooses (`<server>__<tool>`, made safe and unique; the client
+// never sees them). When the model calls one, the backend runs it and sends the result
+// back, one upstream request per step, until the model answers. Limits: at most
+// `CCB_MCP_MAX_STEPS` upstream requests (8 by default) and `CCB_MCP_TURN_TIMEOUT` for the
+// whole turn; when either ends a turn whose model still asks for MCP tools, the answer is
+// what exists with `finish_reason: length`, and those calls are not run. A tool that fails,
+// times out or is cancelled becomes an `is_error` result for the model, not a failed
+// request. Client tools still come back as `tool_calls`; when one step calls both kinds,
+// the MCP calls are run and recorded, then the turn ends with the client's calls
+// (`finish_reason: tool_calls`); the session stores both, so a follow-up with
+// `use_session_history` gives the model every result. Streams show each step as it
+// happens, with chunks whose `choices` is empty and whose `ccb_tool` member reports each
+// MCP call (`tool_use`) and its answer (`tool_result`); a non-streamed answer is the final
+// message, its `content` the text of every step in order. `usage` and `cost` sum every
+// step. Every step is stored in the session in order (assistant messages with their
+// `tool_calls`, a `tool` message per result), every execution in
+// `GET /v1/sessions/{id}/tool-calls` and the audit log. Cancelling the generation (or the
+// client going away) stops the loop and the running tool call.
 //
 // Storing the exchange: when `session_id` or `project_id` asks for it, a last user or tool
 // message that a session could never hold (larger than the server's message limit,
@@ -19992,251 +20166,270 @@ func (sh *strictHandler) GetChanges(ctx echo.Context, params GetChangesParams) e
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7L1pchs5uii6FQTfiSgpOkkNll1tKSrOU8lyt7s86FjyqT6n6McEM0ESrSSQBSBFsR2KeHt4i3h/7xru",
-	"Cu4a7kpu4PuAHEgkB1myXdX1p8pKZmL48OGbh0+dRE5zKZgwunP8qTNhNGUK/nlGkwk7k8Iomb2Vl0Yq",
-	"Zh+nTCeK54ZL0TnunGYzOtckFrKr7RvxMTETRoYynZOEKsWZJpQYec0EkYpolihmiJlQQ4QkiZ2C7AyV",
-	"nGmmIpIreTsnUvXF2Yu3u2RK5+SasZzsvH95Rp59f/Sc/M///2nvYLdHLpkwRArCbpiaE8V0LoVmRI5g",
-	"epkzRe0Ke33RiTqK/VpwxdLOsVEFizo6mbAptZthoph2jn/p+OV3PkYdM89Z57ijjeJi3Lm7izrnV3S8",
-	"vPWrCbMTy0Il7DtNbpjSXIoToplICTdkSJNrwgWJX426b6hJJjExkhR5Sg0jmo5YNu91Gou5pdM8s3P3",
-	"O0/6nU5oKReKjqf0rYTDWXkcANs4IiOpyF+vri72Dnr7CHC9DM9NgQTfh4B0F3VyquiUGY89hdJShaEW",
-	"C3ZrBgm8EfszyxW74bLQJKdjdkJkTn8tmF0Yt5/9WjA170QdQad2Xvy2Ab0pvX3NxNhMOsdPDw5DsHv1",
-	"YvUhEp6W8+XUTKrpeLoSQCOpptR0jjtFAW8Gpk7ZNJeGiWT+E5svL+MNvYaLkijmscMii2JGzfFGaTpl",
-	"5JrNyYybSfUELpp9xAU5PCITWShNFMsziwZmwvpCKj7mgmbVJdmBIeJyTab7Hj5g6TGxW4t3CRfaMJra",
-	"s4ElcTEmdEy5OGkspi9gKEpSPhoxZe8kLIjbvRwdHkaEipRQXPdEakZGXGlDLCiZNvY9bXiWEVUIYefA",
-	"D/ef9/rinb/DmkypumYpiW+7vFozbvIYNi8L00XSEhNhSYIDAaGe4uxoxgijyaQvSuKwe0wogtjhIFdE",
-	"F0nCtLYLUWxUaJZ6WCApAeRAIlmhR+10u/Z4W9Dy8OnTqDPlwv99YO+MMUzZMf+fX/r928ODbr9/+/35",
-	"xz/9WxiNRkBIAvc+z7M5kSKbE47XqUaZLPlycJ7azy0BYJlm5OjgEA5ISIs/Y5JMqBgzvdtr3aijZO07",
-	"fBZa9ms+5WZ50Rd0zIjm/2y95Rl8V58rZSNaZKZz/HQ/shPzqSVNh/v7AFj866BcAheGjZmCNVwybckz",
-	"0oDAFdf4++Azr/qd/RjvGZDBH2n6HpHd/pVIYXHX/pPmecYTwMO9XMlhxqZ/+oe2cPlUm+7fFBt1jjv/",
-	"117FpffwV713gV/hpCGqVt6xKc3sullqWfCI8kyTG5rxFFlk5y7qnEkxynjy1RaZuPk1kjcqCLvlGsiO",
-	"R2RY57lSyFS+1CJPBWF2TrJDxZxoQ02hd08qGUdbOjub8GQC63sp1ZCnKRNfGpCJYikThtNMk8wKHpR4",
-	"JCZKZgi9v0jBvvjCgFNbLJRZypQV/YQjUIZywVIy4Vb0mp9Y6CqDbMZTdSIFLv011eY0nfJtAFvKU/aL",
-	"FAgK1WZAYRi7VkN51jnumAnXZCaLLCUZozfMSqY0MfyGEXiXa6OoAXGDVfi3POCUaU3HbLsRS1IFN3Lg",
-	"LsQAJ7pDUmQf8LRz3NkfPh89GT5j3T+PDkbdo+ToSfd58uRp99lof3SQPhkd0O+ZpZeApp3jo/3nUcdw",
-	"AzJlecXLOQsljpPEiqlMpMcOese1Ld1Fn48DZzJlJK4GdQoCsppNYER2Uq7pMONiHJGUTSVQBasjpCxj",
-	"8Icd0M5gsSUiwznhRrNsZKndcE6oZW9MNUfd7ZG3juvNqHbLSU9QZALOTzOLtByRlRYpNyST4x65UHIq",
-	"DbODM0GHGQtPgJKOFRruos5baV7KQqRf8vK9lVaYmVTS7Y69hoYMWSbFWFvxUsspk4IRKwzswjW7UCyR",
-	"IuV2jJeUZ+yLLrmmKVmubGVBp1Whxsi1RRK7fKYsYbEC50kpvdTOEfZyJeUbKuaO/eovyjWIsmI8yC8W",
-	"UahFHS5IJpNrWZgTJ3XSkWGKxO/tH91T+0ds5VUpUm1Fopou/p4a1iJFIRudUg4C9K+FNJTsvDq/eklS",
-	"RUdmNyKsN+6RuN+hhZn0Oyfqh/0T88PRYdzUPpfFtnLS7oXMeDIPz40z5vDG6ol//eFg/2T2w7P99TNX",
-	"EFme9BIhZBF4RrkJjlVJfna4D8KuQCr+T/alryBQ9Tp3BtT8IHIlrZ5h6cdXFAxnLMu6TjQcFoYkVAhp",
-	"SQSBVbCU7MAZUkF4peOAOqcYKEdOXEMCaCUipCMfcm0Uo9MvLq/ZDU5lyjKSK3nDrcQxAjoWgQhyw1Qm",
-	"aYqSsOEgEheG7HCjiZwJ4lg4UhpDcqrtJqWwuyq5IdzI04tXTpPPldUoDUeBHzX4dEBNQ11IqWFdO+Gy",
-	"zhB12G3OFdOrvhFFliGyoEayNAZPN1BPIhRY7Ml91mSoM31a/iFXbMRvw4QCVf9kQhVNDFPaG35QQ4/Q",
-	"3pHIseCaEbzXlUUsSYaDv18/uXlOQ7vytqMBjjVAWaoQxsp3S7oyUF1KlDSAhA6HyVjRhJGcKS7TiMwm",
-	"DFm/zFJvRNBG5lauU9dcjO367gO9u7p6+QualgCeJfSiOhI1sGPh/Co7nBz+gyXGggLx8gwGgNuWIjen",
-	"2UUNT0c00yxaQN0N0LAVE2pGgAOnjdfMHKtBAGO07+U1R+W5udiUGqAT3LCpXkcw3GW9K+egSlH4e0L1",
-	"YOos2+63oZQZoyC31eyU9oXtThZWWJuhOVz7fi8B2ZZ3THM+uEaSs9ledTnQAgOdWFInRcLAjp4Sqkn8",
-	"9+7pxavuT2weW9IYnzqGCTfkmPzIqGIqbruT/3HY6/U66wDiN1CuLAgDK0R/0Mj4aZa9G3WOf1m9Y3j7",
-	"LlqElxW2WCsVuGTG6u0Zc/wBJTSN/gYQ+ZNEFsIQHOaBbntjTcvb/1gHwEPgfQnMbx71/Uo/gH9kLeWa",
-	"clF/erBIy7geoDIZ3p2SmXtvEzC+lxmzX025eIXvHyyAM+oUgv9aMPezhdGdfWbPexn3zjJGlXaI122o",
-	"BiVXLDRT32liBfsMjLT2gaWUtXtWbuguBFGrsp4mOGXlxLGScE+xMdcGLLvwNyyh+gNW4v9UbKSYniz8",
-	"OQD5r/Z97QsrNc2kSgeojZWPlRzxjA1AbS+fOqIwQJa3+BR49PJTdiOv4anFmp6FzAD9ap2oc83muue+",
-	"+xjgWACXc2FUQHijJbhW3qoaZO8i+5FUg7D8tVaSQiOUbsf3xnfV6S5Mx4V5dtRZNnxHHZ5vcH2jjkxA",
-	"n95ObpWFSSTyf49ezn9iqSXlWaHCZ1A3am2wOF3Avu8LY8APOnbqxz3EszpwIo8k1fZrKNBYKwC/MX1j",
-	"59Xhf2y7vq/l+CG4QIXx3zwbKMzkSl4zoUOX02LWAGIJAlK9IO8vD58+I3/7+cr54K1Y0y7HtGphXLTb",
-	"HIBxe/GAae0iG9ynDfHouRWDl++jp58t27jkYpwB9T8h7NZZSakhezcHe5YG7rnvgzuAMQf4uLqSuOfg",
-	"PSycnLVeulo4Wfgwah7J4t4a62mAN3TyZ7DVC8c6aj6zLRQYZxIceAbUoBblw6iprBwerdFWLNbOthnz",
-	"+8PGiH8OEkDLwQaOoemGaxNv1mJch7basf3IhbycXrwCO4wTF7y0umP/cEMdE0r8Cr3BnVsBwzBBaF+U",
-	"AQFGEkrs0Ss55ZrVvfZTmjI0ohMujCpSpsi00AbMI7IwGb+xyvqu0yTgWPrCyEqOtvvzOrMzCYJuDc5q",
-	"CPzwS5xRjUo5mFyIRcC0yBg63gMiTx0hl45+4dRaUM6cUZGwLGDGgefO/r1gy1AFwy3QMm5hzIQLKoBd",
-	"GJmlYGA3Mg/Ja1Hd3bxRAEl9rw1XdbXQ1i1OJE/Y8hZHXHAQ5Khuioh21Z2okyH+2msss0FCs8yydWfI",
-	"G4x4ZlqoChcpuw0ZY6NOJse5kkO9gpdUiy/9aUuHUxkT1zJ/58vZ7F2ZNSgn1ZprQ4UJbrMGlk05sT2O",
-	"KymzM5ply7x44ZhhNSXAA8e7KKoA2CuwRQsnvDRA1LntjmXXPUwm1PQcrtR+6fJpLhWKINSSs86Ym0kx",
-	"7CVyuld6D2v/sqetBM327ICwSETCQly3YWLKMkM3gd0LePEuehjcjSxCfNzEtvogCN1yXLj5+x1WBdNH",
-	"ODFp5RivDy1cQJh0O7x3Cw1IoIlETr92BPveXWkd3VQBSoOWanASBH9xAK8hFUA7qeARogaeKJcRAut2",
-	"4wKSzr2jv8kRmizn/NYwYX/tkSuwmGvnFGWVkFjz6+5ALGtKCpFZGTVurC3GmBXw2Mw4OH6j7XUqPdeG",
-	"TQcjLsZM5YpvSI0LT9DXQecDvBjWxvyF8HjgDzMq8dJPtNEtqs71MS8RXNblk30nGImtnnQcW8FOGCvQ",
-	"UYLeM5aSCuvw6J0TxUVWQxyNzFhUC4Fw8qDQM/ByxA26Ep+gtyPGCQYS1qF7XCRZkbIBgC220qBdLr7L",
-	"prmZk9jBNi4nj/3LIiWxvcPxyeoP4cUFXJzSud0jLj4i/7Ci5ZCNpPJgIb+8ePf2/COobA9BhCqSeQdC",
-	"e4tB7zdIlnoA+kciTt/0dd+YWT7qDa/prAt3PGfi9NV3EJ1iajfae+JPyIizLEWXc8a11X+oQhNDDn+I",
-	"lPCxsDR9+RpM6e2gGhN1bx32wLqI8cLZRuyX+DqQBaFRqxlKM4H5x/yGCTthPbS25cxrmF0NG7DSGDKV",
-	"2gCJglP8ThMXxmu1ybwwZAfWhX/45fkwrIQamsnxriU0GVVjpsgNzQrm48b377FalJa3IyNvnIjdJCH7",
-	"+87z2U5TpsxQb7sLGzYCN3+9ouSJRj0Ue60XNuqIED/K5uQAAvOL3N4PRLky1PpgW/jmVNEsY9mgqS61",
-	"fFjTkHMla0bflfKQe5VQItislI52hBQOiXfthhz9IFyEJJ5Wmrlm/tM8ZyIlEPFZymJGOnTNMvDiuLE2",
-	"m9dqMMsXB2wJRFuKIRKIPixyO8+R4/hTO7gUzPlLF4etIfcyzylR+GgRYz/CgqyoEDYPN8WI0MEuuOXq",
-	"ckZoyJAny7AppGwUaKSufBOyGIKKXCUC1LBzvxU7RTEdOpco4GSplS5EI1r8iSMS08JI+3/PmuLIgv+T",
-	"He2YjAoB/oCo/Ncx+STolN3dNU+kyqISzqEl65kGAba9ng69tTIiGBScSPPRbWp7k0RIMTMyH+RrQH6w",
-	"JcgLzQb+arnI75X362cUV8vLGEckV8zduVIVsncMdR5Pz+3diP0fcdgI583f6zNY6lKJlz5KzrGJ+OGF",
-	"g8cQQEIyRw2CHy5JKrOMKg2x0eixuOYiIEtAep9VFdLwqS+dJn4wU9ywDb/gIi/Mhu+iELDhy0YaNPOt",
-	"fXfJEJOD79rNFtWh0Nyhn2QztfJRTvsFGxbjZYNMu9rgwyCDP6p1bpaQL+LK575ATDZG8A/tTRSGFC7u",
-	"s3bfKjrufxy0rXbhYMqlVxL/whDVDtqM3y+8afEzLMhf0ipcWjiXTMNrMe6FMyQ+NMq9qczwy7YLUygr",
-	"BJHY7jsu42cFY6nGhwAMS7hPCBUkLqG39LI7E4w/q8AYnxDUPiOSshuW2WMEjci+UiP39JoRw24NOpZ2",
-	"wIaCmSL4OKfK6N0eeTWF962CM6SaPTsq7S8f3r/WZCcX44j8I2fjiIz5KCIzNsx3qywDrsmImWQSUsVq",
-	"WLUsvSnwf1FQ8CCvFl/GdYFEYTGR7JQAAti6hDjYK4BjtylVrMPeTVEQF3NBlVlGvo+rIn4XbweeFdi1",
-	"3WG5EAgr85Q3B+/J6gs0aDGRfBG/yyYk/k3paHnoK7co1y377pysufxLy0FtGnK7GDxQTvRxnVjk3PyB",
-	"D5oUuWFaWqfZOTPmjGqr5KVF4hMVgOu4XAUn+XFBuCl1rRPCjQ/jd9aDSlb0VCN0hdPG/r1KNxDSDHCi",
-	"INbWfJWrwQQTVO9vgmcNiD08sl26bMFPyyGUzr0d1v3cFgYQeLCh1bPk/OsdDNs4yJ1gNvAm203FxZqd",
-	"aoPFY4jhNiFyqxz3NfBGizqFg+nCKhu7bCyn9a41k3AClTgargcQ4WqlH0aFgrweMCzrKiUikGCjXTIb",
-	"3DOYlQzZmAoMSMGEVHsdD/f3QQmZMLF7smDiJyOZZXIWuJUb2a3RzOpM1guQxwHawAT67xY0tgHHT+1J",
-	"EfXqDrT7z9Puf+93nw+6Hz8dRM+O7v4tmMnSKKKyVUioHSQJCR/ejDySCqzP1PAhz7iZYx67l6k9taT6",
-	"2r2MIxIEMKHphCkmEohAXme/+wb4TYCSwkE/PAUtRYstcIiqcTH1VZeWL2b5M6GaUPK3y3dvCe4rIkxY",
-	"JpLiL07K3eGlO0FHhIo5SqtQ5sMbx3d7nc1zuUIHGNVW/bE1KHmZNt/7jCtaf4+DhhN5vMMuNctFUX+k",
-	"6HhaenJLyf2ExGC9iu1anDPU76lnwRujIxTkfSvIoKvXj7ZMFDfErXse+L1OekWgzGcggQuUuRcCPJZS",
-	"/KEtMi3giNtAtMiVnOam1W32SuSF5cxJVqRQqAfqpilGUw2IBOYp3XAvbDjXoJaAELAFpttsI2i731bM",
-	"WrYB1QATBQC8MMcmyPHhMdS2jDNhrhyWl8G8HS51Z9GC9vOEJxNCcwyQxYWDQWIk1QnWaLCkQC8Fmn+n",
-	"oRKFZ8L+LuEcMzYMqiZ13X5ZyJ9acbNQWUjKwfoojdwh2Yk6mZx1os6EjyfhoHK1gW3PvhSUB9it2YiJ",
-	"wItRbf2bCQyhOV+AO4GJZH42YZivtZBJSCHvfTDVLc6QmgNkSdHQpXrll17k6xfrvorqc4fW/pKzLC0F",
-	"/NYDLHM20V0+xTAbQp07/vDp01pidjBvXGLGfn0fQ5nOO1FZtMvV03I1w0KYkUu4N8v0DcQb9yvhwrlP",
-	"wci842fG6gJgKMOocScoE58UV21yz0kra3MxqQv7cpAKAfivjGZmsgxcKFa0Zb7UMirIcLxOkdshBq4W",
-	"yD2QzpVNWX8PSzzzXyxNHtW3GoLQ337+qSUd55TkxTDjCWQSQM3J758efL+7LMrQbFyHCiTyBAETtkFe",
-	"t4gj12beHPY0OGhYiSt0067Jx+tvrZ0Ql4PfR7AzO4NdegvwLpeRy+eEbGTctPBfZ9OEAUPzv5ZjLjbN",
-	"tlk01dHEQNVBqLsaQ6oqWu99rmooag/4ZJmktNJqW7FUe/RTR8xq3tonh+uDXB46GcjvbWEpz462K3qw",
-	"MjPlzQaZD6sg5753nL8ezLiJT/ceFUw2tNKBq3U7yXh9xFTIR/lSMQaFbYj//rhkds+OyJTZzWqSM1Vq",
-	"1YJh4J17688kYzcs0yRlLI/KxwfPyE/8R6t6A8/acVFoXsVGJgbVUl2QG8y0G/SHNmLcNgSHd7dscPo+",
-	"a12zXwO1N6UGUC7YxiMyUnJKDjZUJT4niwmzZesWUbvQaDHtpYYBC/izCECH5A0EXnG5ztqcdVfs1kSu",
-	"alfIV0d20NJItJlnbHfjuKst/G8rYgg/1nZwnyIv96Ygv5+LOKW39WU/Owogydb3bNvkrfIUHyDBuxaO",
-	"+k1nd9cBFnIZb+MmfuM9SYvmN3ROcEHKsGs9oTkLSCJVvH5zjA+C39br8G0czV8rjZPRImVdLYVgpnvU",
-	"fRosn7AU0Y9uoNB25UywdDAMxMrFVJiJkjlP4ojEVqnJYvS6yNEo44L5sAmwScIMu0DdPIS63ieQVb6A",
-	"7zRZqDWysj7Ccoh+ud4gHthFnNGcghvCHUeATN2awYyLVM4+M6diMZ58Y6McT5z3c+Xts7u5cO+ui7hC",
-	"8Lb6VMvYzeWfbviCRtfma4EjqcVOLYAyBI/6uvwiyhkrQGx0lg9Bz5bwI0DZlm+P5dbrdbQSWWFJrVt6",
-	"qG18haVfVHi7QNjKSFBguFOeZZBGCEjwe4oGvXeEZwimdb9ye1oNVgn30rTlOI68kssXP2mw1bdHm6yN",
-	"hmgPL3Eu441GKW2oJZ8Kl51eGwFdBj612lR9IY8zKUbcnpajXVtIqg+ruG+jfvvF/0VR0VJx991pYSaH",
-	"Ve2KsX31pGb5gMzGIYNS9ljDK00V07rVItLCvNyvVS2/pTdg6qWqL4ENPp5NRCcyZ21WtJC1ZL3hZuG8",
-	"apusDRqtOUdXJzZonXx5Rp4fPf2euBK0ZeOBZaEo9rmqoEK03+LlmE8oDz6lyYQL1rUkAB7Y95sG66ob",
-	"wwCLwnVaS4U17+9QpvNj4pYzJ31w7vY70PSBa+34+ZIVdetwGveNDgcBM2HUHFiKoyeY0AhtPTZhlDUn",
-	"RoBbcmGVgVCGTr2acU7NZMELcHOw5zLDgi6NZhGy6rsNi+yvsu77sY7CNaBcSf76pP9ZYgBpxwBTeheb",
-	"iPbh/Sui2Aijc6zg7ovie9y2HzaBMzEm18d7lUuzl7IbX45Z71UI2dkwDgf3FFUOBRfo2Ch41h6GdYHF",
-	"AR+o+mNeQkNvZ66ARkiJ87y6uNLaYMc1j9mzzzBePDt6KONFPV+plmlRo7r1ILTT7n/T7j/3u88HvRVR",
-	"aHfh8/Ey6+fXu16In3uo2tbtVampmYSph6MP32mScsUSI9WcuMIaZfw6pCgDCe9tVBmDGXt0+r52Mv/9",
-	"N4BrgQyedOvDrrkiF4NaLO5o5lIcsKwZRltjYCL0rfLVJrAg+LbhI/Xq2vXZS291eVp1D2ij/PaaMFt3",
-	"Me5li124B80a2jXWsbLcdqCrWOsFqH12tP/82e8bezeglJtGqbpDfgCbgKej37qp1q3zwreb+yx2vBbP",
-	"V++mGcHl3+29df/4BV/7uHFAl6Q571rxZMzEXjn1Xf1zfc3zLma106xbxq24us4PfQt/Y9v/l6MRbbfD",
-	"SYsPTfU3br/xZfDvD67QwhXeM5pywXTIfTFhyXXgeS61GSu2lk0shiTCklK+/XeLZi8/vx/vYzCRZDFM",
-	"TTGazrcIWnTbDwMNagTfr8DvUvHkxcoN25iUmoOF14pl8u9ZjfizI50qdZ2m9P92f1kaXpeE8e1olXXt",
-	"yRoTYPPa/pkYSb4/JMO5YZrsfLh62f3z7glJ5HQqRWnxxIBl1yO3IZrfuyhyXWttbL0T3U+LbWSAOTCt",
-	"NBh6z/SihxUaF4JFt9AMo7Lto6rPuK6HY3s3NvRQDJlfL5m64Ql7JUYyEGzMRYhypDJp2pY6e/AoMPyk",
-	"DFmtvewehlzLORM054OltpmdPfdTD35a8emcTrOWT+GnoPXNkpTmN/hsrTCL224se2EpJQyiJdJVHfYy",
-	"qpXGsDV6bM1W2Dvo7XeizZKnKgUTzzi0KJfr+zB2lseLysN+nonhN9zMP6uV2ONmEd/P7S8/p9tExT1X",
-	"UXx3zi73uqqwiPkum3nzvBV5/ZuN5Og2n3CzxVGrG/YzbUD3suDUjqSyNPuc6SbkahboxWTqNdGDjeTq",
-	"9cagwCVYcaHvZR8K1vWzgn6oys8KnG2r3lsh26ISsr8K39as5q4dCg9gQPEE8ls3oLh1PowBpRURfmOW",
-	"g88hres24wUA+4Luffjw6sWXNIk8ENEP3MPf2BG3Uonf1D5W0DB7ejrUTUM9lEj0m5PH7iNlPW59l1WF",
-	"Vz5HLFg+5e3EgMsl04rrUhh1qEom/KalvJD7/MquRYf71t2UdTU3PYJ71sypV0zeeJZ7Le3+aeOLAFla",
-	"xtJmVtXaCR7oXCTYsypk/YMu9Nv1gBaGN9MVHbOssmSCZaO21vZqoYQb5hRgPeIqe1kzZbBxCWvpsZhX",
-	"0QIbOsNcktLmhGNjOXGJFPzaKaEdufj1HGyW5aG1nfdFMCdvO/G1QpvPlWAXawowhaYp+xpUHIG0JS4K",
-	"pk8wloVwA5WesJITFF+KCdfYqGF9rP/2QrDv4/sALdK9TfTeRo7VDWG3iBgK5gpt30x28ezvo1fXLab3",
-	"6GvpbaK1eErcSx1cTdhsExyBLagLxc380m7eg3bKxWkRisg5Fc22ilKVbe5mE6mxKS6ZyCzFAC1vmLWL",
-	"JjtQvQxqIg2h42E5SF/Uulvv9sgLlmRUYQElF8erZc2WSxIqIP2l7K/iSi0lMnfd6EaZnC0FKcPv1R7t",
-	"huz/wYUAS8diLYpRrF1Ni5Qbkslxr2ze+EFlLnIRmj1iX966NGofH0LX2Zz/xOatcPRw24mTZDjo9Xp2",
-	"4/WA9CmdY5dMbtobZRL/MYRy2qFddQdvPe2UgK3QE1dm14jn4NeIf730iP23n6+WCqMsIgAko8ZNcMRR",
-	"7YlvZIxp54tNMmHZcO/gtmMfzHKdE2Pyzt0dCNxoiLf0kiLbcturLMKLYWudH/EH33DnDDK+yJlMGeHv",
-	"LqG6C5TmYUOCnqAeuZpwTVKZQGElS3ihSYAURtHEHLs8XHXDVF+AMjKiCYvKCNcqJjMidpeWh7nSGKrI",
-	"mI7cPBDtiahmJkwzOyN6a1yXQpb2BUCWm15f9MWZFDd2MCn0cV900ac6lClnGvwdWtBrNkioZieEO8eP",
-	"1a/1CbGECR+8f3lGnjx58px8uDrDgC5IL8E0OpIrlkA2UV8QshMf7u8/6+4fdPcPrw6eHu8fHe8/7e3v",
-	"7/93vNuzCziHULCyPWXZcOjvXeeJ6756EZMdSmYsy8DDzFLCU6xfiNUFPSy4JtcsN25ciGGG5cY0zzMH",
-	"Ph/2+qd/aCliLFTx/Ojp97uLMeGQ8LsYDm4Hfs21ceN+6gOf7HeOyS+9Xu9jRPolx7QPLc+xz2qs0z7u",
-	"d3q9Xr9zF7v+TP+e8Sk3P7g6Yf+OL/4Qw2zvKkrlSHpF8xbpJxWN1v6uI5iZsDlJkQyS2BPpY/LLR5zh",
-	"JbbETxRLLWLQDDdnJkoaY3/JLW1ACLu8hmNCS0yFwuC5YhoL2C3TY1LSJ2hto70fkewc7R/YZR/tP9kl",
-	"Omci1VBfohC8bG0VW+TvuvbSOia5zHgyJzuu5hI53CfUTjHlojAsIvHZ2Y+D96dX54PXr968uhqcfrj6",
-	"6+Dl6avXH96fX8a7J0SKhLlqsXZKU1457TcBNbcqYNjRXWXao8PnuKCBX9CA3SaMpSz1R/meGTXvno6A",
-	"TLneVoChC9DNpLxmKSnynh3/vYNIuRSARlmG2sGi7DAC7dzIsEjHzGg4Qw9ho+hoxBPogDKhasxS357k",
-	"ms2/0+4bV1EbCs/JmbBjHmMnIKgVRLNMzpBegPsqYQLLozg6aaUkxZmhUAkIKkCVIebeb+1yA/b815Wx",
-	"qCKzdtU167t3sFWuxs5x50lvv/fERXACt92z/xmzlkwdjc5Wl9EK+3TDR3hA4Izze/fUGekqBdIlh1hb",
-	"rZQQXqWd485fmHkvJfb0RkIFiznc319Is69TGu9jRWFwvQ5T+YmBUbXujtR+6SGvcgXIwjOUS96r6qV6",
-	"MtA5/uVj1NHFdGpP89h7qwF8kYcdgAbdmFHH0LHGvDBDOx/tWHs9IM3XQs7E3j9m17rndx48p1fYFsbS",
-	"AWMlVGwajM22MS4YaQfQLc3HgqVkQrXru50GDwcq6zzi4cD4LacCHPRnNiQ/sTm5ZOahj+SiLKukkdje",
-	"MMVH8wb1rx+MJVDuYHwcQcs5GKZQ7m/ehBN3DFRrhoTSyikpMlv/pwqewwt01685B8Nuzd7EYBhBdQCL",
-	"SkwQ2pczOh4zRT68IjkdswfH/3L4MKpbiO59AsjctUL2FKuF6AljJiL4i2V0PJHCE/OFfZxgJ4MRz5hV",
-	"0YcsTbHKeSUnAt/Ao2iF/aldWKdZWfiXxeW95Ble8LJ/pP2qlPpdsLwj9tSNWOmTqHFWxxaM1umtqnx8",
-	"93G7q0pvKK5/Nb64AoF7OaZDVy+W+vWQC2RaAS+mxckEw/u2REkHvruoc7R/tB4J30rzUhZey3gwzD2t",
-	"o5Q/tQAGVwFDYdwFUQdrd88mFlNcbhkQG0A/XcopJwSD/4iQJC2jEYPY+dcqRueRaLSboeWQ/A64JjTj",
-	"Nw9OOF7zGwbhoUGgN2KrVgow9lqWWiPVpBFbFVkF8oYpg3Kd5TxBYIMKc/HK/v65EN/COBYGfLmZGiWb",
-	"UV3pp6D4P/RxgPbttW0fO7z6bHxcW/BsfpwbqNgKgZJINHPe+LRBqUXqNCZNZqyujLvNtp/Zf52+eb3d",
-	"mfl1b0m1vpFzcfsNnEsZNBg8kDMkPBcY43z5H68B6O9ZyvUJebr/BM3ejIOqxK18qRhNJuBoDor3Lhzx",
-	"0chTFUAeOBA0glQk1GmcltPfRZ2n+09WLKNu0Nh8OT5dPrCY0/pCwIg1EyckxpT0GCQHTNF7WNSoABRE",
-	"h5uDPbC07oEltZvJcStuXLoZsNOFjohgM6YNFlmPrJBlJd9hxqxIW2imIkKTUgc0fMqIomIcQBSw8b7m",
-	"2pzaRbyW43Wy1rkwYM6aOY8N12jX5r7es5HKV7nVBRDSUhDztXadJGa/c7XzliWbtip8n4JD4W4bI63C",
-	"FdjsKX4DY4b3SEHI9a1B7A45VpUKLUFzkbDwXlb2WGmbvLS1rJkX9Mx7zRuCUHX2e6/5lJvOBi+eoQtt",
-	"WyF4q9vt0RNi8IJX3CodVv5nCL/mHXHC7P76a/0jTX3CBHxysP6TD4I69wNL8aMn6z96KdWQpykTn090",
-	"Gl6pX3zk/t0SLWq6beoKtvuiQZXA5dNKkZC+I6mRWVojRs7qPCeZTK4lFP63ckayivh80Fi4eyXlOaOa",
-	"dbnQTGgOOn6u2Ijfep1vqU5N6LJ4n2GFdIuJJ7/1e2JBasG5/qLAATdP71/+mlioIWA2uh57n3h650wG",
-	"ScCV+R68ryL1LaQwSkODERC7F1nWaS8JGKiAp/bIKfGNuKsWpRmjN8xqpWjf6gvqnLOKWoa7k3JNh5nr",
-	"GJmyqTS+ikpGtSFSsIhwo1k2co04WLpbd13ArT3af94XMUaEoW/arh0oBkvReB64wFj15AOmDS3c4DU3",
-	"4tULdxsAk36UKB4/7EVwRVnumjEELt7z8e9hm7biYg8AA77xa7e1Eeho//n6D15TbQBKX+ZmY9gSoQDw",
-	"7zQERmgCbcLs1YSSyYWwPAv60a+4/oWZ7NGcd32Z+1bTR+neyiy3ch6tBYp7QrA2GjrRhCUDRE/kTBA6",
-	"ptjrv3nlQFa/ePWTnXzb6/ZtcSrYxHo2BW6CHYSMmTCuPMR2v+i1uQ+G1owENWzwiLDs4Yggw7nNEWg3",
-	"bUk22NCBdLsIAymyuW8Y6qo+QcTP5V9Pu4dPn5EJ1RPLVTD+iGqfiN4X4Fx+c/r3wenFq8FP5/91Obg4",
-	"fz/4cHn+Pq55pJ/ukplU15ahuMOQhih2I69ZGkHTPefJAm80I1MI1tN9QS1HITHN+eCazQcQFDAAqwVL",
-	"YwjeeJWyaS6hRwy64I2au57B3nYY197BMIDqlrhKVwgavDDkZ9fnsS+wBZl367vIL+87jjA8CiZ0mffP",
-	"IZhAMQPtUhXLMzq3SnUMO3b9k/uiHGjGE1fr55rNy5NhUHc9QtZZBrVYTp5JbVyTV1gwglBDDJNI/cCa",
-	"UAH+8F17ZrhA6MXWiE/AMmtkh/XGvVVQ3iW4D90X5XeFFTLe28m9jGDXP5JqbOlQrXaYLEwipyzE+TEj",
-	"DO/w9my/OlGItXosEQBW53LXNuL/Bw889yXWvWwRAcoIkhIlemUHIljQmT3D7pkURmGLz9CM7v09eNm9",
-	"+1Ze2hPEYh903L5c/zG+9VbCILjeLyePbCAsnEkxyjgGrB4dHm4yi/OP+MyZz6LfiEOElpGJS7Q76tx2",
-	"uUdr08VL1znuWFomC9PVHhMCQkSpRbiY9CD9t8iijcx1SYupgdifHjlFeuElGyBGqTO4anK0f7QsRcDt",
-	"v/f1fRGSDI4C6g/yiIpGhjfwZaXfL+DQrFldLABW4U07QuwpaVzSbbtUILPUc5NrxmqwHTkTbCLFiI8L",
-	"S83HiiaM5ExxmVbcXUjBdnvkrTR9USHwcYDtWgY3FiheAG9D3oTL1Mh+I4d2dgloCCIQy9oXuMoT6PkK",
-	"Y1TiywjlmRJDncqLbH7IHAfzSmqNWgb40ntYzYMi9v5XYwqCzf6lGcOXvapQDat2V7/zePYgxB5NOt16",
-	"xH34Wl/ysdCVTcjFRrq8IbLjgsPJiE55Nt8tI14SSAi0qBP5ONkYBcyBkwx13BdcE0zaLoVPnMSHWzZH",
-	"swLoTEkxJkmhFLYQchXDncj8pC9iX4Xd/xZH3mSEQjAMpYmRM6pSXR/fqsbOSJxxSye9WKv5WHS5OOkL",
-	"iG6tb5DjNyz1MV3GsGluyA6mBnnVQfHxpFrurlvv4fO+iN1IAxwmFOcaFHjh/C6q6kCPIbE2Jykv0Cai",
-	"61HIoww5Yd+6delwA/nvSso3VMzd6vTnC3TewMpIreDTCtaMuSytlxa71GNQRtnkM1hlH1VzqCu3U8U3",
-	"faeJT2FhZFgYI8Vury9e8htg4ZolBbg8fJg28HcqCIcY7BFnCm6FVSXtLwdPXfy4JjtHh88RxWsYvhvC",
-	"cGim+EiI3WjUeAcJQNVQt93ZbAaJEN1CZa4//BaO/0a/gy9t5y3M5AoDVoNWLIz8zSlX/5Is/Ave7bb4",
-	"Vz6GNoFYpRl8hBJVpTKgvpUCWD6vqGFdsKl0jvHxIl2Q2NYlTBjeOzbbSHdo8vCTpUbZBFwyLcpS4NrK",
-	"IhDIfxQWLdCs0/s6dlA4DFztClqbYzX9VRrxC3jeECYipxlginxUmlnhiEFWcCY8Q+TMvoBxHQm2eHGW",
-	"sL7wyFDJPksyD7mHyNMXm8o8ZK3Ik9S60qDc0xerZB6ymchz5Z2FLoS+6WFMqBDSEDwQ70rcActjzWFY",
-	"wiHIYfDUXLOER+I0wdY995WgcMHfvAS1tbvtq8hcCMxFbSVwNUOOkfb4YqBpXS68+cvrLqGYyDrqPZJA",
-	"sMrnWy7t6zuh3FKCPqhwLMOldw6UvHOnEPzXgkUkWYjMsXopFemeVGi78S1Jaqn4rmTy8imhu/6RaUSj",
-	"XcsXlhg3CQpoIso3aod/CAWsxCWpSLNQwwr5wIlPqy2jLvcV8gqsSOXTY3vkosqKpfjMvQIWzJpXTpPZ",
-	"RGbMiWlRX7Bbq+UB9+TCfjyRyji7KvanxNalzukH/j70MubZfDfCCG54oTSncAU+RcVMoaxshk7MkGET",
-	"N33lk+Me414sVLf+xlQpwWZ/qFNfW506v018II3XYlyxC2g5bs/Ins59VClfDaP9Xp95BzmGMkBgHVhL",
-	"zYRNCRc9Ar3YNMQkZBxq8e/oIplAjRCI+Il3XeVvy30gqO19uSrvYSjT9H12PoQqXJUxplWYBRfkg+CJ",
-	"TBl5+/Ks8k+kcmpJSSZnTHUtd0yRMEB/Y+jD7tw13Oi+wNoUTv53PhYNTHW3R059B0Yo78EFkC2r0d5w",
-	"zYcZizD5RIJaO+TYCArSm/oimVBFE6vlYJzAhz8d7u//+L//3/8P/vEyggeHp+7B4Tk+ePbMPXj23D54",
-	"ef7y5W6wOUFfxHuwtri5zFEBXtey/gS75Ro/KVWgHQjt8LC7ev/kOdHXVj6UIiJ2rX1xNlc8y3hC4v/1",
-	"P2JAr9fUcEFiGu/6bAMYBaMfnIYDc+kYrWxpgbSIhQmqQ7fHoqXN6vtfOv5gJTG9WpDB6e+JsG4dTvDV",
-	"iWoVXtAmlq8mn8mEGpg7Y8aXKWyXjFwdpbMJNeSs+ojMuIKMwCk1EdGSFGIqUz7iLG2UXppJdQ3lqlK3",
-	"YKZ1XyyVvKJ4Q7F4ym6P/AwmB2zUfUws+seoCmIlEq5JDBnLkOHUxfdiIkd9Edvt9art9ZJJIa5jp0Fo",
-	"wkRaupuhKtwx+eXFu7fnH2OfjEDiY6C3XUiUjaEZBBOmL9CecvCU6B45vzVWf5FCH5O4KrkZE5pjJRes",
-	"TjdD3mPFNV+kCOU7YqQVCfHDvtiJC12WcBxMuOUYc7/xXDEcE0xWyEvcK7sRiatCwzHak+JEahO7+DIr",
-	"LSJu9UgsYixxMmTkoEfOaTIhFgSYKIZxYwhLpOCxPfXq0M8AkuCwoH0BP17C2+dYJKgUWKGEM/Ft2cFk",
-	"pcvEKOanGLIxFcAs7dX3wWXMiQzHrnBfHbZSNXZLqL5G3wY3EaFojsIYeUWMlFlfuAKQGAVXwpsktZCB",
-	"iczSsquOmdB6zYHvNPEjwFWKakGQb84vL0//cj748b+uzi8RKjWm+/bDa1IyVN0Ini9yMlJSGB9Fv49E",
-	"tS9cWV5fniV2pD2OfHYXFd70ocsARamwFFSRI1h75KoGRVAXfHxeaSksL5G7Jozs0ExbhEyoSFiW4bjO",
-	"1AjZALDWGWQYUN0XuZJpkbB097hEGZZWs7r1Lt4vSoQU3fJ1KVitRlAdUV+NAM8hNAWQB9y1Wkb19WvD",
-	"s4xoQ+3V8JfLubwQ3rlUhqVRX7iTBhtY7b664lYuELMMMRnKdA7nCWobYBUQEbLj3AK5mQOhkTwBGfEf",
-	"eKcCewb0hkBqKBqFdM9VIcpdEBbZibGIiRcgd+v1i0oZEwtnE6YNn1r6n2eF7ot4Sm8H/vN6wSWaZSjy",
-	"MqxiVfm6Gc1IATgNVxKMzie1iFFurJAJ9tsRhgk30z4OnxNc8MDymIEThmMXSwspyN7+C+URkLLjnt05",
-	"u4kWRn66/8SPjIOqQSHoDeVQ6zGOahW9XPiPvXNQLNFS03RqVw4CfFlIqhAejjtwca/e/XT+1tXGenn6",
-	"6vXg3cX523i3jHee0jlRhT32oSxEylKCFYGBtbjUcGB/zsFCaKKk1sRC2/du1m4uSyTO3r09+/D+/fnb",
-	"q8Ffzt+evz+9evXuraUWfybDOXFCwS5ELpSR0EFwy8GUivmgtgRXLq1hlienRGcSIDtSzA4x8eb+6ksC",
-	"vGTH3/00chc9at7+mmliBsUYZnS+2x7c22QVjxfxUJvkK1keFnZaVk+pyyLN0RZaLCGF6Bf7+0+SoLQC",
-	"gQHwO4vLJG5T1rGtqEsgUzcovVcTIF0DOQK4RVN8/3v3NElY1v2xGI0gLC+weiFjIoX7XoPslyt5y5kG",
-	"Z5JbL9TPK8aTuidyRYWGbzlQ7L46wperV2DpMAooZCduEOVd5JgNvrMTot67kROaiKUzpE7qVCFEzafs",
-	"gkV9Jv9OmDjtnriATxT7moUBsVCmXkC+99QwzDlqaX4/dbLVr4U0lOy8Or96SVJFR2YXrQAk7mNlWd3v",
-	"nKgf9k/MD0eH8WrMi6ppuxfAfcOz45y+/OLqqX/94RD6WZzMfni2v37+CjLBUg4StAlJZhTbQi+NVdWF",
-	"v4NiGZvEuzth0SmbX7zExtWyksA1kTdMZZKmwK29PDuonnokXURo96zG4dBW4YSQIUM5hKVkyBJaaOaE",
-	"lGZZlPJehGWPuBo++MZ9EP6hT/7oHif/IJkOVlo1NS5DdlwVWfuIGj7M2G7NSmHfrrw0i/aIvZQNi3G7",
-	"VeI/sTaw8xJ6YRKrTVtFWzs9kiaVVlS+hrK9C72FotDoSu4Fwg+GxfhfS6qBLa+oIAY3FTlKCVi8xpVt",
-	"owLz7zhT43IiZ00wlGhYvwWYmaBdk8XNkP9TZfBYmeXzs1TX2gpiswlPJqDfegXEcmxNuDkpFXbi9XUr",
-	"rY2oQi0jkSoNFVM8AzVgCfW3y45wPSkeO0kCVgnrDeHtzxMG8fC0zhwsPEqZRmBx1SFjghiZQV05bWT+",
-	"e0ZeI/PKFvZdBYwKRvdD172qM5gLwFkKqUGboetZ+M0ilG9a1laG2AMOuB5u+neML9Ul8uZTXpbJ42Ic",
-	"lQlIBjs2teEOcIr2GggoMUD9A22IntCcrXIsJFTgmzhsuPTBG5zyEdEFZmgrS4Blj5BDOiNjQg31XTC+",
-	"TlAXwqteyphIq+036s4h3BaObi+hOR3yjPvmNsFbXsL9rP72Yx9BfbK246i/48qd84RhT37Y4Vc6lZ8t",
-	"GbFqiEMVi9qpxI4a9iduRWttNjigT/B/Lzq0EeE3rpnsAv0NVD/2w60sgFxvfri/v64v/cfHxoSV+mbv",
-	"N0Jz3wm34BVn7jxh7RT1ba2kHdkZztFnxKXYPSHxrzGZUpNMmHYVLZfDMsM09cJPu6YA2xW7Nd5xYT/A",
-	"ktvORdZacu3XtnJr0FdzNWr9xoqvOUCur2njD/o3WsEmrxDGo3L5qF7FJuRVuCj7An6TNUPc8r5O0ZCy",
-	"o2CY3kFwHb6yYHc6v6LjdeE18M4flT3a7F1Vv8oASi/Q57UFO17VMpGcmds53BvRDqLIsl57lsz97sno",
-	"DcTvb1ah4+skuGzrrjnYAC0uFJhXobQ7NoB6qISVNbgRtUpl1RE+NsdZYeH7DVGLLymOna471HtVDilT",
-	"Z1pyWh7gRj8ay8Ne/1/YRr0Gf30+zO8aj78WeXMpOFpOGRlh3DzEC667GEVAMXFx9xkbGShdgjH2mhmy",
-	"U3vRZVubCTESmF8EwUxcjMEr9uluN1SpChLIvvHL41b5jV0fl3z3x/15lPtTVgzaSHast5AP6vZvJBSr",
-	"TJgw2dznYGNVbtDtNaMKlHtoO4jmLh/K6pBJk51RkWXEsFuzG9b1L6sW8iFj0YLuXgmrD9GkQXs3wab9",
-	"A2Gppek+CjjM0J0+4gJbiyFkpPKA+cMoUYJxvVHCY+hv1CihK8z2t7B8tM4o4dvtf6NGCbe8r2OU8LBZ",
-	"YZRwcP6dspffgBXj0lBVy4YIX4EFRgS+3ZWuXXfyV94J+Ngkyk3Ugmjoi/wWaifgSiC4DcLEV1OeRbAv",
-	"245C5p97U6Q/zD8Pbv7xTnLvFffCRRunWXOfvsBNWhPo8Ic9KGAPWkk7H8Me9DBX/NGkja9iD1qDv94e",
-	"9PsWOL6aPos90q2aaXVPq0bJG7atWAG1q0sS2RobVOuBUkuc6pEYU95iskdiirHWO17N5aneJTpRMsug",
-	"lyehBHq0l3owF33hOmSWhRBOSJyAmhWDmsxFARUkoNd2qAom1+ZNReA3UJKlSqGKQD07yB1Dh+qkE3WY",
-	"KKaQyw1/WUB0Pm6sNSuZsY11Zrfy9/abgMb8TmTzkn1BH5oyQZaXfK1NZ8aD2dYQsGoBgs22WQCgw7bz",
-	"/5ZUdXd661X1yrzx+2fI360XuO7Hm1fYA9xBfKv2ALe8r2MP8LBpEzExNb28yn+o9p95D6D6BKEeolsw",
-	"4U0V/Et47/GlOpynFW+o4drw5F+FqBXtp3kviuZRYC6SNV1bfXdJ2axK7H0WURW6UvMx+HIfXpiKCBdQ",
-	"SIWbvgAR6JgUuWbKaJJQpeaNQndYqyXC8rE4tLIrmA61kYLpHoFiQSQW7NYM3BR9AWU09DVWxTspk7wo",
-	"wTewPgSDWsnUTgxCIZadGXNIgYBumvhyQ9xhfVHOThSzOI4qvmuac7B/TCwoXVFAGFgnyupEIakREyFE",
-	"UGZcxvXGLn3PhVyxGy4LDQfSJgLhN23Oi6cHh58hAz2qE2IukosWrlGJNa496pclAAcbzPMXKdgD+ds1",
-	"gUbhJQ7XKYC9uh/vlppbYg0l193yoz1QmvOf2Lx88tF+oG7aEc5lBUDNHPi3yxZIZVJMGdSbKlTWOe7s",
-	"ARq4BS2O9JrfMMG0jojyne0jGI4njCy6+WF8KE1H0fHsA9CZoZ1lxeAUC1/pCBOBdURcFXAYzNfyro2D",
-	"BbCWxvkAhQGrytXVcmqtr8mOVapIjDWrd+ujugrJK9t5VtG7i45SHfj0DIHuy5JjC8uKqLrmwJ71Vc5S",
-	"zw5aFoM0HIgfHCvWE5SjUcaFL/MBHQm1YXl9XItkAcVsMbt3MQFYkyHFjOs5OctokbLaoJAWFF5oa3KK",
-	"zyiuZQft+qPiiiTh1I7eQiqDtpzv/wQAAP//",
+	"7L3rchs5kjD6KgiejTAZU6Qult1jKTr2qGV5RtO+aHXZnt2mDwusAkm0ikB1ASWK41DEvsN5hz1/zzN8",
+	"T/A9wz7JF8gE6kKieJEl293Tf7qtYhWQSCTynolPrUhOUymY0Kp1+Kk1YTRmGfzzhEYTdiKFzmTyXl5q",
+	"mTHzOGYqyniquRStw9ZxMqNzRUIhu8q8ER4SPWFkKOM5iWiWcaYIJVreMEFkRhSLMqaJnlBNhCSRmYK0",
+	"h5mcKZYFJM3k3ZzIrC9OXr/vkCmdkxvGUtK+eHNCXn538Ir8r//vRW+v0yOXTGgiBWG3LJuTjKlUCsWI",
+	"HMH0MmUZNRD2+qIVtDL2a84zFrcOdZazoKWiCZtSsxgm8mnr8OeWA7/1MWjpecpahy2lMy7Grfv7oHV6",
+	"RcfLS7+aMDOxzLOIPVPklmWKS3FEFBMx4ZoMaXRDuCDh2aj7jupoEhItSZ7GVDOi6Igl816rBswdnaaJ",
+	"mbvfet5vtXygnGd0PKXvJWzOyu0A3IYBGcmM/PXq6nxnr7eLCFfL+NwUSfC9D0n3QSulGZ0y7agnz5TM",
+	"/FgLBbvTgwjeCN2epRm75TJXJKVjdkRkSn/NmQGMm89+zVk2bwUtQadmXvy2hr0pvXvLxFhPWocv9vZ9",
+	"uDt7vXoTCY+L+VKqJ+V0PF6JoJHMplS3Dlt5Dm96po7ZNJWaiWj+I5svg/GO3sBBiTLmqMMQS8Z0NscT",
+	"peiUkRs2JzOuJ+UTOGjmERdk/4BMZJ4pkrE0MWSgJ6wvZMbHXNCkPCRtGCIsYNLdC/iAxYfELC3sEC6U",
+	"ZjQ2ewMgcTEmdEy5OKoB0xcwFCUxH41YZs4kAMTNWg729wNCRUwowj2RipERz5QmBpVMafOe0jxJSJYL",
+	"YebAD3df9frigzvDikxpdsNiEt51eQkzLvIQFi9z3UXWEhJhWIJFAaGO47QVY4TRaNIXBXPoHBKKKLY0",
+	"yDOi8ihiShlAMjbKFYsdLpCVAHEgkyzJo7K7XbO9DWS5/+JF0Jpy4f7eM2dGa5aZMf+fn/v9u/29br9/",
+	"993pxz/9i5+MRsBIPOc+TZM5kSKZE47HqcKZDPuyeJ6azw0DYIli5GBvHzZISEM/YxJNqBgz1ek1LtRy",
+	"suYVvvSB/ZZPuV4G+pyOGVH8H42nPIHvqnPFbETzRLcOX+wGZmI+Naxpf3cXEIt/7RUgcKHZmGUAwyVT",
+	"hj0jD/AccYW/Dz7zqN+bj/GcARv8gcYXSOzmr0gKQ7vmnzRNEx4BHe6kmRwmbPqnX5TBy6fKdP+SsVHr",
+	"sPV/7ZRSegd/VTvn+BVO6uNqxRmb0sTAzWIjgkeUJ4rc0oTHKCJb90HrRIpRwqOvBmRk51fI3qgg7I4r",
+	"YDuOkAHO0yxDofKlgDwWhJk5SZuKOVGa6lx1jkodRxk+O5vwaALwvZHZkMcxE18akVHGYiY0p4kiiVE8",
+	"KHFETDKZIPb+IgX74oCBpDZUKJOYZUb1E5ZBacoFi8mEG9VrfmSwm2kUM46rEykQ9LdU6eN4yrdBbKFP",
+	"mS9iYChU6QGFYQysmvKkddjSE67ITOZJTBJGb5nRTGmk+S0j8C5XOqMa1A1W0t/ygFOmFB2z7UYsWBWc",
+	"yIE9EAOc6B5ZkXnA49Zha3f4avR8+JJ1/zzaG3UPooPn3VfR8xfdl6Pd0V78fLRHv2OGXwKZtg4Pdl8F",
+	"Lc016JTFES/mzDNxGEVGTWUiPrTYO6ws6T74fBo4kTEjYTmoNRBQ1GyCI9KOuaLDhItxQGI2lcAVjI0Q",
+	"s4TBH2ZAM4OhloAM54RrxZKR4XbDOaFGvLGsPmqnR95bqTejyoITH6HKBJKfJoZoORIrzWOuSSLHPXKe",
+	"yanUzAzOBB0mzD8BajpGabgPWu+lfiNzEX/Jw/deGmVmUmq3bXMMNRmyRIqxMuqlklMmBSNGGejAMTvP",
+	"WCRFzM0YbyhP2BcFuWIpGalsdEFrVaHFyJUhEgM+ywxjMQrnUaG9VPYR1nIl5Tsq5lb8qi8qNUhm1HjQ",
+	"XwyhUEM6XJBERjcy10dW66QjzTISXpg/usfmj9Doq1LEyqhEFVv8gmrWoEWhGJ1SDgr0r7nUlLTPTq/e",
+	"kDijI90JCOuNeyTst2iuJ/3WUfb97pH+/mA/rFufy2pbMWn3XCY8mvvnxhlTeGP1xL9+v7d7NPv+5e76",
+	"mUuMLE96iRgyBDyjXHvHKjU/M9y1MBDIjP+DfekjCFy9Kp2BNK9FmkljZxj+8RUVwxlLkq5VDYe5JhEV",
+	"QhoWQQAKFpM27CEVhJc2DphzGQPjyKpryACNRoR85DpVOmN0+sX1NbPAqYxZQtJM3nKjcYyAjwWggtyy",
+	"LJE0Rk1Yc1CJc03aXCsiZ4JYEY6cRpOUKrNIKcyqCmkIJ/L4/Mxa8mlmLErNUeFHCz4eUF0zF2KqWddM",
+	"uGwzBC12l/KMqVXfiDxJkFjQIlkag8cbmCcBKixm5z5rMrSZPi3/kGZsxO/8jAJN/2hCMxpplinn+EEL",
+	"PUB/RyTHgitG8FyXHrEoGg7+fvP89hX1rcr5jgY41gB1qVxoo98t2crAdSnJpAYitDRMxhmNGElZxmUc",
+	"kNmEoeiXSeycCErL1Oh12Q0XYwPfQ7B3XzUvf0bXEuCzwF5QJaIadSzsX+mHk8NfWKQNKpAuT2AAOG0x",
+	"SnOanFfodEQTxYIF0t2ADBspoeIE2LPWeMXNsRoFMEbzWt5yNJ7rwMZUA5/gmk3VOoZhD+t9MQfNMgp/",
+	"T6gaTK1n2/42lDJhFPS2ip/SvLDdzgKElRnqwzWv9xKIbXnFNOWDG2Q5m61VFQMtCNCJYXVSRAz86DGh",
+	"ioR/7x6fn3V/ZPPQsMbw2ApMOCGH5AdGM5aFTWfy3/Z7vV5rHULcAgrIvDgwSvS1QsFPk+TDqHX48+oV",
+	"w9v3wSK+jLLFGrnAJdPGbk+YlQ+ooSmMN4DKH0UyF5rgMI902mswLS//YxUBj0H3BTK/edJ3kF5DfGQt",
+	"55pyUX26t8jLuBqgMelfXSYT+94maLyQCTNfTbk4w/f3FtAZtHLBf82Z/dng6N48M/u9THsnCaOZsoTX",
+	"rZkGhVTMFcueKWIU+wSctOaB4ZSVc1Ys6N6HUWOyHkc4ZRnEMZpwL2NjrjR4duFvAKH8AyBxf2ZslDE1",
+	"WfhzAPpf5fvKF0ZrmsksHqA1VjzO5IgnbABme/HUMoUBirzFpyCjl5+yW3kDTw3V9AxmBhhXawWtGzZX",
+	"veK7aZT2tJTJIKJJ4glcWTydCp15lDlaoG/lKatg+j4wH8ls4NfH1mpW6JRSzfRf+67c7YXpuNAvD1rL",
+	"jvCgxdMNjnPQkhHY19vpsTLXkUR9wJGbjacY7kl5knsjrHUn1wbAqRzW/VAcA73QsTVHHqCuVZETOCIp",
+	"l18hgRqsgPza9LWVl5v/sek4v5Xjx5AKJcV/82Ih15MrecOE8h1OQ1kDyC3waPmCXFzuv3hJ/vbTlY3J",
+	"GzWnWa9ptMq4aPZBgCB36gJTymY62E9r6tIroxYvn0fHTxuWccnFOAFpcETYnfWaUk12bvd2DE/csd97",
+	"VwBjDvBxeSRxzd5zmFu9a722tbCz8GFQ35LFtdXgqaHXt/MnsNRzK0oqMbQtDBrrIhw4gVTjFsXDoG68",
+	"7B+ssV4M1c62GfO7/dqIf/YyQCPRBlbAqVqoE0/WYp6HMtay+cimwByfn4FfxqoPTnttmz/sUIeEEgeh",
+	"c8Bzo3BoJgjtiyJBQEtCidn6TE65YtUo/pTGDJ3qhAud5THLyDRXGtwlMtcJvzXGe8daFrAtfaFlqVeb",
+	"9Tkb2roIwdaG4DUkgjgQZ1ShkQ4uGGIIMM4ThoF4jwpUJcilrV/YtQaS0ydURCzxuHXgufWHL/g2spzh",
+	"EmiRxzBmwiYZwCq0TGJwuGuZ+vS3oBp+3iihpLrWWui6BLRxiRPJI7a8xBEXHBQ7quoqo4G6FbQSpF9z",
+	"jK0+ZcS6dewNRjzRDVyFi5jd+ZyzQSuR4zSTQ7VClpTAF/G1pc0pnYtrhb+N7Wz2rkxqnJMqxZWmQnuX",
+	"WUHLppLYbMeVlMmJUU6XZPHCNgM0BcI927uoqgDaS7QFCzu8NEDQuuuOZdc+jCZU9yytVH7p8mkqM1RB",
+	"qGFnrTHXk3zYi+R0p4gmVv5ldjsTNNkxAwKQSIS5uGmixJglmm6Cu9fw4n3wOLQbGIL4uImv9VEIumG7",
+	"cPEP26wSp0+wY9LoMc4eWjiAMOl2dG8B9WigkURJv3YE89594S3d1ACKvZ5rCBp4f7EIrxAVYDsq8eHj",
+	"Bo4pFxkD61ZjE5ROXeC/LhHqIuf0TjNhfu2RK/CgKxskZaWSWInztiG3NSa5SIyOGtZgCzGHBSI4Mw6B",
+	"4GB7m0rNlWbTwYiLMcvSjG/IjXPH0Ndh5xpe9Ftj7kA4OnCbGRR06Sba6BSV+/qUhwgO6/LOfhCMhMZO",
+	"OgyNYie0UegowWgai0lJdbj1NqhiM60hr0YmLKikRFh9UKgZRD3CGl8JjzD6EeIEAwlwqB4XUZLHbABo",
+	"C402aMDFd9k01XMSWtyGxeShe1nEJDRnODxa/SG8uECLUzo3a0TgA/KLUS2HbCQzhxby8+sP708/gsm2",
+	"wISi4cCw902F7qlBL/CPB3Gvktfeg7bf4Bn8DfKzHuzZE3G1b5pPbCxln5Q1VIzdBeaQMnF89gzSXHSF",
+	"FbiQ/hEZcZbEGLtOuDKGE83QN5HCHyImfCyMMFg+P1N6NyjHRKNd+UO5NvU8t04V8yW+DvxEKDSHhlJP",
+	"YP4xv2XCTFjN0W3Y8wpll8N63DuaTKXSwNtgF58pYvOBjRma5pq0AS78w4Hn8rkiqmkixx3DoRKajVlG",
+	"bmmSM5eAvvsAaKN0oFh2azN2GgX2hfW9s5i8Ozkn9hPS5rHq2CR5miRyxozFKBNk6pZ0iByNzMtalguH",
+	"Tc1yoWzWW2DW6Jwk7k0cCfPVYigJCUv9IsTs+FrhzDNFKivo9MixhdSiL0mM4U/nQGq5KhB3ALncjouu",
+	"TUco+ebz/WXGaS2X7TjzO2vu1Lny7q6NSjez6SnT1PlR/U4mDzNdb7Q6PlxNk18bIQ9awqcbJHOyB0UT",
+	"eWpYDp7iIg1+b1uSTWlmNjIZ1E3Xhg8r3oo0kxUH/Erd1L5KKBFsVmiqbSGF5QsdsyDLkgkXPu2zUQyt",
+	"mf84Tc2hgWzcQi+2JwJJ+JlyIG02r7Eml3kR+HWIMkxYRJAZmqdmngOrfU3N4FIwG8teHLZC3CsOyMEi",
+	"xX4EgIza5nfV11U638YuhEyrOp9vSF+UUbMpsIwcAwZlnEjmQ3BXlEUaFercbaROkU+HNlwNNFl4CBYy",
+	"RQ39hAEJaa6l+b+T9mFg0P/JjHZIRrmA2ExQ/OuQfBJ0yu7v6ztSVrgJG2yU1SoQjya0ng+9N/o6OHes",
+	"lvjRLmp795DPSNYyHaRrUL63JcpzxQbuaNms/JXn6yc0HUpBEpA0Y/bMFWapOWNofzp+bs5G6P4I/Q5R",
+	"F4pYX11UVfScQldIjk00OqdvPYVO51PjKhi8viSxTBKaKchbx+jRDRce9QxKL43ZFvt3fWk38YNZxjXb",
+	"8Asu0lxv+C7qVRu+rKVGl+vad5ecYinkFdjZgioW6it0k2xm4j/Jbr9mw3y87BxrtsRciqr3x2xdyMsX",
+	"F7pydUmQL4/VFUNzEoUmuc3JrZy3ko+7HwdN0C5sTAF6aUQtDFGuoCkQ8dq5eT/Dm/8lPfSFt3nJTb+W",
+	"4l5bp+5jk9y7MiSy7EfSeWaUIBKadYdFbrNgLFb4EJBhGPcRoYKEBfaWXrZ7grmBJRrDI4IGfUBidssS",
+	"s41gj5hXKuye3jCi2Z3GIF8b/FlYxYOPU5pp1emRsym8b2zGIVXs5UHhC7u+eKtIOxXjgPySsnFAxnwU",
+	"kBkbpp2yAoQrMmI6mvis2wpVLWtvGcQiKdjMUPOMLyNcoFEYSiTtAkGAW1usCGsFdHTqWsU66t2UBBGY",
+	"c5rpZeL7uCobe/F04F5BjMFulk1HMTpPcXLwnKw+QIMGr9MXiYFtwuLfFUGvxz5yi3rdchzV6prLvzRs",
+	"1Kbp0IuJHMVEH9epRTblwvNBnSPXvHXrLDvrUp5RZYy8OI9cEQlIHVtHYjU/LgjXha11RLh2JRbWIVPq",
+	"io5r+I5wXFu/M+kGQuoBTuSl2krceDWaYILy/U3orIaxxye2S1vJ+Wk5vdWmGvhtP7uEASSBbOhILiT/",
+	"+mDPNskKVjEbOC/4pupixfW3AfCY/rlNuuKqJIoKeoNFm8LidAHK2ipr4DSetXqBlKdLSi0MBCpcpS3H",
+	"KM+g5gp89aosV/EUPylbaAjnDGYlQzamApODsFjYHMf93V0wQiZMdI4Wwi1kJJNEzjyncqNQAHqubRRg",
+	"AfM4QBOarmxEZ1MeW8Pjp+aClWrnDdr9x3H3P3e7rwbdj5/2gpcH9//irTKqNbjZKj3XDBL5lA/nmR/J",
+	"DBz6VPMhT7ieY48Bp1M7bknVjX0ZRySIYELjCcuYiCA7fJ3/7huQNx5OChv9+By0UC22oCGajfOp64i1",
+	"fDCLnwlVhJK/XX54T3BdAWHCCJEYf7FabpsXERoVECrmqK1CCxYXb+j0WpvX2fk2MKhA/bExQXyZNz94",
+	"j0te/4CNhh15us0uLMtFVX+U0fG0iKoXmvsRCcF7FRpYbGDaraln0BtiUBr0faPIYNjdjbbMFDekrQdu",
+	"+IN2ekXS0mcQgU1aehABPJVRXAb3m1VYMmVG20A6aM5ROKxF38CwMZbyu5NzJJ42GsO5YmFgMynAZRV2",
+	"jNE4oRCUc5qyfTljKk908b4zrQMScuXSIIAC4xxjcYOpCjs9gjKUXL7+UdkgrlGjzZuKsdoqpNHCcQVb",
+	"GMIV4HDZZpXOEh4mMrpRpB1a17ox2wP4772B3D7lxn4PyP/813+bp//zX//dqYUDtxKZiw7vCjY2dWfG",
+	"fv7t4sVu6wjHxh+kggGXN2O2vJZeo+olWNXzZf2hm3vrHACI7lKslHqcstxl+ZCrMgdjzTYCoWYMA4bQ",
+	"Wsl8GBR18WUZvERrrkgh9nvmHY9aRqyZ6ZmC3h1EOosPgsZto7wYYKCvR0qNrQivVZZKZ34hiEP4Zywj",
+	"6M+Ubd+33hxZ4HZuF1x2KOJuYyUHq3wQxqBBmWpggsikHp8BXjelSXuSOzawrdJMTlPdmIpxZgifYPQQ",
+	"ushBU8+M0VgBdwL/vKptzYZzDSrVcJ5gSLzNMrzBy23tzGUneAUxgQfBC3NsQhjXT+G3SjgT+soSflFZ",
+	"0uJStRaZ0k8THk0ITVPLPAzg4JEdyewIGwgZXUgtVT09U9AmyVkh7njhHDM29Ppmqs7NZS+HESeDPEt8",
+	"Zh4276oVtspW0ErkrBW0Jnw88Vc4ZRsEN8xLXoOI3emNtGh4MajAvxkz8c35GuKpTETzkwnDYuKFMncK",
+	"TVkaxWI1ArwkIlXhX3Kg5+l6YO1XQXVuH+xvOEviwsPRuIFFQwFMwZpiziehNsVr/8WLStcQb1MTie1k",
+	"qusYynjeCoqOkrbZo21o6aOMVMK5WeZvYN/ZXwkXNn8EomxtNzO2voFIAZYwWU8BcRXb5SJ3rLm2tlEA",
+	"tTnIFlM+BP+V0URPlpELnfS2LN5dJgXpzwHNUzPEwDaqegDR2Z5e689hQWfui6XJg+pSfRj6208/NtSG",
+	"HpM0HyY8grI2aIj83Yu97zrLCjNNxlWsQFWpFzH+IMxNgz12o+f1YY+9g/q9WEZdqQZ2+Hj9qTUTIjj4",
+	"fQArMzMY0BuQd7lMXK5AcaPojsH/uqAODOib/60cc7Fp6eeioUcjDS1xoSl4CH0UMHzpGin4UshBThYV",
+	"syvDVqVINVs/tcyskq7yfH99lt9jV6a6tS2A8vJgu448K8sk321QhrcKc/Z7K/mrCfKbJLU8oL3WhmEK",
+	"MOC204zXp4z6zL43GWPQdY247w8LYffywHomFElZVrgVBcNkbvvWn0nCblmiSMxYGhSP916SH/kPhCr0",
+	"SbZtZrPzMaIQg1beNnEaZup4Dcxa3vSG6HDx5g1237VUUexXT2NoqTB7uR4cDMgok1Oyt6Ep8Tkltdao",
+	"q4SEDKDBYg1mhQIW6GcRgZbIawS84nCdNDlprsDvgi0lfckKpG3dRErPE9bZOPF0iwSEFUnUHysreEgH",
+	"sgdzkN/PQZzSuyrYLw88RLL1Odu2krjYxUfoNlLJx/+mW41UEebLmdkmT+adC6Uvxh/Q1cUFKUp51ISm",
+	"zKOJlDVg9TGuBb+rNonduEKs0rctoXnMukoKwXT3oPvC28tnqUoM4+C+5cqZYPFg6EkWDqnQk0ymPAoD",
+	"EhqjJgkx7CxHo4QL5vLGICgDM4DnnDoMdV1QNCmDodbF2NuMi3vKvgp4vXRggDihKYU4rN0OD5u604MZ",
+	"F7GcfWad3mKN0sZOOR7Z9I+Vp8+s5ty+uy7lFNHbmFRSJK8v/3TLFyy6pmAzbEkleXQBlT58VOFyQBQz",
+	"lojYaC8fg58t0YeHsy2fHiOt19toBbECSI1LeqxlfAXQz0u6XWBsRSo8CNwpTxIsYDNE8HtKh39wirsP",
+	"p9XEmuZSTbzCwmnTRuLUoolmruZ0u7XpYM35dTZnZqNRCh9qIaf8dyKsLQEpMj8bfaquq9SJFCNudsvy",
+	"ri001cc13Lcxvx3wf8moaGgH/+E415P9spHS2Lx6VPF8QOXmkEEwEBtMxnHGlGr0iDQIL/tr2Wh26Q2Y",
+	"eqkFmWeBT+cTUZFMWZMXzectWe+4WdivyiIrgwZr9tE2Mfd6J9+ckFcHL74jtj96cSvOslIUusYJYEI0",
+	"n+LlpHe4u2JKowkXrGtYADww79cd1uVVQQMMGbca+1bWz+9QxvNDYsGZkz4ER/stuJGIK2Xl+ZIXdet8",
+	"QvuN8ldBMKGzOYgUy0+wSL6WmLBqqkoQwyMtuTDGQMSa7mXAVvsp1ZOFKMDt3o4tjfWGNOodMcvvNrwB",
+	"ZpV334114G9IaO+LqU767wUFkGYK0EV0sU5o1xdnJGMjTE80iru7scXRtvmwjpyJ1qk63ClDmr2Y3bq7",
+	"AtROSZCtDWP0uKagDCjYTO9a983mPNRz7Fz7SK2J0wIbajt3BdzSF7k8FEysrwx2WImYvfwM58XLg8dy",
+	"XlQLNiulZhWuW83CPe7+J+3+Y7f7atBbkYZ7798fp7N+/mUMCwnEj3XxQvOVCVRP/NzD8odnisQ8Y5GW",
+	"2ZzYLk9FAQ+0vQAW3tuoTRPTZuvUQ/1k7vtvgNY8JYzx1ptdCUUuJrUY2lHM1nhhj00sN8FcMbhU0SWG",
+	"4W0V26aPVK9+qM5eRKuL3apGQGt3Q6ypM7AH40G+2IVzUL/goSI6Vt4F4bnysvEAVD472H318vdNvRtw",
+	"yk3T9O0mP4JPwPHRb91Va+E8d3ehfpY4Xkvnq1dTz+By7/be23/8jK993DihS9KUd416MmZip5j6vvq5",
+	"uuFpF9t60KRb5K3YSwce+xT+xpb/T8cjmk6H1RYfm+tvfDfUl6G/P6RCg1S4YDTmgilf+GLCohvP81Qq",
+	"Pc7YWjGxmJIIIMV8++8W3V5ufjfeR28l3WKaWsZoPN8iadEu3480aFj/sG7zS538F1vXbONSqg/mhxX7",
+	"yD2wNf5nZzqV5jqN6f9t/zI8vKoJ49vBKu/a8zUuwPqx/TPRkny3T4ZzzRRpX1+96f65c0QiOZ1KUXg8",
+	"MWHZXuBeU80f3KG/arXWlt4KHmbF1kpgLZpWOgxdZHoxwgq36oJHN1dYUAGPyl5+qpqO7cLYcMGvz/16",
+	"ybJbHrEzMZKeZGMufJwjllHdt9TagUee4SdFymrlZfvQF1pOmaApHyzd6dzasT/14KcVn87pNGn4FH7y",
+	"et8MS6l/g8/WKrO47BrYC6AUOAiWWFe52cukVjjD1tixFV9hb6+32wo2qx4tDUzcYx9QttnB4/hZni4r",
+	"Dy+bjjS/5Xr+WfdcPm0bhYeF/eXnXH1USs9VHN/us20+UXbtxXqXzaJ5zou8/s1ad4immHD9/r3GMOxn",
+	"+oAe5MGpbEnpaXZNI+qYq3igF7tJrMkerHWXWO8M8hyCFQf6Qf4hb2NTo+j72pytoNmmVvIlsS0aIbur",
+	"6G0NNPfNWHgEB4pjkN+6A8XC+TgOlEZC+I15Dj6Hta5bjFMAzAuqd3199vpLukQeiel7zuFvbIsbucRv",
+	"ah0reJjZPeW72il7LJXoN6ePPUTLetoGV6s6T32OWrC8y9upAZdLrhV7hW7Qolk04bcN/dXs51cGFuW/",
+	"RPW2aCy86RY8sGlYtWX8xrM8CLSHl40vImQJjKXFrGo25t3QuYjwAkWf9888305FZkLzermiFZZllYy3",
+	"b97W1l4llXDDmgJsyF5WLyuWabxFi2k/KGmZLbBhMMwWKW3OODbWE5dYwa+tAtu2tQTcX1bZtKb9PvfW",
+	"5G2nvpZk87ka7GJPAZaha8q8ZpuqSKG5yJk6wlwWwjW0usNWdtB9LiRcYUee9bn+2yvB7pL5z3dlFD7R",
+	"Bzs5Vt9WvkXGkLdWaPubzhf3/iF2ddVj+oBLlp1PtJJPiWupoquOm22SI+CwRnnG9fzSLN6hdsrFce7L",
+	"yDkW9Tt+ZVbcuYq3thhAyUQmMSZoOcesAZq0oX0jNIUbwvW7xSB9Ef69e3x+1v2RzcNOj7xmUUIz7CBn",
+	"83iVrPhySURF2ToHBsdec5FM7dWoo0TOlpKU4fdyjWZB5v8QQgDQsVlLxig276d5zDVJ5LhX3CR8nSU2",
+	"cxFuHsZL46vaqHm8D1egp/xHNm/Eo8NbO4yi4aDX6y22t5rSOV7ZzHXzrc3EfQypnGZo293BeU9bBWJL",
+	"8kTIDIy4Dw5G/OuNI+y//XS11BhlkQCgGDWsoyMMKk/cLftYdr54YzOADecOTjteylzAOdE6bd3fg8KN",
+	"jnjDLymKLbu80iO8mLbW+qG4Lwg28wQqvsiJjBnhHy6huwu05mFDgpGgHrmacEViGUEPKsN4of2VFDqj",
+	"ke0khV2O+gKMkRGNWFBkuJY5mQExqzQyzLbGyPKEqcDOA9meSGp6whQzM2K0xl6Zy+K+AMxy3euLvjiR",
+	"4tYMJoU67IsuxlSHMuZMQbxDCXrDBhFV7IhwG/gx9rU6gsZW+ODizQl5/vz5K3J9dYIJXVBegmV0JM1Y",
+	"BNVEfUFIO9zf3X3Z3d3r7u5f7b043D043H3R293d/c+w0zMAnEIqWHFXcnH73d+7NhLXPXsdkjYlM5Yk",
+	"EGFmMeExNnDF9qoOF1yRG5ZqOy7kMAO4IU3TxKLPpb3+6RclRYiNKl4dvPius5gTDgW/i+ngZuC3XGk7",
+	"7qc+yMl+65D83Ov1PgakX0hM89DIHPOsIjrN436r1+v1W/ehbVn3rwmfcv29bVP3r/ji9yHM9qHkVJal",
+	"lzxvkX9SQSrMz11PqSdsTmJkgyR0TPqQ/PwRZ3gDKcgkylhsCIMmuDg9yaTW5pfU8AbEsK1rOCS0oFS4",
+	"GSHNmMIOnsv8mBT8Ca5LUy6OSNoHu3sG7IPd5x2iUiZiBf0lcsGLfnGhIf7uiPIkz5gKSSoTHs1J2/Zc",
+	"Ivu7hJopplzkmgUkPDn5YXBxfHU6eHv27uxqcHx99dfBm+Ozt9cXp5dh54hIETHbLttMqYsjp9wioOdW",
+	"iQwzum04eLD/CgEaOIAG7C5iLGax28oLprN593gEbMpetAgUuoDdRMobFpM87ZnxLyxGClAAG0Uf/krv",
+	"PMhQhbtFyTCPx0wr2EOHYZ3R0YhHcAXUhGZjuPTMXRP+TNlv7JUC0FBOzoQZ8xBvl4NeQXBdGvILCF9F",
+	"TGB7FMsnjZaUcaYpdAKCDlBFirmLW9vagB33deksKtmsgbrifXcBtjLU2DpsPe/t9p7bDE6QtjvmP2PW",
+	"UKmjMNjqmuaZddrhbXtICMa5tTvujHyVAuuSQ+ytVmgIZ3HrsPUXpi+k1BBiREYFwOzv7i6U2Vc5jYux",
+	"ojK43oYp48QgqBpXV71JroeyyjYg889QgLxTNox2bKB1+PPHoKXy6dTs5qGLVgP6Aoc7QA2GMYOWpmOF",
+	"dWGatj6asXZ6wJpvhJyJnV9mN6rnVu7dpzO8F8vwAW00VLzBPheaJzYvGHkH8C3Fx4LF0PmT3aXcXrS4",
+	"tDnQWecJNwfGb9gVkKA/sSH5kc3JJdOPvSXnRVslhcz2lmV8NK9x/+rGGAZlN8blETTsg2YZ6v31k3Bk",
+	"t4EqxZBRGj0lRmHr/sy8+/Aaw/Vr9kGzO70z0ZhGUG7AohHjxfbljI7HLCPXZySlY/bo9F8M7yd1g9Gd",
+	"T4CZ+0bMHmO3EDVhTAcEfzGCjkdSOGa+sI4jvMplxBNmTPQhi2O85qHUE0Fu4FY04v7YANaqt1b/eRG8",
+	"NzxhtqmovczYfFVo/TZZ3jJ7akcs7Um0OMtt82br9Fa1fr//uN1RpbcU4V9NL7ZB4E6K5dDli4V9PeQC",
+	"hZYnimloMsL0vi1J0qLvPmgd7B6sJ8L3Ur+RubMyHo1yj6sk5XbNQ8FlwpCfdkHVwcsLZhNDKba2DJgN",
+	"kJ8q9JQjgsl/REgSF9mIXur8a5mj80Q82s7QsEluBVwRmvDbR2ccb/ktg/RQL9JruVUrFRhzLAurkSpS",
+	"y60KjAF5y6DxsJYgebzIBhPm/Mz8/rkY38I55kd8sZgKJ5tRVdqnYPg/9naA9e2sbZc7vHpvXF6bd29+",
+	"mGvo2AqJksg0U177tMapRWwtJkVmrGqM28U279l/HL97u92eObi35FrfyL7Y9Xr2pUga9G7ICTKec8xx",
+	"vvy3t4D0CxZzdURe7D5HtzfjYCpxo19mjEYTCDR71Xubjvhk7KlMIPdsCDpBShZqLU4j6e+D1ovd5yvA",
+	"qDo0NgfHlct7gDmuAgJOrJk4IiGWpIfYchxK9B6XNEoEecnhdm8HPK074EntJnLcSBuXdga86kcFRLAZ",
+	"UxpvmQiMkmU032HCjEqbK5YFhEaFDaj5lJGMirGHUMDH+5YrfWyAeCvH63StU6HBnTWzERuu0K/NXb9n",
+	"LTPX5VblwEgLRcz12rWamPnO9s5b1myauvB98g6Fq62NtIpWYLHH+A2M6V8jBSXX3Y1kVsixq5QPBMVF",
+	"xPxrWXnJVNPkha9lzbxgZz5oXh+Gyr3fecunXLc2ePEEQ2jbKsFbnW5HnpCD5z3ixugw+j9D/NXPiFVm",
+	"d9cf6x9o7Aom4JO99Z9cC2rDDyzGj56v/+iNzIY8jpn4fKZTi0r97DL375d4UT1sUzWw7Rc1rgQhn0aO",
+	"hPwdWY1M4gozsl7nOUlkdCOh8b/RM6JVzOdaYePulZznhCrW5UIxoTjY+GnGRvzO2XxLfWp8h8XFDEui",
+	"Wyw8+a2fE4NSg871BwU2uL57//THxGANEbPR8dj5xON76zKIPKHMC4i+itjdoYdZGgqcgHh9mxGd5pCA",
+	"gwpkao8c2/eqdzQnjN4yY5Wif6svqA3OZtQI3HbMFR0m9srcmE2ldl1UEqo0kYIFhGvFkpG9iIPFnWro",
+	"Ak7twe6rvggxIwxj0wZ24BgsRue55wBj15NrLBtaOMFrTsTZa3sagJJ+kKgeP+5BsE1Z7us5BDbf8+nP",
+	"YZO1YnMPgAK+8WO3tRPoYPfV+g/eUqUBS1/mZGPaEqGA8GcKEiMUgXsSzdGElsm5MDLLnJrpiuOf68kO",
+	"TXnXtblvdH0U4a3ESCsb0VrguEcEe6NhEE0YNkDURM4EoWPKxbLMBF39/OxHM/m2x+3bklSwiPViCsIE",
+	"bcSMnjCeOYx1vuixeQiFVpwEFWpwhLAc4QigwrkpEGgWbVg2+NCBddsMAymSubsx2XZ9goyfy78ed/df",
+	"vCQTqiZGqmD+EVWuEL0vILj87vjvg+Pzs8GPp/9xOTg/vRhcX55ehJWI9IsOmcnsxggUuxlSk4zdyhsW",
+	"B3DrqI1kQTSakSkk66m+oEaikJCmfHDD5gNIChiA14LFISRvnMVsmkq4IwZD8Dqb20vTne8wrLyDaQDl",
+	"KbGdrhA1eGDIT/ai277AOxhdWN9mfrnYcYDpUTChrbx/BckEGdNwX3TG0oTOjVEdwortBfJ9UQw045Ht",
+	"9XPD5sXOMOi7HqDoLJJajCRPpNL2zjMAGFGo7CV9bmBFqIB4eMfsGQIIlxDW8hOwzRpps964twrLHYLr",
+	"UH1RfJcbJePCTO50BAP/SGZjpmu9w2SuIzllPsmPFWF4hrcX++WOQq7VU6kAAJ2tXdtI/u898tyX2Pey",
+	"QQUoMkgKkugVNxABQCdmD7snUugM7zj2zWjf34GX7bvv5aXZQWz2QcfN4LqP8a33EgZBeL+cPrKBsnAi",
+	"xSjhmLB6sL+/ySw2PuIqZz6LfyMNEVpkJi7x7qB11+WOrHUXD13rsGVv2+wqRwkeJaKwImxOupf/G2JR",
+	"Wqaq4MVUQ+5Pjxwjv3CaDTCj2DpcFTnYPVjWIuD0P/j4vvZpBgce8wdlRMkj/Qv4strvFwhoVrwuBgGr",
+	"6KaZIHYyqW3RbbNWIJPYSZMbxiq4HVkXbCTFiI9zw83HGY0YSVnGZVxKdyEF6/TIe6n7oiTgQ4/Y5e5W",
+	"2djKNpRNCKZC8RtYsjMgoCOIQC5rXyCUR3DpNYxRqi8j1GcKCrUmL4r5IbMSzBmpFW7pkUsXAM2jEvbu",
+	"VxMKgs3+qQXDlz2q0A2rclafOTp7FGaPLp1uNePef6wv+Vio0idkcyNt3RBp2+RwMqJTnsw7RcZLBAWB",
+	"hnQClycbooI5sJqhCvuCK4JF24XyiZO4dMv6aEYBnWVSjEmUZxleIWQ7hluV+XlfhK4Lu/stDJzLCJVg",
+	"GEoRLWc0i1V1fGMaWydxwg2fdGqt4mPR5eKoLyC7tbpAjt+w2OV0ac2mqSZtLA1ypkPGx5MS3I6Fd/9V",
+	"X4R2pAEO48tz9Sq8sH/nZXegp9BY65MUB2gT1fXAF1GGmrBv3bu0v4H+dyXlOyrmFjr1+Qqdc7AyUmn4",
+	"tEI0Yy1L46E9jiKWakzKKC759HbZR9Mc+sq1y/ymZ4q4EhZGhrnWUnR6ffGG34IIVyzKIeTh0rRBvlNB",
+	"OORgjzjL4FQYU9L8svfC5o8r0j7Yf4UkXqHwjo/C4TLFJyLs2kWN91AAVA51153NZlAI0c2zhIlIxize",
+	"IvBfu+/gS/t5cz25woRVrxcLM39TyrN/ShH+Bc92U/4rH8M1gdilGWKEEk2lIqG+kQMYOZ9RzbrgU2kd",
+	"4uNFviDxWhc/Y7iwYrZW7lCX4UdLF2UTCMk0GEueYytzTyL/gV+1QLdO7+v4QWEzENoVvDbFbvqrLOLX",
+	"8LymTATWMsAS+aBws8IWg65gXXiayJl5AfM6IrzixXrC+sIRQ6n7LOk85AEqT19sqvOQtSpPVLmVBvWe",
+	"vlil85DNVJ4rFyy0KfT1CGNEhZCa4Ia4UGIbPI+VgGGBB6+EwV2zlyU8kaTxXt3zUA0KAf7mNaitw21f",
+	"RedCZC5aK56j6QuMNOcXA0/rcuHcX8528eVEVknviRSCVTHfArSvH4SyoHhjUP5chksXHChkZzsX/Nec",
+	"BSRayMwxdikV8Y7M0HfjriSplOLblsnLu4Th+ifmEbXrWr6wxrhJUkCdUL5RP/xjGGAFLcmM1Bs1rNAP",
+	"rPq02jNqa1+hrsCoVK48tkfOy6pYis/sK+DBrETlFJlNZMKsmhb0BbszVh5ITy7MxxOZaetXxfsp8epS",
+	"G/SDeB9GGdNk3gkwgxteKNwpPIOYYsZ0nhndDIOYPscmLvrKFcc9xblY6G79jZlSgs3+MKe+tjl1ehe5",
+	"RBpnxdhmF3DluNkjszsPMaVcN4zmc33iAuSYygCJdeAt1RM2JVz0CNzFpiAnIeHQi7+t8mgCPUIg4yfs",
+	"2M7fRvpAUttFAZWLMBRl+q46H1IVrooc0zLNggtyLXgkY0bevzkp4xOxnBpWksgZy7pGOsbIGOB+Y7iH",
+	"3YZruFZ9gb0prP5vYywKhGqnR47dDYzQ3oMLYFvGor3lig8TFmDxiQSzdsjxIigob+qLaEIzGhkrB/ME",
+	"rv+0v7v7w//81/8L/3gTwIP9Y/tg/xQfvHxpH7x8ZR68OX3zpuO9nKAvwh2ALayDOcoh6lr0n2B3XOEn",
+	"hQnUhtQOh7uri+eviLox+qEUATGw9sXJPONJwiMS/u//PwTyeks1FySkYcdVG8AomP1gLRyYS4XoZYtz",
+	"5EXMz1AtuT0VL6133//S+QcrmenVgg5Of0+Mdet0gq/OVMv0gia1fDX7jCZUw9wJ065NYbNmZPsonUyo",
+	"JiflR2TGM6gInFIdECVJLqYy5iPO4lrrpZnMbqBdVWwBZkr1xVLLK4onFJundHrkJ3A54EXdh8SQf4im",
+	"IHYi4YqEULEMFU5dfC8kctQXoVler1xeL5rk4ia0FoQiTMRFuBm6wh2Sn19/eH/6MXTFCCQ8BH7bhULZ",
+	"EC6DYEL3BfpT9l4Q1SOnd9rYL1KoQxKWLTdDQlPs5ILd6WYoe4y65poUoX5HtDQqIX7YF+0wV0ULx8GE",
+	"G4kxdwtPM4ZjgssKZYl9pROQsGw0HKI/KYyk0qHNLzPaItJWj4QixBYnQ0b2euSURhNiUICFYpg3hrhE",
+	"Dh6aXS83/QQwCQEL2hfw4yW8fYpNggqFFVo4E3ctO7isVFEYxdwUQzamAoTlu5NzAhexVxvroIrgIpno",
+	"kBVGUsSkeJ+0w/PrK2Ko2rnyMBsCfg07fSEzd0doOI3SARZ6KkMqI5aZXZKK2bFspxgEHhoL2ieooD8z",
+	"NAfDBn2RC7MwLAUEwrUtXaKJlIoZuPr57u7zyLa4Mv9mgwE+M4PgkzAgUxobwTRC3zKayEeVWfvC5i8y",
+	"nGnaKXMWLajGSleYs18FJcuFSxaE5mfKEp/KE90X5q0A2w2ldj+K22XNdJqlgW1KUs5kk4R6BFKDyxuO",
+	"XGroyTmkh15enZ5fhksDK9L+MxnOiWWFHaRV9+HV9cX7wdXZu9MP11ehS0jpC7SpzPk5qpW0woIoHizs",
+	"l4cgKs2ThFB1g0GvglKCOvswA1ONuoa9kzEcccHVZJAxqqQ4JAnU+dgjhXSCmIbUa6kNgnvkGIYvsyxV",
+	"0BfYKEzm2PQCWuxFLDGEO2SRhCZigoRcDWxzLdyTIgkHFoKZss7daw4x4LBHTmyKKJAsrtaMCdsOiqv5",
+	"ZQCQhhZlZpfNhlr4odPRDRcxwDphgKRyaVkubOu+SGYxiwFzSG+AbcB8ofkWZwMGMIxsAY0VcDpHNgEX",
+	"jzRwMgQHJAglI5kkctbNUxi/L3xMMSRjfmtPHW45cx3U8kT3CHIkBQm/hBkOB0un5iz0xQTYs7KsHkSD",
+	"svQTRhPJI6bKLqHY087+GA0HZimuFZrh4jIz8oRGE+Rg0Ia0jfjPFQs7RWaOJTv7G0JqsEGJkMJKLxZX",
+	"hJtZ3IiDVm5b2GK8IrTaHgpDIwGhhhEQAMvkRqrGLOuRMDefhVWBoPIpvtsX5uWe7T2HH1atlOouuRFJ",
+	"myrFlaZCE9dIuCADnvVFlfACIzwcuuBd4Cq48k5gIWZ3EKiGSfoi/MtpEyfv4qiFBC2bSZITPFsuNdlW",
+	"70Oow7EQ618ZSzAqZnTescEytLFkWkrmXIDFBEfazAnSySimbnxmDdpD21a2KvllVpPFJRPi2uADgiVY",
+	"wZXBDMXeIvcoZV1USWibyCQu7nzTE1rtiPNMFdgFRS+opOi/O728PP7L6eCH/7g6vUSZXTEJ31+/JYW5",
+	"p2qlXXlKRpkU2tV47aLK3xe2abxrHlaQYuBqj6lwjnlVpM/LDBsVOlnQI1cVLAIjdtnjRRyrOAVWiWOk",
+	"TRPgDyUjlZkLhIHcA1iBo8+o6os0k3EesbhzWCg0LC5ntfAuan8Lp9FwzbKDXVWNOhvBWYHESVBtIJlI",
+	"yZqMQdZszktc9Kd0CRmIb8M/WBw4CT+BCE1Fm7TSwZ7HIgFyKOM57Cc4FYGqgI+Rtg1ap3oOajBysw75",
+	"BTU+z5qBvAtZbq062yMvtSnCwLWMZejcG51qd71CDuC1DoQpzafGOkmTXPVFOKV3A/d5tR2gYZWomGCP",
+	"xTITi9GEAOtChRFCokcVtdBwcRtdHGERS70ocf8VQYAHxgIaWFdNaLUmaJDhopPQvAd1Jlyz3Wc70cLI",
+	"L3afu5Fx0GyQC3pLOXQiDoNKv0mbnGrOnNUvITyq+wLcS4U+lAuHxzYc3KsPP56+t50b3xyfvR18OD99",
+	"H3aKapwpnaN4JkNpNNCYYL96MHxK1qdc+J/QKJNKEYNtLgwtRqCbOiZx8uH9yfXFxen7q8FfTt+fXhxf",
+	"nX14b7hFTU+DvLqiTseLbjmYUjEfVECwgqcWNCbHRCUSMDvKmBli4oLRFb4N+kXbnf04sAc9qJ/+iuN8",
+	"Bq2CDF9vLj2pGzJPl49XmeQr+cUXVlr09qpayvXRFi4ARA6BporXloa0NWvAFC1GdNFlveQunj4SXt9S",
+	"OQHyNbByQVrUnUt/7x5HEUu6P+TGeOPY5mwBeiFDArolaIGgV6aZvONMQaqDhRe6u+bjSTVPZkX/oG85",
+	"jfmhHqwv103H8GFUUEg7rDHlDkrMmtxp+7h3J7BKEzF8hlRZndPZHMtDK8r1mWn7mVPnyJYjoFOi3rYW",
+	"2zirBeK7oJphRazXTZaxqdWtfs2lpqR9dnr1hsQZHYG+2xv3SNjHvueq3zrKvt890t8f7IerKS8op+2e",
+	"g/T1z45zuubAq6f+9ft9uG3paPb9y93185eY8TYakuBYkGRGufaOVd5acg+tnDapxrLKonWFfvEGUFfL",
+	"LiyuiLxlWSJpDNLa6bOD8qkj0kWCts8qEg496VYJGTLUQ9A7QHPFrJJSb9pVnAu/7hGWw3vfeAjBP/bO",
+	"Hzxg5x+lDs9oq7oiZUjb9jg3j6jmw4R1Kj5083aZQ7DoLd+J2TAfN/vM/x071zPnbkNlEh0qOs8w/EjY",
+	"HY30susNdXtbGAJeO0x06nmS44b5+J9Lq4Elr+hvCScVJUqBWOe3jGu7YdD8O64jvJzIWR0NBRlWTwHW",
+	"zSl7BfBmxP+pdHisrEH9SWY3yihiswmPJmDfOgPEOaaPCoOdOHvdaGsjmqGVgd7HZcpHj88S6W9Xu2dv",
+	"THrqEj6AEuD10e1PEwa+bFoVDgYfhU4jsPX3kDFBtEyg66nSMv09E6+WaekLe1Yio8TRw8h1p7y30qaH",
+	"LiV8YkTL3qj7zRKUu1KzqUm+QxxIPVz075heykNUeKyLJq5cjIPCCa/xPsEm2gFJ0dyhBzUG6M6jNFET",
+	"mrJVYe+ICnwTh/U35nmHUz4hucAMTU1z0PuPEtI6GSOqqbuj6eukHCO+qo32bai22hUV8bawdTsRTemQ",
+	"J9xdveY95QXeT6pvP/UWVCdr2o7qO/YyDh4xBY5YWOFX2pWfIFBKo0kRbhYkljY2RjXhRrVWeoMN+gT/",
+	"d6pDExN+Z686X+C/nt78briV7fmrV/Pu7sL108Wtw5/dmX97Slhpb/Z+Izz3g7AAr9hzGwlr5qjvKw1X",
+	"SXs4x5gRl6JzRMJfQzKlOpowZZMslosG/Dz13E27pj3oFeR3oOFgPsALIWyIrLEh6K9NzUDh1ufVpPUb",
+	"aw1qEbm+45rb6N9of7W0JBhHysWjao81X1ThvLi19pvsaGXB+zotrYr7bv38DlK/8ZUFv9PpFR2vS/6E",
+	"d/7oO9Xk7ypvU/aQ9AJ/XttO6qxSJ2vd3DbgXst2EHmS9JprOB92TkbvoLpss/5RX6f8cttwzd4GZHGe",
+	"gXsVLh7B6wkfq5xyDW0EjVpZuYVPLXFWePh+Q9ziS6pjx+s29UF9rYrCzoaKy0c40U8m8s5xki/ro15D",
+	"v65a83dNx1+LvdkCUSWnjIywqguy2dcdjNxjmNiqsISNNCTxYgWYYpq0Ky/aXiB6QrQE4RdAMhMXY4iK",
+	"fbrv+PooQnnzN354LJTf2PGxpeF/nJ8nOT9FP7uNdEenDjba9u8ktFKOmNDJ3HUIwTsjwLZXjGZg3MOl",
+	"uOjucqmslpgUaY/yJIEk547f1r90YPidRQu2e6msPsYVQsqFCTa93RZALVz3gSdghuH0EReYg42YkVmR",
+	"bf2HU8Khcb1TwlHob9QpoUrKdqeweLTOKWFx9K06JSx4X8cp4XCzwilh8fw7FS+/AS/GpaZZpRrCfwQW",
+	"BBHEdleGdu3OX7kg4FOzKDtRA6FhLPJb6OyDkEByG6SJr+Y8i2hf9h353D8P5kh/uH8e3f3jguQuKu6U",
+	"iyZJs+Y8fYGTtCbR4Q9/kMcftJJ3PoU/6HGO+JNpG1/FH7SGfp0/6PetcHw1e9YYRwExZqaxPY0ZJW/Z",
+	"tmoFVKAWLLIxN6hyQ1elcKpHQix5C8kOCSnmWredmctj1SEqymSSwE3ThJIbIWeisIO56Atb7F606Tki",
+	"YQRmVghmMhc59DcyVo+3RzNX+l3J4DcwkqHUt2ZPFtvQoipqBS0m8il0GoG/DCJaHze2mjOZsI1tZgv5",
+	"hfnGYzF/EMm8rESWSVwWyPJCrjXZzLgx2zoCVgEg2GwbAIActp3/t2Sq291bb6qX7o3fv0B+tl7hephs",
+	"XuEPsBvxrfoDLHhfxx/gcNOkYmJpenGU/zDtP/McQG8kQh1GtxDCmxr4l/De02t1OE8j3VDNlebRPwtT",
+	"y5t380EczZHAXERr7hR3dx/Les98F7MIytSVSozBNaNyylRAuIA2X1z3BahAhyRPFcu0IhHNsnmtDSt2",
+	"EguwuTkOnRkIpkOlpWCqR6CVHQkFu9MDO0VfQBsNdYM9W4+KIi9K8A3sD8Ggkz81E4NSiE3RxhxKIOCu",
+	"Z3y5pu6wvihmJxkzNI4mvr3SbW/3kBhU2pa1MLCKMmMT+bRGLIQQXp1xmdZrq3Q3AqUZu+Uyx65ATSoQ",
+	"ftMUvHixt/8ZOtCTBiHmIjpvkBqlWmMv7/6yDGBvg3n+IgV7pHi7IopDmwlS7GXBAczR/Xi/dPUydviz",
+	"dy9/NBtKU/4jmxdPPpoPoElbA8HZqgDomQP/ttUCsYzyKYNuiHmWtA5bO0AGFqDFkd7yWyaYUgHJGI05",
+	"/tMMxyNGFsP8MD40TqUYeHYJ6EzT1rJhcIxtGVWAhcAqIPaOChjM3TRRGQfbMy6Ncw1ta8t7FUpwKi2Q",
+	"SNsYVSTEGxU61VFt//6Vl02X2buLgVLl+fQEke4uzcALlkumaq+ud6KvDJY6cdAADPJwYH6wrdjtVo5G",
+	"CReuzQfclwttqyrjGiLzGGaL1b2LBcAKm+TFxlg/SWges8qgUBbkB7SxOMVVFFeqgzpuq3hGIn9pR2+h",
+	"lEEZyfd/AgAA//8=",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,
