@@ -71,6 +71,8 @@ type Config struct {
 	// instances (default 8; 0 turns the cap off)
 	MaxConcurrentGenerations int
 	StreamKeepAlive          time.Duration // CCB_STREAM_KEEPALIVE: comment line interval on quiet streams
+
+	MCP MCP // CCB_MCP_*: MCP server connections and the chat tool loop (mcp.go)
 }
 
 // RatePolicy allows Limit requests per Period.
@@ -145,6 +147,7 @@ func Load(getenv func(string) string) (Config, error) {
 	c.StreamKeepAlive = r.duration("CCB_STREAM_KEEPALIVE", 15*time.Second)
 	c.TokenLimitFailOpen = r.boolean("CCB_TOKEN_LIMIT_FAIL_OPEN", false)
 	c.MaxConcurrentGenerations = r.intRange("CCB_MAX_CONCURRENT_GENERATIONS", 8, 0, 10000)
+	c.MCP = r.mcp()
 	if r.str("CCB_RATE_LIMIT_TOKENS", "") != "" {
 		p := r.ratePolicy("CCB_RATE_LIMIT_TOKENS", RatePolicy{})
 		c.RateLimitTokens = &p

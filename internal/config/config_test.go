@@ -1,6 +1,8 @@
 package config
 
 import (
+	"net/netip"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -82,6 +84,14 @@ func TestBadValuesNameTheVariable(t *testing.T) {
 		"CCB_MAX_PAGE_BYTES":             "100",
 		"CCB_RATE_LIMIT_AUTH_FAILURES":   "lots",
 		"CCB_MAX_API_KEYS_PER_USER":      "0",
+		"CCB_MCP_ALLOW_STDIO":            "perhaps",
+		"CCB_MCP_ALLOWED_NETWORKS":       "10.0.0.0/33",
+		"CCB_MCP_TOOLS_TTL":              "0",
+		"CCB_MCP_IDLE":                   "-5m",
+		"CCB_MCP_CALL_TIMEOUT":           "quick",
+		"CCB_MCP_MAX_SESSIONS_PER_USER":  "0",
+		"CCB_MCP_MAX_STEPS":              "1000",
+		"CCB_MCP_TURN_TIMEOUT":           "0s",
 	}
 	for name, value := range cases {
 		t.Run(name, func(t *testing.T) {
@@ -93,5 +103,26 @@ func TestBadValuesNameTheVariable(t *testing.T) {
 				t.Errorf("error leaks a password: %v", err)
 			}
 		})
+	}
+}
+
+func TestMCPSettings(t *testing.T) {
+	c, err := Load(env(nil))
+	want := MCP{ToolsTTL: 5 * time.Minute, Idle: 5 * time.Minute, CallTimeout: 30 * time.Second,
+		MaxSessionsPerUser: 8, MaxSteps: 8, TurnTimeout: 5 * time.Minute}
+	if err != nil || !reflect.DeepEqual(c.MCP, want) {
+		t.Fatalf("defaults = %+v (%v); want %+v", c.MCP, err, want)
+	}
+	c, err = Load(env(map[string]string{
+		"CCB_MCP_ALLOW_STDIO": "true", "CCB_MCP_ALLOWED_NETWORKS": "127.0.0.0/8, 10.1.2.3 ,fd00::/8",
+		"CCB_MCP_TOOLS_TTL": "1m", "CCB_MCP_IDLE": "30s", "CCB_MCP_CALL_TIMEOUT": "2s",
+		"CCB_MCP_MAX_SESSIONS_PER_USER": "3", "CCB_MCP_MAX_STEPS": "4", "CCB_MCP_TURN_TIMEOUT": "90s",
+	}))
+	want = MCP{AllowStdio: true, AllowedNetworks: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8"),
+		netip.MustParsePrefix("10.1.2.3/32"), netip.MustParsePrefix("fd00::/8")},
+		ToolsTTL: time.Minute, Idle: 30 * time.Second, CallTimeout: 2 * time.Second,
+		MaxSessionsPerUser: 3, MaxSteps: 4, TurnTimeout: 90 * time.Second}
+	if err != nil || !reflect.DeepEqual(c.MCP, want) {
+		t.Fatalf("overrides = %+v (%v); want %+v", c.MCP, err, want)
 	}
 }
