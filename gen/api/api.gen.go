@@ -42,6 +42,9 @@ const (
 	AuditActionAuthRefreshReuse   AuditAction = "auth.refresh_reuse"
 	AuditActionAuthRegister       AuditAction = "auth.register"
 	AuditActionKeysRotate         AuditAction = "keys.rotate"
+	AuditActionMcpServerCreate    AuditAction = "mcp.server_create"
+	AuditActionMcpServerDelete    AuditAction = "mcp.server_delete"
+	AuditActionMcpServerUpdate    AuditAction = "mcp.server_update"
 	AuditActionMcpToolCall        AuditAction = "mcp.tool_call"
 )
 
@@ -73,6 +76,12 @@ func (e AuditAction) Valid() bool {
 	case AuditActionAuthRegister:
 		return true
 	case AuditActionKeysRotate:
+		return true
+	case AuditActionMcpServerCreate:
+		return true
+	case AuditActionMcpServerDelete:
+		return true
+	case AuditActionMcpServerUpdate:
 		return true
 	case AuditActionMcpToolCall:
 		return true
@@ -279,6 +288,84 @@ const (
 func (e JWKUse) Valid() bool {
 	switch e {
 	case JWKUseSig:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for MCPScope.
+const (
+	MCPScopeGlobal MCPScope = "global"
+	MCPScopeUser   MCPScope = "user"
+)
+
+// Valid indicates whether the value is a known member of the MCPScope enum.
+func (e MCPScope) Valid() bool {
+	switch e {
+	case MCPScopeGlobal:
+		return true
+	case MCPScopeUser:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for MCPServerTestOk.
+const (
+	MCPServerTestOkTrue MCPServerTestOk = true
+)
+
+// Valid indicates whether the value is a known member of the MCPServerTestOk enum.
+func (e MCPServerTestOk) Valid() bool {
+	switch e {
+	case MCPServerTestOkTrue:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for MCPToolCallStatus.
+const (
+	MCPToolCallStatusCancelled MCPToolCallStatus = "cancelled"
+	MCPToolCallStatusCompleted MCPToolCallStatus = "completed"
+	MCPToolCallStatusFailed    MCPToolCallStatus = "failed"
+	MCPToolCallStatusTimeout   MCPToolCallStatus = "timeout"
+)
+
+// Valid indicates whether the value is a known member of the MCPToolCallStatus enum.
+func (e MCPToolCallStatus) Valid() bool {
+	switch e {
+	case MCPToolCallStatusCancelled:
+		return true
+	case MCPToolCallStatusCompleted:
+		return true
+	case MCPToolCallStatusFailed:
+		return true
+	case MCPToolCallStatusTimeout:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for MCPTransport.
+const (
+	MCPTransportSse            MCPTransport = "sse"
+	MCPTransportStdio          MCPTransport = "stdio"
+	MCPTransportStreamableHttp MCPTransport = "streamable_http"
+)
+
+// Valid indicates whether the value is a known member of the MCPTransport enum.
+func (e MCPTransport) Valid() bool {
+	switch e {
+	case MCPTransportSse:
+		return true
+	case MCPTransportStdio:
+		return true
+	case MCPTransportStreamableHttp:
 		return true
 	default:
 		return false
@@ -779,6 +866,185 @@ type LoginRequest struct {
 	Username   *string     `json:"username,omitempty"`
 }
 
+// MCPContentBlock An MCP content block (`{"type":"text","text":...}`, `{"type":"image",...}`, ...).
+type MCPContentBlock struct {
+	Type                 string                 `json:"type"`
+	AdditionalProperties map[string]interface{} `json:"-"`
+}
+
+// MCPHeaderHint defines model for MCPHeaderHint.
+type MCPHeaderHint struct {
+	// Hint The value masked: `••••` followed by its last four characters when the value has at
+	// least 16 characters, `••••` alone otherwise (a short secret shows nothing of itself).
+	//
+	//
+	// Example: ••••a1b2
+	Hint string `json:"hint"`
+	Name string `json:"name"`
+}
+
+// MCPHeaderName defines model for MCPHeaderName.
+type MCPHeaderName = string
+
+// MCPHeaderValue defines model for MCPHeaderValue.
+type MCPHeaderValue = string
+
+// MCPScope `user`: only its owner sees it; `global`: every user sees it, only administrators change it.
+type MCPScope string
+
+// MCPServer defines model for MCPServer.
+type MCPServer struct {
+	// Args Its arguments (`stdio` only; empty otherwise).
+	Args []string `json:"args"`
+
+	// Command The program run on the backend host (`stdio` only).
+	Command   *string      `json:"command"`
+	CreatedAt apitime.Time `json:"created_at"`
+
+	// Enabled Offered to chat sessions; `test`, `tools` and direct calls work either way.
+	Enabled bool `json:"enabled"`
+
+	// Headers The HTTP headers sent to the server, by name; their values are never shown.
+	Headers   []MCPHeaderHint     `json:"headers"`
+	Id        openapi_types.UUID  `json:"id"`
+	Name      string              `json:"name"`
+	ProjectId *openapi_types.UUID `json:"project_id"`
+
+	// Scope `user`: only its owner sees it; `global`: every user sees it, only administrators change it.
+	Scope         MCPScope     `json:"scope"`
+	ToolAllowlist *[]string    `json:"tool_allowlist"`
+	Transport     MCPTransport `json:"transport"`
+	UpdatedAt     apitime.Time `json:"updated_at"`
+
+	// Url The endpoint (`streamable_http`, `sse`); null for `stdio`.
+	Url *string `json:"url"`
+
+	// Version Increases with every change; the ETag carries it.
+	Version int64 `json:"version"`
+}
+
+// MCPServerCreate `url` is required for `streamable_http` and `sse`, `command` for `stdio`.
+type MCPServerCreate struct {
+	Args    *[]string `json:"args,omitempty"`
+	Command *string   `json:"command,omitempty"`
+	Enabled *bool     `json:"enabled,omitempty"`
+
+	// Headers Header name → value (write-only; HTTP transports only). At most 32.
+	Headers *map[string]MCPHeaderValue `json:"headers,omitempty"`
+	Name    string                     `json:"name"`
+
+	// ProjectId One of the caller's projects (`user` scope only).
+	ProjectId *openapi_types.UUID `json:"project_id,omitempty"`
+
+	// Scope `user`: only its owner sees it; `global`: every user sees it, only administrators change it.
+	Scope *MCPScope `json:"scope,omitempty"`
+
+	// ToolAllowlist Tool names the server may offer; absent or null offers every tool it lists.
+	ToolAllowlist *MCPToolAllowlist `json:"tool_allowlist,omitempty"`
+	Transport     MCPTransport      `json:"transport"`
+
+	// Url An `http` or `https` URL without credentials (put those in `headers`).
+	Url *string `json:"url,omitempty"`
+}
+
+// MCPServerList defines model for MCPServerList.
+type MCPServerList struct {
+	Data       []MCPServer `json:"data"`
+	HasMore    bool        `json:"has_more"`
+	NextCursor *string     `json:"next_cursor"`
+}
+
+// MCPServerPatch defines model for MCPServerPatch.
+type MCPServerPatch struct {
+	Args    *[]string `json:"args,omitempty"`
+	Command *string   `json:"command,omitempty"`
+	Enabled *bool     `json:"enabled,omitempty"`
+
+	// Headers Merged by name; a `null` value removes that header.
+	Headers       *map[string]*string                   `json:"headers,omitempty"`
+	Name          *string                               `json:"name,omitempty"`
+	ProjectId     nullable.Nullable[openapi_types.UUID] `json:"project_id,omitempty"`
+	ToolAllowlist nullable.Nullable[[]string]           `json:"tool_allowlist,omitempty"`
+	Transport     *MCPTransport                         `json:"transport,omitempty"`
+	Url           *string                               `json:"url,omitempty"`
+}
+
+// MCPServerTest defines model for MCPServerTest.
+type MCPServerTest struct {
+	LatencyMs       int64           `json:"latency_ms"`
+	Ok              MCPServerTestOk `json:"ok"`
+	ProtocolVersion string          `json:"protocol_version"`
+	ServerInfo      struct {
+		Name    string `json:"name"`
+		Version string `json:"version"`
+	} `json:"server_info"`
+	ToolCount int `json:"tool_count"`
+}
+
+// MCPServerTestOk defines model for MCPServerTest.Ok.
+type MCPServerTestOk bool
+
+// MCPTool defines model for MCPTool.
+type MCPTool struct {
+	Description string `json:"description"`
+
+	// InputSchema The tool's JSON Schema for its arguments.
+	InputSchema map[string]interface{} `json:"input_schema"`
+	Name        string                 `json:"name"`
+}
+
+// MCPToolAllowlist Tool names the server may offer; absent or null offers every tool it lists.
+type MCPToolAllowlist = []string
+
+// MCPToolCall defines model for MCPToolCall.
+type MCPToolCall struct {
+	Arguments  map[string]interface{} `json:"arguments"`
+	CreatedAt  apitime.Time           `json:"created_at"`
+	DurationMs int64                  `json:"duration_ms"`
+	Id         openapi_types.UUID     `json:"id"`
+	IsError    bool                   `json:"is_error"`
+
+	// Result The content blocks and structured content as stored; null when the call produced none.
+	Result *map[string]interface{} `json:"result"`
+
+	// ServerId The server called (it may have been deleted since).
+	ServerId openapi_types.UUID `json:"server_id"`
+	Status   MCPToolCallStatus  `json:"status"`
+	Tool     string             `json:"tool"`
+}
+
+// MCPToolCallList defines model for MCPToolCallList.
+type MCPToolCallList struct {
+	Data       []MCPToolCall `json:"data"`
+	HasMore    bool          `json:"has_more"`
+	NextCursor *string       `json:"next_cursor"`
+}
+
+// MCPToolCallRequest defines model for MCPToolCallRequest.
+type MCPToolCallRequest struct {
+	// Arguments The tool's arguments (checked against its input schema); absent means `{}`.
+	Arguments *map[string]interface{} `json:"arguments,omitempty"`
+}
+
+// MCPToolCallStatus defines model for MCPToolCallStatus.
+type MCPToolCallStatus string
+
+// MCPToolList defines model for MCPToolList.
+type MCPToolList struct {
+	Data []MCPTool `json:"data"`
+}
+
+// MCPToolResult defines model for MCPToolResult.
+type MCPToolResult struct {
+	Content           []MCPContentBlock       `json:"content"`
+	DurationMs        int64                   `json:"duration_ms"`
+	IsError           bool                    `json:"is_error"`
+	StructuredContent *map[string]interface{} `json:"structured_content,omitempty"`
+}
+
+// MCPTransport defines model for MCPTransport.
+type MCPTransport string
+
 // Message defines model for Message.
 type Message struct {
 	// Content Text, or a list of content parts (OpenAI style).
@@ -1130,6 +1396,14 @@ type SessionStats struct {
 // SessionStatus defines model for SessionStatus.
 type SessionStatus string
 
+// SessionTools defines model for SessionTools.
+type SessionTools struct {
+	EnabledServers []openapi_types.UUID `json:"enabled_servers"`
+
+	// EnabledTools `{server_id}/{tool name}` entries; a server with none offers all its allowed tools.
+	EnabledTools []string `json:"enabled_tools"`
+}
+
 // SessionTotals defines model for SessionTotals.
 type SessionTotals struct {
 	ActiveSessions int64   `json:"active_sessions"`
@@ -1214,6 +1488,9 @@ type Gone = Problem
 // LastAdmin An RFC 9457 problem with an OpenAI-compatible `error` member.
 type LastAdmin = Problem
 
+// MCPUpstreamError An RFC 9457 problem with an OpenAI-compatible `error` member.
+type MCPUpstreamError = Problem
+
 // NotFound An RFC 9457 problem with an OpenAI-compatible `error` member.
 type NotFound = Problem
 
@@ -1280,6 +1557,43 @@ type CreateAPIKeyParams struct {
 	// Operations marked `x-idempotent-replay: without-secret` never replay a secret (see each
 	// operation): a retry of their success is refused instead.
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+}
+
+// ListMCPServersParams defines parameters for ListMCPServers.
+type ListMCPServersParams struct {
+	// Limit Page size.
+	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
+
+	// Cursor The `next_cursor` of the previous page; opaque.
+	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
+}
+
+// CreateMCPServerParams defines parameters for CreateMCPServer.
+type CreateMCPServerParams struct {
+	// IdempotencyKey Makes a create safe to retry: the same key with the same body within 24 hours replays the
+	// original response (with `Idempotent-Replayed: true`) instead of creating again; the same key
+	// with a different body is a 422, and a key whose first request is still running is a 409.
+	// Operations marked `x-idempotent-replay: without-secret` never replay a secret (see each
+	// operation): a retry of their success is refused instead.
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+}
+
+// DeleteMCPServerParams defines parameters for DeleteMCPServer.
+type DeleteMCPServerParams struct {
+	// IfMatch Apply only if the resource's ETag still matches (else 412 and nothing changes).
+	IfMatch *IfMatch `json:"If-Match,omitempty"`
+}
+
+// UpdateMCPServerParams defines parameters for UpdateMCPServer.
+type UpdateMCPServerParams struct {
+	// IfMatch Apply only if the resource's ETag still matches (else 412 and nothing changes).
+	IfMatch *IfMatch `json:"If-Match,omitempty"`
+}
+
+// ListMCPServerToolsParams defines parameters for ListMCPServerTools.
+type ListMCPServerToolsParams struct {
+	// Refresh Bypass the cache.
+	Refresh *bool `form:"refresh,omitempty" json:"refresh,omitempty"`
 }
 
 // ListProjectsParams defines parameters for ListProjects.
@@ -1390,6 +1704,15 @@ type CreateMessageParams struct {
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
 
+// ListSessionToolCallsParams defines parameters for ListSessionToolCalls.
+type ListSessionToolCallsParams struct {
+	// Limit Page size.
+	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
+
+	// Cursor The `next_cursor` of the previous page; opaque.
+	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
+}
+
 // GetChangesParams defines parameters for GetChanges.
 type GetChangesParams struct {
 	// Cursor The `next_cursor` of the previous call.
@@ -1432,6 +1755,15 @@ type CreateChatCompletionJSONRequestBody = ChatCompletionRequest
 // DebugChatCompletionJSONRequestBody defines body for DebugChatCompletion for application/json ContentType.
 type DebugChatCompletionJSONRequestBody = ChatCompletionRequest
 
+// CreateMCPServerJSONRequestBody defines body for CreateMCPServer for application/json ContentType.
+type CreateMCPServerJSONRequestBody = MCPServerCreate
+
+// UpdateMCPServerJSONRequestBody defines body for UpdateMCPServer for application/json ContentType.
+type UpdateMCPServerJSONRequestBody = MCPServerPatch
+
+// CallMCPServerToolJSONRequestBody defines body for CallMCPServerTool for application/json ContentType.
+type CallMCPServerToolJSONRequestBody = MCPToolCallRequest
+
 // CreateProjectJSONRequestBody defines body for CreateProject for application/json ContentType.
 type CreateProjectJSONRequestBody = ProjectCreate
 
@@ -1449,6 +1781,75 @@ type UpdateSessionJSONRequestBody = SessionPatch
 
 // CreateMessageJSONRequestBody defines body for CreateMessage for application/json ContentType.
 type CreateMessageJSONRequestBody = MessageCreate
+
+// ReplaceSessionToolsJSONRequestBody defines body for ReplaceSessionTools for application/json ContentType.
+type ReplaceSessionToolsJSONRequestBody = SessionTools
+
+// Getter for additional properties for MCPContentBlock. Returns the specified
+// element and whether it was found
+func (a MCPContentBlock) Get(fieldName string) (value interface{}, found bool) {
+	if a.AdditionalProperties != nil {
+		value, found = a.AdditionalProperties[fieldName]
+	}
+	return
+}
+
+// Setter for additional properties for MCPContentBlock
+func (a *MCPContentBlock) Set(fieldName string, value interface{}) {
+	if a.AdditionalProperties == nil {
+		a.AdditionalProperties = make(map[string]interface{})
+	}
+	a.AdditionalProperties[fieldName] = value
+}
+
+// Override default JSON handling for MCPContentBlock to handle AdditionalProperties
+func (a *MCPContentBlock) UnmarshalJSON(b []byte) error {
+	object := make(map[string]json.RawMessage)
+	err := json.Unmarshal(b, &object)
+	if err != nil {
+		return err
+	}
+
+	if raw, found := object["type"]; found {
+		err = json.Unmarshal(raw, &a.Type)
+		if err != nil {
+			return fmt.Errorf("error reading 'type': %w", err)
+		}
+		delete(object, "type")
+	}
+
+	if len(object) != 0 {
+		a.AdditionalProperties = make(map[string]interface{})
+		for fieldName, fieldBuf := range object {
+			var fieldVal interface{}
+			err := json.Unmarshal(fieldBuf, &fieldVal)
+			if err != nil {
+				return fmt.Errorf("error unmarshaling field %s: %w", fieldName, err)
+			}
+			a.AdditionalProperties[fieldName] = fieldVal
+		}
+	}
+	return nil
+}
+
+// Override default JSON handling for MCPContentBlock to handle AdditionalProperties
+func (a MCPContentBlock) MarshalJSON() ([]byte, error) {
+	var err error
+	object := make(map[string]json.RawMessage)
+
+	object["type"], err = json.Marshal(a.Type)
+	if err != nil {
+		return nil, fmt.Errorf("error marshaling 'type': %w", err)
+	}
+
+	for fieldName, field := range a.AdditionalProperties {
+		object[fieldName], err = json.Marshal(field)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling '%s': %w", fieldName, err)
+		}
+	}
+	return json.Marshal(object)
+}
 
 // AsMessageContent0 returns the union data inside the MessageContent as a MessageContent0
 func (t MessageContent) AsMessageContent0() (MessageContent0, error) {
@@ -2043,6 +2444,121 @@ type ClientInterface interface {
 	// Corresponds with GET /v1/chat/completions/{session_id}/status (the `GetChatStatus` operationId).
 	GetChatStatus(ctx context.Context, sessionId SessionID, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// ListMCPServers The MCP servers the caller may use
+	//
+	// The caller's own servers and every `global` server, newest first (by creation). Header
+	// values are never shown: each header appears as its name and a masked hint.
+	//
+	// Corresponds with GET /v1/mcp/servers (the `ListMCPServers` operationId).
+	ListMCPServers(ctx context.Context, params *ListMCPServersParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CreateMCPServerWithBody Register an MCP server
+	//
+	// `headers` values are write-only secrets: stored sealed (bound to this server's row), never
+	// returned, logged or put into an error. `scope: global` (visible to every user) and
+	// `transport: stdio` (a command run on the backend host) are for administrators only, and
+	// `stdio` only when the deployment sets `CCB_MCP_ALLOW_STDIO=true`; anyone else gets a 403
+	// (`mcp_admin_only`, `mcp_stdio_disabled`). The URL is checked for reachability only when
+	// used: a URL that resolves to a refused network fails at `test` or call time with
+	// `mcp_address_not_allowed`.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /v1/mcp/servers (the `CreateMCPServer` operationId).
+	CreateMCPServerWithBody(ctx context.Context, params *CreateMCPServerParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CreateMCPServer Register an MCP server
+	//
+	// `headers` values are write-only secrets: stored sealed (bound to this server's row), never
+	// returned, logged or put into an error. `scope: global` (visible to every user) and
+	// `transport: stdio` (a command run on the backend host) are for administrators only, and
+	// `stdio` only when the deployment sets `CCB_MCP_ALLOW_STDIO=true`; anyone else gets a 403
+	// (`mcp_admin_only`, `mcp_stdio_disabled`). The URL is checked for reachability only when
+	// used: a URL that resolves to a refused network fails at `test` or call time with
+	// `mcp_address_not_allowed`.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /v1/mcp/servers (the `CreateMCPServer` operationId).
+	CreateMCPServer(ctx context.Context, params *CreateMCPServerParams, body CreateMCPServerJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// DeleteMCPServer Delete an MCP server
+	//
+	// It leaves every session's tool selection; recorded tool calls stay.
+	//
+	// Corresponds with DELETE /v1/mcp/servers/{id} (the `DeleteMCPServer` operationId).
+	DeleteMCPServer(ctx context.Context, id ID, params *DeleteMCPServerParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetMCPServer An MCP server
+	//
+	// Corresponds with GET /v1/mcp/servers/{id} (the `GetMCPServer` operationId).
+	GetMCPServer(ctx context.Context, id ID, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// UpdateMCPServerWithBody Change some fields of an MCP server
+	//
+	// `headers` is merged by name: a string sets that header, `null` removes it, headers not named
+	// keep their sealed values. Global servers are visible to everyone but only administrators
+	// change them (403 `mcp_admin_only`); the stdio rules of creation apply to a changed transport.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with PATCH /v1/mcp/servers/{id} (the `UpdateMCPServer` operationId).
+	UpdateMCPServerWithBody(ctx context.Context, id ID, params *UpdateMCPServerParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// UpdateMCPServer Change some fields of an MCP server
+	//
+	// `headers` is merged by name: a string sets that header, `null` removes it, headers not named
+	// keep their sealed values. Global servers are visible to everyone but only administrators
+	// change them (403 `mcp_admin_only`); the stdio rules of creation apply to a changed transport.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with PATCH /v1/mcp/servers/{id} (the `UpdateMCPServer` operationId).
+	UpdateMCPServer(ctx context.Context, id ID, params *UpdateMCPServerParams, body UpdateMCPServerJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// TestMCPServer Connect to an MCP server and initialize
+	//
+	// Works for disabled servers too (try a configuration before enabling it). A failure is a
+	// problem whose `code` says why: `mcp_unreachable` (502), `mcp_protocol_error` (502),
+	// `mcp_timeout` (504), `mcp_address_not_allowed` (422: the URL resolves to a network this
+	// deployment refuses); the detail is short and never holds a header value.
+	//
+	// Corresponds with POST /v1/mcp/servers/{id}/test (the `TestMCPServer` operationId).
+	TestMCPServer(ctx context.Context, id ID, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ListMCPServerTools The server's tools, listed live
+	//
+	// The tools the server lists (after the server's `tool_allowlist`), cached for
+	// `CCB_MCP_TOOLS_TTL` (default 5 minutes) and shared by every instance; `refresh=true` asks
+	// the server again. Failures as for `test`.
+	//
+	// Corresponds with GET /v1/mcp/servers/{id}/tools (the `ListMCPServerTools` operationId).
+	ListMCPServerTools(ctx context.Context, id ID, params *ListMCPServerToolsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CallMCPServerToolWithBody Call one tool directly
+	//
+	// For the app's tool runner. `arguments` are validated against the tool's input schema first
+	// (400 `validation_failed` pointing at `/arguments/...`); a tool outside the allowlist or not
+	// listed is 404 `mcp_tool_not_found`. A tool that runs and reports an error is a 200 with
+	// `is_error: true`. Failures to reach the server as for `test`.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /v1/mcp/servers/{id}/tools/{name}/call (the `CallMCPServerTool` operationId).
+	CallMCPServerToolWithBody(ctx context.Context, id ID, name string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CallMCPServerTool Call one tool directly
+	//
+	// For the app's tool runner. `arguments` are validated against the tool's input schema first
+	// (400 `validation_failed` pointing at `/arguments/...`); a tool outside the allowlist or not
+	// listed is 404 `mcp_tool_not_found`. A tool that runs and reports an error is a 200 with
+	// `is_error: true`. Failures to reach the server as for `test`.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /v1/mcp/servers/{id}/tools/{name}/call (the `CallMCPServerTool` operationId).
+	CallMCPServerTool(ctx context.Context, id ID, name string, body CallMCPServerToolJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// ListModels The models this server offers
 	//
 	// OpenAI's list shape, so unmodified OpenAI SDKs can list models.
@@ -2201,6 +2717,42 @@ type ClientInterface interface {
 	//
 	// Corresponds with GET /v1/sessions/{id}/stats (the `GetSessionStats` operationId).
 	GetSessionStats(ctx context.Context, id ID, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ListSessionToolCalls The MCP tool executions of a session
+	//
+	// Newest first.
+	//
+	// Corresponds with GET /v1/sessions/{id}/tool-calls (the `ListSessionToolCalls` operationId).
+	ListSessionToolCalls(ctx context.Context, id ID, params *ListSessionToolCallsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetSessionTools The MCP servers and tools a session may use
+	//
+	// Corresponds with GET /v1/sessions/{id}/tools (the `GetSessionTools` operationId).
+	GetSessionTools(ctx context.Context, id ID, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ReplaceSessionToolsWithBody Choose the MCP servers and tools a session may use
+	//
+	// Replaces the whole selection. Every `enabled_servers` entry must be a server the caller may
+	// use (own or global; anything else is a 400 pointing at it, whether it exists or not). Each
+	// `enabled_tools` entry is `{server_id}/{tool name}` of a listed server; a server with no entry
+	// in `enabled_tools` offers all of its allowed tools. A deleted server leaves the selection.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with PUT /v1/sessions/{id}/tools (the `ReplaceSessionTools` operationId).
+	ReplaceSessionToolsWithBody(ctx context.Context, id ID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ReplaceSessionTools Choose the MCP servers and tools a session may use
+	//
+	// Replaces the whole selection. Every `enabled_servers` entry must be a server the caller may
+	// use (own or global; anything else is a 400 pointing at it, whether it exists or not). Each
+	// `enabled_tools` entry is `{server_id}/{tool name}` of a listed server; a server with no entry
+	// in `enabled_tools` offers all of its allowed tools. A deleted server leaves the selection.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with PUT /v1/sessions/{id}/tools (the `ReplaceSessionTools` operationId).
+	ReplaceSessionTools(ctx context.Context, id ID, body ReplaceSessionToolsJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// GetChanges Changes since a cursor
 	//
@@ -3050,6 +3602,231 @@ func (c *Client) GetChatStatus(ctx context.Context, sessionId SessionID, reqEdit
 	return c.Client.Do(req)
 }
 
+// ListMCPServers The MCP servers the caller may use
+//
+// The caller's own servers and every `global` server, newest first (by creation). Header
+// values are never shown: each header appears as its name and a masked hint.
+//
+// Corresponds with GET /v1/mcp/servers (the `ListMCPServers` operationId).
+func (c *Client) ListMCPServers(ctx context.Context, params *ListMCPServersParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListMCPServersRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CreateMCPServerWithBody Register an MCP server
+//
+// `headers` values are write-only secrets: stored sealed (bound to this server's row), never
+// returned, logged or put into an error. `scope: global` (visible to every user) and
+// `transport: stdio` (a command run on the backend host) are for administrators only, and
+// `stdio` only when the deployment sets `CCB_MCP_ALLOW_STDIO=true`; anyone else gets a 403
+// (`mcp_admin_only`, `mcp_stdio_disabled`). The URL is checked for reachability only when
+// used: a URL that resolves to a refused network fails at `test` or call time with
+// `mcp_address_not_allowed`.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /v1/mcp/servers (the `CreateMCPServer` operationId).
+func (c *Client) CreateMCPServerWithBody(ctx context.Context, params *CreateMCPServerParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateMCPServerRequestWithBody(c.Server, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CreateMCPServer Register an MCP server
+//
+// `headers` values are write-only secrets: stored sealed (bound to this server's row), never
+// returned, logged or put into an error. `scope: global` (visible to every user) and
+// `transport: stdio` (a command run on the backend host) are for administrators only, and
+// `stdio` only when the deployment sets `CCB_MCP_ALLOW_STDIO=true`; anyone else gets a 403
+// (`mcp_admin_only`, `mcp_stdio_disabled`). The URL is checked for reachability only when
+// used: a URL that resolves to a refused network fails at `test` or call time with
+// `mcp_address_not_allowed`.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /v1/mcp/servers (the `CreateMCPServer` operationId).
+func (c *Client) CreateMCPServer(ctx context.Context, params *CreateMCPServerParams, body CreateMCPServerJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateMCPServerRequest(c.Server, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// DeleteMCPServer Delete an MCP server
+//
+// It leaves every session's tool selection; recorded tool calls stay.
+//
+// Corresponds with DELETE /v1/mcp/servers/{id} (the `DeleteMCPServer` operationId).
+func (c *Client) DeleteMCPServer(ctx context.Context, id ID, params *DeleteMCPServerParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewDeleteMCPServerRequest(c.Server, id, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetMCPServer An MCP server
+//
+// Corresponds with GET /v1/mcp/servers/{id} (the `GetMCPServer` operationId).
+func (c *Client) GetMCPServer(ctx context.Context, id ID, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetMCPServerRequest(c.Server, id)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// UpdateMCPServerWithBody Change some fields of an MCP server
+//
+// `headers` is merged by name: a string sets that header, `null` removes it, headers not named
+// keep their sealed values. Global servers are visible to everyone but only administrators
+// change them (403 `mcp_admin_only`); the stdio rules of creation apply to a changed transport.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with PATCH /v1/mcp/servers/{id} (the `UpdateMCPServer` operationId).
+func (c *Client) UpdateMCPServerWithBody(ctx context.Context, id ID, params *UpdateMCPServerParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewUpdateMCPServerRequestWithBody(c.Server, id, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// UpdateMCPServer Change some fields of an MCP server
+//
+// `headers` is merged by name: a string sets that header, `null` removes it, headers not named
+// keep their sealed values. Global servers are visible to everyone but only administrators
+// change them (403 `mcp_admin_only`); the stdio rules of creation apply to a changed transport.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with PATCH /v1/mcp/servers/{id} (the `UpdateMCPServer` operationId).
+func (c *Client) UpdateMCPServer(ctx context.Context, id ID, params *UpdateMCPServerParams, body UpdateMCPServerJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewUpdateMCPServerRequest(c.Server, id, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// TestMCPServer Connect to an MCP server and initialize
+//
+// Works for disabled servers too (try a configuration before enabling it). A failure is a
+// problem whose `code` says why: `mcp_unreachable` (502), `mcp_protocol_error` (502),
+// `mcp_timeout` (504), `mcp_address_not_allowed` (422: the URL resolves to a network this
+// deployment refuses); the detail is short and never holds a header value.
+//
+// Corresponds with POST /v1/mcp/servers/{id}/test (the `TestMCPServer` operationId).
+func (c *Client) TestMCPServer(ctx context.Context, id ID, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewTestMCPServerRequest(c.Server, id)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ListMCPServerTools The server's tools, listed live
+//
+// The tools the server lists (after the server's `tool_allowlist`), cached for
+// `CCB_MCP_TOOLS_TTL` (default 5 minutes) and shared by every instance; `refresh=true` asks
+// the server again. Failures as for `test`.
+//
+// Corresponds with GET /v1/mcp/servers/{id}/tools (the `ListMCPServerTools` operationId).
+func (c *Client) ListMCPServerTools(ctx context.Context, id ID, params *ListMCPServerToolsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListMCPServerToolsRequest(c.Server, id, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CallMCPServerToolWithBody Call one tool directly
+//
+// For the app's tool runner. `arguments` are validated against the tool's input schema first
+// (400 `validation_failed` pointing at `/arguments/...`); a tool outside the allowlist or not
+// listed is 404 `mcp_tool_not_found`. A tool that runs and reports an error is a 200 with
+// `is_error: true`. Failures to reach the server as for `test`.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /v1/mcp/servers/{id}/tools/{name}/call (the `CallMCPServerTool` operationId).
+func (c *Client) CallMCPServerToolWithBody(ctx context.Context, id ID, name string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCallMCPServerToolRequestWithBody(c.Server, id, name, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CallMCPServerTool Call one tool directly
+//
+// For the app's tool runner. `arguments` are validated against the tool's input schema first
+// (400 `validation_failed` pointing at `/arguments/...`); a tool outside the allowlist or not
+// listed is 404 `mcp_tool_not_found`. A tool that runs and reports an error is a 200 with
+// `is_error: true`. Failures to reach the server as for `test`.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /v1/mcp/servers/{id}/tools/{name}/call (the `CallMCPServerTool` operationId).
+func (c *Client) CallMCPServerTool(ctx context.Context, id ID, name string, body CallMCPServerToolJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCallMCPServerToolRequest(c.Server, id, name, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // ListModels The models this server offers
 //
 // OpenAI's list shape, so unmodified OpenAI SDKs can list models.
@@ -3439,6 +4216,82 @@ func (c *Client) CreateMessage(ctx context.Context, id ID, params *CreateMessage
 // Corresponds with GET /v1/sessions/{id}/stats (the `GetSessionStats` operationId).
 func (c *Client) GetSessionStats(ctx context.Context, id ID, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewGetSessionStatsRequest(c.Server, id)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ListSessionToolCalls The MCP tool executions of a session
+//
+// Newest first.
+//
+// Corresponds with GET /v1/sessions/{id}/tool-calls (the `ListSessionToolCalls` operationId).
+func (c *Client) ListSessionToolCalls(ctx context.Context, id ID, params *ListSessionToolCallsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListSessionToolCallsRequest(c.Server, id, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetSessionTools The MCP servers and tools a session may use
+//
+// Corresponds with GET /v1/sessions/{id}/tools (the `GetSessionTools` operationId).
+func (c *Client) GetSessionTools(ctx context.Context, id ID, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetSessionToolsRequest(c.Server, id)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ReplaceSessionToolsWithBody Choose the MCP servers and tools a session may use
+//
+// Replaces the whole selection. Every `enabled_servers` entry must be a server the caller may
+// use (own or global; anything else is a 400 pointing at it, whether it exists or not). Each
+// `enabled_tools` entry is `{server_id}/{tool name}` of a listed server; a server with no entry
+// in `enabled_tools` offers all of its allowed tools. A deleted server leaves the selection.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with PUT /v1/sessions/{id}/tools (the `ReplaceSessionTools` operationId).
+func (c *Client) ReplaceSessionToolsWithBody(ctx context.Context, id ID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewReplaceSessionToolsRequestWithBody(c.Server, id, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ReplaceSessionTools Choose the MCP servers and tools a session may use
+//
+// Replaces the whole selection. Every `enabled_servers` entry must be a server the caller may
+// use (own or global; anything else is a 400 pointing at it, whether it exists or not). Each
+// `enabled_tools` entry is `{server_id}/{tool name}` of a listed server; a server with no entry
+// in `enabled_tools` offers all of its allowed tools. A deleted server leaves the selection.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with PUT /v1/sessions/{id}/tools (the `ReplaceSessionTools` operationId).
+func (c *Client) ReplaceSessionTools(ctx context.Context, id ID, body ReplaceSessionToolsJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewReplaceSessionToolsRequest(c.Server, id, body)
 	if err != nil {
 		return nil, err
 	}
@@ -4573,6 +5426,421 @@ func NewGetChatStatusRequest(server string, sessionId SessionID) (*http.Request,
 	return req, nil
 }
 
+// NewListMCPServersRequest constructs an http.Request for the ListMCPServers method
+func NewListMCPServersRequest(server string, params *ListMCPServersParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/mcp/servers")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Limit != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Cursor != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "cursor", *params.Cursor, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewCreateMCPServerRequest calls the generic CreateMCPServer builder with application/json body
+func NewCreateMCPServerRequest(server string, params *CreateMCPServerParams, body CreateMCPServerJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewCreateMCPServerRequestWithBody(server, params, "application/json", bodyReader)
+}
+
+// NewCreateMCPServerRequestWithBody constructs an http.Request for the CreateMCPServer method, with any body, and a specified content type
+func NewCreateMCPServerRequestWithBody(server string, params *CreateMCPServerParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/mcp/servers")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.IdempotencyKey != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Idempotency-Key", *params.IdempotencyKey, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Idempotency-Key", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
+// NewDeleteMCPServerRequest constructs an http.Request for the DeleteMCPServer method
+func NewDeleteMCPServerRequest(server string, id ID, params *DeleteMCPServerParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/mcp/servers/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodDelete, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+
+		if params.IfMatch != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "If-Match", *params.IfMatch, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("If-Match", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
+// NewGetMCPServerRequest constructs an http.Request for the GetMCPServer method
+func NewGetMCPServerRequest(server string, id ID) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/mcp/servers/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewUpdateMCPServerRequest calls the generic UpdateMCPServer builder with application/json body
+func NewUpdateMCPServerRequest(server string, id ID, params *UpdateMCPServerParams, body UpdateMCPServerJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewUpdateMCPServerRequestWithBody(server, id, params, "application/json", bodyReader)
+}
+
+// NewUpdateMCPServerRequestWithBody constructs an http.Request for the UpdateMCPServer method, with any body, and a specified content type
+func NewUpdateMCPServerRequestWithBody(server string, id ID, params *UpdateMCPServerParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/mcp/servers/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPatch, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.IfMatch != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "If-Match", *params.IfMatch, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("If-Match", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
+// NewTestMCPServerRequest constructs an http.Request for the TestMCPServer method
+func NewTestMCPServerRequest(server string, id ID) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/mcp/servers/%s/test", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewListMCPServerToolsRequest constructs an http.Request for the ListMCPServerTools method
+func NewListMCPServerToolsRequest(server string, id ID, params *ListMCPServerToolsParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/mcp/servers/%s/tools", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Refresh != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "refresh", *params.Refresh, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "boolean", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewCallMCPServerToolRequest calls the generic CallMCPServerTool builder with application/json body
+func NewCallMCPServerToolRequest(server string, id ID, name string, body CallMCPServerToolJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewCallMCPServerToolRequestWithBody(server, id, name, "application/json", bodyReader)
+}
+
+// NewCallMCPServerToolRequestWithBody constructs an http.Request for the CallMCPServerTool method, with any body, and a specified content type
+func NewCallMCPServerToolRequestWithBody(server string, id ID, name string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam1 string
+
+	pathParam1, err = runtime.StyleParamWithOptions("simple", false, "name", name, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/mcp/servers/%s/tools/%s/call", pathParam0, pathParam1)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
 // NewListModelsRequest constructs an http.Request for the ListModels method
 func NewListModelsRequest(server string) (*http.Request, error) {
 	var err error
@@ -5547,6 +6815,160 @@ func NewGetSessionStatsRequest(server string, id ID) (*http.Request, error) {
 	return req, nil
 }
 
+// NewListSessionToolCallsRequest constructs an http.Request for the ListSessionToolCalls method
+func NewListSessionToolCallsRequest(server string, id ID, params *ListSessionToolCallsParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/sessions/%s/tool-calls", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Limit != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Cursor != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "cursor", *params.Cursor, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewGetSessionToolsRequest constructs an http.Request for the GetSessionTools method
+func NewGetSessionToolsRequest(server string, id ID) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/sessions/%s/tools", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewReplaceSessionToolsRequest calls the generic ReplaceSessionTools builder with application/json body
+func NewReplaceSessionToolsRequest(server string, id ID, body ReplaceSessionToolsJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewReplaceSessionToolsRequestWithBody(server, id, "application/json", bodyReader)
+}
+
+// NewReplaceSessionToolsRequestWithBody constructs an http.Request for the ReplaceSessionTools method, with any body, and a specified content type
+func NewReplaceSessionToolsRequestWithBody(server string, id ID, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/sessions/%s/tools", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPut, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
 // NewGetChangesRequest constructs an http.Request for the GetChanges method
 func NewGetChangesRequest(server string, params *GetChangesParams) (*http.Request, error) {
 	var err error
@@ -6148,6 +7570,131 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with GET /v1/chat/completions/{session_id}/status (the `GetChatStatus` operationId).
 	GetChatStatusWithResponse(ctx context.Context, sessionId SessionID, reqEditors ...RequestEditorFn) (*GetChatStatusResponse, error)
 
+	// ListMCPServersWithResponse The MCP servers the caller may use
+	//
+	// The caller's own servers and every `global` server, newest first (by creation). Header
+	// values are never shown: each header appears as its name and a masked hint.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/mcp/servers (the `ListMCPServers` operationId).
+	ListMCPServersWithResponse(ctx context.Context, params *ListMCPServersParams, reqEditors ...RequestEditorFn) (*ListMCPServersResponse, error)
+
+	// CreateMCPServerWithBodyWithResponse Register an MCP server
+	//
+	// `headers` values are write-only secrets: stored sealed (bound to this server's row), never
+	// returned, logged or put into an error. `scope: global` (visible to every user) and
+	// `transport: stdio` (a command run on the backend host) are for administrators only, and
+	// `stdio` only when the deployment sets `CCB_MCP_ALLOW_STDIO=true`; anyone else gets a 403
+	// (`mcp_admin_only`, `mcp_stdio_disabled`). The URL is checked for reachability only when
+	// used: a URL that resolves to a refused network fails at `test` or call time with
+	// `mcp_address_not_allowed`.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/mcp/servers (the `CreateMCPServer` operationId).
+	CreateMCPServerWithBodyWithResponse(ctx context.Context, params *CreateMCPServerParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateMCPServerResponse, error)
+
+	// CreateMCPServerWithResponse Register an MCP server
+	//
+	// `headers` values are write-only secrets: stored sealed (bound to this server's row), never
+	// returned, logged or put into an error. `scope: global` (visible to every user) and
+	// `transport: stdio` (a command run on the backend host) are for administrators only, and
+	// `stdio` only when the deployment sets `CCB_MCP_ALLOW_STDIO=true`; anyone else gets a 403
+	// (`mcp_admin_only`, `mcp_stdio_disabled`). The URL is checked for reachability only when
+	// used: a URL that resolves to a refused network fails at `test` or call time with
+	// `mcp_address_not_allowed`.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/mcp/servers (the `CreateMCPServer` operationId).
+	CreateMCPServerWithResponse(ctx context.Context, params *CreateMCPServerParams, body CreateMCPServerJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateMCPServerResponse, error)
+
+	// DeleteMCPServerWithResponse Delete an MCP server
+	//
+	// It leaves every session's tool selection; recorded tool calls stay.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with DELETE /v1/mcp/servers/{id} (the `DeleteMCPServer` operationId).
+	DeleteMCPServerWithResponse(ctx context.Context, id ID, params *DeleteMCPServerParams, reqEditors ...RequestEditorFn) (*DeleteMCPServerResponse, error)
+
+	// GetMCPServerWithResponse An MCP server
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/mcp/servers/{id} (the `GetMCPServer` operationId).
+	GetMCPServerWithResponse(ctx context.Context, id ID, reqEditors ...RequestEditorFn) (*GetMCPServerResponse, error)
+
+	// UpdateMCPServerWithBodyWithResponse Change some fields of an MCP server
+	//
+	// `headers` is merged by name: a string sets that header, `null` removes it, headers not named
+	// keep their sealed values. Global servers are visible to everyone but only administrators
+	// change them (403 `mcp_admin_only`); the stdio rules of creation apply to a changed transport.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PATCH /v1/mcp/servers/{id} (the `UpdateMCPServer` operationId).
+	UpdateMCPServerWithBodyWithResponse(ctx context.Context, id ID, params *UpdateMCPServerParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*UpdateMCPServerResponse, error)
+
+	// UpdateMCPServerWithResponse Change some fields of an MCP server
+	//
+	// `headers` is merged by name: a string sets that header, `null` removes it, headers not named
+	// keep their sealed values. Global servers are visible to everyone but only administrators
+	// change them (403 `mcp_admin_only`); the stdio rules of creation apply to a changed transport.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PATCH /v1/mcp/servers/{id} (the `UpdateMCPServer` operationId).
+	UpdateMCPServerWithResponse(ctx context.Context, id ID, params *UpdateMCPServerParams, body UpdateMCPServerJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateMCPServerResponse, error)
+
+	// TestMCPServerWithResponse Connect to an MCP server and initialize
+	//
+	// Works for disabled servers too (try a configuration before enabling it). A failure is a
+	// problem whose `code` says why: `mcp_unreachable` (502), `mcp_protocol_error` (502),
+	// `mcp_timeout` (504), `mcp_address_not_allowed` (422: the URL resolves to a network this
+	// deployment refuses); the detail is short and never holds a header value.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/mcp/servers/{id}/test (the `TestMCPServer` operationId).
+	TestMCPServerWithResponse(ctx context.Context, id ID, reqEditors ...RequestEditorFn) (*TestMCPServerResponse, error)
+
+	// ListMCPServerToolsWithResponse The server's tools, listed live
+	//
+	// The tools the server lists (after the server's `tool_allowlist`), cached for
+	// `CCB_MCP_TOOLS_TTL` (default 5 minutes) and shared by every instance; `refresh=true` asks
+	// the server again. Failures as for `test`.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/mcp/servers/{id}/tools (the `ListMCPServerTools` operationId).
+	ListMCPServerToolsWithResponse(ctx context.Context, id ID, params *ListMCPServerToolsParams, reqEditors ...RequestEditorFn) (*ListMCPServerToolsResponse, error)
+
+	// CallMCPServerToolWithBodyWithResponse Call one tool directly
+	//
+	// For the app's tool runner. `arguments` are validated against the tool's input schema first
+	// (400 `validation_failed` pointing at `/arguments/...`); a tool outside the allowlist or not
+	// listed is 404 `mcp_tool_not_found`. A tool that runs and reports an error is a 200 with
+	// `is_error: true`. Failures to reach the server as for `test`.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/mcp/servers/{id}/tools/{name}/call (the `CallMCPServerTool` operationId).
+	CallMCPServerToolWithBodyWithResponse(ctx context.Context, id ID, name string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CallMCPServerToolResponse, error)
+
+	// CallMCPServerToolWithResponse Call one tool directly
+	//
+	// For the app's tool runner. `arguments` are validated against the tool's input schema first
+	// (400 `validation_failed` pointing at `/arguments/...`); a tool outside the allowlist or not
+	// listed is 404 `mcp_tool_not_found`. A tool that runs and reports an error is a 200 with
+	// `is_error: true`. Failures to reach the server as for `test`.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/mcp/servers/{id}/tools/{name}/call (the `CallMCPServerTool` operationId).
+	CallMCPServerToolWithResponse(ctx context.Context, id ID, name string, body CallMCPServerToolJSONRequestBody, reqEditors ...RequestEditorFn) (*CallMCPServerToolResponse, error)
+
 	// ListModelsWithResponse The models this server offers
 	//
 	// OpenAI's list shape, so unmodified OpenAI SDKs can list models.
@@ -6330,6 +7877,46 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with GET /v1/sessions/{id}/stats (the `GetSessionStats` operationId).
 	GetSessionStatsWithResponse(ctx context.Context, id ID, reqEditors ...RequestEditorFn) (*GetSessionStatsResponse, error)
+
+	// ListSessionToolCallsWithResponse The MCP tool executions of a session
+	//
+	// Newest first.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/sessions/{id}/tool-calls (the `ListSessionToolCalls` operationId).
+	ListSessionToolCallsWithResponse(ctx context.Context, id ID, params *ListSessionToolCallsParams, reqEditors ...RequestEditorFn) (*ListSessionToolCallsResponse, error)
+
+	// GetSessionToolsWithResponse The MCP servers and tools a session may use
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/sessions/{id}/tools (the `GetSessionTools` operationId).
+	GetSessionToolsWithResponse(ctx context.Context, id ID, reqEditors ...RequestEditorFn) (*GetSessionToolsResponse, error)
+
+	// ReplaceSessionToolsWithBodyWithResponse Choose the MCP servers and tools a session may use
+	//
+	// Replaces the whole selection. Every `enabled_servers` entry must be a server the caller may
+	// use (own or global; anything else is a 400 pointing at it, whether it exists or not). Each
+	// `enabled_tools` entry is `{server_id}/{tool name}` of a listed server; a server with no entry
+	// in `enabled_tools` offers all of its allowed tools. A deleted server leaves the selection.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PUT /v1/sessions/{id}/tools (the `ReplaceSessionTools` operationId).
+	ReplaceSessionToolsWithBodyWithResponse(ctx context.Context, id ID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*ReplaceSessionToolsResponse, error)
+
+	// ReplaceSessionToolsWithResponse Choose the MCP servers and tools a session may use
+	//
+	// Replaces the whole selection. Every `enabled_servers` entry must be a server the caller may
+	// use (own or global; anything else is a 400 pointing at it, whether it exists or not). Each
+	// `enabled_tools` entry is `{server_id}/{tool name}` of a listed server; a server with no entry
+	// in `enabled_tools` offers all of its allowed tools. A deleted server leaves the selection.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PUT /v1/sessions/{id}/tools (the `ReplaceSessionTools` operationId).
+	ReplaceSessionToolsWithResponse(ctx context.Context, id ID, body ReplaceSessionToolsJSONRequestBody, reqEditors ...RequestEditorFn) (*ReplaceSessionToolsResponse, error)
 
 	// GetChangesWithResponse Changes since a cursor
 	//
@@ -8161,6 +9748,705 @@ func (r GetChatStatusResponse) ContentType() string {
 	return ""
 }
 
+type ListMCPServersResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *MCPServerList
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Error
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListMCPServersResponse) GetJSON200() *MCPServerList {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r ListMCPServersResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r ListMCPServersResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r ListMCPServersResponse) GetApplicationproblemJSONDefault() *Error {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r ListMCPServersResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListMCPServersResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListMCPServersResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListMCPServersResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// CreateMCPServerResponse201Headers the declared response headers of an HTTP 201 response for CreateMCPServer
+type CreateMCPServerResponse201Headers struct {
+	ETag *string
+}
+
+type CreateMCPServerResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON201 the response for an HTTP 201 `application/json` response
+	JSON201 *MCPServer
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *Conflict
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *Unprocessable
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Error
+	// Headers201 the parsed response headers for an HTTP 201 response
+	Headers201 *CreateMCPServerResponse201Headers
+}
+
+// GetJSON201 returns the response for an HTTP 201 `application/json` response
+func (r CreateMCPServerResponse) GetJSON201() *MCPServer {
+	return r.JSON201
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r CreateMCPServerResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r CreateMCPServerResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r CreateMCPServerResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r CreateMCPServerResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r CreateMCPServerResponse) GetApplicationproblemJSON409() *Conflict {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r CreateMCPServerResponse) GetApplicationproblemJSON422() *Unprocessable {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r CreateMCPServerResponse) GetApplicationproblemJSONDefault() *Error {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r CreateMCPServerResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r CreateMCPServerResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r CreateMCPServerResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r CreateMCPServerResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type DeleteMCPServerResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON412 the response for an HTTP 412 `application/problem+json` response
+	ApplicationproblemJSON412 *PreconditionFailed
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Error
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r DeleteMCPServerResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r DeleteMCPServerResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r DeleteMCPServerResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r DeleteMCPServerResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON412 returns the response for an HTTP 412 `application/problem+json` response
+func (r DeleteMCPServerResponse) GetApplicationproblemJSON412() *PreconditionFailed {
+	return r.ApplicationproblemJSON412
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r DeleteMCPServerResponse) GetApplicationproblemJSONDefault() *Error {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r DeleteMCPServerResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r DeleteMCPServerResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r DeleteMCPServerResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r DeleteMCPServerResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// GetMCPServerResponse200Headers the declared response headers of an HTTP 200 response for GetMCPServer
+type GetMCPServerResponse200Headers struct {
+	ETag *string
+}
+
+type GetMCPServerResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *MCPServer
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Error
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *GetMCPServerResponse200Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetMCPServerResponse) GetJSON200() *MCPServer {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r GetMCPServerResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r GetMCPServerResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r GetMCPServerResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r GetMCPServerResponse) GetApplicationproblemJSONDefault() *Error {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r GetMCPServerResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetMCPServerResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetMCPServerResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetMCPServerResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// UpdateMCPServerResponse200Headers the declared response headers of an HTTP 200 response for UpdateMCPServer
+type UpdateMCPServerResponse200Headers struct {
+	ETag *string
+}
+
+type UpdateMCPServerResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *MCPServer
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *Conflict
+	// ApplicationproblemJSON412 the response for an HTTP 412 `application/problem+json` response
+	ApplicationproblemJSON412 *PreconditionFailed
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Error
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *UpdateMCPServerResponse200Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r UpdateMCPServerResponse) GetJSON200() *MCPServer {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r UpdateMCPServerResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r UpdateMCPServerResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r UpdateMCPServerResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r UpdateMCPServerResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r UpdateMCPServerResponse) GetApplicationproblemJSON409() *Conflict {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON412 returns the response for an HTTP 412 `application/problem+json` response
+func (r UpdateMCPServerResponse) GetApplicationproblemJSON412() *PreconditionFailed {
+	return r.ApplicationproblemJSON412
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r UpdateMCPServerResponse) GetApplicationproblemJSONDefault() *Error {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r UpdateMCPServerResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r UpdateMCPServerResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r UpdateMCPServerResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r UpdateMCPServerResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type TestMCPServerResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *MCPServerTest
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *Unprocessable
+	// ApplicationproblemJSON502 the response for an HTTP 502 `application/problem+json` response
+	ApplicationproblemJSON502 *MCPUpstreamError
+	// ApplicationproblemJSON504 the response for an HTTP 504 `application/problem+json` response
+	ApplicationproblemJSON504 *MCPUpstreamError
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Error
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r TestMCPServerResponse) GetJSON200() *MCPServerTest {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r TestMCPServerResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r TestMCPServerResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r TestMCPServerResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r TestMCPServerResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r TestMCPServerResponse) GetApplicationproblemJSON422() *Unprocessable {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON502 returns the response for an HTTP 502 `application/problem+json` response
+func (r TestMCPServerResponse) GetApplicationproblemJSON502() *MCPUpstreamError {
+	return r.ApplicationproblemJSON502
+}
+
+// GetApplicationproblemJSON504 returns the response for an HTTP 504 `application/problem+json` response
+func (r TestMCPServerResponse) GetApplicationproblemJSON504() *MCPUpstreamError {
+	return r.ApplicationproblemJSON504
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r TestMCPServerResponse) GetApplicationproblemJSONDefault() *Error {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r TestMCPServerResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r TestMCPServerResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r TestMCPServerResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r TestMCPServerResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type ListMCPServerToolsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *MCPToolList
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *Unprocessable
+	// ApplicationproblemJSON502 the response for an HTTP 502 `application/problem+json` response
+	ApplicationproblemJSON502 *MCPUpstreamError
+	// ApplicationproblemJSON504 the response for an HTTP 504 `application/problem+json` response
+	ApplicationproblemJSON504 *MCPUpstreamError
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Error
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListMCPServerToolsResponse) GetJSON200() *MCPToolList {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r ListMCPServerToolsResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r ListMCPServerToolsResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r ListMCPServerToolsResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r ListMCPServerToolsResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r ListMCPServerToolsResponse) GetApplicationproblemJSON422() *Unprocessable {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON502 returns the response for an HTTP 502 `application/problem+json` response
+func (r ListMCPServerToolsResponse) GetApplicationproblemJSON502() *MCPUpstreamError {
+	return r.ApplicationproblemJSON502
+}
+
+// GetApplicationproblemJSON504 returns the response for an HTTP 504 `application/problem+json` response
+func (r ListMCPServerToolsResponse) GetApplicationproblemJSON504() *MCPUpstreamError {
+	return r.ApplicationproblemJSON504
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r ListMCPServerToolsResponse) GetApplicationproblemJSONDefault() *Error {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r ListMCPServerToolsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListMCPServerToolsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListMCPServerToolsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListMCPServerToolsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type CallMCPServerToolResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *MCPToolResult
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *Unprocessable
+	// ApplicationproblemJSON502 the response for an HTTP 502 `application/problem+json` response
+	ApplicationproblemJSON502 *MCPUpstreamError
+	// ApplicationproblemJSON504 the response for an HTTP 504 `application/problem+json` response
+	ApplicationproblemJSON504 *MCPUpstreamError
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Error
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r CallMCPServerToolResponse) GetJSON200() *MCPToolResult {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r CallMCPServerToolResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r CallMCPServerToolResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r CallMCPServerToolResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r CallMCPServerToolResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r CallMCPServerToolResponse) GetApplicationproblemJSON422() *Unprocessable {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON502 returns the response for an HTTP 502 `application/problem+json` response
+func (r CallMCPServerToolResponse) GetApplicationproblemJSON502() *MCPUpstreamError {
+	return r.ApplicationproblemJSON502
+}
+
+// GetApplicationproblemJSON504 returns the response for an HTTP 504 `application/problem+json` response
+func (r CallMCPServerToolResponse) GetApplicationproblemJSON504() *MCPUpstreamError {
+	return r.ApplicationproblemJSON504
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r CallMCPServerToolResponse) GetApplicationproblemJSONDefault() *Error {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r CallMCPServerToolResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r CallMCPServerToolResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r CallMCPServerToolResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r CallMCPServerToolResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 type ListModelsResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -9445,6 +11731,213 @@ func (r GetSessionStatsResponse) ContentType() string {
 	return ""
 }
 
+type ListSessionToolCallsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *MCPToolCallList
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Error
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListSessionToolCallsResponse) GetJSON200() *MCPToolCallList {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r ListSessionToolCallsResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r ListSessionToolCallsResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r ListSessionToolCallsResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r ListSessionToolCallsResponse) GetApplicationproblemJSONDefault() *Error {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r ListSessionToolCallsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListSessionToolCallsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListSessionToolCallsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListSessionToolCallsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type GetSessionToolsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *SessionTools
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Error
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetSessionToolsResponse) GetJSON200() *SessionTools {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r GetSessionToolsResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r GetSessionToolsResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r GetSessionToolsResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r GetSessionToolsResponse) GetApplicationproblemJSONDefault() *Error {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r GetSessionToolsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetSessionToolsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetSessionToolsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetSessionToolsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type ReplaceSessionToolsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *SessionTools
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Error
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ReplaceSessionToolsResponse) GetJSON200() *SessionTools {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r ReplaceSessionToolsResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r ReplaceSessionToolsResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r ReplaceSessionToolsResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r ReplaceSessionToolsResponse) GetApplicationproblemJSONDefault() *Error {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r ReplaceSessionToolsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ReplaceSessionToolsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ReplaceSessionToolsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ReplaceSessionToolsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 type GetChangesResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -10233,6 +12726,197 @@ func (c *ClientWithResponses) GetChatStatusWithResponse(ctx context.Context, ses
 	return ParseGetChatStatusResponse(rsp)
 }
 
+// ListMCPServersWithResponse The MCP servers the caller may use
+//
+// The caller's own servers and every `global` server, newest first (by creation). Header
+// values are never shown: each header appears as its name and a masked hint.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/mcp/servers (the `ListMCPServers` operationId).
+func (c *ClientWithResponses) ListMCPServersWithResponse(ctx context.Context, params *ListMCPServersParams, reqEditors ...RequestEditorFn) (*ListMCPServersResponse, error) {
+	rsp, err := c.ListMCPServers(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListMCPServersResponse(rsp)
+}
+
+// CreateMCPServerWithBodyWithResponse Register an MCP server
+//
+// `headers` values are write-only secrets: stored sealed (bound to this server's row), never
+// returned, logged or put into an error. `scope: global` (visible to every user) and
+// `transport: stdio` (a command run on the backend host) are for administrators only, and
+// `stdio` only when the deployment sets `CCB_MCP_ALLOW_STDIO=true`; anyone else gets a 403
+// (`mcp_admin_only`, `mcp_stdio_disabled`). The URL is checked for reachability only when
+// used: a URL that resolves to a refused network fails at `test` or call time with
+// `mcp_address_not_allowed`.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/mcp/servers (the `CreateMCPServer` operationId).
+func (c *ClientWithResponses) CreateMCPServerWithBodyWithResponse(ctx context.Context, params *CreateMCPServerParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateMCPServerResponse, error) {
+	rsp, err := c.CreateMCPServerWithBody(ctx, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreateMCPServerResponse(rsp)
+}
+
+// CreateMCPServerWithResponse Register an MCP server
+//
+// `headers` values are write-only secrets: stored sealed (bound to this server's row), never
+// returned, logged or put into an error. `scope: global` (visible to every user) and
+// `transport: stdio` (a command run on the backend host) are for administrators only, and
+// `stdio` only when the deployment sets `CCB_MCP_ALLOW_STDIO=true`; anyone else gets a 403
+// (`mcp_admin_only`, `mcp_stdio_disabled`). The URL is checked for reachability only when
+// used: a URL that resolves to a refused network fails at `test` or call time with
+// `mcp_address_not_allowed`.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/mcp/servers (the `CreateMCPServer` operationId).
+func (c *ClientWithResponses) CreateMCPServerWithResponse(ctx context.Context, params *CreateMCPServerParams, body CreateMCPServerJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateMCPServerResponse, error) {
+	rsp, err := c.CreateMCPServer(ctx, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreateMCPServerResponse(rsp)
+}
+
+// DeleteMCPServerWithResponse Delete an MCP server
+//
+// It leaves every session's tool selection; recorded tool calls stay.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with DELETE /v1/mcp/servers/{id} (the `DeleteMCPServer` operationId).
+func (c *ClientWithResponses) DeleteMCPServerWithResponse(ctx context.Context, id ID, params *DeleteMCPServerParams, reqEditors ...RequestEditorFn) (*DeleteMCPServerResponse, error) {
+	rsp, err := c.DeleteMCPServer(ctx, id, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseDeleteMCPServerResponse(rsp)
+}
+
+// GetMCPServerWithResponse An MCP server
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/mcp/servers/{id} (the `GetMCPServer` operationId).
+func (c *ClientWithResponses) GetMCPServerWithResponse(ctx context.Context, id ID, reqEditors ...RequestEditorFn) (*GetMCPServerResponse, error) {
+	rsp, err := c.GetMCPServer(ctx, id, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetMCPServerResponse(rsp)
+}
+
+// UpdateMCPServerWithBodyWithResponse Change some fields of an MCP server
+//
+// `headers` is merged by name: a string sets that header, `null` removes it, headers not named
+// keep their sealed values. Global servers are visible to everyone but only administrators
+// change them (403 `mcp_admin_only`); the stdio rules of creation apply to a changed transport.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PATCH /v1/mcp/servers/{id} (the `UpdateMCPServer` operationId).
+func (c *ClientWithResponses) UpdateMCPServerWithBodyWithResponse(ctx context.Context, id ID, params *UpdateMCPServerParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*UpdateMCPServerResponse, error) {
+	rsp, err := c.UpdateMCPServerWithBody(ctx, id, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseUpdateMCPServerResponse(rsp)
+}
+
+// UpdateMCPServerWithResponse Change some fields of an MCP server
+//
+// `headers` is merged by name: a string sets that header, `null` removes it, headers not named
+// keep their sealed values. Global servers are visible to everyone but only administrators
+// change them (403 `mcp_admin_only`); the stdio rules of creation apply to a changed transport.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PATCH /v1/mcp/servers/{id} (the `UpdateMCPServer` operationId).
+func (c *ClientWithResponses) UpdateMCPServerWithResponse(ctx context.Context, id ID, params *UpdateMCPServerParams, body UpdateMCPServerJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateMCPServerResponse, error) {
+	rsp, err := c.UpdateMCPServer(ctx, id, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseUpdateMCPServerResponse(rsp)
+}
+
+// TestMCPServerWithResponse Connect to an MCP server and initialize
+//
+// Works for disabled servers too (try a configuration before enabling it). A failure is a
+// problem whose `code` says why: `mcp_unreachable` (502), `mcp_protocol_error` (502),
+// `mcp_timeout` (504), `mcp_address_not_allowed` (422: the URL resolves to a network this
+// deployment refuses); the detail is short and never holds a header value.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/mcp/servers/{id}/test (the `TestMCPServer` operationId).
+func (c *ClientWithResponses) TestMCPServerWithResponse(ctx context.Context, id ID, reqEditors ...RequestEditorFn) (*TestMCPServerResponse, error) {
+	rsp, err := c.TestMCPServer(ctx, id, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseTestMCPServerResponse(rsp)
+}
+
+// ListMCPServerToolsWithResponse The server's tools, listed live
+//
+// The tools the server lists (after the server's `tool_allowlist`), cached for
+// `CCB_MCP_TOOLS_TTL` (default 5 minutes) and shared by every instance; `refresh=true` asks
+// the server again. Failures as for `test`.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/mcp/servers/{id}/tools (the `ListMCPServerTools` operationId).
+func (c *ClientWithResponses) ListMCPServerToolsWithResponse(ctx context.Context, id ID, params *ListMCPServerToolsParams, reqEditors ...RequestEditorFn) (*ListMCPServerToolsResponse, error) {
+	rsp, err := c.ListMCPServerTools(ctx, id, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListMCPServerToolsResponse(rsp)
+}
+
+// CallMCPServerToolWithBodyWithResponse Call one tool directly
+//
+// For the app's tool runner. `arguments` are validated against the tool's input schema first
+// (400 `validation_failed` pointing at `/arguments/...`); a tool outside the allowlist or not
+// listed is 404 `mcp_tool_not_found`. A tool that runs and reports an error is a 200 with
+// `is_error: true`. Failures to reach the server as for `test`.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/mcp/servers/{id}/tools/{name}/call (the `CallMCPServerTool` operationId).
+func (c *ClientWithResponses) CallMCPServerToolWithBodyWithResponse(ctx context.Context, id ID, name string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CallMCPServerToolResponse, error) {
+	rsp, err := c.CallMCPServerToolWithBody(ctx, id, name, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCallMCPServerToolResponse(rsp)
+}
+
+// CallMCPServerToolWithResponse Call one tool directly
+//
+// For the app's tool runner. `arguments` are validated against the tool's input schema first
+// (400 `validation_failed` pointing at `/arguments/...`); a tool outside the allowlist or not
+// listed is 404 `mcp_tool_not_found`. A tool that runs and reports an error is a 200 with
+// `is_error: true`. Failures to reach the server as for `test`.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/mcp/servers/{id}/tools/{name}/call (the `CallMCPServerTool` operationId).
+func (c *ClientWithResponses) CallMCPServerToolWithResponse(ctx context.Context, id ID, name string, body CallMCPServerToolJSONRequestBody, reqEditors ...RequestEditorFn) (*CallMCPServerToolResponse, error) {
+	rsp, err := c.CallMCPServerTool(ctx, id, name, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCallMCPServerToolResponse(rsp)
+}
+
 // ListModelsWithResponse The models this server offers
 //
 // OpenAI's list shape, so unmodified OpenAI SDKs can list models.
@@ -10558,6 +13242,70 @@ func (c *ClientWithResponses) GetSessionStatsWithResponse(ctx context.Context, i
 		return nil, err
 	}
 	return ParseGetSessionStatsResponse(rsp)
+}
+
+// ListSessionToolCallsWithResponse The MCP tool executions of a session
+//
+// Newest first.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/sessions/{id}/tool-calls (the `ListSessionToolCalls` operationId).
+func (c *ClientWithResponses) ListSessionToolCallsWithResponse(ctx context.Context, id ID, params *ListSessionToolCallsParams, reqEditors ...RequestEditorFn) (*ListSessionToolCallsResponse, error) {
+	rsp, err := c.ListSessionToolCalls(ctx, id, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListSessionToolCallsResponse(rsp)
+}
+
+// GetSessionToolsWithResponse The MCP servers and tools a session may use
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/sessions/{id}/tools (the `GetSessionTools` operationId).
+func (c *ClientWithResponses) GetSessionToolsWithResponse(ctx context.Context, id ID, reqEditors ...RequestEditorFn) (*GetSessionToolsResponse, error) {
+	rsp, err := c.GetSessionTools(ctx, id, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetSessionToolsResponse(rsp)
+}
+
+// ReplaceSessionToolsWithBodyWithResponse Choose the MCP servers and tools a session may use
+//
+// Replaces the whole selection. Every `enabled_servers` entry must be a server the caller may
+// use (own or global; anything else is a 400 pointing at it, whether it exists or not). Each
+// `enabled_tools` entry is `{server_id}/{tool name}` of a listed server; a server with no entry
+// in `enabled_tools` offers all of its allowed tools. A deleted server leaves the selection.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PUT /v1/sessions/{id}/tools (the `ReplaceSessionTools` operationId).
+func (c *ClientWithResponses) ReplaceSessionToolsWithBodyWithResponse(ctx context.Context, id ID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*ReplaceSessionToolsResponse, error) {
+	rsp, err := c.ReplaceSessionToolsWithBody(ctx, id, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseReplaceSessionToolsResponse(rsp)
+}
+
+// ReplaceSessionToolsWithResponse Choose the MCP servers and tools a session may use
+//
+// Replaces the whole selection. Every `enabled_servers` entry must be a server the caller may
+// use (own or global; anything else is a 400 pointing at it, whether it exists or not). Each
+// `enabled_tools` entry is `{server_id}/{tool name}` of a listed server; a server with no entry
+// in `enabled_tools` offers all of its allowed tools. A deleted server leaves the selection.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PUT /v1/sessions/{id}/tools (the `ReplaceSessionTools` operationId).
+func (c *ClientWithResponses) ReplaceSessionToolsWithResponse(ctx context.Context, id ID, body ReplaceSessionToolsJSONRequestBody, reqEditors ...RequestEditorFn) (*ReplaceSessionToolsResponse, error) {
+	rsp, err := c.ReplaceSessionTools(ctx, id, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseReplaceSessionToolsResponse(rsp)
 }
 
 // GetChangesWithResponse Changes since a cursor
@@ -12170,6 +14918,606 @@ func ParseGetChatStatusResponse(rsp *http.Response) (*GetChatStatusResponse, err
 	return response, nil
 }
 
+// ParseListMCPServersResponse parses an HTTP response from a ListMCPServersWithResponse call
+func ParseListMCPServersResponse(rsp *http.Response) (*ListMCPServersResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListMCPServersResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest MCPServerList
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseCreateMCPServerResponse parses an HTTP response from a CreateMCPServerWithResponse call
+func ParseCreateMCPServerResponse(rsp *http.Response) (*CreateMCPServerResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &CreateMCPServerResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 201:
+		var dest MCPServer
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON201 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest Unprocessable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 201:
+		var headers CreateMCPServerResponse201Headers
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = &value
+		}
+		response.Headers201 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseDeleteMCPServerResponse parses an HTTP response from a DeleteMCPServerWithResponse call
+func ParseDeleteMCPServerResponse(rsp *http.Response) (*DeleteMCPServerResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &DeleteMCPServerResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 204:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 412:
+		var dest PreconditionFailed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON412 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseGetMCPServerResponse parses an HTTP response from a GetMCPServerWithResponse call
+func ParseGetMCPServerResponse(rsp *http.Response) (*GetMCPServerResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetMCPServerResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest MCPServer
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers GetMCPServerResponse200Headers
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = &value
+		}
+		response.Headers200 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseUpdateMCPServerResponse parses an HTTP response from a UpdateMCPServerWithResponse call
+func ParseUpdateMCPServerResponse(rsp *http.Response) (*UpdateMCPServerResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &UpdateMCPServerResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest MCPServer
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 412:
+		var dest PreconditionFailed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON412 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers UpdateMCPServerResponse200Headers
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = &value
+		}
+		response.Headers200 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseTestMCPServerResponse parses an HTTP response from a TestMCPServerWithResponse call
+func ParseTestMCPServerResponse(rsp *http.Response) (*TestMCPServerResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &TestMCPServerResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest MCPServerTest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest Unprocessable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 502:
+		var dest MCPUpstreamError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON502 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 504:
+		var dest MCPUpstreamError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON504 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseListMCPServerToolsResponse parses an HTTP response from a ListMCPServerToolsWithResponse call
+func ParseListMCPServerToolsResponse(rsp *http.Response) (*ListMCPServerToolsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListMCPServerToolsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest MCPToolList
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest Unprocessable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 502:
+		var dest MCPUpstreamError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON502 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 504:
+		var dest MCPUpstreamError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON504 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseCallMCPServerToolResponse parses an HTTP response from a CallMCPServerToolWithResponse call
+func ParseCallMCPServerToolResponse(rsp *http.Response) (*CallMCPServerToolResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &CallMCPServerToolResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest MCPToolResult
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest Unprocessable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 502:
+		var dest MCPUpstreamError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON502 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 504:
+		var dest MCPUpstreamError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON504 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
 // ParseListModelsResponse parses an HTTP response from a ListModelsWithResponse call
 func ParseListModelsResponse(rsp *http.Response) (*ListModelsResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -13232,6 +16580,168 @@ func ParseGetSessionStatsResponse(rsp *http.Response) (*GetSessionStatsResponse,
 	return response, nil
 }
 
+// ParseListSessionToolCallsResponse parses an HTTP response from a ListSessionToolCallsWithResponse call
+func ParseListSessionToolCallsResponse(rsp *http.Response) (*ListSessionToolCallsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListSessionToolCallsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest MCPToolCallList
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseGetSessionToolsResponse parses an HTTP response from a GetSessionToolsWithResponse call
+func ParseGetSessionToolsResponse(rsp *http.Response) (*GetSessionToolsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetSessionToolsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest SessionTools
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseReplaceSessionToolsResponse parses an HTTP response from a ReplaceSessionToolsWithResponse call
+func ParseReplaceSessionToolsResponse(rsp *http.Response) (*ReplaceSessionToolsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ReplaceSessionToolsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest SessionTools
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
 // ParseGetChangesResponse parses an HTTP response from a GetChangesWithResponse call
 func ParseGetChangesResponse(rsp *http.Response) (*GetChangesResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -13369,6 +16879,30 @@ type ServerInterface interface {
 	// GetChatStatus Whether a session is generating, and its totals
 	// (GET /v1/chat/completions/{session_id}/status)
 	GetChatStatus(ctx echo.Context, sessionId SessionID) error
+	// ListMCPServers The MCP servers the caller may use
+	// (GET /v1/mcp/servers)
+	ListMCPServers(ctx echo.Context, params ListMCPServersParams) error
+	// CreateMCPServer Register an MCP server
+	// (POST /v1/mcp/servers)
+	CreateMCPServer(ctx echo.Context, params CreateMCPServerParams) error
+	// DeleteMCPServer Delete an MCP server
+	// (DELETE /v1/mcp/servers/{id})
+	DeleteMCPServer(ctx echo.Context, id ID, params DeleteMCPServerParams) error
+	// GetMCPServer An MCP server
+	// (GET /v1/mcp/servers/{id})
+	GetMCPServer(ctx echo.Context, id ID) error
+	// UpdateMCPServer Change some fields of an MCP server
+	// (PATCH /v1/mcp/servers/{id})
+	UpdateMCPServer(ctx echo.Context, id ID, params UpdateMCPServerParams) error
+	// TestMCPServer Connect to an MCP server and initialize
+	// (POST /v1/mcp/servers/{id}/test)
+	TestMCPServer(ctx echo.Context, id ID) error
+	// ListMCPServerTools The server's tools, listed live
+	// (GET /v1/mcp/servers/{id}/tools)
+	ListMCPServerTools(ctx echo.Context, id ID, params ListMCPServerToolsParams) error
+	// CallMCPServerTool Call one tool directly
+	// (POST /v1/mcp/servers/{id}/tools/{name}/call)
+	CallMCPServerTool(ctx echo.Context, id ID, name string) error
 	// ListModels The models this server offers
 	// (GET /v1/models)
 	ListModels(ctx echo.Context) error
@@ -13423,6 +16957,15 @@ type ServerInterface interface {
 	// GetSessionStats A session's usage
 	// (GET /v1/sessions/{id}/stats)
 	GetSessionStats(ctx echo.Context, id ID) error
+	// ListSessionToolCalls The MCP tool executions of a session
+	// (GET /v1/sessions/{id}/tool-calls)
+	ListSessionToolCalls(ctx echo.Context, id ID, params ListSessionToolCallsParams) error
+	// GetSessionTools The MCP servers and tools a session may use
+	// (GET /v1/sessions/{id}/tools)
+	GetSessionTools(ctx echo.Context, id ID) error
+	// ReplaceSessionTools Choose the MCP servers and tools a session may use
+	// (PUT /v1/sessions/{id}/tools)
+	ReplaceSessionTools(ctx echo.Context, id ID) error
 	// GetChanges Changes since a cursor
 	// (GET /v1/sync)
 	GetChanges(ctx echo.Context, params GetChangesParams) error
@@ -13818,6 +17361,213 @@ func (w *ServerInterfaceWrapper) GetChatStatus(ctx echo.Context) error {
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.GetChatStatus(ctx, sessionId)
+	return err
+}
+
+// ListMCPServers converts echo context to params.
+func (w *ServerInterfaceWrapper) ListMCPServers(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListMCPServersParams
+	// ------------- Optional query parameter "limit" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", ctx.QueryParams(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter limit: %s", err))
+	}
+
+	// ------------- Optional query parameter "cursor" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "cursor", ctx.QueryParams(), &params.Cursor, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter cursor: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListMCPServers(ctx, params)
+	return err
+}
+
+// CreateMCPServer converts echo context to params.
+func (w *ServerInterfaceWrapper) CreateMCPServer(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params CreateMCPServerParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "Idempotency-Key" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
+		var IdempotencyKey IdempotencyKey
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Idempotency-Key, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Idempotency-Key: %s", err))
+		}
+
+		params.IdempotencyKey = &IdempotencyKey
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.CreateMCPServer(ctx, params)
+	return err
+}
+
+// DeleteMCPServer converts echo context to params.
+func (w *ServerInterfaceWrapper) DeleteMCPServer(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id ID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params DeleteMCPServerParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "If-Match" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("If-Match")]; found {
+		var IfMatch IfMatch
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for If-Match, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "If-Match", valueList[0], &IfMatch, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter If-Match: %s", err))
+		}
+
+		params.IfMatch = &IfMatch
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.DeleteMCPServer(ctx, id, params)
+	return err
+}
+
+// GetMCPServer converts echo context to params.
+func (w *ServerInterfaceWrapper) GetMCPServer(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id ID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetMCPServer(ctx, id)
+	return err
+}
+
+// UpdateMCPServer converts echo context to params.
+func (w *ServerInterfaceWrapper) UpdateMCPServer(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id ID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params UpdateMCPServerParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "If-Match" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("If-Match")]; found {
+		var IfMatch IfMatch
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for If-Match, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "If-Match", valueList[0], &IfMatch, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter If-Match: %s", err))
+		}
+
+		params.IfMatch = &IfMatch
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.UpdateMCPServer(ctx, id, params)
+	return err
+}
+
+// TestMCPServer converts echo context to params.
+func (w *ServerInterfaceWrapper) TestMCPServer(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id ID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.TestMCPServer(ctx, id)
+	return err
+}
+
+// ListMCPServerTools converts echo context to params.
+func (w *ServerInterfaceWrapper) ListMCPServerTools(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id ID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListMCPServerToolsParams
+	// ------------- Optional query parameter "refresh" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "refresh", ctx.QueryParams(), &params.Refresh, runtime.BindQueryParameterOptions{Type: "boolean", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter refresh: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListMCPServerTools(ctx, id, params)
+	return err
+}
+
+// CallMCPServerTool converts echo context to params.
+func (w *ServerInterfaceWrapper) CallMCPServerTool(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id ID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// ------------- Path parameter "name" -------------
+	var name string
+
+	err = runtime.BindStyledParameterWithOptions("simple", "name", ctx.Param("name"), &name, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter name: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.CallMCPServerTool(ctx, id, name)
 	return err
 }
 
@@ -14324,6 +18074,70 @@ func (w *ServerInterfaceWrapper) GetSessionStats(ctx echo.Context) error {
 	return err
 }
 
+// ListSessionToolCalls converts echo context to params.
+func (w *ServerInterfaceWrapper) ListSessionToolCalls(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id ID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListSessionToolCallsParams
+	// ------------- Optional query parameter "limit" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", ctx.QueryParams(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter limit: %s", err))
+	}
+
+	// ------------- Optional query parameter "cursor" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "cursor", ctx.QueryParams(), &params.Cursor, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter cursor: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListSessionToolCalls(ctx, id, params)
+	return err
+}
+
+// GetSessionTools converts echo context to params.
+func (w *ServerInterfaceWrapper) GetSessionTools(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id ID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetSessionTools(ctx, id)
+	return err
+}
+
+// ReplaceSessionTools converts echo context to params.
+func (w *ServerInterfaceWrapper) ReplaceSessionTools(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id ID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ReplaceSessionTools(ctx, id)
+	return err
+}
+
 // GetChanges converts echo context to params.
 func (w *ServerInterfaceWrapper) GetChanges(ctx echo.Context) error {
 	var err error
@@ -14442,6 +18256,17 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.POST(options.BaseURL+"/v1/chat/completions/debug", wrapper.DebugChatCompletion, options.OperationMiddlewares["debugChatCompletion"]...)
 	router.GET(options.BaseURL+"/v1/chat/completions/:session_id/status", wrapper.GetChatStatus, options.OperationMiddlewares["getChatStatus"]...)
 	router.DELETE(options.BaseURL+"/v1/chat/completions/:session_id", wrapper.CancelChatCompletion, options.OperationMiddlewares["cancelChatCompletion"]...)
+	router.GET(options.BaseURL+"/v1/mcp/servers", wrapper.ListMCPServers, options.OperationMiddlewares["listMCPServers"]...)
+	router.POST(options.BaseURL+"/v1/mcp/servers", wrapper.CreateMCPServer, options.OperationMiddlewares["createMCPServer"]...)
+	router.DELETE(options.BaseURL+"/v1/mcp/servers/:id", wrapper.DeleteMCPServer, options.OperationMiddlewares["deleteMCPServer"]...)
+	router.GET(options.BaseURL+"/v1/mcp/servers/:id", wrapper.GetMCPServer, options.OperationMiddlewares["getMCPServer"]...)
+	router.PATCH(options.BaseURL+"/v1/mcp/servers/:id", wrapper.UpdateMCPServer, options.OperationMiddlewares["updateMCPServer"]...)
+	router.POST(options.BaseURL+"/v1/mcp/servers/:id/test", wrapper.TestMCPServer, options.OperationMiddlewares["testMCPServer"]...)
+	router.GET(options.BaseURL+"/v1/mcp/servers/:id/tools", wrapper.ListMCPServerTools, options.OperationMiddlewares["listMCPServerTools"]...)
+	router.POST(options.BaseURL+"/v1/mcp/servers/:id/tools/:name/call", wrapper.CallMCPServerTool, options.OperationMiddlewares["callMCPServerTool"]...)
+	router.GET(options.BaseURL+"/v1/sessions/:id/tools", wrapper.GetSessionTools, options.OperationMiddlewares["getSessionTools"]...)
+	router.PUT(options.BaseURL+"/v1/sessions/:id/tools", wrapper.ReplaceSessionTools, options.OperationMiddlewares["replaceSessionTools"]...)
+	router.GET(options.BaseURL+"/v1/sessions/:id/tool-calls", wrapper.ListSessionToolCalls, options.OperationMiddlewares["listSessionToolCalls"]...)
 
 }
 
@@ -14456,6 +18281,8 @@ type ForbiddenApplicationProblemPlusJSONResponse Problem
 type GoneApplicationProblemPlusJSONResponse Problem
 
 type LastAdminApplicationProblemPlusJSONResponse Problem
+
+type MCPUpstreamErrorApplicationProblemPlusJSONResponse Problem
 
 type NotFoundApplicationProblemPlusJSONResponse Problem
 
@@ -16771,6 +20598,1031 @@ func (response GetChatStatusdefaultApplicationProblemPlusJSONResponse) VisitGetC
 	return err
 }
 
+type ListMCPServersRequestObject struct {
+	Params ListMCPServersParams
+}
+
+type ListMCPServersResponseObject interface {
+	VisitListMCPServersResponse(w http.ResponseWriter) error
+}
+
+type ListMCPServers200JSONResponse MCPServerList
+
+func (response ListMCPServers200JSONResponse) VisitListMCPServersResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListMCPServers400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response ListMCPServers400ApplicationProblemPlusJSONResponse) VisitListMCPServersResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListMCPServers401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response ListMCPServers401ApplicationProblemPlusJSONResponse) VisitListMCPServersResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListMCPServersdefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response ListMCPServersdefaultApplicationProblemPlusJSONResponse) VisitListMCPServersResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateMCPServerRequestObject struct {
+	Params CreateMCPServerParams
+	Body   *CreateMCPServerJSONRequestBody
+}
+
+type CreateMCPServerResponseObject interface {
+	VisitCreateMCPServerResponse(w http.ResponseWriter) error
+}
+
+type CreateMCPServer201ResponseHeaders struct {
+	ETag *string
+}
+
+type CreateMCPServer201JSONResponse struct {
+	Body    MCPServer
+	Headers CreateMCPServer201ResponseHeaders
+}
+
+func (response CreateMCPServer201JSONResponse) VisitCreateMCPServerResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.ETag != nil {
+		w.Header().Set("ETag", fmt.Sprint(*response.Headers.ETag))
+	}
+	w.WriteHeader(201)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateMCPServer400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response CreateMCPServer400ApplicationProblemPlusJSONResponse) VisitCreateMCPServerResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateMCPServer401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response CreateMCPServer401ApplicationProblemPlusJSONResponse) VisitCreateMCPServerResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateMCPServer403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response CreateMCPServer403ApplicationProblemPlusJSONResponse) VisitCreateMCPServerResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateMCPServer404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response CreateMCPServer404ApplicationProblemPlusJSONResponse) VisitCreateMCPServerResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateMCPServer409ApplicationProblemPlusJSONResponse struct {
+	ConflictApplicationProblemPlusJSONResponse
+}
+
+func (response CreateMCPServer409ApplicationProblemPlusJSONResponse) VisitCreateMCPServerResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateMCPServer422ApplicationProblemPlusJSONResponse struct {
+	UnprocessableApplicationProblemPlusJSONResponse
+}
+
+func (response CreateMCPServer422ApplicationProblemPlusJSONResponse) VisitCreateMCPServerResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateMCPServerdefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response CreateMCPServerdefaultApplicationProblemPlusJSONResponse) VisitCreateMCPServerResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteMCPServerRequestObject struct {
+	Id     ID `json:"id"`
+	Params DeleteMCPServerParams
+}
+
+type DeleteMCPServerResponseObject interface {
+	VisitDeleteMCPServerResponse(w http.ResponseWriter) error
+}
+
+type DeleteMCPServer204Response struct {
+}
+
+func (response DeleteMCPServer204Response) VisitDeleteMCPServerResponse(w http.ResponseWriter) error {
+	w.WriteHeader(204)
+	return nil
+}
+
+type DeleteMCPServer400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteMCPServer400ApplicationProblemPlusJSONResponse) VisitDeleteMCPServerResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteMCPServer401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteMCPServer401ApplicationProblemPlusJSONResponse) VisitDeleteMCPServerResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteMCPServer403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteMCPServer403ApplicationProblemPlusJSONResponse) VisitDeleteMCPServerResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteMCPServer404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteMCPServer404ApplicationProblemPlusJSONResponse) VisitDeleteMCPServerResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteMCPServer412ApplicationProblemPlusJSONResponse struct {
+	PreconditionFailedApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteMCPServer412ApplicationProblemPlusJSONResponse) VisitDeleteMCPServerResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(412)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteMCPServerdefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response DeleteMCPServerdefaultApplicationProblemPlusJSONResponse) VisitDeleteMCPServerResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetMCPServerRequestObject struct {
+	Id ID `json:"id"`
+}
+
+type GetMCPServerResponseObject interface {
+	VisitGetMCPServerResponse(w http.ResponseWriter) error
+}
+
+type GetMCPServer200ResponseHeaders struct {
+	ETag *string
+}
+
+type GetMCPServer200JSONResponse struct {
+	Body    MCPServer
+	Headers GetMCPServer200ResponseHeaders
+}
+
+func (response GetMCPServer200JSONResponse) VisitGetMCPServerResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.ETag != nil {
+		w.Header().Set("ETag", fmt.Sprint(*response.Headers.ETag))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetMCPServer400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response GetMCPServer400ApplicationProblemPlusJSONResponse) VisitGetMCPServerResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetMCPServer401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response GetMCPServer401ApplicationProblemPlusJSONResponse) VisitGetMCPServerResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetMCPServer404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response GetMCPServer404ApplicationProblemPlusJSONResponse) VisitGetMCPServerResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetMCPServerdefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response GetMCPServerdefaultApplicationProblemPlusJSONResponse) VisitGetMCPServerResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateMCPServerRequestObject struct {
+	Id     ID `json:"id"`
+	Params UpdateMCPServerParams
+	Body   *UpdateMCPServerJSONRequestBody
+}
+
+type UpdateMCPServerResponseObject interface {
+	VisitUpdateMCPServerResponse(w http.ResponseWriter) error
+}
+
+type UpdateMCPServer200ResponseHeaders struct {
+	ETag *string
+}
+
+type UpdateMCPServer200JSONResponse struct {
+	Body    MCPServer
+	Headers UpdateMCPServer200ResponseHeaders
+}
+
+func (response UpdateMCPServer200JSONResponse) VisitUpdateMCPServerResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.ETag != nil {
+		w.Header().Set("ETag", fmt.Sprint(*response.Headers.ETag))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateMCPServer400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateMCPServer400ApplicationProblemPlusJSONResponse) VisitUpdateMCPServerResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateMCPServer401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateMCPServer401ApplicationProblemPlusJSONResponse) VisitUpdateMCPServerResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateMCPServer403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateMCPServer403ApplicationProblemPlusJSONResponse) VisitUpdateMCPServerResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateMCPServer404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateMCPServer404ApplicationProblemPlusJSONResponse) VisitUpdateMCPServerResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateMCPServer409ApplicationProblemPlusJSONResponse struct {
+	ConflictApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateMCPServer409ApplicationProblemPlusJSONResponse) VisitUpdateMCPServerResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateMCPServer412ApplicationProblemPlusJSONResponse struct {
+	PreconditionFailedApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateMCPServer412ApplicationProblemPlusJSONResponse) VisitUpdateMCPServerResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(412)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateMCPServerdefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response UpdateMCPServerdefaultApplicationProblemPlusJSONResponse) VisitUpdateMCPServerResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type TestMCPServerRequestObject struct {
+	Id ID `json:"id"`
+}
+
+type TestMCPServerResponseObject interface {
+	VisitTestMCPServerResponse(w http.ResponseWriter) error
+}
+
+type TestMCPServer200JSONResponse MCPServerTest
+
+func (response TestMCPServer200JSONResponse) VisitTestMCPServerResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type TestMCPServer400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response TestMCPServer400ApplicationProblemPlusJSONResponse) VisitTestMCPServerResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type TestMCPServer401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response TestMCPServer401ApplicationProblemPlusJSONResponse) VisitTestMCPServerResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type TestMCPServer403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response TestMCPServer403ApplicationProblemPlusJSONResponse) VisitTestMCPServerResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type TestMCPServer404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response TestMCPServer404ApplicationProblemPlusJSONResponse) VisitTestMCPServerResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type TestMCPServer422ApplicationProblemPlusJSONResponse struct {
+	UnprocessableApplicationProblemPlusJSONResponse
+}
+
+func (response TestMCPServer422ApplicationProblemPlusJSONResponse) VisitTestMCPServerResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type TestMCPServer502ApplicationProblemPlusJSONResponse struct {
+	MCPUpstreamErrorApplicationProblemPlusJSONResponse
+}
+
+func (response TestMCPServer502ApplicationProblemPlusJSONResponse) VisitTestMCPServerResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(502)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type TestMCPServer504ApplicationProblemPlusJSONResponse Problem
+
+func (response TestMCPServer504ApplicationProblemPlusJSONResponse) VisitTestMCPServerResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(504)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type TestMCPServerdefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response TestMCPServerdefaultApplicationProblemPlusJSONResponse) VisitTestMCPServerResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListMCPServerToolsRequestObject struct {
+	Id     ID `json:"id"`
+	Params ListMCPServerToolsParams
+}
+
+type ListMCPServerToolsResponseObject interface {
+	VisitListMCPServerToolsResponse(w http.ResponseWriter) error
+}
+
+type ListMCPServerTools200JSONResponse MCPToolList
+
+func (response ListMCPServerTools200JSONResponse) VisitListMCPServerToolsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListMCPServerTools400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response ListMCPServerTools400ApplicationProblemPlusJSONResponse) VisitListMCPServerToolsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListMCPServerTools401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response ListMCPServerTools401ApplicationProblemPlusJSONResponse) VisitListMCPServerToolsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListMCPServerTools403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response ListMCPServerTools403ApplicationProblemPlusJSONResponse) VisitListMCPServerToolsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListMCPServerTools404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response ListMCPServerTools404ApplicationProblemPlusJSONResponse) VisitListMCPServerToolsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListMCPServerTools422ApplicationProblemPlusJSONResponse struct {
+	UnprocessableApplicationProblemPlusJSONResponse
+}
+
+func (response ListMCPServerTools422ApplicationProblemPlusJSONResponse) VisitListMCPServerToolsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListMCPServerTools502ApplicationProblemPlusJSONResponse struct {
+	MCPUpstreamErrorApplicationProblemPlusJSONResponse
+}
+
+func (response ListMCPServerTools502ApplicationProblemPlusJSONResponse) VisitListMCPServerToolsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(502)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListMCPServerTools504ApplicationProblemPlusJSONResponse Problem
+
+func (response ListMCPServerTools504ApplicationProblemPlusJSONResponse) VisitListMCPServerToolsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(504)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListMCPServerToolsdefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response ListMCPServerToolsdefaultApplicationProblemPlusJSONResponse) VisitListMCPServerToolsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CallMCPServerToolRequestObject struct {
+	Id   ID     `json:"id"`
+	Name string `json:"name"`
+	Body *CallMCPServerToolJSONRequestBody
+}
+
+type CallMCPServerToolResponseObject interface {
+	VisitCallMCPServerToolResponse(w http.ResponseWriter) error
+}
+
+type CallMCPServerTool200JSONResponse MCPToolResult
+
+func (response CallMCPServerTool200JSONResponse) VisitCallMCPServerToolResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CallMCPServerTool400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response CallMCPServerTool400ApplicationProblemPlusJSONResponse) VisitCallMCPServerToolResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CallMCPServerTool401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response CallMCPServerTool401ApplicationProblemPlusJSONResponse) VisitCallMCPServerToolResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CallMCPServerTool403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response CallMCPServerTool403ApplicationProblemPlusJSONResponse) VisitCallMCPServerToolResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CallMCPServerTool404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response CallMCPServerTool404ApplicationProblemPlusJSONResponse) VisitCallMCPServerToolResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CallMCPServerTool422ApplicationProblemPlusJSONResponse struct {
+	UnprocessableApplicationProblemPlusJSONResponse
+}
+
+func (response CallMCPServerTool422ApplicationProblemPlusJSONResponse) VisitCallMCPServerToolResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CallMCPServerTool502ApplicationProblemPlusJSONResponse struct {
+	MCPUpstreamErrorApplicationProblemPlusJSONResponse
+}
+
+func (response CallMCPServerTool502ApplicationProblemPlusJSONResponse) VisitCallMCPServerToolResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(502)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CallMCPServerTool504ApplicationProblemPlusJSONResponse Problem
+
+func (response CallMCPServerTool504ApplicationProblemPlusJSONResponse) VisitCallMCPServerToolResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(504)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CallMCPServerTooldefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response CallMCPServerTooldefaultApplicationProblemPlusJSONResponse) VisitCallMCPServerToolResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type ListModelsRequestObject struct {
 }
 
@@ -18421,6 +23273,269 @@ func (response GetSessionStatsdefaultApplicationProblemPlusJSONResponse) VisitGe
 	return err
 }
 
+type ListSessionToolCallsRequestObject struct {
+	Id     ID `json:"id"`
+	Params ListSessionToolCallsParams
+}
+
+type ListSessionToolCallsResponseObject interface {
+	VisitListSessionToolCallsResponse(w http.ResponseWriter) error
+}
+
+type ListSessionToolCalls200JSONResponse MCPToolCallList
+
+func (response ListSessionToolCalls200JSONResponse) VisitListSessionToolCallsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListSessionToolCalls400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response ListSessionToolCalls400ApplicationProblemPlusJSONResponse) VisitListSessionToolCallsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListSessionToolCalls401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response ListSessionToolCalls401ApplicationProblemPlusJSONResponse) VisitListSessionToolCallsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListSessionToolCalls404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response ListSessionToolCalls404ApplicationProblemPlusJSONResponse) VisitListSessionToolCallsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListSessionToolCallsdefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response ListSessionToolCallsdefaultApplicationProblemPlusJSONResponse) VisitListSessionToolCallsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetSessionToolsRequestObject struct {
+	Id ID `json:"id"`
+}
+
+type GetSessionToolsResponseObject interface {
+	VisitGetSessionToolsResponse(w http.ResponseWriter) error
+}
+
+type GetSessionTools200JSONResponse SessionTools
+
+func (response GetSessionTools200JSONResponse) VisitGetSessionToolsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetSessionTools400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response GetSessionTools400ApplicationProblemPlusJSONResponse) VisitGetSessionToolsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetSessionTools401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response GetSessionTools401ApplicationProblemPlusJSONResponse) VisitGetSessionToolsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetSessionTools404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response GetSessionTools404ApplicationProblemPlusJSONResponse) VisitGetSessionToolsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetSessionToolsdefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response GetSessionToolsdefaultApplicationProblemPlusJSONResponse) VisitGetSessionToolsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ReplaceSessionToolsRequestObject struct {
+	Id   ID `json:"id"`
+	Body *ReplaceSessionToolsJSONRequestBody
+}
+
+type ReplaceSessionToolsResponseObject interface {
+	VisitReplaceSessionToolsResponse(w http.ResponseWriter) error
+}
+
+type ReplaceSessionTools200JSONResponse SessionTools
+
+func (response ReplaceSessionTools200JSONResponse) VisitReplaceSessionToolsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ReplaceSessionTools400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response ReplaceSessionTools400ApplicationProblemPlusJSONResponse) VisitReplaceSessionToolsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ReplaceSessionTools401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response ReplaceSessionTools401ApplicationProblemPlusJSONResponse) VisitReplaceSessionToolsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ReplaceSessionTools404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response ReplaceSessionTools404ApplicationProblemPlusJSONResponse) VisitReplaceSessionToolsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ReplaceSessionToolsdefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response ReplaceSessionToolsdefaultApplicationProblemPlusJSONResponse) VisitReplaceSessionToolsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type GetChangesRequestObject struct {
 	Params GetChangesParams
 }
@@ -18591,6 +23706,30 @@ type StrictServerInterface interface {
 	// GetChatStatus Whether a session is generating, and its totals
 	// (GET /v1/chat/completions/{session_id}/status)
 	GetChatStatus(ctx context.Context, request GetChatStatusRequestObject) (GetChatStatusResponseObject, error)
+	// ListMCPServers The MCP servers the caller may use
+	// (GET /v1/mcp/servers)
+	ListMCPServers(ctx context.Context, request ListMCPServersRequestObject) (ListMCPServersResponseObject, error)
+	// CreateMCPServer Register an MCP server
+	// (POST /v1/mcp/servers)
+	CreateMCPServer(ctx context.Context, request CreateMCPServerRequestObject) (CreateMCPServerResponseObject, error)
+	// DeleteMCPServer Delete an MCP server
+	// (DELETE /v1/mcp/servers/{id})
+	DeleteMCPServer(ctx context.Context, request DeleteMCPServerRequestObject) (DeleteMCPServerResponseObject, error)
+	// GetMCPServer An MCP server
+	// (GET /v1/mcp/servers/{id})
+	GetMCPServer(ctx context.Context, request GetMCPServerRequestObject) (GetMCPServerResponseObject, error)
+	// UpdateMCPServer Change some fields of an MCP server
+	// (PATCH /v1/mcp/servers/{id})
+	UpdateMCPServer(ctx context.Context, request UpdateMCPServerRequestObject) (UpdateMCPServerResponseObject, error)
+	// TestMCPServer Connect to an MCP server and initialize
+	// (POST /v1/mcp/servers/{id}/test)
+	TestMCPServer(ctx context.Context, request TestMCPServerRequestObject) (TestMCPServerResponseObject, error)
+	// ListMCPServerTools The server's tools, listed live
+	// (GET /v1/mcp/servers/{id}/tools)
+	ListMCPServerTools(ctx context.Context, request ListMCPServerToolsRequestObject) (ListMCPServerToolsResponseObject, error)
+	// CallMCPServerTool Call one tool directly
+	// (POST /v1/mcp/servers/{id}/tools/{name}/call)
+	CallMCPServerTool(ctx context.Context, request CallMCPServerToolRequestObject) (CallMCPServerToolResponseObject, error)
 	// ListModels The models this server offers
 	// (GET /v1/models)
 	ListModels(ctx context.Context, request ListModelsRequestObject) (ListModelsResponseObject, error)
@@ -18645,6 +23784,15 @@ type StrictServerInterface interface {
 	// GetSessionStats A session's usage
 	// (GET /v1/sessions/{id}/stats)
 	GetSessionStats(ctx context.Context, request GetSessionStatsRequestObject) (GetSessionStatsResponseObject, error)
+	// ListSessionToolCalls The MCP tool executions of a session
+	// (GET /v1/sessions/{id}/tool-calls)
+	ListSessionToolCalls(ctx context.Context, request ListSessionToolCallsRequestObject) (ListSessionToolCallsResponseObject, error)
+	// GetSessionTools The MCP servers and tools a session may use
+	// (GET /v1/sessions/{id}/tools)
+	GetSessionTools(ctx context.Context, request GetSessionToolsRequestObject) (GetSessionToolsResponseObject, error)
+	// ReplaceSessionTools Choose the MCP servers and tools a session may use
+	// (PUT /v1/sessions/{id}/tools)
+	ReplaceSessionTools(ctx context.Context, request ReplaceSessionToolsRequestObject) (ReplaceSessionToolsResponseObject, error)
 	// GetChanges Changes since a cursor
 	// (GET /v1/sync)
 	GetChanges(ctx context.Context, request GetChangesRequestObject) (GetChangesResponseObject, error)
@@ -19547,6 +24695,279 @@ func (sh *strictHandler) GetChatStatus(ctx echo.Context, sessionId SessionID) er
 	return nil
 }
 
+// ListMCPServers operation middleware
+func (sh *strictHandler) ListMCPServers(ctx echo.Context, params ListMCPServersParams) error {
+	var request ListMCPServersRequestObject
+
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListMCPServers(ctx.Request().Context(), request.(ListMCPServersRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListMCPServers")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListMCPServersResponseObject); ok {
+		return validResponse.VisitListMCPServersResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// CreateMCPServer operation middleware
+func (sh *strictHandler) CreateMCPServer(ctx echo.Context, params CreateMCPServerParams) error {
+	var request CreateMCPServerRequestObject
+
+	request.Params = params
+
+	var body CreateMCPServerJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.CreateMCPServer(ctx.Request().Context(), request.(CreateMCPServerRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "CreateMCPServer")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(CreateMCPServerResponseObject); ok {
+		return validResponse.VisitCreateMCPServerResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// DeleteMCPServer operation middleware
+func (sh *strictHandler) DeleteMCPServer(ctx echo.Context, id ID, params DeleteMCPServerParams) error {
+	var request DeleteMCPServerRequestObject
+
+	request.Id = id
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.DeleteMCPServer(ctx.Request().Context(), request.(DeleteMCPServerRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "DeleteMCPServer")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(DeleteMCPServerResponseObject); ok {
+		return validResponse.VisitDeleteMCPServerResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GetMCPServer operation middleware
+func (sh *strictHandler) GetMCPServer(ctx echo.Context, id ID) error {
+	var request GetMCPServerRequestObject
+
+	request.Id = id
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetMCPServer(ctx.Request().Context(), request.(GetMCPServerRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetMCPServer")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetMCPServerResponseObject); ok {
+		return validResponse.VisitGetMCPServerResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// UpdateMCPServer operation middleware
+func (sh *strictHandler) UpdateMCPServer(ctx echo.Context, id ID, params UpdateMCPServerParams) error {
+	var request UpdateMCPServerRequestObject
+
+	request.Id = id
+	request.Params = params
+
+	var body UpdateMCPServerJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.UpdateMCPServer(ctx.Request().Context(), request.(UpdateMCPServerRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "UpdateMCPServer")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(UpdateMCPServerResponseObject); ok {
+		return validResponse.VisitUpdateMCPServerResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// TestMCPServer operation middleware
+func (sh *strictHandler) TestMCPServer(ctx echo.Context, id ID) error {
+	var request TestMCPServerRequestObject
+
+	request.Id = id
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.TestMCPServer(ctx.Request().Context(), request.(TestMCPServerRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "TestMCPServer")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(TestMCPServerResponseObject); ok {
+		return validResponse.VisitTestMCPServerResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ListMCPServerTools operation middleware
+func (sh *strictHandler) ListMCPServerTools(ctx echo.Context, id ID, params ListMCPServerToolsParams) error {
+	var request ListMCPServerToolsRequestObject
+
+	request.Id = id
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListMCPServerTools(ctx.Request().Context(), request.(ListMCPServerToolsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListMCPServerTools")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListMCPServerToolsResponseObject); ok {
+		return validResponse.VisitListMCPServerToolsResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// CallMCPServerTool operation middleware
+func (sh *strictHandler) CallMCPServerTool(ctx echo.Context, id ID, name string) error {
+	var request CallMCPServerToolRequestObject
+
+	request.Id = id
+	request.Name = name
+
+	var body CallMCPServerToolJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.CallMCPServerTool(ctx.Request().Context(), request.(CallMCPServerToolRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "CallMCPServerTool")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(CallMCPServerToolResponseObject); ok {
+		return validResponse.VisitCallMCPServerToolResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
 // ListModels operation middleware
 func (sh *strictHandler) ListModels(ctx echo.Context) error {
 	var request ListModelsRequestObject
@@ -20136,6 +25557,105 @@ func (sh *strictHandler) GetSessionStats(ctx echo.Context, id ID) error {
 	return nil
 }
 
+// ListSessionToolCalls operation middleware
+func (sh *strictHandler) ListSessionToolCalls(ctx echo.Context, id ID, params ListSessionToolCallsParams) error {
+	var request ListSessionToolCallsRequestObject
+
+	request.Id = id
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListSessionToolCalls(ctx.Request().Context(), request.(ListSessionToolCallsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListSessionToolCalls")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListSessionToolCallsResponseObject); ok {
+		return validResponse.VisitListSessionToolCallsResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GetSessionTools operation middleware
+func (sh *strictHandler) GetSessionTools(ctx echo.Context, id ID) error {
+	var request GetSessionToolsRequestObject
+
+	request.Id = id
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetSessionTools(ctx.Request().Context(), request.(GetSessionToolsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetSessionTools")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetSessionToolsResponseObject); ok {
+		return validResponse.VisitGetSessionToolsResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ReplaceSessionTools operation middleware
+func (sh *strictHandler) ReplaceSessionTools(ctx echo.Context, id ID) error {
+	var request ReplaceSessionToolsRequestObject
+
+	request.Id = id
+
+	var body ReplaceSessionToolsJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ReplaceSessionTools(ctx.Request().Context(), request.(ReplaceSessionToolsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ReplaceSessionTools")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ReplaceSessionToolsResponseObject); ok {
+		return validResponse.VisitReplaceSessionToolsResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
 // GetChanges operation middleware
 func (sh *strictHandler) GetChanges(ctx echo.Context, params GetChangesParams) error {
 	var request GetChangesRequestObject
@@ -20166,270 +25686,322 @@ func (sh *strictHandler) GetChanges(ctx echo.Context, params GetChangesParams) e
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7L3rchs5kjD6KgiejTAZU6Qult1jKTr2qGV5RtO+aHXZnt2mDwusAkm0ikB1ASWK41DEvsN5hz1/zzN8",
-	"T/A9wz7JF8gE6kKieJEl293Tf7qtYhWQSCTynolPrUhOUymY0Kp1+Kk1YTRmGfzzhEYTdiKFzmTyXl5q",
-	"mTHzOGYqyniquRStw9ZxMqNzRUIhu8q8ER4SPWFkKOM5iWiWcaYIJVreMEFkRhSLMqaJnlBNhCSRmYK0",
-	"h5mcKZYFJM3k3ZzIrC9OXr/vkCmdkxvGUtK+eHNCXn538Ir8r//vRW+v0yOXTGgiBWG3LJuTjKlUCsWI",
-	"HMH0MmUZNRD2+qIVtDL2a84zFrcOdZazoKWiCZtSsxgm8mnr8OeWA7/1MWjpecpahy2lMy7Grfv7oHV6",
-	"RcfLS7+aMDOxzLOIPVPklmWKS3FEFBMx4ZoMaXRDuCDh2aj7jupoEhItSZ7GVDOi6Igl816rBswdnaaJ",
-	"mbvfet5vtXygnGd0PKXvJWzOyu0A3IYBGcmM/PXq6nxnr7eLCFfL+NwUSfC9D0n3QSulGZ0y7agnz5TM",
-	"/FgLBbvTgwjeCN2epRm75TJXJKVjdkRkSn/NmQGMm89+zVk2bwUtQadmXvy2hr0pvXvLxFhPWocv9vZ9",
-	"uDt7vXoTCY+L+VKqJ+V0PF6JoJHMplS3Dlt5Dm96po7ZNJWaiWj+I5svg/GO3sBBiTLmqMMQS8Z0NscT",
-	"peiUkRs2JzOuJ+UTOGjmERdk/4BMZJ4pkrE0MWSgJ6wvZMbHXNCkPCRtGCIsYNLdC/iAxYfELC3sEC6U",
-	"ZjQ2ewMgcTEmdEy5OKoB0xcwFCUxH41YZs4kAMTNWg729wNCRUwowj2RipERz5QmBpVMafOe0jxJSJYL",
-	"YebAD3df9frigzvDikxpdsNiEt51eQkzLvIQFi9z3UXWEhJhWIJFAaGO47QVY4TRaNIXBXPoHBKKKLY0",
-	"yDOi8ihiShlAMjbKFYsdLpCVAHEgkyzJo7K7XbO9DWS5/+JF0Jpy4f7eM2dGa5aZMf+fn/v9u/29br9/",
-	"993pxz/9i5+MRsBIPOc+TZM5kSKZE47HqcKZDPuyeJ6azw0DYIli5GBvHzZISEM/YxJNqBgz1ek1LtRy",
-	"suYVvvSB/ZZPuV4G+pyOGVH8H42nPIHvqnPFbETzRLcOX+wGZmI+Naxpf3cXEIt/7RUgcKHZmGUAwyVT",
-	"hj0jD/AccYW/Dz7zqN+bj/GcARv8gcYXSOzmr0gKQ7vmnzRNEx4BHe6kmRwmbPqnX5TBy6fKdP+SsVHr",
-	"sPV/7ZRSegd/VTvn+BVO6uNqxRmb0sTAzWIjgkeUJ4rc0oTHKCJb90HrRIpRwqOvBmRk51fI3qgg7I4r",
-	"YDuOkAHO0yxDofKlgDwWhJk5SZuKOVGa6lx1jkodRxk+O5vwaALwvZHZkMcxE18akVHGYiY0p4kiiVE8",
-	"KHFETDKZIPb+IgX74oCBpDZUKJOYZUb1E5ZBacoFi8mEG9VrfmSwm2kUM46rEykQ9LdU6eN4yrdBbKFP",
-	"mS9iYChU6QGFYQysmvKkddjSE67ITOZJTBJGb5nRTGmk+S0j8C5XOqMa1A1W0t/ygFOmFB2z7UYsWBWc",
-	"yIE9EAOc6B5ZkXnA49Zha3f4avR8+JJ1/zzaG3UPooPn3VfR8xfdl6Pd0V78fLRHv2OGXwKZtg4Pdl8F",
-	"Lc016JTFES/mzDNxGEVGTWUiPrTYO6ws6T74fBo4kTEjYTmoNRBQ1GyCI9KOuaLDhItxQGI2lcAVjI0Q",
-	"s4TBH2ZAM4OhloAM54RrxZKR4XbDOaFGvLGsPmqnR95bqTejyoITH6HKBJKfJoZoORIrzWOuSSLHPXKe",
-	"yanUzAzOBB0mzD8BajpGabgPWu+lfiNzEX/Jw/deGmVmUmq3bXMMNRmyRIqxMuqlklMmBSNGGejAMTvP",
-	"WCRFzM0YbyhP2BcFuWIpGalsdEFrVaHFyJUhEgM+ywxjMQrnUaG9VPYR1nIl5Tsq5lb8qi8qNUhm1HjQ",
-	"XwyhUEM6XJBERjcy10dW66QjzTISXpg/usfmj9Doq1LEyqhEFVv8gmrWoEWhGJ1SDgr0r7nUlLTPTq/e",
-	"kDijI90JCOuNeyTst2iuJ/3WUfb97pH+/mA/rFufy2pbMWn3XCY8mvvnxhlTeGP1xL9+v7d7NPv+5e76",
-	"mUuMLE96iRgyBDyjXHvHKjU/M9y1MBDIjP+DfekjCFy9Kp2BNK9FmkljZxj+8RUVwxlLkq5VDYe5JhEV",
-	"QhoWQQAKFpM27CEVhJc2DphzGQPjyKpryACNRoR85DpVOmN0+sX1NbPAqYxZQtJM3nKjcYyAjwWggtyy",
-	"LJE0Rk1Yc1CJc03aXCsiZ4JYEY6cRpOUKrNIKcyqCmkIJ/L4/Mxa8mlmLErNUeFHCz4eUF0zF2KqWddM",
-	"uGwzBC12l/KMqVXfiDxJkFjQIlkag8cbmCcBKixm5z5rMrSZPi3/kGZsxO/8jAJN/2hCMxpplinn+EEL",
-	"PUB/RyTHgitG8FyXHrEoGg7+fvP89hX1rcr5jgY41gB1qVxoo98t2crAdSnJpAYitDRMxhmNGElZxmUc",
-	"kNmEoeiXSeycCErL1Oh12Q0XYwPfQ7B3XzUvf0bXEuCzwF5QJaIadSzsX+mHk8NfWKQNKpAuT2AAOG0x",
-	"SnOanFfodEQTxYIF0t2ADBspoeIE2LPWeMXNsRoFMEbzWt5yNJ7rwMZUA5/gmk3VOoZhD+t9MQfNMgp/",
-	"T6gaTK1n2/42lDJhFPS2ip/SvLDdzgKElRnqwzWv9xKIbXnFNOWDG2Q5m61VFQMtCNCJYXVSRAz86DGh",
-	"ioR/7x6fn3V/ZPPQsMbw2ApMOCGH5AdGM5aFTWfy3/Z7vV5rHULcAgrIvDgwSvS1QsFPk+TDqHX48+oV",
-	"w9v3wSK+jLLFGrnAJdPGbk+YlQ+ooSmMN4DKH0UyF5rgMI902mswLS//YxUBj0H3BTK/edJ3kF5DfGQt",
-	"55pyUX26t8jLuBqgMelfXSYT+94maLyQCTNfTbk4w/f3FtAZtHLBf82Z/dng6N48M/u9THsnCaOZsoTX",
-	"rZkGhVTMFcueKWIU+wSctOaB4ZSVc1Ys6N6HUWOyHkc4ZRnEMZpwL2NjrjR4duFvAKH8AyBxf2ZslDE1",
-	"WfhzAPpf5fvKF0ZrmsksHqA1VjzO5IgnbABme/HUMoUBirzFpyCjl5+yW3kDTw3V9AxmBhhXawWtGzZX",
-	"veK7aZT2tJTJIKJJ4glcWTydCp15lDlaoG/lKatg+j4wH8ls4NfH1mpW6JRSzfRf+67c7YXpuNAvD1rL",
-	"jvCgxdMNjnPQkhHY19vpsTLXkUR9wJGbjacY7kl5knsjrHUn1wbAqRzW/VAcA73QsTVHHqCuVZETOCIp",
-	"l18hgRqsgPza9LWVl5v/sek4v5Xjx5AKJcV/82Ih15MrecOE8h1OQ1kDyC3waPmCXFzuv3hJ/vbTlY3J",
-	"GzWnWa9ptMq4aPZBgCB36gJTymY62E9r6tIroxYvn0fHTxuWccnFOAFpcETYnfWaUk12bvd2DE/csd97",
-	"VwBjDvBxeSRxzd5zmFu9a722tbCz8GFQ35LFtdXgqaHXt/MnsNRzK0oqMbQtDBrrIhw4gVTjFsXDoG68",
-	"7B+ssV4M1c62GfO7/dqIf/YyQCPRBlbAqVqoE0/WYp6HMtay+cimwByfn4FfxqoPTnttmz/sUIeEEgeh",
-	"c8Bzo3BoJgjtiyJBQEtCidn6TE65YtUo/pTGDJ3qhAud5THLyDRXGtwlMtcJvzXGe8daFrAtfaFlqVeb",
-	"9Tkb2roIwdaG4DUkgjgQZ1ShkQ4uGGIIMM4ThoF4jwpUJcilrV/YtQaS0ydURCzxuHXgufWHL/g2spzh",
-	"EmiRxzBmwiYZwCq0TGJwuGuZ+vS3oBp+3iihpLrWWui6BLRxiRPJI7a8xBEXHBQ7quoqo4G6FbQSpF9z",
-	"jK0+ZcS6dewNRjzRDVyFi5jd+ZyzQSuR4zSTQ7VClpTAF/G1pc0pnYtrhb+N7Wz2rkxqnJMqxZWmQnuX",
-	"WUHLppLYbMeVlMmJUU6XZPHCNgM0BcI927uoqgDaS7QFCzu8NEDQuuuOZdc+jCZU9yytVH7p8mkqM1RB",
-	"qGFnrTHXk3zYi+R0p4gmVv5ldjsTNNkxAwKQSIS5uGmixJglmm6Cu9fw4n3wOLQbGIL4uImv9VEIumG7",
-	"cPEP26wSp0+wY9LoMc4eWjiAMOl2dG8B9WigkURJv3YE89594S3d1ACKvZ5rCBp4f7EIrxAVYDsq8eHj",
-	"Bo4pFxkD61ZjE5ROXeC/LhHqIuf0TjNhfu2RK/CgKxskZaWSWInztiG3NSa5SIyOGtZgCzGHBSI4Mw6B",
-	"4GB7m0rNlWbTwYiLMcvSjG/IjXPH0Ndh5xpe9Ftj7kA4OnCbGRR06Sba6BSV+/qUhwgO6/LOfhCMhMZO",
-	"OgyNYie0UegowWgai0lJdbj1NqhiM60hr0YmLKikRFh9UKgZRD3CGl8JjzD6EeIEAwlwqB4XUZLHbABo",
-	"C402aMDFd9k01XMSWtyGxeShe1nEJDRnODxa/SG8uECLUzo3a0TgA/KLUS2HbCQzhxby8+sP708/gsm2",
-	"wISi4cCw902F7qlBL/CPB3Gvktfeg7bf4Bn8DfKzHuzZE3G1b5pPbCxln5Q1VIzdBeaQMnF89gzSXHSF",
-	"FbiQ/hEZcZbEGLtOuDKGE83QN5HCHyImfCyMMFg+P1N6NyjHRKNd+UO5NvU8t04V8yW+DvxEKDSHhlJP",
-	"YP4xv2XCTFjN0W3Y8wpll8N63DuaTKXSwNtgF58pYvOBjRma5pq0AS78w4Hn8rkiqmkixx3DoRKajVlG",
-	"bmmSM5eAvvsAaKN0oFh2azN2GgX2hfW9s5i8Ozkn9hPS5rHq2CR5miRyxozFKBNk6pZ0iByNzMtalguH",
-	"Tc1yoWzWW2DW6Jwk7k0cCfPVYigJCUv9IsTs+FrhzDNFKivo9MixhdSiL0mM4U/nQGq5KhB3ALncjouu",
-	"TUco+ebz/WXGaS2X7TjzO2vu1Lny7q6NSjez6SnT1PlR/U4mDzNdb7Q6PlxNk18bIQ9awqcbJHOyB0UT",
-	"eWpYDp7iIg1+b1uSTWlmNjIZ1E3Xhg8r3oo0kxUH/Erd1L5KKBFsVmiqbSGF5QsdsyDLkgkXPu2zUQyt",
-	"mf84Tc2hgWzcQi+2JwJJ+JlyIG02r7Eml3kR+HWIMkxYRJAZmqdmngOrfU3N4FIwG8teHLZC3CsOyMEi",
-	"xX4EgIza5nfV11U638YuhEyrOp9vSF+UUbMpsIwcAwZlnEjmQ3BXlEUaFercbaROkU+HNlwNNFl4CBYy",
-	"RQ39hAEJaa6l+b+T9mFg0P/JjHZIRrmA2ExQ/OuQfBJ0yu7v6ztSVrgJG2yU1SoQjya0ng+9N/o6OHes",
-	"lvjRLmp795DPSNYyHaRrUL63JcpzxQbuaNms/JXn6yc0HUpBEpA0Y/bMFWapOWNofzp+bs5G6P4I/Q5R",
-	"F4pYX11UVfScQldIjk00OqdvPYVO51PjKhi8viSxTBKaKchbx+jRDRce9QxKL43ZFvt3fWk38YNZxjXb",
-	"8Asu0lxv+C7qVRu+rKVGl+vad5ecYinkFdjZgioW6it0k2xm4j/Jbr9mw3y87BxrtsRciqr3x2xdyMsX",
-	"F7pydUmQL4/VFUNzEoUmuc3JrZy3ko+7HwdN0C5sTAF6aUQtDFGuoCkQ8dq5eT/Dm/8lPfSFt3nJTb+W",
-	"4l5bp+5jk9y7MiSy7EfSeWaUIBKadYdFbrNgLFb4EJBhGPcRoYKEBfaWXrZ7grmBJRrDI4IGfUBidssS",
-	"s41gj5hXKuye3jCi2Z3GIF8b/FlYxYOPU5pp1emRsym8b2zGIVXs5UHhC7u+eKtIOxXjgPySsnFAxnwU",
-	"kBkbpp2yAoQrMmI6mvis2wpVLWtvGcQiKdjMUPOMLyNcoFEYSiTtAkGAW1usCGsFdHTqWsU66t2UBBGY",
-	"c5rpZeL7uCobe/F04F5BjMFulk1HMTpPcXLwnKw+QIMGr9MXiYFtwuLfFUGvxz5yi3rdchzV6prLvzRs",
-	"1Kbp0IuJHMVEH9epRTblwvNBnSPXvHXrLDvrUp5RZYy8OI9cEQlIHVtHYjU/LgjXha11RLh2JRbWIVPq",
-	"io5r+I5wXFu/M+kGQuoBTuSl2krceDWaYILy/U3orIaxxye2S1vJ+Wk5vdWmGvhtP7uEASSBbOhILiT/",
-	"+mDPNskKVjEbOC/4pupixfW3AfCY/rlNuuKqJIoKeoNFm8LidAHK2ipr4DSetXqBlKdLSi0MBCpcpS3H",
-	"KM+g5gp89aosV/EUPylbaAjnDGYlQzamApODsFjYHMf93V0wQiZMdI4Wwi1kJJNEzjyncqNQAHqubRRg",
-	"AfM4QBOarmxEZ1MeW8Pjp+aClWrnDdr9x3H3P3e7rwbdj5/2gpcH9//irTKqNbjZKj3XDBL5lA/nmR/J",
-	"DBz6VPMhT7ieY48Bp1M7bknVjX0ZRySIYELjCcuYiCA7fJ3/7huQNx5OChv9+By0UC22oCGajfOp64i1",
-	"fDCLnwlVhJK/XX54T3BdAWHCCJEYf7FabpsXERoVECrmqK1CCxYXb+j0WpvX2fk2MKhA/bExQXyZNz94",
-	"j0te/4CNhh15us0uLMtFVX+U0fG0iKoXmvsRCcF7FRpYbGDaraln0BtiUBr0faPIYNjdjbbMFDekrQdu",
-	"+IN2ekXS0mcQgU1aehABPJVRXAb3m1VYMmVG20A6aM5ROKxF38CwMZbyu5NzJJ42GsO5YmFgMynAZRV2",
-	"jNE4oRCUc5qyfTljKk908b4zrQMScuXSIIAC4xxjcYOpCjs9gjKUXL7+UdkgrlGjzZuKsdoqpNHCcQVb",
-	"GMIV4HDZZpXOEh4mMrpRpB1a17ox2wP4772B3D7lxn4PyP/813+bp//zX//dqYUDtxKZiw7vCjY2dWfG",
-	"fv7t4sVu6wjHxh+kggGXN2O2vJZeo+olWNXzZf2hm3vrHACI7lKslHqcstxl+ZCrMgdjzTYCoWYMA4bQ",
-	"Wsl8GBR18WUZvERrrkgh9nvmHY9aRqyZ6ZmC3h1EOosPgsZto7wYYKCvR0qNrQivVZZKZ34hiEP4Zywj",
-	"6M+Ubd+33hxZ4HZuF1x2KOJuYyUHq3wQxqBBmWpggsikHp8BXjelSXuSOzawrdJMTlPdmIpxZgifYPQQ",
-	"ushBU8+M0VgBdwL/vKptzYZzDSrVcJ5gSLzNMrzBy23tzGUneAUxgQfBC3NsQhjXT+G3SjgT+soSflFZ",
-	"0uJStRaZ0k8THk0ITVPLPAzg4JEdyewIGwgZXUgtVT09U9AmyVkh7njhHDM29Ppmqs7NZS+HESeDPEt8",
-	"Zh4276oVtspW0ErkrBW0Jnw88Vc4ZRsEN8xLXoOI3emNtGh4MajAvxkz8c35GuKpTETzkwnDYuKFMncK",
-	"TVkaxWI1ArwkIlXhX3Kg5+l6YO1XQXVuH+xvOEviwsPRuIFFQwFMwZpiziehNsVr/8WLStcQb1MTie1k",
-	"qusYynjeCoqOkrbZo21o6aOMVMK5WeZvYN/ZXwkXNn8EomxtNzO2voFIAZYwWU8BcRXb5SJ3rLm2tlEA",
-	"tTnIFlM+BP+V0URPlpELnfS2LN5dJgXpzwHNUzPEwDaqegDR2Z5e689hQWfui6XJg+pSfRj6208/NtSG",
-	"HpM0HyY8grI2aIj83Yu97zrLCjNNxlWsQFWpFzH+IMxNgz12o+f1YY+9g/q9WEZdqQZ2+Hj9qTUTIjj4",
-	"fQArMzMY0BuQd7lMXK5AcaPojsH/uqAODOib/60cc7Fp6eeioUcjDS1xoSl4CH0UMHzpGin4UshBThYV",
-	"syvDVqVINVs/tcyskq7yfH99lt9jV6a6tS2A8vJgu448K8sk321QhrcKc/Z7K/mrCfKbJLU8oL3WhmEK",
-	"MOC204zXp4z6zL43GWPQdY247w8LYffywHomFElZVrgVBcNkbvvWn0nCblmiSMxYGhSP916SH/kPhCr0",
-	"SbZtZrPzMaIQg1beNnEaZup4Dcxa3vSG6HDx5g1237VUUexXT2NoqTB7uR4cDMgok1Oyt6Ep8Tkltdao",
-	"q4SEDKDBYg1mhQIW6GcRgZbIawS84nCdNDlprsDvgi0lfckKpG3dRErPE9bZOPF0iwSEFUnUHysreEgH",
-	"sgdzkN/PQZzSuyrYLw88RLL1Odu2krjYxUfoNlLJx/+mW41UEebLmdkmT+adC6Uvxh/Q1cUFKUp51ISm",
-	"zKOJlDVg9TGuBb+rNonduEKs0rctoXnMukoKwXT3oPvC28tnqUoM4+C+5cqZYPFg6EkWDqnQk0ymPAoD",
-	"EhqjJgkx7CxHo4QL5vLGICgDM4DnnDoMdV1QNCmDodbF2NuMi3vKvgp4vXRggDihKYU4rN0OD5u604MZ",
-	"F7GcfWad3mKN0sZOOR7Z9I+Vp8+s5ty+uy7lFNHbmFRSJK8v/3TLFyy6pmAzbEkleXQBlT58VOFyQBQz",
-	"lojYaC8fg58t0YeHsy2fHiOt19toBbECSI1LeqxlfAXQz0u6XWBsRSo8CNwpTxIsYDNE8HtKh39wirsP",
-	"p9XEmuZSTbzCwmnTRuLUoolmruZ0u7XpYM35dTZnZqNRCh9qIaf8dyKsLQEpMj8bfaquq9SJFCNudsvy",
-	"ri001cc13Lcxvx3wf8moaGgH/+E415P9spHS2Lx6VPF8QOXmkEEwEBtMxnHGlGr0iDQIL/tr2Wh26Q2Y",
-	"eqkFmWeBT+cTUZFMWZMXzectWe+4WdivyiIrgwZr9tE2Mfd6J9+ckFcHL74jtj96cSvOslIUusYJYEI0",
-	"n+LlpHe4u2JKowkXrGtYADww79cd1uVVQQMMGbca+1bWz+9QxvNDYsGZkz4ER/stuJGIK2Xl+ZIXdet8",
-	"QvuN8ldBMKGzOYgUy0+wSL6WmLBqqkoQwyMtuTDGQMSa7mXAVvsp1ZOFKMDt3o4tjfWGNOodMcvvNrwB",
-	"ZpV334114G9IaO+LqU767wUFkGYK0EV0sU5o1xdnJGMjTE80iru7scXRtvmwjpyJ1qk63ClDmr2Y3bq7",
-	"AtROSZCtDWP0uKagDCjYTO9a983mPNRz7Fz7SK2J0wIbajt3BdzSF7k8FEysrwx2WImYvfwM58XLg8dy",
-	"XlQLNiulZhWuW83CPe7+J+3+Y7f7atBbkYZ7798fp7N+/mUMCwnEj3XxQvOVCVRP/NzD8odnisQ8Y5GW",
-	"2ZzYLk9FAQ+0vQAW3tuoTRPTZuvUQ/1k7vtvgNY8JYzx1ptdCUUuJrUY2lHM1nhhj00sN8FcMbhU0SWG",
-	"4W0V26aPVK9+qM5eRKuL3apGQGt3Q6ypM7AH40G+2IVzUL/goSI6Vt4F4bnysvEAVD472H318vdNvRtw",
-	"yk3T9O0mP4JPwPHRb91Va+E8d3ehfpY4Xkvnq1dTz+By7/be23/8jK993DihS9KUd416MmZip5j6vvq5",
-	"uuFpF9t60KRb5K3YSwce+xT+xpb/T8cjmk6H1RYfm+tvfDfUl6G/P6RCg1S4YDTmgilf+GLCohvP81Qq",
-	"Pc7YWjGxmJIIIMV8++8W3V5ufjfeR28l3WKaWsZoPN8iadEu3480aFj/sG7zS538F1vXbONSqg/mhxX7",
-	"yD2wNf5nZzqV5jqN6f9t/zI8vKoJ49vBKu/a8zUuwPqx/TPRkny3T4ZzzRRpX1+96f65c0QiOZ1KUXg8",
-	"MWHZXuBeU80f3KG/arXWlt4KHmbF1kpgLZpWOgxdZHoxwgq36oJHN1dYUAGPyl5+qpqO7cLYcMGvz/16",
-	"ybJbHrEzMZKeZGMufJwjllHdt9TagUee4SdFymrlZfvQF1pOmaApHyzd6dzasT/14KcVn87pNGn4FH7y",
-	"et8MS6l/g8/WKrO47BrYC6AUOAiWWFe52cukVjjD1tixFV9hb6+32wo2qx4tDUzcYx9QttnB4/hZni4r",
-	"Dy+bjjS/5Xr+WfdcPm0bhYeF/eXnXH1USs9VHN/us20+UXbtxXqXzaJ5zou8/s1ad4immHD9/r3GMOxn",
-	"+oAe5MGpbEnpaXZNI+qYq3igF7tJrMkerHWXWO8M8hyCFQf6Qf4hb2NTo+j72pytoNmmVvIlsS0aIbur",
-	"6G0NNPfNWHgEB4pjkN+6A8XC+TgOlEZC+I15Dj6Hta5bjFMAzAuqd3199vpLukQeiel7zuFvbIsbucRv",
-	"ah0reJjZPeW72il7LJXoN6ePPUTLetoGV6s6T32OWrC8y9upAZdLrhV7hW7Qolk04bcN/dXs51cGFuW/",
-	"RPW2aCy86RY8sGlYtWX8xrM8CLSHl40vImQJjKXFrGo25t3QuYjwAkWf9888305FZkLzermiFZZllYy3",
-	"b97W1l4llXDDmgJsyF5WLyuWabxFi2k/KGmZLbBhMMwWKW3OODbWE5dYwa+tAtu2tQTcX1bZtKb9PvfW",
-	"5G2nvpZk87ka7GJPAZaha8q8ZpuqSKG5yJk6wlwWwjW0usNWdtB9LiRcYUee9bn+2yvB7pL5z3dlFD7R",
-	"Bzs5Vt9WvkXGkLdWaPubzhf3/iF2ddVj+oBLlp1PtJJPiWupoquOm22SI+CwRnnG9fzSLN6hdsrFce7L",
-	"yDkW9Tt+ZVbcuYq3thhAyUQmMSZoOcesAZq0oX0jNIUbwvW7xSB9Ef69e3x+1v2RzcNOj7xmUUIz7CBn",
-	"83iVrPhySURF2ToHBsdec5FM7dWoo0TOlpKU4fdyjWZB5v8QQgDQsVlLxig276d5zDVJ5LhX3CR8nSU2",
-	"cxFuHsZL46vaqHm8D1egp/xHNm/Eo8NbO4yi4aDX6y22t5rSOV7ZzHXzrc3EfQypnGZo293BeU9bBWJL",
-	"8kTIDIy4Dw5G/OuNI+y//XS11BhlkQCgGDWsoyMMKk/cLftYdr54YzOADecOTjteylzAOdE6bd3fg8KN",
-	"jnjDLymKLbu80iO8mLbW+qG4Lwg28wQqvsiJjBnhHy6huwu05mFDgpGgHrmacEViGUEPKsN4of2VFDqj",
-	"ke0khV2O+gKMkRGNWFBkuJY5mQExqzQyzLbGyPKEqcDOA9meSGp6whQzM2K0xl6Zy+K+AMxy3euLvjiR",
-	"4tYMJoU67IsuxlSHMuZMQbxDCXrDBhFV7IhwG/gx9rU6gsZW+ODizQl5/vz5K3J9dYIJXVBegmV0JM1Y",
-	"BNVEfUFIO9zf3X3Z3d3r7u5f7b043D043H3R293d/c+w0zMAnEIqWHFXcnH73d+7NhLXPXsdkjYlM5Yk",
-	"EGFmMeExNnDF9qoOF1yRG5ZqOy7kMAO4IU3TxKLPpb3+6RclRYiNKl4dvPius5gTDgW/i+ngZuC3XGk7",
-	"7qc+yMl+65D83Ov1PgakX0hM89DIHPOsIjrN436r1+v1W/ehbVn3rwmfcv29bVP3r/ji9yHM9qHkVJal",
-	"lzxvkX9SQSrMz11PqSdsTmJkgyR0TPqQ/PwRZ3gDKcgkylhsCIMmuDg9yaTW5pfU8AbEsK1rOCS0oFS4",
-	"GSHNmMIOnsv8mBT8Ca5LUy6OSNoHu3sG7IPd5x2iUiZiBf0lcsGLfnGhIf7uiPIkz5gKSSoTHs1J2/Zc",
-	"Ivu7hJopplzkmgUkPDn5YXBxfHU6eHv27uxqcHx99dfBm+Ozt9cXp5dh54hIETHbLttMqYsjp9wioOdW",
-	"iQwzum04eLD/CgEaOIAG7C5iLGax28oLprN593gEbMpetAgUuoDdRMobFpM87ZnxLyxGClAAG0Uf/krv",
-	"PMhQhbtFyTCPx0wr2EOHYZ3R0YhHcAXUhGZjuPTMXRP+TNlv7JUC0FBOzoQZ8xBvl4NeQXBdGvILCF9F",
-	"TGB7FMsnjZaUcaYpdAKCDlBFirmLW9vagB33deksKtmsgbrifXcBtjLU2DpsPe/t9p7bDE6QtjvmP2PW",
-	"UKmjMNjqmuaZddrhbXtICMa5tTvujHyVAuuSQ+ytVmgIZ3HrsPUXpi+k1BBiREYFwOzv7i6U2Vc5jYux",
-	"ojK43oYp48QgqBpXV71JroeyyjYg889QgLxTNox2bKB1+PPHoKXy6dTs5qGLVgP6Aoc7QA2GMYOWpmOF",
-	"dWGatj6asXZ6wJpvhJyJnV9mN6rnVu7dpzO8F8vwAW00VLzBPheaJzYvGHkH8C3Fx4LF0PmT3aXcXrS4",
-	"tDnQWecJNwfGb9gVkKA/sSH5kc3JJdOPvSXnRVslhcz2lmV8NK9x/+rGGAZlN8blETTsg2YZ6v31k3Bk",
-	"t4EqxZBRGj0lRmHr/sy8+/Aaw/Vr9kGzO70z0ZhGUG7AohHjxfbljI7HLCPXZySlY/bo9F8M7yd1g9Gd",
-	"T4CZ+0bMHmO3EDVhTAcEfzGCjkdSOGa+sI4jvMplxBNmTPQhi2O85qHUE0Fu4FY04v7YANaqt1b/eRG8",
-	"NzxhtqmovczYfFVo/TZZ3jJ7akcs7Um0OMtt82br9Fa1fr//uN1RpbcU4V9NL7ZB4E6K5dDli4V9PeQC",
-	"hZYnimloMsL0vi1J0qLvPmgd7B6sJ8L3Ur+RubMyHo1yj6sk5XbNQ8FlwpCfdkHVwcsLZhNDKba2DJgN",
-	"kJ8q9JQjgsl/REgSF9mIXur8a5mj80Q82s7QsEluBVwRmvDbR2ccb/ktg/RQL9JruVUrFRhzLAurkSpS",
-	"y60KjAF5y6DxsJYgebzIBhPm/Mz8/rkY38I55kd8sZgKJ5tRVdqnYPg/9naA9e2sbZc7vHpvXF6bd29+",
-	"mGvo2AqJksg0U177tMapRWwtJkVmrGqM28U279l/HL97u92eObi35FrfyL7Y9Xr2pUga9G7ICTKec8xx",
-	"vvy3t4D0CxZzdURe7D5HtzfjYCpxo19mjEYTCDR71Xubjvhk7KlMIPdsCDpBShZqLU4j6e+D1ovd5yvA",
-	"qDo0NgfHlct7gDmuAgJOrJk4IiGWpIfYchxK9B6XNEoEecnhdm8HPK074EntJnLcSBuXdga86kcFRLAZ",
-	"UxpvmQiMkmU032HCjEqbK5YFhEaFDaj5lJGMirGHUMDH+5YrfWyAeCvH63StU6HBnTWzERuu0K/NXb9n",
-	"LTPX5VblwEgLRcz12rWamPnO9s5b1myauvB98g6Fq62NtIpWYLHH+A2M6V8jBSXX3Y1kVsixq5QPBMVF",
-	"xPxrWXnJVNPkha9lzbxgZz5oXh+Gyr3fecunXLc2ePEEQ2jbKsFbnW5HnpCD5z3ixugw+j9D/NXPiFVm",
-	"d9cf6x9o7Aom4JO99Z9cC2rDDyzGj56v/+iNzIY8jpn4fKZTi0r97DL375d4UT1sUzWw7Rc1rgQhn0aO",
-	"hPwdWY1M4gozsl7nOUlkdCOh8b/RM6JVzOdaYePulZznhCrW5UIxoTjY+GnGRvzO2XxLfWp8h8XFDEui",
-	"Wyw8+a2fE4NSg871BwU2uL57//THxGANEbPR8dj5xON76zKIPKHMC4i+itjdoYdZGgqcgHh9mxGd5pCA",
-	"gwpkao8c2/eqdzQnjN4yY5Wif6svqA3OZtQI3HbMFR0m9srcmE2ldl1UEqo0kYIFhGvFkpG9iIPFnWro",
-	"Ak7twe6rvggxIwxj0wZ24BgsRue55wBj15NrLBtaOMFrTsTZa3sagJJ+kKgeP+5BsE1Z7us5BDbf8+nP",
-	"YZO1YnMPgAK+8WO3tRPoYPfV+g/eUqUBS1/mZGPaEqGA8GcKEiMUgXsSzdGElsm5MDLLnJrpiuOf68kO",
-	"TXnXtblvdH0U4a3ESCsb0VrguEcEe6NhEE0YNkDURM4EoWPKxbLMBF39/OxHM/m2x+3bklSwiPViCsIE",
-	"bcSMnjCeOYx1vuixeQiFVpwEFWpwhLAc4QigwrkpEGgWbVg2+NCBddsMAymSubsx2XZ9goyfy78ed/df",
-	"vCQTqiZGqmD+EVWuEL0vILj87vjvg+Pzs8GPp/9xOTg/vRhcX55ehJWI9IsOmcnsxggUuxlSk4zdyhsW",
-	"B3DrqI1kQTSakSkk66m+oEaikJCmfHDD5gNIChiA14LFISRvnMVsmkq4IwZD8Dqb20vTne8wrLyDaQDl",
-	"KbGdrhA1eGDIT/ai277AOxhdWN9mfrnYcYDpUTChrbx/BckEGdNwX3TG0oTOjVEdwortBfJ9UQw045Ht",
-	"9XPD5sXOMOi7HqDoLJJajCRPpNL2zjMAGFGo7CV9bmBFqIB4eMfsGQIIlxDW8hOwzRpps964twrLHYLr",
-	"UH1RfJcbJePCTO50BAP/SGZjpmu9w2SuIzllPsmPFWF4hrcX++WOQq7VU6kAAJ2tXdtI/u898tyX2Pey",
-	"QQUoMkgKkugVNxABQCdmD7snUugM7zj2zWjf34GX7bvv5aXZQWz2QcfN4LqP8a33EgZBeL+cPrKBsnAi",
-	"xSjhmLB6sL+/ySw2PuIqZz6LfyMNEVpkJi7x7qB11+WOrHUXD13rsGVv2+wqRwkeJaKwImxOupf/G2JR",
-	"Wqaq4MVUQ+5Pjxwjv3CaDTCj2DpcFTnYPVjWIuD0P/j4vvZpBgce8wdlRMkj/Qv4strvFwhoVrwuBgGr",
-	"6KaZIHYyqW3RbbNWIJPYSZMbxiq4HVkXbCTFiI9zw83HGY0YSVnGZVxKdyEF6/TIe6n7oiTgQ4/Y5e5W",
-	"2djKNpRNCKZC8RtYsjMgoCOIQC5rXyCUR3DpNYxRqi8j1GcKCrUmL4r5IbMSzBmpFW7pkUsXAM2jEvbu",
-	"VxMKgs3+qQXDlz2q0A2rclafOTp7FGaPLp1uNePef6wv+Vio0idkcyNt3RBp2+RwMqJTnsw7RcZLBAWB",
-	"hnQClycbooI5sJqhCvuCK4JF24XyiZO4dMv6aEYBnWVSjEmUZxleIWQ7hluV+XlfhK4Lu/stDJzLCJVg",
-	"GEoRLWc0i1V1fGMaWydxwg2fdGqt4mPR5eKoLyC7tbpAjt+w2OV0ac2mqSZtLA1ypkPGx5MS3I6Fd/9V",
-	"X4R2pAEO48tz9Sq8sH/nZXegp9BY65MUB2gT1fXAF1GGmrBv3bu0v4H+dyXlOyrmFjr1+Qqdc7AyUmn4",
-	"tEI0Yy1L46E9jiKWakzKKC759HbZR9Mc+sq1y/ymZ4q4EhZGhrnWUnR6ffGG34IIVyzKIeTh0rRBvlNB",
-	"OORgjzjL4FQYU9L8svfC5o8r0j7Yf4UkXqHwjo/C4TLFJyLs2kWN91AAVA51153NZlAI0c2zhIlIxize",
-	"IvBfu+/gS/t5cz25woRVrxcLM39TyrN/ShH+Bc92U/4rH8M1gdilGWKEEk2lIqG+kQMYOZ9RzbrgU2kd",
-	"4uNFviDxWhc/Y7iwYrZW7lCX4UdLF2UTCMk0GEueYytzTyL/gV+1QLdO7+v4QWEzENoVvDbFbvqrLOLX",
-	"8LymTATWMsAS+aBws8IWg65gXXiayJl5AfM6IrzixXrC+sIRQ6n7LOk85AEqT19sqvOQtSpPVLmVBvWe",
-	"vlil85DNVJ4rFyy0KfT1CGNEhZCa4Ia4UGIbPI+VgGGBB6+EwV2zlyU8kaTxXt3zUA0KAf7mNaitw21f",
-	"RedCZC5aK56j6QuMNOcXA0/rcuHcX8528eVEVknviRSCVTHfArSvH4SyoHhjUP5chksXHChkZzsX/Nec",
-	"BSRayMwxdikV8Y7M0HfjriSplOLblsnLu4Th+ifmEbXrWr6wxrhJUkCdUL5RP/xjGGAFLcmM1Bs1rNAP",
-	"rPq02jNqa1+hrsCoVK48tkfOy6pYis/sK+DBrETlFJlNZMKsmhb0BbszVh5ITy7MxxOZaetXxfsp8epS",
-	"G/SDeB9GGdNk3gkwgxteKNwpPIOYYsZ0nhndDIOYPscmLvrKFcc9xblY6G79jZlSgs3+MKe+tjl1ehe5",
-	"RBpnxdhmF3DluNkjszsPMaVcN4zmc33iAuSYygCJdeAt1RM2JVz0CNzFpiAnIeHQi7+t8mgCPUIg4yfs",
-	"2M7fRvpAUttFAZWLMBRl+q46H1IVrooc0zLNggtyLXgkY0bevzkp4xOxnBpWksgZy7pGOsbIGOB+Y7iH",
-	"3YZruFZ9gb0prP5vYywKhGqnR47dDYzQ3oMLYFvGor3lig8TFmDxiQSzdsjxIigob+qLaEIzGhkrB/ME",
-	"rv+0v7v7w//81/8L/3gTwIP9Y/tg/xQfvHxpH7x8ZR68OX3zpuO9nKAvwh2ALayDOcoh6lr0n2B3XOEn",
-	"hQnUhtQOh7uri+eviLox+qEUATGw9sXJPONJwiMS/u//PwTyeks1FySkYcdVG8AomP1gLRyYS4XoZYtz",
-	"5EXMz1AtuT0VL6133//S+QcrmenVgg5Of0+Mdet0gq/OVMv0gia1fDX7jCZUw9wJ065NYbNmZPsonUyo",
-	"JiflR2TGM6gInFIdECVJLqYy5iPO4lrrpZnMbqBdVWwBZkr1xVLLK4onFJundHrkJ3A54EXdh8SQf4im",
-	"IHYi4YqEULEMFU5dfC8kctQXoVler1xeL5rk4ia0FoQiTMRFuBm6wh2Sn19/eH/6MXTFCCQ8BH7bhULZ",
-	"EC6DYEL3BfpT9l4Q1SOnd9rYL1KoQxKWLTdDQlPs5ILd6WYoe4y65poUoX5HtDQqIX7YF+0wV0ULx8GE",
-	"G4kxdwtPM4ZjgssKZYl9pROQsGw0HKI/KYyk0qHNLzPaItJWj4QixBYnQ0b2euSURhNiUICFYpg3hrhE",
-	"Dh6aXS83/QQwCQEL2hfw4yW8fYpNggqFFVo4E3ctO7isVFEYxdwUQzamAoTlu5NzAhexVxvroIrgIpno",
-	"kBVGUsSkeJ+0w/PrK2Ko2rnyMBsCfg07fSEzd0doOI3SARZ6KkMqI5aZXZKK2bFspxgEHhoL2ieooD8z",
-	"NAfDBn2RC7MwLAUEwrUtXaKJlIoZuPr57u7zyLa4Mv9mgwE+M4PgkzAgUxobwTRC3zKayEeVWfvC5i8y",
-	"nGnaKXMWLajGSleYs18FJcuFSxaE5mfKEp/KE90X5q0A2w2ldj+K22XNdJqlgW1KUs5kk4R6BFKDyxuO",
-	"XGroyTmkh15enZ5fhksDK9L+MxnOiWWFHaRV9+HV9cX7wdXZu9MP11ehS0jpC7SpzPk5qpW0woIoHizs",
-	"l4cgKs2ThFB1g0GvglKCOvswA1ONuoa9kzEcccHVZJAxqqQ4JAnU+dgjhXSCmIbUa6kNgnvkGIYvsyxV",
-	"0BfYKEzm2PQCWuxFLDGEO2SRhCZigoRcDWxzLdyTIgkHFoKZss7daw4x4LBHTmyKKJAsrtaMCdsOiqv5",
-	"ZQCQhhZlZpfNhlr4odPRDRcxwDphgKRyaVkubOu+SGYxiwFzSG+AbcB8ofkWZwMGMIxsAY0VcDpHNgEX",
-	"jzRwMgQHJAglI5kkctbNUxi/L3xMMSRjfmtPHW45cx3U8kT3CHIkBQm/hBkOB0un5iz0xQTYs7KsHkSD",
-	"svQTRhPJI6bKLqHY087+GA0HZimuFZrh4jIz8oRGE+Rg0Ia0jfjPFQs7RWaOJTv7G0JqsEGJkMJKLxZX",
-	"hJtZ3IiDVm5b2GK8IrTaHgpDIwGhhhEQAMvkRqrGLOuRMDefhVWBoPIpvtsX5uWe7T2HH1atlOouuRFJ",
-	"myrFlaZCE9dIuCADnvVFlfACIzwcuuBd4Cq48k5gIWZ3EKiGSfoi/MtpEyfv4qiFBC2bSZITPFsuNdlW",
-	"70Oow7EQ618ZSzAqZnTescEytLFkWkrmXIDFBEfazAnSySimbnxmDdpD21a2KvllVpPFJRPi2uADgiVY",
-	"wZXBDMXeIvcoZV1USWibyCQu7nzTE1rtiPNMFdgFRS+opOi/O728PP7L6eCH/7g6vUSZXTEJ31+/JYW5",
-	"p2qlXXlKRpkU2tV47aLK3xe2abxrHlaQYuBqj6lwjnlVpM/LDBsVOlnQI1cVLAIjdtnjRRyrOAVWiWOk",
-	"TRPgDyUjlZkLhIHcA1iBo8+o6os0k3EesbhzWCg0LC5ntfAuan8Lp9FwzbKDXVWNOhvBWYHESVBtIJlI",
-	"yZqMQdZszktc9Kd0CRmIb8M/WBw4CT+BCE1Fm7TSwZ7HIgFyKOM57Cc4FYGqgI+Rtg1ap3oOajBysw75",
-	"BTU+z5qBvAtZbq062yMvtSnCwLWMZejcG51qd71CDuC1DoQpzafGOkmTXPVFOKV3A/d5tR2gYZWomGCP",
-	"xTITi9GEAOtChRFCokcVtdBwcRtdHGERS70ocf8VQYAHxgIaWFdNaLUmaJDhopPQvAd1Jlyz3Wc70cLI",
-	"L3afu5Fx0GyQC3pLOXQiDoNKv0mbnGrOnNUvITyq+wLcS4U+lAuHxzYc3KsPP56+t50b3xyfvR18OD99",
-	"H3aKapwpnaN4JkNpNNCYYL96MHxK1qdc+J/QKJNKEYNtLgwtRqCbOiZx8uH9yfXFxen7q8FfTt+fXhxf",
-	"nX14b7hFTU+DvLqiTseLbjmYUjEfVECwgqcWNCbHRCUSMDvKmBli4oLRFb4N+kXbnf04sAc9qJ/+iuN8",
-	"Bq2CDF9vLj2pGzJPl49XmeQr+cUXVlr09qpayvXRFi4ARA6BporXloa0NWvAFC1GdNFlveQunj4SXt9S",
-	"OQHyNbByQVrUnUt/7x5HEUu6P+TGeOPY5mwBeiFDArolaIGgV6aZvONMQaqDhRe6u+bjSTVPZkX/oG85",
-	"jfmhHqwv103H8GFUUEg7rDHlDkrMmtxp+7h3J7BKEzF8hlRZndPZHMtDK8r1mWn7mVPnyJYjoFOi3rYW",
-	"2zirBeK7oJphRazXTZaxqdWtfs2lpqR9dnr1hsQZHYG+2xv3SNjHvueq3zrKvt890t8f7IerKS8op+2e",
-	"g/T1z45zuubAq6f+9ft9uG3paPb9y93185eY8TYakuBYkGRGufaOVd5acg+tnDapxrLKonWFfvEGUFfL",
-	"LiyuiLxlWSJpDNLa6bOD8qkj0kWCts8qEg496VYJGTLUQ9A7QHPFrJJSb9pVnAu/7hGWw3vfeAjBP/bO",
-	"Hzxg5x+lDs9oq7oiZUjb9jg3j6jmw4R1Kj5083aZQ7DoLd+J2TAfN/vM/x071zPnbkNlEh0qOs8w/EjY",
-	"HY30susNdXtbGAJeO0x06nmS44b5+J9Lq4Elr+hvCScVJUqBWOe3jGu7YdD8O64jvJzIWR0NBRlWTwHW",
-	"zSl7BfBmxP+pdHisrEH9SWY3yihiswmPJmDfOgPEOaaPCoOdOHvdaGsjmqGVgd7HZcpHj88S6W9Xu2dv",
-	"THrqEj6AEuD10e1PEwa+bFoVDgYfhU4jsPX3kDFBtEyg66nSMv09E6+WaekLe1Yio8TRw8h1p7y30qaH",
-	"LiV8YkTL3qj7zRKUu1KzqUm+QxxIPVz075heykNUeKyLJq5cjIPCCa/xPsEm2gFJ0dyhBzUG6M6jNFET",
-	"mrJVYe+ICnwTh/U35nmHUz4hucAMTU1z0PuPEtI6GSOqqbuj6eukHCO+qo32bai22hUV8bawdTsRTemQ",
-	"J9xdveY95QXeT6pvP/UWVCdr2o7qO/YyDh4xBY5YWOFX2pWfIFBKo0kRbhYkljY2RjXhRrVWeoMN+gT/",
-	"d6pDExN+Z686X+C/nt78briV7fmrV/Pu7sL108Wtw5/dmX97Slhpb/Z+Izz3g7AAr9hzGwlr5qjvKw1X",
-	"SXs4x5gRl6JzRMJfQzKlOpowZZMslosG/Dz13E27pj3oFeR3oOFgPsALIWyIrLEh6K9NzUDh1ufVpPUb",
-	"aw1qEbm+45rb6N9of7W0JBhHysWjao81X1ThvLi19pvsaGXB+zotrYr7bv38DlK/8ZUFv9PpFR2vS/6E",
-	"d/7oO9Xk7ypvU/aQ9AJ/XttO6qxSJ2vd3DbgXst2EHmS9JprOB92TkbvoLpss/5RX6f8cttwzd4GZHGe",
-	"gXsVLh7B6wkfq5xyDW0EjVpZuYVPLXFWePh+Q9ziS6pjx+s29UF9rYrCzoaKy0c40U8m8s5xki/ro15D",
-	"v65a83dNx1+LvdkCUSWnjIywqguy2dcdjNxjmNiqsISNNCTxYgWYYpq0Ky/aXiB6QrQE4RdAMhMXY4iK",
-	"fbrv+PooQnnzN354LJTf2PGxpeF/nJ8nOT9FP7uNdEenDjba9u8ktFKOmNDJ3HUIwTsjwLZXjGZg3MOl",
-	"uOjucqmslpgUaY/yJIEk547f1r90YPidRQu2e6msPsYVQsqFCTa93RZALVz3gSdghuH0EReYg42YkVmR",
-	"bf2HU8Khcb1TwlHob9QpoUrKdqeweLTOKWFx9K06JSx4X8cp4XCzwilh8fw7FS+/AS/GpaZZpRrCfwQW",
-	"BBHEdleGdu3OX7kg4FOzKDtRA6FhLPJb6OyDkEByG6SJr+Y8i2hf9h353D8P5kh/uH8e3f3jguQuKu6U",
-	"iyZJs+Y8fYGTtCbR4Q9/kMcftJJ3PoU/6HGO+JNpG1/FH7SGfp0/6PetcHw1e9YYRwExZqaxPY0ZJW/Z",
-	"tmoFVKAWLLIxN6hyQ1elcKpHQix5C8kOCSnmWredmctj1SEqymSSwE3ThJIbIWeisIO56Atb7F606Tki",
-	"YQRmVghmMhc59DcyVo+3RzNX+l3J4DcwkqHUt2ZPFtvQoipqBS0m8il0GoG/DCJaHze2mjOZsI1tZgv5",
-	"hfnGYzF/EMm8rESWSVwWyPJCrjXZzLgx2zoCVgEg2GwbAIActp3/t2Sq291bb6qX7o3fv0B+tl7hephs",
-	"XuEPsBvxrfoDLHhfxx/gcNOkYmJpenGU/zDtP/McQG8kQh1GtxDCmxr4l/De02t1OE8j3VDNlebRPwtT",
-	"y5t380EczZHAXERr7hR3dx/Les98F7MIytSVSozBNaNyylRAuIA2X1z3BahAhyRPFcu0IhHNsnmtDSt2",
-	"EguwuTkOnRkIpkOlpWCqR6CVHQkFu9MDO0VfQBsNdYM9W4+KIi9K8A3sD8Ggkz81E4NSiE3RxhxKIOCu",
-	"Z3y5pu6wvihmJxkzNI4mvr3SbW/3kBhU2pa1MLCKMmMT+bRGLIQQXp1xmdZrq3Q3AqUZu+Uyx65ATSoQ",
-	"ftMUvHixt/8ZOtCTBiHmIjpvkBqlWmMv7/6yDGBvg3n+IgV7pHi7IopDmwlS7GXBAczR/Xi/dPUydviz",
-	"dy9/NBtKU/4jmxdPPpoPoElbA8HZqgDomQP/ttUCsYzyKYNuiHmWtA5bO0AGFqDFkd7yWyaYUgHJGI05",
-	"/tMMxyNGFsP8MD40TqUYeHYJ6EzT1rJhcIxtGVWAhcAqIPaOChjM3TRRGQfbMy6Ncw1ta8t7FUpwKi2Q",
-	"SNsYVSTEGxU61VFt//6Vl02X2buLgVLl+fQEke4uzcALlkumaq+ud6KvDJY6cdAADPJwYH6wrdjtVo5G",
-	"CReuzQfclwttqyrjGiLzGGaL1b2LBcAKm+TFxlg/SWges8qgUBbkB7SxOMVVFFeqgzpuq3hGIn9pR2+h",
-	"lEEZyfd/AgAA//8=",
+	"7L3rchs5sjD4Klh+Z8PkN0XqYtndlqLjW7UsT/u0L/ok+fSc0/RhgVUgiVERqC6gRHG82phf+wC7b7A/",
+	"vv27z7BPsM8wT7KBTKAuJIoXWZLtno6YmLaKVbgkMhN5z0+tSE5TKZjQqnX4qTVhNGYZ/POERhN2IoXO",
+	"ZPJOXmiZMfM4ZirKeKq5FK3D1nEyo3NFQiG7yrwRHhI9YWQo4zmJaJZxpgglWl4xQWRGFIsypomeUE2E",
+	"JJGZgrSHmZwplgUkzeTNnMisL05evuuQKZ2TK8ZS0j5/dUKef3fwgvy///ez3l6nRy6Y0EQKwq5ZNicZ",
+	"U6kUihE5gullyjJqVtjri1bQythvOc9Y3DrUWc6CloombErNZpjIp63DX1tu+a2PQUvPU9Y6bCmdcTFu",
+	"3d4GrdNLOl7e+uWEmYllnkXsiSLXLFNciiOimIgJ12RIoyvCBQlfj7pvqY4mIdGS5GlMNSOKjlgy77Vq",
+	"i7mh0zQxc/dbT/utlm8pZxkdT+k7CYez8jgAtmFARjIjP11enu3s9XYR4GoZnpsCCb73Aek2aKU0o1Om",
+	"HfbkmZKZH2qhYDd6EMEboTuzNGPXXOaKpHTMjohM6W85Mwvj5rPfcpbNW0FL0KmZF7+tQW9Kb94wMdaT",
+	"1uGzvX0f7F6/XH2IhMfFfCnVk3I6Hq8E0EhmU6pbh608hzc9U8dsmkrNRDT/mc2Xl/GWXgGhRBlz2GGQ",
+	"JWM6myNFKTpl5IrNyYzrSfkECM084oLsH5CJzDNFMpYmBg30hPWFzPiYC5qURNKGIcJiTbp7Dh+w+JCY",
+	"rYUdwoXSjMbmbGBJXIwJHVMujmqL6QsYipKYj0YsMzQJC+JmLwf7+wGhIiYU1z2RipERz5QmBpRMafOe",
+	"0jxJSJYLYebAD3df9PrivaNhRaY0u2IxCW+6vFwzbvIQNi9z3UXWEhJhWIIFAaGO47QVY4TRaNIXBXPo",
+	"HBKKILY4yDOi8ihiSpmFZGyUKxY7WCArAeRAJlmiR+V0u+Z4G9By/9mzoDXlwv29Z2hGa5aZMf/z137/",
+	"Zn+v2+/ffHf68U//4kejETASD92naTInUiRzwpGcKpzJsC8L56n53DAAlihGDvb24YCENPgzJtGEijFT",
+	"nV7jRi0na97hc9+y3/Ap18uLPqNjRhT/WyOVJ/Bdda6YjWie6Nbhs93ATMynhjXt7+4CYPGvvWIJXGg2",
+	"Zhms4YIpw56RB3hIXOHvg88k9VvzMdIZsMEfaXyOyG7+iqQwuGv+SdM04RHg4U6ayWHCpn/6qzJw+VSZ",
+	"7l8yNmodtv7LTnlL7+CvaucMv8JJfVytoLEpTcy6WWyu4BHliSLXNOExXpGt26B1IsUo4dEXW2Rk51fI",
+	"3qgg7IYrYDsOkWGdp1mGl8pjLfJYEGbmJG0q5kRpqnPVOSplHGX47GzCowms75XMhjyOmXhsQEYZi5nQ",
+	"nCaKJEbwoMQhMclkgtD7sxTs0RcGN7XBQpnELDOin7AMSlMuWEwm3Ihe8yMD3UzjNeO4OpECl/6GKn0c",
+	"T/k2gC3kKfNFDAyFKj2gMIxZq6Y8aR229IQrMpN5EpOE0WtmJFMaaX7NCLzLlc6oBnGDlfi3POCUKUXH",
+	"bLsRC1YFFDmwBDHAiW6RFZkHPG4dtnaHL0ZPh89Z9/vR3qh7EB087b6Inj7rPh/tjvbip6M9+h0z/BLQ",
+	"tHV4sPsiaGmuQaYsSLyYM8/EYRQZMZWJ+NBC77Cypdvg83HgRMaMhOWgVkHAq2YTGJF2zBUdJlyMAxKz",
+	"qQSuYHSEmCUM/jADmhkMtgRkOCdcK5aMDLcbzgk11xvL6qN2euSdvfVmVNnlxEcoMsHNTxODtByRleYx",
+	"1ySR4x45y+RUamYGZ4IOE+afACUdIzTcBq23J2cfUqUzRqePzsEMEb49OSOKZUYwigDiQmoyNDRo5PmY",
+	"tMNplA5yAX+bPYWdgAwzecWsaC61jGTSF/ii+xuxNOwYWGgO90uu7WDmb5nr0DJLJDYQ+CbSULmIQcq1",
+	"AHon9SuZi/gxAfNOGmlvUor/bcOnDFwSKcbKyN9KTpkUjBhpqQN86CxjkRQxN2O8ojxhj7rkiippxBYj",
+	"LFu1E1VqrgwVmeWbk84zI5EfFeJdBdFhL5dSvqVibuUT9ajXKsmMngMCnsEeamiLC5LI6Erm+siK5XSk",
+	"WUbCc/NH99j8ERqBXopYGZmxYqw4p5o1iJkoZ0wpBw3jt1xqStqvTy9fkTijI90JCOuNeyTst2iuJ/3W",
+	"UfbD7pH+4WA/rKvny3JtMWn3TCY8mvvnxhlTeGP1xL/9sLd7NPvh+e76mUuILE96gRAyCDyjXHvHKkVj",
+	"M9wHYVYgM/439tgkCNdeVXwB1Pwg0kwaRcwwoy8oOc9YknSt7DzMNYmosKwTVmFYJ5whFYSXSiDouxkD",
+	"7dHKs3hDGJER+cgXvQ6mMmaJ4erX3IhkI+BjAcho1yxLJI1RVajwdK4VkTNBrIyDnEaTlCqzSSnMrgpx",
+	"ASjy+Oy1NXWkmVG5NUeNCE0c8YDqmj4VU826ZsJlpSposZuUZ0yt+kbkSYLIgirb0hg83kB/C1CiMyf3",
+	"WZOhUvlp+Yc0YyN+42cUaBuJJjSjkWaZcpYxNGEEaBCK5FhwxQjSdWkyjKLh4C9XT69fUN+unHFtgGMN",
+	"UNjMhTYC8JIxAbguJZnUgIQWh8k4oxEjKcu4jAMymzCUjWQSOyuL0jI1gm92xcXYrO8u0Lut6t+/ou0N",
+	"4FlAL6giUQ07Fs6vNFTK4V9ZpA0oEC9PYACgthhvc5qcVfB0RBPFggXU3QANGzGhYiXZs+aKih1oNQhg",
+	"jOa9vOFoXagvNqYa+ATXbKrWMQxLrLfFHDTLKPw9oWowtaZ/+9tQyoRRkNsqhlzzwnYnCyuszFAfrnm/",
+	"F4BsyzumKR9cIcvZbK+qGGjhAp0YVidFxMDREBOqSPiX7vHZ6+7PbB4a1hge2wsTKOSQ/MhoxrKwiSb/",
+	"+36v12utA4jbQLEyLwyMlvFB4cVPk+T9qHX46+odw9u3wSK8jLDFGrnABdNkNuEJs/cDSmgKHTKgE0WR",
+	"zIUmOMw9UXttTcvb/1gFwH3gfQHMrx713Uo/gANpLeeaclF9urfIy7gaoLbt310mE/veJmA8lwkzX025",
+	"eI3v7y2AM2jlgv+WM/uzgdGteWbOexn3ThJGM2URr1tTDYpbMVcse6KIEewTUCfNA8MpK3RWbOjWB1Gj",
+	"0x9HOGXp5TKScC9jY640mL7hb1hC+QesxP2ZsVHG1GThzwHIf5XvK18YqWkms3iA2ljxOJMjnrAB2DWK",
+	"p5YpDPDKW3wKd/TyU3Ytr+CpwZqegcwAHY+toHXF5qpXfDeN0h6aBsoZKs+KryrPivWZZ1rKZBDRJPF4",
+	"BS2MT4XOPIIgLUC/kkIrp3QbmI9kNvDLcmulMjRCqGbaqX1XYsrCdFzo5wetZS9D0OLpBqwgaMkIdPPt",
+	"ZGCZ60iiLOFQ1TqrDOelPMm97uu6BXGDxakc9n1XGAOu0bFVZe4g6lWBEzgkKbdfQYHaWgH4telrOy8P",
+	"/2MTK3gjx/dxo5QY/9VfKbmeXMorJpSPOA1mDSBww6MhCHJ+sf/sOfnXXy5twIMRkZplokaNjotm+wUI",
+	"AU7UYErZMBL7aU3UemFE6mV6dLy4YRsXXIwTuEmOCLuxJmmqyc713o7hpzv2e+8OYMwBPi5JEvfspcPc",
+	"ymzrJbWFk4UPg/qRLO6ttp4aeH0nfwJbPbPXUMVBuYUyZM2LA3eZ1bhF8TCoKz77B2s0H4O1s23G/G6/",
+	"NuL3XgZobsOBvRxVzY+MlLUYRKOMpm0+svFFx2evwaZjRQ8n+bbRsg1DHRJK3Aqdd4MbYUUzQWhfFNEX",
+	"WhJKzNFncsoVq4ZITGnM0GNBuNBZHrOMTHOlwdQic53wa6P4d6xWAsfSF1qWMrnZn9O/rXkR9HSIDABT",
+	"vlvijCpU8MF8QwwCxnnCMMrBIz5VEXLp6BdOrQHl9AkVEUs8JiF4bm3pC3aRLGe4BVoEiYyZsBEcsAst",
+	"kxiM9VqmPtkvqPr2N4rWqe61FhdQLrRxixPJI7a8xREXHIRCquripll1K2gliL+GjK08Za51axQcjHii",
+	"G7gKFzG78Rl2g1Yix2kmh2rFXVIuvnBeLh1OaZhce/lbx9lm78qkxjmpUlxpKrR3mxWwbHoTm+O4lDI5",
+	"McLp0l28cMywmgLgnuNdFFUA7CXYgoUTXhogaN10x7JrH0YTqnsWVyq/dPk0lRmKINSws9aY60k+7EVy",
+	"ulO4aiv/MqedCZrsmAFhkYiEubhqwsSYJZpuAruX8OJtcD+4GxiE+LiJnfZeELrhuHDzdzusEqYPcGLS",
+	"yDFOH1ogQJh0O7y3C/VIoJHEm37tCOa928LSuqkCFHut3uBw8P5iAV5BKoB2VMLDxw0cUy7CMdbtxkZ/",
+	"nbqoivqNUL9yTm80E+bXHrkE67uyDlZWCokVH3EbAodjkovEyKhhbW0hBgiB92fGwYkcbK9TqbnSbDoY",
+	"cTFmWZrxDblx7hj6Ouh8gBf92pgjCIcH7jCDAi/dRBtRUXmuD0lEQKzLJ/teMBIaPekwNIKd0EagowQ9",
+	"cSwmJdbh0VuHjA1jh6AlmbCgEm9i5UGhZuAxCWt8JTxCz0mIEwwkrEP1uIiSPGYDAFtopEGzXHyXTVM9",
+	"J6GFbVhMHrqXRUxCQ8Ph0eoP4cUFXJzSudkjLj4gfzWi5ZCNZObAQn59+f7d6UdQ2RaYUDQcGPa+6aV7",
+	"asAL/ONO3Kvktbcg7TdYFb9BftaDM3sgrvZV84mNb9kHZQ0VZXeBOaRMHL9+AiEyusIKXDjAERlxlsTo",
+	"9064MooTzdA2kcIfIiZ8LMxlsEw/U3ozKMdEpV353cA2rj+3RhXzJb4O/EQoVIeGUk9g/jG/ZsJMWA2A",
+	"bjjzCmaXw3rMO5pMpdLA2+AUnyhig62NGppikBe9GeAfbnkuWC6imiZy3DEcKqHZmGXkmiY5c9H9u3dY",
+	"bZQO0PqsVl7Y59Zuz+JKzJsibR6rjs1AoEkiZ8xojDJBpm5Rh8jRyLysZblxONQsF8qGFAZmj85I4t7E",
+	"kTAYMIZ8m7CUL0JMPahlJT1RpLKDTo8cu+g8BF+SGMWfzgHVclUA7gAC5R0XXRvKUPLNp/vLjNNqLttx",
+	"5rdW3alz5d1d69FuZtNTpqmzo/qNTB5mul5pdXy4moOw1rsetIRPNkjmZA8CFPPUsByk4iLHYG9blE1p",
+	"Zg4yGdRV14YPK9aKNJMVA/xK2dS+SigRbFZIqm0hheULHbMhy5IJFz7ps/EaWjP/cZoaooFQ50IuthSB",
+	"KPxEuSVtNq/RJpd5Edh1iDJMWEQQdpunZp4DK31NzeBSMOsHXxy2gtwrCORgEWM/woKM2OY31ddFOt/B",
+	"LrhbqzKfb0ifh1KzKbCMHB0GpZ9I5kMwV5QZMBXs3G3ETpFPh9bVDThZWAgWokwN/oQBCWmupfmvu+3D",
+	"wID/kxntkIxyAb6ZoPjXIfkk6JTd3tZPpEwfFNZRKaspNh5JaD0femfkdTDuWCnxo93U9uYhn5KsZTpI",
+	"14B8b0uQ54oNHGnZlIeV9PULqg7lRRKQNGOW5gq11NAY6p+OnxvaCN0fod8g6lwR61O3qoKeE+iKm2MT",
+	"ic7JWw8h0/nEuAoEP1yQWCYJzRQkBaD36IoLj3gGea1GbYv9p750mvjBLOOabfgFF2muN3wX5aoNX9ZS",
+	"o8l17btLRrEUYhLsbEEVCvUdukk2U/Ef5LRfsmE+XjaONWtiLrzV+2O2zuXl8wtduqQviLXH1JWhoUSh",
+	"SW7jeSv0VvJx9+OgabULB1MsvVSiFoYod9DkiHjpzLyfYc1/TAt9YW1eMtOvxbiX1qh73yj3tnSJLNuR",
+	"dJ4ZIYiEZt9hERctGIsVPgRgGMZ9RKggYQG9pZftmWBcYQnG8IigQh+QmF2zxBwj6CPmlQq7p1eMaHaj",
+	"0cnXBnsWpkjh45RmWnV65PUU3jc645Aq9vygsIV9OH+jSDsV44D8NWXjgIz5KCAzNkw7ZfYIV2TEdDTx",
+	"abcVrFqW3jLwRVLQmSGhHF/GdYFEYTCRtAsAAWxtJijsFcDRqUsV67B3UxTExZzRTC8j38dVkdyL1IFn",
+	"BT4Ge1g2HMXIPAXlIJ2sJqBBg9XpUXxgm7D4t4XT675JblGuW/ajWllz+ZeGg9o0lHoxkKOY6OM6sciG",
+	"XHg+qHPkmrVunWZnTcozqoySF+eRS0Cppu9ZyY8LwnWhax0Rrl16hjXIlLKi4xo+Eo5r+3cq3UBIPcCJ",
+	"vFhb8RuvBhNMUL6/CZ7VIHb/yHZh02Q/LYfG2lADv+5ntzCAIJANDcnFzb/e2bNNsIIVzAbOCr6puFgx",
+	"/W2weAwC3SZccVUQRQW8waJOYWG6sMraLmvLaaS1enKVpwRNzQ0EIlyl5skozyBfC2z1qkx18SROKZuk",
+	"CHQGs5IhG1OBwUGYiW3IcX93F5SQCROdowV3CxnJJJEzD1Vu5ApAy7X1AixAHgdoAtOl9ehsymNrcPzU",
+	"nOxSLWtCu3877v7HbvfFoPvx017w/OD2X7wZSrXqQVuF55pBIp/w4SzzI5mBQZ9qPuQJ13PMSXYyteOW",
+	"VF3Zl3FEggAmNJ6wjIkIIsvX2e++gvvGw0nhoO+fgxaixRY4RLNxPnXlxpYJs/iZUEUo+deL9+8I7isg",
+	"TJhLJMZfrJTb5oWHRgWEijlKq1DfxvkbOr3W5jl6vgMMKqv+2Bggvsyb73zGJa+/w0HDiTzcYRea5aKo",
+	"P8roeFp41QvJ/YiEYL0KzVqsY9rtqWfAG6JTGuR9I8ig292NtswUN8StOx74nU56RdDSZyCBDVq6EwI8",
+	"lFJcOvebRVgyZUbaQDxojlE4rHnfQLExmvLbkzNEnjYqw7liYWAjKcBkhQUnJhScck5Sti9nTOWJLt53",
+	"qnVAQq5cGARgYJyjL24wVWGnR/AOJRcvf1bWiWvEaKhSwVhtF9JI4biDLRThyuJw22aXThMeJjK6UqQd",
+	"WtO6UdsD+P9bs3L7lBv9PSD/+Pv/ME//8ff/0am5A7e6MhcN3hVobGrOjP382/mL3dERjlVVSAUCLm7G",
+	"HHktvEbV07eq9GXtoZtb69wCENzltVLKccpyl2UiV2UMxppjBETNGDoMoW6V+TAocurLFHqJ2lwRQuy3",
+	"zDsetQxYM9MTBXU/iHQaHziN20Z4MYuBmiApNboivFbZKp35L0Ecwj9j6UF/omxtxPXqyAK3c6fgokMR",
+	"dhsLOZjlg2sMGoSpBiaITOr+GeCHpjBpT3DHBrpVmslpqhtDMV4bxCfoPYQSfVAxNWM0VsCdwD6vakez",
+	"4VyDSjacxxkSb7MNr/NyWz1z2QheAUzgAfDCHJsgxoeHsFslnAl9aRG/yCxpcalai0zplwmPJoSmqWUe",
+	"ZuFgkR3J7AiLDxlZSC1lPT1RUIPKaSGOvHCOGRt6bTNV4+aylcNcJ4M8S3xqHlZGqyXFylbQSuSsFbQm",
+	"fDzxZzhlGzg3zEtehYjd6I2kaHgxqKx/M2bim/Ml+FOZiOYnE4aJyAsp8hQKujRei1UP8NIVqQr7klt6",
+	"nq5frP0qqM7tW/srzpK4sHA0HmBRjABDsKYY80moDfHaf/asUnHEWxBFYima6j6GMp63gqJcp62kaauF",
+	"+jAjlUA3y/wN9Dv7K+HCxo+Al63tZsayOeApwBQmaykgLtu73OSOVdfWFhmgNgbZQsoH4J8YTfRkGbhQ",
+	"pnDL5N1lVJD+GNA8NUMMbJGrOyCdrQe2ng4LPHNfLE0eVLfqg9C//vJzQ27oMUnzYcIjSGuDatPfPdv7",
+	"rrMsMNNkXIUKZJV6AeN3wlw16GNXel4f9tg7qN+KZcSVqmOHj9dTrZkQl4PfB7AzM4NZegPwLpaRyyUo",
+	"buTdMfBf59SBAX3zv5FjLjZN/VxU9Gikod4wVFwPoQYDui9dEQZfCDnck0XG7Eq3VXmlmqOfWmZWCVd5",
+	"ur8+yu++M1Pd3haW8vxgu2o+K9Mk356c2Vv7R1caY3OV51gsq5VGq+zDPP3WYR8uz34rcP847PV6qGNW",
+	"3oGbtd8K7G+9Xs9DuO4Y73jzvj05+wmui59slHp99AkXDZX87DUGttpDEv7j7/9X8T9nR2exrQGKSRoj",
+	"mWfVqlqFNR+HmlBFqO6LhJmX955XXg0Wx6cJoLzL5gFnO5SzdPWvJnKmCo+5HNmo4Q5m1ZbXVHVUujfc",
+	"/2zzJMBrJZzfeepQ7X+/qh75//Rf/uV/7ue7u/vPn/zXP/X+cxD+r//bbvfFcfc/aPdvXW+F8sp0/2Zg",
+	"uzDf93sv9utT/Ge/n/X7ot+/2d39+F+bRryIZOoLUzT0GB7aqudYn45lRDGmCNdHJBwnckiT8NAmcZvX",
+	"3a8BflWr2KqKtG1dFbGtCx8H894iZomFGr1kkPQpdVpVDBLtUOmYyxCWdGSNZPWMseYQ1uV0mOmUigbb",
+	"TJrJcUanJMsFsRltzvo2McJgbSWd3iapaXeq5oeR8p64GmgiAMnckIRh3YbqiISaKbDiQYwnmvBinrFI",
+	"W7vhTGZXhHHw2s3o3G9cqdQLXQbOT5eXZ8S+gQ5BK4yi+QFCCA21HdlOAcA9UHnDlgOG+EXttFZdcXUG",
+	"6DnJDf2/KyoNys+p46Ic0a3ZBBKni06B5IrEVlFpxtqG2cv424wK5fTyNQu4LN69k6e60FqXMYKJGDQT",
+	"oIuM0alZ8mCidWowUSkWdo4wdglzPoB2NqKaipC+aO4xBKWYjX5CxoVsCa2o0MvBmUyRUW1rWKkWVCwB",
+	"jXAoGUiAvKskmpJua7i1dPAOdaqKRa1c4xr3fcFNNyzRuHgpZEmI3Tts9Xt7NvXzs+mR4FkI7ZbDxWP0",
+	"s/ICqys328Hui+crE3CeH6xk1UtDrZFEaxy0VslkJdNrSrzZiE/hjb5UTxZ/RHvzP/73/8MKVW2wS3bx",
+	"RgPOWmCasrcLcVlmT/dtok11UZWMpRI1PMK3p6fKGk64HMpZ8UaAqdu+b25mEDEIIHR5Ka7PZPl83rmO",
+	"6UmZHBfvfxbH9HG/Y0FCpBNDEeZfCqJESwdYpd1EO8010ZBbx813iG/hAqgyXte49ncPvg82E27Lva3k",
+	"F/dQvKuU5L722l3FSs9cQ6DPqgb5lTK3O3GzJY1jKTNrOw1koVMXy8aoYKIwSEloxg8t48vYVF6D/Z5q",
+	"K00+KnfbTs6re0jcu7139h+/ypQJmnKw2ajehw+vX37c2Hkiacq7kYzZmImdYhm31c/VFU+7mEJHk25h",
+	"I7bFQVcIlKuV2BWoCllOK6XPdSD59SOO+5iA+Ezevj0TbmY3l8zHZBvcJM2eSHlVsbCabX5syITFPiPN",
+	"Rm3nHR5wMZIbB4VvYSa3d5B73+u5grh8Fwy8RvqWV3XXjmeX9T3Vxm+4CvxxnOuiNSGoYlB2FNguE8rG",
+	"I4AD5wIDJUfQQKVi2/BGV2xl2KrOu7DiFbA4rnKNhaVLmdjmKaVyD8n2kP5/ROgQlH+XlmKLAqAmBtEe",
+	"HMs/qJqq/3kcafH2tNvwh1bWgty2ivq5i7GmKTJoXc2UtUJyNcjGU38a40S2xsqFkCoI4NJZHuk8gwI/",
+	"+Ct1WbNWfy9MwhCRVCRcCOg+tkEdAkevDXY313rJKBgxaXMN+Dah14wMGRMECyrHRHERsQ1VjMKhuIGm",
+	"YPDIJjtYdrWe/iqRN6WaXwuELQ6pcpZB6VasIk4N9VbQrVno/YjxzUlPX58g79Z6tzqsG7ODRhZeMUVH",
+	"ExZdsRib8CkN3ByYro2F7xT8ccqoUCT8dBt6mPzt6o1eLHnDbXAPGJcwdM4Mii3EGupu1uzvZuT7Q5y1",
+	"TlUYdMVpnhfcqzE8dNP11LyBW0RuruDPKxlvyS0H1ZZEm18zS2lfOEiNSVQX3QTGqtBbFpysmfEMu1HY",
+	"8DDm0o8bG5Q1XXkC+L09hWrBsU2KBNzhvt309hRl4aVNU9DWluDx8YlXGWPQAYu47w+L4KHnBzbSW5GU",
+	"ZUWahmBYHMu+9T1J2DVLFIkZS4Pi8d5z8jP/0VzFIEK2baUol7OBQUHQd9oWooKZOl6RslaHakNwuPzd",
+	"DU7ftbdQ7DdPF2OpsBpUPdkyIKNMTsnehqGZn1Oi2F7VlRQ7s9BgsaZtBQMW8GcRgBbJ19/adeJYln0g",
+	"jh3b+/mSv0nbht0rPU9YZ+NCPlskdK8oSvWxsoO7dIO6Mwf5/RDiglmrYggskWRrOtu2MnNxivchAJT1",
+	"zb5uqbECMF8Ngm3qDrx1qcmL+VyYOsAFKUojqglNmSeyq6ypWR/jg+A31YadG2uPlR5aCc1j1lVSCKa7",
+	"B91n3t4oS1U3Ma/Yt105EyweDD3Fl0Iq9CSTKY/CgISJjGgSYhqvHI0SLpirwwFJbjADZCJRB6GuSzJN",
+	"yuRSm7LR24yLe8poFuv14oFZxAlNKeS12uPwsKkbPZhxEcvZZ9Y9Xaz5uHGSA49sOv1K6jO7ObPvrivh",
+	"g+BtTNIvioEt/3TNF0x/Tcm73Pq6XTGeBVD64FFdl1tEMWMJiI3O8j742RJ+eDjbMvWA6WxtzGuBrM3q",
+	"kJn+vrbxBZZ+VuLtAmMrSovBhTvlSYIFQQ0S/J7Ki925ZJgPptVCBc2lb0FJLKRpc+PUsjPNXM3lS9aG",
+	"3jTXK7E1CDYapchJKe4pfwP/tSX1iko6jZGyrkvPiRQjbk7L8q4tJNX7DYTeJpzZLf7PGW0K6H1/nOvJ",
+	"ftmYZmxePapEkoOxdMgguRKb/cVxxpRqjDBvuLzsr2XTz6U3YOqllk6eDT5cjHkROrJp9Pn6QPiF86ps",
+	"sjJosOYcbUNpb7bHqxPy4uDZd8T2qnYtrz1CUegK0YMK0UzFy0XEDDWSKY0mXLCuYQHwwLxfTwACIkTb",
+	"UmlH9PcBrNPvUMbzQ2KXMyd9cED1W0YNmnKl7H2+FKuwdX0W+43yhyIxobM5XCmWn2DR8Y2jSitJYb6Q",
+	"UmGUgYg19cjHtucp1ZOFrKrrvR0XFNVa22Gw/G53+GL0dPicdb8f7Y26B9HB0+6L6Omz7vPR7mgvfjra",
+	"o9+ty5ZyYx34G7xprpMFRvxvBQaQZgzQ89SLaB/OX5OMjbDcixHcjd6rMXQacNt8WAcOREcd7pQpor2Y",
+	"Xbu+7WqnRMjWhjnPuKeKJ8VWzqp1M2yu63OGXUTvqU1sWkBjS//COUsTGjkvKxYqqwx2WMlAfP4Zxovn",
+	"B/dlvKg6YiulOytctxo3hGkQu90Xg96Kska3/vNxMuvnN8ZfcPHfVxP85qByihmR3twCs60nysbly2zu",
+	"cgyKgojQRgBY+EZR0oppc3TqrnYy9/1XgGuekrDbB6p/NVHj9aAMm/1bnNZdA78tYdzJFrtAB/Vm+5Wr",
+	"Y2Vf/o2i7SwBrI+P/B1h7wacctOyZ/aQ78Em4Pjo126qteu8nzjdtXj+efGejx7aeN9U+I1t/5+ORzRR",
+	"h5UW75vrrxUxHhf//rgVGm6Fc0ZjLpjyuS8mLLryPE+l0uNsff7SYokXWFLMt/9u0ezl5nfjffRWJl0M",
+	"dMoYjedbFIGx2/cDDRqA3y1qbKkz+mIrkG1MSvXB/GvFvlx3bDX+2ZUjSnWdxvR/sX8ZHl6VhPHtYJV1",
+	"7ekaE2CdbL8nWpLv9slwrpki7Q+Xr7rfd45IJKdTKQqLJ+YQQ+tkVi+ydueO51Wttbb1VnA3LbZWUtiC",
+	"aaXB0HmmFz2s8ZQLtOjmCgvUwaOyN5ry5N7DK17z6wXLrnnEXnuD/xMufJwjllHdttTagUee4SdFCaDK",
+	"y/ahz7Vs02X+6voklx/Zn3rw04pP53SaNHwKP3mtb4al1L/BZ2uFWdx2bdkLSylgECyxruWI/orX3hnD",
+	"1uixFVthb6+32wq2y8YI7Bn7FmWLx9+PneXhovISqvSARppfcz1ftaZNPVsPVJb+bm7/zytBsFGMuz3n",
+	"Mr7ddkHF+oGbefOcFXn9m7Vq+00+4RoTb3bDfqYN6E4WnHrmvrU0uyL8dchVLNCL1fnXRA/WqvWvNwZ5",
+	"iGAFQd/JPuRtFGkE/S3TKZtac5fItqiE7K7CtzWruW2Gwj0YUByD/NoNKHad92NAaUSEb8xy8LvN+r0v",
+	"pu+hw2/siBu5xDe1jxU8zJyeRz6H8v/3IxJ9c/LYXaSsh20YtKqTz+eIBcunvJ0YsJxDBh9ir45owq8b",
+	"ksXs55cuPHQLIcIWpqg2Ir9LM+6lchlBKxf8t5zZ3y35u9mKQNYFVfpTkZx5u/NJu6zm2xBiSDhTR4S6",
+	"xFPwCgqs1gnZzDRJMFG72gu9MZ/5ed0g+vT7uhFht/uCdkfH3Vfdj5+ePr/d6flLA1b7he9vAoJFs8MC",
+	"9BchtAJXLg3ieTgNYozryrspvd2x41a13/rGs9xpaXevub4IkKVlLG1mVacu74nMRXQCnmmfqdc837aW",
+	"oOb1Wr9WMipTorxN57ZW7StxoxsmkGA387L0t2JQZg2Tvf3BhGVoyIaeT5uRtvktsbFSsMT3f2sV0LZ9",
+	"GWQKBuri0JrO+8ybgLmdrlKizeeqK4sF+VmGdkjzmu1IIoXmIjcsFAKXCNfQJw7LBEDrNigxB5U61yd2",
+	"bK/xfFC+WqJ3KrXpDOB3tmipgb1XvbDdIjzMmxi2ea1rl4O5ePZ3qvhYMY9vp71i7J01gFeCZ3EvVXDV",
+	"YbNNJAwQa5RnXM+hrooD7ZSL49wXfnUsaq0iiMzI8dlrKL0+g7JsUPl2IpMYo/GcFd4smrSVLYhByZDR",
+	"jGXFIH0R/qV7fPa6+zObh50eecmihGbYfs0GbStZMdyTiIqy7wwMjo3aIpkyrIA8SuRsKSIdfi/3aDZk",
+	"y/KyDJaOZTwyRrHzPc1jrkkixz288q6Y+JAlNkyV5nqyk8gxFzXziXm8b16nKf+ZzRvh6ODWDqNoOOj1",
+	"eou9oaZ0ThQTMXSHUiQ0I8mM/w1AcEh+RBC6j0GkMkPb1gjOVN4qAFuiJ67MrBHPwa0R/3rlEPtff7ls",
+	"BWsQADKPwzo4wqDyJLPuOKzvV3kMfjxYNtAdUDvMX64TEu9vb0G7Qq+L4ZcUry27vdL8v1Q/7UdbcNgW",
+	"XTyB9D5yImNG+PsLaI0CfW3YkKDbr0cuJ1yRWEZQpMIwXm0LvWQ0sm2YUCjsC9A8RzRiQRHOXAbgBsTs",
+	"0txhtq9ElidMBXYeCO1FVNMTppiZEV1zYyYMjrO4LwCyXPf6oi9OpLg2g0mhDvuiiw70oYw5U+DcUoJe",
+	"sUFEFTsi3Hr5Pnx4/VIdQVcofHD+6oQ8ffr0BflweYJyOuQSYc4kSTMWQepYXxDSDvd3d593d/e6u/uX",
+	"e88Odw8Od5/1dnd3/yPs9MwCTiHuL2MqlUKxIt4v/EvXul27r1+GpE3JjCUJhBOwmPAYix1jb1IHC67I",
+	"FUu1HRcC1mG5IU3TxILPxTj/6a9KihC7PLw4ePZdZzEBALK7F2P/zcBvuNJ23E99uCf7rUPya6/X+xiQ",
+	"fnFjmofmzjHPKlenedxv9Xq9fus2tP3e/lvCp1z/YOu7/jd88YcQZntfcirL0kuet8g/qSAV5kdykcDP",
+	"EzYnMbJBEjomfUh+/YgzvIJ481pxTArSRSa1Nr+khjcghG0SyyGhBaZCzcA0YwrbXy7zY1LwJ7M9KHIL",
+	"TmPSPtjdM8s+2H3aISplIlbQnCEXvGi2Fhrk744oT/KMqZCkMuHRnLRtAVmyv0uomWLKRa5ZQMKTkx8H",
+	"58eXp4M3r9++vhwcf7j8afDq+PWbD+enF2HniEgRMdtr2kypC5JTbhPQsKoEhhnddus72H+BCxq4BQ3Y",
+	"TcRYzGJ3lOdMZ/Pu8QjY1JCNpJXTFqGbSHnFYpKnPTP+uYVIsRSARrUkf63UK5RZJ8M8HjOt4AwdhHVG",
+	"RyMemd1FEwo1H2098Cs2f6LsN7Yff1l+/okyuGrIOFca9WvkF+CrjJjA3iKWTxopKeNMU2ijA+X6inwC",
+	"F6RgE0F23NelZbBks2bVFVeL86aWfuXWYetpb7f31Ibrwm27Y/5vzHRzzSoeMddxzuzTDm97K4Ln1e3d",
+	"cWfkqxRYlxxiY7JCQngdtw5bf2b6XEqN1aOAUcFi9nd3F2oqVDmNc6iXtepW6zBlUABcVI27I5VfenhX",
+	"2WrK/hmKJe+U3ZYdG2gd/voxaKl8OjWneehCEwB8gYMdgAZ91kFL07HCJEBNWx/NWDs9YM1XQs7Ezl9n",
+	"V6rndu49p9fQFo4ZPqCh1vUVmyuSC82TomDdFVY2mxPFx4LF0O6C3aTmde/hQFuaBzwcGL/hVOAG/YUN",
+	"yc9sTi6Yvu8jOSt6EtkCrdcs46N5jftXD8YwKHswLmik4Rw0y1Dur1PCkT0GqhRDRmnklBgvW/dn5j2H",
+	"lxibseYcNLvROxONMSPlASwqMV5oX8zoeMwy8uE1SemY3Tv+F8P7Ud1AdOcTQOa2EbLHWBpGTRjTAcFf",
+	"zEXHIykcM1/YxxG29hjxhBkVfcji2Ig5olru0dwbeBSNsD82C2vV+5L/uri8VzxhtiMnrgW2U0j9NjPC",
+	"MntqRyz1SdQ4y2Pzhmb1VvVNv/24HanSa4rrX40vtrveToq57+WLhX495AIvLY/L2uBkhLGcW6KkBd9t",
+	"0DrYPViPhO+kfiVzp2XcG+YeV1HKnZoHg8voMD/ugqiDnf9nE4MpNpEQmA2gnyrklCOCkZ5ESBIXoade",
+	"7PypDMh6IB5tZ2g4JLcDrghN+PW9M443/JpBLLAX6LVAupUCjCHLQmukitQC6QKjQF4z6NqrJdw8XmCD",
+	"CnP22vz+uRDfpoaeF/DFZiqcbEZVqZ+C4n/fxwHat9O2XaD46rNxQYzes/lxrqHdKUTFItNMee3TGqcW",
+	"sdWYFJmxqjJuN9t8Zv9+/PbNdmfm1r0l1/pKzsXu13MuRYSo90BOkPGcYUD7xX9/A0A/ZzFXR+TZ7lM0",
+	"e9veStzIlxmj0QSiCrzivY09fTD2VGYLeA4EjSAlC7Uap7npb4PWs92nK5ZRNWhsvhxXG8GzmOPqQsCI",
+	"NRNHJMT6A6EtQ83vXc4tAeRFh+u9HbC07oAltZvIcSNuXNgZwP+hVUAEmzGlCXjvAyNkGcl3mDAj0uaK",
+	"ZQExcrBVdDSfMpJRMfYgCth433Clj80i3sjxOlnrFN3aBhvBEsAV2rW5a5asZeZaxKocGGkhiLlGtVYS",
+	"M9/ZQonLkk1TycVP3qFwt7WRVuEKbPYYv4Ex/XukIOTSkWYZ7tRAsmk3UDXav5cVXpDmyQtby5p5Qc+8",
+	"07w+CJVnv/OGT7lubfDiCbrQthWCt6Juh54QcOklcaN0GPnfxl3UacQKs7vryfpHGrvsGPhkb/0nHwS1",
+	"7gcW40dP13/0SmZDHsdMfD7TqXmlfnVpGrdLvKjutqkq2PaLGlcCl08jRzotejkGRCZxhRlZq/OcJDK6",
+	"ktA138gZ0Srm80FhKMlKznNCFetyoZhQHHT8NGMjfuN0vqWiRD5icT7DEukWs4y+dToxIDXgXE8ocMD1",
+	"0/unJxMDNQTMRuSx84nHt9ZkEHlcmefgfYXmB1TnrrOpAiMgIC1cnYZIwEAFd2qPHLsOqGAcm8k8iUnC",
+	"6DUzWinat/qi1jOVtGOu6DAB23pGYjaV2pXMgea7UrDAdsElHM2VcafqugCqPdh90Rchhv+hb9qsHTgG",
+	"i9F47iFgLHHzAXPEFih4DUW8fmmpATDpR4ni8f0Sgq3Ac1uPIbDRfQ9Ph03aio09AAz4ysluayPQwe6L",
+	"9R+8oUoDlB6HsjFsiVAA+BMFgRHKEAuSJtTHzgW06tYTKN7bRP65nuzQlHddj/hG00fh3krMbWU9Wgsc",
+	"98j2rF7qYIu9H5bvTJDVz17/bCbflty+rpsKNrH+mgI3QRshgy1/LcQ6j0o2d8HQipGggg0OEZY9HAGk",
+	"szc5AqG1OVdoQwfWbSMMsL2ndQFjiS+I+Ln46bi7/+w5mVA1MbcKxh9Bn3WoOtAX4Fx+e/yXwfHZ68HP",
+	"p/9+MTg7PR98uDg9Dyse6Wcd6OtsLhR7GFKTjF3LKxYHxPxhPVngjWZkCsF6qi+ouVFISFM+uGLzAQQF",
+	"DMBqweIQgjdex2yaSujChS54nc3xLtLOdhhW3sEwgJJKXPMoAA0SDPnFNhHqCyCwwq1vI7+c7zjA8CiY",
+	"0JZZeAHBBBnTAyHNOtOEzo1SHcKOwXFtdlUMNOORLex0xebFyTAosh/g1VkEtZibPJG2lYtdMIJQQQyT",
+	"iN3AilAB/vCOOTNcoBwtxidgTT3SZr1xbxWUOwT3ofqi+C43Qsa5mdzJCGb9I5mNDR+qFIqTuY7klPlu",
+	"fkz/Qxre/tovTxRirR5KBIDV2UTFje7/vXue+wKLnDaIAEUESYESvVatteaJOcPuiRQ6w15Rvhnt+zvw",
+	"sn33nbwwJ4iVXei4ebnuY3zrnYRBcL2PJ49sICycSDFKOAasHuzvbzKL9Y+4NKnP4t+IQ4QWkYlLvDto",
+	"3XS5Q2vdRaJrHbZsp96ucpjgESIKLcLGpHv5v0EWpWWqCl5MNcT+9Mgx8gsn2QAziq3BVZGD3YNlKQKo",
+	"/87k+9InGRx41B+8I0oe6d/A40q/j+DQrFhdDABW4U0zQuxkUtsM62apQCaxu02uGKvAdmRNsJEUIz6G",
+	"rnvjjEaMpCzjMi5vdyEF6/TIO6n7okTgQ8+1ay64sUDxAu42vJtwmQqv38CinVkCGoIIxLL2Ba4SsqHw",
+	"cinFlxHKMwWGWpUXr/khszeYU1Ir3NJzL53Dau4VsXe/2KUg2Oyf+mJ4XFKF0mcVWn3i8OxemD2adLrV",
+	"iHs/WV/wsVClTcjGRtq8IdK2weFkRKc8mXeKiJcIsj8N6gQuTjZEAXNgJUMV9gVXBHMqC+ETJ3HhlvXR",
+	"jAA6y6QYkyjPMuwXZcvDW5H5aV+EruS++y0MnMkIhWAYShEtZzSLVXV8oxpbI3HCDZ90Yq3iY9Hl4qgv",
+	"ILq1ukGO37DYxXRpzaapJm1MDXKqQ8bHk3K5Hbve/Rd9EdqRBjiML87VK/DC+Z2VpaAeQmKtT1IQ0Cai",
+	"64HPoww5YV+7dWl/A/nvUsq3VMzt6tTnC3TOwMpIpbrXiqsZc1kaifY4iliqMSgjcO5Pb0sFVM2hiGC7",
+	"jG96oohLYWFkmGstRafXF6/4NVzhikU5uDxcmDbc71QQDjHYI84yoAqjSppf9p7Z+HFF2gf7LxDFKxje",
+	"8WH4G9jiwyA2jF3ic1Ab6qY7m80gEaKbZwkTkYxZvIXjv9bc4rHtvLmeXGLAqteKhZG/KeXZP+UV/oi0",
+	"3RT/ysfQExJLcoOPUKKqVATUN3IAc89nVLMu2FRah/h4kS9I7OHjZwzn9pqtpTvU7/Ajd7+VqS/gkmlQ",
+	"ljxki915118IFxh7LnPn6HtsOygcBq52Ba9NsXXCKo34JTyvCROB1QwwRT4ozKxwxCArWBOeJnJmXsC4",
+	"jgj7+VhLWF84ZChlnyWZh9xB5OmLTWUeslbkiSotiFDu6YtVMg/ZTOS5dM5CG0Jf9zBGVAipbY9050ps",
+	"g+Wx4jAs4OC9YfDUbGeMB7ppvH2a7ipB4YK/eglqa3fbF5G5EJiL2oqHNH2Okeb4YuBpXS6c+cvpLr6Y",
+	"yCrqPZBAsMrnWyztyzuh7FK8Pih/LMOFcw4Ud2cbi8UEJFqIzDF6KRXxjszQduP6z1RS8W197OVTQnf9",
+	"A/OIWm+eR5YYNwkKqCPKV2qHvw8FrMAlmZF6oYYV8oEVn1ZbRm3uK+QVGJHKpcf2yFmZFUvxmX0FLJgV",
+	"r5wis4lMmBXTgr5gN0bLg9uTC/PxRGba2lWxGSn2qbVOP/D3oZcxTeadACO44YXCnMIz8ClmTOeZkc3Q",
+	"iekzbOKmL11y3EPQxUIp869MlRJs9oc69aXVqdObyAXSOC3GFruA/vLmjMzp3EWVctUwmun6xDnIMZQB",
+	"AuvAWqonbEq46BFovKcgJiHh0HihrfJoAjVCIOIn7Ngy7+b2gaC282JVzsNQpOm77HwIVbgsYkzLMAsu",
+	"yAfBIxkz8u7VSemfiOXUsJJEzljWNbdjjIwBmllD033rruFa9QXWprDyv/WxKLhUOz1y7NptQnkPLoBt",
+	"GY32mis+TFiAyScS1Nohx65fkN7UF9GEZjQyWg7GCXz40/7u7o//+Pv/Cf94FcCD/WP7YP8UHzx/bh88",
+	"f2EevDp99arj7UTRF+EOrC2sL3OUg9e1qD/BbrjCTwoVqA2hHQ52l+dPXxB1ZeRDKQJi1toXJ/OMJwmP",
+	"SPj//T8hoNcbqrkgIQ07LtsARsHoB6vhwFwqRCtbnCMvYn6GatHtoXhpvdXCY8cfrGSmlwsyOP09Mdat",
+	"wwm+OFMtwwuaxPLV7DOaUA1zJ0y7MoXNkpGto3QyoZqclB+RGc8gI3BKdUCUJLmYypiPOItrpZdmMruC",
+	"clWxXTBTqi+WSl5RpFAsntLpkV/A5IBd2Q+JQf8QVUGsRMIVCSFjGTKcuvheSOSoL0KzvV65vV40ycVV",
+	"aDUIRZiIC3czVIU7JL++fP/u9GPokhFIeAj8tguJsiF0/mBC9wXaU/aeEdUjpzfa6C9SqEMSlvVVQ0JT",
+	"rOSC1elmePcYcc0VKUL5jmgJpT4VFgpqh7kqSjgOJtzcGHO38TRjOCaYrPAusa90AhKWVaVDtCeFkVQ6",
+	"tPFlRlpE3OqRUIRY4mTIyF6PnNJoQgwIMFEM48YQlsjBQ3Pq5aGfACTBYUH7An68gLdPsUhQIbBCvW7i",
+	"evCDyUoViVHMTTFkYyrgsnx7cobVTKuFdVBEcJ5MNMhi7VBSvE/a4dmHS2Kw2pnyMBoCfg07fSEz1xA2",
+	"nEapq0MaupqqGkqt4Vi2UgwuHgoL2icooD8xOAfDBn2RC7MxTAUExLUlXaKJlIqZdfXz3d2nkS1xZf7N",
+	"BgN8ZgbBJ2FApjQ2F9MIbcuoIh9VZu0LG7/IcKZpp4xZtEs1WrrCmP3qUrJcuGBBKH6mLPKpPNF9Yd4K",
+	"sNxQas+jaCVsptMsDWxRknImGyTUIxAaXLazcqGhJ2cQHnpxeXp2ES4NrEj7ezKcE8sKO4ir7sPLD+fv",
+	"Bpev356+/3AZuoCUvkCdytDPUS2lFTZEkbCwXh4uUWmeJISqK3R6FZgS1NmHGZhqlDVsA85wxAVXk0HG",
+	"qJLikCSQ52NJCvEEIQ2h11IbAPfIMQxfRlmqoC+wUJjMsegFlNiLWGIQd8giCUXEBAm5GtjiWngmRRAO",
+	"bAQjZZ251xAxwLBHTmyIKKAs7taMCccOgqv5ZQArDS3IzCmbA7Xrh0pHV1zEsNYJAyCVW8tyYUv3RTKL",
+	"WQyQQ3wDaAPkC8m3oA0YwDCyBTBWltM5sgG4SNLAyXA5cINQMpJJImfdPIXx+8LHFEMy5teW6vDImaug",
+	"lie6R5AjKQj4JcxwONg6NbTQFxNgz8qyergalMWfMJpIHjFVVgnFmnb2x2gIJYtdKTTDxWVm7hMaTZCD",
+	"QRnSNsI/VyzsFJE5Fu3sb7hSAw1KhBT29mJx5XIzmxtxkMptCVv0V4RW2sPL0NyAkMMIAIBtcnOrxizr",
+	"kTA3n4XVC0HlU3y3L8zLPVt7Dj+sainVU3IjkjZViitNhSaukHCBBjzriyriBebycOCCd4Gr4M47gV0x",
+	"uwFHNUzSF+GfT5s4eRdHLW7QspgkOUHacqHJNnsfXB2OhVj7yliCUjGj8451lqGOJdPyZs4FaExA0mZO",
+	"uJ2MYOrGZ1ahPbRlZas3v8xqd3HJhLg28ABnCWZwZTBDcbbIPcq7LqoEtE1kEhcN/vSEViviPFEFdEHQ",
+	"Cyoh+m9PLy6O/3w6+PHfL08v8M6uqITvPrwhhbqnaqldeUpGmRTa5XjtosjfF7ZDgCseVqBi4HKPqXCG",
+	"eVWEz8sMCxW6u6BHLitQBEbsoscLP1ZBBVaIY6RNE+APJSOVmXOEwb0HawWOPqOqL9JMxnnE4s5hIdCw",
+	"uJzVrndR+lugRsM1ywp2VTHq9QhoBQInQbSBYCIla3cMsmZDL3FRn9IFZCC8Df9gceBu+Al4aCrSpL0d",
+	"LD0WAZBDGc/hPMGoCFgFfIy0rdM61XMQg5GbdchfUeLz7BnQu7jLrVZna+SlNkQYuJbRDJ15o1Otrlfc",
+	"A9jDgzCl+dRoJ2mSq74Ip/Rm4D6vlgM0rBIFE6yxWEZiMZoQYF0oMIJL9KgiFhoubr2LI0xiqScl7r8g",
+	"uOCB0YAG1lQTWqkJCmQ47yQU70GZCfdsz9lOtDDys92nbmQcNBvkgl5TDpWIw6BSb9IGpxqas/IluEd1",
+	"X4B5qZCHcuHg2AbCvXz/8+k7W7nx1fHrN4P3Z6fvwk6RjTOlc7yeyVAaCTQmWK8eFJ+S9Snn/ic0yqSy",
+	"nQOEwcUIZFPHJE7evzv5cH5++u5y8OfTd6fnx5ev378z3KImp0FcXZGn4wW3HEypmA8qS7AXT81pTI6J",
+	"SiRAdpQxM8TEOaMrfBvki7aj/TiwhB7Uqb9iOJ9BqSDD15tTT+qKzMPF41Um+UJ28YWdFrW9qppyfbSF",
+	"FhXIIVBV8erSELZmFZiixIguqqyX3MVTR8JrWyonQL4GWi7cFnXj0l+6x1HEku6PuVHeOJY5W1i9kCEB",
+	"2RKkQJAr00zecKYg1MGuF6q75uNJNU5mRf2grzmM+a4WrMerpmP4MAoopB3WmHIHb8zavdP2ce9OYIUm",
+	"YvgMqbI6J7M5lodalKsz0/Yzp86RTUdAo0S9bC2WcVYLyHdONcOMWK+ZLGNTK1v9lktNSfv16eUrEmd0",
+	"BPJub9wjYR/rnqt+6yj7YfdI/3CwH67GvKCctnsGt69/dpzTFQdePfVvP+xDa62j2Q/Pd9fPX0LGW2hI",
+	"gmFBkhnl2jtW2bXkFko5bZKNZYVFawp99AJQl8smLK6IvGZZImkMt7WTZwflU4ekiwhtn1VuOLSkWyFk",
+	"yFAOQesAzRWzQkq9aFdBF37ZIyyH975xF4S/75M/uMPJ30senpFWdeWWIW1b49w8opoPE9ap2NDN22UM",
+	"waK1fCdmw3zcbDP/N6xcz5y5DYVJNKjoPEP3I2E3NNLLpjeU7W1iCFjtMNCp5wmOG+bjfy6pBra8or4l",
+	"UCreKAVgnd0yrp2GAfPvOI/wYiJndTAUaFilAsybU7bf82bI/6k0eKzMQf1FZlfKCGKzCY8moN86BcQZ",
+	"po8KhZ04fd1IayOaoZaB1sdlzEeLzxLqb5e7ZzsmPXQKH6wS1uvD218mDGzZtHo5GHgUMo3A0t9DxgTR",
+	"MoGqp0rL9PeMvFqmpS3sSQmMEkZ3Q9edskmpDQ9dCvhEj5Ztn/zVIpTrn9pUJN8BDm493PTvGF9KIios",
+	"1kURVy7GQWGE19hPsAl3plG6U+kRub5Mj5wJa4etJA2QcJzIIU1C+1O9riBpD+doGuVSdHrkJ5C2+uKa",
+	"JjlbqulziO4LFMnAr0zNVOgGLtJRKJlSdQUeYeHNcX7DlX57cnZRdGD8hqsAFftYXwjIHs23VfXn7clZ",
+	"gVNlDhDY/XLFqoVho3RFBaDQivEhqWDWLOOadaHMvi2JdOhcPopRKA8DVkX0ehd9DqD41awTIGaWsacB",
+	"SeR4jMa4FOo2agnhW2ZrPRJCg7BD4sihbQPQzOisqAbZwVI2oc6oUKnMtFlSzCU0PIrkdErRkW0kiapv",
+	"eyKVxtA8iBKopp4oKHAU2IHtaLDrIjwhZmki51D8WTGtSh/08Zs3738ZXFy+fP3+Bwi9OCJUzKVghCXK",
+	"qHC6yGNuQzgBzDwwoxsdDAIMzIQDrK9ndEJ0eHw4f4NWc1T0RhDqDpodT7iel+vri1yx+JBQ+AT8QhlT",
+	"MgGPp8QwSrC+CqYhtMbGVmgSaqY0OKHAuA5VfK0XFVcKlS6hVpFtIBs2m0sLOvtai/UUC/wy9XpK+DTc",
+	"wi46FYjLtQupKNenl3S8LsIN3nlk4+PXUezvC9fvccGYhp2VHHmJ+y4LDmtL87zWWJrTFVIohTVwOSuW",
+	"YDjuUaH/lL5oZWS5ea8hTe4zKHb0FlJ4NivS863kuG2LlnsbYNlZBlYv6AeBXePuK8ttNaIFjQpL9dQf",
+	"Xuha1Zfrm+Fwj6mbHK851jvVG2pIuCtlPq7IlIFXeTgHPcFGQRglWmFaHtVWrQhIKPIkCUnGpvIa8pgC",
+	"+xPmRZjv4764Yiwt6mmCsIiSZY/8GQS8UhPKGFkU9SCSItco5dSFNcg6sLU1pqQN6dILgpWLGjOCFTb/",
+	"NOK906KMXuSiaW1Xa1JIkz4BB9P47otdPqBkc4bTPK6ddS2tu5zDP6Saz5NqvtB9YxMplZwyMsLsJzm6",
+	"m5yzYxQOrGZ+Fy7mVVzRbGzUI6dBleqwlKQNHqyiSh0yABtWBLHh6C2BgJlKqBWFiLBhwqZFNKeMWUgU",
+	"nSsym8wPkedUvG0haT/b3e9YnS7NpJaRTFxEFv5mFSujaMlcw9MD94VP2yLtg/19bHxsdLu6WufUOaN4",
+	"90VFQUV9T1kmiD1oIFgTkkmNelzGCRrl1FqLgDv72N8lU48sNVwypVdLDkW3H+KikSdUxGpCr9jvTs68",
+	"kzazkdf87cmZx3F+cLcPP4/JSCFYBOkTNc6CpljBNacJ/xvbnNFImaw2ytoEjhKjEojrb1dyTpwxC8OU",
+	"gSjNS2EnIBEUPzZsp5LIcPn+/ZuLweXlm0pt66JOFoZ2qwl01h/OrTbnPFxHJLTZrmhFgkhgjHNzgMDi",
+	"069cfS6KTA9tOGuNuJcAjzX9T36cQ7wTWhGjSWNDIJceH9QiwuzpY/U/59AfSpkwKrZvYLkt4zAbbLLw",
+	"Fsf9B2v4BlnDZZUUbWKOTb1O+DW7Hx1pJR/Z+WQQ/3YnoklyN+klaOJARdttDyviTQ1m4T+r+stWWg7t",
+	"7X8ftKZcFH97W8v6RatXNg6JpqkzN2W5EJAqQrMx9EJUIepvNoTF1pewZSnsDrlIc01weejV6ov2we4u",
+	"Ce1nXIoBhuyG1fRvEu4U0+z0ej3Mf4F1yFwrHtvof8eYicyMAtoXFj041KZG8QpYuJGtRoZ4wnoWFoQX",
+	"YLwNZug4pwTmNEJjV7SLuwwsm2dZ4cdaon2+1tRyHY8+oUlS49GtB9MQzehmui8UjWNXcA7pPKuYNFSv",
+	"g7ysP5j1NyjH0SSBNBggLqwVkcwbxTYZsxViGobcQXsbpY3olLJVeeMRFfgmDuvvbPMWp3xITDczNIki",
+	"mD6HIWY2SyeimiZy/AVrdiG8qh5cm+tcPTeE28LR7UQ0RYckZ81hMgXcT6pvP/QRVCdrOo7qO1ipM+MR",
+	"U5DJBDv8QqfyC2Qam9vE5WsLEkubXEo14ZpEUukNDugT/NfF3jU6BcxLy+qBR/Zww20qf+zv7m4gfzws",
+	"JqwM2O59I46B98IueMWZ21TSZo76rjGy6IiEv4VkSnU0YcpWKViuuufnqWdu2jX65SUUSMDIW/MBir42",
+	"x7Sxo+ZvTd009589W4da31hvTQvI9ZFK7qC/0QZlaYkwDpWLR9UQJV+ciYXR1xplYpf3ZWJMHGwa+B3U",
+	"TsNXvhEvzLfTuMkB1o/SC/x5g6CPstC0zROzGeu1cgEiT5JecxHku9HJNxDb8Y1FaqzGjeZQjfIIH/rG",
+	"WZEi8w1xi0eN01h3qJ8XqNFQsvgeKPrBrrwvEnywBn9d6MHvGo+/ssCAtYSR+0zN+H3CRhqqYGEJVcU0",
+	"aVdetM009IRoCZdfANVAuBiD/fXTbcfXiBDqg3/lxGNX+ZWRj62t/gf9PAj9FA3hNpIdnTjYqNu/ldCL",
+	"OGJCJ3PXYgM0/R7o9orRDJR7zXVizV2uFpRFJkXaozxJoEpYx6/rX7hl+I1FC7p7KazWlHisAdo6bOU5",
+	"/OJR232jKZdntxly26UWuW+BJ3QI89FHXGARM4SMzIpyZX8YJRwYN0mfQtT4Ro0SqsRsR4XFo3VGCQuj",
+	"r9UoYZf3ZYwSDjYrjBIWzr/T6+UbsGJcaJpVygn6SWDhIoLk6JW50fbkL10W7UOzKDtRo3PZ/Po1tMbB",
+	"lUB1GKiztprzLIJ92XbkM//cmSP9Yf65d/OPyzJ3aeVOuGi6adbQ0yNQ0ppKAX/Ygzz2oJW88yHsQfdD",
+	"4g8mbXwRe9Aa/C1TUX7PAscX02eNchQQo2Ya3dOoUfKabStWQNxlwSIbY4OSuPRkl5VHeyTE5I6Q7JCQ",
+	"YrGytlNzeaw6REWZTBIyyuSUUHIl5EwUejAXfWGrxRd9bo5IGIGaFYKazAVURwCtpzHsumTwGyjJUCvb",
+	"H0zdoipqBS0m8im06oC/DCBaHzfWmjMJbe42jJfAlZ+bbzwa83uRzMtS3jKJywrTvLjXmnRmPJhtDQGr",
+	"FiDYbJsFADpsO/83VesE979eVS/NG7//C/nJeoHrs9LRvMUwcMKvthQGLu8LFcKwsGkSMbG+TEHKf6j2",
+	"n0kH0FyIUAfRLS7hTRX8C3jv4aU6nKcRb6jmSvPon4Wp5c2n+TkpME2tNDaKKVzpM3AZCN9+QTG3k/UX",
+	"bVmK5XeMla4MGWy26NBivcHLsv/np2l5GndtZIeUj2SGlMkGtRaLyj2kja2DoNgY9E2YUQVdvjr/BEhT",
+	"rYeIObmlwWxFEbs7SWy+yIPzav9wbB1WnIxrdxTaLnJlLzgmdDYvGuNRlzZRL8AHldlI2yiYMrNl7Y7K",
+	"njdQIM7X9hQqqsxskUpetBzD7LYONuHri2JR2GHOLokrEn7C1UAF009AlJC/GCJB2uQ4fOeoXDuEFwqJ",
+	"4/QFF2RxBtsAD1J8RtilCgsV2OxackzQKB0XiYxYuQpT4hxQva1S4RCWCPXBjFMVGn1049Rq/uDKKzpo",
+	"/X45wAk0PiwKONyFEbj7YC6iRvkESdjVDJIVGq1EogdluG0lLsJ1oHQGoIBwATUmue4LMNsckjxVLNOK",
+	"RDTL5rXe69g+NECawKEzs4LpUGkpmOoR6F9LQsFu9MBO0RdQoVVdYSLtUVHZnRJ8A5tCMYMjmpqJwZCF",
+	"nVDHHOoeG0K0L9dMNKwvitlJxgxCo1sCWjSSg73dQ2JAafvUw8AqyqiOJj6ixerHwmvnWkbs2i5BNMIe",
+	"+tdc5tgKsMlsg980BVw829v/DLvNgwZOzEV01qDplhIiIuYji4d7G8zzZynYPcUIKqI49JYixVkWWosh",
+	"3Y+3C82LP7Wwre9xbo7414/mQGnKf2bz4slH84GtvexFuOJKphr/bTMcYxlBSnkraOVZ0jps7QAa2AUt",
+	"jvSGXzPBlApIxmjM8Z9mOB4xshiaCONDt3SKwXIuaY5p6ikCcIy9mFWA3T9UYNjRiCdYpdn2OVaVcbAn",
+	"89I4H6BXfVkkrVxOpe8haWdGtgnhvbBTHdU8aahRsMQoe0vBXcrz6QkCHTlqYKvAlUxVxDV1vQzwcips",
+	"w2KQhwPzg2PFFvdyNEq4cL29lOHR0KuyMq5BMo8xebGlx2LXD4XVg6Fey0lC85hVBoVa4P6FNibUujYi",
+	"lYzmjjsqnpHIn47aW0i/VOsOq3KdOuAn/Jq56hmYRsqjib1nseVp/aqtzhmlRvX6/wMAAP//",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

@@ -57,6 +57,26 @@ type LoginFailure struct {
 	LockedUntil   *time.Time
 }
 
+type McpServer struct {
+	ID            uuid.UUID
+	UserID        *uuid.UUID
+	Scope         string
+	ProjectID     *uuid.UUID
+	Name          string
+	Transport     string
+	Url           *string
+	Command       *string
+	Args          []string
+	HeaderNames   []string
+	HeaderHints   []string
+	HeadersSealed []byte
+	ToolAllowlist []string
+	Enabled       bool
+	Version       int64
+	CreatedAt     time.Time
+	UpdatedAt     time.Time
+}
+
 type Message struct {
 	ID           uuid.UUID
 	SessionID    uuid.UUID
@@ -123,6 +143,14 @@ type Session struct {
 	UpdatedAt       time.Time
 }
 
+type SessionMcpServer struct {
+	SessionID uuid.UUID
+	ServerID  uuid.UUID
+	UserID    uuid.UUID
+	Position  int32
+	Tools     []string
+}
+
 type SigningKey struct {
 	Kid         string
 	PrivateEnc  []byte
@@ -145,6 +173,20 @@ type SyncCounter struct {
 	UserID    uuid.UUID
 	Seq       int64
 	PurgedSeq int64
+}
+
+type ToolCall struct {
+	ID         uuid.UUID
+	UserID     uuid.UUID
+	SessionID  uuid.UUID
+	ServerID   uuid.UUID
+	Tool       string
+	Arguments  []byte
+	Result     []byte
+	IsError    bool
+	Status     string
+	DurationMs int64
+	CreatedAt  time.Time
 }
 
 type UsageEvent struct {

@@ -21,6 +21,7 @@ import (
 	"github.com/ccbackend/ccbackend/internal/config"
 	"github.com/ccbackend/ccbackend/internal/httpapi"
 	"github.com/ccbackend/ccbackend/internal/idempotency"
+	"github.com/ccbackend/ccbackend/internal/mcp"
 	"github.com/ccbackend/ccbackend/internal/page"
 	"github.com/ccbackend/ccbackend/internal/secret"
 	"github.com/ccbackend/ccbackend/internal/store"
@@ -41,6 +42,9 @@ type App struct {
 	Idempotency *idempotency.Store
 
 	Chat *chat.Service
+
+	MCP     *mcp.Registry
+	MCPPool *mcp.Pool
 
 	stopBackground context.CancelFunc
 }
@@ -113,6 +117,15 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, version strin
 	if err != nil {
 		return nil, err
 	}
+	registry, pool, err := newMCP(cfg, st, rdb, cursors, log)
+	if err != nil {
+		return nil, err
+	}
+	defer func() {
+		if err != nil {
+			_ = pool.Close()
+		}
+	}()
 	handler, err := httpapi.New(httpapi.Deps{
 		Log:            log,
 		Metrics:        httpapi.NewMetrics(reg),
@@ -128,11 +141,12 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, version strin
 		Workspace:      httpapi.NewWorkspaceHandlers(ws),
 		Models:         httpapi.NewModelHandlers(models),
 		Chat:           httpapi.NewChatHandlers(chatService, cfg.StreamKeepAlive),
+		MCP:            httpapi.NewMCPHandlers(registry, pool),
 	})
 	if err != nil {
 		return nil, err
 	}
-	return &App{Config: cfg, Log: log, Store: st, Redis: rdb, Registry: reg, Handler: handler, Keys: keys, Accounts: accounts, Workspace: ws, Idempotency: idem, Chat: chatService, stopBackground: stopBackground}, nil
+	return &App{Config: cfg, Log: log, Store: st, Redis: rdb, Registry: reg, Handler: handler, Keys: keys, Accounts: accounts, Workspace: ws, Idempotency: idem, Chat: chatService, MCP: registry, MCPPool: pool, stopBackground: stopBackground}, nil
 }
 
 // Migrate applies every pending migration to databaseURL.
@@ -148,6 +162,9 @@ func Migrate(databaseURL string) error {
 func (a *App) Close() {
 	a.Chat.Wait() // exchanges still being recorded
 	a.stopBackground()
+	if err := a.MCPPool.Close(); err != nil {
+		a.Log.Warn("closing the MCP pool", slog.String("error", err.Error()))
+	}
 	if err := a.Redis.Close(); err != nil {
 		a.Log.Warn("closing redis", slog.String("error", err.Error()))
 	}

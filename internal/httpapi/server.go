@@ -26,6 +26,7 @@ type Server struct {
 	*WorkspaceHandlers
 	*ModelHandlers
 	*ChatHandlers
+	*MCPHandlers
 }
 
 var _ api.StrictServerInterface = (*Server)(nil)
@@ -47,6 +48,7 @@ type Deps struct {
 	Workspace      *WorkspaceHandlers
 	Models         *ModelHandlers
 	Chat           *ChatHandlers
+	MCP            *MCPHandlers
 }
 
 // contentSecurityPolicy fits both the JSON API and the Swagger UI page: everything from this
@@ -120,7 +122,7 @@ func New(d Deps) (*echo.Echo, error) {
 		}),
 	)
 
-	server := &Server{MetaHandlers: d.Meta, AuthHandlers: d.Auth, AdminHandlers: d.Admin, WorkspaceHandlers: d.Workspace, ModelHandlers: d.Models, ChatHandlers: d.Chat}
+	server := &Server{MetaHandlers: d.Meta, AuthHandlers: d.Auth, AdminHandlers: d.Admin, WorkspaceHandlers: d.Workspace, ModelHandlers: d.Models, ChatHandlers: d.Chat, MCPHandlers: d.MCP}
 	api.RegisterHandlers(e, api.NewStrictHandler(server, nil))
 	routes := map[string]bool{}
 	for _, r := range e.Routes() {

@@ -29,3 +29,64 @@ type Server struct {
 	Args          []string          // stdio only
 	ToolAllowlist []string          // nil or empty: every tool
 }
+
+// Scopes, as spelled in the spec.
+const (
+	ScopeUser   = "user"
+	ScopeGlobal = "global"
+)
+
+// Registration is a stored server as its users see it: headers by name and masked hint only.
+type Registration struct {
+	ID            uuid.UUID
+	Name          string
+	Transport     string
+	URL           *string
+	Command       *string
+	Args          []string
+	Headers       []HeaderHint
+	Enabled       bool
+	ProjectID     *uuid.UUID
+	ToolAllowlist []string // nil: every tool
+	Scope         string
+	Version       int64
+	CreatedAt     time.Time
+	UpdatedAt     time.Time
+}
+
+// HeaderHint names a stored header and masks its value.
+type HeaderHint struct {
+	Name string
+	Hint string
+}
+
+// ServerFields are a server's writable fields. Headers are plaintext on the way in and are sealed
+// before anything is stored.
+type ServerFields struct {
+	Name          string
+	Transport     string
+	URL           *string
+	Command       *string
+	Args          []string
+	Headers       map[string]string
+	Enabled       bool
+	ProjectID     *uuid.UUID
+	ToolAllowlist []string // nil: every tool
+	Scope         string   // "" means user
+}
+
+// ServerPatch holds what a PATCH changes; nil leaves a field alone. Headers merge by name (a nil
+// value removes that header); Set* says a nullable field was sent, maybe as null.
+type ServerPatch struct {
+	Name             *string
+	Transport        *string
+	URL              *string
+	Command          *string
+	Args             *[]string
+	Headers          map[string]*string
+	Enabled          *bool
+	ProjectID        *uuid.UUID
+	SetProjectID     bool
+	ToolAllowlist    []string
+	SetToolAllowlist bool
+}

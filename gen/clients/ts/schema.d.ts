@@ -801,6 +801,196 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/mcp/servers": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The MCP servers the caller may use
+         * @description The caller's own servers and every `global` server, newest first (by creation). Header
+         *     values are never shown: each header appears as its name and a masked hint.
+         */
+        get: operations["listMCPServers"];
+        put?: never;
+        /**
+         * Register an MCP server
+         * @description `headers` values are write-only secrets: stored sealed (bound to this server's row), never
+         *     returned, logged or put into an error. `scope: global` (visible to every user) and
+         *     `transport: stdio` (a command run on the backend host) are for administrators only, and
+         *     `stdio` only when the deployment sets `CCB_MCP_ALLOW_STDIO=true`; anyone else gets a 403
+         *     (`mcp_admin_only`, `mcp_stdio_disabled`). The URL is checked for reachability only when
+         *     used: a URL that resolves to a refused network fails at `test` or call time with
+         *     `mcp_address_not_allowed`.
+         */
+        post: operations["createMCPServer"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/mcp/servers/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The resource id. */
+                id: components["parameters"]["ID"];
+            };
+            cookie?: never;
+        };
+        /** An MCP server */
+        get: operations["getMCPServer"];
+        put?: never;
+        post?: never;
+        /**
+         * Delete an MCP server
+         * @description It leaves every session's tool selection; recorded tool calls stay.
+         */
+        delete: operations["deleteMCPServer"];
+        options?: never;
+        head?: never;
+        /**
+         * Change some fields of an MCP server
+         * @description `headers` is merged by name: a string sets that header, `null` removes it, headers not named
+         *     keep their sealed values. Global servers are visible to everyone but only administrators
+         *     change them (403 `mcp_admin_only`); the stdio rules of creation apply to a changed transport.
+         */
+        patch: operations["updateMCPServer"];
+        trace?: never;
+    };
+    "/v1/mcp/servers/{id}/test": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The resource id. */
+                id: components["parameters"]["ID"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Connect to an MCP server and initialize
+         * @description Works for disabled servers too (try a configuration before enabling it). A failure is a
+         *     problem whose `code` says why: `mcp_unreachable` (502), `mcp_protocol_error` (502),
+         *     `mcp_timeout` (504), `mcp_address_not_allowed` (422: the URL resolves to a network this
+         *     deployment refuses); the detail is short and never holds a header value.
+         */
+        post: operations["testMCPServer"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/mcp/servers/{id}/tools": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The resource id. */
+                id: components["parameters"]["ID"];
+            };
+            cookie?: never;
+        };
+        /**
+         * The server's tools, listed live
+         * @description The tools the server lists (after the server's `tool_allowlist`), cached for
+         *     `CCB_MCP_TOOLS_TTL` (default 5 minutes) and shared by every instance; `refresh=true` asks
+         *     the server again. Failures as for `test`.
+         */
+        get: operations["listMCPServerTools"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/mcp/servers/{id}/tools/{name}/call": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The resource id. */
+                id: components["parameters"]["ID"];
+                /** @description The tool's name as the server lists it. */
+                name: string;
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Call one tool directly
+         * @description For the app's tool runner. `arguments` are validated against the tool's input schema first
+         *     (400 `validation_failed` pointing at `/arguments/...`); a tool outside the allowlist or not
+         *     listed is 404 `mcp_tool_not_found`. A tool that runs and reports an error is a 200 with
+         *     `is_error: true`. Failures to reach the server as for `test`.
+         */
+        post: operations["callMCPServerTool"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/sessions/{id}/tools": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The resource id. */
+                id: components["parameters"]["ID"];
+            };
+            cookie?: never;
+        };
+        /** The MCP servers and tools a session may use */
+        get: operations["getSessionTools"];
+        /**
+         * Choose the MCP servers and tools a session may use
+         * @description Replaces the whole selection. Every `enabled_servers` entry must be a server the caller may
+         *     use (own or global; anything else is a 400 pointing at it, whether it exists or not). Each
+         *     `enabled_tools` entry is `{server_id}/{tool name}` of a listed server; a server with no entry
+         *     in `enabled_tools` offers all of its allowed tools. A deleted server leaves the selection.
+         */
+        put: operations["replaceSessionTools"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/sessions/{id}/tool-calls": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The resource id. */
+                id: components["parameters"]["ID"];
+            };
+            cookie?: never;
+        };
+        /**
+         * The MCP tool executions of a session
+         * @description Newest first.
+         */
+        get: operations["listSessionToolCalls"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -1068,7 +1258,7 @@ export interface components {
             unlock?: boolean;
         };
         /** @enum {string} */
-        AuditAction: "auth.register" | "auth.login" | "auth.lockout" | "auth.refresh" | "auth.refresh_reuse" | "auth.logout" | "auth.password_change" | "auth.profile_delete" | "auth.api_key_create" | "auth.api_key_rotate" | "auth.api_key_revoke" | "admin.user_update" | "keys.rotate" | "mcp.tool_call";
+        AuditAction: "auth.register" | "auth.login" | "auth.lockout" | "auth.refresh" | "auth.refresh_reuse" | "auth.logout" | "auth.password_change" | "auth.profile_delete" | "auth.api_key_create" | "auth.api_key_rotate" | "auth.api_key_revoke" | "admin.user_update" | "keys.rotate" | "mcp.server_create" | "mcp.server_update" | "mcp.server_delete" | "mcp.tool_call";
         AuditEntry: {
             /** Format: int64 */
             id: number;
@@ -1591,6 +1781,180 @@ export interface components {
             /** @description True when a running generation was told to stop. */
             cancelled: boolean;
         };
+        /** @enum {string} */
+        MCPTransport: "streamable_http" | "sse" | "stdio";
+        /**
+         * @description `user`: only its owner sees it; `global`: every user sees it, only administrators change it.
+         * @enum {string}
+         */
+        MCPScope: "user" | "global";
+        MCPHeaderName: string;
+        MCPHeaderValue: string;
+        MCPHeaderHint: {
+            name: string;
+            /**
+             * @description The value masked: `••••` followed by its last four characters when the value has at
+             *     least 16 characters, `••••` alone otherwise (a short secret shows nothing of itself).
+             * @example ••••a1b2
+             */
+            hint: string;
+        };
+        /** @description Tool names the server may offer; absent or null offers every tool it lists. */
+        MCPToolAllowlist: string[];
+        MCPServer: {
+            /** Format: uuid */
+            id: string;
+            name: string;
+            transport: components["schemas"]["MCPTransport"];
+            /** @description The endpoint (`streamable_http`, `sse`); null for `stdio`. */
+            url: string | null;
+            /** @description The program run on the backend host (`stdio` only). */
+            command: string | null;
+            /** @description Its arguments (`stdio` only; empty otherwise). */
+            args: string[];
+            /** @description The HTTP headers sent to the server, by name; their values are never shown. */
+            headers: components["schemas"]["MCPHeaderHint"][];
+            /** @description Offered to chat sessions; `test`, `tools` and direct calls work either way. */
+            enabled: boolean;
+            /** Format: uuid */
+            project_id: string | null;
+            tool_allowlist: string[] | null;
+            scope: components["schemas"]["MCPScope"];
+            /**
+             * Format: int64
+             * @description Increases with every change; the ETag carries it.
+             */
+            version: number;
+            /** Format: date-time */
+            created_at: string;
+            /** Format: date-time */
+            updated_at: string;
+        };
+        /** @description `url` is required for `streamable_http` and `sse`, `command` for `stdio`. */
+        MCPServerCreate: {
+            name: string;
+            transport: components["schemas"]["MCPTransport"];
+            /**
+             * Format: uri
+             * @description An `http` or `https` URL without credentials (put those in `headers`).
+             */
+            url?: string;
+            command?: string;
+            args?: string[];
+            /** @description Header name → value (write-only; HTTP transports only). At most 32. */
+            headers?: {
+                [key: string]: components["schemas"]["MCPHeaderValue"];
+            };
+            /** @default true */
+            enabled: boolean;
+            /**
+             * Format: uuid
+             * @description One of the caller's projects (`user` scope only).
+             */
+            project_id?: string;
+            tool_allowlist?: components["schemas"]["MCPToolAllowlist"];
+            scope?: components["schemas"]["MCPScope"];
+        };
+        MCPServerPatch: {
+            name?: string;
+            transport?: components["schemas"]["MCPTransport"];
+            /** Format: uri */
+            url?: string;
+            command?: string;
+            args?: string[];
+            /** @description Merged by name; a `null` value removes that header. */
+            headers?: {
+                [key: string]: string | null;
+            };
+            enabled?: boolean;
+            /** Format: uuid */
+            project_id?: string | null;
+            tool_allowlist?: string[] | null;
+        };
+        MCPServerList: {
+            data: components["schemas"]["MCPServer"][];
+            has_more: boolean;
+            next_cursor: string | null;
+        };
+        MCPServerTest: {
+            /** @enum {boolean} */
+            ok: true;
+            /** Format: int64 */
+            latency_ms: number;
+            protocol_version: string;
+            server_info: {
+                name: string;
+                version: string;
+            };
+            tool_count: number;
+        };
+        MCPTool: {
+            name: string;
+            description: string;
+            /** @description The tool's JSON Schema for its arguments. */
+            input_schema: {
+                [key: string]: unknown;
+            };
+        };
+        MCPToolList: {
+            data: components["schemas"]["MCPTool"][];
+        };
+        MCPToolCallRequest: {
+            /** @description The tool's arguments (checked against its input schema); absent means `{}`. */
+            arguments?: {
+                [key: string]: unknown;
+            };
+        };
+        /** @description An MCP content block (`{"type":"text","text":...}`, `{"type":"image",...}`, ...). */
+        MCPContentBlock: {
+            type: string;
+        } & {
+            [key: string]: unknown;
+        };
+        MCPToolResult: {
+            content: components["schemas"]["MCPContentBlock"][];
+            structured_content?: {
+                [key: string]: unknown;
+            };
+            is_error: boolean;
+            /** Format: int64 */
+            duration_ms: number;
+        };
+        SessionTools: {
+            enabled_servers: string[];
+            /** @description `{server_id}/{tool name}` entries; a server with none offers all its allowed tools. */
+            enabled_tools: string[];
+        };
+        /** @enum {string} */
+        MCPToolCallStatus: "completed" | "failed" | "timeout" | "cancelled";
+        MCPToolCall: {
+            /** Format: uuid */
+            id: string;
+            /**
+             * Format: uuid
+             * @description The server called (it may have been deleted since).
+             */
+            server_id: string;
+            tool: string;
+            arguments: {
+                [key: string]: unknown;
+            };
+            /** @description The content blocks and structured content as stored; null when the call produced none. */
+            result: {
+                [key: string]: unknown;
+            } | null;
+            is_error: boolean;
+            status: components["schemas"]["MCPToolCallStatus"];
+            /** Format: int64 */
+            duration_ms: number;
+            /** Format: date-time */
+            created_at: string;
+        };
+        MCPToolCallList: {
+            data: components["schemas"]["MCPToolCall"][];
+            has_more: boolean;
+            next_cursor: string | null;
+        };
     };
     responses: {
         /** @description The request is malformed or fails validation. */
@@ -1711,6 +2075,18 @@ export interface components {
                 RateLimit?: string;
                 /** @description The quota policy (IETF draft), e.g. `"auth";q=10;w=60`. */
                 "RateLimit-Policy"?: string;
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
+        /**
+         * @description The MCP server could not be reached (`mcp_unreachable`), broke the protocol
+         *     (`mcp_protocol_error`) or timed out (`mcp_timeout`); the detail is short and safe.
+         */
+        MCPUpstreamError: {
+            headers: {
                 [name: string]: unknown;
             };
             content: {
@@ -3107,6 +3483,363 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ChatCancel"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
+            default: components["responses"]["Error"];
+        };
+    };
+    listMCPServers: {
+        parameters: {
+            query?: {
+                /** @description Page size. */
+                limit?: components["parameters"]["Limit"];
+                /** @description The `next_cursor` of the previous page; opaque. */
+                cursor?: components["parameters"]["Cursor"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of servers. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MCPServerList"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            default: components["responses"]["Error"];
+        };
+    };
+    createMCPServer: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description Makes a create safe to retry: the same key with the same body within 24 hours replays the
+                 *     original response (with `Idempotent-Replayed: true`) instead of creating again; the same key
+                 *     with a different body is a 422, and a key whose first request is still running is a 409.
+                 *     Operations marked `x-idempotent-replay: without-secret` never replay a secret (see each
+                 *     operation): a retry of their success is refused instead.
+                 */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["MCPServerCreate"];
+            };
+        };
+        responses: {
+            /** @description The registered server. */
+            201: {
+                headers: {
+                    ETag: components["headers"]["ETag"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MCPServer"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            422: components["responses"]["Unprocessable"];
+            default: components["responses"]["Error"];
+        };
+    };
+    getMCPServer: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The resource id. */
+                id: components["parameters"]["ID"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The server. */
+            200: {
+                headers: {
+                    ETag: components["headers"]["ETag"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MCPServer"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
+            default: components["responses"]["Error"];
+        };
+    };
+    deleteMCPServer: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Apply only if the resource's ETag still matches (else 412 and nothing changes). */
+                "If-Match"?: components["parameters"]["IfMatch"];
+            };
+            path: {
+                /** @description The resource id. */
+                id: components["parameters"]["ID"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Deleted. */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            412: components["responses"]["PreconditionFailed"];
+            default: components["responses"]["Error"];
+        };
+    };
+    updateMCPServer: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Apply only if the resource's ETag still matches (else 412 and nothing changes). */
+                "If-Match"?: components["parameters"]["IfMatch"];
+            };
+            path: {
+                /** @description The resource id. */
+                id: components["parameters"]["ID"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["MCPServerPatch"];
+            };
+        };
+        responses: {
+            /** @description The updated server. */
+            200: {
+                headers: {
+                    ETag: components["headers"]["ETag"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MCPServer"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            412: components["responses"]["PreconditionFailed"];
+            default: components["responses"]["Error"];
+        };
+    };
+    testMCPServer: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The resource id. */
+                id: components["parameters"]["ID"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The server answered the MCP handshake. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MCPServerTest"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            422: components["responses"]["Unprocessable"];
+            502: components["responses"]["MCPUpstreamError"];
+            504: components["responses"]["MCPUpstreamError"];
+            default: components["responses"]["Error"];
+        };
+    };
+    listMCPServerTools: {
+        parameters: {
+            query?: {
+                /** @description Bypass the cache. */
+                refresh?: boolean;
+            };
+            header?: never;
+            path: {
+                /** @description The resource id. */
+                id: components["parameters"]["ID"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The tools. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MCPToolList"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            422: components["responses"]["Unprocessable"];
+            502: components["responses"]["MCPUpstreamError"];
+            504: components["responses"]["MCPUpstreamError"];
+            default: components["responses"]["Error"];
+        };
+    };
+    callMCPServerTool: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The resource id. */
+                id: components["parameters"]["ID"];
+                /** @description The tool's name as the server lists it. */
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["MCPToolCallRequest"];
+            };
+        };
+        responses: {
+            /** @description The tool's result. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MCPToolResult"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            422: components["responses"]["Unprocessable"];
+            502: components["responses"]["MCPUpstreamError"];
+            504: components["responses"]["MCPUpstreamError"];
+            default: components["responses"]["Error"];
+        };
+    };
+    getSessionTools: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The resource id. */
+                id: components["parameters"]["ID"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The session's selection (empty when none was made). */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SessionTools"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
+            default: components["responses"]["Error"];
+        };
+    };
+    replaceSessionTools: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The resource id. */
+                id: components["parameters"]["ID"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SessionTools"];
+            };
+        };
+        responses: {
+            /** @description The stored selection. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SessionTools"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
+            default: components["responses"]["Error"];
+        };
+    };
+    listSessionToolCalls: {
+        parameters: {
+            query?: {
+                /** @description Page size. */
+                limit?: components["parameters"]["Limit"];
+                /** @description The `next_cursor` of the previous page; opaque. */
+                cursor?: components["parameters"]["Cursor"];
+            };
+            header?: never;
+            path: {
+                /** @description The resource id. */
+                id: components["parameters"]["ID"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of tool calls. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MCPToolCallList"];
                 };
             };
             400: components["responses"]["BadRequest"];

@@ -78,6 +78,26 @@
 //   let aPIChatDebug = try? APIJSONCoding.makeDecoder().decode(APIChatDebug.self, from: jsonData)
 //   let aPIChatStatus = try? APIJSONCoding.makeDecoder().decode(APIChatStatus.self, from: jsonData)
 //   let aPIChatCancel = try? APIJSONCoding.makeDecoder().decode(APIChatCancel.self, from: jsonData)
+//   let aPIMCPTransport = try? APIJSONCoding.makeDecoder().decode(APIMCPTransport.self, from: jsonData)
+//   let aPIMCPScope = try? APIJSONCoding.makeDecoder().decode(APIMCPScope.self, from: jsonData)
+//   let aPIMCPHeaderName = try? APIJSONCoding.makeDecoder().decode(APIMCPHeaderName.self, from: jsonData)
+//   let aPIMCPHeaderValue = try? APIJSONCoding.makeDecoder().decode(APIMCPHeaderValue.self, from: jsonData)
+//   let aPIMCPHeaderHint = try? APIJSONCoding.makeDecoder().decode(APIMCPHeaderHint.self, from: jsonData)
+//   let aPIMCPToolAllowlist = try? APIJSONCoding.makeDecoder().decode(APIMCPToolAllowlist.self, from: jsonData)
+//   let aPIMCPServer = try? APIJSONCoding.makeDecoder().decode(APIMCPServer.self, from: jsonData)
+//   let aPIMCPServerCreate = try? APIJSONCoding.makeDecoder().decode(APIMCPServerCreate.self, from: jsonData)
+//   let aPIMCPServerPatch = try? APIJSONCoding.makeDecoder().decode(APIMCPServerPatch.self, from: jsonData)
+//   let aPIMCPServerList = try? APIJSONCoding.makeDecoder().decode(APIMCPServerList.self, from: jsonData)
+//   let aPIMCPServerTest = try? APIJSONCoding.makeDecoder().decode(APIMCPServerTest.self, from: jsonData)
+//   let aPIMCPTool = try? APIJSONCoding.makeDecoder().decode(APIMCPTool.self, from: jsonData)
+//   let aPIMCPToolList = try? APIJSONCoding.makeDecoder().decode(APIMCPToolList.self, from: jsonData)
+//   let aPIMCPToolCallRequest = try? APIJSONCoding.makeDecoder().decode(APIMCPToolCallRequest.self, from: jsonData)
+//   let aPIMCPContentBlock = try? APIJSONCoding.makeDecoder().decode(APIMCPContentBlock.self, from: jsonData)
+//   let aPIMCPToolResult = try? APIJSONCoding.makeDecoder().decode(APIMCPToolResult.self, from: jsonData)
+//   let aPISessionTools = try? APIJSONCoding.makeDecoder().decode(APISessionTools.self, from: jsonData)
+//   let aPIMCPToolCallStatus = try? APIJSONCoding.makeDecoder().decode(APIMCPToolCallStatus.self, from: jsonData)
+//   let aPIMCPToolCall = try? APIJSONCoding.makeDecoder().decode(APIMCPToolCall.self, from: jsonData)
+//   let aPIMCPToolCallList = try? APIJSONCoding.makeDecoder().decode(APIMCPToolCallList.self, from: jsonData)
 
 import Foundation
 
@@ -811,6 +831,9 @@ public enum APIAuditAction: String, Codable {
     case authRefreshReuse = "auth.refresh_reuse"
     case authRegister = "auth.register"
     case keysRotate = "keys.rotate"
+    case mcpServerCreate = "mcp.server_create"
+    case mcpServerDelete = "mcp.server_delete"
+    case mcpServerUpdate = "mcp.server_update"
     case mcpToolCall = "mcp.tool_call"
 }
 
@@ -2265,6 +2288,406 @@ public struct APIChatCancel: Codable {
         self.sessionID = sessionID
     }
 }
+
+/// `url` is required for `streamable_http` and `sse`, `command` for `stdio`.
+// MARK: - APIMCPServerCreate
+public struct APIMCPServerCreate: Codable {
+    public let args: [String]?
+    public let command: String?
+    public let enabled: Bool?
+    /// Header name → value (write-only; HTTP transports only). At most 32.
+    public let headers: [String: String]?
+    public let name: String
+    /// One of the caller's projects (`user` scope only).
+    public let projectID: String?
+    public let scope: APIMCPScope?
+    public let toolAllowlist: [String]?
+    public let transport: APIMCPTransport
+    /// An `http` or `https` URL without credentials (put those in `headers`).
+    public let url: String?
+
+    public enum CodingKeys: String, CodingKey {
+        case args = "args"
+        case command = "command"
+        case enabled = "enabled"
+        case headers = "headers"
+        case name = "name"
+        case projectID = "project_id"
+        case scope = "scope"
+        case toolAllowlist = "tool_allowlist"
+        case transport = "transport"
+        case url = "url"
+    }
+
+    public init(args: [String]?, command: String?, enabled: Bool?, headers: [String: String]?, name: String, projectID: String?, scope: APIMCPScope?, toolAllowlist: [String]?, transport: APIMCPTransport, url: String?) {
+        self.args = args
+        self.command = command
+        self.enabled = enabled
+        self.headers = headers
+        self.name = name
+        self.projectID = projectID
+        self.scope = scope
+        self.toolAllowlist = toolAllowlist
+        self.transport = transport
+        self.url = url
+    }
+}
+
+/// `user`: only its owner sees it; `global`: every user sees it, only administrators change
+/// it.
+public enum APIMCPScope: String, Codable {
+    case global = "global"
+    case user = "user"
+}
+
+public enum APIMCPTransport: String, Codable {
+    case sse = "sse"
+    case stdio = "stdio"
+    case streamableHTTP = "streamable_http"
+}
+
+// MARK: - APIMCPServerPatch
+public struct APIMCPServerPatch: Codable {
+    public let args: [String]?
+    public let command: String?
+    public let enabled: Bool?
+    /// Merged by name; a `null` value removes that header.
+    public let headers: [String: String?]?
+    public let name: String?
+    public let projectID: String?
+    public let toolAllowlist: [String]?
+    public let transport: APIMCPTransport?
+    public let url: String?
+
+    public enum CodingKeys: String, CodingKey {
+        case args = "args"
+        case command = "command"
+        case enabled = "enabled"
+        case headers = "headers"
+        case name = "name"
+        case projectID = "project_id"
+        case toolAllowlist = "tool_allowlist"
+        case transport = "transport"
+        case url = "url"
+    }
+
+    public init(args: [String]?, command: String?, enabled: Bool?, headers: [String: String?]?, name: String?, projectID: String?, toolAllowlist: [String]?, transport: APIMCPTransport?, url: String?) {
+        self.args = args
+        self.command = command
+        self.enabled = enabled
+        self.headers = headers
+        self.name = name
+        self.projectID = projectID
+        self.toolAllowlist = toolAllowlist
+        self.transport = transport
+        self.url = url
+    }
+}
+
+// MARK: - APIMCPServerList
+public struct APIMCPServerList: Codable {
+    public let data: [APIMCPServer]
+    public let hasMore: Bool
+    public let nextCursor: String?
+
+    public enum CodingKeys: String, CodingKey {
+        case data = "data"
+        case hasMore = "has_more"
+        case nextCursor = "next_cursor"
+    }
+
+    public init(data: [APIMCPServer], hasMore: Bool, nextCursor: String?) {
+        self.data = data
+        self.hasMore = hasMore
+        self.nextCursor = nextCursor
+    }
+}
+
+// MARK: - APIMCPServer
+public struct APIMCPServer: Codable {
+    /// Its arguments (`stdio` only; empty otherwise).
+    public let args: [String]
+    /// The program run on the backend host (`stdio` only).
+    public let command: String?
+    public let createdAt: Date
+    /// Offered to chat sessions; `test`, `tools` and direct calls work either way.
+    public let enabled: Bool
+    /// The HTTP headers sent to the server, by name; their values are never shown.
+    public let headers: [APIMCPHeaderHint]
+    public let id: String
+    public let name: String
+    public let projectID: String?
+    public let scope: APIMCPScope
+    public let toolAllowlist: [String]?
+    public let transport: APIMCPTransport
+    public let updatedAt: Date
+    /// The endpoint (`streamable_http`, `sse`); null for `stdio`.
+    public let url: String?
+    /// Increases with every change; the ETag carries it.
+    public let version: Int
+
+    public enum CodingKeys: String, CodingKey {
+        case args = "args"
+        case command = "command"
+        case createdAt = "created_at"
+        case enabled = "enabled"
+        case headers = "headers"
+        case id = "id"
+        case name = "name"
+        case projectID = "project_id"
+        case scope = "scope"
+        case toolAllowlist = "tool_allowlist"
+        case transport = "transport"
+        case updatedAt = "updated_at"
+        case url = "url"
+        case version = "version"
+    }
+
+    public init(args: [String], command: String?, createdAt: Date, enabled: Bool, headers: [APIMCPHeaderHint], id: String, name: String, projectID: String?, scope: APIMCPScope, toolAllowlist: [String]?, transport: APIMCPTransport, updatedAt: Date, url: String?, version: Int) {
+        self.args = args
+        self.command = command
+        self.createdAt = createdAt
+        self.enabled = enabled
+        self.headers = headers
+        self.id = id
+        self.name = name
+        self.projectID = projectID
+        self.scope = scope
+        self.toolAllowlist = toolAllowlist
+        self.transport = transport
+        self.updatedAt = updatedAt
+        self.url = url
+        self.version = version
+    }
+}
+
+// MARK: - APIMCPHeaderHint
+public struct APIMCPHeaderHint: Codable {
+    /// The value masked: `••••` followed by its last four characters when the value has at
+    /// least 16 characters, `••••` alone otherwise (a short secret shows nothing of itself).
+    public let hint: String
+    public let name: String
+
+    public enum CodingKeys: String, CodingKey {
+        case hint = "hint"
+        case name = "name"
+    }
+
+    public init(hint: String, name: String) {
+        self.hint = hint
+        self.name = name
+    }
+}
+
+// MARK: - APIMCPServerTest
+public struct APIMCPServerTest: Codable {
+    public let latencyMS: Int
+    public let ok: Bool
+    public let protocolVersion: String
+    public let serverInfo: APIServerInfo
+    public let toolCount: Int
+
+    public enum CodingKeys: String, CodingKey {
+        case latencyMS = "latency_ms"
+        case ok = "ok"
+        case protocolVersion = "protocol_version"
+        case serverInfo = "server_info"
+        case toolCount = "tool_count"
+    }
+
+    public init(latencyMS: Int, ok: Bool, protocolVersion: String, serverInfo: APIServerInfo, toolCount: Int) {
+        self.latencyMS = latencyMS
+        self.ok = ok
+        self.protocolVersion = protocolVersion
+        self.serverInfo = serverInfo
+        self.toolCount = toolCount
+    }
+}
+
+// MARK: - APIServerInfo
+public struct APIServerInfo: Codable {
+    public let name: String
+    public let version: String
+
+    public enum CodingKeys: String, CodingKey {
+        case name = "name"
+        case version = "version"
+    }
+
+    public init(name: String, version: String) {
+        self.name = name
+        self.version = version
+    }
+}
+
+// MARK: - APIMCPToolList
+public struct APIMCPToolList: Codable {
+    public let data: [APIMCPTool]
+
+    public enum CodingKeys: String, CodingKey {
+        case data = "data"
+    }
+
+    public init(data: [APIMCPTool]) {
+        self.data = data
+    }
+}
+
+// MARK: - APIMCPTool
+public struct APIMCPTool: Codable {
+    public let description: String
+    /// The tool's JSON Schema for its arguments.
+    public let inputSchema: [String: JSONAny]
+    public let name: String
+
+    public enum CodingKeys: String, CodingKey {
+        case description = "description"
+        case inputSchema = "input_schema"
+        case name = "name"
+    }
+
+    public init(description: String, inputSchema: [String: JSONAny], name: String) {
+        self.description = description
+        self.inputSchema = inputSchema
+        self.name = name
+    }
+}
+
+// MARK: - APIMCPToolCallRequest
+public struct APIMCPToolCallRequest: Codable {
+    /// The tool's arguments (checked against its input schema); absent means `{}`.
+    public let arguments: [String: JSONAny]?
+
+    public enum CodingKeys: String, CodingKey {
+        case arguments = "arguments"
+    }
+
+    public init(arguments: [String: JSONAny]?) {
+        self.arguments = arguments
+    }
+}
+
+// MARK: - APIMCPToolResult
+public struct APIMCPToolResult: Codable {
+    public let content: [APIMCPContentBlock]
+    public let durationMS: Int
+    public let isError: Bool
+    public let structuredContent: [String: JSONAny]?
+
+    public enum CodingKeys: String, CodingKey {
+        case content = "content"
+        case durationMS = "duration_ms"
+        case isError = "is_error"
+        case structuredContent = "structured_content"
+    }
+
+    public init(content: [APIMCPContentBlock], durationMS: Int, isError: Bool, structuredContent: [String: JSONAny]?) {
+        self.content = content
+        self.durationMS = durationMS
+        self.isError = isError
+        self.structuredContent = structuredContent
+    }
+}
+
+/// An MCP content block (`{"type":"text","text":...}`, `{"type":"image",...}`, ...).
+// MARK: - APIMCPContentBlock
+public struct APIMCPContentBlock: Codable {
+    public let type: String
+
+    public enum CodingKeys: String, CodingKey {
+        case type = "type"
+    }
+
+    public init(type: String) {
+        self.type = type
+    }
+}
+
+// MARK: - APISessionTools
+public struct APISessionTools: Codable {
+    public let enabledServers: [String]
+    /// `{server_id}/{tool name}` entries; a server with none offers all its allowed tools.
+    public let enabledTools: [String]
+
+    public enum CodingKeys: String, CodingKey {
+        case enabledServers = "enabled_servers"
+        case enabledTools = "enabled_tools"
+    }
+
+    public init(enabledServers: [String], enabledTools: [String]) {
+        self.enabledServers = enabledServers
+        self.enabledTools = enabledTools
+    }
+}
+
+// MARK: - APIMCPToolCallList
+public struct APIMCPToolCallList: Codable {
+    public let data: [APIMCPToolCall]
+    public let hasMore: Bool
+    public let nextCursor: String?
+
+    public enum CodingKeys: String, CodingKey {
+        case data = "data"
+        case hasMore = "has_more"
+        case nextCursor = "next_cursor"
+    }
+
+    public init(data: [APIMCPToolCall], hasMore: Bool, nextCursor: String?) {
+        self.data = data
+        self.hasMore = hasMore
+        self.nextCursor = nextCursor
+    }
+}
+
+// MARK: - APIMCPToolCall
+public struct APIMCPToolCall: Codable {
+    public let arguments: [String: JSONAny]
+    public let createdAt: Date
+    public let durationMS: Int
+    public let id: String
+    public let isError: Bool
+    /// The content blocks and structured content as stored; null when the call produced none.
+    public let result: [String: JSONAny]?
+    /// The server called (it may have been deleted since).
+    public let serverID: String
+    public let status: APIMCPToolCallStatus
+    public let tool: String
+
+    public enum CodingKeys: String, CodingKey {
+        case arguments = "arguments"
+        case createdAt = "created_at"
+        case durationMS = "duration_ms"
+        case id = "id"
+        case isError = "is_error"
+        case result = "result"
+        case serverID = "server_id"
+        case status = "status"
+        case tool = "tool"
+    }
+
+    public init(arguments: [String: JSONAny], createdAt: Date, durationMS: Int, id: String, isError: Bool, result: [String: JSONAny]?, serverID: String, status: APIMCPToolCallStatus, tool: String) {
+        self.arguments = arguments
+        self.createdAt = createdAt
+        self.durationMS = durationMS
+        self.id = id
+        self.isError = isError
+        self.result = result
+        self.serverID = serverID
+        self.status = status
+        self.tool = tool
+    }
+}
+
+public enum APIMCPToolCallStatus: String, Codable {
+    case cancelled = "cancelled"
+    case completed = "completed"
+    case failed = "failed"
+    case timeout = "timeout"
+}
+
+public typealias APIMCPHeaderName = String
+public typealias APIMCPHeaderValue = String
+public typealias APIMCPToolAllowlist = [String]
 
 // MARK: - Encode/decode helpers
 

@@ -1,0 +1,3 @@
+DROP TABLE IF EXISTS tool_calls;
+DROP TABLE IF EXISTS session_mcp_servers;
+DROP TABLE IF EXISTS mcp_servers;
