@@ -113,10 +113,6 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, version strin
 			stopBackground()
 		}
 	}()
-	chatService, err := newChat(bg, cfg, models, st, rdb, ws, limits.Limiter, log)
-	if err != nil {
-		return nil, err
-	}
 	registry, pool, err := newMCP(cfg, st, rdb, cursors, log)
 	if err != nil {
 		return nil, err
@@ -126,6 +122,10 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, version strin
 			_ = pool.Close()
 		}
 	}()
+	chatService, err := newChat(bg, cfg, models, st, rdb, ws, limits.Limiter, mcpToolLoop(cfg, registry, pool, st, log), log)
+	if err != nil {
+		return nil, err
+	}
 	handler, err := httpapi.New(httpapi.Deps{
 		Log:            log,
 		Metrics:        httpapi.NewMetrics(reg),

@@ -68,7 +68,7 @@ func newRouter(cfg config.Config, cat *catalog.Catalog) (*llm.Router, error) {
 // newChat wires the chat service and starts listening for cancellations from other instances
 // (until ctx ends).
 func newChat(ctx context.Context, cfg config.Config, cat *catalog.Catalog, st *store.Store, rdb *redis.Client,
-	ws *workspace.Service, limiter *ratelimit.Limiter, log *slog.Logger) (*chat.Service, error) {
+	ws *workspace.Service, limiter *ratelimit.Limiter, loop chat.ToolLoop, log *slog.Logger) (*chat.Service, error) {
 	router, err := newRouter(cfg, cat)
 	if err != nil {
 		return nil, err
@@ -84,5 +84,5 @@ func newChat(ctx context.Context, cfg config.Config, cat *catalog.Catalog, st *s
 	limits := chat.Limits{Limiter: limiter, Tokens: tokens, TokensFailOpen: cfg.TokenLimitFailOpen,
 		Generations:    ratelimit.NewSemaphore(rdb, cfg.RedisPrefix, ratelimit.DefaultLeaseTTL, log),
 		MaxGenerations: cfg.MaxConcurrentGenerations, MaxMessageBytes: cfg.MaxMessageBytes}
-	return chat.New(cat, router, ws, st, runs, limits, chat.ToolLoop{}, time.Now, log), nil
+	return chat.New(cat, router, ws, st, runs, limits, loop, time.Now, log), nil
 }

@@ -6,9 +6,8 @@ import (
 )
 
 // mcpPoolOptions maps the MCP settings onto the pool's options.
-//
-// TODO(mcp-core merge): internal/config/mcp.go (branch mcp-core) owns every CCB_MCP_* setting;
-// until it is merged the pool runs on its defaults (stdio off, no allowed networks).
-func mcpPoolOptions(config.Config) mcp.PoolOptions {
-	return mcp.PoolOptions{}
+func mcpPoolOptions(cfg config.Config) mcp.PoolOptions {
+	m := cfg.MCP
+	return mcp.PoolOptions{AllowStdio: m.AllowStdio, AllowedNetworks: m.AllowedNetworks, ToolsTTL: m.ToolsTTL, Idle: m.Idle,
+		CallTimeout: m.CallTimeout, MaxSessionsPerUser: m.MaxSessionsPerUser}
 }

@@ -171,7 +171,7 @@ func (g *Generation) execute(p toolCallPlan) toolOutcome {
 		Arguments: objectOrEmpty(p.call.Function.Arguments), At: g.svc.now()}
 	var obj map[string]any
 	if err := json.Unmarshal([]byte(orEmptyObject(p.call.Function.Arguments)), &obj); err != nil {
-		raw, _ := json.Marshal(p.call.Function.Arguments)
+		raw, _ := json.Marshal(map[string]string{"unparsed": p.call.Function.Arguments}) // the list stores objects
 		exec.Arguments = raw
 		exec.Status, exec.Result = ToolFailed, errorResult("the arguments are not a JSON object")
 	} else {

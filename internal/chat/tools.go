@@ -32,8 +32,10 @@ type HostTool struct {
 	ServerID    uuid.UUID
 	ServerName  string
 	Name        string          // the tool's own name on its server
-	Description string          //
+	Description string
 	InputSchema json.RawMessage // JSON Schema object of the arguments
+	// Ref is the host's own handle on the tool's server (the chat loop never reads it).
+	Ref any
 }
 
 // ToolResult is what a tool answered. Content holds MCP content blocks as JSON objects.
