@@ -45,7 +45,11 @@ func validate(f ServerFields) error {
 	seen := map[string]bool{}
 	for name := range f.Headers {
 		lower := strings.ToLower(name)
-		if slices.Contains(reservedHeaders, lower) {
+		if !isToken(name) || len(name) > 128 {
+			bad("/headers/"+escapePointer(name), "not an HTTP header name")
+		} else if strings.ContainsAny(f.Headers[name], "\r\n\x00") {
+			bad("/headers/"+escapePointer(name), "a header value cannot hold line breaks or NUL")
+		} else if slices.Contains(reservedHeaders, lower) {
 			bad("/headers/"+escapePointer(name), "set by the transport; cannot be configured")
 		} else if seen[lower] {
 			bad("/headers/"+escapePointer(name), "the same header twice (names are case-insensitive)")
@@ -75,6 +79,19 @@ func checkURL(raw string) string {
 		return "must not hold credentials; put them in headers"
 	}
 	return ""
+}
+
+// isToken reports whether s is an HTTP token (RFC 9110 §5.6.2), the syntax of a header name.
+func isToken(s string) bool {
+	if s == "" {
+		return false
+	}
+	for _, c := range []byte(s) {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0) {
+			return false
+		}
+	}
+	return true
 }
 
 // escapePointer escapes a JSON pointer token (RFC 6901).
