@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/google/uuid"
@@ -55,6 +56,7 @@ type Generation struct {
 	another     bool            // start another step once todo is done
 	limited     bool            // the step limit or the turn deadline ended the turn
 	over        bool            // nothing more comes
+	recording   sync.WaitGroup  // tool calls being recorded
 }
 
 // tokensUsed is what the generation cost the token budget so far.
@@ -278,6 +280,9 @@ func (g *Generation) release() bool {
 // record stores the exchange in its session and the usage event; wait says whether to wait
 // until the usage event is stored. It returns the session store's failure (also logged).
 func (g *Generation) record(ctx context.Context, wait bool) error {
+	if g.sessionID != nil {
+		g.recording.Wait() // the tool-calls list is complete when the exchange is
+	}
 	status := "completed"
 	switch {
 	case errors.Is(g.err, context.Canceled):

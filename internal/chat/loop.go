@@ -180,9 +180,18 @@ func (g *Generation) execute(p toolCallPlan) toolOutcome {
 		exec.Duration = g.svc.now().Sub(start)
 		exec.Status, exec.Result = toolStatus(g.ctx, res, err)
 	}
-	if err := host.Record(context.WithoutCancel(g.ctx), exec); err != nil {
-		g.svc.log.Error("recording a tool call failed", slog.String("tool", p.tool.Name), slog.String("error", err.Error()))
-	}
+	// Recorded off the loop's path (a commit costs milliseconds). An exchange stored in a
+	// session waits for it before it is stored, so the list is complete when the answer ends;
+	// otherwise only shutdown waits (Service.Wait).
+	g.recording.Add(1)
+	g.svc.pending.Add(1)
+	go func(ctx context.Context) {
+		defer g.svc.pending.Done()
+		defer g.recording.Done()
+		if err := host.Record(ctx, exec); err != nil {
+			g.svc.log.Error("recording a tool call failed", slog.String("tool", p.tool.Name), slog.String("error", err.Error()))
+		}
+	}(context.WithoutCancel(g.ctx))
 	return toolOutcome{exec: exec, text: resultText(exec.Result)}
 }
 
