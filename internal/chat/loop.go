@@ -178,7 +178,7 @@ func (g *Generation) execute(p toolCallPlan) toolOutcome {
 		start := g.svc.now()
 		res, err := host.Call(g.ctx, g.caller.UserID, p.tool, exec.Arguments)
 		exec.Duration = g.svc.now().Sub(start)
-		exec.Status, exec.Result = toolStatus(g.ctx, res, err)
+		exec.Status, exec.Result = toolStatus(res, err)
 	}
 	// Recorded off the loop's path (a commit costs milliseconds). An exchange stored in a
 	// session waits for it before it is stored, so the list is complete when the answer ends;

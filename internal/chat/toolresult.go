@@ -37,14 +37,15 @@ func errorResult(text string) ToolResult {
 	return ToolResult{Content: []json.RawMessage{block}, IsError: true}
 }
 
-// toolStatus classifies a call's outcome; a call that did not complete becomes an is_error
+// toolStatus classifies a call's outcome (from the call's own error: a call that ignored a
+// cancel and ended otherwise is reported as what it was); a call that did not complete becomes an is_error
 // result whose text is safe to show the model (an application error's detail, or a generic one).
-func toolStatus(ctx context.Context, res ToolResult, err error) (string, ToolResult) {
+func toolStatus(res ToolResult, err error) (string, ToolResult) {
 	var ae *apperr.Error
 	switch {
 	case err == nil:
 		return ToolCompleted, res
-	case errors.Is(err, context.Canceled) || errors.Is(ctx.Err(), context.Canceled):
+	case errors.Is(err, context.Canceled): // the call itself says so: it was stopped, not just late
 		return ToolCancelled, errorResult("the tool call was cancelled")
 	case errors.Is(err, context.DeadlineExceeded) || (errors.As(err, &ae) && ae.Kind == apperr.Timeout):
 		return ToolTimeout, errorResult("the tool did not answer in time")
