@@ -31,7 +31,7 @@ type ToolHost interface {
 type HostTool struct {
 	ServerID    uuid.UUID
 	ServerName  string
-	Name        string          // the tool's own name on its server
+	Name        string // the tool's own name on its server
 	Description string
 	InputSchema json.RawMessage // JSON Schema object of the arguments
 	// Ref is the host's own handle on the tool's server (the chat loop never reads it).
