@@ -115,7 +115,7 @@ func (p *Pool) do(ctx context.Context, user uuid.UUID, s Server, f func(*sdk.Cli
 		}
 		err = f(e.cs)
 		p.release(e)
-		if err != nil && sessionGone(err) {
+		if err != nil && sessionGone(err, e.cs) {
 			p.discard(e)
 			if attempt == 0 && ctx.Err() == nil {
 				p.log.InfoContext(ctx, "mcp: session gone, reconnecting", "server_id", s.ID, "err", err)

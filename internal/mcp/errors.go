@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/http"
 	"strings"
 	"syscall"
 
@@ -77,17 +78,20 @@ func unreachable(err error) bool {
 		strings.Contains(msg, "no such host") || strings.Contains(msg, "broken pipe")
 }
 
-// sessionGone reports an error after which the pooled session is useless but a new one may work:
-// the connection closed, or the server forgot the session (a restarted server answers 404, or 400
-// for a session id it never issued).
-func sessionGone(err error) bool {
-	if errors.Is(err, sdk.ErrConnectionClosed) || errors.Is(err, sdk.ErrSessionMissing) ||
-		errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+// sessionGone reports an error after which the pooled session cs is useless but a new one may
+// work: the connection closed or could not be reopened, or the server forgot the session (a
+// restarted server answers 404, or a bare 400 for a session id it never issued; the SDK reports
+// the latter only as the status text).
+func sessionGone(err error, cs *sdk.ClientSession) bool {
+	if errors.Is(err, sdk.ErrConnectionClosed) || errors.Is(err, sdk.ErrSessionMissing) || unreachable(err) {
 		return true
 	}
 	msg := strings.ToLower(err.Error())
-	return strings.Contains(msg, "session") && (strings.Contains(msg, "400") || strings.Contains(msg, "404") ||
-		strings.Contains(msg, "not found") || strings.Contains(msg, "bad request"))
+	if strings.Contains(msg, "session") && strings.Contains(msg, "not found") {
+		return true
+	}
+	return cs.ID() != "" && (strings.HasSuffix(msg, strings.ToLower(http.StatusText(http.StatusBadRequest))) ||
+		strings.HasSuffix(msg, strings.ToLower(http.StatusText(http.StatusNotFound))))
 }
 
 func timeoutError(cause error) error {

@@ -3,7 +3,6 @@ package mcp
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"net/netip"
 	"os/exec"
 	"strings"
@@ -93,6 +92,17 @@ func (s *spawnLog) killAll(t *testing.T) {
 
 var transports = []string{TransportStreamableHTTP, TransportSSE, TransportStdio}
 
+// eachTransport runs f as a subtest per transport, with a fresh pool (edited by edit) and a
+// server-everything reachable over that transport.
+func eachTransport(t *testing.T, edit func(*PoolOptions), f func(t *testing.T, p *Pool, tg *target)) {
+	for _, tr := range transports {
+		t.Run(tr, func(t *testing.T) {
+			p := newTestPool(t, edit)
+			f(t, p, startTarget(t, p, tr))
+		})
+	}
+}
+
 // text is the concatenated text of a result's text blocks.
 func text(t *testing.T, r Result) string {
 	t.Helper()
@@ -122,5 +132,3 @@ func ctxT(t *testing.T) context.Context {
 	t.Cleanup(cancel)
 	return ctx
 }
-
-var _ = errors.Is
