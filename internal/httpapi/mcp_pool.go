@@ -18,17 +18,23 @@ type MCPPool interface {
 	Call(ctx context.Context, user uuid.UUID, s mcp.Server, tool string, args json.RawMessage) (mcp.Result, error)
 }
 
-// TestMCPServer connects to a server and initializes.
-func (h *MCPHandlers) TestMCPServer(ctx context.Context, req api.TestMCPServerRequestObject) (api.TestMCPServerResponseObject, error) {
+// target is the caller and the server a direct use (test, tools, call) addresses.
+func (h *MCPHandlers) target(ctx context.Context, id uuid.UUID) (uuid.UUID, mcp.Server, error) {
 	p, err := principal(ctx)
 	if err != nil {
-		return nil, err
+		return uuid.Nil, mcp.Server{}, err
 	}
-	s, err := h.reg.Target(ctx, p.UserID, req.Id)
+	s, err := h.reg.Target(ctx, p.UserID, id)
+	return p.UserID, s, err
+}
+
+// TestMCPServer connects to a server and initializes.
+func (h *MCPHandlers) TestMCPServer(ctx context.Context, req api.TestMCPServerRequestObject) (api.TestMCPServerResponseObject, error) {
+	user, s, err := h.target(ctx, req.Id)
 	if err != nil {
 		return nil, err
 	}
-	info, err := h.pool.Test(ctx, p.UserID, s)
+	info, err := h.pool.Test(ctx, user, s)
 	if err != nil {
 		return nil, err
 	}
@@ -39,15 +45,11 @@ func (h *MCPHandlers) TestMCPServer(ctx context.Context, req api.TestMCPServerRe
 
 // ListMCPServerTools lists a server's tools (from the shared cache unless refresh).
 func (h *MCPHandlers) ListMCPServerTools(ctx context.Context, req api.ListMCPServerToolsRequestObject) (api.ListMCPServerToolsResponseObject, error) {
-	p, err := principal(ctx)
+	user, s, err := h.target(ctx, req.Id)
 	if err != nil {
 		return nil, err
 	}
-	s, err := h.reg.Target(ctx, p.UserID, req.Id)
-	if err != nil {
-		return nil, err
-	}
-	tools, err := h.pool.Tools(ctx, p.UserID, s, req.Params.Refresh != nil && *req.Params.Refresh)
+	tools, err := h.pool.Tools(ctx, user, s, req.Params.Refresh != nil && *req.Params.Refresh)
 	if err != nil {
 		return nil, err
 	}
@@ -65,11 +67,7 @@ func (h *MCPHandlers) ListMCPServerTools(ctx context.Context, req api.ListMCPSer
 
 // CallMCPServerTool calls one tool directly, its arguments checked against its input schema.
 func (h *MCPHandlers) CallMCPServerTool(ctx context.Context, req api.CallMCPServerToolRequestObject) (api.CallMCPServerToolResponseObject, error) {
-	p, err := principal(ctx)
-	if err != nil {
-		return nil, err
-	}
-	s, err := h.reg.Target(ctx, p.UserID, req.Id)
+	user, s, err := h.target(ctx, req.Id)
 	if err != nil {
 		return nil, err
 	}
@@ -79,7 +77,7 @@ func (h *MCPHandlers) CallMCPServerTool(ctx context.Context, req api.CallMCPServ
 			return nil, err
 		}
 	}
-	res, err := h.pool.Call(ctx, p.UserID, s, req.Name, args)
+	res, err := h.pool.Call(ctx, user, s, req.Name, args)
 	if err != nil {
 		return nil, err
 	}

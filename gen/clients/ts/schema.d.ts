@@ -1788,7 +1788,6 @@ export interface components {
          * @enum {string}
          */
         MCPScope: "user" | "global";
-        MCPHeaderName: string;
         MCPHeaderValue: string;
         MCPHeaderHint: {
             name: string;

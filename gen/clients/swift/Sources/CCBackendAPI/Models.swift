@@ -80,7 +80,6 @@
 //   let aPIChatCancel = try? APIJSONCoding.makeDecoder().decode(APIChatCancel.self, from: jsonData)
 //   let aPIMCPTransport = try? APIJSONCoding.makeDecoder().decode(APIMCPTransport.self, from: jsonData)
 //   let aPIMCPScope = try? APIJSONCoding.makeDecoder().decode(APIMCPScope.self, from: jsonData)
-//   let aPIMCPHeaderName = try? APIJSONCoding.makeDecoder().decode(APIMCPHeaderName.self, from: jsonData)
 //   let aPIMCPHeaderValue = try? APIJSONCoding.makeDecoder().decode(APIMCPHeaderValue.self, from: jsonData)
 //   let aPIMCPHeaderHint = try? APIJSONCoding.makeDecoder().decode(APIMCPHeaderHint.self, from: jsonData)
 //   let aPIMCPToolAllowlist = try? APIJSONCoding.makeDecoder().decode(APIMCPToolAllowlist.self, from: jsonData)
@@ -2685,7 +2684,6 @@ public enum APIMCPToolCallStatus: String, Codable {
     case timeout = "timeout"
 }
 
-public typealias APIMCPHeaderName = String
 public typealias APIMCPHeaderValue = String
 public typealias APIMCPToolAllowlist = [String]
 
