@@ -46,6 +46,7 @@ const (
 	AuditActionMcpServerCreate    AuditAction = "mcp.server_create"
 	AuditActionMcpServerDelete    AuditAction = "mcp.server_delete"
 	AuditActionMcpServerUpdate    AuditAction = "mcp.server_update"
+	AuditActionMcpToolCall        AuditAction = "mcp.tool_call"
 )
 
 // Valid indicates whether the value is a known member of the AuditAction enum.
@@ -84,6 +85,8 @@ func (e AuditAction) Valid() bool {
 	case AuditActionMcpServerDelete:
 		return true
 	case AuditActionMcpServerUpdate:
+		return true
+	case AuditActionMcpToolCall:
 		return true
 	default:
 		return false
@@ -772,6 +775,9 @@ type ChatToolCall = chat.ToolCall
 
 // ChatToolCallDelta A fragment of a tool call; `id`, `type` and `function.name` come with its first fragment.
 type ChatToolCallDelta = chat.ToolCallDelta
+
+// ChatToolEvent Extension member of a chunk with empty `choices`: the backend calls an MCP tool (`tool_use`, with `input`) or has its answer (`tool_result`, with `content`, `is_error` and `duration_ms`). OpenAI SDKs ignore it and see a chunk without choices.
+type ChatToolEvent = chat.ToolEvent
 
 // ChatUsage defines model for ChatUsage.
 type ChatUsage = chat.Usage
@@ -2411,6 +2417,27 @@ type ClientInterface interface {
 	// response. `n` must be 1. Each data event of a stream is a `ChatCompletionChunk`, or a
 	// `ChatStreamError` when the model provider fails after the stream began.
 	//
+	// MCP tools: a request for a session with enabled MCP tools (`PUT /v1/sessions/{id}/tools`)
+	// or naming `mcp_servers` offers those tools to the model next to the client's `tools`,
+	// under names the backend chooses (`<server>__<tool>`, made safe and unique; the client
+	// never sees them). When the model calls one, the backend runs it and sends the result
+	// back, one upstream request per step, until the model answers. Limits: at most
+	// `CCB_MCP_MAX_STEPS` upstream requests (8 by default) and `CCB_MCP_TURN_TIMEOUT` for the
+	// whole turn; when either ends a turn whose model still asks for MCP tools, the answer is
+	// what exists with `finish_reason: length`, and those calls are not run. A tool that fails,
+	// times out or is cancelled becomes an `is_error` result for the model, not a failed
+	// request. Client tools still come back as `tool_calls`; when one step calls both kinds,
+	// the MCP calls are run and recorded, then the turn ends with the client's calls
+	// (`finish_reason: tool_calls`); the session stores both, so a follow-up with
+	// `use_session_history` gives the model every result. Streams show each step as it
+	// happens, with chunks whose `choices` is empty and whose `ccb_tool` member reports each
+	// MCP call (`tool_use`) and its answer (`tool_result`); a non-streamed answer is the final
+	// message, its `content` the text of every step in order. `usage` and `cost` sum every
+	// step. Every step is stored in the session in order (assistant messages with their
+	// `tool_calls`, a `tool` message per result), every execution in
+	// `GET /v1/sessions/{id}/tool-calls` and the audit log. Cancelling the generation (or the
+	// client going away) stops the loop and the running tool call.
+	//
 	// Storing the exchange: when `session_id` or `project_id` asks for it, a last user or tool
 	// message that a session could never hold (larger than the server's message limit,
 	// `CCB_MAX_MESSAGE_BYTES`, or containing NUL characters) is refused up front with 400 and a
@@ -2444,6 +2471,27 @@ type ClientInterface interface {
 	// (`use_session_history: true` prepends its stored history), `project_id`, and `cost` in the
 	// response. `n` must be 1. Each data event of a stream is a `ChatCompletionChunk`, or a
 	// `ChatStreamError` when the model provider fails after the stream began.
+	//
+	// MCP tools: a request for a session with enabled MCP tools (`PUT /v1/sessions/{id}/tools`)
+	// or naming `mcp_servers` offers those tools to the model next to the client's `tools`,
+	// under names the backend chooses (`<server>__<tool>`, made safe and unique; the client
+	// never sees them). When the model calls one, the backend runs it and sends the result
+	// back, one upstream request per step, until the model answers. Limits: at most
+	// `CCB_MCP_MAX_STEPS` upstream requests (8 by default) and `CCB_MCP_TURN_TIMEOUT` for the
+	// whole turn; when either ends a turn whose model still asks for MCP tools, the answer is
+	// what exists with `finish_reason: length`, and those calls are not run. A tool that fails,
+	// times out or is cancelled becomes an `is_error` result for the model, not a failed
+	// request. Client tools still come back as `tool_calls`; when one step calls both kinds,
+	// the MCP calls are run and recorded, then the turn ends with the client's calls
+	// (`finish_reason: tool_calls`); the session stores both, so a follow-up with
+	// `use_session_history` gives the model every result. Streams show each step as it
+	// happens, with chunks whose `choices` is empty and whose `ccb_tool` member reports each
+	// MCP call (`tool_use`) and its answer (`tool_result`); a non-streamed answer is the final
+	// message, its `content` the text of every step in order. `usage` and `cost` sum every
+	// step. Every step is stored in the session in order (assistant messages with their
+	// `tool_calls`, a `tool` message per result), every execution in
+	// `GET /v1/sessions/{id}/tool-calls` and the audit log. Cancelling the generation (or the
+	// client going away) stops the loop and the running tool call.
 	//
 	// Storing the exchange: when `session_id` or `project_id` asks for it, a last user or tool
 	// message that a session could never hold (larger than the server's message limit,
@@ -3479,6 +3527,27 @@ func (c *Client) Register(ctx context.Context, body RegisterJSONRequestBody, req
 // response. `n` must be 1. Each data event of a stream is a `ChatCompletionChunk`, or a
 // `ChatStreamError` when the model provider fails after the stream began.
 //
+// MCP tools: a request for a session with enabled MCP tools (`PUT /v1/sessions/{id}/tools`)
+// or naming `mcp_servers` offers those tools to the model next to the client's `tools`,
+// under names the backend chooses (`<server>__<tool>`, made safe and unique; the client
+// never sees them). When the model calls one, the backend runs it and sends the result
+// back, one upstream request per step, until the model answers. Limits: at most
+// `CCB_MCP_MAX_STEPS` upstream requests (8 by default) and `CCB_MCP_TURN_TIMEOUT` for the
+// whole turn; when either ends a turn whose model still asks for MCP tools, the answer is
+// what exists with `finish_reason: length`, and those calls are not run. A tool that fails,
+// times out or is cancelled becomes an `is_error` result for the model, not a failed
+// request. Client tools still come back as `tool_calls`; when one step calls both kinds,
+// the MCP calls are run and recorded, then the turn ends with the client's calls
+// (`finish_reason: tool_calls`); the session stores both, so a follow-up with
+// `use_session_history` gives the model every result. Streams show each step as it
+// happens, with chunks whose `choices` is empty and whose `ccb_tool` member reports each
+// MCP call (`tool_use`) and its answer (`tool_result`); a non-streamed answer is the final
+// message, its `content` the text of every step in order. `usage` and `cost` sum every
+// step. Every step is stored in the session in order (assistant messages with their
+// `tool_calls`, a `tool` message per result), every execution in
+// `GET /v1/sessions/{id}/tool-calls` and the audit log. Cancelling the generation (or the
+// client going away) stops the loop and the running tool call.
+//
 // Storing the exchange: when `session_id` or `project_id` asks for it, a last user or tool
 // message that a session could never hold (larger than the server's message limit,
 // `CCB_MAX_MESSAGE_BYTES`, or containing NUL characters) is refused up front with 400 and a
@@ -3522,6 +3591,27 @@ func (c *Client) CreateChatCompletionWithBody(ctx context.Context, contentType s
 // (`use_session_history: true` prepends its stored history), `project_id`, and `cost` in the
 // response. `n` must be 1. Each data event of a stream is a `ChatCompletionChunk`, or a
 // `ChatStreamError` when the model provider fails after the stream began.
+//
+// MCP tools: a request for a session with enabled MCP tools (`PUT /v1/sessions/{id}/tools`)
+// or naming `mcp_servers` offers those tools to the model next to the client's `tools`,
+// under names the backend chooses (`<server>__<tool>`, made safe and unique; the client
+// never sees them). When the model calls one, the backend runs it and sends the result
+// back, one upstream request per step, until the model answers. Limits: at most
+// `CCB_MCP_MAX_STEPS` upstream requests (8 by default) and `CCB_MCP_TURN_TIMEOUT` for the
+// whole turn; when either ends a turn whose model still asks for MCP tools, the answer is
+// what exists with `finish_reason: length`, and those calls are not run. A tool that fails,
+// times out or is cancelled becomes an `is_error` result for the model, not a failed
+// request. Client tools still come back as `tool_calls`; when one step calls both kinds,
+// the MCP calls are run and recorded, then the turn ends with the client's calls
+// (`finish_reason: tool_calls`); the session stores both, so a follow-up with
+// `use_session_history` gives the model every result. Streams show each step as it
+// happens, with chunks whose `choices` is empty and whose `ccb_tool` member reports each
+// MCP call (`tool_use`) and its answer (`tool_result`); a non-streamed answer is the final
+// message, its `content` the text of every step in order. `usage` and `cost` sum every
+// step. Every step is stored in the session in order (assistant messages with their
+// `tool_calls`, a `tool` message per result), every execution in
+// `GET /v1/sessions/{id}/tool-calls` and the audit log. Cancelling the generation (or the
+// client going away) stops the loop and the running tool call.
 //
 // Storing the exchange: when `session_id` or `project_id` asks for it, a last user or tool
 // message that a session could never hold (larger than the server's message limit,
@@ -7510,6 +7600,27 @@ type ClientWithResponsesInterface interface {
 	// response. `n` must be 1. Each data event of a stream is a `ChatCompletionChunk`, or a
 	// `ChatStreamError` when the model provider fails after the stream began.
 	//
+	// MCP tools: a request for a session with enabled MCP tools (`PUT /v1/sessions/{id}/tools`)
+	// or naming `mcp_servers` offers those tools to the model next to the client's `tools`,
+	// under names the backend chooses (`<server>__<tool>`, made safe and unique; the client
+	// never sees them). When the model calls one, the backend runs it and sends the result
+	// back, one upstream request per step, until the model answers. Limits: at most
+	// `CCB_MCP_MAX_STEPS` upstream requests (8 by default) and `CCB_MCP_TURN_TIMEOUT` for the
+	// whole turn; when either ends a turn whose model still asks for MCP tools, the answer is
+	// what exists with `finish_reason: length`, and those calls are not run. A tool that fails,
+	// times out or is cancelled becomes an `is_error` result for the model, not a failed
+	// request. Client tools still come back as `tool_calls`; when one step calls both kinds,
+	// the MCP calls are run and recorded, then the turn ends with the client's calls
+	// (`finish_reason: tool_calls`); the session stores both, so a follow-up with
+	// `use_session_history` gives the model every result. Streams show each step as it
+	// happens, with chunks whose `choices` is empty and whose `ccb_tool` member reports each
+	// MCP call (`tool_use`) and its answer (`tool_result`); a non-streamed answer is the final
+	// message, its `content` the text of every step in order. `usage` and `cost` sum every
+	// step. Every step is stored in the session in order (assistant messages with their
+	// `tool_calls`, a `tool` message per result), every execution in
+	// `GET /v1/sessions/{id}/tool-calls` and the audit log. Cancelling the generation (or the
+	// client going away) stops the loop and the running tool call.
+	//
 	// Storing the exchange: when `session_id` or `project_id` asks for it, a last user or tool
 	// message that a session could never hold (larger than the server's message limit,
 	// `CCB_MAX_MESSAGE_BYTES`, or containing NUL characters) is refused up front with 400 and a
@@ -7543,6 +7654,27 @@ type ClientWithResponsesInterface interface {
 	// (`use_session_history: true` prepends its stored history), `project_id`, and `cost` in the
 	// response. `n` must be 1. Each data event of a stream is a `ChatCompletionChunk`, or a
 	// `ChatStreamError` when the model provider fails after the stream began.
+	//
+	// MCP tools: a request for a session with enabled MCP tools (`PUT /v1/sessions/{id}/tools`)
+	// or naming `mcp_servers` offers those tools to the model next to the client's `tools`,
+	// under names the backend chooses (`<server>__<tool>`, made safe and unique; the client
+	// never sees them). When the model calls one, the backend runs it and sends the result
+	// back, one upstream request per step, until the model answers. Limits: at most
+	// `CCB_MCP_MAX_STEPS` upstream requests (8 by default) and `CCB_MCP_TURN_TIMEOUT` for the
+	// whole turn; when either ends a turn whose model still asks for MCP tools, the answer is
+	// what exists with `finish_reason: length`, and those calls are not run. A tool that fails,
+	// times out or is cancelled becomes an `is_error` result for the model, not a failed
+	// request. Client tools still come back as `tool_calls`; when one step calls both kinds,
+	// the MCP calls are run and recorded, then the turn ends with the client's calls
+	// (`finish_reason: tool_calls`); the session stores both, so a follow-up with
+	// `use_session_history` gives the model every result. Streams show each step as it
+	// happens, with chunks whose `choices` is empty and whose `ccb_tool` member reports each
+	// MCP call (`tool_use`) and its answer (`tool_result`); a non-streamed answer is the final
+	// message, its `content` the text of every step in order. `usage` and `cost` sum every
+	// step. Every step is stored in the session in order (assistant messages with their
+	// `tool_calls`, a `tool` message per result), every execution in
+	// `GET /v1/sessions/{id}/tool-calls` and the audit log. Cancelling the generation (or the
+	// client going away) stops the loop and the running tool call.
 	//
 	// Storing the exchange: when `session_id` or `project_id` asks for it, a last user or tool
 	// message that a session could never hold (larger than the server's message limit,
@@ -12664,6 +12796,27 @@ func (c *ClientWithResponses) RegisterWithResponse(ctx context.Context, body Reg
 // response. `n` must be 1. Each data event of a stream is a `ChatCompletionChunk`, or a
 // `ChatStreamError` when the model provider fails after the stream began.
 //
+// MCP tools: a request for a session with enabled MCP tools (`PUT /v1/sessions/{id}/tools`)
+// or naming `mcp_servers` offers those tools to the model next to the client's `tools`,
+// under names the backend chooses (`<server>__<tool>`, made safe and unique; the client
+// never sees them). When the model calls one, the backend runs it and sends the result
+// back, one upstream request per step, until the model answers. Limits: at most
+// `CCB_MCP_MAX_STEPS` upstream requests (8 by default) and `CCB_MCP_TURN_TIMEOUT` for the
+// whole turn; when either ends a turn whose model still asks for MCP tools, the answer is
+// what exists with `finish_reason: length`, and those calls are not run. A tool that fails,
+// times out or is cancelled becomes an `is_error` result for the model, not a failed
+// request. Client tools still come back as `tool_calls`; when one step calls both kinds,
+// the MCP calls are run and recorded, then the turn ends with the client's calls
+// (`finish_reason: tool_calls`); the session stores both, so a follow-up with
+// `use_session_history` gives the model every result. Streams show each step as it
+// happens, with chunks whose `choices` is empty and whose `ccb_tool` member reports each
+// MCP call (`tool_use`) and its answer (`tool_result`); a non-streamed answer is the final
+// message, its `content` the text of every step in order. `usage` and `cost` sum every
+// step. Every step is stored in the session in order (assistant messages with their
+// `tool_calls`, a `tool` message per result), every execution in
+// `GET /v1/sessions/{id}/tool-calls` and the audit log. Cancelling the generation (or the
+// client going away) stops the loop and the running tool call.
+//
 // Storing the exchange: when `session_id` or `project_id` asks for it, a last user or tool
 // message that a session could never hold (larger than the server's message limit,
 // `CCB_MAX_MESSAGE_BYTES`, or containing NUL characters) is refused up front with 400 and a
@@ -12703,6 +12856,27 @@ func (c *ClientWithResponses) CreateChatCompletionWithBodyWithResponse(ctx conte
 // (`use_session_history: true` prepends its stored history), `project_id`, and `cost` in the
 // response. `n` must be 1. Each data event of a stream is a `ChatCompletionChunk`, or a
 // `ChatStreamError` when the model provider fails after the stream began.
+//
+// MCP tools: a request for a session with enabled MCP tools (`PUT /v1/sessions/{id}/tools`)
+// or naming `mcp_servers` offers those tools to the model next to the client's `tools`,
+// under names the backend chooses (`<server>__<tool>`, made safe and unique; the client
+// never sees them). When the model calls one, the backend runs it and sends the result
+// back, one upstream request per step, until the model answers. Limits: at most
+// `CCB_MCP_MAX_STEPS` upstream requests (8 by default) and `CCB_MCP_TURN_TIMEOUT` for the
+// whole turn; when either ends a turn whose model still asks for MCP tools, the answer is
+// what exists with `finish_reason: length`, and those calls are not run. A tool that fails,
+// times out or is cancelled becomes an `is_error` result for the model, not a failed
+// request. Client tools still come back as `tool_calls`; when one step calls both kinds,
+// the MCP calls are run and recorded, then the turn ends with the client's calls
+// (`finish_reason: tool_calls`); the session stores both, so a follow-up with
+// `use_session_history` gives the model every result. Streams show each step as it
+// happens, with chunks whose `choices` is empty and whose `ccb_tool` member reports each
+// MCP call (`tool_use`) and its answer (`tool_result`); a non-streamed answer is the final
+// message, its `content` the text of every step in order. `usage` and `cost` sum every
+// step. Every step is stored in the session in order (assistant messages with their
+// `tool_calls`, a `tool` message per result), every execution in
+// `GET /v1/sessions/{id}/tool-calls` and the audit log. Cancelling the generation (or the
+// client going away) stops the loop and the running tool call.
 //
 // Storing the exchange: when `session_id` or `project_id` asks for it, a last user or tool
 // message that a session could never hold (larger than the server's message limit,
@@ -25928,322 +26102,339 @@ func (sh *strictHandler) GetChanges(ctx echo.Context, params GetChangesParams) e
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7L3rchs5ti74KgjOjihyOkldLLvKUlScUcl2l3b5oiPJXb130YcJZoIkWkkgK4EUxXYo4vyaB5h5g/kz",
-	"f+cZ5gnmGfaTTGAtIC8kkhfdbFdXREeXlczEdWFhXb/1uRXJaSoFE1q1Dj+3JozGLIN/ntBowk6k0JlM",
-	"3ssLLTNmHsdMRRlPNZeiddg6TmZ0rkgoZFeZN8JDoieMDGU8JxHNMs4UoUTLKyaIzIhiUcY00ROqiZAk",
-	"Ml2Q9jCTM8WygKSZvJkTmfXFyav3HTKlc3LFWEra529OyIvvD16S//f/ft7b6/TIBROaSEHYNcvmJGMq",
-	"lUIxIkfQvUxZRs0Ie33RCloZ+z3nGYtbhzrLWdBS0YRNqZkME/m0dfhbyw2/9Slo6XnKWoctpTMuxq3b",
-	"26D1+pKOl6d+OWGmY5lnEftOkWuWKS7FEVFMxIRrMqTRFeGChKej7juqo0lItCR5GlPNiKIjlsx7rdpg",
-	"bug0TUzf/dazfqvlG8pZRsdT+l7C5qzcDljbMCAjmZGfLy/PdvZ6u7jgank9N10k+N63SLdBK6UZnTLt",
-	"qCfPlMz8qxYKdqMHEbwRuj1LM3bNZa5ISsfsiMiU/p4zMzBuPvs9Z9m8FbQEnZp+8dva6k3pzVsmxnrS",
-	"Ony+t+9bu9NXqzeR8LjoL6V6UnbH45ULNJLZlOrWYSvP4U1P1zGbplIzEc1/YfPlYbyjV3BQoow56jDE",
-	"kjGdzfFEKTpl5IrNyYzrSfkEDpp5xAXZPyATmWeKZCxNDBnoCesLmfExFzQpD0kbmgiLMenuOXzA4kNi",
-	"phZ2CBdKMxqbvYEhcTEmdEy5OKoNpi+gKUpiPhqxzJxJGBA3cznY3w8IFTGhOO6JVIyMeKY0MUvJlDbv",
-	"Kc2ThGS5EKYP/HD3Za8vPrgzrMiUZlcsJuFNl5djxkkewuRlrrvIWkIiDEuwS0Co4zhtxRhhNJr0RcEc",
-	"OoeE4hJbGuQZUXkUMaXMQDI2yhWL3VogKwHiQCZZkkdld7tmexvIcv/586A15cL9vWfOjNYsM23+j9/6",
-	"/Zv9vW6/f/P9609/+Tc/GY2AkXjOfZomcyJFMiccj1OFMxn2Zdd5aj43DIAlipGDvX3YICEN/YxJNKFi",
-	"zFSn1zhRy8maZ/jCN+y3fMr18qDP6JgRxf/ZeMoT+K7aV8xGNE906/D5bmA65lPDmvZ3d2Fh8a+9Yghc",
-	"aDZmGYzhginDnpEHeI64wt8H9zzqt+ZjPGfABn+i8TkSu/krksLQrvknTdOER0CHO2kmhwmb/uUfyqzL",
-	"50p3/5axUeuw9b/slLf0Dv6qds7wK+zUx9WKMzaliRk3i80VPKI8UeSaJjzGK7J1G7ROpBglPPpig4xs",
-	"/wrZGxWE3XAFbMcRMozzdZbhpfJUgzwWhJk+SZuKOVGa6lx1jkoZRxk+O5vwaALjeyOzIY9jJp56IaOM",
-	"xUxoThNFEiN4UOKImGQywdX7qxTsyQcGN7WhQpnELDOin7AMSlMuWEwm3Ihe8yOzupnGa8ZxdSIFDv0t",
-	"Vfo4nvJtFraQp8wXMTAUqvSAQjNmrJrypHXY0hOuyEzmSUwSRq+ZkUxppPk1I/AuVzqjGsQNVtLfcoNT",
-	"phQds+1aLFgVnMiBPRAD7OgWWZF5wOPWYWt3+HL0bPiCdX8Y7Y26B9HBs+7L6Nnz7ovR7mgvfjbao98z",
-	"wy+BTFuHB7svg5bmGmTK4ogXfeaZOIwiI6YyER/a1TusTOk2uD8NnMiYkbBs1CoIeNVsskakHXNFhwkX",
-	"44DEbCqBKxgdIWYJgz9Mg6YHQy0BGc4J14olI8PthnNCzfXGsnqrnR55b2+9GVV2OPERikxw89PEEC1H",
-	"YqV5zDVJ5LhHzjI5lZqZxpmgw4T5O0BJxwgNt0Hr3cnZx1TpjNHpk3MwcwjfnZwRxTIjGEWw4kJqMjRn",
-	"0MjzMWmH0ygd5AL+NnMKOwEZZvKKWdFcahnJpC/wRfc3UmnYMWuhOdwvubaNmb9lrkPLLPGwgcA3keaU",
-	"ixikXLtA76V+I3MRP+XCvJdG2puU4n/b8CmzLokUY2XkbyWnTApGjLTUAT50lrFIipibNt5QnrAnHXJF",
-	"lTRiixGWrdqJKjVX5hSZ4ZudzjMjkR8V4l2F0GEul1K+o2Ju5RP1pNcqyYyeAwKeoR5qzhYXJJHRlcz1",
-	"kRXL6UizjITn5o/usfkjNAK9FLEyMmPFWHFONWsQM1HOmFIOGsbvudSUtE9fX74hcUZHuhMQ1hv3SNhv",
-	"0VxP+q2j7MfdI/3jwX5YV8+X5dqi0+6ZTHg09/eNPabwxuqOf/9xb/do9uOL3fU9lyuy3OkFrpAh4Bnl",
-	"2ttWKRqb5j4KMwKZ8X+ypz6CcO1VxRcgzY8izaRRxAwz+oKS84wlSdfKzsNck4gKyzphFIZ1wh5SQXip",
-	"BIK+mzHQHq08izeEERmRj3zR62AqY5YYrn7NjUg2Aj4WgIx2zbJE0hhVhQpP51oRORPEyjjIaTRJqTKT",
-	"lMLMqhAX4EQen51aU0eaGZVbc9SI0MQRD6iu6VMx1axrOlxWqoIWu0l5xtSqb0SeJEgsqLIttcHjDfS3",
-	"ACU6s3P36gyVys/LP6QZG/EbP6NA20g0oRmNNMuUs4yhCSNAg1Akx4IrRvBclybDKBoO/n717Pol9c3K",
-	"GdcG2NYAhc1caCMALxkTgOtSkkkNRGhpmIwzGjGSsozLOCCzCUPZSCaxs7IoLVMj+GZXXIzN+O6yerdV",
-	"/fs3tL3BeharF1SJqEYdC/tXGirl8B8s0mYpkC5PoAE4bTHe5jQ5q9DpiCaKBQukuwEZNlJCxUqyZ80V",
-	"FTvQ6iWANprn8pajdaE+2Jhq4BNcs6laxzDsYb0t+qBZRuHvCVWDqTX929+GUiaMgtxWMeSaF7bbWRhh",
-	"pYd6c83zvQBiW54xTfngClnOZnNVRUMLF+jEsDopIgaOhphQRcK/d4/PTru/sHloWGN4bC9MOCGH5CdG",
-	"M5aFTWfyv+/3er3WugVxEyhG5l0Do2V8VHjx0yT5MGod/rZ6xvD2bbC4XkbYYo1c4IJpMpvwhNn7ASU0",
-	"hQ4Z0ImiSOZCE2zmgU57bUzL0/9UXYCHoPtiMb960ncj/QgOpLWca8pF9eneIi/jaoDatn92mUzse5ss",
-	"47lMmPlqysUpvr+3sJxBKxf895zZn80a3ZpnZr+Xae8kYTRTlvC6NdWguBVzxbLvFDGCfQLqpHlgOGXl",
-	"nBUTuvWtqNHpjyPssvRyGUm4l7ExVxpM3/A3DKH8A0bi/szYKGNqsvDnAOS/yveVL4zUNJNZPEBtrHic",
-	"yRFP2ADsGsVTyxQGeOUtPoU7evkpu5ZX8NRQTc+szAAdj8WzmA3z8eCas1kraF2xueoVTU2jtIfWgrLT",
-	"yrOiocozO+RPngsQlvm10JlHFqTF6q88pJWNug3MRzIb+MW5tYIZ2iFU8/GpfVcSy0J3XOgXB61lR0PQ",
-	"4ukG3CBoyQjU8+3EYJnrSKI44ajV+qsM86U8yTP/HlSNiBsMTuUw77uuMZAbHVtt5g7SXnVxAkck5fQr",
-	"JFAbKyx+rfvazMvN/9TEDd7K8UNcKiXFf/W3Sq4nl/KKCeU7nIayBhC74VESBDm/2H/+gvz7r5c25sFI",
-	"Sc1iUaNSx0WzCQPkACdtMKVsJIn9tCZtvTRS9fJ5dOy4YRoXXIwTuEyOCLuxVmmqyc713o5hqTv2e+8M",
-	"oM0BPi6PJM7Zew5zK7atF9YWdhY+DOpbsji32nhqy+vb+ROY6pm9iSo+yi30IWthHLj7rMYtiodBXffZ",
-	"P1ij/BiqnW3T5vf7tRZ/8DJAcyEO7P2oaq5kPFmLcTTKKNvmIxtidHx2CmYdK3044beNxm1o6pBQ4kbo",
-	"HBzcyCuaCUL7ogjA0JJQYrY+k1OuWDVKYkpjhk4LwoXO8phlZJorDdYWmeuEXxvdv2MVE9iWvtCyFMvN",
-	"/JwKbi2MoKpDcABY890QZ1Shjg8WHGIIMM4ThoEOHgmqSpBLW7+waw0kp0+oiFjisQrBc2tOXzCNZDnD",
-	"KdAiTmTMhA3igFlomcRgr9cy9Yl/QdW9v1HATnWutdCAcqCNU5xIHrHlKY644CAXUlWXOM2oW0ErQfo1",
-	"x1gmg4gmibnWrV1wMOKJbuAqXMTsxmfbDVqJHKeZHKoVd0k5+MJ/ubQ5pW1y7eVvfWebvSuTGuekSnGl",
-	"qdDeaVaWZdOb2GzHpZTJCU2S5bt4YZthNMWCe7Z3UVSBZS+XLVjY4aUGgtZNdyy79mE0obpnaaXyS5dP",
-	"U5mhCEINO2uNuZ7kw14kpzuFt7byL7PbmaDJjmkQBolEmIurJkqMWaLpJmv3Cl68DR6GdgNDEJ82MdU+",
-	"CEE3bBdO/m6bVa7pI+yYNHKM04cWDiB0uh3d24F6JNBI4k2/tgXz3m1hbN1UAYq9hm/wOXh/sQteISpY",
-	"7ahcDx83cEy5iMhYNxsbAPbaBVbUb4T6lfP6RjNhfu2RSzDAK+tjZaWQWHETtyF2OCa5SIyMGtbGFmKM",
-	"EDiAZhz8yMH2OpWaK82mgxEXY5alGd+QG+eOoa9bnY/wol8bcwfC0YHbzKCgS9fRRqeo3NfHPERwWJd3",
-	"9oNgJDR60mFoBDuhjUBHCTrjWExKqsOttz4ZG8kOcUsyYUEl5MTKg0LNwGkS1vhKeITOkxA7GEgYh+px",
-	"ESV5zAawbKGRBs1w8V02TfWchHZtw6Lz0L0sYhKaMxwerf4QXlygxSmdmzni4APyDyNaDtlIZm5ZyG+v",
-	"Prx//QlUtodgQiXLvAWhvcE++A2ypR4s/SMxp6/6uG98WT7qCa/orAtnPGXi+PQ7CHbRlRPtHPtHZMRZ",
-	"EqMHO+HK6D80QxNDCn+ImPCxMDx9+RhM6c2gbBN1b+V36NoI/dzaRsyX+DqwBaFQqxlKPYH+x/yaCdNh",
-	"NZS5Yc8rlF0267HSaDKVSgOLgl38ThEbNm20yRTDtejNAP9ww3NhbxHVNJHjjmE0Cc3GLCPXNMmZi9Pf",
-	"vcNoUVrejo28syJ2nYXs7lpHajNPmTJNne3Ob9jwnPz1ipJjGtXQ97VO3aAlfPdRMid7EBeXp+Z8IMkV",
-	"oe17265vSjOaJCwZ1NWlhg8rGnKayYrRd6U8ZF8llAg2K6SjtpDCEnHHTMjyD8KFT+Jp5Jlr+j9OUyZi",
-	"AhG2hSympSXXJAGnkG1rs36NBrN8cMCWQJThGCKCaM88Nf0c2Bt/ahqXgln362KzFeJevnMKEj5YpNhP",
-	"MCAjKvjNw3UxwrexC16+qpzha9LnGNNsCikyORqpS9+EzIegIpeJFxXq3G2kTpFPh9bDCjRZaKULwY2G",
-	"fsKAhDTX0vzXXU1hYJb/s2ntkIxyAf6AoPjXIfks6JTd3tZ3pMxaE9Y/JquZHZ5rez0fem9kRDAoWJHm",
-	"k53U9iYJn2KmZTpI1yz53pZLnis2cEfLRtqvPF+/orhaHMYwIGnG7JkrVCFzxlDncfzcnI3Q/RH6jXDO",
-	"/L0+Y6gqlTjpo7g5NhE/nHDwGAKIT+aorODHCxLLJKGZglh09FhcceGRJSCd0qgKsX/Xl3YTP5hlXLMN",
-	"v+AizfWG76IQsOHLWmo08619d8kQk4Ir3PYWVFehPkPXyWZq5aPs9is2zMfLBplmtcFFVXp/zNa5WXy+",
-	"iEuXawQh3pgxMTQnUWiS2zDSynkr+bj7cdA02oWNKYZeSvwLTZQzaDJ+v3KmxXtYkJ/SKlxYOJdMw2sp",
-	"7pU1JD40yb0rzfDLtgudZ0YIIqGZd1iE4wrGYoUPYTEM4z4iVJCwWL2ll+2eYDhbuYzhEUHtMyAxu2aJ",
-	"2UbQiMwrFXZPrxjR7EajY6kNNhTMzMHHKc206vTI6RTeNwrOkCr24qCwv3w8f6tIOxXjgPwjZeOAjPko",
-	"IDM2TDtl0gJXZMR0NPGpYhWqWpbeMvB/UVDwII8ZX8ZxgURhKJG0iwWCtbUJiDBXWI5OXapYR72bkiAO",
-	"5oxmepn4Pq0KIF48HbhXYNe2m2VDIIzMU5wcPCerD9CgwUTyJH6XTVj8u8LR8tBHblGuW/bdWVlz+ZeG",
-	"jdo0gncxeKDo6NM6sci6+T0f1DlyzbS0TrOzZswZVUbJi/PI5T1Us8as5McF4brQtY4I1y4rwFoPSlnR",
-	"cQ3fEY5r83cq3UBIPcCOvFRb8VWuXibooHx/EzqrrdjDE9uFzc78vByRad3bft3PTmEAgQcbWj2Lm3+9",
-	"g2EbB7kVzAbOZLupuFixU20weAw03CZEbpXjvrK8waJOYdd0YZS1WdaG03jW6jk9HuSTmusBRLgK1MYo",
-	"zyBNCAzLqsyw8OTrKJsbB+cMeiVDNqYCA1IwAdgcx/3dXVBCJkx0jhZM/GQkk0TOPKdyI7s1mlmtyXph",
-	"5bGBpmUC/XcLHltbx8/NORZVNA3a/edx9z93uy8H3U+f94IXB7f/5k2MqYHWbBUSahqJfMKHMyOPZAbW",
-	"Z6r5kCdczzEV1snUjltSdWVfxhYJLjCh8YRlTEQQ0LzOfvcV3DceTgob/fActBAttqAhmo3zqUO5Wj6Y",
-	"xc+EKkLJv198eE9wXgFhwlwiMf5ipdw2L9wJKiBUzFFaBVgVZxzv9Fqbp4b5NjCojPpTY1DyMm++8x6X",
-	"vP4OGw078nibXWiWi6L+KKPjaeHJLST3IxKC9So0Y7HOUDennlneEB2hIO8bQQZdva61Zaa4IW3dccPv",
-	"tNMrAmXuQQQ2UOZOBPBYSvHHpsg0jyNuA9EizeQ01Y1us1OR5uZmjpI8BmAkwKnLGI0VEBKYp1TNvbBh",
-	"X4NKAoLHFhhvMw2v7X5bMWvZBlRZmMCzwAt9bEIcHx9DbUs4E/rSUnkRzNviUrUWLWi/Tng0ITTFAFkc",
-	"OBgkRjI7QsgHwwrUUqD5dwqQP9wl7M4S9jFjQ69qUtXtl4X8qRE38yzxSTmIR1NLRZKtoJXIWStoTfh4",
-	"4g8qzzaw7ZmXvPIAu9EbXSLwYlAZ/2YCg69PsKn+lPMk9h7oRhCHv51ckIxd8yIWa8gFzeagrQ5znhjm",
-	"LaeVzGTzMIac6czc35gyvTRT7BIASzZPxRnLgUXeaAor4SPujWaeMBedTXTGGJnQmOQCB2GkRgvCRqi2",
-	"4zdD8PtTmkewsBXuxdq4G7fmVIzk8s4M3Yat0gkqWwsrK0Z8vL21m41GDJGAsIXchnoP50QxDZA/bSXo",
-	"FRtEFDAFWRIjIEonsKnoimQsppF1py/NcywzmWsuahEAFZ49kUo3muCMxkZFxLyu6nemlbikQYtjgeBW",
-	"gDDEkgQhGnlkJMqUZnojR/U0Sp0nT/mDXgDnJwLG6IwvNl0SkIxw1EeEDtF3UOTWKJZd88iQorJQQfht",
-	"z29T4GPcj42I4V3x9m3QkikTA9R+PFO4KILw6nE7qj4BCJYwI0aIAc+FK5UeZ0xtNL4z9zIcmZhv9tU5",
-	"vAlKIGzrVml8eWp+GVggmw3tJ+DBHxhi4dpPAYjsIfQkmZPyvTJdlo4Z2h1UQLgghidmgLy4iUUX18q1",
-	"6nNez9QgkkKwSK8g0F/Z8EJGVwwQ/9y725Jo0YiXQBdYH7Kt+qGtnO/aDi5tTY1RLJBvhc4c5VTPRsH9",
-	"PFvXyHnfVY/WgnTAMz33qT9Fly5P33TUndE5QnuCr4cKC4kss7U3yTJRQZyrw7spu2vvushR7QJlOxuJ",
-	"xI2XE86xcXVK8vPKTtFkkDIRN9pPjXCwPW6Hx/Lps6JHSa74NWtEQdhI24cRQg/B4oyaF6XC7BqMeIvC",
-	"8Lw4UYt4cGiKAhNiavRopanmSvMIxWXEkFUTORN+20ZqDXsbc90zGwlj08g3FmjSujerYU3OvHZGGkE7",
-	"W9nR3TczyvWWjNt+GgN3bBA3MKnMMKE7jC2SQuksj4xctKoTCA+/Uw88TtiqljEktvFnZ0VveGEx3Kdo",
-	"rP7l0krWxuVdhmBhr/1r0Lj8DdveSHbnTnxY8lKbm86MG0Szpu1pPq7Q8Bc6qdC3O6aAqzRlU5nNB8O5",
-	"ZpuaWx7oXJdjWVrkCdfqaah5ypXaeOIWBXPj1x/opNQOBixNMe7KmPzrbG4cJqL5yYQhNMsCaBAFiLvB",
-	"tIH/VYMTl3ihKlyfzqyQp+sNCfaroNq3b+xvjB5YON8ajSsFPBOGsk8xBcbo2xAqv//8eQWDzQsRJyO6",
-	"iBozlPG8FRQA5hZb3OKnf/IeQLBpLR94cD3YXwkXNrQZAsDarmcEEoQgFszotk4s4vBvyknuWNliLeyS",
-	"E1vtSvkW+GdGEz1ZXty7KEHLpCD9uTSbaEsriW5j5lPQWSmRLukDlan6Vujff/2lASrjmKT5MOERZPlD",
-	"/Y3vn+9931l2M9BkXF0VANnwLoxfPL1qcBVcofZQNnvsbdRvzspVPeaIj9efWtMhDge/D2Bmpgcz9IbF",
-	"u1gmLofXsJGaatZ/XbwRNOjr/60cc7EpEsaiAkAjDRUYoAZNCKhUGFnnYKl8GXUgDxQAIisjqkpzN4hy",
-	"lplVIqmf7a9PQHlooA43t4WhvDjYDt9wJWrEu5Mza1H/yYGFbW5NPLY2MRv7NzQtkHb4uQ/99FuHfTBs",
-	"91uB+8dhr9e7DQNSewes3v1WYH/r9Xqeg+u28Y5W8XcnZz/DdfGzzfZbFHBEg1ncXmMgER6S8L/+5/9V",
-	"/M+FeLDYoqKjLj+SeVbFGS2MldjUhCpCdV8kzLy896LyarDYPk2A5F1yM8SBAsC3QwSdyJkqgjnlyEKz",
-	"dxBkpLymqq3SveH+vT3nsF4r1/lvZrILlPvD3sv9elWW/9HvZ/2+6Pdvdnc//a/eGJJ3J2cXkUx9KS3m",
-	"gISHtjALQuiyjCjGFOH6iITjRA5pEh5akBnzuvs1wK9qoPKqgJXRVX+UDffExrxs3QwRVGyv89rnAdWq",
-	"EhPRDpWOuQxhSEc20bie0d6c7rSc5zudUtHgGkkzOc7olGS5IM7Lgz5AMjHSWW0knd4mqfN3AhwGZH/P",
-	"GD9AnSMAmwErtTOVH5FQM6Uh3kDKxGZfxzxjkcZAYvD6EMYhwmtG535DXAXSfHlxfr68PCP2DQwes9Ih",
-	"mk8g3cSQ/5EtZgTHGRVCrIoECuHGNt86R/Ls5IaxgivAkOV9cOaUO3RrJoGH00UyU8MQE4vy1ky1Db2X",
-	"uVoZFco5sdcM4LJ4905RjYWL1+MpEzGoCnAuMkanZsiDidapoUSlWNg5wjj3kZFF8OxsdGoaLcKnwhwo",
-	"xWykPDIuZEsY3wblphxoAdd3MQlXMZ/LhcZ1KBlIgLyrPDTlua3R1tLGO9KpSvo1ROk1oZ4FN90QRXrx",
-	"UsiSEAuM2QI9dm/q+2fhGxSkRNoph4vb6GflBVVXbraD3ZcvglW5qC8OVrLqpabWiIY1DlpDWlvJ9JqS",
-	"tDfiU3ijL0He44/AGcl//e//h5Vy2hDE08UbDThrQWnK3i7Epc8/27dJ2dVBPdv3kIZHGvaUfVvDCZfT",
-	"fqwTr0hwtu+bmxlEDAIEXV6K67Oe78871zE9KZPj4v17cUwf9zsWJMRzYk6E+ZeCjKKiclS1IlY7zTXR",
-	"UICQm++Q3sKFpcp4XQXa3z34YUPPTTm3lfziAcBFS0nua8cWLUZ65moW3guw+itlbnfiZksax1IW/3Ya",
-	"yEIICsvGqPGhMEhJaNoPLePL2FReQ7Ab1VaafFLutp2cVw8ndO/23tt//CZTJmjKwYiieh8/nr76tHGk",
-	"oaQp70YyZmMmdoph3FY/V1c87SLcAk26hdHW4pevECirppT9H9YuUUmqkBG/UvpctyS/fcJ2n3Ih7snb",
-	"t2fCzezmkvmYbIPfotkXI68qJk8zzU8NqClYCm1VNKD1bnNvXF2jdrSx3dreQavi+jCH07l810jf8qru",
-	"a/HMsj6nWvsNV4E/52ddZg9gBQzKokfbxRGaUX2nMJnjApNqRlDjrWLb8IYHbmVpqva7MOIVa3Fc5RoL",
-	"Q5cysfXdKoEaUzoncjRiWREd5VKY4amymhjkP3DEtVI1Vf9+HGnx9rTT8Kfh1BIitkqquouxJrbxoZuf",
-	"7Q0NF1yVCG6eEhlMgVazLVXWjNGYT4CBC3kGAIT4K3UIK1Z/L2y0Rgcok3MFFEjdALPKndcGu5uLBjIK",
-	"RkzaXAO9Teg1I0PGBMECDzFRXERsQxWj8PBtoCkYOrKJsZZdrT9/iP9fzMt+Vk2aKjapspdB6eerEk6N",
-	"9FacWzPQhxHjmxPkvz5B3o31bjjxG7ODRhZeMUVHExZdsRjrBCsN3ByYrs2b7BT8ccqoUCT8fBt6mPzt",
-	"6oleLLmnbTwyGJcw0rKMpWjABa/Z303LD0c4a72c0OiK3TwvuFcjpsam46m55zzEfAf+vJLxltxyUK2a",
-	"uPk1swQRgI3UmER10E3LWBV6S0DsmhnPsBuFYcYxl37a2AB2feUO4Pd2F6pIqpsASt3hvt309hQlouSm",
-	"cAVr4Rp9fOJNxhgU6STu+8MimufFAZkyM1lFUpYVKb2CIeqnfesHkrBrligSM5YGxeO9F+QX/pO5ikGE",
-	"bFsITJffi1E6XIzNB5CnDz11vCJlDWBzw+VwWC8b7L6rwKXY78sX/JlUsJQLwBwB5EuRvQ3zGO9TQsFe",
-	"1RU4BjPQYBFzv0IBC/SzuICWyNff2vXDsSz7sBsd2ArEPqAg0kaYA6L0PGGdjUEftwD/WQFg+qkyg7sU",
-	"rLwzB/njHMQFs1bFEFgSydbnbNvKEcUuPoQAUGLhft1SY2XBfHhV22BUvXMwNkvJL4CMwgUpMJ/VhKbM",
-	"E2pVgoXX2/go+E21pvjG2mOlzGdC85h1lRSC6e5B97m3dtsSnDhi0PimK2eCxYOhJ90npEJPMpnyKAxI",
-	"mMiIJiFGgcvRKOGCOcw2AESAHqA6P3Ur1HWAJEkJRPKdIgt1E1cWZ1vGBy/G66UDM4gTmlLAQOFMNQg6",
-	"N3ow4yKWs3sCui+CWW+MCMAjmzq08vSZ2ZzZd9fBPeLyNiYkFcCxnnwsvmD6awJ64dbX7YAbF5bStx7V",
-	"cblBFD2WC7HRXj4EP1uiDw9nWz49YDpbG4RaEGuzOmS6f6hpfIGhn5V0u8DYChhauHCnPEkgbx6I4I8E",
-	"RXtneFnfmlZBrZox/UFJLKRpc+NY9kouXv2iACikGepubehNM7adxavaqJUCwKG4p7jAsu+uJqZTddfA",
-	"Lxeoi42hq66K4IkUI252y/KuLSTVh41M3ia+2A3+rxltirD9cJzryX5ZOG9sXj2qhHaDsXTIzDVr6xHH",
-	"ccaUagz5bri87K9lXfJl3AnT9VLJSc8EHy/ouwgd2TQcfH1k+sJ+VSZZaTRYs4+ZHCZs6k+/eHNCXh48",
-	"/56k+BKGrnmFotAVygEVovkULwPOmtNIpjSacMG6hgXAA/N+PSMHDiHalko7or9Ocf38DmU8PyR2OHPS",
-	"BwdUv2XUoClXyt7nS7EKW2P52W+UPxSJCZ3N4Uqx/ATxNzaOKq1kaflCSm2avv8gWs5FUqonC2lO13s7",
-	"LiiqtbYCcvnd7vDl6NnwBev+MNobdQ+ig2fdl9Gz590Xo93RXvxstEe/X5e+5No68Beg1VwnC4z4bwUF",
-	"kGYK0PPUS2gfz09JxkYIDWgEd0CSwdBpoG3zYX1xIDrqcKfEU+rF7HrHvq92SoJsbQgCiHOqeFIsymqt",
-	"2nIzBuQZFjp/oEr2abEaW/oXzlma0Mh5WRHUttLYYSUl8MU9jBcvDh7KeFF1xFZg3itctxo3dNz9T9r9",
-	"52735aC3AgLz1r8/Tmb1atHbeWfrLv71xR/vG1ROMUXRm1tgpvWdsnH5Mpu7HIMCPBvqIwEL3yhK2sIR",
-	"qbvaydz3XwGtecoHbB+o/tVEjdeDMmw6brFbdw38tgfjTrbYhXNQk7p2K1fHMolvG21nD8D6+Mg/EPVu",
-	"wCk3hci1m/wANgHHR792U60d58PE6a6l8/vFez55aONDn8JvbPr/cjyi6XRYafGhuf5aEeNp6e/PW6Hh",
-	"VjhnNOaCKZ/7YsKiK8/zzXEI65grmyMRLny3BKazgE/3yYtivxjolDEaz7dAZbHT9y/aKGNqcreosQw/",
-	"RreFr2zcNialemP+sY650iy722DvD+VQqus0pv+b/cvw8KokjG8Hq6xrz9aYAOvH9geiJfl+nwCaE2l/",
-	"vHzT/aFzRCI5nUpRWDwxhzhjo1whoOoaO+L3+7Uh/bAGOqI29VZwNy22Vn7CLtNKg6HzTC96WOMpF2jR",
-	"zRViG8Iji6DocFEXcu/hFa/59QKRK/2gugkXPs4Ry6huW2rtwCNP85MCk6fysn3ocy3bdJl/KItfVH5k",
-	"f+rBTys+ndNp0vAp/OS1vhmWUv8Gn60VZnHatWEvDKVYg2CJdS1H9Fe89s4YtkaPrdgKe3u93U2xHEsF",
-	"E/fYNyhbaOhh7CyPF5WXUKUHNNL8muv5qjFt6tl6pBJGd3P73w+CYKMYd7vPZXy7Le+OYPubefOcFXn9",
-	"m7XKTE0+4TpQaTPq8P1sQHey4NQz962l2RVsqq9cxQK9WMlpTfRgrbLTemOQ5xCsONB3sg95i4obQX/L",
-	"dMplGl0ktkUlZHcVva0ZzW3zKjyAAcUxyK/dgGLH+TAGlEZC+MYsB3/YrN+HYvqec/iNbXEjl/im5rGC",
-	"h5nd88jnAHb+MCLRNyeP3UXKetzikquqPt5HLFje5e3EgOUcMvgQ67pFE37dkCxmP7904aFbCBEWmGKA",
-	"WZF1vIz1BUaa4TKCVi747zmzv9vj73orAlkXVOnPRXLm7c5n7bKab0OIIeFMHRHqEk/BKygQPhOymWmS",
-	"YKK2xS+EPhrzmV/UDaLPfqgbEXa7L2l3dNx90/30+dmL253eX/5t9QJgINTaJVg0Oyys/uIKraCVS0N4",
-	"ygdWbyimVvdlCxzpLauzujK9W/Vyp6HdvUDZ4oIsDWNpMququnp3ZC6iE/BM+0y95vm2WIKa18F3rWRU",
-	"pkR5CxRvrdpX4kY3TCCRaR2LWzGAWcNkb38wYRkasqHn02akbX5LbKwULPH931vFagc2WSEFA3WxaU37",
-	"feZNwNxOVynJ5r7qymIFAGZrrJjXMP8/kkJzkRsWCoFLhGuo7YMwAVDmFyDmAKlzfWLH9hrPR+XDEr0T",
-	"1KYzgN/ZoqUG9l71ru0W4WHexLDNwaddDubi3t8J8bFiHt9Oe8XYO2sArwTP4lyqy1Vfm20iYeCwRnnG",
-	"9RxwVdzSTrk4zn3hV8eiVleRyIwcn50CFvoMYNkA+XYikxij8ZwV3gyatJUFxKBkyGjGsqKRvgj/3j0+",
-	"O+3+wuZhp0desSihGZbqtUHbSlYM9ySiAnEATSfQOBb1jWTKEJJ4lMjZUkQ6/F7O0UzIwvKyDIaOMB4Z",
-	"ozE6DPKYa5LIcQ+vvCsmPmaJDVOluZ7sJHLMRc18Yh7vQ8GYlP/C5o3r6NatHUbRcNDr9czEq9kHUzon",
-	"ionY8ASqSGhakhn/JyzBIfkJl9B9DCKVadrWKnCm8laxsCV54sjMGHEf3BjxrzeOsP/918tWsIYAIPM4",
-	"rC9HGFSeZNYdh/h+lcfgx4Nhw7mD0w79l+OExPvbW9Cu0Oti+CXFa8tOrzT/L+Gn/WQBhy3o4gmk95ET",
-	"GTPCP1xAHVEoAsuGtthej1xOuCKxjACkwjBebYFeMhrpwwqMT1+A5jmiEQuKcOYyADcgZpbmDrOFHrI8",
-	"YSpwRf3A3AGd6wlTzPSIrrkxE4bGWdwXsLJc9/qiL06kuDaNSaEO+6KLDvShjDlT4NwqiygeEW69fB8/",
-	"nr5SR1B1Eh+cvzkhz549e0k+Xp6gnA65RJgzSdKMRZA61heEtMP93d0X3d297u7+5d7zw92Dw93nvd3d",
-	"3f8MOz0zgNcQ95cxlUqhWBHvF/69a92u3dNXIWlTMmNJAuEELCY8RrBjrGPv1oIrcsVSbduFgHUYbgiV",
-	"ynD5XIzzX/6hpAix7MLLg+ffdxYTACC7ezH23zT8litt2/3ch3uy3zokv/V6vU8B6Rc3pnlo7hzzrHJ1",
-	"msf9Vq/X67duQ+wz/G8Jn3L9o8V3/W/44o8h9Pah5FSWpZc8b5F/UkEqzI/kIoGfJ2xOYmSDJHRM+pD8",
-	"9gl7eIM14qrgmBSki0xqDdXjDG/AFbZJLIeEFpQKmIFpxhSWSl/mx6TgT2Z6AHILTmPSPtjdM8M+2H3W",
-	"ISplIlZQLSEXXLuTFhri744oT/KMqZCkMuHRnLQtgCzZ3yXUdDHlItcsIOHJyU+D8+PL14O3p+9OLwfH",
-	"Hy9/Hrw5Pn378fz1Rdg5IhLKRQKtmC51ceSUmwRUdy4Xw7ROhZqxjBzsv8QBDdyABuwmYixmsdvKc6az",
-	"efd4BGyqUgtvcXUTKa9YTPK0Z9o/tytSDAVWo4qRX4N6BZh1MszjMdMK9tCtsM7oaMQjM7toQgHz0eKB",
-	"X7H5d8p+g+xClvDz3ylDq+YY50qjfo38AnyVERNY7MPySSMlZZxpCnVtAK6vyCdwQQo2EWTHfV1aBks2",
-	"a0ZdcbU4b2rpV24dtp71dnvPbLgu3LY75v/GTDdjVvGI2fRlmKdtPsANAs+rm7vjzshXKbAuOcQq3oWE",
-	"cBq3Dlt/ZfpcSo3oUcCoYDD7u7sLmApVTuMc6iVW3WodpgwKgIuqcXak8ksP7yqLpuzvoRjyjs2xqchq",
-	"rcPfPgUtlU+nZjcPXWgCLF/g1g6WBn3WQUvTscIkQE1bn0xbOz1gzVdCzsTOP2ZXqudm7t2nU6ihzgwf",
-	"0IB1fcXmytb1dIB1V4hsNieKjwWLof4Eu0nN697NgToxj7g50H7DrsAN+isbkl/YnFww/dBbclYUCbIA",
-	"rdcs46N5jftXN8YwKLsxLmikYR80y1Dur5+EI7sNVCmmXWldRI+Fmqwotnj34RXGZqzZB81u9M5EY8xI",
-	"uQGLSox3tS9mdDxmGfl4SlI6Zg9O/0XzflI3K7rzGVbmtnFljxEaRk0Y0wHBX8xFxyMpHDNfmMcRlvYY",
-	"8YQZFX3IYihPLqpwj1DFD7aice2PzcBaNieYQbWyw98Wh/eGJ3jA3VhgOoXUbzMjLLOntsVSn0SNs9w2",
-	"b2hWb7AqNOvTdkeVXlMc/2p6saXod1LMfS9fLPRrrA7vz3gyNBlhLOeWJGmX7zZoHewerCfC91K/kbnT",
-	"Mh6Mco+rJOV2zUPBZXSYn3ZB1FFkf3eXzCaGUmolyw35qUJOOSIY6UmEJHEReuqlzp/LgKxH4tG2h4ZN",
-	"cjPgitAEyvI+7PK/5dcMYoG9i14LpFspwJhjWWiNVJFaIF1gFMhrlmmU68zN411sUGHOTs3v913xbTD0",
-	"vAtfTKbCyWZUlfopKP4PvR2gfTtt2wWKr94bF8To3Zuf5poBUvDQ/AOYZsprn9Y4tYitxqTIjFWVcTvZ",
-	"5j37j+N3b7fbMzfuLbnWV7Ivdr6efSkiRL0bcoKMx9Z1vvjvb2HRoRzsEXm++wzN3ra2EjfyZcZoNIGo",
-	"Aq94b2NPH409ldkCng1BI0jJQq3GaW7626D1fPfZimFUDRqbD8dhI3gGc1wdCBixZuKIhIg/EFoYav7g",
-	"cm65QF5yuN7bAUvrDlhSu4kcN9LGhe0B/B9aBUSwGVMaC9IHRsgyku8wYUakzRXLAmLkYKvoaD5lJKNi",
-	"7CEUsPG+5Uofm0G8leN1stZrdGsbagRLAFdo17b2QBppmbmarSoHRloIYq5yrJXEzHcWKHFZsmmCXPzs",
-	"bQpnW2tpFa3AZI/xG2jTP0cKQi4daZbhTM1KNs0GUKP9c1lZJL+p88LWsqZf0DPv1K9vhcq933nLp1y3",
-	"NnjxBF1o2wrBW51uR54QcOk94kbpMPK/jbuonxErzO6uP9Y/0dhlx8Ane+s/+SiodT+wGD96tv6jNzIb",
-	"8jhm4v5Mp+aV+s2ladwu8aK626aqYNsvalwJXD6NHOl1UcsxIDKJK8zIWp3nJJHRlcy10flGMotWMZ+P",
-	"CkNJVnKeE6pYlwvFhOKg46cZG/Ebp/MtgRL5DovzGZZEt5hl9K2fE7OkZjnXHxTY4Pru/csfE7NquDAb",
-	"HY+dzzy+tSaDyOPKPAfvKxQ/oDp3lU0VGAGBaOHqNIcEDFRwp/bIsauACsaxmcyTmCSMXjOjlaJ9qy9q",
-	"NVNJO+aKDhOwrWckZlOpHWQOVMOVggW2LC3haK6MO1XXBZzag92XfRFi+B/6ps3YgWOwGI3nngOMEDcf",
-	"MUds4QSvORGnr+xpAEr6SaJ4/LAHwSLw3NZjCGx03+OfwyZtxcYeAAV85cduayPQwe7L9R+8pUrDKj3N",
-	"ycawJUJhwb9TEBihzGHBown42LmA2tl6AuC9Tcc/15MdmvKuK9reaPoo3FuJua2sR2uB4x7ZItJLFWyx",
-	"9sPynQmy+tnpL6bzbY/b13VTwSTWX1PgJmjjymDJX7tinSc9Nneh0IqRoEINjhCWPRwBpLM3OQKh1jhX",
-	"aEMH1m0jDLC8p3UBI8QXRPxc/Hzc3X/+gkyomphbBeOPoPA5oA70BTiX3x3/fXB8djr45fV/XAzOXp8P",
-	"Pl68Pg8rHunnHajrbC4UuxlSk4xdyysWB8T8YT1Z4I1mZArBeqovqLlRSEhTPrhi8wEEBQzAasHiEII3",
-	"TmM2TSVU4UIXvM7meBdpZzsMK+9gGEB5SlzxKFgaPDDkV1tEqC/ggBVufRv55XzHAYZHQYcWZuElBBNk",
-	"TA+ENONMEzo3SnUIMwbHtZlV0dCMRxbY6YrNi51hALIf4NVZBLWYmzyRtpSLHTAuoYIYJhG7hhWhAvzh",
-	"HbNnOEA5WoxPQEw90ma9cW/VKncIzkP1RfFdboSMc9O5kxHM+EcyGxs+VAGKk7mO5JT5bn5M/8MzvP21",
-	"X+4oxFo9lggAo7OJihvd/3sP3PcFgpw2iABFBElBEr1WrbTmidnD7okUOsNaUb4e7fs78LJ99728MDuI",
-	"yC503Dxc9zG+9V5CIzjep5NHNhAWTqQYJRwDVg/29zfpxfpHXJrUvfg30hChRWTiEu8OWjdd7shad/HQ",
-	"tQ5btlJvVzlK8AgRhRZhY9K9/N8Qi9IyVQUvphpif3rkGPmFk2yAGcXW4KrIwe7BshQBp//Ox/eVTzI4",
-	"8Kg/eEeUPNI/gaeVfp/AoVmxupgFWEU3zQSxk0ltM6ybpQKZxO42uWKssrYja4KNpBjxMVTdG2c0YiRl",
-	"GZdxebsLKVinR95L3RclAR96rl1zwY0Fihdwt+HdhMNUeP0GluzMENAQRCCWtS9wlJANhZdLKb6MUJ4p",
-	"KNSqvHjND5m9wZySWuGWnnvpHEbzoIS9+8UuBcFm/9IXw9MeVYA+q5zV7xydPQizR5NOtxpx7z/WF3ws",
-	"VGkTsrGRNm+ItG1wOBnRKU/mnSLiJYLsT0M6gYuTDVHAHFjJUIV9wRXBnMpC+MROXLhlvTUjgM4yKcYk",
-	"yrMM60VZeHgrMj/ri9BB7rvfwsCZjFAIhqYU0XJGs1hV2zeqsTUSJ9zwSSfWKj4WXS6O+gKiW6sT5PgN",
-	"i11Ml9ZsmmrSxtQgpzpkfDwph9ux491/2RehbWmAzfjiXL0CL+zfWQkF9RgSa72T4gBtIroe+DzKkBP2",
-	"tVuX9jeQ/y6lfEfF3I5O3V+gcwZWRiroXiuuZsxlaTy0x1HEUo1BGYFzf3pLKqBqDiCC7TK+6TtFXAoL",
-	"I8Ncayk6vb54w6/hClcsysHl4cK04X6ngnCIwR5xlsGpMKqk+WXvuY0fV6R9sP8SSbxC4R0fhb+FKT4O",
-	"YUPbJT0HtaZuurPZDBIhunmWMBHJmMVbOP5rxS2e2s6b68klBqx6rVgY+ZtSnv1LXuFPeLab4l/5GGpC",
-	"IiQ3+AglqkpFQH0jBzD3fEY164JNpXWIjxf5gsQaPn7GcG6v2Vq6Q/0OP3L3W5n6Ai6ZBmXJc2yxOu/6",
-	"C+ECY89l7hx9T20Hhc3A0a7gtSmWTlilEb+C5zVhIrCaAabIB4WZFbYYZAVrwtNEzswLGNcRYT0fawnr",
-	"C0cMpeyzJPOQO4g8fbGpzEPWijxRpQQRyj19sUrmIZuJPJfOWWhD6OsexogKIbWtke5ciW2wPFYchsU6",
-	"eG8Y3DVbGeORbhpvnaa7SlA44K9egtra3fZFZC5czEVtxXM0fY6R5vhi4GldLpz5y+kuvpjIKuk9kkCw",
-	"yudbDO3LO6HsULw+KH8sw4VzDhR3ZxvBYgISLUTmGL2UinhHZmi7cfVnKqn4Fh97eZfQXf/IPKJWm+eJ",
-	"JcZNggLqhPKV2uEfQgEraElmpA7UsEI+sOLTasuozX2FvAIjUrn02B45K7NiKT6zr4AFs+KVU2Q2kQmz",
-	"YlrQF+zGaHlwe3JhPp7ITFu7KhYjxTq11ukH/j70MqbJvBNgBDe8UJhTeAY+xYzpPDOyGToxfYZNnPSl",
-	"S457jHOxAGX+lalSgs3+VKe+tDr1+iZygTROi7FgF1Bf3uyR2Z27qFIODaP5XJ84BzmGMkBgHVhL9YRN",
-	"CRc9AoX3FMQkJBwKL7RVHk0AIwQifsKOhXk3tw8EtZ0Xo3IehiJN32XnQ6jCZRFjWoZZcEE+Ch7JmJH3",
-	"b05K/0Qsp4aVJHLGsq65HWNkDFDMGoruW3cN16ovEJvCyv/Wx6LgUu30yLErtwnwHlwA2zIa7TVXfJiw",
-	"AJNPJKi1Q45VvyC9qS+iCc1oZLQcjBP4+Jf93d2f/ut//p/wjzcBPNg/tg/2X+ODFy/sgxcvzYM3r9+8",
-	"6XgrUfRFuANjC+vDHOXgdS3wJ9gNV/hJoQK1IbTDrd3l+bOXRF0Z+VCKgJix9sXJPONJwiMS/n//Twjk",
-	"9ZZqLkhIw47LNoBWMPrBajjQlwrRyhbnyIuYn6FacnssXlovtfDU8QcrmenlggxO/0iMdetwgi/OVMvw",
-	"giaxfDX7jCZUQ98J0w6msFkysjhKJxOqyUn5EZnxDDICp1QHREmSi6mM+YizuAa9NJPZFcBVxXbATKm+",
-	"WIK8onhCETyl0yO/gskBq7IfEkP+IaqCiETCFQkhYxkynLr4XkjkqC9CM71eOb1eNMnFVWg1CEWYiAt3",
-	"M6DCHZLfXn14//pT6JIRSHgI/LYLibIhVP5gQvcF2lP2nhPVI69vtNFfpFCHJCzxVUNCU0RyQXS6Gd49",
-	"RlxzIEUo3xEtAepTIVBQO8xVAeE4mHBzY8zdxNOMYZtgssK7xL7SCUhYokqHaE8KI6l0aOPLjLSItNUj",
-	"oQgR4mTIyF6PvKbRhJglwEQxjBvDtUQOHppdLzf9BFYSHBa0L+DHC3j7NYIEFQIr4HUTV4MfTFaqSIxi",
-	"roshG1MBl6U5+i64jFmR4dAC91XXVma12RKqrtC3wXVAKJqjMEY+A3TUvrAAkBgFV6w3iSohAxOZxEUJ",
-	"JT2hVcyB7xRxLcBRCipBkO9eX1wc//X14Kf/uHx9gatSuXTff3xLigtV1YLn85SMMim0i6LfRabaFxaD",
-	"2cGzhJa1h4HL7qLCmT5UEaAoM4SCylNc1h65rKwiqAsuPq+wFBaHyB4TRto0UYYgIyoiliTYrjU1QjYA",
-	"jHUGGQZU9UWayTiPWNw5LEiGxWWvdryL54sSIUW3eF0KVsEIqhLq6QjoHEJTgHjAXatkUB2/0jxJiNLU",
-	"HA13uKzLC9c7lZlmcdAXdqfBBlY5rxbcygZiFiEmQxnPYT9BbQOqAiZC2tYtkOo5MBrJI5AR/4FnyjNn",
-	"IG8IpAbQKOR7FoUotUFYpB0iiIkTIDtV/KJCxkSUdMKU5lPD/9MkV30RTunNwH1eBVyiSYIiL0MUq9LX",
-	"zWhCcqBpOJJgdD6qRIxybYRMsN+OMEy4nvax/5LggAfmjhlYYTi0sbSQguzsvwCPgJwd52z32Xa00PLz",
-	"3WeuZWw0G+SCXlMOWI9hUEH0suE/5swBWKLhpvHUjBwE+AJIKhduHdtwcC8//PL6vcXGenN8+nbw4ez1",
-	"+7BTxDtP6Zxkudn2ocxFzGKCiMBwtdjUcLj+rIOF0CiTymIz20LdyvZlmMTJh/cnH8/PX7+/HPz19fvX",
-	"58eXpx/eG27xAxnOiRUKOhC5UERCe5dbDqZUzAeVIVi4tJpZnhwTlUhY2VHGTBMTZ+4vvyRwl7Td2Y8D",
-	"e9CD+umvmCZmAMYwo/NOc3Bv/ap4vIiHSidfyPKwMNMCPaUqi9RbWwABRw7Rz3d3n0VeaQUCA+B3FhZJ",
-	"3LrAsS25iydT1yu9lx0gXwM5Am6Luvj+9+5xFLGk+1M+GkFYnmf0QoZECvu9AtkvzeQNZwqcSXa8gJ+X",
-	"jydVT+QKhIavOVDsrjrC0+EVGD6MAgpphzWm3MEbs3bvtH3cuxNYoYkYPkOqrC7Lhaj4lG2wqMvkb/uZ",
-	"U+fIBnyi2FcHBkSgTLVAfOdUM8w58ioiGZta2er3XGpK2qevL9+QOKMj3UErAAn7iCyr+q2j7MfdI/3j",
-	"wX64mvKCstvuGdy+/t6xTwe/uLrr33/ch+IlR7MfX+yu779cGS+UgwRtQpIZxRrgS22VuPC3AJaxSby7",
-	"FRatsvnkEBuXy0oCV0ResyyRNIbb2smzg/KpI9JFgrbPKjcc2iqsEDJkKIewmAxZRHPFrJBSh0UpzoVf",
-	"9gjL5r1v3IXgH3rnD+6w8w+S6WCkVV25ZUjbosiaR1TzYcI6FSuFebv00izaI3ZiNszHzVaJvyE2sPUS",
-	"OmES0aaNoq2sHkmjUisqXkPZ3obeAig0upJ7nvCDYT7+15JqYMorEMTgpOKNUiwsHuPStlEu8x84U+Ni",
-	"Imf1ZSjIsHoKMDNB2YqamxH/59LgsTLL51eZXSkjiM0mPJqAfusUEHNjK8L1UaGwE6evG2ltRDPUMiKZ",
-	"xT4wxRNQA5ZIf7vsCFuT4rGTJGCUMF4f3f46YRAPT6uXg1mPQqYRCK46ZEwQLRPAlVNapn9k4tUyLW1h",
-	"35WLUa7R3ch1pywDZwNwlkJq0GZoC1R+tQTlKtQ1wRC7hYNbDyf9B6aX8hA58ykvYPK4GAdFApLGik1N",
-	"tFNc697orF/BQitKw45gDMUfxRiiH6BFWMkpK6ygcjQ6tPYlnsQByVOAL4MRWW4YoP2jgpSXSulsY9m1",
-	"u9CmfGz5Q4GYDVIi/spGI4Zxji5FDt7tC7QIgmOgyNOOaYS+ZIvVoMxtQRUJf3O/fQoD8vH8rSKJxILa",
-	"PCsri3eCvhjLTOaaC6YCsyKFul1ctGjAS2mmORbgJscWMs8VBShuA7B9W+TSqv3N4RxfczarXgjOHlpg",
-	"P5E2Fh/pwQ4OzPthp0few6Vjbd6KUJe1FxBKXl28LyNhwdd/xeY+49FfGUodgPv9iMe67MR7qiEdH9fr",
-	"O0VgnoQLdG85mPE/DGzRq8XpETo00rCuLkMzpMk0Sncq1fTWA5rImbBHrRJeTcJxIoc0CYtTWEVgI+3h",
-	"HF0cXIpOj/wMWlNfXNMkZ0voJ4fEKHEEVSvwwFHTFTrMisB9SqZUXYHvTHizQd9ypd+dnF0Uteq+YbyU",
-	"Yh7rIVPs1nxb+CjvTs4KmiqzJcB+n6sq8U6jdAVWSmjV8ZBUKGuWcc26AEhuWfihc7sqRgFIA7wDWFui",
-	"QIQHmKBZJ0DKLKP0AsNDx2hUTwHhTksIdDFT65EQSikdEncc2jZUx7TOCty8DoJ+hDqjQqUy02ZIMZdQ",
-	"GiaS0ynov7kwGgHch7bGxEQqjUFMEHJVDdJXAAUT2IZtazDrwpEbszSRc4DJVeYmQ7/Gydng+O3bD78O",
-	"Li5fnX74EZzUR4SKuRSMsEQxAtAgNuOzHU6jFAP+B6b1MCDwBDocIBIZi82FYvb14/lb9H6hwWYEQcFg",
-	"oeEJ1/NyfH2RKxYfEgqfwB2XMSUTuOUkBpyBF0UwDUEI1gutSaiZ0uBMBicZCAzmGu8LO1LABARUF1tq",
-	"M2x2exTn7GuFNSkG+GWQTcr1aZCmXRwfiyuFFSpGsteXdLwuFgjeeWInwtcBi/aFkU5c2JphZyVHXuK+",
-	"y4LDWhCTU40ghqoQrp3SBVVzFUswcPGoFFvhB3OkldHJ5r2GhKJ7nNjRO0h22AzO5FvJBtqWLPc2oLKz",
-	"DKzXoJpgfa2HygdaTWhBo+GhuuuPL3StqmD0zXC4p7QxHK/Z1jshszSkJpUyH1dkyiA6ZDgHPcFGM3Ex",
-	"RnkHxAp8PSChyJMkJBmbymvI+AjsTxhBbr6P++KKsbRAHgRhESXLHvkrCHilJpQxsijqQURUrlHKqQtr",
-	"EJ9tUQimpA2JpQuCVefIhtfFXGKZRCPeOy3K6EUu7tDW/yWFNOkTcDDh6aHY5SNKNmfYzdP6S9aedZed",
-	"9adUcz+p5gvdNzblTMkpIyPME5Gju8k5O0bhQNznu3Axr+KK7h+jHjkNqlSHpSRt8ETXjZUuPBAq8KPX",
-	"EwLfKiGTFCI7hwmb2iLEYSRjFhJF54rMJvND5DkVr3lI2s939ztWp0szqWUkExdZib9ZxcooWjLX8PTA",
-	"feHTtkj7YH8fzbpGt6urdU6dM4p3X1QUVNT3lGWCWK0Dkm8g7c6ox2W8r1FOrbUIuLOP/V0y9cRSwyVT",
-	"erXkUNRFgTkaSpxQEasJvWJ/ODnzTtrMRtEv707OPAEwB3f78H5MRgrBIk3QIFRyFuvA4JrThP+Tbc5o",
-	"pExWG2XhjWrNowTK+bYr0fnOmBWad/FQmpfCTkAigIk1bMcFwp+cDS4/fHh7Mbi8fFtBAS4QhTroaJlQ",
-	"65lAbc4ZmY9IaPMC0YoEEf3or3ELgTC9bxySEUWmhzactUbcS1iPNZUifppD3CJaEaNJY+kUl0gc1CI7",
-	"7e4jTtpSsf3HtvGaCTZZeIvt/pM1fIOs4bJ6FGEbA5ekmvBr9jA60ko+svPZEP7tTkST5G7SS9DEgYoC",
-	"xR5WxJtKccJ/VlXirBRn2dv/IWhNuSj+9hbh9ItWb2w8IU1TZ27KciFY1iMhzcZQNU6FqL/ZUDSbiW8T",
-	"+O0MuUhzTXB46NXqi/bB7i4Jy+r2Awy9D6uJsiTcKbrZ6fV6Rq+jOA6Za8Vjm8XjGDORmVFA+8KSBwcU",
-	"XxSvgIUb2WpkDg8kCEBDaC/PhbJxc0YHVIVTArO/oAQm2sW5QonOZqRV+LGWaJ+vlf9bx6NPaJLUeHTr",
-	"0TRE07rp7gtF1dkRnDNlGMEKJg04X+alP5n1tyjH0SSBdDY4XJhVn8wbxTYZsxViGobOQiEQpY3olLJV",
-	"GbYRFfgmNuuvAfIOu3xMSjc9NIkiWP8LQ0VtdElENU3k+AuiG+F6VT24RI5G9WJOdqsWtm4noik6JDlr",
-	"Dncr1v2k+vZjb0G1s6btqL5j6/7ziCnISIQZfqFdgRgwuE2QVAxpxxJGCJGsXJNIKr3BBn2G/7oY2kan",
-	"gHlpWT3wyB6uuU3lj/3d3Q3kj8elhJWJF71vxDHwQdgBr9hzmxLezFHfN0YWHZHw95BMqY4mTNnSrsv4",
-	"ZH6eeua6XaNfXrIb7TJ4zQco+rq4uSZt8/emuoP7z5+vI61vrAqhXcj1kUpuo7/RUk5pSTCOlItH1RAl",
-	"X5yJXaOvNcrEDu/LxJi4tWngd4Ayha98I16Yb6fEjVtYP0kv8OcNgj5KSF6b72mRJ2qwHyJPkl4zXOzd",
-	"zsk3ENvxjUVqrKaN5lCNcgsf+8ZZker2DXGLJ43TWLep9wvUaAB3fYAT/WhX3hcJPlhDvy704A9Nx19Z",
-	"YMDag5H7TM34fcJGGmr4INikYpq0Ky/asgN6QrSEyy8AVB8uxmB//Xzb8ZVsAyTlr/zw2FF+ZcfHolD/",
-	"eX4e5fwUpbM2kh2dONio27+TULU1YkInc1eMAMvTg26vGM1AuddcJ9bc5TDdLDEp0h7lSUI0u9Edv65/",
-	"4YbhNxYt6O6lsFpT4jHfqnXYynP4xaO2+1pTLl92M+K2Qy1yWANP6BAmVo64wGQ/XBmZuYX50yhRLOMm",
-	"6VNIGt+oUUKVlO1OYfFonVHCrtHXapSww/syRgm3NiuMEnad/6DXyzdgxbjQNKvAgvqPwMJFBCAHKzEO",
-	"7M5fumz4x2ZRtqNG57L59WsoIoIjAZQnwEtczXkWl33ZduQz/9yZI/1p/nlw849Di3DwEE64aLpp1pyn",
-	"JzhJaxA//rQHeexBK3nnY9iDHuaIP5q08UXsQWvot0xF+SMLHF9MnzXKUUCMmml0T6NGyWu2rVgBcZcF",
-	"i2yMDUri0pNdIgj3SIjJHSHZISFF0MG2U3N5rDpERZlMEjLK5JRQciXkTBR6MBd9wTiA/BQVQY5IGIGa",
-	"FYKazAWgI4DW0xh2XTL4DZRkmcWQV+EJpm5RFbWCFhP5FPBH4C+zEK1PG2vNmYSCYBvGS+DIz803Ho35",
-	"g0jmxfVFZBKXSPG8uNeadGbcmG0NAasGINhsmwEAOWzb/zeFdYLzX6+ql+aNP/6F/N16gete6WheMAzs",
-	"8KuFwsDhfSEgDLs2TSIm4ssUR/lP1f6e5wDKsBDqVnSLS3hTBf8C3nt8qQ77aaQbqrnSPPpXYWp5827e",
-	"JwWmTgJayqQLUCIbxRSu9Bm4DIRvH1DMzWT9RVtCsfyBqdLBkMFk2Q2LcsTLxzJKS7L//dO0lml0Mzuk",
-	"fCIzpEw2wEwtkHtIGwrpINgY1D+ZUUWmNGadfwGiqeIhYk5uaTBbAWJ3J4nNF3lwXq20jIVri53pEczX",
-	"CAEpgMUDO9iQMKGzeVFCjLq0iToAHyCzkbZRMGVmYe2OytpVABDnKxAJiCozCzbLNRaCVDa7rYPlyvqi",
-	"GBSsmhsSVyT8jKMBJOLPcCghfzHEA2mT4/Cdo3LsEF4oJLbTF1yQxR4wKQRM1nIElkwLVGCza8mxrXMf",
-	"F4mMiFyFKXFuUb1FJWETlg7qoxmnKmf0yY1Tq/mDg1d0q/XH5QAnE2lBf+/MCNx9MBdRo3yCR9hhBsnK",
-	"Ga1EogdluG0lLsLV6nMGoIBwARiTXPcFmG0OSZ4qlmlFIppl81qVaiy0GOCZwKYzM4LpUGkpmOoRqPRJ",
-	"QsFu9MB20ReA0KquMJH2qKjQQAm+gcXdmKERTU3HYMjCmpFjDvjl5iDal2smGtYXRe8kY4ag0S2hZmbh",
-	"D/Z2D4lZSlvRGxpWUUZ1NGlALMYQsPWJH5OFWYJohNXGr7nMFWxIk9kGv2kKuHi+t38Pu82jBk7MRXTW",
-	"oOmWEiIS5hOLh3sb9PNXKdgDxQgqojjUiCPFXhZaizm6n26XwJuxAKpFb/5kNpSm/Bc2L558Mh9Y7GUv",
-	"wRVXchX0mysSywhSyltBK8+S1mFrB8jADmixpbf8mgmmVEAyRmOO/zTN8YiRxdBEaB/qSlMMlnNJc0xT",
-	"DwjAMVatVQFW8VGBYUcjniBKs60IqyrtYPXapXY+QlXvEiStHE4Nuzwzsg0CmIedaquAau3HKFhilL2l",
-	"4C7l+fQEFx05amBR4EqmKuKaul4GeDkVtmEwyMOB+cG2YjFwORolXLgafcrwaKVZWm3XEJnHmLxYmmex",
-	"eo9C9GDAazlJaB6zSqOA6e8faGNCrSsHVMlo7rit4hmJ/OmovYX0S7VusyrXqVv8hF8zh56BaaQ8mth7",
-	"FhJNF67aap9RalSv/z8AAP//",
+	"7L3rchs5ti74KgjOjjA5naQull1lKSrOqGS5yrt80dFlV+9d9GGCmSCJVhLISiBFsx2K6F/zADNvMD/O",
+	"/J1nmCeYZ+gnmcBaQF5IJC+yJNvVFdHRZSUzcV1YWNdvfWpFcppKwYRWrcNPrQmjMcvgnyc0mrATKXQm",
+	"k3fyQsuMmccxU1HGU82laB22jpMZnSsSCtlV5o3wkOgJI0MZz0lEs4wzRSjR8poJIjOiWJQxTfSEaiIk",
+	"iUwXpD3M5EyxLCBpJj/Oicz64uTluw6Z0jm5Ziwl7fNXJ+T5dwcvyP/7fz/r7XV65IIJTaQg7IZlc5Ix",
+	"lUqhGJEj6F6mLKNmhL2+aAWtjP2e84zFrUOd5SxoqWjCptRMhol82jr8reWG3/oQtPQ8Za3DltIZF+PW",
+	"7W3QOr2k4+WpX06Y6VjmWcSeKHLDMsWlOCKKiZhwTYY0uiZckPD1qPuW6mgSEi1JnsZUM6LoiCXzXqs2",
+	"mI90miam737rab/V8g3lLKPjKX0nYXNWbgesbRiQkczIz5eXZzt7vV1ccLW8npsuEnzvW6TboJXSjE6Z",
+	"dtSTZ0pm/lULBfuoBxG8Ebo9SzN2w2WuSErH7IjIlP6eMzMwbj77PWfZvBW0BJ2afvHb2upN6cc3TIz1",
+	"pHX4bG/ft3avX67eRMLjor+U6knZHY9XLtBIZlOqW4etPIc3PV3HbJpKzUQ0/4XNl4fxll7DQYky5qjD",
+	"EEvGdDbHE6XolJFrNiczriflEzho5hEXZP+ATGSeKZKxNDFkoCesL2TGx1zQpDwkbWgiLMaku+fwAYsP",
+	"iZla2CFcKM1obPYGhsTFmNAx5eKoNpi+gKYoifloxDJzJmFA3MzlYH8/IFTEhOK4J1IxMuKZ0sQsJVPa",
+	"vKc0TxKS5UKYPvDD3Re9vnjvzrAiU5pds5iEH7u8HDNO8hAmL3PdRdYSEmFYgl0CQh3HaSvGCKPRpC8K",
+	"5tA5JBSX2NIgz4jKo4gpZQaSsVGuWOzWAlkJEAcyyZI8KrvbNdvbQJb7z54FrSkX7u89c2a0Zplp83/8",
+	"1u9/3N/r9vsfvzv98Jd/85PRCBiJ59ynaTInUiRzwvE4VTiTYV92nafmc8MAWKIYOdjbhw0S0tDPmEQT",
+	"KsZMdXqNE7WcrHmGz33DfsOnXC8P+oyOGVH8742nPIHvqn3FbETzRLcOn+0GpmM+Naxpf3cXFhb/2iuG",
+	"wIVmY5bBGC6YMuwZeYDniCv8ffCZR/3WfIznDNjgjzQ+R2I3f0VSGNo1/6RpmvAI6HAnzeQwYdO//E2Z",
+	"dflU6e7fMjZqHbb+l53ylt7BX9XOGX6Fnfq4WnHGpjQx42axuYJHlCeK3NCEx3hFtm6D1okUo4RHX2yQ",
+	"ke1fIXujgrCPXAHbcYQM4zzNMrxUHmuQx4Iw0ydpUzEnSlOdq85RKeMow2dnEx5NYHyvZDbkcczEYy9k",
+	"lLGYCc1pokhiBA9KHBGTTCa4ej9JwR59YHBTGyqUScwyI/oJy6A05YLFZMKN6DU/MqubabxmHFcnUuDQ",
+	"31Clj+Mp32ZhC3nKfBEDQ6FKDyg0Y8aqKU9ahy094YrMZJ7EJGH0hhnJlEaa3zAC73KlM6pB3GAl/S03",
+	"OGVK0THbrsWCVcGJHNgDMcCObpEVmQc8bh22docvRk+Hz1n3+9HeqHsQHTztvoiePus+H+2O9uKnoz36",
+	"HTP8Esi0dXiw+yJoaa5BpiyOeNFnnonDKDJiKhPxoV29w8qUboPPp4ETGTMSlo1aBQGvmk3WiLRjrugw",
+	"4WIckJhNJXAFoyPELGHwh2nQ9GCoJSDDOeFasWRkuN1wTqi53lhWb7XTI+/srTejyg4nPkKRCW5+mhii",
+	"5UisNI+5Jokc98hZJqdSM9M4E3SYMH8HKOkYoeE2aL09ObtKlc4YnT46BzOH8O3JGVEsM4JRBCsupCZD",
+	"cwaNPB+TdjiN0kEu4G8zp7ATkGEmr5kVzaWWkUz6Al90fyOVhh2zFprD/ZJr25j5W+Y6tMwSDxsIfBNp",
+	"TrmIQcq1C/RO6lcyF/FjLsw7aaS9SSn+tw2fMuuSSDFWRv5WcsqkYMRISx3gQ2cZi6SIuWnjFeUJe9Qh",
+	"V1RJI7YYYdmqnahSc2VOkRm+2ek8MxL5USHeVQgd5nIp5Vsq5lY+UY96rZLM6Dkg4BnqoeZscUESGV3L",
+	"XB9ZsZyONMtIeG7+6B6bP0Ij0EsRKyMzVowV51SzBjET5Ywp5aBh/J5LTUn79enlKxJndKQ7AWG9cY+E",
+	"/RbN9aTfOsp+2D3SPxzsh3X1fFmuLTrtnsmER3N/39hjCm+s7vj3H/Z2j2Y/PN9d33O5IsudXuAKGQKe",
+	"Ua69bZWisWnuSpgRyIz/nT32EYRrryq+AGleiTSTRhEzzOgLSs4zliRdKzsPc00iKizrhFEY1gl7SAXh",
+	"pRII+m7GQHu08izeEEZkRD7yRa+DqYxZYrj6DTci2Qj4WAAy2g3LEkljVBUqPJ1rReRMECvjIKfRJKXK",
+	"TFIKM6tCXIATeXz22po60syo3JqjRoQmjnhAdU2fiqlmXdPhslIVtNjHlGdMrfpG5EmCxIIq21IbPN5A",
+	"fwtQojM791mdoVL5afmHNGMj/tHPKNA2Ek1oRiPNMuUsY2jCCNAgFMmx4IoRPNelyTCKhoO/Xj+9eUF9",
+	"s3LGtQG2NUBhMxfaCMBLxgTgupRkUgMRWhom44xGjKQs4zIOyGzCUDaSSeysLErL1Ai+2TUXYzO+u6ze",
+	"bVX//g1tb7CexeoFVSKqUcfC/pWGSjn8G4u0WQqkyxNoAE5bjLc5Tc4qdDqiiWLBAuluQIaNlFCxkuxZ",
+	"c0XFDrR6CaCN5rm84WhdqA82phr4BNdsqtYxDHtYb4s+aJZR+HtC1WBqTf/2t6GUCaMgt1UMueaF7XYW",
+	"Rljpod5c83wvgNiWZ0xTPrhGlrPZXFXR0MIFOjGsToqIgaMhJlSR8K/d47PX3V/YPDSsMTy2FyackEPy",
+	"I6MZy8KmM/nf93u9XmvdgrgJFCPzroHRMq4UXvw0Sd6PWoe/rZ4xvH0bLK6XEbZYIxe4YJrMJjxh9n5A",
+	"CU2hQwZ0oiiSudAEm7mn014b0/L0P1QX4D7ovljMr5703UivwIG0lnNNuag+3VvkZVwNUNv2zy6TiX1v",
+	"k2U8lwkzX025eI3v7y0sZ9DKBf89Z/Zns0a35pnZ72XaO0kYzZQlvG5NNShuxVyx7IkiRrBPQJ00Dwyn",
+	"rJyzYkK3vhU1Ov1xhF2WXi4jCfcyNuZKg+kb/oYhlH/ASNyfGRtlTE0W/hyA/Ff5vvKFkZpmMosHqI0V",
+	"jzM54gkbgF2jeGqZwgCvvMWncEcvP2U38hqeGqrpmZUZoOOxeBazYT4e3HA2awWtazZXvaKpaZT20FpQ",
+	"dlp5VjRUeVYM2TzTUiaDiCaJx1Fol/1U6MwjG9JiN1Ye2srG3QbmI5kN/OLdWkEN7RKq+TjVviuJZ6E7",
+	"LvTzg9ay4yFo8XQD7hC0ZATq+nZiscx1JFG8cNRr/VeGGVOe5F6Pdt2ouMHgVA7zvusaA/nRsdVu7iD9",
+	"VRcncERSTr9CArWxwuLXuq/NvNz8D03c4Y0c38clU1L8V3/L5HpyKa+ZUL7DaShrALEcHqVBkPOL/WfP",
+	"yb//emljIIzU1CwmNSp5XDSbNEAucNIHU8pGlthPa9LXCyNlL59Hx54bpnHBxTiBy+WIsI/WSk012bnZ",
+	"2zEsdsd+750BtDnAx+WRxDl7z2Fuxbj1wtvCzsKHQX1LFudWG09teX07fwJTPbM3U8VnuYV+ZC2OA3e/",
+	"1bhF8TCo60L7B2uUIUO1s23a/G6/1uL3XgZoLsiBvS9VzbWMJ2sxrkYZ5dt8ZEOOjs9eg5nHSiNOGG6j",
+	"sRuaOiSUuBE6hwc38otmgtC+KAIytCSUmK3P5JQrVo2amNKYoRODcKGzPGYZmeZKg/VF5jrhN4xw3bGK",
+	"CmxLX2hZiulmfk4ltxZHUN0hWACs+26IM6pQ5weLDjEEGOcJw8AHj0RVJcilrV/YtQaS0ydURCzxWIng",
+	"uTWvL5hKspzhFGgRNzJmwgZ1wCy0TGKw32uZ+sTBoOru3yiApzrXWqhAOdDGKU4kj9jyFEdccJATqapL",
+	"oGbUraCVIP2aY2zlKXOtWzvhYMQT3cBVuIjZR5+tN2glcpxmcqhW3CXl4At/5tLmlLbKtZe/9aVt9q5M",
+	"apyTKsWVpkJ7p1lZlk1vYrMdl1ImJ0Y4XbqLF7YZRlMsuGd7F0UVWPZy2YKFHV5qIGh97I5l1z6MJlT3",
+	"LK1UfunyaSozFEGoYWetMdeTfNiL5HSn8N5W/mV2OxM02TENwiCRCHNx3USJMUs03WTtXsKLt8H90G5g",
+	"COLDJqbbeyHohu3Cyd9ts8o1fYAdk0aOcfrQwgGETrejeztQjwQaSbzp17Zg3rstjK+bKkCx1xAOPgjv",
+	"L3bBK0QFqx2V6+HjBo4pFxEa62ZjA8JOXaBF/UaoXzmnHzUT5tceuQSDvLI+V1YKiRW3cRtiiWOSi8TI",
+	"qGFtbCHGDIFDaMbBrxxsr1OpudJsOhhxMWZZmvENuXHuGPq61bmCF/3amDsQjg7cZgYFXbqONjpF5b4+",
+	"5CGCw7q8s+8FI6HRkw5DI9gJbQQ6StA5x2JSUh1uvfXR2Mh2iGOSCQsqIShWHhRqBk6UsMZXwiN0poTY",
+	"wUDCOFSPiyjJYzaAZQuNNGiGi++yaarnJLRrGxadh+5lEZPQnOHwaPWH8OICLU7p3MwRBx+QvxnRcshG",
+	"MnPLQn57+f7d6QdQ2RaYUDQcGPa+6aV7apYX+MeduFfJa29B2m8wNH6D/KwHe/ZAXO2r5hMb37IPyhoq",
+	"yu4Cc0iZOH79BKJmdIUVuAiBIzLiLInRFZ5wZRQnmqFtIoU/REz4WJjLYPn8TOnHQdkmKu3K7xm2of65",
+	"NaqYL/F14CdCoTo0lHoC/Y/5DROmw2pMdMOeVyi7bNZj3tFkKpUG3ga7+EQRG39t1NAU477oxwH+4Ybn",
+	"4uciqmkixx3DoRKajVlGbmiSMxfwv3uH0UbpAK3PauWFfW5N+SyuhMEp0uax6tikBJokcsaMxigTZOqW",
+	"dIgcjczLWpYTh03NcqFslGFg5uiMJO5NbAnjA2NIwQlL+SLEbIRaotITRSoz6PTIsQvYw+VLEqP40zmQ",
+	"Wq6KhTuA2HnHRddGN5R88+n+MuO0mst2nPmtVXfqXHl31zq5m9n0lGnq7Kh+I5OHma5XWh0frqYlrHW4",
+	"By3hkw2SOdmDmMU8NSwHT3GRdrC3LcmmNDMbmQzqqmvDhxVrRZrJigF+pWxqXyWUCDYrJNW2kMLyhY6Z",
+	"kGXJhAuf9Nl4Da3p/zhNzaGB6OdCLrYnAkn4iXJD2qxfo00u8yKw6xBlmLCIIBI3T00/B1b6mprGpWDW",
+	"Nb7YbIW4VxyQg0WK/QADMmKb31RfF+l8G7vgga3KfL4mfU5LzabAMnJ0GJR+IpkPwVxRJsVUqHO3kTpF",
+	"Ph1a7zfQZGEhWAg8NfQTBiSkuZbmv+62DwOz/J9Ma4dklAvwzQTFvw7JJ0Gn7Pa2viNlRqGwvktZzbrx",
+	"SELr+dA7I6+DccdKiR/spLY3D/mUZC3TQbpmyfe2XPJcsYE7WjYLYuX5+hVVh/IiCUiaMXvmCrXUnDHU",
+	"Px0/N2cjdH+EfoOoc0Wsz+aqCnpOoCtujk0kOidvPYRM5xPjKit4dUFimSQ0U5AngN6jay484hmkuhq1",
+	"Lfbv+tJu4gezjGu24RdcpLne8F2UqzZ8WUuNJte17y4ZxVIIU7C9BdVVqM/QdbKZiv8gu/2SDfPxsnGs",
+	"WRNzEa/eH7N1Li+fX+jS5YFB+D1mswzNSRSa5DbEt3LeSj7ufhw0jXZhY4qhl0rUQhPlDJocES+dmfcz",
+	"rPmPaaEvrM1LZvq1FPfSGnXvm+Teli6RZTuSzjMjBJHQzDssQqUFY7HCh7AYhnEfESpIWKze0st2TzDU",
+	"sFzG8IigQh+QmN2wxGwj6CPmlQq7p9eMaPZRo5OvDfYszJrCxynNtOr0yOspvG90xiFV7PlBYQu7On+j",
+	"SDsV44D8LWXjgIz5KCAzNkw7ZUIJV2TEdDTxabcVqlqW3jLwRVLQmSHHHF/GcYFEYSiRtIsFgrW1yaEw",
+	"V1iOTl2qWEe9m5IgDuaMZnqZ+D6sCu5ePB24V+BjsJtlw1GMzFOcHDwnqw/QoMHq9Cg+sE1Y/NvC6XXf",
+	"R25Rrlv2o1pZc/mXho3aNLp6MZCj6OjDOrHIhlx4Pqhz5Jq1bp1mZ03KM6qMkhfnkctJqWb0WcmPC8J1",
+	"oWsdEa5dxoY1yJSyouMaviMc1+bvVLqBkHqAHXmptuI3Xr1M0EH5/iZ0Vlux+ye2C5s5+2k5WtaGGvh1",
+	"PzuFAQSBbGhILm7+9c6ebYIVrGA2cFbwTcXFiulvg8FjEOg24Yqrgigqyxss6hR2TRdGWZtlbTiNZ62e",
+	"b+VBpam5gUCEq8CgjPIMUrjAVq/K7BdPLpWyeYtwzqBXMmRjKjA4CJOzzXHc390FJWTCROdowd1CRjJJ",
+	"5MxzKjdyBaDl2noBFlYeG2hapkvr0dmUx9bW8VNz/ksV6YR2/37c/a/d7otB98OnveD5we2/eZOWaoBC",
+	"W4XnmkYin/DhLPMjmYFBn2o+5AnXc0xTdjK145ZUXduXsUWCC0xoPGEZExEEm6+z330F942Hk8JG3z8H",
+	"LUSLLWiIZuN86hDIlg9m8TOhilDy7xfv3xGcV0CYMJdIjL9YKbfNCw+NCggVc5RWAfLG+Rs6vdbmaXu+",
+	"DQwqo/7QGCC+zJvvvMclr7/DRsOOPNxmF5rloqg/yuh4WnjVC8n9iIRgvQrNWKxj2s2pZ5Y3RKc0yPtG",
+	"kEG3u2ttmSluSFt33PA77fSKoKXPIAIbtHQnAngopbh07jeLsGTKjLSBdNAco3BY876BYmM05bcnZ0g8",
+	"bVSGc8XCwEZSgMkKMSgmFJxyTlK2L2dM5Yku3neqdUBCrlwYBFBgnKMvbjBVYadH8A4lFy9/UdaJa8Ro",
+	"AK5grDYLaaRwnMEWinBlcDhtM0unCQ8TGV0r0g6tad2o7QH8/60ZuX3Kjf4ekH/+43+ap//8x//s1NyB",
+	"W12Ziwbvympsas6M/fzb+Yvd1hGOQCuksgIubsZseS28RtUzuqrny9pDN7fWuQHgcpfXSinHKctdlg+5",
+	"KmMw1mwjEGrG0GEIUFbmw6BIsy+z6iVqc0UIsd8y73jU8sKanp4ogAIh0ml84DRuG+HFDAZgQlJqdEV4",
+	"rTJVOvNfgtiEv8fSg/5EWbjE9erIArdzu+CiQ3HtNhZyMMsHxxg0CFMNTBCZ1P0zwKumMGlPcMcGulWa",
+	"yWmqG0MxXhvCJ+g9BNQ+AFHNGI0VcCewz6va1mzY16CSDedxhsTbTMPrvNxWz1w2glcWJvAs8EIfmxDG",
+	"1UPYrRLOhL60hF9klrS4VK1FpvTrhEcTQtPUMg8zcLDIjmR2hHhERhZSS1lPTxTAUjktxB0v7GPGhl7b",
+	"TNW4uWzlMNfJIM8Sn5qHYGm1PFnZClqJnLWC1oSPJ/4Mp2wD54Z5yasQsY96IykaXgwq49+Mmfj6BKfS",
+	"jzlPYu+BbkQY+o+TC5KxG14EBg+5oNkcGPww54mRXuW0ApthHsYA6JEZBYZrLzPGLgFNa/O80LEcWFio",
+	"plBFPuKs4ba2qUJEZ4yRCY1JLnAQ5jazCKGEajt+MwT/tdU8goWtcC/Wxt24Na/FSC7vzNBt2CqjSGVr",
+	"YWXFiI+3d/ex0YghTB22YMUkMpwTxTTg0bWVoNdsEFEAvGUJ3r2qE1icFEUyFtNI1278cp5jmclcc1EL",
+	"garw7IlUutEHwYXSRp7wxuq8Na3EJQ1akCVEXgT4O2Yk7owBAJEiNKWZ3uiSx2g8MOkpfyAlirfAGJ31",
+	"2ebyA8wejvqI0CE6T4tET3PV84iBcI/iB37b8xtV+Rj3YyNieFu8fRu0ZMrEAM0/nilcFBHh9VhQVZ8A",
+	"RIuZESP+jefClUqPM6Y2Gt+ZexmOTMw3++oc3gQrGGzrVjnleWp+GViUtQ0lfwhhGhhi4dpPAagHCD1J",
+	"5qR8r8RyoGOGhlcF8ZSGJ2Y1XWb9WrlWfcrMTA0iKQSL9AoC/ZUNL2R0zQCO1r27LYkWjXgJdIH1Iduq",
+	"H9rK+a7t4NLW1BjFAvlW6MxRTvVsFNzPs3WNnPdt9WgtSAc803Of/afo0oHImI66MzpH3GlwdlNhw2Bl",
+	"tvYmWSYqSLpwYGxld+1dl8agXdZGZyORuPFywjk2rk5Jfl7ZKZoMUibiRgeSEQ62B5XyuH58NpgoyRW/",
+	"YY0QPRuZO2GE0EOwOKPmRakwuwYvxqIwPC9O1CJYKdriwYeSGhVbaaq50jxCcRkBztVEzoRfr003yFWp",
+	"jfrMhgJajJONBZq07s5vWJMzr6OFRtDOVo5E982Mcr0l47afxsAdG8QNNE8YJnSHsUVSKJ3lkZGLVnUC",
+	"dsA79cDjhK1qGdMsGn92bsSGFxbjHYvG6l8urWRtXN5lCBb22r8GjcvfsO2NZHfuxIcl66S56cy4QTRr",
+	"2p7m4woNf6GTCn27Ywqgf1M2ldl8MJxrtqm55Z7OdTmWpUWecK0eh5qnXKmNJ24hmjd+/Z5OSu1gwNIU",
+	"466Myb/O5sZhIpqfTBjihi0g2lHAX200WVejs5d4oSpiP5xZIU/XGxLsV0G1b9/YXxk9sIg+aDSuFNiB",
+	"mB41xXxMo29D+tX+s2cVgFAvfqmM6CKk2VDG81ZQVNewhS9scY8P3gMINq3lAw++V/sr4cLmdkAEbNv1",
+	"jCi3EMWH8CLWi08cOFs5yR0rW6zFBHRiq10p3wL/zGiiJ8uLexclaJkUpD8/cxNtaSXRbcx8CjorJdIl",
+	"faAyVd8K/fuvvzTgNh2TNB8mPALIGSgO9d2zve86y84smoyrqwKIT96F8Yun1w2+0mvUHspmj72N+s1Z",
+	"uaoHXfLx+lNrOsTh4PcBzMz0YIbesHgXy8TlwIM2UlPN+q8LuIQGff2/kWMuNoVlWlQAaKShPBAUSAsB",
+	"MhFDix1moi+9G+SBAs1qZUhpae4GUc4ys0oqydP99Rl4940a5ea2MJTnB9uB766EMHp7cmYt6j86JMvN",
+	"rYnHYtnlS9rhpz70028d9sGw3W8F7h+HvV4P/b+Vd8Dq3W8F9rder+c5uG4b72gVf3ty9jNcFz/bDPJF",
+	"AUc0mMXtNQYS4SEJ//mP/6v4n4txY7Et2YG6/EjmWRUEuzBWYlMTqgjVfZEw8/Le88qrwWL7NAGSd0gb",
+	"EAgP1SccXPVEzlQRzS5HNqO3g4hX5TVVbZXuDfc/O3QI1mvlOv+HmewC5X6/92K/XjLsf/T7Wb8v+v2P",
+	"u7sf/ldvEN3bk7OLSKa+nD5zQMJDWzUM8d1ZRhRjinB9RMJxIoc0CQ8t4pl53f0a4Fe1iieqwDjTVX+U",
+	"jXfHxrxs3Qyx8DkvRe/4PKBaVbz37VDpmMsQhnRkI0rq8CrN+Z7L2BHTKRUNrpE0k+OMTkmWC+K8PDZU",
+	"ZWKks9pIOr1NcFzuhIaPaeUeKyYU4QPkM7BSO1P5EQk1UxDyAgmRGO8S84xF2gbZzGR2TRiHENcZnfsN",
+	"cZV6G8uL8/Pl5Rmxb2D0rJUO0XwC+XaG/I9spT04zqgQYsk+UAg3tvnWOZJnJzcMll6B1C8/B/RUuUO3",
+	"ZhJ4OF0qByARJBZytJlqG3ovk1UzKpRzYq8ZwGXx7p3CugsXr8dTJmJQFeBcZIxOzZAHE61TQ4lKsbBz",
+	"hIk+CJAAZ2ejU9NoEX4tzIFSzKYKIeNCtoQhR1AL0cUXcX0Xk3C1IEG50LgOJQMJkHeVh6Y8tzXaWtp4",
+	"RzpVSb9W7mBNrHvBTTcscbB4KWRJiNUvbfU4uzf1/bNYQhCGF9oph4vb6GflBVVXbraD3RfPV6JVPD9Y",
+	"yaqXmlojGtY4aA32cyXTa0Kp2IhP4Y2+VI8Ff8TgrH/+7/+HlXLaEMTTxRsNOGtBacreLsRBsjzdt6gU",
+	"1UFV4D1K0vBIw56apGs44XLeYyV0D+LC7PvmZgYRgwBBl5fietiHz+ed65ielMlx8f5ncUwf9zsWJMRz",
+	"Yk6E+ZeClMoyWrRSrrGd5ppoAKLh5jukt3BhqTJeV4H2dw++39BzU85tJb+4B6TrUpL72oGui5GeuYK6",
+	"n1VN4StlbnfiZksaxxKMyXYayEIICsvGqPGhMEhJaNoPLePL2FTeQLAb1VaafFTutp2cVw8ndO/23tl/",
+	"/CZTJmjKwYiieldXr19+2DjSUNKUdyMZszETO8Uwbqufq2uedhFvhibdwmhri2usECirppT979cuUUmq",
+	"AAmyUvpctyS/fcB2H3MhPpO3b8+Em9nNJfMx2Qa/RbMvRl5XTJ5mmh8aYKOwTueqaEDr3ebeuLpG7Whj",
+	"u7W9g1bF9WESu3P5rpG+5XXd1+KZZX1OtfYbrgJ/0uO61EbIQBiUFfm2iyO0wfvgUbnArMIRFCCt2Da8",
+	"4YFbWZqq/S6MeMVaHFe5xsLQpUxs8dFKoMaUzhErr4iOchgOFkEPNTFIjeCIlahqqv7ncaTF29NOw5+H",
+	"WMsI2ypF5i7GmqY0mnUAo2uF5GpGiqd+EyZVbE2VC/lHkO0EgQt5Bmi4+Ct1EFNWfy9stJC+U6ATCKje",
+	"vQFonzuvDXY3Fw1kFIyYtLkGepvQG0aGjAmC1YdioriI2IYqRuHh20BTMHRkkQEsu1p//ippKqWaX8sa",
+	"LTapspdB6eerEk6N9FacWzPQ+xHjmxFCvj5B3o31bkVLNmYHjSy8YoqOJiy6ZjEWsVcauDkwXZs43in4",
+	"45RRoUj46Tb0MPnb1RO9WHJP23hkMC5hpGUZS9FQpKJmfzct3x/hrPVyQqMrdvO84F6NuZSbjqfmntsi",
+	"zXEFf17JeEtuOaiW9N38mlnCSMFGakyiOuimZawKvWV1hpoZz7AbhWHGMZd+2tigBsjKHcDv7S5U0bk3",
+	"QdS7w3276e0pSpTiTfFa1uLV+vjEq4wxqCBN3PeHRTTP8wObFq1IyrIC00AwRJK2b31PEnbDEkVixtKg",
+	"eLz3nPzCfzRXMYiQbQur7AAOMEqHi7H5ALI+oaeOV6SsgTZvuBwO7GqD3XflIRX7ffmCP5MKoZPryEQB",
+	"5EuRvQ3zGD+nno+9qit4NGagwWIBmAoFLNDP4gJaIl9/a9cPx7LsA0nfWB7fh5RG2jZHXel5wjobo95u",
+	"gX62AsH5Q2UGd6mmfGcO8sc5iAtmrYohsCSSrc/ZtmWMil28DwGgBAP/uqXGyoL5APu2Ael763C8lpJf",
+	"IM+eC1LUEVATmjJPqFVZgKLexpXgH4mN79uQESIDrNSgTmges66SQjDdPeg+8xYSXSpRgSBcvunKmWDx",
+	"YOhJ9wmp0JNMpjwKAxImMqJJiFHgcjRKuGAOtBIQYaAHgO2gboW6DpEpKZGYLL5BbzMu7qk5UYzXSwdm",
+	"ECc0pQACxZlqEHQ+6sGMi1jOPrNIyGKBhI0RAXhkU4dWnj4zmzP77jq8W1zexoSkAjnbk4/FF0x/TUhX",
+	"3Pq6HXLtwlL61qM6LjeIosdyITbay/vgZ0v04eFsy6cHTGdrg1ALYm1Wh0z39zWNLzD0s5JuFxhbgcMN",
+	"F+6UJwlWzzBE8EfC4r4zvrZvTauofs11YkBJLKRpc+PUoIxMX81Yn2tDb5rBPS1g30atFAAOxT3FxQ1N",
+	"eDxwBZqdqrsGf76AnW0MXXUlbU+kGHGzW5Z3bSGp3m9k8jbxxW7wP2W0KcL2/XGuJ/tlFdexefWoEtoN",
+	"xtIhAyQiLJYfxxlTqjHku+Hysr9i7Kz3Deh6qf6xZ4IPF/RdhI5sGg6+PjJ9Yb8qk6w0GqzZx0wOEzb1",
+	"p1+8OiEvDp59R1J8CUPXvEJR6Kq2gQrRfIqXEbfNaSRTGk24YF3DAuCBeb+ekQOHEG1LpR3RXzS/fn6H",
+	"Mp4fEjucOemDA6rfMmrQlCtl7/OlWIWtwUztN8ofisSEzuZwpVh+gvgbG0eVVrK0fCGlNk3ffxAt5yIp",
+	"1ZOFNKebvR0XFNVaW46//G53+GL0dPicdb8f7Y26B9HB0+6L6Omz7vPR7mgvfjrao9+tS19ybR34q6Fr",
+	"rpMFRvwfBQWQZgrQ89RLaFfnr0nGRoiNagR3QJLB0GmgbfNhfXEgOupwp8RT6sXsZse+r3ZKgmxtCBCG",
+	"c6p4UizMdK30fzMI7lkmRzxhVxBl+dmBQWmxGlv6F85ZmtDIeVkR1bvS2GElJfD5Zxgvnh/cl/Gi6oit",
+	"1LmocN1q3NBx979o9++73ReD3goM4Fv//jiZ1atFb+edrbv411ci/tygcoopit7cAjOtJ8rG5cts7nIM",
+	"iuoBUHMPWPhGUdIWjkjd1U7mvv8KaM1TP2X7QPWvJmq8HpRh03GL3bpr4Lc9GHeyxS6cg5rUtVu5OpZJ",
+	"fNtoO3sA1sdH/oGodwNOuSlGuN3ke7AJOD76tZtq7TjvJ053LZ1/Xrzno4c23vcp/Mam/y/HI5pOh5UW",
+	"75vrrxUxHpf+/rwVGm6Fc0ZjLpjyuS8mLLr2PN8ch7COubI5EuHCd0tgOgv4dB+8ZTwWA50yRuP5Fqgs",
+	"dvr+RRtlTE3uFjWW4cfotvDVzdzGpFRvzD9WLGJ9t8F+PpRDqa7TmP5v9i/Dw6uSML4drLKuPV1jAqwf",
+	"2++JluS7fQJoTqR9dfmq+33niERyOpWisHhiDnHGRrlidURyvx3xu/3akL5fAx1Rm3oruJsWW6u/Y5dp",
+	"pcHQeaYXPazxlAu06OYKsQ3hUVlIXHly7+EVr/n1ApEr/aC6CRc+zhHLqG5bau3AI0/zkwKTp/Kyfehz",
+	"Ldt0mb8pi19UfmR/6sFPKz6d02nS8Cn85LW+GZZS/wafrRVmcdq1YS8MpViDYIl1LUf0V7z2zhi2Ro+t",
+	"2Ap7e73dTbEcSwUT99g3KFtp7X7sLA8XlZdQpQc00vyG6/mqMW3q2XqgGm53c/t/HgTBRjHudp/L+HYM",
+	"ghkg2P5m3jxnRV7/Zq00XZNPuA5U2ow6/Hk2oDtZcOqZ+9bS7CrW1VeuYoFeLGW3JnqwVtpuvTHIcwhW",
+	"HOg72YcKOl8U9LdMp1ym0UViW1RCdlfR25rR3Davwj0YUByD/NoNKHac92NAaSSEb8xy8IfN+r0vpu85",
+	"h9/YFjdyiW9qHit4mNk9j3wOYOf3IxJ9c/LYXaSsh62uu6rs7eeIBcu7vJ0YsJxDBh9iYctowm8aksXs",
+	"55cuPHQLIcICUwwwK7KOl7G+wEgzXEbQygX/PWf2d3v8XW9FIOuCKv2pSM683fmkXVbzbQgxJJypI0Jd",
+	"4il4BQXCZ0I2M00STNS2+IXQR2M+8/O6QfTp93Ujwm73Be2Ojruvuh8+PX1+u9P7y7+tXgAMhFq7BItm",
+	"h4XVX1yhFbRyaQhP+cDqDcXU6r5sgSO9ZXlqV6d8q17uNLS7FyhbXJClYSxNZlVZa++OzEV0Ap5pn6nX",
+	"PN8WS1DzOviulYzKlChvhfatVftK3OiGCSQyrWNxKwYwa5js7Q8mLENDNvR82oy0zW+JjZWCJb7/e6tY",
+	"bVvEUKZgoC42rWm/z7wJmNvpKiXZfK66slgBgNkaK+Y1W75TCs1FblgoBC4RrqG2D8IEQJ1zgJgDpM71",
+	"iR3bazxXyocleieoTWcAv7NFSw3svepd2y3Cw7yJYZuDT7sczMW9vxPiY8U8vp32irF31gBeCZ7FuVSX",
+	"q74220TCwGGN8ozrOeCquKWdcnGc+8KvjkWtriKRGTk+ew1Y6DOAZQPk24lMYozGc1Z4M2jSVhYQg5Ih",
+	"oxnLikb6Ivxr9/jsdfcXNg87PfKSRQnNsFa5DdpWsmK4JxEVZZFWaByrmkcyZQhJPErkbCkiHX4v52gm",
+	"ZGF5WQZDRxiPjNEYHQZ5zDVJ5LiHV941E1dZYsNUaa4nO4kcc1Ezn5jH+1AwJuW/sHnjOrp1a4dRNBz0",
+	"er3FQspTOieKiRhKKSsSmpZkxv8OS3BIfsQldB+DSGWatrUKnKm8VSxsSZ44MjNG3Ac3RvzrlSPsf//1",
+	"shWsIQDIPA7ryxEGlSeZdcchvl/lMfjxYNhw7uC0Q//lOCHx/vYWtCv0uhh+SfHastMrzf9L+Gk/WsBh",
+	"C7p4Aul95ETGjPD3F1BHFIrAsqEtttcjlxOuSCwjAKkwjFdboJeMRrZmMQqFfQGa54hGLCjCmcsA3ICY",
+	"WZo7zBZ6yPKEqcAV9QNzB3SuJ0wx0yO65sZMGBpncV/AynLd64u+OJHixjQmhTrsiy460Icy5kyBc6ss",
+	"onhEuPXyXV29fqmOoOokPjh/dUKePn36glxdnqCcDrlEmDNJ0oxFkDrWF4S0w/3d3efd3b3u7v7l3rPD",
+	"3YPD3We93d3d/wo7PTOAU4j7y5hKpVCsiPcL/9q1btfu65chaVMyY0kC4QQsJjxGsOMhFq6ya8EVuWap",
+	"tu1CwDoMN4RKZbh8Lsb5L39TUoRYduHFwbPvOosJAJDdvRj7bxp+w5W27X7qwz3Zbx2S33q93oeA9Isb",
+	"0zw0d455Vrk6zeN+q9fr9Vu3oS2O/t8SPuX6B4vv+t/wxR9C6O19yaksSy953iL/pIJUmB/JRQI/T9ic",
+	"xMgGSeiY9CH57QP28AprxFXBMSlIF5nUGqrHGd6AK2yTWA4JLSgVMAPTjCnAYvHwY1LwJzM9ALkFpzFp",
+	"H+zumWEf7D7tEJUyESuolpALXlQmDw3xd0eUJ3nGVEhSmfBoTtoWQJbs7xJquphykWsWkPDk5MfB+fHl",
+	"6eDN67evLwfHV5c/D14dv35zdX56EXaOiIRykUArpktdHDnlJgHVncvFMK3b0vYH+y9wQAM3oAH7GDEW",
+	"s9ht5TnT2bx7PAI2VamFt7i6iZTXLCZ52jPtn9sVKYYCq1HFyK9BvQLMOhnm8ZhpBXvoVlhndDTikZld",
+	"NKGA+WjxwK/Z/Imy3yC7kCX8/BNlaNUc41xp1K+RX4CvMmICi31YPmmkpIwzTaGuDcD1FfkELkjBJoLs",
+	"uK9Ly2DJZs2oK64W500t/cqtw9bT3m7vqQ3Xhdt2x/zfmOlmzCoeMVee3czTNh/gBoHn1c3dcWfkqxRY",
+	"lxxiFe9CQngdtw5bPzF9LqVG9ChgVDCY/d3dBUyFKqdxDvUSq261DlMGBcBF1Tg7Uvmlh3eVRVP291AM",
+	"ecfm2FRktdbhbx+ClsqnU7Obhy40AZYvcGsHS4M+66Cl6VhhEqCmrQ+mrZ0esOZrIWdi52+za9VzM/fu",
+	"02uooc4MH9CAdX3N5srW9XSAddeIbDYnio8Fi6H+BPuYmte9mwN1Yh5wc6D9hl2BG/RXNiS/sDm5YPq+",
+	"t+SsKBJkAVpvWMZH8xr3r26MYVB2Y1zQSMM+aJah3F8/CUd2G6hSTLvSuogeCzVZUWzx7sNLjM1Ysw+a",
+	"fdQ7E40xI+UGLCox3tW+mNHxmGXk6jVJ6ZjdO/0XzftJ3azozidYmdvGlT1GaBg1YUwHBH8xFx2PpHDM",
+	"fGEeR1jaY8QTZlT0IYuhPLmowj1CFT/Yisa1PzYDa9mcYAbVyg5/WxzeK57gAXdjgekUUr/NjLDMntoW",
+	"S30SNc5y27yhWb3BqtCsD9sdVXpDcfyr6cWWot9JMfe9fLHQr7E6vD/jydBkhLGcW5KkXb7boHWwe7Ce",
+	"CN9J/UrmTsu4N8o9rpKU2zUPBZfRYX7aBVFHkf3dXTKbGEqplSw35KcKOeWIYKQnEZLEReiplzp/LgOy",
+	"HohH2x4aNsnNgCtCEyjLe7/L/4bfMIgF9i56LZBupQBjjmWhNVJFaoF0gVEgb1imUa4zN493sUGFOXtt",
+	"fv/cFd8GQ8+78MVkKpxsRlWpn4Lif9/bAdq307ZdoPjqvXFBjN69+XGuGSAFD80/gGmmvPZpjVOL2GpM",
+	"isxYVRm3k23es/88fvtmuz1z496Sa30l+2Ln69mXIkLUuyEnyHhsXeeL//4GFh3KwR6RZ7tP0extaytx",
+	"I19mjEYTiCrwivc29vTB2FOZLeDZEDSClCzUapzmpr8NWs92n64YRtWgsflwHDaCZzDH1YGAEWsmjkiI",
+	"+AOhhaHm9y7nlgvkJYebvR2wtO6AJbWbyHEjbVzYHsD/oVVABJsxpbEgfWCELCP5DhNmRNpcsSwgRg62",
+	"io7mU0YyKsYeQgEb7xuu9LEZxBs5XidrnaJb21AjWAK4Qru2tQfSSMvM1WxVOTDSQhBzlWOtJGa+s0CJ",
+	"y5JNE+TiJ29TONtaS6toBSZ7jN9Am/45UhBy6UizDGdqVrJpNoAa7Z/LyiL5TZ0XtpY1/YKeead+fStU",
+	"7v3OGz7lurXBiyfoQttWCN7qdDvyhIBL7xE3SoeR/23cRf2MWGF2d/2x/pHGLjsGPtlb/8mVoNb9wGL8",
+	"6On6j17JbMjjmInPZzo1r9RvLk3jdokX1d02VQXbflHjSuDyaeRIp0Utx4DIJK4wI2t1npNERtcy10bn",
+	"G8ksWsV8rhSGkqzkPCdUsS4XignFQcdPMzbiH53OtwRK5DsszmdYEt1iltG3fk7MkprlXH9QYIPru/cv",
+	"f0zMquHCbHQ8dj7x+NaaDCKPK/McvK9Q/IDq3FU2VWAEBKKFq9McEjBQwZ3aI8euAioYx2YyT2KSMHrD",
+	"jFaK9q2+qNVMJe2YKzpMwLaekZhNpXaQOVANVwoW2LK0hKO5Mu5UXRdwag92X/RFiOF/6Js2YweOwWI0",
+	"nnsOMELcXGGO2MIJXnMiXr+0pwEo6UeJ4vH9HgSLwHNbjyGw0X0Pfw6btBUbewAU8JUfu62NQAe7L9Z/",
+	"8IYqDav0OCcbw5YIhQV/oiAwQpnDgkcT8LFzAbWz9QTAe5uOf64nOzTlXVe0vdH0Ubi3EnNbWY/WAsc9",
+	"skWklyrYYu2H5TsTZPWz17+Yzrc9bl/XTQWTWH9NgZugjSuDJX/tinUe9djchUIrRoIKNThCWPZwBJDO",
+	"3uQIhFrjXKENHVi3jTDA8p7WBYwQXxDxc/HzcXf/2XMyoWpibhWMP4LC54A60BfgXH57/NfB8dnrwS+n",
+	"/3kxODs9H1xdnJ6HFY/0sw7UdTYXit0MqUnGbuQ1iwNi/rCeLPBGMzKFYD3VF9TcKCSkKR9cs/kAggIG",
+	"YLVgcQjBG69jNk0lVOFCF7zO5ngXaWc7DCvvYBhAeUpc8ShYGjww5FdbRKgv4IAVbn0b+eV8xwGGR0GH",
+	"FmbhBQQTZEwPhDTjTBM6N0p1CDMGx7WZVdHQjEcW2OmazYudYQCyH+DVWQS1mJs8kbaUix0wLqGCGCYR",
+	"u4YVoQL84R2zZzhAOVqMT0BMPdJmvXFv1Sp3CM5D9UXxXW6EjHPTuZMRzPhHMhsbPlQBipO5juSU+W5+",
+	"TP/DM7z9tV/uKMRaPZQIAKOziYob3f9799z3BYKcNogARQRJQRK9Vq205onZw+6JFDrDWlG+Hu37O/Cy",
+	"ffedvDA7iMgudNw8XPcxvvVOQiM43seTRzYQFk6kGCUcA1YP9vc36cX6R1ya1Gfxb6QhQovIxCXeHbQ+",
+	"drkja93FQ9c6bNlKvV3lKMEjRBRahI1J9/J/QyxKy1QVvJhqiP3pkWPkF06yAWYUW4OrIge7B8tSBJz+",
+	"Ox/flz7J4MCj/uAdUfJI/wQeV/p9BIdmxepiFmAV3TQTxE4mtc2wbpYKZBK72+SascrajqwJNpJixMdQ",
+	"dW+c0YiRlGVcxuXtLqRgnR55J3VflAR86Ll2zQU3FihewN2GdxMOU+H1G1iyM0NAQxCBWNa+wFFCNhRe",
+	"LqX4MkJ5pqBQq/LiNT9k9gZzSmqFW3rupXMYzb0S9u4XuxQEm/1LXwyPe1QB+qxyVp84OrsXZo8mnW41",
+	"4t5/rC/4WKjSJmRjI23eEGnb4HAyolOezDtFxEsE2Z+GdAIXJxuigDmwkqEK+4IrgjmVhfCJnbhwy3pr",
+	"RgCdZVKMSZRnGdaLsvDwVmR+2hehg9x3v4WBMxmhEAxNKaLljGaxqrZvVGNrJE644ZNOrFV8LLpcHPUF",
+	"RLdWJ8jxGxa7mC6t2TTVpI2pQU51yPh4Ug63Y8e7/6IvQtvSAJvxxbl6BV7Yv7MSCuohJNZ6J8UB2kR0",
+	"PfB5lCEn7Gu3Lu1vIP9dSvmWirkdnfp8gc4ZWBmpoHutuJoxl6Xx0B5HEUs1BmUEzv3pLamAqjmACLbL",
+	"+KYnirgUFkaGudZSdHp98YrfwBWuWJSDy8OFacP9TgXhEIM94iyDU2FUSfPL3jMbP65I+2D/BZJ4hcI7",
+	"Pgp/A1N8GMKGtkt6DmpNfezOZjNIhOjmWcJEJGMWb+H4rxW3eGw7b64nlxiw6rViYeRvSnn2L3mFP+LZ",
+	"bop/5WOoCYmQ3OAjlKgqFQH1jRzA3PMZ1awLNpXWIT5e5AsSa/j4GcO5vWZr6Q71O/zI3W9l6gu4ZBqU",
+	"Jc+xxeq86y+EC4w9l7lz9D22HRQ2A0e7gtemWDphlUb8Ep7XhInAagaYIh8UZlbYYpAVrAlPEzkzL2Bc",
+	"R4T1fKwlrC8cMZSyz5LMQ+4g8vTFpjIPWSvyRJUSRCj39MUqmYdsJvJcOmehDaGvexgjKoTUtka6cyW2",
+	"wfJYcRgW6+C9YXDXbGWMB7ppvHWa7ipB4YC/eglqa3fbF5G5cDEXtRXP0fQ5Rprji4Gndblw5i+nu/hi",
+	"Iquk90ACwSqfbzG0L++EskPx+qD8sQwXzjlQ3J1tBIsJSLQQmWP0UiriHZmh7cbVn6mk4lt87OVdQnf9",
+	"A/OIWm2eR5YYNwkKqBPKV2qHvw8FrKAlmZE6UMMK+cCKT6stozb3FfIKjEjl0mN75KzMiqX4zL4CFsyK",
+	"V06R2UQmzIppQV+wj0bLg9uTC/PxRGba2lWxGCnWqbVOP/D3oZcxTeadACO44YXCnMIz8ClmTOeZkc3Q",
+	"iekzbOKkL11y3EOciwUo869MlRJs9qc69aXVqdOPkQukcVqMBbuA+vJmj8zu3EWVcmgYzef6xDnIMZQB",
+	"AuvAWqonbEq46BEovKcgJiHhUHihrfJoAhghEPETdizMu7l9IKjtvBiV8zAUafouOx9CFS6LGNMyzIIL",
+	"ciV4JGNG3r06Kf0TsZwaVpLIGcu65naMkTFAMWsoum/dNVyrvkBsCiv/Wx+Lgku10yPHrtwmwHtwAWzL",
+	"aLQ3XPFhwgJMPpGg1g45Vv2C9Ka+iCY0o5HRcjBO4Oov+7u7P/7zH/8n/ONVAA/2j+2D/VN88Py5ffD8",
+	"hXnw6vTVq463EkVfhDswtrA+zFEOXtcCf4J95Ao/KVSgNoR2uLW7PH/6gqhrIx9KERAz1r44mWc8SXhE",
+	"wv/v/wmBvN5QzQUJadhx2QbQCkY/WA0H+lIhWtniHHkR8zNUS24PxUvrpRYeO/5gJTO9XJDB6R+JsW4d",
+	"TvDFmWoZXtAklq9mn9GEaug7YdrBFDZLRhZH6WRCNTkpPyIznkFG4JTqgChJcjGVMR9xFtegl2Yyuwa4",
+	"qtgOmCnVF0uQVxRPKIKndHrkVzA5YFX2Q2LIP0RVEJFIuCIhZCxDhlMX3wuJHPVFaKbXK6fXiya5uA6t",
+	"BqEIE3HhbgZUuEPy28v3704/hC4ZgYSHwG+7kCgbQuUPJnRfoD1l7xlRPXL6URv9RQp1SMISXzUkNEUk",
+	"F0Snm+HdY8Q1B1KE8h3REqA+FQIFtcNcFRCOgwk3N8bcTTzNGLYJJiu8S+wrnYCEJap0iPakMJJKhza+",
+	"zEiLSFs9EooQIU6GjOz1yCmNJsQsASaKYdwYriVy8NDsernpJ7CS4LCgfQE/XsDbpwgSVAisgNdNXA1+",
+	"MFmpIjGKuS6GbEwFXJZvT84QzbQKrIMigvNkokEWsUNJ8T5ph2dXl8RQtTPlYTQE/Bp2+kJmriBsOI1S",
+	"h0MaOkxVDVBr2JZFisHBA7CgfYIC+hNDc9Bs0Be5MBPDVEAgXAvpEk2kVMyMq5/v7j6NLMSV+TcbDPCZ",
+	"aQSfhAGZ0thcTCO0LaOKfFTptS9s/CLDnqadMmbRDtVo6Qpj9qtDyXLhggUB/ExZ4lN5ovvCvBUg3FBq",
+	"96MoJWy60ywNLChJ2ZMNEuoRCA0uy1m50NCTMwgPvbg8PbsIlxpWpP09Gc6JZYUdpFX34eXV+bvB5eu3",
+	"p++vLkMXkNIXqFOZ83NUS2mFCVE8WIiXh0NUmicJoeoanV4FpQR19mEaphplDVuAMxxxwdVkkDGqpDgk",
+	"CeT52COFdIIrDaHXUpsF7pFjaL6MslRBXyBQmMwR9AIg9iKWGMIdskgCiJggIVcDC66Fe1IE4cBEMFLW",
+	"mXvNIYY17JETGyIKJIuzNW3CtoPgan4ZwEhDu2Rml82G2vED0tE1FzGMdcJgkcqpZbmw0H2RzGIWw8oh",
+	"vcFqw8oXkm9xNqABw8gWlrEynM6RDcDFIw2cDIcDNwglI5kkctbNU2i/L3xMMSRjfmNPHW45cwhqeaJ7",
+	"BDmSgoBfwgyHg6lTcxb6YgLsWVlWD1eDsvQTRhPJI6ZKlFDEtLM/RkOALHZQaIaLy8zcJzSaIAcDGNI2",
+	"rn+uWNgpInMs2dnfcKRmNSgRUtjbi8WVy81MbsRBKrcQtuivCK20h5ehuQEhhxEWAKbJza0as6xHwtx8",
+	"FlYvBJVP8d2+MC/3LPYcfljVUqq75FokbaoUV5oKTRyQcEEGPOuLKuEF5vJwywXvAlfBmXcCO2L2ERzV",
+	"0ElfhD+dNnHyLrZa3KAlmCQ5wbPlQpNt9j64OhwLsfaVsQSlYkbnHessQx1LpuXNnAvQmOBImz7hdjKC",
+	"qWufWYX20MLKVm9+mdXu4pIJcW3WA5wlmMGVQQ/F3iL3KO+6qBLQNpFJXBT40xNaRcR5oorVBUEvqITo",
+	"vz29uDj+6XTw439enl7gnV1RCd9dvSGFuqdqqV15SkaZFNrleO2iyN8XtkKAAw8rSDFwucdUOMO8KsLn",
+	"ZYZAhe4u6JHLyioCI3bR44UfqzgFVohjpE0T4A8lI5WZc4TBvQdjBY4+o6ov0kzGecTizmEh0LC47NWO",
+	"d1H6WziNhmuWCHZVMer1CM4KBE6CaAPBRErW7hhkzea8xAU+pQvIwPU2/IPFgbvhJ+ChqUiT9naw57EI",
+	"gBzKeA77CUZFoCrgY6RtndapnoMYjNysQ/6GEp9nzkDexV1utTqLkZfaEGHgWkYzdOaNThVdr7gHsIYH",
+	"YUrzqdFO0iRXfRFO6ceB+7wKB2hYJQomiLFYRmIxmhBgXSgwgkv0qCIWGi5uvYsjTGKpJyXuvyA44IHR",
+	"gAbWVBNaqQkAMpx3EsB7UGbCOdt9th0ttPxs96lrGRvNBrmgN5QDEnEYVPAmbXCqOXNWvgT3qO4LMC8V",
+	"8lAu3Dq24eBevv/l9J1Fbnx1/PrN4P3Z6buwU2TjTOkcr2cylEYCjQni1YPiU7I+5dz/hEaZVLZygDC0",
+	"GIFs6pjEyft3J1fn56fvLgc/nb47PT++fP3+neEWNTkN4uqKPB3vcsvBlIr5oDIEe/HUnMbkmKhEwsqO",
+	"MmaamDhndIVvg3zRdmc/DuxBD+qnv2I4nwFUkOHrzakndUXm4eLxKp18Ibv4wkwLbK+qplxvbaFEBXII",
+	"VFW8ujSErVkFpoAY0QXKesldPDgSXttS2QHyNdBy4baoG5f+2j2OIpZ0f8yN8sYR5mxh9EKGBGRLkAJB",
+	"rkwz+ZEzBaEOdryA7pqPJ9U4mRX4QV9zGPNdLViPh6Zj+DAKKKQd1phyB2/M2r3T9nHvTmCFJmL4DKmy",
+	"OiezOZaHWpTDmWn7mVPnyKYjoFGiDluLMM5qgfjOqWaYEes1k2VsamWr33OpKWm/Pr18ReKMjkDe7Y17",
+	"JOwj7rnqt46yH3aP9A8H++FqygvKbrtncPv6e8c+HTjw6q5//2EfSmsdzX54vru+/3JlvEBDEgwLkswo",
+	"1962yqoltwDltEk2lhUWrSn00QGgLpdNWFwRecOyRNIYbmsnzw7Kp45IFwnaPqvccGhJt0LIkKEcgtYB",
+	"mitmhZQ6aFdxLvyyR1g2733jLgR/3zt/cIedv5c8PCOt6sotQ9oW49w8opoPE9ap2NDN22UMwaK1fCdm",
+	"w3zcbDP/D0SuZ87chsIkGlR0nqH7kbCPNNLLpjeU7W1iCFjtMNCp5wmOG+bjfy2pBqa8At8STireKMXC",
+	"OrtlXNsNs8x/4DzCi4mc1ZehIMPqKcC8OWXrPW9G/J9Kg8fKHNRfZXatjCA2m/BoAvqtU0CcYfqoUNiJ",
+	"09eNtDaiGWoZaH1cpny0+CyR/na5e7Zi0kOn8MEoYbw+uv11wsCWTauXg1mPQqYRCP09ZEwQLRNAPVVa",
+	"pn9k4tUyLW1hT8rFKNfobuS6UxYpteGhSwGf6NGy5ZO/WoJy9VObQPLdwsGth5P+A9NLeYgKi3UB4srF",
+	"OCiM8BrrCTbRTnGte2OHfwULrSgNO4IxFH8UY4jNgxZhJaessILK0ejQ2pd4EgckTwFcE0ZkuaF1wVRw",
+	"XFMpnW0su3EX2pSPLX8o6jmAlIi/stGIYRS+S+CGd/sCLYJo5XcoIjGNMNLJIgmBo4QqEv7mfvsQBuTq",
+	"/I0iCRivAEXH5QmoTtAXY5nJXHPBVGBWpFC3i4sWDXgpzTSAJ6seObaArq5kTXEbgO3b4mpX7W8Ohf+G",
+	"s1n1QnD20MIHQNpYGqsHOzgw74edHnkHl461eStCXU55QCh5efGuzNMAN/M1m/uMRz8xlDqgKsUDHuuy",
+	"E++pBrAYXK8nisA8CRcYfOGKYPxhQPVeLk6P0KGRhnV1GZoBt6ZRulOp9boebkvOhD1qleQfEo4TOaRJ",
+	"WJzCKj4oaQ/n6OLgUnR65GfQmvrihiY5W8LmOkQ3JKpWEB9CTVcYzlGklVEypeoaIjuEF6vgDVf67cnZ",
+	"RVFJ9RtG8yrmsR7Qy27Nt4Xe9fbkrKCpMpcP7Pe5qhLvNEpXIHmFVh0PSYWyZhnXrAvlMiwLP3SuW8Uo",
+	"wDyBdwCjV4p6JQBiN+sESJllDHlgeOgYjeop4K9qCWGYZmo9EkKhv0PijkPbBpKa1lmB6tpBSKpQZ1So",
+	"VGbaDCnmEgqXRXI6pRiQYjSCaozKRCqNIbYQ7VNNIVMAVBbYhm1rMOsizChmaSLnAOKuzE1WxJIcv3nz",
+	"/tfBxeXL1+9/gBCqI0LFXApGWKIYAeAqi0fQhrAg6HlgWg8DGyhkOhwgTiaLzYVi9vXq/A16v9BgM4KU",
+	"FbDQ8ITreTm+vsgViw8JhU/gjsuYkgncchLDocGLIpiGEDkbI6VJqJnS4EwGJxkIDDYaAkcKiLWAOWYL",
+	"QYfNbo/inH2toFvFAL8M7la5Pg3StIsyZ3Gl7E/FSHZ6ScfrIlXhnUd2InwdoJ1fGIfLBVUbdlZy5CXu",
+	"uyw4rIXYeq0RYlcVwrVTuiB0RLEEw+qPSrG1iClRRieb9xrSXT/jxI7eQireZmBb30qu6rZkubcBlZ1l",
+	"YL0G1QSrP95XtupqQgsaDQ/VXX94oWtVfb1vhsM9po3heM223gk3rCFxtpT5uCJTBtEhwznoCTaaiYsx",
+	"yjsgVuDrAQlFniQhydhU3kA+YmB/wvwm833cF9eMpQUuLgiLKFn2yE8g4JWaUMbIoqgHEVG5RimnLqxB",
+	"9pDFyJmSNsAeLAhWLvrTCFZYxNeI906LMnqRi4q31elJIU36BBxMx70vdvmAks0ZdvO4/pK1Z93lDv8p",
+	"1XyeVPOF7hubEK3klJERZjHK0d3knB2jcGBVgrtwMa/iiu4fox45DapUh6UkbfBE142VLjwQcjzQ6wmB",
+	"b5WQSQqRncOETYuobBmzkCg6V2Q2mR8iz6l4zUPSfra737E6XZpJLSOZuMhK/M0qVkbRkrmGpwfuC5+2",
+	"RdoH+/to1jW6XV2tc+qcUbz7oqKgor6nLBPEWlIQdA1J4UY9LuN9jXJqrUXAnX3s75KpR5YaLpnSqyWH",
+	"omoXcVkFEypiNaHX7A8nZ95Jm9ko+uXtyZknAObgbh9+HpORQrAI0qBqnMU6MLjmNOF/Z5szGimT1UZZ",
+	"m4hVUlQC+TntSu6YM2ZhugEcSvNS2AlIBCDmhu1UEpIu379/czG4vHxTwagv8O4wRUNNqPVMoDbnjMxH",
+	"JLRZ62hFgoh+9Ne4hUAQ+VcOZ48i00Mbzloj7iWsx5o6Rj/OIW4RrYjRpLGwl4O5CGqRnXb3EcXTBeYM",
+	"pUwYFdsXot2WcZgJNll4i+3+kzV8g6zhsnoUbYKdhVBI+A27Hx1pJR/Z+WQI/3YnoklyN+klaOJARfl8",
+	"DyviTYWi4T+r6kRXSoft7X8ftKZcFH97S0T7RatXNp6QpqkzN2W5EJDyRbMx1DRVIepvNhTN4sRYeBk7",
+	"Qy7SXBMcHnq1+qJ9sLtLQvsZl2KAofdhFcaBhDtFNzu9Xg/z2GAcMteKxzaLxzFmIjOjgPaFJQ8OGPMo",
+	"XgELN7LVyByesJ5NCWFCGDeHmXbOKYG5yVCgGe3iLpPS5ktX+LGWaJ+vFaddx6NPaJLUeHTrwTRE07rp",
+	"7gtF1dkRnENa3iomDSiUkF/5J7P+BuU4miSQzgaHCzFfknmj2CZjtkJMw9BZKFOltBGdUrYK/yGiAt/E",
+	"Zv0Vqt5ilw9J6aaHJlEE02AxVNRGl0RU00SOvyD2Hq5X1YNrMQuq+4brtrB1OxFN0SHJWXO4W7HuJ9W3",
+	"H3oLqp01bUf1HUTczXjEFGQkwgy/0K5ADBjcJg53QZBY2iRxqgnXJJJKb7BBn+C/Loa20SlgXlpWDzyy",
+	"h2tuU/ljf3d3A/njYSlhZeJF7xtxDLwXdsAr9tymhDdz1HeNkUVHJPw9JFOqowlTFm1kGT3Tz1PPXLdr",
+	"9MtLADrBCHrzAYq+Lm6uSdv8vakq7v6zZ+tI6xurkWsXcn2kktvob7TQYFoSjCPl4lE1RMkXZ2LX6GuN",
+	"MrHD+zIxJm5tGvgdYCDiK9+IF+bbKcDmFtZP0gv8eYOgjxIw3uZ7WuSJGuyHyJOk1wxmfrdz8g3Ednxj",
+	"kRqraaM5VKPcwoe+cVakun1D3OJR4zTWbernBWo0QI/fw4l+sCvviwQfrKFfF3rwh6bjrywwYO3ByH2m",
+	"Zvw+YSMNaHYIhayYJu3Ki7Yojp4QLeHyCwDVh4sx2F8/3XZ8BUUB5/8rPzx2lF/Z8bE1Ev48Pw9yforC",
+	"jhvJjk4cbNTt30qoKR4xoZO5K5UDmn4PdHvFaAbKveY6seYuh+lmiUmR9ihPEkD76/h1/Qs3DL+xaEF3",
+	"L4XVmhKP+Vatw1aewy8etd3XmnL5spsRtx1qkcMaeEKHMLFyxAUm++HKyKyAHfzTKOGWcZP0KSSNb9Qo",
+	"oUrKdqeweLTOKGHX6Gs1StjhfRmjhFubFUYJu85/0OvlG7BiXGiaVWBB/Udg4SICkIOVGAd25y9dNvxD",
+	"syjbUaNz2fz6NZS4wpEAyhPgJa7mPIvLvmw78pl/7syR/jT/3Lv5x6FFOHgIJ1w03TRrztMjnKQ1iB9/",
+	"2oM89qCVvPMh7EH3c8QfTNr4IvagNfRbpqL8kQWOL6bPGuUoIEbNNLqnUaPkDdtWrIC4y4JFNsYGJXHp",
+	"yS4RhHskxOSOkOyQkCLoYNupuTxWHaKiTCYJGWVySii5FnImCj2Yi76wVR+KelVHJIxAzQpBTeYC0BFA",
+	"62kMuy4Z/AZKMmDe+4OpW1RFraDFRD4F/BH4yyxE68PGWnMmoVzlhvESOPJz841HY34vknkJyS+TuESK",
+	"58W91qQz48ZsawhYNQDBZtsMAMhh2/6/KawTnP96Vb00b/zxL+Qn6wWuz0pH84JhYIdfLRQGDu8LAWHY",
+	"tWkSMRFfpjjKf6r2n3kOoEgYoW5Ft7iEN1XwL+C9h5fqsJ9GuqGaK82jfxWmljfv5uekwDSVxNkopnCl",
+	"z8BlIHz7gGJuJusv2hKK5Q9MlQ6GDCZbVFqy3uBl2f/z07Q8Bfg2skPKRzJDymQDzNQCuYe0sQQYgI1B",
+	"/ZMZVVCtr/MvQDRVPETMyS0NZitA7O4ksfkiD6wXFvPvsARgsTOubFloq0GWNR2Z0Nm8KHBJXdpEHYAP",
+	"kNlI2yiYMrOwdkdl7SoAiPOVLwZElZkFm+VF6UDMbutgMc2+KAaFlSLtkLgi4SccDSARf4JDCfmLIR5I",
+	"mxyH7xyVY4fwQiGxnb7ggiz2YAtZQorPCKvNIVCBza4lxwSN0nGRyIjIVZgS5xbVW/IYNmHpoD6Ycapy",
+	"Rh/dOLWaPzh4Rbdaf1wOcAIFTAsAh7swAncfzEXUKJ/gEXaYQbJyRiuR6EEZbluJi3CVZJ0BKCBcAMYk",
+	"130BZptDkqeKZVqRiGYZ4g1HeZZBjVsoAxzgmcCmMzOC6VBpKZjqEahDTULBPuqB7aIvAKFVXWMi7VFR",
+	"oYESfAOLuzFDI5qajsGQhRWNxxzwy81BtC/XTDSsL4reScYMQaNbAkqtkoO93UNilhK7xoZVlFEdTRoQ",
+	"izEEbH3ix2RhliAaQXwpu+Eyx5KeTWYb/KYp4OLZ3v5n2G0eNHBiLqKzBk23lBCRMB9ZPNzboJ+fpGD3",
+	"FCOoiOJQI44Ue1loLebofrhdAm/G8twWvfmD2VCa8l/YvHjywXxgsZe9BFdcyVXQb65ILCNIKW8FrTxL",
+	"WoetHSADO6DFlt7wGyaYUgHJGI05/tM0xyNGFkMToX1DOxnFYDmXNMc09YAAHGNNdRVgFR8VGHY04gmi",
+	"NNt65arSDtZWX2rnSrEaom05nBp2eWZkGwQwDzvVVgHV2o9RsMQoe0vBXcrz6QkuOnLUwKLAlUxVxDV1",
+	"vQzwcipsw2CQhwPzg229ZiwF6PuEC1ejTxkeDTVnK+0aIvMYkxdL8yxW71GIHgx4LScJzWNWaRQw/f0D",
+	"bUyodeWAKhnNHbdVPCORPx21t5B+qdZtVuU6dYuf8Bvm0DMwjZRHE3vPYuni+lVb7TNKjer1/wcAAP//",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

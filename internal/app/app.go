@@ -120,11 +120,6 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, version strin
 			stopBackground()
 		}
 	}()
-	chatService, err := newChat(bg, cfg, models, st, rdb, ws, limits.Limiter, genAI, log)
-	if err != nil {
-		return nil, err
-	}
-	metrics.StreamsActive(reg, chatService.ActiveStreams)
 	registry, pool, err := newMCP(cfg, st, rdb, cursors, log)
 	if err != nil {
 		return nil, err
@@ -134,6 +129,11 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, version strin
 			_ = pool.Close()
 		}
 	}()
+	chatService, err := newChat(bg, cfg, models, st, rdb, ws, limits.Limiter, mcpToolLoop(cfg, registry, pool, st, log), genAI, log)
+	if err != nil {
+		return nil, err
+	}
+	metrics.StreamsActive(reg, chatService.ActiveStreams)
 	handler, err := httpapi.New(httpapi.Deps{
 		Log:            log,
 		Metrics:        httpapi.NewMetrics(reg),

@@ -69,7 +69,7 @@ func newRouter(cfg config.Config, cat *catalog.Catalog, onError func(provider, e
 // newChat wires the chat service and starts listening for cancellations from other instances
 // (until ctx ends).
 func newChat(ctx context.Context, cfg config.Config, cat *catalog.Catalog, st *store.Store, rdb *redis.Client,
-	ws *workspace.Service, limiter *ratelimit.Limiter, genAI *metrics.GenAI, log *slog.Logger) (*chat.Service, error) {
+	ws *workspace.Service, limiter *ratelimit.Limiter, loop chat.ToolLoop, genAI *metrics.GenAI, log *slog.Logger) (*chat.Service, error) {
 	router, err := newRouter(cfg, cat, genAI.UpstreamError)
 	if err != nil {
 		return nil, err
@@ -85,7 +85,7 @@ func newChat(ctx context.Context, cfg config.Config, cat *catalog.Catalog, st *s
 	limits := chat.Limits{Limiter: limiter, Tokens: tokens, TokensFailOpen: cfg.TokenLimitFailOpen,
 		Generations:    ratelimit.NewSemaphore(rdb, cfg.RedisPrefix, ratelimit.DefaultLeaseTTL, log),
 		MaxGenerations: cfg.MaxConcurrentGenerations, MaxMessageBytes: cfg.MaxMessageBytes}
-	return chat.New(cat, router, ws, st, runs, limits, time.Now, log).WithObserver(genAI), nil
+	return chat.New(cat, router, ws, st, runs, limits, loop, time.Now, log).WithObserver(genAI), nil
 }
 
 // modelIDs are the catalog's ids: the model label values of the metrics.

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/google/uuid"
@@ -13,7 +14,6 @@ import (
 	"github.com/ccbackend/ccbackend/internal/catalog"
 	"github.com/ccbackend/ccbackend/internal/llm"
 	"github.com/ccbackend/ccbackend/internal/ratelimit"
-	"github.com/ccbackend/ccbackend/internal/workspace"
 )
 
 // Generation is one running completion. Start has already seen its first upstream event, so
@@ -26,7 +26,7 @@ type Generation struct {
 	sessionID *uuid.UUID
 	stream    llm.Stream
 	pending   *llm.Event
-	ans       answer
+	ans       *answer // the current step's answer
 	end       func()
 	started   time.Time
 	ttft      time.Duration
@@ -37,11 +37,31 @@ type Generation struct {
 	reserved  int // token budget reserved by CreateChatCompletion, settled when the generation ends
 	// TokenLimit is the token budget's state after the reservation (nil without a token limit).
 	TokenLimit *ratelimit.Result
+
+	// The tool loop (see loop.go); tools is nil when no backend tool takes part.
+	tools       *toolTable
+	loop        ToolLoop
+	ctx         context.Context // bounds later steps and tool calls (cancel, turn deadline)
+	parent      context.Context // ctx without the turn deadline
+	lr          llm.Request     // the upstream request, grown by each step
+	steps       int             // upstream requests sent
+	done        []step          // finished steps
+	current     []toolOutcome   // the current step's executed backend calls
+	total       llm.Usage       // usage of the finished steps
+	cost        Cost            // price of the finished steps
+	hidden      map[int]bool    // the step's backend tool calls, by upstream index
+	clientIndex map[int]int     // the step's client tool calls: upstream index → the client's
+	todo        []toolCallPlan  // backend calls to announce and run
+	held        *Event          // a mixed step's stop, returned once its backend calls ran
+	another     bool            // start another step once todo is done
+	limited     bool            // the step limit or the turn deadline ended the turn
+	over        bool            // nothing more comes
+	recording   sync.WaitGroup  // tool calls being recorded
 }
 
 // tokensUsed is what the generation cost the token budget so far.
 func (g *Generation) tokensUsed() int64 {
-	u := g.ans.usage
+	u, _ := g.summed()
 	return u.InputTokens + u.CacheReadTokens + u.CacheWriteTokens + u.OutputTokens
 }
 
@@ -50,16 +70,18 @@ func (g *Generation) tokensUsed() int64 {
 // (the client's request) — a disconnect or a cancel request stops it. The caller streams the
 // Generation or collects it.
 func (s *Service) CreateChatCompletion(ctx context.Context, caller Caller, req Request) (*Generation, error) {
-	model, lr, sessionID, err := s.prepare(ctx, caller, &req)
+	p, err := s.prepare(ctx, caller, &req)
 	if err != nil {
 		return nil, err
 	}
+	model, lr, sessionID := p.model, p.lr, p.sessionID
 	reserved, tokens, err := s.reserveTokens(ctx, caller, req, lr)
 	if err != nil {
 		return nil, err
 	}
 	g := &Generation{svc: s, caller: caller, req: req, model: model, sessionID: sessionID, started: s.now(),
-		ID: "chatcmpl-" + uuid.NewString(), Created: s.now().Unix(), reserved: reserved, TokenLimit: tokens}
+		ID: "chatcmpl-" + uuid.NewString(), Created: s.now().Unix(), reserved: reserved, TokenLimit: tokens,
+		ans: &answer{}, tools: p.tools, loop: s.loop, lr: lr, steps: 1}
 	g.end = func() { s.settleTokens(context.WithoutCancel(ctx), caller, g.reserved, g.tokensUsed()) }
 	releaseSlot, err := s.acquireGeneration(ctx, caller)
 	if err != nil {
@@ -76,6 +98,16 @@ func (s *Service) CreateChatCompletion(ctx context.Context, caller Caller, req R
 		}
 		settle := g.end
 		ctx, g.end = runCtx, func() { end(); settle() }
+	}
+	g.parent, g.ctx = ctx, ctx
+	if g.tools != nil {
+		g.hidden, g.clientIndex = map[int]bool{}, map[int]int{}
+		if s.loop.TurnTimeout > 0 {
+			var cancel context.CancelFunc
+			g.ctx, cancel = context.WithTimeout(ctx, s.loop.TurnTimeout)
+			release := g.end
+			ctx, g.end = g.ctx, func() { cancel(); release() }
+		}
 	}
 	stream, err := s.upstream.Stream(ctx, lr)
 	if err != nil {
@@ -105,8 +137,38 @@ func (s *Service) CreateChatCompletion(ctx context.Context, caller Caller, req R
 	return g, nil
 }
 
-// Next returns the next upstream event; false at the end (see Err).
-func (g *Generation) Next() (llm.Event, bool) {
+// Next returns the next event (an upstream one, or a backend tool's); false at the end (see
+// Err). Backend tool calls run inside Next, on the caller's goroutine, between the steps.
+func (g *Generation) Next() (Event, bool) {
+	for {
+		switch {
+		case len(g.todo) > 0:
+			return g.advance(), true
+		case g.held != nil:
+			e := *g.held
+			g.held, g.over = nil, true
+			return e, true
+		case g.over:
+			return Event{}, false
+		case g.another:
+			g.another = false
+			if e, ok := g.nextStep(); !ok || e.Kind == llm.EventStop {
+				return e, ok
+			}
+			continue
+		}
+		e, ok := g.upstreamNext()
+		if !ok {
+			return Event{}, false
+		}
+		if out, show := g.filter(e); show {
+			return out, true
+		}
+	}
+}
+
+// upstreamNext reads the current step's next upstream event into its answer.
+func (g *Generation) upstreamNext() (llm.Event, bool) {
 	var e llm.Event
 	switch {
 	case g.pending != nil:
@@ -114,7 +176,7 @@ func (g *Generation) Next() (llm.Event, bool) {
 	case g.stream.Next():
 		e = g.stream.Event()
 	default:
-		g.err = g.stream.Err()
+		g.err, g.over = g.stream.Err(), true
 		return e, false
 	}
 	g.ans.add(e)
@@ -127,16 +189,21 @@ func (g *Generation) Err() error { return g.err }
 // Model is the catalog id the client asked for.
 func (g *Generation) Model() string { return g.model.ID }
 
-// Usage and cost so far.
+// Usage and cost so far, summed over the steps of the turn.
 func (g *Generation) Usage() (Usage, Cost) {
-	return openAIUsage(g.ans.usage), price(g.model.Pricing, g.ans.usage)
+	u, c := g.summed()
+	return openAIUsage(u), c
 }
 
 // SessionID is the session the exchange is stored in, if any.
 func (g *Generation) SessionID() *uuid.UUID { return g.sessionID }
 
 // FinishReason is OpenAI's finish_reason for the stop seen (logged when it has no exact match).
+// A turn the tool loop's limits ended is "length": cut short, as by max_tokens.
 func (g *Generation) FinishReason() string {
+	if g.limited {
+		return "length"
+	}
 	reason, noted := finishReason(g.ans.stop)
 	if noted {
 		g.svc.log.Warn("upstream stop reason without an exact OpenAI equivalent",
@@ -158,7 +225,7 @@ func (g *Generation) Collect(ctx context.Context) (Completion, error) {
 	}
 	usage, cost := g.Usage()
 	c := Completion{ID: g.ID, Object: "chat.completion", Created: g.Created, Model: g.model.ID,
-		Choices: []Choice{{Index: 0, Message: g.ans.message(), FinishReason: g.FinishReason(), Logprobs: json.RawMessage("null")}},
+		Choices: []Choice{{Index: 0, Message: g.message(), FinishReason: g.FinishReason(), Logprobs: json.RawMessage("null")}},
 		Usage:   usage, Cost: &cost, SessionError: SessionErrorOf(stored)}
 	if g.sessionID != nil {
 		id := g.sessionID.String()
@@ -220,6 +287,9 @@ func (g *Generation) release() bool {
 // record stores the exchange in its session and the usage event; wait says whether to wait
 // until the usage event is stored. It returns the session store's failure (also logged).
 func (g *Generation) record(ctx context.Context, wait bool) error {
+	if g.sessionID != nil {
+		g.recording.Wait() // the tool-calls list is complete when the exchange is
+	}
 	status := "completed"
 	switch {
 	case errors.Is(g.err, context.Canceled):
@@ -246,45 +316,9 @@ func (g *Generation) record(ctx context.Context, wait bool) error {
 	return stored
 }
 
-// persist appends the new user turn and the reply to the session.
-func (g *Generation) persist(ctx context.Context, cost Cost, status string) error {
-	ws := g.svc.ws
-	if n := len(g.req.Messages); n > 0 {
-		last := g.req.Messages[n-1]
-		if storedTurn(last) {
-			meta := map[string]any{}
-			if last.ToolCallID != "" {
-				meta["tool_call_id"] = last.ToolCallID
-			}
-			content := last.Content
-			if len(content) == 0 || string(content) == "null" {
-				content = json.RawMessage(`""`)
-			}
-			if _, err := ws.CreateMessage(ctx, g.caller.UserID, *g.sessionID, workspace.NewMessage{Role: last.Role, Content: content, Metadata: meta}); err != nil {
-				return err
-			}
-		}
-	}
-	msg := g.ans.message()
-	text := ""
-	if msg.Content != nil {
-		text = *msg.Content
-	}
-	content, _ := json.Marshal(text)
-	meta := map[string]any{"model": g.model.ID, "status": status, "finish_reason": g.FinishReason(),
-		"latency_ms": float64(g.svc.now().Sub(g.started).Microseconds()) / 1000, "ttft_ms": float64(g.ttft.Microseconds()) / 1000}
-	if len(msg.ToolCalls) > 0 {
-		meta["tool_calls"] = msg.ToolCalls
-	}
-	u := g.ans.usage
-	_, err := ws.CreateMessage(ctx, g.caller.UserID, *g.sessionID, workspace.NewMessage{Role: "assistant", Content: content, Metadata: meta,
-		InputTokens: u.InputTokens + u.CacheReadTokens + u.CacheWriteTokens, OutputTokens: u.OutputTokens, Cost: cost.Total})
-	return err
-}
-
 // usageEvent is the exchange's usage event.
 func (g *Generation) usageEvent(cost Cost, status string) db.InsertUsageEventsParams {
-	u := g.ans.usage
+	u, _ := g.summed()
 	provider := g.model.Provider
 	if served, ok := llm.ServedBy(g.stream); ok {
 		provider = served.Provider

@@ -87,7 +87,8 @@ func TestPrepareBoundsMaxTokens(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			req := Request{Model: "claude-sonnet-4-5", MaxTokens: tc.max, MaxCompletionTokens: tc.mct,
 				Messages: []Message{{Role: "user", Content: json.RawMessage(`"hi"`)}}}
-			_, lr, _, err := s.prepare(t.Context(), Caller{UserID: uuid.New()}, &req)
+			p, err := s.prepare(t.Context(), Caller{UserID: uuid.New()}, &req)
+			lr := p.lr
 			if tc.pointer == "" {
 				if err != nil || lr.MaxTokens != ok {
 					t.Fatalf("prepare = %v, max tokens %d", err, lr.MaxTokens)

@@ -54,10 +54,11 @@ type Debug struct {
 // upstream request, without sending it (and without creating a session for project_id).
 func (s *Service) DebugChatCompletion(ctx context.Context, caller Caller, req Request) (Debug, error) {
 	req.ProjectID = nil
-	model, lr, _, err := s.prepare(ctx, caller, &req)
+	p, err := s.prepare(ctx, caller, &req)
 	if err != nil {
 		return Debug{}, err
 	}
+	model, lr := p.model, p.lr
 	targets, err := s.upstream.Targets(lr.Model)
 	if err != nil {
 		return Debug{}, err

@@ -34,6 +34,8 @@ type Request struct {
 	SessionID           *string           `json:"session_id"`
 	ProjectID           *string           `json:"project_id"`
 	UseSessionHistory   bool              `json:"use_session_history"`
+	// MCPServers names registered MCP servers whose tools the backend offers and runs.
+	MCPServers []string `json:"mcp_servers"`
 }
 
 // StreamOptions are OpenAI's stream options.

@@ -130,6 +130,8 @@ type Chunk struct {
 	Usage             *Usage        `json:"usage,omitempty"`
 	Cost              *Cost         `json:"cost,omitempty"`
 	SessionError      *SessionError `json:"session_error,omitempty"`
+	// Tool reports a backend tool call of the turn (with empty Choices).
+	Tool *ToolEvent `json:"ccb_tool,omitempty"`
 }
 
 // ChunkChoice carries a delta.
@@ -194,20 +196,24 @@ func (a *answer) add(e llm.Event) {
 	}
 }
 
-// message is the assistant message so far (tool calls with empty arguments get `{}`).
+// message is the assistant message so far.
 func (a *answer) message() ChoiceMessage {
+	return assistantMessage(a.text.String(), a.toolCalls, a.stop == llm.StopRefusal)
+}
+
+// assistantMessage is a reply of text and tool calls (those with empty arguments get `{}`).
+func assistantMessage(text string, calls []ToolCall, refused bool) ChoiceMessage {
 	m := ChoiceMessage{Role: "assistant"}
-	if a.text.Len() > 0 || len(a.toolCalls) == 0 {
-		t := a.text.String()
-		m.Content = &t
+	if text != "" || len(calls) == 0 {
+		m.Content = &text
 	}
-	for _, tc := range a.toolCalls {
+	for _, tc := range calls {
 		if tc.Function.Arguments == "" {
 			tc.Function.Arguments = "{}"
 		}
 		m.ToolCalls = append(m.ToolCalls, tc)
 	}
-	if a.stop == llm.StopRefusal {
+	if refused {
 		r := m.contentOr("the model declined to answer")
 		m.Refusal = &r
 	}

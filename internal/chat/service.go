@@ -41,6 +41,7 @@ type Service struct {
 	usage    *usageWriter
 	observer Observer     // metrics; see WithObserver
 	streams  atomic.Int64 // streamed generations running on this instance
+	loop     ToolLoop
 }
 
 // Wait blocks until every exchange recorded in the background is stored, and stops the usage
@@ -64,15 +65,36 @@ type Limits struct {
 	MaxMessageBytes int64
 }
 
-// New wires the chat service.
+// New wires the chat service; loop says which backend tools chat turns may run (a zero
+// ToolLoop: none).
 func New(c *catalog.Catalog, upstream *llm.Router, ws *workspace.Service, st *store.Store, runs *Runs,
-	limits Limits, now func() time.Time, log *slog.Logger) *Service {
-	return &Service{catalog: c, upstream: upstream, ws: ws, store: st, runs: runs, limits: limits, now: now, log: log,
+	limits Limits, loop ToolLoop, now func() time.Time, log *slog.Logger) *Service {
+	return &Service{catalog: c, upstream: upstream, ws: ws, store: st, runs: runs, limits: limits, loop: loop, now: now, log: log,
 		usage: newUsageWriter(st, log), observer: nopObserver{}}
 }
 
+// prepared is a validated request: its model, the upstream request, its session and the
+// backend tools offered (nil: none).
+type prepared struct {
+	model     catalog.Model
+	lr        llm.Request
+	sessionID *uuid.UUID
+	tools     *toolTable
+}
+
 // prepare validates the request and builds the upstream one.
-func (s *Service) prepare(ctx context.Context, caller Caller, req *Request) (catalog.Model, llm.Request, *uuid.UUID, error) {
+func (s *Service) prepare(ctx context.Context, caller Caller, req *Request) (prepared, error) {
+	model, lr, sessionID, err := s.prepareUpstream(ctx, caller, req)
+	if err != nil {
+		return prepared{}, err
+	}
+	p := prepared{model: model, lr: lr, sessionID: sessionID}
+	p.tools, err = s.offerTools(ctx, caller, *req, &p)
+	return p, err
+}
+
+// prepareUpstream validates the request and builds the upstream one, without backend tools.
+func (s *Service) prepareUpstream(ctx context.Context, caller Caller, req *Request) (catalog.Model, llm.Request, *uuid.UUID, error) {
 	model, ok := s.catalog.GetModel(req.Model)
 	if !ok {
 		return model, llm.Request{}, nil, apperr.New(apperr.NotFound, "model_not_found", "no such model: "+req.Model).

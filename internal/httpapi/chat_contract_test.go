@@ -84,6 +84,7 @@ func TestChatWireTypesMatchTheSchemas(t *testing.T) {
 		"ChatChunkChoice":       reflect.TypeFor[api.ChatChunkChoice](),
 		"ChatDelta":             reflect.TypeFor[api.ChatDelta](),
 		"ChatToolCallDelta":     reflect.TypeFor[api.ChatToolCallDelta](),
+		"ChatToolEvent":         reflect.TypeFor[api.ChatToolEvent](),
 	}
 	for name, ref := range schemas {
 		if _, mapped := ref.Value.Extensions["x-go-type"]; mapped && types[name] == nil {

@@ -44,7 +44,13 @@ func (s *chatStream) VisitCreateChatCompletionResponse(w http.ResponseWriter) er
 	}
 }
 
-func (s *chatStream) write(sse *sseWriter, base chat.Chunk, e llm.Event) {
+func (s *chatStream) write(sse *sseWriter, base chat.Chunk, e chat.Event) {
+	if e.Tool != nil { // a backend tool call: an extension chunk without choices
+		c := base
+		c.Choices, c.Tool = []chat.ChunkChoice{}, e.Tool
+		sse.data(c)
+		return
+	}
 	switch e.Kind {
 	case llm.EventTextDelta:
 		text := e.Text

@@ -722,6 +722,27 @@ export interface paths {
          *     response. `n` must be 1. Each data event of a stream is a `ChatCompletionChunk`, or a
          *     `ChatStreamError` when the model provider fails after the stream began.
          *
+         *     MCP tools: a request for a session with enabled MCP tools (`PUT /v1/sessions/{id}/tools`)
+         *     or naming `mcp_servers` offers those tools to the model next to the client's `tools`,
+         *     under names the backend chooses (`<server>__<tool>`, made safe and unique; the client
+         *     never sees them). When the model calls one, the backend runs it and sends the result
+         *     back, one upstream request per step, until the model answers. Limits: at most
+         *     `CCB_MCP_MAX_STEPS` upstream requests (8 by default) and `CCB_MCP_TURN_TIMEOUT` for the
+         *     whole turn; when either ends a turn whose model still asks for MCP tools, the answer is
+         *     what exists with `finish_reason: length`, and those calls are not run. A tool that fails,
+         *     times out or is cancelled becomes an `is_error` result for the model, not a failed
+         *     request. Client tools still come back as `tool_calls`; when one step calls both kinds,
+         *     the MCP calls are run and recorded, then the turn ends with the client's calls
+         *     (`finish_reason: tool_calls`); the session stores both, so a follow-up with
+         *     `use_session_history` gives the model every result. Streams show each step as it
+         *     happens, with chunks whose `choices` is empty and whose `ccb_tool` member reports each
+         *     MCP call (`tool_use`) and its answer (`tool_result`); a non-streamed answer is the final
+         *     message, its `content` the text of every step in order. `usage` and `cost` sum every
+         *     step. Every step is stored in the session in order (assistant messages with their
+         *     `tool_calls`, a `tool` message per result), every execution in
+         *     `GET /v1/sessions/{id}/tool-calls` and the audit log. Cancelling the generation (or the
+         *     client going away) stops the loop and the running tool call.
+         *
          *     Storing the exchange: when `session_id` or `project_id` asks for it, a last user or tool
          *     message that a session could never hold (larger than the server's message limit,
          *     `CCB_MAX_MESSAGE_BYTES`, or containing NUL characters) is refused up front with 400 and a
@@ -1262,7 +1283,7 @@ export interface components {
             unlock?: boolean;
         };
         /** @enum {string} */
-        AuditAction: "auth.register" | "auth.login" | "auth.lockout" | "auth.refresh" | "auth.refresh_reuse" | "auth.logout" | "auth.password_change" | "auth.profile_delete" | "auth.api_key_create" | "auth.api_key_rotate" | "auth.api_key_revoke" | "admin.user_update" | "admin.debug_view" | "keys.rotate" | "mcp.server_create" | "mcp.server_update" | "mcp.server_delete";
+        AuditAction: "auth.register" | "auth.login" | "auth.lockout" | "auth.refresh" | "auth.refresh_reuse" | "auth.logout" | "auth.password_change" | "auth.profile_delete" | "auth.api_key_create" | "auth.api_key_rotate" | "auth.api_key_revoke" | "admin.user_update" | "admin.debug_view" | "keys.rotate" | "mcp.server_create" | "mcp.server_update" | "mcp.server_delete" | "mcp.tool_call";
         AuditEntry: {
             /** Format: int64 */
             id: number;
@@ -1679,6 +1700,8 @@ export interface components {
             project_id?: string;
             /** @description Extension. With `session_id`, prepend the session's stored messages to `messages`. */
             use_session_history?: boolean;
+            /** @description Extension. Registered MCP servers (ids) whose allowed tools the backend offers to the model and runs itself, in addition to the tools enabled for `session_id` (see the operation's description). A server the caller may not use is a 404. */
+            mcp_servers?: string[];
         };
         /** @description One turn. A `tool` message needs `tool_call_id`; an `assistant` message needs `content` or `tool_calls`; system, developer and tool messages take text only (a string or text parts). Images are base64 `data:` URLs (png, jpeg, gif, webp); nothing is fetched. */
         ChatMessage: {
@@ -1798,6 +1821,33 @@ export interface components {
             usage?: components["schemas"]["ChatUsage"];
             cost?: components["schemas"]["ChatCost"];
             session_error?: components["schemas"]["ChatSessionError"];
+            ccb_tool?: components["schemas"]["ChatToolEvent"];
+        };
+        /** @description Extension member of a chunk with empty `choices`: the backend calls an MCP tool (`tool_use`, with `input`) or has its answer (`tool_result`, with `content`, `is_error` and `duration_ms`). OpenAI SDKs ignore it and see a chunk without choices. */
+        ChatToolEvent: {
+            /** @enum {string} */
+            type: "tool_use" | "tool_result";
+            /** @description The model's tool_use id; the tool_result of the call carries the same. */
+            id: string;
+            /**
+             * Format: uuid
+             * @description The MCP server's id.
+             */
+            server: string;
+            /** @description The tool's name on its server (not the namespaced name the model saw). */
+            name: string;
+            /** @description tool_use: the arguments the model sent. */
+            input?: {
+                [key: string]: unknown;
+            };
+            /** @description tool_result: the MCP content blocks (`{type: text, text}`, `{type: image, …}`, …). */
+            content?: {
+                [key: string]: unknown;
+            }[];
+            /** @description tool_result: the tool reported an error, failed, timed out or was cancelled. */
+            is_error?: boolean;
+            /** Format: double */
+            duration_ms?: number;
         };
         ChatChunkChoice: {
             index: number;

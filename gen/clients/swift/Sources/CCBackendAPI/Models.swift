@@ -78,6 +78,7 @@
 //   let aPIChatUsage = try? APIJSONCoding.makeDecoder().decode(APIChatUsage.self, from: jsonData)
 //   let aPIChatCost = try? APIJSONCoding.makeDecoder().decode(APIChatCost.self, from: jsonData)
 //   let aPIChatCompletionChunk = try? APIJSONCoding.makeDecoder().decode(APIChatCompletionChunk.self, from: jsonData)
+//   let aPIChatToolEvent = try? APIJSONCoding.makeDecoder().decode(APIChatToolEvent.self, from: jsonData)
 //   let aPIChatChunkChoice = try? APIJSONCoding.makeDecoder().decode(APIChatChunkChoice.self, from: jsonData)
 //   let aPIChatDelta = try? APIJSONCoding.makeDecoder().decode(APIChatDelta.self, from: jsonData)
 //   let aPIChatToolCallDelta = try? APIJSONCoding.makeDecoder().decode(APIChatToolCallDelta.self, from: jsonData)
@@ -841,6 +842,7 @@ public enum APIAuditAction: String, Codable {
     case mcpServerCreate = "mcp.server_create"
     case mcpServerDelete = "mcp.server_delete"
     case mcpServerUpdate = "mcp.server_update"
+    case mcpToolCall = "mcp.tool_call"
 }
 
 public enum APIOutcome: String, Codable {
@@ -1755,6 +1757,10 @@ public struct APIChatCompletionRequest: Codable {
     /// At most the model's maximum output (`max_output_tokens` in the catalog); a larger value
     /// is a 400.
     public let maxTokens: Int?
+    /// Extension. Registered MCP servers (ids) whose allowed tools the backend offers to the
+    /// model and runs itself, in addition to the tools enabled for `session_id` (see the
+    /// operation's description). A server the caller may not use is a 404.
+    public let mcpServers: [String]?
     public let messages: [APIChatMessage]
     public let metadata: [String: String]?
     public let model: String
@@ -1781,6 +1787,7 @@ public struct APIChatCompletionRequest: Codable {
     public enum CodingKeys: String, CodingKey {
         case maxCompletionTokens = "max_completion_tokens"
         case maxTokens = "max_tokens"
+        case mcpServers = "mcp_servers"
         case messages = "messages"
         case metadata = "metadata"
         case model = "model"
@@ -1799,9 +1806,10 @@ public struct APIChatCompletionRequest: Codable {
         case user = "user"
     }
 
-    public init(maxCompletionTokens: Int?, maxTokens: Int?, messages: [APIChatMessage], metadata: [String: String]?, model: String, n: Int?, parallelToolCalls: Bool?, projectID: String?, sessionID: String?, stop: APIStop?, stream: Bool?, streamOptions: APIStreamOptions?, temperature: Double?, toolChoice: APIToolChoiceUnion?, tools: [APIChatTool]?, topP: Double?, useSessionHistory: Bool?, user: String?) {
+    public init(maxCompletionTokens: Int?, maxTokens: Int?, mcpServers: [String]?, messages: [APIChatMessage], metadata: [String: String]?, model: String, n: Int?, parallelToolCalls: Bool?, projectID: String?, sessionID: String?, stop: APIStop?, stream: Bool?, streamOptions: APIStreamOptions?, temperature: Double?, toolChoice: APIToolChoiceUnion?, tools: [APIChatTool]?, topP: Double?, useSessionHistory: Bool?, user: String?) {
         self.maxCompletionTokens = maxCompletionTokens
         self.maxTokens = maxTokens
+        self.mcpServers = mcpServers
         self.messages = messages
         self.metadata = metadata
         self.model = model
@@ -2270,6 +2278,7 @@ public struct APIPromptTokensDetails: Codable {
 /// may come last, just before `data: [DONE]`.
 // MARK: - APIChatCompletionChunk
 public struct APIChatCompletionChunk: Codable {
+    public let ccbTool: APIChatToolEvent?
     public let choices: [APIChatChunkChoice]
     public let cost: APIChatCost?
     public let created: Int
@@ -2281,6 +2290,7 @@ public struct APIChatCompletionChunk: Codable {
     public let usage: APIChatUsage?
 
     public enum CodingKeys: String, CodingKey {
+        case ccbTool = "ccb_tool"
         case choices = "choices"
         case cost = "cost"
         case created = "created"
@@ -2292,7 +2302,8 @@ public struct APIChatCompletionChunk: Codable {
         case usage = "usage"
     }
 
-    public init(choices: [APIChatChunkChoice], cost: APIChatCost?, created: Int, id: String, model: String, object: APIChatCompletionChunkObject, sessionError: APIChatSessionError?, systemFingerprint: String?, usage: APIChatUsage?) {
+    public init(ccbTool: APIChatToolEvent?, choices: [APIChatChunkChoice], cost: APIChatCost?, created: Int, id: String, model: String, object: APIChatCompletionChunkObject, sessionError: APIChatSessionError?, systemFingerprint: String?, usage: APIChatUsage?) {
+        self.ccbTool = ccbTool
         self.choices = choices
         self.cost = cost
         self.created = created
@@ -2303,6 +2314,54 @@ public struct APIChatCompletionChunk: Codable {
         self.systemFingerprint = systemFingerprint
         self.usage = usage
     }
+}
+
+/// Extension member of a chunk with empty `choices`: the backend calls an MCP tool
+/// (`tool_use`, with `input`) or has its answer (`tool_result`, with `content`, `is_error`
+/// and `duration_ms`). OpenAI SDKs ignore it and see a chunk without choices.
+// MARK: - APIChatToolEvent
+public struct APIChatToolEvent: Codable {
+    /// tool_result: the MCP content blocks (`{type: text, text}`, `{type: image, …}`, …).
+    public let content: [[String: JSONAny]]?
+    public let durationMS: Double?
+    /// The model's tool_use id; the tool_result of the call carries the same.
+    public let id: String
+    /// tool_use: the arguments the model sent.
+    public let input: [String: JSONAny]?
+    /// tool_result: the tool reported an error, failed, timed out or was cancelled.
+    public let isError: Bool?
+    /// The tool's name on its server (not the namespaced name the model saw).
+    public let name: String
+    /// The MCP server's id.
+    public let server: String
+    public let type: APIChatToolEventType
+
+    public enum CodingKeys: String, CodingKey {
+        case content = "content"
+        case durationMS = "duration_ms"
+        case id = "id"
+        case input = "input"
+        case isError = "is_error"
+        case name = "name"
+        case server = "server"
+        case type = "type"
+    }
+
+    public init(content: [[String: JSONAny]]?, durationMS: Double?, id: String, input: [String: JSONAny]?, isError: Bool?, name: String, server: String, type: APIChatToolEventType) {
+        self.content = content
+        self.durationMS = durationMS
+        self.id = id
+        self.input = input
+        self.isError = isError
+        self.name = name
+        self.server = server
+        self.type = type
+    }
+}
+
+public enum APIChatToolEventType: String, Codable {
+    case toolResult = "tool_result"
+    case toolUse = "tool_use"
 }
 
 // MARK: - APIChatChunkChoice

@@ -1,0 +1,164 @@
+package app
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/ccbackend/ccbackend/gen/db"
+	"github.com/ccbackend/ccbackend/internal/apperr"
+	"github.com/ccbackend/ccbackend/internal/audit"
+	"github.com/ccbackend/ccbackend/internal/chat"
+	"github.com/ccbackend/ccbackend/internal/config"
+	"github.com/ccbackend/ccbackend/internal/mcp"
+	"github.com/ccbackend/ccbackend/internal/store"
+)
+
+// auditToolCall is the audit action of a tool a chat turn ran (the contract's AuditAction).
+const auditToolCall audit.Action = "mcp.tool_call"
+
+// mcpToolLoop lets chat turns run MCP tools, bounded by the CCB_MCP_* loop settings.
+func mcpToolLoop(cfg config.Config, reg *mcp.Registry, pool *mcp.Pool, st *store.Store, log *slog.Logger) chat.ToolLoop {
+	host := &mcpToolHost{registry: reg, pool: pool, store: st, log: log, now: time.Now}
+	return chat.ToolLoop{Host: host, MaxSteps: cfg.MCP.MaxSteps, TurnTimeout: cfg.MCP.TurnTimeout}
+}
+
+// mcpToolHost is chat's ToolHost over the MCP registry (what a request may use, the tool-calls
+// list) and pool (listing and calling); every call is audited.
+type mcpToolHost struct {
+	registry *mcp.Registry
+	pool     *mcp.Pool
+	store    *store.Store
+	log      *slog.Logger
+	now      func() time.Time
+}
+
+var _ chat.ToolHost = (*mcpToolHost)(nil)
+
+// serverPick is one server a request may use: its tools (nil: all allowed ones), and where the
+// request named it (-1: the session's selection only).
+type serverPick struct {
+	id    uuid.UUID
+	only  map[string]bool
+	named int
+}
+
+// Tools implements chat.ToolHost. A server the request names must resolve and list, or the
+// request fails with its problem; a server of the session's selection that cannot is left out
+// (logged), so one broken server does not stop the session's chats.
+func (h *mcpToolHost) Tools(ctx context.Context, user uuid.UUID, sessionID *uuid.UUID, servers []uuid.UUID) ([]chat.HostTool, error) {
+	picks, err := h.picks(ctx, user, sessionID, servers)
+	if err != nil {
+		return nil, err
+	}
+	var out []chat.HostTool
+	for _, p := range picks {
+		s, err := h.registry.Resolve(ctx, user, p.id)
+		var tools []mcp.Tool
+		if err == nil {
+			tools, err = h.pool.Tools(ctx, user, s, false)
+		}
+		if err != nil {
+			if p.named >= 0 {
+				return nil, atServer(err, p.named)
+			}
+			h.log.Warn("a session's MCP server is left out of the turn", slog.String("server_id", p.id.String()), slog.String("error", err.Error()))
+			continue
+		}
+		for _, t := range tools {
+			if p.only == nil || p.only[t.Name] {
+				out = append(out, chat.HostTool{ServerID: s.ID, ServerName: s.Name, Name: t.Name, Description: t.Description, InputSchema: t.InputSchema, Ref: s})
+			}
+		}
+	}
+	return out, nil
+}
+
+// picks merges the session's selection with the servers named (a named server offers all its tools).
+func (h *mcpToolHost) picks(ctx context.Context, user uuid.UUID, sessionID *uuid.UUID, servers []uuid.UUID) ([]serverPick, error) {
+	var picks []serverPick
+	at := map[uuid.UUID]int{}
+	if sessionID != nil {
+		set, err := h.registry.SessionToolSet(ctx, user, *sessionID)
+		if err != nil {
+			return nil, err
+		}
+		only := map[uuid.UUID]map[string]bool{}
+		for _, e := range set.Tools {
+			id, tool, _ := strings.Cut(e, "/")
+			if sid, err := uuid.Parse(id); err == nil {
+				if only[sid] == nil {
+					only[sid] = map[string]bool{}
+				}
+				only[sid][tool] = true
+			}
+		}
+		for _, id := range set.Servers {
+			at[id] = len(picks)
+			picks = append(picks, serverPick{id: id, only: only[id], named: -1})
+		}
+	}
+	for i, id := range servers {
+		if j, ok := at[id]; ok {
+			picks[j].only, picks[j].named = nil, i
+			continue
+		}
+		at[id] = len(picks)
+		picks = append(picks, serverPick{id: id, named: i})
+	}
+	return picks, nil
+}
+
+// atServer points a named server's problem at its entry of mcp_servers.
+func atServer(err error, i int) error {
+	if ae, ok := err.(*apperr.Error); ok && len(ae.Fields) == 0 {
+		return ae.WithFields(apperr.FieldError{Location: apperr.InBody, Pointer: fmt.Sprintf("/mcp_servers/%d", i), Detail: ae.Detail})
+	}
+	return err
+}
+
+// Call implements chat.ToolHost.
+func (h *mcpToolHost) Call(ctx context.Context, user uuid.UUID, tool chat.HostTool, args json.RawMessage) (chat.ToolResult, error) {
+	s, ok := tool.Ref.(mcp.Server)
+	if !ok {
+		return chat.ToolResult{}, fmt.Errorf("app: tool %q has no MCP server", tool.Name)
+	}
+	res, err := h.pool.Call(ctx, user, s, tool.Name, args)
+	return chat.ToolResult{Content: res.Content, Structured: res.StructuredContent, IsError: res.IsError}, err
+}
+
+// Record implements chat.ToolHost: the session's tool-calls list, and the audit log (server,
+// tool, outcome, duration; never the arguments or the result).
+func (h *mcpToolHost) Record(ctx context.Context, e chat.ToolExecution) error {
+	if e.SessionID != nil {
+		result := map[string]any{"content": e.Result.Content}
+		if len(e.Result.Structured) > 0 {
+			result["structured_content"] = e.Result.Structured
+		}
+		raw, err := json.Marshal(result)
+		if err != nil {
+			return err
+		}
+		if err := h.registry.RecordToolCall(ctx, mcp.ToolCallRecord{ID: e.ID, UserID: e.UserID, SessionID: *e.SessionID, ServerID: e.Tool.ServerID,
+			Tool: e.Tool.Name, Arguments: e.Arguments, Result: raw, IsError: e.Result.IsError, Status: e.Status, Duration: e.Duration, CreatedAt: e.At}); err != nil {
+			return err
+		}
+	}
+	outcome := audit.Success
+	if e.Status != chat.ToolCompleted || e.Result.IsError {
+		outcome = audit.Failure
+	}
+	details := map[string]any{"server_id": e.Tool.ServerID.String(), "server_name": e.Tool.ServerName, "tool": e.Tool.Name,
+		"status": e.Status, "is_error": e.Result.IsError, "duration_ms": e.Duration.Milliseconds(), "tool_call_id": e.ID.String()}
+	if e.SessionID != nil {
+		details["session_id"] = e.SessionID.String()
+	}
+	return h.store.InTx(ctx, func(q *db.Queries) error {
+		return audit.Record(ctx, q, h.now(), audit.Event{Action: auditToolCall, Outcome: outcome, ActorID: e.UserID, SubjectID: e.UserID, Details: details})
+	})
+}
