@@ -9,8 +9,10 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	"mime/multipart"
 	"net/http"
 	"net/url"
 	"path"
@@ -222,6 +224,24 @@ func (e FieldErrorLocation) Valid() bool {
 	}
 }
 
+// Defines values for FileEntryKind.
+const (
+	FileEntryKindDirectory FileEntryKind = "directory"
+	FileEntryKindFile      FileEntryKind = "file"
+)
+
+// Valid indicates whether the value is a known member of the FileEntryKind enum.
+func (e FileEntryKind) Valid() bool {
+	switch e {
+	case FileEntryKindDirectory:
+		return true
+	case FileEntryKindFile:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for HealthStatus.
 const (
 	HealthStatusOk HealthStatus = "ok"
@@ -419,6 +439,7 @@ func (e SessionStatus) Valid() bool {
 
 // Defines values for SyncChangeEntity.
 const (
+	SyncChangeEntityFile    SyncChangeEntity = "file"
 	SyncChangeEntityMessage SyncChangeEntity = "message"
 	SyncChangeEntityProject SyncChangeEntity = "project"
 	SyncChangeEntitySession SyncChangeEntity = "session"
@@ -427,6 +448,8 @@ const (
 // Valid indicates whether the value is a known member of the SyncChangeEntity enum.
 func (e SyncChangeEntity) Valid() bool {
 	switch e {
+	case SyncChangeEntityFile:
+		return true
 	case SyncChangeEntityMessage:
 		return true
 	case SyncChangeEntityProject:
@@ -728,6 +751,92 @@ type FieldError struct {
 
 // FieldErrorLocation defines model for FieldError.Location.
 type FieldErrorLocation string
+
+// File defines model for File.
+type File struct {
+	// ContentType Sniffed from the bytes at upload (never the type the client declared).
+	ContentType string             `json:"content_type"`
+	CreatedAt   apitime.Time       `json:"created_at"`
+	Id          openapi_types.UUID `json:"id"`
+
+	// Name The last segment of `path`, or the uploaded file name.
+	Name string `json:"name"`
+
+	// Path Where the file sits in its tree (normalised); absent for a loose file.
+	Path      *string             `json:"path,omitempty"`
+	ProjectId *openapi_types.UUID `json:"project_id,omitempty"`
+	Sha256    string              `json:"sha256"`
+	Size      int64               `json:"size"`
+	UpdatedAt apitime.Time        `json:"updated_at"`
+
+	// Version Increases with every rename; the metadata ETag carries it.
+	Version int64 `json:"version"`
+}
+
+// FileEntry One entry of a listing. Kind `file`: every member of `File` is present. Kind `directory`:
+// only `kind`, `name`, `path` (ending in `/`) and `file_count`.
+type FileEntry struct {
+	ContentType *string       `json:"content_type,omitempty"`
+	CreatedAt   *apitime.Time `json:"created_at,omitempty"`
+
+	// FileCount Files anywhere below the directory (directories only).
+	FileCount *int64              `json:"file_count,omitempty"`
+	Id        *openapi_types.UUID `json:"id,omitempty"`
+	Kind      FileEntryKind       `json:"kind"`
+	Name      string              `json:"name"`
+
+	// Path The file's path (`""` for a loose file), or the directory's with a trailing `/`.
+	Path      string              `json:"path"`
+	ProjectId *openapi_types.UUID `json:"project_id,omitempty"`
+	Sha256    *string             `json:"sha256,omitempty"`
+	Size      *int64              `json:"size,omitempty"`
+	UpdatedAt *apitime.Time       `json:"updated_at,omitempty"`
+	Version   *int64              `json:"version,omitempty"`
+}
+
+// FileEntryKind defines model for FileEntry.Kind.
+type FileEntryKind string
+
+// FileEntryList defines model for FileEntryList.
+type FileEntryList struct {
+	Data       []FileEntry `json:"data"`
+	HasMore    bool        `json:"has_more"`
+	NextCursor *string     `json:"next_cursor"`
+}
+
+// FilePatch defines model for FilePatch.
+type FilePatch struct {
+	Path string `json:"path"`
+}
+
+// FileURL defines model for FileURL.
+type FileURL struct {
+	ExpiresAt apitime.Time `json:"expires_at"`
+	Url       string       `json:"url"`
+}
+
+// FileURLRequest defines model for FileURLRequest.
+type FileURLRequest struct {
+	// ExpiresIn Seconds the URL works.
+	ExpiresIn *int `json:"expires_in,omitempty"`
+}
+
+// FileUpload defines model for FileUpload.
+type FileUpload struct {
+	// File The bytes; the part's `filename` names the file.
+	File      openapi_types.File  `json:"file"`
+	Path      *string             `json:"path,omitempty"`
+	ProjectId *openapi_types.UUID `json:"project_id,omitempty"`
+}
+
+// FileUsage defines model for FileUsage.
+type FileUsage struct {
+	FileCount  int64 `json:"file_count"`
+	QuotaBytes int64 `json:"quota_bytes"`
+
+	// UsedBytes The size of the caller's complete files.
+	UsedBytes int64 `json:"used_bytes"`
+}
 
 // Health defines model for Health.
 type Health struct {
@@ -1137,6 +1246,7 @@ type SessionTotals struct {
 type SyncChange struct {
 	ChangedAt apitime.Time       `json:"changed_at"`
 	Entity    SyncChangeEntity   `json:"entity"`
+	File      *File              `json:"file,omitempty"`
 	Id        openapi_types.UUID `json:"id"`
 	Message   *Message           `json:"message,omitempty"`
 	Op        SyncChangeOp       `json:"op"`
@@ -1175,6 +1285,12 @@ type User struct {
 // Cursor defines model for Cursor.
 type Cursor = string
 
+// FileIfNoneMatch defines model for FileIfNoneMatch.
+type FileIfNoneMatch = string
+
+// FileRange defines model for FileRange.
+type FileRange = string
+
 // ID defines model for ID.
 type ID = openapi_types.UUID
 
@@ -1198,6 +1314,9 @@ type Conflict = Problem
 
 // Error An RFC 9457 problem with an OpenAI-compatible `error` member.
 type Error = Problem
+
+// FileRangeNotSatisfiable An RFC 9457 problem with an OpenAI-compatible `error` member.
+type FileRangeNotSatisfiable = Problem
 
 // Forbidden An RFC 9457 problem with an OpenAI-compatible `error` member.
 type Forbidden = Problem
@@ -1274,6 +1393,73 @@ type CreateAPIKeyParams struct {
 	// Operations marked `x-idempotent-replay: without-secret` never replay a secret (see each
 	// operation): a retry of their success is refused instead.
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+}
+
+// ListFilesParams defines parameters for ListFiles.
+type ListFilesParams struct {
+	ProjectId *openapi_types.UUID `form:"project_id,omitempty" json:"project_id,omitempty"`
+
+	// Prefix The directory to list (`/` for the root).
+	Prefix *string `form:"prefix,omitempty" json:"prefix,omitempty"`
+
+	// Limit Page size.
+	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
+
+	// Cursor The `next_cursor` of the previous page; opaque.
+	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
+}
+
+// UploadFileParams defines parameters for UploadFile.
+type UploadFileParams struct {
+	// Filename The file's name (the raw form); defaults to the last segment of `path`.
+	Filename *string `form:"filename,omitempty" json:"filename,omitempty"`
+
+	// Path Where the file goes in the tree, e.g. `src/main.go`.
+	Path *string `form:"path,omitempty" json:"path,omitempty"`
+
+	// ProjectId The caller's project the file belongs to.
+	ProjectId *openapi_types.UUID `form:"project_id,omitempty" json:"project_id,omitempty"`
+
+	// IdempotencyKey Makes a create safe to retry: the same key with the same body within 24 hours replays the
+	// original response (with `Idempotent-Replayed: true`) instead of creating again; the same key
+	// with a different body is a 422, and a key whose first request is still running is a 409.
+	// Operations marked `x-idempotent-replay: without-secret` never replay a secret (see each
+	// operation): a retry of their success is refused instead.
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+}
+
+// DeleteFileParams defines parameters for DeleteFile.
+type DeleteFileParams struct {
+	// IfMatch Apply only if the resource's ETag still matches (else 412 and nothing changes).
+	IfMatch *IfMatch `json:"If-Match,omitempty"`
+}
+
+// UpdateFileParams defines parameters for UpdateFile.
+type UpdateFileParams struct {
+	// IfMatch Apply only if the resource's ETag still matches (else 412 and nothing changes).
+	IfMatch *IfMatch `json:"If-Match,omitempty"`
+}
+
+// GetFileContentParams defines parameters for GetFileContent.
+type GetFileContentParams struct {
+	// Range One byte range, e.g. `bytes=0-1023`, `bytes=1024-` or `bytes=-512` (the last 512 bytes).
+	Range *FileRange `json:"Range,omitempty"`
+
+	// IfNoneMatch The ETag (quoted sha256) the client holds, or `*`; a match answers 304.
+	IfNoneMatch *FileIfNoneMatch `json:"If-None-Match,omitempty"`
+}
+
+// DownloadFileParams defines parameters for DownloadFile.
+type DownloadFileParams struct {
+	// Expires Unix time after which the URL stops working.
+	Expires   int64  `form:"expires" json:"expires"`
+	Signature string `form:"signature" json:"signature"`
+
+	// Range One byte range, e.g. `bytes=0-1023`, `bytes=1024-` or `bytes=-512` (the last 512 bytes).
+	Range *FileRange `json:"Range,omitempty"`
+
+	// IfNoneMatch The ETag (quoted sha256) the client holds, or `*`; a match answers 304.
+	IfNoneMatch *FileIfNoneMatch `json:"If-None-Match,omitempty"`
 }
 
 // ListProjectsParams defines parameters for ListProjects.
@@ -1425,6 +1611,15 @@ type CreateChatCompletionJSONRequestBody = ChatCompletionRequest
 
 // DebugChatCompletionJSONRequestBody defines body for DebugChatCompletion for application/json ContentType.
 type DebugChatCompletionJSONRequestBody = ChatCompletionRequest
+
+// UploadFileMultipartRequestBody defines body for UploadFile for multipart/form-data ContentType.
+type UploadFileMultipartRequestBody = FileUpload
+
+// UpdateFileJSONRequestBody defines body for UpdateFile for application/json ContentType.
+type UpdateFileJSONRequestBody = FilePatch
+
+// CreateFileUrlJSONRequestBody defines body for CreateFileUrl for application/json ContentType.
+type CreateFileUrlJSONRequestBody = FileURLRequest
 
 // CreateProjectJSONRequestBody defines body for CreateProject for application/json ContentType.
 type CreateProjectJSONRequestBody = ProjectCreate
@@ -1995,6 +2190,131 @@ type ClientInterface interface {
 	// Corresponds with GET /v1/chat/completions/{session_id}/status (the `GetChatStatus` operationId).
 	GetChatStatus(ctx context.Context, sessionId SessionID, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// ListFiles The caller's files, or one directory of a tree
+	//
+	// Without `prefix`: every file of the caller (or of `project_id`), newest first, as entries
+	// of kind `file`.
+	//
+	// With `prefix`: the entries of that directory of the tree of `project_id` (or of the files
+	// outside projects) — its files (kind `file`) and its immediate sub-directories (kind
+	// `directory`, `path` ending in `/`, with `file_count` files below) — ordered by `path` in
+	// byte order, so a file `a` comes before a directory `a/`. `prefix` is a directory path
+	// (`src/` or `src`); `/` is the root. The cursor holds the last entry's path, so pages of
+	// a directory walk files and directories alike; a cursor of one listing is refused by
+	// another (400).
+	//
+	// Corresponds with GET /v1/files (the `ListFiles` operationId).
+	ListFiles(ctx context.Context, params *ListFilesParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// UploadFileWithBody Upload a file
+	//
+	// Two forms. `multipart/form-data` with one `file` part (its `filename` names the file) and
+	// optional `project_id` and `path` fields (in any order, before or after the file part); or
+	// the raw bytes as the body (any `Content-Type`, e.g. `application/octet-stream` or
+	// `image/png`) with `?filename=` (or `?path=`) and optional `?project_id=`. Query parameters
+	// apply to both forms; a multipart field overrides its query parameter.
+	//
+	// The body is streamed to the blob store as it arrives (never buffered whole), hashed and
+	// measured on the way. The stored `content_type` is sniffed from the bytes; the declared one
+	// is ignored. A file larger than `CCB_MAX_FILE_BYTES` (default 100 MiB) is refused with 413
+	// `file_too_large` as soon as the limit is passed; an upload that would take the caller past
+	// the quota (`CCB_FILE_QUOTA_BYTES`, default 1 GiB) is refused with 413 `quota_exceeded`
+	// (its detail states the quota and the usage). A failed, refused or cancelled upload leaves
+	// nothing behind.
+	//
+	// `path` is normalised (Unicode NFC, `\` is not a separator but refused, no `.`/`..`
+	// segments, no leading `/`, no NUL or control or bidirectional-override characters, at most
+	// 1024 bytes, each segment at most 255 bytes); an invalid one is a 400 pointing at it. A path
+	// is unique within the caller's project (or the caller's files outside projects): a clash
+	// is 409 `path_taken`. Without `path` the file is loose (listed, but in no directory).
+	//
+	// Idempotency-Key: the body is not buffered, so the request fingerprint covers the method,
+	// path, query, media type and `Content-Length` (not the bytes): a retry with the same key
+	// replays the first response.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /v1/files (the `UploadFile` operationId).
+	UploadFileWithBody(ctx context.Context, params *UploadFileParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetFileUsage The caller's storage use and quota
+	//
+	// Corresponds with GET /v1/files/usage (the `GetFileUsage` operationId).
+	GetFileUsage(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// DeleteFile Delete a file
+	//
+	// The row goes at once; the bytes are removed from the store right after (or by the sweep).
+	//
+	// Corresponds with DELETE /v1/files/{id} (the `DeleteFile` operationId).
+	DeleteFile(ctx context.Context, id ID, params *DeleteFileParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetFile A file's metadata
+	//
+	// Corresponds with GET /v1/files/{id} (the `GetFile` operationId).
+	GetFile(ctx context.Context, id ID, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// UpdateFileWithBody Rename or move a file
+	//
+	// Sets `path` (normalised like an upload's; `name` follows its last segment). A clash is 409 `path_taken`.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with PATCH /v1/files/{id} (the `UpdateFile` operationId).
+	UpdateFileWithBody(ctx context.Context, id ID, params *UpdateFileParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// UpdateFile Rename or move a file
+	//
+	// Sets `path` (normalised like an upload's; `name` follows its last segment). A clash is 409 `path_taken`.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with PATCH /v1/files/{id} (the `UpdateFile` operationId).
+	UpdateFile(ctx context.Context, id ID, params *UpdateFileParams, body UpdateFileJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetFileContent A file's bytes
+	//
+	// Served inert: `Content-Disposition: attachment` (RFC 6266, with an RFC 8187 `filename*`
+	// and an ASCII fallback without quotes, control or bidirectional characters),
+	// `X-Content-Type-Options: nosniff`, `Content-Security-Policy: sandbox` and the sniffed
+	// `Content-Type`, so a stored HTML or SVG file never runs on this origin. One byte range
+	// (`bytes=a-b`, `bytes=a-`, `bytes=-n`) answers 206; several ranges are served whole (200);
+	// an unsatisfiable one 416. The ETag is the quoted sha256; `If-None-Match` answers 304.
+	//
+	// Corresponds with GET /v1/files/{id}/content (the `GetFileContent` operationId).
+	GetFileContent(ctx context.Context, id ID, params *GetFileContentParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// DownloadFile A file's bytes through a signed URL
+	//
+	// What `createFileUrl` links to for the local store. Public: the signature is the
+	// credential. An expired, tampered or foreign signature is a 404 (indistinguishable from a
+	// missing file). Served like `getFileContent` (ranges, 304, inert headers).
+	//
+	// Corresponds with GET /v1/files/{id}/download (the `DownloadFile` operationId).
+	DownloadFile(ctx context.Context, id ID, params *DownloadFileParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CreateFileUrlWithBody A short-lived download URL
+	//
+	// A URL anyone holding it may GET until `expires_at`, without credentials: an S3 presigned
+	// URL when the store is S3, otherwise this server's `/v1/files/{id}/download` with an HMAC
+	// signature over the file, its content hash and the expiry.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /v1/files/{id}/url (the `CreateFileUrl` operationId).
+	CreateFileUrlWithBody(ctx context.Context, id ID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CreateFileUrl A short-lived download URL
+	//
+	// A URL anyone holding it may GET until `expires_at`, without credentials: an S3 presigned
+	// URL when the store is S3, otherwise this server's `/v1/files/{id}/download` with an HMAC
+	// signature over the file, its content hash and the expiry.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /v1/files/{id}/url (the `CreateFileUrl` operationId).
+	CreateFileUrl(ctx context.Context, id ID, body CreateFileUrlJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// ListModels The models this server offers
 	//
 	// OpenAI's list shape, so unmodified OpenAI SDKs can list models.
@@ -2156,7 +2476,7 @@ type ClientInterface interface {
 
 	// GetChanges Changes since a cursor
 	//
-	// Every change to the caller's projects, sessions and messages after `cursor`, in commit
+	// Every change to the caller's projects, sessions, messages and files after `cursor`, in commit
 	// order: upserts carry the current object, deletions are tombstones. Store `next_cursor`
 	// and ask again; without a cursor the feed starts from the beginning. A cursor older than the
 	// tombstone retention answers 410: sync again from scratch.
@@ -2960,6 +3280,241 @@ func (c *Client) GetChatStatus(ctx context.Context, sessionId SessionID, reqEdit
 	return c.Client.Do(req)
 }
 
+// ListFiles The caller's files, or one directory of a tree
+//
+// Without `prefix`: every file of the caller (or of `project_id`), newest first, as entries
+// of kind `file`.
+//
+// With `prefix`: the entries of that directory of the tree of `project_id` (or of the files
+// outside projects) — its files (kind `file`) and its immediate sub-directories (kind
+// `directory`, `path` ending in `/`, with `file_count` files below) — ordered by `path` in
+// byte order, so a file `a` comes before a directory `a/`. `prefix` is a directory path
+// (`src/` or `src`); `/` is the root. The cursor holds the last entry's path, so pages of
+// a directory walk files and directories alike; a cursor of one listing is refused by
+// another (400).
+//
+// Corresponds with GET /v1/files (the `ListFiles` operationId).
+func (c *Client) ListFiles(ctx context.Context, params *ListFilesParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListFilesRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// UploadFileWithBody Upload a file
+//
+// Two forms. `multipart/form-data` with one `file` part (its `filename` names the file) and
+// optional `project_id` and `path` fields (in any order, before or after the file part); or
+// the raw bytes as the body (any `Content-Type`, e.g. `application/octet-stream` or
+// `image/png`) with `?filename=` (or `?path=`) and optional `?project_id=`. Query parameters
+// apply to both forms; a multipart field overrides its query parameter.
+//
+// The body is streamed to the blob store as it arrives (never buffered whole), hashed and
+// measured on the way. The stored `content_type` is sniffed from the bytes; the declared one
+// is ignored. A file larger than `CCB_MAX_FILE_BYTES` (default 100 MiB) is refused with 413
+// `file_too_large` as soon as the limit is passed; an upload that would take the caller past
+// the quota (`CCB_FILE_QUOTA_BYTES`, default 1 GiB) is refused with 413 `quota_exceeded`
+// (its detail states the quota and the usage). A failed, refused or cancelled upload leaves
+// nothing behind.
+//
+// `path` is normalised (Unicode NFC, `\` is not a separator but refused, no `.`/`..`
+// segments, no leading `/`, no NUL or control or bidirectional-override characters, at most
+// 1024 bytes, each segment at most 255 bytes); an invalid one is a 400 pointing at it. A path
+// is unique within the caller's project (or the caller's files outside projects): a clash
+// is 409 `path_taken`. Without `path` the file is loose (listed, but in no directory).
+//
+// Idempotency-Key: the body is not buffered, so the request fingerprint covers the method,
+// path, query, media type and `Content-Length` (not the bytes): a retry with the same key
+// replays the first response.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /v1/files (the `UploadFile` operationId).
+func (c *Client) UploadFileWithBody(ctx context.Context, params *UploadFileParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewUploadFileRequestWithBody(c.Server, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetFileUsage The caller's storage use and quota
+//
+// Corresponds with GET /v1/files/usage (the `GetFileUsage` operationId).
+func (c *Client) GetFileUsage(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetFileUsageRequest(c.Server)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// DeleteFile Delete a file
+//
+// The row goes at once; the bytes are removed from the store right after (or by the sweep).
+//
+// Corresponds with DELETE /v1/files/{id} (the `DeleteFile` operationId).
+func (c *Client) DeleteFile(ctx context.Context, id ID, params *DeleteFileParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewDeleteFileRequest(c.Server, id, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetFile A file's metadata
+//
+// Corresponds with GET /v1/files/{id} (the `GetFile` operationId).
+func (c *Client) GetFile(ctx context.Context, id ID, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetFileRequest(c.Server, id)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// UpdateFileWithBody Rename or move a file
+//
+// Sets `path` (normalised like an upload's; `name` follows its last segment). A clash is 409 `path_taken`.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with PATCH /v1/files/{id} (the `UpdateFile` operationId).
+func (c *Client) UpdateFileWithBody(ctx context.Context, id ID, params *UpdateFileParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewUpdateFileRequestWithBody(c.Server, id, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// UpdateFile Rename or move a file
+//
+// Sets `path` (normalised like an upload's; `name` follows its last segment). A clash is 409 `path_taken`.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with PATCH /v1/files/{id} (the `UpdateFile` operationId).
+func (c *Client) UpdateFile(ctx context.Context, id ID, params *UpdateFileParams, body UpdateFileJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewUpdateFileRequest(c.Server, id, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetFileContent A file's bytes
+//
+// Served inert: `Content-Disposition: attachment` (RFC 6266, with an RFC 8187 `filename*`
+// and an ASCII fallback without quotes, control or bidirectional characters),
+// `X-Content-Type-Options: nosniff`, `Content-Security-Policy: sandbox` and the sniffed
+// `Content-Type`, so a stored HTML or SVG file never runs on this origin. One byte range
+// (`bytes=a-b`, `bytes=a-`, `bytes=-n`) answers 206; several ranges are served whole (200);
+// an unsatisfiable one 416. The ETag is the quoted sha256; `If-None-Match` answers 304.
+//
+// Corresponds with GET /v1/files/{id}/content (the `GetFileContent` operationId).
+func (c *Client) GetFileContent(ctx context.Context, id ID, params *GetFileContentParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetFileContentRequest(c.Server, id, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// DownloadFile A file's bytes through a signed URL
+//
+// What `createFileUrl` links to for the local store. Public: the signature is the
+// credential. An expired, tampered or foreign signature is a 404 (indistinguishable from a
+// missing file). Served like `getFileContent` (ranges, 304, inert headers).
+//
+// Corresponds with GET /v1/files/{id}/download (the `DownloadFile` operationId).
+func (c *Client) DownloadFile(ctx context.Context, id ID, params *DownloadFileParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewDownloadFileRequest(c.Server, id, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CreateFileUrlWithBody A short-lived download URL
+//
+// A URL anyone holding it may GET until `expires_at`, without credentials: an S3 presigned
+// URL when the store is S3, otherwise this server's `/v1/files/{id}/download` with an HMAC
+// signature over the file, its content hash and the expiry.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /v1/files/{id}/url (the `CreateFileUrl` operationId).
+func (c *Client) CreateFileUrlWithBody(ctx context.Context, id ID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateFileUrlRequestWithBody(c.Server, id, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CreateFileUrl A short-lived download URL
+//
+// A URL anyone holding it may GET until `expires_at`, without credentials: an S3 presigned
+// URL when the store is S3, otherwise this server's `/v1/files/{id}/download` with an HMAC
+// signature over the file, its content hash and the expiry.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /v1/files/{id}/url (the `CreateFileUrl` operationId).
+func (c *Client) CreateFileUrl(ctx context.Context, id ID, body CreateFileUrlJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateFileUrlRequest(c.Server, id, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // ListModels The models this server offers
 //
 // OpenAI's list shape, so unmodified OpenAI SDKs can list models.
@@ -3361,7 +3916,7 @@ func (c *Client) GetSessionStats(ctx context.Context, id ID, reqEditors ...Reque
 
 // GetChanges Changes since a cursor
 //
-// Every change to the caller's projects, sessions and messages after `cursor`, in commit
+// Every change to the caller's projects, sessions, messages and files after `cursor`, in commit
 // order: upserts carry the current object, deletions are tombstones. Store `next_cursor`
 // and ask again; without a cursor the feed starts from the beginning. A cursor older than the
 // tombstone retention answers 410: sync again from scratch.
@@ -4479,6 +5034,561 @@ func NewGetChatStatusRequest(server string, sessionId SessionID) (*http.Request,
 	if err != nil {
 		return nil, err
 	}
+
+	return req, nil
+}
+
+// NewListFilesRequest constructs an http.Request for the ListFiles method
+func NewListFilesRequest(server string, params *ListFilesParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/files")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.ProjectId != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "project_id", *params.ProjectId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: "uuid"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Prefix != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "prefix", *params.Prefix, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Limit != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Cursor != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "cursor", *params.Cursor, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewUploadFileRequestWithBody constructs an http.Request for the UploadFile method, with any body, and a specified content type
+func NewUploadFileRequestWithBody(server string, params *UploadFileParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/files")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Filename != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "filename", *params.Filename, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Path != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "path", *params.Path, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.ProjectId != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "project_id", *params.ProjectId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: "uuid"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.IdempotencyKey != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Idempotency-Key", *params.IdempotencyKey, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Idempotency-Key", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
+// NewGetFileUsageRequest constructs an http.Request for the GetFileUsage method
+func NewGetFileUsageRequest(server string) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/files/usage")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewDeleteFileRequest constructs an http.Request for the DeleteFile method
+func NewDeleteFileRequest(server string, id ID, params *DeleteFileParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/files/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodDelete, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+
+		if params.IfMatch != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "If-Match", *params.IfMatch, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("If-Match", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
+// NewGetFileRequest constructs an http.Request for the GetFile method
+func NewGetFileRequest(server string, id ID) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/files/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewUpdateFileRequest calls the generic UpdateFile builder with application/json body
+func NewUpdateFileRequest(server string, id ID, params *UpdateFileParams, body UpdateFileJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewUpdateFileRequestWithBody(server, id, params, "application/json", bodyReader)
+}
+
+// NewUpdateFileRequestWithBody constructs an http.Request for the UpdateFile method, with any body, and a specified content type
+func NewUpdateFileRequestWithBody(server string, id ID, params *UpdateFileParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/files/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPatch, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.IfMatch != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "If-Match", *params.IfMatch, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("If-Match", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
+// NewGetFileContentRequest constructs an http.Request for the GetFileContent method
+func NewGetFileContentRequest(server string, id ID, params *GetFileContentParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/files/%s/content", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+
+		if params.Range != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Range", *params.Range, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Range", headerParam0)
+		}
+
+		if params.IfNoneMatch != nil {
+			var headerParam1 string
+
+			headerParam1, err = runtime.StyleParamWithOptions("simple", false, "If-None-Match", *params.IfNoneMatch, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("If-None-Match", headerParam1)
+		}
+
+	}
+
+	return req, nil
+}
+
+// NewDownloadFileRequest constructs an http.Request for the DownloadFile method
+func NewDownloadFileRequest(server string, id ID, params *DownloadFileParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/files/%s/download", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if queryFrag, err := runtime.StyleParamWithOptions("form", true, "expires", params.Expires, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int64"}); err != nil {
+			return nil, err
+		} else {
+			for _, qp := range strings.Split(queryFrag, "&") {
+				rawQueryFragments = append(rawQueryFragments, qp)
+			}
+		}
+
+		if queryFrag, err := runtime.StyleParamWithOptions("form", true, "signature", params.Signature, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+			return nil, err
+		} else {
+			for _, qp := range strings.Split(queryFrag, "&") {
+				rawQueryFragments = append(rawQueryFragments, qp)
+			}
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+
+		if params.Range != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Range", *params.Range, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Range", headerParam0)
+		}
+
+		if params.IfNoneMatch != nil {
+			var headerParam1 string
+
+			headerParam1, err = runtime.StyleParamWithOptions("simple", false, "If-None-Match", *params.IfNoneMatch, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("If-None-Match", headerParam1)
+		}
+
+	}
+
+	return req, nil
+}
+
+// NewCreateFileUrlRequest calls the generic CreateFileUrl builder with application/json body
+func NewCreateFileUrlRequest(server string, id ID, body CreateFileUrlJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewCreateFileUrlRequestWithBody(server, id, "application/json", bodyReader)
+}
+
+// NewCreateFileUrlRequestWithBody constructs an http.Request for the CreateFileUrl method, with any body, and a specified content type
+func NewCreateFileUrlRequestWithBody(server string, id ID, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/files/%s/url", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
 
 	return req, nil
 }
@@ -6016,6 +7126,143 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with GET /v1/chat/completions/{session_id}/status (the `GetChatStatus` operationId).
 	GetChatStatusWithResponse(ctx context.Context, sessionId SessionID, reqEditors ...RequestEditorFn) (*GetChatStatusResponse, error)
 
+	// ListFilesWithResponse The caller's files, or one directory of a tree
+	//
+	// Without `prefix`: every file of the caller (or of `project_id`), newest first, as entries
+	// of kind `file`.
+	//
+	// With `prefix`: the entries of that directory of the tree of `project_id` (or of the files
+	// outside projects) — its files (kind `file`) and its immediate sub-directories (kind
+	// `directory`, `path` ending in `/`, with `file_count` files below) — ordered by `path` in
+	// byte order, so a file `a` comes before a directory `a/`. `prefix` is a directory path
+	// (`src/` or `src`); `/` is the root. The cursor holds the last entry's path, so pages of
+	// a directory walk files and directories alike; a cursor of one listing is refused by
+	// another (400).
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/files (the `ListFiles` operationId).
+	ListFilesWithResponse(ctx context.Context, params *ListFilesParams, reqEditors ...RequestEditorFn) (*ListFilesResponse, error)
+
+	// UploadFileWithBodyWithResponse Upload a file
+	//
+	// Two forms. `multipart/form-data` with one `file` part (its `filename` names the file) and
+	// optional `project_id` and `path` fields (in any order, before or after the file part); or
+	// the raw bytes as the body (any `Content-Type`, e.g. `application/octet-stream` or
+	// `image/png`) with `?filename=` (or `?path=`) and optional `?project_id=`. Query parameters
+	// apply to both forms; a multipart field overrides its query parameter.
+	//
+	// The body is streamed to the blob store as it arrives (never buffered whole), hashed and
+	// measured on the way. The stored `content_type` is sniffed from the bytes; the declared one
+	// is ignored. A file larger than `CCB_MAX_FILE_BYTES` (default 100 MiB) is refused with 413
+	// `file_too_large` as soon as the limit is passed; an upload that would take the caller past
+	// the quota (`CCB_FILE_QUOTA_BYTES`, default 1 GiB) is refused with 413 `quota_exceeded`
+	// (its detail states the quota and the usage). A failed, refused or cancelled upload leaves
+	// nothing behind.
+	//
+	// `path` is normalised (Unicode NFC, `\` is not a separator but refused, no `.`/`..`
+	// segments, no leading `/`, no NUL or control or bidirectional-override characters, at most
+	// 1024 bytes, each segment at most 255 bytes); an invalid one is a 400 pointing at it. A path
+	// is unique within the caller's project (or the caller's files outside projects): a clash
+	// is 409 `path_taken`. Without `path` the file is loose (listed, but in no directory).
+	//
+	// Idempotency-Key: the body is not buffered, so the request fingerprint covers the method,
+	// path, query, media type and `Content-Length` (not the bytes): a retry with the same key
+	// replays the first response.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/files (the `UploadFile` operationId).
+	UploadFileWithBodyWithResponse(ctx context.Context, params *UploadFileParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*UploadFileResponse, error)
+
+	// GetFileUsageWithResponse The caller's storage use and quota
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/files/usage (the `GetFileUsage` operationId).
+	GetFileUsageWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetFileUsageResponse, error)
+
+	// DeleteFileWithResponse Delete a file
+	//
+	// The row goes at once; the bytes are removed from the store right after (or by the sweep).
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with DELETE /v1/files/{id} (the `DeleteFile` operationId).
+	DeleteFileWithResponse(ctx context.Context, id ID, params *DeleteFileParams, reqEditors ...RequestEditorFn) (*DeleteFileResponse, error)
+
+	// GetFileWithResponse A file's metadata
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/files/{id} (the `GetFile` operationId).
+	GetFileWithResponse(ctx context.Context, id ID, reqEditors ...RequestEditorFn) (*GetFileResponse, error)
+
+	// UpdateFileWithBodyWithResponse Rename or move a file
+	//
+	// Sets `path` (normalised like an upload's; `name` follows its last segment). A clash is 409 `path_taken`.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PATCH /v1/files/{id} (the `UpdateFile` operationId).
+	UpdateFileWithBodyWithResponse(ctx context.Context, id ID, params *UpdateFileParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*UpdateFileResponse, error)
+
+	// UpdateFileWithResponse Rename or move a file
+	//
+	// Sets `path` (normalised like an upload's; `name` follows its last segment). A clash is 409 `path_taken`.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PATCH /v1/files/{id} (the `UpdateFile` operationId).
+	UpdateFileWithResponse(ctx context.Context, id ID, params *UpdateFileParams, body UpdateFileJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateFileResponse, error)
+
+	// GetFileContentWithResponse A file's bytes
+	//
+	// Served inert: `Content-Disposition: attachment` (RFC 6266, with an RFC 8187 `filename*`
+	// and an ASCII fallback without quotes, control or bidirectional characters),
+	// `X-Content-Type-Options: nosniff`, `Content-Security-Policy: sandbox` and the sniffed
+	// `Content-Type`, so a stored HTML or SVG file never runs on this origin. One byte range
+	// (`bytes=a-b`, `bytes=a-`, `bytes=-n`) answers 206; several ranges are served whole (200);
+	// an unsatisfiable one 416. The ETag is the quoted sha256; `If-None-Match` answers 304.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/files/{id}/content (the `GetFileContent` operationId).
+	GetFileContentWithResponse(ctx context.Context, id ID, params *GetFileContentParams, reqEditors ...RequestEditorFn) (*GetFileContentResponse, error)
+
+	// DownloadFileWithResponse A file's bytes through a signed URL
+	//
+	// What `createFileUrl` links to for the local store. Public: the signature is the
+	// credential. An expired, tampered or foreign signature is a 404 (indistinguishable from a
+	// missing file). Served like `getFileContent` (ranges, 304, inert headers).
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/files/{id}/download (the `DownloadFile` operationId).
+	DownloadFileWithResponse(ctx context.Context, id ID, params *DownloadFileParams, reqEditors ...RequestEditorFn) (*DownloadFileResponse, error)
+
+	// CreateFileUrlWithBodyWithResponse A short-lived download URL
+	//
+	// A URL anyone holding it may GET until `expires_at`, without credentials: an S3 presigned
+	// URL when the store is S3, otherwise this server's `/v1/files/{id}/download` with an HMAC
+	// signature over the file, its content hash and the expiry.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/files/{id}/url (the `CreateFileUrl` operationId).
+	CreateFileUrlWithBodyWithResponse(ctx context.Context, id ID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateFileUrlResponse, error)
+
+	// CreateFileUrlWithResponse A short-lived download URL
+	//
+	// A URL anyone holding it may GET until `expires_at`, without credentials: an S3 presigned
+	// URL when the store is S3, otherwise this server's `/v1/files/{id}/download` with an HMAC
+	// signature over the file, its content hash and the expiry.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/files/{id}/url (the `CreateFileUrl` operationId).
+	CreateFileUrlWithResponse(ctx context.Context, id ID, body CreateFileUrlJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateFileUrlResponse, error)
+
 	// ListModelsWithResponse The models this server offers
 	//
 	// OpenAI's list shape, so unmodified OpenAI SDKs can list models.
@@ -6201,7 +7448,7 @@ type ClientWithResponsesInterface interface {
 
 	// GetChangesWithResponse Changes since a cursor
 	//
-	// Every change to the caller's projects, sessions and messages after `cursor`, in commit
+	// Every change to the caller's projects, sessions, messages and files after `cursor`, in commit
 	// order: upserts carry the current object, deletions are tombstones. Store `next_cursor`
 	// and ask again; without a cursor the feed starts from the beginning. A cursor older than the
 	// tombstone retention answers 410: sync again from scratch.
@@ -8023,6 +9270,725 @@ func (r GetChatStatusResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r GetChatStatusResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type ListFilesResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *FileEntryList
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Error
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListFilesResponse) GetJSON200() *FileEntryList {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r ListFilesResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r ListFilesResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r ListFilesResponse) GetApplicationproblemJSONDefault() *Error {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r ListFilesResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListFilesResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListFilesResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListFilesResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// UploadFileResponse201Headers the declared response headers of an HTTP 201 response for UploadFile
+type UploadFileResponse201Headers struct {
+	ETag *string
+}
+
+type UploadFileResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON201 the response for an HTTP 201 `application/json` response
+	JSON201 *File
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *Conflict
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *Problem
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *Unprocessable
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Error
+	// Headers201 the parsed response headers for an HTTP 201 response
+	Headers201 *UploadFileResponse201Headers
+}
+
+// GetJSON201 returns the response for an HTTP 201 `application/json` response
+func (r UploadFileResponse) GetJSON201() *File {
+	return r.JSON201
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r UploadFileResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r UploadFileResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r UploadFileResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r UploadFileResponse) GetApplicationproblemJSON409() *Conflict {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r UploadFileResponse) GetApplicationproblemJSON413() *Problem {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r UploadFileResponse) GetApplicationproblemJSON422() *Unprocessable {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r UploadFileResponse) GetApplicationproblemJSONDefault() *Error {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r UploadFileResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r UploadFileResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r UploadFileResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r UploadFileResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type GetFileUsageResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *FileUsage
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Error
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetFileUsageResponse) GetJSON200() *FileUsage {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r GetFileUsageResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r GetFileUsageResponse) GetApplicationproblemJSONDefault() *Error {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r GetFileUsageResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetFileUsageResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetFileUsageResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetFileUsageResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type DeleteFileResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON412 the response for an HTTP 412 `application/problem+json` response
+	ApplicationproblemJSON412 *PreconditionFailed
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Error
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r DeleteFileResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r DeleteFileResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r DeleteFileResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON412 returns the response for an HTTP 412 `application/problem+json` response
+func (r DeleteFileResponse) GetApplicationproblemJSON412() *PreconditionFailed {
+	return r.ApplicationproblemJSON412
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r DeleteFileResponse) GetApplicationproblemJSONDefault() *Error {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r DeleteFileResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r DeleteFileResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r DeleteFileResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r DeleteFileResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// GetFileResponse200Headers the declared response headers of an HTTP 200 response for GetFile
+type GetFileResponse200Headers struct {
+	ETag *string
+}
+
+type GetFileResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *File
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Error
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *GetFileResponse200Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetFileResponse) GetJSON200() *File {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r GetFileResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r GetFileResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r GetFileResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r GetFileResponse) GetApplicationproblemJSONDefault() *Error {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r GetFileResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetFileResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetFileResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetFileResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// UpdateFileResponse200Headers the declared response headers of an HTTP 200 response for UpdateFile
+type UpdateFileResponse200Headers struct {
+	ETag *string
+}
+
+type UpdateFileResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *File
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *Conflict
+	// ApplicationproblemJSON412 the response for an HTTP 412 `application/problem+json` response
+	ApplicationproblemJSON412 *PreconditionFailed
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Error
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *UpdateFileResponse200Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r UpdateFileResponse) GetJSON200() *File {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r UpdateFileResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r UpdateFileResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r UpdateFileResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r UpdateFileResponse) GetApplicationproblemJSON409() *Conflict {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON412 returns the response for an HTTP 412 `application/problem+json` response
+func (r UpdateFileResponse) GetApplicationproblemJSON412() *PreconditionFailed {
+	return r.ApplicationproblemJSON412
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r UpdateFileResponse) GetApplicationproblemJSONDefault() *Error {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r UpdateFileResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r UpdateFileResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r UpdateFileResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r UpdateFileResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// GetFileContentResponse200Headers the declared response headers of an HTTP 200 response for GetFileContent
+type GetFileContentResponse200Headers struct {
+	AcceptRanges          *string
+	ContentDisposition    string
+	ContentSecurityPolicy string
+	ETag                  string
+}
+
+// GetFileContentResponse206Headers the declared response headers of an HTTP 206 response for GetFileContent
+type GetFileContentResponse206Headers struct {
+	AcceptRanges          *string
+	ContentDisposition    string
+	ContentRange          string
+	ContentSecurityPolicy string
+	ETag                  string
+}
+
+// GetFileContentResponse304Headers the declared response headers of an HTTP 304 response for GetFileContent
+type GetFileContentResponse304Headers struct {
+	ETag string
+}
+
+// GetFileContentResponse416Headers the declared response headers of an HTTP 416 response for GetFileContent
+type GetFileContentResponse416Headers struct {
+	ContentRange string
+}
+
+type GetFileContentResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON416 the response for an HTTP 416 `application/problem+json` response
+	ApplicationproblemJSON416 *FileRangeNotSatisfiable
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Error
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *GetFileContentResponse200Headers
+	// Headers206 the parsed response headers for an HTTP 206 response
+	Headers206 *GetFileContentResponse206Headers
+	// Headers304 the parsed response headers for an HTTP 304 response
+	Headers304 *GetFileContentResponse304Headers
+	// Headers416 the parsed response headers for an HTTP 416 response
+	Headers416 *GetFileContentResponse416Headers
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r GetFileContentResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r GetFileContentResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r GetFileContentResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON416 returns the response for an HTTP 416 `application/problem+json` response
+func (r GetFileContentResponse) GetApplicationproblemJSON416() *FileRangeNotSatisfiable {
+	return r.ApplicationproblemJSON416
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r GetFileContentResponse) GetApplicationproblemJSONDefault() *Error {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r GetFileContentResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetFileContentResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetFileContentResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetFileContentResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// DownloadFileResponse200Headers the declared response headers of an HTTP 200 response for DownloadFile
+type DownloadFileResponse200Headers struct {
+	AcceptRanges          *string
+	ContentDisposition    string
+	ContentSecurityPolicy string
+	ETag                  string
+}
+
+// DownloadFileResponse206Headers the declared response headers of an HTTP 206 response for DownloadFile
+type DownloadFileResponse206Headers struct {
+	AcceptRanges          *string
+	ContentDisposition    string
+	ContentRange          string
+	ContentSecurityPolicy string
+	ETag                  string
+}
+
+// DownloadFileResponse304Headers the declared response headers of an HTTP 304 response for DownloadFile
+type DownloadFileResponse304Headers struct {
+	ETag string
+}
+
+// DownloadFileResponse416Headers the declared response headers of an HTTP 416 response for DownloadFile
+type DownloadFileResponse416Headers struct {
+	ContentRange string
+}
+
+type DownloadFileResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON416 the response for an HTTP 416 `application/problem+json` response
+	ApplicationproblemJSON416 *FileRangeNotSatisfiable
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Error
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *DownloadFileResponse200Headers
+	// Headers206 the parsed response headers for an HTTP 206 response
+	Headers206 *DownloadFileResponse206Headers
+	// Headers304 the parsed response headers for an HTTP 304 response
+	Headers304 *DownloadFileResponse304Headers
+	// Headers416 the parsed response headers for an HTTP 416 response
+	Headers416 *DownloadFileResponse416Headers
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r DownloadFileResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r DownloadFileResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON416 returns the response for an HTTP 416 `application/problem+json` response
+func (r DownloadFileResponse) GetApplicationproblemJSON416() *FileRangeNotSatisfiable {
+	return r.ApplicationproblemJSON416
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r DownloadFileResponse) GetApplicationproblemJSONDefault() *Error {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r DownloadFileResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r DownloadFileResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r DownloadFileResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r DownloadFileResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type CreateFileUrlResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *FileURL
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Error
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r CreateFileUrlResponse) GetJSON200() *FileURL {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r CreateFileUrlResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r CreateFileUrlResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r CreateFileUrlResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r CreateFileUrlResponse) GetApplicationproblemJSONDefault() *Error {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r CreateFileUrlResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r CreateFileUrlResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r CreateFileUrlResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r CreateFileUrlResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -10059,6 +12025,209 @@ func (c *ClientWithResponses) GetChatStatusWithResponse(ctx context.Context, ses
 	return ParseGetChatStatusResponse(rsp)
 }
 
+// ListFilesWithResponse The caller's files, or one directory of a tree
+//
+// Without `prefix`: every file of the caller (or of `project_id`), newest first, as entries
+// of kind `file`.
+//
+// With `prefix`: the entries of that directory of the tree of `project_id` (or of the files
+// outside projects) — its files (kind `file`) and its immediate sub-directories (kind
+// `directory`, `path` ending in `/`, with `file_count` files below) — ordered by `path` in
+// byte order, so a file `a` comes before a directory `a/`. `prefix` is a directory path
+// (`src/` or `src`); `/` is the root. The cursor holds the last entry's path, so pages of
+// a directory walk files and directories alike; a cursor of one listing is refused by
+// another (400).
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/files (the `ListFiles` operationId).
+func (c *ClientWithResponses) ListFilesWithResponse(ctx context.Context, params *ListFilesParams, reqEditors ...RequestEditorFn) (*ListFilesResponse, error) {
+	rsp, err := c.ListFiles(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListFilesResponse(rsp)
+}
+
+// UploadFileWithBodyWithResponse Upload a file
+//
+// Two forms. `multipart/form-data` with one `file` part (its `filename` names the file) and
+// optional `project_id` and `path` fields (in any order, before or after the file part); or
+// the raw bytes as the body (any `Content-Type`, e.g. `application/octet-stream` or
+// `image/png`) with `?filename=` (or `?path=`) and optional `?project_id=`. Query parameters
+// apply to both forms; a multipart field overrides its query parameter.
+//
+// The body is streamed to the blob store as it arrives (never buffered whole), hashed and
+// measured on the way. The stored `content_type` is sniffed from the bytes; the declared one
+// is ignored. A file larger than `CCB_MAX_FILE_BYTES` (default 100 MiB) is refused with 413
+// `file_too_large` as soon as the limit is passed; an upload that would take the caller past
+// the quota (`CCB_FILE_QUOTA_BYTES`, default 1 GiB) is refused with 413 `quota_exceeded`
+// (its detail states the quota and the usage). A failed, refused or cancelled upload leaves
+// nothing behind.
+//
+// `path` is normalised (Unicode NFC, `\` is not a separator but refused, no `.`/`..`
+// segments, no leading `/`, no NUL or control or bidirectional-override characters, at most
+// 1024 bytes, each segment at most 255 bytes); an invalid one is a 400 pointing at it. A path
+// is unique within the caller's project (or the caller's files outside projects): a clash
+// is 409 `path_taken`. Without `path` the file is loose (listed, but in no directory).
+//
+// Idempotency-Key: the body is not buffered, so the request fingerprint covers the method,
+// path, query, media type and `Content-Length` (not the bytes): a retry with the same key
+// replays the first response.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/files (the `UploadFile` operationId).
+func (c *ClientWithResponses) UploadFileWithBodyWithResponse(ctx context.Context, params *UploadFileParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*UploadFileResponse, error) {
+	rsp, err := c.UploadFileWithBody(ctx, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseUploadFileResponse(rsp)
+}
+
+// GetFileUsageWithResponse The caller's storage use and quota
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/files/usage (the `GetFileUsage` operationId).
+func (c *ClientWithResponses) GetFileUsageWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetFileUsageResponse, error) {
+	rsp, err := c.GetFileUsage(ctx, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetFileUsageResponse(rsp)
+}
+
+// DeleteFileWithResponse Delete a file
+//
+// The row goes at once; the bytes are removed from the store right after (or by the sweep).
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with DELETE /v1/files/{id} (the `DeleteFile` operationId).
+func (c *ClientWithResponses) DeleteFileWithResponse(ctx context.Context, id ID, params *DeleteFileParams, reqEditors ...RequestEditorFn) (*DeleteFileResponse, error) {
+	rsp, err := c.DeleteFile(ctx, id, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseDeleteFileResponse(rsp)
+}
+
+// GetFileWithResponse A file's metadata
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/files/{id} (the `GetFile` operationId).
+func (c *ClientWithResponses) GetFileWithResponse(ctx context.Context, id ID, reqEditors ...RequestEditorFn) (*GetFileResponse, error) {
+	rsp, err := c.GetFile(ctx, id, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetFileResponse(rsp)
+}
+
+// UpdateFileWithBodyWithResponse Rename or move a file
+//
+// Sets `path` (normalised like an upload's; `name` follows its last segment). A clash is 409 `path_taken`.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PATCH /v1/files/{id} (the `UpdateFile` operationId).
+func (c *ClientWithResponses) UpdateFileWithBodyWithResponse(ctx context.Context, id ID, params *UpdateFileParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*UpdateFileResponse, error) {
+	rsp, err := c.UpdateFileWithBody(ctx, id, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseUpdateFileResponse(rsp)
+}
+
+// UpdateFileWithResponse Rename or move a file
+//
+// Sets `path` (normalised like an upload's; `name` follows its last segment). A clash is 409 `path_taken`.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PATCH /v1/files/{id} (the `UpdateFile` operationId).
+func (c *ClientWithResponses) UpdateFileWithResponse(ctx context.Context, id ID, params *UpdateFileParams, body UpdateFileJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateFileResponse, error) {
+	rsp, err := c.UpdateFile(ctx, id, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseUpdateFileResponse(rsp)
+}
+
+// GetFileContentWithResponse A file's bytes
+//
+// Served inert: `Content-Disposition: attachment` (RFC 6266, with an RFC 8187 `filename*`
+// and an ASCII fallback without quotes, control or bidirectional characters),
+// `X-Content-Type-Options: nosniff`, `Content-Security-Policy: sandbox` and the sniffed
+// `Content-Type`, so a stored HTML or SVG file never runs on this origin. One byte range
+// (`bytes=a-b`, `bytes=a-`, `bytes=-n`) answers 206; several ranges are served whole (200);
+// an unsatisfiable one 416. The ETag is the quoted sha256; `If-None-Match` answers 304.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/files/{id}/content (the `GetFileContent` operationId).
+func (c *ClientWithResponses) GetFileContentWithResponse(ctx context.Context, id ID, params *GetFileContentParams, reqEditors ...RequestEditorFn) (*GetFileContentResponse, error) {
+	rsp, err := c.GetFileContent(ctx, id, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetFileContentResponse(rsp)
+}
+
+// DownloadFileWithResponse A file's bytes through a signed URL
+//
+// What `createFileUrl` links to for the local store. Public: the signature is the
+// credential. An expired, tampered or foreign signature is a 404 (indistinguishable from a
+// missing file). Served like `getFileContent` (ranges, 304, inert headers).
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/files/{id}/download (the `DownloadFile` operationId).
+func (c *ClientWithResponses) DownloadFileWithResponse(ctx context.Context, id ID, params *DownloadFileParams, reqEditors ...RequestEditorFn) (*DownloadFileResponse, error) {
+	rsp, err := c.DownloadFile(ctx, id, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseDownloadFileResponse(rsp)
+}
+
+// CreateFileUrlWithBodyWithResponse A short-lived download URL
+//
+// A URL anyone holding it may GET until `expires_at`, without credentials: an S3 presigned
+// URL when the store is S3, otherwise this server's `/v1/files/{id}/download` with an HMAC
+// signature over the file, its content hash and the expiry.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/files/{id}/url (the `CreateFileUrl` operationId).
+func (c *ClientWithResponses) CreateFileUrlWithBodyWithResponse(ctx context.Context, id ID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateFileUrlResponse, error) {
+	rsp, err := c.CreateFileUrlWithBody(ctx, id, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreateFileUrlResponse(rsp)
+}
+
+// CreateFileUrlWithResponse A short-lived download URL
+//
+// A URL anyone holding it may GET until `expires_at`, without credentials: an S3 presigned
+// URL when the store is S3, otherwise this server's `/v1/files/{id}/download` with an HMAC
+// signature over the file, its content hash and the expiry.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/files/{id}/url (the `CreateFileUrl` operationId).
+func (c *ClientWithResponses) CreateFileUrlWithResponse(ctx context.Context, id ID, body CreateFileUrlJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateFileUrlResponse, error) {
+	rsp, err := c.CreateFileUrl(ctx, id, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreateFileUrlResponse(rsp)
+}
+
 // ListModelsWithResponse The models this server offers
 //
 // OpenAI's list shape, so unmodified OpenAI SDKs can list models.
@@ -10388,7 +12557,7 @@ func (c *ClientWithResponses) GetSessionStatsWithResponse(ctx context.Context, i
 
 // GetChangesWithResponse Changes since a cursor
 //
-// Every change to the caller's projects, sessions and messages after `cursor`, in commit
+// Every change to the caller's projects, sessions, messages and files after `cursor`, in commit
 // order: upserts carry the current object, deletions are tombstones. Store `next_cursor`
 // and ask again; without a cursor the feed starts from the beginning. A cursor older than the
 // tombstone retention answers 410: sync again from scratch.
@@ -11996,6 +14165,731 @@ func ParseGetChatStatusResponse(rsp *http.Response) (*GetChatStatusResponse, err
 	return response, nil
 }
 
+// ParseListFilesResponse parses an HTTP response from a ListFilesWithResponse call
+func ParseListFilesResponse(rsp *http.Response) (*ListFilesResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListFilesResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest FileEntryList
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseUploadFileResponse parses an HTTP response from a UploadFileWithResponse call
+func ParseUploadFileResponse(rsp *http.Response) (*UploadFileResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &UploadFileResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 201:
+		var dest File
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON201 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest Unprocessable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 201:
+		var headers UploadFileResponse201Headers
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = &value
+		}
+		response.Headers201 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseGetFileUsageResponse parses an HTTP response from a GetFileUsageWithResponse call
+func ParseGetFileUsageResponse(rsp *http.Response) (*GetFileUsageResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetFileUsageResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest FileUsage
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseDeleteFileResponse parses an HTTP response from a DeleteFileWithResponse call
+func ParseDeleteFileResponse(rsp *http.Response) (*DeleteFileResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &DeleteFileResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 204:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 412:
+		var dest PreconditionFailed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON412 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseGetFileResponse parses an HTTP response from a GetFileWithResponse call
+func ParseGetFileResponse(rsp *http.Response) (*GetFileResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetFileResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest File
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers GetFileResponse200Headers
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = &value
+		}
+		response.Headers200 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseUpdateFileResponse parses an HTTP response from a UpdateFileWithResponse call
+func ParseUpdateFileResponse(rsp *http.Response) (*UpdateFileResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &UpdateFileResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest File
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 412:
+		var dest PreconditionFailed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON412 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers UpdateFileResponse200Headers
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = &value
+		}
+		response.Headers200 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseGetFileContentResponse parses an HTTP response from a GetFileContentWithResponse call
+func ParseGetFileContentResponse(rsp *http.Response) (*GetFileContentResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetFileContentResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 304:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 416:
+		var dest FileRangeNotSatisfiable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON416 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers GetFileContentResponse200Headers
+		if values := rsp.Header.Values("Accept-Ranges"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Accept-Ranges", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.AcceptRanges = &value
+		}
+		if values := rsp.Header.Values("Content-Disposition"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Content-Disposition", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ContentDisposition = value
+		}
+		if values := rsp.Header.Values("Content-Security-Policy"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Content-Security-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ContentSecurityPolicy = value
+		}
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 206:
+		var headers GetFileContentResponse206Headers
+		if values := rsp.Header.Values("Accept-Ranges"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Accept-Ranges", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.AcceptRanges = &value
+		}
+		if values := rsp.Header.Values("Content-Disposition"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Content-Disposition", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ContentDisposition = value
+		}
+		if values := rsp.Header.Values("Content-Range"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Content-Range", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ContentRange = value
+		}
+		if values := rsp.Header.Values("Content-Security-Policy"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Content-Security-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ContentSecurityPolicy = value
+		}
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = value
+		}
+		response.Headers206 = &headers
+	case rsp.StatusCode == 304:
+		var headers GetFileContentResponse304Headers
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = value
+		}
+		response.Headers304 = &headers
+	case rsp.StatusCode == 416:
+		var headers GetFileContentResponse416Headers
+		if values := rsp.Header.Values("Content-Range"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Content-Range", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ContentRange = value
+		}
+		response.Headers416 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseDownloadFileResponse parses an HTTP response from a DownloadFileWithResponse call
+func ParseDownloadFileResponse(rsp *http.Response) (*DownloadFileResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &DownloadFileResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 304:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 416:
+		var dest FileRangeNotSatisfiable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON416 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers DownloadFileResponse200Headers
+		if values := rsp.Header.Values("Accept-Ranges"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Accept-Ranges", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.AcceptRanges = &value
+		}
+		if values := rsp.Header.Values("Content-Disposition"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Content-Disposition", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ContentDisposition = value
+		}
+		if values := rsp.Header.Values("Content-Security-Policy"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Content-Security-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ContentSecurityPolicy = value
+		}
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 206:
+		var headers DownloadFileResponse206Headers
+		if values := rsp.Header.Values("Accept-Ranges"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Accept-Ranges", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.AcceptRanges = &value
+		}
+		if values := rsp.Header.Values("Content-Disposition"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Content-Disposition", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ContentDisposition = value
+		}
+		if values := rsp.Header.Values("Content-Range"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Content-Range", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ContentRange = value
+		}
+		if values := rsp.Header.Values("Content-Security-Policy"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Content-Security-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ContentSecurityPolicy = value
+		}
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = value
+		}
+		response.Headers206 = &headers
+	case rsp.StatusCode == 304:
+		var headers DownloadFileResponse304Headers
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = value
+		}
+		response.Headers304 = &headers
+	case rsp.StatusCode == 416:
+		var headers DownloadFileResponse416Headers
+		if values := rsp.Header.Values("Content-Range"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Content-Range", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ContentRange = value
+		}
+		response.Headers416 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseCreateFileUrlResponse parses an HTTP response from a CreateFileUrlWithResponse call
+func ParseCreateFileUrlResponse(rsp *http.Response) (*CreateFileUrlResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &CreateFileUrlResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest FileURL
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
 // ParseListModelsResponse parses an HTTP response from a ListModelsWithResponse call
 func ParseListModelsResponse(rsp *http.Response) (*ListModelsResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -13195,6 +16089,33 @@ type ServerInterface interface {
 	// GetChatStatus Whether a session is generating, and its totals
 	// (GET /v1/chat/completions/{session_id}/status)
 	GetChatStatus(ctx echo.Context, sessionId SessionID) error
+	// ListFiles The caller's files, or one directory of a tree
+	// (GET /v1/files)
+	ListFiles(ctx echo.Context, params ListFilesParams) error
+	// UploadFile Upload a file
+	// (POST /v1/files)
+	UploadFile(ctx echo.Context, params UploadFileParams) error
+	// GetFileUsage The caller's storage use and quota
+	// (GET /v1/files/usage)
+	GetFileUsage(ctx echo.Context) error
+	// DeleteFile Delete a file
+	// (DELETE /v1/files/{id})
+	DeleteFile(ctx echo.Context, id ID, params DeleteFileParams) error
+	// GetFile A file's metadata
+	// (GET /v1/files/{id})
+	GetFile(ctx echo.Context, id ID) error
+	// UpdateFile Rename or move a file
+	// (PATCH /v1/files/{id})
+	UpdateFile(ctx echo.Context, id ID, params UpdateFileParams) error
+	// GetFileContent A file's bytes
+	// (GET /v1/files/{id}/content)
+	GetFileContent(ctx echo.Context, id ID, params GetFileContentParams) error
+	// DownloadFile A file's bytes through a signed URL
+	// (GET /v1/files/{id}/download)
+	DownloadFile(ctx echo.Context, id ID, params DownloadFileParams) error
+	// CreateFileUrl A short-lived download URL
+	// (POST /v1/files/{id}/url)
+	CreateFileUrl(ctx echo.Context, id ID) error
 	// ListModels The models this server offers
 	// (GET /v1/models)
 	ListModels(ctx echo.Context) error
@@ -13644,6 +16565,322 @@ func (w *ServerInterfaceWrapper) GetChatStatus(ctx echo.Context) error {
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.GetChatStatus(ctx, sessionId)
+	return err
+}
+
+// ListFiles converts echo context to params.
+func (w *ServerInterfaceWrapper) ListFiles(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListFilesParams
+	// ------------- Optional query parameter "project_id" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "project_id", ctx.QueryParams(), &params.ProjectId, runtime.BindQueryParameterOptions{Type: "string", Format: "uuid"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter project_id: %s", err))
+	}
+
+	// ------------- Optional query parameter "prefix" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "prefix", ctx.QueryParams(), &params.Prefix, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter prefix: %s", err))
+	}
+
+	// ------------- Optional query parameter "limit" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", ctx.QueryParams(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter limit: %s", err))
+	}
+
+	// ------------- Optional query parameter "cursor" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "cursor", ctx.QueryParams(), &params.Cursor, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter cursor: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListFiles(ctx, params)
+	return err
+}
+
+// UploadFile converts echo context to params.
+func (w *ServerInterfaceWrapper) UploadFile(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params UploadFileParams
+	// ------------- Optional query parameter "filename" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "filename", ctx.QueryParams(), &params.Filename, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter filename: %s", err))
+	}
+
+	// ------------- Optional query parameter "path" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "path", ctx.QueryParams(), &params.Path, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter path: %s", err))
+	}
+
+	// ------------- Optional query parameter "project_id" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "project_id", ctx.QueryParams(), &params.ProjectId, runtime.BindQueryParameterOptions{Type: "string", Format: "uuid"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter project_id: %s", err))
+	}
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "Idempotency-Key" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
+		var IdempotencyKey IdempotencyKey
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Idempotency-Key, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Idempotency-Key: %s", err))
+		}
+
+		params.IdempotencyKey = &IdempotencyKey
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.UploadFile(ctx, params)
+	return err
+}
+
+// GetFileUsage converts echo context to params.
+func (w *ServerInterfaceWrapper) GetFileUsage(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetFileUsage(ctx)
+	return err
+}
+
+// DeleteFile converts echo context to params.
+func (w *ServerInterfaceWrapper) DeleteFile(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id ID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params DeleteFileParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "If-Match" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("If-Match")]; found {
+		var IfMatch IfMatch
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for If-Match, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "If-Match", valueList[0], &IfMatch, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter If-Match: %s", err))
+		}
+
+		params.IfMatch = &IfMatch
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.DeleteFile(ctx, id, params)
+	return err
+}
+
+// GetFile converts echo context to params.
+func (w *ServerInterfaceWrapper) GetFile(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id ID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetFile(ctx, id)
+	return err
+}
+
+// UpdateFile converts echo context to params.
+func (w *ServerInterfaceWrapper) UpdateFile(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id ID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params UpdateFileParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "If-Match" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("If-Match")]; found {
+		var IfMatch IfMatch
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for If-Match, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "If-Match", valueList[0], &IfMatch, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter If-Match: %s", err))
+		}
+
+		params.IfMatch = &IfMatch
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.UpdateFile(ctx, id, params)
+	return err
+}
+
+// GetFileContent converts echo context to params.
+func (w *ServerInterfaceWrapper) GetFileContent(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id ID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params GetFileContentParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "Range" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Range")]; found {
+		var Range FileRange
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Range, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Range", valueList[0], &Range, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Range: %s", err))
+		}
+
+		params.Range = &Range
+	}
+	// ------------- Optional header parameter "If-None-Match" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("If-None-Match")]; found {
+		var IfNoneMatch FileIfNoneMatch
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for If-None-Match, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "If-None-Match", valueList[0], &IfNoneMatch, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter If-None-Match: %s", err))
+		}
+
+		params.IfNoneMatch = &IfNoneMatch
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetFileContent(ctx, id, params)
+	return err
+}
+
+// DownloadFile converts echo context to params.
+func (w *ServerInterfaceWrapper) DownloadFile(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id ID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params DownloadFileParams
+	// ------------- Required query parameter "expires" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, true, "expires", ctx.QueryParams(), &params.Expires, runtime.BindQueryParameterOptions{Type: "integer", Format: "int64"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter expires: %s", err))
+	}
+
+	// ------------- Required query parameter "signature" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, true, "signature", ctx.QueryParams(), &params.Signature, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter signature: %s", err))
+	}
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "Range" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Range")]; found {
+		var Range FileRange
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Range, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Range", valueList[0], &Range, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Range: %s", err))
+		}
+
+		params.Range = &Range
+	}
+	// ------------- Optional header parameter "If-None-Match" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("If-None-Match")]; found {
+		var IfNoneMatch FileIfNoneMatch
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for If-None-Match, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "If-None-Match", valueList[0], &IfNoneMatch, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter If-None-Match: %s", err))
+		}
+
+		params.IfNoneMatch = &IfNoneMatch
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.DownloadFile(ctx, id, params)
+	return err
+}
+
+// CreateFileUrl converts echo context to params.
+func (w *ServerInterfaceWrapper) CreateFileUrl(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id ID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.CreateFileUrl(ctx, id)
 	return err
 }
 
@@ -14261,6 +17498,15 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.GET(options.BaseURL+"/v1/sessions/:id/messages", wrapper.ListMessages, options.OperationMiddlewares["listMessages"]...)
 	router.POST(options.BaseURL+"/v1/sessions/:id/messages", wrapper.CreateMessage, options.OperationMiddlewares["createMessage"]...)
 	router.GET(options.BaseURL+"/v1/sync", wrapper.GetChanges, options.OperationMiddlewares["getChanges"]...)
+	router.GET(options.BaseURL+"/v1/files", wrapper.ListFiles, options.OperationMiddlewares["listFiles"]...)
+	router.POST(options.BaseURL+"/v1/files", wrapper.UploadFile, options.OperationMiddlewares["uploadFile"]...)
+	router.GET(options.BaseURL+"/v1/files/usage", wrapper.GetFileUsage, options.OperationMiddlewares["getFileUsage"]...)
+	router.DELETE(options.BaseURL+"/v1/files/:id", wrapper.DeleteFile, options.OperationMiddlewares["deleteFile"]...)
+	router.GET(options.BaseURL+"/v1/files/:id", wrapper.GetFile, options.OperationMiddlewares["getFile"]...)
+	router.PATCH(options.BaseURL+"/v1/files/:id", wrapper.UpdateFile, options.OperationMiddlewares["updateFile"]...)
+	router.GET(options.BaseURL+"/v1/files/:id/content", wrapper.GetFileContent, options.OperationMiddlewares["getFileContent"]...)
+	router.POST(options.BaseURL+"/v1/files/:id/url", wrapper.CreateFileUrl, options.OperationMiddlewares["createFileUrl"]...)
+	router.GET(options.BaseURL+"/v1/files/:id/download", wrapper.DownloadFile, options.OperationMiddlewares["downloadFile"]...)
 	router.GET(options.BaseURL+"/v1/models", wrapper.ListModels, options.OperationMiddlewares["listModels"]...)
 	router.GET(options.BaseURL+"/v1/models/capabilities", wrapper.ListModelCapabilities, options.OperationMiddlewares["listModelCapabilities"]...)
 	router.GET(options.BaseURL+"/v1/models/:model_id", wrapper.GetModel, options.OperationMiddlewares["getModel"]...)
@@ -14276,6 +17522,51 @@ type BadRequestApplicationProblemPlusJSONResponse Problem
 type ConflictApplicationProblemPlusJSONResponse Problem
 
 type ErrorApplicationProblemPlusJSONResponse Problem
+
+type FileBytesResponseHeaders struct {
+	AcceptRanges          *string
+	ContentDisposition    string
+	ContentSecurityPolicy string
+	ETag                  string
+}
+type FileBytesAsteriskResponse struct {
+	Body io.Reader
+
+	Headers       FileBytesResponseHeaders
+	ContentType   string
+	ContentLength int64
+}
+
+type FileNotModifiedResponseHeaders struct {
+	ETag string
+}
+type FileNotModifiedResponse struct {
+	Headers FileNotModifiedResponseHeaders
+}
+
+type FilePartialResponseHeaders struct {
+	AcceptRanges          *string
+	ContentDisposition    string
+	ContentRange          string
+	ContentSecurityPolicy string
+	ETag                  string
+}
+type FilePartialAsteriskResponse struct {
+	Body io.Reader
+
+	Headers       FilePartialResponseHeaders
+	ContentType   string
+	ContentLength int64
+}
+
+type FileRangeNotSatisfiableResponseHeaders struct {
+	ContentRange string
+}
+type FileRangeNotSatisfiableApplicationProblemPlusJSONResponse struct {
+	Body Problem
+
+	Headers FileRangeNotSatisfiableResponseHeaders
+}
 
 type ForbiddenApplicationProblemPlusJSONResponse Problem
 
@@ -16597,6 +19888,966 @@ func (response GetChatStatusdefaultApplicationProblemPlusJSONResponse) VisitGetC
 	return err
 }
 
+type ListFilesRequestObject struct {
+	Params ListFilesParams
+}
+
+type ListFilesResponseObject interface {
+	VisitListFilesResponse(w http.ResponseWriter) error
+}
+
+type ListFiles200JSONResponse FileEntryList
+
+func (response ListFiles200JSONResponse) VisitListFilesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListFiles400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response ListFiles400ApplicationProblemPlusJSONResponse) VisitListFilesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListFiles401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response ListFiles401ApplicationProblemPlusJSONResponse) VisitListFilesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListFilesdefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response ListFilesdefaultApplicationProblemPlusJSONResponse) VisitListFilesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UploadFileRequestObject struct {
+	Params        UploadFileParams
+	Body          io.Reader
+	MultipartBody *multipart.Reader
+}
+
+type UploadFileResponseObject interface {
+	VisitUploadFileResponse(w http.ResponseWriter) error
+}
+
+type UploadFile201ResponseHeaders struct {
+	ETag *string
+}
+
+type UploadFile201JSONResponse struct {
+	Body    File
+	Headers UploadFile201ResponseHeaders
+}
+
+func (response UploadFile201JSONResponse) VisitUploadFileResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.ETag != nil {
+		w.Header().Set("ETag", fmt.Sprint(*response.Headers.ETag))
+	}
+	w.WriteHeader(201)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UploadFile400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response UploadFile400ApplicationProblemPlusJSONResponse) VisitUploadFileResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UploadFile401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response UploadFile401ApplicationProblemPlusJSONResponse) VisitUploadFileResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UploadFile404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response UploadFile404ApplicationProblemPlusJSONResponse) VisitUploadFileResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UploadFile409ApplicationProblemPlusJSONResponse struct {
+	ConflictApplicationProblemPlusJSONResponse
+}
+
+func (response UploadFile409ApplicationProblemPlusJSONResponse) VisitUploadFileResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UploadFile413ApplicationProblemPlusJSONResponse Problem
+
+func (response UploadFile413ApplicationProblemPlusJSONResponse) VisitUploadFileResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UploadFile422ApplicationProblemPlusJSONResponse struct {
+	UnprocessableApplicationProblemPlusJSONResponse
+}
+
+func (response UploadFile422ApplicationProblemPlusJSONResponse) VisitUploadFileResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UploadFiledefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response UploadFiledefaultApplicationProblemPlusJSONResponse) VisitUploadFileResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetFileUsageRequestObject struct {
+}
+
+type GetFileUsageResponseObject interface {
+	VisitGetFileUsageResponse(w http.ResponseWriter) error
+}
+
+type GetFileUsage200JSONResponse FileUsage
+
+func (response GetFileUsage200JSONResponse) VisitGetFileUsageResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetFileUsage401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response GetFileUsage401ApplicationProblemPlusJSONResponse) VisitGetFileUsageResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetFileUsagedefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response GetFileUsagedefaultApplicationProblemPlusJSONResponse) VisitGetFileUsageResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteFileRequestObject struct {
+	Id     ID `json:"id"`
+	Params DeleteFileParams
+}
+
+type DeleteFileResponseObject interface {
+	VisitDeleteFileResponse(w http.ResponseWriter) error
+}
+
+type DeleteFile204Response struct {
+}
+
+func (response DeleteFile204Response) VisitDeleteFileResponse(w http.ResponseWriter) error {
+	w.WriteHeader(204)
+	return nil
+}
+
+type DeleteFile400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteFile400ApplicationProblemPlusJSONResponse) VisitDeleteFileResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteFile401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteFile401ApplicationProblemPlusJSONResponse) VisitDeleteFileResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteFile404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteFile404ApplicationProblemPlusJSONResponse) VisitDeleteFileResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteFile412ApplicationProblemPlusJSONResponse struct {
+	PreconditionFailedApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteFile412ApplicationProblemPlusJSONResponse) VisitDeleteFileResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(412)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteFiledefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response DeleteFiledefaultApplicationProblemPlusJSONResponse) VisitDeleteFileResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetFileRequestObject struct {
+	Id ID `json:"id"`
+}
+
+type GetFileResponseObject interface {
+	VisitGetFileResponse(w http.ResponseWriter) error
+}
+
+type GetFile200ResponseHeaders struct {
+	ETag *string
+}
+
+type GetFile200JSONResponse struct {
+	Body    File
+	Headers GetFile200ResponseHeaders
+}
+
+func (response GetFile200JSONResponse) VisitGetFileResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.ETag != nil {
+		w.Header().Set("ETag", fmt.Sprint(*response.Headers.ETag))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetFile400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response GetFile400ApplicationProblemPlusJSONResponse) VisitGetFileResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetFile401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response GetFile401ApplicationProblemPlusJSONResponse) VisitGetFileResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetFile404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response GetFile404ApplicationProblemPlusJSONResponse) VisitGetFileResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetFiledefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response GetFiledefaultApplicationProblemPlusJSONResponse) VisitGetFileResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateFileRequestObject struct {
+	Id     ID `json:"id"`
+	Params UpdateFileParams
+	Body   *UpdateFileJSONRequestBody
+}
+
+type UpdateFileResponseObject interface {
+	VisitUpdateFileResponse(w http.ResponseWriter) error
+}
+
+type UpdateFile200ResponseHeaders struct {
+	ETag *string
+}
+
+type UpdateFile200JSONResponse struct {
+	Body    File
+	Headers UpdateFile200ResponseHeaders
+}
+
+func (response UpdateFile200JSONResponse) VisitUpdateFileResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.ETag != nil {
+		w.Header().Set("ETag", fmt.Sprint(*response.Headers.ETag))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateFile400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateFile400ApplicationProblemPlusJSONResponse) VisitUpdateFileResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateFile401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateFile401ApplicationProblemPlusJSONResponse) VisitUpdateFileResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateFile404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateFile404ApplicationProblemPlusJSONResponse) VisitUpdateFileResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateFile409ApplicationProblemPlusJSONResponse struct {
+	ConflictApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateFile409ApplicationProblemPlusJSONResponse) VisitUpdateFileResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateFile412ApplicationProblemPlusJSONResponse struct {
+	PreconditionFailedApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateFile412ApplicationProblemPlusJSONResponse) VisitUpdateFileResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(412)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateFiledefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response UpdateFiledefaultApplicationProblemPlusJSONResponse) VisitUpdateFileResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetFileContentRequestObject struct {
+	Id     ID `json:"id"`
+	Params GetFileContentParams
+}
+
+type GetFileContentResponseObject interface {
+	VisitGetFileContentResponse(w http.ResponseWriter) error
+}
+
+type GetFileContent200AsteriskResponse struct{ FileBytesAsteriskResponse }
+
+func (response GetFileContent200AsteriskResponse) VisitGetFileContentResponse(w http.ResponseWriter) error {
+
+	w.Header().Set("Content-Type", response.ContentType)
+	if response.ContentLength != 0 {
+		w.Header().Set("Content-Length", fmt.Sprint(response.ContentLength))
+	}
+	if response.Headers.AcceptRanges != nil {
+		w.Header().Set("Accept-Ranges", fmt.Sprint(*response.Headers.AcceptRanges))
+	}
+	w.Header().Set("Content-Disposition", fmt.Sprint(response.Headers.ContentDisposition))
+	w.Header().Set("Content-Security-Policy", fmt.Sprint(response.Headers.ContentSecurityPolicy))
+	w.Header().Set("ETag", fmt.Sprint(response.Headers.ETag))
+	w.WriteHeader(200)
+
+	if closer, ok := response.Body.(io.ReadCloser); ok {
+		defer closer.Close()
+	}
+	_, err := io.Copy(w, response.Body)
+	return err
+}
+
+type GetFileContent206AsteriskResponse struct{ FilePartialAsteriskResponse }
+
+func (response GetFileContent206AsteriskResponse) VisitGetFileContentResponse(w http.ResponseWriter) error {
+
+	w.Header().Set("Content-Type", response.ContentType)
+	if response.ContentLength != 0 {
+		w.Header().Set("Content-Length", fmt.Sprint(response.ContentLength))
+	}
+	if response.Headers.AcceptRanges != nil {
+		w.Header().Set("Accept-Ranges", fmt.Sprint(*response.Headers.AcceptRanges))
+	}
+	w.Header().Set("Content-Disposition", fmt.Sprint(response.Headers.ContentDisposition))
+	w.Header().Set("Content-Range", fmt.Sprint(response.Headers.ContentRange))
+	w.Header().Set("Content-Security-Policy", fmt.Sprint(response.Headers.ContentSecurityPolicy))
+	w.Header().Set("ETag", fmt.Sprint(response.Headers.ETag))
+	w.WriteHeader(206)
+
+	if closer, ok := response.Body.(io.ReadCloser); ok {
+		defer closer.Close()
+	}
+	_, err := io.Copy(w, response.Body)
+	return err
+}
+
+type GetFileContent304Response = FileNotModifiedResponse
+
+func (response GetFileContent304Response) VisitGetFileContentResponse(w http.ResponseWriter) error {
+	w.Header().Set("ETag", fmt.Sprint(response.Headers.ETag))
+	w.WriteHeader(304)
+	return nil
+}
+
+type GetFileContent400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response GetFileContent400ApplicationProblemPlusJSONResponse) VisitGetFileContentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetFileContent401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response GetFileContent401ApplicationProblemPlusJSONResponse) VisitGetFileContentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetFileContent404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response GetFileContent404ApplicationProblemPlusJSONResponse) VisitGetFileContentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetFileContent416ApplicationProblemPlusJSONResponse struct {
+	FileRangeNotSatisfiableApplicationProblemPlusJSONResponse
+}
+
+func (response GetFileContent416ApplicationProblemPlusJSONResponse) VisitGetFileContentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Content-Range", fmt.Sprint(response.Headers.ContentRange))
+	w.WriteHeader(416)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetFileContentdefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response GetFileContentdefaultApplicationProblemPlusJSONResponse) VisitGetFileContentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DownloadFileRequestObject struct {
+	Id     ID `json:"id"`
+	Params DownloadFileParams
+}
+
+type DownloadFileResponseObject interface {
+	VisitDownloadFileResponse(w http.ResponseWriter) error
+}
+
+type DownloadFile200AsteriskResponse struct{ FileBytesAsteriskResponse }
+
+func (response DownloadFile200AsteriskResponse) VisitDownloadFileResponse(w http.ResponseWriter) error {
+
+	w.Header().Set("Content-Type", response.ContentType)
+	if response.ContentLength != 0 {
+		w.Header().Set("Content-Length", fmt.Sprint(response.ContentLength))
+	}
+	if response.Headers.AcceptRanges != nil {
+		w.Header().Set("Accept-Ranges", fmt.Sprint(*response.Headers.AcceptRanges))
+	}
+	w.Header().Set("Content-Disposition", fmt.Sprint(response.Headers.ContentDisposition))
+	w.Header().Set("Content-Security-Policy", fmt.Sprint(response.Headers.ContentSecurityPolicy))
+	w.Header().Set("ETag", fmt.Sprint(response.Headers.ETag))
+	w.WriteHeader(200)
+
+	if closer, ok := response.Body.(io.ReadCloser); ok {
+		defer closer.Close()
+	}
+	_, err := io.Copy(w, response.Body)
+	return err
+}
+
+type DownloadFile206AsteriskResponse struct{ FilePartialAsteriskResponse }
+
+func (response DownloadFile206AsteriskResponse) VisitDownloadFileResponse(w http.ResponseWriter) error {
+
+	w.Header().Set("Content-Type", response.ContentType)
+	if response.ContentLength != 0 {
+		w.Header().Set("Content-Length", fmt.Sprint(response.ContentLength))
+	}
+	if response.Headers.AcceptRanges != nil {
+		w.Header().Set("Accept-Ranges", fmt.Sprint(*response.Headers.AcceptRanges))
+	}
+	w.Header().Set("Content-Disposition", fmt.Sprint(response.Headers.ContentDisposition))
+	w.Header().Set("Content-Range", fmt.Sprint(response.Headers.ContentRange))
+	w.Header().Set("Content-Security-Policy", fmt.Sprint(response.Headers.ContentSecurityPolicy))
+	w.Header().Set("ETag", fmt.Sprint(response.Headers.ETag))
+	w.WriteHeader(206)
+
+	if closer, ok := response.Body.(io.ReadCloser); ok {
+		defer closer.Close()
+	}
+	_, err := io.Copy(w, response.Body)
+	return err
+}
+
+type DownloadFile304Response = FileNotModifiedResponse
+
+func (response DownloadFile304Response) VisitDownloadFileResponse(w http.ResponseWriter) error {
+	w.Header().Set("ETag", fmt.Sprint(response.Headers.ETag))
+	w.WriteHeader(304)
+	return nil
+}
+
+type DownloadFile400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response DownloadFile400ApplicationProblemPlusJSONResponse) VisitDownloadFileResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DownloadFile404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response DownloadFile404ApplicationProblemPlusJSONResponse) VisitDownloadFileResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DownloadFile416ApplicationProblemPlusJSONResponse struct {
+	FileRangeNotSatisfiableApplicationProblemPlusJSONResponse
+}
+
+func (response DownloadFile416ApplicationProblemPlusJSONResponse) VisitDownloadFileResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Content-Range", fmt.Sprint(response.Headers.ContentRange))
+	w.WriteHeader(416)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DownloadFiledefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response DownloadFiledefaultApplicationProblemPlusJSONResponse) VisitDownloadFileResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateFileUrlRequestObject struct {
+	Id   ID `json:"id"`
+	Body *CreateFileUrlJSONRequestBody
+}
+
+type CreateFileUrlResponseObject interface {
+	VisitCreateFileUrlResponse(w http.ResponseWriter) error
+}
+
+type CreateFileUrl200JSONResponse FileURL
+
+func (response CreateFileUrl200JSONResponse) VisitCreateFileUrlResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateFileUrl400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response CreateFileUrl400ApplicationProblemPlusJSONResponse) VisitCreateFileUrlResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateFileUrl401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response CreateFileUrl401ApplicationProblemPlusJSONResponse) VisitCreateFileUrlResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateFileUrl404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response CreateFileUrl404ApplicationProblemPlusJSONResponse) VisitCreateFileUrlResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateFileUrldefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response CreateFileUrldefaultApplicationProblemPlusJSONResponse) VisitCreateFileUrlResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type ListModelsRequestObject struct {
 }
 
@@ -18417,6 +22668,33 @@ type StrictServerInterface interface {
 	// GetChatStatus Whether a session is generating, and its totals
 	// (GET /v1/chat/completions/{session_id}/status)
 	GetChatStatus(ctx context.Context, request GetChatStatusRequestObject) (GetChatStatusResponseObject, error)
+	// ListFiles The caller's files, or one directory of a tree
+	// (GET /v1/files)
+	ListFiles(ctx context.Context, request ListFilesRequestObject) (ListFilesResponseObject, error)
+	// UploadFile Upload a file
+	// (POST /v1/files)
+	UploadFile(ctx context.Context, request UploadFileRequestObject) (UploadFileResponseObject, error)
+	// GetFileUsage The caller's storage use and quota
+	// (GET /v1/files/usage)
+	GetFileUsage(ctx context.Context, request GetFileUsageRequestObject) (GetFileUsageResponseObject, error)
+	// DeleteFile Delete a file
+	// (DELETE /v1/files/{id})
+	DeleteFile(ctx context.Context, request DeleteFileRequestObject) (DeleteFileResponseObject, error)
+	// GetFile A file's metadata
+	// (GET /v1/files/{id})
+	GetFile(ctx context.Context, request GetFileRequestObject) (GetFileResponseObject, error)
+	// UpdateFile Rename or move a file
+	// (PATCH /v1/files/{id})
+	UpdateFile(ctx context.Context, request UpdateFileRequestObject) (UpdateFileResponseObject, error)
+	// GetFileContent A file's bytes
+	// (GET /v1/files/{id}/content)
+	GetFileContent(ctx context.Context, request GetFileContentRequestObject) (GetFileContentResponseObject, error)
+	// DownloadFile A file's bytes through a signed URL
+	// (GET /v1/files/{id}/download)
+	DownloadFile(ctx context.Context, request DownloadFileRequestObject) (DownloadFileResponseObject, error)
+	// CreateFileUrl A short-lived download URL
+	// (POST /v1/files/{id}/url)
+	CreateFileUrl(ctx context.Context, request CreateFileUrlRequestObject) (CreateFileUrlResponseObject, error)
 	// ListModels The models this server offers
 	// (GET /v1/models)
 	ListModels(ctx context.Context, request ListModelsRequestObject) (ListModelsResponseObject, error)
@@ -19373,6 +23651,292 @@ func (sh *strictHandler) GetChatStatus(ctx echo.Context, sessionId SessionID) er
 	return nil
 }
 
+// ListFiles operation middleware
+func (sh *strictHandler) ListFiles(ctx echo.Context, params ListFilesParams) error {
+	var request ListFilesRequestObject
+
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListFiles(ctx.Request().Context(), request.(ListFilesRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListFiles")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListFilesResponseObject); ok {
+		return validResponse.VisitListFilesResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// UploadFile operation middleware
+func (sh *strictHandler) UploadFile(ctx echo.Context, params UploadFileParams) error {
+	var request UploadFileRequestObject
+
+	request.Params = params
+	if strings.HasPrefix(ctx.Request().Header.Get("Content-Type"), "application/octet-stream") {
+		request.Body = ctx.Request().Body
+	}
+	if strings.HasPrefix(ctx.Request().Header.Get("Content-Type"), "multipart/form-data") {
+		if reader, err := ctx.Request().MultipartReader(); err != nil {
+			return err
+		} else {
+			request.MultipartBody = reader
+		}
+	}
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.UploadFile(ctx.Request().Context(), request.(UploadFileRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "UploadFile")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(UploadFileResponseObject); ok {
+		return validResponse.VisitUploadFileResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GetFileUsage operation middleware
+func (sh *strictHandler) GetFileUsage(ctx echo.Context) error {
+	var request GetFileUsageRequestObject
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetFileUsage(ctx.Request().Context(), request.(GetFileUsageRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetFileUsage")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetFileUsageResponseObject); ok {
+		return validResponse.VisitGetFileUsageResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// DeleteFile operation middleware
+func (sh *strictHandler) DeleteFile(ctx echo.Context, id ID, params DeleteFileParams) error {
+	var request DeleteFileRequestObject
+
+	request.Id = id
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.DeleteFile(ctx.Request().Context(), request.(DeleteFileRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "DeleteFile")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(DeleteFileResponseObject); ok {
+		return validResponse.VisitDeleteFileResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GetFile operation middleware
+func (sh *strictHandler) GetFile(ctx echo.Context, id ID) error {
+	var request GetFileRequestObject
+
+	request.Id = id
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetFile(ctx.Request().Context(), request.(GetFileRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetFile")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetFileResponseObject); ok {
+		return validResponse.VisitGetFileResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// UpdateFile operation middleware
+func (sh *strictHandler) UpdateFile(ctx echo.Context, id ID, params UpdateFileParams) error {
+	var request UpdateFileRequestObject
+
+	request.Id = id
+	request.Params = params
+
+	var body UpdateFileJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.UpdateFile(ctx.Request().Context(), request.(UpdateFileRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "UpdateFile")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(UpdateFileResponseObject); ok {
+		return validResponse.VisitUpdateFileResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GetFileContent operation middleware
+func (sh *strictHandler) GetFileContent(ctx echo.Context, id ID, params GetFileContentParams) error {
+	var request GetFileContentRequestObject
+
+	request.Id = id
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetFileContent(ctx.Request().Context(), request.(GetFileContentRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetFileContent")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetFileContentResponseObject); ok {
+		return validResponse.VisitGetFileContentResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// DownloadFile operation middleware
+func (sh *strictHandler) DownloadFile(ctx echo.Context, id ID, params DownloadFileParams) error {
+	var request DownloadFileRequestObject
+
+	request.Id = id
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.DownloadFile(ctx.Request().Context(), request.(DownloadFileRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "DownloadFile")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(DownloadFileResponseObject); ok {
+		return validResponse.VisitDownloadFileResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// CreateFileUrl operation middleware
+func (sh *strictHandler) CreateFileUrl(ctx echo.Context, id ID) error {
+	var request CreateFileUrlRequestObject
+
+	request.Id = id
+
+	var body CreateFileUrlJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		if !errors.Is(err, io.EOF) {
+			return err
+		}
+	} else {
+		request.Body = &body
+	}
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.CreateFileUrl(ctx.Request().Context(), request.(CreateFileUrlRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "CreateFileUrl")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(CreateFileUrlResponseObject); ok {
+		return validResponse.VisitCreateFileUrlResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
 // ListModels operation middleware
 func (sh *strictHandler) ListModels(ctx echo.Context) error {
 	var request ListModelsRequestObject
@@ -19992,251 +24556,305 @@ func (sh *strictHandler) GetChanges(ctx echo.Context, params GetChangesParams) e
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7L1pchs5uii6FQTfiSgpOkkNll1tKSrOU8lyt7s86FjyqT6n6McEM0ESrSSQBSBFsR2KeHt4i3h/7xru",
-	"Cu4a7kpu4PuAHEgkB1myXdX1p8pKZmL48OGbh0+dRE5zKZgwunP8qTNhNGUK/nlGkwk7k8Iomb2Vl0Yq",
-	"Zh+nTCeK54ZL0TnunGYzOtckFrKr7RvxMTETRoYynZOEKsWZJpQYec0EkYpolihmiJlQQ4QkiZ2C7AyV",
-	"nGmmIpIreTsnUvXF2Yu3u2RK5+SasZzsvH95Rp59f/Sc/M///2nvYLdHLpkwRArCbpiaE8V0LoVmRI5g",
-	"epkzRe0Ke33RiTqK/VpwxdLOsVEFizo6mbAptZthoph2jn/p+OV3PkYdM89Z57ijjeJi3Lm7izrnV3S8",
-	"vPWrCbMTy0Il7DtNbpjSXIoToplICTdkSJNrwgWJX426b6hJJjExkhR5Sg0jmo5YNu91Gou5pdM8s3P3",
-	"O0/6nU5oKReKjqf0rYTDWXkcANs4IiOpyF+vri72Dnr7CHC9DM9NgQTfh4B0F3VyquiUGY89hdJShaEW",
-	"C3ZrBgm8EfszyxW74bLQJKdjdkJkTn8tmF0Yt5/9WjA170QdQad2Xvy2Ab0pvX3NxNhMOsdPDw5DsHv1",
-	"YvUhEp6W8+XUTKrpeLoSQCOpptR0jjtFAW8Gpk7ZNJeGiWT+E5svL+MNvYaLkijmscMii2JGzfFGaTpl",
-	"5JrNyYybSfUELpp9xAU5PCITWShNFMsziwZmwvpCKj7mgmbVJdmBIeJyTab7Hj5g6TGxW4t3CRfaMJra",
-	"s4ElcTEmdEy5OGkspi9gKEpSPhoxZe8kLIjbvRwdHkaEipRQXPdEakZGXGlDLCiZNvY9bXiWEVUIYefA",
-	"D/ef9/rinb/DmkypumYpiW+7vFozbvIYNi8L00XSEhNhSYIDAaGe4uxoxgijyaQvSuKwe0wogtjhIFdE",
-	"F0nCtLYLUWxUaJZ6WCApAeRAIlmhR+10u/Z4W9Dy8OnTqDPlwv99YO+MMUzZMf+fX/r928ODbr9/+/35",
-	"xz/9WxiNRkBIAvc+z7M5kSKbE47XqUaZLPlycJ7azy0BYJlm5OjgEA5ISIs/Y5JMqBgzvdtr3aijZO07",
-	"fBZa9ms+5WZ50Rd0zIjm/2y95Rl8V58rZSNaZKZz/HQ/shPzqSVNh/v7AFj866BcAheGjZmCNVwybckz",
-	"0oDAFdf4++Azr/qd/RjvGZDBH2n6HpHd/pVIYXHX/pPmecYTwMO9XMlhxqZ/+oe2cPlUm+7fFBt1jjv/",
-	"117FpffwV713gV/hpCGqVt6xKc3sullqWfCI8kyTG5rxFFlk5y7qnEkxynjy1RaZuPk1kjcqCLvlGsiO",
-	"R2RY57lSyFS+1CJPBWF2TrJDxZxoQ02hd08qGUdbOjub8GQC63sp1ZCnKRNfGpCJYikThtNMk8wKHpR4",
-	"JCZKZgi9v0jBvvjCgFNbLJRZypQV/YQjUIZywVIy4Vb0mp9Y6CqDbMZTdSIFLv011eY0nfJtAFvKU/aL",
-	"FAgK1WZAYRi7VkN51jnumAnXZCaLLCUZozfMSqY0MfyGEXiXa6OoAXGDVfi3POCUaU3HbLsRS1IFN3Lg",
-	"LsQAJ7pDUmQf8LRz3NkfPh89GT5j3T+PDkbdo+ToSfd58uRp99lof3SQPhkd0O+ZpZeApp3jo/3nUcdw",
-	"AzJlecXLOQsljpPEiqlMpMcOese1Ld1Fn48DZzJlJK4GdQoCsppNYER2Uq7pMONiHJGUTSVQBasjpCxj",
-	"8Icd0M5gsSUiwznhRrNsZKndcE6oZW9MNUfd7ZG3juvNqHbLSU9QZALOTzOLtByRlRYpNyST4x65UHIq",
-	"DbODM0GHGQtPgJKOFRruos5baV7KQqRf8vK9lVaYmVTS7Y69hoYMWSbFWFvxUsspk4IRKwzswjW7UCyR",
-	"IuV2jJeUZ+yLLrmmKVmubGVBp1Whxsi1RRK7fKYsYbEC50kpvdTOEfZyJeUbKuaO/eovyjWIsmI8yC8W",
-	"UahFHS5IJpNrWZgTJ3XSkWGKxO/tH91T+0ds5VUpUm1Fopou/p4a1iJFIRudUg4C9K+FNJTsvDq/eklS",
-	"RUdmNyKsN+6RuN+hhZn0Oyfqh/0T88PRYdzUPpfFtnLS7oXMeDIPz40z5vDG6ol//eFg/2T2w7P99TNX",
-	"EFme9BIhZBF4RrkJjlVJfna4D8KuQCr+T/alryBQ9Tp3BtT8IHIlrZ5h6cdXFAxnLMu6TjQcFoYkVAhp",
-	"SQSBVbCU7MAZUkF4peOAOqcYKEdOXEMCaCUipCMfcm0Uo9MvLq/ZDU5lyjKSK3nDrcQxAjoWgQhyw1Qm",
-	"aYqSsOEgEheG7HCjiZwJ4lg4UhpDcqrtJqWwuyq5IdzI04tXTpPPldUoDUeBHzX4dEBNQ11IqWFdO+Gy",
-	"zhB12G3OFdOrvhFFliGyoEayNAZPN1BPIhRY7Ml91mSoM31a/iFXbMRvw4QCVf9kQhVNDFPaG35QQ4/Q",
-	"3pHIseCaEbzXlUUsSYaDv18/uXlOQ7vytqMBjjVAWaoQxsp3S7oyUF1KlDSAhA6HyVjRhJGcKS7TiMwm",
-	"DFm/zFJvRNBG5lauU9dcjO367gO9u7p6+QualgCeJfSiOhI1sGPh/Co7nBz+gyXGggLx8gwGgNuWIjen",
-	"2UUNT0c00yxaQN0N0LAVE2pGgAOnjdfMHKtBAGO07+U1R+W5udiUGqAT3LCpXkcw3GW9K+egSlH4e0L1",
-	"YOos2+63oZQZoyC31eyU9oXtThZWWJuhOVz7fi8B2ZZ3THM+uEaSs9ledTnQAgOdWFInRcLAjp4Sqkn8",
-	"9+7pxavuT2weW9IYnzqGCTfkmPzIqGIqbruT/3HY6/U66wDiN1CuLAgDK0R/0Mj4aZa9G3WOf1m9Y3j7",
-	"LlqElxW2WCsVuGTG6u0Zc/wBJTSN/gYQ+ZNEFsIQHOaBbntjTcvb/1gHwEPgfQnMbx71/Uo/gH9kLeWa",
-	"clF/erBIy7geoDIZ3p2SmXtvEzC+lxmzX025eIXvHyyAM+oUgv9aMPezhdGdfWbPexn3zjJGlXaI122o",
-	"BiVXLDRT32liBfsMjLT2gaWUtXtWbuguBFGrsp4mOGXlxLGScE+xMdcGLLvwNyyh+gNW4v9UbKSYniz8",
-	"OQD5r/Z97QsrNc2kSgeojZWPlRzxjA1AbS+fOqIwQJa3+BR49PJTdiOv4anFmp6FzAD9ap2oc83muue+",
-	"+xjgWACXc2FUQHijJbhW3qoaZO8i+5FUg7D8tVaSQiOUbsf3xnfV6S5Mx4V5dtRZNnxHHZ5vcH2jjkxA",
-	"n95ObpWFSSTyf49ezn9iqSXlWaHCZ1A3am2wOF3Avu8LY8APOnbqxz3EszpwIo8k1fZrKNBYKwC/MX1j",
-	"59Xhf2y7vq/l+CG4QIXx3zwbKMzkSl4zoUOX02LWAGIJAlK9IO8vD58+I3/7+cr54K1Y0y7HtGphXLTb",
-	"HIBxe/GAae0iG9ynDfHouRWDl++jp58t27jkYpwB9T8h7NZZSakhezcHe5YG7rnvgzuAMQf4uLqSuOfg",
-	"PSycnLVeulo4Wfgwah7J4t4a62mAN3TyZ7DVC8c6aj6zLRQYZxIceAbUoBblw6iprBwerdFWLNbOthnz",
-	"+8PGiH8OEkDLwQaOoemGaxNv1mJch7basf3IhbycXrwCO4wTF7y0umP/cEMdE0r8Cr3BnVsBwzBBaF+U",
-	"AQFGEkrs0Ss55ZrVvfZTmjI0ohMujCpSpsi00AbMI7IwGb+xyvqu0yTgWPrCyEqOtvvzOrMzCYJuDc5q",
-	"CPzwS5xRjUo5mFyIRcC0yBg63gMiTx0hl45+4dRaUM6cUZGwLGDGgefO/r1gy1AFwy3QMm5hzIQLKoBd",
-	"GJmlYGA3Mg/Ja1Hd3bxRAEl9rw1XdbXQ1i1OJE/Y8hZHXHAQ5Khuioh21Z2okyH+2msss0FCs8yydWfI",
-	"G4x4ZlqoChcpuw0ZY6NOJse5kkO9gpdUiy/9aUuHUxkT1zJ/58vZ7F2ZNSgn1ZprQ4UJbrMGlk05sT2O",
-	"KymzM5ply7x44ZhhNSXAA8e7KKoA2CuwRQsnvDRA1LntjmXXPUwm1PQcrtR+6fJpLhWKINSSs86Ym0kx",
-	"7CVyuld6D2v/sqetBM327ICwSETCQly3YWLKMkM3gd0LePEuehjcjSxCfNzEtvogCN1yXLj5+x1WBdNH",
-	"ODFp5RivDy1cQJh0O7x3Cw1IoIlETr92BPveXWkd3VQBSoOWanASBH9xAK8hFUA7qeARogaeKJcRAut2",
-	"4wKSzr2jv8kRmizn/NYwYX/tkSuwmGvnFGWVkFjz6+5ALGtKCpFZGTVurC3GmBXw2Mw4OH6j7XUqPdeG",
-	"TQcjLsZM5YpvSI0LT9DXQecDvBjWxvyF8HjgDzMq8dJPtNEtqs71MS8RXNblk30nGImtnnQcW8FOGCvQ",
-	"UYLeM5aSCuvw6J0TxUVWQxyNzFhUC4Fw8qDQM/ByxA26Ep+gtyPGCQYS1qF7XCRZkbIBgC220qBdLr7L",
-	"prmZk9jBNi4nj/3LIiWxvcPxyeoP4cUFXJzSud0jLj4i/7Ci5ZCNpPJgIb+8ePf2/COobA9BhCqSeQdC",
-	"e4tB7zdIlnoA+kciTt/0dd+YWT7qDa/prAt3PGfi9NV3EJ1iajfae+JPyIizLEWXc8a11X+oQhNDDn+I",
-	"lPCxsDR9+RpM6e2gGhN1bx32wLqI8cLZRuyX+DqQBaFRqxlKM4H5x/yGCTthPbS25cxrmF0NG7DSGDKV",
-	"2gCJglP8ThMXxmu1ybwwZAfWhX/45fkwrIQamsnxriU0GVVjpsgNzQrm48b377FalJa3IyNvnIjdJCH7",
-	"+87z2U5TpsxQb7sLGzYCN3+9ouSJRj0Ue60XNuqIED/K5uQAAvOL3N4PRLky1PpgW/jmVNEsY9mgqS61",
-	"fFjTkHMla0bflfKQe5VQItislI52hBQOiXfthhz9IFyEJJ5Wmrlm/tM8ZyIlEPFZymJGOnTNMvDiuLE2",
-	"m9dqMMsXB2wJRFuKIRKIPixyO8+R4/hTO7gUzPlLF4etIfcyzylR+GgRYz/CgqyoEDYPN8WI0MEuuOXq",
-	"ckZoyJAny7AppGwUaKSufBOyGIKKXCUC1LBzvxU7RTEdOpco4GSplS5EI1r8iSMS08JI+3/PmuLIgv+T",
-	"He2YjAoB/oCo/Ncx+STolN3dNU+kyqISzqEl65kGAba9ng69tTIiGBScSPPRbWp7k0RIMTMyH+RrQH6w",
-	"JcgLzQb+arnI75X362cUV8vLGEckV8zduVIVsncMdR5Pz+3diP0fcdgI583f6zNY6lKJlz5KzrGJ+OGF",
-	"g8cQQEIyRw2CHy5JKrOMKg2x0eixuOYiIEtAep9VFdLwqS+dJn4wU9ywDb/gIi/Mhu+iELDhy0YaNPOt",
-	"fXfJEJOD79rNFtWh0Nyhn2QztfJRTvsFGxbjZYNMu9rgwyCDP6p1bpaQL+LK575ATDZG8A/tTRSGFC7u",
-	"s3bfKjrufxy0rXbhYMqlVxL/whDVDtqM3y+8afEzLMhf0ipcWjiXTMNrMe6FMyQ+NMq9qczwy7YLUygr",
-	"BJHY7jsu42cFY6nGhwAMS7hPCBUkLqG39LI7E4w/q8AYnxDUPiOSshuW2WMEjci+UiP39JoRw24NOpZ2",
-	"wIaCmSL4OKfK6N0eeTWF962CM6SaPTsq7S8f3r/WZCcX44j8I2fjiIz5KCIzNsx3qywDrsmImWQSUsVq",
-	"WLUsvSnwf1FQ8CCvFl/GdYFEYTGR7JQAAti6hDjYK4BjtylVrMPeTVEQF3NBlVlGvo+rIn4XbweeFdi1",
-	"3WG5EAgr85Q3B+/J6gs0aDGRfBG/yyYk/k3paHnoK7co1y377pysufxLy0FtGnK7GDxQTvRxnVjk3PyB",
-	"D5oUuWFaWqfZOTPmjGqr5KVF4hMVgOu4XAUn+XFBuCl1rRPCjQ/jd9aDSlb0VCN0hdPG/r1KNxDSDHCi",
-	"INbWfJWrwQQTVO9vgmcNiD08sl26bMFPyyGUzr0d1v3cFgYQeLCh1bPk/OsdDNs4yJ1gNvAm203FxZqd",
-	"aoPFY4jhNiFyqxz3NfBGizqFg+nCKhu7bCyn9a41k3AClTgargcQ4WqlH0aFgrweMCzrKiUikGCjXTIb",
-	"3DOYlQzZmAoMSMGEVHsdD/f3QQmZMLF7smDiJyOZZXIWuJUb2a3RzOpM1guQxwHawAT67xY0tgHHT+1J",
-	"EfXqDrT7z9Puf+93nw+6Hz8dRM+O7v4tmMnSKKKyVUioHSQJCR/ejDySCqzP1PAhz7iZYx67l6k9taT6",
-	"2r2MIxIEMKHphCkmEohAXme/+wb4TYCSwkE/PAUtRYstcIiqcTH1VZeWL2b5M6GaUPK3y3dvCe4rIkxY",
-	"JpLiL07K3eGlO0FHhIo5SqtQ5sMbx3d7nc1zuUIHGNVW/bE1KHmZNt/7jCtaf4+DhhN5vMMuNctFUX+k",
-	"6HhaenJLyf2ExGC9iu1anDPU76lnwRujIxTkfSvIoKvXj7ZMFDfErXse+L1OekWgzGcggQuUuRcCPJZS",
-	"/KEtMi3giNtAtMiVnOam1W32SuSF5cxJVqRQqAfqpilGUw2IBOYp3XAvbDjXoJaAELAFpttsI2i731bM",
-	"WrYB1QATBQC8MMcmyPHhMdS2jDNhrhyWl8G8HS51Z9GC9vOEJxNCcwyQxYWDQWIk1QnWaLCkQC8Fmn+n",
-	"oRKFZ8L+LuEcMzYMqiZ13X5ZyJ9acbNQWUjKwfoojdwh2Yk6mZx1os6EjyfhoHK1gW3PvhSUB9it2YiJ",
-	"wItRbf2bCQyhOV+AO4GJZH42YZivtZBJSCHvfTDVLc6QmgNkSdHQpXrll17k6xfrvorqc4fW/pKzLC0F",
-	"/NYDLHM20V0+xTAbQp07/vDp01pidjBvXGLGfn0fQ5nOO1FZtMvV03I1w0KYkUu4N8v0DcQb9yvhwrlP",
-	"wci842fG6gJgKMOocScoE58UV21yz0kra3MxqQv7cpAKAfivjGZmsgxcKFa0Zb7UMirIcLxOkdshBq4W",
-	"yD2QzpVNWX8PSzzzXyxNHtW3GoLQ337+qSUd55TkxTDjCWQSQM3J758efL+7LMrQbFyHCiTyBAETtkFe",
-	"t4gj12beHPY0OGhYiSt0067Jx+tvrZ0Ql4PfR7AzO4NdegvwLpeRy+eEbGTctPBfZ9OEAUPzv5ZjLjbN",
-	"tlk01dHEQNVBqLsaQ6oqWu99rmooag/4ZJmktNJqW7FUe/RTR8xq3tonh+uDXB46GcjvbWEpz462K3qw",
-	"MjPlzQaZD6sg5753nL8ezLiJT/ceFUw2tNKBq3U7yXh9xFTIR/lSMQaFbYj//rhkds+OyJTZzWqSM1Vq",
-	"1YJh4J17688kYzcs0yRlLI/KxwfPyE/8R6t6A8/acVFoXsVGJgbVUl2QG8y0G/SHNmLcNgSHd7dscPo+",
-	"a12zXwO1N6UGUC7YxiMyUnJKDjZUJT4niwmzZesWUbvQaDHtpYYBC/izCECH5A0EXnG5ztqcdVfs1kSu",
-	"alfIV0d20NJItJlnbHfjuKst/G8rYgg/1nZwnyIv96Ygv5+LOKW39WU/Owogydb3bNvkrfIUHyDBuxaO",
-	"+k1nd9cBFnIZb+MmfuM9SYvmN3ROcEHKsGs9oTkLSCJVvH5zjA+C39br8G0czV8rjZPRImVdLYVgpnvU",
-	"fRosn7AU0Y9uoNB25UywdDAMxMrFVJiJkjlP4ojEVqnJYvS6yNEo44L5sAmwScIMu0DdPIS63ieQVb6A",
-	"7zRZqDWysj7Ccoh+ud4gHthFnNGcghvCHUeATN2awYyLVM4+M6diMZ58Y6McT5z3c+Xts7u5cO+ui7hC",
-	"8Lb6VMvYzeWfbviCRtfma4EjqcVOLYAyBI/6uvwiyhkrQGx0lg9Bz5bwI0DZlm+P5dbrdbQSWWFJrVt6",
-	"qG18haVfVHi7QNjKSFBguFOeZZBGCEjwe4oGvXeEZwimdb9ye1oNVgn30rTlOI68kssXP2mw1bdHm6yN",
-	"hmgPL3Eu441GKW2oJZ8Kl51eGwFdBj612lR9IY8zKUbcnpajXVtIqg+ruG+jfvvF/0VR0VJx991pYSaH",
-	"Ve2KsX31pGb5gMzGIYNS9ljDK00V07rVItLCvNyvVS2/pTdg6qWqL4ENPp5NRCcyZ21WtJC1ZL3hZuG8",
-	"apusDRqtOUdXJzZonXx5Rp4fPf2euBK0ZeOBZaEo9rmqoEK03+LlmE8oDz6lyYQL1rUkAB7Y95sG66ob",
-	"wwCLwnVaS4U17+9QpvNj4pYzJ31w7vY70PSBa+34+ZIVdetwGveNDgcBM2HUHFiKoyeY0AhtPTZhlDUn",
-	"RoBbcmGVgVCGTr2acU7NZMELcHOw5zLDgi6NZhGy6rsNi+yvsu77sY7CNaBcSf76pP9ZYgBpxwBTeheb",
-	"iPbh/Sui2Aijc6zg7ovie9y2HzaBMzEm18d7lUuzl7IbX45Z71UI2dkwDgf3FFUOBRfo2Ch41h6GdYHF",
-	"AR+o+mNeQkNvZ66ARkiJ87y6uNLaYMc1j9mzzzBePDt6KONFPV+plmlRo7r1ILTT7n/T7j/3u88HvRVR",
-	"aHfh8/Ey6+fXu16In3uo2tbtVampmYSph6MP32mScsUSI9WcuMIaZfw6pCgDCe9tVBmDGXt0+r52Mv/9",
-	"N4BrgQyedOvDrrkiF4NaLO5o5lIcsKwZRltjYCL0rfLVJrAg+LbhI/Xq2vXZS291eVp1D2ij/PaaMFt3",
-	"Me5li124B80a2jXWsbLcdqCrWOsFqH12tP/82e8bezeglJtGqbpDfgCbgKej37qp1q3zwreb+yx2vBbP",
-	"V++mGcHl3+29df/4BV/7uHFAl6Q571rxZMzEXjn1Xf1zfc3zLma106xbxq24us4PfQt/Y9v/l6MRbbfD",
-	"SYsPTfU3br/xZfDvD67QwhXeM5pywXTIfTFhyXXgeS61GSu2lk0shiTCklK+/XeLZi8/vx/vYzCRZDFM",
-	"TTGazrcIWnTbDwMNagTfr8DvUvHkxcoN25iUmoOF14pl8u9ZjfizI50qdZ2m9P92f1kaXpeE8e1olXXt",
-	"yRoTYPPa/pkYSb4/JMO5YZrsfLh62f3z7glJ5HQqRWnxxIBl1yO3IZrfuyhyXWttbL0T3U+LbWSAOTCt",
-	"NBh6z/SihxUaF4JFt9AMo7Lto6rPuK6HY3s3NvRQDJlfL5m64Ql7JUYyEGzMRYhypDJp2pY6e/AoMPyk",
-	"DFmtvewehlzLORM054OltpmdPfdTD35a8emcTrOWT+GnoPXNkpTmN/hsrTCL224se2EpJQyiJdJVHfYy",
-	"qpXGsDV6bM1W2Dvo7XeizZKnKgUTzzi0KJfr+zB2lseLysN+nonhN9zMP6uV2ONmEd/P7S8/p9tExT1X",
-	"UXx3zi73uqqwiPkum3nzvBV5/ZuN5Og2n3CzxVGrG/YzbUD3suDUjqSyNPuc6SbkahboxWTqNdGDjeTq",
-	"9cagwCVYcaHvZR8K1vWzgn6oys8KnG2r3lsh26ISsr8K39as5q4dCg9gQPEE8ls3oLh1PowBpRURfmOW",
-	"g88hres24wUA+4Luffjw6sWXNIk8ENEP3MPf2BG3Uonf1D5W0DB7ejrUTUM9lEj0m5PH7iNlPW59l1WF",
-	"Vz5HLFg+5e3EgMsl04rrUhh1qEom/KalvJD7/MquRYf71t2UdTU3PYJ71sypV0zeeJZ7Le3+aeOLAFla",
-	"xtJmVtXaCR7oXCTYsypk/YMu9Nv1gBaGN9MVHbOssmSCZaO21vZqoYQb5hRgPeIqe1kzZbBxCWvpsZhX",
-	"0QIbOsNcktLmhGNjOXGJFPzaKaEdufj1HGyW5aG1nfdFMCdvO/G1QpvPlWAXawowhaYp+xpUHIG0JS4K",
-	"pk8wloVwA5WesJITFF+KCdfYqGF9rP/2QrDv4/sALdK9TfTeRo7VDWG3iBgK5gpt30x28ezvo1fXLab3",
-	"6GvpbaK1eErcSx1cTdhsExyBLagLxc380m7eg3bKxWkRisg5Fc22ilKVbe5mE6mxKS6ZyCzFAC1vmLWL",
-	"JjtQvQxqIg2h42E5SF/Uulvv9sgLlmRUYQElF8erZc2WSxIqIP2l7K/iSi0lMnfd6EaZnC0FKcPv1R7t",
-	"huz/wYUAS8diLYpRrF1Ni5Qbkslxr2ze+EFlLnIRmj1iX966NGofH0LX2Zz/xOatcPRw24mTZDjo9Xp2",
-	"4/WA9CmdY5dMbtobZRL/MYRy2qFddQdvPe2UgK3QE1dm14jn4NeIf730iP23n6+WCqMsIgAko8ZNcMRR",
-	"7YlvZIxp54tNMmHZcO/gtmMfzHKdE2Pyzt0dCNxoiLf0kiLbcturLMKLYWudH/EH33DnDDK+yJlMGeHv",
-	"LqG6C5TmYUOCnqAeuZpwTVKZQGElS3ihSYAURtHEHLs8XHXDVF+AMjKiCYvKCNcqJjMidpeWh7nSGKrI",
-	"mI7cPBDtiahmJkwzOyN6a1yXQpb2BUCWm15f9MWZFDd2MCn0cV900ac6lClnGvwdWtBrNkioZieEO8eP",
-	"1a/1CbGECR+8f3lGnjx58px8uDrDgC5IL8E0OpIrlkA2UV8QshMf7u8/6+4fdPcPrw6eHu8fHe8/7e3v",
-	"7/93vNuzCziHULCyPWXZcOjvXeeJ6756EZMdSmYsy8DDzFLCU6xfiNUFPSy4JtcsN25ciGGG5cY0zzMH",
-	"Ph/2+qd/aCliLFTx/Ojp97uLMeGQ8LsYDm4Hfs21ceN+6gOf7HeOyS+9Xu9jRPolx7QPLc+xz2qs0z7u",
-	"d3q9Xr9zF7v+TP+e8Sk3P7g6Yf+OL/4Qw2zvKkrlSHpF8xbpJxWN1v6uI5iZsDlJkQyS2BPpY/LLR5zh",
-	"JbbETxRLLWLQDDdnJkoaY3/JLW1ACLu8hmNCS0yFwuC5YhoL2C3TY1LSJ2hto70fkewc7R/YZR/tP9kl",
-	"Omci1VBfohC8bG0VW+TvuvbSOia5zHgyJzuu5hI53CfUTjHlojAsIvHZ2Y+D96dX54PXr968uhqcfrj6",
-	"6+Dl6avXH96fX8a7J0SKhLlqsXZKU1457TcBNbcqYNjRXWXao8PnuKCBX9CA3SaMpSz1R/meGTXvno6A",
-	"TLneVoChC9DNpLxmKSnynh3/vYNIuRSARlmG2sGi7DAC7dzIsEjHzGg4Qw9ho+hoxBPogDKhasxS357k",
-	"ms2/0+4bV1EbCs/JmbBjHmMnIKgVRLNMzpBegPsqYQLLozg6aaUkxZmhUAkIKkCVIebeb+1yA/b815Wx",
-	"qCKzdtU167t3sFWuxs5x50lvv/fERXACt92z/xmzlkwdjc5Wl9EK+3TDR3hA4Izze/fUGekqBdIlh1hb",
-	"rZQQXqWd485fmHkvJfb0RkIFiznc319Is69TGu9jRWFwvQ5T+YmBUbXujtR+6SGvcgXIwjOUS96r6qV6",
-	"MtA5/uVj1NHFdGpP89h7qwF8kYcdgAbdmFHH0LHGvDBDOx/tWHs9IM3XQs7E3j9m17rndx48p1fYFsbS",
-	"AWMlVGwajM22MS4YaQfQLc3HgqVkQrXru50GDwcq6zzi4cD4LacCHPRnNiQ/sTm5ZOahj+SiLKukkdje",
-	"MMVH8wb1rx+MJVDuYHwcQcs5GKZQ7m/ehBN3DFRrhoTSyikpMlv/pwqewwt01685B8Nuzd7EYBhBdQCL",
-	"SkwQ2pczOh4zRT68IjkdswfH/3L4MKpbiO59AsjctUL2FKuF6AljJiL4i2V0PJHCE/OFfZxgJ4MRz5hV",
-	"0YcsTbHKeSUnAt/Ao2iF/aldWKdZWfiXxeW95Ble8LJ/pP2qlPpdsLwj9tSNWOmTqHFWxxaM1umtqnx8",
-	"93G7q0pvKK5/Nb64AoF7OaZDVy+W+vWQC2RaAS+mxckEw/u2REkHvruoc7R/tB4J30rzUhZey3gwzD2t",
-	"o5Q/tQAGVwFDYdwFUQdrd88mFlNcbhkQG0A/XcopJwSD/4iQJC2jEYPY+dcqRueRaLSboeWQ/A64JjTj",
-	"Nw9OOF7zGwbhoUGgN2KrVgow9lqWWiPVpBFbFVkF8oYpg3Kd5TxBYIMKc/HK/v65EN/COBYGfLmZGiWb",
-	"UV3pp6D4P/RxgPbttW0fO7z6bHxcW/BsfpwbqNgKgZJINHPe+LRBqUXqNCZNZqyujLvNtp/Zf52+eb3d",
-	"mfl1b0m1vpFzcfsNnEsZNBg8kDMkPBcY43z5H68B6O9ZyvUJebr/BM3ejIOqxK18qRhNJuBoDor3Lhzx",
-	"0chTFUAeOBA0glQk1GmcltPfRZ2n+09WLKNu0Nh8OT5dPrCY0/pCwIg1EyckxpT0GCQHTNF7WNSoABRE",
-	"h5uDPbC07oEltZvJcStuXLoZsNOFjohgM6YNFlmPrJBlJd9hxqxIW2imIkKTUgc0fMqIomIcQBSw8b7m",
-	"2pzaRbyW43Wy1rkwYM6aOY8N12jX5r7es5HKV7nVBRDSUhDztXadJGa/c7XzliWbtip8n4JD4W4bI63C",
-	"FdjsKX4DY4b3SEHI9a1B7A45VpUKLUFzkbDwXlb2WGmbvLS1rJkX9Mx7zRuCUHX2e6/5lJvOBi+eoQtt",
-	"WyF4q9vt0RNi8IJX3CodVv5nCL/mHXHC7P76a/0jTX3CBHxysP6TD4I69wNL8aMn6z96KdWQpykTn090",
-	"Gl6pX3zk/t0SLWq6beoKtvuiQZXA5dNKkZC+I6mRWVojRs7qPCeZTK4lFP63ckayivh80Fi4eyXlOaOa",
-	"dbnQTGgOOn6u2Ijfep1vqU5N6LJ4n2GFdIuJJ7/1e2JBasG5/qLAATdP71/+mlioIWA2uh57n3h650wG",
-	"ScCV+R68ryL1LaQwSkODERC7F1nWaS8JGKiAp/bIKfGNuKsWpRmjN8xqpWjf6gvqnLOKWoa7k3JNh5nr",
-	"GJmyqTS+ikpGtSFSsIhwo1k2co04WLpbd13ArT3af94XMUaEoW/arh0oBkvReB64wFj15AOmDS3c4DU3",
-	"4tULdxsAk36UKB4/7EVwRVnumjEELt7z8e9hm7biYg8AA77xa7e1Eeho//n6D15TbQBKX+ZmY9gSoQDw",
-	"7zQERmgCbcLs1YSSyYWwPAv60a+4/oWZ7NGcd32Z+1bTR+neyiy3ch6tBYp7QrA2GjrRhCUDRE/kTBA6",
-	"ptjrv3nlQFa/ePWTnXzb6/ZtcSrYxHo2BW6CHYSMmTCuPMR2v+i1uQ+G1owENWzwiLDs4Yggw7nNEWg3",
-	"bUk22NCBdLsIAymyuW8Y6qo+QcTP5V9Pu4dPn5EJ1RPLVTD+iGqfiN4X4Fx+c/r3wenFq8FP5/91Obg4",
-	"fz/4cHn+Pq55pJ/ukplU15ahuMOQhih2I69ZGkHTPefJAm80I1MI1tN9QS1HITHN+eCazQcQFDAAqwVL",
-	"YwjeeJWyaS6hRwy64I2au57B3nYY197BMIDqlrhKVwgavDDkZ9fnsS+wBZl367vIL+87jjA8CiZ0mffP",
-	"IZhAMQPtUhXLMzq3SnUMO3b9k/uiHGjGE1fr55rNy5NhUHc9QtZZBrVYTp5JbVyTV1gwglBDDJNI/cCa",
-	"UAH+8F17ZrhA6MXWiE/AMmtkh/XGvVVQ3iW4D90X5XeFFTLe28m9jGDXP5JqbOlQrXaYLEwipyzE+TEj",
-	"DO/w9my/OlGItXosEQBW53LXNuL/Bw889yXWvWwRAcoIkhIlemUHIljQmT3D7pkURmGLz9CM7v09eNm9",
-	"+1Ze2hPEYh903L5c/zG+9VbCILjeLyePbCAsnEkxyjgGrB4dHm4yi/OP+MyZz6LfiEOElpGJS7Q76tx2",
-	"uUdr08VL1znuWFomC9PVHhMCQkSpRbiY9CD9t8iijcx1SYupgdifHjlFeuElGyBGqTO4anK0f7QsRcDt",
-	"v/f1fRGSDI4C6g/yiIpGhjfwZaXfL+DQrFldLABW4U07QuwpaVzSbbtUILPUc5NrxmqwHTkTbCLFiI8L",
-	"S83HiiaM5ExxmVbcXUjBdnvkrTR9USHwcYDtWgY3FiheAG9D3oTL1Mh+I4d2dgloCCIQy9oXuMoT6PkK",
-	"Y1TiywjlmRJDncqLbH7IHAfzSmqNWgb40ntYzYMi9v5XYwqCzf6lGcOXvapQDat2V7/zePYgxB5NOt16",
-	"xH34Wl/ysdCVTcjFRrq8IbLjgsPJiE55Nt8tI14SSAi0qBP5ONkYBcyBkwx13BdcE0zaLoVPnMSHWzZH",
-	"swLoTEkxJkmhFLYQchXDncj8pC9iX4Xd/xZH3mSEQjAMpYmRM6pSXR/fqsbOSJxxSye9WKv5WHS5OOkL",
-	"iG6tb5DjNyz1MV3GsGluyA6mBnnVQfHxpFrurlvv4fO+iN1IAxwmFOcaFHjh/C6q6kCPIbE2Jykv0Cai",
-	"61HIoww5Yd+6delwA/nvSso3VMzd6vTnC3TewMpIreDTCtaMuSytlxa71GNQRtnkM1hlH1VzqCu3U8U3",
-	"faeJT2FhZFgYI8Vury9e8htg4ZolBbg8fJg28HcqCIcY7BFnCm6FVSXtLwdPXfy4JjtHh88RxWsYvhvC",
-	"cGim+EiI3WjUeAcJQNVQt93ZbAaJEN1CZa4//BaO/0a/gy9t5y3M5AoDVoNWLIz8zSlX/5Is/Ave7bb4",
-	"Vz6GNoFYpRl8hBJVpTKgvpUCWD6vqGFdsKl0jvHxIl2Q2NYlTBjeOzbbSHdo8vCTpUbZBFwyLcpS4NrK",
-	"IhDIfxQWLdCs0/s6dlA4DFztClqbYzX9VRrxC3jeECYipxlginxUmlnhiEFWcCY8Q+TMvoBxHQm2eHGW",
-	"sL7wyFDJPksyD7mHyNMXm8o8ZK3Ik9S60qDc0xerZB6ymchz5Z2FLoS+6WFMqBDSEDwQ70rcActjzWFY",
-	"wiHIYfDUXLOER+I0wdY995WgcMHfvAS1tbvtq8hcCMxFbSVwNUOOkfb4YqBpXS68+cvrLqGYyDrqPZJA",
-	"sMrnWy7t6zuh3FKCPqhwLMOldw6UvHOnEPzXgkUkWYjMsXopFemeVGi78S1Jaqn4rmTy8imhu/6RaUSj",
-	"XcsXlhg3CQpoIso3aod/CAWsxCWpSLNQwwr5wIlPqy2jLvcV8gqsSOXTY3vkosqKpfjMvQIWzJpXTpPZ",
-	"RGbMiWlRX7Bbq+UB9+TCfjyRyji7KvanxNalzukH/j70MubZfDfCCG54oTSncAU+RcVMoaxshk7MkGET",
-	"N33lk+Me414sVLf+xlQpwWZ/qFNfW506v018II3XYlyxC2g5bs/Ins59VClfDaP9Xp95BzmGMkBgHVhL",
-	"zYRNCRc9Ar3YNMQkZBxq8e/oIplAjRCI+Il3XeVvy30gqO19uSrvYSjT9H12PoQqXJUxplWYBRfkg+CJ",
-	"TBl5+/Ks8k+kcmpJSSZnTHUtd0yRMEB/Y+jD7tw13Oi+wNoUTv53PhYNTHW3R059B0Yo78EFkC2r0d5w",
-	"zYcZizD5RIJaO+TYCArSm/oimVBFE6vlYJzAhz8d7u//+L//3/8P/vEyggeHp+7B4Tk+ePbMPXj23D54",
-	"ef7y5W6wOUFfxHuwtri5zFEBXtey/gS75Ro/KVWgHQjt8LC7ev/kOdHXVj6UIiJ2rX1xNlc8y3hC4v/1",
-	"P2JAr9fUcEFiGu/6bAMYBaMfnIYDc+kYrWxpgbSIhQmqQ7fHoqXN6vtfOv5gJTG9WpDB6e+JsG4dTvDV",
-	"iWoVXtAmlq8mn8mEGpg7Y8aXKWyXjFwdpbMJNeSs+ojMuIKMwCk1EdGSFGIqUz7iLG2UXppJdQ3lqlK3",
-	"YKZ1XyyVvKJ4Q7F4ym6P/AwmB2zUfUws+seoCmIlEq5JDBnLkOHUxfdiIkd9Edvt9art9ZJJIa5jp0Fo",
-	"wkRaupuhKtwx+eXFu7fnH2OfjEDiY6C3XUiUjaEZBBOmL9CecvCU6B45vzVWf5FCH5O4KrkZE5pjJRes",
-	"TjdD3mPFNV+kCOU7YqQVCfHDvtiJC12WcBxMuOUYc7/xXDEcE0xWyEvcK7sRiatCwzHak+JEahO7+DIr",
-	"LSJu9UgsYixxMmTkoEfOaTIhFgSYKIZxYwhLpOCxPfXq0M8AkuCwoH0BP17C2+dYJKgUWKGEM/Ft2cFk",
-	"pcvEKOanGLIxFcAs7dX3wWXMiQzHrnBfHbZSNXZLqL5G3wY3EaFojsIYeUWMlFlfuAKQGAVXwpsktZCB",
-	"iczSsquOmdB6zYHvNPEjwFWKakGQb84vL0//cj748b+uzi8RKjWm+/bDa1IyVN0Ini9yMlJSGB9Fv49E",
-	"tS9cWV5fniV2pD2OfHYXFd70ocsARamwFFSRI1h75KoGRVAXfHxeaSksL5G7Jozs0ExbhEyoSFiW4bjO",
-	"1AjZALDWGWQYUN0XuZJpkbB097hEGZZWs7r1Lt4vSoQU3fJ1KVitRlAdUV+NAM8hNAWQB9y1Wkb19WvD",
-	"s4xoQ+3V8JfLubwQ3rlUhqVRX7iTBhtY7b664lYuELMMMRnKdA7nCWobYBUQEbLj3AK5mQOhkTwBGfEf",
-	"eKcCewb0hkBqKBqFdM9VIcpdEBbZibGIiRcgd+v1i0oZEwtnE6YNn1r6n2eF7ot4Sm8H/vN6wSWaZSjy",
-	"MqxiVfm6Gc1IATgNVxKMzie1iFFurJAJ9tsRhgk30z4OnxNc8MDymIEThmMXSwspyN7+C+URkLLjnt05",
-	"u4kWRn66/8SPjIOqQSHoDeVQ6zGOahW9XPiPvXNQLNFS03RqVw4CfFlIqhAejjtwca/e/XT+1tXGenn6",
-	"6vXg3cX523i3jHee0jlRhT32oSxEylKCFYGBtbjUcGB/zsFCaKKk1sRC2/du1m4uSyTO3r09+/D+/fnb",
-	"q8Ffzt+evz+9evXuraUWfybDOXFCwS5ELpSR0EFwy8GUivmgtgRXLq1hlienRGcSIDtSzA4x8eb+6ksC",
-	"vGTH3/00chc9at7+mmliBsUYZnS+2x7c22QVjxfxUJvkK1keFnZaVk+pyyLN0RZaLCGF6Bf7+0+SoLQC",
-	"gQHwO4vLJG5T1rGtqEsgUzcovVcTIF0DOQK4RVN8/3v3NElY1v2xGI0gLC+weiFjIoX7XoPslyt5y5kG",
-	"Z5JbL9TPK8aTuidyRYWGbzlQ7L46wperV2DpMAooZCduEOVd5JgNvrMTot67kROaiKUzpE7qVCFEzafs",
-	"gkV9Jv9OmDjtnriATxT7moUBsVCmXkC+99QwzDlqaX4/dbLVr4U0lOy8Or96SVJFR2YXrQAk7mNlWd3v",
-	"nKgf9k/MD0eH8WrMi6ppuxfAfcOz45y+/OLqqX/94RD6WZzMfni2v37+CjLBUg4StAlJZhTbQi+NVdWF",
-	"v4NiGZvEuzth0SmbX7zExtWyksA1kTdMZZKmwK29PDuonnokXURo96zG4dBW4YSQIUM5hKVkyBJaaOaE",
-	"lGZZlPJehGWPuBo++MZ9EP6hT/7oHif/IJkOVlo1NS5DdlwVWfuIGj7M2G7NSmHfrrw0i/aIvZQNi3G7",
-	"VeI/sTaw8xJ6YRKrTVtFWzs9kiaVVlS+hrK9C72FotDoSu4Fwg+GxfhfS6qBLa+oIAY3FTlKCVi8xpVt",
-	"owLz7zhT43IiZ00wlGhYvwWYmaBdk8XNkP9TZfBYmeXzs1TX2gpiswlPJqDfegXEcmxNuDkpFXbi9XUr",
-	"rY2oQi0jkSoNFVM8AzVgCfW3y45wPSkeO0kCVgnrDeHtzxMG8fC0zhwsPEqZRmBx1SFjghiZQV05bWT+",
-	"e0ZeI/PKFvZdBYwKRvdD172qM5gLwFkKqUGboetZ+M0ilG9a1laG2AMOuB5u+neML9Ul8uZTXpbJ42Ic",
-	"lQlIBjs2teEOcIr2GggoMUD9A22IntCcrXIsJFTgmzhsuPTBG5zyEdEFZmgrS4Blj5BDOiNjQg31XTC+",
-	"TlAXwqteyphIq+036s4h3BaObi+hOR3yjPvmNsFbXsL9rP72Yx9BfbK246i/48qd84RhT37Y4Vc6lZ8t",
-	"GbFqiEMVi9qpxI4a9iduRWttNjigT/B/Lzq0EeE3rpnsAv0NVD/2w60sgFxvfri/v64v/cfHxoSV+mbv",
-	"N0Jz3wm34BVn7jxh7RT1ba2kHdkZztFnxKXYPSHxrzGZUpNMmHYVLZfDMsM09cJPu6YA2xW7Nd5xYT/A",
-	"ktvORdZacu3XtnJr0FdzNWr9xoqvOUCur2njD/o3WsEmrxDGo3L5qF7FJuRVuCj7An6TNUPc8r5O0ZCy",
-	"o2CY3kFwHb6yYHc6v6LjdeE18M4flT3a7F1Vv8oASi/Q57UFO17VMpGcmds53BvRDqLIsl57lsz97sno",
-	"DcTvb1ah4+skuGzrrjnYAC0uFJhXobQ7NoB6qISVNbgRtUpl1RE+NsdZYeH7DVGLLymOna471HtVDilT",
-	"Z1pyWh7gRj8ay8Ne/1/YRr0Gf30+zO8aj78WeXMpOFpOGRlh3DzEC667GEVAMXFx9xkbGShdgjH2mhmy",
-	"U3vRZVubCTESmF8EwUxcjMEr9uluN1SpChLIvvHL41b5jV0fl3z3x/15lPtTVgzaSHast5AP6vZvJBSr",
-	"TJgw2dznYGNVbtDtNaMKlHtoO4jmLh/K6pBJk51RkWXEsFuzG9b1L6sW8iFj0YLuXgmrD9GkQXs3wab9",
-	"A2Gppek+CjjM0J0+4gJbiyFkpPKA+cMoUYJxvVHCY+hv1CihK8z2t7B8tM4o4dvtf6NGCbe8r2OU8LBZ",
-	"YZRwcP6dspffgBXj0lBVy4YIX4EFRgS+3ZWuXXfyV94J+Ngkyk3Ugmjoi/wWaifgSiC4DcLEV1OeRbAv",
-	"245C5p97U6Q/zD8Pbv7xTnLvFffCRRunWXOfvsBNWhPo8Ic9KGAPWkk7H8Me9DBX/NGkja9iD1qDv94e",
-	"9PsWOL6aPos90q2aaXVPq0bJG7atWAG1q0sS2RobVOuBUkuc6pEYU95iskdiirHWO17N5aneJTpRMsug",
-	"lyehBHq0l3owF33hOmSWhRBOSJyAmhWDmsxFARUkoNd2qAom1+ZNReA3UJKlSqGKQD07yB1Dh+qkE3WY",
-	"KKaQyw1/WUB0Pm6sNSuZsY11Zrfy9/abgMb8TmTzkn1BH5oyQZaXfK1NZ8aD2dYQsGoBgs22WQCgw7bz",
-	"/5ZUdXd661X1yrzx+2fI360XuO7Hm1fYA9xBfKv2ALe8r2MP8LBpEzExNb28yn+o9p95D6D6BKEeolsw",
-	"4U0V/Et47/GlOpynFW+o4drw5F+FqBXtp3kviuZRYC6SNV1bfXdJ2axK7H0WURW6UvMx+HIfXpiKCBdQ",
-	"SIWbvgAR6JgUuWbKaJJQpeaNQndYqyXC8rE4tLIrmA61kYLpHoFiQSQW7NYM3BR9AWU09DVWxTspk7wo",
-	"wTewPgSDWsnUTgxCIZadGXNIgYBumvhyQ9xhfVHOThSzOI4qvmuac7B/TCwoXVFAGFgnyupEIakREyFE",
-	"UGZcxvXGLn3PhVyxGy4LDQfSJgLhN23Oi6cHh58hAz2qE2IukosWrlGJNa496pclAAcbzPMXKdgD+ds1",
-	"gUbhJQ7XKYC9uh/vlppbYg0l193yoz1QmvOf2Lx88tF+oG7aEc5lBUDNHPi3yxZIZVJMGdSbKlTWOe7s",
-	"ARq4BS2O9JrfMMG0jojyne0jGI4njCy6+WF8KE1H0fHsA9CZoZ1lxeAUC1/pCBOBdURcFXAYzNfyro2D",
-	"BbCWxvkAhQGrytXVcmqtr8mOVapIjDWrd+ujugrJK9t5VtG7i45SHfj0DIHuy5JjC8uKqLrmwJ71Vc5S",
-	"zw5aFoM0HIgfHCvWE5SjUcaFL/MBHQm1YXl9XItkAcVsMbt3MQFYkyHFjOs5OctokbLaoJAWFF5oa3KK",
-	"zyiuZQft+qPiiiTh1I7eQiqDtpzv/wQAAP//",
+	"7L1rciO3sjC4FQTni2jynCJFqdVttxSOO7K620fX/bp6XJ97zR4WWAWSOCoCZQAlisehiG8PM3uYv7OG",
+	"WcGs4VvJBDKBepBVfKilfvj4j90qVgGJRCKR7/y9FclZKgUTRreOfm9NGY2Zgn+e0mjKTqUwSibv5IWR",
+	"itnHMdOR4qnhUrSOWifJnC40CYXsavtGeETMlJGRjBckokpxpgklRl4zQaQimkWKGWKm1BAhSWSnIO2R",
+	"knPNVEBSJW8XRKqBOH35rkNmdEGuGUtJ+/z1KXn+3eEL8v/+3896+50euWDCECkIu2FqQRTTqRSaETmG",
+	"6WXKFLUQ9gaiFbQU+y3jisWtI6MyFrR0NGUzahfDRDZrHf3a8uC3PgYts0hZ66iljeJi0rq7C1qvLulk",
+	"demXU2YnlpmK2BNNbpjSXIpjopmICTdkRKNrwgUJz8bdt9RE05AYSbI0poYRTccsWfRaFWBu6SxN7NyD",
+	"1tNBq1UHymuesJMoYqk5p2LCdPOOjBaG6XBpBrdc+K1+rXYCu+lMmJdcp1JzHHd5mpAaQ6PpjAkTkjk3",
+	"U0IFObk4PTsj4ZgnTNAZC8mYJgnggYoYdsZu5Pf7339XvPQXgLF5i1JqDFN2yv+jmPKYNGKnebN+y6Rh",
+	"MdFTevDsuScVC8YTTQAjpE2JNkqKCbmhCY+pkaqzNXSD1q/97gvaHX/8/fnh3aD1PxpBvKAiHsnb5r3T",
+	"+EJ4RCxAUrGY/O3y7Rt7gi7+8yeAmURUCGmIygTBIexxMFOuiVR8wkVvK8J3M9XTwgdFJzP6TgInWHv2",
+	"4SCHARlLRf52eflhb7/Xx9OtVw/vticSvq+D7C5opVTRGTOeVWVKS1W/66Fgt2YYwRuh3/VUsRsuM01S",
+	"OmHHRKb0t4xZwLj97LeMqUUraFnybB218NvKQZrR2zdMTMy0dfRs/6Bpn8/G76RgcPbrYbO0StoVuuwA",
+	"fFHCLYObyiTWgd328C/hMaFkZsciVOg5U5o87R/mMCPjLoA+G3ft5Mh5mmDf7x8cNgEP/GUV7PeCwWEh",
+	"yv4eENab9Byz+aHf3e8fPA0D/7cdvhsC+Pig+2z/ICRtu8KEakOe7R/gyes0rgPBaID/4NnzOvDPXq7n",
+	"1oTH+XwpNdNiNh6vJc6xVDNqWketLIM3a6aO2SyVholo8TNbrILxll7DjRgp5q8BeysoZtQCr05NZ4xc",
+	"swUy1fwJ3Kj2ERfk4JBMZaY0USxN7BE0UzYQeOxpUtyGbRgizGEy3XP4gMVHxC4t7BAutGE0tucCQOJi",
+	"QuiEcnFcAWYgkMWTmI/HTFnaBIC4XcvhwUEADJ4i3FOpLV9V2hCLSqaNfU8bniSWXQk7B37Yf9EbiPf+",
+	"stZkRtU1i0l42+UFzLjII1i8zEwXZYiQCHv3OxRYPomiRVszRhiNpgORSwEdy0cBxe78c0V0FkVMawuI",
+	"YuNMs9jjAmWG+kNV7G7Xbm8jWT4LWjMu8mMWlO+JXweD24P97mBw+92rj3+tvyXOxg1c4yRNkwWRIlkQ",
+	"jqysJIIAO0E8A6OwzJclmpHD/QPYICEt/UxINAXhobOOe6xlHA0H7w2fcbMK9Ac6YUTzfzZy2AS+K88V",
+	"szHNEtM6etYP7MR8Zq+Fg34fEIt/7ecgcGHYhCmA4YJpK4chD6g54hp/H37iUb+zH+M5gyvoRxqfI7Hb",
+	"vyKUoOw/aZomPAI63EuVHCVs9td/aBSpiun+h2Lj1lHrf9srxPE9/FXvfcCvcNI6rpafsRlNLNwstjx3",
+	"THmivSBjZeHWXdA6lWKc8OiLARm5+XUuM7JbroHteEIGOF8phRf65wLyRBBm5yRtKhZEG2oy3TkulBlt",
+	"+ex8yqMpwGdvyB9Biq7C+Je9v1TByeloxAUFmq+hpFV8zacyQeE0IJqpG2BPTBl7gko6GqoC3UIXqFu9",
+	"e39vRXdAegAmuyTrbxqmRkMoDXbBokxxs+h+kAmPFtsM6EXikra16RN4786LK++keStjPub2MNdd/ihS",
+	"PdEkkumCtMOKgGRvQk2iTNmrbQnH94PnA1WG0+SRyMMdJxZXZLFvjlAaZEyUFlGE6FpBcc9eHtvrifi5",
+	"1cY+/rWL/9vD/9Xftl+SbgEF76S5oIbrMaejhH1OthcC6QyFNENdQOCsOPCb5YXKWE1JG3jKREzaYWUL",
+	"j5z+/BfcqM4S8a1s9w67OBj8Zc3eARalGvE4ZuJz32mRYjET9pRrkoCRg/iFESUTvMh+koJ9dsBAYbUc",
+	"TSYxU8RMqXCyoqFcsJhMuTZSLY5xc1Hi9wI2kQJBf0O1OYlnfBfE5jYs+0UMsh3VZkhhGAuroTxpHbXA",
+	"UDGXWRKThNEbRoQkNDL8hhF4l2ujqAGtmxWiwOqAM6Y1tUS1y4i51AjC0dAx0yFOdIdMxj7gceuo1R+9",
+	"GD8dPWfd78f74+5hdPi0+yJ6+qz7fNwf78dPx/v0O9BPQWJoHR32XwQtww3Y8XJpK58zU+IoikY0umYi",
+	"PnLYOyot6S74dBo4lTEjYTGoO84o9W+DI9KOuaajhItJQGI2kyCgSTUQMUsY/JHr8FKwgIwWhBvNkrEV",
+	"PEcLQq2mwVR11E6PvHMKyJxqB058jNorKGE0sUTLkVhpFnNDEjnpkQ9KzqRhdnAmLIOqnwBvDKu/3QWt",
+	"d9K8lpmIP+fheyetXjktDA1tewwNGbFEiom2mr6WMyYFI1Yv68Ax+6BYJEUMl+NryhP2WUEuWaetgmTV",
+	"cmfJRis915ZILPhMeQHpOFckS/sIa7mU8i0VC6cJ6c8qwBNFDSOgSlpCoZZ0uCCJjK5lZo6dAYCODVMk",
+	"PLd/dE/sHyHRsAF66dY6p4Y1KLQogs0oB1vGb5k0lLTPXl2+JrGiY9PxZrFBi2ZmOmgdqx/6x+aHw4Ml",
+	"e/yqKJJPWpJB6i3ZlKTwxvqJf/thv388/+F5f/PMBUZWJ71ADFkCnlNuascqlHA73JWwEEjF/8k+9xEE",
+	"rl6+nYE0r0SqZGSvi88sYi3p6HOWJF2npY8y4+34I0YAChaTNuwhFYQX5iawrCkGdiqnOSMDtMop8pGr",
+	"VBvF6Oyzq852gTMZs4SkSt5wK3GMgY8FIILcMJVIGqNRwnCwTmSGtLnRRM4FcVc4chpj5Uy7SCnsqvLb",
+	"EJWYD2fOqJoqmTJluNO/wZgaD6mpqFQxNaxrJ1wVHIMWu025YnrdNyJLEiQWlFJXxuDxFpaiAAUWu3Of",
+	"NBmar35f/SFVbMxv6xkFWmGjKVU0Mkxp7/9AY2mApudITgTXjOC5LryQUTQa/v366c0LWrcq70IZ4lhD",
+	"lKUyYXhSY7YErkuJkgaI0NEwmSgaMZIyxWUckPmU4dUvk9jbc7WRqZXr1DUXEwvffbB3V1Ycf0UrP+Az",
+	"x15QJqIKdSztX+GOkqN/sMhYVCBdnsIAcNpivM1p8qFEp2OaaBYske4WZNhICRVHTn/Z4rweBTBG81re",
+	"cLRjVoGNqQE+wQ2b6U0Mwx3Wu3wOqhSFv6dUD2cumsD9NpIyYRTktpK7zr6w284ChKUZqsM1r/cCiG11",
+	"xTTlw2u22H6tOh9o6QKdWlYnRcQgdiEmVJPw792TD2fdn9kCfWQn7sKEE3JEfmRUMRU2ncn/OOj1eq1N",
+	"CPELyCGrxYEVoq80Xvw0Sd6PW0e/rl8xvH0XLOPLCluskQtcMEPmU54wdz+ghKYxxgNE/iiSmTAEh3mg",
+	"016BaXX5H8sIeAi6z5H51ZO+h/QKYlI2cq4ZF+Wn+8u8jOshKpP1q1Myce9tg8ZzmTD71YyLM3x/fwmd",
+	"QSsT/LeMuZ8tju7sM7vfq7R3mjCqtCO8bkU1yG/FTDP1RBMr2CfgL7MPLKcsnbN8QXd1GLUq60nkjaM+",
+	"lsFKwj3FJlwbcLLB3wBC8QdA4v9UbKyYni79OQT5r/R96QsrNc2lioeojeWPlRzzhA1Bbc+fOqYwxCtv",
+	"+Snc0atP2Y28hqeWanoWM0OMZWoFrWu20D333ceaGwvw8koYVSO80WidLTk/VSXM3gX2I6mG9fLXRkkK",
+	"jVC6md4r3xW7uzQdF+b5YWvVBxm0eLrF8Q1aMgJ9eje5VWYmknj/5zE86Mq23JLyJFP1e1A2am0BnM5g",
+	"3ffFMdAHnTj14x7iWRk5gSeSYvklEqjACsivTF9ZebH5H5uO7xs5eYhboKD4r/4ayMz0Ul4zoesOp6Ws",
+	"IcRv1kj1gpxfHDx7Tv79l0sX92jFmmY5plEL46LZ5gAXtxcPmNYumtR9WhGPXlgxePU8ev7ZsIwLLiYJ",
+	"cP9jwm6dlZQasnezv2d54J77vnYFMOYQHxdHEtdcew4zJ2dtlq6WdhY+DKpbsry2CjwV9Nbt/Cks9YO7",
+	"OkrhCzsoMM4kOPQXUIVb5A+D1aiztdqKpdr5LmN+d1AZ8ftaBmhvsKG70HQlygRP1nJ4o7basf3IhRmf",
+	"fDgDO4wTF7y0CvFsbqgjQomH0BvcuRUwDBOEDkQem2UkocRuvZIzrlk5gGpGY4ZGdMKFUVnMFJll2oB5",
+	"RGYm4TdWWe84TQK2ZSCMLORouz6vMzuTIOjWEDcE8Y8exDnVqJSDyYVYAoyzhGEMVI3IUybIla1f2rUG",
+	"kjOnVEQsqTHjwPOk1oGvMoZLoHkI2YQJF98FqzAyicHAbmRaJ68F5cifrWL5ymutRA0VgDYucSp5xFaX",
+	"OOaCgyBHdVVEtFC3glaC9GuPsUyGEU0Se607Q95wzBPTwFW4iNltnTE2aCVykio50mvukgL43J+2sjmF",
+	"MXHj5e98Odu9K5MK56Rac22oMLXLLKFl25vYbsellMkpTZLVu3hpmwGaHOE127ssqgDaC7QFSzu8MkDQ",
+	"uu1OZNc9jKbU9BytlH7p8lkqlXH+8GnrqDXhZpqNepGc7eXew9K/7G4rQZM9OyCGNAARZuK6iRJjlhi6",
+	"De5ewot3wcPQbmAJ4uM2ttUHIeiG7cLF32+zCpw+wo5JK8d4fWjpAMKku9G9A7RGAo0k3vQbR7Dv3eXW",
+	"0W0VoLjWUg1OgtpfHMJLRAXYjgp81HEDz5TzCIFNq3Gxoa+8o796I1SvnFe3hgn7a49cgsVcO6coK4TE",
+	"kl+37fI0MpFYGTWswBZi+CB4bOYcHL/B7jqVXmjDZsMxFxOmUsW35MaZZ+ibsHMFL9ZrY/5AeDrwmxnk",
+	"dOkn2uoUFfv6mIcIDmt9CkNo9aSj0Ap2wliBDjJ/GJ2xmBRUh1vvnCgumw3iaGTCglIIhJMHIS2DUBJW",
+	"+Ep4jN6OECcYSoBD97iIkixmQ0BbaKVBCy6+y2apWZDQ4TbMJw/9yyImoT3DkBWy5kN4cYkWZ3Rh14jA",
+	"B+QfVrQcsbFUHi3k15fv3736CCrbQzChgmXegdDeYND7BtlSD1D/SMzpqz7uW1+Wj3rCSzrr0hlPmTg5",
+	"ewLRKaZ0or0n/piMOUtidDknHEJpqUITQwp/iJjwibA8ffUYzOjtsBgTdW9d74F1yTuZs43YL/F1YAtC",
+	"o1YzkmYK80/4DYPUvXKWQ8Oelyi7GLbGSmPITLrYTdjFJ5q4jAqrTaaZIW2AC//w4PkwrIgamshJxzKa",
+	"hKoJU+SGJhnzKTz9e0CL0vJubOStE7GrLKTfd57PZp4yY4Z62129YaPm5G9WlDzTKGfFbPTCBi1Rdx8l",
+	"C7IPOVJZas8Hklye9bK/K35TqmiSsGRYVZcaPixpyKmSJaPvWnnIvUooEWyeS0dtIYUjYoyoR/5BMB11",
+	"Y6TElvLYSZoyyCfmupDFjHTkmiTgxXFjbTev1WBWDw7YEoi2HENEEH2YpXaeQ3fjz+zgUjDnL10etkTc",
+	"q3dOTsKHyxT7EQCyokK9ebgqRtRt7JJbrixn1A1Z58kybAbZcxkaqQvfhMxGoCIXOVkl6uw3UqfIZiPn",
+	"EgWazLXSpWhESz9hQEKaGWn/76+mELJgf7ejHZFxJsAfEOT/OiK/Czpjd3fVHSmSiYVzaMlyDkHNtb2Z",
+	"D72zMiIYFJxI89EtaneTRJ1iZmQ6TDegfH9HlGeaDf3RcpHfa8/XLyiu5ocxDEiqmDtzuSpkzxjqPJ6f",
+	"27MR+j/CeiOcN39vTiYsSyVe+shvjm3EDy8cPIYAUidzlDB4dUFimSRUaYiNRo/FNRc1sgRkuVtVIa7f",
+	"9ZXdxA/mihu25RdcpJnZ8l0UArZ82UiDZr6N764YYlLwXbvZgjIWqiv0k2ynVj7Kbr9ko2yyapBpVht8",
+	"GGTtj2qTm6XOF3Hp0xAhJhsj+Ef2JApDMhf3WTpvBR/3Pw6boF3amBz0QuJfGqJYQZPx+6U3LX6CBflz",
+	"WoVzC+eKaXgjxb10hsSHJrm3hRl+1XZhMmWFIBLadYd5/KxgLNb4EJBhGfcxoYKEOfZWXnZ7gvFnBRrD",
+	"Y4LaZ0BidsMSu41YwkXKpMTu6TUjht0adCxh9RTMFMHHKVVGd3rkbAbvWwVnRDV7fpjbX67O32jSTsUk",
+	"IP9I2SQgEz4OyJyN0k6RZcA1GTMTTetUsRJVrUpvCvxfFBQ8KHGALyNcIFFYSiTtHEGAW5ebDGsFdHSq",
+	"UsUm6t2WBBGYD1SZVeL7uC7id/l04F6BXdttlguBsDJPfnLwnKw/QMMGE8ln8btsw+Lf5o6Whz5yy3Ld",
+	"qu/OyZqrvzRs1LYht8vBA/lEHzeJRc7NX/NBlSNXTEubNDtnxpxTbZW8OIt8ogLcOi5XwUl+XBBucl3r",
+	"mHDjw/id9aCQFT3XqDvCcWX9XqXDrFSYqJZqS77K9WiCCYr3t6GzCsYentguXLbg76shlM69Xa/7uSUM",
+	"IfBgS6tnfvNvdjDs4iB3gtnQm2y3FRdLdqotgMcQw11C5NY57kvoDZZ1CofTJSgrq6yA03jWqkk4NQWp",
+	"Kq4HEOFKVXjGmYK8HjAs6yIloibBRrtkNjhnMCsZsQkVGJCCCan2OB70+6CETJnoHC+Z+MlYJomc15zK",
+	"rezWaGZ1JuslzOMATWgC/XcHHlvB4+/NSRHlQju0+8+T7n/3uy+G3Y+/7wfPD+/+R20mS6WW2E4hoXaQ",
+	"qE748GbksVRgfaaGj3jCzQJLiniZ2nNLqq/dyzgiQQQTGk+ZYiKCCORN9ruv4L6p4aSw0Q/PQXPRYgca",
+	"omqSzXyly9WDmf9MqCaU/PvF+3cE1xUQJuwlEuMvTspt89ydoANCxQKlVai45I3jnV5r+1yuug0MSlB/",
+	"bAxKXuXN997jgtffY6NhRx5vs3PNclnUHys6meWe3FxyPyYhWK9CC4tzhvo19bBCJThCQd63ggy6ev1o",
+	"q0xxS9q654bfa6fXBMp8AhG4QJl7EcBjKcVXTZFpNY64LUSLVMlZahrdZmcizezNHCVZDDXToFatYjTW",
+	"QEhgntIV98KWcw1LCQg1tsB4l2XU2u53FbNWbUAlxAQ1CF6aYxviuHoMtQ1KOl06Ks+DeVtc6tayBe2X",
+	"KY+mhKYYIIuAg0FiLNUx1miwrECvBJo/0VCJwl/C/izhHHM2qlVNyrr9qpA/s+JmppI6KQfro1Ryh2Qr",
+	"aCVy3gpaUz6Z1geVqy1se/alWnmA3ZqtLhF4MSjBv53AUDfnS3AnMBEtTqcM87WWMgkp5L0PZ7rBGVJy",
+	"gKwoGjpXrzzoWboZWPdVUJ67DvbXnCVxLuA3bmCes4nu8hmG2RDq3PEHz56VErNr88YlZuxXKjfLeNEK",
+	"8vqJrrShK99YRxmphHOzyt9AvHG/Ei6c+xSMzG0/M1YXAEMZRo07QZn4pLhikXtOWtmYi0ld2JfDVD2C",
+	"k+YI5DzXYimJQ/Dx2MrQSs5wJVA+ihqSpYmkMWljvVA4/YuUlcvsxixKqGJxvbB2n+oCW2rQXixYlUUh",
+	"rkyzXKgJ7U6H+U7gmuxyecLIUopiWbMxNTVEf7E6RV78mmgr+DhDjlGMkbawcCdcs7hzTOgIVNSxK6mC",
+	"tV2Thvkq8QOb3e5Q8XhZaysV0a5V1zT/J3s060HQctVv6gQCSwmaOfOwrzxvkY9KnQ80wTqsPmQPqyrs",
+	"egeXSxTAgoMq/efIKwBeKmGwwVQBleh8Ruaqj4EJVy0XjedcTHrkZw7yM4f6cLj8GbMsFwjUDhhavSdV",
+	"zFKMfz/mikVGqkV4NBDgJwivuQCpHCTwwNE2aTMBghYXJNwLO05a54mzzISYk7KeJzzI4S3mXMWNXaWV",
+	"/xZzOEQjlsg5bH6+TNL2/7S7bxfc2VJI3PLUWOxVpHoOF2IOQO010Fw9pJZFXBaV8e0LpB0OWoNWuMIF",
+	"irshn/6JL+1KjKI8sTsa7oX/Cuxi1zMOG1kUIrEbsfakPkBaanHqv/asVKyh6mpg75CP6Om5FF9y2H/x",
+	"fLfqKGv34ur8zeou3KeOy9ZCe6UezRqw7pfBuZyD67Sop/1+0FQFbMrI1fkbyDDUlVDFp8+3qNBdDz5I",
+	"NHUZc0mDiAQC3rEXTM0TXW48grXsvIxTYcBNlXaDZtr5NM61tKOwosZdrLdxVK+kLVgZVIgbjnyF6m2Y",
+	"n2Zx8UFNIDP/Z95fJw+ydKYBxLK+j6BTmrYKdeUerkPX3xhNcL+quIKSpjty8VWFUdZH9WepHWLoKgbe",
+	"QzUt3RdbaqOFfLc0eVBeah2G/v2XnxuS9k9Imo0SHkG+MTRo+e7Z/nedVYMnTSZlrEC6fy1i6qWL6waj",
+	"5bVZVIc9qZdaaj/OdDX6gU826/Z2QgQHvw9gZXYGC3oD8i5Wictnjm9121r8b4p8gAHr5n8jJ1xsy9GX",
+	"Hfo0MtAmAk5sCAVtMMbHV7Spy+0BZTgXpdfGdhSGN7v1M2fyKPHNpwebQ+EfumSAX9sSKM8Pd7381+Sv",
+	"v90iP3od5tz3zj5YTnnaJvLz8SwREJC5m/18c15FXSTja8UYlL/M1eWj3CT2/NAplJqkVqt0vjeBle79",
+	"W9+ThN2wRJOYsTTIH+8/Jz/zHwnV6Lhru1wV74hDUxe0t3GpMDBTpzZqspIJsyU6fFDWFrvva1tp9ltN",
+	"sxRXJ38pgiZAy9b+lrrkp9Q6wJo65bgJC2iwnBxfooAl+llGoCPyCgGvOVynTSF9l+zWBK62b11EH2lj",
+	"PALRZpGwztbZGTtE6a3JNPpYWsF9SkHem4P8cQ7ijN6WwX5+WEMkO5+zXUs85Lv4APp2KWntq9a2ywir",
+	"CyzdJZj0rY83W3bSYwgTFyRPztRTmrIaSaTI6q2OcSX4bbla99ZGtVIBzYRmMetqKQQz3cPus9oiayt5",
+	"vxgsVrdcORegwdS1yBRmqmTKozAgYSIjmrjmd3I8TrhgPrgajPwwQwe4m8dQ10cOJUXE0BPdZO7fMpE3",
+	"h7eWDiwQpzSlEKzkTSqrbOrWDOdcxHL+iZnXy1mnW7vueeRiJNeePruaD+7dTXkZiN7GyMs8w2v1pxu+",
+	"pNE1RWTBlpQyLJZQWYePMlweiHzGAhFb7eVD8LMV+qjhbKunx97Wm3W0nFgBpMYlPdQyvgDoHwq6XWJs",
+	"eb4YXLgzniRQbASI4I+UM3bvPLA6nJajT5uT77Gtm5em7Y3j2Cu5ePmzhoie5pj0jTHTzUHoLrB0q1Hy",
+	"SIv8nqpvTrMxTzJPj2iMvPDl/k6lGHO7W4537WRjf0jFfRf12wP/k6KioS/H+5PMTA+KCncT++pxyfIB",
+	"9U9GDHoPYqXfOFZM60aLSMPl5X4tKn6vvAFTr9SGrFng49lEdCQbPKMN1pLNhpul/SotsjRosGEfXTeJ",
+	"Wuvk61Py4vDZd8Q1qsg7Ra4KRaGvaAMqRPMpXs0MgyZCMxpNuWBdywLggX2/GtZStM8cYunoVmNB4er5",
+	"Hcl4cUQcOAsyADffoAVdOrnW7j5fsaLuHHTvvtHr3PgpRPhgWxQoewJ9WLfzF+ahTjW3JRdWGYhYU4Mc",
+	"7HmSUjNdihW62d9zHpTawKdqqeLiuy1bca2z7vuxDusrxbrGXeVJ/zOnANJMAfUxSSfk6vyMKDbGGH4r",
+	"uPvWWZ627YdV5EyNSfXRXhH42IvZjW/aovcKgmxtGa2PawoKh4JLh6qURW5O1viAJcQfqEZ8mmND72au",
+	"gM7VkfPpueyz0mBHpbi6559gvHh++FDGi3JVg1I+donrlqMYTrr/Tbv/7HdfDHtrclXu6vfHy6yf3hVn",
+	"KcvmoTrg3CP6xPGHJ7oUWePK7+VZrlDICFh4b6v6eczYrdP3tZP5778CWqvJ83/sSDfMyUR/+wMHuJVn",
+	"z2Na8926b4SbOxj3ssUunYNqp53S1bG2KU9NG/hPCDn4A1HvFpxy21w2t8kPYBPwfPRrN9U6OLeLjdp0",
+	"HW+k8/WrqeZ5+Hd779w/fsXXPm6d9iFpyrtWPJkwsZdPfVf+XF/ztIu1r2jSzaPbXfeXhz6F39jy/+V4",
+	"RNPpcNLiQ3P9rZv0fR76+/NWaLgVzhmNuWC6zn0xZdF1zfNUajNRbOM1sZy4BCDFfPfvls1efn4/3sfa",
+	"dPPlMDXFaLzYIbXJLb8eadBJ5H5BpCstVpbru+1iUqoOVg8rNtO6Z8+ST450KtR1GtP/3f1leXhZEsa3",
+	"g3XWtacbTIDVY/s9MZJ8d+BSm9pXl6+733eOSSRnMylyiyemNUIPhqUeevdunVLWWitLR3F9dy22UifC",
+	"oWmtwdB7ppc9rNDeHCy6mcacJnhEZOp6g+hy0qZ3Y0On9Trz6wVTNzxiZ2Isa1ISuajjHLGMqral1h48",
+	"qhl+moesll52D+tcyykTNOXDleb6rT33Uw9+WvPpgs6Shk/hp1rrm2Up1W/w2UZhFpddAXsJlBwHwQrr",
+	"KjZ7ldRyY9gGPbZkK+zt9/qtYLsSC4WCiXtcB5SrCPQwdpbHi8rDrv+R4TfcLD6p4fDj1hq6n9tffkpP",
+	"uuL2XMfx3T67Ck1FHXbMit/Om+etyJvfrJRQavIJVxuhNrphP3P6ko9mKFrveUuzr6xUxVzJAr1ccmlD",
+	"9GClBNNmY1DNIVhzoO9lH6qt/m0F/U/OcVsmtmUlpL+O3jZAc9eMhQcwoHgG+bUbUBycD2NAaSSEb8xy",
+	"8CmsddNivABgX9C9q6uzl5/TJPJATL/mHH5jW9zIJb6pdazhYXb3dF3unHookeibk8fuI2U9bhXIdeUZ",
+	"P0UsWN3l3cSAixXTiutlHrSoiqb8pqEIqfv80sKi67tb3+TV97fdgntW1iz3Vdl6lnuBdv/iUssIWQFj",
+	"ZTHrKnLWbuhCRNjZts76Z5/vJiIzYXg1XdFdlkWWzFIHyKS+A7dPZd6UoL+DgliKPtwyDQEbnRRlkTRT",
+	"Bjsisobm7WkRYLCl/8zlNW3Pa7YWLVe4x2+tfIMCF/Kegpkz3+cmEvlQm8a3m8RbUNqnCr1NFXrsa5Bu",
+	"DZlOXGRMH2P4C+EGSshiiVio6grlV6AD3Ob0gN3l5ivXuePTrR+5GfXedhE9dNy5Frc7BBnVphdtn+Hr",
+	"M/mW9/4+qnjZyHqPhvnejFoKwcS1lNFVxc0u8RRwWKNMcbO4sIv3qJ1xcZLVBfGciGq/dqny/tnzqdTQ",
+	"b12RqUxcQQlvy7VAkzbUnIJiqyNopZ4PMhDh37snH866P7NF2OmRl652l33Zhf5qWTL/kogKyJjJGze6",
+	"Gq6RTF2b63Ei5ytxzfB7sUa7IPt/8DoA6FgFUjGKTXFoFnNDEjnp5V3hr1Tigh2hi3wiJ7zabck+PrCv",
+	"05T/zBaNePR4a4dRNBr2ej278HIM+4wusP0+N80d+In/GKI/7dCubJw3uLZyxBbkiZBZGHEfPIz412tP",
+	"2P/+y+VKxcVlAoD81bCKjjAoPVHOqYOZ6svd9wFsOHdw2rHBfg7n1Ji0dXcHMjra7i2/pHhtueUVRuTl",
+	"SLfWj/iDr29xCkli5FTGjPD3F1A2Emp+spGrGdcjl1OuSSwjqNhqGS8UxpDCKBqZI5e6q26YGgjQX8Y0",
+	"YkEeFFuEcQbErtLeYa7mnsoSpgNfmw6UZuy9MWWa2RnRwePan7N4IACz3PQGYiBOpbixg0mhjwaii27Y",
+	"kYw50+Ai0YJes2FENTsm3PmKrEquj4llTPjg/PUpefr06QtydXmKMWCQkYKZdyRVLIIEpIEgpB0e9PvP",
+	"u/39bv/gcv/ZUf/wqP+s1+/3/zvs9CwAr1ydNNf3Pu9k+veuc951z16GpE3JnCUJOKVZTHiMhdGxbLnH",
+	"BdfkmqXGjQthzwBuSNM0cejzkbJ//YeWIsTaFi8On33XWQ4jhxzh5QhyO/Abro0b9/cB3JOD1hH5tdfr",
+	"fQzIIL8x7UN759hnpavTPh60er3eoHUXusav/5bwGTc/uALE/4Yv/hDCbO8LTuVYesHzlvknFaTE/Hyr",
+	"YTNlC1/CkISeSR+RXz/iDK8haplEisWWMGiCizNTJY2xv6SWNyCGXSrEEaE5pULHIVfTrZYfk5w/Qc9M",
+	"7V2PpH3Y37dgH/afdohOmYg1lKTIBM975oaW+LtjypNMMR2SVCY8WpC2K0NEDvqE2ilmXGSGBSQ8Pf1x",
+	"eH5y+Wr45uzt2eXw5Oryb8PXJ2dvrs5fXYSdYyJFxFwbCjulyY9cXpgOivkWyLCju5YXhwcvEKChB2jI",
+	"biPGYhb7rTxnRi26J2NgU65pLlDoEnYTKa9ZTLK0Z8c/dxjJQQFs5P1tlqvqQJ9oMsriCTMa9tBj2Cg6",
+	"HvMIWitOqZqw2Pc9vGaLJ9p941r1QEVHORd2zCNsMQpFSGmSyDnyC/B4RUxgRRXHJ62UpDgzWCUJqlTl",
+	"Uene1e3SCfb814V9qWCzFuqSwd775ArvZOuo9bTX7z11QZ9w2+7Z/0xYQ3KPRv+sS4KFdbrhA9wg8N/5",
+	"tXvujHyVAuuSI6xTlEsIZ3HrqPUTM+dSGvBKIqMCYA76/aXM/DKn8W5ZFAY36zCFaxkuqsbVkdIvPbyr",
+	"XE2u+hlykPeKRgyeDbSOfv0YtHQ2m9ndPPIObkBf4HEHqEHPZ9AydKIxlczQ1kc71l4PWPO1kHOx94/5",
+	"te75ldfu0xn2m7R8wFgJ1ZKmJpkwPHGhxMg7gG9pPhEsJlOqCdYhi2s3B4rxPOLmwPgNuwI36C9sRH5m",
+	"C3LBzENvyYe8EpNGZnvDFB8vKty/vDGWQbmN8aEHDftgmEK5v3oSjt02UK0ZMkorp8R42fo/Ve0+vEQP",
+	"/4Z9MOzW7E0NRh4UG7CsxNRi+2JOJxOmyNUZSemEPTj958PXk7rF6N7vgJm7RsyeYIERPWXMBAR/sRcd",
+	"j6TwzHxpHcfYIg3KpBEra8Qxtk8q5ES4N3ArGnF/YgFrVVuW/FpXoxT5o29Mb7/KpX4XX++YPXUjFvok",
+	"apzFttUG+PTWtVS5+7jbUaU3FOFfTy+u8vheihnUxYsbS/u5Iud7EUYE7kiSDn13Qeuwf7iZCN9J81pm",
+	"Xst4MMo9KZOU37UaCi5ijOppF0QdbAo0n1pKcelowGyA/HQupxwTjBckQpI4D2Cspc6/FWE9j8Sj3QwN",
+	"m+RXwDWhCb95cMbxht8wiCitRXolHGutAGOPZa41Uk0q4ViBVSBvmDIo19mbpxbZoMJ8OLO/fyrGdzCO",
+	"1SM+X0yJk82pLvRTUPwfejtA+/batg83Xr83PhSudm9+XBhoBQGxlcg0U175tMKpRew0Jk3mrKyMu8U2",
+	"79l/nbx9s9ueebh35Fpfyb649dbsSx5nWLshp8h4PmBY9MV/vAGkn7OY62PyrP8Uzd6Mg6rErXypGI2m",
+	"4JuuFe9dBOOjsaci5rxmQ9AIUrBQp3Ham/4uaD3rP10DRtmgsT04PsO+BpiTMiBgxJqLYxJiFrsvncsf",
+	"XM4tEFRLDjf7e2Bp3QNLajeRk0bauHAzYAs9HRDB5kwb7N4UWCHLSr6jhFmRNtNMBYRGuQ5o+IwRRcWk",
+	"hlDAxvuGa3NigXgjJ5tkrVfCgDlr7jw2XKNdm/tGMkYqXyJdZ8BIc0HMN/Fwkpj9zpXbW5Vsmgr3/V47",
+	"FK62MtI6WoHFnuA3MGb9GikIub7noF0hx0JUdSBoLiJWv5a1zRubJs9tLRvmBT3zXvPWYajY+703fMZN",
+	"a4sXT9GFtqsQvNPp9uQJYXu1R9wqHVb+Z4i/6hlxwmx/87H+kcY+xwI+2d/8yZWgzv3AYvzo6eaPXks1",
+	"4nHMxKcznYpX6lcf7H+3wouqbpuygu2+qHAlcPk0ciTk78hqZBKXmJGzOi9IIqNrCR3FrJwRrWM+Vxo7",
+	"Aq3lPKdUsy4XmgnNQcdPFRvzW6/zrZS2qTss3mdYEN1yrsq3fk4sSi06Nx8U2ODq7v3LHxOLNUTMVsdj",
+	"73ce3zmTQVTjyjwH76uIfW9ajNLQYATEtkb26rSHBAxUcKf2yIl7D41jc+hCnTB6w6xWivatgaDOOauo",
+	"vXDbMdd0lLhW9DGbSeMLr0BjJSlYQLjRLBm7Dn8s7pRdF3BqD/svBiLEIDL0TVvYgWOwGI3nNQcYC6Vc",
+	"YabR0gnecCLOXrrTAJT0o0Tx+GEPgqvjcleNIXAhoo9/Dpu0FRd7ABTwlR+7nY1Ah/0Xmz94Q7UBLH2e",
+	"k41hS4QCwp9oCIzQBPoP26MJVZYzYe8se2pma45/ZqZ7NOVdXxm/0fSRu7cSe1s5j9YSxz0mWE4NnWjY",
+	"sU1P5VwQOqFcrN6ZIKt/OPvZTr7rcfu6bipYxOZrCtwERS87rjzGOp/12NyHQktGghI1eEJY9XAEkBTd",
+	"5Ai0i7YsG2zowLpdhIEUyeLYu4CxUBRE/Fz87aR78Ow5mVI9tbcKxh9R7XPXBwKcy29P/j48+XA2/PnV",
+	"f10MP7w6H15dvDoPSx7pZx1ofGMvFLcZ0hDFbuQ1iwPo5u08WeCNZmQGwXp6IKi9UUhIUz68ZoshBAUM",
+	"wWrB4hCCN85iNkslNJ9EF7xRC7yLjLcdhqV3MAygOCWuOBaiBg8M+cU1kB8I7G3s3fou8sv7jgMMj4IJ",
+	"XbL+CwgmUMwMhbRwpgldWKU6hBWD49quKh9oziNXHuiaLfKdYVCqPcCrMw9qsTd5IrUBN60DGFGoIYZJ",
+	"xH5gTagAf3jH7hkCCG3pKvEJWJmNtFlv0luH5Q7BdeiByL/LrJBxbif3MoKFfyzVxPKhUrkxmZlIzljd",
+	"zY9JZHiGd7/2ix2FWKvHEgEAOpfuttX9v//Ac19gqcwGESCPIMlJope3NgWATu0edk+lMEomTTO69/fg",
+	"ZffuO3lhdxDrg9BJM7j+Y3zrnYRBEN7PJ49sISycSjFOOAasHh4cbDOL84/4ZJtP4t9IQ4TmkYkrvDto",
+	"3Xa5J2vTxUPXOmpZXiYz09WeEmqEiFyLcDHptfzfEos2MtU5L6YGYn965AT5hZdsgBnFzuCqyWH/cFWK",
+	"gNN/7+P7sk4yOKxRf/COKHhk/QI+r/T7GRyaJauLRcA6umkmiD0ljcvTbZYKZBL72+SasRJux84EG0kx",
+	"5pPMcvOJohEjKVNcxsXtLqRgnR55J81AFAR8VHPt2gtuIlC8gLsN7yYEU+P1GziysyC4ppgQyzoQCOUx",
+	"of5yKcSXMcozOYU6lRev+RFzN5hXUkvcsuZeOgdoHpSw+1/sUhBs/i99MXzeowoFtEpn9Ymnswdh9mjS",
+	"6ZYj7uuP9QWfCF3YhFxspMsbIm0XHE7GdMaTRSePeIkgh9CSTuDjZEMUMIdOMtThQHBNMM87Fz5xEh9u",
+	"WR3NCqBzJcWERJlS2HXIFRl3IvPTgQh94Xb/Wxh4kxEKwTCUJkbOqYp1eXyrGjsjccItn/RireYT0eXi",
+	"eCAgurW8QI7fsNjHdBnDZqkhbUwN8qqD4pNpAW7HwXvwYiBCN9IQh6mLc60VeGH/PhQFhR5DYq1Okh+g",
+	"bUTXwzqPMuSEfe3WpYMt5L9LKd9SsXDQ6U8X6LyBlZFSjag1VzPmsjQe2pMoYqnBoIy8Q3RtYX5UzaEU",
+	"XbuIb3qiiU9hYWSUGSNFpzcQr/kNXOGaRRm4PHyYNvalFoRDDPaYMwWnwqqS9pf9Zy5+XJP24cELJPES",
+	"hXfqKBz6Lz4SYVd6O95BAlAx1G13Pp9DIkQ3UwkTkYxZvIPjv9Ii4XPbeTMzvcSA1VorFkb+ppSrf8kr",
+	"/DOe7ab4Vz6BzoJY2Bl8hBJVpTygvpED2HteUcO6YFNpHeHjZb4gsRNMPWM4d9dsJd2heocf+/utSH0B",
+	"l0yDslRzbGVWE8h/WC9aoFmn92XsoLAZCO0aXptiAf51GvFLeF4RJgKnGWBWfZCbWWGLQVZwJjxD5Ny+",
+	"gHEdEXaFcZawgfDEUMg+KzIPuYfIMxDbyjxko8gTlRrZoNwzEOtkHrKdyHPpnYUuhL7qYYyoENIQ3BDv",
+	"SmyD5bHkMMzxUHvD4K65/gqPdNPUdvu5rwSFAH/1EtTO7rYvInMhMpe1lZqjWecYaY4vBp7W5cKbv7zu",
+	"UhcTWSa9RxII1vl8c9C+vBPKgVLrg6qPZbjwzoH87mxngv+WsYBES5E5Vi+lIt6TCm03votJKRXfVVle",
+	"3SV01z8yj6h0ePnMEuM2QQFVQvlK7fAPoYDltCQVqRZqWCMfOPFpvWXU5b5CXoEVqXx6bI98KLJiKT5z",
+	"r4AFs+SV02Q+lQlzYlowEOzWanlwe3JhP55KZZxdFVtaYrdT5/QDfx96GdNk0QkwghteyM0pXIFPUTGT",
+	"KSuboROzzrCJi770yXGPcS6WCmJ/ZaqUYPM/1akvrU69uo18II3XYlyxC+hSbvfI7s59VClfDaP5XJ96",
+	"BzmGMkBgHVhLzZTNCBc9Au3bNMQkJBzK97d1Fk2hRghE/IQdVyzc3j4Q1HaeQ+U9DHmavs/Oh1CFyzzG",
+	"tAiz4IJcCR7JmJF3r08L/0QsZ5aVJHLOVNfejjEyBmiJDK3bnbuGGz0QWJvCyf/Ox6LhUu30yIlv2gjl",
+	"PbgAtmU12huu+ShhASafSFBrRxx7R0F600BEU6poZLUcjBO4+utBv//j//qf/yf843UADw5O3IODV/jg",
+	"+XP34PkL++D1q9evO7X9DAYi3APYwiqY4wy8rnn9CXbLNX6Sq0BtCO3wuLs8f/qC6GsrH0oREAvrQJwu",
+	"FE8SHpHw//t/QiCvN9RwQUIadny2AYyC0Q9Ow4G5dIhWtjhDXsTqGaojt8fipdWC/Z87/mAtM71cksHp",
+	"H4mx7hxO8MWZahFe0CSWr2ef0ZQamDthxlc2bJaMXB2l0yk15LT4iMy5gozAGTUB0ZJkYiZjPuYsrpRe",
+	"mkt1DeWqYgcw03ogVkpeUTyhWDyl0yO/gMkBe3sfEUv+IaqCWImEaxJCxjJkOHXxvZDI8UCEdnm9Ynm9",
+	"aJqJ69BpEJowEefuZqgKd0R+ffn+3auPoU9GIOER8NsuJMqG0D+CCTMQaE/Zf0Z0j7y6NVZ/kUIfkbCo",
+	"0hkSmmIlF6xON8e7x4prvkgRynfESCsS4ocD0Q4znVd9HE65vTEWfuGpYjgmmKzwLnGvdAISFrWJQ7Qn",
+	"hZHUJnTxZVZaRNrqkVCEWOJkxMh+j7yi0ZRYFGCiGMaNIS6Rg4d214tNPwVMgsOCDgT8eAFvv8IiQbnA",
+	"ClWfie/kDiYrnSdGMT/FiE2ogMvSHn0fXMacyHDkCveVcStVZbWE6mv0bXATEIrmKIyRV8RImQyEKwCJ",
+	"UXA5vklUChmYyiTOG/GYKS3XHHiiiR8BjlJQCoJ8++ri4uSnV8Mf/+vy1QVipXTpvrt6Q/ILVVeC57OU",
+	"jJUUxkfR95GpDoSr5OvLs4SOtYeBz+6iwps+dB6gKBWWgspSRGuPXJawCOqCj8/LLYX5IXLHhJE2TbQl",
+	"yIiKiCUJjutMjZANALDOIcOA6oFIlYyziMWdo5xkWFzM6uBdPl+UCCm6+etSsFKNoDKhno2BziE0BYgH",
+	"3LVaBmX4teFJQrSh9mj4w+VcXojvVCrD4mAg3E6DDax0Xl1xKxeImYeYjGS8gP0EtQ2oCpgIaTu3QGoW",
+	"wGgkj0BG/AeeqZo1A3lDIDUUjUK+56oQpS4Ii7RDLGLiBchOuX5RLmNirW3CtOEzy//TJNMDEc7o7dB/",
+	"Xi64RJMERV6GVawKXzejCcmApuFIgtH5uBQxyo0VMsF+O8Yw4Wrax8ELggAP7R0zdMJw6GJpIQXZ23+h",
+	"PAJydlyz22c30dLIz/pP/cg4qBpmgt5QDrUew6BU0cuF/9gzB8USLTeNZxZyEODzQlKZ8Hhsw8G9fP/z",
+	"q3euNtbrk7M3w/cfXr0LO3m884wuiMrsto9kJmIWEywiDFeLSw2H6885WAiNlNSaWGz7ds/azWWZxOn7",
+	"d6dX5+ev3l0Of3r17tX5yeXZ+3eWW3xPRgvihIIORC7kkdC16JbDGRWLYQkEVy6tYpYnJ0QnEjA7VswO",
+	"MfXm/uJLAndJ25/9OHAHPaie/pJpYg7FGOZ00WkO7q1eFY8X8VCa5AtZHpZWmldPKcsi1dGWujIhhxhk",
+	"/f7TqFZagcAA+J2FeRK3yevYFtylJlO3VnovJkC+BnIE3BZV8f3v3ZMoYkn3x2w8hrC8GuiFDIkU7nsN",
+	"sl+q5C1nGpxJDl6on5dNpmVP5JoKDV9zoNh9dYTPV6/A8mEUUEg7rDDlDt6YlXunXce9O4ETmojlM6TM",
+	"6lQmRMmn7IJFfSZ/u545dY5dwCeKfdXCgFgoUy8R3zk1DHOOGvrlz5xs9VsmDSXts1eXr0ms6Nh00ApA",
+	"wgFWltWD1rH6oX9sfjg8CNdTXlBM2/0At2/97DinL7+4furffjiAFhjH8x+e9zfPX2CmtpSDBG1CkjnF",
+	"TtIrYxWl5O+gWMY28e5OWHTK5mcvsXG5qiRwTeQNU4mkMdzWXp4dFk89kS4TtHtWuuHQVuGEkBFDOYTF",
+	"ZMQimmnmhJRqWZT8XNTLHmExfO0b9yH4h975w3vs/INkOlhp1ZRuGdJ2VWTtI2r4KGGdkpXCvl14aZbt",
+	"EXsxG2WTZqvEf2JtYOcl9MIkVpu2irZ2eiSNCq0ofw1lexd6C0Wh0ZXcqwk/GGWTfy2pBpa8poIYnFS8",
+	"UXLE4jEubBsFmv/AmRoXUzmvoiEnw/IpwMwE7foybkf8vxcGj7VZPr9Ida2tIDaf8mgK+q1XQOyNrQk3",
+	"x7nCTry+bqW1MVWoZURSxXXFFE9BDVgh/d2yI1xPisdOkgAoAd46uv1lyiAenpYvB4uPXKYRWFx1xJgg",
+	"RiZQV04bmf6RidfItLCFPSmQUeDofuS6VzQTcwE4KyE1aDN0bQ6/WoLyfc6ayhB7xMGth4v+A9NLcYi8",
+	"+ZTnZfK4mAR5ApLBJk9NtAPFXRtLIPziruQQ6/SERy580X5VrQBO2lLZJ2VTcGe5yBnVvrTTQMgxueYi",
+	"JqEdC01y6F/IpwKBwVXSgrmoIegblSpPczGKseV5PSxgerTrGwiZGc1juC/B49Ah/+t//l+AH6xu2y7B",
+	"0slxx2czFnMrTOls1PVzc//+QIQ5PFYYTamZht6XwQUJ97z7AgbGFmGhm3HEEjlHMCzHV1jL2I3BxUBA",
+	"UUf4CdR5ikgPKfg+iuJitISTkO6FvRyD6C4ofrVDD0Q71CraQ7O9VpEVkcO90HtjlZQGjdVY8L/U6wRM",
+	"rnY/Fk80jIVWBjqB7RmI8lRzmly7dVpcljFHE37Nju2VjBPIMZicE+dfLlnaRouBcHn0pH3Y79dnPHBt",
+	"XnNsGbPEuuqKR1Vav+5Usq6mWGW+XCMBftK2mPRpmxaVnaYiVrhFTVWs9vsHzzZ2n/+2SoXYPXpliWfr",
+	"6m/faGkQoHpQiS1ZV/gVBW5VYsXIfNcUDZlL8ObqHglnWWJ4SpXZgywbbJ0FzMXOg5wLw1La4KeyDyyx",
+	"+dqYnhl2sFCF71S55LuzTBBZ0BjDcNpcQCU4x4gc0ymVVMRRYebOMfTWAOKnc9fx3zuRZbwgbTtSeIr0",
+	"1L1cpFaHR0tNmbJkZFjJf6wGIsyLaIcd35/EL/AH5Pfhv1m4f3Dcu1jevxXr+yHskf+w55AUxD8QdmY4",
+	"wtBsAtBt2VOOb8QE2EEUj11U4W/VYfLoIlgm14X3zXW6GCVy5FqgUawWohS/YXlVnBHYdsE3IBPWCaDg",
+	"C2ZpD8SMUZ2hsxAGm9MF8mjnQ/Q+SWhWC6xcCz4eu2q5OL/dC8xSiX3zKSkYZJO6jPAeOcGtLHtdc5/J",
+	"67M33qtaJJ7v9/vkLf+xpgrZ/tOBwEvPSDmEESGgR0spPEmgbZSjhZrFx4QKkqWJhCqHedU0Q69ZWc5I",
+	"qTZIY87iCCACeP9x9f7yJHf95kCSnxpAJCEMUfRLGQg4O1hUFmRId3BwKq9Pg58O3FPeR+NHxiQL565x",
+	"a4Gyb3ogfP2ZEZtyEQPF+NteE2EvoIRDlFkpHC0g4WDgXkBXuSU5Iy3BGD9rQIQkYS/cC3u9cCA0m8xc",
+	"hVlpJwdpBEQRIcED7nzidfFmXU/lJTd5UNQa2u8fHCIpBYTRaErcXP4NcvDsGf7eOXYRbjTh6FOuiz4j",
+	"HPKTUTABwx//LWM+OLeSb+VOMRx1s8JvyYp8dwSFe6jGgSG+zE4ztOQkQoxlQckWtiDnY5CoIzUjbQw+",
+	"DADTXEA1ec/MO8uFj7o/s8VRwefcfvlDDYJS2RAz5mLCVKq4MCSyKEcqmzEzlXEwEChdAY8JCIig0FIL",
+	"2bNnnygbYGGj4ox3mmowXbPFQLhCQm65WFrJufdrZKsrIODXGMT/aeWBagUoi3DfFaftbw3LgDvH/vRq",
+	"z0BB+vTkBvK+3bcm8crfDU0CFrSQ3ihfNfW3BEKZSJZXi7LXur/IrHQ9o1z0JrIRPNfNoha0w/6L5zvD",
+	"dll3VHJQraohJhaVzeLovcTirYs+lW/03dtg1Ig+uwmeSMifO34T2+I2mCvw5rbbs+R/eHVJJ5vCLOGd",
+	"P5p/dv+zOrtWhJO2FSxq5Z0O6MpLooJ7v3IVwSteyCqLECBZYsyKL3n4+Qtg4SFwdoRVJSRo3eYH1Det",
+	"zw1Ee5nv2NxkQ4Rj5ppJP6oSiZPU7OiPoG5gE788hA6gd/72qhCXhxDhO19DQp9lChQzqgBMALhGXazs",
+	"zDaFx5Sc433logWOC3nBpVLM5E1ZXUBNBZORUdFrQ5sR/HHOWNrpNaQG309cGL+FjMXtapJ9mZTeXRng",
+	"/hYn/IMChzI0s8GWlw+Vott0zIs83Noj/Nint+k+/ONehJ+0mSdeRp4xQ1338xrj0X0qpK1LEXZKUbuk",
+	"lWKhA6+gP9HHJETr0lgmiZyjVaQspIN+DBoYqVPAGpKGH4B7PHwogAXqA87wed3/606M49h/CpCFAPll",
+	"GO4589nPdkuaGe/Krb1XopGGlkHQ4pILpsxRofi/5DqVmmObdGoMjab2wLm+0c8Pnj/PO3hAU+zv97//",
+	"rrAH/yUcCIqJPycXp2dnZEyTZESj6zz+xood0My7wUhUTqEIoLV92aLbfZ9iI28iJJghw6AA3TdBclF9",
+	"R0RTEY/kbZiLZc5yORDLZmJwgTm16W+Xb8GMdfGfP6GGi0ZUiLCQrrS2VHzCRY+8FyjpYPekgWiHIPf8",
+	"QLsjC5n/o/h3V4AN2XccfH5MtB2dJjiCLrW8dMnl7YN+v3Ns0UoyoanheswheE0KRg73n6Ox1p4572YD",
+	"FMdET+nBs+fHJDwbd99JwbrAx8J89qf9wzq7jLurHYJ2Zpf223O7lG18Q/bls7EFrlFC24KB2FFAPren",
+	"7aD/fLsvPlBlOE3sN0+3YR/2m3fSvHUpb1+5eLglEmCn3klzUdDVw4kVQPFb6IL3kjFWGV4s5wIsMY3x",
+	"BlNqSIhZVKDsqSQs2mN7zyqmYAMv6BHsRIzGV80nghqXaQRZLUWLc8xvxiL3ATF0loK/RSo7LOMTUf2a",
+	"ksP+IWlzEaNjOuMaA1JBR6IDMeNaQyoUT1inRxyvBjEpnFQOaEjayDkCe6AD5OfEXcX1RZYcnuqloSrK",
+	"rgS/xfZwqKhB5Blg4+r8TbUAWWNHJcCKXttQN7fTcWGeHxZmuiLataGtW47VtcOXnd8H33+67/tPHreB",
+	"x30D7Kqxp3CZeRUpLb4t+9X5m8/H0TKVYO+o+2hg9WVI4dxSsbDCw1QmLhQakuB+enXpetKH7swOqQmL",
+	"yOmC2+kjK+BdPIUaOoCXgbDj5tnAaOHhmlw8DbA+8ZxrVu6l/kSTsIF/h7l8+be3J6cDUXBOeVMKCsBy",
+	"fk7KBY92LuYB+IvmxDXH/FuPp9Bdnb8pBXU/thZnibJBkbs6f/MHjlM8wQpL3YTb69ETUP0h9SoSRK83",
+	"ByViFgP0ZNLGytApW1fsIKIC38Rh69sxvcUpH5EKYIam4CdsxYhR+7nn29BETr6gXRrxVWYJRI7H1b56",
+	"bquWtm4voikd8YRjY+4Gr0GO99Py24+9BeXJmraj/A6Wl1U8YhqSw2GFX2hXQDyGwAskFUvasQQIIamA",
+	"GxJJbbbYoN/h/z6dockiDAhrCKx0Pmwn5fnhthXyDvr9TULex8emhLU5cL1vhL++Fw7gNXvug2IaOeq7",
+	"UpQ2aY8WWMeCS9E5JuFvIZlZsZhpF0m4Wiqynqd+8NNu0GAu2a3xxRQgcAHsaa5sR2Mb2N8+LbbjW4qd",
+	"dYjcHDnrN/obDZ1NC4LxpJw/KgfJ1gmMDkdfax8zB96XaWTmcdPA76DgH77yjbgSvp1uYx6x9SS9xJ83",
+	"+vLPStXRXeq9TzApR3GLLEl6zZW773dO/vTQP7iHfi1tNPvpiy187BtnTdbxN8QtPq+6u2FTP81X31Bn",
+	"+wFO9KNdeV/Ecb6Bfn2N7j80HX8p9ubKgms5Yz6JCHKfNh2MrEYxcbWAEzY20E4Ng9U0M6RdetF1gDFT",
+	"YiRcfgEUWOMY80x+v+vUdc+EovZf+eFxUH5lx8c1BPjz/DxSPInrYriV7OjFwUbd/q2ELI+ICZMsfF8Y",
+	"0PR7oNtrRhUo94Ybn6/ry2s6YtKkPc6ShBh2azr1uv6FB+ORs3BrPYy+dMF2xO1AzcsJBDVFPLDEz5gL",
+	"qA/uMCOVR8yfRokcjZuNEp5Cv1GjhC4o25/C/NEmo4TD0ddqlHDgfRmjhMfNGqOEw/Of8Y1fyopxYagq",
+	"VWiuPwJLFxHUm1lbbsbt/KUvTPLYLMpN1EBoWB/la0j/QEjQhU6TZAPnWUb7qu2ozvxzb470p/nnwc0/",
+	"vnCPrzbjhYumm2bDefoMJ2lD8aU/7UF14Q/reOdj2IMe5og/mrTxRexBG+jX24P+2ALHF82PCIhVM63u",
+	"WSRK7CRWQABaziIbY4OSuPBkF8XceyTEyjUh2SMhxfqvba/m8lh3iI6UTBIX3kuuhZyLXA/mYiAYh0JU",
+	"eR7EMQmxglUIajIXGXS1slpPU52qtwWD30JJhoo7FX0y34YW1VEraDGRzaC/DPxlEdH6uLXWrGTCttaZ",
+	"HeTnEvKRVjTm9yJZ5NcXkUlcNO3g+b3WpDPjxnxaOa4qAILNdwEAyGHX+b8lVd3t3mZVvTBv/PEv5Ceb",
+	"Ba5Piuqtswe4jfha7QEOvC9jD/C4WV8wIz/Kf6r2n3gOoCMWoR6jO1zC2yr4F/De40t1OE8j3VDDteHR",
+	"vwpTy5p381NyHvRCRI1SF4YvuzZTrmDTSlRXUGrsn1/VVvd1dUKxQr+TqQLCBfR442YgQBI6IlmqmTKa",
+	"RFSpRaUHL7aRC7CzPXYCUhaQ2UgbKZjuEehjSELBbs3QTeHSYPU1Nuw9zrMo8tKkkMfArF5gqJ24qKbH",
+	"JhyqM0OOu6tjWpZ62EDksxPFLKmjpo95nYf7/SNiMer6FcPAOlJWNWpI+ESv6uZYyunSKn0d3FSxGy4z",
+	"DfvSJAnhN00+jGf7B58gCj2qL2Ihog8Nl0ch3SB9fmY+sL/FPD9JwR7I7a6J5tABi+R7mTMCe4I/3i2l",
+	"Vv3ewvaOJ5nd4l8/2g2lKf+ZLfInH+0H6qaZ4FxyABRthH+7pIFYRtkMM5QhT6q1B2TgAFoe6Q2/YYJp",
+	"HRAFRQvhn3Y4HjGy7O2H8SFBnaL/2cehM0Nrqs2dYE9OHWCPEh1YrgSZ43Yw1+9Sl8bB3pwr41xBz+J4",
+	"xgXXxlWu9ylNNIu5IYmckLbVrUgI74Wd8qj2SWu78m1laHK37+qnp4h0z1jNlHFVZa/lG7DwmfpboQEY",
+	"ZOXA/GBbsdWxHI8TLnwHMih/pw1Ly+NaItuwwFLtMx2QkZJz7DUM/X6hnnfKVDm2oFTUrw7gla4my41P",
+	"NBlR7DSzIKcJzWJWGhXKoddD3JgA4zuplDKQOp4OuCJRffpIbyldQtvb9f8PAAD//w==",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,
