@@ -61,4 +61,3 @@ func (s *Service) DeleteFile(ctx context.Context, user, id uuid.UUID, expected *
 	s.deleteBlob(context.WithoutCancel(ctx), key)
 	return nil
 }
-

@@ -80,4 +80,3 @@ func (s *Service) GetFileUsage(ctx context.Context, user uuid.UUID) (Usage, erro
 	}
 	return Usage{UsedBytes: u.UsedBytes, QuotaBytes: s.set.QuotaBytes, FileCount: u.FileCount}, nil
 }
-
