@@ -85,3 +85,6 @@ func notFoundIfMissing(err error) error {
 	}
 	return err
 }
+
+// Close releases the blob store.
+func (s *Service) Close() error { return s.bucket.Close() }
