@@ -2239,6 +2239,8 @@ type ClientInterface interface {
 
 	// GetFileUsage The caller's storage use and quota
 	//
+	// `used_bytes` counts complete files only; uploads in progress reserve quota too, so an upload may be refused a little below `quota_bytes`.
+	//
 	// Corresponds with GET /v1/files/usage (the `GetFileUsage` operationId).
 	GetFileUsage(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
 
@@ -2250,6 +2252,8 @@ type ClientInterface interface {
 	DeleteFile(ctx context.Context, id ID, params *DeleteFileParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// GetFile A file's metadata
+	//
+	// The ETag is the metadata version (send it in `If-Match` to move or delete); the content's ETag is its sha256.
 	//
 	// Corresponds with GET /v1/files/{id} (the `GetFile` operationId).
 	GetFile(ctx context.Context, id ID, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -3349,6 +3353,8 @@ func (c *Client) UploadFileWithBody(ctx context.Context, params *UploadFileParam
 
 // GetFileUsage The caller's storage use and quota
 //
+// `used_bytes` counts complete files only; uploads in progress reserve quota too, so an upload may be refused a little below `quota_bytes`.
+//
 // Corresponds with GET /v1/files/usage (the `GetFileUsage` operationId).
 func (c *Client) GetFileUsage(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewGetFileUsageRequest(c.Server)
@@ -3380,6 +3386,8 @@ func (c *Client) DeleteFile(ctx context.Context, id ID, params *DeleteFileParams
 }
 
 // GetFile A file's metadata
+//
+// The ETag is the metadata version (send it in `If-Match` to move or delete); the content's ETag is its sha256.
 //
 // Corresponds with GET /v1/files/{id} (the `GetFile` operationId).
 func (c *Client) GetFile(ctx context.Context, id ID, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -7177,6 +7185,8 @@ type ClientWithResponsesInterface interface {
 
 	// GetFileUsageWithResponse The caller's storage use and quota
 	//
+	// `used_bytes` counts complete files only; uploads in progress reserve quota too, so an upload may be refused a little below `quota_bytes`.
+	//
 	// Returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with GET /v1/files/usage (the `GetFileUsage` operationId).
@@ -7192,6 +7202,8 @@ type ClientWithResponsesInterface interface {
 	DeleteFileWithResponse(ctx context.Context, id ID, params *DeleteFileParams, reqEditors ...RequestEditorFn) (*DeleteFileResponse, error)
 
 	// GetFileWithResponse A file's metadata
+	//
+	// The ETag is the metadata version (send it in `If-Match` to move or delete); the content's ETag is its sha256.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -12088,6 +12100,8 @@ func (c *ClientWithResponses) UploadFileWithBodyWithResponse(ctx context.Context
 
 // GetFileUsageWithResponse The caller's storage use and quota
 //
+// `used_bytes` counts complete files only; uploads in progress reserve quota too, so an upload may be refused a little below `quota_bytes`.
+//
 // Returns a wrapper object for the known response body format(s).
 //
 // Corresponds with GET /v1/files/usage (the `GetFileUsage` operationId).
@@ -12115,6 +12129,8 @@ func (c *ClientWithResponses) DeleteFileWithResponse(ctx context.Context, id ID,
 }
 
 // GetFileWithResponse A file's metadata
+//
+// The ETag is the metadata version (send it in `If-Match` to move or delete); the content's ETag is its sha256.
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -24814,47 +24830,49 @@ var swaggerSpec = []string{
 	"z0BB+vTkBvK+3bcm8crfDU0CFrSQ3ihfNfW3BEKZSJZXi7LXur/IrHQ9o1z0JrIRPNfNoha0w/6L5zvD",
 	"dll3VHJQraohJhaVzeLovcTirYs+lW/03dtg1Ig+uwmeSMifO34T2+I2mCvw5rbbs+R/eHVJJ5vCLOGd",
 	"P5p/dv+zOrtWhJO2FSxq5Z0O6MpLooJ7v3IVwSteyCqLECBZYsyKL3n4+Qtg4SFwdoRVJSRo3eYH1Det",
-	"zw1Ee5nv2NxkQ4Rj5ppJP6oSiZPU7OiPoG5gE788hA6gd/72qhCXhxDhO19DQp9lChQzqgBMALhGXazs",
-	"zDaFx5Sc433logWOC3nBpVLM5E1ZXUBNBZORUdFrQ5sR/HHOWNrpNaQG309cGL+FjMXtapJ9mZTeXRng",
-	"/hYn/IMChzI0s8GWlw+Vott0zIs83Noj/Nint+k+/ONehJ+0mSdeRp4xQ1338xrj0X0qpK1LEXZKUbuk",
-	"lWKhA6+gP9HHJETr0lgmiZyjVaQspIN+DBoYqVPAGpKGH4B7PHwogAXqA87wed3/606M49h/CpCFAPll",
-	"GO4589nPdkuaGe/Krb1XopGGlkHQ4pILpsxRofi/5DqVmmObdGoMjab2wLm+0c8Pnj/PO3hAU+zv97//",
-	"rrAH/yUcCIqJPycXp2dnZEyTZESj6zz+xood0My7wUhUTqEIoLV92aLbfZ9iI28iJJghw6AA3TdBclF9",
-	"R0RTEY/kbZiLZc5yORDLZmJwgTm16W+Xb8GMdfGfP6GGi0ZUiLCQrrS2VHzCRY+8FyjpYPekgWiHIPf8",
-	"QLsjC5n/o/h3V4AN2XccfH5MtB2dJjiCLrW8dMnl7YN+v3Ns0UoyoanheswheE0KRg73n6Ox1p4572YD",
-	"FMdET+nBs+fHJDwbd99JwbrAx8J89qf9wzq7jLurHYJ2Zpf223O7lG18Q/bls7EFrlFC24KB2FFAPren",
-	"7aD/fLsvPlBlOE3sN0+3YR/2m3fSvHUpb1+5eLglEmCn3klzUdDVw4kVQPFb6IL3kjFWGV4s5wIsMY3x",
-	"BlNqSIhZVKDsqSQs2mN7zyqmYAMv6BHsRIzGV80nghqXaQRZLUWLc8xvxiL3ATF0loK/RSo7LOMTUf2a",
-	"ksP+IWlzEaNjOuMaA1JBR6IDMeNaQyoUT1inRxyvBjEpnFQOaEjayDkCe6AD5OfEXcX1RZYcnuqloSrK",
-	"rgS/xfZwqKhB5Blg4+r8TbUAWWNHJcCKXttQN7fTcWGeHxZmuiLataGtW47VtcOXnd8H33+67/tPHreB",
-	"x30D7Kqxp3CZeRUpLb4t+9X5m8/H0TKVYO+o+2hg9WVI4dxSsbDCw1QmLhQakuB+enXpetKH7swOqQmL",
-	"yOmC2+kjK+BdPIUaOoCXgbDj5tnAaOHhmlw8DbA+8ZxrVu6l/kSTsIF/h7l8+be3J6cDUXBOeVMKCsBy",
-	"fk7KBY92LuYB+IvmxDXH/FuPp9Bdnb8pBXU/thZnibJBkbs6f/MHjlM8wQpL3YTb69ETUP0h9SoSRK83",
-	"ByViFgP0ZNLGytApW1fsIKIC38Rh69sxvcUpH5EKYIam4CdsxYhR+7nn29BETr6gXRrxVWYJRI7H1b56",
-	"bquWtm4voikd8YRjY+4Gr0GO99Py24+9BeXJmraj/A6Wl1U8YhqSw2GFX2hXQDyGwAskFUvasQQIIamA",
-	"GxJJbbbYoN/h/z6dockiDAhrCKx0Pmwn5fnhthXyDvr9TULex8emhLU5cL1vhL++Fw7gNXvug2IaOeq7",
-	"UpQ2aY8WWMeCS9E5JuFvIZlZsZhpF0m4Wiqynqd+8NNu0GAu2a3xxRQgcAHsaa5sR2Mb2N8+LbbjW4qd",
-	"dYjcHDnrN/obDZ1NC4LxpJw/KgfJ1gmMDkdfax8zB96XaWTmcdPA76DgH77yjbgSvp1uYx6x9SS9xJ83",
-	"+vLPStXRXeq9TzApR3GLLEl6zZW773dO/vTQP7iHfi1tNPvpiy187BtnTdbxN8QtPq+6u2FTP81X31Bn",
-	"+wFO9KNdeV/Ecb6Bfn2N7j80HX8p9ubKgms5Yz6JCHKfNh2MrEYxcbWAEzY20E4Ng9U0M6RdetF1gDFT",
-	"YiRcfgEUWOMY80x+v+vUdc+EovZf+eFxUH5lx8c1BPjz/DxSPInrYriV7OjFwUbd/q2ELI+ICZMsfF8Y",
-	"0PR7oNtrRhUo94Ybn6/ry2s6YtKkPc6ShBh2azr1uv6FB+ORs3BrPYy+dMF2xO1AzcsJBDVFPLDEz5gL",
-	"qA/uMCOVR8yfRokcjZuNEp5Cv1GjhC4o25/C/NEmo4TD0ddqlHDgfRmjhMfNGqOEw/Of8Y1fyopxYagq",
-	"VWiuPwJLFxHUm1lbbsbt/KUvTPLYLMpN1EBoWB/la0j/QEjQhU6TZAPnWUb7qu2ozvxzb470p/nnwc0/",
-	"vnCPrzbjhYumm2bDefoMJ2lD8aU/7UF14Q/reOdj2IMe5og/mrTxRexBG+jX24P+2ALHF82PCIhVM63u",
-	"WSRK7CRWQABaziIbY4OSuPBkF8XceyTEyjUh2SMhxfqvba/m8lh3iI6UTBIX3kuuhZyLXA/mYiAYh0JU",
-	"eR7EMQmxglUIajIXGXS1slpPU52qtwWD30JJhoo7FX0y34YW1VEraDGRzaC/DPxlEdH6uLXWrGTCttaZ",
-	"HeTnEvKRVjTm9yJZ5NcXkUlcNO3g+b3WpDPjxnxaOa4qAILNdwEAyGHX+b8lVd3t3mZVvTBv/PEv5Ceb",
-	"Ba5Piuqtswe4jfha7QEOvC9jD/C4WV8wIz/Kf6r2n3gOoCMWoR6jO1zC2yr4F/De40t1OE8j3VDDteHR",
-	"vwpTy5p381NyHvRCRI1SF4YvuzZTrmDTSlRXUGrsn1/VVvd1dUKxQr+TqQLCBfR442YgQBI6IlmqmTKa",
-	"RFSpRaUHL7aRC7CzPXYCUhaQ2UgbKZjuEehjSELBbs3QTeHSYPU1Nuw9zrMo8tKkkMfArF5gqJ24qKbH",
-	"JhyqM0OOu6tjWpZ62EDksxPFLKmjpo95nYf7/SNiMer6FcPAOlJWNWpI+ESv6uZYyunSKn0d3FSxGy4z",
-	"DfvSJAnhN00+jGf7B58gCj2qL2Ihog8Nl0ch3SB9fmY+sL/FPD9JwR7I7a6J5tABi+R7mTMCe4I/3i2l",
-	"Vv3ewvaOJ5nd4l8/2g2lKf+ZLfInH+0H6qaZ4FxyABRthH+7pIFYRtkMM5QhT6q1B2TgAFoe6Q2/YYJp",
-	"HRAFRQvhn3Y4HjGy7O2H8SFBnaL/2cehM0Nrqs2dYE9OHWCPEh1YrgSZ43Yw1+9Sl8bB3pwr41xBz+J4",
-	"xgXXxlWu9ylNNIu5IYmckLbVrUgI74Wd8qj2SWu78m1laHK37+qnp4h0z1jNlHFVZa/lG7DwmfpboQEY",
-	"ZOXA/GBbsdWxHI8TLnwHMih/pw1Ly+NaItuwwFLtMx2QkZJz7DUM/X6hnnfKVDm2oFTUrw7gla4my41P",
-	"NBlR7DSzIKcJzWJWGhXKoddD3JgA4zuplDKQOp4OuCJRffpIbyldQtvb9f8PAAD//w==",
+	"zw1Ee5nv2FxrJgqtGDKE+yf0ibN5FJu7oKHAIYpEwDdTJSeKaaiByNSNl7GMlGjuyGXBGV1gBSEUsShJ",
+	"uDGOq839vuDctQmDwABcm+tHVW9xkhpa+xEUIWwvWEWLiwSoipd5cBO+8zWkGlp2RTHXC8AEgGsU2QrN",
+	"bFMSTck53qQujuG4kGRcksdM3pQVGdShME0aVdA2NEDBH+eMpZ1eQ9Ly/QSZ8VvIpdyuWtqXSTbelTXv",
+	"b8F7PihwdUObHWzG+VDJw00MaF2GsL3wvIlyxgyF+GjfCLDtuwhzQcKzcRc2LLSCo6UdLKZtZ+4c5+1u",
+	"GWSw+FEh8mpKD549b2Qgj807muSEP66A8EmkdOJ1B08M9Ua1+1SOW5c67ZTFdklbxwIQ/rJ6oo9JiFa3",
+	"sUwSOUfiKisvYDcAzZTUKaYNydQPwLsePkTCAvUBZ/i8YRHrToy7L/4UrAvB+suw+3Pms8KBDTey/RWZ",
+	"Ya9EIw2tlKD1JxdMmaPCIPKS61Rqju3jqTE0mtoD5/ppPz94/jzvbALNwr/f//67wk7+l3AgKCZEnVyc",
+	"np2RMU2SEY2u87gkK/RAk/MG41k5tSSAlv9lS3f3fYoNzomQYJ4NgwJ03xzKRTseEU1FPJK3YS4UOovu",
+	"QCybz8E16NTJv12+BfPexX/+hJo/Gpch8kS6kuNS8QkXPfJeoJyFXaUGoh2C1PUD7Y4sZP6P4t9dAbZ1",
+	"34nx+THRdnSa4Ai61ArUJd23D/r9zrFFK8mEpobrMYegPikYOdx/jkbs8t0OKI7dZXwMt/k7KZi/0v3s",
+	"T/uHdfYqd1c7BO3MLu2353Yp2/jM7MtnYwtco3y4BQOxo4B2YE/bQf/5dl98oMpwmthvnm7DPuw376R5",
+	"61IBv3LhdEskwE69k+aioKuHEyuA4rfQke8lY6wyvFjOBVioGuMwptSQELPLQNVUSVi0DfceZ0xNB17Q",
+	"I9ihGY3Smk8ENS4DC7J9itbvmPeNxf8DYugsBT+UVHZYxiei+jUlh/1D0uYiRod9xjUG6oKGRgdixrWG",
+	"FDGesE6POF4NYlI4qRzQkLSRcwT2QAfIz4m7iuuLTzk81UtDVZRdCX6LbfNQTYSIPMDG1fmbamG2xk5T",
+	"gBW9ttFwbr/kwjw/LMyXRRRwQ7u7HKtrhy8HBRx8/+kxAX/yuA087htgV429lsvMq0j18e3qr87ffD6O",
+	"lqkEe2rdRwOrL88K55aKhRUepjJxIeJgHvzp1aXr1R+6MzukJiwiygtup4+sgHfxFGoLAV4Gwo6bZ0mj",
+	"fYlrcvE0wLrNc65Zucf8E03CBv4d5vLl396enA5EwTnlTSlYAsscOikXPP25mAfgL5oT+hzzbz2eQnd1",
+	"/qYU7P7YWpwlygZF7ur8zR84fvMEK091E26vR09A9YfUq0gQ1d8crInZHdCrShsrQ6dsXRGIiAp8E4et",
+	"b1P1Fqd8RCqAGZqCwrBFJWYz5BEBhiZy8gWt4oivMksgcjyu9ht0W7W0dXsRTemIJxwbljdEZOd4Py2/",
+	"/dhbUJ6saTvK72DZXcUjpiFpHlb4hXYFxGMISEFSsaQdS4AQki24IZHUZosN+h3+79M8mgLmAWENAafO",
+	"t++kPD/ctkLeQb+/Scj7+NiUsDY3sPeN8Nf3wgG8Zs99sFAjR31Xil4n7dEC63twKTrHJPwtJDMrFjPt",
+	"IixXS2jW89QPftoNGswluzW+yAQEdIA9zZUzaWyP+9unxbx8SzHFDpGbI4r9Rn+jIcVpQTCelPNH5eDh",
+	"OoHR4ehr7e/mwPsyDd48bhr4HRRCxFe+EVfCt9OFzSO2nqSX+PPGSIKzUtV4V5LAJ96Uo9tFliS95orm",
+	"9zsnf8YHPHh8wFraCBqlsmILH/vGWZON/Q1xi8+r7m7Y1E/z1TfUH3+AE/1oV94XcZxvoF9fu/wPTcdf",
+	"ir25culazphProKcsE0HI6tRTFyN5ISNDbSZw1A5zQxpl150nXHMlBgJl18Ahec4xoKT3+86dV1Fodj/",
+	"V354HJRf2fFxjRL+PD+PFE/iujtuJTt6cbBRt38rIfslYsIkC98vBzT9Huj2mlEFyr3hxucx+7Kjjpg0",
+	"aY+zJCGG3ZpOva5/4cF45OzkWg+jL+mwHXE7UPMyC0FNcRMsfTTmAuqmO8xI5RHzp1EiR+Nmo4Sn0G/U",
+	"KKELyvanMH+0ySjhcPS1GiUceF/GKOFxs8Yo4fD8Z3zjl7JiXBiqSpWr64/A0kUEdXjWluFxO3/pC7Y8",
+	"NotyEzUQGtaN+RqSTxASdKHTJNnAeZbRvmo7qjP/3Jsj/Wn+eXDzjy9o5KvweOGi6abZcJ4+w0naUJTq",
+	"T3tQXfjDOt75GPaghznijyZtfBF70Ab69fagP7bA8UXzIwJi1Ux+U06U2EmsgAC0nEU2xgYlceHJLorc",
+	"90iIFX1CskdCinVx217N5bHuEB0pmSQuvJdcCzkXuR7MxUAwDgW68jyIYxJiZa8Q1GQuMuj2ZbWepvpd",
+	"bwsGv4WSDJWIKvpkvg0tqqNW0GIim0HfHfjLIqL1cWutWcmEba0zO8jPJeQjrWjM70WyyK8vIpO4aGbC",
+	"83utSWfGjfm0MmVVAASb7wIAkMOu839Lqrrbvc2qemHe+ONfyE82C1yfFNVbZw9wG/G12gMceF/GHuBx",
+	"s76QSH6U/1TtP/EcQKcwQj1Gd7iEt1XwL+C9x5fqcJ5GuqGGa8OjfxWmljXv5qfkPOiFiBqlLgxfdu23",
+	"XCGrlaiuIDdoBMVVbXVfVz8VOxc4mSogXEDvO24GAiShI5KlmimjSUSVWlR6E2N7vQDrH2CHJGUBmY20",
+	"kYLpHoH+jiQU7NYM3RQuDVZfYyPj4zyLIi/ZCnkMzOoFhtqJiyqDbMKhajXkuLv6rmWphw1EPjtRzJI6",
+	"avqY13m43z8iFqOujzMMrCNlVaOGhE/0qm6OpZwurdLXB04Vu+Ey07AvTZIQftPkw3i2f/AJotCj+iIW",
+	"IvrQcHkU0g3S52fmA/tbzPOTFOyB3O6aaA6dwUi+lzkjsCf4491SatXvLWx7eZLZLf71o91QmvKf2SJ/",
+	"8tF+oG6aCc4lB0AxS/i3SxqIZZTNMEMZ8qRae0AGDqDlkd7wGyaY1gFRUMwR/mmH4xEjy95+GB8S1Cn6",
+	"n30cOjO0pgrfCfYq1QH2btGB5UqQOW4Hc31AdWkc7Fm6Ms4V9HKOZ1xwbVxFf5/SRLOYG5LICWlb3YqE",
+	"8F7YKY9qn7S2K2tXhiZ3+65+eopI94zVTBlXVfZavgELn6m/FRqAQVYOzA+2FVtAy/E44cJ3ZoPyVtqw",
+	"tDyuJbINCyzVhNMBGSk5xx7M0AcZ6pynTJVjC0rFDusAXun2stwQRpMRxQ48C3Ka0CxmpVGhTHw9xI0J",
+	"ML7DTCkDqePpgCsS1aeP9JbSJbS9Xf//AAAA//8=",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,
