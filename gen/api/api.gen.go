@@ -9,8 +9,10 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	"mime/multipart"
 	"net/http"
 	"net/url"
 	"path"
@@ -231,6 +233,24 @@ func (e FieldErrorLocation) Valid() bool {
 	case FieldErrorLocationPath:
 		return true
 	case FieldErrorLocationQuery:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for FileEntryKind.
+const (
+	FileEntryKindDirectory FileEntryKind = "directory"
+	FileEntryKindFile      FileEntryKind = "file"
+)
+
+// Valid indicates whether the value is a known member of the FileEntryKind enum.
+func (e FileEntryKind) Valid() bool {
+	switch e {
+	case FileEntryKindDirectory:
+		return true
+	case FileEntryKindFile:
 		return true
 	default:
 		return false
@@ -512,6 +532,7 @@ func (e SessionStatus) Valid() bool {
 
 // Defines values for SyncChangeEntity.
 const (
+	SyncChangeEntityFile    SyncChangeEntity = "file"
 	SyncChangeEntityMessage SyncChangeEntity = "message"
 	SyncChangeEntityProject SyncChangeEntity = "project"
 	SyncChangeEntitySession SyncChangeEntity = "session"
@@ -520,6 +541,8 @@ const (
 // Valid indicates whether the value is a known member of the SyncChangeEntity enum.
 func (e SyncChangeEntity) Valid() bool {
 	switch e {
+	case SyncChangeEntityFile:
+		return true
 	case SyncChangeEntityMessage:
 		return true
 	case SyncChangeEntityProject:
@@ -927,6 +950,92 @@ type FieldError struct {
 
 // FieldErrorLocation defines model for FieldError.Location.
 type FieldErrorLocation string
+
+// File defines model for File.
+type File struct {
+	// ContentType Sniffed from the bytes at upload (never the type the client declared).
+	ContentType string             `json:"content_type"`
+	CreatedAt   apitime.Time       `json:"created_at"`
+	Id          openapi_types.UUID `json:"id"`
+
+	// Name The last segment of `path`, or the uploaded file name.
+	Name string `json:"name"`
+
+	// Path Where the file sits in its tree (normalised); absent for a loose file.
+	Path      *string             `json:"path,omitempty"`
+	ProjectId *openapi_types.UUID `json:"project_id,omitempty"`
+	Sha256    string              `json:"sha256"`
+	Size      int64               `json:"size"`
+	UpdatedAt apitime.Time        `json:"updated_at"`
+
+	// Version Increases with every rename; the metadata ETag carries it.
+	Version int64 `json:"version"`
+}
+
+// FileEntry One entry of a listing. Kind `file`: every member of `File` is present. Kind `directory`:
+// only `kind`, `name`, `path` (ending in `/`) and `file_count`.
+type FileEntry struct {
+	ContentType *string       `json:"content_type,omitempty"`
+	CreatedAt   *apitime.Time `json:"created_at,omitempty"`
+
+	// FileCount Files anywhere below the directory (directories only).
+	FileCount *int64              `json:"file_count,omitempty"`
+	Id        *openapi_types.UUID `json:"id,omitempty"`
+	Kind      FileEntryKind       `json:"kind"`
+	Name      string              `json:"name"`
+
+	// Path The file's path (`""` for a loose file), or the directory's with a trailing `/`.
+	Path      string              `json:"path"`
+	ProjectId *openapi_types.UUID `json:"project_id,omitempty"`
+	Sha256    *string             `json:"sha256,omitempty"`
+	Size      *int64              `json:"size,omitempty"`
+	UpdatedAt *apitime.Time       `json:"updated_at,omitempty"`
+	Version   *int64              `json:"version,omitempty"`
+}
+
+// FileEntryKind defines model for FileEntry.Kind.
+type FileEntryKind string
+
+// FileEntryList defines model for FileEntryList.
+type FileEntryList struct {
+	Data       []FileEntry `json:"data"`
+	HasMore    bool        `json:"has_more"`
+	NextCursor *string     `json:"next_cursor"`
+}
+
+// FilePatch defines model for FilePatch.
+type FilePatch struct {
+	Path string `json:"path"`
+}
+
+// FileURL defines model for FileURL.
+type FileURL struct {
+	ExpiresAt apitime.Time `json:"expires_at"`
+	Url       string       `json:"url"`
+}
+
+// FileURLRequest defines model for FileURLRequest.
+type FileURLRequest struct {
+	// ExpiresIn Seconds the URL works.
+	ExpiresIn *int `json:"expires_in,omitempty"`
+}
+
+// FileUpload defines model for FileUpload.
+type FileUpload struct {
+	// File The bytes; the part's `filename` names the file.
+	File      openapi_types.File  `json:"file"`
+	Path      *string             `json:"path,omitempty"`
+	ProjectId *openapi_types.UUID `json:"project_id,omitempty"`
+}
+
+// FileUsage defines model for FileUsage.
+type FileUsage struct {
+	FileCount  int64 `json:"file_count"`
+	QuotaBytes int64 `json:"quota_bytes"`
+
+	// UsedBytes The size of the caller's complete files.
+	UsedBytes int64 `json:"used_bytes"`
+}
 
 // Health defines model for Health.
 type Health struct {
@@ -1520,6 +1629,7 @@ type SessionTotals struct {
 type SyncChange struct {
 	ChangedAt apitime.Time       `json:"changed_at"`
 	Entity    SyncChangeEntity   `json:"entity"`
+	File      *File              `json:"file,omitempty"`
 	Id        openapi_types.UUID `json:"id"`
 	Message   *Message           `json:"message,omitempty"`
 	Op        SyncChangeOp       `json:"op"`
@@ -1558,6 +1668,12 @@ type User struct {
 // Cursor defines model for Cursor.
 type Cursor = string
 
+// FileIfNoneMatch defines model for FileIfNoneMatch.
+type FileIfNoneMatch = string
+
+// FileRange defines model for FileRange.
+type FileRange = string
+
 // ID defines model for ID.
 type ID = openapi_types.UUID
 
@@ -1581,6 +1697,9 @@ type Conflict = Problem
 
 // Error An RFC 9457 problem with an OpenAI-compatible `error` member.
 type Error = Problem
+
+// FileRangeNotSatisfiable An RFC 9457 problem with an OpenAI-compatible `error` member.
+type FileRangeNotSatisfiable = Problem
 
 // Forbidden An RFC 9457 problem with an OpenAI-compatible `error` member.
 type Forbidden = Problem
@@ -1660,6 +1779,73 @@ type CreateAPIKeyParams struct {
 	// Operations marked `x-idempotent-replay: without-secret` never replay a secret (see each
 	// operation): a retry of their success is refused instead.
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+}
+
+// ListFilesParams defines parameters for ListFiles.
+type ListFilesParams struct {
+	ProjectId *openapi_types.UUID `form:"project_id,omitempty" json:"project_id,omitempty"`
+
+	// Prefix The directory to list (`/` for the root).
+	Prefix *string `form:"prefix,omitempty" json:"prefix,omitempty"`
+
+	// Limit Page size.
+	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
+
+	// Cursor The `next_cursor` of the previous page; opaque.
+	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
+}
+
+// UploadFileParams defines parameters for UploadFile.
+type UploadFileParams struct {
+	// Filename The file's name (the raw form); defaults to the last segment of `path`.
+	Filename *string `form:"filename,omitempty" json:"filename,omitempty"`
+
+	// Path Where the file goes in the tree, e.g. `src/main.go`.
+	Path *string `form:"path,omitempty" json:"path,omitempty"`
+
+	// ProjectId The caller's project the file belongs to.
+	ProjectId *openapi_types.UUID `form:"project_id,omitempty" json:"project_id,omitempty"`
+
+	// IdempotencyKey Makes a create safe to retry: the same key with the same body within 24 hours replays the
+	// original response (with `Idempotent-Replayed: true`) instead of creating again; the same key
+	// with a different body is a 422, and a key whose first request is still running is a 409.
+	// Operations marked `x-idempotent-replay: without-secret` never replay a secret (see each
+	// operation): a retry of their success is refused instead.
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+}
+
+// DeleteFileParams defines parameters for DeleteFile.
+type DeleteFileParams struct {
+	// IfMatch Apply only if the resource's ETag still matches (else 412 and nothing changes).
+	IfMatch *IfMatch `json:"If-Match,omitempty"`
+}
+
+// UpdateFileParams defines parameters for UpdateFile.
+type UpdateFileParams struct {
+	// IfMatch Apply only if the resource's ETag still matches (else 412 and nothing changes).
+	IfMatch *IfMatch `json:"If-Match,omitempty"`
+}
+
+// GetFileContentParams defines parameters for GetFileContent.
+type GetFileContentParams struct {
+	// Range One byte range, e.g. `bytes=0-1023`, `bytes=1024-` or `bytes=-512` (the last 512 bytes).
+	Range *FileRange `json:"Range,omitempty"`
+
+	// IfNoneMatch The ETag (quoted sha256) the client holds, or `*`; a match answers 304.
+	IfNoneMatch *FileIfNoneMatch `json:"If-None-Match,omitempty"`
+}
+
+// DownloadFileParams defines parameters for DownloadFile.
+type DownloadFileParams struct {
+	// Expires Unix time after which the URL stops working.
+	Expires   int64  `form:"expires" json:"expires"`
+	Signature string `form:"signature" json:"signature"`
+
+	// Range One byte range, e.g. `bytes=0-1023`, `bytes=1024-` or `bytes=-512` (the last 512 bytes).
+	Range *FileRange `json:"Range,omitempty"`
+
+	// IfNoneMatch The ETag (quoted sha256) the client holds, or `*`; a match answers 304.
+	IfNoneMatch *FileIfNoneMatch `json:"If-None-Match,omitempty"`
 }
 
 // ListMCPServersParams defines parameters for ListMCPServers.
@@ -1857,6 +2043,15 @@ type CreateChatCompletionJSONRequestBody = ChatCompletionRequest
 
 // DebugChatCompletionJSONRequestBody defines body for DebugChatCompletion for application/json ContentType.
 type DebugChatCompletionJSONRequestBody = ChatCompletionRequest
+
+// UploadFileMultipartRequestBody defines body for UploadFile for multipart/form-data ContentType.
+type UploadFileMultipartRequestBody = FileUpload
+
+// UpdateFileJSONRequestBody defines body for UpdateFile for application/json ContentType.
+type UpdateFileJSONRequestBody = FilePatch
+
+// CreateFileUrlJSONRequestBody defines body for CreateFileUrl for application/json ContentType.
+type CreateFileUrlJSONRequestBody = FileURLRequest
 
 // CreateMCPServerJSONRequestBody defines body for CreateMCPServer for application/json ContentType.
 type CreateMCPServerJSONRequestBody = MCPServerCreate
@@ -2559,6 +2754,135 @@ type ClientInterface interface {
 	// Corresponds with GET /v1/debug (the `GetDebugInfo` operationId).
 	GetDebugInfo(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// ListFiles The caller's files, or one directory of a tree
+	//
+	// Without `prefix`: every file of the caller (or of `project_id`), newest first, as entries
+	// of kind `file`.
+	//
+	// With `prefix`: the entries of that directory of the tree of `project_id` (or of the files
+	// outside projects) — its files (kind `file`) and its immediate sub-directories (kind
+	// `directory`, `path` ending in `/`, with `file_count` files below) — ordered by `path` in
+	// byte order, so a file `a` comes before a directory `a/`. `prefix` is a directory path
+	// (`src/` or `src`); `/` is the root. The cursor holds the last entry's path, so pages of
+	// a directory walk files and directories alike; a cursor of one listing is refused by
+	// another (400).
+	//
+	// Corresponds with GET /v1/files (the `ListFiles` operationId).
+	ListFiles(ctx context.Context, params *ListFilesParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// UploadFileWithBody Upload a file
+	//
+	// Two forms. `multipart/form-data` with one `file` part (its `filename` names the file) and
+	// optional `project_id` and `path` fields (in any order, before or after the file part); or
+	// the raw bytes as the body (any `Content-Type`, e.g. `application/octet-stream` or
+	// `image/png`) with `?filename=` (or `?path=`) and optional `?project_id=`. Query parameters
+	// apply to both forms; a multipart field overrides its query parameter.
+	//
+	// The body is streamed to the blob store as it arrives (never buffered whole), hashed and
+	// measured on the way. The stored `content_type` is sniffed from the bytes; the declared one
+	// is ignored. A file larger than `CCB_MAX_FILE_BYTES` (default 100 MiB) is refused with 413
+	// `file_too_large` as soon as the limit is passed; an upload that would take the caller past
+	// the quota (`CCB_FILE_QUOTA_BYTES`, default 1 GiB) is refused with 413 `quota_exceeded`
+	// (its detail states the quota and the usage). A failed, refused or cancelled upload leaves
+	// nothing behind.
+	//
+	// `path` is normalised (Unicode NFC, `\` is not a separator but refused, no `.`/`..`
+	// segments, no leading `/`, no NUL or control or bidirectional-override characters, at most
+	// 1024 bytes, each segment at most 255 bytes); an invalid one is a 400 pointing at it. A path
+	// is unique within the caller's project (or the caller's files outside projects): a clash
+	// is 409 `path_taken`. Without `path` the file is loose (listed, but in no directory).
+	//
+	// Idempotency-Key: the body is not buffered, so the request fingerprint covers the method,
+	// path, query, media type and `Content-Length` (not the bytes): a retry with the same key
+	// replays the first response.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /v1/files (the `UploadFile` operationId).
+	UploadFileWithBody(ctx context.Context, params *UploadFileParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetFileUsage The caller's storage use and quota
+	//
+	// `used_bytes` counts complete files only; uploads in progress reserve quota too, so an upload may be refused a little below `quota_bytes`.
+	//
+	// Corresponds with GET /v1/files/usage (the `GetFileUsage` operationId).
+	GetFileUsage(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// DeleteFile Delete a file
+	//
+	// The row goes at once; the bytes are removed from the store right after (or by the sweep).
+	//
+	// Corresponds with DELETE /v1/files/{id} (the `DeleteFile` operationId).
+	DeleteFile(ctx context.Context, id ID, params *DeleteFileParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetFile A file's metadata
+	//
+	// The ETag is the metadata version (send it in `If-Match` to move or delete); the content's ETag is its sha256.
+	//
+	// Corresponds with GET /v1/files/{id} (the `GetFile` operationId).
+	GetFile(ctx context.Context, id ID, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// UpdateFileWithBody Rename or move a file
+	//
+	// Sets `path` (normalised like an upload's; `name` follows its last segment). A clash is 409 `path_taken`.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with PATCH /v1/files/{id} (the `UpdateFile` operationId).
+	UpdateFileWithBody(ctx context.Context, id ID, params *UpdateFileParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// UpdateFile Rename or move a file
+	//
+	// Sets `path` (normalised like an upload's; `name` follows its last segment). A clash is 409 `path_taken`.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with PATCH /v1/files/{id} (the `UpdateFile` operationId).
+	UpdateFile(ctx context.Context, id ID, params *UpdateFileParams, body UpdateFileJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetFileContent A file's bytes
+	//
+	// Served inert: `Content-Disposition: attachment` (RFC 6266, with an RFC 8187 `filename*`
+	// and an ASCII fallback without quotes, control or bidirectional characters),
+	// `X-Content-Type-Options: nosniff`, `Content-Security-Policy: sandbox` and the sniffed
+	// `Content-Type`, so a stored HTML or SVG file never runs on this origin. One byte range
+	// (`bytes=a-b`, `bytes=a-`, `bytes=-n`) answers 206; several ranges are served whole (200);
+	// an unsatisfiable one 416. The ETag is the quoted sha256; `If-None-Match` answers 304.
+	//
+	// Corresponds with GET /v1/files/{id}/content (the `GetFileContent` operationId).
+	GetFileContent(ctx context.Context, id ID, params *GetFileContentParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// DownloadFile A file's bytes through a signed URL
+	//
+	// What `createFileUrl` links to for the local store. Public: the signature is the
+	// credential. An expired, tampered or foreign signature is a 404 (indistinguishable from a
+	// missing file). Served like `getFileContent` (ranges, 304, inert headers).
+	//
+	// Corresponds with GET /v1/files/{id}/download (the `DownloadFile` operationId).
+	DownloadFile(ctx context.Context, id ID, params *DownloadFileParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CreateFileUrlWithBody A short-lived download URL
+	//
+	// A URL anyone holding it may GET until `expires_at`, without credentials: an S3 presigned
+	// URL when the store is S3, otherwise this server's `/v1/files/{id}/download` with an HMAC
+	// signature over the file, its content hash and the expiry.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /v1/files/{id}/url (the `CreateFileUrl` operationId).
+	CreateFileUrlWithBody(ctx context.Context, id ID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CreateFileUrl A short-lived download URL
+	//
+	// A URL anyone holding it may GET until `expires_at`, without credentials: an S3 presigned
+	// URL when the store is S3, otherwise this server's `/v1/files/{id}/download` with an HMAC
+	// signature over the file, its content hash and the expiry.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /v1/files/{id}/url (the `CreateFileUrl` operationId).
+	CreateFileUrl(ctx context.Context, id ID, body CreateFileUrlJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// ListMCPServers The MCP servers the caller may use
 	//
 	// The caller's own servers and every `global` server, newest first (by creation). Header
@@ -2871,7 +3195,7 @@ type ClientInterface interface {
 
 	// GetChanges Changes since a cursor
 	//
-	// Every change to the caller's projects, sessions and messages after `cursor`, in commit
+	// Every change to the caller's projects, sessions, messages and files after `cursor`, in commit
 	// order: upserts carry the current object, deletions are tombstones. Store `next_cursor`
 	// and ask again; without a cursor the feed starts from the beginning. A cursor older than the
 	// tombstone retention answers 410: sync again from scratch.
@@ -3739,6 +4063,245 @@ func (c *Client) GetDebugInfo(ctx context.Context, reqEditors ...RequestEditorFn
 	return c.Client.Do(req)
 }
 
+// ListFiles The caller's files, or one directory of a tree
+//
+// Without `prefix`: every file of the caller (or of `project_id`), newest first, as entries
+// of kind `file`.
+//
+// With `prefix`: the entries of that directory of the tree of `project_id` (or of the files
+// outside projects) — its files (kind `file`) and its immediate sub-directories (kind
+// `directory`, `path` ending in `/`, with `file_count` files below) — ordered by `path` in
+// byte order, so a file `a` comes before a directory `a/`. `prefix` is a directory path
+// (`src/` or `src`); `/` is the root. The cursor holds the last entry's path, so pages of
+// a directory walk files and directories alike; a cursor of one listing is refused by
+// another (400).
+//
+// Corresponds with GET /v1/files (the `ListFiles` operationId).
+func (c *Client) ListFiles(ctx context.Context, params *ListFilesParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListFilesRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// UploadFileWithBody Upload a file
+//
+// Two forms. `multipart/form-data` with one `file` part (its `filename` names the file) and
+// optional `project_id` and `path` fields (in any order, before or after the file part); or
+// the raw bytes as the body (any `Content-Type`, e.g. `application/octet-stream` or
+// `image/png`) with `?filename=` (or `?path=`) and optional `?project_id=`. Query parameters
+// apply to both forms; a multipart field overrides its query parameter.
+//
+// The body is streamed to the blob store as it arrives (never buffered whole), hashed and
+// measured on the way. The stored `content_type` is sniffed from the bytes; the declared one
+// is ignored. A file larger than `CCB_MAX_FILE_BYTES` (default 100 MiB) is refused with 413
+// `file_too_large` as soon as the limit is passed; an upload that would take the caller past
+// the quota (`CCB_FILE_QUOTA_BYTES`, default 1 GiB) is refused with 413 `quota_exceeded`
+// (its detail states the quota and the usage). A failed, refused or cancelled upload leaves
+// nothing behind.
+//
+// `path` is normalised (Unicode NFC, `\` is not a separator but refused, no `.`/`..`
+// segments, no leading `/`, no NUL or control or bidirectional-override characters, at most
+// 1024 bytes, each segment at most 255 bytes); an invalid one is a 400 pointing at it. A path
+// is unique within the caller's project (or the caller's files outside projects): a clash
+// is 409 `path_taken`. Without `path` the file is loose (listed, but in no directory).
+//
+// Idempotency-Key: the body is not buffered, so the request fingerprint covers the method,
+// path, query, media type and `Content-Length` (not the bytes): a retry with the same key
+// replays the first response.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /v1/files (the `UploadFile` operationId).
+func (c *Client) UploadFileWithBody(ctx context.Context, params *UploadFileParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewUploadFileRequestWithBody(c.Server, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetFileUsage The caller's storage use and quota
+//
+// `used_bytes` counts complete files only; uploads in progress reserve quota too, so an upload may be refused a little below `quota_bytes`.
+//
+// Corresponds with GET /v1/files/usage (the `GetFileUsage` operationId).
+func (c *Client) GetFileUsage(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetFileUsageRequest(c.Server)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// DeleteFile Delete a file
+//
+// The row goes at once; the bytes are removed from the store right after (or by the sweep).
+//
+// Corresponds with DELETE /v1/files/{id} (the `DeleteFile` operationId).
+func (c *Client) DeleteFile(ctx context.Context, id ID, params *DeleteFileParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewDeleteFileRequest(c.Server, id, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetFile A file's metadata
+//
+// The ETag is the metadata version (send it in `If-Match` to move or delete); the content's ETag is its sha256.
+//
+// Corresponds with GET /v1/files/{id} (the `GetFile` operationId).
+func (c *Client) GetFile(ctx context.Context, id ID, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetFileRequest(c.Server, id)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// UpdateFileWithBody Rename or move a file
+//
+// Sets `path` (normalised like an upload's; `name` follows its last segment). A clash is 409 `path_taken`.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with PATCH /v1/files/{id} (the `UpdateFile` operationId).
+func (c *Client) UpdateFileWithBody(ctx context.Context, id ID, params *UpdateFileParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewUpdateFileRequestWithBody(c.Server, id, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// UpdateFile Rename or move a file
+//
+// Sets `path` (normalised like an upload's; `name` follows its last segment). A clash is 409 `path_taken`.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with PATCH /v1/files/{id} (the `UpdateFile` operationId).
+func (c *Client) UpdateFile(ctx context.Context, id ID, params *UpdateFileParams, body UpdateFileJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewUpdateFileRequest(c.Server, id, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetFileContent A file's bytes
+//
+// Served inert: `Content-Disposition: attachment` (RFC 6266, with an RFC 8187 `filename*`
+// and an ASCII fallback without quotes, control or bidirectional characters),
+// `X-Content-Type-Options: nosniff`, `Content-Security-Policy: sandbox` and the sniffed
+// `Content-Type`, so a stored HTML or SVG file never runs on this origin. One byte range
+// (`bytes=a-b`, `bytes=a-`, `bytes=-n`) answers 206; several ranges are served whole (200);
+// an unsatisfiable one 416. The ETag is the quoted sha256; `If-None-Match` answers 304.
+//
+// Corresponds with GET /v1/files/{id}/content (the `GetFileContent` operationId).
+func (c *Client) GetFileContent(ctx context.Context, id ID, params *GetFileContentParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetFileContentRequest(c.Server, id, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// DownloadFile A file's bytes through a signed URL
+//
+// What `createFileUrl` links to for the local store. Public: the signature is the
+// credential. An expired, tampered or foreign signature is a 404 (indistinguishable from a
+// missing file). Served like `getFileContent` (ranges, 304, inert headers).
+//
+// Corresponds with GET /v1/files/{id}/download (the `DownloadFile` operationId).
+func (c *Client) DownloadFile(ctx context.Context, id ID, params *DownloadFileParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewDownloadFileRequest(c.Server, id, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CreateFileUrlWithBody A short-lived download URL
+//
+// A URL anyone holding it may GET until `expires_at`, without credentials: an S3 presigned
+// URL when the store is S3, otherwise this server's `/v1/files/{id}/download` with an HMAC
+// signature over the file, its content hash and the expiry.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /v1/files/{id}/url (the `CreateFileUrl` operationId).
+func (c *Client) CreateFileUrlWithBody(ctx context.Context, id ID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateFileUrlRequestWithBody(c.Server, id, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CreateFileUrl A short-lived download URL
+//
+// A URL anyone holding it may GET until `expires_at`, without credentials: an S3 presigned
+// URL when the store is S3, otherwise this server's `/v1/files/{id}/download` with an HMAC
+// signature over the file, its content hash and the expiry.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /v1/files/{id}/url (the `CreateFileUrl` operationId).
+func (c *Client) CreateFileUrl(ctx context.Context, id ID, body CreateFileUrlJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateFileUrlRequest(c.Server, id, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // ListMCPServers The MCP servers the caller may use
 //
 // The caller's own servers and every `global` server, newest first (by creation). Header
@@ -4441,7 +5004,7 @@ func (c *Client) ReplaceSessionTools(ctx context.Context, id ID, body ReplaceSes
 
 // GetChanges Changes since a cursor
 //
-// Every change to the caller's projects, sessions and messages after `cursor`, in commit
+// Every change to the caller's projects, sessions, messages and files after `cursor`, in commit
 // order: upserts carry the current object, deletions are tombstones. Store `next_cursor`
 // and ask again; without a cursor the feed starts from the beginning. A cursor older than the
 // tombstone retention answers 410: sync again from scratch.
@@ -5586,6 +6149,561 @@ func NewGetDebugInfoRequest(server string) (*http.Request, error) {
 	if err != nil {
 		return nil, err
 	}
+
+	return req, nil
+}
+
+// NewListFilesRequest constructs an http.Request for the ListFiles method
+func NewListFilesRequest(server string, params *ListFilesParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/files")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.ProjectId != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "project_id", *params.ProjectId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: "uuid"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Prefix != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "prefix", *params.Prefix, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Limit != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Cursor != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "cursor", *params.Cursor, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewUploadFileRequestWithBody constructs an http.Request for the UploadFile method, with any body, and a specified content type
+func NewUploadFileRequestWithBody(server string, params *UploadFileParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/files")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Filename != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "filename", *params.Filename, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Path != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "path", *params.Path, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.ProjectId != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "project_id", *params.ProjectId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: "uuid"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.IdempotencyKey != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Idempotency-Key", *params.IdempotencyKey, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Idempotency-Key", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
+// NewGetFileUsageRequest constructs an http.Request for the GetFileUsage method
+func NewGetFileUsageRequest(server string) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/files/usage")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewDeleteFileRequest constructs an http.Request for the DeleteFile method
+func NewDeleteFileRequest(server string, id ID, params *DeleteFileParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/files/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodDelete, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+
+		if params.IfMatch != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "If-Match", *params.IfMatch, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("If-Match", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
+// NewGetFileRequest constructs an http.Request for the GetFile method
+func NewGetFileRequest(server string, id ID) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/files/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewUpdateFileRequest calls the generic UpdateFile builder with application/json body
+func NewUpdateFileRequest(server string, id ID, params *UpdateFileParams, body UpdateFileJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewUpdateFileRequestWithBody(server, id, params, "application/json", bodyReader)
+}
+
+// NewUpdateFileRequestWithBody constructs an http.Request for the UpdateFile method, with any body, and a specified content type
+func NewUpdateFileRequestWithBody(server string, id ID, params *UpdateFileParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/files/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPatch, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.IfMatch != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "If-Match", *params.IfMatch, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("If-Match", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
+// NewGetFileContentRequest constructs an http.Request for the GetFileContent method
+func NewGetFileContentRequest(server string, id ID, params *GetFileContentParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/files/%s/content", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+
+		if params.Range != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Range", *params.Range, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Range", headerParam0)
+		}
+
+		if params.IfNoneMatch != nil {
+			var headerParam1 string
+
+			headerParam1, err = runtime.StyleParamWithOptions("simple", false, "If-None-Match", *params.IfNoneMatch, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("If-None-Match", headerParam1)
+		}
+
+	}
+
+	return req, nil
+}
+
+// NewDownloadFileRequest constructs an http.Request for the DownloadFile method
+func NewDownloadFileRequest(server string, id ID, params *DownloadFileParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/files/%s/download", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if queryFrag, err := runtime.StyleParamWithOptions("form", true, "expires", params.Expires, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int64"}); err != nil {
+			return nil, err
+		} else {
+			for _, qp := range strings.Split(queryFrag, "&") {
+				rawQueryFragments = append(rawQueryFragments, qp)
+			}
+		}
+
+		if queryFrag, err := runtime.StyleParamWithOptions("form", true, "signature", params.Signature, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+			return nil, err
+		} else {
+			for _, qp := range strings.Split(queryFrag, "&") {
+				rawQueryFragments = append(rawQueryFragments, qp)
+			}
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+
+		if params.Range != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Range", *params.Range, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Range", headerParam0)
+		}
+
+		if params.IfNoneMatch != nil {
+			var headerParam1 string
+
+			headerParam1, err = runtime.StyleParamWithOptions("simple", false, "If-None-Match", *params.IfNoneMatch, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("If-None-Match", headerParam1)
+		}
+
+	}
+
+	return req, nil
+}
+
+// NewCreateFileUrlRequest calls the generic CreateFileUrl builder with application/json body
+func NewCreateFileUrlRequest(server string, id ID, body CreateFileUrlJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewCreateFileUrlRequestWithBody(server, id, "application/json", bodyReader)
+}
+
+// NewCreateFileUrlRequestWithBody constructs an http.Request for the CreateFileUrl method, with any body, and a specified content type
+func NewCreateFileUrlRequestWithBody(server string, id ID, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/files/%s/url", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
 
 	return req, nil
 }
@@ -7748,6 +8866,147 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with GET /v1/debug (the `GetDebugInfo` operationId).
 	GetDebugInfoWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetDebugInfoResponse, error)
 
+	// ListFilesWithResponse The caller's files, or one directory of a tree
+	//
+	// Without `prefix`: every file of the caller (or of `project_id`), newest first, as entries
+	// of kind `file`.
+	//
+	// With `prefix`: the entries of that directory of the tree of `project_id` (or of the files
+	// outside projects) — its files (kind `file`) and its immediate sub-directories (kind
+	// `directory`, `path` ending in `/`, with `file_count` files below) — ordered by `path` in
+	// byte order, so a file `a` comes before a directory `a/`. `prefix` is a directory path
+	// (`src/` or `src`); `/` is the root. The cursor holds the last entry's path, so pages of
+	// a directory walk files and directories alike; a cursor of one listing is refused by
+	// another (400).
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/files (the `ListFiles` operationId).
+	ListFilesWithResponse(ctx context.Context, params *ListFilesParams, reqEditors ...RequestEditorFn) (*ListFilesResponse, error)
+
+	// UploadFileWithBodyWithResponse Upload a file
+	//
+	// Two forms. `multipart/form-data` with one `file` part (its `filename` names the file) and
+	// optional `project_id` and `path` fields (in any order, before or after the file part); or
+	// the raw bytes as the body (any `Content-Type`, e.g. `application/octet-stream` or
+	// `image/png`) with `?filename=` (or `?path=`) and optional `?project_id=`. Query parameters
+	// apply to both forms; a multipart field overrides its query parameter.
+	//
+	// The body is streamed to the blob store as it arrives (never buffered whole), hashed and
+	// measured on the way. The stored `content_type` is sniffed from the bytes; the declared one
+	// is ignored. A file larger than `CCB_MAX_FILE_BYTES` (default 100 MiB) is refused with 413
+	// `file_too_large` as soon as the limit is passed; an upload that would take the caller past
+	// the quota (`CCB_FILE_QUOTA_BYTES`, default 1 GiB) is refused with 413 `quota_exceeded`
+	// (its detail states the quota and the usage). A failed, refused or cancelled upload leaves
+	// nothing behind.
+	//
+	// `path` is normalised (Unicode NFC, `\` is not a separator but refused, no `.`/`..`
+	// segments, no leading `/`, no NUL or control or bidirectional-override characters, at most
+	// 1024 bytes, each segment at most 255 bytes); an invalid one is a 400 pointing at it. A path
+	// is unique within the caller's project (or the caller's files outside projects): a clash
+	// is 409 `path_taken`. Without `path` the file is loose (listed, but in no directory).
+	//
+	// Idempotency-Key: the body is not buffered, so the request fingerprint covers the method,
+	// path, query, media type and `Content-Length` (not the bytes): a retry with the same key
+	// replays the first response.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/files (the `UploadFile` operationId).
+	UploadFileWithBodyWithResponse(ctx context.Context, params *UploadFileParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*UploadFileResponse, error)
+
+	// GetFileUsageWithResponse The caller's storage use and quota
+	//
+	// `used_bytes` counts complete files only; uploads in progress reserve quota too, so an upload may be refused a little below `quota_bytes`.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/files/usage (the `GetFileUsage` operationId).
+	GetFileUsageWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetFileUsageResponse, error)
+
+	// DeleteFileWithResponse Delete a file
+	//
+	// The row goes at once; the bytes are removed from the store right after (or by the sweep).
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with DELETE /v1/files/{id} (the `DeleteFile` operationId).
+	DeleteFileWithResponse(ctx context.Context, id ID, params *DeleteFileParams, reqEditors ...RequestEditorFn) (*DeleteFileResponse, error)
+
+	// GetFileWithResponse A file's metadata
+	//
+	// The ETag is the metadata version (send it in `If-Match` to move or delete); the content's ETag is its sha256.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/files/{id} (the `GetFile` operationId).
+	GetFileWithResponse(ctx context.Context, id ID, reqEditors ...RequestEditorFn) (*GetFileResponse, error)
+
+	// UpdateFileWithBodyWithResponse Rename or move a file
+	//
+	// Sets `path` (normalised like an upload's; `name` follows its last segment). A clash is 409 `path_taken`.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PATCH /v1/files/{id} (the `UpdateFile` operationId).
+	UpdateFileWithBodyWithResponse(ctx context.Context, id ID, params *UpdateFileParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*UpdateFileResponse, error)
+
+	// UpdateFileWithResponse Rename or move a file
+	//
+	// Sets `path` (normalised like an upload's; `name` follows its last segment). A clash is 409 `path_taken`.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PATCH /v1/files/{id} (the `UpdateFile` operationId).
+	UpdateFileWithResponse(ctx context.Context, id ID, params *UpdateFileParams, body UpdateFileJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateFileResponse, error)
+
+	// GetFileContentWithResponse A file's bytes
+	//
+	// Served inert: `Content-Disposition: attachment` (RFC 6266, with an RFC 8187 `filename*`
+	// and an ASCII fallback without quotes, control or bidirectional characters),
+	// `X-Content-Type-Options: nosniff`, `Content-Security-Policy: sandbox` and the sniffed
+	// `Content-Type`, so a stored HTML or SVG file never runs on this origin. One byte range
+	// (`bytes=a-b`, `bytes=a-`, `bytes=-n`) answers 206; several ranges are served whole (200);
+	// an unsatisfiable one 416. The ETag is the quoted sha256; `If-None-Match` answers 304.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/files/{id}/content (the `GetFileContent` operationId).
+	GetFileContentWithResponse(ctx context.Context, id ID, params *GetFileContentParams, reqEditors ...RequestEditorFn) (*GetFileContentResponse, error)
+
+	// DownloadFileWithResponse A file's bytes through a signed URL
+	//
+	// What `createFileUrl` links to for the local store. Public: the signature is the
+	// credential. An expired, tampered or foreign signature is a 404 (indistinguishable from a
+	// missing file). Served like `getFileContent` (ranges, 304, inert headers).
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/files/{id}/download (the `DownloadFile` operationId).
+	DownloadFileWithResponse(ctx context.Context, id ID, params *DownloadFileParams, reqEditors ...RequestEditorFn) (*DownloadFileResponse, error)
+
+	// CreateFileUrlWithBodyWithResponse A short-lived download URL
+	//
+	// A URL anyone holding it may GET until `expires_at`, without credentials: an S3 presigned
+	// URL when the store is S3, otherwise this server's `/v1/files/{id}/download` with an HMAC
+	// signature over the file, its content hash and the expiry.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/files/{id}/url (the `CreateFileUrl` operationId).
+	CreateFileUrlWithBodyWithResponse(ctx context.Context, id ID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateFileUrlResponse, error)
+
+	// CreateFileUrlWithResponse A short-lived download URL
+	//
+	// A URL anyone holding it may GET until `expires_at`, without credentials: an S3 presigned
+	// URL when the store is S3, otherwise this server's `/v1/files/{id}/download` with an HMAC
+	// signature over the file, its content hash and the expiry.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/files/{id}/url (the `CreateFileUrl` operationId).
+	CreateFileUrlWithResponse(ctx context.Context, id ID, body CreateFileUrlJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateFileUrlResponse, error)
+
 	// ListMCPServersWithResponse The MCP servers the caller may use
 	//
 	// The caller's own servers and every `global` server, newest first (by creation). Header
@@ -8098,7 +9357,7 @@ type ClientWithResponsesInterface interface {
 
 	// GetChangesWithResponse Changes since a cursor
 	//
-	// Every change to the caller's projects, sessions and messages after `cursor`, in commit
+	// Every change to the caller's projects, sessions, messages and files after `cursor`, in commit
 	// order: upserts carry the current object, deletions are tombstones. Store `next_cursor`
 	// and ask again; without a cursor the feed starts from the beginning. A cursor older than the
 	// tombstone retention answers 410: sync again from scratch.
@@ -9982,6 +11241,725 @@ func (r GetDebugInfoResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r GetDebugInfoResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type ListFilesResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *FileEntryList
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Error
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListFilesResponse) GetJSON200() *FileEntryList {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r ListFilesResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r ListFilesResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r ListFilesResponse) GetApplicationproblemJSONDefault() *Error {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r ListFilesResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListFilesResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListFilesResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListFilesResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// UploadFileResponse201Headers the declared response headers of an HTTP 201 response for UploadFile
+type UploadFileResponse201Headers struct {
+	ETag *string
+}
+
+type UploadFileResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON201 the response for an HTTP 201 `application/json` response
+	JSON201 *File
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *Conflict
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *Problem
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *Unprocessable
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Error
+	// Headers201 the parsed response headers for an HTTP 201 response
+	Headers201 *UploadFileResponse201Headers
+}
+
+// GetJSON201 returns the response for an HTTP 201 `application/json` response
+func (r UploadFileResponse) GetJSON201() *File {
+	return r.JSON201
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r UploadFileResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r UploadFileResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r UploadFileResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r UploadFileResponse) GetApplicationproblemJSON409() *Conflict {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r UploadFileResponse) GetApplicationproblemJSON413() *Problem {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r UploadFileResponse) GetApplicationproblemJSON422() *Unprocessable {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r UploadFileResponse) GetApplicationproblemJSONDefault() *Error {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r UploadFileResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r UploadFileResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r UploadFileResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r UploadFileResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type GetFileUsageResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *FileUsage
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Error
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetFileUsageResponse) GetJSON200() *FileUsage {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r GetFileUsageResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r GetFileUsageResponse) GetApplicationproblemJSONDefault() *Error {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r GetFileUsageResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetFileUsageResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetFileUsageResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetFileUsageResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type DeleteFileResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON412 the response for an HTTP 412 `application/problem+json` response
+	ApplicationproblemJSON412 *PreconditionFailed
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Error
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r DeleteFileResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r DeleteFileResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r DeleteFileResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON412 returns the response for an HTTP 412 `application/problem+json` response
+func (r DeleteFileResponse) GetApplicationproblemJSON412() *PreconditionFailed {
+	return r.ApplicationproblemJSON412
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r DeleteFileResponse) GetApplicationproblemJSONDefault() *Error {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r DeleteFileResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r DeleteFileResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r DeleteFileResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r DeleteFileResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// GetFileResponse200Headers the declared response headers of an HTTP 200 response for GetFile
+type GetFileResponse200Headers struct {
+	ETag *string
+}
+
+type GetFileResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *File
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Error
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *GetFileResponse200Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetFileResponse) GetJSON200() *File {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r GetFileResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r GetFileResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r GetFileResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r GetFileResponse) GetApplicationproblemJSONDefault() *Error {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r GetFileResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetFileResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetFileResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetFileResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// UpdateFileResponse200Headers the declared response headers of an HTTP 200 response for UpdateFile
+type UpdateFileResponse200Headers struct {
+	ETag *string
+}
+
+type UpdateFileResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *File
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *Conflict
+	// ApplicationproblemJSON412 the response for an HTTP 412 `application/problem+json` response
+	ApplicationproblemJSON412 *PreconditionFailed
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Error
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *UpdateFileResponse200Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r UpdateFileResponse) GetJSON200() *File {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r UpdateFileResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r UpdateFileResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r UpdateFileResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r UpdateFileResponse) GetApplicationproblemJSON409() *Conflict {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON412 returns the response for an HTTP 412 `application/problem+json` response
+func (r UpdateFileResponse) GetApplicationproblemJSON412() *PreconditionFailed {
+	return r.ApplicationproblemJSON412
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r UpdateFileResponse) GetApplicationproblemJSONDefault() *Error {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r UpdateFileResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r UpdateFileResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r UpdateFileResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r UpdateFileResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// GetFileContentResponse200Headers the declared response headers of an HTTP 200 response for GetFileContent
+type GetFileContentResponse200Headers struct {
+	AcceptRanges          *string
+	ContentDisposition    string
+	ContentSecurityPolicy string
+	ETag                  string
+}
+
+// GetFileContentResponse206Headers the declared response headers of an HTTP 206 response for GetFileContent
+type GetFileContentResponse206Headers struct {
+	AcceptRanges          *string
+	ContentDisposition    string
+	ContentRange          string
+	ContentSecurityPolicy string
+	ETag                  string
+}
+
+// GetFileContentResponse304Headers the declared response headers of an HTTP 304 response for GetFileContent
+type GetFileContentResponse304Headers struct {
+	ETag string
+}
+
+// GetFileContentResponse416Headers the declared response headers of an HTTP 416 response for GetFileContent
+type GetFileContentResponse416Headers struct {
+	ContentRange string
+}
+
+type GetFileContentResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON416 the response for an HTTP 416 `application/problem+json` response
+	ApplicationproblemJSON416 *FileRangeNotSatisfiable
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Error
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *GetFileContentResponse200Headers
+	// Headers206 the parsed response headers for an HTTP 206 response
+	Headers206 *GetFileContentResponse206Headers
+	// Headers304 the parsed response headers for an HTTP 304 response
+	Headers304 *GetFileContentResponse304Headers
+	// Headers416 the parsed response headers for an HTTP 416 response
+	Headers416 *GetFileContentResponse416Headers
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r GetFileContentResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r GetFileContentResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r GetFileContentResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON416 returns the response for an HTTP 416 `application/problem+json` response
+func (r GetFileContentResponse) GetApplicationproblemJSON416() *FileRangeNotSatisfiable {
+	return r.ApplicationproblemJSON416
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r GetFileContentResponse) GetApplicationproblemJSONDefault() *Error {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r GetFileContentResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetFileContentResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetFileContentResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetFileContentResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// DownloadFileResponse200Headers the declared response headers of an HTTP 200 response for DownloadFile
+type DownloadFileResponse200Headers struct {
+	AcceptRanges          *string
+	ContentDisposition    string
+	ContentSecurityPolicy string
+	ETag                  string
+}
+
+// DownloadFileResponse206Headers the declared response headers of an HTTP 206 response for DownloadFile
+type DownloadFileResponse206Headers struct {
+	AcceptRanges          *string
+	ContentDisposition    string
+	ContentRange          string
+	ContentSecurityPolicy string
+	ETag                  string
+}
+
+// DownloadFileResponse304Headers the declared response headers of an HTTP 304 response for DownloadFile
+type DownloadFileResponse304Headers struct {
+	ETag string
+}
+
+// DownloadFileResponse416Headers the declared response headers of an HTTP 416 response for DownloadFile
+type DownloadFileResponse416Headers struct {
+	ContentRange string
+}
+
+type DownloadFileResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON416 the response for an HTTP 416 `application/problem+json` response
+	ApplicationproblemJSON416 *FileRangeNotSatisfiable
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Error
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *DownloadFileResponse200Headers
+	// Headers206 the parsed response headers for an HTTP 206 response
+	Headers206 *DownloadFileResponse206Headers
+	// Headers304 the parsed response headers for an HTTP 304 response
+	Headers304 *DownloadFileResponse304Headers
+	// Headers416 the parsed response headers for an HTTP 416 response
+	Headers416 *DownloadFileResponse416Headers
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r DownloadFileResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r DownloadFileResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON416 returns the response for an HTTP 416 `application/problem+json` response
+func (r DownloadFileResponse) GetApplicationproblemJSON416() *FileRangeNotSatisfiable {
+	return r.ApplicationproblemJSON416
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r DownloadFileResponse) GetApplicationproblemJSONDefault() *Error {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r DownloadFileResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r DownloadFileResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r DownloadFileResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r DownloadFileResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type CreateFileUrlResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *FileURL
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Error
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r CreateFileUrlResponse) GetJSON200() *FileURL {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r CreateFileUrlResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r CreateFileUrlResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r CreateFileUrlResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r CreateFileUrlResponse) GetApplicationproblemJSONDefault() *Error {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r CreateFileUrlResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r CreateFileUrlResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r CreateFileUrlResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r CreateFileUrlResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -12986,6 +14964,213 @@ func (c *ClientWithResponses) GetDebugInfoWithResponse(ctx context.Context, reqE
 	return ParseGetDebugInfoResponse(rsp)
 }
 
+// ListFilesWithResponse The caller's files, or one directory of a tree
+//
+// Without `prefix`: every file of the caller (or of `project_id`), newest first, as entries
+// of kind `file`.
+//
+// With `prefix`: the entries of that directory of the tree of `project_id` (or of the files
+// outside projects) — its files (kind `file`) and its immediate sub-directories (kind
+// `directory`, `path` ending in `/`, with `file_count` files below) — ordered by `path` in
+// byte order, so a file `a` comes before a directory `a/`. `prefix` is a directory path
+// (`src/` or `src`); `/` is the root. The cursor holds the last entry's path, so pages of
+// a directory walk files and directories alike; a cursor of one listing is refused by
+// another (400).
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/files (the `ListFiles` operationId).
+func (c *ClientWithResponses) ListFilesWithResponse(ctx context.Context, params *ListFilesParams, reqEditors ...RequestEditorFn) (*ListFilesResponse, error) {
+	rsp, err := c.ListFiles(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListFilesResponse(rsp)
+}
+
+// UploadFileWithBodyWithResponse Upload a file
+//
+// Two forms. `multipart/form-data` with one `file` part (its `filename` names the file) and
+// optional `project_id` and `path` fields (in any order, before or after the file part); or
+// the raw bytes as the body (any `Content-Type`, e.g. `application/octet-stream` or
+// `image/png`) with `?filename=` (or `?path=`) and optional `?project_id=`. Query parameters
+// apply to both forms; a multipart field overrides its query parameter.
+//
+// The body is streamed to the blob store as it arrives (never buffered whole), hashed and
+// measured on the way. The stored `content_type` is sniffed from the bytes; the declared one
+// is ignored. A file larger than `CCB_MAX_FILE_BYTES` (default 100 MiB) is refused with 413
+// `file_too_large` as soon as the limit is passed; an upload that would take the caller past
+// the quota (`CCB_FILE_QUOTA_BYTES`, default 1 GiB) is refused with 413 `quota_exceeded`
+// (its detail states the quota and the usage). A failed, refused or cancelled upload leaves
+// nothing behind.
+//
+// `path` is normalised (Unicode NFC, `\` is not a separator but refused, no `.`/`..`
+// segments, no leading `/`, no NUL or control or bidirectional-override characters, at most
+// 1024 bytes, each segment at most 255 bytes); an invalid one is a 400 pointing at it. A path
+// is unique within the caller's project (or the caller's files outside projects): a clash
+// is 409 `path_taken`. Without `path` the file is loose (listed, but in no directory).
+//
+// Idempotency-Key: the body is not buffered, so the request fingerprint covers the method,
+// path, query, media type and `Content-Length` (not the bytes): a retry with the same key
+// replays the first response.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/files (the `UploadFile` operationId).
+func (c *ClientWithResponses) UploadFileWithBodyWithResponse(ctx context.Context, params *UploadFileParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*UploadFileResponse, error) {
+	rsp, err := c.UploadFileWithBody(ctx, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseUploadFileResponse(rsp)
+}
+
+// GetFileUsageWithResponse The caller's storage use and quota
+//
+// `used_bytes` counts complete files only; uploads in progress reserve quota too, so an upload may be refused a little below `quota_bytes`.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/files/usage (the `GetFileUsage` operationId).
+func (c *ClientWithResponses) GetFileUsageWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetFileUsageResponse, error) {
+	rsp, err := c.GetFileUsage(ctx, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetFileUsageResponse(rsp)
+}
+
+// DeleteFileWithResponse Delete a file
+//
+// The row goes at once; the bytes are removed from the store right after (or by the sweep).
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with DELETE /v1/files/{id} (the `DeleteFile` operationId).
+func (c *ClientWithResponses) DeleteFileWithResponse(ctx context.Context, id ID, params *DeleteFileParams, reqEditors ...RequestEditorFn) (*DeleteFileResponse, error) {
+	rsp, err := c.DeleteFile(ctx, id, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseDeleteFileResponse(rsp)
+}
+
+// GetFileWithResponse A file's metadata
+//
+// The ETag is the metadata version (send it in `If-Match` to move or delete); the content's ETag is its sha256.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/files/{id} (the `GetFile` operationId).
+func (c *ClientWithResponses) GetFileWithResponse(ctx context.Context, id ID, reqEditors ...RequestEditorFn) (*GetFileResponse, error) {
+	rsp, err := c.GetFile(ctx, id, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetFileResponse(rsp)
+}
+
+// UpdateFileWithBodyWithResponse Rename or move a file
+//
+// Sets `path` (normalised like an upload's; `name` follows its last segment). A clash is 409 `path_taken`.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PATCH /v1/files/{id} (the `UpdateFile` operationId).
+func (c *ClientWithResponses) UpdateFileWithBodyWithResponse(ctx context.Context, id ID, params *UpdateFileParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*UpdateFileResponse, error) {
+	rsp, err := c.UpdateFileWithBody(ctx, id, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseUpdateFileResponse(rsp)
+}
+
+// UpdateFileWithResponse Rename or move a file
+//
+// Sets `path` (normalised like an upload's; `name` follows its last segment). A clash is 409 `path_taken`.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PATCH /v1/files/{id} (the `UpdateFile` operationId).
+func (c *ClientWithResponses) UpdateFileWithResponse(ctx context.Context, id ID, params *UpdateFileParams, body UpdateFileJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateFileResponse, error) {
+	rsp, err := c.UpdateFile(ctx, id, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseUpdateFileResponse(rsp)
+}
+
+// GetFileContentWithResponse A file's bytes
+//
+// Served inert: `Content-Disposition: attachment` (RFC 6266, with an RFC 8187 `filename*`
+// and an ASCII fallback without quotes, control or bidirectional characters),
+// `X-Content-Type-Options: nosniff`, `Content-Security-Policy: sandbox` and the sniffed
+// `Content-Type`, so a stored HTML or SVG file never runs on this origin. One byte range
+// (`bytes=a-b`, `bytes=a-`, `bytes=-n`) answers 206; several ranges are served whole (200);
+// an unsatisfiable one 416. The ETag is the quoted sha256; `If-None-Match` answers 304.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/files/{id}/content (the `GetFileContent` operationId).
+func (c *ClientWithResponses) GetFileContentWithResponse(ctx context.Context, id ID, params *GetFileContentParams, reqEditors ...RequestEditorFn) (*GetFileContentResponse, error) {
+	rsp, err := c.GetFileContent(ctx, id, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetFileContentResponse(rsp)
+}
+
+// DownloadFileWithResponse A file's bytes through a signed URL
+//
+// What `createFileUrl` links to for the local store. Public: the signature is the
+// credential. An expired, tampered or foreign signature is a 404 (indistinguishable from a
+// missing file). Served like `getFileContent` (ranges, 304, inert headers).
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/files/{id}/download (the `DownloadFile` operationId).
+func (c *ClientWithResponses) DownloadFileWithResponse(ctx context.Context, id ID, params *DownloadFileParams, reqEditors ...RequestEditorFn) (*DownloadFileResponse, error) {
+	rsp, err := c.DownloadFile(ctx, id, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseDownloadFileResponse(rsp)
+}
+
+// CreateFileUrlWithBodyWithResponse A short-lived download URL
+//
+// A URL anyone holding it may GET until `expires_at`, without credentials: an S3 presigned
+// URL when the store is S3, otherwise this server's `/v1/files/{id}/download` with an HMAC
+// signature over the file, its content hash and the expiry.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/files/{id}/url (the `CreateFileUrl` operationId).
+func (c *ClientWithResponses) CreateFileUrlWithBodyWithResponse(ctx context.Context, id ID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateFileUrlResponse, error) {
+	rsp, err := c.CreateFileUrlWithBody(ctx, id, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreateFileUrlResponse(rsp)
+}
+
+// CreateFileUrlWithResponse A short-lived download URL
+//
+// A URL anyone holding it may GET until `expires_at`, without credentials: an S3 presigned
+// URL when the store is S3, otherwise this server's `/v1/files/{id}/download` with an HMAC
+// signature over the file, its content hash and the expiry.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/files/{id}/url (the `CreateFileUrl` operationId).
+func (c *ClientWithResponses) CreateFileUrlWithResponse(ctx context.Context, id ID, body CreateFileUrlJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateFileUrlResponse, error) {
+	rsp, err := c.CreateFileUrl(ctx, id, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreateFileUrlResponse(rsp)
+}
+
 // ListMCPServersWithResponse The MCP servers the caller may use
 //
 // The caller's own servers and every `global` server, newest first (by creation). Header
@@ -13570,7 +15755,7 @@ func (c *ClientWithResponses) ReplaceSessionToolsWithResponse(ctx context.Contex
 
 // GetChangesWithResponse Changes since a cursor
 //
-// Every change to the caller's projects, sessions and messages after `cursor`, in commit
+// Every change to the caller's projects, sessions, messages and files after `cursor`, in commit
 // order: upserts carry the current object, deletions are tombstones. Store `next_cursor`
 // and ask again; without a cursor the feed starts from the beginning. A cursor older than the
 // tombstone retention answers 410: sync again from scratch.
@@ -15212,6 +17397,731 @@ func ParseGetDebugInfoResponse(rsp *http.Response) (*GetDebugInfoResponse, error
 			return nil, err
 		}
 		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseListFilesResponse parses an HTTP response from a ListFilesWithResponse call
+func ParseListFilesResponse(rsp *http.Response) (*ListFilesResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListFilesResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest FileEntryList
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseUploadFileResponse parses an HTTP response from a UploadFileWithResponse call
+func ParseUploadFileResponse(rsp *http.Response) (*UploadFileResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &UploadFileResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 201:
+		var dest File
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON201 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest Unprocessable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 201:
+		var headers UploadFileResponse201Headers
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = &value
+		}
+		response.Headers201 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseGetFileUsageResponse parses an HTTP response from a GetFileUsageWithResponse call
+func ParseGetFileUsageResponse(rsp *http.Response) (*GetFileUsageResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetFileUsageResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest FileUsage
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseDeleteFileResponse parses an HTTP response from a DeleteFileWithResponse call
+func ParseDeleteFileResponse(rsp *http.Response) (*DeleteFileResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &DeleteFileResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 204:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 412:
+		var dest PreconditionFailed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON412 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseGetFileResponse parses an HTTP response from a GetFileWithResponse call
+func ParseGetFileResponse(rsp *http.Response) (*GetFileResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetFileResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest File
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers GetFileResponse200Headers
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = &value
+		}
+		response.Headers200 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseUpdateFileResponse parses an HTTP response from a UpdateFileWithResponse call
+func ParseUpdateFileResponse(rsp *http.Response) (*UpdateFileResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &UpdateFileResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest File
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 412:
+		var dest PreconditionFailed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON412 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers UpdateFileResponse200Headers
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = &value
+		}
+		response.Headers200 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseGetFileContentResponse parses an HTTP response from a GetFileContentWithResponse call
+func ParseGetFileContentResponse(rsp *http.Response) (*GetFileContentResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetFileContentResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 304:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 416:
+		var dest FileRangeNotSatisfiable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON416 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers GetFileContentResponse200Headers
+		if values := rsp.Header.Values("Accept-Ranges"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Accept-Ranges", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.AcceptRanges = &value
+		}
+		if values := rsp.Header.Values("Content-Disposition"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Content-Disposition", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ContentDisposition = value
+		}
+		if values := rsp.Header.Values("Content-Security-Policy"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Content-Security-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ContentSecurityPolicy = value
+		}
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 206:
+		var headers GetFileContentResponse206Headers
+		if values := rsp.Header.Values("Accept-Ranges"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Accept-Ranges", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.AcceptRanges = &value
+		}
+		if values := rsp.Header.Values("Content-Disposition"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Content-Disposition", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ContentDisposition = value
+		}
+		if values := rsp.Header.Values("Content-Range"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Content-Range", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ContentRange = value
+		}
+		if values := rsp.Header.Values("Content-Security-Policy"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Content-Security-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ContentSecurityPolicy = value
+		}
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = value
+		}
+		response.Headers206 = &headers
+	case rsp.StatusCode == 304:
+		var headers GetFileContentResponse304Headers
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = value
+		}
+		response.Headers304 = &headers
+	case rsp.StatusCode == 416:
+		var headers GetFileContentResponse416Headers
+		if values := rsp.Header.Values("Content-Range"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Content-Range", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ContentRange = value
+		}
+		response.Headers416 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseDownloadFileResponse parses an HTTP response from a DownloadFileWithResponse call
+func ParseDownloadFileResponse(rsp *http.Response) (*DownloadFileResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &DownloadFileResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 304:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 416:
+		var dest FileRangeNotSatisfiable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON416 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers DownloadFileResponse200Headers
+		if values := rsp.Header.Values("Accept-Ranges"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Accept-Ranges", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.AcceptRanges = &value
+		}
+		if values := rsp.Header.Values("Content-Disposition"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Content-Disposition", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ContentDisposition = value
+		}
+		if values := rsp.Header.Values("Content-Security-Policy"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Content-Security-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ContentSecurityPolicy = value
+		}
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 206:
+		var headers DownloadFileResponse206Headers
+		if values := rsp.Header.Values("Accept-Ranges"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Accept-Ranges", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.AcceptRanges = &value
+		}
+		if values := rsp.Header.Values("Content-Disposition"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Content-Disposition", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ContentDisposition = value
+		}
+		if values := rsp.Header.Values("Content-Range"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Content-Range", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ContentRange = value
+		}
+		if values := rsp.Header.Values("Content-Security-Policy"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Content-Security-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ContentSecurityPolicy = value
+		}
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = value
+		}
+		response.Headers206 = &headers
+	case rsp.StatusCode == 304:
+		var headers DownloadFileResponse304Headers
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = value
+		}
+		response.Headers304 = &headers
+	case rsp.StatusCode == 416:
+		var headers DownloadFileResponse416Headers
+		if values := rsp.Header.Values("Content-Range"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Content-Range", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ContentRange = value
+		}
+		response.Headers416 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseCreateFileUrlResponse parses an HTTP response from a CreateFileUrlWithResponse call
+func ParseCreateFileUrlResponse(rsp *http.Response) (*CreateFileUrlResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &CreateFileUrlResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest FileURL
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
 		var dest Error
@@ -17189,6 +20099,33 @@ type ServerInterface interface {
 	// GetDebugInfo Debug information about this instance
 	// (GET /v1/debug)
 	GetDebugInfo(ctx echo.Context) error
+	// ListFiles The caller's files, or one directory of a tree
+	// (GET /v1/files)
+	ListFiles(ctx echo.Context, params ListFilesParams) error
+	// UploadFile Upload a file
+	// (POST /v1/files)
+	UploadFile(ctx echo.Context, params UploadFileParams) error
+	// GetFileUsage The caller's storage use and quota
+	// (GET /v1/files/usage)
+	GetFileUsage(ctx echo.Context) error
+	// DeleteFile Delete a file
+	// (DELETE /v1/files/{id})
+	DeleteFile(ctx echo.Context, id ID, params DeleteFileParams) error
+	// GetFile A file's metadata
+	// (GET /v1/files/{id})
+	GetFile(ctx echo.Context, id ID) error
+	// UpdateFile Rename or move a file
+	// (PATCH /v1/files/{id})
+	UpdateFile(ctx echo.Context, id ID, params UpdateFileParams) error
+	// GetFileContent A file's bytes
+	// (GET /v1/files/{id}/content)
+	GetFileContent(ctx echo.Context, id ID, params GetFileContentParams) error
+	// DownloadFile A file's bytes through a signed URL
+	// (GET /v1/files/{id}/download)
+	DownloadFile(ctx echo.Context, id ID, params DownloadFileParams) error
+	// CreateFileUrl A short-lived download URL
+	// (POST /v1/files/{id}/url)
+	CreateFileUrl(ctx echo.Context, id ID) error
 	// ListMCPServers The MCP servers the caller may use
 	// (GET /v1/mcp/servers)
 	ListMCPServers(ctx echo.Context, params ListMCPServersParams) error
@@ -17680,6 +20617,322 @@ func (w *ServerInterfaceWrapper) GetDebugInfo(ctx echo.Context) error {
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.GetDebugInfo(ctx)
+	return err
+}
+
+// ListFiles converts echo context to params.
+func (w *ServerInterfaceWrapper) ListFiles(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListFilesParams
+	// ------------- Optional query parameter "project_id" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "project_id", ctx.QueryParams(), &params.ProjectId, runtime.BindQueryParameterOptions{Type: "string", Format: "uuid"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter project_id: %s", err))
+	}
+
+	// ------------- Optional query parameter "prefix" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "prefix", ctx.QueryParams(), &params.Prefix, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter prefix: %s", err))
+	}
+
+	// ------------- Optional query parameter "limit" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", ctx.QueryParams(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter limit: %s", err))
+	}
+
+	// ------------- Optional query parameter "cursor" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "cursor", ctx.QueryParams(), &params.Cursor, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter cursor: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListFiles(ctx, params)
+	return err
+}
+
+// UploadFile converts echo context to params.
+func (w *ServerInterfaceWrapper) UploadFile(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params UploadFileParams
+	// ------------- Optional query parameter "filename" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "filename", ctx.QueryParams(), &params.Filename, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter filename: %s", err))
+	}
+
+	// ------------- Optional query parameter "path" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "path", ctx.QueryParams(), &params.Path, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter path: %s", err))
+	}
+
+	// ------------- Optional query parameter "project_id" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "project_id", ctx.QueryParams(), &params.ProjectId, runtime.BindQueryParameterOptions{Type: "string", Format: "uuid"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter project_id: %s", err))
+	}
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "Idempotency-Key" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
+		var IdempotencyKey IdempotencyKey
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Idempotency-Key, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Idempotency-Key: %s", err))
+		}
+
+		params.IdempotencyKey = &IdempotencyKey
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.UploadFile(ctx, params)
+	return err
+}
+
+// GetFileUsage converts echo context to params.
+func (w *ServerInterfaceWrapper) GetFileUsage(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetFileUsage(ctx)
+	return err
+}
+
+// DeleteFile converts echo context to params.
+func (w *ServerInterfaceWrapper) DeleteFile(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id ID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params DeleteFileParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "If-Match" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("If-Match")]; found {
+		var IfMatch IfMatch
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for If-Match, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "If-Match", valueList[0], &IfMatch, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter If-Match: %s", err))
+		}
+
+		params.IfMatch = &IfMatch
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.DeleteFile(ctx, id, params)
+	return err
+}
+
+// GetFile converts echo context to params.
+func (w *ServerInterfaceWrapper) GetFile(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id ID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetFile(ctx, id)
+	return err
+}
+
+// UpdateFile converts echo context to params.
+func (w *ServerInterfaceWrapper) UpdateFile(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id ID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params UpdateFileParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "If-Match" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("If-Match")]; found {
+		var IfMatch IfMatch
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for If-Match, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "If-Match", valueList[0], &IfMatch, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter If-Match: %s", err))
+		}
+
+		params.IfMatch = &IfMatch
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.UpdateFile(ctx, id, params)
+	return err
+}
+
+// GetFileContent converts echo context to params.
+func (w *ServerInterfaceWrapper) GetFileContent(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id ID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params GetFileContentParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "Range" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Range")]; found {
+		var Range FileRange
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Range, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Range", valueList[0], &Range, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Range: %s", err))
+		}
+
+		params.Range = &Range
+	}
+	// ------------- Optional header parameter "If-None-Match" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("If-None-Match")]; found {
+		var IfNoneMatch FileIfNoneMatch
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for If-None-Match, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "If-None-Match", valueList[0], &IfNoneMatch, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter If-None-Match: %s", err))
+		}
+
+		params.IfNoneMatch = &IfNoneMatch
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetFileContent(ctx, id, params)
+	return err
+}
+
+// DownloadFile converts echo context to params.
+func (w *ServerInterfaceWrapper) DownloadFile(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id ID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params DownloadFileParams
+	// ------------- Required query parameter "expires" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, true, "expires", ctx.QueryParams(), &params.Expires, runtime.BindQueryParameterOptions{Type: "integer", Format: "int64"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter expires: %s", err))
+	}
+
+	// ------------- Required query parameter "signature" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, true, "signature", ctx.QueryParams(), &params.Signature, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter signature: %s", err))
+	}
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "Range" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Range")]; found {
+		var Range FileRange
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Range, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Range", valueList[0], &Range, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Range: %s", err))
+		}
+
+		params.Range = &Range
+	}
+	// ------------- Optional header parameter "If-None-Match" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("If-None-Match")]; found {
+		var IfNoneMatch FileIfNoneMatch
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for If-None-Match, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "If-None-Match", valueList[0], &IfNoneMatch, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter If-None-Match: %s", err))
+		}
+
+		params.IfNoneMatch = &IfNoneMatch
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.DownloadFile(ctx, id, params)
+	return err
+}
+
+// CreateFileUrl converts echo context to params.
+func (w *ServerInterfaceWrapper) CreateFileUrl(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id ID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.CreateFileUrl(ctx, id)
 	return err
 }
 
@@ -18569,6 +21822,15 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.GET(options.BaseURL+"/v1/sessions/:id/messages", wrapper.ListMessages, options.OperationMiddlewares["listMessages"]...)
 	router.POST(options.BaseURL+"/v1/sessions/:id/messages", wrapper.CreateMessage, options.OperationMiddlewares["createMessage"]...)
 	router.GET(options.BaseURL+"/v1/sync", wrapper.GetChanges, options.OperationMiddlewares["getChanges"]...)
+	router.GET(options.BaseURL+"/v1/files", wrapper.ListFiles, options.OperationMiddlewares["listFiles"]...)
+	router.POST(options.BaseURL+"/v1/files", wrapper.UploadFile, options.OperationMiddlewares["uploadFile"]...)
+	router.GET(options.BaseURL+"/v1/files/usage", wrapper.GetFileUsage, options.OperationMiddlewares["getFileUsage"]...)
+	router.DELETE(options.BaseURL+"/v1/files/:id", wrapper.DeleteFile, options.OperationMiddlewares["deleteFile"]...)
+	router.GET(options.BaseURL+"/v1/files/:id", wrapper.GetFile, options.OperationMiddlewares["getFile"]...)
+	router.PATCH(options.BaseURL+"/v1/files/:id", wrapper.UpdateFile, options.OperationMiddlewares["updateFile"]...)
+	router.GET(options.BaseURL+"/v1/files/:id/content", wrapper.GetFileContent, options.OperationMiddlewares["getFileContent"]...)
+	router.POST(options.BaseURL+"/v1/files/:id/url", wrapper.CreateFileUrl, options.OperationMiddlewares["createFileUrl"]...)
+	router.GET(options.BaseURL+"/v1/files/:id/download", wrapper.DownloadFile, options.OperationMiddlewares["downloadFile"]...)
 	router.GET(options.BaseURL+"/v1/models", wrapper.ListModels, options.OperationMiddlewares["listModels"]...)
 	router.GET(options.BaseURL+"/v1/models/capabilities", wrapper.ListModelCapabilities, options.OperationMiddlewares["listModelCapabilities"]...)
 	router.GET(options.BaseURL+"/v1/models/:model_id", wrapper.GetModel, options.OperationMiddlewares["getModel"]...)
@@ -18595,6 +21857,51 @@ type BadRequestApplicationProblemPlusJSONResponse Problem
 type ConflictApplicationProblemPlusJSONResponse Problem
 
 type ErrorApplicationProblemPlusJSONResponse Problem
+
+type FileBytesResponseHeaders struct {
+	AcceptRanges          *string
+	ContentDisposition    string
+	ContentSecurityPolicy string
+	ETag                  string
+}
+type FileBytesAsteriskResponse struct {
+	Body io.Reader
+
+	Headers       FileBytesResponseHeaders
+	ContentType   string
+	ContentLength int64
+}
+
+type FileNotModifiedResponseHeaders struct {
+	ETag string
+}
+type FileNotModifiedResponse struct {
+	Headers FileNotModifiedResponseHeaders
+}
+
+type FilePartialResponseHeaders struct {
+	AcceptRanges          *string
+	ContentDisposition    string
+	ContentRange          string
+	ContentSecurityPolicy string
+	ETag                  string
+}
+type FilePartialAsteriskResponse struct {
+	Body io.Reader
+
+	Headers       FilePartialResponseHeaders
+	ContentType   string
+	ContentLength int64
+}
+
+type FileRangeNotSatisfiableResponseHeaders struct {
+	ContentRange string
+}
+type FileRangeNotSatisfiableApplicationProblemPlusJSONResponse struct {
+	Body Problem
+
+	Headers FileRangeNotSatisfiableResponseHeaders
+}
 
 type ForbiddenApplicationProblemPlusJSONResponse Problem
 
@@ -20977,6 +24284,966 @@ type GetDebugInfodefaultApplicationProblemPlusJSONResponse struct {
 }
 
 func (response GetDebugInfodefaultApplicationProblemPlusJSONResponse) VisitGetDebugInfoResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListFilesRequestObject struct {
+	Params ListFilesParams
+}
+
+type ListFilesResponseObject interface {
+	VisitListFilesResponse(w http.ResponseWriter) error
+}
+
+type ListFiles200JSONResponse FileEntryList
+
+func (response ListFiles200JSONResponse) VisitListFilesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListFiles400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response ListFiles400ApplicationProblemPlusJSONResponse) VisitListFilesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListFiles401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response ListFiles401ApplicationProblemPlusJSONResponse) VisitListFilesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListFilesdefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response ListFilesdefaultApplicationProblemPlusJSONResponse) VisitListFilesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UploadFileRequestObject struct {
+	Params        UploadFileParams
+	Body          io.Reader
+	MultipartBody *multipart.Reader
+}
+
+type UploadFileResponseObject interface {
+	VisitUploadFileResponse(w http.ResponseWriter) error
+}
+
+type UploadFile201ResponseHeaders struct {
+	ETag *string
+}
+
+type UploadFile201JSONResponse struct {
+	Body    File
+	Headers UploadFile201ResponseHeaders
+}
+
+func (response UploadFile201JSONResponse) VisitUploadFileResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.ETag != nil {
+		w.Header().Set("ETag", fmt.Sprint(*response.Headers.ETag))
+	}
+	w.WriteHeader(201)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UploadFile400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response UploadFile400ApplicationProblemPlusJSONResponse) VisitUploadFileResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UploadFile401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response UploadFile401ApplicationProblemPlusJSONResponse) VisitUploadFileResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UploadFile404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response UploadFile404ApplicationProblemPlusJSONResponse) VisitUploadFileResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UploadFile409ApplicationProblemPlusJSONResponse struct {
+	ConflictApplicationProblemPlusJSONResponse
+}
+
+func (response UploadFile409ApplicationProblemPlusJSONResponse) VisitUploadFileResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UploadFile413ApplicationProblemPlusJSONResponse Problem
+
+func (response UploadFile413ApplicationProblemPlusJSONResponse) VisitUploadFileResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UploadFile422ApplicationProblemPlusJSONResponse struct {
+	UnprocessableApplicationProblemPlusJSONResponse
+}
+
+func (response UploadFile422ApplicationProblemPlusJSONResponse) VisitUploadFileResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UploadFiledefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response UploadFiledefaultApplicationProblemPlusJSONResponse) VisitUploadFileResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetFileUsageRequestObject struct {
+}
+
+type GetFileUsageResponseObject interface {
+	VisitGetFileUsageResponse(w http.ResponseWriter) error
+}
+
+type GetFileUsage200JSONResponse FileUsage
+
+func (response GetFileUsage200JSONResponse) VisitGetFileUsageResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetFileUsage401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response GetFileUsage401ApplicationProblemPlusJSONResponse) VisitGetFileUsageResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetFileUsagedefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response GetFileUsagedefaultApplicationProblemPlusJSONResponse) VisitGetFileUsageResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteFileRequestObject struct {
+	Id     ID `json:"id"`
+	Params DeleteFileParams
+}
+
+type DeleteFileResponseObject interface {
+	VisitDeleteFileResponse(w http.ResponseWriter) error
+}
+
+type DeleteFile204Response struct {
+}
+
+func (response DeleteFile204Response) VisitDeleteFileResponse(w http.ResponseWriter) error {
+	w.WriteHeader(204)
+	return nil
+}
+
+type DeleteFile400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteFile400ApplicationProblemPlusJSONResponse) VisitDeleteFileResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteFile401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteFile401ApplicationProblemPlusJSONResponse) VisitDeleteFileResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteFile404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteFile404ApplicationProblemPlusJSONResponse) VisitDeleteFileResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteFile412ApplicationProblemPlusJSONResponse struct {
+	PreconditionFailedApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteFile412ApplicationProblemPlusJSONResponse) VisitDeleteFileResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(412)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteFiledefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response DeleteFiledefaultApplicationProblemPlusJSONResponse) VisitDeleteFileResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetFileRequestObject struct {
+	Id ID `json:"id"`
+}
+
+type GetFileResponseObject interface {
+	VisitGetFileResponse(w http.ResponseWriter) error
+}
+
+type GetFile200ResponseHeaders struct {
+	ETag *string
+}
+
+type GetFile200JSONResponse struct {
+	Body    File
+	Headers GetFile200ResponseHeaders
+}
+
+func (response GetFile200JSONResponse) VisitGetFileResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.ETag != nil {
+		w.Header().Set("ETag", fmt.Sprint(*response.Headers.ETag))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetFile400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response GetFile400ApplicationProblemPlusJSONResponse) VisitGetFileResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetFile401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response GetFile401ApplicationProblemPlusJSONResponse) VisitGetFileResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetFile404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response GetFile404ApplicationProblemPlusJSONResponse) VisitGetFileResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetFiledefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response GetFiledefaultApplicationProblemPlusJSONResponse) VisitGetFileResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateFileRequestObject struct {
+	Id     ID `json:"id"`
+	Params UpdateFileParams
+	Body   *UpdateFileJSONRequestBody
+}
+
+type UpdateFileResponseObject interface {
+	VisitUpdateFileResponse(w http.ResponseWriter) error
+}
+
+type UpdateFile200ResponseHeaders struct {
+	ETag *string
+}
+
+type UpdateFile200JSONResponse struct {
+	Body    File
+	Headers UpdateFile200ResponseHeaders
+}
+
+func (response UpdateFile200JSONResponse) VisitUpdateFileResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.ETag != nil {
+		w.Header().Set("ETag", fmt.Sprint(*response.Headers.ETag))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateFile400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateFile400ApplicationProblemPlusJSONResponse) VisitUpdateFileResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateFile401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateFile401ApplicationProblemPlusJSONResponse) VisitUpdateFileResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateFile404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateFile404ApplicationProblemPlusJSONResponse) VisitUpdateFileResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateFile409ApplicationProblemPlusJSONResponse struct {
+	ConflictApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateFile409ApplicationProblemPlusJSONResponse) VisitUpdateFileResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateFile412ApplicationProblemPlusJSONResponse struct {
+	PreconditionFailedApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateFile412ApplicationProblemPlusJSONResponse) VisitUpdateFileResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(412)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateFiledefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response UpdateFiledefaultApplicationProblemPlusJSONResponse) VisitUpdateFileResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetFileContentRequestObject struct {
+	Id     ID `json:"id"`
+	Params GetFileContentParams
+}
+
+type GetFileContentResponseObject interface {
+	VisitGetFileContentResponse(w http.ResponseWriter) error
+}
+
+type GetFileContent200AsteriskResponse struct{ FileBytesAsteriskResponse }
+
+func (response GetFileContent200AsteriskResponse) VisitGetFileContentResponse(w http.ResponseWriter) error {
+
+	w.Header().Set("Content-Type", response.ContentType)
+	if response.ContentLength != 0 {
+		w.Header().Set("Content-Length", fmt.Sprint(response.ContentLength))
+	}
+	if response.Headers.AcceptRanges != nil {
+		w.Header().Set("Accept-Ranges", fmt.Sprint(*response.Headers.AcceptRanges))
+	}
+	w.Header().Set("Content-Disposition", fmt.Sprint(response.Headers.ContentDisposition))
+	w.Header().Set("Content-Security-Policy", fmt.Sprint(response.Headers.ContentSecurityPolicy))
+	w.Header().Set("ETag", fmt.Sprint(response.Headers.ETag))
+	w.WriteHeader(200)
+
+	if closer, ok := response.Body.(io.ReadCloser); ok {
+		defer closer.Close()
+	}
+	_, err := io.Copy(w, response.Body)
+	return err
+}
+
+type GetFileContent206AsteriskResponse struct{ FilePartialAsteriskResponse }
+
+func (response GetFileContent206AsteriskResponse) VisitGetFileContentResponse(w http.ResponseWriter) error {
+
+	w.Header().Set("Content-Type", response.ContentType)
+	if response.ContentLength != 0 {
+		w.Header().Set("Content-Length", fmt.Sprint(response.ContentLength))
+	}
+	if response.Headers.AcceptRanges != nil {
+		w.Header().Set("Accept-Ranges", fmt.Sprint(*response.Headers.AcceptRanges))
+	}
+	w.Header().Set("Content-Disposition", fmt.Sprint(response.Headers.ContentDisposition))
+	w.Header().Set("Content-Range", fmt.Sprint(response.Headers.ContentRange))
+	w.Header().Set("Content-Security-Policy", fmt.Sprint(response.Headers.ContentSecurityPolicy))
+	w.Header().Set("ETag", fmt.Sprint(response.Headers.ETag))
+	w.WriteHeader(206)
+
+	if closer, ok := response.Body.(io.ReadCloser); ok {
+		defer closer.Close()
+	}
+	_, err := io.Copy(w, response.Body)
+	return err
+}
+
+type GetFileContent304Response = FileNotModifiedResponse
+
+func (response GetFileContent304Response) VisitGetFileContentResponse(w http.ResponseWriter) error {
+	w.Header().Set("ETag", fmt.Sprint(response.Headers.ETag))
+	w.WriteHeader(304)
+	return nil
+}
+
+type GetFileContent400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response GetFileContent400ApplicationProblemPlusJSONResponse) VisitGetFileContentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetFileContent401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response GetFileContent401ApplicationProblemPlusJSONResponse) VisitGetFileContentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetFileContent404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response GetFileContent404ApplicationProblemPlusJSONResponse) VisitGetFileContentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetFileContent416ApplicationProblemPlusJSONResponse struct {
+	FileRangeNotSatisfiableApplicationProblemPlusJSONResponse
+}
+
+func (response GetFileContent416ApplicationProblemPlusJSONResponse) VisitGetFileContentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Content-Range", fmt.Sprint(response.Headers.ContentRange))
+	w.WriteHeader(416)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetFileContentdefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response GetFileContentdefaultApplicationProblemPlusJSONResponse) VisitGetFileContentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DownloadFileRequestObject struct {
+	Id     ID `json:"id"`
+	Params DownloadFileParams
+}
+
+type DownloadFileResponseObject interface {
+	VisitDownloadFileResponse(w http.ResponseWriter) error
+}
+
+type DownloadFile200AsteriskResponse struct{ FileBytesAsteriskResponse }
+
+func (response DownloadFile200AsteriskResponse) VisitDownloadFileResponse(w http.ResponseWriter) error {
+
+	w.Header().Set("Content-Type", response.ContentType)
+	if response.ContentLength != 0 {
+		w.Header().Set("Content-Length", fmt.Sprint(response.ContentLength))
+	}
+	if response.Headers.AcceptRanges != nil {
+		w.Header().Set("Accept-Ranges", fmt.Sprint(*response.Headers.AcceptRanges))
+	}
+	w.Header().Set("Content-Disposition", fmt.Sprint(response.Headers.ContentDisposition))
+	w.Header().Set("Content-Security-Policy", fmt.Sprint(response.Headers.ContentSecurityPolicy))
+	w.Header().Set("ETag", fmt.Sprint(response.Headers.ETag))
+	w.WriteHeader(200)
+
+	if closer, ok := response.Body.(io.ReadCloser); ok {
+		defer closer.Close()
+	}
+	_, err := io.Copy(w, response.Body)
+	return err
+}
+
+type DownloadFile206AsteriskResponse struct{ FilePartialAsteriskResponse }
+
+func (response DownloadFile206AsteriskResponse) VisitDownloadFileResponse(w http.ResponseWriter) error {
+
+	w.Header().Set("Content-Type", response.ContentType)
+	if response.ContentLength != 0 {
+		w.Header().Set("Content-Length", fmt.Sprint(response.ContentLength))
+	}
+	if response.Headers.AcceptRanges != nil {
+		w.Header().Set("Accept-Ranges", fmt.Sprint(*response.Headers.AcceptRanges))
+	}
+	w.Header().Set("Content-Disposition", fmt.Sprint(response.Headers.ContentDisposition))
+	w.Header().Set("Content-Range", fmt.Sprint(response.Headers.ContentRange))
+	w.Header().Set("Content-Security-Policy", fmt.Sprint(response.Headers.ContentSecurityPolicy))
+	w.Header().Set("ETag", fmt.Sprint(response.Headers.ETag))
+	w.WriteHeader(206)
+
+	if closer, ok := response.Body.(io.ReadCloser); ok {
+		defer closer.Close()
+	}
+	_, err := io.Copy(w, response.Body)
+	return err
+}
+
+type DownloadFile304Response = FileNotModifiedResponse
+
+func (response DownloadFile304Response) VisitDownloadFileResponse(w http.ResponseWriter) error {
+	w.Header().Set("ETag", fmt.Sprint(response.Headers.ETag))
+	w.WriteHeader(304)
+	return nil
+}
+
+type DownloadFile400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response DownloadFile400ApplicationProblemPlusJSONResponse) VisitDownloadFileResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DownloadFile404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response DownloadFile404ApplicationProblemPlusJSONResponse) VisitDownloadFileResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DownloadFile416ApplicationProblemPlusJSONResponse struct {
+	FileRangeNotSatisfiableApplicationProblemPlusJSONResponse
+}
+
+func (response DownloadFile416ApplicationProblemPlusJSONResponse) VisitDownloadFileResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Content-Range", fmt.Sprint(response.Headers.ContentRange))
+	w.WriteHeader(416)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DownloadFiledefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response DownloadFiledefaultApplicationProblemPlusJSONResponse) VisitDownloadFileResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateFileUrlRequestObject struct {
+	Id   ID `json:"id"`
+	Body *CreateFileUrlJSONRequestBody
+}
+
+type CreateFileUrlResponseObject interface {
+	VisitCreateFileUrlResponse(w http.ResponseWriter) error
+}
+
+type CreateFileUrl200JSONResponse FileURL
+
+func (response CreateFileUrl200JSONResponse) VisitCreateFileUrlResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateFileUrl400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response CreateFileUrl400ApplicationProblemPlusJSONResponse) VisitCreateFileUrlResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateFileUrl401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response CreateFileUrl401ApplicationProblemPlusJSONResponse) VisitCreateFileUrlResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateFileUrl404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response CreateFileUrl404ApplicationProblemPlusJSONResponse) VisitCreateFileUrlResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateFileUrldefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response CreateFileUrldefaultApplicationProblemPlusJSONResponse) VisitCreateFileUrlResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
@@ -24099,6 +28366,33 @@ type StrictServerInterface interface {
 	// GetDebugInfo Debug information about this instance
 	// (GET /v1/debug)
 	GetDebugInfo(ctx context.Context, request GetDebugInfoRequestObject) (GetDebugInfoResponseObject, error)
+	// ListFiles The caller's files, or one directory of a tree
+	// (GET /v1/files)
+	ListFiles(ctx context.Context, request ListFilesRequestObject) (ListFilesResponseObject, error)
+	// UploadFile Upload a file
+	// (POST /v1/files)
+	UploadFile(ctx context.Context, request UploadFileRequestObject) (UploadFileResponseObject, error)
+	// GetFileUsage The caller's storage use and quota
+	// (GET /v1/files/usage)
+	GetFileUsage(ctx context.Context, request GetFileUsageRequestObject) (GetFileUsageResponseObject, error)
+	// DeleteFile Delete a file
+	// (DELETE /v1/files/{id})
+	DeleteFile(ctx context.Context, request DeleteFileRequestObject) (DeleteFileResponseObject, error)
+	// GetFile A file's metadata
+	// (GET /v1/files/{id})
+	GetFile(ctx context.Context, request GetFileRequestObject) (GetFileResponseObject, error)
+	// UpdateFile Rename or move a file
+	// (PATCH /v1/files/{id})
+	UpdateFile(ctx context.Context, request UpdateFileRequestObject) (UpdateFileResponseObject, error)
+	// GetFileContent A file's bytes
+	// (GET /v1/files/{id}/content)
+	GetFileContent(ctx context.Context, request GetFileContentRequestObject) (GetFileContentResponseObject, error)
+	// DownloadFile A file's bytes through a signed URL
+	// (GET /v1/files/{id}/download)
+	DownloadFile(ctx context.Context, request DownloadFileRequestObject) (DownloadFileResponseObject, error)
+	// CreateFileUrl A short-lived download URL
+	// (POST /v1/files/{id}/url)
+	CreateFileUrl(ctx context.Context, request CreateFileUrlRequestObject) (CreateFileUrlResponseObject, error)
 	// ListMCPServers The MCP servers the caller may use
 	// (GET /v1/mcp/servers)
 	ListMCPServers(ctx context.Context, request ListMCPServersRequestObject) (ListMCPServersResponseObject, error)
@@ -25111,6 +29405,292 @@ func (sh *strictHandler) GetDebugInfo(ctx echo.Context) error {
 	return nil
 }
 
+// ListFiles operation middleware
+func (sh *strictHandler) ListFiles(ctx echo.Context, params ListFilesParams) error {
+	var request ListFilesRequestObject
+
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListFiles(ctx.Request().Context(), request.(ListFilesRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListFiles")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListFilesResponseObject); ok {
+		return validResponse.VisitListFilesResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// UploadFile operation middleware
+func (sh *strictHandler) UploadFile(ctx echo.Context, params UploadFileParams) error {
+	var request UploadFileRequestObject
+
+	request.Params = params
+	if strings.HasPrefix(ctx.Request().Header.Get("Content-Type"), "application/octet-stream") {
+		request.Body = ctx.Request().Body
+	}
+	if strings.HasPrefix(ctx.Request().Header.Get("Content-Type"), "multipart/form-data") {
+		if reader, err := ctx.Request().MultipartReader(); err != nil {
+			return err
+		} else {
+			request.MultipartBody = reader
+		}
+	}
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.UploadFile(ctx.Request().Context(), request.(UploadFileRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "UploadFile")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(UploadFileResponseObject); ok {
+		return validResponse.VisitUploadFileResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GetFileUsage operation middleware
+func (sh *strictHandler) GetFileUsage(ctx echo.Context) error {
+	var request GetFileUsageRequestObject
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetFileUsage(ctx.Request().Context(), request.(GetFileUsageRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetFileUsage")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetFileUsageResponseObject); ok {
+		return validResponse.VisitGetFileUsageResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// DeleteFile operation middleware
+func (sh *strictHandler) DeleteFile(ctx echo.Context, id ID, params DeleteFileParams) error {
+	var request DeleteFileRequestObject
+
+	request.Id = id
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.DeleteFile(ctx.Request().Context(), request.(DeleteFileRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "DeleteFile")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(DeleteFileResponseObject); ok {
+		return validResponse.VisitDeleteFileResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GetFile operation middleware
+func (sh *strictHandler) GetFile(ctx echo.Context, id ID) error {
+	var request GetFileRequestObject
+
+	request.Id = id
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetFile(ctx.Request().Context(), request.(GetFileRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetFile")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetFileResponseObject); ok {
+		return validResponse.VisitGetFileResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// UpdateFile operation middleware
+func (sh *strictHandler) UpdateFile(ctx echo.Context, id ID, params UpdateFileParams) error {
+	var request UpdateFileRequestObject
+
+	request.Id = id
+	request.Params = params
+
+	var body UpdateFileJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.UpdateFile(ctx.Request().Context(), request.(UpdateFileRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "UpdateFile")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(UpdateFileResponseObject); ok {
+		return validResponse.VisitUpdateFileResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GetFileContent operation middleware
+func (sh *strictHandler) GetFileContent(ctx echo.Context, id ID, params GetFileContentParams) error {
+	var request GetFileContentRequestObject
+
+	request.Id = id
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetFileContent(ctx.Request().Context(), request.(GetFileContentRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetFileContent")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetFileContentResponseObject); ok {
+		return validResponse.VisitGetFileContentResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// DownloadFile operation middleware
+func (sh *strictHandler) DownloadFile(ctx echo.Context, id ID, params DownloadFileParams) error {
+	var request DownloadFileRequestObject
+
+	request.Id = id
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.DownloadFile(ctx.Request().Context(), request.(DownloadFileRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "DownloadFile")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(DownloadFileResponseObject); ok {
+		return validResponse.VisitDownloadFileResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// CreateFileUrl operation middleware
+func (sh *strictHandler) CreateFileUrl(ctx echo.Context, id ID) error {
+	var request CreateFileUrlRequestObject
+
+	request.Id = id
+
+	var body CreateFileUrlJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		if !errors.Is(err, io.EOF) {
+			return err
+		}
+	} else {
+		request.Body = &body
+	}
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.CreateFileUrl(ctx.Request().Context(), request.(CreateFileUrlRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "CreateFileUrl")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(CreateFileUrlResponseObject); ok {
+		return validResponse.VisitCreateFileUrlResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
 // ListMCPServers operation middleware
 func (sh *strictHandler) ListMCPServers(ctx echo.Context, params ListMCPServersParams) error {
 	var request ListMCPServersRequestObject
@@ -26102,339 +30682,395 @@ func (sh *strictHandler) GetChanges(ctx echo.Context, params GetChangesParams) e
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7L3rchs5ti74KgjOjjA5naQull1lKSrOqGS5yrt80dFlV+9d9GGCmSCJVhLISiBFsx2K6F/zADNvMD/O",
-	"/J1nmCeYZ+gnmcBaQF5IJC+yJNvVFdHRZSUzcV1YWNdvfWpFcppKwYRWrcNPrQmjMcvgnyc0mrATKXQm",
-	"k3fyQsuMmccxU1HGU82laB22jpMZnSsSCtlV5o3wkOgJI0MZz0lEs4wzRSjR8poJIjOiWJQxTfSEaiIk",
-	"iUwXpD3M5EyxLCBpJj/Oicz64uTluw6Z0jm5Ziwl7fNXJ+T5dwcvyP/7fz/r7XV65IIJTaQg7IZlc5Ix",
-	"lUqhGJEj6F6mLKNmhL2+aAWtjP2e84zFrUOd5SxoqWjCptRMhol82jr8reWG3/oQtPQ8Za3DltIZF+PW",
-	"7W3QOr2k4+WpX06Y6VjmWcSeKHLDMsWlOCKKiZhwTYY0uiZckPD1qPuW6mgSEi1JnsZUM6LoiCXzXqs2",
-	"mI90miam737rab/V8g3lLKPjKX0nYXNWbgesbRiQkczIz5eXZzt7vV1ccLW8npsuEnzvW6TboJXSjE6Z",
-	"dtSTZ0pm/lULBfuoBxG8Ebo9SzN2w2WuSErH7IjIlP6eMzMwbj77PWfZvBW0BJ2afvHb2upN6cc3TIz1",
-	"pHX4bG/ft3avX67eRMLjor+U6knZHY9XLtBIZlOqW4etPIc3PV3HbJpKzUQ0/4XNl4fxll7DQYky5qjD",
-	"EEvGdDbHE6XolJFrNiczriflEzho5hEXZP+ATGSeKZKxNDFkoCesL2TGx1zQpDwkbWgiLMaku+fwAYsP",
-	"iZla2CFcKM1obPYGhsTFmNAx5eKoNpi+gKYoifloxDJzJmFA3MzlYH8/IFTEhOK4J1IxMuKZ0sQsJVPa",
-	"vKc0TxKS5UKYPvDD3Re9vnjvzrAiU5pds5iEH7u8HDNO8hAmL3PdRdYSEmFYgl0CQh3HaSvGCKPRpC8K",
-	"5tA5JBSX2NIgz4jKo4gpZQaSsVGuWOzWAlkJEAcyyZI8KrvbNdvbQJb7z54FrSkX7u89c2a0Zplp83/8",
-	"1u9/3N/r9vsfvzv98Jd/85PRCBiJ59ynaTInUiRzwvE4VTiTYV92nafmc8MAWKIYOdjbhw0S0tDPmEQT",
-	"KsZMdXqNE7WcrHmGz33DfsOnXC8P+oyOGVH8742nPIHvqn3FbETzRLcOn+0GpmM+Naxpf3cXFhb/2iuG",
-	"wIVmY5bBGC6YMuwZeYDniCv8ffCZR/3WfIznDNjgjzQ+R2I3f0VSGNo1/6RpmvAI6HAnzeQwYdO//E2Z",
-	"dflU6e7fMjZqHbb+l53ylt7BX9XOGX6Fnfq4WnHGpjQx42axuYJHlCeK3NCEx3hFtm6D1okUo4RHX2yQ",
-	"ke1fIXujgrCPXAHbcYQM4zzNMrxUHmuQx4Iw0ydpUzEnSlOdq85RKeMow2dnEx5NYHyvZDbkcczEYy9k",
-	"lLGYCc1pokhiBA9KHBGTTCa4ej9JwR59YHBTGyqUScwyI/oJy6A05YLFZMKN6DU/MqubabxmHFcnUuDQ",
-	"31Clj+Mp32ZhC3nKfBEDQ6FKDyg0Y8aqKU9ahy094YrMZJ7EJGH0hhnJlEaa3zAC73KlM6pB3GAl/S03",
-	"OGVK0THbrsWCVcGJHNgDMcCObpEVmQc8bh22docvRk+Hz1n3+9HeqHsQHTztvoiePus+H+2O9uKnoz36",
-	"HTP8Esi0dXiw+yJoaa5BpiyOeNFnnonDKDJiKhPxoV29w8qUboPPp4ETGTMSlo1aBQGvmk3WiLRjrugw",
-	"4WIckJhNJXAFoyPELGHwh2nQ9GCoJSDDOeFasWRkuN1wTqi53lhWb7XTI+/srTejyg4nPkKRCW5+mhii",
-	"5UisNI+5Jokc98hZJqdSM9M4E3SYMH8HKOkYoeE2aL09ObtKlc4YnT46BzOH8O3JGVEsM4JRBCsupCZD",
-	"cwaNPB+TdjiN0kEu4G8zp7ATkGEmr5kVzaWWkUz6Al90fyOVhh2zFprD/ZJr25j5W+Y6tMwSDxsIfBNp",
-	"TrmIQcq1C/RO6lcyF/FjLsw7aaS9SSn+tw2fMuuSSDFWRv5WcsqkYMRISx3gQ2cZi6SIuWnjFeUJe9Qh",
-	"V1RJI7YYYdmqnahSc2VOkRm+2ek8MxL5USHeVQgd5nIp5Vsq5lY+UY96rZLM6Dkg4BnqoeZscUESGV3L",
-	"XB9ZsZyONMtIeG7+6B6bP0Ij0EsRKyMzVowV51SzBjET5Ywp5aBh/J5LTUn79enlKxJndKQ7AWG9cY+E",
-	"/RbN9aTfOsp+2D3SPxzsh3X1fFmuLTrtnsmER3N/39hjCm+s7vj3H/Z2j2Y/PN9d33O5IsudXuAKGQKe",
-	"Ua69bZWisWnuSpgRyIz/nT32EYRrryq+AGleiTSTRhEzzOgLSs4zliRdKzsPc00iKizrhFEY1gl7SAXh",
-	"pRII+m7GQHu08izeEEZkRD7yRa+DqYxZYrj6DTci2Qj4WAAy2g3LEkljVBUqPJ1rReRMECvjIKfRJKXK",
-	"TFIKM6tCXIATeXz22po60syo3JqjRoQmjnhAdU2fiqlmXdPhslIVtNjHlGdMrfpG5EmCxIIq21IbPN5A",
-	"fwtQojM791mdoVL5afmHNGMj/tHPKNA2Ek1oRiPNMuUsY2jCCNAgFMmx4IoRPNelyTCKhoO/Xj+9eUF9",
-	"s3LGtQG2NUBhMxfaCMBLxgTgupRkUgMRWhom44xGjKQs4zIOyGzCUDaSSeysLErL1Ai+2TUXYzO+u6ze",
-	"bVX//g1tb7CexeoFVSKqUcfC/pWGSjn8G4u0WQqkyxNoAE5bjLc5Tc4qdDqiiWLBAuluQIaNlFCxkuxZ",
-	"c0XFDrR6CaCN5rm84WhdqA82phr4BNdsqtYxDHtYb4s+aJZR+HtC1WBqTf/2t6GUCaMgt1UMueaF7XYW",
-	"Rljpod5c83wvgNiWZ0xTPrhGlrPZXFXR0MIFOjGsToqIgaMhJlSR8K/d47PX3V/YPDSsMTy2FyackEPy",
-	"I6MZy8KmM/nf93u9XmvdgrgJFCPzroHRMq4UXvw0Sd6PWoe/rZ4xvH0bLK6XEbZYIxe4YJrMJjxh9n5A",
-	"CU2hQwZ0oiiSudAEm7mn014b0/L0P1QX4D7ovljMr5703UivwIG0lnNNuag+3VvkZVwNUNv2zy6TiX1v",
-	"k2U8lwkzX025eI3v7y0sZ9DKBf89Z/Zns0a35pnZ72XaO0kYzZQlvG5NNShuxVyx7IkiRrBPQJ00Dwyn",
-	"rJyzYkK3vhU1Ov1xhF2WXi4jCfcyNuZKg+kb/oYhlH/ASNyfGRtlTE0W/hyA/Ff5vvKFkZpmMosHqI0V",
-	"jzM54gkbgF2jeGqZwgCvvMWncEcvP2U38hqeGqrpmZUZoOOxeBazYT4e3HA2awWtazZXvaKpaZT20FpQ",
-	"dlp5VjRUeVYM2TzTUiaDiCaJx1Fol/1U6MwjG9JiN1Ye2srG3QbmI5kN/OLdWkEN7RKq+TjVviuJZ6E7",
-	"LvTzg9ay4yFo8XQD7hC0ZATq+nZiscx1JFG8cNRr/VeGGVOe5F6Pdt2ouMHgVA7zvusaA/nRsdVu7iD9",
-	"VRcncERSTr9CArWxwuLXuq/NvNz8D03c4Y0c38clU1L8V3/L5HpyKa+ZUL7DaShrALEcHqVBkPOL/WfP",
-	"yb//emljIIzU1CwmNSp5XDSbNEAucNIHU8pGlthPa9LXCyNlL59Hx54bpnHBxTiBy+WIsI/WSk012bnZ",
-	"2zEsdsd+750BtDnAx+WRxDl7z2Fuxbj1wtvCzsKHQX1LFudWG09teX07fwJTPbM3U8VnuYV+ZC2OA3e/",
-	"1bhF8TCo60L7B2uUIUO1s23a/G6/1uL3XgZoLsiBvS9VzbWMJ2sxrkYZ5dt8ZEOOjs9eg5nHSiNOGG6j",
-	"sRuaOiSUuBE6hwc38otmgtC+KAIytCSUmK3P5JQrVo2amNKYoRODcKGzPGYZmeZKg/VF5jrhN4xw3bGK",
-	"CmxLX2hZiulmfk4ltxZHUN0hWACs+26IM6pQ5weLDjEEGOcJw8AHj0RVJcilrV/YtQaS0ydURCzxWIng",
-	"uTWvL5hKspzhFGgRNzJmwgZ1wCy0TGKw32uZ+sTBoOru3yiApzrXWqhAOdDGKU4kj9jyFEdccJATqapL",
-	"oGbUraCVIP2aY2zlKXOtWzvhYMQT3cBVuIjZR5+tN2glcpxmcqhW3CXl4At/5tLmlLbKtZe/9aVt9q5M",
-	"apyTKsWVpkJ7p1lZlk1vYrMdl1ImJ0Y4XbqLF7YZRlMsuGd7F0UVWPZy2YKFHV5qIGh97I5l1z6MJlT3",
-	"LK1UfunyaSozFEGoYWetMdeTfNiL5HSn8N5W/mV2OxM02TENwiCRCHNx3USJMUs03WTtXsKLt8H90G5g",
-	"COLDJqbbeyHohu3Cyd9ts8o1fYAdk0aOcfrQwgGETrejeztQjwQaSbzp17Zg3rstjK+bKkCx1xAOPgjv",
-	"L3bBK0QFqx2V6+HjBo4pFxEa62ZjA8JOXaBF/UaoXzmnHzUT5tceuQSDvLI+V1YKiRW3cRtiiWOSi8TI",
-	"qGFtbCHGDIFDaMbBrxxsr1OpudJsOhhxMWZZmvENuXHuGPq61bmCF/3amDsQjg7cZgYFXbqONjpF5b4+",
-	"5CGCw7q8s+8FI6HRkw5DI9gJbQQ6StA5x2JSUh1uvfXR2Mh2iGOSCQsqIShWHhRqBk6UsMZXwiN0poTY",
-	"wUDCOFSPiyjJYzaAZQuNNGiGi++yaarnJLRrGxadh+5lEZPQnOHwaPWH8OICLU7p3MwRBx+QvxnRcshG",
-	"MnPLQn57+f7d6QdQ2RaYUDQcGPa+6aV7apYX+MeduFfJa29B2m8wNH6D/KwHe/ZAXO2r5hMb37IPyhoq",
-	"yu4Cc0iZOH79BKJmdIUVuAiBIzLiLInRFZ5wZRQnmqFtIoU/REz4WJjLYPn8TOnHQdkmKu3K7xm2of65",
-	"NaqYL/F14CdCoTo0lHoC/Y/5DROmw2pMdMOeVyi7bNZj3tFkKpUG3ga7+EQRG39t1NAU477oxwH+4Ybn",
-	"4uciqmkixx3DoRKajVlGbmiSMxfwv3uH0UbpAK3PauWFfW5N+SyuhMEp0uax6tikBJokcsaMxigTZOqW",
-	"dIgcjczLWpYTh03NcqFslGFg5uiMJO5NbAnjA2NIwQlL+SLEbIRaotITRSoz6PTIsQvYw+VLEqP40zmQ",
-	"Wq6KhTuA2HnHRddGN5R88+n+MuO0mst2nPmtVXfqXHl31zq5m9n0lGnq7Kh+I5OHma5XWh0frqYlrHW4",
-	"By3hkw2SOdmDmMU8NSwHT3GRdrC3LcmmNDMbmQzqqmvDhxVrRZrJigF+pWxqXyWUCDYrJNW2kMLyhY6Z",
-	"kGXJhAuf9Nl4Da3p/zhNzaGB6OdCLrYnAkn4iXJD2qxfo00u8yKw6xBlmLCIIBI3T00/B1b6mprGpWDW",
-	"Nb7YbIW4VxyQg0WK/QADMmKb31RfF+l8G7vgga3KfL4mfU5LzabAMnJ0GJR+IpkPwVxRJsVUqHO3kTpF",
-	"Ph1a7zfQZGEhWAg8NfQTBiSkuZbmv+62DwOz/J9Ma4dklAvwzQTFvw7JJ0Gn7Pa2viNlRqGwvktZzbrx",
-	"SELr+dA7I6+DccdKiR/spLY3D/mUZC3TQbpmyfe2XPJcsYE7WjYLYuX5+hVVh/IiCUiaMXvmCrXUnDHU",
-	"Px0/N2cjdH+EfoOoc0Wsz+aqCnpOoCtujk0kOidvPYRM5xPjKit4dUFimSQ0U5AngN6jay484hmkuhq1",
-	"Lfbv+tJu4gezjGu24RdcpLne8F2UqzZ8WUuNJte17y4ZxVIIU7C9BdVVqM/QdbKZiv8gu/2SDfPxsnGs",
-	"WRNzEa/eH7N1Li+fX+jS5YFB+D1mswzNSRSa5DbEt3LeSj7ufhw0jXZhY4qhl0rUQhPlDJocES+dmfcz",
-	"rPmPaaEvrM1LZvq1FPfSGnXvm+Teli6RZTuSzjMjBJHQzDssQqUFY7HCh7AYhnEfESpIWKze0st2TzDU",
-	"sFzG8IigQh+QmN2wxGwj6CPmlQq7p9eMaPZRo5OvDfYszJrCxynNtOr0yOspvG90xiFV7PlBYQu7On+j",
-	"SDsV44D8LWXjgIz5KCAzNkw7ZUIJV2TEdDTxabcVqlqW3jLwRVLQmSHHHF/GcYFEYSiRtIsFgrW1yaEw",
-	"V1iOTl2qWEe9m5IgDuaMZnqZ+D6sCu5ePB24V+BjsJtlw1GMzFOcHDwnqw/QoMHq9Cg+sE1Y/NvC6XXf",
-	"R25Rrlv2o1pZc/mXho3aNLp6MZCj6OjDOrHIhlx4Pqhz5Jq1bp1mZ03KM6qMkhfnkctJqWb0WcmPC8J1",
-	"oWsdEa5dxoY1yJSyouMaviMc1+bvVLqBkHqAHXmptuI3Xr1M0EH5/iZ0Vlux+ye2C5s5+2k5WtaGGvh1",
-	"PzuFAQSBbGhILm7+9c6ebYIVrGA2cFbwTcXFiulvg8FjEOg24Yqrgigqyxss6hR2TRdGWZtlbTiNZ62e",
-	"b+VBpam5gUCEq8CgjPIMUrjAVq/K7BdPLpWyeYtwzqBXMmRjKjA4CJOzzXHc390FJWTCROdowd1CRjJJ",
-	"5MxzKjdyBaDl2noBFlYeG2hapkvr0dmUx9bW8VNz/ksV6YR2/37c/a/d7otB98OnveD5we2/eZOWaoBC",
-	"W4XnmkYin/DhLPMjmYFBn2o+5AnXc0xTdjK145ZUXduXsUWCC0xoPGEZExEEm6+z330F942Hk8JG3z8H",
-	"LUSLLWiIZuN86hDIlg9m8TOhilDy7xfv3xGcV0CYMJdIjL9YKbfNCw+NCggVc5RWAfLG+Rs6vdbmaXu+",
-	"DQwqo/7QGCC+zJvvvMclr7/DRsOOPNxmF5rloqg/yuh4WnjVC8n9iIRgvQrNWKxj2s2pZ5Y3RKc0yPtG",
-	"kEG3u2ttmSluSFt33PA77fSKoKXPIAIbtHQnAngopbh07jeLsGTKjLSBdNAco3BY876BYmM05bcnZ0g8",
-	"bVSGc8XCwEZSgMkKMSgmFJxyTlK2L2dM5Yku3neqdUBCrlwYBFBgnKMvbjBVYadH8A4lFy9/UdaJa8Ro",
-	"AK5grDYLaaRwnMEWinBlcDhtM0unCQ8TGV0r0g6tad2o7QH8/60ZuX3Kjf4ekH/+43+ap//8x//s1NyB",
-	"W12Ziwbvympsas6M/fzb+Yvd1hGOQCuksgIubsZseS28RtUzuqrny9pDN7fWuQHgcpfXSinHKctdlg+5",
-	"KmMw1mwjEGrG0GEIUFbmw6BIsy+z6iVqc0UIsd8y73jU8sKanp4ogAIh0ml84DRuG+HFDAZgQlJqdEV4",
-	"rTJVOvNfgtiEv8fSg/5EWbjE9erIArdzu+CiQ3HtNhZyMMsHxxg0CFMNTBCZ1P0zwKumMGlPcMcGulWa",
-	"yWmqG0MxXhvCJ+g9BNQ+AFHNGI0VcCewz6va1mzY16CSDedxhsTbTMPrvNxWz1w2glcWJvAs8EIfmxDG",
-	"1UPYrRLOhL60hF9klrS4VK1FpvTrhEcTQtPUMg8zcLDIjmR2hHhERhZSS1lPTxTAUjktxB0v7GPGhl7b",
-	"TNW4uWzlMNfJIM8Sn5qHYGm1PFnZClqJnLWC1oSPJ/4Mp2wD54Z5yasQsY96IykaXgwq49+Mmfj6BKfS",
-	"jzlPYu+BbkQY+o+TC5KxG14EBg+5oNkcGPww54mRXuW0ApthHsYA6JEZBYZrLzPGLgFNa/O80LEcWFio",
-	"plBFPuKs4ba2qUJEZ4yRCY1JLnAQ5jazCKGEajt+MwT/tdU8goWtcC/Wxt24Na/FSC7vzNBt2CqjSGVr",
-	"YWXFiI+3d/ex0YghTB22YMUkMpwTxTTg0bWVoNdsEFEAvGUJ3r2qE1icFEUyFtNI1278cp5jmclcc1EL",
-	"garw7IlUutEHwYXSRp7wxuq8Na3EJQ1akCVEXgT4O2Yk7owBAJEiNKWZ3uiSx2g8MOkpfyAlirfAGJ31",
-	"2ebyA8wejvqI0CE6T4tET3PV84iBcI/iB37b8xtV+Rj3YyNieFu8fRu0ZMrEAM0/nilcFBHh9VhQVZ8A",
-	"RIuZESP+jefClUqPM6Y2Gt+ZexmOTMw3++oc3gQrGGzrVjnleWp+GViUtQ0lfwhhGhhi4dpPAagHCD1J",
-	"5qR8r8RyoGOGhlcF8ZSGJ2Y1XWb9WrlWfcrMTA0iKQSL9AoC/ZUNL2R0zQCO1r27LYkWjXgJdIH1Iduq",
-	"H9rK+a7t4NLW1BjFAvlW6MxRTvVsFNzPs3WNnPdt9WgtSAc803Of/afo0oHImI66MzpH3GlwdlNhw2Bl",
-	"tvYmWSYqSLpwYGxld+1dl8agXdZGZyORuPFywjk2rk5Jfl7ZKZoMUibiRgeSEQ62B5XyuH58NpgoyRW/",
-	"YY0QPRuZO2GE0EOwOKPmRakwuwYvxqIwPC9O1CJYKdriwYeSGhVbaaq50jxCcRkBztVEzoRfr003yFWp",
-	"jfrMhgJajJONBZq07s5vWJMzr6OFRtDOVo5E982Mcr0l47afxsAdG8QNNE8YJnSHsUVSKJ3lkZGLVnUC",
-	"dsA79cDjhK1qGdMsGn92bsSGFxbjHYvG6l8urWRtXN5lCBb22r8GjcvfsO2NZHfuxIcl66S56cy4QTRr",
-	"2p7m4woNf6GTCn27Ywqgf1M2ldl8MJxrtqm55Z7OdTmWpUWecK0eh5qnXKmNJ24hmjd+/Z5OSu1gwNIU",
-	"466Myb/O5sZhIpqfTBjihi0g2lHAX200WVejs5d4oSpiP5xZIU/XGxLsV0G1b9/YXxk9sIg+aDSuFNiB",
-	"mB41xXxMo29D+tX+s2cVgFAvfqmM6CKk2VDG81ZQVNewhS9scY8P3gMINq3lAw++V/sr4cLmdkAEbNv1",
-	"jCi3EMWH8CLWi08cOFs5yR0rW6zFBHRiq10p3wL/zGiiJ8uLexclaJkUpD8/cxNtaSXRbcx8CjorJdIl",
-	"faAyVd8K/fuvvzTgNh2TNB8mPALIGSgO9d2zve86y84smoyrqwKIT96F8Yun1w2+0mvUHspmj72N+s1Z",
-	"uaoHXfLx+lNrOsTh4PcBzMz0YIbesHgXy8TlwIM2UlPN+q8LuIQGff2/kWMuNoVlWlQAaKShPBAUSAsB",
-	"MhFDix1moi+9G+SBAs1qZUhpae4GUc4ys0oqydP99Rl4940a5ea2MJTnB9uB766EMHp7cmYt6j86JMvN",
-	"rYnHYtnlS9rhpz70028d9sGw3W8F7h+HvV4P/b+Vd8Dq3W8F9rder+c5uG4b72gVf3ty9jNcFz/bDPJF",
-	"AUc0mMXtNQYS4SEJ//mP/6v4n4txY7Et2YG6/EjmWRUEuzBWYlMTqgjVfZEw8/Le88qrwWL7NAGSd0gb",
-	"EAgP1SccXPVEzlQRzS5HNqO3g4hX5TVVbZXuDfc/O3QI1mvlOv+HmewC5X6/92K/XjLsf/T7Wb8v+v2P",
-	"u7sf/ldvEN3bk7OLSKa+nD5zQMJDWzUM8d1ZRhRjinB9RMJxIoc0CQ8t4pl53f0a4Fe1iieqwDjTVX+U",
-	"jXfHxrxs3Qyx8DkvRe/4PKBaVbz37VDpmMsQhnRkI0rq8CrN+Z7L2BHTKRUNrpE0k+OMTkmWC+K8PDZU",
-	"ZWKks9pIOr1NcFzuhIaPaeUeKyYU4QPkM7BSO1P5EQk1UxDyAgmRGO8S84xF2gbZzGR2TRiHENcZnfsN",
-	"cZV6G8uL8/Pl5Rmxb2D0rJUO0XwC+XaG/I9spT04zqgQYsk+UAg3tvnWOZJnJzcMll6B1C8/B/RUuUO3",
-	"ZhJ4OF0qByARJBZytJlqG3ovk1UzKpRzYq8ZwGXx7p3CugsXr8dTJmJQFeBcZIxOzZAHE61TQ4lKsbBz",
-	"hIk+CJAAZ2ejU9NoEX4tzIFSzKYKIeNCtoQhR1AL0cUXcX0Xk3C1IEG50LgOJQMJkHeVh6Y8tzXaWtp4",
-	"RzpVSb9W7mBNrHvBTTcscbB4KWRJiNUvbfU4uzf1/bNYQhCGF9oph4vb6GflBVVXbraD3RfPV6JVPD9Y",
-	"yaqXmlojGtY4aA32cyXTa0Kp2IhP4Y2+VI8Ff8TgrH/+7/+HlXLaEMTTxRsNOGtBacreLsRBsjzdt6gU",
-	"1UFV4D1K0vBIw56apGs44XLeYyV0D+LC7PvmZgYRgwBBl5fietiHz+ed65ielMlx8f5ncUwf9zsWJMRz",
-	"Yk6E+ZeClMoyWrRSrrGd5ppoAKLh5jukt3BhqTJeV4H2dw++39BzU85tJb+4B6TrUpL72oGui5GeuYK6",
-	"n1VN4StlbnfiZksaxxKMyXYayEIICsvGqPGhMEhJaNoPLePL2FTeQLAb1VaafFTutp2cVw8ndO/23tl/",
-	"/CZTJmjKwYiieldXr19+2DjSUNKUdyMZszETO8Uwbqufq2uedhFvhibdwmhri2usECirppT979cuUUmq",
-	"AAmyUvpctyS/fcB2H3MhPpO3b8+Em9nNJfMx2Qa/RbMvRl5XTJ5mmh8aYKOwTueqaEDr3ebeuLpG7Whj",
-	"u7W9g1bF9WESu3P5rpG+5XXd1+KZZX1OtfYbrgJ/0uO61EbIQBiUFfm2iyO0wfvgUbnArMIRFCCt2Da8",
-	"4YFbWZqq/S6MeMVaHFe5xsLQpUxs8dFKoMaUzhErr4iOchgOFkEPNTFIjeCIlahqqv7ncaTF29NOw5+H",
-	"WMsI2ypF5i7GmqY0mnUAo2uF5GpGiqd+EyZVbE2VC/lHkO0EgQt5Bmi4+Ct1EFNWfy9stJC+U6ATCKje",
-	"vQFonzuvDXY3Fw1kFIyYtLkGepvQG0aGjAmC1YdioriI2IYqRuHh20BTMHRkkQEsu1p//ippKqWaX8sa",
-	"LTapspdB6eerEk6N9FacWzPQ+xHjmxFCvj5B3o31bkVLNmYHjSy8YoqOJiy6ZjEWsVcauDkwXZs43in4",
-	"45RRoUj46Tb0MPnb1RO9WHJP23hkMC5hpGUZS9FQpKJmfzct3x/hrPVyQqMrdvO84F6NuZSbjqfmntsi",
-	"zXEFf17JeEtuOaiW9N38mlnCSMFGakyiOuimZawKvWV1hpoZz7AbhWHGMZd+2tigBsjKHcDv7S5U0bk3",
-	"QdS7w3276e0pSpTiTfFa1uLV+vjEq4wxqCBN3PeHRTTP8wObFq1IyrIC00AwRJK2b31PEnbDEkVixtKg",
-	"eLz3nPzCfzRXMYiQbQur7AAOMEqHi7H5ALI+oaeOV6SsgTZvuBwO7GqD3XflIRX7ffmCP5MKoZPryEQB",
-	"5EuRvQ3zGD+nno+9qit4NGagwWIBmAoFLNDP4gJaIl9/a9cPx7LsA0nfWB7fh5RG2jZHXel5wjobo95u",
-	"gX62AsH5Q2UGd6mmfGcO8sc5iAtmrYohsCSSrc/ZtmWMil28DwGgBAP/uqXGyoL5APu2Ael763C8lpJf",
-	"IM+eC1LUEVATmjJPqFVZgKLexpXgH4mN79uQESIDrNSgTmges66SQjDdPeg+8xYSXSpRgSBcvunKmWDx",
-	"YOhJ9wmp0JNMpjwKAxImMqJJiFHgcjRKuGAOtBIQYaAHgO2gboW6DpEpKZGYLL5BbzMu7qk5UYzXSwdm",
-	"ECc0pQACxZlqEHQ+6sGMi1jOPrNIyGKBhI0RAXhkU4dWnj4zmzP77jq8W1zexoSkAjnbk4/FF0x/TUhX",
-	"3Pq6HXLtwlL61qM6LjeIosdyITbay/vgZ0v04eFsy6cHTGdrg1ALYm1Wh0z39zWNLzD0s5JuFxhbgcMN",
-	"F+6UJwlWzzBE8EfC4r4zvrZvTauofs11YkBJLKRpc+PUoIxMX81Yn2tDb5rBPS1g30atFAAOxT3FxQ1N",
-	"eDxwBZqdqrsGf76AnW0MXXUlbU+kGHGzW5Z3bSGp3m9k8jbxxW7wP2W0KcL2/XGuJ/tlFdexefWoEtoN",
-	"xtIhAyQiLJYfxxlTqjHku+Hysr9i7Kz3Deh6qf6xZ4IPF/RdhI5sGg6+PjJ9Yb8qk6w0GqzZx0wOEzb1",
-	"p1+8OiEvDp59R1J8CUPXvEJR6Kq2gQrRfIqXEbfNaSRTGk24YF3DAuCBeb+ekQOHEG1LpR3RXzS/fn6H",
-	"Mp4fEjucOemDA6rfMmrQlCtl7/OlWIWtwUztN8ofisSEzuZwpVh+gvgbG0eVVrK0fCGlNk3ffxAt5yIp",
-	"1ZOFNKebvR0XFNVaW46//G53+GL0dPicdb8f7Y26B9HB0+6L6Omz7vPR7mgvfjrao9+tS19ybR34q6Fr",
-	"rpMFRvwfBQWQZgrQ89RLaFfnr0nGRoiNagR3QJLB0GmgbfNhfXEgOupwp8RT6sXsZse+r3ZKgmxtCBCG",
-	"c6p4UizMdK30fzMI7lkmRzxhVxBl+dmBQWmxGlv6F85ZmtDIeVkR1bvS2GElJfD5Zxgvnh/cl/Gi6oit",
-	"1LmocN1q3NBx979o9++73ReD3goM4Fv//jiZ1atFb+edrbv411ci/tygcoopit7cAjOtJ8rG5cts7nIM",
-	"iuoBUHMPWPhGUdIWjkjd1U7mvv8KaM1TP2X7QPWvJmq8HpRh03GL3bpr4Lc9GHeyxS6cg5rUtVu5OpZJ",
-	"fNtoO3sA1sdH/oGodwNOuSlGuN3ke7AJOD76tZtq7TjvJ053LZ1/Xrzno4c23vcp/Mam/y/HI5pOh5UW",
-	"75vrrxUxHpf+/rwVGm6Fc0ZjLpjyuS8mLLr2PN8ch7COubI5EuHCd0tgOgv4dB+8ZTwWA50yRuP5Fqgs",
-	"dvr+RRtlTE3uFjWW4cfotvDVzdzGpFRvzD9WLGJ9t8F+PpRDqa7TmP5v9i/Dw6uSML4drLKuPV1jAqwf",
-	"2++JluS7fQJoTqR9dfmq+33niERyOpWisHhiDnHGRrlidURyvx3xu/3akL5fAx1Rm3oruJsWW6u/Y5dp",
-	"pcHQeaYXPazxlAu06OYKsQ3hUVlIXHly7+EVr/n1ApEr/aC6CRc+zhHLqG5bau3AI0/zkwKTp/Kyfehz",
-	"Ldt0mb8pi19UfmR/6sFPKz6d02nS8Cn85LW+GZZS/wafrRVmcdq1YS8MpViDYIl1LUf0V7z2zhi2Ro+t",
-	"2Ap7e73dTbEcSwUT99g3KFtp7X7sLA8XlZdQpQc00vyG6/mqMW3q2XqgGm53c/t/HgTBRjHudp/L+HYM",
-	"ghkg2P5m3jxnRV7/Zq00XZNPuA5U2ow6/Hk2oDtZcOqZ+9bS7CrW1VeuYoFeLGW3JnqwVtpuvTHIcwhW",
-	"HOg72YcKOl8U9LdMp1ym0UViW1RCdlfR25rR3Davwj0YUByD/NoNKHac92NAaSSEb8xy8IfN+r0vpu85",
-	"h9/YFjdyiW9qHit4mNk9j3wOYOf3IxJ9c/LYXaSsh62uu6rs7eeIBcu7vJ0YsJxDBh9iYctowm8aksXs",
-	"55cuPHQLIcICUwwwK7KOl7G+wEgzXEbQygX/PWf2d3v8XW9FIOuCKv2pSM683fmkXVbzbQgxJJypI0Jd",
-	"4il4BQXCZ0I2M00STNS2+IXQR2M+8/O6QfTp93Ujwm73Be2Ojruvuh8+PX1+u9P7y7+tXgAMhFq7BItm",
-	"h4XVX1yhFbRyaQhP+cDqDcXU6r5sgSO9ZXlqV6d8q17uNLS7FyhbXJClYSxNZlVZa++OzEV0Ap5pn6nX",
-	"PN8WS1DzOviulYzKlChvhfatVftK3OiGCSQyrWNxKwYwa5js7Q8mLENDNvR82oy0zW+JjZWCJb7/e6tY",
-	"bVvEUKZgoC42rWm/z7wJmNvpKiXZfK66slgBgNkaK+Y1W75TCs1FblgoBC4RrqG2D8IEQJ1zgJgDpM71",
-	"iR3bazxXyocleieoTWcAv7NFSw3svepd2y3Cw7yJYZuDT7sczMW9vxPiY8U8vp32irF31gBeCZ7FuVSX",
-	"q74220TCwGGN8ozrOeCquKWdcnGc+8KvjkWtriKRGTk+ew1Y6DOAZQPk24lMYozGc1Z4M2jSVhYQg5Ih",
-	"oxnLikb6Ivxr9/jsdfcXNg87PfKSRQnNsFa5DdpWsmK4JxEVZZFWaByrmkcyZQhJPErkbCkiHX4v52gm",
-	"ZGF5WQZDRxiPjNEYHQZ5zDVJ5LiHV941E1dZYsNUaa4nO4kcc1Ezn5jH+1AwJuW/sHnjOrp1a4dRNBz0",
-	"er3FQspTOieKiRhKKSsSmpZkxv8OS3BIfsQldB+DSGWatrUKnKm8VSxsSZ44MjNG3Ac3RvzrlSPsf//1",
-	"shWsIQDIPA7ryxEGlSeZdcchvl/lMfjxYNhw7uC0Q//lOCHx/vYWtCv0uhh+SfHastMrzf9L+Gk/WsBh",
-	"C7p4Aul95ETGjPD3F1BHFIrAsqEtttcjlxOuSCwjAKkwjFdboJeMRrZmMQqFfQGa54hGLCjCmcsA3ICY",
-	"WZo7zBZ6yPKEqcAV9QNzB3SuJ0wx0yO65sZMGBpncV/AynLd64u+OJHixjQmhTrsiy460Icy5kyBc6ss",
-	"onhEuPXyXV29fqmOoOokPjh/dUKePn36glxdnqCcDrlEmDNJ0oxFkDrWF4S0w/3d3efd3b3u7v7l3rPD",
-	"3YPD3We93d3d/wo7PTOAU4j7y5hKpVCsiPcL/9q1btfu65chaVMyY0kC4QQsJjxGsOMhFq6ya8EVuWap",
-	"tu1CwDoMN4RKZbh8Lsb5L39TUoRYduHFwbPvOosJAJDdvRj7bxp+w5W27X7qwz3Zbx2S33q93oeA9Isb",
-	"0zw0d455Vrk6zeN+q9fr9Vu3oS2O/t8SPuX6B4vv+t/wxR9C6O19yaksSy953iL/pIJUmB/JRQI/T9ic",
-	"xMgGSeiY9CH57QP28AprxFXBMSlIF5nUGqrHGd6AK2yTWA4JLSgVMAPTjCnAYvHwY1LwJzM9ALkFpzFp",
-	"H+zumWEf7D7tEJUyESuolpALXlQmDw3xd0eUJ3nGVEhSmfBoTtoWQJbs7xJquphykWsWkPDk5MfB+fHl",
-	"6eDN67evLwfHV5c/D14dv35zdX56EXaOiIRykUArpktdHDnlJgHVncvFMK3b0vYH+y9wQAM3oAH7GDEW",
-	"s9ht5TnT2bx7PAI2VamFt7i6iZTXLCZ52jPtn9sVKYYCq1HFyK9BvQLMOhnm8ZhpBXvoVlhndDTikZld",
-	"NKGA+WjxwK/Z/Imy3yC7kCX8/BNlaNUc41xp1K+RX4CvMmICi31YPmmkpIwzTaGuDcD1FfkELkjBJoLs",
-	"uK9Ly2DJZs2oK64W500t/cqtw9bT3m7vqQ3Xhdt2x/zfmOlmzCoeMVee3czTNh/gBoHn1c3dcWfkqxRY",
-	"lxxiFe9CQngdtw5bPzF9LqVG9ChgVDCY/d3dBUyFKqdxDvUSq261DlMGBcBF1Tg7Uvmlh3eVRVP291AM",
-	"ecfm2FRktdbhbx+ClsqnU7Obhy40AZYvcGsHS4M+66Cl6VhhEqCmrQ+mrZ0esOZrIWdi52+za9VzM/fu",
-	"02uooc4MH9CAdX3N5srW9XSAddeIbDYnio8Fi6H+BPuYmte9mwN1Yh5wc6D9hl2BG/RXNiS/sDm5YPq+",
-	"t+SsKBJkAVpvWMZH8xr3r26MYVB2Y1zQSMM+aJah3F8/CUd2G6hSTLvSuogeCzVZUWzx7sNLjM1Ysw+a",
-	"fdQ7E40xI+UGLCox3tW+mNHxmGXk6jVJ6ZjdO/0XzftJ3azozidYmdvGlT1GaBg1YUwHBH8xFx2PpHDM",
-	"fGEeR1jaY8QTZlT0IYuhPLmowj1CFT/Yisa1PzYDa9mcYAbVyg5/WxzeK57gAXdjgekUUr/NjLDMntoW",
-	"S30SNc5y27yhWb3BqtCsD9sdVXpDcfyr6cWWot9JMfe9fLHQr7E6vD/jydBkhLGcW5KkXb7boHWwe7Ce",
-	"CN9J/UrmTsu4N8o9rpKU2zUPBZfRYX7aBVFHkf3dXTKbGEqplSw35KcKOeWIYKQnEZLEReiplzp/LgOy",
-	"HohH2x4aNsnNgCtCEyjLe7/L/4bfMIgF9i56LZBupQBjjmWhNVJFaoF0gVEgb1imUa4zN493sUGFOXtt",
-	"fv/cFd8GQ8+78MVkKpxsRlWpn4Lif9/bAdq307ZdoPjqvXFBjN69+XGuGSAFD80/gGmmvPZpjVOL2GpM",
-	"isxYVRm3k23es/88fvtmuz1z496Sa30l+2Ln69mXIkLUuyEnyHhsXeeL//4GFh3KwR6RZ7tP0extaytx",
-	"I19mjEYTiCrwivc29vTB2FOZLeDZEDSClCzUapzmpr8NWs92n64YRtWgsflwHDaCZzDH1YGAEWsmjkiI",
-	"+AOhhaHm9y7nlgvkJYebvR2wtO6AJbWbyHEjbVzYHsD/oVVABJsxpbEgfWCELCP5DhNmRNpcsSwgRg62",
-	"io7mU0YyKsYeQgEb7xuu9LEZxBs5XidrnaJb21AjWAK4Qru2tQfSSMvM1WxVOTDSQhBzlWOtJGa+s0CJ",
-	"y5JNE+TiJ29TONtaS6toBSZ7jN9Am/45UhBy6UizDGdqVrJpNoAa7Z/LyiL5TZ0XtpY1/YKeead+fStU",
-	"7v3OGz7lurXBiyfoQttWCN7qdDvyhIBL7xE3SoeR/23cRf2MWGF2d/2x/pHGLjsGPtlb/8mVoNb9wGL8",
-	"6On6j17JbMjjmInPZzo1r9RvLk3jdokX1d02VQXbflHjSuDyaeRIp0Utx4DIJK4wI2t1npNERtcy10bn",
-	"G8ksWsV8rhSGkqzkPCdUsS4XignFQcdPMzbiH53OtwRK5DsszmdYEt1iltG3fk7MkprlXH9QYIPru/cv",
-	"f0zMquHCbHQ8dj7x+NaaDCKPK/McvK9Q/IDq3FU2VWAEBKKFq9McEjBQwZ3aI8euAioYx2YyT2KSMHrD",
-	"jFaK9q2+qNVMJe2YKzpMwLaekZhNpXaQOVANVwoW2LK0hKO5Mu5UXRdwag92X/RFiOF/6Js2YweOwWI0",
-	"nnsOMELcXGGO2MIJXnMiXr+0pwEo6UeJ4vH9HgSLwHNbjyGw0X0Pfw6btBUbewAU8JUfu62NQAe7L9Z/",
-	"8IYqDav0OCcbw5YIhQV/oiAwQpnDgkcT8LFzAbWz9QTAe5uOf64nOzTlXVe0vdH0Ubi3EnNbWY/WAsc9",
-	"skWklyrYYu2H5TsTZPWz17+Yzrc9bl/XTQWTWH9NgZugjSuDJX/tinUe9djchUIrRoIKNThCWPZwBJDO",
-	"3uQIhFrjXKENHVi3jTDA8p7WBYwQXxDxc/HzcXf/2XMyoWpibhWMP4LC54A60BfgXH57/NfB8dnrwS+n",
-	"/3kxODs9H1xdnJ6HFY/0sw7UdTYXit0MqUnGbuQ1iwNi/rCeLPBGMzKFYD3VF9TcKCSkKR9cs/kAggIG",
-	"YLVgcQjBG69jNk0lVOFCF7zO5ngXaWc7DCvvYBhAeUpc8ShYGjww5FdbRKgv4IAVbn0b+eV8xwGGR0GH",
-	"FmbhBQQTZEwPhDTjTBM6N0p1CDMGx7WZVdHQjEcW2OmazYudYQCyH+DVWQS1mJs8kbaUix0wLqGCGCYR",
-	"u4YVoQL84R2zZzhAOVqMT0BMPdJmvXFv1Sp3CM5D9UXxXW6EjHPTuZMRzPhHMhsbPlQBipO5juSU+W5+",
-	"TP/DM7z9tV/uKMRaPZQIAKOziYob3f9799z3BYKcNogARQRJQRK9Vq205onZw+6JFDrDWlG+Hu37O/Cy",
-	"ffedvDA7iMgudNw8XPcxvvVOQiM43seTRzYQFk6kGCUcA1YP9vc36cX6R1ya1Gfxb6QhQovIxCXeHbQ+",
-	"drkja93FQ9c6bNlKvV3lKMEjRBRahI1J9/J/QyxKy1QVvJhqiP3pkWPkF06yAWYUW4OrIge7B8tSBJz+",
-	"Ox/flz7J4MCj/uAdUfJI/wQeV/p9BIdmxepiFmAV3TQTxE4mtc2wbpYKZBK72+SascrajqwJNpJixMdQ",
-	"dW+c0YiRlGVcxuXtLqRgnR55J3VflAR86Ll2zQU3FihewN2GdxMOU+H1G1iyM0NAQxCBWNa+wFFCNhRe",
-	"LqX4MkJ5pqBQq/LiNT9k9gZzSmqFW3rupXMYzb0S9u4XuxQEm/1LXwyPe1QB+qxyVp84OrsXZo8mnW41",
-	"4t5/rC/4WKjSJmRjI23eEGnb4HAyolOezDtFxEsE2Z+GdAIXJxuigDmwkqEK+4IrgjmVhfCJnbhwy3pr",
-	"RgCdZVKMSZRnGdaLsvDwVmR+2hehg9x3v4WBMxmhEAxNKaLljGaxqrZvVGNrJE644ZNOrFV8LLpcHPUF",
-	"RLdWJ8jxGxa7mC6t2TTVpI2pQU51yPh4Ug63Y8e7/6IvQtvSAJvxxbl6BV7Yv7MSCuohJNZ6J8UB2kR0",
-	"PfB5lCEn7Gu3Lu1vIP9dSvmWirkdnfp8gc4ZWBmpoHutuJoxl6Xx0B5HEUs1BmUEzv3pLamAqjmACLbL",
-	"+KYnirgUFkaGudZSdHp98YrfwBWuWJSDy8OFacP9TgXhEIM94iyDU2FUSfPL3jMbP65I+2D/BZJ4hcI7",
-	"Pgp/A1N8GMKGtkt6DmpNfezOZjNIhOjmWcJEJGMWb+H4rxW3eGw7b64nlxiw6rViYeRvSnn2L3mFP+LZ",
-	"bop/5WOoCYmQ3OAjlKgqFQH1jRzA3PMZ1awLNpXWIT5e5AsSa/j4GcO5vWZr6Q71O/zI3W9l6gu4ZBqU",
-	"Jc+xxeq86y+EC4w9l7lz9D22HRQ2A0e7gtemWDphlUb8Ep7XhInAagaYIh8UZlbYYpAVrAlPEzkzL2Bc",
-	"R4T1fKwlrC8cMZSyz5LMQ+4g8vTFpjIPWSvyRJUSRCj39MUqmYdsJvJcOmehDaGvexgjKoTUtka6cyW2",
-	"wfJYcRgW6+C9YXDXbGWMB7ppvHWa7ipB4YC/eglqa3fbF5G5cDEXtRXP0fQ5Rprji4Gndblw5i+nu/hi",
-	"Iquk90ACwSqfbzG0L++EskPx+qD8sQwXzjlQ3J1tBIsJSLQQmWP0UiriHZmh7cbVn6mk4lt87OVdQnf9",
-	"A/OIWm2eR5YYNwkKqBPKV2qHvw8FrKAlmZE6UMMK+cCKT6stozb3FfIKjEjl0mN75KzMiqX4zL4CFsyK",
-	"V06R2UQmzIppQV+wj0bLg9uTC/PxRGba2lWxGCnWqbVOP/D3oZcxTeadACO44YXCnMIz8ClmTOeZkc3Q",
-	"iekzbOKkL11y3EOciwUo869MlRJs9qc69aXVqdOPkQukcVqMBbuA+vJmj8zu3EWVcmgYzef6xDnIMZQB",
-	"AuvAWqonbEq46BEovKcgJiHhUHihrfJoAhghEPETdizMu7l9IKjtvBiV8zAUafouOx9CFS6LGNMyzIIL",
-	"ciV4JGNG3r06Kf0TsZwaVpLIGcu65naMkTFAMWsoum/dNVyrvkBsCiv/Wx+Lgku10yPHrtwmwHtwAWzL",
-	"aLQ3XPFhwgJMPpGg1g45Vv2C9Ka+iCY0o5HRcjBO4Oov+7u7P/7zH/8n/ONVAA/2j+2D/VN88Py5ffD8",
-	"hXnw6vTVq463EkVfhDswtrA+zFEOXtcCf4J95Ao/KVSgNoR2uLW7PH/6gqhrIx9KERAz1r44mWc8SXhE",
-	"wv/v/wmBvN5QzQUJadhx2QbQCkY/WA0H+lIhWtniHHkR8zNUS24PxUvrpRYeO/5gJTO9XJDB6R+JsW4d",
-	"TvDFmWoZXtAklq9mn9GEaug7YdrBFDZLRhZH6WRCNTkpPyIznkFG4JTqgChJcjGVMR9xFtegl2Yyuwa4",
-	"qtgOmCnVF0uQVxRPKIKndHrkVzA5YFX2Q2LIP0RVEJFIuCIhZCxDhlMX3wuJHPVFaKbXK6fXiya5uA6t",
-	"BqEIE3HhbgZUuEPy28v3704/hC4ZgYSHwG+7kCgbQuUPJnRfoD1l7xlRPXL6URv9RQp1SMISXzUkNEUk",
-	"F0Snm+HdY8Q1B1KE8h3REqA+FQIFtcNcFRCOgwk3N8bcTTzNGLYJJiu8S+wrnYCEJap0iPakMJJKhza+",
-	"zEiLSFs9EooQIU6GjOz1yCmNJsQsASaKYdwYriVy8NDsernpJ7CS4LCgfQE/XsDbpwgSVAisgNdNXA1+",
-	"MFmpIjGKuS6GbEwFXJZvT84QzbQKrIMigvNkokEWsUNJ8T5ph2dXl8RQtTPlYTQE/Bp2+kJmriBsOI1S",
-	"h0MaOkxVDVBr2JZFisHBA7CgfYIC+hNDc9Bs0Be5MBPDVEAgXAvpEk2kVMyMq5/v7j6NLMSV+TcbDPCZ",
-	"aQSfhAGZ0thcTCO0LaOKfFTptS9s/CLDnqadMmbRDtVo6Qpj9qtDyXLhggUB/ExZ4lN5ovvCvBUg3FBq",
-	"96MoJWy60ywNLChJ2ZMNEuoRCA0uy1m50NCTMwgPvbg8PbsIlxpWpP09Gc6JZYUdpFX34eXV+bvB5eu3",
-	"p++vLkMXkNIXqFOZ83NUS2mFCVE8WIiXh0NUmicJoeoanV4FpQR19mEaphplDVuAMxxxwdVkkDGqpDgk",
-	"CeT52COFdIIrDaHXUpsF7pFjaL6MslRBXyBQmMwR9AIg9iKWGMIdskgCiJggIVcDC66Fe1IE4cBEMFLW",
-	"mXvNIYY17JETGyIKJIuzNW3CtoPgan4ZwEhDu2Rml82G2vED0tE1FzGMdcJgkcqpZbmw0H2RzGIWw8oh",
-	"vcFqw8oXkm9xNqABw8gWlrEynM6RDcDFIw2cDIcDNwglI5kkctbNU2i/L3xMMSRjfmNPHW45cwhqeaJ7",
-	"BDmSgoBfwgyHg6lTcxb6YgLsWVlWD1eDsvQTRhPJI6ZKlFDEtLM/RkOALHZQaIaLy8zcJzSaIAcDGNI2",
-	"rn+uWNgpInMs2dnfcKRmNSgRUtjbi8WVy81MbsRBKrcQtuivCK20h5ehuQEhhxEWAKbJza0as6xHwtx8",
-	"FlYvBJVP8d2+MC/3LPYcfljVUqq75FokbaoUV5oKTRyQcEEGPOuLKuEF5vJwywXvAlfBmXcCO2L2ERzV",
-	"0ElfhD+dNnHyLrZa3KAlmCQ5wbPlQpNt9j64OhwLsfaVsQSlYkbnHessQx1LpuXNnAvQmOBImz7hdjKC",
-	"qWufWYX20MLKVm9+mdXu4pIJcW3WA5wlmMGVQQ/F3iL3KO+6qBLQNpFJXBT40xNaRcR5oorVBUEvqITo",
-	"vz29uDj+6XTw439enl7gnV1RCd9dvSGFuqdqqV15SkaZFNrleO2iyN8XtkKAAw8rSDFwucdUOMO8KsLn",
-	"ZYZAhe4u6JHLyioCI3bR44UfqzgFVohjpE0T4A8lI5WZc4TBvQdjBY4+o6ov0kzGecTizmEh0LC47NWO",
-	"d1H6WziNhmuWCHZVMer1CM4KBE6CaAPBRErW7hhkzea8xAU+pQvIwPU2/IPFgbvhJ+ChqUiT9naw57EI",
-	"gBzKeA77CUZFoCrgY6RtndapnoMYjNysQ/6GEp9nzkDexV1utTqLkZfaEGHgWkYzdOaNThVdr7gHsIYH",
-	"YUrzqdFO0iRXfRFO6ceB+7wKB2hYJQomiLFYRmIxmhBgXSgwgkv0qCIWGi5uvYsjTGKpJyXuvyA44IHR",
-	"gAbWVBNaqQkAMpx3EsB7UGbCOdt9th0ttPxs96lrGRvNBrmgN5QDEnEYVPAmbXCqOXNWvgT3qO4LMC8V",
-	"8lAu3Dq24eBevv/l9J1Fbnx1/PrN4P3Z6buwU2TjTOkcr2cylEYCjQni1YPiU7I+5dz/hEaZVLZygDC0",
-	"GIFs6pjEyft3J1fn56fvLgc/nb47PT++fP3+neEWNTkN4uqKPB3vcsvBlIr5oDIEe/HUnMbkmKhEwsqO",
-	"MmaamDhndIVvg3zRdmc/DuxBD+qnv2I4nwFUkOHrzakndUXm4eLxKp18Ibv4wkwLbK+qplxvbaFEBXII",
-	"VFW8ujSErVkFpoAY0QXKesldPDgSXttS2QHyNdBy4baoG5f+2j2OIpZ0f8yN8sYR5mxh9EKGBGRLkAJB",
-	"rkwz+ZEzBaEOdryA7pqPJ9U4mRX4QV9zGPNdLViPh6Zj+DAKKKQd1phyB2/M2r3T9nHvTmCFJmL4DKmy",
-	"OiezOZaHWpTDmWn7mVPnyKYjoFGiDluLMM5qgfjOqWaYEes1k2VsamWr33OpKWm/Pr18ReKMjkDe7Y17",
-	"JOwj7rnqt46yH3aP9A8H++FqygvKbrtncPv6e8c+HTjw6q5//2EfSmsdzX54vru+/3JlvEBDEgwLkswo",
-	"1962yqoltwDltEk2lhUWrSn00QGgLpdNWFwRecOyRNIYbmsnzw7Kp45IFwnaPqvccGhJt0LIkKEcgtYB",
-	"mitmhZQ6aFdxLvyyR1g2733jLgR/3zt/cIedv5c8PCOt6sotQ9oW49w8opoPE9ap2NDN22UMwaK1fCdm",
-	"w3zcbDP/D0SuZ87chsIkGlR0nqH7kbCPNNLLpjeU7W1iCFjtMNCp5wmOG+bjfy2pBqa8At8STireKMXC",
-	"OrtlXNsNs8x/4DzCi4mc1ZehIMPqKcC8OWXrPW9G/J9Kg8fKHNRfZXatjCA2m/BoAvqtU0CcYfqoUNiJ",
-	"09eNtDaiGWoZaH1cpny0+CyR/na5e7Zi0kOn8MEoYbw+uv11wsCWTauXg1mPQqYRCP09ZEwQLRNAPVVa",
-	"pn9k4tUyLW1hT8rFKNfobuS6UxYpteGhSwGf6NGy5ZO/WoJy9VObQPLdwsGth5P+A9NLeYgKi3UB4srF",
-	"OCiM8BrrCTbRTnGte2OHfwULrSgNO4IxFH8UY4jNgxZhJaessILK0ejQ2pd4EgckTwFcE0ZkuaF1wVRw",
-	"XFMpnW0su3EX2pSPLX8o6jmAlIi/stGIYRS+S+CGd/sCLYJo5XcoIjGNMNLJIgmBo4QqEv7mfvsQBuTq",
-	"/I0iCRivAEXH5QmoTtAXY5nJXHPBVGBWpFC3i4sWDXgpzTSAJ6seObaArq5kTXEbgO3b4mpX7W8Ohf+G",
-	"s1n1QnD20MIHQNpYGqsHOzgw74edHnkHl461eStCXU55QCh5efGuzNMAN/M1m/uMRz8xlDqgKsUDHuuy",
-	"E++pBrAYXK8nisA8CRcYfOGKYPxhQPVeLk6P0KGRhnV1GZoBt6ZRulOp9boebkvOhD1qleQfEo4TOaRJ",
-	"WJzCKj4oaQ/n6OLgUnR65GfQmvrihiY5W8LmOkQ3JKpWEB9CTVcYzlGklVEypeoaIjuEF6vgDVf67cnZ",
-	"RVFJ9RtG8yrmsR7Qy27Nt4Xe9fbkrKCpMpcP7Pe5qhLvNEpXIHmFVh0PSYWyZhnXrAvlMiwLP3SuW8Uo",
-	"wDyBdwCjV4p6JQBiN+sESJllDHlgeOgYjeop4K9qCWGYZmo9EkKhv0PijkPbBpKa1lmB6tpBSKpQZ1So",
-	"VGbaDCnmEgqXRXI6pRiQYjSCaozKRCqNIbYQ7VNNIVMAVBbYhm1rMOsizChmaSLnAOKuzE1WxJIcv3nz",
-	"/tfBxeXL1+9/gBCqI0LFXApGWKIYAeAqi0fQhrAg6HlgWg8DGyhkOhwgTiaLzYVi9vXq/A16v9BgM4KU",
-	"FbDQ8ITreTm+vsgViw8JhU/gjsuYkgncchLDocGLIpiGEDkbI6VJqJnS4EwGJxkIDDYaAkcKiLWAOWYL",
-	"QYfNbo/inH2toFvFAL8M7la5Pg3StIsyZ3Gl7E/FSHZ6ScfrIlXhnUd2InwdoJ1fGIfLBVUbdlZy5CXu",
-	"uyw4rIXYeq0RYlcVwrVTuiB0RLEEw+qPSrG1iClRRieb9xrSXT/jxI7eQireZmBb30qu6rZkubcBlZ1l",
-	"YL0G1QSrP95XtupqQgsaDQ/VXX94oWtVfb1vhsM9po3heM223gk3rCFxtpT5uCJTBtEhwznoCTaaiYsx",
-	"yjsgVuDrAQlFniQhydhU3kA+YmB/wvwm833cF9eMpQUuLgiLKFn2yE8g4JWaUMbIoqgHEVG5RimnLqxB",
-	"9pDFyJmSNsAeLAhWLvrTCFZYxNeI906LMnqRi4q31elJIU36BBxMx70vdvmAks0ZdvO4/pK1Z93lDv8p",
-	"1XyeVPOF7hubEK3klJERZjHK0d3knB2jcGBVgrtwMa/iiu4fox45DapUh6UkbfBE142VLjwQcjzQ6wmB",
-	"b5WQSQqRncOETYuobBmzkCg6V2Q2mR8iz6l4zUPSfra737E6XZpJLSOZuMhK/M0qVkbRkrmGpwfuC5+2",
-	"RdoH+/to1jW6XV2tc+qcUbz7oqKgor6nLBPEWlIQdA1J4UY9LuN9jXJqrUXAnX3s75KpR5YaLpnSqyWH",
-	"omoXcVkFEypiNaHX7A8nZ95Jm9ko+uXtyZknAObgbh9+HpORQrAI0qBqnMU6MLjmNOF/Z5szGimT1UZZ",
-	"m4hVUlQC+TntSu6YM2ZhugEcSvNS2AlIBCDmhu1UEpIu379/czG4vHxTwagv8O4wRUNNqPVMoDbnjMxH",
-	"JLRZ62hFgoh+9Ne4hUAQ+VcOZ48i00Mbzloj7iWsx5o6Rj/OIW4RrYjRpLGwl4O5CGqRnXb3EcXTBeYM",
-	"pUwYFdsXot2WcZgJNll4i+3+kzV8g6zhsnoUbYKdhVBI+A27Hx1pJR/Z+WQI/3YnoklyN+klaOJARfl8",
-	"DyviTYWi4T+r6kRXSoft7X8ftKZcFH97S0T7RatXNp6QpqkzN2W5EJDyRbMx1DRVIepvNhTN4sRYeBk7",
-	"Qy7SXBMcHnq1+qJ9sLtLQvsZl2KAofdhFcaBhDtFNzu9Xg/z2GAcMteKxzaLxzFmIjOjgPaFJQ8OGPMo",
-	"XgELN7LVyByesJ5NCWFCGDeHmXbOKYG5yVCgGe3iLpPS5ktX+LGWaJ+vFaddx6NPaJLUeHTrwTRE07rp",
-	"7gtF1dkRnENa3iomDSiUkF/5J7P+BuU4miSQzgaHCzFfknmj2CZjtkJMw9BZKFOltBGdUrYK/yGiAt/E",
-	"Zv0Vqt5ilw9J6aaHJlEE02AxVNRGl0RU00SOvyD2Hq5X1YNrMQuq+4brtrB1OxFN0SHJWXO4W7HuJ9W3",
-	"H3oLqp01bUf1HUTczXjEFGQkwgy/0K5ADBjcJg53QZBY2iRxqgnXJJJKb7BBn+C/Loa20SlgXlpWDzyy",
-	"h2tuU/ljf3d3A/njYSlhZeJF7xtxDLwXdsAr9tymhDdz1HeNkUVHJPw9JFOqowlTFm1kGT3Tz1PPXLdr",
-	"9MtLADrBCHrzAYq+Lm6uSdv8vakq7v6zZ+tI6xurkWsXcn2kktvob7TQYFoSjCPl4lE1RMkXZ2LX6GuN",
-	"MrHD+zIxJm5tGvgdYCDiK9+IF+bbKcDmFtZP0gv8eYOgjxIw3uZ7WuSJGuyHyJOk1wxmfrdz8g3Ednxj",
-	"kRqraaM5VKPcwoe+cVakun1D3OJR4zTWbernBWo0QI/fw4l+sCvviwQfrKFfF3rwh6bjrywwYO3ByH2m",
-	"Zvw+YSMNaHYIhayYJu3Ki7Yojp4QLeHyCwDVh4sx2F8/3XZ8BUUB5/8rPzx2lF/Z8bE1Ev48Pw9yforC",
-	"jhvJjk4cbNTt30qoKR4xoZO5K5UDmn4PdHvFaAbKveY6seYuh+lmiUmR9ihPEkD76/h1/Qs3DL+xaEF3",
-	"L4XVmhKP+Vatw1aewy8etd3XmnL5spsRtx1qkcMaeEKHMLFyxAUm++HKyKyAHfzTKOGWcZP0KSSNb9Qo",
-	"oUrKdqeweLTOKGHX6Gs1StjhfRmjhFubFUYJu85/0OvlG7BiXGiaVWBB/Udg4SICkIOVGAd25y9dNvxD",
-	"syjbUaNz2fz6NZS4wpEAyhPgJa7mPIvLvmw78pl/7syR/jT/3Lv5x6FFOHgIJ1w03TRrztMjnKQ1iB9/",
-	"2oM89qCVvPMh7EH3c8QfTNr4IvagNfRbpqL8kQWOL6bPGuUoIEbNNLqnUaPkDdtWrIC4y4JFNsYGJXHp",
-	"yS4RhHskxOSOkOyQkCLoYNupuTxWHaKiTCYJGWVySii5FnImCj2Yi76wVR+KelVHJIxAzQpBTeYC0BFA",
-	"62kMuy4Z/AZKMmDe+4OpW1RFraDFRD4F/BH4yyxE68PGWnMmoVzlhvESOPJz841HY34vknkJyS+TuESK",
-	"58W91qQz48ZsawhYNQDBZtsMAMhh2/6/KawTnP96Vb00b/zxL+Qn6wWuz0pH84JhYIdfLRQGDu8LAWHY",
-	"tWkSMRFfpjjKf6r2n3kOoEgYoW5Ft7iEN1XwL+C9h5fqsJ9GuqGaK82jfxWmljfv5uekwDSVxNkopnCl",
-	"z8BlIHz7gGJuJusv2hKK5Q9MlQ6GDCZbVFqy3uBl2f/z07Q8Bfg2skPKRzJDymQDzNQCuYe0sQQYgI1B",
-	"/ZMZVVCtr/MvQDRVPETMyS0NZitA7O4ksfkiD6wXFvPvsARgsTOubFloq0GWNR2Z0Nm8KHBJXdpEHYAP",
-	"kNlI2yiYMrOwdkdl7SoAiPOVLwZElZkFm+VF6UDMbutgMc2+KAaFlSLtkLgi4SccDSARf4JDCfmLIR5I",
-	"mxyH7xyVY4fwQiGxnb7ggiz2YAtZQorPCKvNIVCBza4lxwSN0nGRyIjIVZgS5xbVW/IYNmHpoD6Ycapy",
-	"Rh/dOLWaPzh4Rbdaf1wOcAIFTAsAh7swAncfzEXUKJ/gEXaYQbJyRiuR6EEZbluJi3CVZJ0BKCBcAMYk",
-	"130BZptDkqeKZVqRiGYZ4g1HeZZBjVsoAxzgmcCmMzOC6VBpKZjqEahDTULBPuqB7aIvAKFVXWMi7VFR",
-	"oYESfAOLuzFDI5qajsGQhRWNxxzwy81BtC/XTDSsL4reScYMQaNbAkqtkoO93UNilhK7xoZVlFEdTRoQ",
-	"izEEbH3ix2RhliAaQXwpu+Eyx5KeTWYb/KYp4OLZ3v5n2G0eNHBiLqKzBk23lBCRMB9ZPNzboJ+fpGD3",
-	"FCOoiOJQI44Ue1loLebofrhdAm/G8twWvfmD2VCa8l/YvHjywXxgsZe9BFdcyVXQb65ILCNIKW8FrTxL",
-	"WoetHSADO6DFlt7wGyaYUgHJGI05/tM0xyNGFkMToX1DOxnFYDmXNMc09YAAHGNNdRVgFR8VGHY04gmi",
-	"NNt65arSDtZWX2rnSrEaom05nBp2eWZkGwQwDzvVVgHV2o9RsMQoe0vBXcrz6QkuOnLUwKLAlUxVxDV1",
-	"vQzwcipsw2CQhwPzg229ZiwF6PuEC1ejTxkeDTVnK+0aIvMYkxdL8yxW71GIHgx4LScJzWNWaRQw/f0D",
-	"bUyodeWAKhnNHbdVPCORPx21t5B+qdZtVuU6dYuf8Bvm0DMwjZRHE3vPYuni+lVb7TNKjer1/wcAAP//",
+	"7L1rchs5tj+4FQTnRpjsTlKULLvKUlTcUansKt3yQ1eSu/reov9MMBMk0UoCWQmkaLZDEf1pFjAzK5gP",
+	"//k6a5gVzBp6JRM4B8gHieRDlvyoroiOLiuZiefBwXn+zodWJGepFExo1Tr60JoyGrMM/nlKoyk7lUJn",
+	"MnktL7XMmHkcMxVlPNVcitZR6ySZ04UioZBdZd4Ij4ieMjKS8YJENMs4U4QSLa+ZIDIjikUZ00RPqSZC",
+	"ksh0QdqjTM4VywKSZvL9gshsIE5/eN0hM7og14ylpH3x4pQ8/ebwGfl//+8nvf1Oj1wyoYkUhN2wbEEy",
+	"plIpFCNyDN3LlGXUjLA3EK2glbHfcp6xuHWks5wFLRVN2YyayTCRz1pHv7bc8FvvgpZepKx11FI642LS",
+	"ur0NWs+v6GR16ldTZjqWeRaxR4rcsExxKY6JYiImXJMRja4JFyQ8G3dfUR1NQ6IlydOYakYUHbNk0WvV",
+	"BvOeztLE9D1oPR60Wr6hvOAJO4kiluoLKiZMNe/IaKGZCpd6sNOF3/xzNR2YTWdC/8BVKhXHdpe7CanW",
+	"NJrOmNAhmXM9JVSQk8vTszMSjnnCBJ2xkIxpksA6UBHDzpiN/Hb/22/Kl/4EY2zeopRqzTLT5f8ouzwm",
+	"javTvFm/5VKzmKgpPXjy1JGKGcYjRWBFSJsSpTMpJuSGJjymWmadrUc3aP3a7z6j3fG7D08Pbwetf2sc",
+	"4iUV8Ui+b947hS+ER8QMSGYsJj9dvXppTtDlX36EMZOICiE1yXJBsAlzHPSUKyIzPuGitxXh2578tHCe",
+	"0cmMvpbACdaefTjIYUDGMiM/XV2d7+33+ni61erh3fZEwve+kd0GrZRmdMa0Y1V5pmTm3/VQsPd6GMEb",
+	"odv1NGM3XOaKpHTCjolM6W85MwPj5rPfcpYtWkHLkGfrqIXf1g7SjL5/ycRET1tHT/YPmvb5bPxaCgZn",
+	"3z82Q6ukXaPLDowvSrhhcFOZxCow2x7+KTwmlMxMW4QKNWeZIo/7h8WYkXGXgz4bd03nyHmaxr7fPzhs",
+	"Gjzwl9VhvxEMDgvJzO8BYb1JzzKb7/rd/f7B4zBwf5vmuyEMHx90n+wfhKRtZphQpcmT/QM8eZ3GeeAw",
+	"GsZ/8OSpb/hnP6zn1oTHRX8p1dOyNx6vJc6xzGZUt45aeQ5verqO2SyVmolo8TNbrA7jFb2GGzHKmLsG",
+	"zK2QMZ0t8OpUdMbINVsgUy2ewI1qHnFBDg7JVOaZIhlLE3ME9ZQNBB57mpS3YRuaCIsx6e4FfMDiI2Km",
+	"FnYIF0ozGptzAUPiYkLohHJxXBvMQCCLJzEfj1lmaBMGxM1cDg8OAmDwFMc9lcrw1UxpYpaSKW3eU5on",
+	"iWFXwvSBH/af9QbijbusFZnR7JrFJHzf5eWYcZJHMHmZ6y7KECER5u63S2D4JIoWbcUYYTSaDkQhBXQM",
+	"H4UltuefZ0TlUcSUMgPJ2DhXLHZrgTKD/1CVu9s129tIlk+C1oyL4pgF1Xvi18Hg/cF+dzB4/83zd3/2",
+	"3xJn4waucZKmyYJIkSwIR1ZWEUGAneA6A6MwzJclipHD/QPYICEN/UxINAXhobOOe6xlHA0H7yWfcb06",
+	"6HM6YUTxvzdy2AS+q/YVszHNE906etIPTMd8Zq6Fg34fFhb/2i+GwIVmE5bBGC6ZMnIY8gDPEVf4+/Aj",
+	"j/qt+RjPGVxB39P4Aond/BWhBGX+SdM04RHQ4V6ayVHCZn/+m0KRquzu3zI2bh21/pe9Uhzfw1/V3jl+",
+	"hZ36uFpxxmY0MeNmseG5Y8oT5QQZIwu3boPWqRTjhEefbZCR7V8VMiN7zxWwHUfIMM7nWYYX+qca5Ikg",
+	"zPRJ2lQsiNJU56pzXCozyvDZ+ZRHUxifuSG/Bym6PsY/7f2pPpyCjkZcUKB5DyWtrtd8KhMUTgOiWHYD",
+	"7Ill2pygio6GqkC31AV8s7fv763oDkgPwGSXZP1NzXg0hEpjlyzKM64X3XOZ8GixTYNOJK5oW5s+gfdu",
+	"nbjyWupXMuZjbg6z7/JHkeqRIpFMF6Qd1gQkcxMqEuWZudqW1vhu4zmnmeY0eSDysMeJxTVZ7KsjlAYZ",
+	"E6VFFCG6RlDcM5fH9noifm60sXd/7uJ/9vA//tv2c9ItLMFrqS+p5mrM6Shhn5LthUA6QyH1UJUjsFYc",
+	"+M3wwkwbTUlpeMpETNphbQuPrP78J9yozhLxrWz3Drs4GPxpzd7BKspsxOOYiU99p0UZi5kwp1yRBIwc",
+	"xE2MZDLBi+xHKdgnHxgorIajySRmGdFTKqysqCkXLCZTrrTMFse4uSjxOwGbSIFDf0mVPolnfJeFLWxY",
+	"5osYZDuq9JBCM2asmvKkddQCQ8Vc5klMEkZvGBGS0EjzG0bgXa50RjVo3awUBVYbnDGlqCGqXVospEYQ",
+	"joaWmQ6xo1tkMuYBj1tHrf7o2fjx6CnrfjveH3cPo8PH3WfR4yfdp+P+eD9+PN6n34B+ChJD6+iw/yxo",
+	"aa7BjldIW0WfeSaOomhEo2sm4iO7ekeVKd0GH08DpzJmJCwbtccZpf5t1oi0Y67oKOFiEpCYzSQIaDIb",
+	"iJglDP4odHgpWEBGC8K1YsnYCJ6jBaFG02BZvdVOj7y2CsicKjuc+Bi1V1DCaGKIliOx0jzmmiRy0iPn",
+	"mZxJzUzjTBgG5e8Abwyjv90GrVen529TpTNGZ59cmDSH8NXpOV7IGYlgxYXUZGTOII2mzLDQWZQOcwF/",
+	"A9PtBGSUyWtmLVRSy0gmA4Evur+RSsOOWQvNQdTPtW3M/C1zHVq5FQ8b6N5TaU65iMHgYBfotdQvZC7i",
+	"T7kwr6VRvKelJaZt+JRZl0SKiSJaEiVnTApGjOLaAT50nrFIihikhxeUJ+yTDrlivjcapCLUmfrRjcGV",
+	"OUVm+GanUYI8LjTtCqHDXK6kfEXFwqqK6pNqOCSjmhHQtQ31UHO2uCCJjK5lro+thYSONctIeGH+6J6Y",
+	"P0KiYAPU0rV+QTVr0PhRRp1RDsae33KpKWmfPb96QeKMjnXH2Q0HLZrr6aB1nH3XP9bfHR4sOSxWZbWi",
+	"04qQ5jf1U5LCG+s7/u27/f7x/Lun/c09lyuy2uklrpAh4Dnl2ttWaaUwzb0VZgQy439nn/oIwrVXFV+A",
+	"NN+KNJORuU8/sQy6ZMSYsyTpWjPGKNfO0TFiBEZhWCfsIRWEl/Y4MD1mDAx51rSAN4TR3pGPfNbrYCZj",
+	"lhiufsONSDYGPhaAjHbDskTSGK02FZ7OtSJyLoiVcZDTaCOIm0lKYWZViAuo5Z2fWatzmsmUZZpbAwVY",
+	"m+Mh1TWdM6aadU2Hq5J10GLvU54xte4bkScJEguK8Stt8HgLU1qAEp3ZuY/qDO17H1Z/SDM25u/9jALN",
+	"1NGUZjTSLFPOQYTW5ABt85GcCK4YwXNdummjaDT86/Xjm2fUNyvnYxpiW0MUNnOheeKx6wLXpSSTGojQ",
+	"0jCZZDRiJGUZl3FA5lOGspFMYmfwVlqmRvDNrrmYmPHdZfVuq5r1r+gGgfUsVi+oElGNOpb2r/TXydHf",
+	"WKTNUiBdnkIDcNpivM1pcl6h0zFNFAuWSHcLMmykhJqnq79skl+/BNBG81xecjT01gcbUw18gms2U5sY",
+	"hj2st0UfNMso/D2lajiz4Rb2t5GUCaMgt1X8meaF3XYWRljpod5c83wvgdhWZ0xTPrxmi+3nqoqGli7Q",
+	"qWF1UkQMgjtiQhUJ/9o9OT/r/swW6EQ8sRcmnJAj8j2jGcvCpjP5nwe9Xq+1aUHcBIqRedfAaBlvFV78",
+	"NEnejFtHv66fMbx9GyyvlxG2WCMXuGSazKc8YfZ+QAlNYRAM6ERRJHOhCTZzT6e9NqbV6b+rLsB90H2x",
+	"mF886buRvoWgnY2ca8ZF9en+Mi/jaojatn92mUzse9ss44VMmPlqxsUZvr+/tJxBKxf8t5zZn80a3Zpn",
+	"Zr9Xae80YTRTlvC6NdWguBVzxbJHihjBPgF10jwwnLJyzooJ3fpW1Oj0J5GzHrtgDyMJ9zI24UqDFxL+",
+	"hiGUf8BI3J8ZG2dMTZf+HIL8V/m+8oWRmuYyi4eojRWPMznmCRuCXaN4apnCEK+85adwR68+ZTfyGp4a",
+	"qumZlRlisFfxLGajfDK84WzeClrXbKF6RVOzKO2htaDstPKsaKjyrBiyeaalTIYRTRJPvIxd9udCZx7Z",
+	"kEbrbPnFoa1s3G1gPpLZ0C/ebRTU0C6hmo9T7buSeJa640I/PWyt+oCDFk+34A5BS0agru8mFstcRxLF",
+	"iyKGCkMJDDOmPMm9UYR1o+IWg1M5zPuuawzkRydWu7mD9FddnMARSTn9CgnUxgqLX+u+NvNy8981cYeX",
+	"cnIfl0xJ8V/8LZPr6ZW8ZkL5DqehrCHEz3qUBkEuLg+ePCX/8cuVjTs1UlOzmNSo5HHRbNIAucBJH0wp",
+	"G81rP61JX8+MlL16Hh17bpjGJReTBC6XY8LeWys11WTvZn/PsNg9+713BtDmEB+XRxLn7D2HuRXjNgtv",
+	"SzsLHwb1LVmeW208teX17fwpTPXc3kyV8JEd9CNrcRy6+63GLYqHwWrU31plyFDtfJc2vzmotfitlwGa",
+	"C3Jo70tVi/LBk7UcXqqM8m0+smHeJ+dnYOax0ogThtto7IamjgglboTO4cGN/KKZIHQgitg4LQklZusz",
+	"OeOKVQPYZjRm6MQgXOgsj1lGZrnSYH2RuU74DSNcd6yiAtsyEFqWYrqZn1PJrcURVHeI2wLrvhvinCrU",
+	"+cGiQwwBxnnCMAbNI1FVCXJl65d2rYHk9CkVEUs8ViJ4nngDKLKc4RRoEcI3YcLG18EstExisN9rmfrE",
+	"waAaebVVLGV1rrWorXKgjVOcSh6x1SmOueAgJ1JVl0DNqFtBK0H6NcfYylPmWrd2wuGYJ7qBq3ARs/c+",
+	"W2/QSuQkzeRIrblLysEX/syVzSltlRsvf+tL2+5dmdQ4J1WKK02F9k6zsizb3sRmO66kTE6NcLpyFy9t",
+	"M4ymWHDP9i6LKrDs5bIFSzu80kDQet+dyK59GE2p7llaqfzS5bNUZtrGI0xbR60J19N81IvkbK/w3lb+",
+	"ZXY7EzTZMw1iSAkQYS6umygxZomm26zdD/DibXA/tBsYgni3jen2Xgi6Ybtw8nfbrHJNH2DHpJFjnD60",
+	"dACh093o3g7UI4FGEm/6jS2Y924L4+u2ClDsNYSDD8L7i13wClHBakflevi4gWPKRYTGptnY2NznLtCi",
+	"fiPUr5zn7zUT5tceuQKDvLI+V1YKiRW3cdvmyeQiMTJqWBtbiOGb4BCac/ArB7vrVGqhNJsNx1xMWJZm",
+	"fEtunDuGvml13sKLfm3MHQhHB24zg4IuXUdbnaJyXx/yEMFh9aeQhEZPOgqNYCe0Eegg84rRGYtJSXW4",
+	"9dZHY7MJIY5JJiyohKBYeRDSYgglYY2vhMfoTAmxg6GEcageF1GSx2wIyxYaadAMF99ls1QvSGjXNiw6",
+	"D93LIiahOcOQlbPmQ3hxiRZndGHmiIMPyN+MaDliY5m5ZSG//vDm9fN3oLItMaFoNDTsfdtL97lZXuAf",
+	"d+JeJa+9BWm/wdD4FfKzHuzZA3G1L5pPbH3LPihrqCi7S8whZeLk7BFEzegKK3ARAsdkzFkSoys84RAD",
+	"TTO0TaTwh4gJnwhzGayenxl9PyzbRKVd+T3DNusqt0YV8yW+DvxEKFSHRlJPof8Jv2GQc1lNT2nY8wpl",
+	"l816zDuazKQNuoVdfKSITYUxamiKcV/0/RD/cMNz8XMR1TSRk47hUAnNJiwjNzTJmcu96t9htFE6ROuz",
+	"WnthX1hTPosrYXCKtHmsOjY/jCaJnDOjMcoEmbolHSLHY/OyluXEYVOzXCgbZRiYOTojiXsTW8L4wBgy",
+	"UcNSvggxMayWHP5IkcoMOj1y4gL2cPmSxCj+dAGklqti4TDp0nHRjdENJd98fLDKOK3mshtnfmXVnTpX",
+	"7vetk7uZTc+Yps6O6jcyeZjpZqXV8eFqhthGh3vQEj7ZIFmQfYhZzFPDcvAUFxlg+7uSbEozs5HJsK66",
+	"NnxYsVakmawY4NfKpvZVQolg80JSbQspLF/A7BJkyQRTszeSzZay8UmaMsit56qUi+2JQBJ+pNyQtuvX",
+	"aJOrvAjsOkQZJiwiiMTNU9PPoZW+ZqZxKZh1jS83WyHuNQfkcJli38GAjNjmN9XXRTrfxi55YKsyn69J",
+	"n9NSsxmwjBwdBqWfSOYjMFeU+YkV6uw3UqfIZyPr/QaaLCwES4Gnhn7CgIQ019L81932IWSEfzCtHZFx",
+	"LsA3ExT/OiIfBJ2x29v6jpSJ9cL6LmU1n8YjCW3mQ6+NvA7GHSslvrOT2t085FOStUyH6YYl399xyXPF",
+	"hu5o2SyItefrF1QdyoskIGnG7Jkr1FJzxlD/dPzcnI3Q/RH6DaLOFbE5sbYq6DmBrrg5tpHonLz1EDKd",
+	"T4yrrODbSxLLJKGZgjwB9B5dc+ERzwDxwahtsX/XV3YTP5hnXLMtv+AizfWW76JcteXLWmo0uW58d8Uo",
+	"lkKYgu0tqK5CfYauk+1U/AfZ7R/YKJ+sGseaNTEX8er9Mdvk8vL5ha5cSi6E32M2y8icRKFJbkN8K+et",
+	"5OPux2HTaJc2phh6qUQtNVHOoMkR8YMz836ENf9TWugLa/OKmX4jxf1gjbr3TXKvSpfIqh1J55kRgkho",
+	"5h0WodKCsVjhQ1gMw7iPCRUkLFZv5WW7JxhqWC5jeExQoQ9IzG5YYrYR4YykTCrsnl4zotl7jU4+RBLC",
+	"rCl8nNJMq06PnM3gfaMzjqhiTw8LW9jbi5eKtFMxCcjfUjYJyISPAzJno7RTJpRwRcZMR1OfdluhqlXp",
+	"LQNfJAWdGeA+8GUcF0gUhhJJu1ggWFubpw9zheXo1KWKTdS7LQniYM5ppleJ79264O7l04F7BT4Gu1k2",
+	"HMXIPMXJwXOy/gANG6xOn8QHtg2Lf1U4ve77yC3Ldat+VCtrrv7SsFHbRlcvB3IUHb3bJBbZkAvPB3WO",
+	"XLPWbdLsrEl5TpVR8uI8cjkp1Yw+K/lxQbgudK1jwrXL2LAGmVJWdFzDd4Tj2vydSocZ2tCRl2orfuP1",
+	"ywQdlO9vQ2e1Fbt/Yru0mbMfVqNlbaiBX/ezUxhCEMiWhuTi5t/s7NklWMEKZkNnBd9WXKyY/rYYPAaB",
+	"7hKuuC6IorK8wbJOYdd0aZS1WdaG03jW6vlWHnC2mhsIRLgKItU4zyCFC2z1qsx+8eRSKZu3COcMeiUj",
+	"NqECg4MwOdscx4N+H5SQKROd4yV3CxnLJJFzz6ncyhWAlmvrBVhaeWygaZmurEdnWx5bW8cPzfkvVdAp",
+	"2v37Sfe/+91nw+67D/vB08Pbf/MmLdVw9XYKzzWNRD7hw1nmxzIDgz7VfMQTrheYpuxkasctqbq2L2OL",
+	"BBeY0HjKMiYiCDbfZL/7Au4bDyeFjb5/DlqIFjvQEM0m+cyhvq4ezOJnQhWh5D8u37wmOK+AMGEukRh/",
+	"sVJumxceGhUQKhYorQL6mPM3dHqt7dP2fBsYVEb9rjFAfJU333mPS15/h42GHXm4zS40y2VRf5zRyazw",
+	"qheS+zEJwXoVmrFYx7SbUw/RWsEpDfK+EWTQ7e5aW2WKW9LWHTf8Tju9JmjpI4jABi3diQAeSikunfvN",
+	"IiyZMSNtIB00xygc1bxvoNgYTfnV6TkSTxuV4VyxMLCRFGCyQgyKKQWnnJOU7csZU3mii/edah2QkCsX",
+	"BgEUGOfoixvOVNjpEbxDyeUPPyvrxDViNABXMFabhTRSOM5gB0W4Mjictpml04RHiYyuFWmH1rRu1PYA",
+	"/v/WjNw+5UZ/D8g///E/zdN//uN/dmruwJ2uzGWDd2U1tjVnNqCdOX+x2zrCEWiFVFbAxc2YLa+F16h6",
+	"Rlf1fFl76PbWOjcAXO7yWinlOGW5y+ohV2UMxoZtBELNGDoMAVXQfBgUafZlVr1Eba4IIfZb5h2PWl1Y",
+	"09MjBVAgRDqND5zGbSO8mMEATEhKja4Ir1WmSuf+SxCb8PdYetAfKYtcu1kdWeJ2bhdcdCiu3dZCDmb5",
+	"4BiDBmGqgQkik7p/Bvi2KUzaE9yxhW6VZnKW6sZQjDND+AS9hwCgCsD1GaOxAu4E9nlV25ot+xpWsuE8",
+	"zpB4l2l4nZe76pmrRvDKwgSeBV7qYxvCePsQdivAd7yyhF9klrS4VK1lpvTLlEdTQtPUMg8zcLDIjmV2",
+	"jHhERhZSK1lPjxTAUjktxB0v7GPORl7bTNW4uWrlMNfJMM8Sn5qHYGm1PFnZClqJnLeC1pRPpv4Mp2wL",
+	"54Z5yasQsfd6KykaXgwq49+Omfj6BKfS9zlPYu+BbkQY+svpJcnYDS8CgxFEExj8KOeJkV7lrAKbYR7G",
+	"AOiRGQWGay8zxi4BTWv7vNCJHFpYqKZQxTXYpDZViOiMMTKlMckFDsLcZhasmVBtx2+G4L+2mkewtBXu",
+	"xdq4G7fmTIzl6s6M3IatM4pUthZWVoz5ZHd3HxuPGcLUYQtWTCKjBVFMAx5dWwl6zYYRBexxluDdqzqB",
+	"xUlRJGMxjXTtxi/nOZGZzDUXtRCoCs+eSqUbfRBcKG3kCW+szivTSlzSoAVZQuRFgL9jRuLOGAAQKUJT",
+	"iuitmwPLIBoPTHrKH0iJ4i3WEnBvotQHMHs46mNCR+g8LRI9zVXPIwbCPYof+G3Pb1TlE9yPrYjhVfH2",
+	"bdCSKRNDNP94pnBZRITXY0FVfQIQLWZGjPg3ngtXKj3JmNpqfOfuZTgyMd/uqwt4E6xgsK075ZTnqfll",
+	"aFHWtpT8IYRpaIiFaz8FoB4g9DRZkPK9EsuBThgaXhXEUxqemNV0mc1r5Vr1KTNzNYykECzSawj0Fza6",
+	"lNE1A2Rw9+6uJFo04iXQJdaHbKt+aCvnu7aDK1tTYxRL5FuhM0c51bNRcD/P1jVy3lfVo7UkHfBML3z2",
+	"n6JLByJjOurO6QJLAICzmwobBiuzjTfJKlFB0oUDYyu7a/ddGoN2WRudrUTixssJ59i4OiX5eWWnaDpM",
+	"mYgbHUhGONgdVMrj+vHZYKIkV/yGNUL0bGXuhBFCD8HyjJoXpcLsGrwYy8LwojhRy2ClaIsHH0pqVGyl",
+	"qeZK8wjFZaw1oaZyLvx6bbpFrkpt1Oc2FNBinGwt0KR1d37Dmpx7HS00gnZ2ciS6b+aU6x0Zt/00Bu7Y",
+	"IG6gecIwoTuMLZJC6SyPjFy0rhOwA96pBx4nbF3LmGbR+LNzIza8sBzvWDRW/3JlJWvj8i5DsLTX/jVo",
+	"XP6GbW8kuwsnPqxYJ81NZ8YNolnT9jQfV2j4M51U6NsdUwD9m7GZzBbDkSuHsQUB3dO5LseysshTrtWn",
+	"oeYZV2rriVuI5q1fv6eTUjsYsDTFuCtj8q+zuXGYiBanU4a4YUuIdhTwVxtN1tXo7BVeqIrYD2dWyNPN",
+	"hgT7VVDt2zf2F0YPLKIPGo0rBXYgpkfNMB/T6NuQfnXw5EkFINSLXyojugxpNpLxohUUhY5sDSJbZ+md",
+	"9wCCTWv1wIPv1f5KuLC5HRAB23Y9I8otRPEhvIj14hMHzlZOcs/KFhsxAZ3YalfKv8BJM1RFAcqzpNQJ",
+	"Ph6zGEwzOBOo80A1ydNE0pi0sbAXWOYWKavWw4tZlNCMxX4WdheU2y3De5r9ASALK1Z4XEOz02GxEzgn",
+	"M12eMCKaHCto9Fxl9awQphNGFNfKRZmBpagtzLgTrljcKVSksYX2xiJsSUN/teSmzTlBUJpwOaSkUu3S",
+	"G0ui+N/Zg4U2rVFRzoShBMVs7KorEWsWH31gLgsOC6Y5zxfXd1FWqlC5MOGgTv/F4gUVvaYGpbshjgpK",
+	"xjjovtUAaCZsWTuM7OVi0iM/c3DucyjkgtMvXcGhaTAkXJE0Y+B7s+/HPGORltkiPBoICGIOr7mAkAEI",
+	"DwgsbZM2qiBQ23Yv7NhQAp5YMSlE8KL1POFeDm/Z5+ramFkaPXcxh0M0YomcY1UEN03Sdv80u28m3NnS",
+	"gbPlqTGrVws54HAhFgPwXgPNKNZeFnFVlrA1L5B2OGgNWuEKFyjvhqL7R64GG9EZ5YnZ0XAv/FdgF7ue",
+	"cdjIEhDbbMTak3oP+IXlqf/S4Qux2JktVrkDcJ2j50ry22H/2dPdULrX7sXbi5ceI8gd8MS3dqjVcNHX",
+	"DOtuUH/LYI3Ww/m43w+aqlFMGXl78RL8S6qWR/346RalNP3DB4nGB62WNIhIIOAdO8FUP1LVCuFYU8XJ",
+	"ODUG3FQSL2imnY/jXEs7CjNq3EV//EH9StqClUGlkp10Z9C5iw88wBX876wa2gNxI9Z5gqus7iLoVLqt",
+	"j7p2D/uW6ydGE9yv+lrdxVWyqjBKP4rLNj6Vtarp1iaKQhst5bsVr0Flqr4V+o9ffm5Adz0haT5KeATA",
+	"lFBJ/Zsn+990VkPeaDKprgrgwnoXxi9dXDdEVF6jj6Fs9sQvtXg/zlU9NYtPNuv2pkMcDn4fwMxMD2bo",
+	"DYt3uUpcDmJ0q9vWrP+mtCxo0Nf/SznhYluOvuwmoJGGes5wYkMAVscERIes7gOBAmW4EKXXJp6VQTFg",
+	"8LUmjwrffHywGafjvrFl3dyWhvL0cNfLfw3Q6avTcxt3873Du98+5uBErAaGknb4YQD9DFpHAwh/GbQC",
+	"94+jXq+HUaKVdyA2ZtAK7G+9Xs9zcBs0om1jZ16dnv8ERqWfLM7UshlUNATPWGMX2I2PSPjPf/xfxf9c",
+	"JgyUlwVzA1g5xjLPqqVyipAGbGpKFaF6IBJmXt5/Wnk1WG6fJkDyDo8P0mWhRp0rajOVc1XkvMqxxf3p",
+	"oGpZGrOqrdL90cFHJxjAeq1d57+YyS5R7rf7zw7qNd7/x2CQDQZiMHjf77/7k1ffeXV6fhlJn4kMDn94",
+	"ZMu8YxUolhHFwEpxTMJJIkc0KZR787r7NcCvanURVYGErKtRazYrFhvzsnUzxCIydSXG3xcnqVUlxrcd",
+	"Kh1zGcKQjm3ceR2EsRkVZhVhbjajoiGAKs3kJKMzkuWCuFgwG9A+lUrXR9LpbYP2eKeaWQg+5bHUjMeA",
+	"hqUlxrK4gJpjEmqmIDAeYFMwKh5VdBuKb2R3wjgkws3pwu+ur1TlW12cn66uzol9A3PsrA0ZnayAylEY",
+	"x7hFCUO3EZpiwW20dWRInSN5dnJHm+uOMv3mzE536DZMAg+nS/gGvLLEKvbNVNvQewlpk1GhXKjrhgFc",
+	"Fe/e0eRh9VZPPJ2IwaEA5yJjdGaGPJxqnRpKVIqFnWOEA0AYNTg7W52a3YyyyJZQNbxnW2y50IFVzR0D",
+	"CZB3lYemPLc12lrZeEc6d7XkFtx0y0Joy5dCloDZtqgxbfemvn8WcRSSdUI75XB5G/2svKDqzWp1Cdn1",
+	"9HAtq97NurPEQWvFAdYyvSYsu634FN7oK1Ub8UdM4fjn//a/WymnDaH+XbzRgLMWlOaMyMQBNz4+sDaX",
+	"6qAqIIAlaXik4YMnTzYL5msw6t6IVSuAfd/czCBiECBoj+270bL78bxzE9OTMjkp3v8ojunjfieChHhO",
+	"zIkw/1IhmshcTlmlqHs7zTXRAFfJzXdIb+HSUmW8rgId9A+/3TK+q5zbWn5xD/bkUpL70u3JxUi3Mypv",
+	"qrn2hTK3O3GzFY1jBexwNw1kKVCdZRPU+FAYpCQ07YeW8WVsJm/AVEu1lSY/KXfbTc6rJx25d3uv7T9+",
+	"lSkTNOVgRFG9t2/Pfni3dT6SpCnvRjJmEyb2imHcVj9X1zztIiolTbpFaIctwbdGoKyaUg6+3bhEJakC",
+	"cOBa6XPTkvz6Dtv9lAvxkbx9dybczG6umI/JNkQ3NVvn5XXF5Gmm+a4BXBar+a/LGbIxsNybfdOoHW1t",
+	"t7Z30LrsH4S6ct6MDdK3vK5HZHlmWZ9Trf2Gq8APjbIJAAXylIdl3e7dso1sii/EXV0i9oiRn3nVtuFN",
+	"ItrJ0lTtd2nEa9bipMo1loYuZVJxp9lw7hldIKJ2ESDkkN4szjZqYpBAzRFRXdVU/Y/jSMu3p52GH62k",
+	"hhuxUyL9XYw1Tcn2Hx33Uc1b91R5xdTrnalyCaUAMBEgvDnPoGYG/kodEK3V3wsbLST5FxhmQop1MDoV",
+	"UB97Xhvsbi5nwCgYMWlzDfQ2pTeMjBgTBGuUxkRxEbEtVYzCw7eFpmDoyOKHWXa1+fxVktlLNb+GLVNs",
+	"UmUvg9LPVyWcGumtObdmoPcjxjfjCH55grwb693iHbZmB40svGKKjqYsumYxoRPKhdIEYymNgodrWwZQ",
+	"zhgVioQfbkMPk79dP9HLFfe0c7zHtjws/MNGXDeUsqvZ303L90c4G72c0Oia3bwouFcj4sq246m553YA",
+	"Q1nDn9cy3pJbDiuj3eGaWUFSxEZqTKI66KZlrAq9ZQ23mhnPsBuFyYgxl37a2KJS4NodwO/tLlRr+GyD",
+	"u/1wodYoCe0E3rG5qoWPT7zIGOua1ot44KMi5v/poY2YVSRlWYF8JhjWm7FvfUsSdsMSRWLG0qB4vP+U",
+	"/My/N1cxiJBtW3zFwaBhLD8XE/MBhiObnjpekbJW2mXL5XCQuFvsvisir9hvqxf8uVRYYKWOXxpg6P7+",
+	"lsGyH1P1017VFdRKM9BguUxkhQKW6Gd5AS2Rb76164djVfYBaCiMsfXhKZO2RbJSepGwzta1MXbASF5T",
+	"5+VdZQbbuRruiYP8fg7iklmrYggsiWTnc7ZrsdNiF+9DAChLBn3ZUmNlwXyw3rtAeb9yaL8rKfKAxsUF",
+	"KaqNqSlNmSfUqixTV2/jreDviY3v2ylroIxdiRKax6yrpBBMdw+7T3y34WohO4Tq9U1XzgWEaHoCSqjQ",
+	"00ymPAoDEiYyokmIuaJyPE64YA7aHrKYoAcA96NuhboOtzUp8VotClpvOy7uqUxXjNdLB2YQpzSlABXL",
+	"mWoQdN7r4ZyLWM4/spTgchm1rXHDeGQBBtaePjObc/vupqoYuLyNsAVFfR0PagNfMv014eFy6+t29S2W",
+	"ltK3HtVxuUEUPZYLsdVe3gc/W6EPD2dbPT1gOtsYhFoQa7M6ZLq/r2l8hqGfl3S7xNiKaj1w4c54kmCN",
+	"PUMEv6eKPXeuwuNb0yr2d3M1SVASC2na3Dg1wFPTV3NFgI2hN80lACys91atFDBvxT3FxQ1NeDy08M6F",
+	"qruhSlVRnKIxdPXcxu+eSjHmZrcs79opieg+I5N3iS92g/8xo00Rtm9Ocj09IK4ZMjGvHldCu8FYOmKA",
+	"VzqjPCE0jjOmVGPId8PlZX/F2FnvG9D1cBnCzzPBhwv6LkJHtg0H3xyZvrRflUlWGg027GMmRwmb+dMv",
+	"XpySZ4dPviEpvmTzJX1CUehqO4MK0XyKV+vymNNIZjSacsG6hgXAA/N+PW8fDiHalko74qpHfxXVYCTj",
+	"xRGxw1mQATigBi2jBs24UvY+X4lV2Lnkgf1GrctTTgHCAKaCKH1bR5VWsBx8IaUWzMt/EC3nggzZJTCE",
+	"m/09FxTlWwXH85Zl9/7o2fjx6CnrfjveH3cPo8PH3WfR4yfdp+P+eD9+PN6n32xKX3JtHfb7fqAQnSwx",
+	"4r8UFECaKcAPunBC3l6ckYyNsYKCEdwBbxJDp4G2zYf1xYHoqKO9EnW1F7ObPfu+2isJsrUljDDOqeJJ",
+	"scVoKqscrCmVcZ7JMSQgxtuYNDYFBqXFauzoX7hgaUIj52XF2j+Vxo4qwCFPP8J48fTwvowXVUdspRpe",
+	"hetW44ZOuv9Nu3/vd58Ne2sqhdz698fJrF4tejfvbN3Fv1Fu+eig8sb0essfHqkKdIDNMShqjEFlbmDh",
+	"W0VJW9BSdVc7mfv+C6A1T5XFh4byeMCo8XpQhgXtKXbrroHf9mDcyRa7dA5qUle/cnWskviu0XZb51T/",
+	"jqh3C065bSUhu8n3YBNwfPRLN9Xacd5PnO5GOv+4eM9PHtp436fwK5v+vxyPaDodVlq8b66/UcT4tPT3",
+	"x63QcCtcMBpzwZTPfTFl0bXn+fZo5XVkxu3xype+W4HcXEKxfuct9rcc6JQxGi92wG600/cv2jhjanq3",
+	"qLEMP0a3ha+6/i4mpXpj/rFOuNIsu9tgPx7KoVTXaUz/V/uX4eFVSRjfDtZZ1x5vMAHWj+23REvyzYHF",
+	"bmy/vXrR/bZzTCI5m0lRWDwxhzhj41yxet0ivx3xm4PakL7dAB1Rm3oruJsWW6vSaZdprcHQeaaXPazx",
+	"jAu06OYKQRvhkcVZd9UTlnLv4RWv+fUS8e39pTcSLnycI5ZR3bbU2oNHnuanBSZP5WX70Odatukyf1MW",
+	"5bT8yP7Ug5/WfLqgs6ThU/jJa30zLKX+DT7bKMzitGvDXhpKsQbBCutajeiveO2dMWyDHluxFfb2e/1t",
+	"Ed9LBRP32DcoW4/5fuwsDxeVl1ClhzTS/IbrxboxbevZeqBKz3dz+38cBMFWMe52n8v4dgyCGWJJru28",
+	"ec6KvPnNWgHrJp9wvZxBc22ST4vPyFcz962l2dW1rq9cxQK9XPB6Q/RgrQD2ZmOQ5xCsOdB3sg8VdL4s",
+	"6H80iOcysS0rIf119LZhNLfNq3APBhTHIL90A4od5/0YUBoJ4SuzHPxus37vi+l7zuFXtsWNXOKrmsca",
+	"HmZ2T/nAQbP7Eom+OnnsLlLWTqkDyyLMrgFgtTSDjxELVnd5NzFgNYcMPsTy99GU3zQki9nPr1x46C7I",
+	"wghMMcSsyDpexuYyhM1wGUErF/y3nNnf7fF3vRWBrEuq9IciOfN274N2Wc23IcSQcKaOCXWJp+AVFAif",
+	"CdnMNEkwUdviF0IfjfnMT+sG0cffBh7E8pPui+67D4+f3u71/vxv6xcAA6E2LsGy2WFp9ZdXaA2tXBnC",
+	"U76SVoZiatUhd6g2s3UaGH5gD8tuvdxpaHcvY7y8ICvDWJnMUp+11fHuyEJEp+CZ9pl6zfNdsQQ1r4Pv",
+	"WsmoTIkqGZUFYfbyBQfMvQlufgdrQCXUdMucE5nWi/woBshsmB/ujz8so0m2dJbaJLbtL5at9YiVq+K3",
+	"VrFBtjq6TMGmXexzE4mce3M2d1NvSkr7WA2nqd6MeQ0hAyIpNBe54boQ60S4hqKhiCwQmoEDKh2Ae27O",
+	"BdldSXqrfPCjd0LndDbzOxvB1NBexd613SGizJtLtj1etUvbXN77O4FEVizquym8GK5nbeaVeFucS3W5",
+	"6muzS/AMHNYoz7heABSLW9oZFye5L2LrRNQKthOZkZPzM4BPnwOSG4DlTmViyyM4w70ZNGkri6FByYjR",
+	"jGVFIwMR/rV7cn7W/Zktwk6P/GArUZmXbZy3khVbP4moQOhA0wk0Ds1CFDSiGI8TOV8JYoffyzmaCVkk",
+	"X5bB0BH5I2M0Rh9DHnNNEjnp4S15zcTbLLGRrTTX071ETrioWVzM4wOoRJnyn9micR3durXDKBoNe72e",
+	"mXg1YWFGF0QxERueQBUJTUsy43+HJTgi3+MSuo9BCjNN2yJozrreKha2JE8cmRkj7oMbI/71whH2f/xy",
+	"1Qo2EAAkK4f15QiDypPMevAQErDyGFx/MGw4d3Daof9ynJCrf3sLChk6agy/pHht2emVHoMVyLXvLUax",
+	"xWk8hYxAcipjRvibS0LTFHZ7zka2AlqPXE25IrGMANfCMF5tsWEyGumjCvLPQICyOqYRC4oI6DJmNyBm",
+	"luYOsxXksjxhKnCV1sBCAp3rKVPM9IjevAkThsZZPBCwslz3BmIgTqW4MY1JoY4Goos+95GMOVPgDyur",
+	"sx8Tbh2Db9+e/aCOoZw9Prh4cUoeP378jLy9OkXRHtKPMM2SpBmLINtsIAhphwf9/tNuf7/bP7jaf3LU",
+	"PzzqP+n1+/3/Djs9M4DntuqXSqVQrAgRDP/atZ7a7tkPIWlTMmdJAhEILCY8Rnzk0aJadY4rcs1SbduF",
+	"GHcYbgglkHH5XFj0n/+mpAixUsOzwyffdJZzBiAhfDldwDT8kitt2/0wgHty0Doiv/Z6vXcBGRQ3pnlo",
+	"7hzzrHJ1mseDVq/XG7RuQ+wz/PeEz7j+zkLC/ju++F0Ivb0pOZVl6SXPW+afVJAK8yO5SODnKVu4gnwk",
+	"dEz6iPz6Dnt4gcWnq3iaFKSLTGoNZakNb8AVtnkvR4QWlAowg7ZCmZcfk4I/mekBLi74mUn7sL9vhn3Y",
+	"f9whKmUiVlBgIRdcu5MWGuLvjilP8oypkKQy4dGCtC3mLDnoE2q6mHGRaxaQ8PT0++HFydXz4cuzV2dX",
+	"w5O3Vz8NX5ycvXx78fwy7BwTCXXogVZMl7o4ckWZNS4m1cUwrVOh5iwjhwfPcEBDN6Ahex8xFrPYbeUF",
+	"09miezIGNlUpsr28uomU1ywmedoz7V/YFSmGAqtRhdWvocMCMjsZ5fGEaQV76FZYZ3Q85pGZXTSlABNp",
+	"IcSv2eKRst8gu5AlYv0jZWjVHONcaVTJkV+AezNiAuuDWD5ppKSMM401fwDhr0hBcHENNndkz31dGhNL",
+	"NmtGXfHOOAds6YpuHbUe9/q9xzbCF27bPfN/E6abYa54xGzGM8zTNh/gBoGz1s3dcWfkqxRYlxxh1Z1C",
+	"QjiLW0etH5m+kFIj4BQwKhjMQb+/BMNQ5TTOB1/C263XYco4ArioGmdHKr/08K6yAMz+Hooh79m0nIqs",
+	"1jr69V3QUvlsZnbzyEUzwPIFbu1gadDNHbQ0nSjMG9S09c60tdcD1nwt5Fzs/W1+rXpu5t59OhNRksfM",
+	"8AEN8NjXbKFILjRPCoy7awRDWxDFJ4LFULICq2rF3s2B0jIPuDnQfsOuwA36CxuRn9mCXDJ931tyXtQV",
+	"spiuNyzj40WN+1c3xjAouzEuzqRhHzTLUO6vn4Rjuw1UKYaM0sgpMV627s/Muw8/YDjHhn3Q7L3em2oM",
+	"Myk3YFmJ8a725ZxOJiwjb89ISifs3um/aN5P6mZF9z7Aytw2ruwJosmoKWM6IPiLueh4JIVj5kvzOMZq",
+	"IFD0ixhZI46NmCOqCJFQHhy2onHtT8zAWjaNmEEZ5KNffRU3kT/ascB0CqnfJlNYZk9ti6U+iRpnuW3e",
+	"aK7ecF0017vdjiq9oTj+9fQSYB2fvRTT5csXNxaqM7eTockIwz93JEm7fLdB67B/uJkIX0v9QuZOy7g3",
+	"yj2pkpTbNQ8FlwFlftoFUUeRg36fzKeGUmzuITAbID9VyCnHBINDiZAkLqJVvdT5UxnD9UA82vbQsElu",
+	"BlwRmvCbe2ccL/kNg/Bh76LXYu/WCjDmWBZaI1WkFnsXGAXyhmUa5Tpz83gXG1SY8zPz+8eu+C6we96F",
+	"LyZT4WRzqkr9FBT/+94O0L6dtu1iy9fvjYt79O7N9wvNAFx4ZP4BTDPltU9rnFrEVmNSZM6qyridbPOe",
+	"/dfJq5e77Zkb945c6wvZFztfz74UQaXeDTlFxnOOMfCX//kSFv2CxVwdkyf9x2j2tuWYuJEvM0ajKQQi",
+	"eMV7G676YOypTDDwbAgaQUoWajVOc9PfBq0n/cdrhlE1aGw/HAen4BnMSXUgYMSai2MSImSBKwTL713O",
+	"LRfISw43+3tgad0DS2o3kZNG2ri0PYD/Q6uACDZnShNw+AdGyDKS7yhhRqTNFcsCYuRgq+hoPmMko2Li",
+	"IRSw8b7kSp+YQbyUk02y1nP0hJO59dhwhXZtaw+kkZaZK/itcmCkhSD2W85AWLGSmPnOYiuuSjZNKI0f",
+	"vE3hbGstraMVmOwJfgNt+udIQcilY80ynKlZyabZANC0fy5rvCDNnRe2lg39gp55p359K1Tu/d5LPuO6",
+	"tcWLp+hC21UI3ul0O/KEGE3vETdKh5H/bahG/YxYYba/+Vh/T2OXUAOf7G/+5K2g1v3AYvzo8eaPXshs",
+	"xOOYiY9nOjWv1K8us+N2hRfV3TZVBdt+UeNK4PJp5EjPi/KPAZFJXGFG1uq8IImMrmWujc43llm0jvm8",
+	"VRh9spbznFLFulwoJhQHHT/N2Ji/dzrfCo6R77A4n2FJdMuJSV/7OTFLapZz80GBDa7v3r/8MTGrhguz",
+	"1fHY+8DjW2syiDyuzAvwvkK9BKpzVwxVgREQiBauTnNIwEAFd2qPnLiiqWAcm8s8iUnC6A0zWinatwai",
+	"VmaVtGOu6CgB23pGYjaT2qHsQAFdKVhgK9kSjubKuFN1XcCpPew/G4gQIwbRN23GDhyDxWg89xxgRMV5",
+	"i2llSyd4w4k4+8GeBqCk7yWKx/d7ECxoz209hsAGBD78OWzSVmzsAVDAF37sdjYCHfafbf7gJVUaVunT",
+	"nGwMWyIUFvyRgsAIZQ4LHk2A1M4FlNvWU8D7bTr+uZ7u0ZR3XZ33RtNH4d5KzG1lPVpLHPfY1p1eKXqL",
+	"5SJW70yQ1c/Pfjad73rcvqybCiax+ZoCN0EbVwarBNsV63zSY3MXCq0YCSrU4Ahh1cMRQAZ8kyMQypNz",
+	"hTZ0YN02wgArgloXMKKCQcTP5U8n3YMnT8mUqqm5VTD+CGqlA1DBQIBz+dXJX4cn52fDn5//1+Xw/PnF",
+	"8O3l84uw4pF+0oFS0OZCsZshNcnYjbxmcUDMH9aTBd5oRmYQrKcGgpobhYQ05cNrthhCUMAQrBYsDiF4",
+	"4yxms1RC4S50wetsgXeRdrbDsPIOhgGUp8TVm4KlwQNDfrF1hwYCDljh1reRX853HGB4FHRokRmeQTBB",
+	"xvRQSDPONKELo1SHMGNwXJtZFQ3NeWSxoK7ZotgZBrj8AV6dRVCLuckTaau/2AHjEiqIYRKxa1gRKsAf",
+	"3jF7hgOU4+X4BIThI23Wm/TWrXKH4DzUQBTf5UbIuDCdOxnBjH8ss4nhQxVsOZnrSM6Y7+bHjEE8w7tf",
+	"++WOQqzVQ4kAMDqb27jV/b9/z31fIi5qgwhQRJAUJNFr1apxnpo97J5KoTMsL+Xr0b6/By/bd1/LS7OD",
+	"CAZDJ83DdR/jW68lNILj/XTyyBbCwqkU44RjwOrhwcE2vVj/iMus+ij+jTREaBGZuMK7g9b7Lndkrbt4",
+	"6FpHLVvct6scJXiEiEKLsDHpXv5viEVpmaqCF1MNsT89coL8wkk2wIxia3BV5LB/uCpFwOm/8/H9wScZ",
+	"HHrUH7wjSh7pn8CnlX4/gUOzYnUxC7CObpoJYi+T2iZlN0sFMondbXLNWGVtx9YEG0kx5hMo1DfJaMRI",
+	"yjIu4/J2F1KwTo+8lnogSgI+8ly75oKbCBQv4G7DuwmHqfD6DSzZmSGgIYhALOtA4CghgQovl1J8GaM8",
+	"U1CoVXnxmh8xe4M5JbXCLT330gWM5l4Ju//ZLgXB5v/SF8OnPaqAllY5q48cnd0Ls0eTTrcace8/1pd8",
+	"IlRpE7KxkTZviLRtcDgZ0xlPFp0i4iWChFFDOoGLkw1RwBxayVCFA8EVwTTMQvjETly4Zb01I4DOMykm",
+	"JMqzDEtMWUR5KzI/HojQofS738LAmYxQCIamFNFyTrNYVds3qrE1Eifc8Ekn1io+EV0ujgcColurE+T4",
+	"DYtdTJfWbJZq0sbUIKc6ZHwyLYfbseM9eDYQoW1piM344ly9Ai/s33mJHvUQEmu9k+IAbSO6Hvo8ypAT",
+	"9qVblw62kP+upHxFxcKOTn28QOcMrIxUAMHWXM2Yy9J4aE+iiKUagzIC5/70VmFA1RxwB9tlfNMjRVwK",
+	"CyOjXGspOr2BeMFv4ApXLMrB5eHCtOF+p4JwiMEec5bBqTCqpPll/4mNH1ekfXjwDEm8QuEdH4W/hCk+",
+	"DGFD2yU9B7Wm3nfn8zkkQnTzLGEikjGLd3D81+phfGo7b66nVxiw6rViYeRvSnn2L3mFf8Kz3RT/yidQ",
+	"RhJRvMFHKFFVKgLqGzmAueczqlkXbCqtI3y8zBcklv3xM4YLe83W0h3qd/ixu9/K1BdwyTQoS55jiwV9",
+	"N18Ilxh7LnPn6PvUdlDYDBztGl6bYrWFdRrxD/C8JkwEVjPArPqgMLPCFoOsYE14msi5eQHjOiIsAWQt",
+	"YQPhiKGUfVZkHnIHkWcgtpV5yEaRJ6pULUK5ZyDWyTxkO5HnyjkLbQh93cMYUSGktmXVnSuxDZbHisOw",
+	"WAfvDYO7ZotpPNBN4y3tdFcJCgf8xUtQO7vbPovMhYu5rK14jqbPMdIcXww8rcuFM3853cUXE1klvQcS",
+	"CNb5fIuhfX4nlB2K1wflj2W4dM6B4u5sI75MQKKlyByjl1IR78kMbTeuZE0lFd9Caq/uErrrH5hH1Mr5",
+	"fGKJcZuggDqhfKF2+PtQwApakhmpAzWskQ+s+LTeMmpzXyGvwIhULj22R87LrFiKz+wrYMGseOUUmU9l",
+	"wqyYFgwEe2+0PLg9uTAfT2WmrV0V65diaVvr9AN/H3oZ02TRCTCCG14ozCk8A59ixnSeGdkMnZg+wyZO",
+	"+solxz3EuVhCP//CVCnB5n+oU59bnXr+PnKBNE6LsWAXUJLe7JHZnbuoUg4No/lcnzoHOYYyQGAdWEv1",
+	"lM0IFz0CtfoUxCQkHGo1tFUeTQEjBCJ+wo5Fhje3DwS1XRSjch6GIk3fZedDqMJVEWNahllwQd4KHsmY",
+	"kdcvTkv/RCxnhpUkcs6yrrkdY2QMUP8a6vRbdw3XaiAQm8LK/9bHouBS7fTIiavQCfAeXADbMhrtDVd8",
+	"lLAAk08kqLUjjoXCIL1pIKIpzWhktByME3j754N+//t//uP/gH+8CODBwYl9cPAcHzx9ah88fWYevHj+",
+	"4kXHW7xiIMI9GFtYH+Y4B69rgT/B3nOFnxQqUBtCO9zaXV08fkbUtZEPpQiIGetAnC4yniQ8IuH/9/+E",
+	"QF4vqeaChDTsuGwDaAWjH6yGA32pEK1scY68iPkZqiW3h+Kl9eoMnzr+YC0zvVqSwenvibHuHE7w2Zlq",
+	"GV7QJJavZ5/RlGroO2HaIRs2S0YWR+l0SjU5LT8ic55BRuCM6oAoSXIxkzEfcxbXoJfmMrsGuKrYDpgp",
+	"NRArkFcUTyiCp3R65BcwOWAh9yNiyD9EVRCRSLgiIWQsQ4ZTF98LiRwPRGim1yun14umubgOrQahCBNx",
+	"4W4GVLgj8usPb14/fxe6ZAQSHgG/7UKibAjFQpjQA4H2lP0nRPXI8/fa6C9SqCMSlpCsIaEpIrkgOt0c",
+	"7x4jrjmQIpTviJaADqoQKKgd5qpAfRxOubkxFm7iacawTTBZ4V1iX+kEJCyBqEO0J4WRVDq08WVGWkTa",
+	"6pFQhAhxMmJkv0ee02hKzBJgohjGjeFaIgcPza6Xm34KKwkOCzoQ8OMlvP0cQYIKgRUgvokr2w8mK1Uk",
+	"RjHXxYhNqIDL8tXpOQKgVoF1UERwnkw0yCLcKCneJ+3w/O0VMVTtTHkYDQG/hp2BkJmrIRvOotRBl4YO",
+	"hlUD1Bq2ZZFicPAALGifoID+yNAcNBsMRC7MxDAVEAjXQrpEUykVM+Ma5P3+48hCXJl/s+EQn5lG8EkY",
+	"kBmNzcU0RtsyqsjHlV4HwsYvMuxp1iljFu1QjZauMGa/OpQsFy5YEMDPlCU+lSd6IMxbAcINpXY/iurD",
+	"pjvN0sCCkpQ92SChHoHQ4LIClgsNPT2H8NDLq+fnl+FKw4q0vyWjBbGssIO06j68envxenh19ur5m7dX",
+	"oQtIGQjUqcz5Oa6ltMKEKB4sxMvDISrNk4RQdY1Or4JSgjr7MA1TjbKGrdkZjrngajrMGFVSHJEE8nzs",
+	"kUI6wZWG0GupzQL3yAk0X0ZZqmAgEChM5gh6ARB7EUsM4Y5YJAFETJCQq6EF18I9KYJwYCIYKevMveYQ",
+	"wxr2yKkNEQWSxdmaNmHbQXA1vwxhpKFdMrPLZkPt+AHp6JqLGMY6ZbBI5dSyXFjovkhmMYth5ZDeYLVh",
+	"5QvJtzgb0IBhZEvLWBlO59gG4OKRBk6Gw4EbhJKxTBI57+YptD8QPqYYkgm/sacOt5w5BLU80T2CHElB",
+	"wC9hhsPB1Kk5CwMxBfasLKuHq0FZ+gmjqeQRUyVKKGLa2R+jEaAcOyg0w8VlZu4TGk2RgwEMaRvXP1cs",
+	"7BSROZbs7G84UrMalAgp7O3F4srlZiY35iCVWwhb9FeEVtrDy9DcgJDDCAsA0+TmVo1Z1iNhbj4LqxeC",
+	"ymf47kCYl3sWew4/rGop1V1yLZI2VYorTYUmDnu4IAOeDUSV8AJzebjlgneBq+DMO4EdMXsPjmroZCDC",
+	"H583cfIutlrcoCWYJDnFs+VCk232Prg6HAux9pWJBKViThcd6yxDHUum5c2cC9CY4EibPuF2MoKpa59Z",
+	"hfbIwspWb36Z1e7ikglxbdYDnCWYwZVBD8XeIvco77qoEtA2lUlc1ATUU1pFxHmkitUFQS+ohOi/en55",
+	"efLj8+H3/3X1/BLv7IpK+PrtS1Koe6qW2pWnZJxJoV2OVx9F/oGwRQUceFhBioHLPabCGeZVET4vMwQq",
+	"dHdBj1xVVhEYsYseL/xYxSmwQhwjbZoAfygZqcycIwzuPRgrcPQ5VQORZjLOIxZ3jgqBhsVlr3a8y9Lf",
+	"0mk0XLNEsKuKUWdjOCsQOAmiDQQTKVm7Y5A1m/MSF/iULiAD19vwDxYH7oafgoemIk3a28GexyIAciTj",
+	"BewnGBWBqoCPkbZ1Wqd6AWIwcrMO+RtKfJ45A3kXd7nV6ixGXmpDhIFrGc3QmTc6VXS94h7Ash+EKc1n",
+	"RjtJk1wNRDij74fu8yocoGGVKJggxmIZicVoQoB1ocAILtHjilhouLj1Lo4xiaWelHjwjOCAh0YDGlpT",
+	"TWilJgDIcN5JAO9BmQnnbPfZdrTU8pP+Y9cyNpoNc0FvKAck4jCo4E3a4FRz5qx8Ce5RPRBgXirkoVy4",
+	"dWzDwb168/Pz1xa58cXJ2cvhm/Pnr8NOkY0zowu8nslIGgk0JghxD4pPyfqUc/8TGmVS2WIDwtBiBLKp",
+	"YxKnb16fvr24eP76avjj89fPL06uzt68NtyiJqdBXF2Rp+NdbjmcUbEYVoZgL56a05icEJVIWNlxxkwT",
+	"U+eMrvBtkC/a7uzHgT3oQf30Vwznc4AKMny9OfWkrsg8XDxepZPPZBdfmmmB7VXVlOutLVW1QA6BqopX",
+	"l4awNavAFBAjukBZL7mLB0fCa1sqO0C+Blou3BZ149JfuydRxJLu97lR3jjCnC2NXsiQgGwJUiDIlWkm",
+	"33OmINTBjhfQXfPJtBonswY/6EsOY76rBevToekYPowCCmmHNabcwRuzdu+0fdy7E1ihiRg+Q6qszsls",
+	"juWhFuVwZtp+5tQ5tukIaJSow9YijLNaIr4LqhlmxHrNZBmbWdnqt1xqStpnz69ekDijY5B3e5MeCQeI",
+	"e64GrePsu/6x/u7wIFxPeUHZbfccbl9/79inAwde3/Vv3x1ANa7j+XdP+5v7L1fGCzQkwbAgyZxy7W2r",
+	"LHRyC1BO22RjWWHRmkI/OQDU1aoJiysib1iWSBrDbe3k2WH51BHpMkHbZ5UbDi3pVggZMZRD0DpAc8Ws",
+	"kFIH7SrOhV/2CMvmvW/cheDve+cP77Dz95KHZ6RVXbllSNtinJtHVPNRwjoVG7p5u4whWLaW78VslE+a",
+	"beZ/QeR65sxtKEyiQUXnGbofCXtPI71qekPZ3iaGgNUOA516nuC4UT7515JqYMpr8C3hpOKNUiyss1vG",
+	"td0wy/w7ziO8nMp5fRkKMqyeAsybU7ZE9HbE/6E0eKzNQf1FZtfKCGLzKY+moN86BcQZpo8LhZ04fd1I",
+	"a2OaoZaB1sdVykeLzwrp75a7ZysmPXQKH4wSxuuj21+mDGzZtHo5mPUoZBqB0N8jxgTRMgHUU6Vl+nsm",
+	"Xi3T0hb2qFyMco3uRq57ZV1TGx66EvCJHi1bcfmLJShXcrUJJN8tHNx6OOnfMb2Uh6iwWBcgrlxMgsII",
+	"r7EEYRPtFNe6N3b4F7DQitKwIxhD8Ucxhtg8aBFWcsYKK6gcj4+sfYkncUDyFMA1YUSWG1oXTAXHNZXS",
+	"2cayG3ehzfjE8oeingNIifgrG48ZRuG7BG54dyDQIohWfociEtMII50skhA4Sqgi4a/ut3dhQN5evFQk",
+	"AeMVoOi4PAHVCQZiIjOZay6YCsyKFOp2cdGiAS+lmQbwZNUjJxbQ1ZWsKW4DsH1bXO2q/c2h8N9wNq9e",
+	"CM4eWvgASBtLY/VgB4fm/bDTI6/h0rE2b0WoyykPCCU/XL4u8zTAzXzNFj7j0Y8MpQ6oSvGAx7rsxHuq",
+	"ASwG1+uRIjBPwgUGX7giGL8bUL0flqdH6MhIw7q6DM2AW1BCoPkcW9E6RDTI8MhSmfmqXmcG/EdyXHPp",
+	"dJahdKlyAKIDIcfgVCWhaQtN6xjFUnQFR9XitUJfVBOMwJNZkUytM8aW+3VjQbdgAr3lWvEY5F6Ia+mQ",
+	"f/7j/wQ+hzUU2pWxlI5IPpuxmBulSOWjruubu/cHIizGY5TKlOpp6CJmuCDhnguSgYax6nBoexyxRM5x",
+	"GOAwxLNu2+BiIAA6HH5y7l6z6CGFCJsSwpZW1iSke2GvWEEMSil/NU0PRDtUWbSH7jeVRUbVDfdC50XN",
+	"pNTodMKyUpWKeuA6MfuxeKSgLbQWgmNTjgei2tWcJtd2nmYtqytHE37Njo1ojR3IMbiOEhvFWLGYjxYD",
+	"YdGaSPuw3/fn1XKlX3AsTLgkgvggSitV6HcERvZAohfT1RLGT9pmJV1cglnKThNUKm5RE1bqfv+gXsF4",
+	"/6uHTjV79NwQz9YYw18pAB1QPZi2DFnX+BUFblXhxch810DTzSXEDKoeCWd5orkREfYglxsLtAJzMf0g",
+	"58Lg5zb4m80DQ2xhJezKPOsgHJorfr/kgzdMEFnQGIO921wA3rBlRJbpVIC7sVXouXMMFdyA+Okcah+o",
+	"IlRRxgvSNi2Fp0hP3atFykJnca1Slow0q0QpZgMRFqVawo6rgucm+B3y+/Dfzbi/s9y7nN6/l/P7LuyR",
+	"/zTnkJTEPxCmZzjCEOgDy23YU7HeuBJgz8x4bHNXfqs3U8SwwzS5Kr3oNiZulMiRLbRLMcwsyyAux2Iv",
+	"jsBHAz4+mbBOALCCiAU0EDNGVY5Of2hsThfIo20sgIstGBoeAaxcCT4e25oM2L/ZC4wnil2JUykYYJZY",
+	"3KEeOcGtrEZPFL7PF2cvXXRECW+03++TV/x7D9bt/uOBwEtPSzmEFiFsXEkjoNgLBXwcHD1NLD42CkOe",
+	"JhKwtAtsXk2vWVXOSKnSSGPWcwBDhOH959s3VydFCEcxSPJjwxBJCE2UVfkGAs4Oli4AXdAeHOyqJq6D",
+	"m9n5Wl3LmMpr3a52LgAurAbCoRyO2JSLGCjG3faKCHMBJRxyGSpJDwEJBwP7Aoa8GJIzCtUo167XgAhJ",
+	"wl64F/Z6oZHbJzNbx0CazkEaAVFESIhksbEtvqyGrqPySrhLUIYt7vcPDpGUAhsrhn25N8jBkyf4e+fY",
+	"5lHQhGNsiC/HgXBAwUHBBAz4/LecuRSwWla/PcUuTGmJ35IV+e4I4CGpwoYhi8F0MzTkJEKMmEbJFrag",
+	"4GOQDm70uDamuASw0lxAzSLHzDvL8Jrdn9niqORzdr/coQZBqWpQHXMxYVmacaFJZJbcxucxPZVxMBAo",
+	"XQGPCQiIoFC41UaAWvaJsgHCZ5ZnvNOE9HnNFkZZBLhKO10E8LRhOh7Z6i0Q8AtMFf04EEqvAGUW3NVe",
+	"bLtbwzDgzrE7vUWYMUifjtxA3jf71iReubuhScA6eLKNfNVURR0IZSJZgUlqrnV3kRnpeka56E1k4/Bs",
+	"zTTv0A77z57uPLYr31EphmpUDTExS9ksjt5JLN4aWrR6o+9ebM0j+uwmeCIhf+osITg4TWZHvLnN9iz5",
+	"EZ9f0cmmZB545/cWZ7H/SZ3WK8JJ2wgWXnmnA7rykqhg369dRfCKE7KqIgRIlhh75oC1Pz3MKh4Ca0dY",
+	"VUKC1vvigMLJqBqI9kDkaTQThUYMGcL9Ezp4liIa1V7QAKONIhHwzTSTk4wpQNpm2Y2TsbSUaO4oZMEZ",
+	"XSBOJYpYlCRca8vV5m5fsG8vLAUwABj+A6u32ImH1r4HRQiLWNeXxUb01MXLIkgR3/kSAC0Mu6KIKADD",
+	"hAF7FNkazWwDvJvJOd6kNh7puJRkbCrxTN5UFRnUoRCMB1XQNpTZwx/njKWdXgM0zt0EmfErQOzYDpP3",
+	"80Da7Mqa97fgPecZhKyAPwJLvt8XRE0TA1qHQ2MuPGeinDFNIQvPlZvGdEkOUnp4Nu7ChoVGcDS0gyVb",
+	"TM82n8ae90eqaBUiKKf04MnTRgby0LyjSU74/QoIH0VKJ053cMTgN6rdBZ94HUCPVRbbFW0dYcbcZfVI",
+	"HZMQrW6YnIXEVVVewG4AminxKaYNkD33wLvuP9TJDOoce/i04U3rToy9L/4QrEvB+vOw+wvmsIeADTey",
+	"/RWZYa9CIw0FO6HAPBcs00elQeQHrlKpYApHhGpNo+kMkv/aFy9OydODp0+L+nnEPPl2/9tvSjv5n8KB",
+	"oJh2f3J5enZGxjRJIEvUxRcaoYepZkiQaopYMBDhX7tVS3f3DQxfHREhwTwbBuXQXQlSG7V8RBQV8Ui+",
+	"L3P4rEV3IJbN5+AatOrkT1evwLx3+ZcfUfNH4zJEkElb2EZmfMJFj7wRKGdh7dKBaIcgdX1HuyMzMvdH",
+	"+e+uANu6q/f99Jgo0zpNsAVVKThvoZ3aB/1+59gsK8mFopqrMYfgXCkYOdx/ikbs6t0OSxzby/gYbvPX",
+	"UjB3pbveH/cPG8IPDGewC7QzuzTfXpipbOMzMy+fjc3gGuXDLRiIaQW0A3PaDvpPt/vinGaa08R883gb",
+	"9mG+eS31Kws48YULp1suAuzUa6kvS7q6P7ECKH4LHflOMsYqw4vlXICFam08VYhZoqBqZklIEi6uwT7q",
+	"PM4IgAS8oEfO81HCIzRKKz4RVNtMSkzyzRiAW9ME0YWwxFRANJ2l4IeSmWmW8Ymof03JYf+QtLmI0WGf",
+	"c4UB96Ch0YGYcaUg1ZMnrNMjlleDmBROagc0JG3kHIE50AHyc2KvYj/EqV0nvzRUX7K3gr/H4syoJkJk",
+	"LazG24uXdfjfxnqmsCoOD64UbbwmUi7008PSfFlG8zcUVS5WdW3z1aCAg28/PibgDx63gcd9BeyqAeeo",
+	"zrzKlD0L4mrI/tNxtDxLsHLrXTQwfxEAOLdULIzwMJWJTfUA8+CPz68s+Epoz+yQ6rDMDCm5nToyAt7l",
+	"Y0CwhHUZCNNugcWD9iWuyOXjAKuDzLmyhcILGIGwgX+HhXz506uT04EoOae8qQRLIDiFlXLB01+IeTD8",
+	"RXNirmX+rYdT6N5evKwkrTy0FmeIskGRe3vx8ncch32C+KbdhJvr0RGQ/5A6FWkWpXsWkWm70qhyLizR",
+	"VoDaSThJ5IgmYRExXQ3SJO3RAuEouBSdHvkJruOBuKFJzlbqqB5hGADe2YDlRTOFES7Wr4sAeDOqrgGF",
+	"S+imIL5Xp+eXdm5fdeXVYh6bA93s1nxdgW6vTs8LmqqE5Rg2nKuqfj+L0jWhbaGV80JSoax5xjXrSpG4",
+	"+Ht15FRbxSiU5AQkBwwKqHLkTM4h2vjG0KrD+w1IIicTFGZTiOLQ4FgCpJAeCVUkU3ZE3HFoW9BP0zor",
+	"KvDbeLlQZ1SoVGbaDCnmMiRtSA+bUQQPc8FZDk9sKpVGOFRAZqvC/aM3LLAN29Zg1sU1FLM0kQsIdlBg",
+	"eXS4XycvX775ZXh59cPZm+8A7u7Y3YksUYxAkVFbO6oNEG7Q89C0blR5AHUzHQ6xpjmLww6q4eYWBKQS",
+	"TK4dA7w4ZNPyhOtFOb6ByBWLjwiFTyBSK2NKJpCRIBG6FnxdgmmAM7R4dpqEmikdYpBUkqBwbpGrcKRx",
+	"xpSC+rA0SeQc69g23ITFOftSC6QWA/w8NVLL9Wm4Xx0iMHOpM1+JvfTLKLD+mWumOgBcw85KjrzCfVcF",
+	"h41e2TNtIxaLRCiXIAcwX4olaO88LlOMCvwvRZSmiyb/60ec2K/ACfvwZPmZ3bZrCS1oTBKt7vrDC13N",
+	"aZ5fEYf7pHrIhm29Tx9qKfNxRWYMkLxGC9ATLPKc0ekVlkKhzhQYkFDkSRLaWBAF+IC2JQizNd/HA3HN",
+	"WGqzL62wiJJlj/wIAl6pCWWMLIt6gF6Xa5Ry6sIaIL3beoYz0oYSVUuClUPqNIIVyfIEE9acFkWKDAOA",
+	"1hBm2oU06Y+7jen9scsHlGw+i/N341l3dV7+kGq+Sr+xLV6j5Iy5JCQ5vpucs2cUjnu2QyJUh1GPnAZV",
+	"qsNSkjagBtUTy13WFOBxo9myyB5xbhVA4RwlbFYg6MqYhUTRhSLz6eIIeU4F4Sgk7Sf9g47V6dJMahnJ",
+	"xKFg4m9WsTKKlsw1PD10X/i0LdI+PDg4KpwkdbXOqXNG8R6IioKK+p7q1CJfubIFfIx6XGKzGuXUWouA",
+	"O/vY3xVTn1hquGJKr5ccrOuZoZXWUOKUilhN6TX73cmZd9JmtkIqe3V67gErO7zbhx/HZKQQkCMh65zF",
+	"gk1wzWnC/862ZzRSJuuNshY0v6SoBLDU2xWc/8K9ANDQcCjNS2EnIBGNpmiVqYDHX7158/JyeHX1spKS",
+	"V9QmxjxINaU2sxy1OQcIcExCW2EIrUiAvoxpdW4hoFYWeeFqIlNkemjD2WjEvYL12OCi/X4BGJNoRYym",
+	"rMkP60qSBTUUTrv7WHHduUJHUiaMCpeb8nCMw0ywycJbbPcfrOErZA1X1aNoiyHYclcJv2H3oyOt5SN7",
+	"Hwzh3+5FNLmjFzVo4kAu3Y56WBHi5sEBtAlq9vzZTLr7ilJoFK1e2DgWmqbO3JTlQgA8P80mOaS1hqi/",
+	"WdhAW9PPZuLYGXKR5prg8NCrNRDtw36fhPYzLsUQU3fDWjpquFd0s9fr9bDmAIzD5ZfC8BxjJjIzCuhA",
+	"WPKAeN5DFK+AhRvZamwOT1ivfAEBeYhxiFURnFMCI2wO+n1nF3dVL2xtmwo/1hLt89V93MijT2mS1Hh0",
+	"68E0RNO66e4zISDaEVxACYV1TBoqhkMtjD+Y9Vcox9EkgXBSOFwYjJssGsU2GbM1YhrCnD5SCOaipjRl",
+	"62p1RVTgm9hszy8RYZcPSemmhyZRBEuWIKxnkVKvaSInnzGtDNer6sG19aWq+4brtrR1exFN0SHJWTM0",
+	"YbHup9W3H3oLqp01bUf1HbgA0oxHTEH1CJjhZ9oViC+F28TVyBIklragD+A0kEgqvcUGfYD/OrzTRqeA",
+	"eakBsakue7jmtpU/Dvr9LeSPh6WEtSDZva/EMfBG2AGv2XOHttHIUV83RhYdk/C3kMyojqZMWYii1Urn",
+	"fp567rrdoF9eQVG6aYEKgqKvwzhs0jZ/+zjQiK8pVsku5OZIJbfRXykmV1oSjCPl4lE1RMkXZ2LX6EuN",
+	"MrHD+zwxJm5tGvgd1KvGV74SL8yXH/hRgPSnBV16SHqJP28R9KFcoIeytTkccmUVHk7kSdIU3XHnc/JH",
+	"gv29J9ivpY3mUI1yCx/6xllTluAr4hafNl58w6Z+XKCGLwDhfk70g115nyX4YAP9utCD3zUdf2GBARsP",
+	"Ru4zNeP3CRtrqDyMWDOKadKuvIgqOtVToiVcfgFUYOQIpkY+3HqwZi5YmtDoSz88dpRf2PHJcFR/nJ8H",
+	"AmSA1d1SdnTiYKNu/0oCfGTEhE4WhGJBBdD0e6DbK0YzUO411w4I3NXftcSkSHucJwlUZu74df1LN4wH",
+	"hvf2pui62ibbEbcdalFvJPCEDmERjDEXWJgBV0ZmRYnoP4wSbhm3SZ9C0vhKjRKqpGx3CotHm4wSdo2+",
+	"VKOEHd7nMUq4tVljlLDr/AdA0OeyYlxqmlVKuPuPwNJFBAWp1tajsjt/5SoXPTSLsh01OpfNr18CeiOO",
+	"BHPQaZJs4DzLy75qO/KZf+7Mkf4w/9y7+cdV9nJlbJxw0XTTbDhPn+AkbajO9oc9yIcfsI53PoQ96H6O",
+	"+INJG5/FHrSBfstUlN+zwPFZAQYDYtRMflNFGtxJrIC4y4JFNsYGJXHpyR4tXH2CHgkxuSMkeySkWCC6",
+	"7dRcHqsOUVEmk8TiY5FrIeei0IO5GAjGocJVASR4TEIsjRWCmswFoCOA1tMYdl0y+C2UZCjl4w+mblEV",
+	"tYIWE/kMasXBX2YhWu+21pozmbCtdWY78gsJgJ4rGvMbkSyK64vIJHZ1aSB2yP7QpDPjxnxcna/6AASb",
+	"7zIAIIdd+/+qsE5w/ptV9dK88fu/kB9tFrg+Kh3NC4aBHX6xUBg4vM8EhGHXZn0ljuIo/6Haf+Q5SFOG",
+	"mE8FTW57CW+r4F/Cew8v1WE/jXRDNVeaR/8qTC1v3s2PSYGpk4CWMukClMhWMYVrfQYuA+HrBxRzM9l8",
+	"0ZZQLL9jqnQwZDBZ9p5FOSBrozd4Vfb/+DStVRrdzg4pP5EZUiZb1LcvkHtIm81SbcHGhBSMzKkiMxqz",
+	"zr8A0VTxEDEntzSYrQGxu5PE5os8sF5YzL9DnPRiZ3oE8zVCQApg8dAONsS6y2SWG+UTNdzMIYqWAHyA",
+	"zEbaRsGUmYW1A3g4LDwJAHENZRgDQw2gh3JN2HvIB8Tstk6PPKfRdCCKQcGquSFxRcIPOJqhORwf4FBC",
+	"/mKIB9Imx+E7x+XYIbxQSGxnILggyz1gUgiYrOUYLJkWqMBm15ITW9klLhIZEbkKU+LconqUZrsJKwf1",
+	"wYxTlTP6yY1T6/mDg1d0q/X75QCnUyjsqT+CEbj7YCGiRvkEj7DDDJLeMqYqKJwwQWleMCOxRdMBFMDZ",
+	"gQLCBUBNcj0QYL05InmqWKYViWiWYfGrKM8yKI45Mj0EeDTgXqSZGchspLQUTPXIJWAch4K910Pbha19",
+	"oa4xn/a4gE4u6rQDeDEzpKKp6bgsLcwmXAguJlDYxhZ1r1pq2EAUvZOMGbpG7wQWczjc7x8Rs6LYNTas",
+	"oozqaNpQ5QEjwTbnf0yXZgkSEoSZshsucwX70mS9wW+a4i6e7B98hPnmQeMnFiI6b1B4S0ER6fMTS4n7",
+	"W/TzoxTsnkIFFVFcQMBTsZeF8mJO8LvbJTz1D60RoxnLTnKzxb++MxtKU/4zWxRP3pkPLASzl+CKm5lq",
+	"/LdNdIxlBJnlraAF4OitPSADO6Dlll7yGyaYUgHJoIIz/NM0xyNGliMUoX2oSkMxZs7lzjFNPVgAJxGW",
+	"aAyIltfMcKA0k1AuxjR2cn5GrtlCVdoxu+hp561iNWDbcjiM0DzmmiRyQtqZEXFCeC/sVFs1T1rb1bKt",
+	"jqYIVVv99BQX3TFWBIOrsdeq1l7GeTlNtmEwyMqB+cG2XjOWGm1jnHDBSJRwCGXjgijN0mq7hsg2TLBS",
+	"CFYFZJTJOZhhCDXXkc4Yg9zQSjxkpcKxb8CYoNw1J4VqgLiLzJBt2Um4DgChGDBhThOax6zSqnm3YcSN",
+	"SbukbZOiy6zpjqMDnpHIn/LaW0rxVJsWqnJlu51N+A1zCB2YqgolPuAut+XJa9d5tc8oNerd/x8AAP//",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

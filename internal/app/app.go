@@ -21,6 +21,7 @@ import (
 	"github.com/ccbackend/ccbackend/internal/chat"
 	"github.com/ccbackend/ccbackend/internal/config"
 	"github.com/ccbackend/ccbackend/internal/diagnostics"
+	"github.com/ccbackend/ccbackend/internal/files"
 	"github.com/ccbackend/ccbackend/internal/httpapi"
 	"github.com/ccbackend/ccbackend/internal/idempotency"
 	"github.com/ccbackend/ccbackend/internal/mcp"
@@ -43,6 +44,7 @@ type App struct {
 	Accounts    *auth.Accounts
 	Workspace   *workspace.Service
 	Idempotency *idempotency.Store
+	Files       *files.Service
 
 	Chat *chat.Service
 
@@ -134,6 +136,10 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, version strin
 		return nil, err
 	}
 	metrics.StreamsActive(reg, chatService.ActiveStreams)
+	fileService, err := newFiles(ctx, cfg, st, cursors, log)
+	if err != nil {
+		return nil, err
+	}
 	handler, err := httpapi.New(httpapi.Deps{
 		Log:            log,
 		Metrics:        httpapi.NewMetrics(reg),
@@ -151,12 +157,13 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, version strin
 		Chat:           httpapi.NewChatHandlers(chatService, cfg.StreamKeepAlive),
 		Debug: httpapi.NewDebugHandlers(diagnostics.New(diagnostics.Sources{Version: version, Config: cfg.Redacted(),
 			Store: st, Redis: rdb, Streams: chatService.ActiveStreams, MCPSessions: pool.Sessions, Now: time.Now, Started: started, Instance: uuid.New()})),
-		MCP: httpapi.NewMCPHandlers(registry, pool),
+		MCP:   httpapi.NewMCPHandlers(registry, pool),
+		Files: httpapi.NewFileHandlers(fileService),
 	})
 	if err != nil {
 		return nil, err
 	}
-	return &App{Config: cfg, Log: log, Store: st, Redis: rdb, Registry: reg, Handler: handler, Keys: keys, Accounts: accounts, Workspace: ws, Idempotency: idem, Chat: chatService, MCP: registry, MCPPool: pool, stopBackground: stopBackground}, nil
+	return &App{Config: cfg, Log: log, Store: st, Redis: rdb, Registry: reg, Handler: handler, Keys: keys, Accounts: accounts, Workspace: ws, Idempotency: idem, Files: fileService, Chat: chatService, MCP: registry, MCPPool: pool, stopBackground: stopBackground}, nil
 }
 
 // Migrate applies every pending migration to databaseURL.
@@ -177,6 +184,9 @@ func (a *App) Close() {
 	}
 	if err := a.Redis.Close(); err != nil {
 		a.Log.Warn("closing redis", slog.String("error", err.Error()))
+	}
+	if err := a.Files.Close(); err != nil {
+		a.Log.Warn("closing the blob store", slog.String("error", err.Error()))
 	}
 	a.Store.Close()
 }

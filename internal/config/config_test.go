@@ -27,6 +27,9 @@ func TestDefaults(t *testing.T) {
 	if c.RateLimitAuthFailures != (RatePolicy{20, time.Minute}) || c.MaxAPIKeysPerUser != 25 {
 		t.Errorf("auth failure throttle %+v, API key cap %d; want 20/min and 25", c.RateLimitAuthFailures, c.MaxAPIKeysPerUser)
 	}
+	if f := c.Files; f.BlobURL != "file://./.data/blobs" || f.MaxFileBytes != 100<<20 || f.QuotaBytes != 1<<30 || f.UploadStale != time.Hour {
+		t.Errorf("file defaults = %+v", f)
+	}
 	for _, o := range []string{"capacitor://localhost", "ionic://localhost", "http://localhost"} {
 		if !slices.Contains(c.CORSOrigins, o) {
 			t.Errorf("default CORS origins lack %s", o)
@@ -92,6 +95,12 @@ func TestBadValuesNameTheVariable(t *testing.T) {
 		"CCB_MCP_MAX_SESSIONS_PER_USER":  "0",
 		"CCB_MCP_MAX_STEPS":              "1000",
 		"CCB_MCP_TURN_TIMEOUT":           "0s",
+		"CCB_BLOB_URL":                   "ftp://files.example/x",
+		"CCB_MAX_FILE_BYTES":             "0",
+		"CCB_FILE_QUOTA_BYTES":           "lots",
+		"CCB_FILE_SWEEP_INTERVAL":        "often",
+		"CCB_FILE_UPLOAD_STALE":          "-1h",
+		"AWS_ACCESS_KEY_ID":              "AKIDONLY",
 	}
 	for name, value := range cases {
 		t.Run(name, func(t *testing.T) {
