@@ -71,8 +71,9 @@ func TestDebugInfoHoldsNoSecret(t *testing.T) {
 	if info.Migration.Version < 10 || info.Migration.Dirty || len(info.UsagePartitions) == 0 || info.OpenStreams != 0 {
 		t.Errorf("migration %+v, %d partitions, %d open streams", info.Migration, len(info.UsagePartitions), info.OpenStreams)
 	}
-	if info.McpSessions != nil || info.WsConnections != nil {
-		t.Errorf("mcp_sessions / ws_connections present before those exist")
+	// The MCP pool reports its sessions (none yet); WebSocket connections do not exist yet.
+	if info.McpSessions == nil || *info.McpSessions != 0 || info.WsConnections != nil {
+		t.Errorf("mcp_sessions = %v, ws_connections = %v; want 0 and absent", info.McpSessions, info.WsConnections)
 	}
 	assertAudit(t, s, admin, "admin.debug_view", 1)
 }
