@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/google/uuid"
-	"github.com/jackc/pgx/v5/pgtype"
 )
 
 type ApiKey struct {
@@ -149,7 +148,7 @@ type SyncCounter struct {
 }
 
 type UsageDaily struct {
-	Day              pgtype.Date
+	Day              time.Time
 	UserID           uuid.UUID
 	ApiKeyID         *uuid.UUID
 	ProjectID        *uuid.UUID
@@ -188,7 +187,7 @@ type UsageEvent struct {
 
 type UsageRollupState struct {
 	Singleton   bool
-	RolledUntil pgtype.Date
+	RolledUntil time.Time
 }
 
 type User struct {
