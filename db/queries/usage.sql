@@ -9,3 +9,25 @@ VALUES (@user_id, sqlc.narg('api_key_id'), sqlc.narg('session_id'),
 
 -- name: ListUsageEvents :many
 SELECT * FROM usage_events WHERE user_id = $1 ORDER BY id;
+
+-- name: ListUserUsageEvents :many
+-- The caller's events, newest first; keyset on (created_at, id).
+SELECT * FROM usage_events
+WHERE user_id = @user_id
+  AND (created_at, id) < (coalesce(sqlc.narg('before_created')::timestamptz, 'infinity'),
+                          coalesce(sqlc.narg('before_id')::bigint, 9223372036854775807))
+ORDER BY created_at DESC, id DESC
+LIMIT @max_rows;
+
+-- name: UsageHourly :many
+-- Hour buckets of [from_at, to_at) from the raw events (the rollups are daily).
+SELECT (date_trunc('hour', created_at AT TIME ZONE 'UTC') AT TIME ZONE 'UTC')::timestamptz AS bucket,
+       count(*)::bigint AS requests,
+       coalesce(sum(input_tokens + output_tokens + cache_read_tokens + cache_write_tokens), 0)::bigint AS tokens,
+       coalesce(sum(cost), 0)::numeric AS cost,
+       count(*) FILTER (WHERE status = 'failed')::bigint AS errors,
+       count(DISTINCT user_id)::bigint AS active_users
+FROM usage_events
+WHERE created_at >= @from_at AND created_at < @to_at
+GROUP BY 1
+ORDER BY 1;

@@ -7,6 +7,7 @@ package db
 
 import (
 	"context"
+	"time"
 
 	"github.com/google/uuid"
 )
@@ -42,6 +43,121 @@ func (q *Queries) ListUsageEvents(ctx context.Context, userID uuid.UUID) ([]Usag
 			&i.TtftMs,
 			&i.DurationMs,
 			&i.CreatedAt,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const listUserUsageEvents = `-- name: ListUserUsageEvents :many
+SELECT id, user_id, api_key_id, session_id, project_id, model, provider, input_tokens, output_tokens, cache_read_tokens, cache_write_tokens, cost, status, stop_reason, ttft_ms, duration_ms, created_at FROM usage_events
+WHERE user_id = $1
+  AND (created_at, id) < (coalesce($2::timestamptz, 'infinity'),
+                          coalesce($3::bigint, 9223372036854775807))
+ORDER BY created_at DESC, id DESC
+LIMIT $4
+`
+
+type ListUserUsageEventsParams struct {
+	UserID        uuid.UUID
+	BeforeCreated *time.Time
+	BeforeID      *int64
+	MaxRows       int32
+}
+
+// The caller's events, newest first; keyset on (created_at, id).
+func (q *Queries) ListUserUsageEvents(ctx context.Context, arg ListUserUsageEventsParams) ([]UsageEvent, error) {
+	rows, err := q.db.Query(ctx, listUserUsageEvents,
+		arg.UserID,
+		arg.BeforeCreated,
+		arg.BeforeID,
+		arg.MaxRows,
+	)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []UsageEvent{}
+	for rows.Next() {
+		var i UsageEvent
+		if err := rows.Scan(
+			&i.ID,
+			&i.UserID,
+			&i.ApiKeyID,
+			&i.SessionID,
+			&i.ProjectID,
+			&i.Model,
+			&i.Provider,
+			&i.InputTokens,
+			&i.OutputTokens,
+			&i.CacheReadTokens,
+			&i.CacheWriteTokens,
+			&i.Cost,
+			&i.Status,
+			&i.StopReason,
+			&i.TtftMs,
+			&i.DurationMs,
+			&i.CreatedAt,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const usageHourly = `-- name: UsageHourly :many
+SELECT (date_trunc('hour', created_at AT TIME ZONE 'UTC') AT TIME ZONE 'UTC')::timestamptz AS bucket,
+       count(*)::bigint AS requests,
+       coalesce(sum(input_tokens + output_tokens + cache_read_tokens + cache_write_tokens), 0)::bigint AS tokens,
+       coalesce(sum(cost), 0)::numeric AS cost,
+       count(*) FILTER (WHERE status = 'failed')::bigint AS errors,
+       count(DISTINCT user_id)::bigint AS active_users
+FROM usage_events
+WHERE created_at >= $1 AND created_at < $2
+GROUP BY 1
+ORDER BY 1
+`
+
+type UsageHourlyParams struct {
+	FromAt time.Time
+	ToAt   time.Time
+}
+
+type UsageHourlyRow struct {
+	Bucket      time.Time
+	Requests    int64
+	Tokens      int64
+	Cost        float64
+	Errors      int64
+	ActiveUsers int64
+}
+
+// Hour buckets of [from_at, to_at) from the raw events (the rollups are daily).
+func (q *Queries) UsageHourly(ctx context.Context, arg UsageHourlyParams) ([]UsageHourlyRow, error) {
+	rows, err := q.db.Query(ctx, usageHourly, arg.FromAt, arg.ToAt)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []UsageHourlyRow{}
+	for rows.Next() {
+		var i UsageHourlyRow
+		if err := rows.Scan(
+			&i.Bucket,
+			&i.Requests,
+			&i.Tokens,
+			&i.Cost,
+			&i.Errors,
+			&i.ActiveUsers,
 		); err != nil {
 			return nil, err
 		}

@@ -8,6 +8,8 @@ package db
 import (
 	"context"
 	"time"
+
+	"github.com/google/uuid"
 )
 
 const deleteUsageDay = `-- name: DeleteUsageDay :exec
@@ -88,4 +90,128 @@ ON CONFLICT (singleton) DO UPDATE SET rolled_until = greatest(usage_rollup_state
 func (q *Queries) SetRollupState(ctx context.Context, rolledUntil time.Time) error {
 	_, err := q.db.Exec(ctx, setRollupState, rolledUntil)
 	return err
+}
+
+const usageGroups = `-- name: UsageGroups :many
+WITH src AS (
+    SELECT d.day, d.user_id, d.api_key_id, d.model, d.provider, d.requests, d.input_tokens, d.output_tokens,
+           d.cache_read_tokens, d.cache_write_tokens, d.cost, d.errors
+    FROM usage_daily d
+    WHERE d.day >= $2::date AND d.day < $3::date
+      AND ($4::uuid IS NULL OR d.user_id = $4)
+      AND ($5::uuid IS NULL OR d.project_id = $5)
+      AND ($6::text IS NULL OR d.model = $6)
+    UNION ALL
+    SELECT (e.created_at AT TIME ZONE 'UTC')::date, e.user_id, e.api_key_id, e.model, e.provider, 1, e.input_tokens,
+           e.output_tokens, e.cache_read_tokens, e.cache_write_tokens, e.cost, (e.status = 'failed')::int
+    FROM usage_events e
+    WHERE e.created_at >= $7 AND e.created_at < $8
+      AND ($4::uuid IS NULL OR e.user_id = $4)
+      AND ($5::uuid IS NULL OR e.project_id = $5)
+      AND ($6::text IS NULL OR e.model = $6)
+    UNION ALL
+    SELECT (e.created_at AT TIME ZONE 'UTC')::date, e.user_id, e.api_key_id, e.model, e.provider, 1, e.input_tokens,
+           e.output_tokens, e.cache_read_tokens, e.cache_write_tokens, e.cost, (e.status = 'failed')::int
+    FROM usage_events e
+    WHERE e.created_at >= $9 AND e.created_at < $10
+      AND ($4::uuid IS NULL OR e.user_id = $4)
+      AND ($5::uuid IS NULL OR e.project_id = $5)
+      AND ($6::text IS NULL OR e.model = $6)
+), keyed AS (
+    SELECT CASE $11::text
+               WHEN 'day' THEN to_char(src.day, 'YYYY-MM-DD')
+               WHEN 'week' THEN to_char(date_trunc('week', src.day), 'YYYY-MM-DD')
+               WHEN 'month' THEN to_char(date_trunc('month', src.day), 'YYYY-MM-DD')
+               WHEN 'model' THEN src.model
+               WHEN 'provider' THEN src.provider
+               WHEN 'user' THEN src.user_id::text
+               ELSE coalesce(src.api_key_id::text, '')
+           END AS key, src.day, src.user_id, src.api_key_id, src.model, src.provider, src.requests, src.input_tokens, src.output_tokens, src.cache_read_tokens, src.cache_write_tokens, src.cost, src.errors
+    FROM src
+)
+SELECT coalesce(key, '')::text AS key, (GROUPING(key) = 1)::bool AS total,
+       coalesce(sum(requests), 0)::bigint AS requests,
+       coalesce(sum(input_tokens), 0)::bigint AS input_tokens,
+       coalesce(sum(output_tokens), 0)::bigint AS output_tokens,
+       coalesce(sum(cache_read_tokens), 0)::bigint AS cache_read_tokens,
+       coalesce(sum(cache_write_tokens), 0)::bigint AS cache_write_tokens,
+       coalesce(sum(cost), 0)::numeric AS cost,
+       coalesce(sum(errors), 0)::bigint AS errors,
+       count(DISTINCT user_id) FILTER (WHERE $1::bool)::bigint AS active_users
+FROM keyed
+GROUP BY GROUPING SETS ((key), ())
+ORDER BY 2, 1
+`
+
+type UsageGroupsParams struct {
+	CountUsers   bool
+	RollupFrom   time.Time
+	RollupTo     time.Time
+	UserID       *uuid.UUID
+	ProjectID    *uuid.UUID
+	Model        *string
+	RawFrom      time.Time
+	RollupFromAt time.Time
+	RollupToAt   time.Time
+	RawTo        time.Time
+	GroupBy      string
+}
+
+type UsageGroupsRow struct {
+	Key              string
+	Total            bool
+	Requests         int64
+	InputTokens      int64
+	OutputTokens     int64
+	CacheReadTokens  int64
+	CacheWriteTokens int64
+	Cost             float64
+	Errors           int64
+	ActiveUsers      int64
+}
+
+// Usage in [raw_from, raw_to) grouped by group_by, plus a totals row (total = true). Whole days in
+// [rollup_from, rollup_to) come from usage_daily, the rest (partial days at the edges, days not yet
+// rolled up) from usage_events, so the answer is exact and the raw part prunes to its partitions.
+func (q *Queries) UsageGroups(ctx context.Context, arg UsageGroupsParams) ([]UsageGroupsRow, error) {
+	rows, err := q.db.Query(ctx, usageGroups,
+		arg.CountUsers,
+		arg.RollupFrom,
+		arg.RollupTo,
+		arg.UserID,
+		arg.ProjectID,
+		arg.Model,
+		arg.RawFrom,
+		arg.RollupFromAt,
+		arg.RollupToAt,
+		arg.RawTo,
+		arg.GroupBy,
+	)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []UsageGroupsRow{}
+	for rows.Next() {
+		var i UsageGroupsRow
+		if err := rows.Scan(
+			&i.Key,
+			&i.Total,
+			&i.Requests,
+			&i.InputTokens,
+			&i.OutputTokens,
+			&i.CacheReadTokens,
+			&i.CacheWriteTokens,
+			&i.Cost,
+			&i.Errors,
+			&i.ActiveUsers,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
 }
