@@ -456,6 +456,219 @@ func (e SyncChangeOp) Valid() bool {
 	}
 }
 
+// Defines values for UsageEventStatus.
+const (
+	UsageEventStatusCancelled UsageEventStatus = "cancelled"
+	UsageEventStatusCompleted UsageEventStatus = "completed"
+	UsageEventStatusFailed    UsageEventStatus = "failed"
+)
+
+// Valid indicates whether the value is a known member of the UsageEventStatus enum.
+func (e UsageEventStatus) Valid() bool {
+	switch e {
+	case UsageEventStatusCancelled:
+		return true
+	case UsageEventStatusCompleted:
+		return true
+	case UsageEventStatusFailed:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for UsageReportGroupBy.
+const (
+	UsageReportGroupByApiKey   UsageReportGroupBy = "api_key"
+	UsageReportGroupByDay      UsageReportGroupBy = "day"
+	UsageReportGroupByModel    UsageReportGroupBy = "model"
+	UsageReportGroupByMonth    UsageReportGroupBy = "month"
+	UsageReportGroupByProvider UsageReportGroupBy = "provider"
+	UsageReportGroupByUser     UsageReportGroupBy = "user"
+	UsageReportGroupByWeek     UsageReportGroupBy = "week"
+)
+
+// Valid indicates whether the value is a known member of the UsageReportGroupBy enum.
+func (e UsageReportGroupBy) Valid() bool {
+	switch e {
+	case UsageReportGroupByApiKey:
+		return true
+	case UsageReportGroupByDay:
+		return true
+	case UsageReportGroupByModel:
+		return true
+	case UsageReportGroupByMonth:
+		return true
+	case UsageReportGroupByProvider:
+		return true
+	case UsageReportGroupByUser:
+		return true
+	case UsageReportGroupByWeek:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for UsageTimeseriesInterval.
+const (
+	UsageTimeseriesIntervalDay  UsageTimeseriesInterval = "day"
+	UsageTimeseriesIntervalHour UsageTimeseriesInterval = "hour"
+)
+
+// Valid indicates whether the value is a known member of the UsageTimeseriesInterval enum.
+func (e UsageTimeseriesInterval) Valid() bool {
+	switch e {
+	case UsageTimeseriesIntervalDay:
+		return true
+	case UsageTimeseriesIntervalHour:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for UsageTimeseriesMetric.
+const (
+	UsageTimeseriesMetricActiveUsers UsageTimeseriesMetric = "active_users"
+	UsageTimeseriesMetricCost        UsageTimeseriesMetric = "cost"
+	UsageTimeseriesMetricErrors      UsageTimeseriesMetric = "errors"
+	UsageTimeseriesMetricRequests    UsageTimeseriesMetric = "requests"
+	UsageTimeseriesMetricTokens      UsageTimeseriesMetric = "tokens"
+)
+
+// Valid indicates whether the value is a known member of the UsageTimeseriesMetric enum.
+func (e UsageTimeseriesMetric) Valid() bool {
+	switch e {
+	case UsageTimeseriesMetricActiveUsers:
+		return true
+	case UsageTimeseriesMetricCost:
+		return true
+	case UsageTimeseriesMetricErrors:
+		return true
+	case UsageTimeseriesMetricRequests:
+		return true
+	case UsageTimeseriesMetricTokens:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for UsageTopBy.
+const (
+	UsageTopByCost   UsageTopBy = "cost"
+	UsageTopByTokens UsageTopBy = "tokens"
+)
+
+// Valid indicates whether the value is a known member of the UsageTopBy enum.
+func (e UsageTopBy) Valid() bool {
+	switch e {
+	case UsageTopByCost:
+		return true
+	case UsageTopByTokens:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for GetAnalyticsTimeseriesParamsMetric.
+const (
+	GetAnalyticsTimeseriesParamsMetricActiveUsers GetAnalyticsTimeseriesParamsMetric = "active_users"
+	GetAnalyticsTimeseriesParamsMetricCost        GetAnalyticsTimeseriesParamsMetric = "cost"
+	GetAnalyticsTimeseriesParamsMetricErrors      GetAnalyticsTimeseriesParamsMetric = "errors"
+	GetAnalyticsTimeseriesParamsMetricRequests    GetAnalyticsTimeseriesParamsMetric = "requests"
+	GetAnalyticsTimeseriesParamsMetricTokens      GetAnalyticsTimeseriesParamsMetric = "tokens"
+)
+
+// Valid indicates whether the value is a known member of the GetAnalyticsTimeseriesParamsMetric enum.
+func (e GetAnalyticsTimeseriesParamsMetric) Valid() bool {
+	switch e {
+	case GetAnalyticsTimeseriesParamsMetricActiveUsers:
+		return true
+	case GetAnalyticsTimeseriesParamsMetricCost:
+		return true
+	case GetAnalyticsTimeseriesParamsMetricErrors:
+		return true
+	case GetAnalyticsTimeseriesParamsMetricRequests:
+		return true
+	case GetAnalyticsTimeseriesParamsMetricTokens:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for GetAnalyticsTimeseriesParamsInterval.
+const (
+	GetAnalyticsTimeseriesParamsIntervalDay  GetAnalyticsTimeseriesParamsInterval = "day"
+	GetAnalyticsTimeseriesParamsIntervalHour GetAnalyticsTimeseriesParamsInterval = "hour"
+)
+
+// Valid indicates whether the value is a known member of the GetAnalyticsTimeseriesParamsInterval enum.
+func (e GetAnalyticsTimeseriesParamsInterval) Valid() bool {
+	switch e {
+	case GetAnalyticsTimeseriesParamsIntervalDay:
+		return true
+	case GetAnalyticsTimeseriesParamsIntervalHour:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for GetAnalyticsTopParamsBy.
+const (
+	GetAnalyticsTopParamsByCost   GetAnalyticsTopParamsBy = "cost"
+	GetAnalyticsTopParamsByTokens GetAnalyticsTopParamsBy = "tokens"
+)
+
+// Valid indicates whether the value is a known member of the GetAnalyticsTopParamsBy enum.
+func (e GetAnalyticsTopParamsBy) Valid() bool {
+	switch e {
+	case GetAnalyticsTopParamsByCost:
+		return true
+	case GetAnalyticsTopParamsByTokens:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for GetAnalyticsUsageParamsGroupBy.
+const (
+	GetAnalyticsUsageParamsGroupByApiKey   GetAnalyticsUsageParamsGroupBy = "api_key"
+	GetAnalyticsUsageParamsGroupByDay      GetAnalyticsUsageParamsGroupBy = "day"
+	GetAnalyticsUsageParamsGroupByModel    GetAnalyticsUsageParamsGroupBy = "model"
+	GetAnalyticsUsageParamsGroupByMonth    GetAnalyticsUsageParamsGroupBy = "month"
+	GetAnalyticsUsageParamsGroupByProvider GetAnalyticsUsageParamsGroupBy = "provider"
+	GetAnalyticsUsageParamsGroupByUser     GetAnalyticsUsageParamsGroupBy = "user"
+	GetAnalyticsUsageParamsGroupByWeek     GetAnalyticsUsageParamsGroupBy = "week"
+)
+
+// Valid indicates whether the value is a known member of the GetAnalyticsUsageParamsGroupBy enum.
+func (e GetAnalyticsUsageParamsGroupBy) Valid() bool {
+	switch e {
+	case GetAnalyticsUsageParamsGroupByApiKey:
+		return true
+	case GetAnalyticsUsageParamsGroupByDay:
+		return true
+	case GetAnalyticsUsageParamsGroupByModel:
+		return true
+	case GetAnalyticsUsageParamsGroupByMonth:
+		return true
+	case GetAnalyticsUsageParamsGroupByProvider:
+		return true
+	case GetAnalyticsUsageParamsGroupByUser:
+		return true
+	case GetAnalyticsUsageParamsGroupByWeek:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for ListMessagesParamsOrder.
 const (
 	ListMessagesParamsOrderAsc  ListMessagesParamsOrder = "asc"
@@ -468,6 +681,27 @@ func (e ListMessagesParamsOrder) Valid() bool {
 	case ListMessagesParamsOrderAsc:
 		return true
 	case ListMessagesParamsOrderDesc:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for GetUsageParamsGroupBy.
+const (
+	GetUsageParamsGroupByApiKey GetUsageParamsGroupBy = "api_key"
+	GetUsageParamsGroupByDay    GetUsageParamsGroupBy = "day"
+	GetUsageParamsGroupByModel  GetUsageParamsGroupBy = "model"
+)
+
+// Valid indicates whether the value is a known member of the GetUsageParamsGroupBy enum.
+func (e GetUsageParamsGroupBy) Valid() bool {
+	switch e {
+	case GetUsageParamsGroupByApiKey:
+		return true
+	case GetUsageParamsGroupByDay:
+		return true
+	case GetUsageParamsGroupByModel:
 		return true
 	default:
 		return false
@@ -1160,6 +1394,125 @@ type SyncPage struct {
 	NextCursor string `json:"next_cursor"`
 }
 
+// UsageEvent defines model for UsageEvent.
+type UsageEvent struct {
+	ApiKeyId         *openapi_types.UUID `json:"api_key_id"`
+	CacheReadTokens  int64               `json:"cache_read_tokens"`
+	CacheWriteTokens int64               `json:"cache_write_tokens"`
+
+	// Cost US dollars.
+	Cost         float64      `json:"cost"`
+	CreatedAt    apitime.Time `json:"created_at"`
+	DurationMs   float64      `json:"duration_ms"`
+	Id           int64        `json:"id"`
+	InputTokens  int64        `json:"input_tokens"`
+	Model        string       `json:"model"`
+	OutputTokens int64        `json:"output_tokens"`
+
+	// ProjectId The session's project when the request was made.
+	ProjectId  *openapi_types.UUID `json:"project_id"`
+	Provider   string              `json:"provider"`
+	SessionId  *openapi_types.UUID `json:"session_id"`
+	Status     UsageEventStatus    `json:"status"`
+	StopReason *string             `json:"stop_reason"`
+	TtftMs     *float64            `json:"ttft_ms"`
+}
+
+// UsageEventStatus defines model for UsageEvent.Status.
+type UsageEventStatus string
+
+// UsageEventList defines model for UsageEventList.
+type UsageEventList struct {
+	Data       []UsageEvent `json:"data"`
+	HasMore    bool         `json:"has_more"`
+	NextCursor *string      `json:"next_cursor"`
+}
+
+// UsageGroup defines model for UsageGroup.
+type UsageGroup struct {
+	// Key The group: a day, week or month as `YYYY-MM-DD` (its first day), a model or provider
+	// name, a user id, or an API key id (null for requests made without an API key).
+	Key   *string     `json:"key"`
+	Usage UsageTotals `json:"usage"`
+}
+
+// UsagePoint defines model for UsagePoint.
+type UsagePoint struct {
+	Start apitime.Time `json:"start"`
+	Value float64      `json:"value"`
+}
+
+// UsageRanked defines model for UsageRanked.
+type UsageRanked struct {
+	// Cost US dollars.
+	Cost float64 `json:"cost"`
+
+	// Key A user id, an API key id or a model name.
+	Key         string `json:"key"`
+	Requests    int64  `json:"requests"`
+	TotalTokens int64  `json:"total_tokens"`
+}
+
+// UsageReport defines model for UsageReport.
+type UsageReport struct {
+	From    apitime.Time       `json:"from"`
+	GroupBy UsageReportGroupBy `json:"group_by"`
+
+	// Groups Groups with usage, in key order.
+	Groups []UsageGroup `json:"groups"`
+	To     apitime.Time `json:"to"`
+	Totals UsageTotals  `json:"totals"`
+}
+
+// UsageReportGroupBy defines model for UsageReport.GroupBy.
+type UsageReportGroupBy string
+
+// UsageTimeseries defines model for UsageTimeseries.
+type UsageTimeseries struct {
+	From     apitime.Time            `json:"from"`
+	Interval UsageTimeseriesInterval `json:"interval"`
+	Metric   UsageTimeseriesMetric   `json:"metric"`
+	Points   []UsagePoint            `json:"points"`
+	To       apitime.Time            `json:"to"`
+}
+
+// UsageTimeseriesInterval defines model for UsageTimeseries.Interval.
+type UsageTimeseriesInterval string
+
+// UsageTimeseriesMetric defines model for UsageTimeseries.Metric.
+type UsageTimeseriesMetric string
+
+// UsageTop defines model for UsageTop.
+type UsageTop struct {
+	ApiKeys []UsageRanked `json:"api_keys"`
+	By      UsageTopBy    `json:"by"`
+	From    apitime.Time  `json:"from"`
+	Models  []UsageRanked `json:"models"`
+	To      apitime.Time  `json:"to"`
+	Users   []UsageRanked `json:"users"`
+}
+
+// UsageTopBy defines model for UsageTop.By.
+type UsageTopBy string
+
+// UsageTotals defines model for UsageTotals.
+type UsageTotals struct {
+	CacheReadTokens  int64 `json:"cache_read_tokens"`
+	CacheWriteTokens int64 `json:"cache_write_tokens"`
+
+	// Cost US dollars.
+	Cost float64 `json:"cost"`
+
+	// Errors Requests that failed.
+	Errors       int64 `json:"errors"`
+	InputTokens  int64 `json:"input_tokens"`
+	OutputTokens int64 `json:"output_tokens"`
+	Requests     int64 `json:"requests"`
+
+	// TotalTokens Input, output, cache read and cache write tokens.
+	TotalTokens int64 `json:"total_tokens"`
+}
+
 // User defines model for User.
 type User struct {
 	CreatedAt   apitime.Time           `json:"created_at"`
@@ -1189,6 +1542,12 @@ type Limit = int
 
 // SessionID defines model for SessionID.
 type SessionID = openapi_types.UUID
+
+// UsageFrom defines model for UsageFrom.
+type UsageFrom = apitime.Time
+
+// UsageTo defines model for UsageTo.
+type UsageTo = apitime.Time
 
 // BadRequest An RFC 9457 problem with an OpenAI-compatible `error` member.
 type BadRequest = Problem
@@ -1256,6 +1615,54 @@ type AdminListUsersParams struct {
 	// Cursor The `next_cursor` of the previous page; opaque.
 	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
 }
+
+// GetAnalyticsTimeseriesParams defines parameters for GetAnalyticsTimeseries.
+type GetAnalyticsTimeseriesParams struct {
+	// From Start of the half-open window `[from, to)` (default 30 days before `to`).
+	From *UsageFrom `form:"from,omitempty" json:"from,omitempty"`
+
+	// To End of the window, excluded (default now); after `from`, at most 400 days later.
+	To     *UsageTo                            `form:"to,omitempty" json:"to,omitempty"`
+	Metric *GetAnalyticsTimeseriesParamsMetric `form:"metric,omitempty" json:"metric,omitempty"`
+
+	// Interval Hour buckets are limited to windows of 31 days.
+	Interval *GetAnalyticsTimeseriesParamsInterval `form:"interval,omitempty" json:"interval,omitempty"`
+}
+
+// GetAnalyticsTimeseriesParamsMetric defines parameters for GetAnalyticsTimeseries.
+type GetAnalyticsTimeseriesParamsMetric string
+
+// GetAnalyticsTimeseriesParamsInterval defines parameters for GetAnalyticsTimeseries.
+type GetAnalyticsTimeseriesParamsInterval string
+
+// GetAnalyticsTopParams defines parameters for GetAnalyticsTop.
+type GetAnalyticsTopParams struct {
+	// From Start of the half-open window `[from, to)` (default 30 days before `to`).
+	From *UsageFrom `form:"from,omitempty" json:"from,omitempty"`
+
+	// To End of the window, excluded (default now); after `from`, at most 400 days later.
+	To    *UsageTo                 `form:"to,omitempty" json:"to,omitempty"`
+	By    *GetAnalyticsTopParamsBy `form:"by,omitempty" json:"by,omitempty"`
+	Limit *int                     `form:"limit,omitempty" json:"limit,omitempty"`
+}
+
+// GetAnalyticsTopParamsBy defines parameters for GetAnalyticsTop.
+type GetAnalyticsTopParamsBy string
+
+// GetAnalyticsUsageParams defines parameters for GetAnalyticsUsage.
+type GetAnalyticsUsageParams struct {
+	// From Start of the half-open window `[from, to)` (default 30 days before `to`).
+	From *UsageFrom `form:"from,omitempty" json:"from,omitempty"`
+
+	// To End of the window, excluded (default now); after `from`, at most 400 days later.
+	To      *UsageTo                        `form:"to,omitempty" json:"to,omitempty"`
+	GroupBy *GetAnalyticsUsageParamsGroupBy `form:"group_by,omitempty" json:"group_by,omitempty"`
+	UserId  *openapi_types.UUID             `form:"user_id,omitempty" json:"user_id,omitempty"`
+	Model   *string                         `form:"model,omitempty" json:"model,omitempty"`
+}
+
+// GetAnalyticsUsageParamsGroupBy defines parameters for GetAnalyticsUsage.
+type GetAnalyticsUsageParamsGroupBy string
 
 // ListAPIKeysParams defines parameters for ListAPIKeys.
 type ListAPIKeysParams struct {
@@ -1391,6 +1798,31 @@ type GetChangesParams struct {
 
 	// Limit Page size.
 	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
+}
+
+// GetUsageParams defines parameters for GetUsage.
+type GetUsageParams struct {
+	// From Start of the half-open window `[from, to)` (default 30 days before `to`).
+	From *UsageFrom `form:"from,omitempty" json:"from,omitempty"`
+
+	// To End of the window, excluded (default now); after `from`, at most 400 days later.
+	To      *UsageTo               `form:"to,omitempty" json:"to,omitempty"`
+	GroupBy *GetUsageParamsGroupBy `form:"group_by,omitempty" json:"group_by,omitempty"`
+
+	// ProjectId Only requests made in sessions of this project.
+	ProjectId *openapi_types.UUID `form:"project_id,omitempty" json:"project_id,omitempty"`
+}
+
+// GetUsageParamsGroupBy defines parameters for GetUsage.
+type GetUsageParamsGroupBy string
+
+// ListUsageEventsParams defines parameters for ListUsageEvents.
+type ListUsageEventsParams struct {
+	// Limit Page size.
+	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
+
+	// Cursor The `next_cursor` of the previous page; opaque.
+	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
 }
 
 // AdminUpdateUserJSONRequestBody defines body for AdminUpdateUser for application/json ContentType.
@@ -1671,6 +2103,34 @@ type ClientInterface interface {
 	//
 	// Corresponds with PATCH /v1/admin/users/{id} (the `AdminUpdateUser` operationId).
 	AdminUpdateUser(ctx context.Context, id ID, body AdminUpdateUserJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetAnalyticsTimeseries One usage metric over time (administrators)
+	//
+	// `metric` in hour or day buckets (UTC) over `[from, to)`; every bucket is present, empty
+	// ones are 0. `tokens` counts input, output, cache read and cache write tokens; `cost` is US
+	// dollars; `errors` counts failed requests; `active_users` counts distinct users.
+	// `Accept: text/csv` returns `start,<metric>` rows.
+	//
+	// Corresponds with GET /v1/analytics/timeseries (the `GetAnalyticsTimeseries` operationId).
+	GetAnalyticsTimeseries(ctx context.Context, params *GetAnalyticsTimeseriesParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetAnalyticsTop The largest users, API keys and models (administrators)
+	//
+	// Ranked by cost or tokens over `[from, to)`, largest first, at most `limit` of each;
+	// requests made without an API key are left out of the key ranking. `Accept: text/csv`
+	// returns `kind,key,requests,tokens,cost` rows.
+	//
+	// Corresponds with GET /v1/analytics/top (the `GetAnalyticsTop` operationId).
+	GetAnalyticsTop(ctx context.Context, params *GetAnalyticsTopParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetAnalyticsUsage Everyone's usage and cost (administrators)
+	//
+	// Requests, tokens and cost of all users in `[from, to)` (UTC, at most 400 days), grouped,
+	// with totals; weeks start on Monday and are keyed by their first day, months by the 1st.
+	// Groups without usage are omitted. `Accept: text/csv` returns the groups as CSV.
+	//
+	// Corresponds with GET /v1/analytics/usage (the `GetAnalyticsUsage` operationId).
+	GetAnalyticsUsage(ctx context.Context, params *GetAnalyticsUsageParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// ListAPIKeys The caller's API keys
 	//
@@ -2163,6 +2623,23 @@ type ClientInterface interface {
 	//
 	// Corresponds with GET /v1/sync (the `GetChanges` operationId).
 	GetChanges(ctx context.Context, params *GetChangesParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetUsage The caller's usage and cost
+	//
+	// The caller's own requests, tokens and cost in the half-open UTC window `[from, to)`
+	// (default: the 30 days before `to`, which defaults to now; at most 400 days), grouped by
+	// day, model or API key, with totals. Groups without usage are omitted. `Accept: text/csv`
+	// returns the groups as CSV (the key column is named after `group_by`).
+	//
+	// Corresponds with GET /v1/usage (the `GetUsage` operationId).
+	GetUsage(ctx context.Context, params *GetUsageParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ListUsageEvents The caller's recorded requests
+	//
+	// One entry per chat completion request the caller made, newest first.
+	//
+	// Corresponds with GET /v1/usage/events (the `ListUsageEvents` operationId).
+	ListUsageEvents(ctx context.Context, params *ListUsageEventsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 }
 
 // GetRoot Service name, version and links
@@ -2367,6 +2844,64 @@ func (c *Client) AdminUpdateUserWithBody(ctx context.Context, id ID, contentType
 // Corresponds with PATCH /v1/admin/users/{id} (the `AdminUpdateUser` operationId).
 func (c *Client) AdminUpdateUser(ctx context.Context, id ID, body AdminUpdateUserJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewAdminUpdateUserRequest(c.Server, id, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetAnalyticsTimeseries One usage metric over time (administrators)
+//
+// `metric` in hour or day buckets (UTC) over `[from, to)`; every bucket is present, empty
+// ones are 0. `tokens` counts input, output, cache read and cache write tokens; `cost` is US
+// dollars; `errors` counts failed requests; `active_users` counts distinct users.
+// `Accept: text/csv` returns `start,<metric>` rows.
+//
+// Corresponds with GET /v1/analytics/timeseries (the `GetAnalyticsTimeseries` operationId).
+func (c *Client) GetAnalyticsTimeseries(ctx context.Context, params *GetAnalyticsTimeseriesParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetAnalyticsTimeseriesRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetAnalyticsTop The largest users, API keys and models (administrators)
+//
+// Ranked by cost or tokens over `[from, to)`, largest first, at most `limit` of each;
+// requests made without an API key are left out of the key ranking. `Accept: text/csv`
+// returns `kind,key,requests,tokens,cost` rows.
+//
+// Corresponds with GET /v1/analytics/top (the `GetAnalyticsTop` operationId).
+func (c *Client) GetAnalyticsTop(ctx context.Context, params *GetAnalyticsTopParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetAnalyticsTopRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetAnalyticsUsage Everyone's usage and cost (administrators)
+//
+// Requests, tokens and cost of all users in `[from, to)` (UTC, at most 400 days), grouped,
+// with totals; weeks start on Monday and are keyed by their first day, months by the 1st.
+// Groups without usage are omitted. `Accept: text/csv` returns the groups as CSV.
+//
+// Corresponds with GET /v1/analytics/usage (the `GetAnalyticsUsage` operationId).
+func (c *Client) GetAnalyticsUsage(ctx context.Context, params *GetAnalyticsUsageParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetAnalyticsUsageRequest(c.Server, params)
 	if err != nil {
 		return nil, err
 	}
@@ -3379,6 +3914,43 @@ func (c *Client) GetChanges(ctx context.Context, params *GetChangesParams, reqEd
 	return c.Client.Do(req)
 }
 
+// GetUsage The caller's usage and cost
+//
+// The caller's own requests, tokens and cost in the half-open UTC window `[from, to)`
+// (default: the 30 days before `to`, which defaults to now; at most 400 days), grouped by
+// day, model or API key, with totals. Groups without usage are omitted. `Accept: text/csv`
+// returns the groups as CSV (the key column is named after `group_by`).
+//
+// Corresponds with GET /v1/usage (the `GetUsage` operationId).
+func (c *Client) GetUsage(ctx context.Context, params *GetUsageParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetUsageRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ListUsageEvents The caller's recorded requests
+//
+// One entry per chat completion request the caller made, newest first.
+//
+// Corresponds with GET /v1/usage/events (the `ListUsageEvents` operationId).
+func (c *Client) ListUsageEvents(ctx context.Context, params *ListUsageEventsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListUsageEventsRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // NewGetRootRequest constructs an http.Request for the GetRoot method
 func NewGetRootRequest(server string) (*http.Request, error) {
 	var err error
@@ -3837,6 +4409,288 @@ func NewAdminUpdateUserRequestWithBody(server string, id ID, contentType string,
 	}
 
 	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewGetAnalyticsTimeseriesRequest constructs an http.Request for the GetAnalyticsTimeseries method
+func NewGetAnalyticsTimeseriesRequest(server string, params *GetAnalyticsTimeseriesParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/analytics/timeseries")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.From != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "from", *params.From, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: "date-time"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.To != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "to", *params.To, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: "date-time"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Metric != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "metric", *params.Metric, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Interval != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "interval", *params.Interval, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewGetAnalyticsTopRequest constructs an http.Request for the GetAnalyticsTop method
+func NewGetAnalyticsTopRequest(server string, params *GetAnalyticsTopParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/analytics/top")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.From != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "from", *params.From, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: "date-time"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.To != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "to", *params.To, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: "date-time"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.By != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "by", *params.By, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Limit != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewGetAnalyticsUsageRequest constructs an http.Request for the GetAnalyticsUsage method
+func NewGetAnalyticsUsageRequest(server string, params *GetAnalyticsUsageParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/analytics/usage")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.From != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "from", *params.From, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: "date-time"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.To != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "to", *params.To, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: "date-time"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.GroupBy != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "group_by", *params.GroupBy, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.UserId != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "user_id", *params.UserId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: "uuid"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Model != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "model", *params.Model, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
 
 	return req, nil
 }
@@ -5523,6 +6377,162 @@ func NewGetChangesRequest(server string, params *GetChangesParams) (*http.Reques
 	return req, nil
 }
 
+// NewGetUsageRequest constructs an http.Request for the GetUsage method
+func NewGetUsageRequest(server string, params *GetUsageParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/usage")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.From != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "from", *params.From, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: "date-time"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.To != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "to", *params.To, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: "date-time"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.GroupBy != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "group_by", *params.GroupBy, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.ProjectId != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "project_id", *params.ProjectId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: "uuid"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewListUsageEventsRequest constructs an http.Request for the ListUsageEvents method
+func NewListUsageEventsRequest(server string, params *ListUsageEventsParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/usage/events")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Limit != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Cursor != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "cursor", *params.Cursor, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
 func (c *Client) applyEditors(ctx context.Context, req *http.Request, additionalEditors []RequestEditorFn) error {
 	for _, r := range c.RequestEditors {
 		if err := r(ctx, req); err != nil {
@@ -5678,6 +6688,40 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with PATCH /v1/admin/users/{id} (the `AdminUpdateUser` operationId).
 	AdminUpdateUserWithResponse(ctx context.Context, id ID, body AdminUpdateUserJSONRequestBody, reqEditors ...RequestEditorFn) (*AdminUpdateUserResponse, error)
+
+	// GetAnalyticsTimeseriesWithResponse One usage metric over time (administrators)
+	//
+	// `metric` in hour or day buckets (UTC) over `[from, to)`; every bucket is present, empty
+	// ones are 0. `tokens` counts input, output, cache read and cache write tokens; `cost` is US
+	// dollars; `errors` counts failed requests; `active_users` counts distinct users.
+	// `Accept: text/csv` returns `start,<metric>` rows.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/analytics/timeseries (the `GetAnalyticsTimeseries` operationId).
+	GetAnalyticsTimeseriesWithResponse(ctx context.Context, params *GetAnalyticsTimeseriesParams, reqEditors ...RequestEditorFn) (*GetAnalyticsTimeseriesResponse, error)
+
+	// GetAnalyticsTopWithResponse The largest users, API keys and models (administrators)
+	//
+	// Ranked by cost or tokens over `[from, to)`, largest first, at most `limit` of each;
+	// requests made without an API key are left out of the key ranking. `Accept: text/csv`
+	// returns `kind,key,requests,tokens,cost` rows.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/analytics/top (the `GetAnalyticsTop` operationId).
+	GetAnalyticsTopWithResponse(ctx context.Context, params *GetAnalyticsTopParams, reqEditors ...RequestEditorFn) (*GetAnalyticsTopResponse, error)
+
+	// GetAnalyticsUsageWithResponse Everyone's usage and cost (administrators)
+	//
+	// Requests, tokens and cost of all users in `[from, to)` (UTC, at most 400 days), grouped,
+	// with totals; weeks start on Monday and are keyed by their first day, months by the 1st.
+	// Groups without usage are omitted. `Accept: text/csv` returns the groups as CSV.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/analytics/usage (the `GetAnalyticsUsage` operationId).
+	GetAnalyticsUsageWithResponse(ctx context.Context, params *GetAnalyticsUsageParams, reqEditors ...RequestEditorFn) (*GetAnalyticsUsageResponse, error)
 
 	// ListAPIKeysWithResponse The caller's API keys
 	//
@@ -6210,6 +7254,27 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with GET /v1/sync (the `GetChanges` operationId).
 	GetChangesWithResponse(ctx context.Context, params *GetChangesParams, reqEditors ...RequestEditorFn) (*GetChangesResponse, error)
+
+	// GetUsageWithResponse The caller's usage and cost
+	//
+	// The caller's own requests, tokens and cost in the half-open UTC window `[from, to)`
+	// (default: the 30 days before `to`, which defaults to now; at most 400 days), grouped by
+	// day, model or API key, with totals. Groups without usage are omitted. `Accept: text/csv`
+	// returns the groups as CSV (the key column is named after `group_by`).
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/usage (the `GetUsage` operationId).
+	GetUsageWithResponse(ctx context.Context, params *GetUsageParams, reqEditors ...RequestEditorFn) (*GetUsageResponse, error)
+
+	// ListUsageEventsWithResponse The caller's recorded requests
+	//
+	// One entry per chat completion request the caller made, newest first.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/usage/events (the `ListUsageEvents` operationId).
+	ListUsageEventsWithResponse(ctx context.Context, params *ListUsageEventsParams, reqEditors ...RequestEditorFn) (*ListUsageEventsResponse, error)
 }
 
 type GetRootResponse struct {
@@ -6811,6 +7876,213 @@ func (r AdminUpdateUserResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r AdminUpdateUserResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type GetAnalyticsTimeseriesResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *UsageTimeseries
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Error
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetAnalyticsTimeseriesResponse) GetJSON200() *UsageTimeseries {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r GetAnalyticsTimeseriesResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r GetAnalyticsTimeseriesResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r GetAnalyticsTimeseriesResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r GetAnalyticsTimeseriesResponse) GetApplicationproblemJSONDefault() *Error {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r GetAnalyticsTimeseriesResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetAnalyticsTimeseriesResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetAnalyticsTimeseriesResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetAnalyticsTimeseriesResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type GetAnalyticsTopResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *UsageTop
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Error
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetAnalyticsTopResponse) GetJSON200() *UsageTop {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r GetAnalyticsTopResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r GetAnalyticsTopResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r GetAnalyticsTopResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r GetAnalyticsTopResponse) GetApplicationproblemJSONDefault() *Error {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r GetAnalyticsTopResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetAnalyticsTopResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetAnalyticsTopResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetAnalyticsTopResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type GetAnalyticsUsageResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *UsageReport
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Error
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetAnalyticsUsageResponse) GetJSON200() *UsageReport {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r GetAnalyticsUsageResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r GetAnalyticsUsageResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r GetAnalyticsUsageResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r GetAnalyticsUsageResponse) GetApplicationproblemJSONDefault() *Error {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r GetAnalyticsUsageResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetAnalyticsUsageResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetAnalyticsUsageResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetAnalyticsUsageResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -9382,6 +10654,130 @@ func (r GetChangesResponse) ContentType() string {
 	return ""
 }
 
+type GetUsageResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *UsageReport
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Error
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetUsageResponse) GetJSON200() *UsageReport {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r GetUsageResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r GetUsageResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r GetUsageResponse) GetApplicationproblemJSONDefault() *Error {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r GetUsageResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetUsageResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetUsageResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetUsageResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type ListUsageEventsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *UsageEventList
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Error
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListUsageEventsResponse) GetJSON200() *UsageEventList {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r ListUsageEventsResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r ListUsageEventsResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r ListUsageEventsResponse) GetApplicationproblemJSONDefault() *Error {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r ListUsageEventsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListUsageEventsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListUsageEventsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListUsageEventsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 // GetRootWithResponse Service name, version and links
 //
 // The service's name and version, with links to its documentation and probes.
@@ -9564,6 +10960,58 @@ func (c *ClientWithResponses) AdminUpdateUserWithResponse(ctx context.Context, i
 		return nil, err
 	}
 	return ParseAdminUpdateUserResponse(rsp)
+}
+
+// GetAnalyticsTimeseriesWithResponse One usage metric over time (administrators)
+//
+// `metric` in hour or day buckets (UTC) over `[from, to)`; every bucket is present, empty
+// ones are 0. `tokens` counts input, output, cache read and cache write tokens; `cost` is US
+// dollars; `errors` counts failed requests; `active_users` counts distinct users.
+// `Accept: text/csv` returns `start,<metric>` rows.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/analytics/timeseries (the `GetAnalyticsTimeseries` operationId).
+func (c *ClientWithResponses) GetAnalyticsTimeseriesWithResponse(ctx context.Context, params *GetAnalyticsTimeseriesParams, reqEditors ...RequestEditorFn) (*GetAnalyticsTimeseriesResponse, error) {
+	rsp, err := c.GetAnalyticsTimeseries(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetAnalyticsTimeseriesResponse(rsp)
+}
+
+// GetAnalyticsTopWithResponse The largest users, API keys and models (administrators)
+//
+// Ranked by cost or tokens over `[from, to)`, largest first, at most `limit` of each;
+// requests made without an API key are left out of the key ranking. `Accept: text/csv`
+// returns `kind,key,requests,tokens,cost` rows.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/analytics/top (the `GetAnalyticsTop` operationId).
+func (c *ClientWithResponses) GetAnalyticsTopWithResponse(ctx context.Context, params *GetAnalyticsTopParams, reqEditors ...RequestEditorFn) (*GetAnalyticsTopResponse, error) {
+	rsp, err := c.GetAnalyticsTop(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetAnalyticsTopResponse(rsp)
+}
+
+// GetAnalyticsUsageWithResponse Everyone's usage and cost (administrators)
+//
+// Requests, tokens and cost of all users in `[from, to)` (UTC, at most 400 days), grouped,
+// with totals; weeks start on Monday and are keyed by their first day, months by the 1st.
+// Groups without usage are omitted. `Accept: text/csv` returns the groups as CSV.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/analytics/usage (the `GetAnalyticsUsage` operationId).
+func (c *ClientWithResponses) GetAnalyticsUsageWithResponse(ctx context.Context, params *GetAnalyticsUsageParams, reqEditors ...RequestEditorFn) (*GetAnalyticsUsageResponse, error) {
+	rsp, err := c.GetAnalyticsUsage(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetAnalyticsUsageResponse(rsp)
 }
 
 // ListAPIKeysWithResponse The caller's API keys
@@ -10404,6 +11852,39 @@ func (c *ClientWithResponses) GetChangesWithResponse(ctx context.Context, params
 	return ParseGetChangesResponse(rsp)
 }
 
+// GetUsageWithResponse The caller's usage and cost
+//
+// The caller's own requests, tokens and cost in the half-open UTC window `[from, to)`
+// (default: the 30 days before `to`, which defaults to now; at most 400 days), grouped by
+// day, model or API key, with totals. Groups without usage are omitted. `Accept: text/csv`
+// returns the groups as CSV (the key column is named after `group_by`).
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/usage (the `GetUsage` operationId).
+func (c *ClientWithResponses) GetUsageWithResponse(ctx context.Context, params *GetUsageParams, reqEditors ...RequestEditorFn) (*GetUsageResponse, error) {
+	rsp, err := c.GetUsage(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetUsageResponse(rsp)
+}
+
+// ListUsageEventsWithResponse The caller's recorded requests
+//
+// One entry per chat completion request the caller made, newest first.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/usage/events (the `ListUsageEvents` operationId).
+func (c *ClientWithResponses) ListUsageEventsWithResponse(ctx context.Context, params *ListUsageEventsParams, reqEditors ...RequestEditorFn) (*ListUsageEventsResponse, error) {
+	rsp, err := c.ListUsageEvents(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListUsageEventsResponse(rsp)
+}
+
 // ParseGetRootResponse parses an HTTP response from a GetRootWithResponse call
 func ParseGetRootResponse(rsp *http.Response) (*GetRootResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -10838,6 +12319,177 @@ func ParseAdminUpdateUserResponse(rsp *http.Response) (*AdminUpdateUserResponse,
 			return nil, err
 		}
 		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseGetAnalyticsTimeseriesResponse parses an HTTP response from a GetAnalyticsTimeseriesWithResponse call
+func ParseGetAnalyticsTimeseriesResponse(rsp *http.Response) (*GetAnalyticsTimeseriesResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetAnalyticsTimeseriesResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest UsageTimeseries
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	case rsp.StatusCode == 200:
+		// Content-type (text/csv) unsupported
+
+	}
+
+	return response, nil
+}
+
+// ParseGetAnalyticsTopResponse parses an HTTP response from a GetAnalyticsTopWithResponse call
+func ParseGetAnalyticsTopResponse(rsp *http.Response) (*GetAnalyticsTopResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetAnalyticsTopResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest UsageTop
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	case rsp.StatusCode == 200:
+		// Content-type (text/csv) unsupported
+
+	}
+
+	return response, nil
+}
+
+// ParseGetAnalyticsUsageResponse parses an HTTP response from a GetAnalyticsUsageWithResponse call
+func ParseGetAnalyticsUsageResponse(rsp *http.Response) (*GetAnalyticsUsageResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetAnalyticsUsageResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest UsageReport
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	case rsp.StatusCode == 200:
+		// Content-type (text/csv) unsupported
 
 	}
 
@@ -13112,6 +14764,103 @@ func ParseGetChangesResponse(rsp *http.Response) (*GetChangesResponse, error) {
 	return response, nil
 }
 
+// ParseGetUsageResponse parses an HTTP response from a GetUsageWithResponse call
+func ParseGetUsageResponse(rsp *http.Response) (*GetUsageResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetUsageResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest UsageReport
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	case rsp.StatusCode == 200:
+		// Content-type (text/csv) unsupported
+
+	}
+
+	return response, nil
+}
+
+// ParseListUsageEventsResponse parses an HTTP response from a ListUsageEventsWithResponse call
+func ParseListUsageEventsResponse(rsp *http.Response) (*ListUsageEventsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListUsageEventsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest UsageEventList
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
 // ServerInterface represents all server handlers.
 type ServerInterface interface {
 	// GetRoot Service name, version and links
@@ -13147,6 +14896,15 @@ type ServerInterface interface {
 	// AdminUpdateUser Change a user's roles or status, or unlock them
 	// (PATCH /v1/admin/users/{id})
 	AdminUpdateUser(ctx echo.Context, id ID) error
+	// GetAnalyticsTimeseries One usage metric over time (administrators)
+	// (GET /v1/analytics/timeseries)
+	GetAnalyticsTimeseries(ctx echo.Context, params GetAnalyticsTimeseriesParams) error
+	// GetAnalyticsTop The largest users, API keys and models (administrators)
+	// (GET /v1/analytics/top)
+	GetAnalyticsTop(ctx echo.Context, params GetAnalyticsTopParams) error
+	// GetAnalyticsUsage Everyone's usage and cost (administrators)
+	// (GET /v1/analytics/usage)
+	GetAnalyticsUsage(ctx echo.Context, params GetAnalyticsUsageParams) error
 	// ListAPIKeys The caller's API keys
 	// (GET /v1/auth/api-keys)
 	ListAPIKeys(ctx echo.Context, params ListAPIKeysParams) error
@@ -13252,6 +15010,12 @@ type ServerInterface interface {
 	// GetChanges Changes since a cursor
 	// (GET /v1/sync)
 	GetChanges(ctx echo.Context, params GetChangesParams) error
+	// GetUsage The caller's usage and cost
+	// (GET /v1/usage)
+	GetUsage(ctx echo.Context, params GetUsageParams) error
+	// ListUsageEvents The caller's recorded requests
+	// (GET /v1/usage/events)
+	ListUsageEvents(ctx echo.Context, params ListUsageEventsParams) error
 }
 
 // ServerInterfaceWrapper converts echo contexts to parameters.
@@ -13436,6 +15200,130 @@ func (w *ServerInterfaceWrapper) AdminUpdateUser(ctx echo.Context) error {
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.AdminUpdateUser(ctx, id)
+	return err
+}
+
+// GetAnalyticsTimeseries converts echo context to params.
+func (w *ServerInterfaceWrapper) GetAnalyticsTimeseries(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params GetAnalyticsTimeseriesParams
+	// ------------- Optional query parameter "from" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "from", ctx.QueryParams(), &params.From, runtime.BindQueryParameterOptions{Type: "string", Format: "date-time"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter from: %s", err))
+	}
+
+	// ------------- Optional query parameter "to" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "to", ctx.QueryParams(), &params.To, runtime.BindQueryParameterOptions{Type: "string", Format: "date-time"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter to: %s", err))
+	}
+
+	// ------------- Optional query parameter "metric" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "metric", ctx.QueryParams(), &params.Metric, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter metric: %s", err))
+	}
+
+	// ------------- Optional query parameter "interval" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "interval", ctx.QueryParams(), &params.Interval, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter interval: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetAnalyticsTimeseries(ctx, params)
+	return err
+}
+
+// GetAnalyticsTop converts echo context to params.
+func (w *ServerInterfaceWrapper) GetAnalyticsTop(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params GetAnalyticsTopParams
+	// ------------- Optional query parameter "from" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "from", ctx.QueryParams(), &params.From, runtime.BindQueryParameterOptions{Type: "string", Format: "date-time"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter from: %s", err))
+	}
+
+	// ------------- Optional query parameter "to" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "to", ctx.QueryParams(), &params.To, runtime.BindQueryParameterOptions{Type: "string", Format: "date-time"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter to: %s", err))
+	}
+
+	// ------------- Optional query parameter "by" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "by", ctx.QueryParams(), &params.By, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter by: %s", err))
+	}
+
+	// ------------- Optional query parameter "limit" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", ctx.QueryParams(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter limit: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetAnalyticsTop(ctx, params)
+	return err
+}
+
+// GetAnalyticsUsage converts echo context to params.
+func (w *ServerInterfaceWrapper) GetAnalyticsUsage(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params GetAnalyticsUsageParams
+	// ------------- Optional query parameter "from" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "from", ctx.QueryParams(), &params.From, runtime.BindQueryParameterOptions{Type: "string", Format: "date-time"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter from: %s", err))
+	}
+
+	// ------------- Optional query parameter "to" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "to", ctx.QueryParams(), &params.To, runtime.BindQueryParameterOptions{Type: "string", Format: "date-time"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter to: %s", err))
+	}
+
+	// ------------- Optional query parameter "group_by" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "group_by", ctx.QueryParams(), &params.GroupBy, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter group_by: %s", err))
+	}
+
+	// ------------- Optional query parameter "user_id" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "user_id", ctx.QueryParams(), &params.UserId, runtime.BindQueryParameterOptions{Type: "string", Format: "uuid"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter user_id: %s", err))
+	}
+
+	// ------------- Optional query parameter "model" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "model", ctx.QueryParams(), &params.Model, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter model: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetAnalyticsUsage(ctx, params)
 	return err
 }
 
@@ -14175,6 +16063,70 @@ func (w *ServerInterfaceWrapper) GetChanges(ctx echo.Context) error {
 	return err
 }
 
+// GetUsage converts echo context to params.
+func (w *ServerInterfaceWrapper) GetUsage(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params GetUsageParams
+	// ------------- Optional query parameter "from" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "from", ctx.QueryParams(), &params.From, runtime.BindQueryParameterOptions{Type: "string", Format: "date-time"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter from: %s", err))
+	}
+
+	// ------------- Optional query parameter "to" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "to", ctx.QueryParams(), &params.To, runtime.BindQueryParameterOptions{Type: "string", Format: "date-time"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter to: %s", err))
+	}
+
+	// ------------- Optional query parameter "group_by" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "group_by", ctx.QueryParams(), &params.GroupBy, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter group_by: %s", err))
+	}
+
+	// ------------- Optional query parameter "project_id" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "project_id", ctx.QueryParams(), &params.ProjectId, runtime.BindQueryParameterOptions{Type: "string", Format: "uuid"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter project_id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetUsage(ctx, params)
+	return err
+}
+
+// ListUsageEvents converts echo context to params.
+func (w *ServerInterfaceWrapper) ListUsageEvents(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListUsageEventsParams
+	// ------------- Optional query parameter "limit" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", ctx.QueryParams(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter limit: %s", err))
+	}
+
+	// ------------- Optional query parameter "cursor" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "cursor", ctx.QueryParams(), &params.Cursor, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter cursor: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListUsageEvents(ctx, params)
+	return err
+}
+
 // This is a simple interface which specifies echo.Route addition functions which
 // are present on both echo.Echo and echo.Group, since we want to allow using
 // either of them for path registration
@@ -14268,6 +16220,11 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.POST(options.BaseURL+"/v1/chat/completions/debug", wrapper.DebugChatCompletion, options.OperationMiddlewares["debugChatCompletion"]...)
 	router.GET(options.BaseURL+"/v1/chat/completions/:session_id/status", wrapper.GetChatStatus, options.OperationMiddlewares["getChatStatus"]...)
 	router.DELETE(options.BaseURL+"/v1/chat/completions/:session_id", wrapper.CancelChatCompletion, options.OperationMiddlewares["cancelChatCompletion"]...)
+	router.GET(options.BaseURL+"/v1/usage", wrapper.GetUsage, options.OperationMiddlewares["getUsage"]...)
+	router.GET(options.BaseURL+"/v1/usage/events", wrapper.ListUsageEvents, options.OperationMiddlewares["listUsageEvents"]...)
+	router.GET(options.BaseURL+"/v1/analytics/usage", wrapper.GetAnalyticsUsage, options.OperationMiddlewares["getAnalyticsUsage"]...)
+	router.GET(options.BaseURL+"/v1/analytics/timeseries", wrapper.GetAnalyticsTimeseries, options.OperationMiddlewares["getAnalyticsTimeseries"]...)
+	router.GET(options.BaseURL+"/v1/analytics/top", wrapper.GetAnalyticsTop, options.OperationMiddlewares["getAnalyticsTop"]...)
 
 }
 
@@ -14980,6 +16937,327 @@ type AdminUpdateUserdefaultApplicationProblemPlusJSONResponse struct {
 }
 
 func (response AdminUpdateUserdefaultApplicationProblemPlusJSONResponse) VisitAdminUpdateUserResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetAnalyticsTimeseriesRequestObject struct {
+	Params GetAnalyticsTimeseriesParams
+}
+
+type GetAnalyticsTimeseriesResponseObject interface {
+	VisitGetAnalyticsTimeseriesResponse(w http.ResponseWriter) error
+}
+
+type GetAnalyticsTimeseries200JSONResponse UsageTimeseries
+
+func (response GetAnalyticsTimeseries200JSONResponse) VisitGetAnalyticsTimeseriesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetAnalyticsTimeseries200TextcsvResponse struct {
+	Body          io.Reader
+	ContentLength int64
+}
+
+func (response GetAnalyticsTimeseries200TextcsvResponse) VisitGetAnalyticsTimeseriesResponse(w http.ResponseWriter) error {
+
+	w.Header().Set("Content-Type", "text/csv")
+	if response.ContentLength != 0 {
+		w.Header().Set("Content-Length", fmt.Sprint(response.ContentLength))
+	}
+	w.WriteHeader(200)
+
+	if closer, ok := response.Body.(io.ReadCloser); ok {
+		defer closer.Close()
+	}
+	_, err := io.Copy(w, response.Body)
+	return err
+}
+
+type GetAnalyticsTimeseries400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response GetAnalyticsTimeseries400ApplicationProblemPlusJSONResponse) VisitGetAnalyticsTimeseriesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetAnalyticsTimeseries401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response GetAnalyticsTimeseries401ApplicationProblemPlusJSONResponse) VisitGetAnalyticsTimeseriesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetAnalyticsTimeseries403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response GetAnalyticsTimeseries403ApplicationProblemPlusJSONResponse) VisitGetAnalyticsTimeseriesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetAnalyticsTimeseriesdefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response GetAnalyticsTimeseriesdefaultApplicationProblemPlusJSONResponse) VisitGetAnalyticsTimeseriesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetAnalyticsTopRequestObject struct {
+	Params GetAnalyticsTopParams
+}
+
+type GetAnalyticsTopResponseObject interface {
+	VisitGetAnalyticsTopResponse(w http.ResponseWriter) error
+}
+
+type GetAnalyticsTop200JSONResponse UsageTop
+
+func (response GetAnalyticsTop200JSONResponse) VisitGetAnalyticsTopResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetAnalyticsTop200TextcsvResponse struct {
+	Body          io.Reader
+	ContentLength int64
+}
+
+func (response GetAnalyticsTop200TextcsvResponse) VisitGetAnalyticsTopResponse(w http.ResponseWriter) error {
+
+	w.Header().Set("Content-Type", "text/csv")
+	if response.ContentLength != 0 {
+		w.Header().Set("Content-Length", fmt.Sprint(response.ContentLength))
+	}
+	w.WriteHeader(200)
+
+	if closer, ok := response.Body.(io.ReadCloser); ok {
+		defer closer.Close()
+	}
+	_, err := io.Copy(w, response.Body)
+	return err
+}
+
+type GetAnalyticsTop400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response GetAnalyticsTop400ApplicationProblemPlusJSONResponse) VisitGetAnalyticsTopResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetAnalyticsTop401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response GetAnalyticsTop401ApplicationProblemPlusJSONResponse) VisitGetAnalyticsTopResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetAnalyticsTop403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response GetAnalyticsTop403ApplicationProblemPlusJSONResponse) VisitGetAnalyticsTopResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetAnalyticsTopdefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response GetAnalyticsTopdefaultApplicationProblemPlusJSONResponse) VisitGetAnalyticsTopResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetAnalyticsUsageRequestObject struct {
+	Params GetAnalyticsUsageParams
+}
+
+type GetAnalyticsUsageResponseObject interface {
+	VisitGetAnalyticsUsageResponse(w http.ResponseWriter) error
+}
+
+type GetAnalyticsUsage200JSONResponse UsageReport
+
+func (response GetAnalyticsUsage200JSONResponse) VisitGetAnalyticsUsageResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetAnalyticsUsage200TextcsvResponse struct {
+	Body          io.Reader
+	ContentLength int64
+}
+
+func (response GetAnalyticsUsage200TextcsvResponse) VisitGetAnalyticsUsageResponse(w http.ResponseWriter) error {
+
+	w.Header().Set("Content-Type", "text/csv")
+	if response.ContentLength != 0 {
+		w.Header().Set("Content-Length", fmt.Sprint(response.ContentLength))
+	}
+	w.WriteHeader(200)
+
+	if closer, ok := response.Body.(io.ReadCloser); ok {
+		defer closer.Close()
+	}
+	_, err := io.Copy(w, response.Body)
+	return err
+}
+
+type GetAnalyticsUsage400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response GetAnalyticsUsage400ApplicationProblemPlusJSONResponse) VisitGetAnalyticsUsageResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetAnalyticsUsage401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response GetAnalyticsUsage401ApplicationProblemPlusJSONResponse) VisitGetAnalyticsUsageResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetAnalyticsUsage403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response GetAnalyticsUsage403ApplicationProblemPlusJSONResponse) VisitGetAnalyticsUsageResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetAnalyticsUsagedefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response GetAnalyticsUsagedefaultApplicationProblemPlusJSONResponse) VisitGetAnalyticsUsageResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
@@ -18334,6 +20612,168 @@ func (response GetChangesdefaultApplicationProblemPlusJSONResponse) VisitGetChan
 	return err
 }
 
+type GetUsageRequestObject struct {
+	Params GetUsageParams
+}
+
+type GetUsageResponseObject interface {
+	VisitGetUsageResponse(w http.ResponseWriter) error
+}
+
+type GetUsage200JSONResponse UsageReport
+
+func (response GetUsage200JSONResponse) VisitGetUsageResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetUsage200TextcsvResponse struct {
+	Body          io.Reader
+	ContentLength int64
+}
+
+func (response GetUsage200TextcsvResponse) VisitGetUsageResponse(w http.ResponseWriter) error {
+
+	w.Header().Set("Content-Type", "text/csv")
+	if response.ContentLength != 0 {
+		w.Header().Set("Content-Length", fmt.Sprint(response.ContentLength))
+	}
+	w.WriteHeader(200)
+
+	if closer, ok := response.Body.(io.ReadCloser); ok {
+		defer closer.Close()
+	}
+	_, err := io.Copy(w, response.Body)
+	return err
+}
+
+type GetUsage400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response GetUsage400ApplicationProblemPlusJSONResponse) VisitGetUsageResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetUsage401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response GetUsage401ApplicationProblemPlusJSONResponse) VisitGetUsageResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetUsagedefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response GetUsagedefaultApplicationProblemPlusJSONResponse) VisitGetUsageResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListUsageEventsRequestObject struct {
+	Params ListUsageEventsParams
+}
+
+type ListUsageEventsResponseObject interface {
+	VisitListUsageEventsResponse(w http.ResponseWriter) error
+}
+
+type ListUsageEvents200JSONResponse UsageEventList
+
+func (response ListUsageEvents200JSONResponse) VisitListUsageEventsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListUsageEvents400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response ListUsageEvents400ApplicationProblemPlusJSONResponse) VisitListUsageEventsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListUsageEvents401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response ListUsageEvents401ApplicationProblemPlusJSONResponse) VisitListUsageEventsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListUsageEventsdefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response ListUsageEventsdefaultApplicationProblemPlusJSONResponse) VisitListUsageEventsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 // StrictServerInterface represents all server handlers.
 type StrictServerInterface interface {
 	// GetRoot Service name, version and links
@@ -18369,6 +20809,15 @@ type StrictServerInterface interface {
 	// AdminUpdateUser Change a user's roles or status, or unlock them
 	// (PATCH /v1/admin/users/{id})
 	AdminUpdateUser(ctx context.Context, request AdminUpdateUserRequestObject) (AdminUpdateUserResponseObject, error)
+	// GetAnalyticsTimeseries One usage metric over time (administrators)
+	// (GET /v1/analytics/timeseries)
+	GetAnalyticsTimeseries(ctx context.Context, request GetAnalyticsTimeseriesRequestObject) (GetAnalyticsTimeseriesResponseObject, error)
+	// GetAnalyticsTop The largest users, API keys and models (administrators)
+	// (GET /v1/analytics/top)
+	GetAnalyticsTop(ctx context.Context, request GetAnalyticsTopRequestObject) (GetAnalyticsTopResponseObject, error)
+	// GetAnalyticsUsage Everyone's usage and cost (administrators)
+	// (GET /v1/analytics/usage)
+	GetAnalyticsUsage(ctx context.Context, request GetAnalyticsUsageRequestObject) (GetAnalyticsUsageResponseObject, error)
 	// ListAPIKeys The caller's API keys
 	// (GET /v1/auth/api-keys)
 	ListAPIKeys(ctx context.Context, request ListAPIKeysRequestObject) (ListAPIKeysResponseObject, error)
@@ -18474,6 +20923,12 @@ type StrictServerInterface interface {
 	// GetChanges Changes since a cursor
 	// (GET /v1/sync)
 	GetChanges(ctx context.Context, request GetChangesRequestObject) (GetChangesResponseObject, error)
+	// GetUsage The caller's usage and cost
+	// (GET /v1/usage)
+	GetUsage(ctx context.Context, request GetUsageRequestObject) (GetUsageResponseObject, error)
+	// ListUsageEvents The caller's recorded requests
+	// (GET /v1/usage/events)
+	ListUsageEvents(ctx context.Context, request ListUsageEventsRequestObject) (ListUsageEventsResponseObject, error)
 }
 
 type StrictHandlerFunc func(ctx echo.Context, request any) (any, error)
@@ -18766,6 +21221,81 @@ func (sh *strictHandler) AdminUpdateUser(ctx echo.Context, id ID) error {
 		return err
 	} else if validResponse, ok := response.(AdminUpdateUserResponseObject); ok {
 		return validResponse.VisitAdminUpdateUserResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GetAnalyticsTimeseries operation middleware
+func (sh *strictHandler) GetAnalyticsTimeseries(ctx echo.Context, params GetAnalyticsTimeseriesParams) error {
+	var request GetAnalyticsTimeseriesRequestObject
+
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetAnalyticsTimeseries(ctx.Request().Context(), request.(GetAnalyticsTimeseriesRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetAnalyticsTimeseries")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetAnalyticsTimeseriesResponseObject); ok {
+		return validResponse.VisitGetAnalyticsTimeseriesResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GetAnalyticsTop operation middleware
+func (sh *strictHandler) GetAnalyticsTop(ctx echo.Context, params GetAnalyticsTopParams) error {
+	var request GetAnalyticsTopRequestObject
+
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetAnalyticsTop(ctx.Request().Context(), request.(GetAnalyticsTopRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetAnalyticsTop")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetAnalyticsTopResponseObject); ok {
+		return validResponse.VisitGetAnalyticsTopResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GetAnalyticsUsage operation middleware
+func (sh *strictHandler) GetAnalyticsUsage(ctx echo.Context, params GetAnalyticsUsageParams) error {
+	var request GetAnalyticsUsageRequestObject
+
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetAnalyticsUsage(ctx.Request().Context(), request.(GetAnalyticsUsageRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetAnalyticsUsage")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetAnalyticsUsageResponseObject); ok {
+		return validResponse.VisitGetAnalyticsUsageResponse(ctx.Response())
 	} else if response != nil {
 		return fmt.Errorf("unexpected response type: %T", response)
 	}
@@ -19987,256 +22517,333 @@ func (sh *strictHandler) GetChanges(ctx echo.Context, params GetChangesParams) e
 	return nil
 }
 
+// GetUsage operation middleware
+func (sh *strictHandler) GetUsage(ctx echo.Context, params GetUsageParams) error {
+	var request GetUsageRequestObject
+
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetUsage(ctx.Request().Context(), request.(GetUsageRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetUsage")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetUsageResponseObject); ok {
+		return validResponse.VisitGetUsageResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ListUsageEvents operation middleware
+func (sh *strictHandler) ListUsageEvents(ctx echo.Context, params ListUsageEventsParams) error {
+	var request ListUsageEventsRequestObject
+
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListUsageEvents(ctx.Request().Context(), request.(ListUsageEventsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListUsageEvents")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListUsageEventsResponseObject); ok {
+		return validResponse.VisitListUsageEventsResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
 // Base64 encoded, compressed with deflate, json marshaled OpenAPI spec.
 // Stored as a slice of fixed-width chunks rather than one concatenated
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7L1pchs5uii6FQTfiSgpOkkNll1tKSrOU8lyt7s86FjyqT6n6McEM0ESrSSQBSBFsR2KeHt4i3h/7xru",
-	"Cu4a7kpu4PuAHEgkB1myXdX1p8pKZmL48OGbh0+dRE5zKZgwunP8qTNhNGUK/nlGkwk7k8Iomb2Vl0Yq",
-	"Zh+nTCeK54ZL0TnunGYzOtckFrKr7RvxMTETRoYynZOEKsWZJpQYec0EkYpolihmiJlQQ4QkiZ2C7AyV",
-	"nGmmIpIreTsnUvXF2Yu3u2RK5+SasZzsvH95Rp59f/Sc/M///2nvYLdHLpkwRArCbpiaE8V0LoVmRI5g",
-	"epkzRe0Ke33RiTqK/VpwxdLOsVEFizo6mbAptZthoph2jn/p+OV3PkYdM89Z57ijjeJi3Lm7izrnV3S8",
-	"vPWrCbMTy0Il7DtNbpjSXIoToplICTdkSJNrwgWJX426b6hJJjExkhR5Sg0jmo5YNu91Gou5pdM8s3P3",
-	"O0/6nU5oKReKjqf0rYTDWXkcANs4IiOpyF+vri72Dnr7CHC9DM9NgQTfh4B0F3VyquiUGY89hdJShaEW",
-	"C3ZrBgm8EfszyxW74bLQJKdjdkJkTn8tmF0Yt5/9WjA170QdQad2Xvy2Ab0pvX3NxNhMOsdPDw5DsHv1",
-	"YvUhEp6W8+XUTKrpeLoSQCOpptR0jjtFAW8Gpk7ZNJeGiWT+E5svL+MNvYaLkijmscMii2JGzfFGaTpl",
-	"5JrNyYybSfUELpp9xAU5PCITWShNFMsziwZmwvpCKj7mgmbVJdmBIeJyTab7Hj5g6TGxW4t3CRfaMJra",
-	"s4ElcTEmdEy5OGkspi9gKEpSPhoxZe8kLIjbvRwdHkaEipRQXPdEakZGXGlDLCiZNvY9bXiWEVUIYefA",
-	"D/ef9/rinb/DmkypumYpiW+7vFozbvIYNi8L00XSEhNhSYIDAaGe4uxoxgijyaQvSuKwe0wogtjhIFdE",
-	"F0nCtLYLUWxUaJZ6WCApAeRAIlmhR+10u/Z4W9Dy8OnTqDPlwv99YO+MMUzZMf+fX/r928ODbr9/+/35",
-	"xz/9WxiNRkBIAvc+z7M5kSKbE47XqUaZLPlycJ7azy0BYJlm5OjgEA5ISIs/Y5JMqBgzvdtr3aijZO07",
-	"fBZa9ms+5WZ50Rd0zIjm/2y95Rl8V58rZSNaZKZz/HQ/shPzqSVNh/v7AFj866BcAheGjZmCNVwybckz",
-	"0oDAFdf4++Azr/qd/RjvGZDBH2n6HpHd/pVIYXHX/pPmecYTwMO9XMlhxqZ/+oe2cPlUm+7fFBt1jjv/",
-	"117FpffwV713gV/hpCGqVt6xKc3sullqWfCI8kyTG5rxFFlk5y7qnEkxynjy1RaZuPk1kjcqCLvlGsiO",
-	"R2RY57lSyFS+1CJPBWF2TrJDxZxoQ02hd08qGUdbOjub8GQC63sp1ZCnKRNfGpCJYikThtNMk8wKHpR4",
-	"JCZKZgi9v0jBvvjCgFNbLJRZypQV/YQjUIZywVIy4Vb0mp9Y6CqDbMZTdSIFLv011eY0nfJtAFvKU/aL",
-	"FAgK1WZAYRi7VkN51jnumAnXZCaLLCUZozfMSqY0MfyGEXiXa6OoAXGDVfi3POCUaU3HbLsRS1IFN3Lg",
-	"LsQAJ7pDUmQf8LRz3NkfPh89GT5j3T+PDkbdo+ToSfd58uRp99lof3SQPhkd0O+ZpZeApp3jo/3nUcdw",
-	"AzJlecXLOQsljpPEiqlMpMcOese1Ld1Fn48DZzJlJK4GdQoCsppNYER2Uq7pMONiHJGUTSVQBasjpCxj",
-	"8Icd0M5gsSUiwznhRrNsZKndcE6oZW9MNUfd7ZG3juvNqHbLSU9QZALOTzOLtByRlRYpNyST4x65UHIq",
-	"DbODM0GHGQtPgJKOFRruos5baV7KQqRf8vK9lVaYmVTS7Y69hoYMWSbFWFvxUsspk4IRKwzswjW7UCyR",
-	"IuV2jJeUZ+yLLrmmKVmubGVBp1Whxsi1RRK7fKYsYbEC50kpvdTOEfZyJeUbKuaO/eovyjWIsmI8yC8W",
-	"UahFHS5IJpNrWZgTJ3XSkWGKxO/tH91T+0ds5VUpUm1Fopou/p4a1iJFIRudUg4C9K+FNJTsvDq/eklS",
-	"RUdmNyKsN+6RuN+hhZn0Oyfqh/0T88PRYdzUPpfFtnLS7oXMeDIPz40z5vDG6ol//eFg/2T2w7P99TNX",
-	"EFme9BIhZBF4RrkJjlVJfna4D8KuQCr+T/alryBQ9Tp3BtT8IHIlrZ5h6cdXFAxnLMu6TjQcFoYkVAhp",
-	"SQSBVbCU7MAZUkF4peOAOqcYKEdOXEMCaCUipCMfcm0Uo9MvLq/ZDU5lyjKSK3nDrcQxAjoWgQhyw1Qm",
-	"aYqSsOEgEheG7HCjiZwJ4lg4UhpDcqrtJqWwuyq5IdzI04tXTpPPldUoDUeBHzX4dEBNQ11IqWFdO+Gy",
-	"zhB12G3OFdOrvhFFliGyoEayNAZPN1BPIhRY7Ml91mSoM31a/iFXbMRvw4QCVf9kQhVNDFPaG35QQ4/Q",
-	"3pHIseCaEbzXlUUsSYaDv18/uXlOQ7vytqMBjjVAWaoQxsp3S7oyUF1KlDSAhA6HyVjRhJGcKS7TiMwm",
-	"DFm/zFJvRNBG5lauU9dcjO367gO9u7p6+QualgCeJfSiOhI1sGPh/Co7nBz+gyXGggLx8gwGgNuWIjen",
-	"2UUNT0c00yxaQN0N0LAVE2pGgAOnjdfMHKtBAGO07+U1R+W5udiUGqAT3LCpXkcw3GW9K+egSlH4e0L1",
-	"YOos2+63oZQZoyC31eyU9oXtThZWWJuhOVz7fi8B2ZZ3THM+uEaSs9ledTnQAgOdWFInRcLAjp4Sqkn8",
-	"9+7pxavuT2weW9IYnzqGCTfkmPzIqGIqbruT/3HY6/U66wDiN1CuLAgDK0R/0Mj4aZa9G3WOf1m9Y3j7",
-	"LlqElxW2WCsVuGTG6u0Zc/wBJTSN/gYQ+ZNEFsIQHOaBbntjTcvb/1gHwEPgfQnMbx71/Uo/gH9kLeWa",
-	"clF/erBIy7geoDIZ3p2SmXtvEzC+lxmzX025eIXvHyyAM+oUgv9aMPezhdGdfWbPexn3zjJGlXaI122o",
-	"BiVXLDRT32liBfsMjLT2gaWUtXtWbuguBFGrsp4mOGXlxLGScE+xMdcGLLvwNyyh+gNW4v9UbKSYniz8",
-	"OQD5r/Z97QsrNc2kSgeojZWPlRzxjA1AbS+fOqIwQJa3+BR49PJTdiOv4anFmp6FzAD9ap2oc83muue+",
-	"+xjgWACXc2FUQHijJbhW3qoaZO8i+5FUg7D8tVaSQiOUbsf3xnfV6S5Mx4V5dtRZNnxHHZ5vcH2jjkxA",
-	"n95ObpWFSSTyf49ezn9iqSXlWaHCZ1A3am2wOF3Avu8LY8APOnbqxz3EszpwIo8k1fZrKNBYKwC/MX1j",
-	"59Xhf2y7vq/l+CG4QIXx3zwbKMzkSl4zoUOX02LWAGIJAlK9IO8vD58+I3/7+cr54K1Y0y7HtGphXLTb",
-	"HIBxe/GAae0iG9ynDfHouRWDl++jp58t27jkYpwB9T8h7NZZSakhezcHe5YG7rnvgzuAMQf4uLqSuOfg",
-	"PSycnLVeulo4Wfgwah7J4t4a62mAN3TyZ7DVC8c6aj6zLRQYZxIceAbUoBblw6iprBwerdFWLNbOthnz",
-	"+8PGiH8OEkDLwQaOoemGaxNv1mJch7basf3IhbycXrwCO4wTF7y0umP/cEMdE0r8Cr3BnVsBwzBBaF+U",
-	"AQFGEkrs0Ss55ZrVvfZTmjI0ohMujCpSpsi00AbMI7IwGb+xyvqu0yTgWPrCyEqOtvvzOrMzCYJuDc5q",
-	"CPzwS5xRjUo5mFyIRcC0yBg63gMiTx0hl45+4dRaUM6cUZGwLGDGgefO/r1gy1AFwy3QMm5hzIQLKoBd",
-	"GJmlYGA3Mg/Ja1Hd3bxRAEl9rw1XdbXQ1i1OJE/Y8hZHXHAQ5Khuioh21Z2okyH+2msss0FCs8yydWfI",
-	"G4x4ZlqoChcpuw0ZY6NOJse5kkO9gpdUiy/9aUuHUxkT1zJ/58vZ7F2ZNSgn1ZprQ4UJbrMGlk05sT2O",
-	"KymzM5ply7x44ZhhNSXAA8e7KKoA2CuwRQsnvDRA1LntjmXXPUwm1PQcrtR+6fJpLhWKINSSs86Ym0kx",
-	"7CVyuld6D2v/sqetBM327ICwSETCQly3YWLKMkM3gd0LePEuehjcjSxCfNzEtvogCN1yXLj5+x1WBdNH",
-	"ODFp5RivDy1cQJh0O7x3Cw1IoIlETr92BPveXWkd3VQBSoOWanASBH9xAK8hFUA7qeARogaeKJcRAut2",
-	"4wKSzr2jv8kRmizn/NYwYX/tkSuwmGvnFGWVkFjz6+5ALGtKCpFZGTVurC3GmBXw2Mw4OH6j7XUqPdeG",
-	"TQcjLsZM5YpvSI0LT9DXQecDvBjWxvyF8HjgDzMq8dJPtNEtqs71MS8RXNblk30nGImtnnQcW8FOGCvQ",
-	"UYLeM5aSCuvw6J0TxUVWQxyNzFhUC4Fw8qDQM/ByxA26Ep+gtyPGCQYS1qF7XCRZkbIBgC220qBdLr7L",
-	"prmZk9jBNi4nj/3LIiWxvcPxyeoP4cUFXJzSud0jLj4i/7Ci5ZCNpPJgIb+8ePf2/COobA9BhCqSeQdC",
-	"e4tB7zdIlnoA+kciTt/0dd+YWT7qDa/prAt3PGfi9NV3EJ1iajfae+JPyIizLEWXc8a11X+oQhNDDn+I",
-	"lPCxsDR9+RpM6e2gGhN1bx32wLqI8cLZRuyX+DqQBaFRqxlKM4H5x/yGCTthPbS25cxrmF0NG7DSGDKV",
-	"2gCJglP8ThMXxmu1ybwwZAfWhX/45fkwrIQamsnxriU0GVVjpsgNzQrm48b377FalJa3IyNvnIjdJCH7",
-	"+87z2U5TpsxQb7sLGzYCN3+9ouSJRj0Ue60XNuqIED/K5uQAAvOL3N4PRLky1PpgW/jmVNEsY9mgqS61",
-	"fFjTkHMla0bflfKQe5VQItislI52hBQOiXfthhz9IFyEJJ5Wmrlm/tM8ZyIlEPFZymJGOnTNMvDiuLE2",
-	"m9dqMMsXB2wJRFuKIRKIPixyO8+R4/hTO7gUzPlLF4etIfcyzylR+GgRYz/CgqyoEDYPN8WI0MEuuOXq",
-	"ckZoyJAny7AppGwUaKSufBOyGIKKXCUC1LBzvxU7RTEdOpco4GSplS5EI1r8iSMS08JI+3/PmuLIgv+T",
-	"He2YjAoB/oCo/Ncx+STolN3dNU+kyqISzqEl65kGAba9ng69tTIiGBScSPPRbWp7k0RIMTMyH+RrQH6w",
-	"JcgLzQb+arnI75X362cUV8vLGEckV8zduVIVsncMdR5Pz+3diP0fcdgI583f6zNY6lKJlz5KzrGJ+OGF",
-	"g8cQQEIyRw2CHy5JKrOMKg2x0eixuOYiIEtAep9VFdLwqS+dJn4wU9ywDb/gIi/Mhu+iELDhy0YaNPOt",
-	"fXfJEJOD79rNFtWh0Nyhn2QztfJRTvsFGxbjZYNMu9rgwyCDP6p1bpaQL+LK575ATDZG8A/tTRSGFC7u",
-	"s3bfKjrufxy0rXbhYMqlVxL/whDVDtqM3y+8afEzLMhf0ipcWjiXTMNrMe6FMyQ+NMq9qczwy7YLUygr",
-	"BJHY7jsu42cFY6nGhwAMS7hPCBUkLqG39LI7E4w/q8AYnxDUPiOSshuW2WMEjci+UiP39JoRw24NOpZ2",
-	"wIaCmSL4OKfK6N0eeTWF962CM6SaPTsq7S8f3r/WZCcX44j8I2fjiIz5KCIzNsx3qywDrsmImWQSUsVq",
-	"WLUsvSnwf1FQ8CCvFl/GdYFEYTGR7JQAAti6hDjYK4BjtylVrMPeTVEQF3NBlVlGvo+rIn4XbweeFdi1",
-	"3WG5EAgr85Q3B+/J6gs0aDGRfBG/yyYk/k3paHnoK7co1y377pysufxLy0FtGnK7GDxQTvRxnVjk3PyB",
-	"D5oUuWFaWqfZOTPmjGqr5KVF4hMVgOu4XAUn+XFBuCl1rRPCjQ/jd9aDSlb0VCN0hdPG/r1KNxDSDHCi",
-	"INbWfJWrwQQTVO9vgmcNiD08sl26bMFPyyGUzr0d1v3cFgYQeLCh1bPk/OsdDNs4yJ1gNvAm203FxZqd",
-	"aoPFY4jhNiFyqxz3NfBGizqFg+nCKhu7bCyn9a41k3AClTgargcQ4WqlH0aFgrweMCzrKiUikGCjXTIb",
-	"3DOYlQzZmAoMSMGEVHsdD/f3QQmZMLF7smDiJyOZZXIWuJUb2a3RzOpM1guQxwHawAT67xY0tgHHT+1J",
-	"EfXqDrT7z9Puf+93nw+6Hz8dRM+O7v4tmMnSKKKyVUioHSQJCR/ejDySCqzP1PAhz7iZYx67l6k9taT6",
-	"2r2MIxIEMKHphCkmEohAXme/+wb4TYCSwkE/PAUtRYstcIiqcTH1VZeWL2b5M6GaUPK3y3dvCe4rIkxY",
-	"JpLiL07K3eGlO0FHhIo5SqtQ5sMbx3d7nc1zuUIHGNVW/bE1KHmZNt/7jCtaf4+DhhN5vMMuNctFUX+k",
-	"6HhaenJLyf2ExGC9iu1anDPU76lnwRujIxTkfSvIoKvXj7ZMFDfErXse+L1OekWgzGcggQuUuRcCPJZS",
-	"/KEtMi3giNtAtMiVnOam1W32SuSF5cxJVqRQqAfqpilGUw2IBOYp3XAvbDjXoJaAELAFpttsI2i731bM",
-	"WrYB1QATBQC8MMcmyPHhMdS2jDNhrhyWl8G8HS51Z9GC9vOEJxNCcwyQxYWDQWIk1QnWaLCkQC8Fmn+n",
-	"oRKFZ8L+LuEcMzYMqiZ13X5ZyJ9acbNQWUjKwfoojdwh2Yk6mZx1os6EjyfhoHK1gW3PvhSUB9it2YiJ",
-	"wItRbf2bCQyhOV+AO4GJZH42YZivtZBJSCHvfTDVLc6QmgNkSdHQpXrll17k6xfrvorqc4fW/pKzLC0F",
-	"/NYDLHM20V0+xTAbQp07/vDp01pidjBvXGLGfn0fQ5nOO1FZtMvV03I1w0KYkUu4N8v0DcQb9yvhwrlP",
-	"wci842fG6gJgKMOocScoE58UV21yz0kra3MxqQv7cpAKAfivjGZmsgxcKFa0Zb7UMirIcLxOkdshBq4W",
-	"yD2QzpVNWX8PSzzzXyxNHtW3GoLQ337+qSUd55TkxTDjCWQSQM3J758efL+7LMrQbFyHCiTyBAETtkFe",
-	"t4gj12beHPY0OGhYiSt0067Jx+tvrZ0Ql4PfR7AzO4NdegvwLpeRy+eEbGTctPBfZ9OEAUPzv5ZjLjbN",
-	"tlk01dHEQNVBqLsaQ6oqWu99rmooag/4ZJmktNJqW7FUe/RTR8xq3tonh+uDXB46GcjvbWEpz462K3qw",
-	"MjPlzQaZD6sg5753nL8ezLiJT/ceFUw2tNKBq3U7yXh9xFTIR/lSMQaFbYj//rhkds+OyJTZzWqSM1Vq",
-	"1YJh4J17688kYzcs0yRlLI/KxwfPyE/8R6t6A8/acVFoXsVGJgbVUl2QG8y0G/SHNmLcNgSHd7dscPo+",
-	"a12zXwO1N6UGUC7YxiMyUnJKDjZUJT4niwmzZesWUbvQaDHtpYYBC/izCECH5A0EXnG5ztqcdVfs1kSu",
-	"alfIV0d20NJItJlnbHfjuKst/G8rYgg/1nZwnyIv96Ygv5+LOKW39WU/Owogydb3bNvkrfIUHyDBuxaO",
-	"+k1nd9cBFnIZb+MmfuM9SYvmN3ROcEHKsGs9oTkLSCJVvH5zjA+C39br8G0czV8rjZPRImVdLYVgpnvU",
-	"fRosn7AU0Y9uoNB25UywdDAMxMrFVJiJkjlP4ojEVqnJYvS6yNEo44L5sAmwScIMu0DdPIS63ieQVb6A",
-	"7zRZqDWysj7Ccoh+ud4gHthFnNGcghvCHUeATN2awYyLVM4+M6diMZ58Y6McT5z3c+Xts7u5cO+ui7hC",
-	"8Lb6VMvYzeWfbviCRtfma4EjqcVOLYAyBI/6uvwiyhkrQGx0lg9Bz5bwI0DZlm+P5dbrdbQSWWFJrVt6",
-	"qG18haVfVHi7QNjKSFBguFOeZZBGCEjwe4oGvXeEZwimdb9ye1oNVgn30rTlOI68kssXP2mw1bdHm6yN",
-	"hmgPL3Eu441GKW2oJZ8Kl51eGwFdBj612lR9IY8zKUbcnpajXVtIqg+ruG+jfvvF/0VR0VJx991pYSaH",
-	"Ve2KsX31pGb5gMzGIYNS9ljDK00V07rVItLCvNyvVS2/pTdg6qWqL4ENPp5NRCcyZ21WtJC1ZL3hZuG8",
-	"apusDRqtOUdXJzZonXx5Rp4fPf2euBK0ZeOBZaEo9rmqoEK03+LlmE8oDz6lyYQL1rUkAB7Y95sG66ob",
-	"wwCLwnVaS4U17+9QpvNj4pYzJ31w7vY70PSBa+34+ZIVdetwGveNDgcBM2HUHFiKoyeY0AhtPTZhlDUn",
-	"RoBbcmGVgVCGTr2acU7NZMELcHOw5zLDgi6NZhGy6rsNi+yvsu77sY7CNaBcSf76pP9ZYgBpxwBTeheb",
-	"iPbh/Sui2Aijc6zg7ovie9y2HzaBMzEm18d7lUuzl7IbX45Z71UI2dkwDgf3FFUOBRfo2Ch41h6GdYHF",
-	"AR+o+mNeQkNvZ66ARkiJ87y6uNLaYMc1j9mzzzBePDt6KONFPV+plmlRo7r1ILTT7n/T7j/3u88HvRVR",
-	"aHfh8/Ey6+fXu16In3uo2tbtVampmYSph6MP32mScsUSI9WcuMIaZfw6pCgDCe9tVBmDGXt0+r52Mv/9",
-	"N4BrgQyedOvDrrkiF4NaLO5o5lIcsKwZRltjYCL0rfLVJrAg+LbhI/Xq2vXZS291eVp1D2ij/PaaMFt3",
-	"Me5li124B80a2jXWsbLcdqCrWOsFqH12tP/82e8bezeglJtGqbpDfgCbgKej37qp1q3zwreb+yx2vBbP",
-	"V++mGcHl3+29df/4BV/7uHFAl6Q571rxZMzEXjn1Xf1zfc3zLma106xbxq24us4PfQt/Y9v/l6MRbbfD",
-	"SYsPTfU3br/xZfDvD67QwhXeM5pywXTIfTFhyXXgeS61GSu2lk0shiTCklK+/XeLZi8/vx/vYzCRZDFM",
-	"TTGazrcIWnTbDwMNagTfr8DvUvHkxcoN25iUmoOF14pl8u9ZjfizI50qdZ2m9P92f1kaXpeE8e1olXXt",
-	"yRoTYPPa/pkYSb4/JMO5YZrsfLh62f3z7glJ5HQqRWnxxIBl1yO3IZrfuyhyXWttbL0T3U+LbWSAOTCt",
-	"NBh6z/SihxUaF4JFt9AMo7Lto6rPuK6HY3s3NvRQDJlfL5m64Ql7JUYyEGzMRYhypDJp2pY6e/AoMPyk",
-	"DFmtvewehlzLORM054OltpmdPfdTD35a8emcTrOWT+GnoPXNkpTmN/hsrTCL224se2EpJQyiJdJVHfYy",
-	"qpXGsDV6bM1W2Dvo7XeizZKnKgUTzzi0KJfr+zB2lseLysN+nonhN9zMP6uV2ONmEd/P7S8/p9tExT1X",
-	"UXx3zi73uqqwiPkum3nzvBV5/ZuN5Og2n3CzxVGrG/YzbUD3suDUjqSyNPuc6SbkahboxWTqNdGDjeTq",
-	"9cagwCVYcaHvZR8K1vWzgn6oys8KnG2r3lsh26ISsr8K39as5q4dCg9gQPEE8ls3oLh1PowBpRURfmOW",
-	"g88hres24wUA+4Luffjw6sWXNIk8ENEP3MPf2BG3Uonf1D5W0DB7ejrUTUM9lEj0m5PH7iNlPW59l1WF",
-	"Vz5HLFg+5e3EgMsl04rrUhh1qEom/KalvJD7/MquRYf71t2UdTU3PYJ71sypV0zeeJZ7Le3+aeOLAFla",
-	"xtJmVtXaCR7oXCTYsypk/YMu9Nv1gBaGN9MVHbOssmSCZaO21vZqoYQb5hRgPeIqe1kzZbBxCWvpsZhX",
-	"0QIbOsNcktLmhGNjOXGJFPzaKaEdufj1HGyW5aG1nfdFMCdvO/G1QpvPlWAXawowhaYp+xpUHIG0JS4K",
-	"pk8wloVwA5WesJITFF+KCdfYqGF9rP/2QrDv4/sALdK9TfTeRo7VDWG3iBgK5gpt30x28ezvo1fXLab3",
-	"6GvpbaK1eErcSx1cTdhsExyBLagLxc380m7eg3bKxWkRisg5Fc22ilKVbe5mE6mxKS6ZyCzFAC1vmLWL",
-	"JjtQvQxqIg2h42E5SF/Uulvv9sgLlmRUYQElF8erZc2WSxIqIP2l7K/iSi0lMnfd6EaZnC0FKcPv1R7t",
-	"huz/wYUAS8diLYpRrF1Ni5Qbkslxr2ze+EFlLnIRmj1iX966NGofH0LX2Zz/xOatcPRw24mTZDjo9Xp2",
-	"4/WA9CmdY5dMbtobZRL/MYRy2qFddQdvPe2UgK3QE1dm14jn4NeIf730iP23n6+WCqMsIgAko8ZNcMRR",
-	"7YlvZIxp54tNMmHZcO/gtmMfzHKdE2Pyzt0dCNxoiLf0kiLbcturLMKLYWudH/EH33DnDDK+yJlMGeHv",
-	"LqG6C5TmYUOCnqAeuZpwTVKZQGElS3ihSYAURtHEHLs8XHXDVF+AMjKiCYvKCNcqJjMidpeWh7nSGKrI",
-	"mI7cPBDtiahmJkwzOyN6a1yXQpb2BUCWm15f9MWZFDd2MCn0cV900ac6lClnGvwdWtBrNkioZieEO8eP",
-	"1a/1CbGECR+8f3lGnjx58px8uDrDgC5IL8E0OpIrlkA2UV8QshMf7u8/6+4fdPcPrw6eHu8fHe8/7e3v",
-	"7/93vNuzCziHULCyPWXZcOjvXeeJ6756EZMdSmYsy8DDzFLCU6xfiNUFPSy4JtcsN25ciGGG5cY0zzMH",
-	"Ph/2+qd/aCliLFTx/Ojp97uLMeGQ8LsYDm4Hfs21ceN+6gOf7HeOyS+9Xu9jRPolx7QPLc+xz2qs0z7u",
-	"d3q9Xr9zF7v+TP+e8Sk3P7g6Yf+OL/4Qw2zvKkrlSHpF8xbpJxWN1v6uI5iZsDlJkQyS2BPpY/LLR5zh",
-	"JbbETxRLLWLQDDdnJkoaY3/JLW1ACLu8hmNCS0yFwuC5YhoL2C3TY1LSJ2hto70fkewc7R/YZR/tP9kl",
-	"Omci1VBfohC8bG0VW+TvuvbSOia5zHgyJzuu5hI53CfUTjHlojAsIvHZ2Y+D96dX54PXr968uhqcfrj6",
-	"6+Dl6avXH96fX8a7J0SKhLlqsXZKU1457TcBNbcqYNjRXWXao8PnuKCBX9CA3SaMpSz1R/meGTXvno6A",
-	"TLneVoChC9DNpLxmKSnynh3/vYNIuRSARlmG2sGi7DAC7dzIsEjHzGg4Qw9ho+hoxBPogDKhasxS357k",
-	"ms2/0+4bV1EbCs/JmbBjHmMnIKgVRLNMzpBegPsqYQLLozg6aaUkxZmhUAkIKkCVIebeb+1yA/b815Wx",
-	"qCKzdtU167t3sFWuxs5x50lvv/fERXACt92z/xmzlkwdjc5Wl9EK+3TDR3hA4Izze/fUGekqBdIlh1hb",
-	"rZQQXqWd485fmHkvJfb0RkIFiznc319Is69TGu9jRWFwvQ5T+YmBUbXujtR+6SGvcgXIwjOUS96r6qV6",
-	"MtA5/uVj1NHFdGpP89h7qwF8kYcdgAbdmFHH0LHGvDBDOx/tWHs9IM3XQs7E3j9m17rndx48p1fYFsbS",
-	"AWMlVGwajM22MS4YaQfQLc3HgqVkQrXru50GDwcq6zzi4cD4LacCHPRnNiQ/sTm5ZOahj+SiLKukkdje",
-	"MMVH8wb1rx+MJVDuYHwcQcs5GKZQ7m/ehBN3DFRrhoTSyikpMlv/pwqewwt01685B8Nuzd7EYBhBdQCL",
-	"SkwQ2pczOh4zRT68IjkdswfH/3L4MKpbiO59AsjctUL2FKuF6AljJiL4i2V0PJHCE/OFfZxgJ4MRz5hV",
-	"0YcsTbHKeSUnAt/Ao2iF/aldWKdZWfiXxeW95Ble8LJ/pP2qlPpdsLwj9tSNWOmTqHFWxxaM1umtqnx8",
-	"93G7q0pvKK5/Nb64AoF7OaZDVy+W+vWQC2RaAS+mxckEw/u2REkHvruoc7R/tB4J30rzUhZey3gwzD2t",
-	"o5Q/tQAGVwFDYdwFUQdrd88mFlNcbhkQG0A/XcopJwSD/4iQJC2jEYPY+dcqRueRaLSboeWQ/A64JjTj",
-	"Nw9OOF7zGwbhoUGgN2KrVgow9lqWWiPVpBFbFVkF8oYpg3Kd5TxBYIMKc/HK/v65EN/COBYGfLmZGiWb",
-	"UV3pp6D4P/RxgPbttW0fO7z6bHxcW/BsfpwbqNgKgZJINHPe+LRBqUXqNCZNZqyujLvNtp/Zf52+eb3d",
-	"mfl1b0m1vpFzcfsNnEsZNBg8kDMkPBcY43z5H68B6O9ZyvUJebr/BM3ejIOqxK18qRhNJuBoDor3Lhzx",
-	"0chTFUAeOBA0glQk1GmcltPfRZ2n+09WLKNu0Nh8OT5dPrCY0/pCwIg1EyckxpT0GCQHTNF7WNSoABRE",
-	"h5uDPbC07oEltZvJcStuXLoZsNOFjohgM6YNFlmPrJBlJd9hxqxIW2imIkKTUgc0fMqIomIcQBSw8b7m",
-	"2pzaRbyW43Wy1rkwYM6aOY8N12jX5r7es5HKV7nVBRDSUhDztXadJGa/c7XzliWbtip8n4JD4W4bI63C",
-	"FdjsKX4DY4b3SEHI9a1B7A45VpUKLUFzkbDwXlb2WGmbvLS1rJkX9Mx7zRuCUHX2e6/5lJvOBi+eoQtt",
-	"WyF4q9vt0RNi8IJX3CodVv5nCL/mHXHC7P76a/0jTX3CBHxysP6TD4I69wNL8aMn6z96KdWQpykTn090",
-	"Gl6pX3zk/t0SLWq6beoKtvuiQZXA5dNKkZC+I6mRWVojRs7qPCeZTK4lFP63ckayivh80Fi4eyXlOaOa",
-	"dbnQTGgOOn6u2Ijfep1vqU5N6LJ4n2GFdIuJJ7/1e2JBasG5/qLAATdP71/+mlioIWA2uh57n3h650wG",
-	"ScCV+R68ryL1LaQwSkODERC7F1nWaS8JGKiAp/bIKfGNuKsWpRmjN8xqpWjf6gvqnLOKWoa7k3JNh5nr",
-	"GJmyqTS+ikpGtSFSsIhwo1k2co04WLpbd13ArT3af94XMUaEoW/arh0oBkvReB64wFj15AOmDS3c4DU3",
-	"4tULdxsAk36UKB4/7EVwRVnumjEELt7z8e9hm7biYg8AA77xa7e1Eeho//n6D15TbQBKX+ZmY9gSoQDw",
-	"7zQERmgCbcLs1YSSyYWwPAv60a+4/oWZ7NGcd32Z+1bTR+neyiy3ch6tBYp7QrA2GjrRhCUDRE/kTBA6",
-	"ptjrv3nlQFa/ePWTnXzb6/ZtcSrYxHo2BW6CHYSMmTCuPMR2v+i1uQ+G1owENWzwiLDs4Yggw7nNEWg3",
-	"bUk22NCBdLsIAymyuW8Y6qo+QcTP5V9Pu4dPn5EJ1RPLVTD+iGqfiN4X4Fx+c/r3wenFq8FP5/91Obg4",
-	"fz/4cHn+Pq55pJ/ukplU15ahuMOQhih2I69ZGkHTPefJAm80I1MI1tN9QS1HITHN+eCazQcQFDAAqwVL",
-	"YwjeeJWyaS6hRwy64I2au57B3nYY197BMIDqlrhKVwgavDDkZ9fnsS+wBZl367vIL+87jjA8CiZ0mffP",
-	"IZhAMQPtUhXLMzq3SnUMO3b9k/uiHGjGE1fr55rNy5NhUHc9QtZZBrVYTp5JbVyTV1gwglBDDJNI/cCa",
-	"UAH+8F17ZrhA6MXWiE/AMmtkh/XGvVVQ3iW4D90X5XeFFTLe28m9jGDXP5JqbOlQrXaYLEwipyzE+TEj",
-	"DO/w9my/OlGItXosEQBW53LXNuL/Bw889yXWvWwRAcoIkhIlemUHIljQmT3D7pkURmGLz9CM7v09eNm9",
-	"+1Ze2hPEYh903L5c/zG+9VbCILjeLyePbCAsnEkxyjgGrB4dHm4yi/OP+MyZz6LfiEOElpGJS7Q76tx2",
-	"uUdr08VL1znuWFomC9PVHhMCQkSpRbiY9CD9t8iijcx1SYupgdifHjlFeuElGyBGqTO4anK0f7QsRcDt",
-	"v/f1fRGSDI4C6g/yiIpGhjfwZaXfL+DQrFldLABW4U07QuwpaVzSbbtUILPUc5NrxmqwHTkTbCLFiI8L",
-	"S83HiiaM5ExxmVbcXUjBdnvkrTR9USHwcYDtWgY3FiheAG9D3oTL1Mh+I4d2dgloCCIQy9oXuMoT6PkK",
-	"Y1TiywjlmRJDncqLbH7IHAfzSmqNWgb40ntYzYMi9v5XYwqCzf6lGcOXvapQDat2V7/zePYgxB5NOt16",
-	"xH34Wl/ysdCVTcjFRrq8IbLjgsPJiE55Nt8tI14SSAi0qBP5ONkYBcyBkwx13BdcE0zaLoVPnMSHWzZH",
-	"swLoTEkxJkmhFLYQchXDncj8pC9iX4Xd/xZH3mSEQjAMpYmRM6pSXR/fqsbOSJxxSye9WKv5WHS5OOkL",
-	"iG6tb5DjNyz1MV3GsGluyA6mBnnVQfHxpFrurlvv4fO+iN1IAxwmFOcaFHjh/C6q6kCPIbE2Jykv0Cai",
-	"61HIoww5Yd+6delwA/nvSso3VMzd6vTnC3TewMpIreDTCtaMuSytlxa71GNQRtnkM1hlH1VzqCu3U8U3",
-	"faeJT2FhZFgYI8Vury9e8htg4ZolBbg8fJg28HcqCIcY7BFnCm6FVSXtLwdPXfy4JjtHh88RxWsYvhvC",
-	"cGim+EiI3WjUeAcJQNVQt93ZbAaJEN1CZa4//BaO/0a/gy9t5y3M5AoDVoNWLIz8zSlX/5Is/Ave7bb4",
-	"Vz6GNoFYpRl8hBJVpTKgvpUCWD6vqGFdsKl0jvHxIl2Q2NYlTBjeOzbbSHdo8vCTpUbZBFwyLcpS4NrK",
-	"IhDIfxQWLdCs0/s6dlA4DFztClqbYzX9VRrxC3jeECYipxlginxUmlnhiEFWcCY8Q+TMvoBxHQm2eHGW",
-	"sL7wyFDJPksyD7mHyNMXm8o8ZK3Ik9S60qDc0xerZB6ymchz5Z2FLoS+6WFMqBDSEDwQ70rcActjzWFY",
-	"wiHIYfDUXLOER+I0wdY995WgcMHfvAS1tbvtq8hcCMxFbSVwNUOOkfb4YqBpXS68+cvrLqGYyDrqPZJA",
-	"sMrnWy7t6zuh3FKCPqhwLMOldw6UvHOnEPzXgkUkWYjMsXopFemeVGi78S1Jaqn4rmTy8imhu/6RaUSj",
-	"XcsXlhg3CQpoIso3aod/CAWsxCWpSLNQwwr5wIlPqy2jLvcV8gqsSOXTY3vkosqKpfjMvQIWzJpXTpPZ",
-	"RGbMiWlRX7Bbq+UB9+TCfjyRyji7KvanxNalzukH/j70MubZfDfCCG54oTSncAU+RcVMoaxshk7MkGET",
-	"N33lk+Me414sVLf+xlQpwWZ/qFNfW506v018II3XYlyxC2g5bs/Ins59VClfDaP9Xp95BzmGMkBgHVhL",
-	"zYRNCRc9Ar3YNMQkZBxq8e/oIplAjRCI+Il3XeVvy30gqO19uSrvYSjT9H12PoQqXJUxplWYBRfkg+CJ",
-	"TBl5+/Ks8k+kcmpJSSZnTHUtd0yRMEB/Y+jD7tw13Oi+wNoUTv53PhYNTHW3R059B0Yo78EFkC2r0d5w",
-	"zYcZizD5RIJaO+TYCArSm/oimVBFE6vlYJzAhz8d7u//+L//3/8P/vEyggeHp+7B4Tk+ePbMPXj23D54",
-	"ef7y5W6wOUFfxHuwtri5zFEBXtey/gS75Ro/KVWgHQjt8LC7ev/kOdHXVj6UIiJ2rX1xNlc8y3hC4v/1",
-	"P2JAr9fUcEFiGu/6bAMYBaMfnIYDc+kYrWxpgbSIhQmqQ7fHoqXN6vtfOv5gJTG9WpDB6e+JsG4dTvDV",
-	"iWoVXtAmlq8mn8mEGpg7Y8aXKWyXjFwdpbMJNeSs+ojMuIKMwCk1EdGSFGIqUz7iLG2UXppJdQ3lqlK3",
-	"YKZ1XyyVvKJ4Q7F4ym6P/AwmB2zUfUws+seoCmIlEq5JDBnLkOHUxfdiIkd9Edvt9art9ZJJIa5jp0Fo",
-	"wkRaupuhKtwx+eXFu7fnH2OfjEDiY6C3XUiUjaEZBBOmL9CecvCU6B45vzVWf5FCH5O4KrkZE5pjJRes",
-	"TjdD3mPFNV+kCOU7YqQVCfHDvtiJC12WcBxMuOUYc7/xXDEcE0xWyEvcK7sRiatCwzHak+JEahO7+DIr",
-	"LSJu9UgsYixxMmTkoEfOaTIhFgSYKIZxYwhLpOCxPfXq0M8AkuCwoH0BP17C2+dYJKgUWKGEM/Ft2cFk",
-	"pcvEKOanGLIxFcAs7dX3wWXMiQzHrnBfHbZSNXZLqL5G3wY3EaFojsIYeUWMlFlfuAKQGAVXwpsktZCB",
-	"iczSsquOmdB6zYHvNPEjwFWKakGQb84vL0//cj748b+uzi8RKjWm+/bDa1IyVN0Ini9yMlJSGB9Fv49E",
-	"tS9cWV5fniV2pD2OfHYXFd70ocsARamwFFSRI1h75KoGRVAXfHxeaSksL5G7Jozs0ExbhEyoSFiW4bjO",
-	"1AjZALDWGWQYUN0XuZJpkbB097hEGZZWs7r1Lt4vSoQU3fJ1KVitRlAdUV+NAM8hNAWQB9y1Wkb19WvD",
-	"s4xoQ+3V8JfLubwQ3rlUhqVRX7iTBhtY7b664lYuELMMMRnKdA7nCWobYBUQEbLj3AK5mQOhkTwBGfEf",
-	"eKcCewb0hkBqKBqFdM9VIcpdEBbZibGIiRcgd+v1i0oZEwtnE6YNn1r6n2eF7ot4Sm8H/vN6wSWaZSjy",
-	"MqxiVfm6Gc1IATgNVxKMzie1iFFurJAJ9tsRhgk30z4OnxNc8MDymIEThmMXSwspyN7+C+URkLLjnt05",
-	"u4kWRn66/8SPjIOqQSHoDeVQ6zGOahW9XPiPvXNQLNFS03RqVw4CfFlIqhAejjtwca/e/XT+1tXGenn6",
-	"6vXg3cX523i3jHee0jlRhT32oSxEylKCFYGBtbjUcGB/zsFCaKKk1sRC2/du1m4uSyTO3r09+/D+/fnb",
-	"q8Ffzt+evz+9evXuraUWfybDOXFCwS5ELpSR0EFwy8GUivmgtgRXLq1hlienRGcSIDtSzA4x8eb+6ksC",
-	"vGTH3/00chc9at7+mmliBsUYZnS+2x7c22QVjxfxUJvkK1keFnZaVk+pyyLN0RZaLCGF6Bf7+0+SoLQC",
-	"gQHwO4vLJG5T1rGtqEsgUzcovVcTIF0DOQK4RVN8/3v3NElY1v2xGI0gLC+weiFjIoX7XoPslyt5y5kG",
-	"Z5JbL9TPK8aTuidyRYWGbzlQ7L46wperV2DpMAooZCduEOVd5JgNvrMTot67kROaiKUzpE7qVCFEzafs",
-	"gkV9Jv9OmDjtnriATxT7moUBsVCmXkC+99QwzDlqaX4/dbLVr4U0lOy8Or96SVJFR2YXrQAk7mNlWd3v",
-	"nKgf9k/MD0eH8WrMi6ppuxfAfcOz45y+/OLqqX/94RD6WZzMfni2v37+CjLBUg4StAlJZhTbQi+NVdWF",
-	"v4NiGZvEuzth0SmbX7zExtWyksA1kTdMZZKmwK29PDuonnokXURo96zG4dBW4YSQIUM5hKVkyBJaaOaE",
-	"lGZZlPJehGWPuBo++MZ9EP6hT/7oHif/IJkOVlo1NS5DdlwVWfuIGj7M2G7NSmHfrrw0i/aIvZQNi3G7",
-	"VeI/sTaw8xJ6YRKrTVtFWzs9kiaVVlS+hrK9C72FotDoSu4Fwg+GxfhfS6qBLa+oIAY3FTlKCVi8xpVt",
-	"owLz7zhT43IiZ00wlGhYvwWYmaBdk8XNkP9TZfBYmeXzs1TX2gpiswlPJqDfegXEcmxNuDkpFXbi9XUr",
-	"rY2oQi0jkSoNFVM8AzVgCfW3y45wPSkeO0kCVgnrDeHtzxMG8fC0zhwsPEqZRmBx1SFjghiZQV05bWT+",
-	"e0ZeI/PKFvZdBYwKRvdD172qM5gLwFkKqUGboetZ+M0ilG9a1laG2AMOuB5u+neML9Ul8uZTXpbJ42Ic",
-	"lQlIBjs2teEOcIr2GggoMUD9A22IntCcrXIsJFTgmzhsuPTBG5zyEdEFZmgrS4Blj5BDOiNjQg31XTC+",
-	"TlAXwqteyphIq+036s4h3BaObi+hOR3yjPvmNsFbXsL9rP72Yx9BfbK246i/48qd84RhT37Y4Vc6lZ8t",
-	"GbFqiEMVi9qpxI4a9iduRWttNjigT/B/Lzq0EeE3rpnsAv0NVD/2w60sgFxvfri/v64v/cfHxoSV+mbv",
-	"N0Jz3wm34BVn7jxh7RT1ba2kHdkZztFnxKXYPSHxrzGZUpNMmHYVLZfDMsM09cJPu6YA2xW7Nd5xYT/A",
-	"ktvORdZacu3XtnJr0FdzNWr9xoqvOUCur2njD/o3WsEmrxDGo3L5qF7FJuRVuCj7An6TNUPc8r5O0ZCy",
-	"o2CY3kFwHb6yYHc6v6LjdeE18M4flT3a7F1Vv8oASi/Q57UFO17VMpGcmds53BvRDqLIsl57lsz97sno",
-	"DcTvb1ah4+skuGzrrjnYAC0uFJhXobQ7NoB6qISVNbgRtUpl1RE+NsdZYeH7DVGLLymOna471HtVDilT",
-	"Z1pyWh7gRj8ay8Ne/1/YRr0Gf30+zO8aj78WeXMpOFpOGRlh3DzEC667GEVAMXFx9xkbGShdgjH2mhmy",
-	"U3vRZVubCTESmF8EwUxcjMEr9uluN1SpChLIvvHL41b5jV0fl3z3x/15lPtTVgzaSHast5AP6vZvJBSr",
-	"TJgw2dznYGNVbtDtNaMKlHtoO4jmLh/K6pBJk51RkWXEsFuzG9b1L6sW8iFj0YLuXgmrD9GkQXs3wab9",
-	"A2Gppek+CjjM0J0+4gJbiyFkpPKA+cMoUYJxvVHCY+hv1CihK8z2t7B8tM4o4dvtf6NGCbe8r2OU8LBZ",
-	"YZRwcP6dspffgBXj0lBVy4YIX4EFRgS+3ZWuXXfyV94J+Ngkyk3Ugmjoi/wWaifgSiC4DcLEV1OeRbAv",
-	"245C5p97U6Q/zD8Pbv7xTnLvFffCRRunWXOfvsBNWhPo8Ic9KGAPWkk7H8Me9DBX/NGkja9iD1qDv94e",
-	"9PsWOL6aPos90q2aaXVPq0bJG7atWAG1q0sS2RobVOuBUkuc6pEYU95iskdiirHWO17N5aneJTpRMsug",
-	"lyehBHq0l3owF33hOmSWhRBOSJyAmhWDmsxFARUkoNd2qAom1+ZNReA3UJKlSqGKQD07yB1Dh+qkE3WY",
-	"KKaQyw1/WUB0Pm6sNSuZsY11Zrfy9/abgMb8TmTzkn1BH5oyQZaXfK1NZ8aD2dYQsGoBgs22WQCgw7bz",
-	"/5ZUdXd661X1yrzx+2fI360XuO7Hm1fYA9xBfKv2ALe8r2MP8LBpEzExNb28yn+o9p95D6D6BKEeolsw",
-	"4U0V/Et47/GlOpynFW+o4drw5F+FqBXtp3kviuZRYC6SNV1bfXdJ2axK7H0WURW6UvMx+HIfXpiKCBdQ",
-	"SIWbvgAR6JgUuWbKaJJQpeaNQndYqyXC8rE4tLIrmA61kYLpHoFiQSQW7NYM3BR9AWU09DVWxTspk7wo",
-	"wTewPgSDWsnUTgxCIZadGXNIgYBumvhyQ9xhfVHOThSzOI4qvmuac7B/TCwoXVFAGFgnyupEIakREyFE",
-	"UGZcxvXGLn3PhVyxGy4LDQfSJgLhN23Oi6cHh58hAz2qE2IukosWrlGJNa496pclAAcbzPMXKdgD+ds1",
-	"gUbhJQ7XKYC9uh/vlppbYg0l193yoz1QmvOf2Lx88tF+oG7aEc5lBUDNHPi3yxZIZVJMGdSbKlTWOe7s",
-	"ARq4BS2O9JrfMMG0jojyne0jGI4njCy6+WF8KE1H0fHsA9CZoZ1lxeAUC1/pCBOBdURcFXAYzNfyro2D",
-	"BbCWxvkAhQGrytXVcmqtr8mOVapIjDWrd+ujugrJK9t5VtG7i45SHfj0DIHuy5JjC8uKqLrmwJ71Vc5S",
-	"zw5aFoM0HIgfHCvWE5SjUcaFL/MBHQm1YXl9XItkAcVsMbt3MQFYkyHFjOs5OctokbLaoJAWFF5oa3KK",
-	"zyiuZQft+qPiiiTh1I7eQiqDtpzv/wQAAP//",
+	"7L3rchs5sjD4KgjuiWgxTpG6WHaPpej4Vi3LPZ623fp0OT1zml4WWAWSGBUBNoASxXEoYt9hH2L/7jPs",
+	"E+wz7JN8gUygLiSKF1nypafnx7RVrMIlkZnIe35sJXIylYIJo1tHH1tjRlOm4J+nNBmzUymMktl7eWmk",
+	"YvZxynSi+NRwKVpHrZNsRueaxEJ2tH0jPiJmzMhApnOSUKU404QSI2+YIFIRzRLFDDFjaoiQJLFTkJ2B",
+	"kjPNVESmSt7NiVQ9cfrqfZtM6JzcMDYlOxevT8mL7w9fkv/3/37e3W93ySUThkhB2C1Tc6KYnkqhGZFD",
+	"mF5OmaJ2hd2eaEUtxX7PuWJp68ionEUtnYzZhNrNMJFPWke/tfzyWx+ilplPWeuopY3iYtS6v49aZ1d0",
+	"tLz1qzGzE8tcJew7TW6Z0lyKY6KZSAk3ZECTG8IFid8MO++oScYxMZLk05QaRjQdsmzebdUWc0cn08zO",
+	"3Ws967VaoaWcKzqa0PcSDmflcQBs44gMpSJ/vbo6393v7iHA9TI8NwUSfB8C0n3UmlJFJ8x47MmVlioM",
+	"tViwO9NP4I3Yn9lUsVsuc02mdMSOiZzS33NmF8btZ7/nTM1bUUvQiZ0Xv61Bb0Lv3jIxMuPW0fP9gxDs",
+	"3rxafYiEp8V8U2rG5XQ8XQmgoVQTalpHrTyHNwNTp2wylYaJZP4zmy8v4x29AUJJFPPYYZFFMaPmSFGa",
+	"Thi5YXMy42ZcPgFCs4+4IAeHZCxzpYli08yigRmznpCKj7igWUkkOzBEXKzJdC7gA5YeEbu1uE240IbR",
+	"1J4NLImLEaEjysVxbTE9AUNRkvLhkClLk7AgbvdyeHAQESpSQnHdY6kZGXKlDbGgZNrY97ThWUZULoSd",
+	"Az/ce9ntiV88DWsyoeqGpSS+6/ByzbjJI9i8zE0HWUtMhGUJDgSEeo6zoxkjjCbjniiYQ/uIUASxw0Gu",
+	"iM6ThGltF6LYMNcs9bBAVgLIgUyyRI/K6Xbs8Tag5cHz51FrwoX/e9/SjDFM2TH/j996vbuD/U6vd/f9",
+	"2Yf//I8wGg2BkQTofjrN5kSKbE44klOFM1n25eA8sZ9bBsAyzcjh/gEckJAWf0YkGVMxYrrdbdyo42TN",
+	"O3wRWvZbPuFmedHndMSI5v9qpPIMvqvOlbIhzTPTOnq+F9mJ+cSypoO9PQAs/rVfLIELw0ZMwRoumbbs",
+	"GXlAgMQ1/t7/ZFK/1nTEXis5Wd7wpaHKeH43ptmwI6dMkBkXqZyR+LehkpOIGNmOyY7bKXm2R1JLywM2",
+	"lIqR2Mi43QQv+30ruFp753QMn7DmJV/J5QWfidQvFxcZEXaXZHnK0nKFQs7ax4QODVMktkuII0INmUht",
+	"yOGeW35GDVNN6zZy+1Xf21NChgb3zY80vUCuYv9KpLBMwv6TTqcZT4Dgd6dKDjI2+c9/aru9j5U5/0Ox",
+	"Yeuo9b/tluLQLv6qd8/xK5w0dH0UzGxCM7t4llpZZ0h5psktzXiKskjrPmqdSjHMePLFFpm4+TXeI1QQ",
+	"dsc18HfPMWCdZ0rh7f25FnkiCLNzkh0q5kQbanLdPi6FSW2xaDbmyRjW91qqAU9TJj43IBPFUiYMp5lF",
+	"6uQGrhDkFkTJDKH3kxTssy8MRCKLhTJLmbIytnA3gaFcsJSMuZVx58cWusrgfe6vTyIFLv0t1eYknfBt",
+	"AFsIrvaLFDg31aZPYRi7VkN5Zul8zDWZyTxLScboLbMqAE0Mv2UE3uXaKGpArmMl/i0POGHacqztRizu",
+	"BKDIviOIPk50jzzfPuBp66i1N3g5fDZ4wTp/Ge4PO4fJ4bPOy+TZ886L4d5wP3023KffW6aEaNo6Otx7",
+	"GbUMNyC8FyRezJkrcZQkVh9gIj1y0DuqbOk++nQcOJUpI3E5qNPE8E7fBEZkJ+WaDjIuRhFJ2UQCV7DK",
+	"WMoyBn/YAe0MFlsiMpgTbjTLhpbbDeaEWjmCqfqo7S5578SLGdVuOekxyqYgYtHMIi1HZKV5yg3J5KhL",
+	"zpWcSMPs4EzQQcbCE6BIaaWz+6j1XprXMhfp5yS+99JKjeNSjdixZGjIgGVSjLSV47WcMCkYsVJXG8js",
+	"XLFEipTbMV5TnrHPuuSKSmqvYCt0O/UVVXOuLZLY5TNlGYuV7I8LMbFyjrCXKynfUTF316/+rLcGUVZf",
+	"AkHRIgq1qMMFyWRyI3Nz7MR7J5xc2D86J/aP2CoGUqTayiQVo8cFNaxBXMVrdEI5aCq/59JQsvPm7Oo1",
+	"SRUdmnZEWHfUJXGvRXMz7rWO1Q97x+aHw4O4ruYvy1/FpJ1zmfFkHp4bZ5zCG6sn/v2H/b3j2Q8v9tbP",
+	"XEIkIK4ihCwCzyg3wbFKERsESWFXIBX/F/vcJAhcvXo7A2pei6mSVqGz/OMLCoYzlmUdJxoOckMSKoS0",
+	"LILAKqw4DWdIBeGlMgl6s2KghTpxDRmglYiQj1xPtVGMTj67vGY3OJEpy8hUyVtuJY4h8LEIRJBbpjJJ",
+	"U5SErQifEitl7HCjiZwJ4q5w5DSGTKm2m5TC7qq4DYEiT87fOJPJVFnV3XAU+NFUkvap2VRniFrsbsoV",
+	"06u+EXmWIbKg6rc0Bk830AMjFFjsyX3SZKggfVz+YarYkN+FGQXaWJIxVTQxTGmvwqEpJELDUiJHgmtG",
+	"kK5L02OSDPp/v3l2+5KGduWNdH0cq4+yVC6Mle+WjBLAdSlR0gASOhwmI0UTRqZMcZlGZDZmePXLLPXW",
+	"Gm3k1Mp16oaLkV3fQ6B3X9Xjf0MbHsCzgF5URaIadiycX2nwlIN/ssRYUCBensIAQG0p3uY0O6/g6ZBm",
+	"mkULqLsBGjZiQsXasu/MHhV70moQwBjNe3nLUXmuLzalBvgEN2yi1zEMR6z3xRxUKQp/j6nuT5wLwf02",
+	"kDJjFOS2ikHYvrDdycIKKzPUh2ve7yUg2/KO6ZT3b5DlbLZXXQy0cIGOLauTImHgsEgJ1ST+e+fk/E3n",
+	"ZzaPLWuMT9yFCRRyRH5kVDEVN9Hk/zzodrutdQDxGyhWFoSBFaKvNV78NMt+GbaOflu9Y3j7PlqElxW2",
+	"WCMXuGTG6u0Zc/cDSmgaHTsg8ieJzIUhOMwjUXttTcvb/1AFwGPgfQHMrx71/UqvwRG1lnNNuKg+3V/k",
+	"ZVz3UZkM707JzL23CRgvZMbsVxMu3uD7+wvgjFq54L/nzP1sYXRvn9nzXsa904xRpR3idWqqQXEr5pqp",
+	"7zSxgn0G1nD7wHLKCp0VG7oPQdSqrCcJTll6y6wk3FVsxLUBEzr8DUso/4CV+D8VGyqmxwt/9kH+q3xf",
+	"+cJKTTOp0j5qY8VjJYc8Y31Q24unjin08cpbfAp39PJTditv4KnFmq6FTB8dmK2odcPmuuu++xC4sQAu",
+	"Z8KogPBGC3CtpKoKZO8j+5FU/bD8tVaSQiOUbsb32nfl6S5Mx4V5cdha9jBELT7dgHyjlkxAn95ObpW5",
+	"SSTe/x69nKPKckvKs1yFz6Bq1NpgcTqHfT8UxoAfdOTUjweIZ1XgRB5Jyu1XUKC2VgB+bfrazsvD/9BE",
+	"vm/l6DFugRLjv/prIDfjK3nDhA4Rp8WsPgRtBKR6QS4uD56/IH/79coFO1ixplmOadTCuGi2OcDF7cUD",
+	"prULIXGf1sSjl1YMXqZHzz8btnHJxSgD7n9M2J2zklJDdm/3dy0P3HXfB3cAY/bxcUmSuOcgHeZOzlov",
+	"XS2cLHwY1Y9kcW+19dTAGzr5U9jqubs6Kj6zLRQYZxLs+wuoxi2Kh1FdWTk4XKOtWKydbTPm9we1Ef8S",
+	"ZID2Buu7C03XfMhIWYsBNNpqx/YjF1t0cv4G7DBOXPDS6o79ww11RCjxK/QGd24FDMMEoT1RRF4YSSix",
+	"R6/khGtWDY+Y0JShEZ1wYVSeMkUmuTZgHpG5yfitVdbbTpOAY+kJI0s52u7P68zOJAi6NUQFQISNX+KM",
+	"alTKweRCLAKmecYwwiEg8lQRcunoF06tAeXMKRUJywJmHHju7N8LtgyVM9wCLQJERky46A3YhZFZCgZ2",
+	"I6cheS2q+vU3ct9X91qLCSgX2rjFseQJW97ikAsOghzVdRHRrroVtTLEX0vGMusnNMvste4Mef0hz0wD",
+	"V+EiZXchY2zUyuRoquRAr7hLysUX/rSlwymNiWsvf+fL2exdmdU4J9Waa0OFCW6zApZNb2J7HFdSZqc0",
+	"y5bv4oVjhtUUAA8c76KoAmAvwRYtnPDSAFHrrjOSHfcwGVPTdbhS+aXDJ1OpUAShlp21RtyM80E3kZPd",
+	"wntY+Zc9bSVotmsHhEUiEubipgkTU5YZugnsXsGL99Hj4G5kEeLDJrbVR0HohuPCzT/ssEqYPsGJSSvH",
+	"eH1ogQBh0u3w3i00IIEmEm/6tSPY9+4L6+imClAatFSDkyD4iwN4BakA2kkJjxA38Ey5iBBYtxsX+XXm",
+	"Hf31G2Eh4OnOMGF/7ZIrsJhr5xRlpZBY8evuQNBwSnKRWRk1rq0txpgV8NjMODh+o+11Kj3Xhk36Qy5G",
+	"TE0V35Ab556hr4MOxH41aGOeIDwe+MOMCrz0E21EReW5PiURAbEun+wvgpHY6klHsRXsBMThUYLeM5aS",
+	"Euvw6J0TxYWwQxyNzFhUCYFw8qDQM/ByxDW+Eh+jtyPGCfoS1qG7XED4XB/AFltp0C4X32WTqZmT2ME2",
+	"LiaP/csiJbGl4fh49Yfw4gIuTujc7hEXH5F/WtHSxxQCWMhvr355f/YBVLbHYEIly7wHob3BoPcNsqUu",
+	"gP6JmNNXTe4bX5ZPSuEVnXWBxqdMnLz5DqJTTIWivSf+mAw5y1J0OWdcW/2HKjQxTOEPkRI+EpanL5PB",
+	"hN71yzFR99ZhD6wLzc+dbcR+ia8DWxAatZqBNGOYf8RvmbATVmOYG868gtnlsAErjQvANd5N/50mLl7a",
+	"apPT3JAdWBf+4Zfnw7ASamgmR23LaDKqRkyRW5rlzAfo7z1gtSgtb8dG3jkRu85C9vac57OZp0yYod52",
+	"FzZsBCh/vaLkmUY15n2tFzZqidB9lM3JPmRA5FNLH4hyRUz7/rbwnVJFs4xl/bq61PBhRUOeKlkx+q6U",
+	"h9yrhBLBZoV0tCOkcEjcthty/INwEZJ4GnnmmvlPplMmUgIRn4UsZqRD1ywDL44ba7N5rQazTDhgSyDa",
+	"cgyRQPRhPrXzHLobf2IHl4I5f+nisBXkXr5zChQ+XMTYD7AgKyqEzcN1MSJ0sAtuuaqcERoy5MkybAK5",
+	"MTkaqUvfhMwHoCKXGRcV7NxrxE6RTwbOJQo4WWilC9GIFn/iiMQ0N9L+119NcWTB/9GOdkSGuQB/QFT8",
+	"64h8FHTC7u/rJ1Kmqwnn0JLVlI7Atb2eD723MiIYFJxI88FtanuTREgxM3Lan64B+f6WIM8163vScpHf",
+	"K+nrVxRXC2KMIzJVzNFcoQpZGkOdx/NzSxux/yMOG+G8+Xt9qlBVKvHSR3FzbCJ+eOHgKQSQkMxRgeD1",
+	"JUllllGlITYaPRY3XARkCcijtKpCGj71pdPED2aKG7bhF1xMc7PhuygEbPiykQbNfGvfXTLETMF37WaL",
+	"qlCo79BPspla+SSn/YoN8tGyQaZZbfBhkMEf1To3S8gXceVzXyAmGyP4B5YShSG5i/us0FvJx/2P/abV",
+	"LhxMsfRS4l8YotxBk/H7lTctfoIF+XNahQsL55JpeC3GvXKGxMdGuXelGX7ZdmFyZYUgEtt9x0X8rGAs",
+	"1fgQgGEZ9zGhgsQF9JZedmeC8WclGONjgtpnRFJ2yzJ7jKAR2Vcq7J7eMGLYnUHH0g7YUDBTBB9PqTK6",
+	"3SVvJvC+VXAGVLMXh4X95frirSY7UzGKyD+nbBSRER9GZMYG03aZZcA1GTKTjEOqWAWrlqU3Bf4vCgoe",
+	"JDDjy7gukCgsJpKdAkAAW5cQB3sFcLTrUsU67N0UBXEx51SZZeT7sCrid5E68KzAru0Oy4VAWJmnoByk",
+	"k9UE1G8wkXwWv8smLP5d4Wh5bJJblOuWfXdO1lz+peGgNg25XQweKCb6sE4scm7+wAd1jlwzLa3T7JwZ",
+	"c0a1VfLSPPGJCnDruFwFJ/lxQbgpdK1jwo0P43fWg1JW9FwjRMJpbf9epesLafo4URBrK77K1WCCCcr3",
+	"N8GzGsQeH9kuXbbgx+UQSufeDut+bgt9CDzY0OpZ3PzrHQzbOMidYNb3JttNxcWKnWqDxWOI4TYhcqsc",
+	"9xXwRos6hYPpwipru6wtp5HW6kk4gZInNdcDiHCVGhvDXEFeDxiWdZkSEUiw0S6ZDegMZiUDNqICA1Iw",
+	"IdWS48HeHighYybaxwsmfjKUWSZnAarcyG6NZlZnsl6APA7QBCbQf7fgsTU4fmxOiqiW0aCdf510/nuv",
+	"87Lf+fBxP3pxeP8fwUyWWrWarUJC7SBJSPjwZuShVGB9poYPeMbNHPPYvUztuSXVN+5lHJEggAlNx0wx",
+	"kUAE8jr73Vdw3wQ4KRz043PQQrTYAoeoGuUTX95qmTCLnwnVhJK/Xf7ynuC+IsKEvURS/MVJuTu8cCfo",
+	"iFAxR2kV6ql443i729o8lyt0gFFl1R8ag5KXefODz7jk9Q84aDiRpzvsQrNcFPWHio4mhSe3kNyPSQzW",
+	"q9iuxTlD/Z66FrwxOkJB3reCDLp6/WjLTHFD3HrggT/opFcEynwCErhAmQchwFMpxddNkWkBR9wGosVU",
+	"ycnUNLrN3ohpbm/mJMtTqIgEBeoUo6kGRALzlK65Fzacq19JQAjYAtNtthG03W8rZi3bgCqAiQIAXphj",
+	"E+S4fgq1LeNMmCuH5UUwb4tL3Vq0oP065smY0CkGyOLCwSAxlOoYazRYVqCXAs2/01CJwl/CnpZwjhkb",
+	"BFWTqm6/LORPrLiZqywk5WB9lFrukGxFrUzOWlFrzEfjcFC52sC2Z18KygPszmx0icCLUWX9mwkMoTlf",
+	"gTuBiWR+OmaYr7WQSUgh770/0Q3OkIoDZEnR0IV65ZeeT9cv1n0VVecOrf01Z1laCPiNB1jkbKK7fIJh",
+	"NkU9rIPnzyuJ2cG8cYkZ+9V9DGQ6b0VF1SxXuMwVZwthxlQC3SzzNxBv3K+EC+c+BSPzjp8ZqwuAoQyj",
+	"xp2gTHxSXLnJXSetrM3FpC7sy0EqBOC/MpqZ8TJwoVjRlvlSy6ggw/E6+dQO0Xe1QB6AdK5syno6LPDM",
+	"f7E0eVTdaghCf/v154Z0nBMyzQcZTyCTAIp7fv98//v2sihDs1EVKpDIEwRM2AZ50yCO3Jh5fdiT4KBh",
+	"JS7XdbsmH62nWjshLge/j2Bndga79AbgXS4jl88J2ci4aeG/zqYJA4bmfytHXGyabbNoqqOJgfKOUOA2",
+	"hlRVtN77XNVQ1B7ck0WS0kqrbXml2qOfOGZW8dY+O1gf5PLYyUB+bwtLeXG4XdGDlZkp7zbIfFgFOfe9",
+	"u/mrwYyb+HQfUMFkQysduFq3k4zXR0yFfJSvFWNQ2Ib474+Ky+7FIZkwu1lNpkwVWrVgGHjn3voLydgt",
+	"yzRJGZuWlSP3X5Cf+Y9W9YY7a8dFoXkVGy8xKEvrgtxgpnbQH1qLcdsQHN7dssHp+6x1zX4PFDmVGkC5",
+	"YBuPyFDJCdnfUJX4lCwmzJatWkTtQqPFtJcKBizgzyIAHZLXEHgFcZ02Oeuu2J2JXNWukK+O7KClkWgz",
+	"z1h747irLfxvK2IIP1R28JAiLw/mIH8cQpzQu+qyXxwGkGRrOts2eas4xUdI8K6Eo37V2d1VgIVcxtu4",
+	"id95T9Ki+Q2dE1yQIuxaj+mUBSSRMl6/Psa14HfVOnwbR/NXSuNkNE9ZR0shmOkcdp4HyycsRfSjGyi0",
+	"XTkTLO0PArFyMRVmrOSUJ3FEYqvUZDF6XeRwmHHBfNgE2CRhhjZwNw+hjvcJZKUv4DtNFmqNrKyPsByi",
+	"X6w3iAd2Ead0SsEN4Y4jwKbuTB/rO39iTsViPPnGRjmeOO/nSuqzuzl3766LuELwNvpUi9jN5Z9u+YJG",
+	"1+RrgSOpxE4tgDIEj+q6/CKKGUtAbHSWj8HPlvAjwNmWqcfe1ut1tAJZYUmNW3qsbXyBpZ+XeLvA2IpI",
+	"ULhwJzzLII0QkOCPFA364AjPEEyrfuXmtBqsEu6laXvjOPZKLl/9rMFW3xxtsjYaojm8xLmMNxqlsKEW",
+	"91S47PTaCOgi8KnRpuoLeZxKMeT2tBzv2kJSfVzFfRv12y/+J0VFQ8XdX05yMz4oa1eM7KvHFcsHZDYO",
+	"GJSyxxpeaaqY1o0WkYbLy/1a1vJbegOmXqr6Etjg09lEdCKnrMmKFrKWrDfcLJxXZZOVQaM15+jqxAat",
+	"k69PycvD598TV4K2aDywLBTFPlcVVIhmKl6O+YTy4BOajLlgHcsC4IF9v26wLrsx9LEoXKuxVFidfgcy",
+	"nR8Rt5w56YFzt9eCpg9ca3efL1lRtw6ncd/ocBAwE0bN4Upx/AQTGqGvxiYXZcWJEbgtubDKQChDp1rN",
+	"eErNeMELcLu/6zLDgi6NehGy8rsNi+yvsu77sQ7DNaBcSf7qpP9VYABpxgBTeBfriHZ98YYoNsToHCu4",
+	"+6L4Hrfth3XgjI2Z6qPd0qXZTdmtL8esd0uEbG0Yh4N7ikqHggt0rBU8aw7DOsfigI9U/XFaQENvZ66A",
+	"jlOJ87y6uNLKYEcVj9mLTzBevDh8LONFNV+pkmlR4brVILSTzn/Tzr/2Oi/73RVRaPfh8/Ey66fXu16I",
+	"n3us2tbNVampGYe5h+MP32mScsUSI9WcuMIaRfw6pCgDC+9uVBmDGXt0+qF2Mv/9V4BrgQyedOvDrrgi",
+	"F4NaLO5o5lIcsKwZRltjYCI0CPPVJrAg+LbhI9Xq2tXZC291cVpVD2it/PaaMFtHGA+yxS7QQb2GduXq",
+	"WFluO9C+rZEAKp8d7r188cfG3g045aZRqu6QH8Em4Pno126qdes89339Puk6Xovnq3dTj+Dy73bfu3/8",
+	"hq992DigS9Ip71jxZMTEbjH1ffVzfcOnHcxqp1mniFtxdZ0fmwq/se3/2/GIJupw0uJjc/2N2298Hvz7",
+	"81ZouBUuGE25YDrkvhiz5CbwfCq1GSm29ppYDEmEJaV8++8WzV5+fj/eh2AiyWKYmmI0nW8RtOi2HwYa",
+	"1Ah+WIHfpeLJi5UbtjEp1QcLrxXL5D+wGvEnRzqV6jpN6f/u/rI8vCoJ49vRKuvaszUmwDrZ/oUYSb4/",
+	"IIO5YZrsXF+97vylfUwSOZlIUVg8MWDZNSOuieYPLopc1VprW29FD9NiaxlgDkwrDYbeM73oYYXGhWDR",
+	"zTXDqGz7qGzorqvh2N6NDT0UQ+bXS6ZuecLeiKEMBBtzEeIcqUzqtqXWLjwKDD8uQlYrL7uHIdfylAk6",
+	"5f2ltpmtXfdTF35a8emcTrKGT+GnoPXNspT6N/hsrTCL264te2EpBQyiJdZVHvYyqhXGsDV6bMVW2N3v",
+	"7rWizZKnSgUTzzi0KJfr+zh2lqeLysN+nonht9zMP6mV2NNmET/M7S8/pdtEeXuu4vjunF3udVlhEfNd",
+	"NvPmeSvy+jdrydFNPuF6i6NGN+wn2oAeZMGpHElpafY503XIVSzQi8nUa6IHa8nV641BASJYQdAPsg8F",
+	"6/pZQT9U5WcFzjZV7y2RbVEJ2VuFb2tWc98MhUcwoHgG+bUbUNw6H8eA0ogI35jl4FNY67rNeAHAvqC7",
+	"19dvXn1Ok8gjMf0AHX5jR9zIJb6pfazgYfb0dKibhnoskeibk8ceImU9bX2XVYVXPkUsWD7l7cSAyyXT",
+	"iutSGLWoSsb8tqG8kPv8yq5Fh/vW3RZ1NTc9ggfWzKlWTN54lgct7eFp44sAWVrG0mZW1doJHuhcJNiz",
+	"KmT9gy702/WAFobX0xXdZVlmyQTLRm2t7VVCCTfMKcB6xGX2smbKYOMS1tBjcVpGC2zoDHNJSpszjo3l",
+	"xCVW8HurgHbk4tenYLMsDq3pvM+DOXnbia8l2nyqBLtYU4ApNE3Z16DiCKQtcZEzfYyxLIQbqPSElZyg",
+	"+FJMuMZGDetj/bcXgqHQwtmtyzcKtjN+qJpdhvBud+9Uon23/PBx1OcHxcvkaGVsLECwHFe9cRuKB2Rk",
+	"Nreo+GRrSyC4uija56u8F2XIfOjfjGroU/egRjarszVWCilbmIKKlh1YvoTVO7dhs9SGq18bOa00ulpv",
+	"7DFD04goa8pzh2wvNfuHt7lU0ksqdLyQz1mz2qxL3Vwi5yCpFjmehZGnCp5y83WaWc2aHsEoUeFzX7td",
+	"Apb6k5L5NFh2IEyEI/v+EaEkpfOIzBi7IVKRiRRmDJ1E/vGPf/yj8+5d59WrmOyUtatSOm9HhLqUPKmK",
+	"koE9IeiE2Z9yzRThaeQy0nxXS56SHSiHO5SqqGuGzShn3Ixlbipvt7FD5ON0owH4ODk7UEWhubWUh+25",
+	"5KHrDopobGExpVnOHqTqwDx+gMZVXlBxg7mPi7Hsj3LLBTHppDzt+lFDrjUiSUPWYRFH/LkUCDzqYtIl",
+	"7aBRL0DossIyUTcSKDnZHAeA6lzOp79AUmg2bykQuLEAH1dRHV1XOXKVTX9oGj4Q0Q/MwQVlAq5HhAvs",
+	"NatSzH/YnCkipwn2ltgcEKZQex9KuQB4mLQC1mLgAhaNB3rFJ0wzFUxV3e5Qwcp0S2t1tcYyV5DVN2+o",
+	"LWwUT+rxGBW8rF+MLk8j8iqwxQndXI1Jb3fHIXP7pONccTJuoxUgFatsPhk5bdQtttyc44mB3dVp0EF6",
+	"qeBcCdrtUALI99HWug1hIXI8ysQrjnUwb/mpovJoin2vONqwtetbVf2aUqguvHwDDTVQFdi07sD26tuD",
+	"qs582uUbKGYZuXZvUaWWJZSyxD/hkCqJydte3xUG+ViKR0gAKM40jMNMPU4cRxEQ9uAID913duagCrJF",
+	"ulSwUMrmLMTXJFpkWg8JKqiGi22nNWEumgsIqyST4l6q4KrDZpvMELAeJLniZn5pN+9BO+HiJA+lI52I",
+	"WqlPKxR7EXk2lpqh8DyWWYrZaT4qzS6a7EDpdigIPWBUMVUM0hPx3zsn5286P7N53O6SVyzJqMLq0S6J",
+	"WctKIBtJqAApvGgu6+pMJ3LqWvEPMzlbytCG38s92g3Z/0L8JCwdK9UCnUMAXZ5yQzI56iLHuGHiWmUu",
+	"bZPmZrybyRGvd4Szjw/s63TKf2bzRjh6uO3ESTLod7tdu/FqNv6EzolmIiUcgBbbkaTi/6LYv+1HBKH/",
+	"GCReO7QrbelDx1oFYEv0xJWBzACD+DXiX689Yv/t16ulqrCLCACVuOI6OOKo8kS58FSsuVd5DHGtsGyg",
+	"O6B2mL9c59iYaev+Hq4QjEJMpDAUbfZue2U43GLOXutH/MF3Gz6FcjfkVKaM8F8uobQt1CVmA4JhsF1y",
+	"NeaapDKBqtKEIxLbSRVNzJErQqZumeoJEP+GNGFRYeMrE1IjYnfJhOGuLqjKM6YjNw+kuiKqmTHTzM6I",
+	"oaojJiyOs7QnALLcdHuiJ06luLWDSaGPeqKDAeUDmXKmIdhTC3rD+gnV7JhwF/V6ff3mlT4mljHhg4vX",
+	"p+TZs2cvyfXVKSpOUFsDawiRqWIJlFLpCUJ24oO9vRedvf3O3sHV/vOjvcOjvefdvb29/47bXbuAM8iD",
+	"U0xPpdCs7Lb8946TEzpvXsVkh5IZyzIIr2epVaKBA2BrBQ8LrskNmxo3LtxUsNyYTqeZA5/P+f3Pf2op",
+	"YqzS+fLw+fftxYR4qHa2mAtvB37LrewC437sgUWq1zoiv3W73Q8R6RW2KfvQ3jn2WcVIZR/3Wt1ut9e6",
+	"j11z6v+R8Qk3P7gi6f8DX/whhtl+KTmVY+klz1vkn1SQCvPz7dDNmM1JimyQxJ5JH5HfPuAMr0EAI4li",
+	"qUUMmuHmzFhJY+wvU8sbEMKuqMMRoQWmghA3VUxj9f5lfkwK/gR9fbUPoiY7h3v7dtmHe8/aRE+ZSDUU",
+	"18wFL/p6xxb5O1ZGzBXTMZnKjCdzsuMKTpODPULtFBMucsMiEp+e/ti/OLk667998+7NVf/k+uqv/dcn",
+	"b95eX5xdxu1jIkXCXKscO6WJSnOb2wQUHC+BYUd3bXkOD17igvp+QX12lzCWstQf5QUzat45GQKbco29",
+	"AUMXoJtJecNSkk+7dvwLB5FiKQCNogeXg0XRXhV62ZNBno6Y0XCGHsJG0eGQJ9D+dUzViKW+N+sNm3+n",
+	"3TeunRhU3ZczYcc8wjbIUCiZZpmcIb+A2N2ECawN6/iklZIUZ4ZCGWQof13k1/ugfVcYYdd/XUbKlGzW",
+	"rroSeuiji8s469ZR61l3r/vMpa/Cbbtr/2/ETJP3BCLNXTkv2KcbPsIDgkhkv3fPnZGvUmBdcoCF5QsJ",
+	"4U3aOmr9xMyFlAZMZMioYDEHe3sLNQarnMYHmKMwuN6BWwbJw0XVuDtS+aWLd5Wrvh6eoVjybtksxrOB",
+	"1tFvH6KWzicTe5pHPlSfoL3awQ5AgzHcUcvQkcaiOIa2PtixdrvAmm+EnIndf85udNfvPHhOb7AnruUD",
+	"xkqoFjU1yYXhmUuKRt4BfEvzkWApGVNN2N2Uu47gS4cDZYWf8HBg/IZTgRv0VzYgP7M5uWTmsY/kvKgp",
+	"7TTmW6b4cF7j/tWDsQzKHYxPomg4B8MUyv11Sjh2x0C1ZsgorZyS4mXr/1TBc3iFuQprzsGwO7M7NphD",
+	"UR7AohIThPbljI5GTJHrN2RKR+zR8b8YPozqFqK7HwEy942QPcFSqXrMmIkI/mIvOp5I4Zn5wj6OsY3j",
+	"kGdMEytrpCm2eCvlRLg38CgaYX9iF9aqt1X6bXF5r3mGBO7XAtsppH5XKcAxe+pGLPVJ1DjLYwumKnVX",
+	"tX26/7AdqdJbiutfjS+uO8LuFGvBlS8W+vWAC7y0AiHcFicTzG3cEiUd+O6j1uHe4XokfC/Na5l7LePR",
+	"MPekilL+1AIYXGZLhXEXRB1sXDYbW0xxhXWA2QD66UJOOSaY+UiEJGmRihnEzr+WCUpPxKPdDA2H5HfA",
+	"NaEZv310xvGW3zLIjQ0CvZZYtlKAsWRZaI1Uk1piWWQVyFumDMp19uYJAhtUmPM39vdPhfgWxrEw4IvN",
+	"VDjZjOpSPwXF/7GPA7Rvr237xOnVZ+OT+oJn8+PcQLsayBJFpjnltU9rnFqkTmPSZMaqyrjbbPOZ/ePk",
+	"3dvtzsyve0uu9ZWci9tv4FyKjMnggZwi4znHBO/L//kWgH7BUq6PyfO9Zxg2xTioStzKl4rRZAxR9kHx",
+	"3uViPhl7KrPnAweCRpCShTqN097091Hr+d6zFcuoGjQ2X46vFRhYzEl1IWDEmoljEmM9vhgkB6xP9Lio",
+	"UQIoiA63+7tgad0FS2onk6NG3Lh0M2CbTx0RwWZMG4zSiayQZSXfQcasSJtrpiJCk0IHNHzCiKJiFEAU",
+	"sPG+5dqc2EW8laN1staZMGDOmrlwVa5dUIhvdmWk8i1+dA6MtBDEfKMhJ4nZ71zU2bJk09SC4GNwKNxt",
+	"baRVuAKbPcFvYMzwHikIub4vqt0hx+CW0BI0FwkL72WlM71p8sLWsmZe0DMfNG8IQuXZ777lE25aG7x4",
+	"isFq2wrBW1G3R0+I9QuSuFU6rPzPEH51GnHC7N56sv6Rpr5aBHyyv/6Ta0Gd+wH96ofI3VZ/9FqqAU9T",
+	"Jj6d6dS8Ur/5sgX3S7yo7rapKtjuixpXKkILghwJ+TuyGpmlFWbkrM5zksnkRkLXQytnJKuYz7WLLVjJ",
+	"eU6pZh0uNBOag44/VWzI77zOt1SkN0Qs3mdYIt1i1Y1vnU4sSC041xMKHHD99P7tycRCjfhIl/XksfuR",
+	"p/fOZJAEXJkX4H0Vqe+fjSkqGoyA2LrZXp2WSMBABXdql5y499A4NoNO+Rmjt8xqpWjf6gnqnLOK2gt3",
+	"J+WaDjKwrSuSsok0voRsRrUhUrCIcKNZNnRdSFnarrougGoP9172RIzpcOibtmsHjsFSNJ4HCBhLvl5j",
+	"6OICBa+hiDevHDUAJv0oUTx+XEJwFWnv6zEELtn16emwSVtxsQeAAV852W1tBDrce7n+g7dUG4DS56Fs",
+	"zNlyAevfaQiM0AR6pFvShPj1XNg7y1LNZAX5C5rNDU/0rqnFlAavyRgjImN7CY5lDpJxSudkkCc3zEBx",
+	"ptM2kVZVjX+z6mlEjGzH3mCNr1k6da68CFO9ekIK57ne65IYLeYxgYRYTfiW8VnHJE6kNpBJdn3ZEy4o",
+	"7tj5isuBMbKtYiyLqzGqxWsp14aLxDHSbk/E2MH+iDib5G1MFDO5EprEEO4e9fK9vWcJAgv+zWKi5EyH",
+	"mM5PzJz4M6iE9W7LeyBC8bWSk02ubhfO2GrSP4rA15I7lB2EK7Fsjxj/u6w5/NUimMcs8MlayQQta9g7",
+	"Rtt7/9m+RcFGEakSuhvaDMavbxT4/KSCzmJUd8XkffsA45ED25/iUI1p/iIYZhAQRHDkVGBP2KkJILpd",
+	"ZZieOoNME8O9g9wSQ5PJYE4sLYAVAVtrLzHIiEDFyFLr8IUlY8D5GBRBmoyPe2Jd8hFSChsakMOcMmGf",
+	"KypuuBh1yTL7sqM6/nXDRRrdsHnk54lwzRGy1I2YGKQvf0HuBfHdIWL3LGnDuPmm8eFMwlPs70GRQWyE",
+	"vL+3V2mLvB8IEn56jiKnn8pKHN7of3vucQXaB5KpUzYdzWF8H6YPPJiTFNmAYV7iybFoz29lH4ntQGmW",
+	"uZBWLmp8BQSykpsc7u3BXdmOMIOSpVFPgKqEiUfHkEqpCQgxRAryTgor3oHapICN+DADxlWZVBlh6qX2",
+	"4X772nR7opK3ZVkRMl47jJxwYzUwskKQMj7LUxOqyenlf63jOteuA9QX5DuVRK71osajJc41reYRzdFF",
+	"ZbuQmWl9peenZ3Muv/FTOB0QAGA6ot2/PbsDk6gU7DvtSddznC05XG7Gu3TKOz4BrtG3XsRPZvyWFby1",
+	"LsMeE+w8hhqBsHol0WM5E4SOKBfLRllwBp2/+RlTvLbjDl+XKRQ2sd4OCvfRDkIG+bSDWPuzovRDELR2",
+	"1RbY4BFhOYQugvrhTZGmdtOEawzSAtugC2GXIpsf+xhj7KkEKSWXfz3pHDx/QcZUj7vEZYePqfb3Z09A",
+	"9PK7k7/3T87f9H8++8dl//zson99eXYRV0Ken7fJTCorNPnDkIYoditvWBoR+4cLlYRwZ0YmUApH9wQl",
+	"h3svSewrWICc2Qe3OEtjyA54k7LJVBomkjnGeBs1R2On8cEpceUdjDMvqcT1kULQIMGQX135kp7A+9zH",
+	"jbvUIq8/RK7EiZ3Q1bV/CdHqipm+kHad04zO6SBjMewYIqPtroqBZjxxnXQgz1778LmMg8pjhYwia2JM",
+	"Dckss+FG+wUjCDUkyYjUD2yZNgRct+2Z4QKtTFQPgHe2nh3WHXVXQblNcB+6J4rvcsW65MJO7o3Qdv1D",
+	"qUbM1DpzydwkcsJCogrWW0Ua3t6uXJ4oJPM8lY0ZVucqw25kYN5/5LkvsatkgyZSpCgUKNHFytqpc+2d",
+	"2jPsnEphlMyaZnTv78LL7t338tKeILbSoKPm5fqP8a33EgbB9X4+WWEDa/SpFMOMY0bk4cHBJrO4ADxf",
+	"l/KT+DfiUMUqscS7o9Zdh3u0Nh0kutZRy2kLHe0xISBEFG4qV/EtyP8tsmgjrQLieDE1kFzSJSfIL7zp",
+	"3BX9oC6w8nDvcFmKAOp/MPm+CkkGhyElD+6IkkeGN/B5JdPPEDFbcetbAKzCm2aE2FXSuJLWzVKBzFJ/",
+	"m9wwVoHt0MX4JFIM+Si33HykaMLIlCku0/J2F1Kwdpe8l6YnSgQ+Cly79oIbCRQv4G7DuwmXqfH6jRza",
+	"2SVgpAGBZMmewFUeE+ovl1J8GaI8U2Co86niNT9g7gbzXtAKtwzcSxewmkdF7L0vdikINvu3vhg+L6lC",
+	"r6kKrX7n8exRmD3GDHSqKd1hsr7kI6HLoAOXfOcKv5Edl31MhnTCs3m7SKlIwLtnUSfyiZgxCph9XxIk",
+	"7gmuCZZEL4RPnMQb2+ujWQF0pqQYkSRXysqxRT9uJzI/64nY9zj3v8WRj0mInI4NbkcjZ1Slujq+VY1d",
+	"FFLGLZ/0Yq3mI9Hh4rgnIH2yukGO37DUJw0ZwyZTQ3aw8KZXHRQfjcvltt16D172ROxG6uMwoUTKoMAL",
+	"53de9t55Com1PklBQJuIroehkGWouPq1hy8cbCD/XUn5joq5txp/ukDnI3gYqbRTWnE1Y7GERqJFwy9G",
+	"/Uc+vjbYwx5Vc+jatlMm0Hynia+RwMggN0aKdrcnXvNbuMI1S3KIqfN5wHC/U0E4JPkOOVNAFVaVtL/s",
+	"P3cJyprsHB68RBSvYHg7hOFvYYtPg9gwdonPUW2ou85sNoNM+06uMiYSmbJ0i8hyB9+fLHg/eyBRbsZX",
+	"6HALWrEwtXRKufq3vMI/I203JVjykSDc3QwYhCpRVSoyths5gL3nFTWsgx7SI3y8yBdkbpoZw4W7Zmv5",
+	"9PU7/Njfb2VtBYj5a1CWAmRrV7DJhXCJyc0y96ETn9sOCoeBq13Ba6fYq36VRvwKnteEichpBliAfsGX",
+	"CbKCM+EZImf2BUwcAAVJ+Y7+PeGRoZR9lmQe8gCRpyc2lXnIWpHHLRl1JZB7emKVzEM2E3mufDSqy9Gu",
+	"h7AmVAhpCB6Ij1XdActjJSK1gEPwhsFTO3fH+zQ3jb8NTitAerAEhQv+6iWoreM5v4jMhcBc1FYCpBly",
+	"jDQnsAJP63DhzV9edwl516uo92T+2+ag4mJpX94J5ZYS9EGFg+UvvXOguDt3csF/z1lEkoXUD6uXUpHu",
+	"Qm1pUKu1y+ouar25hsTLp4Tx4E/MI3D0LxN6vknUeR1RvlI7/GMoYAUuQfHyaiXAFfKBE59WW0ZdRDaE",
+	"11qRytdf6pLzsuwSxWfuFbBgVrxymszGMmNOTIt6gt1ZLQ9uTy7sx2OpjLOrYgQv2amUBwN/H3oZp9m8",
+	"HZWdFUpzClfgU8QwIXvy4MQMGTZx01c+HPkp6GKhd/RXpkoJNvtTnfrS6tTZXeIzNbwW46opQpF5e0b2",
+	"dB6iSvlyi810feod5BjKAJlbYC01YzYhXHTJa86yVENMQsah0/2OzhNsogApJXHb9dW2tw9kTV0Uq/Ie",
+	"hqIOnC//BqEKV0USYxlmwQW5FjyRKSPvX5+W/olUTiwryeSMqY69HVNkDJlMaEamVHl3DTe6J7D4oZP/",
+	"nY9Fw6Xa7pIT4WaF+pFcANuyGu0t13yQsQirG0hQawc85YolWD+jJ5IxVTSxWg7GCVz/58He3o/////5",
+	"f8E/Xkfw4ODEPTg4wwcvXrgHL17aB6/PXr9uB1v/90S8C2uL68sc5uB1LQocsjvIOBlVzL47ENrhYXd1",
+	"8ewl0TdWPpQiInatPXE6VzzLeELi/+//iQG93lLDBYlp3Pbp7DAKRj84DQfm0jFa2dIceRELM1SHbk/F",
+	"S+u97T93/MFKZnq1IIPTPxJj3Tqc4Isz1TK8oEksX80+kzE1u671kW8C2CwZuUK9p2NqyGn5EZlxBSVn",
+	"JtREREuSi4lM+ZCztFbbdybVDdRDTt2CmdY9sVRTmSKFYnXOdpf8CiYHbRSjkyNi0T9GVRBLXXJNYgh1",
+	"hRIaHXwvJnLYE7HdXrfcXjcZ5+ImdhqEJkykhbsZeq4dkd9e/fL+7EPss91JfAT8tgOVmGKSyMmECdMT",
+	"aE/Zf050l5zdGau/SKGPSFz2WYoJnWKpUOz9NsO7x4prvgouynfESCsS4oc9sRPnumiQ2B9ze2PM/can",
+	"iuGYYLLCu8S90o5IXDZ2itGe5BMAXWCbx60uiUWMNTQHjOx3yRlNxsSCACuRYNwYwhI5eGxPvTz0U4Ak",
+	"NgfqCfjxEt4+wyq0hcCKzWN81DaYrHRReYP5KQZsRAVclpb0fXAZcyLDkWuLV4WtVLXdEqpv0LfBTUQo",
+	"mqMwCVsRI2XWE669IkbBFfAmSSVkYCyzlOxAaoNdHq0WtftOEz8CkFJUCYJ8d3Z5efLTWf/Hf1ydXSJU",
+	"Kpfu++u3pLhQdS07O5+SoZLC+DTtPWSqPeGa3vr6n7Fj7XHky4dQ4U0fughQlAprDedTBGuXXFWgCOqC",
+	"j88rLIUFEfkGaGSHZtoiZNEFzY7rTI2Qbg5rnUEKO9U9MVUyzROWto8KlGFpOatb7yJ9USKk6BSvS8Eq",
+	"RWiriPpmCHgOoSmAPOCu1TKqrl8bnmVEG2pJwxOXc3khvKdSGcjycCcNNrAKvbrqydw3sHMhJgOZzuE8",
+	"QW0DrAImQnacWwCSduNkLHkCMuI/kaYCewb0hkBqqEqMfM+VuZ26ICyyU+T8ogDZrhbILWRMbEtNmDZ8",
+	"Yvn/NMt1T8QTetf3n1cr+tIsQ5GXYZnk0tfNaOZj2i1JgtH5uBIxyo0VMsF+O8Qw4XpdgYOXLkm5b++Y",
+	"vhOGYxdLCzWuvP0X6u8hZ8c9u3N2Ey2M/HzvmR8ZB1X9XNBbyqGZQBxVSka78B9Lc1CN33LTdGJXDgJ8",
+	"kSaYCw/HHSDcq19+Pnvvii+/Pnnztv/L+dn7uF3EO0/onKjcHvtA5iJlKcGGIXC1uNpjcP05BwuhiZJa",
+	"Qw4SFxYXE6bdXJZJnP7y/vT64uLs/VX/p7P3ZxcnV29+eW+5xV/IYE6cUNCGyIUiEjoIbtmfUDHvV5bg",
+	"6nHXzPLkhOhMAmSHitkhxt7cX35J4C7ZKZofRo7Qozr1V0wTM6j2N6PzdnNwb/2qeLqIh8okX8jysLDT",
+	"Iu2mKovUR1soI4AcArPkg9IKBAb4zHlfJcwUXWJL7hJIYgpK7+UEyNdAjoDboi6+/71zkiQs6/yYD4cQ",
+	"lhdYvZAxkcJ9r0H2myp5x5kGZ5JbLxRoz0fjqidyRULS1xwo9lAd4fMVxLN8GAUUshPXmHIbb8zavbMT",
+	"4t7tyAlNxPIZUmV1Khei4lN2waK+VNxOmDm1j13AJ4p99crz2IlBLyDfBTUMc46CiohiEydb/Z5LQ8nO",
+	"m7Or1yRVdGjaaAUgcc+lM/dax+qHvWPzw+FBvBrzonLazjncvuHZcU5f33/11L//cLBn/3c8++HF3vr5",
+	"S8gEawVK0CYkmVFugmOVCdX3UI1xk3h3Jyw6ZfOz13C8WlYSOBYGyCRN4bb28my/fOqRdBGh3bPKDYe2",
+	"CieEDBjKISwlA5bQXDMnpNTrbhZ0EZY94nL44BsPQfjHPvnDB5z8o2Q6WGnVVG4ZsuPalNhH1PBBxqp5",
+	"kvbt0kuzaI/YTdkgHzVbJf4Lm884L6EXJrGdUZk+ze5oUmpFxWso2/usbO2sATzgWnxlV/HvJdXAlleU",
+	"qAZKxRulACyScWnbKMH8B87UuBzLWR0MBRpWqQAzEyySbY78H0uDx8osn1+lutFWEJuNeTIG/dYrIPbG",
+	"1oSb40JhJ15ft9LakCrUMhKp0lC1/lNQA5ZQf7vsiEvcxlMnScAqYb0hvP11zCAenlYvBwuPQqYR2L1j",
+	"wJggRmZQXkkbOf0jI6+R09IW9l0JjBJGD0PX3bLDvgvAWQqpQZuhaxb/1SKUW2FjnxsPOLj1cNN/YHwp",
+	"icibT3lRh52LUVQkIBX9m8O4UzbWDYZnocQA9Q+0IXpMp2yVYyGhAt/EYcOlD97hlE+ILjBDU1kCrKuL",
+	"N6QzMibUUN9m8csEdblCPZVeOURabb9W2Nz1Aq4f3W5Cp3TAM27qVRIb4H5affupj6A6WdNxVN9x/bR4",
+	"wjQYYmGHX+hUfrVsxKohDlUsaqcSWzban7iByiMbHNBH+K8XHZqY8DtX0GaB/wba6/jhVnbYqVbDcTW/",
+	"vlA1HNzYKn2z+43w3F+EW/CKM3eesGaO+r5SM53sDOboM+JStI9J/HtMJtQkY6Zdy4TlsMwwTz33066p",
+	"8H3F7ox3XNgPsKeTc5E1Fqz8/RMKLX1j1b0dINfXtPEH/Y1WsJmWCONRuXhUrWIT8io4GH2tNUPc8r5M",
+	"0RAPmwZ+B8F1+MqC3ensio7WhdfAO39W9miyd00LvAyg9AJ/Xluw400lE8mZuZ3DvRbtIPIs6zZnyTyM",
+	"TobvIH5/swodXybBZVt3zf4GaHGuwLwKvcOww/BjJayswY2oUSorj/Cpb5wVFr5viFt8TnHsZN2hPqhy",
+	"SJE605DT8ggU/WRX3jlO8nlt1Gvw1+fD/KHx+EuxN5eCo+WEkSHGzUO84DrCyAOKiYu7L+p0Y4y9Zobs",
+	"VF502dZQnxcuvwiCmbgYgVfs4307VKkKEsi+cuJxq/zKyMcl3/1JP09CP0XFoI1kRy8ONur27yQUq0yY",
+	"MNnc52BjnwPQ7TWjCpR76GvvSnS7UFaHTJrsDPMsg/LT7bCuf+mXETYWLejupbD6GGWXtXcTbNqgHpZa",
+	"mO6jgMMM3elDLrB3NUJGKg+YP40SBRjXGyU8hn6jRgldYranwuLROqOEg9HXapRwy/syRgkPmxVGCQfn",
+	"P+j18g1YMS6hwUHhzguTwMJFBL7dla5dd/JX3gn41CzKTdSAaOiL/BpqJ+BKsOsNzbI1nGcR7Mu2o5D5",
+	"58Ec6U/zz6Obf7yT3HvFvXDRdNOsoafPQElrAh3+tAcF7EEreedT2IMeh8SfTNr4IvagNfjr7UF/bIHj",
+	"i+mzVjmKiFUzre5p1Sh5y7YVK6B2dcEiG2ODKj1QKolTXRJjyltMdklMMdZ6x6u5PNVtohMls4wMlZwQ",
+	"Sm6EnIlCD+aiJxiH2KaiEMIxiRNQs2JQk7nIoYKE1XqCVTC5Nu9KBr+BkixVClUEQj2SqE4qPZLwLwuI",
+	"LfoeKZmxjXVmt/IL+01AY/5FZPPi+oI+NEWCLC/utSadGQ9mW0PAqgUINttmAYAO287/Lanq7vTWq+ql",
+	"eeOPfyF/t17getjdvMIe4A7ia7UHuOV9GXuAh02TiImp6QUp/6nafyIdQPUJQj1Et7iEN1XwL+G9p5fq",
+	"cJ5GvKGGa8OTfxemljef5oM4mkeBuUgapS4MX3YlHYysVyX2PouoDF2p+Bh8uQ8vTEWECyikwk1PgAh0",
+	"RPKpZspoklCl5rVCd1irJcLysTi0siuYDLSRgukugWJBJBbszvTdFD0BZTT0DVbFOy67AxN8A+tDMKiV",
+	"TO3EIBRi2ZkRhxSILjnxL9fEHdYTxexEMYvjqOK7pjn7e0fEgtIVBYSBdaKsTtTQuRPdqeuDKMcLu/Q9",
+	"F6aK3XKZaziQJhEIv2lyXjzfP/gEGehJnRBzkZw33BqlWIOI+ZkZwP4G8/wkBXskf7smmkOZCVKcZcEB",
+	"LOkWvHx1/9yaQdKqQKqxoa7LUxjTbNiRUybI9dWpL1dZba7bE74p0BF88Ayb6xZlUIyMI8xN89oaON+E",
+	"nB2v6MhLBvOecD11U5ZVSkS5iDhn1yUPaa9bNvpe6q+LBfdu2JwkMssnkOIioEiN42O+u23cbiDob7MD",
+	"r48x9712P2yqldUbsXNR3gK+QVMliuARncV/NtP9bI6Let/bCudBXlNnPVj9ZIUFRzDChFFzyLZZTBcv",
+	"m1X6+QGvItD5veEnHKIAh3aGk3/THW7LjazX6H1NmDp4vkks82nIBUcJIdpi/2asE+gaOH+wB0in/Gc2",
+	"L558sB+o22ahymW+QV04+LfLiEtlkk8Y1FTMVdY6au3CqbsVLY70lt8ywbSOiGI05fhPOxxPGFkMZYPx",
+	"ofwqRbbok6yYoa1lNnuCxR2LKzoirtMFDOb7VVTGwSKPS+NcQ/HbsjtDuRyG7RdIJkdkR8mMkRj7MrSr",
+	"o7ouACtFijJDZZG/68Cnpwh033oD2zSXioNIa+pdGRDkVZ6GxaCeAgI+HCvWzJXDYcaFL2UFXXe1YdPq",
+	"uFaQClxzixUsFrmWJgOKVUXm5DSjecoqg0Lqa3ihjQmYvmpGJQO27Y+KK5KE0xe7C+l6et1hWfmvztu7",
+	"1b75IHcHsAg/cA3O0Z2NBTGxDFAj/hQ90e8/3P+vAAAA//8=",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

@@ -15,6 +15,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	apispec "github.com/ccbackend/ccbackend/api"
+	"github.com/ccbackend/ccbackend/internal/analytics"
 	"github.com/ccbackend/ccbackend/internal/auth"
 	"github.com/ccbackend/ccbackend/internal/catalog"
 	"github.com/ccbackend/ccbackend/internal/chat"
@@ -41,6 +42,8 @@ type App struct {
 	Idempotency *idempotency.Store
 
 	Chat *chat.Service
+	// UsageMaintainer keeps usage_events partitioned, within retention and rolled up.
+	UsageMaintainer *analytics.Maintainer
 
 	stopBackground context.CancelFunc
 }
@@ -128,11 +131,13 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, version strin
 		Workspace:      httpapi.NewWorkspaceHandlers(ws),
 		Models:         httpapi.NewModelHandlers(models),
 		Chat:           httpapi.NewChatHandlers(chatService, cfg.StreamKeepAlive),
+		Usage:          httpapi.NewUsageHandlers(analytics.New(st, cursors, time.Now)),
 	})
 	if err != nil {
 		return nil, err
 	}
-	return &App{Config: cfg, Log: log, Store: st, Redis: rdb, Registry: reg, Handler: handler, Keys: keys, Accounts: accounts, Workspace: ws, Idempotency: idem, Chat: chatService, stopBackground: stopBackground}, nil
+	return &App{Config: cfg, Log: log, Store: st, Redis: rdb, Registry: reg, Handler: handler, Keys: keys, Accounts: accounts, Workspace: ws, Idempotency: idem, Chat: chatService,
+		UsageMaintainer: analytics.NewMaintainer(st, time.Now, cfg.Analytics.UsageRetentionMonths, log), stopBackground: stopBackground}, nil
 }
 
 // Migrate applies every pending migration to databaseURL.

@@ -26,6 +26,7 @@ type Server struct {
 	*WorkspaceHandlers
 	*ModelHandlers
 	*ChatHandlers
+	*UsageHandlers
 }
 
 var _ api.StrictServerInterface = (*Server)(nil)
@@ -47,6 +48,7 @@ type Deps struct {
 	Workspace      *WorkspaceHandlers
 	Models         *ModelHandlers
 	Chat           *ChatHandlers
+	Usage          *UsageHandlers
 }
 
 // contentSecurityPolicy fits both the JSON API and the Swagger UI page: everything from this
@@ -120,8 +122,8 @@ func New(d Deps) (*echo.Echo, error) {
 		}),
 	)
 
-	server := &Server{MetaHandlers: d.Meta, AuthHandlers: d.Auth, AdminHandlers: d.Admin, WorkspaceHandlers: d.Workspace, ModelHandlers: d.Models, ChatHandlers: d.Chat}
-	api.RegisterHandlers(e, api.NewStrictHandler(server, nil))
+	server := &Server{MetaHandlers: d.Meta, AuthHandlers: d.Auth, AdminHandlers: d.Admin, WorkspaceHandlers: d.Workspace, ModelHandlers: d.Models, ChatHandlers: d.Chat, UsageHandlers: d.Usage}
+	api.RegisterHandlers(e, api.NewStrictHandler(server, []api.StrictMiddlewareFunc{negotiateCSV}))
 	routes := map[string]bool{}
 	for _, r := range e.Routes() {
 		routes[r.Method+" "+r.Path] = true
