@@ -7,6 +7,9 @@ import (
 	"github.com/ccbackend/ccbackend/gen/db"
 )
 
+// maxHourly is the longest window answered in hour buckets (744 points, read from raw events).
+const maxHourly = 31 * 24 * time.Hour
+
 // Point is one bucket of a timeseries: [Start, Start+interval) clipped to the window.
 type Point struct {
 	Start time.Time
@@ -23,6 +26,9 @@ type Series struct {
 // GetAnalyticsTimeseries is one metric (requests, tokens, cost, errors, active_users) over w in
 // hour or day buckets (UTC); empty buckets are zeros.
 func (s *Service) GetAnalyticsTimeseries(ctx context.Context, w Window, metric, interval string) (Series, error) {
+	if interval == "hour" && w.To.Sub(w.From) > maxHourly {
+		return Series{}, invalidParam("interval", "hour buckets need a window of at most 31 days")
+	}
 	values := map[time.Time]float64{}
 	step := func(t time.Time) time.Time { return t.AddDate(0, 0, 1) }
 	start := Day(w.From)
