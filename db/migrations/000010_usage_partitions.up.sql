@@ -65,8 +65,10 @@ SELECT o.id, o.user_id, o.api_key_id, o.session_id, s.project_id, o.model, o.pro
        o.cache_read_tokens, o.cache_write_tokens, o.cost, o.status, o.stop_reason, o.ttft_ms, o.duration_ms, o.created_at
 FROM usage_events_old o LEFT JOIN sessions s ON s.id = o.session_id;
 
-SELECT setval(pg_get_serial_sequence('usage_events', 'id'),
-              greatest((SELECT max(id) FROM usage_events_old), (SELECT last_value FROM usage_events_old_id_seq), 1));
+-- The identity continues after every id ever handed out (rows deleted at the end included).
+SELECT setval(pg_get_serial_sequence('usage_events', 'id'), coalesce(v, 1), v IS NOT NULL)
+FROM (SELECT greatest((SELECT max(id) FROM usage_events_old),
+                      (SELECT last_value FROM usage_events_old_id_seq WHERE is_called)) AS v) s;
 
 DROP TABLE usage_events_old;
 
