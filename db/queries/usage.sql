@@ -25,9 +25,17 @@ SELECT (date_trunc('hour', created_at AT TIME ZONE 'UTC') AT TIME ZONE 'UTC')::t
        count(*)::bigint AS requests,
        coalesce(sum(input_tokens + output_tokens + cache_read_tokens + cache_write_tokens), 0)::bigint AS tokens,
        coalesce(sum(cost), 0)::numeric AS cost,
-       count(*) FILTER (WHERE status = 'failed')::bigint AS errors,
-       count(DISTINCT user_id)::bigint AS active_users
+       count(*) FILTER (WHERE status = 'failed')::bigint AS errors
 FROM usage_events
 WHERE created_at >= @from_at AND created_at < @to_at
 GROUP BY 1
 ORDER BY 1;
+
+-- name: UsageHourlyActiveUsers :many
+-- Distinct users per hour bucket, apart from UsageHourly: a DISTINCT aggregate rules out hash
+-- aggregation, and the sort it needs is most of the cost of the other metrics.
+SELECT (date_trunc('hour', created_at AT TIME ZONE 'UTC') AT TIME ZONE 'UTC')::timestamptz AS bucket,
+       count(DISTINCT user_id)::bigint AS active_users
+FROM usage_events
+WHERE created_at >= @from_at AND created_at < @to_at
+GROUP BY 1;

@@ -33,10 +33,17 @@ func (s *Service) GetAnalyticsTimeseries(ctx context.Context, w Window, metric, 
 	step := func(t time.Time) time.Time { return t.AddDate(0, 0, 1) }
 	start := Day(w.From)
 	err := s.store.InSnapshot(ctx, func(q *db.Queries) error {
-		if interval == "hour" {
+		switch {
+		case interval == "hour" && metric == "active_users":
+			rows, err := q.UsageHourlyActiveUsers(ctx, db.UsageHourlyActiveUsersParams{FromAt: w.From, ToAt: w.To})
+			for _, r := range rows {
+				values[r.Bucket.UTC()] = float64(r.ActiveUsers)
+			}
+			return err
+		case interval == "hour":
 			rows, err := q.UsageHourly(ctx, db.UsageHourlyParams{FromAt: w.From, ToAt: w.To})
 			for _, r := range rows {
-				values[r.Bucket.UTC()] = metricOf(metric, Totals{Requests: r.Requests, InputTokens: r.Tokens, Cost: r.Cost, Errors: r.Errors, ActiveUsers: r.ActiveUsers})
+				values[r.Bucket.UTC()] = metricOf(metric, Totals{Requests: r.Requests, InputTokens: r.Tokens, Cost: r.Cost, Errors: r.Errors})
 			}
 			return err
 		}

@@ -240,6 +240,14 @@ func TestAnalyticsOperations(t *testing.T) {
 	if len(series.Points) != 4*24 || sum != 14.125 || zeros != 4*24-10 {
 		t.Fatalf("hourly cost: %d points, sum %v, %d zeros", len(series.Points), sum, zeros)
 	}
+	resp, body = f.get(t, "/v1/analytics/timeseries?"+f.query("&metric=active_users&interval=hour"), f.admin, "")
+	active := 0.0
+	for _, p := range decodeInto[api.UsageTimeseries](t, resp, body, http.StatusOK).Points {
+		active += p.Value
+	}
+	if active != 10 { // each event has an hour of its own
+		t.Fatalf("hourly active users sum to %v, want 10", active)
+	}
 	resp, body = f.get(t, "/v1/analytics/timeseries?"+f.query("&metric=active_users"), f.admin, "text/csv")
 	if rows := readCSV(t, resp, body); len(rows) != 5 || rows[1][1] != "2" || rows[4][1] != "1" {
 		t.Fatalf("daily active users CSV %v", rows)
