@@ -28,8 +28,7 @@ SELECT (date_trunc('hour', created_at AT TIME ZONE 'UTC') AT TIME ZONE 'UTC')::t
        count(*) FILTER (WHERE status = 'failed')::bigint AS errors
 FROM usage_events
 WHERE created_at >= @from_at AND created_at < @to_at
-GROUP BY 1
-ORDER BY 1;
+GROUP BY 1; -- unordered: the caller places buckets by time, and hashing spares a sort
 
 -- name: UsageHourlyActiveUsers :many
 -- Distinct users per hour bucket, apart from UsageHourly: a DISTINCT aggregate rules out hash

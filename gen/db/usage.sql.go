@@ -123,7 +123,6 @@ SELECT (date_trunc('hour', created_at AT TIME ZONE 'UTC') AT TIME ZONE 'UTC')::t
 FROM usage_events
 WHERE created_at >= $1 AND created_at < $2
 GROUP BY 1
-ORDER BY 1
 `
 
 type UsageHourlyParams struct {
@@ -167,6 +166,7 @@ func (q *Queries) UsageHourly(ctx context.Context, arg UsageHourlyParams) ([]Usa
 }
 
 const usageHourlyActiveUsers = `-- name: UsageHourlyActiveUsers :many
+
 SELECT (date_trunc('hour', created_at AT TIME ZONE 'UTC') AT TIME ZONE 'UTC')::timestamptz AS bucket,
        count(DISTINCT user_id)::bigint AS active_users
 FROM usage_events
@@ -184,6 +184,7 @@ type UsageHourlyActiveUsersRow struct {
 	ActiveUsers int64
 }
 
+// unordered: the caller places buckets by time, and hashing spares a sort
 // Distinct users per hour bucket, apart from UsageHourly: a DISTINCT aggregate rules out hash
 // aggregation, and the sort it needs is most of the cost of the other metrics.
 func (q *Queries) UsageHourlyActiveUsers(ctx context.Context, arg UsageHourlyActiveUsersParams) ([]UsageHourlyActiveUsersRow, error) {
