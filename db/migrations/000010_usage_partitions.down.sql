@@ -1,5 +1,9 @@
 -- Back to one plain table with every row (ids kept, identity continuing after the largest).
 DROP TABLE IF EXISTS usage_rollup_state;
+DROP TABLE IF EXISTS usage_hourly;
+DROP TABLE IF EXISTS usage_monthly_user;
+DROP TABLE IF EXISTS usage_daily_user;
+DROP TABLE IF EXISTS usage_daily_model;
 DROP TABLE IF EXISTS usage_daily;
 
 ALTER TABLE usage_events RENAME TO usage_events_parted;

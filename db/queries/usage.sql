@@ -20,14 +20,21 @@ ORDER BY created_at DESC, id DESC
 LIMIT @max_rows;
 
 -- name: UsageHourly :many
--- Hour buckets of [from_at, to_at) from the raw events (the rollups are daily).
-SELECT (date_trunc('hour', created_at AT TIME ZONE 'UTC') AT TIME ZONE 'UTC')::timestamptz AS bucket,
-       count(*)::bigint AS requests,
-       coalesce(sum(input_tokens + output_tokens + cache_read_tokens + cache_write_tokens), 0)::bigint AS tokens,
-       coalesce(sum(cost), 0)::numeric AS cost,
-       count(*) FILTER (WHERE status = 'failed')::bigint AS errors
-FROM usage_events
-WHERE created_at >= @from_at AND created_at < @to_at
+-- Hour buckets of [raw_from, raw_to): whole rolled-up days [rollup_from_at, rollup_to_at) from
+-- usage_hourly, the edges from the raw events.
+SELECT bucket::timestamptz AS bucket, sum(requests)::bigint AS requests, sum(tokens)::bigint AS tokens,
+       sum(cost)::numeric AS cost, sum(errors)::bigint AS errors
+FROM (
+    SELECT h.hour AS bucket, h.requests, h.tokens, h.cost, h.errors
+    FROM usage_hourly h
+    WHERE h.hour >= @rollup_from_at AND h.hour < @rollup_to_at
+    UNION ALL
+    SELECT date_trunc('hour', e.created_at AT TIME ZONE 'UTC') AT TIME ZONE 'UTC', 1,
+           e.input_tokens + e.output_tokens + e.cache_read_tokens + e.cache_write_tokens, e.cost, (e.status = 'failed')::int
+    FROM usage_events e
+    WHERE (e.created_at >= @raw_from AND e.created_at < @rollup_from_at)
+       OR (e.created_at >= @rollup_to_at AND e.created_at < @raw_to)
+) src
 GROUP BY 1; -- unordered: the caller places buckets by time, and hashing spares a sort
 
 -- name: UsageHourlyActiveUsers :many

@@ -165,6 +165,32 @@ type UsageDaily struct {
 	LatencyP95Ms     float64
 }
 
+type UsageDailyModel struct {
+	Day              time.Time
+	Model            string
+	Provider         string
+	Requests         int64
+	InputTokens      int64
+	OutputTokens     int64
+	CacheReadTokens  int64
+	CacheWriteTokens int64
+	Cost             float64
+	Errors           int64
+}
+
+type UsageDailyUser struct {
+	Day              time.Time
+	UserID           uuid.UUID
+	ApiKeyID         *uuid.UUID
+	Requests         int64
+	InputTokens      int64
+	OutputTokens     int64
+	CacheReadTokens  int64
+	CacheWriteTokens int64
+	Cost             float64
+	Errors           int64
+}
+
 type UsageEvent struct {
 	ID               int64
 	UserID           uuid.UUID
@@ -183,6 +209,29 @@ type UsageEvent struct {
 	TtftMs           *float64
 	DurationMs       float64
 	CreatedAt        time.Time
+}
+
+type UsageHourly struct {
+	Hour     time.Time
+	Model    string
+	Provider string
+	Requests int64
+	Tokens   int64
+	Cost     float64
+	Errors   int64
+}
+
+type UsageMonthlyUser struct {
+	Month            time.Time
+	UserID           uuid.UUID
+	ApiKeyID         *uuid.UUID
+	Requests         int64
+	InputTokens      int64
+	OutputTokens     int64
+	CacheReadTokens  int64
+	CacheWriteTokens int64
+	Cost             float64
+	Errors           int64
 }
 
 type UsageRollupState struct {

@@ -115,19 +115,27 @@ func (q *Queries) ListUserUsageEvents(ctx context.Context, arg ListUserUsageEven
 }
 
 const usageHourly = `-- name: UsageHourly :many
-SELECT (date_trunc('hour', created_at AT TIME ZONE 'UTC') AT TIME ZONE 'UTC')::timestamptz AS bucket,
-       count(*)::bigint AS requests,
-       coalesce(sum(input_tokens + output_tokens + cache_read_tokens + cache_write_tokens), 0)::bigint AS tokens,
-       coalesce(sum(cost), 0)::numeric AS cost,
-       count(*) FILTER (WHERE status = 'failed')::bigint AS errors
-FROM usage_events
-WHERE created_at >= $1 AND created_at < $2
+SELECT bucket::timestamptz AS bucket, sum(requests)::bigint AS requests, sum(tokens)::bigint AS tokens,
+       sum(cost)::numeric AS cost, sum(errors)::bigint AS errors
+FROM (
+    SELECT h.hour AS bucket, h.requests, h.tokens, h.cost, h.errors
+    FROM usage_hourly h
+    WHERE h.hour >= $1 AND h.hour < $2
+    UNION ALL
+    SELECT date_trunc('hour', e.created_at AT TIME ZONE 'UTC') AT TIME ZONE 'UTC', 1,
+           e.input_tokens + e.output_tokens + e.cache_read_tokens + e.cache_write_tokens, e.cost, (e.status = 'failed')::int
+    FROM usage_events e
+    WHERE (e.created_at >= $3 AND e.created_at < $1)
+       OR (e.created_at >= $2 AND e.created_at < $4)
+) src
 GROUP BY 1
 `
 
 type UsageHourlyParams struct {
-	FromAt time.Time
-	ToAt   time.Time
+	RollupFromAt time.Time
+	RollupToAt   time.Time
+	RawFrom      time.Time
+	RawTo        time.Time
 }
 
 type UsageHourlyRow struct {
@@ -138,9 +146,15 @@ type UsageHourlyRow struct {
 	Errors   int64
 }
 
-// Hour buckets of [from_at, to_at) from the raw events (the rollups are daily).
+// Hour buckets of [raw_from, raw_to): whole rolled-up days [rollup_from_at, rollup_to_at) from
+// usage_hourly, the edges from the raw events.
 func (q *Queries) UsageHourly(ctx context.Context, arg UsageHourlyParams) ([]UsageHourlyRow, error) {
-	rows, err := q.db.Query(ctx, usageHourly, arg.FromAt, arg.ToAt)
+	rows, err := q.db.Query(ctx, usageHourly,
+		arg.RollupFromAt,
+		arg.RollupToAt,
+		arg.RawFrom,
+		arg.RawTo,
+	)
 	if err != nil {
 		return nil, err
 	}

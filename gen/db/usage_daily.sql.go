@@ -13,24 +13,53 @@ import (
 )
 
 const deleteUsageDay = `-- name: DeleteUsageDay :exec
+WITH model AS (DELETE FROM usage_daily_model WHERE day = $1::date),
+     usr AS (DELETE FROM usage_daily_user WHERE day = $1::date),
+     hours AS (DELETE FROM usage_hourly WHERE hour >= $2 AND hour < $3)
 DELETE FROM usage_daily WHERE day = $1::date
 `
 
-func (q *Queries) DeleteUsageDay(ctx context.Context, day time.Time) error {
-	_, err := q.db.Exec(ctx, deleteUsageDay, day)
+type DeleteUsageDayParams struct {
+	Day      time.Time
+	DayStart time.Time
+	DayEnd   time.Time
+}
+
+// One day out of every daily rollup; [day_start, day_end) are its bounds for the hourly one.
+func (q *Queries) DeleteUsageDay(ctx context.Context, arg DeleteUsageDayParams) error {
+	_, err := q.db.Exec(ctx, deleteUsageDay, arg.Day, arg.DayStart, arg.DayEnd)
 	return err
 }
 
 const deleteUsageDaysBefore = `-- name: DeleteUsageDaysBefore :execrows
+WITH model AS (DELETE FROM usage_daily_model WHERE day < $1::date),
+     usr AS (DELETE FROM usage_daily_user WHERE day < $1::date),
+     months AS (DELETE FROM usage_monthly_user WHERE month < $1::date),
+     hours AS (DELETE FROM usage_hourly WHERE hour < $2)
 DELETE FROM usage_daily WHERE day < $1::date
 `
 
-func (q *Queries) DeleteUsageDaysBefore(ctx context.Context, day time.Time) (int64, error) {
-	result, err := q.db.Exec(ctx, deleteUsageDaysBefore, day)
+type DeleteUsageDaysBeforeParams struct {
+	Day      time.Time
+	DayStart time.Time
+}
+
+// Retention: day is a month's first day, so whole months leave the monthly rollup too.
+func (q *Queries) DeleteUsageDaysBefore(ctx context.Context, arg DeleteUsageDaysBeforeParams) (int64, error) {
+	result, err := q.db.Exec(ctx, deleteUsageDaysBefore, arg.Day, arg.DayStart)
 	if err != nil {
 		return 0, err
 	}
 	return result.RowsAffected(), nil
+}
+
+const deleteUsageMonth = `-- name: DeleteUsageMonth :exec
+DELETE FROM usage_monthly_user WHERE month = $1::date
+`
+
+func (q *Queries) DeleteUsageMonth(ctx context.Context, month time.Time) error {
+	_, err := q.db.Exec(ctx, deleteUsageMonth, month)
+	return err
 }
 
 const firstUsageEventAt = `-- name: FirstUsageEventAt :one
@@ -82,6 +111,77 @@ func (q *Queries) InsertUsageDay(ctx context.Context, arg InsertUsageDayParams) 
 	return result.RowsAffected(), nil
 }
 
+const insertUsageDayHours = `-- name: InsertUsageDayHours :exec
+INSERT INTO usage_hourly (hour, model, provider, requests, tokens, cost, errors)
+SELECT date_trunc('hour', created_at AT TIME ZONE 'UTC') AT TIME ZONE 'UTC', model, provider, count(*),
+       sum(input_tokens + output_tokens + cache_read_tokens + cache_write_tokens), sum(cost),
+       count(*) FILTER (WHERE status = 'failed')
+FROM usage_events
+WHERE created_at >= $1 AND created_at < $2
+GROUP BY 1, 2, 3
+`
+
+type InsertUsageDayHoursParams struct {
+	DayStart time.Time
+	DayEnd   time.Time
+}
+
+// The day's hour buckets by model and provider from its raw events (usage_daily has no hours).
+func (q *Queries) InsertUsageDayHours(ctx context.Context, arg InsertUsageDayHoursParams) error {
+	_, err := q.db.Exec(ctx, insertUsageDayHours, arg.DayStart, arg.DayEnd)
+	return err
+}
+
+const insertUsageDayModel = `-- name: InsertUsageDayModel :exec
+INSERT INTO usage_daily_model (day, model, provider, requests, input_tokens, output_tokens, cache_read_tokens,
+                               cache_write_tokens, cost, errors)
+SELECT day, model, provider, sum(requests), sum(input_tokens), sum(output_tokens), sum(cache_read_tokens),
+       sum(cache_write_tokens), sum(cost), sum(errors)
+FROM usage_daily WHERE day = $1::date
+GROUP BY day, model, provider
+`
+
+// The day's coarse rollup by model and provider, summed from its usage_daily rows.
+func (q *Queries) InsertUsageDayModel(ctx context.Context, day time.Time) error {
+	_, err := q.db.Exec(ctx, insertUsageDayModel, day)
+	return err
+}
+
+const insertUsageDayUser = `-- name: InsertUsageDayUser :exec
+INSERT INTO usage_daily_user (day, user_id, api_key_id, requests, input_tokens, output_tokens, cache_read_tokens,
+                              cache_write_tokens, cost, errors)
+SELECT day, user_id, api_key_id, sum(requests), sum(input_tokens), sum(output_tokens), sum(cache_read_tokens),
+       sum(cache_write_tokens), sum(cost), sum(errors)
+FROM usage_daily WHERE day = $1::date
+GROUP BY day, user_id, api_key_id
+`
+
+// The day's rollup by user and API key, summed from its usage_daily rows.
+func (q *Queries) InsertUsageDayUser(ctx context.Context, day time.Time) error {
+	_, err := q.db.Exec(ctx, insertUsageDayUser, day)
+	return err
+}
+
+const insertUsageMonth = `-- name: InsertUsageMonth :exec
+INSERT INTO usage_monthly_user (month, user_id, api_key_id, requests, input_tokens, output_tokens, cache_read_tokens,
+                                cache_write_tokens, cost, errors)
+SELECT $1::date, user_id, api_key_id, sum(requests), sum(input_tokens), sum(output_tokens), sum(cache_read_tokens),
+       sum(cache_write_tokens), sum(cost), sum(errors)
+FROM usage_daily_user WHERE day >= $1::date AND day < $2::date
+GROUP BY user_id, api_key_id
+`
+
+type InsertUsageMonthParams struct {
+	Month    time.Time
+	MonthEnd time.Time
+}
+
+// A month's rollup by user and API key: the sum of its days in usage_daily_user.
+func (q *Queries) InsertUsageMonth(ctx context.Context, arg InsertUsageMonthParams) error {
+	_, err := q.db.Exec(ctx, insertUsageMonth, arg.Month, arg.MonthEnd)
+	return err
+}
+
 const setRollupState = `-- name: SetRollupState :exec
 INSERT INTO usage_rollup_state (singleton, rolled_until) VALUES (true, $1::date)
 ON CONFLICT (singleton) DO UPDATE SET rolled_until = greatest(usage_rollup_state.rolled_until, EXCLUDED.rolled_until)
@@ -97,28 +197,35 @@ WITH src AS (
     SELECT d.day, d.user_id, d.api_key_id, d.model, d.provider, d.requests, d.input_tokens, d.output_tokens,
            d.cache_read_tokens, d.cache_write_tokens, d.cost, d.errors
     FROM usage_daily d
-    WHERE d.day >= $2::date AND d.day < $3::date
-      AND ($4::uuid IS NULL OR d.user_id = $4)
-      AND ($5::uuid IS NULL OR d.project_id = $5)
-      AND ($6::text IS NULL OR d.model = $6)
+    WHERE NOT $2::bool AND d.day >= $3::date AND d.day < $4::date
+      AND ($5::uuid IS NULL OR d.user_id = $5)
+      AND ($6::uuid IS NULL OR d.project_id = $6)
+      AND ($7::text IS NULL OR d.model = $7)
+    UNION ALL
+    -- coarse: the question needs neither users, keys nor projects (the caller checked).
+    SELECT m.day, NULL::uuid, NULL::uuid, m.model, m.provider, m.requests, m.input_tokens, m.output_tokens,
+           m.cache_read_tokens, m.cache_write_tokens, m.cost, m.errors
+    FROM usage_daily_model m
+    WHERE $2::bool AND m.day >= $3::date AND m.day < $4::date
+      AND ($7::text IS NULL OR m.model = $7)
     UNION ALL
     SELECT (e.created_at AT TIME ZONE 'UTC')::date, e.user_id, e.api_key_id, e.model, e.provider, 1, e.input_tokens,
            e.output_tokens, e.cache_read_tokens, e.cache_write_tokens, e.cost, (e.status = 'failed')::int
     FROM usage_events e
-    WHERE e.created_at >= $7 AND e.created_at < $8
-      AND ($4::uuid IS NULL OR e.user_id = $4)
-      AND ($5::uuid IS NULL OR e.project_id = $5)
-      AND ($6::text IS NULL OR e.model = $6)
+    WHERE e.created_at >= $8 AND e.created_at < $9
+      AND ($5::uuid IS NULL OR e.user_id = $5)
+      AND ($6::uuid IS NULL OR e.project_id = $6)
+      AND ($7::text IS NULL OR e.model = $7)
     UNION ALL
     SELECT (e.created_at AT TIME ZONE 'UTC')::date, e.user_id, e.api_key_id, e.model, e.provider, 1, e.input_tokens,
            e.output_tokens, e.cache_read_tokens, e.cache_write_tokens, e.cost, (e.status = 'failed')::int
     FROM usage_events e
-    WHERE e.created_at >= $9 AND e.created_at < $10
-      AND ($4::uuid IS NULL OR e.user_id = $4)
-      AND ($5::uuid IS NULL OR e.project_id = $5)
-      AND ($6::text IS NULL OR e.model = $6)
+    WHERE e.created_at >= $10 AND e.created_at < $11
+      AND ($5::uuid IS NULL OR e.user_id = $5)
+      AND ($6::uuid IS NULL OR e.project_id = $6)
+      AND ($7::text IS NULL OR e.model = $7)
 ), keyed AS (
-    SELECT CASE $11::text
+    SELECT CASE $12::text
                WHEN 'day' THEN to_char(src.day, 'YYYY-MM-DD')
                WHEN 'week' THEN to_char(date_trunc('week', src.day), 'YYYY-MM-DD')
                WHEN 'month' THEN to_char(date_trunc('month', src.day), 'YYYY-MM-DD')
@@ -145,6 +252,7 @@ ORDER BY 2, 1
 
 type UsageGroupsParams struct {
 	CountUsers   bool
+	Coarse       bool
 	RollupFrom   time.Time
 	RollupTo     time.Time
 	UserID       *uuid.UUID
@@ -171,11 +279,12 @@ type UsageGroupsRow struct {
 }
 
 // Usage in [raw_from, raw_to) grouped by group_by, plus a totals row (total = true). Whole days in
-// [rollup_from, rollup_to) come from usage_daily, the rest (partial days at the edges, days not yet
-// rolled up) from usage_events, so the answer is exact and the raw part prunes to its partitions.
+// [rollup_from, rollup_to) come from usage_daily (usage_daily_model when coarse), the rest (partial
+// days at the edges, days not yet rolled up) from usage_events, so the answer is exact and the raw part prunes to its partitions.
 func (q *Queries) UsageGroups(ctx context.Context, arg UsageGroupsParams) ([]UsageGroupsRow, error) {
 	rows, err := q.db.Query(ctx, usageGroups,
 		arg.CountUsers,
+		arg.Coarse,
 		arg.RollupFrom,
 		arg.RollupTo,
 		arg.UserID,
@@ -205,6 +314,115 @@ func (q *Queries) UsageGroups(ctx context.Context, arg UsageGroupsParams) ([]Usa
 			&i.Cost,
 			&i.Errors,
 			&i.ActiveUsers,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const usageTopUsersKeys = `-- name: UsageTopUsersKeys :many
+WITH src AS (
+    SELECT m.user_id, m.api_key_id, m.requests, m.input_tokens, m.output_tokens, m.cache_read_tokens,
+           m.cache_write_tokens, m.cost, m.errors
+    FROM usage_monthly_user m
+    WHERE m.month >= $2::date AND m.month < $3::date
+    UNION ALL
+    SELECT d.user_id, d.api_key_id, d.requests, d.input_tokens, d.output_tokens, d.cache_read_tokens,
+           d.cache_write_tokens, d.cost, d.errors
+    FROM usage_daily_user d
+    WHERE (d.day >= $4::date AND d.day < $2::date)
+       OR (d.day >= $3::date AND d.day < $5::date)
+    UNION ALL
+    SELECT e.user_id, e.api_key_id, 1, e.input_tokens, e.output_tokens, e.cache_read_tokens, e.cache_write_tokens,
+           e.cost, (e.status = 'failed')::int
+    FROM usage_events e
+    WHERE (e.created_at >= $6 AND e.created_at < $7)
+       OR (e.created_at >= $8 AND e.created_at < $9)
+), grouped AS (
+    SELECT GROUPING(user_id) = 0 AS is_user, coalesce(user_id, api_key_id)::text AS key,
+           sum(requests)::bigint AS requests, sum(input_tokens)::bigint AS input_tokens,
+           sum(output_tokens)::bigint AS output_tokens, sum(cache_read_tokens)::bigint AS cache_read_tokens,
+           sum(cache_write_tokens)::bigint AS cache_write_tokens, sum(cost)::numeric AS cost, sum(errors)::bigint AS errors
+    FROM src
+    GROUP BY GROUPING SETS ((user_id), (api_key_id))
+), ranked AS (
+    SELECT g.is_user, g.key, g.requests, g.input_tokens, g.output_tokens, g.cache_read_tokens, g.cache_write_tokens, g.cost, g.errors, row_number() OVER (PARTITION BY g.is_user ORDER BY
+               CASE WHEN $10::text = 'tokens' THEN (g.input_tokens + g.output_tokens + g.cache_read_tokens + g.cache_write_tokens)::numeric
+                    ELSE g.cost END DESC, g.key COLLATE "C") AS rn
+    FROM grouped g
+    WHERE g.key IS NOT NULL -- requests without an API key are no key's
+)
+SELECT is_user::bool AS is_user, key::text AS key, requests, input_tokens, output_tokens, cache_read_tokens,
+       cache_write_tokens, cost, errors
+FROM ranked WHERE rn <= $1::bigint
+ORDER BY is_user, rn
+`
+
+type UsageTopUsersKeysParams struct {
+	MaxRows      int64
+	MonthFrom    time.Time
+	MonthTo      time.Time
+	RollupFrom   time.Time
+	RollupTo     time.Time
+	RawFrom      time.Time
+	RollupFromAt time.Time
+	RollupToAt   time.Time
+	RawTo        time.Time
+	By           string
+}
+
+type UsageTopUsersKeysRow struct {
+	IsUser           bool
+	Key              string
+	Requests         int64
+	InputTokens      int64
+	OutputTokens     int64
+	CacheReadTokens  int64
+	CacheWriteTokens int64
+	Cost             float64
+	Errors           int64
+}
+
+// The largest users (is_user) and API keys of [raw_from, raw_to) by cost or tokens, at most
+// max_rows of each, largest first (ties by key). Whole months in [month_from, month_to) come
+// from usage_monthly_user, the other whole days in [rollup_from, rollup_to) from
+// usage_daily_user, the edges from usage_events: a month ranks about ten thousand rows, not the
+// near one row per event of usage_daily.
+func (q *Queries) UsageTopUsersKeys(ctx context.Context, arg UsageTopUsersKeysParams) ([]UsageTopUsersKeysRow, error) {
+	rows, err := q.db.Query(ctx, usageTopUsersKeys,
+		arg.MaxRows,
+		arg.MonthFrom,
+		arg.MonthTo,
+		arg.RollupFrom,
+		arg.RollupTo,
+		arg.RawFrom,
+		arg.RollupFromAt,
+		arg.RollupToAt,
+		arg.RawTo,
+		arg.By,
+	)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []UsageTopUsersKeysRow{}
+	for rows.Next() {
+		var i UsageTopUsersKeysRow
+		if err := rows.Scan(
+			&i.IsUser,
+			&i.Key,
+			&i.Requests,
+			&i.InputTokens,
+			&i.OutputTokens,
+			&i.CacheReadTokens,
+			&i.CacheWriteTokens,
+			&i.Cost,
+			&i.Errors,
 		); err != nil {
 			return nil, err
 		}

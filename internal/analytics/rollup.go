@@ -23,19 +23,49 @@ func Day(t time.Time) time.Time {
 	return time.Date(t.Year(), t.Month(), t.Day(), 0, 0, 0, 0, time.UTC)
 }
 
-// RollupDay recomputes one UTC day of usage_daily from usage_events: the day's rows are replaced
-// in one transaction, so running it again gives the same rows.
+// RollupDay recomputes one UTC day of usage_daily, its coarse rollups and its month's rollup
+// from usage_events: the day's rows are replaced in one transaction, so running it again gives
+// the same rows.
 func (m *Maintainer) RollupDay(ctx context.Context, day time.Time) error {
-	day = Day(day)
-	return m.store.InTx(ctx, func(q *db.Queries) error {
-		if err := q.DeleteUsageDay(ctx, day); err != nil {
-			return fmt.Errorf("analytics: rollup %s: %w", day.Format(time.DateOnly), err)
+	return m.rollupDay(ctx, Day(day), true)
+}
+
+// rollupDay replaces day in every daily rollup and, when refreshMonth or when day ends its month
+// (the month becomes readable then), the month's rollup, all in one transaction. The month is
+// summed from its days, so the maintenance loop leaves it to the month's last day.
+func (m *Maintainer) rollupDay(ctx context.Context, day time.Time, refreshMonth bool) error {
+	end := day.AddDate(0, 0, 1)
+	month := MonthStart(day)
+	err := m.store.InTx(ctx, func(q *db.Queries) error {
+		if err := q.DeleteUsageDay(ctx, db.DeleteUsageDayParams{Day: day, DayStart: day, DayEnd: end}); err != nil {
+			return err
 		}
-		if _, err := q.InsertUsageDay(ctx, db.InsertUsageDayParams{Day: day, DayStart: day, DayEnd: day.AddDate(0, 0, 1)}); err != nil {
-			return fmt.Errorf("analytics: rollup %s: %w", day.Format(time.DateOnly), err)
+		if _, err := q.InsertUsageDay(ctx, db.InsertUsageDayParams{Day: day, DayStart: day, DayEnd: end}); err != nil {
+			return err
 		}
-		return q.SetRollupState(ctx, day.AddDate(0, 0, 1))
+		if err := q.InsertUsageDayModel(ctx, day); err != nil {
+			return err
+		}
+		if err := q.InsertUsageDayUser(ctx, day); err != nil {
+			return err
+		}
+		if err := q.InsertUsageDayHours(ctx, db.InsertUsageDayHoursParams{DayStart: day, DayEnd: end}); err != nil {
+			return err
+		}
+		if refreshMonth || !MonthStart(end).Equal(month) {
+			if err := q.DeleteUsageMonth(ctx, month); err != nil {
+				return err
+			}
+			if err := q.InsertUsageMonth(ctx, db.InsertUsageMonthParams{Month: month, MonthEnd: month.AddDate(0, 1, 0)}); err != nil {
+				return err
+			}
+		}
+		return q.SetRollupState(ctx, end)
 	})
+	if err != nil {
+		return fmt.Errorf("analytics: rollup %s: %w", day.Format(time.DateOnly), err)
+	}
+	return nil
 }
 
 // rollup brings usage_daily up to the last complete day: from the day before the previous run's
@@ -67,7 +97,7 @@ func (m *Maintainer) rollup(ctx context.Context, now time.Time) (int, time.Time,
 	}
 	n := 0
 	for d := start; d.Before(through); d = d.AddDate(0, 0, 1) {
-		if err := m.RollupDay(ctx, d); err != nil {
+		if err := m.rollupDay(ctx, d, false); err != nil {
 			return n, d, err
 		}
 		n++
@@ -75,7 +105,7 @@ func (m *Maintainer) rollup(ctx context.Context, now time.Time) (int, time.Time,
 	if err := q.SetRollupState(ctx, through); err != nil {
 		return n, through, fmt.Errorf("analytics: rollup state: %w", err)
 	}
-	if _, err := q.DeleteUsageDaysBefore(ctx, oldest); err != nil {
+	if _, err := q.DeleteUsageDaysBefore(ctx, db.DeleteUsageDaysBeforeParams{Day: oldest, DayStart: oldest}); err != nil {
 		return n, through, fmt.Errorf("analytics: rollup retention: %w", err)
 	}
 	return n, through, nil

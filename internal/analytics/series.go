@@ -7,7 +7,7 @@ import (
 	"github.com/ccbackend/ccbackend/gen/db"
 )
 
-// maxHourly is the longest window answered in hour buckets (744 points, read from raw events).
+// maxHourly is the longest window answered in hour buckets (744 points).
 const maxHourly = 31 * 24 * time.Hour
 
 // Point is one bucket of a timeseries: [Start, Start+interval) clipped to the window.
@@ -41,7 +41,12 @@ func (s *Service) GetAnalyticsTimeseries(ctx context.Context, w Window, metric, 
 			}
 			return err
 		case interval == "hour":
-			rows, err := q.UsageHourly(ctx, db.UsageHourlyParams{FromAt: w.From, ToAt: w.To})
+			until, err := rolledUntil(ctx, q)
+			if err != nil {
+				return err
+			}
+			rollFrom, rollTo := w.split(until)
+			rows, err := q.UsageHourly(ctx, db.UsageHourlyParams{RollupFromAt: rollFrom, RollupToAt: rollTo, RawFrom: w.From, RawTo: w.To})
 			for _, r := range rows {
 				values[r.Bucket.UTC()] = metricOf(metric, Totals{Requests: r.Requests, InputTokens: r.Tokens, Cost: r.Cost, Errors: r.Errors})
 			}

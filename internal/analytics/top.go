@@ -16,21 +16,34 @@ type Top struct {
 }
 
 // GetAnalyticsTop ranks users, API keys (requests without a key are left out) and models of w
-// by cost or tokens, largest first (ties by key), at most limit of each.
+// by cost or tokens, largest first (ties by key), at most limit of each. Users and keys are
+// ranked in one query over the user rollups, models over the coarse rollup.
 func (s *Service) GetAnalyticsTop(ctx context.Context, w Window, by string, limit int) (Top, error) {
-	out := Top{Window: w, By: by}
+	out := Top{Window: w, By: by, Users: []Group{}, APIKeys: []Group{}}
 	err := s.store.InSnapshot(ctx, func(q *db.Queries) error {
-		for _, dim := range []struct {
-			groupBy string
-			into    *[]Group
-		}{{"user", &out.Users}, {"api_key", &out.APIKeys}, {"model", &out.Models}} {
-			rows, err := groups(ctx, q, w, dim.groupBy, Filter{}, false)
-			if err != nil {
-				return err
-			}
-			*dim.into = rank(rows, by, limit)
+		until, err := rolledUntil(ctx, q)
+		if err != nil {
+			return err
 		}
-		return nil
+		rollFrom, rollTo := w.split(until)
+		monthFrom, monthTo := months(rollFrom, rollTo)
+		rows, err := q.UsageTopUsersKeys(ctx, db.UsageTopUsersKeysParams{MaxRows: int64(limit), MonthFrom: monthFrom, MonthTo: monthTo,
+			RollupFrom: rollFrom, RollupTo: rollTo, RawFrom: w.From, RollupFromAt: rollFrom, RollupToAt: rollTo, RawTo: w.To, By: by})
+		if err != nil {
+			return err
+		}
+		for _, r := range rows {
+			g := Group{Key: r.Key, Totals: Totals{Requests: r.Requests, InputTokens: r.InputTokens, OutputTokens: r.OutputTokens,
+				CacheReadTokens: r.CacheReadTokens, CacheWriteTokens: r.CacheWriteTokens, Errors: r.Errors, Cost: r.Cost}}
+			if r.IsUser {
+				out.Users = append(out.Users, g)
+			} else {
+				out.APIKeys = append(out.APIKeys, g)
+			}
+		}
+		models, err := groups(ctx, q, w, "model", Filter{}, false)
+		out.Models = rank(models, by, limit)
+		return err
 	})
 	return out, err
 }

@@ -92,16 +92,37 @@ func (s *Service) usage(ctx context.Context, w Window, groupBy string, f Filter,
 }
 
 // groups runs the one grouping query in the caller's snapshot, where the rollup watermark and
-// the rollups agree.
+// the rollups agree. A question about time, models or providers alone (no user or project
+// filter, no distinct users) reads the coarse rollup by (day, model, provider) instead of the
+// fine one, which has nearly one row per event at scale.
 func groups(ctx context.Context, q *db.Queries, w Window, groupBy string, f Filter, countUsers bool) ([]db.UsageGroupsRow, error) {
-	until, err := q.GetRollupState(ctx)
-	if err != nil && !errors.Is(err, pgx.ErrNoRows) {
+	until, err := rolledUntil(ctx, q)
+	if err != nil {
 		return nil, err
 	}
 	rollFrom, rollTo := w.split(until)
-	return q.UsageGroups(ctx, db.UsageGroupsParams{CountUsers: countUsers, RollupFrom: rollFrom, RollupTo: rollTo,
+	coarse := f.UserID == nil && f.ProjectID == nil && !countUsers && coarseGroup(groupBy)
+	return q.UsageGroups(ctx, db.UsageGroupsParams{CountUsers: countUsers, Coarse: coarse, RollupFrom: rollFrom, RollupTo: rollTo,
 		UserID: f.UserID, ProjectID: f.ProjectID, Model: f.Model, RawFrom: w.From, RollupFromAt: rollFrom,
 		RollupToAt: rollTo, RawTo: w.To, GroupBy: groupBy})
+}
+
+// coarseGroup says whether usage_daily_model can answer a grouping.
+func coarseGroup(groupBy string) bool {
+	switch groupBy {
+	case "day", "week", "month", "model", "provider":
+		return true
+	}
+	return false
+}
+
+// rolledUntil is the rollup watermark in the caller's snapshot (zero before the first rollup).
+func rolledUntil(ctx context.Context, q *db.Queries) (time.Time, error) {
+	until, err := q.GetRollupState(ctx)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return time.Time{}, nil
+	}
+	return until, err
 }
 
 func totalsOf(r db.UsageGroupsRow) Totals {

@@ -58,3 +58,18 @@ func (w Window) split(rolledUntil time.Time) (rollFrom, rollTo time.Time) {
 	}
 	return rollFrom, rollTo
 }
+
+// months divides the rolled-up days [rollFrom, rollTo) further: whole months [monthFrom,
+// monthTo) answered by the monthly rollup, the days around them by the daily one. Without a
+// whole month both are rollTo, so the daily rollup answers all of [rollFrom, rollTo).
+func months(rollFrom, rollTo time.Time) (monthFrom, monthTo time.Time) {
+	monthFrom = MonthStart(rollFrom)
+	if monthFrom.Before(rollFrom) {
+		monthFrom = monthFrom.AddDate(0, 1, 0)
+	}
+	monthTo = MonthStart(rollTo)
+	if !monthTo.After(monthFrom) {
+		return rollTo, rollTo
+	}
+	return monthFrom, monthTo
+}
