@@ -13,7 +13,7 @@ import (
 	"github.com/ccbackend/ccbackend/internal/store"
 )
 
-// seedRandom inserts n random events over the 10 days before now (users, keys, projects, models,
+// seedRandom inserts n random events over the 40 days before now (a whole month always among them) (users, keys, projects, models,
 // providers and statuses drawn from small sets so groups repeat).
 func seedRandom(t *testing.T, st *store.Store, rng *rand.Rand, now time.Time, n int) {
 	t.Helper()
@@ -23,7 +23,7 @@ func seedRandom(t *testing.T, st *store.Store, rng *rand.Rand, now time.Time, n 
 	models := []string{"claude-sonnet-4-5", "claude-haiku-4-5", "gpt-4o"}
 	statuses := []string{"completed", "completed", "failed", "cancelled"}
 	for range n {
-		at := now.Add(-time.Duration(rng.Int64N(int64(10 * 24 * time.Hour))))
+		at := now.Add(-time.Duration(rng.Int64N(int64(40 * 24 * time.Hour))))
 		m := rng.IntN(len(models))
 		if _, err := st.Pool.Exec(context.Background(), `INSERT INTO usage_events (user_id, api_key_id, project_id, model, provider,
 			input_tokens, output_tokens, cache_read_tokens, cache_write_tokens, cost, status, duration_ms, created_at)
@@ -61,9 +61,10 @@ var coarseDiffs = map[string]string{
 	"usage_daily_user": `SELECT (created_at AT TIME ZONE 'UTC')::date, user_id, api_key_id, count(*), sum(input_tokens), sum(output_tokens),
 		sum(cache_read_tokens), sum(cache_write_tokens), sum(cost), count(*) FILTER (WHERE status = 'failed')
 		FROM usage_events WHERE created_at < $1 GROUP BY 1, 2, 3`,
+	// Whole months only: the maintenance loop sums a month when its last day is rolled up.
 	"usage_monthly_user": `SELECT date_trunc('month', created_at AT TIME ZONE 'UTC')::date, user_id, api_key_id, count(*), sum(input_tokens),
 		sum(output_tokens), sum(cache_read_tokens), sum(cache_write_tokens), sum(cost), count(*) FILTER (WHERE status = 'failed')
-		FROM usage_events WHERE created_at < $1 GROUP BY 1, 2, 3`,
+		FROM usage_events WHERE created_at < date_trunc('month', $1::timestamptz AT TIME ZONE 'UTC') AT TIME ZONE 'UTC' GROUP BY 1, 2, 3`,
 	"usage_hourly": `SELECT date_trunc('hour', created_at AT TIME ZONE 'UTC') AT TIME ZONE 'UTC', model, provider, count(*),
 		sum(input_tokens + output_tokens + cache_read_tokens + cache_write_tokens), sum(cost), count(*) FILTER (WHERE status = 'failed')
 		FROM usage_events WHERE created_at < $1 GROUP BY 1, 2, 3`,
@@ -75,7 +76,11 @@ func checkCoarse(t *testing.T, st *store.Store, until time.Time, seed uint64) {
 	t.Helper()
 	for table, direct := range coarseDiffs {
 		var diff, n int
-		q := `WITH direct AS (` + direct + `), rolled AS (SELECT * FROM ` + table + `)
+		rolled := "SELECT * FROM " + table
+		if table == "usage_monthly_user" {
+			rolled += " WHERE month < date_trunc('month', $1::date)"
+		}
+		q := `WITH direct AS (` + direct + `), rolled AS (` + rolled + `)
 			SELECT (SELECT count(*) FROM (SELECT * FROM direct EXCEPT ALL SELECT * FROM rolled) a)
 			     + (SELECT count(*) FROM (SELECT * FROM rolled EXCEPT ALL SELECT * FROM direct) b), (SELECT count(*) FROM rolled)`
 		if err := st.Pool.QueryRow(context.Background(), q, until).Scan(&diff, &n); err != nil {
@@ -96,13 +101,13 @@ func TestRollupsMatchRawEvents(t *testing.T) {
 		st := openStore(t)
 		rng := rand.New(rand.NewPCG(seed, seed))
 		now := time.Now().UTC()
-		back := maintainer(st, now.AddDate(0, -1, 0), 13) // partitions for last month too
+		back := maintainer(st, now.AddDate(0, -2, 0), 13) // partitions for the last two months too
 		run(t, back)
 		seedRandom(t, st, rng, now, 400)
 
 		m := maintainer(st, now, 13)
 		rep := run(t, m)
-		if rep.RolledDays < 9 {
+		if rep.RolledDays < 39 {
 			t.Fatalf("seed %d: rolled %d days", seed, rep.RolledDays)
 		}
 		var diff, rolled int
@@ -112,7 +117,8 @@ func TestRollupsMatchRawEvents(t *testing.T) {
 		if diff != 0 || rolled == 0 {
 			t.Fatalf("seed %d: %d rollup rows differ from the raw aggregation (%d rows)", seed, diff, rolled)
 		}
-		for d := rep.RolledUntil.AddDate(0, 0, -10); d.Before(rep.RolledUntil); d = d.AddDate(0, 0, 1) {
+		checkCoarse(t, st, rep.RolledUntil, seed)
+		for d := rep.RolledUntil.AddDate(0, 0, -40); d.Before(rep.RolledUntil); d = d.AddDate(0, 0, 1) {
 			if err := m.RollupDay(ctx, d); err != nil {
 				t.Fatal(err)
 			}
