@@ -165,14 +165,23 @@ WITH src AS (
            sum(cache_write_tokens)::bigint AS cache_write_tokens, sum(cost)::numeric AS cost, sum(errors)::bigint AS errors
     FROM src
     GROUP BY GROUPING SETS ((user_id), (api_key_id))
-), ranked AS (
-    SELECT g.*, row_number() OVER (PARTITION BY g.is_user ORDER BY
-               CASE WHEN @by::text = 'tokens' THEN (g.input_tokens + g.output_tokens + g.cache_read_tokens + g.cache_write_tokens)::numeric
-                    ELSE g.cost END DESC, g.key COLLATE "C") AS rn
-    FROM grouped g
-    WHERE g.key IS NOT NULL -- requests without an API key are no key's
 )
-SELECT is_user::bool AS is_user, key::text AS key, requests, input_tokens, output_tokens, cache_read_tokens,
-       cache_write_tokens, cost, errors
-FROM ranked WHERE rn <= @max_rows::bigint
-ORDER BY is_user, rn;
+-- Each ranking on its own: a top-N sort of one set, not a sort of every group.
+(SELECT g.is_user::bool AS is_user, g.key::text AS key, g.requests, g.input_tokens, g.output_tokens, g.cache_read_tokens,
+        g.cache_write_tokens, g.cost, g.errors
+ FROM grouped g WHERE g.is_user
+ ORDER BY CASE WHEN @by::text = 'tokens' THEN (g.input_tokens + g.output_tokens + g.cache_read_tokens + g.cache_write_tokens)::numeric
+                   ELSE g.cost END DESC, g.key COLLATE "C"
+         LIMIT @max_rows::bigint)
+UNION ALL
+(SELECT g.is_user::bool AS is_user, g.key::text AS key, g.requests, g.input_tokens, g.output_tokens, g.cache_read_tokens,
+        g.cache_write_tokens, g.cost, g.errors
+ FROM grouped g WHERE NOT g.is_user AND g.key IS NOT NULL -- requests without an API key are no key's
+ ORDER BY CASE WHEN @by::text = 'tokens' THEN (g.input_tokens + g.output_tokens + g.cache_read_tokens + g.cache_write_tokens)::numeric
+                   ELSE g.cost END DESC, g.key COLLATE "C"
+         LIMIT @max_rows::bigint);
+
+-- name: SetRankingWorkMem :exec
+-- For this transaction only: ranking a month hashes every user and key of it (~30,000 groups
+-- at 10,000 users), which spills to disk at the default work_mem.
+SELECT set_config('work_mem', '64MB', true);

@@ -182,6 +182,17 @@ func (q *Queries) InsertUsageMonth(ctx context.Context, arg InsertUsageMonthPara
 	return err
 }
 
+const setRankingWorkMem = `-- name: SetRankingWorkMem :exec
+SELECT set_config('work_mem', '64MB', true)
+`
+
+// For this transaction only: ranking a month hashes every user and key of it (~30,000 groups
+// at 10,000 users), which spills to disk at the default work_mem.
+func (q *Queries) SetRankingWorkMem(ctx context.Context) error {
+	_, err := q.db.Exec(ctx, setRankingWorkMem)
+	return err
+}
+
 const setRollupState = `-- name: SetRollupState :exec
 INSERT INTO usage_rollup_state (singleton, rolled_until) VALUES (true, $1::date)
 ON CONFLICT (singleton) DO UPDATE SET rolled_until = greatest(usage_rollup_state.rolled_until, EXCLUDED.rolled_until)
@@ -330,19 +341,19 @@ WITH src AS (
     SELECT m.user_id, m.api_key_id, m.requests, m.input_tokens, m.output_tokens, m.cache_read_tokens,
            m.cache_write_tokens, m.cost, m.errors
     FROM usage_monthly_user m
-    WHERE m.month >= $2::date AND m.month < $3::date
+    WHERE m.month >= $1::date AND m.month < $2::date
     UNION ALL
     SELECT d.user_id, d.api_key_id, d.requests, d.input_tokens, d.output_tokens, d.cache_read_tokens,
            d.cache_write_tokens, d.cost, d.errors
     FROM usage_daily_user d
-    WHERE (d.day >= $4::date AND d.day < $2::date)
-       OR (d.day >= $3::date AND d.day < $5::date)
+    WHERE (d.day >= $3::date AND d.day < $1::date)
+       OR (d.day >= $2::date AND d.day < $4::date)
     UNION ALL
     SELECT e.user_id, e.api_key_id, 1, e.input_tokens, e.output_tokens, e.cache_read_tokens, e.cache_write_tokens,
            e.cost, (e.status = 'failed')::int
     FROM usage_events e
-    WHERE (e.created_at >= $6 AND e.created_at < $7)
-       OR (e.created_at >= $8 AND e.created_at < $9)
+    WHERE (e.created_at >= $5 AND e.created_at < $6)
+       OR (e.created_at >= $7 AND e.created_at < $8)
 ), grouped AS (
     SELECT GROUPING(user_id) = 0 AS is_user, coalesce(user_id, api_key_id)::text AS key,
            sum(requests)::bigint AS requests, sum(input_tokens)::bigint AS input_tokens,
@@ -350,21 +361,23 @@ WITH src AS (
            sum(cache_write_tokens)::bigint AS cache_write_tokens, sum(cost)::numeric AS cost, sum(errors)::bigint AS errors
     FROM src
     GROUP BY GROUPING SETS ((user_id), (api_key_id))
-), ranked AS (
-    SELECT g.is_user, g.key, g.requests, g.input_tokens, g.output_tokens, g.cache_read_tokens, g.cache_write_tokens, g.cost, g.errors, row_number() OVER (PARTITION BY g.is_user ORDER BY
-               CASE WHEN $10::text = 'tokens' THEN (g.input_tokens + g.output_tokens + g.cache_read_tokens + g.cache_write_tokens)::numeric
-                    ELSE g.cost END DESC, g.key COLLATE "C") AS rn
-    FROM grouped g
-    WHERE g.key IS NOT NULL -- requests without an API key are no key's
 )
-SELECT is_user::bool AS is_user, key::text AS key, requests, input_tokens, output_tokens, cache_read_tokens,
-       cache_write_tokens, cost, errors
-FROM ranked WHERE rn <= $1::bigint
-ORDER BY is_user, rn
+(SELECT g.is_user::bool AS is_user, g.key::text AS key, g.requests, g.input_tokens, g.output_tokens, g.cache_read_tokens,
+        g.cache_write_tokens, g.cost, g.errors
+ FROM grouped g WHERE g.is_user
+ ORDER BY CASE WHEN $9::text = 'tokens' THEN (g.input_tokens + g.output_tokens + g.cache_read_tokens + g.cache_write_tokens)::numeric
+                   ELSE g.cost END DESC, g.key COLLATE "C"
+         LIMIT $10::bigint)
+UNION ALL
+(SELECT g.is_user::bool AS is_user, g.key::text AS key, g.requests, g.input_tokens, g.output_tokens, g.cache_read_tokens,
+        g.cache_write_tokens, g.cost, g.errors
+ FROM grouped g WHERE NOT g.is_user AND g.key IS NOT NULL -- requests without an API key are no key's
+ ORDER BY CASE WHEN $9::text = 'tokens' THEN (g.input_tokens + g.output_tokens + g.cache_read_tokens + g.cache_write_tokens)::numeric
+                   ELSE g.cost END DESC, g.key COLLATE "C"
+         LIMIT $10::bigint)
 `
 
 type UsageTopUsersKeysParams struct {
-	MaxRows      int64
 	MonthFrom    time.Time
 	MonthTo      time.Time
 	RollupFrom   time.Time
@@ -374,6 +387,7 @@ type UsageTopUsersKeysParams struct {
 	RollupToAt   time.Time
 	RawTo        time.Time
 	By           string
+	MaxRows      int64
 }
 
 type UsageTopUsersKeysRow struct {
@@ -393,9 +407,9 @@ type UsageTopUsersKeysRow struct {
 // from usage_monthly_user, the other whole days in [rollup_from, rollup_to) from
 // usage_daily_user, the edges from usage_events: a month ranks about ten thousand rows, not the
 // near one row per event of usage_daily.
+// Each ranking on its own: a top-N sort of one set, not a sort of every group.
 func (q *Queries) UsageTopUsersKeys(ctx context.Context, arg UsageTopUsersKeysParams) ([]UsageTopUsersKeysRow, error) {
 	rows, err := q.db.Query(ctx, usageTopUsersKeys,
-		arg.MaxRows,
 		arg.MonthFrom,
 		arg.MonthTo,
 		arg.RollupFrom,
@@ -405,6 +419,7 @@ func (q *Queries) UsageTopUsersKeys(ctx context.Context, arg UsageTopUsersKeysPa
 		arg.RollupToAt,
 		arg.RawTo,
 		arg.By,
+		arg.MaxRows,
 	)
 	if err != nil {
 		return nil, err

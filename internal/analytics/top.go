@@ -25,6 +25,9 @@ func (s *Service) GetAnalyticsTop(ctx context.Context, w Window, by string, limi
 		if err != nil {
 			return err
 		}
+		if err := q.SetRankingWorkMem(ctx); err != nil {
+			return err
+		}
 		rollFrom, rollTo := w.split(until)
 		monthFrom, monthTo := months(rollFrom, rollTo)
 		rows, err := q.UsageTopUsersKeys(ctx, db.UsageTopUsersKeysParams{MaxRows: int64(limit), MonthFrom: monthFrom, MonthTo: monthTo,
