@@ -4,7 +4,7 @@
 # against it, prints EXPLAIN (ANALYZE) of the main queries, and drops the database.
 #   scripts/bench-analytics.sh            build, bench, drop
 #   KEEP=1 scripts/bench-analytics.sh     keep the database for another run (reused when present)
-# Uses DATABASE_URL's server (default postgres://postgres@127.0.0.1:5432/postgres). ~3 GB of disk.
+# Uses DATABASE_URL's server (default postgres://postgres@127.0.0.1:5432/postgres). ~7 GB of disk.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 base=${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/postgres}
