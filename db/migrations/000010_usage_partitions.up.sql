@@ -37,8 +37,9 @@ CREATE TABLE usage_events (
 -- The caller's usage and their events newest first (keyset on created_at, id).
 CREATE INDEX usage_events_user_time_idx ON usage_events (user_id, created_at, id);
 -- Admin windows over everyone: rows arrive in created_at order, so a BRIN index finds a window's
--- pages for almost nothing at insert time.
-CREATE INDEX usage_events_time_brin ON usage_events USING brin (created_at);
+-- pages for almost nothing at insert time. autosummarize: a block range is summarized once it
+-- fills; an unsummarized range matches every query, which made a 7-day scan read the whole month.
+CREATE INDEX usage_events_time_brin ON usage_events USING brin (created_at) WITH (pages_per_range = 32, autosummarize = on);
 
 DO $$
 DECLARE
@@ -65,8 +66,10 @@ SELECT o.id, o.user_id, o.api_key_id, o.session_id, s.project_id, o.model, o.pro
        o.cache_read_tokens, o.cache_write_tokens, o.cost, o.status, o.stop_reason, o.ttft_ms, o.duration_ms, o.created_at
 FROM usage_events_old o LEFT JOIN sessions s ON s.id = o.session_id;
 
-SELECT setval(pg_get_serial_sequence('usage_events', 'id'),
-              greatest((SELECT max(id) FROM usage_events_old), (SELECT last_value FROM usage_events_old_id_seq), 1));
+-- The identity continues after every id ever handed out (rows deleted at the end included).
+SELECT setval(pg_get_serial_sequence('usage_events', 'id'), coalesce(v, 1), v IS NOT NULL)
+FROM (SELECT greatest((SELECT max(id) FROM usage_events_old),
+                      (SELECT last_value FROM usage_events_old_id_seq WHERE is_called)) AS v) s;
 
 DROP TABLE usage_events_old;
 
@@ -94,6 +97,64 @@ CREATE INDEX usage_daily_user_day_idx ON usage_daily (user_id, day);
 CREATE INDEX usage_daily_api_key_day_idx ON usage_daily (api_key_id, day) WHERE api_key_id IS NOT NULL;
 CREATE INDEX usage_daily_model_day_idx ON usage_daily (model, day);
 CREATE INDEX usage_daily_day_idx ON usage_daily (day);
+
+-- Coarse rollups, derived from usage_daily (or, for hours, from the day's raw events) in the same
+-- transaction that replaces a day, so they always agree with it. usage_daily has nearly one row
+-- per event at scale (few events per user, key, project and model a day); admin questions that
+-- group or filter only by time, model or provider read usage_daily_model, rankings of users and
+-- keys read usage_daily_user and, for whole months, usage_monthly_user, and hourly series read
+-- usage_hourly. Distinct users cannot be summed, so active_users is never read from these.
+CREATE TABLE usage_daily_model (
+    day                date NOT NULL,
+    model              text NOT NULL,
+    provider           text NOT NULL,
+    requests           bigint NOT NULL,
+    input_tokens       bigint NOT NULL,
+    output_tokens      bigint NOT NULL,
+    cache_read_tokens  bigint NOT NULL,
+    cache_write_tokens bigint NOT NULL,
+    cost               numeric(20, 10) NOT NULL,
+    errors             bigint NOT NULL,
+    PRIMARY KEY (day, model, provider)
+);
+CREATE TABLE usage_daily_user (
+    day                date NOT NULL,
+    user_id            uuid NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+    api_key_id         uuid,
+    requests           bigint NOT NULL,
+    input_tokens       bigint NOT NULL,
+    output_tokens      bigint NOT NULL,
+    cache_read_tokens  bigint NOT NULL,
+    cache_write_tokens bigint NOT NULL,
+    cost               numeric(20, 10) NOT NULL,
+    errors             bigint NOT NULL,
+    UNIQUE NULLS NOT DISTINCT (day, user_id, api_key_id)
+);
+-- month is the month's first day; a month's rows are the sum of its rolled-up days, so they are
+-- read only for months wholly before rolled_until.
+CREATE TABLE usage_monthly_user (
+    month              date NOT NULL,
+    user_id            uuid NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+    api_key_id         uuid,
+    requests           bigint NOT NULL,
+    input_tokens       bigint NOT NULL,
+    output_tokens      bigint NOT NULL,
+    cache_read_tokens  bigint NOT NULL,
+    cache_write_tokens bigint NOT NULL,
+    cost               numeric(20, 10) NOT NULL,
+    errors             bigint NOT NULL,
+    UNIQUE NULLS NOT DISTINCT (month, user_id, api_key_id)
+);
+CREATE TABLE usage_hourly (
+    hour     timestamptz NOT NULL,
+    model    text NOT NULL,
+    provider text NOT NULL,
+    requests bigint NOT NULL,
+    tokens   bigint NOT NULL, -- input + output + cache read + cache write
+    cost     numeric(20, 10) NOT NULL,
+    errors   bigint NOT NULL,
+    PRIMARY KEY (hour, model, provider)
+);
 
 -- Days before rolled_until (UTC) are complete in usage_daily; later ones are read from usage_events.
 CREATE TABLE usage_rollup_state (

@@ -9,3 +9,39 @@ VALUES (@user_id, sqlc.narg('api_key_id'), sqlc.narg('session_id'),
 
 -- name: ListUsageEvents :many
 SELECT * FROM usage_events WHERE user_id = $1 ORDER BY id;
+
+-- name: ListUserUsageEvents :many
+-- The caller's events, newest first; keyset on (created_at, id).
+SELECT * FROM usage_events
+WHERE user_id = @user_id
+  AND (created_at, id) < (coalesce(sqlc.narg('before_created')::timestamptz, 'infinity'),
+                          coalesce(sqlc.narg('before_id')::bigint, 9223372036854775807))
+ORDER BY created_at DESC, id DESC
+LIMIT @max_rows;
+
+-- name: UsageHourly :many
+-- Hour buckets of [raw_from, raw_to): whole rolled-up days [rollup_from_at, rollup_to_at) from
+-- usage_hourly, the edges from the raw events.
+SELECT bucket::timestamptz AS bucket, sum(requests)::bigint AS requests, sum(tokens)::bigint AS tokens,
+       sum(cost)::numeric AS cost, sum(errors)::bigint AS errors
+FROM (
+    SELECT h.hour AS bucket, h.requests, h.tokens, h.cost, h.errors
+    FROM usage_hourly h
+    WHERE h.hour >= @rollup_from_at AND h.hour < @rollup_to_at
+    UNION ALL
+    SELECT date_trunc('hour', e.created_at AT TIME ZONE 'UTC') AT TIME ZONE 'UTC', 1,
+           e.input_tokens + e.output_tokens + e.cache_read_tokens + e.cache_write_tokens, e.cost, (e.status = 'failed')::int
+    FROM usage_events e
+    WHERE (e.created_at >= @raw_from AND e.created_at < @rollup_from_at)
+       OR (e.created_at >= @rollup_to_at AND e.created_at < @raw_to)
+) src
+GROUP BY 1; -- unordered: the caller places buckets by time, and hashing spares a sort
+
+-- name: UsageHourlyActiveUsers :many
+-- Distinct users per hour bucket, apart from UsageHourly: a DISTINCT aggregate rules out hash
+-- aggregation, and the sort it needs is most of the cost of the other metrics.
+SELECT (date_trunc('hour', created_at AT TIME ZONE 'UTC') AT TIME ZONE 'UTC')::timestamptz AS bucket,
+       count(DISTINCT user_id)::bigint AS active_users
+FROM usage_events
+WHERE created_at >= @from_at AND created_at < @to_at
+GROUP BY 1;

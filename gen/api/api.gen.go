@@ -572,6 +572,219 @@ func (e SyncChangeOp) Valid() bool {
 	}
 }
 
+// Defines values for UsageEventStatus.
+const (
+	UsageEventStatusCancelled UsageEventStatus = "cancelled"
+	UsageEventStatusCompleted UsageEventStatus = "completed"
+	UsageEventStatusFailed    UsageEventStatus = "failed"
+)
+
+// Valid indicates whether the value is a known member of the UsageEventStatus enum.
+func (e UsageEventStatus) Valid() bool {
+	switch e {
+	case UsageEventStatusCancelled:
+		return true
+	case UsageEventStatusCompleted:
+		return true
+	case UsageEventStatusFailed:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for UsageReportGroupBy.
+const (
+	UsageReportGroupByApiKey   UsageReportGroupBy = "api_key"
+	UsageReportGroupByDay      UsageReportGroupBy = "day"
+	UsageReportGroupByModel    UsageReportGroupBy = "model"
+	UsageReportGroupByMonth    UsageReportGroupBy = "month"
+	UsageReportGroupByProvider UsageReportGroupBy = "provider"
+	UsageReportGroupByUser     UsageReportGroupBy = "user"
+	UsageReportGroupByWeek     UsageReportGroupBy = "week"
+)
+
+// Valid indicates whether the value is a known member of the UsageReportGroupBy enum.
+func (e UsageReportGroupBy) Valid() bool {
+	switch e {
+	case UsageReportGroupByApiKey:
+		return true
+	case UsageReportGroupByDay:
+		return true
+	case UsageReportGroupByModel:
+		return true
+	case UsageReportGroupByMonth:
+		return true
+	case UsageReportGroupByProvider:
+		return true
+	case UsageReportGroupByUser:
+		return true
+	case UsageReportGroupByWeek:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for UsageTimeseriesInterval.
+const (
+	UsageTimeseriesIntervalDay  UsageTimeseriesInterval = "day"
+	UsageTimeseriesIntervalHour UsageTimeseriesInterval = "hour"
+)
+
+// Valid indicates whether the value is a known member of the UsageTimeseriesInterval enum.
+func (e UsageTimeseriesInterval) Valid() bool {
+	switch e {
+	case UsageTimeseriesIntervalDay:
+		return true
+	case UsageTimeseriesIntervalHour:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for UsageTimeseriesMetric.
+const (
+	UsageTimeseriesMetricActiveUsers UsageTimeseriesMetric = "active_users"
+	UsageTimeseriesMetricCost        UsageTimeseriesMetric = "cost"
+	UsageTimeseriesMetricErrors      UsageTimeseriesMetric = "errors"
+	UsageTimeseriesMetricRequests    UsageTimeseriesMetric = "requests"
+	UsageTimeseriesMetricTokens      UsageTimeseriesMetric = "tokens"
+)
+
+// Valid indicates whether the value is a known member of the UsageTimeseriesMetric enum.
+func (e UsageTimeseriesMetric) Valid() bool {
+	switch e {
+	case UsageTimeseriesMetricActiveUsers:
+		return true
+	case UsageTimeseriesMetricCost:
+		return true
+	case UsageTimeseriesMetricErrors:
+		return true
+	case UsageTimeseriesMetricRequests:
+		return true
+	case UsageTimeseriesMetricTokens:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for UsageTopBy.
+const (
+	UsageTopByCost   UsageTopBy = "cost"
+	UsageTopByTokens UsageTopBy = "tokens"
+)
+
+// Valid indicates whether the value is a known member of the UsageTopBy enum.
+func (e UsageTopBy) Valid() bool {
+	switch e {
+	case UsageTopByCost:
+		return true
+	case UsageTopByTokens:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for GetAnalyticsTimeseriesParamsMetric.
+const (
+	GetAnalyticsTimeseriesParamsMetricActiveUsers GetAnalyticsTimeseriesParamsMetric = "active_users"
+	GetAnalyticsTimeseriesParamsMetricCost        GetAnalyticsTimeseriesParamsMetric = "cost"
+	GetAnalyticsTimeseriesParamsMetricErrors      GetAnalyticsTimeseriesParamsMetric = "errors"
+	GetAnalyticsTimeseriesParamsMetricRequests    GetAnalyticsTimeseriesParamsMetric = "requests"
+	GetAnalyticsTimeseriesParamsMetricTokens      GetAnalyticsTimeseriesParamsMetric = "tokens"
+)
+
+// Valid indicates whether the value is a known member of the GetAnalyticsTimeseriesParamsMetric enum.
+func (e GetAnalyticsTimeseriesParamsMetric) Valid() bool {
+	switch e {
+	case GetAnalyticsTimeseriesParamsMetricActiveUsers:
+		return true
+	case GetAnalyticsTimeseriesParamsMetricCost:
+		return true
+	case GetAnalyticsTimeseriesParamsMetricErrors:
+		return true
+	case GetAnalyticsTimeseriesParamsMetricRequests:
+		return true
+	case GetAnalyticsTimeseriesParamsMetricTokens:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for GetAnalyticsTimeseriesParamsInterval.
+const (
+	GetAnalyticsTimeseriesParamsIntervalDay  GetAnalyticsTimeseriesParamsInterval = "day"
+	GetAnalyticsTimeseriesParamsIntervalHour GetAnalyticsTimeseriesParamsInterval = "hour"
+)
+
+// Valid indicates whether the value is a known member of the GetAnalyticsTimeseriesParamsInterval enum.
+func (e GetAnalyticsTimeseriesParamsInterval) Valid() bool {
+	switch e {
+	case GetAnalyticsTimeseriesParamsIntervalDay:
+		return true
+	case GetAnalyticsTimeseriesParamsIntervalHour:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for GetAnalyticsTopParamsBy.
+const (
+	GetAnalyticsTopParamsByCost   GetAnalyticsTopParamsBy = "cost"
+	GetAnalyticsTopParamsByTokens GetAnalyticsTopParamsBy = "tokens"
+)
+
+// Valid indicates whether the value is a known member of the GetAnalyticsTopParamsBy enum.
+func (e GetAnalyticsTopParamsBy) Valid() bool {
+	switch e {
+	case GetAnalyticsTopParamsByCost:
+		return true
+	case GetAnalyticsTopParamsByTokens:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for GetAnalyticsUsageParamsGroupBy.
+const (
+	GetAnalyticsUsageParamsGroupByApiKey   GetAnalyticsUsageParamsGroupBy = "api_key"
+	GetAnalyticsUsageParamsGroupByDay      GetAnalyticsUsageParamsGroupBy = "day"
+	GetAnalyticsUsageParamsGroupByModel    GetAnalyticsUsageParamsGroupBy = "model"
+	GetAnalyticsUsageParamsGroupByMonth    GetAnalyticsUsageParamsGroupBy = "month"
+	GetAnalyticsUsageParamsGroupByProvider GetAnalyticsUsageParamsGroupBy = "provider"
+	GetAnalyticsUsageParamsGroupByUser     GetAnalyticsUsageParamsGroupBy = "user"
+	GetAnalyticsUsageParamsGroupByWeek     GetAnalyticsUsageParamsGroupBy = "week"
+)
+
+// Valid indicates whether the value is a known member of the GetAnalyticsUsageParamsGroupBy enum.
+func (e GetAnalyticsUsageParamsGroupBy) Valid() bool {
+	switch e {
+	case GetAnalyticsUsageParamsGroupByApiKey:
+		return true
+	case GetAnalyticsUsageParamsGroupByDay:
+		return true
+	case GetAnalyticsUsageParamsGroupByModel:
+		return true
+	case GetAnalyticsUsageParamsGroupByMonth:
+		return true
+	case GetAnalyticsUsageParamsGroupByProvider:
+		return true
+	case GetAnalyticsUsageParamsGroupByUser:
+		return true
+	case GetAnalyticsUsageParamsGroupByWeek:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for ListMessagesParamsOrder.
 const (
 	ListMessagesParamsOrderAsc  ListMessagesParamsOrder = "asc"
@@ -584,6 +797,27 @@ func (e ListMessagesParamsOrder) Valid() bool {
 	case ListMessagesParamsOrderAsc:
 		return true
 	case ListMessagesParamsOrderDesc:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for GetUsageParamsGroupBy.
+const (
+	GetUsageParamsGroupByApiKey GetUsageParamsGroupBy = "api_key"
+	GetUsageParamsGroupByDay    GetUsageParamsGroupBy = "day"
+	GetUsageParamsGroupByModel  GetUsageParamsGroupBy = "model"
+)
+
+// Valid indicates whether the value is a known member of the GetUsageParamsGroupBy enum.
+func (e GetUsageParamsGroupBy) Valid() bool {
+	switch e {
+	case GetUsageParamsGroupByApiKey:
+		return true
+	case GetUsageParamsGroupByDay:
+		return true
+	case GetUsageParamsGroupByModel:
 		return true
 	default:
 		return false
@@ -1653,6 +1887,125 @@ type SyncPage struct {
 	NextCursor string `json:"next_cursor"`
 }
 
+// UsageEvent defines model for UsageEvent.
+type UsageEvent struct {
+	ApiKeyId         *openapi_types.UUID `json:"api_key_id"`
+	CacheReadTokens  int64               `json:"cache_read_tokens"`
+	CacheWriteTokens int64               `json:"cache_write_tokens"`
+
+	// Cost US dollars.
+	Cost         float64      `json:"cost"`
+	CreatedAt    apitime.Time `json:"created_at"`
+	DurationMs   float64      `json:"duration_ms"`
+	Id           int64        `json:"id"`
+	InputTokens  int64        `json:"input_tokens"`
+	Model        string       `json:"model"`
+	OutputTokens int64        `json:"output_tokens"`
+
+	// ProjectId The session's project when the request was made.
+	ProjectId  *openapi_types.UUID `json:"project_id"`
+	Provider   string              `json:"provider"`
+	SessionId  *openapi_types.UUID `json:"session_id"`
+	Status     UsageEventStatus    `json:"status"`
+	StopReason *string             `json:"stop_reason"`
+	TtftMs     *float64            `json:"ttft_ms"`
+}
+
+// UsageEventStatus defines model for UsageEvent.Status.
+type UsageEventStatus string
+
+// UsageEventList defines model for UsageEventList.
+type UsageEventList struct {
+	Data       []UsageEvent `json:"data"`
+	HasMore    bool         `json:"has_more"`
+	NextCursor *string      `json:"next_cursor"`
+}
+
+// UsageGroup defines model for UsageGroup.
+type UsageGroup struct {
+	// Key The group: a day, week or month as `YYYY-MM-DD` (its first day), a model or provider
+	// name, a user id, or an API key id (null for requests made without an API key).
+	Key   *string     `json:"key"`
+	Usage UsageTotals `json:"usage"`
+}
+
+// UsagePoint defines model for UsagePoint.
+type UsagePoint struct {
+	Start apitime.Time `json:"start"`
+	Value float64      `json:"value"`
+}
+
+// UsageRanked defines model for UsageRanked.
+type UsageRanked struct {
+	// Cost US dollars.
+	Cost float64 `json:"cost"`
+
+	// Key A user id, an API key id or a model name.
+	Key         string `json:"key"`
+	Requests    int64  `json:"requests"`
+	TotalTokens int64  `json:"total_tokens"`
+}
+
+// UsageReport defines model for UsageReport.
+type UsageReport struct {
+	From    apitime.Time       `json:"from"`
+	GroupBy UsageReportGroupBy `json:"group_by"`
+
+	// Groups Groups with usage, in key order.
+	Groups []UsageGroup `json:"groups"`
+	To     apitime.Time `json:"to"`
+	Totals UsageTotals  `json:"totals"`
+}
+
+// UsageReportGroupBy defines model for UsageReport.GroupBy.
+type UsageReportGroupBy string
+
+// UsageTimeseries defines model for UsageTimeseries.
+type UsageTimeseries struct {
+	From     apitime.Time            `json:"from"`
+	Interval UsageTimeseriesInterval `json:"interval"`
+	Metric   UsageTimeseriesMetric   `json:"metric"`
+	Points   []UsagePoint            `json:"points"`
+	To       apitime.Time            `json:"to"`
+}
+
+// UsageTimeseriesInterval defines model for UsageTimeseries.Interval.
+type UsageTimeseriesInterval string
+
+// UsageTimeseriesMetric defines model for UsageTimeseries.Metric.
+type UsageTimeseriesMetric string
+
+// UsageTop defines model for UsageTop.
+type UsageTop struct {
+	ApiKeys []UsageRanked `json:"api_keys"`
+	By      UsageTopBy    `json:"by"`
+	From    apitime.Time  `json:"from"`
+	Models  []UsageRanked `json:"models"`
+	To      apitime.Time  `json:"to"`
+	Users   []UsageRanked `json:"users"`
+}
+
+// UsageTopBy defines model for UsageTop.By.
+type UsageTopBy string
+
+// UsageTotals defines model for UsageTotals.
+type UsageTotals struct {
+	CacheReadTokens  int64 `json:"cache_read_tokens"`
+	CacheWriteTokens int64 `json:"cache_write_tokens"`
+
+	// Cost US dollars.
+	Cost float64 `json:"cost"`
+
+	// Errors Requests that failed.
+	Errors       int64 `json:"errors"`
+	InputTokens  int64 `json:"input_tokens"`
+	OutputTokens int64 `json:"output_tokens"`
+	Requests     int64 `json:"requests"`
+
+	// TotalTokens Input, output, cache read and cache write tokens.
+	TotalTokens int64 `json:"total_tokens"`
+}
+
 // User defines model for User.
 type User struct {
 	CreatedAt   apitime.Time           `json:"created_at"`
@@ -1688,6 +2041,12 @@ type Limit = int
 
 // SessionID defines model for SessionID.
 type SessionID = openapi_types.UUID
+
+// UsageFrom defines model for UsageFrom.
+type UsageFrom = apitime.Time
+
+// UsageTo defines model for UsageTo.
+type UsageTo = apitime.Time
 
 // BadRequest An RFC 9457 problem with an OpenAI-compatible `error` member.
 type BadRequest = Problem
@@ -1761,6 +2120,54 @@ type AdminListUsersParams struct {
 	// Cursor The `next_cursor` of the previous page; opaque.
 	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
 }
+
+// GetAnalyticsTimeseriesParams defines parameters for GetAnalyticsTimeseries.
+type GetAnalyticsTimeseriesParams struct {
+	// From Start of the half-open window `[from, to)` (default 30 days before `to`).
+	From *UsageFrom `form:"from,omitempty" json:"from,omitempty"`
+
+	// To End of the window, excluded (default now); after `from`, at most 400 days later.
+	To     *UsageTo                            `form:"to,omitempty" json:"to,omitempty"`
+	Metric *GetAnalyticsTimeseriesParamsMetric `form:"metric,omitempty" json:"metric,omitempty"`
+
+	// Interval Hour buckets are limited to windows of 31 days.
+	Interval *GetAnalyticsTimeseriesParamsInterval `form:"interval,omitempty" json:"interval,omitempty"`
+}
+
+// GetAnalyticsTimeseriesParamsMetric defines parameters for GetAnalyticsTimeseries.
+type GetAnalyticsTimeseriesParamsMetric string
+
+// GetAnalyticsTimeseriesParamsInterval defines parameters for GetAnalyticsTimeseries.
+type GetAnalyticsTimeseriesParamsInterval string
+
+// GetAnalyticsTopParams defines parameters for GetAnalyticsTop.
+type GetAnalyticsTopParams struct {
+	// From Start of the half-open window `[from, to)` (default 30 days before `to`).
+	From *UsageFrom `form:"from,omitempty" json:"from,omitempty"`
+
+	// To End of the window, excluded (default now); after `from`, at most 400 days later.
+	To    *UsageTo                 `form:"to,omitempty" json:"to,omitempty"`
+	By    *GetAnalyticsTopParamsBy `form:"by,omitempty" json:"by,omitempty"`
+	Limit *int                     `form:"limit,omitempty" json:"limit,omitempty"`
+}
+
+// GetAnalyticsTopParamsBy defines parameters for GetAnalyticsTop.
+type GetAnalyticsTopParamsBy string
+
+// GetAnalyticsUsageParams defines parameters for GetAnalyticsUsage.
+type GetAnalyticsUsageParams struct {
+	// From Start of the half-open window `[from, to)` (default 30 days before `to`).
+	From *UsageFrom `form:"from,omitempty" json:"from,omitempty"`
+
+	// To End of the window, excluded (default now); after `from`, at most 400 days later.
+	To      *UsageTo                        `form:"to,omitempty" json:"to,omitempty"`
+	GroupBy *GetAnalyticsUsageParamsGroupBy `form:"group_by,omitempty" json:"group_by,omitempty"`
+	UserId  *openapi_types.UUID             `form:"user_id,omitempty" json:"user_id,omitempty"`
+	Model   *string                         `form:"model,omitempty" json:"model,omitempty"`
+}
+
+// GetAnalyticsUsageParamsGroupBy defines parameters for GetAnalyticsUsage.
+type GetAnalyticsUsageParamsGroupBy string
 
 // ListAPIKeysParams defines parameters for ListAPIKeys.
 type ListAPIKeysParams struct {
@@ -2009,6 +2416,31 @@ type GetChangesParams struct {
 
 	// Limit Page size.
 	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
+}
+
+// GetUsageParams defines parameters for GetUsage.
+type GetUsageParams struct {
+	// From Start of the half-open window `[from, to)` (default 30 days before `to`).
+	From *UsageFrom `form:"from,omitempty" json:"from,omitempty"`
+
+	// To End of the window, excluded (default now); after `from`, at most 400 days later.
+	To      *UsageTo               `form:"to,omitempty" json:"to,omitempty"`
+	GroupBy *GetUsageParamsGroupBy `form:"group_by,omitempty" json:"group_by,omitempty"`
+
+	// ProjectId Only requests made in sessions of this project.
+	ProjectId *openapi_types.UUID `form:"project_id,omitempty" json:"project_id,omitempty"`
+}
+
+// GetUsageParamsGroupBy defines parameters for GetUsage.
+type GetUsageParamsGroupBy string
+
+// ListUsageEventsParams defines parameters for ListUsageEvents.
+type ListUsageEventsParams struct {
+	// Limit Page size.
+	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
+
+	// Cursor The `next_cursor` of the previous page; opaque.
+	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
 }
 
 // AdminUpdateUserJSONRequestBody defines body for AdminUpdateUser for application/json ContentType.
@@ -2376,6 +2808,34 @@ type ClientInterface interface {
 	//
 	// Corresponds with PATCH /v1/admin/users/{id} (the `AdminUpdateUser` operationId).
 	AdminUpdateUser(ctx context.Context, id ID, body AdminUpdateUserJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetAnalyticsTimeseries One usage metric over time (administrators)
+	//
+	// `metric` in hour or day buckets (UTC) over `[from, to)`; every bucket is present, empty
+	// ones are 0. `tokens` counts input, output, cache read and cache write tokens; `cost` is US
+	// dollars; `errors` counts failed requests; `active_users` counts distinct users.
+	// `Accept: text/csv` returns `start,<metric>` rows.
+	//
+	// Corresponds with GET /v1/analytics/timeseries (the `GetAnalyticsTimeseries` operationId).
+	GetAnalyticsTimeseries(ctx context.Context, params *GetAnalyticsTimeseriesParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetAnalyticsTop The largest users, API keys and models (administrators)
+	//
+	// Ranked by cost or tokens over `[from, to)`, largest first, at most `limit` of each;
+	// requests made without an API key are left out of the key ranking. `Accept: text/csv`
+	// returns `kind,key,requests,tokens,cost` rows.
+	//
+	// Corresponds with GET /v1/analytics/top (the `GetAnalyticsTop` operationId).
+	GetAnalyticsTop(ctx context.Context, params *GetAnalyticsTopParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetAnalyticsUsage Everyone's usage and cost (administrators)
+	//
+	// Requests, tokens and cost of all users in `[from, to)` (UTC, at most 400 days), grouped,
+	// with totals; weeks start on Monday and are keyed by their first day, months by the 1st.
+	// Groups without usage are omitted. `Accept: text/csv` returns the groups as CSV.
+	//
+	// Corresponds with GET /v1/analytics/usage (the `GetAnalyticsUsage` operationId).
+	GetAnalyticsUsage(ctx context.Context, params *GetAnalyticsUsageParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// ListAPIKeys The caller's API keys
 	//
@@ -3202,6 +3662,23 @@ type ClientInterface interface {
 	//
 	// Corresponds with GET /v1/sync (the `GetChanges` operationId).
 	GetChanges(ctx context.Context, params *GetChangesParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetUsage The caller's usage and cost
+	//
+	// The caller's own requests, tokens and cost in the half-open UTC window `[from, to)`
+	// (default: the 30 days before `to`, which defaults to now; at most 400 days), grouped by
+	// day, model or API key, with totals. Groups without usage are omitted. `Accept: text/csv`
+	// returns the groups as CSV (the key column is named after `group_by`).
+	//
+	// Corresponds with GET /v1/usage (the `GetUsage` operationId).
+	GetUsage(ctx context.Context, params *GetUsageParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ListUsageEvents The caller's recorded requests
+	//
+	// One entry per chat completion request the caller made, newest first.
+	//
+	// Corresponds with GET /v1/usage/events (the `ListUsageEvents` operationId).
+	ListUsageEvents(ctx context.Context, params *ListUsageEventsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 }
 
 // GetRoot Service name, version and links
@@ -3406,6 +3883,64 @@ func (c *Client) AdminUpdateUserWithBody(ctx context.Context, id ID, contentType
 // Corresponds with PATCH /v1/admin/users/{id} (the `AdminUpdateUser` operationId).
 func (c *Client) AdminUpdateUser(ctx context.Context, id ID, body AdminUpdateUserJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewAdminUpdateUserRequest(c.Server, id, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetAnalyticsTimeseries One usage metric over time (administrators)
+//
+// `metric` in hour or day buckets (UTC) over `[from, to)`; every bucket is present, empty
+// ones are 0. `tokens` counts input, output, cache read and cache write tokens; `cost` is US
+// dollars; `errors` counts failed requests; `active_users` counts distinct users.
+// `Accept: text/csv` returns `start,<metric>` rows.
+//
+// Corresponds with GET /v1/analytics/timeseries (the `GetAnalyticsTimeseries` operationId).
+func (c *Client) GetAnalyticsTimeseries(ctx context.Context, params *GetAnalyticsTimeseriesParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetAnalyticsTimeseriesRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetAnalyticsTop The largest users, API keys and models (administrators)
+//
+// Ranked by cost or tokens over `[from, to)`, largest first, at most `limit` of each;
+// requests made without an API key are left out of the key ranking. `Accept: text/csv`
+// returns `kind,key,requests,tokens,cost` rows.
+//
+// Corresponds with GET /v1/analytics/top (the `GetAnalyticsTop` operationId).
+func (c *Client) GetAnalyticsTop(ctx context.Context, params *GetAnalyticsTopParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetAnalyticsTopRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetAnalyticsUsage Everyone's usage and cost (administrators)
+//
+// Requests, tokens and cost of all users in `[from, to)` (UTC, at most 400 days), grouped,
+// with totals; weeks start on Monday and are keyed by their first day, months by the 1st.
+// Groups without usage are omitted. `Accept: text/csv` returns the groups as CSV.
+//
+// Corresponds with GET /v1/analytics/usage (the `GetAnalyticsUsage` operationId).
+func (c *Client) GetAnalyticsUsage(ctx context.Context, params *GetAnalyticsUsageParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetAnalyticsUsageRequest(c.Server, params)
 	if err != nil {
 		return nil, err
 	}
@@ -5022,6 +5557,43 @@ func (c *Client) GetChanges(ctx context.Context, params *GetChangesParams, reqEd
 	return c.Client.Do(req)
 }
 
+// GetUsage The caller's usage and cost
+//
+// The caller's own requests, tokens and cost in the half-open UTC window `[from, to)`
+// (default: the 30 days before `to`, which defaults to now; at most 400 days), grouped by
+// day, model or API key, with totals. Groups without usage are omitted. `Accept: text/csv`
+// returns the groups as CSV (the key column is named after `group_by`).
+//
+// Corresponds with GET /v1/usage (the `GetUsage` operationId).
+func (c *Client) GetUsage(ctx context.Context, params *GetUsageParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetUsageRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ListUsageEvents The caller's recorded requests
+//
+// One entry per chat completion request the caller made, newest first.
+//
+// Corresponds with GET /v1/usage/events (the `ListUsageEvents` operationId).
+func (c *Client) ListUsageEvents(ctx context.Context, params *ListUsageEventsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListUsageEventsRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // NewGetRootRequest constructs an http.Request for the GetRoot method
 func NewGetRootRequest(server string) (*http.Request, error) {
 	var err error
@@ -5480,6 +6052,288 @@ func NewAdminUpdateUserRequestWithBody(server string, id ID, contentType string,
 	}
 
 	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewGetAnalyticsTimeseriesRequest constructs an http.Request for the GetAnalyticsTimeseries method
+func NewGetAnalyticsTimeseriesRequest(server string, params *GetAnalyticsTimeseriesParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/analytics/timeseries")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.From != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "from", *params.From, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: "date-time"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.To != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "to", *params.To, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: "date-time"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Metric != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "metric", *params.Metric, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Interval != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "interval", *params.Interval, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewGetAnalyticsTopRequest constructs an http.Request for the GetAnalyticsTop method
+func NewGetAnalyticsTopRequest(server string, params *GetAnalyticsTopParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/analytics/top")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.From != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "from", *params.From, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: "date-time"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.To != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "to", *params.To, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: "date-time"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.By != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "by", *params.By, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Limit != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewGetAnalyticsUsageRequest constructs an http.Request for the GetAnalyticsUsage method
+func NewGetAnalyticsUsageRequest(server string, params *GetAnalyticsUsageParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/analytics/usage")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.From != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "from", *params.From, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: "date-time"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.To != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "to", *params.To, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: "date-time"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.GroupBy != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "group_by", *params.GroupBy, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.UserId != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "user_id", *params.UserId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: "uuid"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Model != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "model", *params.Model, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
 
 	return req, nil
 }
@@ -8317,6 +9171,162 @@ func NewGetChangesRequest(server string, params *GetChangesParams) (*http.Reques
 	return req, nil
 }
 
+// NewGetUsageRequest constructs an http.Request for the GetUsage method
+func NewGetUsageRequest(server string, params *GetUsageParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/usage")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.From != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "from", *params.From, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: "date-time"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.To != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "to", *params.To, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: "date-time"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.GroupBy != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "group_by", *params.GroupBy, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.ProjectId != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "project_id", *params.ProjectId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: "uuid"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewListUsageEventsRequest constructs an http.Request for the ListUsageEvents method
+func NewListUsageEventsRequest(server string, params *ListUsageEventsParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/usage/events")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Limit != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Cursor != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "cursor", *params.Cursor, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
 func (c *Client) applyEditors(ctx context.Context, req *http.Request, additionalEditors []RequestEditorFn) error {
 	for _, r := range c.RequestEditors {
 		if err := r(ctx, req); err != nil {
@@ -8472,6 +9482,40 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with PATCH /v1/admin/users/{id} (the `AdminUpdateUser` operationId).
 	AdminUpdateUserWithResponse(ctx context.Context, id ID, body AdminUpdateUserJSONRequestBody, reqEditors ...RequestEditorFn) (*AdminUpdateUserResponse, error)
+
+	// GetAnalyticsTimeseriesWithResponse One usage metric over time (administrators)
+	//
+	// `metric` in hour or day buckets (UTC) over `[from, to)`; every bucket is present, empty
+	// ones are 0. `tokens` counts input, output, cache read and cache write tokens; `cost` is US
+	// dollars; `errors` counts failed requests; `active_users` counts distinct users.
+	// `Accept: text/csv` returns `start,<metric>` rows.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/analytics/timeseries (the `GetAnalyticsTimeseries` operationId).
+	GetAnalyticsTimeseriesWithResponse(ctx context.Context, params *GetAnalyticsTimeseriesParams, reqEditors ...RequestEditorFn) (*GetAnalyticsTimeseriesResponse, error)
+
+	// GetAnalyticsTopWithResponse The largest users, API keys and models (administrators)
+	//
+	// Ranked by cost or tokens over `[from, to)`, largest first, at most `limit` of each;
+	// requests made without an API key are left out of the key ranking. `Accept: text/csv`
+	// returns `kind,key,requests,tokens,cost` rows.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/analytics/top (the `GetAnalyticsTop` operationId).
+	GetAnalyticsTopWithResponse(ctx context.Context, params *GetAnalyticsTopParams, reqEditors ...RequestEditorFn) (*GetAnalyticsTopResponse, error)
+
+	// GetAnalyticsUsageWithResponse Everyone's usage and cost (administrators)
+	//
+	// Requests, tokens and cost of all users in `[from, to)` (UTC, at most 400 days), grouped,
+	// with totals; weeks start on Monday and are keyed by their first day, months by the 1st.
+	// Groups without usage are omitted. `Accept: text/csv` returns the groups as CSV.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/analytics/usage (the `GetAnalyticsUsage` operationId).
+	GetAnalyticsUsageWithResponse(ctx context.Context, params *GetAnalyticsUsageParams, reqEditors ...RequestEditorFn) (*GetAnalyticsUsageResponse, error)
 
 	// ListAPIKeysWithResponse The caller's API keys
 	//
@@ -9366,6 +10410,27 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with GET /v1/sync (the `GetChanges` operationId).
 	GetChangesWithResponse(ctx context.Context, params *GetChangesParams, reqEditors ...RequestEditorFn) (*GetChangesResponse, error)
+
+	// GetUsageWithResponse The caller's usage and cost
+	//
+	// The caller's own requests, tokens and cost in the half-open UTC window `[from, to)`
+	// (default: the 30 days before `to`, which defaults to now; at most 400 days), grouped by
+	// day, model or API key, with totals. Groups without usage are omitted. `Accept: text/csv`
+	// returns the groups as CSV (the key column is named after `group_by`).
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/usage (the `GetUsage` operationId).
+	GetUsageWithResponse(ctx context.Context, params *GetUsageParams, reqEditors ...RequestEditorFn) (*GetUsageResponse, error)
+
+	// ListUsageEventsWithResponse The caller's recorded requests
+	//
+	// One entry per chat completion request the caller made, newest first.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/usage/events (the `ListUsageEvents` operationId).
+	ListUsageEventsWithResponse(ctx context.Context, params *ListUsageEventsParams, reqEditors ...RequestEditorFn) (*ListUsageEventsResponse, error)
 }
 
 type GetRootResponse struct {
@@ -9967,6 +11032,213 @@ func (r AdminUpdateUserResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r AdminUpdateUserResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type GetAnalyticsTimeseriesResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *UsageTimeseries
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Error
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetAnalyticsTimeseriesResponse) GetJSON200() *UsageTimeseries {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r GetAnalyticsTimeseriesResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r GetAnalyticsTimeseriesResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r GetAnalyticsTimeseriesResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r GetAnalyticsTimeseriesResponse) GetApplicationproblemJSONDefault() *Error {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r GetAnalyticsTimeseriesResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetAnalyticsTimeseriesResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetAnalyticsTimeseriesResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetAnalyticsTimeseriesResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type GetAnalyticsTopResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *UsageTop
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Error
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetAnalyticsTopResponse) GetJSON200() *UsageTop {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r GetAnalyticsTopResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r GetAnalyticsTopResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r GetAnalyticsTopResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r GetAnalyticsTopResponse) GetApplicationproblemJSONDefault() *Error {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r GetAnalyticsTopResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetAnalyticsTopResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetAnalyticsTopResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetAnalyticsTopResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type GetAnalyticsUsageResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *UsageReport
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Error
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetAnalyticsUsageResponse) GetJSON200() *UsageReport {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r GetAnalyticsUsageResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r GetAnalyticsUsageResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r GetAnalyticsUsageResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r GetAnalyticsUsageResponse) GetApplicationproblemJSONDefault() *Error {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r GetAnalyticsUsageResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetAnalyticsUsageResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetAnalyticsUsageResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetAnalyticsUsageResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -14225,6 +15497,130 @@ func (r GetChangesResponse) ContentType() string {
 	return ""
 }
 
+type GetUsageResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *UsageReport
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Error
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetUsageResponse) GetJSON200() *UsageReport {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r GetUsageResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r GetUsageResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r GetUsageResponse) GetApplicationproblemJSONDefault() *Error {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r GetUsageResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetUsageResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetUsageResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetUsageResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type ListUsageEventsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *UsageEventList
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Error
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListUsageEventsResponse) GetJSON200() *UsageEventList {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r ListUsageEventsResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r ListUsageEventsResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r ListUsageEventsResponse) GetApplicationproblemJSONDefault() *Error {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r ListUsageEventsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListUsageEventsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListUsageEventsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListUsageEventsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 // GetRootWithResponse Service name, version and links
 //
 // The service's name and version, with links to its documentation and probes.
@@ -14407,6 +15803,58 @@ func (c *ClientWithResponses) AdminUpdateUserWithResponse(ctx context.Context, i
 		return nil, err
 	}
 	return ParseAdminUpdateUserResponse(rsp)
+}
+
+// GetAnalyticsTimeseriesWithResponse One usage metric over time (administrators)
+//
+// `metric` in hour or day buckets (UTC) over `[from, to)`; every bucket is present, empty
+// ones are 0. `tokens` counts input, output, cache read and cache write tokens; `cost` is US
+// dollars; `errors` counts failed requests; `active_users` counts distinct users.
+// `Accept: text/csv` returns `start,<metric>` rows.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/analytics/timeseries (the `GetAnalyticsTimeseries` operationId).
+func (c *ClientWithResponses) GetAnalyticsTimeseriesWithResponse(ctx context.Context, params *GetAnalyticsTimeseriesParams, reqEditors ...RequestEditorFn) (*GetAnalyticsTimeseriesResponse, error) {
+	rsp, err := c.GetAnalyticsTimeseries(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetAnalyticsTimeseriesResponse(rsp)
+}
+
+// GetAnalyticsTopWithResponse The largest users, API keys and models (administrators)
+//
+// Ranked by cost or tokens over `[from, to)`, largest first, at most `limit` of each;
+// requests made without an API key are left out of the key ranking. `Accept: text/csv`
+// returns `kind,key,requests,tokens,cost` rows.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/analytics/top (the `GetAnalyticsTop` operationId).
+func (c *ClientWithResponses) GetAnalyticsTopWithResponse(ctx context.Context, params *GetAnalyticsTopParams, reqEditors ...RequestEditorFn) (*GetAnalyticsTopResponse, error) {
+	rsp, err := c.GetAnalyticsTop(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetAnalyticsTopResponse(rsp)
+}
+
+// GetAnalyticsUsageWithResponse Everyone's usage and cost (administrators)
+//
+// Requests, tokens and cost of all users in `[from, to)` (UTC, at most 400 days), grouped,
+// with totals; weeks start on Monday and are keyed by their first day, months by the 1st.
+// Groups without usage are omitted. `Accept: text/csv` returns the groups as CSV.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/analytics/usage (the `GetAnalyticsUsage` operationId).
+func (c *ClientWithResponses) GetAnalyticsUsageWithResponse(ctx context.Context, params *GetAnalyticsUsageParams, reqEditors ...RequestEditorFn) (*GetAnalyticsUsageResponse, error) {
+	rsp, err := c.GetAnalyticsUsage(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetAnalyticsUsageResponse(rsp)
 }
 
 // ListAPIKeysWithResponse The caller's API keys
@@ -15771,6 +17219,39 @@ func (c *ClientWithResponses) GetChangesWithResponse(ctx context.Context, params
 	return ParseGetChangesResponse(rsp)
 }
 
+// GetUsageWithResponse The caller's usage and cost
+//
+// The caller's own requests, tokens and cost in the half-open UTC window `[from, to)`
+// (default: the 30 days before `to`, which defaults to now; at most 400 days), grouped by
+// day, model or API key, with totals. Groups without usage are omitted. `Accept: text/csv`
+// returns the groups as CSV (the key column is named after `group_by`).
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/usage (the `GetUsage` operationId).
+func (c *ClientWithResponses) GetUsageWithResponse(ctx context.Context, params *GetUsageParams, reqEditors ...RequestEditorFn) (*GetUsageResponse, error) {
+	rsp, err := c.GetUsage(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetUsageResponse(rsp)
+}
+
+// ListUsageEventsWithResponse The caller's recorded requests
+//
+// One entry per chat completion request the caller made, newest first.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/usage/events (the `ListUsageEvents` operationId).
+func (c *ClientWithResponses) ListUsageEventsWithResponse(ctx context.Context, params *ListUsageEventsParams, reqEditors ...RequestEditorFn) (*ListUsageEventsResponse, error) {
+	rsp, err := c.ListUsageEvents(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListUsageEventsResponse(rsp)
+}
+
 // ParseGetRootResponse parses an HTTP response from a GetRootWithResponse call
 func ParseGetRootResponse(rsp *http.Response) (*GetRootResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -16205,6 +17686,177 @@ func ParseAdminUpdateUserResponse(rsp *http.Response) (*AdminUpdateUserResponse,
 			return nil, err
 		}
 		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseGetAnalyticsTimeseriesResponse parses an HTTP response from a GetAnalyticsTimeseriesWithResponse call
+func ParseGetAnalyticsTimeseriesResponse(rsp *http.Response) (*GetAnalyticsTimeseriesResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetAnalyticsTimeseriesResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest UsageTimeseries
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	case rsp.StatusCode == 200:
+		// Content-type (text/csv) unsupported
+
+	}
+
+	return response, nil
+}
+
+// ParseGetAnalyticsTopResponse parses an HTTP response from a GetAnalyticsTopWithResponse call
+func ParseGetAnalyticsTopResponse(rsp *http.Response) (*GetAnalyticsTopResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetAnalyticsTopResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest UsageTop
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	case rsp.StatusCode == 200:
+		// Content-type (text/csv) unsupported
+
+	}
+
+	return response, nil
+}
+
+// ParseGetAnalyticsUsageResponse parses an HTTP response from a GetAnalyticsUsageWithResponse call
+func ParseGetAnalyticsUsageResponse(rsp *http.Response) (*GetAnalyticsUsageResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetAnalyticsUsageResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest UsageReport
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	case rsp.StatusCode == 200:
+		// Content-type (text/csv) unsupported
 
 	}
 
@@ -20013,6 +21665,103 @@ func ParseGetChangesResponse(rsp *http.Response) (*GetChangesResponse, error) {
 	return response, nil
 }
 
+// ParseGetUsageResponse parses an HTTP response from a GetUsageWithResponse call
+func ParseGetUsageResponse(rsp *http.Response) (*GetUsageResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetUsageResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest UsageReport
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	case rsp.StatusCode == 200:
+		// Content-type (text/csv) unsupported
+
+	}
+
+	return response, nil
+}
+
+// ParseListUsageEventsResponse parses an HTTP response from a ListUsageEventsWithResponse call
+func ParseListUsageEventsResponse(rsp *http.Response) (*ListUsageEventsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListUsageEventsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest UsageEventList
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
 // ServerInterface represents all server handlers.
 type ServerInterface interface {
 	// GetRoot Service name, version and links
@@ -20048,6 +21797,15 @@ type ServerInterface interface {
 	// AdminUpdateUser Change a user's roles or status, or unlock them
 	// (PATCH /v1/admin/users/{id})
 	AdminUpdateUser(ctx echo.Context, id ID) error
+	// GetAnalyticsTimeseries One usage metric over time (administrators)
+	// (GET /v1/analytics/timeseries)
+	GetAnalyticsTimeseries(ctx echo.Context, params GetAnalyticsTimeseriesParams) error
+	// GetAnalyticsTop The largest users, API keys and models (administrators)
+	// (GET /v1/analytics/top)
+	GetAnalyticsTop(ctx echo.Context, params GetAnalyticsTopParams) error
+	// GetAnalyticsUsage Everyone's usage and cost (administrators)
+	// (GET /v1/analytics/usage)
+	GetAnalyticsUsage(ctx echo.Context, params GetAnalyticsUsageParams) error
 	// ListAPIKeys The caller's API keys
 	// (GET /v1/auth/api-keys)
 	ListAPIKeys(ctx echo.Context, params ListAPIKeysParams) error
@@ -20216,6 +21974,12 @@ type ServerInterface interface {
 	// GetChanges Changes since a cursor
 	// (GET /v1/sync)
 	GetChanges(ctx echo.Context, params GetChangesParams) error
+	// GetUsage The caller's usage and cost
+	// (GET /v1/usage)
+	GetUsage(ctx echo.Context, params GetUsageParams) error
+	// ListUsageEvents The caller's recorded requests
+	// (GET /v1/usage/events)
+	ListUsageEvents(ctx echo.Context, params ListUsageEventsParams) error
 }
 
 // ServerInterfaceWrapper converts echo contexts to parameters.
@@ -20400,6 +22164,130 @@ func (w *ServerInterfaceWrapper) AdminUpdateUser(ctx echo.Context) error {
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.AdminUpdateUser(ctx, id)
+	return err
+}
+
+// GetAnalyticsTimeseries converts echo context to params.
+func (w *ServerInterfaceWrapper) GetAnalyticsTimeseries(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params GetAnalyticsTimeseriesParams
+	// ------------- Optional query parameter "from" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "from", ctx.QueryParams(), &params.From, runtime.BindQueryParameterOptions{Type: "string", Format: "date-time"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter from: %s", err))
+	}
+
+	// ------------- Optional query parameter "to" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "to", ctx.QueryParams(), &params.To, runtime.BindQueryParameterOptions{Type: "string", Format: "date-time"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter to: %s", err))
+	}
+
+	// ------------- Optional query parameter "metric" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "metric", ctx.QueryParams(), &params.Metric, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter metric: %s", err))
+	}
+
+	// ------------- Optional query parameter "interval" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "interval", ctx.QueryParams(), &params.Interval, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter interval: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetAnalyticsTimeseries(ctx, params)
+	return err
+}
+
+// GetAnalyticsTop converts echo context to params.
+func (w *ServerInterfaceWrapper) GetAnalyticsTop(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params GetAnalyticsTopParams
+	// ------------- Optional query parameter "from" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "from", ctx.QueryParams(), &params.From, runtime.BindQueryParameterOptions{Type: "string", Format: "date-time"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter from: %s", err))
+	}
+
+	// ------------- Optional query parameter "to" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "to", ctx.QueryParams(), &params.To, runtime.BindQueryParameterOptions{Type: "string", Format: "date-time"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter to: %s", err))
+	}
+
+	// ------------- Optional query parameter "by" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "by", ctx.QueryParams(), &params.By, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter by: %s", err))
+	}
+
+	// ------------- Optional query parameter "limit" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", ctx.QueryParams(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter limit: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetAnalyticsTop(ctx, params)
+	return err
+}
+
+// GetAnalyticsUsage converts echo context to params.
+func (w *ServerInterfaceWrapper) GetAnalyticsUsage(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params GetAnalyticsUsageParams
+	// ------------- Optional query parameter "from" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "from", ctx.QueryParams(), &params.From, runtime.BindQueryParameterOptions{Type: "string", Format: "date-time"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter from: %s", err))
+	}
+
+	// ------------- Optional query parameter "to" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "to", ctx.QueryParams(), &params.To, runtime.BindQueryParameterOptions{Type: "string", Format: "date-time"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter to: %s", err))
+	}
+
+	// ------------- Optional query parameter "group_by" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "group_by", ctx.QueryParams(), &params.GroupBy, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter group_by: %s", err))
+	}
+
+	// ------------- Optional query parameter "user_id" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "user_id", ctx.QueryParams(), &params.UserId, runtime.BindQueryParameterOptions{Type: "string", Format: "uuid"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter user_id: %s", err))
+	}
+
+	// ------------- Optional query parameter "model" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "model", ctx.QueryParams(), &params.Model, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter model: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetAnalyticsUsage(ctx, params)
 	return err
 }
 
@@ -21735,6 +23623,70 @@ func (w *ServerInterfaceWrapper) GetChanges(ctx echo.Context) error {
 	return err
 }
 
+// GetUsage converts echo context to params.
+func (w *ServerInterfaceWrapper) GetUsage(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params GetUsageParams
+	// ------------- Optional query parameter "from" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "from", ctx.QueryParams(), &params.From, runtime.BindQueryParameterOptions{Type: "string", Format: "date-time"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter from: %s", err))
+	}
+
+	// ------------- Optional query parameter "to" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "to", ctx.QueryParams(), &params.To, runtime.BindQueryParameterOptions{Type: "string", Format: "date-time"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter to: %s", err))
+	}
+
+	// ------------- Optional query parameter "group_by" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "group_by", ctx.QueryParams(), &params.GroupBy, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter group_by: %s", err))
+	}
+
+	// ------------- Optional query parameter "project_id" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "project_id", ctx.QueryParams(), &params.ProjectId, runtime.BindQueryParameterOptions{Type: "string", Format: "uuid"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter project_id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetUsage(ctx, params)
+	return err
+}
+
+// ListUsageEvents converts echo context to params.
+func (w *ServerInterfaceWrapper) ListUsageEvents(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListUsageEventsParams
+	// ------------- Optional query parameter "limit" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", ctx.QueryParams(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter limit: %s", err))
+	}
+
+	// ------------- Optional query parameter "cursor" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "cursor", ctx.QueryParams(), &params.Cursor, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter cursor: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListUsageEvents(ctx, params)
+	return err
+}
+
 // This is a simple interface which specifies echo.Route addition functions which
 // are present on both echo.Echo and echo.Group, since we want to allow using
 // either of them for path registration
@@ -21849,6 +23801,11 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.GET(options.BaseURL+"/v1/sessions/:id/tools", wrapper.GetSessionTools, options.OperationMiddlewares["getSessionTools"]...)
 	router.PUT(options.BaseURL+"/v1/sessions/:id/tools", wrapper.ReplaceSessionTools, options.OperationMiddlewares["replaceSessionTools"]...)
 	router.GET(options.BaseURL+"/v1/sessions/:id/tool-calls", wrapper.ListSessionToolCalls, options.OperationMiddlewares["listSessionToolCalls"]...)
+	router.GET(options.BaseURL+"/v1/usage", wrapper.GetUsage, options.OperationMiddlewares["getUsage"]...)
+	router.GET(options.BaseURL+"/v1/usage/events", wrapper.ListUsageEvents, options.OperationMiddlewares["listUsageEvents"]...)
+	router.GET(options.BaseURL+"/v1/analytics/usage", wrapper.GetAnalyticsUsage, options.OperationMiddlewares["getAnalyticsUsage"]...)
+	router.GET(options.BaseURL+"/v1/analytics/timeseries", wrapper.GetAnalyticsTimeseries, options.OperationMiddlewares["getAnalyticsTimeseries"]...)
+	router.GET(options.BaseURL+"/v1/analytics/top", wrapper.GetAnalyticsTop, options.OperationMiddlewares["getAnalyticsTop"]...)
 
 }
 
@@ -22608,6 +24565,327 @@ type AdminUpdateUserdefaultApplicationProblemPlusJSONResponse struct {
 }
 
 func (response AdminUpdateUserdefaultApplicationProblemPlusJSONResponse) VisitAdminUpdateUserResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetAnalyticsTimeseriesRequestObject struct {
+	Params GetAnalyticsTimeseriesParams
+}
+
+type GetAnalyticsTimeseriesResponseObject interface {
+	VisitGetAnalyticsTimeseriesResponse(w http.ResponseWriter) error
+}
+
+type GetAnalyticsTimeseries200JSONResponse UsageTimeseries
+
+func (response GetAnalyticsTimeseries200JSONResponse) VisitGetAnalyticsTimeseriesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetAnalyticsTimeseries200TextcsvResponse struct {
+	Body          io.Reader
+	ContentLength int64
+}
+
+func (response GetAnalyticsTimeseries200TextcsvResponse) VisitGetAnalyticsTimeseriesResponse(w http.ResponseWriter) error {
+
+	w.Header().Set("Content-Type", "text/csv")
+	if response.ContentLength != 0 {
+		w.Header().Set("Content-Length", fmt.Sprint(response.ContentLength))
+	}
+	w.WriteHeader(200)
+
+	if closer, ok := response.Body.(io.ReadCloser); ok {
+		defer closer.Close()
+	}
+	_, err := io.Copy(w, response.Body)
+	return err
+}
+
+type GetAnalyticsTimeseries400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response GetAnalyticsTimeseries400ApplicationProblemPlusJSONResponse) VisitGetAnalyticsTimeseriesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetAnalyticsTimeseries401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response GetAnalyticsTimeseries401ApplicationProblemPlusJSONResponse) VisitGetAnalyticsTimeseriesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetAnalyticsTimeseries403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response GetAnalyticsTimeseries403ApplicationProblemPlusJSONResponse) VisitGetAnalyticsTimeseriesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetAnalyticsTimeseriesdefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response GetAnalyticsTimeseriesdefaultApplicationProblemPlusJSONResponse) VisitGetAnalyticsTimeseriesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetAnalyticsTopRequestObject struct {
+	Params GetAnalyticsTopParams
+}
+
+type GetAnalyticsTopResponseObject interface {
+	VisitGetAnalyticsTopResponse(w http.ResponseWriter) error
+}
+
+type GetAnalyticsTop200JSONResponse UsageTop
+
+func (response GetAnalyticsTop200JSONResponse) VisitGetAnalyticsTopResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetAnalyticsTop200TextcsvResponse struct {
+	Body          io.Reader
+	ContentLength int64
+}
+
+func (response GetAnalyticsTop200TextcsvResponse) VisitGetAnalyticsTopResponse(w http.ResponseWriter) error {
+
+	w.Header().Set("Content-Type", "text/csv")
+	if response.ContentLength != 0 {
+		w.Header().Set("Content-Length", fmt.Sprint(response.ContentLength))
+	}
+	w.WriteHeader(200)
+
+	if closer, ok := response.Body.(io.ReadCloser); ok {
+		defer closer.Close()
+	}
+	_, err := io.Copy(w, response.Body)
+	return err
+}
+
+type GetAnalyticsTop400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response GetAnalyticsTop400ApplicationProblemPlusJSONResponse) VisitGetAnalyticsTopResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetAnalyticsTop401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response GetAnalyticsTop401ApplicationProblemPlusJSONResponse) VisitGetAnalyticsTopResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetAnalyticsTop403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response GetAnalyticsTop403ApplicationProblemPlusJSONResponse) VisitGetAnalyticsTopResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetAnalyticsTopdefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response GetAnalyticsTopdefaultApplicationProblemPlusJSONResponse) VisitGetAnalyticsTopResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetAnalyticsUsageRequestObject struct {
+	Params GetAnalyticsUsageParams
+}
+
+type GetAnalyticsUsageResponseObject interface {
+	VisitGetAnalyticsUsageResponse(w http.ResponseWriter) error
+}
+
+type GetAnalyticsUsage200JSONResponse UsageReport
+
+func (response GetAnalyticsUsage200JSONResponse) VisitGetAnalyticsUsageResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetAnalyticsUsage200TextcsvResponse struct {
+	Body          io.Reader
+	ContentLength int64
+}
+
+func (response GetAnalyticsUsage200TextcsvResponse) VisitGetAnalyticsUsageResponse(w http.ResponseWriter) error {
+
+	w.Header().Set("Content-Type", "text/csv")
+	if response.ContentLength != 0 {
+		w.Header().Set("Content-Length", fmt.Sprint(response.ContentLength))
+	}
+	w.WriteHeader(200)
+
+	if closer, ok := response.Body.(io.ReadCloser); ok {
+		defer closer.Close()
+	}
+	_, err := io.Copy(w, response.Body)
+	return err
+}
+
+type GetAnalyticsUsage400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response GetAnalyticsUsage400ApplicationProblemPlusJSONResponse) VisitGetAnalyticsUsageResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetAnalyticsUsage401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response GetAnalyticsUsage401ApplicationProblemPlusJSONResponse) VisitGetAnalyticsUsageResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetAnalyticsUsage403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response GetAnalyticsUsage403ApplicationProblemPlusJSONResponse) VisitGetAnalyticsUsageResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetAnalyticsUsagedefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response GetAnalyticsUsagedefaultApplicationProblemPlusJSONResponse) VisitGetAnalyticsUsageResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
@@ -28280,6 +30558,168 @@ func (response GetChangesdefaultApplicationProblemPlusJSONResponse) VisitGetChan
 	return err
 }
 
+type GetUsageRequestObject struct {
+	Params GetUsageParams
+}
+
+type GetUsageResponseObject interface {
+	VisitGetUsageResponse(w http.ResponseWriter) error
+}
+
+type GetUsage200JSONResponse UsageReport
+
+func (response GetUsage200JSONResponse) VisitGetUsageResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetUsage200TextcsvResponse struct {
+	Body          io.Reader
+	ContentLength int64
+}
+
+func (response GetUsage200TextcsvResponse) VisitGetUsageResponse(w http.ResponseWriter) error {
+
+	w.Header().Set("Content-Type", "text/csv")
+	if response.ContentLength != 0 {
+		w.Header().Set("Content-Length", fmt.Sprint(response.ContentLength))
+	}
+	w.WriteHeader(200)
+
+	if closer, ok := response.Body.(io.ReadCloser); ok {
+		defer closer.Close()
+	}
+	_, err := io.Copy(w, response.Body)
+	return err
+}
+
+type GetUsage400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response GetUsage400ApplicationProblemPlusJSONResponse) VisitGetUsageResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetUsage401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response GetUsage401ApplicationProblemPlusJSONResponse) VisitGetUsageResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetUsagedefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response GetUsagedefaultApplicationProblemPlusJSONResponse) VisitGetUsageResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListUsageEventsRequestObject struct {
+	Params ListUsageEventsParams
+}
+
+type ListUsageEventsResponseObject interface {
+	VisitListUsageEventsResponse(w http.ResponseWriter) error
+}
+
+type ListUsageEvents200JSONResponse UsageEventList
+
+func (response ListUsageEvents200JSONResponse) VisitListUsageEventsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListUsageEvents400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response ListUsageEvents400ApplicationProblemPlusJSONResponse) VisitListUsageEventsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListUsageEvents401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response ListUsageEvents401ApplicationProblemPlusJSONResponse) VisitListUsageEventsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListUsageEventsdefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response ListUsageEventsdefaultApplicationProblemPlusJSONResponse) VisitListUsageEventsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 // StrictServerInterface represents all server handlers.
 type StrictServerInterface interface {
 	// GetRoot Service name, version and links
@@ -28315,6 +30755,15 @@ type StrictServerInterface interface {
 	// AdminUpdateUser Change a user's roles or status, or unlock them
 	// (PATCH /v1/admin/users/{id})
 	AdminUpdateUser(ctx context.Context, request AdminUpdateUserRequestObject) (AdminUpdateUserResponseObject, error)
+	// GetAnalyticsTimeseries One usage metric over time (administrators)
+	// (GET /v1/analytics/timeseries)
+	GetAnalyticsTimeseries(ctx context.Context, request GetAnalyticsTimeseriesRequestObject) (GetAnalyticsTimeseriesResponseObject, error)
+	// GetAnalyticsTop The largest users, API keys and models (administrators)
+	// (GET /v1/analytics/top)
+	GetAnalyticsTop(ctx context.Context, request GetAnalyticsTopRequestObject) (GetAnalyticsTopResponseObject, error)
+	// GetAnalyticsUsage Everyone's usage and cost (administrators)
+	// (GET /v1/analytics/usage)
+	GetAnalyticsUsage(ctx context.Context, request GetAnalyticsUsageRequestObject) (GetAnalyticsUsageResponseObject, error)
 	// ListAPIKeys The caller's API keys
 	// (GET /v1/auth/api-keys)
 	ListAPIKeys(ctx context.Context, request ListAPIKeysRequestObject) (ListAPIKeysResponseObject, error)
@@ -28483,6 +30932,12 @@ type StrictServerInterface interface {
 	// GetChanges Changes since a cursor
 	// (GET /v1/sync)
 	GetChanges(ctx context.Context, request GetChangesRequestObject) (GetChangesResponseObject, error)
+	// GetUsage The caller's usage and cost
+	// (GET /v1/usage)
+	GetUsage(ctx context.Context, request GetUsageRequestObject) (GetUsageResponseObject, error)
+	// ListUsageEvents The caller's recorded requests
+	// (GET /v1/usage/events)
+	ListUsageEvents(ctx context.Context, request ListUsageEventsRequestObject) (ListUsageEventsResponseObject, error)
 }
 
 type StrictHandlerFunc func(ctx echo.Context, request any) (any, error)
@@ -28775,6 +31230,81 @@ func (sh *strictHandler) AdminUpdateUser(ctx echo.Context, id ID) error {
 		return err
 	} else if validResponse, ok := response.(AdminUpdateUserResponseObject); ok {
 		return validResponse.VisitAdminUpdateUserResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GetAnalyticsTimeseries operation middleware
+func (sh *strictHandler) GetAnalyticsTimeseries(ctx echo.Context, params GetAnalyticsTimeseriesParams) error {
+	var request GetAnalyticsTimeseriesRequestObject
+
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetAnalyticsTimeseries(ctx.Request().Context(), request.(GetAnalyticsTimeseriesRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetAnalyticsTimeseries")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetAnalyticsTimeseriesResponseObject); ok {
+		return validResponse.VisitGetAnalyticsTimeseriesResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GetAnalyticsTop operation middleware
+func (sh *strictHandler) GetAnalyticsTop(ctx echo.Context, params GetAnalyticsTopParams) error {
+	var request GetAnalyticsTopRequestObject
+
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetAnalyticsTop(ctx.Request().Context(), request.(GetAnalyticsTopRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetAnalyticsTop")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetAnalyticsTopResponseObject); ok {
+		return validResponse.VisitGetAnalyticsTopResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GetAnalyticsUsage operation middleware
+func (sh *strictHandler) GetAnalyticsUsage(ctx echo.Context, params GetAnalyticsUsageParams) error {
+	var request GetAnalyticsUsageRequestObject
+
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetAnalyticsUsage(ctx.Request().Context(), request.(GetAnalyticsUsageRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetAnalyticsUsage")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetAnalyticsUsageResponseObject); ok {
+		return validResponse.VisitGetAnalyticsUsageResponse(ctx.Response())
 	} else if response != nil {
 		return fmt.Errorf("unexpected response type: %T", response)
 	}
@@ -30677,400 +33207,480 @@ func (sh *strictHandler) GetChanges(ctx echo.Context, params GetChangesParams) e
 	return nil
 }
 
+// GetUsage operation middleware
+func (sh *strictHandler) GetUsage(ctx echo.Context, params GetUsageParams) error {
+	var request GetUsageRequestObject
+
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetUsage(ctx.Request().Context(), request.(GetUsageRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetUsage")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetUsageResponseObject); ok {
+		return validResponse.VisitGetUsageResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ListUsageEvents operation middleware
+func (sh *strictHandler) ListUsageEvents(ctx echo.Context, params ListUsageEventsParams) error {
+	var request ListUsageEventsRequestObject
+
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListUsageEvents(ctx.Request().Context(), request.(ListUsageEventsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListUsageEvents")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListUsageEventsResponseObject); ok {
+		return validResponse.VisitListUsageEventsResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
 // Base64 encoded, compressed with deflate, json marshaled OpenAPI spec.
 // Stored as a slice of fixed-width chunks rather than one concatenated
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7L1rchs5tj+4FQTnRpjsTlKULLvKUlTcUansKt3yQ1eSu/reov9MMBMk0UoCWQmkaLZDEf1pFjAzK5gP",
-	"//k6a5gVzBp6JRM4B8gHieRDlvyoroiOLiuZiefBwXn+zodWJGepFExo1Tr60JoyGrMM/nlKoyk7lUJn",
-	"MnktL7XMmHkcMxVlPNVcitZR6ySZ04UioZBdZd4Ij4ieMjKS8YJENMs4U4QSLa+ZIDIjikUZ00RPqSZC",
-	"ksh0QdqjTM4VywKSZvL9gshsIE5/eN0hM7og14ylpH3x4pQ8/ebwGfl//+8nvf1Oj1wyoYkUhN2wbEEy",
-	"plIpFCNyDN3LlGXUjLA3EK2glbHfcp6xuHWks5wFLRVN2YyayTCRz1pHv7bc8FvvgpZepKx11FI642LS",
-	"ur0NWs+v6GR16ldTZjqWeRaxR4rcsExxKY6JYiImXJMRja4JFyQ8G3dfUR1NQ6IlydOYakYUHbNk0WvV",
-	"BvOeztLE9D1oPR60Wr6hvOAJO4kiluoLKiZMNe/IaKGZCpd6sNOF3/xzNR2YTWdC/8BVKhXHdpe7CanW",
-	"NJrOmNAhmXM9JVSQk8vTszMSjnnCBJ2xkIxpksA6UBHDzpiN/Hb/22/Kl/4EY2zeopRqzTLT5f8ouzwm",
-	"javTvFm/5VKzmKgpPXjy1JGKGcYjRWBFSJsSpTMpJuSGJjymWmadrUc3aP3a7z6j3fG7D08Pbwetf2sc",
-	"4iUV8Ui+b947hS+ER8QMSGYsJj9dvXppTtDlX36EMZOICiE1yXJBsAlzHPSUKyIzPuGitxXh2578tHCe",
-	"0cmMvpbACdaefTjIYUDGMiM/XV2d7+33+ni61erh3fZEwve+kd0GrZRmdMa0Y1V5pmTm3/VQsPd6GMEb",
-	"odv1NGM3XOaKpHTCjolM6W85MwPj5rPfcpYtWkHLkGfrqIXf1g7SjL5/ycRET1tHT/YPmvb5bPxaCgZn",
-	"3z82Q6ukXaPLDowvSrhhcFOZxCow2x7+KTwmlMxMW4QKNWeZIo/7h8WYkXGXgz4bd03nyHmaxr7fPzhs",
-	"Gjzwl9VhvxEMDgvJzO8BYb1JzzKb7/rd/f7B4zBwf5vmuyEMHx90n+wfhKRtZphQpcmT/QM8eZ3GeeAw",
-	"GsZ/8OSpb/hnP6zn1oTHRX8p1dOyNx6vJc6xzGZUt45aeQ5verqO2SyVmolo8TNbrA7jFb2GGzHKmLsG",
-	"zK2QMZ0t8OpUdMbINVsgUy2ewI1qHnFBDg7JVOaZIhlLE3ME9ZQNBB57mpS3YRuaCIsx6e4FfMDiI2Km",
-	"FnYIF0ozGptzAUPiYkLohHJxXBvMQCCLJzEfj1lmaBMGxM1cDg8OAmDwFMc9lcrw1UxpYpaSKW3eU5on",
-	"iWFXwvSBH/af9QbijbusFZnR7JrFJHzf5eWYcZJHMHmZ6y7KECER5u63S2D4JIoWbcUYYTSaDkQhBXQM",
-	"H4UltuefZ0TlUcSUMgPJ2DhXLHZrgTKD/1CVu9s129tIlk+C1oyL4pgF1Xvi18Hg/cF+dzB4/83zd3/2",
-	"3xJn4waucZKmyYJIkSwIR1ZWEUGAneA6A6MwzJclipHD/QPYICEN/UxINAXhobOOe6xlHA0H7yWfcb06",
-	"6HM6YUTxvzdy2AS+q/YVszHNE906etIPTMd8Zq6Fg34fFhb/2i+GwIVmE5bBGC6ZMnIY8gDPEVf4+/Aj",
-	"j/qt+RjPGVxB39P4Aond/BWhBGX+SdM04RHQ4V6ayVHCZn/+m0KRquzu3zI2bh21/pe9Uhzfw1/V3jl+",
-	"hZ36uFpxxmY0MeNmseG5Y8oT5QQZIwu3boPWqRTjhEefbZCR7V8VMiN7zxWwHUfIMM7nWYYX+qca5Ikg",
-	"zPRJ2lQsiNJU56pzXCozyvDZ+ZRHUxifuSG/Bym6PsY/7f2pPpyCjkZcUKB5DyWtrtd8KhMUTgOiWHYD",
-	"7Ill2pygio6GqkC31AV8s7fv763oDkgPwGSXZP1NzXg0hEpjlyzKM64X3XOZ8GixTYNOJK5oW5s+gfdu",
-	"nbjyWupXMuZjbg6z7/JHkeqRIpFMF6Qd1gQkcxMqEuWZudqW1vhu4zmnmeY0eSDysMeJxTVZ7KsjlAYZ",
-	"E6VFFCG6RlDcM5fH9noifm60sXd/7uJ/9vA//tv2c9ItLMFrqS+p5mrM6Shhn5LthUA6QyH1UJUjsFYc",
-	"+M3wwkwbTUlpeMpETNphbQuPrP78J9yozhLxrWz3Drs4GPxpzd7BKspsxOOYiU99p0UZi5kwp1yRBIwc",
-	"xE2MZDLBi+xHKdgnHxgorIajySRmGdFTKqysqCkXLCZTrrTMFse4uSjxOwGbSIFDf0mVPolnfJeFLWxY",
-	"5osYZDuq9JBCM2asmvKkddQCQ8Vc5klMEkZvGBGS0EjzG0bgXa50RjVo3awUBVYbnDGlqCGqXVospEYQ",
-	"joaWmQ6xo1tkMuYBj1tHrf7o2fjx6CnrfjveH3cPo8PH3WfR4yfdp+P+eD9+PN6n34B+ChJD6+iw/yxo",
-	"aa7BjldIW0WfeSaOomhEo2sm4iO7ekeVKd0GH08DpzJmJCwbtccZpf5t1oi0Y67oKOFiEpCYzSQIaDIb",
-	"iJglDP4odHgpWEBGC8K1YsnYCJ6jBaFG02BZvdVOj7y2CsicKjuc+Bi1V1DCaGKIliOx0jzmmiRy0iPn",
-	"mZxJzUzjTBgG5e8Abwyjv90GrVen529TpTNGZ59cmDSH8NXpOV7IGYlgxYXUZGTOII2mzLDQWZQOcwF/",
-	"A9PtBGSUyWtmLVRSy0gmA4Evur+RSsOOWQvNQdTPtW3M/C1zHVq5FQ8b6N5TaU65iMHgYBfotdQvZC7i",
-	"T7kwr6VRvKelJaZt+JRZl0SKiSJaEiVnTApGjOLaAT50nrFIihikhxeUJ+yTDrlivjcapCLUmfrRjcGV",
-	"OUVm+GanUYI8LjTtCqHDXK6kfEXFwqqK6pNqOCSjmhHQtQ31UHO2uCCJjK5lro+thYSONctIeGH+6J6Y",
-	"P0KiYAPU0rV+QTVr0PhRRp1RDsae33KpKWmfPb96QeKMjnXH2Q0HLZrr6aB1nH3XP9bfHR4sOSxWZbWi",
-	"04qQ5jf1U5LCG+s7/u27/f7x/Lun/c09lyuy2uklrpAh4Dnl2ttWaaUwzb0VZgQy439nn/oIwrVXFV+A",
-	"NN+KNJORuU8/sQy6ZMSYsyTpWjPGKNfO0TFiBEZhWCfsIRWEl/Y4MD1mDAx51rSAN4TR3pGPfNbrYCZj",
-	"lhiufsONSDYGPhaAjHbDskTSGK02FZ7OtSJyLoiVcZDTaCOIm0lKYWZViAuo5Z2fWatzmsmUZZpbAwVY",
-	"m+Mh1TWdM6aadU2Hq5J10GLvU54xte4bkScJEguK8Stt8HgLU1qAEp3ZuY/qDO17H1Z/SDM25u/9jALN",
-	"1NGUZjTSLFPOQYTW5ABt85GcCK4YwXNdummjaDT86/Xjm2fUNyvnYxpiW0MUNnOheeKx6wLXpSSTGojQ",
-	"0jCZZDRiJGUZl3FA5lOGspFMYmfwVlqmRvDNrrmYmPHdZfVuq5r1r+gGgfUsVi+oElGNOpb2r/TXydHf",
-	"WKTNUiBdnkIDcNpivM1pcl6h0zFNFAuWSHcLMmykhJqnq79skl+/BNBG81xecjT01gcbUw18gms2U5sY",
-	"hj2st0UfNMso/D2lajiz4Rb2t5GUCaMgt1X8meaF3XYWRljpod5c83wvgdhWZ0xTPrxmi+3nqoqGli7Q",
-	"qWF1UkQMgjtiQhUJ/9o9OT/r/swW6EQ8sRcmnJAj8j2jGcvCpjP5nwe9Xq+1aUHcBIqRedfAaBlvFV78",
-	"NEnejFtHv66fMbx9GyyvlxG2WCMXuGSazKc8YfZ+QAlNYRAM6ERRJHOhCTZzT6e9NqbV6b+rLsB90H2x",
-	"mF886buRvoWgnY2ca8ZF9en+Mi/jaojatn92mUzse9ss44VMmPlqxsUZvr+/tJxBKxf8t5zZn80a3Zpn",
-	"Zr9Xae80YTRTlvC6NdWguBVzxbJHihjBPgF10jwwnLJyzooJ3fpW1Oj0J5GzHrtgDyMJ9zI24UqDFxL+",
-	"hiGUf8BI3J8ZG2dMTZf+HIL8V/m+8oWRmuYyi4eojRWPMznmCRuCXaN4apnCEK+85adwR68+ZTfyGp4a",
-	"qumZlRlisFfxLGajfDK84WzeClrXbKF6RVOzKO2htaDstPKsaKjyrBiyeaalTIYRTRJPvIxd9udCZx7Z",
-	"kEbrbPnFoa1s3G1gPpLZ0C/ebRTU0C6hmo9T7buSeJa640I/PWyt+oCDFk+34A5BS0agru8mFstcRxLF",
-	"iyKGCkMJDDOmPMm9UYR1o+IWg1M5zPuuawzkRydWu7mD9FddnMARSTn9CgnUxgqLX+u+NvNy8981cYeX",
-	"cnIfl0xJ8V/8LZPr6ZW8ZkL5DqehrCHEz3qUBkEuLg+ePCX/8cuVjTs1UlOzmNSo5HHRbNIAucBJH0wp",
-	"G81rP61JX8+MlL16Hh17bpjGJReTBC6XY8LeWys11WTvZn/PsNg9+713BtDmEB+XRxLn7D2HuRXjNgtv",
-	"SzsLHwb1LVmeW208teX17fwpTPXc3kyV8JEd9CNrcRy6+63GLYqHwWrU31plyFDtfJc2vzmotfitlwGa",
-	"C3Jo70tVi/LBk7UcXqqM8m0+smHeJ+dnYOax0ogThtto7IamjgglboTO4cGN/KKZIHQgitg4LQklZusz",
-	"OeOKVQPYZjRm6MQgXOgsj1lGZrnSYH2RuU74DSNcd6yiAtsyEFqWYrqZn1PJrcURVHeI2wLrvhvinCrU",
-	"+cGiQwwBxnnCMAbNI1FVCXJl65d2rYHk9CkVEUs8ViJ4nngDKLKc4RRoEcI3YcLG18EstExisN9rmfrE",
-	"waAaebVVLGV1rrWorXKgjVOcSh6x1SmOueAgJ1JVl0DNqFtBK0H6NcfYylPmWrd2wuGYJ7qBq3ARs/c+",
-	"W2/QSuQkzeRIrblLysEX/syVzSltlRsvf+tL2+5dmdQ4J1WKK02F9k6zsizb3sRmO66kTE6NcLpyFy9t",
-	"M4ymWHDP9i6LKrDs5bIFSzu80kDQet+dyK59GE2p7llaqfzS5bNUZtrGI0xbR60J19N81IvkbK/w3lb+",
-	"ZXY7EzTZMw1iSAkQYS6umygxZomm26zdD/DibXA/tBsYgni3jen2Xgi6Ybtw8nfbrHJNH2DHpJFjnD60",
-	"dACh093o3g7UI4FGEm/6jS2Y924L4+u2ClDsNYSDD8L7i13wClHBakflevi4gWPKRYTGptnY2NznLtCi",
-	"fiPUr5zn7zUT5tceuQKDvLI+V1YKiRW3cdvmyeQiMTJqWBtbiOGb4BCac/ArB7vrVGqhNJsNx1xMWJZm",
-	"fEtunDuGvml13sKLfm3MHQhHB24zg4IuXUdbnaJyXx/yEMFh9aeQhEZPOgqNYCe0Eegg84rRGYtJSXW4",
-	"9dZHY7MJIY5JJiyohKBYeRDSYgglYY2vhMfoTAmxg6GEcageF1GSx2wIyxYaadAMF99ls1QvSGjXNiw6",
-	"D93LIiahOcOQlbPmQ3hxiRZndGHmiIMPyN+MaDliY5m5ZSG//vDm9fN3oLItMaFoNDTsfdtL97lZXuAf",
-	"d+JeJa+9BWm/wdD4FfKzHuzZA3G1L5pPbH3LPihrqCi7S8whZeLk7BFEzegKK3ARAsdkzFkSoys84RAD",
-	"TTO0TaTwh4gJnwhzGayenxl9PyzbRKVd+T3DNusqt0YV8yW+DvxEKFSHRlJPof8Jv2GQc1lNT2nY8wpl",
-	"l816zDuazKQNuoVdfKSITYUxamiKcV/0/RD/cMNz8XMR1TSRk47hUAnNJiwjNzTJmcu96t9htFE6ROuz",
-	"WnthX1hTPosrYXCKtHmsOjY/jCaJnDOjMcoEmbolHSLHY/OyluXEYVOzXCgbZRiYOTojiXsTW8L4wBgy",
-	"UcNSvggxMayWHP5IkcoMOj1y4gL2cPmSxCj+dAGklqti4TDp0nHRjdENJd98fLDKOK3mshtnfmXVnTpX",
-	"7vetk7uZTc+Yps6O6jcyeZjpZqXV8eFqhthGh3vQEj7ZIFmQfYhZzFPDcvAUFxlg+7uSbEozs5HJsK66",
-	"NnxYsVakmawY4NfKpvZVQolg80JSbQspLF/A7BJkyQRTszeSzZay8UmaMsit56qUi+2JQBJ+pNyQtuvX",
-	"aJOrvAjsOkQZJiwiiMTNU9PPoZW+ZqZxKZh1jS83WyHuNQfkcJli38GAjNjmN9XXRTrfxi55YKsyn69J",
-	"n9NSsxmwjBwdBqWfSOYjMFeU+YkV6uw3UqfIZyPr/QaaLCwES4Gnhn7CgIQ019L81932IWSEfzCtHZFx",
-	"LsA3ExT/OiIfBJ2x29v6jpSJ9cL6LmU1n8YjCW3mQ6+NvA7GHSslvrOT2t085FOStUyH6YYl399xyXPF",
-	"hu5o2SyItefrF1QdyoskIGnG7Jkr1FJzxlD/dPzcnI3Q/RH6DaLOFbE5sbYq6DmBrrg5tpHonLz1EDKd",
-	"T4yrrODbSxLLJKGZgjwB9B5dc+ERzwDxwahtsX/XV3YTP5hnXLMtv+AizfWW76JcteXLWmo0uW58d8Uo",
-	"lkKYgu0tqK5CfYauk+1U/AfZ7R/YKJ+sGseaNTEX8er9Mdvk8vL5ha5cSi6E32M2y8icRKFJbkN8K+et",
-	"5OPux2HTaJc2phh6qUQtNVHOoMkR8YMz836ENf9TWugLa/OKmX4jxf1gjbr3TXKvSpfIqh1J55kRgkho",
-	"5h0WodKCsVjhQ1gMw7iPCRUkLFZv5WW7JxhqWC5jeExQoQ9IzG5YYrYR4YykTCrsnl4zotl7jU4+RBLC",
-	"rCl8nNJMq06PnM3gfaMzjqhiTw8LW9jbi5eKtFMxCcjfUjYJyISPAzJno7RTJpRwRcZMR1OfdluhqlXp",
-	"LQNfJAWdGeA+8GUcF0gUhhJJu1ggWFubpw9zheXo1KWKTdS7LQniYM5ppleJ79264O7l04F7BT4Gu1k2",
-	"HMXIPMXJwXOy/gANG6xOn8QHtg2Lf1U4ve77yC3Ldat+VCtrrv7SsFHbRlcvB3IUHb3bJBbZkAvPB3WO",
-	"XLPWbdLsrEl5TpVR8uI8cjkp1Yw+K/lxQbgudK1jwrXL2LAGmVJWdFzDd4Tj2vydSocZ2tCRl2orfuP1",
-	"ywQdlO9vQ2e1Fbt/Yru0mbMfVqNlbaiBX/ezUxhCEMiWhuTi5t/s7NklWMEKZkNnBd9WXKyY/rYYPAaB",
-	"7hKuuC6IorK8wbJOYdd0aZS1WdaG03jW6vlWHnC2mhsIRLgKItU4zyCFC2z1qsx+8eRSKZu3COcMeiUj",
-	"NqECg4MwOdscx4N+H5SQKROd4yV3CxnLJJFzz6ncyhWAlmvrBVhaeWygaZmurEdnWx5bW8cPzfkvVdAp",
-	"2v37Sfe/+91nw+67D/vB08Pbf/MmLdVw9XYKzzWNRD7hw1nmxzIDgz7VfMQTrheYpuxkasctqbq2L2OL",
-	"BBeY0HjKMiYiCDbfZL/7Au4bDyeFjb5/DlqIFjvQEM0m+cyhvq4ezOJnQhWh5D8u37wmOK+AMGEukRh/",
-	"sVJumxceGhUQKhYorQL6mPM3dHqt7dP2fBsYVEb9rjFAfJU333mPS15/h42GHXm4zS40y2VRf5zRyazw",
-	"qheS+zEJwXoVmrFYx7SbUw/RWsEpDfK+EWTQ7e5aW2WKW9LWHTf8Tju9JmjpI4jABi3diQAeSikunfvN",
-	"IiyZMSNtIB00xygc1bxvoNgYTfnV6TkSTxuV4VyxMLCRFGCyQgyKKQWnnJOU7csZU3mii/edah2QkCsX",
-	"BgEUGOfoixvOVNjpEbxDyeUPPyvrxDViNABXMFabhTRSOM5gB0W4Mjictpml04RHiYyuFWmH1rRu1PYA",
-	"/v/WjNw+5UZ/D8g///E/zdN//uN/dmruwJ2uzGWDd2U1tjVnNqCdOX+x2zrCEWiFVFbAxc2YLa+F16h6",
-	"Rlf1fFl76PbWOjcAXO7yWinlOGW5y+ohV2UMxoZtBELNGDoMAVXQfBgUafZlVr1Eba4IIfZb5h2PWl1Y",
-	"09MjBVAgRDqND5zGbSO8mMEATEhKja4Ir1WmSuf+SxCb8PdYetAfKYtcu1kdWeJ2bhdcdCiu3dZCDmb5",
-	"4BiDBmGqgQkik7p/Bvi2KUzaE9yxhW6VZnKW6sZQjDND+AS9hwCgCsD1GaOxAu4E9nlV25ot+xpWsuE8",
-	"zpB4l2l4nZe76pmrRvDKwgSeBV7qYxvCePsQdivAd7yyhF9klrS4VK1lpvTLlEdTQtPUMg8zcLDIjmV2",
-	"jHhERhZSK1lPjxTAUjktxB0v7GPORl7bTNW4uWrlMNfJMM8Sn5qHYGm1PFnZClqJnLeC1pRPpv4Mp2wL",
-	"54Z5yasQsfd6KykaXgwq49+Omfj6BKfS9zlPYu+BbkQY+svpJcnYDS8CgxFEExj8KOeJkV7lrAKbYR7G",
-	"AOiRGQWGay8zxi4BTWv7vNCJHFpYqKZQxTXYpDZViOiMMTKlMckFDsLcZhasmVBtx2+G4L+2mkewtBXu",
-	"xdq4G7fmTIzl6s6M3IatM4pUthZWVoz5ZHd3HxuPGcLUYQtWTCKjBVFMAx5dWwl6zYYRBexxluDdqzqB",
-	"xUlRJGMxjXTtxi/nOZGZzDUXtRCoCs+eSqUbfRBcKG3kCW+szivTSlzSoAVZQuRFgL9jRuLOGAAQKUJT",
-	"iuitmwPLIBoPTHrKH0iJ4i3WEnBvotQHMHs46mNCR+g8LRI9zVXPIwbCPYof+G3Pb1TlE9yPrYjhVfH2",
-	"bdCSKRNDNP94pnBZRITXY0FVfQIQLWZGjPg3ngtXKj3JmNpqfOfuZTgyMd/uqwt4E6xgsK075ZTnqfll",
-	"aFHWtpT8IYRpaIiFaz8FoB4g9DRZkPK9EsuBThgaXhXEUxqemNV0mc1r5Vr1KTNzNYykECzSawj0Fza6",
-	"lNE1A2Rw9+6uJFo04iXQJdaHbKt+aCvnu7aDK1tTYxRL5FuhM0c51bNRcD/P1jVy3lfVo7UkHfBML3z2",
-	"n6JLByJjOurO6QJLAICzmwobBiuzjTfJKlFB0oUDYyu7a/ddGoN2WRudrUTixssJ59i4OiX5eWWnaDpM",
-	"mYgbHUhGONgdVMrj+vHZYKIkV/yGNUL0bGXuhBFCD8HyjJoXpcLsGrwYy8LwojhRy2ClaIsHH0pqVGyl",
-	"qeZK8wjFZaw1oaZyLvx6bbpFrkpt1Oc2FNBinGwt0KR1d37Dmpx7HS00gnZ2ciS6b+aU6x0Zt/00Bu7Y",
-	"IG6gecIwoTuMLZJC6SyPjFy0rhOwA96pBx4nbF3LmGbR+LNzIza8sBzvWDRW/3JlJWvj8i5DsLTX/jVo",
-	"XP6GbW8kuwsnPqxYJ81NZ8YNolnT9jQfV2j4M51U6NsdUwD9m7GZzBbDkSuHsQUB3dO5LseysshTrtWn",
-	"oeYZV2rriVuI5q1fv6eTUjsYsDTFuCtj8q+zuXGYiBanU4a4YUuIdhTwVxtN1tXo7BVeqIrYD2dWyNPN",
-	"hgT7VVDt2zf2F0YPLKIPGo0rBXYgpkfNMB/T6NuQfnXw5EkFINSLXyojugxpNpLxohUUhY5sDSJbZ+md",
-	"9wCCTWv1wIPv1f5KuLC5HRAB23Y9I8otRPEhvIj14hMHzlZOcs/KFhsxAZ3YalfKv8BJM1RFAcqzpNQJ",
-	"Ph6zGEwzOBOo80A1ydNE0pi0sbAXWOYWKavWw4tZlNCMxX4WdheU2y3De5r9ASALK1Z4XEOz02GxEzgn",
-	"M12eMCKaHCto9Fxl9awQphNGFNfKRZmBpagtzLgTrljcKVSksYX2xiJsSUN/teSmzTlBUJpwOaSkUu3S",
-	"G0ui+N/Zg4U2rVFRzoShBMVs7KorEWsWH31gLgsOC6Y5zxfXd1FWqlC5MOGgTv/F4gUVvaYGpbshjgpK",
-	"xjjovtUAaCZsWTuM7OVi0iM/c3DucyjkgtMvXcGhaTAkXJE0Y+B7s+/HPGORltkiPBoICGIOr7mAkAEI",
-	"DwgsbZM2qiBQ23Yv7NhQAp5YMSlE8KL1POFeDm/Z5+ramFkaPXcxh0M0YomcY1UEN03Sdv80u28m3NnS",
-	"gbPlqTGrVws54HAhFgPwXgPNKNZeFnFVlrA1L5B2OGgNWuEKFyjvhqL7R64GG9EZ5YnZ0XAv/FdgF7ue",
-	"cdjIEhDbbMTak3oP+IXlqf/S4Qux2JktVrkDcJ2j50ry22H/2dPdULrX7sXbi5ceI8gd8MS3dqjVcNHX",
-	"DOtuUH/LYI3Ww/m43w+aqlFMGXl78RL8S6qWR/346RalNP3DB4nGB62WNIhIIOAdO8FUP1LVCuFYU8XJ",
-	"ODUG3FQSL2imnY/jXEs7CjNq3EV//EH9StqClUGlkp10Z9C5iw88wBX876wa2gNxI9Z5gqus7iLoVLqt",
-	"j7p2D/uW6ydGE9yv+lrdxVWyqjBKP4rLNj6Vtarp1iaKQhst5bsVr0Flqr4V+o9ffm5Adz0haT5KeATA",
-	"lFBJ/Zsn+990VkPeaDKprgrgwnoXxi9dXDdEVF6jj6Fs9sQvtXg/zlU9NYtPNuv2pkMcDn4fwMxMD2bo",
-	"DYt3uUpcDmJ0q9vWrP+mtCxo0Nf/SznhYluOvuwmoJGGes5wYkMAVscERIes7gOBAmW4EKXXJp6VQTFg",
-	"8LUmjwrffHywGafjvrFl3dyWhvL0cNfLfw3Q6avTcxt3873Du98+5uBErAaGknb4YQD9DFpHAwh/GbQC",
-	"94+jXq+HUaKVdyA2ZtAK7G+9Xs9zcBs0om1jZ16dnv8ERqWfLM7UshlUNATPWGMX2I2PSPjPf/xfxf9c",
-	"JgyUlwVzA1g5xjLPqqVyipAGbGpKFaF6IBJmXt5/Wnk1WG6fJkDyDo8P0mWhRp0rajOVc1XkvMqxxf3p",
-	"oGpZGrOqrdL90cFHJxjAeq1d57+YyS5R7rf7zw7qNd7/x2CQDQZiMHjf77/7k1ffeXV6fhlJn4kMDn94",
-	"ZMu8YxUolhHFwEpxTMJJIkc0KZR787r7NcCvanURVYGErKtRazYrFhvzsnUzxCIydSXG3xcnqVUlxrcd",
-	"Kh1zGcKQjm3ceR2EsRkVZhVhbjajoiGAKs3kJKMzkuWCuFgwG9A+lUrXR9LpbYP2eKeaWQg+5bHUjMeA",
-	"hqUlxrK4gJpjEmqmIDAeYFMwKh5VdBuKb2R3wjgkws3pwu+ur1TlW12cn66uzol9A3PsrA0ZnayAylEY",
-	"x7hFCUO3EZpiwW20dWRInSN5dnJHm+uOMv3mzE536DZMAg+nS/gGvLLEKvbNVNvQewlpk1GhXKjrhgFc",
-	"Fe/e0eRh9VZPPJ2IwaEA5yJjdGaGPJxqnRpKVIqFnWOEA0AYNTg7W52a3YyyyJZQNbxnW2y50IFVzR0D",
-	"CZB3lYemPLc12lrZeEc6d7XkFtx0y0Joy5dCloDZtqgxbfemvn8WcRSSdUI75XB5G/2svKDqzWp1Cdn1",
-	"9HAtq97NurPEQWvFAdYyvSYsu634FN7oK1Ub8UdM4fjn//a/WymnDaH+XbzRgLMWlOaMyMQBNz4+sDaX",
-	"6qAqIIAlaXik4YMnTzYL5msw6t6IVSuAfd/czCBiECBoj+270bL78bxzE9OTMjkp3v8ojunjfieChHhO",
-	"zIkw/1IhmshcTlmlqHs7zTXRAFfJzXdIb+HSUmW8rgId9A+/3TK+q5zbWn5xD/bkUpL70u3JxUi3Mypv",
-	"qrn2hTK3O3GzFY1jBexwNw1kKVCdZRPU+FAYpCQ07YeW8WVsJm/AVEu1lSY/KXfbTc6rJx25d3uv7T9+",
-	"lSkTNOVgRFG9t2/Pfni3dT6SpCnvRjJmEyb2imHcVj9X1zztIiolTbpFaIctwbdGoKyaUg6+3bhEJakC",
-	"cOBa6XPTkvz6Dtv9lAvxkbx9dybczG6umI/JNkQ3NVvn5XXF5Gmm+a4BXBar+a/LGbIxsNybfdOoHW1t",
-	"t7Z30LrsH4S6ct6MDdK3vK5HZHlmWZ9Trf2Gq8APjbIJAAXylIdl3e7dso1sii/EXV0i9oiRn3nVtuFN",
-	"ItrJ0lTtd2nEa9bipMo1loYuZVJxp9lw7hldIKJ2ESDkkN4szjZqYpBAzRFRXdVU/Y/jSMu3p52GH62k",
-	"hhuxUyL9XYw1Tcn2Hx33Uc1b91R5xdTrnalyCaUAMBEgvDnPoGYG/kodEK3V3wsbLST5FxhmQop1MDoV",
-	"UB97Xhvsbi5nwCgYMWlzDfQ2pTeMjBgTBGuUxkRxEbEtVYzCw7eFpmDoyOKHWXa1+fxVktlLNb+GLVNs",
-	"UmUvg9LPVyWcGumtObdmoPcjxjfjCH55grwb693iHbZmB40svGKKjqYsumYxoRPKhdIEYymNgodrWwZQ",
-	"zhgVioQfbkMPk79dP9HLFfe0c7zHtjws/MNGXDeUsqvZ303L90c4G72c0Oia3bwouFcj4sq246m553YA",
-	"Q1nDn9cy3pJbDiuj3eGaWUFSxEZqTKI66KZlrAq9ZQ23mhnPsBuFyYgxl37a2KJS4NodwO/tLlRr+GyD",
-	"u/1wodYoCe0E3rG5qoWPT7zIGOua1ot44KMi5v/poY2YVSRlWYF8JhjWm7FvfUsSdsMSRWLG0qB4vP+U",
-	"/My/N1cxiJBtW3zFwaBhLD8XE/MBhiObnjpekbJW2mXL5XCQuFvsvisir9hvqxf8uVRYYKWOXxpg6P7+",
-	"lsGyH1P1017VFdRKM9BguUxkhQKW6Gd5AS2Rb76164djVfYBaCiMsfXhKZO2RbJSepGwzta1MXbASF5T",
-	"5+VdZQbbuRruiYP8fg7iklmrYggsiWTnc7ZrsdNiF+9DAChLBn3ZUmNlwXyw3rtAeb9yaL8rKfKAxsUF",
-	"KaqNqSlNmSfUqixTV2/jreDviY3v2ylroIxdiRKax6yrpBBMdw+7T3y34WohO4Tq9U1XzgWEaHoCSqjQ",
-	"00ymPAoDEiYyokmIuaJyPE64YA7aHrKYoAcA96NuhboOtzUp8VotClpvOy7uqUxXjNdLB2YQpzSlABXL",
-	"mWoQdN7r4ZyLWM4/spTgchm1rXHDeGQBBtaePjObc/vupqoYuLyNsAVFfR0PagNfMv014eFy6+t29S2W",
-	"ltK3HtVxuUEUPZYLsdVe3gc/W6EPD2dbPT1gOtsYhFoQa7M6ZLq/r2l8hqGfl3S7xNiKaj1w4c54kmCN",
-	"PUMEv6eKPXeuwuNb0yr2d3M1SVASC2na3Dg1wFPTV3NFgI2hN80lACys91atFDBvxT3FxQ1NeDy08M6F",
-	"qruhSlVRnKIxdPXcxu+eSjHmZrcs79opieg+I5N3iS92g/8xo00Rtm9Ocj09IK4ZMjGvHldCu8FYOmKA",
-	"VzqjPCE0jjOmVGPId8PlZX/F2FnvG9D1cBnCzzPBhwv6LkJHtg0H3xyZvrRflUlWGg027GMmRwmb+dMv",
-	"XpySZ4dPviEpvmTzJX1CUehqO4MK0XyKV+vymNNIZjSacsG6hgXAA/N+PW8fDiHalko74qpHfxXVYCTj",
-	"xRGxw1mQATigBi2jBs24UvY+X4lV2Lnkgf1GrctTTgHCAKaCKH1bR5VWsBx8IaUWzMt/EC3nggzZJTCE",
-	"m/09FxTlWwXH85Zl9/7o2fjx6CnrfjveH3cPo8PH3WfR4yfdp+P+eD9+PN6n32xKX3JtHfb7fqAQnSwx",
-	"4r8UFECaKcAPunBC3l6ckYyNsYKCEdwBbxJDp4G2zYf1xYHoqKO9EnW1F7ObPfu+2isJsrUljDDOqeJJ",
-	"scVoKqscrCmVcZ7JMSQgxtuYNDYFBqXFauzoX7hgaUIj52XF2j+Vxo4qwCFPP8J48fTwvowXVUdspRpe",
-	"hetW44ZOuv9Nu3/vd58Ne2sqhdz698fJrF4tejfvbN3Fv1Fu+eig8sb0essfHqkKdIDNMShqjEFlbmDh",
-	"W0VJW9BSdVc7mfv+C6A1T5XFh4byeMCo8XpQhgXtKXbrroHf9mDcyRa7dA5qUle/cnWskviu0XZb51T/",
-	"jqh3C065bSUhu8n3YBNwfPRLN9Xacd5PnO5GOv+4eM9PHtp436fwK5v+vxyPaDodVlq8b66/UcT4tPT3",
-	"x63QcCtcMBpzwZTPfTFl0bXn+fZo5XVkxu3xype+W4HcXEKxfuct9rcc6JQxGi92wG600/cv2jhjanq3",
-	"qLEMP0a3ha+6/i4mpXpj/rFOuNIsu9tgPx7KoVTXaUz/V/uX4eFVSRjfDtZZ1x5vMAHWj+23REvyzYHF",
-	"bmy/vXrR/bZzTCI5m0lRWDwxhzhj41yxet0ivx3xm4PakL7dAB1Rm3oruJsWW6vSaZdprcHQeaaXPazx",
-	"jAu06OYKQRvhkcVZd9UTlnLv4RWv+fUS8e39pTcSLnycI5ZR3bbU2oNHnuanBSZP5WX70Odatukyf1MW",
-	"5bT8yP7Ug5/WfLqgs6ThU/jJa30zLKX+DT7bKMzitGvDXhpKsQbBCutajeiveO2dMWyDHluxFfb2e/1t",
-	"Ed9LBRP32DcoW4/5fuwsDxeVl1ClhzTS/IbrxboxbevZeqBKz3dz+38cBMFWMe52n8v4dgyCGWJJru28",
-	"ec6KvPnNWgHrJp9wvZxBc22ST4vPyFcz962l2dW1rq9cxQK9XPB6Q/RgrQD2ZmOQ5xCsOdB3sg8VdL4s",
-	"6H80iOcysS0rIf119LZhNLfNq3APBhTHIL90A4od5/0YUBoJ4SuzHPxus37vi+l7zuFXtsWNXOKrmsca",
-	"HmZ2T/nAQbP7Eom+OnnsLlLWTqkDyyLMrgFgtTSDjxELVnd5NzFgNYcMPsTy99GU3zQki9nPr1x46C7I",
-	"wghMMcSsyDpexuYyhM1wGUErF/y3nNnf7fF3vRWBrEuq9IciOfN274N2Wc23IcSQcKaOCXWJp+AVFAif",
-	"CdnMNEkwUdviF0IfjfnMT+sG0cffBh7E8pPui+67D4+f3u71/vxv6xcAA6E2LsGy2WFp9ZdXaA2tXBnC",
-	"U76SVoZiatUhd6g2s3UaGH5gD8tuvdxpaHcvY7y8ICvDWJnMUp+11fHuyEJEp+CZ9pl6zfNdsQQ1r4Pv",
-	"WsmoTIkqGZUFYfbyBQfMvQlufgdrQCXUdMucE5nWi/woBshsmB/ujz8so0m2dJbaJLbtL5at9YiVq+K3",
-	"VrFBtjq6TMGmXexzE4mce3M2d1NvSkr7WA2nqd6MeQ0hAyIpNBe54boQ60S4hqKhiCwQmoEDKh2Ae27O",
-	"BdldSXqrfPCjd0LndDbzOxvB1NBexd613SGizJtLtj1etUvbXN77O4FEVizquym8GK5nbeaVeFucS3W5",
-	"6muzS/AMHNYoz7heABSLW9oZFye5L2LrRNQKthOZkZPzM4BPnwOSG4DlTmViyyM4w70ZNGkri6FByYjR",
-	"jGVFIwMR/rV7cn7W/Zktwk6P/GArUZmXbZy3khVbP4moQOhA0wk0Ds1CFDSiGI8TOV8JYoffyzmaCVkk",
-	"X5bB0BH5I2M0Rh9DHnNNEjnp4S15zcTbLLGRrTTX071ETrioWVzM4wOoRJnyn9micR3durXDKBoNe72e",
-	"mXg1YWFGF0QxERueQBUJTUsy43+HJTgi3+MSuo9BCjNN2yJozrreKha2JE8cmRkj7oMbI/71whH2f/xy",
-	"1Qo2EAAkK4f15QiDypPMevAQErDyGFx/MGw4d3Daof9ynJCrf3sLChk6agy/pHht2emVHoMVyLXvLUax",
-	"xWk8hYxAcipjRvibS0LTFHZ7zka2AlqPXE25IrGMANfCMF5tsWEyGumjCvLPQICyOqYRC4oI6DJmNyBm",
-	"luYOsxXksjxhKnCV1sBCAp3rKVPM9IjevAkThsZZPBCwslz3BmIgTqW4MY1JoY4Goos+95GMOVPgDyur",
-	"sx8Tbh2Db9+e/aCOoZw9Prh4cUoeP378jLy9OkXRHtKPMM2SpBmLINtsIAhphwf9/tNuf7/bP7jaf3LU",
-	"PzzqP+n1+/3/Djs9M4DntuqXSqVQrAgRDP/atZ7a7tkPIWlTMmdJAhEILCY8Rnzk0aJadY4rcs1SbduF",
-	"GHcYbgglkHH5XFj0n/+mpAixUsOzwyffdJZzBiAhfDldwDT8kitt2/0wgHty0Doiv/Z6vXcBGRQ3pnlo",
-	"7hzzrHJ1mseDVq/XG7RuQ+wz/PeEz7j+zkLC/ju++F0Ivb0pOZVl6SXPW+afVJAK8yO5SODnKVu4gnwk",
-	"dEz6iPz6Dnt4gcWnq3iaFKSLTGoNZakNb8AVtnkvR4QWlAowg7ZCmZcfk4I/mekBLi74mUn7sL9vhn3Y",
-	"f9whKmUiVlBgIRdcu5MWGuLvjilP8oypkKQy4dGCtC3mLDnoE2q6mHGRaxaQ8PT0++HFydXz4cuzV2dX",
-	"w5O3Vz8NX5ycvXx78fwy7BwTCXXogVZMl7o4ckWZNS4m1cUwrVOh5iwjhwfPcEBDN6Ahex8xFrPYbeUF",
-	"09miezIGNlUpsr28uomU1ywmedoz7V/YFSmGAqtRhdWvocMCMjsZ5fGEaQV76FZYZ3Q85pGZXTSlABNp",
-	"IcSv2eKRst8gu5AlYv0jZWjVHONcaVTJkV+AezNiAuuDWD5ppKSMM401fwDhr0hBcHENNndkz31dGhNL",
-	"NmtGXfHOOAds6YpuHbUe9/q9xzbCF27bPfN/E6abYa54xGzGM8zTNh/gBoGz1s3dcWfkqxRYlxxh1Z1C",
-	"QjiLW0etH5m+kFIj4BQwKhjMQb+/BMNQ5TTOB1/C263XYco4ArioGmdHKr/08K6yAMz+Hooh79m0nIqs",
-	"1jr69V3QUvlsZnbzyEUzwPIFbu1gadDNHbQ0nSjMG9S09c60tdcD1nwt5Fzs/W1+rXpu5t59OhNRksfM",
-	"8AEN8NjXbKFILjRPCoy7awRDWxDFJ4LFULICq2rF3s2B0jIPuDnQfsOuwA36CxuRn9mCXDJ931tyXtQV",
-	"spiuNyzj40WN+1c3xjAouzEuzqRhHzTLUO6vn4Rjuw1UKYaM0sgpMV627s/Muw8/YDjHhn3Q7L3em2oM",
-	"Myk3YFmJ8a725ZxOJiwjb89ISifs3um/aN5P6mZF9z7Aytw2ruwJosmoKWM6IPiLueh4JIVj5kvzOMZq",
-	"IFD0ixhZI46NmCOqCJFQHhy2onHtT8zAWjaNmEEZ5KNffRU3kT/ascB0CqnfJlNYZk9ti6U+iRpnuW3e",
-	"aK7ecF0017vdjiq9oTj+9fQSYB2fvRTT5csXNxaqM7eTockIwz93JEm7fLdB67B/uJkIX0v9QuZOy7g3",
-	"yj2pkpTbNQ8FlwFlftoFUUeRg36fzKeGUmzuITAbID9VyCnHBINDiZAkLqJVvdT5UxnD9UA82vbQsElu",
-	"BlwRmvCbe2ccL/kNg/Bh76LXYu/WCjDmWBZaI1WkFnsXGAXyhmUa5Tpz83gXG1SY8zPz+8eu+C6we96F",
-	"LyZT4WRzqkr9FBT/+94O0L6dtu1iy9fvjYt79O7N9wvNAFx4ZP4BTDPltU9rnFrEVmNSZM6qyridbPOe",
-	"/dfJq5e77Zkb945c6wvZFztfz74UQaXeDTlFxnOOMfCX//kSFv2CxVwdkyf9x2j2tuWYuJEvM0ajKQQi",
-	"eMV7G676YOypTDDwbAgaQUoWajVOc9PfBq0n/cdrhlE1aGw/HAen4BnMSXUgYMSai2MSImSBKwTL713O",
-	"LRfISw43+3tgad0DS2o3kZNG2ri0PYD/Q6uACDZnShNw+AdGyDKS7yhhRqTNFcsCYuRgq+hoPmMko2Li",
-	"IRSw8b7kSp+YQbyUk02y1nP0hJO59dhwhXZtaw+kkZaZK/itcmCkhSD2W85AWLGSmPnOYiuuSjZNKI0f",
-	"vE3hbGstraMVmOwJfgNt+udIQcilY80ynKlZyabZANC0fy5rvCDNnRe2lg39gp55p359K1Tu/d5LPuO6",
-	"tcWLp+hC21UI3ul0O/KEGE3vETdKh5H/bahG/YxYYba/+Vh/T2OXUAOf7G/+5K2g1v3AYvzo8eaPXshs",
-	"xOOYiY9nOjWv1K8us+N2hRfV3TZVBdt+UeNK4PJp5EjPi/KPAZFJXGFG1uq8IImMrmWujc43llm0jvm8",
-	"VRh9spbznFLFulwoJhQHHT/N2Ji/dzrfCo6R77A4n2FJdMuJSV/7OTFLapZz80GBDa7v3r/8MTGrhguz",
-	"1fHY+8DjW2syiDyuzAvwvkK9BKpzVwxVgREQiBauTnNIwEAFd2qPnLiiqWAcm8s8iUnC6A0zWinatwai",
-	"VmaVtGOu6CgB23pGYjaT2qHsQAFdKVhgK9kSjubKuFN1XcCpPew/G4gQIwbRN23GDhyDxWg89xxgRMV5",
-	"i2llSyd4w4k4+8GeBqCk7yWKx/d7ECxoz209hsAGBD78OWzSVmzsAVDAF37sdjYCHfafbf7gJVUaVunT",
-	"nGwMWyIUFvyRgsAIZQ4LHk2A1M4FlNvWU8D7bTr+uZ7u0ZR3XZ33RtNH4d5KzG1lPVpLHPfY1p1eKXqL",
-	"5SJW70yQ1c/Pfjad73rcvqybCiax+ZoCN0EbVwarBNsV63zSY3MXCq0YCSrU4Ahh1cMRQAZ8kyMQypNz",
-	"hTZ0YN02wgArgloXMKKCQcTP5U8n3YMnT8mUqqm5VTD+CGqlA1DBQIBz+dXJX4cn52fDn5//1+Xw/PnF",
-	"8O3l84uw4pF+0oFS0OZCsZshNcnYjbxmcUDMH9aTBd5oRmYQrKcGgpobhYQ05cNrthhCUMAQrBYsDiF4",
-	"4yxms1RC4S50wetsgXeRdrbDsPIOhgGUp8TVm4KlwQNDfrF1hwYCDljh1reRX853HGB4FHRokRmeQTBB",
-	"xvRQSDPONKELo1SHMGNwXJtZFQ3NeWSxoK7ZotgZBrj8AV6dRVCLuckTaau/2AHjEiqIYRKxa1gRKsAf",
-	"3jF7hgOU4+X4BIThI23Wm/TWrXKH4DzUQBTf5UbIuDCdOxnBjH8ss4nhQxVsOZnrSM6Y7+bHjEE8w7tf",
-	"++WOQqzVQ4kAMDqb27jV/b9/z31fIi5qgwhQRJAUJNFr1apxnpo97J5KoTMsL+Xr0b6/By/bd1/LS7OD",
-	"CAZDJ83DdR/jW68lNILj/XTyyBbCwqkU44RjwOrhwcE2vVj/iMus+ij+jTREaBGZuMK7g9b7Lndkrbt4",
-	"6FpHLVvct6scJXiEiEKLsDHpXv5viEVpmaqCF1MNsT89coL8wkk2wIxia3BV5LB/uCpFwOm/8/H9wScZ",
-	"HHrUH7wjSh7pn8CnlX4/gUOzYnUxC7CObpoJYi+T2iZlN0sFMondbXLNWGVtx9YEG0kx5hMo1DfJaMRI",
-	"yjIu4/J2F1KwTo+8lnogSgI+8ly75oKbCBQv4G7DuwmHqfD6DSzZmSGgIYhALOtA4CghgQovl1J8GaM8",
-	"U1CoVXnxmh8xe4M5JbXCLT330gWM5l4Ju//ZLgXB5v/SF8OnPaqAllY5q48cnd0Ls0eTTrcace8/1pd8",
-	"IlRpE7KxkTZviLRtcDgZ0xlPFp0i4iWChFFDOoGLkw1RwBxayVCFA8EVwTTMQvjETly4Zb01I4DOMykm",
-	"JMqzDEtMWUR5KzI/HojQofS738LAmYxQCIamFNFyTrNYVds3qrE1Eifc8Ekn1io+EV0ujgcColurE+T4",
-	"DYtdTJfWbJZq0sbUIKc6ZHwyLYfbseM9eDYQoW1piM344ly9Ai/s33mJHvUQEmu9k+IAbSO6Hvo8ypAT",
-	"9qVblw62kP+upHxFxcKOTn28QOcMrIxUAMHWXM2Yy9J4aE+iiKUagzIC5/70VmFA1RxwB9tlfNMjRVwK",
-	"CyOjXGspOr2BeMFv4ApXLMrB5eHCtOF+p4JwiMEec5bBqTCqpPll/4mNH1ekfXjwDEm8QuEdH4W/hCk+",
-	"DGFD2yU9B7Wm3nfn8zkkQnTzLGEikjGLd3D81+phfGo7b66nVxiw6rViYeRvSnn2L3mFf8Kz3RT/yidQ",
-	"RhJRvMFHKFFVKgLqGzmAueczqlkXbCqtI3y8zBcklv3xM4YLe83W0h3qd/ixu9/K1BdwyTQoS55jiwV9",
-	"N18Ilxh7LnPn6PvUdlDYDBztGl6bYrWFdRrxD/C8JkwEVjPArPqgMLPCFoOsYE14msi5eQHjOiIsAWQt",
-	"YQPhiKGUfVZkHnIHkWcgtpV5yEaRJ6pULUK5ZyDWyTxkO5HnyjkLbQh93cMYUSGktmXVnSuxDZbHisOw",
-	"WAfvDYO7ZotpPNBN4y3tdFcJCgf8xUtQO7vbPovMhYu5rK14jqbPMdIcXww8rcuFM3853cUXE1klvQcS",
-	"CNb5fIuhfX4nlB2K1wflj2W4dM6B4u5sI75MQKKlyByjl1IR78kMbTeuZE0lFd9Caq/uErrrH5hH1Mr5",
-	"fGKJcZuggDqhfKF2+PtQwApakhmpAzWskQ+s+LTeMmpzXyGvwIhULj22R87LrFiKz+wrYMGseOUUmU9l",
-	"wqyYFgwEe2+0PLg9uTAfT2WmrV0V65diaVvr9AN/H3oZ02TRCTCCG14ozCk8A59ixnSeGdkMnZg+wyZO",
-	"+solxz3EuVhCP//CVCnB5n+oU59bnXr+PnKBNE6LsWAXUJLe7JHZnbuoUg4No/lcnzoHOYYyQGAdWEv1",
-	"lM0IFz0CtfoUxCQkHGo1tFUeTQEjBCJ+wo5Fhje3DwS1XRSjch6GIk3fZedDqMJVEWNahllwQd4KHsmY",
-	"kdcvTkv/RCxnhpUkcs6yrrkdY2QMUP8a6vRbdw3XaiAQm8LK/9bHouBS7fTIiavQCfAeXADbMhrtDVd8",
-	"lLAAk08kqLUjjoXCIL1pIKIpzWhktByME3j754N+//t//uP/gH+8CODBwYl9cPAcHzx9ah88fWYevHj+",
-	"4kXHW7xiIMI9GFtYH+Y4B69rgT/B3nOFnxQqUBtCO9zaXV08fkbUtZEPpQiIGetAnC4yniQ8IuH/9/+E",
-	"QF4vqeaChDTsuGwDaAWjH6yGA32pEK1scY68iPkZqiW3h+Kl9eoMnzr+YC0zvVqSwenvibHuHE7w2Zlq",
-	"GV7QJJavZ5/RlGroO2HaIRs2S0YWR+l0SjU5LT8ic55BRuCM6oAoSXIxkzEfcxbXoJfmMrsGuKrYDpgp",
-	"NRArkFcUTyiCp3R65BcwOWAh9yNiyD9EVRCRSLgiIWQsQ4ZTF98LiRwPRGim1yun14umubgOrQahCBNx",
-	"4W4GVLgj8usPb14/fxe6ZAQSHgG/7UKibAjFQpjQA4H2lP0nRPXI8/fa6C9SqCMSlpCsIaEpIrkgOt0c",
-	"7x4jrjmQIpTviJaADqoQKKgd5qpAfRxOubkxFm7iacawTTBZ4V1iX+kEJCyBqEO0J4WRVDq08WVGWkTa",
-	"6pFQhAhxMmJkv0ee02hKzBJgohjGjeFaIgcPza6Xm34KKwkOCzoQ8OMlvP0cQYIKgRUgvokr2w8mK1Uk",
-	"RjHXxYhNqIDL8tXpOQKgVoF1UERwnkw0yCLcKCneJ+3w/O0VMVTtTHkYDQG/hp2BkJmrIRvOotRBl4YO",
-	"hlUD1Bq2ZZFicPAALGifoID+yNAcNBsMRC7MxDAVEAjXQrpEUykVM+Ma5P3+48hCXJl/s+EQn5lG8EkY",
-	"kBmNzcU0RtsyqsjHlV4HwsYvMuxp1iljFu1QjZauMGa/OpQsFy5YEMDPlCU+lSd6IMxbAcINpXY/iurD",
-	"pjvN0sCCkpQ92SChHoHQ4LIClgsNPT2H8NDLq+fnl+FKw4q0vyWjBbGssIO06j68envxenh19ur5m7dX",
-	"oQtIGQjUqcz5Oa6ltMKEKB4sxMvDISrNk4RQdY1Or4JSgjr7MA1TjbKGrdkZjrngajrMGFVSHJEE8nzs",
-	"kUI6wZWG0GupzQL3yAk0X0ZZqmAgEChM5gh6ARB7EUsM4Y5YJAFETJCQq6EF18I9KYJwYCIYKevMveYQ",
-	"wxr2yKkNEQWSxdmaNmHbQXA1vwxhpKFdMrPLZkPt+AHp6JqLGMY6ZbBI5dSyXFjovkhmMYth5ZDeYLVh",
-	"5QvJtzgb0IBhZEvLWBlO59gG4OKRBk6Gw4EbhJKxTBI57+YptD8QPqYYkgm/sacOt5w5BLU80T2CHElB",
-	"wC9hhsPB1Kk5CwMxBfasLKuHq0FZ+gmjqeQRUyVKKGLa2R+jEaAcOyg0w8VlZu4TGk2RgwEMaRvXP1cs",
-	"7BSROZbs7G84UrMalAgp7O3F4srlZiY35iCVWwhb9FeEVtrDy9DcgJDDCAsA0+TmVo1Z1iNhbj4LqxeC",
-	"ymf47kCYl3sWew4/rGop1V1yLZI2VYorTYUmDnu4IAOeDUSV8AJzebjlgneBq+DMO4EdMXsPjmroZCDC",
-	"H583cfIutlrcoCWYJDnFs+VCk232Prg6HAux9pWJBKViThcd6yxDHUum5c2cC9CY4EibPuF2MoKpa59Z",
-	"hfbIwspWb36Z1e7ikglxbdYDnCWYwZVBD8XeIvco77qoEtA2lUlc1ATUU1pFxHmkitUFQS+ohOi/en55",
-	"efLj8+H3/3X1/BLv7IpK+PrtS1Koe6qW2pWnZJxJoV2OVx9F/oGwRQUceFhBioHLPabCGeZVET4vMwQq",
-	"dHdBj1xVVhEYsYseL/xYxSmwQhwjbZoAfygZqcycIwzuPRgrcPQ5VQORZjLOIxZ3jgqBhsVlr3a8y9Lf",
-	"0mk0XLNEsKuKUWdjOCsQOAmiDQQTKVm7Y5A1m/MSF/iULiAD19vwDxYH7oafgoemIk3a28GexyIAciTj",
-	"BewnGBWBqoCPkbZ1Wqd6AWIwcrMO+RtKfJ45A3kXd7nV6ixGXmpDhIFrGc3QmTc6VXS94h7Ash+EKc1n",
-	"RjtJk1wNRDij74fu8yocoGGVKJggxmIZicVoQoB1ocAILtHjilhouLj1Lo4xiaWelHjwjOCAh0YDGlpT",
-	"TWilJgDIcN5JAO9BmQnnbPfZdrTU8pP+Y9cyNpoNc0FvKAck4jCo4E3a4FRz5qx8Ce5RPRBgXirkoVy4",
-	"dWzDwb168/Pz1xa58cXJ2cvhm/Pnr8NOkY0zowu8nslIGgk0JghxD4pPyfqUc/8TGmVS2WIDwtBiBLKp",
-	"YxKnb16fvr24eP76avjj89fPL06uzt68NtyiJqdBXF2Rp+NdbjmcUbEYVoZgL56a05icEJVIWNlxxkwT",
-	"U+eMrvBtkC/a7uzHgT3oQf30Vwznc4AKMny9OfWkrsg8XDxepZPPZBdfmmmB7VXVlOutLVW1QA6BqopX",
-	"l4awNavAFBAjukBZL7mLB0fCa1sqO0C+Blou3BZ149JfuydRxJLu97lR3jjCnC2NXsiQgGwJUiDIlWkm",
-	"33OmINTBjhfQXfPJtBonswY/6EsOY76rBevToekYPowCCmmHNabcwRuzdu+0fdy7E1ihiRg+Q6qszsls",
-	"juWhFuVwZtp+5tQ5tukIaJSow9YijLNaIr4LqhlmxHrNZBmbWdnqt1xqStpnz69ekDijY5B3e5MeCQeI",
-	"e64GrePsu/6x/u7wIFxPeUHZbfccbl9/79inAwde3/Vv3x1ANa7j+XdP+5v7L1fGCzQkwbAgyZxy7W2r",
-	"LHRyC1BO22RjWWHRmkI/OQDU1aoJiysib1iWSBrDbe3k2WH51BHpMkHbZ5UbDi3pVggZMZRD0DpAc8Ws",
-	"kFIH7SrOhV/2CMvmvW/cheDve+cP77Dz95KHZ6RVXbllSNtinJtHVPNRwjoVG7p5u4whWLaW78VslE+a",
-	"beZ/QeR65sxtKEyiQUXnGbofCXtPI71qekPZ3iaGgNUOA516nuC4UT7515JqYMpr8C3hpOKNUiyss1vG",
-	"td0wy/w7ziO8nMp5fRkKMqyeAsybU7ZE9HbE/6E0eKzNQf1FZtfKCGLzKY+moN86BcQZpo8LhZ04fd1I",
-	"a2OaoZaB1sdVykeLzwrp75a7ZysmPXQKH4wSxuuj21+mDGzZtHo5mPUoZBqB0N8jxgTRMgHUU6Vl+nsm",
-	"Xi3T0hb2qFyMco3uRq57ZV1TGx66EvCJHi1bcfmLJShXcrUJJN8tHNx6OOnfMb2Uh6iwWBcgrlxMgsII",
-	"r7EEYRPtFNe6N3b4F7DQitKwIxhD8Ucxhtg8aBFWcsYKK6gcj4+sfYkncUDyFMA1YUSWG1oXTAXHNZXS",
-	"2cayG3ehzfjE8oeingNIifgrG48ZRuG7BG54dyDQIohWfociEtMII50skhA4Sqgi4a/ut3dhQN5evFQk",
-	"AeMVoOi4PAHVCQZiIjOZay6YCsyKFOp2cdGiAS+lmQbwZNUjJxbQ1ZWsKW4DsH1bXO2q/c2h8N9wNq9e",
-	"CM4eWvgASBtLY/VgB4fm/bDTI6/h0rE2b0WoyykPCCU/XL4u8zTAzXzNFj7j0Y8MpQ6oSvGAx7rsxHuq",
-	"ASwG1+uRIjBPwgUGX7giGL8bUL0flqdH6MhIw7q6DM2AW1BCoPkcW9E6RDTI8MhSmfmqXmcG/EdyXHPp",
-	"dJahdKlyAKIDIcfgVCWhaQtN6xjFUnQFR9XitUJfVBOMwJNZkUytM8aW+3VjQbdgAr3lWvEY5F6Ia+mQ",
-	"f/7j/wQ+hzUU2pWxlI5IPpuxmBulSOWjruubu/cHIizGY5TKlOpp6CJmuCDhnguSgYax6nBoexyxRM5x",
-	"GOAwxLNu2+BiIAA6HH5y7l6z6CGFCJsSwpZW1iSke2GvWEEMSil/NU0PRDtUWbSH7jeVRUbVDfdC50XN",
-	"pNTodMKyUpWKeuA6MfuxeKSgLbQWgmNTjgei2tWcJtd2nmYtqytHE37Njo1ojR3IMbiOEhvFWLGYjxYD",
-	"YdGaSPuw3/fn1XKlX3AsTLgkgvggSitV6HcERvZAohfT1RLGT9pmJV1cglnKThNUKm5RE1bqfv+gXsF4",
-	"/6uHTjV79NwQz9YYw18pAB1QPZi2DFnX+BUFblXhxch810DTzSXEDKoeCWd5orkREfYglxsLtAJzMf0g",
-	"58Lg5zb4m80DQ2xhJezKPOsgHJorfr/kgzdMEFnQGIO921wA3rBlRJbpVIC7sVXouXMMFdyA+Okcah+o",
-	"IlRRxgvSNi2Fp0hP3atFykJnca1Slow0q0QpZgMRFqVawo6rgucm+B3y+/Dfzbi/s9y7nN6/l/P7LuyR",
-	"/zTnkJTEPxCmZzjCEOgDy23YU7HeuBJgz8x4bHNXfqs3U8SwwzS5Kr3oNiZulMiRLbRLMcwsyyAux2Iv",
-	"jsBHAz4+mbBOALCCiAU0EDNGVY5Of2hsThfIo20sgIstGBoeAaxcCT4e25oM2L/ZC4wnil2JUykYYJZY",
-	"3KEeOcGtrEZPFL7PF2cvXXRECW+03++TV/x7D9bt/uOBwEtPSzmEFiFsXEkjoNgLBXwcHD1NLD42CkOe",
-	"JhKwtAtsXk2vWVXOSKnSSGPWcwBDhOH959s3VydFCEcxSPJjwxBJCE2UVfkGAs4Oli4AXdAeHOyqJq6D",
-	"m9n5Wl3LmMpr3a52LgAurAbCoRyO2JSLGCjG3faKCHMBJRxyGSpJDwEJBwP7Aoa8GJIzCtUo167XgAhJ",
-	"wl64F/Z6oZHbJzNbx0CazkEaAVFESIhksbEtvqyGrqPySrhLUIYt7vcPDpGUAhsrhn25N8jBkyf4e+fY",
-	"5lHQhGNsiC/HgXBAwUHBBAz4/LecuRSwWla/PcUuTGmJ35IV+e4I4CGpwoYhi8F0MzTkJEKMmEbJFrag",
-	"4GOQDm70uDamuASw0lxAzSLHzDvL8Jrdn9niqORzdr/coQZBqWpQHXMxYVmacaFJZJbcxucxPZVxMBAo",
-	"XQGPCQiIoFC41UaAWvaJsgHCZ5ZnvNOE9HnNFkZZBLhKO10E8LRhOh7Z6i0Q8AtMFf04EEqvAGUW3NVe",
-	"bLtbwzDgzrE7vUWYMUifjtxA3jf71iReubuhScA6eLKNfNVURR0IZSJZgUlqrnV3kRnpeka56E1k4/Bs",
-	"zTTv0A77z57uPLYr31EphmpUDTExS9ksjt5JLN4aWrR6o+9ebM0j+uwmeCIhf+osITg4TWZHvLnN9iz5",
-	"EZ9f0cmmZB545/cWZ7H/SZ3WK8JJ2wgWXnmnA7rykqhg369dRfCKE7KqIgRIlhh75oC1Pz3MKh4Ca0dY",
-	"VUKC1vvigMLJqBqI9kDkaTQThUYMGcL9Ezp4liIa1V7QAKONIhHwzTSTk4wpQNpm2Y2TsbSUaO4oZMEZ",
-	"XSBOJYpYlCRca8vV5m5fsG8vLAUwABj+A6u32ImH1r4HRQiLWNeXxUb01MXLIkgR3/kSAC0Mu6KIKADD",
-	"hAF7FNkazWwDvJvJOd6kNh7puJRkbCrxTN5UFRnUoRCMB1XQNpTZwx/njKWdXgM0zt0EmfErQOzYDpP3",
-	"80Da7Mqa97fgPecZhKyAPwJLvt8XRE0TA1qHQ2MuPGeinDFNIQvPlZvGdEkOUnp4Nu7ChoVGcDS0gyVb",
-	"TM82n8ae90eqaBUiKKf04MnTRgby0LyjSU74/QoIH0VKJ053cMTgN6rdBZ94HUCPVRbbFW0dYcbcZfVI",
-	"HZMQrW6YnIXEVVVewG4AminxKaYNkD33wLvuP9TJDOoce/i04U3rToy9L/4QrEvB+vOw+wvmsIeADTey",
-	"/RWZYa9CIw0FO6HAPBcs00elQeQHrlKpYApHhGpNo+kMkv/aFy9OydODp0+L+nnEPPl2/9tvSjv5n8KB",
-	"oJh2f3J5enZGxjRJIEvUxRcaoYepZkiQaopYMBDhX7tVS3f3DQxfHREhwTwbBuXQXQlSG7V8RBQV8Ui+",
-	"L3P4rEV3IJbN5+AatOrkT1evwLx3+ZcfUfNH4zJEkElb2EZmfMJFj7wRKGdh7dKBaIcgdX1HuyMzMvdH",
-	"+e+uANu6q/f99Jgo0zpNsAVVKThvoZ3aB/1+59gsK8mFopqrMYfgXCkYOdx/ikbs6t0OSxzby/gYbvPX",
-	"UjB3pbveH/cPG8IPDGewC7QzuzTfXpipbOMzMy+fjc3gGuXDLRiIaQW0A3PaDvpPt/vinGaa08R883gb",
-	"9mG+eS31Kws48YULp1suAuzUa6kvS7q6P7ECKH4LHflOMsYqw4vlXICFam08VYhZoqBqZklIEi6uwT7q",
-	"PM4IgAS8oEfO81HCIzRKKz4RVNtMSkzyzRiAW9ME0YWwxFRANJ2l4IeSmWmW8Ymof03JYf+QtLmI0WGf",
-	"c4UB96Ch0YGYcaUg1ZMnrNMjlleDmBROagc0JG3kHIE50AHyc2KvYj/EqV0nvzRUX7K3gr/H4syoJkJk",
-	"LazG24uXdfjfxnqmsCoOD64UbbwmUi7008PSfFlG8zcUVS5WdW3z1aCAg28/PibgDx63gcd9BeyqAeeo",
-	"zrzKlD0L4mrI/tNxtDxLsHLrXTQwfxEAOLdULIzwMJWJTfUA8+CPz68s+Epoz+yQ6rDMDCm5nToyAt7l",
-	"Y0CwhHUZCNNugcWD9iWuyOXjAKuDzLmyhcILGIGwgX+HhXz506uT04EoOae8qQRLIDiFlXLB01+IeTD8",
-	"RXNirmX+rYdT6N5evKwkrTy0FmeIskGRe3vx8ncch32C+KbdhJvr0RGQ/5A6FWkWpXsWkWm70qhyLizR",
-	"VoDaSThJ5IgmYRExXQ3SJO3RAuEouBSdHvkJruOBuKFJzlbqqB5hGADe2YDlRTOFES7Wr4sAeDOqrgGF",
-	"S+imIL5Xp+eXdm5fdeXVYh6bA93s1nxdgW6vTs8LmqqE5Rg2nKuqfj+L0jWhbaGV80JSoax5xjXrSpG4",
-	"+Ht15FRbxSiU5AQkBwwKqHLkTM4h2vjG0KrD+w1IIicTFGZTiOLQ4FgCpJAeCVUkU3ZE3HFoW9BP0zor",
-	"KvDbeLlQZ1SoVGbaDCnmMiRtSA+bUQQPc8FZDk9sKpVGOFRAZqvC/aM3LLAN29Zg1sU1FLM0kQsIdlBg",
-	"eXS4XycvX775ZXh59cPZm+8A7u7Y3YksUYxAkVFbO6oNEG7Q89C0blR5AHUzHQ6xpjmLww6q4eYWBKQS",
-	"TK4dA7w4ZNPyhOtFOb6ByBWLjwiFTyBSK2NKJpCRIBG6FnxdgmmAM7R4dpqEmikdYpBUkqBwbpGrcKRx",
-	"xpSC+rA0SeQc69g23ITFOftSC6QWA/w8NVLL9Wm4Xx0iMHOpM1+JvfTLKLD+mWumOgBcw85KjrzCfVcF",
-	"h41e2TNtIxaLRCiXIAcwX4olaO88LlOMCvwvRZSmiyb/60ec2K/ACfvwZPmZ3bZrCS1oTBKt7vrDC13N",
-	"aZ5fEYf7pHrIhm29Tx9qKfNxRWYMkLxGC9ATLPKc0ekVlkKhzhQYkFDkSRLaWBAF+IC2JQizNd/HA3HN",
-	"WGqzL62wiJJlj/wIAl6pCWWMLIt6gF6Xa5Ry6sIaIL3beoYz0oYSVUuClUPqNIIVyfIEE9acFkWKDAOA",
-	"1hBm2oU06Y+7jen9scsHlGw+i/N341l3dV7+kGq+Sr+xLV6j5Iy5JCQ5vpucs2cUjnu2QyJUh1GPnAZV",
-	"qsNSkjagBtUTy13WFOBxo9myyB5xbhVA4RwlbFYg6MqYhUTRhSLz6eIIeU4F4Sgk7Sf9g47V6dJMahnJ",
-	"xKFg4m9WsTKKlsw1PD10X/i0LdI+PDg4KpwkdbXOqXNG8R6IioKK+p7q1CJfubIFfIx6XGKzGuXUWouA",
-	"O/vY3xVTn1hquGJKr5ccrOuZoZXWUOKUilhN6TX73cmZd9JmtkIqe3V67gErO7zbhx/HZKQQkCMh65zF",
-	"gk1wzWnC/862ZzRSJuuNshY0v6SoBLDU2xWc/8K9ANDQcCjNS2EnIBGNpmiVqYDHX7158/JyeHX1spKS",
-	"V9QmxjxINaU2sxy1OQcIcExCW2EIrUiAvoxpdW4hoFYWeeFqIlNkemjD2WjEvYL12OCi/X4BGJNoRYym",
-	"rMkP60qSBTUUTrv7WHHduUJHUiaMCpeb8nCMw0ywycJbbPcfrOErZA1X1aNoiyHYclcJv2H3oyOt5SN7",
-	"Hwzh3+5FNLmjFzVo4kAu3Y56WBHi5sEBtAlq9vzZTLr7ilJoFK1e2DgWmqbO3JTlQgA8P80mOaS1hqi/",
-	"WdhAW9PPZuLYGXKR5prg8NCrNRDtw36fhPYzLsUQU3fDWjpquFd0s9fr9bDmAIzD5ZfC8BxjJjIzCuhA",
-	"WPKAeN5DFK+AhRvZamwOT1ivfAEBeYhxiFURnFMCI2wO+n1nF3dVL2xtmwo/1hLt89V93MijT2mS1Hh0",
-	"68E0RNO66e4zISDaEVxACYV1TBoqhkMtjD+Y9Vcox9EkgXBSOFwYjJssGsU2GbM1YhrCnD5SCOaipjRl",
-	"62p1RVTgm9hszy8RYZcPSemmhyZRBEuWIKxnkVKvaSInnzGtDNer6sG19aWq+4brtrR1exFN0SHJWTM0",
-	"YbHup9W3H3oLqp01bUf1HbgA0oxHTEH1CJjhZ9oViC+F28TVyBIklragD+A0kEgqvcUGfYD/OrzTRqeA",
-	"eakBsakue7jmtpU/Dvr9LeSPh6WEtSDZva/EMfBG2AGv2XOHttHIUV83RhYdk/C3kMyojqZMWYii1Urn",
-	"fp567rrdoF9eQVG6aYEKgqKvwzhs0jZ/+zjQiK8pVsku5OZIJbfRXykmV1oSjCPl4lE1RMkXZ2LX6EuN",
-	"MrHD+zwxJm5tGvgd1KvGV74SL8yXH/hRgPSnBV16SHqJP28R9KFcoIeytTkccmUVHk7kSdIU3XHnc/JH",
-	"gv29J9ivpY3mUI1yCx/6xllTluAr4hafNl58w6Z+XKCGLwDhfk70g115nyX4YAP9utCD3zUdf2GBARsP",
-	"Ru4zNeP3CRtrqDyMWDOKadKuvIgqOtVToiVcfgFUYOQIpkY+3HqwZi5YmtDoSz88dpRf2PHJcFR/nJ8H",
-	"AmSA1d1SdnTiYKNu/0oCfGTEhE4WhGJBBdD0e6DbK0YzUO411w4I3NXftcSkSHucJwlUZu74df1LN4wH",
-	"hvf2pui62ibbEbcdalFvJPCEDmERjDEXWJgBV0ZmRYnoP4wSbhm3SZ9C0vhKjRKqpGx3CotHm4wSdo2+",
-	"VKOEHd7nMUq4tVljlLDr/AdA0OeyYlxqmlVKuPuPwNJFBAWp1tajsjt/5SoXPTSLsh01OpfNr18CeiOO",
-	"BHPQaZJs4DzLy75qO/KZf+7Mkf4w/9y7+cdV9nJlbJxw0XTTbDhPn+AkbajO9oc9yIcfsI53PoQ96H6O",
-	"+INJG5/FHrSBfstUlN+zwPFZAQYDYtRMflNFGtxJrIC4y4JFNsYGJXHpyR4tXH2CHgkxuSMkeySkWCC6",
-	"7dRcHqsOUVEmk8TiY5FrIeei0IO5GAjGocJVASR4TEIsjRWCmswFoCOA1tMYdl0y+C2UZCjl4w+mblEV",
-	"tYIWE/kMasXBX2YhWu+21pozmbCtdWY78gsJgJ4rGvMbkSyK64vIJHZ1aSB2yP7QpDPjxnxcna/6AASb",
-	"7zIAIIdd+/+qsE5w/ptV9dK88fu/kB9tFrg+Kh3NC4aBHX6xUBg4vM8EhGHXZn0ljuIo/6Haf+Q5SFOG",
-	"mE8FTW57CW+r4F/Cew8v1WE/jXRDNVeaR/8qTC1v3s2PSYGpk4CWMukClMhWMYVrfQYuA+HrBxRzM9l8",
-	"0ZZQLL9jqnQwZDBZ9p5FOSBrozd4Vfb/+DStVRrdzg4pP5EZUiZb1LcvkHtIm81SbcHGhBSMzKkiMxqz",
-	"zr8A0VTxEDEntzSYrQGxu5PE5os8sF5YzL9DnPRiZ3oE8zVCQApg8dAONsS6y2SWG+UTNdzMIYqWAHyA",
-	"zEbaRsGUmYW1A3g4LDwJAHENZRgDQw2gh3JN2HvIB8Tstk6PPKfRdCCKQcGquSFxRcIPOJqhORwf4FBC",
-	"/mKIB9Imx+E7x+XYIbxQSGxnILggyz1gUgiYrOUYLJkWqMBm15ITW9klLhIZEbkKU+LconqUZrsJKwf1",
-	"wYxTlTP6yY1T6/mDg1d0q/X75QCnUyjsqT+CEbj7YCGiRvkEj7DDDJLeMqYqKJwwQWleMCOxRdMBFMDZ",
-	"gQLCBUBNcj0QYL05InmqWKYViWiWYfGrKM8yKI45Mj0EeDTgXqSZGchspLQUTPXIJWAch4K910Pbha19",
-	"oa4xn/a4gE4u6rQDeDEzpKKp6bgsLcwmXAguJlDYxhZ1r1pq2EAUvZOMGbpG7wQWczjc7x8Rs6LYNTas",
-	"oozqaNpQ5QEjwTbnf0yXZgkSEoSZshsucwX70mS9wW+a4i6e7B98hPnmQeMnFiI6b1B4S0ER6fMTS4n7",
-	"W/TzoxTsnkIFFVFcQMBTsZeF8mJO8LvbJTz1D60RoxnLTnKzxb++MxtKU/4zWxRP3pkPLASzl+CKm5lq",
-	"/LdNdIxlBJnlraAF4OitPSADO6Dlll7yGyaYUgHJoIIz/NM0xyNGliMUoX2oSkMxZs7lzjFNPVgAJxGW",
-	"aAyIltfMcKA0k1AuxjR2cn5GrtlCVdoxu+hp561iNWDbcjiM0DzmmiRyQtqZEXFCeC/sVFs1T1rb1bKt",
-	"jqYIVVv99BQX3TFWBIOrsdeq1l7GeTlNtmEwyMqB+cG2XjOWGm1jnHDBSJRwCGXjgijN0mq7hsg2TLBS",
-	"CFYFZJTJOZhhCDXXkc4Yg9zQSjxkpcKxb8CYoNw1J4VqgLiLzJBt2Um4DgChGDBhThOax6zSqnm3YcSN",
-	"SbukbZOiy6zpjqMDnpHIn/LaW0rxVJsWqnJlu51N+A1zCB2YqgolPuAut+XJa9d5tc8oNerd/x8AAP//",
+	"7L3rchs5lj/4KgjuRJjsTlKULLvKUlTMqmS7SlO+aCS5q3uK/jPBTJBEKwlkJZCi2RWOmE/7ALv7BPvh",
+	"v1/3GfYJ9hn6STZwDpAXEsmLLr5U18REl5XMxPXg4Fx/57dWJGepFExo1Tr6rTVlNGYZ/POURlN2KoXO",
+	"ZPJGXmqZMfM4ZirKeKq5FK2j1kkypwtFQiG7yrwRHhE9ZWQk4wWJaJZxpgglWl4zQWRGFIsypomeUk2E",
+	"JJHpgrRHmZwrlgUkzeSHBZHZQJw+f9MhM7og14ylpH3x8pQ8/ebwGfl//+8nvf1Oj1wyoYkUhN2wbEEy",
+	"plIpFCNyDN3LlGXUjLA3EK2glbFfc56xuHWks5wFLRVN2YyayTCRz1pHv7Tc8Fvvg5ZepKx11FI642LS",
+	"+vgxaL24opPVqV9NmelY5lnEHilywzLFpTgmiomYcE1GNLomXJDwbNx9TXU0DYmWJE9jqhlRdMySRa9V",
+	"G8wHOksT0/eg9XjQavmG8pIn7CSKWKovqJgw1bwjo4VmKlzqwU4XfvPP1XRgNp0J/ZyrVCqO7S53E1Kt",
+	"aTSdMaFDMud6SqggJ5enZ2ckHPOECTpjIRnTJIF1oCKGnTEb+e3+t9+UL/0Jxti8RSnVmmWmy/9RdnlM",
+	"GlenebN+zaVmMVFTevDkqSMVM4xHisCKkDYlSmdSTMgNTXhMtcw6W49u0Pql331Gu+P3vz09/Dho/Vvj",
+	"EC+piEfyQ/PeKXwhPCJmQDJjMfnx6vUrc4Iu//IDjJlEVAipSZYLgk2Y46CnXBGZ8QkXva0I3/bkp4Xz",
+	"jE5m9I0ETrD27MNBDgMylhn58erqfG+/18fTrVYP77YnEr73jexj0EppRmdMO1aVZ0pm/l0PBfughxG8",
+	"EbpdTzN2w2WuSEon7JjIlP6aMzMwbj77NWfZohW0DHm2jlr4be0gzeiHV0xM9LR19GT/oGmfz8ZvpGBw",
+	"9v1jM7RK2jW67MD4ooQbBjeVSawCs+3hn8JjQsnMtEWoUHOWKfK4f1iMGRl3Oeizcdd0jpynaez7/YPD",
+	"psEDf1kd9lvB4LCQzPweENab9Cyz+a7f3e8fPA4D97dpvhvC8PFB98n+QUjaZoYJVZo82T/Ak9dpnAcO",
+	"o2H8B0+e+oZ/9nw9tyY8LvpLqZ6WvfF4LXGOZTajunXUynN409N1zGap1ExEi5/YYnUYr+k13IhRxtw1",
+	"YG6FjOlsgVenojNGrtkCmWrxBG5U84gLcnBIpjLPFMlYmpgjqKdsIPDY06S8DdvQRFiMSXcv4AMWHxEz",
+	"tbBDuFCa0dicCxgSFxNCJ5SL49pgBgJZPIn5eMwyQ5swIG7mcnhwEACDpzjuqVSGr2ZKE7OUTGnzntI8",
+	"SQy7EqYP/LD/rDcQb91lrciMZtcsJuGHLi/HjJM8gsnLXHdRhgiJMHe/XQLDJ1G0aCvGCKPRdCAKKaBj",
+	"+CgssT3/PCMqjyKmlBlIxsa5YrFbC5QZ/Ieq3N2u2d5GsnwStGZcFMcsqN4TvwwGHw72u4PBh29evP+z",
+	"/5Y4GzdwjZM0TRZEimRBOLKyiggC7ATXGRiFYb4sUYwc7h/ABglp6GdCoikID5113GMt42g4eK/4jOvV",
+	"QZ/TCSOK/6ORwybwXbWvmI1pnujW0ZN+YDrmM3MtHPT7sLD4134xBC40m7AMxnDJlJHDkAd4jrjC34d3",
+	"PurvFJ2wl5mcrU74UtNMu7tmSpNxV6ZMkDkXsZyT8JdxJmcB0bITkradKXncJ7E5yyM2lhkjoZZhp2m9",
+	"zPct72iNcNnVfMaah3wlVwf8QsRuuDjIgLAPUZLHLC5HKOS8c0zoWLOMhGYIYUCoJjOpNDns2+EnVLOs",
+	"adxa7j7qj2aXkKHBXf89jS+Qq5i/IhRVzT9pmiY8ggO/l2ZylLDZn/+uUHYt+/y3jI1bR63/Za/Ue/bw",
+	"V7V3jl9hp77ro2BmM5qYwbPYXG5jyhPlJEajdLQ+Bq1TKcYJjz7bICPbvyqEc/aBK+DvjmPAOF9kGUpO",
+	"n2qQJ4Iw0ydpU7EgSlOdq85xqTUqQ0XzKY+mMD4jinwP6kp9jH/a+1N9OAUxjbigQHQeSlpdr/lUJqgF",
+	"BESx7AbuAZZpQ8IVZRh1rm6pdPlmb9/fW1HSkB7gNltSqjY141HFKo1dsijPuF50z2XCo8U2DTrdo6LW",
+	"bvoE3vvo5MI3Ur+WMR9zwzV9UhbKro8UiWS6IO2wJokakUORKM+MDLG0xrcbzznNNKfJA5GHPU4srgm9",
+	"Xx2hNAjzKJajrNY1EvmeuaW3V8jxc6P2vv9zF/+zh//xizWfk25hCd5IfUk1V2NORwn7lGwvBNIZCqmH",
+	"qhyBNZfBb4YXZtqopErDUyZi0g5rW3hkDRV/wo3qLBHfynbvsIuDwZ/W7B2sosxGPI6Z+NR3WpSxmAlz",
+	"yo18EV2DNI8TI5lM8CL7QQr2yQcGlgHD0WQSs4zoKRVWKNeUCxaTKVdaZotj3FxUrZwmQ6TAob+iSp/E",
+	"M77LwhbGQvNFDEI0VXpIoRkzVk15YkSuKVdkLvMkJgmjN4wISWik+Q0j8C5XOqMazBusFAVWG5wxZYTH",
+	"3VosxHMQjoaWmQ6xo4/IZMwDHreOWv3Rs/Hj0VPW/Xa8P+4eRoePu8+ix0+6T8f98X78eLxPvwFDAEgM",
+	"raPD/rOgpbkGg2khbRV95pk4iqIRja6ZiI/s6h1VpvQxuDsNnMqYkbBs1B5nVK+2WSPSjrmio4SLSUBi",
+	"NpMgoMlsIGKWMPijMJZIwQIyWhCuFUvGRvAcLQg1Kh3L6q12euSN1fTmVNnhxMdoJgBtlyaGaDkSK81j",
+	"rkkiJz1ynsmZ1Mw0zoRhUP4O8MYwivLHoPX69PxdqnTG6OyTC5PmEL4+PccLOSMRrLiQmozMGaTR1Ogv",
+	"4SxKh7mAv4HpdgIyyuQ1s6ZAqWUkk4HAF93fSKVhx6yFUU1iYo4svmP+lrkOrdyKhw2MHFNpTrmIwbJj",
+	"F+iN1C9lLuJPuTBvJFF5NC1NXm3Dp8y6JFJMFNGSKDljUjDCEsU6wIfOMxZJEYP08JLyhH3SIVf8JEZd",
+	"VIQ6nwr6i7gyp8gM3+w0SpDHhUmjQugwlyspX1OxsKqi+qQaDsmoZgSMGoZ6qDlbXJBERtcy18fWFGUV",
+	"6QvzR/fE/BESBRuglq71C6pZg2kFZdQZ5WBV+zWXmpL22YurlyTO6Fh3nIF20KK5ng5ax9l3/WP93eHB",
+	"kmdoVVYrOq0IaX6fCiUpvLG+41+/2+8fz7972t/cc7kiHtMKrpAh4Dnl2ttWaQ4Co4cwI5AZ/wf71EcQ",
+	"rr2q+AKk+U6kmYzMffqJZdAlI8acJUnXmjFGuXYepREjMArDOmEPqSC8NHyCjTdjYDG1pgW8IYz2jnzk",
+	"s14HMxmzxHD1G25EsjHwsQBktBuWJZLGaLWp8HSuFZFzQayMg5xGG0HcTFIKM6tCXEAt7/zMmvfTTKYs",
+	"09waKMCsHw+p3ta+FbTYh5RnTK37RuRJgsSCYvxKGzzewmYZoERndu5OnaEx77fVH9KMjfkHP6NAf0A0",
+	"pRmNNMuUMzei2T5AJ0gkJ4IrRvBcl/7wKBoN/3r9+OYZ9c3KOfOG2NYQhc1caJ54DOjAdSnJpAYitDRM",
+	"JhmNGElZxmUckPmUoWwkk9h5FpSWqRF8s2suJmZ8t1m9j1XN+hf0N8F6FqsXVImoRh1L+1c6RuXo7yzS",
+	"ZimQLk+hAThtMd7mNDmv0OmYJooFS6S7BRk2UkLNpdhf9n2sXwJoo3kurzgaeuuDjakGPsE1m6lNDMMe",
+	"1o9FHzTLKPw9pWo4s3Et9reRlAmjILdVHMfmhd12FkZY6aHeXPN8L4HYVmdMUz68Zovt56qKhpYu0Klh",
+	"dVJEDKJoYkIVCf/aPTk/6/7EFuitPbEXJpyQI/I9oxnLwqYz+Z8HvV6vtWlB3ASKkXnXwGgZ7xRe/DRJ",
+	"3o5bR7+snzG8/TFYXi8jbLFGLnDJNJlPecLs/YASmsJoI9CJokjmQhNs5p5Oe21Mq9N/X12A+6D7YjG/",
+	"eNJ3I30H0VEbOdeMi+rT/WVextUQtW3/7DKZ2Pe2WcYLmTDz1YyLM3x/f2k5g1Yu+K85sz+bNfponpn9",
+	"XqW904TRTFnC69ZUg+JWzBXLHiliBPsE1EnzwHDKyjkrJvTRt6JGpz+JnPXYRdUYSbiXsQlXGty98DcM",
+	"ofwDRuL+zNg4Y2q69OcQ5L/K95UvjNQ0l1k8RG2seJzJMU/YEOwaxVPLFIZ45S0/hTt69Sm7kdfw1FBN",
+	"z6zMEKPqimcxG+WT4Q1n81bQumYL1SuamkVpD60FZaeVZ0VDlWfFkM0zLWUyjGiSeAKT7LK/EDrzyIY0",
+	"WmfLLw5tZeM+BuYjmQ394t1GQQ3tEqr5ONW+K4lnqTsu9NPD1qqzPWjxdAvuELRkBOr6bmKxzHUkUbwo",
+	"gtUwZsMwY8qT3BuuWTcqbjE4lcO8b7vGQH50YrWbW0h/1cUJHJGU06+QQG2ssPi17mszLzf/fRN3eCUn",
+	"93HJlBT/xd8yuZ5eyWsmlO9wGsoaQqCyR2kQ5OLy4MlT8h8/X9kAXyM1NYtJjUoeF80mDZALnPTBlLJh",
+	"0/bTmvT1zEjZq+fRseeGaVxyMUngcjkm7IO1UlNN9m729wyL3bPfe2cAbQ7xcXkkcc7ec5hbMW6z8La0",
+	"s/BhUN+S5bnVxlNbXt/On8JUz+3NVAkf2UE/shbHobvfatyieBishleuVYYM1c53afObg1qL33oZoLkg",
+	"h/a+VLVwKjxZy3G8yijf5iMbT39yfgZmHiuNOGG4jcZuaOqIUOJG6Bwe3MgvmglCB6IIQtSSUGK2PpMz",
+	"rlg1UnBGY4ZODMKFzvKYZWSWKw3WF5nrhN8wwnXHKiqwLQOhZSmmm/k5ldxaHEF1hwA5sO67Ic6pQp0f",
+	"LDrEEGCcJwyD/TwSVZUgV7Z+adcaSE6fUhGxxGMlgueJN4AiyxlOgRaxkhMmbCAjzELLJAb7vZapTxwM",
+	"qiFuW0WyVedaC48rB9o4xankEVud4pgLDnIiVXUJ1Iy6FbQSpF9zjK08Za51ayccjnmiG7gKFzH74LP1",
+	"Bq1ETtJMjtSau6QcfOHPXNmc0la58fK3vrTt3pVJjXNSpbjSVGjvNCvLsu1NbLbjSsrk1AinK3fx0jbD",
+	"aIoF92zvsqgCy14uW7C0wysNBK0P3Yns2ofRlOqepZXKL10+S2WmbTzCtHXUmnA9zUe9SM72Cu9t5V9m",
+	"tzNBkz3TIIaUABHm4rqJEmOWaLrN2j2HFz8G90O7gSGI99uYbu+FoBu2Cyd/u80q1/QBdkwaOcbpQ0sH",
+	"EDrdje7tQD0SaCTxpt/YgnnvY2F83VYBir2GcPBBeH+xC14hKljtqFwPHzdwTLmI0Ng0GxsE/cIFWtRv",
+	"hKXY3w+aCfNrj1yBQV5ZnysrhcSK27htE5JykRgZNayNLcTwTXAIzTn4lYPddSq1UJrNhmMuJixLM74l",
+	"N84dQ9+0OhAG3aCNuQPh6MBtZlDQpetoq1NU7utDHiI4rP5cndDoSUehEewEhKRDihujMxaTkupw662P",
+	"xqZtQhyTTFhQCUGx8iDkHxFKwhpfCY/RmRJiB0MJ41A9LiCSfAjLFhpp0AwX32WzVC9IaNc2LDoP3csi",
+	"JqE5w5D+tOZDeHGJFmd0YeaIgw/I341o6cLrYVnIL8/fvnnxHlS2JSYUjYaGvW976b4wywv841bcq+S1",
+	"H0HabzA0foX8rAd79kBc7YvmE1vfsg/KGirK7hJzSJk4OXsEUTO6wgpchMAxGXOWxOgKTzjEQNMMbRMp",
+	"/CFiwifCXAar52dGPwzLNlFpV37PsE1vy61RxXyJrwM/EQrVoZHUU+h/wm8YJLdW84Aa9rxC2WWzHvOO",
+	"TWLRLnzgkSI258iooSnGfdEPQ/zDDc/Fz0VU00ROOoZDJTSbsIzc0CRnLsmtf4vRRukQrc9q7YV9YU35",
+	"LK6EwSnS5rHq2EQ8miRyzozGKBNk6pZ0iByPzctalhOHTc1yoWyUYWDm6Iwk7k1sCeMDY0j5DUv5IsQM",
+	"vFoW/iNFKjPo9MiJC9jD5UsSo/jTBZBaroqFw+xWx0U3RjeUfPPxwSrjtJrLbpz5tVV36ly537dO7mY2",
+	"PWOaOjuq38jkYaablVbHh6upeBsd7kFL+GSDZEH2IWYxTw3LwVNcpNrt70qyKc3MRibDuura8GHFWpFm",
+	"smKAXyub2lcJJYLNC0m1LaSwfAGzS5AlE8yB30g2W8rGJ2nKAMSAq1IuticCSfiRckParl+jTa7yIrDr",
+	"EGWYsIggEjdPTT+HVvqamcalYNY1vtxshbjXHJDDZYp9DwMyYpvfVF8X6Xwbu+SBrcp8viZ9TkvNZsAy",
+	"cnQYlH4imY/AXFEmglaos99InSKfjaz3G2iysBAsBZ4a+gkDEtJcS/Nfd9uHkHr/m2ntiIxzAb6ZoPjX",
+	"EflN0Bn7+LG+IyWCgbC+S1nNp/FIQpv50Bsjr4Nxx0qJ7+2kdjcP+ZRkLdNhumHJ93dc8lyxoTtaNgti",
+	"7fn6GVWH8iIJSJoxe+YKtdScMdQ/HT83ZyN0f4R+g6hzRWzOYK4Kek6gK26ObSQ6J289hEznE+MqK/ju",
+	"ksQySWimIE8AvUfXXHjEM4DWMGpb7N/1ld3ED+YZ12zLL7hIc73luyhXbfmylhpNrhvfXTGKpRCmYHsL",
+	"qqtQn6HrZDsV/0F2+zkb5ZNV41izJuYiXr0/ZptcXj6/0JVLyYXwe8xmGZmTKDTJbYhv5byVfNz9OGwa",
+	"7dLGFEMvlailJsoZNDkinjsz7x2s+Z/SQl9Ym1fM9Bsp7rk16t43yb0uXSKrdiSdZ0YIIqGZd1iESgvG",
+	"YoUPYTEM4z4mVJCwWL2Vl+2eYKhhuYzhMUGFPiAxu2GJ2UbEjZIyqbB7es2IZh80OvkQsgmzpvBxSjOt",
+	"Oj1yNoP3jc44ooo9PSxsYe8uXinSTsUkIH9P2SQgEz4OyJyN0k6ZUMIVGTMdTX3abYWqVqW3DHyRFHRm",
+	"wFXBl3FcIFEYSiTtYoFgbW2ePswVlqNTlyo2Ue+2JIiDOaeZXiW+9+uCu5dPB+4V+BjsZtlwFCPzFCcH",
+	"z8n6AzRssDp9Eh/YNiz+deH0uu8jtyzXrfpRray5+kvDRm0bXb0cyFF09H6TWGRDLjwf1DlyzVq3SbOz",
+	"JuU5VUbJi/PI5aRUM/qs5McF4brQtY4J1y5jwxpkSlnRcQ3fEY5r83cqHWZoQ0deqq34jdcvE3RQvr8N",
+	"ndVW7P6J7dJmzv62Gi1rQw38up+dwhCCQLY0JBc3/2Znzy7BClYwGzor+LbiYsX0t8XgMQh0l3DFdUEU",
+	"leUNlnUKu6ZLo6zNsjacxrNWz7fyoODV3EAgwlWgv8Z5BilcYKtXZfaLJ5dK2bxFOGfQKxmxCRUYHITJ",
+	"2eY4HvT7oIRMmegcL7lbyFgmiZx7TuVWrgC0XFsvwNLKYwNNy3RlPTrb8tjaOv7WnP9SRfei3X+cdP+r",
+	"33027L7/bT94evjx37xJSzUAw53Cc00jkU/4cJb5sczAoE81H/GE6wWmKTuZ2nFLqq7ty9giwQUmNJ6y",
+	"jIkIgs032e++gPvGw0lho++fgxaixQ40RLNJPnPwuqsHs/iZUEUo+Y/Lt28IzisgTJhLJMZfrJTb5oWH",
+	"RgWEigVKqwDz5vwNnV5r+7Q93wYGlVG/bwwQX+XNt97jktffYqNhRx5uswvNclnUH2d0Miu86oXkfkxC",
+	"sF6FZizWMe3m1ENYXHBKg7xvBBl0u7vWVpnilrR1yw2/1U6vCVq6AxHYoKVbEcBDKcWlc79ZhCUzZqQN",
+	"pIPmGIWjmvcNFBujKb8+PUfiaaMynCsWBjaSAkxWiEExpeCUc5KyfTljKk908b5TrQMScuXCIIAC4xx9",
+	"ccOZCjs9gncouXz+k7JOXCNGA3AFY7VZSCOF4wx2UIQrg8Npm1k6TXiUyOhakXZoTetGbQ/gfz+akdun",
+	"3OjvAfnnf/9P8/Sf//0/OzV34E5X5rLBu7Ia25ozG9DOnL/YbR3hCLRCKivg4mbMltfCa1Q9o6t6vqw9",
+	"dHtrnRsALnd5rZRynLLcZfWQqzIGY8M2AqFmDB2GgCpoPgyKNPsyq16iNleEEPst845HrS6s6emRAigQ",
+	"Ip3GB07jthFezGAAJiSlRleE1ypTpXP/JYhN+HssPeiPlIUI3qyOLHE7twsuOhTXbmshB7N8cIxBgzDV",
+	"wASRSd0/A3zXFCbtCe7YQrdKMzlLdWMoxpkhfILeQ0CqhQoBGaOxAu4E9nlV25ot+xpWsuE8zpB4l2l4",
+	"nZe76pmrRvDKwgSeBV7qYxvCePcQdivAd7yyhF9klrS4VK1lpvTzlEdTQtPUMg8zcLDIjmV2jHhERhZS",
+	"K1lPjxTAUjktxB0v7GPORl7bTNW4uWrlMNfJMM8Sn5qHYGm1PFnZClqJnLeC1pRPpv4Mp2wL54Z5yasQ",
+	"sQ96KykaXgwq49+Omfj6BKfS9zlPYu+BbkQY+svpJcnYDS8CgxFEExj8KOeJkV7lrAKbYR7GAOiRGQWG",
+	"ay8zxi4BTWv7vNCJHFpYqKZQxTXYpDZViOiMMTKlMckFDsLcZhYVm1Btx2+G4L+2mkewtBXuxdq4G7fm",
+	"TIzl6s6M3IatM4pUthZWVoz5ZHd3HxuPGcLUYQtWTCKjBVFMAx5dWwl6zYYRBZB3luDdqzqBxUlRJGMx",
+	"jXTtxi/nOZGZzDUXtRCoCs+eSqUbfRBcKG3kCW+szmvTSlzSoAVZQuRFgL9jRuLOGAAQKUJTiuitmwPL",
+	"IBoPTHrKH0iJ4i0WbXBvotQHMHs46mNCR+g8LRI9zVXPIwbCPYof+G3Pb1TlE9yPrYjhdfH2x6AlUyaG",
+	"aP5RPrxyFxFejwVV9QlAtJgZMeLfeC5cqfQkY2qr8Z27l+HIxHy7ry7gTbCCwbbulFOep+aXoUVZ21Ly",
+	"hxCmoSEWrv0UgHqA0NNkQcr3SiwHOmFoeFUQT2l4YlbTZTavlWvVp8zM1TCSQrBIryHQn9noUkbXDJDB",
+	"3bu7kmjRiJdAl1gfsq36oa2c79oOrmxNjVEskW+FzhzlVM9Gwf08W9fIeV9Xj9aSdMAzvfDZf4ouHYiM",
+	"6ag7pwustQDObipsGKzMNt4kq0QFSRcOjK3srt13aQzaZW10thKJGy8nnGPj6pTk55WdoukwZSJudCCN",
+	"bZGE3UClPK4fnw0mSnLFb1gjRM9W5k5bUAGEvqUZNS9Khdk1eDGWheFFcaKWwUrRFg8+lNSo2EpTzZXm",
+	"EYrLWNRDTeVc+PXadItcldqoz20ooMU42VqgSevu/IY1Ofc6WmgE7ezkSHTfzCnXOzJu+2kM3LFB3EDz",
+	"hGFCtxhbJIXSWR4ZuWhdJ2AHvFUPPE7YupYxzaLxZ+dGbHhhOd6xaKz+5cpK1sblXYZgaa/9a9C4/A3b",
+	"3kh2F058WLFOmpvOjBtEs6btaT6u0PBnOqnQtzumAPo3YzOZLYYjVw5jCwK6p3NdjmVlkadcq09DzTOu",
+	"1NYTtxDNW79+TyeldjBgaYpxV8bkX2dz4zARLU6nDHHDlhDtKOCvNpqsq9HZK7xQFbEfzqyQp5sNCfar",
+	"oNq3b+wvjR5YRB80GlcK7EBMj5phPmZRQ+jgyZMKQKgXv1RGdBnSbCTjRSsoKg3ZYk+2oNV77wEEm9bq",
+	"gQffq/2VcGFzOyACtu16RpRbiOJDeBHrxScOnK2c5J6VLTZiAjqx1a6Uf4GTZqiKApRnSakTfDxmMZhm",
+	"cCZQ54FqkqeJpDFpYwU1sMwtUlYtPBizKKEZi/0s7DYot1uG9zT7A0AWVqzwuIZmp8NiJ3BOZro8YUQ0",
+	"OVbQ6LnK6lkhTCeMKK6VizIDS1FbmHEnXLG4U6hIYwvtjdXukob+aslNm3OCoAbkckhJpayoN5ZE8X+w",
+	"BwttWqOinAlDCYrZ2FVXi9csPvrAXBYcVqZzni+ub6OsVKFyYcJBnf6LxQsqek0NSndDHBWUjHHQfasB",
+	"0EzY+oEY2cvFpEd+4uDc51DIBadfuoJD02BIuCJpxsD3Zt+PecYiLbNFeDQQEMQcXnMBIQMQHhBY2iZt",
+	"VEGgiPBe2LGhBDyxYlKI4EXrecK9HN6yz9W1MbM0eu5iDodoxBI5x6oIbpqk7f5pdt9MuLOlA2fLU2NW",
+	"rxZywOFCLAbgvQaaUay9LOKqrBVsXiDtcNAatMIVLlDeDUX3j1wNNqIzyhOzo+Fe+K/ALnY947CRJSC2",
+	"2Yi1J/Ue8AvLU/+lwxdisTNbFXQH4DpHz5Xkt8P+s6e7oXSv3Yt3F688RpBb4Ilv7VCr4aKvGdbtoP6W",
+	"wRqth/Nxvx80VaOYMvLu4hX4l1Qtj/rx0y1qlvqHDxKND1otaRCRQMA7doKpfqSqpdixpoqTcWoMuKkk",
+	"XtBMO3fjXEs7CjNq3EV//EH9StqClUGlkp10Z9C5iw88wBX8H6wa2gNxI9Z5gqusbiPoVLqtj7p2D/uW",
+	"60dGE9yv+lrdxlWyqjBKP4rLNj6Vtarp1iaKQhst5bsVr0Flqr4V+o+ff2pAdz0haT5KeATAlFCy/psn",
+	"+990VkPeaDKprgrgwnoXxi9dXDdEVF6jj6Fs9sQvtXg/zlU9NYtPNuv2pkMcDn4fwMxMD2boDYt3uUpc",
+	"DmJ0q9vWrP+mtCxo0Nf/KznhYluOvuwmoJGGwtlwYkMAVscERIes7gOBAmW4EKXXJp6VQTFg8LUmjwrf",
+	"fHywGafjvrFl3dyWhvL0cNfLfw3Q6evTcxt3873Du98+5uBErAaGknb42wD6GbSOBhD+MmgF7h9HvV4P",
+	"o0Qr70BszKAV2N96vZ7n4DZoRNvGzrw+Pf8RjEo/WpypZTOoaAiescYusBsfkfCf//1/Ff/vMmGgvCyY",
+	"G8DKMZZ5Vi2VU4Q0YFNTqgjVA5Ew8/L+08qrwXL7NAGSd3h8kC4LNepcUZupnKsi51WOLe5PB1XL0phV",
+	"bZXujw7unGAA67V2nf9iJrtEud/uPzuoF9P/H4NBNhiIweBDv//+T1595/Xp+WUkfSYyOPzhka2nj1Wg",
+	"WEYUAyvFMQkniRzRpFDuzevu1wC/qtVFVAUSsq5GrdmsWGzMy9bNEIvI1JUYf1+cpFaVGN92qHTMZQhD",
+	"OrZx53UQxmZUmFWEudmMioYAqjSTk4zOSJYL4mLBbED7VCpdH0mntw3a461qZiH4lMdSMx4DGpaWGMvi",
+	"AmqOSaiZgsB4gE3BqHhU0W0ovpHdCeOQCDenC7+7vlKVb3Vxfry6Oif2DcyxszZkdLICKkdhHOMWJQzd",
+	"RmiKBbfR1pEhdY7k2ckdba47yvSbMzvdodswCTycLuEb8MoSq9g3U21D7yWkTUaFcqGuGwZwVbx7S5OH",
+	"1Vs98XQiBocCnIuM0ZkZ8nCqdWooUSkWdo4RDgBh1ODsbHVqdjPKIltC1fCebbHlQgdWNXcMJEDeVR6a",
+	"8tzWaGtl4x3p3NaSW3DTLQuhLV8KWQJm26LGtN2b+v5ZxFFI1gntlMPlbfSz8oKqN6vVJWTX08O1rHo3",
+	"684SB60VB1jL9Jqw7LbiU3ijr1RtxB8xheOf/9v/bqWcNoT6d/FGA85aUJozIhMH3Pj4wNpcqoOqgACW",
+	"pOGRhg+ePNksmK/BqHsrVq0A9n1zM4OIQYCgPbbvRsvu3XnnJqYnZXJSvH8njunjfieChHhOzIkw/1Ih",
+	"mshcTlmlqHs7zTXRAFfJzXdIb+HSUmW8rgId9A+/3TK+q5zbWn5xD/bkUpL70u3JxUi3Mypvqrn2hTK3",
+	"W3GzFY1jBexwNw1kKVCdZRPU+FAYpCQ07YeW8WVsJm/AVEu1lSY/KXfbTc6rJx25d3tv7D9+kSkTNOVg",
+	"RFG9d+/Onr/fOh9J0pR3IxmzCRN7xTA+Vj9X1zztIiolTbpFaIctwbdGoKyaUg6+3bhEJakCcOBa6XPT",
+	"kvzyHtv9lAtxR96+OxNuZjdXzMdkG6Kbmq3z8rpi8jTTfN8ALovV/NflDNkYWO7NvmnUjra2W9s7aF32",
+	"D0JdOW/GBulbXtcjsjyzrM+p1n7DVeCHRtkEgAJ5ysOybvdu2UY2xRfiri4Re8TIz7xq2/AmEe1kaar2",
+	"uzTiNWtxUuUaS0OXMqm402w494wuEFG7CBBySG8WZxs1MUig5oiormqq/t040vLtaafhRyup4UbslEh/",
+	"G2NNU7L9neM+qnnrniqvmHq9M1UuoRQAJgKEN+cZ1MzAX6kDorX6e2GjhST/AsNMSLEORqcC6mPPa4Pd",
+	"zeUMGAUjJm2ugd6m9IaREWOCYI3SmCguIralilF4+LbQFAwdWfwwy642n79KMnup5tewZYpNquxlUPr5",
+	"qoRTI70159YM9H7E+GYcwS9PkHdjvV28w9bsoJGFV0zR0ZRF1ywmdEK5UJpgLKVR8HBtywDKGaNCkfC3",
+	"j6GHyX9cP9HLFfe0c7zHtjws/MNGXDeUsqvZ303L90c4G72c0Oia3bwouFcj4sq246m553YAQ1nDn9cy",
+	"3pJbDiuj3eGaWUFSxEZqTKI66KZlrAq9ZQ23mhnPsBuFyYgxl37a2KJS4NodwO/tLlRr+GyDu/1wodYo",
+	"Ce0E3rG5qoWPT7zMGOua1ot44KMi5v/poY2YVSRlWYF8JhjWm7FvfUsSdsMSRWLG0qB4vP+U/MS/N1cx",
+	"iJBtW3zFwaBhLD8XE/MBhiObnjpekbJW2mXL5XCQuFvsvisir9ivqxf8uVRYYKWOXxpg6P7+lsGyd6n6",
+	"aa/qCmqlGWiwXCayQgFL9LO8gJbIN9/a9cOxKvsANBTG2PrwlEnbIlkpvUhYZ+vaGDtgJK+p8/K+MoPt",
+	"XA33xEF+PwdxyaxVMQSWRLLzOdu12Gmxi/chAJQlg75sqbGyYD5Y712gvF87tN+VFHlA4+KCFNXG1JSm",
+	"zBNqVZapq7fxTvAPxMb37ZQ1UMauRAnNY9ZVUgimu4fdJ77bcLWQHUL1+qYr5wJCND0BJVToaSZTHoUB",
+	"CRMZ0STEXFE5HidcMAdtD1lM0AOA+1G3Ql2H25qUeK0WBa23HRf3VKYrxuulAzOIU5pSgIrlTDUIOh/0",
+	"cM5FLOd3LCW4XEZta9wwHlmAgbWnz8zm3L67qSoGLm8jbEFRX8eD2sCXTH9NeLjc+rpdfYulpfStR3Vc",
+	"bhBFj+VCbLWX98HPVujDw9lWTw+YzjYGoRbE2qwOme7vaxqfYejnJd0uMbaiWg9cuDOeJFhjzxDB76li",
+	"z62r8PjWtIr93VxNEpTEQpo2N04N8NT01VwRYGPoTXMJAAvrvVUrBcxbcU9xcUMTHg8tvHOh6m6oUlUU",
+	"p2gMXT238bunUoy52S3Lu3ZKIrrPyORd4ovd4H/IaFOE7duTXE8PiGuGTMyrx5XQbjCWjhjglc4oTwiN",
+	"44wp1Rjy3XB52V8xdtb7BnQ9XIbw80zw4YK+i9CRbcPBN0emL+1XZZKVRoMN+5jJUcJm/vSLl6fk2eGT",
+	"b0iKL9l8SZ9QFLrazqBCNJ/i1bo85jSSGY2mXLCuYQHwwLxfz9uHQ4i2pdKOuOrRX0U1GMl4cUTscBZk",
+	"AA6oQcuoQTOulL3PV2IVdi55YL9R6/KUU4AwgKkgSt/WUaUVLAdfSKkF8/IfRMu5IEN2CQzhZn/PBUX5",
+	"VsHxvGXZvT96Nn48esq63473x93D6PBx91n0+En36bg/3o8fj/fpN5vSl1xbh/2+HyhEJ0uM+C8FBZBm",
+	"CvCDLpyQdxdnJGNjrKBgBHfAm8TQaaBt82F9cSA66mivRF3txexmz76v9kqCbG0JI4xzqnhSbDGayioH",
+	"a0plnGdyDAmI8TYmjU2BQWmxGjv6Fy5YmtDIeVmx9k+lsaMKcMjTOxgvnh7el/Gi6oitVMOrcN1q3NBJ",
+	"979o9x/97rNhb02lkI/+/XEyq1eL3s07W3fxb5Rb7hxU3pheb/nDI1WBDrA5BkWNMajMDSx8qyhpC1qq",
+	"bmsnc99/AbTmqbL40FAeDxg1Xg/KsKA9xW7dNvDbHoxb2WKXzkFN6upXro5VEt812m7rnOrfEfVuwSm3",
+	"rSRkN/kebAKOj37pplo7zvuJ091I53eL9/zkoY33fQq/sun/y/GIptNhpcX75vobRYxPS39/3AoNt8IF",
+	"ozEXTPncF1MWXXueb49WXkdm3B6vfOm7FcjNJRTr995if8uBThmj8WIH7EY7ff+ijTOmpreLGsvwY3Rb",
+	"+Krr72JSqjfmH+uEK82y2w327lAOpbpOY/q/2r8MD69Kwvh2sM669niDCbB+bL8lWpJvDix2Y/vd1cvu",
+	"t51jEsnZTIrC4ok5xBkb54rV6xb57YjfHNSG9O0G6Ija1FvB7bTYWpVOu0xrDYbOM73sYY1nXKBFN1cI",
+	"2giPLM66q56wlHsPr3jNr5eIb+8vvZFw4eMcsYzqtqXWHjzyND8tMHkqL9uHPteyTZf5u7Iop+VH9qce",
+	"/LTm0wWdJQ2fwk9e65thKfVv8NlGYRanXRv20lCKNQhWWNdqRH/Fa++MYRv02IqtsLff62+L+F4qmLjH",
+	"vkHZesz3Y2d5uKi8hCo9pJHmN1wv1o1pW8/WA1V6vp3b/24QBFvFuNt9LuPbMQhmiCW5tvPmOSvy5jdr",
+	"BaybfML1cgbNtUk+LT4jX83ct5ZmV9e6vnIVC/RywesN0YO1AtibjUGeQ7DmQN/KPlTQ+bKgf2cQz2Vi",
+	"W1ZC+uvobcNoPjavwj0YUByD/NINKHac92NAaSSEr8xy8LvN+r0vpu85h1/ZFjdyia9qHmt4mNk95QMH",
+	"ze5LJPrq5LHbSFk7pQ4sizC7BoDV0gzuIhas7vJuYsBqDhl8iOXvoym/aUgWs59fufDQXZCFEZhiiFmR",
+	"dbyMzWUIm+EyglYu+K85s7/b4+96KwJZl1Tp34rkzI97v2mX1fwxhBgSztQxoS7xFLyCAuEzIZuZJgkm",
+	"alv8QuijMZ/5ad0g+vjbwINYftJ92X3/2+OnH/d6f/639QuAgVAbl2DZ7LC0+ssrtIZWrgzhKV9JK0Mx",
+	"teqQO1Sb2ToNDD+wh2W3Xm41tNuXMV5ekJVhrExmqc/a6nh3ZCGiU/BM+0y95vmuWIKa18F3rWRUpkSV",
+	"jMqCMHv5ggPm3gQ3v4M1oBJqumXOiUzrRX4UA2Q2zA/3xx+W0SRbOkttEtv2F8vWesTKVfFrq9ggWx1d",
+	"pmDTLva5iUTOvTmbu6k3JaXdVcNpqjdjXkPIgEgKzUVuuC7EOhGuoWgoIguEZuCASgfgnptzQXZXkgBo",
+	"HavIr7K5lA+v2eK2ZpgyxHs3uaQSDb7jh/djXrlPtIs1cffxtik1t8jYdcrqA1jjfCgVcI5LALwSFsOF",
+	"hs6pIjMaMx9ExUY6Wp/Ns1aI3cFU6EMUKOEDCnSB995GZGroXG0ZTKf1WDcSSsPXTXkV8bJ9zNnkKulH",
+	"lXO8lO9bs+ptSu1dOc7eo1rkABdGwOrylJPfnMxfsqZ7MFpV+NyXbreCof6QyTz14u77D+HEvH9EKInp",
+	"IiBzxq6JzLA+NaGKhH/729/+1n39uvv8eUjaRoQHPcq83QkItSmbMiOObAbCaAXmJ4C/5nFgMxZPzs+g",
+	"WgKPSbvAsLXnHA95AfZYvm2RxTeejHwbuQfWx4rmnjICrgJ089qeSy+YO1SR2MGi7pDKd1aFoR/XQOMo",
+	"L6i4ZrEvL/NebjkvJZ2Uu13fasjFRyJprLLniOAT6Ry41UWnKwpFoyqBq8sKy1XdiLRT1Wo4dTYn2F0g",
+	"Mail5gQCNxbgA3Vc2TmmkSNX2fT7puY9OjwwBxu0C7QOFebNVu1WZb7CaTxMEStvb7cQutCUb3tyq8W4",
+	"i2UtGi7WonFDr/iMKZZ5U5l321SwQt7QpLqpU5kD/gz1l5WbMZ3xqB6vU6HL+sVo83gCpzUbmlDNRUvV",
+	"bnccMrc7beeanbETrSxSMcrmnZFpo26x4+QsT/TMrn4G7Urblfeq7TuRBBzfexvrLgcLieNeOl6zraNF",
+	"y3UVlFtTzHvN1voNZF+r6teUYnfh5BuA50VVYFtcit3Vt1uhEt3t8l3OC0lzHRAcR0BgVyB/GnAR8U/Y",
+	"pEri+q7Xd4VB3pfi4RMAij3107Cv9sqtSpO4gMFbRwCpofVDeFWQHdLpvEA627MQh1m1zLRuVSGjEk64",
+	"m9aEuYo2YLCSbIxzqS5XfW12yRwC60GUZ1wvAIfWLe2Mi5Pcl652IgiNIqYUkr0Rip2IPAcYexCepzKx",
+	"tSFd1KIZNGkrCyBKyYjRjGVFIwMR/rV7cn7W/Yktwk6PPLdluM3LNsldyUqgI4mowLoJYGIxjUOzkAKO",
+	"itY4kfOVDH74vZyjmZAtY8QyGDrCnsI5hwDLPOaaJHLSQ45xzcS7LLFpvTTX071ETriohZuYxwfmdZry",
+	"n9iicR3durXDKBoNe72emXgVrWFGF0QxERMOixaalmTG/wFLcES+xyV0H4PEa5q2FeBdaGGrWNiSPHFk",
+	"IDNAI26M+NdLR9j/8fNVK9hAAIDUFtaXIwwqTzIbvoz1ECqPIe4Zhg3nDk479F+OE4AKP36EKwSjVCMp",
+	"NEWbvZ1eGS65gjf/vS3QZItUnAIcEjmVMSP87SWhaQq7PWcjW/69R66mXJFYRgDqSTgSsek0o5E+qsAe",
+	"DwSIf2MasaCw8ZUJywExs2RCc1s+P8sTpgJXZh7CQ6BzPWWKmR4xlHnChKFxFg8ErCzXvYEYiFMpbkxj",
+	"UqijgehiwsFIxpwpCAZWgl6zYUQVOybcRkW/e3f2XB0Tw5jwwcXLU/L48eNn5N3VKSpOgL2CGFMkzVgE",
+	"UDsDQUg7POj3n3b7+93+wdX+k6P+4VH/Sa/f7/9X2OmZAbywJc9VKoViRX5k+NeulRO6Z89D0qZkzpIE",
+	"0i9YbJRo4ACjRbXkPlfkmqXatgs3FQw3pGma2OVzOeF//ruSIsQylc8On3zTWQZMADS8ZawE0/ArrrRt",
+	"97cBWKQGrSPyS6/Xex+QQWGbMg/NnWOeVYxU5vGg1ev1Bq2PIfYZ/nvCZ1x/Z+vh/Du++F0Ivb0tOZVl",
+	"6SXPW+afVJAK8yO5SODnKVuQGNkgCR2TPiK/vMceXoIAVismQsG1kkmtzS+p4Q24whb044jQglJBiLPl",
+	"2b38mBT8yUwPigJBkD1pH/b3zbAP+487RKVMxAqqS+aCa3fSQkP8XSMj5hlTIUllwqMFaduCO+SgT6jp",
+	"YsZFrllAwtPT74cXJ1cvhq/OXp9dDU/eXf04fHly9urdxYvLsHNMpIjAL8QVdKmD0txmJ8HFpLoYpnUq",
+	"1Jxl5PDgGQ5o6AY0ZB8ixmIWu628YDpbdE/GwKZGbCytk2p5dRMpr1lM8rRn2r+wK1IMBVajWlOwVhoH",
+	"ytKRUR5PmFawh26FdUbHYx6Z2UVTCjUybP20a7Z4pOw3yC5kWa7vkTK0ao5xrjTGIyC/gNjuiAksjmr5",
+	"pJGSMs40FjyG8gYF/oJL6rDAGXvu6zKSqmSzZtSV0FQXfV7G4beOWo97/d5jm94Mt+2e+Z8J080Y3zxi",
+	"Fu4N5mmbD3CDIFLdzd1xZ+SrFFiXHGHJ4UJCOItbR60fmL6QUiPaNjAqGMxBv7+EQVnlNC4BocT2X+/A",
+	"LZMo4KJqnB2p/NLDu8pWn/L3UAx5z2KSVGS11tEv74OWymczs5tHLpWDoL3arh0sDcb4By1NJwpBkzRt",
+	"vTdt7fWANV8LORd7f59fq56buXefzkSU5DEzfEBDbTCjHpNcaJ4UAP/X6PJaEMUngsVQrxNLisfezYG6",
+	"ug+4OdB+w67ADfozG5Gf2IJcMn3fW3JeFFW2GvMNy/h4UeP+1Y0xDMpujEuyadgHzTKU++sn4dhuA1WK",
+	"IaM0ckqMl637M/Puw3PMZdmwD5p90HtTjTk25QYsKzHe1b6c08mEZeTdGUnphN07/RfN+0ndrOjeb7Ay",
+	"HxtX9gShdNWUMR0Q/MVcdDySwjHzpXkcYylUqHhOjKwRx0bMEdXyGObewK1oXPsTM7CWxVBjGqxdvywP",
+	"7yVP8IC7scB0CqnfIklYZk9ti6U+iRpnuW3eVLbecF0q2/vdjiq9oTj+9fQSYBHjvRSxAssXC/26qUq/",
+	"uZ0MTUaY+7ojSdrl+xi0DvuHm4nwjdQvZe60jHuj3JMqSbld81BwmU3np10QdRQ56PfJfGooxQIvAbMB",
+	"8lOFnHJMMDOWCEniIlXXS50/lglsD8SjbQ8Nm+RmwBWhCb+5d8bxit8wyJ32Lnot8XCtAGOOZaE1UkVq",
+	"iYeBUSBvWKZRrjM3j3exQYU5PzO/33XFd6k54F34YjIVTjanqtRPQfG/7+0A7dtp2y6xfv3euKRP7958",
+	"v9AMnPMj8w9gmimvfVrj1CK2GpMic1ZVxu1km/fsbyevX+22Z27cO3KtL2Rf7Hw9+1Jk1Ho35BQZzzkC",
+	"AFz+5ytY9AsWc3VMnvQfY9iUrUXNjXyZMRpNIQvDK97bXN0HY08luoJnQ9AIUrJQq3Gam/5j0HrSf7xm",
+	"GFWDxvbDcViSnsGcVAcCRqy5OCYh4jWGtmwXv3c5t1wgLznc7O+BpXUPLKndRE4aaePS9gDBn1oFRLA5",
+	"UxqjdAIjZBnJd5QwI9LmimUBMXKwVXQ0nzGSUTHxEArYeF9xpU/MIF7JySZZ6wWmARhqBEsAVzYoBO2B",
+	"NNIyM6IhHMIcGGkhiP2aMxBWrCRmvrNRZ6uSTVOJit+8TeFsay2toxWY7Al+A23650hByKVjzTKcqVnJ",
+	"ptlAlS3/XNY605s6L2wtG/oFPfNW/fpWqNz7vVd8xnVrixdPMVhtVyF4p9PtyBNi/bxH3CgdRv63eSr1",
+	"M2KF2f7mY/09jR2aCHyyv/mTd4Ja9wP61Q+Ru63/6KXMRjyOmbg706l5pX5xsBYfV3hR3W1TVbDtFzWu",
+	"VIQWeDkS8ndkNTKJK8zIWp0XJJHRtcy10fnGMovWMZ93NrZgLec5pYp1uVBMKA46fpqxMf/gdL4VEGff",
+	"YXE+w5LollFZvvZzYpbULOfmgwIbXN+9f/ljYlaNuEiXzcdj7zcef7Qmg8jjyrwA7ysUi6Q6VxY8U4ER",
+	"EIgWrk5zSMBABXdqj5zY99A4Npd5EpOE0RtmtFK0bw0Etc7ZjJoLtx1zRUcJ2NYzErOZ1A5iOKFKEylY",
+	"QLhWLBkTjubKuFN1XcCpPew/G4gQ0yXRN23GDhyDxWg89xxghAR+h6GLSyd4w4k4e25PA1DS9xLF4/s9",
+	"CBax+GM9hsBmQz78OWzSVmzsAVDAF37sdjYCHfafbf7gFVUaVunTnGzM2bIB648UBEYoc1jwaEL8ei7M",
+	"nWVOzWzN8Rc0WWgeqT1diyn1XpMhRkSG5hKcyhwk45guyCiPrpkG8K7TDpFGVQ1/MeppQLTshM5gja+Z",
+	"c2pdeQGmeg2EFNZz3e+REC3mIYGEaVtZc4f4rGMSRlJpyCR7dzkQNiju2PqKy4Yxsq1iLAurMarFazFX",
+	"movIMtLeQIQnUcRSfUSsTfImJBnTeSYUCSHcPRjk/f7jCBcL/s1Cksm58jGdH5g+cXtQCevdlfdAhOLL",
+	"TM62ubptOGOrSf8oAl9L7lCQdDWW7R7jf1c1hx8NgTnKAp+skUzQsoa1hZS59x/vGxJsFJEqobu+yWD8",
+	"+laBzw8q6CxHdVdM3je3MB7ZZftDHKoxzbeCYQYBQQJHTgX2hHZNAFGdKsN0p9PLNDHc28stMTSZjBbE",
+	"nAWwIsDhWGWQAQFE0VLrcMCjIdB8CIogjabHA7Ep+QhPChtrkMOsMmGeZ1RcczHpkVX2ZVq1/Ouaizi4",
+	"ZovA9RPgmANkqVsxMUhf/ozcC+K7fYfdsaQt4+ab2oc98Xex3wcIBz4zPez3ERbT/uUJEn54jiLTu7IS",
+	"SzfqX557XIH2gcfUKpv2zGF8H6YP3JqTFNmAfl7ijqPjISD7SCwXS5PEhrRyUeMrIJCV3OSw34e7shNg",
+	"BiWLg4EAVQkTj44hlVIREGKIFOS1FEa8A7UpAzbiwgwYz8qkygBTL5UL99tXujcQlbwtw4qQ8Zpm5Ixr",
+	"o4GRNYKUdlmeilBFTi//sonrvLPQFZ+R71QSuTaLGveWONc0mns0RxfIhz4z02Yk8Idncza/8S6cDg4A",
+	"UDqS3b88uwOTqBTskXJH13GcHTlcrqd7NOVdlwDX6Fsv4icTfsMK3lqXYY8JVqZDjUAYvZKoqZwLQieU",
+	"i1WjLDiDzs9+whSv3bjDl2UKhUlstoPCfdTGlUE+bVes80lJ+jYEWrtqC2pwhLAaQhcAvnxTpKmZNOEK",
+	"g7TANmhD2KVIFscuxhhrbkFKyeWPJ92DJ0/JlKppj9js8ClV7v4cCIhefn3y1+HJ+dnwpxd/uxyev7gY",
+	"vrt8cRFWQp6fdMhcZkZocpshNcnYjbxmcUDMHzZUEsKdGZkBFI4aCEoO+89I6BAsQM4cglucxSFkB5zF",
+	"bJZKzUS0wBhvnS3Q2KldcEpYeQfjzMtTYuuM4dLggSE/W/iSgcD73MWN29Qipz8EFuLEdGjrHjyDaPWM",
+	"6aGQZpxpQhd0lLAQZgyR0WZWRUNzHtlKS5Bnr1z4XMJB5TFCRpE1MaWaJIbZcK3cgHEJFSTJiNg1bJg2",
+	"BFx3zJ7hAI1MVA+At7aeNutNeutWuUNwHmogiu/yjPXIhencGaHN+McymzBdq9wmcx3JGfOJKojHi2d4",
+	"d7tyuaOQzPNQNmYYnUUO3srAvH/PfV9i1dEGTaRIUShIoofI67F17Z2aPeyeSqEzmTT1aN/fg5ftu2/k",
+	"pdlBLLVCJ83DdR/jW28kNILj/XSywhbW6FMpxgnHjMjDg4NterEBeA639E78G2moYpVY4d1B60OXO7LW",
+	"XTx0raOW1Ra6ylGCR4go3FQW8c3L/w2xKC2NAmJ5MdWQXNIjJ8gvnOncgn5QG1h52D9clSLg9N/6+D73",
+	"SQaHPiUP7oiSR/on8Gkl008QMVtx65sFWEc3zQSxl0ltIc+bpQKZxO42uWassrZjG+MTSTHmk9xw80lG",
+	"I0ZSlnEZl7e7kIJ1euSN1ANREvCR59o1F9xEoHgBdxveTThMhddvYMnODAEjDQgkSw4EjhLgSfFyKcWX",
+	"McozBYVanype8yNmbzDnBa1wS8+9dAGjuVfC7n+2S0Gw+b/0xfBpjyrUIquc1UeOzu6F2WPMQLea0u0/",
+	"1pd8IlQZdGCT7yzwG2nb7GMypjOeLDpFSkUE3j1DOoFLxAxRwBw6SJBwILgiCHJcCJ/YiTO211szAug8",
+	"k2JCojzLjBxb1Gu3IvPjgQhdDXz3Wxi4mITA6tjgdtRyTrNYVds3qrGNQkq44ZNOrFV8IrpcHA8EpE9W",
+	"J8jxGxa7pCGt2SzVpI3Am051yPhkWg63Y8d78GwgQtvSEJvxJVJ6BV7Yv/OyNtNDSKz1TooDtI3oeugL",
+	"WQbE1S89fOFgC/nvSsrXVCyc1fjuAp2L4GGkUm5rzdWMYAmNhxYNvxj1H7j4Wgv/UJwZqMGPqjlU9WuX",
+	"CTSPFHEYCYyMcq2l6PQG4iW/gStcsSiHmDqXBwz3OxWEQ5LvmLMMToVRJc0v+09sgrIi7cODZ0jiFQrv",
+	"+Cj8FUzxYQgb2i7pOag19aE7n88h076bZwkTkYxZvENkuV3fH8zyfvJAolxPr9Dh5rViYWppSnn2L3mF",
+	"f8Kz3ZRgySeCcHszYBCqRFWpyNhu5ADmns+oZl30kB7h42W+IHPdzBgu7DVby6ev3+HH7n4rsRUg5q9B",
+	"WfIcWzOCbS6ES0xulrkLnfjUdlDYDBztGl6bZtLhsjdpxM/heU2YCKxmgJj1S75MkBWsCU8TOTcvYOIA",
+	"KEjZzFrCBsIRQyn7rMg85BYiz0BsK/OQjSKPHTLqSiD3DMQ6mYdsJ/JcuWhUm6NdD2GNqBBSE9wQF6va",
+	"BstjJSK1WAfvDYO7dm6392FuGncbnFYW6dYSFA74i5egdo7n/CwyFy7msrbiOZo+x0hzAivwtC4Xzvzl",
+	"dBefd71Keg/mv20OKi6G9vmdUHYoXh+UP1j+0jkHiruzjdVbAhItpX4YvZSKeA+wpUGtVjaru8B6swWr",
+	"V3cJ48EfmEdg658n9HybqPM6oXyhdvj7UMAKWgLw8ioS4Br5wIpP6y2jNiIbwmuNSOXwl3rkvIRdovjM",
+	"vgIWzIpXTpH5VCbMimnBQLAPRsuD25ML8/FUZtraVTGCl7Qr8GDg70MvY5osOkFZWaE0p/AMfIoYJmR2",
+	"HpyYPsMmTvrKhSM/xLlYqi3+halSgs3/UKc+tzr14kPkMjWcFmPRFAFk3uyR2Z3bqFIObrH5XJ86BzmG",
+	"MkDmFlhL9ZTNCBc98pKzJFYQk5CYxmLSVnmERRQgpSTs2Lrr5vaBrKmLYlTOw1DgwDn4NwhVuCqSGMsw",
+	"Cy7IO8EjGTPy5uVp6Z+I5cywkkTOWdY1t2OMjCGREU1ISjPnruFaDQSCH1r53/pYFFyqnR45EbZXwI/k",
+	"AtiW0WhvuOKjhAWIbiBBrR3xmGcsQvyMgYimNKOR0XIwTuDdnw/6/e//+d//B/zjZQAPDk7sg4MX+ODp",
+	"U/vg6TPz4OWLly+dLtHvE8ALR4V0IMI9GFtYH+Y4B69rAXDIPkDGyaRi9m1DaIdbu6uLx8+IujbyoRQB",
+	"MWMdiNNFxpOERyT8//6fEMjrFdVckJCGHZfODq1g9IPVcKAvFaKVLc6RFzE/Q7Xk9lC8FJvfiZnufyJm",
+	"erUkg9PfE2PdOZzgszPVMrygSSxfzz6jKdV7tvSRqxvYLBlZoN7TKdXktPyIzHkGkDMzqgOiJMnFTMZ8",
+	"zFlcw/ady+wa8JBjO2Cm1ECsYCpTPKGIztnpkZ/B5KB0xujsiBjyD1EVRKhLrkgIoa4AodHF90IixwMR",
+	"mun1yun1omkurkOrQSjCRFy4m6Hm2hH55fnbNy/ehy7bnYRHwG+7gMQUkkjOZkzogUB7yv4TonrkxQdt",
+	"9Bcp1BEJyzpLIaEpQoVi7bc53j1GXHMouCjfES2h9qZCJNp2mKuipuJwys2NsXATTzOGbYLJCu8S+0on",
+	"IGFZ2ClEe5JLALSBbY62eiQUIWJojhjZ75EXNJoSswSIRIJxY7iWyMFDs+vlpp/CSmJxoIGAHy/h7ReI",
+	"QlsIrFg8xkVtg8lKFcgbzHUxYhMq4LJ8fXqO5UWryK0oIjhPJhpksZgnKd4n7fD83RUxVO1MeRgNAb+G",
+	"nYGQGREU7HXhLEpdYdDQFTnVgOWNbVkoUlv5hn3Q7gkK6I8MzUGzwUDkwkwMsWaAcC1maDSVUjEzLkyC",
+	"tBjKkAQ5HOIz04hNiwwwj0nRMdqWUUU+rvQ6EDZ+kWFPs04Zs2iHarR0hUnh1aFkuXDBgoCurSzxqTzR",
+	"A2HeChDPNrX74RY+Nd1plgYW9bLsyQYJ9QiEBpvdqoeGnp5DeOjl1Yvzy3ClYUXa35LRglhW2EFadR9e",
+	"vbt4M7w6e/3i7bur0AWkDATqVOb8HNcwk2BCFA8WArLjEJXmSUKoukanV0EpQZ19mIapRlnDFtcJx1xw",
+	"NbXVy45IAhH99kghneBKQ+i11GaBe+QEmi+jLFUwEIhEDQlowKqK0nJkxCIJKNWChFwNLXoz7kkRhAMT",
+	"wUhZZ+4tEt965NSGiALJ4mxNm7DtILiaX4Yw0tAumdlls6F2/ACle81FDGOdMlikcmpZLiw2fCSzmMWw",
+	"ckhvsNqw8oXkW5wNaMAwsqVlrAync2wDcPFIAyfD4cANQslYJomcd/MU2h8IH1MMyYTf2FOHW84cRHee",
+	"6B5BjqQg4BeyBnHq1JyFgZgCe1aW1cPVoCz9hNFU8oipsgYngqbbH6MR1BB2WNuGi8vM3Cc0miIHgyKf",
+	"bVz/XLGwU0TmWLKzv+FIzWpQIqSwtxeLK5ebmdyYg1RuC8SivyK00h5ehuYGhNxIWACYJhe2LBQJIW0h",
+	"rF4IKp/huwNhXu5ZcHP8sKqlVHfJtUjaVCmuNBWauMq+BRnwbCCqhBeYy8MtF7wLXAVn3gnsiNkHcFRD",
+	"JwMR/vCiiZN3sdXiBi2rFZBTPFsuNNnCw4Grw7EQa1+ZSFAq5nTRsc4y1LFkWt7MuQCNCY606RNuJyOY",
+	"uvaZVWiPbNHW6s0vs9pdXDIhrs16gLMEIUIy6KHYW+Qe5V0XVQLapjKJSRsS78x0aBVy9ZEqVhcEvaAS",
+	"ov/6xeXlyQ8vht//7erFJd7ZFZXwzbtXpFD3VA07JE/JOJNCOxCRPor8A2FL9jt06oIUAwduRYUzzKsi",
+	"fF5miITv7oIeuaqsIjBiFz1e+LGKU+DKc5I2TYA/lIxUZs4RBvcejBU4+pyqgUgzGecRiztHhUDD4rJX",
+	"O95l6W/pNBquWUKkV8WoszGcFQicBNEGgomUrN0xyJrNeYmLAgguIAPX2/APyEG0Ow0emoo0aW8H7sqr",
+	"2gDIkYwXsJ9gVASqAj5G2tZpDZASBTfrkL+jxOeZM5B3cZdbrc6CsKc2RBi4FiJSoHmjU4VvL+6BNJOz",
+	"VBOmNJ8Z7SRNcjUQ4Yx+GLrPq3jzhlWiYIIg/mUkFqOJy7gyAiO4RI8rYqHh4ta7OMYkljrqzcEzC6Ex",
+	"NBrQ0JpqQis1AQKj804COizKTDhnu8+2o6WWn/Qfu5ax0WyYC3pDOZS6CYNKQQMbnGrOnJUvwT2qBwLM",
+	"S4U8lAu3jm04uFdvf3rxxpYGeHly9mr49vzFm7BTZOPM6AKvZzKSRgKNCZazAsWnZH3Kuf8JjTKpbCl/",
+	"YWgxAtnUMYnTt29O311cvHhzNfzhxZsXFydXZ2/fGG5Rk9Mgrq7I0/EutxzOqFgMK0OwF0/NaUxOiEok",
+	"rOw4Y6aJqXNGV/g2yBftojRvYA96UD/9FcP5HLBoDV9vTj2pKzIPF49X6eQz2cWXZlokhVY15XprSyA3",
+	"yCFQVfHq0hC25nBdHIalLmqYl9zFk2LrtS2VHSBfAy0Xbou6cemv3ZMoYkn3+9wobxxxtJdGL2RIQLYE",
+	"KRDkyjSTHzhTEOpgxwvlQ/LJtBonsyZd9ksOY76tBevTwbUaPowCCmmHNabcwRuzdu+0fdy7E1ihiRg+",
+	"Q6qszslsjuWhFuWATNt+5tQ5tukIaJSo10XBOkFqifguqGaYEes1k2VsZmWrX3OpKWmfvbh6SeKMjkHe",
+	"7U16JBxYsI1B6zj7rn+svzs8CNdTXlB22z2H29ffO/bpqs+s7/rX7w765v+O59897W/uv1wZL5KtBMOC",
+	"JHPKtbetEu7jI2AFb5ONZYVFawr95AjDV6smLI6wNYmkMdzWTp4dlk8dkS4TtH1WueHQkm6FkBFDOQSt",
+	"AzRXzAopdVTo4lz4ZY+wbN77xm0I/r53/vAWO38veXhGWtWVW4a0bREt84hqPkpYNYvfvF3GECxby/di",
+	"NsonzTbzv2BpNObMbShMokGlBPdgH2ikV01vKNs7zBBlbdXcE/jy3IziX0uqgSmvKaAAJxVvlGJhnd0y",
+	"ru2GWebfcR7h5VTO68tQkGH1FGDenCGy7Yn/t9LgsTYH9WeZXSsjiM2nPJqCfusUEGeYPi4UduL0dSOt",
+	"jWmGWgZaH1cpHy0+K6S/W+7eJU7joVP4YJQwXh/d/jxlYMum1cvBrEch0wisLTViTBAtEwD/U1qmv2fi",
+	"1TItbWGPysUo1+h25LqH2KAVDJaVgE/0aMFbXzBB2RE2VmFzCwe3Hk76d0wv5SEqLNZFlRAuJkFhhEeQ",
+	"r0baKa51b+zwz2ChFaVhRzCG4o9izEKBgUVYyRkrrKByPD6y9iWexAHJU0BbhBFZbmhdMJVCIamUzjaW",
+	"3bgLbcYnlj8UBQNBSsRf2XjMMArfJXDDuxbdzLoHHIpITCOMdLJIQuAooYqEv7jf3ocBeXfxSpEEjFeA",
+	"ouPyBFQnGIiJzGSuuWAqMCtSqNvFRYsGvJRmGqrzqB45sRVDHEhacRuA7dsWbqra3xxq7g1n8+qF4Oyh",
+	"hQ+AtLH2cg92cGjeDzs98gYuHWvzVoS6nPKAUPL88k2ZpwFu5mu2aIBYA6kDyh4+4LEuO/GeagCLwfV6",
+	"pAjMk3CBwReuyuLvBnnr+fL0CB0ZaVhXl6EZ0Rlq1DWfYytah1huIDyyVGa+qhcyBf+RHNdcOp3lWi1U",
+	"uQoVAyHH4FQloWkLTesYxVJ0BUfVFgSBvqgmGIEnsyKZWmeMLffrxoJuwQR6y7XiMci9ENfSIf/87/8T",
+	"+BwW6WtXxlI6IvlsxmJulCKVj7qub+7eH4iwGI9RKlOqp6GLmOGChHsuSAYaHoIiG9oeRyyRcxwGOAzx",
+	"rNs2uBgIqE0FPzl3r1n0kEKETVkjhVbWJKR7Ya9YQQxKKX81TQ9EO1RZtIfuN5VFRtUN90LnRc2k1Oh0",
+	"wrrFlZLt4Dox+7F4pKAttBaCY1OOB6La1Zwm13aeZi2rK0cTfs2OjWiNHcgxuI4SG8VYsZiPFgNh0ZpI",
+	"+7Df9+fVcqVf8sSHge0DJyypZFeoQ0/NrWK6WsL4SduspItLMEvZaQKaxi1qQknc7x9shEn8ympzmD16",
+	"YYhn6yI2XykAHVA9mLYMWdf4FQVuVeHFyHzXQNPNJcQMqh4JZ3miuRER9iCXO6aa2lRD0w9yLgx+boO/",
+	"2TwwxBZWwq7Msw7CockU45iXfPCGCSILGmOwd5sLKGhjGZFlOpXKUNgq9Nw5hhLhQPx0DsX1VBGqKOMF",
+	"aZuWwlOkp+7VImWhs7hWKUtGmlWiFLOBCItaoGHHlVl3E/wO+X3472bc31nuXU7v38v5fRf2yH+ac0hK",
+	"4h8I0zMcYQj0geU27KlYb1wJsGdmPLa5K7/Wmyli2GGaXJVedBsTN0rkCCNGMLSG0CyDuByLvTgCHw34",
+	"+GTCOgHACiIW0EDMGFU5Ov2hsTldII+2sQAutmBoeASwciX4eGyL/mH/Zi8wnsgWjwePPWCWWNyhHjnB",
+	"raxGTxS+z5dnr1x0RAlvtN/vk9f8e08xlf3HA4GXnpZyCC1C2LiSRkCxFwr4ODh6mlh8bBSGPE0kFGsq",
+	"ir9oes2qckZKlUYas54DGCIM7z/fvb06KUI4ikGSHxqGSEJooiz7PhBwdrA2HuiC9uBgVzVxHdzMztfq",
+	"WsZUXut2tXOB6jVqIBzK4YhNuYiBYtxtr4gwF1DCIZehkvQQkHAwsC9gyIshOaNQjXLteg2IkCTshXth",
+	"rxcauX0ys4XypOkcpBEQRYSESBYb2+LLaug6Kq+EuwRl2OJ+/+AQSSmwsWLYV4EZffDkCf7eObZ5FDTh",
+	"GBviy3EgHFBwUDABAz7/NWcuBayW1W9PsQtTWuK3ZEW+OwJ4SKqwYchiMN0MDTmJECOmUbKFLSj4GKSD",
+	"Gz2ujSkuAaw0F1AU1zHzzjK8Zvcntjgq+ZzdL3eoQVCqGlTHXExYlmZcaBKZJbfxeUxPZRwMBEpXwGMC",
+	"AiIoMUfbRoBa9omyAcJnlme804T0ec0WRlkEuEo7XQTwtGE6HtnqHRDwS0wVvRsIpVeAMgvuivu33a1h",
+	"GHDn2J3eIswYpE9HbiDvm31rEq/c3XAHGOpg1abBbDgOEMpEsgKT1Fzr7iIz0vWMctGbyMbh2aLc3qEd",
+	"9p893XlsV76jUgzVqBpiYpayWRy9lVi8NbRo9UbfvZq3R/TZTfBEQv7UWUJwcJrMjnhzm+1Z8iO+uKKT",
+	"Tck88M7vLc5i/5M6rVeEk7YRLLzyTgd05SVRwb5fu4rgFSdkVUUIkCwx9swBa396mFU8BNaOsKqEBK0P",
+	"xQGFk1E1EG2oNxEaMWQI909RCKuIRrUXNMBoo0gEfDPN5CRjCpC2WXbjZCwtJZo7CllwRheIU4kiFiUJ",
+	"19pytbnbF+zbC0sBDMDWe3hQ9RY78dDa96AIwejb9WWxET118bIIUsR3vgRAC8OuKCIKwDBhwB5FtkYz",
+	"2wDvZnKON6mNRzouJRmbSjyTN1VFBnUoBONBFbQNddzxxzljaafXAI1zO0Fm/BoQO7bD5P08kDa7sub9",
+	"LXjPeQYhK+CPeAlazn1B1DQxoHU4NObCcybKGdMUsvCsa8emS3KQ0sOzcRc2LDSCo6EdrAlqerb5NPa8",
+	"P1JFqxBBOaUHT542MpCH5h1NcsLvV0C4EymdON3BEYPfqHYbfOJ1AD1WWWxXtHWEGXOX1SN1TEK0umFy",
+	"FhJXVXkBuwFopsSnmDZA9twD77r/UCczqHPs4dOGN607Mfa++EOwLgXrz8PuL5jDHgI23Mj2V2SGvQqN",
+	"eG+ESyMvxoQLlumj0iDynKtUKpjCEaFa02g6g+S/9sXLU/L04OnTokA7MU++3f/2m9JO/qdwICim3Z9c",
+	"np6dkTFNEsgSdfGFRuhhqhkSpJoiFgxE+Ndu1dLdfQvDV0dESDDPhkE59Evr87VRy0dEURGP5Icyh89a",
+	"dAdi2XwOrkGrTv549RrMe5d/+QE1fzQuQwSZtIVtZMYnXPTIW4FyFsmomLCBaIcgdX1HuyMzMvdH+e+u",
+	"ANs61j046D89Jsq0ThNsAeU1hVuDacjtg36/c2yWleRCUc3VmENwrhSMHO4/RSN29W6HJY7tZXwMt/kb",
+	"KZi70l3vj/uHDeEHhjPYBdqZXZpvL8xUtvGZmZfPxmZwjfLhFgzEtALagTltB/2n231xTjPNaWK+ebwN",
+	"+zDfvJH6tQWc+MKF0y0XAXbqjdSXJV3dn1gBFL+FjnwrGWOV4cVyLsBCtTaeKsQsUVA1syQkCRfXYB91",
+	"HmcEQAJe0CPn+SjhERqlFZ8Iqm0mJSb5ZgzArWmC6EJYYiogms5S8EPJzDTL+ETUv6bksH9I2lxgoetJ",
+	"zhUG3IOGRgdixpWCVE+esE6PWF4NYlI4qR3QkLSRcwTmQAfIz4m9iv0Qp3ad/NJQfcneCf4Bq/WimgiR",
+	"tbAa7y5e1eF/m6yiuCoOD64UbbwmUi7008OWp2xrQ5nEYlXXNl8NCjj49u4xAX/wuA087itgVw04R3Xm",
+	"VabsWRBXQ/afjqPlGcBZ3U4D8xcBgHNLxcIID1OZ2FQPMA/+8OLKgq+E9swOqQ7LzJCS26kjI+BdPgYE",
+	"S1iXgTDtFlg8aF/iilw+DrA6yJxDVCdXJYxA2MC/w0K+/PH1yelAlJxT3lSCJRCcwkq54OkvxDwY/qI5",
+	"Mdcy/9bDKXTvLl5VklYeWoszRNmgyL27ePU7jsM+QXzTbsLN9egIyH9InYo0i9I9i8i0XWlUOReWaCtA",
+	"7SScJHJEk7CImK4GaZL2aIFwFFyKTo/8CNfxQNzQJGcrdVSPMAwA72zA8qKZwggX69dFALwZVdeAwiV0",
+	"UxDf69PzSzu3r7ryajGPzYFudmu+rkC316fnBU1VwnIMG85VVb+fRema0LbQynkhqVDWPOOadaVIXPy9",
+	"OnKqrWIUSnICkgMGBVQ5cibnEG18Y2jV4f0GJJGTCQqzKURxaHAsAVJIj4Qqkik7Iu44tC3op2kdT0qu",
+	"WGbj5UKdUaFSmWkzpJjLkLQhPWxGETzMBWc5PLGpVBrhUAGZrVYEGbxhgW3YtgazLq6hmKWJXECwgwLL",
+	"o8P9Onn16u3Pw8ur52dvvwO4u2N3J7JEMQJFRm3tqDZAuEHPQ9O6UeUB1M10OIw5uBXjsINquLkFAakE",
+	"k2vHAC8O2bQ84XpRjm8gcsXiI0LhE4jUypiSCWQkSISuBV+XYBrgDC2enSahZkqHGCSVJCicW+QqHGmc",
+	"MaWgPixNEjnHOrYNN2Fxzr7UAqnFAD9PjdRyfRruV4cIzFzqzFdiL929gMPDQ0R8cme+A8A17KzkyCvc",
+	"d1Vw2OiVPdM2YrFIhHIJcgDzpViC9s7jMsWowP9SRGm6aPK/3uHEfgVO2Icny8/stl1LaEFjkmh11x9e",
+	"6GpO8/yKONwn1UM2bOt9+lBLmY8rMmOA5DVagJ5gkeeMTq+wFAp1psCAhCJPktDGgijAB7QtQZit+T4e",
+	"iGvGUpt9aYVFlCx75AcQ8EpNKGNkWdQD9Lpco5RTF9YA6d3WM5yRNpSoWhKsHFKnEaxIlieYsOa0KFJk",
+	"GAC0hjDTLqRJf9xtTO+PXT6gZPNZnL8bz7qr8/KHVPNV+o1t8RolZ8wlIcnx7eScPaNw3LMdEqE6jHrk",
+	"NKhSHZaStAE1qJ5Y7rKmAI8bzZZF9ohzqwAK5yhhswJBV8YsJIouFJlPF0fIcyoIRyFpP+kfdKxOl2ZS",
+	"y0gmDgUTf7OKlVG0ZK7h6aH7wqdtkfbhwcFR4SSpq3VOnTOK90BUFFTU91SnFvnKlS3gY9TjEpvVKKfW",
+	"WgTc2cf+rpj6xFLDFVN6veRgXc8MrbSGEqdUxGpKr9nvTs68lTazFVLZ69NzD1jZ4e0+vBuTkUJAjoSs",
+	"cxYLNsE1pwn/B9ue0UiZrDfKWtD8kqISwFJvV3D+C/cCQEPDoTQvhZ2ARDSaolWmAh5/9fbtq8vh1dWr",
+	"SkpeUZsY8yDVlNrMctTmHCDAMQlthSG0IgH6MqbVuYWAWlnkpauJTJHpoQ1noxH3CtZjg4v2+wVgTKIV",
+	"MZqyJj+sK0kW1FA47e5jxXXnCh1JmTAqXG7KwzEOM8EmC2+x3X+whq+QNVxVj6IthmDLXSX8ht2PjrSW",
+	"j+z9Zgj/415Ek1t6UYMmDuTS7aiHFSFuHhxAm6Bmz5/NpLuvKIVG0eqljWOhaerMTVkuBMDz02ySQ1pr",
+	"iPqbhQ20Nf1sJo6dIRdprgkOD71aA9E+7PdJaD/jUgwxdTespaOGe0U3e71eD2sOwDhcfikMzzFmIjOj",
+	"gA6EJQ+I5z1E8QpYuJGtxubwhPXKFxCQhxiHWBXBOSUwwuag33d2cVf1wta2qfBjLdE+X93HjTz6lCZJ",
+	"jUe3HkxDNK2b7j4TAqIdwQWUUFjHpKFiONTC+INZf4VyHE0SCCeFw4XBuMmiUWyTMVsjpiHM6SOFYC5q",
+	"SlO2rlZXRAW+ic32/BIRdvmQlG56aBJFsGQJwnoWKfWaJnLyGdPKcL2qHlxbX6q6b7huS1u3F9EUHZKc",
+	"NUMTFut+Wn37obeg2lnTdlTfgQsgzXjEFFSPgBl+pl2B+FK4TVyNLEFiaQv6AE4DiaTSW2zQb/Bfh3fa",
+	"6BQwLzUgNtVlD9fctvLHQb+/hfzxsJSwFiS795U4Bt4KO+A1e+7QNho56pvGyKJjEv4akhnV0ZQpC1G0",
+	"Wuncz1PPXbcb9MsrKEo3LVBBUPR1GIdN2uavdwON+JpilexCbo5Uchv9lWJypSXBOFIuHlVDlHxxJnaN",
+	"vtQoEzu8zxNj4tamgd9BvWp85Svxwnz5gR8FSH9a0KWHpJf48xZBH8oFeihbm8MhV1bh4USeJE3RHbc+",
+	"J38k2N97gv1a2mgO1Si38KFvnDVlCb4ibvFp48U3bOrdAjV8AQj3c6If7Mr7LMEHG+jXhR78run4CwsM",
+	"2Hgwcp+pGb9P2FhD5WHEmlFMk3blRVTRqZ4SLeHyC6ACI0cwNfLbRw/WzAVLExp96YfHjvILOz4ZjuqP",
+	"8/NAgAywulvKjk4cbNTtX0uAj4yY0MmCUCyoAJp+D3R7xWgGyr3m2gGBu/q7lpgUaY/zJIHKzB2/rn/p",
+	"hvHA8N7eFF1X22Q74rZDLeqNBJ7QISyCMeYCCzPgysisKBH9h1HCLeM26VNIGl+pUUKVlO1OYfFok1HC",
+	"rtGXapSww/s8Rgm3NmuMEnad/wAI+lxWjEtNs0oJd/8RWLqIoCDV2npUduevXOWih2ZRtqNG57L59UtA",
+	"b8SRYA46TZINnGd52VdtRz7zz6050h/mn3s3/7jKXq6MjRMumm6aDefpE5ykDdXZ/rAH+fAD1vHOh7AH",
+	"3c8RfzBp47PYgzbQb5mK8nsWOD4rwGBAjJrJb6pIgzuJFRB3WbDIxtigJC492aOFq0/QIyEmd4Rkj4QU",
+	"C0S3nZrLY9UhKspkklh8LHIt5FwUejAXA8E4VLgqgASPSYilsUJQk7kAdATQehrDrksGv4WSDKV8/MHU",
+	"LaqiVtBiIp9BrTj4yyxE6/3WWnMmE7a1zmxHfiEB0HNFY34rkkVxfRGZxK4uDcQO2R+adGbcmLvV+aoP",
+	"QLD5LgMActi1/68K6wTnv1lVL80bv/8L+dFmgetO6WheMAzs8IuFwsDhfSYgDLs26ytxFEf5D9X+jucg",
+	"TRliPhU0ue0lvK2CfwnvPbxUh/000g3VXGke/aswtbx5N++SAlMnAS1l0gUoka1iCtf6DFwGwtcPKOZm",
+	"svmiLaFYfsdU6WDIYLLsA4tyQNZGb/Cq7H/3NK1VGt3ODik/kRlSJlvUty+Qe0ibzVJtwcaEFIzMqSIz",
+	"GrPOvwDRVPEQMSe3NJitAbG7lcTmizywXljMv0Oc9GJnegTzNUJACmDx0A42xLrLZJYb5RM13MwhipYA",
+	"fIDMRtpGwZSZhbUDeDgsPAkAcQ1lGANDDaCHck3YB8gHxOy2To+8oNF0IIpBwaq5IXFFwt9wNENzOH6D",
+	"Qwn5iyEeSJsch+8cl2OH8EIhsZ2B4IIs94BJIWCylmOwZFqgAptdS05sZZe4SGRE5CpMiXOL6lGa7Sas",
+	"HNQHM05VzugnN06t5w8OXtGt1u+XA5xOobCnvgMjcPfBQkSN8gkeYYcZJL1lTFVQOGGC0rxgRmKLpgMo",
+	"gLMDBYQLgJrkeiDAenNE8lSxTCsS0SzD4ldRnmVQHHNkegjwaMC9SDMzkNlIaSmY6pFLwDgOBfugh7YL",
+	"W/tCXWM+7XEBnVzUaQfwYmZIRVPTcVlamE24EFxMoLCNLepetdSwgSh6JxkzdI3eCSzmcLjfPyJmRbFr",
+	"bFhFGdXRtKHKA0aCbc7/mC7NEiQkCDNlN1zmCvalyXqD3zTFXTzZP7iD+eZB4ycWIjpvUHhLQRHp8xNL",
+	"iftb9PODFOyeQgUVUVxAwFOxl4XyYk5wcZ7XVzdcgVS294QK/n/qrmC3bRiG/orgUwO4zYAddwqCbRi2",
+	"w7A1u7RBrchsJsSxDEtJZgz994GkZMuuvRTDesgtNSSWlihKpKn3hDM78Fe5lbEuXLH8KYvHa1NBKVa3",
+	"S3HSZW5OIrtDy8Y+s+y+DIAdjLbz9o3IZWMDUFDmTJZ6xoKYCLc0p3ct1zJu4thploptbQ4VwXzcl7ls",
+	"Un+Lz9Ri8fWT2EHji/n9J2nxEdvbdo3T65OXMHvtHOQ3IlsoBRVqB7/cXNljFmB1eXfdsgRpxfL7Dybv",
+	"3UEjlCkO+5L4j4n93Psxav2wabLZxIJe/VP2inp9qM3+JaEaNb41yVTaOug4kRjPZRMlxvmvcD1OVvph",
+	"B81EjnwkoRwMiA7daDTt3QtyUNrGBZD/m6/3ldwOje83wjOgxRgMpy9hqNHzMwnXKuCKYhu70Oouv6a8",
+	"Y4g8D/uavuuZwxHlT398KsEftyuo0XW7QK+KG2lgFe8FAzn0cd3HMyU0ae/5n190kqR7kfM5Eh7s4fBc",
+	"pJW1ELzBo4wZWp8z5HeyAVlDvTjgMeZujRMoK/0ZmvbJGjt4moHRQ1UbfUrHv/1l/twoQk9J0oQIQJI5",
+	"zbrXaCjpiz5CCdamogaZa/6J4rQCMazCJ/nEvCbZLYb74eDkCN7NQjENcdiiU/SoRImGwvyuaCM5OEMj",
+	"clYWeuDtnTog5CHXThRmK65qDOMzapfNYqn4JHkZX3usTVuO/bzrkgc9BA8MeNoLIeLMdFfLHLK1E8pw",
+	"uEIHfJrWHUCF29FjoUsQqtBUro1blYMqlosHqTMvGJGd21RsanOiTw14epDEnU9uLdryIhb/MYUZhOMa",
+	"l4x0BOM6cImWUfgJ92xZyEMOkVRsO6HxJDCFuPLAHx0yyCzYga6FGod1uBnAGNhzA4WHy/7GEYng9Txm",
+	"otxBFg3OOZf5dfwFfzHO0OWcWlG0HAyu0EcI4FiMEkHsWhRGE47EIJKOh0JVydP66U8AAAD//w==",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

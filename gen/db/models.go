@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/google/uuid"
-	"github.com/jackc/pgx/v5/pgtype"
 )
 
 type ApiKey struct {
@@ -227,7 +226,7 @@ type ToolCall struct {
 }
 
 type UsageDaily struct {
-	Day              pgtype.Date
+	Day              time.Time
 	UserID           uuid.UUID
 	ApiKeyID         *uuid.UUID
 	ProjectID        *uuid.UUID
@@ -242,6 +241,32 @@ type UsageDaily struct {
 	Errors           int64
 	LatencyP50Ms     float64
 	LatencyP95Ms     float64
+}
+
+type UsageDailyModel struct {
+	Day              time.Time
+	Model            string
+	Provider         string
+	Requests         int64
+	InputTokens      int64
+	OutputTokens     int64
+	CacheReadTokens  int64
+	CacheWriteTokens int64
+	Cost             float64
+	Errors           int64
+}
+
+type UsageDailyUser struct {
+	Day              time.Time
+	UserID           uuid.UUID
+	ApiKeyID         *uuid.UUID
+	Requests         int64
+	InputTokens      int64
+	OutputTokens     int64
+	CacheReadTokens  int64
+	CacheWriteTokens int64
+	Cost             float64
+	Errors           int64
 }
 
 type UsageEvent struct {
@@ -264,9 +289,32 @@ type UsageEvent struct {
 	CreatedAt        time.Time
 }
 
+type UsageHourly struct {
+	Hour     time.Time
+	Model    string
+	Provider string
+	Requests int64
+	Tokens   int64
+	Cost     float64
+	Errors   int64
+}
+
+type UsageMonthlyUser struct {
+	Month            time.Time
+	UserID           uuid.UUID
+	ApiKeyID         *uuid.UUID
+	Requests         int64
+	InputTokens      int64
+	OutputTokens     int64
+	CacheReadTokens  int64
+	CacheWriteTokens int64
+	Cost             float64
+	Errors           int64
+}
+
 type UsageRollupState struct {
 	Singleton   bool
-	RolledUntil pgtype.Date
+	RolledUntil time.Time
 }
 
 type User struct {

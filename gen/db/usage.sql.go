@@ -7,6 +7,7 @@ package db
 
 import (
 	"context"
+	"time"
 
 	"github.com/google/uuid"
 )
@@ -43,6 +44,173 @@ func (q *Queries) ListUsageEvents(ctx context.Context, userID uuid.UUID) ([]Usag
 			&i.DurationMs,
 			&i.CreatedAt,
 		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const listUserUsageEvents = `-- name: ListUserUsageEvents :many
+SELECT id, user_id, api_key_id, session_id, project_id, model, provider, input_tokens, output_tokens, cache_read_tokens, cache_write_tokens, cost, status, stop_reason, ttft_ms, duration_ms, created_at FROM usage_events
+WHERE user_id = $1
+  AND (created_at, id) < (coalesce($2::timestamptz, 'infinity'),
+                          coalesce($3::bigint, 9223372036854775807))
+ORDER BY created_at DESC, id DESC
+LIMIT $4
+`
+
+type ListUserUsageEventsParams struct {
+	UserID        uuid.UUID
+	BeforeCreated *time.Time
+	BeforeID      *int64
+	MaxRows       int32
+}
+
+// The caller's events, newest first; keyset on (created_at, id).
+func (q *Queries) ListUserUsageEvents(ctx context.Context, arg ListUserUsageEventsParams) ([]UsageEvent, error) {
+	rows, err := q.db.Query(ctx, listUserUsageEvents,
+		arg.UserID,
+		arg.BeforeCreated,
+		arg.BeforeID,
+		arg.MaxRows,
+	)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []UsageEvent{}
+	for rows.Next() {
+		var i UsageEvent
+		if err := rows.Scan(
+			&i.ID,
+			&i.UserID,
+			&i.ApiKeyID,
+			&i.SessionID,
+			&i.ProjectID,
+			&i.Model,
+			&i.Provider,
+			&i.InputTokens,
+			&i.OutputTokens,
+			&i.CacheReadTokens,
+			&i.CacheWriteTokens,
+			&i.Cost,
+			&i.Status,
+			&i.StopReason,
+			&i.TtftMs,
+			&i.DurationMs,
+			&i.CreatedAt,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const usageHourly = `-- name: UsageHourly :many
+SELECT bucket::timestamptz AS bucket, sum(requests)::bigint AS requests, sum(tokens)::bigint AS tokens,
+       sum(cost)::numeric AS cost, sum(errors)::bigint AS errors
+FROM (
+    SELECT h.hour AS bucket, h.requests, h.tokens, h.cost, h.errors
+    FROM usage_hourly h
+    WHERE h.hour >= $1 AND h.hour < $2
+    UNION ALL
+    SELECT date_trunc('hour', e.created_at AT TIME ZONE 'UTC') AT TIME ZONE 'UTC', 1,
+           e.input_tokens + e.output_tokens + e.cache_read_tokens + e.cache_write_tokens, e.cost, (e.status = 'failed')::int
+    FROM usage_events e
+    WHERE (e.created_at >= $3 AND e.created_at < $1)
+       OR (e.created_at >= $2 AND e.created_at < $4)
+) src
+GROUP BY 1
+`
+
+type UsageHourlyParams struct {
+	RollupFromAt time.Time
+	RollupToAt   time.Time
+	RawFrom      time.Time
+	RawTo        time.Time
+}
+
+type UsageHourlyRow struct {
+	Bucket   time.Time
+	Requests int64
+	Tokens   int64
+	Cost     float64
+	Errors   int64
+}
+
+// Hour buckets of [raw_from, raw_to): whole rolled-up days [rollup_from_at, rollup_to_at) from
+// usage_hourly, the edges from the raw events.
+func (q *Queries) UsageHourly(ctx context.Context, arg UsageHourlyParams) ([]UsageHourlyRow, error) {
+	rows, err := q.db.Query(ctx, usageHourly,
+		arg.RollupFromAt,
+		arg.RollupToAt,
+		arg.RawFrom,
+		arg.RawTo,
+	)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []UsageHourlyRow{}
+	for rows.Next() {
+		var i UsageHourlyRow
+		if err := rows.Scan(
+			&i.Bucket,
+			&i.Requests,
+			&i.Tokens,
+			&i.Cost,
+			&i.Errors,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const usageHourlyActiveUsers = `-- name: UsageHourlyActiveUsers :many
+
+SELECT (date_trunc('hour', created_at AT TIME ZONE 'UTC') AT TIME ZONE 'UTC')::timestamptz AS bucket,
+       count(DISTINCT user_id)::bigint AS active_users
+FROM usage_events
+WHERE created_at >= $1 AND created_at < $2
+GROUP BY 1
+`
+
+type UsageHourlyActiveUsersParams struct {
+	FromAt time.Time
+	ToAt   time.Time
+}
+
+type UsageHourlyActiveUsersRow struct {
+	Bucket      time.Time
+	ActiveUsers int64
+}
+
+// unordered: the caller places buckets by time, and hashing spares a sort
+// Distinct users per hour bucket, apart from UsageHourly: a DISTINCT aggregate rules out hash
+// aggregation, and the sort it needs is most of the cost of the other metrics.
+func (q *Queries) UsageHourlyActiveUsers(ctx context.Context, arg UsageHourlyActiveUsersParams) ([]UsageHourlyActiveUsersRow, error) {
+	rows, err := q.db.Query(ctx, usageHourlyActiveUsers, arg.FromAt, arg.ToAt)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []UsageHourlyActiveUsersRow{}
+	for rows.Next() {
+		var i UsageHourlyActiveUsersRow
+		if err := rows.Scan(&i.Bucket, &i.ActiveUsers); err != nil {
 			return nil, err
 		}
 		items = append(items, i)

@@ -16,6 +16,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	apispec "github.com/ccbackend/ccbackend/api"
+	"github.com/ccbackend/ccbackend/internal/analytics"
 	"github.com/ccbackend/ccbackend/internal/auth"
 	"github.com/ccbackend/ccbackend/internal/catalog"
 	"github.com/ccbackend/ccbackend/internal/chat"
@@ -47,6 +48,8 @@ type App struct {
 	Files       *files.Service
 
 	Chat *chat.Service
+	// UsageMaintainer keeps usage_events partitioned, within retention and rolled up.
+	UsageMaintainer *analytics.Maintainer
 
 	MCP     *mcp.Registry
 	MCPPool *mcp.Pool
@@ -159,11 +162,13 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, version strin
 			Store: st, Redis: rdb, Streams: chatService.ActiveStreams, MCPSessions: pool.Sessions, Now: time.Now, Started: started, Instance: uuid.New()})),
 		MCP:   httpapi.NewMCPHandlers(registry, pool),
 		Files: httpapi.NewFileHandlers(fileService),
+		Usage: httpapi.NewUsageHandlers(analytics.New(st, cursors, time.Now)),
 	})
 	if err != nil {
 		return nil, err
 	}
-	return &App{Config: cfg, Log: log, Store: st, Redis: rdb, Registry: reg, Handler: handler, Keys: keys, Accounts: accounts, Workspace: ws, Idempotency: idem, Files: fileService, Chat: chatService, MCP: registry, MCPPool: pool, stopBackground: stopBackground}, nil
+	return &App{Config: cfg, Log: log, Store: st, Redis: rdb, Registry: reg, Handler: handler, Keys: keys, Accounts: accounts, Workspace: ws, Idempotency: idem, Files: fileService, Chat: chatService, MCP: registry, MCPPool: pool,
+		UsageMaintainer: analytics.NewMaintainer(st, time.Now, cfg.Analytics.UsageRetentionMonths, log), stopBackground: stopBackground}, nil
 }
 
 // Migrate applies every pending migration to databaseURL.

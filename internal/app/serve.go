@@ -52,6 +52,7 @@ func (a *App) Serve(ctx context.Context, ls Listeners) error {
 	go a.Workspace.RunPurge(keysCtx, time.Hour, a.Log)
 	go a.Idempotency.RunPurge(keysCtx, time.Hour, time.Now)
 	go a.Files.RunSweep(keysCtx, a.Config.Files.SweepEvery, a.Log)
+	go a.UsageMaintainer.Start(keysCtx, a.Config.Analytics.MaintenanceEvery)
 
 	errc := make(chan error, len(servers))
 	for i, srv := range servers {

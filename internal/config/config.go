@@ -59,6 +59,8 @@ type Config struct {
 
 	Files Files // file storage (files.go)
 
+	Analytics Analytics // usage partitions, retention and rollups
+
 	AnthropicAPIKey  string        `secret:"value"` // ANTHROPIC_API_KEY
 	AnthropicBaseURL string        `secret:"url"`   // ANTHROPIC_BASE_URL (empty: the SDK's default)
 	OpenAIName       string        // CCB_OPENAI_NAME: the catalog provider name of an OpenAI-compatible upstream
@@ -137,6 +139,7 @@ func Load(getenv func(string) string) (Config, error) {
 	c.SyncRetention = r.duration("CCB_SYNC_RETENTION", 30*24*time.Hour)
 	c.ModelsFile = r.str("CCB_MODELS_FILE", "")
 	c.Files = r.files()
+	c.Analytics = r.analytics()
 	c.AnthropicAPIKey = r.str("ANTHROPIC_API_KEY", "")
 	if v := r.str("ANTHROPIC_BASE_URL", ""); v != "" {
 		c.AnthropicBaseURL = r.url("ANTHROPIC_BASE_URL", "", "http", "https")

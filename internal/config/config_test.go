@@ -24,6 +24,12 @@ func TestDefaults(t *testing.T) {
 		c.IdleTimeout != 2*time.Minute || c.MaxConnsPerIP != 256 || c.MaxPageBytes != 4<<20 {
 		t.Errorf("connection defaults = %+v", c)
 	}
+	if c.Analytics != (Analytics{UsageRetentionMonths: 13, MaintenanceEvery: time.Hour}) {
+		t.Errorf("analytics defaults = %+v", c.Analytics)
+	}
+	if c, err := Load(env(map[string]string{"CCB_USAGE_RETENTION": "24mo"})); err != nil || c.Analytics.UsageRetentionMonths != 24 {
+		t.Errorf("CCB_USAGE_RETENTION=24mo: %+v, %v", c.Analytics, err)
+	}
 	if c.RateLimitAuthFailures != (RatePolicy{20, time.Minute}) || c.MaxAPIKeysPerUser != 25 {
 		t.Errorf("auth failure throttle %+v, API key cap %d; want 20/min and 25", c.RateLimitAuthFailures, c.MaxAPIKeysPerUser)
 	}
@@ -101,6 +107,8 @@ func TestBadValuesNameTheVariable(t *testing.T) {
 		"CCB_FILE_SWEEP_INTERVAL":        "often",
 		"CCB_FILE_UPLOAD_STALE":          "-1h",
 		"AWS_ACCESS_KEY_ID":              "AKIDONLY",
+		"CCB_USAGE_RETENTION":            "0",
+		"CCB_USAGE_MAINTENANCE_EVERY":    "hourly",
 	}
 	for name, value := range cases {
 		t.Run(name, func(t *testing.T) {

@@ -29,6 +29,7 @@ type Server struct {
 	*DebugHandlers
 	*MCPHandlers
 	*FileHandlers
+	*UsageHandlers
 }
 
 var _ api.StrictServerInterface = (*Server)(nil)
@@ -53,6 +54,7 @@ type Deps struct {
 	Debug          *DebugHandlers
 	MCP            *MCPHandlers
 	Files          *FileHandlers
+	Usage          *UsageHandlers
 }
 
 // contentSecurityPolicy fits both the JSON API and the Swagger UI page: everything from this
@@ -130,8 +132,8 @@ func New(d Deps) (*echo.Echo, error) {
 	)
 
 	server := &Server{MetaHandlers: d.Meta, AuthHandlers: d.Auth, AdminHandlers: d.Admin, WorkspaceHandlers: d.Workspace, ModelHandlers: d.Models, ChatHandlers: d.Chat,
-		DebugHandlers: d.Debug, MCPHandlers: d.MCP, FileHandlers: d.Files}
-	api.RegisterHandlers(e, api.NewStrictHandler(server, nil))
+		DebugHandlers: d.Debug, MCPHandlers: d.MCP, FileHandlers: d.Files, UsageHandlers: d.Usage}
+	api.RegisterHandlers(e, api.NewStrictHandler(server, []api.StrictMiddlewareFunc{negotiateCSV}))
 	routes := map[string]bool{}
 	for _, r := range e.Routes() {
 		routes[r.Method+" "+r.Path] = true

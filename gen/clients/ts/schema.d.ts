@@ -1200,6 +1200,116 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/usage": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The caller's usage and cost
+         * @description The caller's own requests, tokens and cost in the half-open UTC window `[from, to)`
+         *     (default: the 30 days before `to`, which defaults to now; at most 400 days), grouped by
+         *     day, model or API key, with totals. Groups without usage are omitted. `Accept: text/csv`
+         *     returns the groups as CSV (the key column is named after `group_by`).
+         */
+        get: operations["getUsage"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/usage/events": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The caller's recorded requests
+         * @description One entry per chat completion request the caller made, newest first.
+         */
+        get: operations["listUsageEvents"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/analytics/usage": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Everyone's usage and cost (administrators)
+         * @description Requests, tokens and cost of all users in `[from, to)` (UTC, at most 400 days), grouped,
+         *     with totals; weeks start on Monday and are keyed by their first day, months by the 1st.
+         *     Groups without usage are omitted. `Accept: text/csv` returns the groups as CSV.
+         */
+        get: operations["getAnalyticsUsage"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/analytics/timeseries": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * One usage metric over time (administrators)
+         * @description `metric` in hour or day buckets (UTC) over `[from, to)`; every bucket is present, empty
+         *     ones are 0. `tokens` counts input, output, cache read and cache write tokens; `cost` is US
+         *     dollars; `errors` counts failed requests; `active_users` counts distinct users.
+         *     `Accept: text/csv` returns `start,<metric>` rows.
+         */
+        get: operations["getAnalyticsTimeseries"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/analytics/top": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The largest users, API keys and models (administrators)
+         * @description Ranked by cost or tokens over `[from, to)`, largest first, at most `limit` of each;
+         *     requests made without an API key are left out of the key ranking. `Accept: text/csv`
+         *     returns `kind,key,requests,tokens,cost` rows.
+         */
+        get: operations["getAnalyticsTop"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -2186,6 +2296,135 @@ export interface components {
             /** @description True when a running generation was told to stop. */
             cancelled: boolean;
         };
+        UsageTotals: {
+            /** Format: int64 */
+            requests: number;
+            /** Format: int64 */
+            input_tokens: number;
+            /** Format: int64 */
+            output_tokens: number;
+            /** Format: int64 */
+            cache_read_tokens: number;
+            /** Format: int64 */
+            cache_write_tokens: number;
+            /**
+             * Format: int64
+             * @description Input, output, cache read and cache write tokens.
+             */
+            total_tokens: number;
+            /**
+             * Format: double
+             * @description US dollars.
+             */
+            cost: number;
+            /**
+             * Format: int64
+             * @description Requests that failed.
+             */
+            errors: number;
+        };
+        UsageGroup: {
+            /**
+             * @description The group: a day, week or month as `YYYY-MM-DD` (its first day), a model or provider
+             *     name, a user id, or an API key id (null for requests made without an API key).
+             */
+            key: string | null;
+            usage: components["schemas"]["UsageTotals"];
+        };
+        UsageReport: {
+            /** Format: date-time */
+            from: string;
+            /** Format: date-time */
+            to: string;
+            /** @enum {string} */
+            group_by: "day" | "week" | "month" | "model" | "user" | "api_key" | "provider";
+            totals: components["schemas"]["UsageTotals"];
+            /** @description Groups with usage, in key order. */
+            groups: components["schemas"]["UsageGroup"][];
+        };
+        UsageEvent: {
+            /** Format: int64 */
+            id: number;
+            /** Format: date-time */
+            created_at: string;
+            model: string;
+            provider: string;
+            /** Format: uuid */
+            api_key_id: string | null;
+            /** Format: uuid */
+            session_id: string | null;
+            /**
+             * Format: uuid
+             * @description The session's project when the request was made.
+             */
+            project_id: string | null;
+            /** Format: int64 */
+            input_tokens: number;
+            /** Format: int64 */
+            output_tokens: number;
+            /** Format: int64 */
+            cache_read_tokens: number;
+            /** Format: int64 */
+            cache_write_tokens: number;
+            /**
+             * Format: double
+             * @description US dollars.
+             */
+            cost: number;
+            /** @enum {string} */
+            status: "completed" | "cancelled" | "failed";
+            stop_reason: string | null;
+            /** Format: double */
+            ttft_ms: number | null;
+            /** Format: double */
+            duration_ms: number;
+        };
+        UsageEventList: {
+            data: components["schemas"]["UsageEvent"][];
+            has_more: boolean;
+            next_cursor: string | null;
+        };
+        UsagePoint: {
+            /** Format: date-time */
+            start: string;
+            /** Format: double */
+            value: number;
+        };
+        UsageTimeseries: {
+            /** Format: date-time */
+            from: string;
+            /** Format: date-time */
+            to: string;
+            /** @enum {string} */
+            metric: "requests" | "tokens" | "cost" | "errors" | "active_users";
+            /** @enum {string} */
+            interval: "hour" | "day";
+            points: components["schemas"]["UsagePoint"][];
+        };
+        UsageRanked: {
+            /** @description A user id, an API key id or a model name. */
+            key: string;
+            /** Format: int64 */
+            requests: number;
+            /** Format: int64 */
+            total_tokens: number;
+            /**
+             * Format: double
+             * @description US dollars.
+             */
+            cost: number;
+        };
+        UsageTop: {
+            /** Format: date-time */
+            from: string;
+            /** Format: date-time */
+            to: string;
+            /** @enum {string} */
+            by: "cost" | "tokens";
+            users: components["schemas"]["UsageRanked"][];
+            api_keys: components["schemas"]["UsageRanked"][];
+            models: components["schemas"]["UsageRanked"][];
+        };
         /** @enum {string} */
         MCPTransport: "streamable_http" | "sse" | "stdio";
         /**
@@ -2554,6 +2793,10 @@ export interface components {
         };
     };
     parameters: {
+        /** @description Start of the half-open window `[from, to)` (default 30 days before `to`). */
+        UsageFrom: string;
+        /** @description End of the window, excluded (default now); after `from`, at most 400 days later. */
+        UsageTo: string;
         SessionID: string;
         /** @description Apply only if the resource's ETag still matches (else 412 and nothing changes). */
         IfMatch: string;
@@ -4622,6 +4865,164 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             404: components["responses"]["NotFound"];
+            default: components["responses"]["Error"];
+        };
+    };
+    getUsage: {
+        parameters: {
+            query?: {
+                /** @description Start of the half-open window `[from, to)` (default 30 days before `to`). */
+                from?: components["parameters"]["UsageFrom"];
+                /** @description End of the window, excluded (default now); after `from`, at most 400 days later. */
+                to?: components["parameters"]["UsageTo"];
+                group_by?: "day" | "model" | "api_key";
+                /** @description Only requests made in sessions of this project. */
+                project_id?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Totals and groups. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UsageReport"];
+                    "text/csv": string;
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            default: components["responses"]["Error"];
+        };
+    };
+    listUsageEvents: {
+        parameters: {
+            query?: {
+                /** @description Page size. */
+                limit?: components["parameters"]["Limit"];
+                /** @description The `next_cursor` of the previous page; opaque. */
+                cursor?: components["parameters"]["Cursor"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of events, newest first. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UsageEventList"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            default: components["responses"]["Error"];
+        };
+    };
+    getAnalyticsUsage: {
+        parameters: {
+            query?: {
+                /** @description Start of the half-open window `[from, to)` (default 30 days before `to`). */
+                from?: components["parameters"]["UsageFrom"];
+                /** @description End of the window, excluded (default now); after `from`, at most 400 days later. */
+                to?: components["parameters"]["UsageTo"];
+                group_by?: "day" | "week" | "month" | "model" | "user" | "api_key" | "provider";
+                user_id?: string;
+                model?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Totals and groups. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UsageReport"];
+                    "text/csv": string;
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            default: components["responses"]["Error"];
+        };
+    };
+    getAnalyticsTimeseries: {
+        parameters: {
+            query?: {
+                /** @description Start of the half-open window `[from, to)` (default 30 days before `to`). */
+                from?: components["parameters"]["UsageFrom"];
+                /** @description End of the window, excluded (default now); after `from`, at most 400 days later. */
+                to?: components["parameters"]["UsageTo"];
+                metric?: "requests" | "tokens" | "cost" | "errors" | "active_users";
+                /** @description Hour buckets are limited to windows of 31 days. */
+                interval?: "hour" | "day";
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The buckets, oldest first. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UsageTimeseries"];
+                    "text/csv": string;
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            default: components["responses"]["Error"];
+        };
+    };
+    getAnalyticsTop: {
+        parameters: {
+            query?: {
+                /** @description Start of the half-open window `[from, to)` (default 30 days before `to`). */
+                from?: components["parameters"]["UsageFrom"];
+                /** @description End of the window, excluded (default now); after `from`, at most 400 days later. */
+                to?: components["parameters"]["UsageTo"];
+                by?: "cost" | "tokens";
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The rankings. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UsageTop"];
+                    "text/csv": string;
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
             default: components["responses"]["Error"];
         };
     };

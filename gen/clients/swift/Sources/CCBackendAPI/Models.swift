@@ -94,6 +94,15 @@
 //   let aPIChatDebug = try? APIJSONCoding.makeDecoder().decode(APIChatDebug.self, from: jsonData)
 //   let aPIChatStatus = try? APIJSONCoding.makeDecoder().decode(APIChatStatus.self, from: jsonData)
 //   let aPIChatCancel = try? APIJSONCoding.makeDecoder().decode(APIChatCancel.self, from: jsonData)
+//   let aPIUsageTotals = try? APIJSONCoding.makeDecoder().decode(APIUsageTotals.self, from: jsonData)
+//   let aPIUsageGroup = try? APIJSONCoding.makeDecoder().decode(APIUsageGroup.self, from: jsonData)
+//   let aPIUsageReport = try? APIJSONCoding.makeDecoder().decode(APIUsageReport.self, from: jsonData)
+//   let aPIUsageEvent = try? APIJSONCoding.makeDecoder().decode(APIUsageEvent.self, from: jsonData)
+//   let aPIUsageEventList = try? APIJSONCoding.makeDecoder().decode(APIUsageEventList.self, from: jsonData)
+//   let aPIUsagePoint = try? APIJSONCoding.makeDecoder().decode(APIUsagePoint.self, from: jsonData)
+//   let aPIUsageTimeseries = try? APIJSONCoding.makeDecoder().decode(APIUsageTimeseries.self, from: jsonData)
+//   let aPIUsageRanked = try? APIJSONCoding.makeDecoder().decode(APIUsageRanked.self, from: jsonData)
+//   let aPIUsageTop = try? APIJSONCoding.makeDecoder().decode(APIUsageTop.self, from: jsonData)
 //   let aPIMCPTransport = try? APIJSONCoding.makeDecoder().decode(APIMCPTransport.self, from: jsonData)
 //   let aPIMCPScope = try? APIJSONCoding.makeDecoder().decode(APIMCPScope.self, from: jsonData)
 //   let aPIMCPHeaderValue = try? APIJSONCoding.makeDecoder().decode(APIMCPHeaderValue.self, from: jsonData)
@@ -2745,6 +2754,293 @@ public struct APIChatCancel: Codable {
         self.cancelled = cancelled
         self.sessionID = sessionID
     }
+}
+
+// MARK: - APIUsageReport
+public struct APIUsageReport: Codable {
+    public let from: Date
+    public let groupBy: APIGroupBy
+    /// Groups with usage, in key order.
+    public let groups: [APIUsageGroup]
+    public let to: Date
+    public let totals: APIUsageTotals
+
+    public enum CodingKeys: String, CodingKey {
+        case from = "from"
+        case groupBy = "group_by"
+        case groups = "groups"
+        case to = "to"
+        case totals = "totals"
+    }
+
+    public init(from: Date, groupBy: APIGroupBy, groups: [APIUsageGroup], to: Date, totals: APIUsageTotals) {
+        self.from = from
+        self.groupBy = groupBy
+        self.groups = groups
+        self.to = to
+        self.totals = totals
+    }
+}
+
+public enum APIGroupBy: String, Codable {
+    case apiKey = "api_key"
+    case day = "day"
+    case model = "model"
+    case month = "month"
+    case provider = "provider"
+    case user = "user"
+    case week = "week"
+}
+
+// MARK: - APIUsageGroup
+public struct APIUsageGroup: Codable {
+    /// The group: a day, week or month as `YYYY-MM-DD` (its first day), a model or provider
+    /// name, a user id, or an API key id (null for requests made without an API key).
+    public let key: String?
+    public let usage: APIUsageTotals
+
+    public enum CodingKeys: String, CodingKey {
+        case key = "key"
+        case usage = "usage"
+    }
+
+    public init(key: String?, usage: APIUsageTotals) {
+        self.key = key
+        self.usage = usage
+    }
+}
+
+// MARK: - APIUsageTotals
+public struct APIUsageTotals: Codable {
+    public let cacheReadTokens: Int
+    public let cacheWriteTokens: Int
+    /// US dollars.
+    public let cost: Double
+    /// Requests that failed.
+    public let errors: Int
+    public let inputTokens: Int
+    public let outputTokens: Int
+    public let requests: Int
+    /// Input, output, cache read and cache write tokens.
+    public let totalTokens: Int
+
+    public enum CodingKeys: String, CodingKey {
+        case cacheReadTokens = "cache_read_tokens"
+        case cacheWriteTokens = "cache_write_tokens"
+        case cost = "cost"
+        case errors = "errors"
+        case inputTokens = "input_tokens"
+        case outputTokens = "output_tokens"
+        case requests = "requests"
+        case totalTokens = "total_tokens"
+    }
+
+    public init(cacheReadTokens: Int, cacheWriteTokens: Int, cost: Double, errors: Int, inputTokens: Int, outputTokens: Int, requests: Int, totalTokens: Int) {
+        self.cacheReadTokens = cacheReadTokens
+        self.cacheWriteTokens = cacheWriteTokens
+        self.cost = cost
+        self.errors = errors
+        self.inputTokens = inputTokens
+        self.outputTokens = outputTokens
+        self.requests = requests
+        self.totalTokens = totalTokens
+    }
+}
+
+// MARK: - APIUsageEventList
+public struct APIUsageEventList: Codable {
+    public let data: [APIUsageEvent]
+    public let hasMore: Bool
+    public let nextCursor: String?
+
+    public enum CodingKeys: String, CodingKey {
+        case data = "data"
+        case hasMore = "has_more"
+        case nextCursor = "next_cursor"
+    }
+
+    public init(data: [APIUsageEvent], hasMore: Bool, nextCursor: String?) {
+        self.data = data
+        self.hasMore = hasMore
+        self.nextCursor = nextCursor
+    }
+}
+
+// MARK: - APIUsageEvent
+public struct APIUsageEvent: Codable {
+    public let apiKeyID: String?
+    public let cacheReadTokens: Int
+    public let cacheWriteTokens: Int
+    /// US dollars.
+    public let cost: Double
+    public let createdAt: Date
+    public let durationMS: Double
+    public let id: Int
+    public let inputTokens: Int
+    public let model: String
+    public let outputTokens: Int
+    /// The session's project when the request was made.
+    public let projectID: String?
+    public let provider: String
+    public let sessionID: String?
+    public let status: APIUsageEventStatus
+    public let stopReason: String?
+    public let ttftMS: Double?
+
+    public enum CodingKeys: String, CodingKey {
+        case apiKeyID = "api_key_id"
+        case cacheReadTokens = "cache_read_tokens"
+        case cacheWriteTokens = "cache_write_tokens"
+        case cost = "cost"
+        case createdAt = "created_at"
+        case durationMS = "duration_ms"
+        case id = "id"
+        case inputTokens = "input_tokens"
+        case model = "model"
+        case outputTokens = "output_tokens"
+        case projectID = "project_id"
+        case provider = "provider"
+        case sessionID = "session_id"
+        case status = "status"
+        case stopReason = "stop_reason"
+        case ttftMS = "ttft_ms"
+    }
+
+    public init(apiKeyID: String?, cacheReadTokens: Int, cacheWriteTokens: Int, cost: Double, createdAt: Date, durationMS: Double, id: Int, inputTokens: Int, model: String, outputTokens: Int, projectID: String?, provider: String, sessionID: String?, status: APIUsageEventStatus, stopReason: String?, ttftMS: Double?) {
+        self.apiKeyID = apiKeyID
+        self.cacheReadTokens = cacheReadTokens
+        self.cacheWriteTokens = cacheWriteTokens
+        self.cost = cost
+        self.createdAt = createdAt
+        self.durationMS = durationMS
+        self.id = id
+        self.inputTokens = inputTokens
+        self.model = model
+        self.outputTokens = outputTokens
+        self.projectID = projectID
+        self.provider = provider
+        self.sessionID = sessionID
+        self.status = status
+        self.stopReason = stopReason
+        self.ttftMS = ttftMS
+    }
+}
+
+public enum APIUsageEventStatus: String, Codable {
+    case cancelled = "cancelled"
+    case completed = "completed"
+    case failed = "failed"
+}
+
+// MARK: - APIUsageTimeseries
+public struct APIUsageTimeseries: Codable {
+    public let from: Date
+    public let interval: APIInterval
+    public let metric: APIMetric
+    public let points: [APIUsagePoint]
+    public let to: Date
+
+    public enum CodingKeys: String, CodingKey {
+        case from = "from"
+        case interval = "interval"
+        case metric = "metric"
+        case points = "points"
+        case to = "to"
+    }
+
+    public init(from: Date, interval: APIInterval, metric: APIMetric, points: [APIUsagePoint], to: Date) {
+        self.from = from
+        self.interval = interval
+        self.metric = metric
+        self.points = points
+        self.to = to
+    }
+}
+
+public enum APIInterval: String, Codable {
+    case day = "day"
+    case hour = "hour"
+}
+
+public enum APIMetric: String, Codable {
+    case activeUsers = "active_users"
+    case cost = "cost"
+    case errors = "errors"
+    case requests = "requests"
+    case tokens = "tokens"
+}
+
+// MARK: - APIUsagePoint
+public struct APIUsagePoint: Codable {
+    public let start: Date
+    public let value: Double
+
+    public enum CodingKeys: String, CodingKey {
+        case start = "start"
+        case value = "value"
+    }
+
+    public init(start: Date, value: Double) {
+        self.start = start
+        self.value = value
+    }
+}
+
+// MARK: - APIUsageTop
+public struct APIUsageTop: Codable {
+    public let apiKeys: [APIUsageRanked]
+    public let by: APIBy
+    public let from: Date
+    public let models: [APIUsageRanked]
+    public let to: Date
+    public let users: [APIUsageRanked]
+
+    public enum CodingKeys: String, CodingKey {
+        case apiKeys = "api_keys"
+        case by = "by"
+        case from = "from"
+        case models = "models"
+        case to = "to"
+        case users = "users"
+    }
+
+    public init(apiKeys: [APIUsageRanked], by: APIBy, from: Date, models: [APIUsageRanked], to: Date, users: [APIUsageRanked]) {
+        self.apiKeys = apiKeys
+        self.by = by
+        self.from = from
+        self.models = models
+        self.to = to
+        self.users = users
+    }
+}
+
+// MARK: - APIUsageRanked
+public struct APIUsageRanked: Codable {
+    /// US dollars.
+    public let cost: Double
+    /// A user id, an API key id or a model name.
+    public let key: String
+    public let requests: Int
+    public let totalTokens: Int
+
+    public enum CodingKeys: String, CodingKey {
+        case cost = "cost"
+        case key = "key"
+        case requests = "requests"
+        case totalTokens = "total_tokens"
+    }
+
+    public init(cost: Double, key: String, requests: Int, totalTokens: Int) {
+        self.cost = cost
+        self.key = key
+        self.requests = requests
+        self.totalTokens = totalTokens
+    }
+}
+
+public enum APIBy: String, Codable {
+    case cost = "cost"
+    case tokens = "tokens"
 }
 
 /// `url` is required for `streamable_http` and `sse`, `command` for `stdio`.
