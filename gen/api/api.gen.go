@@ -167,6 +167,7 @@ func (e ContentPartImageUrlDetail) Valid() bool {
 
 // Defines values for ContentPartType.
 const (
+	ContentPartTypeFile     ContentPartType = "file"
 	ContentPartTypeImageUrl ContentPartType = "image_url"
 	ContentPartTypeText     ContentPartType = "text"
 )
@@ -174,6 +175,8 @@ const (
 // Valid indicates whether the value is a known member of the ContentPartType enum.
 func (e ContentPartType) Valid() bool {
 	switch e {
+	case ContentPartTypeFile:
+		return true
 	case ContentPartTypeImageUrl:
 		return true
 	case ContentPartTypeText:
@@ -640,7 +643,7 @@ type ChatDebug struct {
 // ChatDelta defines model for ChatDelta.
 type ChatDelta = chat.Delta
 
-// ChatMessage One turn. A `tool` message needs `tool_call_id`; an `assistant` message needs `content` or `tool_calls`; system, developer and tool messages take text only (a string or text parts). Images are base64 `data:` URLs (png, jpeg, gif, webp); nothing is fetched.
+// ChatMessage One turn. A `tool` message needs `tool_call_id`; an `assistant` message needs `content` or `tool_calls`; system, developer and tool messages take text only (a string or text parts). A user message may attach images (base64 `data:` URLs or `ccb-file://{id}`) and stored files (file parts); see ContentPart. Nothing is fetched from other hosts.
 type ChatMessage = chat.Message
 
 // ChatNamedToolChoice defines model for ChatNamedToolChoice.
@@ -689,8 +692,12 @@ type ChatUsage = chat.Usage
 // ClientType Which app the tokens are for; it becomes the access token's audience.
 type ClientType string
 
-// ContentPart defines model for ContentPart.
+// ContentPart A text part, an image part or a file part (OpenAI's shapes). In a chat request's user message an image part's `url` is a base64 `data:` URL (png, jpeg, gif, webp) or `ccb-file://{file id}` naming one of the caller's stored files (an image); a file part names a stored file by `file.file_id`. A stored file becomes, by its sniffed content type: an image (png, jpeg, gif, webp; at most 5 MiB of base64, i.e. 3,932,160 bytes), a PDF document (at most 100 pages), or a plain-text document titled with the file's name (text/*, JSON, XML, YAML, TOML, SQL, JavaScript, shell and other code; UTF-8 only). All attachments as sent (images and PDFs in base64) plus the messages' JSON may not exceed 32,000,000 bytes. Any other type, or a limit exceeded, is a 400 whose pointer names the part (`/messages/{i}/content/{j}`); another user's or a missing file is a 404 `file_not_found` at the part's id (`…/file/file_id` or `…/image_url/url`). The stored message keeps the reference, not the bytes: replaying history resolves it again.
 type ContentPart struct {
+	File *struct {
+		// FileId The id of one of the caller's stored files (`POST /v1/files`).
+		FileId openapi_types.UUID `json:"file_id"`
+	} `json:"file,omitempty"`
 	ImageUrl *struct {
 		Detail *ContentPartImageUrlDetail `json:"detail,omitempty"`
 		Url    string                     `json:"url"`
@@ -1917,6 +1924,12 @@ type ClientInterface interface {
 	// never hidden: `session_error` in the response body, or in a last chunk (with empty
 	// `choices`) just before `data: [DONE]`.
 	//
+	// Attachments: a user message's file parts (`{type: file, file: {file_id}}`) and image
+	// parts with a `ccb-file://{file id}` URL are the caller's stored files, sent to the model
+	// as image, PDF document or text document blocks by their sniffed content type, within the
+	// upstream's size limits (see ContentPart); another type or a limit exceeded is a 400 at
+	// the part, another user's or a missing file a 404 `file_not_found` at its id.
+	//
 	// Limits: a token budget per user (`tokens` policy) is charged with the prompt estimate plus
 	// `max_tokens` before the call and settled with the real usage afterwards; a request it
 	// cannot fit is refused with 429 `token_rate_limited`. When Redis cannot check the budget the
@@ -1950,6 +1963,12 @@ type ClientInterface interface {
 	// response. If storing fails even so, the answer still stands and the failure is reported,
 	// never hidden: `session_error` in the response body, or in a last chunk (with empty
 	// `choices`) just before `data: [DONE]`.
+	//
+	// Attachments: a user message's file parts (`{type: file, file: {file_id}}`) and image
+	// parts with a `ccb-file://{file id}` URL are the caller's stored files, sent to the model
+	// as image, PDF document or text document blocks by their sniffed content type, within the
+	// upstream's size limits (see ContentPart); another type or a limit exceeded is a 400 at
+	// the part, another user's or a missing file a 404 `file_not_found` at its id.
 	//
 	// Limits: a token budget per user (`tokens` policy) is charged with the prompt estimate plus
 	// `max_tokens` before the call and settled with the real usage afterwards; a request it
@@ -2822,6 +2841,12 @@ func (c *Client) Register(ctx context.Context, body RegisterJSONRequestBody, req
 // never hidden: `session_error` in the response body, or in a last chunk (with empty
 // `choices`) just before `data: [DONE]`.
 //
+// Attachments: a user message's file parts (`{type: file, file: {file_id}}`) and image
+// parts with a `ccb-file://{file id}` URL are the caller's stored files, sent to the model
+// as image, PDF document or text document blocks by their sniffed content type, within the
+// upstream's size limits (see ContentPart); another type or a limit exceeded is a 400 at
+// the part, another user's or a missing file a 404 `file_not_found` at its id.
+//
 // Limits: a token budget per user (`tokens` policy) is charged with the prompt estimate plus
 // `max_tokens` before the call and settled with the real usage afterwards; a request it
 // cannot fit is refused with 429 `token_rate_limited`. When Redis cannot check the budget the
@@ -2865,6 +2890,12 @@ func (c *Client) CreateChatCompletionWithBody(ctx context.Context, contentType s
 // response. If storing fails even so, the answer still stands and the failure is reported,
 // never hidden: `session_error` in the response body, or in a last chunk (with empty
 // `choices`) just before `data: [DONE]`.
+//
+// Attachments: a user message's file parts (`{type: file, file: {file_id}}`) and image
+// parts with a `ccb-file://{file id}` URL are the caller's stored files, sent to the model
+// as image, PDF document or text document blocks by their sniffed content type, within the
+// upstream's size limits (see ContentPart); another type or a limit exceeded is a 400 at
+// the part, another user's or a missing file a 404 `file_not_found` at its id.
 //
 // Limits: a token budget per user (`tokens` policy) is charged with the prompt estimate plus
 // `max_tokens` before the call and settled with the real usage afterwards; a request it
@@ -5934,6 +5965,12 @@ type ClientWithResponsesInterface interface {
 	// never hidden: `session_error` in the response body, or in a last chunk (with empty
 	// `choices`) just before `data: [DONE]`.
 	//
+	// Attachments: a user message's file parts (`{type: file, file: {file_id}}`) and image
+	// parts with a `ccb-file://{file id}` URL are the caller's stored files, sent to the model
+	// as image, PDF document or text document blocks by their sniffed content type, within the
+	// upstream's size limits (see ContentPart); another type or a limit exceeded is a 400 at
+	// the part, another user's or a missing file a 404 `file_not_found` at its id.
+	//
 	// Limits: a token budget per user (`tokens` policy) is charged with the prompt estimate plus
 	// `max_tokens` before the call and settled with the real usage afterwards; a request it
 	// cannot fit is refused with 429 `token_rate_limited`. When Redis cannot check the budget the
@@ -5967,6 +6004,12 @@ type ClientWithResponsesInterface interface {
 	// response. If storing fails even so, the answer still stands and the failure is reported,
 	// never hidden: `session_error` in the response body, or in a last chunk (with empty
 	// `choices`) just before `data: [DONE]`.
+	//
+	// Attachments: a user message's file parts (`{type: file, file: {file_id}}`) and image
+	// parts with a `ccb-file://{file id}` URL are the caller's stored files, sent to the model
+	// as image, PDF document or text document blocks by their sniffed content type, within the
+	// upstream's size limits (see ContentPart); another type or a limit exceeded is a 400 at
+	// the part, another user's or a missing file a 404 `file_not_found` at its id.
 	//
 	// Limits: a token budget per user (`tokens` policy) is charged with the prompt estimate plus
 	// `max_tokens` before the call and settled with the real usage afterwards; a request it
@@ -9941,6 +9984,12 @@ func (c *ClientWithResponses) RegisterWithResponse(ctx context.Context, body Reg
 // never hidden: `session_error` in the response body, or in a last chunk (with empty
 // `choices`) just before `data: [DONE]`.
 //
+// Attachments: a user message's file parts (`{type: file, file: {file_id}}`) and image
+// parts with a `ccb-file://{file id}` URL are the caller's stored files, sent to the model
+// as image, PDF document or text document blocks by their sniffed content type, within the
+// upstream's size limits (see ContentPart); another type or a limit exceeded is a 400 at
+// the part, another user's or a missing file a 404 `file_not_found` at its id.
+//
 // Limits: a token budget per user (`tokens` policy) is charged with the prompt estimate plus
 // `max_tokens` before the call and settled with the real usage afterwards; a request it
 // cannot fit is refused with 429 `token_rate_limited`. When Redis cannot check the budget the
@@ -9980,6 +10029,12 @@ func (c *ClientWithResponses) CreateChatCompletionWithBodyWithResponse(ctx conte
 // response. If storing fails even so, the answer still stands and the failure is reported,
 // never hidden: `session_error` in the response body, or in a last chunk (with empty
 // `choices`) just before `data: [DONE]`.
+//
+// Attachments: a user message's file parts (`{type: file, file: {file_id}}`) and image
+// parts with a `ccb-file://{file id}` URL are the caller's stored files, sent to the model
+// as image, PDF document or text document blocks by their sniffed content type, within the
+// upstream's size limits (see ContentPart); another type or a limit exceeded is a 400 at
+// the part, another user's or a missing file a 404 `file_not_found` at its id.
 //
 // Limits: a token budget per user (`tokens` policy) is charged with the prompt estimate plus
 // `max_tokens` before the call and settled with the real usage afterwards; a request it
@@ -19992,251 +20047,263 @@ func (sh *strictHandler) GetChanges(ctx echo.Context, params GetChangesParams) e
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7L1pchs5uii6FQTfiSgpOkkNll1tKSrOU8lyt7s86FjyqT6n6McEM0ESrSSQBSBFsR2KeHt4i3h/7xru",
-	"Cu4a7kpu4PuAHEgkB1myXdX1p8pKZmL48OGbh0+dRE5zKZgwunP8qTNhNGUK/nlGkwk7k8Iomb2Vl0Yq",
-	"Zh+nTCeK54ZL0TnunGYzOtckFrKr7RvxMTETRoYynZOEKsWZJpQYec0EkYpolihmiJlQQ4QkiZ2C7AyV",
-	"nGmmIpIreTsnUvXF2Yu3u2RK5+SasZzsvH95Rp59f/Sc/M///2nvYLdHLpkwRArCbpiaE8V0LoVmRI5g",
-	"epkzRe0Ke33RiTqK/VpwxdLOsVEFizo6mbAptZthoph2jn/p+OV3PkYdM89Z57ijjeJi3Lm7izrnV3S8",
-	"vPWrCbMTy0Il7DtNbpjSXIoToplICTdkSJNrwgWJX426b6hJJjExkhR5Sg0jmo5YNu91Gou5pdM8s3P3",
-	"O0/6nU5oKReKjqf0rYTDWXkcANs4IiOpyF+vri72Dnr7CHC9DM9NgQTfh4B0F3VyquiUGY89hdJShaEW",
-	"C3ZrBgm8EfszyxW74bLQJKdjdkJkTn8tmF0Yt5/9WjA170QdQad2Xvy2Ab0pvX3NxNhMOsdPDw5DsHv1",
-	"YvUhEp6W8+XUTKrpeLoSQCOpptR0jjtFAW8Gpk7ZNJeGiWT+E5svL+MNvYaLkijmscMii2JGzfFGaTpl",
-	"5JrNyYybSfUELpp9xAU5PCITWShNFMsziwZmwvpCKj7mgmbVJdmBIeJyTab7Hj5g6TGxW4t3CRfaMJra",
-	"s4ElcTEmdEy5OGkspi9gKEpSPhoxZe8kLIjbvRwdHkaEipRQXPdEakZGXGlDLCiZNvY9bXiWEVUIYefA",
-	"D/ef9/rinb/DmkypumYpiW+7vFozbvIYNi8L00XSEhNhSYIDAaGe4uxoxgijyaQvSuKwe0wogtjhIFdE",
-	"F0nCtLYLUWxUaJZ6WCApAeRAIlmhR+10u/Z4W9Dy8OnTqDPlwv99YO+MMUzZMf+fX/r928ODbr9/+/35",
-	"xz/9WxiNRkBIAvc+z7M5kSKbE47XqUaZLPlycJ7azy0BYJlm5OjgEA5ISIs/Y5JMqBgzvdtr3aijZO07",
-	"fBZa9ms+5WZ50Rd0zIjm/2y95Rl8V58rZSNaZKZz/HQ/shPzqSVNh/v7AFj866BcAheGjZmCNVwybckz",
-	"0oDAFdf4++Azr/qd/RjvGZDBH2n6HpHd/pVIYXHX/pPmecYTwMO9XMlhxqZ/+oe2cPlUm+7fFBt1jjv/",
-	"117FpffwV713gV/hpCGqVt6xKc3sullqWfCI8kyTG5rxFFlk5y7qnEkxynjy1RaZuPk1kjcqCLvlGsiO",
-	"R2RY57lSyFS+1CJPBWF2TrJDxZxoQ02hd08qGUdbOjub8GQC63sp1ZCnKRNfGpCJYikThtNMk8wKHpR4",
-	"JCZKZgi9v0jBvvjCgFNbLJRZypQV/YQjUIZywVIy4Vb0mp9Y6CqDbMZTdSIFLv011eY0nfJtAFvKU/aL",
-	"FAgK1WZAYRi7VkN51jnumAnXZCaLLCUZozfMSqY0MfyGEXiXa6OoAXGDVfi3POCUaU3HbLsRS1IFN3Lg",
-	"LsQAJ7pDUmQf8LRz3NkfPh89GT5j3T+PDkbdo+ToSfd58uRp99lof3SQPhkd0O+ZpZeApp3jo/3nUcdw",
-	"AzJlecXLOQsljpPEiqlMpMcOese1Ld1Fn48DZzJlJK4GdQoCsppNYER2Uq7pMONiHJGUTSVQBasjpCxj",
-	"8Icd0M5gsSUiwznhRrNsZKndcE6oZW9MNUfd7ZG3juvNqHbLSU9QZALOTzOLtByRlRYpNyST4x65UHIq",
-	"DbODM0GHGQtPgJKOFRruos5baV7KQqRf8vK9lVaYmVTS7Y69hoYMWSbFWFvxUsspk4IRKwzswjW7UCyR",
-	"IuV2jJeUZ+yLLrmmKVmubGVBp1Whxsi1RRK7fKYsYbEC50kpvdTOEfZyJeUbKuaO/eovyjWIsmI8yC8W",
-	"UahFHS5IJpNrWZgTJ3XSkWGKxO/tH91T+0ds5VUpUm1Fopou/p4a1iJFIRudUg4C9K+FNJTsvDq/eklS",
-	"RUdmNyKsN+6RuN+hhZn0Oyfqh/0T88PRYdzUPpfFtnLS7oXMeDIPz40z5vDG6ol//eFg/2T2w7P99TNX",
-	"EFme9BIhZBF4RrkJjlVJfna4D8KuQCr+T/alryBQ9Tp3BtT8IHIlrZ5h6cdXFAxnLMu6TjQcFoYkVAhp",
-	"SQSBVbCU7MAZUkF4peOAOqcYKEdOXEMCaCUipCMfcm0Uo9MvLq/ZDU5lyjKSK3nDrcQxAjoWgQhyw1Qm",
-	"aYqSsOEgEheG7HCjiZwJ4lg4UhpDcqrtJqWwuyq5IdzI04tXTpPPldUoDUeBHzX4dEBNQ11IqWFdO+Gy",
-	"zhB12G3OFdOrvhFFliGyoEayNAZPN1BPIhRY7Ml91mSoM31a/iFXbMRvw4QCVf9kQhVNDFPaG35QQ4/Q",
-	"3pHIseCaEbzXlUUsSYaDv18/uXlOQ7vytqMBjjVAWaoQxsp3S7oyUF1KlDSAhA6HyVjRhJGcKS7TiMwm",
-	"DFm/zFJvRNBG5lauU9dcjO367gO9u7p6+QualgCeJfSiOhI1sGPh/Co7nBz+gyXGggLx8gwGgNuWIjen",
-	"2UUNT0c00yxaQN0N0LAVE2pGgAOnjdfMHKtBAGO07+U1R+W5udiUGqAT3LCpXkcw3GW9K+egSlH4e0L1",
-	"YOos2+63oZQZoyC31eyU9oXtThZWWJuhOVz7fi8B2ZZ3THM+uEaSs9ledTnQAgOdWFInRcLAjp4Sqkn8",
-	"9+7pxavuT2weW9IYnzqGCTfkmPzIqGIqbruT/3HY6/U66wDiN1CuLAgDK0R/0Mj4aZa9G3WOf1m9Y3j7",
-	"LlqElxW2WCsVuGTG6u0Zc/wBJTSN/gYQ+ZNEFsIQHOaBbntjTcvb/1gHwEPgfQnMbx71/Uo/gH9kLeWa",
-	"clF/erBIy7geoDIZ3p2SmXtvEzC+lxmzX025eIXvHyyAM+oUgv9aMPezhdGdfWbPexn3zjJGlXaI122o",
-	"BiVXLDRT32liBfsMjLT2gaWUtXtWbuguBFGrsp4mOGXlxLGScE+xMdcGLLvwNyyh+gNW4v9UbKSYniz8",
-	"OQD5r/Z97QsrNc2kSgeojZWPlRzxjA1AbS+fOqIwQJa3+BR49PJTdiOv4anFmp6FzAD9ap2oc83muue+",
-	"+xjgWACXc2FUQHijJbhW3qoaZO8i+5FUg7D8tVaSQiOUbsf3xnfV6S5Mx4V5dtRZNnxHHZ5vcH2jjkxA",
-	"n95ObpWFSSTyf49ezn9iqSXlWaHCZ1A3am2wOF3Avu8LY8APOnbqxz3EszpwIo8k1fZrKNBYKwC/MX1j",
-	"59Xhf2y7vq/l+CG4QIXx3zwbKMzkSl4zoUOX02LWAGIJAlK9IO8vD58+I3/7+cr54K1Y0y7HtGphXLTb",
-	"HIBxe/GAae0iG9ynDfHouRWDl++jp58t27jkYpwB9T8h7NZZSakhezcHe5YG7rnvgzuAMQf4uLqSuOfg",
-	"PSycnLVeulo4Wfgwah7J4t4a62mAN3TyZ7DVC8c6aj6zLRQYZxIceAbUoBblw6iprBwerdFWLNbOthnz",
-	"+8PGiH8OEkDLwQaOoemGaxNv1mJch7basf3IhbycXrwCO4wTF7y0umP/cEMdE0r8Cr3BnVsBwzBBaF+U",
-	"AQFGEkrs0Ss55ZrVvfZTmjI0ohMujCpSpsi00AbMI7IwGb+xyvqu0yTgWPrCyEqOtvvzOrMzCYJuDc5q",
-	"CPzwS5xRjUo5mFyIRcC0yBg63gMiTx0hl45+4dRaUM6cUZGwLGDGgefO/r1gy1AFwy3QMm5hzIQLKoBd",
-	"GJmlYGA3Mg/Ja1Hd3bxRAEl9rw1XdbXQ1i1OJE/Y8hZHXHAQ5Khuioh21Z2okyH+2msss0FCs8yydWfI",
-	"G4x4ZlqoChcpuw0ZY6NOJse5kkO9gpdUiy/9aUuHUxkT1zJ/58vZ7F2ZNSgn1ZprQ4UJbrMGlk05sT2O",
-	"KymzM5ply7x44ZhhNSXAA8e7KKoA2CuwRQsnvDRA1LntjmXXPUwm1PQcrtR+6fJpLhWKINSSs86Ym0kx",
-	"7CVyuld6D2v/sqetBM327ICwSETCQly3YWLKMkM3gd0LePEuehjcjSxCfNzEtvogCN1yXLj5+x1WBdNH",
-	"ODFp5RivDy1cQJh0O7x3Cw1IoIlETr92BPveXWkd3VQBSoOWanASBH9xAK8hFUA7qeARogaeKJcRAut2",
-	"4wKSzr2jv8kRmizn/NYwYX/tkSuwmGvnFGWVkFjz6+5ALGtKCpFZGTVurC3GmBXw2Mw4OH6j7XUqPdeG",
-	"TQcjLsZM5YpvSI0LT9DXQecDvBjWxvyF8HjgDzMq8dJPtNEtqs71MS8RXNblk30nGImtnnQcW8FOGCvQ",
-	"UYLeM5aSCuvw6J0TxUVWQxyNzFhUC4Fw8qDQM/ByxA26Ep+gtyPGCQYS1qF7XCRZkbIBgC220qBdLr7L",
-	"prmZk9jBNi4nj/3LIiWxvcPxyeoP4cUFXJzSud0jLj4i/7Ci5ZCNpPJgIb+8ePf2/COobA9BhCqSeQdC",
-	"e4tB7zdIlnoA+kciTt/0dd+YWT7qDa/prAt3PGfi9NV3EJ1iajfae+JPyIizLEWXc8a11X+oQhNDDn+I",
-	"lPCxsDR9+RpM6e2gGhN1bx32wLqI8cLZRuyX+DqQBaFRqxlKM4H5x/yGCTthPbS25cxrmF0NG7DSGDKV",
-	"2gCJglP8ThMXxmu1ybwwZAfWhX/45fkwrIQamsnxriU0GVVjpsgNzQrm48b377FalJa3IyNvnIjdJCH7",
-	"+87z2U5TpsxQb7sLGzYCN3+9ouSJRj0Ue60XNuqIED/K5uQAAvOL3N4PRLky1PpgW/jmVNEsY9mgqS61",
-	"fFjTkHMla0bflfKQe5VQItislI52hBQOiXfthhz9IFyEJJ5Wmrlm/tM8ZyIlEPFZymJGOnTNMvDiuLE2",
-	"m9dqMMsXB2wJRFuKIRKIPixyO8+R4/hTO7gUzPlLF4etIfcyzylR+GgRYz/CgqyoEDYPN8WI0MEuuOXq",
-	"ckZoyJAny7AppGwUaKSufBOyGIKKXCUC1LBzvxU7RTEdOpco4GSplS5EI1r8iSMS08JI+3/PmuLIgv+T",
-	"He2YjAoB/oCo/Ncx+STolN3dNU+kyqISzqEl65kGAba9ng69tTIiGBScSPPRbWp7k0RIMTMyH+RrQH6w",
-	"JcgLzQb+arnI75X362cUV8vLGEckV8zduVIVsncMdR5Pz+3diP0fcdgI583f6zNY6lKJlz5KzrGJ+OGF",
-	"g8cQQEIyRw2CHy5JKrOMKg2x0eixuOYiIEtAep9VFdLwqS+dJn4wU9ywDb/gIi/Mhu+iELDhy0YaNPOt",
-	"fXfJEJOD79rNFtWh0Nyhn2QztfJRTvsFGxbjZYNMu9rgwyCDP6p1bpaQL+LK575ATDZG8A/tTRSGFC7u",
-	"s3bfKjrufxy0rXbhYMqlVxL/whDVDtqM3y+8afEzLMhf0ipcWjiXTMNrMe6FMyQ+NMq9qczwy7YLUygr",
-	"BJHY7jsu42cFY6nGhwAMS7hPCBUkLqG39LI7E4w/q8AYnxDUPiOSshuW2WMEjci+UiP39JoRw24NOpZ2",
-	"wIaCmSL4OKfK6N0eeTWF962CM6SaPTsq7S8f3r/WZCcX44j8I2fjiIz5KCIzNsx3qywDrsmImWQSUsVq",
-	"WLUsvSnwf1FQ8CCvFl/GdYFEYTGR7JQAAti6hDjYK4BjtylVrMPeTVEQF3NBlVlGvo+rIn4XbweeFdi1",
-	"3WG5EAgr85Q3B+/J6gs0aDGRfBG/yyYk/k3paHnoK7co1y377pysufxLy0FtGnK7GDxQTvRxnVjk3PyB",
-	"D5oUuWFaWqfZOTPmjGqr5KVF4hMVgOu4XAUn+XFBuCl1rRPCjQ/jd9aDSlb0VCN0hdPG/r1KNxDSDHCi",
-	"INbWfJWrwQQTVO9vgmcNiD08sl26bMFPyyGUzr0d1v3cFgYQeLCh1bPk/OsdDNs4yJ1gNvAm203FxZqd",
-	"aoPFY4jhNiFyqxz3NfBGizqFg+nCKhu7bCyn9a41k3AClTgargcQ4WqlH0aFgrweMCzrKiUikGCjXTIb",
-	"3DOYlQzZmAoMSMGEVHsdD/f3QQmZMLF7smDiJyOZZXIWuJUb2a3RzOpM1guQxwHawAT67xY0tgHHT+1J",
-	"EfXqDrT7z9Puf+93nw+6Hz8dRM+O7v4tmMnSKKKyVUioHSQJCR/ejDySCqzP1PAhz7iZYx67l6k9taT6",
-	"2r2MIxIEMKHphCkmEohAXme/+wb4TYCSwkE/PAUtRYstcIiqcTH1VZeWL2b5M6GaUPK3y3dvCe4rIkxY",
-	"JpLiL07K3eGlO0FHhIo5SqtQ5sMbx3d7nc1zuUIHGNVW/bE1KHmZNt/7jCtaf4+DhhN5vMMuNctFUX+k",
-	"6HhaenJLyf2ExGC9iu1anDPU76lnwRujIxTkfSvIoKvXj7ZMFDfErXse+L1OekWgzGcggQuUuRcCPJZS",
-	"/KEtMi3giNtAtMiVnOam1W32SuSF5cxJVqRQqAfqpilGUw2IBOYp3XAvbDjXoJaAELAFpttsI2i731bM",
-	"WrYB1QATBQC8MMcmyPHhMdS2jDNhrhyWl8G8HS51Z9GC9vOEJxNCcwyQxYWDQWIk1QnWaLCkQC8Fmn+n",
-	"oRKFZ8L+LuEcMzYMqiZ13X5ZyJ9acbNQWUjKwfoojdwh2Yk6mZx1os6EjyfhoHK1gW3PvhSUB9it2YiJ",
-	"wItRbf2bCQyhOV+AO4GJZH42YZivtZBJSCHvfTDVLc6QmgNkSdHQpXrll17k6xfrvorqc4fW/pKzLC0F",
-	"/NYDLHM20V0+xTAbQp07/vDp01pidjBvXGLGfn0fQ5nOO1FZtMvV03I1w0KYkUu4N8v0DcQb9yvhwrlP",
-	"wci842fG6gJgKMOocScoE58UV21yz0kra3MxqQv7cpAKAfivjGZmsgxcKFa0Zb7UMirIcLxOkdshBq4W",
-	"yD2QzpVNWX8PSzzzXyxNHtW3GoLQ337+qSUd55TkxTDjCWQSQM3J758efL+7LMrQbFyHCiTyBAETtkFe",
-	"t4gj12beHPY0OGhYiSt0067Jx+tvrZ0Ql4PfR7AzO4NdegvwLpeRy+eEbGTctPBfZ9OEAUPzv5ZjLjbN",
-	"tlk01dHEQNVBqLsaQ6oqWu99rmooag/4ZJmktNJqW7FUe/RTR8xq3tonh+uDXB46GcjvbWEpz462K3qw",
-	"MjPlzQaZD6sg5753nL8ezLiJT/ceFUw2tNKBq3U7yXh9xFTIR/lSMQaFbYj//rhkds+OyJTZzWqSM1Vq",
-	"1YJh4J17688kYzcs0yRlLI/KxwfPyE/8R6t6A8/acVFoXsVGJgbVUl2QG8y0G/SHNmLcNgSHd7dscPo+",
-	"a12zXwO1N6UGUC7YxiMyUnJKDjZUJT4niwmzZesWUbvQaDHtpYYBC/izCECH5A0EXnG5ztqcdVfs1kSu",
-	"alfIV0d20NJItJlnbHfjuKst/G8rYgg/1nZwnyIv96Ygv5+LOKW39WU/Owogydb3bNvkrfIUHyDBuxaO",
-	"+k1nd9cBFnIZb+MmfuM9SYvmN3ROcEHKsGs9oTkLSCJVvH5zjA+C39br8G0czV8rjZPRImVdLYVgpnvU",
-	"fRosn7AU0Y9uoNB25UywdDAMxMrFVJiJkjlP4ojEVqnJYvS6yNEo44L5sAmwScIMu0DdPIS63ieQVb6A",
-	"7zRZqDWysj7Ccoh+ud4gHthFnNGcghvCHUeATN2awYyLVM4+M6diMZ58Y6McT5z3c+Xts7u5cO+ui7hC",
-	"8Lb6VMvYzeWfbviCRtfma4EjqcVOLYAyBI/6uvwiyhkrQGx0lg9Bz5bwI0DZlm+P5dbrdbQSWWFJrVt6",
-	"qG18haVfVHi7QNjKSFBguFOeZZBGCEjwe4oGvXeEZwimdb9ye1oNVgn30rTlOI68kssXP2mw1bdHm6yN",
-	"hmgPL3Eu441GKW2oJZ8Kl51eGwFdBj612lR9IY8zKUbcnpajXVtIqg+ruG+jfvvF/0VR0VJx991pYSaH",
-	"Ve2KsX31pGb5gMzGIYNS9ljDK00V07rVItLCvNyvVS2/pTdg6qWqL4ENPp5NRCcyZ21WtJC1ZL3hZuG8",
-	"apusDRqtOUdXJzZonXx5Rp4fPf2euBK0ZeOBZaEo9rmqoEK03+LlmE8oDz6lyYQL1rUkAB7Y95sG66ob",
-	"wwCLwnVaS4U17+9QpvNj4pYzJ31w7vY70PSBa+34+ZIVdetwGveNDgcBM2HUHFiKoyeY0AhtPTZhlDUn",
-	"RoBbcmGVgVCGTr2acU7NZMELcHOw5zLDgi6NZhGy6rsNi+yvsu77sY7CNaBcSf76pP9ZYgBpxwBTeheb",
-	"iPbh/Sui2Aijc6zg7ovie9y2HzaBMzEm18d7lUuzl7IbX45Z71UI2dkwDgf3FFUOBRfo2Ch41h6GdYHF",
-	"AR+o+mNeQkNvZ66ARkiJ87y6uNLaYMc1j9mzzzBePDt6KONFPV+plmlRo7r1ILTT7n/T7j/3u88HvRVR",
-	"aHfh8/Ey6+fXu16In3uo2tbtVampmYSph6MP32mScsUSI9WcuMIaZfw6pCgDCe9tVBmDGXt0+r52Mv/9",
-	"N4BrgQyedOvDrrkiF4NaLO5o5lIcsKwZRltjYCL0rfLVJrAg+LbhI/Xq2vXZS291eVp1D2ij/PaaMFt3",
-	"Me5li124B80a2jXWsbLcdqCrWOsFqH12tP/82e8bezeglJtGqbpDfgCbgKej37qp1q3zwreb+yx2vBbP",
-	"V++mGcHl3+29df/4BV/7uHFAl6Q571rxZMzEXjn1Xf1zfc3zLma106xbxq24us4PfQt/Y9v/l6MRbbfD",
-	"SYsPTfU3br/xZfDvD67QwhXeM5pywXTIfTFhyXXgeS61GSu2lk0shiTCklK+/XeLZi8/vx/vYzCRZDFM",
-	"TTGazrcIWnTbDwMNagTfr8DvUvHkxcoN25iUmoOF14pl8u9ZjfizI50qdZ2m9P92f1kaXpeE8e1olXXt",
-	"yRoTYPPa/pkYSb4/JMO5YZrsfLh62f3z7glJ5HQqRWnxxIBl1yO3IZrfuyhyXWttbL0T3U+LbWSAOTCt",
-	"NBh6z/SihxUaF4JFt9AMo7Lto6rPuK6HY3s3NvRQDJlfL5m64Ql7JUYyEGzMRYhypDJp2pY6e/AoMPyk",
-	"DFmtvewehlzLORM054OltpmdPfdTD35a8emcTrOWT+GnoPXNkpTmN/hsrTCL224se2EpJQyiJdJVHfYy",
-	"qpXGsDV6bM1W2Dvo7XeizZKnKgUTzzi0KJfr+zB2lseLysN+nonhN9zMP6uV2ONmEd/P7S8/p9tExT1X",
-	"UXx3zi73uqqwiPkum3nzvBV5/ZuN5Og2n3CzxVGrG/YzbUD3suDUjqSyNPuc6SbkahboxWTqNdGDjeTq",
-	"9cagwCVYcaHvZR8K1vWzgn6oys8KnG2r3lsh26ISsr8K39as5q4dCg9gQPEE8ls3oLh1PowBpRURfmOW",
-	"g88hres24wUA+4Luffjw6sWXNIk8ENEP3MPf2BG3Uonf1D5W0DB7ejrUTUM9lEj0m5PH7iNlPW59l1WF",
-	"Vz5HLFg+5e3EgMsl04rrUhh1qEom/KalvJD7/MquRYf71t2UdTU3PYJ71sypV0zeeJZ7Le3+aeOLAFla",
-	"xtJmVtXaCR7oXCTYsypk/YMu9Nv1gBaGN9MVHbOssmSCZaO21vZqoYQb5hRgPeIqe1kzZbBxCWvpsZhX",
-	"0QIbOsNcktLmhGNjOXGJFPzaKaEdufj1HGyW5aG1nfdFMCdvO/G1QpvPlWAXawowhaYp+xpUHIG0JS4K",
-	"pk8wloVwA5WesJITFF+KCdfYqGF9rP/2QrDv4/sALdK9TfTeRo7VDWG3iBgK5gpt30x28ezvo1fXLab3",
-	"6GvpbaK1eErcSx1cTdhsExyBLagLxc380m7eg3bKxWkRisg5Fc22ilKVbe5mE6mxKS6ZyCzFAC1vmLWL",
-	"JjtQvQxqIg2h42E5SF/Uulvv9sgLlmRUYQElF8erZc2WSxIqIP2l7K/iSi0lMnfd6EaZnC0FKcPv1R7t",
-	"huz/wYUAS8diLYpRrF1Ni5Qbkslxr2ze+EFlLnIRmj1iX966NGofH0LX2Zz/xOatcPRw24mTZDjo9Xp2",
-	"4/WA9CmdY5dMbtobZRL/MYRy2qFddQdvPe2UgK3QE1dm14jn4NeIf730iP23n6+WCqMsIgAko8ZNcMRR",
-	"7YlvZIxp54tNMmHZcO/gtmMfzHKdE2Pyzt0dCNxoiLf0kiLbcturLMKLYWudH/EH33DnDDK+yJlMGeHv",
-	"LqG6C5TmYUOCnqAeuZpwTVKZQGElS3ihSYAURtHEHLs8XHXDVF+AMjKiCYvKCNcqJjMidpeWh7nSGKrI",
-	"mI7cPBDtiahmJkwzOyN6a1yXQpb2BUCWm15f9MWZFDd2MCn0cV900ac6lClnGvwdWtBrNkioZieEO8eP",
-	"1a/1CbGECR+8f3lGnjx58px8uDrDgC5IL8E0OpIrlkA2UV8QshMf7u8/6+4fdPcPrw6eHu8fHe8/7e3v",
-	"7/93vNuzCziHULCyPWXZcOjvXeeJ6756EZMdSmYsy8DDzFLCU6xfiNUFPSy4JtcsN25ciGGG5cY0zzMH",
-	"Ph/2+qd/aCliLFTx/Ojp97uLMeGQ8LsYDm4Hfs21ceN+6gOf7HeOyS+9Xu9jRPolx7QPLc+xz2qs0z7u",
-	"d3q9Xr9zF7v+TP+e8Sk3P7g6Yf+OL/4Qw2zvKkrlSHpF8xbpJxWN1v6uI5iZsDlJkQyS2BPpY/LLR5zh",
-	"JbbETxRLLWLQDDdnJkoaY3/JLW1ACLu8hmNCS0yFwuC5YhoL2C3TY1LSJ2hto70fkewc7R/YZR/tP9kl",
-	"Omci1VBfohC8bG0VW+TvuvbSOia5zHgyJzuu5hI53CfUTjHlojAsIvHZ2Y+D96dX54PXr968uhqcfrj6",
-	"6+Dl6avXH96fX8a7J0SKhLlqsXZKU1457TcBNbcqYNjRXWXao8PnuKCBX9CA3SaMpSz1R/meGTXvno6A",
-	"TLneVoChC9DNpLxmKSnynh3/vYNIuRSARlmG2sGi7DAC7dzIsEjHzGg4Qw9ho+hoxBPogDKhasxS357k",
-	"ms2/0+4bV1EbCs/JmbBjHmMnIKgVRLNMzpBegPsqYQLLozg6aaUkxZmhUAkIKkCVIebeb+1yA/b815Wx",
-	"qCKzdtU167t3sFWuxs5x50lvv/fERXACt92z/xmzlkwdjc5Wl9EK+3TDR3hA4Izze/fUGekqBdIlh1hb",
-	"rZQQXqWd485fmHkvJfb0RkIFiznc319Is69TGu9jRWFwvQ5T+YmBUbXujtR+6SGvcgXIwjOUS96r6qV6",
-	"MtA5/uVj1NHFdGpP89h7qwF8kYcdgAbdmFHH0LHGvDBDOx/tWHs9IM3XQs7E3j9m17rndx48p1fYFsbS",
-	"AWMlVGwajM22MS4YaQfQLc3HgqVkQrXru50GDwcq6zzi4cD4LacCHPRnNiQ/sTm5ZOahj+SiLKukkdje",
-	"MMVH8wb1rx+MJVDuYHwcQcs5GKZQ7m/ehBN3DFRrhoTSyikpMlv/pwqewwt01685B8Nuzd7EYBhBdQCL",
-	"SkwQ2pczOh4zRT68IjkdswfH/3L4MKpbiO59AsjctUL2FKuF6AljJiL4i2V0PJHCE/OFfZxgJ4MRz5hV",
-	"0YcsTbHKeSUnAt/Ao2iF/aldWKdZWfiXxeW95Ble8LJ/pP2qlPpdsLwj9tSNWOmTqHFWxxaM1umtqnx8",
-	"93G7q0pvKK5/Nb64AoF7OaZDVy+W+vWQC2RaAS+mxckEw/u2REkHvruoc7R/tB4J30rzUhZey3gwzD2t",
-	"o5Q/tQAGVwFDYdwFUQdrd88mFlNcbhkQG0A/XcopJwSD/4iQJC2jEYPY+dcqRueRaLSboeWQ/A64JjTj",
-	"Nw9OOF7zGwbhoUGgN2KrVgow9lqWWiPVpBFbFVkF8oYpg3Kd5TxBYIMKc/HK/v65EN/COBYGfLmZGiWb",
-	"UV3pp6D4P/RxgPbttW0fO7z6bHxcW/BsfpwbqNgKgZJINHPe+LRBqUXqNCZNZqyujLvNtp/Zf52+eb3d",
-	"mfl1b0m1vpFzcfsNnEsZNBg8kDMkPBcY43z5H68B6O9ZyvUJebr/BM3ejIOqxK18qRhNJuBoDor3Lhzx",
-	"0chTFUAeOBA0glQk1GmcltPfRZ2n+09WLKNu0Nh8OT5dPrCY0/pCwIg1EyckxpT0GCQHTNF7WNSoABRE",
-	"h5uDPbC07oEltZvJcStuXLoZsNOFjohgM6YNFlmPrJBlJd9hxqxIW2imIkKTUgc0fMqIomIcQBSw8b7m",
-	"2pzaRbyW43Wy1rkwYM6aOY8N12jX5r7es5HKV7nVBRDSUhDztXadJGa/c7XzliWbtip8n4JD4W4bI63C",
-	"FdjsKX4DY4b3SEHI9a1B7A45VpUKLUFzkbDwXlb2WGmbvLS1rJkX9Mx7zRuCUHX2e6/5lJvOBi+eoQtt",
-	"WyF4q9vt0RNi8IJX3CodVv5nCL/mHXHC7P76a/0jTX3CBHxysP6TD4I69wNL8aMn6z96KdWQpykTn090",
-	"Gl6pX3zk/t0SLWq6beoKtvuiQZXA5dNKkZC+I6mRWVojRs7qPCeZTK4lFP63ckayivh80Fi4eyXlOaOa",
-	"dbnQTGgOOn6u2Ijfep1vqU5N6LJ4n2GFdIuJJ7/1e2JBasG5/qLAATdP71/+mlioIWA2uh57n3h650wG",
-	"ScCV+R68ryL1LaQwSkODERC7F1nWaS8JGKiAp/bIKfGNuKsWpRmjN8xqpWjf6gvqnLOKWoa7k3JNh5nr",
-	"GJmyqTS+ikpGtSFSsIhwo1k2co04WLpbd13ArT3af94XMUaEoW/arh0oBkvReB64wFj15AOmDS3c4DU3",
-	"4tULdxsAk36UKB4/7EVwRVnumjEELt7z8e9hm7biYg8AA77xa7e1Eeho//n6D15TbQBKX+ZmY9gSoQDw",
-	"7zQERmgCbcLs1YSSyYWwPAv60a+4/oWZ7NGcd32Z+1bTR+neyiy3ch6tBYp7QrA2GjrRhCUDRE/kTBA6",
-	"ptjrv3nlQFa/ePWTnXzb6/ZtcSrYxHo2BW6CHYSMmTCuPMR2v+i1uQ+G1owENWzwiLDs4Yggw7nNEWg3",
-	"bUk22NCBdLsIAymyuW8Y6qo+QcTP5V9Pu4dPn5EJ1RPLVTD+iGqfiN4X4Fx+c/r3wenFq8FP5/91Obg4",
-	"fz/4cHn+Pq55pJ/ukplU15ahuMOQhih2I69ZGkHTPefJAm80I1MI1tN9QS1HITHN+eCazQcQFDAAqwVL",
-	"YwjeeJWyaS6hRwy64I2au57B3nYY197BMIDqlrhKVwgavDDkZ9fnsS+wBZl367vIL+87jjA8CiZ0mffP",
-	"IZhAMQPtUhXLMzq3SnUMO3b9k/uiHGjGE1fr55rNy5NhUHc9QtZZBrVYTp5JbVyTV1gwglBDDJNI/cCa",
-	"UAH+8F17ZrhA6MXWiE/AMmtkh/XGvVVQ3iW4D90X5XeFFTLe28m9jGDXP5JqbOlQrXaYLEwipyzE+TEj",
-	"DO/w9my/OlGItXosEQBW53LXNuL/Bw889yXWvWwRAcoIkhIlemUHIljQmT3D7pkURmGLz9CM7v09eNm9",
-	"+1Ze2hPEYh903L5c/zG+9VbCILjeLyePbCAsnEkxyjgGrB4dHm4yi/OP+MyZz6LfiEOElpGJS7Q76tx2",
-	"uUdr08VL1znuWFomC9PVHhMCQkSpRbiY9CD9t8iijcx1SYupgdifHjlFeuElGyBGqTO4anK0f7QsRcDt",
-	"v/f1fRGSDI4C6g/yiIpGhjfwZaXfL+DQrFldLABW4U07QuwpaVzSbbtUILPUc5NrxmqwHTkTbCLFiI8L",
-	"S83HiiaM5ExxmVbcXUjBdnvkrTR9USHwcYDtWgY3FiheAG9D3oTL1Mh+I4d2dgloCCIQy9oXuMoT6PkK",
-	"Y1TiywjlmRJDncqLbH7IHAfzSmqNWgb40ntYzYMi9v5XYwqCzf6lGcOXvapQDat2V7/zePYgxB5NOt16",
-	"xH34Wl/ysdCVTcjFRrq8IbLjgsPJiE55Nt8tI14SSAi0qBP5ONkYBcyBkwx13BdcE0zaLoVPnMSHWzZH",
-	"swLoTEkxJkmhFLYQchXDncj8pC9iX4Xd/xZH3mSEQjAMpYmRM6pSXR/fqsbOSJxxSye9WKv5WHS5OOkL",
-	"iG6tb5DjNyz1MV3GsGluyA6mBnnVQfHxpFrurlvv4fO+iN1IAxwmFOcaFHjh/C6q6kCPIbE2Jykv0Cai",
-	"61HIoww5Yd+6delwA/nvSso3VMzd6vTnC3TewMpIreDTCtaMuSytlxa71GNQRtnkM1hlH1VzqCu3U8U3",
-	"faeJT2FhZFgYI8Vury9e8htg4ZolBbg8fJg28HcqCIcY7BFnCm6FVSXtLwdPXfy4JjtHh88RxWsYvhvC",
-	"cGim+EiI3WjUeAcJQNVQt93ZbAaJEN1CZa4//BaO/0a/gy9t5y3M5AoDVoNWLIz8zSlX/5Is/Ave7bb4",
-	"Vz6GNoFYpRl8hBJVpTKgvpUCWD6vqGFdsKl0jvHxIl2Q2NYlTBjeOzbbSHdo8vCTpUbZBFwyLcpS4NrK",
-	"IhDIfxQWLdCs0/s6dlA4DFztClqbYzX9VRrxC3jeECYipxlginxUmlnhiEFWcCY8Q+TMvoBxHQm2eHGW",
-	"sL7wyFDJPksyD7mHyNMXm8o8ZK3Ik9S60qDc0xerZB6ymchz5Z2FLoS+6WFMqBDSEDwQ70rcActjzWFY",
-	"wiHIYfDUXLOER+I0wdY995WgcMHfvAS1tbvtq8hcCMxFbSVwNUOOkfb4YqBpXS68+cvrLqGYyDrqPZJA",
-	"sMrnWy7t6zuh3FKCPqhwLMOldw6UvHOnEPzXgkUkWYjMsXopFemeVGi78S1Jaqn4rmTy8imhu/6RaUSj",
-	"XcsXlhg3CQpoIso3aod/CAWsxCWpSLNQwwr5wIlPqy2jLvcV8gqsSOXTY3vkosqKpfjMvQIWzJpXTpPZ",
-	"RGbMiWlRX7Bbq+UB9+TCfjyRyji7KvanxNalzukH/j70MubZfDfCCG54oTSncAU+RcVMoaxshk7MkGET",
-	"N33lk+Me414sVLf+xlQpwWZ/qFNfW506v018II3XYlyxC2g5bs/Ins59VClfDaP9Xp95BzmGMkBgHVhL",
-	"zYRNCRc9Ar3YNMQkZBxq8e/oIplAjRCI+Il3XeVvy30gqO19uSrvYSjT9H12PoQqXJUxplWYBRfkg+CJ",
-	"TBl5+/Ks8k+kcmpJSSZnTHUtd0yRMEB/Y+jD7tw13Oi+wNoUTv53PhYNTHW3R059B0Yo78EFkC2r0d5w",
-	"zYcZizD5RIJaO+TYCArSm/oimVBFE6vlYJzAhz8d7u//+L//3/8P/vEyggeHp+7B4Tk+ePbMPXj23D54",
-	"ef7y5W6wOUFfxHuwtri5zFEBXtey/gS75Ro/KVWgHQjt8LC7ev/kOdHXVj6UIiJ2rX1xNlc8y3hC4v/1",
-	"P2JAr9fUcEFiGu/6bAMYBaMfnIYDc+kYrWxpgbSIhQmqQ7fHoqXN6vtfOv5gJTG9WpDB6e+JsG4dTvDV",
-	"iWoVXtAmlq8mn8mEGpg7Y8aXKWyXjFwdpbMJNeSs+ojMuIKMwCk1EdGSFGIqUz7iLG2UXppJdQ3lqlK3",
-	"YKZ1XyyVvKJ4Q7F4ym6P/AwmB2zUfUws+seoCmIlEq5JDBnLkOHUxfdiIkd9Edvt9art9ZJJIa5jp0Fo",
-	"wkRaupuhKtwx+eXFu7fnH2OfjEDiY6C3XUiUjaEZBBOmL9CecvCU6B45vzVWf5FCH5O4KrkZE5pjJRes",
-	"TjdD3mPFNV+kCOU7YqQVCfHDvtiJC12WcBxMuOUYc7/xXDEcE0xWyEvcK7sRiatCwzHak+JEahO7+DIr",
-	"LSJu9UgsYixxMmTkoEfOaTIhFgSYKIZxYwhLpOCxPfXq0M8AkuCwoH0BP17C2+dYJKgUWKGEM/Ft2cFk",
-	"pcvEKOanGLIxFcAs7dX3wWXMiQzHrnBfHbZSNXZLqL5G3wY3EaFojsIYeUWMlFlfuAKQGAVXwpsktZCB",
-	"iczSsquOmdB6zYHvNPEjwFWKakGQb84vL0//cj748b+uzi8RKjWm+/bDa1IyVN0Ini9yMlJSGB9Fv49E",
-	"tS9cWV5fniV2pD2OfHYXFd70ocsARamwFFSRI1h75KoGRVAXfHxeaSksL5G7Jozs0ExbhEyoSFiW4bjO",
-	"1AjZALDWGWQYUN0XuZJpkbB097hEGZZWs7r1Lt4vSoQU3fJ1KVitRlAdUV+NAM8hNAWQB9y1Wkb19WvD",
-	"s4xoQ+3V8JfLubwQ3rlUhqVRX7iTBhtY7b664lYuELMMMRnKdA7nCWobYBUQEbLj3AK5mQOhkTwBGfEf",
-	"eKcCewb0hkBqKBqFdM9VIcpdEBbZibGIiRcgd+v1i0oZEwtnE6YNn1r6n2eF7ot4Sm8H/vN6wSWaZSjy",
-	"MqxiVfm6Gc1IATgNVxKMzie1iFFurJAJ9tsRhgk30z4OnxNc8MDymIEThmMXSwspyN7+C+URkLLjnt05",
-	"u4kWRn66/8SPjIOqQSHoDeVQ6zGOahW9XPiPvXNQLNFS03RqVw4CfFlIqhAejjtwca/e/XT+1tXGenn6",
-	"6vXg3cX523i3jHee0jlRhT32oSxEylKCFYGBtbjUcGB/zsFCaKKk1sRC2/du1m4uSyTO3r09+/D+/fnb",
-	"q8Ffzt+evz+9evXuraUWfybDOXFCwS5ELpSR0EFwy8GUivmgtgRXLq1hlienRGcSIDtSzA4x8eb+6ksC",
-	"vGTH3/00chc9at7+mmliBsUYZnS+2x7c22QVjxfxUJvkK1keFnZaVk+pyyLN0RZaLCGF6Bf7+0+SoLQC",
-	"gQHwO4vLJG5T1rGtqEsgUzcovVcTIF0DOQK4RVN8/3v3NElY1v2xGI0gLC+weiFjIoX7XoPslyt5y5kG",
-	"Z5JbL9TPK8aTuidyRYWGbzlQ7L46wperV2DpMAooZCduEOVd5JgNvrMTot67kROaiKUzpE7qVCFEzafs",
-	"gkV9Jv9OmDjtnriATxT7moUBsVCmXkC+99QwzDlqaX4/dbLVr4U0lOy8Or96SVJFR2YXrQAk7mNlWd3v",
-	"nKgf9k/MD0eH8WrMi6ppuxfAfcOz45y+/OLqqX/94RD6WZzMfni2v37+CjLBUg4StAlJZhTbQi+NVdWF",
-	"v4NiGZvEuzth0SmbX7zExtWyksA1kTdMZZKmwK29PDuonnokXURo96zG4dBW4YSQIUM5hKVkyBJaaOaE",
-	"lGZZlPJehGWPuBo++MZ9EP6hT/7oHif/IJkOVlo1NS5DdlwVWfuIGj7M2G7NSmHfrrw0i/aIvZQNi3G7",
-	"VeI/sTaw8xJ6YRKrTVtFWzs9kiaVVlS+hrK9C72FotDoSu4Fwg+GxfhfS6qBLa+oIAY3FTlKCVi8xpVt",
-	"owLz7zhT43IiZ00wlGhYvwWYmaBdk8XNkP9TZfBYmeXzs1TX2gpiswlPJqDfegXEcmxNuDkpFXbi9XUr",
-	"rY2oQi0jkSoNFVM8AzVgCfW3y45wPSkeO0kCVgnrDeHtzxMG8fC0zhwsPEqZRmBx1SFjghiZQV05bWT+",
-	"e0ZeI/PKFvZdBYwKRvdD172qM5gLwFkKqUGboetZ+M0ilG9a1laG2AMOuB5u+neML9Ul8uZTXpbJ42Ic",
-	"lQlIBjs2teEOcIr2GggoMUD9A22IntCcrXIsJFTgmzhsuPTBG5zyEdEFZmgrS4Blj5BDOiNjQg31XTC+",
-	"TlAXwqteyphIq+036s4h3BaObi+hOR3yjPvmNsFbXsL9rP72Yx9BfbK246i/48qd84RhT37Y4Vc6lZ8t",
-	"GbFqiEMVi9qpxI4a9iduRWttNjigT/B/Lzq0EeE3rpnsAv0NVD/2w60sgFxvfri/v64v/cfHxoSV+mbv",
-	"N0Jz3wm34BVn7jxh7RT1ba2kHdkZztFnxKXYPSHxrzGZUpNMmHYVLZfDMsM09cJPu6YA2xW7Nd5xYT/A",
-	"ktvORdZacu3XtnJr0FdzNWr9xoqvOUCur2njD/o3WsEmrxDGo3L5qF7FJuRVuCj7An6TNUPc8r5O0ZCy",
-	"o2CY3kFwHb6yYHc6v6LjdeE18M4flT3a7F1Vv8oASi/Q57UFO17VMpGcmds53BvRDqLIsl57lsz97sno",
-	"DcTvb1ah4+skuGzrrjnYAC0uFJhXobQ7NoB6qISVNbgRtUpl1RE+NsdZYeH7DVGLLymOna471HtVDilT",
-	"Z1pyWh7gRj8ay8Ne/1/YRr0Gf30+zO8aj78WeXMpOFpOGRlh3DzEC667GEVAMXFx9xkbGShdgjH2mhmy",
-	"U3vRZVubCTESmF8EwUxcjMEr9uluN1SpChLIvvHL41b5jV0fl3z3x/15lPtTVgzaSHast5AP6vZvJBSr",
-	"TJgw2dznYGNVbtDtNaMKlHtoO4jmLh/K6pBJk51RkWXEsFuzG9b1L6sW8iFj0YLuXgmrD9GkQXs3wab9",
-	"A2Gppek+CjjM0J0+4gJbiyFkpPKA+cMoUYJxvVHCY+hv1CihK8z2t7B8tM4o4dvtf6NGCbe8r2OU8LBZ",
-	"YZRwcP6dspffgBXj0lBVy4YIX4EFRgS+3ZWuXXfyV94J+Ngkyk3Ugmjoi/wWaifgSiC4DcLEV1OeRbAv",
-	"245C5p97U6Q/zD8Pbv7xTnLvFffCRRunWXOfvsBNWhPo8Ic9KGAPWkk7H8Me9DBX/NGkja9iD1qDv94e",
-	"9PsWOL6aPos90q2aaXVPq0bJG7atWAG1q0sS2RobVOuBUkuc6pEYU95iskdiirHWO17N5aneJTpRMsug",
-	"lyehBHq0l3owF33hOmSWhRBOSJyAmhWDmsxFARUkoNd2qAom1+ZNReA3UJKlSqGKQD07yB1Dh+qkE3WY",
-	"KKaQyw1/WUB0Pm6sNSuZsY11Zrfy9/abgMb8TmTzkn1BH5oyQZaXfK1NZ8aD2dYQsGoBgs22WQCgw7bz",
-	"/5ZUdXd661X1yrzx+2fI360XuO7Hm1fYA9xBfKv2ALe8r2MP8LBpEzExNb28yn+o9p95D6D6BKEeolsw",
-	"4U0V/Et47/GlOpynFW+o4drw5F+FqBXtp3kviuZRYC6SNV1bfXdJ2axK7H0WURW6UvMx+HIfXpiKCBdQ",
-	"SIWbvgAR6JgUuWbKaJJQpeaNQndYqyXC8rE4tLIrmA61kYLpHoFiQSQW7NYM3BR9AWU09DVWxTspk7wo",
-	"wTewPgSDWsnUTgxCIZadGXNIgYBumvhyQ9xhfVHOThSzOI4qvmuac7B/TCwoXVFAGFgnyupEIakREyFE",
-	"UGZcxvXGLn3PhVyxGy4LDQfSJgLhN23Oi6cHh58hAz2qE2IukosWrlGJNa496pclAAcbzPMXKdgD+ds1",
-	"gUbhJQ7XKYC9uh/vlppbYg0l193yoz1QmvOf2Lx88tF+oG7aEc5lBUDNHPi3yxZIZVJMGdSbKlTWOe7s",
-	"ARq4BS2O9JrfMMG0jojyne0jGI4njCy6+WF8KE1H0fHsA9CZoZ1lxeAUC1/pCBOBdURcFXAYzNfyro2D",
-	"BbCWxvkAhQGrytXVcmqtr8mOVapIjDWrd+ujugrJK9t5VtG7i45SHfj0DIHuy5JjC8uKqLrmwJ71Vc5S",
-	"zw5aFoM0HIgfHCvWE5SjUcaFL/MBHQm1YXl9XItkAcVsMbt3MQFYkyHFjOs5OctokbLaoJAWFF5oa3KK",
-	"zyiuZQft+qPiiiTh1I7eQiqDtpzv/wQAAP//",
+	"7L3rchs5sjD4KgjuiTC5U6Qult1jKTrOqmV5RtO+6OhyeuY0vSywCiTRKgLVBZQojkMR5x32HXb/7jPs",
+	"E+wznCf5AplAXUgUL7Jku3v6x0xbxSpcEpmJvOenViSnqRRMaNU6/NSaMBqzDP55QqMJO5FCZzJ5Ly+1",
+	"zJh5HDMVZTzVXIrWYes4mdG5IqGQXWXeCA+JnjAylPGcRDTLOFOEEi1vmCAyI4pFGdNET6gmQpLITEHa",
+	"w0zOFMsCkmbybk5k1hcnr993yJTOyQ1jKWlfvDkhL787eEX+v//nRW+v0yOXTGgiBWG3LJuTjKlUCsWI",
+	"HMH0MmUZNSvs9UUraGXs15xnLG4d6ixnQUtFEzalZjNM5NPW4c8tt/zWx6Cl5ylrHbaUzrgYt+7vg9bp",
+	"FR0vb/1qwszEMs8i9kyRW5YpLsURUUzEhGsypNEN4YKEZ6PuO6qjSUi0JHkaU82IoiOWzHut2mLu6DRN",
+	"zNz91vN+q+VbynlGx1P6XsLhrDwOgG0YkJHMyF+vrs539nq7CHC1DM9NgQTf+4B0H7RSmtEp0w578kzJ",
+	"zA+1ULA7PYjgjdCdWZqxWy5zRVI6ZkdEpvTXnJmFcfPZrznL5q2gJejUzIvf1qA3pXdvmRjrSevwxd6+",
+	"D3Znr1cfIuFxMV9K9aScjscrATSS2ZTq1mErz+FNz9Qxm6ZSMxHNf2Tz5WW8ozdAKFHGHHYYZMmYzuZI",
+	"UYpOGblhczLjelI+AUIzj7gg+wdkIvNMkYyliUEDPWF9ITM+5oImJZG0YYiwWJPuXsAHLD4kZmthh3Ch",
+	"NKOxORtYEhdjQseUi6PaYvoChqIk5qMRywxNwoK42cvB/n5AqIgJxXVPpGJkxDOliQElU9q8pzRPEpLl",
+	"Qpg58MPdV72++OBoWJEpzW5YTMK7Li/XjJs8hM3LXHeRtYREGJZgQUCo4zhtxRhhNJr0RcEcOoeEIogt",
+	"DvKMqDyKmFJmIRkb5YrFDhbISgA5kEmW6FE53a453ga03H/xImhNuXB/7xma0ZplZsz/8+d+/25/r9vv",
+	"3313+vFP/+ZHoxEwEg/dp2kyJ1Ikc8KRnCqcybAvC+ep+dwwAJYoRg729uGAhDT4MybRhIoxU51e40Yt",
+	"J2ve4Uvfst/yKdfLiz6nY0YU/2cjlSfwXXWumI1onujW4YvdwEzMp4Y17e/uAmDxr71iCVxoNmYZrOGS",
+	"KcOekQd4SFzh74PPJPV78zHSGbDBH2h8gchu/oqkMLhr/knTNOER4OFOmslhwqZ/+kUZuHyqTPdvGRu1",
+	"Dlv/2055S+/gr2rnHL/CSX1craCxKU3MullsruAR5YkitzThMV6RrfugdSLFKOHRV1tkZOdXyN6oIOyO",
+	"K2A7DpFhnadZhpfKl1rksSDMzEnaVMyJ0lTnqnNUyjjK8NnZhEcTWN8bmQ15HDPxpQEZZSxmQnOaKJIY",
+	"wYMSh8QkkwlC7y9SsC++MLipDRbKJGaZEf2EZVCacsFiMuFG9JofGehmGq8Zx9WJFLj0t1Tp43jKtwFs",
+	"IU+ZL2JgKFTpAYVhzFo15UnrsKUnXJGZzJOYJIzeMiOZ0kjzW0bgXa50RjWIG6zEv+UBp0wpOmbbjViw",
+	"KqDIgSWIAU50j6zIPOBx67C1O3w1ej58ybp/Hu2NugfRwfPuq+j5i+7L0e5oL34+2qPfMcMvAU1bhwe7",
+	"r4KW5hpkyoLEiznzTBxGkRFTmYgPLfQOK1u6Dz4fB05kzEhYDmoVBLxqNoERacdc0WHCxTggMZtK4ApG",
+	"R4hZwuAPM6CZwWBLQIZzwrViychwu+GcUHO9saw+aqdH3ttbb0aVXU58hCIT3Pw0MUjLEVlpHnNNEjnu",
+	"kfNMTqVmZnAm6DBh/glQ0jFCw33Qei/1G5mL+EsS33tphJlJKd22DRlqMmSJFGNlxEslp0wKRoww0AEy",
+	"O89YJEXMzRhvKE/YF11yRVMyt7KRBa1WhRojVwZJzPJZZhiLETiPCumlco6wlysp31Ext9ev+qK3BsmM",
+	"GA/yi0EUalCHC5LI6Ebm+shKnXSkWUbCC/NH99j8ERp5VYpYGZGoootfUM0apCi8RqeUgwD9ay41Je2z",
+	"06s3JM7oSHcCwnrjHgn7LZrrSb91lH2/e6S/P9gP69rnsthWTNo9lwmP5v65ccYU3lg98a/f7+0ezb5/",
+	"ubt+5hIiy5NeIoQMAs8o196xSsnPDHctzApkxv/JvjQJAlev3s6AmtcizaTRMwz/+IqC4YwlSdeKhsNc",
+	"k4gKIQ2LILAKFpM2nCEVhJc6DqhzGQPlyIpryACNRIR85DpVOmN0+sXlNbPBqYxZQtJM3nIjcYyAjwUg",
+	"gtyyLJE0RklYcxCJc03aXCsiZ4LYKxw5jSYpVWaTUphdFbchUOTx+ZnV5NPMaJSao8CPGnw8oLqmLsRU",
+	"s66ZcFlnCFrsLuUZU6u+EXmSILKgRrI0Bo83UE8CFFjMyX3WZKgzfVr+Ic3YiN/5GQWq/tGEZjTSLFPO",
+	"8IMaeoD2jkiOBVeMIF2XFrEoGg7+fvP89hX17crZjgY41gBlqVxoI98t6crAdSnJpAYktDhMxhmNGElZ",
+	"xmUckNmE4dUvk9gZEZSWqZHrshsuxmZ9D4HefVW9/BlNSwDPAnpBFYlq2LFwfqUdTg5/YZE2oEC8PIEB",
+	"gNpivM1pcl7B0xFNFAsWUHcDNGzEhIoRYM9q4xUzx2oQwBjNe3nLUXmuLzamGvgE12yq1jEMS6z3xRw0",
+	"yyj8PaFqMLWWbfvbUMqEUZDbKnZK88J2JwsrrMxQH655v5eAbMs7pikf3CDL2Wyvqhho4QKdGFYnRcTA",
+	"jh4Tqkj49+7x+Vn3RzYPDWsMj+2FCRRySH5gNGNZ2EST/7Hf6/Va6wDiNlCszAsDI0RfK7z4aZJ8GLUO",
+	"f169Y3j7PliElxG2WCMXuGTa6O0Js/cDSmgK/Q0g8keRzIUmOMwjUXttTcvb/1gFwGPgfQHMbx713Uqv",
+	"wT+ylnNNuag+3VvkZVwNUJn07y6TiX1vEzBeyISZr6ZcnOH7ewvgDFq54L/mzP5sYHRvnpnzXsa9k4TR",
+	"TFnE69ZUg+JWzBXLniliBPsEjLTmgeGUFTorNnTvg6hRWY8jnLJ04hhJuJexMVcaLLvwNyyh/ANW4v7M",
+	"2ChjarLw5wDkv8r3lS+M1DSTWTxAbax4nMkRT9gA1PbiqWUKA7zyFp/CHb38lN3KG3hqsKZnIDNAv1or",
+	"aN2wuerZ7z56biyAy6nQmUd4owW4VlJVBbL3gflIZgO//LVWkkIjlGrG99p35ekuTMeFfnnQWjZ8By2e",
+	"bkC+QUtGoE9vJ7fKXEcS73+HXtZ/Yrgl5Ume+c+gatTaYHEqh30/FMaAH3Rs1Y8HiGdV4AQOScrtV1Cg",
+	"tlYAfm362s7Lw//YRL5v5fgxboES47/5ayDXkyt5w4TyEafBrAHEEnikekEuLvdfvCR/++nK+uCNWNMs",
+	"xzRqYVw02xzg4nbiAVPKRjbYT2vi0SsjBi/To+OfDdu45GKcAPc/IuzOWkmpJju3ezuGB+7Y7707gDEH",
+	"+LgkSdyzlw5zK2etl64WThY+DOpHsri32npq4PWd/Als9dxeHRWf2RYKjDUJDtwFVOMWxcOgrqzsH6zR",
+	"VgzWzrYZ87v92oh/9jJAc4MN7IWmaq5NpKzFuA5ltGPzkQ15OT4/AzuMFRectNo2f9ihDgklboXO4M6N",
+	"gKGZILQvioAALQkl5ugzOeWKVb32UxozNKITLnSWxywj01xpMI/IXCf81ijrHatJwLH0hZalHG3253Rm",
+	"axIE3Rqc1RD44ZY4owqVcjC5EIOAcZ4wdLx7RJ4qQi4d/cKpNaCcPqEiYonHjAPPrf17wZaR5Qy3QIu4",
+	"hTETNqgAdqFlEoOBXcvUJ68FVXfzRgEk1b3WXNXlQhu3OJE8YstbHHHBQZCjqi4imlW3glaC+GvIWCaD",
+	"iCaJudatIW8w4olu4CpcxOzOZ4wNWokcp5kcqhV3Sbn4wp+2dDilMXHt5W99OZu9K5Ma56RKcaWp0N5t",
+	"VsCy6U1sjuNKyuSEJsnyXbxwzLCaAuCe410UVQDsJdiChRNeGiBo3XXHsmsfRhOqexZXKr90+TSVGYog",
+	"1LCz1pjrST7sRXK6U3gPK/8yp50JmuyYAWGRiIS5uGnCxJglmm4Cu9fw4n3wOLgbGIT4uIlt9VEQuuG4",
+	"cPMPO6wSpk9wYtLIMU4fWiBAmHQ7vLcL9UigkcSbfu0I5r37wjq6qQIUey3V4CTw/mIBXkEqgHZUwsPH",
+	"DRxTLiIE1u3GBiSdOkd//UaoXzmnd5oJ82uPXIHFXFmnKCuFxIpftw2xrDHJRWJk1LC2thBjVsBjM+Pg",
+	"+A2216nUXGk2HYy4GLMszfiG3Dh3DH0ddK7hRb825gjC4YE7zKDASzfRRlRUnutTEhEQ6/LJfhCMhEZP",
+	"OgyNYCe0EegoQe8Zi0mJdXj01oliI6shjkYmLKiEQFh5UKgZeDnCGl8Jj9DbEeIEAwnrUD0uoiSP2QDA",
+	"Fhpp0CwX32XTVM9JaGEbFpOH7mURk9DQcHi0+kN4cQEXp3Ru9oiLD8gvRrQcspHMHFjIz68/vD/9CCrb",
+	"YzChkmXeg9DeYND7DbKlHoD+iZjTN03uG1+WT0rhFZ11gcZTJo7PnkF0iq5QtPPEH5ERZ0mMLueEK6P/",
+	"0AxNDCn8IWLCx8Lw9GUymNK7QTkm6t7K74G1EeO5tY2YL/F1YAtCoVYzlHoC84/5LRNmwmpobcOZVzC7",
+	"HNZjpdFkKpUGFgWn+EwRG8ZrtMk016QN68I/3PJcGFZENU3kuGMYTUKzMcvILU1y5uLGdx+wWpSWt2Mj",
+	"76yIXWchu7vW89nMU6ZMU2e78xs2PJS/XlFyTKMair3WCxu0hO8+SuZkDwLz89TQB6JcEWq9ty18U5rR",
+	"JGHJoK4uNXxY0ZDTTFaMvivlIfsqoUSwWSEdtYUUFok7ZkOWfxAufBJPI89cM/9xmjIRE4j4LGQxLS26",
+	"Jgl4cexYm81rNJhlwgFbAlGGY4gIog/z1MxzYG/8qRlcCmb9pYvDVpB7+c4pUPhgEWM/woKMqOA3D9fF",
+	"CN/BLrjlqnKGb0ifJ0uzKaRs5GikLn0TMh+CilwmAlSwc7cRO0U+HVqXKOBkoZUuRCMa/AkDEtJcS/Nf",
+	"dzWFgQH/JzPaIRnlAvwBQfGvQ/JJ0Cm7v6+fSJlFJaxDS1YzDTzX9no+9N7IiGBQsCLNR7up7U0SPsVM",
+	"y3SQrgH53pYgzxUbONKykd8r6esnFFcLYgwDkmbM0lyhChkaQ53H8XNDG6H7I/Qb4Zz5e30GS1UqcdJH",
+	"cXNsIn444eApBBCfzFGB4PUliWWS0ExBbDR6LG648MgSkN5nVIXYf+pLp4kfzDKu2YZfcJHmesN3UQjY",
+	"8GUtNZr51r67ZIhJwXdtZwuqUKjv0E2ymVr5JKf9mg3z8bJBplltcGGQ3h+zdW4Wny/iyuW+QEw2RvAP",
+	"DSUKTXIb91mht5KPux8HTatdOJhi6aXEvzBEuYMm4/drZ1r8DAvyl7QKFxbOJdPwWox7bQ2Jj41y70oz",
+	"/LLtQueZEYJIaPYdFvGzgrFY4UMAhmHcR4QKEhbQW3rZngnGn5VgDI8Iap8BidktS8wxgkZkXqmwe3rD",
+	"iGZ3Gh1LbbChYKYIPk5pplXHrNWw/WLyKZ0TqjWNJoRPYaT2kCr28qAwy1xfvFWwpigadkc8YYc7O594",
+	"fB92YBn23jE/KNI2/7FTHRHFGDnBXZ3TTJcpJ1yREdPRxHyXySka48hEKq08TLnE1WWZMAOvGgW1EbJ1",
+	"8WVcAsgpBr9JuwA7nJhNswMIApA7dVllHU1sitjl3pdR+uOqOOJFmkMMAGu5RQEbWGEkqYIekfpWk+Wg",
+	"wfDyRbw5m1wc7wr3zWMT8qK0uOwRtBLs8i8NB7VpIO9iSEIx0cd1wpYNHvB8UOfzNYPVOn3RGkdnVBnV",
+	"Mc4jl/4Ad5nNgLB0zQXhutDgjgjXLjnA2iRKCdTxIh8Jx7X9O0VxIKQe4ERerK14QFeDCSYo398Ez2oQ",
+	"e3xku7Q5iJ+WAzOt09yvUdotDCCcYUNbaiFPrHdbbON2t+LewBmCNxVCK9avDRaPgYvbBN6tCgeogDdY",
+	"1FQsTBdWWdtlbTmNtFZP7fHU96g5NEAwrBSUGOUZXHdgrlZlooUnbUfZFDmgM5iVDNmYCgxzwTRXQ477",
+	"u7ug2kyY6BwtOA7ISCaJnHmociNrOBpvrSF8AfI4QBOYQKvegsfW4PipOdWiWjOCdv953P2v3e6rQffj",
+	"p73g5cH9v3nzY2qlWbYKNDWDRD7hwxmnRzIDmzbVfMgTrueYHe8kdcctqbqxL+OIBAFMaDxhGRMRxDWv",
+	"swp+A/eNh5PCQT8+By1Eiy1wiGbjfOpqOS0TZvEzoYpQ8rfLD+8J7isgTJhLJMZfrOzc5oWTQgWEijmK",
+	"r1A8xJncO73W5hlivgMMKqv+2BjqvMybH3zGJa9/wEHDiTzdYRf66qKoP8roeFr4hwvJ/YiEYBMLzVqs",
+	"i9XtqWfAG6J7FeR9I8igA9mNtswUN8StBx74g056RfjNZyCBDb95EAI8lap93RTv5nHvbSBapJmcprrR",
+	"GXcm0tzczFGSx1D+B6qxZYzGChAJjF6q5rTYcK5BJa3BY2GMt9mG1yOwrZi1bFmqACbwAHhhjk2Q4/op",
+	"1LaEM6GvLJYXIcItLlVr0S7304RHE0JTDLvFhYMfdySzI6z8YFiBWgpff6agvoW7hB0t4RwzNvSqJlXd",
+	"3sOuCpNLAKHDUzpGswhWQyisJKRdOMfVhKZMdXrkTEAYCS3KhD1TdZNNbcBnioR5loR4Hy2bbkg7FeOA",
+	"/JKycUDGfBSQGRumnSWDDiyJx/dQegLsRqIoJ1j68Wq2HrcOcEeXW3KlKyovG+E0NP/oQQYUj8MeOa6/",
+	"gGfjqpcQJfhoBPE/aM9BZ1Oxc++mjgi17vUX5B3/wawe4REQ3mM98jx49Xw/2HtpZGXNVCcglJy/fkNi",
+	"GQFTJm33/d7uLpThM+/AgaUJ5aILh1q8DYVl4rIendnHMwXbJ23z6s7/HoCIEZC/v3sbkH8cm/+/+mD+",
+	"//I/3gbkb/SWXgLWBERNWIJ5bmgLM7LIEbm+etP9Mxj0Oj1ybF4AS10hwoBq0bZ2O/Px+es3ULMF990h",
+	"aZIjvjvd/BkKPVM6B6mU3UWMxeT5frC7u2v+h6DpkWMxtysxkLdQwHoe+I2tKAAikK1tl0ogYIsAGNpu",
+	"UDzccbPvfOL3O/ZIdz79ch8a1LHFE2zCH0w05UoZHESkxFkOEIPAZDCSuYhDc9xulmeK8Ji0w//57/97",
+	"x7y24xANEN08BSgN8izZMeTSsZGENacZBO3bqDI2QrE8ADhBvSsDmUNbWc+szrrvoMJMcsuU4TFQvckj",
+	"VfDEG4EOa/TLqhyUxfVUGJ5/uLyC/Bh4EHY28LIvXAduHV6ZxIHNp7BhAalacqVsBa1EzlpBa8LHE3/W",
+	"TbaB88O85FVt2J3eSB6GF6vrD/AUNlOBfFO/BrcrE9H8ZMIwr3Uh45pCfZDBVDU4jSuO4iXTiSoMRm4H",
+	"ebp+sfaroDq3b+1vOEviwmTReI5FbjuGFU0xHLHgq/svXlQKWHjra0isbFLdx1DG81ZQFDe0dQdtbUUf",
+	"glhGskwXwLscm+HChpmAM67tZsYqLMCxLHNA1Z+45OFykztW/1qbs05teKyFlA/Af2U00ZNl4EJRty3z",
+	"SpdRQfrjGvPUDDGwNZMegHS2vNR6cizwzH2xNHlQ3aoPQn/76ceGtMVjkubDhEeQcQW1eb97sfddZ5mN",
+	"0mRchQokPHoB4/eq3DQoWDd6Xh/22Duo3yyVq7qnho/XU62ZEJeD3wewMzODWXoD8C6Xkcvlzm3krjHw",
+	"X+elgQF987+VYy42zUpcdD7QSEN1VrjKQkjpx3vZ5fT7optB8i+SOVf6oUolwRz91DKzSlTL8/31wYCP",
+	"nTTp9rawlJcH2xWHWZnB926DDLFVkLPfW12mGvS9SezLAyo9beh3gJCU7XT99ZGlvliONxljUACMuO8P",
+	"i8vu5QGZMrNZRVKWFXZCwTBA2b71Z5KwW5YoEjOWBsXjvZfkR/6DkdHhzmrbaN1CYoZLDKpK22BgmKnj",
+	"jRupxQJvCA7nQN7g9F11D8V+9dQolgpAueDtC9Bvv7ehceRzsj2xqkDVx2MWGiymB1YwYAF/FgFokbyG",
+	"wCuI66Qp/OCK3elCMfJEHzjdnig9T1hn4/jULSIKVsRaf6zs4CHFsB7MQX4/hDild9VlvzzwIMnWdLZt",
+	"kmtxio9QCKMStv9NV8GoAswXBLNN4Ms75xtftNChu5ULUrfAeSSRMq+pPsa14HfVeqUbZz1VSoglNI9Z",
+	"V0khmO4edF94y8wsZT6hY9u3XTkTLB4MPTHFIRV6ksmUR2FAQqPUJCH6keVolHDBXHgZGLdgBrASUgeh",
+	"rvNyJqV309q7eptxcU8qU7FeLx6YRZzQlIJj1R6Hh03d6cGMi1jOPjP3bDHvZmM3A49sPMdK6jO7Obfv",
+	"rotMRfA2RokUMe7LP93yBY2uyXsMR1KJMV0ApQ8e1XW5RRQzloDY6Cwfg58t4YeHsy1Tj7mt1+toBbLC",
+	"khq39Fjb+ApLPy/xdoGxFRHzcOFOeZJAujUgwe8pav7BkfA+mFYjZZrTD7GbgpOmzY1j2Su5fP2jAu9j",
+	"c/zc2viu5oA5GwSz0SiFKbW4p/zl+ddmihShnI02VVfw6ESKETenZXnXFpLq4yru26jfbvF/yahoqEz+",
+	"4TjXk/2yxs/YvHpUsXyAK2YITj1b6zCOM6ZUo0Wk4fKyv5Y1T5fegKmXqmN5Nvh0NhEVyZQ1WdF81pL1",
+	"hpuF86pssjJosOYcbT1tr3XyzQl5dfDiO2JLdRcNWpaFotDl9IMK0UzFy1Hs0EZhSqMJF6xrWAA8MO/X",
+	"DdZl15oBFs9sNZZUrNPvUMbzQ2KXMyd9CFfpt6A5DvravBXhtg4QtN8of7IEEzqbw5Vi+QkmfkP7o00u",
+	"yooTw3NbcmGUAV8mY7Xqe0r1ZMELcLu3YzNovS6NerHG8rsNm5Gssu67sQ78tfJs65LqpP9ZYABpxgBd",
+	"xEvUEe364qx0bDo/P/aeQ9w2H9aBM9E6VYc7ZZBGL2a3rmy92ikRsrVhZCHuKSgdCjZ0u1YYsjmw9ByL",
+	"qD5Sldy0gIbazlwBDeMi6+W2/tjKYIcVj9nLzzBevDx4LONFNa+zkpFW4brVsNrj7n/R7j93u68GvRVx",
+	"tff+83Ey6+f3BViICH6sHgDN1fupnvi5h+UPzxSJecYicPvbAkRFRg6UcgAW3tuoghDT5ujUQ+1k7vtv",
+	"ANc8mY7x1oddcUUuhukZ3FHMJm1h+UfMH8FQa+jv56ryYOOEbQPiql0IqrMX3uritKoe0FqbgjWJA5Yw",
+	"HmSLXaCDeq+BytWxsi2Bp/tiIwFUPjvYffXy9429G3DKTePu7SE/gk3A8dFv3VRr13nu2nJ+1nW8Fs9X",
+	"76Yek+re7b23//gZX/u4cYiqpCnvGvFkzMROMfV99XN1w9MuVv+gSbeIW7H17x+bCn9j2/+X4xFN1GGl",
+	"xcfm+hu3Kfoy+PfHrdBwK1wwGnPBlM99MWHRjed5KpUeZ2ztNbEYkghLivn23y2avdz8bryP3tS4xTC1",
+	"jNF4vkXQot2+H2hQS/1hhdCXiswvVrjZxqRUH8y/Vmwn8sCq7Z8d6VSq6zSm/4f9y/DwqiSMbwerrGvP",
+	"15gA62T7Z6Il+W4f46JJG2LVO0ckktOpFIXFE1MwbC/xmmj+4OLxVa21tvVW8DAttpbTasG00mDoPNOL",
+	"HlZo8AoW3VwxzDMxj0jRcl1VE0ycGxt6zfrMr5csu+UROxMj6Qk25sLHOWIZ1W1LrR145Bl+UoSsVl62",
+	"D32u5ZQJmvLBUnvh1o79qQc/rfh0TqdJw6fwk9f6ZlhK/Rt8tlaYxW3Xlr2wlAIGwRLrKg97GdUKY9ga",
+	"PbZiK+zt9XZbwWbpoKWCiWfsW5StXvA4dpani8rDvseR5rdczz+r5eLT1kV4mNtffk5XnvL2XMXx7Tnb",
+	"ahJlJVrM4NvMm+esyOvfrJV7aPIJ11vBNbphP9MG9CALTuVISkuzqwJRh1zFAr1YHmJN9GCtXMR6Y5CH",
+	"CFYQ9IPsQ976p0bQ91VDW4GzTVXOS2RbVEJ2V+HbmtXcN0PhEQwojkF+6wYUu87HMaA0IsJvzHLwOax1",
+	"3WacAGBeUL3r67PXX9Ik8khM30OHv7EjbuQSv6l9rOBh5vSUL+czeyyR6Dcnjz1EynrailWrSkl9jliw",
+	"fMrbiQGXS6YV2801aNEsmvDbhoJp9vMrsxbl7+95W9Qf3vQIHlgFrFpZfuNZHrS0hxfCWATI0jKWNrOq",
+	"epj3QOciwt5+Puufeb5lr3yheT1d0V6WZZaMtxDe1tpeJZRww5wCrNteZi8rlmls8MQaetGmZbTAhs4w",
+	"m6S0OePYWE5cYgW/tgpoBzZ+PQWbZXFoTed97s3J2058LdHmcyXYxSopLEPTlHkNigpA2hIXOVNHGMtC",
+	"uIbadVibDoqJQH0RaGizPtZ/eyHY9Tv/fFNGYRN9sJFjdePsLSKGvLlC2zfdXjz7h+jVVYvpA/r/Opto",
+	"JZ4S91IFVx022wRHYKv+PON6fmk270A75eI490XkHIt6+1mZFe1AsRIJlMuZyCTGAC1nmDWLJm0omgJV",
+	"3obQGbYYpC/Cv3ePz8+6P7J52OmR1yxKaIYl4Wwcr5IVWy6JqMByL64PlS0eF8nUdu0cJXK2FKQMv5d7",
+	"NBsy/wUXAiwda7lkjGKNf5rHXJNEjntFk9vrLLGRi9AUF/uXV6VR83gfunOn/Ec2b4Sjg1s7jKLhoNfr",
+	"mY1XA9KndI7dhLlubihM3McQymmGttUdnPW0VQC2RE9cmVkjnoNbI/71xiH23366Wir1tIgAkIwa1sER",
+	"BpUnruE7pp0vNhOGZQPdAbVjv+BinROt09b9PQjcaIg3/JLitWW3V1qEF8PWWj/gD66KywlkfJETGTPC",
+	"P1xCvSooNsaGBD1BPXI14aqsM8QRic2kGY30oc3DzW5Z1hegjIxoxIIiwrWMyQyI2aW5w2xpjCxPmArs",
+	"PBDtiaimJ0wxMyN6a2w3Vxb3BUCW615f9MWJFLdmMCnUYV900ac6lDFnUKCKKEFv2CCiih0Rbh0/Rr9W",
+	"R8QwJnxw8eaEPH/+/BW5vjrBgC5IL8E0OpJmLIJsor4gpB3u7+6+7O7udXf3r/ZeHO4eHO6+6O3u7v5X",
+	"2OmZBZxCKFjRxrdozPb3rvXEdc9eh6RNyYwlCXiYWUx4jGWTsF6qgwVX5Ial2o4LMcyw3JCmaWLB58Je",
+	"//SLkiLEQhWvDl5811mMCYeE38VwcDPwW660HfdTH+7JfuuQ/Nzr9T4GpF/cmOahuXPMs8rVaR73W71e",
+	"r9+6D20fu3+Hmkzf28qH/44vfh/CbB9KTmVZesnzFvknFaTC/FznRD1hcxIjGyShY9KH5OePOMMbCEEm",
+	"UcZigxg0wc3pSSY1FMdKDW9ACNu8hkNCC0yFBgppxhTWs1rmx6TgT9ACTDk/Imkf7O6ZZR/sPu8QlTIR",
+	"K6gvkQtetAAMDfJ3bRt+FZJUJjyak7atIkf2dwk1U0y5yDULSHhy8sPg4vjqdPD27N3Z1eD4+uqvgzfH",
+	"Z2+vL04vw84RkSJitv61mVIXJKfcJqCKYAkMM7qttX2w/woXNHALGrg6Wu4oL5jO5t3jEbAp2wMQMHQB",
+	"uomUNywmedoz419YiBRLAWgQYSvtL9aOwlpbwzweM63gDB2EdUZHIx5Bp6gJzcYsdm2cbtj8mbLf2M4D",
+	"UKNNzoQZ8xA7pkGtIJokcob8AtxXERNYHsXySSMlZZxpCpWAoBBUEWLu/NY2N2DHfV0ai0o2a1Zdsb47",
+	"B1vpamwdtp73dnvPbQQn3LY75v/GrCFTR6Gz1VVwM/u0wwd4QOCMc3t33Bn5KgXWJYdYLbKQEM7i1mHr",
+	"L0xfSKnBxYiMChazv7u7kGZf5TTOx4rC4HodpvQTw0XVuDtS+aWHd5UtqeifoVjyTlkB2rGB1uHPH4OW",
+	"yqdTc5qHzlsN4Asc7AA06MYMWpqOFeaFadr6aMba6QFrvhFyJnZ+md2ontu595zOsH2W4QPaSKjYXD0X",
+	"mic2Lhh5B/AtxceCxWRCFcHe+7H3cKCyzhMeDozfcCpwg/7EhuRHNieXTD/2kZwXZZUUMttblvHRvMb9",
+	"qwdjGJQ9GBdH0HAOmmUo99cp4cgeA1WKIaM0ckqMl637M/Oew2t01685B6irONEYRlAewKIS44X25YyO",
+	"xywj12dQ3PHR8b8Y3o/qBqI7nwAy942QPcZqIWrCmA4I/mIuOh5J4Zj5wj6OsOMLlgM0skYcY9+GUk6E",
+	"ewOPohH2x2ZhrXqt9J8Xl/eGJ0jgRZ9d81Uh9dtgecvsqR2x1CdR4yyPzRut01tVy/3+43akSm8prn81",
+	"vtg6gTsppkOXLxb69ZALvLQ8XkyDkxGG922JkhZ890HrYPdgPRK+l/qNzJ2W8WiYe1xFKXdqHgwuA4b8",
+	"uAuiDnYjmE0MptjcMmA2gH6qkFOOCAb/ESFJXEQjerHzr2WMzhPxaDtDwyG5HXBFaMJvH51xvOW3DMJD",
+	"vUCvxVatFGAMWRZaI1WkFlsVGAXylmUa5Tpz83iBDSrM+Zn5/XMhvoVxzA/4stRuyclmVJX6KSj+j30c",
+	"oH07bdvFDq8+GxfX5j2bH+YaalBDoCQyzZTXPq1xahFbjUmRGasq43azzWf2j+N3b7c7M7fuLbnWN3Iu",
+	"dr+ecymCBr0HcoKM5xxjnC//4y0A/YLFXB2RF7vP0ezNOKhK3MiXGaPRBBzNXvHehiM+GXsqA8g9B4JG",
+	"kJKFWo3T3PT3QevF7vMVy6gaNDZfjkuX9yzmuLoQMGLNxBEJMSU9tJWh+aPLuSWAvOhwu7cDltYdsKR2",
+	"EzluxI1LOwP27lEBEWzGlMa2EYERsozkO8SS5rliWUBoVOiAmk8ZyagYexAFbLxvudLHZhFv5XidrHUq",
+	"NJizZtZjw20ZeO4q2GuZuSq3KgdGWghirtaulcTMd7Z23rJk01SF75N3KNxtbaRVuAKbPcZvYEz/HikW",
+	"xrfNjswOOVaV8i1BcREx/15Wdo1qmrywtayZF/TMB83rg1B59jtv+ZTr1gYvnqALbVsheCvqdugJMXhe",
+	"EjdKh5H/GcKvTiNWmN1dT9Y/0NglTMAne+s/uRbUuh9YjB89X//RG5kNeRwz8flMp+aV+tlF7t8v8aK6",
+	"26aqYNsvalwJXD6NHAn5O7IamcQVZmStznOSyOhGQisTI2dEq5jPtcLC3Ss5zwlVrMuFYkJx0PHTjI34",
+	"ndP5lurU+IjF+QxLpFtMPPmt04kBqQHnekKBA66f3r88mRioIWA2Ig/oOGtNBpHHlXkB3ldoRwtN8TBK",
+	"Q4EREPuxmavTEAkYqOBO7ZFj+161lXPC6C0zWinat/qCWudsRs2F2465osPEdtaN2VRqV0UloUoTKVhA",
+	"uFYsGdnWQizuVF0XQLUHu6/6IsSIMPRNm7UDx2AxGs89BIxVT64xbWiBgtdQxNlrSw2AST9IFI8flxBs",
+	"UZb7egyBjfd8ejps0lZs7AFgwDdOdlsbgQ52X63/4C1VGqD0ZSgbw5YIdR1dIFSEQONDQ5pQMjkX5s4y",
+	"VDNdQf65nuzQlHddmftG00fh3krMbWU9Wgsc94hgbTR0ognDBoiayJkoe7bUSQ5k9fOzH83k25Lbt3VT",
+	"wSbWX1PgJmgjZPSE8cxBrPNFyeYhGFoxElSwwSHCsocjgAznJkeg2bRh2WBDB9ZtIwykSOauBbKt+gQR",
+	"P5d/Pe7uv3hJJlRNig7rE6pcInpfgHP53fHfB8fnZ4MfT/9xOTg/vRhcX55ehBWP9IsOmcnsxlwo9jCk",
+	"Jhm7lTcsDmzDJvBkgTeakSkE66m+oOZGISFN+eCGzQcQFDAAqwWLQwjeOIvZNJXQIwZd8Dqbl72rwHYY",
+	"Vt7BMICSSmylKwQNEgz5yXau7Qtsqujc+jbyy/mOA9tQyUxoM+9fQTBBxjR0c8KOSkapDmHHtkV8XxQD",
+	"zXhka/3csHlxMgzqrgd4dRZBLeYmT6TStm01LBhBiA2aROwGVq73FHTFxwVCd8lafAKWWSNt1hv3VkG5",
+	"YztDqb4ovsuNkHFhJncygln/SGZjw4cqtcNkriM5Zb6bHzPCkIa3v/bLE4VYq6cSAWB1Nndto/t/75Hn",
+	"vsS6lw0iQBFBUqBEr+hABAs6MWfYPZFCZ9i02DejfX8HXrbvvpeX5gSx2AcdNy/XfYxvvZcwCK73y8kj",
+	"GwgLJ1KMEo4Bqwf7+5vMYv0jLnPms/g34hChRWTiEu8OWndd7tBad5HoWoctw8tkrrvKYYJHiCi0CBuT",
+	"7uX/BlmUlqkqeDHVEPvTI8f1XnXAjGJrcFXkYPdgWYoA6n8w+b72SQYHHvUH74iSR/o38GWl3y/g0KxY",
+	"XQwAVuFNM0LsZFLbpNtmqUAmsbtNsEugg+3ImmAjKUZ8nBtuPs5oxEjKMi7j8nYXUrBOj7yXui9KBD70",
+	"XLvmghsLFC/gbsO7CZep8PoNLNqZJaAhiEAsa1/gKo/KDpyl+DJCeabAUKvy4jU/ZPYGc0pqhVt67qUL",
+	"WM2jIvbuV7sUBJv9S18MX5ZUoRpWhVafOTx7FGaPJp1uNeLeT9aXfCxUaROysZE2b4i0bXA4GdEpT+ad",
+	"IuIlgoRAgzqBi5MNUcAcWMlQhX3BFcGk7UL4xElcuGV9NCOAzjIpxiTKswxbCNmK4VZkft4XoavC7n4L",
+	"A2cyQiEYhlJEyxnNYlUd36jG1kiccMMnnVir+Fh0uTjqC4hurW6Q4zcsdjFdWrNpqkkbU4Oc6pDx8aRc",
+	"bseud/9VX4R2pAEO44tz9Qq8cH7nZXWgp5BY65MUBLSJ6Hrg8yhDTti3bl3a30D+u5LyHRVzuzr1+QKd",
+	"M7AyUin4tOJqxlyWRqI9jiKWamUbK9u711tlH1VzqCvXLuObniniUlgYGeZaS9Hp9cUbfgtXuGJRDi4P",
+	"F6YN9zsVhEMM9oizDKjCqJLml70XNn5ckfbB/itE8QqGd3wYDs0Unwixa40a7yEBqBzqrjubzSARoptn",
+	"CRORjFm8heO/1u/gS9t5cz25woBVrxULI39TyrN/ySv8C9J2U/wrH0ObQKzSDD5CiapSEVDfyAHMPZ9R",
+	"zbpgU2kd4uNFviCxrYufMVzYa7aW7lC/w4+WWv8TcMk0KEsespW5J5D/wC9aoFmn93XsoHAYuNoVvDbF",
+	"avqrNOLX8LwmTARWM8AU+aAws8IRg6xgTXiayJl5AeM6ImzxYi1hfeGQoZR9lmQe8gCRpy82lXnIWpEn",
+	"qnSlQbmnL1bJPGQzkefKOQttCH3dwxhRIaQmeCDOldgGy2PFYVjAwXvD4KnZZglPdNN4W/c8VILCBX/z",
+	"EtTW7ravInMhMBe1FQ9p+hwjzfHFwNO6XDjzl9NdfDGRVdR7IoFglc+3WNrXd0LZpXh9UP5YhkvnHCju",
+	"znYu+K85C0i0EJlj9FIq4h2Zoe3GtSSppOLbksnLp4Tu+ifmEbV2LV9YYtwkKKCOKN+oHf4xFLACl2RG",
+	"6oUaVsgHVnxabRm1ua+QV2BEKpce2yPnZVYsxWf2FbBgVrxyiswmMmFWTAv6gt0ZLQ9uTy7MxxOZaWtX",
+	"xf6U2LrUOv3A34dexjSZdwKM4IYXCnMKz8CnmDGdZ0Y2Qyemz7CJm75yyXFPQRcL1a2/MVVKsNkf6tTX",
+	"VqdO7yIXSOO0GFvsAlqOmzMyp/MQVcpVw2im6xPnIMdQBgisA2upnrAp4aJHoBebgpiEhEMt/rbKownU",
+	"CIGIn7BjK3+b2weC2i6KVTkPQ5Gm77LzIVThqogxLcMsuCDXgkcyZuT9m5PSPxHLqWEliZyxrGtuxxgZ",
+	"A/Q3hj7s1l3DteoLrE1h5X/rY1FwqXZ65Nh1YITyHlwA2zIa7S1XfJiwAJNPJKi1Q46NoCC9qS+iCc1o",
+	"ZLQcjBO4/tP+7u4P//Pf/xf8400AD/aP7YP9U3zw8qV98PKVefDm9M2bjrc5QV+EO7C2sL7MUQ5e16L+",
+	"BLvjCj8pVKA2hHY42F1dPH9F1I2RD6UIiFlrX5zMM54kPCLh////hoBeb6nmgoQ07LhsAxgFox+shgNz",
+	"qRCtbHGOvIj5GapFt6fipfXq+186/mAlM71akMHp74mxbh1O8NWZahle0CSWr2af0YRqmDth2pUpbJaM",
+	"bB2lkwnV5KT8iMx4BhmBU6oDoiTJxVTGfMRZXCu9NJPZDZSriu2CmVJ9sVTyiiKFYvGUTo/8BCYHbNR9",
+	"SAz6h6gKYiUSrkgIGcuQ4dTF90IiR30Rmu31yu31okkubkKrQSjCRFy4m6Eq3CH5+fWH96cfQ5eMQMJD",
+	"4LddSJQNoRkEE7ov0J6y94KoHjm900Z/kUIdkrAsuRkSmmIlF6xON8O7x4hrrkgRyndESyMS4od90Q5z",
+	"VZRwHEy4uTHmbuNpxnBMMFnhXWJf6QQkLAsNh2hPCiOpdGjjy4y0iLjVI6EIscTJkJG9Hjml0YQYEGCi",
+	"GMaNISyRg4fm1MtDPwFIgsOC9gX8eAlvn2KRoEJghRLOxLVlB5OVKhKjmJtiyMZUwGVpSN8FlzErMhza",
+	"wn1V2MqstltC1Q36NrgOCEVzFMbIZ0RLmfSFLQCJUXAFvElUCRmYyCQuuuroCa3WHHimiBsBSCmoBEG+",
+	"O728PP7L6eCHf1ydXiJUKpfu++u3pLhQVS14Pk/JKJNCuyj6XWSqfWHL8rryLKFl7WHgsruocKYPVQQo",
+	"ygxLQeUpgrVHripQBHXBxecVlsKCiCyZMNKmiTIIGVERsSTBca2pEbIBYK0zyDCgqi/STMZ5xOLOYYEy",
+	"LC5ntetdpC9KhBTd4nUpWKVGUBVRz0aA5xCaAsgD7lolg+r6leZJQpSmhjQccVmXF8I7lZlmcdAX9qTB",
+	"BlahV1vcygZiFiEmQxnP4TxBbQOsAiZC2tYtkOo5MBrJI5ARf0Ga8uwZ0PtYaxpNDA+BylGAoRatnimo",
+	"eQFCniLt8JOep+wQnkGiJjskn8x/Bjy+vw87GOsxpWMwPZtPHMuKomEX3t/ZgQ8Ij+9Dcn3x1hazqhhz",
+	"LDpArY0AkccWSQK67QuqcI6AnL9+UyZKG6Jid7p8MExkdKNsETKeESX4aMRiYvEWarMFTv+FE3ZIalbB",
+	"/2mJysh3jJET/OqcZrpz5KJaYQxgOPgucQWnShHTSJbomc0gjrYW3QZf2u7QCGnz0QEJAahC6sFI5sKw",
+	"Eoy15TGcGIS+w2HhTWXrRqV2YNIOseyME/k71YpThVaApc4JU5pPzY2dJrnqi3BK7wbu82qJLJokqKQw",
+	"rDtWRicwmpAcuBAwUXATHFVifLk2agFY3EcY2F1P1Nl/RXDBAyMVDKz6EtroZ0gadxZ7KGiBdzHu2VKm",
+	"nWhh5Be7z93IOGg2yAW9pRyqc4ZBpQabDdgyXBLKW5r7L56alYPKVZT+yoWDYxtY7dWHH0/f22pmb47P",
+	"3g4+nJ++DztFhPqUzkmWG0IdmpNkMcEaziAM2GR+EFisS4zQKJNKEQNt121b2bkMWz/58P7k+uLi9P3V",
+	"4C+n708vjq/OPrw3/P3PBtGtGNeBWJMidt0LbjmYUjEfVJZgC9zVHCnkmKhEAmRHGTNDTJyDpvySwO3f",
+	"dtw6DixrDur8umJMmkH5jBmdd5rDseuX+9PFqFQm+Uq2ooWdFvVuqtJjfbSFpljI0/v57u7zyCtfQigH",
+	"/M7CIu1eF5WHy/vAk1vt1bfKCfAmAskP7ve6wvX37nEUsaT7Qz4aQSClZ/VChkQK+70CaT3N5B1nCtx/",
+	"dr1Q8TAfT6q+4xU1Nb7l0L6HanVfrsKE4cP2RmuHNabcQRmndu+0fdy7E1gxlxg+Q6qsLsuFqEQB2PBe",
+	"V3uh7WdOnSMboouCer2UI5Y2VQvId0E1wywxr+qYsamVhn/NpaakfXZ69YbEGR3pDtptSNjHWsCq3zrK",
+	"vt890t8f7IerMS8op+2ew+3rnx3ndAUzV0/96/f70IHkaPb9y93185eQ8RbfkKD/STKj2Mh7aayykv89",
+	"lDfZJEPBSk7WPPDFi6JcLat1XBF5y7JE0hhuayfcDcqnDkkXEdo+q9xwaF2yQsiQoRzCYjJkEc0Vs0JK",
+	"vZBNQRd+2SMsh/e+8RCEf+yTP3jAyT9KboqRVnXlliFtW/fXPKKaDxPWqdiVzNulX23RgrQTs2E+brYj",
+	"/SdWc7Z+XSdMYn1wnWdokifsjkalHlu8htqYDZaGMt7o/O95AkaG+fhfS6qBLa+o+QaUijdKAVgk49Ia",
+	"VYL5d5xbczmRszoYCjSsUgHmkijbFnMz5P9UmqhW5mX9JLMbZQSx2YRHE7BIOAXE3NiKcH1UmFiIs7AY",
+	"aW1EM9QyIpnFvvKXJ6AGLKH+dvkstovIU6e1wCphvT68/WnCQH+n1cvBwKOQaQSWwx0yJoiWCVQCVFqm",
+	"v2fk1TItrZfPSmCUMHoYuu6UvdxsyNRSEBRaeW2XyW8WoVybuabC0Q5wcOvhpn/H+FISkTN486KwIRfj",
+	"oEgZ09hjqwl34KZorlqBEgNUrFCaqAlN2SpXUEQFvonD+otVvMMpnxBdYIamQhJYqApvSGsWjqimrm/J",
+	"1wnDQ3hVi08TabT9WqVAhNvC0e1ENKVDnnDXjshL5QXcT6pvP/URVCdrOo7qO7ZAPY+YAkMs7PArncpP",
+	"ho0YNcSiikHtWGIPlAmYkkkkld7ggD7Bf53o0MSE39n2vwv811Ov2g23smR1tV3lbr19/t5nV6veHhNW",
+	"6pu93wjP/SDsglecufVdNnPU95UihKQ9nKOXj0vROSLhryGZUh1NmLI1SJcDaf089dxNu6Zk3hW7085x",
+	"YT7AIunWqdlYJO/XpgJ50Al1NWr9xsrlWUCur0LkDvo3WnMoLRHGoXLxqFp3yOdVOC86OX6TVV7s8r5O",
+	"mZeiB6Sf30E4JL6yYHc6vaLjdQFR8M4ftVia7F1lh1EPSi/w57UlVs4quWPWzG1DJGrxKSJPkl5zXtPD",
+	"6GT0DjIuNqup8nVSkrZ11+xtgBbnGZhXoRg/tux6rBSjNbgRNEpl5RE+9Y2zwsL3G+IWX1IcO153qA+q",
+	"9VIkOzVkIT0CRT/ZlXeOk3xZG/Ua/HUZTL9rPP5a7M0mTSk5ZWSEmQ4Q4bmOMHKPYmIzJRI20lBsBrMi",
+	"FNOkXXnR5sfrCdESLr8Agpm4GINX7NN9x1dbDFL+vnHisav8xsjHpkv+QT9PQj9FjaeNZMdq03+vbv9O",
+	"QnnRiAmdzF3WPNZRB91eMZqBcg+NItHc5YKPLTIp0h7lSQJhmB2/rn9ZNv33GYsWdPdSWH2MthrKuQk2",
+	"7fgISy1M94HHYYbu9BEX2AwOISOL8Nk/jBIFGNcbJRyG/kaNEqrEbEeFxaN1RgkLo2/VKGGX93WMEg42",
+	"K4wSFs6/0+vlN2DFuNQ0q+Sv+Elg4SIC3+5K1649+SvnBHxqFmUnakA09EV+C9UucCUQ3AZh4qs5zyLY",
+	"l21HPvPPgznSH+afRzf/OCe584o74aLppllDT1+AktYEOvxhD/LYg1byzqewBz0OiT+ZtPFV7EFr8NfZ",
+	"g37fAsdX02exq71RM43uadQoecu2FSug2njBIhtjgypdayqJUz0SYspbSHZISDHWuu3UXB6rDlFRJpME",
+	"uq8SSqCrfqEHc9EXtqdpUbriiIQRqFkhqMlc5FDzA7qj++qWcqXflQx+AyVZZjHUfahmB9ljaFEVtYIW",
+	"E/kUsu/hLwOI1seNteZMJmxjndmu/MJ849GYP4hkXlxf0DmoSGnmxb3WpDPjwWxrCFi1AMFm2ywA0GHb",
+	"+X9Lqro9vfWqemne+P1fyM/WC1wPu5tX2APsQXyr9gC7vK9jD3CwaRIxMXu8IOU/VPvPpAOoF0Kog+gW",
+	"l/CmCv4lvPf0Uh3O04g3VHOlefSvwtTy5tN8EEdzKDAX0Zo+u64fqKzXfXA+i6AMXan4GFyBFidMBYQL",
+	"KH3DdV+ACHRI8lSxTCsS0Syb10oTYnWdAAv+4tCZWcF0qLQUTPUIlHcioWB3emCn6AsofKJusI7hUZHk",
+	"RQm+gRU9GFS3hmoXIBRioaAxhxQI6H+KL9fEHdYXxewkYwbHUcW3bY72dg+JAaUt4wgDqygzOpFPasRE",
+	"COGVGZdxvbZL1yUjzdgtl7mCA2kSgfCbJufFi739z5CBntQJMRfRecOtUYo1tqHtl2UAexvM8xcp2CP5",
+	"2xWB1u4FDlc5gCHdj/dL7Uix6pXtR/rRHChN+Y9sXjz5aD7IbpsRzmYFQJUj+LfNFnClWlpBK8+S1mFr",
+	"B9DALmhxpLf8lgmmVEAyRmOO/zTD8YiRRTc/jA/FBCk6nl0AOtO0tawYHGOpMhVgIrAKiK3bDoO56uuV",
+	"cbBk2dI411DKsaw1Xi6n0qyctI1SRUKsMt6pjmprWq9swFpG7y46SpXn0xMEuiskj6VwSqZq2zm7q690",
+	"lrrroGExyMOB+cGxYgVIORolXLgyH9BDUmmWVsc1SOZRzBazexcTgBUZUsy4npOThOYxqwwKaUH+hTYm",
+	"p7iM4kp2UMcdFc9I5E/t6C2kMihz8/2vAAAA//8=",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,
