@@ -9,8 +9,10 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	"mime/multipart"
 	"net/http"
 	"net/url"
 	"path"
@@ -225,6 +227,24 @@ func (e FieldErrorLocation) Valid() bool {
 	}
 }
 
+// Defines values for FileEntryKind.
+const (
+	FileEntryKindDirectory FileEntryKind = "directory"
+	FileEntryKindFile      FileEntryKind = "file"
+)
+
+// Valid indicates whether the value is a known member of the FileEntryKind enum.
+func (e FileEntryKind) Valid() bool {
+	switch e {
+	case FileEntryKindDirectory:
+		return true
+	case FileEntryKindFile:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for HealthStatus.
 const (
 	HealthStatusOk HealthStatus = "ok"
@@ -422,6 +442,7 @@ func (e SessionStatus) Valid() bool {
 
 // Defines values for SyncChangeEntity.
 const (
+	SyncChangeEntityFile    SyncChangeEntity = "file"
 	SyncChangeEntityMessage SyncChangeEntity = "message"
 	SyncChangeEntityProject SyncChangeEntity = "project"
 	SyncChangeEntitySession SyncChangeEntity = "session"
@@ -430,6 +451,8 @@ const (
 // Valid indicates whether the value is a known member of the SyncChangeEntity enum.
 func (e SyncChangeEntity) Valid() bool {
 	switch e {
+	case SyncChangeEntityFile:
+		return true
 	case SyncChangeEntityMessage:
 		return true
 	case SyncChangeEntityProject:
@@ -735,6 +758,92 @@ type FieldError struct {
 
 // FieldErrorLocation defines model for FieldError.Location.
 type FieldErrorLocation string
+
+// File defines model for File.
+type File struct {
+	// ContentType Sniffed from the bytes at upload (never the type the client declared).
+	ContentType string             `json:"content_type"`
+	CreatedAt   apitime.Time       `json:"created_at"`
+	Id          openapi_types.UUID `json:"id"`
+
+	// Name The last segment of `path`, or the uploaded file name.
+	Name string `json:"name"`
+
+	// Path Where the file sits in its tree (normalised); absent for a loose file.
+	Path      *string             `json:"path,omitempty"`
+	ProjectId *openapi_types.UUID `json:"project_id,omitempty"`
+	Sha256    string              `json:"sha256"`
+	Size      int64               `json:"size"`
+	UpdatedAt apitime.Time        `json:"updated_at"`
+
+	// Version Increases with every rename; the metadata ETag carries it.
+	Version int64 `json:"version"`
+}
+
+// FileEntry One entry of a listing. Kind `file`: every member of `File` is present. Kind `directory`:
+// only `kind`, `name`, `path` (ending in `/`) and `file_count`.
+type FileEntry struct {
+	ContentType *string       `json:"content_type,omitempty"`
+	CreatedAt   *apitime.Time `json:"created_at,omitempty"`
+
+	// FileCount Files anywhere below the directory (directories only).
+	FileCount *int64              `json:"file_count,omitempty"`
+	Id        *openapi_types.UUID `json:"id,omitempty"`
+	Kind      FileEntryKind       `json:"kind"`
+	Name      string              `json:"name"`
+
+	// Path The file's path (`""` for a loose file), or the directory's with a trailing `/`.
+	Path      string              `json:"path"`
+	ProjectId *openapi_types.UUID `json:"project_id,omitempty"`
+	Sha256    *string             `json:"sha256,omitempty"`
+	Size      *int64              `json:"size,omitempty"`
+	UpdatedAt *apitime.Time       `json:"updated_at,omitempty"`
+	Version   *int64              `json:"version,omitempty"`
+}
+
+// FileEntryKind defines model for FileEntry.Kind.
+type FileEntryKind string
+
+// FileEntryList defines model for FileEntryList.
+type FileEntryList struct {
+	Data       []FileEntry `json:"data"`
+	HasMore    bool        `json:"has_more"`
+	NextCursor *string     `json:"next_cursor"`
+}
+
+// FilePatch defines model for FilePatch.
+type FilePatch struct {
+	Path string `json:"path"`
+}
+
+// FileURL defines model for FileURL.
+type FileURL struct {
+	ExpiresAt apitime.Time `json:"expires_at"`
+	Url       string       `json:"url"`
+}
+
+// FileURLRequest defines model for FileURLRequest.
+type FileURLRequest struct {
+	// ExpiresIn Seconds the URL works.
+	ExpiresIn *int `json:"expires_in,omitempty"`
+}
+
+// FileUpload defines model for FileUpload.
+type FileUpload struct {
+	// File The bytes; the part's `filename` names the file.
+	File      openapi_types.File  `json:"file"`
+	Path      *string             `json:"path,omitempty"`
+	ProjectId *openapi_types.UUID `json:"project_id,omitempty"`
+}
+
+// FileUsage defines model for FileUsage.
+type FileUsage struct {
+	FileCount  int64 `json:"file_count"`
+	QuotaBytes int64 `json:"quota_bytes"`
+
+	// UsedBytes The size of the caller's complete files.
+	UsedBytes int64 `json:"used_bytes"`
+}
 
 // Health defines model for Health.
 type Health struct {
@@ -1144,6 +1253,7 @@ type SessionTotals struct {
 type SyncChange struct {
 	ChangedAt apitime.Time       `json:"changed_at"`
 	Entity    SyncChangeEntity   `json:"entity"`
+	File      *File              `json:"file,omitempty"`
 	Id        openapi_types.UUID `json:"id"`
 	Message   *Message           `json:"message,omitempty"`
 	Op        SyncChangeOp       `json:"op"`
@@ -1182,6 +1292,12 @@ type User struct {
 // Cursor defines model for Cursor.
 type Cursor = string
 
+// FileIfNoneMatch defines model for FileIfNoneMatch.
+type FileIfNoneMatch = string
+
+// FileRange defines model for FileRange.
+type FileRange = string
+
 // ID defines model for ID.
 type ID = openapi_types.UUID
 
@@ -1205,6 +1321,9 @@ type Conflict = Problem
 
 // Error An RFC 9457 problem with an OpenAI-compatible `error` member.
 type Error = Problem
+
+// FileRangeNotSatisfiable An RFC 9457 problem with an OpenAI-compatible `error` member.
+type FileRangeNotSatisfiable = Problem
 
 // Forbidden An RFC 9457 problem with an OpenAI-compatible `error` member.
 type Forbidden = Problem
@@ -1281,6 +1400,73 @@ type CreateAPIKeyParams struct {
 	// Operations marked `x-idempotent-replay: without-secret` never replay a secret (see each
 	// operation): a retry of their success is refused instead.
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+}
+
+// ListFilesParams defines parameters for ListFiles.
+type ListFilesParams struct {
+	ProjectId *openapi_types.UUID `form:"project_id,omitempty" json:"project_id,omitempty"`
+
+	// Prefix The directory to list (`/` for the root).
+	Prefix *string `form:"prefix,omitempty" json:"prefix,omitempty"`
+
+	// Limit Page size.
+	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
+
+	// Cursor The `next_cursor` of the previous page; opaque.
+	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
+}
+
+// UploadFileParams defines parameters for UploadFile.
+type UploadFileParams struct {
+	// Filename The file's name (the raw form); defaults to the last segment of `path`.
+	Filename *string `form:"filename,omitempty" json:"filename,omitempty"`
+
+	// Path Where the file goes in the tree, e.g. `src/main.go`.
+	Path *string `form:"path,omitempty" json:"path,omitempty"`
+
+	// ProjectId The caller's project the file belongs to.
+	ProjectId *openapi_types.UUID `form:"project_id,omitempty" json:"project_id,omitempty"`
+
+	// IdempotencyKey Makes a create safe to retry: the same key with the same body within 24 hours replays the
+	// original response (with `Idempotent-Replayed: true`) instead of creating again; the same key
+	// with a different body is a 422, and a key whose first request is still running is a 409.
+	// Operations marked `x-idempotent-replay: without-secret` never replay a secret (see each
+	// operation): a retry of their success is refused instead.
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+}
+
+// DeleteFileParams defines parameters for DeleteFile.
+type DeleteFileParams struct {
+	// IfMatch Apply only if the resource's ETag still matches (else 412 and nothing changes).
+	IfMatch *IfMatch `json:"If-Match,omitempty"`
+}
+
+// UpdateFileParams defines parameters for UpdateFile.
+type UpdateFileParams struct {
+	// IfMatch Apply only if the resource's ETag still matches (else 412 and nothing changes).
+	IfMatch *IfMatch `json:"If-Match,omitempty"`
+}
+
+// GetFileContentParams defines parameters for GetFileContent.
+type GetFileContentParams struct {
+	// Range One byte range, e.g. `bytes=0-1023`, `bytes=1024-` or `bytes=-512` (the last 512 bytes).
+	Range *FileRange `json:"Range,omitempty"`
+
+	// IfNoneMatch The ETag (quoted sha256) the client holds, or `*`; a match answers 304.
+	IfNoneMatch *FileIfNoneMatch `json:"If-None-Match,omitempty"`
+}
+
+// DownloadFileParams defines parameters for DownloadFile.
+type DownloadFileParams struct {
+	// Expires Unix time after which the URL stops working.
+	Expires   int64  `form:"expires" json:"expires"`
+	Signature string `form:"signature" json:"signature"`
+
+	// Range One byte range, e.g. `bytes=0-1023`, `bytes=1024-` or `bytes=-512` (the last 512 bytes).
+	Range *FileRange `json:"Range,omitempty"`
+
+	// IfNoneMatch The ETag (quoted sha256) the client holds, or `*`; a match answers 304.
+	IfNoneMatch *FileIfNoneMatch `json:"If-None-Match,omitempty"`
 }
 
 // ListProjectsParams defines parameters for ListProjects.
@@ -1432,6 +1618,15 @@ type CreateChatCompletionJSONRequestBody = ChatCompletionRequest
 
 // DebugChatCompletionJSONRequestBody defines body for DebugChatCompletion for application/json ContentType.
 type DebugChatCompletionJSONRequestBody = ChatCompletionRequest
+
+// UploadFileMultipartRequestBody defines body for UploadFile for multipart/form-data ContentType.
+type UploadFileMultipartRequestBody = FileUpload
+
+// UpdateFileJSONRequestBody defines body for UpdateFile for application/json ContentType.
+type UpdateFileJSONRequestBody = FilePatch
+
+// CreateFileUrlJSONRequestBody defines body for CreateFileUrl for application/json ContentType.
+type CreateFileUrlJSONRequestBody = FileURLRequest
 
 // CreateProjectJSONRequestBody defines body for CreateProject for application/json ContentType.
 type CreateProjectJSONRequestBody = ProjectCreate
@@ -2014,6 +2209,131 @@ type ClientInterface interface {
 	// Corresponds with GET /v1/chat/completions/{session_id}/status (the `GetChatStatus` operationId).
 	GetChatStatus(ctx context.Context, sessionId SessionID, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// ListFiles The caller's files, or one directory of a tree
+	//
+	// Without `prefix`: every file of the caller (or of `project_id`), newest first, as entries
+	// of kind `file`.
+	//
+	// With `prefix`: the entries of that directory of the tree of `project_id` (or of the files
+	// outside projects) — its files (kind `file`) and its immediate sub-directories (kind
+	// `directory`, `path` ending in `/`, with `file_count` files below) — ordered by `path` in
+	// byte order, so a file `a` comes before a directory `a/`. `prefix` is a directory path
+	// (`src/` or `src`); `/` is the root. The cursor holds the last entry's path, so pages of
+	// a directory walk files and directories alike; a cursor of one listing is refused by
+	// another (400).
+	//
+	// Corresponds with GET /v1/files (the `ListFiles` operationId).
+	ListFiles(ctx context.Context, params *ListFilesParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// UploadFileWithBody Upload a file
+	//
+	// Two forms. `multipart/form-data` with one `file` part (its `filename` names the file) and
+	// optional `project_id` and `path` fields (in any order, before or after the file part); or
+	// the raw bytes as the body (any `Content-Type`, e.g. `application/octet-stream` or
+	// `image/png`) with `?filename=` (or `?path=`) and optional `?project_id=`. Query parameters
+	// apply to both forms; a multipart field overrides its query parameter.
+	//
+	// The body is streamed to the blob store as it arrives (never buffered whole), hashed and
+	// measured on the way. The stored `content_type` is sniffed from the bytes; the declared one
+	// is ignored. A file larger than `CCB_MAX_FILE_BYTES` (default 100 MiB) is refused with 413
+	// `file_too_large` as soon as the limit is passed; an upload that would take the caller past
+	// the quota (`CCB_FILE_QUOTA_BYTES`, default 1 GiB) is refused with 413 `quota_exceeded`
+	// (its detail states the quota and the usage). A failed, refused or cancelled upload leaves
+	// nothing behind.
+	//
+	// `path` is normalised (Unicode NFC, `\` is not a separator but refused, no `.`/`..`
+	// segments, no leading `/`, no NUL or control or bidirectional-override characters, at most
+	// 1024 bytes, each segment at most 255 bytes); an invalid one is a 400 pointing at it. A path
+	// is unique within the caller's project (or the caller's files outside projects): a clash
+	// is 409 `path_taken`. Without `path` the file is loose (listed, but in no directory).
+	//
+	// Idempotency-Key: the body is not buffered, so the request fingerprint covers the method,
+	// path, query, media type and `Content-Length` (not the bytes): a retry with the same key
+	// replays the first response.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /v1/files (the `UploadFile` operationId).
+	UploadFileWithBody(ctx context.Context, params *UploadFileParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetFileUsage The caller's storage use and quota
+	//
+	// Corresponds with GET /v1/files/usage (the `GetFileUsage` operationId).
+	GetFileUsage(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// DeleteFile Delete a file
+	//
+	// The row goes at once; the bytes are removed from the store right after (or by the sweep).
+	//
+	// Corresponds with DELETE /v1/files/{id} (the `DeleteFile` operationId).
+	DeleteFile(ctx context.Context, id ID, params *DeleteFileParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetFile A file's metadata
+	//
+	// Corresponds with GET /v1/files/{id} (the `GetFile` operationId).
+	GetFile(ctx context.Context, id ID, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// UpdateFileWithBody Rename or move a file
+	//
+	// Sets `path` (normalised like an upload's; `name` follows its last segment). A clash is 409 `path_taken`.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with PATCH /v1/files/{id} (the `UpdateFile` operationId).
+	UpdateFileWithBody(ctx context.Context, id ID, params *UpdateFileParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// UpdateFile Rename or move a file
+	//
+	// Sets `path` (normalised like an upload's; `name` follows its last segment). A clash is 409 `path_taken`.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with PATCH /v1/files/{id} (the `UpdateFile` operationId).
+	UpdateFile(ctx context.Context, id ID, params *UpdateFileParams, body UpdateFileJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetFileContent A file's bytes
+	//
+	// Served inert: `Content-Disposition: attachment` (RFC 6266, with an RFC 8187 `filename*`
+	// and an ASCII fallback without quotes, control or bidirectional characters),
+	// `X-Content-Type-Options: nosniff`, `Content-Security-Policy: sandbox` and the sniffed
+	// `Content-Type`, so a stored HTML or SVG file never runs on this origin. One byte range
+	// (`bytes=a-b`, `bytes=a-`, `bytes=-n`) answers 206; several ranges are served whole (200);
+	// an unsatisfiable one 416. The ETag is the quoted sha256; `If-None-Match` answers 304.
+	//
+	// Corresponds with GET /v1/files/{id}/content (the `GetFileContent` operationId).
+	GetFileContent(ctx context.Context, id ID, params *GetFileContentParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// DownloadFile A file's bytes through a signed URL
+	//
+	// What `createFileUrl` links to for the local store. Public: the signature is the
+	// credential. An expired, tampered or foreign signature is a 404 (indistinguishable from a
+	// missing file). Served like `getFileContent` (ranges, 304, inert headers).
+	//
+	// Corresponds with GET /v1/files/{id}/download (the `DownloadFile` operationId).
+	DownloadFile(ctx context.Context, id ID, params *DownloadFileParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CreateFileUrlWithBody A short-lived download URL
+	//
+	// A URL anyone holding it may GET until `expires_at`, without credentials: an S3 presigned
+	// URL when the store is S3, otherwise this server's `/v1/files/{id}/download` with an HMAC
+	// signature over the file, its content hash and the expiry.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /v1/files/{id}/url (the `CreateFileUrl` operationId).
+	CreateFileUrlWithBody(ctx context.Context, id ID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CreateFileUrl A short-lived download URL
+	//
+	// A URL anyone holding it may GET until `expires_at`, without credentials: an S3 presigned
+	// URL when the store is S3, otherwise this server's `/v1/files/{id}/download` with an HMAC
+	// signature over the file, its content hash and the expiry.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /v1/files/{id}/url (the `CreateFileUrl` operationId).
+	CreateFileUrl(ctx context.Context, id ID, body CreateFileUrlJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// ListModels The models this server offers
 	//
 	// OpenAI's list shape, so unmodified OpenAI SDKs can list models.
@@ -2175,7 +2495,7 @@ type ClientInterface interface {
 
 	// GetChanges Changes since a cursor
 	//
-	// Every change to the caller's projects, sessions and messages after `cursor`, in commit
+	// Every change to the caller's projects, sessions, messages and files after `cursor`, in commit
 	// order: upserts carry the current object, deletions are tombstones. Store `next_cursor`
 	// and ask again; without a cursor the feed starts from the beginning. A cursor older than the
 	// tombstone retention answers 410: sync again from scratch.
@@ -2991,6 +3311,241 @@ func (c *Client) GetChatStatus(ctx context.Context, sessionId SessionID, reqEdit
 	return c.Client.Do(req)
 }
 
+// ListFiles The caller's files, or one directory of a tree
+//
+// Without `prefix`: every file of the caller (or of `project_id`), newest first, as entries
+// of kind `file`.
+//
+// With `prefix`: the entries of that directory of the tree of `project_id` (or of the files
+// outside projects) — its files (kind `file`) and its immediate sub-directories (kind
+// `directory`, `path` ending in `/`, with `file_count` files below) — ordered by `path` in
+// byte order, so a file `a` comes before a directory `a/`. `prefix` is a directory path
+// (`src/` or `src`); `/` is the root. The cursor holds the last entry's path, so pages of
+// a directory walk files and directories alike; a cursor of one listing is refused by
+// another (400).
+//
+// Corresponds with GET /v1/files (the `ListFiles` operationId).
+func (c *Client) ListFiles(ctx context.Context, params *ListFilesParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListFilesRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// UploadFileWithBody Upload a file
+//
+// Two forms. `multipart/form-data` with one `file` part (its `filename` names the file) and
+// optional `project_id` and `path` fields (in any order, before or after the file part); or
+// the raw bytes as the body (any `Content-Type`, e.g. `application/octet-stream` or
+// `image/png`) with `?filename=` (or `?path=`) and optional `?project_id=`. Query parameters
+// apply to both forms; a multipart field overrides its query parameter.
+//
+// The body is streamed to the blob store as it arrives (never buffered whole), hashed and
+// measured on the way. The stored `content_type` is sniffed from the bytes; the declared one
+// is ignored. A file larger than `CCB_MAX_FILE_BYTES` (default 100 MiB) is refused with 413
+// `file_too_large` as soon as the limit is passed; an upload that would take the caller past
+// the quota (`CCB_FILE_QUOTA_BYTES`, default 1 GiB) is refused with 413 `quota_exceeded`
+// (its detail states the quota and the usage). A failed, refused or cancelled upload leaves
+// nothing behind.
+//
+// `path` is normalised (Unicode NFC, `\` is not a separator but refused, no `.`/`..`
+// segments, no leading `/`, no NUL or control or bidirectional-override characters, at most
+// 1024 bytes, each segment at most 255 bytes); an invalid one is a 400 pointing at it. A path
+// is unique within the caller's project (or the caller's files outside projects): a clash
+// is 409 `path_taken`. Without `path` the file is loose (listed, but in no directory).
+//
+// Idempotency-Key: the body is not buffered, so the request fingerprint covers the method,
+// path, query, media type and `Content-Length` (not the bytes): a retry with the same key
+// replays the first response.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /v1/files (the `UploadFile` operationId).
+func (c *Client) UploadFileWithBody(ctx context.Context, params *UploadFileParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewUploadFileRequestWithBody(c.Server, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetFileUsage The caller's storage use and quota
+//
+// Corresponds with GET /v1/files/usage (the `GetFileUsage` operationId).
+func (c *Client) GetFileUsage(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetFileUsageRequest(c.Server)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// DeleteFile Delete a file
+//
+// The row goes at once; the bytes are removed from the store right after (or by the sweep).
+//
+// Corresponds with DELETE /v1/files/{id} (the `DeleteFile` operationId).
+func (c *Client) DeleteFile(ctx context.Context, id ID, params *DeleteFileParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewDeleteFileRequest(c.Server, id, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetFile A file's metadata
+//
+// Corresponds with GET /v1/files/{id} (the `GetFile` operationId).
+func (c *Client) GetFile(ctx context.Context, id ID, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetFileRequest(c.Server, id)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// UpdateFileWithBody Rename or move a file
+//
+// Sets `path` (normalised like an upload's; `name` follows its last segment). A clash is 409 `path_taken`.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with PATCH /v1/files/{id} (the `UpdateFile` operationId).
+func (c *Client) UpdateFileWithBody(ctx context.Context, id ID, params *UpdateFileParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewUpdateFileRequestWithBody(c.Server, id, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// UpdateFile Rename or move a file
+//
+// Sets `path` (normalised like an upload's; `name` follows its last segment). A clash is 409 `path_taken`.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with PATCH /v1/files/{id} (the `UpdateFile` operationId).
+func (c *Client) UpdateFile(ctx context.Context, id ID, params *UpdateFileParams, body UpdateFileJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewUpdateFileRequest(c.Server, id, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetFileContent A file's bytes
+//
+// Served inert: `Content-Disposition: attachment` (RFC 6266, with an RFC 8187 `filename*`
+// and an ASCII fallback without quotes, control or bidirectional characters),
+// `X-Content-Type-Options: nosniff`, `Content-Security-Policy: sandbox` and the sniffed
+// `Content-Type`, so a stored HTML or SVG file never runs on this origin. One byte range
+// (`bytes=a-b`, `bytes=a-`, `bytes=-n`) answers 206; several ranges are served whole (200);
+// an unsatisfiable one 416. The ETag is the quoted sha256; `If-None-Match` answers 304.
+//
+// Corresponds with GET /v1/files/{id}/content (the `GetFileContent` operationId).
+func (c *Client) GetFileContent(ctx context.Context, id ID, params *GetFileContentParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetFileContentRequest(c.Server, id, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// DownloadFile A file's bytes through a signed URL
+//
+// What `createFileUrl` links to for the local store. Public: the signature is the
+// credential. An expired, tampered or foreign signature is a 404 (indistinguishable from a
+// missing file). Served like `getFileContent` (ranges, 304, inert headers).
+//
+// Corresponds with GET /v1/files/{id}/download (the `DownloadFile` operationId).
+func (c *Client) DownloadFile(ctx context.Context, id ID, params *DownloadFileParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewDownloadFileRequest(c.Server, id, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CreateFileUrlWithBody A short-lived download URL
+//
+// A URL anyone holding it may GET until `expires_at`, without credentials: an S3 presigned
+// URL when the store is S3, otherwise this server's `/v1/files/{id}/download` with an HMAC
+// signature over the file, its content hash and the expiry.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /v1/files/{id}/url (the `CreateFileUrl` operationId).
+func (c *Client) CreateFileUrlWithBody(ctx context.Context, id ID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateFileUrlRequestWithBody(c.Server, id, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CreateFileUrl A short-lived download URL
+//
+// A URL anyone holding it may GET until `expires_at`, without credentials: an S3 presigned
+// URL when the store is S3, otherwise this server's `/v1/files/{id}/download` with an HMAC
+// signature over the file, its content hash and the expiry.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /v1/files/{id}/url (the `CreateFileUrl` operationId).
+func (c *Client) CreateFileUrl(ctx context.Context, id ID, body CreateFileUrlJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateFileUrlRequest(c.Server, id, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // ListModels The models this server offers
 //
 // OpenAI's list shape, so unmodified OpenAI SDKs can list models.
@@ -3392,7 +3947,7 @@ func (c *Client) GetSessionStats(ctx context.Context, id ID, reqEditors ...Reque
 
 // GetChanges Changes since a cursor
 //
-// Every change to the caller's projects, sessions and messages after `cursor`, in commit
+// Every change to the caller's projects, sessions, messages and files after `cursor`, in commit
 // order: upserts carry the current object, deletions are tombstones. Store `next_cursor`
 // and ask again; without a cursor the feed starts from the beginning. A cursor older than the
 // tombstone retention answers 410: sync again from scratch.
@@ -4510,6 +5065,561 @@ func NewGetChatStatusRequest(server string, sessionId SessionID) (*http.Request,
 	if err != nil {
 		return nil, err
 	}
+
+	return req, nil
+}
+
+// NewListFilesRequest constructs an http.Request for the ListFiles method
+func NewListFilesRequest(server string, params *ListFilesParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/files")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.ProjectId != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "project_id", *params.ProjectId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: "uuid"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Prefix != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "prefix", *params.Prefix, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Limit != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Cursor != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "cursor", *params.Cursor, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewUploadFileRequestWithBody constructs an http.Request for the UploadFile method, with any body, and a specified content type
+func NewUploadFileRequestWithBody(server string, params *UploadFileParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/files")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Filename != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "filename", *params.Filename, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Path != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "path", *params.Path, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.ProjectId != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "project_id", *params.ProjectId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: "uuid"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.IdempotencyKey != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Idempotency-Key", *params.IdempotencyKey, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Idempotency-Key", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
+// NewGetFileUsageRequest constructs an http.Request for the GetFileUsage method
+func NewGetFileUsageRequest(server string) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/files/usage")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewDeleteFileRequest constructs an http.Request for the DeleteFile method
+func NewDeleteFileRequest(server string, id ID, params *DeleteFileParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/files/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodDelete, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+
+		if params.IfMatch != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "If-Match", *params.IfMatch, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("If-Match", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
+// NewGetFileRequest constructs an http.Request for the GetFile method
+func NewGetFileRequest(server string, id ID) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/files/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewUpdateFileRequest calls the generic UpdateFile builder with application/json body
+func NewUpdateFileRequest(server string, id ID, params *UpdateFileParams, body UpdateFileJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewUpdateFileRequestWithBody(server, id, params, "application/json", bodyReader)
+}
+
+// NewUpdateFileRequestWithBody constructs an http.Request for the UpdateFile method, with any body, and a specified content type
+func NewUpdateFileRequestWithBody(server string, id ID, params *UpdateFileParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/files/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPatch, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.IfMatch != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "If-Match", *params.IfMatch, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("If-Match", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
+// NewGetFileContentRequest constructs an http.Request for the GetFileContent method
+func NewGetFileContentRequest(server string, id ID, params *GetFileContentParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/files/%s/content", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+
+		if params.Range != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Range", *params.Range, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Range", headerParam0)
+		}
+
+		if params.IfNoneMatch != nil {
+			var headerParam1 string
+
+			headerParam1, err = runtime.StyleParamWithOptions("simple", false, "If-None-Match", *params.IfNoneMatch, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("If-None-Match", headerParam1)
+		}
+
+	}
+
+	return req, nil
+}
+
+// NewDownloadFileRequest constructs an http.Request for the DownloadFile method
+func NewDownloadFileRequest(server string, id ID, params *DownloadFileParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/files/%s/download", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if queryFrag, err := runtime.StyleParamWithOptions("form", true, "expires", params.Expires, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int64"}); err != nil {
+			return nil, err
+		} else {
+			for _, qp := range strings.Split(queryFrag, "&") {
+				rawQueryFragments = append(rawQueryFragments, qp)
+			}
+		}
+
+		if queryFrag, err := runtime.StyleParamWithOptions("form", true, "signature", params.Signature, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+			return nil, err
+		} else {
+			for _, qp := range strings.Split(queryFrag, "&") {
+				rawQueryFragments = append(rawQueryFragments, qp)
+			}
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+
+		if params.Range != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Range", *params.Range, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Range", headerParam0)
+		}
+
+		if params.IfNoneMatch != nil {
+			var headerParam1 string
+
+			headerParam1, err = runtime.StyleParamWithOptions("simple", false, "If-None-Match", *params.IfNoneMatch, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("If-None-Match", headerParam1)
+		}
+
+	}
+
+	return req, nil
+}
+
+// NewCreateFileUrlRequest calls the generic CreateFileUrl builder with application/json body
+func NewCreateFileUrlRequest(server string, id ID, body CreateFileUrlJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewCreateFileUrlRequestWithBody(server, id, "application/json", bodyReader)
+}
+
+// NewCreateFileUrlRequestWithBody constructs an http.Request for the CreateFileUrl method, with any body, and a specified content type
+func NewCreateFileUrlRequestWithBody(server string, id ID, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/files/%s/url", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
 
 	return req, nil
 }
@@ -6059,6 +7169,143 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with GET /v1/chat/completions/{session_id}/status (the `GetChatStatus` operationId).
 	GetChatStatusWithResponse(ctx context.Context, sessionId SessionID, reqEditors ...RequestEditorFn) (*GetChatStatusResponse, error)
 
+	// ListFilesWithResponse The caller's files, or one directory of a tree
+	//
+	// Without `prefix`: every file of the caller (or of `project_id`), newest first, as entries
+	// of kind `file`.
+	//
+	// With `prefix`: the entries of that directory of the tree of `project_id` (or of the files
+	// outside projects) — its files (kind `file`) and its immediate sub-directories (kind
+	// `directory`, `path` ending in `/`, with `file_count` files below) — ordered by `path` in
+	// byte order, so a file `a` comes before a directory `a/`. `prefix` is a directory path
+	// (`src/` or `src`); `/` is the root. The cursor holds the last entry's path, so pages of
+	// a directory walk files and directories alike; a cursor of one listing is refused by
+	// another (400).
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/files (the `ListFiles` operationId).
+	ListFilesWithResponse(ctx context.Context, params *ListFilesParams, reqEditors ...RequestEditorFn) (*ListFilesResponse, error)
+
+	// UploadFileWithBodyWithResponse Upload a file
+	//
+	// Two forms. `multipart/form-data` with one `file` part (its `filename` names the file) and
+	// optional `project_id` and `path` fields (in any order, before or after the file part); or
+	// the raw bytes as the body (any `Content-Type`, e.g. `application/octet-stream` or
+	// `image/png`) with `?filename=` (or `?path=`) and optional `?project_id=`. Query parameters
+	// apply to both forms; a multipart field overrides its query parameter.
+	//
+	// The body is streamed to the blob store as it arrives (never buffered whole), hashed and
+	// measured on the way. The stored `content_type` is sniffed from the bytes; the declared one
+	// is ignored. A file larger than `CCB_MAX_FILE_BYTES` (default 100 MiB) is refused with 413
+	// `file_too_large` as soon as the limit is passed; an upload that would take the caller past
+	// the quota (`CCB_FILE_QUOTA_BYTES`, default 1 GiB) is refused with 413 `quota_exceeded`
+	// (its detail states the quota and the usage). A failed, refused or cancelled upload leaves
+	// nothing behind.
+	//
+	// `path` is normalised (Unicode NFC, `\` is not a separator but refused, no `.`/`..`
+	// segments, no leading `/`, no NUL or control or bidirectional-override characters, at most
+	// 1024 bytes, each segment at most 255 bytes); an invalid one is a 400 pointing at it. A path
+	// is unique within the caller's project (or the caller's files outside projects): a clash
+	// is 409 `path_taken`. Without `path` the file is loose (listed, but in no directory).
+	//
+	// Idempotency-Key: the body is not buffered, so the request fingerprint covers the method,
+	// path, query, media type and `Content-Length` (not the bytes): a retry with the same key
+	// replays the first response.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/files (the `UploadFile` operationId).
+	UploadFileWithBodyWithResponse(ctx context.Context, params *UploadFileParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*UploadFileResponse, error)
+
+	// GetFileUsageWithResponse The caller's storage use and quota
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/files/usage (the `GetFileUsage` operationId).
+	GetFileUsageWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetFileUsageResponse, error)
+
+	// DeleteFileWithResponse Delete a file
+	//
+	// The row goes at once; the bytes are removed from the store right after (or by the sweep).
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with DELETE /v1/files/{id} (the `DeleteFile` operationId).
+	DeleteFileWithResponse(ctx context.Context, id ID, params *DeleteFileParams, reqEditors ...RequestEditorFn) (*DeleteFileResponse, error)
+
+	// GetFileWithResponse A file's metadata
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/files/{id} (the `GetFile` operationId).
+	GetFileWithResponse(ctx context.Context, id ID, reqEditors ...RequestEditorFn) (*GetFileResponse, error)
+
+	// UpdateFileWithBodyWithResponse Rename or move a file
+	//
+	// Sets `path` (normalised like an upload's; `name` follows its last segment). A clash is 409 `path_taken`.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PATCH /v1/files/{id} (the `UpdateFile` operationId).
+	UpdateFileWithBodyWithResponse(ctx context.Context, id ID, params *UpdateFileParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*UpdateFileResponse, error)
+
+	// UpdateFileWithResponse Rename or move a file
+	//
+	// Sets `path` (normalised like an upload's; `name` follows its last segment). A clash is 409 `path_taken`.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PATCH /v1/files/{id} (the `UpdateFile` operationId).
+	UpdateFileWithResponse(ctx context.Context, id ID, params *UpdateFileParams, body UpdateFileJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateFileResponse, error)
+
+	// GetFileContentWithResponse A file's bytes
+	//
+	// Served inert: `Content-Disposition: attachment` (RFC 6266, with an RFC 8187 `filename*`
+	// and an ASCII fallback without quotes, control or bidirectional characters),
+	// `X-Content-Type-Options: nosniff`, `Content-Security-Policy: sandbox` and the sniffed
+	// `Content-Type`, so a stored HTML or SVG file never runs on this origin. One byte range
+	// (`bytes=a-b`, `bytes=a-`, `bytes=-n`) answers 206; several ranges are served whole (200);
+	// an unsatisfiable one 416. The ETag is the quoted sha256; `If-None-Match` answers 304.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/files/{id}/content (the `GetFileContent` operationId).
+	GetFileContentWithResponse(ctx context.Context, id ID, params *GetFileContentParams, reqEditors ...RequestEditorFn) (*GetFileContentResponse, error)
+
+	// DownloadFileWithResponse A file's bytes through a signed URL
+	//
+	// What `createFileUrl` links to for the local store. Public: the signature is the
+	// credential. An expired, tampered or foreign signature is a 404 (indistinguishable from a
+	// missing file). Served like `getFileContent` (ranges, 304, inert headers).
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/files/{id}/download (the `DownloadFile` operationId).
+	DownloadFileWithResponse(ctx context.Context, id ID, params *DownloadFileParams, reqEditors ...RequestEditorFn) (*DownloadFileResponse, error)
+
+	// CreateFileUrlWithBodyWithResponse A short-lived download URL
+	//
+	// A URL anyone holding it may GET until `expires_at`, without credentials: an S3 presigned
+	// URL when the store is S3, otherwise this server's `/v1/files/{id}/download` with an HMAC
+	// signature over the file, its content hash and the expiry.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/files/{id}/url (the `CreateFileUrl` operationId).
+	CreateFileUrlWithBodyWithResponse(ctx context.Context, id ID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateFileUrlResponse, error)
+
+	// CreateFileUrlWithResponse A short-lived download URL
+	//
+	// A URL anyone holding it may GET until `expires_at`, without credentials: an S3 presigned
+	// URL when the store is S3, otherwise this server's `/v1/files/{id}/download` with an HMAC
+	// signature over the file, its content hash and the expiry.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/files/{id}/url (the `CreateFileUrl` operationId).
+	CreateFileUrlWithResponse(ctx context.Context, id ID, body CreateFileUrlJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateFileUrlResponse, error)
+
 	// ListModelsWithResponse The models this server offers
 	//
 	// OpenAI's list shape, so unmodified OpenAI SDKs can list models.
@@ -6244,7 +7491,7 @@ type ClientWithResponsesInterface interface {
 
 	// GetChangesWithResponse Changes since a cursor
 	//
-	// Every change to the caller's projects, sessions and messages after `cursor`, in commit
+	// Every change to the caller's projects, sessions, messages and files after `cursor`, in commit
 	// order: upserts carry the current object, deletions are tombstones. Store `next_cursor`
 	// and ask again; without a cursor the feed starts from the beginning. A cursor older than the
 	// tombstone retention answers 410: sync again from scratch.
@@ -8066,6 +9313,725 @@ func (r GetChatStatusResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r GetChatStatusResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type ListFilesResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *FileEntryList
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Error
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListFilesResponse) GetJSON200() *FileEntryList {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r ListFilesResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r ListFilesResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r ListFilesResponse) GetApplicationproblemJSONDefault() *Error {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r ListFilesResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListFilesResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListFilesResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListFilesResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// UploadFileResponse201Headers the declared response headers of an HTTP 201 response for UploadFile
+type UploadFileResponse201Headers struct {
+	ETag *string
+}
+
+type UploadFileResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON201 the response for an HTTP 201 `application/json` response
+	JSON201 *File
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *Conflict
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *Problem
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *Unprocessable
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Error
+	// Headers201 the parsed response headers for an HTTP 201 response
+	Headers201 *UploadFileResponse201Headers
+}
+
+// GetJSON201 returns the response for an HTTP 201 `application/json` response
+func (r UploadFileResponse) GetJSON201() *File {
+	return r.JSON201
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r UploadFileResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r UploadFileResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r UploadFileResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r UploadFileResponse) GetApplicationproblemJSON409() *Conflict {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r UploadFileResponse) GetApplicationproblemJSON413() *Problem {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r UploadFileResponse) GetApplicationproblemJSON422() *Unprocessable {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r UploadFileResponse) GetApplicationproblemJSONDefault() *Error {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r UploadFileResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r UploadFileResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r UploadFileResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r UploadFileResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type GetFileUsageResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *FileUsage
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Error
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetFileUsageResponse) GetJSON200() *FileUsage {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r GetFileUsageResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r GetFileUsageResponse) GetApplicationproblemJSONDefault() *Error {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r GetFileUsageResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetFileUsageResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetFileUsageResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetFileUsageResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type DeleteFileResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON412 the response for an HTTP 412 `application/problem+json` response
+	ApplicationproblemJSON412 *PreconditionFailed
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Error
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r DeleteFileResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r DeleteFileResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r DeleteFileResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON412 returns the response for an HTTP 412 `application/problem+json` response
+func (r DeleteFileResponse) GetApplicationproblemJSON412() *PreconditionFailed {
+	return r.ApplicationproblemJSON412
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r DeleteFileResponse) GetApplicationproblemJSONDefault() *Error {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r DeleteFileResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r DeleteFileResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r DeleteFileResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r DeleteFileResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// GetFileResponse200Headers the declared response headers of an HTTP 200 response for GetFile
+type GetFileResponse200Headers struct {
+	ETag *string
+}
+
+type GetFileResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *File
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Error
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *GetFileResponse200Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetFileResponse) GetJSON200() *File {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r GetFileResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r GetFileResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r GetFileResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r GetFileResponse) GetApplicationproblemJSONDefault() *Error {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r GetFileResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetFileResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetFileResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetFileResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// UpdateFileResponse200Headers the declared response headers of an HTTP 200 response for UpdateFile
+type UpdateFileResponse200Headers struct {
+	ETag *string
+}
+
+type UpdateFileResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *File
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *Conflict
+	// ApplicationproblemJSON412 the response for an HTTP 412 `application/problem+json` response
+	ApplicationproblemJSON412 *PreconditionFailed
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Error
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *UpdateFileResponse200Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r UpdateFileResponse) GetJSON200() *File {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r UpdateFileResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r UpdateFileResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r UpdateFileResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r UpdateFileResponse) GetApplicationproblemJSON409() *Conflict {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON412 returns the response for an HTTP 412 `application/problem+json` response
+func (r UpdateFileResponse) GetApplicationproblemJSON412() *PreconditionFailed {
+	return r.ApplicationproblemJSON412
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r UpdateFileResponse) GetApplicationproblemJSONDefault() *Error {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r UpdateFileResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r UpdateFileResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r UpdateFileResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r UpdateFileResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// GetFileContentResponse200Headers the declared response headers of an HTTP 200 response for GetFileContent
+type GetFileContentResponse200Headers struct {
+	AcceptRanges          *string
+	ContentDisposition    string
+	ContentSecurityPolicy string
+	ETag                  string
+}
+
+// GetFileContentResponse206Headers the declared response headers of an HTTP 206 response for GetFileContent
+type GetFileContentResponse206Headers struct {
+	AcceptRanges          *string
+	ContentDisposition    string
+	ContentRange          string
+	ContentSecurityPolicy string
+	ETag                  string
+}
+
+// GetFileContentResponse304Headers the declared response headers of an HTTP 304 response for GetFileContent
+type GetFileContentResponse304Headers struct {
+	ETag string
+}
+
+// GetFileContentResponse416Headers the declared response headers of an HTTP 416 response for GetFileContent
+type GetFileContentResponse416Headers struct {
+	ContentRange string
+}
+
+type GetFileContentResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON416 the response for an HTTP 416 `application/problem+json` response
+	ApplicationproblemJSON416 *FileRangeNotSatisfiable
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Error
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *GetFileContentResponse200Headers
+	// Headers206 the parsed response headers for an HTTP 206 response
+	Headers206 *GetFileContentResponse206Headers
+	// Headers304 the parsed response headers for an HTTP 304 response
+	Headers304 *GetFileContentResponse304Headers
+	// Headers416 the parsed response headers for an HTTP 416 response
+	Headers416 *GetFileContentResponse416Headers
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r GetFileContentResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r GetFileContentResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r GetFileContentResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON416 returns the response for an HTTP 416 `application/problem+json` response
+func (r GetFileContentResponse) GetApplicationproblemJSON416() *FileRangeNotSatisfiable {
+	return r.ApplicationproblemJSON416
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r GetFileContentResponse) GetApplicationproblemJSONDefault() *Error {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r GetFileContentResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetFileContentResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetFileContentResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetFileContentResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// DownloadFileResponse200Headers the declared response headers of an HTTP 200 response for DownloadFile
+type DownloadFileResponse200Headers struct {
+	AcceptRanges          *string
+	ContentDisposition    string
+	ContentSecurityPolicy string
+	ETag                  string
+}
+
+// DownloadFileResponse206Headers the declared response headers of an HTTP 206 response for DownloadFile
+type DownloadFileResponse206Headers struct {
+	AcceptRanges          *string
+	ContentDisposition    string
+	ContentRange          string
+	ContentSecurityPolicy string
+	ETag                  string
+}
+
+// DownloadFileResponse304Headers the declared response headers of an HTTP 304 response for DownloadFile
+type DownloadFileResponse304Headers struct {
+	ETag string
+}
+
+// DownloadFileResponse416Headers the declared response headers of an HTTP 416 response for DownloadFile
+type DownloadFileResponse416Headers struct {
+	ContentRange string
+}
+
+type DownloadFileResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON416 the response for an HTTP 416 `application/problem+json` response
+	ApplicationproblemJSON416 *FileRangeNotSatisfiable
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Error
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *DownloadFileResponse200Headers
+	// Headers206 the parsed response headers for an HTTP 206 response
+	Headers206 *DownloadFileResponse206Headers
+	// Headers304 the parsed response headers for an HTTP 304 response
+	Headers304 *DownloadFileResponse304Headers
+	// Headers416 the parsed response headers for an HTTP 416 response
+	Headers416 *DownloadFileResponse416Headers
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r DownloadFileResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r DownloadFileResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON416 returns the response for an HTTP 416 `application/problem+json` response
+func (r DownloadFileResponse) GetApplicationproblemJSON416() *FileRangeNotSatisfiable {
+	return r.ApplicationproblemJSON416
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r DownloadFileResponse) GetApplicationproblemJSONDefault() *Error {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r DownloadFileResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r DownloadFileResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r DownloadFileResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r DownloadFileResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type CreateFileUrlResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *FileURL
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Error
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r CreateFileUrlResponse) GetJSON200() *FileURL {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r CreateFileUrlResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r CreateFileUrlResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r CreateFileUrlResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r CreateFileUrlResponse) GetApplicationproblemJSONDefault() *Error {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r CreateFileUrlResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r CreateFileUrlResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r CreateFileUrlResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r CreateFileUrlResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -10114,6 +12080,209 @@ func (c *ClientWithResponses) GetChatStatusWithResponse(ctx context.Context, ses
 	return ParseGetChatStatusResponse(rsp)
 }
 
+// ListFilesWithResponse The caller's files, or one directory of a tree
+//
+// Without `prefix`: every file of the caller (or of `project_id`), newest first, as entries
+// of kind `file`.
+//
+// With `prefix`: the entries of that directory of the tree of `project_id` (or of the files
+// outside projects) — its files (kind `file`) and its immediate sub-directories (kind
+// `directory`, `path` ending in `/`, with `file_count` files below) — ordered by `path` in
+// byte order, so a file `a` comes before a directory `a/`. `prefix` is a directory path
+// (`src/` or `src`); `/` is the root. The cursor holds the last entry's path, so pages of
+// a directory walk files and directories alike; a cursor of one listing is refused by
+// another (400).
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/files (the `ListFiles` operationId).
+func (c *ClientWithResponses) ListFilesWithResponse(ctx context.Context, params *ListFilesParams, reqEditors ...RequestEditorFn) (*ListFilesResponse, error) {
+	rsp, err := c.ListFiles(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListFilesResponse(rsp)
+}
+
+// UploadFileWithBodyWithResponse Upload a file
+//
+// Two forms. `multipart/form-data` with one `file` part (its `filename` names the file) and
+// optional `project_id` and `path` fields (in any order, before or after the file part); or
+// the raw bytes as the body (any `Content-Type`, e.g. `application/octet-stream` or
+// `image/png`) with `?filename=` (or `?path=`) and optional `?project_id=`. Query parameters
+// apply to both forms; a multipart field overrides its query parameter.
+//
+// The body is streamed to the blob store as it arrives (never buffered whole), hashed and
+// measured on the way. The stored `content_type` is sniffed from the bytes; the declared one
+// is ignored. A file larger than `CCB_MAX_FILE_BYTES` (default 100 MiB) is refused with 413
+// `file_too_large` as soon as the limit is passed; an upload that would take the caller past
+// the quota (`CCB_FILE_QUOTA_BYTES`, default 1 GiB) is refused with 413 `quota_exceeded`
+// (its detail states the quota and the usage). A failed, refused or cancelled upload leaves
+// nothing behind.
+//
+// `path` is normalised (Unicode NFC, `\` is not a separator but refused, no `.`/`..`
+// segments, no leading `/`, no NUL or control or bidirectional-override characters, at most
+// 1024 bytes, each segment at most 255 bytes); an invalid one is a 400 pointing at it. A path
+// is unique within the caller's project (or the caller's files outside projects): a clash
+// is 409 `path_taken`. Without `path` the file is loose (listed, but in no directory).
+//
+// Idempotency-Key: the body is not buffered, so the request fingerprint covers the method,
+// path, query, media type and `Content-Length` (not the bytes): a retry with the same key
+// replays the first response.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/files (the `UploadFile` operationId).
+func (c *ClientWithResponses) UploadFileWithBodyWithResponse(ctx context.Context, params *UploadFileParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*UploadFileResponse, error) {
+	rsp, err := c.UploadFileWithBody(ctx, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseUploadFileResponse(rsp)
+}
+
+// GetFileUsageWithResponse The caller's storage use and quota
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/files/usage (the `GetFileUsage` operationId).
+func (c *ClientWithResponses) GetFileUsageWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetFileUsageResponse, error) {
+	rsp, err := c.GetFileUsage(ctx, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetFileUsageResponse(rsp)
+}
+
+// DeleteFileWithResponse Delete a file
+//
+// The row goes at once; the bytes are removed from the store right after (or by the sweep).
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with DELETE /v1/files/{id} (the `DeleteFile` operationId).
+func (c *ClientWithResponses) DeleteFileWithResponse(ctx context.Context, id ID, params *DeleteFileParams, reqEditors ...RequestEditorFn) (*DeleteFileResponse, error) {
+	rsp, err := c.DeleteFile(ctx, id, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseDeleteFileResponse(rsp)
+}
+
+// GetFileWithResponse A file's metadata
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/files/{id} (the `GetFile` operationId).
+func (c *ClientWithResponses) GetFileWithResponse(ctx context.Context, id ID, reqEditors ...RequestEditorFn) (*GetFileResponse, error) {
+	rsp, err := c.GetFile(ctx, id, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetFileResponse(rsp)
+}
+
+// UpdateFileWithBodyWithResponse Rename or move a file
+//
+// Sets `path` (normalised like an upload's; `name` follows its last segment). A clash is 409 `path_taken`.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PATCH /v1/files/{id} (the `UpdateFile` operationId).
+func (c *ClientWithResponses) UpdateFileWithBodyWithResponse(ctx context.Context, id ID, params *UpdateFileParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*UpdateFileResponse, error) {
+	rsp, err := c.UpdateFileWithBody(ctx, id, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseUpdateFileResponse(rsp)
+}
+
+// UpdateFileWithResponse Rename or move a file
+//
+// Sets `path` (normalised like an upload's; `name` follows its last segment). A clash is 409 `path_taken`.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PATCH /v1/files/{id} (the `UpdateFile` operationId).
+func (c *ClientWithResponses) UpdateFileWithResponse(ctx context.Context, id ID, params *UpdateFileParams, body UpdateFileJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateFileResponse, error) {
+	rsp, err := c.UpdateFile(ctx, id, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseUpdateFileResponse(rsp)
+}
+
+// GetFileContentWithResponse A file's bytes
+//
+// Served inert: `Content-Disposition: attachment` (RFC 6266, with an RFC 8187 `filename*`
+// and an ASCII fallback without quotes, control or bidirectional characters),
+// `X-Content-Type-Options: nosniff`, `Content-Security-Policy: sandbox` and the sniffed
+// `Content-Type`, so a stored HTML or SVG file never runs on this origin. One byte range
+// (`bytes=a-b`, `bytes=a-`, `bytes=-n`) answers 206; several ranges are served whole (200);
+// an unsatisfiable one 416. The ETag is the quoted sha256; `If-None-Match` answers 304.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/files/{id}/content (the `GetFileContent` operationId).
+func (c *ClientWithResponses) GetFileContentWithResponse(ctx context.Context, id ID, params *GetFileContentParams, reqEditors ...RequestEditorFn) (*GetFileContentResponse, error) {
+	rsp, err := c.GetFileContent(ctx, id, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetFileContentResponse(rsp)
+}
+
+// DownloadFileWithResponse A file's bytes through a signed URL
+//
+// What `createFileUrl` links to for the local store. Public: the signature is the
+// credential. An expired, tampered or foreign signature is a 404 (indistinguishable from a
+// missing file). Served like `getFileContent` (ranges, 304, inert headers).
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/files/{id}/download (the `DownloadFile` operationId).
+func (c *ClientWithResponses) DownloadFileWithResponse(ctx context.Context, id ID, params *DownloadFileParams, reqEditors ...RequestEditorFn) (*DownloadFileResponse, error) {
+	rsp, err := c.DownloadFile(ctx, id, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseDownloadFileResponse(rsp)
+}
+
+// CreateFileUrlWithBodyWithResponse A short-lived download URL
+//
+// A URL anyone holding it may GET until `expires_at`, without credentials: an S3 presigned
+// URL when the store is S3, otherwise this server's `/v1/files/{id}/download` with an HMAC
+// signature over the file, its content hash and the expiry.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/files/{id}/url (the `CreateFileUrl` operationId).
+func (c *ClientWithResponses) CreateFileUrlWithBodyWithResponse(ctx context.Context, id ID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateFileUrlResponse, error) {
+	rsp, err := c.CreateFileUrlWithBody(ctx, id, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreateFileUrlResponse(rsp)
+}
+
+// CreateFileUrlWithResponse A short-lived download URL
+//
+// A URL anyone holding it may GET until `expires_at`, without credentials: an S3 presigned
+// URL when the store is S3, otherwise this server's `/v1/files/{id}/download` with an HMAC
+// signature over the file, its content hash and the expiry.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/files/{id}/url (the `CreateFileUrl` operationId).
+func (c *ClientWithResponses) CreateFileUrlWithResponse(ctx context.Context, id ID, body CreateFileUrlJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateFileUrlResponse, error) {
+	rsp, err := c.CreateFileUrl(ctx, id, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreateFileUrlResponse(rsp)
+}
+
 // ListModelsWithResponse The models this server offers
 //
 // OpenAI's list shape, so unmodified OpenAI SDKs can list models.
@@ -10443,7 +12612,7 @@ func (c *ClientWithResponses) GetSessionStatsWithResponse(ctx context.Context, i
 
 // GetChangesWithResponse Changes since a cursor
 //
-// Every change to the caller's projects, sessions and messages after `cursor`, in commit
+// Every change to the caller's projects, sessions, messages and files after `cursor`, in commit
 // order: upserts carry the current object, deletions are tombstones. Store `next_cursor`
 // and ask again; without a cursor the feed starts from the beginning. A cursor older than the
 // tombstone retention answers 410: sync again from scratch.
@@ -12051,6 +14220,731 @@ func ParseGetChatStatusResponse(rsp *http.Response) (*GetChatStatusResponse, err
 	return response, nil
 }
 
+// ParseListFilesResponse parses an HTTP response from a ListFilesWithResponse call
+func ParseListFilesResponse(rsp *http.Response) (*ListFilesResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListFilesResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest FileEntryList
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseUploadFileResponse parses an HTTP response from a UploadFileWithResponse call
+func ParseUploadFileResponse(rsp *http.Response) (*UploadFileResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &UploadFileResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 201:
+		var dest File
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON201 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest Unprocessable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 201:
+		var headers UploadFileResponse201Headers
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = &value
+		}
+		response.Headers201 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseGetFileUsageResponse parses an HTTP response from a GetFileUsageWithResponse call
+func ParseGetFileUsageResponse(rsp *http.Response) (*GetFileUsageResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetFileUsageResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest FileUsage
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseDeleteFileResponse parses an HTTP response from a DeleteFileWithResponse call
+func ParseDeleteFileResponse(rsp *http.Response) (*DeleteFileResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &DeleteFileResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 204:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 412:
+		var dest PreconditionFailed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON412 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseGetFileResponse parses an HTTP response from a GetFileWithResponse call
+func ParseGetFileResponse(rsp *http.Response) (*GetFileResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetFileResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest File
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers GetFileResponse200Headers
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = &value
+		}
+		response.Headers200 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseUpdateFileResponse parses an HTTP response from a UpdateFileWithResponse call
+func ParseUpdateFileResponse(rsp *http.Response) (*UpdateFileResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &UpdateFileResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest File
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 412:
+		var dest PreconditionFailed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON412 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers UpdateFileResponse200Headers
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = &value
+		}
+		response.Headers200 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseGetFileContentResponse parses an HTTP response from a GetFileContentWithResponse call
+func ParseGetFileContentResponse(rsp *http.Response) (*GetFileContentResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetFileContentResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 304:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 416:
+		var dest FileRangeNotSatisfiable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON416 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers GetFileContentResponse200Headers
+		if values := rsp.Header.Values("Accept-Ranges"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Accept-Ranges", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.AcceptRanges = &value
+		}
+		if values := rsp.Header.Values("Content-Disposition"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Content-Disposition", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ContentDisposition = value
+		}
+		if values := rsp.Header.Values("Content-Security-Policy"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Content-Security-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ContentSecurityPolicy = value
+		}
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 206:
+		var headers GetFileContentResponse206Headers
+		if values := rsp.Header.Values("Accept-Ranges"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Accept-Ranges", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.AcceptRanges = &value
+		}
+		if values := rsp.Header.Values("Content-Disposition"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Content-Disposition", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ContentDisposition = value
+		}
+		if values := rsp.Header.Values("Content-Range"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Content-Range", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ContentRange = value
+		}
+		if values := rsp.Header.Values("Content-Security-Policy"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Content-Security-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ContentSecurityPolicy = value
+		}
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = value
+		}
+		response.Headers206 = &headers
+	case rsp.StatusCode == 304:
+		var headers GetFileContentResponse304Headers
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = value
+		}
+		response.Headers304 = &headers
+	case rsp.StatusCode == 416:
+		var headers GetFileContentResponse416Headers
+		if values := rsp.Header.Values("Content-Range"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Content-Range", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ContentRange = value
+		}
+		response.Headers416 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseDownloadFileResponse parses an HTTP response from a DownloadFileWithResponse call
+func ParseDownloadFileResponse(rsp *http.Response) (*DownloadFileResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &DownloadFileResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 304:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 416:
+		var dest FileRangeNotSatisfiable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON416 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers DownloadFileResponse200Headers
+		if values := rsp.Header.Values("Accept-Ranges"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Accept-Ranges", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.AcceptRanges = &value
+		}
+		if values := rsp.Header.Values("Content-Disposition"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Content-Disposition", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ContentDisposition = value
+		}
+		if values := rsp.Header.Values("Content-Security-Policy"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Content-Security-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ContentSecurityPolicy = value
+		}
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 206:
+		var headers DownloadFileResponse206Headers
+		if values := rsp.Header.Values("Accept-Ranges"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Accept-Ranges", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.AcceptRanges = &value
+		}
+		if values := rsp.Header.Values("Content-Disposition"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Content-Disposition", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ContentDisposition = value
+		}
+		if values := rsp.Header.Values("Content-Range"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Content-Range", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ContentRange = value
+		}
+		if values := rsp.Header.Values("Content-Security-Policy"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Content-Security-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ContentSecurityPolicy = value
+		}
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = value
+		}
+		response.Headers206 = &headers
+	case rsp.StatusCode == 304:
+		var headers DownloadFileResponse304Headers
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = value
+		}
+		response.Headers304 = &headers
+	case rsp.StatusCode == 416:
+		var headers DownloadFileResponse416Headers
+		if values := rsp.Header.Values("Content-Range"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Content-Range", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ContentRange = value
+		}
+		response.Headers416 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseCreateFileUrlResponse parses an HTTP response from a CreateFileUrlWithResponse call
+func ParseCreateFileUrlResponse(rsp *http.Response) (*CreateFileUrlResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &CreateFileUrlResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest FileURL
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
 // ParseListModelsResponse parses an HTTP response from a ListModelsWithResponse call
 func ParseListModelsResponse(rsp *http.Response) (*ListModelsResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -13250,6 +16144,33 @@ type ServerInterface interface {
 	// GetChatStatus Whether a session is generating, and its totals
 	// (GET /v1/chat/completions/{session_id}/status)
 	GetChatStatus(ctx echo.Context, sessionId SessionID) error
+	// ListFiles The caller's files, or one directory of a tree
+	// (GET /v1/files)
+	ListFiles(ctx echo.Context, params ListFilesParams) error
+	// UploadFile Upload a file
+	// (POST /v1/files)
+	UploadFile(ctx echo.Context, params UploadFileParams) error
+	// GetFileUsage The caller's storage use and quota
+	// (GET /v1/files/usage)
+	GetFileUsage(ctx echo.Context) error
+	// DeleteFile Delete a file
+	// (DELETE /v1/files/{id})
+	DeleteFile(ctx echo.Context, id ID, params DeleteFileParams) error
+	// GetFile A file's metadata
+	// (GET /v1/files/{id})
+	GetFile(ctx echo.Context, id ID) error
+	// UpdateFile Rename or move a file
+	// (PATCH /v1/files/{id})
+	UpdateFile(ctx echo.Context, id ID, params UpdateFileParams) error
+	// GetFileContent A file's bytes
+	// (GET /v1/files/{id}/content)
+	GetFileContent(ctx echo.Context, id ID, params GetFileContentParams) error
+	// DownloadFile A file's bytes through a signed URL
+	// (GET /v1/files/{id}/download)
+	DownloadFile(ctx echo.Context, id ID, params DownloadFileParams) error
+	// CreateFileUrl A short-lived download URL
+	// (POST /v1/files/{id}/url)
+	CreateFileUrl(ctx echo.Context, id ID) error
 	// ListModels The models this server offers
 	// (GET /v1/models)
 	ListModels(ctx echo.Context) error
@@ -13699,6 +16620,322 @@ func (w *ServerInterfaceWrapper) GetChatStatus(ctx echo.Context) error {
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.GetChatStatus(ctx, sessionId)
+	return err
+}
+
+// ListFiles converts echo context to params.
+func (w *ServerInterfaceWrapper) ListFiles(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListFilesParams
+	// ------------- Optional query parameter "project_id" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "project_id", ctx.QueryParams(), &params.ProjectId, runtime.BindQueryParameterOptions{Type: "string", Format: "uuid"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter project_id: %s", err))
+	}
+
+	// ------------- Optional query parameter "prefix" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "prefix", ctx.QueryParams(), &params.Prefix, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter prefix: %s", err))
+	}
+
+	// ------------- Optional query parameter "limit" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", ctx.QueryParams(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter limit: %s", err))
+	}
+
+	// ------------- Optional query parameter "cursor" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "cursor", ctx.QueryParams(), &params.Cursor, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter cursor: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListFiles(ctx, params)
+	return err
+}
+
+// UploadFile converts echo context to params.
+func (w *ServerInterfaceWrapper) UploadFile(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params UploadFileParams
+	// ------------- Optional query parameter "filename" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "filename", ctx.QueryParams(), &params.Filename, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter filename: %s", err))
+	}
+
+	// ------------- Optional query parameter "path" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "path", ctx.QueryParams(), &params.Path, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter path: %s", err))
+	}
+
+	// ------------- Optional query parameter "project_id" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "project_id", ctx.QueryParams(), &params.ProjectId, runtime.BindQueryParameterOptions{Type: "string", Format: "uuid"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter project_id: %s", err))
+	}
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "Idempotency-Key" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
+		var IdempotencyKey IdempotencyKey
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Idempotency-Key, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Idempotency-Key: %s", err))
+		}
+
+		params.IdempotencyKey = &IdempotencyKey
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.UploadFile(ctx, params)
+	return err
+}
+
+// GetFileUsage converts echo context to params.
+func (w *ServerInterfaceWrapper) GetFileUsage(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetFileUsage(ctx)
+	return err
+}
+
+// DeleteFile converts echo context to params.
+func (w *ServerInterfaceWrapper) DeleteFile(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id ID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params DeleteFileParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "If-Match" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("If-Match")]; found {
+		var IfMatch IfMatch
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for If-Match, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "If-Match", valueList[0], &IfMatch, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter If-Match: %s", err))
+		}
+
+		params.IfMatch = &IfMatch
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.DeleteFile(ctx, id, params)
+	return err
+}
+
+// GetFile converts echo context to params.
+func (w *ServerInterfaceWrapper) GetFile(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id ID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetFile(ctx, id)
+	return err
+}
+
+// UpdateFile converts echo context to params.
+func (w *ServerInterfaceWrapper) UpdateFile(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id ID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params UpdateFileParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "If-Match" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("If-Match")]; found {
+		var IfMatch IfMatch
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for If-Match, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "If-Match", valueList[0], &IfMatch, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter If-Match: %s", err))
+		}
+
+		params.IfMatch = &IfMatch
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.UpdateFile(ctx, id, params)
+	return err
+}
+
+// GetFileContent converts echo context to params.
+func (w *ServerInterfaceWrapper) GetFileContent(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id ID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params GetFileContentParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "Range" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Range")]; found {
+		var Range FileRange
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Range, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Range", valueList[0], &Range, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Range: %s", err))
+		}
+
+		params.Range = &Range
+	}
+	// ------------- Optional header parameter "If-None-Match" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("If-None-Match")]; found {
+		var IfNoneMatch FileIfNoneMatch
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for If-None-Match, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "If-None-Match", valueList[0], &IfNoneMatch, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter If-None-Match: %s", err))
+		}
+
+		params.IfNoneMatch = &IfNoneMatch
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetFileContent(ctx, id, params)
+	return err
+}
+
+// DownloadFile converts echo context to params.
+func (w *ServerInterfaceWrapper) DownloadFile(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id ID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params DownloadFileParams
+	// ------------- Required query parameter "expires" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, true, "expires", ctx.QueryParams(), &params.Expires, runtime.BindQueryParameterOptions{Type: "integer", Format: "int64"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter expires: %s", err))
+	}
+
+	// ------------- Required query parameter "signature" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, true, "signature", ctx.QueryParams(), &params.Signature, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter signature: %s", err))
+	}
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "Range" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Range")]; found {
+		var Range FileRange
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Range, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Range", valueList[0], &Range, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Range: %s", err))
+		}
+
+		params.Range = &Range
+	}
+	// ------------- Optional header parameter "If-None-Match" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("If-None-Match")]; found {
+		var IfNoneMatch FileIfNoneMatch
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for If-None-Match, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "If-None-Match", valueList[0], &IfNoneMatch, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter If-None-Match: %s", err))
+		}
+
+		params.IfNoneMatch = &IfNoneMatch
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.DownloadFile(ctx, id, params)
+	return err
+}
+
+// CreateFileUrl converts echo context to params.
+func (w *ServerInterfaceWrapper) CreateFileUrl(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id ID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.CreateFileUrl(ctx, id)
 	return err
 }
 
@@ -14316,6 +17553,15 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.GET(options.BaseURL+"/v1/sessions/:id/messages", wrapper.ListMessages, options.OperationMiddlewares["listMessages"]...)
 	router.POST(options.BaseURL+"/v1/sessions/:id/messages", wrapper.CreateMessage, options.OperationMiddlewares["createMessage"]...)
 	router.GET(options.BaseURL+"/v1/sync", wrapper.GetChanges, options.OperationMiddlewares["getChanges"]...)
+	router.GET(options.BaseURL+"/v1/files", wrapper.ListFiles, options.OperationMiddlewares["listFiles"]...)
+	router.POST(options.BaseURL+"/v1/files", wrapper.UploadFile, options.OperationMiddlewares["uploadFile"]...)
+	router.GET(options.BaseURL+"/v1/files/usage", wrapper.GetFileUsage, options.OperationMiddlewares["getFileUsage"]...)
+	router.DELETE(options.BaseURL+"/v1/files/:id", wrapper.DeleteFile, options.OperationMiddlewares["deleteFile"]...)
+	router.GET(options.BaseURL+"/v1/files/:id", wrapper.GetFile, options.OperationMiddlewares["getFile"]...)
+	router.PATCH(options.BaseURL+"/v1/files/:id", wrapper.UpdateFile, options.OperationMiddlewares["updateFile"]...)
+	router.GET(options.BaseURL+"/v1/files/:id/content", wrapper.GetFileContent, options.OperationMiddlewares["getFileContent"]...)
+	router.POST(options.BaseURL+"/v1/files/:id/url", wrapper.CreateFileUrl, options.OperationMiddlewares["createFileUrl"]...)
+	router.GET(options.BaseURL+"/v1/files/:id/download", wrapper.DownloadFile, options.OperationMiddlewares["downloadFile"]...)
 	router.GET(options.BaseURL+"/v1/models", wrapper.ListModels, options.OperationMiddlewares["listModels"]...)
 	router.GET(options.BaseURL+"/v1/models/capabilities", wrapper.ListModelCapabilities, options.OperationMiddlewares["listModelCapabilities"]...)
 	router.GET(options.BaseURL+"/v1/models/:model_id", wrapper.GetModel, options.OperationMiddlewares["getModel"]...)
@@ -14331,6 +17577,51 @@ type BadRequestApplicationProblemPlusJSONResponse Problem
 type ConflictApplicationProblemPlusJSONResponse Problem
 
 type ErrorApplicationProblemPlusJSONResponse Problem
+
+type FileBytesResponseHeaders struct {
+	AcceptRanges          *string
+	ContentDisposition    string
+	ContentSecurityPolicy string
+	ETag                  string
+}
+type FileBytesAsteriskResponse struct {
+	Body io.Reader
+
+	Headers       FileBytesResponseHeaders
+	ContentType   string
+	ContentLength int64
+}
+
+type FileNotModifiedResponseHeaders struct {
+	ETag string
+}
+type FileNotModifiedResponse struct {
+	Headers FileNotModifiedResponseHeaders
+}
+
+type FilePartialResponseHeaders struct {
+	AcceptRanges          *string
+	ContentDisposition    string
+	ContentRange          string
+	ContentSecurityPolicy string
+	ETag                  string
+}
+type FilePartialAsteriskResponse struct {
+	Body io.Reader
+
+	Headers       FilePartialResponseHeaders
+	ContentType   string
+	ContentLength int64
+}
+
+type FileRangeNotSatisfiableResponseHeaders struct {
+	ContentRange string
+}
+type FileRangeNotSatisfiableApplicationProblemPlusJSONResponse struct {
+	Body Problem
+
+	Headers FileRangeNotSatisfiableResponseHeaders
+}
 
 type ForbiddenApplicationProblemPlusJSONResponse Problem
 
@@ -16652,6 +19943,966 @@ func (response GetChatStatusdefaultApplicationProblemPlusJSONResponse) VisitGetC
 	return err
 }
 
+type ListFilesRequestObject struct {
+	Params ListFilesParams
+}
+
+type ListFilesResponseObject interface {
+	VisitListFilesResponse(w http.ResponseWriter) error
+}
+
+type ListFiles200JSONResponse FileEntryList
+
+func (response ListFiles200JSONResponse) VisitListFilesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListFiles400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response ListFiles400ApplicationProblemPlusJSONResponse) VisitListFilesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListFiles401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response ListFiles401ApplicationProblemPlusJSONResponse) VisitListFilesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListFilesdefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response ListFilesdefaultApplicationProblemPlusJSONResponse) VisitListFilesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UploadFileRequestObject struct {
+	Params        UploadFileParams
+	Body          io.Reader
+	MultipartBody *multipart.Reader
+}
+
+type UploadFileResponseObject interface {
+	VisitUploadFileResponse(w http.ResponseWriter) error
+}
+
+type UploadFile201ResponseHeaders struct {
+	ETag *string
+}
+
+type UploadFile201JSONResponse struct {
+	Body    File
+	Headers UploadFile201ResponseHeaders
+}
+
+func (response UploadFile201JSONResponse) VisitUploadFileResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.ETag != nil {
+		w.Header().Set("ETag", fmt.Sprint(*response.Headers.ETag))
+	}
+	w.WriteHeader(201)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UploadFile400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response UploadFile400ApplicationProblemPlusJSONResponse) VisitUploadFileResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UploadFile401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response UploadFile401ApplicationProblemPlusJSONResponse) VisitUploadFileResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UploadFile404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response UploadFile404ApplicationProblemPlusJSONResponse) VisitUploadFileResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UploadFile409ApplicationProblemPlusJSONResponse struct {
+	ConflictApplicationProblemPlusJSONResponse
+}
+
+func (response UploadFile409ApplicationProblemPlusJSONResponse) VisitUploadFileResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UploadFile413ApplicationProblemPlusJSONResponse Problem
+
+func (response UploadFile413ApplicationProblemPlusJSONResponse) VisitUploadFileResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UploadFile422ApplicationProblemPlusJSONResponse struct {
+	UnprocessableApplicationProblemPlusJSONResponse
+}
+
+func (response UploadFile422ApplicationProblemPlusJSONResponse) VisitUploadFileResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UploadFiledefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response UploadFiledefaultApplicationProblemPlusJSONResponse) VisitUploadFileResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetFileUsageRequestObject struct {
+}
+
+type GetFileUsageResponseObject interface {
+	VisitGetFileUsageResponse(w http.ResponseWriter) error
+}
+
+type GetFileUsage200JSONResponse FileUsage
+
+func (response GetFileUsage200JSONResponse) VisitGetFileUsageResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetFileUsage401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response GetFileUsage401ApplicationProblemPlusJSONResponse) VisitGetFileUsageResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetFileUsagedefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response GetFileUsagedefaultApplicationProblemPlusJSONResponse) VisitGetFileUsageResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteFileRequestObject struct {
+	Id     ID `json:"id"`
+	Params DeleteFileParams
+}
+
+type DeleteFileResponseObject interface {
+	VisitDeleteFileResponse(w http.ResponseWriter) error
+}
+
+type DeleteFile204Response struct {
+}
+
+func (response DeleteFile204Response) VisitDeleteFileResponse(w http.ResponseWriter) error {
+	w.WriteHeader(204)
+	return nil
+}
+
+type DeleteFile400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteFile400ApplicationProblemPlusJSONResponse) VisitDeleteFileResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteFile401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteFile401ApplicationProblemPlusJSONResponse) VisitDeleteFileResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteFile404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteFile404ApplicationProblemPlusJSONResponse) VisitDeleteFileResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteFile412ApplicationProblemPlusJSONResponse struct {
+	PreconditionFailedApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteFile412ApplicationProblemPlusJSONResponse) VisitDeleteFileResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(412)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteFiledefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response DeleteFiledefaultApplicationProblemPlusJSONResponse) VisitDeleteFileResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetFileRequestObject struct {
+	Id ID `json:"id"`
+}
+
+type GetFileResponseObject interface {
+	VisitGetFileResponse(w http.ResponseWriter) error
+}
+
+type GetFile200ResponseHeaders struct {
+	ETag *string
+}
+
+type GetFile200JSONResponse struct {
+	Body    File
+	Headers GetFile200ResponseHeaders
+}
+
+func (response GetFile200JSONResponse) VisitGetFileResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.ETag != nil {
+		w.Header().Set("ETag", fmt.Sprint(*response.Headers.ETag))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetFile400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response GetFile400ApplicationProblemPlusJSONResponse) VisitGetFileResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetFile401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response GetFile401ApplicationProblemPlusJSONResponse) VisitGetFileResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetFile404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response GetFile404ApplicationProblemPlusJSONResponse) VisitGetFileResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetFiledefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response GetFiledefaultApplicationProblemPlusJSONResponse) VisitGetFileResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateFileRequestObject struct {
+	Id     ID `json:"id"`
+	Params UpdateFileParams
+	Body   *UpdateFileJSONRequestBody
+}
+
+type UpdateFileResponseObject interface {
+	VisitUpdateFileResponse(w http.ResponseWriter) error
+}
+
+type UpdateFile200ResponseHeaders struct {
+	ETag *string
+}
+
+type UpdateFile200JSONResponse struct {
+	Body    File
+	Headers UpdateFile200ResponseHeaders
+}
+
+func (response UpdateFile200JSONResponse) VisitUpdateFileResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.ETag != nil {
+		w.Header().Set("ETag", fmt.Sprint(*response.Headers.ETag))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateFile400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateFile400ApplicationProblemPlusJSONResponse) VisitUpdateFileResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateFile401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateFile401ApplicationProblemPlusJSONResponse) VisitUpdateFileResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateFile404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateFile404ApplicationProblemPlusJSONResponse) VisitUpdateFileResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateFile409ApplicationProblemPlusJSONResponse struct {
+	ConflictApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateFile409ApplicationProblemPlusJSONResponse) VisitUpdateFileResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateFile412ApplicationProblemPlusJSONResponse struct {
+	PreconditionFailedApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateFile412ApplicationProblemPlusJSONResponse) VisitUpdateFileResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(412)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateFiledefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response UpdateFiledefaultApplicationProblemPlusJSONResponse) VisitUpdateFileResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetFileContentRequestObject struct {
+	Id     ID `json:"id"`
+	Params GetFileContentParams
+}
+
+type GetFileContentResponseObject interface {
+	VisitGetFileContentResponse(w http.ResponseWriter) error
+}
+
+type GetFileContent200AsteriskResponse struct{ FileBytesAsteriskResponse }
+
+func (response GetFileContent200AsteriskResponse) VisitGetFileContentResponse(w http.ResponseWriter) error {
+
+	w.Header().Set("Content-Type", response.ContentType)
+	if response.ContentLength != 0 {
+		w.Header().Set("Content-Length", fmt.Sprint(response.ContentLength))
+	}
+	if response.Headers.AcceptRanges != nil {
+		w.Header().Set("Accept-Ranges", fmt.Sprint(*response.Headers.AcceptRanges))
+	}
+	w.Header().Set("Content-Disposition", fmt.Sprint(response.Headers.ContentDisposition))
+	w.Header().Set("Content-Security-Policy", fmt.Sprint(response.Headers.ContentSecurityPolicy))
+	w.Header().Set("ETag", fmt.Sprint(response.Headers.ETag))
+	w.WriteHeader(200)
+
+	if closer, ok := response.Body.(io.ReadCloser); ok {
+		defer closer.Close()
+	}
+	_, err := io.Copy(w, response.Body)
+	return err
+}
+
+type GetFileContent206AsteriskResponse struct{ FilePartialAsteriskResponse }
+
+func (response GetFileContent206AsteriskResponse) VisitGetFileContentResponse(w http.ResponseWriter) error {
+
+	w.Header().Set("Content-Type", response.ContentType)
+	if response.ContentLength != 0 {
+		w.Header().Set("Content-Length", fmt.Sprint(response.ContentLength))
+	}
+	if response.Headers.AcceptRanges != nil {
+		w.Header().Set("Accept-Ranges", fmt.Sprint(*response.Headers.AcceptRanges))
+	}
+	w.Header().Set("Content-Disposition", fmt.Sprint(response.Headers.ContentDisposition))
+	w.Header().Set("Content-Range", fmt.Sprint(response.Headers.ContentRange))
+	w.Header().Set("Content-Security-Policy", fmt.Sprint(response.Headers.ContentSecurityPolicy))
+	w.Header().Set("ETag", fmt.Sprint(response.Headers.ETag))
+	w.WriteHeader(206)
+
+	if closer, ok := response.Body.(io.ReadCloser); ok {
+		defer closer.Close()
+	}
+	_, err := io.Copy(w, response.Body)
+	return err
+}
+
+type GetFileContent304Response = FileNotModifiedResponse
+
+func (response GetFileContent304Response) VisitGetFileContentResponse(w http.ResponseWriter) error {
+	w.Header().Set("ETag", fmt.Sprint(response.Headers.ETag))
+	w.WriteHeader(304)
+	return nil
+}
+
+type GetFileContent400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response GetFileContent400ApplicationProblemPlusJSONResponse) VisitGetFileContentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetFileContent401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response GetFileContent401ApplicationProblemPlusJSONResponse) VisitGetFileContentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetFileContent404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response GetFileContent404ApplicationProblemPlusJSONResponse) VisitGetFileContentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetFileContent416ApplicationProblemPlusJSONResponse struct {
+	FileRangeNotSatisfiableApplicationProblemPlusJSONResponse
+}
+
+func (response GetFileContent416ApplicationProblemPlusJSONResponse) VisitGetFileContentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Content-Range", fmt.Sprint(response.Headers.ContentRange))
+	w.WriteHeader(416)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetFileContentdefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response GetFileContentdefaultApplicationProblemPlusJSONResponse) VisitGetFileContentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DownloadFileRequestObject struct {
+	Id     ID `json:"id"`
+	Params DownloadFileParams
+}
+
+type DownloadFileResponseObject interface {
+	VisitDownloadFileResponse(w http.ResponseWriter) error
+}
+
+type DownloadFile200AsteriskResponse struct{ FileBytesAsteriskResponse }
+
+func (response DownloadFile200AsteriskResponse) VisitDownloadFileResponse(w http.ResponseWriter) error {
+
+	w.Header().Set("Content-Type", response.ContentType)
+	if response.ContentLength != 0 {
+		w.Header().Set("Content-Length", fmt.Sprint(response.ContentLength))
+	}
+	if response.Headers.AcceptRanges != nil {
+		w.Header().Set("Accept-Ranges", fmt.Sprint(*response.Headers.AcceptRanges))
+	}
+	w.Header().Set("Content-Disposition", fmt.Sprint(response.Headers.ContentDisposition))
+	w.Header().Set("Content-Security-Policy", fmt.Sprint(response.Headers.ContentSecurityPolicy))
+	w.Header().Set("ETag", fmt.Sprint(response.Headers.ETag))
+	w.WriteHeader(200)
+
+	if closer, ok := response.Body.(io.ReadCloser); ok {
+		defer closer.Close()
+	}
+	_, err := io.Copy(w, response.Body)
+	return err
+}
+
+type DownloadFile206AsteriskResponse struct{ FilePartialAsteriskResponse }
+
+func (response DownloadFile206AsteriskResponse) VisitDownloadFileResponse(w http.ResponseWriter) error {
+
+	w.Header().Set("Content-Type", response.ContentType)
+	if response.ContentLength != 0 {
+		w.Header().Set("Content-Length", fmt.Sprint(response.ContentLength))
+	}
+	if response.Headers.AcceptRanges != nil {
+		w.Header().Set("Accept-Ranges", fmt.Sprint(*response.Headers.AcceptRanges))
+	}
+	w.Header().Set("Content-Disposition", fmt.Sprint(response.Headers.ContentDisposition))
+	w.Header().Set("Content-Range", fmt.Sprint(response.Headers.ContentRange))
+	w.Header().Set("Content-Security-Policy", fmt.Sprint(response.Headers.ContentSecurityPolicy))
+	w.Header().Set("ETag", fmt.Sprint(response.Headers.ETag))
+	w.WriteHeader(206)
+
+	if closer, ok := response.Body.(io.ReadCloser); ok {
+		defer closer.Close()
+	}
+	_, err := io.Copy(w, response.Body)
+	return err
+}
+
+type DownloadFile304Response = FileNotModifiedResponse
+
+func (response DownloadFile304Response) VisitDownloadFileResponse(w http.ResponseWriter) error {
+	w.Header().Set("ETag", fmt.Sprint(response.Headers.ETag))
+	w.WriteHeader(304)
+	return nil
+}
+
+type DownloadFile400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response DownloadFile400ApplicationProblemPlusJSONResponse) VisitDownloadFileResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DownloadFile404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response DownloadFile404ApplicationProblemPlusJSONResponse) VisitDownloadFileResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DownloadFile416ApplicationProblemPlusJSONResponse struct {
+	FileRangeNotSatisfiableApplicationProblemPlusJSONResponse
+}
+
+func (response DownloadFile416ApplicationProblemPlusJSONResponse) VisitDownloadFileResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Content-Range", fmt.Sprint(response.Headers.ContentRange))
+	w.WriteHeader(416)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DownloadFiledefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response DownloadFiledefaultApplicationProblemPlusJSONResponse) VisitDownloadFileResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateFileUrlRequestObject struct {
+	Id   ID `json:"id"`
+	Body *CreateFileUrlJSONRequestBody
+}
+
+type CreateFileUrlResponseObject interface {
+	VisitCreateFileUrlResponse(w http.ResponseWriter) error
+}
+
+type CreateFileUrl200JSONResponse FileURL
+
+func (response CreateFileUrl200JSONResponse) VisitCreateFileUrlResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateFileUrl400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response CreateFileUrl400ApplicationProblemPlusJSONResponse) VisitCreateFileUrlResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateFileUrl401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response CreateFileUrl401ApplicationProblemPlusJSONResponse) VisitCreateFileUrlResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateFileUrl404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response CreateFileUrl404ApplicationProblemPlusJSONResponse) VisitCreateFileUrlResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateFileUrldefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response CreateFileUrldefaultApplicationProblemPlusJSONResponse) VisitCreateFileUrlResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type ListModelsRequestObject struct {
 }
 
@@ -18472,6 +22723,33 @@ type StrictServerInterface interface {
 	// GetChatStatus Whether a session is generating, and its totals
 	// (GET /v1/chat/completions/{session_id}/status)
 	GetChatStatus(ctx context.Context, request GetChatStatusRequestObject) (GetChatStatusResponseObject, error)
+	// ListFiles The caller's files, or one directory of a tree
+	// (GET /v1/files)
+	ListFiles(ctx context.Context, request ListFilesRequestObject) (ListFilesResponseObject, error)
+	// UploadFile Upload a file
+	// (POST /v1/files)
+	UploadFile(ctx context.Context, request UploadFileRequestObject) (UploadFileResponseObject, error)
+	// GetFileUsage The caller's storage use and quota
+	// (GET /v1/files/usage)
+	GetFileUsage(ctx context.Context, request GetFileUsageRequestObject) (GetFileUsageResponseObject, error)
+	// DeleteFile Delete a file
+	// (DELETE /v1/files/{id})
+	DeleteFile(ctx context.Context, request DeleteFileRequestObject) (DeleteFileResponseObject, error)
+	// GetFile A file's metadata
+	// (GET /v1/files/{id})
+	GetFile(ctx context.Context, request GetFileRequestObject) (GetFileResponseObject, error)
+	// UpdateFile Rename or move a file
+	// (PATCH /v1/files/{id})
+	UpdateFile(ctx context.Context, request UpdateFileRequestObject) (UpdateFileResponseObject, error)
+	// GetFileContent A file's bytes
+	// (GET /v1/files/{id}/content)
+	GetFileContent(ctx context.Context, request GetFileContentRequestObject) (GetFileContentResponseObject, error)
+	// DownloadFile A file's bytes through a signed URL
+	// (GET /v1/files/{id}/download)
+	DownloadFile(ctx context.Context, request DownloadFileRequestObject) (DownloadFileResponseObject, error)
+	// CreateFileUrl A short-lived download URL
+	// (POST /v1/files/{id}/url)
+	CreateFileUrl(ctx context.Context, request CreateFileUrlRequestObject) (CreateFileUrlResponseObject, error)
 	// ListModels The models this server offers
 	// (GET /v1/models)
 	ListModels(ctx context.Context, request ListModelsRequestObject) (ListModelsResponseObject, error)
@@ -19428,6 +23706,292 @@ func (sh *strictHandler) GetChatStatus(ctx echo.Context, sessionId SessionID) er
 	return nil
 }
 
+// ListFiles operation middleware
+func (sh *strictHandler) ListFiles(ctx echo.Context, params ListFilesParams) error {
+	var request ListFilesRequestObject
+
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListFiles(ctx.Request().Context(), request.(ListFilesRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListFiles")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListFilesResponseObject); ok {
+		return validResponse.VisitListFilesResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// UploadFile operation middleware
+func (sh *strictHandler) UploadFile(ctx echo.Context, params UploadFileParams) error {
+	var request UploadFileRequestObject
+
+	request.Params = params
+	if strings.HasPrefix(ctx.Request().Header.Get("Content-Type"), "application/octet-stream") {
+		request.Body = ctx.Request().Body
+	}
+	if strings.HasPrefix(ctx.Request().Header.Get("Content-Type"), "multipart/form-data") {
+		if reader, err := ctx.Request().MultipartReader(); err != nil {
+			return err
+		} else {
+			request.MultipartBody = reader
+		}
+	}
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.UploadFile(ctx.Request().Context(), request.(UploadFileRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "UploadFile")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(UploadFileResponseObject); ok {
+		return validResponse.VisitUploadFileResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GetFileUsage operation middleware
+func (sh *strictHandler) GetFileUsage(ctx echo.Context) error {
+	var request GetFileUsageRequestObject
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetFileUsage(ctx.Request().Context(), request.(GetFileUsageRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetFileUsage")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetFileUsageResponseObject); ok {
+		return validResponse.VisitGetFileUsageResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// DeleteFile operation middleware
+func (sh *strictHandler) DeleteFile(ctx echo.Context, id ID, params DeleteFileParams) error {
+	var request DeleteFileRequestObject
+
+	request.Id = id
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.DeleteFile(ctx.Request().Context(), request.(DeleteFileRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "DeleteFile")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(DeleteFileResponseObject); ok {
+		return validResponse.VisitDeleteFileResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GetFile operation middleware
+func (sh *strictHandler) GetFile(ctx echo.Context, id ID) error {
+	var request GetFileRequestObject
+
+	request.Id = id
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetFile(ctx.Request().Context(), request.(GetFileRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetFile")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetFileResponseObject); ok {
+		return validResponse.VisitGetFileResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// UpdateFile operation middleware
+func (sh *strictHandler) UpdateFile(ctx echo.Context, id ID, params UpdateFileParams) error {
+	var request UpdateFileRequestObject
+
+	request.Id = id
+	request.Params = params
+
+	var body UpdateFileJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.UpdateFile(ctx.Request().Context(), request.(UpdateFileRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "UpdateFile")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(UpdateFileResponseObject); ok {
+		return validResponse.VisitUpdateFileResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GetFileContent operation middleware
+func (sh *strictHandler) GetFileContent(ctx echo.Context, id ID, params GetFileContentParams) error {
+	var request GetFileContentRequestObject
+
+	request.Id = id
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetFileContent(ctx.Request().Context(), request.(GetFileContentRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetFileContent")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetFileContentResponseObject); ok {
+		return validResponse.VisitGetFileContentResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// DownloadFile operation middleware
+func (sh *strictHandler) DownloadFile(ctx echo.Context, id ID, params DownloadFileParams) error {
+	var request DownloadFileRequestObject
+
+	request.Id = id
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.DownloadFile(ctx.Request().Context(), request.(DownloadFileRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "DownloadFile")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(DownloadFileResponseObject); ok {
+		return validResponse.VisitDownloadFileResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// CreateFileUrl operation middleware
+func (sh *strictHandler) CreateFileUrl(ctx echo.Context, id ID) error {
+	var request CreateFileUrlRequestObject
+
+	request.Id = id
+
+	var body CreateFileUrlJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		if !errors.Is(err, io.EOF) {
+			return err
+		}
+	} else {
+		request.Body = &body
+	}
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.CreateFileUrl(ctx.Request().Context(), request.(CreateFileUrlRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "CreateFileUrl")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(CreateFileUrlResponseObject); ok {
+		return validResponse.VisitCreateFileUrlResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
 // ListModels operation middleware
 func (sh *strictHandler) ListModels(ctx echo.Context) error {
 	var request ListModelsRequestObject
@@ -20047,263 +24611,317 @@ func (sh *strictHandler) GetChanges(ctx echo.Context, params GetChangesParams) e
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7L3rchs5sjD4KgjuiTC5U6Qult1jKTrOqmV5RtO+6OhyeuY0vSywCiTRKgLVBZQojkMR5x32HXb/7jPs",
-	"E+wznCf5AplAXUgUL7Jku3v6x0xbxSpcEpmJvOenViSnqRRMaNU6/NSaMBqzDP55QqMJO5FCZzJ5Ly+1",
-	"zJh5HDMVZTzVXIrWYes4mdG5IqGQXWXeCA+JnjAylPGcRDTLOFOEEi1vmCAyI4pFGdNET6gmQpLITEHa",
-	"w0zOFMsCkmbybk5k1hcnr993yJTOyQ1jKWlfvDkhL787eEX+v//nRW+v0yOXTGgiBWG3LJuTjKlUCsWI",
-	"HMH0MmUZNSvs9UUraGXs15xnLG4d6ixnQUtFEzalZjNM5NPW4c8tt/zWx6Cl5ylrHbaUzrgYt+7vg9bp",
-	"FR0vb/1qwszEMs8i9kyRW5YpLsURUUzEhGsypNEN4YKEZ6PuO6qjSUi0JHkaU82IoiOWzHut2mLu6DRN",
-	"zNz91vN+q+VbynlGx1P6XsLhrDwOgG0YkJHMyF+vrs539nq7CHC1DM9NgQTf+4B0H7RSmtEp0w578kzJ",
-	"zA+1ULA7PYjgjdCdWZqxWy5zRVI6ZkdEpvTXnJmFcfPZrznL5q2gJejUzIvf1qA3pXdvmRjrSevwxd6+",
-	"D3Znr1cfIuFxMV9K9aScjscrATSS2ZTq1mErz+FNz9Qxm6ZSMxHNf2Tz5WW8ozdAKFHGHHYYZMmYzuZI",
-	"UYpOGblhczLjelI+AUIzj7gg+wdkIvNMkYyliUEDPWF9ITM+5oImJZG0YYiwWJPuXsAHLD4kZmthh3Ch",
-	"NKOxORtYEhdjQseUi6PaYvoChqIk5qMRywxNwoK42cvB/n5AqIgJxXVPpGJkxDOliQElU9q8pzRPEpLl",
-	"Qpg58MPdV72++OBoWJEpzW5YTMK7Li/XjJs8hM3LXHeRtYREGJZgQUCo4zhtxRhhNJr0RcEcOoeEIogt",
-	"DvKMqDyKmFJmIRkb5YrFDhbISgA5kEmW6FE53a453ga03H/xImhNuXB/7xma0ZplZsz/8+d+/25/r9vv",
-	"3313+vFP/+ZHoxEwEg/dp2kyJ1Ikc8KRnCqcybAvC+ep+dwwAJYoRg729uGAhDT4MybRhIoxU51e40Yt",
-	"J2ve4Uvfst/yKdfLiz6nY0YU/2cjlSfwXXWumI1onujW4YvdwEzMp4Y17e/uAmDxr71iCVxoNmYZrOGS",
-	"KcOekQd4SFzh74PPJPV78zHSGbDBH2h8gchu/oqkMLhr/knTNOER4OFOmslhwqZ/+kUZuHyqTPdvGRu1",
-	"Dlv/2055S+/gr2rnHL/CSX1craCxKU3MullsruAR5YkitzThMV6RrfugdSLFKOHRV1tkZOdXyN6oIOyO",
-	"K2A7DpFhnadZhpfKl1rksSDMzEnaVMyJ0lTnqnNUyjjK8NnZhEcTWN8bmQ15HDPxpQEZZSxmQnOaKJIY",
-	"wYMSh8QkkwlC7y9SsC++MLipDRbKJGaZEf2EZVCacsFiMuFG9JofGehmGq8Zx9WJFLj0t1Tp43jKtwFs",
-	"IU+ZL2JgKFTpAYVhzFo15UnrsKUnXJGZzJOYJIzeMiOZ0kjzW0bgXa50RjWIG6zEv+UBp0wpOmbbjViw",
-	"KqDIgSWIAU50j6zIPOBx67C1O3w1ej58ybp/Hu2NugfRwfPuq+j5i+7L0e5oL34+2qPfMcMvAU1bhwe7",
-	"r4KW5hpkyoLEiznzTBxGkRFTmYgPLfQOK1u6Dz4fB05kzEhYDmoVBLxqNoERacdc0WHCxTggMZtK4ApG",
-	"R4hZwuAPM6CZwWBLQIZzwrViychwu+GcUHO9saw+aqdH3ttbb0aVXU58hCIT3Pw0MUjLEVlpHnNNEjnu",
-	"kfNMTqVmZnAm6DBh/glQ0jFCw33Qei/1G5mL+EsS33tphJlJKd22DRlqMmSJFGNlxEslp0wKRoww0AEy",
-	"O89YJEXMzRhvKE/YF11yRVMyt7KRBa1WhRojVwZJzPJZZhiLETiPCumlco6wlysp31Ext9ev+qK3BsmM",
-	"GA/yi0EUalCHC5LI6Ebm+shKnXSkWUbCC/NH99j8ERp5VYpYGZGoootfUM0apCi8RqeUgwD9ay41Je2z",
-	"06s3JM7oSHcCwnrjHgn7LZrrSb91lH2/e6S/P9gP69rnsthWTNo9lwmP5v65ccYU3lg98a/f7+0ezb5/",
-	"ubt+5hIiy5NeIoQMAs8o196xSsnPDHctzApkxv/JvjQJAlev3s6AmtcizaTRMwz/+IqC4YwlSdeKhsNc",
-	"k4gKIQ2LILAKFpM2nCEVhJc6DqhzGQPlyIpryACNRIR85DpVOmN0+sXlNbPBqYxZQtJM3nIjcYyAjwUg",
-	"gtyyLJE0RklYcxCJc03aXCsiZ4LYKxw5jSYpVWaTUphdFbchUOTx+ZnV5NPMaJSao8CPGnw8oLqmLsRU",
-	"s66ZcFlnCFrsLuUZU6u+EXmSILKgRrI0Bo83UE8CFFjMyX3WZKgzfVr+Ic3YiN/5GQWq/tGEZjTSLFPO",
-	"8IMaeoD2jkiOBVeMIF2XFrEoGg7+fvP89hX17crZjgY41gBlqVxoI98t6crAdSnJpAYktDhMxhmNGElZ",
-	"xmUckNmE4dUvk9gZEZSWqZHrshsuxmZ9D4HefVW9/BlNSwDPAnpBFYlq2LFwfqUdTg5/YZE2oEC8PIEB",
-	"gNpivM1pcl7B0xFNFAsWUHcDNGzEhIoRYM9q4xUzx2oQwBjNe3nLUXmuLzamGvgE12yq1jEMS6z3xRw0",
-	"yyj8PaFqMLWWbfvbUMqEUZDbKnZK88J2JwsrrMxQH655v5eAbMs7pikf3CDL2Wyvqhho4QKdGFYnRcTA",
-	"jh4Tqkj49+7x+Vn3RzYPDWsMj+2FCRRySH5gNGNZ2EST/7Hf6/Va6wDiNlCszAsDI0RfK7z4aZJ8GLUO",
-	"f169Y3j7PliElxG2WCMXuGTa6O0Js/cDSmgK/Q0g8keRzIUmOMwjUXttTcvb/1gFwGPgfQHMbx713Uqv",
-	"wT+ylnNNuag+3VvkZVwNUJn07y6TiX1vEzBeyISZr6ZcnOH7ewvgDFq54L/mzP5sYHRvnpnzXsa9k4TR",
-	"TFnE69ZUg+JWzBXLniliBPsEjLTmgeGUFTorNnTvg6hRWY8jnLJ04hhJuJexMVcaLLvwNyyh/ANW4v7M",
-	"2ChjarLw5wDkv8r3lS+M1DSTWTxAbax4nMkRT9gA1PbiqWUKA7zyFp/CHb38lN3KG3hqsKZnIDNAv1or",
-	"aN2wuerZ7z56biyAy6nQmUd4owW4VlJVBbL3gflIZgO//LVWkkIjlGrG99p35ekuTMeFfnnQWjZ8By2e",
-	"bkC+QUtGoE9vJ7fKXEcS73+HXtZ/Yrgl5Ume+c+gatTaYHEqh30/FMaAH3Rs1Y8HiGdV4AQOScrtV1Cg",
-	"tlYAfm362s7Lw//YRL5v5fgxboES47/5ayDXkyt5w4TyEafBrAHEEnikekEuLvdfvCR/++nK+uCNWNMs",
-	"xzRqYVw02xzg4nbiAVPKRjbYT2vi0SsjBi/To+OfDdu45GKcAPc/IuzOWkmpJju3ezuGB+7Y7707gDEH",
-	"+LgkSdyzlw5zK2etl64WThY+DOpHsri32npq4PWd/Als9dxeHRWf2RYKjDUJDtwFVOMWxcOgrqzsH6zR",
-	"VgzWzrYZ87v92oh/9jJAc4MN7IWmaq5NpKzFuA5ltGPzkQ15OT4/AzuMFRectNo2f9ihDgklboXO4M6N",
-	"gKGZILQvioAALQkl5ugzOeWKVb32UxozNKITLnSWxywj01xpMI/IXCf81ijrHatJwLH0hZalHG3253Rm",
-	"axIE3Rqc1RD44ZY4owqVcjC5EIOAcZ4wdLx7RJ4qQi4d/cKpNaCcPqEiYonHjAPPrf17wZaR5Qy3QIu4",
-	"hTETNqgAdqFlEoOBXcvUJ68FVXfzRgEk1b3WXNXlQhu3OJE8YstbHHHBQZCjqi4imlW3glaC+GvIWCaD",
-	"iCaJudatIW8w4olu4CpcxOzOZ4wNWokcp5kcqhV3Sbn4wp+2dDilMXHt5W99OZu9K5Ma56RKcaWp0N5t",
-	"VsCy6U1sjuNKyuSEJsnyXbxwzLCaAuCe410UVQDsJdiChRNeGiBo3XXHsmsfRhOqexZXKr90+TSVGYog",
-	"1LCz1pjrST7sRXK6U3gPK/8yp50JmuyYAWGRiIS5uGnCxJglmm4Cu9fw4n3wOLgbGIT4uIlt9VEQuuG4",
-	"cPMPO6wSpk9wYtLIMU4fWiBAmHQ7vLcL9UigkcSbfu0I5r37wjq6qQIUey3V4CTw/mIBXkEqgHZUwsPH",
-	"DRxTLiIE1u3GBiSdOkd//UaoXzmnd5oJ82uPXIHFXFmnKCuFxIpftw2xrDHJRWJk1LC2thBjVsBjM+Pg",
-	"+A2216nUXGk2HYy4GLMszfiG3Dh3DH0ddK7hRb825gjC4YE7zKDASzfRRlRUnutTEhEQ6/LJfhCMhEZP",
-	"OgyNYCe0EegoQe8Zi0mJdXj01oliI6shjkYmLKiEQFh5UKgZeDnCGl8Jj9DbEeIEAwnrUD0uoiSP2QDA",
-	"Fhpp0CwX32XTVM9JaGEbFpOH7mURk9DQcHi0+kN4cQEXp3Ru9oiLD8gvRrQcspHMHFjIz68/vD/9CCrb",
-	"YzChkmXeg9DeYND7DbKlHoD+iZjTN03uG1+WT0rhFZ11gcZTJo7PnkF0iq5QtPPEH5ERZ0mMLueEK6P/",
-	"0AxNDCn8IWLCx8Lw9GUymNK7QTkm6t7K74G1EeO5tY2YL/F1YAtCoVYzlHoC84/5LRNmwmpobcOZVzC7",
-	"HNZjpdFkKpUGFgWn+EwRG8ZrtMk016QN68I/3PJcGFZENU3kuGMYTUKzMcvILU1y5uLGdx+wWpSWt2Mj",
-	"76yIXWchu7vW89nMU6ZMU2e78xs2PJS/XlFyTKMair3WCxu0hO8+SuZkDwLz89TQB6JcEWq9ty18U5rR",
-	"JGHJoK4uNXxY0ZDTTFaMvivlIfsqoUSwWSEdtYUUFok7ZkOWfxAufBJPI89cM/9xmjIRE4j4LGQxLS26",
-	"Jgl4cexYm81rNJhlwgFbAlGGY4gIog/z1MxzYG/8qRlcCmb9pYvDVpB7+c4pUPhgEWM/woKMqOA3D9fF",
-	"CN/BLrjlqnKGb0ifJ0uzKaRs5GikLn0TMh+CilwmAlSwc7cRO0U+HVqXKOBkoZUuRCMa/AkDEtJcS/Nf",
-	"dzWFgQH/JzPaIRnlAvwBQfGvQ/JJ0Cm7v6+fSJlFJaxDS1YzDTzX9no+9N7IiGBQsCLNR7up7U0SPsVM",
-	"y3SQrgH53pYgzxUbONKykd8r6esnFFcLYgwDkmbM0lyhChkaQ53H8XNDG6H7I/Qb4Zz5e30GS1UqcdJH",
-	"cXNsIn444eApBBCfzFGB4PUliWWS0ExBbDR6LG648MgSkN5nVIXYf+pLp4kfzDKu2YZfcJHmesN3UQjY",
-	"8GUtNZr51r67ZIhJwXdtZwuqUKjv0E2ymVr5JKf9mg3z8bJBplltcGGQ3h+zdW4Wny/iyuW+QEw2RvAP",
-	"DSUKTXIb91mht5KPux8HTatdOJhi6aXEvzBEuYMm4/drZ1r8DAvyl7QKFxbOJdPwWox7bQ2Jj41y70oz",
-	"/LLtQueZEYJIaPYdFvGzgrFY4UMAhmHcR4QKEhbQW3rZngnGn5VgDI8Iap8BidktS8wxgkZkXqmwe3rD",
-	"iGZ3Gh1LbbChYKYIPk5pplXHrNWw/WLyKZ0TqjWNJoRPYaT2kCr28qAwy1xfvFWwpigadkc8YYc7O594",
-	"fB92YBn23jE/KNI2/7FTHRHFGDnBXZ3TTJcpJ1yREdPRxHyXySka48hEKq08TLnE1WWZMAOvGgW1EbJ1",
-	"8WVcAsgpBr9JuwA7nJhNswMIApA7dVllHU1sitjl3pdR+uOqOOJFmkMMAGu5RQEbWGEkqYIekfpWk+Wg",
-	"wfDyRbw5m1wc7wr3zWMT8qK0uOwRtBLs8i8NB7VpIO9iSEIx0cd1wpYNHvB8UOfzNYPVOn3RGkdnVBnV",
-	"Mc4jl/4Ad5nNgLB0zQXhutDgjgjXLjnA2iRKCdTxIh8Jx7X9O0VxIKQe4ERerK14QFeDCSYo398Ez2oQ",
-	"e3xku7Q5iJ+WAzOt09yvUdotDCCcYUNbaiFPrHdbbON2t+LewBmCNxVCK9avDRaPgYvbBN6tCgeogDdY",
-	"1FQsTBdWWdtlbTmNtFZP7fHU96g5NEAwrBSUGOUZXHdgrlZlooUnbUfZFDmgM5iVDNmYCgxzwTRXQ477",
-	"u7ug2kyY6BwtOA7ISCaJnHmociNrOBpvrSF8AfI4QBOYQKvegsfW4PipOdWiWjOCdv953P2v3e6rQffj",
-	"p73g5cH9v3nzY2qlWbYKNDWDRD7hwxmnRzIDmzbVfMgTrueYHe8kdcctqbqxL+OIBAFMaDxhGRMRxDWv",
-	"swp+A/eNh5PCQT8+By1Eiy1wiGbjfOpqOS0TZvEzoYpQ8rfLD+8J7isgTJhLJMZfrOzc5oWTQgWEijmK",
-	"r1A8xJncO73W5hlivgMMKqv+2BjqvMybH3zGJa9/wEHDiTzdYRf66qKoP8roeFr4hwvJ/YiEYBMLzVqs",
-	"i9XtqWfAG6J7FeR9I8igA9mNtswUN8StBx74g056RfjNZyCBDb95EAI8lap93RTv5nHvbSBapJmcprrR",
-	"GXcm0tzczFGSx1D+B6qxZYzGChAJjF6q5rTYcK5BJa3BY2GMt9mG1yOwrZi1bFmqACbwAHhhjk2Q4/op",
-	"1LaEM6GvLJYXIcItLlVr0S7304RHE0JTDLvFhYMfdySzI6z8YFiBWgpff6agvoW7hB0t4RwzNvSqJlXd",
-	"3sOuCpNLAKHDUzpGswhWQyisJKRdOMfVhKZMdXrkTEAYCS3KhD1TdZNNbcBnioR5loR4Hy2bbkg7FeOA",
-	"/JKycUDGfBSQGRumnSWDDiyJx/dQegLsRqIoJ1j68Wq2HrcOcEeXW3KlKyovG+E0NP/oQQYUj8MeOa6/",
-	"gGfjqpcQJfhoBPE/aM9BZ1Oxc++mjgi17vUX5B3/wawe4REQ3mM98jx49Xw/2HtpZGXNVCcglJy/fkNi",
-	"GQFTJm33/d7uLpThM+/AgaUJ5aILh1q8DYVl4rIendnHMwXbJ23z6s7/HoCIEZC/v3sbkH8cm/+/+mD+",
-	"//I/3gbkb/SWXgLWBERNWIJ5bmgLM7LIEbm+etP9Mxj0Oj1ybF4AS10hwoBq0bZ2O/Px+es3ULMF990h",
-	"aZIjvjvd/BkKPVM6B6mU3UWMxeT5frC7u2v+h6DpkWMxtysxkLdQwHoe+I2tKAAikK1tl0ogYIsAGNpu",
-	"UDzccbPvfOL3O/ZIdz79ch8a1LHFE2zCH0w05UoZHESkxFkOEIPAZDCSuYhDc9xulmeK8Ji0w//57/97",
-	"x7y24xANEN08BSgN8izZMeTSsZGENacZBO3bqDI2QrE8ADhBvSsDmUNbWc+szrrvoMJMcsuU4TFQvckj",
-	"VfDEG4EOa/TLqhyUxfVUGJ5/uLyC/Bh4EHY28LIvXAduHV6ZxIHNp7BhAalacqVsBa1EzlpBa8LHE3/W",
-	"TbaB88O85FVt2J3eSB6GF6vrD/AUNlOBfFO/BrcrE9H8ZMIwr3Uh45pCfZDBVDU4jSuO4iXTiSoMRm4H",
-	"ebp+sfaroDq3b+1vOEviwmTReI5FbjuGFU0xHLHgq/svXlQKWHjra0isbFLdx1DG81ZQFDe0dQdtbUUf",
-	"glhGskwXwLscm+HChpmAM67tZsYqLMCxLHNA1Z+45OFykztW/1qbs05teKyFlA/Af2U00ZNl4EJRty3z",
-	"SpdRQfrjGvPUDDGwNZMegHS2vNR6cizwzH2xNHlQ3aoPQn/76ceGtMVjkubDhEeQcQW1eb97sfddZ5mN",
-	"0mRchQokPHoB4/eq3DQoWDd6Xh/22Duo3yyVq7qnho/XU62ZEJeD3wewMzODWXoD8C6Xkcvlzm3krjHw",
-	"X+elgQF987+VYy42zUpcdD7QSEN1VrjKQkjpx3vZ5fT7optB8i+SOVf6oUolwRz91DKzSlTL8/31wYCP",
-	"nTTp9rawlJcH2xWHWZnB926DDLFVkLPfW12mGvS9SezLAyo9beh3gJCU7XT99ZGlvliONxljUACMuO8P",
-	"i8vu5QGZMrNZRVKWFXZCwTBA2b71Z5KwW5YoEjOWBsXjvZfkR/6DkdHhzmrbaN1CYoZLDKpK22BgmKnj",
-	"jRupxQJvCA7nQN7g9F11D8V+9dQolgpAueDtC9Bvv7ehceRzsj2xqkDVx2MWGiymB1YwYAF/FgFokbyG",
-	"wCuI66Qp/OCK3elCMfJEHzjdnig9T1hn4/jULSIKVsRaf6zs4CHFsB7MQX4/hDild9VlvzzwIMnWdLZt",
-	"kmtxio9QCKMStv9NV8GoAswXBLNN4Ms75xtftNChu5ULUrfAeSSRMq+pPsa14HfVeqUbZz1VSoglNI9Z",
-	"V0khmO4edF94y8wsZT6hY9u3XTkTLB4MPTHFIRV6ksmUR2FAQqPUJCH6keVolHDBXHgZGLdgBrASUgeh",
-	"rvNyJqV309q7eptxcU8qU7FeLx6YRZzQlIJj1R6Hh03d6cGMi1jOPjP3bDHvZmM3A49sPMdK6jO7Obfv",
-	"rotMRfA2RokUMe7LP93yBY2uyXsMR1KJMV0ApQ8e1XW5RRQzloDY6Cwfg58t4YeHsy1Tj7mt1+toBbLC",
-	"khq39Fjb+ApLPy/xdoGxFRHzcOFOeZJAujUgwe8pav7BkfA+mFYjZZrTD7GbgpOmzY1j2Su5fP2jAu9j",
-	"c/zc2viu5oA5GwSz0SiFKbW4p/zl+ddmihShnI02VVfw6ESKETenZXnXFpLq4yru26jfbvF/yahoqEz+",
-	"4TjXk/2yxs/YvHpUsXyAK2YITj1b6zCOM6ZUo0Wk4fKyv5Y1T5fegKmXqmN5Nvh0NhEVyZQ1WdF81pL1",
-	"hpuF86pssjJosOYcbT1tr3XyzQl5dfDiO2JLdRcNWpaFotDl9IMK0UzFy1Hs0EZhSqMJF6xrWAA8MO/X",
-	"DdZl15oBFs9sNZZUrNPvUMbzQ2KXMyd9CFfpt6A5DvravBXhtg4QtN8of7IEEzqbw5Vi+QkmfkP7o00u",
-	"yooTw3NbcmGUAV8mY7Xqe0r1ZMELcLu3YzNovS6NerHG8rsNm5Gssu67sQ78tfJs65LqpP9ZYABpxgBd",
-	"xEvUEe364qx0bDo/P/aeQ9w2H9aBM9E6VYc7ZZBGL2a3rmy92ikRsrVhZCHuKSgdCjZ0u1YYsjmw9ByL",
-	"qD5Sldy0gIbazlwBDeMi6+W2/tjKYIcVj9nLzzBevDx4LONFNa+zkpFW4brVsNrj7n/R7j93u68GvRVx",
-	"tff+83Ey6+f3BViICH6sHgDN1fupnvi5h+UPzxSJecYicPvbAkRFRg6UcgAW3tuoghDT5ujUQ+1k7vtv",
-	"ANc8mY7x1oddcUUuhukZ3FHMJm1h+UfMH8FQa+jv56ryYOOEbQPiql0IqrMX3uritKoe0FqbgjWJA5Yw",
-	"HmSLXaCDeq+BytWxsi2Bp/tiIwFUPjvYffXy9429G3DKTePu7SE/gk3A8dFv3VRr13nu2nJ+1nW8Fs9X",
-	"76Yek+re7b23//gZX/u4cYiqpCnvGvFkzMROMfV99XN1w9MuVv+gSbeIW7H17x+bCn9j2/+X4xFN1GGl",
-	"xcfm+hu3Kfoy+PfHrdBwK1wwGnPBlM99MWHRjed5KpUeZ2ztNbEYkghLivn23y2avdz8bryP3tS4xTC1",
-	"jNF4vkXQot2+H2hQS/1hhdCXiswvVrjZxqRUH8y/Vmwn8sCq7Z8d6VSq6zSm/4f9y/DwqiSMbwerrGvP",
-	"15gA62T7Z6Il+W4f46JJG2LVO0ckktOpFIXFE1MwbC/xmmj+4OLxVa21tvVW8DAttpbTasG00mDoPNOL",
-	"HlZo8AoW3VwxzDMxj0jRcl1VE0ycGxt6zfrMr5csu+UROxMj6Qk25sLHOWIZ1W1LrR145Bl+UoSsVl62",
-	"D32u5ZQJmvLBUnvh1o79qQc/rfh0TqdJw6fwk9f6ZlhK/Rt8tlaYxW3Xlr2wlAIGwRLrKg97GdUKY9ga",
-	"PbZiK+zt9XZbwWbpoKWCiWfsW5StXvA4dpani8rDvseR5rdczz+r5eLT1kV4mNtffk5XnvL2XMXx7Tnb",
-	"ahJlJVrM4NvMm+esyOvfrJV7aPIJ11vBNbphP9MG9CALTuVISkuzqwJRh1zFAr1YHmJN9GCtXMR6Y5CH",
-	"CFYQ9IPsQ976p0bQ91VDW4GzTVXOS2RbVEJ2V+HbmtXcN0PhEQwojkF+6wYUu87HMaA0IsJvzHLwOax1",
-	"3WacAGBeUL3r67PXX9Ik8khM30OHv7EjbuQSv6l9rOBh5vSUL+czeyyR6Dcnjz1EynrailWrSkl9jliw",
-	"fMrbiQGXS6YV2801aNEsmvDbhoJp9vMrsxbl7+95W9Qf3vQIHlgFrFpZfuNZHrS0hxfCWATI0jKWNrOq",
-	"epj3QOciwt5+Puufeb5lr3yheT1d0V6WZZaMtxDe1tpeJZRww5wCrNteZi8rlmls8MQaetGmZbTAhs4w",
-	"m6S0OePYWE5cYgW/tgpoBzZ+PQWbZXFoTed97s3J2058LdHmcyXYxSopLEPTlHkNigpA2hIXOVNHGMtC",
-	"uIbadVibDoqJQH0RaGizPtZ/eyHY9Tv/fFNGYRN9sJFjdePsLSKGvLlC2zfdXjz7h+jVVYvpA/r/Opto",
-	"JZ4S91IFVx022wRHYKv+PON6fmk270A75eI490XkHIt6+1mZFe1AsRIJlMuZyCTGAC1nmDWLJm0omgJV",
-	"3obQGbYYpC/Cv3ePz8+6P7J52OmR1yxKaIYl4Wwcr5IVWy6JqMByL64PlS0eF8nUdu0cJXK2FKQMv5d7",
-	"NBsy/wUXAiwda7lkjGKNf5rHXJNEjntFk9vrLLGRi9AUF/uXV6VR83gfunOn/Ec2b4Sjg1s7jKLhoNfr",
-	"mY1XA9KndI7dhLlubihM3McQymmGttUdnPW0VQC2RE9cmVkjnoNbI/71xiH23366Wir1tIgAkIwa1sER",
-	"BpUnruE7pp0vNhOGZQPdAbVjv+BinROt09b9PQjcaIg3/JLitWW3V1qEF8PWWj/gD66KywlkfJETGTPC",
-	"P1xCvSooNsaGBD1BPXI14aqsM8QRic2kGY30oc3DzW5Z1hegjIxoxIIiwrWMyQyI2aW5w2xpjCxPmArs",
-	"PBDtiaimJ0wxMyN6a2w3Vxb3BUCW615f9MWJFLdmMCnUYV900ac6lDFnUKCKKEFv2CCiih0Rbh0/Rr9W",
-	"R8QwJnxw8eaEPH/+/BW5vjrBgC5IL8E0OpJmLIJsor4gpB3u7+6+7O7udXf3r/ZeHO4eHO6+6O3u7v5X",
-	"2OmZBZxCKFjRxrdozPb3rvXEdc9eh6RNyYwlCXiYWUx4jGWTsF6qgwVX5Ial2o4LMcyw3JCmaWLB58Je",
-	"//SLkiLEQhWvDl5811mMCYeE38VwcDPwW660HfdTH+7JfuuQ/Nzr9T4GpF/cmOahuXPMs8rVaR73W71e",
-	"r9+6D20fu3+Hmkzf28qH/44vfh/CbB9KTmVZesnzFvknFaTC/FznRD1hcxIjGyShY9KH5OePOMMbCEEm",
-	"UcZigxg0wc3pSSY1FMdKDW9ACNu8hkNCC0yFBgppxhTWs1rmx6TgT9ACTDk/Imkf7O6ZZR/sPu8QlTIR",
-	"K6gvkQtetAAMDfJ3bRt+FZJUJjyak7atIkf2dwk1U0y5yDULSHhy8sPg4vjqdPD27N3Z1eD4+uqvgzfH",
-	"Z2+vL04vw84RkSJitv61mVIXJKfcJqCKYAkMM7qttX2w/woXNHALGrg6Wu4oL5jO5t3jEbAp2wMQMHQB",
-	"uomUNywmedoz419YiBRLAWgQYSvtL9aOwlpbwzweM63gDB2EdUZHIx5Bp6gJzcYsdm2cbtj8mbLf2M4D",
-	"UKNNzoQZ8xA7pkGtIJokcob8AtxXERNYHsXySSMlZZxpCpWAoBBUEWLu/NY2N2DHfV0ai0o2a1Zdsb47",
-	"B1vpamwdtp73dnvPbQQn3LY75v/GrCFTR6Gz1VVwM/u0wwd4QOCMc3t33Bn5KgXWJYdYLbKQEM7i1mHr",
-	"L0xfSKnBxYiMChazv7u7kGZf5TTOx4rC4HodpvQTw0XVuDtS+aWHd5UtqeifoVjyTlkB2rGB1uHPH4OW",
-	"yqdTc5qHzlsN4Asc7AA06MYMWpqOFeaFadr6aMba6QFrvhFyJnZ+md2ontu595zOsH2W4QPaSKjYXD0X",
-	"mic2Lhh5B/AtxceCxWRCFcHe+7H3cKCyzhMeDozfcCpwg/7EhuRHNieXTD/2kZwXZZUUMttblvHRvMb9",
-	"qwdjGJQ9GBdH0HAOmmUo99cp4cgeA1WKIaM0ckqMl637M/Oew2t01685B6irONEYRlAewKIS44X25YyO",
-	"xywj12dQ3PHR8b8Y3o/qBqI7nwAy942QPcZqIWrCmA4I/mIuOh5J4Zj5wj6OsOMLlgM0skYcY9+GUk6E",
-	"ewOPohH2x2ZhrXqt9J8Xl/eGJ0jgRZ9d81Uh9dtgecvsqR2x1CdR4yyPzRut01tVy/3+43akSm8prn81",
-	"vtg6gTsppkOXLxb69ZALvLQ8XkyDkxGG922JkhZ890HrYPdgPRK+l/qNzJ2W8WiYe1xFKXdqHgwuA4b8",
-	"uAuiDnYjmE0MptjcMmA2gH6qkFOOCAb/ESFJXEQjerHzr2WMzhPxaDtDwyG5HXBFaMJvH51xvOW3DMJD",
-	"vUCvxVatFGAMWRZaI1WkFlsVGAXylmUa5Tpz83iBDSrM+Zn5/XMhvoVxzA/4stRuyclmVJX6KSj+j30c",
-	"oH07bdvFDq8+GxfX5j2bH+YaalBDoCQyzZTXPq1xahFbjUmRGasq43azzWf2j+N3b7c7M7fuLbnWN3Iu",
-	"dr+ecymCBr0HcoKM5xxjnC//4y0A/YLFXB2RF7vP0ezNOKhK3MiXGaPRBBzNXvHehiM+GXsqA8g9B4JG",
-	"kJKFWo3T3PT3QevF7vMVy6gaNDZfjkuX9yzmuLoQMGLNxBEJMSU9tJWh+aPLuSWAvOhwu7cDltYdsKR2",
-	"EzluxI1LOwP27lEBEWzGlMa2EYERsozkO8SS5rliWUBoVOiAmk8ZyagYexAFbLxvudLHZhFv5XidrHUq",
-	"NJizZtZjw20ZeO4q2GuZuSq3KgdGWghirtaulcTMd7Z23rJk01SF75N3KNxtbaRVuAKbPcZvYEz/HikW",
-	"xrfNjswOOVaV8i1BcREx/15Wdo1qmrywtayZF/TMB83rg1B59jtv+ZTr1gYvnqALbVsheCvqdugJMXhe",
-	"EjdKh5H/GcKvTiNWmN1dT9Y/0NglTMAne+s/uRbUuh9YjB89X//RG5kNeRwz8flMp+aV+tlF7t8v8aK6",
-	"26aqYNsvalwJXD6NHAn5O7IamcQVZmStznOSyOhGQisTI2dEq5jPtcLC3Ss5zwlVrMuFYkJx0PHTjI34",
-	"ndP5lurU+IjF+QxLpFtMPPmt04kBqQHnekKBA66f3r88mRioIWA2Ig/oOGtNBpHHlXkB3ldoRwtN8TBK",
-	"Q4EREPuxmavTEAkYqOBO7ZFj+161lXPC6C0zWinat/qCWudsRs2F2465osPEdtaN2VRqV0UloUoTKVhA",
-	"uFYsGdnWQizuVF0XQLUHu6/6IsSIMPRNm7UDx2AxGs89BIxVT64xbWiBgtdQxNlrSw2AST9IFI8flxBs",
-	"UZb7egyBjfd8ejps0lZs7AFgwDdOdlsbgQ52X63/4C1VGqD0ZSgbw5YIdR1dIFSEQONDQ5pQMjkX5s4y",
-	"VDNdQf65nuzQlHddmftG00fh3krMbWU9Wgsc94hgbTR0ognDBoiayJkoe7bUSQ5k9fOzH83k25Lbt3VT",
-	"wSbWX1PgJmgjZPSE8cxBrPNFyeYhGFoxElSwwSHCsocjgAznJkeg2bRh2WBDB9ZtIwykSOauBbKt+gQR",
-	"P5d/Pe7uv3hJJlRNig7rE6pcInpfgHP53fHfB8fnZ4MfT/9xOTg/vRhcX55ehBWP9IsOmcnsxlwo9jCk",
-	"Jhm7lTcsDmzDJvBkgTeakSkE66m+oOZGISFN+eCGzQcQFDAAqwWLQwjeOIvZNJXQIwZd8Dqbl72rwHYY",
-	"Vt7BMICSSmylKwQNEgz5yXau7Qtsqujc+jbyy/mOA9tQyUxoM+9fQTBBxjR0c8KOSkapDmHHtkV8XxQD",
-	"zXhka/3csHlxMgzqrgd4dRZBLeYmT6TStm01LBhBiA2aROwGVq73FHTFxwVCd8lafAKWWSNt1hv3VkG5",
-	"YztDqb4ovsuNkHFhJncygln/SGZjw4cqtcNkriM5Zb6bHzPCkIa3v/bLE4VYq6cSAWB1Nndto/t/75Hn",
-	"vsS6lw0iQBFBUqBEr+hABAs6MWfYPZFCZ9i02DejfX8HXrbvvpeX5gSx2AcdNy/XfYxvvZcwCK73y8kj",
-	"GwgLJ1KMEo4Bqwf7+5vMYv0jLnPms/g34hChRWTiEu8OWndd7tBad5HoWoctw8tkrrvKYYJHiCi0CBuT",
-	"7uX/BlmUlqkqeDHVEPvTI8f1XnXAjGJrcFXkYPdgWYoA6n8w+b72SQYHHvUH74iSR/o38GWl3y/g0KxY",
-	"XQwAVuFNM0LsZFLbpNtmqUAmsbtNsEugg+3ImmAjKUZ8nBtuPs5oxEjKMi7j8nYXUrBOj7yXui9KBD70",
-	"XLvmghsLFC/gbsO7CZep8PoNLNqZJaAhiEAsa1/gKo/KDpyl+DJCeabAUKvy4jU/ZPYGc0pqhVt67qUL",
-	"WM2jIvbuV7sUBJv9S18MX5ZUoRpWhVafOTx7FGaPJp1uNeLeT9aXfCxUaROysZE2b4i0bXA4GdEpT+ad",
-	"IuIlgoRAgzqBi5MNUcAcWMlQhX3BFcGk7UL4xElcuGV9NCOAzjIpxiTKswxbCNmK4VZkft4XoavC7n4L",
-	"A2cyQiEYhlJEyxnNYlUd36jG1kiccMMnnVir+Fh0uTjqC4hurW6Q4zcsdjFdWrNpqkkbU4Oc6pDx8aRc",
-	"bseud/9VX4R2pAEO44tz9Qq8cH7nZXWgp5BY65MUBLSJ6Hrg8yhDTti3bl3a30D+u5LyHRVzuzr1+QKd",
-	"M7AyUin4tOJqxlyWRqI9jiKWamUbK9u711tlH1VzqCvXLuObniniUlgYGeZaS9Hp9cUbfgtXuGJRDi4P",
-	"F6YN9zsVhEMM9oizDKjCqJLml70XNn5ckfbB/itE8QqGd3wYDs0Unwixa40a7yEBqBzqrjubzSARoptn",
-	"CRORjFm8heO/1u/gS9t5cz25woBVrxULI39TyrN/ySv8C9J2U/wrH0ObQKzSDD5CiapSEVDfyAHMPZ9R",
-	"zbpgU2kd4uNFviCxrYufMVzYa7aW7lC/w4+WWv8TcMk0KEsespW5J5D/wC9aoFmn93XsoHAYuNoVvDbF",
-	"avqrNOLX8LwmTARWM8AU+aAws8IRg6xgTXiayJl5AeM6ImzxYi1hfeGQoZR9lmQe8gCRpy82lXnIWpEn",
-	"qnSlQbmnL1bJPGQzkefKOQttCH3dwxhRIaQmeCDOldgGy2PFYVjAwXvD4KnZZglPdNN4W/c8VILCBX/z",
-	"EtTW7ravInMhMBe1FQ9p+hwjzfHFwNO6XDjzl9NdfDGRVdR7IoFglc+3WNrXd0LZpXh9UP5YhkvnHCju",
-	"znYu+K85C0i0EJlj9FIq4h2Zoe3GtSSppOLbksnLp4Tu+ifmEbV2LV9YYtwkKKCOKN+oHf4xFLACl2RG",
-	"6oUaVsgHVnxabRm1ua+QV2BEKpce2yPnZVYsxWf2FbBgVrxyiswmMmFWTAv6gt0ZLQ9uTy7MxxOZaWtX",
-	"xf6U2LrUOv3A34dexjSZdwKM4IYXCnMKz8CnmDGdZ0Y2Qyemz7CJm75yyXFPQRcL1a2/MVVKsNkf6tTX",
-	"VqdO7yIXSOO0GFvsAlqOmzMyp/MQVcpVw2im6xPnIMdQBgisA2upnrAp4aJHoBebgpiEhEMt/rbKownU",
-	"CIGIn7BjK3+b2weC2i6KVTkPQ5Gm77LzIVThqogxLcMsuCDXgkcyZuT9m5PSPxHLqWEliZyxrGtuxxgZ",
-	"A/Q3hj7s1l3DteoLrE1h5X/rY1FwqXZ65Nh1YITyHlwA2zIa7S1XfJiwAJNPJKi1Q46NoCC9qS+iCc1o",
-	"ZLQcjBO4/tP+7u4P//Pf/xf8400AD/aP7YP9U3zw8qV98PKVefDm9M2bjrc5QV+EO7C2sL7MUQ5e16L+",
-	"BLvjCj8pVKA2hHY42F1dPH9F1I2RD6UIiFlrX5zMM54kPCLh////hoBeb6nmgoQ07LhsAxgFox+shgNz",
-	"qRCtbHGOvIj5GapFt6fipfXq+186/mAlM71akMHp74mxbh1O8NWZahle0CSWr2af0YRqmDth2pUpbJaM",
-	"bB2lkwnV5KT8iMx4BhmBU6oDoiTJxVTGfMRZXCu9NJPZDZSriu2CmVJ9sVTyiiKFYvGUTo/8BCYHbNR9",
-	"SAz6h6gKYiUSrkgIGcuQ4dTF90IiR30Rmu31yu31okkubkKrQSjCRFy4m6Eq3CH5+fWH96cfQ5eMQMJD",
-	"4LddSJQNoRkEE7ov0J6y94KoHjm900Z/kUIdkrAsuRkSmmIlF6xON8O7x4hrrkgRyndESyMS4od90Q5z",
-	"VZRwHEy4uTHmbuNpxnBMMFnhXWJf6QQkLAsNh2hPCiOpdGjjy4y0iLjVI6EIscTJkJG9Hjml0YQYEGCi",
-	"GMaNISyRg4fm1MtDPwFIgsOC9gX8eAlvn2KRoEJghRLOxLVlB5OVKhKjmJtiyMZUwGVpSN8FlzErMhza",
-	"wn1V2MqstltC1Q36NrgOCEVzFMbIZ0RLmfSFLQCJUXAFvElUCRmYyCQuuuroCa3WHHimiBsBSCmoBEG+",
-	"O728PP7L6eCHf1ydXiJUKpfu++u3pLhQVS14Pk/JKJNCuyj6XWSqfWHL8rryLKFl7WHgsruocKYPVQQo",
-	"ygxLQeUpgrVHripQBHXBxecVlsKCiCyZMNKmiTIIGVERsSTBca2pEbIBYK0zyDCgqi/STMZ5xOLOYYEy",
-	"LC5ntetdpC9KhBTd4nUpWKVGUBVRz0aA5xCaAsgD7lolg+r6leZJQpSmhjQccVmXF8I7lZlmcdAX9qTB",
-	"BlahV1vcygZiFiEmQxnP4TxBbQOsAiZC2tYtkOo5MBrJI5ARf0Ga8uwZ0PtYaxpNDA+BylGAoRatnimo",
-	"eQFCniLt8JOep+wQnkGiJjskn8x/Bjy+vw87GOsxpWMwPZtPHMuKomEX3t/ZgQ8Ij+9Dcn3x1hazqhhz",
-	"LDpArY0AkccWSQK67QuqcI6AnL9+UyZKG6Jid7p8MExkdKNsETKeESX4aMRiYvEWarMFTv+FE3ZIalbB",
-	"/2mJysh3jJET/OqcZrpz5KJaYQxgOPgucQWnShHTSJbomc0gjrYW3QZf2u7QCGnz0QEJAahC6sFI5sKw",
-	"Eoy15TGcGIS+w2HhTWXrRqV2YNIOseyME/k71YpThVaApc4JU5pPzY2dJrnqi3BK7wbu82qJLJokqKQw",
-	"rDtWRicwmpAcuBAwUXATHFVifLk2agFY3EcY2F1P1Nl/RXDBAyMVDKz6EtroZ0gadxZ7KGiBdzHu2VKm",
-	"nWhh5Be7z93IOGg2yAW9pRyqc4ZBpQabDdgyXBLKW5r7L56alYPKVZT+yoWDYxtY7dWHH0/f22pmb47P",
-	"3g4+nJ++DztFhPqUzkmWG0IdmpNkMcEaziAM2GR+EFisS4zQKJNKEQNt121b2bkMWz/58P7k+uLi9P3V",
-	"4C+n708vjq/OPrw3/P3PBtGtGNeBWJMidt0LbjmYUjEfVJZgC9zVHCnkmKhEAmRHGTNDTJyDpvySwO3f",
-	"dtw6DixrDur8umJMmkH5jBmdd5rDseuX+9PFqFQm+Uq2ooWdFvVuqtJjfbSFpljI0/v57u7zyCtfQigH",
-	"/M7CIu1eF5WHy/vAk1vt1bfKCfAmAskP7ve6wvX37nEUsaT7Qz4aQSClZ/VChkQK+70CaT3N5B1nCtx/",
-	"dr1Q8TAfT6q+4xU1Nb7l0L6HanVfrsKE4cP2RmuHNabcQRmndu+0fdy7E1gxlxg+Q6qsLsuFqEQB2PBe",
-	"V3uh7WdOnSMboouCer2UI5Y2VQvId0E1wywxr+qYsamVhn/NpaakfXZ69YbEGR3pDtptSNjHWsCq3zrK",
-	"vt890t8f7IerMS8op+2ew+3rnx3ndAUzV0/96/f70IHkaPb9y93185eQ8RbfkKD/STKj2Mh7aayykv89",
-	"lDfZJEPBSk7WPPDFi6JcLat1XBF5y7JE0hhuayfcDcqnDkkXEdo+q9xwaF2yQsiQoRzCYjJkEc0Vs0JK",
-	"vZBNQRd+2SMsh/e+8RCEf+yTP3jAyT9KboqRVnXlliFtW/fXPKKaDxPWqdiVzNulX23RgrQTs2E+brYj",
-	"/SdWc7Z+XSdMYn1wnWdokifsjkalHlu8htqYDZaGMt7o/O95AkaG+fhfS6qBLa+o+QaUijdKAVgk49Ia",
-	"VYL5d5xbczmRszoYCjSsUgHmkijbFnMz5P9UmqhW5mX9JLMbZQSx2YRHE7BIOAXE3NiKcH1UmFiIs7AY",
-	"aW1EM9QyIpnFvvKXJ6AGLKH+dvkstovIU6e1wCphvT68/WnCQH+n1cvBwKOQaQSWwx0yJoiWCVQCVFqm",
-	"v2fk1TItrZfPSmCUMHoYuu6UvdxsyNRSEBRaeW2XyW8WoVybuabC0Q5wcOvhpn/H+FISkTN486KwIRfj",
-	"oEgZ09hjqwl34KZorlqBEgNUrFCaqAlN2SpXUEQFvonD+otVvMMpnxBdYIamQhJYqApvSGsWjqimrm/J",
-	"1wnDQ3hVi08TabT9WqVAhNvC0e1ENKVDnnDXjshL5QXcT6pvP/URVCdrOo7qO7ZAPY+YAkMs7PArncpP",
-	"ho0YNcSiikHtWGIPlAmYkkkkld7ggD7Bf53o0MSE39n2vwv811Ov2g23smR1tV3lbr19/t5nV6veHhNW",
-	"6pu93wjP/SDsglecufVdNnPU95UihKQ9nKOXj0vROSLhryGZUh1NmLI1SJcDaf089dxNu6Zk3hW7085x",
-	"YT7AIunWqdlYJO/XpgJ50Al1NWr9xsrlWUCur0LkDvo3WnMoLRHGoXLxqFp3yOdVOC86OX6TVV7s8r5O",
-	"mZeiB6Sf30E4JL6yYHc6vaLjdQFR8M4ftVia7F1lh1EPSi/w57UlVs4quWPWzG1DJGrxKSJPkl5zXtPD",
-	"6GT0DjIuNqup8nVSkrZ11+xtgBbnGZhXoRg/tux6rBSjNbgRNEpl5RE+9Y2zwsL3G+IWX1IcO153qA+q",
-	"9VIkOzVkIT0CRT/ZlXeOk3xZG/Ua/HUZTL9rPP5a7M0mTSk5ZWSEmQ4Q4bmOMHKPYmIzJRI20lBsBrMi",
-	"FNOkXXnR5sfrCdESLr8Agpm4GINX7NN9x1dbDFL+vnHisav8xsjHpkv+QT9PQj9FjaeNZMdq03+vbv9O",
-	"QnnRiAmdzF3WPNZRB91eMZqBcg+NItHc5YKPLTIp0h7lSQJhmB2/rn9ZNv33GYsWdPdSWH2MthrKuQk2",
-	"7fgISy1M94HHYYbu9BEX2AwOISOL8Nk/jBIFGNcbJRyG/kaNEqrEbEeFxaN1RgkLo2/VKGGX93WMEg42",
-	"K4wSFs6/0+vlN2DFuNQ0q+Sv+Elg4SIC3+5K1649+SvnBHxqFmUnakA09EV+C9UucCUQ3AZh4qs5zyLY",
-	"l21HPvPPgznSH+afRzf/OCe584o74aLppllDT1+AktYEOvxhD/LYg1byzqewBz0OiT+ZtPFV7EFr8NfZ",
-	"g37fAsdX02exq71RM43uadQoecu2FSug2njBIhtjgypdayqJUz0SYspbSHZISDHWuu3UXB6rDlFRJpME",
-	"uq8SSqCrfqEHc9EXtqdpUbriiIQRqFkhqMlc5FDzA7qj++qWcqXflQx+AyVZZjHUfahmB9ljaFEVtYIW",
-	"E/kUsu/hLwOI1seNteZMJmxjndmu/MJ849GYP4hkXlxf0DmoSGnmxb3WpDPjwWxrCFi1AMFm2ywA0GHb",
-	"+X9Lqro9vfWqemne+P1fyM/WC1wPu5tX2APsQXyr9gC7vK9jD3CwaRIxMXu8IOU/VPvPpAOoF0Kog+gW",
-	"l/CmCv4lvPf0Uh3O04g3VHOlefSvwtTy5tN8EEdzKDAX0Zo+u64fqKzXfXA+i6AMXan4GFyBFidMBYQL",
-	"KH3DdV+ACHRI8lSxTCsS0Syb10oTYnWdAAv+4tCZWcF0qLQUTPUIlHcioWB3emCn6AsofKJusI7hUZHk",
-	"RQm+gRU9GFS3hmoXIBRioaAxhxQI6H+KL9fEHdYXxewkYwbHUcW3bY72dg+JAaUt4wgDqygzOpFPasRE",
-	"COGVGZdxvbZL1yUjzdgtl7mCA2kSgfCbJufFi739z5CBntQJMRfRecOtUYo1tqHtl2UAexvM8xcp2CP5",
-	"2xWB1u4FDlc5gCHdj/dL7Uix6pXtR/rRHChN+Y9sXjz5aD7IbpsRzmYFQJUj+LfNFnClWlpBK8+S1mFr",
-	"B9DALmhxpLf8lgmmVEAyRmOO/zTD8YiRRTc/jA/FBCk6nl0AOtO0tawYHGOpMhVgIrAKiK3bDoO56uuV",
-	"cbBk2dI411DKsaw1Xi6n0qyctI1SRUKsMt6pjmprWq9swFpG7y46SpXn0xMEuiskj6VwSqZq2zm7q690",
-	"lrrroGExyMOB+cGxYgVIORolXLgyH9BDUmmWVsc1SOZRzBazexcTgBUZUsy4npOThOYxqwwKaUH+hTYm",
-	"p7iM4kp2UMcdFc9I5E/t6C2kMihz8/2vAAAA//8=",
+	"7L3rchs5sjD4KgjuiTA5U6QoWXa3peg4q5btHk37otHl9JzT9LLAKpDEqAhUF1CiOA5FnHfYfYbdv/sM",
+	"+wT7DOdJvkAmUBcSRVKy5EtP/5hpq1gFJBKJRN7zYyuSs1QKJrRqHXxsTRmNWQb/PKbRlB1LoTOZvJPn",
+	"WmbMPI6ZijKeai5F66B1lMzpQpFQyK4yb4QHRE8ZGcl4QSKaZZwpQomWV0wQmRHFooxpoqdUEyFJZKYg",
+	"7VEm54plAUkzebMgMhuI45fvOmRGF+SKsZS0z14fk+ff7b8g/9//86y32+mRcyY0kYKwa5YtSMZUKoVi",
+	"RI5hepmyjBoIewPRCloZ+y3nGYtbBzrLWdBS0ZTNqFkME/msdfBry4Hf+hC09CJlrYOW0hkXk9btbdB6",
+	"dUEnq0u/mDIzscyziD1R5JpliktxSBQTMeGajGh0Rbgg4cm4+5bqaBoSLUmexlQzouiYJYteqwbMDZ2l",
+	"iZl70Ho6aLV8oLzmCTuKIpbqMyomTDXvyGihmQqXZrDLhd/8azUTmE1nQr/kKpWK47jL04RUaxpNZ0zo",
+	"kMy5nhIqyNH58ckJCcc8YYLOWEjGNEkAD1TEsDNmI7/f/f678qU/AYzNW5RSrVlmpvw/yikPSSN2mjfr",
+	"t1xqFhM1pXvPnjtSMWA8UQQwQtqUKJ1JMSHXNOEx1TLrbA3doPVrv/uCdscfPj7fvx20/q0RxHMq4pG8",
+	"ad47hS+EB8QAJDMWk79cvH1jTtD5f/wEMJOICiE1yXJBcAhzHPSUKyIzPuGitxXh25n8tHCa0cmMvpPA",
+	"CdaefTjIYUDGMiN/ubg43dnt9fF0q9XDu+2JhO99kN0GrZRmdMa0Y1V5pmTm3/VQsBs9jOCN0O16mrFr",
+	"LnNFUjphh0Sm9LecGcC4+ey3nGWLVtAy5Nk6aOG3tYM0ozdvmJjoaevg2e5e0z6fjN9JweDs+2EztEra",
+	"NbrsAHxRwg2Dm8okVoHZ9vBP4SGhZGbGIlSoOcsUedrfL2BGxl0CfTLumsmR8zTBvtvf228CHvjLKtjv",
+	"BYPDQjLze0BYb9KzzOaHfne3v/c0DNzfZvhuCODjg+6z3b2QtM0KE6o0eba7hyev07gOBKMB/r1nz33g",
+	"n7xcz60Jj4v5Uqqn5Ww8XkucY5nNqG4dtPIc3vRMHbNZKjUT0eJntlgF4y29ghsxypi7BsytkDGdLfDq",
+	"VHTGyBVbIFMtnsCNah5xQfb2yVTmmSIZSxNzBPWUDQQee5qUt2EbhggLmHT3DD5g8QExSws7hAulGY3N",
+	"uQCQuJgQOqFcHNaAGQhk8STm4zHLDG0CQNysZX9vLwAGTxHuqVSGr2ZKE4NKprR5T2meJIZdCTMHfth/",
+	"0RuI9+6yVmRGsysWk/Cmy0uYcZEHsHiZ6y7KECER5u63KDB8EkWLtmKMMBpNB6KQAjqGjwKK7fnnGVF5",
+	"FDGlDCAZG+eKxQ4XKDP4D1W5u12zvY1k+SxozbgojllQvSd+HQxu9na7g8HNd68+/Nl/S5yMG7jGUZom",
+	"CyJFsiAcWVlFBAF2gngGRmGYL0sUI/u7e7BBQhr6mZBoCsJDZx33WMs4Gg7eGz7jehXoUzphRPF/NnLY",
+	"BL6rzhWzMc0T3Tp41g/MxHxmroW9fh8Qi3/tFiBwodmEZQDDOVNGDkMe4DniCn8ffuJRvzUf4zmDK+hH",
+	"Gp8hsZu/IpSgzD9pmiY8AjrcSTM5Stjsz/9QKFKV0/1bxsatg9b/tlOK4zv4q9o5xa9wUh9XK87YjCYG",
+	"bhYbnjumPFFOkDGycOs2aB1LMU549MWAjOz8qpAZ2Q1XwHYcIQOcr7IML/TPBeSRIMzMSdpULIjSVOeq",
+	"c1gqM8rw2fmUR1OAz9yQP4IUXYfxTzt/qoNT0NGICwo076GkVXzNpzJB4TQgimXXwJ5Yps0JquhoqAp0",
+	"S13At3r7/s6K7oD0AEx2SdbfNIxHQ6gMds6iPON60T2VCY8W2wzoROKKtrXpE3jv1okr76R+K2M+5uYw",
+	"+y5/FKmeKBLJdEHaYU1AMjehIlGemattCcf3g+eUZprT5JHIwx4nFtdksW+OUBpkTJQWUYToGkFxx1we",
+	"2+uJ+LnRxj78uYv/2cH/+G/bL0m3gIJ3Up9TzdWY01HCPifbC4F0hkLqoSohsFYc+M3wwkwbTUlpeMpE",
+	"TNphbQsPrP78J9yozhLxrWz3HXZxMPjTmr0DLMpsxOOYic99p0UZi5kwp1yRBIwcxC2MZDLBi+wnKdhn",
+	"BwwUVsPRZBKzjOgpFVZW1JQLFpMpV1pmi0PcXJT4nYBNpEDQ31Clj+IZvwtiCxuW+SIG2Y4qPaQwjIFV",
+	"U560DlpgqJjLPIlJwug1I0ISGml+zQi8y5XOqAatm5WiwOqAM6YUNUR1lxELqRGEo6FlpkOc6BaZjHnA",
+	"49ZBqz96MX46es663493x939aP9p90X09Fn3+bg/3o2fjnfpd6CfgsTQOtjvvwhammuw4xXSVjFnnomD",
+	"KBrR6IqJ+MBi76CypNvg02ngWMaMhOWg9jij1L8Njkg75oqOEi4mAYnZTIKAJrOBiFnC4I9Ch5eCBWS0",
+	"IFwrloyN4DlaEGo0DZbVR+30yDurgMypsuDEh6i9ghJGE0O0HImV5jHXJJGTHjnN5ExqZgZnwjAo/wR4",
+	"Yxj97TZovZP6tcxF/DkP3ztp9MppaWhom2OoyYglUkyU0fSVnDEpGDF6WQeO2WnGIiliuBxfU56wzwpy",
+	"xTptFCSjlltLNlrpuTJEYsBnmROQDgtFsrKPsJYLKd9SsbCakPqsAjzJqGYEVElDKNSQDhckkdGVzPWh",
+	"NQDQsWYZCc/MH90j80dIFGyAWrq1zqhmDQotimAzysGW8VsuNSXtk1cXr0mc0bHuOLPYoEVzPR20DrMf",
+	"+of6h/29JXv8qihSTFqRQfyWbEpSeGP9xL/9sNs/nP/wvL955hIjq5OeI4YMAc8p196xSiXcDHcpDAQy",
+	"4/9kn/sIAlev3s5AmpcizWRkrovPLGIt6ehzliRdq6WPcu3s+CNGAAoWkzbsIRWEl+YmsKxlDOxUVnNG",
+	"BmiUU+Qjl6nSGaOzz646mwXOZMwSkmbymhuJYwx8LAAR5JpliaQxGiU0B+tErkmba0XkXBB7hSOn0UbO",
+	"NIuUwqyquA1RiTk9sUbVNJMpyzS3+jcYU+Mh1TWVKqaadc2Eq4Jj0GI3Kc+YWveNyJMEiQWl1JUxeLyF",
+	"pShAgcXs3CdNhuarj6s/pBkb8xs/o0ArbDSlGY00y5Tzf6CxNEDTcyQngitG8FyXXsgoGg3/fvX0+gX1",
+	"rcq5UIY41hBlqVxonnjMlsB1KcmkBiK0NEwmGY0YSVnGZRyQ+ZTh1S+T2NlzlZapkeuyKy4mBr77YO+2",
+	"qjj+ilZ+wGeBvaBKRDXqWNq/0h0lR/9gkTaoQLo8hgHgtMV4m9PktEKnY5ooFiyR7hZk2EgJNUdOf9ni",
+	"vB4FMEbzWt5wtGPWgY2pBj7BNZupTQzDHtbbYg6aZRT+nlI1nNloAvvbSMqEUZDbKu4688LddhYgrMxQ",
+	"H655vedAbKsrpikfXrHF9mtVxUBLF+jUsDopIgaxCzGhioR/7x6dnnR/Zgv0kR3ZCxNOyAH5kdGMZWHT",
+	"mfzbXq/Xa21CiFtAAZkXB0aIvlR48dMkeT9uHfy6fsXw9m2wjC8jbLFGLnDONJlPecLs/YASmsIYDxD5",
+	"o0jmQhMc5oFOew2m1eV/qCLgIei+QOZXT/oO0kuISdnIuWZcVJ/uLvMyroaoTPpXl8nEvrcNGs9kwsxX",
+	"My5O8P3dJXQGrVzw33JmfzY4ujXPzH6v0t5xwmimLOF1a6pBcSvmimVPFDGCfQL+MvPAcMrKOSsWdOvD",
+	"qFFZjyJnHHWxDEYS7mVswpUGJxv8DSCUfwAk7s+MjTOmpkt/DkH+q3xf+cJITXOZxUPUxorHmRzzhA1B",
+	"bS+eWqYwxCtv+Snc0atP2bW8gqeGanoGM0OMZWoFrSu2UD373QfPjQV4eSV05hHeaLTOllycqgpmbwPz",
+	"kcyGfvlroySFRijVTO+178rdXZqOC/18v7XqgwxaPN3i+AYtGYE+fTe5VeY6knj/FzE86Mo23JLyJM/8",
+	"e1A1am0BnMph3ffFMdAHnVj14x7iWRU5gSOScvkVEqjBCsivTV9bebn5H5qO7xs5eYhboKT4r/4ayPX0",
+	"Ql4xoXyH01DWEOI3PVK9IGfne8+ek7/+cmHjHo1Y0yzHNGphXDTbHODiduIBU8pGk9pPa+LRCyMGr55H",
+	"xz8blnHOxSQB7n9I2I21klJNdq53dwwP3LHfe1cAYw7xcXkkcc3ec5hbOWuzdLW0s/BhUN+S5bXV4Kmh",
+	"17fzx7DUU3t1VMIX7qDAWJPg0F1ANW5RPAxWo87WaiuGaud3GfO7vdqI33sZoLnBhvZCU7UoEzxZy+GN",
+	"ymjH5iMbZnx0egJ2GCsuOGkV4tnsUAeEEgehM7hzI2BoJggdiCI2S0tCidn6TM64YtUAqhmNGRrRCRc6",
+	"y2OWkVmuNJhHZK4Tfm2U9Y7VJGBbBkLLUo4263M6szUJgm4NcUMQ/+hAnFOFSjmYXIghwDhPGMZAeUSe",
+	"KkGubP3SrjWQnD6mImKJx4wDzxOvAz/LGS6BFiFkEyZsfBesQsskBgO7lqlPXguqkT9bxfJV11qLGioB",
+	"bVziVPKIrS5xzAUHQY6quohooG4FrQTp1xxjmQwjmiTmWreGvOGYJ7qBq3ARsxufMTZoJXKSZnKk1twl",
+	"JfCFP21lc0pj4sbL3/pytntXJjXOSZXiSlOhvcusoGXbm9hsx4WUyTFNktW7eGmbAZoC4Z7tXRZVAO0l",
+	"2oKlHV4ZIGjddCeyax9GU6p7llYqv3T5LJWZtv7waeugNeF6mo96kZztFN7Dyr/MbmeCJjtmQAxpACLM",
+	"xVUTJcYs0XQb3L2EF2+Dh6HdwBDEh21sqw9C0A3bhYu/32aVOH2EHZNGjnH60NIBhEnvRvcWUI8EGkm8",
+	"6TeOYN67Layj2ypAsddSDU4C7y8W4RWiAmxHJT583MAx5SJCYNNqbGzoK+for98I9Svn1Y1mwvzaIxdg",
+	"MVfWKcpKIbHi123bPI1cJEZGDWuwhRg+CB6bOQfHb3B3nUotlGaz4ZiLCcvSjG/JjXPH0Ddh5xJe9Gtj",
+	"7kA4OnCbGRR06Sba6hSV+/qYhwgOqz+FITR60kFoBDuhjUAHmT+MzlhMSqrDrbdOFJvNBnE0MmFBJQTC",
+	"yoOQlkEoCWt8JTxEb0eIEwwlwKF6XERJHrMhoC000qABF99ls1QvSGhxGxaTh+5lEZPQnGHIClnzIby4",
+	"RIszujBrROAD8g8jWo7YWGYOLeTXl+/fvfoAKttDMKGSZd6C0N5g0PsG2VIPUP9IzOmrPu5bX5aPesIr",
+	"OuvSGU+ZODp5AtEpunKinSf+kIw5S2J0OSccQmlphiaGFP4QMeETYXj66jGY0ZthOSbq3srvgbXJO7m1",
+	"jZgv8XVgC0KhVjOSegrzT/g1g9S9apZDw55XKLsc1mOl0WQmbewm7OITRWxGhdEm01yTNsCFfzjwXBhW",
+	"RDVN5KRjGE1CswnLyDVNcuZSePr3gBal5buxkbdWxK6zkH7fej6becqMaepsd37Dhufkb1aUHNOoZsVs",
+	"9MIGLeG7j5IF2YUcqTw15wNJrsh62b0rflOa0SRhybCuLjV8WNGQ00xWjL5r5SH7KqFEsHkhHbWFFJaI",
+	"MaIe+QfBdNSNkRJbymNHacogn5irUhbT0pJrkoAXx4613bxGg1k9OGBLIMpwDBFB9GGemnn27Y0/M4NL",
+	"way/dHnYCnGv3jkFCe8vU+wHAMiICn7zcF2M8G3skluuKmf4hvR5sjSbQfZcjkbq0jch8xGoyGVOVoU6",
+	"+43UKfLZyLpEgSYLrXQpGtHQTxiQkOZamv+6qymELNiPZrQDMs4F+AOC4l8H5KOgM3Z7W9+RMplYWIeW",
+	"rOYQeK7tzXzonZERwaBgRZoPdlF3N0n4FDMt02G6AeW7d0R5rtjQHS0b+b32fP2C4mpxGMOApBmzZ65Q",
+	"hcwZQ53H8XNzNkL3R+g3wjnz9+ZkwqpU4qSP4ubYRvxwwsFjCCA+maOCwctzEsskoZmC2Gj0WFxx4ZEl",
+	"IMvdqAqxf9dXdhM/mGdcsy2/4CLN9ZbvohCw5ctaajTzbXx3xRCTgu/azhZUsVBfoZtkO7XyUXb7JRvl",
+	"k1WDTLPa4MIgvT9mm9wsPl/EhUtDhJhsjOAfmZMoNMlt3GflvJV83P04bIJ2aWMK0EuJf2mIcgVNxu+X",
+	"zrT4CRbkz2kVLiycK6bhjRT30hoSH5rk3pZm+FXbhc4zIwSR0Kw7LOJnBWOxwoeADMO4DwkVJCywt/Ky",
+	"3ROMPyvRGB4S1D4DErNrlphtxBIuUiYVdk+vGNHsRqNjCaunYKYIPk5pplXHwGrYfjH5jC4I1nIhfAYj",
+	"tUdUsef7hVnm8uyNApiiaNQd84Qd7Ox85PFt2AEw7L1jflCkDeVQcKpDohgjNt/slGa6TDnhioyZjqbm",
+	"u0zO0BhHplJp5WHKJa2uyoQZeNUoqI1QOAFfRhBATjH0TdoF2mHHbMYzYBCQ3KnLKpvOxLaEXa59laQ/",
+	"rIsjXj5zSAFgLbckYAMrjCRVnEc8feuP5bDB8PJZvDnbXBxvC/fNQx/kZWlx1SNoJdjVXxo2attA3uWQ",
+	"hGKiD5uELRs84PmgzudrBqtN+qI1js6pMqpjnEcu/QHuMpsBYc81F4TrQoM7JFy75ABrkyglUMeLfEc4",
+	"rq3fKYqY6woTeam24gFdjyaYoHx/GzqrYezhie3c5iB+XA3MtE5zv0ZplzCEcIYtbamFPLHZbXEXt7sV",
+	"94bOELytEFqxfm0BPAYu3iXwbl04QAW9wbKmYnG6BGVtlTVwGs9aPbXHU+aq5tAAwbBS22ecZ3Ddgbla",
+	"lYkWnrQdZVPk4JzBrGTEJlRgmAumuZrjuNfvg2ozZaJzuOQ4IGOZJHLuOZVbWcPReGsN4UuYxwGa0ARa",
+	"9R14bA2PH5tTLarle2j3n0fd/+p3Xwy7Hz7uBs/3b//Nmx9Tq1B2p0BTM0jkEz6ccXosM7BpU81HPOF6",
+	"gYVKnKTuuCVVV/ZlHJEgggmNpyxjIoK45k1Wwa/gvvFwUtjoh+eghWhxBxqi2SSfufqZqwez+JlQRSj5",
+	"6/n7dwTXFRAmzCUS4y9Wdm7zwkmhAkLFAsVXqOPkTO6dXmv7DDHfBgYVqD80hjqv8uZ773HJ6++x0bAj",
+	"j7fZhb66LOqPMzqZFf7hQnI/JCHYxEIDi3WxujX1sO4luFdB3jeCDDqQ3WirTHFL2rrnht9rp9eE33wC",
+	"Edjwm3sRwGOp2pdN8W4e994WokWayVmqG51xJyLNzc0cJXkMldigAm7GaKyAkMDopWpOiy3nGlbSGjwW",
+	"xvguy/B6BO4qZq1aliqICTwIXppjG+K4fAy1DQpFXVgqL0KEW1yq1rJd7pcpj6aEphh2i4CDH3css0Os",
+	"/GBYgVoJX3+ioL6Fu4TdWcI55mzkVU2qur2HXRUmlwBCh2d0gmYRrIZQWElIu3COqylNmer0yImAMBJa",
+	"VGx8ouomm9qATxQJ8ywJ8T5aNd2QdiomAflHyiYBmfBxQOZslHZWDDoAEo9vofQE2I1EUcK59OPVbD0O",
+	"DnBHl0typSsqLxvhFIoM9yADisdhjxzVX8C9cdVLiBJ8PIb4H7TnoLOpWLl3UYeEWvf6M/KW/2igR3wE",
+	"hPdYjzwNXjzdC3af922d04BQcvryNYllBEyZtN33u/0+VKM178CGpQnlogubWrwNhWXisjSorV5slk/a",
+	"5tWdPwUgYgTk72/fBOQ/j8z/X7w3/3/+tzcB+Su9pudANQFRU5ZgnhvawowsckguL153vweDXqdHjswL",
+	"RdVlEGFAtWhbu535+PTla6jZguvukDTJkd6dbv4EhZ4ZXYBUym4ixmLydC/o9/vmf4iaHjkSCwuJwbzF",
+	"AtbzwG9sRQEQgWyZ0VTCAbYEgKHthsTDHTf7zkd+u2O3dOfjP25DQzq2eIJN+IOJZlwpQ4NIlDjLPlIQ",
+	"mAzGMhdxaLbbzfJEER6Tdvg///1/75jXdhyhAaGbp4ClYZ4lO+a4dGwkYc1pBkH7NqqMjVEsDwBPUHrQ",
+	"YObAFjk10Fn3HVSYSa6ZMjwGqjd5pAqeeCPQAUa/rMpBWdx8CsPT9+cXkB8DD8LOFl72pevAweGVSRza",
+	"fAobFpCqJVfKVtBK5LwVtKZ8MvVn3WRbOD/MS17Vht3oreRheLEKf4C7sJ0K5Jv6JbhdmYgWx1OGea1L",
+	"GdcU6oMMZ6rBaVxxFK+YTlRhMHIryNPNwNqvgurcPthfc5bEhcmicR+L3HYMK5phOGLBV/eePasUsPDW",
+	"15BY2aRW4V7Gi1ZQ1Jm1JWBtmVsfgVhGsnougHc5NsOFDTMBZ1zbzYxVWIBjWeaAqj9xycPlInes/rUx",
+	"Z53a8FiLKT+Ck+ZMjSInbSnZzV5y4AMpWIzBdp4mksakjXWVQZ5ZpKxajjxmUUIzFvvVz/tUYdnSJugU",
+	"nVWOBfG3ihVqWmh2Oix2AtfkLvylVO6qrUZ7ai3/MmUZK65ZooyMYE3TOmOMtIWBO+GKxeZOGcHNOLal",
+	"p7AGdtIwXy3OanN4ElSGX7ZDVZoNeA1Qiv+TPZo9NGjZKmE+FcdQgmLW4eU6dBjkH1q5AAPysF61C23G",
+	"6jN31SqqpVxgwUGd/gvklQAvlXrZYHyFip0uc33VF8uErSqO7kAuJj3yMweLAIc6mrj8GTMsFwjUDAiS",
+	"c5oxQzHu/ZhnLDJ3e3gwEOBPDa+4ADsD2BQCS9ukzQSojlyQcMc6RFFMAVtziLl763nCgxzecs5V3LwG",
+	"QYGKxRwO0Yglcg6bXyyTtN0/ze6jvLmd2rvlqTHYq9kpOFyIBQDea6C5ypKXRVyUMrh5gbTDQWvQCle4",
+	"QHk3FNM/cSWwic4oT8yOhjvhvwK7uOsZh40sCzaZjVh7Uh8gfb889V979j7Wmra9Au6Qt+3ouRKHt99/",
+	"8fxuVaTW7sXl2ZvVXbhPvautZfda3a41YN0v0325VoG1Cz3t94OmaolTBuaQucyuVC2k++nzLToZ+MEH",
+	"icav1/n5Ewh4h1WttdKgqdSbnbCysSJ50Ew7n8a5PBpi8y76rbb1K2kLVgaVNIcjV8l/G+anWFx+4En4",
+	"4P9cVZ+tsROxrO4j6FSmrUNdu4d96PoLownuVx1XUPr5jlx8VWGU/uynPDVDDG1l1XuoppX7YktttJTv",
+	"liYPqkv1Yeivv/zcUNzkiKT5KOER1GWARlbfPdv9rrNqbKHJpIoVKIviRYxfurhqcMNc6UV92CO/1OL9",
+	"OFf1eC4+2azbmwkRHPw+gJWZGQzoDcg7XyUuV2Fjq9vW4H9TLBcM6Jv/jZxwsS1HXw5RopGGdjpwYkMo",
+	"/IXWO1f5y5cDCcpwIUqvjVYrXQlm62fW5FHhm0/3NqcMPXRpFbe2JVCe79/18l9T5+PtFnUk1mHOfm89",
+	"HtXU0G0i5B/PEgGB63fzCG7OP/NFfL/OGIMywYW6fFCYxJ7vW4VSkdRolTaaQGBHEPfW9yRh1yxRJGYs",
+	"DYrHu8/Jz/xHQhVa5ds2p6+wq4OpC9qA2ZRBmKnjjS6vZQxuiQ4XZrrF7rsagIr95mkqZfuJLMUEBmjZ",
+	"2t1Sl/yUmjBYe6waCWYADZaLiFQoYIl+lhFoibxGwGsO13FTkPIFu9GF+8QTo+w8gETpRcI6W2ex3SHu",
+	"eE1G5ofKCu5TMvfeHOT3cxBn9KYK9vN9D5Hc+ZzdtRROsYsPoG9Xknu/am27ijBfqPxdwuPfugjaZT8+",
+	"BmVyQep+eo8kUlY/qI9xKfhNtavB1ka1SqHhhOYx6yopBNPd/e4zbzHKlfoIGP7qW66cC9BgfK2EhZ5m",
+	"MuVRGJAwkRFNbJNQOR4nXDCXhAJGfpgBYgmow1DXxUImZQyk9Yr3tuPinoIHBbxeOjBAHNOUQvilM6ms",
+	"sqkbPZxzEcv5J1aoWM7O3zoYiUc26nvt6TOrObXvbspfQ/Q2xpIXmbCrP13zJY2uKcYUtqSSibaESh8+",
+	"qnA5IIoZS0RstZcPwc9W6MPD2VZPj7mtN+toBbECSI1LeqhlfAHQT0u6XWJsRV4tXLgzniRQlAmI4PeU",
+	"W3vvfFkfTqvx9M1FSrD9pZOmzY1j2Ss5f/mzghjF5iybjVkgzWk1NlR+q1GKgIvinvI38dqYT14kfDVG",
+	"XriyqMdSjLnZLcu77mRjf0jF/S7qtwP+p4yKhv5F749yPd0rK4FOzKuHFcsHBGyNIPTPVkSP44wp1WgR",
+	"abi87K9lZ4SVN2DqlRq6ngU+nk1ERbLBM9pgLdlsuFnar8oiK4MGG/bRdt3xWidfH5MX+8++I7ahT9FR",
+	"d1UoCl3lL1Ahmk/xaq4rNFub0WjKBesaFgAPzPv1sJayzfAQS+y3Gguv18/vSMaLA2LBWZABuPkGLehm",
+	"jBF53rrRd04jst+odW78FCJ8sH0UlIeCftXb+QuLUCfPbcmFUQYi1tRIDHtDpVRPl2KFrnd3rAfFG/hU",
+	"L+lefrdly8J11n031r6/orZtcFid9D8KCiDNFOCPSToil2cnZfijiwbWWGYIaNt8WEfOVOtUHeyUody9",
+	"mF275lZqpyTI1pb5R7imoHQo2ATPWvn45vSzU2y18EC9NNICG+pu5gro8B9Zn56N2qwMdlCJq3v+CcaL",
+	"5/sPZbyoVn+p1K2ocN1qFMNR979o95/97othb0323a1/f5zM+undw5byBh+qU9g9ok8sf3iiKpE1tkxp",
+	"kbcPBd+Ahfe2qjPKtNk6dV87mfv+K6A1Tz2Ux450wyxz9Lc/cIBbdfYiprXYrftGuNmDcS9b7NI5qHck",
+	"q1wda5uX7T17toUPbNuQg98R9W7BKbfNzrWb/AA2AcdHv3ZTrYVzu9ioTdfxRjpfv5p65pp7t/fO/uNX",
+	"fO3D1olskqa8a8STCRM7xdS31c/VFU+7WCOQJt0iut12yXroU/iNLf9fjkc0nQ4rLT4019+6mennob8/",
+	"boWGW+GM0ZgLpnzuiymLrjzPU6n0JGMbr4nlxCUAKeZ3/27Z7OXmd+N98BbQWA5TyxiNF3dIbbLL9yMN",
+	"Oi7dL4h0pRXVch3Mu5iU6oP5YcWmg/fs7fTJkU6luk5j+r/bvwwPr0rC+Hawzrr2dIMJsH5svydaku/2",
+	"bGpTGzJaO4ckkrOZFIXFExO1oVfNUq/Re7eYqmqttaWjuH53LbZW+caiaa3B0Hmmlz2s8YwLtOjmCnOa",
+	"4BGRqe2hpKpp6M6NbV7xml/PWXbNI3YixtKTksiFj3PEMqrbllo78Mgz/LQIWa28bB/6XMspEzTlQ9fR",
+	"vPKR/akHP635dEFnScOn8JPX+mZYSv0bfLZRmMVl18BeAqXAQbDCusrNXiW1whi2QY+t2Ap7u71+K9iu",
+	"aEypYOIe+4CyNc4exs7yeFF50NQb2tVyvfikxuyPWz3tfm5/+Sm9O8vbcx3Ht/tsa86V/Sqwzsd23jxn",
+	"Rd78Zq0oXJNPuN4wutEN+5nTl1w0Q9mi1FmaXa24OuYqFujlInIbogdrReU2G4M8h2DNgb6XfcjbJcEI",
+	"+p+c47ZMbMtKSH8dvW2A5rYZCw9gQHEM8ms3oFg4H8aA0kgI35jl4FNY66bFOAHAvKB6l5cnLz+nSeSB",
+	"mL7nHH5jW9zIJb6pdazhYWb3lC93Lnsokeibk8fuI2U9bl3bdQVnP0UsWN3lu4kB5yumFfgQS0pGU37d",
+	"UFbZfn5hYPE2GjeDuC4l227BPWsFV/tPbT3LvUC7f7m8ZYSsgLGymHU1hr0buhARdgD3Wf/M87uJyExo",
+	"Xk9XtJdlmSWz1CnXWxkpKFKZNyXo30FBrEQfbpmGgA2hyrJIimUaO8cy7Qc7LQMMtvSf2bym7XnN1qLl",
+	"Cvf4rVVsUGBD3lMwcxb73EQip940vrtJvCWlfarQ21Shx7wG6daQ6cRFztQhhr8QrqEoNha9hiqFUH4F",
+	"OmVuTg+4u9x8aTscfbr1ozCj3tsuooaWO3txe4cgI2960fYZvi6Tb3nv76OKV42sd9OBMILLmlErIZi4",
+	"liq66ri5SzwFHNYoz7henJvFO9TOuDjKfUE8R6JWGJTIjBydnkDCOZY4hDqcU5nYghLOlmuAJm2oOQXl",
+	"o0eMZiwrBhmI8O/do9OT7s9sEXZ65KWt3WVetqG/SlbMvySiAutIuga3tip1JFOGJYXGiZyvxDXD7+Ua",
+	"zYLMf8HrAKBjkciMUWweRvOYa5LISQ9vySsmLrPEBjvSXE93Ejnh9a505vGeeZ2m/Ge2aMSjw1s7jKLR",
+	"sNfrmYVXY9hndEEUEzFUTVQkNCPJjP+TYg+5HxGF7mOI/jRD27JxzuDaKhBbkidCZmDEfXAw4l+vHWH/",
+	"9ZeLlRqyywQA+athHR1hUHmSWacOZqpXHoM3CMCGcwenHeYv4ZxqnbZub0FGR9u94ZcUry27vNKIvBzp",
+	"1voRf3D1LY4hSYwcy5gR/v4cCuFCFWM2sjXjeuRiylVZwJQjEZtJMxrpA5u6m12zbCBAfxnTiAVFUGwZ",
+	"xhkQs0pzh9mae1meMBW42nSgNGOPoilTzMyIDp4JE4bGWTwQgFmuewMxEMdSXJvBpFAHA9FFN+xIxpxB",
+	"5VuiBL1iw4gqdki49RUZlVwdEsOY8MHZ62Py9OnTF+Ty4hhjwCAjBTPvSJqxCBKQBoKQdrjX7z/v9ne7",
+	"/b2L3WcH/f2D/rNev9//r7DTMwC8snXSVCqFYmXH5793rfOue/IyJG1K5ixJwCnNYsJjrMeKjRgcLrgi",
+	"VyzVdlwIewZwQ5qmiUWfi5T98z+UFCHWtnix/+y7znIYOeQIL0eQm4HfcKXtuB8HcE8OWgfk116v9yEg",
+	"g+LGNA/NnWOeVa5O83jQ6vV6g9ZtaBtk/zsUe/3BllT/d3zxhxBme19yKsvSS563zD+pIBXm51qy6ylb",
+	"uBKGJHRM+oD8+gFneA1RyyTKWGwIgya4OD3NpIaqu6nhDYhhmwpxQGhBqdCZzdZ08/JjUvAn6C2snOuR",
+	"tPf7uwbs/f7TDlEpE7GCkhS54EVv8dAQf3dMeZJnTIUklQmPFqRtyxCRvT6hZooZF7lmAQmPj38cnh1d",
+	"vBq+OXl7cjE8urz4y/D10cmby7NX52HnkEgRMdtYx0ypiyNXFKaD8uQlMszotonP/t4LBGjoABq6Ar1u",
+	"K8+YzhbdozGwKdtcHCh0CbuJlFcsJnnaM+OfWYwUoAA2iLAtvJar6mAR31EeT5hWsIcOwzqj4zGPoAXt",
+	"lGYTFrv+sFds8UTZb2xLM6joKOfCjHmArZihCClNEjlHfgEer4gJrKhi+aSRkjLONFZJgipVRVS6c3Xb",
+	"dIId93VpXyrZrIG6YrB3PrnSO9k6aD3t9XtPbdAn3LY75v8mrCG5R6F/1pWGNuu0wwe4QeC/c2t33Bn5",
+	"KgXWJUdYp6iQEE7i1kHrJ6bPpNTglURGBcDs9ftLmflVTuPcsigMbtZhStcyXFSNqyOVX3p4V9maXP4Z",
+	"CpB3ytYyjg20Dn79ELRUPpuZ3TxwDm5AX+BwB6hBz2fQ0nSiMJVM09YHM9ZOD1jzlZBzsfOP+ZXquZV7",
+	"9+kE+/IaPqCNhGpIU5FcaJ7YUGLkHcC3FJ8IFpMpVQTrkMXezYFiPI+4OTB+w67ADfoLG5Gf2YKcM/3Q",
+	"W3JaVGJSyGyvWcbHixr3r26MYVB2Y1zoQcM+aJah3F8/CYd2G6hSDBmlkVNivGzdn5l3H16ih3/DPkDB",
+	"9qnGyINyA5aVGC+2z+d0MmEZuTyBqvEPTv/F8H5SNxjd+QiYuW3E7BEWGFFTxnRA8Bdz0fFICsfMl9Zx",
+	"iK0ksc64kTXiGBvClXIi3Bu4FY24PzKAtepNmH711ShF/mhhgeUUUr+Nr7fMntoRS30SNc5y27wBPr11",
+	"TaJuP9ztqNJrivCvpxdbgHwnxQzq8sWNpf1srfOdCCMC70iSFn23QWu/v7+ZCN9J/VrmTst4MMo9qpKU",
+	"2zUPBZcxRn7aBVEH25zNp4ZSbDoaMBsgP1XIKYcE4wWJkCQuAhi91PmXMqznkXi0naFhk9wKuCI04dcP",
+	"zjje8GsGEaVepNfCsdYKMOZYFlojVaQWjhUYBfKaZRrlOnPzeJENKszpifn9UzF+B+OYH/FlD4+Sk82p",
+	"KvVTUPwfejtA+3batgs3Xr83LhTOuzc/LjQ0t4HYSmSaKa99WuPUIrYakyJzVlXG7WKb9+w/j96+udue",
+	"ObjvyLW+kn2x6/XsSxFn6N2QY2Q8pxgWff63N4D0MxZzdUie9Z+i2ZtxUJW4kS8zRqMp+Ka94r2NYHw0",
+	"9lTGnHs2BI0gJQu1Gqe56W+D1rP+0zVgVA0a24PjMuw9wBxVAQEj1lwckhCz2F3pXP7gcm6JIC85XO/u",
+	"gKV1Byyp3UROGmnj3M6ATUFVQASbM6WxH11ghCwj+Y6wV1KuWBYQGhU6oOYzRjIqJh5CARvvG670kQHi",
+	"jZxskrVeCQ3mrLn12HDbX4q71lhaZq5EusqBkRaCmGviYSUx850tt7cq2TQV7vvoHQpXWxtpHa3AYo/w",
+	"GxjTv0aKHbdsF1WzQo6FqHwgKC4i5l/L2na0TZMXtpYN84Keea95fRgq937nDZ9x3drixWN0od1VCL7T",
+	"6XbkCWF73iNulA4j/zPEX/2MWGG2v/lY/0hjl2MBn+xu/uRSUOt+YDF+9HTzR69lNuJxzMSnM52aV+pX",
+	"F+x/u8KL6m6bqoJtv6hxJXD5NHIk5O/IamQSV5iRtTovSCKjKwk9Eo2cEa1jPpcKOwKt5TzHVLEuF4oJ",
+	"xUHHTzM25jdO51spbeM7LM5nWBLdcq7Kt35ODEoNOjcfFNjg+u79yx8TgzVEzFbHY+cjj2+tySDyuDLP",
+	"wPsqYtdtG6M0FBgBsa2RuTrNIQEDFdypPXJk30Pj2Bz66ieMXjOjlaJ9ayCodc5m1Fy47ZgrOoLeIzIj",
+	"MZtJ7QqvQGMlKVhAuFYsGduepSzuVF0XcGr3+y8GIsQgMvRNG9iBY7AYjeeeA4yFUi4x02jpBG84EScv",
+	"7WkASvpRonj8sAfB1nG5rccQ2BDRxz+HTdqKjT0ACvjKj92djUD7/RebP3hDlQYsfZ6TjWFLhLpWkRAq",
+	"QqCjujmaUGU5F+bOMqdmtub453q6Q1PedZXxG00fhXsrMbeV9WgtcdxDguXU0ImGHdvUVM5F2QyyfuRA",
+	"Vj89+dlMftfj9nXdVLCIzdcUuAnKXnY8cxjrfNZjcx8KrRgJKtTgCGHVwxFAUnSTI9As2rBssKED67YR",
+	"BlIki0PnAsZCURDxc/6Xo+7es+dkStXU3CoYf0SVy10fCHAuvz36+/Do9GT486v/PB+evjobXp6/Ogsr",
+	"HulnHWh8Yy4UuxlSk4xdyysWB7YTLHiywBvNyAyC9dRAUHOjkJCmfHjFFkMIChiC1YLFIQRvnMRslkpo",
+	"PokueJ0tyqa4YDsMK+9gGEB5SmxxLEQNHhjyyxRdbQOB3dqdW99GfjnfcWA7tZoJbbL+CwgmyJiGNrHY",
+	"qtUo1SGsGBzXZlXFQHMe2fJAV2xR7AyDUu0BXp1FUIu5yROpNPYnRoARhdj5VcRuYOWa2nbMniGA0Jau",
+	"Fp+AldlIm/UmvXVY7tiWs2ogiu9yI2ScmcmdjGDgH8tsYvhQpdyYzHUkZ8x382MSGZ7hu1/75Y5CrNVj",
+	"iQAAnU132+r+333guc+xVGaDCFBEkBQk0StamwJAx2YPu8dS6EwmTTPa93fgZfvuO3ludhDrg9BJM7ju",
+	"Y3zrnYRBEN7PJ49sISwcSzFOOAas7u/tbTOL9Y+4ZJtP4t9IQ4QWkYkrvDto3XS5I2vdxUPXOmgZXiZz",
+	"3VWOEjxCRKFF2Jh0L/83xKK0TFXBi6mG2J8eOao3wQZmFFuDqyL7/f1VKQJO/72P70ufZLDvUX/wjih5",
+	"pH8Bn1f6/QwOzYrVxSBgHd00E8ROJrXN022WCmQSu9sE24873I6tCTaSYswnueHmk4xGjKQs4zIub3ch",
+	"Bev0yDupB6Ik4APPtWsuuIlA8QLuNrybEEyF129gyc6AYJtiQizrQCCUh2Vr/1J8GaM8U1CoVXnxmh8x",
+	"e4M5JbXCLT330hlA86CE3f9il4Jg83/pi+HzHlUooFU5q08cnT0Is0eTTrcace8/1ud8IlRpE7KxkTZv",
+	"iLRtcDgZ0xlPFp0i4iWCHEJDOoGLkw1RwBxayVCFA8EVwTzvQvjESVy4ZX00I4DOMykmJMqzDLsO2SLj",
+	"VmR+OhChK9zufgsDZzJCIRiGUkTLOc1iVR3fqMbWSJxwwyedWKv4RHS5OBwIiG6tLpDjNyx2MV1as1mq",
+	"SRtTg5zqkPHJtAS3Y+HdezEQoR1piMP44ly9Ai/s32lZUOgxJNb6JMUB2kZ03fd5lCEn7Gu3Lu1tIf9d",
+	"SPmWioWFTn26QOcMrIxUakStuZoxl6Xx0B5FEUs1BmUUHaK9hflRNYdSdO0yvumJIi6FhZFRrrUUnd5A",
+	"vObXcIUrFuXg8nBh2tiXWhAOMdhjzjI4FUaVNL/sPrPx44q09/deIIlXKLzjo3Dov/hIhF3r7XgLCUDl",
+	"UDfd+XwOiRDdPEuYiGTM4js4/mstEj63nTfX0wsMWPVasTDyN6U8+5e8wj/j2W6Kf+UT6CyIhZ3BRyhR",
+	"VSoC6hs5gLnnM6pZF2wqrQN8vMwXJHaC8TOGM3vN1tId6nf4obvfytQXcMk0KEueYytzTyD/vl+0QLNO",
+	"78vYQWEzENo1vDbFAvzrNOKX8LwmTARWM8Cs+qAws8IWg6xgTXiayLl5AeM6IuwKYy1hA+GIoZR9VmQe",
+	"cg+RZyC2lXnIRpEnqjSyQblnINbJPGQ7kefCOQttCH3dwxhRIaQmuCHOldgGy2PFYVjgwXvD4K7Z/gqP",
+	"dNN4u/3cV4JCgL96CerO7rYvInMhMpe1Fc/R9DlGmuOLgad1uXDmL6e7+GIiq6T3SALBOp9vAdqXd0JZ",
+	"ULw+KH8sw7lzDhR3ZzsX/LecBSRaiswxeikV8Y7M0HbjuphUUvFtleXVXUJ3/SPziFqHl88sMW4TFFAn",
+	"lK/UDv8QClhBSzIj9UINa+QDKz6tt4za3FfIKzAilUuP7ZHTMiuW4jP7ClgwK145ReZTmTArpgUDwW6M",
+	"lge3Jxfm46nMtLWrYktL7HZqnX7g70MvY5osOgFGcMMLhTmFZ+BTzJjOMyOboRPTZ9jERV+45LjHOBdL",
+	"BbG/MlVKsPkf6tSXVqde3UQukMZpMbbYBXQpN3tkduc+qpSrhtF8ro+dgxxDGSCwDqylespmhIsegfZt",
+	"CmISEg7l+9sqj6ZQIwQifsKOLRZubh8IajsroHIehiJN32XnQ6jCRRFjWoZZcEEuBY9kzMi718elfyKW",
+	"M8NKEjlnWdfcjjEyBmiJDK3brbuGazUQWJvCyv/Wx6LgUu30yJFr2gjlPbgAtmU02muu+ChhASafSFBr",
+	"Rxx7R0F600BEU5rRyGg5GCdw+ee9fv/H//nv/xP+8TqAB3tH9sHeK3zw/Ll98PyFefD61evXHW8/g4EI",
+	"dwC2sA7mOAeva1F/gt1whZ8UKlAbQjsc7i7Onr4g6srIh1IExMA6EMeLjCcJj0j4//+/IZDXG6q5ICEN",
+	"Oy7bAEbB6Aer4cBcKkQrW5wjL2J+hmrJ7bF4ab1g/+eOP1jLTC+WZHD6e2Ksdw4n+OJMtQwvaBLL17PP",
+	"aEo1zJ0w7SobNktGto7S8ZRqclx+ROY8g4zAGdUBUZLkYiZjPuYsrpVemsvsCspVxRZgptRArJS8onhC",
+	"sXhKp0d+AZMD9vY+IIb8Q1QFsRIJVySEjGXIcOrieyGR44EIzfJ65fJ60TQXV6HVIBRhIi7czVAV7oD8",
+	"+vL9u1cfQpeMQMID4LddSJQNoX8EE3og0J6y+4yoHnl1o43+IoU6IGFZpTMkNMVKLlidbo53jxHXXJEi",
+	"lO+IlkYkxA8Hoh3mqqj6OJxyc2Ms3MLTjOGYYLLCu8S+0glIWNYmDtGeFEZS6dDGlxlpEWmrR0IRYomT",
+	"ESO7PfKKRlNiUICJYhg3hrhEDh6aXS83/RgwCQ4LOhDw4zm8/QqLBBUCK1R9Jq6TO5isVJEYxdwUIzah",
+	"Ai5Lc/RdcBmzIsOBLdxXxa3MaqslVF2hb4PrgFA0R2GMfEa0lMlA2AKQGAVX4JtElZCBqUziohGPntJq",
+	"zYEnirgR4CgFlSDIt6/Oz49+ejX88T8vXp0jViqX7rvLN6S4UFUteD5PyTiTQrso+j4y1YGwlXxdeZbQ",
+	"svYwcNldVDjThyoCFGWGpaDyFNHaIxcVLIK64OLzCkthcYjsMWGkTRNlCDKiImJJguNaUyNkAwCsc8gw",
+	"oGog0kzGecTizkFBMiwuZ7XwLp8vSoQU3eJ1KVilRlCVUE/GQOcQmgLEA+5aJYMq/ErzJCFKU3M03OGy",
+	"Li/EdyozzeJgIOxOgw2scl5tcSsbiFmEmIxkvID9BLUNqAqYCGlbt0CqF8BoJI9ARvwHninPmoG8j7Sm",
+	"0dTwEKgcBRRqyeqJgpoXIOQp0g4/6kXKDuAZJGqyA/LR/GfI49vbsIOxHjM6AdOz+cSxrCgadeH9nR34",
+	"gPD4NiSXZ29sMauKMceSA9TaCJB4bJEkOLcDQRXOEZDTl6/LRGlzqNiNLh+MEhldKVuEjGdECT4es5hY",
+	"uoXabIHTf2GHHZEaKPg/7aEy8h1j5Bi/OqWZ7hy6qFYYAxgOvktcwalSxDSSJXpmM4ijrUW3wZe2oTRi",
+	"2ny0T0JAqpB6OJa5MKwEY215DDsGoe+wWXhT2bpRqR2YtEMsO+NE/k614lShFWB1dMKU5jNzY6dJrgYi",
+	"nNGbofu8WiKLJgkqKQzrjpXRCYwmJAcuBEwU3ASHlRhfro1aABb3MQZ21xN19l4QBHhopIKhVV9CG/0M",
+	"SePOYg8FLfAuxjXbk2knWhr5Wf+pGxkHzYa5oNeUQ3XOMKjUYLMBW4ZLQnlLc//FMwM5qFxF6a9cODy2",
+	"gdVevP/51Ttbzez10cmb4fvTV+/CThGhPqMLkuXmoI7MTrKYYNlnEAZsMj8ILNYlRmiUSaWIwbZr0K3s",
+	"XIatH79/d3x5dvbq3cXwp1fvXp0dXZy8f2f4+/eG0K0Y14FYkyJ23YtuOZxRsRhWQLAF7mqOFHJEVCIB",
+	"s+OMmSGmzkFTfkng9m87bh0HljUHdX5dMSbNoXzGnC46zeHY9cv98WJUKpN8IVvR0kqLejdV6bE+2lIf",
+	"LeTpg7zffxp55UsI5YDfWVik3eui8nB5H3hyq736VjkB3kQg+cH9Xle4/t49iiKWdH/Mx2MIpPRAL2RI",
+	"pLDfK5DW00zecKbA/WfhhYqH+WRa9R2vqanxNYf23Ver+3wVJgwftjdaO6wx5Q7KOLV7p+3j3p3AirnE",
+	"8BlSZXVZLkQlCsCG97raC20/c+oc2hBdFNTrpRyxtKlaIr4zqhlmiXlVx4zNrDT8Wy41Je2TVxevSZzR",
+	"se6g3YaEA6wFrAatw+yH/qH+YX8vXE95QTlt9xRuX//sOKcrmLl+6t9+2IOmJYfzH573N89fYsZbfEOC",
+	"/ifJnGLv75WxyuL/t1DeZJsMBSs5WfPAZy+KcrGq1nFF5DXLEkljuK2dcDcsnzoiXSZo+6xyw6F1yQoh",
+	"I4ZyCIvJiEU0V8wKKfVCNsW58MseYTm89437EPxD7/z+PXb+QXJTjLSqK7cMadu6v+YR1XyUsE7FrmTe",
+	"Lv1qyxaknZiN8kmzHek/sJqz9es6YRLrg+s8Q5M8YTc0KvXY4jXUxmywNJTxRud/zxMwMson/1pSDSx5",
+	"Tc03OKl4oxSIxWNcWqNKNP+Oc2vOp3JeR0NBhtVTgLkkynbS3I74P5YmqrV5Wb/I7EoZQWw+5dEULBJO",
+	"ATE3tiJcHxYmFuIsLEZaG9MMtYxIZrGv/OUxqAErpH+3fBbbReSx01oASoDXR7e/TBno77R6ORh8FDKN",
+	"wHK4I8YE0TKBSoBKy/T3TLxapqX18kmJjBJH9yPXnbL9mw2ZWgmCQiuvbUz51RKU60zXVDjaIQ5uPVz0",
+	"75heykPkDN68KGzIxSQoUsY0tuVqoh0wETYWrfjFXskhVlYKD2zAKZjZajXbSVtm5knVeN9ZLktHlSvG",
+	"NRByTK64iNFMh0ZU9AgVU4HAYGufwVxUE/Rmy6xITNIZY8vzOljAWGzWNxAy14rHcF+Cj6hD/ue//y/A",
+	"D9Yjbldg6RS447MZi7kRplQ+6rq5uXt/IMICHiOMplRPQ+d94oKEO87hhLZIEIBDO+OIJXKOYBiOn2H1",
+	"aTsGFwMBZTjhJ1DnKSI9pOCtKsvB0QpOQroT9goMov20/NUMPRDtUGXRDjpaVBYZETncCZ3/PJNSo3sB",
+	"WzRUutOAkdzsx+KJgrHQykAnsD0DUZ1qTpMru06DyyrmaMKv2KG5knECOQYnQWIjAiqWttFiIJytt73f",
+	"7/tzVLjSrzk2+VliXb5yX7VmvXcqMugpL1osV0uAn7QNJl2irUFlp6nsGG5RU92x3f7es1pH+t1vvgyZ",
+	"2aNXhni2rtf3jRZzsT4XQ9mC1fkVBW5VYcXIfNeUeZlL8L+rHglneaJ5SjO9A3lR2OwMmIuZBzkXBhK1",
+	"wbNoHhhic9VMHTPsYGkR11t0ydtqmCCyoDEGTrW5gNp9lhFZplMpgslK71bnELqhAPHTOdQRVoXbX8YL",
+	"0jYjhdYL1L1YpEaHR0tNlbJkpFnF458NRFiUPQ87rqOMW+APyO/Dfzdw/2C5d7m8fy/X90PYI38z55CU",
+	"xD8QZmY4wtAeBNBt2FOBb8QE2EEyHts40N/qwxTxYLBMrkp/qXW7jRI5sk3rKNZ3yTJ+zYo6RiOw7YJv",
+	"QCasE0CJHsyrH4gZoypH9y4MNqcL5NHWzee8yNBeGFi5c9NBWySY3+wF5hXFrl2YFAzyf20Of48c4VZW",
+	"/eSFz+T1yRvnBy9LBez2++Qt/9FTN2736UDgpaelHMKIEIKlpBSOJNA2ytFCzeJDQgXJ00RCXcqizp2m",
+	"V1XnpnnZegOtxRFABPD+dvn+4qhw1hdAkp8aQCQhDFF2uBkIODtYBhhkSHtwcCqnT4OfDtxTzkfjRsa0",
+	"GOuusWuBQn1qIFzFoBGbcoE+SHfbKyLMBZRwiAusBBAGJBwM7AsY3GBITktDMNrNGhAhSdgLd8JeLxwI",
+	"xSYzWxNYmslBGgFRREiIWbBRDL4Iwa6j8kpgQ1BWh9rt7+0jKQWE0WhK7FzuDbL37Bn+Du5dYrOigEP5",
+	"4gUJh4xyFEzA8Md/y1nFnVyyVXuK4ajrFX5LVuS7Ayi1RBUODBGBZpqhIScRYvQRSrawBQUfg9QqqRhp",
+	"Y7hoAJjmAur/O2beWS5V1f2ZLQ5KPmf3yx1qEJSqhpgxFxOWpRkXmkQG5UhlM6anMg4GAqUr4DEBAREU",
+	"neTAnh37RNkAS1GVZ7zTVDXrii0GwpZ+ssvFYlg2IMMjW10CAb/GtItPK+jkFaAMwl0fo7a7NQwD7hy6",
+	"06scAwXp05EbyPtm35rEK3c3NAlY0PR7o3zV1JEUCGUiWVHfy1zr7iIz0vWMctGbyEbwbP8RL2j7/RfP",
+	"7wzbhe+oFKAaVUNMDCqbxdF7icVbl+mq3uh3b1ziEX3uJngiIX/uiFtsZNxgrigDdJb8D68u6GRTYCy8",
+	"83vzz+5+VmfXinDSNoKFV97pgK68JCrY92tXEbzihKyqCAGSJcasuCKVn79kGR4Ca0dYVUKC1k1xQOFk",
+	"VA1EO7nrsd1kQ4RjZtt/P6oSiZN4dvRHUDew7WIR9AjQW397XYgrQojwna8hBdMwBYo5cAAmAOxRF2s7",
+	"s02puEzO8b6y0QKHpbxgk19m8rqqLqCmgunjqOi1oTEM/jhnLO30GpK57ycujN9Cjul2VeS+TBL2XRng",
+	"7hYn/DQDhzK0H8ImpQ+VVN10zMvMae8RfuzT23Qf/n4vwk/azCMnI8+YprZfvcd4dJ+aduuSuq1S1K5o",
+	"pViawinoT9QhCdG6NJZJIudoFakK6aAfgwZGfApYQ5r3A3CPhw8FMECd4gyf1/2/7sRYjv2HAFkKkF+G",
+	"4Z4xl69utqSZ8a7c2jsVGmlo8gRNSblgmT4oFf+XXKVScWxsT4vEA9vp+/ne8+dFzxVoY/797vfflfbg",
+	"P4UDQTFV6+j8+OSEjGmSjGh0VcTfGLED2q83GImqSS/BQIR/71Ytut33KbZeJ0KCGTIMStBd2yob1XdA",
+	"FBXxSN6EhVhmLZcDsWwmBheYVZv+cvEWzFjn//ETarhoRIUIC2mLocuMT7jokfcCJR3sdzUQ7RDknh9o",
+	"d2Qgc3+U/+4KsCG7HpHPD4kyo9MER1CVJqW2HEB7r9/vHBq0klwoqrkacwhek4KR/d3naKw1Z8652QDF",
+	"MVFTuvfs+SEJT8bdd1KwLvCxsJj9aX/fZ5exd7VF0J3Zpfn2zCxlG9+QeflkbIBrlNC2YCBmFJDPzWnb",
+	"6z/f7otTmmlOE/PN023Yh/nmndRvbZLiVy4ebokE2Kl3Up+XdPVwYgVQ/Ba64L1kjFWGF8u5AEtMY7zB",
+	"lGoSYt4bKHtZEpYNzZ1nFZPmgRf0CPaORuOr4hNBtc0Ng6yWsik9ZqRjW4KAaDpLwd8iMzMs4xNR/xpz",
+	"iNpcxOiYzrnCgFTQkehAVDOOOj1ieTWISeGkdkBD0kbOEZgDHSA/J/Yq9pfFsnjyS0N1lF0KfoMN/VBR",
+	"g8gzwMbl2Zt6ybjGHliAFbW2BXJhp+NCP98vzXRltGtDI74Cq2uHrzq/977/dN/3HzxuA4/7BthVYxfo",
+	"KvMqU1pcI/3Lszefj6PlWYLdvu6jgfkLx2JGp1gY4WEqExsKDUlwP726INDdkYT2zA6pDsvI6ZLbqQMj",
+	"4J0/hapHgJeBMOMW+dto4eGKnD8NsKL0nCtW7X7/RJGwgX+HhXz5l7dHxwNRck55XQkKwAKMLlV0alRB",
+	"J+YB+IvmxDXL/FuPp9Bdnr2pBHU/thZniLJBkbs8e/M7jlM8wppY3YSb69ERkP+QOhUJotebgxIxiwG6",
+	"aCltZOiUrStPEVGBb+Kw/gZab3HKR6QCmKEp+AmbZ2LUfuH51jSRky9ol0Z8VVkCkeNxvROi3aqlrduJ",
+	"aEpHPOHYSr3Ba1Dg/bj69mNvQXWypu2ovoMFgTMeMQXJ4bDCL7QrIB5D4AWSiiHtWAKEkFTANYmk0lts",
+	"0Ef4r0tnaLIIA8IaAiutD9tKeW64bYW8vX5/k5D34bEpYW0OXO8b4a/vhQV4zZ67oJhGjvquEqVN2qMF",
+	"Vh7hUnQOSfhbSGZGLGbKRhKuFvf089RTN+0GDeaC3WhXTAECF8CeZgutNDbu/e3TYju+pdhZi8jNkbNu",
+	"o7/R0Nm0JBhHysWjapCsT2C0OPpaO89Z8L5M6zmHmwZ+ByUa8ZVvxJXw7fSHc4j1k/QSf97oyz+p1LO3",
+	"qfcuwaQaxS3yJOk111q/3zn5w0P/4B76tbTR7Kcvt/Cxb5w1WcffELf4vOruhk39NF99Q2X0BzjRj3bl",
+	"fRHH+Qb6dVXVf9d0/KXYmy3kruSMuSQiyH3adDByj2JiqzcnbKyhAR4GqymmSbvyou3Zo6dES7j8Aiiw",
+	"xjHmmXy87fj6nUIbgq/88Fgov7LjY1s4/HF+HimexPad3Ep2dOJgo27/VkKWR8SEThaukw9o+j3Q7RWj",
+	"GSj3mmuXr+sKolpiUqQ9zpMESkN2/Lr+uQPjkbNwvR5GV7pgO+K2oBblBAJPEQ8s8TPmAiq6W8zIoqTn",
+	"H0aJAo2bjRKOQr9Ro4QqKdudwuLRJqOExdHXapSw4H0Zo4TDzRqjhMXzH/GNX8qKca5pVqmp7T8CSxcR",
+	"1JtZW27G7vyFK0zy2CzKTtRAaFgf5WtI/0BI0IVOk2QD51lG+6rtyGf+uTdH+sP88+DmH1e4x1WbccJF",
+	"002z4Tx9hpO0ofjSH/YgX/jDOt75GPaghznijyZtfBF70Ab6dfag37fA8UXzIwJi1Eyje5aJEncSKyAA",
+	"rWCRjbFBSVx6ssti7j0SYuWakOyQkGL917ZTc3msOkRFmUwSG95LroSci0IP5mIgGIdCVEUexCEJsYJV",
+	"CGoyFzn0ITNaT1Odqrclg99CSYaKOzV9stiGFlVRK2gxkc+gIxD8ZRDR+rC11pzJhG2tM1vIzyTkI61o",
+	"zO9FsiiuLyKTuGyzwot7rUlnxo35tHJcdQAEm98FACCHu87/Lanqdvc2q+qleeP3fyE/2SxwfVJUr88e",
+	"YDfia7UHWPC+jD3A4WZ9wYziKP+h2n/iOYAeZoQ6jN7hEt5WwT+H9x5fqsN5GumGaq40j/5VmFrevJuf",
+	"kvOgFiJqlLowfNk2BrMFm1aiuoLCoBGUV7XRfW2dUKzQb2WqgHABXfm4HgiQhA5IniqWaUUimmWLWtdk",
+	"bPwXELB9YCegzAAyGyktBVM9Ap0nSSjYjR7aKWwarLrCFsuHRRZFUZoU8hiY0Qs0NOIqq+mxCYfqzJDj",
+	"buuYVqUeNhDF7CRjhtRR08e8zv3d/gExGLUdpmFgFWVGNWpI+ESv6uZYyunSKl0d3DRj11zmCvalSRLC",
+	"b5p8GM929z5BFHpUX8RCRKcNl0cp3SB9fmY+sLvFPD9JwR7I7a6I4tABixR7WTACc4I/3C6lVn1sYUPO",
+	"o9xs8a8fzIbSlP/MFsWTD+aD7LqZ4GxyABRthH/bpAHXRa4VtCBPqrUDZGABWh7pDb9mgikVkAyKFsI/",
+	"zXA8YmTZ2w/jQ4I6Rf+zi0NnmnqqzR1hF1UVYI8SFRiuhL3iROw6lKrKONhNdWWcS+gyHc+44ErbyvUu",
+	"pYnmMdckkRPSNroVCeG9sFMd1TxpbVe+rQpN4fZd/fQYke4YK3bpq7HX6g1Y+kzdrdAADLJyYH6wrdic",
+	"Wo7HCReuAxmUv1OapdVxDZFtWGC9OeEok3PsDg0dmqGed8qyamxBpaifD+CVribLjU8UGVHsNLMgxwnN",
+	"Y1YZFcqh+yFuTIBxnVQqGUgdRwc8I5E/faS3lC6hzO36vwIAAP//",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

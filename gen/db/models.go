@@ -37,6 +37,42 @@ type AuditLog struct {
 	Details    []byte
 }
 
+type BlobDeletion struct {
+	BlobKey    string
+	EnqueuedAt time.Time
+}
+
+type File struct {
+	ID          uuid.UUID
+	UserID      uuid.UUID
+	ProjectID   *uuid.UUID
+	Path        *string
+	Name        string
+	BlobKey     string
+	Size        int64
+	ContentType string
+	Sha256      string
+	Version     int64
+	CreatedAt   time.Time
+	UpdatedAt   time.Time
+}
+
+type FileUpload struct {
+	ID            uuid.UUID
+	UserID        uuid.UUID
+	BlobKey       string
+	ReservedBytes int64
+	StartedAt     time.Time
+	TouchedAt     time.Time
+}
+
+type FileUsage struct {
+	UserID        uuid.UUID
+	UsedBytes     int64
+	ReservedBytes int64
+	FileCount     int64
+}
+
 type IdempotencyKey struct {
 	Owner           uuid.UUID
 	Key             string

@@ -19,6 +19,7 @@ import (
 	"github.com/ccbackend/ccbackend/internal/catalog"
 	"github.com/ccbackend/ccbackend/internal/chat"
 	"github.com/ccbackend/ccbackend/internal/config"
+	"github.com/ccbackend/ccbackend/internal/files"
 	"github.com/ccbackend/ccbackend/internal/httpapi"
 	"github.com/ccbackend/ccbackend/internal/idempotency"
 	"github.com/ccbackend/ccbackend/internal/page"
@@ -39,6 +40,7 @@ type App struct {
 	Accounts    *auth.Accounts
 	Workspace   *workspace.Service
 	Idempotency *idempotency.Store
+	Files       *files.Service
 
 	Chat *chat.Service
 
@@ -113,6 +115,10 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, version strin
 	if err != nil {
 		return nil, err
 	}
+	fileService, err := newFiles(ctx, cfg, st, cursors, log)
+	if err != nil {
+		return nil, err
+	}
 	handler, err := httpapi.New(httpapi.Deps{
 		Log:            log,
 		Metrics:        httpapi.NewMetrics(reg),
@@ -128,11 +134,12 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, version strin
 		Workspace:      httpapi.NewWorkspaceHandlers(ws),
 		Models:         httpapi.NewModelHandlers(models),
 		Chat:           httpapi.NewChatHandlers(chatService, cfg.StreamKeepAlive),
+		Files:          httpapi.NewFileHandlers(fileService),
 	})
 	if err != nil {
 		return nil, err
 	}
-	return &App{Config: cfg, Log: log, Store: st, Redis: rdb, Registry: reg, Handler: handler, Keys: keys, Accounts: accounts, Workspace: ws, Idempotency: idem, Chat: chatService, stopBackground: stopBackground}, nil
+	return &App{Config: cfg, Log: log, Store: st, Redis: rdb, Registry: reg, Handler: handler, Keys: keys, Accounts: accounts, Workspace: ws, Idempotency: idem, Files: fileService, Chat: chatService, stopBackground: stopBackground}, nil
 }
 
 // Migrate applies every pending migration to databaseURL.
@@ -150,6 +157,9 @@ func (a *App) Close() {
 	a.stopBackground()
 	if err := a.Redis.Close(); err != nil {
 		a.Log.Warn("closing redis", slog.String("error", err.Error()))
+	}
+	if err := a.Files.Close(); err != nil {
+		a.Log.Warn("closing the blob store", slog.String("error", err.Error()))
 	}
 	a.Store.Close()
 }

@@ -51,6 +51,7 @@ func (a *App) Serve(ctx context.Context, ls Listeners) error {
 	go a.Keys.Run(keysCtx)
 	go a.Workspace.RunPurge(keysCtx, time.Hour, a.Log)
 	go a.Idempotency.RunPurge(keysCtx, time.Hour, time.Now)
+	go a.Files.RunSweep(keysCtx, a.Config.Files.SweepEvery, a.Log)
 
 	errc := make(chan error, len(servers))
 	for i, srv := range servers {

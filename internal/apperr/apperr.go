@@ -28,6 +28,8 @@ const (
 	Unavailable
 	Timeout
 	BadGateway
+	// RangeNotSatisfiable: a byte range past the end of a file (416).
+	RangeNotSatisfiable
 )
 
 // Location says where an invalid field sits in the request.

@@ -56,6 +56,8 @@ type Config struct {
 
 	ModelsFile string // CCB_MODELS_FILE: replaces the embedded model catalog
 
+	Files Files // file storage (files.go)
+
 	AnthropicAPIKey  string        // ANTHROPIC_API_KEY
 	AnthropicBaseURL string        // ANTHROPIC_BASE_URL (empty: the SDK's default)
 	OpenAIName       string        // CCB_OPENAI_NAME: the catalog provider name of an OpenAI-compatible upstream
@@ -131,6 +133,7 @@ func Load(getenv func(string) string) (Config, error) {
 	c.MaxMessageBytes = r.positiveInt("CCB_MAX_MESSAGE_BYTES", 1<<20)
 	c.SyncRetention = r.duration("CCB_SYNC_RETENTION", 30*24*time.Hour)
 	c.ModelsFile = r.str("CCB_MODELS_FILE", "")
+	c.Files = r.files()
 	c.AnthropicAPIKey = r.str("ANTHROPIC_API_KEY", "")
 	if v := r.str("ANTHROPIC_BASE_URL", ""); v != "" {
 		c.AnthropicBaseURL = r.url("ANTHROPIC_BASE_URL", "", "http", "https")

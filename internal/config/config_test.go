@@ -25,6 +25,9 @@ func TestDefaults(t *testing.T) {
 	if c.RateLimitAuthFailures != (RatePolicy{20, time.Minute}) || c.MaxAPIKeysPerUser != 25 {
 		t.Errorf("auth failure throttle %+v, API key cap %d; want 20/min and 25", c.RateLimitAuthFailures, c.MaxAPIKeysPerUser)
 	}
+	if f := c.Files; f.BlobURL != "file://./.data/blobs" || f.MaxFileBytes != 100<<20 || f.QuotaBytes != 1<<30 || f.UploadStale != time.Hour {
+		t.Errorf("file defaults = %+v", f)
+	}
 	for _, o := range []string{"capacitor://localhost", "ionic://localhost", "http://localhost"} {
 		if !slices.Contains(c.CORSOrigins, o) {
 			t.Errorf("default CORS origins lack %s", o)
@@ -82,6 +85,12 @@ func TestBadValuesNameTheVariable(t *testing.T) {
 		"CCB_MAX_PAGE_BYTES":             "100",
 		"CCB_RATE_LIMIT_AUTH_FAILURES":   "lots",
 		"CCB_MAX_API_KEYS_PER_USER":      "0",
+		"CCB_BLOB_URL":                   "ftp://files.example/x",
+		"CCB_MAX_FILE_BYTES":             "0",
+		"CCB_FILE_QUOTA_BYTES":           "lots",
+		"CCB_FILE_SWEEP_INTERVAL":        "often",
+		"CCB_FILE_UPLOAD_STALE":          "-1h",
+		"AWS_ACCESS_KEY_ID":              "AKIDONLY",
 	}
 	for name, value := range cases {
 		t.Run(name, func(t *testing.T) {

@@ -38,12 +38,28 @@ const principalKey = "ccb.principal"
 // requirement through the Authenticator and validates parameters and bodies against the spec.
 // Requests Echo could not route skip it, so Echo's own 404 and 405 (with Allow) answer them.
 // A caller whose credentials prove genuine gets its rate-limit decision started at once.
-func specValidator(spec *openapi3.T, authn Authenticator, limits *requestLimits) echo.MiddlewareFunc {
+func specValidator(spec *openapi3.T, authn Authenticator, limits *requestLimits, streamed map[string]bool) echo.MiddlewareFunc {
+	full := newSpecValidator(spec, authn, limits, false)
+	// x-stream operations: parameters and security only; kin-openapi would read the body whole.
+	noBody := newSpecValidator(spec, authn, limits, true)
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		withBody, withoutBody := full(next), noBody(next)
+		return func(c echo.Context) error {
+			if streamed[c.Request().Method+" "+c.Path()] {
+				return withoutBody(c)
+			}
+			return withBody(c)
+		}
+	}
+}
+
+func newSpecValidator(spec *openapi3.T, authn Authenticator, limits *requestLimits, excludeBody bool) echo.MiddlewareFunc {
 	return echomw.OapiRequestValidatorWithOptions(spec, &echomw.Options{
 		SilenceServersWarning: true,
 		Skipper:               func(c echo.Context) bool { return routeLabel(c) == "unmatched" },
 		Options: openapi3filter.Options{
-			MultiError: false,
+			MultiError:         false,
+			ExcludeRequestBody: excludeBody,
 			AuthenticationFunc: func(ctx context.Context, in *openapi3filter.AuthenticationInput) error {
 				ec := echomw.GetEchoContext(ctx)
 				req := in.RequestValidationInput.Request

@@ -17,6 +17,8 @@ type Deadlines struct {
 
 type extendKey struct{}
 
+type extendReadKey struct{}
+
 // Wrap applies d to every request of h: the body must arrive within Body (then the read
 // deadline is lifted, so the server's own wait for a closed connection does not cancel a long
 // response), and the response must be written within Write unless the handler extends it.
@@ -31,7 +33,15 @@ func (d Deadlines) Wrap(h http.Handler) http.Handler {
 		}
 		if d.Body > 0 && r.Body != nil && r.Body != http.NoBody {
 			_ = rc.SetReadDeadline(now.Add(d.Body))
-			r.Body = &bodyDeadline{ReadCloser: r.Body, lift: func() { _ = rc.SetReadDeadline(time.Time{}) }}
+			body := &bodyDeadline{ReadCloser: r.Body, lift: func() { _ = rc.SetReadDeadline(time.Time{}) }}
+			extend := func() error {
+				if body.done { // lifted for good: the body has ended
+					return nil
+				}
+				return rc.SetReadDeadline(time.Now().Add(d.Body))
+			}
+			r = r.WithContext(context.WithValue(r.Context(), extendReadKey{}, extend))
+			r.Body = body
 		}
 		h.ServeHTTP(w, r)
 	})
@@ -43,6 +53,15 @@ func (d Deadlines) Wrap(h http.Handler) http.Handler {
 // Deadlines (tests on httptest servers) it does nothing.
 func ExtendWrite(ctx context.Context) {
 	if extend, ok := ctx.Value(extendKey{}).(func() error); ok {
+		_ = extend()
+	}
+}
+
+// ExtendRead gives a streamed request body another full body timeout from now: a streamed
+// upload calls it before each read, so it may take as long as its client keeps sending. Without
+// Deadlines it does nothing.
+func ExtendRead(ctx context.Context) {
+	if extend, ok := ctx.Value(extendReadKey{}).(func() error); ok {
 		_ = extend()
 	}
 }

@@ -8,7 +8,9 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"mime"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -81,7 +83,10 @@ func declaresHeader(params openapi3.Parameters, name string) bool {
 // A secret-bearing route's success is kept without its body and a retry of it is a 409
 // secret_not_replayable: nothing is created twice, and a secret is shown once only — never from
 // storage, even to the caller who holds the key (who may be an attacker holding a stolen token).
-func idempotencyMiddleware(keys *idempotency.Store, idempotent, secretBearing map[string]bool, log *slog.Logger) echo.MiddlewareFunc {
+//
+// A streamed route's body is not read here (it may be gigabytes): its fingerprint covers the
+// media type and Content-Length in place of the bytes.
+func idempotencyMiddleware(keys *idempotency.Store, idempotent, secretBearing, streamed map[string]bool, log *slog.Logger) echo.MiddlewareFunc {
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
 			req := c.Request()
@@ -93,11 +98,10 @@ func idempotencyMiddleware(keys *idempotency.Store, idempotent, secretBearing ma
 			if !ok {
 				return next(c)
 			}
-			body, err := io.ReadAll(req.Body)
+			body, err := fingerprintBody(req, streamed[req.Method+" "+c.Path()])
 			if err != nil {
 				return err // the error handler recognises the body limit
 			}
-			req.Body = io.NopCloser(bytes.NewReader(body))
 			hash := requestHash(req, c.Path(), body)
 			out, err := keys.Claim(req.Context(), p.UserID, key, req.Method, c.Path(), hash, time.Now())
 			if err != nil {
@@ -119,6 +123,21 @@ func idempotencyMiddleware(keys *idempotency.Store, idempotent, secretBearing ma
 			return runClaimed(c, next, keys, out.Claim, secretBearing[req.Method+" "+c.Path()], log)
 		}
 	}
+}
+
+// fingerprintBody returns what of the body goes into the request hash: the bytes (read and put
+// back), or for a streamed body its media type and declared length.
+func fingerprintBody(req *http.Request, streamed bool) ([]byte, error) {
+	if streamed {
+		mt, _, _ := mime.ParseMediaType(req.Header.Get(echo.HeaderContentType))
+		return []byte(mt + "\x00" + strconv.FormatInt(req.ContentLength, 10)), nil
+	}
+	body, err := io.ReadAll(req.Body)
+	if err != nil {
+		return nil, err
+	}
+	req.Body = io.NopCloser(bytes.NewReader(body))
+	return body, nil
 }
 
 // requestHash fingerprints what makes two requests "the same": method, route template, the

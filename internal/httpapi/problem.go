@@ -20,21 +20,22 @@ import (
 
 // kindStatus is the one mapping from error kinds to HTTP statuses.
 var kindStatus = map[apperr.Kind]int{
-	apperr.Internal:           http.StatusInternalServerError,
-	apperr.Invalid:            http.StatusBadRequest,
-	apperr.Unauthenticated:    http.StatusUnauthorized,
-	apperr.Forbidden:          http.StatusForbidden,
-	apperr.NotFound:           http.StatusNotFound,
-	apperr.MethodNotAllowed:   http.StatusMethodNotAllowed,
-	apperr.Conflict:           http.StatusConflict,
-	apperr.Gone:               http.StatusGone,
-	apperr.PreconditionFailed: http.StatusPreconditionFailed,
-	apperr.TooLarge:           http.StatusRequestEntityTooLarge,
-	apperr.Unprocessable:      http.StatusUnprocessableEntity,
-	apperr.RateLimited:        http.StatusTooManyRequests,
-	apperr.Unavailable:        http.StatusServiceUnavailable,
-	apperr.Timeout:            http.StatusGatewayTimeout,
-	apperr.BadGateway:         http.StatusBadGateway,
+	apperr.Internal:            http.StatusInternalServerError,
+	apperr.Invalid:             http.StatusBadRequest,
+	apperr.Unauthenticated:     http.StatusUnauthorized,
+	apperr.Forbidden:           http.StatusForbidden,
+	apperr.NotFound:            http.StatusNotFound,
+	apperr.MethodNotAllowed:    http.StatusMethodNotAllowed,
+	apperr.Conflict:            http.StatusConflict,
+	apperr.Gone:                http.StatusGone,
+	apperr.PreconditionFailed:  http.StatusPreconditionFailed,
+	apperr.TooLarge:            http.StatusRequestEntityTooLarge,
+	apperr.Unprocessable:       http.StatusUnprocessableEntity,
+	apperr.RateLimited:         http.StatusTooManyRequests,
+	apperr.Unavailable:         http.StatusServiceUnavailable,
+	apperr.Timeout:             http.StatusGatewayTimeout,
+	apperr.BadGateway:          http.StatusBadGateway,
+	apperr.RangeNotSatisfiable: http.StatusRequestedRangeNotSatisfiable,
 }
 
 // openAIErrorType names the error the way OpenAI SDKs classify it.

@@ -26,6 +26,7 @@ type Server struct {
 	*WorkspaceHandlers
 	*ModelHandlers
 	*ChatHandlers
+	*FileHandlers
 }
 
 var _ api.StrictServerInterface = (*Server)(nil)
@@ -47,6 +48,7 @@ type Deps struct {
 	Workspace      *WorkspaceHandlers
 	Models         *ModelHandlers
 	Chat           *ChatHandlers
+	Files          *FileHandlers
 }
 
 // contentSecurityPolicy fits both the JSON API and the Swagger UI page: everything from this
@@ -81,6 +83,7 @@ func New(d Deps) (*echo.Echo, error) {
 	if authn == nil {
 		authn = denyAll{}
 	}
+	streaming := newStreamMatcher(spec)
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
 	e.HTTPErrorHandler = newErrorHandler(d.Log)
@@ -112,15 +115,17 @@ func New(d Deps) (*echo.Echo, error) {
 			ExposeHeaders: []string{echo.HeaderXRequestID, "X-Response-Time", "ETag", "RateLimit", "RateLimit-Policy", "Retry-After", "Location", "Idempotent-Replayed"},
 			MaxAge:        600,
 		}),
-		middleware.BodyLimit(strconv.FormatInt(d.MaxBodyBytes, 10)+"B"),
+		middleware.BodyLimitWithConfig(middleware.BodyLimitConfig{Limit: strconv.FormatInt(d.MaxBodyBytes, 10) + "B", Skipper: streaming.matches}),
 		middleware.GzipWithConfig(middleware.GzipConfig{
 			MinLength: 1024,
 			// Streams must reach the client event by event; a compressor would hold them back.
-			Skipper: func(c echo.Context) bool { return c.Request().URL.Path == "/v1/chat/completions" },
+			Skipper: func(c echo.Context) bool {
+				return c.Request().URL.Path == "/v1/chat/completions" || streaming.matches(c)
+			},
 		}),
 	)
 
-	server := &Server{MetaHandlers: d.Meta, AuthHandlers: d.Auth, AdminHandlers: d.Admin, WorkspaceHandlers: d.Workspace, ModelHandlers: d.Models, ChatHandlers: d.Chat}
+	server := &Server{MetaHandlers: d.Meta, AuthHandlers: d.Auth, AdminHandlers: d.Admin, WorkspaceHandlers: d.Workspace, ModelHandlers: d.Models, ChatHandlers: d.Chat, FileHandlers: d.Files}
 	api.RegisterHandlers(e, api.NewStrictHandler(server, nil))
 	routes := map[string]bool{}
 	for _, r := range e.Routes() {
@@ -129,9 +134,10 @@ func New(d Deps) (*echo.Echo, error) {
 	limits := &requestLimits{rl: d.RateLimits, byRoute: policiesByRoute(spec, d.RateLimits), log: d.Log}
 	// Refused-credential throttling comes early (it spends no lookup); the body guard goes before the
 	// validator so that the validator checks what the binder binds.
+	streamed := streamedRoutes(spec)
 	e.Use(markMatched(routes), noStoreMiddleware(noStoreRoutes(spec)), limits.throttleFailures, bodyGuard(bodiesByRoute(spec)),
-		specValidator(spec, authn, limits), limits.middleware, attachPrincipal,
-		idempotencyMiddleware(d.Idempotency, idempotentRoutes(spec), secretBearingRoutes(spec), d.Log))
+		rawUploads(streamed), specValidator(spec, authn, limits, streamed), limits.middleware, attachPrincipal,
+		idempotencyMiddleware(d.Idempotency, idempotentRoutes(spec), secretBearingRoutes(spec), streamed, d.Log))
 	return e, nil
 }
 

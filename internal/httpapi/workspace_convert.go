@@ -85,6 +85,9 @@ func changeBody(c workspace.Change) (api.SyncChange, error) {
 			return out, err
 		}
 		out.Message = &m
+	case c.File != nil:
+		f := fileBody(*c.File)
+		out.File = &f
 	}
 	return out, nil
 }

@@ -19,6 +19,8 @@ func BaseConfig(t testing.TB) config.Config {
 	if err != nil {
 		t.Fatalf("testutil: %v", err)
 	}
+	// Each test's files go to its own directory (TestMain-less packages have no other cleanup).
+	cfg.Files.BlobURL = "file://" + t.TempDir()
 	return cfg
 }
 

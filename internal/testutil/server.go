@@ -90,6 +90,7 @@ func (s *Server) Twin(t testing.TB) *Server {
 	t.Helper()
 	cfg := BaseConfig(t)
 	cfg.DatabaseURL, cfg.RedisPrefix = s.App.Config.DatabaseURL, s.App.Config.RedisPrefix
+	cfg.Files.BlobURL = s.App.Config.Files.BlobURL
 	return start(t, cfg, nil)
 }
 

@@ -11,6 +11,7 @@ import (
 
 	"github.com/ccbackend/ccbackend/gen/db"
 	"github.com/ccbackend/ccbackend/internal/apperr"
+	"github.com/ccbackend/ccbackend/internal/files"
 	"github.com/ccbackend/ccbackend/internal/page"
 	"github.com/ccbackend/ccbackend/internal/periodic"
 )
@@ -18,13 +19,14 @@ import (
 // Change is one entry of the sync feed: the current state of an entity, or its tombstone.
 type Change struct {
 	Seq       int64
-	Entity    string // project | session | message
+	Entity    string // project | session | message | file
 	ID        uuid.UUID
 	Deleted   bool
 	ChangedAt time.Time
 	Project   *Project
 	Session   *Session
 	Message   *Message
+	File      *files.File
 }
 
 type syncPosition struct {
@@ -71,7 +73,8 @@ func (s *Service) GetChanges(ctx context.Context, userID uuid.UUID, limit int, c
 	return out, s.cursors.Encode(scope, syncPosition{after}), more, nil
 }
 
-// hydrate attaches the current rows to the upserts (three queries per page, not one per row).
+// hydrate attaches the current rows to the upserts (one query per entity kind on the page,
+// not one per row).
 func (s *Service) hydrate(ctx context.Context, q *db.Queries, userID uuid.UUID, rows []db.ListChangesRow) ([]Change, error) {
 	ids := map[string][]uuid.UUID{}
 	for _, r := range rows {
@@ -107,6 +110,16 @@ func (s *Service) hydrate(ctx context.Context, q *db.Queries, userID uuid.UUID, 
 			messages[m.ID] = messageFromRow(m)
 		}
 	}
+	fileRows := map[uuid.UUID]files.File{}
+	if len(ids["file"]) > 0 {
+		fs, err := q.FilesByID(ctx, db.FilesByIDParams{UserID: userID, Ids: ids["file"]})
+		if err != nil {
+			return nil, err
+		}
+		for _, f := range fs {
+			fileRows[f.ID] = files.FromRow(f)
+		}
+	}
 	out := make([]Change, len(rows))
 	for i, r := range rows {
 		c := Change{Seq: r.Seq, Entity: r.Entity, ID: r.EntityID, Deleted: r.Deleted, ChangedAt: r.ChangedAt}
@@ -121,6 +134,9 @@ func (s *Service) hydrate(ctx context.Context, q *db.Queries, userID uuid.UUID, 
 			case "message":
 				m := messages[r.EntityID]
 				c.Message = &m
+			case "file":
+				f := fileRows[r.EntityID]
+				c.File = &f
 			}
 		}
 		out[i] = c

@@ -43,6 +43,7 @@ export const publicOperations: ReadonlySet<string> = new Set<string>([
   "POST /v1/auth/register",
   "POST /v1/auth/login",
   "POST /v1/auth/refresh",
+  "GET /v1/files/{id}/download",
 ]);
 
 export interface CCBackendClientOptions extends Omit<ClientOptions, "baseUrl"> {

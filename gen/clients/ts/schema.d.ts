@@ -610,12 +610,190 @@ export interface paths {
         };
         /**
          * Changes since a cursor
-         * @description Every change to the caller's projects, sessions and messages after `cursor`, in commit
+         * @description Every change to the caller's projects, sessions, messages and files after `cursor`, in commit
          *     order: upserts carry the current object, deletions are tombstones. Store `next_cursor`
          *     and ask again; without a cursor the feed starts from the beginning. A cursor older than the
          *     tombstone retention answers 410: sync again from scratch.
          */
         get: operations["getChanges"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/files": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The caller's files, or one directory of a tree
+         * @description Without `prefix`: every file of the caller (or of `project_id`), newest first, as entries
+         *     of kind `file`.
+         *
+         *     With `prefix`: the entries of that directory of the tree of `project_id` (or of the files
+         *     outside projects) — its files (kind `file`) and its immediate sub-directories (kind
+         *     `directory`, `path` ending in `/`, with `file_count` files below) — ordered by `path` in
+         *     byte order, so a file `a` comes before a directory `a/`. `prefix` is a directory path
+         *     (`src/` or `src`); `/` is the root. The cursor holds the last entry's path, so pages of
+         *     a directory walk files and directories alike; a cursor of one listing is refused by
+         *     another (400).
+         */
+        get: operations["listFiles"];
+        put?: never;
+        /**
+         * Upload a file
+         * @description Two forms. `multipart/form-data` with one `file` part (its `filename` names the file) and
+         *     optional `project_id` and `path` fields (in any order, before or after the file part); or
+         *     the raw bytes as the body (any `Content-Type`, e.g. `application/octet-stream` or
+         *     `image/png`) with `?filename=` (or `?path=`) and optional `?project_id=`. Query parameters
+         *     apply to both forms; a multipart field overrides its query parameter.
+         *
+         *     The body is streamed to the blob store as it arrives (never buffered whole), hashed and
+         *     measured on the way. The stored `content_type` is sniffed from the bytes; the declared one
+         *     is ignored. A file larger than `CCB_MAX_FILE_BYTES` (default 100 MiB) is refused with 413
+         *     `file_too_large` as soon as the limit is passed; an upload that would take the caller past
+         *     the quota (`CCB_FILE_QUOTA_BYTES`, default 1 GiB) is refused with 413 `quota_exceeded`
+         *     (its detail states the quota and the usage). A failed, refused or cancelled upload leaves
+         *     nothing behind.
+         *
+         *     `path` is normalised (Unicode NFC, `\` is not a separator but refused, no `.`/`..`
+         *     segments, no leading `/`, no NUL or control or bidirectional-override characters, at most
+         *     1024 bytes, each segment at most 255 bytes); an invalid one is a 400 pointing at it. A path
+         *     is unique within the caller's project (or the caller's files outside projects): a clash
+         *     is 409 `path_taken`. Without `path` the file is loose (listed, but in no directory).
+         *
+         *     Idempotency-Key: the body is not buffered, so the request fingerprint covers the method,
+         *     path, query, media type and `Content-Length` (not the bytes): a retry with the same key
+         *     replays the first response.
+         */
+        post: operations["uploadFile"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/files/usage": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The caller's storage use and quota */
+        get: operations["getFileUsage"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/files/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The resource id. */
+                id: components["parameters"]["ID"];
+            };
+            cookie?: never;
+        };
+        /** A file's metadata */
+        get: operations["getFile"];
+        put?: never;
+        post?: never;
+        /**
+         * Delete a file
+         * @description The row goes at once; the bytes are removed from the store right after (or by the sweep).
+         */
+        delete: operations["deleteFile"];
+        options?: never;
+        head?: never;
+        /**
+         * Rename or move a file
+         * @description Sets `path` (normalised like an upload's; `name` follows its last segment). A clash is 409 `path_taken`.
+         */
+        patch: operations["updateFile"];
+        trace?: never;
+    };
+    "/v1/files/{id}/content": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The resource id. */
+                id: components["parameters"]["ID"];
+            };
+            cookie?: never;
+        };
+        /**
+         * A file's bytes
+         * @description Served inert: `Content-Disposition: attachment` (RFC 6266, with an RFC 8187 `filename*`
+         *     and an ASCII fallback without quotes, control or bidirectional characters),
+         *     `X-Content-Type-Options: nosniff`, `Content-Security-Policy: sandbox` and the sniffed
+         *     `Content-Type`, so a stored HTML or SVG file never runs on this origin. One byte range
+         *     (`bytes=a-b`, `bytes=a-`, `bytes=-n`) answers 206; several ranges are served whole (200);
+         *     an unsatisfiable one 416. The ETag is the quoted sha256; `If-None-Match` answers 304.
+         */
+        get: operations["getFileContent"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/files/{id}/url": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The resource id. */
+                id: components["parameters"]["ID"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * A short-lived download URL
+         * @description A URL anyone holding it may GET until `expires_at`, without credentials: an S3 presigned
+         *     URL when the store is S3, otherwise this server's `/v1/files/{id}/download` with an HMAC
+         *     signature over the file, its content hash and the expiry.
+         */
+        post: operations["createFileUrl"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/files/{id}/download": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The resource id. */
+                id: components["parameters"]["ID"];
+            };
+            cookie?: never;
+        };
+        /**
+         * A file's bytes through a signed URL
+         * @description What `createFileUrl` links to for the local store. Public: the signature is the
+         *     credential. An expired, tampered or foreign signature is a 404 (indistinguishable from a
+         *     missing file). Served like `getFileContent` (ranges, 304, inert headers).
+         */
+        get: operations["downloadFile"];
         put?: never;
         post?: never;
         delete?: never;
@@ -1274,7 +1452,7 @@ export interface components {
             /** Format: int64 */
             seq: number;
             /** @enum {string} */
-            entity: "project" | "session" | "message";
+            entity: "project" | "session" | "message" | "file";
             /** Format: uuid */
             id: string;
             /** @enum {string} */
@@ -1284,12 +1462,108 @@ export interface components {
             project?: components["schemas"]["Project"];
             session?: components["schemas"]["Session"];
             message?: components["schemas"]["Message"];
+            file?: components["schemas"]["File"];
         };
         SyncPage: {
             data: components["schemas"]["SyncChange"][];
             has_more: boolean;
             /** @description Where the next call continues; store it even when `data` is empty. */
             next_cursor: string;
+        };
+        File: {
+            /** Format: uuid */
+            id: string;
+            /** @description The last segment of `path`, or the uploaded file name. */
+            name: string;
+            /** @description Where the file sits in its tree (normalised); absent for a loose file. */
+            path?: string;
+            /** Format: uuid */
+            project_id?: string;
+            /** Format: int64 */
+            size: number;
+            /** @description Sniffed from the bytes at upload (never the type the client declared). */
+            content_type: string;
+            sha256: string;
+            /**
+             * Format: int64
+             * @description Increases with every rename; the metadata ETag carries it.
+             */
+            version: number;
+            /** Format: date-time */
+            created_at: string;
+            /** Format: date-time */
+            updated_at: string;
+        };
+        FileUpload: {
+            /**
+             * Format: binary
+             * @description The bytes; the part's `filename` names the file.
+             */
+            file: string;
+            /** Format: uuid */
+            project_id?: string;
+            path?: string;
+        };
+        /**
+         * @description One entry of a listing. Kind `file`: every member of `File` is present. Kind `directory`:
+         *     only `kind`, `name`, `path` (ending in `/`) and `file_count`.
+         */
+        FileEntry: {
+            /** @enum {string} */
+            kind: "file" | "directory";
+            name: string;
+            /** @description The file's path (`""` for a loose file), or the directory's with a trailing `/`. */
+            path: string;
+            /**
+             * Format: int64
+             * @description Files anywhere below the directory (directories only).
+             */
+            file_count?: number;
+            /** Format: uuid */
+            id?: string;
+            /** Format: uuid */
+            project_id?: string;
+            /** Format: int64 */
+            size?: number;
+            content_type?: string;
+            sha256?: string;
+            /** Format: int64 */
+            version?: number;
+            /** Format: date-time */
+            created_at?: string;
+            /** Format: date-time */
+            updated_at?: string;
+        };
+        FileEntryList: {
+            data: components["schemas"]["FileEntry"][];
+            has_more: boolean;
+            next_cursor: string | null;
+        };
+        FileUsage: {
+            /**
+             * Format: int64
+             * @description The size of the caller's complete files.
+             */
+            used_bytes: number;
+            /** Format: int64 */
+            quota_bytes: number;
+            /** Format: int64 */
+            file_count: number;
+        };
+        FilePatch: {
+            path: string;
+        };
+        FileURLRequest: {
+            /**
+             * @description Seconds the URL works.
+             * @default 300
+             */
+            expires_in: number;
+        };
+        FileURL: {
+            url: string;
+            /** Format: date-time */
+            expires_at: string;
         };
         /** @description A model in OpenAI's shape. */
         Model: {
@@ -1690,6 +1964,52 @@ export interface components {
                 "application/problem+json": components["schemas"]["Problem"];
             };
         };
+        /** @description The whole file, served inert. */
+        FileBytes: {
+            headers: {
+                ETag: components["headers"]["FileETag"];
+                "Content-Disposition": components["headers"]["FileContentDisposition"];
+                "Content-Security-Policy": components["headers"]["FileSandbox"];
+                "Accept-Ranges": components["headers"]["FileAcceptRanges"];
+                [name: string]: unknown;
+            };
+            content: {
+                "*/*": string;
+            };
+        };
+        /** @description The requested byte range, served inert. */
+        FilePartial: {
+            headers: {
+                ETag: components["headers"]["FileETag"];
+                "Content-Disposition": components["headers"]["FileContentDisposition"];
+                "Content-Security-Policy": components["headers"]["FileSandbox"];
+                "Accept-Ranges": components["headers"]["FileAcceptRanges"];
+                /** @description `bytes first-last/size`. */
+                "Content-Range": string;
+                [name: string]: unknown;
+            };
+            content: {
+                "*/*": string;
+            };
+        };
+        /** @description The client's copy (`If-None-Match`) is current. */
+        FileNotModified: {
+            headers: {
+                ETag: components["headers"]["FileETag"];
+                [name: string]: unknown;
+            };
+            content?: never;
+        };
+        /** @description `range_not_satisfiable`: the range starts past the end (`Content-Range: bytes *\/size`). */
+        FileRangeNotSatisfiable: {
+            headers: {
+                "Content-Range": string;
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
     };
     parameters: {
         SessionID: string;
@@ -1709,6 +2029,10 @@ export interface components {
         Limit: number;
         /** @description The `next_cursor` of the previous page; opaque. */
         Cursor: string;
+        /** @description One byte range, e.g. `bytes=0-1023`, `bytes=1024-` or `bytes=-512` (the last 512 bytes). */
+        FileRange: string;
+        /** @description The ETag (quoted sha256) the client holds, or `*`; a match answers 304. */
+        FileIfNoneMatch: string;
     };
     requestBodies: never;
     headers: {
@@ -1721,6 +2045,14 @@ export interface components {
         PragmaNoCache: "no-cache";
         /** @description The resource's version; send it back in `If-Match` to update safely. */
         ETag: string;
+        /** @description The quoted sha256 of the file's bytes (a strong validator). */
+        FileETag: string;
+        /** @description `attachment` with an ASCII `filename` fallback and the RFC 8187 `filename*`. */
+        FileContentDisposition: string;
+        /** @description Always `sandbox`: a stored HTML or SVG file cannot run script on this origin. */
+        FileSandbox: "sandbox";
+        /** @description Always `bytes`. */
+        FileAcceptRanges: "bytes";
     };
     pathItems: never;
 }
@@ -2867,6 +3199,298 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             410: components["responses"]["Gone"];
+            default: components["responses"]["Error"];
+        };
+    };
+    listFiles: {
+        parameters: {
+            query?: {
+                project_id?: string;
+                /** @description The directory to list (`/` for the root). */
+                prefix?: string;
+                /** @description Page size. */
+                limit?: components["parameters"]["Limit"];
+                /** @description The `next_cursor` of the previous page; opaque. */
+                cursor?: components["parameters"]["Cursor"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of entries. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["FileEntryList"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            default: components["responses"]["Error"];
+        };
+    };
+    uploadFile: {
+        parameters: {
+            query?: {
+                /** @description The file's name (the raw form); defaults to the last segment of `path`. */
+                filename?: string;
+                /** @description Where the file goes in the tree, e.g. `src/main.go`. */
+                path?: string;
+                /** @description The caller's project the file belongs to. */
+                project_id?: string;
+            };
+            header?: {
+                /**
+                 * @description Makes a create safe to retry: the same key with the same body within 24 hours replays the
+                 *     original response (with `Idempotent-Replayed: true`) instead of creating again; the same key
+                 *     with a different body is a 422, and a key whose first request is still running is a 409.
+                 *     Operations marked `x-idempotent-replay: without-secret` never replay a secret (see each
+                 *     operation): a retry of their success is refused instead.
+                 */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "multipart/form-data": components["schemas"]["FileUpload"];
+                "application/octet-stream": string;
+            };
+        };
+        responses: {
+            /** @description The stored file. */
+            201: {
+                headers: {
+                    ETag: components["headers"]["ETag"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["File"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            /** @description `file_too_large` (past `CCB_MAX_FILE_BYTES`) or `quota_exceeded` (past the caller's quota; the detail states both numbers). */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            422: components["responses"]["Unprocessable"];
+            default: components["responses"]["Error"];
+        };
+    };
+    getFileUsage: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Bytes used (complete files), the quota and the number of files. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["FileUsage"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            default: components["responses"]["Error"];
+        };
+    };
+    getFile: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The resource id. */
+                id: components["parameters"]["ID"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The file. */
+            200: {
+                headers: {
+                    ETag: components["headers"]["ETag"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["File"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
+            default: components["responses"]["Error"];
+        };
+    };
+    deleteFile: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Apply only if the resource's ETag still matches (else 412 and nothing changes). */
+                "If-Match"?: components["parameters"]["IfMatch"];
+            };
+            path: {
+                /** @description The resource id. */
+                id: components["parameters"]["ID"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Deleted. */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
+            412: components["responses"]["PreconditionFailed"];
+            default: components["responses"]["Error"];
+        };
+    };
+    updateFile: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Apply only if the resource's ETag still matches (else 412 and nothing changes). */
+                "If-Match"?: components["parameters"]["IfMatch"];
+            };
+            path: {
+                /** @description The resource id. */
+                id: components["parameters"]["ID"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["FilePatch"];
+            };
+        };
+        responses: {
+            /** @description The moved file. */
+            200: {
+                headers: {
+                    ETag: components["headers"]["ETag"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["File"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            412: components["responses"]["PreconditionFailed"];
+            default: components["responses"]["Error"];
+        };
+    };
+    getFileContent: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description One byte range, e.g. `bytes=0-1023`, `bytes=1024-` or `bytes=-512` (the last 512 bytes). */
+                Range?: components["parameters"]["FileRange"];
+                /** @description The ETag (quoted sha256) the client holds, or `*`; a match answers 304. */
+                "If-None-Match"?: components["parameters"]["FileIfNoneMatch"];
+            };
+            path: {
+                /** @description The resource id. */
+                id: components["parameters"]["ID"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: components["responses"]["FileBytes"];
+            206: components["responses"]["FilePartial"];
+            304: components["responses"]["FileNotModified"];
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
+            416: components["responses"]["FileRangeNotSatisfiable"];
+            default: components["responses"]["Error"];
+        };
+    };
+    createFileUrl: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The resource id. */
+                id: components["parameters"]["ID"];
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["FileURLRequest"];
+            };
+        };
+        responses: {
+            /** @description The URL. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["FileURL"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
+            default: components["responses"]["Error"];
+        };
+    };
+    downloadFile: {
+        parameters: {
+            query: {
+                /** @description Unix time after which the URL stops working. */
+                expires: number;
+                signature: string;
+            };
+            header?: {
+                /** @description One byte range, e.g. `bytes=0-1023`, `bytes=1024-` or `bytes=-512` (the last 512 bytes). */
+                Range?: components["parameters"]["FileRange"];
+                /** @description The ETag (quoted sha256) the client holds, or `*`; a match answers 304. */
+                "If-None-Match"?: components["parameters"]["FileIfNoneMatch"];
+            };
+            path: {
+                /** @description The resource id. */
+                id: components["parameters"]["ID"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: components["responses"]["FileBytes"];
+            206: components["responses"]["FilePartial"];
+            304: components["responses"]["FileNotModified"];
+            400: components["responses"]["BadRequest"];
+            404: components["responses"]["NotFound"];
+            416: components["responses"]["FileRangeNotSatisfiable"];
             default: components["responses"]["Error"];
         };
     };

@@ -54,6 +54,14 @@
 //   let aPIMessageList = try? APIJSONCoding.makeDecoder().decode(APIMessageList.self, from: jsonData)
 //   let aPISyncChange = try? APIJSONCoding.makeDecoder().decode(APISyncChange.self, from: jsonData)
 //   let aPISyncPage = try? APIJSONCoding.makeDecoder().decode(APISyncPage.self, from: jsonData)
+//   let aPIFile = try? APIJSONCoding.makeDecoder().decode(APIFile.self, from: jsonData)
+//   let aPIFileUpload = try? APIJSONCoding.makeDecoder().decode(APIFileUpload.self, from: jsonData)
+//   let aPIFileEntry = try? APIJSONCoding.makeDecoder().decode(APIFileEntry.self, from: jsonData)
+//   let aPIFileEntryList = try? APIJSONCoding.makeDecoder().decode(APIFileEntryList.self, from: jsonData)
+//   let aPIFileUsage = try? APIJSONCoding.makeDecoder().decode(APIFileUsage.self, from: jsonData)
+//   let aPIFilePatch = try? APIJSONCoding.makeDecoder().decode(APIFilePatch.self, from: jsonData)
+//   let aPIFileURLRequest = try? APIJSONCoding.makeDecoder().decode(APIFileURLRequest.self, from: jsonData)
+//   let aPIFileURL = try? APIJSONCoding.makeDecoder().decode(APIFileURL.self, from: jsonData)
 //   let aPIModel = try? APIJSONCoding.makeDecoder().decode(APIModel.self, from: jsonData)
 //   let aPIModelList = try? APIJSONCoding.makeDecoder().decode(APIModelList.self, from: jsonData)
 //   let aPIModelCapabilities = try? APIJSONCoding.makeDecoder().decode(APIModelCapabilities.self, from: jsonData)
@@ -1190,7 +1198,7 @@ public enum APIMessageContent: Codable {
 /// message keeps the reference, not the bytes: replaying history resolves it again.
 // MARK: - APIContentPart
 public struct APIContentPart: Codable {
-    public let file: APIFile?
+    public let file: APIFileClass?
     public let imageURL: APIImageURL?
     public let text: String?
     public let type: APIContentPartType
@@ -1202,7 +1210,7 @@ public struct APIContentPart: Codable {
         case type = "type"
     }
 
-    public init(file: APIFile?, imageURL: APIImageURL?, text: String?, type: APIContentPartType) {
+    public init(file: APIFileClass?, imageURL: APIImageURL?, text: String?, type: APIContentPartType) {
         self.file = file
         self.imageURL = imageURL
         self.text = text
@@ -1210,8 +1218,8 @@ public struct APIContentPart: Codable {
     }
 }
 
-// MARK: - APIFile
-public struct APIFile: Codable {
+// MARK: - APIFileClass
+public struct APIFileClass: Codable {
     /// The id of one of the caller's stored files (`POST /v1/files`).
     public let fileID: String
 
@@ -1345,6 +1353,7 @@ public struct APISyncPage: Codable {
 public struct APISyncChange: Codable {
     public let changedAt: Date
     public let entity: APIEntity
+    public let file: APIFile?
     public let id: String
     public let message: APIMessage?
     public let op: APIOp
@@ -1355,6 +1364,7 @@ public struct APISyncChange: Codable {
     public enum CodingKeys: String, CodingKey {
         case changedAt = "changed_at"
         case entity = "entity"
+        case file = "file"
         case id = "id"
         case message = "message"
         case op = "op"
@@ -1363,9 +1373,10 @@ public struct APISyncChange: Codable {
         case session = "session"
     }
 
-    public init(changedAt: Date, entity: APIEntity, id: String, message: APIMessage?, op: APIOp, project: APIProject?, seq: Int, session: APISession?) {
+    public init(changedAt: Date, entity: APIEntity, file: APIFile?, id: String, message: APIMessage?, op: APIOp, project: APIProject?, seq: Int, session: APISession?) {
         self.changedAt = changedAt
         self.entity = entity
+        self.file = file
         self.id = id
         self.message = message
         self.op = op
@@ -1376,14 +1387,216 @@ public struct APISyncChange: Codable {
 }
 
 public enum APIEntity: String, Codable {
+    case file = "file"
     case message = "message"
     case project = "project"
     case session = "session"
 }
 
+// MARK: - APIFile
+public struct APIFile: Codable {
+    /// Sniffed from the bytes at upload (never the type the client declared).
+    public let contentType: String
+    public let createdAt: Date
+    public let id: String
+    /// The last segment of `path`, or the uploaded file name.
+    public let name: String
+    /// Where the file sits in its tree (normalised); absent for a loose file.
+    public let path: String?
+    public let projectID: String?
+    public let sha256: String
+    public let size: Int
+    public let updatedAt: Date
+    /// Increases with every rename; the metadata ETag carries it.
+    public let version: Int
+
+    public enum CodingKeys: String, CodingKey {
+        case contentType = "content_type"
+        case createdAt = "created_at"
+        case id = "id"
+        case name = "name"
+        case path = "path"
+        case projectID = "project_id"
+        case sha256 = "sha256"
+        case size = "size"
+        case updatedAt = "updated_at"
+        case version = "version"
+    }
+
+    public init(contentType: String, createdAt: Date, id: String, name: String, path: String?, projectID: String?, sha256: String, size: Int, updatedAt: Date, version: Int) {
+        self.contentType = contentType
+        self.createdAt = createdAt
+        self.id = id
+        self.name = name
+        self.path = path
+        self.projectID = projectID
+        self.sha256 = sha256
+        self.size = size
+        self.updatedAt = updatedAt
+        self.version = version
+    }
+}
+
 public enum APIOp: String, Codable {
     case delete = "delete"
     case upsert = "upsert"
+}
+
+// MARK: - APIFileUpload
+public struct APIFileUpload: Codable {
+    /// The bytes; the part's `filename` names the file.
+    public let file: String
+    public let path: String?
+    public let projectID: String?
+
+    public enum CodingKeys: String, CodingKey {
+        case file = "file"
+        case path = "path"
+        case projectID = "project_id"
+    }
+
+    public init(file: String, path: String?, projectID: String?) {
+        self.file = file
+        self.path = path
+        self.projectID = projectID
+    }
+}
+
+// MARK: - APIFileEntryList
+public struct APIFileEntryList: Codable {
+    public let data: [APIFileEntry]
+    public let hasMore: Bool
+    public let nextCursor: String?
+
+    public enum CodingKeys: String, CodingKey {
+        case data = "data"
+        case hasMore = "has_more"
+        case nextCursor = "next_cursor"
+    }
+
+    public init(data: [APIFileEntry], hasMore: Bool, nextCursor: String?) {
+        self.data = data
+        self.hasMore = hasMore
+        self.nextCursor = nextCursor
+    }
+}
+
+/// One entry of a listing. Kind `file`: every member of `File` is present. Kind `directory`:
+/// only `kind`, `name`, `path` (ending in `/`) and `file_count`.
+// MARK: - APIFileEntry
+public struct APIFileEntry: Codable {
+    public let contentType: String?
+    public let createdAt: Date?
+    /// Files anywhere below the directory (directories only).
+    public let fileCount: Int?
+    public let id: String?
+    public let kind: APIKind
+    public let name: String
+    /// The file's path (`""` for a loose file), or the directory's with a trailing `/`.
+    public let path: String
+    public let projectID: String?
+    public let sha256: String?
+    public let size: Int?
+    public let updatedAt: Date?
+    public let version: Int?
+
+    public enum CodingKeys: String, CodingKey {
+        case contentType = "content_type"
+        case createdAt = "created_at"
+        case fileCount = "file_count"
+        case id = "id"
+        case kind = "kind"
+        case name = "name"
+        case path = "path"
+        case projectID = "project_id"
+        case sha256 = "sha256"
+        case size = "size"
+        case updatedAt = "updated_at"
+        case version = "version"
+    }
+
+    public init(contentType: String?, createdAt: Date?, fileCount: Int?, id: String?, kind: APIKind, name: String, path: String, projectID: String?, sha256: String?, size: Int?, updatedAt: Date?, version: Int?) {
+        self.contentType = contentType
+        self.createdAt = createdAt
+        self.fileCount = fileCount
+        self.id = id
+        self.kind = kind
+        self.name = name
+        self.path = path
+        self.projectID = projectID
+        self.sha256 = sha256
+        self.size = size
+        self.updatedAt = updatedAt
+        self.version = version
+    }
+}
+
+public enum APIKind: String, Codable {
+    case directory = "directory"
+    case file = "file"
+}
+
+// MARK: - APIFileUsage
+public struct APIFileUsage: Codable {
+    public let fileCount: Int
+    public let quotaBytes: Int
+    /// The size of the caller's complete files.
+    public let usedBytes: Int
+
+    public enum CodingKeys: String, CodingKey {
+        case fileCount = "file_count"
+        case quotaBytes = "quota_bytes"
+        case usedBytes = "used_bytes"
+    }
+
+    public init(fileCount: Int, quotaBytes: Int, usedBytes: Int) {
+        self.fileCount = fileCount
+        self.quotaBytes = quotaBytes
+        self.usedBytes = usedBytes
+    }
+}
+
+// MARK: - APIFilePatch
+public struct APIFilePatch: Codable {
+    public let path: String
+
+    public enum CodingKeys: String, CodingKey {
+        case path = "path"
+    }
+
+    public init(path: String) {
+        self.path = path
+    }
+}
+
+// MARK: - APIFileURLRequest
+public struct APIFileURLRequest: Codable {
+    /// Seconds the URL works.
+    public let expiresIn: Int?
+
+    public enum CodingKeys: String, CodingKey {
+        case expiresIn = "expires_in"
+    }
+
+    public init(expiresIn: Int?) {
+        self.expiresIn = expiresIn
+    }
+}
+
+// MARK: - APIFileURL
+public struct APIFileURL: Codable {
+    public let expiresAt: Date
+    public let url: String
+
+    public enum CodingKeys: String, CodingKey {
+        case expiresAt = "expires_at"
+        case url = "url"
+    }
+
+    public init(expiresAt: Date, url: String) {
+        self.expiresAt = expiresAt
+        self.url = url
+    }
 }
 
 // MARK: - APIModelList

@@ -33,6 +33,7 @@ public struct CCBackendAuthMiddleware: ClientMiddleware {
         "register",
         "login",
         "refreshTokens",
+        "downloadFile",
     ]
 
     private let credential: @Sendable () async throws -> CCBackendCredential?

@@ -1,0 +1,10 @@
+DROP TABLE IF EXISTS files;
+DROP TABLE IF EXISTS file_uploads;
+DROP TABLE IF EXISTS file_usage;
+DROP TABLE IF EXISTS blob_deletions;
+DROP FUNCTION IF EXISTS files_account();
+DROP FUNCTION IF EXISTS file_entry_key(text, text);
+DROP FUNCTION IF EXISTS file_uploads_end();
+DELETE FROM sync_changes WHERE entity = 'file';
+ALTER TABLE sync_changes DROP CONSTRAINT sync_changes_entity_check;
+ALTER TABLE sync_changes ADD CONSTRAINT sync_changes_entity_check CHECK (entity IN ('project', 'session', 'message'));
