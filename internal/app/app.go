@@ -111,11 +111,11 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, version strin
 			stopBackground()
 		}
 	}()
-	chatService, err := newChat(bg, cfg, models, st, rdb, ws, limits.Limiter, log)
+	fileService, err := newFiles(ctx, cfg, st, cursors, log)
 	if err != nil {
 		return nil, err
 	}
-	fileService, err := newFiles(ctx, cfg, st, cursors, log)
+	chatService, err := newChat(bg, cfg, models, st, rdb, ws, fileService, limits.Limiter, log)
 	if err != nil {
 		return nil, err
 	}

@@ -84,5 +84,5 @@ func newChat(ctx context.Context, cfg config.Config, cat *catalog.Catalog, st *s
 	limits := chat.Limits{Limiter: limiter, Tokens: tokens, TokensFailOpen: cfg.TokenLimitFailOpen,
 		Generations:    ratelimit.NewSemaphore(rdb, cfg.RedisPrefix, ratelimit.DefaultLeaseTTL, log),
 		MaxGenerations: cfg.MaxConcurrentGenerations, MaxMessageBytes: cfg.MaxMessageBytes}
-	return chat.New(cat, router, ws, st, runs, nil, limits, time.Now, log), nil
+	return chat.New(cat, router, ws, st, runs, fs, limits, time.Now, log), nil
 }

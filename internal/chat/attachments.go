@@ -11,22 +11,16 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/ccbackend/ccbackend/internal/apperr"
+	"github.com/ccbackend/ccbackend/internal/files"
 	"github.com/ccbackend/ccbackend/internal/llm"
 )
 
-// StoredFile is what chat needs to know of a stored file to attach it.
-type StoredFile struct {
-	ID          uuid.UUID
-	Name        string
-	Size        int64
-	ContentType string // sniffed from the bytes when uploaded, never the type the client declared
-}
-
-// FileSource reads the caller's stored files (the files service, wired in internal/app).
+// FileSource reads the caller's stored files; files.Service implements it (wired in internal/app).
 type FileSource interface {
 	// Open returns user's file id and a reader of its bytes, which the caller closes. Another
-	// user's file and a missing one are the same apperr.NotFound.
-	Open(ctx context.Context, user, id uuid.UUID) (StoredFile, io.ReadCloser, error)
+	// user's file and a missing one are the same apperr.NotFound. The file's ContentType was
+	// sniffed from its bytes at upload, never taken from the client.
+	Open(ctx context.Context, user, id uuid.UUID) (files.File, io.ReadCloser, error)
 }
 
 // FileURLScheme prefixes an image part's URL that names a stored file: ccb-file://{id}.

@@ -13,6 +13,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/ccbackend/ccbackend/internal/apperr"
+	"github.com/ccbackend/ccbackend/internal/files"
 	"github.com/ccbackend/ccbackend/internal/llm"
 )
 
@@ -20,20 +21,20 @@ import (
 // service's own tests prove the real one against its stores.
 type memFiles struct {
 	owner map[uuid.UUID]uuid.UUID
-	meta  map[uuid.UUID]StoredFile
+	meta  map[uuid.UUID]files.File
 	data  map[uuid.UUID][]byte
 }
 
 func (m *memFiles) add(owner uuid.UUID, name, contentType string, data []byte) uuid.UUID {
 	id := uuid.New()
 	m.owner[id], m.data[id] = owner, data
-	m.meta[id] = StoredFile{ID: id, Name: name, Size: int64(len(data)), ContentType: contentType}
+	m.meta[id] = files.File{ID: id, Name: name, Size: int64(len(data)), ContentType: contentType}
 	return id
 }
 
-func (m *memFiles) Open(_ context.Context, user, id uuid.UUID) (StoredFile, io.ReadCloser, error) {
+func (m *memFiles) Open(_ context.Context, user, id uuid.UUID) (files.File, io.ReadCloser, error) {
 	if m.owner[id] != user {
-		return StoredFile{}, nil, apperr.New(apperr.NotFound, "file_not_found", "no such file")
+		return files.File{}, nil, apperr.New(apperr.NotFound, "file_not_found", "no such file")
 	}
 	return m.meta[id], io.NopCloser(bytes.NewReader(m.data[id])), nil
 }
@@ -56,7 +57,7 @@ type attachEnv struct {
 }
 
 func newAttachEnv(t *testing.T) *attachEnv {
-	e := &attachEnv{src: &memFiles{owner: map[uuid.UUID]uuid.UUID{}, meta: map[uuid.UUID]StoredFile{}, data: map[uuid.UUID][]byte{}},
+	e := &attachEnv{src: &memFiles{owner: map[uuid.UUID]uuid.UUID{}, meta: map[uuid.UUID]files.File{}, data: map[uuid.UUID][]byte{}},
 		user: uuid.New(), pngBytes: testdata(t, "pixel.png"), pdfBytes: testdata(t, "hello.pdf"), textBytes: testdata(t, "notes.md")}
 	e.png = e.src.add(e.user, "pixel.png", "image/png", e.pngBytes)
 	e.pdf = e.src.add(e.user, "hello.pdf", "application/pdf", e.pdfBytes)

@@ -121,7 +121,7 @@ func TestChatAttachmentRefusals(t *testing.T) {
 	for _, tc := range cases {
 		resp, raw := chatWith(t, env, tc.parts)
 		p := decodeProblem(t, resp, raw, tc.status)
-		if p.Code == nil || *p.Code != tc.code || firstPointer(p) != tc.pointer || firstLocation(p) != "body" {
+		if p.Code != tc.code || firstPointer(p) != tc.pointer || firstLocation(p) != "body" {
 			t.Errorf("%s: problem %s, want %s at %s", tc.name, raw, tc.code, tc.pointer)
 		}
 	}
