@@ -12,6 +12,7 @@ import (
 	"github.com/ccbackend/ccbackend/internal/catalog"
 	"github.com/ccbackend/ccbackend/internal/chat"
 	"github.com/ccbackend/ccbackend/internal/config"
+	"github.com/ccbackend/ccbackend/internal/files"
 	"github.com/ccbackend/ccbackend/internal/llm"
 	"github.com/ccbackend/ccbackend/internal/ratelimit"
 	"github.com/ccbackend/ccbackend/internal/store"
@@ -68,7 +69,7 @@ func newRouter(cfg config.Config, cat *catalog.Catalog) (*llm.Router, error) {
 // newChat wires the chat service and starts listening for cancellations from other instances
 // (until ctx ends).
 func newChat(ctx context.Context, cfg config.Config, cat *catalog.Catalog, st *store.Store, rdb *redis.Client,
-	ws *workspace.Service, limiter *ratelimit.Limiter, log *slog.Logger) (*chat.Service, error) {
+	ws *workspace.Service, fs *files.Service, limiter *ratelimit.Limiter, log *slog.Logger) (*chat.Service, error) {
 	router, err := newRouter(cfg, cat)
 	if err != nil {
 		return nil, err
