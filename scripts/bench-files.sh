@@ -25,7 +25,7 @@ ROOT=$PWD
 SIZE_MIB=${SIZE_MIB:-1024}
 CONCURRENT=${CONCURRENT:-100}
 SMALL_KIB=${SMALL_KIB:-1024}
-VERSITYGW=${VERSITYGW:-$(command -v versitygw || echo "$ROOT/.data/tools/bin/versitygw")}
+VERSITYGW=${VERSITYGW:-$(command -v versitygw || echo "$ROOT/.tools/bin/versitygw")}
 
 log() { printf 'bench-files: %s\n' "$*" >&2; }
 die() { log "error: $*"; exit 1; }
@@ -130,12 +130,12 @@ ROOT_ACCESS=benchaccess ROOT_SECRET=benchsecret-benchsecret "$VERSITYGW" --acces
 GW_PID=$!
 S3=http://127.0.0.1:$GW_PORT
 for _ in $(seq 100); do curl -s -o /dev/null "$S3" && break; sleep 0.1; done
-s3() { curl -fsS --aws-sigv4 "aws:amz:us-east-1:s3" --user benchaccess:benchsecret-benchsecret "$@"; }
+s3() { curl -fsS --aws-sigv4 "aws:amz:us-east-1:s3" --user benchaccess:benchsecret-benchsecret -H 'x-amz-content-sha256: UNSIGNED-PAYLOAD' "$@"; }
 s3 -X PUT "$S3/bench" >/dev/null
-plain "versitygw direct PUT" s3 -H 'x-amz-content-sha256: UNSIGNED-PAYLOAD' -T "$W/big.bin" "$S3/bench/direct.bin" -o /dev/null
-plain "versitygw direct GET" s3 -H 'x-amz-content-sha256: UNSIGNED-PAYLOAD' -o "$W/direct.bin" "$S3/bench/direct.bin"
+plain "versitygw direct PUT" s3 -T "$W/big.bin" "$S3/bench/direct.bin" -o /dev/null
+plain "versitygw direct GET" s3 -o "$W/direct.bin" "$S3/bench/direct.bin"
 same_bytes "$W/direct.bin"
-s3 -H 'x-amz-content-sha256: UNSIGNED-PAYLOAD' -X DELETE "$S3/bench/direct.bin" >/dev/null
+s3 -X DELETE "$S3/bench/direct.bin" >/dev/null
 stop_server
 AWS_ACCESS_KEY_ID=benchaccess AWS_SECRET_ACCESS_KEY=benchsecret-benchsecret \
 	start_server "s3://bench?endpoint=$S3&use_path_style=true&region=us-east-1"
