@@ -45,6 +45,19 @@ ver_ge() {
 }
 forced() { [[ $FORCE == *" $1 "* ]]; }
 
+# versitygw: the real S3-compatible server the files tests run against (internal/testutil's
+# StartS3), built once into the project's .tools/bin (~70 s; cached after) with the Go just
+# ensured. Apache-2.0; MinIO is AGPL and not used.
+VERSITYGW_VERSION=v1.8.0
+ensure_versitygw() {
+  local bin=$ROOT/.tools/bin/versitygw stamp=$ROOT/.tools/bin/.versitygw-$VERSITYGW_VERSION
+  [ -x "$bin" ] && [ -f "$stamp" ] && return 0
+  log "building versitygw $VERSITYGW_VERSION into .tools/bin (once)"
+  mkdir -p "$ROOT/.tools/bin"
+  (cd / && GOBIN=$ROOT/.tools/bin GOFLAGS=-mod=mod go install "github.com/versity/versitygw/cmd/versitygw@$VERSITYGW_VERSION") >&2
+  touch "$stamp"
+}
+
 # --- what is needed -------------------------------------------------------------------------
 # go.mod's `go` line, raised by a `toolchain` line if there is one.
 need_go='' tc=''
@@ -99,6 +112,7 @@ need_node_install=0
 node_ok || need_node_install=1
 
 if [ ${#missing_pkgs[@]} -eq 0 ] && [ $need_go_install = 0 ] && [ $need_node_install = 0 ]; then
+  ensure_versitygw
   exit 0
 fi
 
@@ -210,6 +224,7 @@ install_node() {
 
 [ $need_go_install = 0 ] || install_go
 [ $need_node_install = 0 ] || install_node
+ensure_versitygw
 
 # Links in $PREFIX/bin only help when it is on PATH (it is by default on Debian/Ubuntu).
 case ":$PATH:" in

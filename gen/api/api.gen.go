@@ -2258,6 +2258,8 @@ type ClientInterface interface {
 
 	// GetFileUsage The caller's storage use and quota
 	//
+	// `used_bytes` counts complete files only; uploads in progress reserve quota too, so an upload may be refused a little below `quota_bytes`.
+	//
 	// Corresponds with GET /v1/files/usage (the `GetFileUsage` operationId).
 	GetFileUsage(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
 
@@ -2269,6 +2271,8 @@ type ClientInterface interface {
 	DeleteFile(ctx context.Context, id ID, params *DeleteFileParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// GetFile A file's metadata
+	//
+	// The ETag is the metadata version (send it in `If-Match` to move or delete); the content's ETag is its sha256.
 	//
 	// Corresponds with GET /v1/files/{id} (the `GetFile` operationId).
 	GetFile(ctx context.Context, id ID, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -3380,6 +3384,8 @@ func (c *Client) UploadFileWithBody(ctx context.Context, params *UploadFileParam
 
 // GetFileUsage The caller's storage use and quota
 //
+// `used_bytes` counts complete files only; uploads in progress reserve quota too, so an upload may be refused a little below `quota_bytes`.
+//
 // Corresponds with GET /v1/files/usage (the `GetFileUsage` operationId).
 func (c *Client) GetFileUsage(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewGetFileUsageRequest(c.Server)
@@ -3411,6 +3417,8 @@ func (c *Client) DeleteFile(ctx context.Context, id ID, params *DeleteFileParams
 }
 
 // GetFile A file's metadata
+//
+// The ETag is the metadata version (send it in `If-Match` to move or delete); the content's ETag is its sha256.
 //
 // Corresponds with GET /v1/files/{id} (the `GetFile` operationId).
 func (c *Client) GetFile(ctx context.Context, id ID, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -7220,6 +7228,8 @@ type ClientWithResponsesInterface interface {
 
 	// GetFileUsageWithResponse The caller's storage use and quota
 	//
+	// `used_bytes` counts complete files only; uploads in progress reserve quota too, so an upload may be refused a little below `quota_bytes`.
+	//
 	// Returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with GET /v1/files/usage (the `GetFileUsage` operationId).
@@ -7235,6 +7245,8 @@ type ClientWithResponsesInterface interface {
 	DeleteFileWithResponse(ctx context.Context, id ID, params *DeleteFileParams, reqEditors ...RequestEditorFn) (*DeleteFileResponse, error)
 
 	// GetFileWithResponse A file's metadata
+	//
+	// The ETag is the metadata version (send it in `If-Match` to move or delete); the content's ETag is its sha256.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -12143,6 +12155,8 @@ func (c *ClientWithResponses) UploadFileWithBodyWithResponse(ctx context.Context
 
 // GetFileUsageWithResponse The caller's storage use and quota
 //
+// `used_bytes` counts complete files only; uploads in progress reserve quota too, so an upload may be refused a little below `quota_bytes`.
+//
 // Returns a wrapper object for the known response body format(s).
 //
 // Corresponds with GET /v1/files/usage (the `GetFileUsage` operationId).
@@ -12170,6 +12184,8 @@ func (c *ClientWithResponses) DeleteFileWithResponse(ctx context.Context, id ID,
 }
 
 // GetFileWithResponse A file's metadata
+//
+// The ETag is the metadata version (send it in `If-Match` to move or delete); the content's ETag is its sha256.
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -24881,47 +24897,49 @@ var swaggerSpec = []string{
 	"06scAwXp05EbyPtm35rEK3c3NAlY0PR7o3zV1JEUCGUiWVHfy1zr7iIz0vWMctGbyEbwbP8RL2j7/RfP",
 	"7wzbhe+oFKAaVUNMDCqbxdF7icVbl+mq3uh3b1ziEX3uJngiIX/uiFtsZNxgrigDdJb8D68u6GRTYCy8",
 	"83vzz+5+VmfXinDSNoKFV97pgK68JCrY92tXEbzihKyqCAGSJcasuCKVn79kGR4Ca0dYVUKC1k1xQOFk",
-	"VA1EO7nrsd1kQ4RjZtt/P6oSiZN4dvRHUDew7WIR9AjQW397XYgrQojwna8hBdMwBYo5cAAmAOxRF2s7",
-	"s02puEzO8b6y0QKHpbxgk19m8rqqLqCmgunjqOi1oTEM/jhnLO30GpK57ycujN9Cjul2VeS+TBL2XRng",
-	"7hYn/DQDhzK0H8ImpQ+VVN10zMvMae8RfuzT23Qf/n4vwk/azCMnI8+YprZfvcd4dJ+aduuSuq1S1K5o",
-	"pViawinoT9QhCdG6NJZJIudoFakK6aAfgwZGfApYQ5r3A3CPhw8FMECd4gyf1/2/7sRYjv2HAFkKkF+G",
-	"4Z4xl69utqSZ8a7c2jsVGmlo8gRNSblgmT4oFf+XXKVScWxsT4vEA9vp+/ne8+dFzxVoY/797vfflfbg",
-	"P4UDQTFV6+j8+OSEjGmSjGh0VcTfGLED2q83GImqSS/BQIR/71Ytut33KbZeJ0KCGTIMStBd2yob1XdA",
-	"FBXxSN6EhVhmLZcDsWwmBheYVZv+cvEWzFjn//ETarhoRIUIC2mLocuMT7jokfcCJR3sdzUQ7RDknh9o",
-	"d2Qgc3+U/+4KsCG7HpHPD4kyo9MER1CVJqW2HEB7r9/vHBq0klwoqrkacwhek4KR/d3naKw1Z8652QDF",
-	"MVFTuvfs+SEJT8bdd1KwLvCxsJj9aX/fZ5exd7VF0J3Zpfn2zCxlG9+QeflkbIBrlNC2YCBmFJDPzWnb",
-	"6z/f7otTmmlOE/PN023Yh/nmndRvbZLiVy4ebokE2Kl3Up+XdPVwYgVQ/Ba64L1kjFWGF8u5AEtMY7zB",
-	"lGoSYt4bKHtZEpYNzZ1nFZPmgRf0CPaORuOr4hNBtc0Ng6yWsik9ZqRjW4KAaDpLwd8iMzMs4xNR/xpz",
-	"iNpcxOiYzrnCgFTQkehAVDOOOj1ieTWISeGkdkBD0kbOEZgDHSA/J/Yq9pfFsnjyS0N1lF0KfoMN/VBR",
-	"g8gzwMbl2Zt6ybjGHliAFbW2BXJhp+NCP98vzXRltGtDI74Cq2uHrzq/977/dN/3HzxuA4/7BthVYxfo",
-	"KvMqU1pcI/3Lszefj6PlWYLdvu6jgfkLx2JGp1gY4WEqExsKDUlwP726INDdkYT2zA6pDsvI6ZLbqQMj",
-	"4J0/hapHgJeBMOMW+dto4eGKnD8NsKL0nCtW7X7/RJGwgX+HhXz5l7dHxwNRck55XQkKwAKMLlV0alRB",
-	"J+YB+IvmxDXL/FuPp9Bdnr2pBHU/thZniLJBkbs8e/M7jlM8wppY3YSb69ERkP+QOhUJotebgxIxiwG6",
-	"aCltZOiUrStPEVGBb+Kw/gZab3HKR6QCmKEp+AmbZ2LUfuH51jSRky9ol0Z8VVkCkeNxvROi3aqlrduJ",
-	"aEpHPOHYSr3Ba1Dg/bj69mNvQXWypu2ovoMFgTMeMQXJ4bDCL7QrIB5D4AWSiiHtWAKEkFTANYmk0lts",
-	"0Ef4r0tnaLIIA8IaAiutD9tKeW64bYW8vX5/k5D34bEpYW0OXO8b4a/vhQV4zZ67oJhGjvquEqVN2qMF",
-	"Vh7hUnQOSfhbSGZGLGbKRhKuFvf089RTN+0GDeaC3WhXTAECF8CeZgutNDbu/e3TYju+pdhZi8jNkbNu",
-	"o7/R0Nm0JBhHysWjapCsT2C0OPpaO89Z8L5M6zmHmwZ+ByUa8ZVvxJXw7fSHc4j1k/QSf97oyz+p1LO3",
-	"qfcuwaQaxS3yJOk111q/3zn5w0P/4B76tbTR7Kcvt/Cxb5w1WcffELf4vOruhk39NF99Q2X0BzjRj3bl",
-	"fRHH+Qb6dVXVf9d0/KXYmy3kruSMuSQiyH3adDByj2JiqzcnbKyhAR4GqymmSbvyou3Zo6dES7j8Aiiw",
-	"xjHmmXy87fj6nUIbgq/88Fgov7LjY1s4/HF+HimexPad3Ep2dOJgo27/VkKWR8SEThaukw9o+j3Q7RWj",
-	"GSj3mmuXr+sKolpiUqQ9zpMESkN2/Lr+uQPjkbNwvR5GV7pgO+K2oBblBAJPEQ8s8TPmAiq6W8zIoqTn",
-	"H0aJAo2bjRKOQr9Ro4QqKdudwuLRJqOExdHXapSw4H0Zo4TDzRqjhMXzH/GNX8qKca5pVqmp7T8CSxcR",
-	"1JtZW27G7vyFK0zy2CzKTtRAaFgf5WtI/0BI0IVOk2QD51lG+6rtyGf+uTdH+sP88+DmH1e4x1WbccJF",
-	"002z4Tx9hpO0ofjSH/YgX/jDOt75GPaghznijyZtfBF70Ab6dfag37fA8UXzIwJi1Eyje5aJEncSKyAA",
-	"rWCRjbFBSVx6ssti7j0SYuWakOyQkGL917ZTc3msOkRFmUwSG95LroSci0IP5mIgGIdCVEUexCEJsYJV",
-	"CGoyFzn0ITNaT1Odqrclg99CSYaKOzV9stiGFlVRK2gxkc+gIxD8ZRDR+rC11pzJhG2tM1vIzyTkI61o",
-	"zO9FsiiuLyKTuGyzwot7rUlnxo35tHJcdQAEm98FACCHu87/Lanqdvc2q+qleeP3fyE/2SxwfVJUr88e",
-	"YDfia7UHWPC+jD3A4WZ9wYziKP+h2n/iOYAeZoQ6jN7hEt5WwT+H9x5fqsN5GumGaq40j/5VmFrevJuf",
-	"kvOgFiJqlLowfNk2BrMFm1aiuoLCoBGUV7XRfW2dUKzQb2WqgHABXfm4HgiQhA5IniqWaUUimmWLWtdk",
-	"bPwXELB9YCegzAAyGyktBVM9Ap0nSSjYjR7aKWwarLrCFsuHRRZFUZoU8hiY0Qs0NOIqq+mxCYfqzJDj",
-	"buuYVqUeNhDF7CRjhtRR08e8zv3d/gExGLUdpmFgFWVGNWpI+ESv6uZYyunSKl0d3DRj11zmCvalSRLC",
-	"b5p8GM929z5BFHpUX8RCRKcNl0cp3SB9fmY+sLvFPD9JwR7I7a6I4tABixR7WTACc4I/3C6lVn1sYUPO",
-	"o9xs8a8fzIbSlP/MFsWTD+aD7LqZ4GxyABRthH/bpAHXRa4VtCBPqrUDZGABWh7pDb9mgikVkAyKFsI/",
-	"zXA8YmTZ2w/jQ4I6Rf+zi0NnmnqqzR1hF1UVYI8SFRiuhL3iROw6lKrKONhNdWWcS+gyHc+44ErbyvUu",
-	"pYnmMdckkRPSNroVCeG9sFMd1TxpbVe+rQpN4fZd/fQYke4YK3bpq7HX6g1Y+kzdrdAADLJyYH6wrdic",
-	"Wo7HCReuAxmUv1OapdVxDZFtWGC9OeEok3PsDg0dmqGed8qyamxBpaifD+CVribLjU8UGVHsNLMgxwnN",
-	"Y1YZFcqh+yFuTIBxnVQqGUgdRwc8I5E/faS3lC6hzO36vwIAAP//",
+	"VA1EO7nrse01E4VGDBnC/RO6VOci7tBe0FCSEkUi4JtpJicZU1C1kmXXTsbSUqK5o5AFZ3SBNZ9QxKIk",
+	"4VpbrjZ3+4Jze1M8gQHYxuSPqt7iJB5a+xEUIWwIWUeLjQSoi5dFcBO+8zUkhxp2RTE7D8AEgD2KbI1m",
+	"tilil8k53qQ2juGwlGRsWs5MXlcVGdShMLEdVdA2tKzBH+eMpZ1eQ5r5/QSZ8VvIft2uvt2XSQ+/K2ve",
+	"3YL3nGbg6obGSNg+9aHSvZsY0LqcbnPhORPljGkKEe2udWPb9X3mgoQn4y5sWGgER0M7WP7czNw5LBoU",
+	"M8g5cqNC5NWU7j173shAHpt3NMkJv18B4ZNI6cjpDo4Y/Ea1+9T6W5fsbpXFdkVbx5Id7rJ6og5JiFa3",
+	"sUwSOUfiqiovYDcAzZT4FNOG9PcH4F0PHyJhgDrFGT5vWMS6E2Pviz8E61Kw/jLs/oy5PH5gw41sf0Vm",
+	"2KnQSEPzK2jWygXL9EFpEHnJVSoVx4b/tEjIsB3Qn+89f170ooH27t/vfv9daSf/UzgQFFPYjs6PT07I",
+	"mCbJiEZXRVySEXqgLX2D8ayaDBQMRPj3btXS3X2fYkt6IiSYZ8OgBN2187LRjgdEURGP5E1YCIXWojsQ",
+	"y+ZzcA1adfIvF2/BvHf+Hz+h5o/GZYg8kbZIvMz4hIseeS9QzsI+YAPRDkHq+oF2RwYy90f5764A27rr",
+	"nfn8kCgzOk1wBFVp3mrLJLT3+v3OoUEryYWimqsxh6A+KRjZ332ORuzq3Q4oju1lfAi3+TspmLvS3exP",
+	"+/s+e5W9qy2C7swuzbdnZinb+MzMyydjA1yjfLgFAzGjgHZgTtte//l2X5zSTHOamG+ebsM+zDfvpH5r",
+	"kze/cuF0SyTATr2T+rykq4cTK4Dit9CR7yVjrDK8WM4FWKga4zCmVJMQ8wFB1cySsGz07jzOWEwAeEGP",
+	"YE9tNEorPhFU25w5yPYpm/Vjpj62awiIprMU/FAyM8MyPhH1rzG3qs1FjA77nCsM1AUNjQ5ENROr0yOW",
+	"V4OYFE5qBzQkbeQcgTnQAfJzYq9if7kwiye/NFRH2aXgN9joENVEiMgDbFyevamX0mvsDQZYUWtbQxf2",
+	"Sy708/3SfFlGATc0KCywunb4alDA3vefHhPwB4/bwOO+AXbV2B27yrzKVB9bEM2Q/efjaHmWYBe0+2hg",
+	"/oK6mOkqFkZ4mMrEhoiDefCnVxcEul6S0J7ZIdVhGVFecjt1YAS886dQDQrwMhBm3CKvHe1LXJHzpwFW",
+	"2p5zZZtuFgnjYQP/Dgv58i9vj44HouSc8roSLIGFKV0K7dSogk7MA/AXzQl9lvm3Hk+huzx7Uwl2f2wt",
+	"zhBlgyJ3efbmdxy/eYS1wroJN9ejIyD/IXUqEkT1NwdrYnYHdBdT2sjQKVtXtiOiAt/EYf2Nxd7ilI9I",
+	"BTBDU1AYNhXFbIYiIkDTRE6+oFUc8VVlCUSOx/UOkXarlrZuJ6IpHfGEY4v5hojsAu/H1bcfewuqkzVt",
+	"R/UdLJSc8YgpSJqHFX6hXQHxGAJSkFQMaccSIIRkC65JJJXeYoM+wn9dmkdTwDwgrCHg1Pr2rZTnhttW",
+	"yNvr9zcJeR8emxLW5gb2vhH++l5YgNfsuQsWauSo7yrR66Q9WmBFFi5F55CEv4VkZsRipmyE5WrRUz9P",
+	"PXXTbtBgLtiNdkUmIKAD7Gm2AE1jQ+PfPi3m5VuKKbaI3BxR7Db6Gw0pTkuCcaRcPKoGD/sERoujr7Uj",
+	"nwXvy7Tkc7hp4HdQuhJf+UZcCd9O3zyHWD9JL/HnjZEEJ5U6/7YkgUu8qUa3izxJes016O93Tv6ID3jw",
+	"+IC1tBE0SmXlFj72jbMmG/sb4hafV93dsKmf5qtvqBj/ACf60a68L+I430C/rtr875qOvxR7swXulZwx",
+	"l1wFOWGbDkbuUUxsVeuEjTU0BsRQOcU0aVdetL2M9JRoCZdfAIXnOMaCk4+3HV8fWGjP8JUfHgvlV3Z8",
+	"bGuLP87PI8WT2H6cW8mOThxs1O3fSsh+iZjQycJ1OAJNvwe6vWI0A+Vec+3ymF2hWEtMirTHeZJAycyO",
+	"X9c/d2A8cnay18PoSjpsR9wW1KLMQuApboKlj8ZcQKV7ixlZlDr9wyhRoHGzUcJR6DdqlFAlZbtTWDza",
+	"ZJSwOPpajRIWvC9jlHC4WWOUsHj+I77xS1kxzjXNKrXG/Udg6SKCOjxry/DYnb9wBVsem0XZiRoIDevG",
+	"fA3JJwgJutBpkmzgPMtoX7Ud+cw/9+ZIf5h/Htz84woauSo8Trhoumk2nKfPcJI2FKX6wx7kC39Yxzsf",
+	"wx70MEf80aSNL2IP2kC/zh70+xY4vmh+RECMmsmvq4kSdxIrIACtYJGNsUFJXHqyyyL3PRJiRZ+Q7JCQ",
+	"Yl3ctlNzeaw6REWZTBIb3kuuhJyLQg/mYiAYhwJdRR7EIQmxslcIajIXOfRnM1pPU/2utyWD30JJhkpE",
+	"NX2y2IYWVVEraDGRz6BTEvxlENH6sLXWnMmEba0zW8jPJOQjrWjM70WyKK4vIpO4bD/Di3utSWfGjfm0",
+	"MmV1AASb3wUAIIe7zv8tqep29zar6qV54/d/IT/ZLHB9UlSvzx5gN+JrtQdY8L6MPcDhZn0hkeIo/6Ha",
+	"f+I5gN5uhDqM3uES3lbBP4f3Hl+qw3ka6YZqrjSP/lWYWt68m5+S86AWImqUujB82TZMs4WsVqK6gsKg",
+	"EZRXtdF9bf1U7FxgZaqAcAHdCrkeCJCEDkieKpZpRSKaZYtaN2lsiBhg/QPskJQZQGYjpaVgqkegIycJ",
+	"BbvRQzuFTYNVV9h6+rDIoihKtkIeAzN6gYYGZWWVQTbhULUactxtfdeq1MMGopidZMyQOmr6mNe5v9s/",
+	"IAajtvM2DKyizKhGDQmf6FXdHEs5XVqlqw+cZuyay1zBvjRJQvhNkw/j2e7eJ4hCj+qLWIjotOHyKKUb",
+	"pM/PzAd2t5jnJynYA7ndFVEcOoORYi8LRmBO8IfbpdSqjy1sVHqUmy3+9YPZUJryn9miePLBfJBdNxOc",
+	"TQ6AYpbwb5s04LrrtYIW5Em1doAMLEDLI73h10wwpQKSQTFH+KcZjkeMLHv7YXxIUKfof3Zx6ExTTxW+",
+	"I+wuqwLs3aICw5Wwh56IXedWVRkHu8yujHMJ3bfjGRdcaVvR36U00TzmmiRyQtpGtyIhvBd2qqOaJ63t",
+	"ytpVoSncvqufHiPSHWPF7oU19lq9AUufqbsVGoBBVg7MD7YVm3bL8TjhwnVmg/JWSrO0Oq4hsg0LrDdt",
+	"HGVyjl2zoXM11DlPWVaNLagUO/QBvNLtZbkhjCIjih14FuQ4oXnMKqNCmXg/xI0JMK7DTCUDqePogGck",
+	"8qeP9JbSJZS5Xf9XAAAA//8=",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

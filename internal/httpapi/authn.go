@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"context"
+	"io"
 	"net/http"
 	"strings"
 
@@ -40,18 +41,34 @@ const principalKey = "ccb.principal"
 // A caller whose credentials prove genuine gets its rate-limit decision started at once.
 func specValidator(spec *openapi3.T, authn Authenticator, limits *requestLimits, streamed map[string]bool) echo.MiddlewareFunc {
 	full := newSpecValidator(spec, authn, limits, false)
-	// x-stream operations: parameters and security only; kin-openapi would read the body whole.
+	// x-stream operations: parameters and security only. kin-openapi reads a body whole to
+	// validate it, and also before checking security (in case an AuthenticationFunc wants it),
+	// so the validator gets no body at all; the handler gets it back untouched.
 	noBody := newSpecValidator(spec, authn, limits, true)
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
-		withBody, withoutBody := full(next), noBody(next)
-		return func(c echo.Context) error {
-			if streamed[c.Request().Method+" "+c.Path()] {
-				return withoutBody(c)
+		withBody := full(next)
+		withoutBody := noBody(func(c echo.Context) error {
+			if body, ok := c.Get(heldBodyKey).(io.ReadCloser); ok {
+				c.Request().Body = body
 			}
-			return withBody(c)
+			return next(c)
+		})
+		return func(c echo.Context) error {
+			if !streamed[c.Request().Method+" "+c.Path()] {
+				return withBody(c)
+			}
+			r := c.Request()
+			body := r.Body
+			defer func() { r.Body = body }()
+			c.Set(heldBodyKey, body)
+			r.Body = http.NoBody
+			return withoutBody(c)
 		}
 	}
 }
+
+// heldBodyKey holds a streamed request's body while the validator runs.
+const heldBodyKey = "ccb.held-body"
 
 func newSpecValidator(spec *openapi3.T, authn Authenticator, limits *requestLimits, excludeBody bool) echo.MiddlewareFunc {
 	return echomw.OapiRequestValidatorWithOptions(spec, &echomw.Options{

@@ -686,7 +686,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The caller's storage use and quota */
+        /**
+         * The caller's storage use and quota
+         * @description `used_bytes` counts complete files only; uploads in progress reserve quota too, so an upload may be refused a little below `quota_bytes`.
+         */
         get: operations["getFileUsage"];
         put?: never;
         post?: never;
@@ -706,7 +709,10 @@ export interface paths {
             };
             cookie?: never;
         };
-        /** A file's metadata */
+        /**
+         * A file's metadata
+         * @description The ETag is the metadata version (send it in `If-Match` to move or delete); the content's ETag is its sha256.
+         */
         get: operations["getFile"];
         put?: never;
         post?: never;
