@@ -134,15 +134,15 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, version strin
 			_ = pool.Close()
 		}
 	}()
-	chatService, err := newChat(bg, cfg, models, st, rdb, ws, limits.Limiter, mcpToolLoop(cfg, registry, pool, st, log), genAI, log)
-	if err != nil {
-		return nil, err
-	}
-	metrics.StreamsActive(reg, chatService.ActiveStreams)
 	fileService, err := newFiles(ctx, cfg, st, cursors, log)
 	if err != nil {
 		return nil, err
 	}
+	chatService, err := newChat(bg, cfg, models, st, rdb, ws, fileService, limits.Limiter, mcpToolLoop(cfg, registry, pool, st, log), genAI, log)
+	if err != nil {
+		return nil, err
+	}
+	metrics.StreamsActive(reg, chatService.ActiveStreams)
 	handler, err := httpapi.New(httpapi.Deps{
 		Log:            log,
 		Metrics:        httpapi.NewMetrics(reg),

@@ -26,7 +26,7 @@ func (s *Service) reserveTokens(ctx context.Context, caller Caller, req Request,
 		return 0, nil, nil
 	}
 	raw, _ := json.Marshal(req.Messages)
-	n := min(len(raw)/4+lr.MaxTokens, tokens.Limit)
+	n := min((len(raw)+attachedText(lr))/4+lr.MaxTokens, tokens.Limit)
 	res, err := s.limits.Limiter.AllowN(ctx, tokenKey(caller), *tokens, n)
 	switch {
 	case err == nil:
@@ -44,6 +44,20 @@ func (s *Service) reserveTokens(ctx context.Context, caller Caller, req Request,
 		return 0, &res, apperr.New(apperr.RateLimited, "token_rate_limited", "the token budget is spent; retry later").WithRetryAfter(res.RetryAfter)
 	}
 	return n, &res, nil
+}
+
+// attachedText is the bytes of text the request's attached text files add to the prompt (images
+// and PDFs are priced by the upstream in ways their size does not tell; the settlement counts them).
+func attachedText(lr llm.Request) int {
+	n := 0
+	for _, m := range lr.Messages {
+		for _, p := range m.Parts {
+			if p.Kind == llm.Document && p.MediaType == "text/plain" {
+				n += len(p.Data)
+			}
+		}
+	}
+	return n
 }
 
 func tokenKey(c Caller) string { return "u:" + c.UserID.String() }

@@ -10,6 +10,8 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/google/uuid"
+
 	"github.com/ccbackend/ccbackend/internal/apperr"
 	"github.com/ccbackend/ccbackend/internal/llm"
 )
@@ -79,6 +81,9 @@ type contentPart struct {
 	ImageURL *struct {
 		URL string `json:"url"`
 	} `json:"image_url"`
+	File *struct {
+		FileID string `json:"file_id"`
+	} `json:"file"` // OpenAI's file part; only stored files (file_id) are taken
 }
 
 func invalid(pointer, detail string) error {
@@ -89,8 +94,9 @@ func invalid(pointer, detail string) error {
 // toLLM translates the OpenAI request into the provider-neutral one (model, max tokens and the
 // upstream id are filled by the caller). System and developer messages become the system
 // prompt; tool results become user turns; consecutive turns of one role are merged, as the
-// Messages API requires alternation.
-func toLLM(r Request) (llm.Request, error) {
+// Messages API requires alternation. att reads the caller's attached files (nil: none may be
+// attached).
+func toLLM(r Request, att *attacher) (llm.Request, error) {
 	out := llm.Request{Temperature: r.Temperature, TopP: r.TopP, User: r.User}
 	var system []string
 	for i, m := range r.Messages {
@@ -103,7 +109,7 @@ func toLLM(r Request) (llm.Request, error) {
 			}
 			system = append(system, text)
 		case "user":
-			parts, err := userParts(m.Content, at+"/content")
+			parts, err := userParts(m.Content, at+"/content", att)
 			if err != nil {
 				return out, err
 			}
@@ -180,7 +186,7 @@ func plainText(content json.RawMessage, pointer string) (string, error) {
 	return b.String(), nil
 }
 
-func userParts(content json.RawMessage, pointer string) ([]llm.Part, error) {
+func userParts(content json.RawMessage, pointer string, att *attacher) ([]llm.Part, error) {
 	var s string
 	if json.Unmarshal(content, &s) == nil && string(content) != "null" {
 		if s == "" {
@@ -194,23 +200,55 @@ func userParts(content json.RawMessage, pointer string) ([]llm.Part, error) {
 	}
 	out := make([]llm.Part, 0, len(parts))
 	for i, p := range parts {
+		at := fmt.Sprintf("%s/%d", pointer, i)
+		var part llm.Part
+		var err error
 		switch p.Type {
 		case "text":
 			if p.Text == "" {
-				return nil, invalid(fmt.Sprintf("%s/%d/text", pointer, i), "text parts must not be empty")
+				return nil, invalid(at+"/text", "text parts must not be empty")
 			}
-			out = append(out, llm.Part{Kind: llm.Text, Text: p.Text})
+			part = llm.Part{Kind: llm.Text, Text: p.Text}
 		case "image_url":
-			img, err := dataURLImage(p, fmt.Sprintf("%s/%d/image_url/url", pointer, i))
-			if err != nil {
-				return nil, err
-			}
-			out = append(out, img)
+			part, err = imagePart(p, at, att)
+		case "file":
+			part, err = filePart(p, at, att)
 		default:
-			return nil, invalid(fmt.Sprintf("%s/%d/type", pointer, i), "unsupported content part type "+p.Type)
+			return nil, invalid(at+"/type", "unsupported content part type "+p.Type)
 		}
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, part)
 	}
 	return out, nil
+}
+
+// imagePart reads an image part at pointer: a stored file's ccb-file:// URL or a data URL.
+func imagePart(p contentPart, pointer string, att *attacher) (llm.Part, error) {
+	if p.ImageURL != nil {
+		id, isFile, err := parseFileURL(p.ImageURL.URL)
+		if err != nil {
+			return llm.Part{}, invalid(pointer+"/image_url/url", err.Error())
+		}
+		if isFile {
+			return att.attach(pointer, pointer+"/image_url/url", id, true)
+		}
+	}
+	return dataURLImage(p, pointer+"/image_url/url")
+}
+
+// filePart reads OpenAI's file part at pointer, which must name a stored file by file_id.
+func filePart(p contentPart, pointer string, att *attacher) (llm.Part, error) {
+	ref := pointer + "/file/file_id"
+	if p.File == nil || p.File.FileID == "" {
+		return llm.Part{}, invalid(ref, "a file part needs file.file_id, the id of a stored file (POST /v1/files)")
+	}
+	id, err := uuid.Parse(p.File.FileID)
+	if err != nil {
+		return llm.Part{}, invalid(ref, "not a UUID")
+	}
+	return att.attach(pointer, ref, id, false)
 }
 
 // dataURLImage accepts images as base64 data URLs; the service fetches nothing on a client's behalf.

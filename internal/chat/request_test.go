@@ -137,7 +137,7 @@ func TestToLLM(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			got, err := toLLM(decodeRequest(t, tc.body))
+			got, err := toLLM(decodeRequest(t, tc.body), nil)
 			if err != nil {
 				t.Fatalf("toLLM: %v", err)
 			}
@@ -181,7 +181,7 @@ func TestToLLMToolChoice(t *testing.T) {
 			if tc.parallel != "" {
 				body += `,"parallel_tool_calls":` + tc.parallel
 			}
-			got, err := toLLM(decodeRequest(t, body+"}"))
+			got, err := toLLM(decodeRequest(t, body+"}"), nil)
 			if err != nil {
 				t.Fatalf("toLLM: %v", err)
 			}
@@ -230,7 +230,7 @@ func TestToLLMRejects(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			_, err := toLLM(decodeRequest(t, tc.body))
+			_, err := toLLM(decodeRequest(t, tc.body), nil)
 			ae, ok := apperr.As(err)
 			if !ok || ae.Kind != apperr.Invalid {
 				t.Fatalf("toLLM error = %v, want an Invalid application error", err)

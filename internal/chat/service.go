@@ -34,6 +34,7 @@ type Service struct {
 	ws       *workspace.Service
 	store    *store.Store
 	runs     *Runs
+	files    FileSource // nil: no file attachments
 	limits   Limits
 	now      func() time.Time
 	log      *slog.Logger
@@ -65,11 +66,11 @@ type Limits struct {
 	MaxMessageBytes int64
 }
 
-// New wires the chat service; loop says which backend tools chat turns may run (a zero
-// ToolLoop: none).
-func New(c *catalog.Catalog, upstream *llm.Router, ws *workspace.Service, st *store.Store, runs *Runs,
+// New wires the chat service; files (nil: none) resolves the stored files messages attach, and
+// loop says which backend tools chat turns may run (a zero ToolLoop: none).
+func New(c *catalog.Catalog, upstream *llm.Router, ws *workspace.Service, st *store.Store, runs *Runs, files FileSource,
 	limits Limits, loop ToolLoop, now func() time.Time, log *slog.Logger) *Service {
-	return &Service{catalog: c, upstream: upstream, ws: ws, store: st, runs: runs, limits: limits, loop: loop, now: now, log: log,
+	return &Service{catalog: c, upstream: upstream, ws: ws, store: st, runs: runs, files: files, limits: limits, loop: loop, now: now, log: log,
 		usage: newUsageWriter(st, log), observer: nopObserver{}}
 }
 
@@ -108,7 +109,7 @@ func (s *Service) prepareUpstream(ctx context.Context, caller Caller, req *Reque
 	if err != nil {
 		return model, llm.Request{}, nil, err
 	}
-	lr, err := toLLM(*req)
+	lr, err := toLLM(*req, s.attacher(ctx, caller, *req))
 	if err != nil {
 		return model, lr, nil, err
 	}
@@ -134,6 +135,13 @@ func (s *Service) prepareUpstream(ctx context.Context, caller Caller, req *Reque
 		return model, lr, nil, invalid("/tools", "this model does not support tools")
 	}
 	return model, lr, sessionID, nil
+}
+
+// attacher reads the caller's files for req, within what the upstream takes beside the
+// messages' own JSON.
+func (s *Service) attacher(ctx context.Context, caller Caller, req Request) *attacher {
+	raw, _ := json.Marshal(req.Messages)
+	return &attacher{ctx: ctx, src: s.files, user: caller.UserID, budget: MaxRequestBytes - int64(len(raw))}
 }
 
 // storable refuses up front an exchange that asks to be stored (session_id, project_id) but

@@ -196,6 +196,12 @@ func anthropicBlocks(parts []Part) ([]anthropic.ContentBlockParamUnion, error) {
 			blocks = append(blocks, anthropic.NewTextBlock(part.Text))
 		case Image:
 			blocks = append(blocks, anthropic.NewImageBlockBase64(part.MediaType, part.Data))
+		case Document:
+			doc, err := anthropicDocument(part)
+			if err != nil {
+				return nil, err
+			}
+			blocks = append(blocks, doc)
 		case ToolUse:
 			input := part.Input
 			if len(input) == 0 {
@@ -212,6 +218,24 @@ func anthropicBlocks(parts []Part) ([]anthropic.ContentBlockParamUnion, error) {
 		}
 	}
 	return blocks, nil
+}
+
+// anthropicDocument is a document block: a PDF as a base64 source, a text file as a plain-text
+// source, titled with the file's name so the model can tell attachments apart.
+func anthropicDocument(part Part) (anthropic.ContentBlockParamUnion, error) {
+	var block anthropic.ContentBlockParamUnion
+	switch part.MediaType {
+	case "application/pdf":
+		block = anthropic.NewDocumentBlock(anthropic.Base64PDFSourceParam{Data: part.Data})
+	case "text/plain":
+		block = anthropic.NewDocumentBlock(anthropic.PlainTextSourceParam{Data: part.Data})
+	default:
+		return block, fmt.Errorf("document of unsupported media type %q", part.MediaType)
+	}
+	if part.Title != "" {
+		block.OfDocument.Title = anthropic.String(part.Title)
+	}
+	return block, nil
 }
 
 // anthropicSchema turns a JSON Schema into the SDK's input_schema, keeping every keyword

@@ -24,6 +24,7 @@ type PartKind string
 const (
 	Text       PartKind = "text"
 	Image      PartKind = "image"       // base64 data with a media type
+	Document   PartKind = "document"    // a PDF (base64) or a text file (plain text), with a title
 	ToolUse    PartKind = "tool_use"    // the assistant calls a tool
 	ToolResult PartKind = "tool_result" // the user returns a tool's output
 )
@@ -33,8 +34,9 @@ type Part struct {
 	Kind PartKind
 	Text string // Text; ToolResult content
 
-	MediaType string // Image: e.g. image/png
-	Data      string // Image: base64
+	MediaType string // Image: e.g. image/png; Document: application/pdf or text/plain
+	Data      string // Image, PDF Document: base64; text Document: the text itself
+	Title     string // Document: the file's name, shown to the model
 
 	ToolUseID string          // ToolUse id; ToolResult: the call it answers
 	ToolName  string          // ToolUse

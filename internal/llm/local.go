@@ -146,8 +146,13 @@ func countTokens(req Request) int64 {
 	for _, m := range req.Messages {
 		for _, p := range m.Parts {
 			n += len(strings.Fields(p.Text)) + len(p.Input)/4
-			if p.Kind == Image {
+			switch {
+			case p.Kind == Image:
 				n += 85 // a flat charge, like a low-detail image
+			case p.Kind == Document && p.MediaType == "text/plain":
+				n += len(strings.Fields(p.Data))
+			case p.Kind == Document:
+				n += 1500 // a flat charge, like a few PDF pages
 			}
 		}
 	}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strconv"
 	"strings"
 
 	"github.com/openai/openai-go/v3"
@@ -167,6 +168,21 @@ func openaiParams(req Request) (openai.ChatCompletionNewParams, error) {
 	return p, nil
 }
 
+// openaiDocument passes a PDF as Chat Completions' file part (inline base64 data, as OpenAI
+// documents it; a compatible server without PDF support refuses it upstream, which the client
+// sees as a 400) and a text file as a text part headed by the file's name, which every server
+// understands.
+func openaiDocument(part Part) openai.ChatCompletionContentPartUnionParam {
+	if part.MediaType == "application/pdf" {
+		file := openai.ChatCompletionContentPartFileFileParam{FileData: param.NewOpt("data:application/pdf;base64," + part.Data)}
+		if part.Title != "" {
+			file.Filename = param.NewOpt(part.Title)
+		}
+		return openai.FileContentPart(file)
+	}
+	return openai.TextContentPart("File " + strconv.Quote(part.Title) + ":\n\n" + part.Data)
+}
+
 // openaiMessages translates one turn. A user turn carrying tool results becomes one "tool"
 // message per result (first, since they must follow the assistant's tool_calls), then a user
 // message with whatever else it holds.
@@ -190,6 +206,8 @@ func openaiMessages(m Message) ([]openai.ChatCompletionMessageParamUnion, error)
 				parts = append(parts, openai.ImageContentPart(openai.ChatCompletionContentPartImageImageURLParam{
 					URL: "data:" + part.MediaType + ";base64," + part.Data,
 				}))
+			case Document:
+				parts = append(parts, openaiDocument(part))
 			default:
 				return nil, fmt.Errorf("content kind %q not allowed in a user turn", part.Kind)
 			}

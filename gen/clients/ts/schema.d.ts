@@ -937,6 +937,12 @@ export interface paths {
          *     never hidden: `session_error` in the response body, or in a last chunk (with empty
          *     `choices`) just before `data: [DONE]`.
          *
+         *     Attachments: a user message's file parts (`{type: file, file: {file_id}}`) and image
+         *     parts with a `ccb-file://{file id}` URL are the caller's stored files, sent to the model
+         *     as image, PDF document or text document blocks by their sniffed content type, within the
+         *     upstream's size limits (see ContentPart); another type or a limit exceeded is a 400 at
+         *     the part, another user's or a missing file a 404 `file_not_found` at its id.
+         *
          *     Limits: a token budget per user (`tokens` policy) is charged with the prompt estimate plus
          *     `max_tokens` before the call and settled with the real usage afterwards; a request it
          *     cannot fit is refused with 429 `token_rate_limited`. When Redis cannot check the budget the
@@ -1836,14 +1842,22 @@ export interface components {
         };
         /** @enum {string} */
         MessageRole: "system" | "user" | "assistant" | "tool";
+        /** @description A text part, an image part or a file part (OpenAI's shapes). In a chat request's user message an image part's `url` is a base64 `data:` URL (png, jpeg, gif, webp) or `ccb-file://{file id}` naming one of the caller's stored files (an image); a file part names a stored file by `file.file_id`. A stored file becomes, by its sniffed content type: an image (png, jpeg, gif, webp; at most 5 MiB of base64, i.e. 3,932,160 bytes), a PDF document (at most 100 pages), or a plain-text document titled with the file's name (text/*, JSON, XML, YAML, TOML, SQL, JavaScript, shell and other code; UTF-8 only). All attachments as sent (images and PDFs in base64) plus the messages' JSON may not exceed 32,000,000 bytes. Any other type, or a limit exceeded, is a 400 whose pointer names the part (`/messages/{i}/content/{j}`); another user's or a missing file is a 404 `file_not_found` at the part's id (`…/file/file_id` or `…/image_url/url`). The stored message keeps the reference, not the bytes: replaying history resolves it again. */
         ContentPart: {
             /** @enum {string} */
-            type: "text" | "image_url";
+            type: "text" | "image_url" | "file";
             text?: string;
             image_url?: {
                 url: string;
                 /** @enum {string} */
                 detail?: "auto" | "low" | "high";
+            };
+            file?: {
+                /**
+                 * Format: uuid
+                 * @description The id of one of the caller's stored files (`POST /v1/files`).
+                 */
+                file_id: string;
             };
         };
         /** @description Text, or a list of content parts (OpenAI style). */
@@ -2093,7 +2107,7 @@ export interface components {
             /** @description Extension. Registered MCP servers (ids) whose allowed tools the backend offers to the model and runs itself, in addition to the tools enabled for `session_id` (see the operation's description). A server the caller may not use is a 404. */
             mcp_servers?: string[];
         };
-        /** @description One turn. A `tool` message needs `tool_call_id`; an `assistant` message needs `content` or `tool_calls`; system, developer and tool messages take text only (a string or text parts). Images are base64 `data:` URLs (png, jpeg, gif, webp); nothing is fetched. */
+        /** @description One turn. A `tool` message needs `tool_call_id`; an `assistant` message needs `content` or `tool_calls`; system, developer and tool messages take text only (a string or text parts). A user message may attach images (base64 `data:` URLs or `ccb-file://{id}`) and stored files (file parts); see ContentPart. Nothing is fetched from other hosts. */
         ChatMessage: {
             /** @enum {string} */
             role: "system" | "developer" | "user" | "assistant" | "tool";

@@ -1463,22 +1463,51 @@ public enum APIMessageContent: Codable {
     }
 }
 
+/// A text part, an image part or a file part (OpenAI's shapes). In a chat request's user
+/// message an image part's `url` is a base64 `data:` URL (png, jpeg, gif, webp) or
+/// `ccb-file://{file id}` naming one of the caller's stored files (an image); a file part
+/// names a stored file by `file.file_id`. A stored file becomes, by its sniffed content
+/// type: an image (png, jpeg, gif, webp; at most 5 MiB of base64, i.e. 3,932,160 bytes), a
+/// PDF document (at most 100 pages), or a plain-text document titled with the file's name
+/// (text/*, JSON, XML, YAML, TOML, SQL, JavaScript, shell and other code; UTF-8 only). All
+/// attachments as sent (images and PDFs in base64) plus the messages' JSON may not exceed
+/// 32,000,000 bytes. Any other type, or a limit exceeded, is a 400 whose pointer names the
+/// part (`/messages/{i}/content/{j}`); another user's or a missing file is a 404
+/// `file_not_found` at the part's id (`…/file/file_id` or `…/image_url/url`). The stored
+/// message keeps the reference, not the bytes: replaying history resolves it again.
 // MARK: - APIContentPart
 public struct APIContentPart: Codable {
+    public let file: APIFileClass?
     public let imageURL: APIImageURL?
     public let text: String?
     public let type: APIContentPartType
 
     public enum CodingKeys: String, CodingKey {
+        case file = "file"
         case imageURL = "image_url"
         case text = "text"
         case type = "type"
     }
 
-    public init(imageURL: APIImageURL?, text: String?, type: APIContentPartType) {
+    public init(file: APIFileClass?, imageURL: APIImageURL?, text: String?, type: APIContentPartType) {
+        self.file = file
         self.imageURL = imageURL
         self.text = text
         self.type = type
+    }
+}
+
+// MARK: - APIFileClass
+public struct APIFileClass: Codable {
+    /// The id of one of the caller's stored files (`POST /v1/files`).
+    public let fileID: String
+
+    public enum CodingKeys: String, CodingKey {
+        case fileID = "file_id"
+    }
+
+    public init(fileID: String) {
+        self.fileID = fileID
     }
 }
 
@@ -1505,6 +1534,7 @@ public enum APIDetail: String, Codable {
 }
 
 public enum APIContentPartType: String, Codable {
+    case file = "file"
     case imageURL = "image_url"
     case text = "text"
 }
@@ -2053,7 +2083,8 @@ public struct APIChatCompletionRequest: Codable {
 
 /// One turn. A `tool` message needs `tool_call_id`; an `assistant` message needs `content`
 /// or `tool_calls`; system, developer and tool messages take text only (a string or text
-/// parts). Images are base64 `data:` URLs (png, jpeg, gif, webp); nothing is fetched.
+/// parts). A user message may attach images (base64 `data:` URLs or `ccb-file://{id}`) and
+/// stored files (file parts); see ContentPart. Nothing is fetched from other hosts.
 // MARK: - APIChatMessage
 public struct APIChatMessage: Codable {
     /// A string, a list of content parts, or null (assistant turns with tool calls).
