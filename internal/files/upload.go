@@ -96,12 +96,22 @@ func (s *Service) receive(ctx context.Context, user, up uuid.UUID, key string, f
 	return s.commit(ctx, user, up, key, fields, m)
 }
 
+// The S3 multipart shape of an upload (see store1).
+const (
+	uploadPartBytes     = 5 << 20 // S3's minimum part size
+	uploadPartsInFlight = 2
+)
+
 // store1 writes one stream to the blob under key; on any failure the write is aborted by
 // cancelling its context, so the store keeps nothing.
 func (s *Service) store1(ctx context.Context, user, up uuid.UUID, key string, src io.Reader) (*meter, error) {
 	wctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	w, err := s.bucket.NewWriter(wctx, key, &blob.WriterOptions{ContentType: "application/octet-stream", DisableContentTypeDetection: true})
+	w, err := s.bucket.NewWriter(wctx, key, &blob.WriterOptions{ContentType: "application/octet-stream", DisableContentTypeDetection: true,
+		// An S3 multipart upload holds about (concurrency + 1) parts in memory per upload: the
+		// smallest part S3 allows and two in flight keep a 1 GiB upload's growth near 20 MiB
+		// (the SDK's defaults held ~75 MiB). Stores without parts ignore both.
+		BufferSize: uploadPartBytes, MaxConcurrency: uploadPartsInFlight})
 	if err != nil {
 		return nil, err
 	}
