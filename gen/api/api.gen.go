@@ -3694,7 +3694,10 @@ type ClientInterface interface {
 
 	// ListUsageEvents The caller's recorded requests
 	//
-	// One entry per chat completion request the caller made, newest first.
+	// One entry per chat completion request the caller made, newest first. `Accept: text/csv`
+	// returns the page as CSV (one row per event, the JSON member names as the header row, cost
+	// in US dollars, empty cells for absent values); the cursor of the next page then travels in
+	// the `X-Next-Cursor` header, which is absent on the last page.
 	//
 	// Corresponds with GET /v1/usage/events (the `ListUsageEvents` operationId).
 	ListUsageEvents(ctx context.Context, params *ListUsageEventsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -5610,7 +5613,10 @@ func (c *Client) GetUsage(ctx context.Context, params *GetUsageParams, reqEditor
 
 // ListUsageEvents The caller's recorded requests
 //
-// One entry per chat completion request the caller made, newest first.
+// One entry per chat completion request the caller made, newest first. `Accept: text/csv`
+// returns the page as CSV (one row per event, the JSON member names as the header row, cost
+// in US dollars, empty cells for absent values); the cursor of the next page then travels in
+// the `X-Next-Cursor` header, which is absent on the last page.
 //
 // Corresponds with GET /v1/usage/events (the `ListUsageEvents` operationId).
 func (c *Client) ListUsageEvents(ctx context.Context, params *ListUsageEventsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -10468,7 +10474,10 @@ type ClientWithResponsesInterface interface {
 
 	// ListUsageEventsWithResponse The caller's recorded requests
 	//
-	// One entry per chat completion request the caller made, newest first.
+	// One entry per chat completion request the caller made, newest first. `Accept: text/csv`
+	// returns the page as CSV (one row per event, the JSON member names as the header row, cost
+	// in US dollars, empty cells for absent values); the cursor of the next page then travels in
+	// the `X-Next-Cursor` header, which is absent on the last page.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -15602,6 +15611,11 @@ func (r GetUsageResponse) ContentType() string {
 	return ""
 }
 
+// ListUsageEventsResponse200Headers the declared response headers of an HTTP 200 response for ListUsageEvents
+type ListUsageEventsResponse200Headers struct {
+	XNextCursor *string
+}
+
 type ListUsageEventsResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -15613,6 +15627,8 @@ type ListUsageEventsResponse struct {
 	ApplicationproblemJSON401 *Unauthorized
 	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
 	ApplicationproblemJSONDefault *Error
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *ListUsageEventsResponse200Headers
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
@@ -17294,7 +17310,10 @@ func (c *ClientWithResponses) GetUsageWithResponse(ctx context.Context, params *
 
 // ListUsageEventsWithResponse The caller's recorded requests
 //
-// One entry per chat completion request the caller made, newest first.
+// One entry per chat completion request the caller made, newest first. `Accept: text/csv`
+// returns the page as CSV (one row per event, the JSON member names as the header row, cost
+// in US dollars, empty cells for absent values); the cursor of the next page then travels in
+// the `X-Next-Cursor` header, which is absent on the last page.
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -21812,6 +21831,22 @@ func ParseListUsageEventsResponse(rsp *http.Response) (*ListUsageEventsResponse,
 		}
 		response.ApplicationproblemJSONDefault = &dest
 
+	case rsp.StatusCode == 200:
+		// Content-type (text/csv) unsupported
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers ListUsageEventsResponse200Headers
+		if values := rsp.Header.Values("X-Next-Cursor"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Next-Cursor", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XNextCursor = &value
+		}
+		response.Headers200 = &headers
 	}
 
 	return response, nil
@@ -30712,17 +30747,51 @@ type ListUsageEventsResponseObject interface {
 	VisitListUsageEventsResponse(w http.ResponseWriter) error
 }
 
-type ListUsageEvents200JSONResponse UsageEventList
+type ListUsageEvents200ResponseHeaders struct {
+	XNextCursor *string
+}
+
+type ListUsageEvents200JSONResponse struct {
+	Body    UsageEventList
+	Headers ListUsageEvents200ResponseHeaders
+}
 
 func (response ListUsageEvents200JSONResponse) VisitListUsageEventsResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
 		return err
 	}
 	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.XNextCursor != nil {
+		w.Header().Set("X-Next-Cursor", fmt.Sprint(*response.Headers.XNextCursor))
+	}
 	w.WriteHeader(200)
 	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListUsageEvents200TextcsvResponse struct {
+	Body          io.Reader
+	Headers       ListUsageEvents200ResponseHeaders
+	ContentLength int64
+}
+
+func (response ListUsageEvents200TextcsvResponse) VisitListUsageEventsResponse(w http.ResponseWriter) error {
+
+	w.Header().Set("Content-Type", "text/csv")
+	if response.ContentLength != 0 {
+		w.Header().Set("Content-Length", fmt.Sprint(response.ContentLength))
+	}
+	if response.Headers.XNextCursor != nil {
+		w.Header().Set("X-Next-Cursor", fmt.Sprint(*response.Headers.XNextCursor))
+	}
+	w.WriteHeader(200)
+
+	if closer, ok := response.Body.(io.ReadCloser); ok {
+		defer closer.Close()
+	}
+	_, err := io.Copy(w, response.Body)
 	return err
 }
 
@@ -33723,31 +33792,34 @@ var swaggerSpec = []string{
 	"I7B0EUFBqrX1qOzOX7rKRffNomxHjc5l8+uXgN6II8EcdJokGzjP8rKv2o585p9bc6TfzT93bv5xlb1c",
 	"GRsnXDTdNBvO0yc4SRuqs/1uD/LhB6zjnfdhD7qbI35v0sZnsQdtoN8yFeW3LHB8VoDBgBg1k19XkQZ3",
 	"Eisg7rJgkY2xQUlcerJHC1efoEdCTO4IyR4JKRaIbjs1l8eqQ1SUySSx+FjkSsi5KPRgLgaCcahwVQAJ",
-	"HpMQS2OFoCZzAegIoPX8/+xd32/bthP/Vwi9fGNASZrvtpfmKQi6YtiAFU2zlzqIGOmSEJZJgaTiCEH/",
-	"94F3JCXbkq3WTTane8sPiTyRxyPvePf5DKZdtwZ+hJOMVD79ydQJN3mSJiDrOXLF4W9uIJKr0V6zViWM",
-	"9pm95B8VAnquecx/yrKJ2xdTZRF4aTB3yP9jyGemidmN52tZAAmLrxEA1eFr+98rrBP6/u2uehveeP0b",
-	"8v+2H7h2KkfrBcOgDv+1UBgk3j8EhOHHZjMTR1zK/7n2O66DqgLCfIo6OXYTHuvgX+Bzz3+qo34G9YZb",
-	"YazIfxSjVg/P5i4lMMsqYJUqDxFKZFRO4cY7g1CBsP+AYuFLtm+0LRTLK9bKAEOGHwuPkNeIrE23wetn",
-	"/93LtNZ1dFwcUr1QGFKVI/jtI3IPO4B5ZT3YmFQS2IIbNucFTH4ApeniIVJNbhsw2wBi900ntr7MA38L",
-	"S/V3hJMeZ+aIUb1GhkgBUFx7YTPiXWbz2jmf5OHqgCjaAvAhMhs7cA6m0h7WDuHhiHgSAeIGaBhTpw3o",
-	"hwrL4BHrAam6bXLE3vH8fiqjUDhqQSRhWPZE0ly7xfGEixLrFzNakL44jp45bWXH9EKpqJ2pFJKt9kBF",
-	"IRiyVrcYyfRABb66lp15ZpciFjISchWVxIVB7XGa/SSsLdRnC0511uiLB6c224cArxhG6/VagPN7JPa0",
-	"OxiCsB80Mh88n9ASDphBqpfG1KTxEiZtwwtOEk+ajqAAIQ6UMiERalLYqcTozVtWVwa0NSznWhP5VV5r",
-	"jeSYN66HlJYG7otcO0HmN8YqCeaIXSDGcSbh0V77Ljz3hZlRPe1phE6OPO0IXgxOVSx3HbfUwnAnpBTy",
-	"DoltPKl7N1IDUxl7ZxqcXtPtBJE5/Hzy5i1zI0pdU8Mm19zm9wMsD5QJtr3+437lK/GEhGmm8CBUbXBe",
-	"hqI39M5Q3sUvJ//fIXzzrPkTjcw/DDi87UGR9POFT4knI/p5ryR8p1RBw4yQmPAU5zI6L24Fx/W8md1w",
-	"DVLZ7xMmZVbNwJdy58rYUGJ5z8vbQ1WBZJefztlCyEItWPbZabZ7Z5JNZQDsILSdn96wgjcmAAVlVmWp",
-	"ZyzoEuFKtTiNXMtuE3cvTVJ2p1VdIczHVBa8SX0Vn9Ls7MNvbAaNT+b3V9LsvXvexDWOn49WQs2FtVAc",
-	"sewsz6Fy0sGjPc7NQxZgdWl3vaMWuGHnF38Ree8MGparsp5L5D9G9nNvx/Dp65smmwws6Mtvil7hW79q",
-	"NR/jquHDn1QyFLYOMg4ExgvedALj9Fsoj+OVuJ5BMxAj7wkoBwXCQ7dTmlh7gQZKmG4C5Pfm630ms4Pj",
-	"+xHxDHAxBsVZbmFVovUzCeUquBVFOran2V1+TXnD0LE8ZGuWTc8xPLj2hy+fJPjjdgXamW4b6FXdRhpY",
-	"xZecgQKWcd37IyU4ae+o870OkrQfsj1GQoO9Ojx7qWURgjdYlD5FW+YMeUpugGvQZ7U7xny+chPIK/E7",
-	"NPEvV+4FTzPQe6iK3ie39LMv5i9UjugpSZogAUhyjLPuJVpt6Q/xABKMSZkGXgj60TUncmCrWfjYPjKv",
-	"cTKLoT4cLO/BuznLiYY4bNGps6hIieYa87ui6bTjZqinnUsDS+DtrTjAeF0Iy0p1xw60c+MzfC6bdFt1",
-	"f0nG8bV3pYnp2OuvntOgB+eBAE+XXIhuZLrNZQ7R2gFhyF3BAz5O6wygctvRbSkksLwUmK7ttioLVbdd",
-	"d5Da8oEdsnOTshutFnjV4E4PHLnz0ax1trwOi3+fwATCceiWDLcI47piEg2h8CPu2XnJ6wI6rbpnByQe",
-	"BKZgBx74o0UGmQQ9EJrl/bAORyswBmbbQLnD5fLG0WmC1nOfitILvGzcnFOaX8tfsEE5wyvbxOp4y0Hh",
-	"SvEAARyLUCKQXQvdaMSRWPGku0ORV8mXqy9/BwAA//8=",
+	"HpMQS2OFoCZzAegIoPX8/+xd227bOBN+FcI3jQElaf5/96a5CoxusQe0RdMsFqiDiJYmCWGZFEjKjhD0",
+	"3RecIXWwJVuNm+wm3bscJGokznAO5Hxf77HreoEfkCQjlU/3YeoRN8koGoEsFsgVh7+5DzG6HJw1a5XB",
+	"4JzZS/5JIaDnRsb8QWZl5b6YytLAS4Nnh/w/+nJmmpj9eL7aAkhYfYsAqA7f+vxnhXVC7787Va/LGy/f",
+	"Ib/aHXDt1Y7WCYZBD/zXQmGQeP8QEIb/NtuZOCpT/i+139MO8hwI86nSyaFOeGiCf47XPX5UR8/p1Rtu",
+	"hbEi+VEWtaJ/NvdpgWmrgFUqO0QokUFnCrfuGYQOhOcPKBbeZLejraFYXrBWBhgyfFm4g6RAZG3aDd6M",
+	"/fdv09rU0WF1SPVEZUiVDeC3r5B72AEscuvBxqSSwFbcsAVPYfwDKE0TD5F6cuuC2RYQuwdFbF0nD/wu",
+	"LPXfEU56NTNHjPo1YkQKgPTKCxsT7zJbFC75pAxXB0TRGoAPkdnYgUswlfawdggPR8STCBDXQ8MYOW3A",
+	"PFRYBnfYD0jdbeMj9pYnt1NZCYVfLYgkDIvvSZorZxz3aJTYvxiTQfrmOLrmtJYdjxdKReNMpZBs/QnU",
+	"FIIla3WNlUwPVOC7a9mZZ3ZJq0ZGQq6ilrjwUTuSZj8JG4b6aMWpho0+eXFq+/oQ4BXD13q5K8DkFok9",
+	"7R4LQfAHpUx64xMy4YAZpDppTE1UbcJEdXnBSeJJ0xEUINSBIiYkQk0KO5VYvXnDityAtoYlXGsiv0oK",
+	"rZEcc+aeEJFpoF/k2gmymBmrJJgjdo4Yx7GEO3vlH+G5L8yc+mlPK+jkiqcdwYvBqYrl7sE1tTDcCCmF",
+	"vEFiG0/q3qzUwFRWT2canF7T7gSROfx08voNc1+UHk0Dm0Rzm9z2sDzQSbDd/R+3a2+JERIeM4WlUIXB",
+	"eemr3tA9fecufj753x7lm0c9P1HK5GNPwlsHiqSfTxwlngx4zjsl4TsdFTTMCIkHnqq5rJIXZ8GVPW9n",
+	"N9yAVPZ+wkTMqjn4Vu5EGRtaLG95dn2ocpDs4vOErYRM1YrFX5xmu3vG8VQGwA5C2/n/a5by0gSgoNiq",
+	"OPKMBU0iXKlWpxXXsnPi7qZxxG60KnKE+ZjKlJeR7+JTmp19/JXNofSH+f2WNHvnrjeVjePr4yqhFsJa",
+	"SI9YfJYkkDvp4M4eJ2YZB1hd8q43NAI3bHL+J5H3zqFkicqKhUT+Y2Q/9+sYXn01K+Nxj0FfPKh6hXf9",
+	"otViSKqGF39Wo76ydZCxpzCe8rJRGKffQnscz8XVHMqeGnlHQTkoEAbdTmmq3gtcoIRpHoD83ny9j7Ts",
+	"4Pf9hHgGaIxBcdojrEu0GZPQWQVnUaRjz/R0l7cpvzA0Vh5aa9pLzzEs3fj9m08SfLidg3ZLtw30qs6R",
+	"BlbxVjKQQhvXfbdJo2cIBo2uWq3weSgcEZX+dv7hPVsA8pNSz6YHEvGYXlqtInxhjOcvzlmqsoxrEzFK",
+	"ORPIMsKo4DPjghWCaAzMjD54ICftHDcJZREVW/MlZAa3zNy/478O38OdPZx41x7AImnVdGkOPcHDciMF",
+	"37Y9NNTftzQPz7peVL+ILxc92BbraIH0c02j2pvZrenodqLVjL4yYa5RFVDlKBxkBz3ThqakJGmgDx3x",
+	"yPCW93mWC0eFqhycRNfa0aaBuR/NgGvQZ4WLTL9cOkXkufgdyuovl+4GzxzRGSdXBQVu6WePz5CqBAFx",
+	"RtEIOV1Gx6i9XqL1kf4QS5BgTMQ08FTQj244kQBbb6zA8ZFMj5OnCy3/YHkHhNFZQszSIeqKnJNEljs3",
+	"mA90TGMcN0Md41wYaOHx1+IA40UqLMvUDTvQKgMW43XxuDmq+8toGAV/U5rqhP3mrRP66CEfJAzbVlbY",
+	"3Gyoj6eHAnyPMJSBYs6G0zoHyF2EcZ0JCSzJBJ7Ad9GHhbw5rouNd7xgg7/eRGym1Qp3j5w74MxqAPQc",
+	"jSjGj02MJh1hEeKqHDqT4RaRede8nCFiBYSym2S8SKExqru2R+JerBF24LFcarCXcdADoVnSjdRxtIZM",
+	"YXZ9KJcvtGOBxhBkz10qSjfwrHRzTic3a0qKLcoZbtklVqMAEhQuE0sIeGcE/IGEaVgZQWiQteJI81Mk",
+	"+ejr5de/AwAA//8=",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

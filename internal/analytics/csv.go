@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"encoding/csv"
 	"strconv"
+
+	"github.com/google/uuid"
 )
 
 // CSV renders the groups (one row each, in key order; the key column is named after the
@@ -38,6 +40,28 @@ func (t Top) CSV() []byte {
 		}
 	}
 	return writeCSV(rows)
+}
+
+// EventsCSV renders one row per event in the order given, under the JSON member names; absent
+// values are empty cells and cost is in US dollars.
+func EventsCSV(events []Event) []byte {
+	rows := [][]string{{"id", "created_at", "model", "provider", "status", "api_key_id", "session_id", "project_id",
+		"input_tokens", "output_tokens", "cache_read_tokens", "cache_write_tokens", "cost", "stop_reason", "ttft_ms", "duration_ms"}}
+	for _, e := range events {
+		rows = append(rows, []string{itoa(e.ID), e.CreatedAt.UTC().Format("2006-01-02T15:04:05.000Z"), e.Model, e.Provider, e.Status,
+			optional(e.APIKeyID, uuid.UUID.String), optional(e.SessionID, uuid.UUID.String), optional(e.ProjectID, uuid.UUID.String),
+			itoa(e.InputTokens), itoa(e.OutputTokens), itoa(e.CacheReadTokens), itoa(e.CacheWriteTokens), ftoa(e.Cost),
+			optional(e.StopReason, func(s string) string { return s }), optional(e.TTFTMs, ftoa), ftoa(e.DurationMs)})
+	}
+	return writeCSV(rows)
+}
+
+// optional renders a value that may be absent; absent is the empty cell.
+func optional[T any](v *T, render func(T) string) string {
+	if v == nil {
+		return ""
+	}
+	return render(*v)
 }
 
 func writeCSV(rows [][]string) []byte {

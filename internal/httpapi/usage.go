@@ -51,8 +51,17 @@ func (h *UsageHandlers) ListUsageEvents(ctx context.Context, req api.ListUsageEv
 	if err != nil {
 		return nil, err
 	}
-	body, err := listOf(infallible(usageEventBody))(h.usage.ListUsageEvents(ctx, p.UserID, page.Params(req.Params.Limit, req.Params.Cursor)))
-	return api.ListUsageEvents200JSONResponse(body), err
+	events, err := h.usage.ListUsageEvents(ctx, p.UserID, page.Params(req.Params.Limit, req.Params.Cursor))
+	if err != nil {
+		return nil, err
+	}
+	if wantsCSV(ctx) {
+		csv := csvBody(analytics.EventsCSV(events.Items))
+		return api.ListUsageEvents200TextcsvResponse{Body: csv.Body, ContentLength: csv.ContentLength,
+			Headers: api.ListUsageEvents200ResponseHeaders{XNextCursor: optionalCursor(events.Next)}}, nil
+	}
+	body, err := listOf(infallible(usageEventBody))(events, nil)
+	return api.ListUsageEvents200JSONResponse{Body: api.UsageEventList(body)}, err
 }
 
 func (h *UsageHandlers) window(from, to *apitime.Time) (analytics.Window, error) {

@@ -187,6 +187,39 @@ func TestUsageEvents(t *testing.T) {
 	if seen[0].ProjectId == nil || *seen[0].ProjectId != f.project || seen[0].Cost != 0.25 {
 		t.Fatalf("newest event %+v", seen[0])
 	}
+	csvEventsMatch(t, f, seen)
+}
+
+// csvEventsMatch pages through the CSV form (the cursor in X-Next-Cursor) and checks it holds the
+// same events, in the same order, as the JSON pages.
+func csvEventsMatch(t *testing.T, f usageFixture, want []api.UsageEvent) {
+	t.Helper()
+	var rows [][]string
+	path, pages := "/v1/usage/events?limit=3", 0
+	for path != "" {
+		resp, body := f.get(t, path, f.alice, "text/csv")
+		page := readCSV(t, resp, body)
+		if page[0][0] != "id" || page[0][12] != "cost" || page[0][7] != "project_id" {
+			t.Fatalf("CSV header %v", page[0])
+		}
+		rows, pages, path = append(rows, page[1:]...), pages+1, ""
+		if next := resp.Header.Get("X-Next-Cursor"); next != "" {
+			path = "/v1/usage/events?limit=3&cursor=" + url.QueryEscape(next)
+		}
+	}
+	if pages != 3 || len(rows) != len(want) {
+		t.Fatalf("CSV: %d rows over %d pages, want %d over 3", len(rows), pages, len(want))
+	}
+	for i, e := range want {
+		r := rows[i]
+		if r[0] != strconv.FormatInt(e.Id, 10) || r[1] != e.CreatedAt.Format("2006-01-02T15:04:05.000Z") || r[2] != e.Model ||
+			r[12] != strconv.FormatFloat(e.Cost, 'f', -1, 64) {
+			t.Fatalf("CSV row %d = %v, JSON %+v", i, r, e)
+		}
+	}
+	if rows[0][7] != f.project.String() {
+		t.Fatalf("newest CSV row's project_id %q, want %s", rows[0][7], f.project)
+	}
 }
 
 // Admin analytics: a plain user gets 403; windows and group_by are validated with a pointer; the

@@ -1238,7 +1238,10 @@ export interface paths {
         };
         /**
          * The caller's recorded requests
-         * @description One entry per chat completion request the caller made, newest first.
+         * @description One entry per chat completion request the caller made, newest first. `Accept: text/csv`
+         *     returns the page as CSV (one row per event, the JSON member names as the header row, cost
+         *     in US dollars, empty cells for absent values); the cursor of the next page then travels in
+         *     the `X-Next-Cursor` header, which is absent on the last page.
          */
         get: operations["listUsageEvents"];
         put?: never;
@@ -4931,10 +4934,13 @@ export interface operations {
             /** @description A page of events, newest first. */
             200: {
                 headers: {
+                    /** @description The next page's cursor for a CSV answer (absent on the last page and on JSON answers). */
+                    "X-Next-Cursor"?: string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["UsageEventList"];
+                    "text/csv": string;
                 };
             };
             400: components["responses"]["BadRequest"];
