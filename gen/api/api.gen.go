@@ -3458,7 +3458,10 @@ type ClientInterface interface {
 	// For the app's tool runner. `arguments` are validated against the tool's input schema first
 	// (400 `validation_failed` pointing at `/arguments/...`); a tool outside the allowlist or not
 	// listed is 404 `mcp_tool_not_found`. A tool that runs and reports an error is a 200 with
-	// `is_error: true`. Failures to reach the server as for `test`.
+	// `is_error: true`. Failures to reach the server as for `test`. Every call that passed the
+	// schema check is audited (`mcp.tool_call`: server, tool, status, duration; never the
+	// arguments or the result); direct calls have no session, so they are not in a session's
+	// tool-calls list.
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -3470,7 +3473,10 @@ type ClientInterface interface {
 	// For the app's tool runner. `arguments` are validated against the tool's input schema first
 	// (400 `validation_failed` pointing at `/arguments/...`); a tool outside the allowlist or not
 	// listed is 404 `mcp_tool_not_found`. A tool that runs and reports an error is a 200 with
-	// `is_error: true`. Failures to reach the server as for `test`.
+	// `is_error: true`. Failures to reach the server as for `test`. Every call that passed the
+	// schema check is audited (`mcp.tool_call`: server, tool, status, duration; never the
+	// arguments or the result); direct calls have no session, so they are not in a session's
+	// tool-calls list.
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -5057,7 +5063,10 @@ func (c *Client) ListMCPServerTools(ctx context.Context, id ID, params *ListMCPS
 // For the app's tool runner. `arguments` are validated against the tool's input schema first
 // (400 `validation_failed` pointing at `/arguments/...`); a tool outside the allowlist or not
 // listed is 404 `mcp_tool_not_found`. A tool that runs and reports an error is a 200 with
-// `is_error: true`. Failures to reach the server as for `test`.
+// `is_error: true`. Failures to reach the server as for `test`. Every call that passed the
+// schema check is audited (`mcp.tool_call`: server, tool, status, duration; never the
+// arguments or the result); direct calls have no session, so they are not in a session's
+// tool-calls list.
 //
 // Takes any type of body and a specified content type.
 //
@@ -5079,7 +5088,10 @@ func (c *Client) CallMCPServerToolWithBody(ctx context.Context, id ID, name stri
 // For the app's tool runner. `arguments` are validated against the tool's input schema first
 // (400 `validation_failed` pointing at `/arguments/...`); a tool outside the allowlist or not
 // listed is 404 `mcp_tool_not_found`. A tool that runs and reports an error is a 200 with
-// `is_error: true`. Failures to reach the server as for `test`.
+// `is_error: true`. Failures to reach the server as for `test`. Every call that passed the
+// schema check is audited (`mcp.tool_call`: server, tool, status, duration; never the
+// arguments or the result); direct calls have no session, so they are not in a session's
+// tool-calls list.
 //
 // Takes a body of the `application/json` content type.
 //
@@ -10206,7 +10218,10 @@ type ClientWithResponsesInterface interface {
 	// For the app's tool runner. `arguments` are validated against the tool's input schema first
 	// (400 `validation_failed` pointing at `/arguments/...`); a tool outside the allowlist or not
 	// listed is 404 `mcp_tool_not_found`. A tool that runs and reports an error is a 200 with
-	// `is_error: true`. Failures to reach the server as for `test`.
+	// `is_error: true`. Failures to reach the server as for `test`. Every call that passed the
+	// schema check is audited (`mcp.tool_call`: server, tool, status, duration; never the
+	// arguments or the result); direct calls have no session, so they are not in a session's
+	// tool-calls list.
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -10218,7 +10233,10 @@ type ClientWithResponsesInterface interface {
 	// For the app's tool runner. `arguments` are validated against the tool's input schema first
 	// (400 `validation_failed` pointing at `/arguments/...`); a tool outside the allowlist or not
 	// listed is 404 `mcp_tool_not_found`. A tool that runs and reports an error is a 200 with
-	// `is_error: true`. Failures to reach the server as for `test`.
+	// `is_error: true`. Failures to reach the server as for `test`. Every call that passed the
+	// schema check is audited (`mcp.tool_call`: server, tool, status, duration; never the
+	// arguments or the result); direct calls have no session, so they are not in a session's
+	// tool-calls list.
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -16850,7 +16868,10 @@ func (c *ClientWithResponses) ListMCPServerToolsWithResponse(ctx context.Context
 // For the app's tool runner. `arguments` are validated against the tool's input schema first
 // (400 `validation_failed` pointing at `/arguments/...`); a tool outside the allowlist or not
 // listed is 404 `mcp_tool_not_found`. A tool that runs and reports an error is a 200 with
-// `is_error: true`. Failures to reach the server as for `test`.
+// `is_error: true`. Failures to reach the server as for `test`. Every call that passed the
+// schema check is audited (`mcp.tool_call`: server, tool, status, duration; never the
+// arguments or the result); direct calls have no session, so they are not in a session's
+// tool-calls list.
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -16868,7 +16889,10 @@ func (c *ClientWithResponses) CallMCPServerToolWithBodyWithResponse(ctx context.
 // For the app's tool runner. `arguments` are validated against the tool's input schema first
 // (400 `validation_failed` pointing at `/arguments/...`); a tool outside the allowlist or not
 // listed is 404 `mcp_tool_not_found`. A tool that runs and reports an error is a 200 with
-// `is_error: true`. Failures to reach the server as for `test`.
+// `is_error: true`. Failures to reach the server as for `test`. Every call that passed the
+// schema check is audited (`mcp.tool_call`: server, tool, status, duration; never the
+// arguments or the result); direct calls have no session, so they are not in a session's
+// tool-calls list.
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
@@ -33778,48 +33802,49 @@ var swaggerSpec = []string{
 	"P8ZhJthk4S22+3fW8BWyhsvqUbTlK2yBsoRfs7vRkdbykb0PhvBv9iKa3NKLGjRxIJduRz2sCHHz4ADa",
 	"BDV7/mwm3V1FKTSKVs9tHAtNU2duynIhoKACzSaALK5C1N8sbKCtwmgzcewMuUhzTXB46NUaiPZhv09C",
 	"+xmXYoipu2EtHTXcK7rZ6/V6WCUCxuHyS2F4jjETmRkFdCAseUA87yGKV8DCSxDxeq0SCMhDjEOsY+Gc",
-	"Ehhhc9DvO7u4q1NiqxFV+LGWaJ+v7uNGHn1Kk6TGo1v3piGa1k13nwkB0Y7gHIperGPSUOMdqpf8zqy/",
-	"QjmOJgmEk8LhwmDcZNEotsmYrRHTEOb0gUIwFzWlKVtXXS2iAt/EZnt+iQi7vE9KNz00iSJYZAZhPYuU",
-	"ek0TOfmMaWW4XlUPrq0IVt03XLelrduLaIoOSc6aoQmLdT+tvn3fW1DtrGk7qu/ABZBmPGIKqkfADD/T",
-	"rkB8KdwmrqqZILG0JZgAp4FEUuktNugD/NfhnTY6BcxLDYhNddnDNbet/HHQ728hf9wvJawFye59JY6B",
-	"N8IOeM2eO7SNRo76ujGy6JiEv4ZkRnU0ZcpCFK3Wpvfz1DPX7Qb98hLKCE4LVBAUfR3GYZO2+evHgUZ8",
-	"TbFKdiE3Ryq5jf5KMbnSkmAcKRePqiFKvjgTu0ZfapSJHd7niTFxa9PA76DCOL7ylXhhvvzAjwKkPy3o",
-	"0kPSS/x5i6AP5QI9lK3N4ZArq/BwIk+SpuiOW5+T3xPs7zzBfi1tNIdqlFt43zfOmrIEXxG3+LTx4hs2",
-	"9eMCNXwBCHdzou/tyvsswQcb6NeFHvym6fgLCwzYeDByn6kZv0/YWEOtaMSaUUyTduVFVNGpnhIt4fIL",
-	"oAIjRzA18uHGgzVzztKERl/64bGj/MKOT4aj+v383BMgA6zulrKjEwcbdftXEuAjIyZ0siAUCyqApt8D",
-	"3V4xmoFyr7l2QOCuYrIlJkXa4zxJoHZsx6/rX7hh3DO8tzdF19U22Y647VCLeiOBJ3QIi2CMucDCDLgy",
-	"sqj5+7tRoljGbdKnkDS+UqOEKinbncLi0SajhF2jL9UoYYf3eYwSbm3WGCXsOv8OEPS5rBgXmmaVovv+",
-	"I7B0EUFBqrX1qOzOX7rKRffNomxHjc5l8+uXgN6II8EcdJokGzjP8rKv2o585p9bc6TfzT93bv5xlb1c",
-	"GRsnXDTdNBvO0yc4SRuqs/1uD/LhB6zjnfdhD7qbI35v0sZnsQdtoN8yFeW3LHB8VoDBgBg1k19XkQZ3",
-	"Eisg7rJgkY2xQUlcerJHC1efoEdCTO4IyR4JKRaIbjs1l8eqQ1SUySSx+FjkSsi5KPRgLgaCcahwVQAJ",
-	"HpMQS2OFoCZzAegIoPX8/+xd227bOBN+FcI3jQElaf5/96a5CoxusQe0RdMsFqiDiJYmCWGZFEjKjhD0",
-	"3RecIXWwJVuNm+wm3bscJGokznAO5Hxf77HreoEfkCQjlU/3YeoRN8koGoEsFsgVh7+5DzG6HJw1a5XB",
-	"4JzZS/5JIaDnRsb8QWZl5b6YytLAS4Nnh/w/+nJmmpj9eL7aAkhYfYsAqA7f+vxnhXVC7787Va/LGy/f",
-	"Ib/aHXDt1Y7WCYZBD/zXQmGQeP8QEIb/NtuZOCpT/i+139MO8hwI86nSyaFOeGiCf47XPX5UR8/p1Rtu",
-	"hbEi+VEWtaJ/NvdpgWmrgFUqO0QokUFnCrfuGYQOhOcPKBbeZLejraFYXrBWBhgyfFm4g6RAZG3aDd6M",
-	"/fdv09rU0WF1SPVEZUiVDeC3r5B72AEscuvBxqSSwFbcsAVPYfwDKE0TD5F6cuuC2RYQuwdFbF0nD/wu",
-	"LPXfEU56NTNHjPo1YkQKgPTKCxsT7zJbFC75pAxXB0TRGoAPkdnYgUswlfawdggPR8STCBDXQ8MYOW3A",
-	"PFRYBnfYD0jdbeMj9pYnt1NZCYVfLYgkDIvvSZorZxz3aJTYvxiTQfrmOLrmtJYdjxdKReNMpZBs/QnU",
-	"FIIla3WNlUwPVOC7a9mZZ3ZJq0ZGQq6ilrjwUTuSZj8JG4b6aMWpho0+eXFq+/oQ4BXD13q5K8DkFok9",
-	"7R4LQfAHpUx64xMy4YAZpDppTE1UbcJEdXnBSeJJ0xEUINSBIiYkQk0KO5VYvXnDityAtoYlXGsiv0oK",
-	"rZEcc+aeEJFpoF/k2gmymBmrJJgjdo4Yx7GEO3vlH+G5L8yc+mlPK+jkiqcdwYvBqYrl7sE1tTDcCCmF",
-	"vEFiG0/q3qzUwFRWT2canF7T7gSROfx08voNc1+UHk0Dm0Rzm9z2sDzQSbDd/R+3a2+JERIeM4WlUIXB",
-	"eemr3tA9fecufj753x7lm0c9P1HK5GNPwlsHiqSfTxwlngx4zjsl4TsdFTTMCIkHnqq5rJIXZ8GVPW9n",
-	"N9yAVPZ+wkTMqjn4Vu5EGRtaLG95dn2ocpDs4vOErYRM1YrFX5xmu3vG8VQGwA5C2/n/a5by0gSgoNiq",
-	"OPKMBU0iXKlWpxXXsnPi7qZxxG60KnKE+ZjKlJeR7+JTmp19/JXNofSH+f2WNHvnrjeVjePr4yqhFsJa",
-	"SI9YfJYkkDvp4M4eJ2YZB1hd8q43NAI3bHL+J5H3zqFkicqKhUT+Y2Q/9+sYXn01K+Nxj0FfPKh6hXf9",
-	"otViSKqGF39Wo76ydZCxpzCe8rJRGKffQnscz8XVHMqeGnlHQTkoEAbdTmmq3gtcoIRpHoD83ny9j7Ts",
-	"4Pf9hHgGaIxBcdojrEu0GZPQWQVnUaRjz/R0l7cpvzA0Vh5aa9pLzzEs3fj9m08SfLidg3ZLtw30qs6R",
-	"BlbxVjKQQhvXfbdJo2cIBo2uWq3weSgcEZX+dv7hPVsA8pNSz6YHEvGYXlqtInxhjOcvzlmqsoxrEzFK",
-	"ORPIMsKo4DPjghWCaAzMjD54ICftHDcJZREVW/MlZAa3zNy/478O38OdPZx41x7AImnVdGkOPcHDciMF",
-	"37Y9NNTftzQPz7peVL+ILxc92BbraIH0c02j2pvZrenodqLVjL4yYa5RFVDlKBxkBz3ThqakJGmgDx3x",
-	"yPCW93mWC0eFqhycRNfa0aaBuR/NgGvQZ4WLTL9cOkXkufgdyuovl+4GzxzRGSdXBQVu6WePz5CqBAFx",
-	"RtEIOV1Gx6i9XqL1kf4QS5BgTMQ08FTQj244kQBbb6zA8ZFMj5OnCy3/YHkHhNFZQszSIeqKnJNEljs3",
-	"mA90TGMcN0Md41wYaOHx1+IA40UqLMvUDTvQKgMW43XxuDmq+8toGAV/U5rqhP3mrRP66CEfJAzbVlbY",
-	"3Gyoj6eHAnyPMJSBYs6G0zoHyF2EcZ0JCSzJBJ7Ad9GHhbw5rouNd7xgg7/eRGym1Qp3j5w74MxqAPQc",
-	"jSjGj02MJh1hEeKqHDqT4RaRede8nCFiBYSym2S8SKExqru2R+JerBF24LFcarCXcdADoVnSjdRxtIZM",
-	"YXZ9KJcvtGOBxhBkz10qSjfwrHRzTic3a0qKLcoZbtklVqMAEhQuE0sIeGcE/IGEaVgZQWiQteJI81Mk",
-	"+ejr5de/AwAA//8=",
+	"Ehhhc9DvO7u4q1NiqxFV+LGWaJ+v7mOdR9sKE2hrN91injUGANnVQUxv0yvWgibgNOgV1STCoxJXScok",
+	"sABZAYmtbHtshTusm+1Wz6F42poTxzZ11hoJp/SaESGdadGlxy6K4i5YsdMZHgeiLEMBpOp1CtAkqd0+",
+	"rXvTfU3rprvPhO1oR3AOS7vu+oHq9VCX5fdr6CuUUM2xlQK30p6fZNEokMqYrRFAEcD1AR4fIxSmbF3d",
+	"uIgKfBOb7fllPezyPind9NAkZCFzQ8DSAixA00ROPmPCHK5X1Tdta51V9w3XbWnr9iKaoquVs2bQxWLd",
+	"T6tv3/cWVDtr2o7qO3C1pRmPmIK6GDDDz7QrEDkL96Sr1yZILG1xKUCgIJFUeosN+gD/dUiuje4O81ID",
+	"FlVdqnLNbStZHfT7W0hW90sJa+G/e1+Jy+ONsANes+cOR6SRo75ujJk6JuGvIZlRHU2ZsuBLq1X3/Tz1",
+	"zHW7QXO+hAKJ0wLvBIV6h97YpEf/+nFwGF9TFJZdyM0xWG6jv1K0sbQkGEfKxaNq8JUvgsau0ZcaP2OH",
+	"93miZ9zaNPA7qJ2Or3wl/qUvP6SlKD+QFnTpIekl/rxFOItymqSyVUccJmcV+E7kSdIUt3Lrc/I7dMCd",
+	"QwespY3mIJRyC+/7xllTcOEr4hafNhJ+w6Z+XAiKL7Tibk70vV15nyWsYgP9uqCK3zQdf2EhDxsPRu4z",
+	"ouP3CRtrqIKNKDqKadKuvIgqOtVToiVcfgHUluQIE0c+3HhQdM5ZmtDoSz88dpRf2PHJcFS/n597gpqA",
+	"1d1SdnTiYKNu/0oCMGbEhE4WhGKpCND0e6DbK0YzUO411w7i3NWCtsSkSHucJwlUxe34df0LN4x7Bi73",
+	"Jh+7qi3bEbcdalFJJfAERWF5jzEXWHICV0YW1Yx/N0oUy7hNYhiSxldqlFAlZbtTWDzaZJSwa/SlGiXs",
+	"8D6PUcKtzRqjhF3n36GPPpcV40LTTJfea/8RWLqIoNTW2kpbducvXU2m+2ZRtqNG57L59UvApcSRYHY9",
+	"TZINnGd52VdtRz7zz6050u/mnzs3/7iaZa5AjxMumm6aDefpE5ykDXXnfrcH+ZAR1vHO+7AH3c0Rvzdp",
+	"47PYgzbQb5lk81sWOD4rdGJAjJrJr6sYijuJFRBRWrDIxtigJC492aOFq7zQI/8/e9e22zbOhF9l4JvG",
+	"gJK0/79701wFQbfYA9qiaRYL1EFES9OEsEwKJG1HKPruC86QOtiS7dZNd9PuXQ4SSZEznAM535dy2UoK",
+	"p5AKpr4+imGuzO0YbGZ0UQTkL5gpvVJ1HCzVRKEk7q4aIvEMUib9SilMlopwHyjqGbxQ3mzwewTJRFLU",
+	"f018JGw2SkaoFnNiwaPf/ESMrveOmo0ucO+YOYz8rSao0o2I+bUqqtp8gS7yyLhDd4fCP4ZiZl6YwxjM",
+	"ugNQuPqcAZA4fG7/jwrFhb9/d6jepDe+f4P8ZLfDdVChXS/MB3f4rwX54OH9QxAfYW62c4zUqvxfaH+g",
+	"HpQlMppVLZP7GuF9A/xLeu7hvTruZ1BuhJPWyexH2dQWw6t5SHFPVwSaGoa97hRuPTOIFQiPHyotfslu",
+	"Q9uAzHzHUhkB1uhj8R6zBWGG82nwpu9/eAHapozul4fU3ygNqYs9mPtrTCI4wnnpAoya0gphJSzMRY7j",
+	"H0Bo2kiPXG3cJMy2wPN9kcfWd/MgnMJyZSEjwNcrE4vRUsJAwPwmDDZlRmmYL3zwyRGuiVipDbQgYc7B",
+	"kQ8wtQmAfQR8x5SaBH03QDCZeGmgOFQ6wHuqdOS6vfEJvBDZ3UTVg6JZi0OSFtKPPJobrxwfSSmpMjNl",
+	"hQxlf/zMWTN2ul6oNLczUVLBeg9cFEIpa/2BMpkBgiHUDcN54KzJ6xJNxuTiYr84qT1Bc1iEDUV9sORU",
+	"S0e/eXJq+/4QgSPjbH2/O8DFHVGWugM2gmgPKpUN+iehnjSgIeleglab1IcwSZNe8CMJdPAEdxDzQAlI",
+	"RSCa0k0UZW+ew6K0aJyFTBjDtF7Zwhii/Zz6HhJWDbKLwviBzKfWaYX2BC4JvTlVeO9uQheB1cPOuFL4",
+	"rAaFrhnoCZYZvag44TtuSJPxViol1S1R9gS6+namBieq7h0Mernm0wmmqfjp2dPn4GeUu+aGbWaEy+4G",
+	"+Cv4Jtju+o+7ta8kD4mumeJS6oWldRnK3vA7Q/cufn72vwPSNw96f6JS2ZuBgLdxFFk+v7GX+GyPfl5q",
+	"hV/pqqAFKxVdeKrXsg5evAbX+rydt3EDLDrYCZuA0zMMReqZti6WWN6J4sOxLlHB1bsLWEmV6xWk771k",
+	"+3fG6URFKBLGEfr/U8hFZSMEUup0mgQuhjbFr9Krs5pF2htx/9I4gVujFyUBmExULqokVPFpA+dvfoUZ",
+	"VuEyfziShpf+eVvrOH0+7RJ6Lp3D/ATS8yzD0o8O791pZpdpBAxm63rLLQgLF5d/Mi3xDCvIdLGYK2J2",
+	"Jl73sI/R0zfTKh0PKPTVF2Wv6K1fjJ7vE6rRw+/0aChtHcc4kBjPRdVKjPNvsTxOlPJmhtVAjrwnoRwF",
+	"iJxuLzR17QVtUNK2L0B+bSbiB9p2aH7fElIDKWMUnG4L6yPa9En4roLXKJaxR3q7K+hU2BhaOw/vNd2t",
+	"5xSXvv3hwyeFwd0u0fit20XiWG9II196JxjIsYtYv1ulyTJEhSZTrVfUHw2OKVh/u3z9CuZIzKtcsxkg",
+	"UgJamdGrhD6Y/PmrS8h1UQhjE+CQM8OiYPQNMbXeWWHwycg5GZwHNtLecPOgHOF9G7HEwtKRmf93+tfx",
+	"K7x3xxfBtEcYTN41fZjDPQTAcSIX3HaGRvL7gtfhUeeLmg8J6aIv1sXGW2D5XJOo7mF2Zzn6jWi9ok9s",
+	"XGsSBRI5dgfhaGDZSJW0YgkMriNdGd7yPY9y46jxoqOR6Ns7ugQ3H0dTFAbN+cJ7pu+vvSCKUv6OVf2X",
+	"a/9C4MTo9ZPrhIJw/HPAZ8h1RmA1o2REbDWjU5LeMKL1lv6QS1RobQIGRS75R9+czBDWCyuofaIJFGzp",
+	"Ysk/OtEDznSeMWd29LoSbySJv883Fhwd22rHr1BPO1cWO0wDzXCQ8X2g0LdwZHSBkNJz6bjdqv/LAHbU",
+	"Rph3smGybc+rFzzpMR5kdN5OVNg+bGiup8cE/MBgOAKlmI2WdYZYeg/jQyEVQlZIuoHvvQ+HZbtd7xvv",
+	"+MAWM79NYGr0ik6PvDkQ4AwiWY6WFxPaZq6WHreIcFWOvcoIR5jDa1bOMmUEgfRdFGKRY6tV/+zAiAex",
+	"RuAoYLk0YC/jKAfSQNaP1HGyhkxhd02Ujxe6vkCrCdbnPhHlF0RR+TXnm5sN2cYW4Yyv7BpWKwESBa6Q",
+	"S4xIbgz8QVRwlBkhaJC15Eh7KrJy9On6098BAAD//w==",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

@@ -138,7 +138,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, version strin
 	if err != nil {
 		return nil, err
 	}
-	chatService, err := newChat(bg, cfg, models, st, rdb, ws, fileService, limits.Limiter, mcpToolLoop(cfg, registry, pool, st, log), genAI, log)
+	chatService, err := newChat(bg, cfg, models, st, rdb, ws, fileService, limits.Limiter, mcpToolLoop(cfg, registry, pool, log), genAI, log)
 	if err != nil {
 		return nil, err
 	}

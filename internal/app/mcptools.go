@@ -6,25 +6,18 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
-	"time"
 
 	"github.com/google/uuid"
 
-	"github.com/ccbackend/ccbackend/gen/db"
 	"github.com/ccbackend/ccbackend/internal/apperr"
-	"github.com/ccbackend/ccbackend/internal/audit"
 	"github.com/ccbackend/ccbackend/internal/chat"
 	"github.com/ccbackend/ccbackend/internal/config"
 	"github.com/ccbackend/ccbackend/internal/mcp"
-	"github.com/ccbackend/ccbackend/internal/store"
 )
 
-// auditToolCall is the audit action of a tool a chat turn ran (the contract's AuditAction).
-const auditToolCall audit.Action = "mcp.tool_call"
-
 // mcpToolLoop lets chat turns run MCP tools, bounded by the CCB_MCP_* loop settings.
-func mcpToolLoop(cfg config.Config, reg *mcp.Registry, pool *mcp.Pool, st *store.Store, log *slog.Logger) chat.ToolLoop {
-	host := &mcpToolHost{registry: reg, pool: pool, store: st, log: log, now: time.Now}
+func mcpToolLoop(cfg config.Config, reg *mcp.Registry, pool *mcp.Pool, log *slog.Logger) chat.ToolLoop {
+	host := &mcpToolHost{registry: reg, pool: pool, log: log}
 	return chat.ToolLoop{Host: host, MaxSteps: cfg.MCP.MaxSteps, TurnTimeout: cfg.MCP.TurnTimeout}
 }
 
@@ -33,9 +26,7 @@ func mcpToolLoop(cfg config.Config, reg *mcp.Registry, pool *mcp.Pool, st *store
 type mcpToolHost struct {
 	registry *mcp.Registry
 	pool     *mcp.Pool
-	store    *store.Store
 	log      *slog.Logger
-	now      func() time.Time
 }
 
 var _ chat.ToolHost = (*mcpToolHost)(nil)
@@ -149,16 +140,6 @@ func (h *mcpToolHost) Record(ctx context.Context, e chat.ToolExecution) error {
 			return err
 		}
 	}
-	outcome := audit.Success
-	if e.Status != chat.ToolCompleted || e.Result.IsError {
-		outcome = audit.Failure
-	}
-	details := map[string]any{"server_id": e.Tool.ServerID.String(), "server_name": e.Tool.ServerName, "tool": e.Tool.Name,
-		"status": e.Status, "is_error": e.Result.IsError, "duration_ms": e.Duration.Milliseconds(), "tool_call_id": e.ID.String()}
-	if e.SessionID != nil {
-		details["session_id"] = e.SessionID.String()
-	}
-	return h.store.InTx(ctx, func(q *db.Queries) error {
-		return audit.Record(ctx, q, h.now(), audit.Event{Action: auditToolCall, Outcome: outcome, ActorID: e.UserID, SubjectID: e.UserID, Details: details})
-	})
+	return h.registry.AuditToolCall(ctx, mcp.ToolCallAudit{UserID: e.UserID, ServerID: e.Tool.ServerID, ServerName: e.Tool.ServerName,
+		Tool: e.Tool.Name, Status: e.Status, IsError: e.Result.IsError, Duration: e.Duration, CallID: &e.ID, SessionID: e.SessionID})
 }

@@ -94,6 +94,25 @@ func TestMCPLiveServer(t *testing.T) {
 	}
 	resp, raw = s.Do(t, http.MethodPost, "/v1/mcp/servers/"+limited.Id.String()+"/tools/get-sum/call", `{"arguments":{"a":1,"b":2}}`, u.Bearer())
 	decodeProblem(t, resp, raw, http.StatusNotFound)
+	assertDirectCallsAudited(t, s)
+}
+
+// assertDirectCallsAudited: every direct call that reached a server is in the audit log with its
+// outcome (echo and get-sum on three transports succeeded; three unknown tools and one outside
+// the allowlist failed), the schema-refused ones are not, and no argument is.
+func assertDirectCallsAudited(t *testing.T, s *testutil.Server) {
+	t.Helper()
+	var succeeded, failed int
+	var all string
+	err := s.App.Store.Pool.QueryRow(t.Context(), `SELECT count(*) FILTER (WHERE outcome = 'success' AND details->>'status' = 'completed'),
+		count(*) FILTER (WHERE outcome = 'failure' AND details->>'status' = 'failed'), coalesce(string_agg(details::text, ' '), '')
+		FROM audit_log WHERE action = 'mcp.tool_call'`).Scan(&succeeded, &failed, &all)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if succeeded != 6 || failed != 4 || strings.Contains(all, "hello from the test") {
+		t.Errorf("audited direct calls: %d completed, %d failed (want 6 and 4): %s", succeeded, failed, all)
+	}
 }
 
 // TestMCPRefusedAddress: without the loopback range opened, a server on 127.0.0.1 is refused by

@@ -3,10 +3,13 @@ package httpapi
 import (
 	"context"
 	"encoding/json"
+	"errors"
+	"time"
 
 	"github.com/google/uuid"
 
 	"github.com/ccbackend/ccbackend/gen/api"
+	"github.com/ccbackend/ccbackend/internal/apperr"
 	"github.com/ccbackend/ccbackend/internal/mcp"
 )
 
@@ -77,11 +80,25 @@ func (h *MCPHandlers) CallMCPServerTool(ctx context.Context, req api.CallMCPServ
 			return nil, err
 		}
 	}
+	start := time.Now()
 	res, err := h.pool.Call(ctx, user, s, req.Name, args)
+	// Every direct call is audited like a chat turn's (server, tool, outcome, duration; never the
+	// arguments); arguments the input schema refused never reached the server.
+	if !isInvalid(err) {
+		if aerr := h.reg.AuditToolCall(ctx, mcp.ToolCallAudit{UserID: user, ServerID: s.ID, ServerName: s.Name, Tool: req.Name,
+			Status: mcp.CallStatus(err), IsError: res.IsError, Duration: time.Since(start)}); aerr != nil && err == nil {
+			return nil, aerr
+		}
+	}
 	if err != nil {
 		return nil, err
 	}
 	return api.CallMCPServerTool200JSONResponse(toolResultBody(res)), nil
+}
+
+func isInvalid(err error) bool {
+	var ae *apperr.Error
+	return errors.As(err, &ae) && ae.Kind == apperr.Invalid
 }
 
 // toolResultBody renders a result; content blocks pass through as the server sent them.

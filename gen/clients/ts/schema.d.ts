@@ -1147,7 +1147,10 @@ export interface paths {
          * @description For the app's tool runner. `arguments` are validated against the tool's input schema first
          *     (400 `validation_failed` pointing at `/arguments/...`); a tool outside the allowlist or not
          *     listed is 404 `mcp_tool_not_found`. A tool that runs and reports an error is a 200 with
-         *     `is_error: true`. Failures to reach the server as for `test`.
+         *     `is_error: true`. Failures to reach the server as for `test`. Every call that passed the
+         *     schema check is audited (`mcp.tool_call`: server, tool, status, duration; never the
+         *     arguments or the result); direct calls have no session, so they are not in a session's
+         *     tool-calls list.
          */
         post: operations["callMCPServerTool"];
         delete?: never;
