@@ -181,8 +181,17 @@ func TestClientThatNeverReadsIsCutOff(t *testing.T) {
 	}
 	defer c.Close()
 	fmt.Fprintf(c, "GET /v1/sessions/%s/messages?limit=200 HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer %s\r\n\r\n", session, token)
-	// The handler ends (its write fails at the deadline) although the client never read.
+	// The request is seen in flight first (on a loaded machine the server may not have read it
+	// yet, and a gauge still at zero would end the wait below at once) ...
 	deadline := time.Now().Add(guard)
+	for requestsInFlight(t, s) == 0 {
+		if time.Now().After(deadline) {
+			t.Fatalf("the request was not in flight after %v", guard)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	// ... then the handler ends (its write fails at the deadline) although the client never read.
+	deadline = time.Now().Add(guard)
 	for requestsInFlight(t, s) > 0 {
 		if time.Now().After(deadline) {
 			t.Fatalf("the handler still writes to a client that does not read after %v", guard)
