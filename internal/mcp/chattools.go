@@ -1,8 +1,9 @@
-package app
+package mcp
 
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"strings"
@@ -11,25 +12,22 @@ import (
 
 	"github.com/ccbackend/ccbackend/internal/apperr"
 	"github.com/ccbackend/ccbackend/internal/chat"
-	"github.com/ccbackend/ccbackend/internal/config"
-	"github.com/ccbackend/ccbackend/internal/mcp"
 )
 
-// mcpToolLoop lets chat turns run MCP tools, bounded by the CCB_MCP_* loop settings.
-func mcpToolLoop(cfg config.Config, reg *mcp.Registry, pool *mcp.Pool, log *slog.Logger) chat.ToolLoop {
-	host := &mcpToolHost{registry: reg, pool: pool, log: log}
-	return chat.ToolLoop{Host: host, MaxSteps: cfg.MCP.MaxSteps, TurnTimeout: cfg.MCP.TurnTimeout}
-}
-
-// mcpToolHost is chat's ToolHost over the MCP registry (what a request may use, the tool-calls
-// list) and pool (listing and calling); every call is audited.
-type mcpToolHost struct {
-	registry *mcp.Registry
-	pool     *mcp.Pool
+// ChatTools is chat's ToolHost over the registry (what a request may use, the tool-calls list)
+// and the pool (listing and calling); every call is audited.
+type ChatTools struct {
+	registry *Registry
+	pool     *Pool
 	log      *slog.Logger
 }
 
-var _ chat.ToolHost = (*mcpToolHost)(nil)
+var _ chat.ToolHost = (*ChatTools)(nil)
+
+// NewChatTools returns the tool host chat turns run MCP tools through.
+func NewChatTools(registry *Registry, pool *Pool, log *slog.Logger) *ChatTools {
+	return &ChatTools{registry: registry, pool: pool, log: log}
+}
 
 // serverPick is one server a request may use: its tools (nil: all allowed ones), and where the
 // request named it (-1: the session's selection only).
@@ -42,7 +40,7 @@ type serverPick struct {
 // Tools implements chat.ToolHost. A server the request names must resolve and list, or the
 // request fails with its problem; a server of the session's selection that cannot is left out
 // (logged), so one broken server does not stop the session's chats.
-func (h *mcpToolHost) Tools(ctx context.Context, user uuid.UUID, sessionID *uuid.UUID, servers []uuid.UUID) ([]chat.HostTool, error) {
+func (h *ChatTools) Tools(ctx context.Context, user uuid.UUID, sessionID *uuid.UUID, servers []uuid.UUID) ([]chat.HostTool, error) {
 	picks, err := h.picks(ctx, user, sessionID, servers)
 	if err != nil {
 		return nil, err
@@ -50,7 +48,7 @@ func (h *mcpToolHost) Tools(ctx context.Context, user uuid.UUID, sessionID *uuid
 	var out []chat.HostTool
 	for _, p := range picks {
 		s, err := h.registry.Resolve(ctx, user, p.id)
-		var tools []mcp.Tool
+		var tools []Tool
 		if err == nil {
 			tools, err = h.pool.Tools(ctx, user, s, false)
 		}
@@ -71,7 +69,7 @@ func (h *mcpToolHost) Tools(ctx context.Context, user uuid.UUID, sessionID *uuid
 }
 
 // picks merges the session's selection with the servers named (a named server offers all its tools).
-func (h *mcpToolHost) picks(ctx context.Context, user uuid.UUID, sessionID *uuid.UUID, servers []uuid.UUID) ([]serverPick, error) {
+func (h *ChatTools) picks(ctx context.Context, user uuid.UUID, sessionID *uuid.UUID, servers []uuid.UUID) ([]serverPick, error) {
 	var picks []serverPick
 	at := map[uuid.UUID]int{}
 	if sessionID != nil {
@@ -107,17 +105,18 @@ func (h *mcpToolHost) picks(ctx context.Context, user uuid.UUID, sessionID *uuid
 
 // atServer points a named server's problem at its entry of mcp_servers.
 func atServer(err error, i int) error {
-	if ae, ok := err.(*apperr.Error); ok && len(ae.Fields) == 0 {
+	var ae *apperr.Error
+	if errors.As(err, &ae) && len(ae.Fields) == 0 {
 		return ae.WithFields(apperr.FieldError{Location: apperr.InBody, Pointer: fmt.Sprintf("/mcp_servers/%d", i), Detail: ae.Detail})
 	}
 	return err
 }
 
 // Call implements chat.ToolHost.
-func (h *mcpToolHost) Call(ctx context.Context, user uuid.UUID, tool chat.HostTool, args json.RawMessage) (chat.ToolResult, error) {
-	s, ok := tool.Ref.(mcp.Server)
+func (h *ChatTools) Call(ctx context.Context, user uuid.UUID, tool chat.HostTool, args json.RawMessage) (chat.ToolResult, error) {
+	s, ok := tool.Ref.(Server)
 	if !ok {
-		return chat.ToolResult{}, fmt.Errorf("app: tool %q has no MCP server", tool.Name)
+		return chat.ToolResult{}, fmt.Errorf("mcp: tool %q has no MCP server", tool.Name)
 	}
 	res, err := h.pool.Call(ctx, user, s, tool.Name, args)
 	return chat.ToolResult{Content: res.Content, Structured: res.StructuredContent, IsError: res.IsError}, err
@@ -125,7 +124,7 @@ func (h *mcpToolHost) Call(ctx context.Context, user uuid.UUID, tool chat.HostTo
 
 // Record implements chat.ToolHost: the session's tool-calls list, and the audit log (server,
 // tool, outcome, duration; never the arguments or the result).
-func (h *mcpToolHost) Record(ctx context.Context, e chat.ToolExecution) error {
+func (h *ChatTools) Record(ctx context.Context, e chat.ToolExecution) error {
 	if e.SessionID != nil {
 		result := map[string]any{"content": e.Result.Content}
 		if len(e.Result.Structured) > 0 {
@@ -135,11 +134,11 @@ func (h *mcpToolHost) Record(ctx context.Context, e chat.ToolExecution) error {
 		if err != nil {
 			return err
 		}
-		if err := h.registry.RecordToolCall(ctx, mcp.ToolCallRecord{ID: e.ID, UserID: e.UserID, SessionID: *e.SessionID, ServerID: e.Tool.ServerID,
+		if err := h.registry.RecordToolCall(ctx, ToolCallRecord{ID: e.ID, UserID: e.UserID, SessionID: *e.SessionID, ServerID: e.Tool.ServerID,
 			Tool: e.Tool.Name, Arguments: e.Arguments, Result: raw, IsError: e.Result.IsError, Status: e.Status, Duration: e.Duration, CreatedAt: e.At}); err != nil {
 			return err
 		}
 	}
-	return h.registry.AuditToolCall(ctx, mcp.ToolCallAudit{UserID: e.UserID, ServerID: e.Tool.ServerID, ServerName: e.Tool.ServerName,
+	return h.registry.AuditToolCall(ctx, ToolCallAudit{UserID: e.UserID, ServerID: e.Tool.ServerID, ServerName: e.Tool.ServerName,
 		Tool: e.Tool.Name, Status: e.Status, IsError: e.Result.IsError, Duration: e.Duration, CallID: &e.ID, SessionID: e.SessionID})
 }
