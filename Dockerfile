@@ -1,7 +1,7 @@
 # syntax=docker/dockerfile:1
 # The API image: docker build --build-arg VERSION="$(git describe --always --dirty)" -t ccbackend .
 # (BuildKit, the default builder, is needed for the cache mounts.)
-FROM golang:1.26 AS build
+FROM golang:1.27.3 AS build
 WORKDIR /src
 # Build with the image's Go; never download another toolchain inside the build.
 ENV CGO_ENABLED=0 GOTOOLCHAIN=local

@@ -7,6 +7,7 @@
 # Uses DATABASE_URL's server (default postgres://postgres@127.0.0.1:5432/postgres). ~7 GB of disk.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+export GOTOOLCHAIN=go1.27.3 # the project's Go (as in the Makefile); the machine's own may be older
 base=${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/postgres}
 name=ccb_bench_analytics
 url="${base%/*}/$name"

@@ -17,6 +17,7 @@
 # Redis share its cores. Not with -v: the test server would then log every request.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+export GOTOOLCHAIN=go1.27.3 # the project's Go (as in the Makefile); the machine's own may be older
 
 COUNT=${COUNT:-1}
 

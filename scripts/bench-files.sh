@@ -20,6 +20,7 @@
 # (cp and the server both read and write through it; nothing here calls fsync).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+export GOTOOLCHAIN=go1.27.3 # the project's Go (as in the Makefile); the machine's own may be older
 ROOT=$PWD
 
 SIZE_MIB=${SIZE_MIB:-1024}

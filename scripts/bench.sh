@@ -12,6 +12,7 @@
 # CCB_BENCH_ROWS=N sets the row count of both lists.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+export GOTOOLCHAIN=go1.27.3 # the project's Go (as in the Makefile); the machine's own may be older
 
 BENCHTIME=${BENCHTIME:-3s}
 COUNT=${COUNT:-1}

@@ -12,7 +12,8 @@
 # precedes /usr/bin (Debian's golang-go) on Debian/Ubuntu's default PATH for root and users alike,
 # so the Makefile's plain `GO ?= go`, shells and editors find it with no PATH edit or re-exec, and
 # `go` finds its GOROOT through the symlink. An existing go >= 1.21 is kept even when older than
-# go.mod: with GOTOOLCHAIN=auto (the default) it downloads and runs the required toolchain itself.
+# go.mod: with GOTOOLCHAIN=go<ver> (exported here, by the Makefile and by every script that runs
+# go) it downloads and runs that toolchain itself.
 #
 # Where Node goes: Debian's nodejs when its version is >= 20 (Debian 13); Debian 12 and Ubuntu
 # 24.04 ship 18, so then the official binaries from the npm registry's node-linux-<arch> package
@@ -21,11 +22,13 @@
 # Knobs: CCB_GO_VERSION, CCB_NODE_VERSION, CCB_NPM_VERSION (what to install), CCB_TOOLS_PREFIX
 # (default /usr/local), CCB_TOOLS_FORCE="go node" (install even if present: for testing this script).
 set -euo pipefail
+# The project's Go, as in the Makefile: an older installed go (>= 1.21) switches to it itself.
+export GOTOOLCHAIN=go1.27.3
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 PREFIX=${CCB_TOOLS_PREFIX:-/usr/local}
 FORCE=" ${CCB_TOOLS_FORCE:-} "
-GO_VERSION=${CCB_GO_VERSION:-1.26.8}
+GO_VERSION=${CCB_GO_VERSION:-1.27.3}
 NODE_VERSION=${CCB_NODE_VERSION:-20.20.2}
 NPM_VERSION=${CCB_NPM_VERSION:-11.19.1}
 NODE_MIN=20

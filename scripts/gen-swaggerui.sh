@@ -5,6 +5,7 @@
 # by its absolute path /docs/<file>. Deterministic: same inputs, byte-identical output.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+export GOTOOLCHAIN=go1.27.3 # the project's Go (as in the Makefile); the machine's own may be older
 
 dist=node_modules/swagger-ui-dist
 out=gen/swaggerui
@@ -118,9 +119,11 @@ func ContentType(name string) string {
 	}
 }
 EOF
-if [ -n "$(gofmt -l "$tmp/swaggerui.go")" ]; then
+# The toolchain's own gofmt: the one on PATH belongs to the machine's Go.
+gofmt=$(go env GOROOT)/bin/gofmt
+if [ -n "$("$gofmt" -l "$tmp/swaggerui.go")" ]; then
   echo "gen-swaggerui: generated swaggerui.go is not gofmt-clean" >&2
-  gofmt -d "$tmp/swaggerui.go" >&2
+  "$gofmt" -d "$tmp/swaggerui.go" >&2
   exit 1
 fi
 

@@ -3,6 +3,7 @@
 # Every step runs; the script exits non-zero when any of them failed. Warnings are printed, not fatal.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+export GOTOOLCHAIN=go1.27.3 # the project's Go (as in the Makefile); the machine's own may be older
 
 spec=api/openapi.yaml
 bin=node_modules/.bin
@@ -50,7 +51,7 @@ go_files() {
 
 gofmt_check() {
   local listed
-  listed=$(go_files | xargs -0 -r gofmt -l) || { printf '%s\n' "$listed"; return 1; }
+  listed=$(go_files | xargs -0 -r "$(go env GOROOT)/bin/gofmt" -l) || { printf '%s\n' "$listed"; return 1; }
   if [ -n "$listed" ]; then
     echo "these files are not gofmt-formatted (run gofmt -w on them):"
     printf '%s\n' "$listed"
@@ -60,7 +61,7 @@ gofmt_check() {
 
 step spectral "spectral lint $spec --ruleset .spectral.yaml (fails on errors)" spectral_lint
 step redocly "redocly lint $spec --config redocly.yaml (fails on errors)" redocly_lint
-step gofmt "gofmt -l on the Go files outside node_modules and .data" gofmt_check
+step gofmt "gofmt ($(go env GOVERSION)) -l on the Go files outside node_modules and .data" gofmt_check
 step vet "go vet ./..." go vet ./...
 step staticcheck "go tool staticcheck ./..." go tool staticcheck ./...
 
