@@ -60,7 +60,9 @@ func auditIPs(t *testing.T, s *testutil.Server, admin testutil.Session) map[stri
 	return ips
 }
 
-func limitedAuth(c *config.Config) { c.RateLimitAuth = config.RatePolicy{Limit: 100, Period: time.Hour} }
+func limitedAuth(c *config.Config) {
+	c.RateLimitAuth = config.RatePolicy{Limit: 100, Period: time.Hour}
+}
 
 func TestClientIPIgnoresForwardingHeadersFromUntrustedPeers(t *testing.T) {
 	t.Parallel()
