@@ -39,10 +39,14 @@ func deadAddr(t *testing.T) string {
 // New fails, releasing what it opened, when a dependency is missing or misconfigured.
 func TestNewFailures(t *testing.T) {
 	for name, adjust := range map[string]func(*config.Config){
-		"redis unreachable":     func(c *config.Config) { c.RedisURL = "redis://" + deadAddr(t) + "/0" },
-		"database unreachable":  func(c *config.Config) { c.DatabaseURL = "postgres://postgres@" + deadAddr(t) + "/x?sslmode=disable&connect_timeout=2" },
-		"migration unreachable": func(c *config.Config) { c.MigrateOnStart, c.DatabaseURL = true, "postgres://postgres@"+deadAddr(t)+"/x?sslmode=disable&connect_timeout=2" },
-		"models file missing":   func(c *config.Config) { c.ModelsFile = t.TempDir() + "/models.yaml" },
+		"redis unreachable": func(c *config.Config) { c.RedisURL = "redis://" + deadAddr(t) + "/0" },
+		"database unreachable": func(c *config.Config) {
+			c.DatabaseURL = "postgres://postgres@" + deadAddr(t) + "/x?sslmode=disable&connect_timeout=2"
+		},
+		"migration unreachable": func(c *config.Config) {
+			c.MigrateOnStart, c.DatabaseURL = true, "postgres://postgres@"+deadAddr(t)+"/x?sslmode=disable&connect_timeout=2"
+		},
+		"models file missing": func(c *config.Config) { c.ModelsFile = t.TempDir() + "/models.yaml" },
 	} {
 		t.Run(name, func(t *testing.T) {
 			cfg := baseConfig(t)
