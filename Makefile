@@ -8,7 +8,7 @@ export GOTOOLCHAIN := go1.27.3
 # scripts/services.sh prints `export DATABASE_URL=... REDIS_URL=...` for reachable (or freshly started) services.
 SERVICES = svc="$$(scripts/services.sh)" && eval "$$svc"
 
-.PHONY: run test tools deps generate generate-go generate-clients check-generated lint vulncheck test-go bench build
+.PHONY: run test tools deps generate generate-go generate-clients check-generated lint vulncheck test-go fuzz bench build
 
 ## run: start the API on CCB_ADDR (default :8080) against dev PostgreSQL and Redis
 run: tools
@@ -23,8 +23,20 @@ tools:
 deps: tools
 	@scripts/npm-deps.sh
 
+# test-go: the race-detected tests with one coverage profile merged across packages (printed and
+# gated by scripts/coverage.sh; CCB_COVERAGE_ENFORCE=0 only warns), then every fuzz target briefly.
+COVERPROFILE ?= coverage.out
+CCB_COVERAGE_ENFORCE ?= 1
+FUZZTIME ?= 60s
+FUZZTIME_SHORT ?= 3s
 test-go:
-	@$(SERVICES) && $(GO) test -race -count=1 ./...
+	@$(SERVICES) && $(GO) test -race -count=1 -coverpkg=./internal/...,./cmd/... -coverprofile=$(COVERPROFILE) ./...
+	@CCB_COVERAGE_ENFORCE=$(CCB_COVERAGE_ENFORCE) scripts/coverage.sh $(COVERPROFILE)
+	@$(SERVICES) && scripts/fuzz.sh $(FUZZTIME_SHORT)
+
+## fuzz: every fuzz target (go test -fuzz), one after the other, each for FUZZTIME
+fuzz:
+	@$(SERVICES) && scripts/fuzz.sh $(FUZZTIME)
 
 build:
 	$(GO) build -o bin/ccbackend ./cmd/ccbackend

@@ -312,7 +312,8 @@ func (r *reader) prefixes(name string) []netip.Prefix {
 	for _, item := range r.list(name) {
 		p, err := netip.ParsePrefix(item)
 		if err != nil {
-			if addr, aerr := netip.ParseAddr(item); aerr == nil {
+			// A zoned address (fe80::1%eth0) would never match a peer: refused like garbage.
+			if addr, aerr := netip.ParseAddr(item); aerr == nil && addr.Zone() == "" {
 				p = netip.PrefixFrom(addr, addr.BitLen())
 			} else {
 				r.fail(name, "%q is not an IP address or CIDR", item)

@@ -67,7 +67,10 @@ func (c *Cursors) Decode(scope, cursor string, position any) error {
 	rawSig, err := base64.RawURLEncoding.DecodeString(sig)
 	if ok && err == nil && hmac.Equal(rawSig, c.sign(scope, body)) {
 		payload, err := base64.RawURLEncoding.DecodeString(body)
-		if err == nil && json.Unmarshal(payload, position) == nil {
+		// Only Encode's own spelling: the decoder would also take line breaks and other trailing
+		// bits, letting one position travel under many cursors.
+		canonical := sig == base64.RawURLEncoding.EncodeToString(rawSig) && body == base64.RawURLEncoding.EncodeToString(payload)
+		if err == nil && canonical && json.Unmarshal(payload, position) == nil {
 			return nil
 		}
 	}

@@ -1,6 +1,7 @@
 package page
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -40,6 +41,25 @@ func TestSize(t *testing.T) {
 	for in, want := range map[*int]int{nil: 50, n(0): 50, n(1): 1, n(200): 200, n(500): 200} {
 		if got := Size(in); got != want {
 			t.Errorf("Size(%v) = %d, want %d", in, got, want)
+		}
+	}
+}
+
+// A cursor has one spelling: the base64 decoder ignores line breaks and the unused bits of the
+// last character, which would let one position travel under many cursors.
+func TestCursorHasOneSpelling(t *testing.T) {
+	c := NewCursors([]byte("k1"))
+	cur := c.Encode("users", pos{ID: "abc"})
+	body, sig, _ := strings.Cut(cur, ".")
+	last := sig[len(sig)-1]
+	variants := []string{
+		body + ".\n" + sig, body[:2] + "\r\n" + body[2:] + "." + sig,
+		body + "." + sig[:len(sig)-1] + string(last+1), // the last character's unused bits differ
+	}
+	for _, v := range variants {
+		var p pos
+		if err := c.Decode("users", v, &p); err == nil {
+			t.Errorf("Decode accepted the variant %q of %q", v, cur)
 		}
 	}
 }
