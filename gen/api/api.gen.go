@@ -116,12 +116,15 @@ func (e AuditEntryOutcome) Valid() bool {
 // Defines values for AuthTokensTokenType.
 const (
 	AuthTokensTokenTypeBearer AuthTokensTokenType = "Bearer"
+	AuthTokensTokenTypeDPoP   AuthTokensTokenType = "DPoP"
 )
 
 // Valid indicates whether the value is a known member of the AuthTokensTokenType enum.
 func (e AuthTokensTokenType) Valid() bool {
 	switch e {
 	case AuthTokensTokenTypeBearer:
+		return true
+	case AuthTokensTokenTypeDPoP:
 		return true
 	default:
 		return false
@@ -927,7 +930,7 @@ type AuditLogList struct {
 
 // AuthTokens defines model for AuthTokens.
 type AuthTokens struct {
-	// AccessToken An RS256 JWT; send as `Authorization: Bearer`.
+	// AccessToken An RS256 JWT; send as `Authorization: Bearer`, or as `Authorization: DPoP` with a proof when `token_type` is `DPoP`.
 	AccessToken string `json:"access_token"`
 
 	// ExpiresIn Seconds until the access token expires.
@@ -936,12 +939,14 @@ type AuthTokens struct {
 	ExpiresIn int `json:"expires_in"`
 
 	// RefreshToken Single use; exchange at /v1/auth/refresh.
-	RefreshToken string              `json:"refresh_token"`
-	TokenType    AuthTokensTokenType `json:"token_type"`
-	User         User                `json:"user"`
+	RefreshToken string `json:"refresh_token"`
+
+	// TokenType `DPoP` when the sign-in presented a DPoP proof: the tokens are bound to its key.
+	TokenType AuthTokensTokenType `json:"token_type"`
+	User      User                `json:"user"`
 }
 
-// AuthTokensTokenType defines model for AuthTokens.TokenType.
+// AuthTokensTokenType `DPoP` when the sign-in presented a DPoP proof: the tokens are bound to its key.
 type AuthTokensTokenType string
 
 // ChangePasswordRequest defines model for ChangePasswordRequest.
@@ -2028,6 +2033,9 @@ type User struct {
 // Cursor defines model for Cursor.
 type Cursor = string
 
+// DPoPProof defines model for DPoPProof.
+type DPoPProof = string
+
 // FileIfNoneMatch defines model for FileIfNoneMatch.
 type FileIfNoneMatch = string
 
@@ -2193,6 +2201,30 @@ type CreateAPIKeyParams struct {
 	// Operations marked `x-idempotent-replay: without-secret` never replay a secret (see each
 	// operation): a retry of their success is refused instead.
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+}
+
+// LoginParams defines parameters for Login.
+type LoginParams struct {
+	// DPoP A DPoP proof JWT (RFC 9449; see the `dpopAuth` scheme) without `ath`. When present, the
+	// issued tokens are bound to its key: `token_type: DPoP`. Refreshing a bound session needs a
+	// proof of the same key. An invalid, stale or replayed proof is a 401 `invalid_dpop_proof`.
+	DPoP *DPoPProof `json:"DPoP,omitempty"`
+}
+
+// RefreshTokensParams defines parameters for RefreshTokens.
+type RefreshTokensParams struct {
+	// DPoP A DPoP proof JWT (RFC 9449; see the `dpopAuth` scheme) without `ath`. When present, the
+	// issued tokens are bound to its key: `token_type: DPoP`. Refreshing a bound session needs a
+	// proof of the same key. An invalid, stale or replayed proof is a 401 `invalid_dpop_proof`.
+	DPoP *DPoPProof `json:"DPoP,omitempty"`
+}
+
+// RegisterParams defines parameters for Register.
+type RegisterParams struct {
+	// DPoP A DPoP proof JWT (RFC 9449; see the `dpopAuth` scheme) without `ath`. When present, the
+	// issued tokens are bound to its key: `token_type: DPoP`. Refreshing a bound session needs a
+	// proof of the same key. An invalid, stale or replayed proof is a 401 `invalid_dpop_proof`.
+	DPoP *DPoPProof `json:"DPoP,omitempty"`
 }
 
 // ListFilesParams defines parameters for ListFiles.
@@ -2935,7 +2967,7 @@ type ClientInterface interface {
 	// Takes any type of body and a specified content type.
 	//
 	// Corresponds with POST /v1/auth/login (the `Login` operationId).
-	LoginWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+	LoginWithBody(ctx context.Context, params *LoginParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// Login Sign in with email or username and password
 	//
@@ -2945,7 +2977,7 @@ type ClientInterface interface {
 	// Takes a body of the `application/json` content type.
 	//
 	// Corresponds with POST /v1/auth/login (the `Login` operationId).
-	Login(ctx context.Context, body LoginJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+	Login(ctx context.Context, params *LoginParams, body LoginJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// LoginWithFormdataBody Sign in with email or username and password
 	//
@@ -2955,7 +2987,7 @@ type ClientInterface interface {
 	// Takes a body of the `application/x-www-form-urlencoded` content type.
 	//
 	// Corresponds with POST /v1/auth/login (the `Login` operationId).
-	LoginWithFormdataBody(ctx context.Context, body LoginFormdataRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+	LoginWithFormdataBody(ctx context.Context, params *LoginParams, body LoginFormdataRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// Logout Sign out
 	//
@@ -3024,7 +3056,7 @@ type ClientInterface interface {
 	// Takes any type of body and a specified content type.
 	//
 	// Corresponds with POST /v1/auth/refresh (the `RefreshTokens` operationId).
-	RefreshTokensWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+	RefreshTokensWithBody(ctx context.Context, params *RefreshTokensParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// RefreshTokens Exchange a refresh token for a new pair
 	//
@@ -3035,7 +3067,7 @@ type ClientInterface interface {
 	// Takes a body of the `application/json` content type.
 	//
 	// Corresponds with POST /v1/auth/refresh (the `RefreshTokens` operationId).
-	RefreshTokens(ctx context.Context, body RefreshTokensJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+	RefreshTokens(ctx context.Context, params *RefreshTokensParams, body RefreshTokensJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// RegisterWithBody Create an account
 	//
@@ -3051,7 +3083,7 @@ type ClientInterface interface {
 	// Takes any type of body and a specified content type.
 	//
 	// Corresponds with POST /v1/auth/register (the `Register` operationId).
-	RegisterWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+	RegisterWithBody(ctx context.Context, params *RegisterParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// Register Create an account
 	//
@@ -3067,7 +3099,7 @@ type ClientInterface interface {
 	// Takes a body of the `application/json` content type.
 	//
 	// Corresponds with POST /v1/auth/register (the `Register` operationId).
-	Register(ctx context.Context, body RegisterJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+	Register(ctx context.Context, params *RegisterParams, body RegisterJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// CreateChatCompletionWithBody Create a chat completion (OpenAI-compatible)
 	//
@@ -4140,8 +4172,8 @@ func (c *Client) ChangePassword(ctx context.Context, body ChangePasswordJSONRequ
 // Takes any type of body and a specified content type.
 //
 // Corresponds with POST /v1/auth/login (the `Login` operationId).
-func (c *Client) LoginWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewLoginRequestWithBody(c.Server, contentType, body)
+func (c *Client) LoginWithBody(ctx context.Context, params *LoginParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewLoginRequestWithBody(c.Server, params, contentType, body)
 	if err != nil {
 		return nil, err
 	}
@@ -4160,8 +4192,8 @@ func (c *Client) LoginWithBody(ctx context.Context, contentType string, body io.
 // Takes a body of the `application/json` content type.
 //
 // Corresponds with POST /v1/auth/login (the `Login` operationId).
-func (c *Client) Login(ctx context.Context, body LoginJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewLoginRequest(c.Server, body)
+func (c *Client) Login(ctx context.Context, params *LoginParams, body LoginJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewLoginRequest(c.Server, params, body)
 	if err != nil {
 		return nil, err
 	}
@@ -4180,8 +4212,8 @@ func (c *Client) Login(ctx context.Context, body LoginJSONRequestBody, reqEditor
 // Takes a body of the `application/x-www-form-urlencoded` content type.
 //
 // Corresponds with POST /v1/auth/login (the `Login` operationId).
-func (c *Client) LoginWithFormdataBody(ctx context.Context, body LoginFormdataRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewLoginRequestWithFormdataBody(c.Server, body)
+func (c *Client) LoginWithFormdataBody(ctx context.Context, params *LoginParams, body LoginFormdataRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewLoginRequestWithFormdataBody(c.Server, params, body)
 	if err != nil {
 		return nil, err
 	}
@@ -4319,8 +4351,8 @@ func (c *Client) UpdateProfile(ctx context.Context, body UpdateProfileJSONReques
 // Takes any type of body and a specified content type.
 //
 // Corresponds with POST /v1/auth/refresh (the `RefreshTokens` operationId).
-func (c *Client) RefreshTokensWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewRefreshTokensRequestWithBody(c.Server, contentType, body)
+func (c *Client) RefreshTokensWithBody(ctx context.Context, params *RefreshTokensParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewRefreshTokensRequestWithBody(c.Server, params, contentType, body)
 	if err != nil {
 		return nil, err
 	}
@@ -4340,8 +4372,8 @@ func (c *Client) RefreshTokensWithBody(ctx context.Context, contentType string, 
 // Takes a body of the `application/json` content type.
 //
 // Corresponds with POST /v1/auth/refresh (the `RefreshTokens` operationId).
-func (c *Client) RefreshTokens(ctx context.Context, body RefreshTokensJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewRefreshTokensRequest(c.Server, body)
+func (c *Client) RefreshTokens(ctx context.Context, params *RefreshTokensParams, body RefreshTokensJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewRefreshTokensRequest(c.Server, params, body)
 	if err != nil {
 		return nil, err
 	}
@@ -4366,8 +4398,8 @@ func (c *Client) RefreshTokens(ctx context.Context, body RefreshTokensJSONReques
 // Takes any type of body and a specified content type.
 //
 // Corresponds with POST /v1/auth/register (the `Register` operationId).
-func (c *Client) RegisterWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewRegisterRequestWithBody(c.Server, contentType, body)
+func (c *Client) RegisterWithBody(ctx context.Context, params *RegisterParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewRegisterRequestWithBody(c.Server, params, contentType, body)
 	if err != nil {
 		return nil, err
 	}
@@ -4392,8 +4424,8 @@ func (c *Client) RegisterWithBody(ctx context.Context, contentType string, body 
 // Takes a body of the `application/json` content type.
 //
 // Corresponds with POST /v1/auth/register (the `Register` operationId).
-func (c *Client) Register(ctx context.Context, body RegisterJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewRegisterRequest(c.Server, body)
+func (c *Client) Register(ctx context.Context, params *RegisterParams, body RegisterJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewRegisterRequest(c.Server, params, body)
 	if err != nil {
 		return nil, err
 	}
@@ -6617,29 +6649,29 @@ func NewChangePasswordRequestWithBody(server string, contentType string, body io
 }
 
 // NewLoginRequest calls the generic Login builder with application/json body
-func NewLoginRequest(server string, body LoginJSONRequestBody) (*http.Request, error) {
+func NewLoginRequest(server string, params *LoginParams, body LoginJSONRequestBody) (*http.Request, error) {
 	var bodyReader io.Reader
 	buf, err := json.Marshal(body)
 	if err != nil {
 		return nil, err
 	}
 	bodyReader = bytes.NewReader(buf)
-	return NewLoginRequestWithBody(server, "application/json", bodyReader)
+	return NewLoginRequestWithBody(server, params, "application/json", bodyReader)
 }
 
 // NewLoginRequestWithFormdataBody calls the generic Login builder with application/x-www-form-urlencoded body
-func NewLoginRequestWithFormdataBody(server string, body LoginFormdataRequestBody) (*http.Request, error) {
+func NewLoginRequestWithFormdataBody(server string, params *LoginParams, body LoginFormdataRequestBody) (*http.Request, error) {
 	var bodyReader io.Reader
 	bodyStr, err := runtime.MarshalForm(body, nil)
 	if err != nil {
 		return nil, err
 	}
 	bodyReader = strings.NewReader(bodyStr.Encode())
-	return NewLoginRequestWithBody(server, "application/x-www-form-urlencoded", bodyReader)
+	return NewLoginRequestWithBody(server, params, "application/x-www-form-urlencoded", bodyReader)
 }
 
 // NewLoginRequestWithBody constructs an http.Request for the Login method, with any body, and a specified content type
-func NewLoginRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
+func NewLoginRequestWithBody(server string, params *LoginParams, contentType string, body io.Reader) (*http.Request, error) {
 	var err error
 
 	serverURL, err := url.Parse(server)
@@ -6663,6 +6695,21 @@ func NewLoginRequestWithBody(server string, contentType string, body io.Reader) 
 	}
 
 	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.DPoP != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "DPoP", *params.DPoP, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("DPoP", headerParam0)
+		}
+
+	}
 
 	return req, nil
 }
@@ -6802,18 +6849,18 @@ func NewUpdateProfileRequestWithBody(server string, contentType string, body io.
 }
 
 // NewRefreshTokensRequest calls the generic RefreshTokens builder with application/json body
-func NewRefreshTokensRequest(server string, body RefreshTokensJSONRequestBody) (*http.Request, error) {
+func NewRefreshTokensRequest(server string, params *RefreshTokensParams, body RefreshTokensJSONRequestBody) (*http.Request, error) {
 	var bodyReader io.Reader
 	buf, err := json.Marshal(body)
 	if err != nil {
 		return nil, err
 	}
 	bodyReader = bytes.NewReader(buf)
-	return NewRefreshTokensRequestWithBody(server, "application/json", bodyReader)
+	return NewRefreshTokensRequestWithBody(server, params, "application/json", bodyReader)
 }
 
 // NewRefreshTokensRequestWithBody constructs an http.Request for the RefreshTokens method, with any body, and a specified content type
-func NewRefreshTokensRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
+func NewRefreshTokensRequestWithBody(server string, params *RefreshTokensParams, contentType string, body io.Reader) (*http.Request, error) {
 	var err error
 
 	serverURL, err := url.Parse(server)
@@ -6838,22 +6885,37 @@ func NewRefreshTokensRequestWithBody(server string, contentType string, body io.
 
 	req.Header.Add("Content-Type", contentType)
 
+	if params != nil {
+
+		if params.DPoP != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "DPoP", *params.DPoP, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("DPoP", headerParam0)
+		}
+
+	}
+
 	return req, nil
 }
 
 // NewRegisterRequest calls the generic Register builder with application/json body
-func NewRegisterRequest(server string, body RegisterJSONRequestBody) (*http.Request, error) {
+func NewRegisterRequest(server string, params *RegisterParams, body RegisterJSONRequestBody) (*http.Request, error) {
 	var bodyReader io.Reader
 	buf, err := json.Marshal(body)
 	if err != nil {
 		return nil, err
 	}
 	bodyReader = bytes.NewReader(buf)
-	return NewRegisterRequestWithBody(server, "application/json", bodyReader)
+	return NewRegisterRequestWithBody(server, params, "application/json", bodyReader)
 }
 
 // NewRegisterRequestWithBody constructs an http.Request for the Register method, with any body, and a specified content type
-func NewRegisterRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
+func NewRegisterRequestWithBody(server string, params *RegisterParams, contentType string, body io.Reader) (*http.Request, error) {
 	var err error
 
 	serverURL, err := url.Parse(server)
@@ -6877,6 +6939,21 @@ func NewRegisterRequestWithBody(server string, contentType string, body io.Reade
 	}
 
 	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.DPoP != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "DPoP", *params.DPoP, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("DPoP", headerParam0)
+		}
+
+	}
 
 	return req, nil
 }
@@ -9663,7 +9740,7 @@ type ClientWithResponsesInterface interface {
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /v1/auth/login (the `Login` operationId).
-	LoginWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*LoginResponse, error)
+	LoginWithBodyWithResponse(ctx context.Context, params *LoginParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*LoginResponse, error)
 
 	// LoginWithResponse Sign in with email or username and password
 	//
@@ -9673,7 +9750,7 @@ type ClientWithResponsesInterface interface {
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /v1/auth/login (the `Login` operationId).
-	LoginWithResponse(ctx context.Context, body LoginJSONRequestBody, reqEditors ...RequestEditorFn) (*LoginResponse, error)
+	LoginWithResponse(ctx context.Context, params *LoginParams, body LoginJSONRequestBody, reqEditors ...RequestEditorFn) (*LoginResponse, error)
 
 	// LoginWithFormdataBodyWithResponse Sign in with email or username and password
 	//
@@ -9683,7 +9760,7 @@ type ClientWithResponsesInterface interface {
 	// Takes a body of the `application/x-www-form-urlencoded` content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /v1/auth/login (the `Login` operationId).
-	LoginWithFormdataBodyWithResponse(ctx context.Context, body LoginFormdataRequestBody, reqEditors ...RequestEditorFn) (*LoginResponse, error)
+	LoginWithFormdataBodyWithResponse(ctx context.Context, params *LoginParams, body LoginFormdataRequestBody, reqEditors ...RequestEditorFn) (*LoginResponse, error)
 
 	// LogoutWithResponse Sign out
 	//
@@ -9756,7 +9833,7 @@ type ClientWithResponsesInterface interface {
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /v1/auth/refresh (the `RefreshTokens` operationId).
-	RefreshTokensWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*RefreshTokensResponse, error)
+	RefreshTokensWithBodyWithResponse(ctx context.Context, params *RefreshTokensParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*RefreshTokensResponse, error)
 
 	// RefreshTokensWithResponse Exchange a refresh token for a new pair
 	//
@@ -9767,7 +9844,7 @@ type ClientWithResponsesInterface interface {
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /v1/auth/refresh (the `RefreshTokens` operationId).
-	RefreshTokensWithResponse(ctx context.Context, body RefreshTokensJSONRequestBody, reqEditors ...RequestEditorFn) (*RefreshTokensResponse, error)
+	RefreshTokensWithResponse(ctx context.Context, params *RefreshTokensParams, body RefreshTokensJSONRequestBody, reqEditors ...RequestEditorFn) (*RefreshTokensResponse, error)
 
 	// RegisterWithBodyWithResponse Create an account
 	//
@@ -9783,7 +9860,7 @@ type ClientWithResponsesInterface interface {
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /v1/auth/register (the `Register` operationId).
-	RegisterWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*RegisterResponse, error)
+	RegisterWithBodyWithResponse(ctx context.Context, params *RegisterParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*RegisterResponse, error)
 
 	// RegisterWithResponse Create an account
 	//
@@ -9799,7 +9876,7 @@ type ClientWithResponsesInterface interface {
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /v1/auth/register (the `Register` operationId).
-	RegisterWithResponse(ctx context.Context, body RegisterJSONRequestBody, reqEditors ...RequestEditorFn) (*RegisterResponse, error)
+	RegisterWithResponse(ctx context.Context, params *RegisterParams, body RegisterJSONRequestBody, reqEditors ...RequestEditorFn) (*RegisterResponse, error)
 
 	// CreateChatCompletionWithBodyWithResponse Create a chat completion (OpenAI-compatible)
 	//
@@ -16073,8 +16150,8 @@ func (c *ClientWithResponses) ChangePasswordWithResponse(ctx context.Context, bo
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /v1/auth/login (the `Login` operationId).
-func (c *ClientWithResponses) LoginWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*LoginResponse, error) {
-	rsp, err := c.LoginWithBody(ctx, contentType, body, reqEditors...)
+func (c *ClientWithResponses) LoginWithBodyWithResponse(ctx context.Context, params *LoginParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*LoginResponse, error) {
+	rsp, err := c.LoginWithBody(ctx, params, contentType, body, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -16089,8 +16166,8 @@ func (c *ClientWithResponses) LoginWithBodyWithResponse(ctx context.Context, con
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /v1/auth/login (the `Login` operationId).
-func (c *ClientWithResponses) LoginWithResponse(ctx context.Context, body LoginJSONRequestBody, reqEditors ...RequestEditorFn) (*LoginResponse, error) {
-	rsp, err := c.Login(ctx, body, reqEditors...)
+func (c *ClientWithResponses) LoginWithResponse(ctx context.Context, params *LoginParams, body LoginJSONRequestBody, reqEditors ...RequestEditorFn) (*LoginResponse, error) {
+	rsp, err := c.Login(ctx, params, body, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -16105,8 +16182,8 @@ func (c *ClientWithResponses) LoginWithResponse(ctx context.Context, body LoginJ
 // Takes a body of the `application/x-www-form-urlencoded` content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /v1/auth/login (the `Login` operationId).
-func (c *ClientWithResponses) LoginWithFormdataBodyWithResponse(ctx context.Context, body LoginFormdataRequestBody, reqEditors ...RequestEditorFn) (*LoginResponse, error) {
-	rsp, err := c.LoginWithFormdataBody(ctx, body, reqEditors...)
+func (c *ClientWithResponses) LoginWithFormdataBodyWithResponse(ctx context.Context, params *LoginParams, body LoginFormdataRequestBody, reqEditors ...RequestEditorFn) (*LoginResponse, error) {
+	rsp, err := c.LoginWithFormdataBody(ctx, params, body, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -16220,8 +16297,8 @@ func (c *ClientWithResponses) UpdateProfileWithResponse(ctx context.Context, bod
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /v1/auth/refresh (the `RefreshTokens` operationId).
-func (c *ClientWithResponses) RefreshTokensWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*RefreshTokensResponse, error) {
-	rsp, err := c.RefreshTokensWithBody(ctx, contentType, body, reqEditors...)
+func (c *ClientWithResponses) RefreshTokensWithBodyWithResponse(ctx context.Context, params *RefreshTokensParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*RefreshTokensResponse, error) {
+	rsp, err := c.RefreshTokensWithBody(ctx, params, contentType, body, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -16237,8 +16314,8 @@ func (c *ClientWithResponses) RefreshTokensWithBodyWithResponse(ctx context.Cont
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /v1/auth/refresh (the `RefreshTokens` operationId).
-func (c *ClientWithResponses) RefreshTokensWithResponse(ctx context.Context, body RefreshTokensJSONRequestBody, reqEditors ...RequestEditorFn) (*RefreshTokensResponse, error) {
-	rsp, err := c.RefreshTokens(ctx, body, reqEditors...)
+func (c *ClientWithResponses) RefreshTokensWithResponse(ctx context.Context, params *RefreshTokensParams, body RefreshTokensJSONRequestBody, reqEditors ...RequestEditorFn) (*RefreshTokensResponse, error) {
+	rsp, err := c.RefreshTokens(ctx, params, body, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -16259,8 +16336,8 @@ func (c *ClientWithResponses) RefreshTokensWithResponse(ctx context.Context, bod
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /v1/auth/register (the `Register` operationId).
-func (c *ClientWithResponses) RegisterWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*RegisterResponse, error) {
-	rsp, err := c.RegisterWithBody(ctx, contentType, body, reqEditors...)
+func (c *ClientWithResponses) RegisterWithBodyWithResponse(ctx context.Context, params *RegisterParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*RegisterResponse, error) {
+	rsp, err := c.RegisterWithBody(ctx, params, contentType, body, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -16281,8 +16358,8 @@ func (c *ClientWithResponses) RegisterWithBodyWithResponse(ctx context.Context, 
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /v1/auth/register (the `Register` operationId).
-func (c *ClientWithResponses) RegisterWithResponse(ctx context.Context, body RegisterJSONRequestBody, reqEditors ...RequestEditorFn) (*RegisterResponse, error) {
-	rsp, err := c.Register(ctx, body, reqEditors...)
+func (c *ClientWithResponses) RegisterWithResponse(ctx context.Context, params *RegisterParams, body RegisterJSONRequestBody, reqEditors ...RequestEditorFn) (*RegisterResponse, error) {
+	rsp, err := c.Register(ctx, params, body, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -21937,7 +22014,7 @@ type ServerInterface interface {
 	ChangePassword(ctx echo.Context) error
 	// Login Sign in with email or username and password
 	// (POST /v1/auth/login)
-	Login(ctx echo.Context) error
+	Login(ctx echo.Context, params LoginParams) error
 	// Logout Sign out
 	// (POST /v1/auth/logout)
 	Logout(ctx echo.Context) error
@@ -21952,10 +22029,10 @@ type ServerInterface interface {
 	UpdateProfile(ctx echo.Context) error
 	// RefreshTokens Exchange a refresh token for a new pair
 	// (POST /v1/auth/refresh)
-	RefreshTokens(ctx echo.Context) error
+	RefreshTokens(ctx echo.Context, params RefreshTokensParams) error
 	// Register Create an account
 	// (POST /v1/auth/register)
-	Register(ctx echo.Context) error
+	Register(ctx echo.Context, params RegisterParams) error
 	// CreateChatCompletion Create a chat completion (OpenAI-compatible)
 	// (POST /v1/chat/completions)
 	CreateChatCompletion(ctx echo.Context) error
@@ -22504,8 +22581,28 @@ func (w *ServerInterfaceWrapper) ChangePassword(ctx echo.Context) error {
 func (w *ServerInterfaceWrapper) Login(ctx echo.Context) error {
 	var err error
 
+	// Parameter object where we will unmarshal all parameters from the context
+	var params LoginParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "DPoP" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("DPoP")]; found {
+		var DPoP DPoPProof
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for DPoP, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "DPoP", valueList[0], &DPoP, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter DPoP: %s", err))
+		}
+
+		params.DPoP = &DPoP
+	}
+
 	// Invoke the callback with all the unmarshaled arguments
-	err = w.Handler.Login(ctx)
+	err = w.Handler.Login(ctx, params)
 	return err
 }
 
@@ -22549,8 +22646,28 @@ func (w *ServerInterfaceWrapper) UpdateProfile(ctx echo.Context) error {
 func (w *ServerInterfaceWrapper) RefreshTokens(ctx echo.Context) error {
 	var err error
 
+	// Parameter object where we will unmarshal all parameters from the context
+	var params RefreshTokensParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "DPoP" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("DPoP")]; found {
+		var DPoP DPoPProof
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for DPoP, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "DPoP", valueList[0], &DPoP, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter DPoP: %s", err))
+		}
+
+		params.DPoP = &DPoP
+	}
+
 	// Invoke the callback with all the unmarshaled arguments
-	err = w.Handler.RefreshTokens(ctx)
+	err = w.Handler.RefreshTokens(ctx, params)
 	return err
 }
 
@@ -22558,8 +22675,28 @@ func (w *ServerInterfaceWrapper) RefreshTokens(ctx echo.Context) error {
 func (w *ServerInterfaceWrapper) Register(ctx echo.Context) error {
 	var err error
 
+	// Parameter object where we will unmarshal all parameters from the context
+	var params RegisterParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "DPoP" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("DPoP")]; found {
+		var DPoP DPoPProof
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for DPoP, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "DPoP", valueList[0], &DPoP, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter DPoP: %s", err))
+		}
+
+		params.DPoP = &DPoP
+	}
+
 	// Invoke the callback with all the unmarshaled arguments
-	err = w.Handler.Register(ctx)
+	err = w.Handler.Register(ctx, params)
 	return err
 }
 
@@ -25481,6 +25618,7 @@ func (response ChangePassworddefaultApplicationProblemPlusJSONResponse) VisitCha
 }
 
 type LoginRequestObject struct {
+	Params       LoginParams
 	JSONBody     *LoginJSONRequestBody
 	FormdataBody *LoginFormdataRequestBody
 }
@@ -25899,7 +26037,8 @@ func (response UpdateProfiledefaultApplicationProblemPlusJSONResponse) VisitUpda
 }
 
 type RefreshTokensRequestObject struct {
-	Body *RefreshTokensJSONRequestBody
+	Params RefreshTokensParams
+	Body   *RefreshTokensJSONRequestBody
 }
 
 type RefreshTokensResponseObject interface {
@@ -26005,7 +26144,8 @@ func (response RefreshTokensdefaultApplicationProblemPlusJSONResponse) VisitRefr
 }
 
 type RegisterRequestObject struct {
-	Body *RegisterJSONRequestBody
+	Params RegisterParams
+	Body   *RegisterJSONRequestBody
 }
 
 type RegisterResponseObject interface {
@@ -31629,9 +31769,10 @@ func (sh *strictHandler) ChangePassword(ctx echo.Context) error {
 }
 
 // Login operation middleware
-func (sh *strictHandler) Login(ctx echo.Context) error {
+func (sh *strictHandler) Login(ctx echo.Context, params LoginParams) error {
 	var request LoginRequestObject
 
+	request.Params = params
 	if strings.HasPrefix(ctx.Request().Header.Get("Content-Type"), "application/json") {
 		var body LoginJSONRequestBody
 		var err error
@@ -31827,8 +31968,10 @@ func (sh *strictHandler) UpdateProfile(ctx echo.Context) error {
 }
 
 // RefreshTokens operation middleware
-func (sh *strictHandler) RefreshTokens(ctx echo.Context) error {
+func (sh *strictHandler) RefreshTokens(ctx echo.Context, params RefreshTokensParams) error {
 	var request RefreshTokensRequestObject
+
+	request.Params = params
 
 	var body RefreshTokensJSONRequestBody
 	var err error
@@ -31873,8 +32016,10 @@ func (sh *strictHandler) RefreshTokens(ctx echo.Context) error {
 }
 
 // Register operation middleware
-func (sh *strictHandler) Register(ctx echo.Context) error {
+func (sh *strictHandler) Register(ctx echo.Context, params RegisterParams) error {
 	var request RegisterRequestObject
+
+	request.Params = params
 
 	var body RegisterJSONRequestBody
 	var err error
@@ -33410,441 +33555,455 @@ func (sh *strictHandler) ListUsageEvents(ctx echo.Context, params ListUsageEvent
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7L1rchs5tj+4FQTnRpjsTlKULLvKUlTcUcl2lbv8UEtyV/ct+jLBTJBEKwlkJZCi2Q5F9KdZwMysYD7c",
-	"+TprmBXMGnolEzgHyAeJ5EOW/Kiuf/xvl5XMxPPg4Dx/50MrkrNUCia0ah19aE0ZjVkG/zyl0ZSdSqEz",
-	"mbyWF1pmzDyOmYoynmouReuodZLM6UKRUMiuMm+ER0RPGRnJeEEimmWcKUKJlldMEJkRxaKMaaKnVBMh",
-	"SWS6IO1RJueKZQFJM/l+QWQ2EKdPX3fIjC7IFWMpaZ8/PyWPvzl8Qv7f//tRb7/TIxdMaCIFYdcsW5CM",
-	"qVQKxYgcQ/cyZRk1I+wNRCtoZezXnGcsbh3pLGdBS0VTNqNmMkzks9bRLy03/Na7oKUXKWsdtZTOuJi0",
-	"bm6C1rNLOlmd+uWUmY5lnkXsgSLXLFNcimOimIgJ12REoyvCBQlfjLuvqI6mIdGS5GlMNSOKjlmy6LVq",
-	"g3lPZ2li+h60Hg5aLd9QnvOEnUQRS/U5FROmmndktNBMhUs92OnCb/65mg7MpjOhn3KVSsWx3eVuQqo1",
-	"jaYzJnRI5lxPCRXk5OL0xQsSjnnCBJ2xkIxpksA6UBHDzpiN/Hb/22/Kl/4AY2zeopRqzTLT5X+XXR6T",
-	"xtVp3qxfc6lZTNSUHjx67EjFDOOBIrAipE2J0pkUE3JNEx5TLbPO1qMbtH7pd5/Q7vjdh8eHN4PWfzQO",
-	"8YKKeCTfN++dwhfCI2IGJDMWkx8vX700J+jiLz/AmElEhZCaZLkg2IQ5DnrKFZEZn3DR24rwbU9+WjjL",
-	"6GRGX0vgBGvPPhzkMCBjmZEfLy/P9vZ7fTzdavXwbnsi4XvfyG6CVkozOmPasao8UzLz73oo2Hs9jOCN",
-	"0O16mrFrLnNFUjphx0Sm9NecmYFx89mvOcsWraBlyLN11MJvawdpRt+/ZGKip62jR/sHTfv8YvxaCgZn",
-	"3z82Q6ukXaPLDowvSrhhcFOZxCow2x7+ITwmlMxMW4QKNWeZIg/7h8WYkXGXg34x7prOkfM0jX2/f3DY",
-	"NHjgL6vDfiMYHBaSmd8DwnqTnmU23/W7+/2Dh2Hg/jbNd0MYPj7oPto/CEnbzDChSpNH+wd48jqN88Bh",
-	"NIz/4NFj3/BfPF3PrQmPi/5SqqdlbzxeS5xjmc2obh218hze9HQds1kqNRPR4ie2WB3GK3oFN2KUMXcN",
-	"mFshYzpb4NWp6IyRK7ZAplo8gRvVPOKCHBySqcwzRTKWJuYI6ikbCDz2NClvwzY0ERZj0t1z+IDFR8RM",
-	"LewQLpRmNDbnAobExYTQCeXiuDaYgUAWT2I+HrPM0CYMiJu5HB4cBMDgKY57KpXhq5nSxCwlU9q8pzRP",
-	"EsOuhOkDP+w/6Q3EG3dZKzKj2RWLSfi+y8sx4ySPYPIy112UIUIizN1vl8DwSRQt2ooxwmg0HYhCCugY",
-	"PgpLbM8/z4jKo4gpZQaSsXGuWOzWAmUG/6Eqd7drtreRLB8FrRkXxTELqvfEL4PB+4P97mDw/ptn7/7o",
-	"vyVejBu4xkmaJgsiRbIgHFlZRQQBdoLrDIzCMF+WKEYO9w9gg4Q09DMh0RSEh8467rGWcTQcvJd8xvXq",
-	"oM/ohBHF/9HIYRP4rtpXzMY0T3Tr6FE/MB3zmbkWDvp9WFj8a78YAheaTVgGY7hgyshhyAM8R1zh78OP",
-	"PupvFZ2w55mcrU74QtNMu7tmSpNxV6ZMkDkXsZyT8JdxJmcB0bITkradKXnYJ7E5yyM2lhkjoZZhp2m9",
-	"zPct72iNcNnVfMaah3wpVwf8TMRuuDjIgLD3UZLHLC5HKOS8c0zoWLOMhGYIYUCoJjOpNDns2+EnVLOs",
-	"adxa7j7qG7NLyNDgrv+exufIVcxfEYqq5p80TRMewYHfSzM5Stjsj39XKLuWff5Hxsato9b/slfqPXv4",
-	"q9o7w6+wU9/1UTCzGU3M4FlsLrcx5YlyEqNROlo3QetUinHCo882yMj2rwrhnL3nCvi74xgwzmdZhpLT",
-	"pxrkiSDM9EnaVCyI0lTnqnNcao3KUNF8yqMpjM+IIt+DulIf4x/2/lAfTkFMIy4oEJ2HklbXaz6VCWoB",
-	"AVEsu4Z7gGXakHBFGUadq1sqXb7Z2/f3VpQ0pAe4zZaUqk3NeFSxSmMXLMozrhfdM5nwaLFNg073qKi1",
-	"mz6B926cXPha6lcy5mNuuKZPykLZ9YEikUwXpB3WJFEjcigS5ZmRIZbW+HbjOaOZ5jS5J/Kwx4nFNaH3",
-	"qyOUBmEexXKU1bpGIt8zt/T2Cjl+btTed3/s4n/28D9+seZz0i0swWupL6jmaszpKGGfku2FQDpDIfVQ",
-	"lSOw5jL4zfDCTBuVVGl4ykRM2mFtC4+soeIPuFGdJeJb2e4ddnEw+MOavYNVlNmIxzETn/pOizIWM2FO",
-	"uZEvoiuQ5nFiJJMJXmQ/SME++cDAMmA4mkxilhE9pcIK5ZpywWIy5UrLbHGMm4uqldNkiBQ49JdU6ZN4",
-	"xndZ2MJYaL6IQYimSg8pNGPGqilPjMg15YrMZZ7EJGH0mhEhCY00v2YE3uVKZ1SDeYOVosBqgzOmjPC4",
-	"W4uFeA7C0dAy0yF2dINMxjzgceuo1R89GT8cPWbdb8f74+5hdPiw+yR6+Kj7eNwf78cPx/v0GzAEgMTQ",
-	"OjrsPwlammswmBbSVtFnnomjKBrR6IqJ+Miu3lFlSjfBx9PAqYwZCctG7XFG9WqbNSLtmCs6SriYBCRm",
-	"MwkCmswGImYJgz8KY4kULCCjBeFasWRsBM/RglCj0rGs3mqnR15bTW9OlR1OfIxmAtB2aWKIliOx0jzm",
-	"miRy0iNnmZxJzUzjTBgG5e8AbwyjKN8ErVenZ29TpTNGZ59cmDSH8NXpGV7IGYlgxYXUZGTOII2mRn8J",
-	"Z1E6zAX8DUy3E5BRJq+YNQVKLSOZDAS+6P5GKg07Zi2MahITc2TxHfO3zHVo5VY8bGDkmEpzykUMlh27",
-	"QK+lfi5zEX/KhXkticqjaWnyahs+ZdYlkWKiiJZEyRmTghGWKNYBPnSWsUiKGKSH55Qn7JMOueInMeqi",
-	"ItT5VNBfxJU5RWb4ZqdRgjwuTBoVQoe5XEr5ioqFVRXVJ9VwSEY1I2DUMNRDzdnigiQyupK5PramKKtI",
-	"n5s/uifmj5Ao2AC1dK2fU80aTCsoo84oB6var7nUlLRfPLt8TuKMjnXHGWgHLZrr6aB1nH3XP9bfHR4s",
-	"eYZWZbWi04qQ5vepUJLCG+s7/vW7/f7x/LvH/c09lyviMa3gChkCnlOuvW2V5iAweggzApnxf7BPfQTh",
-	"2quKL0Cab0Waycjcp59YBl0yYsxZknStGWOUa+dRGjECozCsE/aQCsJLwyfYeDMGFlNrWsAbwmjvyEc+",
-	"63UwkzFLDFe/5kYkGwMfC0BGu2ZZImmMVpsKT+daETkXxMo4yGm0EcTNJKUwsyrEBdTyzl5Y836ayZRl",
-	"mlsDBZj14yHV29q3ghZ7n/KMqXXfiDxJkFhQjF9pg8db2CwDlOjMzn1UZ2jM+7D6Q5qxMX/vZxToD4im",
-	"NKORZply5kY02wfoBInkRHDFCJ7r0h8eRaPhX68eXj+hvlk5Z94Q2xqisJkLzROPAR24LiWZ1ECElobJ",
-	"JKMRIynLuIwDMp8ylI1kEjvPgtIyNYJvdsXFxIzvNqt3U9Wsf0F/E6xnsXpBlYhq1LG0f6VjVI7+ziJt",
-	"lgLp8hQagNMW421Ok7MKnY5poliwRLpbkGEjJdRciv1l38f6JYA2mufykqOhtz7YmGrgE1yzmdrEMOxh",
-	"vSn6oFlG4e8pVcOZjWuxv42kTBgFua3iODYv7LazMMJKD/Xmmud7AcS2OmOa8uEVW2w/V1U0tHSBTg2r",
-	"kyJiEEUTE6pI+NfuydmL7k9sgd7aE3thwgk5It8zmrEsbDqTfz7o9XqtTQviJlCMzLsGRst4q/Dip0ny",
-	"Ztw6+mX9jOHtm2B5vYywxRq5wAXTZD7lCbP3A0poCqONQCeKIpkLTbCZOzrttTGtTv9ddQHugu6Lxfzi",
-	"Sd+N9C1ER23kXDMuqk/3l3kZV0PUtv2zy2Ri39tmGc9lwsxXMy5e4Pv7S8sZtHLBf82Z/dms0Y15ZvZ7",
-	"lfZOE0YzZQmvW1MNilsxVyx7oIgR7BNQJ80Dwykr56yY0I1vRY1OfxI567GLqjGScC9jE640uHvhbxhC",
-	"+QeMxP2ZsXHG1HTpzyHIf5XvK18YqWkus3iI2ljxOJNjnrAh2DWKp5YpDPHKW34Kd/TqU3Ytr+CpoZqe",
-	"WZkhRtUVz2I2yifDa87mraB1xRaqVzQ1i9IeWgvKTivPioYqz4ohm2daymQY0STxBCbZZX8mdOaRDWm0",
-	"zpZfHNrKxt0E5iOZDf3i3UZBDe0Sqvk41b4riWepOy7048PWqrM9aPF0C+4QtGQE6vpuYrHMdSRRvCiC",
-	"1TBmwzBjypPcG65ZNypuMTiVw7xvu8ZAfnRitZtbSH/VxQkckZTTr5BAbayw+LXuazMvN/9dE3d4KSd3",
-	"ccmUFP/F3zK5nl7KKyaU73AayhpCoLJHaRDk/OLg0WPyp58vbYCvkZqaxaRGJY+LZpMGyAVO+mBK2bBp",
-	"+2lN+npipOzV8+jYc8M0LriYJHC5HBP23lqpqSZ71/t7hsXu2e+9M4A2h/i4PJI4Z+85zK0Yt1l4W9pZ",
-	"+DCob8ny3GrjqS2vb+dPYapn9maqhI/soB9Zi+PQ3W81blE8DFbDK9cqQ4Zq57u0+c1BrcVvvQzQXJBD",
-	"e1+qWjgVnqzlOF5llG/zkY2nPzl7AWYeK404YbiNxm5o6ohQ4kboHB7cyC+aCUIHoghC1JJQYrY+kzOu",
-	"WDVScEZjhk4MwoXO8phlZJYrDdYXmeuEXzPCdccqKrAtA6FlKaab+TmV3FocQXWHADmw7rshzqlCnR8s",
-	"OsQQYJwnDIP9PBJVlSBXtn5p1xpITp9SEbHEYyWC54k3gCLLGU6BFrGSEyZsICPMQsskBvu9lqlPHAyq",
-	"IW5bRbJV51oLjysH2jjFqeQRW53imAsOciJVdQnUjLoVtBKkX3OMrTxlrnVrJxyOeaIbuAoXMXvvs/UG",
-	"rURO0kyO1Jq7pBx84c9c2ZzSVrnx8re+tO3elUmNc1KluNJUaO80K8uy7U1stuNSyuTUCKcrd/HSNsNo",
-	"igX3bO+yqALLXi5bsLTDKw0Erffdiezah9GU6p6llcovXT5LZaZtPMK0ddSacD3NR71IzvYK723lX2a3",
-	"M0GTPdMghpQAEebiqokSY5Zous3aPYUXb4K7od3AEMS7bUy3d0LQDduFk7/dZpVreg87Jo0c4/ShpQMI",
-	"ne5G93agHgk0knjTb2zBvHdTGF+3VYBiryEcfBDeX+yCV4gKVjsq18PHDRxTLiI0Ns3GBkE/c4EW9Rth",
-	"Kfb3vWbC/Nojl2CQV9bnykohseI2btuEpFwkRkYNa2MLMXwTHEJzDn7lYHedSi2UZrPhmIsJy9KMb8mN",
-	"c8fQN60OhEE3aGPuQDg6cJsZFHTpOtrqFJX7ep+HCA6rP1cnNHrSUWgEOwEh6ZDixuiMxaSkOtx666Ox",
-	"aZsQxyQTFlRCUKw8CPlHhJKwxlfCY3SmhNjBUMI4VI8LiCQfwrKFRho0w8V32SzVCxLatQ2LzkP3sohJ",
-	"aM4wpD+t+RBeXKLFGV2YOeLgA/J3I1q68HpYFvLL0zevn70DlW2JCUWjoWHv2166z8zyAv+4Ffcqee0N",
-	"SPsNhsavkJ/1YM/uiat90Xxi61v2XllDRdldYg4pEycvHkDUjK6wAhchcEzGnCUxusITDjHQNEPbRAp/",
-	"iJjwiTCXwer5mdH3w7JNVNqV3zNs09tya1QxX+LrwE+EQnVoJPUU+p/wawbJrdU8oIY9r1B22azHvGOT",
-	"WLQLH3igiM05MmpoinFf9P0Q/3DDc/FzEdU0kZOO4VAJzSYsI9c0yZlLcuvfYrRROkTrs1p7YZ9bUz6L",
-	"K2FwirR5rDo2EY8miZwzozHKBJm6JR0ix2PzspblxGFTs1woG2UYmDk6I4l7E1vC+MAYUn7DUr4IMQOv",
-	"loX/QJHKDDo9cuIC9nD5ksQo/nQBpJarYuEwu9Vx0Y3RDSXffHiwyjit5rIbZ35l1Z06V+73rZO7mU3P",
-	"mKbOjuo3MnmY6Wal1fHhaireRod70BI+2SBZkH2IWcxTw3LwFBepdvu7kmxKM7ORybCuujZ8WLFWpJms",
-	"GODXyqb2VUKJYPNCUm0LKSxfwOwSZMkEc+A3ks2WsvFJmjIAMeCqlIvtiUASfqDckLbr12iTq7wI7DpE",
-	"GSYsIojEzVPTz6GVvmamcSmYdY0vN1sh7jUH5HCZYt/BgIzY5jfV10U638YueWCrMp+vSZ/TUrMZsIwc",
-	"HQaln0jmIzBXlImgFersN1KnyGcj6/0GmiwsBEuBp4Z+woCENNfS/Nfd9iGk3n8wrR2RcS7ANxMU/zoi",
-	"HwSdsZub+o6UCAbC+i5lNZ/GIwlt5kOvjbwOxh0rJb6zk9rdPORTkrVMh+mGJd/fcclzxYbuaNksiLXn",
-	"62dUHcqLJCBpxuyZK9RSc8ZQ/3T83JyN0P0R+g2izhWxOYO5Kug5ga64ObaR6Jy8dR8ynU+Mq6zg2wsS",
-	"yyShmYI8AfQeXXHhEc8AWsOobbF/11d2Ez+YZ1yzLb/gIs31lu+iXLXly1pqNLlufHfFKJZCmILtLaiu",
-	"Qn2GrpPtVPx72e2nbJRPVo1jzZqYi3j1/phtcnn5/EKXLiUXwu8xm2VkTqLQJLchvpXzVvJx9+OwabRL",
-	"G1MMvVSilpooZ9DkiHjqzLwfYc3/lBb6wtq8YqbfSHFPrVH3rknuVekSWbUj6TwzQhAJzbzDIlRaMBYr",
-	"fAiLYRj3MaGChMXqrbxs9wRDDctlDI8JKvQBidk1S8w2Im6UlEmF3dMrRjR7r9HJh5BNmDWFj1OaaQVK",
-	"hmH7RedGv0AAKcJn0FJ7RBV7fFiYyN6ev1Qwpigadcc8YUd7ex94fBN2MKMH7x3zgyJtwGDCro6J0Xhs",
-	"7uUZzXSZfsUVGTMNaUjjTM7QMEqmUmnlYcolra7KhBl4OClo4oDWgi/jEEBOMfRN2sWyw47Z7H9YQVjk",
-	"Tl1W2XQmtiXscu6rJP1uXcj48plDCgDPhSUBG+RiJKniPOLpW38shw22rE/iWdvm4nhVuNLu+iAvS4ur",
-	"3lkrwa7+0rBR28ZsL4eHFB292yRs2UAOzwd1Pl+zAW7SF62hek6VUR3jPHKZLtU8QXuuuSBcFxrcMeHa",
-	"5YFYM08pgTpe5DvCcW3+TlHEvG/oyEu1FW/0+mWCDsr3t6Gz2ordPbFd2HzcD6sxuDaAwa9R2ikMIbRk",
-	"S/N0IU9sdiHtEgJhxb2hs61vK4RWDIpbDB5DS3cJglwXmlFZ3mBZU7FrujTK2ixrw2k8a/UsLg+2Xs25",
-	"BIJhBVBsnGdw3YEHQJU5NZ4MLWWzIeGcQa9kxCZUYMgRpnyb43jQ74NqM2Wic7zkxCFjmSRy7jmVWzkY",
-	"0B5ufQtLK48NNC3TpfUTbctja+v4oTmrpooZRrv/OOn+V7/7ZNh992E/eHx48x/eVKgaLOJOQb+mkcgn",
-	"fDh7/1hm4Cagmo94wvUCk5+dpO64JVVX9mVskeACExpPWcZEBCHsm6yCX8B94+GksNF3z0EL0WIHGqLZ",
-	"JJ850N7Vg1n8TKgilPzp4s1rgvMKCBPmEonxFys7t3nh91EBoWKB4iuAxzkvRqfX2j4Z0LeBQWXU7xrD",
-	"zld58633uOT1t9ho2JH72+xCX10W9ccZncwKX30huR+TEGxioRmLdXe7OfUQbBdc3SDvG0EGnfmutVWm",
-	"uCVt3XLDb7XTa0KhPoIIbCjUrQjgvlTtMmSgWYQlM2akDaSD5siHo5pPDxQbo3+/Oj1D4mmjip0rFgY2",
-	"PgMMYYhsMaXg6nOSsn05YypPdPG+U9gDEnLlgiuAAuMcPXzDmQo7PYJ3KLl4+pOyrmEjRoPyzFhtFtJI",
-	"4TiDHRThyuBw2maWThMeJTK6UqQdWoO9Zu91AP97Y0Zun4LuH5B//fN/zNN//fN/OjUn405X5rIZvbIa",
-	"2xpJGzDUnBfabR3hCN9CKivgonHMlteCdlQ9T6x6vqyVdXsboBsALnd5rZRynLLcZfWQqzKyY8M2AqFm",
-	"DN2QgFVoPgyK5P0yV1+iNlcEJvvt/Y5HrS6s6emBAoARIp3GB67othFezGAAfCSlRleE1ypTpXP/JYhN",
-	"+Hss/fIPlAUe3qyOLHE7twsu5hTXbmshB3OHcIxBgzDVwASRSd09A3zbFHztCRnZQrdKMzlLdWOAxwtD",
-	"+AR9koB/C3UHMkZjBdwJrP6qtjVb9jWs5Nh5XCzxLtPwukR31TNXTeuVhQk8C7zUxzaE8fY+7FaAGnlp",
-	"Cb/IV2lxqVrLTOnnKY+mhKapZR5m4BAbNJbZMaIcGVlIreRSPVAAduW0EHe8sI85G3ltM1XjpkdeK2zO",
-	"AeSxmOsF/kTkn8JMTNpFwJWa0pSpTo+8EHAn0gIn+4Gq26xrDT5QJMyzJESBfNV2TdqpmATk7ymbBGTC",
-	"xwGZs1HaWbFow5B4fAMwS2A4F6x6l2AgQ83Y7cYBIU7llBxMU+Vlo51DaYceZPvyOIRon+oLuDcOyowo",
-	"wcdjCEbFaxyv6WLm3kkdF7jDj8gr/r0ZPa5HQHiP9cjD4MnDg2D/cd+iyweEkrOnz0ksI7i/SNt9v9/v",
-	"Qw0A8w5sWJpQLrqwqcXbgDIXl4DstmYE3A5t8+reHwLQsQLy11cvA/K3E/O/l2/M/178+WVA/kSv6QVQ",
-	"TUDUlCUYZ4XOAKOMHZO3l8+734JHo9MjJ+aFotYF6HBgW2lbx4X5+OzpcwBww3l3SJrk9la2xskHqPW5",
-	"sCr2PmIsJg8Pgn6/b/4Pl6ZHTsTCjsSsvF0FxK7Cbyx6DuiANqYslXCALQFgnpUh8XDP9b73gd/s2S3d",
-	"+/D3m9CQjgUKssnt0NGMK2VoEInShn0hBYHNdCxzEYdmu10vcIuSdvivf/7PnnltzxEaELp5Cqs0zLNk",
-	"zxyXjg1rr0UNQAaZDXFmY7RLBMRJALAyRxZa3ozOxi8AmlpyzRRItROKAUbLiU+JNx0KxuiXEDhYyzaf",
-	"wvDszcUlJGvCg7CzhSyxdB24cXiVMrdsPosVoknWgARkK2glct4KWlM+mfpTQLMtvL/mJa9th73XWxkE",
-	"4MXq+APche3EI1/X4Hz/PudJ7BVRGpHY/nJ6QTJ2zYsECgQbBpF1lPNEE0R+L0yh5mEMwEdZzGKLe7Qy",
-	"YewSUAe3z5+fyKGFz2sK6V6D4WxTKonOGCNTGpNc4CCMfG6rB5hDieM3Q/AL4s0jWNoK92Jt3I1b80KM",
-	"5erOjNyGrTPzVrYWVlaM+WT3sAg2HjOE88QWrOJn7jTFNOB2tpWgV2wYUSiGwRLUJsw9g/g3imQsppGu",
-	"6TDlPCcyk7nmohYqWpFCp1LpRq8qF0obDcnLcl6ZVuKSBi0YHSLUAkwoSxKsLcIjqgg1XHcrtQWjlsFJ",
-	"ofwB56iwY3Eb9yZyPYAjxVEfEzrCIJMiId4oLzxiYK5AhQq/7fndRHyC+7EVMbwq3r4JWjJlYogGbeWr",
-	"6+AyZ+ox86o+AYiqNSNGnDCPCiGVnmRMbTW+M/cyHJmYb/fVObwJdn3Y1p2wN/LU/DK0aJRb2jIg1HNo",
-	"iIVrPwWgZUPoabIg5Xsl5o25mMGVpCDu3PDErGad2bxWrlWfeWauhpEUgkV6DYH+zEYXMrpiUEHBvbsr",
-	"iRaNeAl0ifUh26of2sr5ru3gytbUGMUS+VbozFFO9WwU3M+zdY2c91X1aC0JCTzTC5+GVHTpwLZMR905",
-	"XWBNGggKosKmC8hs402ySlSQnOZAK8vu2n2X7qVddltnKyW/8XLCOTauTkl+XhEqmg5TJuJGl/jYFpPZ",
-	"DXzP48z2WZWjJFf8mjVCmW3lwLGFZ0D2W5pR86JUmF2DX3ZZvV8UJ2oZ1Bm9i+AVTqVMwDXMleYRGgCw",
-	"+JGayrnwW+rSLXL6aqM+syHTFgtqa4EmrQcoNazJmdd1TCNoZ6fQCPfNnHK9I+O2n8bAHRvEDTS4GiZ0",
-	"i7FFUiid5ZGRi9Z1Ap6NW/XA44StaxnT0Rp/doERDS8sx4UXjdW/XFnJ2ri8yxAs7bV/DRqXv2HbG8nu",
-	"3IkPK/4Wc9OZcYNo1rQ9zccVGv5MJxX6dscUwFFnbCazxXDkygZtQUB3dK7Lsaws8pRr9WmoecaV2nri",
-	"Fsp+69fv6KTUDgYsTTHuypj862xuHCaixemUIb7iEvInBZzqRidcNYtlhReqIprNWRfydLMhwX4VVPv2",
-	"jf250QOLeKpGG0uBsYpppDPMWy9sngePHlWAlL04zzKiy9CPIxkvWkFRkc0WxbOF/955DyAY+VYPPNgV",
-	"nQmQC5sDB5kCbdczooGDNdEa7jAuiTgQy3KSe1a22Iid6sRWu1L+BU6aIX0K8LIlpc4aoCFAuzD/mdXO",
-	"00TSmLSx0iT4GhYpqxZojVmU0IzFfhZ2GzTwLQMWmz2cIAsrVsSQhGanw2IncE7OGC+aXMXoxlll9awQ",
-	"phNGFNfKxc2CpagtzLgTrljcKVSksS2BgFVBk4b+akmgm3MnoVbucpBcpfyyNzpO8X+wewvWXKOivBCG",
-	"EhSz0fiuZrlZ/GNrs8dsYazg6Xz5XN9GWalCisOEgzr9F4sXVPSaGuT4hshQKK3lIE5XE0WYsHVWMVeB",
-	"i0mP/MQhXIlDwSucfhncEpoGwauVZgyiCez7Mc9YpGW2CI8GApI9wisuIAgKAp4CS9ukjSoIFFvfs9ka",
-	"6EIAMSlEkLf1POFODm/Z5+raPAcjPhWLORyiEUvkHKvHuGmStvun2X30BW3nkt7y1JjVqwVRcbgQiwF4",
-	"r4FmtH8vi7gs/WPmBdIOB61BK1zhAuXdUHT/wNWqJDqjPDE7Gu6F/w7sYtczDhtZFg4wG7H2pN4Bzmt5",
-	"6r90mFcsCmmrJ+8A8OnouZIkfNh/8ni3agZr9+Lt+UuPEeQWdRe29qvV6kesGdbtIFGXQW1tzMbDfj9o",
-	"qtozZRCqMJfZlarhTTx8vEVtZ//wQaLx+1z9/AkEvOOqRxluC4yiLX3aTljZWDo0aKadj+NcHu9t8y76",
-	"I6rqV9IWrAwqOu2kO4POXXzgAfjh/1h1bVvnCa6yuo2gU+m2PuraPexbrh8ZTXC/6mt1G1fJqsIo/WhX",
-	"2/hU1qqmW5soCm20lO9WvAaVqfpW6E8//9SAgn1C0nyU8AgAfNvnz0/JN4/2v+msBkLQZFJdFcDP9i6M",
-	"X7q4aogRv0IfQ9nsiV9q8X6cq3qyKZ9s1u1Nhzgc/D6AmZkezNAbFu9ilbgcFPNWt61Z/02JptCgr/+X",
-	"csLFthx92U1AI50sXDBKCAUoMLLGVaDwgeWBMlyI0mtTacswPzD4WpNHhW8+PNiMZ3TXGNxubktDeXy4",
-	"6+W/BhD61emZjST83tUF2T7m4ESshrqTdvhhAP0MWkcDiIIZtAL3j6Ner4dx75V3IERm0Arsb71ez3Nw",
-	"GzSibWNnXp2e/QhGpR8tHt+yGVQ0BM9YYxfYjY9I+K9//l/F/3e5fVCGG8wNYOUYyzyrlhQrQhqwqSlV",
-	"hOqBSJh5ef9x5dVguX2aAMk73FKAFYBanq7411TOVVFsUo4tPloHVcvSmFVtle6PDj46ZQrWa+06/8VM",
-	"dolyv91/chDUlJ3/HgyywUAMBu/7/Xd/8Oo7r07PLiLpM5HB4Q+PEHHBVstjGVEMrBTHJJwkckSTQrmH",
-	"IFb7a4Bf1erHqgIxXlfjcG2ePzbmZetmiEWs/UrWki/yW6tK1kI7VDrmMoQhHdtMmjpYbTN61ioS52xG",
-	"RUMAVZrJSUZnJMsFcbFgNkVnKpWuj6TT2wYV91a1BRGkz2OpGY8BNVBLjGVxATXHJNRMQaoPwEthng+q",
-	"6Da5yMjuhHEI5ZzThd9dX6leuro4P15enhH7Bka2WhsyOlkhNLgwjnGLpohuIzTFgtto68iQOkfy7OSO",
-	"NtcdZfrNueru0G2YBB5OB2EBuI6JVeybqbah9xL6K6NCueD9DQO4LN69pcnD6q2eeDoRg0MBzkXG6MwM",
-	"eTjVOjWUqBQLO8cIcIJwk3B2tjo1uxllkS2hanjHtthyoQOrmjsGEiDvKg9NeW5rtLWy8Y50bmvJLbjp",
-	"lgUjly8Fm4xQ1OK3e1PfP4vMDOmHoZ1yuLyNflZeUPVmtbqENnx8uJZV72bdWeKgtSIqa5leE+bnVnwK",
-	"b/SV6rb4I6Yd/Ot/+9+tlNOG5KUu3mjAWQtKU0VCgfUcPjywNpfqoCpgqSVpeKThg0ePNgvma7A833gC",
-	"3O375mYGEYMAQXts342W3Y/nnZuYnpTJSfH+R3FMH/c7ESTEc2JOhPmXwmyeIku2rB5N2mmuiYYUDG6+",
-	"Q3pbTgTIeF0FOugffrtlfFc5t7X84g7syaUk96Xbk4uRbmdU3lSb8gtlbrfiZisaxwoo7G4ayFKgOssm",
-	"qPGhMEhJaNoPLePL2Exeg6mWaitNflLutpucV0+jdO/2Xtt//CJTJmjKwYiiem/fvnj6busMS0lT3o1k",
-	"zCZM7BXDuKl+rq542kX0Xpp0i9AOW6p0jUBZNaUcfLtxiUpSBYDVtdLnpiX55R22+ykX4iN5++5MuJnd",
-	"XDIfk22Ibmq2zsurisnTTPNdAwi3lpFM1uYM2RhY7s2+adSOtrZb2ztoXfYPgvc5b8YG6Vte1SOyPLOs",
-	"z6nWfsNV4Ad72gTpBMgLQySe3bONLGgBxF1dIJqSkZ951bbhTSLaydJU7XdpxGvW4qTKNZaGLmVScafZ",
-	"cO4ZXWDlgSJAyGFX2noEqIkBJATHyhOqpup/HEdavj3tNPz4SzUknJ2gQW5jrGmCD/nouI8qEoenGjaC",
-	"SexMlUu4KwiRmuWRzrNKOjd1WaxWfy9stABbUqAyCinWAYNVYMrseW2wu7mcAaNgxKTNNdDblF4zMmJM",
-	"EKzlHBPFRcS2VDEKD98WmoKhI4uIaNnV5vNXgeco1fwaWlaxSZW9DEo/X5VwaqS35tyagd6NGN+MjPrl",
-	"CfJurLeLd9iaHTSy8IopOpqy6IrFmEeuNMFYSqPg4dqWAZQzRoUi4Yeb0MPkb9ZP9GLFPe0c77Etow3/",
-	"sBHXDSU/a/Z30/LdEc5GLyc0umY3zwvu1Yghte14au65HeCd1vDntYy35JbDymh3uGZWsGGxkRqTqA66",
-	"aRmrQm9Z67JmxjPsRmEyYsylnza2qKi6dgfwe7sL1Vpn29QnuL9Qa5SEdoIj2lz9x8cnnmeMdU3rRTzw",
-	"URHz//jQRswqkrKswHIUDOty2be+JQm7ZokiMWNpUDzef0x+4t+bqxhEyLYtUlWAeoAWxMXEwWxgTx2v",
-	"SFkrgbXlcjiQ7y12/1yiwqbYr6sX/JlUWIiqjsgcYOj+/pbBsh9THdle1RUcXjPQYLmcboUCluhneQEt",
-	"kW++teuHY1X2AbA7i93iQYh38ENE6UXCOlvXENoB9X1NPax3lRls52q4Iw7y2zmIS2atiiGwJJKdz9mu",
-	"RaGLXbwLAaAsrfZlS42VBfMVKtilOMErh1++kiIP+IJckDpImCfUqiznWW/jreDviY3v2ylroIxdiRKa",
-	"x6yrpBBMdw+7j3y34WrBTwQf901XzgWEaHoCSqjQ00ymPAoDEiYyokmIuaJyPE64YK4ECGQxQQ8AZEbd",
-	"CnUdEnVSIlBbSK7edlzcU8GzGK+XDswgTmlKAfyaM9Ug6LzXwzkXsZx/ZMnV5XKTWyMh8sgCDKw9fWY2",
-	"Z/bdTdWDcHkbYQuKOmQe1Aa+ZPprQvjm1tft6gAtLaVvParjcoMoeiwXYqu9vAt+tkIfHs62enrAdLYx",
-	"CLUg1mZ1yHR/V9P4DEM/K+l2ibEVVc3gwp3xJMFapIYIfkuVzW5drcy3ptVqBs1Vd0FJLKRpc+PUIJxN",
-	"X801TjaG3jQXNbGFCrZqpUB7K+4pLq5pwuOhBc0sVN0N1fyKcjuNoatnNn73VIoxN7tleddOSUR3GZm8",
-	"S3yxG/wPGW2KsH1zkuvpAXHNkIl59bgS2g3G0hHgjkJoNqFxnDGlGkO+Gy4v+yvGznrfgK6Hy0h+ngne",
-	"X9B3ETqybTj45sj0pf2qTLLSaLBhHzM5StjMn37x/JQ8OXz0DUnxJZsv6ROKQlcDH1SI5lO8WmnMnEYy",
-	"o9GUC9Y1LAAemPfreftwCNG2VNoRVz36q6gGIxkvjogdzoIMwAE1aBk1yMKBekNZdy7iYr9R6/KUU4Aw",
-	"gKkgSt/WUaUVLAdfSKkF8/IfRMu5IEN2CQzhen/PBUX5VsHxvGXZvT96Mn44esy63473x93D6PBh90n0",
-	"8FH38bg/3o8fjvfpN5vSl1xbh/2+HyhEJ0uM+C8FBZBmCvCDLpyQt+cvSuxVB0Vs8QiBts2H9cWB6Kij",
-	"vRJHuhez6z37vtorCbK1JTA6zqniSbHltSqrHKwp/nOWyTEkIMbbmDQ2BQalxWrs6F84Z2lCI+dlRcjY",
-	"SmNHFeCQxx9hvHh8eFfGi6ojtlI1tMJ1q3FDJ93/ot1/9LtPhr01tY9u/PvjZFavFr2bd7bu4t8ot3x0",
-	"UHljer3lDw9UBTrA5hgUVRMfKMfCt4qStqCl6rZ2Mvf9F0Brnmq09w3lcY9R4/WgDAvaU+zWbQO/7cG4",
-	"lS126RzUpK5+5epYJfFdo+22zqn+DVHvFpxy29podpPvwCbg+OiXbqq147ybON2NdP5x8Z6fPLTxrk/h",
-	"Vzb9fzse0XQ6rLR411x/o4jxaenv91uh4VY4ZzTmgimf+2LKoivP8+3RyuvIjNvjlS99twK5uYRi/c5b",
-	"vnQ50CljNF7sgN1op+9ftHHG1PR2UWMZfoxui5UTsCO+UL0x/1gnXGmW3W6wHw/lUKrrNKb/q/3L8PCq",
-	"JIxvB+usaw83mADrx/ZboiX55sBiN7ahnE7nmERyNpOisHhiDnHGxrli9UpsfjviNwe1IX27ATqiNvVW",
-	"cDsttlZ32C7TWoOh80wve1jjGRdo0c0VgjbCI4uz7qonLOXewyte8+sF4tv7S28kXPg4Ryyjum2ptQeP",
-	"PM1PC0yeysv2oc+1bNNl/q4symn5kf2pBz+t+XRBZ0nDp/CT1/pmWEr9G3y2UZjFadeGvTSUYg2CFda1",
-	"GtFf8do7Y9gGPbZiK+zt9/rbIr6XCibusW9QtsL83dhZ7i8qL6FKD2mk+TXXi3Vj2tazdU+162/n9v84",
-	"CIKtYtztPpfx7RgEM8Qig9t585wVefObtZL8TT7hejmD5toknxafka9m7ltLs6vUX1+5igV6uYT/hujB",
-	"Wkn/zcYgzyFYc6BvZR8q6HxZ0P9oEM9lYltWQvrr6G3DaG6aV+EODCiOQX7pBhQ7zrsxoDQSwldmOfjN",
-	"Zv3eFdP3nMOvbIsbucRXNY81PMzsnvKBg2Z3JRJ9dfLYbaSsnVIHlkWYXQPAamkGHyMWrO7ybmLAag4Z",
-	"fAhQmFk05dcNyWL280sXHroLsjACUwwxK7KOl7G5DGEzXEbQygX/NWf2d3v8XW9FIOuSKv2hSM682fug",
-	"XVbzTQgxJJypY0Jd4il4BQXCZ0I2M00STNS2+IXQR2M+8+O6QfTht4EHsfyk+7z77sPDxzd7vT/+x/oF",
-	"wECojUuwbHZYWv3lFVpDK5eG8JSvpJWhmFp1yB2qzWydBoYfuCLEO/Vyq6HdvjD78oKsDGNlMkt91lbH",
-	"uyMLEZ2CZ9pn6jXPd8US1LwOvmslozIlqmRUzTV4gwKYexPc/A7WgEqo6ZY5JzKtF/lRDJDZMD/cH39Y",
-	"RpNs6Sy1SWzbXyxb6xErV8WvrWKDApvfkIJNu9jnJhI58+Zs7qbelJT2sRpOU70Z8xpCBkRSaC5yw3Uh",
-	"1olwDUVDEVkA6uEDKh2Ae27OBdldSQKg9WfXzIdua2T5K7a4rRmmDPHeTS6pRIPv+OHdmFfuEu1iTdx9",
-	"vG1KzS0ydp2yeg/WOB9KBZzjEgCvhMVwoaFzqsiMxswHUbGRjtZn86wVYncwFfoQBUr4gAJd4J23EZka",
-	"OldbBtNpPdaNhNLwdVNeRbxsH3M2uUr6UeUcL+X71qx6m1J7V46z96gWOcCFEbC6POXkNyfzl6zpDoxW",
-	"FT73pdutYKg/ZDJPvbj7/kM4Me8fEUpiugjInLErIjOsT02oIuHf/va3v3Vfveo+fRqSthHhQY8yb3cC",
-	"Qm3KpsyII5uBMFqB+Qngr3kc2IzFk7MXUC2Bx6RdYNjac46HvAB7LN+2yOIbT0a+jdwD62NFc08ZAVcB",
-	"unltz6QXzB2qSOxgUXdI5TurwtCPa6BxlOdUXLHYl5d5J7ecl5JOyt2ubzXk4iORNFbZc0TwiXQO3Oqi",
-	"0xWFolGVwNVlheWqbkTaqWo1nDqbE+wukBjUUnMCgRsL8IE6ruwc08iRq2z6XVPzHh0emIMN2gVahwrz",
-	"Zqt2qzJf4TQepoiVt7dbCF1oyrc9udVi3MWyFg0Xa9G4oZd8xhTLvKnMu20qWCGvaVLd1KnMAX+G+svK",
-	"zZjOeFSP16nQZf1itHk8gdOaDU2o5qKlarc7DpnbR23nmp2xE60sUjHK5p2RaaNusePkLE/0zK5+Bu1K",
-	"25X3qu07kQQc3zsb6y4HC4njTjpes62jRct1FZRbU8x7zdb6DWRfq+rXlGJ37uQbgOdFVWBbXIrd1bdb",
-	"oRJ93OW7nBeS5jogOI6AwK5A/jTgIuKfsEmVxPVdr+8Kg7wrxcMnABR76qdhX+2VW5UmcQGDt44AUkPr",
-	"h/CqIDuk03mBdLZnIQ6zaplp3apCRiWccDetCXMVbcBgJdkY51Jdrvra7JI5BNaDKM+4XgAOrVvaGRcn",
-	"uS9d7UQQGkVMKSR7IxQ7EXkOMPYgPE9lYmtDuqhFM2jSVhZAlJIRoxnLikYGIvxr9+TsRfcntgg7PfLU",
-	"luE2L9skdyUrgY4kogLrJoCJxTQOzUIKOCpa40TOVzL44fdyjmZCtowRy2DoCHsK5xwCLPOYa5LISQ85",
-	"xhUTb7PEpvXSXE/3EjnhohZuYh4fmNdpyn9ii8Z1dOvWDqNoNOz1embiVbSGGV0QxURMOCxaaFqSGf8H",
-	"LMER+R6X0H0MEq9p2laAd6GFrWJhS/LEkYHMAI24MeJfzx1h/+nny1awgQAAqS2sL0cYVJ5kNnwZ6yFU",
-	"HkPcMwwbzh2cdui/HCcAFd7cwBWCUaqRFJqizd5OrwyXXMGb/94WaLJFKk4BDomcypgR/uaC0DSF3Z6z",
-	"kS3/3iOXU65ILCMA9SQcidh0mtFIH1VgjwcCxL8xjVhQ2PjKhOWAmFkyobktn5/lCVOBKzMP4SHQuZ4y",
-	"xUyPGMo8YcLQOIsHAlaW695ADMSpFNemMSnU0UB0MeFgJGPOFAQDK0Gv2DCiih0TbqOi37598VQdE8OY",
-	"8MH581Py8OHDJ+Tt5SkqToC9ghhTJM1YBFA7A0FIOzzo9x93+/vd/sHl/qOj/uFR/1Gv3+//V9jpmQE8",
-	"syXPVSqFYkV+ZPjXrpUTui+ehqRNyZwlCaRfsNgo0cABRotqyX2uyBVLtW0XbioYbkjTNLHL53LC//h3",
-	"JUWIZSqfHD76prMMmABoeMtYCabhl1xp2+6HAVikBq0j8kuv13sXkEFhmzIPzZ1jnlWMVObxoNXr9Qat",
-	"mxD7DP8z4TOuv7P1cP4TX/wuhN7elJzKsvSS5y3zTypIhfmRXCTw85QtSIxskISOSR+RX95hD89BAKsV",
-	"E6HgWsmk1uaX1PAGXGEL+nFEaEGpIMTZ8uxefkwK/mSmB0WBIMietA/7+2bYh/2HHaJSJmIF1SVzwbU7",
-	"aaEh/q6REfOMqZCkMuHRgrRtwR1y0CfUdDHjItcsIOHp6ffD85PLZ8OXL169uByevL38cfj85MXLt+fP",
-	"LsLOMZEiAr8QV9ClDkpzm50EF5PqYpjWqVBzlpHDgyc4oKEb0JC9jxiLWey28pzpbNE9GQObGrGxtE6q",
-	"5dVNpLxiMcnTnmn/3K5IMRRYjWpNwVppHChLR0Z5PGFawR66FdYZHY95ZGYXTSnUyLD1067Y4oGy3yC7",
-	"kGW5vgfK0Ko5xrnSGI+A/AJiuyMmsDiq5ZNGSso401jwGMobFPgLLqnDAmfsua/LSKqSzZpRV0JTXfR5",
-	"GYffOmo97PV7D216M9y2e+Z/Jkw3Y3zziFm4N5inbT7ADYJIdTd3x52Rr1JgXXKEJYcLCeFF3Dpq/cD0",
-	"uZQa0baBUcFgDvr9JQzKKqdxCQgltv96B26ZRAEXVePsSOWXHt5VtvqUv4diyHsWk6Qiq7WOfnkXtFQ+",
-	"m5ndPHKpHATt1XbtYGkwxj9oaTpRCJqkaeudaWuvB6z5Ssi52Pv7/Er13My9+/RCREkeM8MHNNQGM+ox",
-	"yYXmSQHwf4UurwVRfCJYDPU6saR47N0cqKt7j5sD7TfsCtygP7MR+YktyAXTd70lZ0VRZasxX7OMjxc1",
-	"7l/dGMOg7Ma4JJuGfdAsQ7m/fhKO7TZQpRgySiOnxHjZuj8z7z48xVyWDfug2Xu9N9WYY1NuwLIS413t",
-	"izmdTFhG3r4gKZ2wO6f/onk/qZsV3fsAK3PTuLInCKWrpozpgOAv5qLjkRSOmS/N4xhLoULFc2JkjTg2",
-	"Yo6olscw9wZuRePan5iBtSyGGtNg7fpleXjPeYIH3I0FplNI/RZJwjJ7alss9UnUOMtt86ay9YbrUtne",
-	"7XZU6TXF8a+nlwCLGO+liBVYvrixSr+5nQxNRpj7uiNJ2uW7CVqH/cPNRPha6ucyd1rGnVHuSZWk3K55",
-	"KLjMpvPTLog6ihz0+2Q+NZRigZeA2QD5qUJOOSaYGUuEJHGRquulzh/LBLZ74tG2h4ZNcjPgitCEX985",
-	"43jJrxnkTnsXvZZ4uFaAMcey0BqpIrXEw8AokNcs0yjXmZvHu9igwpy9ML9/7IrvUnPAu/DFZCqcbE5V",
-	"qZ+C4n/X2wHat9O2XWL9+r1xSZ/evfl+oRk450fmH8A0U177tMapRWw1JkXmrKqM28k279nfTl693G3P",
-	"3Lh35FpfyL7Y+Xr2pcio9W7IKTKeMwQAuPjzS1j0cxZzdUwe9R9i2JStRc2NfJkxGk0hC8Mr3ttc3Xtj",
-	"TyW6gmdD0AhSslCrcZqb/iZoPeo/XDOMqkFj++E4LEnPYE6qAwEj1lwckxDxGkNbtovfuZxbLpCXHK73",
-	"98DSugeW1G4iJ420cWF7gOBPrQIi2JwpjVE6gRGyjOQ7SpgRaXPFsoAYOdgqOprPGMmomHgIBWy8L7nS",
-	"J2YQL+Vkk6z1DNMADDWCJYArGxSC9kAaaZkZ0RAOYQ6MtBDEfs0ZCCtWEjPf2aizVcmmqUTFB29TONta",
-	"S+toBSZ7gt9Am/45UhBy6VizDGdqVrJpNlBlyz+Xtc70ps4LW8uGfkHPvFW/vhUq937vJZ9x3drixVMM",
-	"VttVCN7pdDvyhFg/7xE3SoeR/22eSv2MWGG2v/lYf09jhyYCn+xv/uStoNb9gH71Q+Ru6z96LrMRj2Mm",
-	"Pp7p1LxSvzhYi5sVXlR321QVbPtFjSsVoQVejoT8HVmNTOIKM7JW5wVJZHQlc210vrHMonXM562NLVjL",
-	"eU6pYl0uFBOKg46fZmzM3zudbwXE2XdYnM+wJLplVJav/ZyYJTXLufmgwAbXd+/f/piYVSMu0mXz8dj7",
-	"wOMbazKIPK7Mc/C+QrFIqnNlwTMVGAGBaOHqNIcEDFRwp/bIiX0PjWNzmScxSRi9ZkYrRfvWQFDrnM2o",
-	"uXDbMVd0lIBtPSMxm0ntIIYTqjSRggWEa8WSMeForow7VdcFnNrD/pOBCDFdEn3TZuzAMViMxnPPAUZI",
-	"4LcYurh0gjeciBdP7WkASvpeonh8twfBIhbf1GMIbDbk/Z/DJm3Fxh4ABXzhx25nI9Bh/8nmD15SpWGV",
-	"Ps3JxpwtG7D+QEFghDKHBY8mxK/nwtxZ5tTM1hx/QZOF5pHa07WYUu81GWJEZGguwanMQTKO6YKM8uiK",
-	"aQDvOu0QaVTV8BejngZEy07oDNb4mjmn1pUXYKrXQEhhPdf9HgnRYh4SSJi2lTV3iM86JmEklYZMsrcX",
-	"A2GD4o6tr7hsGCPbKsaysBqjWrwWc6W5iCwj7Q1EeBJFLNVHxNokr0OSMZ1nQpEQwt2DQd7vP4xwseDf",
-	"LCSZnCsf0/mB6RO3B5Ww3l15D0QoPs/kbJur24Yztpr0jyLwteQOBUlXY9nuMP53VXP40RCYoyzwyRrJ",
-	"BC1rWFtImXv/4b4hwUYRqRK665sMxq9vFfh8r4LOclR3xeR9fQvjkV2238WhGtN8IxhmEBAkcORUYE9o",
-	"1wQQ1akyTHc6vUwTw7293BJDk8loQcxZACsCHI5VBhkQQBQttQ4HPBoCzYegCNJoejwQm5KP8KSwsQY5",
-	"zCoT5nlGxRUXkx5ZZV+mVcu/rriIgyu2CFw/AY45QJa6FROD9OXPyL0gvtt32B1L2jJuvql92BN/F/t9",
-	"gHDgM9PDfh9hMe1fniDh++coMv1YVmLpRv3bc49L0D7wmFpl0545jO/D9IFbc5IiG9DPS9xxdDwEZB+J",
-	"5WJpktiQVi5qfAUEspKbHPb7cFd2AsygZHEwEKAqYeLRMaRSKgJCDJGCvJLCiHegNmXARlyYAeNZmVQZ",
-	"YOqlcuF++0r3BqKSt2VYETJe04yccW00MLJGkNIuy1MRqsjpxV82cZ23FrriM/KdSiLXZlHjzhLnmkZz",
-	"h+boAvnQZ2bajAR+/2zO5jd+DKeDAwCUjmT3b8/uwCQqBXug3NF1HGdHDpfr6R5NedclwDX61ov4yYRf",
-	"s4K31mXYY4KV6VAjEEavJGoq54LQCeVi1SgLzqCzFz9hitdu3OHLMoXCJDbbQeE+auPKIJ+2K9b5pCR9",
-	"GwKtXbUFNThCWA2hCwBfvinS1EyacIVBWmAbtCHsUiSLYxdjjDW3IKXk4seT7sGjx2RK1bRHbHb4lCp3",
-	"fw4ERC+/Ovnr8OTsxfCnZ3+7GJ49Ox++vXh2HlZCnh91yFxmRmhymyE1ydi1vGJxQMwfNlQSwp0ZmQEU",
-	"jhoISg77T0joECxAzhyCW5zFIWQHvIjZLJWaiWiBMd46W6CxU7vglLDyDsaZl6fE1hnDpcEDQ3628CUD",
-	"gfe5ixu3qUVOfwgsxInp0NY9eALR6hnTQyHNONOELugoYSHMGCKjzayKhuY8spWWIM9eufC5hIPKY4SM",
-	"ImtiSjVJDLPhWrkB4xIqSJIRsWvYMG0IuO6YPcMBGpmoHgBvbT1t1pv01q1yh+A81EAU3+UZ65Fz07kz",
-	"Qpvxj2U2YbpWuU3mOpIz5hNVEI8Xz/DuduVyRyGZ575szDA6ixy8lYF5/477vsCqow2aSJGiUJBED5HX",
-	"Y+vaOzV72D2VQmcyaerRvr8HL9t3X8sLs4NYaoVOmofrPsa3XktoBMf76WSFLazRp1KME44ZkYcHB9v0",
-	"YgPwHG7pR/FvpKGKVWKFdwet913uyFp38dC1jlpWW+gqRwkeIaJwU1nENy//N8SitDQKiOXFVENySY+c",
-	"IL9wpnML+kFtYOVh/3BVioDTf+vj+9QnGRz6lDy4I0oe6Z/Ap5VMP0HEbMWtbxZgHd00E8ReJrWFPG+W",
-	"CmQSu9vkirHK2o5tjE8kxZhPcsPNJxmNGElZxmVc3u5CCtbpkddSD0RJwEeea9dccBOB4gXcbXg34TAV",
-	"Xr+BJTszBIw0IJAsORA4SoAnxculFF/GKM8UFGp9qnjNj5i9wZwXtMItPffSOYzmTgm7/9kuBcHm/9YX",
-	"w6c9qlCLrHJWHzg6uxNmjzED3WpKt/9YX/CJUGXQgU2+s8BvpG2zj8mYzniy6BQpFRF49wzpBC4RM0QB",
-	"c+ggQcKB4IogyHEhfGInztheb80IoPNMigmJ8iwzcmxRr92KzA8HInQ18N1vYeBiEgKrY4PbUcs5zWJV",
-	"bd+oxjYKKeGGTzqxVvGJ6HJxPBCQPlmdIMdvWOyShrRms1STNgJvOtUh45NpOdyOHe/Bk4EIbUtDbMaX",
-	"SOkVeGH/zsraTPchsdY7KQ7QNqLroS9kGRBXv/TwhYMt5L9LKV9RsXBW448X6FwEDyOVcltrrmYES2g8",
-	"tGj4xaj/wMXXWviH4sxADX5UzaGqX7tMoHmgiMNIYGSUay1FpzcQz/k1XOGKRTnE1Lk8YLjfqSAcknzH",
-	"nGVwKowqaX7Zf2QTlBVpHx48QRKvUHjHR+EvYYr3Q9jQdknPQa2p9935fA6Z9t08S5iIZMziHSLL7fr+",
-	"YJb3kwcS5Xp6iQ43rxULU0tTyrN/yyv8E57tpgRLPhGE25sBg1AlqkpFxnYjBzD3fEY166KH9AgfL/MF",
-	"metmxnBur9laPn39Dj9291uJrQAxfw3KkufYmhFscyFcYHKzzF3oxKe2g8Jm4GjX8No0kw6XvUkjfgrP",
-	"a8JEYDUDxKxf8mWCrGBNeJrIuXkBEwdAQcpm1hI2EI4YStlnReYhtxB5BmJbmYdsFHnskFFXArlnINbJ",
-	"PGQ7kefSRaPaHO16CGtEhZCa4Ia4WNU2WB4rEanFOnhvGNy1M7u993PTuNvgtLJIt5agcMBfvAS1czzn",
-	"Z5G5cDGXtRXP0fQ5RpoTWIGndblw5i+nu/i861XSuzf/bXNQcTG0z++EskPx+qD8wfIXzjlQ3J1trN4S",
-	"kGgp9cPopVTEe4AtDWq1slndBdabLVi9uksYD37PPAJb/zyh59tEndcJ5Qu1w9+FAlbQEoCXV5EA18gH",
-	"Vnxabxm1EdkQXmtEKoe/1CNnJewSxWf2FbBgVrxyisynMmFWTAsGgr03Wh7cnlyYj6cy09auihG8pF2B",
-	"BwN/H3oZ02TRCcrKCqU5hWfgU8QwIbPz4MT0GTZx0pcuHPk+zsVSbfEvTJUSbP67OvW51aln7yOXqeG0",
-	"GIumCCDzZo/M7txGlXJwi83n+tQ5yDGUATK3wFqqp2xGuOiR55wlsYKYhMQ0FpO2yiMsogApJWHH1l03",
-	"tw9kTZ0Xo3IehgIHzsG/QajCZZHEWIZZcEHeCh7JmJHXz09L/0QsZ4aVJHLOsq65HWNkDImMaEJSmjl3",
-	"DddqIBD80Mr/1sei4FLt9MiJsL0CfiQXwLaMRnvNFR8lLEB0Awlq7YjHPGMR4mcMRDSlGY2MloNxAm//",
-	"eNDvf/+vf/4f8I/nATw4OLEPDp7hg8eP7YPHT8yD58+eP3e6RL9PAC8cFdKBCPdgbGF9mOMcvK4FwCF7",
-	"Dxknk4rZtw2hHW7tLs8fPiHqysiHUgTEjHUgThcZTxIekfD/+39CIK+XVHNBQhp2XDo7tILRD1bDgb5U",
-	"iFa2OEdexPwM1ZLbffFSbH4nZrr/iZjp5ZIMTn9LjHXncILPzlTL8IImsXw9+4ymVO/Z0keubmCzZGSB",
-	"ek+nVJPT8iMy5xlAzsyoDoiSJBczGfMxZ3EN23cusyvAQ47tgJlSA7GCqUzxhCI6Z6dHfgaTg9IZo7Mj",
-	"Ysg/RFUQoS65IiGEugKERhffC4kcD0Roptcrp9eLprm4Cq0GoQgTceFuhpprR+SXp29eP3sXumx3Eh4B",
-	"v+0CElNIIjmbMaEHAu0p+4+I6pFn77XRX6RQRyQs6yyFhKYIFYq13+Z49xhxzaHgonxHtITamwqRaNth",
-	"roqaisMpNzfGwk08zRi2CSYrvEvsK52AhGVhpxDtSS4B0Aa2OdrqkVCEiKE5YmS/R57RaErMEiASCcaN",
-	"4VoiBw/NrpebfgoricWBBgJ+vIC3nyEKbSGwYvEYF7UNJitVIG8w18WITaiAy/LV6RmWF60it6KI4DyZ",
-	"aJDFYp6keJ+0w7O3l8RQtTPlYTQE/Bp2BkJmRFCw14WzKHWFQUNX5FQDlje2ZaFIbeUb9l67JyigPzA0",
-	"B80GA5ELMzHEmgHCtZih0VRKxcy4MAnSYihDEuRwiM9MIzYtMsA8JkXHaFtGFfm40utA2PhFhj3NOmXM",
-	"oh2q0dIVJoVXh5LlwgULArq2ssSn8kQPhHkrQDzb1O6HW/jUdKdZGljUy7InGyTUIxAabHarHhp6egbh",
-	"oReXz84uwpWGFWl/S0YLYllhB2nVfXj59vz18PLFq2dv3l6GLiBlIFCnMufnuIaZBBOieLAQkB2HqDRP",
-	"EkLVFTq9CkoJ6uzDNEw1yhq2uE445oKrqa1edkQSiOi3RwrpBFcaQq+lNgvcIyfQfBllqYKBQCRqSEAD",
-	"VlWUliMjFklAqRYk5Gpo0ZtxT4ogHJgIRso6c2+R+NYjpzZEFEgWZ2vahG0HwdX8MoSRhnbJzC6bDbXj",
-	"ByjdKy5iGOuUwSKVU8tyYbHhI5nFLIaVQ3qD1YaVLyTf4mxAA4aRLS1jZTidYxuAi0caOBkOB24QSsYy",
-	"SeS8m6fQ/kD4mGJIJvzanjrccuYguvNE9whyJAUBv5A1iFOn5iwMxBTYs7KsHq4GZeknjKaSR0yVNTgR",
-	"NN3+GI2ghrDD2jZcXGbmPqHRFDkYFPls4/rnioWdIjLHkp39DUdqVoMSIYW9vVhcudzM5MYcpHJbIBb9",
-	"FaGV9vAyNDcg5EbCAsA0ubBloUgIaQth9UJQ+QzfHQjzcs+Cm+OHVS2lukuuRdKmSnGlqdDEVfYtyIBn",
-	"A1ElvMBcHm654F3gKjjzTmBHzN6Doxo6GYjwh2dNnLyLrRY3aFmtgJzi2XKhyRYeDlwdjoVY+8pEglIx",
-	"p4uOdZahjiXT8mbOBWhMcKRNn3A7GcHUtc+sQntki7ZWb36Z1e7ikglxbdYDnCUIEZJBD8XeIvco77qo",
-	"EtA2lUlM2pB4Z6ZDq5CrD1SxuiDoBZUQ/VfPLi5Ofng2/P5vl88u8M6uqISv374khbqnatgheUrGmRTa",
-	"gYj0UeQfCFuy36FTF6QYOHArKpxhXhXh8zJDJHx3F/TIZWUVgRG76PHCj1WcAleek7RpAvyhZKQyc44w",
-	"uPdgrMDR51QNRJrJOI9Y3DkqBBoWl73a8S5Lf0un0XDNEiK9Kka9GMNZgcBJEG0gmEjJ2h2DrNmcl7go",
-	"gOACMnC9Df+AHES70+ChqUiT9nbgrryqDYAcyXgB+wlGRaAq4GOkbZ3WAClRcLMO+TtKfJ45A3mfaE2j",
-	"qZFwQfwCCrVk9UAB5C+YIIxM80EvUnYEzwCnjh2RD+Y/Qx7f3Dh+N6MTcIxm7mKlwD278P7eHnxAeHwT",
-	"krfnLy2Wf8XVYMkBoIYDJJ6qYDYQhpPPgCOePX1e4kSaQ2X4YfFglMjoSpX5mkrw8ZjFxNItlKYInHUW",
-	"dtgRqRkF/4c9VMpoL4yc4ldnNNOGcdsYatMG1kuEd4nD2y8NIFTjHWvWIyi+s84nrLTIlQJSMutiPjo0",
-	"okjCIK1kLHNhWAlmgvAYdqyQvqwebmHzU9sw3DOIIYIGqU4VcL+4udNMzlJNmNJ8ZvTJNMnVQIQz+n7o",
-	"Pq9WCDCXG4qSWHahjJ1jNHE5ckbEByf2cUWQN/eu9QePMe2ojlN08MSCngyNzjq0xrXQyrmAmen8yYDn",
-	"i1IuztmeTNvRUsuP+g9dy9hoNswFvaYcihOFQaUEhQ0nNlzSagTg0NYDAQbBQoLNhVvHNrDayzc/PXtt",
-	"izk8P3nxcvjm7NnrsFPkT83oAgUqMjI7yWKCBchAVS0vK+UCNgiNMqkU5DRzYbhHBNqEY+unb16fvj0/",
-	"f/b6cvjDs9fPzk8uX7x5bfh7TbKGSMgis8q73HI4o2IxrAzBigo1Nz85ISqRsLLjjJkmpi58oHLTgkTY",
-	"LoopB5Y1B3V+XXF1zAE92NzEzclCddXz/iIoK518Jk/G0kyLNN6qbaPe2hIsEfJ0VC691g8INHRIPA51",
-	"VBdV58v7wJMU7bUGlh3gTQR2Cbjf6+bAv3ZPoogl3e9zo25zRD5fGr2QIQFtAOR20ATSTL7nTEFwih0v",
-	"FHzJJ9NqZNOaBOcvOfD8tjbHTwewa/iwvdHaYY0pd1DGqd07bR/37gRWzCWGz5Aqq3NStmN5qPc66Nm2",
-	"nzl1jm0CCZqR6pVssLKTWiK+c6oZ5jB7DZsZm1lp+NdcakraL55dPidxRsegofQmPRIOLDzKoHWcfdc/",
-	"1t8dHoTrKS8ou+2ewe3r7x37dPWC1nf963cHffP/juffPe5v7r9cGS/2sARTkCRzyrW3rRKg5QbQnbfJ",
-	"n7OSkzVef3JM6MtVoyNHoKFE0hhuayfcDcunjkiXCdo+q9xw6PuwQsiIoRyC9hyaK2aFlDqOd3Eu/LJH",
-	"WDbvfeM2BH/XO394i52/k8xJI63qyi1D2rbsmXlENR8lrIq7YN4uoz6W/Rt7MRvlk2Yvx1+wmB1zBlIU",
-	"JtEEVsKxsPc00qvGUtTGHMqLst4F7glVempG8e8l1cCU15S8gJOKN0qxsM7SHNd2wyzzbzjz82Iq5/Vl",
-	"KMiwegow09EQ2fbE/6E0Ua3NGv5ZZlfKCGLzKY+mYJFwCohzJRwXJhbiLCxGWhvTDLUMtBevUj7a6FZI",
-	"f7dsywucxn0nXcIoYbw+uv15ykB/p9XLwaxHIdMIrAY2YkwQLROAa1Rapr9l4tUyLa2XD8rFKNfoduS6",
-	"h2iuFdSclRBd9EHCW18wQdkRNtbNcwsHtx5O+jdML+UhKnwMRV0XLiZB4TZBWLZG2imudW+0989gUxel",
-	"YUcwhuKPYsyCt4ENX8kZK+zWcjw+svYlnsQByVPAx4QRWW5onWaV0i6plM42ll27C23GJ5Y/FCUeQUrE",
-	"X9l4zDBvwqXcw7sWj846dBzuS0wjjE2z2E/g2qKKhL+4396FAXl7/lKRBIxXYO90mR2qEwzERGYy11ww",
-	"FZgVKdTt4qJFA15KMw31lFSPnNgaLw7WrrgNwFthS21V7W8O5/ias3n1QnAW7MJrQ9pYLbsHOzg074ed",
-	"HnkNl471UihCHQpAQCh5evG6zKwBs+kVWzSA4oHUAYUq7/FYl514TzXA++B6PVAE5km4wHAZVxfzN4OV",
-	"9nR5eoSOjDSsq8vQjMENpv7mc2xF6xALRIRHlsrAXF4rPQsePzmuOeE6y9V1qHI1RQZCjsENjuZ2dIZg",
-	"3FHRFRxVW8IF+qKaYMykzIr0d50xttyvGws6chPoLdeKxyD3QiRSh/zrn/8n8Dksq9iujKV0HfPZjMXc",
-	"KEUqH3Vd39y9PxBhMR6jVKZUT0MX48QFCfdcWBP6FECRDW2PI5bIOQ4DXLx41m0bXAwEVBODn5yD3ix6",
-	"SCEmqqxqQytrEtK9sFesIPpByl9N0wPRDlUW7aHDVGWRUXXDvdD5vTMpNboJsdJ0pcg+OLvMfiweKGgL",
-	"rYXgipbjgah2NafJlZ2nWcvqytGEX7FjI1pjB3IMzr7Exp1WLOajxUA4n037sN/3Z0JzpZ8DDa+IID44",
-	"yZJKdgWn9FRJK6arJYyftM1KukgSs5SdJmhw3KImXMv9/sFGYMuvrJqK2aNnhni2Ljv0lUIGWt+poWzB",
-	"6vyKAreq8GJkvmvABOcSojxVj4SzPNHciAh7kH0fU01tcqjpBzkXhqu3IULAPDDEFlYC5cyzDgLYyRQj",
-	"z5eiJgwTRBY0xvD8NhdQgsgyIst0KrW8WOml7hxDUXcgfjqHcoiqCC6V8YK0TUuh9eZ2LxcpC53FtUpZ",
-	"MtKsEleaDURYVG8NO64wvpvgd8jvw/804/7Ocu9yev9Zzu+7sEf+bM4hKYl/IEzPcIQhNAuW27CnYr1x",
-	"JcCemfHYZhv9Wm+myDqAaXJVxj1Y9/kokSP0rmMwFKFZBpFUFi1zBD4a8PHJhHUCAIJE9KaBmDGqcgzT",
-	"gMbmdIE82rrrXTTI0PAIYOXO3T7O5Az7N3uBEWC23D/EWADKjEWK6pET3MpqvEvh+3z+4qWLZykBqfb7",
-	"ffKKf+8pf7P/cCDw0tNSDqFFCPRX0ggo9kIBHwdHTxOLj43CkKeJhPJaRbkeTa+qQQrmZevVt54DGCIM",
-	"789v31yeFEE3xSDJDw1DJCE0URbqHwg4O1jNEHRBe3Cwq5q4Dm5m52t1LWPytXW72rlAvSE1EA6XcsSm",
-	"XGAsgbvtFRHmAko4ZJ9U0lQCEg4G9gUMUjIkZxSqUa5drwERkoS9cC/s9UIjt09mtrShNJ2DNAKiiJAQ",
-	"e2SjkXx5KF1H5ZUApaAMNN3vHxwiKQU2ug/7KlC+Dx49wt8hTIPY3HvgUL6sFMIBtwgFEzDg819zVgkL",
-	"KdmqPcUusGyJ35IV+e4IAD2pwoYh78R0MzTkJEKMcUfJFrag4GOQwG/0uDYmJQWw0lxAGWPHzDvLgKjd",
-	"n9jiqORzdr/coQZBqWpQHXMxYVmacaFJZJbcRlQyPZVxMBAoXQGPCQiIoBjsgjG7ln2ibICAp+UZ7zRh",
-	"s16xhVEWAWDUThchV21glUe2egsE/ByTez8ONtQrQJkFf6Cw3Hjb3RqGAXeO3ektAsNB+nTkBvK+2bcm",
-	"8crdDR8BHB6s2jSYDccBQplIVqDImmvdXWRGup5RLnoT2Tg8W0bdO7TD/pPHO4/t0ndUiqEaVUNMzFI2",
-	"i6O3Eou3BoOt3ui711/3iD67CZ5IyJ86rwsOTpPZsQy0W/IjPrukk03pV/DOby3OYv+TOq1XhJO2ESy8",
-	"8k4HdOUlUcG+X7uK4BUnZFVFCJAsMfbMQaF/emBcPATWjrCqhASt98UBhZNRNRBtqBASGjFkCPdPUbqs",
-	"iB+2FzQAn6NIBHwzzeQkYwqw0Vl27WQsLSWaOwpZcEYXiCyKIhYlCdfacrW52xfs2wskAgzAVui4V/UW",
-	"O/HQ2vegCMHo2/VlsRE9dfGyCFLEd74ECBLDrihiQMAwYcAeRbZGM9tAJWdyjjepjUc6LiUZm/w9k9dV",
-	"RQZ1KIRPQhW0DZX38cc5Y2mn1wBmdDtBZvwKMFa2Q1H+PCBEu7Lm/S14z1kGISvgj3gOWs5dgQo1MaB1",
-	"yEHmwnMmyhnTFPImrWvHJrhykNLDF+MubFhoBEdDO1jF1fRsM6DseX+gilYhgnJKDx49bmQg9807muSE",
-	"366A8FGkdOJ0B0cMfqPabRCl10EqWWWxXdHWERjOXVYP1DEJ0eqG6XRIXFXlBewGoJkSn2LaALJ0B7zr",
-	"7kOdzKDOsIdPG9607sTY++J3wboUrD8Puz9nDi0K2HAj21+RGfYqNOK9ES6MvBgTLlimj0qDyFOuUqlg",
-	"CkeEFolVIWmfPz8ljw8ePy5K6hPz5Nv9b78p7eR/CAeCIlDCycXpixdkTJME8npdfKERephqBnGpJvUF",
-	"AxH+tVu1dHffwPDVERESzLNhUA79wvp8bdTyEVFUxCP5vsy6tBbdgVg2n4Nr0KqTP16+AvPexV9+QM0f",
-	"jcsQQSZtKSKZ8QkXPfJGoJxFMiombCDaIUhd39HuyIzM/VH+uyvAto6VKg76j4+JMq3TBFtAeU3h1mDi",
-	"ePug3+8cm2UluVBUczXmEJwrBSOH+4/RiF2922GJY3sZH8Nt/loK5q501/vD/mFD+IHhDHaBdmaX5ttz",
-	"M5VtfGbm5RdjM7hG+XALBmJaAe3AnLaD/uPtvjijmeY0Md883IZ9mG9eS/3KQoR84cLplosAO/Va6ouS",
-	"ru5OrACK30JHvpWMscrwYjkXYKFaG08VYl4vqJpZEpKEiyuwjzqPM0JWAS/okbN8lPAIjdKKTwTVNvcV",
-	"07IzBnDkNEE8KCwKFhBNZyn4oWRmmmV8IupfY45kmwssTT7JucKAe9DQ6EBUMyo7PWJ5NYhJ4aR2QEPS",
-	"Rs4RmAMdID8n9ir2g9LadfJLQ/Uleyv4e6yvjGoiRNbCarw9f1kHbG6yiuKqOAS/UrTxmki50I8PW55C",
-	"uw2FLYtVXdt8NSjg4NuPjwn4ncdt4HFfAbtqQKaqM68yZc/C7hqy/3QcLc8AgOx2Gpi/bANmrIuFER6m",
-	"MrGpHmAe/OHZpYXLCe2ZHVIdlpkhJbdTR0bAu3gImKOwLgNh2i3Qk9C+xBW5eBhgPZc5h6hOrkrgh7CB",
-	"f4eFfPnjq5PTgSg5p7yuBEsgnIhLhZ8aVdCJeTD8RXNirmX+rftT6N6ev6wkrdy3FmeIskGRe3v+8jcc",
-	"h32CiLTdhJvr0RGQ/5A6FWkWpXsWQ2u7YrZyLizRVqD1SThJ5IgmYRExXQ3SJO3RAgFEuBSdHvkRruOB",
-	"uKZJzlYq3x5hGADe2YC+RjOFES7Wr4uQhTOqrgA3TeimIL5Xp2cXdm5fda3cYh6bA93s1nxdgW6vTs8K",
-	"mqqE5Rg2nKuqfj+L0jWhbaGV80JSoax5xjXrSpG4+Ht15FRbxSgUUQUkBwwKqHLkTM4h2vja0KpDaA5I",
-	"IicTFGZTiOLQ4FgCbJceCVUkU3ZE3HFoW5hW0zqelFyxzMbLhTqjQqUy02ZIMZchaUN62Iwi3JsLznII",
-	"cFOpNALYApZerWw1eMMC27BtDWZdXEMxSxO5gGAHBZZHh9R28vLlm5+HF5dPX7z5DgAKj92dyBLFCJSF",
-	"tdW+2gC6Bz0PTetGlQcYPtPhMObgVozDDqrh5hYEpBJMrh0DIDxk0/KE60U5voHIFYuPCIVPIFIrY0om",
-	"kJEgEWwYfF2CaQCgtAiEmoSaKR1ikFSSoHBuscZwpHHGlALoFZokco6VhxtuwuKcfaklbYsBfp6qtuX6",
-	"NNyvDsOZudSZr8ReunvJjfuHiPjkznwHWWzYWcmRV7jvquCw0Sv7QtuIxSIRyiXIATCbYgnaO4/LFKMC",
-	"sU0Rpemiyf/6ESf2K3DC3j9Zfma37VpCCxqTRKu7fv9CV3Oa51fE4T6pHrJhW+/Sh1rKfFyRGQMkr9EC",
-	"9ASLFWh0eoXFa6gzBQYkFHmShDYWRAGio20JwmzN9/FAXDGWOrQ5FBZRsuyRH0DAKzWhjJFlUQ/wBnON",
-	"Uk5dWANsfluBckbaUFRsSbBy2KpGsCJZnmDCmtOiSJFhANAawky7kCb9cbcxvTt2eY+SzWdx/m48664y",
-	"z+9SzVfpN7blhpScMZeEJMe3k3P2jMJxx3ZIhOow6pHToEp1WErSBtSgemK5y5oCBHU0WxbZI86tArip",
-	"o4TNCsxjGbOQKLpQZD5dHCHPqSAchaT9qH/QsTpdmkktI5k43FL8zSpWRtGSuYanh+4Ln7ZF2ocHB0eF",
-	"k6Su1jl1zijeA1FRUFHfU51a5CtXtuSSUY9LNF2jnFprEXBnH/u7ZOoTSw2XTOn1koN1PTO00hpKnFIR",
-	"qym9Yr85OfNW2sxWSGWvTs88YGWHt/vw45iMFAJyJGSds1iwCa45Tfg/2PaMRspkvVHWljkoKSoB9Pt2",
-	"pTJD4V4AMG84lOalsBOQiEZTtMpU4P4v37x5eTG8vHxZSckrqkljHqSaUptZjtqcAwQ4JqGtCYVWJMDL",
-	"xrQ6txBQ3Yw8d1WsKTI9tOFsNOJewnpscNF+vwCMSbQiRlPW5Id1ReSCGgqn3X2ske9coSMpE0aFy025",
-	"P8ZhJthk4S22+3fW8BWyhsvqUbTlK2yBsoRfs7vRkdbykb0PhvBv9iKa3NKLGjRxIJduRz2sCHHz4ADa",
-	"BDV7/mwm3V1FKTSKVs9tHAtNU2duynIhoKACzSaALK5C1N8sbKCtwmgzcewMuUhzTXB46NUaiPZhv09C",
-	"+xmXYoipu2EtHTXcK7rZ6/V6WCUCxuHyS2F4jjETmRkFdCAseUA87yGKV8DCSxDxeq0SCMhDjEOsY+Gc",
-	"Ehhhc9DvO7u4q1NiqxFV+LGWaJ+v7mOdR9sKE2hrN91injUGANnVQUxv0yvWgibgNOgV1STCoxJXScok",
-	"sABZAYmtbHtshTusm+1Wz6F42poTxzZ11hoJp/SaESGdadGlxy6K4i5YsdMZHgeiLEMBpOp1CtAkqd0+",
-	"rXvTfU3rprvPhO1oR3AOS7vu+oHq9VCX5fdr6CuUUM2xlQK30p6fZNEokMqYrRFAEcD1AR4fIxSmbF3d",
-	"uIgKfBOb7fllPezyPind9NAkZCFzQ8DSAixA00ROPmPCHK5X1Tdta51V9w3XbWnr9iKaoquVs2bQxWLd",
-	"T6tv3/cWVDtr2o7qO3C1pRmPmIK6GDDDz7QrEDkL96Sr1yZILG1xKUCgIJFUeosN+gD/dUiuje4O81ID",
-	"FlVdqnLNbStZHfT7W0hW90sJa+G/e1+Jy+ONsANes+cOR6SRo75ujJk6JuGvIZlRHU2ZsuBLq1X3/Tz1",
-	"zHW7QXO+hAKJ0wLvBIV6h97YpEf/+nFwGF9TFJZdyM0xWG6jv1K0sbQkGEfKxaNq8JUvgsau0ZcaP2OH",
-	"93miZ9zaNPA7qJ2Or3wl/qUvP6SlKD+QFnTpIekl/rxFOItymqSyVUccJmcV+E7kSdIUt3Lrc/I7dMCd",
-	"QwespY3mIJRyC+/7xllTcOEr4hafNhJ+w6Z+XAiKL7Tibk70vV15nyWsYgP9uqCK3zQdf2EhDxsPRu4z",
-	"ouP3CRtrqIKNKDqKadKuvIgqOtVToiVcfgHUluQIE0c+3HhQdM5ZmtDoSz88dpRf2PHJcFS/n597gpqA",
-	"1d1SdnTiYKNu/0oCMGbEhE4WhGKpCND0e6DbK0YzUO411w7i3NWCtsSkSHucJwlUxe34df0LN4x7Bi73",
-	"Jh+7qi3bEbcdalFJJfAERWF5jzEXWHICV0YW1Yx/N0oUy7hNYhiSxldqlFAlZbtTWDzaZJSwa/SlGiXs",
-	"8D6PUcKtzRqjhF3n36GPPpcV40LTTJfea/8RWLqIoNTW2kpbducvXU2m+2ZRtqNG57L59UvApcSRYHY9",
-	"TZINnGd52VdtRz7zz6050u/mnzs3/7iaZa5AjxMumm6aDefpE5ykDXXnfrcH+ZAR1vHO+7AH3c0Rvzdp",
-	"47PYgzbQb5lk81sWOD4rdGJAjJrJr6sYijuJFRBRWrDIxtigJC492aOFq7zQI/8/e9e22zbOhF9l4JvG",
-	"gJK0/79701wFQbfYA9qiaRYL1EFES9OEsEwKJG1HKPruC86QOtiS7dZNd9PuXQ4SSZEznAM535dy2UoK",
-	"p5AKpr4+imGuzO0YbGZ0UQTkL5gpvVJ1HCzVRKEk7q4aIvEMUib9SilMlopwHyjqGbxQ3mzwewTJRFLU",
-	"f018JGw2SkaoFnNiwaPf/ESMrveOmo0ucO+YOYz8rSao0o2I+bUqqtp8gS7yyLhDd4fCP4ZiZl6YwxjM",
-	"ugNQuPqcAZA4fG7/jwrFhb9/d6jepDe+f4P8ZLfDdVChXS/MB3f4rwX54OH9QxAfYW62c4zUqvxfaH+g",
-	"HpQlMppVLZP7GuF9A/xLeu7hvTruZ1BuhJPWyexH2dQWw6t5SHFPVwSaGoa97hRuPTOIFQiPHyotfslu",
-	"Q9uAzHzHUhkB1uhj8R6zBWGG82nwpu9/eAHapozul4fU3ygNqYs9mPtrTCI4wnnpAoya0gphJSzMRY7j",
-	"H0Bo2kiPXG3cJMy2wPN9kcfWd/MgnMJyZSEjwNcrE4vRUsJAwPwmDDZlRmmYL3zwyRGuiVipDbQgYc7B",
-	"kQ8wtQmAfQR8x5SaBH03QDCZeGmgOFQ6wHuqdOS6vfEJvBDZ3UTVg6JZi0OSFtKPPJobrxwfSSmpMjNl",
-	"hQxlf/zMWTN2ul6oNLczUVLBeg9cFEIpa/2BMpkBgiHUDcN54KzJ6xJNxuTiYr84qT1Bc1iEDUV9sORU",
-	"S0e/eXJq+/4QgSPjbH2/O8DFHVGWugM2gmgPKpUN+iehnjSgIeleglab1IcwSZNe8CMJdPAEdxDzQAlI",
-	"RSCa0k0UZW+ew6K0aJyFTBjDtF7Zwhii/Zz6HhJWDbKLwviBzKfWaYX2BC4JvTlVeO9uQheB1cPOuFL4",
-	"rAaFrhnoCZYZvag44TtuSJPxViol1S1R9gS6+namBieq7h0Mernm0wmmqfjp2dPn4GeUu+aGbWaEy+4G",
-	"+Cv4Jtju+o+7ta8kD4mumeJS6oWldRnK3vA7Q/cufn72vwPSNw96f6JS2ZuBgLdxFFk+v7GX+GyPfl5q",
-	"hV/pqqAFKxVdeKrXsg5evAbX+rydt3EDLDrYCZuA0zMMReqZti6WWN6J4sOxLlHB1bsLWEmV6xWk771k",
-	"+3fG6URFKBLGEfr/U8hFZSMEUup0mgQuhjbFr9Krs5pF2htx/9I4gVujFyUBmExULqokVPFpA+dvfoUZ",
-	"VuEyfziShpf+eVvrOH0+7RJ6Lp3D/ATS8yzD0o8O791pZpdpBAxm63rLLQgLF5d/Mi3xDCvIdLGYK2J2",
-	"Jl73sI/R0zfTKh0PKPTVF2Wv6K1fjJ7vE6rRw+/0aChtHcc4kBjPRdVKjPNvsTxOlPJmhtVAjrwnoRwF",
-	"iJxuLzR17QVtUNK2L0B+bSbiB9p2aH7fElIDKWMUnG4L6yPa9En4roLXKJaxR3q7K+hU2BhaOw/vNd2t",
-	"5xSXvv3hwyeFwd0u0fit20XiWG9II196JxjIsYtYv1ulyTJEhSZTrVfUHw2OKVh/u3z9CuZIzKtcsxkg",
-	"UgJamdGrhD6Y/PmrS8h1UQhjE+CQM8OiYPQNMbXeWWHwycg5GZwHNtLecPOgHOF9G7HEwtKRmf93+tfx",
-	"K7x3xxfBtEcYTN41fZjDPQTAcSIX3HaGRvL7gtfhUeeLmg8J6aIv1sXGW2D5XJOo7mF2Zzn6jWi9ok9s",
-	"XGsSBRI5dgfhaGDZSJW0YgkMriNdGd7yPY9y46jxoqOR6Ns7ugQ3H0dTFAbN+cJ7pu+vvSCKUv6OVf2X",
-	"a/9C4MTo9ZPrhIJw/HPAZ8h1RmA1o2REbDWjU5LeMKL1lv6QS1RobQIGRS75R9+czBDWCyuofaIJFGzp",
-	"Ysk/OtEDznSeMWd29LoSbySJv883Fhwd22rHr1BPO1cWO0wDzXCQ8X2g0LdwZHSBkNJz6bjdqv/LAHbU",
-	"Rph3smGybc+rFzzpMR5kdN5OVNg+bGiup8cE/MBgOAKlmI2WdYZYeg/jQyEVQlZIuoHvvQ+HZbtd7xvv",
-	"+MAWM79NYGr0ik6PvDkQ4AwiWY6WFxPaZq6WHreIcFWOvcoIR5jDa1bOMmUEgfRdFGKRY6tV/+zAiAex",
-	"RuAoYLk0YC/jKAfSQNaP1HGyhkxhd02Ujxe6vkCrCdbnPhHlF0RR+TXnm5sN2cYW4Yyv7BpWKwESBa6Q",
-	"S4xIbgz8QVRwlBkhaJC15Eh7KrJy9On6098BAAD//w==",
+	"7L3rchtHti74KhmYHSGguwCCFCVbZDj20JRks60LN0m1u4+hg0pUJYA0C5nlyiyCsIIR/WseYGaeYH7s",
+	"+TvPME8wz9BPMpFrZdYFyMKFomTZ3SfObouFqryuXLmu3/rQiuQslYIJrVpHH1pTRmOWwT9PaTRlp1Lo",
+	"TCZv5KWWGTOPY6aijKeaS9E6ap0kc7pQJBSyq8wb4RHRU0ZGMl6QiGYZZ4pQouU1E0RmRLEoY5roKdVE",
+	"SBKZLkh7lMm5YllA0kzeLojMBuL0+ZsOmdEFuWYsJe2Ll6fk6VeHz8j/+38/6e13euSSCU2kIOyGZQuS",
+	"MZVKoRiRY+hepiyjZoS9gWgFrYz9kvOMxa0jneUsaKloymbUTIaJfNY6+qnlht96H7T0ImWto5bSGReT",
+	"1t1d0HpxRSerU7+aMtOxzLOIPVLkhmWKS3FMFBMx4ZqMaHRNuCDh2bj7mupoGhItSZ7GVDOi6Jgli16r",
+	"NphbOksT0/eg9XjQavmG8pIn7CSKWKovqJgw1bwjo4VmKlzqwU4XfvPP1XRgNp0J/ZyrVCqO7S53E1Kt",
+	"aTSdMaFDMud6SqggJ5enZ2ckHPOECTpjIRnTJIF1oCKGnTEb+fX+11+VL/0Jxti8RSnVmmWmy/9ZdnlM",
+	"GlenebN+yaVmMVFTevDkqSMVM4xHisCKkDYlSmdSTMgNTXhMtcw6W49u0Pqp331Gu+P3H54e3g1a/9E4",
+	"xEsq4pG8bd47hS+ER8QMSGYsJt9fvX5lTtDlX7+DMZOICiE1yXJBsAlzHPSUKyIzPuGitxXh2578tHCe",
+	"0cmMvpHACdaefTjIYUDGMiPfX12d7+33+ni61erh3fZEwve+kd0FrZRmdMa0Y1V5pmTm3/VQsFs9jOCN",
+	"0O16mrEbLnNFUjphx0Sm9JecmYFx89kvOcsWraBlyLN11MJvawdpRm9fMTHR09bRk/0D39o9P5fn55mU",
+	"Y8+6EfOjYXZyTP7y4xWu0LPDw2eGeTAYYBinMj3J9TQk0CvrwCGTuSYh1dOwR36cMmHmoZjQgflmILhS",
+	"OYuR2ypCM8OHc3PwJOFakWu2OCIh/Do0Az6CcYQ9csHGGVNTLiaE2k8UU4abEcFYrAgdCBytXT5FZ8w0",
+	"1yMngnABhyUgStOEGRrNWJrQBYvtFLm5Ag77+yS0rw7N5IbwY4gcGpYd755y3c3omlb96/1nB0FrxoV7",
+	"sN902M7Gb6RgwID9BGIYBmnXmEMHZhkl3NwyU5nEKjDzCv8UHhNKZqYtQoWas0yRx/3DXtMMzsZd0zmy",
+	"/6ap7PcPDpsGD0x+ddhvBQOORTLze0BYb9KzHP+bfne/f/A4DNzfpvluCMPHB90n+wchaZsZJlRp8mT/",
+	"ANlfp3EeOIyG8R88eeob/tnz9Vcm4XHRX0r1tOyNx2s5xFhmM6pbR608hzc9XcdslkrNRLT4gS1Wh/Ga",
+	"XoNYEmXM3cXmjGRMZ4ujGoHjzVY8AbHGPOKCHBySqcwzZald4RFE3kuTUiRpQxNhMSbdvbDH44iYqYUd",
+	"woXSjMbmdMGQ4CBOKBfHtcEMBN6zJObjMcsMbcKA8HwdHARwy1Ic91Qqc7llShOzlExp857SPEnMnSFM",
+	"H/ZgPusNxFsnMSkyo9k1i0l42+XlmHGSR44JdVGQC4kwAphdAnNZoXzXNmyM0Wg6EIUo1jGXGSyx5SI8",
+	"IyqPIqaUGUjGxrlisVuLNWyhsrtds72NZPlkmUFULuufBoPbg/3uYHD71Yv3f/Zf1WfjBq5xkqbJgkiR",
+	"LAhHhliRA4Gd4DoDozA3IEsUI4f7B7BBQmpgtdEUJLjOOu6xlnE0HLxXfMb16qDP6YQRxX9tvOYS+K7a",
+	"V8zGNE906+hJPzAd85m5mw/6fVhY/Kvku1xoNmEZjOESrw/kAZ4jbq+X4Ucf9XeKTtjLTM5WJ3ypaabd",
+	"jTWlybgrUybInItYzkn40ziTs4Bo2QlJ286UPO6T2JzlERvLjJnLMuw0rZf5vuUdrZHwu5rPWPOQr+Tq",
+	"gF+I2A0XBxkQdhsleczicoRCzjvHhI41y0hohhAGhGoyk0qTw74dfkI1y5rGreXuo74zu4QMDQSub2l8",
+	"gVzF/BWhvmD+SdM04REc+L00k6OEzf78s0IFouzzPzI2bh21/pe9Uvncw1/V3jl+hZ36ro+Cmc1oYgbP",
+	"YnO5jSlPlBPbjebXugtap1KMEx79ZoOMbP+q0JDYLVfA3x3HgHG+yDIUXz/XIE8EYaZP0qZiYQQ3navO",
+	"cam6K0NF8ymPpjA+I4p8CzpjfYx/2vtTfTgFMY24oEB0HkpaXa/5VCaoigVEsewG7gGWaUPCFYsEKr7d",
+	"UvP1zd6+v7eiKSM9wG22pNluasajD1cau2RRnnG96J7LhEeLbRp0CmDFtrDpE3jvzsmFb6R+LWM+5oZr",
+	"+qQslF0fKRLJdEHaYU0SNSKHIlGeGRliaY3vN55zmmlOk09EHvY4sbgm9P7uCKVBmEexHGW1rpHI98wt",
+	"vb1VBD//qd999v7PXfzPHv7HL9b8lnQLS/BG6kuquRpzOkrY52R7IZDOUEg9VOUIrM0SfjO8MNOKpEYz",
+	"Mk+ZiEk7rG3hkbUW/Qk3qrNEfCvbvcMuDgZ/WrN3sIoyG/E4ZuJz32lRxmImzCk38kV0DdI8ToxkMsGL",
+	"7Dsp2GcfGJhnDEeTScwyoqdUWKFcUy5YTKZcaZktjnFzUbUqzClS4NBfUaVP4hnfZWELi635IgYhmio9",
+	"pNCMGaumPDEi15QrMpd5EpOE0RtGhCQ00vyGEXiXK51RDTYmVooCqw3OmDLC424tFuI52l4sMx1iR3fI",
+	"ZMwDHreOWv3Rs/Hj0VPW/Xq8P+4eRoePu8+ix0+6T8f98X78eLxPvwJDAEgMraPD/rOgpbkGq3UhbRV9",
+	"5pk4iqIRja6ZiI/s6h1VpnQXfDwNnMqYkbBs1B5nVK+2WSPSjrmio4SLSUBiNpMgoMlsIGKWMPijMJZI",
+	"wQIyWhCuFUvGRvAcLQg1Kh3L6q12euSN1fTmVNnhxMdoJgBtlyaGaDkSK81jrkkiJz1ynsmZ1GBJY8Iw",
+	"KH8HeGMYRfkuaL0+PX+XKp0xOvvswqQ5hK9Pz/FCzkgEKy6kJiNzBmk0NfpLOIvSYS7gb2C6nYCMMnnN",
+	"rD1WahnJZCDwRfc3UmnYMWthVJOYmCOL75i/Za5DK7fiYQMjx1SaUy5isOzYBXoj9UuZi/hzLswbSVQe",
+	"TUuTV9vwKbMuiRQTRbQkSs6YFIywRLEO8KHzjEVSxCA9vKQ8YZ91yBVnlVEXFaHOsYVOO67MKTLDNzuN",
+	"EuRxYdKoEDrM5UrK11QsrKqoPquGQzKqGQGjhqEeas4WFySR0bXM9bE1RVlF+sL80T0xf4REwQaopWv9",
+	"gmrWYFpBGXVGOVjVfsmlpqR99uLqJYkzOtYdZ6AdtGiup4PWcfZN/1h/c3iw5J5bldWKTitCmt+xRUkK",
+	"b6zv+Jdv9vvH82+e9jf3XK6Ix7SCK2QIeE659rZVmoPA6CHMCGTGf2Wf+wjCtVcVX4A034k0k5G5Tz+z",
+	"DLpkxJizJOlaM8Yo186tN2IERmFYJ+whFYSXhk+w8WYMLKbWtIA3hNHekY/8ptfBTMYsMVz9hhuRbAx8",
+	"LAAZ7YZliaQxWm0qPJ1rReRcECvjIKfRRhA3k5TCzKoQF1DLOz+z5v00kynLNLcGCjDrx0Oqt7VvBS12",
+	"m/KMqXXfiDxJkFhQjF9pg8db2CwDlOjMzn1UZ2jM+7D6Q5qxMb/1Mwr0B0RTmtFIs0wV/jww2wfoBInk",
+	"RHDFCJ7rMighikbDv10/vnlGfbNyHtUhtjVEYTMXmiceAzpwXUoyqYEILQ2TSUYjRlKWcRkHZD5lKBvJ",
+	"JHaeBaVlagTf7JqLiRnffVbvrqpZ/4T+JljPYvWCKhHVqGNp/0rvtBz9zCJtlgLp8hQagNMW421Ok/MK",
+	"nY5poliwRLpbkGEjJdRciv3NztHqEkAbzXN5xdHQWx9sTDXwCa7ZTG1iGPaw3hV90Cyj8PeUquHMBhfZ",
+	"30ZSJoyC3Fbx3psXdttZGGGlh3pzzfO9BGJbnTFN+fCaLbafqyoaWrpAp4bVSRExCGWKCVUk/Fv35Pys",
+	"+wNboLf2xF6YcEKOyLeMZiwLm87kfx30er3WpgVxEyhG5l0Do2W8U3jx0yR5O24d/bR+xvD2XbC8XkbY",
+	"Yo1c4JJpMp/yhNn7ASU0hSFfoBNFkcyFJtjMA5322phWp/++ugAPQffFYn7xpO9G+g5C1DZyrhkX1af7",
+	"y7yMqyFq2/7ZZTKx722zjBcyYearGRdn+P7+0nIGrVzwX3JmfzZrdGeemf1epb3ThNFMWcLr1lSD4lbM",
+	"FcseKWIE+wTUSfPAcMrKOSsmdOdbUaPTn0TOeuxCm4wk3MvYhCsN7l74G4ZQ/gEjcX9mGJ+z9OcQ5L/K",
+	"95UvjNQ0l1k8RG2seJzJMU/YEOwaxVPLFIZ45S0/hTt69Sm7kdfw1FBNz6zMEEMbi2cxG+WT4Q1n81bQ",
+	"umYL1SuamkVpD60FZaeVZ0VDlWfFkM0zLWUyjGiSeKLD7LK/EDrzyIY0WmfLLw5tZePuAvORzIZ+8W6j",
+	"oIZ2CdV8nGrflcSz1B0X+ulha9XZHrR4ugV3CFoyAnV9N7FY5jqSKF4UEYMYs2GYMeVJ7o2ZrRsVtxic",
+	"ymHe911jID86sdrNPaS/6uIEjkjK6VdIoDZWWPxa97WZl5v/vok7vJKTh7hkSor/4m+ZXE+vIEDRdzgN",
+	"ZQ0hQtGjNAhycXnw5Cn5y49XNsraSE1+MQni9Tw/Q8SjUzcwPBHUjEpYZGhUzxBDI9epilw0G0ZAunAy",
+	"DFPKRsDbT2sy3DMjq6+easfkGxbjkotJAlfUMWG31tZNNdm72d8zjHrPfu+dQTlXjzfSrpDTvRSfiC4v",
+	"Ik1ZTGglfBVN7WsCTmGqlnPg1rQwNtbLNXIrdG4WNZfoED4M6gS0vIa1ede20Uenp7Ck5/YerQS77KDN",
+	"Wfvo0N3GNd5WPAxWg0HXqm7mjM13afOreqTs1152ba7zob3dVS34C/nAcui3kgQ/sikYJ+dnYJSyspMT",
+	"3dtomoemjsyRsyN07hlupC3NBKEDUYRMakkoMVufyRlXrBrXOKMxQ5cL4UJnecwyMsuVBluRzHXCbxjh",
+	"umPVKtiWgdCyVCrM/JwBwdpHgdghnA98EW6Ic6rQQgH2J4jDjvOEYWiiR/6rEuTK1i/tWgPJ6VMqIpZ4",
+	"bFrwPPGGe2Q5wynQIrJzwoQNu4RZaJnAoVRapj7hNagG5G0Vd1eday2Yrxxo4xSnkkdsdYpjLjhItVTV",
+	"5WUz6lbQSpB+zTG20p8RQqxVczjmiZGmfVyFi5jd+izTQSuRkzSTI7Xm5isHX3hfVzantKxuFFWs52+7",
+	"d2VSE72oUlxpKrR3mpVl2VZuMNtxJWVyakTpFclhaZthNMWCe7Z3WbCCZS+XLVja4ZUGgtZtdyK79mE0",
+	"pbpnaaXyS5fPUplpGz0xbR21JlxP81EvkrO9wtdc+ZfZ7UzQZM80iAEwQIS5uG6ixJglmm6zds/hxbvg",
+	"YWg3MATxfhtD84MQdMN24eTvt1nlmn6CHZNGXnLa29IBhE53o3s7UI+8HEm86Te2YN67K0zF26prsdds",
+	"Dx4T7y92wStEBasdlevh4waOKRfxJJtmY0O2X7iwkPqNsBSpfKuZML/2yBW4D5T1ELNSGK04uds2hy0X",
+	"iZGFw9rYQgw2BffVnIMXPNhdA1QLpdlsOOZiwrI041ty49wx9E2rA0HbDbqjOxCODtxmBgVduo62OkXl",
+	"vn7KQwSH1Z9ZFBqt7ig0gp2AAHrIimR0xmJSUh1uvfUo2UxfiLqSCQsqATNWHoRsKUJJWOMr4THqYiF2",
+	"MJQwDtXjAuLeh7BsoZEGzXDxXTZL9YKEdm3DovPQvSxiEpozDMlaaz6EF5docUYXZo44+ID8bERLlwwA",
+	"y0J+ev72zYv3oBouMaFoNDTsfdtL94VZXuAf9+JeJa+9A2m/wSz6O+RnPdizT8TVvmg+sfUt+0lZQ0XZ",
+	"XWIOKRMnZ48gxkdXWIGLZzgmY86SGB33CYeIbZqhDSSFP0RM+ESYy2D1/Mzo7bBsE5V25fdj22S83JqA",
+	"zJf4OvAToVAdGkk9hf4n/IZBPnQ1a6lhzyuUXTbrMUbZlBvtgh0eKWIzpIwammKUGr0d4h9ueC7aL6Ka",
+	"JnLSMRwqodmEZeSGJjlzKXn9e4w2SodoK1drL+wL63hgcSVoT5E2j1XHpg3SJJFzSCSWCTJ1SzpEjsfm",
+	"ZS3LicOmZrlQNiYyMHN0RhL3JraE0YwxZImHpXwRYr5gDbjhkSKVGXR65MSFF+LyJYlR/OkCSC1XxcJh",
+	"Lq7johtjMUq++fhglXFazWU3zvzaqjt1rtzvW5d8M5ueMU2d1ddvZPIw081Kq+PD1cTBjeEBQUv4ZINk",
+	"QfYhwjJPDcvBU1wkBu7vSrIpzcxGJsO66trwYcVakWay4i5YK5vaVwklgs0LSbUtpLB8AXNhkCUThE3Y",
+	"SDZbysYnacoA94KrUi62JwJJ+JFyQ9quX6NNevAEzHOiDBMWEcQN56np59BKXzPTuBTMOvKXm60Q95oD",
+	"crhMse9hQEZs8zsW6iKdb2OX/MVVmc/XpM/FqtkMWEaO7o3SqyXzEZgryrTVCnX2G6lT5LOR9dUDTRYW",
+	"giUruaGfMCAhzbU0/3W3PToePiC8wjgX4EkKin8dkQ+CztjdXX1HStALYT2tspr945GENvOhN0ZeB+OO",
+	"lRLf20ntbh7yKclapsN0w5Lv77jkuWJDd7Rszsba8/Ujqg7lRRKQNGP2zBVqqTljqH86fm7ORuj+CP0G",
+	"UeeK2JxvXRX0nEBX3BzbSHRO3voUMp1PjKus4LtLEsskoZmCrAb0Ul1z4RHPAI3FqG2xf9dXdhM/mGdc",
+	"sy2/4CLN9Zbvoly15ctaajS5bnx3xSiWQlCF7S2orkJ9hq6T7VT8T7Lbz9kon6wax5o1MRef6/0x2+Ty",
+	"8vmFrlwCMSQLYO7NyJxEoUluA5Ir563k4+7HYdNolzamGHqpRC01Uc6gyRHx3Jl5P8Ka/zkt9IW1ecVM",
+	"v5Hinluj7kOT3OvSJbJqR9J5ZoQgEpp5h0VgN0IKhcViGMZ9TKggYbF6Ky/bPcHAyHIZw2OCCn1AYnbD",
+	"ErONCDUmZVJh9/SaEc1uNTr5EOULc7zwcUozrUDJMGy/6NzoF4g5RvgMWmqPqGJPDwsT2buLVwrGFEWj",
+	"7pgn7Ghv7wOP78IO5h/hvWN+UKQNsF3YFQI92UzRc5rpMlmMKzJmGpKmxpmcoWGUTKXSysOUS1pdlQkz",
+	"8HBS0MQBWwZfxiGAnGLom7SLZYcds1gFsIKwyJ26rLLpTGxL2OXcV0n6/boA9+UzhxQAngtLAjYkx0hS",
+	"xXnE07f+WA4bbFmfxbO2zcXxunClPfRBXpYWV72zVoJd/aVho7aNMHdhKG47i47ebxK2bCCH54M6n6/Z",
+	"ADfpi9ZQPafKqI5xHrm8nGpWoz3XXECYi5UzjwnXLmvFmnlKCdTxIt8Rjmvzd4oiZqlDR16qrXij1y8T",
+	"dFC+vw2d1Vbs4Ynt0mYPf1iNGLYBDH6N0k5hCKElW5qnC3liswtplxAIK+4NnW19WyG0YlDcYvAYCLtL",
+	"yOa60IzK8gbLmopd06VR1mZZG07jWavnnHngGGvOJRAMK/Bn4zyD6w48AKqMQvPkkymbuwnnDHolIzah",
+	"AkOOMEHdHMeDfh9UmykTneMlJw4ZyySRc8+p3MrBgPZw61tYWnlsoGmZrqyfaFseW1vHD805QFWEM9r9",
+	"9aT7P/rdZ8Pu+w/7wdPDu//wJm7VkDR3ClE2jUQ+4cPZ+8cyAzcB1XzEE64XmKrtJHXHLam6ti9jiwh5",
+	"SQmNpyxjIoKA+01WwS/gvvFwUtjoh+eghWixAw3RbJLPHM7z6sEsfiZUEUr+cvn2DcF5BYQJc4nE+IuV",
+	"ndu88PuogFCxQPEVoO6cF6PTa22fuujbwKAy6veNQfKrvPnee1zy+ntsNOzIp9vsQl9dFvXHGZ3MCl99",
+	"IbkfkxBsYiFGNYO7282ph/jM4OoGed8IMujMd62tMsUtaeueG36vnV4TCvURRGBDoe5FAJ9K1S5DBppF",
+	"WDJjRtpAOmiOfDiq+fRAsTH69+vTcySeNqrYuWJhYOMzwBCGOBxTCq4+JynblzOm8kQX7zuFPSAhVy64",
+	"AigwztHDN5ypsNMjeIeSy+c/KOsaNmI0KM+M1WYhjRSOM9hBEa4MDqdtZuk04VEio2tF2qE12Gt2qwP4",
+	"3zszcvsUdP+A/PMf/22e/vMf/92pORl3ujKXzeiV1djWSNqA+Oa80G7rCEewGVJZAReNY7a8FrSj6llt",
+	"1fNlrazb2wDdAHC5y2ullOOU5S6rh1yVkR0bthEINWPohgRkRfNhUEANlMgCErW5IjDZb+93PGp1YU1P",
+	"jxTAoRDpND5wRbeN8GIGA1ApKTW6IrxWmSqd+y9BbMLfY+mXf6QsTPJmdWSJ27ldcDGnuHZbCzmY6YRj",
+	"DBqEqQYmiEzq4Rngu6bga0/IyBa6VZrJWaobAzzODOET9EkCWi+UqsgYjRVwJ7D6q9rWbNnXsJIR6HGx",
+	"xLtMw+sS3VXPXDWtVxYm8CzwUh/bEMa7T2G3AozLqyKNyeartLhUrWWm9OOUR1NC03Q5YWkss2PEZDKy",
+	"kFrJ2XqkAJrLaSHueGEfczby2maqxk2PvFbYnAPIYzHXC/yJOEWFmZi0i4ArNaUpU50eORNwJ9IC1fuR",
+	"qtusaw0+UiTMsyREgXzVdk3aqZgE5OeUTQIy4eOAzNko7axYtGFIPL4DUCgwnAtWvUswkKFm7HbjgBCn",
+	"ckoOVKrystHOoRpID3KTeRxCtE/1BdwbB7xGlODjMQSj4jWO13Qxc++kjguU5CfkNf/WjB7XIyC8x3rk",
+	"cfDs8UGw/7RvsfADQsn585cklhHcX6Ttvt/v96FshHkHNixNKBdd2NTibcDEi0v4eFtmBG6Htnl1708B",
+	"6FgB+dvrVwH5+4n536u35n8v/+tVQP5Cb+glUE1A1JQlGGeFzgCjjB2Td1cvu1+DR6PTIyfmhaI8Cuhw",
+	"YFtpW8eF+fj8+UuAm8N5d0ia5PZWtsbJR6j1ubAqdhsxFpPHB0G/3zf/h0vTIydiYUdiVt6uAiJt4TcW",
+	"6wd0QBtTlko4wJYAMM/KkHi453rf+8Dv9uyW7n34+S40pGNhjWwqPnQ040oZGkSitGFfSEFgMx3LXMSh",
+	"2W7XC9yipB3+8x//vWde23OEBoRunsIqDfMs2TPHpWPD2mtRA5BBZkOc2RjtEgFxEgCszJEFwjejs/EL",
+	"gP2W3DAFUu2EYoDRcuJT4k2HgjH6JQQO1rLNpzA8f3t5BUmh8CDsbCFLLF0Hbhxepcwtm89ihdiXNdgD",
+	"2QpaiZy3gtaUT6b+FNBsC++veclr22G3eiuDALxYHX+Au7CdeOTrGpzv3+Y8ib0iSiNu3F9PL0nGbniR",
+	"QIHQyCCyjnKeaII49YUp1DyMAaYpi1lsUZpWJoxdAkbi9tn+Ezm0YH9NId1rEKdtSiXRGWNkSmOSCxyE",
+	"kc9trQNzKHH8Zgh+Qbx5BEtb4V6sjbtxa87EWK7uzMht2Dozb2VrYWXFmE92D4tg4zFD8FFswSp+5k5T",
+	"TAPKaFsJes2GEYXSHSxBbcLcM4jWo0jGYhrpmg5TznMiM5lrLmqhohUpdCqVbvSqcqG00ZC8LOc1h8zv",
+	"ggYtdB7i6QKoKUsSrITCI6oINVx3K7UFo5bBSaH8AeeosGMpHvcmcj0AT8VRHxM6wiCTIvHeKC88YmCu",
+	"QIUKv+353UR8gvuxFTG8Lt6+C1oyZWKIBm3lq0LhMmfqMfOqPgGIqjUjRlQzjwohlZ5kTG01vnP3MhyZ",
+	"mG/31QW8CXZ92NadkELy1PwytNiZW9oyINRzaIiFaz8FoGVD6GmyIOV7JUKPuZjBlaQg7tzwxKxmndm8",
+	"Vq5Vn3lmroaRFIJFeg2B/shGlzK6ZlDvwb27K4kWjXgJdIn1IduqH9rK+a7t4MrW1BjFEvlW6MxRTvVs",
+	"FNzPs3WNnPd19WgtCQk80wufhlR06aDBTEfdOV1gBR0sSiZsuoDMNt4kq0QFyWkOYrPsrt136V7aZbd1",
+	"tlLyGy8nnGPj6pTk5xWhoukwZSJudImPbemb3aACPc5sn1U5SnLFb1gj8NpWDhxbJgdkv6UZNS9Khdk1",
+	"+GWX1ftFcaKWIajRuwhe4VTKBFzDXGkeoQEASzWpqZwLv6Uu3SKnrzbqcxsybZGrthZo0nqAUsOanHtd",
+	"xzSCdnYKjXDfzCnXOzJu+2kM3LFB3ECDq2FC9xhbJIXSWR4ZuWhdJ+DZuFcPPE7YupYxHa3xZxcY0fDC",
+	"clx40Vj9y5WVrI3LuwzB0l7716Bx+Ru2vZHsLpz4sOJvMTedGTeIZk3b03xcoeHf6KRC3+6YApTrjM1k",
+	"thiOXJGjLQjogc51OZaVRZ5yrT4PNc+4UltP3ALvb/36A52U2sGApSnGXRmTf53NjcNEtDidMkSDXMIp",
+	"pYCq3eiEq2axrPBCVUSzOetCnm42JNivgmrfvrG/NHpgEU/VaGMpEGExjXSGeeuFzfPgyZMK7LMXlVpG",
+	"dBmociTjRSso6sfZEn62TOF77wEEI9/qgQe7ojMBcmFz4CBToO16RuxysCZawx3GJREHuVlOcs/KFhuR",
+	"Xp3YalfKv8BJM6RPA0japTVAQ4B2Yf4zq52niaQxaWNdTPA1LFJWLScbsyihGYv9LOw+2OVbBiw2ezhB",
+	"FlasiCEJzU6HxU7gnJwxXjS5itGNs8rqWSFMJ4worpWLmwVLUVuYcSdcsbhTqEhjW7ABa5gmDf3VkkA3",
+	"505CZd/lILlKxW5vdJziv7JPFqy5RkU5E4YSFLPR+K7MvVn8Y2uzx2xhrDfqfPlc30dZqQKgw4SDOv0X",
+	"ixdU9JoaQPqGyFAoBOYAWVcTRZiwVWExV4GLSY/8wCFciUN5Lpx+GdwSmgbBq2VhCd37Mc9YpGW2CI8G",
+	"ApI9wmsuIAgKAp4CS9ukjSoI1Offs9ka6EIAMcmWpV7PEx7k8JZ9rq7NSzDiU7GYwyEasUTOsdaNmyZp",
+	"u3+a3Udf0HYu6S1PjVm9WhAVhwuxGID3GmiuTeBlEVelf8y8QNrhoDVohStcoLwbiu4fucqaRGeUJ2ZH",
+	"w73wX4Fd7HrGYSPLMgdmI9ae1AdApS1P/ZcOSoslLG2t5x0APh09V5KED/vPnu5We2HtXry7eOUxgtyj",
+	"SsTWfrVatYs1w7ofJOoyeK6N2Xjc7wdNNYamDEIV5jK7VjW8icdPt6hE7R8+SDR+n6ufP4GAd1z1KMNt",
+	"gVG0pU/bCSsbC50GzbTzcZzL471t3kV/RFX9StqClUH9qZ10Z9C5iw88AD/811XXtnWe4Cqr+wg6lW7r",
+	"o67dw77l+p7RBPervlb3cZWsKozSj3a1jU9lrWq6tYmi0EZL+W7Fa1CZqm+F/vLjDw2Y3SckzUcJjwDA",
+	"t33x8pR89WT/q85qIARNJtVVAbRv78L4pYvrhhjxa/QxlM2e+KUW78e5qieb8slm3d50iMPB7wOYmenB",
+	"DL1h8S5XictBMW9125r135RoCg36+n8lJ1xsy9GX3QQ00snCBaOEUC4DI2tcvQwfWB4ow4UovTaVtgzz",
+	"A4OvNXlU+Objg814Rg+Nwe3mtjSUp4e7Xv5rAKFfn57bSMJvXRWT7WMOTsRqqDtphx8G0M+gdTSAKJhB",
+	"K3D/OOr1ehj3XnkHQmQGrcD+1uv1PAe3QSPaNnbm9en592BU+t7i8S2bQUVD8Iw1doHd+IiE//zH/1X8",
+	"f5fbB0XDwdwAVo6xzLNqAbQipAGbmlJFqB6IhJmX959WXg2W26cJkLzDLQVYAag86kqVTeVcFaUx5dji",
+	"o3VQtSyNWdVW6f7o4KNTpmC91q7zX81klyj36/1nB0FN2fmfg0E2GIjB4Lbff/8nr77z+vT8MpLeOgLm",
+	"gIRHiLhga/uxjCgGVopjEk4SOaJJodxDEKv9NcCvatVuVYEYr6txuDbPHxvzsnUzxCLWfiVryRf5rVUl",
+	"a6EdKh1zGcKQjm0mTR2sthk9axWJczajoiGAKs3kJKMzkuWCuFgwm6IzlUrXR9LpbYOKe69KiAjS57HU",
+	"jMeAGqglxrK4gJpjEmqmINUH4KUwzwdVdJtcZGR3wjiEcs7pwu+ur9RaXV2c76+uzol9AyNbrQ0ZnawQ",
+	"GlwYx7hFU0S3EZpiwW20dWRInSN5dnJHm+uOMv3mXHV36DZMAg+ng7AAXMfEKvbNVNvQewn9lVGhXPD+",
+	"hgFcFe/e0+Rh9VZPPJ2IwaEA5yJjdGaGPJxqnRpKVIqFnWMEOEG4STg7W52a3YyyyJZQNXxgW2y50IFV",
+	"zR0DCZB3lYemPLc12lrZeEc697XkFtx0y/KWy5eCTUZwM3Z7U98/i8wM6YehnXK4vI1+Vl5Q9Wa1uoQ2",
+	"fHq4llXvZt1Z4qC1IiprmV4T5udWfApv9JVavPgjph3883/7362U04bkpS7eaMBZC0pTRUKB9Rw+PrA2",
+	"l+qgKmCpJWl4pOGDJ082C+ZrsDzfegLc7fvmZgYRgwBBe2zfjZbdj+edm5ielMlJ8f5HcUwf9zsRJMRz",
+	"Yk6E+ZfCbJ4iS7asdU3aaa6JhhQMbr5DeltOBMh4XQU66B9+vWV8Vzm3tfziAezJpST3pduTi5FuZ1Te",
+	"VEnzC2Vu9+JmKxrHCijsbhrIUqA6yyao8aEwSElo2g8t48vYTN6AqZZqK01+Vu62m5xXT6N07/be2H/8",
+	"JFMmaMrBiKJ6796dPX+/dYalpCnvRjJmEyb2imHcVT9X1zztInovTbpFaIctrLpGoKyaUg6+3rhEJakC",
+	"wOpa6XPTkvz0Htv9nAvxkbx9dybczG6umI/JNkQ3NVvn5XXF5Gmm+b4BhFvLSCZrc4ZsDCz3Zt80akdb",
+	"263tHbQu+wfB+5w3Y4P0La/rEVmeWdbnVGu/4Srwgz1tgnQC5IUhEs/u2UYWtADiri4RTcnIz7xq2/Am",
+	"Ee1kaar2uzTiNWtxUuUaS0OXMqm402w494wusPJAESDksCttPQLUxAASgmPlCVVT9T+OIy3fnnYafvyl",
+	"GhLOTtAg9zHWNMGHfHTcRxWJw1O7G8EkdqbKJdwVhEjN8kjnWSWdm7osVqu/FzZagC0pUBmFFOuAwSow",
+	"Zfa8NtjdXM6AUTBi0uYa6G1KbxgZMSYIVp6OieIiYluqGIWHbwtNwdCRRUS07Grz+avAc5Rqfg0tq9ik",
+	"yl4GpZ+vSjg10ltzbs1AH0aMb0ZG/fIEeTfW+8U7bM0OGll4xRQdTVl0zWLMI1eaYCylUfBwbcsAyhmj",
+	"QpHww13oYfJ36yd6ueKedo732Bb9hn/YiOuGkp81+7tp+eEIZ6OXExpds5sXBfdqxJDadjw199wO8E5r",
+	"+PNaxltyy2FltDtcMyvYsNhIjUlUB920jFWht6x1WTPjGXajMBkx5tJPG1tUVF27A/i93YVqrbNt6hN8",
+	"ulBrlIR2giPaXP3HxydeZox1TetFPPBREfP/9NBGzCqSsqzAchQM63LZt74mCbthiSIxY2lQPN5/Sn7g",
+	"35qrGETIti1SVYB6gBbExcTBbGBPHa9IWSuBteVyOJDvLXb/QqLCptgvqxf8uVRYiKqOyBxg6P7+lsGy",
+	"H1Md2V7VFRxeM9BguZxuhQKW6Gd5AS2Rb76164djVfYBsDuL3eJBiHfwQ0TpRcI6W9cQ2gH1fU09rPeV",
+	"GWznanggDvLHOYhLZq2KIbAkkp3P2a5FoYtdfAgBoCyt9mVLjZUF8xUq2KU4wWuHX76SIg/4glyQOkiY",
+	"J9SqLOdZb+Od4LfExvftlDVQxq5ECc1j1lVSCKa7h90nvttwteAngo/7pivnAkI0PQElVOhpJlMehQEJ",
+	"ExnRJMRcUTkeJ1wwVwIEspigBwAyo26Fug6JOikRqC0kV287Lu6p4FmM10sHZhCnNKUAfs2ZahB0bvVw",
+	"zkUs5x9ZcnW53OTWSIg8sgADa0+fmc25fXdT9SBc3kbYgqIOmQe1gS+Z/poQvrn1dbs6QEtL6VuP6rjc",
+	"IIoey4XYai8fgp+t0IeHs62eHjCdbQxCLYi1WR0y3T/UNH6DoZ+XdLvE2IqqZnDhzniSYC1SQwR/pMpm",
+	"965W5lvTajWD5qq7oCQW0rS5cWoQzqav5honG0Nvmoua2EIFW7VSoL0V9xQXNzTh8dCCZhaq7oZqfkW5",
+	"ncbQ1XMbv3sqxZib3bK8a6ckooeMTN4lvtgN/ruMNkXYvj3J9fSAuGbIxLx6XAntBmPpCHBHITSb0DjO",
+	"mFKNId8Nl5f9FWNnvW9A18NlJD/PBD9d0HcROrJtOPjmyPSl/apMstJosGEfMzlK2MyffvHylDw7fPIV",
+	"SfElmy/pE4pCVwMfVIjmU7xaacycRjKj0ZQL1jUsAB6Y9+t5+3AI0bZU2hFXPfqrqAYjGS+OiB3OggzA",
+	"ATVoGTXIwoF6Q1l3LuJiv1Hr8pRTgDCAqSBK39ZRpRUsB19IqQXz8h9Ey7kgQ3YJDOFmf88FRflWwfG8",
+	"Zdm9P3o2fjx6yrpfj/fH3cPo8HH3WfT4SffpuD/ejx+P9+lXm9KXXFuH/b4fKEQnS4z4rwUFkGYK8IMu",
+	"nJB3F2cl9qqDIrZ4hEDb5sP64kB01NFeiSPdi9nNnn1f7ZUE2doSGB3nVPGk2PJalVUO1hT/Oc/kGBIQ",
+	"421MGpsCg9JiNXb0L1ywNKGR87IiZGylsaMKcMjTjzBePD18KONF1RFbqRpa4brVuKGT7v+g3V/73WfD",
+	"3praR3f+/XEyq1eL3s07W3fxb5RbPjqovDG93vKHR6oCHWBzDIqqiY+UY+FbRUlb0FJ1XzuZ+/4LoDVP",
+	"NdpPDeXxCaPG60EZFrSn2K37Bn7bg3EvW+zSOahJXf3K1bFK4rtG222dU/0Hot4tOOW2tdHsJj+ATcDx",
+	"0S/dVGvH+TBxuhvp/OPiPT97aONDn8Lf2fT/5XhE0+mw0uJDc/2NIsbnpb9/3woNt8IFozEXTPncF1MW",
+	"XXueb49WXkdm3B6vfOm7FcjNJRTr997ypcuBThmj8WIH7EY7ff+ijTOmpveLGsvwY3RbrJyAHfGF6o35",
+	"xzrhSrPsfoP9eCiHUl2nMf1f7V+Gh1clYXw7WGdde7zBBFg/tl8TLclXBxa7sQ3ldDrHJJKzmRSFxRNz",
+	"iDM2zhWrV2Lz2xG/OqgN6esN0BG1qbeC+2mxtbrDdpnWGgydZ3rZwxrPuECLbq4QtBEeWZx1Vz1hKfce",
+	"XvGaXy8R395feiPhwsc5YhnVbUutPXjkaX5aYPJUXrYPfa5lmy7zs7Iop+VH9qce/LTm0wWdJQ2fwk9e",
+	"65thKfVv8NlGYRanXRv20lCKNQhWWNdqRH/Fa++MYRv02IqtsLff62+L+F4qmLjHvkHZCvMPY2f5dFF5",
+	"CVV6SCPNb7herBvTtp6tT1S7/n5u/4+DINgqxt3ucxnfjkEwQywyuJ03z1mRN79ZK8nf5BOulzNork3y",
+	"efEZ+WrmvrU0u0r99ZWrWKCXS/hviB6slfTfbAzyHII1B/pe9qGCzpcF/Y8G8VwmtmUlpL+O3jaM5q55",
+	"FR7AgOIY5JduQLHjfBgDSiMh/M4sB3/YrN+HYvqec/g72+JGLvG7mscaHmZ2T/nAQbOHEol+d/LYfaSs",
+	"nVIHlkWYXQPAamkGHyMWrO7ybmLAag4ZfAhQmFk05TcNyWL28ysXHroLsjACUwwxK7KOl7G5DGEzXEbQ",
+	"ygX/JWf2d3v8XW9FIOuSKv2hSM682/ugXVbzXQgxJJypY0Jd4il4BQXCZ0I2M00STNS2+IXQR2M+89O6",
+	"QfTx14EHsfyk+7L7/sPjp3d7vT//x/oFwECojUuwbHZYWv3lFVpDK1eG8JSvpJWhmFp1yB2qzWydBoYf",
+	"uCLEO/Vyr6HdvzD78oKsDGNlMkt91lbHuyMLEZ2CZ9pn6jXPd8US1LwOvmslozIlqmRUzTV4gwKYexPc",
+	"/A7WgEqo6ZY5JzKtF/lRDJDZMD/cH39YRpNs6Sy1SWzbXyxb6xErV8UvrWKDApvfkIJNu9jnJhI59+Zs",
+	"7qbelJT2sRpOU70Z8xpCBkRSaC5yw3Uh1olwDUVDEVkA6uEDKh2Ae27OBdldSQKg9Rc3zIdua2T5a7a4",
+	"rxmmDPHeTS6pRIPv+OHDmFceEu1iTdx9vG1KzT0ydp2y+gmscT6UCjjHJQBeCYvhQkPnVJEZjZkPomIj",
+	"Ha3P5lkrxO5gKvQhCpTwAQW6wHtvIzI1dK62DKbTeqwbCaXh66a8injZPuZscpX0o8o5Xsr3rVn1NqX2",
+	"rhxn71EtcoALI2B1ecrJb07mL1nTAxitKnzuS7dbwVC/y2SeenH3/YdwYt4/IpTEdBGQOWPXRGZYn5pQ",
+	"RcK///3vf+++ft19/jwkbSPCgx5l3u4EhNqUTZkRRzYDYbQC8xPAX/M4sBmLJ+dnUC2Bx6RdYNjac46H",
+	"vAB7LN+2yOIbT0a+jdwD62NFc08ZAVcBunltz6UXzB2qSOxgUXdI5TurwtCPa6BxlBdUXLPYl5f5ILec",
+	"l5JOyt2ubzXk4iORNFbZc0TwmXQO3Oqi0xWFolGVwNVlheWqbkTaqWo1nDqbE+wukBjUUnMCgRsL8IE6",
+	"ruwc08iRq2z6fVPzHh0emIMN2gVahwrzZqt2qzJf4TQepoiVt7dbCF1oyvc9udVi3MWyFg0Xa9G4oVd8",
+	"xhTLvKnMu20qWCFvaFLd1KnMAX+G+svKzZjOeFSP16nQZf1itHk8gdOaDU2o5qKlarc7DpnbR23nmp2x",
+	"E60sUjHK5p2RaaNusePkLE/0zK5+Bu1K25X3qu07kQQc3wcb6y4HC4njQTpes62jRct1FZRbU8x7zdb6",
+	"DWS/V9WvKcXuwsk3AM+LqsC2uBS7q2/3QiX6uMt3OS8kzXVAcBwBgV2B/GnARcQ/YZMqieu7Xt8VBvlQ",
+	"iodPACj21E/Dvtor9ypN4gIG7x0BpIbWD+FVQXZIp/MC6WzPQhxm1TLTuleFjEo44W5aE+Yq2oDBSrIx",
+	"zqW6XPW12SVzCKwHUZ5xvQAcWre0My5Ocl+62okgNIqYUkj2Rih2IvIcYOxBeJ7KxNaGdFGLZtCkrSyA",
+	"KCUjRjOWYSMBoQPx/Fyed0cyF7FtGSQ7o6WlmZRjUL3Cv3VPzs+6P7BF2OmR57ZUt2nQJsIrWQmGJBEV",
+	"WFsBzDBmANA1pImjMjZO5Hwlyx9+L9fBTNqWOmIZTA+hUYEXQBBmHnNNEjnpIVe5ZuJdltjUX5rr6V4i",
+	"J1zUQlLM4wPzOk35D2zRuNZubdthFI2GvV7PTLyK6DCjC6KYiAmHhQ1NSzLjv8ISHJFvcZndxyAVm6Zt",
+	"lXgXftgqFrYkYRwZyBXQiBsj/vXSEf9ffrxqBRuIBNDcwvpyhEHlSWZDnLFmQuUxxEbDsOFsAkeA/stx",
+	"ApjhXdCKU5k2rCOpEFdtYG3Mvz981jnCavDw1LOOpgEyyPv9xxG8A/9kIWl/f3V1PhBmtExobkvl41hJ",
+	"aL4Kj4ua8gTrRC9KqrYo92TEIpori9VxfkYe9/oDoaWEkslmxKkt/UHcSrHYVZnAzlQnAKrUU65sx65x",
+	"cxihHdvnX368GgjFJwKh+LHUv1maa7Y4ch+FepEeEbOmf/55DtWjaDIJyYvLgydPg4GA4o+kfdA//JqM",
+	"oH5YRmYyY4Dp9CJ+fnkSYOo3lpYMf55fh8ckSiifKRL+rHlI2ui17ARmIjMEixqIGdNTGePD3CJIOQtq",
+	"tYjGLznLjKpHxhmFyviB2bZKIf+MmesRHg2EwlBn0yynOiRt0wwXJDw9/Xb4/Pzt+fD84u3bl8Mfz948",
+	"f/tj6KqaOOzhREbXtgg51dNwINojqtjTwzxLyOX3J12zFvaTKnl1euTErjlXdhtZTKSILPvxHkWzd6un",
+	"8A7EKIzUjqTQFP1W9psyZHil5sK3tkiZHd8pQIKRUxkzwt9eEpqmMLE5G9mV65ErQ0OxjADY1gxdW3Do",
+	"jEb6qLIyAwEq0JhGLCh2qUzaD8jSucjyhKnA7RCESFmiZYqZHjGcf8KE4eEsHgjgHFz3BmIgTqW4MY1J",
+	"oY4GootJNyMZc6YgIF4Jes2GEVXsmHCbGfDu3dlzdUzM5YwPzIF//PjxM/Lu6hSvGMAfQpw1kmYsArip",
+	"gSCkHR70+0+7/f1u/+Bq/8lR//Co/6TX7/f/R9jpmQG8gFzhjKlUCsWKHOHwb10rK3fPnoekTcmcJQmk",
+	"ILGY8BgLpNmTZ9eCK3LNUm3bBWkNhhvSNE3s8jlchD//rKQIHe968lVnGTQEECGX8UJMw6+40rbdDwOw",
+	"yg5aR+SnXq/3PiCDwj5rHhq5yzyrGGrN40Gr1+sNWnch9hn+Z8JnXH9ja0L9J774TQi9vS1vYivWlPf+",
+	"sgxBRfVyJ7lI4OcpWzjuSUInqByRn95jD5dMxCzrRlIonVEumJUdFGmbUxSQCnunBdlhdTxhKMRxSjyk",
+	"WppxFAKEoYEZza4Nq73tGlbYHXFhWOkRMfJbSNqGi3a5CCxbzizZ23urQyZMKzckJ9s4SAw5fqRMF3i9",
+	"w0sQNYiXDdTWEuPez9c6dHhOK7zFc6NxW3+PQtvbXmO2Sj+M2i6GY4FGfsIhGtZHvoHLa0rN7KTAdHnT",
+	"kz39x6RJxJOZI1Moz2jafFTIdly7rLl9FCNh8D/++GP3pOQgbmUqFQgQ7qodOgAp6MssnXtgdm0InRjB",
+	"CROcYGUKKiBC2hlfM5aaHYOUverg1bGTw/Dw5IKOxyzSLAYqfAmqcK2sEwUndya1Nr+kcIcA8Vn4JUOO",
+	"jl/CSNKMKUARry8bkZkZrJMCzSGD8myQ7kTaZrlkRg77jztEpUDSUpjxce32LzQsuGu09TxjKiSpTHi0",
+	"IG1b+owc9I3wTciMi1yzAG/Ei5OrF8NXZ6/ProYn766+H748OXv17uLFZdg5htvL7pfpUgel48NOwixf",
+	"ZTFM61SoOcvI4cEzHNDQDWjIbiPGYhY7hnLBdLbonoxBGByxsbThAsurm0hpDmae9kz7F3ZFiqHAalSr",
+	"u9aKlCEFjvLYnE/YQ7fCOqPjMY/M7KIphWpF9sQiveI3eGnJsnDqI2U4prlMcqUxMgxvLciyiZjAMtX2",
+	"tjb6asaZxtLzUGimQMJx6XWWgPfc12VMa3nZm1FXkgRcHlCZEdU6aj3u9XuPLdAE6DR75n8mTDdXW+AR",
+	"s8CbME/bfIAbBDlDbu5ORsDbncIFKkdY/L1go2dx66j1HdMXUmqsewDXJQzmoN9fQgOu3ncuFayssrI+",
+	"lKZMZwNxqXF2pPJLDyUmWwfQ30Mx5D2LDlXRmltHP70PWiqfzcxuHrmkOoKeQ7t2sDSYbRW0NJ0ohK/T",
+	"tPXetLXXAwHhWsi52Pt5fq16bubefToTUZLHzPABDVUagTHlQvOkKLVyjcEHC2Ll/ClVhN2m5nXv5kCF",
+	"80+4OdB+w66AHPcjG5Ef2IJcMv3QW3JelLe3tssblvHxonZvVjfGMCi7MS7dsWEfNMvQAlM/Ccd2G6hS",
+	"DBmlkZatsuX+zLz78ByzCjfsg2a3em+qMdux3IBlc5J3tS/ndDJhGXl3RlI6YQ9O/0XzflI3K7r3AVbm",
+	"rnFlTxDUXE0Z0wHBX8xFxyMpHDNfmscxqsdjnjBFjMQbx0bYFlU9ztwbuBWNa39iBtayaJZMg9/hp+Xh",
+	"veQJHvBC6TNfFbYVi+ljmT21LZaWPbT9ldvmTSruDdclFb/f7ajSG4rjX08vAZaT30sRtbV8sbB0jrjA",
+	"S8uTbGVoMkIUgh1J0i7fXdA67B9uJsI3Ur80gu8DU+5JlaTcrnkouMxr9tMuiDqKHPT7ZD41lGLlfWA2",
+	"QH6qkFOOCWIUGCE0LkATvNT5fZlK/Il4tO2hYZPcDIycnvCbB2ccr/gNAxQL76LXUsDXCjDmWBa2C6pI",
+	"LQU8IJEUNyzTKNeZm8e72NYOZ37/2BXfpfqLd+GLyVQ42Zyq0koC5tWH3g6wATmbj4M4Wb83Lv3euzff",
+	"LjSDMKmR+QcwzZTXPq1xahFbjUmROauahOxkm/fs7yevX+22Z27cO3KtL2Rf7Hw9+1JgG3g35BQZzzlC",
+	"sVz+1ytY9AsWc3VMnvQfYwAr46AqcSNfgkUV8uG84r1FTfhk7KnEufFsCJriShZqNU5z098FrSf9x2uG",
+	"UTWrbT8ch+rrGcxJdSBgSp2LYxIicq4zX/AHl3PLBfKSw83+Hviz9sBf1U3kpJE2Lm0PEIavVUAEmzOl",
+	"MV4yMEKWkXxHCTgzcsWygBg52Co6ms8YyaiYeAgFPGmvuNInZhCv5GSTrPUCE7IMNYIlgCsbnqesSUzL",
+	"zIiGcAhzYKSFIAY+glISM9/Z+N9VyaapWNAHb1M421pL62gFJnuC30Cb/jlSEHLpWLMMZ2pWsmk2UO/Q",
+	"P5e1YU1NnRe2lg39gp55r359K1Tu/d4rPuO6tcWLpxg2vKsQvNPpduQJUdfeI26UDiP/24zB+hmxwmx/",
+	"87H+lsYO1wk+2d/8yTtwN8qM/4oRTofI3dZ/9FJmIx7HTHw806nFB/zkAIbuVnhR3TleVbDtFzWuVAR5",
+	"eTkS8ndkNTKJK8zIGpUXJJHRtcy10fnGMovWMZ93NsprLec5pYp1uVBMKA46fpqxMb91Ot8KnL7vsLjo",
+	"jZLolvGxfu/nxCypWc7NBwU2uL57//LHxKwacTGHm4/H3gce31mTQeQJdLiAGBco20t1riyMsQIjIBAt",
+	"XJ3mkICBCu7UHjmx76FxbC7zJCYJozfMaKVo3xoIakNgMmou3HbMFR1BdILMSMxmUjuw94QqTaRgAeFa",
+	"sWRMOJor407VdQGn9rD/bCBCTFzHKCEzduAY4FrxH2AEZ3+HQeRLJ3jDiTh7bk8DUNK3EsXjhz0IFjv+",
+	"rh7NZfPSP/05bNJWbBQYUMAXfux2NgId9p9t/uAVVRpW6fOcbMyetalDjxSEn0GUDB5N8IfmwtxZ5tTM",
+	"1hx/QZOF5pHa07Xofu81GWJsOniMpzIHyTimCzLKo2umAUbxtEOkUVXDn4x6GhAtO6EzWONr5pxaV16A",
+	"SbcDIYWNn+j3CPqqVUgAusLWON4hUvaYhJFUGnJ6310OhA1PPrYRC2XDGGNcMZaF1WyB4rWYK81FZBlp",
+	"byDCEwi1OSLWJnkTkozpPBOKhJB4FKALHBfL+cAzOVc+pvMd0yduDyoJFrvyHogVf5nJ2TZXtw0sbzXp",
+	"H0UKQskdCpKuRhU/YCbGqubwvSEwR1ngkzWSCVrWsMqbMvf+431Dgo0iUiWJwjcZzCTaKgXlkwo6y/k1",
+	"FZP3zT2MR3bZ/i0O1ZjmW8Ewl4sggSOnAntCuyaAqE6VYbrT6WWamHjj5ZaYJEJGC2LOAlgRMFRnhUEG",
+	"BLCdS63DQUCHQPMQMMhoND0eiE1poHhS2FiDHGaVCfM8o+Kai0mPrLIv06rlX9dcxME1WwSunwDHHCBL",
+	"3YqJAZDEb8i9INPGd9gdS9oyg6mpfdgTfxf7fQDT4TPTw34fAYrtX550jU/PUWT6sazE0o36l+ceV6B9",
+	"4DG1ymYZtiViTN1V9+YkRV62n5e44+h4CMg+Egt30ySxiQNc1PgKCGQlNzns9+Gu7ASYy87iYCBAVcIU",
+	"0GNIalcEhBgiBXkthRHvQG3KgI0UMd08K9PbA0yCVy7odF/p3kBUMmgNK0LGa5qRM66NBkbWCFLa5dsr",
+	"QhU5vfzrJq7zzoII/YZ8p5JSu1nUeLAU5qbRPKA5usCg9ZmZNtdk+PRszmaafwyngwMAlI5k9y/P7sAk",
+	"KgV7pNzRdRxnRw6X6+keTXnXpSI3+taL+MmE37CCt9Zl2GOCNUJRIxBGryRqKueC0AnlYtUoC86g87Mf",
+	"MNl2N+7wZZlCYRKb7aBwH7VxZZBP2xXrfFaSvg+B1q7aghocIayG0AVQ6aMp0tRMmnCFQVpgG7SJFFIk",
+	"i2MXY4zVDyGg3KXaTKma9ojF6ZhS5e7PgYDo5dcnfxuenJ8Nf3jx98vh+YuL4bvLFxdhJeT5SYfMZWaE",
+	"JrcZUpOM3chrFgfE/GFDJSHcmUFiE+FqICg57D8jocMSAjlziIlGcQg5Kmcxm6VSMxEtMMZbZws0dhbB",
+	"9GHlHcx2KE+JrfiIS4MHhvxogaQGAu9zFzdukzyd/hBYsCnToY2lfwY5ExnTQyHNONOELugoYSHMGCKj",
+	"zayKhuY8sjXvAPFEufC5hIPKY4SMWhJFYpgN18oNGJdQQSqiiF3DyoX8Q8oCDtDIRPUAeGvrabPepLdu",
+	"lTsE56EGovguz1iPXJjOnRHajH8sM0y/KGtoylxHcsZ8ogoio+MZ3t2uXO4oJGt9KhszjM5iuG9lYN5/",
+	"4L4vsf5zgyZSpCgUJNHDGhixde2dmj3snkqhM5k09Wjf34OX7btv5KXZQSx6RSfNw3Uf41tvJDSC4/18",
+	"ssIW1uhTKcYJx9z0w4ODbXqxAXgOQfqj+DfSUMUqscK7g9Ztlzuy1l08dK2jltUWuspRgkeIKNxUFnvT",
+	"y/8NsSgtjQJieTHVmBpJTmyKkDWdW/glagMrD/uHq1IEnP57H9/nPsng0KfkwR1R8kj/BD6vZPoZImYr",
+	"bn2zAOvoppkg9jKpbfGJZqlAJrG7Ta4Zq6zt2Mb4RFKM+SQ33HyS0YiRlGVcxuXtLqRgnR55I/VAlAR8",
+	"5Ll2zQU3EShewN2GdxMOU+H1G1iyM0OoJskNBI4SgKLxcinFlzHKMwWFWp8qXvMjZm8w5wWtcEvPvXQB",
+	"o3lQwu7/ZpeCYPN/6Yvh8x5VqApZOauPHJ09CLPHmIFuFTjDf6wv+USoMujAJt9ZCE7StrmyZExnPFl0",
+	"Knn0MhcgSAYuHThEAXPowJnCgeCKINx8IXxiJ87YXm/NCKDzTIoJifIsM3KsG74TmR8PRJE76n4LAxeT",
+	"EFgdG9yOWs5pFqtq+0Y1tlFICTd80om1Nk/4eCAgfbI6QY7fsNglDWnNZqkmbYRAdqpDxifTcrgdO96D",
+	"ZwMR2paG2IwvkdIr8ML+nZdV8j6FxFrvpDhA24iuh76QZcC+/tLDFw62kP+upHxNxcJZjT9eoHMRPIxU",
+	"Ch+uuZoRkqbx0J5YzJG/XL59E7j4WguyU5yZSUZdrjfUV22XCTSPFHGp54yMcq2l6PQG4iW/gStcsSiH",
+	"mDqXBwz3OxWEQ5LvmLMMToVRJc0v+09sgrIi7cODZ0jiFQrv+Cj8FUxx1zvz+bk8P8+kHH8yNQ7GVZ6F",
+	"oNbUbXc+nwNWRDfPEiYiGbN4h6h0uzffma357EFIuZ5eobPOawHDtNSU8uxf8vr/jHyhKTmTTwTh9lbB",
+	"AFaJalaR7d3IPYyMUMXAcDlMt92MatZFn+sRvrzMaWSum1nNhb24axn6dangeAX+gkAUYYP65WEEZgTb",
+	"XDGXmC4tcxeM8bktq7BFONo13DvNpKu50aRjP4fnNfEksLoG1iNZ8o6C9GGNgprIuXkBUxFA5cpm1rY2",
+	"EI5ESmlqRYoi9xCiBmJbKYpsFKLskFH7AklqINZJUWQ7IerKxbfarO96UGxEhZCa4Ia46Nc22DIrMa7F",
+	"OnjvLNy1c7u9n+b+cXfEaWWR7i2T4YC/eJls5wjR30SKw8Vc1n88R9PnamlOiQWe1uXCGdScNuTz11dJ",
+	"75N5hJvDlIuh/fZuLTsUr1fLH35/6dwNxY1qMe4CEi0lkxhNl4p4D+oGgKKubJ54geNJZJHNVt8ljDD/",
+	"xDwCW/9tgtm3iWOvE8oXatl/CJWuoCUoTFFFeV0jH1jxab2t1cZ4O9C0AtGpR85LICeKzxwy5oRyUfHz",
+	"KTKfyoRZMS0YCHZr9EZi4RUpUVOZaWupxZhghHS0bkTwIKLfMk0WnaCsmlMaaHgGXkoMPDI7D25Rn6kU",
+	"J33lApy/NL3Pjm8nK8jnU84Em/9bQfutFbQXt5HLG3EakEXQheIjZo/M7jyccubgZJs5xalz4mO4BWSX",
+	"gUVXT9mMcNEjLzlLYgVxE4lpLCZtlUdYcgfSXsIOBANl7GcHmndRjMp5QQqsOgdRB+EUV0WiZRkKwgV5",
+	"J3gkY0bevDwtfSixnBnmlMg5y7rmvo2R1SQyoglJaeZcSlyrgUCYUKtRWD+Qgmu60yMnwvYKSKtcACM0",
+	"mvMNV3yUsAARGCSozyMe84xFiPExENGUZjQyehPGMrz780G//+0///F/wD9eBvDg4MQ+OHiBD54+tQ+e",
+	"PjMPXr54+dJpJ/0+geoSqOIORLgHYwvrwxzn4BkuoEDZLWTFTCqm6TaEn7i1u7p4/IyoayNxShEQM9aB",
+	"OF1kPAHA3v/v/wmB6F5RzQUJadhxKffQCkZoWJ0J+lIhWgLjHDkU87NoS25fInfGoe3Envc/E3u+WtII",
+	"6B+JVe8cLvGbs+kyfKJJSbgPQ46mVO/Z0nuubm2z9GZB4E+nVJPT8iMy5xkA7cyoDoiSJBczGfMxZ3EN",
+	"N34us2vA44/tNJhSA7GC6W8xtRGTtNMjP4JZROmM0ZlDwQV1FQE+uSIhBPgCcEgX3wuJHA9EaKbXK6fX",
+	"i6a5uA6tlqMIg3WydpeYanpEfnr+9s2L96HL8SfhEXDwLuBPhSSSsxkTeiDQ5rP/hKgeeXGrjY4lhToi",
+	"YVnnLyQ0RYBUrD06x9vMiJQOgRplUAABdjaygWiHuSpq+g6n3NxBCzfxNGPYJpjV8Hayr3QCEpaFBUO0",
+	"ebm0RxvO5yiuR0IRInLoiJH9HnlBoykxS4D4Kxgth2uJd0Jodr3c9FNYSSxONxDw4yW8/QIRoAuhGouX",
+	"uVh1MKupAm+EuS5GbEIFXL+vT8+xvHUVrxZFEee/RVMyFpMmxfukHZ6/uyKGqp25EWNA4NewMxAyI4KC",
+	"TTGcRakrTB26ItsaaklgWxaA1VZeY7faPUEl4pGhOWg2GIhcmImVAMEOKTWaSqmYGRemflr8ckj9HA4d",
+	"IrJMbDJogNlbio7RKo5q/HGl14GwUZsMe5p1ykhNO9SIJonCVPjqULJcuBBJC0ONxKfyRA+EeStAFN/U",
+	"7odb+NR0p1kaWKzPsicbGtUjEBBtdqseEHt6DkGxl1cvzi/DlYYVaX9NRgtiGaQFuncfXr27eDO8Onv9",
+	"4u27q9CF4QwE6n3m/BzXkKIsrjYcLCwIgkNUmicJoeoaXX0FpQR19mEaphqlF1vcLRxzwdXUVs88Ignk",
+	"MYSu3IFUzK40BJxLbRa4R06g+TK2VAUDgSjwkHYHrKoobUpGLJKAEC9IyNXQIqfjnhShRzARjA92Juki",
+	"3c9hS1uSxdmaNmHbQRQ2vwxhpKFdMrPLZkPt+AFA+JqLGMY6ZbBI5dSyXNi6I5HMYhbDyiG9wWrDyhey",
+	"dHE2oAHDyJaWsTKczrENO8YjDZwMhwM3CCVjmSRy3s1TaH8gfEwxJBN+Y08dbjlz8Ph5onsEOZKCMGfI",
+	"lcSpU3MWBmIK7FlZVg9Xg7L0E0ZTySOmyhrQWLDA/hiNoIa9w7k3XFxm5j6h0RQ5GBSZbuP654qFnSIe",
+	"yZKd/Q1HalaDEiGFvb1YXLnczOTGHOR8W6AcfSqhlQHxMjQ3IGSEwgLANLmwZQlJCMkaYfVCUPnMAamb",
+	"l3u2sAB+WNV7qrvkWiRtqhRXmgpNXGX5ggx4NhBVwgvM5eGWC94FroIz7wR2xOwW3PPQyUCE371o4uRd",
+	"bLW4QctKOOQUz5YLyLageOCOcSzE2oAmEtSUOV10rEMPtTaZljdzLkAHgyNt+oTbyYirrn1mFecjWzS8",
+	"evPLrHYXl0yIa7Me4NBBYJQMeij2FrlHeddFlTC+qUxi0oZ0QzMdWgWafaSK1QVBL6gkJrx+cXl58t2L",
+	"4bd/v3pxiXd2Rcl88+4VKRRIVUNMyVMyzqTQDjqlj4rAQIByCIDxdVIMHKQXFc55oIqkAZkhUL+7C3rk",
+	"qrKKwIhdzHzhaytOgSsPTdo0Af5QMlKZOWcd3HswVuDoc6oGIs1knEcshnIMxfEqerXjXZb+lk6j4Zol",
+	"MHxVjDobw1mBcFEQbSCESsnaHYOs2ZyXuCg+4sJQcL0N/4DMS7vT4EWqSJP2duCuvLcN+xzJeAH7CYZP",
+	"oCrgY1hsxgFpFNysQ35Gic8zZyDvE61pNDUSLohfQKGWrB4pADoGo4aRaT5g3QjzDND52BH5YP4z5PHd",
+	"neN3MzoB523mLlYK3LML7+/twQeEx3ch1NmhDnffuUMsOQDAcoDEUxXMBsJw8hlwxPPnL0t0THOoDD8s",
+	"HowSGV2rMktVCT4es5hYuoWyMIGzIMMOOyI1o+C/2kOljPbCyCl+dU4zbRi3jRw3bWC9XniXuCoDpUmF",
+	"arxjzXoExXfWQYaVfrlSQEpmXcxHh0YUSRgk04xlLgwrwfwXHsOOFdKX1c5tsYDUNuyqfBRVGDrVMgPF",
+	"zZ1mcpZqwpTmM6NlpkmuBiKc0duh+7xaF8FcbihKYrGJMmKQ0cRlBhoRHxztxxVB3ty71mc9xmSrOjrT",
+	"wTML9TI0OuvQmutCK+cCUqjzeQOKMUq5OGd7Mm1HSy0/6T92LWOj2TAX9IZyKI4XBpXyLzaI2nBJqxGA",
+	"010PBJgYCwk2F24d28Bqr97+8OKNLWHx8uTs1fDt+Ys3YafIGpvRBQpUWEOFxQQLYIKqWl5WygWVEBpl",
+	"UinI5ObCcI8ItAnH1k/fvjl9d3Hx4s3V8LsXb15cnFydvX1j+HtNsob4zyKfzLvccjijYjGsDMGKCrVQ",
+	"BHJCVCJhZccZM01MXYhD5aYFibBdFPMPLGsO6vy64o6ZA2ayuYmbU6TqquenixutdPIbeUyWZlokL1dt",
+	"G/XWlsCYkKejcum1fkB4pcMfclirINUv3QeeVHCvjbDsAG8isEvA/V43Ev6texJFLOl+mxt1myPe+9Lo",
+	"hQwJaAMgt4MmkGbyljMFATR2vFDmJp9Mq9FXa9K6v+Rw+/taIj8frLDhw/ZGa4c1ptwJKvULLQ9u+7h3",
+	"J7BiLjF8hlRZnZOyHctDvdcB7rb9zKlzbNNm0IxUr9+DVdXUEvFdUM0wc9tr2MzYzErDv+RSU9I+e3H1",
+	"ksQZHYOG0pv0SDiwoDCD1nH2Tf9Yf3N4EK6nvKDstnsOt6+/d+zTVUla3/Uv3xz0zf87nn/ztL+5/3Jl",
+	"vIjLEkxBkswp1962SliaO8C03iZr0EpO1qT92ZGwr1aNjhzhlRJJY7itnXA3LJ86Il0maPuscsOhR8QK",
+	"ISOGcgjac6CeJgopdfTy4lz4ZY+wbN77xn0I/qF3/vAeO/8g+aJGWtWVW4a0bclB84hqPkpYFW3CvF1G",
+	"piz7N/ZiNsonzV6Ov2IhSeYMpChMogmsBKFhtzTSq8ZS1MYcto2y3gXuCad6bkbxryXVwJTXFPqAk4o3",
+	"SrGwztIc13bDLPMfON/1cirn9WUoyLB6CjC/0xDZ9sT/oTRRrc2V/lFm18oIYvMpj6ZgkXAKiHMlHBcm",
+	"FuIsLEZaG9MMtQy0F69SPtroVkh/N8/8JU7jU6eawihhvD66/XHKQH+n1cvBrEch0wisgTZiTBAtEwCp",
+	"VFqmf2Ti1TItrZePysUo1+h+5LqHGLYVrKCVMGL0QcJbXzBB2RE2Vgt0Cwe3Hk76D0wv5SEqfAxFNRsu",
+	"JkHhNkEwukbaKa51b0T6j2BTF6VhRzCG4o9izELWgQ1fyRkr7NZyPD6y9iWexAHJU0AFhRFZbmidZpWC",
+	"NqmUzjaW3bgLbcYnlj8UhS1BSsRfGRR2tVmKADRgSwGjDRf9Mg7tJqYRRrtZxCtwbVFFwp/cb+/DgLy7",
+	"eKVIAsYrsHe67BPVCQZiIjOZay6YCsyKFOp2cdGiAS+lmYYqUqpHTmxlGwfmV9wGtqRtduOqnhc1eXHc",
+	"N5zNqxdCUVbYeW1IO4QclR7s4NC8H3Z65A1cOtZLoQh12AcBoeT55Zsy+wfMptds0QAFCFIHlOf8hMe6",
+	"7MR7qgHUCNfrkSIwT8IFhsu4aqB/GIS458vTI3RkpGFdXYZm5HEw9TefYytah1gWIzyyVAbm8lrBXfD4",
+	"yXHNCddZrilElaukMhByDG5wNLejMwTjjoqu4KjawjXQF9UEozBlViT964yx5X7dWNCRm0BvuVY8BrkX",
+	"IpE65J//+D+Bz2ExyXZlLKXrmM9mLOZGKVL5qOv65u79gQiL8RilMoXi2U4LESTcc2FN6FMARTa0PY5Y",
+	"Iuc4DHDx4lm3bXAxEFBDDX5yDnqz6CGFmKiylg+trElI98JesYLoByl/NU0PRDtUWbSHDlOVRUbVDfdC",
+	"5/fOpNToJsQq7+ACVWXNB7MfUNKb2riBFFzRcjwQ1a7mNLm28zRrWV05mvBrdmxEa+xAjsHZl9hI1orF",
+	"fLQYCOezaR/2+/78b670S6DhFRHEB6JZUsmukJye2nDFdLWE8ZO2WUkXSWKWstMEiI5b1ITmud8/2Ajn",
+	"+TurIWP26IUhnq2LLf1OgRKt79RQtmB1fkWBW1V4MTLfNRCKcwlRnqpHwlmeaG5EhD3ADYippjaB1fSD",
+	"nAsD4NsQIWAeGGKrVtI3zzoI2ydTjGVfipowTBBZ0BgD/ttcQOEly4gs06lUMGOll7pzDKXsgfjpHIpA",
+	"qiK4VMYL0jYthdab271apCx0FtcqZclIs0pcaTYQYVGzNuxYjvqfboLfIL8P/9OM+xvLvcvp/Wc5v2/C",
+	"Hvkvcw5JSfwDYXqGIwyhWbDchj0V640rAfbMjMc2I+qXejNFHgNMk6sy7sG6z0eJHKF3HYOhCM0yiKSy",
+	"GKEj8NGAj08mrBMA/CViVg3EjFGVY5gGNDanC+TR1l3vokGGhkcAK3fu9nEmZ9i/2QuMAItZlFBsjQG2",
+	"jsXH6pET3MpqvEvh+3x59srFs5QwXPv9PnnNv/UU/dl/PBB46Wkph9AipA4oaQQUe6GAj4Ojp4nFx0Zh",
+	"yNNEQlGxokiRptfVIAXzsvXqW88BDBGG91/v3l6dFEE3xSDJdw1DJCE0MXSBA+FAwNnBGo6gC9qDg13V",
+	"xHVwMztfq2sZE8St29XOBaosqYFwaJwjNuUCYwncba+IMBdQwiGfpZL4EpBwMLAvYJCSITmjUI1y7XoN",
+	"iJAk7IV7Ya8XGrl9MrMFHaXpHKQREEWEhNgjG43ky2zpOiqvBCgFZaDpfv/gEEkpsNF92FeBbX7w5An+",
+	"DmEaxOIDAIfy5bkQDmhNKJiAAZ//krNKWEjJVu0pdoFlS/yWrMh3RwBjShU2DJksppuhIScRYow7Sraw",
+	"BQUfA5ABo8e1Mc0pgJXmAoo3O2beWYaB7f7AFkcln7P75Q41CEpVg+qYiwnL0owLTSKz5DaikumpjIOB",
+	"QOkKeExAQATFYBeM2bXsE2UDhHktz3inCZH2mi2Msgiwqna6CDRrA6s8stU7IOCXmID8cWCpXgHKLPgj",
+	"hUXW2+7WMAy4c+xObxEYDtKnIzeQ982+NYlX7m74CLj0YNWmwWw4DhDKRLICO9dc6+4iM9L1jHLRm8jG",
+	"4dni8d6hHfafPd15bFe+o1IM1agaYmKWslkcvZdYvHWWVvVG373qvEf02U3wREL+3NlecHCazI5loN2S",
+	"H/HFFZ1sSsqCd/5ocRb7n9VpvSKctI1g4ZV3OqArL4kK9v3aVQSvOCGrKkKAZImxZw4A/vPDAeMhsHaE",
+	"VSUkaN0WBxRORtVAtKEuSmjEkCHcP0XBtiJ+2F7QAPeOIhHwzTSTk4wpQIRn2Y2TsbSUaO4oZMEZXSCe",
+	"KopYlCRca8vV5m5fsG8v2AkwAFuX5JOqt9iJh9a+BUUIRt+uL4uN6KmLl0WQIr7zJcCkGHZFEacChgkD",
+	"9iiyNZrZBiA6k3O8SW080nEpydh08pm8qSoyqEMhxBOqoEYitFZyNWcs7fQaAJfuJ8iMXwMOzHbY0b8N",
+	"UNKurHl/C95znkHICvgjXoKW81DAR00MaB26kbnwnIlyxjSFvEnr2rEJrhyk9PBs3IUNC43gaGgHa9ea",
+	"nm0GlD3vj1TRKkRQTunBk6eNDORT844mOeGPKyB8FCmdON3BEYPfqHYfHO11sE9WWWxXtHUEr3OX1SN1",
+	"TEK0umE6HRJXVXkBuwFopsSnmDYAQT0A73r4UCczqHPs4fOGN607Mfa++LdgXQrWvw27v2AO0QrYcCPb",
+	"X5EZ9io04r0RLo28GBMuWKaPSoPIc65SqWAKR4QWiVUhaV+8PCVPD54+DQrkFPPk6/2vvyrt5H8KB4Ii",
+	"UMLJ5enZGRnTJIG8XhdfaIQeppphYapJfcFAhH/rVi3d3bcwfHVEhATzbBiUQ7+0Pl8btXxEFBXxSN6W",
+	"WZfWojsQy+ZzcA1adfL7q9dg3rv863eo+aNxGSLIpC3AJDM+4aJH3gqUs0hGxYQNRDsEqesb2h2Zkbk/",
+	"yn93BdjWsT7HQf/pMVGmdZpgCyivKdwaTBxvH/T7nWOzrCQXimquxhyCc6Vg5HD/KRqxq3c7LHFsL+Nj",
+	"uM3fSMHcle56f9w/bAg/MJzBLtDO7NJ8e2Gmso3PzLx8NjaDa5QPt2AgphXQDsxpO+g/3e6Lc5ppThPz",
+	"zeNt2If55o3Ury1EyBcunG65CLBTb6S+LOnq4cQKoPgtdOR7yRirDC+WcwEWqrXxVCHm9YKqmSUhSbi4",
+	"Bvuo8zgjCBbwgh45z0cJj9AorfhEUG1zXzEtO2MAwk4TRJjCUmgB0XSWgh9KZqZZxiei/jXmSLa5wILs",
+	"k5wrDLgHDY0ORDWjstMjlleDmBROagc0JG3kHIE50AHyc2KvYj9wrl0nvzRUX7J3gt9iVWlUEyGyFlbj",
+	"3cWrOqh0k1UUV0W1lkUbr4mUC/30sOUpL9xQzrNY1bXNV4MCDr7++JiAf/O4DTzud8CuGvCq6syrTNmz",
+	"0MCG7D8fR8szgCW7nwbmL1aBGetiYYSHqUxsqgeYB797cWXhckJ7ZodUh2VmSMnt1JER8C4fAy4qrMtA",
+	"mHYL9CS0L3FFLh8HWMVmziGqk6sS+CFs4N9hIV9+//rkdCBKzilvKsESCCfiUuGnRhV0Yh4Mf9GcmGuZ",
+	"f+vTKXTvLl5VklY+tRZniLJBkXt38eoPHId9gqi53YSb69ERkP+QOhVpFqV7FkNruxK+ci4s0Vbg/0k4",
+	"SeSIJmERMV0N0iTt0QIBRLgUnR75Hq7jgbihSc5W6v0eYRgA3tmAvkYzhREu1q+LQIYzqq4BN03opiC+",
+	"16fnl3Zuv+sKwcU8Nge62a35fQW6vT49L2iqEpZj2HCuqvr9LErXhLaFVs4LSYWy5hnXrCtF4uLv1ZFT",
+	"bRWjUDoWkBwwKKDKkTM5h2jjG0OrDkU6IImcTFCYTSGKQ4NjCbBdeiRUkUzZEXHHoW2BX03reFJyxTIb",
+	"LxfqjAqVykybIcVchqQN6WEzinBvLjjLIcBNpdIIiQtYerVi3eANC2zDtjWYdXENxSxN5AKCHRRYHh1S",
+	"28mrV29/HF5ePT97+w0AFB67O5ElihEohmtrnLUBdA96HprWjSoPMHymw2HMwa0Yhx1Uw80tCEglmFw7",
+	"BtB6yKblCdeLcnwDkSsWHxEKn0CkVsaUTCAjQSKoMfi6BNMAQGkRCDUJNVM6xCCpJEHh3GKN4UjjjCkF",
+	"0Cs0SeQc6y033ITFOftSC/kWA/xtavmW69NwvzpUaOZSZ34n9tLdy4J8eoiIz+7Md0DGhp2VHHmF+64K",
+	"Dhu9smfaRiwWiVAuQQ6A2RRL0N55XKYYFYhtiihNF03+1484sb8DJ+ynJ8vf2G27ltCCxiTR6q5/eqGr",
+	"Oc3zd8ThPqsesmFbH9KHWsp8XJEZAySv0QL0BIsVaHR6hQV2qDMFBiQUeZKENhZEAaKjbQnCbM338UBc",
+	"M5Y6tDkUFlGy7JHvQMArNaGMkWVRD/AGc41STl1YA7R/W3dzRtpQ+GxJsHLYqkawIlmeYMKa06JIkWEA",
+	"0BrCTLuQJv1xtzF9OHb5CSWb38T5u/Gsu+pB/5Zqfpd+Y1sSSckZc0lIcnw/OWfPKBwPbIdEqA6jHjkN",
+	"qlSHpSRtQA2qJ5a7rClAUEezZZE94twqgJs6StiswDyWMQuJogtF5tPFEfKcCsJRSNpP+gcdq9OlmdQy",
+	"konDLcXfrGJlFC2Za3h66L7waVukfXhwcFQ4SepqnVPnjOI9EBUFFfU91alFvnJly0IZ9bhE0zXKqbUW",
+	"AXf2sb8rpj6z1HDFlF4vOVjXM0MrraHEKRWxmtJr9oeTM++lzWyFVPb69NwDVnZ4vw8/jslIISBHQtY5",
+	"iwWb4JrThP/Ktmc0UibrjbK2zEFJUQmg37crlRkK9wKAecOhNC+FnYBENJqiVaYC93/19u2ry+HV1atK",
+	"Sl5RQxvzINWU2sxy1OYcIMAxCW3tKbQiAV42ptW5hYAKbOSlq91NkemhDWejEfcK1mODi/bbBWBMohUx",
+	"mrImP6wrdBfUUDjt7o9poljhCh1JmTAqXG7Kp2Mc/z9719fTxq7Ev4qVlwPSEmhv70t5Quico/uvrQq9",
+	"utJJxZpdAxaOvWftBCLU737lmbF3E9abFAghHJ5aYNf22jP2zHjm9/MfmIrwxuV+2xq2cGs4basi0VcQ",
+	"5ZmSU/E0PlLvPrJ/5wX/x37B1QNvUbPUDhTK7XjHVoS4eaCAVKBG+keVdE+VpZA0rX6jPBZeVSHcVE+0",
+	"BkIFXl8CsrjN0X8j2EBiiqRKHPpCqauJYzg8vNUa6Z0PBwcsp9ek0WdYupvPlaPm+7Gb/eFwiCwRMI5Q",
+	"XwrDCxszM7V3QEeaxAPyeT+geQVbeAMiPs9VAgl5iHGIPBbhUgIzbN4fHIS4eOApITai1n7sDMbn2+s4",
+	"v0cTwwTG2n23WGeNCUA0O4jp7XtFvmoGlwbDyCaRf2xwlYxRGQFkZawk2/aQjDvk9g6zF1A8iXPikEpn",
+	"KUh4xaeCaRNCi6E8dhbJXZBVNAQeR7qhoQBR7bwU4ErNnT6Dtfm+vnXf3YawHWkEX2Fq+44fYNgHXpa3",
+	"Y2gLLVSvtkbjUpL+qFnSIDWl6DFAEcD1F1QfbxRWoo83ruAan8Rmh922Hna5Tkn3PaSMLNzcELA0ggU4",
+	"rszlBgvmcL7ad9PEddZeN5y3haXbL3iFV61SpEEX47wft59e9xK0O0stR/sZONqqWhbCAi8GfOGGVgUy",
+	"Z+GcDHxtmpWGyKUAgYIVxroVFugO/g1IrsnrDv9QAotq3qoKza1qWb0/OFjBslqvJPTCfw+35Mrjs6YB",
+	"96x5wBFJ7qifkjlThyz/M2dj7oorYQl8qeBW7ElthbbSyalQs+499UvodonnfAoEiVcR7wSN+oDemPKj",
+	"/3wcHMY2ZWHRRC7PwQoLvaVoY1UjMEGU46/ayVddGTQ0Ry81f4aGt5nsmTA3if0OONrxkS25X3r5KS2R",
+	"fqCKctkh0gv78wrpLDZ4kpZYRwImZxv4Tk+USuWtPFhP3qADnhw6oFc20kkozRKu+8TpIVzYot3ieTPh",
+	"lyzq41JQulIrnkaj13bkbSStYon8hqSKVy3HLyzlYaliTLqC6Pi+EhcOWLARRccKx3ZaD6KLzt0VcwYO",
+	"vwy4JSXCxLG7Hx0oOl9FpXjx0pWHRvnC1KfGUb3pz5qgJmB2V7QdgzmY9O3/YwAYsxDaqRnjSBUBnv4Q",
+	"fHsreA3OvZMuQJwHLmgSJst2LiZKASvubrevfxKGsWbg8s7i48Dasppw01Ajk0rWkRSF9B4XUiPlBM6M",
+	"iWzGb0GJOI2rFIahaGxpUMI2kh20MP5qWVCC5uilBiVoeJsJSoS56QlK0Dy/QR9tKopx4njtmtvrbhVY",
+	"OIiAaquXaYtW/jRwMq17i6KOkpfL/q8vAZcSR4LV9VypJTvP4rTfjx11hX8evCO9hX+ePPwTOMsCQU8w",
+	"LlInzRJ9egZNWsI79xYP6kJG6Ns71xEPehoVX5u1sZF40BL5bYpsXrPBsVHoxIx5N1NO2xiKP2VWQEZp",
+	"3CKTuUGqbG6yz2eBeWHIcixbydk+yzlSX+8EN1eWdpfZojZKEfIXu9bmRkc/WOqRFhK4uyJE4iHLkfQr",
+	"BzdZasB9AK8nmVDebPArOMlAUtSdJj7gthhkA6EnY2DBg5/8RAy+r+w110aJlX1mGvlXA1Cl9zzmz1rN",
+	"4vHFjCoD4w7kDtEfUj4zLszjGMzmB6DFzc8MAMThZ/vfKhQX/P7lrnoT3nj9B/Ivyw2uRxXadcJ8YIcv",
+	"FuQDh7chiA+am36OkajKb679I/WgqgSiWUWZXPUQXtXBP4Hn1m/VYT9JueFOWieLv8qmNkmv5mOKe+ZF",
+	"oKlhWCmnsPfOIFQgbD9UWviS5QdtAzLziqUyAKzBx4pbUUwAMxxvg+/b/o8vQLsvo6vFIc0zhSGNWoG5",
+	"P2ISsR0xrhzBqGmjBbvhlo15KXb/AkLTRnrEauMmYNYDz/cgi60r84BuYbGyEBHg48qEYrQcMBBEeUaD",
+	"zZFRmo0n3vlED7cOWKkNtCBgzrEd72CamgD7APgOKTUB+i5BMJl5aQA/VDombqHSEev2dofsV15cjXQc",
+	"FMxaGJK0LL/D0Zx55bgDpYTKzBwVksr+8JnDZuyQXqgNtjPSUrPFHrAoBELW5gIimQTBQHXD7Ig4a8pY",
+	"oomYXFjsFya1w2mmRbinqGsLTrV09NmDU/37QwCODLP1eneA4yugLHWP2AjCeTDTRdI+oXpSQkMynQSt",
+	"NouXMFkTXvAjITp4gDsIcaCMSQ0gmtKNNERvPrJJZUXtLCt4XSOtVzGpa6D9PPc9ZKgacC7y2g9kfG6d",
+	"0cIO2QmgN+da3Loz6oJYPew1VgofRlDoyEAPsMzCi4rjvuOGNFlcSq2lvgTKHqKrb0dqxEjH3lktvFzj",
+	"7QTSVHx4d/CR+RnFrrFhW9TcFVcJ/grMBFte/3G18JVgIUGaqZhKM7GwLqnoDb6Tyrv4+7v3jwjfrDV/",
+	"YqaLLwmHtzEUUT6f2Up8t0I/vxstnihV0DIrNSQ8xbWMzovX4KjP/byN98Ci6ZywGXPmWlCRemGsCyWW",
+	"V1xd7JlKaPbt9JjdSF2aG5b/4SXbv7Obj3SAIkEcob8dsJLPbIBAyp3JM+JiaFP8anNzGFmk/SHuX9rN",
+	"2GVtJhUAmIx0yWcZVfGZmh19+Qe7FjNK5qcrafa7f95GHYfPh13CjKVzohyy/KgoROVHJ27dfmGneQAM",
+	"xtP1Elvglh2f/Bdpia/FjBVGTcYamJ2B1532MXj67HyW7yYU+tuDolfw1m+1Ga/iqsHDp2aQCluHMSYC",
+	"4yWftQLj+FMoj+OVPLsWs0SMvCOgHAQIjG4vNLH2AjYoadsJkE/NRLymbQfm9ysgNYAyBsGZb2FxRPdt",
+	"EsxV8BqFMral2V2kU7QxtHYe3Gvmt559MfXtpy+ftCBzuxK137pdII71B2ngS59zBkoxj1i/XKXhZAgK",
+	"DUe1uYH+YHBIwfrPk8+f2FgA8yrWbBJECqGV1eYmgw8Ge/7bCSuNUry2GUOXsxBKIfoGP7feWEHwycA5",
+	"ScYDHtL+4MZBOcD7rvlUKAtXZv7P+f/2Polbt3dMR3uAwcRd07s52AMBjgO5YN8dGsjvr7gOWx0vaj6E",
+	"wkUP1sXGWkD5XJCo+cvsueXoPkTjiv5iw1qDKIDIoTnIdhLLBqpkNEogmY6QMtzzPVu5cUS86HBIdO0d",
+	"8wQ3d4NzwWtRH028ZfrHdzh1KlO1f+aV/JeYxd989w0QR0an3RwDDNzh/wmvoTQFgNcMsgGw1wz2QZpp",
+	"hIst/VtOhRbWZqwWvJT4X9+cLARbLLSA9oE2kOPJFyAAhOMdYE1HBXJoByss84cm8Pn5xsjwsa12/Ip1",
+	"tPPNijnmgWY4AvF+mDKXbKc2SrAcnst326363ySwpO65fcN7R7jtePUYJz34h4jWO+clti8fmnT1EJBP",
+	"DAY9UvDhYFmvhai8xXGhpBasUBIy8r014kTVbtfbyks+sMXUbzN2XpsbuE3yxwNnrhYCTpKWVUNtI3dL",
+	"h5kEOCt7XoW4AwzihVPPIoUEgPYdKz4pRatV/2xixEnsEbZD2C4N+MtukANZs6IbuWO4gFRhl02U9x/m",
+	"bYNWE6jfXSKKL3A182uOmZwN+UaPcIZXlg2rFRAJAqfkVARkNwQCAWo4iJQAVMhCsKQ9FUU1+PH9x/8D",
+	"AAD//w==",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,
