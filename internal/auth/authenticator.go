@@ -109,10 +109,15 @@ func (a *Accounts) fromBearer(ctx context.Context, creds Credentials, identified
 	}
 	p := Principal{UserID: claims.UserID, Roles: claims.Roles, FamilyID: claims.FamilyID, TokenID: claims.TokenID, ExpiresAt: claims.ExpiresAt}
 	identified(p)
-	if err := a.checkDPoPBinding(ctx, claims, creds); err != nil {
+	spend, err := a.checkDPoPBinding(claims, creds)
+	if err != nil {
 		return Principal{}, err
 	}
+	spent := spendConcurrently(ctx, spend)
 	revoked, err := a.revoked.AccessRevoked(ctx, claims.FamilyID, claims.TokenID)
+	if spendErr := spent(); spendErr != nil {
+		return Principal{}, spendErr
+	}
 	if err != nil {
 		return Principal{}, err
 	}

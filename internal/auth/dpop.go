@@ -43,22 +43,32 @@ func NewDPoPProofs(rdb *redis.Client, prefix string, window time.Duration, now f
 
 // Verify checks the one proof req presents and spends its jti; it returns the key's thumbprint.
 func (d *DPoPProofs) Verify(ctx context.Context, req DPoPRequest) (string, error) {
-	if len(req.Proofs) != 1 {
-		return "", errDPoPHeaders
-	}
-	p, err := ParseDPoPProof(req.Proofs[0], req, d.now(), d.window)
+	p, err := d.check(req)
 	if err != nil {
 		return "", err
 	}
+	return p.JKT, d.spend(ctx, p)
+}
+
+// check verifies the proof without spending it.
+func (d *DPoPProofs) check(req DPoPRequest) (DPoPProof, error) {
+	if len(req.Proofs) != 1 {
+		return DPoPProof{}, errDPoPHeaders
+	}
+	return ParseDPoPProof(req.Proofs[0], req, d.now(), d.window)
+}
+
+// spend records p's jti; a jti already recorded is a replay.
+func (d *DPoPProofs) spend(ctx context.Context, p DPoPProof) error {
 	// A proof is accepted from iat-window to iat+window, so its jti is kept for as long.
 	fresh, err := d.rdb.SetNX(ctx, d.jtiKey(p), 1, 2*d.window+time.Second).Result()
 	if err != nil {
-		return "", apperr.Wrap(err, errDPoPCache.Kind, errDPoPCache.Code, errDPoPCache.Detail).WithRetryAfter(errDPoPCache.RetryAfter)
+		return apperr.Wrap(err, errDPoPCache.Kind, errDPoPCache.Code, errDPoPCache.Detail).WithRetryAfter(errDPoPCache.RetryAfter)
 	}
 	if !fresh {
-		return "", errDPoPReplay
+		return errDPoPReplay
 	}
-	return p.JKT, nil
+	return nil
 }
 
 // jtiKey names the replay record of p. The key's thumbprint is the hash tag: all records of one

@@ -39,25 +39,37 @@ func (a *Accounts) VerifyDPoPProof(ctx context.Context, req DPoPRequest) (string
 
 // checkDPoPBinding enforces a token's key binding on a resource request: a bound token needs
 // the DPoP scheme and a proof of its key hashing it; an unbound one must come as a bearer token.
-func (a *Accounts) checkDPoPBinding(ctx context.Context, claims AccessClaims, creds Credentials) error {
+// The proof is checked at once; spending its jti (a Redis round trip) is left to the returned
+// function, nil when there is none, so the caller can run it beside the revocation lookup.
+func (a *Accounts) checkDPoPBinding(claims AccessClaims, creds Credentials) (spend func(context.Context) error, err error) {
 	switch {
 	case claims.JKT == "" && !creds.DPoPScheme:
-		return nil
+		return nil, nil
 	case claims.JKT == "":
-		return errDPoPUnbound
+		return nil, errDPoPUnbound
 	case !creds.DPoPScheme:
-		return errDPoPBoundAsBearer
+		return nil, errDPoPBoundAsBearer
 	}
 	req := creds.DPoP
 	req.AccessToken = creds.Bearer
-	jkt, err := a.dpop.Verify(ctx, req)
+	p, err := a.dpop.check(req)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	if subtle.ConstantTimeCompare([]byte(jkt), []byte(claims.JKT)) != 1 {
-		return errDPoPWrongKey
+	if subtle.ConstantTimeCompare([]byte(p.JKT), []byte(claims.JKT)) != 1 {
+		return nil, errDPoPWrongKey
 	}
-	return nil
+	return func(ctx context.Context) error { return a.dpop.spend(ctx, p) }, nil
+}
+
+// spendConcurrently starts spend (if any) and returns a wait for its result.
+func spendConcurrently(ctx context.Context, spend func(context.Context) error) (wait func() error) {
+	if spend == nil {
+		return func() error { return nil }
+	}
+	done := make(chan error, 1)
+	go func() { done <- spend(ctx) }()
+	return func() error { return <-done }
 }
 
 // bindFamily records ctx's DPoP key (if any) on a new refresh family inside its transaction.
