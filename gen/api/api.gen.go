@@ -116,12 +116,15 @@ func (e AuditEntryOutcome) Valid() bool {
 // Defines values for AuthTokensTokenType.
 const (
 	AuthTokensTokenTypeBearer AuthTokensTokenType = "Bearer"
+	AuthTokensTokenTypeDPoP   AuthTokensTokenType = "DPoP"
 )
 
 // Valid indicates whether the value is a known member of the AuthTokensTokenType enum.
 func (e AuthTokensTokenType) Valid() bool {
 	switch e {
 	case AuthTokensTokenTypeBearer:
+		return true
+	case AuthTokensTokenTypeDPoP:
 		return true
 	default:
 		return false
@@ -927,7 +930,7 @@ type AuditLogList struct {
 
 // AuthTokens defines model for AuthTokens.
 type AuthTokens struct {
-	// AccessToken An RS256 JWT; send as `Authorization: Bearer`.
+	// AccessToken An RS256 JWT; send as `Authorization: Bearer`, or as `Authorization: DPoP` with a proof when `token_type` is `DPoP`.
 	AccessToken string `json:"access_token"`
 
 	// ExpiresIn Seconds until the access token expires.
@@ -936,12 +939,14 @@ type AuthTokens struct {
 	ExpiresIn int `json:"expires_in"`
 
 	// RefreshToken Single use; exchange at /v1/auth/refresh.
-	RefreshToken string              `json:"refresh_token"`
-	TokenType    AuthTokensTokenType `json:"token_type"`
-	User         User                `json:"user"`
+	RefreshToken string `json:"refresh_token"`
+
+	// TokenType `DPoP` when the sign-in presented a DPoP proof: the tokens are bound to its key.
+	TokenType AuthTokensTokenType `json:"token_type"`
+	User      User                `json:"user"`
 }
 
-// AuthTokensTokenType defines model for AuthTokens.TokenType.
+// AuthTokensTokenType `DPoP` when the sign-in presented a DPoP proof: the tokens are bound to its key.
 type AuthTokensTokenType string
 
 // ChangePasswordRequest defines model for ChangePasswordRequest.
@@ -2028,6 +2033,9 @@ type User struct {
 // Cursor defines model for Cursor.
 type Cursor = string
 
+// DPoPProof defines model for DPoPProof.
+type DPoPProof = string
+
 // FileIfNoneMatch defines model for FileIfNoneMatch.
 type FileIfNoneMatch = string
 
@@ -2193,6 +2201,30 @@ type CreateAPIKeyParams struct {
 	// Operations marked `x-idempotent-replay: without-secret` never replay a secret (see each
 	// operation): a retry of their success is refused instead.
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+}
+
+// LoginParams defines parameters for Login.
+type LoginParams struct {
+	// DPoP A DPoP proof JWT (RFC 9449; see the `dpopAuth` scheme) without `ath`. When present, the
+	// issued tokens are bound to its key: `token_type: DPoP`. Refreshing a bound session needs a
+	// proof of the same key. An invalid, stale or replayed proof is a 401 `invalid_dpop_proof`.
+	DPoP *DPoPProof `json:"DPoP,omitempty"`
+}
+
+// RefreshTokensParams defines parameters for RefreshTokens.
+type RefreshTokensParams struct {
+	// DPoP A DPoP proof JWT (RFC 9449; see the `dpopAuth` scheme) without `ath`. When present, the
+	// issued tokens are bound to its key: `token_type: DPoP`. Refreshing a bound session needs a
+	// proof of the same key. An invalid, stale or replayed proof is a 401 `invalid_dpop_proof`.
+	DPoP *DPoPProof `json:"DPoP,omitempty"`
+}
+
+// RegisterParams defines parameters for Register.
+type RegisterParams struct {
+	// DPoP A DPoP proof JWT (RFC 9449; see the `dpopAuth` scheme) without `ath`. When present, the
+	// issued tokens are bound to its key: `token_type: DPoP`. Refreshing a bound session needs a
+	// proof of the same key. An invalid, stale or replayed proof is a 401 `invalid_dpop_proof`.
+	DPoP *DPoPProof `json:"DPoP,omitempty"`
 }
 
 // ListFilesParams defines parameters for ListFiles.
@@ -2935,7 +2967,7 @@ type ClientInterface interface {
 	// Takes any type of body and a specified content type.
 	//
 	// Corresponds with POST /v1/auth/login (the `Login` operationId).
-	LoginWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+	LoginWithBody(ctx context.Context, params *LoginParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// Login Sign in with email or username and password
 	//
@@ -2945,7 +2977,7 @@ type ClientInterface interface {
 	// Takes a body of the `application/json` content type.
 	//
 	// Corresponds with POST /v1/auth/login (the `Login` operationId).
-	Login(ctx context.Context, body LoginJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+	Login(ctx context.Context, params *LoginParams, body LoginJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// LoginWithFormdataBody Sign in with email or username and password
 	//
@@ -2955,7 +2987,7 @@ type ClientInterface interface {
 	// Takes a body of the `application/x-www-form-urlencoded` content type.
 	//
 	// Corresponds with POST /v1/auth/login (the `Login` operationId).
-	LoginWithFormdataBody(ctx context.Context, body LoginFormdataRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+	LoginWithFormdataBody(ctx context.Context, params *LoginParams, body LoginFormdataRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// Logout Sign out
 	//
@@ -3024,7 +3056,7 @@ type ClientInterface interface {
 	// Takes any type of body and a specified content type.
 	//
 	// Corresponds with POST /v1/auth/refresh (the `RefreshTokens` operationId).
-	RefreshTokensWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+	RefreshTokensWithBody(ctx context.Context, params *RefreshTokensParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// RefreshTokens Exchange a refresh token for a new pair
 	//
@@ -3035,7 +3067,7 @@ type ClientInterface interface {
 	// Takes a body of the `application/json` content type.
 	//
 	// Corresponds with POST /v1/auth/refresh (the `RefreshTokens` operationId).
-	RefreshTokens(ctx context.Context, body RefreshTokensJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+	RefreshTokens(ctx context.Context, params *RefreshTokensParams, body RefreshTokensJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// RegisterWithBody Create an account
 	//
@@ -3051,7 +3083,7 @@ type ClientInterface interface {
 	// Takes any type of body and a specified content type.
 	//
 	// Corresponds with POST /v1/auth/register (the `Register` operationId).
-	RegisterWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+	RegisterWithBody(ctx context.Context, params *RegisterParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// Register Create an account
 	//
@@ -3067,7 +3099,7 @@ type ClientInterface interface {
 	// Takes a body of the `application/json` content type.
 	//
 	// Corresponds with POST /v1/auth/register (the `Register` operationId).
-	Register(ctx context.Context, body RegisterJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+	Register(ctx context.Context, params *RegisterParams, body RegisterJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// CreateChatCompletionWithBody Create a chat completion (OpenAI-compatible)
 	//
@@ -4140,8 +4172,8 @@ func (c *Client) ChangePassword(ctx context.Context, body ChangePasswordJSONRequ
 // Takes any type of body and a specified content type.
 //
 // Corresponds with POST /v1/auth/login (the `Login` operationId).
-func (c *Client) LoginWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewLoginRequestWithBody(c.Server, contentType, body)
+func (c *Client) LoginWithBody(ctx context.Context, params *LoginParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewLoginRequestWithBody(c.Server, params, contentType, body)
 	if err != nil {
 		return nil, err
 	}
@@ -4160,8 +4192,8 @@ func (c *Client) LoginWithBody(ctx context.Context, contentType string, body io.
 // Takes a body of the `application/json` content type.
 //
 // Corresponds with POST /v1/auth/login (the `Login` operationId).
-func (c *Client) Login(ctx context.Context, body LoginJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewLoginRequest(c.Server, body)
+func (c *Client) Login(ctx context.Context, params *LoginParams, body LoginJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewLoginRequest(c.Server, params, body)
 	if err != nil {
 		return nil, err
 	}
@@ -4180,8 +4212,8 @@ func (c *Client) Login(ctx context.Context, body LoginJSONRequestBody, reqEditor
 // Takes a body of the `application/x-www-form-urlencoded` content type.
 //
 // Corresponds with POST /v1/auth/login (the `Login` operationId).
-func (c *Client) LoginWithFormdataBody(ctx context.Context, body LoginFormdataRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewLoginRequestWithFormdataBody(c.Server, body)
+func (c *Client) LoginWithFormdataBody(ctx context.Context, params *LoginParams, body LoginFormdataRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewLoginRequestWithFormdataBody(c.Server, params, body)
 	if err != nil {
 		return nil, err
 	}
@@ -4319,8 +4351,8 @@ func (c *Client) UpdateProfile(ctx context.Context, body UpdateProfileJSONReques
 // Takes any type of body and a specified content type.
 //
 // Corresponds with POST /v1/auth/refresh (the `RefreshTokens` operationId).
-func (c *Client) RefreshTokensWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewRefreshTokensRequestWithBody(c.Server, contentType, body)
+func (c *Client) RefreshTokensWithBody(ctx context.Context, params *RefreshTokensParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewRefreshTokensRequestWithBody(c.Server, params, contentType, body)
 	if err != nil {
 		return nil, err
 	}
@@ -4340,8 +4372,8 @@ func (c *Client) RefreshTokensWithBody(ctx context.Context, contentType string, 
 // Takes a body of the `application/json` content type.
 //
 // Corresponds with POST /v1/auth/refresh (the `RefreshTokens` operationId).
-func (c *Client) RefreshTokens(ctx context.Context, body RefreshTokensJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewRefreshTokensRequest(c.Server, body)
+func (c *Client) RefreshTokens(ctx context.Context, params *RefreshTokensParams, body RefreshTokensJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewRefreshTokensRequest(c.Server, params, body)
 	if err != nil {
 		return nil, err
 	}
@@ -4366,8 +4398,8 @@ func (c *Client) RefreshTokens(ctx context.Context, body RefreshTokensJSONReques
 // Takes any type of body and a specified content type.
 //
 // Corresponds with POST /v1/auth/register (the `Register` operationId).
-func (c *Client) RegisterWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewRegisterRequestWithBody(c.Server, contentType, body)
+func (c *Client) RegisterWithBody(ctx context.Context, params *RegisterParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewRegisterRequestWithBody(c.Server, params, contentType, body)
 	if err != nil {
 		return nil, err
 	}
@@ -4392,8 +4424,8 @@ func (c *Client) RegisterWithBody(ctx context.Context, contentType string, body 
 // Takes a body of the `application/json` content type.
 //
 // Corresponds with POST /v1/auth/register (the `Register` operationId).
-func (c *Client) Register(ctx context.Context, body RegisterJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewRegisterRequest(c.Server, body)
+func (c *Client) Register(ctx context.Context, params *RegisterParams, body RegisterJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewRegisterRequest(c.Server, params, body)
 	if err != nil {
 		return nil, err
 	}
@@ -6617,29 +6649,29 @@ func NewChangePasswordRequestWithBody(server string, contentType string, body io
 }
 
 // NewLoginRequest calls the generic Login builder with application/json body
-func NewLoginRequest(server string, body LoginJSONRequestBody) (*http.Request, error) {
+func NewLoginRequest(server string, params *LoginParams, body LoginJSONRequestBody) (*http.Request, error) {
 	var bodyReader io.Reader
 	buf, err := json.Marshal(body)
 	if err != nil {
 		return nil, err
 	}
 	bodyReader = bytes.NewReader(buf)
-	return NewLoginRequestWithBody(server, "application/json", bodyReader)
+	return NewLoginRequestWithBody(server, params, "application/json", bodyReader)
 }
 
 // NewLoginRequestWithFormdataBody calls the generic Login builder with application/x-www-form-urlencoded body
-func NewLoginRequestWithFormdataBody(server string, body LoginFormdataRequestBody) (*http.Request, error) {
+func NewLoginRequestWithFormdataBody(server string, params *LoginParams, body LoginFormdataRequestBody) (*http.Request, error) {
 	var bodyReader io.Reader
 	bodyStr, err := runtime.MarshalForm(body, nil)
 	if err != nil {
 		return nil, err
 	}
 	bodyReader = strings.NewReader(bodyStr.Encode())
-	return NewLoginRequestWithBody(server, "application/x-www-form-urlencoded", bodyReader)
+	return NewLoginRequestWithBody(server, params, "application/x-www-form-urlencoded", bodyReader)
 }
 
 // NewLoginRequestWithBody constructs an http.Request for the Login method, with any body, and a specified content type
-func NewLoginRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
+func NewLoginRequestWithBody(server string, params *LoginParams, contentType string, body io.Reader) (*http.Request, error) {
 	var err error
 
 	serverURL, err := url.Parse(server)
@@ -6663,6 +6695,21 @@ func NewLoginRequestWithBody(server string, contentType string, body io.Reader) 
 	}
 
 	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.DPoP != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "DPoP", *params.DPoP, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("DPoP", headerParam0)
+		}
+
+	}
 
 	return req, nil
 }
@@ -6802,18 +6849,18 @@ func NewUpdateProfileRequestWithBody(server string, contentType string, body io.
 }
 
 // NewRefreshTokensRequest calls the generic RefreshTokens builder with application/json body
-func NewRefreshTokensRequest(server string, body RefreshTokensJSONRequestBody) (*http.Request, error) {
+func NewRefreshTokensRequest(server string, params *RefreshTokensParams, body RefreshTokensJSONRequestBody) (*http.Request, error) {
 	var bodyReader io.Reader
 	buf, err := json.Marshal(body)
 	if err != nil {
 		return nil, err
 	}
 	bodyReader = bytes.NewReader(buf)
-	return NewRefreshTokensRequestWithBody(server, "application/json", bodyReader)
+	return NewRefreshTokensRequestWithBody(server, params, "application/json", bodyReader)
 }
 
 // NewRefreshTokensRequestWithBody constructs an http.Request for the RefreshTokens method, with any body, and a specified content type
-func NewRefreshTokensRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
+func NewRefreshTokensRequestWithBody(server string, params *RefreshTokensParams, contentType string, body io.Reader) (*http.Request, error) {
 	var err error
 
 	serverURL, err := url.Parse(server)
@@ -6838,22 +6885,37 @@ func NewRefreshTokensRequestWithBody(server string, contentType string, body io.
 
 	req.Header.Add("Content-Type", contentType)
 
+	if params != nil {
+
+		if params.DPoP != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "DPoP", *params.DPoP, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("DPoP", headerParam0)
+		}
+
+	}
+
 	return req, nil
 }
 
 // NewRegisterRequest calls the generic Register builder with application/json body
-func NewRegisterRequest(server string, body RegisterJSONRequestBody) (*http.Request, error) {
+func NewRegisterRequest(server string, params *RegisterParams, body RegisterJSONRequestBody) (*http.Request, error) {
 	var bodyReader io.Reader
 	buf, err := json.Marshal(body)
 	if err != nil {
 		return nil, err
 	}
 	bodyReader = bytes.NewReader(buf)
-	return NewRegisterRequestWithBody(server, "application/json", bodyReader)
+	return NewRegisterRequestWithBody(server, params, "application/json", bodyReader)
 }
 
 // NewRegisterRequestWithBody constructs an http.Request for the Register method, with any body, and a specified content type
-func NewRegisterRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
+func NewRegisterRequestWithBody(server string, params *RegisterParams, contentType string, body io.Reader) (*http.Request, error) {
 	var err error
 
 	serverURL, err := url.Parse(server)
@@ -6877,6 +6939,21 @@ func NewRegisterRequestWithBody(server string, contentType string, body io.Reade
 	}
 
 	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.DPoP != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "DPoP", *params.DPoP, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("DPoP", headerParam0)
+		}
+
+	}
 
 	return req, nil
 }
@@ -9663,7 +9740,7 @@ type ClientWithResponsesInterface interface {
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /v1/auth/login (the `Login` operationId).
-	LoginWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*LoginResponse, error)
+	LoginWithBodyWithResponse(ctx context.Context, params *LoginParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*LoginResponse, error)
 
 	// LoginWithResponse Sign in with email or username and password
 	//
@@ -9673,7 +9750,7 @@ type ClientWithResponsesInterface interface {
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /v1/auth/login (the `Login` operationId).
-	LoginWithResponse(ctx context.Context, body LoginJSONRequestBody, reqEditors ...RequestEditorFn) (*LoginResponse, error)
+	LoginWithResponse(ctx context.Context, params *LoginParams, body LoginJSONRequestBody, reqEditors ...RequestEditorFn) (*LoginResponse, error)
 
 	// LoginWithFormdataBodyWithResponse Sign in with email or username and password
 	//
@@ -9683,7 +9760,7 @@ type ClientWithResponsesInterface interface {
 	// Takes a body of the `application/x-www-form-urlencoded` content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /v1/auth/login (the `Login` operationId).
-	LoginWithFormdataBodyWithResponse(ctx context.Context, body LoginFormdataRequestBody, reqEditors ...RequestEditorFn) (*LoginResponse, error)
+	LoginWithFormdataBodyWithResponse(ctx context.Context, params *LoginParams, body LoginFormdataRequestBody, reqEditors ...RequestEditorFn) (*LoginResponse, error)
 
 	// LogoutWithResponse Sign out
 	//
@@ -9756,7 +9833,7 @@ type ClientWithResponsesInterface interface {
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /v1/auth/refresh (the `RefreshTokens` operationId).
-	RefreshTokensWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*RefreshTokensResponse, error)
+	RefreshTokensWithBodyWithResponse(ctx context.Context, params *RefreshTokensParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*RefreshTokensResponse, error)
 
 	// RefreshTokensWithResponse Exchange a refresh token for a new pair
 	//
@@ -9767,7 +9844,7 @@ type ClientWithResponsesInterface interface {
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /v1/auth/refresh (the `RefreshTokens` operationId).
-	RefreshTokensWithResponse(ctx context.Context, body RefreshTokensJSONRequestBody, reqEditors ...RequestEditorFn) (*RefreshTokensResponse, error)
+	RefreshTokensWithResponse(ctx context.Context, params *RefreshTokensParams, body RefreshTokensJSONRequestBody, reqEditors ...RequestEditorFn) (*RefreshTokensResponse, error)
 
 	// RegisterWithBodyWithResponse Create an account
 	//
@@ -9783,7 +9860,7 @@ type ClientWithResponsesInterface interface {
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /v1/auth/register (the `Register` operationId).
-	RegisterWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*RegisterResponse, error)
+	RegisterWithBodyWithResponse(ctx context.Context, params *RegisterParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*RegisterResponse, error)
 
 	// RegisterWithResponse Create an account
 	//
@@ -9799,7 +9876,7 @@ type ClientWithResponsesInterface interface {
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /v1/auth/register (the `Register` operationId).
-	RegisterWithResponse(ctx context.Context, body RegisterJSONRequestBody, reqEditors ...RequestEditorFn) (*RegisterResponse, error)
+	RegisterWithResponse(ctx context.Context, params *RegisterParams, body RegisterJSONRequestBody, reqEditors ...RequestEditorFn) (*RegisterResponse, error)
 
 	// CreateChatCompletionWithBodyWithResponse Create a chat completion (OpenAI-compatible)
 	//
@@ -16073,8 +16150,8 @@ func (c *ClientWithResponses) ChangePasswordWithResponse(ctx context.Context, bo
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /v1/auth/login (the `Login` operationId).
-func (c *ClientWithResponses) LoginWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*LoginResponse, error) {
-	rsp, err := c.LoginWithBody(ctx, contentType, body, reqEditors...)
+func (c *ClientWithResponses) LoginWithBodyWithResponse(ctx context.Context, params *LoginParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*LoginResponse, error) {
+	rsp, err := c.LoginWithBody(ctx, params, contentType, body, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -16089,8 +16166,8 @@ func (c *ClientWithResponses) LoginWithBodyWithResponse(ctx context.Context, con
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /v1/auth/login (the `Login` operationId).
-func (c *ClientWithResponses) LoginWithResponse(ctx context.Context, body LoginJSONRequestBody, reqEditors ...RequestEditorFn) (*LoginResponse, error) {
-	rsp, err := c.Login(ctx, body, reqEditors...)
+func (c *ClientWithResponses) LoginWithResponse(ctx context.Context, params *LoginParams, body LoginJSONRequestBody, reqEditors ...RequestEditorFn) (*LoginResponse, error) {
+	rsp, err := c.Login(ctx, params, body, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -16105,8 +16182,8 @@ func (c *ClientWithResponses) LoginWithResponse(ctx context.Context, body LoginJ
 // Takes a body of the `application/x-www-form-urlencoded` content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /v1/auth/login (the `Login` operationId).
-func (c *ClientWithResponses) LoginWithFormdataBodyWithResponse(ctx context.Context, body LoginFormdataRequestBody, reqEditors ...RequestEditorFn) (*LoginResponse, error) {
-	rsp, err := c.LoginWithFormdataBody(ctx, body, reqEditors...)
+func (c *ClientWithResponses) LoginWithFormdataBodyWithResponse(ctx context.Context, params *LoginParams, body LoginFormdataRequestBody, reqEditors ...RequestEditorFn) (*LoginResponse, error) {
+	rsp, err := c.LoginWithFormdataBody(ctx, params, body, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -16220,8 +16297,8 @@ func (c *ClientWithResponses) UpdateProfileWithResponse(ctx context.Context, bod
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /v1/auth/refresh (the `RefreshTokens` operationId).
-func (c *ClientWithResponses) RefreshTokensWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*RefreshTokensResponse, error) {
-	rsp, err := c.RefreshTokensWithBody(ctx, contentType, body, reqEditors...)
+func (c *ClientWithResponses) RefreshTokensWithBodyWithResponse(ctx context.Context, params *RefreshTokensParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*RefreshTokensResponse, error) {
+	rsp, err := c.RefreshTokensWithBody(ctx, params, contentType, body, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -16237,8 +16314,8 @@ func (c *ClientWithResponses) RefreshTokensWithBodyWithResponse(ctx context.Cont
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /v1/auth/refresh (the `RefreshTokens` operationId).
-func (c *ClientWithResponses) RefreshTokensWithResponse(ctx context.Context, body RefreshTokensJSONRequestBody, reqEditors ...RequestEditorFn) (*RefreshTokensResponse, error) {
-	rsp, err := c.RefreshTokens(ctx, body, reqEditors...)
+func (c *ClientWithResponses) RefreshTokensWithResponse(ctx context.Context, params *RefreshTokensParams, body RefreshTokensJSONRequestBody, reqEditors ...RequestEditorFn) (*RefreshTokensResponse, error) {
+	rsp, err := c.RefreshTokens(ctx, params, body, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -16259,8 +16336,8 @@ func (c *ClientWithResponses) RefreshTokensWithResponse(ctx context.Context, bod
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /v1/auth/register (the `Register` operationId).
-func (c *ClientWithResponses) RegisterWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*RegisterResponse, error) {
-	rsp, err := c.RegisterWithBody(ctx, contentType, body, reqEditors...)
+func (c *ClientWithResponses) RegisterWithBodyWithResponse(ctx context.Context, params *RegisterParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*RegisterResponse, error) {
+	rsp, err := c.RegisterWithBody(ctx, params, contentType, body, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -16281,8 +16358,8 @@ func (c *ClientWithResponses) RegisterWithBodyWithResponse(ctx context.Context, 
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /v1/auth/register (the `Register` operationId).
-func (c *ClientWithResponses) RegisterWithResponse(ctx context.Context, body RegisterJSONRequestBody, reqEditors ...RequestEditorFn) (*RegisterResponse, error) {
-	rsp, err := c.Register(ctx, body, reqEditors...)
+func (c *ClientWithResponses) RegisterWithResponse(ctx context.Context, params *RegisterParams, body RegisterJSONRequestBody, reqEditors ...RequestEditorFn) (*RegisterResponse, error) {
+	rsp, err := c.Register(ctx, params, body, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -21937,7 +22014,7 @@ type ServerInterface interface {
 	ChangePassword(ctx echo.Context) error
 	// Login Sign in with email or username and password
 	// (POST /v1/auth/login)
-	Login(ctx echo.Context) error
+	Login(ctx echo.Context, params LoginParams) error
 	// Logout Sign out
 	// (POST /v1/auth/logout)
 	Logout(ctx echo.Context) error
@@ -21952,10 +22029,10 @@ type ServerInterface interface {
 	UpdateProfile(ctx echo.Context) error
 	// RefreshTokens Exchange a refresh token for a new pair
 	// (POST /v1/auth/refresh)
-	RefreshTokens(ctx echo.Context) error
+	RefreshTokens(ctx echo.Context, params RefreshTokensParams) error
 	// Register Create an account
 	// (POST /v1/auth/register)
-	Register(ctx echo.Context) error
+	Register(ctx echo.Context, params RegisterParams) error
 	// CreateChatCompletion Create a chat completion (OpenAI-compatible)
 	// (POST /v1/chat/completions)
 	CreateChatCompletion(ctx echo.Context) error
@@ -22504,8 +22581,28 @@ func (w *ServerInterfaceWrapper) ChangePassword(ctx echo.Context) error {
 func (w *ServerInterfaceWrapper) Login(ctx echo.Context) error {
 	var err error
 
+	// Parameter object where we will unmarshal all parameters from the context
+	var params LoginParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "DPoP" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("DPoP")]; found {
+		var DPoP DPoPProof
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for DPoP, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "DPoP", valueList[0], &DPoP, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter DPoP: %s", err))
+		}
+
+		params.DPoP = &DPoP
+	}
+
 	// Invoke the callback with all the unmarshaled arguments
-	err = w.Handler.Login(ctx)
+	err = w.Handler.Login(ctx, params)
 	return err
 }
 
@@ -22549,8 +22646,28 @@ func (w *ServerInterfaceWrapper) UpdateProfile(ctx echo.Context) error {
 func (w *ServerInterfaceWrapper) RefreshTokens(ctx echo.Context) error {
 	var err error
 
+	// Parameter object where we will unmarshal all parameters from the context
+	var params RefreshTokensParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "DPoP" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("DPoP")]; found {
+		var DPoP DPoPProof
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for DPoP, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "DPoP", valueList[0], &DPoP, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter DPoP: %s", err))
+		}
+
+		params.DPoP = &DPoP
+	}
+
 	// Invoke the callback with all the unmarshaled arguments
-	err = w.Handler.RefreshTokens(ctx)
+	err = w.Handler.RefreshTokens(ctx, params)
 	return err
 }
 
@@ -22558,8 +22675,28 @@ func (w *ServerInterfaceWrapper) RefreshTokens(ctx echo.Context) error {
 func (w *ServerInterfaceWrapper) Register(ctx echo.Context) error {
 	var err error
 
+	// Parameter object where we will unmarshal all parameters from the context
+	var params RegisterParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "DPoP" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("DPoP")]; found {
+		var DPoP DPoPProof
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for DPoP, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "DPoP", valueList[0], &DPoP, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter DPoP: %s", err))
+		}
+
+		params.DPoP = &DPoP
+	}
+
 	// Invoke the callback with all the unmarshaled arguments
-	err = w.Handler.Register(ctx)
+	err = w.Handler.Register(ctx, params)
 	return err
 }
 
@@ -25481,6 +25618,7 @@ func (response ChangePassworddefaultApplicationProblemPlusJSONResponse) VisitCha
 }
 
 type LoginRequestObject struct {
+	Params       LoginParams
 	JSONBody     *LoginJSONRequestBody
 	FormdataBody *LoginFormdataRequestBody
 }
@@ -25899,7 +26037,8 @@ func (response UpdateProfiledefaultApplicationProblemPlusJSONResponse) VisitUpda
 }
 
 type RefreshTokensRequestObject struct {
-	Body *RefreshTokensJSONRequestBody
+	Params RefreshTokensParams
+	Body   *RefreshTokensJSONRequestBody
 }
 
 type RefreshTokensResponseObject interface {
@@ -26005,7 +26144,8 @@ func (response RefreshTokensdefaultApplicationProblemPlusJSONResponse) VisitRefr
 }
 
 type RegisterRequestObject struct {
-	Body *RegisterJSONRequestBody
+	Params RegisterParams
+	Body   *RegisterJSONRequestBody
 }
 
 type RegisterResponseObject interface {
@@ -31629,9 +31769,10 @@ func (sh *strictHandler) ChangePassword(ctx echo.Context) error {
 }
 
 // Login operation middleware
-func (sh *strictHandler) Login(ctx echo.Context) error {
+func (sh *strictHandler) Login(ctx echo.Context, params LoginParams) error {
 	var request LoginRequestObject
 
+	request.Params = params
 	if strings.HasPrefix(ctx.Request().Header.Get("Content-Type"), "application/json") {
 		var body LoginJSONRequestBody
 		var err error
@@ -31827,8 +31968,10 @@ func (sh *strictHandler) UpdateProfile(ctx echo.Context) error {
 }
 
 // RefreshTokens operation middleware
-func (sh *strictHandler) RefreshTokens(ctx echo.Context) error {
+func (sh *strictHandler) RefreshTokens(ctx echo.Context, params RefreshTokensParams) error {
 	var request RefreshTokensRequestObject
+
+	request.Params = params
 
 	var body RefreshTokensJSONRequestBody
 	var err error
@@ -31873,8 +32016,10 @@ func (sh *strictHandler) RefreshTokens(ctx echo.Context) error {
 }
 
 // Register operation middleware
-func (sh *strictHandler) Register(ctx echo.Context) error {
+func (sh *strictHandler) Register(ctx echo.Context, params RegisterParams) error {
 	var request RegisterRequestObject
+
+	request.Params = params
 
 	var body RegisterJSONRequestBody
 	var err error
@@ -33410,437 +33555,455 @@ func (sh *strictHandler) ListUsageEvents(ctx echo.Context, params ListUsageEvent
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7L3rchs5lj/4KgjuRJjqSVKULLurpKiYVcl2tad90UhyV/e/6D8TygRJtJIACwAlsx2KmE/7ALv7BPth",
-	"9us+wz7BPsM8ycY5B8gLmcmLLPlSXRMTXVYyE9eDg3P9nY+tRE+mWgnlbOvwY2sseCoM/vOEJ2NxopUz",
-	"Onujz502Ah6nwiZGTp3UqnXYOs5u+NyyWOmOhTfiQ+bGgl3qdM4SbowUlnHm9JVQTBtmRWKEY27MHVOa",
-	"JdAFa18afWOFidjU6A9zpk1fnTx7s8MmfM6uhJiy9tmLE/b0jwffs//3/37S3dvpsnOhHNOKiWth5swI",
-	"O9XKCqaH2L2eCsNhhN2+akUtI36dSSPS1qEzMxG1bDIWEw6TEWo2aR3+0grDb72PWm4+Fa3DlnVGqlHr",
-	"9jZqPb/go+WpX4wFdKxnJhGPLLsWxkqtjpgVKmXSsUueXDGpWPxy2HnNXTKOmdNsNk25E8zyocjm3VZl",
-	"MB/4ZJpB3/3W436rVTeUFzITx0kipu6Mq5GwzTtyOXfCxt1W3XTxt9b7pg5g04Vyz6Sdaiup3cVuYu4c",
-	"T8YToVzMbqQbM67Y8fnJy5csHspMKD4RMRvyLMN14CrFnYGN/G7vuz8WL/0h7q7coil3Thjo8n8WXR6x",
-	"xtVp3qxfZ9qJlNkx33/yNJAKDOORZbgirM2ZdUarEbvmmUy502Zn49H1W7/0Ot/zzvD9x6cHt/3WvzQO",
-	"8Zyr9FJ/aN47Sy/EhwwGpI1I2Z8uXr+CE3T+l59wzCzhSmnHzEwxagKOgxtLy7SRI6m6GxG+76meFk4N",
-	"H034G42cYOXZx4McR2yoDfvTxcXp7l63R6fbLh/eTU8kfl83stuoNeWGT4QLrGpmrDb1ux4r8cENEnwj",
-	"Drs+NeJa6pllUz4SR0xP+a8zAQOT8NmvM2HmragF5Nk6bNG3lYM04R9eCTVy49bhk739pn1+OXyjlcCz",
-	"Xz82oFXWrtDlDo4vyaRQjo11ltoItj3+Q3zEOJtAW4wreyOMZY97B/mYiXEXg3457EDnxHmaxr7X2z9o",
-	"Gjzyl+Vhv1UCDwsz8HvERHfU9czmh15nr7f/OI7C39B8J8bh04POk739mLVhhhm3jj3Z26eTt9M4DxpG",
-	"w/j3nzytG/7LZ6u5NZNp3t+Uu3HRm0xXEudQmwl3rcPWbIZv1nSdislUO6GS+Z/FfHkYr/kV3oiJEeEa",
-	"gFvBCGfmdHVaPhHsSsyJqeZP8EaFR1Kx/QM21jNjmRHTDI6gG4u+omPPs+I2bGMTcT4m1znDD0R6yGBq",
-	"8Q6TyjrBUzgXOCSpRoyPuFRHlcH0FbF4lsrhUBigTRyQhLkc7O9HyOA5jXusLfBVYx2DpRTWwXvWySwD",
-	"dqWgD/qw9323r96Gy9qyCTdXImXxh44sxkyTPMTJ65nrkAwRMwV3v18C4JP4mLWtEEzwZNxXuRSwA3wU",
-	"l9iff2mYnSWJsBYGYsRwZkUa1oJkhvpDVexuB7a3kSyfRK2JVPkxi8r3xC/9/of9vU6//+GPz9//a/0t",
-	"8XLYwDWOp9NszrTK5kwSKyuJIMhOaJ2RUQDzFZkV7GBvHzdIaaCfEUvGKDzsrOIeKxlHw8F7JSfSLQ/6",
-	"lI8Es/IfjRw2w+/KfaViyGeZax0+6UXQsZzAtbDf6+HC0l97+RCkcmIkDI7hXFiQw4gH1BxxS78PPvmo",
-	"v7N8JF4YPVme8LnjxoW7ZsyzYUdPhWI3UqX6hsW/DI2eRMzpnZi1/UzZ4x5L4SxfiqE2gsVOxztN6wXf",
-	"t2pHC8Jlx8mJaB7yhV4e8HOVhuHSICMmPiTZLBVpMUKlb3aOGB86YVgMQ4gjxh2baOvYQc8PP+NOmKZx",
-	"O739qG+jVmBoeNf/yNMz4irwV0KiKvyTT6eZTPDA706NvszE5F//bkl2Lfr8FyOGrcPW/7Jb6D279Kvd",
-	"PaWvqNO66yNnZhOeweBFCpfbkMvMBokRlI7WbdQ60WqYyeSLDTLx/dtcOBcfpEX+HjgGjvO5Mdp8zkEe",
-	"KyagT9bmas6s425md44KrdECFd2MZTLutrwo8iOqK9Ux/mH3D9Xh5MR0KRU383pKWl6vm7HOSAuImBXm",
-	"Gu8BYRyQcEkZJp2rUyhddbP37+8uKWlED3ibLShV65qpUcVKjZ2LZGakm3dOdSaT+SYNBt2jpNau+wTf",
-	"uw1y4RvtXutUDqVIl/nIRS67PrIs0dM5a8cVSRREDsuSmTFCLa7x3cZzyo2TPHsg8vDHSaQVofebI5QG",
-	"YZ7EcpLVOiCR78ItvblCTp+D2vv+Xzv0n136T71Y8yXpFpfgjXbn3Ek7lPwyE5+T7cVIOgOl3cAWI/Dm",
-	"MvwNeKFxoJJah0+FSlk7rmzhoTdU/IE2ameB+Ja2e4td7Pf/sGLvcBW1uZRpKtTnvtMSI1Kh4JSDfAHW",
-	"JBYmxozO6CL7SSvx2QeGlgHgaDpLhQG7pqINFY5LJVI2ltZpMz+izSXVKmgyTCsa+itu3XE6kdssbG4s",
-	"hC9SFKK5dQOOzcBYHZdZ67CFFqEbPctSlgl+LZjSjCdOXguG70rrDHdo3hCFKLDc4ERYEB63azEXz1E4",
-	"GnhmOqCObqNWeCDT1mGrd/n98PHlU9H5brg37BwkB4873yePn3SeDnvDvfTxcI//EQ0BKDG0Dg9630ct",
-	"Jx2sQSFt5X3OjDpMErA9CpUe+tU7LE3pNvp0GjjRqWBx0ag/zqRebbJGrJ1Kyy8zqUYRS8VEo4AGBvBU",
-	"ZAL/yI0lWomIXc6ZdFZkQxA8L+eMg0onTLXVnS574zW9G279cNIjMhOgtsszIFpJxMpnqXQs06MuOzV6",
-	"op2AxoUCBlXfAd0YoCjfRq3XJ6fvptYZwSefXZiEQ/j65JQuZMMSXHGlHbsUzIAVAPSXeJJMBzOFfyPT",
-	"3YnYpdFXwpsCtdOJzvqKXgx/E5XGO7AWoJqkDI4svQN/65mLvdxKhw2NHGMNp1ylaNnxC/RGuxd6ptLP",
-	"uTBvNFg4xoXJqw18CtYl02pkmdPM6onQSjCRWbGDfOjUiESrFKWHF1xm4rMOueQnAXURDETep0L+Imnh",
-	"FMHwhQkS5BFTy4SOc7nQ+jVXc68q2s+q4TDDnWBo1ADq4XC2pGKZTq70zB15U5RXpM/gj84x/BEzixtg",
-	"F671M+5Eg2mFZNQJl2hVA0syZ+2Xzy9esNTwodsJBtp+i8/cuN86Mj/0jtwPB/sLnqFlWS3vtCSk1ftU",
-	"OJviG6s7/vWHvd7RzQ9Pe+t7LlakxrRCKwQEfMOlq22rMAeh0UPBCLSR/xCf+wjitVcWX5A036mp0Qnc",
-	"p59ZBl0wYtyILOt4M8blzAWP0qVgOApgnbiHXDFZGD7RxmsEWky9aYFuCNDeiY980etgolORAVe/lqkg",
-	"44xII5ivvhYm0zwlq02Jp0tnmb5RzMs4xGkcCOIwSa1gVrm4QFre6Utv3p8aPRXGSW+gQLN+OuBuU/tW",
-	"1BIfptIIu+obNcsyIhYS45fakOkGNsuIJDrYuU/qjIx5H5d/mBoxlB/qGQX5A5IxNzxxwthgbiSzfURO",
-	"kESPlLSC0bku/OFJcjn469Xj6+953ayCM29AbQ1I2JwpJ7MaAzpyXc6MdkiEnobZyPBEsKkwUqcRuxkL",
-	"ko10lvohMuv0FARfcyXVCMZ3l9W7LWvWv5C/CdczX72oTEQV6ljYv8Ixqi//LhIHS0F0eYIN4GlL6Tbn",
-	"2WmJToc8syJaIN0NyLCREiouxd6i72P1EmAbzXN5JcnQWx1syh3yCenExK5jGNRQ6zbvgxvD8e8xt4OJ",
-	"j2vxv11qnQmOclvJcQwvbLezOMJSD9Xmmud7jsS2PGM+lYMrMd98rjZvaOECHQOr0yoRGEWTMm5Z/NfO",
-	"8elLcGmRt/bYX5h4Qg7Zj4IbYeKmM/kf+91ut7VuQcIE8pHVrgFoGe8sXfw8y94OW4e/rJ4xvn0bLa4X",
-	"CFuikQucCwc25kz4+4EkNEvRRqgTJYmeKceomXs67ZUxLU//fXkB7oPu88X86kk/jPQdRket5VwTqcpP",
-	"9xZ5mbQD0rbrZ2d0JuzGy3imMwFfTaR6Se/vLSxn1Jop+etM+J9hjW7hGez3Mu2dZIIb6wmvU1EN8ltx",
-	"ZoV5ZBkI9hmqk/AAOGXpnOUTuq1bUdDpj5NgPQ5RNSAJd40YSeuEaUX0Nw6h+ANHEv40YmiEHS/8OUD5",
-	"r/R96QuQmm60SQekjeWPjQYnywDtGvlTzxQGdOUtPsU7evmpuNZX+BSopgsrM6CouvxZKi5no8G1FDet",
-	"qHUl5rabNzVJpl2yFhSdlp7lDZWe5UOGZ07rbJDwLKsJTPLL/lw5UyMb8mSVLT8/tKWNu43gI20G9eLd",
-	"WkGN7BK2+ThVviuIZ6E7qdzTg9aysz1qyekG3CFq6QTV9e3EYj1ziZ6IMvX6mA1gxlxms9pwzapRcYPB",
-	"2RnO+65rjOTHR167uYP0V16cKBBJMf0SCVTGiotf6b4y82Lz3zdxh1d6dB+XTEHxX/0tM3PjC30llK07",
-	"nEBZAwxUrlEaFDs7h6DRf//5wgf4gtTULCY1KnlSNZs0UC4I0oew1odN+08r0tf3vV7eSek8BvbcMI1z",
-	"qUYZXi5HEN5BVmru2O713i6w2F3/fe0MsM0BPS6OJM259hzOvBi3Xnhb2Fn8MKpuyeLcKuOpLG/dzp/g",
-	"VE/9zVQKH9lCP/IWx0G43yrcIn8YLYdXrlSGopYSN9u0+cf9Sovf1TJAuCAH/r60lXAqOlmLcbxWM/rI",
-	"x9Mfn75EM48eVoRhDNz0TUFIXRhhcHiAjWXohGK8r0LMDij2nMHWGz2RVpQjBSc8FeTEYFI5M0uFYZOZ",
-	"dWh90TOXgb9Euh2vqOC29JXThZgO8wsqubc4ouqOAXLwQj5EsA+TEAAWHQYEmM4yQcF+NRJVmSCXtn5h",
-	"1xpIzp1wlYisxkqEz7PaAAozEzQFnsdKjoTygYw4Cwc2CafRHlEnDkblELeNItnKcy19G5UG2jjFsZaJ",
-	"WJ7iEJxFICdyW5VAYdStqJUR/UatXJ6yrSjYCQdDmbkGriJVKj7U2XqjVqZHYFG0K+6SYvC5P3Npcwpb",
-	"5drL3/vSNntXZxXOya2V1nHlaqdZWpZNb2LYjgutsxMQTpfu4oVtxtHkC16zvQvv07IXyxYt7PBSA1Hr",
-	"Q2ekO/5hMuau62ml9EtHTqbaOB+PMG4dtkbSjWeX3URPdnPvbelfsNtG8WwXGmzd5kQ4U1dNlJiKzPFN",
-	"1u4Zvngb3Q/tRkAQ7zcx3d4LQTdsF03+bptVrOkD7JgGOSboQwsHEDvdju79QGsk0ERbt1EL8N5tbnzd",
-	"VAFKaw3h6IOo/cUveImocLWTYj3quEFgynmExrrZ+CDo5yHQonojLMT+fnBCwa9ddoEGeet9rqIQEktu",
-	"47ZPSJqpDGTUuDK2mMI30SF0I9GvHG2vU9m5dWIyGEo1EmZq5IbceBYY+rrVwTDoBm0sHIhAB2Ezo5wu",
-	"Q0cbnaJiXx/yEOFhrc/ViUFPOoxBsFMYko4pboKD86ugui4r+Wh82iYQAFwTUSkExcuDmH/EOIsrfCU+",
-	"ImdKTB0MNI7DdqXCSPIBLlsM0iAMl94Vk6mbs9ivbZx3HoeXVcpiOMPx0eoP8cUFWoT8UVCicfAR+zuI",
-	"liG8HpeF/fLs7Zvn71FlW2BCyeUA2Puml+5zWF7kH3fiXgWvvUVpv8HQ+A3ysy7u2QNxta+aT2x8yz4o",
-	"aygpuwvMYSrU8ctHGDXjSqwgRAgcsaEUWUqu8ExiDDQ3ZJuY4h+Q5jxScBksn58J/zAo2iSl3dZ7hn16",
-	"28wbVeBLeh35ibKkDl1qcNMawUbyWmByazkPqGHPS5RdNFtj3vFJLC6EDzyyzOccgRo6pbgv/mFAf4Th",
-	"hfi5hDue6RHkxrCMm5EwEPgxEyHJrXeH0SbTAVmf7coL+8yb8kVaCoOzrC1Tu+MT8XiW6RsBGqPOiKl7",
-	"0mEaUvnwTs8njptqZsr6KMMI5hiMJOFNaoniA1NM+Y0L+SKmDLxKFv4jy0oz2OmyYz9Sv3xZBoo/nyOp",
-	"zWy+cJTdGrjo2uiGgm8+3l9mnF5z2Y4zv6aPFrhyr+ed3M1seiIcD3bUeiNTDTNdr7QGPlxOxVvrcI9a",
-	"qk42yOZsD1bazqbAcugU56l2e9uS7JQb2MhsUFVdGz4sWSumRpcM8CtlU/8q40yJm1xSbSutPF+g7BJi",
-	"yYxy4NeSzYay8fF0KhDEQNpCLvYngkj4kQ1D2qxfp6c1vAjtOswCE1YJRuLOptDPgZe+JtC4VsK7xheb",
-	"LRH3igNysEix73FAILbVm+qrIl3dxi54YMsyX12TdU5LJybIMmbkMCj8RHp2mYkyde6XqLPXSJ1qNrn0",
-	"3m+kydxCsBB4qrQC8IKYz5yG/4bbPsbU+4/Q2iEbzhT6ZqL8X4fso+ITcXtb3ZECwUB536Uu59PUSELr",
-	"+dAbkNfRuOOlxPd+Utubh+qUZKeng+maJd/bcslnVgzC0fJZECvP18+kOhQXScSmRvgzl6ulcMZI/wz8",
-	"HM5GHP6I6w2iwRWxPoO5LOgFgS40vpFEF+Sth5DprFu5gu/OWaqzjBuLeQLkPbqSqkY8Q2gNUNvS+l1f",
-	"2k364MZIJzb8QqrpzG34LslVG77stOPZRu8uGcWmGKbge4vKq1CdYehkMxX/QXb7GYQwLBvHmjWxEPFa",
-	"+6NZ5/Kq8wtdhJRcDL+nbJZLOInKsZkP8e22FpcIjpv/cdA02oWNyYdeKFELTRQzaHJEPAtm3k+w5n9O",
-	"C31ubV4y06+luGfeqHvfJPe6cIks25HczIAQBLgEOovzUGklRGpZnC8GMO4jcOjF+eotvez3hEINi2WM",
-	"jxgp9BFLxbXIYBsJN0rrrMTuOSTuiA+OnHwE2URZU/R4yo2zqGQA2887B/2CAKSYnGBL7UtuxdOD3ET2",
-	"7uyVxTElyWUHgpUOd3c/yvQ23sFh+HsHfrCsDf/xXUFEgGA+9xLSkYv0K2nZUDhMQwLABDKMsrG2ztYw",
-	"5YJWl2VCgx5Ojpo4orXQyzQElFOAvlk7X3bcMZ/9jyuIi7xTlVXWnYlNCbuY+zJJv18VMr545ogC0HPh",
-	"ScAHubSi0nmk07f6WA4abFmfxbO2ycXxOnel3fdBXpQWl72zXoJd/qVhozaN2V4MD8k7er9O2MJfo7oP",
-	"qny+YgNcpy96QzV4zadGp7MkZLqU8wT9uZYKbB5Bzjxi0oU8EG/mKSTQwIvqjnBamX9QFCnvGzuqpdqS",
-	"N3r1MmEHxfub0Fllxe6f2M59Pu7H5RhcH8BQr1H6KQwwtGRD83QuT6x3IW0TAuHFvUGwrW8qhJYMihsM",
-	"nkJLtwmCXBWaUVreaFFT8Wu6MMrKLCvDaTxr1SyuGmy9inMJBcMSoNhwZvC6Qw+ALXJqajK0rM+GhJ9J",
-	"8GOXYsQVhRxRyjccx/1eD1WbsVA7RwtOHDbUYOqsOZUbORjIHu59CwsrTw00LdOF9xNtymMr6/ixOaum",
-	"jBnGO/847vyPXuf7Qef9x73o6cHtv9SmQlVgEbcK+oVGkjrhI9j7wdAL68advJSZdHNKfg6SeuCW3F75",
-	"l6lFRgvMeDoWRqgEQ9jXWQW/gvumhpPiRt8/B81Fiy1oiJvRbBJAe5cPZv4zuFQ4+/fzt28YzStiQsEl",
-	"ktIvXnZuy9zvYyPG1ZzEV5EVxvjeTre1eTJg3QZGpVG/bww7X+rh7ntc8Po7bDTuyMNtdq6vLor6QwBd",
-	"zX31ueR+xGK0icUwFu/uDnPqEtguurpR3gdBhpz5obVlprghbd1xw++00ytCoT6BCHwo1J0I4KFU7SJk",
-	"oFmEZRMB0gbRQXPkw2HFp4eKDejf4A5E4mmTij2zYOKm+Aw0hBGyxZijqy9Iyv5lI+wsc/n7QWGPWCxt",
-	"CK5ACkxn5OEbTGy802V0h7LzZ3+23jUMYjS8aYWozEKDFE4z2EIRLg2Opg2z9G+zS0hdsqwde4M9GAMi",
-	"/N9bGLl/irp/xP77P/8Lnv73f/7XTsXJuNWVuWhGL63GpkbSBgy14IUOW8ckwbew0gqEaBzY8krQjq3m",
-	"iZXPl7eybm4DDAOg5S6ulUKOs567LB9yW0R2rNlGeMCMIDckUC9+GOXJ+0WuviZtLg9Mrrf3Bx61vLDQ",
-	"0yOLACNMB40PXdFtpSkCAH6zUw66Ir5Wmiq/qb8EqYn6Hgu//CPrgYfXqyML3C7sQog5pbXbWMjBTvwY",
-	"owZhqoEJEpO6fwb4rin4uiZkZAPdamr0ZOoaAzxeAuEz8kki/i3WHTCCpxa5E1r9bWVrNuxrUMqxq3Gx",
-	"pNtMo9Yluq2euWxaLy1MVLPAC31sQhjvHsJuhaiRF57w83yVltS2tciUfgZ0UManU888YOAYGzTU5ohQ",
-	"jkAWsku5VI8sgl0FLSQcL+rjRlzW2mbKxs0aeS23OUeYxwLXC/5JyD+5mZi184ArO+ZTAF9mLxXeiTzH",
-	"yX5kqzbrSoOPICrSZDEJ5Mu2a9aegon471MxithIDiN2Iy6nO0sWbRwSmLWBvaHhXInyXUKBDBVjdxgH",
-	"hjgVUwowTaWXQTvH0g5d+B/wBmC0T/kF2psAZcasAkjxNL/G6ZrOZ147qaMcd/gJey1/hNHTekRMdkWX",
-	"PY6+f7wf7T3teXR5MJyfPnvBUp3g/cXa4fu9Xg9rAMA7uGHTjEvVwU3N30aUubQAZPc1I/B2aMOru3+I",
-	"UMeK2F9fv4rY347hfy/ewv+e/8eriP07v+bnSDURs2ORUZwVOQNAGTti7y5edL5DjwZ4LrLMuypyHQ5t",
-	"K23vuICPT5+9QAA3mvcOm2Yzfyt74+Qj0vpCWJX4kAiRssf7EQQv9Xp+abrsWM39SGDl/SoQdhV949Fz",
-	"UAf0MWVTjQfYE4AbBxKPd0Pvux/l7a7f0t2Pf78FqLQAFOST27GjibQWaJCI0od9EQWhzXQIcYExbHfo",
-	"BW9R1o7/+z//axde2w2EhoQOT3GVBjOT7cJx2fFh7ZWoAcwgo5EbMSS7RMSCBIArc+ih5WF0Pn4B0dSy",
-	"a2GZ9FCONWqVzGrToXCM9RKCRGvZ+lMYn749v8BkTXwQ72wgSyxcB2EctUpZWLY6ixWhSVaABHQramX6",
-	"phW1xnI0rk8BNRt4f+GluvHAwdrIIIAvlscf0S5sJh7VdY3O9x9nMktrRZRGJLa/nJxDIqXMEygIbBhF",
-	"1suZzBwj5PfcFAoPUwQ+MmCSka5WvKQuEXVw8/z5kR54+LymkO4VGM4+pZI5IwQbc8j2oEGAfO6rB8Ch",
-	"pPHDEOoF8eYRLGxFeLEy7sateamGenlnLsOGrTLzlrYWV1YN5Wj7sAgxHAqC86QWvOIHd5oVDnE721bx",
-	"KzFIOBbDEBlpE3DPEP6NZUakPHEVHaaY50gbPXNSVUJFS1Io+JAbvapSWcdVUs9yXkMraUGDHoyOEGoR",
-	"JlSADQG4n0zASAhcdyO1haKW0Ulh6wPOSWGn4jbhTeJ6CEdKoz5i/JKCTPKEeFBeZCLQXEEKFX3brXcT",
-	"yRHtx0bE8Dp/+zZq6alQAzJo27q6DiFzphozb6sTwKhaGLEa1Q9wqq0bGWE3Gt9peBmPTCo3++oM30S7",
-	"Pjfez7Mx75hN4ZeBR6Pc0JaBoZ4DIBbp6imALBvKjbM5K94rMG/gYkZXksW4c+CJpmKdWb9WodU688yN",
-	"HSRaKZG4FQT6s7g818mVcKz07rYkmjdSS6ALrI/YVvXQls53ZQeXtqbCKBbIt0RngXLKZyPnfjVb18h5",
-	"X5eP1oKQII2b12lIeZcBbAs66tzwOdWkwaAgrny6gDZrb5JlosLktABaWXTX7oV0Lxey23Y2UvIbLyea",
-	"Y+PqFORXK0Il48FUqLTRJT70xWS2A99b+sHVFXiBai5WXotGKLONHDi+8AzKfgszal6UErNr8Msuqvfz",
-	"/EQtgjqTdxG9wlMwGlrHnbROJmQAoOJHFiDu6i110w1y+iqjPvUh0zSYwcYCzbQaoNSwJqe1rmOeYDtb",
-	"hUaEbwAUd0vG7T9NkTs2iBtkcAUmdIexJVpZZ2YJyEWrOkHPxp16kGkmVrVM6WiNP4fAiIYXFuPC88aq",
-	"Xy6tZGVctcsQLex1/Ro0Ln/DtjeS3VkQH5b8LUqAJDog0axpe5qPKzb8hU4q9h2OKYKjTsREm/ngMpQN",
-	"2oCA7ulcF2NZWuSxdPbzUDPYVDaeuIey3/j1ezoplYOBS5OPuzSm+nWGG0eoZH4yFsnV8kJnHHGqG51w",
-	"5SyWJV5o82i2YF2YTdcbEvxXUbnvurG/AD0wj6dqtLHkGKuURjqhvPXc5rn/5EkJSLkW51knfBH6ESL5",
-	"W1Fekc0XxfOF/97XHkDY1poDj3ZF/yuTyufAQfusHXrGP8mm6g13FJfEAohlMcldL1usxU4NYqtfqfoF",
-	"zpohfXLwsgWlzhugMUA7N//Bas+mABfO2lRpEn6CFsoFWlORZNyItJ6F3QUNfMOAxWYPJ8rCVuQxJDHs",
-	"dJzvBM0pGONVk6uY3DjLrF7kwnQmmAX7vY+bRUtRW8G4M2lFupOrSENfAoGqgmYN/VWSQNdOn2rlLgbJ",
-	"lcov10bHQc2kBwvWXKGivFRACVb4aPxQsxwW/8jb7ClbmCp4Bl++dHdRVsqQ4jjhqEr/+eJFJb2mAjm+",
-	"JjIUS2sFiNPlRBGhfJ1VylUAGwj7s8RwJYkFr2j6RXBLDA2iV2tqBEYT+PdTaUTitJnHh32FyR4xZLNB",
-	"MAcGPEWetlmbVBAstr7rszXIhYBiUkwgb6t5wr0c3qLP5bV5gUZ8ruY3eIguRaZvcPPzabJ2+CfsPvmC",
-	"NnNJb3hqYPUqQVQSL8R8ALXXQDPafy2LuCj8Y/ACa8f9Vr8VL3GB4m7Iu39kAxi/M1xCTSTYzn8GdrHt",
-	"GceNzE85bsTKk3oPOK95W189zCsVhfTVk7cA+Az0XEoSPuh9/3S7agYr9+Ld2avlXbhL3YWN/WqV+hEr",
-	"hnU3SNRFUFsfs/EYECkaqvaMBYYqgH/JVvAmHj/doLZz/fBRoqn3udbzJxTwjsoeZbwtKIq28GkHYWVt",
-	"6dComXY+jXPVeG+bd7E+oqp6JW3AyrCi01a6M+rc+QfLyw18dMm17Z0ntMr2LoJOqdvqqCv3cN1y/Unw",
-	"zI2X1+ourpJlhVHXo11t4lNZqZpubKLItdFCvlvyGpSmWrdC//7znxtQsI/ZdHaZyQQBfNtnL07YH5/s",
-	"/XFnORCCZ6PyqiB+du3C1EsXVw0x4lduXm32uLbReqf3zFaTTeVovW4PHdJw6PsIZwY9wNAbFu98mbgC",
-	"FPNGty2s/7pEU2ywrv9XeiTVphx90U3AE5fNQzBKjAUoKLImVKCoA8vLZFmUXplKW4T5ocHXmzxKfPPx",
-	"/no8o/vG4A5zWxjK04NtL/8VgNCvT059JOGPoS7I5jEHx2o51B0i3fvYT7912McomH4rCv847Ha7FPde",
-	"egdDZPqtyP/W7XZrDm6DRrRp7Mzrk9M/oVHpTx6Pb9EMqhqCZ7yxC+3GhxDJ9X/l/x9y+7AMN5ob0Mox",
-	"1DNTLimWhzRQU+CJ5a6vMgEv7z0tvRotts8zJPmAW4qwAljLMxT/Gusbmxeb1EOPj7ZDqmVhzCq3yvcu",
-	"9z85ZQrXa+U6/wUmu0C53+19vx9VlJ3/2e+bfl/1+x96vfd/qNV3Xp+cnie6zkSGhz8+JMQFXy1PGGYF",
-	"WimOWDzK9CXPcuV+ZotfI/qqUj/W5ojxrhyH6/P8qbHW+4Yh5rH2S1lLdZHfzpayFtqxdanUMQ7pyGfS",
-	"VMFqm9GzlpE4JxOuGgKopkaPDJ8wM1MsxIL5FB3w7FdHstPdBBX3TrUFCaSvxlID2H+ICkixLCGg5ojF",
-	"TlhM9UF4KcrzIRXdJxeB7M6EhFVjN3xe764vVS9dXpw/XVycMv8GRbZ6GzI5WTE0ODeOSY+mSG4jMsWi",
-	"22jjyJAqR6rZyS1trlvK9Gs31oZDt2YSdDgDhAXiOmZesW+m2obe87k7w5UNwftrBnCRv3tHk4fXW5cp",
-	"QqgUHQp4LozgExjyYOzcFCjRWgHxwzAVDzeJZ2ejU7OdUZbYEqmG92yLLRY68qp5YCAR8a7i0BTntkJb",
-	"SxsfSOeultycm25YMHLxUvDJCGHGYW+q++eRmTH9MPZTjhe3sZ6V51S9Xq0uoA2fHqxk1dtZdxY4aKWI",
-	"ykqm14T5uRGfoht9qbot/UhpB//9v/3vXsppY/JSh2405Kw5pdk8ocB7Dh/ve5tLeVCP92tIo0Ya3n/y",
-	"ZL1gvgLL821NgLt/H25mFDEYEnSN7bvRsvvpvHMd09M6O87f/ySOWcf9jhWL6ZxoQ/+ylM2TZ8kW1aNZ",
-	"G9LYHKZggK/D09tiIoCRVRVov3fw3YbxXcXcVvKLe7An52199fbkfKSbGZXX1ab8SpnbnbjZksaxuBdb",
-	"aiALgerCjEjjI2GQsxjajz3jM2Kir9FUy52XJj8rd9tOzqumUYZ3u2/8P37RU6GgYhe8YLvv3r189n7j",
-	"DEvNp7KT6FSMhNrNh3Fb/txeyWmH0Ht51slDO3yp0hUCZdmUsv/d2iUqSBUBVldKn+uW5Jf31O7nXIhP",
-	"5O3bM+FmdnMh6phsQ3RTs3VeX5VMnjDN9w0g3E4nOluZM+RjYGVt9k2jdrSx3drfQauyf5BQc2/GGulb",
-	"X1UjsmpmWZ1Tpf2Gq6Ae7GkdpBMiLwyIeLbPNvKgBRh3dY5toPwsy7aN2iSirSxN5X4XRrxiLY7LXGNh",
-	"6FpnJXcarTQmpGLlgTxAKGBX4lPrNTGYM5NUecJWVP1P40iLt6efRj3+UgUJZytokLsYa5rgQz457qOM",
-	"xLF89D2YxNZUuYC7QhCpZpa4mSmlc/OQxer199xGi7AlOSqj0moVMFixsOG8NtjdQs4AKBgpa0uH9Dbm",
-	"14JdCqEY1XJOmZUqERuqGLmHbwNNAejIIyJ6drX+/JXgOQo1v4KWlW9SaS+jws9XJpwK6a04tzDQ+xHj",
-	"m5FRvz5BPoz1bvEOG7ODRhZeMkUnEL0sUsojt45RLCUoeLS2RQDlRHBlWfzxNq5h8rerJ3q+5J4OjvfU",
-	"l9HGf/iI64aSnxX7O7R8f4Sz1suJja7YzbOcezViSG06nop7bgt4pxX8eSXjLbjloDTaLa6ZJWxYaqTC",
-	"JMqDblrGstBb1LqsmPFaUctaSkZMpa6njQ0qqq7cAfre70K51tkm9QkeLtSaJKGt4IjWV/+p4xMvjBAd",
-	"aD2PBz7MY/6fHviIWcumwuRYjkpQXS7/1ncsA9hsy1IhplH+eO8p+7P8kXEvQrZ9kaoc1AO1IPBrepgN",
-	"6mmnVqSslMDacDkCyPcGu3+mSWGz4tflC/5UW1zKBUTmiEL39zYMlv2U6sj+qs4boIFGi+V0SxSwQD+L",
-	"C+iJfP2tXT0cy7IPgt1p04QQH+CHmHXzTOxsXENoC9T3FfWw3pdmsJmr4Z44yG/nIC6YtUqGwIJItj5n",
-	"2xaFznfxPgSAorTa1y01lhasrlDBNsUJXgf88qUUefgB2FoVJKwm1Koo51lt452SH5iP79sqa6CIXUky",
-	"PktFx2qlhOscdJ7U3YbLBT9x7LXT1TcKQzRrAkq4cmOjpzIBryDkdmUx5Yrq4TCTSoQSIJjFhD0gkBkP",
-	"K9QJSNRZgUDtIbm6m3Hxmgqe+Xhr6QAGccKnHMGvpbANgs4HN7iRKtU3n1hydbHc5MZIiDLxAAMrTx/M",
-	"5tS/u656EC1vI2xBXods+SeCQmqo/7a0JdOiDtDCUtatR3lcYRB5j8VCbLSX98HPFtus42zLpwdNZ2uD",
-	"UHNibVaHoPv7msYXGPppQbcLjC2vaoYX7kRmGdUiBSL4LVU2u3O1sro1LVczaK66i0piLk3DjVOBcIa+",
-	"mmucrA29aS5q4gsVbNRKjvaW31NSXfNMpgMPmpmrumuq+eXldhpDV099/O6JVkMJu+V511ZJRPcZmbxN",
-	"fHEY/E+GN0XYvj2eufE+C82wEbx6VArtRmPpJeKOYmg2lP41wtrGkO+Gy8v/SrGztW9g14NFJL+aCT5c",
-	"0HceOrJpOPj6yPSF/SpNstRotGYfjb7MxKQ+/eLFCfv+4Mkf2ZRe8vmSdUJRHGrgowrRfIqXK43BaWQT",
-	"noylEh1gAfgA3q/m7eMhJNtSYUdc9ugvoxoANMAh88OZsz46oPotUIM8HGhdS9sXcfHf2FV5ylOEMMCp",
-	"EErfxlGlJSyHupBSD+ZVfxA958IM2QUwhOu93RAUVbcKgectyu69y++Hjy+fis53w71h5yA5eNz5Pnn8",
-	"pPN02BvupY+He/yP69KXQlsHvV49UIjLFhjxX3IKYM0UUA+6cMzenb0ssFcDFLHHI0Tahg+ri4PRUYe7",
-	"BY50NxXXu/59u1sQZGtDYHSaU8mT4strlVY5WlH859ToISYgppuYNNYFBk3z1djSv3AmphlPgpeVIGNL",
-	"jR2WgEOefoLx4unBfRkvyo7YYjXLXLccN3Tc+R+88w8ofdRdUfvotn5/gsxaq0Vv552tuvjXyi2fHFTe",
-	"mF7v+cMj6+PytZmHHIO8auIjG1j4RlHSHrTU3tVOFr7/Cmhtma4eHMrjAaPGq0EZHrQn3627Bn77g3En",
-	"W+zCOahIXb1er2Yx7xptt3FO9W+IejfglJvWRvObfA82Ad/SV2+q9eO8nzjdtXT+afGenz208b5P4Tc2",
-	"/X86HtF0Ory0eN9cf62I8Xnp7/dboeFWOBM8lUrYOvcFRCTVPN8crbyKzLg5XvnCd0uQmwso1u9ry5cu",
-	"BjoZwdP5FtiNfvr1izY0wo7vFjVm6GNyWyydgC3xhaqN1Y91JK0T5m6D/XQoh0Jd5yn/X/1fwMPLkjC9",
-	"Ha2yrj1eYwKsHtvvmNPsj/seu7GN5XR2jhjkxmiVWzwph9iI4cyKaiW2ejviH/crQ/puDXREZeqt6G5a",
-	"bHm3wzKtNBgGz/SihxUS7smiO7ME2oiPPM56qJ6wkHuPr9SaX88J376+9EYmVR3nSHVStS21dvFRTfPj",
-	"HJOn9LJ/WPN6SJf5u9Vq4SP/Uxd/WvHpnE+yhk/xp5pPiaVUv6Fna4VZmnZl2AtDydcgWmJdyxH9xQBy",
-	"Y9gaPbZkK+zudXubIr4XCibtcd2gfIX5+7GzPFxUXsatG3Ao2yLdfNWYNvVsPVDt+ru5/T8NgmCjGHe/",
-	"z0V8OwXBDKjI4EZzy63I69+slORv8glXyxk01yb5vPiMcjlz31uaQ6X+6sqVLNCLJfzXRA9WSvqvNwbV",
-	"HIIVB/pO9qGczhcF/U8G8VwktkUlpLeK3taM5rZ5Fe7BgOJb+uoNKH6c92NAaSSEb8xy8JvN+r0vpl9z",
-	"Dr+xLW7kEt/UPFbwMNg9WwcOau5LJPrm5LG7SFlbpQ4sijDbBoBV0gw+RSxY3uXtxIDlHDL8UGCKYjKW",
-	"1w3JYv7zixAeuoUQ4YEpBpQVWcXLWLvsK+AyotZMyV9nwv/uj3/oLQ9kXVClP+bJmbe7H13Iar6NMYZE",
-	"ApQwD4mn6BVUBJ+J2cyQ5YqJ2h6/EPtozGd+WjWIPv4uqkEsP+686Lz/+Pjp7W73X/9l9QJQINTaJVig",
-	"vMXVX1yhFbRyAYRn60paAcVUqkNuUW1m4zQw+sAflu16udPQ7l6YfXFBloaxNJmFPiurU7sjc5WcoGe6",
-	"ztQLz7fFEnSyCr7rJaMiJapgVM01eKMcmHsd3PwW1oBSqOmGOSd6Wi3yY4Vx6G/PhKsf9rSIJtnQWeqT",
-	"2Da/WDbWI5auil9b+QZFPr9h2orK+9xEIqe1OZvbqTcFpX2qhtNUbwZeI8iARCsn1Qy4LsY6MemwaCgh",
-	"C2A9fESlQ3DP9bkg2ytJCLT+/FrUoduCLH8l5nc1wxQh3tvJJaVo8C0/vB/zyn2iXTT3ItMNZ3WXjN2g",
-	"rD6ANa4OpQLPcQGAV8BihNBQKBk+4amog6hYS0ers3lWCrFbmArrEAUK+IAcXeB9bSN6CnRuNwymc27o",
-	"Ggml4eumvIp00T4WbHKl9KPSOV7I961Y9dal9i4d59qjmucA50bA8vIUk1+fzF+wpnswWhWNffV2Kxzq",
-	"T0bPprW4+/WHcATvHzLOUj6P2I0QV0wbqk8NTvr4b3/72986r193nj2LAUjGUgFheHsnYtynbGrDAtn0",
-	"FWgF8BPCX8s08hmLx6cvsVqChFJyAcPWn3M65DnYY/G2RxZfezJmm8g9uD5eNK8pIxAqQDev7amuBXPH",
-	"KhJbWNQDUvnWqjD2ExpoHOUZV1circvLvJdbrpaSjovdrm61NjmRNFbZC0TwmXQO2uq80yWFolGVoNUV",
-	"ueWqakTaqmo1njqfExwukBTVUjiByI0V+kADV57ZMkcus+n3Tc3X6PDIHHzQLtI6VpiHrdquynyJ09Qw",
-	"Rac3XwiXa8p3PbnlYtz5suYN52vRuKEXciKsMLWpzNttKlohr3lW3tSxnhnM+qwvKzcRzsik/EGFLqsX",
-	"o8/jiYLWDDRhm4uW2u3uOGJun7SdK3bGT7S0SPkom3dGTxt1iy0n53lizeyqZ9CvtF/5WrV9K5LA43tv",
-	"Y93mYBFx3EvHK7b1ct4KXUXF1uTzXrG19Qayb1X1a0qxOwvyDcLzkiqwKS7F9urbnVCJPu3yXcwLmc5c",
-	"xGgcEcNdwfxpxEWkP3GTSonr217fJQZ5X4pHnQCQ72k9DdfVXrlTaZIQMHjnCCA78H6IWhVki3S6WiCd",
-	"zVlIwKxaZFp3qpBRCifcTmvCRQoBg7Mi2ZjmUl6u6tpskzmE1oNkZqSbIw5tWNqJVJBaXpuzzJNEWEtk",
-	"D0JxEJFvEMYeheexznxtyBC1CINmbesBRDm7FNwIkzfSV/FfO8enLzt/FvN4p8ue+TLc8LJPcre6FOjI",
-	"Eq6obgJ0go1js5gCTorWMNM3Sxn8+HsxR5iQL2MkDA6dYE/xnEPLfJZKxzI96hLHuBLqncl8Wi+fufFu",
-	"pkdSVcJN4PE+vM6n8s9i3riOYd3acZJcDrrdLky8jNYAkZ5WqBQMoqC/QkvayH/gEhyyH2kJw8co8ULT",
-	"vgJ8CC1s5QtbkCeNDGUGbCSMkf56EQj733++aEVrCACR2uLqcsRR6Ynx4ctUD6H0GOOecdh47vC0Y//F",
-	"OBGo8PYWrxCKUk20cpxs9n56RbjkEt78j/RDKFJxgnBI7ESngsm354xPp7jbN+LSl3/vsouxtCzVCYJ6",
-	"gtXZeWBcwxN3WII97isU/4Y8EVFu4ysSliMGsxTKSV8+38wyYSPfD6ZCE6m5sbACeqRQ5pFQQOMi7Stc",
-	"Wem6fdVXJ1qB3QZI/7CvOpRwcKlTKSwGA1vFr8Qg4VYcMemjoiH4BIqiglKADwBs4PHjx9+zdxcnpDgh",
-	"9gphTLGpEQlC7fQVY+14v9d72untdXr7F3tPDnsHh70n3V6v9z9isGN02HNf8txOtbIiz4+M/9rxckLn",
-	"JVhZOLsRWYbpFyIFJRo5wOW8XHJfWnYlps63izcVDjfm02nmly/khP8rxNnGrB1wE3YWARMQDW8RKwEa",
-	"BvuZb/djHy1S/dYh+6Xb7b6PWD+3TcFDuHPgWclIBY/7rW6322/dxtRn/G+ZnEj3g6+H82/04g8x9va2",
-	"4FSepRc8b5F/csVKzI/NVIY/j8WcpcQGWRyY9CH75T318AIFsEoxEY6uFaOdg1+mwoQV9qAfYBoLlIpC",
-	"nC/PXsuPWc6fYHrShiB71j7o7cGwD3qPd5idCpVarC45U9KFkxYD8XdARpwZYWM21ZlMoBw6Fdxh+z3G",
-	"oYuJVDMnIhafnPw4ODu+eD549fL1y4vB8buLPw1eHL989e7s+TlUitIqQb+QtNiliwpzm58E5NmUFgNa",
-	"58reCMMO9r+nAQ3CgAbiQyJEKtKwlWfCmXnneIhs6lIMtXdSLa5upjUg/M6mXWj/zK9IPhRcjXJNwUpp",
-	"HCxLxy5n6Ug4i3sYVtgZPhzKBGaXjDnWyPD1064EFFGnb4hd6KJc3yMLtArHeGYdxSMQv8DY7kQoK0p8",
-	"EqQkI4WjgsdY3iDHXwhJHR44Yzd8XURSFWwWRl0KTQ3R50Ucfuuw9bjb6z726c142+7C/4yEa8b4lonw",
-	"cG84T998RBuEkeph7oE7E1/lyLr0JZUcziWElynYiIQ709oR2jYyKhzMfq+3gEFZ5jQhAaHA9l/twC2S",
-	"KPCiapwdK/3SpbvKV5+q7yEf8q7HJCnJaq3DX95HLTubTGA3D0MqByN7tV87XBpcObhQOeTN/YL4ma33",
-	"0NZuF1nzldI3avfvN1e2G2Zeu08vVZLNUmGZEQ5rg4F6zGbKySwH+L8il9ecWTlSIsV6nVRSPK3dHKyr",
-	"+4Cbg+037AreoD+LS/ZnMWfnwt33lpzmRZW9xnwtjBzOK9y/vDHAoPzGhCSbhn1wwpDcXz0JR34buLWC",
-	"GCXIKSldtuFPU7sPzyiXZc0+AHzf7thRjk2xAYtKTO1qn9/w0UgY9u4lm/KRuHf6z5uvJ3VY0d2PuDK3",
-	"jSt7TFC6diyEixj9wrRhMtEqMPOFeRxRKVSseM5A1khTEHNUuTwGN/6faePaH8PAWh5DTTi0dv2yODwI",
-	"oCH+6MeC08mlfo8k4Zk99y0W+iRpnMW21aaydQerUtneb3dU+TWn8a+ml4iKGO9O1aj64toq/bcR0WRi",
-	"bfXLjUjSL99t1DroHawnwjfavdAzld4z5R6XSSrsWg0FF9l09bSLoo5l+70euxkDpXjgJWQ2SH42l1OO",
-	"GGXGMqVZmqfq1lLnn4oEtgfi0b6Hhk0KM5CW8Uxe3zvjeCWvhRK24YasJB6uFGD4pODGjFtWSTyMWALq",
-	"m3Ek18HNU7vYqMKcvoTfP3XFt6k5ULvw+WRKnAwiWHL9FBX/+94O1L6Dth0S61fvTUj6rN2bH+dOoHMe",
-	"soiJaU5l5dMKp1ap15gsuxFGLE22ec/+dvz61XZ7Fsa9Jdf6SvbFz7dmX/KM2toNOSHGc0oAAOf/8QoX",
-	"/Uyk0h6xJ73HFDbla1FLkC+N4MkYszBqxXufq/tg7KlAV6jZEDKCFCzUa5xw099GrSe9xyuGUTZobD6c",
-	"gCVZM5jj8kDQiHWjjlhMeI2xL9sl713OLRaolhzA3AcW1l20pHYyPWqkjXPfAwZ/OhsxJW6EdRSlE4GQ",
-	"5YQBSgCRdmaFiRjIwV7RcXIimOFqVEMoaOMFA9AxDOKVHq2TtZ5TGgBQI1oCpPVBIWQP5InThmmDf9gZ",
-	"MtJcEPt1JlBY8ZIYfOejzpYlm6YSFR9rm6LZVlpaRSs42WP6BtusnyNHIZcPnTA0U1jJptlgla36uax0",
-	"pjd1ntta1vSLeuad+q1boWLvd1+BDa+1wYsnFKy2rRC81ekO5PkKCxPXHXFQOkD+93kq1TPihdne+mP9",
-	"I08Dmgh+srf+k3eKe/cD+dUPeo/Xf/RCm0uZpkJ9OtOpeKV+CbAWt0u8qOq2KSvY/osKV8pDC2o5EvF3",
-	"YjU6S0vMyFud5wxKS+mZY1KBnJGsYj7vfGzBSs5zwq3oSGWFshJ1/KkRQ/kh6HxLIM51hyX4DAuiW0Rl",
-	"+dbPCSwpLOf6g4IbXN29f/pjAqvGQqTL+uOx+1Gmt95kkNS4Ms/Q+4rFIrmbWQ+eadEIiEQLrTA4JGig",
-	"wju1y479e2Qcu9GzLGWZ4NeCKc3IvtVX3DtnDXfasHYqLb/M0LZuWCom2gWI4Yxbx7QSEZPOimzIJJkr",
-	"052y6wJP7UHv+76KKV2SfNMwduQYIiXjec0BJkjgdxS6uHCC15yIl8/8aUBK+lGn8/s/CDQ8OgpVm8/t",
-	"5ziHTdqKjz1ACvjKj93WRqCD3vfrP3jFrcNV+jwnm3K2fMD6I4uBERYOCx1NjF+fKbiz4NRMVhx/xbO5",
-	"k4nddZWY0tprMqaIyBguQQgSxdMJdQdmyZVwCN51ssM0qKrxL6CeRszpnTgYrOk1JnNXXkSpXn2llfdc",
-	"97osJot5zDBh2lfW3CI+64jFibYOM8nenfeVD4o78r7iomGKbCsZy+JyjGr+WiqtkyrxjLTbV/Fxkoip",
-	"O2TeJnkdMyPczCjLYgx3j/qzXu9xQouF/xYxM/rG1jGdn4Q7DntQCuvdlvdghOILoyebXN0+nLHVpH/k",
-	"ga8Fd8hJuhzLdo/xv8uaw5+AwAJloU8WJBOyrFFtIQv3/uM9IMFGEakUuls3GYpf3yjw+UEFncWo7pLJ",
-	"+/oOxiO/bL+LQxWmCbUjMIOAEYETp0J7QrsigNidMsMMp7OWaeppI7ek0GSwYcBZQCsCHo5lBhkxRBQt",
-	"tI4APBojzceoCPJkfNRX65KP6KSIoUM5zCsT8NxwdSXVqMuW2Vdf5fzrSqo0uhLzKPQT0ZgjYqkbMTFM",
-	"X/6C3Avju+sOe2BJG8bNN7WPe1LfxV4PIRzkBHrYAzgdoCr6qyZI+OE5ip5+KivxdGP/6bnHxVjkx9Qr",
-	"m/7MUXwfpQ/cmZPk2YD1vCQcx8BDoEdiK0MEKsERMakqfAUFsoKbAFQx3JU7EWVQijTqK1SVKPHoCFMp",
-	"LUMhhmnFXmsF4h30xQ2ykRBmIKQpkiojSr20/ie2ZyE2qZS3BayIGC80oyfSgQbGVghSLmR5WsYtOzn/",
-	"yzqu885DV3xBvlNK5Fovatxb4lzTaO7RHB2GVWtmWo8E/vBszuc3fgqnwwOAlE5k90/P7tAkqhXE6vmj",
-	"GzjOlhwOYsABHS0kwDX61vP4SfD/57y1KsMeMapMRxqBAr2S2bG+UYyPuFTLRll0Bp2+/DOleG3HHb4u",
-	"UyhOYr0dFO+jNq0M8Wm/YjuflaTvQqCVqzanhkAIyyF0EeLLN0WawqSZtBSkhbZB6hIjuY5CjDHV3MKU",
-	"kvM/HXegTsCY2zGYLSnBhdtwf/YVRi+/Pv7r4Pj05eDPz/92Pjh9fjZ4d/78LC6FPD/ZYTfagNAUNkM7",
-	"ZsQ1RBRHDP7woZIY7izYRBvBpO0rKCYAEcwewQLlzAG6xUUaY3bAy1RMptqB55divJ2Zk7HTheCUuPQO",
-	"xZkXp4TuVb80dGDYzx6+pK/oPg9x4z61KOgPEf6DOvR1D77HaHUj3EBpGOc043Pw2sasHSKjYVZ5Qzcy",
-	"EUe5PhJ2RmDV+4iEjDxrAkzFmbYO44D9gGkJLewcV2loGJg2BlzvwJ7RAEEmqgbAe1tPW3RH3VWrvMNo",
-	"Hrav8u9mYMU+g86DERrGP9RmJFylcpueuURPRJ2oQni8dIa3tysXOwqfP5iNGUdHI93MwLx3z32f40Y3",
-	"aSJ5ikJOEl1CXk+9a+8E9rBzopUzOmvq0b+/iy/7d9/oc9hBKrXCRxO+7mN6643GRmi8n09W2MAaDWVw",
-	"M0kZkQf7+5v04gPwAm7pJ/FvoqGSVWKJdwMwqgxk7Tp06FqHLa8tdGyghBohIndTecS3w48NxGKdntqc",
-	"F3OHySVddkz8IpjOPegH94GVB72DZSkCT/+dj++zOsngoE7Jwzui4JH1E/i8kulniJgtufVhAVbRTTNB",
-	"7BrtPOR5s1SgszTcJldClNZ26GN8Eq2GcjQDbj4yPBFsKozUaXG7K63ETpe90a6vCgI+rLl24YIbKRIv",
-	"8G6ju4mGaen6jTzZwRAo0oBhsmRf0SgRnpQul0J8GZI8k1Oo96nSNX8p/A0WvKAlbllzL53haO6VsHtf",
-	"7FJQ4uaf+mL4vEcVa5GVzuqjQGf3wuwpZqBTTumuP9bncqRsEXTgk+888Btr++xjNuQTmc138pSKBL17",
-	"QDpRSMSMScAcBEiQuK+kZQRynAuf1Imf8kJrIIDeGA35iTNjhHJFvXYvMj/uqzjUwA+/xVGISYi8jo1u",
-	"R6dvuEltuf1HNo9CyiTwySDWQgBGR6ojcKQmojJBSd+I1I+cOycmU8faBLwZVAcjR+NiuDt+vPsQQOFb",
-	"GlAzdYmUtQIv7t9pUZvpISTWaif5AdpEdD2oC1mG1tKvPXxhfwP570Lr11zNz4Jf9pMFuhDBI1ip3NaK",
-	"q5nAEhoPLRl+Keo/CvG1Hv4hPzNYg59Uc6zq1y4SaMAsENaRXc6c0wqyyl+A4SiBaSQzjKkLecDQALAq",
-	"iUm+QykMngomHf6y98QnKFvWhiRiJPEShe/UUfgrnOLDEDa2XdBzVGnqQ+fm5gYz7TszkwmV6FSkW0SW",
-	"+/X9CZb3swcSzdz4ghxutVYsSi2dcmn+Ka/wz3i2mxIsIZZP+puBglA1qUp5xnYjB4B73kCQNnlID+nx",
-	"Il/QM9fMGM78NVvJp6/e4UfhfiuwFTDmr0FZqjm2MIJNLoRzSm7WM9e985Z+EtvFzaDRruC1U6MDLnuT",
-	"RvwMn1eEichrBoRZv+DLRFnBm/Ac0zfwAiUOoIJkJt4S1leBGArZZ0nmYXcQefpqU5mHrRV5/JBJV0K5",
-	"p69WyTxsM5HnIkSj+hztaghrwpXSjtGGhFjVNloeSxGp+TrU3jC0a6d+ex/mpgm3wUlpke4sQdGAv3oJ",
-	"aut4zi8ic9FiLmorNUezzjHSnMCKPK0jVTB/Bd2lzrteJr0H8982BxXnQ/vyTig/lFofVH2w/HlwDuR3",
-	"Z5uqt0AIazX1A/RSrtJdbch2k3hOXcJ68wWrl3eJ4sEfmEdQ618m9HyTqPMqoXyldvj7UMByWtKmTB2r",
-	"5QMvPq22jPqIbJF6kSrgL3XZaQG7xOmZfwUtmCWvHGRR6kx4MS3qKwBfmjq8PaWCj8faOG9XpQhe1i7B",
-	"g6G/z43JgAlI7XllhcKcIg36FClMSKQ0hlrDJk36IoQjP8S5WKgt/pWpUmAN/V2d+sLq1PMPScjUCFoM",
-	"7QkaJHCPYHfuokoFuMXmc30SHOQUyoCZW2gtdWMxYeD8fyFFllqMSQAvPHjI7SyhIgqYUhLv+LrrcPtg",
-	"1tRZPqrgYchx4AL8G4YqXORJjEWYhVTsnZKJTgV78+Kk8E+kegKsBMqsmQ7cjikxhkwnPGNTboK7RjoI",
-	"KEDwQy//ex+LxUsVQgCU7xXOGJcK2ZZiUl1LKy8zgRAdQMhMG3YpU2lEQvgZfZWMueGJE8bHCbz71/1e",
-	"78f//s//A//xIsIH+8f+wf5zevD0qX/w9Ht48OL5ixdBl+j1GOKF4yAgfmQXxxZXhzmcodc1BzgUHzDj",
-	"ZFQy+7YxtCOs3cXZ4++ZvRKZcFpFDMbaVydzAxiPCYv/v/8nRvJ6xR3Eg/J4J6SzYysU/eA1HOzLxmRl",
-	"S2fEi0Q9Q/Xk9lC8lJrfipnufSZmerEgg/PfEmPdOpzgizPVIrygSSxfzT6TMXe7vvRRqBvYLBl5oN6T",
-	"MXfspPiI3UiDkDMT7iJmNZupiU7BtpxWsH3BIIV4yKkfsLAQXLSIqczphBI6506X/YwmB+uM4JNDBuQf",
-	"4wse6lJaFmOoK0JodOg9yBPpqxim1y2m103GM3UVew3CMqHS3N2MNdcO2S/P3r55/j4O2e4sPkR+20Ek",
-	"JkiEm0yEcn1F9pS9J8x22fMPTii0HR2yuKizFDM+JahQGC3cb3j3gLgWUHBJvmNOMx7sT33Vjmc2r6k4",
-	"GEvrtJmHiU+NoDbRZEV3iX9lJ2JxUdgpJntSSAD0gW2BtrosVjFhaF4Kttdlz3kyZrAEhERCcWO0lsTB",
-	"Y9j1YtNPcCWpOBBEA465O8e3nxMKbS6wUvGYELWNJiubI2+I0MWlGHGFl+Xrk1MqL1pGbiURwS8JbY0v",
-	"5sny91k7Pn13wYCq/Ys+GgJ/jXf6ShumONrr4kkyDYVB41Dk1CGWN7XldGnwWLbPPyEB/RHQHDYb9dVM",
-	"wcQIawYJ12OGJmOtLfhRYkqCpP7w32IwoGfQCD2JI8pjsnxItmVSkY9KvfaVj18U1NNkp4hZ9EMFLd1S",
-	"Unh5KGamQrAgomtbT3x2lrm+grciwrOd+v0ICz+F7pyYRh71suiJTp/tMgwNtoeLoaEnpxgeen7x/PQ8",
-	"XmrYsvZ3kCPhWeEO0Wr48OLd2ZvBxcvXz9++u4hDQEpfkU4F5+eogpmEE+L4gwdkpyFaJ7OMcXtFTq+c",
-	"UqIq+4CGuSNZwxfXiYdSSTv21csOWYYR/f5IEZ3QSmPotXawwGD2heaLKEsb9RUhUWMCGvTF8tJy7FIk",
-	"eoIxmyyWduDRm2lPwpxpIhQpG8y9eeJbl534EFEkWZottInbjoIr/DLAkcZ+yWCXYUP9+BFKFzLdcKxj",
-	"gYtUTM3MiFUZkWiTgo3aBXrD1caVzyXf/GxgA8DIFpaxNJwdIuxwpJGT0XDwBgE/J2D7dmZTbL+v6phi",
-	"zEbyWthipbyZmxaxy4gjWQz4xaxBmjqHs9BXY2TP1rN6vBqsp584GWuZCFvU4CTQdP9jcok1hAPWNjOY",
-	"dGGxC+JgMEnWpvWfWRHv5JE5nuz8bzRSWA3OlFb+9hJp6XKDyQ0lSuW+QCz5K2Iv7dFlCDcgMG1aAJym",
-	"VL4sFIsxbSEuXwh2NqF3+wpe7npwc/qwrKWUdym0yNrcWmkdV475MRVkIKGwQWmnI7g8wnLhu8hVaOY7",
-	"kR+x+ICOauykr+Kfnjdx8g61mt+gRbUCdkJnK4Qme3g4dHUEFuLtKyMNL/EbPt/xzjLSsfQ0b9fMFGpM",
-	"eKShT7ydQDAN7Quv0B76oq3lm1+byl1cMCHpYD3QWUIQIQZ7yPeWuEdx1yWlgDaoMMHamHgH0+FlyNVH",
-	"Nl9dFPSiUoj+6+fn58c/PR/8+LeL5+d0Z5dUwjfvXrFc3bMV7JDZlA2NVi6AiPRI5O8rX7I/oFPnpBgF",
-	"cCuugmHe5uHz2hASfrgLoPBAsYrIiD3ZFX6s/BR4IQ7SkzPkDwUj1SY4wvDew7EiR7/htq+mRqezRKQ7",
-	"h7lAI9KiVz/eRelv4TRqJUoQ6WUx6uUQzwpMlUQbDCayunLHEGuG85LmBRBCQAatN/APzEH0O40empI0",
-	"6W8HGcqrUvdQDWGO+ylVoCrkY6ztndYIKZFzsx32d5L4auaM5H3sHE/GE6HwQicK9WT1yCLkL5ogQKb5",
-	"6OZTcYjPEKdOHLKP8B+oL38b+B2A3PYVfRIE6iS57OD7u7v4AZPpbczenb3yWP4lV4MnB3jLRkQ8ZcGs",
-	"r7ilPiJ2+uxFgROpDfHD/MEluC9tka9plRwORco83WJpiihYZ3GHA5HCKOQ//KEC64MQ7IS+OuXGAeP2",
-	"MdTQBtVLxHdZwNsvDCBg96C4IeOi/DvvfMIvJ9JaJCVYF/joAESRTGBayRCiFWPGKRNEprhjufTl9XAP",
-	"mz/1DeM9QxgiZJDaKQPu5zf31OjJ1DFhnZxwJ9g0m9m+iif8wyB8Xq4QAJcbiZJUdiFvxwiehRy5oRMG",
-	"ndhHJUEe7l3vDx5KV+Y1xGLA5Yw9Dgx3YuCNa7GXcxEzM/iTEc+XpFyasz+ZvqOFlgFn07dMjZrBTPFr",
-	"LrE4URyVSlD4cGLgkl4jQIe26ys0COYS7EyFdWwjq714++fnb3wxB6jjMHh7+vxNvJPnT0FpGxSo2CXs",
-	"pEgZFSBDVbW4rGwI2GA8MdpazGmWCrhHIqzvC9j6yds3J+/Ozp6/uRj89PzN87Pji5dv3wB/r0jWGAmZ",
-	"Z1bVLrceTLiaD0pD8KJCxc3PjpnNNK7s0AhoYhzCB4ovSSJs58WUI8+aoyq/Lrk6buB/8CZuThaqqp4P",
-	"F0FZ6uQLeTIWZpqn8ZZtG9XWFmCJiKeTcllr/cBAw4DEE1BHXV51vrgPapKia62BRQd0E6FdAu/3qjnw",
-	"rx0Idcw6P85A3ZaEfL4weqVjppX/3qImMDX6gxQWg1P8eLHgy2w0Lkc2rUhw/poDz+9qc/x8ALuGO3/7",
-	"sXZcYco7JONU7p12HffeibyYy4DPsDKrC1J2YHmk9wbo2XY9c9o58gkkZEaqsClGlZ3sAvGBq4ZymGsN",
-	"mwY8EDiQX2facdZ++fziBUsNH6KGAh6QuO/hUfqtI/ND78j9cLAfr6a8qOi2c4q3b33v1GeoF7S6619/",
-	"2O/B/x3d/PC0t77/YmVqsYc1moI0u+HS1bZVALTcIrrzJvlzU1sYAr8AJvTFstFREtBQpnmKt3UQ7gbF",
-	"00CkiwTtn5VuOPJ9eCHkUpAcQvYcPrPCCylVHO/8XNTLHnHRfO0bdyH4+975gzvs/L1kToK06kq3DGv7",
-	"smfwiDvwZJZxF+DtIupj0b+xm4rL2ajZy/EXKmYngoGUhEkygRVwLOIDT9yysZS0sYDyYr13QdaEKj2D",
-	"UfxzSTU45RUlL/Ck0o2SL2ywNKeV3YBl/g1nfp6DsbKyDDkZlk8BZToCkW1O/B8LE9XKrOGftbmyDDoZ",
-	"y2SMFomggARXwlFuYmHBwsKsZkNuSMsge/Ey5ZONbon0t8u2PKdpPHTSJY4Sx1tHtz+PBervvHw53PCS",
-	"TKOoGtilEIo5sN05jdbG3zLxOj0trJePisUo1uhu5LpLaK4l1JylEF3yQeJbXzFB+RE21s0LC4e3Hk36",
-	"N0wvxSHKfQx5XRepRlHuNiFYtkbaya/12mjvn9GmrgrDjhKCxB8rhAdvQxu+1ROR2631cHjo7Usyg9zY",
-	"KeJj4og8N/ROs1Jpl6nWwTZmrsOFNpEjzx/yEo8oJdKvYjgUlDcRUu7xXY9H5x06Afcl5QnFpuED79oC",
-	"V98v4TcwX787e2VZhsYrtHeGzA67E/XVSBs9c1IJG8GK5Op2ftGSAW/KjcN6ShZitKjGS4C1y28D9Fb4",
-	"Ultl+1vAOb6W4qZ8IQQLdu61YW2qlt3FHRzA+2AyewOfBy+FBZcDTRgs88/O3+QTIrPplZg3gOKh1IGF",
-	"Kh/wWBed1J5qafP1emQZzpNJReEyoS7mbwYr7dni9Bi/BGnYlZehGYMbTf3N59iL1jEViIgPPZXBV9XS",
-	"s+jx08OKE25nsboOt6GmSF8BXJgEmye0Rc4QijvKu4LG/evUF3eMYia1ydPfnRFisd8wFnLkZtjbzFmZ",
-	"Cubfsjvsv//z/0Q+hy+wdmkshetYTiYildxh/Z1O6FuG9/sqzscDSuWUQxxq0EIUi3dDWBP5FFCRjX2P",
-	"lyLTNzQMdPHSWfdtgEsWq4nhT8FBD4sec4yJKqra8NKaxHw37uYrSH6Q4ldoGmIErEl2yWFqTQKqbrwb",
-	"B7+30dqRm5AqTZeK7KOzC/YD0BagLRzWFF3RYFAvd3XDsys/T1jL8spxSKUDD4XvQA/R2Zf5uNOSxfxy",
-	"3lfBZ9M+6PXqM6GldS+QhpdEkDo4yYJKtgWnrKmSlk/XaRw/a8NKhkgSWMqdJmhw2qImXMu93v5aYMtv",
-	"rJoK7BHUY5pvXHboG4UM9L5ToGwlqvyKI7cq8WJ8dxWY4I3GKE/bZfFkljkJIsIuPOmA68Anh0I/xLko",
-	"XL2NEQLwAIgtLgXKwbMdArDTU4o8X4iaACZILGhI4fltqbAEkWdEnumUanmJwksNmILG57fyGyyHaPPg",
-	"Up3OWRtair03t3Mxn4o4WFzLlKUTJ0pxpRDekldvjXdCYfwwwR+I38f/BuP+wXPvYnr/Vszvh7jL/gPO",
-	"ISuIv6+gZzzCGJqFyw3sKV9vWgm0ZxqZ+myjX6vN5FkHOE1pi7gH7z6/zPQledcpGIpxYzCSyqNlXqKP",
-	"Bn18OhM7EQJBEnoTRKpwi7BQmmS5Gz4nHu3d9SEaZAA8All5cLcPjZ5Q/7AXFAHmy/1DawJRZjxSFPgb",
-	"cSvL8S657/PFy1chnqUApNrr9dhr+WNN+Zs9QJvBSw8cCtgiBvpbrVUgCfJxSPI0AfQYV2w2BetwuVyP",
-	"41flIAV42Xv1vecAh4jD+493by+O86CbfJDsp4YhshibKAr19xWeHapmiLqgPzjUVUVcRzdz8LWGlrUp",
-	"uV39XLDekO2rgEt5KcZSUSxBuO0tU3ABZRKzT0ppKhGL+33/AgUpTTkpVJczF3qNmNIs7sa7cbcbg9w+",
-	"mvjShho6R2kERRGlMfZIm8Y8lE6g8lKAUlQEmu719g+IlCIf3Ud9hTfY/pMn9PvOkc98AfMucqi6rBQw",
-	"1bJjL5hI6yNwS2EhBVv1pzgEli3wW7Yk3x0ioCe31DDmnUA3AyAnFXdZIdniFuR8DBP4tRWsTUlJEa60",
-	"VLB4OTPfWQREBdS1w4LP+f0KhxoFpbJBdSjVSJipkcqxBJbcR1QKN9YQk0TSFfKYiKEISsEuFLPr2SfJ",
-	"BgR4WpzxnSZs1isx7yuCvwqXAUGu+sCqGtnqHRLwC0ru/TTY0FoBChb8kaVy4+1wawAD3jkKpzcPDEfp",
-	"M5CbHvp9axKvwt3wCcDh0bJNQ/hwHCSUkRY5iqwzQoSLDKRr8G12R7pxeL6Meu3QDnrfP916bBd1RyUf",
-	"KqgaagRL2Tigu4nFG4PBlm/07euv14g+2wmeRMifO68Lem40OxaBdgt+xOcXfLQu/Qrf+a3FWex9Vqf1",
-	"knDSBsGiVt7ZQV15QVTw71euInwlCFllEQIlS4o9C1Donx8Ylw6BtyMsKyGQthYOKJ6MsoFoTYUQSBVI",
-	"B3j/5KXL8vhhf0Ej8DmJRMg3p0aPjLCIjQ7mTC9jOa3J3JHLghDFdymCsIPRns55rnYT9oX6rgUSQQbg",
-	"K3Q8qHpLndTQ2o+oCOHo29Vl8RE9VfEyD1Kkd74GCBLrtOGEAYHDxAHXKLIVmtkEKtnoG7pJfTzSUSHJ",
-	"+OTvib4uKzKkQxF8Eqmgbay8Tz/eCDHd6TaAGd1NkBm+RoyVzVCUvwwI0baseW8D3nNqMGQF/REvUMu5",
-	"L1ChJga0CjkILrxgopwIxzFv0rt2fIKrRCk9fjns4IbFIDgC7VAVV+jZZ0D58/7I5q1iBOWY7z952shA",
-	"Hpp3NMkJv10B4ZNI6TjoDoEY6o1qd0GUXgWp5JXFdklbJ2C4cFk9gkqeZHWjdDoirrLygnYD1ExZnWLa",
-	"ALJ0D7zr/kOdYFCn1MPnDW9adWL8ffG7YF0I1l+G3Z+JgBaFbLiR7S/JDLslGqm9Ec5BXgTPtjDusDCI",
-	"PJN2qi1O4ZDxPLEqZu2zFyfs6f7Tp3lJfQZPvtv77o+FnfwPMXibECjh+Pzk5UsA384wrzfEF4LQA5av",
-	"JuNZOakPsgH/2ilbujtvcfj2kCmN5lnwGIYXzr3P10ctHzLLVXqpPxRZl96i21f5N958jq5Br07+6eI1",
-	"mvfO//ITaf5kXMYIMu1LEWkjRwC/81aRnMUMpOWBXxD+sj/wziWMLPxR/Luj0LZOlSr2e0+hHNa1MDyj",
-	"Fkhes7Q1lDje3u/1IB0G2KOy3Ek7lBicq5VgB3tPyYhdvttxiVN/GR/hbf5GKxGu9ND7495BQ/gBcAa/",
-	"QFuzS/j2DKayic8MXn45hME1yocbMBBoBbUDOG37vaebfQF5cJJn8M3j3sFm37zR7rWHCPnKhdMNFwF3",
-	"6o125wVd3Z9YgRS/gY58JxljmeGl+kahhWplPFVMeb2oaposZpmE/Hmnc48zQVYhL+iy09llJhMySls5",
-	"Utz53FdKyzYC4ch5RnhQVBQsYo5PpsL4HF9tBIAAV76mHMm2VFSafDSTlgLuUUPjfVXOqNzpMs+rUUyK",
-	"R5UDGrM2cY4IDnRE/Jz5q7gelNavU700VF2yd0p+oPrKpCZiZC2uBmS+VgCbm6yitCoBwa8QbWpNpFK5",
-	"pwetmkK7DYUt81Vd2Xw5KGD/u0+PCfidx63hcd8Au2pApqoyryJlz8PuAtl/Po42MwhAdjcNrL5sA2Ws",
-	"q7lWAqOSPAoxmAcBvILgcmJ/ZgfcxUVmSMHt7CEIeOePEXMU16WvoN0cPYnsS9Ky88cR1XO5kRjVKW0B",
-	"/BA38O84ly//9Pr4pK8KzqmvS8ESBCcSUuHB05+LeTj8eXNirmf+rYdT6N6dvSolrTy0FgdE2aDIvTt7",
-	"9RuOwz4mRNoOoJylLBBQ/SENKtIkme4SDW5YzBZq0/oPCvxuFo8yfcmzOI+YLgdpsvblnABEJNQ1YX/C",
-	"67gPjvyZWKp8e0hhAHRnI/oaN5YiXLxflyALJ9xeIW6ack1BfK9PTs/93L7pWrn5PNYHuvmt+bYC3QBs",
-	"KdBUKSwH2PDMlvX7STJdEdoWezkvZiXKujHSiQ64ikLh4MOg2lrBsYgqIjlQUECZIxt9g9HGgPeWIzRH",
-	"EO8+ImF2ilEcDh1LAqYGrvpET8UhC8eh7WFaoXU6KTMrjI+Xi53hyk61cTCkVOqYtTE9bMIJ7i0EZwUE",
-	"uLG2jgBsEUuvUrYavWGRb9i3hrPOr6FUTDM9x2AHi5bHgNR2/OrV258H5xfPXr79AQEKj8KdKDILabMu",
-	"r/bVRtA97HkArYMqD0+ww0Eq0a2YQvC/Z7eEVELJtUMEhMdsWplJNy/G11fgyYIwE/gEI7WMsDrDjARN",
-	"YMPwBlPCIQClRyB0gBoJSFgYJJVlJJx7rDEaaWqEtQi9wsF4SpWHG27C/Jx9rSVt8wF+maq2xfo03K8B",
-	"w1mE1JlvxF66fcmNh4eI+OzO/ABZDOys4MhL3HdZcFjrlX3pfMRinggVEuQQmM2KjOydR0WKUY7YZpl1",
-	"fN7kf/2EE/sNOGEfniy/sNt2JaFFjUmi5V1/eKGrOc3zG+Jwn1UPWbOt9+lDLWQ+adlEIJLX5Rz1BI8V",
-	"CDq9peI1PJgCIxarWZbFPhbEIqKjbwnDbOH7tK8ANTqgzZGwSJJll/2EAl6hCRnBFkU9xBucOZJyqsJa",
-	"X3nkQqxc0MaiYguCVcBWBcGKmVlGCWtBi2J5hgFCa0CdT5ZLk/Vxtym/P3b5gJLNF3H+rj3roTLP71LN",
-	"N+k39uWGrJ6IkIQEuVN3kXN2nSDd8x7tkATVAepR0KAKdVhr1kbUoGpieciaQgR1Mlvm2SPBrYK4qRCs",
-	"mmMe61TEzEK0/s14fkg8p4RwFLP2k97+jtfppkY7negs4JbSb16xAkVLzxw+PQhf1GlbUIF2/zB3klTV",
-	"uqDOgeLdVyUFlfQ9u1OJfJXWl1wC9bhA0wXl1FuLkDvXsb8LYT+z1HAhrFstOXjXsyArLVDimKvUjvmV",
-	"+M3JmXfSZjZCKnt9cloDVnZwtw8/jclopTBHQlc5iwebkOArkP8QmzMarbPVRll8o4QfjRnDlrVLlRly",
-	"9wK8S4cSXoI8+oQnY7LKlOD+L96+fXU+uLh4VUrJy6tJUx6kHXOfWU7aXAAEOGKxrwlFViTEy+6rYhi+",
-	"uhl7EapYc2J6ZMNZa8S9wPVY46L9cY4Yk2RFTMaiyQ/rR1pJTcl3n2rkB1fopdaZ4Crkpjwc44AJNll4",
-	"8+3+nTV8g6zhonwUffkKX6AMnDX3oyOt5CO7H4Hwb3fBpHI36SVq4kAh3Y7XsCLp8gPoE9T8+cP/3F+U",
-	"QqNo9cLHsfDpNJibzEwpLKjAzQiRxW1M+puHDfRVGH0mjp+hVGDtp+GRV6uvAECCxf4zgLii1N24ko4a",
-	"7+bd7Ha7XaoSgeMI+aU4vMCYmTZMaddXnjwwnveAxCtk4QWIeLVWCQbkEcYh1bEITgmKsNnv9YJdPNQp",
-	"8dWISvzYabLPl/exyqN9hQmytUO3lGdNAUB+dQjTW1rCB0Kszkky7ebVJOLDAldJ6yzyAFkRS71se+SF",
-	"O2w0X72A4ulrThz51FlvJBzza8GUDqbFkB47z4u7UMXOYHjsq6IMBZJqrVOAZ1nl9mk9mO4LrUN3Xwjb",
-	"0Y/gDJd21fWD1evhpd+voW9RQoVjqxVtpT8/2bxRINWpWCGAEoDrIzo+IBROxaq6cQlX9CY1262X9ajL",
-	"h6R06KFJyCLmhgNkOViA41CX5ss5x2m9yr5pX+usvG/4zuLW7SZ8Sq5WKZpBF/N1Pym//dBbUO6saTvK",
-	"7+DVNjUyERbrYuAMv9CuYOQs3pOhXptiqfbFpRCBgiXaug026CP+NyC5Nro74KUGLKqqVBWa21Sy2u/1",
-	"NpCsHpYSVsJ/d78Rl8db5Qe8Ys8DjkgjR33TGDN1xOJfYzYB07iwHnxpuep+PU89Dd2u0ZwvsEDiOMc7",
-	"wW5y9MYmPfrXT4PD+JaisPxCro/BChv9jaKNTQuCCaScPyoHX9VF0Pg1+lrjZ/zwvkz0TFibBn6HtdPp",
-	"lW/Ev/T1h7Tk5QemOV3WkPQCf94gnMUGTdL6qiMBk7MMfAce5qa4lTufk9+hA+4dOmAlbTQHoRRb+NA3",
-	"zoqCC98Qt/i8kfBrNvXTQlDqQivu50Q/2JX3RcIq1tBvCKr4TdPxVxbysPZgzOqM6PR9JoYOq2ATio6F",
-	"UmGlF0lF527MnMbLL8LakpJg4tjH2xoUnTMxzXjytR8eP8qv7PgYGtXv5+eBoCZwdTeUHYM42Kjbv9YI",
-	"jJkI5SAakEpFoKbfRd3eCm5QuXfSBYjzUAvaE5Nl7eEM/C7ig9up1/XPwzAeGLi8rjUbqrZsRtx+qHkl",
-	"lagmKIrKewylopITtDI6r2b8u1EiX8ZNEsPwxW/VKGELyg6nMH+0zijh1+hrNUr44X0Zo0RYmxVGCb/O",
-	"v0MffSkrxrnjxhXe6/ojsHARYamtlZW2/M5fhJpMD82ifEeNzmX49WvApaSRUHY9+EtXc57FZV+2HdWZ",
-	"f+7MkX43/9y7+cdvXV6gJwgXTTfNmvP0GU7Smrpzv9uD6pARVvHOh7AH3c8RfzBp44vYg9bQb5Fk81sW",
-	"OL4odGLEQM2U12UMxa3ECowozVlkY2xQlhae7Mt5qLzQZTGlrcRsl8WcSl+3fWtMpnaH2cToLPPIX+xK",
-	"AdxI/oLqKyGxdlcOkXjEYir6FaOaLBXiPqDW0xhQXjD4DZRkLFJUHybe4jZpRS2hZhNYNfoLFqL1vlav",
-	"rGve6ExsrDP7kZ/pTNRpzG8h0TDsDdNZGiruYOyQ/6FJZ6aN+bQKZtUBAATMFgNActi2/28KxYXmv15V",
-	"L8wbv/0L+dF6geuTEu1qYT6ow68W5IOG94UgPvzarK4xkh/l31X7TzwH06kgNKucJje9hDdV8M/xvYeX",
-	"6qifRrrhTlonk38WpjZr3s1PSe6pkkCRw7BRTOFKn0HIQPj2odLCTNZftAXIzG+YKgPAGk5WfBDJzGHg",
-	"EnqDl2X/T09AW6bRzeyQ+jOZIXW2QeX+HJOItcVk6jyMmtIKSmVaNuGp2PknIJoy0iPuZMlgtgKe704S",
-	"W13kgffCUmYhIcDnOxOS0WLEQBDpwA82porSbDID5ZM0XBOwUgtoQcScY21QMLXxgH0IfEclNRH6rqHA",
-	"ZATUgHqodEx8wExHytvb6bLnPIEsuzAoXLUwJGlZ/JFGA0H/ux/hVwy0vo3pQPq0P3rnqBg7hhcqTe30",
-	"FZSlWeiBkkLQZK2HaMn0EAw+b5gd+5o1ofWAyeXG5UWtUZr9Jiwd1AczTpXO6Gc3Tq3mDwE4MqzWb5cD",
-	"nIyxZKn7BEYQ7oO5ShrlE59P6tGQdG2BVhuFrmxUmBdgJL4cPMIdBDtQxKRCEE3p+gqtN4dsNrXCOMsS",
-	"bgyV9UpmxmDZz0voIaKjgfciNzCQyaV1WgHS0znsOYuV+OAGvgtf1cNeUabwUQ4KnVeghy6GAkjFcei4",
-	"KJosRlIpAIhnx+HliqVG9FXeOzMC6Jq8E1Sm4mCvd8hgRalratgmBsy5DfUrKBJsff7HeGGWKCFhmKm4",
-	"lnpmcV+arDf0TVPcxZO9/U8w3zxo/MRcJacNCm8hKBJ9fmYpcW+Dfn7SStxTqKBlVioMeMr3Mlde4ATn",
-	"53l13cYlsGh/T9iIOX0lfJJ6oq0LKZZjng07eioUe3dxwm6kSqEG4y9A2fDNDpTQ9vMjHKHHPZYChpGH",
-	"QIqdjiNfi6Fc4lfpm6O8ivRBjz7aidjI6NkUAUz6KuVQDRmz+LRhx6cvoaaxD+b3Lmn2E7xv8zOO00cu",
-	"oSfSgX+VxcdJIqYwOvHB7Sb2Og6AwXS7jqgFbtnJ+V+oLPGVmLNEZ7OJwsrOWNfd8zF8e3A5j3caDvS7",
-	"O1mv8KsXRk82UdXw5QvdajJbhzE2GMZTPi8ZxumvkB7Hp3JwJeYNNvIag3IgIBS6gWjy3AtkUNKWAyDv",
-	"uxLxA7EdXN8zRGrAwxgIp9rC4oiWZRKKVYATRTT2jUZ3+TPlGUOJ8+APC6xnV1xD+83OJyW8uD0VBli3",
-	"C4Vj4SL11FRVBlJRRaxff6TxZggHGq9qfYP94eCoBOu/n799wyYCK69SzqaHSPFoZUbfRDhhlOffnbNU",
-	"Zxk3NmKkckLNf0Lf4JdWKOfBJ0PNSS880CUNFzcNyiHet+HXIrPoMoOf47923ogPrnPir/YAg0lcU9rQ",
-	"gwccx+KCq3xoSL/PaR++aXtRMRFvLrrzWSykBaLPBYqqOrMr21F/ieY7+siGvUZSQJIjcZC1G7YNj5JW",
-	"RIH0rsWQ4RXz+SYZR44XHS6JOt5RLXDzsXUpuBHmeAaS6S/vgRD5VP5ZzPMn76OW13ca5OTcoMAd/dvj",
-	"M6Q6QbCaVtTCajWtXaReP6LFll7Ja6GEtREzgqeS/gnNyUSwxcQKbB9I3nC66ULKv3C8BpzpOKGa2UHq",
-	"iuCSxPp90JgXdGypHdihmnbeWVGpNFAMRxC+D9RDYG2jM8FifC/eKbcKTxqwo5bUvO7SlW1rPj2hRQ/6",
-	"IKHzVrTCsrMhbzF80TQY0kBRZ8NtBehfkDCGmVSCJZkE0kTpw4lpuV2QjddMsFSZ30bs0ugb9B4xbhln",
-	"zgiBN0dJivFt4wc1jROuSgeODHeIObxwy1kqGYEgfScZn6Wi1Cq82zDiRqwR1qY+S2AvO4EOpGFJPVJH",
-	"dwGZwq5bKNAXqrJAqYkZOSZrSJQ+4Nkc9pwiN4tiGyuIM3yyblglA0ggOIBtC0huBPwBFyk+IGiQBeNI",
-	"eSmSKRjL//8BAA==",
+	"7L3rchtHti74KhmYHSGguwCCFCVbZDj20JRks60LN0m1u4+hg0pUJYA0C5nlyiyCsIIR/WseYGaeYH7s",
+	"+TvPME8wz9BPMpFrZdYFyMKFomTZ3SfObouFqryuXLmu3/rQiuQslYIJrVpHH1pTRmOWwT9PaTRlp1Lo",
+	"TCZv5KWWGTOPY6aijKeaS9E6ap0kc7pQJBSyq8wb4RHRU0ZGMl6QiGYZZ4pQouU1E0RmRLEoY5roKdVE",
+	"SBKZLkh7lMm5YllA0kzeLojMBuL0+ZsOmdEFuWYsJe2Ll6fk6VeHz8j/+38/6e13euSSCU2kIOyGZQuS",
+	"MZVKoRiRY+hepiyjZoS9gWgFrYz9kvOMxa0jneUsaKloymbUTIaJfNY6+qnlht96H7T0ImWto5bSGReT",
+	"1t1d0HpxRSerU7+aMtOxzLOIPVLkhmWKS3FMFBMx4ZqMaHRNuCDh2bj7mupoGhItSZ7GVDOi6Jgli16r",
+	"NphbOksT0/eg9XjQavmG8pIn7CSKWKovqJgw1bwjo4VmKlzqwU4XfvPP1XRgNp0J/ZyrVCqO7S53E1Kt",
+	"aTSdMaFDMud6SqggJ5enZ2ckHPOECTpjIRnTJIF1oCKGnTEb+fX+11+VL/0Jxti8RSnVmmWmy/9ZdnlM",
+	"GlenebN+yaVmMVFTevDkqSMVM4xHisCKkDYlSmdSTMgNTXhMtcw6W49u0Pqp331Gu+P3H54e3g1a/9E4",
+	"xEsq4pG8bd47hS+ER8QMSGYsJt9fvX5lTtDlX7+DMZOICiE1yXJBsAlzHPSUKyIzPuGitxXh2578tHCe",
+	"0cmMvpHACdaefTjIYUDGMiPfX12d7+33+ni61erh3fZEwve+kd0FrZRmdMa0Y1V5pmTm3/VQsFs9jOCN",
+	"0O16mrEbLnNFUjphx0Sm9JecmYFx89kvOcsWraBlyLN11MJvawdpRm9fMTHR09bRk/0D39o9P5fn55mU",
+	"Y8+6EfOjYXZyTP7y4xWu0LPDw2eGeTAYYBinMj3J9TQk0CvrwCGTuSYh1dOwR36cMmHmoZjQgflmILhS",
+	"OYuR2ypCM8OHc3PwJOFakWu2OCIh/Do0Az6CcYQ9csHGGVNTLiaE2k8UU4abEcFYrAgdCBytXT5FZ8w0",
+	"1yMngnABhyUgStOEGRrNWJrQBYvtFLm5Ag77+yS0rw7N5IbwY4gcGpYd755y3c3omlb96/1nB0FrxoV7",
+	"sN902M7Gb6RgwID9BGIYBmnXmEMHZhkl3NwyU5nEKjDzCv8UHhNKZqYtQoWas0yRx/3DXtMMzsZd0zmy",
+	"/6ap7PcPDpsGD0x+ddhvBQOORTLze0BYb9KzHP+bfne/f/A4DNzfpvluCMPHB90n+wchaZsZJlRp8mT/",
+	"ANlfp3EeOIyG8R88eeob/tnz9Vcm4XHRX0r1tOyNx2s5xFhmM6pbR608hzc9XcdslkrNRLT4gS1Wh/Ga",
+	"XoNYEmXM3cXmjGRMZ4ujGoHjzVY8AbHGPOKCHBySqcwzZald4RFE3kuTUiRpQxNhMSbdvbDH44iYqYUd",
+	"woXSjMbmdMGQ4CBOKBfHtcEMBN6zJObjMcsMbcKA8HwdHARwy1Ic91Qqc7llShOzlExp857SPEnMnSFM",
+	"H/ZgPusNxFsnMSkyo9k1i0l42+XlmHGSR44JdVGQC4kwAphdAnNZoXzXNmyM0Wg6EIUo1jGXGSyx5SI8",
+	"IyqPIqaUGUjGxrlisVuLNWyhsrtds72NZPlkmUFULuufBoPbg/3uYHD71Yv3f/Zf1WfjBq5xkqbJgkiR",
+	"LAhHhliRA4Gd4DoDozA3IEsUI4f7B7BBQmpgtdEUJLjOOu6xlnE0HLxXfMb16qDP6YQRxX9tvOYS+K7a",
+	"V8zGNE906+hJPzAd85m5mw/6fVhY/Kvku1xoNmEZjOESrw/kAZ4jbq+X4Ucf9XeKTtjLTM5WJ3ypaabd",
+	"jTWlybgrUybInItYzkn40ziTs4Bo2QlJ286UPO6T2JzlERvLjJnLMuw0rZf5vuUdrZHwu5rPWPOQr+Tq",
+	"gF+I2A0XBxkQdhsleczicoRCzjvHhI41y0hohhAGhGoyk0qTw74dfkI1y5rGreXuo74zu4QMDQSub2l8",
+	"gVzF/BWhvmD+SdM04REc+L00k6OEzf78s0IFouzzPzI2bh21/pe9Uvncw1/V3jl+hZ36ro+Cmc1oYgbP",
+	"YnO5jSlPlBPbjebXugtap1KMEx79ZoOMbP+q0JDYLVfA3x3HgHG+yDIUXz/XIE8EYaZP0qZiYQQ3navO",
+	"cam6K0NF8ymPpjA+I4p8CzpjfYx/2vtTfTgFMY24oEB0HkpaXa/5VCaoigVEsewG7gGWaUPCFYsEKr7d",
+	"UvP1zd6+v7eiKSM9wG22pNluasajD1cau2RRnnG96J7LhEeLbRp0CmDFtrDpE3jvzsmFb6R+LWM+5oZr",
+	"+qQslF0fKRLJdEHaYU0SNSKHIlGeGRliaY3vN55zmmlOk09EHvY4sbgm9P7uCKVBmEexHGW1rpHI98wt",
+	"vb1VBD//qd999v7PXfzPHv7HL9b8lnQLS/BG6kuquRpzOkrY52R7IZDOUEg9VOUIrM0SfjO8MNOKpEYz",
+	"Mk+ZiEk7rG3hkbUW/Qk3qrNEfCvbvcMuDgZ/WrN3sIoyG/E4ZuJz32lRxmImzCk38kV0DdI8ToxkMsGL",
+	"7Dsp2GcfGJhnDEeTScwyoqdUWKFcUy5YTKZcaZktjnFzUbUqzClS4NBfUaVP4hnfZWELi635IgYhmio9",
+	"pNCMGaumPDEi15QrMpd5EpOE0RtGhCQ00vyGEXiXK51RDTYmVooCqw3OmDLC424tFuI52l4sMx1iR3fI",
+	"ZMwDHreOWv3Rs/Hj0VPW/Xq8P+4eRoePu8+ix0+6T8f98X78eLxPvwJDAEgMraPD/rOgpbkGq3UhbRV9",
+	"5pk4iqIRja6ZiI/s6h1VpnQXfDwNnMqYkbBs1B5nVK+2WSPSjrmio4SLSUBiNpMgoMlsIGKWMPijMJZI",
+	"wQIyWhCuFUvGRvAcLQg1Kh3L6q12euSN1fTmVNnhxMdoJgBtlyaGaDkSK81jrkkiJz1ynsmZ1GBJY8Iw",
+	"KH8HeGMYRfkuaL0+PX+XKp0xOvvswqQ5hK9Pz/FCzkgEKy6kJiNzBmk0NfpLOIvSYS7gb2C6nYCMMnnN",
+	"rD1WahnJZCDwRfc3UmnYMWthVJOYmCOL75i/Za5DK7fiYQMjx1SaUy5isOzYBXoj9UuZi/hzLswbSVQe",
+	"TUuTV9vwKbMuiRQTRbQkSs6YFIywRLEO8KHzjEVSxCA9vKQ8YZ91yBVnlVEXFaHOsYVOO67MKTLDNzuN",
+	"EuRxYdKoEDrM5UrK11QsrKqoPquGQzKqGQGjhqEeas4WFySR0bXM9bE1RVlF+sL80T0xf4REwQaopWv9",
+	"gmrWYFpBGXVGOVjVfsmlpqR99uLqJYkzOtYdZ6AdtGiup4PWcfZN/1h/c3iw5J5bldWKTitCmt+xRUkK",
+	"b6zv+Jdv9vvH82+e9jf3XK6Ix7SCK2QIeE659rZVmoPA6CHMCGTGf2Wf+wjCtVcVX4A034k0k5G5Tz+z",
+	"DLpkxJizJOlaM8Yo186tN2IERmFYJ+whFYSXhk+w8WYMLKbWtIA3hNHekY/8ptfBTMYsMVz9hhuRbAx8",
+	"LAAZ7YZliaQxWm0qPJ1rReRcECvjIKfRRhA3k5TCzKoQF1DLOz+z5v00kynLNLcGCjDrx0Oqt7VvBS12",
+	"m/KMqXXfiDxJkFhQjF9pg8db2CwDlOjMzn1UZ2jM+7D6Q5qxMb/1Mwr0B0RTmtFIs0wV/jww2wfoBInk",
+	"RHDFCJ7rMighikbDv10/vnlGfbNyHtUhtjVEYTMXmiceAzpwXUoyqYEILQ2TSUYjRlKWcRkHZD5lKBvJ",
+	"JHaeBaVlagTf7JqLiRnffVbvrqpZ/4T+JljPYvWCKhHVqGNp/0rvtBz9zCJtlgLp8hQagNMW421Ok/MK",
+	"nY5poliwRLpbkGEjJdRciv3NztHqEkAbzXN5xdHQWx9sTDXwCa7ZTG1iGPaw3hV90Cyj8PeUquHMBhfZ",
+	"30ZSJoyC3Fbx3psXdttZGGGlh3pzzfO9BGJbnTFN+fCaLbafqyoaWrpAp4bVSRExCGWKCVUk/Fv35Pys",
+	"+wNboLf2xF6YcEKOyLeMZiwLm87kfx30er3WpgVxEyhG5l0Do2W8U3jx0yR5O24d/bR+xvD2XbC8XkbY",
+	"Yo1c4JJpMp/yhNn7ASU0hSFfoBNFkcyFJtjMA5322phWp/++ugAPQffFYn7xpO9G+g5C1DZyrhkX1af7",
+	"y7yMqyFq2/7ZZTKx722zjBcyYearGRdn+P7+0nIGrVzwX3JmfzZrdGeemf1epb3ThNFMWcLr1lSD4lbM",
+	"FcseKWIE+wTUSfPAcMrKOSsmdOdbUaPTn0TOeuxCm4wk3MvYhCsN7l74G4ZQ/gEjcX9mGJ+z9OcQ5L/K",
+	"95UvjNQ0l1k8RG2seJzJMU/YEOwaxVPLFIZ45S0/hTt69Sm7kdfw1FBNz6zMEEMbi2cxG+WT4Q1n81bQ",
+	"umYL1SuamkVpD60FZaeVZ0VDlWfFkM0zLWUyjGiSeKLD7LK/EDrzyIY0WmfLLw5tZePuAvORzIZ+8W6j",
+	"oIZ2CdV8nGrflcSz1B0X+ulha9XZHrR4ugV3CFoyAnV9N7FY5jqSKF4UEYMYs2GYMeVJ7o2ZrRsVtxic",
+	"ymHe911jID86sdrNPaS/6uIEjkjK6VdIoDZWWPxa97WZl5v/vok7vJKTh7hkSor/4m+ZXE+vIEDRdzgN",
+	"ZQ0hQtGjNAhycXnw5Cn5y49XNsraSE1+MQni9Tw/Q8SjUzcwPBHUjEpYZGhUzxBDI9epilw0G0ZAunAy",
+	"DFPKRsDbT2sy3DMjq6+easfkGxbjkotJAlfUMWG31tZNNdm72d8zjHrPfu+dQTlXjzfSrpDTvRSfiC4v",
+	"Ik1ZTGglfBVN7WsCTmGqlnPg1rQwNtbLNXIrdG4WNZfoED4M6gS0vIa1ede20Uenp7Ck5/YerQS77KDN",
+	"Wfvo0N3GNd5WPAxWg0HXqm7mjM13afOreqTs1152ba7zob3dVS34C/nAcui3kgQ/sikYJ+dnYJSyspMT",
+	"3dtomoemjsyRsyN07hlupC3NBKEDUYRMakkoMVufyRlXrBrXOKMxQ5cL4UJnecwyMsuVBluRzHXCbxjh",
+	"umPVKtiWgdCyVCrM/JwBwdpHgdghnA98EW6Ic6rQQgH2J4jDjvOEYWiiR/6rEuTK1i/tWgPJ6VMqIpZ4",
+	"bFrwPPGGe2Q5wynQIrJzwoQNu4RZaJnAoVRapj7hNagG5G0Vd1eday2Yrxxo4xSnkkdsdYpjLjhItVTV",
+	"5WUz6lbQSpB+zTG20p8RQqxVczjmiZGmfVyFi5jd+izTQSuRkzSTI7Xm5isHX3hfVzantKxuFFWs52+7",
+	"d2VSE72oUlxpKrR3mpVl2VZuMNtxJWVyakTpFclhaZthNMWCe7Z3WbCCZS+XLVja4ZUGgtZtdyK79mE0",
+	"pbpnaaXyS5fPUplpGz0xbR21JlxP81EvkrO9wtdc+ZfZ7UzQZM80iAEwQIS5uG6ixJglmm6zds/hxbvg",
+	"YWg3MATxfhtD84MQdMN24eTvt1nlmn6CHZNGXnLa29IBhE53o3s7UI+8HEm86Te2YN67K0zF26prsdds",
+	"Dx4T7y92wStEBasdlevh4waOKRfxJJtmY0O2X7iwkPqNsBSpfKuZML/2yBW4D5T1ELNSGK04uds2hy0X",
+	"iZGFw9rYQgw2BffVnIMXPNhdA1QLpdlsOOZiwrI041ty49wx9E2rA0HbDbqjOxCODtxmBgVduo62OkXl",
+	"vn7KQwSH1Z9ZFBqt7ig0gp2AAHrIimR0xmJSUh1uvfUo2UxfiLqSCQsqATNWHoRsKUJJWOMr4THqYiF2",
+	"MJQwDtXjAuLeh7BsoZEGzXDxXTZL9YKEdm3DovPQvSxiEpozDMlaaz6EF5docUYXZo44+ID8bERLlwwA",
+	"y0J+ev72zYv3oBouMaFoNDTsfdtL94VZXuAf9+JeJa+9A2m/wSz6O+RnPdizT8TVvmg+sfUt+0lZQ0XZ",
+	"XWIOKRMnZ48gxkdXWIGLZzgmY86SGB33CYeIbZqhDSSFP0RM+ESYy2D1/Mzo7bBsE5V25fdj22S83JqA",
+	"zJf4OvAToVAdGkk9hf4n/IZBPnQ1a6lhzyuUXTbrMUbZlBvtgh0eKWIzpIwammKUGr0d4h9ueC7aL6Ka",
+	"JnLSMRwqodmEZeSGJjlzKXn9e4w2SodoK1drL+wL63hgcSVoT5E2j1XHpg3SJJFzSCSWCTJ1SzpEjsfm",
+	"ZS3LicOmZrlQNiYyMHN0RhL3JraE0YwxZImHpXwRYr5gDbjhkSKVGXR65MSFF+LyJYlR/OkCSC1XxcJh",
+	"Lq7johtjMUq++fhglXFazWU3zvzaqjt1rtzvW5d8M5ueMU2d1ddvZPIw081Kq+PD1cTBjeEBQUv4ZINk",
+	"QfYhwjJPDcvBU1wkBu7vSrIpzcxGJsO66trwYcVakWay4i5YK5vaVwklgs0LSbUtpLB8AXNhkCUThE3Y",
+	"SDZbysYnacoA94KrUi62JwJJ+JFyQ9quX6NNevAEzHOiDBMWEcQN56np59BKXzPTuBTMOvKXm60Q95oD",
+	"crhMse9hQEZs8zsW6iKdb2OX/MVVmc/XpM/FqtkMWEaO7o3SqyXzEZgryrTVCnX2G6lT5LOR9dUDTRYW",
+	"giUruaGfMCAhzbU0/3W3PToePiC8wjgX4EkKin8dkQ+CztjdXX1HStALYT2tspr945GENvOhN0ZeB+OO",
+	"lRLf20ntbh7yKclapsN0w5Lv77jkuWJDd7Rszsba8/Ujqg7lRRKQNGP2zBVqqTljqH86fm7ORuj+CP0G",
+	"UeeK2JxvXRX0nEBX3BzbSHRO3voUMp1PjKus4LtLEsskoZmCrAb0Ul1z4RHPAI3FqG2xf9dXdhM/mGdc",
+	"sy2/4CLN9Zbvoly15ctaajS5bnx3xSiWQlCF7S2orkJ9hq6T7VT8T7Lbz9kon6wax5o1MRef6/0x2+Ty",
+	"8vmFrlwCMSQLYO7NyJxEoUluA5Ir563k4+7HYdNolzamGHqpRC01Uc6gyRHx3Jl5P8Ka/zkt9IW1ecVM",
+	"v5Hinluj7kOT3OvSJbJqR9J5ZoQgEpp5h0VgN0IKhcViGMZ9TKggYbF6Ky/bPcHAyHIZw2OCCn1AYnbD",
+	"ErONCDUmZVJh9/SaEc1uNTr5EOULc7zwcUozrUDJMGy/6NzoF4g5RvgMWmqPqGJPDwsT2buLVwrGFEWj",
+	"7pgn7Ghv7wOP78IO5h/hvWN+UKQNsF3YFQI92UzRc5rpMlmMKzJmGpKmxpmcoWGUTKXSysOUS1pdlQkz",
+	"8HBS0MQBWwZfxiGAnGLom7SLZYcds1gFsIKwyJ26rLLpTGxL2OXcV0n6/boA9+UzhxQAngtLAjYkx0hS",
+	"xXnE07f+WA4bbFmfxbO2zcXxunClPfRBXpYWV72zVoJd/aVho7aNMHdhKG47i47ebxK2bCCH54M6n6/Z",
+	"ADfpi9ZQPafKqI5xHrm8nGpWoz3XXECYi5UzjwnXLmvFmnlKCdTxIt8Rjmvzd4oiZqlDR16qrXij1y8T",
+	"dFC+vw2d1Vbs4Ynt0mYPf1iNGLYBDH6N0k5hCKElW5qnC3liswtplxAIK+4NnW19WyG0YlDcYvAYCLtL",
+	"yOa60IzK8gbLmopd06VR1mZZG07jWavnnHngGGvOJRAMK/Bn4zyD6w48AKqMQvPkkymbuwnnDHolIzah",
+	"AkOOMEHdHMeDfh9UmykTneMlJw4ZyySRc8+p3MrBgPZw61tYWnlsoGmZrqyfaFseW1vHD805QFWEM9r9",
+	"9aT7P/rdZ8Pu+w/7wdPDu//wJm7VkDR3ClE2jUQ+4cPZ+8cyAzcB1XzEE64XmKrtJHXHLam6ti9jiwh5",
+	"SQmNpyxjIoKA+01WwS/gvvFwUtjoh+eghWixAw3RbJLPHM7z6sEsfiZUEUr+cvn2DcF5BYQJc4nE+IuV",
+	"ndu88PuogFCxQPEVoO6cF6PTa22fuujbwKAy6veNQfKrvPnee1zy+ntsNOzIp9vsQl9dFvXHGZ3MCl99",
+	"IbkfkxBsYiFGNYO7282ph/jM4OoGed8IMujMd62tMsUtaeueG36vnV4TCvURRGBDoe5FAJ9K1S5DBppF",
+	"WDJjRtpAOmiOfDiq+fRAsTH69+vTcySeNqrYuWJhYOMzwBCGOBxTCq4+JynblzOm8kQX7zuFPSAhVy64",
+	"AigwztHDN5ypsNMjeIeSy+c/KOsaNmI0KM+M1WYhjRSOM9hBEa4MDqdtZuk04VEio2tF2qE12Gt2qwP4",
+	"3zszcvsUdP+A/PMf/22e/vMf/92pORl3ujKXzeiV1djWSNqA+Oa80G7rCEewGVJZAReNY7a8FrSj6llt",
+	"1fNlrazb2wDdAHC5y2ullOOU5S6rh1yVkR0bthEINWPohgRkRfNhUEANlMgCErW5IjDZb+93PGp1YU1P",
+	"jxTAoRDpND5wRbeN8GIGA1ApKTW6IrxWmSqd+y9BbMLfY+mXf6QsTPJmdWSJ27ldcDGnuHZbCzmY6YRj",
+	"DBqEqQYmiEzq4Rngu6bga0/IyBa6VZrJWaobAzzODOET9EkCWi+UqsgYjRVwJ7D6q9rWbNnXsJIR6HGx",
+	"xLtMw+sS3VXPXDWtVxYm8CzwUh/bEMa7T2G3AozLqyKNyeartLhUrWWm9OOUR1NC03Q5YWkss2PEZDKy",
+	"kFrJ2XqkAJrLaSHueGEfczby2maqxk2PvFbYnAPIYzHXC/yJOEWFmZi0i4ArNaUpU50eORNwJ9IC1fuR",
+	"qtusaw0+UiTMsyREgXzVdk3aqZgE5OeUTQIy4eOAzNko7axYtGFIPL4DUCgwnAtWvUswkKFm7HbjgBCn",
+	"ckoOVKrystHOoRpID3KTeRxCtE/1BdwbB7xGlODjMQSj4jWO13Qxc++kjguU5CfkNf/WjB7XIyC8x3rk",
+	"cfDs8UGw/7RvsfADQsn585cklhHcX6Ttvt/v96FshHkHNixNKBdd2NTibcDEi0v4eFtmBG6Htnl1708B",
+	"6FgB+dvrVwH5+4n536u35n8v/+tVQP5Cb+glUE1A1JQlGGeFzgCjjB2Td1cvu1+DR6PTIyfmhaI8Cuhw",
+	"YFtpW8eF+fj8+UuAm8N5d0ia5PZWtsbJR6j1ubAqdhsxFpPHB0G/3zf/h0vTIydiYUdiVt6uAiJt4TcW",
+	"6wd0QBtTlko4wJYAMM/KkHi453rf+8Dv9uyW7n34+S40pGNhjWwqPnQ040oZGkSitGFfSEFgMx3LXMSh",
+	"2W7XC9yipB3+8x//vWde23OEBoRunsIqDfMs2TPHpWPD2mtRA5BBZkOc2RjtEgFxEgCszJEFwjejs/EL",
+	"gP2W3DAFUu2EYoDRcuJT4k2HgjH6JQQO1rLNpzA8f3t5BUmh8CDsbCFLLF0Hbhxepcwtm89ihdiXNdgD",
+	"2QpaiZy3gtaUT6b+FNBsC++veclr22G3eiuDALxYHX+Au7CdeOTrGpzv3+Y8ib0iSiNu3F9PL0nGbniR",
+	"QIHQyCCyjnKeaII49YUp1DyMAaYpi1lsUZpWJoxdAkbi9tn+Ezm0YH9NId1rEKdtSiXRGWNkSmOSCxyE",
+	"kc9trQNzKHH8Zgh+Qbx5BEtb4V6sjbtxa87EWK7uzMht2Dozb2VrYWXFmE92D4tg4zFD8FFswSp+5k5T",
+	"TAPKaFsJes2GEYXSHSxBbcLcM4jWo0jGYhrpmg5TznMiM5lrLmqhohUpdCqVbvSqcqG00ZC8LOc1h8zv",
+	"ggYtdB7i6QKoKUsSrITCI6oINVx3K7UFo5bBSaH8AeeosGMpHvcmcj0AT8VRHxM6wiCTIvHeKC88YmCu",
+	"QIUKv+353UR8gvuxFTG8Lt6+C1oyZWKIBm3lq0LhMmfqMfOqPgGIqjUjRlQzjwohlZ5kTG01vnP3MhyZ",
+	"mG/31QW8CXZ92NadkELy1PwytNiZW9oyINRzaIiFaz8FoGVD6GmyIOV7JUKPuZjBlaQg7tzwxKxmndm8",
+	"Vq5Vn3lmroaRFIJFeg2B/shGlzK6ZlDvwb27K4kWjXgJdIn1IduqH9rK+a7t4MrW1BjFEvlW6MxRTvVs",
+	"FNzPs3WNnPd19WgtCQk80wufhlR06aDBTEfdOV1gBR0sSiZsuoDMNt4kq0QFyWkOYrPsrt136V7aZbd1",
+	"tlLyGy8nnGPj6pTk5xWhoukwZSJudImPbemb3aACPc5sn1U5SnLFb1gj8NpWDhxbJgdkv6UZNS9Khdk1",
+	"+GWX1ftFcaKWIajRuwhe4VTKBFzDXGkeoQEASzWpqZwLv6Uu3SKnrzbqcxsybZGrthZo0nqAUsOanHtd",
+	"xzSCdnYKjXDfzCnXOzJu+2kM3LFB3ECDq2FC9xhbJIXSWR4ZuWhdJ+DZuFcPPE7YupYxHa3xZxcY0fDC",
+	"clx40Vj9y5WVrI3LuwzB0l7716Bx+Ru2vZHsLpz4sOJvMTedGTeIZk3b03xcoeHf6KRC3+6YApTrjM1k",
+	"thiOXJGjLQjogc51OZaVRZ5yrT4PNc+4UltP3ALvb/36A52U2sGApSnGXRmTf53NjcNEtDidMkSDXMIp",
+	"pYCq3eiEq2axrPBCVUSzOetCnm42JNivgmrfvrG/NHpgEU/VaGMpEGExjXSGeeuFzfPgyZMK7LMXlVpG",
+	"dBmociTjRSso6sfZEn62TOF77wEEI9/qgQe7ojMBcmFz4CBToO16RuxysCZawx3GJREHuVlOcs/KFhuR",
+	"Xp3YalfKv8BJM6RPA0japTVAQ4B2Yf4zq52niaQxaWNdTPA1LFJWLScbsyihGYv9LOw+2OVbBiw2ezhB",
+	"FlasiCEJzU6HxU7gnJwxXjS5itGNs8rqWSFMJ4worpWLmwVLUVuYcSdcsbhTqEhjW7ABa5gmDf3VkkA3",
+	"505CZd/lILlKxW5vdJziv7JPFqy5RkU5E4YSFLPR+K7MvVn8Y2uzx2xhrDfqfPlc30dZqQKgw4SDOv0X",
+	"ixdU9JoaQPqGyFAoBOYAWVcTRZiwVWExV4GLSY/8wCFciUN5Lpx+GdwSmgbBq2VhCd37Mc9YpGW2CI8G",
+	"ApI9wmsuIAgKAp4CS9ukjSoI1Offs9ka6EIAMcmWpV7PEx7k8JZ9rq7NSzDiU7GYwyEasUTOsdaNmyZp",
+	"u3+a3Udf0HYu6S1PjVm9WhAVhwuxGID3GmiuTeBlEVelf8y8QNrhoDVohStcoLwbiu4fucqaRGeUJ2ZH",
+	"w73wX4Fd7HrGYSPLMgdmI9ae1AdApS1P/ZcOSoslLG2t5x0APh09V5KED/vPnu5We2HtXry7eOUxgtyj",
+	"SsTWfrVatYs1w7ofJOoyeK6N2Xjc7wdNNYamDEIV5jK7VjW8icdPt6hE7R8+SDR+n6ufP4GAd1z1KMNt",
+	"gVG0pU/bCSsbC50GzbTzcZzL471t3kV/RFX9StqClUH9qZ10Z9C5iw88AD/811XXtnWe4Cqr+wg6lW7r",
+	"o67dw77l+p7RBPervlb3cZWsKozSj3a1jU9lrWq6tYmi0EZL+W7Fa1CZqm+F/vLjDw2Y3SckzUcJjwDA",
+	"t33x8pR89WT/q85qIARNJtVVAbRv78L4pYvrhhjxa/QxlM2e+KUW78e5qieb8slm3d50iMPB7wOYmenB",
+	"DL1h8S5XictBMW9125r135RoCg36+n8lJ1xsy9GX3QQ00snCBaOEUC4DI2tcvQwfWB4ow4UovTaVtgzz",
+	"A4OvNXlU+Objg814Rg+Nwe3mtjSUp4e7Xv5rAKFfn57bSMJvXRWT7WMOTsRqqDtphx8G0M+gdTSAKJhB",
+	"K3D/OOr1ehj3XnkHQmQGrcD+1uv1PAe3QSPaNnbm9en592BU+t7i8S2bQUVD8Iw1doHd+IiE//zH/1X8",
+	"f5fbB0XDwdwAVo6xzLNqAbQipAGbmlJFqB6IhJmX959WXg2W26cJkLzDLQVYAag86kqVTeVcFaUx5dji",
+	"o3VQtSyNWdVW6f7o4KNTpmC91q7zX81klyj36/1nB0FN2fmfg0E2GIjB4Lbff/8nr77z+vT8MpLeOgLm",
+	"gIRHiLhga/uxjCgGVopjEk4SOaJJodxDEKv9NcCvatVuVYEYr6txuDbPHxvzsnUzxCLWfiVryRf5rVUl",
+	"a6EdKh1zGcKQjm0mTR2sthk9axWJczajoiGAKs3kJKMzkuWCuFgwm6IzlUrXR9LpbYOKe69KiAjS57HU",
+	"jMeAGqglxrK4gJpjEmqmINUH4KUwzwdVdJtcZGR3wjiEcs7pwu+ur9RaXV2c76+uzol9AyNbrQ0ZnawQ",
+	"GlwYx7hFU0S3EZpiwW20dWRInSN5dnJHm+uOMv3mXHV36DZMAg+ng7AAXMfEKvbNVNvQewn9lVGhXPD+",
+	"hgFcFe/e0+Rh9VZPPJ2IwaEA5yJjdGaGPJxqnRpKVIqFnWMEOEG4STg7W52a3YyyyJZQNXxgW2y50IFV",
+	"zR0DCZB3lYemPLc12lrZeEc697XkFtx0y/KWy5eCTUZwM3Z7U98/i8wM6YehnXK4vI1+Vl5Q9Wa1uoQ2",
+	"fHq4llXvZt1Z4qC1IiprmV4T5udWfApv9JVavPgjph3883/7362U04bkpS7eaMBZC0pTRUKB9Rw+PrA2",
+	"l+qgKmCpJWl4pOGDJ082C+ZrsDzfegLc7fvmZgYRgwBBe2zfjZbdj+edm5ielMlJ8f5HcUwf9zsRJMRz",
+	"Yk6E+ZfCbJ4iS7asdU3aaa6JhhQMbr5DeltOBMh4XQU66B9+vWV8Vzm3tfziAezJpST3pduTi5FuZ1Te",
+	"VEnzC2Vu9+JmKxrHCijsbhrIUqA6yyao8aEwSElo2g8t48vYTN6AqZZqK01+Vu62m5xXT6N07/be2H/8",
+	"JFMmaMrBiKJ6796dPX+/dYalpCnvRjJmEyb2imHcVT9X1zztInovTbpFaIctrLpGoKyaUg6+3rhEJakC",
+	"wOpa6XPTkvz0Htv9nAvxkbx9dybczG6umI/JNkQ3NVvn5XXF5Gmm+b4BhFvLSCZrc4ZsDCz3Zt80akdb",
+	"263tHbQu+wfB+5w3Y4P0La/rEVmeWdbnVGu/4Srwgz1tgnQC5IUhEs/u2UYWtADiri4RTcnIz7xq2/Am",
+	"Ee1kaar2uzTiNWtxUuUaS0OXMqm402w494wusPJAESDksCttPQLUxAASgmPlCVVT9T+OIy3fnnYafvyl",
+	"GhLOTtAg9zHWNMGHfHTcRxWJw1O7G8EkdqbKJdwVhEjN8kjnWSWdm7osVqu/FzZagC0pUBmFFOuAwSow",
+	"Zfa8NtjdXM6AUTBi0uYa6G1KbxgZMSYIVp6OieIiYluqGIWHbwtNwdCRRUS07Grz+avAc5Rqfg0tq9ik",
+	"yl4GpZ+vSjg10ltzbs1AH0aMb0ZG/fIEeTfW+8U7bM0OGll4xRQdTVl0zWLMI1eaYCylUfBwbcsAyhmj",
+	"QpHww13oYfJ36yd6ueKedo732Bb9hn/YiOuGkp81+7tp+eEIZ6OXExpds5sXBfdqxJDadjw199wO8E5r",
+	"+PNaxltyy2FltDtcMyvYsNhIjUlUB920jFWht6x1WTPjGXajMBkx5tJPG1tUVF27A/i93YVqrbNt6hN8",
+	"ulBrlIR2giPaXP3HxydeZox1TetFPPBREfP/9NBGzCqSsqzAchQM63LZt74mCbthiSIxY2lQPN5/Sn7g",
+	"35qrGETIti1SVYB6gBbExcTBbGBPHa9IWSuBteVyOJDvLXb/QqLCptgvqxf8uVRYiKqOyBxg6P7+lsGy",
+	"H1Md2V7VFRxeM9BguZxuhQKW6Gd5AS2Rb76164djVfYBsDuL3eJBiHfwQ0TpRcI6W9cQ2gH1fU09rPeV",
+	"GWznanggDvLHOYhLZq2KIbAkkp3P2a5FoYtdfAgBoCyt9mVLjZUF8xUq2KU4wWuHX76SIg/4glyQOkiY",
+	"J9SqLOdZb+Od4LfExvftlDVQxq5ECc1j1lVSCKa7h90nvttwteAngo/7pivnAkI0PQElVOhpJlMehQEJ",
+	"ExnRJMRcUTkeJ1wwVwIEspigBwAyo26Fug6JOikRqC0kV287Lu6p4FmM10sHZhCnNKUAfs2ZahB0bvVw",
+	"zkUs5x9ZcnW53OTWSIg8sgADa0+fmc25fXdT9SBc3kbYgqIOmQe1gS+Z/poQvrn1dbs6QEtL6VuP6rjc",
+	"IIoey4XYai8fgp+t0IeHs62eHjCdbQxCLYi1WR0y3T/UNH6DoZ+XdLvE2IqqZnDhzniSYC1SQwR/pMpm",
+	"965W5lvTajWD5qq7oCQW0rS5cWoQzqav5honG0Nvmoua2EIFW7VSoL0V9xQXNzTh8dCCZhaq7oZqfkW5",
+	"ncbQ1XMbv3sqxZib3bK8a6ckooeMTN4lvtgN/ruMNkXYvj3J9fSAuGbIxLx6XAntBmPpCHBHITSb0DjO",
+	"mFKNId8Nl5f9FWNnvW9A18NlJD/PBD9d0HcROrJtOPjmyPSl/apMstJosGEfMzlK2MyffvHylDw7fPIV",
+	"SfElmy/pE4pCVwMfVIjmU7xaacycRjKj0ZQL1jUsAB6Y9+t5+3AI0bZU2hFXPfqrqAYjGS+OiB3OggzA",
+	"ATVoGTXIwoF6Q1l3LuJiv1Hr8pRTgDCAqSBK39ZRpRUsB19IqQXz8h9Ey7kgQ3YJDOFmf88FRflWwfG8",
+	"Zdm9P3o2fjx6yrpfj/fH3cPo8HH3WfT4SffpuD/ejx+P9+lXm9KXXFuH/b4fKEQnS4z4rwUFkGYK8IMu",
+	"nJB3F2cl9qqDIrZ4hEDb5sP64kB01NFeiSPdi9nNnn1f7ZUE2doSGB3nVPGk2PJalVUO1hT/Oc/kGBIQ",
+	"421MGpsCg9JiNXb0L1ywNKGR87IiZGylsaMKcMjTjzBePD18KONF1RFbqRpa4brVuKGT7v+g3V/73WfD",
+	"3praR3f+/XEyq1eL3s07W3fxb5RbPjqovDG93vKHR6oCHWBzDIqqiY+UY+FbRUlb0FJ1XzuZ+/4LoDVP",
+	"NdpPDeXxCaPG60EZFrSn2K37Bn7bg3EvW+zSOahJXf3K1bFK4rtG222dU/0Hot4tOOW2tdHsJj+ATcDx",
+	"0S/dVGvH+TBxuhvp/OPiPT97aONDn8Lf2fT/5XhE0+mw0uJDc/2NIsbnpb9/3woNt8IFozEXTPncF1MW",
+	"XXueb49WXkdm3B6vfOm7FcjNJRTr997ypcuBThmj8WIH7EY7ff+ijTOmpveLGsvwY3RbrJyAHfGF6o35",
+	"xzrhSrPsfoP9eCiHUl2nMf1f7V+Gh1clYXw7WGdde7zBBFg/tl8TLclXBxa7sQ3ldDrHJJKzmRSFxRNz",
+	"iDM2zhWrV2Lz2xG/OqgN6esN0BG1qbeC+2mxtbrDdpnWGgydZ3rZwxrPuECLbq4QtBEeWZx1Vz1hKfce",
+	"XvGaXy8R395feiPhwsc5YhnVbUutPXjkaX5aYPJUXrYPfa5lmy7zs7Iop+VH9qce/LTm0wWdJQ2fwk9e",
+	"65thKfVv8NlGYRanXRv20lCKNQhWWNdqRH/Fa++MYRv02IqtsLff62+L+F4qmLjHvkHZCvMPY2f5dFF5",
+	"CVV6SCPNb7herBvTtp6tT1S7/n5u/4+DINgqxt3ucxnfjkEwQywyuJ03z1mRN79ZK8nf5BOulzNork3y",
+	"efEZ+WrmvrU0u0r99ZWrWKCXS/hviB6slfTfbAzyHII1B/pe9qGCzpcF/Y8G8VwmtmUlpL+O3jaM5q55",
+	"FR7AgOIY5JduQLHjfBgDSiMh/M4sB3/YrN+HYvqec/g72+JGLvG7mscaHmZ2T/nAQbOHEol+d/LYfaSs",
+	"nVIHlkWYXQPAamkGHyMWrO7ybmLAag4ZfAhQmFk05TcNyWL28ysXHroLsjACUwwxK7KOl7G5DGEzXEbQ",
+	"ygX/JWf2d3v8XW9FIOuSKv2hSM682/ugXVbzXQgxJJypY0Jd4il4BQXCZ0I2M00STNS2+IXQR2M+89O6",
+	"QfTx14EHsfyk+7L7/sPjp3d7vT//x/oFwECojUuwbHZYWv3lFVpDK1eG8JSvpJWhmFp1yB2qzWydBoYf",
+	"uCLEO/Vyr6HdvzD78oKsDGNlMkt91lbHuyMLEZ2CZ9pn6jXPd8US1LwOvmslozIlqmRUzTV4gwKYexPc",
+	"/A7WgEqo6ZY5JzKtF/lRDJDZMD/cH39YRpNs6Sy1SWzbXyxb6xErV8UvrWKDApvfkIJNu9jnJhI59+Zs",
+	"7qbelJT2sRpOU70Z8xpCBkRSaC5yw3Uh1olwDUVDEVkA6uEDKh2Ae27OBdldSQKg9Rc3zIdua2T5a7a4",
+	"rxmmDPHeTS6pRIPv+OHDmFceEu1iTdx9vG1KzT0ydp2y+gmscT6UCjjHJQBeCYvhQkPnVJEZjZkPomIj",
+	"Ha3P5lkrxO5gKvQhCpTwAQW6wHtvIzI1dK62DKbTeqwbCaXh66a8injZPuZscpX0o8o5Xsr3rVn1NqX2",
+	"rhxn71EtcoALI2B1ecrJb07mL1nTAxitKnzuS7dbwVC/y2SeenH3/YdwYt4/IpTEdBGQOWPXRGZYn5pQ",
+	"RcK///3vf+++ft19/jwkbSPCgx5l3u4EhNqUTZkRRzYDYbQC8xPAX/M4sBmLJ+dnUC2Bx6RdYNjac46H",
+	"vAB7LN+2yOIbT0a+jdwD62NFc08ZAVcBunltz6UXzB2qSOxgUXdI5TurwtCPa6BxlBdUXLPYl5f5ILec",
+	"l5JOyt2ubzXk4iORNFbZc0TwmXQO3Oqi0xWFolGVwNVlheWqbkTaqWo1nDqbE+wukBjUUnMCgRsL8IE6",
+	"ruwc08iRq2z6fVPzHh0emIMN2gVahwrzZqt2qzJf4TQepoiVt7dbCF1oyvc9udVi3MWyFg0Xa9G4oVd8",
+	"xhTLvKnMu20qWCFvaFLd1KnMAX+G+svKzZjOeFSP16nQZf1itHk8gdOaDU2o5qKlarc7DpnbR23nmp2x",
+	"E60sUjHK5p2RaaNusePkLE/0zK5+Bu1K25X3qu07kQQc3wcb6y4HC4njQTpes62jRct1FZRbU8x7zdb6",
+	"DWS/V9WvKcXuwsk3AM+LqsC2uBS7q2/3QiX6uMt3OS8kzXVAcBwBgV2B/GnARcQ/YZMqieu7Xt8VBvlQ",
+	"iodPACj21E/Dvtor9ypN4gIG7x0BpIbWD+FVQXZIp/MC6WzPQhxm1TLTuleFjEo44W5aE+Yq2oDBSrIx",
+	"zqW6XPW12SVzCKwHUZ5xvQAcWre0My5Ocl+62okgNIqYUkj2Rih2IvIcYOxBeJ7KxNaGdFGLZtCkrSyA",
+	"KCUjRjOWYSMBoQPx/Fyed0cyF7FtGSQ7o6WlmZRjUL3Cv3VPzs+6P7BF2OmR57ZUt2nQJsIrWQmGJBEV",
+	"WFsBzDBmANA1pImjMjZO5Hwlyx9+L9fBTNqWOmIZTA+hUYEXQBBmHnNNEjnpIVe5ZuJdltjUX5rr6V4i",
+	"J1zUQlLM4wPzOk35D2zRuNZubdthFI2GvV7PTLyK6DCjC6KYiAmHhQ1NSzLjv8ISHJFvcZndxyAVm6Zt",
+	"lXgXftgqFrYkYRwZyBXQiBsj/vXSEf9ffrxqBRuIBNDcwvpyhEHlSWZDnLFmQuUxxEbDsOFsAkeA/stx",
+	"ApjhXdCKU5k2rCOpEFdtYG3Mvz981jnCavDw1LOOpgEyyPv9xxG8A/9kIWl/f3V1PhBmtExobkvl41hJ",
+	"aL4Kj4ua8gTrRC9KqrYo92TEIpori9VxfkYe9/oDoaWEkslmxKkt/UHcSrHYVZnAzlQnAKrUU65sx65x",
+	"cxihHdvnX368GgjFJwKh+LHUv1maa7Y4ch+FepEeEbOmf/55DtWjaDIJyYvLgydPg4GA4o+kfdA//JqM",
+	"oH5YRmYyY4Dp9CJ+fnkSYOo3lpYMf55fh8ckSiifKRL+rHlI2ui17ARmIjMEixqIGdNTGePD3CJIOQtq",
+	"tYjGLznLjKpHxhmFyviB2bZKIf+MmesRHg2EwlBn0yynOiRt0wwXJDw9/Xb4/Pzt+fD84u3bl8Mfz948",
+	"f/tj6KqaOOzhREbXtgg51dNwINojqtjTwzxLyOX3J12zFvaTKnl1euTErjlXdhtZTKSILPvxHkWzd6un",
+	"8A7EKIzUjqTQFP1W9psyZHil5sK3tkiZHd8pQIKRUxkzwt9eEpqmMLE5G9mV65ErQ0OxjADY1gxdW3Do",
+	"jEb6qLIyAwEq0JhGLCh2qUzaD8jSucjyhKnA7RCESFmiZYqZHjGcf8KE4eEsHgjgHFz3BmIgTqW4MY1J",
+	"oY4GootJNyMZc6YgIF4Jes2GEVXsmHCbGfDu3dlzdUzM5YwPzIF//PjxM/Lu6hSvGMAfQpw1kmYsArip",
+	"gSCkHR70+0+7/f1u/+Bq/8lR//Co/6TX7/f/R9jpmQG8gFzhjKlUCsWKHOHwb10rK3fPnoekTcmcJQmk",
+	"ILGY8BgLpNmTZ9eCK3LNUm3bBWkNhhvSNE3s8jlchD//rKQIHe968lVnGTQEECGX8UJMw6+40rbdDwOw",
+	"yg5aR+SnXq/3PiCDwj5rHhq5yzyrGGrN40Gr1+sNWnch9hn+Z8JnXH9ja0L9J774TQi9vS1vYivWlPf+",
+	"sgxBRfVyJ7lI4OcpWzjuSUInqByRn95jD5dMxCzrRlIonVEumJUdFGmbUxSQCnunBdlhdTxhKMRxSjyk",
+	"WppxFAKEoYEZza4Nq73tGlbYHXFhWOkRMfJbSNqGi3a5CCxbzizZ23urQyZMKzckJ9s4SAw5fqRMF3i9",
+	"w0sQNYiXDdTWEuPez9c6dHhOK7zFc6NxW3+PQtvbXmO2Sj+M2i6GY4FGfsIhGtZHvoHLa0rN7KTAdHnT",
+	"kz39x6RJxJOZI1Moz2jafFTIdly7rLl9FCNh8D/++GP3pOQgbmUqFQgQ7qodOgAp6MssnXtgdm0InRjB",
+	"CROcYGUKKiBC2hlfM5aaHYOUverg1bGTw/Dw5IKOxyzSLAYqfAmqcK2sEwUndya1Nr+kcIcA8Vn4JUOO",
+	"jl/CSNKMKUARry8bkZkZrJMCzSGD8myQ7kTaZrlkRg77jztEpUDSUpjxce32LzQsuGu09TxjKiSpTHi0",
+	"IG1b+owc9I3wTciMi1yzAG/Ei5OrF8NXZ6/ProYn766+H748OXv17uLFZdg5htvL7pfpUgel48NOwixf",
+	"ZTFM61SoOcvI4cEzHNDQDWjIbiPGYhY7hnLBdLbonoxBGByxsbThAsurm0hpDmae9kz7F3ZFiqHAalSr",
+	"u9aKlCEFjvLYnE/YQ7fCOqPjMY/M7KIphWpF9sQiveI3eGnJsnDqI2U4prlMcqUxMgxvLciyiZjAMtX2",
+	"tjb6asaZxtLzUGimQMJx6XWWgPfc12VMa3nZm1FXkgRcHlCZEdU6aj3u9XuPLdAE6DR75n8mTDdXW+AR",
+	"s8CbME/bfIAbBDlDbu5ORsDbncIFKkdY/L1go2dx66j1HdMXUmqsewDXJQzmoN9fQgOu3ncuFayssrI+",
+	"lKZMZwNxqXF2pPJLDyUmWwfQ30Mx5D2LDlXRmltHP70PWiqfzcxuHrmkOoKeQ7t2sDSYbRW0NJ0ohK/T",
+	"tPXetLXXAwHhWsi52Pt5fq16bubefToTUZLHzPABDVUagTHlQvOkKLVyjcEHC2Ll/ClVhN2m5nXv5kCF",
+	"80+4OdB+w66AHPcjG5Ef2IJcMv3QW3JelLe3tssblvHxonZvVjfGMCi7MS7dsWEfNMvQAlM/Ccd2G6hS",
+	"DBmlkZatsuX+zLz78ByzCjfsg2a3em+qMdux3IBlc5J3tS/ndDJhGXl3RlI6YQ9O/0XzflI3K7r3AVbm",
+	"rnFlTxDUXE0Z0wHBX8xFxyMpHDNfmscxqsdjnjBFjMQbx0bYFlU9ztwbuBWNa39iBtayaJZMg9/hp+Xh",
+	"veQJHvBC6TNfFbYVi+ljmT21LZaWPbT9ldvmTSruDdclFb/f7ajSG4rjX08vAZaT30sRtbV8sbB0jrjA",
+	"S8uTbGVoMkIUgh1J0i7fXdA67B9uJsI3Ur80gu8DU+5JlaTcrnkouMxr9tMuiDqKHPT7ZD41lGLlfWA2",
+	"QH6qkFOOCWIUGCE0LkATvNT5fZlK/Il4tO2hYZPcDIycnvCbB2ccr/gNAxQL76LXUsDXCjDmWBa2C6pI",
+	"LQU8IJEUNyzTKNeZm8e72NYOZ37/2BXfpfqLd+GLyVQ42Zyq0koC5tWH3g6wATmbj4M4Wb83Lv3euzff",
+	"LjSDMKmR+QcwzZTXPq1xahFbjUmROauahOxkm/fs7yevX+22Z27cO3KtL2Rf7Hw9+1JgG3g35BQZzzlC",
+	"sVz+1ytY9AsWc3VMnvQfYwAr46AqcSNfgkUV8uG84r1FTfhk7KnEufFsCJriShZqNU5z098FrSf9x2uG",
+	"UTWrbT8ch+rrGcxJdSBgSp2LYxIicq4zX/AHl3PLBfKSw83+Hviz9sBf1U3kpJE2Lm0PEIavVUAEmzOl",
+	"MV4yMEKWkXxHCTgzcsWygBg52Co6ms8YyaiYeAgFPGmvuNInZhCv5GSTrPUCE7IMNYIlgCsbnqesSUzL",
+	"zIiGcAhzYKSFIAY+glISM9/Z+N9VyaapWNAHb1M421pL62gFJnuC30Cb/jlSEHLpWLMMZ2pWsmk2UO/Q",
+	"P5e1YU1NnRe2lg39gp55r359K1Tu/d4rPuO6tcWLpxg2vKsQvNPpduQJUdfeI26UDiP/24zB+hmxwmx/",
+	"87H+lsYO1wk+2d/8yTtwN8qM/4oRTofI3dZ/9FJmIx7HTHw806nFB/zkAIbuVnhR3TleVbDtFzWuVAR5",
+	"eTkS8ndkNTKJK8zIGpUXJJHRtcy10fnGMovWMZ93NsprLec5pYp1uVBMKA46fpqxMb91Ot8KnL7vsLjo",
+	"jZLolvGxfu/nxCypWc7NBwU2uL57//LHxKwacTGHm4/H3gce31mTQeQJdLiAGBco20t1riyMsQIjIBAt",
+	"XJ3mkICBCu7UHjmx76FxbC7zJCYJozfMaKVo3xoIakNgMmou3HbMFR1BdILMSMxmUjuw94QqTaRgAeFa",
+	"sWRMOJor407VdQGn9rD/bCBCTFzHKCEzduAY4FrxH2AEZ3+HQeRLJ3jDiTh7bk8DUNK3EsXjhz0IFjv+",
+	"rh7NZfPSP/05bNJWbBQYUMAXfux2NgId9p9t/uAVVRpW6fOcbMyetalDjxSEn0GUDB5N8IfmwtxZ5tTM",
+	"1hx/QZOF5pHa07Xofu81GWJsOniMpzIHyTimCzLKo2umAUbxtEOkUVXDn4x6GhAtO6EzWONr5pxaV16A",
+	"SbcDIYWNn+j3CPqqVUgAusLWON4hUvaYhJFUGnJ6310OhA1PPrYRC2XDGGNcMZaF1WyB4rWYK81FZBlp",
+	"byDCEwi1OSLWJnkTkozpPBOKhJB4FKALHBfL+cAzOVc+pvMd0yduDyoJFrvyHogVf5nJ2TZXtw0sbzXp",
+	"H0UKQskdCpKuRhU/YCbGqubwvSEwR1ngkzWSCVrWsMqbMvf+431Dgo0iUiWJwjcZzCTaKgXlkwo6y/k1",
+	"FZP3zT2MR3bZ/i0O1ZjmW8Ewl4sggSOnAntCuyaAqE6VYbrT6WWamHjj5ZaYJEJGC2LOAlgRMFRnhUEG",
+	"BLCdS63DQUCHQPMQMMhoND0eiE1poHhS2FiDHGaVCfM8o+Kai0mPrLIv06rlX9dcxME1WwSunwDHHCBL",
+	"3YqJAZDEb8i9INPGd9gdS9oyg6mpfdgTfxf7fQDT4TPTw34fAYrtX550jU/PUWT6sazE0o36l+ceV6B9",
+	"4DG1ymYZtiViTN1V9+YkRV62n5e44+h4CMg+Egt30ySxiQNc1PgKCGQlNzns9+Gu7ASYy87iYCBAVcIU",
+	"0GNIalcEhBgiBXkthRHvQG3KgI0UMd08K9PbA0yCVy7odF/p3kBUMmgNK0LGa5qRM66NBkbWCFLa5dsr",
+	"QhU5vfzrJq7zzoII/YZ8p5JSu1nUeLAU5qbRPKA5usCg9ZmZNtdk+PRszmaafwyngwMAlI5k9y/P7sAk",
+	"KgV7pNzRdRxnRw6X6+keTXnXpSI3+taL+MmE37CCt9Zl2GOCNUJRIxBGryRqKueC0AnlYtUoC86g87Mf",
+	"MNl2N+7wZZlCYRKb7aBwH7VxZZBP2xXrfFaSvg+B1q7aghocIayG0AVQ6aMp0tRMmnCFQVpgG7SJFFIk",
+	"i2MXY4zVDyGg3KXaTKma9ojF6ZhS5e7PgYDo5dcnfxuenJ8Nf3jx98vh+YuL4bvLFxdhJeT5SYfMZWaE",
+	"JrcZUpOM3chrFgfE/GFDJSHcmUFiE+FqICg57D8jocMSAjlziIlGcQg5Kmcxm6VSMxEtMMZbZws0dhbB",
+	"9GHlHcx2KE+JrfiIS4MHhvxogaQGAu9zFzdukzyd/hBYsCnToY2lfwY5ExnTQyHNONOELugoYSHMGCKj",
+	"zayKhuY8sjXvAPFEufC5hIPKY4SMWhJFYpgN18oNGJdQQSqiiF3DyoX8Q8oCDtDIRPUAeGvrabPepLdu",
+	"lTsE56EGovguz1iPXJjOnRHajH8sM0y/KGtoylxHcsZ8ogoio+MZ3t2uXO4oJGt9KhszjM5iuG9lYN5/",
+	"4L4vsf5zgyZSpCgUJNHDGhixde2dmj3snkqhM5k09Wjf34OX7btv5KXZQSx6RSfNw3Uf41tvJDSC4/18",
+	"ssIW1uhTKcYJx9z0w4ODbXqxAXgOQfqj+DfSUMUqscK7g9Ztlzuy1l08dK2jltUWuspRgkeIKNxUFnvT",
+	"y/8NsSgtjQJieTHVmBpJTmyKkDWdW/glagMrD/uHq1IEnP57H9/nPsng0KfkwR1R8kj/BD6vZPoZImYr",
+	"bn2zAOvoppkg9jKpbfGJZqlAJrG7Ta4Zq6zt2Mb4RFKM+SQ33HyS0YiRlGVcxuXtLqRgnR55I/VAlAR8",
+	"5Ll2zQU3EShewN2GdxMOU+H1G1iyM0OoJskNBI4SgKLxcinFlzHKMwWFWp8qXvMjZm8w5wWtcEvPvXQB",
+	"o3lQwu7/ZpeCYPN/6Yvh8x5VqApZOauPHJ09CLPHmIFuFTjDf6wv+USoMujAJt9ZCE7StrmyZExnPFl0",
+	"Knn0MhcgSAYuHThEAXPowJnCgeCKINx8IXxiJ87YXm/NCKDzTIoJifIsM3KsG74TmR8PRJE76n4LAxeT",
+	"EFgdG9yOWs5pFqtq+0Y1tlFICTd80om1Nk/4eCAgfbI6QY7fsNglDWnNZqkmbYRAdqpDxifTcrgdO96D",
+	"ZwMR2paG2IwvkdIr8ML+nZdV8j6FxFrvpDhA24iuh76QZcC+/tLDFw62kP+upHxNxcJZjT9eoHMRPIxU",
+	"Ch+uuZoRkqbx0J5YzJG/XL59E7j4WguyU5yZSUZdrjfUV22XCTSPFHGp54yMcq2l6PQG4iW/gStcsSiH",
+	"mDqXBwz3OxWEQ5LvmLMMToVRJc0v+09sgrIi7cODZ0jiFQrv+Cj8FUxx1zvz+bk8P8+kHH8yNQ7GVZ6F",
+	"oNbUbXc+nwNWRDfPEiYiGbN4h6h0uzffma357EFIuZ5eobPOawHDtNSU8uxf8vr/jHyhKTmTTwTh9lbB",
+	"AFaJalaR7d3IPYyMUMXAcDlMt92MatZFn+sRvrzMaWSum1nNhb24axn6dangeAX+gkAUYYP65WEEZgTb",
+	"XDGXmC4tcxeM8bktq7BFONo13DvNpKu50aRjP4fnNfEksLoG1iNZ8o6C9GGNgprIuXkBUxFA5cpm1rY2",
+	"EI5ESmlqRYoi9xCiBmJbKYpsFKLskFH7AklqINZJUWQ7IerKxbfarO96UGxEhZCa4Ia46Nc22DIrMa7F",
+	"OnjvLNy1c7u9n+b+cXfEaWWR7i2T4YC/eJls5wjR30SKw8Vc1n88R9PnamlOiQWe1uXCGdScNuTz11dJ",
+	"75N5hJvDlIuh/fZuLTsUr1fLH35/6dwNxY1qMe4CEi0lkxhNl4p4D+oGgKKubJ54geNJZJHNVt8ljDD/",
+	"xDwCW/9tgtm3iWOvE8oXatl/CJWuoCUoTFFFeV0jH1jxab2t1cZ4O9C0AtGpR85LICeKzxwy5oRyUfHz",
+	"KTKfyoRZMS0YCHZr9EZi4RUpUVOZaWupxZhghHS0bkTwIKLfMk0WnaCsmlMaaHgGXkoMPDI7D25Rn6kU",
+	"J33lApy/NL3Pjm8nK8jnU84Em/9bQfutFbQXt5HLG3EakEXQheIjZo/M7jyccubgZJs5xalz4mO4BWSX",
+	"gUVXT9mMcNEjLzlLYgVxE4lpLCZtlUdYcgfSXsIOBANl7GcHmndRjMp5QQqsOgdRB+EUV0WiZRkKwgV5",
+	"J3gkY0bevDwtfSixnBnmlMg5y7rmvo2R1SQyoglJaeZcSlyrgUCYUKtRWD+Qgmu60yMnwvYKSKtcACM0",
+	"mvMNV3yUsAARGCSozyMe84xFiPExENGUZjQyehPGMrz780G//+0///F/wD9eBvDg4MQ+OHiBD54+tQ+e",
+	"PjMPXr54+dJpJ/0+geoSqOIORLgHYwvrwxzn4BkuoEDZLWTFTCqm6TaEn7i1u7p4/IyoayNxShEQM9aB",
+	"OF1kPAHA3v/v/wmB6F5RzQUJadhxKffQCkZoWJ0J+lIhWgLjHDkU87NoS25fInfGoe3Envc/E3u+WtII",
+	"6B+JVe8cLvGbs+kyfKJJSbgPQ46mVO/Z0nuubm2z9GZB4E+nVJPT8iMy5xkA7cyoDoiSJBczGfMxZ3EN",
+	"N34us2vA44/tNJhSA7GC6W8xtRGTtNMjP4JZROmM0ZlDwQV1FQE+uSIhBPgCcEgX3wuJHA9EaKbXK6fX",
+	"i6a5uA6tlqMIg3WydpeYanpEfnr+9s2L96HL8SfhEXDwLuBPhSSSsxkTeiDQ5rP/hKgeeXGrjY4lhToi",
+	"YVnnLyQ0RYBUrD06x9vMiJQOgRplUAABdjaygWiHuSpq+g6n3NxBCzfxNGPYJpjV8Hayr3QCEpaFBUO0",
+	"ebm0RxvO5yiuR0IRInLoiJH9HnlBoykxS4D4Kxgth2uJd0Jodr3c9FNYSSxONxDw4yW8/QIRoAuhGouX",
+	"uVh1MKupAm+EuS5GbEIFXL+vT8+xvHUVrxZFEee/RVMyFpMmxfukHZ6/uyKGqp25EWNA4NewMxAyI4KC",
+	"TTGcRakrTB26ItsaaklgWxaA1VZeY7faPUEl4pGhOWg2GIhcmImVAMEOKTWaSqmYGRemflr8ckj9HA4d",
+	"IrJMbDJogNlbio7RKo5q/HGl14GwUZsMe5p1ykhNO9SIJonCVPjqULJcuBBJC0ONxKfyRA+EeStAFN/U",
+	"7odb+NR0p1kaWKzPsicbGtUjEBBtdqseEHt6DkGxl1cvzi/DlYYVaX9NRgtiGaQFuncfXr27eDO8Onv9",
+	"4u27q9CF4QwE6n3m/BzXkKIsrjYcLCwIgkNUmicJoeoaXX0FpQR19mEaphqlF1vcLRxzwdXUVs88Ignk",
+	"MYSu3IFUzK40BJxLbRa4R06g+TK2VAUDgSjwkHYHrKoobUpGLJKAEC9IyNXQIqfjnhShRzARjA92Juki",
+	"3c9hS1uSxdmaNmHbQRQ2vwxhpKFdMrPLZkPt+AFA+JqLGMY6ZbBI5dSyXNi6I5HMYhbDyiG9wWrDyhey",
+	"dHE2oAHDyJaWsTKczrENO8YjDZwMhwM3CCVjmSRy3s1TaH8gfEwxJBN+Y08dbjlz8Ph5onsEOZKCMGfI",
+	"lcSpU3MWBmIK7FlZVg9Xg7L0E0ZTySOmyhrQWLDA/hiNoIa9w7k3XFxm5j6h0RQ5GBSZbuP654qFnSIe",
+	"yZKd/Q1HalaDEiGFvb1YXLnczOTGHOR8W6AcfSqhlQHxMjQ3IGSEwgLANLmwZQlJCMkaYfVCUPnMAamb",
+	"l3u2sAB+WNV7qrvkWiRtqhRXmgpNXGX5ggx4NhBVwgvM5eGWC94FroIz7wR2xOwW3PPQyUCE371o4uRd",
+	"bLW4QctKOOQUz5YLyLageOCOcSzE2oAmEtSUOV10rEMPtTaZljdzLkAHgyNt+oTbyYirrn1mFecjWzS8",
+	"evPLrHYXl0yIa7Me4NBBYJQMeij2FrlHeddFlTC+qUxi0oZ0QzMdWgWafaSK1QVBL6gkJrx+cXl58t2L",
+	"4bd/v3pxiXd2Rcl88+4VKRRIVUNMyVMyzqTQDjqlj4rAQIByCIDxdVIMHKQXFc55oIqkAZkhUL+7C3rk",
+	"qrKKwIhdzHzhaytOgSsPTdo0Af5QMlKZOWcd3HswVuDoc6oGIs1knEcshnIMxfEqerXjXZb+lk6j4Zol",
+	"MHxVjDobw1mBcFEQbSCESsnaHYOs2ZyXuCg+4sJQcL0N/4DMS7vT4EWqSJP2duCuvLcN+xzJeAH7CYZP",
+	"oCrgY1hsxgFpFNysQ35Gic8zZyDvE61pNDUSLohfQKGWrB4pADoGo4aRaT5g3QjzDND52BH5YP4z5PHd",
+	"neN3MzoB523mLlYK3LML7+/twQeEx3ch1NmhDnffuUMsOQDAcoDEUxXMBsJw8hlwxPPnL0t0THOoDD8s",
+	"HowSGV2rMktVCT4es5hYuoWyMIGzIMMOOyI1o+C/2kOljPbCyCl+dU4zbRi3jRw3bWC9XniXuCoDpUmF",
+	"arxjzXoExXfWQYaVfrlSQEpmXcxHh0YUSRgk04xlLgwrwfwXHsOOFdKX1c5tsYDUNuyqfBRVGDrVMgPF",
+	"zZ1mcpZqwpTmM6NlpkmuBiKc0duh+7xaF8FcbihKYrGJMmKQ0cRlBhoRHxztxxVB3ty71mc9xmSrOjrT",
+	"wTML9TI0OuvQmutCK+cCUqjzeQOKMUq5OGd7Mm1HSy0/6T92LWOj2TAX9IZyKI4XBpXyLzaI2nBJqxGA",
+	"010PBJgYCwk2F24d28Bqr97+8OKNLWHx8uTs1fDt+Ys3YafIGpvRBQpUWEOFxQQLYIKqWl5WygWVEBpl",
+	"UinI5ObCcI8ItAnH1k/fvjl9d3Hx4s3V8LsXb15cnFydvX1j+HtNsob4zyKfzLvccjijYjGsDMGKCrVQ",
+	"BHJCVCJhZccZM01MXYhD5aYFibBdFPMPLGsO6vy64o6ZA2ayuYmbU6TqquenixutdPIbeUyWZlokL1dt",
+	"G/XWlsCYkKejcum1fkB4pcMfclirINUv3QeeVHCvjbDsAG8isEvA/V43Ev6texJFLOl+mxt1myPe+9Lo",
+	"hQwJaAMgt4MmkGbyljMFATR2vFDmJp9Mq9FXa9K6v+Rw+/taIj8frLDhw/ZGa4c1ptwJKvULLQ9u+7h3",
+	"J7BiLjF8hlRZnZOyHctDvdcB7rb9zKlzbNNm0IxUr9+DVdXUEvFdUM0wc9tr2MzYzErDv+RSU9I+e3H1",
+	"ksQZHYOG0pv0SDiwoDCD1nH2Tf9Yf3N4EK6nvKDstnsOt6+/d+zTVUla3/Uv3xz0zf87nn/ztL+5/3Jl",
+	"vIjLEkxBkswp1962SliaO8C03iZr0EpO1qT92ZGwr1aNjhzhlRJJY7itnXA3LJ86Il0maPuscsOhR8QK",
+	"ISOGcgjac6CeJgopdfTy4lz4ZY+wbN77xn0I/qF3/vAeO/8g+aJGWtWVW4a0bclB84hqPkpYFW3CvF1G",
+	"piz7N/ZiNsonzV6Ov2IhSeYMpChMogmsBKFhtzTSq8ZS1MYcto2y3gXuCad6bkbxryXVwJTXFPqAk4o3",
+	"SrGwztIc13bDLPMfON/1cirn9WUoyLB6CjC/0xDZ9sT/oTRRrc2V/lFm18oIYvMpj6ZgkXAKiHMlHBcm",
+	"FuIsLEZaG9MMtQy0F69SPtroVkh/N8/8JU7jU6eawihhvD66/XHKQH+n1cvBrEch0wisgTZiTBAtEwCp",
+	"VFqmf2Ti1TItrZePysUo1+h+5LqHGLYVrKCVMGL0QcJbXzBB2RE2Vgt0Cwe3Hk76D0wv5SEqfAxFNRsu",
+	"JkHhNkEwukbaKa51b0T6j2BTF6VhRzCG4o9izELWgQ1fyRkr7NZyPD6y9iWexAHJU0AFhRFZbmidZpWC",
+	"NqmUzjaW3bgLbcYnlj8UhS1BSsRfGRR2tVmKADRgSwGjDRf9Mg7tJqYRRrtZxCtwbVFFwp/cb+/DgLy7",
+	"eKVIAsYrsHe67BPVCQZiIjOZay6YCsyKFOp2cdGiAS+lmYYqUqpHTmxlGwfmV9wGtqRtduOqnhc1eXHc",
+	"N5zNqxdCUVbYeW1IO4QclR7s4NC8H3Z65A1cOtZLoQh12AcBoeT55Zsy+wfMptds0QAFCFIHlOf8hMe6",
+	"7MR7qgHUCNfrkSIwT8IFhsu4aqB/GIS458vTI3RkpGFdXYZm5HEw9TefYytah1gWIzyyVAbm8lrBXfD4",
+	"yXHNCddZrilElaukMhByDG5wNLejMwTjjoqu4KjawjXQF9UEozBlViT964yx5X7dWNCRm0BvuVY8BrkX",
+	"IpE65J//+D+Bz2ExyXZlLKXrmM9mLOZGKVL5qOv65u79gQiL8RilMoXi2U4LESTcc2FN6FMARTa0PY5Y",
+	"Iuc4DHDx4lm3bXAxEFBDDX5yDnqz6CGFmKiylg+trElI98JesYLoByl/NU0PRDtUWbSHDlOVRUbVDfdC",
+	"5/fOpNToJsQq7+ACVWXNB7MfUNKb2riBFFzRcjwQ1a7mNLm28zRrWV05mvBrdmxEa+xAjsHZl9hI1orF",
+	"fLQYCOezaR/2+/78b670S6DhFRHEB6JZUsmukJye2nDFdLWE8ZO2WUkXSWKWstMEiI5b1ITmud8/2Ajn",
+	"+TurIWP26IUhnq2LLf1OgRKt79RQtmB1fkWBW1V4MTLfNRCKcwlRnqpHwlmeaG5EhD3ADYippjaB1fSD",
+	"nAsD4NsQIWAeGGKrVtI3zzoI2ydTjGVfipowTBBZ0BgD/ttcQOEly4gs06lUMGOll7pzDKXsgfjpHIpA",
+	"qiK4VMYL0jYthdab271apCx0FtcqZclIs0pcaTYQYVGzNuxYjvqfboLfIL8P/9OM+xvLvcvp/Wc5v2/C",
+	"Hvkvcw5JSfwDYXqGIwyhWbDchj0V640rAfbMjMc2I+qXejNFHgNMk6sy7sG6z0eJHKF3HYOhCM0yiKSy",
+	"GKEj8NGAj08mrBMA/CViVg3EjFGVY5gGNDanC+TR1l3vokGGhkcAK3fu9nEmZ9i/2QuMAItZlFBsjQG2",
+	"jsXH6pET3MpqvEvh+3x59srFs5QwXPv9PnnNv/UU/dl/PBB46Wkph9AipA4oaQQUe6GAj4Ojp4nFx0Zh",
+	"yNNEQlGxokiRptfVIAXzsvXqW88BDBGG91/v3l6dFEE3xSDJdw1DJCE0MXSBA+FAwNnBGo6gC9qDg13V",
+	"xHVwMztfq2sZE8St29XOBaosqYFwaJwjNuUCYwncba+IMBdQwiGfpZL4EpBwMLAvYJCSITmjUI1y7XoN",
+	"iJAk7IV7Ya8XGrl9MrMFHaXpHKQREEWEhNgjG43ky2zpOiqvBCgFZaDpfv/gEEkpsNF92FeBbX7w5An+",
+	"DmEaxOIDAIfy5bkQDmhNKJiAAZ//krNKWEjJVu0pdoFlS/yWrMh3RwBjShU2DJksppuhIScRYow7Sraw",
+	"BQUfA5ABo8e1Mc0pgJXmAoo3O2beWYaB7f7AFkcln7P75Q41CEpVg+qYiwnL0owLTSKz5DaikumpjIOB",
+	"QOkKeExAQATFYBeM2bXsE2UDhHktz3inCZH2mi2Msgiwqna6CDRrA6s8stU7IOCXmID8cWCpXgHKLPgj",
+	"hUXW2+7WMAy4c+xObxEYDtKnIzeQ982+NYlX7m74CLj0YNWmwWw4DhDKRLICO9dc6+4iM9L1jHLRm8jG",
+	"4dni8d6hHfafPd15bFe+o1IM1agaYmKWslkcvZdYvHWWVvVG373qvEf02U3wREL+3NlecHCazI5loN2S",
+	"H/HFFZ1sSsqCd/5ocRb7n9VpvSKctI1g4ZV3OqArL4kK9v3aVQSvOCGrKkKAZImxZw4A/vPDAeMhsHaE",
+	"VSUkaN0WBxRORtVAtKEuSmjEkCHcP0XBtiJ+2F7QAPeOIhHwzTSTk4wpQIRn2Y2TsbSUaO4oZMEZXSCe",
+	"KopYlCRca8vV5m5fsG8v2AkwAFuX5JOqt9iJh9a+BUUIRt+uL4uN6KmLl0WQIr7zJcCkGHZFEacChgkD",
+	"9iiyNZrZBiA6k3O8SW080nEpydh08pm8qSoyqEMhxBOqoEYitFZyNWcs7fQaAJfuJ8iMXwMOzHbY0b8N",
+	"UNKurHl/C95znkHICvgjXoKW81DAR00MaB26kbnwnIlyxjSFvEnr2rEJrhyk9PBs3IUNC43gaGgHa9ea",
+	"nm0GlD3vj1TRKkRQTunBk6eNDORT844mOeGPKyB8FCmdON3BEYPfqHYfHO11sE9WWWxXtHUEr3OX1SN1",
+	"TEK0umE6HRJXVXkBuwFopsSnmDYAQT0A73r4UCczqHPs4fOGN607Mfa++LdgXQrWvw27v2AO0QrYcCPb",
+	"X5EZ9io04r0RLo28GBMuWKaPSoPIc65SqWAKR4QWiVUhaV+8PCVPD54+DQrkFPPk6/2vvyrt5H8KB4Ii",
+	"UMLJ5enZGRnTJIG8XhdfaIQeppphYapJfcFAhH/rVi3d3bcwfHVEhATzbBiUQ7+0Pl8btXxEFBXxSN6W",
+	"WZfWojsQy+ZzcA1adfL7q9dg3rv863eo+aNxGSLIpC3AJDM+4aJH3gqUs0hGxYQNRDsEqesb2h2Zkbk/",
+	"yn93BdjWsT7HQf/pMVGmdZpgCyivKdwaTBxvH/T7nWOzrCQXimquxhyCc6Vg5HD/KRqxq3c7LHFsL+Nj",
+	"uM3fSMHcle56f9w/bAg/MJzBLtDO7NJ8e2Gmso3PzLx8NjaDa5QPt2AgphXQDsxpO+g/3e6Lc5ppThPz",
+	"zeNt2If55o3Ury1EyBcunG65CLBTb6S+LOnq4cQKoPgtdOR7yRirDC+WcwEWqrXxVCHm9YKqmSUhSbi4",
+	"Bvuo8zgjCBbwgh45z0cJj9AorfhEUG1zXzEtO2MAwk4TRJjCUmgB0XSWgh9KZqZZxiei/jXmSLa5wILs",
+	"k5wrDLgHDY0ORDWjstMjlleDmBROagc0JG3kHIE50AHyc2KvYj9wrl0nvzRUX7J3gt9iVWlUEyGyFlbj",
+	"3cWrOqh0k1UUV0W1lkUbr4mUC/30sOUpL9xQzrNY1bXNV4MCDr7++JiAf/O4DTzud8CuGvCq6syrTNmz",
+	"0MCG7D8fR8szgCW7nwbmL1aBGetiYYSHqUxsqgeYB797cWXhckJ7ZodUh2VmSMnt1JER8C4fAy4qrMtA",
+	"mHYL9CS0L3FFLh8HWMVmziGqk6sS+CFs4N9hIV9+//rkdCBKzilvKsESCCfiUuGnRhV0Yh4Mf9GcmGuZ",
+	"f+vTKXTvLl5VklY+tRZniLJBkXt38eoPHId9gqi53YSb69ERkP+QOhVpFqV7FkNruxK+ci4s0Vbg/0k4",
+	"SeSIJmERMV0N0iTt0QIBRLgUnR75Hq7jgbihSc5W6v0eYRgA3tmAvkYzhREu1q+LQIYzqq4BN03opiC+",
+	"16fnl3Zuv+sKwcU8Nge62a35fQW6vT49L2iqEpZj2HCuqvr9LErXhLaFVs4LSYWy5hnXrCtF4uLv1ZFT",
+	"bRWjUDoWkBwwKKDKkTM5h2jjG0OrDkU6IImcTFCYTSGKQ4NjCbBdeiRUkUzZEXHHoW2BX03reFJyxTIb",
+	"LxfqjAqVykybIcVchqQN6WEzinBvLjjLIcBNpdIIiQtYerVi3eANC2zDtjWYdXENxSxN5AKCHRRYHh1S",
+	"28mrV29/HF5ePT97+w0AFB67O5ElihEohmtrnLUBdA96HprWjSoPMHymw2HMwa0Yhx1Uw80tCEglmFw7",
+	"BtB6yKblCdeLcnwDkSsWHxEKn0CkVsaUTCAjQSKoMfi6BNMAQGkRCDUJNVM6xCCpJEHh3GKN4UjjjCkF",
+	"0Cs0SeQc6y033ITFOftSC/kWA/xtavmW69NwvzpUaOZSZ34n9tLdy4J8eoiIz+7Md0DGhp2VHHmF+64K",
+	"Dhu9smfaRiwWiVAuQQ6A2RRL0N55XKYYFYhtiihNF03+1484sb8DJ+ynJ8vf2G27ltCCxiTR6q5/eqGr",
+	"Oc3zd8ThPqsesmFbH9KHWsp8XJEZAySv0QL0BIsVaHR6hQV2qDMFBiQUeZKENhZEAaKjbQnCbM338UBc",
+	"M5Y6tDkUFlGy7JHvQMArNaGMkWVRD/AGc41STl1YA7R/W3dzRtpQ+GxJsHLYqkawIlmeYMKa06JIkWEA",
+	"0BrCTLuQJv1xtzF9OHb5CSWb38T5u/Gsu+pB/5Zqfpd+Y1sSSckZc0lIcnw/OWfPKBwPbIdEqA6jHjkN",
+	"qlSHpSRtQA2qJ5a7rClAUEezZZE94twqgJs6StiswDyWMQuJogtF5tPFEfKcCsJRSNpP+gcdq9OlmdQy",
+	"konDLcXfrGJlFC2Za3h66L7waVukfXhwcFQ4SepqnVPnjOI9EBUFFfU91alFvnJly0IZ9bhE0zXKqbUW",
+	"AXf2sb8rpj6z1HDFlF4vOVjXM0MrraHEKRWxmtJr9oeTM++lzWyFVPb69NwDVnZ4vw8/jslIISBHQtY5",
+	"iwWb4JrThP/Ktmc0UibrjbK2zEFJUQmg37crlRkK9wKAecOhNC+FnYBENJqiVaYC93/19u2ry+HV1atK",
+	"Sl5RQxvzINWU2sxy1OYcIMAxCW3tKbQiAV42ptW5hYAKbOSlq91NkemhDWejEfcK1mODi/bbBWBMohUx",
+	"mrImP6wrdBfUUDjt7o9poljhCh1JmTAqXG7Kp2Mc/z9719fTxq7Ev4qVlwPSEmhv70t5Quico/uvrQq9",
+	"utJJxZpdAxaOvWftBCLU737lmbF3E9abFAghHJ5aYNf22jP2zHjm9/MfmIrwxuV+2xq2cGs4basi0VcQ",
+	"5ZmSU/E0PlLvPrJ/5wX/x37B1QNvUbPUDhTK7XjHVoS4eaCAVKBG+keVdE+VpZA0rX6jPBZeVSHcVE+0",
+	"BkIFXl8CsrjN0X8j2EBiiqRKHPpCqauJYzg8vNUa6Z0PBwcsp9ek0WdYupvPlaPm+7Gb/eFwiCwRMI5Q",
+	"XwrDCxszM7V3QEeaxAPyeT+geQVbeAMiPs9VAgl5iHGIPBbhUgIzbN4fHIS4eOApITai1n7sDMbn2+s4",
+	"v0cTwwTG2n23WGeNCUA0O4jp7XtFvmoGlwbDyCaRf2xwlYxRGQFkZawk2/aQjDvk9g6zF1A8iXPikEpn",
+	"KUh4xaeCaRNCi6E8dhbJXZBVNAQeR7qhoQBR7bwU4ErNnT6Dtfm+vnXf3YawHWkEX2Fq+44fYNgHXpa3",
+	"Y2gLLVSvtkbjUpL+qFnSIDWl6DFAEcD1F1QfbxRWoo83ruAan8Rmh922Hna5Tkn3PaSMLNzcELA0ggU4",
+	"rszlBgvmcL7ad9PEddZeN5y3haXbL3iFV61SpEEX47wft59e9xK0O0stR/sZONqqWhbCAi8GfOGGVgUy",
+	"Z+GcDHxtmpWGyKUAgYIVxroVFugO/g1IrsnrDv9QAotq3qoKza1qWb0/OFjBslqvJPTCfw+35Mrjs6YB",
+	"96x5wBFJ7qifkjlThyz/M2dj7oorYQl8qeBW7ElthbbSyalQs+499UvodonnfAoEiVcR7wSN+oDemPKj",
+	"/3wcHMY2ZWHRRC7PwQoLvaVoY1UjMEGU46/ayVddGTQ0Ry81f4aGt5nsmTA3if0OONrxkS25X3r5KS2R",
+	"fqCKctkh0gv78wrpLDZ4kpZYRwImZxv4Tk+USuWtPFhP3qADnhw6oFc20kkozRKu+8TpIVzYot3ieTPh",
+	"lyzq41JQulIrnkaj13bkbSStYon8hqSKVy3HLyzlYaliTLqC6Pi+EhcOWLARRccKx3ZaD6KLzt0VcwYO",
+	"vwy4JSXCxLG7Hx0oOl9FpXjx0pWHRvnC1KfGUb3pz5qgJmB2V7QdgzmY9O3/YwAYsxDaqRnjSBUBnv4Q",
+	"fHsreA3OvZMuQJwHLmgSJst2LiZKASvubrevfxKGsWbg8s7i48Dasppw01Ajk0rWkRSF9B4XUiPlBM6M",
+	"iWzGb0GJOI2rFIahaGxpUMI2kh20MP5qWVCC5uilBiVoeJsJSoS56QlK0Dy/QR9tKopx4njtmtvrbhVY",
+	"OIiAaquXaYtW/jRwMq17i6KOkpfL/q8vAZcSR4LV9VypJTvP4rTfjx11hX8evCO9hX+ePPwTOMsCQU8w",
+	"LlInzRJ9egZNWsI79xYP6kJG6Ns71xEPehoVX5u1sZF40BL5bYpsXrPBsVHoxIx5N1NO2xiKP2VWQEZp",
+	"3CKTuUGqbG6yz2eBeWHIcixbydk+yzlSX+8EN1eWdpfZojZKEfIXu9bmRkc/WOqRFhK4uyJE4iHLkfQr",
+	"BzdZasB9AK8nmVDebPArOMlAUtSdJj7gthhkA6EnY2DBg5/8RAy+r+w110aJlX1mGvlXA1Cl9zzmz1rN",
+	"4vHFjCoD4w7kDtEfUj4zLszjGMzmB6DFzc8MAMThZ/vfKhQX/P7lrnoT3nj9B/Ivyw2uRxXadcJ8YIcv",
+	"FuQDh7chiA+am36OkajKb679I/WgqgSiWUWZXPUQXtXBP4Hn1m/VYT9JueFOWieLv8qmNkmv5mOKe+ZF",
+	"oKlhWCmnsPfOIFQgbD9UWviS5QdtAzLziqUyAKzBx4pbUUwAMxxvg+/b/o8vQLsvo6vFIc0zhSGNWoG5",
+	"P2ISsR0xrhzBqGmjBbvhlo15KXb/AkLTRnrEauMmYNYDz/cgi60r84BuYbGyEBHg48qEYrQcMBBEeUaD",
+	"zZFRmo0n3vlED7cOWKkNtCBgzrEd72CamgD7APgOKTUB+i5BMJl5aQA/VDombqHSEev2dofsV15cjXQc",
+	"FMxaGJK0LL/D0Zx55bgDpYTKzBwVksr+8JnDZuyQXqgNtjPSUrPFHrAoBELW5gIimQTBQHXD7Ig4a8pY",
+	"oomYXFjsFya1w2mmRbinqGsLTrV09NmDU/37QwCODLP1eneA4yugLHWP2AjCeTDTRdI+oXpSQkMynQSt",
+	"NouXMFkTXvAjITp4gDsIcaCMSQ0gmtKNNERvPrJJZUXtLCt4XSOtVzGpa6D9PPc9ZKgacC7y2g9kfG6d",
+	"0cIO2QmgN+da3Loz6oJYPew1VgofRlDoyEAPsMzCi4rjvuOGNFlcSq2lvgTKHqKrb0dqxEjH3lktvFzj",
+	"7QTSVHx4d/CR+RnFrrFhW9TcFVcJ/grMBFte/3G18JVgIUGaqZhKM7GwLqnoDb6Tyrv4+7v3jwjfrDV/",
+	"YqaLLwmHtzEUUT6f2Up8t0I/vxstnihV0DIrNSQ8xbWMzovX4KjP/byN98Ci6ZywGXPmWlCRemGsCyWW",
+	"V1xd7JlKaPbt9JjdSF2aG5b/4SXbv7Obj3SAIkEcob8dsJLPbIBAyp3JM+JiaFP8anNzGFmk/SHuX9rN",
+	"2GVtJhUAmIx0yWcZVfGZmh19+Qe7FjNK5qcrafa7f95GHYfPh13CjKVzohyy/KgoROVHJ27dfmGneQAM",
+	"xtP1Elvglh2f/Bdpia/FjBVGTcYamJ2B1532MXj67HyW7yYU+tuDolfw1m+1Ga/iqsHDp2aQCluHMSYC",
+	"4yWftQLj+FMoj+OVPLsWs0SMvCOgHAQIjG4vNLH2AjYoadsJkE/NRLymbQfm9ysgNYAyBsGZb2FxRPdt",
+	"EsxV8BqFMral2V2kU7QxtHYe3Gvmt559MfXtpy+ftCBzuxK137pdII71B2ngS59zBkoxj1i/XKXhZAgK",
+	"DUe1uYH+YHBIwfrPk8+f2FgA8yrWbBJECqGV1eYmgw8Ge/7bCSuNUry2GUOXsxBKIfoGP7feWEHwycA5",
+	"ScYDHtL+4MZBOcD7rvlUKAtXZv7P+f/2Polbt3dMR3uAwcRd07s52AMBjgO5YN8dGsjvr7gOWx0vaj6E",
+	"wkUP1sXGWkD5XJCo+cvsueXoPkTjiv5iw1qDKIDIoTnIdhLLBqpkNEogmY6QMtzzPVu5cUS86HBIdO0d",
+	"8wQ3d4NzwWtRH028ZfrHdzh1KlO1f+aV/JeYxd989w0QR0an3RwDDNzh/wmvoTQFgNcMsgGw1wz2QZpp",
+	"hIst/VtOhRbWZqwWvJT4X9+cLARbLLSA9oE2kOPJFyAAhOMdYE1HBXJoByss84cm8Pn5xsjwsa12/Ip1",
+	"tPPNijnmgWY4AvF+mDKXbKc2SrAcnst326363ySwpO65fcN7R7jtePUYJz34h4jWO+clti8fmnT1EJBP",
+	"DAY9UvDhYFmvhai8xXGhpBasUBIy8r014kTVbtfbyks+sMXUbzN2XpsbuE3yxwNnrhYCTpKWVUNtI3dL",
+	"h5kEOCt7XoW4AwzihVPPIoUEgPYdKz4pRatV/2xixEnsEbZD2C4N+MtukANZs6IbuWO4gFRhl02U9x/m",
+	"bYNWE6jfXSKKL3A182uOmZwN+UaPcIZXlg2rFRAJAqfkVARkNwQCAWo4iJQAVMhCsKQ9FUU1+PH9x/8D",
+	"AAD//w==",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

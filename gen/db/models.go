@@ -147,6 +147,7 @@ type RefreshFamily struct {
 	CreatedAt     time.Time
 	RevokedAt     *time.Time
 	RevokedReason *string
+	DpopJkt       *string
 }
 
 type RefreshToken struct {

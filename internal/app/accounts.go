@@ -51,7 +51,7 @@ func newAccounts(ctx context.Context, cfg config.Config, st *store.Store, rdb *r
 		auth.Settings{
 			AccessTTL: cfg.AccessTokenTTL, RefreshTTL: cfg.RefreshTTL, RefreshGrace: cfg.RefreshGrace,
 			LockoutThreshold: cfg.LockoutThreshold, LockoutDuration: cfg.LockoutDuration, APIKeyRotateGrace: cfg.APIKeyRotateGrace,
-			MaxAPIKeysPerUser: cfg.MaxAPIKeysPerUser,
+			MaxAPIKeysPerUser: cfg.MaxAPIKeysPerUser, DPoPProofWindow: cfg.DPoP.ProofWindow,
 		}, log)
 	// Accounts from before migration 000007 get their email skeleton (SQL cannot compute it).
 	if err := accounts.BackfillEmailSkeletons(ctx); err != nil {

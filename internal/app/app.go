@@ -152,6 +152,8 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, version strin
 		TrustedProxies: ipNets(cfg.TrustedProxies),
 		RateLimits:     limits,
 		Idempotency:    idem,
+		DPoP:           accounts,
+		PublicBaseURL:  cfg.DPoP.PublicBaseURL,
 		Meta:           meta,
 		Auth:           httpapi.NewAuthHandlers(accounts, keys, cursors),
 		Admin:          httpapi.NewAdminHandlers(accounts, cursors),

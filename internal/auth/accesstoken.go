@@ -39,6 +39,7 @@ type AccessClaims struct {
 	TokenID   string    // jti
 	Audience  string    // the single aud: AudienceIOS or AudienceWeb
 	ExpiresAt time.Time // exp
+	JKT       string    // cnf.jkt: the thumbprint of the DPoP key the token is bound to (RFC 9449); "" unbound
 }
 
 // AccessTokens issues and verifies RS256 access tokens with the keys of a KeyRing.
@@ -89,6 +90,9 @@ func (a *AccessTokens) Issue(_ context.Context, c AccessClaims) (string, AccessC
 		Claim("sid", c.FamilyID.String()).
 		Claim("roles", c.Roles).
 		Build()
+	if err == nil && c.JKT != "" {
+		err = tok.Set("cnf", map[string]any{"jkt": c.JKT})
+	}
 	if err != nil {
 		return "", AccessClaims{}, fmt.Errorf("access token: build: %w", err)
 	}
@@ -191,8 +195,27 @@ func jwtClaimsFrom(tok jwt.Token) (AccessClaims, error) {
 		}
 		roles = append(roles, s)
 	}
+	jkt, err := jwtConfirmation(tok)
+	if err != nil {
+		return AccessClaims{}, err
+	}
 	return AccessClaims{
 		UserID: userID, Roles: roles, FamilyID: familyID, TokenID: tok.JwtID(),
-		Audience: aud[0], ExpiresAt: tok.Expiration(),
+		Audience: aud[0], ExpiresAt: tok.Expiration(), JKT: jkt,
 	}, nil
+}
+
+// jwtConfirmation reads the cnf claim (RFC 7800): absent for bearer tokens, otherwise exactly a
+// non-empty jkt, since a confirmation this server cannot check must not pass as none.
+func jwtConfirmation(tok jwt.Token) (string, error) {
+	raw, ok := tok.Get("cnf")
+	if !ok {
+		return "", nil
+	}
+	cnf, isObj := raw.(map[string]any)
+	jkt, isStr := cnf["jkt"].(string)
+	if !isObj || len(cnf) != 1 || !isStr || jkt == "" {
+		return "", errors.New("cnf: not a jkt confirmation")
+	}
+	return jkt, nil
 }

@@ -26,7 +26,8 @@ type Settings struct {
 	LockoutThreshold  int
 	LockoutDuration   time.Duration
 	APIKeyRotateGrace time.Duration
-	MaxAPIKeysPerUser int // working keys a user may hold; 0: no cap
+	MaxAPIKeysPerUser int           // working keys a user may hold; 0: no cap
+	DPoPProofWindow   time.Duration // how far a DPoP proof's iat may be from now; 0: DefaultDPoPProofWindow
 }
 
 // Accounts is the account service: registration, sign-in, token refresh, profile, API keys and
@@ -38,6 +39,7 @@ type Accounts struct {
 	revoked   *Revocations
 	childBox  *secret.Box // encrypts a rotated refresh token's child for the grace window
 	noKey     *negativeKeys
+	dpop      *DPoPProofs
 	now       func() time.Time
 	set       Settings
 	log       *slog.Logger
@@ -50,6 +52,7 @@ func NewAccounts(st *store.Store, rdb *redis.Client, redisPrefix string, passwor
 		store: st, passwords: passwords, tokens: tokens, childBox: childBox, now: now, set: set, log: log,
 		noKey:   newNegativeKeys(now),
 		revoked: NewRevocations(rdb, redisPrefix, st, set.AccessTTL, log),
+		dpop:    NewDPoPProofs(rdb, redisPrefix, set.DPoPProofWindow, now),
 	}
 }
 
@@ -72,6 +75,7 @@ type TokenPair struct {
 	AccessToken  string
 	RefreshToken string
 	ExpiresIn    int
+	TokenType    string // TokenTypeDPoP when the pair is bound to a DPoP key, else TokenTypeBearer
 }
 
 func userFromRow(u db.User) User {
@@ -115,6 +119,9 @@ func (a *Accounts) startFamily(ctx context.Context, q *db.Queries, userID uuid.U
 	if err != nil {
 		return uuid.Nil, "", err
 	}
+	if err := bindFamily(ctx, q, fam.ID); err != nil {
+		return uuid.Nil, "", err
+	}
 	secret := newSecret("ccr_")
 	_, err = q.InsertRefreshToken(ctx, db.InsertRefreshTokenParams{
 		FamilyID: fam.ID, TokenHash: hashSecret(secret), Now: now, ExpiresAt: now.Add(a.set.RefreshTTL),
@@ -129,12 +136,13 @@ func (a *Accounts) startFamily(ctx context.Context, q *db.Queries, userID uuid.U
 
 // pair signs an access token for the family and bundles it with the refresh token.
 func (a *Accounts) pair(ctx context.Context, u User, familyID uuid.UUID, audience, refresh string) (TokenPair, error) {
-	token, claims, err := a.tokens.Issue(ctx, AccessClaims{UserID: u.ID, Roles: u.Roles, FamilyID: familyID, Audience: audience})
+	jkt := DPoPThumbprintFrom(ctx)
+	token, claims, err := a.tokens.Issue(ctx, AccessClaims{UserID: u.ID, Roles: u.Roles, FamilyID: familyID, Audience: audience, JKT: jkt})
 	if err != nil {
 		return TokenPair{}, err
 	}
 	return TokenPair{
-		User: u, AccessToken: token, RefreshToken: refresh,
+		User: u, AccessToken: token, RefreshToken: refresh, TokenType: tokenTypeOf(jkt),
 		ExpiresIn: int(claims.ExpiresAt.Sub(a.now()).Round(time.Second).Seconds()),
 	}, nil
 }

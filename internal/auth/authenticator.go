@@ -16,6 +16,7 @@ const (
 	SchemeBearer = "bearerAuth"
 	SchemeAPIKey = "apiKeyAuth"
 	SchemeAdmin  = "adminAuth"
+	SchemeDPoP   = "dpopAuth"
 )
 
 var (
@@ -27,10 +28,13 @@ var (
 // Credentials are what a request presents, parsed from its headers by the HTTP layer so that this
 // package never sees a request.
 type Credentials struct {
-	Bearer    string // the token of an `Authorization: Bearer …` header; "" when absent or malformed
-	APIKey    string // the X-API-Key header
-	ClientIP  string // as the HTTP layer resolved it (trusted proxies only)
-	UserAgent string
+	Bearer string // the token of an `Authorization: Bearer …` (or `DPoP …`) header; "" when absent or malformed
+	// DPoPScheme: the token came as `Authorization: DPoP …` (RFC 9449), so DPoP says what its proof is.
+	DPoPScheme bool
+	DPoP       DPoPRequest
+	APIKey     string // the X-API-Key header
+	ClientIP   string // as the HTTP layer resolved it (trusted proxies only)
+	UserAgent  string
 }
 
 // Present reports whether any credential was sent at all: a request without one is merely
@@ -56,14 +60,22 @@ func (a *Accounts) Authenticate(ctx context.Context, creds Credentials, scheme s
 	)
 	switch scheme {
 	case SchemeBearer:
-		p, err = a.fromBearer(ctx, creds.Bearer, identified)
+		p, err = a.fromBearer(ctx, creds, identified)
+	case SchemeDPoP:
+		// The same check as bearerAuth's, which takes both schemes so that a bound token sent
+		// as a bearer is told why it fails; listed after it, this runs only once that failed.
+		if creds.DPoPScheme {
+			p, err = a.fromBearer(ctx, creds, identified)
+		} else {
+			err = errNoCredentials
+		}
 	case SchemeAPIKey:
 		p, err = a.fromAPIKey(ctx, creds.APIKey, identified)
 	case SchemeAdmin: // any credential, then the role
 		if creds.APIKey != "" {
 			p, err = a.fromAPIKey(ctx, creds.APIKey, identified)
 		} else {
-			p, err = a.fromBearer(ctx, creds.Bearer, identified)
+			p, err = a.fromBearer(ctx, creds, identified)
 		}
 	default:
 		err = errNoCredentials
@@ -79,12 +91,16 @@ func (a *Accounts) Authenticate(ctx context.Context, creds Credentials, scheme s
 	return p, nil
 }
 
-func (a *Accounts) fromBearer(ctx context.Context, token string, identified Identified) (Principal, error) {
+func (a *Accounts) fromBearer(ctx context.Context, creds Credentials, identified Identified) (Principal, error) {
+	token := creds.Bearer
 	if token == "" {
 		return Principal{}, errNoCredentials
 	}
 	// OpenAI SDKs send their API key as a bearer token.
 	if strings.HasPrefix(token, "ccb_") {
+		if creds.DPoPScheme {
+			return Principal{}, errDPoPUnbound
+		}
 		return a.fromAPIKey(ctx, token, identified)
 	}
 	claims, err := a.tokens.Verify(ctx, token)
@@ -93,7 +109,15 @@ func (a *Accounts) fromBearer(ctx context.Context, token string, identified Iden
 	}
 	p := Principal{UserID: claims.UserID, Roles: claims.Roles, FamilyID: claims.FamilyID, TokenID: claims.TokenID, ExpiresAt: claims.ExpiresAt}
 	identified(p)
+	spend, err := a.checkDPoPBinding(claims, creds)
+	if err != nil {
+		return Principal{}, err
+	}
+	spent := spendConcurrently(ctx, spend)
 	revoked, err := a.revoked.AccessRevoked(ctx, claims.FamilyID, claims.TokenID)
+	if spendErr := spent(); spendErr != nil {
+		return Principal{}, spendErr
+	}
 	if err != nil {
 		return Principal{}, err
 	}

@@ -42,6 +42,10 @@ func (a *Accounts) RefreshTokens(ctx context.Context, refreshToken string) (Toke
 			return errBadRefresh
 		}
 		familyID, audience = tok.FamilyID, tok.Audience
+		// A bound family needs its key's proof before anything is spent or revoked.
+		if ctx, err = familyDPoPKey(ctx, q, familyID); err != nil {
+			return err
+		}
 		if tok.RotatedAt != nil {
 			if secret, err = a.graceReplay(ctx, q, tok, now); err != nil {
 				return err

@@ -61,6 +61,8 @@ type Config struct {
 
 	Analytics Analytics // usage partitions, retention and rollups
 
+	DPoP DPoP // sender-constrained tokens (dpop.go)
+
 	AnthropicAPIKey  string        `secret:"value"` // ANTHROPIC_API_KEY
 	AnthropicBaseURL string        `secret:"url"`   // ANTHROPIC_BASE_URL (empty: the SDK's default)
 	OpenAIName       string        // CCB_OPENAI_NAME: the catalog provider name of an OpenAI-compatible upstream
@@ -140,6 +142,7 @@ func Load(getenv func(string) string) (Config, error) {
 	c.ModelsFile = r.str("CCB_MODELS_FILE", "")
 	c.Files = r.files()
 	c.Analytics = r.analytics()
+	c.DPoP = r.dpop()
 	c.AnthropicAPIKey = r.str("ANTHROPIC_API_KEY", "")
 	if v := r.str("ANTHROPIC_BASE_URL", ""); v != "" {
 		c.AnthropicBaseURL = r.url("ANTHROPIC_BASE_URL", "", "http", "https")

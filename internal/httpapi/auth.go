@@ -40,8 +40,12 @@ func userBody(u auth.User) api.User {
 }
 
 func tokensBody(t auth.TokenPair) api.AuthTokens {
+	tokenType := api.AuthTokensTokenTypeBearer
+	if t.TokenType == auth.TokenTypeDPoP {
+		tokenType = api.AuthTokensTokenTypeDPoP
+	}
 	return api.AuthTokens{User: userBody(t.User), AccessToken: t.AccessToken, RefreshToken: t.RefreshToken,
-		TokenType: api.AuthTokensTokenTypeBearer, ExpiresIn: t.ExpiresIn}
+		TokenType: tokenType, ExpiresIn: t.ExpiresIn}
 }
 
 func clientType(ct *api.ClientType) string {

@@ -25,7 +25,7 @@ const credentialsRefusedKey = "ccb.credentials_refused"
 func (l *requestLimits) throttleFailures(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		p := l.rl.AuthFailures
-		if l.rl.Limiter == nil || p.Limit == 0 || routeLabel(c) == "unmatched" || !credentialsOf(c).Present() {
+		if l.rl.Limiter == nil || p.Limit == 0 || routeLabel(c) == "unmatched" || !credentialsOf(c, "").Present() {
 			return next(c)
 		}
 		key := "ip:" + c.RealIP()

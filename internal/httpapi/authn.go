@@ -39,12 +39,12 @@ const principalKey = "ccb.principal"
 // requirement through the Authenticator and validates parameters and bodies against the spec.
 // Requests Echo could not route skip it, so Echo's own 404 and 405 (with Allow) answer them.
 // A caller whose credentials prove genuine gets its rate-limit decision started at once.
-func specValidator(spec *openapi3.T, authn Authenticator, limits *requestLimits, streamed map[string]bool) echo.MiddlewareFunc {
-	full := newSpecValidator(spec, authn, limits, false)
+func specValidator(spec *openapi3.T, authn Authenticator, limits *requestLimits, streamed map[string]bool, publicBase string) echo.MiddlewareFunc {
+	full := newSpecValidator(spec, authn, limits, false, publicBase)
 	// x-stream operations: parameters and security only. kin-openapi reads a body whole to
 	// validate it, and also before checking security (in case an AuthenticationFunc wants it),
 	// so the validator gets no body at all; the handler gets it back untouched.
-	noBody := newSpecValidator(spec, authn, limits, true)
+	noBody := newSpecValidator(spec, authn, limits, true, publicBase)
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		withBody := full(next)
 		withoutBody := noBody(func(c echo.Context) error {
@@ -70,7 +70,7 @@ func specValidator(spec *openapi3.T, authn Authenticator, limits *requestLimits,
 // heldBodyKey holds a streamed request's body while the validator runs.
 const heldBodyKey = "ccb.held-body"
 
-func newSpecValidator(spec *openapi3.T, authn Authenticator, limits *requestLimits, excludeBody bool) echo.MiddlewareFunc {
+func newSpecValidator(spec *openapi3.T, authn Authenticator, limits *requestLimits, excludeBody bool, publicBase string) echo.MiddlewareFunc {
 	return echomw.OapiRequestValidatorWithOptions(spec, &echomw.Options{
 		SilenceServersWarning: true,
 		Skipper:               func(c echo.Context) bool { return routeLabel(c) == "unmatched" },
@@ -81,7 +81,7 @@ func newSpecValidator(spec *openapi3.T, authn Authenticator, limits *requestLimi
 				ec := echomw.GetEchoContext(ctx)
 				req := in.RequestValidationInput.Request
 				withdraw := func() {}
-				p, err := authn.Authenticate(req.Context(), credentialsOf(ec), in.SecuritySchemeName, in.Scopes, func(p auth.Principal) {
+				p, err := authn.Authenticate(req.Context(), credentialsOf(ec, publicBase), in.SecuritySchemeName, in.Scopes, func(p auth.Principal) {
 					withdraw = limits.identified(ec, p)
 				})
 				if err != nil {
@@ -99,12 +99,14 @@ func newSpecValidator(spec *openapi3.T, authn Authenticator, limits *requestLimi
 }
 
 // credentialsOf parses what c's request presents; the domain sees these values, never the request.
-func credentialsOf(c echo.Context) auth.Credentials {
+// publicBase (CCB_PUBLIC_BASE_URL) is what a DPoP proof's htu is checked against.
+func credentialsOf(c echo.Context, publicBase string) auth.Credentials {
 	h := c.Request().Header
 	creds := auth.Credentials{APIKey: h.Get("X-API-Key"), ClientIP: c.RealIP(), UserAgent: h.Get("User-Agent")}
 	if scheme, token, ok := strings.Cut(h.Get(echo.HeaderAuthorization), " "); ok && strings.EqualFold(scheme, "Bearer") {
 		creds.Bearer = strings.TrimSpace(token)
 	}
+	dpopCredentials(&creds, c.Request(), publicBase)
 	return creds
 }
 

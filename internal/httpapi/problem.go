@@ -254,7 +254,10 @@ func newErrorHandler(log *slog.Logger) echo.HTTPErrorHandler {
 		}
 		switch status {
 		case http.StatusUnauthorized:
-			h.Set("WWW-Authenticate", `Bearer realm="ccbackend"`)
+			h.Del("WWW-Authenticate")
+			for _, ch := range authChallenges(e.Code, usesDPoPScheme(c.Request())) {
+				h.Add("WWW-Authenticate", ch)
+			}
 		case http.StatusMethodNotAllowed:
 			if allow, ok := c.Get(echo.ContextKeyHeaderAllow).(string); ok && h.Get(echo.HeaderAllow) == "" {
 				h.Set(echo.HeaderAllow, allow)

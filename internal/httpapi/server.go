@@ -45,6 +45,8 @@ type Deps struct {
 	TrustedProxies []*net.IPNet
 	RateLimits     RateLimits
 	Idempotency    *idempotency.Store // keeps Idempotency-Key responses; nil turns the header off
+	DPoP           DPoPVerifier       // proofs at x-dpop-binding operations; nil refuses them
+	PublicBaseURL  string             // CCB_PUBLIC_BASE_URL: the URL DPoP proofs name (htu); "" the request's own
 	Meta           *MetaHandlers
 	Auth           *AuthHandlers
 	Admin          *AdminHandlers
@@ -117,8 +119,8 @@ func New(d Deps) (*echo.Echo, error) {
 		middleware.CORSWithConfig(middleware.CORSConfig{
 			AllowOrigins:  d.CORSOrigins,
 			AllowMethods:  []string{http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete},
-			AllowHeaders:  []string{echo.HeaderAuthorization, echo.HeaderContentType, "X-API-Key", echo.HeaderXRequestID, "If-Match", "If-None-Match", "Idempotency-Key"},
-			ExposeHeaders: []string{echo.HeaderXRequestID, "X-Response-Time", "ETag", "RateLimit", "RateLimit-Policy", "Retry-After", "Location", "Idempotent-Replayed"},
+			AllowHeaders:  []string{echo.HeaderAuthorization, echo.HeaderContentType, "X-API-Key", echo.HeaderXRequestID, "If-Match", "If-None-Match", "Idempotency-Key", "DPoP"},
+			ExposeHeaders: []string{echo.HeaderXRequestID, "X-Response-Time", "ETag", "RateLimit", "RateLimit-Policy", "Retry-After", "Location", "Idempotent-Replayed", "WWW-Authenticate"},
 			MaxAge:        600,
 		}),
 		middleware.BodyLimitWithConfig(middleware.BodyLimitConfig{Limit: strconv.FormatInt(d.MaxBodyBytes, 10) + "B", Skipper: streaming.matches}),
@@ -143,7 +145,8 @@ func New(d Deps) (*echo.Echo, error) {
 	// validator so that the validator checks what the binder binds.
 	streamed := streamedRoutes(spec)
 	e.Use(markMatched(routes), noStoreMiddleware(noStoreRoutes(spec)), limits.throttleFailures, bodyGuard(bodiesByRoute(spec)),
-		rawUploads(streamed), specValidator(spec, authn, limits, streamed), limits.middleware, attachPrincipal,
+		rawUploads(streamed), specValidator(spec, authn, limits, streamed, d.PublicBaseURL), limits.middleware, attachPrincipal,
+		dpopBinding(dpopBindingRoutes(spec), d.DPoP, d.PublicBaseURL),
 		idempotencyMiddleware(d.Idempotency, idempotentRoutes(spec), secretBearingRoutes(spec), streamed, d.Log))
 	return e, nil
 }

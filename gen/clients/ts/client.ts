@@ -16,7 +16,7 @@ export type CCBackendClient = ReturnType<typeof createClient<paths>>;
 export type Credential =
   /** Sent as `Authorization: Bearer <token>` (an access token). */
   | { bearer: string }
-  /** Sent in the `X-API-Key` header. */
+  /** Sent in the `DPoP` header. */
   | { apiKey: string }
   /** Any other scheme: these headers are set as given. */
   | { headers: Record<string, string> };
@@ -28,7 +28,7 @@ export type Credential =
 export type CredentialProvider = () => Credential | undefined | Promise<Credential | undefined>;
 
 /** The header that carries an API key (from the spec's `apiKey` security scheme). */
-export const apiKeyHeader: string | undefined = "X-API-Key";
+export const apiKeyHeader: string | undefined = "DPoP";
 
 /** Operations (`"METHOD /path"`) that declare no security: no credential is requested or sent. */
 export const publicOperations: ReadonlySet<string> = new Set<string>([
@@ -81,7 +81,7 @@ export function authMiddleware(auth: CredentialProvider): Middleware {
       } else if ("bearer" in credential) {
         request.headers.set("Authorization", `Bearer ${credential.bearer}`);
       } else if ("apiKey" in credential) {
-        request.headers.set("X-API-Key", credential.apiKey);
+        request.headers.set("DPoP", credential.apiKey);
       }
       return request;
     },

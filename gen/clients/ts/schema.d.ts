@@ -1480,12 +1480,15 @@ export interface components {
         };
         AuthTokens: {
             user: components["schemas"]["User"];
-            /** @description An RS256 JWT; send as `Authorization: Bearer`. */
+            /** @description An RS256 JWT; send as `Authorization: Bearer`, or as `Authorization: DPoP` with a proof when `token_type` is `DPoP`. */
             access_token: string;
             /** @description Single use; exchange at /v1/auth/refresh. */
             refresh_token: string;
-            /** @enum {string} */
-            token_type: "Bearer";
+            /**
+             * @description `DPoP` when the sign-in presented a DPoP proof: the tokens are bound to its key.
+             * @enum {string}
+             */
+            token_type: "Bearer" | "DPoP";
             /**
              * @description Seconds until the access token expires.
              * @example 900
@@ -2813,6 +2816,12 @@ export interface components {
         };
     };
     parameters: {
+        /**
+         * @description A DPoP proof JWT (RFC 9449; see the `dpopAuth` scheme) without `ath`. When present, the
+         *     issued tokens are bound to its key: `token_type: DPoP`. Refreshing a bound session needs a
+         *     proof of the same key. An invalid, stale or replayed proof is a 401 `invalid_dpop_proof`.
+         */
+        DPoPProof: string;
         /** @description Start of the half-open window `[from, to)` (default 30 days before `to`). */
         UsageFrom: string;
         /** @description End of the window, excluded (default now); after `from`, at most 400 days later. */
@@ -3051,7 +3060,14 @@ export interface operations {
     register: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /**
+                 * @description A DPoP proof JWT (RFC 9449; see the `dpopAuth` scheme) without `ath`. When present, the
+                 *     issued tokens are bound to its key: `token_type: DPoP`. Refreshing a bound session needs a
+                 *     proof of the same key. An invalid, stale or replayed proof is a 401 `invalid_dpop_proof`.
+                 */
+                DPoP?: components["parameters"]["DPoPProof"];
+            };
             path?: never;
             cookie?: never;
         };
@@ -3081,7 +3097,14 @@ export interface operations {
     login: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /**
+                 * @description A DPoP proof JWT (RFC 9449; see the `dpopAuth` scheme) without `ath`. When present, the
+                 *     issued tokens are bound to its key: `token_type: DPoP`. Refreshing a bound session needs a
+                 *     proof of the same key. An invalid, stale or replayed proof is a 401 `invalid_dpop_proof`.
+                 */
+                DPoP?: components["parameters"]["DPoPProof"];
+            };
             path?: never;
             cookie?: never;
         };
@@ -3112,7 +3135,14 @@ export interface operations {
     refreshTokens: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /**
+                 * @description A DPoP proof JWT (RFC 9449; see the `dpopAuth` scheme) without `ath`. When present, the
+                 *     issued tokens are bound to its key: `token_type: DPoP`. Refreshing a bound session needs a
+                 *     proof of the same key. An invalid, stale or replayed proof is a 401 `invalid_dpop_proof`.
+                 */
+                DPoP?: components["parameters"]["DPoPProof"];
+            };
             path?: never;
             cookie?: never;
         };

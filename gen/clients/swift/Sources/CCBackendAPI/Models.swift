@@ -497,12 +497,14 @@ public struct APIRefreshRequest: Codable {
 
 // MARK: - APIAuthTokens
 public struct APIAuthTokens: Codable {
-    /// An RS256 JWT; send as `Authorization: Bearer`.
+    /// An RS256 JWT; send as `Authorization: Bearer`, or as `Authorization: DPoP` with a proof
+    /// when `token_type` is `DPoP`.
     public let accessToken: String
     /// Seconds until the access token expires.
     public let expiresIn: Int
     /// Single use; exchange at /v1/auth/refresh.
     public let refreshToken: String
+    /// `DPoP` when the sign-in presented a DPoP proof: the tokens are bound to its key.
     public let tokenType: APITokenType
     public let user: APIUser
 
@@ -523,8 +525,10 @@ public struct APIAuthTokens: Codable {
     }
 }
 
+/// `DPoP` when the sign-in presented a DPoP proof: the tokens are bound to its key.
 public enum APITokenType: String, Codable {
     case bearer = "Bearer"
+    case dPoP = "DPoP"
 }
 
 // MARK: - APIUser

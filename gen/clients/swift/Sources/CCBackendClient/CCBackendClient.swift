@@ -10,7 +10,7 @@ import OpenAPIURLSession
 public enum CCBackendCredential: Sendable, Hashable {
     /// Sent as `Authorization: Bearer <token>` (an access token).
     case bearer(String)
-    /// Sent in the `X-API-Key` header.
+    /// Sent in the `DPoP` header.
     case apiKey(String)
     /// Any other scheme: these header fields are set as given.
     case headers([String: String])
@@ -61,7 +61,7 @@ public struct CCBackendAuthMiddleware: ClientMiddleware {
         case .bearer(let token):
             request.headerFields[.authorization] = "Bearer \(token)"
         case .apiKey(let key):
-            request.headerFields[HTTPField.Name("X-API-Key")!] = key
+            request.headerFields[HTTPField.Name("DPoP")!] = key
         case .headers(let fields):
             for (name, value) in fields.sorted(by: { $0.key < $1.key }) {
                 guard let fieldName = HTTPField.Name(name) else { continue }
