@@ -31,24 +31,30 @@ import (
 
 // Defines values for AuditAction.
 const (
-	AuditActionAdminDebugView     AuditAction = "admin.debug_view"
-	AuditActionAdminUserUpdate    AuditAction = "admin.user_update"
-	AuditActionAuthApiKeyCreate   AuditAction = "auth.api_key_create"
-	AuditActionAuthApiKeyRevoke   AuditAction = "auth.api_key_revoke"
-	AuditActionAuthApiKeyRotate   AuditAction = "auth.api_key_rotate"
-	AuditActionAuthLockout        AuditAction = "auth.lockout"
-	AuditActionAuthLogin          AuditAction = "auth.login"
-	AuditActionAuthLogout         AuditAction = "auth.logout"
-	AuditActionAuthPasswordChange AuditAction = "auth.password_change"
-	AuditActionAuthProfileDelete  AuditAction = "auth.profile_delete"
-	AuditActionAuthRefresh        AuditAction = "auth.refresh"
-	AuditActionAuthRefreshReuse   AuditAction = "auth.refresh_reuse"
-	AuditActionAuthRegister       AuditAction = "auth.register"
-	AuditActionKeysRotate         AuditAction = "keys.rotate"
-	AuditActionMcpServerCreate    AuditAction = "mcp.server_create"
-	AuditActionMcpServerDelete    AuditAction = "mcp.server_delete"
-	AuditActionMcpServerUpdate    AuditAction = "mcp.server_update"
-	AuditActionMcpToolCall        AuditAction = "mcp.tool_call"
+	AuditActionAdminDebugView              AuditAction = "admin.debug_view"
+	AuditActionAdminUserUpdate             AuditAction = "admin.user_update"
+	AuditActionAuthApiKeyCreate            AuditAction = "auth.api_key_create"
+	AuditActionAuthApiKeyRevoke            AuditAction = "auth.api_key_revoke"
+	AuditActionAuthApiKeyRotate            AuditAction = "auth.api_key_rotate"
+	AuditActionAuthLockout                 AuditAction = "auth.lockout"
+	AuditActionAuthLogin                   AuditAction = "auth.login"
+	AuditActionAuthLogout                  AuditAction = "auth.logout"
+	AuditActionAuthMfaChallenge            AuditAction = "auth.mfa_challenge"
+	AuditActionAuthMfaDisable              AuditAction = "auth.mfa_disable"
+	AuditActionAuthMfaEnable               AuditAction = "auth.mfa_enable"
+	AuditActionAuthMfaEnroll               AuditAction = "auth.mfa_enroll"
+	AuditActionAuthPasswordChange          AuditAction = "auth.password_change"
+	AuditActionAuthProfileDelete           AuditAction = "auth.profile_delete"
+	AuditActionAuthReauthenticate          AuditAction = "auth.reauthenticate"
+	AuditActionAuthRecoveryCodesRegenerate AuditAction = "auth.recovery_codes_regenerate"
+	AuditActionAuthRefresh                 AuditAction = "auth.refresh"
+	AuditActionAuthRefreshReuse            AuditAction = "auth.refresh_reuse"
+	AuditActionAuthRegister                AuditAction = "auth.register"
+	AuditActionKeysRotate                  AuditAction = "keys.rotate"
+	AuditActionMcpServerCreate             AuditAction = "mcp.server_create"
+	AuditActionMcpServerDelete             AuditAction = "mcp.server_delete"
+	AuditActionMcpServerUpdate             AuditAction = "mcp.server_update"
+	AuditActionMcpToolCall                 AuditAction = "mcp.tool_call"
 )
 
 // Valid indicates whether the value is a known member of the AuditAction enum.
@@ -70,9 +76,21 @@ func (e AuditAction) Valid() bool {
 		return true
 	case AuditActionAuthLogout:
 		return true
+	case AuditActionAuthMfaChallenge:
+		return true
+	case AuditActionAuthMfaDisable:
+		return true
+	case AuditActionAuthMfaEnable:
+		return true
+	case AuditActionAuthMfaEnroll:
+		return true
 	case AuditActionAuthPasswordChange:
 		return true
 	case AuditActionAuthProfileDelete:
+		return true
+	case AuditActionAuthReauthenticate:
+		return true
+	case AuditActionAuthRecoveryCodesRegenerate:
 		return true
 	case AuditActionAuthRefresh:
 		return true
@@ -392,6 +410,45 @@ func (e MCPTransport) Valid() bool {
 	case MCPTransportStdio:
 		return true
 	case MCPTransportStreamableHttp:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for MFAMethod.
+const (
+	MFAMethodPasskey      MFAMethod = "passkey"
+	MFAMethodPassword     MFAMethod = "password"
+	MFAMethodRecoveryCode MFAMethod = "recovery_code"
+	MFAMethodTotp         MFAMethod = "totp"
+)
+
+// Valid indicates whether the value is a known member of the MFAMethod enum.
+func (e MFAMethod) Valid() bool {
+	switch e {
+	case MFAMethodPasskey:
+		return true
+	case MFAMethodPassword:
+		return true
+	case MFAMethodRecoveryCode:
+		return true
+	case MFAMethodTotp:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for MFARequiredMfaRequired.
+const (
+	MFARequiredMfaRequiredTrue MFARequiredMfaRequired = true
+)
+
+// Valid indicates whether the value is a known member of the MFARequiredMfaRequired enum.
+func (e MFARequiredMfaRequired) Valid() bool {
+	switch e {
+	case MFARequiredMfaRequiredTrue:
 		return true
 	default:
 		return false
@@ -1322,6 +1379,12 @@ type LoginRequest struct {
 	Username   *string     `json:"username,omitempty"`
 }
 
+// LoginResult Either the token pair, or (the account has MFA) the second step: no tokens, an `mfa_token`
+// for `POST /v1/auth/mfa/challenge` and the methods that can complete it.
+type LoginResult struct {
+	union json.RawMessage
+}
+
 // MCPContentBlock An MCP content block (`{"type":"text","text":...}`, `{"type":"image",...}`, ...).
 type MCPContentBlock struct {
 	Type                 string                 `json:"type"`
@@ -1498,6 +1561,36 @@ type MCPToolResult struct {
 // MCPTransport defines model for MCPTransport.
 type MCPTransport string
 
+// MFAChallengeRequest The `mfa_token` and exactly one of `totp_code` or `recovery_code`.
+type MFAChallengeRequest struct {
+	MfaToken string `json:"mfa_token"`
+
+	// RecoveryCode A recovery code as shown (case and hyphens do not matter).
+	//
+	// Example: abcd-efgh-ijkl-mnop
+	RecoveryCode *RecoveryCodeValue `json:"recovery_code,omitempty"`
+
+	// TotpCode Example: 123456
+	TotpCode *TOTPCodeValue `json:"totp_code,omitempty"`
+}
+
+// MFAMethod A way to complete a second step or a re-authentication.
+type MFAMethod string
+
+// MFARequired defines model for MFARequired.
+type MFARequired struct {
+	// ExpiresIn Example: 300
+	ExpiresIn   int                    `json:"expires_in"`
+	Methods     []MFAMethod            `json:"methods"`
+	MfaRequired MFARequiredMfaRequired `json:"mfa_required"`
+
+	// MfaToken Single use, bound to this sign-in; expires after `expires_in` seconds.
+	MfaToken string `json:"mfa_token"`
+}
+
+// MFARequiredMfaRequired defines model for MFARequired.MfaRequired.
+type MFARequiredMfaRequired bool
+
 // Message defines model for Message.
 type Message struct {
 	// Content Text, or a list of content parts (OpenAI style).
@@ -1653,6 +1746,9 @@ type Problem struct {
 	// Example: /v1/projects
 	Instance *string `json:"instance,omitempty"`
 
+	// Methods With `reauthentication_required`: the ways to re-authenticate this account.
+	Methods *[]MFAMethod `json:"methods,omitempty"`
+
 	// RequestId Example: 0b9f3b6e-8f1f-4c43-9c35-6f0f1d3f1a7e
 	RequestId string `json:"request_id"`
 
@@ -1741,6 +1837,52 @@ type Readiness struct {
 
 // ReadinessStatus defines model for Readiness.Status.
 type ReadinessStatus string
+
+// ReauthPasskey defines model for ReauthPasskey.
+type ReauthPasskey struct {
+	// Passkey A WebAuthn assertion of the passkey ceremony `ceremony_id`.
+	Passkey struct {
+		CeremonyId string `json:"ceremony_id"`
+
+		// Credential The PublicKeyCredential (JSON) the authenticator returned.
+		Credential map[string]interface{} `json:"credential"`
+	} `json:"passkey"`
+}
+
+// ReauthPassword defines model for ReauthPassword.
+type ReauthPassword struct {
+	Password string `json:"password"`
+}
+
+// ReauthRecoveryCode defines model for ReauthRecoveryCode.
+type ReauthRecoveryCode struct {
+	// RecoveryCode A recovery code as shown (case and hyphens do not matter).
+	//
+	// Example: abcd-efgh-ijkl-mnop
+	RecoveryCode RecoveryCodeValue `json:"recovery_code"`
+}
+
+// ReauthTOTP defines model for ReauthTOTP.
+type ReauthTOTP struct {
+	// TotpCode Example: 123456
+	TotpCode TOTPCodeValue `json:"totp_code"`
+}
+
+// ReauthenticateRequest Exactly one proof.
+type ReauthenticateRequest struct {
+	union json.RawMessage
+}
+
+// RecoveryCodeValue A recovery code as shown (case and hyphens do not matter).
+//
+// Example: abcd-efgh-ijkl-mnop
+type RecoveryCodeValue = string
+
+// RecoveryCodes defines model for RecoveryCodes.
+type RecoveryCodes struct {
+	// RecoveryCodes Ten single-use codes of 80 random bits each.
+	RecoveryCodes []string `json:"recovery_codes"`
+}
 
 // RefreshRequest defines model for RefreshRequest.
 type RefreshRequest struct {
@@ -1892,6 +2034,24 @@ type SyncPage struct {
 
 	// NextCursor Where the next call continues; store it even when `data` is empty.
 	NextCursor string `json:"next_cursor"`
+}
+
+// TOTPCode defines model for TOTPCode.
+type TOTPCode struct {
+	// Code Example: 123456
+	Code TOTPCodeValue `json:"code"`
+}
+
+// TOTPCodeValue Example: 123456
+type TOTPCodeValue = string
+
+// TOTPEnrollment defines model for TOTPEnrollment.
+type TOTPEnrollment struct {
+	// OtpauthUrl `otpauth://totp/...` for the authenticator app's QR code.
+	OtpauthUrl string `json:"otpauth_url"`
+
+	// Secret The shared secret, base32 without padding.
+	Secret string `json:"secret"`
 }
 
 // UsageEvent defines model for UsageEvent.
@@ -2084,6 +2244,9 @@ type NotFound = Problem
 
 // PreconditionFailed An RFC 9457 problem with an OpenAI-compatible `error` member.
 type PreconditionFailed = Problem
+
+// ReauthenticationRequired An RFC 9457 problem with an OpenAI-compatible `error` member.
+type ReauthenticationRequired = Problem
 
 // TooManyRequests An RFC 9457 problem with an OpenAI-compatible `error` member.
 type TooManyRequests = Problem
@@ -2465,11 +2628,20 @@ type LoginJSONRequestBody = LoginRequest
 // LoginFormdataRequestBody defines body for Login for application/x-www-form-urlencoded ContentType.
 type LoginFormdataRequestBody = PasswordGrant
 
+// CompleteMFAChallengeJSONRequestBody defines body for CompleteMFAChallenge for application/json ContentType.
+type CompleteMFAChallengeJSONRequestBody = MFAChallengeRequest
+
+// VerifyTOTPJSONRequestBody defines body for VerifyTOTP for application/json ContentType.
+type VerifyTOTPJSONRequestBody = TOTPCode
+
 // DeleteProfileJSONRequestBody defines body for DeleteProfile for application/json ContentType.
 type DeleteProfileJSONRequestBody = PasswordConfirmation
 
 // UpdateProfileJSONRequestBody defines body for UpdateProfile for application/json ContentType.
 type UpdateProfileJSONRequestBody = ProfileUpdate
+
+// ReauthenticateJSONRequestBody defines body for Reauthenticate for application/json ContentType.
+type ReauthenticateJSONRequestBody = ReauthenticateRequest
 
 // RefreshTokensJSONRequestBody defines body for RefreshTokens for application/json ContentType.
 type RefreshTokensJSONRequestBody = RefreshRequest
@@ -2588,6 +2760,68 @@ func (a MCPContentBlock) MarshalJSON() ([]byte, error) {
 	return json.Marshal(object)
 }
 
+// AsAuthTokens returns the union data inside the LoginResult as a AuthTokens
+func (t LoginResult) AsAuthTokens() (AuthTokens, error) {
+	var body AuthTokens
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromAuthTokens overwrites any union data inside the LoginResult as the provided AuthTokens
+func (t *LoginResult) FromAuthTokens(v AuthTokens) error {
+	b, err := json.Marshal(v)
+	t.union = b
+	return err
+}
+
+// MergeAuthTokens performs a merge with any union data inside the LoginResult, using the provided AuthTokens
+func (t *LoginResult) MergeAuthTokens(v AuthTokens) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+// AsMFARequired returns the union data inside the LoginResult as a MFARequired
+func (t LoginResult) AsMFARequired() (MFARequired, error) {
+	var body MFARequired
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromMFARequired overwrites any union data inside the LoginResult as the provided MFARequired
+func (t *LoginResult) FromMFARequired(v MFARequired) error {
+	b, err := json.Marshal(v)
+	t.union = b
+	return err
+}
+
+// MergeMFARequired performs a merge with any union data inside the LoginResult, using the provided MFARequired
+func (t *LoginResult) MergeMFARequired(v MFARequired) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+func (t LoginResult) MarshalJSON() ([]byte, error) {
+	b, err := t.union.MarshalJSON()
+	return b, err
+}
+
+func (t *LoginResult) UnmarshalJSON(b []byte) error {
+	err := t.union.UnmarshalJSON(b)
+	return err
+}
+
 // AsMessageContent0 returns the union data inside the MessageContent as a MessageContent0
 func (t MessageContent) AsMessageContent0() (MessageContent0, error) {
 	var body MessageContent0
@@ -2646,6 +2880,120 @@ func (t MessageContent) MarshalJSON() ([]byte, error) {
 }
 
 func (t *MessageContent) UnmarshalJSON(b []byte) error {
+	err := t.union.UnmarshalJSON(b)
+	return err
+}
+
+// AsReauthPassword returns the union data inside the ReauthenticateRequest as a ReauthPassword
+func (t ReauthenticateRequest) AsReauthPassword() (ReauthPassword, error) {
+	var body ReauthPassword
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromReauthPassword overwrites any union data inside the ReauthenticateRequest as the provided ReauthPassword
+func (t *ReauthenticateRequest) FromReauthPassword(v ReauthPassword) error {
+	b, err := json.Marshal(v)
+	t.union = b
+	return err
+}
+
+// MergeReauthPassword performs a merge with any union data inside the ReauthenticateRequest, using the provided ReauthPassword
+func (t *ReauthenticateRequest) MergeReauthPassword(v ReauthPassword) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+// AsReauthTOTP returns the union data inside the ReauthenticateRequest as a ReauthTOTP
+func (t ReauthenticateRequest) AsReauthTOTP() (ReauthTOTP, error) {
+	var body ReauthTOTP
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromReauthTOTP overwrites any union data inside the ReauthenticateRequest as the provided ReauthTOTP
+func (t *ReauthenticateRequest) FromReauthTOTP(v ReauthTOTP) error {
+	b, err := json.Marshal(v)
+	t.union = b
+	return err
+}
+
+// MergeReauthTOTP performs a merge with any union data inside the ReauthenticateRequest, using the provided ReauthTOTP
+func (t *ReauthenticateRequest) MergeReauthTOTP(v ReauthTOTP) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+// AsReauthRecoveryCode returns the union data inside the ReauthenticateRequest as a ReauthRecoveryCode
+func (t ReauthenticateRequest) AsReauthRecoveryCode() (ReauthRecoveryCode, error) {
+	var body ReauthRecoveryCode
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromReauthRecoveryCode overwrites any union data inside the ReauthenticateRequest as the provided ReauthRecoveryCode
+func (t *ReauthenticateRequest) FromReauthRecoveryCode(v ReauthRecoveryCode) error {
+	b, err := json.Marshal(v)
+	t.union = b
+	return err
+}
+
+// MergeReauthRecoveryCode performs a merge with any union data inside the ReauthenticateRequest, using the provided ReauthRecoveryCode
+func (t *ReauthenticateRequest) MergeReauthRecoveryCode(v ReauthRecoveryCode) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+// AsReauthPasskey returns the union data inside the ReauthenticateRequest as a ReauthPasskey
+func (t ReauthenticateRequest) AsReauthPasskey() (ReauthPasskey, error) {
+	var body ReauthPasskey
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromReauthPasskey overwrites any union data inside the ReauthenticateRequest as the provided ReauthPasskey
+func (t *ReauthenticateRequest) FromReauthPasskey(v ReauthPasskey) error {
+	b, err := json.Marshal(v)
+	t.union = b
+	return err
+}
+
+// MergeReauthPasskey performs a merge with any union data inside the ReauthenticateRequest, using the provided ReauthPasskey
+func (t *ReauthenticateRequest) MergeReauthPasskey(v ReauthPasskey) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+func (t ReauthenticateRequest) MarshalJSON() ([]byte, error) {
+	b, err := t.union.MarshalJSON()
+	return b, err
+}
+
+func (t *ReauthenticateRequest) UnmarshalJSON(b []byte) error {
 	err := t.union.UnmarshalJSON(b)
 	return err
 }
@@ -2931,6 +3279,9 @@ type ClientInterface interface {
 	//
 	// Accepts JSON, or the OAuth2 password grant as a form (Swagger UI's Authorize button).
 	// Five consecutive failures for an identifier lock it for 15 minutes (429 with Retry-After).
+	// When the account has MFA (an active TOTP authenticator or a passkey), the right password
+	// answers `mfa_required: true` with an `mfa_token` and no tokens; complete the sign-in at
+	// `POST /v1/auth/mfa/challenge` (TOTP or recovery code) or with a passkey.
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -2941,6 +3292,9 @@ type ClientInterface interface {
 	//
 	// Accepts JSON, or the OAuth2 password grant as a form (Swagger UI's Authorize button).
 	// Five consecutive failures for an identifier lock it for 15 minutes (429 with Retry-After).
+	// When the account has MFA (an active TOTP authenticator or a passkey), the right password
+	// answers `mfa_required: true` with an `mfa_token` and no tokens; complete the sign-in at
+	// `POST /v1/auth/mfa/challenge` (TOTP or recovery code) or with a passkey.
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -2951,6 +3305,9 @@ type ClientInterface interface {
 	//
 	// Accepts JSON, or the OAuth2 password grant as a form (Swagger UI's Authorize button).
 	// Five consecutive failures for an identifier lock it for 15 minutes (429 with Retry-After).
+	// When the account has MFA (an active TOTP authenticator or a passkey), the right password
+	// answers `mfa_required: true` with an `mfa_token` and no tokens; complete the sign-in at
+	// `POST /v1/auth/mfa/challenge` (TOTP or recovery code) or with a passkey.
 	//
 	// Takes a body of the `application/x-www-form-urlencoded` content type.
 	//
@@ -2963,6 +3320,92 @@ type ClientInterface interface {
 	//
 	// Corresponds with POST /v1/auth/logout (the `Logout` operationId).
 	Logout(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CompleteMFAChallengeWithBody Complete a sign-in with its second factor
+	//
+	// Exchanges the `mfa_token` of a password sign-in (`POST /v1/auth/login` answered
+	// `mfa_required: true`) and exactly one of a current TOTP code or an unused recovery code for
+	// the usual token pair. The token is single use and lives 5 minutes: used, expired or unknown
+	// it is a 401 `invalid_mfa_token`. A wrong code is a 401 `invalid_code` (the token stays
+	// usable until it expires), audited, and counts towards the account's lockout; a locked
+	// account is a 429 `account_locked` with `Retry-After`. A recovery code works once.
+	// Rate-limited with the `auth` policy.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /v1/auth/mfa/challenge (the `CompleteMFAChallenge` operationId).
+	CompleteMFAChallengeWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CompleteMFAChallenge Complete a sign-in with its second factor
+	//
+	// Exchanges the `mfa_token` of a password sign-in (`POST /v1/auth/login` answered
+	// `mfa_required: true`) and exactly one of a current TOTP code or an unused recovery code for
+	// the usual token pair. The token is single use and lives 5 minutes: used, expired or unknown
+	// it is a 401 `invalid_mfa_token`. A wrong code is a 401 `invalid_code` (the token stays
+	// usable until it expires), audited, and counts towards the account's lockout; a locked
+	// account is a 429 `account_locked` with `Retry-After`. A recovery code works once.
+	// Rate-limited with the `auth` policy.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /v1/auth/mfa/challenge (the `CompleteMFAChallenge` operationId).
+	CompleteMFAChallenge(ctx context.Context, body CompleteMFAChallengeJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// RegenerateRecoveryCodes Replace the recovery codes
+	//
+	// Returns 10 new recovery codes (shown once); every earlier code stops working. Needs
+	// active TOTP (409 `mfa_not_enabled` otherwise) and a recent sign-in (`x-step-up`).
+	// Audited (`auth.recovery_codes_regenerate`).
+	//
+	// Corresponds with POST /v1/auth/mfa/recovery-codes (the `RegenerateRecoveryCodes` operationId).
+	RegenerateRecoveryCodes(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// DisableTOTP Turn TOTP (and the recovery codes) off
+	//
+	// Deletes the authenticator and every recovery code. A critical operation (`x-step-up`):
+	// when the account has MFA the sign-in must be recent, so a client first proves a current
+	// code with `POST /v1/auth/reauthenticate {totp_code}` (or a password, recovery code or
+	// passkey). No TOTP enrolled (active or pending) is a 404. Audited (`auth.mfa_disable`).
+	//
+	// Corresponds with DELETE /v1/auth/mfa/totp (the `DisableTOTP` operationId).
+	DisableTOTP(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// EnrollTOTP Start enrolling a TOTP authenticator
+	//
+	// Returns a new secret (base32) and its `otpauth://` URL (SHA1, 6 digits, 30 s) for the
+	// authenticator app's QR code. The enrolment stays pending, and MFA off, until
+	// `POST /v1/auth/mfa/totp/verify` confirms a code; enrolling again replaces a pending secret.
+	// An account whose TOTP is already active answers 409 `mfa_already_enabled`. The secret is
+	// stored sealed with `CCB_SECRET_KEY` and shown only here. Audited (`auth.mfa_enroll`).
+	//
+	// Corresponds with POST /v1/auth/mfa/totp (the `EnrollTOTP` operationId).
+	EnrollTOTP(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// VerifyTOTPWithBody Confirm the TOTP enrolment with a first code
+	//
+	// Activates the pending authenticator (MFA is on from now) and returns 10 recovery codes,
+	// shown once. A code is accepted once only, and never one older than the last accepted
+	// (±1 step of 30 s around the server clock). A wrong or replayed code is a 403
+	// `invalid_code`, audited, and counts towards the account's lockout like a failed password.
+	// No pending enrolment is a 404; an already active one a 409 `mfa_already_enabled`.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /v1/auth/mfa/totp/verify (the `VerifyTOTP` operationId).
+	VerifyTOTPWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// VerifyTOTP Confirm the TOTP enrolment with a first code
+	//
+	// Activates the pending authenticator (MFA is on from now) and returns 10 recovery codes,
+	// shown once. A code is accepted once only, and never one older than the last accepted
+	// (±1 step of 30 s around the server clock). A wrong or replayed code is a 403
+	// `invalid_code`, audited, and counts towards the account's lockout like a failed password.
+	// No pending enrolment is a 404; an already active one a 409 `mfa_already_enabled`.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /v1/auth/mfa/totp/verify (the `VerifyTOTP` operationId).
+	VerifyTOTP(ctx context.Context, body VerifyTOTPJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// DeleteProfileWithBody Delete the account and everything it owns
 	//
@@ -3014,6 +3457,38 @@ type ClientInterface interface {
 	//
 	// Corresponds with PATCH /v1/auth/profile (the `UpdateProfile` operationId).
 	UpdateProfile(ctx context.Context, body UpdateProfileJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ReauthenticateWithBody Prove a fresh authentication (step-up)
+	//
+	// Confirms the signed-in caller with exactly one of a password, a current TOTP code, an unused
+	// recovery code or a passkey assertion (`ceremony_id` from the passkey ceremony and the
+	// `credential` the authenticator produced), and returns a new token pair of the same session
+	// whose `auth_time` is now: critical operations (`x-step-up`) accept it for
+	// `CCB_STEP_UP_MAX_AGE` (default 10 minutes). The previous refresh token is spent (as by a
+	// refresh). A wrong secret is a 403 `invalid_password` / `invalid_code`, audited, and counts
+	// towards the account's lockout. API keys have no session to refresh (400 `not_a_session`).
+	// Audited (`auth.reauthenticate`).
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /v1/auth/reauthenticate (the `Reauthenticate` operationId).
+	ReauthenticateWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// Reauthenticate Prove a fresh authentication (step-up)
+	//
+	// Confirms the signed-in caller with exactly one of a password, a current TOTP code, an unused
+	// recovery code or a passkey assertion (`ceremony_id` from the passkey ceremony and the
+	// `credential` the authenticator produced), and returns a new token pair of the same session
+	// whose `auth_time` is now: critical operations (`x-step-up`) accept it for
+	// `CCB_STEP_UP_MAX_AGE` (default 10 minutes). The previous refresh token is spent (as by a
+	// refresh). A wrong secret is a 403 `invalid_password` / `invalid_code`, audited, and counts
+	// towards the account's lockout. API keys have no session to refresh (400 `not_a_session`).
+	// Audited (`auth.reauthenticate`).
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /v1/auth/reauthenticate (the `Reauthenticate` operationId).
+	Reauthenticate(ctx context.Context, body ReauthenticateJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// RefreshTokensWithBody Exchange a refresh token for a new pair
 	//
@@ -4136,6 +4611,9 @@ func (c *Client) ChangePassword(ctx context.Context, body ChangePasswordJSONRequ
 //
 // Accepts JSON, or the OAuth2 password grant as a form (Swagger UI's Authorize button).
 // Five consecutive failures for an identifier lock it for 15 minutes (429 with Retry-After).
+// When the account has MFA (an active TOTP authenticator or a passkey), the right password
+// answers `mfa_required: true` with an `mfa_token` and no tokens; complete the sign-in at
+// `POST /v1/auth/mfa/challenge` (TOTP or recovery code) or with a passkey.
 //
 // Takes any type of body and a specified content type.
 //
@@ -4156,6 +4634,9 @@ func (c *Client) LoginWithBody(ctx context.Context, contentType string, body io.
 //
 // Accepts JSON, or the OAuth2 password grant as a form (Swagger UI's Authorize button).
 // Five consecutive failures for an identifier lock it for 15 minutes (429 with Retry-After).
+// When the account has MFA (an active TOTP authenticator or a passkey), the right password
+// answers `mfa_required: true` with an `mfa_token` and no tokens; complete the sign-in at
+// `POST /v1/auth/mfa/challenge` (TOTP or recovery code) or with a passkey.
 //
 // Takes a body of the `application/json` content type.
 //
@@ -4176,6 +4657,9 @@ func (c *Client) Login(ctx context.Context, body LoginJSONRequestBody, reqEditor
 //
 // Accepts JSON, or the OAuth2 password grant as a form (Swagger UI's Authorize button).
 // Five consecutive failures for an identifier lock it for 15 minutes (429 with Retry-After).
+// When the account has MFA (an active TOTP authenticator or a passkey), the right password
+// answers `mfa_required: true` with an `mfa_token` and no tokens; complete the sign-in at
+// `POST /v1/auth/mfa/challenge` (TOTP or recovery code) or with a passkey.
 //
 // Takes a body of the `application/x-www-form-urlencoded` content type.
 //
@@ -4199,6 +4683,162 @@ func (c *Client) LoginWithFormdataBody(ctx context.Context, body LoginFormdataRe
 // Corresponds with POST /v1/auth/logout (the `Logout` operationId).
 func (c *Client) Logout(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewLogoutRequest(c.Server)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CompleteMFAChallengeWithBody Complete a sign-in with its second factor
+//
+// Exchanges the `mfa_token` of a password sign-in (`POST /v1/auth/login` answered
+// `mfa_required: true`) and exactly one of a current TOTP code or an unused recovery code for
+// the usual token pair. The token is single use and lives 5 minutes: used, expired or unknown
+// it is a 401 `invalid_mfa_token`. A wrong code is a 401 `invalid_code` (the token stays
+// usable until it expires), audited, and counts towards the account's lockout; a locked
+// account is a 429 `account_locked` with `Retry-After`. A recovery code works once.
+// Rate-limited with the `auth` policy.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /v1/auth/mfa/challenge (the `CompleteMFAChallenge` operationId).
+func (c *Client) CompleteMFAChallengeWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCompleteMFAChallengeRequestWithBody(c.Server, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CompleteMFAChallenge Complete a sign-in with its second factor
+//
+// Exchanges the `mfa_token` of a password sign-in (`POST /v1/auth/login` answered
+// `mfa_required: true`) and exactly one of a current TOTP code or an unused recovery code for
+// the usual token pair. The token is single use and lives 5 minutes: used, expired or unknown
+// it is a 401 `invalid_mfa_token`. A wrong code is a 401 `invalid_code` (the token stays
+// usable until it expires), audited, and counts towards the account's lockout; a locked
+// account is a 429 `account_locked` with `Retry-After`. A recovery code works once.
+// Rate-limited with the `auth` policy.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /v1/auth/mfa/challenge (the `CompleteMFAChallenge` operationId).
+func (c *Client) CompleteMFAChallenge(ctx context.Context, body CompleteMFAChallengeJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCompleteMFAChallengeRequest(c.Server, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// RegenerateRecoveryCodes Replace the recovery codes
+//
+// Returns 10 new recovery codes (shown once); every earlier code stops working. Needs
+// active TOTP (409 `mfa_not_enabled` otherwise) and a recent sign-in (`x-step-up`).
+// Audited (`auth.recovery_codes_regenerate`).
+//
+// Corresponds with POST /v1/auth/mfa/recovery-codes (the `RegenerateRecoveryCodes` operationId).
+func (c *Client) RegenerateRecoveryCodes(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewRegenerateRecoveryCodesRequest(c.Server)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// DisableTOTP Turn TOTP (and the recovery codes) off
+//
+// Deletes the authenticator and every recovery code. A critical operation (`x-step-up`):
+// when the account has MFA the sign-in must be recent, so a client first proves a current
+// code with `POST /v1/auth/reauthenticate {totp_code}` (or a password, recovery code or
+// passkey). No TOTP enrolled (active or pending) is a 404. Audited (`auth.mfa_disable`).
+//
+// Corresponds with DELETE /v1/auth/mfa/totp (the `DisableTOTP` operationId).
+func (c *Client) DisableTOTP(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewDisableTOTPRequest(c.Server)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// EnrollTOTP Start enrolling a TOTP authenticator
+//
+// Returns a new secret (base32) and its `otpauth://` URL (SHA1, 6 digits, 30 s) for the
+// authenticator app's QR code. The enrolment stays pending, and MFA off, until
+// `POST /v1/auth/mfa/totp/verify` confirms a code; enrolling again replaces a pending secret.
+// An account whose TOTP is already active answers 409 `mfa_already_enabled`. The secret is
+// stored sealed with `CCB_SECRET_KEY` and shown only here. Audited (`auth.mfa_enroll`).
+//
+// Corresponds with POST /v1/auth/mfa/totp (the `EnrollTOTP` operationId).
+func (c *Client) EnrollTOTP(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewEnrollTOTPRequest(c.Server)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// VerifyTOTPWithBody Confirm the TOTP enrolment with a first code
+//
+// Activates the pending authenticator (MFA is on from now) and returns 10 recovery codes,
+// shown once. A code is accepted once only, and never one older than the last accepted
+// (±1 step of 30 s around the server clock). A wrong or replayed code is a 403
+// `invalid_code`, audited, and counts towards the account's lockout like a failed password.
+// No pending enrolment is a 404; an already active one a 409 `mfa_already_enabled`.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /v1/auth/mfa/totp/verify (the `VerifyTOTP` operationId).
+func (c *Client) VerifyTOTPWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewVerifyTOTPRequestWithBody(c.Server, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// VerifyTOTP Confirm the TOTP enrolment with a first code
+//
+// Activates the pending authenticator (MFA is on from now) and returns 10 recovery codes,
+// shown once. A code is accepted once only, and never one older than the last accepted
+// (±1 step of 30 s around the server clock). A wrong or replayed code is a 403
+// `invalid_code`, audited, and counts towards the account's lockout like a failed password.
+// No pending enrolment is a 404; an already active one a 409 `mfa_already_enabled`.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /v1/auth/mfa/totp/verify (the `VerifyTOTP` operationId).
+func (c *Client) VerifyTOTP(ctx context.Context, body VerifyTOTPJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewVerifyTOTPRequest(c.Server, body)
 	if err != nil {
 		return nil, err
 	}
@@ -4300,6 +4940,58 @@ func (c *Client) UpdateProfileWithBody(ctx context.Context, contentType string, 
 // Corresponds with PATCH /v1/auth/profile (the `UpdateProfile` operationId).
 func (c *Client) UpdateProfile(ctx context.Context, body UpdateProfileJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewUpdateProfileRequest(c.Server, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ReauthenticateWithBody Prove a fresh authentication (step-up)
+//
+// Confirms the signed-in caller with exactly one of a password, a current TOTP code, an unused
+// recovery code or a passkey assertion (`ceremony_id` from the passkey ceremony and the
+// `credential` the authenticator produced), and returns a new token pair of the same session
+// whose `auth_time` is now: critical operations (`x-step-up`) accept it for
+// `CCB_STEP_UP_MAX_AGE` (default 10 minutes). The previous refresh token is spent (as by a
+// refresh). A wrong secret is a 403 `invalid_password` / `invalid_code`, audited, and counts
+// towards the account's lockout. API keys have no session to refresh (400 `not_a_session`).
+// Audited (`auth.reauthenticate`).
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /v1/auth/reauthenticate (the `Reauthenticate` operationId).
+func (c *Client) ReauthenticateWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewReauthenticateRequestWithBody(c.Server, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// Reauthenticate Prove a fresh authentication (step-up)
+//
+// Confirms the signed-in caller with exactly one of a password, a current TOTP code, an unused
+// recovery code or a passkey assertion (`ceremony_id` from the passkey ceremony and the
+// `credential` the authenticator produced), and returns a new token pair of the same session
+// whose `auth_time` is now: critical operations (`x-step-up`) accept it for
+// `CCB_STEP_UP_MAX_AGE` (default 10 minutes). The previous refresh token is spent (as by a
+// refresh). A wrong secret is a 403 `invalid_password` / `invalid_code`, audited, and counts
+// towards the account's lockout. API keys have no session to refresh (400 `not_a_session`).
+// Audited (`auth.reauthenticate`).
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /v1/auth/reauthenticate (the `Reauthenticate` operationId).
+func (c *Client) Reauthenticate(ctx context.Context, body ReauthenticateJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewReauthenticateRequest(c.Server, body)
 	if err != nil {
 		return nil, err
 	}
@@ -6694,6 +7386,167 @@ func NewLogoutRequest(server string) (*http.Request, error) {
 	return req, nil
 }
 
+// NewCompleteMFAChallengeRequest calls the generic CompleteMFAChallenge builder with application/json body
+func NewCompleteMFAChallengeRequest(server string, body CompleteMFAChallengeJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewCompleteMFAChallengeRequestWithBody(server, "application/json", bodyReader)
+}
+
+// NewCompleteMFAChallengeRequestWithBody constructs an http.Request for the CompleteMFAChallenge method, with any body, and a specified content type
+func NewCompleteMFAChallengeRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/auth/mfa/challenge")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewRegenerateRecoveryCodesRequest constructs an http.Request for the RegenerateRecoveryCodes method
+func NewRegenerateRecoveryCodesRequest(server string) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/auth/mfa/recovery-codes")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewDisableTOTPRequest constructs an http.Request for the DisableTOTP method
+func NewDisableTOTPRequest(server string) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/auth/mfa/totp")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodDelete, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewEnrollTOTPRequest constructs an http.Request for the EnrollTOTP method
+func NewEnrollTOTPRequest(server string) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/auth/mfa/totp")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewVerifyTOTPRequest calls the generic VerifyTOTP builder with application/json body
+func NewVerifyTOTPRequest(server string, body VerifyTOTPJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewVerifyTOTPRequestWithBody(server, "application/json", bodyReader)
+}
+
+// NewVerifyTOTPRequestWithBody constructs an http.Request for the VerifyTOTP method, with any body, and a specified content type
+func NewVerifyTOTPRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/auth/mfa/totp/verify")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
 // NewDeleteProfileRequest calls the generic DeleteProfile builder with application/json body
 func NewDeleteProfileRequest(server string, body DeleteProfileJSONRequestBody) (*http.Request, error) {
 	var bodyReader io.Reader
@@ -6792,6 +7645,46 @@ func NewUpdateProfileRequestWithBody(server string, contentType string, body io.
 	}
 
 	req, err := http.NewRequest(http.MethodPatch, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewReauthenticateRequest calls the generic Reauthenticate builder with application/json body
+func NewReauthenticateRequest(server string, body ReauthenticateJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewReauthenticateRequestWithBody(server, "application/json", bodyReader)
+}
+
+// NewReauthenticateRequestWithBody constructs an http.Request for the Reauthenticate method, with any body, and a specified content type
+func NewReauthenticateRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/auth/reauthenticate")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
 	if err != nil {
 		return nil, err
 	}
@@ -9659,6 +10552,9 @@ type ClientWithResponsesInterface interface {
 	//
 	// Accepts JSON, or the OAuth2 password grant as a form (Swagger UI's Authorize button).
 	// Five consecutive failures for an identifier lock it for 15 minutes (429 with Retry-After).
+	// When the account has MFA (an active TOTP authenticator or a passkey), the right password
+	// answers `mfa_required: true` with an `mfa_token` and no tokens; complete the sign-in at
+	// `POST /v1/auth/mfa/challenge` (TOTP or recovery code) or with a passkey.
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -9669,6 +10565,9 @@ type ClientWithResponsesInterface interface {
 	//
 	// Accepts JSON, or the OAuth2 password grant as a form (Swagger UI's Authorize button).
 	// Five consecutive failures for an identifier lock it for 15 minutes (429 with Retry-After).
+	// When the account has MFA (an active TOTP authenticator or a passkey), the right password
+	// answers `mfa_required: true` with an `mfa_token` and no tokens; complete the sign-in at
+	// `POST /v1/auth/mfa/challenge` (TOTP or recovery code) or with a passkey.
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -9679,6 +10578,9 @@ type ClientWithResponsesInterface interface {
 	//
 	// Accepts JSON, or the OAuth2 password grant as a form (Swagger UI's Authorize button).
 	// Five consecutive failures for an identifier lock it for 15 minutes (429 with Retry-After).
+	// When the account has MFA (an active TOTP authenticator or a passkey), the right password
+	// answers `mfa_required: true` with an `mfa_token` and no tokens; complete the sign-in at
+	// `POST /v1/auth/mfa/challenge` (TOTP or recovery code) or with a passkey.
 	//
 	// Takes a body of the `application/x-www-form-urlencoded` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -9693,6 +10595,98 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with POST /v1/auth/logout (the `Logout` operationId).
 	LogoutWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*LogoutResponse, error)
+
+	// CompleteMFAChallengeWithBodyWithResponse Complete a sign-in with its second factor
+	//
+	// Exchanges the `mfa_token` of a password sign-in (`POST /v1/auth/login` answered
+	// `mfa_required: true`) and exactly one of a current TOTP code or an unused recovery code for
+	// the usual token pair. The token is single use and lives 5 minutes: used, expired or unknown
+	// it is a 401 `invalid_mfa_token`. A wrong code is a 401 `invalid_code` (the token stays
+	// usable until it expires), audited, and counts towards the account's lockout; a locked
+	// account is a 429 `account_locked` with `Retry-After`. A recovery code works once.
+	// Rate-limited with the `auth` policy.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/auth/mfa/challenge (the `CompleteMFAChallenge` operationId).
+	CompleteMFAChallengeWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CompleteMFAChallengeResponse, error)
+
+	// CompleteMFAChallengeWithResponse Complete a sign-in with its second factor
+	//
+	// Exchanges the `mfa_token` of a password sign-in (`POST /v1/auth/login` answered
+	// `mfa_required: true`) and exactly one of a current TOTP code or an unused recovery code for
+	// the usual token pair. The token is single use and lives 5 minutes: used, expired or unknown
+	// it is a 401 `invalid_mfa_token`. A wrong code is a 401 `invalid_code` (the token stays
+	// usable until it expires), audited, and counts towards the account's lockout; a locked
+	// account is a 429 `account_locked` with `Retry-After`. A recovery code works once.
+	// Rate-limited with the `auth` policy.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/auth/mfa/challenge (the `CompleteMFAChallenge` operationId).
+	CompleteMFAChallengeWithResponse(ctx context.Context, body CompleteMFAChallengeJSONRequestBody, reqEditors ...RequestEditorFn) (*CompleteMFAChallengeResponse, error)
+
+	// RegenerateRecoveryCodesWithResponse Replace the recovery codes
+	//
+	// Returns 10 new recovery codes (shown once); every earlier code stops working. Needs
+	// active TOTP (409 `mfa_not_enabled` otherwise) and a recent sign-in (`x-step-up`).
+	// Audited (`auth.recovery_codes_regenerate`).
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/auth/mfa/recovery-codes (the `RegenerateRecoveryCodes` operationId).
+	RegenerateRecoveryCodesWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*RegenerateRecoveryCodesResponse, error)
+
+	// DisableTOTPWithResponse Turn TOTP (and the recovery codes) off
+	//
+	// Deletes the authenticator and every recovery code. A critical operation (`x-step-up`):
+	// when the account has MFA the sign-in must be recent, so a client first proves a current
+	// code with `POST /v1/auth/reauthenticate {totp_code}` (or a password, recovery code or
+	// passkey). No TOTP enrolled (active or pending) is a 404. Audited (`auth.mfa_disable`).
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with DELETE /v1/auth/mfa/totp (the `DisableTOTP` operationId).
+	DisableTOTPWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*DisableTOTPResponse, error)
+
+	// EnrollTOTPWithResponse Start enrolling a TOTP authenticator
+	//
+	// Returns a new secret (base32) and its `otpauth://` URL (SHA1, 6 digits, 30 s) for the
+	// authenticator app's QR code. The enrolment stays pending, and MFA off, until
+	// `POST /v1/auth/mfa/totp/verify` confirms a code; enrolling again replaces a pending secret.
+	// An account whose TOTP is already active answers 409 `mfa_already_enabled`. The secret is
+	// stored sealed with `CCB_SECRET_KEY` and shown only here. Audited (`auth.mfa_enroll`).
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/auth/mfa/totp (the `EnrollTOTP` operationId).
+	EnrollTOTPWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*EnrollTOTPResponse, error)
+
+	// VerifyTOTPWithBodyWithResponse Confirm the TOTP enrolment with a first code
+	//
+	// Activates the pending authenticator (MFA is on from now) and returns 10 recovery codes,
+	// shown once. A code is accepted once only, and never one older than the last accepted
+	// (±1 step of 30 s around the server clock). A wrong or replayed code is a 403
+	// `invalid_code`, audited, and counts towards the account's lockout like a failed password.
+	// No pending enrolment is a 404; an already active one a 409 `mfa_already_enabled`.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/auth/mfa/totp/verify (the `VerifyTOTP` operationId).
+	VerifyTOTPWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*VerifyTOTPResponse, error)
+
+	// VerifyTOTPWithResponse Confirm the TOTP enrolment with a first code
+	//
+	// Activates the pending authenticator (MFA is on from now) and returns 10 recovery codes,
+	// shown once. A code is accepted once only, and never one older than the last accepted
+	// (±1 step of 30 s around the server clock). A wrong or replayed code is a 403
+	// `invalid_code`, audited, and counts towards the account's lockout like a failed password.
+	// No pending enrolment is a 404; an already active one a 409 `mfa_already_enabled`.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/auth/mfa/totp/verify (the `VerifyTOTP` operationId).
+	VerifyTOTPWithResponse(ctx context.Context, body VerifyTOTPJSONRequestBody, reqEditors ...RequestEditorFn) (*VerifyTOTPResponse, error)
 
 	// DeleteProfileWithBodyWithResponse Delete the account and everything it owns
 	//
@@ -9746,6 +10740,38 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with PATCH /v1/auth/profile (the `UpdateProfile` operationId).
 	UpdateProfileWithResponse(ctx context.Context, body UpdateProfileJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateProfileResponse, error)
+
+	// ReauthenticateWithBodyWithResponse Prove a fresh authentication (step-up)
+	//
+	// Confirms the signed-in caller with exactly one of a password, a current TOTP code, an unused
+	// recovery code or a passkey assertion (`ceremony_id` from the passkey ceremony and the
+	// `credential` the authenticator produced), and returns a new token pair of the same session
+	// whose `auth_time` is now: critical operations (`x-step-up`) accept it for
+	// `CCB_STEP_UP_MAX_AGE` (default 10 minutes). The previous refresh token is spent (as by a
+	// refresh). A wrong secret is a 403 `invalid_password` / `invalid_code`, audited, and counts
+	// towards the account's lockout. API keys have no session to refresh (400 `not_a_session`).
+	// Audited (`auth.reauthenticate`).
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/auth/reauthenticate (the `Reauthenticate` operationId).
+	ReauthenticateWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*ReauthenticateResponse, error)
+
+	// ReauthenticateWithResponse Prove a fresh authentication (step-up)
+	//
+	// Confirms the signed-in caller with exactly one of a password, a current TOTP code, an unused
+	// recovery code or a passkey assertion (`ceremony_id` from the passkey ceremony and the
+	// `credential` the authenticator produced), and returns a new token pair of the same session
+	// whose `auth_time` is now: critical operations (`x-step-up`) accept it for
+	// `CCB_STEP_UP_MAX_AGE` (default 10 minutes). The previous refresh token is spent (as by a
+	// refresh). A wrong secret is a 403 `invalid_password` / `invalid_code`, audited, and counts
+	// towards the account's lockout. API keys have no session to refresh (400 `not_a_session`).
+	// Audited (`auth.reauthenticate`).
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/auth/reauthenticate (the `Reauthenticate` operationId).
+	ReauthenticateWithResponse(ctx context.Context, body ReauthenticateJSONRequestBody, reqEditors ...RequestEditorFn) (*ReauthenticateResponse, error)
 
 	// RefreshTokensWithBodyWithResponse Exchange a refresh token for a new pair
 	//
@@ -11033,7 +12059,7 @@ type AdminUpdateUserResponse struct {
 	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
 	ApplicationproblemJSON400 *BadRequest
 	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
-	ApplicationproblemJSON401 *Unauthorized
+	ApplicationproblemJSON401 *ReauthenticationRequired
 	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
 	ApplicationproblemJSON403 *Forbidden
 	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
@@ -11055,7 +12081,7 @@ func (r AdminUpdateUserResponse) GetApplicationproblemJSON400() *BadRequest {
 }
 
 // GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
-func (r AdminUpdateUserResponse) GetApplicationproblemJSON401() *Unauthorized {
+func (r AdminUpdateUserResponse) GetApplicationproblemJSON401() *ReauthenticationRequired {
 	return r.ApplicationproblemJSON401
 }
 
@@ -11391,7 +12417,7 @@ type CreateAPIKeyResponse struct {
 	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
 	ApplicationproblemJSON400 *BadRequest
 	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
-	ApplicationproblemJSON401 *Unauthorized
+	ApplicationproblemJSON401 *ReauthenticationRequired
 	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
 	ApplicationproblemJSON409 *Conflict
 	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
@@ -11413,7 +12439,7 @@ func (r CreateAPIKeyResponse) GetApplicationproblemJSON400() *BadRequest {
 }
 
 // GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
-func (r CreateAPIKeyResponse) GetApplicationproblemJSON401() *Unauthorized {
+func (r CreateAPIKeyResponse) GetApplicationproblemJSON401() *ReauthenticationRequired {
 	return r.ApplicationproblemJSON401
 }
 
@@ -11537,7 +12563,7 @@ type RotateAPIKeyResponse struct {
 	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
 	ApplicationproblemJSON400 *BadRequest
 	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
-	ApplicationproblemJSON401 *Unauthorized
+	ApplicationproblemJSON401 *ReauthenticationRequired
 	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
 	ApplicationproblemJSON404 *NotFound
 	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
@@ -11557,7 +12583,7 @@ func (r RotateAPIKeyResponse) GetApplicationproblemJSON400() *BadRequest {
 }
 
 // GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
-func (r RotateAPIKeyResponse) GetApplicationproblemJSON401() *Unauthorized {
+func (r RotateAPIKeyResponse) GetApplicationproblemJSON401() *ReauthenticationRequired {
 	return r.ApplicationproblemJSON401
 }
 
@@ -11613,7 +12639,7 @@ type ChangePasswordResponse struct {
 	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
 	ApplicationproblemJSON400 *BadRequest
 	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
-	ApplicationproblemJSON401 *Unauthorized
+	ApplicationproblemJSON401 *ReauthenticationRequired
 	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
 	ApplicationproblemJSON403 *Forbidden
 	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
@@ -11630,7 +12656,7 @@ func (r ChangePasswordResponse) GetApplicationproblemJSON400() *BadRequest {
 }
 
 // GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
-func (r ChangePasswordResponse) GetApplicationproblemJSON401() *Unauthorized {
+func (r ChangePasswordResponse) GetApplicationproblemJSON401() *ReauthenticationRequired {
 	return r.ApplicationproblemJSON401
 }
 
@@ -11695,7 +12721,7 @@ type LoginResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
 	// JSON200 the response for an HTTP 200 `application/json` response
-	JSON200 *AuthTokens
+	JSON200 *LoginResult
 	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
 	ApplicationproblemJSON400 *BadRequest
 	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
@@ -11711,7 +12737,7 @@ type LoginResponse struct {
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
-func (r LoginResponse) GetJSON200() *AuthTokens {
+func (r LoginResponse) GetJSON200() *LoginResult {
 	return r.JSON200
 }
 
@@ -11812,6 +12838,394 @@ func (r LogoutResponse) ContentType() string {
 	return ""
 }
 
+// CompleteMFAChallengeResponse200Headers the declared response headers of an HTTP 200 response for CompleteMFAChallenge
+type CompleteMFAChallengeResponse200Headers struct {
+	CacheControl string
+	Pragma       string
+}
+
+// CompleteMFAChallengeResponse429Headers the declared response headers of an HTTP 429 response for CompleteMFAChallenge
+type CompleteMFAChallengeResponse429Headers struct {
+	RateLimit       *string
+	RateLimitPolicy *string
+	RetryAfter      *int
+}
+
+type CompleteMFAChallengeResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *AuthTokens
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *TooManyRequests
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Error
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *CompleteMFAChallengeResponse200Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *CompleteMFAChallengeResponse429Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r CompleteMFAChallengeResponse) GetJSON200() *AuthTokens {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r CompleteMFAChallengeResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r CompleteMFAChallengeResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r CompleteMFAChallengeResponse) GetApplicationproblemJSON429() *TooManyRequests {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r CompleteMFAChallengeResponse) GetApplicationproblemJSONDefault() *Error {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r CompleteMFAChallengeResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r CompleteMFAChallengeResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r CompleteMFAChallengeResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r CompleteMFAChallengeResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// RegenerateRecoveryCodesResponse200Headers the declared response headers of an HTTP 200 response for RegenerateRecoveryCodes
+type RegenerateRecoveryCodesResponse200Headers struct {
+	CacheControl string
+	Pragma       string
+}
+
+type RegenerateRecoveryCodesResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *RecoveryCodes
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *ReauthenticationRequired
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *Conflict
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Error
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *RegenerateRecoveryCodesResponse200Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r RegenerateRecoveryCodesResponse) GetJSON200() *RecoveryCodes {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r RegenerateRecoveryCodesResponse) GetApplicationproblemJSON401() *ReauthenticationRequired {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r RegenerateRecoveryCodesResponse) GetApplicationproblemJSON409() *Conflict {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r RegenerateRecoveryCodesResponse) GetApplicationproblemJSONDefault() *Error {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r RegenerateRecoveryCodesResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r RegenerateRecoveryCodesResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r RegenerateRecoveryCodesResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r RegenerateRecoveryCodesResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type DisableTOTPResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *ReauthenticationRequired
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Error
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r DisableTOTPResponse) GetApplicationproblemJSON401() *ReauthenticationRequired {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r DisableTOTPResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r DisableTOTPResponse) GetApplicationproblemJSONDefault() *Error {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r DisableTOTPResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r DisableTOTPResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r DisableTOTPResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r DisableTOTPResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// EnrollTOTPResponse201Headers the declared response headers of an HTTP 201 response for EnrollTOTP
+type EnrollTOTPResponse201Headers struct {
+	CacheControl string
+	Pragma       string
+}
+
+type EnrollTOTPResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON201 the response for an HTTP 201 `application/json` response
+	JSON201 *TOTPEnrollment
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *Conflict
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Error
+	// Headers201 the parsed response headers for an HTTP 201 response
+	Headers201 *EnrollTOTPResponse201Headers
+}
+
+// GetJSON201 returns the response for an HTTP 201 `application/json` response
+func (r EnrollTOTPResponse) GetJSON201() *TOTPEnrollment {
+	return r.JSON201
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r EnrollTOTPResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r EnrollTOTPResponse) GetApplicationproblemJSON409() *Conflict {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r EnrollTOTPResponse) GetApplicationproblemJSONDefault() *Error {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r EnrollTOTPResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r EnrollTOTPResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r EnrollTOTPResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r EnrollTOTPResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// VerifyTOTPResponse200Headers the declared response headers of an HTTP 200 response for VerifyTOTP
+type VerifyTOTPResponse200Headers struct {
+	CacheControl string
+	Pragma       string
+}
+
+// VerifyTOTPResponse429Headers the declared response headers of an HTTP 429 response for VerifyTOTP
+type VerifyTOTPResponse429Headers struct {
+	RateLimit       *string
+	RateLimitPolicy *string
+	RetryAfter      *int
+}
+
+type VerifyTOTPResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *RecoveryCodes
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *Conflict
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *TooManyRequests
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Error
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *VerifyTOTPResponse200Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *VerifyTOTPResponse429Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r VerifyTOTPResponse) GetJSON200() *RecoveryCodes {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r VerifyTOTPResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r VerifyTOTPResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r VerifyTOTPResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r VerifyTOTPResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r VerifyTOTPResponse) GetApplicationproblemJSON409() *Conflict {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r VerifyTOTPResponse) GetApplicationproblemJSON429() *TooManyRequests {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r VerifyTOTPResponse) GetApplicationproblemJSONDefault() *Error {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r VerifyTOTPResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r VerifyTOTPResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r VerifyTOTPResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r VerifyTOTPResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 // DeleteProfileResponse429Headers the declared response headers of an HTTP 429 response for DeleteProfile
 type DeleteProfileResponse429Headers struct {
 	RateLimit       *string
@@ -11825,7 +13239,7 @@ type DeleteProfileResponse struct {
 	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
 	ApplicationproblemJSON400 *BadRequest
 	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
-	ApplicationproblemJSON401 *Unauthorized
+	ApplicationproblemJSON401 *ReauthenticationRequired
 	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
 	ApplicationproblemJSON403 *Forbidden
 	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
@@ -11844,7 +13258,7 @@ func (r DeleteProfileResponse) GetApplicationproblemJSON400() *BadRequest {
 }
 
 // GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
-func (r DeleteProfileResponse) GetApplicationproblemJSON401() *Unauthorized {
+func (r DeleteProfileResponse) GetApplicationproblemJSON401() *ReauthenticationRequired {
 	return r.ApplicationproblemJSON401
 }
 
@@ -12015,6 +13429,99 @@ func (r UpdateProfileResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r UpdateProfileResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// ReauthenticateResponse200Headers the declared response headers of an HTTP 200 response for Reauthenticate
+type ReauthenticateResponse200Headers struct {
+	CacheControl string
+	Pragma       string
+}
+
+// ReauthenticateResponse429Headers the declared response headers of an HTTP 429 response for Reauthenticate
+type ReauthenticateResponse429Headers struct {
+	RateLimit       *string
+	RateLimitPolicy *string
+	RetryAfter      *int
+}
+
+type ReauthenticateResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *AuthTokens
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *TooManyRequests
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Error
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *ReauthenticateResponse200Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *ReauthenticateResponse429Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ReauthenticateResponse) GetJSON200() *AuthTokens {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r ReauthenticateResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r ReauthenticateResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r ReauthenticateResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r ReauthenticateResponse) GetApplicationproblemJSON429() *TooManyRequests {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r ReauthenticateResponse) GetApplicationproblemJSONDefault() *Error {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r ReauthenticateResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ReauthenticateResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ReauthenticateResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ReauthenticateResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -16069,6 +17576,9 @@ func (c *ClientWithResponses) ChangePasswordWithResponse(ctx context.Context, bo
 //
 // Accepts JSON, or the OAuth2 password grant as a form (Swagger UI's Authorize button).
 // Five consecutive failures for an identifier lock it for 15 minutes (429 with Retry-After).
+// When the account has MFA (an active TOTP authenticator or a passkey), the right password
+// answers `mfa_required: true` with an `mfa_token` and no tokens; complete the sign-in at
+// `POST /v1/auth/mfa/challenge` (TOTP or recovery code) or with a passkey.
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -16085,6 +17595,9 @@ func (c *ClientWithResponses) LoginWithBodyWithResponse(ctx context.Context, con
 //
 // Accepts JSON, or the OAuth2 password grant as a form (Swagger UI's Authorize button).
 // Five consecutive failures for an identifier lock it for 15 minutes (429 with Retry-After).
+// When the account has MFA (an active TOTP authenticator or a passkey), the right password
+// answers `mfa_required: true` with an `mfa_token` and no tokens; complete the sign-in at
+// `POST /v1/auth/mfa/challenge` (TOTP or recovery code) or with a passkey.
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
@@ -16101,6 +17614,9 @@ func (c *ClientWithResponses) LoginWithResponse(ctx context.Context, body LoginJ
 //
 // Accepts JSON, or the OAuth2 password grant as a form (Swagger UI's Authorize button).
 // Five consecutive failures for an identifier lock it for 15 minutes (429 with Retry-After).
+// When the account has MFA (an active TOTP authenticator or a passkey), the right password
+// answers `mfa_required: true` with an `mfa_token` and no tokens; complete the sign-in at
+// `POST /v1/auth/mfa/challenge` (TOTP or recovery code) or with a passkey.
 //
 // Takes a body of the `application/x-www-form-urlencoded` content type, and returns a wrapper object for the known response body format(s).
 //
@@ -16126,6 +17642,140 @@ func (c *ClientWithResponses) LogoutWithResponse(ctx context.Context, reqEditors
 		return nil, err
 	}
 	return ParseLogoutResponse(rsp)
+}
+
+// CompleteMFAChallengeWithBodyWithResponse Complete a sign-in with its second factor
+//
+// Exchanges the `mfa_token` of a password sign-in (`POST /v1/auth/login` answered
+// `mfa_required: true`) and exactly one of a current TOTP code or an unused recovery code for
+// the usual token pair. The token is single use and lives 5 minutes: used, expired or unknown
+// it is a 401 `invalid_mfa_token`. A wrong code is a 401 `invalid_code` (the token stays
+// usable until it expires), audited, and counts towards the account's lockout; a locked
+// account is a 429 `account_locked` with `Retry-After`. A recovery code works once.
+// Rate-limited with the `auth` policy.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/auth/mfa/challenge (the `CompleteMFAChallenge` operationId).
+func (c *ClientWithResponses) CompleteMFAChallengeWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CompleteMFAChallengeResponse, error) {
+	rsp, err := c.CompleteMFAChallengeWithBody(ctx, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCompleteMFAChallengeResponse(rsp)
+}
+
+// CompleteMFAChallengeWithResponse Complete a sign-in with its second factor
+//
+// Exchanges the `mfa_token` of a password sign-in (`POST /v1/auth/login` answered
+// `mfa_required: true`) and exactly one of a current TOTP code or an unused recovery code for
+// the usual token pair. The token is single use and lives 5 minutes: used, expired or unknown
+// it is a 401 `invalid_mfa_token`. A wrong code is a 401 `invalid_code` (the token stays
+// usable until it expires), audited, and counts towards the account's lockout; a locked
+// account is a 429 `account_locked` with `Retry-After`. A recovery code works once.
+// Rate-limited with the `auth` policy.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/auth/mfa/challenge (the `CompleteMFAChallenge` operationId).
+func (c *ClientWithResponses) CompleteMFAChallengeWithResponse(ctx context.Context, body CompleteMFAChallengeJSONRequestBody, reqEditors ...RequestEditorFn) (*CompleteMFAChallengeResponse, error) {
+	rsp, err := c.CompleteMFAChallenge(ctx, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCompleteMFAChallengeResponse(rsp)
+}
+
+// RegenerateRecoveryCodesWithResponse Replace the recovery codes
+//
+// Returns 10 new recovery codes (shown once); every earlier code stops working. Needs
+// active TOTP (409 `mfa_not_enabled` otherwise) and a recent sign-in (`x-step-up`).
+// Audited (`auth.recovery_codes_regenerate`).
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/auth/mfa/recovery-codes (the `RegenerateRecoveryCodes` operationId).
+func (c *ClientWithResponses) RegenerateRecoveryCodesWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*RegenerateRecoveryCodesResponse, error) {
+	rsp, err := c.RegenerateRecoveryCodes(ctx, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseRegenerateRecoveryCodesResponse(rsp)
+}
+
+// DisableTOTPWithResponse Turn TOTP (and the recovery codes) off
+//
+// Deletes the authenticator and every recovery code. A critical operation (`x-step-up`):
+// when the account has MFA the sign-in must be recent, so a client first proves a current
+// code with `POST /v1/auth/reauthenticate {totp_code}` (or a password, recovery code or
+// passkey). No TOTP enrolled (active or pending) is a 404. Audited (`auth.mfa_disable`).
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with DELETE /v1/auth/mfa/totp (the `DisableTOTP` operationId).
+func (c *ClientWithResponses) DisableTOTPWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*DisableTOTPResponse, error) {
+	rsp, err := c.DisableTOTP(ctx, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseDisableTOTPResponse(rsp)
+}
+
+// EnrollTOTPWithResponse Start enrolling a TOTP authenticator
+//
+// Returns a new secret (base32) and its `otpauth://` URL (SHA1, 6 digits, 30 s) for the
+// authenticator app's QR code. The enrolment stays pending, and MFA off, until
+// `POST /v1/auth/mfa/totp/verify` confirms a code; enrolling again replaces a pending secret.
+// An account whose TOTP is already active answers 409 `mfa_already_enabled`. The secret is
+// stored sealed with `CCB_SECRET_KEY` and shown only here. Audited (`auth.mfa_enroll`).
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/auth/mfa/totp (the `EnrollTOTP` operationId).
+func (c *ClientWithResponses) EnrollTOTPWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*EnrollTOTPResponse, error) {
+	rsp, err := c.EnrollTOTP(ctx, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseEnrollTOTPResponse(rsp)
+}
+
+// VerifyTOTPWithBodyWithResponse Confirm the TOTP enrolment with a first code
+//
+// Activates the pending authenticator (MFA is on from now) and returns 10 recovery codes,
+// shown once. A code is accepted once only, and never one older than the last accepted
+// (±1 step of 30 s around the server clock). A wrong or replayed code is a 403
+// `invalid_code`, audited, and counts towards the account's lockout like a failed password.
+// No pending enrolment is a 404; an already active one a 409 `mfa_already_enabled`.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/auth/mfa/totp/verify (the `VerifyTOTP` operationId).
+func (c *ClientWithResponses) VerifyTOTPWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*VerifyTOTPResponse, error) {
+	rsp, err := c.VerifyTOTPWithBody(ctx, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseVerifyTOTPResponse(rsp)
+}
+
+// VerifyTOTPWithResponse Confirm the TOTP enrolment with a first code
+//
+// Activates the pending authenticator (MFA is on from now) and returns 10 recovery codes,
+// shown once. A code is accepted once only, and never one older than the last accepted
+// (±1 step of 30 s around the server clock). A wrong or replayed code is a 403
+// `invalid_code`, audited, and counts towards the account's lockout like a failed password.
+// No pending enrolment is a 404; an already active one a 409 `mfa_already_enabled`.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/auth/mfa/totp/verify (the `VerifyTOTP` operationId).
+func (c *ClientWithResponses) VerifyTOTPWithResponse(ctx context.Context, body VerifyTOTPJSONRequestBody, reqEditors ...RequestEditorFn) (*VerifyTOTPResponse, error) {
+	rsp, err := c.VerifyTOTP(ctx, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseVerifyTOTPResponse(rsp)
 }
 
 // DeleteProfileWithBodyWithResponse Delete the account and everything it owns
@@ -16209,6 +17859,50 @@ func (c *ClientWithResponses) UpdateProfileWithResponse(ctx context.Context, bod
 		return nil, err
 	}
 	return ParseUpdateProfileResponse(rsp)
+}
+
+// ReauthenticateWithBodyWithResponse Prove a fresh authentication (step-up)
+//
+// Confirms the signed-in caller with exactly one of a password, a current TOTP code, an unused
+// recovery code or a passkey assertion (`ceremony_id` from the passkey ceremony and the
+// `credential` the authenticator produced), and returns a new token pair of the same session
+// whose `auth_time` is now: critical operations (`x-step-up`) accept it for
+// `CCB_STEP_UP_MAX_AGE` (default 10 minutes). The previous refresh token is spent (as by a
+// refresh). A wrong secret is a 403 `invalid_password` / `invalid_code`, audited, and counts
+// towards the account's lockout. API keys have no session to refresh (400 `not_a_session`).
+// Audited (`auth.reauthenticate`).
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/auth/reauthenticate (the `Reauthenticate` operationId).
+func (c *ClientWithResponses) ReauthenticateWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*ReauthenticateResponse, error) {
+	rsp, err := c.ReauthenticateWithBody(ctx, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseReauthenticateResponse(rsp)
+}
+
+// ReauthenticateWithResponse Prove a fresh authentication (step-up)
+//
+// Confirms the signed-in caller with exactly one of a password, a current TOTP code, an unused
+// recovery code or a passkey assertion (`ceremony_id` from the passkey ceremony and the
+// `credential` the authenticator produced), and returns a new token pair of the same session
+// whose `auth_time` is now: critical operations (`x-step-up`) accept it for
+// `CCB_STEP_UP_MAX_AGE` (default 10 minutes). The previous refresh token is spent (as by a
+// refresh). A wrong secret is a 403 `invalid_password` / `invalid_code`, audited, and counts
+// towards the account's lockout. API keys have no session to refresh (400 `not_a_session`).
+// Audited (`auth.reauthenticate`).
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/auth/reauthenticate (the `Reauthenticate` operationId).
+func (c *ClientWithResponses) ReauthenticateWithResponse(ctx context.Context, body ReauthenticateJSONRequestBody, reqEditors ...RequestEditorFn) (*ReauthenticateResponse, error) {
+	rsp, err := c.Reauthenticate(ctx, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseReauthenticateResponse(rsp)
 }
 
 // RefreshTokensWithBodyWithResponse Exchange a refresh token for a new pair
@@ -17751,7 +19445,7 @@ func ParseAdminUpdateUserResponse(rsp *http.Response) (*AdminUpdateUserResponse,
 		response.ApplicationproblemJSON400 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
-		var dest Unauthorized
+		var dest ReauthenticationRequired
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -18037,7 +19731,7 @@ func ParseCreateAPIKeyResponse(rsp *http.Response) (*CreateAPIKeyResponse, error
 		response.ApplicationproblemJSON400 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
-		var dest Unauthorized
+		var dest ReauthenticationRequired
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -18168,7 +19862,7 @@ func ParseRotateAPIKeyResponse(rsp *http.Response) (*RotateAPIKeyResponse, error
 		response.ApplicationproblemJSON400 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
-		var dest Unauthorized
+		var dest ReauthenticationRequired
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -18238,7 +19932,7 @@ func ParseChangePasswordResponse(rsp *http.Response) (*ChangePasswordResponse, e
 		response.ApplicationproblemJSON400 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
-		var dest Unauthorized
+		var dest ReauthenticationRequired
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -18312,7 +20006,7 @@ func ParseLoginResponse(rsp *http.Response) (*LoginResponse, error) {
 
 	switch {
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
-		var dest AuthTokens
+		var dest LoginResult
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -18431,6 +20125,400 @@ func ParseLogoutResponse(rsp *http.Response) (*LogoutResponse, error) {
 	return response, nil
 }
 
+// ParseCompleteMFAChallengeResponse parses an HTTP response from a CompleteMFAChallengeWithResponse call
+func ParseCompleteMFAChallengeResponse(rsp *http.Response) (*CompleteMFAChallengeResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &CompleteMFAChallengeResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest AuthTokens
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers CompleteMFAChallengeResponse200Headers
+		if values := rsp.Header.Values("Cache-Control"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Cache-Control", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.CacheControl = value
+		}
+		if values := rsp.Header.Values("Pragma"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Pragma", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Pragma = value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 429:
+		var headers CompleteMFAChallengeResponse429Headers
+		if values := rsp.Header.Values("RateLimit"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimit = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Policy"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitPolicy = &value
+		}
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseRegenerateRecoveryCodesResponse parses an HTTP response from a RegenerateRecoveryCodesWithResponse call
+func ParseRegenerateRecoveryCodesResponse(rsp *http.Response) (*RegenerateRecoveryCodesResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &RegenerateRecoveryCodesResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest RecoveryCodes
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest ReauthenticationRequired
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers RegenerateRecoveryCodesResponse200Headers
+		if values := rsp.Header.Values("Cache-Control"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Cache-Control", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.CacheControl = value
+		}
+		if values := rsp.Header.Values("Pragma"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Pragma", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Pragma = value
+		}
+		response.Headers200 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseDisableTOTPResponse parses an HTTP response from a DisableTOTPWithResponse call
+func ParseDisableTOTPResponse(rsp *http.Response) (*DisableTOTPResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &DisableTOTPResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 204:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest ReauthenticationRequired
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseEnrollTOTPResponse parses an HTTP response from a EnrollTOTPWithResponse call
+func ParseEnrollTOTPResponse(rsp *http.Response) (*EnrollTOTPResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &EnrollTOTPResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 201:
+		var dest TOTPEnrollment
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON201 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 201:
+		var headers EnrollTOTPResponse201Headers
+		if values := rsp.Header.Values("Cache-Control"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Cache-Control", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.CacheControl = value
+		}
+		if values := rsp.Header.Values("Pragma"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Pragma", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Pragma = value
+		}
+		response.Headers201 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseVerifyTOTPResponse parses an HTTP response from a VerifyTOTPWithResponse call
+func ParseVerifyTOTPResponse(rsp *http.Response) (*VerifyTOTPResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &VerifyTOTPResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest RecoveryCodes
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers VerifyTOTPResponse200Headers
+		if values := rsp.Header.Values("Cache-Control"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Cache-Control", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.CacheControl = value
+		}
+		if values := rsp.Header.Values("Pragma"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Pragma", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Pragma = value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 429:
+		var headers VerifyTOTPResponse429Headers
+		if values := rsp.Header.Values("RateLimit"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimit = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Policy"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitPolicy = &value
+		}
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
+	}
+
+	return response, nil
+}
+
 // ParseDeleteProfileResponse parses an HTTP response from a DeleteProfileWithResponse call
 func ParseDeleteProfileResponse(rsp *http.Response) (*DeleteProfileResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -18456,7 +20544,7 @@ func ParseDeleteProfileResponse(rsp *http.Response) (*DeleteProfileResponse, err
 		response.ApplicationproblemJSON400 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
-		var dest Unauthorized
+		var dest ReauthenticationRequired
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -18611,6 +20699,111 @@ func ParseUpdateProfileResponse(rsp *http.Response) (*UpdateProfileResponse, err
 		}
 		response.ApplicationproblemJSONDefault = &dest
 
+	}
+
+	return response, nil
+}
+
+// ParseReauthenticateResponse parses an HTTP response from a ReauthenticateWithResponse call
+func ParseReauthenticateResponse(rsp *http.Response) (*ReauthenticateResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ReauthenticateResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest AuthTokens
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers ReauthenticateResponse200Headers
+		if values := rsp.Header.Values("Cache-Control"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Cache-Control", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.CacheControl = value
+		}
+		if values := rsp.Header.Values("Pragma"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Pragma", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Pragma = value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 429:
+		var headers ReauthenticateResponse429Headers
+		if values := rsp.Header.Values("RateLimit"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimit = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Policy"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitPolicy = &value
+		}
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
 	}
 
 	return response, nil
@@ -21941,6 +24134,21 @@ type ServerInterface interface {
 	// Logout Sign out
 	// (POST /v1/auth/logout)
 	Logout(ctx echo.Context) error
+	// CompleteMFAChallenge Complete a sign-in with its second factor
+	// (POST /v1/auth/mfa/challenge)
+	CompleteMFAChallenge(ctx echo.Context) error
+	// RegenerateRecoveryCodes Replace the recovery codes
+	// (POST /v1/auth/mfa/recovery-codes)
+	RegenerateRecoveryCodes(ctx echo.Context) error
+	// DisableTOTP Turn TOTP (and the recovery codes) off
+	// (DELETE /v1/auth/mfa/totp)
+	DisableTOTP(ctx echo.Context) error
+	// EnrollTOTP Start enrolling a TOTP authenticator
+	// (POST /v1/auth/mfa/totp)
+	EnrollTOTP(ctx echo.Context) error
+	// VerifyTOTP Confirm the TOTP enrolment with a first code
+	// (POST /v1/auth/mfa/totp/verify)
+	VerifyTOTP(ctx echo.Context) error
 	// DeleteProfile Delete the account and everything it owns
 	// (DELETE /v1/auth/profile)
 	DeleteProfile(ctx echo.Context) error
@@ -21950,6 +24158,9 @@ type ServerInterface interface {
 	// UpdateProfile Change username or preferences
 	// (PATCH /v1/auth/profile)
 	UpdateProfile(ctx echo.Context) error
+	// Reauthenticate Prove a fresh authentication (step-up)
+	// (POST /v1/auth/reauthenticate)
+	Reauthenticate(ctx echo.Context) error
 	// RefreshTokens Exchange a refresh token for a new pair
 	// (POST /v1/auth/refresh)
 	RefreshTokens(ctx echo.Context) error
@@ -22518,6 +24729,51 @@ func (w *ServerInterfaceWrapper) Logout(ctx echo.Context) error {
 	return err
 }
 
+// CompleteMFAChallenge converts echo context to params.
+func (w *ServerInterfaceWrapper) CompleteMFAChallenge(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.CompleteMFAChallenge(ctx)
+	return err
+}
+
+// RegenerateRecoveryCodes converts echo context to params.
+func (w *ServerInterfaceWrapper) RegenerateRecoveryCodes(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.RegenerateRecoveryCodes(ctx)
+	return err
+}
+
+// DisableTOTP converts echo context to params.
+func (w *ServerInterfaceWrapper) DisableTOTP(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.DisableTOTP(ctx)
+	return err
+}
+
+// EnrollTOTP converts echo context to params.
+func (w *ServerInterfaceWrapper) EnrollTOTP(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.EnrollTOTP(ctx)
+	return err
+}
+
+// VerifyTOTP converts echo context to params.
+func (w *ServerInterfaceWrapper) VerifyTOTP(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.VerifyTOTP(ctx)
+	return err
+}
+
 // DeleteProfile converts echo context to params.
 func (w *ServerInterfaceWrapper) DeleteProfile(ctx echo.Context) error {
 	var err error
@@ -22542,6 +24798,15 @@ func (w *ServerInterfaceWrapper) UpdateProfile(ctx echo.Context) error {
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.UpdateProfile(ctx)
+	return err
+}
+
+// Reauthenticate converts echo context to params.
+func (w *ServerInterfaceWrapper) Reauthenticate(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.Reauthenticate(ctx)
 	return err
 }
 
@@ -23868,6 +26133,12 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.POST(options.BaseURL+"/v1/auth/api-keys", wrapper.CreateAPIKey, options.OperationMiddlewares["createAPIKey"]...)
 	router.DELETE(options.BaseURL+"/v1/auth/api-keys/:id", wrapper.RevokeAPIKey, options.OperationMiddlewares["revokeAPIKey"]...)
 	router.POST(options.BaseURL+"/v1/auth/api-keys/:id/rotate", wrapper.RotateAPIKey, options.OperationMiddlewares["rotateAPIKey"]...)
+	router.DELETE(options.BaseURL+"/v1/auth/mfa/totp", wrapper.DisableTOTP, options.OperationMiddlewares["disableTOTP"]...)
+	router.POST(options.BaseURL+"/v1/auth/mfa/totp", wrapper.EnrollTOTP, options.OperationMiddlewares["enrollTOTP"]...)
+	router.POST(options.BaseURL+"/v1/auth/mfa/totp/verify", wrapper.VerifyTOTP, options.OperationMiddlewares["verifyTOTP"]...)
+	router.POST(options.BaseURL+"/v1/auth/mfa/recovery-codes", wrapper.RegenerateRecoveryCodes, options.OperationMiddlewares["regenerateRecoveryCodes"]...)
+	router.POST(options.BaseURL+"/v1/auth/mfa/challenge", wrapper.CompleteMFAChallenge, options.OperationMiddlewares["completeMFAChallenge"]...)
+	router.POST(options.BaseURL+"/v1/auth/reauthenticate", wrapper.Reauthenticate, options.OperationMiddlewares["reauthenticate"]...)
 	router.GET(options.BaseURL+"/v1/admin/users", wrapper.AdminListUsers, options.OperationMiddlewares["adminListUsers"]...)
 	router.PATCH(options.BaseURL+"/v1/admin/users/:id", wrapper.AdminUpdateUser, options.OperationMiddlewares["adminUpdateUser"]...)
 	router.GET(options.BaseURL+"/v1/admin/audit-log", wrapper.AdminListAuditLog, options.OperationMiddlewares["adminListAuditLog"]...)
@@ -23985,6 +26256,8 @@ type MCPUpstreamErrorApplicationProblemPlusJSONResponse Problem
 type NotFoundApplicationProblemPlusJSONResponse Problem
 
 type PreconditionFailedApplicationProblemPlusJSONResponse Problem
+
+type ReauthenticationRequiredApplicationProblemPlusJSONResponse Problem
 
 type TooManyRequestsResponseHeaders struct {
 	RateLimit       *string
@@ -24610,7 +26883,7 @@ func (response AdminUpdateUser400ApplicationProblemPlusJSONResponse) VisitAdminU
 }
 
 type AdminUpdateUser401ApplicationProblemPlusJSONResponse struct {
-	UnauthorizedApplicationProblemPlusJSONResponse
+	ReauthenticationRequiredApplicationProblemPlusJSONResponse
 }
 
 func (response AdminUpdateUser401ApplicationProblemPlusJSONResponse) VisitAdminUpdateUserResponse(w http.ResponseWriter) error {
@@ -25132,7 +27405,7 @@ func (response CreateAPIKey400ApplicationProblemPlusJSONResponse) VisitCreateAPI
 }
 
 type CreateAPIKey401ApplicationProblemPlusJSONResponse struct {
-	UnauthorizedApplicationProblemPlusJSONResponse
+	ReauthenticationRequiredApplicationProblemPlusJSONResponse
 }
 
 func (response CreateAPIKey401ApplicationProblemPlusJSONResponse) VisitCreateAPIKeyResponse(w http.ResponseWriter) error {
@@ -25326,7 +27599,7 @@ func (response RotateAPIKey400ApplicationProblemPlusJSONResponse) VisitRotateAPI
 }
 
 type RotateAPIKey401ApplicationProblemPlusJSONResponse struct {
-	UnauthorizedApplicationProblemPlusJSONResponse
+	ReauthenticationRequiredApplicationProblemPlusJSONResponse
 }
 
 func (response RotateAPIKey401ApplicationProblemPlusJSONResponse) VisitRotateAPIKeyResponse(w http.ResponseWriter) error {
@@ -25407,7 +27680,7 @@ func (response ChangePassword400ApplicationProblemPlusJSONResponse) VisitChangeP
 }
 
 type ChangePassword401ApplicationProblemPlusJSONResponse struct {
-	UnauthorizedApplicationProblemPlusJSONResponse
+	ReauthenticationRequiredApplicationProblemPlusJSONResponse
 }
 
 func (response ChangePassword401ApplicationProblemPlusJSONResponse) VisitChangePasswordResponse(w http.ResponseWriter) error {
@@ -25495,7 +27768,7 @@ type Login200ResponseHeaders struct {
 }
 
 type Login200JSONResponse struct {
-	Body    AuthTokens
+	Body    LoginResult
 	Headers Login200ResponseHeaders
 }
 
@@ -25635,6 +27908,490 @@ func (response LogoutdefaultApplicationProblemPlusJSONResponse) VisitLogoutRespo
 	return err
 }
 
+type CompleteMFAChallengeRequestObject struct {
+	Body *CompleteMFAChallengeJSONRequestBody
+}
+
+type CompleteMFAChallengeResponseObject interface {
+	VisitCompleteMFAChallengeResponse(w http.ResponseWriter) error
+}
+
+type CompleteMFAChallenge200ResponseHeaders struct {
+	CacheControl string
+	Pragma       string
+}
+
+type CompleteMFAChallenge200JSONResponse struct {
+	Body    AuthTokens
+	Headers CompleteMFAChallenge200ResponseHeaders
+}
+
+func (response CompleteMFAChallenge200JSONResponse) VisitCompleteMFAChallengeResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", fmt.Sprint(response.Headers.CacheControl))
+	w.Header().Set("Pragma", fmt.Sprint(response.Headers.Pragma))
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CompleteMFAChallenge400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response CompleteMFAChallenge400ApplicationProblemPlusJSONResponse) VisitCompleteMFAChallengeResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CompleteMFAChallenge401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response CompleteMFAChallenge401ApplicationProblemPlusJSONResponse) VisitCompleteMFAChallengeResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CompleteMFAChallenge429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response CompleteMFAChallenge429ApplicationProblemPlusJSONResponse) VisitCompleteMFAChallengeResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RateLimit != nil {
+		w.Header().Set("RateLimit", fmt.Sprint(*response.Headers.RateLimit))
+	}
+	if response.Headers.RateLimitPolicy != nil {
+		w.Header().Set("RateLimit-Policy", fmt.Sprint(*response.Headers.RateLimitPolicy))
+	}
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CompleteMFAChallengedefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response CompleteMFAChallengedefaultApplicationProblemPlusJSONResponse) VisitCompleteMFAChallengeResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RegenerateRecoveryCodesRequestObject struct {
+}
+
+type RegenerateRecoveryCodesResponseObject interface {
+	VisitRegenerateRecoveryCodesResponse(w http.ResponseWriter) error
+}
+
+type RegenerateRecoveryCodes200ResponseHeaders struct {
+	CacheControl string
+	Pragma       string
+}
+
+type RegenerateRecoveryCodes200JSONResponse struct {
+	Body    RecoveryCodes
+	Headers RegenerateRecoveryCodes200ResponseHeaders
+}
+
+func (response RegenerateRecoveryCodes200JSONResponse) VisitRegenerateRecoveryCodesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", fmt.Sprint(response.Headers.CacheControl))
+	w.Header().Set("Pragma", fmt.Sprint(response.Headers.Pragma))
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RegenerateRecoveryCodes401ApplicationProblemPlusJSONResponse struct {
+	ReauthenticationRequiredApplicationProblemPlusJSONResponse
+}
+
+func (response RegenerateRecoveryCodes401ApplicationProblemPlusJSONResponse) VisitRegenerateRecoveryCodesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RegenerateRecoveryCodes409ApplicationProblemPlusJSONResponse struct {
+	ConflictApplicationProblemPlusJSONResponse
+}
+
+func (response RegenerateRecoveryCodes409ApplicationProblemPlusJSONResponse) VisitRegenerateRecoveryCodesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RegenerateRecoveryCodesdefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response RegenerateRecoveryCodesdefaultApplicationProblemPlusJSONResponse) VisitRegenerateRecoveryCodesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DisableTOTPRequestObject struct {
+}
+
+type DisableTOTPResponseObject interface {
+	VisitDisableTOTPResponse(w http.ResponseWriter) error
+}
+
+type DisableTOTP204Response struct {
+}
+
+func (response DisableTOTP204Response) VisitDisableTOTPResponse(w http.ResponseWriter) error {
+	w.WriteHeader(204)
+	return nil
+}
+
+type DisableTOTP401ApplicationProblemPlusJSONResponse struct {
+	ReauthenticationRequiredApplicationProblemPlusJSONResponse
+}
+
+func (response DisableTOTP401ApplicationProblemPlusJSONResponse) VisitDisableTOTPResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DisableTOTP404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response DisableTOTP404ApplicationProblemPlusJSONResponse) VisitDisableTOTPResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DisableTOTPdefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response DisableTOTPdefaultApplicationProblemPlusJSONResponse) VisitDisableTOTPResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type EnrollTOTPRequestObject struct {
+}
+
+type EnrollTOTPResponseObject interface {
+	VisitEnrollTOTPResponse(w http.ResponseWriter) error
+}
+
+type EnrollTOTP201ResponseHeaders struct {
+	CacheControl string
+	Pragma       string
+}
+
+type EnrollTOTP201JSONResponse struct {
+	Body    TOTPEnrollment
+	Headers EnrollTOTP201ResponseHeaders
+}
+
+func (response EnrollTOTP201JSONResponse) VisitEnrollTOTPResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", fmt.Sprint(response.Headers.CacheControl))
+	w.Header().Set("Pragma", fmt.Sprint(response.Headers.Pragma))
+	w.WriteHeader(201)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type EnrollTOTP401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response EnrollTOTP401ApplicationProblemPlusJSONResponse) VisitEnrollTOTPResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type EnrollTOTP409ApplicationProblemPlusJSONResponse struct {
+	ConflictApplicationProblemPlusJSONResponse
+}
+
+func (response EnrollTOTP409ApplicationProblemPlusJSONResponse) VisitEnrollTOTPResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type EnrollTOTPdefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response EnrollTOTPdefaultApplicationProblemPlusJSONResponse) VisitEnrollTOTPResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type VerifyTOTPRequestObject struct {
+	Body *VerifyTOTPJSONRequestBody
+}
+
+type VerifyTOTPResponseObject interface {
+	VisitVerifyTOTPResponse(w http.ResponseWriter) error
+}
+
+type VerifyTOTP200ResponseHeaders struct {
+	CacheControl string
+	Pragma       string
+}
+
+type VerifyTOTP200JSONResponse struct {
+	Body    RecoveryCodes
+	Headers VerifyTOTP200ResponseHeaders
+}
+
+func (response VerifyTOTP200JSONResponse) VisitVerifyTOTPResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", fmt.Sprint(response.Headers.CacheControl))
+	w.Header().Set("Pragma", fmt.Sprint(response.Headers.Pragma))
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type VerifyTOTP400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response VerifyTOTP400ApplicationProblemPlusJSONResponse) VisitVerifyTOTPResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type VerifyTOTP401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response VerifyTOTP401ApplicationProblemPlusJSONResponse) VisitVerifyTOTPResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type VerifyTOTP403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response VerifyTOTP403ApplicationProblemPlusJSONResponse) VisitVerifyTOTPResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type VerifyTOTP404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response VerifyTOTP404ApplicationProblemPlusJSONResponse) VisitVerifyTOTPResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type VerifyTOTP409ApplicationProblemPlusJSONResponse struct {
+	ConflictApplicationProblemPlusJSONResponse
+}
+
+func (response VerifyTOTP409ApplicationProblemPlusJSONResponse) VisitVerifyTOTPResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type VerifyTOTP429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response VerifyTOTP429ApplicationProblemPlusJSONResponse) VisitVerifyTOTPResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RateLimit != nil {
+		w.Header().Set("RateLimit", fmt.Sprint(*response.Headers.RateLimit))
+	}
+	if response.Headers.RateLimitPolicy != nil {
+		w.Header().Set("RateLimit-Policy", fmt.Sprint(*response.Headers.RateLimitPolicy))
+	}
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type VerifyTOTPdefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response VerifyTOTPdefaultApplicationProblemPlusJSONResponse) VisitVerifyTOTPResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type DeleteProfileRequestObject struct {
 	Body *DeleteProfileJSONRequestBody
 }
@@ -25668,7 +28425,7 @@ func (response DeleteProfile400ApplicationProblemPlusJSONResponse) VisitDeletePr
 }
 
 type DeleteProfile401ApplicationProblemPlusJSONResponse struct {
-	UnauthorizedApplicationProblemPlusJSONResponse
+	ReauthenticationRequiredApplicationProblemPlusJSONResponse
 }
 
 func (response DeleteProfile401ApplicationProblemPlusJSONResponse) VisitDeleteProfileResponse(w http.ResponseWriter) error {
@@ -25887,6 +28644,128 @@ type UpdateProfiledefaultApplicationProblemPlusJSONResponse struct {
 }
 
 func (response UpdateProfiledefaultApplicationProblemPlusJSONResponse) VisitUpdateProfileResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ReauthenticateRequestObject struct {
+	Body *ReauthenticateJSONRequestBody
+}
+
+type ReauthenticateResponseObject interface {
+	VisitReauthenticateResponse(w http.ResponseWriter) error
+}
+
+type Reauthenticate200ResponseHeaders struct {
+	CacheControl string
+	Pragma       string
+}
+
+type Reauthenticate200JSONResponse struct {
+	Body    AuthTokens
+	Headers Reauthenticate200ResponseHeaders
+}
+
+func (response Reauthenticate200JSONResponse) VisitReauthenticateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", fmt.Sprint(response.Headers.CacheControl))
+	w.Header().Set("Pragma", fmt.Sprint(response.Headers.Pragma))
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type Reauthenticate400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response Reauthenticate400ApplicationProblemPlusJSONResponse) VisitReauthenticateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type Reauthenticate401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response Reauthenticate401ApplicationProblemPlusJSONResponse) VisitReauthenticateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type Reauthenticate403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response Reauthenticate403ApplicationProblemPlusJSONResponse) VisitReauthenticateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type Reauthenticate429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response Reauthenticate429ApplicationProblemPlusJSONResponse) VisitReauthenticateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RateLimit != nil {
+		w.Header().Set("RateLimit", fmt.Sprint(*response.Headers.RateLimit))
+	}
+	if response.Headers.RateLimitPolicy != nil {
+		w.Header().Set("RateLimit-Policy", fmt.Sprint(*response.Headers.RateLimitPolicy))
+	}
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ReauthenticatedefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response ReauthenticatedefaultApplicationProblemPlusJSONResponse) VisitReauthenticateResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
@@ -30933,6 +33812,21 @@ type StrictServerInterface interface {
 	// Logout Sign out
 	// (POST /v1/auth/logout)
 	Logout(ctx context.Context, request LogoutRequestObject) (LogoutResponseObject, error)
+	// CompleteMFAChallenge Complete a sign-in with its second factor
+	// (POST /v1/auth/mfa/challenge)
+	CompleteMFAChallenge(ctx context.Context, request CompleteMFAChallengeRequestObject) (CompleteMFAChallengeResponseObject, error)
+	// RegenerateRecoveryCodes Replace the recovery codes
+	// (POST /v1/auth/mfa/recovery-codes)
+	RegenerateRecoveryCodes(ctx context.Context, request RegenerateRecoveryCodesRequestObject) (RegenerateRecoveryCodesResponseObject, error)
+	// DisableTOTP Turn TOTP (and the recovery codes) off
+	// (DELETE /v1/auth/mfa/totp)
+	DisableTOTP(ctx context.Context, request DisableTOTPRequestObject) (DisableTOTPResponseObject, error)
+	// EnrollTOTP Start enrolling a TOTP authenticator
+	// (POST /v1/auth/mfa/totp)
+	EnrollTOTP(ctx context.Context, request EnrollTOTPRequestObject) (EnrollTOTPResponseObject, error)
+	// VerifyTOTP Confirm the TOTP enrolment with a first code
+	// (POST /v1/auth/mfa/totp/verify)
+	VerifyTOTP(ctx context.Context, request VerifyTOTPRequestObject) (VerifyTOTPResponseObject, error)
 	// DeleteProfile Delete the account and everything it owns
 	// (DELETE /v1/auth/profile)
 	DeleteProfile(ctx context.Context, request DeleteProfileRequestObject) (DeleteProfileResponseObject, error)
@@ -30942,6 +33836,9 @@ type StrictServerInterface interface {
 	// UpdateProfile Change username or preferences
 	// (PATCH /v1/auth/profile)
 	UpdateProfile(ctx context.Context, request UpdateProfileRequestObject) (UpdateProfileResponseObject, error)
+	// Reauthenticate Prove a fresh authentication (step-up)
+	// (POST /v1/auth/reauthenticate)
+	Reauthenticate(ctx context.Context, request ReauthenticateRequestObject) (ReauthenticateResponseObject, error)
 	// RefreshTokens Exchange a refresh token for a new pair
 	// (POST /v1/auth/refresh)
 	RefreshTokens(ctx context.Context, request RefreshTokensRequestObject) (RefreshTokensResponseObject, error)
@@ -31711,6 +34608,167 @@ func (sh *strictHandler) Logout(ctx echo.Context) error {
 	return nil
 }
 
+// CompleteMFAChallenge operation middleware
+func (sh *strictHandler) CompleteMFAChallenge(ctx echo.Context) error {
+	var request CompleteMFAChallengeRequestObject
+
+	var body CompleteMFAChallengeJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.CompleteMFAChallenge(ctx.Request().Context(), request.(CompleteMFAChallengeRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "CompleteMFAChallenge")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(CompleteMFAChallengeResponseObject); ok {
+		return validResponse.VisitCompleteMFAChallengeResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// RegenerateRecoveryCodes operation middleware
+func (sh *strictHandler) RegenerateRecoveryCodes(ctx echo.Context) error {
+	var request RegenerateRecoveryCodesRequestObject
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.RegenerateRecoveryCodes(ctx.Request().Context(), request.(RegenerateRecoveryCodesRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "RegenerateRecoveryCodes")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(RegenerateRecoveryCodesResponseObject); ok {
+		return validResponse.VisitRegenerateRecoveryCodesResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// DisableTOTP operation middleware
+func (sh *strictHandler) DisableTOTP(ctx echo.Context) error {
+	var request DisableTOTPRequestObject
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.DisableTOTP(ctx.Request().Context(), request.(DisableTOTPRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "DisableTOTP")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(DisableTOTPResponseObject); ok {
+		return validResponse.VisitDisableTOTPResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// EnrollTOTP operation middleware
+func (sh *strictHandler) EnrollTOTP(ctx echo.Context) error {
+	var request EnrollTOTPRequestObject
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.EnrollTOTP(ctx.Request().Context(), request.(EnrollTOTPRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "EnrollTOTP")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(EnrollTOTPResponseObject); ok {
+		return validResponse.VisitEnrollTOTPResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// VerifyTOTP operation middleware
+func (sh *strictHandler) VerifyTOTP(ctx echo.Context) error {
+	var request VerifyTOTPRequestObject
+
+	var body VerifyTOTPJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.VerifyTOTP(ctx.Request().Context(), request.(VerifyTOTPRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "VerifyTOTP")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(VerifyTOTPResponseObject); ok {
+		return validResponse.VisitVerifyTOTPResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
 // DeleteProfile operation middleware
 func (sh *strictHandler) DeleteProfile(ctx echo.Context) error {
 	var request DeleteProfileRequestObject
@@ -31820,6 +34878,52 @@ func (sh *strictHandler) UpdateProfile(ctx echo.Context) error {
 		return err
 	} else if validResponse, ok := response.(UpdateProfileResponseObject); ok {
 		return validResponse.VisitUpdateProfileResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// Reauthenticate operation middleware
+func (sh *strictHandler) Reauthenticate(ctx echo.Context) error {
+	var request ReauthenticateRequestObject
+
+	var body ReauthenticateJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.Reauthenticate(ctx.Request().Context(), request.(ReauthenticateRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "Reauthenticate")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ReauthenticateResponseObject); ok {
+		return validResponse.VisitReauthenticateResponse(ctx.Response())
 	} else if response != nil {
 		return fmt.Errorf("unexpected response type: %T", response)
 	}
@@ -33410,441 +36514,482 @@ func (sh *strictHandler) ListUsageEvents(ctx echo.Context, params ListUsageEvent
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7L1rchs5tj+4FQTnRpjsTlKULLvKUlTcUcl2lbv8UEtyV/ct+jLBTJBEKwlkJZCi2Q5F9KdZwMysYD7c",
-	"+TprmBXMGnolEzgHyAeJ5EOW/Kiuf/xvl5XMxPPg4Dx/50MrkrNUCia0ah19aE0ZjVkG/zyl0ZSdSqEz",
-	"mbyWF1pmzDyOmYoynmouReuodZLM6UKRUMiuMm+ER0RPGRnJeEEimmWcKUKJlldMEJkRxaKMaaKnVBMh",
-	"SWS6IO1RJueKZQFJM/l+QWQ2EKdPX3fIjC7IFWMpaZ8/PyWPvzl8Qv7f//tRb7/TIxdMaCIFYdcsW5CM",
-	"qVQKxYgcQ/cyZRk1I+wNRCtoZezXnGcsbh3pLGdBS0VTNqNmMkzks9bRLy03/Na7oKUXKWsdtZTOuJi0",
-	"bm6C1rNLOlmd+uWUmY5lnkXsgSLXLFNcimOimIgJ12REoyvCBQlfjLuvqI6mIdGS5GlMNSOKjlmy6LVq",
-	"g3lPZ2li+h60Hg5aLd9QnvOEnUQRS/U5FROmmndktNBMhUs92OnCb/65mg7MpjOhn3KVSsWx3eVuQqo1",
-	"jaYzJnRI5lxPCRXk5OL0xQsSjnnCBJ2xkIxpksA6UBHDzpiN/Hb/22/Kl/4AY2zeopRqzTLT5X+XXR6T",
-	"xtVp3qxfc6lZTNSUHjx67EjFDOOBIrAipE2J0pkUE3JNEx5TLbPO1qMbtH7pd5/Q7vjdh8eHN4PWfzQO",
-	"8YKKeCTfN++dwhfCI2IGJDMWkx8vX700J+jiLz/AmElEhZCaZLkg2IQ5DnrKFZEZn3DR24rwbU9+WjjL",
-	"6GRGX0vgBGvPPhzkMCBjmZEfLy/P9vZ7fTzdavXwbnsi4XvfyG6CVkozOmPasao8UzLz73oo2Hs9jOCN",
-	"0O16mrFrLnNFUjphx0Sm9NecmYFx89mvOcsWraBlyLN11MJvawdpRt+/ZGKip62jR/sHTfv8YvxaCgZn",
-	"3z82Q6ukXaPLDowvSrhhcFOZxCow2x7+ITwmlMxMW4QKNWeZIg/7h8WYkXGXg34x7prOkfM0jX2/f3DY",
-	"NHjgL6vDfiMYHBaSmd8DwnqTnmU23/W7+/2Dh2Hg/jbNd0MYPj7oPto/CEnbzDChSpNH+wd48jqN88Bh",
-	"NIz/4NFj3/BfPF3PrQmPi/5SqqdlbzxeS5xjmc2obh218hze9HQds1kqNRPR4ie2WB3GK3oFN2KUMXcN",
-	"mFshYzpb4NWp6IyRK7ZAplo8gRvVPOKCHBySqcwzRTKWJuYI6ikbCDz2NClvwzY0ERZj0t1z+IDFR8RM",
-	"LewQLpRmNDbnAobExYTQCeXiuDaYgUAWT2I+HrPM0CYMiJu5HB4cBMDgKY57KpXhq5nSxCwlU9q8pzRP",
-	"EsOuhOkDP+w/6Q3EG3dZKzKj2RWLSfi+y8sx4ySPYPIy112UIUIizN1vl8DwSRQt2ooxwmg0HYhCCugY",
-	"PgpLbM8/z4jKo4gpZQaSsXGuWOzWAmUG/6Eqd7drtreRLB8FrRkXxTELqvfEL4PB+4P97mDw/ptn7/7o",
-	"vyVejBu4xkmaJgsiRbIgHFlZRQQBdoLrDIzCMF+WKEYO9w9gg4Q09DMh0RSEh8467rGWcTQcvJd8xvXq",
-	"oM/ohBHF/9HIYRP4rtpXzMY0T3Tr6FE/MB3zmbkWDvp9WFj8a78YAheaTVgGY7hgyshhyAM8R1zh78OP",
-	"PupvFZ2w55mcrU74QtNMu7tmSpNxV6ZMkDkXsZyT8JdxJmcB0bITkradKXnYJ7E5yyM2lhkjoZZhp2m9",
-	"zPct72iNcNnVfMaah3wpVwf8TMRuuDjIgLD3UZLHLC5HKOS8c0zoWLOMhGYIYUCoJjOpNDns2+EnVLOs",
-	"adxa7j7qG7NLyNDgrv+exufIVcxfEYqq5p80TRMewYHfSzM5Stjsj39XKLuWff5Hxsato9b/slfqPXv4",
-	"q9o7w6+wU9/1UTCzGU3M4FlsLrcx5YlyEqNROlo3QetUinHCo882yMj2rwrhnL3nCvi74xgwzmdZhpLT",
-	"pxrkiSDM9EnaVCyI0lTnqnNcao3KUNF8yqMpjM+IIt+DulIf4x/2/lAfTkFMIy4oEJ2HklbXaz6VCWoB",
-	"AVEsu4Z7gGXakHBFGUadq1sqXb7Z2/f3VpQ0pAe4zZaUqk3NeFSxSmMXLMozrhfdM5nwaLFNg073qKi1",
-	"mz6B926cXPha6lcy5mNuuKZPykLZ9YEikUwXpB3WJFEjcigS5ZmRIZbW+HbjOaOZ5jS5J/Kwx4nFNaH3",
-	"qyOUBmEexXKU1bpGIt8zt/T2Cjl+btTed3/s4n/28D9+seZz0i0swWupL6jmaszpKGGfku2FQDpDIfVQ",
-	"lSOw5jL4zfDCTBuVVGl4ykRM2mFtC4+soeIPuFGdJeJb2e4ddnEw+MOavYNVlNmIxzETn/pOizIWM2FO",
-	"uZEvoiuQ5nFiJJMJXmQ/SME++cDAMmA4mkxilhE9pcIK5ZpywWIy5UrLbHGMm4uqldNkiBQ49JdU6ZN4",
-	"xndZ2MJYaL6IQYimSg8pNGPGqilPjMg15YrMZZ7EJGH0mhEhCY00v2YE3uVKZ1SDeYOVosBqgzOmjPC4",
-	"W4uFeA7C0dAy0yF2dINMxjzgceuo1R89GT8cPWbdb8f74+5hdPiw+yR6+Kj7eNwf78cPx/v0GzAEgMTQ",
-	"OjrsPwlammswmBbSVtFnnomjKBrR6IqJ+Miu3lFlSjfBx9PAqYwZCctG7XFG9WqbNSLtmCs6SriYBCRm",
-	"MwkCmswGImYJgz8KY4kULCCjBeFasWRsBM/RglCj0rGs3mqnR15bTW9OlR1OfIxmAtB2aWKIliOx0jzm",
-	"miRy0iNnmZxJzUzjTBgG5e8AbwyjKN8ErVenZ29TpTNGZ59cmDSH8NXpGV7IGYlgxYXUZGTOII2mRn8J",
-	"Z1E6zAX8DUy3E5BRJq+YNQVKLSOZDAS+6P5GKg07Zi2MahITc2TxHfO3zHVo5VY8bGDkmEpzykUMlh27",
-	"QK+lfi5zEX/KhXkticqjaWnyahs+ZdYlkWKiiJZEyRmTghGWKNYBPnSWsUiKGKSH55Qn7JMOueInMeqi",
-	"ItT5VNBfxJU5RWb4ZqdRgjwuTBoVQoe5XEr5ioqFVRXVJ9VwSEY1I2DUMNRDzdnigiQyupK5PramKKtI",
-	"n5s/uifmj5Ao2AC1dK2fU80aTCsoo84oB6var7nUlLRfPLt8TuKMjnXHGWgHLZrr6aB1nH3XP9bfHR4s",
-	"eYZWZbWi04qQ5vepUJLCG+s7/vW7/f7x/LvH/c09lyviMa3gChkCnlOuvW2V5iAweggzApnxf7BPfQTh",
-	"2quKL0Cab0Waycjcp59YBl0yYsxZknStGWOUa+dRGjECozCsE/aQCsJLwyfYeDMGFlNrWsAbwmjvyEc+",
-	"63UwkzFLDFe/5kYkGwMfC0BGu2ZZImmMVpsKT+daETkXxMo4yGm0EcTNJKUwsyrEBdTyzl5Y836ayZRl",
-	"mlsDBZj14yHV29q3ghZ7n/KMqXXfiDxJkFhQjF9pg8db2CwDlOjMzn1UZ2jM+7D6Q5qxMX/vZxToD4im",
-	"NKORZply5kY02wfoBInkRHDFCJ7r0h8eRaPhX68eXj+hvlk5Z94Q2xqisJkLzROPAR24LiWZ1ECElobJ",
-	"JKMRIynLuIwDMp8ylI1kEjvPgtIyNYJvdsXFxIzvNqt3U9Wsf0F/E6xnsXpBlYhq1LG0f6VjVI7+ziJt",
-	"lgLp8hQagNMW421Ok7MKnY5poliwRLpbkGEjJdRciv1l38f6JYA2mufykqOhtz7YmGrgE1yzmdrEMOxh",
-	"vSn6oFlG4e8pVcOZjWuxv42kTBgFua3iODYv7LazMMJKD/Xmmud7AcS2OmOa8uEVW2w/V1U0tHSBTg2r",
-	"kyJiEEUTE6pI+NfuydmL7k9sgd7aE3thwgk5It8zmrEsbDqTfz7o9XqtTQviJlCMzLsGRst4q/Dip0ny",
-	"Ztw6+mX9jOHtm2B5vYywxRq5wAXTZD7lCbP3A0poCqONQCeKIpkLTbCZOzrttTGtTv9ddQHugu6Lxfzi",
-	"Sd+N9C1ER23kXDMuqk/3l3kZV0PUtv2zy2Ri39tmGc9lwsxXMy5e4Pv7S8sZtHLBf82Z/dms0Y15ZvZ7",
-	"lfZOE0YzZQmvW1MNilsxVyx7oIgR7BNQJ80Dwykr56yY0I1vRY1OfxI567GLqjGScC9jE640uHvhbxhC",
-	"+QeMxP2ZsXHG1HTpzyHIf5XvK18YqWkus3iI2ljxOJNjnrAh2DWKp5YpDPHKW34Kd/TqU3Ytr+CpoZqe",
-	"WZkhRtUVz2I2yifDa87mraB1xRaqVzQ1i9IeWgvKTivPioYqz4ohm2daymQY0STxBCbZZX8mdOaRDWm0",
-	"zpZfHNrKxt0E5iOZDf3i3UZBDe0Sqvk41b4riWepOy7048PWqrM9aPF0C+4QtGQE6vpuYrHMdSRRvCiC",
-	"1TBmwzBjypPcG65ZNypuMTiVw7xvu8ZAfnRitZtbSH/VxQkckZTTr5BAbayw+LXuazMvN/9dE3d4KSd3",
-	"ccmUFP/F3zK5nl7KKyaU73AayhpCoLJHaRDk/OLg0WPyp58vbYCvkZqaxaRGJY+LZpMGyAVO+mBK2bBp",
-	"+2lN+npipOzV8+jYc8M0LriYJHC5HBP23lqpqSZ71/t7hsXu2e+9M4A2h/i4PJI4Z+85zK0Yt1l4W9pZ",
-	"+DCob8ny3GrjqS2vb+dPYapn9maqhI/soB9Zi+PQ3W81blE8DFbDK9cqQ4Zq57u0+c1BrcVvvQzQXJBD",
-	"e1+qWjgVnqzlOF5llG/zkY2nPzl7AWYeK404YbiNxm5o6ohQ4kboHB7cyC+aCUIHoghC1JJQYrY+kzOu",
-	"WDVScEZjhk4MwoXO8phlZJYrDdYXmeuEXzPCdccqKrAtA6FlKaab+TmV3FocQXWHADmw7rshzqlCnR8s",
-	"OsQQYJwnDIP9PBJVlSBXtn5p1xpITp9SEbHEYyWC54k3gCLLGU6BFrGSEyZsICPMQsskBvu9lqlPHAyq",
-	"IW5bRbJV51oLjysH2jjFqeQRW53imAsOciJVdQnUjLoVtBKkX3OMrTxlrnVrJxyOeaIbuAoXMXvvs/UG",
-	"rURO0kyO1Jq7pBx84c9c2ZzSVrnx8re+tO3elUmNc1KluNJUaO80K8uy7U1stuNSyuTUCKcrd/HSNsNo",
-	"igX3bO+yqALLXi5bsLTDKw0Erffdiezah9GU6p6llcovXT5LZaZtPMK0ddSacD3NR71IzvYK723lX2a3",
-	"M0GTPdMghpQAEebiqokSY5Zous3aPYUXb4K7od3AEMS7bUy3d0LQDduFk7/dZpVreg87Jo0c4/ShpQMI",
-	"ne5G93agHgk0knjTb2zBvHdTGF+3VYBiryEcfBDeX+yCV4gKVjsq18PHDRxTLiI0Ns3GBkE/c4EW9Rth",
-	"Kfb3vWbC/Nojl2CQV9bnykohseI2btuEpFwkRkYNa2MLMXwTHEJzDn7lYHedSi2UZrPhmIsJy9KMb8mN",
-	"c8fQN60OhEE3aGPuQDg6cJsZFHTpOtrqFJX7ep+HCA6rP1cnNHrSUWgEOwEh6ZDixuiMxaSkOtx666Ox",
-	"aZsQxyQTFlRCUKw8CPlHhJKwxlfCY3SmhNjBUMI4VI8LiCQfwrKFRho0w8V32SzVCxLatQ2LzkP3sohJ",
-	"aM4wpD+t+RBeXKLFGV2YOeLgA/J3I1q68HpYFvLL0zevn70DlW2JCUWjoWHv2166z8zyAv+4Ffcqee0N",
-	"SPsNhsavkJ/1YM/uiat90Xxi61v2XllDRdldYg4pEycvHkDUjK6wAhchcEzGnCUxusITDjHQNEPbRAp/",
-	"iJjwiTCXwer5mdH3w7JNVNqV3zNs09tya1QxX+LrwE+EQnVoJPUU+p/wawbJrdU8oIY9r1B22azHvGOT",
-	"WLQLH3igiM05MmpoinFf9P0Q/3DDc/FzEdU0kZOO4VAJzSYsI9c0yZlLcuvfYrRROkTrs1p7YZ9bUz6L",
-	"K2FwirR5rDo2EY8miZwzozHKBJm6JR0ix2PzspblxGFTs1woG2UYmDk6I4l7E1vC+MAYUn7DUr4IMQOv",
-	"loX/QJHKDDo9cuIC9nD5ksQo/nQBpJarYuEwu9Vx0Y3RDSXffHiwyjit5rIbZ35l1Z06V+73rZO7mU3P",
-	"mKbOjuo3MnmY6Wal1fHhaireRod70BI+2SBZkH2IWcxTw3LwFBepdvu7kmxKM7ORybCuujZ8WLFWpJms",
-	"GODXyqb2VUKJYPNCUm0LKSxfwOwSZMkEc+A3ks2WsvFJmjIAMeCqlIvtiUASfqDckLbr12iTq7wI7DpE",
-	"GSYsIojEzVPTz6GVvmamcSmYdY0vN1sh7jUH5HCZYt/BgIzY5jfV10U638YueWCrMp+vSZ/TUrMZsIwc",
-	"HQaln0jmIzBXlImgFersN1KnyGcj6/0GmiwsBEuBp4Z+woCENNfS/Nfd9iGk3n8wrR2RcS7ANxMU/zoi",
-	"HwSdsZub+o6UCAbC+i5lNZ/GIwlt5kOvjbwOxh0rJb6zk9rdPORTkrVMh+mGJd/fcclzxYbuaNksiLXn",
-	"62dUHcqLJCBpxuyZK9RSc8ZQ/3T83JyN0P0R+g2izhWxOYO5Kug5ga64ObaR6Jy8dR8ynU+Mq6zg2wsS",
-	"yyShmYI8AfQeXXHhEc8AWsOobbF/11d2Ez+YZ1yzLb/gIs31lu+iXLXly1pqNLlufHfFKJZCmILtLaiu",
-	"Qn2GrpPtVPx72e2nbJRPVo1jzZqYi3j1/phtcnn5/EKXLiUXwu8xm2VkTqLQJLchvpXzVvJx9+OwabRL",
-	"G1MMvVSilpooZ9DkiHjqzLwfYc3/lBb6wtq8YqbfSHFPrVH3rknuVekSWbUj6TwzQhAJzbzDIlRaMBYr",
-	"fAiLYRj3MaGChMXqrbxs9wRDDctlDI8JKvQBidk1S8w2Im6UlEmF3dMrRjR7r9HJh5BNmDWFj1OaaQVK",
-	"hmH7RedGv0AAKcJn0FJ7RBV7fFiYyN6ev1Qwpigadcc8YUd7ex94fBN2MKMH7x3zgyJtwGDCro6J0Xhs",
-	"7uUZzXSZfsUVGTMNaUjjTM7QMEqmUmnlYcolra7KhBl4OClo4oDWgi/jEEBOMfRN2sWyw47Z7H9YQVjk",
-	"Tl1W2XQmtiXscu6rJP1uXcj48plDCgDPhSUBG+RiJKniPOLpW38shw22rE/iWdvm4nhVuNLu+iAvS4ur",
-	"3lkrwa7+0rBR28ZsL4eHFB292yRs2UAOzwd1Pl+zAW7SF62hek6VUR3jPHKZLtU8QXuuuSBcFxrcMeHa",
-	"5YFYM08pgTpe5DvCcW3+TlHEvG/oyEu1FW/0+mWCDsr3t6Gz2ordPbFd2HzcD6sxuDaAwa9R2ikMIbRk",
-	"S/N0IU9sdiHtEgJhxb2hs61vK4RWDIpbDB5DS3cJglwXmlFZ3mBZU7FrujTK2ixrw2k8a/UsLg+2Xs25",
-	"BIJhBVBsnGdw3YEHQJU5NZ4MLWWzIeGcQa9kxCZUYMgRpnyb43jQ74NqM2Wic7zkxCFjmSRy7jmVWzkY",
-	"0B5ufQtLK48NNC3TpfUTbctja+v4oTmrpooZRrv/OOn+V7/7ZNh992E/eHx48x/eVKgaLOJOQb+mkcgn",
-	"fDh7/1hm4Cagmo94wvUCk5+dpO64JVVX9mVskeACExpPWcZEBCHsm6yCX8B94+GksNF3z0EL0WIHGqLZ",
-	"JJ850N7Vg1n8TKgilPzp4s1rgvMKCBPmEonxFys7t3nh91EBoWKB4iuAxzkvRqfX2j4Z0LeBQWXU7xrD",
-	"zld58633uOT1t9ho2JH72+xCX10W9ccZncwKX30huR+TEGxioRmLdXe7OfUQbBdc3SDvG0EGnfmutVWm",
-	"uCVt3XLDb7XTa0KhPoIIbCjUrQjgvlTtMmSgWYQlM2akDaSD5siHo5pPDxQbo3+/Oj1D4mmjip0rFgY2",
-	"PgMMYYhsMaXg6nOSsn05YypPdPG+U9gDEnLlgiuAAuMcPXzDmQo7PYJ3KLl4+pOyrmEjRoPyzFhtFtJI",
-	"4TiDHRThyuBw2maWThMeJTK6UqQdWoO9Zu91AP97Y0Zun4LuH5B//fN/zNN//fN/OjUn405X5rIZvbIa",
-	"2xpJGzDUnBfabR3hCN9CKivgonHMlteCdlQ9T6x6vqyVdXsboBsALnd5rZRynLLcZfWQqzKyY8M2AqFm",
-	"DN2QgFVoPgyK5P0yV1+iNlcEJvvt/Y5HrS6s6emBAoARIp3GB67othFezGAAfCSlRleE1ypTpXP/JYhN",
-	"+Hss/fIPlAUe3qyOLHE7twsu5hTXbmshB3OHcIxBgzDVwASRSd09A3zbFHztCRnZQrdKMzlLdWOAxwtD",
-	"+AR9koB/C3UHMkZjBdwJrP6qtjVb9jWs5Nh5XCzxLtPwukR31TNXTeuVhQk8C7zUxzaE8fY+7FaAGnlp",
-	"Cb/IV2lxqVrLTOnnKY+mhKapZR5m4BAbNJbZMaIcGVlIreRSPVAAduW0EHe8sI85G3ltM1XjpkdeK2zO",
-	"AeSxmOsF/kTkn8JMTNpFwJWa0pSpTo+8EHAn0gIn+4Gq26xrDT5QJMyzJESBfNV2TdqpmATk7ymbBGTC",
-	"xwGZs1HaWbFow5B4fAMwS2A4F6x6l2AgQ83Y7cYBIU7llBxMU+Vlo51DaYceZPvyOIRon+oLuDcOyowo",
-	"wcdjCEbFaxyv6WLm3kkdF7jDj8gr/r0ZPa5HQHiP9cjD4MnDg2D/cd+iyweEkrOnz0ksI7i/SNt9v9/v",
-	"Qw0A8w5sWJpQLrqwqcXbgDIXl4DstmYE3A5t8+reHwLQsQLy11cvA/K3E/O/l2/M/178+WVA/kSv6QVQ",
-	"TUDUlCUYZ4XOAKOMHZO3l8+734JHo9MjJ+aFotYF6HBgW2lbx4X5+OzpcwBww3l3SJrk9la2xskHqPW5",
-	"sCr2PmIsJg8Pgn6/b/4Pl6ZHTsTCjsSsvF0FxK7Cbyx6DuiANqYslXCALQFgnpUh8XDP9b73gd/s2S3d",
-	"+/D3m9CQjgUKssnt0NGMK2VoEInShn0hBYHNdCxzEYdmu10vcIuSdvivf/7PnnltzxEaELp5Cqs0zLNk",
-	"zxyXjg1rr0UNQAaZDXFmY7RLBMRJALAyRxZa3ozOxi8AmlpyzRRItROKAUbLiU+JNx0KxuiXEDhYyzaf",
-	"wvDszcUlJGvCg7CzhSyxdB24cXiVMrdsPosVoknWgARkK2glct4KWlM+mfpTQLMtvL/mJa9th73XWxkE",
-	"4MXq+APche3EI1/X4Hz/PudJ7BVRGpHY/nJ6QTJ2zYsECgQbBpF1lPNEE0R+L0yh5mEMwEdZzGKLe7Qy",
-	"YewSUAe3z5+fyKGFz2sK6V6D4WxTKonOGCNTGpNc4CCMfG6rB5hDieM3Q/AL4s0jWNoK92Jt3I1b80KM",
-	"5erOjNyGrTPzVrYWVlaM+WT3sAg2HjOE88QWrOJn7jTFNOB2tpWgV2wYUSiGwRLUJsw9g/g3imQsppGu",
-	"6TDlPCcyk7nmohYqWpFCp1LpRq8qF0obDcnLcl6ZVuKSBi0YHSLUAkwoSxKsLcIjqgg1XHcrtQWjlsFJ",
-	"ofwB56iwY3Eb9yZyPYAjxVEfEzrCIJMiId4oLzxiYK5AhQq/7fndRHyC+7EVMbwq3r4JWjJlYogGbeWr",
-	"6+AyZ+ox86o+AYiqNSNGnDCPCiGVnmRMbTW+M/cyHJmYb/fVObwJdn3Y1p2wN/LU/DK0aJRb2jIg1HNo",
-	"iIVrPwWgZUPoabIg5Xsl5o25mMGVpCDu3PDErGad2bxWrlWfeWauhpEUgkV6DYH+zEYXMrpiUEHBvbsr",
-	"iRaNeAl0ifUh26of2sr5ru3gytbUGMUS+VbozFFO9WwU3M+zdY2c91X1aC0JCTzTC5+GVHTpwLZMR905",
-	"XWBNGggKosKmC8hs402ySlSQnOZAK8vu2n2X7qVddltnKyW/8XLCOTauTkl+XhEqmg5TJuJGl/jYFpPZ",
-	"DXzP48z2WZWjJFf8mjVCmW3lwLGFZ0D2W5pR86JUmF2DX3ZZvV8UJ2oZ1Bm9i+AVTqVMwDXMleYRGgCw",
-	"+JGayrnwW+rSLXL6aqM+syHTFgtqa4EmrQcoNazJmdd1TCNoZ6fQCPfNnHK9I+O2n8bAHRvEDTS4GiZ0",
-	"i7FFUiid5ZGRi9Z1Ap6NW/XA44StaxnT0Rp/doERDS8sx4UXjdW/XFnJ2ri8yxAs7bV/DRqXv2HbG8nu",
-	"3IkPK/4Wc9OZcYNo1rQ9zccVGv5MJxX6dscUwFFnbCazxXDkygZtQUB3dK7Lsaws8pRr9WmoecaV2nri",
-	"Fsp+69fv6KTUDgYsTTHuypj862xuHCaixemUIb7iEvInBZzqRidcNYtlhReqIprNWRfydLMhwX4VVPv2",
-	"jf250QOLeKpGG0uBsYpppDPMWy9sngePHlWAlL04zzKiy9CPIxkvWkFRkc0WxbOF/955DyAY+VYPPNgV",
-	"nQmQC5sDB5kCbdczooGDNdEa7jAuiTgQy3KSe1a22Iid6sRWu1L+BU6aIX0K8LIlpc4aoCFAuzD/mdXO",
-	"00TSmLSx0iT4GhYpqxZojVmU0IzFfhZ2GzTwLQMWmz2cIAsrVsSQhGanw2IncE7OGC+aXMXoxlll9awQ",
-	"phNGFNfKxc2CpagtzLgTrljcKVSksS2BgFVBk4b+akmgm3MnoVbucpBcpfyyNzpO8X+wewvWXKOivBCG",
-	"EhSz0fiuZrlZ/GNrs8dsYazg6Xz5XN9GWalCisOEgzr9F4sXVPSaGuT4hshQKK3lIE5XE0WYsHVWMVeB",
-	"i0mP/MQhXIlDwSucfhncEpoGwauVZgyiCez7Mc9YpGW2CI8GApI9wisuIAgKAp4CS9ukjSoIFFvfs9ka",
-	"6EIAMSlEkLf1POFODm/Z5+raPAcjPhWLORyiEUvkHKvHuGmStvun2X30BW3nkt7y1JjVqwVRcbgQiwF4",
-	"r4FmtH8vi7gs/WPmBdIOB61BK1zhAuXdUHT/wNWqJDqjPDE7Gu6F/w7sYtczDhtZFg4wG7H2pN4Bzmt5",
-	"6r90mFcsCmmrJ+8A8OnouZIkfNh/8ni3agZr9+Lt+UuPEeQWdRe29qvV6kesGdbtIFGXQW1tzMbDfj9o",
-	"qtozZRCqMJfZlarhTTx8vEVtZ//wQaLx+1z9/AkEvOOqRxluC4yiLX3aTljZWDo0aKadj+NcHu9t8y76",
-	"I6rqV9IWrAwqOu2kO4POXXzgAfjh/1h1bVvnCa6yuo2gU+m2PuraPexbrh8ZTXC/6mt1G1fJqsIo/WhX",
-	"2/hU1qqmW5soCm20lO9WvAaVqfpW6E8//9SAgn1C0nyU8AgAfNvnz0/JN4/2v+msBkLQZFJdFcDP9i6M",
-	"X7q4aogRv0IfQ9nsiV9q8X6cq3qyKZ9s1u1Nhzgc/D6AmZkezNAbFu9ilbgcFPNWt61Z/02JptCgr/+X",
-	"csLFthx92U1AI50sXDBKCAUoMLLGVaDwgeWBMlyI0mtTacswPzD4WpNHhW8+PNiMZ3TXGNxubktDeXy4",
-	"6+W/BhD61emZjST83tUF2T7m4ESshrqTdvhhAP0MWkcDiIIZtAL3j6Ner4dx75V3IERm0Arsb71ez3Nw",
-	"GzSibWNnXp2e/QhGpR8tHt+yGVQ0BM9YYxfYjY9I+K9//l/F/3e5fVCGG8wNYOUYyzyrlhQrQhqwqSlV",
-	"hOqBSJh5ef9x5dVguX2aAMk73FKAFYBanq7411TOVVFsUo4tPloHVcvSmFVtle6PDj46ZQrWa+06/8VM",
-	"dolyv91/chDUlJ3/HgyywUAMBu/7/Xd/8Oo7r07PLiLpM5HB4Q+PEHHBVstjGVEMrBTHJJwkckSTQrmH",
-	"IFb7a4Bf1erHqgIxXlfjcG2ePzbmZetmiEWs/UrWki/yW6tK1kI7VDrmMoQhHdtMmjpYbTN61ioS52xG",
-	"RUMAVZrJSUZnJMsFcbFgNkVnKpWuj6TT2wYV91a1BRGkz2OpGY8BNVBLjGVxATXHJNRMQaoPwEthng+q",
-	"6Da5yMjuhHEI5ZzThd9dX6leuro4P15enhH7Bka2WhsyOlkhNLgwjnGLpohuIzTFgtto68iQOkfy7OSO",
-	"NtcdZfrNueru0G2YBB5OB2EBuI6JVeybqbah9xL6K6NCueD9DQO4LN69pcnD6q2eeDoRg0MBzkXG6MwM",
-	"eTjVOjWUqBQLO8cIcIJwk3B2tjo1uxllkS2hanjHtthyoQOrmjsGEiDvKg9NeW5rtLWy8Y50bmvJLbjp",
-	"lgUjly8Fm4xQ1OK3e1PfP4vMDOmHoZ1yuLyNflZeUPVmtbqENnx8uJZV72bdWeKgtSIqa5leE+bnVnwK",
-	"b/SV6rb4I6Yd/Ot/+9+tlNOG5KUu3mjAWQtKU0VCgfUcPjywNpfqoCpgqSVpeKThg0ePNgvma7A833gC",
-	"3O375mYGEYMAQXts342W3Y/nnZuYnpTJSfH+R3FMH/c7ESTEc2JOhPmXwmyeIku2rB5N2mmuiYYUDG6+",
-	"Q3pbTgTIeF0FOugffrtlfFc5t7X84g7syaUk96Xbk4uRbmdU3lSb8gtlbrfiZisaxwoo7G4ayFKgOssm",
-	"qPGhMEhJaNoPLePL2Exeg6mWaitNflLutpucV0+jdO/2Xtt//CJTJmjKwYiiem/fvnj6busMS0lT3o1k",
-	"zCZM7BXDuKl+rq542kX0Xpp0i9AOW6p0jUBZNaUcfLtxiUpSBYDVtdLnpiX55R22+ykX4iN5++5MuJnd",
-	"XDIfk22Ibmq2zsurisnTTPNdAwi3lpFM1uYM2RhY7s2+adSOtrZb2ztoXfYPgvc5b8YG6Vte1SOyPLOs",
-	"z6nWfsNV4Ad72gTpBMgLQySe3bONLGgBxF1dIJqSkZ951bbhTSLaydJU7XdpxGvW4qTKNZaGLmVScafZ",
-	"cO4ZXWDlgSJAyGFX2noEqIkBJATHyhOqpup/HEdavj3tNPz4SzUknJ2gQW5jrGmCD/nouI8qEoenGjaC",
-	"SexMlUu4KwiRmuWRzrNKOjd1WaxWfy9stABbUqAyCinWAYNVYMrseW2wu7mcAaNgxKTNNdDblF4zMmJM",
-	"EKzlHBPFRcS2VDEKD98WmoKhI4uIaNnV5vNXgeco1fwaWlaxSZW9DEo/X5VwaqS35tyagd6NGN+MjPrl",
-	"CfJurLeLd9iaHTSy8IopOpqy6IrFmEeuNMFYSqPg4dqWAZQzRoUi4Yeb0MPkb9ZP9GLFPe0c77Etow3/",
-	"sBHXDSU/a/Z30/LdEc5GLyc0umY3zwvu1Yghte14au65HeCd1vDntYy35JbDymh3uGZWsGGxkRqTqA66",
-	"aRmrQm9Z67JmxjPsRmEyYsylnza2qKi6dgfwe7sL1Vpn29QnuL9Qa5SEdoIj2lz9x8cnnmeMdU3rRTzw",
-	"URHz//jQRswqkrKswHIUDOty2be+JQm7ZokiMWNpUDzef0x+4t+bqxhEyLYtUlWAeoAWxMXEwWxgTx2v",
-	"SFkrgbXlcjiQ7y12/1yiwqbYr6sX/JlUWIiqjsgcYOj+/pbBsh9THdle1RUcXjPQYLmcboUCluhneQEt",
-	"kW++teuHY1X2AbA7i93iQYh38ENE6UXCOlvXENoB9X1NPax3lRls52q4Iw7y2zmIS2atiiGwJJKdz9mu",
-	"RaGLXbwLAaAsrfZlS42VBfMVKtilOMErh1++kiIP+IJckDpImCfUqiznWW/jreDviY3v2ylroIxdiRKa",
-	"x6yrpBBMdw+7j3y34WrBTwQf901XzgWEaHoCSqjQ00ymPAoDEiYyokmIuaJyPE64YK4ECGQxQQ8AZEbd",
-	"CnUdEnVSIlBbSK7edlzcU8GzGK+XDswgTmlKAfyaM9Ug6LzXwzkXsZx/ZMnV5XKTWyMh8sgCDKw9fWY2",
-	"Z/bdTdWDcHkbYQuKOmQe1Aa+ZPprQvjm1tft6gAtLaVvParjcoMoeiwXYqu9vAt+tkIfHs62enrAdLYx",
-	"CLUg1mZ1yHR/V9P4DEM/K+l2ibEVVc3gwp3xJMFapIYIfkuVzW5drcy3ptVqBs1Vd0FJLKRpc+PUIJxN",
-	"X801TjaG3jQXNbGFCrZqpUB7K+4pLq5pwuOhBc0sVN0N1fyKcjuNoatnNn73VIoxN7tleddOSUR3GZm8",
-	"S3yxG/wPGW2KsH1zkuvpAXHNkIl59bgS2g3G0hHgjkJoNqFxnDGlGkO+Gy4v+yvGznrfgK6Hy0h+ngne",
-	"X9B3ETqybTj45sj0pf2qTLLSaLBhHzM5StjMn37x/JQ8OXz0DUnxJZsv6ROKQlcDH1SI5lO8WmnMnEYy",
-	"o9GUC9Y1LAAemPfreftwCNG2VNoRVz36q6gGIxkvjogdzoIMwAE1aBk1yMKBekNZdy7iYr9R6/KUU4Aw",
-	"gKkgSt/WUaUVLAdfSKkF8/IfRMu5IEN2CQzhen/PBUX5VsHxvGXZvT96Mn44esy63473x93D6PBh90n0",
-	"8FH38bg/3o8fjvfpN5vSl1xbh/2+HyhEJ0uM+C8FBZBmCvCDLpyQt+cvSuxVB0Vs8QiBts2H9cWB6Kij",
-	"vRJHuhez6z37vtorCbK1JTA6zqniSbHltSqrHKwp/nOWyTEkIMbbmDQ2BQalxWrs6F84Z2lCI+dlRcjY",
-	"SmNHFeCQxx9hvHh8eFfGi6ojtlI1tMJ1q3FDJ93/ot1/9LtPhr01tY9u/PvjZFavFr2bd7bu4t8ot3x0",
-	"UHljer3lDw9UBTrA5hgUVRMfKMfCt4qStqCl6rZ2Mvf9F0Brnmq09w3lcY9R4/WgDAvaU+zWbQO/7cG4",
-	"lS126RzUpK5+5epYJfFdo+22zqn+DVHvFpxy29podpPvwCbg+OiXbqq147ybON2NdP5x8Z6fPLTxrk/h",
-	"Vzb9fzse0XQ6rLR411x/o4jxaenv91uh4VY4ZzTmgimf+2LKoivP8+3RyuvIjNvjlS99twK5uYRi/c5b",
-	"vnQ50CljNF7sgN1op+9ftHHG1PR2UWMZfoxui5UTsCO+UL0x/1gnXGmW3W6wHw/lUKrrNKb/q/3L8PCq",
-	"JIxvB+usaw83mADrx/ZboiX55sBiN7ahnE7nmERyNpOisHhiDnHGxrli9UpsfjviNwe1IX27ATqiNvVW",
-	"cDsttlZ32C7TWoOh80wve1jjGRdo0c0VgjbCI4uz7qonLOXewyte8+sF4tv7S28kXPg4Ryyjum2ptQeP",
-	"PM1PC0yeysv2oc+1bNNl/q4symn5kf2pBz+t+XRBZ0nDp/CT1/pmWEr9G3y2UZjFadeGvTSUYg2CFda1",
-	"GtFf8do7Y9gGPbZiK+zt9/rbIr6XCibusW9QtsL83dhZ7i8qL6FKD2mk+TXXi3Vj2tazdU+162/n9v84",
-	"CIKtYtztPpfx7RgEM8Qig9t585wVefObtZL8TT7hejmD5toknxafka9m7ltLs6vUX1+5igV6uYT/hujB",
-	"Wkn/zcYgzyFYc6BvZR8q6HxZ0P9oEM9lYltWQvrr6G3DaG6aV+EODCiOQX7pBhQ7zrsxoDQSwldmOfjN",
-	"Zv3eFdP3nMOvbIsbucRXNY81PMzsnvKBg2Z3JRJ9dfLYbaSsnVIHlkWYXQPAamkGHyMWrO7ybmLAag4Z",
-	"fAhQmFk05dcNyWL280sXHroLsjACUwwxK7KOl7G5DGEzXEbQygX/NWf2d3v8XW9FIOuSKv2hSM682fug",
-	"XVbzTQgxJJypY0Jd4il4BQXCZ0I2M00STNS2+IXQR2M+8+O6QfTht4EHsfyk+7z77sPDxzd7vT/+x/oF",
-	"wECojUuwbHZYWv3lFVpDK5eG8JSvpJWhmFp1yB2qzWydBoYfuCLEO/Vyq6HdvjD78oKsDGNlMkt91lbH",
-	"uyMLEZ2CZ9pn6jXPd8US1LwOvmslozIlqmRUzTV4gwKYexPc/A7WgEqo6ZY5JzKtF/lRDJDZMD/cH39Y",
-	"RpNs6Sy1SWzbXyxb6xErV8WvrWKDApvfkIJNu9jnJhI58+Zs7qbelJT2sRpOU70Z8xpCBkRSaC5yw3Uh",
-	"1olwDUVDEVkA6uEDKh2Ae27OBdldSQKg9WfXzIdua2T5K7a4rRmmDPHeTS6pRIPv+OHdmFfuEu1iTdx9",
-	"vG1KzS0ydp2yeg/WOB9KBZzjEgCvhMVwoaFzqsiMxswHUbGRjtZn86wVYncwFfoQBUr4gAJd4J23EZka",
-	"OldbBtNpPdaNhNLwdVNeRbxsH3M2uUr6UeUcL+X71qx6m1J7V46z96gWOcCFEbC6POXkNyfzl6zpDoxW",
-	"FT73pdutYKg/ZDJPvbj7/kM4Me8fEUpiugjInLErIjOsT02oIuHf/va3v3Vfveo+fRqSthHhQY8yb3cC",
-	"Qm3KpsyII5uBMFqB+Qngr3kc2IzFk7MXUC2Bx6RdYNjac46HvAB7LN+2yOIbT0a+jdwD62NFc08ZAVcB",
-	"unltz6QXzB2qSOxgUXdI5TurwtCPa6BxlOdUXLHYl5d5J7ecl5JOyt2ubzXk4iORNFbZc0TwiXQO3Oqi",
-	"0xWFolGVwNVlheWqbkTaqWo1nDqbE+wukBjUUnMCgRsL8IE6ruwc08iRq2z6XVPzHh0emIMN2gVahwrz",
-	"Zqt2qzJf4TQepoiVt7dbCF1oyrc9udVi3MWyFg0Xa9G4oZd8xhTLvKnMu20qWCGvaVLd1KnMAX+G+svK",
-	"zZjOeFSP16nQZf1itHk8gdOaDU2o5qKlarc7DpnbR23nmp2xE60sUjHK5p2RaaNusePkLE/0zK5+Bu1K",
-	"25X3qu07kQQc3zsb6y4HC4njTjpes62jRct1FZRbU8x7zdb6DWRfq+rXlGJ37uQbgOdFVWBbXIrd1bdb",
-	"oRJ93OW7nBeS5jogOI6AwK5A/jTgIuKfsEmVxPVdr+8Kg7wrxcMnABR76qdhX+2VW5UmcQGDt44AUkPr",
-	"h/CqIDuk03mBdLZnIQ6zaplp3apCRiWccDetCXMVbcBgJdkY51Jdrvra7JI5BNaDKM+4XgAOrVvaGRcn",
-	"uS9d7UQQGkVMKSR7IxQ7EXkOMPYgPE9lYmtDuqhFM2jSVhZAlJIRoxnLikYGIvxr9+TsRfcntgg7PfLU",
-	"luE2L9skdyUrgY4kogLrJoCJxTQOzUIKOCpa40TOVzL44fdyjmZCtowRy2DoCHsK5xwCLPOYa5LISQ85",
-	"xhUTb7PEpvXSXE/3EjnhohZuYh4fmNdpyn9ii8Z1dOvWDqNoNOz1embiVbSGGV0QxURMOCxaaFqSGf8H",
-	"LMER+R6X0H0MEq9p2laAd6GFrWJhS/LEkYHMAI24MeJfzx1h/+nny1awgQAAqS2sL0cYVJ5kNnwZ6yFU",
-	"HkPcMwwbzh2cdui/HCcAFd7cwBWCUaqRFJqizd5OrwyXXMGb/94WaLJFKk4BDomcypgR/uaC0DSF3Z6z",
-	"kS3/3iOXU65ILCMA9SQcidh0mtFIH1VgjwcCxL8xjVhQ2PjKhOWAmFkyobktn5/lCVOBKzMP4SHQuZ4y",
-	"xUyPGMo8YcLQOIsHAlaW695ADMSpFNemMSnU0UB0MeFgJGPOFAQDK0Gv2DCiih0TbqOi37598VQdE8OY",
-	"8MH581Py8OHDJ+Tt5SkqToC9ghhTJM1YBFA7A0FIOzzo9x93+/vd/sHl/qOj/uFR/1Gv3+//V9jpmQE8",
-	"syXPVSqFYkV+ZPjXrpUTui+ehqRNyZwlCaRfsNgo0cABRotqyX2uyBVLtW0XbioYbkjTNLHL53LC//h3",
-	"JUWIZSqfHD76prMMmABoeMtYCabhl1xp2+6HAVikBq0j8kuv13sXkEFhmzIPzZ1jnlWMVObxoNXr9Qat",
-	"mxD7DP8z4TOuv7P1cP4TX/wuhN7elJzKsvSS5y3zTypIhfmRXCTw85QtSIxskISOSR+RX95hD89BAKsV",
-	"E6HgWsmk1uaX1PAGXGEL+nFEaEGpIMTZ8uxefkwK/mSmB0WBIMietA/7+2bYh/2HHaJSJmIF1SVzwbU7",
-	"aaEh/q6REfOMqZCkMuHRgrRtwR1y0CfUdDHjItcsIOHp6ffD85PLZ8OXL169uByevL38cfj85MXLt+fP",
-	"LsLOMZEiAr8QV9ClDkpzm50EF5PqYpjWqVBzlpHDgyc4oKEb0JC9jxiLWey28pzpbNE9GQObGrGxtE6q",
-	"5dVNpLxiMcnTnmn/3K5IMRRYjWpNwVppHChLR0Z5PGFawR66FdYZHY95ZGYXTSnUyLD1067Y4oGy3yC7",
-	"kGW5vgfK0Ko5xrnSGI+A/AJiuyMmsDiq5ZNGSso401jwGMobFPgLLqnDAmfsua/LSKqSzZpRV0JTXfR5",
-	"GYffOmo97PV7D216M9y2e+Z/Jkw3Y3zziFm4N5inbT7ADYJIdTd3x52Rr1JgXXKEJYcLCeFF3Dpq/cD0",
-	"uZQa0baBUcFgDvr9JQzKKqdxCQgltv96B26ZRAEXVePsSOWXHt5VtvqUv4diyHsWk6Qiq7WOfnkXtFQ+",
-	"m5ndPHKpHATt1XbtYGkwxj9oaTpRCJqkaeudaWuvB6z5Ssi52Pv7/Er13My9+/RCREkeM8MHNNQGM+ox",
-	"yYXmSQHwf4UurwVRfCJYDPU6saR47N0cqKt7j5sD7TfsCtygP7MR+YktyAXTd70lZ0VRZasxX7OMjxc1",
-	"7l/dGMOg7Ma4JJuGfdAsQ7m/fhKO7TZQpRgySiOnxHjZuj8z7z48xVyWDfug2Xu9N9WYY1NuwLIS413t",
-	"izmdTFhG3r4gKZ2wO6f/onk/qZsV3fsAK3PTuLInCKWrpozpgOAv5qLjkRSOmS/N4xhLoULFc2JkjTg2",
-	"Yo6olscw9wZuRePan5iBtSyGGtNg7fpleXjPeYIH3I0FplNI/RZJwjJ7alss9UnUOMtt86ay9YbrUtne",
-	"7XZU6TXF8a+nlwCLGO+liBVYvrixSr+5nQxNRpj7uiNJ2uW7CVqH/cPNRPha6ucyd1rGnVHuSZWk3K55",
-	"KLjMpvPTLog6ihz0+2Q+NZRigZeA2QD5qUJOOSaYGUuEJHGRquulzh/LBLZ74tG2h4ZNcjPgitCEX985",
-	"43jJrxnkTnsXvZZ4uFaAMcey0BqpIrXEw8AokNcs0yjXmZvHu9igwpy9ML9/7IrvUnPAu/DFZCqcbE5V",
-	"qZ+C4n/X2wHat9O2XWL9+r1xSZ/evfl+oRk450fmH8A0U177tMapRWw1JkXmrKqM28k279nfTl693G3P",
-	"3Lh35FpfyL7Y+Xr2pcio9W7IKTKeMwQAuPjzS1j0cxZzdUwe9R9i2JStRc2NfJkxGk0hC8Mr3ttc3Xtj",
-	"TyW6gmdD0AhSslCrcZqb/iZoPeo/XDOMqkFj++E4LEnPYE6qAwEj1lwckxDxGkNbtovfuZxbLpCXHK73",
-	"98DSugeW1G4iJ420cWF7gOBPrQIi2JwpjVE6gRGyjOQ7SpgRaXPFsoAYOdgqOprPGMmomHgIBWy8L7nS",
-	"J2YQL+Vkk6z1DNMADDWCJYArGxSC9kAaaZkZ0RAOYQ6MtBDEfs0ZCCtWEjPf2aizVcmmqUTFB29TONta",
-	"S+toBSZ7gt9Am/45UhBy6VizDGdqVrJpNlBlyz+Xtc70ps4LW8uGfkHPvFW/vhUq937vJZ9x3drixVMM",
-	"VttVCN7pdDvyhFg/7xE3SoeR/22eSv2MWGG2v/lYf09jhyYCn+xv/uStoNb9gH71Q+Ru6z96LrMRj2Mm",
-	"Pp7p1LxSvzhYi5sVXlR321QVbPtFjSsVoQVejoT8HVmNTOIKM7JW5wVJZHQlc210vrHMonXM562NLVjL",
-	"eU6pYl0uFBOKg46fZmzM3zudbwXE2XdYnM+wJLplVJav/ZyYJTXLufmgwAbXd+/f/piYVSMu0mXz8dj7",
-	"wOMbazKIPK7Mc/C+QrFIqnNlwTMVGAGBaOHqNIcEDFRwp/bIiX0PjWNzmScxSRi9ZkYrRfvWQFDrnM2o",
-	"uXDbMVd0lIBtPSMxm0ntIIYTqjSRggWEa8WSMeForow7VdcFnNrD/pOBCDFdEn3TZuzAMViMxnPPAUZI",
-	"4LcYurh0gjeciBdP7WkASvpeonh8twfBIhbf1GMIbDbk/Z/DJm3Fxh4ABXzhx25nI9Bh/8nmD15SpWGV",
-	"Ps3JxpwtG7D+QEFghDKHBY8mxK/nwtxZ5tTM1hx/QZOF5pHa07WYUu81GWJEZGguwanMQTKO6YKM8uiK",
-	"aQDvOu0QaVTV8BejngZEy07oDNb4mjmn1pUXYKrXQEhhPdf9HgnRYh4SSJi2lTV3iM86JmEklYZMsrcX",
-	"A2GD4o6tr7hsGCPbKsaysBqjWrwWc6W5iCwj7Q1EeBJFLNVHxNokr0OSMZ1nQpEQwt2DQd7vP4xwseDf",
-	"LCSZnCsf0/mB6RO3B5Ww3l15D0QoPs/kbJur24Yztpr0jyLwteQOBUlXY9nuMP53VXP40RCYoyzwyRrJ",
-	"BC1rWFtImXv/4b4hwUYRqRK665sMxq9vFfh8r4LOclR3xeR9fQvjkV2238WhGtN8IxhmEBAkcORUYE9o",
-	"1wQQ1akyTHc6vUwTw7293BJDk8loQcxZACsCHI5VBhkQQBQttQ4HPBoCzYegCNJoejwQm5KP8KSwsQY5",
-	"zCoT5nlGxRUXkx5ZZV+mVcu/rriIgyu2CFw/AY45QJa6FROD9OXPyL0gvtt32B1L2jJuvql92BN/F/t9",
-	"gHDgM9PDfh9hMe1fniDh++coMv1YVmLpRv3bc49L0D7wmFpl0545jO/D9IFbc5IiG9DPS9xxdDwEZB+J",
-	"5WJpktiQVi5qfAUEspKbHPb7cFd2AsygZHEwEKAqYeLRMaRSKgJCDJGCvJLCiHegNmXARlyYAeNZmVQZ",
-	"YOqlcuF++0r3BqKSt2VYETJe04yccW00MLJGkNIuy1MRqsjpxV82cZ23FrriM/KdSiLXZlHjzhLnmkZz",
-	"h+boAvnQZ2bajAR+/2zO5jd+DKeDAwCUjmT3b8/uwCQqBXug3NF1HGdHDpfr6R5NedclwDX61ov4yYRf",
-	"s4K31mXYY4KV6VAjEEavJGoq54LQCeVi1SgLzqCzFz9hitdu3OHLMoXCJDbbQeE+auPKIJ+2K9b5pCR9",
-	"GwKtXbUFNThCWA2hCwBfvinS1EyacIVBWmAbtCHsUiSLYxdjjDW3IKXk4seT7sGjx2RK1bRHbHb4lCp3",
-	"fw4ERC+/Ovnr8OTsxfCnZ3+7GJ49Ox++vXh2HlZCnh91yFxmRmhymyE1ydi1vGJxQMwfNlQSwp0ZmQEU",
-	"jhoISg77T0joECxAzhyCW5zFIWQHvIjZLJWaiWiBMd46W6CxU7vglLDyDsaZl6fE1hnDpcEDQ3628CUD",
-	"gfe5ixu3qUVOfwgsxInp0NY9eALR6hnTQyHNONOELugoYSHMGCKjzayKhuY8spWWIM9eufC5hIPKY4SM",
-	"ImtiSjVJDLPhWrkB4xIqSJIRsWvYMG0IuO6YPcMBGpmoHgBvbT1t1pv01q1yh+A81EAU3+UZ65Fz07kz",
-	"Qpvxj2U2YbpWuU3mOpIz5hNVEI8Xz/DuduVyRyGZ575szDA6ixy8lYF5/477vsCqow2aSJGiUJBED5HX",
-	"Y+vaOzV72D2VQmcyaerRvr8HL9t3X8sLs4NYaoVOmofrPsa3XktoBMf76WSFLazRp1KME44ZkYcHB9v0",
-	"YgPwHG7pR/FvpKGKVWKFdwet913uyFp38dC1jlpWW+gqRwkeIaJwU1nENy//N8SitDQKiOXFVENySY+c",
-	"IL9wpnML+kFtYOVh/3BVioDTf+vj+9QnGRz6lDy4I0oe6Z/Ap5VMP0HEbMWtbxZgHd00E8ReJrWFPG+W",
-	"CmQSu9vkirHK2o5tjE8kxZhPcsPNJxmNGElZxmVc3u5CCtbpkddSD0RJwEeea9dccBOB4gXcbXg34TAV",
-	"Xr+BJTszBIw0IJAsORA4SoAnxculFF/GKM8UFGp9qnjNj5i9wZwXtMItPffSOYzmTgm7/9kuBcHm/9YX",
-	"w6c9qlCLrHJWHzg6uxNmjzED3WpKt/9YX/CJUGXQgU2+s8BvpG2zj8mYzniy6BQpFRF49wzpBC4RM0QB",
-	"c+ggQcKB4IogyHEhfGInztheb80IoPNMigmJ8iwzcmxRr92KzA8HInQ18N1vYeBiEgKrY4PbUcs5zWJV",
-	"bd+oxjYKKeGGTzqxVvGJ6HJxPBCQPlmdIMdvWOyShrRms1STNgJvOtUh45NpOdyOHe/Bk4EIbUtDbMaX",
-	"SOkVeGH/zsraTPchsdY7KQ7QNqLroS9kGRBXv/TwhYMt5L9LKV9RsXBW448X6FwEDyOVcltrrmYES2g8",
-	"tGj4xaj/wMXXWviH4sxADX5UzaGqX7tMoHmgiMNIYGSUay1FpzcQz/k1XOGKRTnE1Lk8YLjfqSAcknzH",
-	"nGVwKowqaX7Zf2QTlBVpHx48QRKvUHjHR+EvYYr3Q9jQdknPQa2p9935fA6Z9t08S5iIZMziHSLL7fr+",
-	"YJb3kwcS5Xp6iQ43rxULU0tTyrN/yyv8E57tpgRLPhGE25sBg1AlqkpFxnYjBzD3fEY166KH9AgfL/MF",
-	"metmxnBur9laPn39Dj9291uJrQAxfw3KkufYmhFscyFcYHKzzF3oxKe2g8Jm4GjX8No0kw6XvUkjfgrP",
-	"a8JEYDUDxKxf8mWCrGBNeJrIuXkBEwdAQcpm1hI2EI4YStlnReYhtxB5BmJbmYdsFHnskFFXArlnINbJ",
-	"PGQ7kefSRaPaHO16CGtEhZCa4Ia4WNU2WB4rEanFOnhvGNy1M7u993PTuNvgtLJIt5agcMBfvAS1czzn",
-	"Z5G5cDGXtRXP0fQ5RpoTWIGndblw5i+nu/i861XSuzf/bXNQcTG0z++EskPx+qD8wfIXzjlQ3J1trN4S",
-	"kGgp9cPopVTEe4AtDWq1slndBdabLVi9uksYD37PPAJb/zyh59tEndcJ5Qu1w9+FAlbQEoCXV5EA18gH",
-	"Vnxabxm1EdkQXmtEKoe/1CNnJewSxWf2FbBgVrxyisynMmFWTAsGgr03Wh7cnlyYj6cy09auihG8pF2B",
-	"BwN/H3oZ02TRCcrKCqU5hWfgU8QwIbPz4MT0GTZx0pcuHPk+zsVSbfEvTJUSbP67OvW51aln7yOXqeG0",
-	"GIumCCDzZo/M7txGlXJwi83n+tQ5yDGUATK3wFqqp2xGuOiR55wlsYKYhMQ0FpO2yiMsogApJWHH1l03",
-	"tw9kTZ0Xo3IehgIHzsG/QajCZZHEWIZZcEHeCh7JmJHXz09L/0QsZ4aVJHLOsq65HWNkDImMaEJSmjl3",
-	"DddqIBD80Mr/1sei4FLt9MiJsL0CfiQXwLaMRnvNFR8lLEB0Awlq7YjHPGMR4mcMRDSlGY2MloNxAm//",
-	"eNDvf/+vf/4f8I/nATw4OLEPDp7hg8eP7YPHT8yD58+eP3e6RL9PAC8cFdKBCPdgbGF9mOMcvK4FwCF7",
-	"Dxknk4rZtw2hHW7tLs8fPiHqysiHUgTEjHUgThcZTxIekfD/+39CIK+XVHNBQhp2XDo7tILRD1bDgb5U",
-	"iFa2OEdexPwM1ZLbffFSbH4nZrr/iZjp5ZIMTn9LjHXncILPzlTL8IImsXw9+4ymVO/Z0keubmCzZGSB",
-	"ek+nVJPT8iMy5xlAzsyoDoiSJBczGfMxZ3EN23cusyvAQ47tgJlSA7GCqUzxhCI6Z6dHfgaTg9IZo7Mj",
-	"Ysg/RFUQoS65IiGEugKERhffC4kcD0Roptcrp9eLprm4Cq0GoQgTceFuhpprR+SXp29eP3sXumx3Eh4B",
-	"v+0CElNIIjmbMaEHAu0p+4+I6pFn77XRX6RQRyQs6yyFhKYIFYq13+Z49xhxzaHgonxHtITamwqRaNth",
-	"roqaisMpNzfGwk08zRi2CSYrvEvsK52AhGVhpxDtSS4B0Aa2OdrqkVCEiKE5YmS/R57RaErMEiASCcaN",
-	"4VoiBw/NrpebfgoricWBBgJ+vIC3nyEKbSGwYvEYF7UNJitVIG8w18WITaiAy/LV6RmWF60it6KI4DyZ",
-	"aJDFYp6keJ+0w7O3l8RQtTPlYTQE/Bp2BkJmRFCw14WzKHWFQUNX5FQDlje2ZaFIbeUb9l67JyigPzA0",
-	"B80GA5ELMzHEmgHCtZih0VRKxcy4MAnSYihDEuRwiM9MIzYtMsA8JkXHaFtGFfm40utA2PhFhj3NOmXM",
-	"oh2q0dIVJoVXh5LlwgULArq2ssSn8kQPhHkrQDzb1O6HW/jUdKdZGljUy7InGyTUIxAabHarHhp6egbh",
-	"oReXz84uwpWGFWl/S0YLYllhB2nVfXj59vz18PLFq2dv3l6GLiBlIFCnMufnuIaZBBOieLAQkB2HqDRP",
-	"EkLVFTq9CkoJ6uzDNEw1yhq2uE445oKrqa1edkQSiOi3RwrpBFcaQq+lNgvcIyfQfBllqYKBQCRqSEAD",
-	"VlWUliMjFklAqRYk5Gpo0ZtxT4ogHJgIRso6c2+R+NYjpzZEFEgWZ2vahG0HwdX8MoSRhnbJzC6bDbXj",
-	"ByjdKy5iGOuUwSKVU8tyYbHhI5nFLIaVQ3qD1YaVLyTf4mxAA4aRLS1jZTidYxuAi0caOBkOB24QSsYy",
-	"SeS8m6fQ/kD4mGJIJvzanjrccuYguvNE9whyJAUBv5A1iFOn5iwMxBTYs7KsHq4GZeknjKaSR0yVNTgR",
-	"NN3+GI2ghrDD2jZcXGbmPqHRFDkYFPls4/rnioWdIjLHkp39DUdqVoMSIYW9vVhcudzM5MYcpHJbIBb9",
-	"FaGV9vAyNDcg5EbCAsA0ubBloUgIaQth9UJQ+QzfHQjzcs+Cm+OHVS2lukuuRdKmSnGlqdDEVfYtyIBn",
-	"A1ElvMBcHm654F3gKjjzTmBHzN6Doxo6GYjwh2dNnLyLrRY3aFmtgJzi2XKhyRYeDlwdjoVY+8pEglIx",
-	"p4uOdZahjiXT8mbOBWhMcKRNn3A7GcHUtc+sQntki7ZWb36Z1e7ikglxbdYDnCUIEZJBD8XeIvco77qo",
-	"EtA2lUlM2pB4Z6ZDq5CrD1SxuiDoBZUQ/VfPLi5Ofng2/P5vl88u8M6uqISv374khbqnatgheUrGmRTa",
-	"gYj0UeQfCFuy36FTF6QYOHArKpxhXhXh8zJDJHx3F/TIZWUVgRG76PHCj1WcAleek7RpAvyhZKQyc44w",
-	"uPdgrMDR51QNRJrJOI9Y3DkqBBoWl73a8S5Lf0un0XDNEiK9Kka9GMNZgcBJEG0gmEjJ2h2DrNmcl7go",
-	"gOACMnC9Df+AHES70+ChqUiT9nbgrryqDYAcyXgB+wlGRaAq4GOkbZ3WAClRcLMO+TtKfJ45A3mfaE2j",
-	"qZFwQfwCCrVk9UAB5C+YIIxM80EvUnYEzwCnjh2RD+Y/Qx7f3Dh+N6MTcIxm7mKlwD278P7eHnxAeHwT",
-	"krfnLy2Wf8XVYMkBoIYDJJ6qYDYQhpPPgCOePX1e4kSaQ2X4YfFglMjoSpX5mkrw8ZjFxNItlKYInHUW",
-	"dtgRqRkF/4c9VMpoL4yc4ldnNNOGcdsYatMG1kuEd4nD2y8NIFTjHWvWIyi+s84nrLTIlQJSMutiPjo0",
-	"okjCIK1kLHNhWAlmgvAYdqyQvqwebmHzU9sw3DOIIYIGqU4VcL+4udNMzlJNmNJ8ZvTJNMnVQIQz+n7o",
-	"Pq9WCDCXG4qSWHahjJ1jNHE5ckbEByf2cUWQN/eu9QePMe2ojlN08MSCngyNzjq0xrXQyrmAmen8yYDn",
-	"i1IuztmeTNvRUsuP+g9dy9hoNswFvaYcihOFQaUEhQ0nNlzSagTg0NYDAQbBQoLNhVvHNrDayzc/PXtt",
-	"izk8P3nxcvjm7NnrsFPkT83oAgUqMjI7yWKCBchAVS0vK+UCNgiNMqkU5DRzYbhHBNqEY+unb16fvj0/",
-	"f/b6cvjDs9fPzk8uX7x5bfh7TbKGSMgis8q73HI4o2IxrAzBigo1Nz85ISqRsLLjjJkmpi58oHLTgkTY",
-	"LoopB5Y1B3V+XXF1zAE92NzEzclCddXz/iIoK518Jk/G0kyLNN6qbaPe2hIsEfJ0VC691g8INHRIPA51",
-	"VBdV58v7wJMU7bUGlh3gTQR2Cbjf6+bAv3ZPoogl3e9zo25zRD5fGr2QIQFtAOR20ATSTL7nTEFwih0v",
-	"FHzJJ9NqZNOaBOcvOfD8tjbHTwewa/iwvdHaYY0pd1DGqd07bR/37gRWzCWGz5Aqq3NStmN5qPc66Nm2",
-	"nzl1jm0CCZqR6pVssLKTWiK+c6oZ5jB7DZsZm1lp+NdcakraL55dPidxRsegofQmPRIOLDzKoHWcfdc/",
-	"1t8dHoTrKS8ou+2ewe3r7x37dPWC1nf963cHffP/juffPe5v7r9cGS/2sARTkCRzyrW3rRKg5QbQnbfJ",
-	"n7OSkzVef3JM6MtVoyNHoKFE0hhuayfcDcunjkiXCdo+q9xw6PuwQsiIoRyC9hyaK2aFlDqOd3Eu/LJH",
-	"WDbvfeM2BH/XO394i52/k8xJI63qyi1D2rbsmXlENR8lrIq7YN4uoz6W/Rt7MRvlk2Yvx1+wmB1zBlIU",
-	"JtEEVsKxsPc00qvGUtTGHMqLst4F7glVempG8e8l1cCU15S8gJOKN0qxsM7SHNd2wyzzbzjz82Iq5/Vl",
-	"KMiwegow09EQ2fbE/6E0Ua3NGv5ZZlfKCGLzKY+mYJFwCohzJRwXJhbiLCxGWhvTDLUMtBevUj7a6FZI",
-	"f7dsywucxn0nXcIoYbw+uv15ykB/p9XLwaxHIdMIrAY2YkwQLROAa1Rapr9l4tUyLa2XD8rFKNfoduS6",
-	"h2iuFdSclRBd9EHCW18wQdkRNtbNcwsHtx5O+jdML+UhKnwMRV0XLiZB4TZBWLZG2imudW+0989gUxel",
-	"YUcwhuKPYsyCt4ENX8kZK+zWcjw+svYlnsQByVPAx4QRWW5onWaV0i6plM42ll27C23GJ5Y/FCUeQUrE",
-	"X9l4zDBvwqXcw7sWj846dBzuS0wjjE2z2E/g2qKKhL+4396FAXl7/lKRBIxXYO90mR2qEwzERGYy11ww",
-	"FZgVKdTt4qJFA15KMw31lFSPnNgaLw7WrrgNwFthS21V7W8O5/ias3n1QnAW7MJrQ9pYLbsHOzg074ed",
-	"HnkNl471UihCHQpAQCh5evG6zKwBs+kVWzSA4oHUAYUq7/FYl514TzXA++B6PVAE5km4wHAZVxfzN4OV",
-	"9nR5eoSOjDSsq8vQjMENpv7mc2xF6xALRIRHlsrAXF4rPQsePzmuOeE6y9V1qHI1RQZCjsENjuZ2dIZg",
-	"3FHRFRxVW8IF+qKaYMykzIr0d50xttyvGws6chPoLdeKxyD3QiRSh/zrn/8n8Dksq9iujKV0HfPZjMXc",
-	"KEUqH3Vd39y9PxBhMR6jVKZUT0MX48QFCfdcWBP6FECRDW2PI5bIOQ4DXLx41m0bXAwEVBODn5yD3ix6",
-	"SCEmqqxqQytrEtK9sFesIPpByl9N0wPRDlUW7aHDVGWRUXXDvdD5vTMpNboJsdJ0pcg+OLvMfiweKGgL",
-	"rYXgipbjgah2NafJlZ2nWcvqytGEX7FjI1pjB3IMzr7Exp1WLOajxUA4n037sN/3Z0JzpZ8DDa+IID44",
-	"yZJKdgWn9FRJK6arJYyftM1KukgSs5SdJmhw3KImXMv9/sFGYMuvrJqK2aNnhni2Ljv0lUIGWt+poWzB",
-	"6vyKAreq8GJkvmvABOcSojxVj4SzPNHciAh7kH0fU01tcqjpBzkXhqu3IULAPDDEFlYC5cyzDgLYyRQj",
-	"z5eiJgwTRBY0xvD8NhdQgsgyIst0KrW8WOml7hxDUXcgfjqHcoiqCC6V8YK0TUuh9eZ2LxcpC53FtUpZ",
-	"MtKsEleaDURYVG8NO64wvpvgd8jvw/804/7Ocu9yev9Zzu+7sEf+bM4hKYl/IEzPcIQhNAuW27CnYr1x",
-	"JcCemfHYZhv9Wm+myDqAaXJVxj1Y9/kokSP0rmMwFKFZBpFUFi1zBD4a8PHJhHUCAIJE9KaBmDGqcgzT",
-	"gMbmdIE82rrrXTTI0PAIYOXO3T7O5Az7N3uBEWC23D/EWADKjEWK6pET3MpqvEvh+3z+4qWLZykBqfb7",
-	"ffKKf+8pf7P/cCDw0tNSDqFFCPRX0ggo9kIBHwdHTxOLj43CkKeJhPJaRbkeTa+qQQrmZevVt54DGCIM",
-	"789v31yeFEE3xSDJDw1DJCE0URbqHwg4O1jNEHRBe3Cwq5q4Dm5m52t1LWPytXW72rlAvSE1EA6XcsSm",
-	"XGAsgbvtFRHmAko4ZJ9U0lQCEg4G9gUMUjIkZxSqUa5drwERkoS9cC/s9UIjt09mtrShNJ2DNAKiiJAQ",
-	"e2SjkXx5KF1H5ZUApaAMNN3vHxwiKQU2ug/7KlC+Dx49wt8hTIPY3HvgUL6sFMIBtwgFEzDg819zVgkL",
-	"KdmqPcUusGyJ35IV+e4IAD2pwoYh78R0MzTkJEKMcUfJFrag4GOQwG/0uDYmJQWw0lxAGWPHzDvLgKjd",
-	"n9jiqORzdr/coQZBqWpQHXMxYVmacaFJZJbcRlQyPZVxMBAoXQGPCQiIoBjsgjG7ln2ibICAp+UZ7zRh",
-	"s16xhVEWAWDUThchV21glUe2egsE/ByTez8ONtQrQJkFf6Cw3Hjb3RqGAXeO3ektAsNB+nTkBvK+2bcm",
-	"8crdDR8BHB6s2jSYDccBQplIVqDImmvdXWRGup5RLnoT2Tg8W0bdO7TD/pPHO4/t0ndUiqEaVUNMzFI2",
-	"i6O3Eou3BoOt3ui711/3iD67CZ5IyJ86rwsOTpPZsQy0W/IjPrukk03pV/DOby3OYv+TOq1XhJO2ESy8",
-	"8k4HdOUlUcG+X7uK4BUnZFVFCJAsMfbMQaF/emBcPATWjrCqhASt98UBhZNRNRBtqBASGjFkCPdPUbqs",
-	"iB+2FzQAn6NIBHwzzeQkYwqw0Vl27WQsLSWaOwpZcEYXiCyKIhYlCdfacrW52xfs2wskAgzAVui4V/UW",
-	"O/HQ2vegCMHo2/VlsRE9dfGyCFLEd74ECBLDrihiQMAwYcAeRbZGM9tAJWdyjjepjUc6LiUZm/w9k9dV",
-	"RQZ1KIRPQhW0DZX38cc5Y2mn1wBmdDtBZvwKMFa2Q1H+PCBEu7Lm/S14z1kGISvgj3gOWs5dgQo1MaB1",
-	"yEHmwnMmyhnTFPImrWvHJrhykNLDF+MubFhoBEdDO1jF1fRsM6DseX+gilYhgnJKDx49bmQg9807muSE",
-	"366A8FGkdOJ0B0cMfqPabRCl10EqWWWxXdHWERjOXVYP1DEJ0eqG6XRIXFXlBewGoJkSn2LaALJ0B7zr",
-	"7kOdzKDOsIdPG9607sTY++J3wboUrD8Puz9nDi0K2HAj21+RGfYqNOK9ES6MvBgTLlimj0qDyFOuUqlg",
-	"CkeEFolVIWmfPz8ljw8ePy5K6hPz5Nv9b78p7eR/CAeCIlDCycXpixdkTJME8npdfKERephqBnGpJvUF",
-	"AxH+tVu1dHffwPDVERESzLNhUA79wvp8bdTyEVFUxCP5vsy6tBbdgVg2n4Nr0KqTP16+AvPexV9+QM0f",
-	"jcsQQSZtKSKZ8QkXPfJGoJxFMiombCDaIUhd39HuyIzM/VH+uyvAto6VKg76j4+JMq3TBFtAeU3h1mDi",
-	"ePug3+8cm2UluVBUczXmEJwrBSOH+4/RiF2922GJY3sZH8Nt/loK5q501/vD/mFD+IHhDHaBdmaX5ttz",
-	"M5VtfGbm5RdjM7hG+XALBmJaAe3AnLaD/uPtvjijmeY0Md883IZ9mG9eS/3KQoR84cLplosAO/Va6ouS",
-	"ru5OrACK30JHvpWMscrwYjkXYKFaG08VYl4vqJpZEpKEiyuwjzqPM0JWAS/okbN8lPAIjdKKTwTVNvcV",
-	"07IzBnDkNEE8KCwKFhBNZyn4oWRmmmV8IupfY45kmwssTT7JucKAe9DQ6EBUMyo7PWJ5NYhJ4aR2QEPS",
-	"Rs4RmAMdID8n9ir2g9LadfJLQ/Uleyv4e6yvjGoiRNbCarw9f1kHbG6yiuKqOAS/UrTxmki50I8PW55C",
-	"uw2FLYtVXdt8NSjg4NuPjwn4ncdt4HFfAbtqQKaqM68yZc/C7hqy/3QcLc8AgOx2Gpi/bANmrIuFER6m",
-	"MrGpHmAe/OHZpYXLCe2ZHVIdlpkhJbdTR0bAu3gImKOwLgNh2i3Qk9C+xBW5eBhgPZc5h6hOrkrgh7CB",
-	"f4eFfPnjq5PTgSg5p7yuBEsgnIhLhZ8aVdCJeTD8RXNirmX+rftT6N6ev6wkrdy3FmeIskGRe3v+8jcc",
-	"h32CiLTdhJvr0RGQ/5A6FWkWpXsWQ2u7YrZyLizRVqD1SThJ5IgmYRExXQ3SJO3RAgFEuBSdHvkRruOB",
-	"uKZJzlYq3x5hGADe2YC+RjOFES7Wr4uQhTOqrgA3TeimIL5Xp2cXdm5fda3cYh6bA93s1nxdgW6vTs8K",
-	"mqqE5Rg2nKuqfj+L0jWhbaGV80JSoax5xjXrSpG4+Ht15FRbxSgUUQUkBwwKqHLkTM4h2vja0KpDaA5I",
-	"IicTFGZTiOLQ4FgCbJceCVUkU3ZE3HFoW5hW0zqelFyxzMbLhTqjQqUy02ZIMZchaUN62Iwi3JsLznII",
-	"cFOpNALYApZerWw1eMMC27BtDWZdXEMxSxO5gGAHBZZHh9R28vLlm5+HF5dPX7z5DgAKj92dyBLFCJSF",
-	"tdW+2gC6Bz0PTetGlQcYPtPhMObgVozDDqrh5hYEpBJMrh0DIDxk0/KE60U5voHIFYuPCIVPIFIrY0om",
-	"kJEgEWwYfF2CaQCgtAiEmoSaKR1ikFSSoHBuscZwpHHGlALoFZokco6VhxtuwuKcfaklbYsBfp6qtuX6",
-	"NNyvDsOZudSZr8ReunvJjfuHiPjkznwHWWzYWcmRV7jvquCw0Sv7QtuIxSIRyiXIATCbYgnaO4/LFKMC",
-	"sU0Rpemiyf/6ESf2K3DC3j9Zfma37VpCCxqTRKu7fv9CV3Oa51fE4T6pHrJhW+/Sh1rKfFyRGQMkr9EC",
-	"9ASLFWh0eoXFa6gzBQYkFHmShDYWRAGio20JwmzN9/FAXDGWOrQ5FBZRsuyRH0DAKzWhjJFlUQ/wBnON",
-	"Uk5dWANsfluBckbaUFRsSbBy2KpGsCJZnmDCmtOiSJFhANAawky7kCb9cbcxvTt2eY+SzWdx/m48664y",
-	"z+9SzVfpN7blhpScMZeEJMe3k3P2jMJxx3ZIhOow6pHToEp1WErSBtSgemK5y5oCBHU0WxbZI86tArip",
-	"o4TNCsxjGbOQKLpQZD5dHCHPqSAchaT9qH/QsTpdmkktI5k43FL8zSpWRtGSuYanh+4Ln7ZF2ocHB0eF",
-	"k6Su1jl1zijeA1FRUFHfU51a5CtXtuSSUY9LNF2jnFprEXBnH/u7ZOoTSw2XTOn1koN1PTO00hpKnFIR",
-	"qym9Yr85OfNW2sxWSGWvTs88YGWHt/vw45iMFAJyJGSds1iwCa45Tfg/2PaMRspkvVHWljkoKSoB9Pt2",
-	"pTJD4V4AMG84lOalsBOQiEZTtMpU4P4v37x5eTG8vHxZSckrqkljHqSaUptZjtqcAwQ4JqGtCYVWJMDL",
-	"xrQ6txBQ3Yw8d1WsKTI9tOFsNOJewnpscNF+vwCMSbQiRlPW5Id1ReSCGgqn3X2ske9coSMpE0aFy025",
-	"P8ZhJthk4S22+3fW8BWyhsvqUbTlK2yBsoRfs7vRkdbykb0PhvBv9iKa3NKLGjRxIJduRz2sCHHz4ADa",
-	"BDV7/mwm3V1FKTSKVs9tHAtNU2duynIhoKACzSaALK5C1N8sbKCtwmgzcewMuUhzTXB46NUaiPZhv09C",
-	"+xmXYoipu2EtHTXcK7rZ6/V6WCUCxuHyS2F4jjETmRkFdCAseUA87yGKV8DCSxDxeq0SCMhDjEOsY+Gc",
-	"Ehhhc9DvO7u4q1NiqxFV+LGWaJ+v7mOdR9sKE2hrN91injUGANnVQUxv0yvWgibgNOgV1STCoxJXScok",
-	"sABZAYmtbHtshTusm+1Wz6F42poTxzZ11hoJp/SaESGdadGlxy6K4i5YsdMZHgeiLEMBpOp1CtAkqd0+",
-	"rXvTfU3rprvPhO1oR3AOS7vu+oHq9VCX5fdr6CuUUM2xlQK30p6fZNEokMqYrRFAEcD1AR4fIxSmbF3d",
-	"uIgKfBOb7fllPezyPind9NAkZCFzQ8DSAixA00ROPmPCHK5X1Tdta51V9w3XbWnr9iKaoquVs2bQxWLd",
-	"T6tv3/cWVDtr2o7qO3C1pRmPmIK6GDDDz7QrEDkL96Sr1yZILG1xKUCgIJFUeosN+gD/dUiuje4O81ID",
-	"FlVdqnLNbStZHfT7W0hW90sJa+G/e1+Jy+ONsANes+cOR6SRo75ujJk6JuGvIZlRHU2ZsuBLq1X3/Tz1",
-	"zHW7QXO+hAKJ0wLvBIV6h97YpEf/+nFwGF9TFJZdyM0xWG6jv1K0sbQkGEfKxaNq8JUvgsau0ZcaP2OH",
-	"93miZ9zaNPA7qJ2Or3wl/qUvP6SlKD+QFnTpIekl/rxFOItymqSyVUccJmcV+E7kSdIUt3Lrc/I7dMCd",
-	"QwespY3mIJRyC+/7xllTcOEr4hafNhJ+w6Z+XAiKL7Tibk70vV15nyWsYgP9uqCK3zQdf2EhDxsPRu4z",
-	"ouP3CRtrqIKNKDqKadKuvIgqOtVToiVcfgHUluQIE0c+3HhQdM5ZmtDoSz88dpRf2PHJcFS/n597gpqA",
-	"1d1SdnTiYKNu/0oCMGbEhE4WhGKpCND0e6DbK0YzUO411w7i3NWCtsSkSHucJwlUxe34df0LN4x7Bi73",
-	"Jh+7qi3bEbcdalFJJfAERWF5jzEXWHICV0YW1Yx/N0oUy7hNYhiSxldqlFAlZbtTWDzaZJSwa/SlGiXs",
-	"8D6PUcKtzRqjhF3n36GPPpcV40LTTJfea/8RWLqIoNTW2kpbducvXU2m+2ZRtqNG57L59UvApcSRYHY9",
-	"TZINnGd52VdtRz7zz6050u/mnzs3/7iaZa5AjxMumm6aDefpE5ykDXXnfrcH+ZAR1vHO+7AH3c0Rvzdp",
-	"47PYgzbQb5lk81sWOD4rdGJAjJrJr6sYijuJFRBRWrDIxtigJC492aOFq7zQI/8/e9e22zbOhF9l4JvG",
-	"gJK0/79701wFQbfYA9qiaRYL1EFES9OEsEwKJG1HKPruC86QOtiS7dZNd9PuXQ4SSZEznAM535dy2UoK",
-	"p5AKpr4+imGuzO0YbGZ0UQTkL5gpvVJ1HCzVRKEk7q4aIvEMUib9SilMlopwHyjqGbxQ3mzwewTJRFLU",
-	"f018JGw2SkaoFnNiwaPf/ESMrveOmo0ucO+YOYz8rSao0o2I+bUqqtp8gS7yyLhDd4fCP4ZiZl6YwxjM",
-	"ugNQuPqcAZA4fG7/jwrFhb9/d6jepDe+f4P8ZLfDdVChXS/MB3f4rwX54OH9QxAfYW62c4zUqvxfaH+g",
-	"HpQlMppVLZP7GuF9A/xLeu7hvTruZ1BuhJPWyexH2dQWw6t5SHFPVwSaGoa97hRuPTOIFQiPHyotfslu",
-	"Q9uAzHzHUhkB1uhj8R6zBWGG82nwpu9/eAHapozul4fU3ygNqYs9mPtrTCI4wnnpAoya0gphJSzMRY7j",
-	"H0Bo2kiPXG3cJMy2wPN9kcfWd/MgnMJyZSEjwNcrE4vRUsJAwPwmDDZlRmmYL3zwyRGuiVipDbQgYc7B",
-	"kQ8wtQmAfQR8x5SaBH03QDCZeGmgOFQ6wHuqdOS6vfEJvBDZ3UTVg6JZi0OSFtKPPJobrxwfSSmpMjNl",
-	"hQxlf/zMWTN2ul6oNLczUVLBeg9cFEIpa/2BMpkBgiHUDcN54KzJ6xJNxuTiYr84qT1Bc1iEDUV9sORU",
-	"S0e/eXJq+/4QgSPjbH2/O8DFHVGWugM2gmgPKpUN+iehnjSgIeleglab1IcwSZNe8CMJdPAEdxDzQAlI",
-	"RSCa0k0UZW+ew6K0aJyFTBjDtF7Zwhii/Zz6HhJWDbKLwviBzKfWaYX2BC4JvTlVeO9uQheB1cPOuFL4",
-	"rAaFrhnoCZYZvag44TtuSJPxViol1S1R9gS6+namBieq7h0Mernm0wmmqfjp2dPn4GeUu+aGbWaEy+4G",
-	"+Cv4Jtju+o+7ta8kD4mumeJS6oWldRnK3vA7Q/cufn72vwPSNw96f6JS2ZuBgLdxFFk+v7GX+GyPfl5q",
-	"hV/pqqAFKxVdeKrXsg5evAbX+rydt3EDLDrYCZuA0zMMReqZti6WWN6J4sOxLlHB1bsLWEmV6xWk771k",
-	"+3fG6URFKBLGEfr/U8hFZSMEUup0mgQuhjbFr9Krs5pF2htx/9I4gVujFyUBmExULqokVPFpA+dvfoUZ",
-	"VuEyfziShpf+eVvrOH0+7RJ6Lp3D/ATS8yzD0o8O791pZpdpBAxm63rLLQgLF5d/Mi3xDCvIdLGYK2J2",
-	"Jl73sI/R0zfTKh0PKPTVF2Wv6K1fjJ7vE6rRw+/0aChtHcc4kBjPRdVKjPNvsTxOlPJmhtVAjrwnoRwF",
-	"iJxuLzR17QVtUNK2L0B+bSbiB9p2aH7fElIDKWMUnG4L6yPa9En4roLXKJaxR3q7K+hU2BhaOw/vNd2t",
-	"5xSXvv3hwyeFwd0u0fit20XiWG9II196JxjIsYtYv1ulyTJEhSZTrVfUHw2OKVh/u3z9CuZIzKtcsxkg",
-	"UgJamdGrhD6Y/PmrS8h1UQhjE+CQM8OiYPQNMbXeWWHwycg5GZwHNtLecPOgHOF9G7HEwtKRmf93+tfx",
-	"K7x3xxfBtEcYTN41fZjDPQTAcSIX3HaGRvL7gtfhUeeLmg8J6aIv1sXGW2D5XJOo7mF2Zzn6jWi9ok9s",
-	"XGsSBRI5dgfhaGDZSJW0YgkMriNdGd7yPY9y46jxoqOR6Ns7ugQ3H0dTFAbN+cJ7pu+vvSCKUv6OVf2X",
-	"a/9C4MTo9ZPrhIJw/HPAZ8h1RmA1o2REbDWjU5LeMKL1lv6QS1RobQIGRS75R9+czBDWCyuofaIJFGzp",
-	"Ysk/OtEDznSeMWd29LoSbySJv883Fhwd22rHr1BPO1cWO0wDzXCQ8X2g0LdwZHSBkNJz6bjdqv/LAHbU",
-	"Rph3smGybc+rFzzpMR5kdN5OVNg+bGiup8cE/MBgOAKlmI2WdYZYeg/jQyEVQlZIuoHvvQ+HZbtd7xvv",
-	"+MAWM79NYGr0ik6PvDkQ4AwiWY6WFxPaZq6WHreIcFWOvcoIR5jDa1bOMmUEgfRdFGKRY6tV/+zAiAex",
-	"RuAoYLk0YC/jKAfSQNaP1HGyhkxhd02Ujxe6vkCrCdbnPhHlF0RR+TXnm5sN2cYW4Yyv7BpWKwESBa6Q",
-	"S4xIbgz8QVRwlBkhaJC15Eh7KrJy9On6098BAAD//w==",
+	"7L3tchs5sij4KgjujTA5p0hRsuxuS9FxVi1L3TrtD40kT8/cpi8LrAJJjIpAdQElmuNQxPm1D7C7T7A/",
+	"zv7dfYX7BPsM8yQbyATqg0TxQ5bd7pm5cc+0VawCEkBmIr/zYyuSs1QKJrRqHX1sTRmNWQb/PKXRlJ1K",
+	"oTOZvJHXWmbMPI6ZijKeai5F66h1kszpQpFQyK4yb4RHRE8ZGcl4QSKaZZwpQomWt0wQmRHFooxpoqdU",
+	"EyFJZKYg7VEm54plAUkz+WFBZDYQpy/fdMiMLsgtYylpX52fkuffHL4g//P/ftbb7/TINROaSEHYHcsW",
+	"JGMqlUIxIscwvUxZRg2EvYFoBa2M/ZrzjMWtI53lLGipaMpm1CyGiXzWOvql5cBvvQ9aepGy1lFL6YyL",
+	"Sev+Pmid3dDJ6tJvpsxMLPMsYk8UuWOZ4lIcE8VETLgmIxrdEi5IeDHuvqY6moZES5KnMdWMKDpmyaLX",
+	"qgHzgc7SxMw9aD0dtFo+UM55wk6iiKX6iooJU80nMlpopsKlGexy4Tf/Ws0E5tCZ0C+5SqXiOO7yNCHV",
+	"mkbTGRM6JHOup4QKcnJ9enFBwjFPmKAzFpIxTRLYBypiOBlzkN/uf/tN+dIfAMbmI0qp1iwzU/6Pcspj",
+	"0rg7zYf1ay41i4ma0oNnzx2qGDCeKAI7QtqUKJ1JMSF3NOEx1TLrbA3doPVLv/uCdsfvPz4/vB+0/lsj",
+	"iNdUxCP5ofnsFL4QHhEDkMxYTH68ef3KUND1n34AmElEhZCaZLkgOIQhBz3lisiMT7jobYX4diY/Llxm",
+	"dDKjbyRwgrW0D4QcBmQsM/Ljzc3l3n6vj9StVol3W4qE732Q3QetlGZ0xrRjVXmmZOY/9VCwD3oYwRuh",
+	"O/U0Y3dc5oqkdMKOiUzprzkzgHHz2a85yxatoGXQs3XUwm9rhDSjH14xMdHT1tGz/YOmc74Yv5GCAe37",
+	"YTO4Sto1vOwAfFHCDYObyiRWgTn28A/hMaFkZsYiVKg5yxR52j8sYEbGXQJ9Me6ayZHzNMG+3z84bAIe",
+	"+Msq2G8FA2Ihmfk9IKw36Vlm812/u98/eBoG7m8zfDcE8PFB99n+QUjaZoUJVZo82z9Ayus0rgPBaID/",
+	"4NlzH/gXL9dza8LjYr6U6mk5G4/XIudYZjOqW0etPIc3PVPHbJZKzUS0+IktVsF4TW/hRowy5q4Bcytk",
+	"TGcLvDoVnTFyyxbIVIsncKOaR1yQg0MylXmmSMbSxJCgnrKBQLKnSXkbtmGIsIBJd6/gAxYfEbO0sEO4",
+	"UJrR2NAFgMTFhNAJ5eK4BsxAIIsnMR+PWWZwEwDiZi2HBwcBMHiKcE+lMnw1U5qYrWRKm/eU5kli2JUw",
+	"c+CH/Re9gXjrLmtFZjS7ZTEJP3R5CTMu8ggWL3PdRRkiJMLc/XYLDJ9E0aKtGCOMRtOBKKSAjuGjsMWW",
+	"/nlGVB5FTCkDSMbGuWKx2wuUGfxEVZ5u1xxvI1o+C1ozLgoyC6r3xC+DwYeD/e5g8OGbs/f/5r8lLsYN",
+	"XOMkTZMFkSJZEI6srCKCADvBfQZGYZgvSxQjh/sHcEBCGvyZkGgKwkNnHfdYyzgaCO8Vn3G9CvQlnTCi",
+	"+N8aOWwC31XnitmY5oluHT3rB2ZiPjPXwkG/DxuLf+0XIHCh2YRlAMM1U0YOQx7gIXGFvw8/mdTfKTph",
+	"55mcrS74WtNMu7tmSpNxV6ZMkDkXsZyT8JdxJmcB0bITkrZdKXnaJ7Gh5REby4yRUMuw07Rf5vuWF1oj",
+	"XHY1n7FmkG/kKsBnInbgIpABYR+iJI9ZXEIo5LxzTOhYs4yEBoQwIFSTmVSaHPYt+AnVLGuCW8vdob43",
+	"p4QMDe7672l8hVzF/BWhqGr+SdM04REQ/F6ayVHCZv/2V4Wyaznnf8vYuHXU+l/2Sr1nD39Ve5f4FU7q",
+	"uz4KZjajiQGexeZyG1OeKCcxGqWjdR+0TqUYJzz6zYCM7PyqEM7ZB66AvzuOAXCeZRlKTl8KyBNBmJmT",
+	"tKlYEKWpzlXnuNQalcGi+ZRHU4DPiCLfg7pSh/EPe3+og1Mg04gLCkjnwaTV/ZpPZYJaQEAUy+7gHmCZ",
+	"NihcUYZR5+qWSpdv9fb9vRUlDfEBbrMlpWrTMB5VrDLYNYvyjOtF91ImPFpsM6DTPSpq7aZP4L17Jxe+",
+	"kfq1jPmYG67pk7JQdn2iSCTTBWmHNUnUiByKRHlmZIilPX4YPJc005wmnwk9LDmxuCb0/u4QpUGYR7Ec",
+	"ZbWukcj3zC29vUKOnxu19/2/dfE/e/gfv1jzW+ItbMEbqa+p5mrM6ShhX5LthYA6QyH1UJUQWHMZ/GZ4",
+	"YaaNSqo0PGUiJu2wdoRH1lDxBzyozhLyrRz3Dqc4GPxhzdnBLspsxOOYiS99p0UZi5kwVG7ki+gWpHlc",
+	"GMlkghfZD1KwLw4YWAYMR5NJzDKip1RYoVxTLlhMplxpmS2O8XBRtXKaDJECQX9FlT6JZ3yXjS2MheaL",
+	"GIRoqvSQwjAGVk15YkSuKVdkLvMkJgmjd4wISWik+R0j8C5XOqMazBusFAVWB5wxZYTH3UYsxHMQjoaW",
+	"mQ5xontkMuYBj1tHrf7oxfjp6DnrfjveH3cPo8On3RfR02fd5+P+eD9+Ot6n34AhACSG1tFh/0XQ0lyD",
+	"wbSQtoo580wcRdGIRrdMxEd2944qS7oPPh0HTmXMSFgOaskZ1att9oi0Y67oKOFiEpCYzSQIaDIbiJgl",
+	"DP4ojCVSsICMFoRrxZKxETxHC0KNSsey+qidHnljNb05VRac+BjNBKDt0sQgLUdkpXnMNUnkpEcuMzmT",
+	"mpnBmTAMyj8B3hhGUb4PWq9PL9+lSmeMzr64MGmI8PXpJV7IGYlgx4XUZGRokEZTo7+Esygd5gL+Bqbb",
+	"Ccgok7fMmgKllpFMBgJfdH8jloYdsxdGNYmJIVl8x/wtcx1auRWJDYwcU2moXMRg2bEb9Ebqc5mL+Etu",
+	"zBtJVB5NS5NX2/Apsy+JFBNFtCRKzpgUjLBEsQ7wocuMRVLEID2cU56wLwpyxU9i1EVFqPOpoL+IK0NF",
+	"Bnxz0ihBHhcmjQqiw1quGM311NwaCO9VcRN+0UMAxle9wMCa244ybgBLSk9VQGgUyVxo1Nden5+gJVjx",
+	"iehyUb9jBiI8Pf1+eH1zdjl8dzl8ffLn4ckPZ+ERiYAhZUtrH7rbMgxKq2I4Y3oqYxXC7g5EePn2+obs",
+	"3e3vmY/3amOw0EDHUq3Awg83gAXX4viNlK+pWFjNXH1RhZJkVDMCNiSzudSwMi5IIqNbmetja/mzdosr",
+	"80f3xPwREgX4rpakqCuqWYMlC1WCGeVgxPw1l5qS9sXZzTmJMzrWHWcPH7TM7g1ax9l3/WP93eHBkiNu",
+	"VTQuJq3IxH4XFiUpvLF+4l+/2+8fz7973t88c7kjHksW7pDhF3PKtXes0voGNiZhIJAZ/9tvT2zACd6J",
+	"NJOREV++sMi/ZDOasyTpWqvRKNfOgTdiBKAwNxWcIRWEl3ZmMKlnDAzU1pKDF/JIxgtk27/p7TuTMUvM",
+	"JXrHDXcaw7URALu6Y1kiaYxGssoVyrUici6IFSmRsWuj95hFSmFWVUhnqFRfXlhvSpoZjqm5tQeBFyUe",
+	"Ur2tOTFosQ8pz5ha943IkwSRBbWmlTF4vIWJOEAB2pzcJ02GttOPqz+kGRvzD35Gge6XaEozGmmWKWfd",
+	"RS9JgD6nSE4EV4wgXZfhB1E0Gv759undC+pblfOdDnGsIcr2udA88fgrgOtSkkkNSGhxmEwyGjGSsozL",
+	"OCDzKUNRVCaxc+QoLVOjZ2S3XEwMfA/ZvfuqIeMXdO/Bfha7F1SRqIYdS+dX+qHl6K8s0mYrEC9PYQCg",
+	"thiFJ5pcVvB0TBPFgiXU3QINGzGh5sHtL7ua1m8BjNG8llcc7ep1YGOqgU9wzWZqE8OwxHpfzEGzjMLf",
+	"U6qGMxtGZH8bSZkwCiJExU9vXtjtZAHCygz14ZrXew3ItrpimvLhLVtsv1ZVDLR0gU4Nq5MiYhC0FBOq",
+	"SPjn7snlRfcntkDn+Im9MIFCjsj3jGYsC5to8o8HvV6vtWlD3AIKyLx7YJS6dwovfpokb8eto1/Wrxje",
+	"vg+W98sIW6yRC1wzTeZTnjB7P6CEpjC4C1RQK/viMI9E7TWYVpf/vroBj4H3xWZ+9ajvIH0HwWgbOdeM",
+	"i+rT/WVextUQjRv+1WUyse9ts41XMmHmqxkXF/j+/tJ2Bq1c8F9zZn82e3RvnpnzXsW904TRTFnE69ZU",
+	"g+JWzBXLnihiBPsEtHfzwHDKCp0VC7r37Wgec30SOWO9C2IyknAvYxOuNHjX4W8AofwDIHF/ZmycMTVd",
+	"+nMI8l/l+8oXRmqayyweovJbPM7kmCdsCGak4qllCkO88pafwh29+pTdydvi6WxMh0xkMknqTwBdK0/Q",
+	"rFV7FE1pkrAKjEYAuWPZYmi0VjXM2IQJow1XXqjqoOapQdyeOZwhxlEWz2I2yifDO87mraB1yxaqV6xm",
+	"FqU9tA+V6648KwaqPCt2zTzTUibDiCaJJxTNnvyZ0JlHPKXROu9NwTcquHMfmI9kNvRLmBtlRbREqWaK",
+	"rn1X4u/SdFzo54et1fCKoMXTLRhU0JIRGGh2k8xlriOJEk4RnohROuY+oDzJvQG6dTPyFsCpHNb90D0G",
+	"9KMTq2A9QACtbk7gkKRcfgUFarDC5temr628PPz3TQzqlZw8xj1XYvxXf9Hlenojb5lQPuI0mDWE0HSP",
+	"3iLI1fXBs+fkP36+sSHdRnBrltQa9Uwumq0qIJo4AYgpZQPl7ac1AfCFEfRX6dHdEA3LuOZiksD9dkzY",
+	"B+uXoLpq5oPvvSuAMYf4uCRJXLOXDnMrSW6WH5dOFj4M6keyvLYaPLXt9Z38KSz10l6OlYChHVQ0a2Me",
+	"uiu2xi2Kh8FqQO1afcxg7XyXMb85qI34rZcBmjt6aK9sVQugQ8pajtxWRv83H9kMipPLC7A0WYHIyeNt",
+	"dG/AUEeEEgehc3FxI0JpJggdiCLsVEtCiTn6TM64YtXY0BmNGbqtCBc6y2OWkVmuNBiAZK4TfscI1x2r",
+	"K8GxDISWpaZg1uesAtboCdYDCIkEf44DcU4Vmh3AqEQMAsZ5wjC80yPUVRFy5eiXTq0B5fQpFRFLPIYq",
+	"eJ54Q2aynOESaBEdawUhsJdQwxWSGDw2WqY+iTSoBjVuFbtYXWstILIEtHGJU8kjtrrEMRccRFWq6kKw",
+	"gboVtBLEX0PGVp4y17o1VQ7HPNENXIWLmH3wmZuDViInaSZHas1dUgJfeLBXDqc0l268/K33dLt3ZVLj",
+	"nFQprjQV2rvMyrZsexOb47iRMjk1wunKXbx0zABNseGe410WVWDby20Llk54ZYCg9aE7kV37MJpS3bO4",
+	"Uvmly2epzLSNQJm2jloTrqf5qBfJ2V7hr6/8y5x2JmiyZwbEICJAwlzcNmFizBJNt9m7l/DiffA4uBsY",
+	"hHi/jfX4URC64bhw8Q87rHJPP8OJSSPHOH1oiQBh0t3w3gLqkUAjiTf9xhHMe/eF/XdbBSj22uLBDeL9",
+	"xW54Balgt6NyP3zcwDHlIiZn02ps2PuZC62p3whL0d4fNBPm1x65AZ+Asl52VgqJlUCBtk1By0ViZNSw",
+	"BluIAbvgk5pziCQIdtep1EJpNhuOuZiwLM34ltw4dwx90+5A4HuDNuYIwuGBO8ygwEs30VZUVJ7r5yQi",
+	"IFZ/dlZo9KSj0Ah2ApIQIKmR0RmLSYl1ePTWTWQTdSFyTSYsqAQdWXkQMs4IJWGNr4TH6M8JcYKhBDhU",
+	"jwvIHRjCtoVGGjTg4rtsluoFCe3ehsXkoXtZxCQ0NAwJb2s+hBeXcHFGF2aNCHxA/mpES5dQAdtCfnn5",
+	"9s3Ze1DZlphQNBoa9r7tpXtmthf4x4O4V8lr70Hab7B1/g75WQ/O7DNxta+aT2x9y35W1lBRdpeYQ8rE",
+	"ycUTiJPSFVbgghSOyZizJEZvfMIh6p1mzIb+mD9ETPhEmMtglX5m9MOwHBOVduV3TtuExtwaVcyX+Drw",
+	"E6FQHRpJPYX5J/yOQTpzNfOr4cwrmF0O6zHv2LQl7SIYnihis8yMGppipB/9MMQ/HHguYjKimiZy0jEc",
+	"KqHZhGXkjiY5c2mN/QdAG6VDtD6rtRf2lfUmsLgS+KhIm8eqY1MvaZLIOTMao0yQqVvUIXI8Ni9rWS4c",
+	"DjXLhbJxpYFZozOSuDdxJLTyxxACFpbyRYg5l7W6C08Uqayg0yMnLkQTty9JjOJPF4BquSo2DvOZHRfd",
+	"GGBR8s2nB6uM02ouu3Hm11bdqXPlft/62ZvZ9Ixp6uyofiOTh5luVlodH64mX270+Qct4ZMNkgXZhyjV",
+	"PDUsB6m4SK7c3xVlU5qZg0yGddW14cOKtSLNZMUAv1Y2ta8SSgSbF5JqW0hh+QLmEyFLJlj1YCPabCkb",
+	"n6Qpg7IVXJVysaUIROEnyoG03bxGm1zlRWDXIcowYRFB7HWemnkOrfQ1M4NLwax3fnnYCnKvIZDDZYx9",
+	"DwAZsc1vqq+LdL6DXXICV2U+35A+v6lmM2AZOToMSj+RzNF7WKb+VrCz34idIp+NrAMecLKwECyFGhv8",
+	"CQMS0lxL899KgKzMyEcz2hEZ5yLC0Fz3ryPyUdAZu7+vn0hZs0JY36WsZlB5JKHNfOiNkdfBuGOlxPd2",
+	"Ububh3xKspbpMN2w5fs7bnmu2NCRls17WUtfP6PqUF4kAUkzZmmuUEsNjaH+6fi5oY3Q/RH6DaLOFbE5",
+	"Z70q6DmBrrg5tpHonLz1OWQ6nxhX2cF31ySWSUIzBZkh6D265cIjnkExFaO2xf5TXzlN/GCecc22/IKL",
+	"NNdbvoty1ZYva6nR5Lrx3RWjWAqREna2oLoL9RW6SbZT8T/Lab9ko3yyahxr1sRc0K33x2yTy8vnF7px",
+	"SdiQcIH5SyNDiUKT3EYZV+it5OPux2ETtEsHU4BeKlFLQ5QraHJEvHRm3k+w5n9JC31hbV4x02/EuJfW",
+	"qPvYKPe6dIms2pF0nhkhiIRm3WERrS0YixU+hM0wjPuYUEHCYvdWXrZngtGO5TaGxwQV+oDE7I4l5hix",
+	"UpiUSYXd01tGNPug0cmHRbowTw4fpzTTCpQMw/aLyY1+gSXDCJ/BSO0RVez5YWEie3f1SgFMUTTqjnnC",
+	"jvb2PvL4PuxgDhfeO+YHRdpQdQunOiZG47HZtpc002XCHVdkzDQkno0zOUPDKJlKpZWHKZe4uioTZuDh",
+	"pKCJQ30efBlBADnF4DdpF9sOJ2brPcAOwiZ36rLKJprYFrHLta+i9Pt1UevLNIcYAJ4LiwI2yMVIUgU9",
+	"IvWtJ8thgy3ri3jWtrk4XheutMcm5GVpcdU7ayXY1V8aDmrbsPHl8JBiovebhC0byOH5oM7nazbATfqi",
+	"NVTPqTKqY5xHLtmmmhlq6ZoLwnWhwR0Trl0qijXzlBKo40U+Eo5r63eKImb6w0RerK14o9dvE0xQvr8N",
+	"ntV27PGR7dpmYH9cDQO2AQx+jdIuYQihJVuapwt5YrMLaZcQCCvuDZ1tfVshtGJQ3AJ4DC3dJQhyXWhG",
+	"ZXuDZU3F7ukSlLVV1sBppLV6IpmnmmLNuQSCYaWE3DjP4LoDD4Aq03o8SWLKJmQCncGsZMQmVGDIESb5",
+	"G3I86PdBtZky0TlecuKQsUwSOfdQ5VYOBrSHW9/C0s7jAE3bdGP9RNvy2No+fmxO7KlWiaPdv510/3u/",
+	"+2LYff9xP3h+eP/fvNlYtUKYOwX9mkEin/Dh7P1jmYGbgGo+4gnXC0x3d5K645ZU3dqXcUSCG0xoPGUZ",
+	"ExFE0W+yCn4F942Hk8JBPz4HLUSLHXCIZpN85so0rxJm8TOhilDyH9dv3xBcV0CYMJdIjL9Y2bnNC7+P",
+	"CggVCxRfoVyg82J0eq3t8xF9BxhUoH7fGHa+ypsffMYlr3/AQcOJfL7DLvTVZVF/nNHJrPDVF5L7MQnB",
+	"JhYaWKy7262ph+WVwdUN8r4RZNCZ70ZbZYpb4tYDD/xBJ70mFOoTkMCGQj0IAT6Xql2GDDSLsGTGjLSB",
+	"eNAc+XBU8+mBYmP079enl4g8bVSxc8VcvYcQDGFYy2RKwdXnJGX7csZUnujifaewByTkygVXAAbGOXr4",
+	"hjMVdnoE71By/fInZV3DRowG5Zmx2iqkkcJxBTsowhXgcNlmlU4THiUyulWkHVqDvWYfdAD/e28gt09B",
+	"9w/I3//zv8zTv//nf3VqTsadrsxlM3plN7Y1kjZUzXNeaHd0hGPBHlLZAReNY468FrSj6qlqVfqyVtbt",
+	"bYAOANzu8lop5ThlucsqkasysmPDMQKiZgzdkFCd0nwYFPUDynIBErW5IjDZb+93PGp1Y81MTxSUlCHS",
+	"aXzgim4b4cUAA+VmUmp0RXitslQ691+COIR/xtIv/0TZUtOb1ZElbudOwcWc4t5tLeRg7hDCGDQIUw1M",
+	"EJnU4zPAd03B156QkS10qzSTs1Q3BnhcGMQn6JOEisfQaSJjNFbAncDqr2pHs+Vcw0qOncfFEu+yDK9L",
+	"dFc9c9W0XtmYwLPBS3NsgxjvPofdCuqE3ljEL/JVWlyq1jJT+nnKoymhaWqZhwEcYoPGMjvGulZGFlIr",
+	"uVRPFJQ3c1qIIy+cY85GXttM1bjpkdcKm3MAeSzmeoE/sfhQYSYm7SLgSk1pylSnRy4E3Im0qIz+RNVt",
+	"1rUBnygS5lkSokC+arsm7VRMAvLXlE0CMuHjgMzZKO2sWLQBJB7fQ2EtMJwLVr1LMJChZux2cECIU7kk",
+	"V5ir8rLRzqGZRw8SjnkcQrRP9QU8G1e8jijBx2MIRsVrHK/pYuXeRR0Xlaafkdf8ewM97kdAeI/1yNPg",
+	"xdODYP953/YTCAglly/PSSwjuL9I232/3+9D1wfzDhxYmlAuunCoxdtQVzAui2XZLiFwO7TNq3t/CEDH",
+	"CsifX78KyF9OzP/evDX/e/3HVwH5D3pHrwFrAqKmLME4K3QGGGXsmLy7Oe9+Cx6NTo+cmBeK7iagw4Ft",
+	"pW0dF+bjy5fnULIP190haZLbW9kaJ5+g1ufCqtiHiLGYPD0I+v2++T/cmh45EQsLidl5uwtYPgu/sQV8",
+	"QAe0MWWpBAK2CIB5VgbFwz03+95Hfr9nj3Tv41/vQ4M6tlaRza+HiWZcKYODiJQ27AsxCGymY5mLODTH",
+	"7WaBW5S0w7//53/tmdf2HKIBopunsEvDPEv2DLl0bFh7LWoAMshsiDMbo10iIE4CgJ05ss0EDHQ2fgHq",
+	"5yV3TIFUO6EYYLSc+JR406EARr+EwMFatpkKy5ps8CDsbCFLLF0HDg6vUua2zWexwvqhtVoGshW0Ejlv",
+	"Ba0pn0z9KaDZFt5f85LXtsM+6K0MAvBiFf4AT2E78cg3NTjfv895EntFlMZicH86vSYZu+NFAgWWlwaR",
+	"dZTzRBOs9V+YQs3DGGovZTGLbemllQXjlFBncvv8+Ykc2oKJTSHda6p225RKojPGyJTGJBcIhJHPbb8I",
+	"Q5QIvwHBL4g3Q7B0FO7FGtyNR3MhxnL1ZEbuwNaZeStHCzsrxnyye1gEG48ZFnDFEaziZ+40xTRUam0r",
+	"QW/ZMKLQ/oQlqE2YewZL8CiSsZhGuqbDlOucyEzmmotaqGhFCp1KpRu9qlwobTQkL8t5bUaJSxy09fCw",
+	"JjEUhmVJgt1keEQVoYbrbqW2YNQyOCmUP+AcFXZsZ+TeRK4HBWgR6mNCRxhkUiTEG+WFRwzMFahQ4bc9",
+	"v5uIT/A8tkKG18Xb90FLpkwM0aCtfJ08XOZMPWZe1RcAUbUGYixV5lEhpNKTjKmt4Lt0LwPJxHy7r67g",
+	"TbDrw7HuVHsjT80vQ1sQc0tbBoR6Dg2ycO3HALRsCD1NFqR8ryy7Yy5mcCUpiDs3PDGrWWc275Ub1Wee",
+	"mathJIVgkV6DoD+z0bWMbhn0zHDv7oqixSBeBF1ifci26kRboe/aCa4cTY1RLKFvBc8c5lRpo+B+nqNr",
+	"5Lyvq6S1JCTwTC98GlIxpav3ZSbqzukCuxBBUBAVNl1AZhtvklWkguQ0VzeznK7dd+le2mW3dbZS8hsv",
+	"J1xj4+6U6OcVoaLpMGUibnSJj237oN3q/3mc2T6rcpTkit+xxmpqWzlwbKshkP2WVtS8KRVm1+CXXVbv",
+	"FwVFLZfxRu8ieIVTKRNwDXOleYQGAGx3paZyLvyWunSLnL4a1Jc2ZNrWgtpaoEnrAUoNe3LpdR3TCMbZ",
+	"KTTCfTOnXO/IuO2nMXDHBnEDDa6GCT0AtkgKpbM8MnLRuknAs/GgGXicsHUjYzpa488uMKLhheW48GKw",
+	"+pcrO1mDy7sNwdJZ+/egcfsbjr0R7a6c+LDibzE3nYEbRLOm42kmVxj4N6JUmNuRKdRnnbGZzBbDkWsU",
+	"tQUCPRJdl7CsbPKUa/VlsHnGldp64bZ5wdavPxKl1AgDtqaAuwKTf5/NjcNEtDidMizxuFR8lEKp7EYn",
+	"XDWLZYUXqiKazVkX8nSzIcF+FVTn9sF+bvTAIp6q0cZSlHnFNNIZ5q0XNs+DZ88qtZy9paZlRJerT45k",
+	"vGgFRQ8+2wbRtnp87yVAMPKtEjzYFZ0JkAubAweZAm03MxYkB2uiNdxhXBJxdTTLRe5Z2WJj+VYnttqd",
+	"8m9w0lzSpyhetqTUWQM0BGgX5j+z23maSBqTNvYWBV/DImXVlrwxixKasdjPwh5SkHzLgMVmDyfIwooV",
+	"MSShOemwOAlckzPGiyZXMbpxVlk9K4TphBHFtXJxs2ApagsDd8IVizuFijS2XRiwD2zSMF8tCXRz7iR0",
+	"R14Okqs03PZGxyn+N/bZgjXXqCgXwmCCYjYa33WpN5t/bG32mC2MPVudL5/rhygr1armsOCgjv/F5gUV",
+	"vaZW9XxDZCg0U3MlTlcTRZiwnXUxV4GLSY/8xCFciUOLM1x+GdwSmgHBq5VmDKIJ7Psxz1ikZbYIjwYC",
+	"kj3CWy4gCAoCngKL26SNKgi019+z2RroQgAxKcQib+t5wqMQbznn6t6cgxGfisUciGjEEjnHfkFumaTt",
+	"/mlOH31B27mkt6Qas3u1ICoOF2IBgPcaaG444GURN6V/zLxA2uGgNWiFK1ygvBuK6Z+47qREZ5Qn5kTD",
+	"vfCfgV3sSuNwkGXvAnMQayn1Eeq8llT/tZd5xTagtl/2DgU+HT5XkoQP+y+e79ZQYe1ZvLt65TGCPKD1",
+	"w9Z+tVoLizVgPawk6nJRWxuz8bTfD5oaB00ZhCrMZXaravUmnj7fopu3H3yQaPw+Vz9/AgHvuOpRhtsC",
+	"o2hLn7YTVjY2iw2acefTOJfHe9t8iv6IqvqVtAUrg6ZSO+nOoHMXH3gK/PC/rbq2rfMEd1k9RNCpTFuH",
+	"unYP+7brR0YTPK/6Xj3EVbKqMEp/tattfCprVdOtTRSFNlrKdyteg8pSfTv0Hz//1FAF+4Sk+SjhERTw",
+	"bV+dn5Jvnu1/01kNhKDJpLorUD/buzF+6eK2IUb8Fn0M5bAnfqnF+3Gu6smmfLJZtzcTIjj4fQArMzMY",
+	"0Bs273oVuVwp5q1uW7P/mxJNYUDf/K/khIttOfqym4BGOlm4YJQQemBgZI1rguErlgfKcCFKr02lLcP8",
+	"wOBrTR4Vvvn0YHM9o8euwe3WtgTK88NdL/81BaHtqUDg7qp7hmMElgtnJCnlGTaHrBbgBvd30QsSiJko",
+	"zdIjIqSNg4QoxHA2phjQGQ4EFOiqt3Ocjele0YADQ/mtGjqVcEtTaEhXMmmuUYcqM8fX9wQoCu1vKm7z",
+	"+vyk6MUJmeKvTy9twOX3roPL9qEZJ2I1I4C0w48DOI5B62gAwUKDVuD+cdTr9TA9oPIORBINWoH9rdfr",
+	"efhbg+K4bYjR69PLH8H29qMtW7hsLRYNMUbWJgjm9SMS/v0//6/i/7sUSOhPD1YZMAaNZZ5Vm78VkR84",
+	"lEEqqgciYebl/eeVV4Pl8WkCnMGVd4XqC9Dk1rVpm8q5KrqwyrEtI9dB7CltftVR6f7o4JMzy2C/1u7z",
+	"n8xilwj82/0XB0FNJ/wfg0E2GIjB4EO///4PXrXw9enldSR9lkTgkeERFqawfQ1ZRhQDY84xCSeJHNGk",
+	"sIFArK/9NcCvao2VVVFYX1fDlW05BBzMe/sZEIuUhJXkLl+AvFaV5I52qHTMZQggHduEo3pN3+YiY6sF",
+	"S2czKhrizNJMTjI6I1kuiAuZs5lMU6l0HZJOb5viwQ/qAom1DD0GrfEYiitqiSE/Lu7omISaKciIgipc",
+	"yEPRkmFzsIyKQxjy9Tld+KMaKn1mVzfnx5ubS2LfwABga2pHXzREUBc2RG6LTqJ3DS3W4F3bOoCmzpE8",
+	"J7mjaXpH1WdzSr8jug2LQOJ0lT6g/GVi7R/NWNswe1khLaNCuRyHDQDcFO8+0DJk1XtP2KGIwe8CdJEx",
+	"OjMgD6dapwYTlWJh5xjrwGBVTqCdrahmN9s1siXUoB/ZZF1udGAtGI6BBMi7SqIp6baGWysH71DnoQbv",
+	"gptu2dpz+VKwORtuxe5s6udnC1hDlmZolxwuH6OflRdYvdn6UFaAfH64llXvZgRb4qC1XjNrmV5TadSt",
+	"+BTe6Ct9iPFHzM74+//2v1sppw05Xl280YCzFpimirwL62B9emBNU1WgKjVlS9TwKA0Hz55t1l/WlDx9",
+	"68kDsO+bmxlEDAII7XERNBrAP513bmJ6UiYnxfufxDF93O9EkBDpxFCE+ZfCpKcimbjs803aaa6JhkwV",
+	"br5DfFvOl8h4XVM86B9+u2UYXLm2tfziEczupST3tZvdC0i3s71v6iL6lTK3B3GzFY1jpXbubhrIUjw/",
+	"yyao8aEwSEloxg8t48vYTN4xq9QjsF+Uu+0m59WzTd27vTf2H7/IlAmacrA1qd67dxcv32+diCppyruR",
+	"jNmEib0CjPvq5+qWp10sckyTbhEBY5vKrhEoqxang283blGJqlCHdq30uWlLfnmP437JjfhE3r47E25m",
+	"NzfMx2QbgsCanRjytmIZNst831CrXMtIJmtTq2yoMPcmKTVqR1ub9+0dtC5JCmscOqfPBulb3tYD1zyr",
+	"rK+pNn7DVeCvibWp8hUUqBgi8uyelGVrO0B42jUWnTLyM6/aNry5VjtZmqrzLkG8Zi9OqlxjCXQpk4rX",
+	"0Ua9z+gCGzQUcVSuxKdt24CaGFTO4NigQ9VU/U/jSMu3p12Gv0xVrWDQThVUHmKsaaqy8snhMdWCJZ6+",
+	"5YXpfjesXCpPg5VkszzSeVbJeqcu2dfq74WNFqq7FMUrhRTr6qdVqrlZem2wu7nUCqNgxKTNNeDblN4x",
+	"MmJMEGx5HRPFRcS2VDEKR+gWmoLBI1s40rKrzfRXqWJSqvm1omLFIVXOMijdoVXEqaHeGro1gD6OGN9c",
+	"QPbrE+QdrA8LC9maHTSy8IopOpqy6JbFmG6vNMGQU6Pg4d6WcaYzRoUi4cf70MPk79cv9HrFi+9cX7Ht",
+	"Ng7/sIHpDZ1Ra/Z3M/LjIc5GZzAMuuY0S8djY6mtbeGpued2qIK1hj+vZbwltxxWoN3hmlkpoYuD1JhE",
+	"FeimbawKvWVL0JoZz7AbhTmbMZd+3Dg/OXWu14c56aHyaunhhSuFLTnutdTp0Ij4aDDJWCSNvICPPO26",
+	"3Gi+LhkbJIfa2Jvw58q+fCpjVtjvCmA3fX3z9uay8uVytkmxCO8Jnp+8Bv+2L0V1Thfg43H+blr1rmOl",
+	"kox1aa6nTGiOmQhVl1wl9sAsprW8KxiycMsWTShROME/JQKv8K8+9beHt/797Ym92DIPmZvdzipQb1Kd",
+	"aijW1Jc+sI3gwNHFFVF8IrpcHLsm+LZMcFiuO7QnpXobw+dqEFcBKndmYyf511u0jV67pfi95aHVho7b",
+	"NGH5fPkkqMfsVHNtc4sz3y1/njHWNaMXSQ9HRWLT80ObFqBIyrKiYK1g2HzQvvUtSdgdSxSJGUuD4vH+",
+	"c/IT/94I0qAAtm0nvqJyEdgwuJi4WkI4U8erENb6/G25Ha6TwRanfyXR3KLYr6vEcCkVdturl50PMD9p",
+	"f8uMgE9pAW8F7UqxcQNosNwzvIIBS/izvIEWyTfL3HXiWNVcoKKnLVDlaYPhaqwRpRcJ62zdKG2H1hZr",
+	"mv69r6xgO0fhI3GQfxxCXDJKV8z4JZLsTGe7dr4vTvExxPeyf+TXrfNVNszXjWWXDiyvXZOGlTogUESV",
+	"C1KvhOiJJy17FtfHeCf4h+p9v7Xtp4w8ixKax6yrpBBMdw+7z3y34WpXY+yw4FuunAuIQ/eEg1Ghp5lM",
+	"eRQGJExkRJMQ4znleJxwwVyfI0jVhBmgWiN1O9R15faTssy+rTvY246Le9oUF/B68cAAcUpTChX+OVMN",
+	"gs4HPZxzEcv5J/aVXu6pu3W5Vx7ZKiprqc+s5tK+u6lFGm5vY22WotmipzQNXzLcN7Ux4DZSxTU7W9pK",
+	"335U4XJAFDOWG7HVWT4GP1vBDw9nW6UeMHxvjLQvkLXZmGGmf6xl/AagX5Z4u8TYitaNcOHOeJJgw2WD",
+	"BP9I7Rsf3JLRt6fVli3NrcXBxFNI0+bGqdWpN3M1N3LaGDjX3LnJdmPZapSipGVxT3FxRxMeD21l4MJQ",
+	"tUHFLXqKNQaeX1pTxakUY25Oy/KunTIlHzP9YpckCgf8Dxltio9/e5Lr6QFxw5CJefW4kr8Cro4RFFeG",
+	"/BNC4zhjSjXmtTRcXvZXjHz3vgFTD5fLlXoW+PkyW4rAr21zXjan3yydV2WRlUGDDeeYyVHCZv4cs/NT",
+	"8uLw2TckxZdsUrhPKAptLwpUIZqpeLWdoqFGMqPRlAvWNSwAHpj368VJgAjRMlx6AVbjcVZLt4xkvDgi",
+	"FpwFGYD7eNAyapCteewNRN+5U5X9Rq0rxpBCnRZYCpYi3TomvFKwxhcQbisW+gnRci4oA7BU8eVuf8+F",
+	"NHrriJZ2yqX6I9COJGN1Q2xh1LO9UOZ0AV2h6xZbhhZFm0q1fVT8OhuoY87LSkZ/9GL8dPScdb8d74+7",
+	"h9Hh0+6L6Omz7vNxf7wfPx3v0282JZO6sQ79plwoSV6f9E8FqpJmVPWXwDkh764uykrYrjC8rQ4LRGg+",
+	"rJ8iBGEe7ZVV/Xsxu9uz76u9knJaW7apwDVVHLbWdF7Z5WBNK7bLTI4hHTzexvayKf4wLXZjRzfmFUsT",
+	"GrlgDizgXRnsqFLG6fknWFmeHz6WlaUa71Hp4Vy5HqrhiSfd/067f+t3Xwx7azrR3fvPxwnXXnV/tyCQ",
+	"eiTRRgHrk3NXGoudWEb2RFUKudhUpqKH7RPl7pqtkjFsCWn1UIOe+/4rwDVPb/DPXVjpMyan1GO/bAm1",
+	"4rQeml9iCeNBRuMlOqiJh/3K1bGK4rsG9W5d4eIfCHu34JTbdqq0h/wIxgvHR792m7KF83HSATbi+aeF",
+	"lX/xCOrHpsLf2fL/6XhEE3VYafGxuf5GEePL4t+/boWGW+GK0ZgLpnx+limLbj3Pt+8dUa+Tu333iKXv",
+	"VgogL/UUeO9tJr0cT5kxGi92qKRrl9+wabmeXtqAqt1Nl9t8tawf/8xGJ7meCkKVMq9K4ZI07YgkYhmb",
+	"SbEgofsXdD9btUmVvz4gTL9Mc9w9uPYSCjf9xBanxSCkbbAf68lUbCUyIxnTeSa8zWmW4ykrC6oB+H7T",
+	"l6sxcb5DdubQ34WBGsGuRjnuCPqnRlMuRzvUhmuG+ObtzeWOkD5S1GY5TDN0zoRXiZdtrluVZlKOe1sX",
+	"K1pCtE0Fiyrbtd2rNVzY7hPH2iCkaPWMPeY7d8xgwYZkkqmcC9KG7lNUxGS6SKdMKBJLqM8/A4tOp27Q",
+	"o6Mo7rLxZNrlf71NujMh0zqtPD2oU8rzwGMaOuh+033/b9681epSPDdbDVd9NVGYIApCRbu5QmM9dOb5",
+	"tk8yKmI5IyOuFWE0mq4vUVPmOu33ayFd/Q1R9ksQ+hF2nDE1fVjmRIYfPzAUewXY6mB+WCdcaZY9DNhP",
+	"r/pWQb2Y/q/2L6NgVM00+Hawzkf1dIMjrY5G3xItyTcHtsx7Gzpvdo5JJGczKQq/IdbRydg4V6zetNl/",
+	"j3xTp41vN1SZqy29FTzMxFo9bbdN628n6SuJGkLRKfSLGsICYcA8si2ZXKO1pfpT8IrXiXmNrbD8XfoS",
+	"LnxibSyjuuOjtQePPMNPi/KdlZftQ1+Alk0Z/6uSYukj+1MPflrz6YLOkoZP4SdvVoSRd+vf4LONlhZc",
+	"dg3sJVCKPQhW5OrVrNZK7Jvz1GwwslYcWb39Xn/b5lCl9RPP2AfUNYYVP44T4PPFtidU6SGNNL/jerEO",
+	"pm3jQ3YqwTtzEZQbR39Y8NynleHaKs/TnnOZ44mhpEPsR75dTIxzcW5+07aW8UmGZWRVvfNZcxvDL1vK",
+	"na9Wr7JuUMSC5Z2ruEfrqLUxBr+yS9t4KjxEsIagH+S8KPB82Qr1yfX+l5Ft2ULWX4dvG6C5b96FR7Du",
+	"Owb5tVv3LZyPY91vRITfmVn7H7byzWMxfQ8d/s6OuJFL/K7WsYaHmdNTvj4C2WOJRL87eewhUtZOCXjL",
+	"IsyuYdS1ZL1PEQtWT3k3MWC1jgJ8CFXzs2jK7xoKJtjPb1ySxS4p0FicbYiVQerJzZs7ljeXjAtaueC/",
+	"5sz+bsnfzVakgyyp0h+LAiX3ex+1q+xzH0IkJmfqGFLLofgKhKwITNiHij40SbBYka3hDXM01vR5XvfW",
+	"Pf028DQ3Oumed99/fPr8fq/nN8lVTWEH22zBstlhafeXd2gNrtwYxFO+7rcGY2qN5HdoTLl1MjV+YIll",
+	"t1keBNoO3GNpj5c3ZAWMlcUszVnbHe+JLER0CmFTPj+keb5rPW3N6306rGRUJhaXjMr2a/HyBdfDZ1Nn",
+	"qh2sAZWEjS0zN2Va7weqGFQnxhpJ/ij+MtRxy0gemwq+/cWytR6xclX82ioOKLBZgik4XItzbkKRS2/l",
+	"g93UmxLTPlXDaWpNaV7DslmRFJqL3HBdCMQlXBN2xwRW1woN4FCZGQrcb86o3F1Jcp6vnTPBP9Wp1uhP",
+	"q39Ws/XtHzw9hLaQS9fI+4/P/f3xzFhnIpNJMmO+HhZSpzTX06G3oG9ofz3a29NSp3u9Xg/LXa+6omma",
+	"PlHkj1dFeoYnuMTl4HhywKY0Y7FtUBGQEVXs6UFRNjg1xyImmw/fThHUVuXbYejDdXbn3RGjv92yxUNN",
+	"b2Vy3G6yaCWPbscPH8ek9phV/tZkLMbbJiM/oNaJM1B8Bgusrzof8O6y8HdZDtAl1cypIjMaM19pvo14",
+	"tD4Peq3isoN52FdJrSybVlRVe+8dRKYGz9WW0f1aj3UjojR83ZSRGi/bRJ0dtpK4XaHjpUopNUvupqIo",
+	"K+TsJdWiekph+K1uT7n4zUXMStb0CIbKCp/72m2VAOoPmcxTb1s2PxFOzPtHhJKYLgIyZ+yWyIzMpNBT",
+	"QhUJ//KXv/yl+/p19+XLkLSN2ga6s3m7ExBqi13IjDi0GQijCZqfoO0PjwNb6+Hk8gKa6fGYtIveHZbO",
+	"kciL26p823ZU2kgZ+TayLuyPVcc8XeZabpjGvb2U3iZW0GRwBy+Kk0l2Nn/APG6ARiivqLhlsa+ixaPc",
+	"cl5MOilPu37UUMUIkaSxCbtDgi+kZ+JRF5OuKJGN6iPuLiuslXXDYSZn2+MAUJ2tpuIukBhMEYYCgRsL",
+	"8Hs7ruyCEZAjV9n0+6bhPXYbYA42iwhwPSBcwFHJzBbM354pIqfxMEUtt98IXVhHHkq5sPEwaWVbi4GL",
+	"vWg80Bs+Y4pl3iIwux0qWJ7vMGTVHepU5lB3k/pLIs6YznhUDyCu4GX9YrQZ0IGzlBicUH7F3DAqtdsd",
+	"h8ztk45zzcnYhVY2qYCy+WRk2qhb7Lg4yxM9q6vToN1pu/NeU81OKAHk+2iw7kJYiByPMvGaYx0tWm6q",
+	"oDyaYt1rjtZvFP29qn5NxQmunHwDbUlQFdi2otfu6tuD6jl+2uW7nKia5jogCEdA4FSg8gwE5+KfcEiV",
+	"kj+7Xt8VBvlYiodPACjO1I/Dvp6TD2rJ6IJEHxz1pYbW9+RVQXbI7/eWINyehbhqn8tM60GdASshpLtp",
+	"TVg8wQaJVsq04Fqq21Xfm11SmdESl2dcL6D/htvaGRcnuS9//kQQGkVMKdv1WGaFiDyH9l0gPE9lEmM5",
+	"BRepaoAmbWUbJ1AyYjRjWTHIQIR/7p5cXnR/Youw0yMvWZSAEZAqVx5IyUpwK/Q6hn5xYGIxg8OwUDwH",
+	"Fa1xIucrqSXwe7lGsyDbvpVlADq2ewA6R7NmzDVJ5KSHHOOWiXdZYguiQGPmRE64qIUYmccH5nWa8p/Y",
+	"onEf3b61wygaDXu9nll4tc7VjC6IYiImHDYtNCPJjP8NtuCIfI9b6D4GidcMjR2jXAr8UavY2BI9ETKQ",
+	"GWAQByP+de4Q+z9+vmkFGxAAatyG9e0Ig8qTzIasY1nzymOIdQewge6A2mH+Ek4o0H5/D1cIRiZHUmiK",
+	"fhq7vDJEdqXP1ve2Ma3N+zqFQpLkVMaM8LfXhKYpnPacjQiGxvfIzZQrEssImhkQjkhsJs1opI8q7V4G",
+	"AsS/MY1YUNj4ygoqAalXvCFZnjAV2HmgNotyXbwVMzNi+PqECYPjLB4I2Flo4z0Qp1LcmcGkUEcD0cUM",
+	"yJGMOVMQAK4EvWXDiCp2TLiNhH/37uKlOiaGMeGDq/NT8vTp0xfk3c0pKk5Qtc7WTU8zFkGRwoEgpB0e",
+	"9PvPu/39bv/gZv/ZUf/wqP+s1+/3/3vY6RkAziB3JWMqlUKxomBD+OeulRO6Fy9D0qZkzpIE8kFZbJRo",
+	"4ACjBW4r7gVX5Jal2o4LNxWAG9I0Tez2uSI1//ZXJUVI2q7iVGe51BTUEV6uMmUGfsWVtuN+HIBFatA6",
+	"Ir/0er33ARkUtinz0Nw55lnFSGUeD1q9Xm/Qug9xzvDfEz7j+jvbB/Tf8cXvQpjtbcmpLEsved4y/6SC",
+	"VJgfyUUCP0/ZgsTIBknomPQR+eU9znAOAlitiSIFd1omtTa/pIY34A7bcmlHUBMfMRWEuDRjCnp2ePgx",
+	"KfiTWR40Q4XECtI+7O8bsA/7TztEpUzECpK4csG1o7TQIH/XyIh5xlRIUpnwaEHattEoOegTaqaYcZFr",
+	"FpDw9PT74dXJzdnw1cXri5vhybubH4fnJxev3l2dXYedYyJFBL5ArmBKHZTmNrsILibVzTCjU6HmLCOH",
+	"By8QoKEDaMg+RIzFLHZHecV0tuiejIFNjdhYWsfk8u4mUt6ymORpz4x/ZXekAAV2o9pLvdYSFNpxk1Ee",
+	"T5hWcIZuh3VGx2MemdVFUwq9AW3f6Fu2eKLsN8guZNmm/IkyuGrIOFcaY1CQX9Twb0YzA3P4oas0S7t5",
+	"ekSM9BHCgqKMGw6VkLbtW+4uy8A2FMJbECtwBUTnmSCvz0/M6uV4HBCUNAw6ZFKbf5Ums8AWd8G8FBBT",
+	"O0elW8SOCb3sX5+fIL4LZq58M7ptIwAjL7dxIO3w8u31DancJdWUwxCZAheIVtc3Z5fDd5fD1yd/Hp78",
+	"cBYCe3OIuN+3OKg6AWGJYsRg95p6ZYgwgOO25llI6B3lGBxo1m7GN6oj8MQFEbJYi+HEgZFjYK0RFUJq",
+	"Q6aQLY/3QEXCGSNrcPsE874+P0HhJuERE4pVrkEjBGecaZotbB/mst6Xy9OyFeX23NdlcGR5i5olVKLN",
+	"XUJJmVrTOmo97fV7T205HRCm9sz/TBr9uZhcZOsgAxrb4QNcFiSfONR2ly8eNYWbSY4YKFjF9lzEraPW",
+	"D0xfSamxiRTcQwDMQb+/VJy9epG4nKKyZd36mIwyLwrkkMbVkcovPRRFbFNl/wwFyHu2WF9FFG8d/fI+",
+	"aKl8NjOneeSyswi6I+zewdZg2k7Q0nSisJqopq33Zqy9Hty8t0LOxd5f57eq51buPacLESV5zAyb19Dy",
+	"GlA4F5onRd+6WyTdBSA0i4F0sflG7D2c//j5p+vPeTgwfsOpgID0MxuRn9iCXDP92EeCmfm4S3CX3rGM",
+	"jxe1y716MIaf2INxeXMN56BZhmpdnRKOHTtViuE9aMTQGGUp92fmPYeXmJ624Rw0+6D3phrT5soDWNZR",
+	"vbt9PaeTCcvIuwuS0gl7dPwvhvejutnRvY+wM/eNO3uCPSbUlDEdEPzFXC88KitDLK3jGPp1kzFPmCJG",
+	"lIxjI8WKatdHc4viUTTu/YkBrGWLCzMNxsxflsE75wkSuIMFllModbZymWX21I5YmgvQoFAemzc7tTdc",
+	"l536fjdSpXcU4V+PL0GLz+iE7aVYRLt8sTCfjLjAS8uTtWNwMsJaKzuipN2++6B12D/cjIRvpD6XuVMi",
+	"Hw1zT6oo5U7Ng8Flgqwfd0GSVeSg3yfzqcEUW+gTmA2gnyrE0GOClViM6BEXpWG82PljmZP6mXi0naHh",
+	"kNwKuCI04XePzjhe8TsGtXq8m17LJV4rwBiyLIwCVJFaLnFAIqOdZxrFdnPzeDcbNNTLC/P7p+74Lq30",
+	"vBtfLKbCyeZUleYHsOs89nGAccUZU1whp/Vn4/K4vWfz/UIzkJNHC6eppLz2aY1Ti9gqxIrMWdXWYhfb",
+	"fGZ/OXn9arczc3DvyLW+knOx6/WcS5Ek7z2QU2Q8l1hw6vqPr2DTr1jM1TF51n+K6h/joAlzI19mjEZT",
+	"0J284r1Nv/9s7Kms5uU5ELRxlSzUGhTMTX8ftJ71n64Bo2qv2h4cV2TdA8xJFRCwUc7FMQmxkHlou1Hz",
+	"R5dzyw3yooPRwI1+vweG8m4iJ424cW1ngHhurQIi2JwpjUFYgRGyjOQ7SpgRaXPFsoAYOdgqOkZ3JhkV",
+	"Ew+igAn/FVf6xADxSk42yVpnmNljsDGzRcYx5kdZ04SWGbGBzSoHRloIYr/mDIQVK4mZ72xQ4apk09S7",
+	"7aN3KFxtbaR1uAKLPcFvYEz/GikIudiEEVZqdrJpNdA82r+WtbESTZMXprQN84Ke+aB5fTtUnv3eKz7j",
+	"urXFi6cYi7irELwTdTv0hFBOL4kbpcPI/zb1rE4jVpjtbybr72nsCgTBJ/ubP3knqPUuYdjEIXK39R+d",
+	"y2zE45iJT2c6NafjL65Szf0KL6p75aoKtv2ixpWKyBEvR0L+jqxGJnGFGVmnwoIkMrqVuTY631hm0Trm",
+	"886GjqzlPKdUsS4XignFQcdPMzbmH5zOt9LdxEcsziVcIt1yoaXfO52YLTXbuZlQ4IDrp/dPTyZm14gL",
+	"ZNpMHnsfeXxvTQaRx1N9Bc51aKxMda5ssXZs9AtIC1enIRIwUMGd2iMn9j00js1lnsQkYfSOGa0U7VsD",
+	"Qa3vPYOkoXbMFR0l4DrJSMxmUruWFglVmkjBAsK1YsmYcDRXxp2qZwqo9rD/YiBCzIDG0AMDO3AMFqPx",
+	"3EPA2ILiHUamLlHwBoq4eGmpATDpe4ni8eMSgu2QcV8PEbEJzp+fDpu0FRtaAhjwWcnuaskfU/TefhAJ",
+	"7mwQOuy/2PzBK6o07NiXoXJMybS5CU8UxMAoQzhIppCqkAtzfxkKmq2ygqBVeATLRHHgDYImC80jtadr",
+	"8cTeOzTEaNjQ3JBTmYPYHNMFGeXRLdNQrO+0Q6TRY8NfjO4aEC07obNm42uGiK0bN8DUzoGQwkYt9Hsk",
+	"RHN6SMAVpgjfMTbvmISRVBoyR99dD4QNiDy2cQLlwBjVWLGkhdX45OK1mCvNRWS5bG8gwpMoYqk+ItZg",
+	"eRfaaryKhJDqEAzyfv9phJsF/2YhyeRc+TjSD0yfuDOohHTvypggOvU8k7Nt7nUbytpqUk6KoOeSdRQ4",
+	"Xo1jfMTY71W14keDYA6zwB9vxBY0u2FHTqgu+nTfoGCj/FQJ2/YtBnMXtgp6/6xS0HJEf8UefvcAy5Ld",
+	"tn/JSjUu+lYwzB4hiODIqcDY0K5JJ6pT5aCOOisCVck0MdTfyy0xLJ2MFsTQApgYgDhWGWRAoLx9qZK4",
+	"Kvgh4HwIWiKNpscDsSnxDCmFjTUIaVbTMM8zKm65mPTIKvsyo1r+dctFHNyyReDmCRDmAFnqVkwMyhX8",
+	"htwLYvt9xO5Y0pY5E03jw5n4p4B6xfQDn5kZ9vtYBtf+5QkQ//wcRaafykos3qh/eu5xA6oJkqnVRC3N",
+	"YWwnpo48mJMUmaB+XuLI0fEQkH2ArYyhMBGGM3NR4ysgkJXc5LDfh7uyE2D2LIuDgcAQJ0hrOYY0WkVA",
+	"iCFSkNdSGPEOdKoM2IiLQWA8KxNqA0y7VS7Uc1/p3kBUcvYMK0LGa4aRM66NekbWCFLaZfgqQhU5vf7T",
+	"Jq7zzpaq+Q35TiWJb7Oo8WhJk03QPKKtuqh06rNBbW5L8/nZnM1t/RROBwQAmI5o90/P7sBeKgV7ohzp",
+	"Oo6zI4fL9XSPprzrkh8bHe9F7GzC71jBW+sy7LEtFIMagTB6pe2lQCeUi1WLLXiKLi9+wvS+3bjD12Un",
+	"hUVsNpLCfdTGnUE+bXes80VR+iEIWrtqC2xwiLAaXxdAs6OmMFSzaMIVRnCB4dCmL0iRLI5dfDk2gIV0",
+	"ousfT7oHz56TKVXTHrGVAaZUuftzICDEGEKLLy+GP5395Xp4eXY1fHd9dhVWwt2fdchcZkZocochNcnY",
+	"nbxlcQDtPWwcJYS6MzKD0ldqICg57L8goateAnLmEHzmLA4hM+QiZrNUaiaiBcb362xRBilD5EpYeQdz",
+	"DEoqsU1vcWuQYMjPNkZ7IPA+dzkDNq3M6Q+BLW9jJrRNuF5ApkLG9FBIA2ea0AUdJSyEFUNUvFlVMdCc",
+	"R7btJ9RYUC62LuGg8hgho8iYmVJNEsNsuFYOYNxCBQlSInYDG6YNwfYdc2YIoJGJ6skP1tbTZr1Jb90u",
+	"dwiuQw1E8V2esR65MpM7C7WBfyyzCdO1NsIy15GcMZ+ogvW3kYZ3NzqXJwqJXJ/LAA3Q2UrhW1mf9x95",
+	"7mss4tWgiRTpKQVK9LDTQmz9fqfmDLunUuhMJk0z2vf34GX77ht5bU4Q+/7RSTO47mN8642EQRDe38Ya",
+	"voWp+lSKccIxM/bw4GAbVm4j9VzN4k/i5YhPFQvFCh8PWh+63KG47iIBto5aVnPoFqXdmkzYVQmjcHDZ",
+	"8o/ey8FgktLSaCeWUVMNWUc9coLMxBnabTUYakMyD/uHqyIGsIYH0/ZLn9hw6NMA4QIpGah/AV9WbP0C",
+	"sbaVgACzAesQqRkh9jBhyfVn9GOFTFwZQnLLWGVvXdnDSIoxn+SG1U8yGjGSsozLuLz6hRSs0yNvpB6I",
+	"EqOPPHeyuf0mAmUPuPjw4kIwFd7NgUU7AwLGKBDIoh0IhBJqFePNU8o2YxR2Cgy13liUAUbMXm/Of1ph",
+	"pZ5L6wqgeVTE7v9mN4Zg83/dGr8J2UIH3QrdPnE493luAgxF6FYLAfhp/ppPhCpjGWzKpi0XSNo2Z52M",
+	"6Ywni06RqWFT9KiIA5e+G6JoOnSFZMKB4Ipg7dhCbMVJnJm+PpoRXeeZFBMS5VlmJGAHvhO2nw5EaDP6",
+	"hu63MHChDoHVzsFhqeWcZrGqjm+UahvclHDDRJ1AbLMVjwcCkm6rC+T4DYtdLpLWbJZq0sYSvU7pyPhk",
+	"WoLbsfAevBiI0I40xGF86bdeURnO77Ls4vY5ZN36JAV1bSP0HvoioaE28+8pKuJgC8nxRsrXVCyc7fnT",
+	"RUEXJFRmHntZQDNtY/2NRopGezJmGgQuptdWFCkIapJRV5cEcnHbZdLOE0Vc2Q1GRrnWUnR6A3HO7+Dy",
+	"VyzKIY7PpZa7tF0OeeNjzjIgGaOhml/2n7l8Y9I+PHiB+F9BfzP2z00p0m1IB4bpbt7eXC7VXIbyhLY/",
+	"byfwEOJAOJk1nI1pkdLs0sFdIQX4EVwKGDolZBFF4erCooZrs5qpHoilfOzZmBqemyRMTIzuD9BCJnel",
+	"52nHPLFCjAXbR/uv4Hw/D8nD2CWlB7WhPnTn8zlUrujmWcKEgTneIZTf7voPBre+dOSWXZgydOk1DWIy",
+	"b0p5VhCFLQNiKA2sJZ7U838CKWlFofmCXLEp+5VPBOH2fsUIYYnaaJFOv5Z3ZlSzLnqoj/DxMgOVuW7m",
+	"oFdWWKnVsqhLQseOXZV1TSAgs0Ef9ZC4gWCba/UaM89l7kJXvrQdGg4DoV2jadYYYPPWnn1wwbRYUKJk",
+	"vGCuLO4nx2qX615gsaUiLWkgfIy9AxjCKu22YXAnVQJvhh7UeHHlwtY0qbanHstsIDDWN6dJhXv0iFGq",
+	"8G+ubK9nqEiE1QnumCLFlXcEWBE4WzdGKEKBgoFA2zvF8htOqi03pCINQ/WmlVfN45C0dQGN0mCyzcFk",
+	"ZQsZcGdnV50HyMlGuUa5dSAqEjG1BWY2S7Zkueu3oQyFRDEQVwWZOlW8qKTjCuh4ZWN7J78+PzktMO7z",
+	"XJfVKXaSjx8zhUZPbzA6Z8O99q/L6je5rBw6ElpwrapZyUgYY8iv815VcSrT7oiLmIuJy2feeIEZZuvo",
+	"qls0om+6zDCYZL8P1p8aOSrSRr+xIciOi1BmNEuMFA8EW7vQeuQNY7EyzKCUydvgSTKMS0g9tJ21QjQk",
+	"zLlincK4FxnuW3L2QseBAmsnyJxIG+i/V+9iP8yYywcOO14rXfF7vX//Z02krU7UYHxbt+XJgkxZxjpf",
+	"F91+aW/Mo9jV0C1b3eYddWpDUVrqdJ3T5CU8V77mP8LZh2pAQE6QKzdWGqNrmH80EOsKhBXkAgXPwHQd",
+	"Qc6AkqWjGH3WaSaN7FHIOQOBNy7cyuuqh5GPZuVAaPchaRdaNRZFq9/fRipyGnePvJHIAhg0WDLEaxmD",
+	"zEjKgKc5W1j/sEeWSNywDEyAaiDql/ijmWIrURlNBFhhcpnqoNKkFKz3O7Qe3+SZsLzWv7oOkePxFhgf",
+	"bLgjaMVBQNrYhapTOA8q3bBC8u7qFWlf/3iyH5DnJOYTrlVAnvaJ6jhP0UCs65AFUjTgDRR/ANnV4QwK",
+	"qIYCoOIeSLJeiws05cIyVCE6prIZUICM2bHFStDDJpQL9PpEQCJ2otLtc1LR/aGoL2w3FGmB+g/OClX6",
+	"QO2dZ38v7j1cWBF4MxDWOaUYTZyUi0X6zk6vzm6GP539BY1OS7eCl1pwRX5iwSZnflp5vBCFpXZqTUVu",
+	"6tv7e7vfVl28X/JOu4bA4wryekyfm3XxCmmsMxVrfkfdneZOrU62bUOH3OhsWPhYyHnHVowuBMs6NwoG",
+	"opQq4Q50CixYpo0aLCKMQENKR78s6OlJDBF7VJRJsO6rgWj/z/93v7DWGV5DaGYYbLV0TGS00U6pPIMN",
+	"1np7q4p01ZUEmvSnu5HcndkbiDey2M2Sx7mL8BgsjXW+YhZP13AVD8H/CQ63IPjHV36LxpBfWOPdKFgX",
+	"GHnsu+m/cvn6aw2m/jwpwvW4q9/C3YZSASBKKasCPbpwEpCeoRnpWq6aZtJ1+t1KQ3AVhNEOgF2Ql7Jl",
+	"QGewQaKayLl5AevWWGHGxlqizA28pWBsK75x8gDXeGHW2+gbJxtd4xZkq+OwOybQgNrkGyfbucZvynsA",
+	"JbBaBQVbUthWbralEtAiUSmIUOyDX82Ajy/t8X4eXup8Y6eVTXqwpx0B/l152ncuJ/CbMIuXKwXAG8h0",
+	"K12rubgiuHSMVm8DLF0AjC+5q4qXny19qLngRQHab58DYUHxpkD4C7lcu9j0wnXYzgX/NWcBiZbKEiUL",
+	"kGr3nLwYOaG4bDNDZFEXrX5KWKvkMzMQHP23KYuyTUWUOqJ8KSnnSypmNnKnwCXom1ptQrRGeKhb3Jo1",
+	"slNnxNA1PoE0YP3hy37N0lbn8XEGpYdzIJZteWUcClTqzax5MmIZm0mxGPI4RKXPRSuZN92vztI2EGHZ",
+	"NCL0WEfTTMZ5xOJOUNMb0dhUuq9cNCAk8FiBaSDQGoPNLDSfMYgaFnJ+5LGsqrpp1WqONhDJJi4t90bw",
+	"NkZAI06asTsu89L1Xzp9U7PHbQrJvtTsK7xQUTvLzKsm2YzskS0U0IFYq4H2SnlyaitNudBNLQu424f9",
+	"PgmF1EM6tD/7XS71nhJ+P0sNjz8Pr6tP8tX7XWtx6VVU/Zfi+bVFYVazf6t9wH5Zyvu9zOQdK450uReL",
+	"5TCdx3PoWkpdn5ph60VB8Z8qI+qRy7IhELXMCV9xhm+XM6jIfCoTZoOYgoFgH4BF2u4xlKipzLRN7MD6",
+	"QhhhYj1NkI2INpc0WXSCsrlNGbLNM7B7I5s3ggGkWHp5CSz6xhVL+jysBOb4SnlI/QL8V/zGbxK/4ULS",
+	"IEShetFDXDOckTmdhwQaukaAa+Q9l76LidbgCIKMDD1lM8JFj5xzlsQKMqYTM1hM2iqPsL0/VMAzgk5m",
+	"KNIoJ1Dwcbu4KjStYHRlmQTOBXknOMiHb85Py0iWWM4MK0nknGVdozzFyBgSaUSwlGYuX4wboQXb8jnf",
+	"NSZ5KdC5jIwk7KzQ2ZALYFuCcHHHFR8lLMDC7BKCPkc85hmLsPT/QERTmtFIs8xmMb/7t4N+//u//+f/",
+	"Af84D+DBwYl9cHCGD54/tw+evzAPzs/Ozwu/dJ9AJ2sM1xyIcA9gC+tgjm1QnYsYZx+gHt6kIpG1QW51",
+	"e3dz9fQFUbcsYVqKgBhYB+J0kfEk4REJ/7//JwT0ekU1FySkYcdV4oZRMDfbWsdgLhVisH6cIy9iDUEw",
+	"iG6fi5fi8Dsx0/0vxExvlmw29B+JsX7FhvamoLgi4bnJarOefUZTqvds8oXR7NZLRraF7OmUanJafkTm",
+	"PINI3hnFiJlczGTMx5zFta6zc5ndQqfe2ALMFCheS91+KVIoyo2dHvkZzNVKZ4zOXEoJaGnYhJErEkIh",
+	"Hqj+38X3QiLHRmGeUt0rl9eLprm4Da2BSRHrOkR7eEw1PSK/vHz75ux96Ap1k/AI+G0XmsiEJJKzGcT8",
+	"oC1+/xlRPXL2QTMBfocjElrFD3R6mmITS20j1ODugU6HZXxJmiyMDklLVbwd5oo5BXI45ebGWLiFpxnD",
+	"McHdgXeJfaUTkDDNpFmamR3VW1ee1JbdcLjVI6EIi2Cn/R45o9GUmC3AJgpo8cC9RA4emlMvD/0UdhJS",
+	"PKhR+adUX8PbZ9gftRBYoZ4TcTWlwN2hiqYBzE0xYhMq4LJ8fXpJtJRJracoighO5UbzDLpsSfE+aYeX",
+	"7zBwxbmBMB0bfg07AyEzIij4esJZlA7Rk60MqoxZZk5JKmbHsk0yEXjBPmj3BAX0JwbnYNhgIHJhFoZt",
+	"MgBxbbvDaCqlYgYuLNFqu/tCidbhEJ+ZQWzR1gCrLCo6xhB3tKAeV2YdCFtdheFMs05ZUcWCGtEkUVjP",
+	"ugpKlgtXygT6PiuLfCpP9ECYtwLstJra83Abn5rpNEttdFBlJhuh0yNQuMicVr1wzSnafq5vzi6vw5WB",
+	"FWl/S0YLYlkhRjoUH968u3ozvLl4ffb23U1YxjmhTmXo57jW7gUWRJGw0I6FICrNk4RQdYu5cwWmBHX2",
+	"YQamGmUNZZnBmAuupsOMUSXFEUmg3pglKcQT3GkoDCW12eAeOYHhyxowKhgI7JEM5TGBVUVURAxi+EYs",
+	"ktA/WZCQq6HtK4xnUlQBgIVgHR/nKizKcvbIqS1gAyiLqzVjwrGD4Gp+GQKkod0yc8oQ2oHwQ5PXWy5i",
+	"gHXKYJPKpWW5sLbESGYxi2HnEN9gt2HnC8m3oA0YwDCypW2sgNM5ttEkSNLAyRAcG3M5lkki5908hfEH",
+	"wscUQzKBPJASK110qNnEHkGOpCDmC2qa4tKpoYWBmAJ7VpbVw9WgLP6E0VTyiCmwgkLZaGznbX+MRkOz",
+	"FNcF2nBxmZn7hEZT5GBmkaSN+58rlypjeLZFO/sbQmp2gxIhhb29WFy53Mzixhyk8hlTik6wVr3h7CDt",
+	"4WVobkCo3AobAMuEHrcxy3okhKJqYfVCUPkM3x0I83LPtt3GD6taSvWU3IikTZXiSlOhiYWpRAOeDUQV",
+	"8QJzebjtgneBq+DKO66XL/sA+a4wyUCEP5w1cfIujlrcoGUffXKKtOUKJ9lIdTAlORZi7SsTCUrFnC46",
+	"NvIedSyZljdzLkBjApI2c8LtZARTNz6zCq1tPVy7+WVWu4tLJsS12Q9wtGN3gwxmKM4WuUd510WVihpT",
+	"mcSkDWVBK8FbeK08UcXugqAXVAqIvT67vj754Wz4/V9uzq7xzq6ohG/evSKFuqdqbQ/ylIwz6UI4jA4H",
+	"Iv9AgCoHTb3rqBi4vjxUOEeuKop7yQx7tLu7wMamOrNAJYizjIEoqKBIEG7TBGOyC0YqMxdEAfcewAoc",
+	"fU7VQBRekaNCoGFxOauFd1n6W6JGwzXL5t1VMepiDLQClVtAtIGCBUrW7hhkzYZe4qI1v8vrxv02/AMq",
+	"pNqTBqttRZq0t4Olx6ICy0jGCzhPMCoCVgEfI22b0gkF7wtu1iF/RYnPs2ZA7xOtaTQ1Ei6IX4ChFq2e",
+	"KOhWCiYII9N81IuUHcEzaLHFjshH858hj+/vHb+b0QkE1WTuYqXAPbvw/t4efEB4fI9xztT1RneeaIsO",
+	"0CU1QOSpCmYDYTj5DDji5cvzssWdISrDD4sHo0RGt6qsJqsEH48hUhHwlpi1BM46CyfskNRAwf9miUoZ",
+	"7YWRU/zqkmbaMG5bxMmMgb4+eJe4TvClAYRqvGPNfgTFdzY2Ab6ccaUAlcy+QBCjEUUSBik/Y5kLw0qw",
+	"Th2P4cQK6cvq4bahe2oHhnsGOxygQapTbQVf3NxpJmepJkxpPjP6ZJrkaiDCGf0wdJ9Xe9ebyw1FSa2T",
+	"6jgZo4mr4GlEfHCpHVcEeXPv2liiMSZm1lusHLywLRmGRmcdWuNaaOVcaPfnYpGgFSlKubhmS5l2oqWR",
+	"n/WfupFx0GyYi6K9elhUVzHjobXHcEmrEUAwlB4IMAgWEmwu3D62gdXevP3p7M3w1cXri5vh+cnFq+Hb",
+	"y7M3Yaeo7jijCxSoyMicJIuJyEF8MKpqeVkpl85MaJRJpaDiMheGe0SgTTi2fvr2zem7q6uzNzfDH87e",
+	"nF2d3Fy8fWP4e02yhmorRd1H73bL4YyKxbACghUVlnNMVSJhZ8cZM0NMXehZ5aYFibDtuHUcWNYc1Pl1",
+	"xdUxh8an5iZuLmVYVz0/X5WWyiS/kSdjaaVFkeGqbaM+2lLTFOTpqFx6rR9Qr8T1CXENE0GqX7oPPCWb",
+	"vdbAcgK8icAuAfd73Rz45+5JFLGk+31u1G2OTZuXoBcyJKANgNwOmkCayQ+cKQiLsPASPc1kPplW8/7X",
+	"lF/+movUPdTm+OV6gxo+bG+0dlhjyrYUTO3eafu4dyewYi4xfIZUWZ2Tsh3LQ73Xdc1s+5lT59hWsEMz",
+	"Uo1N2VRgtYR8V1QzrLDsNWxmbGal4V9zqSlpX5zdnJM4o2PQUHqTHgkHtnnDoHWcfdc/1t8dHoTrMS8o",
+	"p+1ewu3rnx3nxPt509S/fnfQN//veP7d8/7m+cud8bZNlWAKkmROufaOVbaPuIfGtNtU9LSSkzVef/F2",
+	"tjerRkeObVASSWO4rZ1wNyyfOiRdRmj7rHLDoe/DCiEjhnII2nNorpgVUuotiAu68MseYTm8942HIPxj",
+	"n/zhA07+UWq5GmlVV24Z0kafQtc8opqPElaNEDFvl0GBy/6NvZiN8kmzl+NPNOFxkanlhMlqOB1q/jTS",
+	"q8ZS1MZcDwplvQvcE8n60kDxzyXVwJLXdOsHSsUbpdhYZ2mOa6dhtvkfuPTs9VTO69tQoGGVCrDUqkGy",
+	"7ZH/Y2miWlu2+GdbPYbMpzyagkXCKSDOlXBcmFiKuFMjrY1phloG2otXMR9tdCuov1u512tcxueu+gpQ",
+	"Arw+vP15ykB/p9XLwexHIdOIGEoMjBgTRMsEmskpLdN/ZOTVMi2tl0/KzSj36GHouofNJys9PVYyONAH",
+	"CW99xQhlIWxghOXGwa2Hi/4HxpeSiAofgypwxVUo4JBMp2miGnGnuNa9yUA/g01dlIYdwRiKP4oxm5gI",
+	"NnwlZ6ywW8vx+Mjal3gSByRPoXsfQGS5oXWaXUqlJxm7/uMrkkrpbGPZnbvQZnxi+cMdyxRoyiAl4q9s",
+	"PGaYc+dqfsO7tluWdei4rhQxjTA2zXamAdcWVST8xf32PgzIu6tXiiRgvAJ7p4uGV51gICYyk7nmgqnA",
+	"7EihbhcXLRrwUpppDoTYIye2DpxrulXcBuCtgKWqmv3N1Ti642xevRCcBbvw2pB2CLmDPTjBoXk/7PTI",
+	"G7h0rJdCEerKkAeEkpfXb8qsTDCbNhT4/IGh1HEhxvJz5nWVk3ipGpqP4H49UQTWSbjAcBkuRe8fqpPT",
+	"y+XlEToy0rCubkNz93Aw9TfTsRWtQ+xtHx5ZLANzuU1rsSk8bQmJLlUnXCcggs2rjS8VYUJnnKmBkGNw",
+	"g6O5HZ0hGHdUTAWkiq/jXFQTjJmUWVFiW2eMLc/rYEFHbgKz5VrxGOReiETqkL//5/8JfA5eIO0KLKXr",
+	"mM9mLOZGKVL5qOvm5u79gQgLeIxSmVI9DV2MExck3HNhTehTAEU2tDOOWCLnCAa4eJHW7RhcDMRooRn+",
+	"5Bz0ZtNDCjFRMAA6/ip7EtK9sFfsIPpByl/N0APRDlUW7aHDVGWRUXXDvdD5vTMpNboJI+h6BS5QVdas",
+	"MOexeKJgLLQWgitajgeiOtWcJrd2nWYvqztHE37LjjGjS+E5SYFtguw14Czmo8VAOJ9N+7Df99qrX3Gl",
+	"zwGHV0QQX7O7Ekt2bZ23KjqUy9US4Cdts5MuksRsZaepcTEeUVPXvf3+wca2e8Hvq8GZOaMzgzybe5xZ",
+	"mv+dNjSzvlOJdV9q/IoCt6rwYmS+a1qdzSVEeaoeCWd5orkREfagjnVMNbWFBcw8yLkwXL0NEQLmgUG2",
+	"sBIoZ551sL2WTDHyfClqwjBBZEFjDM9vc0GoWDhGZJmOEQKKiMLCS905Jq64bEbnxDAwVQSXynhB2mak",
+	"0HpzuzeLlIXO4lrFLBlpVokrzQYiBKfzXiomYcdy1H93C/wO+X347wbu7yz3Lpf37+X6vgt75I+GDkmJ",
+	"/ANhZgYShtAs2G7Dnor9xp0Ae2bGY5tt9Gt9mCLrAJbJVRn3YN3no0SO0LuOwVCEZhlEUtlefiPw0YCP",
+	"TyasE0CbOmwfMxAzRlWOYRow2JwubDUudNe7aJCh4RHAyp27vchxhbPACLCYRQnF0Rh0srCtanrkBI+y",
+	"Gu9S+D7PL165eJZqZmmfvObfd1b9nPtPBwIvPS3lEEaEQH8ljYBiLxTwcXD0NLEYqgflaSJpjHc9Glw0",
+	"va0GKZiXrVffeg4ARADvj+/e3pwUQTcFkOSHBhBJCEMMXeBAOBBAOzHTlEP4iLNL4lQ1cR3czM7X6kbG",
+	"wh3W7WrXkjB6Z0QQ1zVvxKZcYCyBu+0VEeYCSjhkn1TSVAISDgb2BQxSMihnFKpRrt2sARGShL1wL+z1",
+	"QiO3T2boZBTSTA7SCIgiQkLskY1G8uWhdB2WVwKUgjLQdL9/cIioFNjoPpyr6EF88OwZ/g5hGsSmAQOH",
+	"8mWlEA69UVAwAQM+/zVnlbCQkq1aKnaBZUv8lqzId0dQRZIqHBjyTsw0Q4NOIsQYd5Rs4QgKPgbFX4we",
+	"18akpAB2mguzeQUz7yy3a+z+xBZHJZ+z5+WIGgSlqkF1zMWEZWnGhSaQuG4jKpmeyjgYCJSugMcEBERQ",
+	"DHbBmF3LPlE2wHaMJY13mjpH3rKFURah/aFdLjaEtIFVHtnqHSDwOdZ++LSmhl4Bymz4E0WwfoW7NQwD",
+	"7hw76i0Cw0H6dOgG8r45tybxyt0Nn9DWOFi1aTAbjgOIMpGs6HFprnV3kRnpeka56E1kI3gG9ibQDvsv",
+	"nu8M242PVApQjaohJmYrm8XRB4nFW7eqrN7odZmxmGLEBQWQVp2qHtFnN8ETEflL53UB4TSZHctAuyU/",
+	"4tkNnWxKv4J3/tHiLPa/qNN6RThpG8HCK+9Ad5tlUcG+X7uK4BUnZFVFCJAsMfbMNWr+8q06kQisHWFV",
+	"CcFCT0ig1SrS8PMeiDyNZqLQiCFDuH9CV4ytiB+2FzS0ZUaRCPhmmslJxhR0bmbZnZOxtJRo7ihkwRld",
+	"YH1oFLEoSbjWlqvN3bng3N46U8AAAPzPrN7iJB5c+x4UIYC+Xd8WG9FTFy+LIEV852uoUGXYFZ2U3UAA",
+	"YI8iW8OZbXq1ZnKON6mNRzouJRmb/D2Td1VFBnUoLL2HKqiRCK2VXM0ZSzu9hkJ4DxNkxq+hBNd2bVy/",
+	"RAG7T2fN+1vwnssMQlbAH3EOWs5jFaFrYkDrCsuZC8+ZKGdMU8ibtK4dm+DKQUoPL8ZdOLDQCI4Gdwzz",
+	"Rgy0GVCW3p+oYlSIoJzSg2fPGxnI5+YdTXLCP66A8EmodOJ0B4cMfqPaQ1rarqu4Z5XFdkVbx6Ki7rJ6",
+	"oo5JiFY3TKdD5KoqL2A3AM2U+BTThhp8j8C7Hj/UyQB1iTN82fCmdRRj74t/CdalYP3bsPsr5ooJzmzN",
+	"KT/bX5EZ9io44r0Rro28GBMuWKaPSoPIS65SqWAJR4QWiVUhaV+dn5LnB8+fB0WdE/Pk2/1vvynt5H8I",
+	"B4JioYST69OLCzKmSQJ5vS6+0Ag9TDUXcakm9QUDEf65W7V0d98C+OqICAnm2TAoQb+2Pl8btXxEFBXx",
+	"SH4osy6tRXcgls3n4Bq06uSPN6/BvHf9px9Q80fjMkSQge2YKyIzPuGiR94KlLNIRsWEDUQ7BKnrO9od",
+	"GcjcH+W/uwJs69gm4uD/Z+96m9rIkf5XUfEmdtXEEMKmnoJ6XnDcbjZ3JKH4c3dV6xQjZgRWIUuzIxnH",
+	"l8p3v1J3SzM2M7YDGHCWV7sxM5JGarW6W92/39a7PWZ961xhC2ivWVwaLBzvbG9tdff8tLKRttxJeykh",
+	"OddowXbevMMgdv1shynO6TDeg9P8k9EiHOmh97dbOy3pB14z0AT9sLr07x77T1nmzsw//OHSD67VPlxC",
+	"gfhWwDvwu217691ybxzx0kmu/Dtvl1Ef/p1Pxn0kiJBnbpwuOQmwUp+MO6nk6uHMCpD4JXzkO9kYtxVe",
+	"bsYaIlRz86lSrOsFV7NUKVNSX0N8NNw4I2QV6IIeOxpdKJntRrxV7qj2FcuyI7Ap4kEhjWPCHB8Wgggd",
+	"L00p5JWefhtrJDtS53hhP5IWE+7BQ+N9Xa+o7PYY6Wowk9KrqQ2asg5qjsRv6AT1OaOjuBnQnOap2Rqa",
+	"nrIzLb8yzB8DNxEya2E2zo4PZ9jfWqKiRDC5MWvaNIZIpXbvdqrwZZXNnzRnIsRZndt8PSlg+//unxPw",
+	"ouMW6Lg1UFctyFTTyqsq2SO0ZS/2j6fRRiUAkN3NA2um9MGKdT3xxsPAKCr1gPDg+19PCS4npT17zl1a",
+	"VYZU2s7uegPv5C1gjsK89LVvN6InYXxJWnbyNqmoHtF0isAPaYv+rpjXf/+4f9DXleY0N7VkCYQTCaXw",
+	"A+8KBjMPhj9pL8wl5b+xOofu7PiwVrSyai/OC2WLI3d2fPgT52HvIyLtayX98RgEqHmTBhdpmBWbhKHV",
+	"ailMhW3NWJPQ1mhZWHqlzAVXacyYridpss7FBAFEpNHdHvsdjuO+vuFqRDY+YWINzFjvYhoAntmAvsZL",
+	"ixkudK+LkIVDbq8BN027tiS+jwdHJ/RtP6qDnlWiW/yOxYlutDTrlej28eAoylQtLcer4ZGt+/fDrJiT",
+	"2paSnZeymmSNS+nEayC4onT7XTZNM9i5QF40M6ORSzOGbOMbL6sBoTlhylxdoTFbQBaHg4slwHbpsdRm",
+	"phC7LGyHDsG0+tZxp4ysKClfLnUl17YwpfNDyqVJWQfKw4Yc4d5CclZAgBsY6xDAFrD06uQ+tqKI6+uU",
+	"WoOvjsdQLgplJsggCZHHgNS2f3j4+d/nJ6d///D5/wGgcC+ciUJZwa78w0QD1wHQPej53LfuXXmA4fMd",
+	"BoLSPCVSAH8KAlIJFtdeAl8IVNNKJd2kGl8fOBd2GYdXIFOrFNYoqEgwCDYMd11aOACgJARCx1InrEsx",
+	"SUopNM4JawxHmpfCWoBe4UqZcQs/HJ6EcZ/dOzdlRdHROEAc72NnH1Tz03K+BgxnEUpn1iRe+hz53x79",
+	"Mj9AFnt1VmnkW9r3tuGw8Fb2g6OMxVgIFQrkAJjNCoXxzr2qxCgitlmgu227f73Hjl2DS9jVi+UTX9vO",
+	"FbSktUi0vuqrN7rayzzXSMM9qh+yYFkf8g61svmkZUMBSF4XE/ATCCsQuZUBcIiHUGDCUj1SKqVcEAuI",
+	"jtQSpNn69/O+vhaiCGhzaCyiZdlj78HAqzyhUrBZUw/wBkcOrZxpYw2w+TUARYoh6wDp0YxhFbBVvWHF",
+	"ypHCgrXgRbFYYQDQGtp/drQmm/Nuc/5w6nKFls2TXP4u3OuBuO3FqlnLe2Nio7NmKEIRkrm8m52z6R2O",
+	"B45DIlSHd4+CB1W5w8awDqAGTReWh6opQFDHsGWsHgnXKoCbeqHEMGIem1ykzPKJZePBZBd1Tg3hKGWd",
+	"X7a2u+TTFaVxJjMq4Jbi38ix8o6WGTn4dSe80eRtsc7O9vZuvCSZduuCO+cd776uOajo79nuVOartES5",
+	"VPGgYykpD9Ei0M5N6u9U2Ee2Gk6FdfMtB7p6Fhil9ZI44Dq3A34tfjo7807ezFJIZR8PjhrAynbu9uJ9",
+	"2bM11EiYac1CYBPSSa7kf8XyisYYNT8oSzQHlUQpQL/v1JgZ4vUCgHnDpvQPpd2EZTwbYFSmBvd/+vnz",
+	"4cn56elhrSTvl8j1iKAYA06V5ejNBUCAPZYSJxRGkQAvG8vqwkQAuxn7DXUUBHW90sMYzsIg7inMx4Ir",
+	"2r9NAGMSo4jZQLTdwwYSuWQKhZNW/5IrK+JV6IUxSnAdalNWpzj8B7ZFeONyv6iGNVQNp/WtSPQVRFCm",
+	"5I14GB9prh7Z/OYF//tmxtUdb1GTNg0Uyu14gypC3DzYgFSgRvuPKukeKkuh1bT6jfJYeFGEcFM50hoI",
+	"FXh5BcjiNkX/jWADiYWRKnHoC6UuRo7h8PBWq6+RKpZek0afY+luOlWOmm7GbjZ7vR6yRMA4Qn0pDC8o",
+	"ZmZK74D2NYkH5PPuoHkFKrwCEZ/mKoGEPMQ4RB6LcCmBGTbbW1shLh54SoiNqKaPgQaXU0pL0NlTOpoY",
+	"JjDW7rvFOmtMAKLZQUxv32ukzB1mRS+ySaS7Fa6SMSohgKyE5WTb7pFxB43G2QsonsQ5sUelsxQknGH0",
+	"DeWxk0jugoydIfDY1xUNBYhq46UAV2rq9NlYme/rW/fdPRG2I43gGKZ23vHzygZelpdjaA0tVL9tjcal",
+	"pP2jJq0GqcnFHAMUAVxf4fbxRmEh5vHGZVzjk9hsr9nWwy5XKem+hzYjC5UbApZGsADHlbl6woI5nK/6",
+	"3TRxndXXDedtZuk2M17gVasU7aCLcd4P6k+vegnqnbUtR/0ZONqKUmbCAi8GfOETrQpkzsI5GfjaNMsN",
+	"kUsBAgXLjHVLLNA3+G9Acm297vAPtWBRTVtVobllLavtra0lLKvVSsJc+O/emlx5fNY04DlrHnBEWjXq",
+	"p9acqT2W/pmyIXfZQFgCX8q4Fa+ltkJb6eSNUJNmnXoUul3gOZ8CQeIg4p2gUR/QG9v86D/vB4exTllY",
+	"NJGLc7DCQq8p2lhRCUwQ5fhTPfmqKYOG5ui55s/Q8J4meybMTYu+A+50fGRN7peef0pLpB8oolw2iPSM",
+	"fl4incUGT9IS60jA5KwD3+mRUm15K3feJy/QAQ8OHTBXNtqTUKolXPWJM4dwYY20xeNmwi9Y1PuloDSl",
+	"VjzMjl7ZkfckaRUL5DckVfzUcvzMUh4WboxRUxAd31fi0gELNqLoWOFYp/YguujcDZgzcPglwC0pESaO",
+	"ffvegKJzLArFs+e+eWiUz2z7lDiql/2zIqgJmN0lbcdgDrb69h8NAGNmQjs1YRypIsDT74FvbwUvwbl3",
+	"0gWI88AFTcJkWedypBSw4nabff2TMIwVA5c3Fh8H1pblhJuGGplUkoakKKT3uJQaKSdwZkxkM34JSsRp",
+	"XKYwDEVjTYMStpLssAvjT4uCEjRHzzUoQcN7mqBEmJs5QQma5xfoo6eKYpw4Xrrq9rp5C8wcREC1NZdp",
+	"i1b+NHAyrVpFUUetl8v+r88BlxJHgtX1XKkFmmd22m/HjprCP3fWSC/hnwcP/wTOskDQE4yLtpNmwX56",
+	"hJ20gHfuJR7UhIwwT3euIh70MFt8ZdbGk8SDFshvVWTzMxscTwqdmDDvZsqbOobiD5kVkFEaVWRrbpDK",
+	"q5vsi0lgXuixFMtWUrbJUo7U153g5srcdpnNSqMUIX+xa23GOvrBUve1kMDdFSES91iKpF8puMlSA+4D",
+	"eD2tCeWVgl/CSQaSouY08Q1us41kQ+jREFjw4F9+Ija+LO01l0aJpX1mGvmxAajSWx7zZ60m8fhiRuWB",
+	"cQdyh+gPbT4zLsz9GMymB6DF+EcGAOLwo/2vFYoLfv9iV70Kb/z8B/KrxQbXvQrtGmE+sMNnC/KBw3si",
+	"iA+am/kcI3Erv7j299wHRSEQzSrK5LKH8LIO/gk8t3qrDvtplRvupHUy+6sotVH7at6nuGdaBKoahqVy",
+	"CufeGYQKhPWHSgtfsvigrUBmfmKpDABr8LHiq8hGgBmOt8G3bf/7F6DdltHl4pDmkcKQRi3B3B8xiVhH",
+	"DAtHMGraaMHG3LIhz0X3LyA0daRHrDauAmZz4PnuZLE1ZR7QLSxWFiICfFyZUIyWAgaCyM9psCkySrPh",
+	"yDuf6OGWASu1ghYEzDnW8Q6mKQmwD4DvkFIToO9aCCYTLw3gh0rHxFeodMS6vW6P/cqzQV/HQcGshSFJ",
+	"y9JvOJpzvzm+waaEyswUNySV/eEze9XYIb1QG2ynr6Vmsz1gUQiErM0lRDIJgoHqhtk+cdbksUQTMbmw",
+	"2C9MaoPTTItwa6OuLDhV26OPHpyarx8CcGSYrZ9XAxwMgLLU3UMRhPNgorNW+4TqSQkNyTQStNokXsIk",
+	"VXjBj4To4AHuIMSBEiY1gGhK19cQvdllo8KK0lmW8bJEWq9sVJZA+3nhe0hwa8C5yEs/kOGFdUYL22Mn",
+	"gN6cavHVnVMXxOphr7FSeC+CQkcGeoBlFl5UHPcdV6TJ4kpqLfUVUPYQXX09UiP6OvbOSuHlGm8nkKZi",
+	"583WLvMzil1jwzYrucsGLfwVmAm2uP5jMPOVYCFBmqm4kWZkYV3aojf4TlvexS9vtu8Rvllp/sREZ0ct",
+	"Dm9lKKJ8PrKV+GaJft4bLR4oVdAyKzUkPMW1jM6L38FxP8/nbbwFFk3nhE2YM9eCitQzY10osRxwdfna",
+	"FEKzs9MDNpY6N2OW/uEl27/TTfs6QJEgjtDbLZbziQ0QSKkzaUJcDHWKX23Ge5FF2h/i/qVuwq5KMyoA",
+	"wKSvcz5JqIrPlGz/6AO7FhNK5qcrafbeP2/jHofPBy1hhtI5kfdYup9lovCjE1/dZmZv0gAYjKfrFbbA",
+	"LTs4+RfSEl+LCcuMGg01MDsDrzvpMXj6/GKSdls29Nmdolfw1m+lGS7jqsHDp2ajLWwdxtgSGM/5pBYY",
+	"x3+F8jheyPNrMWmJkTcElIMAgdHthSbWXoCCkraeAPnQTMQrUjswv8eA1ACbMQjOdAuzI7ptk2Cugt9R",
+	"KGNrmt1Fe4oUQ03zoK6ZVj2b4sa33375pAWZ24Uovep2gTjWH6SBL33KGcjFNGL94i0NJ0PY0HBUmzH0",
+	"B4NDCtZ/nHz+xIYCmFexZpMgUgitrDTjBD4Y7PmzE5YbpXhpE4YuZyaUQvQNfmG9sYLgk4FzkowHPKT9",
+	"wY2DcoD3XfIboSxcmfk/p/95/Ul8da8P6GgPMJioNb2bgz0Q4DiQC867QwP5/RXXYa3jRdWHULjoznux",
+	"shZQPmckavoye2o5mg/RuKKvbFhrEAUQOTQHWadl2WArGY0SSKYjpAzP+Z61VBwRLzocEk26Y5rg5tvG",
+	"heClKPdH3jL944sXRF7If4pJ/OWLf4E4MRrt5BhQ4A7/n/AZcpMBWM1GsgFsNRubIL00otmWDuWN0MLa",
+	"hJWC5xL/1zcnM8FmCyugfaAJ5HjShZJ/4XgDONN+hpzZwepK/CEJ/H2+MTJ0bK0dv0IN7ZxZMcU0UA1H",
+	"IL4PU+aKdUqjBEvhubRbb9X/0oIddcvN6906sm3Dqwc46cEfRHTeKa+wftlQpaeHAHzLYNADBZ8NlvVa",
+	"iMJbGJdKasEyJSED31sfThT1dr1tvOADa8z8NmEXpRnD7ZE/DjhzpRBwctSsGGobuVoazCLAVXnttwx3",
+	"gDk8c8pZpIwAkL4DxUe5qLXqn20ZcSvWCOsQlksF9tINciBLljUjdfRmkCnsoony/sK0LVBrAvdzk4ji",
+	"C1xN/Jpj5mZFtjFHOMMri4ZVC4AEgVPyRgQkNwT+ACo4iIwANMhMcKQ+FVmx8f3L9/8FAAD//w==",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,
