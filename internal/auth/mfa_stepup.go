@@ -112,15 +112,6 @@ func (a *Accounts) Reauthenticate(ctx context.Context, p Principal, proof Proof)
 	return a.Reauthenticated(ctx, p, method)
 }
 
-// ReauthMethods are the methods POST /v1/auth/reauthenticate accepts for userID.
-func (a *Accounts) ReauthMethods(ctx context.Context, userID uuid.UUID) ([]string, error) {
-	factors, err := a.secondFactors(ctx, userID)
-	if err != nil {
-		return nil, err
-	}
-	return append([]string{MethodPassword}, factors...), nil
-}
-
 // RequireRecentAuth is the step-up check of critical operations: when p's account has MFA, p's
 // sign-in (or latest re-authentication) must be at most the configured age. API keys have no
 // sign-in time and cannot pass for such an account.

@@ -1,6 +1,7 @@
 package httpapi_test
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -9,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/pquerna/otp"
 	"github.com/pquerna/otp/totp"
 
@@ -418,5 +420,92 @@ func TestMFAAuditHasNoSecrets(t *testing.T) {
 		if strings.Contains(string(raw), sec) {
 			t.Errorf("audit log contains secret %q", sec)
 		}
+	}
+}
+
+// TestSecondFactorsAreSpentOnce: two sign-ins racing with one recovery code, or one TOTP code, get
+// exactly one session between them (the database update is the compare-and-set).
+func TestSecondFactorsAreSpentOnce(t *testing.T) {
+	t.Parallel()
+	s, clock := mfaServer(t)
+	// One user per factor: the losers' failures count towards that account's lockout.
+	for i, kind := range []string{"recovery_code", "totp_code"} {
+		u := enableTOTP(t, s, clock, fmt.Sprintf("race%d@example.com", i))
+		clock.Advance(30 * time.Second)
+		factor := `"recovery_code":"` + u.Recovery[0] + `"`
+		if kind == "totp_code" {
+			factor = `"totp_code":"` + codeAt(t, u.Secret, clock.Now()) + `"`
+		}
+		const racers = 4
+		tokens := make([]string, racers)
+		for i := range tokens {
+			tokens[i] = loginMFA(t, s, u).MfaToken
+		}
+		statuses := make([]int, racers)
+		var wg sync.WaitGroup
+		for i := range racers {
+			req := s.Request(t, http.MethodPost, "/v1/auth/mfa/challenge", fmt.Sprintf(`{"mfa_token":%q,%s}`, tokens[i], factor), nil)
+			wg.Go(func() {
+				resp, _ := s.Client.Do(t, req)
+				statuses[i] = resp.StatusCode
+			})
+		}
+		wg.Wait()
+		ok := 0
+		for _, st := range statuses {
+			switch st {
+			case http.StatusOK:
+				ok++
+			case http.StatusUnauthorized:
+			default:
+				t.Errorf("%s: status %d", factor, st)
+			}
+		}
+		if ok != 1 {
+			t.Errorf("%s: %d of %d racing sign-ins succeeded (%v), want exactly 1", factor, ok, racers, statuses)
+		}
+	}
+}
+
+// passkeyOwners stands in for the passkey service: the users it names have a passkey.
+type passkeyOwners map[string]bool
+
+func (p passkeyOwners) HasPasskey(_ context.Context, userID uuid.UUID) (bool, error) {
+	return p[userID.String()], nil
+}
+
+// TestPasskeysCountAsMFA: a passkey (as the passkey service reports it) makes the account an MFA
+// account: the password sign-in asks for the second step, offering passkey, and step-up applies.
+func TestPasskeysCountAsMFA(t *testing.T) {
+	t.Parallel()
+	s, clock := mfaServer(t)
+	u := s.Register(t, "passkey-owner@example.com")
+	other := s.Register(t, "no-passkey@example.com")
+	s.App.Accounts.WithPasskeys(passkeyOwners{u.UserID: true})
+	for id, want := range map[string]bool{u.UserID: true, other.UserID: false} {
+		if has, err := s.App.Accounts.HasMFA(context.Background(), uuid.MustParse(id)); err != nil || has != want {
+			t.Errorf("HasMFA(%s) = %v %v, want %v", id, has, err, want)
+		}
+	}
+	pending := loginMFA(t, s, mfaUser{Session: u})
+	if got := fmt.Sprint(pending.Methods); got != "[passkey]" {
+		t.Errorf("methods %s, want [passkey]", got)
+	}
+	s.Login(t, other.Email, other.Password)
+	clock.Advance(11 * time.Minute)
+	resp, raw := s.Do(t, http.MethodPost, "/v1/auth/change-password", fmt.Sprintf(`{"current_password":%q,"new_password":"another long passphrase"}`, u.Password), u.Bearer())
+	p := wantProblem(t, resp, raw, http.StatusUnauthorized, "reauthentication_required")
+	if p.Methods == nil || fmt.Sprint(*p.Methods) != "[password passkey]" {
+		t.Errorf("methods %v", p.Methods)
+	}
+	resp, raw = s.Do(t, http.MethodPost, "/v1/auth/reauthenticate", fmt.Sprintf(`{"password":%q}`, u.Password), u.Bearer())
+	fresh := testutil.DecodeSession(t, decodeInto[json.RawMessage](t, resp, raw, http.StatusOK), u.Email, u.Password)
+	resp, raw = s.Do(t, http.MethodPost, "/v1/auth/change-password", fmt.Sprintf(`{"current_password":%q,"new_password":"another long passphrase"}`, u.Password), fresh.Bearer())
+	if resp.StatusCode != http.StatusNoContent {
+		t.Fatalf("change password after step-up = %d %s", resp.StatusCode, raw)
+	}
+	resp, raw = s.Do(t, http.MethodDelete, "/v1/auth/profile", fmt.Sprintf(`{"password":%q}`, other.Password), other.Bearer()) // no MFA: no step-up
+	if resp.StatusCode != http.StatusNoContent {
+		t.Fatalf("delete profile without MFA = %d %s", resp.StatusCode, raw)
 	}
 }
