@@ -31,24 +31,30 @@ import (
 
 // Defines values for AuditAction.
 const (
-	AuditActionAdminDebugView     AuditAction = "admin.debug_view"
-	AuditActionAdminUserUpdate    AuditAction = "admin.user_update"
-	AuditActionAuthApiKeyCreate   AuditAction = "auth.api_key_create"
-	AuditActionAuthApiKeyRevoke   AuditAction = "auth.api_key_revoke"
-	AuditActionAuthApiKeyRotate   AuditAction = "auth.api_key_rotate"
-	AuditActionAuthLockout        AuditAction = "auth.lockout"
-	AuditActionAuthLogin          AuditAction = "auth.login"
-	AuditActionAuthLogout         AuditAction = "auth.logout"
-	AuditActionAuthPasswordChange AuditAction = "auth.password_change"
-	AuditActionAuthProfileDelete  AuditAction = "auth.profile_delete"
-	AuditActionAuthRefresh        AuditAction = "auth.refresh"
-	AuditActionAuthRefreshReuse   AuditAction = "auth.refresh_reuse"
-	AuditActionAuthRegister       AuditAction = "auth.register"
-	AuditActionKeysRotate         AuditAction = "keys.rotate"
-	AuditActionMcpServerCreate    AuditAction = "mcp.server_create"
-	AuditActionMcpServerDelete    AuditAction = "mcp.server_delete"
-	AuditActionMcpServerUpdate    AuditAction = "mcp.server_update"
-	AuditActionMcpToolCall        AuditAction = "mcp.tool_call"
+	AuditActionAdminDebugView              AuditAction = "admin.debug_view"
+	AuditActionAdminUserUpdate             AuditAction = "admin.user_update"
+	AuditActionAuthApiKeyCreate            AuditAction = "auth.api_key_create"
+	AuditActionAuthApiKeyRevoke            AuditAction = "auth.api_key_revoke"
+	AuditActionAuthApiKeyRotate            AuditAction = "auth.api_key_rotate"
+	AuditActionAuthLockout                 AuditAction = "auth.lockout"
+	AuditActionAuthLogin                   AuditAction = "auth.login"
+	AuditActionAuthLogout                  AuditAction = "auth.logout"
+	AuditActionAuthMfaChallenge            AuditAction = "auth.mfa_challenge"
+	AuditActionAuthMfaDisable              AuditAction = "auth.mfa_disable"
+	AuditActionAuthMfaEnable               AuditAction = "auth.mfa_enable"
+	AuditActionAuthMfaEnroll               AuditAction = "auth.mfa_enroll"
+	AuditActionAuthPasswordChange          AuditAction = "auth.password_change"
+	AuditActionAuthProfileDelete           AuditAction = "auth.profile_delete"
+	AuditActionAuthReauthenticate          AuditAction = "auth.reauthenticate"
+	AuditActionAuthRecoveryCodesRegenerate AuditAction = "auth.recovery_codes_regenerate"
+	AuditActionAuthRefresh                 AuditAction = "auth.refresh"
+	AuditActionAuthRefreshReuse            AuditAction = "auth.refresh_reuse"
+	AuditActionAuthRegister                AuditAction = "auth.register"
+	AuditActionKeysRotate                  AuditAction = "keys.rotate"
+	AuditActionMcpServerCreate             AuditAction = "mcp.server_create"
+	AuditActionMcpServerDelete             AuditAction = "mcp.server_delete"
+	AuditActionMcpServerUpdate             AuditAction = "mcp.server_update"
+	AuditActionMcpToolCall                 AuditAction = "mcp.tool_call"
 )
 
 // Valid indicates whether the value is a known member of the AuditAction enum.
@@ -70,9 +76,21 @@ func (e AuditAction) Valid() bool {
 		return true
 	case AuditActionAuthLogout:
 		return true
+	case AuditActionAuthMfaChallenge:
+		return true
+	case AuditActionAuthMfaDisable:
+		return true
+	case AuditActionAuthMfaEnable:
+		return true
+	case AuditActionAuthMfaEnroll:
+		return true
 	case AuditActionAuthPasswordChange:
 		return true
 	case AuditActionAuthProfileDelete:
+		return true
+	case AuditActionAuthReauthenticate:
+		return true
+	case AuditActionAuthRecoveryCodesRegenerate:
 		return true
 	case AuditActionAuthRefresh:
 		return true
@@ -116,15 +134,12 @@ func (e AuditEntryOutcome) Valid() bool {
 // Defines values for AuthTokensTokenType.
 const (
 	AuthTokensTokenTypeBearer AuthTokensTokenType = "Bearer"
-	AuthTokensTokenTypeDPoP   AuthTokensTokenType = "DPoP"
 )
 
 // Valid indicates whether the value is a known member of the AuthTokensTokenType enum.
 func (e AuthTokensTokenType) Valid() bool {
 	switch e {
 	case AuthTokensTokenTypeBearer:
-		return true
-	case AuthTokensTokenTypeDPoP:
 		return true
 	default:
 		return false
@@ -395,6 +410,45 @@ func (e MCPTransport) Valid() bool {
 	case MCPTransportStdio:
 		return true
 	case MCPTransportStreamableHttp:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for MFAMethod.
+const (
+	MFAMethodPasskey      MFAMethod = "passkey"
+	MFAMethodPassword     MFAMethod = "password"
+	MFAMethodRecoveryCode MFAMethod = "recovery_code"
+	MFAMethodTotp         MFAMethod = "totp"
+)
+
+// Valid indicates whether the value is a known member of the MFAMethod enum.
+func (e MFAMethod) Valid() bool {
+	switch e {
+	case MFAMethodPasskey:
+		return true
+	case MFAMethodPassword:
+		return true
+	case MFAMethodRecoveryCode:
+		return true
+	case MFAMethodTotp:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for MFARequiredMfaRequired.
+const (
+	MFARequiredMfaRequiredTrue MFARequiredMfaRequired = true
+)
+
+// Valid indicates whether the value is a known member of the MFARequiredMfaRequired enum.
+func (e MFARequiredMfaRequired) Valid() bool {
+	switch e {
+	case MFARequiredMfaRequiredTrue:
 		return true
 	default:
 		return false
@@ -930,7 +984,7 @@ type AuditLogList struct {
 
 // AuthTokens defines model for AuthTokens.
 type AuthTokens struct {
-	// AccessToken An RS256 JWT; send as `Authorization: Bearer`, or as `Authorization: DPoP` with a proof when `token_type` is `DPoP`.
+	// AccessToken An RS256 JWT; send as `Authorization: Bearer`.
 	AccessToken string `json:"access_token"`
 
 	// ExpiresIn Seconds until the access token expires.
@@ -939,14 +993,12 @@ type AuthTokens struct {
 	ExpiresIn int `json:"expires_in"`
 
 	// RefreshToken Single use; exchange at /v1/auth/refresh.
-	RefreshToken string `json:"refresh_token"`
-
-	// TokenType `DPoP` when the sign-in presented a DPoP proof: the tokens are bound to its key.
-	TokenType AuthTokensTokenType `json:"token_type"`
-	User      User                `json:"user"`
+	RefreshToken string              `json:"refresh_token"`
+	TokenType    AuthTokensTokenType `json:"token_type"`
+	User         User                `json:"user"`
 }
 
-// AuthTokensTokenType `DPoP` when the sign-in presented a DPoP proof: the tokens are bound to its key.
+// AuthTokensTokenType defines model for AuthTokens.TokenType.
 type AuthTokensTokenType string
 
 // ChangePasswordRequest defines model for ChangePasswordRequest.
@@ -1327,6 +1379,12 @@ type LoginRequest struct {
 	Username   *string     `json:"username,omitempty"`
 }
 
+// LoginResult Either the token pair, or (the account has MFA) the second step: no tokens, an `mfa_token`
+// for `POST /v1/auth/mfa/challenge` and the methods that can complete it.
+type LoginResult struct {
+	union json.RawMessage
+}
+
 // MCPContentBlock An MCP content block (`{"type":"text","text":...}`, `{"type":"image",...}`, ...).
 type MCPContentBlock struct {
 	Type                 string                 `json:"type"`
@@ -1503,6 +1561,36 @@ type MCPToolResult struct {
 // MCPTransport defines model for MCPTransport.
 type MCPTransport string
 
+// MFAChallengeRequest The `mfa_token` and exactly one of `totp_code` or `recovery_code`.
+type MFAChallengeRequest struct {
+	MfaToken string `json:"mfa_token"`
+
+	// RecoveryCode A recovery code as shown (case and hyphens do not matter).
+	//
+	// Example: abcd-efgh-ijkl-mnop
+	RecoveryCode *RecoveryCodeValue `json:"recovery_code,omitempty"`
+
+	// TotpCode Example: 123456
+	TotpCode *TOTPCodeValue `json:"totp_code,omitempty"`
+}
+
+// MFAMethod A way to complete a second step or a re-authentication.
+type MFAMethod string
+
+// MFARequired defines model for MFARequired.
+type MFARequired struct {
+	// ExpiresIn Example: 300
+	ExpiresIn   int                    `json:"expires_in"`
+	Methods     []MFAMethod            `json:"methods"`
+	MfaRequired MFARequiredMfaRequired `json:"mfa_required"`
+
+	// MfaToken Single use, bound to this sign-in; expires after `expires_in` seconds.
+	MfaToken string `json:"mfa_token"`
+}
+
+// MFARequiredMfaRequired defines model for MFARequired.MfaRequired.
+type MFARequiredMfaRequired bool
+
 // Message defines model for Message.
 type Message struct {
 	// Content Text, or a list of content parts (OpenAI style).
@@ -1658,6 +1746,9 @@ type Problem struct {
 	// Example: /v1/projects
 	Instance *string `json:"instance,omitempty"`
 
+	// Methods With `reauthentication_required`: the ways to re-authenticate this account.
+	Methods *[]MFAMethod `json:"methods,omitempty"`
+
 	// RequestId Example: 0b9f3b6e-8f1f-4c43-9c35-6f0f1d3f1a7e
 	RequestId string `json:"request_id"`
 
@@ -1746,6 +1837,52 @@ type Readiness struct {
 
 // ReadinessStatus defines model for Readiness.Status.
 type ReadinessStatus string
+
+// ReauthPasskey defines model for ReauthPasskey.
+type ReauthPasskey struct {
+	// Passkey A WebAuthn assertion of the passkey ceremony `ceremony_id`.
+	Passkey struct {
+		CeremonyId string `json:"ceremony_id"`
+
+		// Credential The PublicKeyCredential (JSON) the authenticator returned.
+		Credential map[string]interface{} `json:"credential"`
+	} `json:"passkey"`
+}
+
+// ReauthPassword defines model for ReauthPassword.
+type ReauthPassword struct {
+	Password string `json:"password"`
+}
+
+// ReauthRecoveryCode defines model for ReauthRecoveryCode.
+type ReauthRecoveryCode struct {
+	// RecoveryCode A recovery code as shown (case and hyphens do not matter).
+	//
+	// Example: abcd-efgh-ijkl-mnop
+	RecoveryCode RecoveryCodeValue `json:"recovery_code"`
+}
+
+// ReauthTOTP defines model for ReauthTOTP.
+type ReauthTOTP struct {
+	// TotpCode Example: 123456
+	TotpCode TOTPCodeValue `json:"totp_code"`
+}
+
+// ReauthenticateRequest Exactly one proof.
+type ReauthenticateRequest struct {
+	union json.RawMessage
+}
+
+// RecoveryCodeValue A recovery code as shown (case and hyphens do not matter).
+//
+// Example: abcd-efgh-ijkl-mnop
+type RecoveryCodeValue = string
+
+// RecoveryCodes defines model for RecoveryCodes.
+type RecoveryCodes struct {
+	// RecoveryCodes Ten single-use codes of 80 random bits each.
+	RecoveryCodes []string `json:"recovery_codes"`
+}
 
 // RefreshRequest defines model for RefreshRequest.
 type RefreshRequest struct {
@@ -1899,6 +2036,24 @@ type SyncPage struct {
 	NextCursor string `json:"next_cursor"`
 }
 
+// TOTPCode defines model for TOTPCode.
+type TOTPCode struct {
+	// Code Example: 123456
+	Code TOTPCodeValue `json:"code"`
+}
+
+// TOTPCodeValue Example: 123456
+type TOTPCodeValue = string
+
+// TOTPEnrollment defines model for TOTPEnrollment.
+type TOTPEnrollment struct {
+	// OtpauthUrl `otpauth://totp/...` for the authenticator app's QR code.
+	OtpauthUrl string `json:"otpauth_url"`
+
+	// Secret The shared secret, base32 without padding.
+	Secret string `json:"secret"`
+}
+
 // UsageEvent defines model for UsageEvent.
 type UsageEvent struct {
 	ApiKeyId         *openapi_types.UUID `json:"api_key_id"`
@@ -2033,9 +2188,6 @@ type User struct {
 // Cursor defines model for Cursor.
 type Cursor = string
 
-// DPoPProof defines model for DPoPProof.
-type DPoPProof = string
-
 // FileIfNoneMatch defines model for FileIfNoneMatch.
 type FileIfNoneMatch = string
 
@@ -2092,6 +2244,9 @@ type NotFound = Problem
 
 // PreconditionFailed An RFC 9457 problem with an OpenAI-compatible `error` member.
 type PreconditionFailed = Problem
+
+// ReauthenticationRequired An RFC 9457 problem with an OpenAI-compatible `error` member.
+type ReauthenticationRequired = Problem
 
 // TooManyRequests An RFC 9457 problem with an OpenAI-compatible `error` member.
 type TooManyRequests = Problem
@@ -2201,30 +2356,6 @@ type CreateAPIKeyParams struct {
 	// Operations marked `x-idempotent-replay: without-secret` never replay a secret (see each
 	// operation): a retry of their success is refused instead.
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
-}
-
-// LoginParams defines parameters for Login.
-type LoginParams struct {
-	// DPoP A DPoP proof JWT (RFC 9449; see the `dpopAuth` scheme) without `ath`. When present, the
-	// issued tokens are bound to its key: `token_type: DPoP`. Refreshing a bound session needs a
-	// proof of the same key. An invalid, stale or replayed proof is a 401 `invalid_dpop_proof`.
-	DPoP *DPoPProof `json:"DPoP,omitempty"`
-}
-
-// RefreshTokensParams defines parameters for RefreshTokens.
-type RefreshTokensParams struct {
-	// DPoP A DPoP proof JWT (RFC 9449; see the `dpopAuth` scheme) without `ath`. When present, the
-	// issued tokens are bound to its key: `token_type: DPoP`. Refreshing a bound session needs a
-	// proof of the same key. An invalid, stale or replayed proof is a 401 `invalid_dpop_proof`.
-	DPoP *DPoPProof `json:"DPoP,omitempty"`
-}
-
-// RegisterParams defines parameters for Register.
-type RegisterParams struct {
-	// DPoP A DPoP proof JWT (RFC 9449; see the `dpopAuth` scheme) without `ath`. When present, the
-	// issued tokens are bound to its key: `token_type: DPoP`. Refreshing a bound session needs a
-	// proof of the same key. An invalid, stale or replayed proof is a 401 `invalid_dpop_proof`.
-	DPoP *DPoPProof `json:"DPoP,omitempty"`
 }
 
 // ListFilesParams defines parameters for ListFiles.
@@ -2497,11 +2628,20 @@ type LoginJSONRequestBody = LoginRequest
 // LoginFormdataRequestBody defines body for Login for application/x-www-form-urlencoded ContentType.
 type LoginFormdataRequestBody = PasswordGrant
 
+// CompleteMFAChallengeJSONRequestBody defines body for CompleteMFAChallenge for application/json ContentType.
+type CompleteMFAChallengeJSONRequestBody = MFAChallengeRequest
+
+// VerifyTOTPJSONRequestBody defines body for VerifyTOTP for application/json ContentType.
+type VerifyTOTPJSONRequestBody = TOTPCode
+
 // DeleteProfileJSONRequestBody defines body for DeleteProfile for application/json ContentType.
 type DeleteProfileJSONRequestBody = PasswordConfirmation
 
 // UpdateProfileJSONRequestBody defines body for UpdateProfile for application/json ContentType.
 type UpdateProfileJSONRequestBody = ProfileUpdate
+
+// ReauthenticateJSONRequestBody defines body for Reauthenticate for application/json ContentType.
+type ReauthenticateJSONRequestBody = ReauthenticateRequest
 
 // RefreshTokensJSONRequestBody defines body for RefreshTokens for application/json ContentType.
 type RefreshTokensJSONRequestBody = RefreshRequest
@@ -2620,6 +2760,68 @@ func (a MCPContentBlock) MarshalJSON() ([]byte, error) {
 	return json.Marshal(object)
 }
 
+// AsAuthTokens returns the union data inside the LoginResult as a AuthTokens
+func (t LoginResult) AsAuthTokens() (AuthTokens, error) {
+	var body AuthTokens
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromAuthTokens overwrites any union data inside the LoginResult as the provided AuthTokens
+func (t *LoginResult) FromAuthTokens(v AuthTokens) error {
+	b, err := json.Marshal(v)
+	t.union = b
+	return err
+}
+
+// MergeAuthTokens performs a merge with any union data inside the LoginResult, using the provided AuthTokens
+func (t *LoginResult) MergeAuthTokens(v AuthTokens) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+// AsMFARequired returns the union data inside the LoginResult as a MFARequired
+func (t LoginResult) AsMFARequired() (MFARequired, error) {
+	var body MFARequired
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromMFARequired overwrites any union data inside the LoginResult as the provided MFARequired
+func (t *LoginResult) FromMFARequired(v MFARequired) error {
+	b, err := json.Marshal(v)
+	t.union = b
+	return err
+}
+
+// MergeMFARequired performs a merge with any union data inside the LoginResult, using the provided MFARequired
+func (t *LoginResult) MergeMFARequired(v MFARequired) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+func (t LoginResult) MarshalJSON() ([]byte, error) {
+	b, err := t.union.MarshalJSON()
+	return b, err
+}
+
+func (t *LoginResult) UnmarshalJSON(b []byte) error {
+	err := t.union.UnmarshalJSON(b)
+	return err
+}
+
 // AsMessageContent0 returns the union data inside the MessageContent as a MessageContent0
 func (t MessageContent) AsMessageContent0() (MessageContent0, error) {
 	var body MessageContent0
@@ -2678,6 +2880,120 @@ func (t MessageContent) MarshalJSON() ([]byte, error) {
 }
 
 func (t *MessageContent) UnmarshalJSON(b []byte) error {
+	err := t.union.UnmarshalJSON(b)
+	return err
+}
+
+// AsReauthPassword returns the union data inside the ReauthenticateRequest as a ReauthPassword
+func (t ReauthenticateRequest) AsReauthPassword() (ReauthPassword, error) {
+	var body ReauthPassword
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromReauthPassword overwrites any union data inside the ReauthenticateRequest as the provided ReauthPassword
+func (t *ReauthenticateRequest) FromReauthPassword(v ReauthPassword) error {
+	b, err := json.Marshal(v)
+	t.union = b
+	return err
+}
+
+// MergeReauthPassword performs a merge with any union data inside the ReauthenticateRequest, using the provided ReauthPassword
+func (t *ReauthenticateRequest) MergeReauthPassword(v ReauthPassword) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+// AsReauthTOTP returns the union data inside the ReauthenticateRequest as a ReauthTOTP
+func (t ReauthenticateRequest) AsReauthTOTP() (ReauthTOTP, error) {
+	var body ReauthTOTP
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromReauthTOTP overwrites any union data inside the ReauthenticateRequest as the provided ReauthTOTP
+func (t *ReauthenticateRequest) FromReauthTOTP(v ReauthTOTP) error {
+	b, err := json.Marshal(v)
+	t.union = b
+	return err
+}
+
+// MergeReauthTOTP performs a merge with any union data inside the ReauthenticateRequest, using the provided ReauthTOTP
+func (t *ReauthenticateRequest) MergeReauthTOTP(v ReauthTOTP) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+// AsReauthRecoveryCode returns the union data inside the ReauthenticateRequest as a ReauthRecoveryCode
+func (t ReauthenticateRequest) AsReauthRecoveryCode() (ReauthRecoveryCode, error) {
+	var body ReauthRecoveryCode
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromReauthRecoveryCode overwrites any union data inside the ReauthenticateRequest as the provided ReauthRecoveryCode
+func (t *ReauthenticateRequest) FromReauthRecoveryCode(v ReauthRecoveryCode) error {
+	b, err := json.Marshal(v)
+	t.union = b
+	return err
+}
+
+// MergeReauthRecoveryCode performs a merge with any union data inside the ReauthenticateRequest, using the provided ReauthRecoveryCode
+func (t *ReauthenticateRequest) MergeReauthRecoveryCode(v ReauthRecoveryCode) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+// AsReauthPasskey returns the union data inside the ReauthenticateRequest as a ReauthPasskey
+func (t ReauthenticateRequest) AsReauthPasskey() (ReauthPasskey, error) {
+	var body ReauthPasskey
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromReauthPasskey overwrites any union data inside the ReauthenticateRequest as the provided ReauthPasskey
+func (t *ReauthenticateRequest) FromReauthPasskey(v ReauthPasskey) error {
+	b, err := json.Marshal(v)
+	t.union = b
+	return err
+}
+
+// MergeReauthPasskey performs a merge with any union data inside the ReauthenticateRequest, using the provided ReauthPasskey
+func (t *ReauthenticateRequest) MergeReauthPasskey(v ReauthPasskey) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+func (t ReauthenticateRequest) MarshalJSON() ([]byte, error) {
+	b, err := t.union.MarshalJSON()
+	return b, err
+}
+
+func (t *ReauthenticateRequest) UnmarshalJSON(b []byte) error {
 	err := t.union.UnmarshalJSON(b)
 	return err
 }
@@ -2963,31 +3279,40 @@ type ClientInterface interface {
 	//
 	// Accepts JSON, or the OAuth2 password grant as a form (Swagger UI's Authorize button).
 	// Five consecutive failures for an identifier lock it for 15 minutes (429 with Retry-After).
+	// When the account has MFA (an active TOTP authenticator or a passkey), the right password
+	// answers `mfa_required: true` with an `mfa_token` and no tokens; complete the sign-in at
+	// `POST /v1/auth/mfa/challenge` (TOTP or recovery code) or with a passkey.
 	//
 	// Takes any type of body and a specified content type.
 	//
 	// Corresponds with POST /v1/auth/login (the `Login` operationId).
-	LoginWithBody(ctx context.Context, params *LoginParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+	LoginWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// Login Sign in with email or username and password
 	//
 	// Accepts JSON, or the OAuth2 password grant as a form (Swagger UI's Authorize button).
 	// Five consecutive failures for an identifier lock it for 15 minutes (429 with Retry-After).
+	// When the account has MFA (an active TOTP authenticator or a passkey), the right password
+	// answers `mfa_required: true` with an `mfa_token` and no tokens; complete the sign-in at
+	// `POST /v1/auth/mfa/challenge` (TOTP or recovery code) or with a passkey.
 	//
 	// Takes a body of the `application/json` content type.
 	//
 	// Corresponds with POST /v1/auth/login (the `Login` operationId).
-	Login(ctx context.Context, params *LoginParams, body LoginJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+	Login(ctx context.Context, body LoginJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// LoginWithFormdataBody Sign in with email or username and password
 	//
 	// Accepts JSON, or the OAuth2 password grant as a form (Swagger UI's Authorize button).
 	// Five consecutive failures for an identifier lock it for 15 minutes (429 with Retry-After).
+	// When the account has MFA (an active TOTP authenticator or a passkey), the right password
+	// answers `mfa_required: true` with an `mfa_token` and no tokens; complete the sign-in at
+	// `POST /v1/auth/mfa/challenge` (TOTP or recovery code) or with a passkey.
 	//
 	// Takes a body of the `application/x-www-form-urlencoded` content type.
 	//
 	// Corresponds with POST /v1/auth/login (the `Login` operationId).
-	LoginWithFormdataBody(ctx context.Context, params *LoginParams, body LoginFormdataRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+	LoginWithFormdataBody(ctx context.Context, body LoginFormdataRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// Logout Sign out
 	//
@@ -2995,6 +3320,92 @@ type ClientInterface interface {
 	//
 	// Corresponds with POST /v1/auth/logout (the `Logout` operationId).
 	Logout(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CompleteMFAChallengeWithBody Complete a sign-in with its second factor
+	//
+	// Exchanges the `mfa_token` of a password sign-in (`POST /v1/auth/login` answered
+	// `mfa_required: true`) and exactly one of a current TOTP code or an unused recovery code for
+	// the usual token pair. The token is single use and lives 5 minutes: used, expired or unknown
+	// it is a 401 `invalid_mfa_token`. A wrong code is a 401 `invalid_code` (the token stays
+	// usable until it expires), audited, and counts towards the account's lockout; a locked
+	// account is a 429 `account_locked` with `Retry-After`. A recovery code works once.
+	// Rate-limited with the `auth` policy.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /v1/auth/mfa/challenge (the `CompleteMFAChallenge` operationId).
+	CompleteMFAChallengeWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CompleteMFAChallenge Complete a sign-in with its second factor
+	//
+	// Exchanges the `mfa_token` of a password sign-in (`POST /v1/auth/login` answered
+	// `mfa_required: true`) and exactly one of a current TOTP code or an unused recovery code for
+	// the usual token pair. The token is single use and lives 5 minutes: used, expired or unknown
+	// it is a 401 `invalid_mfa_token`. A wrong code is a 401 `invalid_code` (the token stays
+	// usable until it expires), audited, and counts towards the account's lockout; a locked
+	// account is a 429 `account_locked` with `Retry-After`. A recovery code works once.
+	// Rate-limited with the `auth` policy.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /v1/auth/mfa/challenge (the `CompleteMFAChallenge` operationId).
+	CompleteMFAChallenge(ctx context.Context, body CompleteMFAChallengeJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// RegenerateRecoveryCodes Replace the recovery codes
+	//
+	// Returns 10 new recovery codes (shown once); every earlier code stops working. Needs
+	// active TOTP (409 `mfa_not_enabled` otherwise) and a recent sign-in (`x-step-up`).
+	// Audited (`auth.recovery_codes_regenerate`).
+	//
+	// Corresponds with POST /v1/auth/mfa/recovery-codes (the `RegenerateRecoveryCodes` operationId).
+	RegenerateRecoveryCodes(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// DisableTOTP Turn TOTP (and the recovery codes) off
+	//
+	// Deletes the authenticator and every recovery code. A critical operation (`x-step-up`):
+	// when the account has MFA the sign-in must be recent, so a client first proves a current
+	// code with `POST /v1/auth/reauthenticate {totp_code}` (or a password, recovery code or
+	// passkey). No TOTP enrolled (active or pending) is a 404. Audited (`auth.mfa_disable`).
+	//
+	// Corresponds with DELETE /v1/auth/mfa/totp (the `DisableTOTP` operationId).
+	DisableTOTP(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// EnrollTOTP Start enrolling a TOTP authenticator
+	//
+	// Returns a new secret (base32) and its `otpauth://` URL (SHA1, 6 digits, 30 s) for the
+	// authenticator app's QR code. The enrolment stays pending, and MFA off, until
+	// `POST /v1/auth/mfa/totp/verify` confirms a code; enrolling again replaces a pending secret.
+	// An account whose TOTP is already active answers 409 `mfa_already_enabled`. The secret is
+	// stored sealed with `CCB_SECRET_KEY` and shown only here. Audited (`auth.mfa_enroll`).
+	//
+	// Corresponds with POST /v1/auth/mfa/totp (the `EnrollTOTP` operationId).
+	EnrollTOTP(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// VerifyTOTPWithBody Confirm the TOTP enrolment with a first code
+	//
+	// Activates the pending authenticator (MFA is on from now) and returns 10 recovery codes,
+	// shown once. A code is accepted once only, and never one older than the last accepted
+	// (±1 step of 30 s around the server clock). A wrong or replayed code is a 403
+	// `invalid_code`, audited, and counts towards the account's lockout like a failed password.
+	// No pending enrolment is a 404; an already active one a 409 `mfa_already_enabled`.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /v1/auth/mfa/totp/verify (the `VerifyTOTP` operationId).
+	VerifyTOTPWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// VerifyTOTP Confirm the TOTP enrolment with a first code
+	//
+	// Activates the pending authenticator (MFA is on from now) and returns 10 recovery codes,
+	// shown once. A code is accepted once only, and never one older than the last accepted
+	// (±1 step of 30 s around the server clock). A wrong or replayed code is a 403
+	// `invalid_code`, audited, and counts towards the account's lockout like a failed password.
+	// No pending enrolment is a 404; an already active one a 409 `mfa_already_enabled`.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /v1/auth/mfa/totp/verify (the `VerifyTOTP` operationId).
+	VerifyTOTP(ctx context.Context, body VerifyTOTPJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// DeleteProfileWithBody Delete the account and everything it owns
 	//
@@ -3047,6 +3458,38 @@ type ClientInterface interface {
 	// Corresponds with PATCH /v1/auth/profile (the `UpdateProfile` operationId).
 	UpdateProfile(ctx context.Context, body UpdateProfileJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// ReauthenticateWithBody Prove a fresh authentication (step-up)
+	//
+	// Confirms the signed-in caller with exactly one of a password, a current TOTP code, an unused
+	// recovery code or a passkey assertion (`ceremony_id` from the passkey ceremony and the
+	// `credential` the authenticator produced), and returns a new token pair of the same session
+	// whose `auth_time` is now: critical operations (`x-step-up`) accept it for
+	// `CCB_STEP_UP_MAX_AGE` (default 10 minutes). The previous refresh token is spent (as by a
+	// refresh). A wrong secret is a 403 `invalid_password` / `invalid_code`, audited, and counts
+	// towards the account's lockout. API keys have no session to refresh (400 `not_a_session`).
+	// Audited (`auth.reauthenticate`).
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /v1/auth/reauthenticate (the `Reauthenticate` operationId).
+	ReauthenticateWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// Reauthenticate Prove a fresh authentication (step-up)
+	//
+	// Confirms the signed-in caller with exactly one of a password, a current TOTP code, an unused
+	// recovery code or a passkey assertion (`ceremony_id` from the passkey ceremony and the
+	// `credential` the authenticator produced), and returns a new token pair of the same session
+	// whose `auth_time` is now: critical operations (`x-step-up`) accept it for
+	// `CCB_STEP_UP_MAX_AGE` (default 10 minutes). The previous refresh token is spent (as by a
+	// refresh). A wrong secret is a 403 `invalid_password` / `invalid_code`, audited, and counts
+	// towards the account's lockout. API keys have no session to refresh (400 `not_a_session`).
+	// Audited (`auth.reauthenticate`).
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /v1/auth/reauthenticate (the `Reauthenticate` operationId).
+	Reauthenticate(ctx context.Context, body ReauthenticateJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// RefreshTokensWithBody Exchange a refresh token for a new pair
 	//
 	// The presented token is spent. Presenting a spent token again revokes its whole family,
@@ -3056,7 +3499,7 @@ type ClientInterface interface {
 	// Takes any type of body and a specified content type.
 	//
 	// Corresponds with POST /v1/auth/refresh (the `RefreshTokens` operationId).
-	RefreshTokensWithBody(ctx context.Context, params *RefreshTokensParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+	RefreshTokensWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// RefreshTokens Exchange a refresh token for a new pair
 	//
@@ -3067,7 +3510,7 @@ type ClientInterface interface {
 	// Takes a body of the `application/json` content type.
 	//
 	// Corresponds with POST /v1/auth/refresh (the `RefreshTokens` operationId).
-	RefreshTokens(ctx context.Context, params *RefreshTokensParams, body RefreshTokensJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+	RefreshTokens(ctx context.Context, body RefreshTokensJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// RegisterWithBody Create an account
 	//
@@ -3083,7 +3526,7 @@ type ClientInterface interface {
 	// Takes any type of body and a specified content type.
 	//
 	// Corresponds with POST /v1/auth/register (the `Register` operationId).
-	RegisterWithBody(ctx context.Context, params *RegisterParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+	RegisterWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// Register Create an account
 	//
@@ -3099,7 +3542,7 @@ type ClientInterface interface {
 	// Takes a body of the `application/json` content type.
 	//
 	// Corresponds with POST /v1/auth/register (the `Register` operationId).
-	Register(ctx context.Context, params *RegisterParams, body RegisterJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+	Register(ctx context.Context, body RegisterJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// CreateChatCompletionWithBody Create a chat completion (OpenAI-compatible)
 	//
@@ -4168,12 +4611,15 @@ func (c *Client) ChangePassword(ctx context.Context, body ChangePasswordJSONRequ
 //
 // Accepts JSON, or the OAuth2 password grant as a form (Swagger UI's Authorize button).
 // Five consecutive failures for an identifier lock it for 15 minutes (429 with Retry-After).
+// When the account has MFA (an active TOTP authenticator or a passkey), the right password
+// answers `mfa_required: true` with an `mfa_token` and no tokens; complete the sign-in at
+// `POST /v1/auth/mfa/challenge` (TOTP or recovery code) or with a passkey.
 //
 // Takes any type of body and a specified content type.
 //
 // Corresponds with POST /v1/auth/login (the `Login` operationId).
-func (c *Client) LoginWithBody(ctx context.Context, params *LoginParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewLoginRequestWithBody(c.Server, params, contentType, body)
+func (c *Client) LoginWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewLoginRequestWithBody(c.Server, contentType, body)
 	if err != nil {
 		return nil, err
 	}
@@ -4188,12 +4634,15 @@ func (c *Client) LoginWithBody(ctx context.Context, params *LoginParams, content
 //
 // Accepts JSON, or the OAuth2 password grant as a form (Swagger UI's Authorize button).
 // Five consecutive failures for an identifier lock it for 15 minutes (429 with Retry-After).
+// When the account has MFA (an active TOTP authenticator or a passkey), the right password
+// answers `mfa_required: true` with an `mfa_token` and no tokens; complete the sign-in at
+// `POST /v1/auth/mfa/challenge` (TOTP or recovery code) or with a passkey.
 //
 // Takes a body of the `application/json` content type.
 //
 // Corresponds with POST /v1/auth/login (the `Login` operationId).
-func (c *Client) Login(ctx context.Context, params *LoginParams, body LoginJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewLoginRequest(c.Server, params, body)
+func (c *Client) Login(ctx context.Context, body LoginJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewLoginRequest(c.Server, body)
 	if err != nil {
 		return nil, err
 	}
@@ -4208,12 +4657,15 @@ func (c *Client) Login(ctx context.Context, params *LoginParams, body LoginJSONR
 //
 // Accepts JSON, or the OAuth2 password grant as a form (Swagger UI's Authorize button).
 // Five consecutive failures for an identifier lock it for 15 minutes (429 with Retry-After).
+// When the account has MFA (an active TOTP authenticator or a passkey), the right password
+// answers `mfa_required: true` with an `mfa_token` and no tokens; complete the sign-in at
+// `POST /v1/auth/mfa/challenge` (TOTP or recovery code) or with a passkey.
 //
 // Takes a body of the `application/x-www-form-urlencoded` content type.
 //
 // Corresponds with POST /v1/auth/login (the `Login` operationId).
-func (c *Client) LoginWithFormdataBody(ctx context.Context, params *LoginParams, body LoginFormdataRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewLoginRequestWithFormdataBody(c.Server, params, body)
+func (c *Client) LoginWithFormdataBody(ctx context.Context, body LoginFormdataRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewLoginRequestWithFormdataBody(c.Server, body)
 	if err != nil {
 		return nil, err
 	}
@@ -4231,6 +4683,162 @@ func (c *Client) LoginWithFormdataBody(ctx context.Context, params *LoginParams,
 // Corresponds with POST /v1/auth/logout (the `Logout` operationId).
 func (c *Client) Logout(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewLogoutRequest(c.Server)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CompleteMFAChallengeWithBody Complete a sign-in with its second factor
+//
+// Exchanges the `mfa_token` of a password sign-in (`POST /v1/auth/login` answered
+// `mfa_required: true`) and exactly one of a current TOTP code or an unused recovery code for
+// the usual token pair. The token is single use and lives 5 minutes: used, expired or unknown
+// it is a 401 `invalid_mfa_token`. A wrong code is a 401 `invalid_code` (the token stays
+// usable until it expires), audited, and counts towards the account's lockout; a locked
+// account is a 429 `account_locked` with `Retry-After`. A recovery code works once.
+// Rate-limited with the `auth` policy.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /v1/auth/mfa/challenge (the `CompleteMFAChallenge` operationId).
+func (c *Client) CompleteMFAChallengeWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCompleteMFAChallengeRequestWithBody(c.Server, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CompleteMFAChallenge Complete a sign-in with its second factor
+//
+// Exchanges the `mfa_token` of a password sign-in (`POST /v1/auth/login` answered
+// `mfa_required: true`) and exactly one of a current TOTP code or an unused recovery code for
+// the usual token pair. The token is single use and lives 5 minutes: used, expired or unknown
+// it is a 401 `invalid_mfa_token`. A wrong code is a 401 `invalid_code` (the token stays
+// usable until it expires), audited, and counts towards the account's lockout; a locked
+// account is a 429 `account_locked` with `Retry-After`. A recovery code works once.
+// Rate-limited with the `auth` policy.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /v1/auth/mfa/challenge (the `CompleteMFAChallenge` operationId).
+func (c *Client) CompleteMFAChallenge(ctx context.Context, body CompleteMFAChallengeJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCompleteMFAChallengeRequest(c.Server, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// RegenerateRecoveryCodes Replace the recovery codes
+//
+// Returns 10 new recovery codes (shown once); every earlier code stops working. Needs
+// active TOTP (409 `mfa_not_enabled` otherwise) and a recent sign-in (`x-step-up`).
+// Audited (`auth.recovery_codes_regenerate`).
+//
+// Corresponds with POST /v1/auth/mfa/recovery-codes (the `RegenerateRecoveryCodes` operationId).
+func (c *Client) RegenerateRecoveryCodes(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewRegenerateRecoveryCodesRequest(c.Server)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// DisableTOTP Turn TOTP (and the recovery codes) off
+//
+// Deletes the authenticator and every recovery code. A critical operation (`x-step-up`):
+// when the account has MFA the sign-in must be recent, so a client first proves a current
+// code with `POST /v1/auth/reauthenticate {totp_code}` (or a password, recovery code or
+// passkey). No TOTP enrolled (active or pending) is a 404. Audited (`auth.mfa_disable`).
+//
+// Corresponds with DELETE /v1/auth/mfa/totp (the `DisableTOTP` operationId).
+func (c *Client) DisableTOTP(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewDisableTOTPRequest(c.Server)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// EnrollTOTP Start enrolling a TOTP authenticator
+//
+// Returns a new secret (base32) and its `otpauth://` URL (SHA1, 6 digits, 30 s) for the
+// authenticator app's QR code. The enrolment stays pending, and MFA off, until
+// `POST /v1/auth/mfa/totp/verify` confirms a code; enrolling again replaces a pending secret.
+// An account whose TOTP is already active answers 409 `mfa_already_enabled`. The secret is
+// stored sealed with `CCB_SECRET_KEY` and shown only here. Audited (`auth.mfa_enroll`).
+//
+// Corresponds with POST /v1/auth/mfa/totp (the `EnrollTOTP` operationId).
+func (c *Client) EnrollTOTP(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewEnrollTOTPRequest(c.Server)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// VerifyTOTPWithBody Confirm the TOTP enrolment with a first code
+//
+// Activates the pending authenticator (MFA is on from now) and returns 10 recovery codes,
+// shown once. A code is accepted once only, and never one older than the last accepted
+// (±1 step of 30 s around the server clock). A wrong or replayed code is a 403
+// `invalid_code`, audited, and counts towards the account's lockout like a failed password.
+// No pending enrolment is a 404; an already active one a 409 `mfa_already_enabled`.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /v1/auth/mfa/totp/verify (the `VerifyTOTP` operationId).
+func (c *Client) VerifyTOTPWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewVerifyTOTPRequestWithBody(c.Server, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// VerifyTOTP Confirm the TOTP enrolment with a first code
+//
+// Activates the pending authenticator (MFA is on from now) and returns 10 recovery codes,
+// shown once. A code is accepted once only, and never one older than the last accepted
+// (±1 step of 30 s around the server clock). A wrong or replayed code is a 403
+// `invalid_code`, audited, and counts towards the account's lockout like a failed password.
+// No pending enrolment is a 404; an already active one a 409 `mfa_already_enabled`.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /v1/auth/mfa/totp/verify (the `VerifyTOTP` operationId).
+func (c *Client) VerifyTOTP(ctx context.Context, body VerifyTOTPJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewVerifyTOTPRequest(c.Server, body)
 	if err != nil {
 		return nil, err
 	}
@@ -4342,6 +4950,58 @@ func (c *Client) UpdateProfile(ctx context.Context, body UpdateProfileJSONReques
 	return c.Client.Do(req)
 }
 
+// ReauthenticateWithBody Prove a fresh authentication (step-up)
+//
+// Confirms the signed-in caller with exactly one of a password, a current TOTP code, an unused
+// recovery code or a passkey assertion (`ceremony_id` from the passkey ceremony and the
+// `credential` the authenticator produced), and returns a new token pair of the same session
+// whose `auth_time` is now: critical operations (`x-step-up`) accept it for
+// `CCB_STEP_UP_MAX_AGE` (default 10 minutes). The previous refresh token is spent (as by a
+// refresh). A wrong secret is a 403 `invalid_password` / `invalid_code`, audited, and counts
+// towards the account's lockout. API keys have no session to refresh (400 `not_a_session`).
+// Audited (`auth.reauthenticate`).
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /v1/auth/reauthenticate (the `Reauthenticate` operationId).
+func (c *Client) ReauthenticateWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewReauthenticateRequestWithBody(c.Server, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// Reauthenticate Prove a fresh authentication (step-up)
+//
+// Confirms the signed-in caller with exactly one of a password, a current TOTP code, an unused
+// recovery code or a passkey assertion (`ceremony_id` from the passkey ceremony and the
+// `credential` the authenticator produced), and returns a new token pair of the same session
+// whose `auth_time` is now: critical operations (`x-step-up`) accept it for
+// `CCB_STEP_UP_MAX_AGE` (default 10 minutes). The previous refresh token is spent (as by a
+// refresh). A wrong secret is a 403 `invalid_password` / `invalid_code`, audited, and counts
+// towards the account's lockout. API keys have no session to refresh (400 `not_a_session`).
+// Audited (`auth.reauthenticate`).
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /v1/auth/reauthenticate (the `Reauthenticate` operationId).
+func (c *Client) Reauthenticate(ctx context.Context, body ReauthenticateJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewReauthenticateRequest(c.Server, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // RefreshTokensWithBody Exchange a refresh token for a new pair
 //
 // The presented token is spent. Presenting a spent token again revokes its whole family,
@@ -4351,8 +5011,8 @@ func (c *Client) UpdateProfile(ctx context.Context, body UpdateProfileJSONReques
 // Takes any type of body and a specified content type.
 //
 // Corresponds with POST /v1/auth/refresh (the `RefreshTokens` operationId).
-func (c *Client) RefreshTokensWithBody(ctx context.Context, params *RefreshTokensParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewRefreshTokensRequestWithBody(c.Server, params, contentType, body)
+func (c *Client) RefreshTokensWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewRefreshTokensRequestWithBody(c.Server, contentType, body)
 	if err != nil {
 		return nil, err
 	}
@@ -4372,8 +5032,8 @@ func (c *Client) RefreshTokensWithBody(ctx context.Context, params *RefreshToken
 // Takes a body of the `application/json` content type.
 //
 // Corresponds with POST /v1/auth/refresh (the `RefreshTokens` operationId).
-func (c *Client) RefreshTokens(ctx context.Context, params *RefreshTokensParams, body RefreshTokensJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewRefreshTokensRequest(c.Server, params, body)
+func (c *Client) RefreshTokens(ctx context.Context, body RefreshTokensJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewRefreshTokensRequest(c.Server, body)
 	if err != nil {
 		return nil, err
 	}
@@ -4398,8 +5058,8 @@ func (c *Client) RefreshTokens(ctx context.Context, params *RefreshTokensParams,
 // Takes any type of body and a specified content type.
 //
 // Corresponds with POST /v1/auth/register (the `Register` operationId).
-func (c *Client) RegisterWithBody(ctx context.Context, params *RegisterParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewRegisterRequestWithBody(c.Server, params, contentType, body)
+func (c *Client) RegisterWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewRegisterRequestWithBody(c.Server, contentType, body)
 	if err != nil {
 		return nil, err
 	}
@@ -4424,8 +5084,8 @@ func (c *Client) RegisterWithBody(ctx context.Context, params *RegisterParams, c
 // Takes a body of the `application/json` content type.
 //
 // Corresponds with POST /v1/auth/register (the `Register` operationId).
-func (c *Client) Register(ctx context.Context, params *RegisterParams, body RegisterJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewRegisterRequest(c.Server, params, body)
+func (c *Client) Register(ctx context.Context, body RegisterJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewRegisterRequest(c.Server, body)
 	if err != nil {
 		return nil, err
 	}
@@ -6649,29 +7309,29 @@ func NewChangePasswordRequestWithBody(server string, contentType string, body io
 }
 
 // NewLoginRequest calls the generic Login builder with application/json body
-func NewLoginRequest(server string, params *LoginParams, body LoginJSONRequestBody) (*http.Request, error) {
+func NewLoginRequest(server string, body LoginJSONRequestBody) (*http.Request, error) {
 	var bodyReader io.Reader
 	buf, err := json.Marshal(body)
 	if err != nil {
 		return nil, err
 	}
 	bodyReader = bytes.NewReader(buf)
-	return NewLoginRequestWithBody(server, params, "application/json", bodyReader)
+	return NewLoginRequestWithBody(server, "application/json", bodyReader)
 }
 
 // NewLoginRequestWithFormdataBody calls the generic Login builder with application/x-www-form-urlencoded body
-func NewLoginRequestWithFormdataBody(server string, params *LoginParams, body LoginFormdataRequestBody) (*http.Request, error) {
+func NewLoginRequestWithFormdataBody(server string, body LoginFormdataRequestBody) (*http.Request, error) {
 	var bodyReader io.Reader
 	bodyStr, err := runtime.MarshalForm(body, nil)
 	if err != nil {
 		return nil, err
 	}
 	bodyReader = strings.NewReader(bodyStr.Encode())
-	return NewLoginRequestWithBody(server, params, "application/x-www-form-urlencoded", bodyReader)
+	return NewLoginRequestWithBody(server, "application/x-www-form-urlencoded", bodyReader)
 }
 
 // NewLoginRequestWithBody constructs an http.Request for the Login method, with any body, and a specified content type
-func NewLoginRequestWithBody(server string, params *LoginParams, contentType string, body io.Reader) (*http.Request, error) {
+func NewLoginRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
 	var err error
 
 	serverURL, err := url.Parse(server)
@@ -6695,21 +7355,6 @@ func NewLoginRequestWithBody(server string, params *LoginParams, contentType str
 	}
 
 	req.Header.Add("Content-Type", contentType)
-
-	if params != nil {
-
-		if params.DPoP != nil {
-			var headerParam0 string
-
-			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "DPoP", *params.DPoP, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
-			if err != nil {
-				return nil, err
-			}
-
-			req.Header.Set("DPoP", headerParam0)
-		}
-
-	}
 
 	return req, nil
 }
@@ -6737,6 +7382,167 @@ func NewLogoutRequest(server string) (*http.Request, error) {
 	if err != nil {
 		return nil, err
 	}
+
+	return req, nil
+}
+
+// NewCompleteMFAChallengeRequest calls the generic CompleteMFAChallenge builder with application/json body
+func NewCompleteMFAChallengeRequest(server string, body CompleteMFAChallengeJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewCompleteMFAChallengeRequestWithBody(server, "application/json", bodyReader)
+}
+
+// NewCompleteMFAChallengeRequestWithBody constructs an http.Request for the CompleteMFAChallenge method, with any body, and a specified content type
+func NewCompleteMFAChallengeRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/auth/mfa/challenge")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewRegenerateRecoveryCodesRequest constructs an http.Request for the RegenerateRecoveryCodes method
+func NewRegenerateRecoveryCodesRequest(server string) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/auth/mfa/recovery-codes")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewDisableTOTPRequest constructs an http.Request for the DisableTOTP method
+func NewDisableTOTPRequest(server string) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/auth/mfa/totp")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodDelete, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewEnrollTOTPRequest constructs an http.Request for the EnrollTOTP method
+func NewEnrollTOTPRequest(server string) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/auth/mfa/totp")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewVerifyTOTPRequest calls the generic VerifyTOTP builder with application/json body
+func NewVerifyTOTPRequest(server string, body VerifyTOTPJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewVerifyTOTPRequestWithBody(server, "application/json", bodyReader)
+}
+
+// NewVerifyTOTPRequestWithBody constructs an http.Request for the VerifyTOTP method, with any body, and a specified content type
+func NewVerifyTOTPRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/auth/mfa/totp/verify")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
 
 	return req, nil
 }
@@ -6848,19 +7654,59 @@ func NewUpdateProfileRequestWithBody(server string, contentType string, body io.
 	return req, nil
 }
 
-// NewRefreshTokensRequest calls the generic RefreshTokens builder with application/json body
-func NewRefreshTokensRequest(server string, params *RefreshTokensParams, body RefreshTokensJSONRequestBody) (*http.Request, error) {
+// NewReauthenticateRequest calls the generic Reauthenticate builder with application/json body
+func NewReauthenticateRequest(server string, body ReauthenticateJSONRequestBody) (*http.Request, error) {
 	var bodyReader io.Reader
 	buf, err := json.Marshal(body)
 	if err != nil {
 		return nil, err
 	}
 	bodyReader = bytes.NewReader(buf)
-	return NewRefreshTokensRequestWithBody(server, params, "application/json", bodyReader)
+	return NewReauthenticateRequestWithBody(server, "application/json", bodyReader)
+}
+
+// NewReauthenticateRequestWithBody constructs an http.Request for the Reauthenticate method, with any body, and a specified content type
+func NewReauthenticateRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/auth/reauthenticate")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewRefreshTokensRequest calls the generic RefreshTokens builder with application/json body
+func NewRefreshTokensRequest(server string, body RefreshTokensJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewRefreshTokensRequestWithBody(server, "application/json", bodyReader)
 }
 
 // NewRefreshTokensRequestWithBody constructs an http.Request for the RefreshTokens method, with any body, and a specified content type
-func NewRefreshTokensRequestWithBody(server string, params *RefreshTokensParams, contentType string, body io.Reader) (*http.Request, error) {
+func NewRefreshTokensRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
 	var err error
 
 	serverURL, err := url.Parse(server)
@@ -6885,37 +7731,22 @@ func NewRefreshTokensRequestWithBody(server string, params *RefreshTokensParams,
 
 	req.Header.Add("Content-Type", contentType)
 
-	if params != nil {
-
-		if params.DPoP != nil {
-			var headerParam0 string
-
-			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "DPoP", *params.DPoP, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
-			if err != nil {
-				return nil, err
-			}
-
-			req.Header.Set("DPoP", headerParam0)
-		}
-
-	}
-
 	return req, nil
 }
 
 // NewRegisterRequest calls the generic Register builder with application/json body
-func NewRegisterRequest(server string, params *RegisterParams, body RegisterJSONRequestBody) (*http.Request, error) {
+func NewRegisterRequest(server string, body RegisterJSONRequestBody) (*http.Request, error) {
 	var bodyReader io.Reader
 	buf, err := json.Marshal(body)
 	if err != nil {
 		return nil, err
 	}
 	bodyReader = bytes.NewReader(buf)
-	return NewRegisterRequestWithBody(server, params, "application/json", bodyReader)
+	return NewRegisterRequestWithBody(server, "application/json", bodyReader)
 }
 
 // NewRegisterRequestWithBody constructs an http.Request for the Register method, with any body, and a specified content type
-func NewRegisterRequestWithBody(server string, params *RegisterParams, contentType string, body io.Reader) (*http.Request, error) {
+func NewRegisterRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
 	var err error
 
 	serverURL, err := url.Parse(server)
@@ -6939,21 +7770,6 @@ func NewRegisterRequestWithBody(server string, params *RegisterParams, contentTy
 	}
 
 	req.Header.Add("Content-Type", contentType)
-
-	if params != nil {
-
-		if params.DPoP != nil {
-			var headerParam0 string
-
-			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "DPoP", *params.DPoP, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
-			if err != nil {
-				return nil, err
-			}
-
-			req.Header.Set("DPoP", headerParam0)
-		}
-
-	}
 
 	return req, nil
 }
@@ -9736,31 +10552,40 @@ type ClientWithResponsesInterface interface {
 	//
 	// Accepts JSON, or the OAuth2 password grant as a form (Swagger UI's Authorize button).
 	// Five consecutive failures for an identifier lock it for 15 minutes (429 with Retry-After).
+	// When the account has MFA (an active TOTP authenticator or a passkey), the right password
+	// answers `mfa_required: true` with an `mfa_token` and no tokens; complete the sign-in at
+	// `POST /v1/auth/mfa/challenge` (TOTP or recovery code) or with a passkey.
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /v1/auth/login (the `Login` operationId).
-	LoginWithBodyWithResponse(ctx context.Context, params *LoginParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*LoginResponse, error)
+	LoginWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*LoginResponse, error)
 
 	// LoginWithResponse Sign in with email or username and password
 	//
 	// Accepts JSON, or the OAuth2 password grant as a form (Swagger UI's Authorize button).
 	// Five consecutive failures for an identifier lock it for 15 minutes (429 with Retry-After).
+	// When the account has MFA (an active TOTP authenticator or a passkey), the right password
+	// answers `mfa_required: true` with an `mfa_token` and no tokens; complete the sign-in at
+	// `POST /v1/auth/mfa/challenge` (TOTP or recovery code) or with a passkey.
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /v1/auth/login (the `Login` operationId).
-	LoginWithResponse(ctx context.Context, params *LoginParams, body LoginJSONRequestBody, reqEditors ...RequestEditorFn) (*LoginResponse, error)
+	LoginWithResponse(ctx context.Context, body LoginJSONRequestBody, reqEditors ...RequestEditorFn) (*LoginResponse, error)
 
 	// LoginWithFormdataBodyWithResponse Sign in with email or username and password
 	//
 	// Accepts JSON, or the OAuth2 password grant as a form (Swagger UI's Authorize button).
 	// Five consecutive failures for an identifier lock it for 15 minutes (429 with Retry-After).
+	// When the account has MFA (an active TOTP authenticator or a passkey), the right password
+	// answers `mfa_required: true` with an `mfa_token` and no tokens; complete the sign-in at
+	// `POST /v1/auth/mfa/challenge` (TOTP or recovery code) or with a passkey.
 	//
 	// Takes a body of the `application/x-www-form-urlencoded` content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /v1/auth/login (the `Login` operationId).
-	LoginWithFormdataBodyWithResponse(ctx context.Context, params *LoginParams, body LoginFormdataRequestBody, reqEditors ...RequestEditorFn) (*LoginResponse, error)
+	LoginWithFormdataBodyWithResponse(ctx context.Context, body LoginFormdataRequestBody, reqEditors ...RequestEditorFn) (*LoginResponse, error)
 
 	// LogoutWithResponse Sign out
 	//
@@ -9770,6 +10595,98 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with POST /v1/auth/logout (the `Logout` operationId).
 	LogoutWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*LogoutResponse, error)
+
+	// CompleteMFAChallengeWithBodyWithResponse Complete a sign-in with its second factor
+	//
+	// Exchanges the `mfa_token` of a password sign-in (`POST /v1/auth/login` answered
+	// `mfa_required: true`) and exactly one of a current TOTP code or an unused recovery code for
+	// the usual token pair. The token is single use and lives 5 minutes: used, expired or unknown
+	// it is a 401 `invalid_mfa_token`. A wrong code is a 401 `invalid_code` (the token stays
+	// usable until it expires), audited, and counts towards the account's lockout; a locked
+	// account is a 429 `account_locked` with `Retry-After`. A recovery code works once.
+	// Rate-limited with the `auth` policy.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/auth/mfa/challenge (the `CompleteMFAChallenge` operationId).
+	CompleteMFAChallengeWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CompleteMFAChallengeResponse, error)
+
+	// CompleteMFAChallengeWithResponse Complete a sign-in with its second factor
+	//
+	// Exchanges the `mfa_token` of a password sign-in (`POST /v1/auth/login` answered
+	// `mfa_required: true`) and exactly one of a current TOTP code or an unused recovery code for
+	// the usual token pair. The token is single use and lives 5 minutes: used, expired or unknown
+	// it is a 401 `invalid_mfa_token`. A wrong code is a 401 `invalid_code` (the token stays
+	// usable until it expires), audited, and counts towards the account's lockout; a locked
+	// account is a 429 `account_locked` with `Retry-After`. A recovery code works once.
+	// Rate-limited with the `auth` policy.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/auth/mfa/challenge (the `CompleteMFAChallenge` operationId).
+	CompleteMFAChallengeWithResponse(ctx context.Context, body CompleteMFAChallengeJSONRequestBody, reqEditors ...RequestEditorFn) (*CompleteMFAChallengeResponse, error)
+
+	// RegenerateRecoveryCodesWithResponse Replace the recovery codes
+	//
+	// Returns 10 new recovery codes (shown once); every earlier code stops working. Needs
+	// active TOTP (409 `mfa_not_enabled` otherwise) and a recent sign-in (`x-step-up`).
+	// Audited (`auth.recovery_codes_regenerate`).
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/auth/mfa/recovery-codes (the `RegenerateRecoveryCodes` operationId).
+	RegenerateRecoveryCodesWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*RegenerateRecoveryCodesResponse, error)
+
+	// DisableTOTPWithResponse Turn TOTP (and the recovery codes) off
+	//
+	// Deletes the authenticator and every recovery code. A critical operation (`x-step-up`):
+	// when the account has MFA the sign-in must be recent, so a client first proves a current
+	// code with `POST /v1/auth/reauthenticate {totp_code}` (or a password, recovery code or
+	// passkey). No TOTP enrolled (active or pending) is a 404. Audited (`auth.mfa_disable`).
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with DELETE /v1/auth/mfa/totp (the `DisableTOTP` operationId).
+	DisableTOTPWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*DisableTOTPResponse, error)
+
+	// EnrollTOTPWithResponse Start enrolling a TOTP authenticator
+	//
+	// Returns a new secret (base32) and its `otpauth://` URL (SHA1, 6 digits, 30 s) for the
+	// authenticator app's QR code. The enrolment stays pending, and MFA off, until
+	// `POST /v1/auth/mfa/totp/verify` confirms a code; enrolling again replaces a pending secret.
+	// An account whose TOTP is already active answers 409 `mfa_already_enabled`. The secret is
+	// stored sealed with `CCB_SECRET_KEY` and shown only here. Audited (`auth.mfa_enroll`).
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/auth/mfa/totp (the `EnrollTOTP` operationId).
+	EnrollTOTPWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*EnrollTOTPResponse, error)
+
+	// VerifyTOTPWithBodyWithResponse Confirm the TOTP enrolment with a first code
+	//
+	// Activates the pending authenticator (MFA is on from now) and returns 10 recovery codes,
+	// shown once. A code is accepted once only, and never one older than the last accepted
+	// (±1 step of 30 s around the server clock). A wrong or replayed code is a 403
+	// `invalid_code`, audited, and counts towards the account's lockout like a failed password.
+	// No pending enrolment is a 404; an already active one a 409 `mfa_already_enabled`.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/auth/mfa/totp/verify (the `VerifyTOTP` operationId).
+	VerifyTOTPWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*VerifyTOTPResponse, error)
+
+	// VerifyTOTPWithResponse Confirm the TOTP enrolment with a first code
+	//
+	// Activates the pending authenticator (MFA is on from now) and returns 10 recovery codes,
+	// shown once. A code is accepted once only, and never one older than the last accepted
+	// (±1 step of 30 s around the server clock). A wrong or replayed code is a 403
+	// `invalid_code`, audited, and counts towards the account's lockout like a failed password.
+	// No pending enrolment is a 404; an already active one a 409 `mfa_already_enabled`.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/auth/mfa/totp/verify (the `VerifyTOTP` operationId).
+	VerifyTOTPWithResponse(ctx context.Context, body VerifyTOTPJSONRequestBody, reqEditors ...RequestEditorFn) (*VerifyTOTPResponse, error)
 
 	// DeleteProfileWithBodyWithResponse Delete the account and everything it owns
 	//
@@ -9824,6 +10741,38 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with PATCH /v1/auth/profile (the `UpdateProfile` operationId).
 	UpdateProfileWithResponse(ctx context.Context, body UpdateProfileJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateProfileResponse, error)
 
+	// ReauthenticateWithBodyWithResponse Prove a fresh authentication (step-up)
+	//
+	// Confirms the signed-in caller with exactly one of a password, a current TOTP code, an unused
+	// recovery code or a passkey assertion (`ceremony_id` from the passkey ceremony and the
+	// `credential` the authenticator produced), and returns a new token pair of the same session
+	// whose `auth_time` is now: critical operations (`x-step-up`) accept it for
+	// `CCB_STEP_UP_MAX_AGE` (default 10 minutes). The previous refresh token is spent (as by a
+	// refresh). A wrong secret is a 403 `invalid_password` / `invalid_code`, audited, and counts
+	// towards the account's lockout. API keys have no session to refresh (400 `not_a_session`).
+	// Audited (`auth.reauthenticate`).
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/auth/reauthenticate (the `Reauthenticate` operationId).
+	ReauthenticateWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*ReauthenticateResponse, error)
+
+	// ReauthenticateWithResponse Prove a fresh authentication (step-up)
+	//
+	// Confirms the signed-in caller with exactly one of a password, a current TOTP code, an unused
+	// recovery code or a passkey assertion (`ceremony_id` from the passkey ceremony and the
+	// `credential` the authenticator produced), and returns a new token pair of the same session
+	// whose `auth_time` is now: critical operations (`x-step-up`) accept it for
+	// `CCB_STEP_UP_MAX_AGE` (default 10 minutes). The previous refresh token is spent (as by a
+	// refresh). A wrong secret is a 403 `invalid_password` / `invalid_code`, audited, and counts
+	// towards the account's lockout. API keys have no session to refresh (400 `not_a_session`).
+	// Audited (`auth.reauthenticate`).
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/auth/reauthenticate (the `Reauthenticate` operationId).
+	ReauthenticateWithResponse(ctx context.Context, body ReauthenticateJSONRequestBody, reqEditors ...RequestEditorFn) (*ReauthenticateResponse, error)
+
 	// RefreshTokensWithBodyWithResponse Exchange a refresh token for a new pair
 	//
 	// The presented token is spent. Presenting a spent token again revokes its whole family,
@@ -9833,7 +10782,7 @@ type ClientWithResponsesInterface interface {
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /v1/auth/refresh (the `RefreshTokens` operationId).
-	RefreshTokensWithBodyWithResponse(ctx context.Context, params *RefreshTokensParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*RefreshTokensResponse, error)
+	RefreshTokensWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*RefreshTokensResponse, error)
 
 	// RefreshTokensWithResponse Exchange a refresh token for a new pair
 	//
@@ -9844,7 +10793,7 @@ type ClientWithResponsesInterface interface {
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /v1/auth/refresh (the `RefreshTokens` operationId).
-	RefreshTokensWithResponse(ctx context.Context, params *RefreshTokensParams, body RefreshTokensJSONRequestBody, reqEditors ...RequestEditorFn) (*RefreshTokensResponse, error)
+	RefreshTokensWithResponse(ctx context.Context, body RefreshTokensJSONRequestBody, reqEditors ...RequestEditorFn) (*RefreshTokensResponse, error)
 
 	// RegisterWithBodyWithResponse Create an account
 	//
@@ -9860,7 +10809,7 @@ type ClientWithResponsesInterface interface {
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /v1/auth/register (the `Register` operationId).
-	RegisterWithBodyWithResponse(ctx context.Context, params *RegisterParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*RegisterResponse, error)
+	RegisterWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*RegisterResponse, error)
 
 	// RegisterWithResponse Create an account
 	//
@@ -9876,7 +10825,7 @@ type ClientWithResponsesInterface interface {
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /v1/auth/register (the `Register` operationId).
-	RegisterWithResponse(ctx context.Context, params *RegisterParams, body RegisterJSONRequestBody, reqEditors ...RequestEditorFn) (*RegisterResponse, error)
+	RegisterWithResponse(ctx context.Context, body RegisterJSONRequestBody, reqEditors ...RequestEditorFn) (*RegisterResponse, error)
 
 	// CreateChatCompletionWithBodyWithResponse Create a chat completion (OpenAI-compatible)
 	//
@@ -11110,7 +12059,7 @@ type AdminUpdateUserResponse struct {
 	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
 	ApplicationproblemJSON400 *BadRequest
 	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
-	ApplicationproblemJSON401 *Unauthorized
+	ApplicationproblemJSON401 *ReauthenticationRequired
 	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
 	ApplicationproblemJSON403 *Forbidden
 	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
@@ -11132,7 +12081,7 @@ func (r AdminUpdateUserResponse) GetApplicationproblemJSON400() *BadRequest {
 }
 
 // GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
-func (r AdminUpdateUserResponse) GetApplicationproblemJSON401() *Unauthorized {
+func (r AdminUpdateUserResponse) GetApplicationproblemJSON401() *ReauthenticationRequired {
 	return r.ApplicationproblemJSON401
 }
 
@@ -11468,7 +12417,7 @@ type CreateAPIKeyResponse struct {
 	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
 	ApplicationproblemJSON400 *BadRequest
 	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
-	ApplicationproblemJSON401 *Unauthorized
+	ApplicationproblemJSON401 *ReauthenticationRequired
 	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
 	ApplicationproblemJSON409 *Conflict
 	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
@@ -11490,7 +12439,7 @@ func (r CreateAPIKeyResponse) GetApplicationproblemJSON400() *BadRequest {
 }
 
 // GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
-func (r CreateAPIKeyResponse) GetApplicationproblemJSON401() *Unauthorized {
+func (r CreateAPIKeyResponse) GetApplicationproblemJSON401() *ReauthenticationRequired {
 	return r.ApplicationproblemJSON401
 }
 
@@ -11614,7 +12563,7 @@ type RotateAPIKeyResponse struct {
 	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
 	ApplicationproblemJSON400 *BadRequest
 	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
-	ApplicationproblemJSON401 *Unauthorized
+	ApplicationproblemJSON401 *ReauthenticationRequired
 	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
 	ApplicationproblemJSON404 *NotFound
 	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
@@ -11634,7 +12583,7 @@ func (r RotateAPIKeyResponse) GetApplicationproblemJSON400() *BadRequest {
 }
 
 // GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
-func (r RotateAPIKeyResponse) GetApplicationproblemJSON401() *Unauthorized {
+func (r RotateAPIKeyResponse) GetApplicationproblemJSON401() *ReauthenticationRequired {
 	return r.ApplicationproblemJSON401
 }
 
@@ -11690,7 +12639,7 @@ type ChangePasswordResponse struct {
 	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
 	ApplicationproblemJSON400 *BadRequest
 	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
-	ApplicationproblemJSON401 *Unauthorized
+	ApplicationproblemJSON401 *ReauthenticationRequired
 	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
 	ApplicationproblemJSON403 *Forbidden
 	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
@@ -11707,7 +12656,7 @@ func (r ChangePasswordResponse) GetApplicationproblemJSON400() *BadRequest {
 }
 
 // GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
-func (r ChangePasswordResponse) GetApplicationproblemJSON401() *Unauthorized {
+func (r ChangePasswordResponse) GetApplicationproblemJSON401() *ReauthenticationRequired {
 	return r.ApplicationproblemJSON401
 }
 
@@ -11772,7 +12721,7 @@ type LoginResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
 	// JSON200 the response for an HTTP 200 `application/json` response
-	JSON200 *AuthTokens
+	JSON200 *LoginResult
 	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
 	ApplicationproblemJSON400 *BadRequest
 	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
@@ -11788,7 +12737,7 @@ type LoginResponse struct {
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
-func (r LoginResponse) GetJSON200() *AuthTokens {
+func (r LoginResponse) GetJSON200() *LoginResult {
 	return r.JSON200
 }
 
@@ -11889,6 +12838,394 @@ func (r LogoutResponse) ContentType() string {
 	return ""
 }
 
+// CompleteMFAChallengeResponse200Headers the declared response headers of an HTTP 200 response for CompleteMFAChallenge
+type CompleteMFAChallengeResponse200Headers struct {
+	CacheControl string
+	Pragma       string
+}
+
+// CompleteMFAChallengeResponse429Headers the declared response headers of an HTTP 429 response for CompleteMFAChallenge
+type CompleteMFAChallengeResponse429Headers struct {
+	RateLimit       *string
+	RateLimitPolicy *string
+	RetryAfter      *int
+}
+
+type CompleteMFAChallengeResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *AuthTokens
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *TooManyRequests
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Error
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *CompleteMFAChallengeResponse200Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *CompleteMFAChallengeResponse429Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r CompleteMFAChallengeResponse) GetJSON200() *AuthTokens {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r CompleteMFAChallengeResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r CompleteMFAChallengeResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r CompleteMFAChallengeResponse) GetApplicationproblemJSON429() *TooManyRequests {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r CompleteMFAChallengeResponse) GetApplicationproblemJSONDefault() *Error {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r CompleteMFAChallengeResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r CompleteMFAChallengeResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r CompleteMFAChallengeResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r CompleteMFAChallengeResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// RegenerateRecoveryCodesResponse200Headers the declared response headers of an HTTP 200 response for RegenerateRecoveryCodes
+type RegenerateRecoveryCodesResponse200Headers struct {
+	CacheControl string
+	Pragma       string
+}
+
+type RegenerateRecoveryCodesResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *RecoveryCodes
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *ReauthenticationRequired
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *Conflict
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Error
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *RegenerateRecoveryCodesResponse200Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r RegenerateRecoveryCodesResponse) GetJSON200() *RecoveryCodes {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r RegenerateRecoveryCodesResponse) GetApplicationproblemJSON401() *ReauthenticationRequired {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r RegenerateRecoveryCodesResponse) GetApplicationproblemJSON409() *Conflict {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r RegenerateRecoveryCodesResponse) GetApplicationproblemJSONDefault() *Error {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r RegenerateRecoveryCodesResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r RegenerateRecoveryCodesResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r RegenerateRecoveryCodesResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r RegenerateRecoveryCodesResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type DisableTOTPResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *ReauthenticationRequired
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Error
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r DisableTOTPResponse) GetApplicationproblemJSON401() *ReauthenticationRequired {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r DisableTOTPResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r DisableTOTPResponse) GetApplicationproblemJSONDefault() *Error {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r DisableTOTPResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r DisableTOTPResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r DisableTOTPResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r DisableTOTPResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// EnrollTOTPResponse201Headers the declared response headers of an HTTP 201 response for EnrollTOTP
+type EnrollTOTPResponse201Headers struct {
+	CacheControl string
+	Pragma       string
+}
+
+type EnrollTOTPResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON201 the response for an HTTP 201 `application/json` response
+	JSON201 *TOTPEnrollment
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *Conflict
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Error
+	// Headers201 the parsed response headers for an HTTP 201 response
+	Headers201 *EnrollTOTPResponse201Headers
+}
+
+// GetJSON201 returns the response for an HTTP 201 `application/json` response
+func (r EnrollTOTPResponse) GetJSON201() *TOTPEnrollment {
+	return r.JSON201
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r EnrollTOTPResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r EnrollTOTPResponse) GetApplicationproblemJSON409() *Conflict {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r EnrollTOTPResponse) GetApplicationproblemJSONDefault() *Error {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r EnrollTOTPResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r EnrollTOTPResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r EnrollTOTPResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r EnrollTOTPResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// VerifyTOTPResponse200Headers the declared response headers of an HTTP 200 response for VerifyTOTP
+type VerifyTOTPResponse200Headers struct {
+	CacheControl string
+	Pragma       string
+}
+
+// VerifyTOTPResponse429Headers the declared response headers of an HTTP 429 response for VerifyTOTP
+type VerifyTOTPResponse429Headers struct {
+	RateLimit       *string
+	RateLimitPolicy *string
+	RetryAfter      *int
+}
+
+type VerifyTOTPResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *RecoveryCodes
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *Conflict
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *TooManyRequests
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Error
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *VerifyTOTPResponse200Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *VerifyTOTPResponse429Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r VerifyTOTPResponse) GetJSON200() *RecoveryCodes {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r VerifyTOTPResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r VerifyTOTPResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r VerifyTOTPResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r VerifyTOTPResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r VerifyTOTPResponse) GetApplicationproblemJSON409() *Conflict {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r VerifyTOTPResponse) GetApplicationproblemJSON429() *TooManyRequests {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r VerifyTOTPResponse) GetApplicationproblemJSONDefault() *Error {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r VerifyTOTPResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r VerifyTOTPResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r VerifyTOTPResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r VerifyTOTPResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 // DeleteProfileResponse429Headers the declared response headers of an HTTP 429 response for DeleteProfile
 type DeleteProfileResponse429Headers struct {
 	RateLimit       *string
@@ -11902,7 +13239,7 @@ type DeleteProfileResponse struct {
 	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
 	ApplicationproblemJSON400 *BadRequest
 	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
-	ApplicationproblemJSON401 *Unauthorized
+	ApplicationproblemJSON401 *ReauthenticationRequired
 	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
 	ApplicationproblemJSON403 *Forbidden
 	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
@@ -11921,7 +13258,7 @@ func (r DeleteProfileResponse) GetApplicationproblemJSON400() *BadRequest {
 }
 
 // GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
-func (r DeleteProfileResponse) GetApplicationproblemJSON401() *Unauthorized {
+func (r DeleteProfileResponse) GetApplicationproblemJSON401() *ReauthenticationRequired {
 	return r.ApplicationproblemJSON401
 }
 
@@ -12092,6 +13429,99 @@ func (r UpdateProfileResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r UpdateProfileResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// ReauthenticateResponse200Headers the declared response headers of an HTTP 200 response for Reauthenticate
+type ReauthenticateResponse200Headers struct {
+	CacheControl string
+	Pragma       string
+}
+
+// ReauthenticateResponse429Headers the declared response headers of an HTTP 429 response for Reauthenticate
+type ReauthenticateResponse429Headers struct {
+	RateLimit       *string
+	RateLimitPolicy *string
+	RetryAfter      *int
+}
+
+type ReauthenticateResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *AuthTokens
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *TooManyRequests
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Error
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *ReauthenticateResponse200Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *ReauthenticateResponse429Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ReauthenticateResponse) GetJSON200() *AuthTokens {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r ReauthenticateResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r ReauthenticateResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r ReauthenticateResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r ReauthenticateResponse) GetApplicationproblemJSON429() *TooManyRequests {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r ReauthenticateResponse) GetApplicationproblemJSONDefault() *Error {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r ReauthenticateResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ReauthenticateResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ReauthenticateResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ReauthenticateResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -16146,12 +17576,15 @@ func (c *ClientWithResponses) ChangePasswordWithResponse(ctx context.Context, bo
 //
 // Accepts JSON, or the OAuth2 password grant as a form (Swagger UI's Authorize button).
 // Five consecutive failures for an identifier lock it for 15 minutes (429 with Retry-After).
+// When the account has MFA (an active TOTP authenticator or a passkey), the right password
+// answers `mfa_required: true` with an `mfa_token` and no tokens; complete the sign-in at
+// `POST /v1/auth/mfa/challenge` (TOTP or recovery code) or with a passkey.
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /v1/auth/login (the `Login` operationId).
-func (c *ClientWithResponses) LoginWithBodyWithResponse(ctx context.Context, params *LoginParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*LoginResponse, error) {
-	rsp, err := c.LoginWithBody(ctx, params, contentType, body, reqEditors...)
+func (c *ClientWithResponses) LoginWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*LoginResponse, error) {
+	rsp, err := c.LoginWithBody(ctx, contentType, body, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -16162,12 +17595,15 @@ func (c *ClientWithResponses) LoginWithBodyWithResponse(ctx context.Context, par
 //
 // Accepts JSON, or the OAuth2 password grant as a form (Swagger UI's Authorize button).
 // Five consecutive failures for an identifier lock it for 15 minutes (429 with Retry-After).
+// When the account has MFA (an active TOTP authenticator or a passkey), the right password
+// answers `mfa_required: true` with an `mfa_token` and no tokens; complete the sign-in at
+// `POST /v1/auth/mfa/challenge` (TOTP or recovery code) or with a passkey.
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /v1/auth/login (the `Login` operationId).
-func (c *ClientWithResponses) LoginWithResponse(ctx context.Context, params *LoginParams, body LoginJSONRequestBody, reqEditors ...RequestEditorFn) (*LoginResponse, error) {
-	rsp, err := c.Login(ctx, params, body, reqEditors...)
+func (c *ClientWithResponses) LoginWithResponse(ctx context.Context, body LoginJSONRequestBody, reqEditors ...RequestEditorFn) (*LoginResponse, error) {
+	rsp, err := c.Login(ctx, body, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -16178,12 +17614,15 @@ func (c *ClientWithResponses) LoginWithResponse(ctx context.Context, params *Log
 //
 // Accepts JSON, or the OAuth2 password grant as a form (Swagger UI's Authorize button).
 // Five consecutive failures for an identifier lock it for 15 minutes (429 with Retry-After).
+// When the account has MFA (an active TOTP authenticator or a passkey), the right password
+// answers `mfa_required: true` with an `mfa_token` and no tokens; complete the sign-in at
+// `POST /v1/auth/mfa/challenge` (TOTP or recovery code) or with a passkey.
 //
 // Takes a body of the `application/x-www-form-urlencoded` content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /v1/auth/login (the `Login` operationId).
-func (c *ClientWithResponses) LoginWithFormdataBodyWithResponse(ctx context.Context, params *LoginParams, body LoginFormdataRequestBody, reqEditors ...RequestEditorFn) (*LoginResponse, error) {
-	rsp, err := c.LoginWithFormdataBody(ctx, params, body, reqEditors...)
+func (c *ClientWithResponses) LoginWithFormdataBodyWithResponse(ctx context.Context, body LoginFormdataRequestBody, reqEditors ...RequestEditorFn) (*LoginResponse, error) {
+	rsp, err := c.LoginWithFormdataBody(ctx, body, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -16203,6 +17642,140 @@ func (c *ClientWithResponses) LogoutWithResponse(ctx context.Context, reqEditors
 		return nil, err
 	}
 	return ParseLogoutResponse(rsp)
+}
+
+// CompleteMFAChallengeWithBodyWithResponse Complete a sign-in with its second factor
+//
+// Exchanges the `mfa_token` of a password sign-in (`POST /v1/auth/login` answered
+// `mfa_required: true`) and exactly one of a current TOTP code or an unused recovery code for
+// the usual token pair. The token is single use and lives 5 minutes: used, expired or unknown
+// it is a 401 `invalid_mfa_token`. A wrong code is a 401 `invalid_code` (the token stays
+// usable until it expires), audited, and counts towards the account's lockout; a locked
+// account is a 429 `account_locked` with `Retry-After`. A recovery code works once.
+// Rate-limited with the `auth` policy.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/auth/mfa/challenge (the `CompleteMFAChallenge` operationId).
+func (c *ClientWithResponses) CompleteMFAChallengeWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CompleteMFAChallengeResponse, error) {
+	rsp, err := c.CompleteMFAChallengeWithBody(ctx, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCompleteMFAChallengeResponse(rsp)
+}
+
+// CompleteMFAChallengeWithResponse Complete a sign-in with its second factor
+//
+// Exchanges the `mfa_token` of a password sign-in (`POST /v1/auth/login` answered
+// `mfa_required: true`) and exactly one of a current TOTP code or an unused recovery code for
+// the usual token pair. The token is single use and lives 5 minutes: used, expired or unknown
+// it is a 401 `invalid_mfa_token`. A wrong code is a 401 `invalid_code` (the token stays
+// usable until it expires), audited, and counts towards the account's lockout; a locked
+// account is a 429 `account_locked` with `Retry-After`. A recovery code works once.
+// Rate-limited with the `auth` policy.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/auth/mfa/challenge (the `CompleteMFAChallenge` operationId).
+func (c *ClientWithResponses) CompleteMFAChallengeWithResponse(ctx context.Context, body CompleteMFAChallengeJSONRequestBody, reqEditors ...RequestEditorFn) (*CompleteMFAChallengeResponse, error) {
+	rsp, err := c.CompleteMFAChallenge(ctx, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCompleteMFAChallengeResponse(rsp)
+}
+
+// RegenerateRecoveryCodesWithResponse Replace the recovery codes
+//
+// Returns 10 new recovery codes (shown once); every earlier code stops working. Needs
+// active TOTP (409 `mfa_not_enabled` otherwise) and a recent sign-in (`x-step-up`).
+// Audited (`auth.recovery_codes_regenerate`).
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/auth/mfa/recovery-codes (the `RegenerateRecoveryCodes` operationId).
+func (c *ClientWithResponses) RegenerateRecoveryCodesWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*RegenerateRecoveryCodesResponse, error) {
+	rsp, err := c.RegenerateRecoveryCodes(ctx, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseRegenerateRecoveryCodesResponse(rsp)
+}
+
+// DisableTOTPWithResponse Turn TOTP (and the recovery codes) off
+//
+// Deletes the authenticator and every recovery code. A critical operation (`x-step-up`):
+// when the account has MFA the sign-in must be recent, so a client first proves a current
+// code with `POST /v1/auth/reauthenticate {totp_code}` (or a password, recovery code or
+// passkey). No TOTP enrolled (active or pending) is a 404. Audited (`auth.mfa_disable`).
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with DELETE /v1/auth/mfa/totp (the `DisableTOTP` operationId).
+func (c *ClientWithResponses) DisableTOTPWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*DisableTOTPResponse, error) {
+	rsp, err := c.DisableTOTP(ctx, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseDisableTOTPResponse(rsp)
+}
+
+// EnrollTOTPWithResponse Start enrolling a TOTP authenticator
+//
+// Returns a new secret (base32) and its `otpauth://` URL (SHA1, 6 digits, 30 s) for the
+// authenticator app's QR code. The enrolment stays pending, and MFA off, until
+// `POST /v1/auth/mfa/totp/verify` confirms a code; enrolling again replaces a pending secret.
+// An account whose TOTP is already active answers 409 `mfa_already_enabled`. The secret is
+// stored sealed with `CCB_SECRET_KEY` and shown only here. Audited (`auth.mfa_enroll`).
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/auth/mfa/totp (the `EnrollTOTP` operationId).
+func (c *ClientWithResponses) EnrollTOTPWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*EnrollTOTPResponse, error) {
+	rsp, err := c.EnrollTOTP(ctx, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseEnrollTOTPResponse(rsp)
+}
+
+// VerifyTOTPWithBodyWithResponse Confirm the TOTP enrolment with a first code
+//
+// Activates the pending authenticator (MFA is on from now) and returns 10 recovery codes,
+// shown once. A code is accepted once only, and never one older than the last accepted
+// (±1 step of 30 s around the server clock). A wrong or replayed code is a 403
+// `invalid_code`, audited, and counts towards the account's lockout like a failed password.
+// No pending enrolment is a 404; an already active one a 409 `mfa_already_enabled`.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/auth/mfa/totp/verify (the `VerifyTOTP` operationId).
+func (c *ClientWithResponses) VerifyTOTPWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*VerifyTOTPResponse, error) {
+	rsp, err := c.VerifyTOTPWithBody(ctx, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseVerifyTOTPResponse(rsp)
+}
+
+// VerifyTOTPWithResponse Confirm the TOTP enrolment with a first code
+//
+// Activates the pending authenticator (MFA is on from now) and returns 10 recovery codes,
+// shown once. A code is accepted once only, and never one older than the last accepted
+// (±1 step of 30 s around the server clock). A wrong or replayed code is a 403
+// `invalid_code`, audited, and counts towards the account's lockout like a failed password.
+// No pending enrolment is a 404; an already active one a 409 `mfa_already_enabled`.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/auth/mfa/totp/verify (the `VerifyTOTP` operationId).
+func (c *ClientWithResponses) VerifyTOTPWithResponse(ctx context.Context, body VerifyTOTPJSONRequestBody, reqEditors ...RequestEditorFn) (*VerifyTOTPResponse, error) {
+	rsp, err := c.VerifyTOTP(ctx, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseVerifyTOTPResponse(rsp)
 }
 
 // DeleteProfileWithBodyWithResponse Delete the account and everything it owns
@@ -16288,6 +17861,50 @@ func (c *ClientWithResponses) UpdateProfileWithResponse(ctx context.Context, bod
 	return ParseUpdateProfileResponse(rsp)
 }
 
+// ReauthenticateWithBodyWithResponse Prove a fresh authentication (step-up)
+//
+// Confirms the signed-in caller with exactly one of a password, a current TOTP code, an unused
+// recovery code or a passkey assertion (`ceremony_id` from the passkey ceremony and the
+// `credential` the authenticator produced), and returns a new token pair of the same session
+// whose `auth_time` is now: critical operations (`x-step-up`) accept it for
+// `CCB_STEP_UP_MAX_AGE` (default 10 minutes). The previous refresh token is spent (as by a
+// refresh). A wrong secret is a 403 `invalid_password` / `invalid_code`, audited, and counts
+// towards the account's lockout. API keys have no session to refresh (400 `not_a_session`).
+// Audited (`auth.reauthenticate`).
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/auth/reauthenticate (the `Reauthenticate` operationId).
+func (c *ClientWithResponses) ReauthenticateWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*ReauthenticateResponse, error) {
+	rsp, err := c.ReauthenticateWithBody(ctx, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseReauthenticateResponse(rsp)
+}
+
+// ReauthenticateWithResponse Prove a fresh authentication (step-up)
+//
+// Confirms the signed-in caller with exactly one of a password, a current TOTP code, an unused
+// recovery code or a passkey assertion (`ceremony_id` from the passkey ceremony and the
+// `credential` the authenticator produced), and returns a new token pair of the same session
+// whose `auth_time` is now: critical operations (`x-step-up`) accept it for
+// `CCB_STEP_UP_MAX_AGE` (default 10 minutes). The previous refresh token is spent (as by a
+// refresh). A wrong secret is a 403 `invalid_password` / `invalid_code`, audited, and counts
+// towards the account's lockout. API keys have no session to refresh (400 `not_a_session`).
+// Audited (`auth.reauthenticate`).
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/auth/reauthenticate (the `Reauthenticate` operationId).
+func (c *ClientWithResponses) ReauthenticateWithResponse(ctx context.Context, body ReauthenticateJSONRequestBody, reqEditors ...RequestEditorFn) (*ReauthenticateResponse, error) {
+	rsp, err := c.Reauthenticate(ctx, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseReauthenticateResponse(rsp)
+}
+
 // RefreshTokensWithBodyWithResponse Exchange a refresh token for a new pair
 //
 // The presented token is spent. Presenting a spent token again revokes its whole family,
@@ -16297,8 +17914,8 @@ func (c *ClientWithResponses) UpdateProfileWithResponse(ctx context.Context, bod
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /v1/auth/refresh (the `RefreshTokens` operationId).
-func (c *ClientWithResponses) RefreshTokensWithBodyWithResponse(ctx context.Context, params *RefreshTokensParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*RefreshTokensResponse, error) {
-	rsp, err := c.RefreshTokensWithBody(ctx, params, contentType, body, reqEditors...)
+func (c *ClientWithResponses) RefreshTokensWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*RefreshTokensResponse, error) {
+	rsp, err := c.RefreshTokensWithBody(ctx, contentType, body, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -16314,8 +17931,8 @@ func (c *ClientWithResponses) RefreshTokensWithBodyWithResponse(ctx context.Cont
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /v1/auth/refresh (the `RefreshTokens` operationId).
-func (c *ClientWithResponses) RefreshTokensWithResponse(ctx context.Context, params *RefreshTokensParams, body RefreshTokensJSONRequestBody, reqEditors ...RequestEditorFn) (*RefreshTokensResponse, error) {
-	rsp, err := c.RefreshTokens(ctx, params, body, reqEditors...)
+func (c *ClientWithResponses) RefreshTokensWithResponse(ctx context.Context, body RefreshTokensJSONRequestBody, reqEditors ...RequestEditorFn) (*RefreshTokensResponse, error) {
+	rsp, err := c.RefreshTokens(ctx, body, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -16336,8 +17953,8 @@ func (c *ClientWithResponses) RefreshTokensWithResponse(ctx context.Context, par
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /v1/auth/register (the `Register` operationId).
-func (c *ClientWithResponses) RegisterWithBodyWithResponse(ctx context.Context, params *RegisterParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*RegisterResponse, error) {
-	rsp, err := c.RegisterWithBody(ctx, params, contentType, body, reqEditors...)
+func (c *ClientWithResponses) RegisterWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*RegisterResponse, error) {
+	rsp, err := c.RegisterWithBody(ctx, contentType, body, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -16358,8 +17975,8 @@ func (c *ClientWithResponses) RegisterWithBodyWithResponse(ctx context.Context, 
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /v1/auth/register (the `Register` operationId).
-func (c *ClientWithResponses) RegisterWithResponse(ctx context.Context, params *RegisterParams, body RegisterJSONRequestBody, reqEditors ...RequestEditorFn) (*RegisterResponse, error) {
-	rsp, err := c.Register(ctx, params, body, reqEditors...)
+func (c *ClientWithResponses) RegisterWithResponse(ctx context.Context, body RegisterJSONRequestBody, reqEditors ...RequestEditorFn) (*RegisterResponse, error) {
+	rsp, err := c.Register(ctx, body, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -17828,7 +19445,7 @@ func ParseAdminUpdateUserResponse(rsp *http.Response) (*AdminUpdateUserResponse,
 		response.ApplicationproblemJSON400 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
-		var dest Unauthorized
+		var dest ReauthenticationRequired
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -18114,7 +19731,7 @@ func ParseCreateAPIKeyResponse(rsp *http.Response) (*CreateAPIKeyResponse, error
 		response.ApplicationproblemJSON400 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
-		var dest Unauthorized
+		var dest ReauthenticationRequired
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -18245,7 +19862,7 @@ func ParseRotateAPIKeyResponse(rsp *http.Response) (*RotateAPIKeyResponse, error
 		response.ApplicationproblemJSON400 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
-		var dest Unauthorized
+		var dest ReauthenticationRequired
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -18315,7 +19932,7 @@ func ParseChangePasswordResponse(rsp *http.Response) (*ChangePasswordResponse, e
 		response.ApplicationproblemJSON400 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
-		var dest Unauthorized
+		var dest ReauthenticationRequired
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -18389,7 +20006,7 @@ func ParseLoginResponse(rsp *http.Response) (*LoginResponse, error) {
 
 	switch {
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
-		var dest AuthTokens
+		var dest LoginResult
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -18508,6 +20125,400 @@ func ParseLogoutResponse(rsp *http.Response) (*LogoutResponse, error) {
 	return response, nil
 }
 
+// ParseCompleteMFAChallengeResponse parses an HTTP response from a CompleteMFAChallengeWithResponse call
+func ParseCompleteMFAChallengeResponse(rsp *http.Response) (*CompleteMFAChallengeResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &CompleteMFAChallengeResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest AuthTokens
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers CompleteMFAChallengeResponse200Headers
+		if values := rsp.Header.Values("Cache-Control"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Cache-Control", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.CacheControl = value
+		}
+		if values := rsp.Header.Values("Pragma"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Pragma", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Pragma = value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 429:
+		var headers CompleteMFAChallengeResponse429Headers
+		if values := rsp.Header.Values("RateLimit"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimit = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Policy"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitPolicy = &value
+		}
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseRegenerateRecoveryCodesResponse parses an HTTP response from a RegenerateRecoveryCodesWithResponse call
+func ParseRegenerateRecoveryCodesResponse(rsp *http.Response) (*RegenerateRecoveryCodesResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &RegenerateRecoveryCodesResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest RecoveryCodes
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest ReauthenticationRequired
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers RegenerateRecoveryCodesResponse200Headers
+		if values := rsp.Header.Values("Cache-Control"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Cache-Control", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.CacheControl = value
+		}
+		if values := rsp.Header.Values("Pragma"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Pragma", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Pragma = value
+		}
+		response.Headers200 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseDisableTOTPResponse parses an HTTP response from a DisableTOTPWithResponse call
+func ParseDisableTOTPResponse(rsp *http.Response) (*DisableTOTPResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &DisableTOTPResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 204:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest ReauthenticationRequired
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseEnrollTOTPResponse parses an HTTP response from a EnrollTOTPWithResponse call
+func ParseEnrollTOTPResponse(rsp *http.Response) (*EnrollTOTPResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &EnrollTOTPResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 201:
+		var dest TOTPEnrollment
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON201 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 201:
+		var headers EnrollTOTPResponse201Headers
+		if values := rsp.Header.Values("Cache-Control"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Cache-Control", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.CacheControl = value
+		}
+		if values := rsp.Header.Values("Pragma"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Pragma", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Pragma = value
+		}
+		response.Headers201 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseVerifyTOTPResponse parses an HTTP response from a VerifyTOTPWithResponse call
+func ParseVerifyTOTPResponse(rsp *http.Response) (*VerifyTOTPResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &VerifyTOTPResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest RecoveryCodes
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers VerifyTOTPResponse200Headers
+		if values := rsp.Header.Values("Cache-Control"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Cache-Control", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.CacheControl = value
+		}
+		if values := rsp.Header.Values("Pragma"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Pragma", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Pragma = value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 429:
+		var headers VerifyTOTPResponse429Headers
+		if values := rsp.Header.Values("RateLimit"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimit = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Policy"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitPolicy = &value
+		}
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
+	}
+
+	return response, nil
+}
+
 // ParseDeleteProfileResponse parses an HTTP response from a DeleteProfileWithResponse call
 func ParseDeleteProfileResponse(rsp *http.Response) (*DeleteProfileResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -18533,7 +20544,7 @@ func ParseDeleteProfileResponse(rsp *http.Response) (*DeleteProfileResponse, err
 		response.ApplicationproblemJSON400 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
-		var dest Unauthorized
+		var dest ReauthenticationRequired
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -18688,6 +20699,111 @@ func ParseUpdateProfileResponse(rsp *http.Response) (*UpdateProfileResponse, err
 		}
 		response.ApplicationproblemJSONDefault = &dest
 
+	}
+
+	return response, nil
+}
+
+// ParseReauthenticateResponse parses an HTTP response from a ReauthenticateWithResponse call
+func ParseReauthenticateResponse(rsp *http.Response) (*ReauthenticateResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ReauthenticateResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest AuthTokens
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers ReauthenticateResponse200Headers
+		if values := rsp.Header.Values("Cache-Control"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Cache-Control", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.CacheControl = value
+		}
+		if values := rsp.Header.Values("Pragma"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Pragma", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Pragma = value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 429:
+		var headers ReauthenticateResponse429Headers
+		if values := rsp.Header.Values("RateLimit"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimit = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Policy"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitPolicy = &value
+		}
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
 	}
 
 	return response, nil
@@ -22014,10 +24130,25 @@ type ServerInterface interface {
 	ChangePassword(ctx echo.Context) error
 	// Login Sign in with email or username and password
 	// (POST /v1/auth/login)
-	Login(ctx echo.Context, params LoginParams) error
+	Login(ctx echo.Context) error
 	// Logout Sign out
 	// (POST /v1/auth/logout)
 	Logout(ctx echo.Context) error
+	// CompleteMFAChallenge Complete a sign-in with its second factor
+	// (POST /v1/auth/mfa/challenge)
+	CompleteMFAChallenge(ctx echo.Context) error
+	// RegenerateRecoveryCodes Replace the recovery codes
+	// (POST /v1/auth/mfa/recovery-codes)
+	RegenerateRecoveryCodes(ctx echo.Context) error
+	// DisableTOTP Turn TOTP (and the recovery codes) off
+	// (DELETE /v1/auth/mfa/totp)
+	DisableTOTP(ctx echo.Context) error
+	// EnrollTOTP Start enrolling a TOTP authenticator
+	// (POST /v1/auth/mfa/totp)
+	EnrollTOTP(ctx echo.Context) error
+	// VerifyTOTP Confirm the TOTP enrolment with a first code
+	// (POST /v1/auth/mfa/totp/verify)
+	VerifyTOTP(ctx echo.Context) error
 	// DeleteProfile Delete the account and everything it owns
 	// (DELETE /v1/auth/profile)
 	DeleteProfile(ctx echo.Context) error
@@ -22027,12 +24158,15 @@ type ServerInterface interface {
 	// UpdateProfile Change username or preferences
 	// (PATCH /v1/auth/profile)
 	UpdateProfile(ctx echo.Context) error
+	// Reauthenticate Prove a fresh authentication (step-up)
+	// (POST /v1/auth/reauthenticate)
+	Reauthenticate(ctx echo.Context) error
 	// RefreshTokens Exchange a refresh token for a new pair
 	// (POST /v1/auth/refresh)
-	RefreshTokens(ctx echo.Context, params RefreshTokensParams) error
+	RefreshTokens(ctx echo.Context) error
 	// Register Create an account
 	// (POST /v1/auth/register)
-	Register(ctx echo.Context, params RegisterParams) error
+	Register(ctx echo.Context) error
 	// CreateChatCompletion Create a chat completion (OpenAI-compatible)
 	// (POST /v1/chat/completions)
 	CreateChatCompletion(ctx echo.Context) error
@@ -22581,28 +24715,8 @@ func (w *ServerInterfaceWrapper) ChangePassword(ctx echo.Context) error {
 func (w *ServerInterfaceWrapper) Login(ctx echo.Context) error {
 	var err error
 
-	// Parameter object where we will unmarshal all parameters from the context
-	var params LoginParams
-
-	headers := ctx.Request().Header
-	// ------------- Optional header parameter "DPoP" -------------
-	if valueList, found := headers[http.CanonicalHeaderKey("DPoP")]; found {
-		var DPoP DPoPProof
-		n := len(valueList)
-		if n != 1 {
-			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for DPoP, got %d", n))
-		}
-
-		err = runtime.BindStyledParameterWithOptions("simple", "DPoP", valueList[0], &DPoP, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
-		if err != nil {
-			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter DPoP: %s", err))
-		}
-
-		params.DPoP = &DPoP
-	}
-
 	// Invoke the callback with all the unmarshaled arguments
-	err = w.Handler.Login(ctx, params)
+	err = w.Handler.Login(ctx)
 	return err
 }
 
@@ -22612,6 +24726,51 @@ func (w *ServerInterfaceWrapper) Logout(ctx echo.Context) error {
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.Logout(ctx)
+	return err
+}
+
+// CompleteMFAChallenge converts echo context to params.
+func (w *ServerInterfaceWrapper) CompleteMFAChallenge(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.CompleteMFAChallenge(ctx)
+	return err
+}
+
+// RegenerateRecoveryCodes converts echo context to params.
+func (w *ServerInterfaceWrapper) RegenerateRecoveryCodes(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.RegenerateRecoveryCodes(ctx)
+	return err
+}
+
+// DisableTOTP converts echo context to params.
+func (w *ServerInterfaceWrapper) DisableTOTP(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.DisableTOTP(ctx)
+	return err
+}
+
+// EnrollTOTP converts echo context to params.
+func (w *ServerInterfaceWrapper) EnrollTOTP(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.EnrollTOTP(ctx)
+	return err
+}
+
+// VerifyTOTP converts echo context to params.
+func (w *ServerInterfaceWrapper) VerifyTOTP(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.VerifyTOTP(ctx)
 	return err
 }
 
@@ -22642,32 +24801,21 @@ func (w *ServerInterfaceWrapper) UpdateProfile(ctx echo.Context) error {
 	return err
 }
 
+// Reauthenticate converts echo context to params.
+func (w *ServerInterfaceWrapper) Reauthenticate(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.Reauthenticate(ctx)
+	return err
+}
+
 // RefreshTokens converts echo context to params.
 func (w *ServerInterfaceWrapper) RefreshTokens(ctx echo.Context) error {
 	var err error
 
-	// Parameter object where we will unmarshal all parameters from the context
-	var params RefreshTokensParams
-
-	headers := ctx.Request().Header
-	// ------------- Optional header parameter "DPoP" -------------
-	if valueList, found := headers[http.CanonicalHeaderKey("DPoP")]; found {
-		var DPoP DPoPProof
-		n := len(valueList)
-		if n != 1 {
-			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for DPoP, got %d", n))
-		}
-
-		err = runtime.BindStyledParameterWithOptions("simple", "DPoP", valueList[0], &DPoP, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
-		if err != nil {
-			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter DPoP: %s", err))
-		}
-
-		params.DPoP = &DPoP
-	}
-
 	// Invoke the callback with all the unmarshaled arguments
-	err = w.Handler.RefreshTokens(ctx, params)
+	err = w.Handler.RefreshTokens(ctx)
 	return err
 }
 
@@ -22675,28 +24823,8 @@ func (w *ServerInterfaceWrapper) RefreshTokens(ctx echo.Context) error {
 func (w *ServerInterfaceWrapper) Register(ctx echo.Context) error {
 	var err error
 
-	// Parameter object where we will unmarshal all parameters from the context
-	var params RegisterParams
-
-	headers := ctx.Request().Header
-	// ------------- Optional header parameter "DPoP" -------------
-	if valueList, found := headers[http.CanonicalHeaderKey("DPoP")]; found {
-		var DPoP DPoPProof
-		n := len(valueList)
-		if n != 1 {
-			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for DPoP, got %d", n))
-		}
-
-		err = runtime.BindStyledParameterWithOptions("simple", "DPoP", valueList[0], &DPoP, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
-		if err != nil {
-			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter DPoP: %s", err))
-		}
-
-		params.DPoP = &DPoP
-	}
-
 	// Invoke the callback with all the unmarshaled arguments
-	err = w.Handler.Register(ctx, params)
+	err = w.Handler.Register(ctx)
 	return err
 }
 
@@ -24005,6 +26133,12 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.POST(options.BaseURL+"/v1/auth/api-keys", wrapper.CreateAPIKey, options.OperationMiddlewares["createAPIKey"]...)
 	router.DELETE(options.BaseURL+"/v1/auth/api-keys/:id", wrapper.RevokeAPIKey, options.OperationMiddlewares["revokeAPIKey"]...)
 	router.POST(options.BaseURL+"/v1/auth/api-keys/:id/rotate", wrapper.RotateAPIKey, options.OperationMiddlewares["rotateAPIKey"]...)
+	router.DELETE(options.BaseURL+"/v1/auth/mfa/totp", wrapper.DisableTOTP, options.OperationMiddlewares["disableTOTP"]...)
+	router.POST(options.BaseURL+"/v1/auth/mfa/totp", wrapper.EnrollTOTP, options.OperationMiddlewares["enrollTOTP"]...)
+	router.POST(options.BaseURL+"/v1/auth/mfa/totp/verify", wrapper.VerifyTOTP, options.OperationMiddlewares["verifyTOTP"]...)
+	router.POST(options.BaseURL+"/v1/auth/mfa/recovery-codes", wrapper.RegenerateRecoveryCodes, options.OperationMiddlewares["regenerateRecoveryCodes"]...)
+	router.POST(options.BaseURL+"/v1/auth/mfa/challenge", wrapper.CompleteMFAChallenge, options.OperationMiddlewares["completeMFAChallenge"]...)
+	router.POST(options.BaseURL+"/v1/auth/reauthenticate", wrapper.Reauthenticate, options.OperationMiddlewares["reauthenticate"]...)
 	router.GET(options.BaseURL+"/v1/admin/users", wrapper.AdminListUsers, options.OperationMiddlewares["adminListUsers"]...)
 	router.PATCH(options.BaseURL+"/v1/admin/users/:id", wrapper.AdminUpdateUser, options.OperationMiddlewares["adminUpdateUser"]...)
 	router.GET(options.BaseURL+"/v1/admin/audit-log", wrapper.AdminListAuditLog, options.OperationMiddlewares["adminListAuditLog"]...)
@@ -24122,6 +26256,8 @@ type MCPUpstreamErrorApplicationProblemPlusJSONResponse Problem
 type NotFoundApplicationProblemPlusJSONResponse Problem
 
 type PreconditionFailedApplicationProblemPlusJSONResponse Problem
+
+type ReauthenticationRequiredApplicationProblemPlusJSONResponse Problem
 
 type TooManyRequestsResponseHeaders struct {
 	RateLimit       *string
@@ -24747,7 +26883,7 @@ func (response AdminUpdateUser400ApplicationProblemPlusJSONResponse) VisitAdminU
 }
 
 type AdminUpdateUser401ApplicationProblemPlusJSONResponse struct {
-	UnauthorizedApplicationProblemPlusJSONResponse
+	ReauthenticationRequiredApplicationProblemPlusJSONResponse
 }
 
 func (response AdminUpdateUser401ApplicationProblemPlusJSONResponse) VisitAdminUpdateUserResponse(w http.ResponseWriter) error {
@@ -25269,7 +27405,7 @@ func (response CreateAPIKey400ApplicationProblemPlusJSONResponse) VisitCreateAPI
 }
 
 type CreateAPIKey401ApplicationProblemPlusJSONResponse struct {
-	UnauthorizedApplicationProblemPlusJSONResponse
+	ReauthenticationRequiredApplicationProblemPlusJSONResponse
 }
 
 func (response CreateAPIKey401ApplicationProblemPlusJSONResponse) VisitCreateAPIKeyResponse(w http.ResponseWriter) error {
@@ -25463,7 +27599,7 @@ func (response RotateAPIKey400ApplicationProblemPlusJSONResponse) VisitRotateAPI
 }
 
 type RotateAPIKey401ApplicationProblemPlusJSONResponse struct {
-	UnauthorizedApplicationProblemPlusJSONResponse
+	ReauthenticationRequiredApplicationProblemPlusJSONResponse
 }
 
 func (response RotateAPIKey401ApplicationProblemPlusJSONResponse) VisitRotateAPIKeyResponse(w http.ResponseWriter) error {
@@ -25544,7 +27680,7 @@ func (response ChangePassword400ApplicationProblemPlusJSONResponse) VisitChangeP
 }
 
 type ChangePassword401ApplicationProblemPlusJSONResponse struct {
-	UnauthorizedApplicationProblemPlusJSONResponse
+	ReauthenticationRequiredApplicationProblemPlusJSONResponse
 }
 
 func (response ChangePassword401ApplicationProblemPlusJSONResponse) VisitChangePasswordResponse(w http.ResponseWriter) error {
@@ -25618,7 +27754,6 @@ func (response ChangePassworddefaultApplicationProblemPlusJSONResponse) VisitCha
 }
 
 type LoginRequestObject struct {
-	Params       LoginParams
 	JSONBody     *LoginJSONRequestBody
 	FormdataBody *LoginFormdataRequestBody
 }
@@ -25633,7 +27768,7 @@ type Login200ResponseHeaders struct {
 }
 
 type Login200JSONResponse struct {
-	Body    AuthTokens
+	Body    LoginResult
 	Headers Login200ResponseHeaders
 }
 
@@ -25773,6 +27908,490 @@ func (response LogoutdefaultApplicationProblemPlusJSONResponse) VisitLogoutRespo
 	return err
 }
 
+type CompleteMFAChallengeRequestObject struct {
+	Body *CompleteMFAChallengeJSONRequestBody
+}
+
+type CompleteMFAChallengeResponseObject interface {
+	VisitCompleteMFAChallengeResponse(w http.ResponseWriter) error
+}
+
+type CompleteMFAChallenge200ResponseHeaders struct {
+	CacheControl string
+	Pragma       string
+}
+
+type CompleteMFAChallenge200JSONResponse struct {
+	Body    AuthTokens
+	Headers CompleteMFAChallenge200ResponseHeaders
+}
+
+func (response CompleteMFAChallenge200JSONResponse) VisitCompleteMFAChallengeResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", fmt.Sprint(response.Headers.CacheControl))
+	w.Header().Set("Pragma", fmt.Sprint(response.Headers.Pragma))
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CompleteMFAChallenge400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response CompleteMFAChallenge400ApplicationProblemPlusJSONResponse) VisitCompleteMFAChallengeResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CompleteMFAChallenge401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response CompleteMFAChallenge401ApplicationProblemPlusJSONResponse) VisitCompleteMFAChallengeResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CompleteMFAChallenge429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response CompleteMFAChallenge429ApplicationProblemPlusJSONResponse) VisitCompleteMFAChallengeResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RateLimit != nil {
+		w.Header().Set("RateLimit", fmt.Sprint(*response.Headers.RateLimit))
+	}
+	if response.Headers.RateLimitPolicy != nil {
+		w.Header().Set("RateLimit-Policy", fmt.Sprint(*response.Headers.RateLimitPolicy))
+	}
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CompleteMFAChallengedefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response CompleteMFAChallengedefaultApplicationProblemPlusJSONResponse) VisitCompleteMFAChallengeResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RegenerateRecoveryCodesRequestObject struct {
+}
+
+type RegenerateRecoveryCodesResponseObject interface {
+	VisitRegenerateRecoveryCodesResponse(w http.ResponseWriter) error
+}
+
+type RegenerateRecoveryCodes200ResponseHeaders struct {
+	CacheControl string
+	Pragma       string
+}
+
+type RegenerateRecoveryCodes200JSONResponse struct {
+	Body    RecoveryCodes
+	Headers RegenerateRecoveryCodes200ResponseHeaders
+}
+
+func (response RegenerateRecoveryCodes200JSONResponse) VisitRegenerateRecoveryCodesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", fmt.Sprint(response.Headers.CacheControl))
+	w.Header().Set("Pragma", fmt.Sprint(response.Headers.Pragma))
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RegenerateRecoveryCodes401ApplicationProblemPlusJSONResponse struct {
+	ReauthenticationRequiredApplicationProblemPlusJSONResponse
+}
+
+func (response RegenerateRecoveryCodes401ApplicationProblemPlusJSONResponse) VisitRegenerateRecoveryCodesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RegenerateRecoveryCodes409ApplicationProblemPlusJSONResponse struct {
+	ConflictApplicationProblemPlusJSONResponse
+}
+
+func (response RegenerateRecoveryCodes409ApplicationProblemPlusJSONResponse) VisitRegenerateRecoveryCodesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RegenerateRecoveryCodesdefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response RegenerateRecoveryCodesdefaultApplicationProblemPlusJSONResponse) VisitRegenerateRecoveryCodesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DisableTOTPRequestObject struct {
+}
+
+type DisableTOTPResponseObject interface {
+	VisitDisableTOTPResponse(w http.ResponseWriter) error
+}
+
+type DisableTOTP204Response struct {
+}
+
+func (response DisableTOTP204Response) VisitDisableTOTPResponse(w http.ResponseWriter) error {
+	w.WriteHeader(204)
+	return nil
+}
+
+type DisableTOTP401ApplicationProblemPlusJSONResponse struct {
+	ReauthenticationRequiredApplicationProblemPlusJSONResponse
+}
+
+func (response DisableTOTP401ApplicationProblemPlusJSONResponse) VisitDisableTOTPResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DisableTOTP404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response DisableTOTP404ApplicationProblemPlusJSONResponse) VisitDisableTOTPResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DisableTOTPdefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response DisableTOTPdefaultApplicationProblemPlusJSONResponse) VisitDisableTOTPResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type EnrollTOTPRequestObject struct {
+}
+
+type EnrollTOTPResponseObject interface {
+	VisitEnrollTOTPResponse(w http.ResponseWriter) error
+}
+
+type EnrollTOTP201ResponseHeaders struct {
+	CacheControl string
+	Pragma       string
+}
+
+type EnrollTOTP201JSONResponse struct {
+	Body    TOTPEnrollment
+	Headers EnrollTOTP201ResponseHeaders
+}
+
+func (response EnrollTOTP201JSONResponse) VisitEnrollTOTPResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", fmt.Sprint(response.Headers.CacheControl))
+	w.Header().Set("Pragma", fmt.Sprint(response.Headers.Pragma))
+	w.WriteHeader(201)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type EnrollTOTP401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response EnrollTOTP401ApplicationProblemPlusJSONResponse) VisitEnrollTOTPResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type EnrollTOTP409ApplicationProblemPlusJSONResponse struct {
+	ConflictApplicationProblemPlusJSONResponse
+}
+
+func (response EnrollTOTP409ApplicationProblemPlusJSONResponse) VisitEnrollTOTPResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type EnrollTOTPdefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response EnrollTOTPdefaultApplicationProblemPlusJSONResponse) VisitEnrollTOTPResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type VerifyTOTPRequestObject struct {
+	Body *VerifyTOTPJSONRequestBody
+}
+
+type VerifyTOTPResponseObject interface {
+	VisitVerifyTOTPResponse(w http.ResponseWriter) error
+}
+
+type VerifyTOTP200ResponseHeaders struct {
+	CacheControl string
+	Pragma       string
+}
+
+type VerifyTOTP200JSONResponse struct {
+	Body    RecoveryCodes
+	Headers VerifyTOTP200ResponseHeaders
+}
+
+func (response VerifyTOTP200JSONResponse) VisitVerifyTOTPResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", fmt.Sprint(response.Headers.CacheControl))
+	w.Header().Set("Pragma", fmt.Sprint(response.Headers.Pragma))
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type VerifyTOTP400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response VerifyTOTP400ApplicationProblemPlusJSONResponse) VisitVerifyTOTPResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type VerifyTOTP401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response VerifyTOTP401ApplicationProblemPlusJSONResponse) VisitVerifyTOTPResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type VerifyTOTP403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response VerifyTOTP403ApplicationProblemPlusJSONResponse) VisitVerifyTOTPResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type VerifyTOTP404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response VerifyTOTP404ApplicationProblemPlusJSONResponse) VisitVerifyTOTPResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type VerifyTOTP409ApplicationProblemPlusJSONResponse struct {
+	ConflictApplicationProblemPlusJSONResponse
+}
+
+func (response VerifyTOTP409ApplicationProblemPlusJSONResponse) VisitVerifyTOTPResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type VerifyTOTP429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response VerifyTOTP429ApplicationProblemPlusJSONResponse) VisitVerifyTOTPResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RateLimit != nil {
+		w.Header().Set("RateLimit", fmt.Sprint(*response.Headers.RateLimit))
+	}
+	if response.Headers.RateLimitPolicy != nil {
+		w.Header().Set("RateLimit-Policy", fmt.Sprint(*response.Headers.RateLimitPolicy))
+	}
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type VerifyTOTPdefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response VerifyTOTPdefaultApplicationProblemPlusJSONResponse) VisitVerifyTOTPResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type DeleteProfileRequestObject struct {
 	Body *DeleteProfileJSONRequestBody
 }
@@ -25806,7 +28425,7 @@ func (response DeleteProfile400ApplicationProblemPlusJSONResponse) VisitDeletePr
 }
 
 type DeleteProfile401ApplicationProblemPlusJSONResponse struct {
-	UnauthorizedApplicationProblemPlusJSONResponse
+	ReauthenticationRequiredApplicationProblemPlusJSONResponse
 }
 
 func (response DeleteProfile401ApplicationProblemPlusJSONResponse) VisitDeleteProfileResponse(w http.ResponseWriter) error {
@@ -26036,9 +28655,130 @@ func (response UpdateProfiledefaultApplicationProblemPlusJSONResponse) VisitUpda
 	return err
 }
 
+type ReauthenticateRequestObject struct {
+	Body *ReauthenticateJSONRequestBody
+}
+
+type ReauthenticateResponseObject interface {
+	VisitReauthenticateResponse(w http.ResponseWriter) error
+}
+
+type Reauthenticate200ResponseHeaders struct {
+	CacheControl string
+	Pragma       string
+}
+
+type Reauthenticate200JSONResponse struct {
+	Body    AuthTokens
+	Headers Reauthenticate200ResponseHeaders
+}
+
+func (response Reauthenticate200JSONResponse) VisitReauthenticateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", fmt.Sprint(response.Headers.CacheControl))
+	w.Header().Set("Pragma", fmt.Sprint(response.Headers.Pragma))
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type Reauthenticate400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response Reauthenticate400ApplicationProblemPlusJSONResponse) VisitReauthenticateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type Reauthenticate401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response Reauthenticate401ApplicationProblemPlusJSONResponse) VisitReauthenticateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type Reauthenticate403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response Reauthenticate403ApplicationProblemPlusJSONResponse) VisitReauthenticateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type Reauthenticate429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response Reauthenticate429ApplicationProblemPlusJSONResponse) VisitReauthenticateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RateLimit != nil {
+		w.Header().Set("RateLimit", fmt.Sprint(*response.Headers.RateLimit))
+	}
+	if response.Headers.RateLimitPolicy != nil {
+		w.Header().Set("RateLimit-Policy", fmt.Sprint(*response.Headers.RateLimitPolicy))
+	}
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ReauthenticatedefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response ReauthenticatedefaultApplicationProblemPlusJSONResponse) VisitReauthenticateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type RefreshTokensRequestObject struct {
-	Params RefreshTokensParams
-	Body   *RefreshTokensJSONRequestBody
+	Body *RefreshTokensJSONRequestBody
 }
 
 type RefreshTokensResponseObject interface {
@@ -26144,8 +28884,7 @@ func (response RefreshTokensdefaultApplicationProblemPlusJSONResponse) VisitRefr
 }
 
 type RegisterRequestObject struct {
-	Params RegisterParams
-	Body   *RegisterJSONRequestBody
+	Body *RegisterJSONRequestBody
 }
 
 type RegisterResponseObject interface {
@@ -31073,6 +33812,21 @@ type StrictServerInterface interface {
 	// Logout Sign out
 	// (POST /v1/auth/logout)
 	Logout(ctx context.Context, request LogoutRequestObject) (LogoutResponseObject, error)
+	// CompleteMFAChallenge Complete a sign-in with its second factor
+	// (POST /v1/auth/mfa/challenge)
+	CompleteMFAChallenge(ctx context.Context, request CompleteMFAChallengeRequestObject) (CompleteMFAChallengeResponseObject, error)
+	// RegenerateRecoveryCodes Replace the recovery codes
+	// (POST /v1/auth/mfa/recovery-codes)
+	RegenerateRecoveryCodes(ctx context.Context, request RegenerateRecoveryCodesRequestObject) (RegenerateRecoveryCodesResponseObject, error)
+	// DisableTOTP Turn TOTP (and the recovery codes) off
+	// (DELETE /v1/auth/mfa/totp)
+	DisableTOTP(ctx context.Context, request DisableTOTPRequestObject) (DisableTOTPResponseObject, error)
+	// EnrollTOTP Start enrolling a TOTP authenticator
+	// (POST /v1/auth/mfa/totp)
+	EnrollTOTP(ctx context.Context, request EnrollTOTPRequestObject) (EnrollTOTPResponseObject, error)
+	// VerifyTOTP Confirm the TOTP enrolment with a first code
+	// (POST /v1/auth/mfa/totp/verify)
+	VerifyTOTP(ctx context.Context, request VerifyTOTPRequestObject) (VerifyTOTPResponseObject, error)
 	// DeleteProfile Delete the account and everything it owns
 	// (DELETE /v1/auth/profile)
 	DeleteProfile(ctx context.Context, request DeleteProfileRequestObject) (DeleteProfileResponseObject, error)
@@ -31082,6 +33836,9 @@ type StrictServerInterface interface {
 	// UpdateProfile Change username or preferences
 	// (PATCH /v1/auth/profile)
 	UpdateProfile(ctx context.Context, request UpdateProfileRequestObject) (UpdateProfileResponseObject, error)
+	// Reauthenticate Prove a fresh authentication (step-up)
+	// (POST /v1/auth/reauthenticate)
+	Reauthenticate(ctx context.Context, request ReauthenticateRequestObject) (ReauthenticateResponseObject, error)
 	// RefreshTokens Exchange a refresh token for a new pair
 	// (POST /v1/auth/refresh)
 	RefreshTokens(ctx context.Context, request RefreshTokensRequestObject) (RefreshTokensResponseObject, error)
@@ -31769,10 +34526,9 @@ func (sh *strictHandler) ChangePassword(ctx echo.Context) error {
 }
 
 // Login operation middleware
-func (sh *strictHandler) Login(ctx echo.Context, params LoginParams) error {
+func (sh *strictHandler) Login(ctx echo.Context) error {
 	var request LoginRequestObject
 
-	request.Params = params
 	if strings.HasPrefix(ctx.Request().Header.Get("Content-Type"), "application/json") {
 		var body LoginJSONRequestBody
 		var err error
@@ -31846,6 +34602,167 @@ func (sh *strictHandler) Logout(ctx echo.Context) error {
 		return err
 	} else if validResponse, ok := response.(LogoutResponseObject); ok {
 		return validResponse.VisitLogoutResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// CompleteMFAChallenge operation middleware
+func (sh *strictHandler) CompleteMFAChallenge(ctx echo.Context) error {
+	var request CompleteMFAChallengeRequestObject
+
+	var body CompleteMFAChallengeJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.CompleteMFAChallenge(ctx.Request().Context(), request.(CompleteMFAChallengeRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "CompleteMFAChallenge")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(CompleteMFAChallengeResponseObject); ok {
+		return validResponse.VisitCompleteMFAChallengeResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// RegenerateRecoveryCodes operation middleware
+func (sh *strictHandler) RegenerateRecoveryCodes(ctx echo.Context) error {
+	var request RegenerateRecoveryCodesRequestObject
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.RegenerateRecoveryCodes(ctx.Request().Context(), request.(RegenerateRecoveryCodesRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "RegenerateRecoveryCodes")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(RegenerateRecoveryCodesResponseObject); ok {
+		return validResponse.VisitRegenerateRecoveryCodesResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// DisableTOTP operation middleware
+func (sh *strictHandler) DisableTOTP(ctx echo.Context) error {
+	var request DisableTOTPRequestObject
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.DisableTOTP(ctx.Request().Context(), request.(DisableTOTPRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "DisableTOTP")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(DisableTOTPResponseObject); ok {
+		return validResponse.VisitDisableTOTPResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// EnrollTOTP operation middleware
+func (sh *strictHandler) EnrollTOTP(ctx echo.Context) error {
+	var request EnrollTOTPRequestObject
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.EnrollTOTP(ctx.Request().Context(), request.(EnrollTOTPRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "EnrollTOTP")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(EnrollTOTPResponseObject); ok {
+		return validResponse.VisitEnrollTOTPResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// VerifyTOTP operation middleware
+func (sh *strictHandler) VerifyTOTP(ctx echo.Context) error {
+	var request VerifyTOTPRequestObject
+
+	var body VerifyTOTPJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.VerifyTOTP(ctx.Request().Context(), request.(VerifyTOTPRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "VerifyTOTP")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(VerifyTOTPResponseObject); ok {
+		return validResponse.VisitVerifyTOTPResponse(ctx.Response())
 	} else if response != nil {
 		return fmt.Errorf("unexpected response type: %T", response)
 	}
@@ -31967,11 +34884,55 @@ func (sh *strictHandler) UpdateProfile(ctx echo.Context) error {
 	return nil
 }
 
-// RefreshTokens operation middleware
-func (sh *strictHandler) RefreshTokens(ctx echo.Context, params RefreshTokensParams) error {
-	var request RefreshTokensRequestObject
+// Reauthenticate operation middleware
+func (sh *strictHandler) Reauthenticate(ctx echo.Context) error {
+	var request ReauthenticateRequestObject
 
-	request.Params = params
+	var body ReauthenticateJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.Reauthenticate(ctx.Request().Context(), request.(ReauthenticateRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "Reauthenticate")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ReauthenticateResponseObject); ok {
+		return validResponse.VisitReauthenticateResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// RefreshTokens operation middleware
+func (sh *strictHandler) RefreshTokens(ctx echo.Context) error {
+	var request RefreshTokensRequestObject
 
 	var body RefreshTokensJSONRequestBody
 	var err error
@@ -32016,10 +34977,8 @@ func (sh *strictHandler) RefreshTokens(ctx echo.Context, params RefreshTokensPar
 }
 
 // Register operation middleware
-func (sh *strictHandler) Register(ctx echo.Context, params RegisterParams) error {
+func (sh *strictHandler) Register(ctx echo.Context) error {
 	var request RegisterRequestObject
-
-	request.Params = params
 
 	var body RegisterJSONRequestBody
 	var err error
@@ -33555,455 +36514,482 @@ func (sh *strictHandler) ListUsageEvents(ctx echo.Context, params ListUsageEvent
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7L3rchtHti74KhmYHSGguwCCFCVbZDj20JRks60LN0m1u4+hg0pUJYA0C5nlyiyCsIIR/WseYGaeYH7s",
-	"+TvPME8wz9BPMpFrZdYFyMKFomTZ3SfObouFqryuXLmu3/rQiuQslYIJrVpHH1pTRmOWwT9PaTRlp1Lo",
-	"TCZv5KWWGTOPY6aijKeaS9E6ap0kc7pQJBSyq8wb4RHRU0ZGMl6QiGYZZ4pQouU1E0RmRLEoY5roKdVE",
-	"SBKZLkh7lMm5YllA0kzeLojMBuL0+ZsOmdEFuWYsJe2Ll6fk6VeHz8j/+38/6e13euSSCU2kIOyGZQuS",
-	"MZVKoRiRY+hepiyjZoS9gWgFrYz9kvOMxa0jneUsaKloymbUTIaJfNY6+qnlht96H7T0ImWto5bSGReT",
-	"1t1d0HpxRSerU7+aMtOxzLOIPVLkhmWKS3FMFBMx4ZqMaHRNuCDh2bj7mupoGhItSZ7GVDOi6Jgli16r",
-	"NphbOksT0/eg9XjQavmG8pIn7CSKWKovqJgw1bwjo4VmKlzqwU4XfvPP1XRgNp0J/ZyrVCqO7S53E1Kt",
-	"aTSdMaFDMud6SqggJ5enZ2ckHPOECTpjIRnTJIF1oCKGnTEb+fX+11+VL/0Jxti8RSnVmmWmy/9ZdnlM",
-	"GlenebN+yaVmMVFTevDkqSMVM4xHisCKkDYlSmdSTMgNTXhMtcw6W49u0Pqp331Gu+P3H54e3g1a/9E4",
-	"xEsq4pG8bd47hS+ER8QMSGYsJt9fvX5lTtDlX7+DMZOICiE1yXJBsAlzHPSUKyIzPuGitxXh2578tHCe",
-	"0cmMvpHACdaefTjIYUDGMiPfX12d7+33+ni61erh3fZEwve+kd0FrZRmdMa0Y1V5pmTm3/VQsFs9jOCN",
-	"0O16mrEbLnNFUjphx0Sm9JecmYFx89kvOcsWraBlyLN11MJvawdpRm9fMTHR09bRk/0D39o9P5fn55mU",
-	"Y8+6EfOjYXZyTP7y4xWu0LPDw2eGeTAYYBinMj3J9TQk0CvrwCGTuSYh1dOwR36cMmHmoZjQgflmILhS",
-	"OYuR2ypCM8OHc3PwJOFakWu2OCIh/Do0Az6CcYQ9csHGGVNTLiaE2k8UU4abEcFYrAgdCBytXT5FZ8w0",
-	"1yMngnABhyUgStOEGRrNWJrQBYvtFLm5Ag77+yS0rw7N5IbwY4gcGpYd755y3c3omlb96/1nB0FrxoV7",
-	"sN902M7Gb6RgwID9BGIYBmnXmEMHZhkl3NwyU5nEKjDzCv8UHhNKZqYtQoWas0yRx/3DXtMMzsZd0zmy",
-	"/6ap7PcPDpsGD0x+ddhvBQOORTLze0BYb9KzHP+bfne/f/A4DNzfpvluCMPHB90n+wchaZsZJlRp8mT/",
-	"ANlfp3EeOIyG8R88eeob/tnz9Vcm4XHRX0r1tOyNx2s5xFhmM6pbR608hzc9XcdslkrNRLT4gS1Wh/Ga",
-	"XoNYEmXM3cXmjGRMZ4ujGoHjzVY8AbHGPOKCHBySqcwzZald4RFE3kuTUiRpQxNhMSbdvbDH44iYqYUd",
-	"woXSjMbmdMGQ4CBOKBfHtcEMBN6zJObjMcsMbcKA8HwdHARwy1Ic91Qqc7llShOzlExp857SPEnMnSFM",
-	"H/ZgPusNxFsnMSkyo9k1i0l42+XlmHGSR44JdVGQC4kwAphdAnNZoXzXNmyM0Wg6EIUo1jGXGSyx5SI8",
-	"IyqPIqaUGUjGxrlisVuLNWyhsrtds72NZPlkmUFULuufBoPbg/3uYHD71Yv3f/Zf1WfjBq5xkqbJgkiR",
-	"LAhHhliRA4Gd4DoDozA3IEsUI4f7B7BBQmpgtdEUJLjOOu6xlnE0HLxXfMb16qDP6YQRxX9tvOYS+K7a",
-	"V8zGNE906+hJPzAd85m5mw/6fVhY/Kvku1xoNmEZjOESrw/kAZ4jbq+X4Ucf9XeKTtjLTM5WJ3ypaabd",
-	"jTWlybgrUybInItYzkn40ziTs4Bo2QlJ286UPO6T2JzlERvLjJnLMuw0rZf5vuUdrZHwu5rPWPOQr+Tq",
-	"gF+I2A0XBxkQdhsleczicoRCzjvHhI41y0hohhAGhGoyk0qTw74dfkI1y5rGreXuo74zu4QMDQSub2l8",
-	"gVzF/BWhvmD+SdM04REc+L00k6OEzf78s0IFouzzPzI2bh21/pe9Uvncw1/V3jl+hZ36ro+Cmc1oYgbP",
-	"YnO5jSlPlBPbjebXugtap1KMEx79ZoOMbP+q0JDYLVfA3x3HgHG+yDIUXz/XIE8EYaZP0qZiYQQ3navO",
-	"cam6K0NF8ymPpjA+I4p8CzpjfYx/2vtTfTgFMY24oEB0HkpaXa/5VCaoigVEsewG7gGWaUPCFYsEKr7d",
-	"UvP1zd6+v7eiKSM9wG22pNluasajD1cau2RRnnG96J7LhEeLbRp0CmDFtrDpE3jvzsmFb6R+LWM+5oZr",
-	"+qQslF0fKRLJdEHaYU0SNSKHIlGeGRliaY3vN55zmmlOk09EHvY4sbgm9P7uCKVBmEexHGW1rpHI98wt",
-	"vb1VBD//qd999v7PXfzPHv7HL9b8lnQLS/BG6kuquRpzOkrY52R7IZDOUEg9VOUIrM0SfjO8MNOKpEYz",
-	"Mk+ZiEk7rG3hkbUW/Qk3qrNEfCvbvcMuDgZ/WrN3sIoyG/E4ZuJz32lRxmImzCk38kV0DdI8ToxkMsGL",
-	"7Dsp2GcfGJhnDEeTScwyoqdUWKFcUy5YTKZcaZktjnFzUbUqzClS4NBfUaVP4hnfZWELi635IgYhmio9",
-	"pNCMGaumPDEi15QrMpd5EpOE0RtGhCQ00vyGEXiXK51RDTYmVooCqw3OmDLC424tFuI52l4sMx1iR3fI",
-	"ZMwDHreOWv3Rs/Hj0VPW/Xq8P+4eRoePu8+ix0+6T8f98X78eLxPvwJDAEgMraPD/rOgpbkGq3UhbRV9",
-	"5pk4iqIRja6ZiI/s6h1VpnQXfDwNnMqYkbBs1B5nVK+2WSPSjrmio4SLSUBiNpMgoMlsIGKWMPijMJZI",
-	"wQIyWhCuFUvGRvAcLQg1Kh3L6q12euSN1fTmVNnhxMdoJgBtlyaGaDkSK81jrkkiJz1ynsmZ1GBJY8Iw",
-	"KH8HeGMYRfkuaL0+PX+XKp0xOvvswqQ5hK9Pz/FCzkgEKy6kJiNzBmk0NfpLOIvSYS7gb2C6nYCMMnnN",
-	"rD1WahnJZCDwRfc3UmnYMWthVJOYmCOL75i/Za5DK7fiYQMjx1SaUy5isOzYBXoj9UuZi/hzLswbSVQe",
-	"TUuTV9vwKbMuiRQTRbQkSs6YFIywRLEO8KHzjEVSxCA9vKQ8YZ91yBVnlVEXFaHOsYVOO67MKTLDNzuN",
-	"EuRxYdKoEDrM5UrK11QsrKqoPquGQzKqGQGjhqEeas4WFySR0bXM9bE1RVlF+sL80T0xf4REwQaopWv9",
-	"gmrWYFpBGXVGOVjVfsmlpqR99uLqJYkzOtYdZ6AdtGiup4PWcfZN/1h/c3iw5J5bldWKTitCmt+xRUkK",
-	"b6zv+Jdv9vvH82+e9jf3XK6Ix7SCK2QIeE659rZVmoPA6CHMCGTGf2Wf+wjCtVcVX4A034k0k5G5Tz+z",
-	"DLpkxJizJOlaM8Yo186tN2IERmFYJ+whFYSXhk+w8WYMLKbWtIA3hNHekY/8ptfBTMYsMVz9hhuRbAx8",
-	"LAAZ7YZliaQxWm0qPJ1rReRcECvjIKfRRhA3k5TCzKoQF1DLOz+z5v00kynLNLcGCjDrx0Oqt7VvBS12",
-	"m/KMqXXfiDxJkFhQjF9pg8db2CwDlOjMzn1UZ2jM+7D6Q5qxMb/1Mwr0B0RTmtFIs0wV/jww2wfoBInk",
-	"RHDFCJ7rMighikbDv10/vnlGfbNyHtUhtjVEYTMXmiceAzpwXUoyqYEILQ2TSUYjRlKWcRkHZD5lKBvJ",
-	"JHaeBaVlagTf7JqLiRnffVbvrqpZ/4T+JljPYvWCKhHVqGNp/0rvtBz9zCJtlgLp8hQagNMW421Ok/MK",
-	"nY5poliwRLpbkGEjJdRciv3NztHqEkAbzXN5xdHQWx9sTDXwCa7ZTG1iGPaw3hV90Cyj8PeUquHMBhfZ",
-	"30ZSJoyC3Fbx3psXdttZGGGlh3pzzfO9BGJbnTFN+fCaLbafqyoaWrpAp4bVSRExCGWKCVUk/Fv35Pys",
-	"+wNboLf2xF6YcEKOyLeMZiwLm87kfx30er3WpgVxEyhG5l0Do2W8U3jx0yR5O24d/bR+xvD2XbC8XkbY",
-	"Yo1c4JJpMp/yhNn7ASU0hSFfoBNFkcyFJtjMA5322phWp/++ugAPQffFYn7xpO9G+g5C1DZyrhkX1af7",
-	"y7yMqyFq2/7ZZTKx722zjBcyYearGRdn+P7+0nIGrVzwX3JmfzZrdGeemf1epb3ThNFMWcLr1lSD4lbM",
-	"FcseKWIE+wTUSfPAcMrKOSsmdOdbUaPTn0TOeuxCm4wk3MvYhCsN7l74G4ZQ/gEjcX9mGJ+z9OcQ5L/K",
-	"95UvjNQ0l1k8RG2seJzJMU/YEOwaxVPLFIZ45S0/hTt69Sm7kdfw1FBNz6zMEEMbi2cxG+WT4Q1n81bQ",
-	"umYL1SuamkVpD60FZaeVZ0VDlWfFkM0zLWUyjGiSeKLD7LK/EDrzyIY0WmfLLw5tZePuAvORzIZ+8W6j",
-	"oIZ2CdV8nGrflcSz1B0X+ulha9XZHrR4ugV3CFoyAnV9N7FY5jqSKF4UEYMYs2GYMeVJ7o2ZrRsVtxic",
-	"ymHe911jID86sdrNPaS/6uIEjkjK6VdIoDZWWPxa97WZl5v/vok7vJKTh7hkSor/4m+ZXE+vIEDRdzgN",
-	"ZQ0hQtGjNAhycXnw5Cn5y49XNsraSE1+MQni9Tw/Q8SjUzcwPBHUjEpYZGhUzxBDI9epilw0G0ZAunAy",
-	"DFPKRsDbT2sy3DMjq6+easfkGxbjkotJAlfUMWG31tZNNdm72d8zjHrPfu+dQTlXjzfSrpDTvRSfiC4v",
-	"Ik1ZTGglfBVN7WsCTmGqlnPg1rQwNtbLNXIrdG4WNZfoED4M6gS0vIa1ede20Uenp7Ck5/YerQS77KDN",
-	"Wfvo0N3GNd5WPAxWg0HXqm7mjM13afOreqTs1152ba7zob3dVS34C/nAcui3kgQ/sikYJ+dnYJSyspMT",
-	"3dtomoemjsyRsyN07hlupC3NBKEDUYRMakkoMVufyRlXrBrXOKMxQ5cL4UJnecwyMsuVBluRzHXCbxjh",
-	"umPVKtiWgdCyVCrM/JwBwdpHgdghnA98EW6Ic6rQQgH2J4jDjvOEYWiiR/6rEuTK1i/tWgPJ6VMqIpZ4",
-	"bFrwPPGGe2Q5wynQIrJzwoQNu4RZaJnAoVRapj7hNagG5G0Vd1eday2Yrxxo4xSnkkdsdYpjLjhItVTV",
-	"5WUz6lbQSpB+zTG20p8RQqxVczjmiZGmfVyFi5jd+izTQSuRkzSTI7Xm5isHX3hfVzantKxuFFWs52+7",
-	"d2VSE72oUlxpKrR3mpVl2VZuMNtxJWVyakTpFclhaZthNMWCe7Z3WbCCZS+XLVja4ZUGgtZtdyK79mE0",
-	"pbpnaaXyS5fPUplpGz0xbR21JlxP81EvkrO9wtdc+ZfZ7UzQZM80iAEwQIS5uG6ixJglmm6zds/hxbvg",
-	"YWg3MATxfhtD84MQdMN24eTvt1nlmn6CHZNGXnLa29IBhE53o3s7UI+8HEm86Te2YN67K0zF26prsdds",
-	"Dx4T7y92wStEBasdlevh4waOKRfxJJtmY0O2X7iwkPqNsBSpfKuZML/2yBW4D5T1ELNSGK04uds2hy0X",
-	"iZGFw9rYQgw2BffVnIMXPNhdA1QLpdlsOOZiwrI041ty49wx9E2rA0HbDbqjOxCODtxmBgVduo62OkXl",
-	"vn7KQwSH1Z9ZFBqt7ig0gp2AAHrIimR0xmJSUh1uvfUo2UxfiLqSCQsqATNWHoRsKUJJWOMr4THqYiF2",
-	"MJQwDtXjAuLeh7BsoZEGzXDxXTZL9YKEdm3DovPQvSxiEpozDMlaaz6EF5docUYXZo44+ID8bERLlwwA",
-	"y0J+ev72zYv3oBouMaFoNDTsfdtL94VZXuAf9+JeJa+9A2m/wSz6O+RnPdizT8TVvmg+sfUt+0lZQ0XZ",
-	"XWIOKRMnZ48gxkdXWIGLZzgmY86SGB33CYeIbZqhDSSFP0RM+ESYy2D1/Mzo7bBsE5V25fdj22S83JqA",
-	"zJf4OvAToVAdGkk9hf4n/IZBPnQ1a6lhzyuUXTbrMUbZlBvtgh0eKWIzpIwammKUGr0d4h9ueC7aL6Ka",
-	"JnLSMRwqodmEZeSGJjlzKXn9e4w2SodoK1drL+wL63hgcSVoT5E2j1XHpg3SJJFzSCSWCTJ1SzpEjsfm",
-	"ZS3LicOmZrlQNiYyMHN0RhL3JraE0YwxZImHpXwRYr5gDbjhkSKVGXR65MSFF+LyJYlR/OkCSC1XxcJh",
-	"Lq7johtjMUq++fhglXFazWU3zvzaqjt1rtzvW5d8M5ueMU2d1ddvZPIw081Kq+PD1cTBjeEBQUv4ZINk",
-	"QfYhwjJPDcvBU1wkBu7vSrIpzcxGJsO66trwYcVakWay4i5YK5vaVwklgs0LSbUtpLB8AXNhkCUThE3Y",
-	"SDZbysYnacoA94KrUi62JwJJ+JFyQ9quX6NNevAEzHOiDBMWEcQN56np59BKXzPTuBTMOvKXm60Q95oD",
-	"crhMse9hQEZs8zsW6iKdb2OX/MVVmc/XpM/FqtkMWEaO7o3SqyXzEZgryrTVCnX2G6lT5LOR9dUDTRYW",
-	"giUruaGfMCAhzbU0/3W3PToePiC8wjgX4EkKin8dkQ+CztjdXX1HStALYT2tspr945GENvOhN0ZeB+OO",
-	"lRLf20ntbh7yKclapsN0w5Lv77jkuWJDd7Rszsba8/Ujqg7lRRKQNGP2zBVqqTljqH86fm7ORuj+CP0G",
-	"UeeK2JxvXRX0nEBX3BzbSHRO3voUMp1PjKus4LtLEsskoZmCrAb0Ul1z4RHPAI3FqG2xf9dXdhM/mGdc",
-	"sy2/4CLN9Zbvoly15ctaajS5bnx3xSiWQlCF7S2orkJ9hq6T7VT8T7Lbz9kon6wax5o1MRef6/0x2+Ty",
-	"8vmFrlwCMSQLYO7NyJxEoUluA5Ir563k4+7HYdNolzamGHqpRC01Uc6gyRHx3Jl5P8Ka/zkt9IW1ecVM",
-	"v5Hinluj7kOT3OvSJbJqR9J5ZoQgEpp5h0VgN0IKhcViGMZ9TKggYbF6Ky/bPcHAyHIZw2OCCn1AYnbD",
-	"ErONCDUmZVJh9/SaEc1uNTr5EOULc7zwcUozrUDJMGy/6NzoF4g5RvgMWmqPqGJPDwsT2buLVwrGFEWj",
-	"7pgn7Ghv7wOP78IO5h/hvWN+UKQNsF3YFQI92UzRc5rpMlmMKzJmGpKmxpmcoWGUTKXSysOUS1pdlQkz",
-	"8HBS0MQBWwZfxiGAnGLom7SLZYcds1gFsIKwyJ26rLLpTGxL2OXcV0n6/boA9+UzhxQAngtLAjYkx0hS",
-	"xXnE07f+WA4bbFmfxbO2zcXxunClPfRBXpYWV72zVoJd/aVho7aNMHdhKG47i47ebxK2bCCH54M6n6/Z",
-	"ADfpi9ZQPafKqI5xHrm8nGpWoz3XXECYi5UzjwnXLmvFmnlKCdTxIt8Rjmvzd4oiZqlDR16qrXij1y8T",
-	"dFC+vw2d1Vbs4Ynt0mYPf1iNGLYBDH6N0k5hCKElW5qnC3liswtplxAIK+4NnW19WyG0YlDcYvAYCLtL",
-	"yOa60IzK8gbLmopd06VR1mZZG07jWavnnHngGGvOJRAMK/Bn4zyD6w48AKqMQvPkkymbuwnnDHolIzah",
-	"AkOOMEHdHMeDfh9UmykTneMlJw4ZyySRc8+p3MrBgPZw61tYWnlsoGmZrqyfaFseW1vHD805QFWEM9r9",
-	"9aT7P/rdZ8Pu+w/7wdPDu//wJm7VkDR3ClE2jUQ+4cPZ+8cyAzcB1XzEE64XmKrtJHXHLam6ti9jiwh5",
-	"SQmNpyxjIoKA+01WwS/gvvFwUtjoh+eghWixAw3RbJLPHM7z6sEsfiZUEUr+cvn2DcF5BYQJc4nE+IuV",
-	"ndu88PuogFCxQPEVoO6cF6PTa22fuujbwKAy6veNQfKrvPnee1zy+ntsNOzIp9vsQl9dFvXHGZ3MCl99",
-	"IbkfkxBsYiFGNYO7282ph/jM4OoGed8IMujMd62tMsUtaeueG36vnV4TCvURRGBDoe5FAJ9K1S5DBppF",
-	"WDJjRtpAOmiOfDiq+fRAsTH69+vTcySeNqrYuWJhYOMzwBCGOBxTCq4+JynblzOm8kQX7zuFPSAhVy64",
-	"AigwztHDN5ypsNMjeIeSy+c/KOsaNmI0KM+M1WYhjRSOM9hBEa4MDqdtZuk04VEio2tF2qE12Gt2qwP4",
-	"3zszcvsUdP+A/PMf/22e/vMf/92pORl3ujKXzeiV1djWSNqA+Oa80G7rCEewGVJZAReNY7a8FrSj6llt",
-	"1fNlrazb2wDdAHC5y2ullOOU5S6rh1yVkR0bthEINWPohgRkRfNhUEANlMgCErW5IjDZb+93PGp1YU1P",
-	"jxTAoRDpND5wRbeN8GIGA1ApKTW6IrxWmSqd+y9BbMLfY+mXf6QsTPJmdWSJ27ldcDGnuHZbCzmY6YRj",
-	"DBqEqQYmiEzq4Rngu6bga0/IyBa6VZrJWaobAzzODOET9EkCWi+UqsgYjRVwJ7D6q9rWbNnXsJIR6HGx",
-	"xLtMw+sS3VXPXDWtVxYm8CzwUh/bEMa7T2G3AozLqyKNyeartLhUrWWm9OOUR1NC03Q5YWkss2PEZDKy",
-	"kFrJ2XqkAJrLaSHueGEfczby2maqxk2PvFbYnAPIYzHXC/yJOEWFmZi0i4ArNaUpU50eORNwJ9IC1fuR",
-	"qtusaw0+UiTMsyREgXzVdk3aqZgE5OeUTQIy4eOAzNko7axYtGFIPL4DUCgwnAtWvUswkKFm7HbjgBCn",
-	"ckoOVKrystHOoRpID3KTeRxCtE/1BdwbB7xGlODjMQSj4jWO13Qxc++kjguU5CfkNf/WjB7XIyC8x3rk",
-	"cfDs8UGw/7RvsfADQsn585cklhHcX6Ttvt/v96FshHkHNixNKBdd2NTibcDEi0v4eFtmBG6Htnl1708B",
-	"6FgB+dvrVwH5+4n536u35n8v/+tVQP5Cb+glUE1A1JQlGGeFzgCjjB2Td1cvu1+DR6PTIyfmhaI8Cuhw",
-	"YFtpW8eF+fj8+UuAm8N5d0ia5PZWtsbJR6j1ubAqdhsxFpPHB0G/3zf/h0vTIydiYUdiVt6uAiJt4TcW",
-	"6wd0QBtTlko4wJYAMM/KkHi453rf+8Dv9uyW7n34+S40pGNhjWwqPnQ040oZGkSitGFfSEFgMx3LXMSh",
-	"2W7XC9yipB3+8x//vWde23OEBoRunsIqDfMs2TPHpWPD2mtRA5BBZkOc2RjtEgFxEgCszJEFwjejs/EL",
-	"gP2W3DAFUu2EYoDRcuJT4k2HgjH6JQQO1rLNpzA8f3t5BUmh8CDsbCFLLF0Hbhxepcwtm89ihdiXNdgD",
-	"2QpaiZy3gtaUT6b+FNBsC++veclr22G3eiuDALxYHX+Au7CdeOTrGpzv3+Y8ib0iSiNu3F9PL0nGbniR",
-	"QIHQyCCyjnKeaII49YUp1DyMAaYpi1lsUZpWJoxdAkbi9tn+Ezm0YH9NId1rEKdtSiXRGWNkSmOSCxyE",
-	"kc9trQNzKHH8Zgh+Qbx5BEtb4V6sjbtxa87EWK7uzMht2Dozb2VrYWXFmE92D4tg4zFD8FFswSp+5k5T",
-	"TAPKaFsJes2GEYXSHSxBbcLcM4jWo0jGYhrpmg5TznMiM5lrLmqhohUpdCqVbvSqcqG00ZC8LOc1h8zv",
-	"ggYtdB7i6QKoKUsSrITCI6oINVx3K7UFo5bBSaH8AeeosGMpHvcmcj0AT8VRHxM6wiCTIvHeKC88YmCu",
-	"QIUKv+353UR8gvuxFTG8Lt6+C1oyZWKIBm3lq0LhMmfqMfOqPgGIqjUjRlQzjwohlZ5kTG01vnP3MhyZ",
-	"mG/31QW8CXZ92NadkELy1PwytNiZW9oyINRzaIiFaz8FoGVD6GmyIOV7JUKPuZjBlaQg7tzwxKxmndm8",
-	"Vq5Vn3lmroaRFIJFeg2B/shGlzK6ZlDvwb27K4kWjXgJdIn1IduqH9rK+a7t4MrW1BjFEvlW6MxRTvVs",
-	"FNzPs3WNnPd19WgtCQk80wufhlR06aDBTEfdOV1gBR0sSiZsuoDMNt4kq0QFyWkOYrPsrt136V7aZbd1",
-	"tlLyGy8nnGPj6pTk5xWhoukwZSJudImPbemb3aACPc5sn1U5SnLFb1gj8NpWDhxbJgdkv6UZNS9Khdk1",
-	"+GWX1ftFcaKWIajRuwhe4VTKBFzDXGkeoQEASzWpqZwLv6Uu3SKnrzbqcxsybZGrthZo0nqAUsOanHtd",
-	"xzSCdnYKjXDfzCnXOzJu+2kM3LFB3ECDq2FC9xhbJIXSWR4ZuWhdJ+DZuFcPPE7YupYxHa3xZxcY0fDC",
-	"clx40Vj9y5WVrI3LuwzB0l7716Bx+Ru2vZHsLpz4sOJvMTedGTeIZk3b03xcoeHf6KRC3+6YApTrjM1k",
-	"thiOXJGjLQjogc51OZaVRZ5yrT4PNc+4UltP3ALvb/36A52U2sGApSnGXRmTf53NjcNEtDidMkSDXMIp",
-	"pYCq3eiEq2axrPBCVUSzOetCnm42JNivgmrfvrG/NHpgEU/VaGMpEGExjXSGeeuFzfPgyZMK7LMXlVpG",
-	"dBmociTjRSso6sfZEn62TOF77wEEI9/qgQe7ojMBcmFz4CBToO16RuxysCZawx3GJREHuVlOcs/KFhuR",
-	"Xp3YalfKv8BJM6RPA0japTVAQ4B2Yf4zq52niaQxaWNdTPA1LFJWLScbsyihGYv9LOw+2OVbBiw2ezhB",
-	"FlasiCEJzU6HxU7gnJwxXjS5itGNs8rqWSFMJ4worpWLmwVLUVuYcSdcsbhTqEhjW7ABa5gmDf3VkkA3",
-	"505CZd/lILlKxW5vdJziv7JPFqy5RkU5E4YSFLPR+K7MvVn8Y2uzx2xhrDfqfPlc30dZqQKgw4SDOv0X",
-	"ixdU9JoaQPqGyFAoBOYAWVcTRZiwVWExV4GLSY/8wCFciUN5Lpx+GdwSmgbBq2VhCd37Mc9YpGW2CI8G",
-	"ApI9wmsuIAgKAp4CS9ukjSoI1Offs9ka6EIAMcmWpV7PEx7k8JZ9rq7NSzDiU7GYwyEasUTOsdaNmyZp",
-	"u3+a3Udf0HYu6S1PjVm9WhAVhwuxGID3GmiuTeBlEVelf8y8QNrhoDVohStcoLwbiu4fucqaRGeUJ2ZH",
-	"w73wX4Fd7HrGYSPLMgdmI9ae1AdApS1P/ZcOSoslLG2t5x0APh09V5KED/vPnu5We2HtXry7eOUxgtyj",
-	"SsTWfrVatYs1w7ofJOoyeK6N2Xjc7wdNNYamDEIV5jK7VjW8icdPt6hE7R8+SDR+n6ufP4GAd1z1KMNt",
-	"gVG0pU/bCSsbC50GzbTzcZzL471t3kV/RFX9StqClUH9qZ10Z9C5iw88AD/811XXtnWe4Cqr+wg6lW7r",
-	"o67dw77l+p7RBPervlb3cZWsKozSj3a1jU9lrWq6tYmi0EZL+W7Fa1CZqm+F/vLjDw2Y3SckzUcJjwDA",
-	"t33x8pR89WT/q85qIARNJtVVAbRv78L4pYvrhhjxa/QxlM2e+KUW78e5qieb8slm3d50iMPB7wOYmenB",
-	"DL1h8S5XictBMW9125r135RoCg36+n8lJ1xsy9GX3QQ00snCBaOEUC4DI2tcvQwfWB4ow4UovTaVtgzz",
-	"A4OvNXlU+Objg814Rg+Nwe3mtjSUp4e7Xv5rAKFfn57bSMJvXRWT7WMOTsRqqDtphx8G0M+gdTSAKJhB",
-	"K3D/OOr1ehj3XnkHQmQGrcD+1uv1PAe3QSPaNnbm9en592BU+t7i8S2bQUVD8Iw1doHd+IiE//zH/1X8",
-	"f5fbB0XDwdwAVo6xzLNqAbQipAGbmlJFqB6IhJmX959WXg2W26cJkLzDLQVYAag86kqVTeVcFaUx5dji",
-	"o3VQtSyNWdVW6f7o4KNTpmC91q7zX81klyj36/1nB0FN2fmfg0E2GIjB4Lbff/8nr77z+vT8MpLeOgLm",
-	"gIRHiLhga/uxjCgGVopjEk4SOaJJodxDEKv9NcCvatVuVYEYr6txuDbPHxvzsnUzxCLWfiVryRf5rVUl",
-	"a6EdKh1zGcKQjm0mTR2sthk9axWJczajoiGAKs3kJKMzkuWCuFgwm6IzlUrXR9LpbYOKe69KiAjS57HU",
-	"jMeAGqglxrK4gJpjEmqmINUH4KUwzwdVdJtcZGR3wjiEcs7pwu+ur9RaXV2c76+uzol9AyNbrQ0ZnawQ",
-	"GlwYx7hFU0S3EZpiwW20dWRInSN5dnJHm+uOMv3mXHV36DZMAg+ng7AAXMfEKvbNVNvQewn9lVGhXPD+",
-	"hgFcFe/e0+Rh9VZPPJ2IwaEA5yJjdGaGPJxqnRpKVIqFnWMEOEG4STg7W52a3YyyyJZQNXxgW2y50IFV",
-	"zR0DCZB3lYemPLc12lrZeEc697XkFtx0y/KWy5eCTUZwM3Z7U98/i8wM6YehnXK4vI1+Vl5Q9Wa1uoQ2",
-	"fHq4llXvZt1Z4qC1IiprmV4T5udWfApv9JVavPgjph3883/7362U04bkpS7eaMBZC0pTRUKB9Rw+PrA2",
-	"l+qgKmCpJWl4pOGDJ082C+ZrsDzfegLc7fvmZgYRgwBBe2zfjZbdj+edm5ielMlJ8f5HcUwf9zsRJMRz",
-	"Yk6E+ZfCbJ4iS7asdU3aaa6JhhQMbr5DeltOBMh4XQU66B9+vWV8Vzm3tfziAezJpST3pduTi5FuZ1Te",
-	"VEnzC2Vu9+JmKxrHCijsbhrIUqA6yyao8aEwSElo2g8t48vYTN6AqZZqK01+Vu62m5xXT6N07/be2H/8",
-	"JFMmaMrBiKJ6796dPX+/dYalpCnvRjJmEyb2imHcVT9X1zztInovTbpFaIctrLpGoKyaUg6+3rhEJakC",
-	"wOpa6XPTkvz0Htv9nAvxkbx9dybczG6umI/JNkQ3NVvn5XXF5Gmm+b4BhFvLSCZrc4ZsDCz3Zt80akdb",
-	"263tHbQu+wfB+5w3Y4P0La/rEVmeWdbnVGu/4Srwgz1tgnQC5IUhEs/u2UYWtADiri4RTcnIz7xq2/Am",
-	"Ee1kaar2uzTiNWtxUuUaS0OXMqm402w494wusPJAESDksCttPQLUxAASgmPlCVVT9T+OIy3fnnYafvyl",
-	"GhLOTtAg9zHWNMGHfHTcRxWJw1O7G8EkdqbKJdwVhEjN8kjnWSWdm7osVqu/FzZagC0pUBmFFOuAwSow",
-	"Zfa8NtjdXM6AUTBi0uYa6G1KbxgZMSYIVp6OieIiYluqGIWHbwtNwdCRRUS07Grz+avAc5Rqfg0tq9ik",
-	"yl4GpZ+vSjg10ltzbs1AH0aMb0ZG/fIEeTfW+8U7bM0OGll4xRQdTVl0zWLMI1eaYCylUfBwbcsAyhmj",
-	"QpHww13oYfJ36yd6ueKedo732Bb9hn/YiOuGkp81+7tp+eEIZ6OXExpds5sXBfdqxJDadjw199wO8E5r",
-	"+PNaxltyy2FltDtcMyvYsNhIjUlUB920jFWht6x1WTPjGXajMBkx5tJPG1tUVF27A/i93YVqrbNt6hN8",
-	"ulBrlIR2giPaXP3HxydeZox1TetFPPBREfP/9NBGzCqSsqzAchQM63LZt74mCbthiSIxY2lQPN5/Sn7g",
-	"35qrGETIti1SVYB6gBbExcTBbGBPHa9IWSuBteVyOJDvLXb/QqLCptgvqxf8uVRYiKqOyBxg6P7+lsGy",
-	"H1Md2V7VFRxeM9BguZxuhQKW6Gd5AS2Rb76164djVfYBsDuL3eJBiHfwQ0TpRcI6W9cQ2gH1fU09rPeV",
-	"GWznanggDvLHOYhLZq2KIbAkkp3P2a5FoYtdfAgBoCyt9mVLjZUF8xUq2KU4wWuHX76SIg/4glyQOkiY",
-	"J9SqLOdZb+Od4LfExvftlDVQxq5ECc1j1lVSCKa7h90nvttwteAngo/7pivnAkI0PQElVOhpJlMehQEJ",
-	"ExnRJMRcUTkeJ1wwVwIEspigBwAyo26Fug6JOikRqC0kV287Lu6p4FmM10sHZhCnNKUAfs2ZahB0bvVw",
-	"zkUs5x9ZcnW53OTWSIg8sgADa0+fmc25fXdT9SBc3kbYgqIOmQe1gS+Z/poQvrn1dbs6QEtL6VuP6rjc",
-	"IIoey4XYai8fgp+t0IeHs62eHjCdbQxCLYi1WR0y3T/UNH6DoZ+XdLvE2IqqZnDhzniSYC1SQwR/pMpm",
-	"965W5lvTajWD5qq7oCQW0rS5cWoQzqav5honG0Nvmoua2EIFW7VSoL0V9xQXNzTh8dCCZhaq7oZqfkW5",
-	"ncbQ1XMbv3sqxZib3bK8a6ckooeMTN4lvtgN/ruMNkXYvj3J9fSAuGbIxLx6XAntBmPpCHBHITSb0DjO",
-	"mFKNId8Nl5f9FWNnvW9A18NlJD/PBD9d0HcROrJtOPjmyPSl/apMstJosGEfMzlK2MyffvHylDw7fPIV",
-	"SfElmy/pE4pCVwMfVIjmU7xaacycRjKj0ZQL1jUsAB6Y9+t5+3AI0bZU2hFXPfqrqAYjGS+OiB3OggzA",
-	"ATVoGTXIwoF6Q1l3LuJiv1Hr8pRTgDCAqSBK39ZRpRUsB19IqQXz8h9Ey7kgQ3YJDOFmf88FRflWwfG8",
-	"Zdm9P3o2fjx6yrpfj/fH3cPo8HH3WfT4SffpuD/ejx+P9+lXm9KXXFuH/b4fKEQnS4z4rwUFkGYK8IMu",
-	"nJB3F2cl9qqDIrZ4hEDb5sP64kB01NFeiSPdi9nNnn1f7ZUE2doSGB3nVPGk2PJalVUO1hT/Oc/kGBIQ",
-	"421MGpsCg9JiNXb0L1ywNKGR87IiZGylsaMKcMjTjzBePD18KONF1RFbqRpa4brVuKGT7v+g3V/73WfD",
-	"3praR3f+/XEyq1eL3s07W3fxb5RbPjqovDG93vKHR6oCHWBzDIqqiY+UY+FbRUlb0FJ1XzuZ+/4LoDVP",
-	"NdpPDeXxCaPG60EZFrSn2K37Bn7bg3EvW+zSOahJXf3K1bFK4rtG222dU/0Hot4tOOW2tdHsJj+ATcDx",
-	"0S/dVGvH+TBxuhvp/OPiPT97aONDn8Lf2fT/5XhE0+mw0uJDc/2NIsbnpb9/3woNt8IFozEXTPncF1MW",
-	"XXueb49WXkdm3B6vfOm7FcjNJRTr997ypcuBThmj8WIH7EY7ff+ijTOmpveLGsvwY3RbrJyAHfGF6o35",
-	"xzrhSrPsfoP9eCiHUl2nMf1f7V+Gh1clYXw7WGdde7zBBFg/tl8TLclXBxa7sQ3ldDrHJJKzmRSFxRNz",
-	"iDM2zhWrV2Lz2xG/OqgN6esN0BG1qbeC+2mxtbrDdpnWGgydZ3rZwxrPuECLbq4QtBEeWZx1Vz1hKfce",
-	"XvGaXy8R395feiPhwsc5YhnVbUutPXjkaX5aYPJUXrYPfa5lmy7zs7Iop+VH9qce/LTm0wWdJQ2fwk9e",
-	"65thKfVv8NlGYRanXRv20lCKNQhWWNdqRH/Fa++MYRv02IqtsLff62+L+F4qmLjHvkHZCvMPY2f5dFF5",
-	"CVV6SCPNb7herBvTtp6tT1S7/n5u/4+DINgqxt3ucxnfjkEwQywyuJ03z1mRN79ZK8nf5BOulzNork3y",
-	"efEZ+WrmvrU0u0r99ZWrWKCXS/hviB6slfTfbAzyHII1B/pe9qGCzpcF/Y8G8VwmtmUlpL+O3jaM5q55",
-	"FR7AgOIY5JduQLHjfBgDSiMh/M4sB3/YrN+HYvqec/g72+JGLvG7mscaHmZ2T/nAQbOHEol+d/LYfaSs",
-	"nVIHlkWYXQPAamkGHyMWrO7ybmLAag4ZfAhQmFk05TcNyWL28ysXHroLsjACUwwxK7KOl7G5DGEzXEbQ",
-	"ygX/JWf2d3v8XW9FIOuSKv2hSM682/ugXVbzXQgxJJypY0Jd4il4BQXCZ0I2M00STNS2+IXQR2M+89O6",
-	"QfTx14EHsfyk+7L7/sPjp3d7vT//x/oFwECojUuwbHZYWv3lFVpDK1eG8JSvpJWhmFp1yB2qzWydBoYf",
-	"uCLEO/Vyr6HdvzD78oKsDGNlMkt91lbHuyMLEZ2CZ9pn6jXPd8US1LwOvmslozIlqmRUzTV4gwKYexPc",
-	"/A7WgEqo6ZY5JzKtF/lRDJDZMD/cH39YRpNs6Sy1SWzbXyxb6xErV8UvrWKDApvfkIJNu9jnJhI59+Zs",
-	"7qbelJT2sRpOU70Z8xpCBkRSaC5yw3Uh1olwDUVDEVkA6uEDKh2Ae27OBdldSQKg9Rc3zIdua2T5a7a4",
-	"rxmmDPHeTS6pRIPv+OHDmFceEu1iTdx9vG1KzT0ydp2y+gmscT6UCjjHJQBeCYvhQkPnVJEZjZkPomIj",
-	"Ha3P5lkrxO5gKvQhCpTwAQW6wHtvIzI1dK62DKbTeqwbCaXh66a8injZPuZscpX0o8o5Xsr3rVn1NqX2",
-	"rhxn71EtcoALI2B1ecrJb07mL1nTAxitKnzuS7dbwVC/y2SeenH3/YdwYt4/IpTEdBGQOWPXRGZYn5pQ",
-	"RcK///3vf+++ft19/jwkbSPCgx5l3u4EhNqUTZkRRzYDYbQC8xPAX/M4sBmLJ+dnUC2Bx6RdYNjac46H",
-	"vAB7LN+2yOIbT0a+jdwD62NFc08ZAVcBunltz6UXzB2qSOxgUXdI5TurwtCPa6BxlBdUXLPYl5f5ILec",
-	"l5JOyt2ubzXk4iORNFbZc0TwmXQO3Oqi0xWFolGVwNVlheWqbkTaqWo1nDqbE+wukBjUUnMCgRsL8IE6",
-	"ruwc08iRq2z6fVPzHh0emIMN2gVahwrzZqt2qzJf4TQepoiVt7dbCF1oyvc9udVi3MWyFg0Xa9G4oVd8",
-	"xhTLvKnMu20qWCFvaFLd1KnMAX+G+svKzZjOeFSP16nQZf1itHk8gdOaDU2o5qKlarc7DpnbR23nmp2x",
-	"E60sUjHK5p2RaaNusePkLE/0zK5+Bu1K25X3qu07kQQc3wcb6y4HC4njQTpes62jRct1FZRbU8x7zdb6",
-	"DWS/V9WvKcXuwsk3AM+LqsC2uBS7q2/3QiX6uMt3OS8kzXVAcBwBgV2B/GnARcQ/YZMqieu7Xt8VBvlQ",
-	"iodPACj21E/Dvtor9ypN4gIG7x0BpIbWD+FVQXZIp/MC6WzPQhxm1TLTuleFjEo44W5aE+Yq2oDBSrIx",
-	"zqW6XPW12SVzCKwHUZ5xvQAcWre0My5Ocl+62okgNIqYUkj2Rih2IvIcYOxBeJ7KxNaGdFGLZtCkrSyA",
-	"KCUjRjOWYSMBoQPx/Fyed0cyF7FtGSQ7o6WlmZRjUL3Cv3VPzs+6P7BF2OmR57ZUt2nQJsIrWQmGJBEV",
-	"WFsBzDBmANA1pImjMjZO5Hwlyx9+L9fBTNqWOmIZTA+hUYEXQBBmHnNNEjnpIVe5ZuJdltjUX5rr6V4i",
-	"J1zUQlLM4wPzOk35D2zRuNZubdthFI2GvV7PTLyK6DCjC6KYiAmHhQ1NSzLjv8ISHJFvcZndxyAVm6Zt",
-	"lXgXftgqFrYkYRwZyBXQiBsj/vXSEf9ffrxqBRuIBNDcwvpyhEHlSWZDnLFmQuUxxEbDsOFsAkeA/stx",
-	"ApjhXdCKU5k2rCOpEFdtYG3Mvz981jnCavDw1LOOpgEyyPv9xxG8A/9kIWl/f3V1PhBmtExobkvl41hJ",
-	"aL4Kj4ua8gTrRC9KqrYo92TEIpori9VxfkYe9/oDoaWEkslmxKkt/UHcSrHYVZnAzlQnAKrUU65sx65x",
-	"cxihHdvnX368GgjFJwKh+LHUv1maa7Y4ch+FepEeEbOmf/55DtWjaDIJyYvLgydPg4GA4o+kfdA//JqM",
-	"oH5YRmYyY4Dp9CJ+fnkSYOo3lpYMf55fh8ckSiifKRL+rHlI2ui17ARmIjMEixqIGdNTGePD3CJIOQtq",
-	"tYjGLznLjKpHxhmFyviB2bZKIf+MmesRHg2EwlBn0yynOiRt0wwXJDw9/Xb4/Pzt+fD84u3bl8Mfz948",
-	"f/tj6KqaOOzhREbXtgg51dNwINojqtjTwzxLyOX3J12zFvaTKnl1euTErjlXdhtZTKSILPvxHkWzd6un",
-	"8A7EKIzUjqTQFP1W9psyZHil5sK3tkiZHd8pQIKRUxkzwt9eEpqmMLE5G9mV65ErQ0OxjADY1gxdW3Do",
-	"jEb6qLIyAwEq0JhGLCh2qUzaD8jSucjyhKnA7RCESFmiZYqZHjGcf8KE4eEsHgjgHFz3BmIgTqW4MY1J",
-	"oY4GootJNyMZc6YgIF4Jes2GEVXsmHCbGfDu3dlzdUzM5YwPzIF//PjxM/Lu6hSvGMAfQpw1kmYsArip",
-	"gSCkHR70+0+7/f1u/+Bq/8lR//Co/6TX7/f/R9jpmQG8gFzhjKlUCsWKHOHwb10rK3fPnoekTcmcJQmk",
-	"ILGY8BgLpNmTZ9eCK3LNUm3bBWkNhhvSNE3s8jlchD//rKQIHe968lVnGTQEECGX8UJMw6+40rbdDwOw",
-	"yg5aR+SnXq/3PiCDwj5rHhq5yzyrGGrN40Gr1+sNWnch9hn+Z8JnXH9ja0L9J774TQi9vS1vYivWlPf+",
-	"sgxBRfVyJ7lI4OcpWzjuSUInqByRn95jD5dMxCzrRlIonVEumJUdFGmbUxSQCnunBdlhdTxhKMRxSjyk",
-	"WppxFAKEoYEZza4Nq73tGlbYHXFhWOkRMfJbSNqGi3a5CCxbzizZ23urQyZMKzckJ9s4SAw5fqRMF3i9",
-	"w0sQNYiXDdTWEuPez9c6dHhOK7zFc6NxW3+PQtvbXmO2Sj+M2i6GY4FGfsIhGtZHvoHLa0rN7KTAdHnT",
-	"kz39x6RJxJOZI1Moz2jafFTIdly7rLl9FCNh8D/++GP3pOQgbmUqFQgQ7qodOgAp6MssnXtgdm0InRjB",
-	"CROcYGUKKiBC2hlfM5aaHYOUverg1bGTw/Dw5IKOxyzSLAYqfAmqcK2sEwUndya1Nr+kcIcA8Vn4JUOO",
-	"jl/CSNKMKUARry8bkZkZrJMCzSGD8myQ7kTaZrlkRg77jztEpUDSUpjxce32LzQsuGu09TxjKiSpTHi0",
-	"IG1b+owc9I3wTciMi1yzAG/Ei5OrF8NXZ6/ProYn766+H748OXv17uLFZdg5htvL7pfpUgel48NOwixf",
-	"ZTFM61SoOcvI4cEzHNDQDWjIbiPGYhY7hnLBdLbonoxBGByxsbThAsurm0hpDmae9kz7F3ZFiqHAalSr",
-	"u9aKlCEFjvLYnE/YQ7fCOqPjMY/M7KIphWpF9sQiveI3eGnJsnDqI2U4prlMcqUxMgxvLciyiZjAMtX2",
-	"tjb6asaZxtLzUGimQMJx6XWWgPfc12VMa3nZm1FXkgRcHlCZEdU6aj3u9XuPLdAE6DR75n8mTDdXW+AR",
-	"s8CbME/bfIAbBDlDbu5ORsDbncIFKkdY/L1go2dx66j1HdMXUmqsewDXJQzmoN9fQgOu3ncuFayssrI+",
-	"lKZMZwNxqXF2pPJLDyUmWwfQ30Mx5D2LDlXRmltHP70PWiqfzcxuHrmkOoKeQ7t2sDSYbRW0NJ0ohK/T",
-	"tPXetLXXAwHhWsi52Pt5fq16bubefToTUZLHzPABDVUagTHlQvOkKLVyjcEHC2Ll/ClVhN2m5nXv5kCF",
-	"80+4OdB+w66AHPcjG5Ef2IJcMv3QW3JelLe3tssblvHxonZvVjfGMCi7MS7dsWEfNMvQAlM/Ccd2G6hS",
-	"DBmlkZatsuX+zLz78ByzCjfsg2a3em+qMdux3IBlc5J3tS/ndDJhGXl3RlI6YQ9O/0XzflI3K7r3AVbm",
-	"rnFlTxDUXE0Z0wHBX8xFxyMpHDNfmscxqsdjnjBFjMQbx0bYFlU9ztwbuBWNa39iBtayaJZMg9/hp+Xh",
-	"veQJHvBC6TNfFbYVi+ljmT21LZaWPbT9ldvmTSruDdclFb/f7ajSG4rjX08vAZaT30sRtbV8sbB0jrjA",
-	"S8uTbGVoMkIUgh1J0i7fXdA67B9uJsI3Ur80gu8DU+5JlaTcrnkouMxr9tMuiDqKHPT7ZD41lGLlfWA2",
-	"QH6qkFOOCWIUGCE0LkATvNT5fZlK/Il4tO2hYZPcDIycnvCbB2ccr/gNAxQL76LXUsDXCjDmWBa2C6pI",
-	"LQU8IJEUNyzTKNeZm8e72NYOZ37/2BXfpfqLd+GLyVQ42Zyq0koC5tWH3g6wATmbj4M4Wb83Lv3euzff",
-	"LjSDMKmR+QcwzZTXPq1xahFbjUmROauahOxkm/fs7yevX+22Z27cO3KtL2Rf7Hw9+1JgG3g35BQZzzlC",
-	"sVz+1ytY9AsWc3VMnvQfYwAr46AqcSNfgkUV8uG84r1FTfhk7KnEufFsCJriShZqNU5z098FrSf9x2uG",
-	"UTWrbT8ch+rrGcxJdSBgSp2LYxIicq4zX/AHl3PLBfKSw83+Hviz9sBf1U3kpJE2Lm0PEIavVUAEmzOl",
-	"MV4yMEKWkXxHCTgzcsWygBg52Co6ms8YyaiYeAgFPGmvuNInZhCv5GSTrPUCE7IMNYIlgCsbnqesSUzL",
-	"zIiGcAhzYKSFIAY+glISM9/Z+N9VyaapWNAHb1M421pL62gFJnuC30Cb/jlSEHLpWLMMZ2pWsmk2UO/Q",
-	"P5e1YU1NnRe2lg39gp55r359K1Tu/d4rPuO6tcWLpxg2vKsQvNPpduQJUdfeI26UDiP/24zB+hmxwmx/",
-	"87H+lsYO1wk+2d/8yTtwN8qM/4oRTofI3dZ/9FJmIx7HTHw806nFB/zkAIbuVnhR3TleVbDtFzWuVAR5",
-	"eTkS8ndkNTKJK8zIGpUXJJHRtcy10fnGMovWMZ93NsprLec5pYp1uVBMKA46fpqxMb91Ot8KnL7vsLjo",
-	"jZLolvGxfu/nxCypWc7NBwU2uL57//LHxKwacTGHm4/H3gce31mTQeQJdLiAGBco20t1riyMsQIjIBAt",
-	"XJ3mkICBCu7UHjmx76FxbC7zJCYJozfMaKVo3xoIakNgMmou3HbMFR1BdILMSMxmUjuw94QqTaRgAeFa",
-	"sWRMOJor407VdQGn9rD/bCBCTFzHKCEzduAY4FrxH2AEZ3+HQeRLJ3jDiTh7bk8DUNK3EsXjhz0IFjv+",
-	"rh7NZfPSP/05bNJWbBQYUMAXfux2NgId9p9t/uAVVRpW6fOcbMyetalDjxSEn0GUDB5N8IfmwtxZ5tTM",
-	"1hx/QZOF5pHa07Xofu81GWJsOniMpzIHyTimCzLKo2umAUbxtEOkUVXDn4x6GhAtO6EzWONr5pxaV16A",
-	"SbcDIYWNn+j3CPqqVUgAusLWON4hUvaYhJFUGnJ6310OhA1PPrYRC2XDGGNcMZaF1WyB4rWYK81FZBlp",
-	"byDCEwi1OSLWJnkTkozpPBOKhJB4FKALHBfL+cAzOVc+pvMd0yduDyoJFrvyHogVf5nJ2TZXtw0sbzXp",
-	"H0UKQskdCpKuRhU/YCbGqubwvSEwR1ngkzWSCVrWsMqbMvf+431Dgo0iUiWJwjcZzCTaKgXlkwo6y/k1",
-	"FZP3zT2MR3bZ/i0O1ZjmW8Ewl4sggSOnAntCuyaAqE6VYbrT6WWamHjj5ZaYJEJGC2LOAlgRMFRnhUEG",
-	"BLCdS63DQUCHQPMQMMhoND0eiE1poHhS2FiDHGaVCfM8o+Kai0mPrLIv06rlX9dcxME1WwSunwDHHCBL",
-	"3YqJAZDEb8i9INPGd9gdS9oyg6mpfdgTfxf7fQDT4TPTw34fAYrtX550jU/PUWT6sazE0o36l+ceV6B9",
-	"4DG1ymYZtiViTN1V9+YkRV62n5e44+h4CMg+Egt30ySxiQNc1PgKCGQlNzns9+Gu7ASYy87iYCBAVcIU",
-	"0GNIalcEhBgiBXkthRHvQG3KgI0UMd08K9PbA0yCVy7odF/p3kBUMmgNK0LGa5qRM66NBkbWCFLa5dsr",
-	"QhU5vfzrJq7zzoII/YZ8p5JSu1nUeLAU5qbRPKA5usCg9ZmZNtdk+PRszmaafwyngwMAlI5k9y/P7sAk",
-	"KgV7pNzRdRxnRw6X6+keTXnXpSI3+taL+MmE37CCt9Zl2GOCNUJRIxBGryRqKueC0AnlYtUoC86g87Mf",
-	"MNl2N+7wZZlCYRKb7aBwH7VxZZBP2xXrfFaSvg+B1q7aghocIayG0AVQ6aMp0tRMmnCFQVpgG7SJFFIk",
-	"i2MXY4zVDyGg3KXaTKma9ojF6ZhS5e7PgYDo5dcnfxuenJ8Nf3jx98vh+YuL4bvLFxdhJeT5SYfMZWaE",
-	"JrcZUpOM3chrFgfE/GFDJSHcmUFiE+FqICg57D8jocMSAjlziIlGcQg5Kmcxm6VSMxEtMMZbZws0dhbB",
-	"9GHlHcx2KE+JrfiIS4MHhvxogaQGAu9zFzdukzyd/hBYsCnToY2lfwY5ExnTQyHNONOELugoYSHMGCKj",
-	"zayKhuY8sjXvAPFEufC5hIPKY4SMWhJFYpgN18oNGJdQQSqiiF3DyoX8Q8oCDtDIRPUAeGvrabPepLdu",
-	"lTsE56EGovguz1iPXJjOnRHajH8sM0y/KGtoylxHcsZ8ogoio+MZ3t2uXO4oJGt9KhszjM5iuG9lYN5/",
-	"4L4vsf5zgyZSpCgUJNHDGhixde2dmj3snkqhM5k09Wjf34OX7btv5KXZQSx6RSfNw3Uf41tvJDSC4/18",
-	"ssIW1uhTKcYJx9z0w4ODbXqxAXgOQfqj+DfSUMUqscK7g9Ztlzuy1l08dK2jltUWuspRgkeIKNxUFnvT",
-	"y/8NsSgtjQJieTHVmBpJTmyKkDWdW/glagMrD/uHq1IEnP57H9/nPsng0KfkwR1R8kj/BD6vZPoZImYr",
-	"bn2zAOvoppkg9jKpbfGJZqlAJrG7Ta4Zq6zt2Mb4RFKM+SQ33HyS0YiRlGVcxuXtLqRgnR55I/VAlAR8",
-	"5Ll2zQU3EShewN2GdxMOU+H1G1iyM0OoJskNBI4SgKLxcinFlzHKMwWFWp8qXvMjZm8w5wWtcEvPvXQB",
-	"o3lQwu7/ZpeCYPN/6Yvh8x5VqApZOauPHJ09CLPHmIFuFTjDf6wv+USoMujAJt9ZCE7StrmyZExnPFl0",
-	"Knn0MhcgSAYuHThEAXPowJnCgeCKINx8IXxiJ87YXm/NCKDzTIoJifIsM3KsG74TmR8PRJE76n4LAxeT",
-	"EFgdG9yOWs5pFqtq+0Y1tlFICTd80om1Nk/4eCAgfbI6QY7fsNglDWnNZqkmbYRAdqpDxifTcrgdO96D",
-	"ZwMR2paG2IwvkdIr8ML+nZdV8j6FxFrvpDhA24iuh76QZcC+/tLDFw62kP+upHxNxcJZjT9eoHMRPIxU",
-	"Ch+uuZoRkqbx0J5YzJG/XL59E7j4WguyU5yZSUZdrjfUV22XCTSPFHGp54yMcq2l6PQG4iW/gStcsSiH",
-	"mDqXBwz3OxWEQ5LvmLMMToVRJc0v+09sgrIi7cODZ0jiFQrv+Cj8FUxx1zvz+bk8P8+kHH8yNQ7GVZ6F",
-	"oNbUbXc+nwNWRDfPEiYiGbN4h6h0uzffma357EFIuZ5eobPOawHDtNSU8uxf8vr/jHyhKTmTTwTh9lbB",
-	"AFaJalaR7d3IPYyMUMXAcDlMt92MatZFn+sRvrzMaWSum1nNhb24axn6dangeAX+gkAUYYP65WEEZgTb",
-	"XDGXmC4tcxeM8bktq7BFONo13DvNpKu50aRjP4fnNfEksLoG1iNZ8o6C9GGNgprIuXkBUxFA5cpm1rY2",
-	"EI5ESmlqRYoi9xCiBmJbKYpsFKLskFH7AklqINZJUWQ7IerKxbfarO96UGxEhZCa4Ia46Nc22DIrMa7F",
-	"OnjvLNy1c7u9n+b+cXfEaWWR7i2T4YC/eJls5wjR30SKw8Vc1n88R9PnamlOiQWe1uXCGdScNuTz11dJ",
-	"75N5hJvDlIuh/fZuLTsUr1fLH35/6dwNxY1qMe4CEi0lkxhNl4p4D+oGgKKubJ54geNJZJHNVt8ljDD/",
-	"xDwCW/9tgtm3iWOvE8oXatl/CJWuoCUoTFFFeV0jH1jxab2t1cZ4O9C0AtGpR85LICeKzxwy5oRyUfHz",
-	"KTKfyoRZMS0YCHZr9EZi4RUpUVOZaWupxZhghHS0bkTwIKLfMk0WnaCsmlMaaHgGXkoMPDI7D25Rn6kU",
-	"J33lApy/NL3Pjm8nK8jnU84Em/9bQfutFbQXt5HLG3EakEXQheIjZo/M7jyccubgZJs5xalz4mO4BWSX",
-	"gUVXT9mMcNEjLzlLYgVxE4lpLCZtlUdYcgfSXsIOBANl7GcHmndRjMp5QQqsOgdRB+EUV0WiZRkKwgV5",
-	"J3gkY0bevDwtfSixnBnmlMg5y7rmvo2R1SQyoglJaeZcSlyrgUCYUKtRWD+Qgmu60yMnwvYKSKtcACM0",
-	"mvMNV3yUsAARGCSozyMe84xFiPExENGUZjQyehPGMrz780G//+0///F/wD9eBvDg4MQ+OHiBD54+tQ+e",
-	"PjMPXr54+dJpJ/0+geoSqOIORLgHYwvrwxzn4BkuoEDZLWTFTCqm6TaEn7i1u7p4/IyoayNxShEQM9aB",
-	"OF1kPAHA3v/v/wmB6F5RzQUJadhxKffQCkZoWJ0J+lIhWgLjHDkU87NoS25fInfGoe3Envc/E3u+WtII",
-	"6B+JVe8cLvGbs+kyfKJJSbgPQ46mVO/Z0nuubm2z9GZB4E+nVJPT8iMy5xkA7cyoDoiSJBczGfMxZ3EN",
-	"N34us2vA44/tNJhSA7GC6W8xtRGTtNMjP4JZROmM0ZlDwQV1FQE+uSIhBPgCcEgX3wuJHA9EaKbXK6fX",
-	"i6a5uA6tlqMIg3WydpeYanpEfnr+9s2L96HL8SfhEXDwLuBPhSSSsxkTeiDQ5rP/hKgeeXGrjY4lhToi",
-	"YVnnLyQ0RYBUrD06x9vMiJQOgRplUAABdjaygWiHuSpq+g6n3NxBCzfxNGPYJpjV8Hayr3QCEpaFBUO0",
-	"ebm0RxvO5yiuR0IRInLoiJH9HnlBoykxS4D4Kxgth2uJd0Jodr3c9FNYSSxONxDw4yW8/QIRoAuhGouX",
-	"uVh1MKupAm+EuS5GbEIFXL+vT8+xvHUVrxZFEee/RVMyFpMmxfukHZ6/uyKGqp25EWNA4NewMxAyI4KC",
-	"TTGcRakrTB26ItsaaklgWxaA1VZeY7faPUEl4pGhOWg2GIhcmImVAMEOKTWaSqmYGRemflr8ckj9HA4d",
-	"IrJMbDJogNlbio7RKo5q/HGl14GwUZsMe5p1ykhNO9SIJonCVPjqULJcuBBJC0ONxKfyRA+EeStAFN/U",
-	"7odb+NR0p1kaWKzPsicbGtUjEBBtdqseEHt6DkGxl1cvzi/DlYYVaX9NRgtiGaQFuncfXr27eDO8Onv9",
-	"4u27q9CF4QwE6n3m/BzXkKIsrjYcLCwIgkNUmicJoeoaXX0FpQR19mEaphqlF1vcLRxzwdXUVs88Ignk",
-	"MYSu3IFUzK40BJxLbRa4R06g+TK2VAUDgSjwkHYHrKoobUpGLJKAEC9IyNXQIqfjnhShRzARjA92Juki",
-	"3c9hS1uSxdmaNmHbQRQ2vwxhpKFdMrPLZkPt+AFA+JqLGMY6ZbBI5dSyXNi6I5HMYhbDyiG9wWrDyhey",
-	"dHE2oAHDyJaWsTKczrENO8YjDZwMhwM3CCVjmSRy3s1TaH8gfEwxJBN+Y08dbjlz8Ph5onsEOZKCMGfI",
-	"lcSpU3MWBmIK7FlZVg9Xg7L0E0ZTySOmyhrQWLDA/hiNoIa9w7k3XFxm5j6h0RQ5GBSZbuP654qFnSIe",
-	"yZKd/Q1HalaDEiGFvb1YXLnczOTGHOR8W6AcfSqhlQHxMjQ3IGSEwgLANLmwZQlJCMkaYfVCUPnMAamb",
-	"l3u2sAB+WNV7qrvkWiRtqhRXmgpNXGX5ggx4NhBVwgvM5eGWC94FroIz7wR2xOwW3PPQyUCE371o4uRd",
-	"bLW4QctKOOQUz5YLyLageOCOcSzE2oAmEtSUOV10rEMPtTaZljdzLkAHgyNt+oTbyYirrn1mFecjWzS8",
-	"evPLrHYXl0yIa7Me4NBBYJQMeij2FrlHeddFlTC+qUxi0oZ0QzMdWgWafaSK1QVBL6gkJrx+cXl58t2L",
-	"4bd/v3pxiXd2Rcl88+4VKRRIVUNMyVMyzqTQDjqlj4rAQIByCIDxdVIMHKQXFc55oIqkAZkhUL+7C3rk",
-	"qrKKwIhdzHzhaytOgSsPTdo0Af5QMlKZOWcd3HswVuDoc6oGIs1knEcshnIMxfEqerXjXZb+lk6j4Zol",
-	"MHxVjDobw1mBcFEQbSCESsnaHYOs2ZyXuCg+4sJQcL0N/4DMS7vT4EWqSJP2duCuvLcN+xzJeAH7CYZP",
-	"oCrgY1hsxgFpFNysQ35Gic8zZyDvE61pNDUSLohfQKGWrB4pADoGo4aRaT5g3QjzDND52BH5YP4z5PHd",
-	"neN3MzoB523mLlYK3LML7+/twQeEx3ch1NmhDnffuUMsOQDAcoDEUxXMBsJw8hlwxPPnL0t0THOoDD8s",
-	"HowSGV2rMktVCT4es5hYuoWyMIGzIMMOOyI1o+C/2kOljPbCyCl+dU4zbRi3jRw3bWC9XniXuCoDpUmF",
-	"arxjzXoExXfWQYaVfrlSQEpmXcxHh0YUSRgk04xlLgwrwfwXHsOOFdKX1c5tsYDUNuyqfBRVGDrVMgPF",
-	"zZ1mcpZqwpTmM6NlpkmuBiKc0duh+7xaF8FcbihKYrGJMmKQ0cRlBhoRHxztxxVB3ty71mc9xmSrOjrT",
-	"wTML9TI0OuvQmutCK+cCUqjzeQOKMUq5OGd7Mm1HSy0/6T92LWOj2TAX9IZyKI4XBpXyLzaI2nBJqxGA",
-	"010PBJgYCwk2F24d28Bqr97+8OKNLWHx8uTs1fDt+Ys3YafIGpvRBQpUWEOFxQQLYIKqWl5WygWVEBpl",
-	"UinI5ObCcI8ItAnH1k/fvjl9d3Hx4s3V8LsXb15cnFydvX1j+HtNsob4zyKfzLvccjijYjGsDMGKCrVQ",
-	"BHJCVCJhZccZM01MXYhD5aYFibBdFPMPLGsO6vy64o6ZA2ayuYmbU6TqquenixutdPIbeUyWZlokL1dt",
-	"G/XWlsCYkKejcum1fkB4pcMfclirINUv3QeeVHCvjbDsAG8isEvA/V43Ev6texJFLOl+mxt1myPe+9Lo",
-	"hQwJaAMgt4MmkGbyljMFATR2vFDmJp9Mq9FXa9K6v+Rw+/taIj8frLDhw/ZGa4c1ptwJKvULLQ9u+7h3",
-	"J7BiLjF8hlRZnZOyHctDvdcB7rb9zKlzbNNm0IxUr9+DVdXUEvFdUM0wc9tr2MzYzErDv+RSU9I+e3H1",
-	"ksQZHYOG0pv0SDiwoDCD1nH2Tf9Yf3N4EK6nvKDstnsOt6+/d+zTVUla3/Uv3xz0zf87nn/ztL+5/3Jl",
-	"vIjLEkxBkswp1962SliaO8C03iZr0EpO1qT92ZGwr1aNjhzhlRJJY7itnXA3LJ86Il0maPuscsOhR8QK",
-	"ISOGcgjac6CeJgopdfTy4lz4ZY+wbN77xn0I/qF3/vAeO/8g+aJGWtWVW4a0bclB84hqPkpYFW3CvF1G",
-	"piz7N/ZiNsonzV6Ov2IhSeYMpChMogmsBKFhtzTSq8ZS1MYcto2y3gXuCad6bkbxryXVwJTXFPqAk4o3",
-	"SrGwztIc13bDLPMfON/1cirn9WUoyLB6CjC/0xDZ9sT/oTRRrc2V/lFm18oIYvMpj6ZgkXAKiHMlHBcm",
-	"FuIsLEZaG9MMtQy0F69SPtroVkh/N8/8JU7jU6eawihhvD66/XHKQH+n1cvBrEch0wisgTZiTBAtEwCp",
-	"VFqmf2Ti1TItrZePysUo1+h+5LqHGLYVrKCVMGL0QcJbXzBB2RE2Vgt0Cwe3Hk76D0wv5SEqfAxFNRsu",
-	"JkHhNkEwukbaKa51b0T6j2BTF6VhRzCG4o9izELWgQ1fyRkr7NZyPD6y9iWexAHJU0AFhRFZbmidZpWC",
-	"NqmUzjaW3bgLbcYnlj8UhS1BSsRfGRR2tVmKADRgSwGjDRf9Mg7tJqYRRrtZxCtwbVFFwp/cb+/DgLy7",
-	"eKVIAsYrsHe67BPVCQZiIjOZay6YCsyKFOp2cdGiAS+lmYYqUqpHTmxlGwfmV9wGtqRtduOqnhc1eXHc",
-	"N5zNqxdCUVbYeW1IO4QclR7s4NC8H3Z65A1cOtZLoQh12AcBoeT55Zsy+wfMptds0QAFCFIHlOf8hMe6",
-	"7MR7qgHUCNfrkSIwT8IFhsu4aqB/GIS458vTI3RkpGFdXYZm5HEw9TefYytah1gWIzyyVAbm8lrBXfD4",
-	"yXHNCddZrilElaukMhByDG5wNLejMwTjjoqu4KjawjXQF9UEozBlViT964yx5X7dWNCRm0BvuVY8BrkX",
-	"IpE65J//+D+Bz2ExyXZlLKXrmM9mLOZGKVL5qOv65u79gQiL8RilMoXi2U4LESTcc2FN6FMARTa0PY5Y",
-	"Iuc4DHDx4lm3bXAxEFBDDX5yDnqz6CGFmKiylg+trElI98JesYLoByl/NU0PRDtUWbSHDlOVRUbVDfdC",
-	"5/fOpNToJsQq7+ACVWXNB7MfUNKb2riBFFzRcjwQ1a7mNLm28zRrWV05mvBrdmxEa+xAjsHZl9hI1orF",
-	"fLQYCOezaR/2+/78b670S6DhFRHEB6JZUsmukJye2nDFdLWE8ZO2WUkXSWKWstMEiI5b1ITmud8/2Ajn",
-	"+TurIWP26IUhnq2LLf1OgRKt79RQtmB1fkWBW1V4MTLfNRCKcwlRnqpHwlmeaG5EhD3ADYippjaB1fSD",
-	"nAsD4NsQIWAeGGKrVtI3zzoI2ydTjGVfipowTBBZ0BgD/ttcQOEly4gs06lUMGOll7pzDKXsgfjpHIpA",
-	"qiK4VMYL0jYthdab271apCx0FtcqZclIs0pcaTYQYVGzNuxYjvqfboLfIL8P/9OM+xvLvcvp/Wc5v2/C",
-	"Hvkvcw5JSfwDYXqGIwyhWbDchj0V640rAfbMjMc2I+qXejNFHgNMk6sy7sG6z0eJHKF3HYOhCM0yiKSy",
-	"GKEj8NGAj08mrBMA/CViVg3EjFGVY5gGNDanC+TR1l3vokGGhkcAK3fu9nEmZ9i/2QuMAItZlFBsjQG2",
-	"jsXH6pET3MpqvEvh+3x59srFs5QwXPv9PnnNv/UU/dl/PBB46Wkph9AipA4oaQQUe6GAj4Ojp4nFx0Zh",
-	"yNNEQlGxokiRptfVIAXzsvXqW88BDBGG91/v3l6dFEE3xSDJdw1DJCE0MXSBA+FAwNnBGo6gC9qDg13V",
-	"xHVwMztfq2sZE8St29XOBaosqYFwaJwjNuUCYwncba+IMBdQwiGfpZL4EpBwMLAvYJCSITmjUI1y7XoN",
-	"iJAk7IV7Ya8XGrl9MrMFHaXpHKQREEWEhNgjG43ky2zpOiqvBCgFZaDpfv/gEEkpsNF92FeBbX7w5An+",
-	"DmEaxOIDAIfy5bkQDmhNKJiAAZ//krNKWEjJVu0pdoFlS/yWrMh3RwBjShU2DJksppuhIScRYow7Sraw",
-	"BQUfA5ABo8e1Mc0pgJXmAoo3O2beWYaB7f7AFkcln7P75Q41CEpVg+qYiwnL0owLTSKz5DaikumpjIOB",
-	"QOkKeExAQATFYBeM2bXsE2UDhHktz3inCZH2mi2Msgiwqna6CDRrA6s8stU7IOCXmID8cWCpXgHKLPgj",
-	"hUXW2+7WMAy4c+xObxEYDtKnIzeQ982+NYlX7m74CLj0YNWmwWw4DhDKRLICO9dc6+4iM9L1jHLRm8jG",
-	"4dni8d6hHfafPd15bFe+o1IM1agaYmKWslkcvZdYvHWWVvVG373qvEf02U3wREL+3NlecHCazI5loN2S",
-	"H/HFFZ1sSsqCd/5ocRb7n9VpvSKctI1g4ZV3OqArL4kK9v3aVQSvOCGrKkKAZImxZw4A/vPDAeMhsHaE",
-	"VSUkaN0WBxRORtVAtKEuSmjEkCHcP0XBtiJ+2F7QAPeOIhHwzTSTk4wpQIRn2Y2TsbSUaO4oZMEZXSCe",
-	"KopYlCRca8vV5m5fsG8v2AkwAFuX5JOqt9iJh9a+BUUIRt+uL4uN6KmLl0WQIr7zJcCkGHZFEacChgkD",
-	"9iiyNZrZBiA6k3O8SW080nEpydh08pm8qSoyqEMhxBOqoEYitFZyNWcs7fQaAJfuJ8iMXwMOzHbY0b8N",
-	"UNKurHl/C95znkHICvgjXoKW81DAR00MaB26kbnwnIlyxjSFvEnr2rEJrhyk9PBs3IUNC43gaGgHa9ea",
-	"nm0GlD3vj1TRKkRQTunBk6eNDORT844mOeGPKyB8FCmdON3BEYPfqHYfHO11sE9WWWxXtHUEr3OX1SN1",
-	"TEK0umE6HRJXVXkBuwFopsSnmDYAQT0A73r4UCczqHPs4fOGN607Mfa++LdgXQrWvw27v2AO0QrYcCPb",
-	"X5EZ9io04r0RLo28GBMuWKaPSoPIc65SqWAKR4QWiVUhaV+8PCVPD54+DQrkFPPk6/2vvyrt5H8KB4Ii",
-	"UMLJ5enZGRnTJIG8XhdfaIQeppphYapJfcFAhH/rVi3d3bcwfHVEhATzbBiUQ7+0Pl8btXxEFBXxSN6W",
-	"WZfWojsQy+ZzcA1adfL7q9dg3rv863eo+aNxGSLIpC3AJDM+4aJH3gqUs0hGxYQNRDsEqesb2h2Zkbk/",
-	"yn93BdjWsT7HQf/pMVGmdZpgCyivKdwaTBxvH/T7nWOzrCQXimquxhyCc6Vg5HD/KRqxq3c7LHFsL+Nj",
-	"uM3fSMHcle56f9w/bAg/MJzBLtDO7NJ8e2Gmso3PzLx8NjaDa5QPt2AgphXQDsxpO+g/3e6Lc5ppThPz",
-	"zeNt2If55o3Ury1EyBcunG65CLBTb6S+LOnq4cQKoPgtdOR7yRirDC+WcwEWqrXxVCHm9YKqmSUhSbi4",
-	"Bvuo8zgjCBbwgh45z0cJj9AorfhEUG1zXzEtO2MAwk4TRJjCUmgB0XSWgh9KZqZZxiei/jXmSLa5wILs",
-	"k5wrDLgHDY0ORDWjstMjlleDmBROagc0JG3kHIE50AHyc2KvYj9wrl0nvzRUX7J3gt9iVWlUEyGyFlbj",
-	"3cWrOqh0k1UUV0W1lkUbr4mUC/30sOUpL9xQzrNY1bXNV4MCDr7++JiAf/O4DTzud8CuGvCq6syrTNmz",
-	"0MCG7D8fR8szgCW7nwbmL1aBGetiYYSHqUxsqgeYB797cWXhckJ7ZodUh2VmSMnt1JER8C4fAy4qrMtA",
-	"mHYL9CS0L3FFLh8HWMVmziGqk6sS+CFs4N9hIV9+//rkdCBKzilvKsESCCfiUuGnRhV0Yh4Mf9GcmGuZ",
-	"f+vTKXTvLl5VklY+tRZniLJBkXt38eoPHId9gqi53YSb69ERkP+QOhVpFqV7FkNruxK+ci4s0Vbg/0k4",
-	"SeSIJmERMV0N0iTt0QIBRLgUnR75Hq7jgbihSc5W6v0eYRgA3tmAvkYzhREu1q+LQIYzqq4BN03opiC+",
-	"16fnl3Zuv+sKwcU8Nge62a35fQW6vT49L2iqEpZj2HCuqvr9LErXhLaFVs4LSYWy5hnXrCtF4uLv1ZFT",
-	"bRWjUDoWkBwwKKDKkTM5h2jjG0OrDkU6IImcTFCYTSGKQ4NjCbBdeiRUkUzZEXHHoW2BX03reFJyxTIb",
-	"LxfqjAqVykybIcVchqQN6WEzinBvLjjLIcBNpdIIiQtYerVi3eANC2zDtjWYdXENxSxN5AKCHRRYHh1S",
-	"28mrV29/HF5ePT97+w0AFB67O5ElihEohmtrnLUBdA96HprWjSoPMHymw2HMwa0Yhx1Uw80tCEglmFw7",
-	"BtB6yKblCdeLcnwDkSsWHxEKn0CkVsaUTCAjQSKoMfi6BNMAQGkRCDUJNVM6xCCpJEHh3GKN4UjjjCkF",
-	"0Cs0SeQc6y033ITFOftSC/kWA/xtavmW69NwvzpUaOZSZ34n9tLdy4J8eoiIz+7Md0DGhp2VHHmF+64K",
-	"Dhu9smfaRiwWiVAuQQ6A2RRL0N55XKYYFYhtiihNF03+1484sb8DJ+ynJ8vf2G27ltCCxiTR6q5/eqGr",
-	"Oc3zd8ThPqsesmFbH9KHWsp8XJEZAySv0QL0BIsVaHR6hQV2qDMFBiQUeZKENhZEAaKjbQnCbM338UBc",
-	"M5Y6tDkUFlGy7JHvQMArNaGMkWVRD/AGc41STl1YA7R/W3dzRtpQ+GxJsHLYqkawIlmeYMKa06JIkWEA",
-	"0BrCTLuQJv1xtzF9OHb5CSWb38T5u/Gsu+pB/5Zqfpd+Y1sSSckZc0lIcnw/OWfPKBwPbIdEqA6jHjkN",
-	"qlSHpSRtQA2qJ5a7rClAUEezZZE94twqgJs6StiswDyWMQuJogtF5tPFEfKcCsJRSNpP+gcdq9OlmdQy",
-	"konDLcXfrGJlFC2Za3h66L7waVukfXhwcFQ4SepqnVPnjOI9EBUFFfU91alFvnJly0IZ9bhE0zXKqbUW",
-	"AXf2sb8rpj6z1HDFlF4vOVjXM0MrraHEKRWxmtJr9oeTM++lzWyFVPb69NwDVnZ4vw8/jslIISBHQtY5",
-	"iwWb4JrThP/Ktmc0UibrjbK2zEFJUQmg37crlRkK9wKAecOhNC+FnYBENJqiVaYC93/19u2ry+HV1atK",
-	"Sl5RQxvzINWU2sxy1OYcIMAxCW3tKbQiAV42ptW5hYAKbOSlq91NkemhDWejEfcK1mODi/bbBWBMohUx",
-	"mrImP6wrdBfUUDjt7o9poljhCh1JmTAqXG7Kp2Mc/z9719fTxq7Ev4qVlwPSEmhv70t5Quico/uvrQq9",
-	"utJJxZpdAxaOvWftBCLU737lmbF3E9abFAghHJ5aYNf22jP2zHjm9/MfmIrwxuV+2xq2cGs4basi0VcQ",
-	"5ZmSU/E0PlLvPrJ/5wX/x37B1QNvUbPUDhTK7XjHVoS4eaCAVKBG+keVdE+VpZA0rX6jPBZeVSHcVE+0",
-	"BkIFXl8CsrjN0X8j2EBiiqRKHPpCqauJYzg8vNUa6Z0PBwcsp9ek0WdYupvPlaPm+7Gb/eFwiCwRMI5Q",
-	"XwrDCxszM7V3QEeaxAPyeT+geQVbeAMiPs9VAgl5iHGIPBbhUgIzbN4fHIS4eOApITai1n7sDMbn2+s4",
-	"v0cTwwTG2n23WGeNCUA0O4jp7XtFvmoGlwbDyCaRf2xwlYxRGQFkZawk2/aQjDvk9g6zF1A8iXPikEpn",
-	"KUh4xaeCaRNCi6E8dhbJXZBVNAQeR7qhoQBR7bwU4ErNnT6Dtfm+vnXf3YawHWkEX2Fq+44fYNgHXpa3",
-	"Y2gLLVSvtkbjUpL+qFnSIDWl6DFAEcD1F1QfbxRWoo83ruAan8Rmh922Hna5Tkn3PaSMLNzcELA0ggU4",
-	"rszlBgvmcL7ad9PEddZeN5y3haXbL3iFV61SpEEX47wft59e9xK0O0stR/sZONqqWhbCAi8GfOGGVgUy",
-	"Z+GcDHxtmpWGyKUAgYIVxroVFugO/g1IrsnrDv9QAotq3qoKza1qWb0/OFjBslqvJPTCfw+35Mrjs6YB",
-	"96x5wBFJ7qifkjlThyz/M2dj7oorYQl8qeBW7ElthbbSyalQs+499UvodonnfAoEiVcR7wSN+oDemPKj",
-	"/3wcHMY2ZWHRRC7PwQoLvaVoY1UjMEGU46/ayVddGTQ0Ry81f4aGt5nsmTA3if0OONrxkS25X3r5KS2R",
-	"fqCKctkh0gv78wrpLDZ4kpZYRwImZxv4Tk+USuWtPFhP3qADnhw6oFc20kkozRKu+8TpIVzYot3ieTPh",
-	"lyzq41JQulIrnkaj13bkbSStYon8hqSKVy3HLyzlYaliTLqC6Pi+EhcOWLARRccKx3ZaD6KLzt0VcwYO",
-	"vwy4JSXCxLG7Hx0oOl9FpXjx0pWHRvnC1KfGUb3pz5qgJmB2V7QdgzmY9O3/YwAYsxDaqRnjSBUBnv4Q",
-	"fHsreA3OvZMuQJwHLmgSJst2LiZKASvubrevfxKGsWbg8s7i48Dasppw01Ajk0rWkRSF9B4XUiPlBM6M",
-	"iWzGb0GJOI2rFIahaGxpUMI2kh20MP5qWVCC5uilBiVoeJsJSoS56QlK0Dy/QR9tKopx4njtmtvrbhVY",
-	"OIiAaquXaYtW/jRwMq17i6KOkpfL/q8vAZcSR4LV9VypJTvP4rTfjx11hX8evCO9hX+ePPwTOMsCQU8w",
-	"LlInzRJ9egZNWsI79xYP6kJG6Ns71xEPehoVX5u1sZF40BL5bYpsXrPBsVHoxIx5N1NO2xiKP2VWQEZp",
-	"3CKTuUGqbG6yz2eBeWHIcixbydk+yzlSX+8EN1eWdpfZojZKEfIXu9bmRkc/WOqRFhK4uyJE4iHLkfQr",
-	"BzdZasB9AK8nmVDebPArOMlAUtSdJj7gthhkA6EnY2DBg5/8RAy+r+w110aJlX1mGvlXA1Cl9zzmz1rN",
-	"4vHFjCoD4w7kDtEfUj4zLszjGMzmB6DFzc8MAMThZ/vfKhQX/P7lrnoT3nj9B/Ivyw2uRxXadcJ8YIcv",
-	"FuQDh7chiA+am36OkajKb679I/WgqgSiWUWZXPUQXtXBP4Hn1m/VYT9JueFOWieLv8qmNkmv5mOKe+ZF",
-	"oKlhWCmnsPfOIFQgbD9UWviS5QdtAzLziqUyAKzBx4pbUUwAMxxvg+/b/o8vQLsvo6vFIc0zhSGNWoG5",
-	"P2ISsR0xrhzBqGmjBbvhlo15KXb/AkLTRnrEauMmYNYDz/cgi60r84BuYbGyEBHg48qEYrQcMBBEeUaD",
-	"zZFRmo0n3vlED7cOWKkNtCBgzrEd72CamgD7APgOKTUB+i5BMJl5aQA/VDombqHSEev2dofsV15cjXQc",
-	"FMxaGJK0LL/D0Zx55bgDpYTKzBwVksr+8JnDZuyQXqgNtjPSUrPFHrAoBELW5gIimQTBQHXD7Ig4a8pY",
-	"oomYXFjsFya1w2mmRbinqGsLTrV09NmDU/37QwCODLP1eneA4yugLHWP2AjCeTDTRdI+oXpSQkMynQSt",
-	"NouXMFkTXvAjITp4gDsIcaCMSQ0gmtKNNERvPrJJZUXtLCt4XSOtVzGpa6D9PPc9ZKgacC7y2g9kfG6d",
-	"0cIO2QmgN+da3Loz6oJYPew1VgofRlDoyEAPsMzCi4rjvuOGNFlcSq2lvgTKHqKrb0dqxEjH3lktvFzj",
-	"7QTSVHx4d/CR+RnFrrFhW9TcFVcJ/grMBFte/3G18JVgIUGaqZhKM7GwLqnoDb6Tyrv4+7v3jwjfrDV/",
-	"YqaLLwmHtzEUUT6f2Up8t0I/vxstnihV0DIrNSQ8xbWMzovX4KjP/byN98Ci6ZywGXPmWlCRemGsCyWW",
-	"V1xd7JlKaPbt9JjdSF2aG5b/4SXbv7Obj3SAIkEcob8dsJLPbIBAyp3JM+JiaFP8anNzGFmk/SHuX9rN",
-	"2GVtJhUAmIx0yWcZVfGZmh19+Qe7FjNK5qcrafa7f95GHYfPh13CjKVzohyy/KgoROVHJ27dfmGneQAM",
-	"xtP1Elvglh2f/Bdpia/FjBVGTcYamJ2B1532MXj67HyW7yYU+tuDolfw1m+1Ga/iqsHDp2aQCluHMSYC",
-	"4yWftQLj+FMoj+OVPLsWs0SMvCOgHAQIjG4vNLH2AjYoadsJkE/NRLymbQfm9ysgNYAyBsGZb2FxRPdt",
-	"EsxV8BqFMral2V2kU7QxtHYe3Gvmt559MfXtpy+ftCBzuxK137pdII71B2ngS59zBkoxj1i/XKXhZAgK",
-	"DUe1uYH+YHBIwfrPk8+f2FgA8yrWbBJECqGV1eYmgw8Ge/7bCSuNUry2GUOXsxBKIfoGP7feWEHwycA5",
-	"ScYDHtL+4MZBOcD7rvlUKAtXZv7P+f/2Polbt3dMR3uAwcRd07s52AMBjgO5YN8dGsjvr7gOWx0vaj6E",
-	"wkUP1sXGWkD5XJCo+cvsueXoPkTjiv5iw1qDKIDIoTnIdhLLBqpkNEogmY6QMtzzPVu5cUS86HBIdO0d",
-	"8wQ3d4NzwWtRH028ZfrHdzh1KlO1f+aV/JeYxd989w0QR0an3RwDDNzh/wmvoTQFgNcMsgGw1wz2QZpp",
-	"hIst/VtOhRbWZqwWvJT4X9+cLARbLLSA9oE2kOPJFyAAhOMdYE1HBXJoByss84cm8Pn5xsjwsa12/Ip1",
-	"tPPNijnmgWY4AvF+mDKXbKc2SrAcnst326363ySwpO65fcN7R7jtePUYJz34h4jWO+clti8fmnT1EJBP",
-	"DAY9UvDhYFmvhai8xXGhpBasUBIy8r014kTVbtfbyks+sMXUbzN2XpsbuE3yxwNnrhYCTpKWVUNtI3dL",
-	"h5kEOCt7XoW4AwzihVPPIoUEgPYdKz4pRatV/2xixEnsEbZD2C4N+MtukANZs6IbuWO4gFRhl02U9x/m",
-	"bYNWE6jfXSKKL3A182uOmZwN+UaPcIZXlg2rFRAJAqfkVARkNwQCAWo4iJQAVMhCsKQ9FUU1+PH9x/8D",
-	"AAD//w==",
+	"7L3tchs5sij4KgjujTA5p0hRsuxuS9FxVi1L3TrtD40kT8/cpi8LrAJJjIpAdQElmuNQxPm1D7C7T7A/",
+	"zv7dfYX7BPsM8yQbyATqg0TxQ5bd7pm5cc+0VawCEkBmIr/zYyuSs1QKJrRqHX1sTRmNWQb/PKXRlJ1K",
+	"oTOZvJHXWmbMPI6ZijKeai5F66h1kszpQpFQyK4yb4RHRE8ZGcl4QSKaZZwpQomWt0wQmRHFooxpoqdU",
+	"EyFJZKYg7VEm54plAUkz+WFBZDYQpy/fdMiMLsgtYylpX52fkuffHL4g//P/ftbb7/TINROaSEHYHcsW",
+	"JGMqlUIxIscwvUxZRg2EvYFoBa2M/ZrzjMWtI53lLGipaMpm1CyGiXzWOvql5cBvvQ9aepGy1lFL6YyL",
+	"Sev+Pmid3dDJ6tJvpsxMLPMsYk8UuWOZ4lIcE8VETLgmIxrdEi5IeDHuvqY6moZES5KnMdWMKDpmyaLX",
+	"qgHzgc7SxMw9aD0dtFo+UM55wk6iiKX6iooJU80nMlpopsKlGexy4Tf/Ws0E5tCZ0C+5SqXiOO7yNCHV",
+	"mkbTGRM6JHOup4QKcnJ9enFBwjFPmKAzFpIxTRLYBypiOBlzkN/uf/tN+dIfAMbmI0qp1iwzU/6Pcspj",
+	"0rg7zYf1ay41i4ma0oNnzx2qGDCeKAI7QtqUKJ1JMSF3NOEx1TLrbA3doPVLv/uCdsfvPz4/vB+0/lsj",
+	"iNdUxCP5ofnsFL4QHhEDkMxYTH68ef3KUND1n34AmElEhZCaZLkgOIQhBz3lisiMT7jobYX4diY/Llxm",
+	"dDKjbyRwgrW0D4QcBmQsM/Ljzc3l3n6vj9StVol3W4qE732Q3QetlGZ0xrRjVXmmZOY/9VCwD3oYwRuh",
+	"O/U0Y3dc5oqkdMKOiUzprzkzgHHz2a85yxatoGXQs3XUwm9rhDSjH14xMdHT1tGz/YOmc74Yv5GCAe37",
+	"YTO4Sto1vOwAfFHCDYObyiRWgTn28A/hMaFkZsYiVKg5yxR52j8sYEbGXQJ9Me6ayZHzNMG+3z84bAIe",
+	"+Msq2G8FA2Ihmfk9IKw36Vlm812/u98/eBoG7m8zfDcE8PFB99n+QUjaZoUJVZo82z9Ayus0rgPBaID/",
+	"4NlzH/gXL9dza8LjYr6U6mk5G4/XIudYZjOqW0etPIc3PVPHbJZKzUS0+IktVsF4TW/hRowy5q4Bcytk",
+	"TGcLvDoVnTFyyxbIVIsncKOaR1yQg0MylXmmSMbSxJCgnrKBQLKnSXkbtmGIsIBJd6/gAxYfEbO0sEO4",
+	"UJrR2NAFgMTFhNAJ5eK4BsxAIIsnMR+PWWZwEwDiZi2HBwcBMHiKcE+lMnw1U5qYrWRKm/eU5kli2JUw",
+	"c+CH/Re9gXjrLmtFZjS7ZTEJP3R5CTMu8ggWL3PdRRkiJMLc/XYLDJ9E0aKtGCOMRtOBKKSAjuGjsMWW",
+	"/nlGVB5FTCkDSMbGuWKx2wuUGfxEVZ5u1xxvI1o+C1ozLgoyC6r3xC+DwYeD/e5g8OGbs/f/5r8lLsYN",
+	"XOMkTZMFkSJZEI6srCKCADvBfQZGYZgvSxQjh/sHcEBCGvyZkGgKwkNnHfdYyzgaCO8Vn3G9CvQlnTCi",
+	"+N8aOWwC31XnitmY5oluHT3rB2ZiPjPXwkG/DxuLf+0XIHCh2YRlAMM1U0YOQx7gIXGFvw8/mdTfKTph",
+	"55mcrS74WtNMu7tmSpNxV6ZMkDkXsZyT8JdxJmcB0bITkrZdKXnaJ7Gh5REby4yRUMuw07Rf5vuWF1oj",
+	"XHY1n7FmkG/kKsBnInbgIpABYR+iJI9ZXEIo5LxzTOhYs4yEBoQwIFSTmVSaHPYt+AnVLGuCW8vdob43",
+	"p4QMDe7672l8hVzF/BWhqGr+SdM04REQ/F6ayVHCZv/2V4Wyaznnf8vYuHXU+l/2Sr1nD39Ve5f4FU7q",
+	"uz4KZjajiQGexeZyG1OeKCcxGqWjdR+0TqUYJzz6zYCM7PyqEM7ZB66AvzuOAXCeZRlKTl8KyBNBmJmT",
+	"tKlYEKWpzlXnuNQalcGi+ZRHU4DPiCLfg7pSh/EPe3+og1Mg04gLCkjnwaTV/ZpPZYJaQEAUy+7gHmCZ",
+	"NihcUYZR5+qWSpdv9fb9vRUlDfEBbrMlpWrTMB5VrDLYNYvyjOtF91ImPFpsM6DTPSpq7aZP4L17Jxe+",
+	"kfq1jPmYG67pk7JQdn2iSCTTBWmHNUnUiByKRHlmZIilPX4YPJc005wmnwk9LDmxuCb0/u4QpUGYR7Ec",
+	"ZbWukcj3zC29vUKOnxu19/2/dfE/e/gfv1jzW+ItbMEbqa+p5mrM6ShhX5LthYA6QyH1UJUQWHMZ/GZ4",
+	"YaaNSqo0PGUiJu2wdoRH1lDxBzyozhLyrRz3Dqc4GPxhzdnBLspsxOOYiS99p0UZi5kwVG7ki+gWpHlc",
+	"GMlkghfZD1KwLw4YWAYMR5NJzDKip1RYoVxTLlhMplxpmS2O8XBRtXKaDJECQX9FlT6JZ3yXjS2MheaL",
+	"GIRoqvSQwjAGVk15YkSuKVdkLvMkJgmjd4wISWik+R0j8C5XOqMazBusFAVWB5wxZYTH3UYsxHMQjoaW",
+	"mQ5xontkMuYBj1tHrf7oxfjp6DnrfjveH3cPo8On3RfR02fd5+P+eD9+Ot6n34AhACSG1tFh/0XQ0lyD",
+	"wbSQtoo580wcRdGIRrdMxEd2944qS7oPPh0HTmXMSFgOaskZ1att9oi0Y67oKOFiEpCYzSQIaDIbiJgl",
+	"DP4ojCVSsICMFoRrxZKxETxHC0KNSsey+qidHnljNb05VRac+BjNBKDt0sQgLUdkpXnMNUnkpEcuMzmT",
+	"mpnBmTAMyj8B3hhGUb4PWq9PL9+lSmeMzr64MGmI8PXpJV7IGYlgx4XUZGRokEZTo7+Esygd5gL+Bqbb",
+	"Ccgok7fMmgKllpFMBgJfdH8jloYdsxdGNYmJIVl8x/wtcx1auRWJDYwcU2moXMRg2bEb9Ebqc5mL+Etu",
+	"zBtJVB5NS5NX2/Apsy+JFBNFtCRKzpgUjLBEsQ7wocuMRVLEID2cU56wLwpyxU9i1EVFqPOpoL+IK0NF",
+	"Bnxz0ihBHhcmjQqiw1quGM311NwaCO9VcRN+0UMAxle9wMCa244ybgBLSk9VQGgUyVxo1Nden5+gJVjx",
+	"iehyUb9jBiI8Pf1+eH1zdjl8dzl8ffLn4ckPZ+ERiYAhZUtrH7rbMgxKq2I4Y3oqYxXC7g5EePn2+obs",
+	"3e3vmY/3amOw0EDHUq3Awg83gAXX4viNlK+pWFjNXH1RhZJkVDMCNiSzudSwMi5IIqNbmetja/mzdosr",
+	"80f3xPwREgX4rpakqCuqWYMlC1WCGeVgxPw1l5qS9sXZzTmJMzrWHWcPH7TM7g1ax9l3/WP93eHBkiNu",
+	"VTQuJq3IxH4XFiUpvLF+4l+/2+8fz7973t88c7kjHksW7pDhF3PKtXes0voGNiZhIJAZ/9tvT2zACd6J",
+	"NJOREV++sMi/ZDOasyTpWqvRKNfOgTdiBKAwNxWcIRWEl3ZmMKlnDAzU1pKDF/JIxgtk27/p7TuTMUvM",
+	"JXrHDXcaw7URALu6Y1kiaYxGssoVyrUici6IFSmRsWuj95hFSmFWVUhnqFRfXlhvSpoZjqm5tQeBFyUe",
+	"Ur2tOTFosQ8pz5ha943IkwSRBbWmlTF4vIWJOEAB2pzcJ02GttOPqz+kGRvzD35Gge6XaEozGmmWKWfd",
+	"RS9JgD6nSE4EV4wgXZfhB1E0Gv759undC+pblfOdDnGsIcr2udA88fgrgOtSkkkNSGhxmEwyGjGSsozL",
+	"OCDzKUNRVCaxc+QoLVOjZ2S3XEwMfA/ZvfuqIeMXdO/Bfha7F1SRqIYdS+dX+qHl6K8s0mYrEC9PYQCg",
+	"thiFJ5pcVvB0TBPFgiXU3QINGzGh5sHtL7ua1m8BjNG8llcc7ep1YGOqgU9wzWZqE8OwxHpfzEGzjMLf",
+	"U6qGMxtGZH8bSZkwCiJExU9vXtjtZAHCygz14ZrXew3ItrpimvLhLVtsv1ZVDLR0gU4Nq5MiYhC0FBOq",
+	"SPjn7snlRfcntkDn+Im9MIFCjsj3jGYsC5to8o8HvV6vtWlD3AIKyLx7YJS6dwovfpokb8eto1/Wrxje",
+	"vg+W98sIW6yRC1wzTeZTnjB7P6CEpjC4C1RQK/viMI9E7TWYVpf/vroBj4H3xWZ+9ajvIH0HwWgbOdeM",
+	"i+rT/WVextUQjRv+1WUyse9ts41XMmHmqxkXF/j+/tJ2Bq1c8F9zZn82e3RvnpnzXsW904TRTFnE69ZU",
+	"g+JWzBXLnihiBPsEtHfzwHDKCp0VC7r37Wgec30SOWO9C2IyknAvYxOuNHjX4W8AofwDIHF/ZmycMTVd",
+	"+nMI8l/l+8oXRmqayyweovJbPM7kmCdsCGak4qllCkO88pafwh29+pTdydvi6WxMh0xkMknqTwBdK0/Q",
+	"rFV7FE1pkrAKjEYAuWPZYmi0VjXM2IQJow1XXqjqoOapQdyeOZwhxlEWz2I2yifDO87mraB1yxaqV6xm",
+	"FqU9tA+V6648KwaqPCt2zTzTUibDiCaJJxTNnvyZ0JlHPKXROu9NwTcquHMfmI9kNvRLmBtlRbREqWaK",
+	"rn1X4u/SdFzo54et1fCKoMXTLRhU0JIRGGh2k8xlriOJEk4RnohROuY+oDzJvQG6dTPyFsCpHNb90D0G",
+	"9KMTq2A9QACtbk7gkKRcfgUFarDC5temr628PPz3TQzqlZw8xj1XYvxXf9Hlenojb5lQPuI0mDWE0HSP",
+	"3iLI1fXBs+fkP36+sSHdRnBrltQa9Uwumq0qIJo4AYgpZQPl7ac1AfCFEfRX6dHdEA3LuOZiksD9dkzY",
+	"B+uXoLpq5oPvvSuAMYf4uCRJXLOXDnMrSW6WH5dOFj4M6keyvLYaPLXt9Z38KSz10l6OlYChHVQ0a2Me",
+	"uiu2xi2Kh8FqQO1afcxg7XyXMb85qI34rZcBmjt6aK9sVQugQ8pajtxWRv83H9kMipPLC7A0WYHIyeNt",
+	"dG/AUEeEEgehc3FxI0JpJggdiCLsVEtCiTn6TM64YtXY0BmNGbqtCBc6y2OWkVmuNBiAZK4TfscI1x2r",
+	"K8GxDISWpaZg1uesAtboCdYDCIkEf44DcU4Vmh3AqEQMAsZ5wjC80yPUVRFy5eiXTq0B5fQpFRFLPIYq",
+	"eJ54Q2aynOESaBEdawUhsJdQwxWSGDw2WqY+iTSoBjVuFbtYXWstILIEtHGJU8kjtrrEMRccRFWq6kKw",
+	"gboVtBLEX0PGVp4y17o1VQ7HPNENXIWLmH3wmZuDViInaSZHas1dUgJfeLBXDqc0l268/K33dLt3ZVLj",
+	"nFQprjQV2rvMyrZsexOb47iRMjk1wunKXbx0zABNseGe410WVWDby20Llk54ZYCg9aE7kV37MJpS3bO4",
+	"Uvmly2epzLSNQJm2jloTrqf5qBfJ2V7hr6/8y5x2JmiyZwbEICJAwlzcNmFizBJNt9m7l/DiffA4uBsY",
+	"hHi/jfX4URC64bhw8Q87rHJPP8OJSSPHOH1oiQBh0t3w3gLqkUAjiTf9xhHMe/eF/XdbBSj22uLBDeL9",
+	"xW54Balgt6NyP3zcwDHlIiZn02ps2PuZC62p3whL0d4fNBPm1x65AZ+Asl52VgqJlUCBtk1By0ViZNSw",
+	"BluIAbvgk5pziCQIdtep1EJpNhuOuZiwLM34ltw4dwx90+5A4HuDNuYIwuGBO8ygwEs30VZUVJ7r5yQi",
+	"IFZ/dlZo9KSj0Ah2ApIQIKmR0RmLSYl1ePTWTWQTdSFyTSYsqAQdWXkQMs4IJWGNr4TH6M8JcYKhBDhU",
+	"jwvIHRjCtoVGGjTg4rtsluoFCe3ehsXkoXtZxCQ0NAwJb2s+hBeXcHFGF2aNCHxA/mpES5dQAdtCfnn5",
+	"9s3Ze1DZlphQNBoa9r7tpXtmthf4x4O4V8lr70Hab7B1/g75WQ/O7DNxta+aT2x9y35W1lBRdpeYQ8rE",
+	"ycUTiJPSFVbgghSOyZizJEZvfMIh6p1mzIb+mD9ETPhEmMtglX5m9MOwHBOVduV3TtuExtwaVcyX+Drw",
+	"E6FQHRpJPYX5J/yOQTpzNfOr4cwrmF0O6zHv2LQl7SIYnihis8yMGppipB/9MMQ/HHguYjKimiZy0jEc",
+	"KqHZhGXkjiY5c2mN/QdAG6VDtD6rtRf2lfUmsLgS+KhIm8eqY1MvaZLIOTMao0yQqVvUIXI8Ni9rWS4c",
+	"DjXLhbJxpYFZozOSuDdxJLTyxxACFpbyRYg5l7W6C08Uqayg0yMnLkQTty9JjOJPF4BquSo2DvOZHRfd",
+	"GGBR8s2nB6uM02ouu3Hm11bdqXPlft/62ZvZ9Ixp6uyofiOTh5luVlodH64mX270+Qct4ZMNkgXZhyjV",
+	"PDUsB6m4SK7c3xVlU5qZg0yGddW14cOKtSLNZMUAv1Y2ta8SSgSbF5JqW0hh+QLmEyFLJlj1YCPabCkb",
+	"n6Qpg7IVXJVysaUIROEnyoG03bxGm1zlRWDXIcowYRFB7HWemnkOrfQ1M4NLwax3fnnYCnKvIZDDZYx9",
+	"DwAZsc1vqq+LdL6DXXICV2U+35A+v6lmM2AZOToMSj+RzNF7WKb+VrCz34idIp+NrAMecLKwECyFGhv8",
+	"CQMS0lxL899KgKzMyEcz2hEZ5yLC0Fz3ryPyUdAZu7+vn0hZs0JY36WsZlB5JKHNfOiNkdfBuGOlxPd2",
+	"Ububh3xKspbpMN2w5fs7bnmu2NCRls17WUtfP6PqUF4kAUkzZmmuUEsNjaH+6fi5oY3Q/RH6DaLOFbE5",
+	"Z70q6DmBrrg5tpHonLz1OWQ6nxhX2cF31ySWSUIzBZkh6D265cIjnkExFaO2xf5TXzlN/GCecc22/IKL",
+	"NNdbvoty1ZYva6nR5Lrx3RWjWAqREna2oLoL9RW6SbZT8T/Lab9ko3yyahxr1sRc0K33x2yTy8vnF7px",
+	"SdiQcIH5SyNDiUKT3EYZV+it5OPux2ETtEsHU4BeKlFLQ5QraHJEvHRm3k+w5n9JC31hbV4x02/EuJfW",
+	"qPvYKPe6dIms2pF0nhkhiIRm3WERrS0YixU+hM0wjPuYUEHCYvdWXrZngtGO5TaGxwQV+oDE7I4l5hix",
+	"UpiUSYXd01tGNPug0cmHRbowTw4fpzTTCpQMw/aLyY1+gSXDCJ/BSO0RVez5YWEie3f1SgFMUTTqjnnC",
+	"jvb2PvL4PuxgDhfeO+YHRdpQdQunOiZG47HZtpc002XCHVdkzDQkno0zOUPDKJlKpZWHKZe4uioTZuDh",
+	"pKCJQ30efBlBADnF4DdpF9sOJ2brPcAOwiZ36rLKJprYFrHLta+i9Pt1UevLNIcYAJ4LiwI2yMVIUgU9",
+	"IvWtJ8thgy3ri3jWtrk4XheutMcm5GVpcdU7ayXY1V8aDmrbsPHl8JBiovebhC0byOH5oM7nazbATfqi",
+	"NVTPqTKqY5xHLtmmmhlq6ZoLwnWhwR0Trl0qijXzlBKo40U+Eo5r63eKImb6w0RerK14o9dvE0xQvr8N",
+	"ntV27PGR7dpmYH9cDQO2AQx+jdIuYQihJVuapwt5YrMLaZcQCCvuDZ1tfVshtGJQ3AJ4DC3dJQhyXWhG",
+	"ZXuDZU3F7ukSlLVV1sBppLV6IpmnmmLNuQSCYaWE3DjP4LoDD4Aq03o8SWLKJmQCncGsZMQmVGDIESb5",
+	"G3I86PdBtZky0TlecuKQsUwSOfdQ5VYOBrSHW9/C0s7jAE3bdGP9RNvy2No+fmxO7KlWiaPdv510/3u/",
+	"+2LYff9xP3h+eP/fvNlYtUKYOwX9mkEin/Dh7P1jmYGbgGo+4gnXC0x3d5K645ZU3dqXcUSCG0xoPGUZ",
+	"ExFE0W+yCn4F942Hk8JBPz4HLUSLHXCIZpN85so0rxJm8TOhilDyH9dv3xBcV0CYMJdIjL9Y2bnNC7+P",
+	"CggVCxRfoVyg82J0eq3t8xF9BxhUoH7fGHa+ypsffMYlr3/AQcOJfL7DLvTVZVF/nNHJrPDVF5L7MQnB",
+	"JhYaWKy7262ph+WVwdUN8r4RZNCZ70ZbZYpb4tYDD/xBJ70mFOoTkMCGQj0IAT6Xql2GDDSLsGTGjLSB",
+	"eNAc+XBU8+mBYmP079enl4g8bVSxc8VcvYcQDGFYy2RKwdXnJGX7csZUnujifaewByTkygVXAAbGOXr4",
+	"hjMVdnoE71By/fInZV3DRowG5Zmx2iqkkcJxBTsowhXgcNlmlU4THiUyulWkHVqDvWYfdAD/e28gt09B",
+	"9w/I3//zv8zTv//nf3VqTsadrsxlM3plN7Y1kjZUzXNeaHd0hGPBHlLZAReNY468FrSj6qlqVfqyVtbt",
+	"bYAOANzu8lop5ThlucsqkasysmPDMQKiZgzdkFCd0nwYFPUDynIBErW5IjDZb+93PGp1Y81MTxSUlCHS",
+	"aXzgim4b4cUAA+VmUmp0RXitslQ691+COIR/xtIv/0TZUtOb1ZElbudOwcWc4t5tLeRg7hDCGDQIUw1M",
+	"EJnU4zPAd03B156QkS10qzSTs1Q3BnhcGMQn6JOEisfQaSJjNFbAncDqr2pHs+Vcw0qOncfFEu+yDK9L",
+	"dFc9c9W0XtmYwLPBS3NsgxjvPofdCuqE3ljEL/JVWlyq1jJT+nnKoymhaWqZhwEcYoPGMjvGulZGFlIr",
+	"uVRPFJQ3c1qIIy+cY85GXttM1bjpkdcKm3MAeSzmeoE/sfhQYSYm7SLgSk1pylSnRy4E3Im0qIz+RNVt",
+	"1rUBnygS5lkSokC+arsm7VRMAvLXlE0CMuHjgMzZKO2sWLQBJB7fQ2EtMJwLVr1LMJChZux2cECIU7kk",
+	"V5ir8rLRzqGZRw8SjnkcQrRP9QU8G1e8jijBx2MIRsVrHK/pYuXeRR0Xlaafkdf8ewM97kdAeI/1yNPg",
+	"xdODYP953/YTCAglly/PSSwjuL9I232/3+9D1wfzDhxYmlAuunCoxdtQVzAui2XZLiFwO7TNq3t/CEDH",
+	"CsifX78KyF9OzP/evDX/e/3HVwH5D3pHrwFrAqKmLME4K3QGGGXsmLy7Oe9+Cx6NTo+cmBeK7iagw4Ft",
+	"pW0dF+bjy5fnULIP190haZLbW9kaJ5+g1ufCqtiHiLGYPD0I+v2++T/cmh45EQsLidl5uwtYPgu/sQV8",
+	"QAe0MWWpBAK2CIB5VgbFwz03+95Hfr9nj3Tv41/vQ4M6tlaRza+HiWZcKYODiJQ27AsxCGymY5mLODTH",
+	"7WaBW5S0w7//53/tmdf2HKIBopunsEvDPEv2DLl0bFh7LWoAMshsiDMbo10iIE4CgJ05ss0EDHQ2fgHq",
+	"5yV3TIFUO6EYYLSc+JR406EARr+EwMFatpkKy5ps8CDsbCFLLF0HDg6vUua2zWexwvqhtVoGshW0Ejlv",
+	"Ba0pn0z9KaDZFt5f85LXtsM+6K0MAvBiFf4AT2E78cg3NTjfv895EntFlMZicH86vSYZu+NFAgWWlwaR",
+	"dZTzRBOs9V+YQs3DGGovZTGLbemllQXjlFBncvv8+Ykc2oKJTSHda6p225RKojPGyJTGJBcIhJHPbb8I",
+	"Q5QIvwHBL4g3Q7B0FO7FGtyNR3MhxnL1ZEbuwNaZeStHCzsrxnyye1gEG48ZFnDFEaziZ+40xTRUam0r",
+	"QW/ZMKLQ/oQlqE2YewZL8CiSsZhGuqbDlOucyEzmmotaqGhFCp1KpRu9qlwobTQkL8t5bUaJSxy09fCw",
+	"JjEUhmVJgt1keEQVoYbrbqW2YNQyOCmUP+AcFXZsZ+TeRK4HBWgR6mNCRxhkUiTEG+WFRwzMFahQ4bc9",
+	"v5uIT/A8tkKG18Xb90FLpkwM0aCtfJ08XOZMPWZe1RcAUbUGYixV5lEhpNKTjKmt4Lt0LwPJxHy7r67g",
+	"TbDrw7HuVHsjT80vQ1sQc0tbBoR6Dg2ycO3HALRsCD1NFqR8ryy7Yy5mcCUpiDs3PDGrWWc275Ub1Wee",
+	"mathJIVgkV6DoD+z0bWMbhn0zHDv7oqixSBeBF1ifci26kRboe/aCa4cTY1RLKFvBc8c5lRpo+B+nqNr",
+	"5Lyvq6S1JCTwTC98GlIxpav3ZSbqzukCuxBBUBAVNl1AZhtvklWkguQ0VzeznK7dd+le2mW3dbZS8hsv",
+	"J1xj4+6U6OcVoaLpMGUibnSJj237oN3q/3mc2T6rcpTkit+xxmpqWzlwbKshkP2WVtS8KRVm1+CXXVbv",
+	"FwVFLZfxRu8ieIVTKRNwDXOleYQGAGx3paZyLvyWunSLnL4a1Jc2ZNrWgtpaoEnrAUoNe3LpdR3TCMbZ",
+	"KTTCfTOnXO/IuO2nMXDHBnEDDa6GCT0AtkgKpbM8MnLRuknAs/GgGXicsHUjYzpa488uMKLhheW48GKw",
+	"+pcrO1mDy7sNwdJZ+/egcfsbjr0R7a6c+LDibzE3nYEbRLOm42kmVxj4N6JUmNuRKdRnnbGZzBbDkWsU",
+	"tQUCPRJdl7CsbPKUa/VlsHnGldp64bZ5wdavPxKl1AgDtqaAuwKTf5/NjcNEtDidMizxuFR8lEKp7EYn",
+	"XDWLZYUXqiKazVkX8nSzIcF+FVTn9sF+bvTAIp6q0cZSlHnFNNIZ5q0XNs+DZ88qtZy9paZlRJerT45k",
+	"vGgFRQ8+2wbRtnp87yVAMPKtEjzYFZ0JkAubAweZAm03MxYkB2uiNdxhXBJxdTTLRe5Z2WJj+VYnttqd",
+	"8m9w0lzSpyhetqTUWQM0BGgX5j+z23maSBqTNvYWBV/DImXVlrwxixKasdjPwh5SkHzLgMVmDyfIwooV",
+	"MSShOemwOAlckzPGiyZXMbpxVlk9K4TphBHFtXJxs2ApagsDd8IVizuFijS2XRiwD2zSMF8tCXRz7iR0",
+	"R14Okqs03PZGxyn+N/bZgjXXqCgXwmCCYjYa33WpN5t/bG32mC2MPVudL5/rhygr1armsOCgjv/F5gUV",
+	"vaZW9XxDZCg0U3MlTlcTRZiwnXUxV4GLSY/8xCFciUOLM1x+GdwSmgHBq5VmDKIJ7Psxz1ikZbYIjwYC",
+	"kj3CWy4gCAoCngKL26SNKgi019+z2RroQgAxKcQib+t5wqMQbznn6t6cgxGfisUciGjEEjnHfkFumaTt",
+	"/mlOH31B27mkt6Qas3u1ICoOF2IBgPcaaG444GURN6V/zLxA2uGgNWiFK1ygvBuK6Z+47qREZ5Qn5kTD",
+	"vfCfgV3sSuNwkGXvAnMQayn1Eeq8llT/tZd5xTagtl/2DgU+HT5XkoQP+y+e79ZQYe1ZvLt65TGCPKD1",
+	"w9Z+tVoLizVgPawk6nJRWxuz8bTfD5oaB00ZhCrMZXaravUmnj7fopu3H3yQaPw+Vz9/AgHvuOpRhtsC",
+	"o2hLn7YTVjY2iw2acefTOJfHe9t8iv6IqvqVtAUrg6ZSO+nOoHMXH3gK/PC/rbq2rfMEd1k9RNCpTFuH",
+	"unYP+7brR0YTPK/6Xj3EVbKqMEp/tattfCprVdOtTRSFNlrKdyteg8pSfTv0Hz//1FAF+4Sk+SjhERTw",
+	"bV+dn5Jvnu1/01kNhKDJpLorUD/buzF+6eK2IUb8Fn0M5bAnfqnF+3Gu6smmfLJZtzcTIjj4fQArMzMY",
+	"0Bs273oVuVwp5q1uW7P/mxJNYUDf/K/khIttOfqym4BGOlm4YJQQemBgZI1rguErlgfKcCFKr02lLcP8",
+	"wOBrTR4Vvvn0YHM9o8euwe3WtgTK88NdL/81BaHtqUDg7qp7hmMElgtnJCnlGTaHrBbgBvd30QsSiJko",
+	"zdIjIqSNg4QoxHA2phjQGQ4EFOiqt3Ocjele0YADQ/mtGjqVcEtTaEhXMmmuUYcqM8fX9wQoCu1vKm7z",
+	"+vyk6MUJmeKvTy9twOX3roPL9qEZJ2I1I4C0w48DOI5B62gAwUKDVuD+cdTr9TA9oPIORBINWoH9rdfr",
+	"efhbg+K4bYjR69PLH8H29qMtW7hsLRYNMUbWJgjm9SMS/v0//6/i/7sUSOhPD1YZMAaNZZ5Vm78VkR84",
+	"lEEqqgciYebl/eeVV4Pl8WkCnMGVd4XqC9Dk1rVpm8q5KrqwyrEtI9dB7CltftVR6f7o4JMzy2C/1u7z",
+	"n8xilwj82/0XB0FNJ/wfg0E2GIjB4EO///4PXrXw9enldSR9lkTgkeERFqawfQ1ZRhQDY84xCSeJHNGk",
+	"sIFArK/9NcCvao2VVVFYX1fDlW05BBzMe/sZEIuUhJXkLl+AvFaV5I52qHTMZQggHduEo3pN3+YiY6sF",
+	"S2czKhrizNJMTjI6I1kuiAuZs5lMU6l0HZJOb5viwQ/qAom1DD0GrfEYiitqiSE/Lu7omISaKciIgipc",
+	"yEPRkmFzsIyKQxjy9Tld+KMaKn1mVzfnx5ubS2LfwABga2pHXzREUBc2RG6LTqJ3DS3W4F3bOoCmzpE8",
+	"J7mjaXpH1WdzSr8jug2LQOJ0lT6g/GVi7R/NWNswe1khLaNCuRyHDQDcFO8+0DJk1XtP2KGIwe8CdJEx",
+	"OjMgD6dapwYTlWJh5xjrwGBVTqCdrahmN9s1siXUoB/ZZF1udGAtGI6BBMi7SqIp6baGWysH71DnoQbv",
+	"gptu2dpz+VKwORtuxe5s6udnC1hDlmZolxwuH6OflRdYvdn6UFaAfH64llXvZgRb4qC1XjNrmV5TadSt",
+	"+BTe6Ct9iPFHzM74+//2v1sppw05Xl280YCzFpimirwL62B9emBNU1WgKjVlS9TwKA0Hz55t1l/WlDx9",
+	"68kDsO+bmxlEDAII7XERNBrAP513bmJ6UiYnxfufxDF93O9EkBDpxFCE+ZfCpKcimbjs803aaa6JhkwV",
+	"br5DfFvOl8h4XVM86B9+u2UYXLm2tfziEczupST3tZvdC0i3s71v6iL6lTK3B3GzFY1jpXbubhrIUjw/",
+	"yyao8aEwSEloxg8t48vYTN4xq9QjsF+Uu+0m59WzTd27vTf2H7/IlAmacrA1qd67dxcv32+diCppyruR",
+	"jNmEib0CjPvq5+qWp10sckyTbhEBY5vKrhEoqxang283blGJqlCHdq30uWlLfnmP437JjfhE3r47E25m",
+	"NzfMx2QbgsCanRjytmIZNst831CrXMtIJmtTq2yoMPcmKTVqR1ub9+0dtC5JCmscOqfPBulb3tYD1zyr",
+	"rK+pNn7DVeCvibWp8hUUqBgi8uyelGVrO0B42jUWnTLyM6/aNry5VjtZmqrzLkG8Zi9OqlxjCXQpk4rX",
+	"0Ua9z+gCGzQUcVSuxKdt24CaGFTO4NigQ9VU/U/jSMu3p12Gv0xVrWDQThVUHmKsaaqy8snhMdWCJZ6+",
+	"5YXpfjesXCpPg5VkszzSeVbJeqcu2dfq74WNFqq7FMUrhRTr6qdVqrlZem2wu7nUCqNgxKTNNeDblN4x",
+	"MmJMEGx5HRPFRcS2VDEKR+gWmoLBI1s40rKrzfRXqWJSqvm1omLFIVXOMijdoVXEqaHeGro1gD6OGN9c",
+	"QPbrE+QdrA8LC9maHTSy8IopOpqy6JbFmG6vNMGQU6Pg4d6WcaYzRoUi4cf70MPk79cv9HrFi+9cX7Ht",
+	"Ng7/sIHpDZ1Ra/Z3M/LjIc5GZzAMuuY0S8djY6mtbeGpued2qIK1hj+vZbwltxxWoN3hmlkpoYuD1JhE",
+	"FeimbawKvWVL0JoZz7AbhTmbMZd+3Dg/OXWu14c56aHyaunhhSuFLTnutdTp0Ij4aDDJWCSNvICPPO26",
+	"3Gi+LhkbJIfa2Jvw58q+fCpjVtjvCmA3fX3z9uay8uVytkmxCO8Jnp+8Bv+2L0V1Thfg43H+blr1rmOl",
+	"kox1aa6nTGiOmQhVl1wl9sAsprW8KxiycMsWTShROME/JQKv8K8+9beHt/797Ym92DIPmZvdzipQb1Kd",
+	"aijW1Jc+sI3gwNHFFVF8IrpcHLsm+LZMcFiuO7QnpXobw+dqEFcBKndmYyf511u0jV67pfi95aHVho7b",
+	"NGH5fPkkqMfsVHNtc4sz3y1/njHWNaMXSQ9HRWLT80ObFqBIyrKiYK1g2HzQvvUtSdgdSxSJGUuD4vH+",
+	"c/IT/94I0qAAtm0nvqJyEdgwuJi4WkI4U8erENb6/G25Ha6TwRanfyXR3KLYr6vEcCkVdturl50PMD9p",
+	"f8uMgE9pAW8F7UqxcQNosNwzvIIBS/izvIEWyTfL3HXiWNVcoKKnLVDlaYPhaqwRpRcJ62zdKG2H1hZr",
+	"mv69r6xgO0fhI3GQfxxCXDJKV8z4JZLsTGe7dr4vTvExxPeyf+TXrfNVNszXjWWXDiyvXZOGlTogUESV",
+	"C1KvhOiJJy17FtfHeCf4h+p9v7Xtp4w8ixKax6yrpBBMdw+7z3y34WpXY+yw4FuunAuIQ/eEg1Ghp5lM",
+	"eRQGJExkRJMQ4znleJxwwVyfI0jVhBmgWiN1O9R15faTssy+rTvY246Le9oUF/B68cAAcUpTChX+OVMN",
+	"gs4HPZxzEcv5J/aVXu6pu3W5Vx7ZKiprqc+s5tK+u6lFGm5vY22WotmipzQNXzLcN7Ux4DZSxTU7W9pK",
+	"335U4XJAFDOWG7HVWT4GP1vBDw9nW6UeMHxvjLQvkLXZmGGmf6xl/AagX5Z4u8TYitaNcOHOeJJgw2WD",
+	"BP9I7Rsf3JLRt6fVli3NrcXBxFNI0+bGqdWpN3M1N3LaGDjX3LnJdmPZapSipGVxT3FxRxMeD21l4MJQ",
+	"tUHFLXqKNQaeX1pTxakUY25Oy/KunTIlHzP9YpckCgf8Dxltio9/e5Lr6QFxw5CJefW4kr8Cro4RFFeG",
+	"/BNC4zhjSjXmtTRcXvZXjHz3vgFTD5fLlXoW+PkyW4rAr21zXjan3yydV2WRlUGDDeeYyVHCZv4cs/NT",
+	"8uLw2TckxZdsUrhPKAptLwpUIZqpeLWdoqFGMqPRlAvWNSwAHpj368VJgAjRMlx6AVbjcVZLt4xkvDgi",
+	"FpwFGYD7eNAyapCteewNRN+5U5X9Rq0rxpBCnRZYCpYi3TomvFKwxhcQbisW+gnRci4oA7BU8eVuf8+F",
+	"NHrriJZ2yqX6I9COJGN1Q2xh1LO9UOZ0AV2h6xZbhhZFm0q1fVT8OhuoY87LSkZ/9GL8dPScdb8d74+7",
+	"h9Hh0+6L6Omz7vNxf7wfPx3v0282JZO6sQ79plwoSV6f9E8FqpJmVPWXwDkh764uykrYrjC8rQ4LRGg+",
+	"rJ8iBGEe7ZVV/Xsxu9uz76u9knJaW7apwDVVHLbWdF7Z5WBNK7bLTI4hHTzexvayKf4wLXZjRzfmFUsT",
+	"GrlgDizgXRnsqFLG6fknWFmeHz6WlaUa71Hp4Vy5HqrhiSfd/067f+t3Xwx7azrR3fvPxwnXXnV/tyCQ",
+	"eiTRRgHrk3NXGoudWEb2RFUKudhUpqKH7RPl7pqtkjFsCWn1UIOe+/4rwDVPb/DPXVjpMyan1GO/bAm1",
+	"4rQeml9iCeNBRuMlOqiJh/3K1bGK4rsG9W5d4eIfCHu34JTbdqq0h/wIxgvHR792m7KF83HSATbi+aeF",
+	"lX/xCOrHpsLf2fL/6XhEE3VYafGxuf5GEePL4t+/boWGW+GK0ZgLpnx+limLbj3Pt+8dUa+Tu333iKXv",
+	"VgogL/UUeO9tJr0cT5kxGi92qKRrl9+wabmeXtqAqt1Nl9t8tawf/8xGJ7meCkKVMq9K4ZI07YgkYhmb",
+	"SbEgofsXdD9btUmVvz4gTL9Mc9w9uPYSCjf9xBanxSCkbbAf68lUbCUyIxnTeSa8zWmW4ykrC6oB+H7T",
+	"l6sxcb5DdubQ34WBGsGuRjnuCPqnRlMuRzvUhmuG+ObtzeWOkD5S1GY5TDN0zoRXiZdtrluVZlKOe1sX",
+	"K1pCtE0Fiyrbtd2rNVzY7hPH2iCkaPWMPeY7d8xgwYZkkqmcC9KG7lNUxGS6SKdMKBJLqM8/A4tOp27Q",
+	"o6Mo7rLxZNrlf71NujMh0zqtPD2oU8rzwGMaOuh+033/b9681epSPDdbDVd9NVGYIApCRbu5QmM9dOb5",
+	"tk8yKmI5IyOuFWE0mq4vUVPmOu33ayFd/Q1R9ksQ+hF2nDE1fVjmRIYfPzAUewXY6mB+WCdcaZY9DNhP",
+	"r/pWQb2Y/q/2L6NgVM00+Hawzkf1dIMjrY5G3xItyTcHtsx7Gzpvdo5JJGczKQq/IdbRydg4V6zetNl/",
+	"j3xTp41vN1SZqy29FTzMxFo9bbdN628n6SuJGkLRKfSLGsICYcA8si2ZXKO1pfpT8IrXiXmNrbD8XfoS",
+	"LnxibSyjuuOjtQePPMNPi/KdlZftQ1+Alk0Z/6uSYukj+1MPflrz6YLOkoZP4SdvVoSRd+vf4LONlhZc",
+	"dg3sJVCKPQhW5OrVrNZK7Jvz1GwwslYcWb39Xn/b5lCl9RPP2AfUNYYVP44T4PPFtidU6SGNNL/jerEO",
+	"pm3jQ3YqwTtzEZQbR39Y8NynleHaKs/TnnOZ44mhpEPsR75dTIxzcW5+07aW8UmGZWRVvfNZcxvDL1vK",
+	"na9Wr7JuUMSC5Z2ruEfrqLUxBr+yS9t4KjxEsIagH+S8KPB82Qr1yfX+l5Ft2ULWX4dvG6C5b96FR7Du",
+	"Owb5tVv3LZyPY91vRITfmVn7H7byzWMxfQ8d/s6OuJFL/K7WsYaHmdNTvj4C2WOJRL87eewhUtZOCXjL",
+	"IsyuYdS1ZL1PEQtWT3k3MWC1jgJ8CFXzs2jK7xoKJtjPb1ySxS4p0FicbYiVQerJzZs7ljeXjAtaueC/",
+	"5sz+bsnfzVakgyyp0h+LAiX3ex+1q+xzH0IkJmfqGFLLofgKhKwITNiHij40SbBYka3hDXM01vR5XvfW",
+	"Pf028DQ3Oumed99/fPr8fq/nN8lVTWEH22zBstlhafeXd2gNrtwYxFO+7rcGY2qN5HdoTLl1MjV+YIll",
+	"t1keBNoO3GNpj5c3ZAWMlcUszVnbHe+JLER0CmFTPj+keb5rPW3N6306rGRUJhaXjMr2a/HyBdfDZ1Nn",
+	"qh2sAZWEjS0zN2Va7weqGFQnxhpJ/ij+MtRxy0gemwq+/cWytR6xclX82ioOKLBZgik4XItzbkKRS2/l",
+	"g93UmxLTPlXDaWpNaV7DslmRFJqL3HBdCMQlXBN2xwRW1woN4FCZGQrcb86o3F1Jcp6vnTPBP9Wp1uhP",
+	"q39Ws/XtHzw9hLaQS9fI+4/P/f3xzFhnIpNJMmO+HhZSpzTX06G3oG9ofz3a29NSp3u9Xg/LXa+6omma",
+	"PlHkj1dFeoYnuMTl4HhywKY0Y7FtUBGQEVXs6UFRNjg1xyImmw/fThHUVuXbYejDdXbn3RGjv92yxUNN",
+	"b2Vy3G6yaCWPbscPH8ek9phV/tZkLMbbJiM/oNaJM1B8Bgusrzof8O6y8HdZDtAl1cypIjMaM19pvo14",
+	"tD4Peq3isoN52FdJrSybVlRVe+8dRKYGz9WW0f1aj3UjojR83ZSRGi/bRJ0dtpK4XaHjpUopNUvupqIo",
+	"K+TsJdWiekph+K1uT7n4zUXMStb0CIbKCp/72m2VAOoPmcxTb1s2PxFOzPtHhJKYLgIyZ+yWyIzMpNBT",
+	"QhUJ//KXv/yl+/p19+XLkLSN2ga6s3m7ExBqi13IjDi0GQijCZqfoO0PjwNb6+Hk8gKa6fGYtIveHZbO",
+	"kciL26p823ZU2kgZ+TayLuyPVcc8XeZabpjGvb2U3iZW0GRwBy+Kk0l2Nn/APG6ARiivqLhlsa+ixaPc",
+	"cl5MOilPu37UUMUIkaSxCbtDgi+kZ+JRF5OuKJGN6iPuLiuslXXDYSZn2+MAUJ2tpuIukBhMEYYCgRsL",
+	"8Hs7ruyCEZAjV9n0+6bhPXYbYA42iwhwPSBcwFHJzBbM354pIqfxMEUtt98IXVhHHkq5sPEwaWVbi4GL",
+	"vWg80Bs+Y4pl3iIwux0qWJ7vMGTVHepU5lB3k/pLIs6YznhUDyCu4GX9YrQZ0IGzlBicUH7F3DAqtdsd",
+	"h8ztk45zzcnYhVY2qYCy+WRk2qhb7Lg4yxM9q6vToN1pu/NeU81OKAHk+2iw7kJYiByPMvGaYx0tWm6q",
+	"oDyaYt1rjtZvFP29qn5NxQmunHwDbUlQFdi2otfu6tuD6jl+2uW7nKia5jogCEdA4FSg8gwE5+KfcEiV",
+	"kj+7Xt8VBvlYiodPACjO1I/Dvp6TD2rJ6IJEHxz1pYbW9+RVQXbI7/eWINyehbhqn8tM60GdASshpLtp",
+	"TVg8wQaJVsq04Fqq21Xfm11SmdESl2dcL6D/htvaGRcnuS9//kQQGkVMKdv1WGaFiDyH9l0gPE9lEmM5",
+	"BRepaoAmbWUbJ1AyYjRjWTHIQIR/7p5cXnR/Youw0yMvWZSAEZAqVx5IyUpwK/Q6hn5xYGIxg8OwUDwH",
+	"Fa1xIucrqSXwe7lGsyDbvpVlADq2ewA6R7NmzDVJ5KSHHOOWiXdZYguiQGPmRE64qIUYmccH5nWa8p/Y",
+	"onEf3b61wygaDXu9nll4tc7VjC6IYiImHDYtNCPJjP8NtuCIfI9b6D4GidcMjR2jXAr8UavY2BI9ETKQ",
+	"GWAQByP+de4Q+z9+vmkFGxAAatyG9e0Ig8qTzIasY1nzymOIdQewge6A2mH+Ek4o0H5/D1cIRiZHUmiK",
+	"fhq7vDJEdqXP1ve2Ma3N+zqFQpLkVMaM8LfXhKYpnPacjQiGxvfIzZQrEssImhkQjkhsJs1opI8q7V4G",
+	"AsS/MY1YUNj4ygoqAalXvCFZnjAV2HmgNotyXbwVMzNi+PqECYPjLB4I2Flo4z0Qp1LcmcGkUEcD0cUM",
+	"yJGMOVMQAK4EvWXDiCp2TLiNhH/37uKlOiaGMeGDq/NT8vTp0xfk3c0pKk5Qtc7WTU8zFkGRwoEgpB0e",
+	"9PvPu/39bv/gZv/ZUf/wqP+s1+/3/3vY6RkAziB3JWMqlUKxomBD+OeulRO6Fy9D0qZkzpIE8kFZbJRo",
+	"4ACjBW4r7gVX5Jal2o4LNxWAG9I0Tez2uSI1//ZXJUVI2q7iVGe51BTUEV6uMmUGfsWVtuN+HIBFatA6",
+	"Ir/0er33ARkUtinz0Nw55lnFSGUeD1q9Xm/Qug9xzvDfEz7j+jvbB/Tf8cXvQpjtbcmpLEsved4y/6SC",
+	"VJgfyUUCP0/ZgsTIBknomPQR+eU9znAOAlitiSIFd1omtTa/pIY34A7bcmlHUBMfMRWEuDRjCnp2ePgx",
+	"KfiTWR40Q4XECtI+7O8bsA/7TztEpUzECpK4csG1o7TQIH/XyIh5xlRIUpnwaEHattEoOegTaqaYcZFr",
+	"FpDw9PT74dXJzdnw1cXri5vhybubH4fnJxev3l2dXYedYyJFBL5ArmBKHZTmNrsILibVzTCjU6HmLCOH",
+	"By8QoKEDaMg+RIzFLHZHecV0tuiejIFNjdhYWsfk8u4mUt6ymORpz4x/ZXekAAV2o9pLvdYSFNpxk1Ee",
+	"T5hWcIZuh3VGx2MemdVFUwq9AW3f6Fu2eKLsN8guZNmm/IkyuGrIOFcaY1CQX9Twb0YzA3P4oas0S7t5",
+	"ekSM9BHCgqKMGw6VkLbtW+4uy8A2FMJbECtwBUTnmSCvz0/M6uV4HBCUNAw6ZFKbf5Ums8AWd8G8FBBT",
+	"O0elW8SOCb3sX5+fIL4LZq58M7ptIwAjL7dxIO3w8u31DancJdWUwxCZAheIVtc3Z5fDd5fD1yd/Hp78",
+	"cBYCe3OIuN+3OKg6AWGJYsRg95p6ZYgwgOO25llI6B3lGBxo1m7GN6oj8MQFEbJYi+HEgZFjYK0RFUJq",
+	"Q6aQLY/3QEXCGSNrcPsE874+P0HhJuERE4pVrkEjBGecaZotbB/mst6Xy9OyFeX23NdlcGR5i5olVKLN",
+	"XUJJmVrTOmo97fV7T205HRCm9sz/TBr9uZhcZOsgAxrb4QNcFiSfONR2ly8eNYWbSY4YKFjF9lzEraPW",
+	"D0xfSamxiRTcQwDMQb+/VJy9epG4nKKyZd36mIwyLwrkkMbVkcovPRRFbFNl/wwFyHu2WF9FFG8d/fI+",
+	"aKl8NjOneeSyswi6I+zewdZg2k7Q0nSisJqopq33Zqy9Hty8t0LOxd5f57eq51buPacLESV5zAyb19Dy",
+	"GlA4F5onRd+6WyTdBSA0i4F0sflG7D2c//j5p+vPeTgwfsOpgID0MxuRn9iCXDP92EeCmfm4S3CX3rGM",
+	"jxe1y716MIaf2INxeXMN56BZhmpdnRKOHTtViuE9aMTQGGUp92fmPYeXmJ624Rw0+6D3phrT5soDWNZR",
+	"vbt9PaeTCcvIuwuS0gl7dPwvhvejutnRvY+wM/eNO3uCPSbUlDEdEPzFXC88KitDLK3jGPp1kzFPmCJG",
+	"lIxjI8WKatdHc4viUTTu/YkBrGWLCzMNxsxflsE75wkSuIMFllModbZymWX21I5YmgvQoFAemzc7tTdc",
+	"l536fjdSpXcU4V+PL0GLz+iE7aVYRLt8sTCfjLjAS8uTtWNwMsJaKzuipN2++6B12D/cjIRvpD6XuVMi",
+	"Hw1zT6oo5U7Ng8Flgqwfd0GSVeSg3yfzqcEUW+gTmA2gnyrE0GOClViM6BEXpWG82PljmZP6mXi0naHh",
+	"kNwKuCI04XePzjhe8TsGtXq8m17LJV4rwBiyLIwCVJFaLnFAIqOdZxrFdnPzeDcbNNTLC/P7p+74Lq30",
+	"vBtfLKbCyeZUleYHsOs89nGAccUZU1whp/Vn4/K4vWfz/UIzkJNHC6eppLz2aY1Ti9gqxIrMWdXWYhfb",
+	"fGZ/OXn9arczc3DvyLW+knOx6/WcS5Ek7z2QU2Q8l1hw6vqPr2DTr1jM1TF51n+K6h/joAlzI19mjEZT",
+	"0J284r1Nv/9s7Kms5uU5ELRxlSzUGhTMTX8ftJ71n64Bo2qv2h4cV2TdA8xJFRCwUc7FMQmxkHlou1Hz",
+	"R5dzyw3yooPRwI1+vweG8m4iJ424cW1ngHhurQIi2JwpjUFYgRGyjOQ7SpgRaXPFsoAYOdgqOkZ3JhkV",
+	"Ew+igAn/FVf6xADxSk42yVpnmNljsDGzRcYx5kdZ04SWGbGBzSoHRloIYr/mDIQVK4mZ72xQ4apk09S7",
+	"7aN3KFxtbaR1uAKLPcFvYEz/GikIudiEEVZqdrJpNdA82r+WtbESTZMXprQN84Ke+aB5fTtUnv3eKz7j",
+	"urXFi6cYi7irELwTdTv0hFBOL4kbpcPI/zb1rE4jVpjtbybr72nsCgTBJ/ubP3knqPUuYdjEIXK39R+d",
+	"y2zE45iJT2c6NafjL65Szf0KL6p75aoKtv2ixpWKyBEvR0L+jqxGJnGFGVmnwoIkMrqVuTY631hm0Trm",
+	"886GjqzlPKdUsS4XignFQcdPMzbmH5zOt9LdxEcsziVcIt1yoaXfO52YLTXbuZlQ4IDrp/dPTyZm14gL",
+	"ZNpMHnsfeXxvTQaRx1N9Bc51aKxMda5ssXZs9AtIC1enIRIwUMGd2iMn9j00js1lnsQkYfSOGa0U7VsD",
+	"Qa3vPYOkoXbMFR0l4DrJSMxmUruWFglVmkjBAsK1YsmYcDRXxp2qZwqo9rD/YiBCzIDG0AMDO3AMFqPx",
+	"3EPA2ILiHUamLlHwBoq4eGmpATDpe4ni8eMSgu2QcV8PEbEJzp+fDpu0FRtaAhjwWcnuaskfU/TefhAJ",
+	"7mwQOuy/2PzBK6o07NiXoXJMybS5CU8UxMAoQzhIppCqkAtzfxkKmq2ygqBVeATLRHHgDYImC80jtadr",
+	"8cTeOzTEaNjQ3JBTmYPYHNMFGeXRLdNQrO+0Q6TRY8NfjO4aEC07obNm42uGiK0bN8DUzoGQwkYt9Hsk",
+	"RHN6SMAVpgjfMTbvmISRVBoyR99dD4QNiDy2cQLlwBjVWLGkhdX45OK1mCvNRWS5bG8gwpMoYqk+ItZg",
+	"eRfaaryKhJDqEAzyfv9phJsF/2YhyeRc+TjSD0yfuDOohHTvypggOvU8k7Nt7nUbytpqUk6KoOeSdRQ4",
+	"Xo1jfMTY71W14keDYA6zwB9vxBY0u2FHTqgu+nTfoGCj/FQJ2/YtBnMXtgp6/6xS0HJEf8UefvcAy5Ld",
+	"tn/JSjUu+lYwzB4hiODIqcDY0K5JJ6pT5aCOOisCVck0MdTfyy0xLJ2MFsTQApgYgDhWGWRAoLx9qZK4",
+	"Kvgh4HwIWiKNpscDsSnxDCmFjTUIaVbTMM8zKm65mPTIKvsyo1r+dctFHNyyReDmCRDmAFnqVkwMyhX8",
+	"htwLYvt9xO5Y0pY5E03jw5n4p4B6xfQDn5kZ9vtYBtf+5QkQ//wcRaafykos3qh/eu5xA6oJkqnVRC3N",
+	"YWwnpo48mJMUmaB+XuLI0fEQkH2ArYyhMBGGM3NR4ysgkJXc5LDfh7uyE2D2LIuDgcAQJ0hrOYY0WkVA",
+	"iCFSkNdSGPEOdKoM2IiLQWA8KxNqA0y7VS7Uc1/p3kBUcvYMK0LGa4aRM66NekbWCFLaZfgqQhU5vf7T",
+	"Jq7zzpaq+Q35TiWJb7Oo8WhJk03QPKKtuqh06rNBbW5L8/nZnM1t/RROBwQAmI5o90/P7sBeKgV7ohzp",
+	"Oo6zI4fL9XSPprzrkh8bHe9F7GzC71jBW+sy7LEtFIMagTB6pe2lQCeUi1WLLXiKLi9+wvS+3bjD12Un",
+	"hUVsNpLCfdTGnUE+bXes80VR+iEIWrtqC2xwiLAaXxdAs6OmMFSzaMIVRnCB4dCmL0iRLI5dfDk2gIV0",
+	"ousfT7oHz56TKVXTHrGVAaZUuftzICDEGEKLLy+GP5395Xp4eXY1fHd9dhVWwt2fdchcZkZocochNcnY",
+	"nbxlcQDtPWwcJYS6MzKD0ldqICg57L8goateAnLmEHzmLA4hM+QiZrNUaiaiBcb362xRBilD5EpYeQdz",
+	"DEoqsU1vcWuQYMjPNkZ7IPA+dzkDNq3M6Q+BLW9jJrRNuF5ApkLG9FBIA2ea0AUdJSyEFUNUvFlVMdCc",
+	"R7btJ9RYUC62LuGg8hgho8iYmVJNEsNsuFYOYNxCBQlSInYDG6YNwfYdc2YIoJGJ6skP1tbTZr1Jb90u",
+	"dwiuQw1E8V2esR65MpM7C7WBfyyzCdO1NsIy15GcMZ+ogvW3kYZ3NzqXJwqJXJ/LAA3Q2UrhW1mf9x95",
+	"7mss4tWgiRTpKQVK9LDTQmz9fqfmDLunUuhMJk0z2vf34GX77ht5bU4Q+/7RSTO47mN8642EQRDe38Ya",
+	"voWp+lSKccIxM/bw4GAbVm4j9VzN4k/i5YhPFQvFCh8PWh+63KG47iIBto5aVnPoFqXdmkzYVQmjcHDZ",
+	"8o/ey8FgktLSaCeWUVMNWUc9coLMxBnabTUYakMyD/uHqyIGsIYH0/ZLn9hw6NMA4QIpGah/AV9WbP0C",
+	"sbaVgACzAesQqRkh9jBhyfVn9GOFTFwZQnLLWGVvXdnDSIoxn+SG1U8yGjGSsozLuLz6hRSs0yNvpB6I",
+	"EqOPPHeyuf0mAmUPuPjw4kIwFd7NgUU7AwLGKBDIoh0IhBJqFePNU8o2YxR2Cgy13liUAUbMXm/Of1ph",
+	"pZ5L6wqgeVTE7v9mN4Zg83/dGr8J2UIH3QrdPnE493luAgxF6FYLAfhp/ppPhCpjGWzKpi0XSNo2Z52M",
+	"6Ywni06RqWFT9KiIA5e+G6JoOnSFZMKB4Ipg7dhCbMVJnJm+PpoRXeeZFBMS5VlmJGAHvhO2nw5EaDP6",
+	"hu63MHChDoHVzsFhqeWcZrGqjm+UahvclHDDRJ1AbLMVjwcCkm6rC+T4DYtdLpLWbJZq0sYSvU7pyPhk",
+	"WoLbsfAevBiI0I40xGF86bdeURnO77Ls4vY5ZN36JAV1bSP0HvoioaE28+8pKuJgC8nxRsrXVCyc7fnT",
+	"RUEXJFRmHntZQDNtY/2NRopGezJmGgQuptdWFCkIapJRV5cEcnHbZdLOE0Vc2Q1GRrnWUnR6A3HO7+Dy",
+	"VyzKIY7PpZa7tF0OeeNjzjIgGaOhml/2n7l8Y9I+PHiB+F9BfzP2z00p0m1IB4bpbt7eXC7VXIbyhLY/",
+	"byfwEOJAOJk1nI1pkdLs0sFdIQX4EVwKGDolZBFF4erCooZrs5qpHoilfOzZmBqemyRMTIzuD9BCJnel",
+	"52nHPLFCjAXbR/uv4Hw/D8nD2CWlB7WhPnTn8zlUrujmWcKEgTneIZTf7voPBre+dOSWXZgydOk1DWIy",
+	"b0p5VhCFLQNiKA2sJZ7U838CKWlFofmCXLEp+5VPBOH2fsUIYYnaaJFOv5Z3ZlSzLnqoj/DxMgOVuW7m",
+	"oFdWWKnVsqhLQseOXZV1TSAgs0Ef9ZC4gWCba/UaM89l7kJXvrQdGg4DoV2jadYYYPPWnn1wwbRYUKJk",
+	"vGCuLO4nx2qX615gsaUiLWkgfIy9AxjCKu22YXAnVQJvhh7UeHHlwtY0qbanHstsIDDWN6dJhXv0iFGq",
+	"8G+ubK9nqEiE1QnumCLFlXcEWBE4WzdGKEKBgoFA2zvF8htOqi03pCINQ/WmlVfN45C0dQGN0mCyzcFk",
+	"ZQsZcGdnV50HyMlGuUa5dSAqEjG1BWY2S7Zkueu3oQyFRDEQVwWZOlW8qKTjCuh4ZWN7J78+PzktMO7z",
+	"XJfVKXaSjx8zhUZPbzA6Z8O99q/L6je5rBw6ElpwrapZyUgYY8iv815VcSrT7oiLmIuJy2feeIEZZuvo",
+	"qls0om+6zDCYZL8P1p8aOSrSRr+xIciOi1BmNEuMFA8EW7vQeuQNY7EyzKCUydvgSTKMS0g9tJ21QjQk",
+	"zLlincK4FxnuW3L2QseBAmsnyJxIG+i/V+9iP8yYywcOO14rXfF7vX//Z02krU7UYHxbt+XJgkxZxjpf",
+	"F91+aW/Mo9jV0C1b3eYddWpDUVrqdJ3T5CU8V77mP8LZh2pAQE6QKzdWGqNrmH80EOsKhBXkAgXPwHQd",
+	"Qc6AkqWjGH3WaSaN7FHIOQOBNy7cyuuqh5GPZuVAaPchaRdaNRZFq9/fRipyGnePvJHIAhg0WDLEaxmD",
+	"zEjKgKc5W1j/sEeWSNywDEyAaiDql/ijmWIrURlNBFhhcpnqoNKkFKz3O7Qe3+SZsLzWv7oOkePxFhgf",
+	"bLgjaMVBQNrYhapTOA8q3bBC8u7qFWlf/3iyH5DnJOYTrlVAnvaJ6jhP0UCs65AFUjTgDRR/ANnV4QwK",
+	"qIYCoOIeSLJeiws05cIyVCE6prIZUICM2bHFStDDJpQL9PpEQCJ2otLtc1LR/aGoL2w3FGmB+g/OClX6",
+	"QO2dZ38v7j1cWBF4MxDWOaUYTZyUi0X6zk6vzm6GP539BY1OS7eCl1pwRX5iwSZnflp5vBCFpXZqTUVu",
+	"6tv7e7vfVl28X/JOu4bA4wryekyfm3XxCmmsMxVrfkfdneZOrU62bUOH3OhsWPhYyHnHVowuBMs6NwoG",
+	"opQq4Q50CixYpo0aLCKMQENKR78s6OlJDBF7VJRJsO6rgWj/z/93v7DWGV5DaGYYbLV0TGS00U6pPIMN",
+	"1np7q4p01ZUEmvSnu5HcndkbiDey2M2Sx7mL8BgsjXW+YhZP13AVD8H/CQ63IPjHV36LxpBfWOPdKFgX",
+	"GHnsu+m/cvn6aw2m/jwpwvW4q9/C3YZSASBKKasCPbpwEpCeoRnpWq6aZtJ1+t1KQ3AVhNEOgF2Ql7Jl",
+	"QGewQaKayLl5AevWWGHGxlqizA28pWBsK75x8gDXeGHW2+gbJxtd4xZkq+OwOybQgNrkGyfbucZvynsA",
+	"JbBaBQVbUthWbralEtAiUSmIUOyDX82Ajy/t8X4eXup8Y6eVTXqwpx0B/l152ncuJ/CbMIuXKwXAG8h0",
+	"K12rubgiuHSMVm8DLF0AjC+5q4qXny19qLngRQHab58DYUHxpkD4C7lcu9j0wnXYzgX/NWcBiZbKEiUL",
+	"kGr3nLwYOaG4bDNDZFEXrX5KWKvkMzMQHP23KYuyTUWUOqJ8KSnnSypmNnKnwCXom1ptQrRGeKhb3Jo1",
+	"slNnxNA1PoE0YP3hy37N0lbn8XEGpYdzIJZteWUcClTqzax5MmIZm0mxGPI4RKXPRSuZN92vztI2EGHZ",
+	"NCL0WEfTTMZ5xOJOUNMb0dhUuq9cNCAk8FiBaSDQGoPNLDSfMYgaFnJ+5LGsqrpp1WqONhDJJi4t90bw",
+	"NkZAI06asTsu89L1Xzp9U7PHbQrJvtTsK7xQUTvLzKsm2YzskS0U0IFYq4H2SnlyaitNudBNLQu424f9",
+	"PgmF1EM6tD/7XS71nhJ+P0sNjz8Pr6tP8tX7XWtx6VVU/Zfi+bVFYVazf6t9wH5Zyvu9zOQdK450uReL",
+	"5TCdx3PoWkpdn5ph60VB8Z8qI+qRy7IhELXMCV9xhm+XM6jIfCoTZoOYgoFgH4BF2u4xlKipzLRN7MD6",
+	"QhhhYj1NkI2INpc0WXSCsrlNGbLNM7B7I5s3ggGkWHp5CSz6xhVL+jysBOb4SnlI/QL8V/zGbxK/4ULS",
+	"IEShetFDXDOckTmdhwQaukaAa+Q9l76LidbgCIKMDD1lM8JFj5xzlsQKMqYTM1hM2iqPsL0/VMAzgk5m",
+	"KNIoJ1Dwcbu4KjStYHRlmQTOBXknOMiHb85Py0iWWM4MK0nknGVdozzFyBgSaUSwlGYuX4wboQXb8jnf",
+	"NSZ5KdC5jIwk7KzQ2ZALYFuCcHHHFR8lLMDC7BKCPkc85hmLsPT/QERTmtFIs8xmMb/7t4N+//u//+f/",
+	"Af84D+DBwYl9cHCGD54/tw+evzAPzs/Ozwu/dJ9AJ2sM1xyIcA9gC+tgjm1QnYsYZx+gHt6kIpG1QW51",
+	"e3dz9fQFUbcsYVqKgBhYB+J0kfEk4REJ/7//JwT0ekU1FySkYcdV4oZRMDfbWsdgLhVisH6cIy9iDUEw",
+	"iG6fi5fi8Dsx0/0vxExvlmw29B+JsX7FhvamoLgi4bnJarOefUZTqvds8oXR7NZLRraF7OmUanJafkTm",
+	"PINI3hnFiJlczGTMx5zFta6zc5ndQqfe2ALMFCheS91+KVIoyo2dHvkZzNVKZ4zOXEoJaGnYhJErEkIh",
+	"Hqj+38X3QiLHRmGeUt0rl9eLprm4Da2BSRHrOkR7eEw1PSK/vHz75ux96Ap1k/AI+G0XmsiEJJKzGcT8",
+	"oC1+/xlRPXL2QTMBfocjElrFD3R6mmITS20j1ODugU6HZXxJmiyMDklLVbwd5oo5BXI45ebGWLiFpxnD",
+	"McHdgXeJfaUTkDDNpFmamR3VW1ee1JbdcLjVI6EIi2Cn/R45o9GUmC3AJgpo8cC9RA4emlMvD/0UdhJS",
+	"PKhR+adUX8PbZ9gftRBYoZ4TcTWlwN2hiqYBzE0xYhMq4LJ8fXpJtJRJracoighO5UbzDLpsSfE+aYeX",
+	"7zBwxbmBMB0bfg07AyEzIij4esJZlA7Rk60MqoxZZk5JKmbHsk0yEXjBPmj3BAX0JwbnYNhgIHJhFoZt",
+	"MgBxbbvDaCqlYgYuLNFqu/tCidbhEJ+ZQWzR1gCrLCo6xhB3tKAeV2YdCFtdheFMs05ZUcWCGtEkUVjP",
+	"ugpKlgtXygT6PiuLfCpP9ECYtwLstJra83Abn5rpNEttdFBlJhuh0yNQuMicVr1wzSnafq5vzi6vw5WB",
+	"FWl/S0YLYlkhRjoUH968u3ozvLl4ffb23U1YxjmhTmXo57jW7gUWRJGw0I6FICrNk4RQdYu5cwWmBHX2",
+	"YQamGmUNZZnBmAuupsOMUSXFEUmg3pglKcQT3GkoDCW12eAeOYHhyxowKhgI7JEM5TGBVUVURAxi+EYs",
+	"ktA/WZCQq6HtK4xnUlQBgIVgHR/nKizKcvbIqS1gAyiLqzVjwrGD4Gp+GQKkod0yc8oQ2oHwQ5PXWy5i",
+	"gHXKYJPKpWW5sLbESGYxi2HnEN9gt2HnC8m3oA0YwDCypW2sgNM5ttEkSNLAyRAcG3M5lkki5908hfEH",
+	"wscUQzKBPJASK110qNnEHkGOpCDmC2qa4tKpoYWBmAJ7VpbVw9WgLP6E0VTyiCmwgkLZaGznbX+MRkOz",
+	"FNcF2nBxmZn7hEZT5GBmkaSN+58rlypjeLZFO/sbQmp2gxIhhb29WFy53Mzixhyk8hlTik6wVr3h7CDt",
+	"4WVobkCo3AobAMuEHrcxy3okhKJqYfVCUPkM3x0I83LPtt3GD6taSvWU3IikTZXiSlOhiYWpRAOeDUQV",
+	"8QJzebjtgneBq+DKO66XL/sA+a4wyUCEP5w1cfIujlrcoGUffXKKtOUKJ9lIdTAlORZi7SsTCUrFnC46",
+	"NvIedSyZljdzLkBjApI2c8LtZARTNz6zCq1tPVy7+WVWu4tLJsS12Q9wtGN3gwxmKM4WuUd510WVihpT",
+	"mcSkDWVBK8FbeK08UcXugqAXVAqIvT67vj754Wz4/V9uzq7xzq6ohG/evSKFuqdqbQ/ylIwz6UI4jA4H",
+	"Iv9AgCoHTb3rqBi4vjxUOEeuKop7yQx7tLu7wMamOrNAJYizjIEoqKBIEG7TBGOyC0YqMxdEAfcewAoc",
+	"fU7VQBRekaNCoGFxOauFd1n6W6JGwzXL5t1VMepiDLQClVtAtIGCBUrW7hhkzYZe4qI1v8vrxv02/AMq",
+	"pNqTBqttRZq0t4Olx6ICy0jGCzhPMCoCVgEfI22b0gkF7wtu1iF/RYnPs2ZA7xOtaTQ1Ei6IX4ChFq2e",
+	"KOhWCiYII9N81IuUHcEzaLHFjshH858hj+/vHb+b0QkE1WTuYqXAPbvw/t4efEB4fI9xztT1RneeaIsO",
+	"0CU1QOSpCmYDYTj5DDji5cvzssWdISrDD4sHo0RGt6qsJqsEH48hUhHwlpi1BM46CyfskNRAwf9miUoZ",
+	"7YWRU/zqkmbaMG5bxMmMgb4+eJe4TvClAYRqvGPNfgTFdzY2Ab6ccaUAlcy+QBCjEUUSBik/Y5kLw0qw",
+	"Th2P4cQK6cvq4bahe2oHhnsGOxygQapTbQVf3NxpJmepJkxpPjP6ZJrkaiDCGf0wdJ9Xe9ebyw1FSa2T",
+	"6jgZo4mr4GlEfHCpHVcEeXPv2liiMSZm1lusHLywLRmGRmcdWuNaaOVcaPfnYpGgFSlKubhmS5l2oqWR",
+	"n/WfupFx0GyYi6K9elhUVzHjobXHcEmrEUAwlB4IMAgWEmwu3D62gdXevP3p7M3w1cXri5vh+cnFq+Hb",
+	"y7M3Yaeo7jijCxSoyMicJIuJyEF8MKpqeVkpl85MaJRJpaDiMheGe0SgTTi2fvr2zem7q6uzNzfDH87e",
+	"nF2d3Fy8fWP4e02yhmorRd1H73bL4YyKxbACghUVlnNMVSJhZ8cZM0NMXehZ5aYFibDtuHUcWNYc1Pl1",
+	"xdUxh8an5iZuLmVYVz0/X5WWyiS/kSdjaaVFkeGqbaM+2lLTFOTpqFx6rR9Qr8T1CXENE0GqX7oPPCWb",
+	"vdbAcgK8icAuAfd73Rz45+5JFLGk+31u1G2OTZuXoBcyJKANgNwOmkCayQ+cKQiLsPASPc1kPplW8/7X",
+	"lF/+movUPdTm+OV6gxo+bG+0dlhjyrYUTO3eafu4dyewYi4xfIZUWZ2Tsh3LQ73Xdc1s+5lT59hWsEMz",
+	"Uo1N2VRgtYR8V1QzrLDsNWxmbGal4V9zqSlpX5zdnJM4o2PQUHqTHgkHtnnDoHWcfdc/1t8dHoTrMS8o",
+	"p+1ewu3rnx3nxPt509S/fnfQN//veP7d8/7m+cud8bZNlWAKkmROufaOVbaPuIfGtNtU9LSSkzVef/F2",
+	"tjerRkeObVASSWO4rZ1wNyyfOiRdRmj7rHLDoe/DCiEjhnII2nNorpgVUuotiAu68MseYTm8942HIPxj",
+	"n/zhA07+UWq5GmlVV24Z0kafQtc8opqPElaNEDFvl0GBy/6NvZiN8kmzl+NPNOFxkanlhMlqOB1q/jTS",
+	"q8ZS1MZcDwplvQvcE8n60kDxzyXVwJLXdOsHSsUbpdhYZ2mOa6dhtvkfuPTs9VTO69tQoGGVCrDUqkGy",
+	"7ZH/Y2miWlu2+GdbPYbMpzyagkXCKSDOlXBcmFiKuFMjrY1phloG2otXMR9tdCuov1u512tcxueu+gpQ",
+	"Arw+vP15ykB/p9XLwexHIdOIGEoMjBgTRMsEmskpLdN/ZOTVMi2tl0/KzSj36GHouofNJys9PVYyONAH",
+	"CW99xQhlIWxghOXGwa2Hi/4HxpeSiAofgypwxVUo4JBMp2miGnGnuNa9yUA/g01dlIYdwRiKP4oxm5gI",
+	"NnwlZ6ywW8vx+Mjal3gSByRPoXsfQGS5oXWaXUqlJxm7/uMrkkrpbGPZnbvQZnxi+cMdyxRoyiAl4q9s",
+	"PGaYc+dqfsO7tluWdei4rhQxjTA2zXamAdcWVST8xf32PgzIu6tXiiRgvAJ7p4uGV51gICYyk7nmgqnA",
+	"7EihbhcXLRrwUpppDoTYIye2DpxrulXcBuCtgKWqmv3N1Ti642xevRCcBbvw2pB2CLmDPTjBoXk/7PTI",
+	"G7h0rJdCEerKkAeEkpfXb8qsTDCbNhT4/IGh1HEhxvJz5nWVk3ipGpqP4H49UQTWSbjAcBkuRe8fqpPT",
+	"y+XlEToy0rCubkNz93Aw9TfTsRWtQ+xtHx5ZLANzuU1rsSk8bQmJLlUnXCcggs2rjS8VYUJnnKmBkGNw",
+	"g6O5HZ0hGHdUTAWkiq/jXFQTjJmUWVFiW2eMLc/rYEFHbgKz5VrxGOReiETqkL//5/8JfA5eIO0KLKXr",
+	"mM9mLOZGKVL5qOvm5u79gQgLeIxSmVI9DV2MExck3HNhTehTAEU2tDOOWCLnCAa4eJHW7RhcDMRooRn+",
+	"5Bz0ZtNDCjFRMAA6/ip7EtK9sFfsIPpByl/N0APRDlUW7aHDVGWRUXXDvdD5vTMpNboJI+h6BS5QVdas",
+	"MOexeKJgLLQWgitajgeiOtWcJrd2nWYvqztHE37LjjGjS+E5SYFtguw14Czmo8VAOJ9N+7Df99qrX3Gl",
+	"zwGHV0QQX7O7Ekt2bZ23KjqUy9US4Cdts5MuksRsZaepcTEeUVPXvf3+wca2e8Hvq8GZOaMzgzybe5xZ",
+	"mv+dNjSzvlOJdV9q/IoCt6rwYmS+a1qdzSVEeaoeCWd5orkREfagjnVMNbWFBcw8yLkwXL0NEQLmgUG2",
+	"sBIoZ551sL2WTDHyfClqwjBBZEFjDM9vc0GoWDhGZJmOEQKKiMLCS905Jq64bEbnxDAwVQSXynhB2mak",
+	"0HpzuzeLlIXO4lrFLBlpVokrzQYiBKfzXiomYcdy1H93C/wO+X347wbu7yz3Lpf37+X6vgt75I+GDkmJ",
+	"/ANhZgYShtAs2G7Dnor9xp0Ae2bGY5tt9Gt9mCLrAJbJVRn3YN3no0SO0LuOwVCEZhlEUtlefiPw0YCP",
+	"TyasE0CbOmwfMxAzRlWOYRow2JwubDUudNe7aJCh4RHAyp27vchxhbPACLCYRQnF0Rh0srCtanrkBI+y",
+	"Gu9S+D7PL165eJZqZmmfvObfd1b9nPtPBwIvPS3lEEaEQH8ljYBiLxTwcXD0NLEYqgflaSJpjHc9Glw0",
+	"va0GKZiXrVffeg4ARADvj+/e3pwUQTcFkOSHBhBJCEMMXeBAOBBAOzHTlEP4iLNL4lQ1cR3czM7X6kbG",
+	"wh3W7WrXkjB6Z0QQ1zVvxKZcYCyBu+0VEeYCSjhkn1TSVAISDgb2BQxSMihnFKpRrt2sARGShL1wL+z1",
+	"QiO3T2boZBTSTA7SCIgiQkLskY1G8uWhdB2WVwKUgjLQdL9/cIioFNjoPpyr6EF88OwZ/g5hGsSmAQOH",
+	"8mWlEA69UVAwAQM+/zVnlbCQkq1aKnaBZUv8lqzId0dQRZIqHBjyTsw0Q4NOIsQYd5Rs4QgKPgbFX4we",
+	"18akpAB2mguzeQUz7yy3a+z+xBZHJZ+z5+WIGgSlqkF1zMWEZWnGhSaQuG4jKpmeyjgYCJSugMcEBERQ",
+	"DHbBmF3LPlE2wHaMJY13mjpH3rKFURah/aFdLjaEtIFVHtnqHSDwOdZ++LSmhl4Bymz4E0WwfoW7NQwD",
+	"7hw76i0Cw0H6dOgG8r45tybxyt0Nn9DWOFi1aTAbjgOIMpGs6HFprnV3kRnpeka56E1kI3gG9ibQDvsv",
+	"nu8M242PVApQjaohJmYrm8XRB4nFW7eqrN7odZmxmGLEBQWQVp2qHtFnN8ETEflL53UB4TSZHctAuyU/",
+	"4tkNnWxKv4J3/tHiLPa/qNN6RThpG8HCK+9Ad5tlUcG+X7uK4BUnZFVFCJAsMfbMNWr+8q06kQisHWFV",
+	"CcFCT0ig1SrS8PMeiDyNZqLQiCFDuH9CV4ytiB+2FzS0ZUaRCPhmmslJxhR0bmbZnZOxtJRo7ihkwRld",
+	"YH1oFLEoSbjWlqvN3bng3N46U8AAAPzPrN7iJB5c+x4UIYC+Xd8WG9FTFy+LIEV852uoUGXYFZ2U3UAA",
+	"YI8iW8OZbXq1ZnKON6mNRzouJRmb/D2Td1VFBnUoLL2HKqiRCK2VXM0ZSzu9hkJ4DxNkxq+hBNd2bVy/",
+	"RAG7T2fN+1vwnssMQlbAH3EOWs5jFaFrYkDrCsuZC8+ZKGdMU8ibtK4dm+DKQUoPL8ZdOLDQCI4Gdwzz",
+	"Rgy0GVCW3p+oYlSIoJzSg2fPGxnI5+YdTXLCP66A8EmodOJ0B4cMfqPaQ1rarqu4Z5XFdkVbx6Ki7rJ6",
+	"oo5JiFY3TKdD5KoqL2A3AM2U+BTThhp8j8C7Hj/UyQB1iTN82fCmdRRj74t/CdalYP3bsPsr5ooJzmzN",
+	"KT/bX5EZ9io44r0Rro28GBMuWKaPSoPIS65SqWAJR4QWiVUhaV+dn5LnB8+fB0WdE/Pk2/1vvynt5H8I",
+	"B4JioYST69OLCzKmSQJ5vS6+0Ag9TDUXcakm9QUDEf65W7V0d98C+OqICAnm2TAoQb+2Pl8btXxEFBXx",
+	"SH4osy6tRXcgls3n4Bq06uSPN6/BvHf9px9Q80fjMkSQge2YKyIzPuGiR94KlLNIRsWEDUQ7BKnrO9od",
+	"GcjcH+W/uwJs69gm4uD/Z+96m9rIkf5XUfEmdtXEEMKmnoJ6XnDcbjZ3JKH4c3dV6xQjZgRWIUuzIxnH",
+	"l8p3v1J3SzM2M7YDGHCWV7sxM5JGarW6W92/39a7PWZ961xhC2ivWVwaLBzvbG9tdff8tLKRttxJeykh",
+	"OddowXbevMMgdv1shynO6TDeg9P8k9EiHOmh97dbOy3pB14z0AT9sLr07x77T1nmzsw//OHSD67VPlxC",
+	"gfhWwDvwu217691ybxzx0kmu/Dtvl1Ef/p1Pxn0kiJBnbpwuOQmwUp+MO6nk6uHMCpD4JXzkO9kYtxVe",
+	"bsYaIlRz86lSrOsFV7NUKVNSX0N8NNw4I2QV6IIeOxpdKJntRrxV7qj2FcuyI7Ap4kEhjWPCHB8Wgggd",
+	"L00p5JWefhtrJDtS53hhP5IWE+7BQ+N9Xa+o7PYY6Wowk9KrqQ2asg5qjsRv6AT1OaOjuBnQnOap2Rqa",
+	"nrIzLb8yzB8DNxEya2E2zo4PZ9jfWqKiRDC5MWvaNIZIpXbvdqrwZZXNnzRnIsRZndt8PSlg+//unxPw",
+	"ouMW6Lg1UFctyFTTyqsq2SO0ZS/2j6fRRiUAkN3NA2um9MGKdT3xxsPAKCr1gPDg+19PCS4npT17zl1a",
+	"VYZU2s7uegPv5C1gjsK89LVvN6InYXxJWnbyNqmoHtF0isAPaYv+rpjXf/+4f9DXleY0N7VkCYQTCaXw",
+	"A+8KBjMPhj9pL8wl5b+xOofu7PiwVrSyai/OC2WLI3d2fPgT52HvIyLtayX98RgEqHmTBhdpmBWbhKHV",
+	"ailMhW3NWJPQ1mhZWHqlzAVXacyYridpss7FBAFEpNHdHvsdjuO+vuFqRDY+YWINzFjvYhoAntmAvsZL",
+	"ixkudK+LkIVDbq8BN027tiS+jwdHJ/RtP6qDnlWiW/yOxYlutDTrlej28eAoylQtLcer4ZGt+/fDrJiT",
+	"2paSnZeymmSNS+nEayC4onT7XTZNM9i5QF40M6ORSzOGbOMbL6sBoTlhylxdoTFbQBaHg4slwHbpsdRm",
+	"phC7LGyHDsG0+tZxp4ysKClfLnUl17YwpfNDyqVJWQfKw4Yc4d5CclZAgBsY6xDAFrD06uQ+tqKI6+uU",
+	"WoOvjsdQLgplJsggCZHHgNS2f3j4+d/nJ6d///D5/wGgcC+ciUJZwa78w0QD1wHQPej53LfuXXmA4fMd",
+	"BoLSPCVSAH8KAlIJFtdeAl8IVNNKJd2kGl8fOBd2GYdXIFOrFNYoqEgwCDYMd11aOACgJARCx1InrEsx",
+	"SUopNM4JawxHmpfCWoBe4UqZcQs/HJ6EcZ/dOzdlRdHROEAc72NnH1Tz03K+BgxnEUpn1iRe+hz53x79",
+	"Mj9AFnt1VmnkW9r3tuGw8Fb2g6OMxVgIFQrkAJjNCoXxzr2qxCgitlmgu227f73Hjl2DS9jVi+UTX9vO",
+	"FbSktUi0vuqrN7rayzzXSMM9qh+yYFkf8g61svmkZUMBSF4XE/ATCCsQuZUBcIiHUGDCUj1SKqVcEAuI",
+	"jtQSpNn69/O+vhaiCGhzaCyiZdlj78HAqzyhUrBZUw/wBkcOrZxpYw2w+TUARYoh6wDp0YxhFbBVvWHF",
+	"ypHCgrXgRbFYYQDQGtp/drQmm/Nuc/5w6nKFls2TXP4u3OuBuO3FqlnLe2Nio7NmKEIRkrm8m52z6R2O",
+	"B45DIlSHd4+CB1W5w8awDqAGTReWh6opQFDHsGWsHgnXKoCbeqHEMGIem1ykzPKJZePBZBd1Tg3hKGWd",
+	"X7a2u+TTFaVxJjMq4Jbi38ix8o6WGTn4dSe80eRtsc7O9vZuvCSZduuCO+cd776uOajo79nuVOartES5",
+	"VPGgYykpD9Ei0M5N6u9U2Ee2Gk6FdfMtB7p6Fhil9ZI44Dq3A34tfjo7807ezFJIZR8PjhrAynbu9uJ9",
+	"2bM11EiYac1CYBPSSa7kf8XyisYYNT8oSzQHlUQpQL/v1JgZ4vUCgHnDpvQPpd2EZTwbYFSmBvd/+vnz",
+	"4cn56elhrSTvl8j1iKAYA06V5ejNBUCAPZYSJxRGkQAvG8vqwkQAuxn7DXUUBHW90sMYzsIg7inMx4Ir",
+	"2r9NAGMSo4jZQLTdwwYSuWQKhZNW/5IrK+JV6IUxSnAdalNWpzj8B7ZFeONyv6iGNVQNp/WtSPQVRFCm",
+	"5I14GB9prh7Z/OYF//tmxtUdb1GTNg0Uyu14gypC3DzYgFSgRvuPKukeKkuh1bT6jfJYeFGEcFM50hoI",
+	"FXh5BcjiNkX/jWADiYWRKnHoC6UuRo7h8PBWq6+RKpZek0afY+luOlWOmm7GbjZ7vR6yRMA4Qn0pDC8o",
+	"ZmZK74D2NYkH5PPuoHkFKrwCEZ/mKoGEPMQ4RB6LcCmBGTbbW1shLh54SoiNqKaPgQaXU0pL0NlTOpoY",
+	"JjDW7rvFOmtMAKLZQUxv32ukzB1mRS+ySaS7Fa6SMSohgKyE5WTb7pFxB43G2QsonsQ5sUelsxQknGH0",
+	"DeWxk0jugoydIfDY1xUNBYhq46UAV2rq9NlYme/rW/fdPRG2I43gGKZ23vHzygZelpdjaA0tVL9tjcal",
+	"pP2jJq0GqcnFHAMUAVxf4fbxRmEh5vHGZVzjk9hsr9nWwy5XKem+hzYjC5UbApZGsADHlbl6woI5nK/6",
+	"3TRxndXXDedtZuk2M17gVasU7aCLcd4P6k+vegnqnbUtR/0ZONqKUmbCAi8GfOETrQpkzsI5GfjaNMsN",
+	"kUsBAgXLjHVLLNA3+G9Acm297vAPtWBRTVtVobllLavtra0lLKvVSsJc+O/emlx5fNY04DlrHnBEWjXq",
+	"p9acqT2W/pmyIXfZQFgCX8q4Fa+ltkJb6eSNUJNmnXoUul3gOZ8CQeIg4p2gUR/QG9v86D/vB4exTllY",
+	"NJGLc7DCQq8p2lhRCUwQ5fhTPfmqKYOG5ui55s/Q8J4meybMTYu+A+50fGRN7peef0pLpB8oolw2iPSM",
+	"fl4incUGT9IS60jA5KwD3+mRUm15K3feJy/QAQ8OHTBXNtqTUKolXPWJM4dwYY20xeNmwi9Y1PuloDSl",
+	"VjzMjl7ZkfckaRUL5DckVfzUcvzMUh4WboxRUxAd31fi0gELNqLoWOFYp/YguujcDZgzcPglwC0pESaO",
+	"ffvegKJzLArFs+e+eWiUz2z7lDiql/2zIqgJmN0lbcdgDrb69h8NAGNmQjs1YRypIsDT74FvbwUvwbl3",
+	"0gWI88AFTcJkWedypBSw4nabff2TMIwVA5c3Fh8H1pblhJuGGplUkoakKKT3uJQaKSdwZkxkM34JSsRp",
+	"XKYwDEVjTYMStpLssAvjT4uCEjRHzzUoQcN7mqBEmJs5QQma5xfoo6eKYpw4Xrrq9rp5C8wcREC1NZdp",
+	"i1b+NHAyrVpFUUetl8v+r88BlxJHgtX1XKkFmmd22m/HjprCP3fWSC/hnwcP/wTOskDQE4yLtpNmwX56",
+	"hJ20gHfuJR7UhIwwT3euIh70MFt8ZdbGk8SDFshvVWTzMxscTwqdmDDvZsqbOobiD5kVkFEaVWRrbpDK",
+	"q5vsi0lgXuixFMtWUrbJUo7U153g5srcdpnNSqMUIX+xa23GOvrBUve1kMDdFSES91iKpF8puMlSA+4D",
+	"eD2tCeWVgl/CSQaSouY08Q1us41kQ+jREFjw4F9+Ija+LO01l0aJpX1mGvmxAajSWx7zZ60m8fhiRuWB",
+	"cQdyh+gPbT4zLsz9GMymB6DF+EcGAOLwo/2vFYoLfv9iV70Kb/z8B/KrxQbXvQrtGmE+sMNnC/KBw3si",
+	"iA+am/kcI3Erv7j299wHRSEQzSrK5LKH8LIO/gk8t3qrDvtplRvupHUy+6sotVH7at6nuGdaBKoahqVy",
+	"CufeGYQKhPWHSgtfsvigrUBmfmKpDABr8LHiq8hGgBmOt8G3bf/7F6DdltHl4pDmkcKQRi3B3B8xiVhH",
+	"DAtHMGraaMHG3LIhz0X3LyA0daRHrDauAmZz4PnuZLE1ZR7QLSxWFiICfFyZUIyWAgaCyM9psCkySrPh",
+	"yDuf6OGWASu1ghYEzDnW8Q6mKQmwD4DvkFIToO9aCCYTLw3gh0rHxFeodMS6vW6P/cqzQV/HQcGshSFJ",
+	"y9JvOJpzvzm+waaEyswUNySV/eEze9XYIb1QG2ynr6Vmsz1gUQiErM0lRDIJgoHqhtk+cdbksUQTMbmw",
+	"2C9MaoPTTItwa6OuLDhV26OPHpyarx8CcGSYrZ9XAxwMgLLU3UMRhPNgorNW+4TqSQkNyTQStNokXsIk",
+	"VXjBj4To4AHuIMSBEiY1gGhK19cQvdllo8KK0lmW8bJEWq9sVJZA+3nhe0hwa8C5yEs/kOGFdUYL22Mn",
+	"gN6cavHVnVMXxOphr7FSeC+CQkcGeoBlFl5UHPcdV6TJ4kpqLfUVUPYQXX09UiP6OvbOSuHlGm8nkKZi",
+	"583WLvMzil1jwzYrucsGLfwVmAm2uP5jMPOVYCFBmqm4kWZkYV3aojf4TlvexS9vtu8Rvllp/sREZ0ct",
+	"Dm9lKKJ8PrKV+GaJft4bLR4oVdAyKzUkPMW1jM6L38FxP8/nbbwFFk3nhE2YM9eCitQzY10osRxwdfna",
+	"FEKzs9MDNpY6N2OW/uEl27/TTfs6QJEgjtDbLZbziQ0QSKkzaUJcDHWKX23Ge5FF2h/i/qVuwq5KMyoA",
+	"wKSvcz5JqIrPlGz/6AO7FhNK5qcrafbeP2/jHofPBy1hhtI5kfdYup9lovCjE1/dZmZv0gAYjKfrFbbA",
+	"LTs4+RfSEl+LCcuMGg01MDsDrzvpMXj6/GKSdls29Nmdolfw1m+lGS7jqsHDp2ajLWwdxtgSGM/5pBYY",
+	"x3+F8jheyPNrMWmJkTcElIMAgdHthSbWXoCCkraeAPnQTMQrUjswv8eA1ACbMQjOdAuzI7ptk2Cugt9R",
+	"KGNrmt1Fe4oUQ03zoK6ZVj2b4sa33375pAWZ24Uovep2gTjWH6SBL33KGcjFNGL94i0NJ0PY0HBUmzH0",
+	"B4NDCtZ/nHz+xIYCmFexZpMgUgitrDTjBD4Y7PmzE5YbpXhpE4YuZyaUQvQNfmG9sYLgk4FzkowHPKT9",
+	"wY2DcoD3XfIboSxcmfk/p/95/Ul8da8P6GgPMJioNb2bgz0Q4DiQC867QwP5/RXXYa3jRdWHULjoznux",
+	"shZQPmckavoye2o5mg/RuKKvbFhrEAUQOTQHWadl2WArGY0SSKYjpAzP+Z61VBwRLzocEk26Y5rg5tvG",
+	"heClKPdH3jL944sXRF7If4pJ/OWLf4E4MRrt5BhQ4A7/n/AZcpMBWM1GsgFsNRubIL00otmWDuWN0MLa",
+	"hJWC5xL/1zcnM8FmCyugfaAJ5HjShZJ/4XgDONN+hpzZwepK/CEJ/H2+MTJ0bK0dv0IN7ZxZMcU0UA1H",
+	"IL4PU+aKdUqjBEvhubRbb9X/0oIddcvN6906sm3Dqwc46cEfRHTeKa+wftlQpaeHAHzLYNADBZ8NlvVa",
+	"iMJbGJdKasEyJSED31sfThT1dr1tvOADa8z8NmEXpRnD7ZE/DjhzpRBwctSsGGobuVoazCLAVXnttwx3",
+	"gDk8c8pZpIwAkL4DxUe5qLXqn20ZcSvWCOsQlksF9tINciBLljUjdfRmkCnsoony/sK0LVBrAvdzk4ji",
+	"C1xN/Jpj5mZFtjFHOMMri4ZVC4AEgVPyRgQkNwT+ACo4iIwANMhMcKQ+FVmx8f3L9/8FAAD//w==",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

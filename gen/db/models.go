@@ -128,6 +128,15 @@ type Message struct {
 	CreatedAt    time.Time
 }
 
+type MfaLogin struct {
+	TokenHash []byte
+	UserID    uuid.UUID
+	Audience  string
+	CreatedAt time.Time
+	ExpiresAt time.Time
+	UsedAt    *time.Time
+}
+
 type Project struct {
 	ID          uuid.UUID
 	UserID      uuid.UUID
@@ -140,6 +149,14 @@ type Project struct {
 	UpdatedAt   time.Time
 }
 
+type RecoveryCode struct {
+	ID        uuid.UUID
+	UserID    uuid.UUID
+	CodeHash  []byte
+	CreatedAt time.Time
+	UsedAt    *time.Time
+}
+
 type RefreshFamily struct {
 	ID            uuid.UUID
 	UserID        uuid.UUID
@@ -147,7 +164,8 @@ type RefreshFamily struct {
 	CreatedAt     time.Time
 	RevokedAt     *time.Time
 	RevokedReason *string
-	DpopJkt       *string
+	AuthTime      time.Time
+	Amr           []string
 }
 
 type RefreshToken struct {
@@ -336,4 +354,12 @@ type UserLockout struct {
 	Failures      int32
 	LastFailureAt time.Time
 	LockedUntil   *time.Time
+}
+
+type UserTotp struct {
+	UserID      uuid.UUID
+	SecretEnc   []byte
+	CreatedAt   time.Time
+	ConfirmedAt *time.Time
+	LastStep    int64
 }

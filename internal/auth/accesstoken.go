@@ -40,6 +40,10 @@ type AccessClaims struct {
 	Audience  string    // the single aud: AudienceIOS or AudienceWeb
 	ExpiresAt time.Time // exp
 	JKT       string    // cnf.jkt: the thumbprint of the DPoP key the token is bound to (RFC 9449); "" unbound
+	// AuthTime is when the login last authenticated (auth_time): the sign-in, or the latest
+	// re-authentication. Zero for tokens issued before it was recorded.
+	AuthTime time.Time
+	AMR      []string // amr (RFC 8176): how, e.g. ["pwd"], ["pwd","otp","mfa"]
 }
 
 // AccessTokens issues and verifies RS256 access tokens with the keys of a KeyRing.
@@ -89,6 +93,8 @@ func (a *AccessTokens) Issue(_ context.Context, c AccessClaims) (string, AccessC
 		Expiration(c.ExpiresAt).
 		Claim("sid", c.FamilyID.String()).
 		Claim("roles", c.Roles).
+		Claim("auth_time", c.AuthTime.Unix()).
+		Claim("amr", nonNilStrings(c.AMR)).
 		Build()
 	if err == nil && c.JKT != "" {
 		err = tok.Set("cnf", map[string]any{"jkt": c.JKT})
@@ -199,10 +205,12 @@ func jwtClaimsFrom(tok jwt.Token) (AccessClaims, error) {
 	if err != nil {
 		return AccessClaims{}, err
 	}
-	return AccessClaims{
+	c := AccessClaims{
 		UserID: userID, Roles: roles, FamilyID: familyID, TokenID: tok.JwtID(),
 		Audience: aud[0], ExpiresAt: tok.Expiration(), JKT: jkt,
-	}, nil
+	}
+	c.AuthTime, c.AMR = signInClaims(tok)
+	return c, nil
 }
 
 // jwtConfirmation reads the cnf claim (RFC 7800): absent for bearer tokens, otherwise exactly a

@@ -107,7 +107,8 @@ func (a *Accounts) fromBearer(ctx context.Context, creds Credentials, identified
 	if err != nil {
 		return Principal{}, err
 	}
-	p := Principal{UserID: claims.UserID, Roles: claims.Roles, FamilyID: claims.FamilyID, TokenID: claims.TokenID, ExpiresAt: claims.ExpiresAt}
+	p := Principal{UserID: claims.UserID, Roles: claims.Roles, FamilyID: claims.FamilyID, TokenID: claims.TokenID, ExpiresAt: claims.ExpiresAt,
+		AuthTime: claims.AuthTime, AMR: claims.AMR}
 	identified(p)
 	spend, err := a.checkDPoPBinding(claims, creds)
 	if err != nil {

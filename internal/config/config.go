@@ -80,6 +80,8 @@ type Config struct {
 	StreamKeepAlive          time.Duration // CCB_STREAM_KEEPALIVE: comment line interval on quiet streams
 
 	MCP MCP // CCB_MCP_*: MCP server connections and the chat tool loop (mcp.go)
+
+	MFA MFA // multi-factor authentication and step-up (mfa.go)
 }
 
 // RatePolicy allows Limit requests per Period.
@@ -158,6 +160,7 @@ func Load(getenv func(string) string) (Config, error) {
 	c.TokenLimitFailOpen = r.boolean("CCB_TOKEN_LIMIT_FAIL_OPEN", false)
 	c.MaxConcurrentGenerations = r.intRange("CCB_MAX_CONCURRENT_GENERATIONS", 8, 0, 10000)
 	c.MCP = r.mcp()
+	c.MFA = r.mfa()
 	if r.str("CCB_RATE_LIMIT_TOKENS", "") != "" {
 		p := r.ratePolicy("CCB_RATE_LIMIT_TOKENS", RatePolicy{})
 		c.RateLimitTokens = &p

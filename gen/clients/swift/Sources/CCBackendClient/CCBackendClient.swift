@@ -33,6 +33,7 @@ public struct CCBackendAuthMiddleware: ClientMiddleware {
         "register",
         "login",
         "refreshTokens",
+        "completeMFAChallenge",
         "downloadFile",
     ]
 
