@@ -29,26 +29,45 @@ import (
 	openapi_types "github.com/oapi-codegen/runtime/types"
 )
 
+// Defines values for AssetLinkTargetNamespace.
+const (
+	AssetLinkTargetNamespaceAndroidApp AssetLinkTargetNamespace = "android_app"
+)
+
+// Valid indicates whether the value is a known member of the AssetLinkTargetNamespace enum.
+func (e AssetLinkTargetNamespace) Valid() bool {
+	switch e {
+	case AssetLinkTargetNamespaceAndroidApp:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for AuditAction.
 const (
-	AuditActionAdminDebugView     AuditAction = "admin.debug_view"
-	AuditActionAdminUserUpdate    AuditAction = "admin.user_update"
-	AuditActionAuthApiKeyCreate   AuditAction = "auth.api_key_create"
-	AuditActionAuthApiKeyRevoke   AuditAction = "auth.api_key_revoke"
-	AuditActionAuthApiKeyRotate   AuditAction = "auth.api_key_rotate"
-	AuditActionAuthLockout        AuditAction = "auth.lockout"
-	AuditActionAuthLogin          AuditAction = "auth.login"
-	AuditActionAuthLogout         AuditAction = "auth.logout"
-	AuditActionAuthPasswordChange AuditAction = "auth.password_change"
-	AuditActionAuthProfileDelete  AuditAction = "auth.profile_delete"
-	AuditActionAuthRefresh        AuditAction = "auth.refresh"
-	AuditActionAuthRefreshReuse   AuditAction = "auth.refresh_reuse"
-	AuditActionAuthRegister       AuditAction = "auth.register"
-	AuditActionKeysRotate         AuditAction = "keys.rotate"
-	AuditActionMcpServerCreate    AuditAction = "mcp.server_create"
-	AuditActionMcpServerDelete    AuditAction = "mcp.server_delete"
-	AuditActionMcpServerUpdate    AuditAction = "mcp.server_update"
-	AuditActionMcpToolCall        AuditAction = "mcp.tool_call"
+	AuditActionAdminDebugView      AuditAction = "admin.debug_view"
+	AuditActionAdminUserUpdate     AuditAction = "admin.user_update"
+	AuditActionAuthApiKeyCreate    AuditAction = "auth.api_key_create"
+	AuditActionAuthApiKeyRevoke    AuditAction = "auth.api_key_revoke"
+	AuditActionAuthApiKeyRotate    AuditAction = "auth.api_key_rotate"
+	AuditActionAuthLockout         AuditAction = "auth.lockout"
+	AuditActionAuthLogin           AuditAction = "auth.login"
+	AuditActionAuthLogout          AuditAction = "auth.logout"
+	AuditActionAuthPasskeyDelete   AuditAction = "auth.passkey_delete"
+	AuditActionAuthPasskeyLogin    AuditAction = "auth.passkey_login"
+	AuditActionAuthPasskeyRegister AuditAction = "auth.passkey_register"
+	AuditActionAuthPasskeyRename   AuditAction = "auth.passkey_rename"
+	AuditActionAuthPasswordChange  AuditAction = "auth.password_change"
+	AuditActionAuthProfileDelete   AuditAction = "auth.profile_delete"
+	AuditActionAuthRefresh         AuditAction = "auth.refresh"
+	AuditActionAuthRefreshReuse    AuditAction = "auth.refresh_reuse"
+	AuditActionAuthRegister        AuditAction = "auth.register"
+	AuditActionKeysRotate          AuditAction = "keys.rotate"
+	AuditActionMcpServerCreate     AuditAction = "mcp.server_create"
+	AuditActionMcpServerDelete     AuditAction = "mcp.server_delete"
+	AuditActionMcpServerUpdate     AuditAction = "mcp.server_update"
+	AuditActionMcpToolCall         AuditAction = "mcp.tool_call"
 )
 
 // Valid indicates whether the value is a known member of the AuditAction enum.
@@ -69,6 +88,14 @@ func (e AuditAction) Valid() bool {
 	case AuditActionAuthLogin:
 		return true
 	case AuditActionAuthLogout:
+		return true
+	case AuditActionAuthPasskeyDelete:
+		return true
+	case AuditActionAuthPasskeyLogin:
+		return true
+	case AuditActionAuthPasskeyRegister:
+		return true
+	case AuditActionAuthPasskeyRename:
 		return true
 	case AuditActionAuthPasswordChange:
 		return true
@@ -898,6 +925,47 @@ type AdminUserUpdate struct {
 	Unlock *bool `json:"unlock,omitempty"`
 }
 
+// AppleAppLinks defines model for AppleAppLinks.
+type AppleAppLinks struct {
+	Details []AppleAppLinksDetail `json:"details"`
+}
+
+// AppleAppLinksDetail defines model for AppleAppLinksDetail.
+type AppleAppLinksDetail struct {
+	AppIDs []string `json:"appIDs"`
+
+	// Components URL components the apps open (every path of this domain).
+	Components []map[string]string `json:"components"`
+}
+
+// AppleAppSiteAssociation defines model for AppleAppSiteAssociation.
+type AppleAppSiteAssociation struct {
+	Applinks       AppleAppLinks       `json:"applinks"`
+	Webcredentials AppleWebCredentials `json:"webcredentials"`
+}
+
+// AppleWebCredentials defines model for AppleWebCredentials.
+type AppleWebCredentials struct {
+	// Apps The apps (TEAMID.bundle.id) that may use this domain's passkeys.
+	Apps []string `json:"apps"`
+}
+
+// AssetLinkStatement defines model for AssetLinkStatement.
+type AssetLinkStatement struct {
+	Relation []string        `json:"relation"`
+	Target   AssetLinkTarget `json:"target"`
+}
+
+// AssetLinkTarget defines model for AssetLinkTarget.
+type AssetLinkTarget struct {
+	Namespace              AssetLinkTargetNamespace `json:"namespace"`
+	PackageName            string                   `json:"package_name"`
+	Sha256CertFingerprints []string                 `json:"sha256_cert_fingerprints"`
+}
+
+// AssetLinkTargetNamespace defines model for AssetLinkTarget.Namespace.
+type AssetLinkTargetNamespace string
+
 // AuditAction defines model for AuditAction.
 type AuditAction string
 
@@ -1614,6 +1682,70 @@ type OpenAIError struct {
 	Type string `json:"type"`
 }
 
+// Passkey defines model for Passkey.
+type Passkey struct {
+	// BackedUp The authenticator reported the passkey as synced at its last use.
+	BackedUp bool `json:"backed_up"`
+
+	// BackupEligible The passkey can be synced (e.g. iCloud Keychain); fixed at registration.
+	BackupEligible bool               `json:"backup_eligible"`
+	CreatedAt      apitime.Time       `json:"created_at"`
+	Id             openapi_types.UUID `json:"id"`
+	LastUsedAt     *apitime.Time      `json:"last_used_at"`
+	Name           string             `json:"name"`
+	Transports     []string           `json:"transports"`
+}
+
+// PasskeyCeremony defines model for PasskeyCeremony.
+type PasskeyCeremony struct {
+	// CeremonyId Names the ceremony's server-side state (5 minutes, single use); send it to finish.
+	CeremonyId string `json:"ceremony_id"`
+
+	// ExpiresIn Seconds the ceremony stays open.
+	ExpiresIn *int `json:"expires_in,omitempty"`
+
+	// Options What to pass to `navigator.credentials.create()` / `.get()`: `{publicKey: {...}}` in
+	// the WebAuthn JSON form (binary members base64url without padding).
+	Options json.RawMessage `json:"options"`
+}
+
+// PasskeyList defines model for PasskeyList.
+type PasskeyList struct {
+	Data       []Passkey `json:"data"`
+	HasMore    bool      `json:"has_more"`
+	NextCursor *string   `json:"next_cursor"`
+}
+
+// PasskeyLoginBegin defines model for PasskeyLoginBegin.
+type PasskeyLoginBegin = map[string]interface{}
+
+// PasskeyLoginFinish defines model for PasskeyLoginFinish.
+type PasskeyLoginFinish struct {
+	CeremonyId string `json:"ceremony_id"`
+
+	// ClientType Which app the tokens are for; it becomes the access token's audience.
+	ClientType *ClientType `json:"client_type,omitempty"`
+
+	// Credential The `PublicKeyCredential` as JSON (`toJSON()`), assertion response.
+	Credential json.RawMessage `json:"credential"`
+}
+
+// PasskeyRegistrationFinish defines model for PasskeyRegistrationFinish.
+type PasskeyRegistrationFinish struct {
+	CeremonyId string `json:"ceremony_id"`
+
+	// Credential The `PublicKeyCredential` as JSON (`toJSON()`), attestation response.
+	Credential json.RawMessage `json:"credential"`
+
+	// Name Defaults to "Passkey".
+	Name *string `json:"name,omitempty"`
+}
+
+// PasskeyRename defines model for PasskeyRename.
+type PasskeyRename struct {
+	Name string `json:"name"`
+}
+
 // PasswordConfirmation defines model for PasswordConfirmation.
 type PasswordConfirmation struct {
 	Password string `json:"password"`
@@ -2195,6 +2327,15 @@ type CreateAPIKeyParams struct {
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
 
+// ListPasskeysParams defines parameters for ListPasskeys.
+type ListPasskeysParams struct {
+	// Limit Page size.
+	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
+
+	// Cursor The `next_cursor` of the previous page; opaque.
+	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
+}
+
 // ListFilesParams defines parameters for ListFiles.
 type ListFilesParams struct {
 	ProjectId *openapi_types.UUID `form:"project_id,omitempty" json:"project_id,omitempty"`
@@ -2465,6 +2606,18 @@ type LoginJSONRequestBody = LoginRequest
 // LoginFormdataRequestBody defines body for Login for application/x-www-form-urlencoded ContentType.
 type LoginFormdataRequestBody = PasswordGrant
 
+// BeginPasskeyLoginJSONRequestBody defines body for BeginPasskeyLogin for application/json ContentType.
+type BeginPasskeyLoginJSONRequestBody = PasskeyLoginBegin
+
+// FinishPasskeyLoginJSONRequestBody defines body for FinishPasskeyLogin for application/json ContentType.
+type FinishPasskeyLoginJSONRequestBody = PasskeyLoginFinish
+
+// FinishPasskeyRegistrationJSONRequestBody defines body for FinishPasskeyRegistration for application/json ContentType.
+type FinishPasskeyRegistrationJSONRequestBody = PasskeyRegistrationFinish
+
+// RenamePasskeyJSONRequestBody defines body for RenamePasskey for application/json ContentType.
+type RenamePasskeyJSONRequestBody = PasskeyRename
+
 // DeleteProfileJSONRequestBody defines body for DeleteProfile for application/json ContentType.
 type DeleteProfileJSONRequestBody = PasswordConfirmation
 
@@ -2731,6 +2884,24 @@ type ClientInterface interface {
 	// Corresponds with GET / (the `GetRoot` operationId).
 	GetRoot(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// GetAppleAppSiteAssociation Associates the iOS apps with this domain
+	//
+	// Lets the apps of `CCB_APPLE_APP_IDS` use this domain's passkeys (`webcredentials`) and
+	// open its links (`applinks`). Served as `application/json` at this exact path, never
+	// redirected, as Apple's CDN requires. 404 when no app is configured.
+	//
+	// Corresponds with GET /.well-known/apple-app-site-association (the `GetAppleAppSiteAssociation` operationId).
+	GetAppleAppSiteAssociation(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetAssetLinks Associates the Android apps with this domain
+	//
+	// Digital Asset Links statements for the apps of `CCB_ANDROID_APPS` (package and signing
+	// certificate SHA-256 fingerprints): they may use this domain's passkeys and open its links.
+	// An empty list when no app is configured.
+	//
+	// Corresponds with GET /.well-known/assetlinks.json (the `GetAssetLinks` operationId).
+	GetAssetLinks(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// GetJWKS Public keys that verify access tokens
 	//
 	// Includes retired keys until every token they signed has expired.
@@ -2963,6 +3134,134 @@ type ClientInterface interface {
 	//
 	// Corresponds with POST /v1/auth/logout (the `Logout` operationId).
 	Logout(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ListPasskeys The caller's passkeys
+	//
+	// The caller's registered passkeys (WebAuthn credentials), oldest first.
+	//
+	// Corresponds with GET /v1/auth/passkeys (the `ListPasskeys` operationId).
+	ListPasskeys(ctx context.Context, params *ListPasskeysParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// BeginPasskeyLoginWithBody Start signing in with a passkey
+	//
+	// Usernameless: returns the options for `navigator.credentials.get()` (no
+	// `allowCredentials`, so the authenticator offers its discoverable passkeys for
+	// `CCB_WEBAUTHN_RP_ID`) and the ceremony id (5 minutes, single use). Rate-limited with the
+	// `auth` policy.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /v1/auth/passkeys/login/begin (the `BeginPasskeyLogin` operationId).
+	BeginPasskeyLoginWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// BeginPasskeyLogin Start signing in with a passkey
+	//
+	// Usernameless: returns the options for `navigator.credentials.get()` (no
+	// `allowCredentials`, so the authenticator offers its discoverable passkeys for
+	// `CCB_WEBAUTHN_RP_ID`) and the ceremony id (5 minutes, single use). Rate-limited with the
+	// `auth` policy.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /v1/auth/passkeys/login/begin (the `BeginPasskeyLogin` operationId).
+	BeginPasskeyLogin(ctx context.Context, body BeginPasskeyLoginJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// FinishPasskeyLoginWithBody Sign in with a passkey
+	//
+	// Verifies the assertion (`PublicKeyCredential.toJSON()`) against the ceremony (spent by this
+	// call, whatever its outcome), the passkey's public key, the origin, relying party id and user
+	// verification, and answers the usual token pair. Refused with 401 `passkey_rejected`
+	// (audited as `auth.passkey_login` failures): an unknown, expired or already used ceremony (a
+	// replayed assertion), a wrong origin, a bad signature, an unknown or deleted passkey, a sign
+	// count that did not increase (a cloned authenticator; authenticators that keep no counter
+	// report 0 every time and are accepted), or backup flags inconsistent with the registration.
+	// Rate-limited with the `auth` policy.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /v1/auth/passkeys/login/finish (the `FinishPasskeyLogin` operationId).
+	FinishPasskeyLoginWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// FinishPasskeyLogin Sign in with a passkey
+	//
+	// Verifies the assertion (`PublicKeyCredential.toJSON()`) against the ceremony (spent by this
+	// call, whatever its outcome), the passkey's public key, the origin, relying party id and user
+	// verification, and answers the usual token pair. Refused with 401 `passkey_rejected`
+	// (audited as `auth.passkey_login` failures): an unknown, expired or already used ceremony (a
+	// replayed assertion), a wrong origin, a bad signature, an unknown or deleted passkey, a sign
+	// count that did not increase (a cloned authenticator; authenticators that keep no counter
+	// report 0 every time and are accepted), or backup flags inconsistent with the registration.
+	// Rate-limited with the `auth` policy.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /v1/auth/passkeys/login/finish (the `FinishPasskeyLogin` operationId).
+	FinishPasskeyLogin(ctx context.Context, body FinishPasskeyLoginJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// BeginPasskeyRegistration Start registering a passkey
+	//
+	// Returns the options for `navigator.credentials.create()` (`options.publicKey`, binary
+	// members base64url-encoded: `PublicKeyCredential.parseCreationOptionsFromJSON`) and the id
+	// of the ceremony, which the server keeps for 5 minutes and lets finish once. The credential
+	// must be discoverable (`residentKey: required`, so that sign-in needs no username) and
+	// user-verified; the caller's existing passkeys are excluded.
+	//
+	// Corresponds with POST /v1/auth/passkeys/register/begin (the `BeginPasskeyRegistration` operationId).
+	BeginPasskeyRegistration(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// FinishPasskeyRegistrationWithBody Finish registering a passkey
+	//
+	// Verifies the authenticator's response (`PublicKeyCredential.toJSON()`) against the ceremony
+	// begun by the same user, origin (`CCB_WEBAUTHN_ORIGINS`), relying party id
+	// (`CCB_WEBAUTHN_RP_ID`), user verification and backup flags, and stores the passkey. A
+	// ceremony that is unknown, expired, already used or begun by another user is a 400 pointing
+	// at `/ceremony_id`; a response that fails verification is a 400 `passkey_rejected` pointing
+	// at `/credential`. Both are audited (`auth.passkey_register`).
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /v1/auth/passkeys/register/finish (the `FinishPasskeyRegistration` operationId).
+	FinishPasskeyRegistrationWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// FinishPasskeyRegistration Finish registering a passkey
+	//
+	// Verifies the authenticator's response (`PublicKeyCredential.toJSON()`) against the ceremony
+	// begun by the same user, origin (`CCB_WEBAUTHN_ORIGINS`), relying party id
+	// (`CCB_WEBAUTHN_RP_ID`), user verification and backup flags, and stores the passkey. A
+	// ceremony that is unknown, expired, already used or begun by another user is a 400 pointing
+	// at `/ceremony_id`; a response that fails verification is a 400 `passkey_rejected` pointing
+	// at `/credential`. Both are audited (`auth.passkey_register`).
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /v1/auth/passkeys/register/finish (the `FinishPasskeyRegistration` operationId).
+	FinishPasskeyRegistration(ctx context.Context, body FinishPasskeyRegistrationJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// DeletePasskey Delete a passkey
+	//
+	// The passkey stops signing in at once (audited, `auth.passkey_delete`). Another user's
+	// passkey id answers 404.
+	//
+	// Corresponds with DELETE /v1/auth/passkeys/{id} (the `DeletePasskey` operationId).
+	DeletePasskey(ctx context.Context, id ID, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// RenamePasskeyWithBody Rename a passkey
+	//
+	// Another user's passkey id answers 404.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with PATCH /v1/auth/passkeys/{id} (the `RenamePasskey` operationId).
+	RenamePasskeyWithBody(ctx context.Context, id ID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// RenamePasskey Rename a passkey
+	//
+	// Another user's passkey id answers 404.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with PATCH /v1/auth/passkeys/{id} (the `RenamePasskey` operationId).
+	RenamePasskey(ctx context.Context, id ID, body RenamePasskeyJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// DeleteProfileWithBody Delete the account and everything it owns
 	//
@@ -3726,6 +4025,44 @@ func (c *Client) GetRoot(ctx context.Context, reqEditors ...RequestEditorFn) (*h
 	return c.Client.Do(req)
 }
 
+// GetAppleAppSiteAssociation Associates the iOS apps with this domain
+//
+// Lets the apps of `CCB_APPLE_APP_IDS` use this domain's passkeys (`webcredentials`) and
+// open its links (`applinks`). Served as `application/json` at this exact path, never
+// redirected, as Apple's CDN requires. 404 when no app is configured.
+//
+// Corresponds with GET /.well-known/apple-app-site-association (the `GetAppleAppSiteAssociation` operationId).
+func (c *Client) GetAppleAppSiteAssociation(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetAppleAppSiteAssociationRequest(c.Server)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetAssetLinks Associates the Android apps with this domain
+//
+// Digital Asset Links statements for the apps of `CCB_ANDROID_APPS` (package and signing
+// certificate SHA-256 fingerprints): they may use this domain's passkeys and open its links.
+// An empty list when no app is configured.
+//
+// Corresponds with GET /.well-known/assetlinks.json (the `GetAssetLinks` operationId).
+func (c *Client) GetAssetLinks(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetAssetLinksRequest(c.Server)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // GetJWKS Public keys that verify access tokens
 //
 // Includes retired keys until every token they signed has expired.
@@ -4199,6 +4536,244 @@ func (c *Client) LoginWithFormdataBody(ctx context.Context, body LoginFormdataRe
 // Corresponds with POST /v1/auth/logout (the `Logout` operationId).
 func (c *Client) Logout(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewLogoutRequest(c.Server)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ListPasskeys The caller's passkeys
+//
+// The caller's registered passkeys (WebAuthn credentials), oldest first.
+//
+// Corresponds with GET /v1/auth/passkeys (the `ListPasskeys` operationId).
+func (c *Client) ListPasskeys(ctx context.Context, params *ListPasskeysParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListPasskeysRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// BeginPasskeyLoginWithBody Start signing in with a passkey
+//
+// Usernameless: returns the options for `navigator.credentials.get()` (no
+// `allowCredentials`, so the authenticator offers its discoverable passkeys for
+// `CCB_WEBAUTHN_RP_ID`) and the ceremony id (5 minutes, single use). Rate-limited with the
+// `auth` policy.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /v1/auth/passkeys/login/begin (the `BeginPasskeyLogin` operationId).
+func (c *Client) BeginPasskeyLoginWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewBeginPasskeyLoginRequestWithBody(c.Server, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// BeginPasskeyLogin Start signing in with a passkey
+//
+// Usernameless: returns the options for `navigator.credentials.get()` (no
+// `allowCredentials`, so the authenticator offers its discoverable passkeys for
+// `CCB_WEBAUTHN_RP_ID`) and the ceremony id (5 minutes, single use). Rate-limited with the
+// `auth` policy.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /v1/auth/passkeys/login/begin (the `BeginPasskeyLogin` operationId).
+func (c *Client) BeginPasskeyLogin(ctx context.Context, body BeginPasskeyLoginJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewBeginPasskeyLoginRequest(c.Server, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// FinishPasskeyLoginWithBody Sign in with a passkey
+//
+// Verifies the assertion (`PublicKeyCredential.toJSON()`) against the ceremony (spent by this
+// call, whatever its outcome), the passkey's public key, the origin, relying party id and user
+// verification, and answers the usual token pair. Refused with 401 `passkey_rejected`
+// (audited as `auth.passkey_login` failures): an unknown, expired or already used ceremony (a
+// replayed assertion), a wrong origin, a bad signature, an unknown or deleted passkey, a sign
+// count that did not increase (a cloned authenticator; authenticators that keep no counter
+// report 0 every time and are accepted), or backup flags inconsistent with the registration.
+// Rate-limited with the `auth` policy.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /v1/auth/passkeys/login/finish (the `FinishPasskeyLogin` operationId).
+func (c *Client) FinishPasskeyLoginWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewFinishPasskeyLoginRequestWithBody(c.Server, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// FinishPasskeyLogin Sign in with a passkey
+//
+// Verifies the assertion (`PublicKeyCredential.toJSON()`) against the ceremony (spent by this
+// call, whatever its outcome), the passkey's public key, the origin, relying party id and user
+// verification, and answers the usual token pair. Refused with 401 `passkey_rejected`
+// (audited as `auth.passkey_login` failures): an unknown, expired or already used ceremony (a
+// replayed assertion), a wrong origin, a bad signature, an unknown or deleted passkey, a sign
+// count that did not increase (a cloned authenticator; authenticators that keep no counter
+// report 0 every time and are accepted), or backup flags inconsistent with the registration.
+// Rate-limited with the `auth` policy.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /v1/auth/passkeys/login/finish (the `FinishPasskeyLogin` operationId).
+func (c *Client) FinishPasskeyLogin(ctx context.Context, body FinishPasskeyLoginJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewFinishPasskeyLoginRequest(c.Server, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// BeginPasskeyRegistration Start registering a passkey
+//
+// Returns the options for `navigator.credentials.create()` (`options.publicKey`, binary
+// members base64url-encoded: `PublicKeyCredential.parseCreationOptionsFromJSON`) and the id
+// of the ceremony, which the server keeps for 5 minutes and lets finish once. The credential
+// must be discoverable (`residentKey: required`, so that sign-in needs no username) and
+// user-verified; the caller's existing passkeys are excluded.
+//
+// Corresponds with POST /v1/auth/passkeys/register/begin (the `BeginPasskeyRegistration` operationId).
+func (c *Client) BeginPasskeyRegistration(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewBeginPasskeyRegistrationRequest(c.Server)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// FinishPasskeyRegistrationWithBody Finish registering a passkey
+//
+// Verifies the authenticator's response (`PublicKeyCredential.toJSON()`) against the ceremony
+// begun by the same user, origin (`CCB_WEBAUTHN_ORIGINS`), relying party id
+// (`CCB_WEBAUTHN_RP_ID`), user verification and backup flags, and stores the passkey. A
+// ceremony that is unknown, expired, already used or begun by another user is a 400 pointing
+// at `/ceremony_id`; a response that fails verification is a 400 `passkey_rejected` pointing
+// at `/credential`. Both are audited (`auth.passkey_register`).
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /v1/auth/passkeys/register/finish (the `FinishPasskeyRegistration` operationId).
+func (c *Client) FinishPasskeyRegistrationWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewFinishPasskeyRegistrationRequestWithBody(c.Server, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// FinishPasskeyRegistration Finish registering a passkey
+//
+// Verifies the authenticator's response (`PublicKeyCredential.toJSON()`) against the ceremony
+// begun by the same user, origin (`CCB_WEBAUTHN_ORIGINS`), relying party id
+// (`CCB_WEBAUTHN_RP_ID`), user verification and backup flags, and stores the passkey. A
+// ceremony that is unknown, expired, already used or begun by another user is a 400 pointing
+// at `/ceremony_id`; a response that fails verification is a 400 `passkey_rejected` pointing
+// at `/credential`. Both are audited (`auth.passkey_register`).
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /v1/auth/passkeys/register/finish (the `FinishPasskeyRegistration` operationId).
+func (c *Client) FinishPasskeyRegistration(ctx context.Context, body FinishPasskeyRegistrationJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewFinishPasskeyRegistrationRequest(c.Server, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// DeletePasskey Delete a passkey
+//
+// The passkey stops signing in at once (audited, `auth.passkey_delete`). Another user's
+// passkey id answers 404.
+//
+// Corresponds with DELETE /v1/auth/passkeys/{id} (the `DeletePasskey` operationId).
+func (c *Client) DeletePasskey(ctx context.Context, id ID, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewDeletePasskeyRequest(c.Server, id)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// RenamePasskeyWithBody Rename a passkey
+//
+// Another user's passkey id answers 404.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with PATCH /v1/auth/passkeys/{id} (the `RenamePasskey` operationId).
+func (c *Client) RenamePasskeyWithBody(ctx context.Context, id ID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewRenamePasskeyRequestWithBody(c.Server, id, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// RenamePasskey Rename a passkey
+//
+// Another user's passkey id answers 404.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with PATCH /v1/auth/passkeys/{id} (the `RenamePasskey` operationId).
+func (c *Client) RenamePasskey(ctx context.Context, id ID, body RenamePasskeyJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewRenamePasskeyRequest(c.Server, id, body)
 	if err != nil {
 		return nil, err
 	}
@@ -5670,6 +6245,60 @@ func NewGetRootRequest(server string) (*http.Request, error) {
 	return req, nil
 }
 
+// NewGetAppleAppSiteAssociationRequest constructs an http.Request for the GetAppleAppSiteAssociation method
+func NewGetAppleAppSiteAssociationRequest(server string) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/.well-known/apple-app-site-association")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewGetAssetLinksRequest constructs an http.Request for the GetAssetLinks method
+func NewGetAssetLinksRequest(server string) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/.well-known/assetlinks.json")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
 // NewGetJWKSRequest constructs an http.Request for the GetJWKS method
 func NewGetJWKSRequest(server string) (*http.Request, error) {
 	var err error
@@ -6690,6 +7319,300 @@ func NewLogoutRequest(server string) (*http.Request, error) {
 	if err != nil {
 		return nil, err
 	}
+
+	return req, nil
+}
+
+// NewListPasskeysRequest constructs an http.Request for the ListPasskeys method
+func NewListPasskeysRequest(server string, params *ListPasskeysParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/auth/passkeys")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Limit != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Cursor != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "cursor", *params.Cursor, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewBeginPasskeyLoginRequest calls the generic BeginPasskeyLogin builder with application/json body
+func NewBeginPasskeyLoginRequest(server string, body BeginPasskeyLoginJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewBeginPasskeyLoginRequestWithBody(server, "application/json", bodyReader)
+}
+
+// NewBeginPasskeyLoginRequestWithBody constructs an http.Request for the BeginPasskeyLogin method, with any body, and a specified content type
+func NewBeginPasskeyLoginRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/auth/passkeys/login/begin")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewFinishPasskeyLoginRequest calls the generic FinishPasskeyLogin builder with application/json body
+func NewFinishPasskeyLoginRequest(server string, body FinishPasskeyLoginJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewFinishPasskeyLoginRequestWithBody(server, "application/json", bodyReader)
+}
+
+// NewFinishPasskeyLoginRequestWithBody constructs an http.Request for the FinishPasskeyLogin method, with any body, and a specified content type
+func NewFinishPasskeyLoginRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/auth/passkeys/login/finish")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewBeginPasskeyRegistrationRequest constructs an http.Request for the BeginPasskeyRegistration method
+func NewBeginPasskeyRegistrationRequest(server string) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/auth/passkeys/register/begin")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewFinishPasskeyRegistrationRequest calls the generic FinishPasskeyRegistration builder with application/json body
+func NewFinishPasskeyRegistrationRequest(server string, body FinishPasskeyRegistrationJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewFinishPasskeyRegistrationRequestWithBody(server, "application/json", bodyReader)
+}
+
+// NewFinishPasskeyRegistrationRequestWithBody constructs an http.Request for the FinishPasskeyRegistration method, with any body, and a specified content type
+func NewFinishPasskeyRegistrationRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/auth/passkeys/register/finish")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewDeletePasskeyRequest constructs an http.Request for the DeletePasskey method
+func NewDeletePasskeyRequest(server string, id ID) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/auth/passkeys/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodDelete, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewRenamePasskeyRequest calls the generic RenamePasskey builder with application/json body
+func NewRenamePasskeyRequest(server string, id ID, body RenamePasskeyJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewRenamePasskeyRequestWithBody(server, id, "application/json", bodyReader)
+}
+
+// NewRenamePasskeyRequestWithBody constructs an http.Request for the RenamePasskey method, with any body, and a specified content type
+func NewRenamePasskeyRequestWithBody(server string, id ID, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/auth/passkeys/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPatch, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
 
 	return req, nil
 }
@@ -9429,6 +10352,28 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with GET / (the `GetRoot` operationId).
 	GetRootWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetRootResponse, error)
 
+	// GetAppleAppSiteAssociationWithResponse Associates the iOS apps with this domain
+	//
+	// Lets the apps of `CCB_APPLE_APP_IDS` use this domain's passkeys (`webcredentials`) and
+	// open its links (`applinks`). Served as `application/json` at this exact path, never
+	// redirected, as Apple's CDN requires. 404 when no app is configured.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /.well-known/apple-app-site-association (the `GetAppleAppSiteAssociation` operationId).
+	GetAppleAppSiteAssociationWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetAppleAppSiteAssociationResponse, error)
+
+	// GetAssetLinksWithResponse Associates the Android apps with this domain
+	//
+	// Digital Asset Links statements for the apps of `CCB_ANDROID_APPS` (package and signing
+	// certificate SHA-256 fingerprints): they may use this domain's passkeys and open its links.
+	// An empty list when no app is configured.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /.well-known/assetlinks.json (the `GetAssetLinks` operationId).
+	GetAssetLinksWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetAssetLinksResponse, error)
+
 	// GetJWKSWithResponse Public keys that verify access tokens
 	//
 	// Includes retired keys until every token they signed has expired.
@@ -9693,6 +10638,140 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with POST /v1/auth/logout (the `Logout` operationId).
 	LogoutWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*LogoutResponse, error)
+
+	// ListPasskeysWithResponse The caller's passkeys
+	//
+	// The caller's registered passkeys (WebAuthn credentials), oldest first.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/auth/passkeys (the `ListPasskeys` operationId).
+	ListPasskeysWithResponse(ctx context.Context, params *ListPasskeysParams, reqEditors ...RequestEditorFn) (*ListPasskeysResponse, error)
+
+	// BeginPasskeyLoginWithBodyWithResponse Start signing in with a passkey
+	//
+	// Usernameless: returns the options for `navigator.credentials.get()` (no
+	// `allowCredentials`, so the authenticator offers its discoverable passkeys for
+	// `CCB_WEBAUTHN_RP_ID`) and the ceremony id (5 minutes, single use). Rate-limited with the
+	// `auth` policy.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/auth/passkeys/login/begin (the `BeginPasskeyLogin` operationId).
+	BeginPasskeyLoginWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*BeginPasskeyLoginResponse, error)
+
+	// BeginPasskeyLoginWithResponse Start signing in with a passkey
+	//
+	// Usernameless: returns the options for `navigator.credentials.get()` (no
+	// `allowCredentials`, so the authenticator offers its discoverable passkeys for
+	// `CCB_WEBAUTHN_RP_ID`) and the ceremony id (5 minutes, single use). Rate-limited with the
+	// `auth` policy.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/auth/passkeys/login/begin (the `BeginPasskeyLogin` operationId).
+	BeginPasskeyLoginWithResponse(ctx context.Context, body BeginPasskeyLoginJSONRequestBody, reqEditors ...RequestEditorFn) (*BeginPasskeyLoginResponse, error)
+
+	// FinishPasskeyLoginWithBodyWithResponse Sign in with a passkey
+	//
+	// Verifies the assertion (`PublicKeyCredential.toJSON()`) against the ceremony (spent by this
+	// call, whatever its outcome), the passkey's public key, the origin, relying party id and user
+	// verification, and answers the usual token pair. Refused with 401 `passkey_rejected`
+	// (audited as `auth.passkey_login` failures): an unknown, expired or already used ceremony (a
+	// replayed assertion), a wrong origin, a bad signature, an unknown or deleted passkey, a sign
+	// count that did not increase (a cloned authenticator; authenticators that keep no counter
+	// report 0 every time and are accepted), or backup flags inconsistent with the registration.
+	// Rate-limited with the `auth` policy.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/auth/passkeys/login/finish (the `FinishPasskeyLogin` operationId).
+	FinishPasskeyLoginWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*FinishPasskeyLoginResponse, error)
+
+	// FinishPasskeyLoginWithResponse Sign in with a passkey
+	//
+	// Verifies the assertion (`PublicKeyCredential.toJSON()`) against the ceremony (spent by this
+	// call, whatever its outcome), the passkey's public key, the origin, relying party id and user
+	// verification, and answers the usual token pair. Refused with 401 `passkey_rejected`
+	// (audited as `auth.passkey_login` failures): an unknown, expired or already used ceremony (a
+	// replayed assertion), a wrong origin, a bad signature, an unknown or deleted passkey, a sign
+	// count that did not increase (a cloned authenticator; authenticators that keep no counter
+	// report 0 every time and are accepted), or backup flags inconsistent with the registration.
+	// Rate-limited with the `auth` policy.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/auth/passkeys/login/finish (the `FinishPasskeyLogin` operationId).
+	FinishPasskeyLoginWithResponse(ctx context.Context, body FinishPasskeyLoginJSONRequestBody, reqEditors ...RequestEditorFn) (*FinishPasskeyLoginResponse, error)
+
+	// BeginPasskeyRegistrationWithResponse Start registering a passkey
+	//
+	// Returns the options for `navigator.credentials.create()` (`options.publicKey`, binary
+	// members base64url-encoded: `PublicKeyCredential.parseCreationOptionsFromJSON`) and the id
+	// of the ceremony, which the server keeps for 5 minutes and lets finish once. The credential
+	// must be discoverable (`residentKey: required`, so that sign-in needs no username) and
+	// user-verified; the caller's existing passkeys are excluded.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/auth/passkeys/register/begin (the `BeginPasskeyRegistration` operationId).
+	BeginPasskeyRegistrationWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*BeginPasskeyRegistrationResponse, error)
+
+	// FinishPasskeyRegistrationWithBodyWithResponse Finish registering a passkey
+	//
+	// Verifies the authenticator's response (`PublicKeyCredential.toJSON()`) against the ceremony
+	// begun by the same user, origin (`CCB_WEBAUTHN_ORIGINS`), relying party id
+	// (`CCB_WEBAUTHN_RP_ID`), user verification and backup flags, and stores the passkey. A
+	// ceremony that is unknown, expired, already used or begun by another user is a 400 pointing
+	// at `/ceremony_id`; a response that fails verification is a 400 `passkey_rejected` pointing
+	// at `/credential`. Both are audited (`auth.passkey_register`).
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/auth/passkeys/register/finish (the `FinishPasskeyRegistration` operationId).
+	FinishPasskeyRegistrationWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*FinishPasskeyRegistrationResponse, error)
+
+	// FinishPasskeyRegistrationWithResponse Finish registering a passkey
+	//
+	// Verifies the authenticator's response (`PublicKeyCredential.toJSON()`) against the ceremony
+	// begun by the same user, origin (`CCB_WEBAUTHN_ORIGINS`), relying party id
+	// (`CCB_WEBAUTHN_RP_ID`), user verification and backup flags, and stores the passkey. A
+	// ceremony that is unknown, expired, already used or begun by another user is a 400 pointing
+	// at `/ceremony_id`; a response that fails verification is a 400 `passkey_rejected` pointing
+	// at `/credential`. Both are audited (`auth.passkey_register`).
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/auth/passkeys/register/finish (the `FinishPasskeyRegistration` operationId).
+	FinishPasskeyRegistrationWithResponse(ctx context.Context, body FinishPasskeyRegistrationJSONRequestBody, reqEditors ...RequestEditorFn) (*FinishPasskeyRegistrationResponse, error)
+
+	// DeletePasskeyWithResponse Delete a passkey
+	//
+	// The passkey stops signing in at once (audited, `auth.passkey_delete`). Another user's
+	// passkey id answers 404.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with DELETE /v1/auth/passkeys/{id} (the `DeletePasskey` operationId).
+	DeletePasskeyWithResponse(ctx context.Context, id ID, reqEditors ...RequestEditorFn) (*DeletePasskeyResponse, error)
+
+	// RenamePasskeyWithBodyWithResponse Rename a passkey
+	//
+	// Another user's passkey id answers 404.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PATCH /v1/auth/passkeys/{id} (the `RenamePasskey` operationId).
+	RenamePasskeyWithBodyWithResponse(ctx context.Context, id ID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*RenamePasskeyResponse, error)
+
+	// RenamePasskeyWithResponse Rename a passkey
+	//
+	// Another user's passkey id answers 404.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PATCH /v1/auth/passkeys/{id} (the `RenamePasskey` operationId).
+	RenamePasskeyWithResponse(ctx context.Context, id ID, body RenamePasskeyJSONRequestBody, reqEditors ...RequestEditorFn) (*RenamePasskeyResponse, error)
 
 	// DeleteProfileWithBodyWithResponse Delete the account and everything it owns
 	//
@@ -10545,6 +11624,109 @@ func (r GetRootResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r GetRootResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type GetAppleAppSiteAssociationResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *AppleAppSiteAssociation
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Error
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetAppleAppSiteAssociationResponse) GetJSON200() *AppleAppSiteAssociation {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r GetAppleAppSiteAssociationResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r GetAppleAppSiteAssociationResponse) GetApplicationproblemJSONDefault() *Error {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r GetAppleAppSiteAssociationResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetAppleAppSiteAssociationResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetAppleAppSiteAssociationResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetAppleAppSiteAssociationResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type GetAssetLinksResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *[]AssetLinkStatement
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Error
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetAssetLinksResponse) GetJSON200() *[]AssetLinkStatement {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r GetAssetLinksResponse) GetApplicationproblemJSONDefault() *Error {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r GetAssetLinksResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetAssetLinksResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetAssetLinksResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetAssetLinksResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -11806,6 +12988,503 @@ func (r LogoutResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r LogoutResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type ListPasskeysResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *PasskeyList
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Error
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListPasskeysResponse) GetJSON200() *PasskeyList {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r ListPasskeysResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r ListPasskeysResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r ListPasskeysResponse) GetApplicationproblemJSONDefault() *Error {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r ListPasskeysResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListPasskeysResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListPasskeysResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListPasskeysResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// BeginPasskeyLoginResponse200Headers the declared response headers of an HTTP 200 response for BeginPasskeyLogin
+type BeginPasskeyLoginResponse200Headers struct {
+	CacheControl string
+	Pragma       string
+}
+
+// BeginPasskeyLoginResponse429Headers the declared response headers of an HTTP 429 response for BeginPasskeyLogin
+type BeginPasskeyLoginResponse429Headers struct {
+	RateLimit       *string
+	RateLimitPolicy *string
+	RetryAfter      *int
+}
+
+type BeginPasskeyLoginResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *PasskeyCeremony
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *TooManyRequests
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Error
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *BeginPasskeyLoginResponse200Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *BeginPasskeyLoginResponse429Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r BeginPasskeyLoginResponse) GetJSON200() *PasskeyCeremony {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r BeginPasskeyLoginResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r BeginPasskeyLoginResponse) GetApplicationproblemJSON429() *TooManyRequests {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r BeginPasskeyLoginResponse) GetApplicationproblemJSONDefault() *Error {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r BeginPasskeyLoginResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r BeginPasskeyLoginResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r BeginPasskeyLoginResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r BeginPasskeyLoginResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// FinishPasskeyLoginResponse200Headers the declared response headers of an HTTP 200 response for FinishPasskeyLogin
+type FinishPasskeyLoginResponse200Headers struct {
+	CacheControl string
+	Pragma       string
+}
+
+// FinishPasskeyLoginResponse429Headers the declared response headers of an HTTP 429 response for FinishPasskeyLogin
+type FinishPasskeyLoginResponse429Headers struct {
+	RateLimit       *string
+	RateLimitPolicy *string
+	RetryAfter      *int
+}
+
+type FinishPasskeyLoginResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *AuthTokens
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *TooManyRequests
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Error
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *FinishPasskeyLoginResponse200Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *FinishPasskeyLoginResponse429Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r FinishPasskeyLoginResponse) GetJSON200() *AuthTokens {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r FinishPasskeyLoginResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r FinishPasskeyLoginResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r FinishPasskeyLoginResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r FinishPasskeyLoginResponse) GetApplicationproblemJSON429() *TooManyRequests {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r FinishPasskeyLoginResponse) GetApplicationproblemJSONDefault() *Error {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r FinishPasskeyLoginResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r FinishPasskeyLoginResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r FinishPasskeyLoginResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r FinishPasskeyLoginResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// BeginPasskeyRegistrationResponse200Headers the declared response headers of an HTTP 200 response for BeginPasskeyRegistration
+type BeginPasskeyRegistrationResponse200Headers struct {
+	CacheControl string
+	Pragma       string
+}
+
+type BeginPasskeyRegistrationResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *PasskeyCeremony
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Error
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *BeginPasskeyRegistrationResponse200Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r BeginPasskeyRegistrationResponse) GetJSON200() *PasskeyCeremony {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r BeginPasskeyRegistrationResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r BeginPasskeyRegistrationResponse) GetApplicationproblemJSONDefault() *Error {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r BeginPasskeyRegistrationResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r BeginPasskeyRegistrationResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r BeginPasskeyRegistrationResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r BeginPasskeyRegistrationResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type FinishPasskeyRegistrationResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON201 the response for an HTTP 201 `application/json` response
+	JSON201 *Passkey
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *Conflict
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Error
+}
+
+// GetJSON201 returns the response for an HTTP 201 `application/json` response
+func (r FinishPasskeyRegistrationResponse) GetJSON201() *Passkey {
+	return r.JSON201
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r FinishPasskeyRegistrationResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r FinishPasskeyRegistrationResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r FinishPasskeyRegistrationResponse) GetApplicationproblemJSON409() *Conflict {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r FinishPasskeyRegistrationResponse) GetApplicationproblemJSONDefault() *Error {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r FinishPasskeyRegistrationResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r FinishPasskeyRegistrationResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r FinishPasskeyRegistrationResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r FinishPasskeyRegistrationResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type DeletePasskeyResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Error
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r DeletePasskeyResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r DeletePasskeyResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r DeletePasskeyResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r DeletePasskeyResponse) GetApplicationproblemJSONDefault() *Error {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r DeletePasskeyResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r DeletePasskeyResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r DeletePasskeyResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r DeletePasskeyResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type RenamePasskeyResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Passkey
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Error
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r RenamePasskeyResponse) GetJSON200() *Passkey {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r RenamePasskeyResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r RenamePasskeyResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r RenamePasskeyResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r RenamePasskeyResponse) GetApplicationproblemJSONDefault() *Error {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r RenamePasskeyResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r RenamePasskeyResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r RenamePasskeyResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r RenamePasskeyResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -15713,6 +17392,40 @@ func (c *ClientWithResponses) GetRootWithResponse(ctx context.Context, reqEditor
 	return ParseGetRootResponse(rsp)
 }
 
+// GetAppleAppSiteAssociationWithResponse Associates the iOS apps with this domain
+//
+// Lets the apps of `CCB_APPLE_APP_IDS` use this domain's passkeys (`webcredentials`) and
+// open its links (`applinks`). Served as `application/json` at this exact path, never
+// redirected, as Apple's CDN requires. 404 when no app is configured.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /.well-known/apple-app-site-association (the `GetAppleAppSiteAssociation` operationId).
+func (c *ClientWithResponses) GetAppleAppSiteAssociationWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetAppleAppSiteAssociationResponse, error) {
+	rsp, err := c.GetAppleAppSiteAssociation(ctx, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetAppleAppSiteAssociationResponse(rsp)
+}
+
+// GetAssetLinksWithResponse Associates the Android apps with this domain
+//
+// Digital Asset Links statements for the apps of `CCB_ANDROID_APPS` (package and signing
+// certificate SHA-256 fingerprints): they may use this domain's passkeys and open its links.
+// An empty list when no app is configured.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /.well-known/assetlinks.json (the `GetAssetLinks` operationId).
+func (c *ClientWithResponses) GetAssetLinksWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetAssetLinksResponse, error) {
+	rsp, err := c.GetAssetLinks(ctx, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetAssetLinksResponse(rsp)
+}
+
 // GetJWKSWithResponse Public keys that verify access tokens
 //
 // Includes retired keys until every token they signed has expired.
@@ -16126,6 +17839,206 @@ func (c *ClientWithResponses) LogoutWithResponse(ctx context.Context, reqEditors
 		return nil, err
 	}
 	return ParseLogoutResponse(rsp)
+}
+
+// ListPasskeysWithResponse The caller's passkeys
+//
+// The caller's registered passkeys (WebAuthn credentials), oldest first.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/auth/passkeys (the `ListPasskeys` operationId).
+func (c *ClientWithResponses) ListPasskeysWithResponse(ctx context.Context, params *ListPasskeysParams, reqEditors ...RequestEditorFn) (*ListPasskeysResponse, error) {
+	rsp, err := c.ListPasskeys(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListPasskeysResponse(rsp)
+}
+
+// BeginPasskeyLoginWithBodyWithResponse Start signing in with a passkey
+//
+// Usernameless: returns the options for `navigator.credentials.get()` (no
+// `allowCredentials`, so the authenticator offers its discoverable passkeys for
+// `CCB_WEBAUTHN_RP_ID`) and the ceremony id (5 minutes, single use). Rate-limited with the
+// `auth` policy.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/auth/passkeys/login/begin (the `BeginPasskeyLogin` operationId).
+func (c *ClientWithResponses) BeginPasskeyLoginWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*BeginPasskeyLoginResponse, error) {
+	rsp, err := c.BeginPasskeyLoginWithBody(ctx, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseBeginPasskeyLoginResponse(rsp)
+}
+
+// BeginPasskeyLoginWithResponse Start signing in with a passkey
+//
+// Usernameless: returns the options for `navigator.credentials.get()` (no
+// `allowCredentials`, so the authenticator offers its discoverable passkeys for
+// `CCB_WEBAUTHN_RP_ID`) and the ceremony id (5 minutes, single use). Rate-limited with the
+// `auth` policy.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/auth/passkeys/login/begin (the `BeginPasskeyLogin` operationId).
+func (c *ClientWithResponses) BeginPasskeyLoginWithResponse(ctx context.Context, body BeginPasskeyLoginJSONRequestBody, reqEditors ...RequestEditorFn) (*BeginPasskeyLoginResponse, error) {
+	rsp, err := c.BeginPasskeyLogin(ctx, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseBeginPasskeyLoginResponse(rsp)
+}
+
+// FinishPasskeyLoginWithBodyWithResponse Sign in with a passkey
+//
+// Verifies the assertion (`PublicKeyCredential.toJSON()`) against the ceremony (spent by this
+// call, whatever its outcome), the passkey's public key, the origin, relying party id and user
+// verification, and answers the usual token pair. Refused with 401 `passkey_rejected`
+// (audited as `auth.passkey_login` failures): an unknown, expired or already used ceremony (a
+// replayed assertion), a wrong origin, a bad signature, an unknown or deleted passkey, a sign
+// count that did not increase (a cloned authenticator; authenticators that keep no counter
+// report 0 every time and are accepted), or backup flags inconsistent with the registration.
+// Rate-limited with the `auth` policy.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/auth/passkeys/login/finish (the `FinishPasskeyLogin` operationId).
+func (c *ClientWithResponses) FinishPasskeyLoginWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*FinishPasskeyLoginResponse, error) {
+	rsp, err := c.FinishPasskeyLoginWithBody(ctx, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseFinishPasskeyLoginResponse(rsp)
+}
+
+// FinishPasskeyLoginWithResponse Sign in with a passkey
+//
+// Verifies the assertion (`PublicKeyCredential.toJSON()`) against the ceremony (spent by this
+// call, whatever its outcome), the passkey's public key, the origin, relying party id and user
+// verification, and answers the usual token pair. Refused with 401 `passkey_rejected`
+// (audited as `auth.passkey_login` failures): an unknown, expired or already used ceremony (a
+// replayed assertion), a wrong origin, a bad signature, an unknown or deleted passkey, a sign
+// count that did not increase (a cloned authenticator; authenticators that keep no counter
+// report 0 every time and are accepted), or backup flags inconsistent with the registration.
+// Rate-limited with the `auth` policy.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/auth/passkeys/login/finish (the `FinishPasskeyLogin` operationId).
+func (c *ClientWithResponses) FinishPasskeyLoginWithResponse(ctx context.Context, body FinishPasskeyLoginJSONRequestBody, reqEditors ...RequestEditorFn) (*FinishPasskeyLoginResponse, error) {
+	rsp, err := c.FinishPasskeyLogin(ctx, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseFinishPasskeyLoginResponse(rsp)
+}
+
+// BeginPasskeyRegistrationWithResponse Start registering a passkey
+//
+// Returns the options for `navigator.credentials.create()` (`options.publicKey`, binary
+// members base64url-encoded: `PublicKeyCredential.parseCreationOptionsFromJSON`) and the id
+// of the ceremony, which the server keeps for 5 minutes and lets finish once. The credential
+// must be discoverable (`residentKey: required`, so that sign-in needs no username) and
+// user-verified; the caller's existing passkeys are excluded.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/auth/passkeys/register/begin (the `BeginPasskeyRegistration` operationId).
+func (c *ClientWithResponses) BeginPasskeyRegistrationWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*BeginPasskeyRegistrationResponse, error) {
+	rsp, err := c.BeginPasskeyRegistration(ctx, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseBeginPasskeyRegistrationResponse(rsp)
+}
+
+// FinishPasskeyRegistrationWithBodyWithResponse Finish registering a passkey
+//
+// Verifies the authenticator's response (`PublicKeyCredential.toJSON()`) against the ceremony
+// begun by the same user, origin (`CCB_WEBAUTHN_ORIGINS`), relying party id
+// (`CCB_WEBAUTHN_RP_ID`), user verification and backup flags, and stores the passkey. A
+// ceremony that is unknown, expired, already used or begun by another user is a 400 pointing
+// at `/ceremony_id`; a response that fails verification is a 400 `passkey_rejected` pointing
+// at `/credential`. Both are audited (`auth.passkey_register`).
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/auth/passkeys/register/finish (the `FinishPasskeyRegistration` operationId).
+func (c *ClientWithResponses) FinishPasskeyRegistrationWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*FinishPasskeyRegistrationResponse, error) {
+	rsp, err := c.FinishPasskeyRegistrationWithBody(ctx, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseFinishPasskeyRegistrationResponse(rsp)
+}
+
+// FinishPasskeyRegistrationWithResponse Finish registering a passkey
+//
+// Verifies the authenticator's response (`PublicKeyCredential.toJSON()`) against the ceremony
+// begun by the same user, origin (`CCB_WEBAUTHN_ORIGINS`), relying party id
+// (`CCB_WEBAUTHN_RP_ID`), user verification and backup flags, and stores the passkey. A
+// ceremony that is unknown, expired, already used or begun by another user is a 400 pointing
+// at `/ceremony_id`; a response that fails verification is a 400 `passkey_rejected` pointing
+// at `/credential`. Both are audited (`auth.passkey_register`).
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/auth/passkeys/register/finish (the `FinishPasskeyRegistration` operationId).
+func (c *ClientWithResponses) FinishPasskeyRegistrationWithResponse(ctx context.Context, body FinishPasskeyRegistrationJSONRequestBody, reqEditors ...RequestEditorFn) (*FinishPasskeyRegistrationResponse, error) {
+	rsp, err := c.FinishPasskeyRegistration(ctx, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseFinishPasskeyRegistrationResponse(rsp)
+}
+
+// DeletePasskeyWithResponse Delete a passkey
+//
+// The passkey stops signing in at once (audited, `auth.passkey_delete`). Another user's
+// passkey id answers 404.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with DELETE /v1/auth/passkeys/{id} (the `DeletePasskey` operationId).
+func (c *ClientWithResponses) DeletePasskeyWithResponse(ctx context.Context, id ID, reqEditors ...RequestEditorFn) (*DeletePasskeyResponse, error) {
+	rsp, err := c.DeletePasskey(ctx, id, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseDeletePasskeyResponse(rsp)
+}
+
+// RenamePasskeyWithBodyWithResponse Rename a passkey
+//
+// Another user's passkey id answers 404.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PATCH /v1/auth/passkeys/{id} (the `RenamePasskey` operationId).
+func (c *ClientWithResponses) RenamePasskeyWithBodyWithResponse(ctx context.Context, id ID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*RenamePasskeyResponse, error) {
+	rsp, err := c.RenamePasskeyWithBody(ctx, id, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseRenamePasskeyResponse(rsp)
+}
+
+// RenamePasskeyWithResponse Rename a passkey
+//
+// Another user's passkey id answers 404.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PATCH /v1/auth/passkeys/{id} (the `RenamePasskey` operationId).
+func (c *ClientWithResponses) RenamePasskeyWithResponse(ctx context.Context, id ID, body RenamePasskeyJSONRequestBody, reqEditors ...RequestEditorFn) (*RenamePasskeyResponse, error) {
+	rsp, err := c.RenamePasskey(ctx, id, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseRenamePasskeyResponse(rsp)
 }
 
 // DeleteProfileWithBodyWithResponse Delete the account and everything it owns
@@ -17383,6 +19296,79 @@ func ParseGetRootResponse(rsp *http.Response) (*GetRootResponse, error) {
 	return response, nil
 }
 
+// ParseGetAppleAppSiteAssociationResponse parses an HTTP response from a GetAppleAppSiteAssociationWithResponse call
+func ParseGetAppleAppSiteAssociationResponse(rsp *http.Response) (*GetAppleAppSiteAssociationResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetAppleAppSiteAssociationResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest AppleAppSiteAssociation
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseGetAssetLinksResponse parses an HTTP response from a GetAssetLinksWithResponse call
+func ParseGetAssetLinksResponse(rsp *http.Response) (*GetAssetLinksResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetAssetLinksResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest []AssetLinkStatement
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
 // ParseGetJWKSResponse parses an HTTP response from a GetJWKSWithResponse call
 func ParseGetJWKSResponse(rsp *http.Response) (*GetJWKSResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -18418,6 +20404,467 @@ func ParseLogoutResponse(rsp *http.Response) (*LogoutResponse, error) {
 			return nil, err
 		}
 		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseListPasskeysResponse parses an HTTP response from a ListPasskeysWithResponse call
+func ParseListPasskeysResponse(rsp *http.Response) (*ListPasskeysResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListPasskeysResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest PasskeyList
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseBeginPasskeyLoginResponse parses an HTTP response from a BeginPasskeyLoginWithResponse call
+func ParseBeginPasskeyLoginResponse(rsp *http.Response) (*BeginPasskeyLoginResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &BeginPasskeyLoginResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest PasskeyCeremony
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers BeginPasskeyLoginResponse200Headers
+		if values := rsp.Header.Values("Cache-Control"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Cache-Control", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.CacheControl = value
+		}
+		if values := rsp.Header.Values("Pragma"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Pragma", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Pragma = value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 429:
+		var headers BeginPasskeyLoginResponse429Headers
+		if values := rsp.Header.Values("RateLimit"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimit = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Policy"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitPolicy = &value
+		}
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseFinishPasskeyLoginResponse parses an HTTP response from a FinishPasskeyLoginWithResponse call
+func ParseFinishPasskeyLoginResponse(rsp *http.Response) (*FinishPasskeyLoginResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &FinishPasskeyLoginResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest AuthTokens
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers FinishPasskeyLoginResponse200Headers
+		if values := rsp.Header.Values("Cache-Control"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Cache-Control", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.CacheControl = value
+		}
+		if values := rsp.Header.Values("Pragma"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Pragma", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Pragma = value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 429:
+		var headers FinishPasskeyLoginResponse429Headers
+		if values := rsp.Header.Values("RateLimit"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimit = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Policy"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitPolicy = &value
+		}
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseBeginPasskeyRegistrationResponse parses an HTTP response from a BeginPasskeyRegistrationWithResponse call
+func ParseBeginPasskeyRegistrationResponse(rsp *http.Response) (*BeginPasskeyRegistrationResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &BeginPasskeyRegistrationResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest PasskeyCeremony
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers BeginPasskeyRegistrationResponse200Headers
+		if values := rsp.Header.Values("Cache-Control"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Cache-Control", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.CacheControl = value
+		}
+		if values := rsp.Header.Values("Pragma"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Pragma", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Pragma = value
+		}
+		response.Headers200 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseFinishPasskeyRegistrationResponse parses an HTTP response from a FinishPasskeyRegistrationWithResponse call
+func ParseFinishPasskeyRegistrationResponse(rsp *http.Response) (*FinishPasskeyRegistrationResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &FinishPasskeyRegistrationResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 201:
+		var dest Passkey
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON201 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseDeletePasskeyResponse parses an HTTP response from a DeletePasskeyWithResponse call
+func ParseDeletePasskeyResponse(rsp *http.Response) (*DeletePasskeyResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &DeletePasskeyResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 204:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseRenamePasskeyResponse parses an HTTP response from a RenamePasskeyWithResponse call
+func ParseRenamePasskeyResponse(rsp *http.Response) (*RenamePasskeyResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &RenamePasskeyResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Passkey
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
 		var dest Error
@@ -21881,6 +24328,12 @@ type ServerInterface interface {
 	// GetRoot Service name, version and links
 	// (GET /)
 	GetRoot(ctx echo.Context) error
+	// GetAppleAppSiteAssociation Associates the iOS apps with this domain
+	// (GET /.well-known/apple-app-site-association)
+	GetAppleAppSiteAssociation(ctx echo.Context) error
+	// GetAssetLinks Associates the Android apps with this domain
+	// (GET /.well-known/assetlinks.json)
+	GetAssetLinks(ctx echo.Context) error
 	// GetJWKS Public keys that verify access tokens
 	// (GET /.well-known/jwks.json)
 	GetJWKS(ctx echo.Context) error
@@ -21941,6 +24394,27 @@ type ServerInterface interface {
 	// Logout Sign out
 	// (POST /v1/auth/logout)
 	Logout(ctx echo.Context) error
+	// ListPasskeys The caller's passkeys
+	// (GET /v1/auth/passkeys)
+	ListPasskeys(ctx echo.Context, params ListPasskeysParams) error
+	// BeginPasskeyLogin Start signing in with a passkey
+	// (POST /v1/auth/passkeys/login/begin)
+	BeginPasskeyLogin(ctx echo.Context) error
+	// FinishPasskeyLogin Sign in with a passkey
+	// (POST /v1/auth/passkeys/login/finish)
+	FinishPasskeyLogin(ctx echo.Context) error
+	// BeginPasskeyRegistration Start registering a passkey
+	// (POST /v1/auth/passkeys/register/begin)
+	BeginPasskeyRegistration(ctx echo.Context) error
+	// FinishPasskeyRegistration Finish registering a passkey
+	// (POST /v1/auth/passkeys/register/finish)
+	FinishPasskeyRegistration(ctx echo.Context) error
+	// DeletePasskey Delete a passkey
+	// (DELETE /v1/auth/passkeys/{id})
+	DeletePasskey(ctx echo.Context, id ID) error
+	// RenamePasskey Rename a passkey
+	// (PATCH /v1/auth/passkeys/{id})
+	RenamePasskey(ctx echo.Context, id ID) error
 	// DeleteProfile Delete the account and everything it owns
 	// (DELETE /v1/auth/profile)
 	DeleteProfile(ctx echo.Context) error
@@ -22107,6 +24581,24 @@ func (w *ServerInterfaceWrapper) GetRoot(ctx echo.Context) error {
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.GetRoot(ctx)
+	return err
+}
+
+// GetAppleAppSiteAssociation converts echo context to params.
+func (w *ServerInterfaceWrapper) GetAppleAppSiteAssociation(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetAppleAppSiteAssociation(ctx)
+	return err
+}
+
+// GetAssetLinks converts echo context to params.
+func (w *ServerInterfaceWrapper) GetAssetLinks(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetAssetLinks(ctx)
 	return err
 }
 
@@ -22515,6 +25007,99 @@ func (w *ServerInterfaceWrapper) Logout(ctx echo.Context) error {
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.Logout(ctx)
+	return err
+}
+
+// ListPasskeys converts echo context to params.
+func (w *ServerInterfaceWrapper) ListPasskeys(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListPasskeysParams
+	// ------------- Optional query parameter "limit" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", ctx.QueryParams(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter limit: %s", err))
+	}
+
+	// ------------- Optional query parameter "cursor" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "cursor", ctx.QueryParams(), &params.Cursor, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter cursor: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListPasskeys(ctx, params)
+	return err
+}
+
+// BeginPasskeyLogin converts echo context to params.
+func (w *ServerInterfaceWrapper) BeginPasskeyLogin(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.BeginPasskeyLogin(ctx)
+	return err
+}
+
+// FinishPasskeyLogin converts echo context to params.
+func (w *ServerInterfaceWrapper) FinishPasskeyLogin(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.FinishPasskeyLogin(ctx)
+	return err
+}
+
+// BeginPasskeyRegistration converts echo context to params.
+func (w *ServerInterfaceWrapper) BeginPasskeyRegistration(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.BeginPasskeyRegistration(ctx)
+	return err
+}
+
+// FinishPasskeyRegistration converts echo context to params.
+func (w *ServerInterfaceWrapper) FinishPasskeyRegistration(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.FinishPasskeyRegistration(ctx)
+	return err
+}
+
+// DeletePasskey converts echo context to params.
+func (w *ServerInterfaceWrapper) DeletePasskey(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id ID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.DeletePasskey(ctx, id)
+	return err
+}
+
+// RenamePasskey converts echo context to params.
+func (w *ServerInterfaceWrapper) RenamePasskey(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id ID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.RenamePasskey(ctx, id)
 	return err
 }
 
@@ -23856,6 +26441,8 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.GET(options.BaseURL+"/docs", wrapper.GetDocs, options.OperationMiddlewares["getDocs"]...)
 	router.GET(options.BaseURL+"/docs/:asset", wrapper.GetDocsAsset, options.OperationMiddlewares["getDocsAsset"]...)
 	router.GET(options.BaseURL+"/.well-known/jwks.json", wrapper.GetJWKS, options.OperationMiddlewares["getJWKS"]...)
+	router.GET(options.BaseURL+"/.well-known/apple-app-site-association", wrapper.GetAppleAppSiteAssociation, options.OperationMiddlewares["getAppleAppSiteAssociation"]...)
+	router.GET(options.BaseURL+"/.well-known/assetlinks.json", wrapper.GetAssetLinks, options.OperationMiddlewares["getAssetLinks"]...)
 	router.POST(options.BaseURL+"/v1/auth/register", wrapper.Register, options.OperationMiddlewares["register"]...)
 	router.POST(options.BaseURL+"/v1/auth/login", wrapper.Login, options.OperationMiddlewares["login"]...)
 	router.POST(options.BaseURL+"/v1/auth/refresh", wrapper.RefreshTokens, options.OperationMiddlewares["refreshTokens"]...)
@@ -23868,6 +26455,13 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.POST(options.BaseURL+"/v1/auth/api-keys", wrapper.CreateAPIKey, options.OperationMiddlewares["createAPIKey"]...)
 	router.DELETE(options.BaseURL+"/v1/auth/api-keys/:id", wrapper.RevokeAPIKey, options.OperationMiddlewares["revokeAPIKey"]...)
 	router.POST(options.BaseURL+"/v1/auth/api-keys/:id/rotate", wrapper.RotateAPIKey, options.OperationMiddlewares["rotateAPIKey"]...)
+	router.GET(options.BaseURL+"/v1/auth/passkeys", wrapper.ListPasskeys, options.OperationMiddlewares["listPasskeys"]...)
+	router.POST(options.BaseURL+"/v1/auth/passkeys/register/begin", wrapper.BeginPasskeyRegistration, options.OperationMiddlewares["beginPasskeyRegistration"]...)
+	router.POST(options.BaseURL+"/v1/auth/passkeys/register/finish", wrapper.FinishPasskeyRegistration, options.OperationMiddlewares["finishPasskeyRegistration"]...)
+	router.POST(options.BaseURL+"/v1/auth/passkeys/login/begin", wrapper.BeginPasskeyLogin, options.OperationMiddlewares["beginPasskeyLogin"]...)
+	router.POST(options.BaseURL+"/v1/auth/passkeys/login/finish", wrapper.FinishPasskeyLogin, options.OperationMiddlewares["finishPasskeyLogin"]...)
+	router.DELETE(options.BaseURL+"/v1/auth/passkeys/:id", wrapper.DeletePasskey, options.OperationMiddlewares["deletePasskey"]...)
+	router.PATCH(options.BaseURL+"/v1/auth/passkeys/:id", wrapper.RenamePasskey, options.OperationMiddlewares["renamePasskey"]...)
 	router.GET(options.BaseURL+"/v1/admin/users", wrapper.AdminListUsers, options.OperationMiddlewares["adminListUsers"]...)
 	router.PATCH(options.BaseURL+"/v1/admin/users/:id", wrapper.AdminUpdateUser, options.OperationMiddlewares["adminUpdateUser"]...)
 	router.GET(options.BaseURL+"/v1/admin/audit-log", wrapper.AdminListAuditLog, options.OperationMiddlewares["adminListAuditLog"]...)
@@ -24030,6 +26624,98 @@ type GetRootdefaultApplicationProblemPlusJSONResponse struct {
 }
 
 func (response GetRootdefaultApplicationProblemPlusJSONResponse) VisitGetRootResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetAppleAppSiteAssociationRequestObject struct {
+}
+
+type GetAppleAppSiteAssociationResponseObject interface {
+	VisitGetAppleAppSiteAssociationResponse(w http.ResponseWriter) error
+}
+
+type GetAppleAppSiteAssociation200JSONResponse AppleAppSiteAssociation
+
+func (response GetAppleAppSiteAssociation200JSONResponse) VisitGetAppleAppSiteAssociationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetAppleAppSiteAssociation404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response GetAppleAppSiteAssociation404ApplicationProblemPlusJSONResponse) VisitGetAppleAppSiteAssociationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetAppleAppSiteAssociationdefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response GetAppleAppSiteAssociationdefaultApplicationProblemPlusJSONResponse) VisitGetAppleAppSiteAssociationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetAssetLinksRequestObject struct {
+}
+
+type GetAssetLinksResponseObject interface {
+	VisitGetAssetLinksResponse(w http.ResponseWriter) error
+}
+
+type GetAssetLinks200JSONResponse []AssetLinkStatement
+
+func (response GetAssetLinks200JSONResponse) VisitGetAssetLinksResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetAssetLinksdefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response GetAssetLinksdefaultApplicationProblemPlusJSONResponse) VisitGetAssetLinksResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
@@ -25624,6 +28310,609 @@ type LogoutdefaultApplicationProblemPlusJSONResponse struct {
 }
 
 func (response LogoutdefaultApplicationProblemPlusJSONResponse) VisitLogoutResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListPasskeysRequestObject struct {
+	Params ListPasskeysParams
+}
+
+type ListPasskeysResponseObject interface {
+	VisitListPasskeysResponse(w http.ResponseWriter) error
+}
+
+type ListPasskeys200JSONResponse PasskeyList
+
+func (response ListPasskeys200JSONResponse) VisitListPasskeysResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListPasskeys400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response ListPasskeys400ApplicationProblemPlusJSONResponse) VisitListPasskeysResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListPasskeys401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response ListPasskeys401ApplicationProblemPlusJSONResponse) VisitListPasskeysResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListPasskeysdefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response ListPasskeysdefaultApplicationProblemPlusJSONResponse) VisitListPasskeysResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type BeginPasskeyLoginRequestObject struct {
+	Body *BeginPasskeyLoginJSONRequestBody
+}
+
+type BeginPasskeyLoginResponseObject interface {
+	VisitBeginPasskeyLoginResponse(w http.ResponseWriter) error
+}
+
+type BeginPasskeyLogin200ResponseHeaders struct {
+	CacheControl string
+	Pragma       string
+}
+
+type BeginPasskeyLogin200JSONResponse struct {
+	Body    PasskeyCeremony
+	Headers BeginPasskeyLogin200ResponseHeaders
+}
+
+func (response BeginPasskeyLogin200JSONResponse) VisitBeginPasskeyLoginResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", fmt.Sprint(response.Headers.CacheControl))
+	w.Header().Set("Pragma", fmt.Sprint(response.Headers.Pragma))
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type BeginPasskeyLogin400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response BeginPasskeyLogin400ApplicationProblemPlusJSONResponse) VisitBeginPasskeyLoginResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type BeginPasskeyLogin429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response BeginPasskeyLogin429ApplicationProblemPlusJSONResponse) VisitBeginPasskeyLoginResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RateLimit != nil {
+		w.Header().Set("RateLimit", fmt.Sprint(*response.Headers.RateLimit))
+	}
+	if response.Headers.RateLimitPolicy != nil {
+		w.Header().Set("RateLimit-Policy", fmt.Sprint(*response.Headers.RateLimitPolicy))
+	}
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type BeginPasskeyLogindefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response BeginPasskeyLogindefaultApplicationProblemPlusJSONResponse) VisitBeginPasskeyLoginResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type FinishPasskeyLoginRequestObject struct {
+	Body *FinishPasskeyLoginJSONRequestBody
+}
+
+type FinishPasskeyLoginResponseObject interface {
+	VisitFinishPasskeyLoginResponse(w http.ResponseWriter) error
+}
+
+type FinishPasskeyLogin200ResponseHeaders struct {
+	CacheControl string
+	Pragma       string
+}
+
+type FinishPasskeyLogin200JSONResponse struct {
+	Body    AuthTokens
+	Headers FinishPasskeyLogin200ResponseHeaders
+}
+
+func (response FinishPasskeyLogin200JSONResponse) VisitFinishPasskeyLoginResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", fmt.Sprint(response.Headers.CacheControl))
+	w.Header().Set("Pragma", fmt.Sprint(response.Headers.Pragma))
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type FinishPasskeyLogin400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response FinishPasskeyLogin400ApplicationProblemPlusJSONResponse) VisitFinishPasskeyLoginResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type FinishPasskeyLogin401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response FinishPasskeyLogin401ApplicationProblemPlusJSONResponse) VisitFinishPasskeyLoginResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type FinishPasskeyLogin403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response FinishPasskeyLogin403ApplicationProblemPlusJSONResponse) VisitFinishPasskeyLoginResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type FinishPasskeyLogin429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response FinishPasskeyLogin429ApplicationProblemPlusJSONResponse) VisitFinishPasskeyLoginResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RateLimit != nil {
+		w.Header().Set("RateLimit", fmt.Sprint(*response.Headers.RateLimit))
+	}
+	if response.Headers.RateLimitPolicy != nil {
+		w.Header().Set("RateLimit-Policy", fmt.Sprint(*response.Headers.RateLimitPolicy))
+	}
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type FinishPasskeyLogindefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response FinishPasskeyLogindefaultApplicationProblemPlusJSONResponse) VisitFinishPasskeyLoginResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type BeginPasskeyRegistrationRequestObject struct {
+}
+
+type BeginPasskeyRegistrationResponseObject interface {
+	VisitBeginPasskeyRegistrationResponse(w http.ResponseWriter) error
+}
+
+type BeginPasskeyRegistration200ResponseHeaders struct {
+	CacheControl string
+	Pragma       string
+}
+
+type BeginPasskeyRegistration200JSONResponse struct {
+	Body    PasskeyCeremony
+	Headers BeginPasskeyRegistration200ResponseHeaders
+}
+
+func (response BeginPasskeyRegistration200JSONResponse) VisitBeginPasskeyRegistrationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", fmt.Sprint(response.Headers.CacheControl))
+	w.Header().Set("Pragma", fmt.Sprint(response.Headers.Pragma))
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type BeginPasskeyRegistration401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response BeginPasskeyRegistration401ApplicationProblemPlusJSONResponse) VisitBeginPasskeyRegistrationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type BeginPasskeyRegistrationdefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response BeginPasskeyRegistrationdefaultApplicationProblemPlusJSONResponse) VisitBeginPasskeyRegistrationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type FinishPasskeyRegistrationRequestObject struct {
+	Body *FinishPasskeyRegistrationJSONRequestBody
+}
+
+type FinishPasskeyRegistrationResponseObject interface {
+	VisitFinishPasskeyRegistrationResponse(w http.ResponseWriter) error
+}
+
+type FinishPasskeyRegistration201JSONResponse Passkey
+
+func (response FinishPasskeyRegistration201JSONResponse) VisitFinishPasskeyRegistrationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(201)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type FinishPasskeyRegistration400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response FinishPasskeyRegistration400ApplicationProblemPlusJSONResponse) VisitFinishPasskeyRegistrationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type FinishPasskeyRegistration401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response FinishPasskeyRegistration401ApplicationProblemPlusJSONResponse) VisitFinishPasskeyRegistrationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type FinishPasskeyRegistration409ApplicationProblemPlusJSONResponse struct {
+	ConflictApplicationProblemPlusJSONResponse
+}
+
+func (response FinishPasskeyRegistration409ApplicationProblemPlusJSONResponse) VisitFinishPasskeyRegistrationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type FinishPasskeyRegistrationdefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response FinishPasskeyRegistrationdefaultApplicationProblemPlusJSONResponse) VisitFinishPasskeyRegistrationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeletePasskeyRequestObject struct {
+	Id ID `json:"id"`
+}
+
+type DeletePasskeyResponseObject interface {
+	VisitDeletePasskeyResponse(w http.ResponseWriter) error
+}
+
+type DeletePasskey204Response struct {
+}
+
+func (response DeletePasskey204Response) VisitDeletePasskeyResponse(w http.ResponseWriter) error {
+	w.WriteHeader(204)
+	return nil
+}
+
+type DeletePasskey400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response DeletePasskey400ApplicationProblemPlusJSONResponse) VisitDeletePasskeyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeletePasskey401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response DeletePasskey401ApplicationProblemPlusJSONResponse) VisitDeletePasskeyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeletePasskey404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response DeletePasskey404ApplicationProblemPlusJSONResponse) VisitDeletePasskeyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeletePasskeydefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response DeletePasskeydefaultApplicationProblemPlusJSONResponse) VisitDeletePasskeyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RenamePasskeyRequestObject struct {
+	Id   ID `json:"id"`
+	Body *RenamePasskeyJSONRequestBody
+}
+
+type RenamePasskeyResponseObject interface {
+	VisitRenamePasskeyResponse(w http.ResponseWriter) error
+}
+
+type RenamePasskey200JSONResponse Passkey
+
+func (response RenamePasskey200JSONResponse) VisitRenamePasskeyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RenamePasskey400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response RenamePasskey400ApplicationProblemPlusJSONResponse) VisitRenamePasskeyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RenamePasskey401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response RenamePasskey401ApplicationProblemPlusJSONResponse) VisitRenamePasskeyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RenamePasskey404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response RenamePasskey404ApplicationProblemPlusJSONResponse) VisitRenamePasskeyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RenamePasskeydefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response RenamePasskeydefaultApplicationProblemPlusJSONResponse) VisitRenamePasskeyResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
@@ -30873,6 +34162,12 @@ type StrictServerInterface interface {
 	// GetRoot Service name, version and links
 	// (GET /)
 	GetRoot(ctx context.Context, request GetRootRequestObject) (GetRootResponseObject, error)
+	// GetAppleAppSiteAssociation Associates the iOS apps with this domain
+	// (GET /.well-known/apple-app-site-association)
+	GetAppleAppSiteAssociation(ctx context.Context, request GetAppleAppSiteAssociationRequestObject) (GetAppleAppSiteAssociationResponseObject, error)
+	// GetAssetLinks Associates the Android apps with this domain
+	// (GET /.well-known/assetlinks.json)
+	GetAssetLinks(ctx context.Context, request GetAssetLinksRequestObject) (GetAssetLinksResponseObject, error)
 	// GetJWKS Public keys that verify access tokens
 	// (GET /.well-known/jwks.json)
 	GetJWKS(ctx context.Context, request GetJWKSRequestObject) (GetJWKSResponseObject, error)
@@ -30933,6 +34228,27 @@ type StrictServerInterface interface {
 	// Logout Sign out
 	// (POST /v1/auth/logout)
 	Logout(ctx context.Context, request LogoutRequestObject) (LogoutResponseObject, error)
+	// ListPasskeys The caller's passkeys
+	// (GET /v1/auth/passkeys)
+	ListPasskeys(ctx context.Context, request ListPasskeysRequestObject) (ListPasskeysResponseObject, error)
+	// BeginPasskeyLogin Start signing in with a passkey
+	// (POST /v1/auth/passkeys/login/begin)
+	BeginPasskeyLogin(ctx context.Context, request BeginPasskeyLoginRequestObject) (BeginPasskeyLoginResponseObject, error)
+	// FinishPasskeyLogin Sign in with a passkey
+	// (POST /v1/auth/passkeys/login/finish)
+	FinishPasskeyLogin(ctx context.Context, request FinishPasskeyLoginRequestObject) (FinishPasskeyLoginResponseObject, error)
+	// BeginPasskeyRegistration Start registering a passkey
+	// (POST /v1/auth/passkeys/register/begin)
+	BeginPasskeyRegistration(ctx context.Context, request BeginPasskeyRegistrationRequestObject) (BeginPasskeyRegistrationResponseObject, error)
+	// FinishPasskeyRegistration Finish registering a passkey
+	// (POST /v1/auth/passkeys/register/finish)
+	FinishPasskeyRegistration(ctx context.Context, request FinishPasskeyRegistrationRequestObject) (FinishPasskeyRegistrationResponseObject, error)
+	// DeletePasskey Delete a passkey
+	// (DELETE /v1/auth/passkeys/{id})
+	DeletePasskey(ctx context.Context, request DeletePasskeyRequestObject) (DeletePasskeyResponseObject, error)
+	// RenamePasskey Rename a passkey
+	// (PATCH /v1/auth/passkeys/{id})
+	RenamePasskey(ctx context.Context, request RenamePasskeyRequestObject) (RenamePasskeyResponseObject, error)
 	// DeleteProfile Delete the account and everything it owns
 	// (DELETE /v1/auth/profile)
 	DeleteProfile(ctx context.Context, request DeleteProfileRequestObject) (DeleteProfileResponseObject, error)
@@ -31117,6 +34433,52 @@ func (sh *strictHandler) GetRoot(ctx echo.Context) error {
 		return err
 	} else if validResponse, ok := response.(GetRootResponseObject); ok {
 		return validResponse.VisitGetRootResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GetAppleAppSiteAssociation operation middleware
+func (sh *strictHandler) GetAppleAppSiteAssociation(ctx echo.Context) error {
+	var request GetAppleAppSiteAssociationRequestObject
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetAppleAppSiteAssociation(ctx.Request().Context(), request.(GetAppleAppSiteAssociationRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetAppleAppSiteAssociation")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetAppleAppSiteAssociationResponseObject); ok {
+		return validResponse.VisitGetAppleAppSiteAssociationResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GetAssetLinks operation middleware
+func (sh *strictHandler) GetAssetLinks(ctx echo.Context) error {
+	var request GetAssetLinksRequestObject
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetAssetLinks(ctx.Request().Context(), request.(GetAssetLinksRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetAssetLinks")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetAssetLinksResponseObject); ok {
+		return validResponse.VisitGetAssetLinksResponse(ctx.Response())
 	} else if response != nil {
 		return fmt.Errorf("unexpected response type: %T", response)
 	}
@@ -31705,6 +35067,268 @@ func (sh *strictHandler) Logout(ctx echo.Context) error {
 		return err
 	} else if validResponse, ok := response.(LogoutResponseObject); ok {
 		return validResponse.VisitLogoutResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ListPasskeys operation middleware
+func (sh *strictHandler) ListPasskeys(ctx echo.Context, params ListPasskeysParams) error {
+	var request ListPasskeysRequestObject
+
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListPasskeys(ctx.Request().Context(), request.(ListPasskeysRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListPasskeys")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListPasskeysResponseObject); ok {
+		return validResponse.VisitListPasskeysResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// BeginPasskeyLogin operation middleware
+func (sh *strictHandler) BeginPasskeyLogin(ctx echo.Context) error {
+	var request BeginPasskeyLoginRequestObject
+
+	var body BeginPasskeyLoginJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		if !errors.Is(err, io.EOF) {
+			return err
+		}
+	} else {
+		request.Body = &body
+	}
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.BeginPasskeyLogin(ctx.Request().Context(), request.(BeginPasskeyLoginRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "BeginPasskeyLogin")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(BeginPasskeyLoginResponseObject); ok {
+		return validResponse.VisitBeginPasskeyLoginResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// FinishPasskeyLogin operation middleware
+func (sh *strictHandler) FinishPasskeyLogin(ctx echo.Context) error {
+	var request FinishPasskeyLoginRequestObject
+
+	var body FinishPasskeyLoginJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.FinishPasskeyLogin(ctx.Request().Context(), request.(FinishPasskeyLoginRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "FinishPasskeyLogin")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(FinishPasskeyLoginResponseObject); ok {
+		return validResponse.VisitFinishPasskeyLoginResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// BeginPasskeyRegistration operation middleware
+func (sh *strictHandler) BeginPasskeyRegistration(ctx echo.Context) error {
+	var request BeginPasskeyRegistrationRequestObject
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.BeginPasskeyRegistration(ctx.Request().Context(), request.(BeginPasskeyRegistrationRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "BeginPasskeyRegistration")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(BeginPasskeyRegistrationResponseObject); ok {
+		return validResponse.VisitBeginPasskeyRegistrationResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// FinishPasskeyRegistration operation middleware
+func (sh *strictHandler) FinishPasskeyRegistration(ctx echo.Context) error {
+	var request FinishPasskeyRegistrationRequestObject
+
+	var body FinishPasskeyRegistrationJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.FinishPasskeyRegistration(ctx.Request().Context(), request.(FinishPasskeyRegistrationRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "FinishPasskeyRegistration")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(FinishPasskeyRegistrationResponseObject); ok {
+		return validResponse.VisitFinishPasskeyRegistrationResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// DeletePasskey operation middleware
+func (sh *strictHandler) DeletePasskey(ctx echo.Context, id ID) error {
+	var request DeletePasskeyRequestObject
+
+	request.Id = id
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.DeletePasskey(ctx.Request().Context(), request.(DeletePasskeyRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "DeletePasskey")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(DeletePasskeyResponseObject); ok {
+		return validResponse.VisitDeletePasskeyResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// RenamePasskey operation middleware
+func (sh *strictHandler) RenamePasskey(ctx echo.Context, id ID) error {
+	var request RenamePasskeyRequestObject
+
+	request.Id = id
+
+	var body RenamePasskeyJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.RenamePasskey(ctx.Request().Context(), request.(RenamePasskeyRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "RenamePasskey")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(RenamePasskeyResponseObject); ok {
+		return validResponse.VisitRenamePasskeyResponse(ctx.Response())
 	} else if response != nil {
 		return fmt.Errorf("unexpected response type: %T", response)
 	}
@@ -33410,441 +37034,477 @@ func (sh *strictHandler) ListUsageEvents(ctx echo.Context, params ListUsageEvent
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7L1rchs5tj+4FQTnRpjsTlKULLvKUlTcUcl2lbv8UEtyV/ct+jLBTJBEKwlkJZCi2Q5F9KdZwMysYD7c",
-	"+TprmBXMGnolEzgHyAeJ5EOW/Kiuf/xvl5XMxPPg4Dx/50MrkrNUCia0ah19aE0ZjVkG/zyl0ZSdSqEz",
-	"mbyWF1pmzDyOmYoynmouReuodZLM6UKRUMiuMm+ER0RPGRnJeEEimmWcKUKJlldMEJkRxaKMaaKnVBMh",
-	"SWS6IO1RJueKZQFJM/l+QWQ2EKdPX3fIjC7IFWMpaZ8/PyWPvzl8Qv7f//tRb7/TIxdMaCIFYdcsW5CM",
-	"qVQKxYgcQ/cyZRk1I+wNRCtoZezXnGcsbh3pLGdBS0VTNqNmMkzks9bRLy03/Na7oKUXKWsdtZTOuJi0",
-	"bm6C1rNLOlmd+uWUmY5lnkXsgSLXLFNcimOimIgJ12REoyvCBQlfjLuvqI6mIdGS5GlMNSOKjlmy6LVq",
-	"g3lPZ2li+h60Hg5aLd9QnvOEnUQRS/U5FROmmndktNBMhUs92OnCb/65mg7MpjOhn3KVSsWx3eVuQqo1",
-	"jaYzJnRI5lxPCRXk5OL0xQsSjnnCBJ2xkIxpksA6UBHDzpiN/Hb/22/Kl/4AY2zeopRqzTLT5X+XXR6T",
-	"xtVp3qxfc6lZTNSUHjx67EjFDOOBIrAipE2J0pkUE3JNEx5TLbPO1qMbtH7pd5/Q7vjdh8eHN4PWfzQO",
-	"8YKKeCTfN++dwhfCI2IGJDMWkx8vX700J+jiLz/AmElEhZCaZLkg2IQ5DnrKFZEZn3DR24rwbU9+WjjL",
-	"6GRGX0vgBGvPPhzkMCBjmZEfLy/P9vZ7fTzdavXwbnsi4XvfyG6CVkozOmPasao8UzLz73oo2Hs9jOCN",
-	"0O16mrFrLnNFUjphx0Sm9NecmYFx89mvOcsWraBlyLN11MJvawdpRt+/ZGKip62jR/sHTfv8YvxaCgZn",
-	"3z82Q6ukXaPLDowvSrhhcFOZxCow2x7+ITwmlMxMW4QKNWeZIg/7h8WYkXGXg34x7prOkfM0jX2/f3DY",
-	"NHjgL6vDfiMYHBaSmd8DwnqTnmU23/W7+/2Dh2Hg/jbNd0MYPj7oPto/CEnbzDChSpNH+wd48jqN88Bh",
-	"NIz/4NFj3/BfPF3PrQmPi/5SqqdlbzxeS5xjmc2obh218hze9HQds1kqNRPR4ie2WB3GK3oFN2KUMXcN",
-	"mFshYzpb4NWp6IyRK7ZAplo8gRvVPOKCHBySqcwzRTKWJuYI6ikbCDz2NClvwzY0ERZj0t1z+IDFR8RM",
-	"LewQLpRmNDbnAobExYTQCeXiuDaYgUAWT2I+HrPM0CYMiJu5HB4cBMDgKY57KpXhq5nSxCwlU9q8pzRP",
-	"EsOuhOkDP+w/6Q3EG3dZKzKj2RWLSfi+y8sx4ySPYPIy112UIUIizN1vl8DwSRQt2ooxwmg0HYhCCugY",
-	"PgpLbM8/z4jKo4gpZQaSsXGuWOzWAmUG/6Eqd7drtreRLB8FrRkXxTELqvfEL4PB+4P97mDw/ptn7/7o",
-	"vyVejBu4xkmaJgsiRbIgHFlZRQQBdoLrDIzCMF+WKEYO9w9gg4Q09DMh0RSEh8467rGWcTQcvJd8xvXq",
-	"oM/ohBHF/9HIYRP4rtpXzMY0T3Tr6FE/MB3zmbkWDvp9WFj8a78YAheaTVgGY7hgyshhyAM8R1zh78OP",
-	"PupvFZ2w55mcrU74QtNMu7tmSpNxV6ZMkDkXsZyT8JdxJmcB0bITkradKXnYJ7E5yyM2lhkjoZZhp2m9",
-	"zPct72iNcNnVfMaah3wpVwf8TMRuuDjIgLD3UZLHLC5HKOS8c0zoWLOMhGYIYUCoJjOpNDns2+EnVLOs",
-	"adxa7j7qG7NLyNDgrv+exufIVcxfEYqq5p80TRMewYHfSzM5Stjsj39XKLuWff5Hxsato9b/slfqPXv4",
-	"q9o7w6+wU9/1UTCzGU3M4FlsLrcx5YlyEqNROlo3QetUinHCo882yMj2rwrhnL3nCvi74xgwzmdZhpLT",
-	"pxrkiSDM9EnaVCyI0lTnqnNcao3KUNF8yqMpjM+IIt+DulIf4x/2/lAfTkFMIy4oEJ2HklbXaz6VCWoB",
-	"AVEsu4Z7gGXakHBFGUadq1sqXb7Z2/f3VpQ0pAe4zZaUqk3NeFSxSmMXLMozrhfdM5nwaLFNg073qKi1",
-	"mz6B926cXPha6lcy5mNuuKZPykLZ9YEikUwXpB3WJFEjcigS5ZmRIZbW+HbjOaOZ5jS5J/Kwx4nFNaH3",
-	"qyOUBmEexXKU1bpGIt8zt/T2Cjl+btTed3/s4n/28D9+seZz0i0swWupL6jmaszpKGGfku2FQDpDIfVQ",
-	"lSOw5jL4zfDCTBuVVGl4ykRM2mFtC4+soeIPuFGdJeJb2e4ddnEw+MOavYNVlNmIxzETn/pOizIWM2FO",
-	"uZEvoiuQ5nFiJJMJXmQ/SME++cDAMmA4mkxilhE9pcIK5ZpywWIy5UrLbHGMm4uqldNkiBQ49JdU6ZN4",
-	"xndZ2MJYaL6IQYimSg8pNGPGqilPjMg15YrMZZ7EJGH0mhEhCY00v2YE3uVKZ1SDeYOVosBqgzOmjPC4",
-	"W4uFeA7C0dAy0yF2dINMxjzgceuo1R89GT8cPWbdb8f74+5hdPiw+yR6+Kj7eNwf78cPx/v0GzAEgMTQ",
-	"OjrsPwlammswmBbSVtFnnomjKBrR6IqJ+Miu3lFlSjfBx9PAqYwZCctG7XFG9WqbNSLtmCs6SriYBCRm",
-	"MwkCmswGImYJgz8KY4kULCCjBeFasWRsBM/RglCj0rGs3mqnR15bTW9OlR1OfIxmAtB2aWKIliOx0jzm",
-	"miRy0iNnmZxJzUzjTBgG5e8AbwyjKN8ErVenZ29TpTNGZ59cmDSH8NXpGV7IGYlgxYXUZGTOII2mRn8J",
-	"Z1E6zAX8DUy3E5BRJq+YNQVKLSOZDAS+6P5GKg07Zi2MahITc2TxHfO3zHVo5VY8bGDkmEpzykUMlh27",
-	"QK+lfi5zEX/KhXkticqjaWnyahs+ZdYlkWKiiJZEyRmTghGWKNYBPnSWsUiKGKSH55Qn7JMOueInMeqi",
-	"ItT5VNBfxJU5RWb4ZqdRgjwuTBoVQoe5XEr5ioqFVRXVJ9VwSEY1I2DUMNRDzdnigiQyupK5PramKKtI",
-	"n5s/uifmj5Ao2AC1dK2fU80aTCsoo84oB6var7nUlLRfPLt8TuKMjnXHGWgHLZrr6aB1nH3XP9bfHR4s",
-	"eYZWZbWi04qQ5vepUJLCG+s7/vW7/f7x/LvH/c09lyviMa3gChkCnlOuvW2V5iAweggzApnxf7BPfQTh",
-	"2quKL0Cab0Waycjcp59YBl0yYsxZknStGWOUa+dRGjECozCsE/aQCsJLwyfYeDMGFlNrWsAbwmjvyEc+",
-	"63UwkzFLDFe/5kYkGwMfC0BGu2ZZImmMVpsKT+daETkXxMo4yGm0EcTNJKUwsyrEBdTyzl5Y836ayZRl",
-	"mlsDBZj14yHV29q3ghZ7n/KMqXXfiDxJkFhQjF9pg8db2CwDlOjMzn1UZ2jM+7D6Q5qxMX/vZxToD4im",
-	"NKORZply5kY02wfoBInkRHDFCJ7r0h8eRaPhX68eXj+hvlk5Z94Q2xqisJkLzROPAR24LiWZ1ECElobJ",
-	"JKMRIynLuIwDMp8ylI1kEjvPgtIyNYJvdsXFxIzvNqt3U9Wsf0F/E6xnsXpBlYhq1LG0f6VjVI7+ziJt",
-	"lgLp8hQagNMW421Ok7MKnY5poliwRLpbkGEjJdRciv1l38f6JYA2mufykqOhtz7YmGrgE1yzmdrEMOxh",
-	"vSn6oFlG4e8pVcOZjWuxv42kTBgFua3iODYv7LazMMJKD/Xmmud7AcS2OmOa8uEVW2w/V1U0tHSBTg2r",
-	"kyJiEEUTE6pI+NfuydmL7k9sgd7aE3thwgk5It8zmrEsbDqTfz7o9XqtTQviJlCMzLsGRst4q/Dip0ny",
-	"Ztw6+mX9jOHtm2B5vYywxRq5wAXTZD7lCbP3A0poCqONQCeKIpkLTbCZOzrttTGtTv9ddQHugu6Lxfzi",
-	"Sd+N9C1ER23kXDMuqk/3l3kZV0PUtv2zy2Ri39tmGc9lwsxXMy5e4Pv7S8sZtHLBf82Z/dms0Y15ZvZ7",
-	"lfZOE0YzZQmvW1MNilsxVyx7oIgR7BNQJ80Dwykr56yY0I1vRY1OfxI567GLqjGScC9jE640uHvhbxhC",
-	"+QeMxP2ZsXHG1HTpzyHIf5XvK18YqWkus3iI2ljxOJNjnrAh2DWKp5YpDPHKW34Kd/TqU3Ytr+CpoZqe",
-	"WZkhRtUVz2I2yifDa87mraB1xRaqVzQ1i9IeWgvKTivPioYqz4ohm2daymQY0STxBCbZZX8mdOaRDWm0",
-	"zpZfHNrKxt0E5iOZDf3i3UZBDe0Sqvk41b4riWepOy7048PWqrM9aPF0C+4QtGQE6vpuYrHMdSRRvCiC",
-	"1TBmwzBjypPcG65ZNypuMTiVw7xvu8ZAfnRitZtbSH/VxQkckZTTr5BAbayw+LXuazMvN/9dE3d4KSd3",
-	"ccmUFP/F3zK5nl7KKyaU73AayhpCoLJHaRDk/OLg0WPyp58vbYCvkZqaxaRGJY+LZpMGyAVO+mBK2bBp",
-	"+2lN+npipOzV8+jYc8M0LriYJHC5HBP23lqpqSZ71/t7hsXu2e+9M4A2h/i4PJI4Z+85zK0Yt1l4W9pZ",
-	"+DCob8ny3GrjqS2vb+dPYapn9maqhI/soB9Zi+PQ3W81blE8DFbDK9cqQ4Zq57u0+c1BrcVvvQzQXJBD",
-	"e1+qWjgVnqzlOF5llG/zkY2nPzl7AWYeK404YbiNxm5o6ohQ4kboHB7cyC+aCUIHoghC1JJQYrY+kzOu",
-	"WDVScEZjhk4MwoXO8phlZJYrDdYXmeuEXzPCdccqKrAtA6FlKaab+TmV3FocQXWHADmw7rshzqlCnR8s",
-	"OsQQYJwnDIP9PBJVlSBXtn5p1xpITp9SEbHEYyWC54k3gCLLGU6BFrGSEyZsICPMQsskBvu9lqlPHAyq",
-	"IW5bRbJV51oLjysH2jjFqeQRW53imAsOciJVdQnUjLoVtBKkX3OMrTxlrnVrJxyOeaIbuAoXMXvvs/UG",
-	"rURO0kyO1Jq7pBx84c9c2ZzSVrnx8re+tO3elUmNc1KluNJUaO80K8uy7U1stuNSyuTUCKcrd/HSNsNo",
-	"igX3bO+yqALLXi5bsLTDKw0Erffdiezah9GU6p6llcovXT5LZaZtPMK0ddSacD3NR71IzvYK723lX2a3",
-	"M0GTPdMghpQAEebiqokSY5Zous3aPYUXb4K7od3AEMS7bUy3d0LQDduFk7/dZpVreg87Jo0c4/ShpQMI",
-	"ne5G93agHgk0knjTb2zBvHdTGF+3VYBiryEcfBDeX+yCV4gKVjsq18PHDRxTLiI0Ns3GBkE/c4EW9Rth",
-	"Kfb3vWbC/Nojl2CQV9bnykohseI2btuEpFwkRkYNa2MLMXwTHEJzDn7lYHedSi2UZrPhmIsJy9KMb8mN",
-	"c8fQN60OhEE3aGPuQDg6cJsZFHTpOtrqFJX7ep+HCA6rP1cnNHrSUWgEOwEh6ZDixuiMxaSkOtx666Ox",
-	"aZsQxyQTFlRCUKw8CPlHhJKwxlfCY3SmhNjBUMI4VI8LiCQfwrKFRho0w8V32SzVCxLatQ2LzkP3sohJ",
-	"aM4wpD+t+RBeXKLFGV2YOeLgA/J3I1q68HpYFvLL0zevn70DlW2JCUWjoWHv2166z8zyAv+4Ffcqee0N",
-	"SPsNhsavkJ/1YM/uiat90Xxi61v2XllDRdldYg4pEycvHkDUjK6wAhchcEzGnCUxusITDjHQNEPbRAp/",
-	"iJjwiTCXwer5mdH3w7JNVNqV3zNs09tya1QxX+LrwE+EQnVoJPUU+p/wawbJrdU8oIY9r1B22azHvGOT",
-	"WLQLH3igiM05MmpoinFf9P0Q/3DDc/FzEdU0kZOO4VAJzSYsI9c0yZlLcuvfYrRROkTrs1p7YZ9bUz6L",
-	"K2FwirR5rDo2EY8miZwzozHKBJm6JR0ix2PzspblxGFTs1woG2UYmDk6I4l7E1vC+MAYUn7DUr4IMQOv",
-	"loX/QJHKDDo9cuIC9nD5ksQo/nQBpJarYuEwu9Vx0Y3RDSXffHiwyjit5rIbZ35l1Z06V+73rZO7mU3P",
-	"mKbOjuo3MnmY6Wal1fHhaireRod70BI+2SBZkH2IWcxTw3LwFBepdvu7kmxKM7ORybCuujZ8WLFWpJms",
-	"GODXyqb2VUKJYPNCUm0LKSxfwOwSZMkEc+A3ks2WsvFJmjIAMeCqlIvtiUASfqDckLbr12iTq7wI7DpE",
-	"GSYsIojEzVPTz6GVvmamcSmYdY0vN1sh7jUH5HCZYt/BgIzY5jfV10U638YueWCrMp+vSZ/TUrMZsIwc",
-	"HQaln0jmIzBXlImgFersN1KnyGcj6/0GmiwsBEuBp4Z+woCENNfS/Nfd9iGk3n8wrR2RcS7ANxMU/zoi",
-	"HwSdsZub+o6UCAbC+i5lNZ/GIwlt5kOvjbwOxh0rJb6zk9rdPORTkrVMh+mGJd/fcclzxYbuaNksiLXn",
-	"62dUHcqLJCBpxuyZK9RSc8ZQ/3T83JyN0P0R+g2izhWxOYO5Kug5ga64ObaR6Jy8dR8ynU+Mq6zg2wsS",
-	"yyShmYI8AfQeXXHhEc8AWsOobbF/11d2Ez+YZ1yzLb/gIs31lu+iXLXly1pqNLlufHfFKJZCmILtLaiu",
-	"Qn2GrpPtVPx72e2nbJRPVo1jzZqYi3j1/phtcnn5/EKXLiUXwu8xm2VkTqLQJLchvpXzVvJx9+OwabRL",
-	"G1MMvVSilpooZ9DkiHjqzLwfYc3/lBb6wtq8YqbfSHFPrVH3rknuVekSWbUj6TwzQhAJzbzDIlRaMBYr",
-	"fAiLYRj3MaGChMXqrbxs9wRDDctlDI8JKvQBidk1S8w2Im6UlEmF3dMrRjR7r9HJh5BNmDWFj1OaaQVK",
-	"hmH7RedGv0AAKcJn0FJ7RBV7fFiYyN6ev1Qwpigadcc8YUd7ex94fBN2MKMH7x3zgyJtwGDCro6J0Xhs",
-	"7uUZzXSZfsUVGTMNaUjjTM7QMEqmUmnlYcolra7KhBl4OClo4oDWgi/jEEBOMfRN2sWyw47Z7H9YQVjk",
-	"Tl1W2XQmtiXscu6rJP1uXcj48plDCgDPhSUBG+RiJKniPOLpW38shw22rE/iWdvm4nhVuNLu+iAvS4ur",
-	"3lkrwa7+0rBR28ZsL4eHFB292yRs2UAOzwd1Pl+zAW7SF62hek6VUR3jPHKZLtU8QXuuuSBcFxrcMeHa",
-	"5YFYM08pgTpe5DvCcW3+TlHEvG/oyEu1FW/0+mWCDsr3t6Gz2ordPbFd2HzcD6sxuDaAwa9R2ikMIbRk",
-	"S/N0IU9sdiHtEgJhxb2hs61vK4RWDIpbDB5DS3cJglwXmlFZ3mBZU7FrujTK2ixrw2k8a/UsLg+2Xs25",
-	"BIJhBVBsnGdw3YEHQJU5NZ4MLWWzIeGcQa9kxCZUYMgRpnyb43jQ74NqM2Wic7zkxCFjmSRy7jmVWzkY",
-	"0B5ufQtLK48NNC3TpfUTbctja+v4oTmrpooZRrv/OOn+V7/7ZNh992E/eHx48x/eVKgaLOJOQb+mkcgn",
-	"fDh7/1hm4Cagmo94wvUCk5+dpO64JVVX9mVskeACExpPWcZEBCHsm6yCX8B94+GksNF3z0EL0WIHGqLZ",
-	"JJ850N7Vg1n8TKgilPzp4s1rgvMKCBPmEonxFys7t3nh91EBoWKB4iuAxzkvRqfX2j4Z0LeBQWXU7xrD",
-	"zld58633uOT1t9ho2JH72+xCX10W9ccZncwKX30huR+TEGxioRmLdXe7OfUQbBdc3SDvG0EGnfmutVWm",
-	"uCVt3XLDb7XTa0KhPoIIbCjUrQjgvlTtMmSgWYQlM2akDaSD5siHo5pPDxQbo3+/Oj1D4mmjip0rFgY2",
-	"PgMMYYhsMaXg6nOSsn05YypPdPG+U9gDEnLlgiuAAuMcPXzDmQo7PYJ3KLl4+pOyrmEjRoPyzFhtFtJI",
-	"4TiDHRThyuBw2maWThMeJTK6UqQdWoO9Zu91AP97Y0Zun4LuH5B//fN/zNN//fN/OjUn405X5rIZvbIa",
-	"2xpJGzDUnBfabR3hCN9CKivgonHMlteCdlQ9T6x6vqyVdXsboBsALnd5rZRynLLcZfWQqzKyY8M2AqFm",
-	"DN2QgFVoPgyK5P0yV1+iNlcEJvvt/Y5HrS6s6emBAoARIp3GB67othFezGAAfCSlRleE1ypTpXP/JYhN",
-	"+Hss/fIPlAUe3qyOLHE7twsu5hTXbmshB3OHcIxBgzDVwASRSd09A3zbFHztCRnZQrdKMzlLdWOAxwtD",
-	"+AR9koB/C3UHMkZjBdwJrP6qtjVb9jWs5Nh5XCzxLtPwukR31TNXTeuVhQk8C7zUxzaE8fY+7FaAGnlp",
-	"Cb/IV2lxqVrLTOnnKY+mhKapZR5m4BAbNJbZMaIcGVlIreRSPVAAduW0EHe8sI85G3ltM1XjpkdeK2zO",
-	"AeSxmOsF/kTkn8JMTNpFwJWa0pSpTo+8EHAn0gIn+4Gq26xrDT5QJMyzJESBfNV2TdqpmATk7ymbBGTC",
-	"xwGZs1HaWbFow5B4fAMwS2A4F6x6l2AgQ83Y7cYBIU7llBxMU+Vlo51DaYceZPvyOIRon+oLuDcOyowo",
-	"wcdjCEbFaxyv6WLm3kkdF7jDj8gr/r0ZPa5HQHiP9cjD4MnDg2D/cd+iyweEkrOnz0ksI7i/SNt9v9/v",
-	"Qw0A8w5sWJpQLrqwqcXbgDIXl4DstmYE3A5t8+reHwLQsQLy11cvA/K3E/O/l2/M/178+WVA/kSv6QVQ",
-	"TUDUlCUYZ4XOAKOMHZO3l8+734JHo9MjJ+aFotYF6HBgW2lbx4X5+OzpcwBww3l3SJrk9la2xskHqPW5",
-	"sCr2PmIsJg8Pgn6/b/4Pl6ZHTsTCjsSsvF0FxK7Cbyx6DuiANqYslXCALQFgnpUh8XDP9b73gd/s2S3d",
-	"+/D3m9CQjgUKssnt0NGMK2VoEInShn0hBYHNdCxzEYdmu10vcIuSdvivf/7PnnltzxEaELp5Cqs0zLNk",
-	"zxyXjg1rr0UNQAaZDXFmY7RLBMRJALAyRxZa3ozOxi8AmlpyzRRItROKAUbLiU+JNx0KxuiXEDhYyzaf",
-	"wvDszcUlJGvCg7CzhSyxdB24cXiVMrdsPosVoknWgARkK2glct4KWlM+mfpTQLMtvL/mJa9th73XWxkE",
-	"4MXq+APche3EI1/X4Hz/PudJ7BVRGpHY/nJ6QTJ2zYsECgQbBpF1lPNEE0R+L0yh5mEMwEdZzGKLe7Qy",
-	"YewSUAe3z5+fyKGFz2sK6V6D4WxTKonOGCNTGpNc4CCMfG6rB5hDieM3Q/AL4s0jWNoK92Jt3I1b80KM",
-	"5erOjNyGrTPzVrYWVlaM+WT3sAg2HjOE88QWrOJn7jTFNOB2tpWgV2wYUSiGwRLUJsw9g/g3imQsppGu",
-	"6TDlPCcyk7nmohYqWpFCp1LpRq8qF0obDcnLcl6ZVuKSBi0YHSLUAkwoSxKsLcIjqgg1XHcrtQWjlsFJ",
-	"ofwB56iwY3Eb9yZyPYAjxVEfEzrCIJMiId4oLzxiYK5AhQq/7fndRHyC+7EVMbwq3r4JWjJlYogGbeWr",
-	"6+AyZ+ox86o+AYiqNSNGnDCPCiGVnmRMbTW+M/cyHJmYb/fVObwJdn3Y1p2wN/LU/DK0aJRb2jIg1HNo",
-	"iIVrPwWgZUPoabIg5Xsl5o25mMGVpCDu3PDErGad2bxWrlWfeWauhpEUgkV6DYH+zEYXMrpiUEHBvbsr",
-	"iRaNeAl0ifUh26of2sr5ru3gytbUGMUS+VbozFFO9WwU3M+zdY2c91X1aC0JCTzTC5+GVHTpwLZMR905",
-	"XWBNGggKosKmC8hs402ySlSQnOZAK8vu2n2X7qVddltnKyW/8XLCOTauTkl+XhEqmg5TJuJGl/jYFpPZ",
-	"DXzP48z2WZWjJFf8mjVCmW3lwLGFZ0D2W5pR86JUmF2DX3ZZvV8UJ2oZ1Bm9i+AVTqVMwDXMleYRGgCw",
-	"+JGayrnwW+rSLXL6aqM+syHTFgtqa4EmrQcoNazJmdd1TCNoZ6fQCPfNnHK9I+O2n8bAHRvEDTS4GiZ0",
-	"i7FFUiid5ZGRi9Z1Ap6NW/XA44StaxnT0Rp/doERDS8sx4UXjdW/XFnJ2ri8yxAs7bV/DRqXv2HbG8nu",
-	"3IkPK/4Wc9OZcYNo1rQ9zccVGv5MJxX6dscUwFFnbCazxXDkygZtQUB3dK7Lsaws8pRr9WmoecaV2nri",
-	"Fsp+69fv6KTUDgYsTTHuypj862xuHCaixemUIb7iEvInBZzqRidcNYtlhReqIprNWRfydLMhwX4VVPv2",
-	"jf250QOLeKpGG0uBsYpppDPMWy9sngePHlWAlL04zzKiy9CPIxkvWkFRkc0WxbOF/955DyAY+VYPPNgV",
-	"nQmQC5sDB5kCbdczooGDNdEa7jAuiTgQy3KSe1a22Iid6sRWu1L+BU6aIX0K8LIlpc4aoCFAuzD/mdXO",
-	"00TSmLSx0iT4GhYpqxZojVmU0IzFfhZ2GzTwLQMWmz2cIAsrVsSQhGanw2IncE7OGC+aXMXoxlll9awQ",
-	"phNGFNfKxc2CpagtzLgTrljcKVSksS2BgFVBk4b+akmgm3MnoVbucpBcpfyyNzpO8X+wewvWXKOivBCG",
-	"EhSz0fiuZrlZ/GNrs8dsYazg6Xz5XN9GWalCisOEgzr9F4sXVPSaGuT4hshQKK3lIE5XE0WYsHVWMVeB",
-	"i0mP/MQhXIlDwSucfhncEpoGwauVZgyiCez7Mc9YpGW2CI8GApI9wisuIAgKAp4CS9ukjSoIFFvfs9ka",
-	"6EIAMSlEkLf1POFODm/Z5+raPAcjPhWLORyiEUvkHKvHuGmStvun2X30BW3nkt7y1JjVqwVRcbgQiwF4",
-	"r4FmtH8vi7gs/WPmBdIOB61BK1zhAuXdUHT/wNWqJDqjPDE7Gu6F/w7sYtczDhtZFg4wG7H2pN4Bzmt5",
-	"6r90mFcsCmmrJ+8A8OnouZIkfNh/8ni3agZr9+Lt+UuPEeQWdRe29qvV6kesGdbtIFGXQW1tzMbDfj9o",
-	"qtozZRCqMJfZlarhTTx8vEVtZ//wQaLx+1z9/AkEvOOqRxluC4yiLX3aTljZWDo0aKadj+NcHu9t8y76",
-	"I6rqV9IWrAwqOu2kO4POXXzgAfjh/1h1bVvnCa6yuo2gU+m2PuraPexbrh8ZTXC/6mt1G1fJqsIo/WhX",
-	"2/hU1qqmW5soCm20lO9WvAaVqfpW6E8//9SAgn1C0nyU8AgAfNvnz0/JN4/2v+msBkLQZFJdFcDP9i6M",
-	"X7q4aogRv0IfQ9nsiV9q8X6cq3qyKZ9s1u1Nhzgc/D6AmZkezNAbFu9ilbgcFPNWt61Z/02JptCgr/+X",
-	"csLFthx92U1AI50sXDBKCAUoMLLGVaDwgeWBMlyI0mtTacswPzD4WpNHhW8+PNiMZ3TXGNxubktDeXy4",
-	"6+W/BhD61emZjST83tUF2T7m4ESshrqTdvhhAP0MWkcDiIIZtAL3j6Ner4dx75V3IERm0Arsb71ez3Nw",
-	"GzSibWNnXp2e/QhGpR8tHt+yGVQ0BM9YYxfYjY9I+K9//l/F/3e5fVCGG8wNYOUYyzyrlhQrQhqwqSlV",
-	"hOqBSJh5ef9x5dVguX2aAMk73FKAFYBanq7411TOVVFsUo4tPloHVcvSmFVtle6PDj46ZQrWa+06/8VM",
-	"dolyv91/chDUlJ3/HgyywUAMBu/7/Xd/8Oo7r07PLiLpM5HB4Q+PEHHBVstjGVEMrBTHJJwkckSTQrmH",
-	"IFb7a4Bf1erHqgIxXlfjcG2ePzbmZetmiEWs/UrWki/yW6tK1kI7VDrmMoQhHdtMmjpYbTN61ioS52xG",
-	"RUMAVZrJSUZnJMsFcbFgNkVnKpWuj6TT2wYV91a1BRGkz2OpGY8BNVBLjGVxATXHJNRMQaoPwEthng+q",
-	"6Da5yMjuhHEI5ZzThd9dX6leuro4P15enhH7Bka2WhsyOlkhNLgwjnGLpohuIzTFgtto68iQOkfy7OSO",
-	"NtcdZfrNueru0G2YBB5OB2EBuI6JVeybqbah9xL6K6NCueD9DQO4LN69pcnD6q2eeDoRg0MBzkXG6MwM",
-	"eTjVOjWUqBQLO8cIcIJwk3B2tjo1uxllkS2hanjHtthyoQOrmjsGEiDvKg9NeW5rtLWy8Y50bmvJLbjp",
-	"lgUjly8Fm4xQ1OK3e1PfP4vMDOmHoZ1yuLyNflZeUPVmtbqENnx8uJZV72bdWeKgtSIqa5leE+bnVnwK",
-	"b/SV6rb4I6Yd/Ot/+9+tlNOG5KUu3mjAWQtKU0VCgfUcPjywNpfqoCpgqSVpeKThg0ePNgvma7A833gC",
-	"3O375mYGEYMAQXts342W3Y/nnZuYnpTJSfH+R3FMH/c7ESTEc2JOhPmXwmyeIku2rB5N2mmuiYYUDG6+",
-	"Q3pbTgTIeF0FOugffrtlfFc5t7X84g7syaUk96Xbk4uRbmdU3lSb8gtlbrfiZisaxwoo7G4ayFKgOssm",
-	"qPGhMEhJaNoPLePL2Exeg6mWaitNflLutpucV0+jdO/2Xtt//CJTJmjKwYiiem/fvnj6busMS0lT3o1k",
-	"zCZM7BXDuKl+rq542kX0Xpp0i9AOW6p0jUBZNaUcfLtxiUpSBYDVtdLnpiX55R22+ykX4iN5++5MuJnd",
-	"XDIfk22Ibmq2zsurisnTTPNdAwi3lpFM1uYM2RhY7s2+adSOtrZb2ztoXfYPgvc5b8YG6Vte1SOyPLOs",
-	"z6nWfsNV4Ad72gTpBMgLQySe3bONLGgBxF1dIJqSkZ951bbhTSLaydJU7XdpxGvW4qTKNZaGLmVScafZ",
-	"cO4ZXWDlgSJAyGFX2noEqIkBJATHyhOqpup/HEdavj3tNPz4SzUknJ2gQW5jrGmCD/nouI8qEoenGjaC",
-	"SexMlUu4KwiRmuWRzrNKOjd1WaxWfy9stABbUqAyCinWAYNVYMrseW2wu7mcAaNgxKTNNdDblF4zMmJM",
-	"EKzlHBPFRcS2VDEKD98WmoKhI4uIaNnV5vNXgeco1fwaWlaxSZW9DEo/X5VwaqS35tyagd6NGN+MjPrl",
-	"CfJurLeLd9iaHTSy8IopOpqy6IrFmEeuNMFYSqPg4dqWAZQzRoUi4Yeb0MPkb9ZP9GLFPe0c77Etow3/",
-	"sBHXDSU/a/Z30/LdEc5GLyc0umY3zwvu1Yghte14au65HeCd1vDntYy35JbDymh3uGZWsGGxkRqTqA66",
-	"aRmrQm9Z67JmxjPsRmEyYsylnza2qKi6dgfwe7sL1Vpn29QnuL9Qa5SEdoIj2lz9x8cnnmeMdU3rRTzw",
-	"URHz//jQRswqkrKswHIUDOty2be+JQm7ZokiMWNpUDzef0x+4t+bqxhEyLYtUlWAeoAWxMXEwWxgTx2v",
-	"SFkrgbXlcjiQ7y12/1yiwqbYr6sX/JlUWIiqjsgcYOj+/pbBsh9THdle1RUcXjPQYLmcboUCluhneQEt",
-	"kW++teuHY1X2AbA7i93iQYh38ENE6UXCOlvXENoB9X1NPax3lRls52q4Iw7y2zmIS2atiiGwJJKdz9mu",
-	"RaGLXbwLAaAsrfZlS42VBfMVKtilOMErh1++kiIP+IJckDpImCfUqiznWW/jreDviY3v2ylroIxdiRKa",
-	"x6yrpBBMdw+7j3y34WrBTwQf901XzgWEaHoCSqjQ00ymPAoDEiYyokmIuaJyPE64YK4ECGQxQQ8AZEbd",
-	"CnUdEnVSIlBbSK7edlzcU8GzGK+XDswgTmlKAfyaM9Ug6LzXwzkXsZx/ZMnV5XKTWyMh8sgCDKw9fWY2",
-	"Z/bdTdWDcHkbYQuKOmQe1Aa+ZPprQvjm1tft6gAtLaVvParjcoMoeiwXYqu9vAt+tkIfHs62enrAdLYx",
-	"CLUg1mZ1yHR/V9P4DEM/K+l2ibEVVc3gwp3xJMFapIYIfkuVzW5drcy3ptVqBs1Vd0FJLKRpc+PUIJxN",
-	"X801TjaG3jQXNbGFCrZqpUB7K+4pLq5pwuOhBc0sVN0N1fyKcjuNoatnNn73VIoxN7tleddOSUR3GZm8",
-	"S3yxG/wPGW2KsH1zkuvpAXHNkIl59bgS2g3G0hHgjkJoNqFxnDGlGkO+Gy4v+yvGznrfgK6Hy0h+ngne",
-	"X9B3ETqybTj45sj0pf2qTLLSaLBhHzM5StjMn37x/JQ8OXz0DUnxJZsv6ROKQlcDH1SI5lO8WmnMnEYy",
-	"o9GUC9Y1LAAemPfreftwCNG2VNoRVz36q6gGIxkvjogdzoIMwAE1aBk1yMKBekNZdy7iYr9R6/KUU4Aw",
-	"gKkgSt/WUaUVLAdfSKkF8/IfRMu5IEN2CQzhen/PBUX5VsHxvGXZvT96Mn44esy63473x93D6PBh90n0",
-	"8FH38bg/3o8fjvfpN5vSl1xbh/2+HyhEJ0uM+C8FBZBmCvCDLpyQt+cvSuxVB0Vs8QiBts2H9cWB6Kij",
-	"vRJHuhez6z37vtorCbK1JTA6zqniSbHltSqrHKwp/nOWyTEkIMbbmDQ2BQalxWrs6F84Z2lCI+dlRcjY",
-	"SmNHFeCQxx9hvHh8eFfGi6ojtlI1tMJ1q3FDJ93/ot1/9LtPhr01tY9u/PvjZFavFr2bd7bu4t8ot3x0",
-	"UHljer3lDw9UBTrA5hgUVRMfKMfCt4qStqCl6rZ2Mvf9F0Brnmq09w3lcY9R4/WgDAvaU+zWbQO/7cG4",
-	"lS126RzUpK5+5epYJfFdo+22zqn+DVHvFpxy29podpPvwCbg+OiXbqq147ybON2NdP5x8Z6fPLTxrk/h",
-	"Vzb9fzse0XQ6rLR411x/o4jxaenv91uh4VY4ZzTmgimf+2LKoivP8+3RyuvIjNvjlS99twK5uYRi/c5b",
-	"vnQ50CljNF7sgN1op+9ftHHG1PR2UWMZfoxui5UTsCO+UL0x/1gnXGmW3W6wHw/lUKrrNKb/q/3L8PCq",
-	"JIxvB+usaw83mADrx/ZboiX55sBiN7ahnE7nmERyNpOisHhiDnHGxrli9UpsfjviNwe1IX27ATqiNvVW",
-	"cDsttlZ32C7TWoOh80wve1jjGRdo0c0VgjbCI4uz7qonLOXewyte8+sF4tv7S28kXPg4Ryyjum2ptQeP",
-	"PM1PC0yeysv2oc+1bNNl/q4symn5kf2pBz+t+XRBZ0nDp/CT1/pmWEr9G3y2UZjFadeGvTSUYg2CFda1",
-	"GtFf8do7Y9gGPbZiK+zt9/rbIr6XCibusW9QtsL83dhZ7i8qL6FKD2mk+TXXi3Vj2tazdU+162/n9v84",
-	"CIKtYtztPpfx7RgEM8Qig9t585wVefObtZL8TT7hejmD5toknxafka9m7ltLs6vUX1+5igV6uYT/hujB",
-	"Wkn/zcYgzyFYc6BvZR8q6HxZ0P9oEM9lYltWQvrr6G3DaG6aV+EODCiOQX7pBhQ7zrsxoDQSwldmOfjN",
-	"Zv3eFdP3nMOvbIsbucRXNY81PMzsnvKBg2Z3JRJ9dfLYbaSsnVIHlkWYXQPAamkGHyMWrO7ybmLAag4Z",
-	"fAhQmFk05dcNyWL280sXHroLsjACUwwxK7KOl7G5DGEzXEbQygX/NWf2d3v8XW9FIOuSKv2hSM682fug",
-	"XVbzTQgxJJypY0Jd4il4BQXCZ0I2M00STNS2+IXQR2M+8+O6QfTht4EHsfyk+7z77sPDxzd7vT/+x/oF",
-	"wECojUuwbHZYWv3lFVpDK5eG8JSvpJWhmFp1yB2qzWydBoYfuCLEO/Vyq6HdvjD78oKsDGNlMkt91lbH",
-	"uyMLEZ2CZ9pn6jXPd8US1LwOvmslozIlqmRUzTV4gwKYexPc/A7WgEqo6ZY5JzKtF/lRDJDZMD/cH39Y",
-	"RpNs6Sy1SWzbXyxb6xErV8WvrWKDApvfkIJNu9jnJhI58+Zs7qbelJT2sRpOU70Z8xpCBkRSaC5yw3Uh",
-	"1olwDUVDEVkA6uEDKh2Ae27OBdldSQKg9WfXzIdua2T5K7a4rRmmDPHeTS6pRIPv+OHdmFfuEu1iTdx9",
-	"vG1KzS0ydp2yeg/WOB9KBZzjEgCvhMVwoaFzqsiMxswHUbGRjtZn86wVYncwFfoQBUr4gAJd4J23EZka",
-	"OldbBtNpPdaNhNLwdVNeRbxsH3M2uUr6UeUcL+X71qx6m1J7V46z96gWOcCFEbC6POXkNyfzl6zpDoxW",
-	"FT73pdutYKg/ZDJPvbj7/kM4Me8fEUpiugjInLErIjOsT02oIuHf/va3v3Vfveo+fRqSthHhQY8yb3cC",
-	"Qm3KpsyII5uBMFqB+Qngr3kc2IzFk7MXUC2Bx6RdYNjac46HvAB7LN+2yOIbT0a+jdwD62NFc08ZAVcB",
-	"unltz6QXzB2qSOxgUXdI5TurwtCPa6BxlOdUXLHYl5d5J7ecl5JOyt2ubzXk4iORNFbZc0TwiXQO3Oqi",
-	"0xWFolGVwNVlheWqbkTaqWo1nDqbE+wukBjUUnMCgRsL8IE6ruwc08iRq2z6XVPzHh0emIMN2gVahwrz",
-	"Zqt2qzJf4TQepoiVt7dbCF1oyrc9udVi3MWyFg0Xa9G4oZd8xhTLvKnMu20qWCGvaVLd1KnMAX+G+svK",
-	"zZjOeFSP16nQZf1itHk8gdOaDU2o5qKlarc7DpnbR23nmp2xE60sUjHK5p2RaaNusePkLE/0zK5+Bu1K",
-	"25X3qu07kQQc3zsb6y4HC4njTjpes62jRct1FZRbU8x7zdb6DWRfq+rXlGJ37uQbgOdFVWBbXIrd1bdb",
-	"oRJ93OW7nBeS5jogOI6AwK5A/jTgIuKfsEmVxPVdr+8Kg7wrxcMnABR76qdhX+2VW5UmcQGDt44AUkPr",
-	"h/CqIDuk03mBdLZnIQ6zaplp3apCRiWccDetCXMVbcBgJdkY51Jdrvra7JI5BNaDKM+4XgAOrVvaGRcn",
-	"uS9d7UQQGkVMKSR7IxQ7EXkOMPYgPE9lYmtDuqhFM2jSVhZAlJIRoxnLikYGIvxr9+TsRfcntgg7PfLU",
-	"luE2L9skdyUrgY4kogLrJoCJxTQOzUIKOCpa40TOVzL44fdyjmZCtowRy2DoCHsK5xwCLPOYa5LISQ85",
-	"xhUTb7PEpvXSXE/3EjnhohZuYh4fmNdpyn9ii8Z1dOvWDqNoNOz1embiVbSGGV0QxURMOCxaaFqSGf8H",
-	"LMER+R6X0H0MEq9p2laAd6GFrWJhS/LEkYHMAI24MeJfzx1h/+nny1awgQAAqS2sL0cYVJ5kNnwZ6yFU",
-	"HkPcMwwbzh2cdui/HCcAFd7cwBWCUaqRFJqizd5OrwyXXMGb/94WaLJFKk4BDomcypgR/uaC0DSF3Z6z",
-	"kS3/3iOXU65ILCMA9SQcidh0mtFIH1VgjwcCxL8xjVhQ2PjKhOWAmFkyobktn5/lCVOBKzMP4SHQuZ4y",
-	"xUyPGMo8YcLQOIsHAlaW695ADMSpFNemMSnU0UB0MeFgJGPOFAQDK0Gv2DCiih0TbqOi37598VQdE8OY",
-	"8MH581Py8OHDJ+Tt5SkqToC9ghhTJM1YBFA7A0FIOzzo9x93+/vd/sHl/qOj/uFR/1Gv3+//V9jpmQE8",
-	"syXPVSqFYkV+ZPjXrpUTui+ehqRNyZwlCaRfsNgo0cABRotqyX2uyBVLtW0XbioYbkjTNLHL53LC//h3",
-	"JUWIZSqfHD76prMMmABoeMtYCabhl1xp2+6HAVikBq0j8kuv13sXkEFhmzIPzZ1jnlWMVObxoNXr9Qat",
-	"mxD7DP8z4TOuv7P1cP4TX/wuhN7elJzKsvSS5y3zTypIhfmRXCTw85QtSIxskISOSR+RX95hD89BAKsV",
-	"E6HgWsmk1uaX1PAGXGEL+nFEaEGpIMTZ8uxefkwK/mSmB0WBIMietA/7+2bYh/2HHaJSJmIF1SVzwbU7",
-	"aaEh/q6REfOMqZCkMuHRgrRtwR1y0CfUdDHjItcsIOHp6ffD85PLZ8OXL169uByevL38cfj85MXLt+fP",
-	"LsLOMZEiAr8QV9ClDkpzm50EF5PqYpjWqVBzlpHDgyc4oKEb0JC9jxiLWey28pzpbNE9GQObGrGxtE6q",
-	"5dVNpLxiMcnTnmn/3K5IMRRYjWpNwVppHChLR0Z5PGFawR66FdYZHY95ZGYXTSnUyLD1067Y4oGy3yC7",
-	"kGW5vgfK0Ko5xrnSGI+A/AJiuyMmsDiq5ZNGSso401jwGMobFPgLLqnDAmfsua/LSKqSzZpRV0JTXfR5",
-	"GYffOmo97PV7D216M9y2e+Z/Jkw3Y3zziFm4N5inbT7ADYJIdTd3x52Rr1JgXXKEJYcLCeFF3Dpq/cD0",
-	"uZQa0baBUcFgDvr9JQzKKqdxCQgltv96B26ZRAEXVePsSOWXHt5VtvqUv4diyHsWk6Qiq7WOfnkXtFQ+",
-	"m5ndPHKpHATt1XbtYGkwxj9oaTpRCJqkaeudaWuvB6z5Ssi52Pv7/Er13My9+/RCREkeM8MHNNQGM+ox",
-	"yYXmSQHwf4UurwVRfCJYDPU6saR47N0cqKt7j5sD7TfsCtygP7MR+YktyAXTd70lZ0VRZasxX7OMjxc1",
-	"7l/dGMOg7Ma4JJuGfdAsQ7m/fhKO7TZQpRgySiOnxHjZuj8z7z48xVyWDfug2Xu9N9WYY1NuwLIS413t",
-	"izmdTFhG3r4gKZ2wO6f/onk/qZsV3fsAK3PTuLInCKWrpozpgOAv5qLjkRSOmS/N4xhLoULFc2JkjTg2",
-	"Yo6olscw9wZuRePan5iBtSyGGtNg7fpleXjPeYIH3I0FplNI/RZJwjJ7alss9UnUOMtt86ay9YbrUtne",
-	"7XZU6TXF8a+nlwCLGO+liBVYvrixSr+5nQxNRpj7uiNJ2uW7CVqH/cPNRPha6ucyd1rGnVHuSZWk3K55",
-	"KLjMpvPTLog6ihz0+2Q+NZRigZeA2QD5qUJOOSaYGUuEJHGRquulzh/LBLZ74tG2h4ZNcjPgitCEX985",
-	"43jJrxnkTnsXvZZ4uFaAMcey0BqpIrXEw8AokNcs0yjXmZvHu9igwpy9ML9/7IrvUnPAu/DFZCqcbE5V",
-	"qZ+C4n/X2wHat9O2XWL9+r1xSZ/evfl+oRk450fmH8A0U177tMapRWw1JkXmrKqM28k279nfTl693G3P",
-	"3Lh35FpfyL7Y+Xr2pcio9W7IKTKeMwQAuPjzS1j0cxZzdUwe9R9i2JStRc2NfJkxGk0hC8Mr3ttc3Xtj",
-	"TyW6gmdD0AhSslCrcZqb/iZoPeo/XDOMqkFj++E4LEnPYE6qAwEj1lwckxDxGkNbtovfuZxbLpCXHK73",
-	"98DSugeW1G4iJ420cWF7gOBPrQIi2JwpjVE6gRGyjOQ7SpgRaXPFsoAYOdgqOprPGMmomHgIBWy8L7nS",
-	"J2YQL+Vkk6z1DNMADDWCJYArGxSC9kAaaZkZ0RAOYQ6MtBDEfs0ZCCtWEjPf2aizVcmmqUTFB29TONta",
-	"S+toBSZ7gt9Am/45UhBy6VizDGdqVrJpNlBlyz+Xtc70ps4LW8uGfkHPvFW/vhUq937vJZ9x3drixVMM",
-	"VttVCN7pdDvyhFg/7xE3SoeR/22eSv2MWGG2v/lYf09jhyYCn+xv/uStoNb9gH71Q+Ru6z96LrMRj2Mm",
-	"Pp7p1LxSvzhYi5sVXlR321QVbPtFjSsVoQVejoT8HVmNTOIKM7JW5wVJZHQlc210vrHMonXM562NLVjL",
-	"eU6pYl0uFBOKg46fZmzM3zudbwXE2XdYnM+wJLplVJav/ZyYJTXLufmgwAbXd+/f/piYVSMu0mXz8dj7",
-	"wOMbazKIPK7Mc/C+QrFIqnNlwTMVGAGBaOHqNIcEDFRwp/bIiX0PjWNzmScxSRi9ZkYrRfvWQFDrnM2o",
-	"uXDbMVd0lIBtPSMxm0ntIIYTqjSRggWEa8WSMeForow7VdcFnNrD/pOBCDFdEn3TZuzAMViMxnPPAUZI",
-	"4LcYurh0gjeciBdP7WkASvpeonh8twfBIhbf1GMIbDbk/Z/DJm3Fxh4ABXzhx25nI9Bh/8nmD15SpWGV",
-	"Ps3JxpwtG7D+QEFghDKHBY8mxK/nwtxZ5tTM1hx/QZOF5pHa07WYUu81GWJEZGguwanMQTKO6YKM8uiK",
-	"aQDvOu0QaVTV8BejngZEy07oDNb4mjmn1pUXYKrXQEhhPdf9HgnRYh4SSJi2lTV3iM86JmEklYZMsrcX",
-	"A2GD4o6tr7hsGCPbKsaysBqjWrwWc6W5iCwj7Q1EeBJFLNVHxNokr0OSMZ1nQpEQwt2DQd7vP4xwseDf",
-	"LCSZnCsf0/mB6RO3B5Ww3l15D0QoPs/kbJur24Yztpr0jyLwteQOBUlXY9nuMP53VXP40RCYoyzwyRrJ",
-	"BC1rWFtImXv/4b4hwUYRqRK665sMxq9vFfh8r4LOclR3xeR9fQvjkV2238WhGtN8IxhmEBAkcORUYE9o",
-	"1wQQ1akyTHc6vUwTw7293BJDk8loQcxZACsCHI5VBhkQQBQttQ4HPBoCzYegCNJoejwQm5KP8KSwsQY5",
-	"zCoT5nlGxRUXkx5ZZV+mVcu/rriIgyu2CFw/AY45QJa6FROD9OXPyL0gvtt32B1L2jJuvql92BN/F/t9",
-	"gHDgM9PDfh9hMe1fniDh++coMv1YVmLpRv3bc49L0D7wmFpl0545jO/D9IFbc5IiG9DPS9xxdDwEZB+J",
-	"5WJpktiQVi5qfAUEspKbHPb7cFd2AsygZHEwEKAqYeLRMaRSKgJCDJGCvJLCiHegNmXARlyYAeNZmVQZ",
-	"YOqlcuF++0r3BqKSt2VYETJe04yccW00MLJGkNIuy1MRqsjpxV82cZ23FrriM/KdSiLXZlHjzhLnmkZz",
-	"h+boAvnQZ2bajAR+/2zO5jd+DKeDAwCUjmT3b8/uwCQqBXug3NF1HGdHDpfr6R5NedclwDX61ov4yYRf",
-	"s4K31mXYY4KV6VAjEEavJGoq54LQCeVi1SgLzqCzFz9hitdu3OHLMoXCJDbbQeE+auPKIJ+2K9b5pCR9",
-	"GwKtXbUFNThCWA2hCwBfvinS1EyacIVBWmAbtCHsUiSLYxdjjDW3IKXk4seT7sGjx2RK1bRHbHb4lCp3",
-	"fw4ERC+/Ovnr8OTsxfCnZ3+7GJ49Ox++vXh2HlZCnh91yFxmRmhymyE1ydi1vGJxQMwfNlQSwp0ZmQEU",
-	"jhoISg77T0joECxAzhyCW5zFIWQHvIjZLJWaiWiBMd46W6CxU7vglLDyDsaZl6fE1hnDpcEDQ3628CUD",
-	"gfe5ixu3qUVOfwgsxInp0NY9eALR6hnTQyHNONOELugoYSHMGCKjzayKhuY8spWWIM9eufC5hIPKY4SM",
-	"ImtiSjVJDLPhWrkB4xIqSJIRsWvYMG0IuO6YPcMBGpmoHgBvbT1t1pv01q1yh+A81EAU3+UZ65Fz07kz",
-	"Qpvxj2U2YbpWuU3mOpIz5hNVEI8Xz/DuduVyRyGZ575szDA6ixy8lYF5/477vsCqow2aSJGiUJBED5HX",
-	"Y+vaOzV72D2VQmcyaerRvr8HL9t3X8sLs4NYaoVOmofrPsa3XktoBMf76WSFLazRp1KME44ZkYcHB9v0",
-	"YgPwHG7pR/FvpKGKVWKFdwet913uyFp38dC1jlpWW+gqRwkeIaJwU1nENy//N8SitDQKiOXFVENySY+c",
-	"IL9wpnML+kFtYOVh/3BVioDTf+vj+9QnGRz6lDy4I0oe6Z/Ap5VMP0HEbMWtbxZgHd00E8ReJrWFPG+W",
-	"CmQSu9vkirHK2o5tjE8kxZhPcsPNJxmNGElZxmVc3u5CCtbpkddSD0RJwEeea9dccBOB4gXcbXg34TAV",
-	"Xr+BJTszBIw0IJAsORA4SoAnxculFF/GKM8UFGp9qnjNj5i9wZwXtMItPffSOYzmTgm7/9kuBcHm/9YX",
-	"w6c9qlCLrHJWHzg6uxNmjzED3WpKt/9YX/CJUGXQgU2+s8BvpG2zj8mYzniy6BQpFRF49wzpBC4RM0QB",
-	"c+ggQcKB4IogyHEhfGInztheb80IoPNMigmJ8iwzcmxRr92KzA8HInQ18N1vYeBiEgKrY4PbUcs5zWJV",
-	"bd+oxjYKKeGGTzqxVvGJ6HJxPBCQPlmdIMdvWOyShrRms1STNgJvOtUh45NpOdyOHe/Bk4EIbUtDbMaX",
-	"SOkVeGH/zsraTPchsdY7KQ7QNqLroS9kGRBXv/TwhYMt5L9LKV9RsXBW448X6FwEDyOVcltrrmYES2g8",
-	"tGj4xaj/wMXXWviH4sxADX5UzaGqX7tMoHmgiMNIYGSUay1FpzcQz/k1XOGKRTnE1Lk8YLjfqSAcknzH",
-	"nGVwKowqaX7Zf2QTlBVpHx48QRKvUHjHR+EvYYr3Q9jQdknPQa2p9935fA6Z9t08S5iIZMziHSLL7fr+",
-	"YJb3kwcS5Xp6iQ43rxULU0tTyrN/yyv8E57tpgRLPhGE25sBg1AlqkpFxnYjBzD3fEY166KH9AgfL/MF",
-	"metmxnBur9laPn39Dj9291uJrQAxfw3KkufYmhFscyFcYHKzzF3oxKe2g8Jm4GjX8No0kw6XvUkjfgrP",
-	"a8JEYDUDxKxf8mWCrGBNeJrIuXkBEwdAQcpm1hI2EI4YStlnReYhtxB5BmJbmYdsFHnskFFXArlnINbJ",
-	"PGQ7kefSRaPaHO16CGtEhZCa4Ia4WNU2WB4rEanFOnhvGNy1M7u993PTuNvgtLJIt5agcMBfvAS1czzn",
-	"Z5G5cDGXtRXP0fQ5RpoTWIGndblw5i+nu/i861XSuzf/bXNQcTG0z++EskPx+qD8wfIXzjlQ3J1trN4S",
-	"kGgp9cPopVTEe4AtDWq1slndBdabLVi9uksYD37PPAJb/zyh59tEndcJ5Qu1w9+FAlbQEoCXV5EA18gH",
-	"Vnxabxm1EdkQXmtEKoe/1CNnJewSxWf2FbBgVrxyisynMmFWTAsGgr03Wh7cnlyYj6cy09auihG8pF2B",
-	"BwN/H3oZ02TRCcrKCqU5hWfgU8QwIbPz4MT0GTZx0pcuHPk+zsVSbfEvTJUSbP67OvW51aln7yOXqeG0",
-	"GIumCCDzZo/M7txGlXJwi83n+tQ5yDGUATK3wFqqp2xGuOiR55wlsYKYhMQ0FpO2yiMsogApJWHH1l03",
-	"tw9kTZ0Xo3IehgIHzsG/QajCZZHEWIZZcEHeCh7JmJHXz09L/0QsZ4aVJHLOsq65HWNkDImMaEJSmjl3",
-	"DddqIBD80Mr/1sei4FLt9MiJsL0CfiQXwLaMRnvNFR8lLEB0Awlq7YjHPGMR4mcMRDSlGY2MloNxAm//",
-	"eNDvf/+vf/4f8I/nATw4OLEPDp7hg8eP7YPHT8yD58+eP3e6RL9PAC8cFdKBCPdgbGF9mOMcvK4FwCF7",
-	"Dxknk4rZtw2hHW7tLs8fPiHqysiHUgTEjHUgThcZTxIekfD/+39CIK+XVHNBQhp2XDo7tILRD1bDgb5U",
-	"iFa2OEdexPwM1ZLbffFSbH4nZrr/iZjp5ZIMTn9LjHXncILPzlTL8IImsXw9+4ymVO/Z0keubmCzZGSB",
-	"ek+nVJPT8iMy5xlAzsyoDoiSJBczGfMxZ3EN23cusyvAQ47tgJlSA7GCqUzxhCI6Z6dHfgaTg9IZo7Mj",
-	"Ysg/RFUQoS65IiGEugKERhffC4kcD0Roptcrp9eLprm4Cq0GoQgTceFuhpprR+SXp29eP3sXumx3Eh4B",
-	"v+0CElNIIjmbMaEHAu0p+4+I6pFn77XRX6RQRyQs6yyFhKYIFYq13+Z49xhxzaHgonxHtITamwqRaNth",
-	"roqaisMpNzfGwk08zRi2CSYrvEvsK52AhGVhpxDtSS4B0Aa2OdrqkVCEiKE5YmS/R57RaErMEiASCcaN",
-	"4VoiBw/NrpebfgoricWBBgJ+vIC3nyEKbSGwYvEYF7UNJitVIG8w18WITaiAy/LV6RmWF60it6KI4DyZ",
-	"aJDFYp6keJ+0w7O3l8RQtTPlYTQE/Bp2BkJmRFCw14WzKHWFQUNX5FQDlje2ZaFIbeUb9l67JyigPzA0",
-	"B80GA5ELMzHEmgHCtZih0VRKxcy4MAnSYihDEuRwiM9MIzYtMsA8JkXHaFtGFfm40utA2PhFhj3NOmXM",
-	"oh2q0dIVJoVXh5LlwgULArq2ssSn8kQPhHkrQDzb1O6HW/jUdKdZGljUy7InGyTUIxAabHarHhp6egbh",
-	"oReXz84uwpWGFWl/S0YLYllhB2nVfXj59vz18PLFq2dv3l6GLiBlIFCnMufnuIaZBBOieLAQkB2HqDRP",
-	"EkLVFTq9CkoJ6uzDNEw1yhq2uE445oKrqa1edkQSiOi3RwrpBFcaQq+lNgvcIyfQfBllqYKBQCRqSEAD",
-	"VlWUliMjFklAqRYk5Gpo0ZtxT4ogHJgIRso6c2+R+NYjpzZEFEgWZ2vahG0HwdX8MoSRhnbJzC6bDbXj",
-	"ByjdKy5iGOuUwSKVU8tyYbHhI5nFLIaVQ3qD1YaVLyTf4mxAA4aRLS1jZTidYxuAi0caOBkOB24QSsYy",
-	"SeS8m6fQ/kD4mGJIJvzanjrccuYguvNE9whyJAUBv5A1iFOn5iwMxBTYs7KsHq4GZeknjKaSR0yVNTgR",
-	"NN3+GI2ghrDD2jZcXGbmPqHRFDkYFPls4/rnioWdIjLHkp39DUdqVoMSIYW9vVhcudzM5MYcpHJbIBb9",
-	"FaGV9vAyNDcg5EbCAsA0ubBloUgIaQth9UJQ+QzfHQjzcs+Cm+OHVS2lukuuRdKmSnGlqdDEVfYtyIBn",
-	"A1ElvMBcHm654F3gKjjzTmBHzN6Doxo6GYjwh2dNnLyLrRY3aFmtgJzi2XKhyRYeDlwdjoVY+8pEglIx",
-	"p4uOdZahjiXT8mbOBWhMcKRNn3A7GcHUtc+sQntki7ZWb36Z1e7ikglxbdYDnCUIEZJBD8XeIvco77qo",
-	"EtA2lUlM2pB4Z6ZDq5CrD1SxuiDoBZUQ/VfPLi5Ofng2/P5vl88u8M6uqISv374khbqnatgheUrGmRTa",
-	"gYj0UeQfCFuy36FTF6QYOHArKpxhXhXh8zJDJHx3F/TIZWUVgRG76PHCj1WcAleek7RpAvyhZKQyc44w",
-	"uPdgrMDR51QNRJrJOI9Y3DkqBBoWl73a8S5Lf0un0XDNEiK9Kka9GMNZgcBJEG0gmEjJ2h2DrNmcl7go",
-	"gOACMnC9Df+AHES70+ChqUiT9nbgrryqDYAcyXgB+wlGRaAq4GOkbZ3WAClRcLMO+TtKfJ45A3mfaE2j",
-	"qZFwQfwCCrVk9UAB5C+YIIxM80EvUnYEzwCnjh2RD+Y/Qx7f3Dh+N6MTcIxm7mKlwD278P7eHnxAeHwT",
-	"krfnLy2Wf8XVYMkBoIYDJJ6qYDYQhpPPgCOePX1e4kSaQ2X4YfFglMjoSpX5mkrw8ZjFxNItlKYInHUW",
-	"dtgRqRkF/4c9VMpoL4yc4ldnNNOGcdsYatMG1kuEd4nD2y8NIFTjHWvWIyi+s84nrLTIlQJSMutiPjo0",
-	"okjCIK1kLHNhWAlmgvAYdqyQvqwebmHzU9sw3DOIIYIGqU4VcL+4udNMzlJNmNJ8ZvTJNMnVQIQz+n7o",
-	"Pq9WCDCXG4qSWHahjJ1jNHE5ckbEByf2cUWQN/eu9QePMe2ojlN08MSCngyNzjq0xrXQyrmAmen8yYDn",
-	"i1IuztmeTNvRUsuP+g9dy9hoNswFvaYcihOFQaUEhQ0nNlzSagTg0NYDAQbBQoLNhVvHNrDayzc/PXtt",
-	"izk8P3nxcvjm7NnrsFPkT83oAgUqMjI7yWKCBchAVS0vK+UCNgiNMqkU5DRzYbhHBNqEY+unb16fvj0/",
-	"f/b6cvjDs9fPzk8uX7x5bfh7TbKGSMgis8q73HI4o2IxrAzBigo1Nz85ISqRsLLjjJkmpi58oHLTgkTY",
-	"LoopB5Y1B3V+XXF1zAE92NzEzclCddXz/iIoK518Jk/G0kyLNN6qbaPe2hIsEfJ0VC691g8INHRIPA51",
-	"VBdV58v7wJMU7bUGlh3gTQR2Cbjf6+bAv3ZPoogl3e9zo25zRD5fGr2QIQFtAOR20ATSTL7nTEFwih0v",
-	"FHzJJ9NqZNOaBOcvOfD8tjbHTwewa/iwvdHaYY0pd1DGqd07bR/37gRWzCWGz5Aqq3NStmN5qPc66Nm2",
-	"nzl1jm0CCZqR6pVssLKTWiK+c6oZ5jB7DZsZm1lp+NdcakraL55dPidxRsegofQmPRIOLDzKoHWcfdc/",
-	"1t8dHoTrKS8ou+2ewe3r7x37dPWC1nf963cHffP/juffPe5v7r9cGS/2sARTkCRzyrW3rRKg5QbQnbfJ",
-	"n7OSkzVef3JM6MtVoyNHoKFE0hhuayfcDcunjkiXCdo+q9xw6PuwQsiIoRyC9hyaK2aFlDqOd3Eu/LJH",
-	"WDbvfeM2BH/XO394i52/k8xJI63qyi1D2rbsmXlENR8lrIq7YN4uoz6W/Rt7MRvlk2Yvx1+wmB1zBlIU",
-	"JtEEVsKxsPc00qvGUtTGHMqLst4F7glVempG8e8l1cCU15S8gJOKN0qxsM7SHNd2wyzzbzjz82Iq5/Vl",
-	"KMiwegow09EQ2fbE/6E0Ua3NGv5ZZlfKCGLzKY+mYJFwCohzJRwXJhbiLCxGWhvTDLUMtBevUj7a6FZI",
-	"f7dsywucxn0nXcIoYbw+uv15ykB/p9XLwaxHIdMIrAY2YkwQLROAa1Rapr9l4tUyLa2XD8rFKNfoduS6",
-	"h2iuFdSclRBd9EHCW18wQdkRNtbNcwsHtx5O+jdML+UhKnwMRV0XLiZB4TZBWLZG2imudW+0989gUxel",
-	"YUcwhuKPYsyCt4ENX8kZK+zWcjw+svYlnsQByVPAx4QRWW5onWaV0i6plM42ll27C23GJ5Y/FCUeQUrE",
-	"X9l4zDBvwqXcw7sWj846dBzuS0wjjE2z2E/g2qKKhL+4396FAXl7/lKRBIxXYO90mR2qEwzERGYy11ww",
-	"FZgVKdTt4qJFA15KMw31lFSPnNgaLw7WrrgNwFthS21V7W8O5/ias3n1QnAW7MJrQ9pYLbsHOzg074ed",
-	"HnkNl471UihCHQpAQCh5evG6zKwBs+kVWzSA4oHUAYUq7/FYl514TzXA++B6PVAE5km4wHAZVxfzN4OV",
-	"9nR5eoSOjDSsq8vQjMENpv7mc2xF6xALRIRHlsrAXF4rPQsePzmuOeE6y9V1qHI1RQZCjsENjuZ2dIZg",
-	"3FHRFRxVW8IF+qKaYMykzIr0d50xttyvGws6chPoLdeKxyD3QiRSh/zrn/8n8Dksq9iujKV0HfPZjMXc",
-	"KEUqH3Vd39y9PxBhMR6jVKZUT0MX48QFCfdcWBP6FECRDW2PI5bIOQ4DXLx41m0bXAwEVBODn5yD3ix6",
-	"SCEmqqxqQytrEtK9sFesIPpByl9N0wPRDlUW7aHDVGWRUXXDvdD5vTMpNboJsdJ0pcg+OLvMfiweKGgL",
-	"rYXgipbjgah2NafJlZ2nWcvqytGEX7FjI1pjB3IMzr7Exp1WLOajxUA4n037sN/3Z0JzpZ8DDa+IID44",
-	"yZJKdgWn9FRJK6arJYyftM1KukgSs5SdJmhw3KImXMv9/sFGYMuvrJqK2aNnhni2Ljv0lUIGWt+poWzB",
-	"6vyKAreq8GJkvmvABOcSojxVj4SzPNHciAh7kH0fU01tcqjpBzkXhqu3IULAPDDEFlYC5cyzDgLYyRQj",
-	"z5eiJgwTRBY0xvD8NhdQgsgyIst0KrW8WOml7hxDUXcgfjqHcoiqCC6V8YK0TUuh9eZ2LxcpC53FtUpZ",
-	"MtKsEleaDURYVG8NO64wvpvgd8jvw/804/7Ocu9yev9Zzu+7sEf+bM4hKYl/IEzPcIQhNAuW27CnYr1x",
-	"JcCemfHYZhv9Wm+myDqAaXJVxj1Y9/kokSP0rmMwFKFZBpFUFi1zBD4a8PHJhHUCAIJE9KaBmDGqcgzT",
-	"gMbmdIE82rrrXTTI0PAIYOXO3T7O5Az7N3uBEWC23D/EWADKjEWK6pET3MpqvEvh+3z+4qWLZykBqfb7",
-	"ffKKf+8pf7P/cCDw0tNSDqFFCPRX0ggo9kIBHwdHTxOLj43CkKeJhPJaRbkeTa+qQQrmZevVt54DGCIM",
-	"789v31yeFEE3xSDJDw1DJCE0URbqHwg4O1jNEHRBe3Cwq5q4Dm5m52t1LWPytXW72rlAvSE1EA6XcsSm",
-	"XGAsgbvtFRHmAko4ZJ9U0lQCEg4G9gUMUjIkZxSqUa5drwERkoS9cC/s9UIjt09mtrShNJ2DNAKiiJAQ",
-	"e2SjkXx5KF1H5ZUApaAMNN3vHxwiKQU2ug/7KlC+Dx49wt8hTIPY3HvgUL6sFMIBtwgFEzDg819zVgkL",
-	"KdmqPcUusGyJ35IV+e4IAD2pwoYh78R0MzTkJEKMcUfJFrag4GOQwG/0uDYmJQWw0lxAGWPHzDvLgKjd",
-	"n9jiqORzdr/coQZBqWpQHXMxYVmacaFJZJbcRlQyPZVxMBAoXQGPCQiIoBjsgjG7ln2ibICAp+UZ7zRh",
-	"s16xhVEWAWDUThchV21glUe2egsE/ByTez8ONtQrQJkFf6Cw3Hjb3RqGAXeO3ektAsNB+nTkBvK+2bcm",
-	"8crdDR8BHB6s2jSYDccBQplIVqDImmvdXWRGup5RLnoT2Tg8W0bdO7TD/pPHO4/t0ndUiqEaVUNMzFI2",
-	"i6O3Eou3BoOt3ui711/3iD67CZ5IyJ86rwsOTpPZsQy0W/IjPrukk03pV/DOby3OYv+TOq1XhJO2ESy8",
-	"8k4HdOUlUcG+X7uK4BUnZFVFCJAsMfbMQaF/emBcPATWjrCqhASt98UBhZNRNRBtqBASGjFkCPdPUbqs",
-	"iB+2FzQAn6NIBHwzzeQkYwqw0Vl27WQsLSWaOwpZcEYXiCyKIhYlCdfacrW52xfs2wskAgzAVui4V/UW",
-	"O/HQ2vegCMHo2/VlsRE9dfGyCFLEd74ECBLDrihiQMAwYcAeRbZGM9tAJWdyjjepjUc6LiUZm/w9k9dV",
-	"RQZ1KIRPQhW0DZX38cc5Y2mn1wBmdDtBZvwKMFa2Q1H+PCBEu7Lm/S14z1kGISvgj3gOWs5dgQo1MaB1",
-	"yEHmwnMmyhnTFPImrWvHJrhykNLDF+MubFhoBEdDO1jF1fRsM6DseX+gilYhgnJKDx49bmQg9807muSE",
-	"366A8FGkdOJ0B0cMfqPabRCl10EqWWWxXdHWERjOXVYP1DEJ0eqG6XRIXFXlBewGoJkSn2LaALJ0B7zr",
-	"7kOdzKDOsIdPG9607sTY++J3wboUrD8Puz9nDi0K2HAj21+RGfYqNOK9ES6MvBgTLlimj0qDyFOuUqlg",
-	"CkeEFolVIWmfPz8ljw8ePy5K6hPz5Nv9b78p7eR/CAeCIlDCycXpixdkTJME8npdfKERephqBnGpJvUF",
-	"AxH+tVu1dHffwPDVERESzLNhUA79wvp8bdTyEVFUxCP5vsy6tBbdgVg2n4Nr0KqTP16+AvPexV9+QM0f",
-	"jcsQQSZtKSKZ8QkXPfJGoJxFMiombCDaIUhd39HuyIzM/VH+uyvAto6VKg76j4+JMq3TBFtAeU3h1mDi",
-	"ePug3+8cm2UluVBUczXmEJwrBSOH+4/RiF2922GJY3sZH8Nt/loK5q501/vD/mFD+IHhDHaBdmaX5ttz",
-	"M5VtfGbm5RdjM7hG+XALBmJaAe3AnLaD/uPtvjijmeY0Md883IZ9mG9eS/3KQoR84cLplosAO/Va6ouS",
-	"ru5OrACK30JHvpWMscrwYjkXYKFaG08VYl4vqJpZEpKEiyuwjzqPM0JWAS/okbN8lPAIjdKKTwTVNvcV",
-	"07IzBnDkNEE8KCwKFhBNZyn4oWRmmmV8IupfY45kmwssTT7JucKAe9DQ6EBUMyo7PWJ5NYhJ4aR2QEPS",
-	"Rs4RmAMdID8n9ir2g9LadfJLQ/Uleyv4e6yvjGoiRNbCarw9f1kHbG6yiuKqOAS/UrTxmki50I8PW55C",
-	"uw2FLYtVXdt8NSjg4NuPjwn4ncdt4HFfAbtqQKaqM68yZc/C7hqy/3QcLc8AgOx2Gpi/bANmrIuFER6m",
-	"MrGpHmAe/OHZpYXLCe2ZHVIdlpkhJbdTR0bAu3gImKOwLgNh2i3Qk9C+xBW5eBhgPZc5h6hOrkrgh7CB",
-	"f4eFfPnjq5PTgSg5p7yuBEsgnIhLhZ8aVdCJeTD8RXNirmX+rftT6N6ev6wkrdy3FmeIskGRe3v+8jcc",
-	"h32CiLTdhJvr0RGQ/5A6FWkWpXsWQ2u7YrZyLizRVqD1SThJ5IgmYRExXQ3SJO3RAgFEuBSdHvkRruOB",
-	"uKZJzlYq3x5hGADe2YC+RjOFES7Wr4uQhTOqrgA3TeimIL5Xp2cXdm5fda3cYh6bA93s1nxdgW6vTs8K",
-	"mqqE5Rg2nKuqfj+L0jWhbaGV80JSoax5xjXrSpG4+Ht15FRbxSgUUQUkBwwKqHLkTM4h2vja0KpDaA5I",
-	"IicTFGZTiOLQ4FgCbJceCVUkU3ZE3HFoW5hW0zqelFyxzMbLhTqjQqUy02ZIMZchaUN62Iwi3JsLznII",
-	"cFOpNALYApZerWw1eMMC27BtDWZdXEMxSxO5gGAHBZZHh9R28vLlm5+HF5dPX7z5DgAKj92dyBLFCJSF",
-	"tdW+2gC6Bz0PTetGlQcYPtPhMObgVozDDqrh5hYEpBJMrh0DIDxk0/KE60U5voHIFYuPCIVPIFIrY0om",
-	"kJEgEWwYfF2CaQCgtAiEmoSaKR1ikFSSoHBuscZwpHHGlALoFZokco6VhxtuwuKcfaklbYsBfp6qtuX6",
-	"NNyvDsOZudSZr8ReunvJjfuHiPjkznwHWWzYWcmRV7jvquCw0Sv7QtuIxSIRyiXIATCbYgnaO4/LFKMC",
-	"sU0Rpemiyf/6ESf2K3DC3j9Zfma37VpCCxqTRKu7fv9CV3Oa51fE4T6pHrJhW+/Sh1rKfFyRGQMkr9EC",
-	"9ASLFWh0eoXFa6gzBQYkFHmShDYWRAGio20JwmzN9/FAXDGWOrQ5FBZRsuyRH0DAKzWhjJFlUQ/wBnON",
-	"Uk5dWANsfluBckbaUFRsSbBy2KpGsCJZnmDCmtOiSJFhANAawky7kCb9cbcxvTt2eY+SzWdx/m48664y",
-	"z+9SzVfpN7blhpScMZeEJMe3k3P2jMJxx3ZIhOow6pHToEp1WErSBtSgemK5y5oCBHU0WxbZI86tArip",
-	"o4TNCsxjGbOQKLpQZD5dHCHPqSAchaT9qH/QsTpdmkktI5k43FL8zSpWRtGSuYanh+4Ln7ZF2ocHB0eF",
-	"k6Su1jl1zijeA1FRUFHfU51a5CtXtuSSUY9LNF2jnFprEXBnH/u7ZOoTSw2XTOn1koN1PTO00hpKnFIR",
-	"qym9Yr85OfNW2sxWSGWvTs88YGWHt/vw45iMFAJyJGSds1iwCa45Tfg/2PaMRspkvVHWljkoKSoB9Pt2",
-	"pTJD4V4AMG84lOalsBOQiEZTtMpU4P4v37x5eTG8vHxZSckrqkljHqSaUptZjtqcAwQ4JqGtCYVWJMDL",
-	"xrQ6txBQ3Yw8d1WsKTI9tOFsNOJewnpscNF+vwCMSbQiRlPW5Id1ReSCGgqn3X2ske9coSMpE0aFy025",
-	"P8ZhJthk4S22+3fW8BWyhsvqUbTlK2yBsoRfs7vRkdbykb0PhvBv9iKa3NKLGjRxIJduRz2sCHHz4ADa",
-	"BDV7/mwm3V1FKTSKVs9tHAtNU2duynIhoKACzSaALK5C1N8sbKCtwmgzcewMuUhzTXB46NUaiPZhv09C",
-	"+xmXYoipu2EtHTXcK7rZ6/V6WCUCxuHyS2F4jjETmRkFdCAseUA87yGKV8DCSxDxeq0SCMhDjEOsY+Gc",
-	"Ehhhc9DvO7u4q1NiqxFV+LGWaJ+v7mOdR9sKE2hrN91injUGANnVQUxv0yvWgibgNOgV1STCoxJXScok",
-	"sABZAYmtbHtshTusm+1Wz6F42poTxzZ11hoJp/SaESGdadGlxy6K4i5YsdMZHgeiLEMBpOp1CtAkqd0+",
-	"rXvTfU3rprvPhO1oR3AOS7vu+oHq9VCX5fdr6CuUUM2xlQK30p6fZNEokMqYrRFAEcD1AR4fIxSmbF3d",
-	"uIgKfBOb7fllPezyPind9NAkZCFzQ8DSAixA00ROPmPCHK5X1Tdta51V9w3XbWnr9iKaoquVs2bQxWLd",
-	"T6tv3/cWVDtr2o7qO3C1pRmPmIK6GDDDz7QrEDkL96Sr1yZILG1xKUCgIJFUeosN+gD/dUiuje4O81ID",
-	"FlVdqnLNbStZHfT7W0hW90sJa+G/e1+Jy+ONsANes+cOR6SRo75ujJk6JuGvIZlRHU2ZsuBLq1X3/Tz1",
-	"zHW7QXO+hAKJ0wLvBIV6h97YpEf/+nFwGF9TFJZdyM0xWG6jv1K0sbQkGEfKxaNq8JUvgsau0ZcaP2OH",
-	"93miZ9zaNPA7qJ2Or3wl/qUvP6SlKD+QFnTpIekl/rxFOItymqSyVUccJmcV+E7kSdIUt3Lrc/I7dMCd",
-	"QwespY3mIJRyC+/7xllTcOEr4hafNhJ+w6Z+XAiKL7Tibk70vV15nyWsYgP9uqCK3zQdf2EhDxsPRu4z",
-	"ouP3CRtrqIKNKDqKadKuvIgqOtVToiVcfgHUluQIE0c+3HhQdM5ZmtDoSz88dpRf2PHJcFS/n597gpqA",
-	"1d1SdnTiYKNu/0oCMGbEhE4WhGKpCND0e6DbK0YzUO411w7i3NWCtsSkSHucJwlUxe34df0LN4x7Bi73",
-	"Jh+7qi3bEbcdalFJJfAERWF5jzEXWHICV0YW1Yx/N0oUy7hNYhiSxldqlFAlZbtTWDzaZJSwa/SlGiXs",
-	"8D6PUcKtzRqjhF3n36GPPpcV40LTTJfea/8RWLqIoNTW2kpbducvXU2m+2ZRtqNG57L59UvApcSRYHY9",
-	"TZINnGd52VdtRz7zz6050u/mnzs3/7iaZa5AjxMumm6aDefpE5ykDXXnfrcH+ZAR1vHO+7AH3c0Rvzdp",
-	"47PYgzbQb5lk81sWOD4rdGJAjJrJr6sYijuJFRBRWrDIxtigJC492aOFq7zQI/8/e9e22zbOhF9l4JvG",
-	"gJK0/79701wFQbfYA9qiaRYL1EFES9OEsEwKJG1HKPruC86QOtiS7dZNd9PuXQ4SSZEznAM535dy2UoK",
-	"p5AKpr4+imGuzO0YbGZ0UQTkL5gpvVJ1HCzVRKEk7q4aIvEMUib9SilMlopwHyjqGbxQ3mzwewTJRFLU",
-	"f018JGw2SkaoFnNiwaPf/ESMrveOmo0ucO+YOYz8rSao0o2I+bUqqtp8gS7yyLhDd4fCP4ZiZl6YwxjM",
-	"ugNQuPqcAZA4fG7/jwrFhb9/d6jepDe+f4P8ZLfDdVChXS/MB3f4rwX54OH9QxAfYW62c4zUqvxfaH+g",
-	"HpQlMppVLZP7GuF9A/xLeu7hvTruZ1BuhJPWyexH2dQWw6t5SHFPVwSaGoa97hRuPTOIFQiPHyotfslu",
-	"Q9uAzHzHUhkB1uhj8R6zBWGG82nwpu9/eAHapozul4fU3ygNqYs9mPtrTCI4wnnpAoya0gphJSzMRY7j",
-	"H0Bo2kiPXG3cJMy2wPN9kcfWd/MgnMJyZSEjwNcrE4vRUsJAwPwmDDZlRmmYL3zwyRGuiVipDbQgYc7B",
-	"kQ8wtQmAfQR8x5SaBH03QDCZeGmgOFQ6wHuqdOS6vfEJvBDZ3UTVg6JZi0OSFtKPPJobrxwfSSmpMjNl",
-	"hQxlf/zMWTN2ul6oNLczUVLBeg9cFEIpa/2BMpkBgiHUDcN54KzJ6xJNxuTiYr84qT1Bc1iEDUV9sORU",
-	"S0e/eXJq+/4QgSPjbH2/O8DFHVGWugM2gmgPKpUN+iehnjSgIeleglab1IcwSZNe8CMJdPAEdxDzQAlI",
-	"RSCa0k0UZW+ew6K0aJyFTBjDtF7Zwhii/Zz6HhJWDbKLwviBzKfWaYX2BC4JvTlVeO9uQheB1cPOuFL4",
-	"rAaFrhnoCZYZvag44TtuSJPxViol1S1R9gS6+namBieq7h0Mernm0wmmqfjp2dPn4GeUu+aGbWaEy+4G",
-	"+Cv4Jtju+o+7ta8kD4mumeJS6oWldRnK3vA7Q/cufn72vwPSNw96f6JS2ZuBgLdxFFk+v7GX+GyPfl5q",
-	"hV/pqqAFKxVdeKrXsg5evAbX+rydt3EDLDrYCZuA0zMMReqZti6WWN6J4sOxLlHB1bsLWEmV6xWk771k",
-	"+3fG6URFKBLGEfr/U8hFZSMEUup0mgQuhjbFr9Krs5pF2htx/9I4gVujFyUBmExULqokVPFpA+dvfoUZ",
-	"VuEyfziShpf+eVvrOH0+7RJ6Lp3D/ATS8yzD0o8O791pZpdpBAxm63rLLQgLF5d/Mi3xDCvIdLGYK2J2",
-	"Jl73sI/R0zfTKh0PKPTVF2Wv6K1fjJ7vE6rRw+/0aChtHcc4kBjPRdVKjPNvsTxOlPJmhtVAjrwnoRwF",
-	"iJxuLzR17QVtUNK2L0B+bSbiB9p2aH7fElIDKWMUnG4L6yPa9En4roLXKJaxR3q7K+hU2BhaOw/vNd2t",
-	"5xSXvv3hwyeFwd0u0fit20XiWG9II196JxjIsYtYv1ulyTJEhSZTrVfUHw2OKVh/u3z9CuZIzKtcsxkg",
-	"UgJamdGrhD6Y/PmrS8h1UQhjE+CQM8OiYPQNMbXeWWHwycg5GZwHNtLecPOgHOF9G7HEwtKRmf93+tfx",
-	"K7x3xxfBtEcYTN41fZjDPQTAcSIX3HaGRvL7gtfhUeeLmg8J6aIv1sXGW2D5XJOo7mF2Zzn6jWi9ok9s",
-	"XGsSBRI5dgfhaGDZSJW0YgkMriNdGd7yPY9y46jxoqOR6Ns7ugQ3H0dTFAbN+cJ7pu+vvSCKUv6OVf2X",
-	"a/9C4MTo9ZPrhIJw/HPAZ8h1RmA1o2REbDWjU5LeMKL1lv6QS1RobQIGRS75R9+czBDWCyuofaIJFGzp",
-	"Ysk/OtEDznSeMWd29LoSbySJv883Fhwd22rHr1BPO1cWO0wDzXCQ8X2g0LdwZHSBkNJz6bjdqv/LAHbU",
-	"Rph3smGybc+rFzzpMR5kdN5OVNg+bGiup8cE/MBgOAKlmI2WdYZYeg/jQyEVQlZIuoHvvQ+HZbtd7xvv",
-	"+MAWM79NYGr0ik6PvDkQ4AwiWY6WFxPaZq6WHreIcFWOvcoIR5jDa1bOMmUEgfRdFGKRY6tV/+zAiAex",
-	"RuAoYLk0YC/jKAfSQNaP1HGyhkxhd02Ujxe6vkCrCdbnPhHlF0RR+TXnm5sN2cYW4Yyv7BpWKwESBa6Q",
-	"S4xIbgz8QVRwlBkhaJC15Eh7KrJy9On6098BAAD//w==",
+	"7L3rchs5sjD4KgjuiTA5p0hRsuxuS9FxVpbtbk37oiPJ0zNf0x8LrAJJtIpAdQElmuNQxPzaB9jdJ9gf",
+	"Z//uM+wT7DPMk2wgE6gLieJFltzunvPFd3qsYhWQSCQSec9PrUjOUimY0Kp19Kk1ZTRmGfzzlEZTdiqF",
+	"zmTyVl5qmTHzOGYqyniquRSto9ZJMqcLRUIhu8q8ER4RPWVkJOMFiWiWcaYIJVpeM0FkRhSLMqaJnlJN",
+	"hCSRmYK0R5mcK5YFJM3kxwWR2UCcvnjbITO6INeMpaR98eqUPP3m8Bn5f//vJ739To9cMqGJFITdsGxB",
+	"MqZSKRQjcgzTy5Rl1EDYG4hW0MrYrznPWNw60lnOgpaKpmxGzWKYyGeto59bDvzWh6ClFylrHbWUzriY",
+	"tG5vg9bLKzpZXfrVlJmJZZ5F7JEiNyxTXIpjopiICddkRKNrwgUJz8bdN1RH05BoSfI0ppoRRccsWfRa",
+	"NWA+0lmamLkHrceDVssHyiuesJMoYqm+oGLCVPOOjBaaqXBpBrtc+M2/VjOB2XQm9AuuUqk4jrs8TUi1",
+	"ptF0xoQOyZzrKaGCnFyenp2RcMwTJuiMhWRMkwTwQEUMO2M28tv9b78pX/oTwNi8RSnVmmVmyv9ZTnlM",
+	"GrHTvFm/5lKzmKgpPXjy1JGKAeORIoAR0qZE6UyKCbmhCY+plllna+gGrZ/73We0O/7w6enh7aD1b40g",
+	"XlIRj+TH5r1T+EJ4RAxAMmMx+eHqzWtzgi7/8j3ATCIqhNQkywXBIcxx0FOuiMz4hIveVoRvZ/LTwnlG",
+	"JzP6VgInWHv24SCHARnLjPxwdXW+t9/r4+lWq4d32xMJ3/sguw1aKc3ojGnHqvJMycy/66FgH/UwgjdC",
+	"t+tpxm64zBVJ6YQdE5nSX3NmAOPms19zli1aQcuQZ+uohd/WDtKMfnzNxERPW0dP9g+a9vls/FYKBmff",
+	"D5uhVdKu0WUH4IsSbhjcVCaxCsy2h38KjwklMzMWoULNWabI4/5hATMy7hLos3HXTI6cpwn2/f7BYRPw",
+	"wF9WwX4nGBwWkpnfA8J6k55lNt/1u/v9g8dh4P42w3dDAB8fdJ/sH4SkbVaYUKXJk/0DPHmdxnUgGA3w",
+	"Hzx56gP/7MV6bk14XMyXUj0tZ+PxWuIcy2xGdeuolefwpmfqmM1SqZmIFj+yxSoYb+g13IhRxtw1YG6F",
+	"jOlsgVenojNGrtkCmWrxBG5U84gLcnBIpjLPFMlYmpgjqKdsIPDY06S8DdswRFjApLsX8AGLj4hZWtgh",
+	"XCjNaGzOBYDExYTQCeXiuAbMQCCLJzEfj1lmaBMA4mYthwcHATB4inBPpTJ8NVOaGFQypc17SvMkMexK",
+	"mDnww/6z3kC8c5e1IjOaXbOYhB+7vIQZF3kEi5e57qIMERJh7n6LAsMnUbRoK8YIo9F0IAopoGP4KKDY",
+	"nn+eEZVHEVPKAJKxca5Y7HCBMoP/UJW72zXb20iWT4LWjIvimAXVe+LnweDjwX53MPj4zcsP/+6/Jc7G",
+	"DVzjJE2TBZEiWRCOrKwiggA7QTwDozDMlyWKkcP9A9ggIQ39TEg0BeGhs457rGUcDQfvNZ9xvQr0OZ0w",
+	"ovjfGzlsAt9V54rZmOaJbh096QdmYj4z18JBvw+Ixb/2CxC40GzCMoDhkikjhyEP8Bxxhb8PP/uov1d0",
+	"wl5lcra64EtNM+3umilNxl2ZMkHmXMRyTsKfx5mcBUTLTkjadqXkcZ/E5iyP2FhmjIRahp0mfJnvW15o",
+	"jXDZ1XzGmkG+kqsAvxSxAxeBDAj7GCV5zOISQiHnnWNCx5plJDQghAGhmsyk0uSwb8FPqGZZE9xa7g71",
+	"rdklZGhw1z+n8QVyFfNXhKKq+SdN04RHcOD30kyOEjb7918Uyq7lnP+WsXHrqPW/7JV6zx7+qvbO8Suc",
+	"1Hd9FMxsRhMDPIvN5TamPFFOYjRKR+s2aJ1KMU549JsBGdn5VSGcs49cAX93HAPgfJllKDl9KSBPBGFm",
+	"TtKmYkGUpjpXneNSa1SGiuZTHk0BPiOKPAd1pQ7jn/b+VAenIKYRFxSIzkNJq/iaT2WCWkBAFMtu4B5g",
+	"mTYkXFGGUefqlkqXb/X2/b0VJQ3pAW6zJaVq0zAeVawy2CWL8ozrRfdcJjxabDOg0z0qau2mT+C9WycX",
+	"vpX6jYz5mBuu6ZOyUHZ9pEgk0wVphzVJ1IgcikR5ZmSIJRzfDZ5zmmlOkwciD3ucWFwTen93hNIgzKNY",
+	"jrJa10jke+aW3l4hx8+N2vvh37v4P3v4P36x5rekW0DBW6kvqeZqzOkoYV+S7YVAOkMh9VCVEFhzGfxm",
+	"eGGmjUqqNDxlIibtsLaFR9ZQ8SfcqM4S8a1s9w67OBj8ac3eARZlNuJxzMSXvtOijMVMmFNu5IvoGqR5",
+	"XBjJZIIX2fdSsC8OGFgGDEeTScwyoqdUWKFcUy5YTKZcaZktjnFzUbVymgyRAkF/TZU+iWd8F8QWxkLz",
+	"RQxCNFV6SGEYA6umPDEi15QrMpd5EpOE0RtGhCQ00vyGEXiXK51RDeYNVooCqwPOmDLC424jFuI5CEdD",
+	"y0yHONEtMhnzgMeto1Z/9Gz8ePSUdb8d74+7h9Hh4+6z6PGT7tNxf7wfPx7v02/AEAASQ+vosP8saGmu",
+	"wWBaSFvFnHkmjqJoRKNrJuIji72jypJug8+ngVMZMxKWg9rjjOrVNjgi7ZgrOkq4mAQkZjMJAprMBiJm",
+	"CYM/CmOJFCwgowXhWrFkbATP0YJQo9KxrD5qp0feWk1vTpUFJz5GMwFouzQxRMuRWGkec00SOemR80zO",
+	"pGZmcCYMg/JPgDeGUZRvg9ab0/P3qdIZo7MvLkyaQ/jm9Bwv5IxEgHEhNRmZM0ijqdFfwlmUDnMBfwPT",
+	"7QRklMlrZk2BUstIJgOBL7q/kUrDjsGFUU1iYo4svmP+lrkOrdyKhw2MHFNpTrmIwbJjEfRW6lcyF/GX",
+	"RMxbSVQeTUuTV9vwKYOXRIqJIloSJWdMCkZYolgH+NB5xiIpYpAeXlGesC8KcsVPYtRFRajzqaC/iCtz",
+	"igz4ZqdRgjwuTBoVQoe1XEn5hoqFVRXVF9VwSEY1I2DUMNRDzdnigiQyupa5PramKKtIX5g/uifmj5Ao",
+	"2AC1dK1fUM0aTCsoo84oB6var7nUlLTPXl69InFGx7rjDLSDFs31dNA6zr7rH+vvDg+WPEOrsloxaUVI",
+	"8/tUKEnhjfUT//rdfv94/t3T/uaZS4x4TCuIIUPAc8q1d6zSHARGD2EgkBn/O/vSRxCuvar4AqT5XqSZ",
+	"jMx9+oVl0CUjxpwlSdeaMUa5dh6lESMAhWGdsIdUEF4aPsHGmzGwmFrTAt4QRntHPvKbXgczGbPEcPUb",
+	"bkSyMfCxAGS0G5YlksZotanwdK4VkXNBrIyDnEYbQdwsUgqzqkJcQC3v/Mya99NMpizT3BoowKwfD6ne",
+	"1r4VtNjHlGdMrftG5EmCxIJi/MoYPN7CZhmgRGd27rMmQ2Pep9Uf0oyN+Uc/o0B/QDSlGY00y5QzN6LZ",
+	"PkAnSCQngitG8FyX/vAoGg3/ev345hn1rco584Y41hCFzVxonngM6MB1KcmkBiK0NEwmGY0YSVnGZRyQ",
+	"+ZShbCST2HkWlJapEXyzay4mBr67YO+2qln/jP4mwGeBvaBKRDXqWNq/0jEqR7+wSBtUIF2ewgBw2mK8",
+	"zWlyXqHTMU0UC5ZIdwsybKSEmkuxv+z7WI8CGKN5La85GnrrwMZUA5/gms3UJoZhD+ttMQfNMgp/T6ka",
+	"zmxci/1tJGXCKMhtFcexeWG3nQUIKzPUh2te7yUQ2+qKacqH12yx/VpVMdDSBTo1rE6KiEEUTUyoIuFf",
+	"uyfnZ90f2QK9tSf2woQTckSeM5qxLGw6k/950Ov1WpsQ4hZQQObFgdEy3iu8+GmSvBu3jn5ev2J4+zZY",
+	"xpcRtlgjF7hkmsynPGH2fkAJTWG0EehEUSRzoQkOc0+nvQbT6vI/VBFwH3RfIPOrJ30H6XuIjtrIuWZc",
+	"VJ/uL/MyroaobftXl8nEvrcNGi9kwsxXMy7O8P39JXQGrVzwX3NmfzY4ujXPzH6v0t5pwmimLOF1a6pB",
+	"cSvmimWPFDGCfQLqpHlgOGXlnBULuvVhNE0TdpKmr7m4Vh46Ao11exzUhnuBtqUVolomAzvHh03g2fE8",
+	"LC89e1GHceUGWibrejRjHfHvL16T8nc85mmqCPhm2xhJmFI9xU3gisTSKFbohXUQ+OmyGbJyzWuRZdda",
+	"W8A6xF1yzU6UkhGnzkOwgrzE7f3WO2tmmLNRRWHZ6vOf2Oi08sny2pZGDErYGle4NKJvdcovZ8KOtq9e",
+	"nrw5e9Eb5SJOWI/HHTQhzOjCnKTq7j4Cg7u6ZgtV2+cNlLa6fQ2rUYppg9tLTTWbWSWovpiMJcUmbk/p",
+	"mmYTvN/X7o+b/wpfXwa8mLsYcO0qropJ60sAg01KI1YN4aMiziSPhzRNPVF8QSul0TWdsGGjPoERccOI",
+	"ZXo45mLCsjTj9mjfcaNKQJfmXzObFyN5zPVJ5LatWHKup72MTbjSEE4DfwOLL/8ATu/+zNg4Y2q69OcQ",
+	"9OvK95UvDLXOZRYP0dpVPM7kmCdsCHbj4qkVuoaoUiw/BR1o9Sm7kdfw1NzKPXPzDDFquXgWs1E+Gd5w",
+	"Nm8FLTg6xVCzKO2hNbactPKsGKjyrADZPNNSJsOIJkl1vQhWHavueQ275ct2U2tP7UQ+WoT9fCl05lHq",
+	"abTOCVuctApF3AbmI5kN/Xr5Rg27cj3775vadyVVLk3HhX562FqNkgpaPN1CrAtaMgI76272DJnrSM5q",
+	"nMAG2xkpmvIkz/x7UPUGbQGcymHdd8Ux0DWdWI58B7W9ipzAEUm5/AoJ1GAF5Nemr608WC83GSJ7LSf3",
+	"oR2UFP/Vqwe5nl7JayZ8kgBQ1hAyTDzWHkEuLg+ePCV//unKZmYYdbdZv220znHRbIsGhc6pjUwpm+9i",
+	"P62pzc/6fd95dHy/YRmXXEwS0AqOCfto3YtUk72b/T3D4fbs994VwJhDfFweSVyz9xzmVv/erHUv7Sx8",
+	"GNS3ZHltNXhq6PXt/Cks9dxeeZW4vx0MW9ZVNHQXZ41bFA+D1bj4tVYsQ7XzXcb85qA24rdeBmhu3qG9",
+	"iFUtDhZP1nIChpIEP7KJUCfnZ2Cft2qks2K00UsJQx0RShyEzlPNjeKpmSB0IIrocS0JBX0pkzOuWDXE",
+	"e0Zjht5nwoXO8phlZJYrDWZzmeuE3zDCdcdamGBbBkLL0r5i1udsqdZVBDZXiGwGt6wDcU4VGmvBFE8M",
+	"AcZ5wjBK26MKVwlyZeuXdq2B5PQpFRHzaKQRPE+8kW9ZznAJtAhynzBhI9BhFVomMThetUx9enxQjU3e",
+	"KgS5utZaXHMJaOMSp5KjuF5f4pgLDgIoVXXR1kDdCloJ0q85xlZQQ60VHDzDMU90A1fhImYffU66oJXI",
+	"SZrJkVpzl5TAF4EoK5tTOpk2Xv42CGK7d2VSV2uU4kpTob3LrKBl25vYbMeVlMmpkXo3KTAATYFwz/Yu",
+	"iyqA9hJtwdIOrwwQtD52J7JrH0ZTqnuWViq/dPkslZm2gWTT1lFrwvU0H/UiOdsrwm4q/zK7nQma7JkB",
+	"MRYQiDAX102UGLNE021w9wJevA3uh3YDQxAftvG53QtBN2wXLv5um1Xi9AF2TBo5xm9yimDS3ejeAuq1",
+	"5Cm91QjmvdvCa7atAhR7bQfgPPb+YhFeISrAdlTiw8cNHFMuQus2rcZmr7x0EXL1G2EpaeOjZsL82iNX",
+	"4ElVNliGlUJiJd6nbTNJc5EYGTWswRZi3D148uccAoKC3XUqtVCazarWk604bO4Y+ibsQP5KgzbmDoSj",
+	"A7eZQUGXbqKtTlG5rw95iOCw+pMsQ6MnHYVGsBOQSwS5yYzOWExKqsOtt851m28PAagyYUEldtDKg5A4",
+	"SigJa3wlPEYveIgTDCXAoXpcQArQENAWGmnQgIvvslmqFyS0uA2LyUP3sohJaM4w5K2u+RBeXKLFGV2Y",
+	"NSLwAfnFiJYuLwrQQn5+8e7tyw+gsi0xoWg0NOx920v3pUEv8I87ca+S196CtN/gIfod8rMe7NkDcbWv",
+	"mk9sfcs+KGuoKLtLzCFl4uTsEYQ76gorcKFdx2TMWRJjDFPCIXmFZmibSOEPERM+EeYyWD0/M/pxWI6J",
+	"SnuDq8XmJefWqGK+xNeBnwiF6tBI6inMP+E3DKoSVBM4G/a8QtnlsB7zjs0+1C7u65EiNlnUqKEpBuzS",
+	"j0P8w4HnAp8jqmkiJx3DoRKaTVhGbmiSM5ed3L8DtFE6RLO2WnthX1hrNosr8cuKtHmsOjaDmiaJnDOj",
+	"McoEmbolHSLHY/OyluXCYVOzXCgbHh6YNTojiXsTR8LA7hhqNYSlfBFi6nStfMojRSor6PTIiYu0RvQl",
+	"iVH86QJILVcF4g5rrrSNYWkl33x8sMo4reayG2d+Y9WdOlfu9210UjObnjFNnR11a1/vZqXV8eFqDvXG",
+	"SKmgJXyyQbIg+xBsnqeG5eApLnKk93cl2ZRmZiOTYV11bfiwYq1IM1kxwK+VTe2rhBLB5oWk2hZSWL6A",
+	"aYHIkgkWL9lINlvKxidpyqD6DFelXGxPBJLwI+VA2m5eo02u8iKw6xBlmLCIIIUiT808h1b6mpnBpWA2",
+	"pml52HUuzZKED5cp9gMAZMQ2v6m+LtL5NnYpdKYq8/mG9IY2sBmwjBwdBqWfSOYjMFeUGfwV6uw3UqfI",
+	"ZyMbtgQ0WVgIljIGDP2EAQlprqX5X3fbh1Az5ZMZ7YiMcwG+maD41xH5JOiM3d7Wd6QsPSOs61BWEyE9",
+	"ktBmPvTWyOtg3LFS4ge7qN3NQ94gAJkO0w0o398R5bliQ3e0bPra2vP1E6oO5UUSkDRj9swVaqk5Y6h/",
+	"On5uzkbo/gj9BlHnithceqIq6DmBrrg5tpHonLz1EDKdT4yrYPD9JYllktBMQYIXeo+uufCIZ1ATyaht",
+	"sX/XV3YTP5hnXLMtv+AizfWW76JcteXLWmo0uW58d8UolkL8g50tqGKhvkI3yXYq/oPs9gs2yierxrFm",
+	"TcylKnh/zDa5vHx+oStXSwGCnjANcWROotAkt7kZlfNW8nH347AJ2qWNKUAvlailIcoVNDkiXjgz72dY",
+	"87+khb6wNq+Y6TdS3Atr1L1vkntTukRW7Ug6z4wQREKz7rDIcRGMxQofAjIM4z4mVJCwwN7Ky3ZPMEa8",
+	"RGN4TFChD0jMblhithEL/kmZVNg9vWZEs48anXxYaw/TXfFxSjOtQMkwbL+Y3OgXWPmP8BmM1B5RxZ4e",
+	"Fiay9xevFcAURaPumCfsaG/vE49vww6mYuK9Y35QpA3F83CqY2I0Hps0f04zXebNckXGTEP+6DiTMzSM",
+	"kqlUWnmYckmrqzJhBh5OCpo4lNnClxEEkFMMfZN2gXbYMVu2BTAISO7UZZVNZ2Jbwi7XvkrSH9bl+iyf",
+	"OaQA8FxYErBBLkaSKs4jnr71x3LYYMv6Ip61bS6ON4Ur7b4P8rK0uOqdtRKsPwJzM8NuTLZZDg8pJvqw",
+	"SdiygRyeD+p8vmYD3KQvWkP1nCqjOsZ55FIUqwne9lxzQbguNLhjwrVL4LNmnlICdbzId4Tj2vqdoogF",
+	"O2AiL9VWvNHr0QQTlO9vQ2c1jN0/sV3aQgqfVpMnbACDX6O0SxhCaMmW5ulCntjsQtolBMKKe0NnW99W",
+	"CK0YFLcAHmNWdwmCXBeaUUFvsKypWJwuQVlbZQ2cxrNWT7/1FEWtOZdAMKxUghznGVx34AFQZTKkJ7VW",
+	"2TR2OGcwKxmxCRUYcoS1OsxxPOj3QbWZMtE5XnLikLFMEjn3nMqtHAxoD7e+hSXM4wBNaLqyfqJteWwN",
+	"j5+a0yGrxR5p9+8n3f/R7z4bdj982g+eHt7+mzeHtVbPdqegXzNI5BM+nL1/LDNwE1DNRzzheoFVK5yk",
+	"7rglVdf2ZRyRIIIJjacsYyKC3KNNVsGv4L7xcFLY6PvnoIVosQMN0WySz/z5SXDxuZ8JVYSSP1++e0tw",
+	"XQFhwlwiMf5iZec2L/w+KiBULFB8haqfzovR6bW2z+L2bWBQgfpDY9h5QyLGXfa45PV32OhTTB54qM0u",
+	"9NVlUX+c0cms8NUXkvsxCcEmFhpYrLvbramHVdLB1Q3yvhFk0JnvRltlilvS1h03/E47vSYU6jOIwIZC",
+	"3YkAHkrVLkMGmkVYMmNG2kA6aI58OKr59ECxMfr3m9NzJJ42qti5YmFg4zPAEIYliaYUXH1OUrYvZ0zl",
+	"iS7edwp7QEKuXHAFUGCco4dvOFNhp0fwDiWXL35U1jVsxGhQnhmrrUIaKRxXsIMiXAEOl21W6TThUSKj",
+	"a0XaoTXYa/ZRB/DfWwO5fQq6f0D++Y//Mk//+Y//2iYvs+HKXDajV7CxrZG0ofil80K7rSMc626RCgZc",
+	"NI7Z8lrQjqon+FbPl7Wybm8DdAAgustrpZTjlOUuq4dclZEdG7YRCDVj6IaEIrPmw6CoulIWWZGozRWB",
+	"yX57v+NRq4g1Mz1SUBmKSKfxgSu6bYQXA0yR2xfja5Wl0rn/EsQh/DOWfvlHylaM36yOLHE7twsu5hRx",
+	"t7WQg7lDCGPQIEw1MEFkUvfPAN83BV97Qka20K3STM5S3RjgcWYIn6BPEgqXQ8OYjNFYAXcCq7+qbc2W",
+	"cw0rOXYeF0u8yzK8LtFd9cxV03oFMYEHwUtzbEMY7x/CbgXlfq8s4Rf5Ki0uVWuZKf005dGU0DS1zMMA",
+	"DrFBY5kdY3k6IwuplVyqRwqqFDotxB0vnGPORl7bTNW46ZHXCptzAHks5nqBP7FkW2EmJu0i4EpNacpU",
+	"p0fOBNyJtGhw8EjVbda1AR8pEuZZEqJAvmq7Ju1UTALyS8omAZnwcUDmbJR2VizaABKPb6E+HhjOBave",
+	"JRjIUDN2OzggxKlckquvV3nZaOfQk6cHacQ8DiHap/oC7o2rQUmU4OMxBKPiNY7XdLFy76KOi4LxT8gb",
+	"/txAj/gICO+xHnkcPHt8EOw/7du2IAGh5PzFKxLLCO4v0nbf7/f70LzFvAMbliaUiy5savE2lAeNy04a",
+	"ttkP3A5t8+renwLQsQLy1zevA/K3E/Pfq3fmv5f/+Togf6Y39BKoJiBqyhKMs0JngFHGjsn7q1fdb8Gj",
+	"0emRE/NC0aQIdDiwrbSt48J8fP7iFVTexHV3SJrk9la2xslHqPW5sCr2MWIsJo8Pgn6/b/4PUdMjJ2Jh",
+	"ITGYt1jAooP4jS17BjqgjSlLJRxgSwCYZ2VIPNxzs+994rd7dkv3Pv1yGxrSsRXebFUSmGjGlTI0iERp",
+	"w76QgsBmOpa5iEOz3W4WuEVJO/znP/5rz7y25wgNCN08BSwN8yzZM8elY8Paa1EDkEFmQ5zZGO0SAXES",
+	"AGDmyPYEMdDZ+AUog5ncMAVS7YRigNFy4lPiTYcCGP0SAgdr2eZTGJ6/u7yCZE14EHa2kCWWrgMHh1cp",
+	"c2hrqvOyVKFAtoJWIuetoDXlk6k/BTTbwvtrXvLadthHvZVBAF6swh/gLmwnHvmmBuf785wnsVdEaSyh",
+	"+ZfTS5KxG14kUGCVeBBZRzlPNMGWHYUp1DyMoWJdFrPYFqxbWTBOCeVit8+fn8ihrXvaFNK9pvi+Takk",
+	"OmOMTGlMcoFAGPnctn0xhxLhNyD4BfFmCJa2wr1Yg7txa87EWK7uzMht2Dozb2VrAbNizCe7h0Ww8Zhh",
+	"HWYcwSp+5k5TTEPB5bYS9JoNIwpdjFiC2oS5Z7BwmSIZi2mkazpMuc6JzGSuuaiFilak0KlUutGryoXS",
+	"RkPyspw3ZpS4pEFbRRRLi0N9Z5Yk2BSKR1QRarjuVmoLRi2Dk0L5A85RYceuZO7Nok6Sg/qY0BEGmRQJ",
+	"8UZ54REDcwUqVPhtz+8m4pOMblNsA4jhTfH2bdCSKRNDNGgrX0MelzlTj5lX9QVAVK2BGAs8elQIqfQk",
+	"Y2or+M7dy3BkYr7dVxfwJtj1YVt3qr2Rp+aXoS0jvKUtA0I9h4ZYuPZTAFo2hJ4mC1K+VxYrMxczuJIU",
+	"xJ0bnpjVrDObceVG9Zln5moYSSFYpNcQ6E9sdCmjawatb9y7u5JoMYiXQJdYH7Kt+qGtnO/aDq5sTY1R",
+	"LJFvhc4c5VTPRsH9PFvXyHnfVI/WkpDAM73waUjFlK5KopmoO6cLbCYGQUFU2HQBmW28SVaJCpLTXLXh",
+	"crp236V7aZfd1tlKyW+8nHCNjdgpyc8rQkXTYcpE3OgSH9suYLtVTfU4s31W5SjJFb9hjTUot3Lg2I5h",
+	"IPstragZKRVm1+CXXVbvF8WJWq7Gj95F8AqnUibgGuZK8wgNANi1Tk3lXPgtdekWOX01qM9tyLQtMrW1",
+	"QJPWA5QacHLudR3TCMbZKTTCfTOnXO/IuO2nMXDHBnEDDa6GCd0BtkgKpbM8MnLRuknAs3GnGXicsHUj",
+	"Yzpa488uMKLhheW48GKw+pcrmKzB5UVDsLTXfhw0or9h2xvJ7sKJDyv+FnPTGbhBNGvanubjCgP/RicV",
+	"5nbHFKpaz9hMZovhyPV724KA7ulcl7CsIHnKtfoy1DzjSm29cNuDZOvX7+mk1A4GoKaAuwKTH8/mxmEi",
+	"WpxOGRbGXSrZTKHBQKMTrprFssILVRHN5qwLebrZkGC/Cqpz+2B/ZfTAIp6q0cZSFMfGNNIZ5q0XNs+D",
+	"J08qFfC9BfplRJdrSo5kvGgFRStN283Udmz11tVEI9/qgQe7ojMBcmFz4CBToO1mxjYOYE20hjuMSyKu",
+	"+nC5yD0rW2wseu3EVospP4KT5pI+RfGyJaXOGqAhQLsw/xls52kiaUza2CIYfA2LlFU7a8csSmjGYj8L",
+	"u0sbhy0DFps9nCALK1bEkIRmp8NiJ3BNzhgvmlzF6MZZZfWsEKYTRhTXysXNgqWoLQzcCVcs7hQq0tj2",
+	"rsF2zknDfLUk0M25k1BkdTlIrtI33xsdp/jf2YMFa65RUc6EoQTFbDQ+1ljD2qLH1maP2cLYetn58rm+",
+	"i7JS7QUBCw7q9F8gL6joNbVeERsiQ6EnoitxupoowoRtkI25ClxMeuRHDuFKHDoV4vLL4JbQDAherTRj",
+	"EE1g3495xiIts0V4NBCQ7BFecwFBUBDwFFjaJm1UQQwphns2WwNdCCAmhVjkbT1PuJfDW865iptXYMSn",
+	"YjGHQzRiiZxj2y+3TNJ2/zS7j76g7VzSW54ag71aEBWHC7EAwHsNNLdp8bKIq9I/BkXQ2+GgNWiFK1yg",
+	"vBuK6R+5JsNEZ5QnZkfDvfBfgV3sesZhI8uOL2Yj1p7Ue6jzWp76r73MK3bztW3vdyjw6ei5kiR82H/2",
+	"dLc2NGv34v3Fa48R5A4Nc7b2q9Ua/6wB624lUZeL2tqYjcf9ftDUbm3KIFRhLrNrVas38fjpFk35/eCD",
+	"ROP3ufr5Ewh4x1WPMtwWGEVb+rSdsLKx53PQTDufx7k83tvmXfRHVNWvpC1YGbTi20l3Bp27+MBT4If/",
+	"fdW1bZ0niGV1F0GnMm0d6to97EPXD4wmuF91XN3FVbKqMEp/tattfCprVdOtTRSFNlrKdyteg8pSfRj6",
+	"808/NlTBPiFpPkp4BAV82xevTsk3T/a/6awGQtBkUsUK1M/2IsYvXVw3xIhfo4+hHPbEL7V4P85VPdmU",
+	"Tzbr9mZCBAe/D2BlZgYDegPyLleJy5Vi3uq2NfjflGgKA/rmfy0nXGzL0ZfdBDTSycIFo4TQOQgja1zr",
+	"IF+xPFCGC1F6bSptGeYHBl9r8qjwzccHm+sZ3XcNbre2JVCeHu56+a8pCP3m9NxGEj53DZ22jzk4Eauh",
+	"7qQdfhrAPIPW0QCiYAatwP3jqNfrYdx75R0IkRm0Avtbr9fzHNwGjWjb2Jk3p+c/gFHpB+7rUjPloiF4",
+	"xhq7wG58RMJ//uP/Kv6/y+1jsYsaBCvHWOZZtRdkEdKAQ02pIlQPRMLMy/tPK68Gy+PTBEje1S2FsgLQ",
+	"hNl1bZzKuSq6BMuxrY/WQdWyNGZVR6X7o4PPTpkCfK3F81/MYpco99v9ZwdBTdn5n4NBNhiIweBjv//h",
+	"T159583p+WUkfSYyOPzhEVZcsG1OWUYUAyvFMQkniRzRpFDuIYjV/hrgV7XG36qoGK+rcbg2zx8H87J1",
+	"A2IRa7+SteSL/NaqkrXQDpWOuQwBpGObSVMvVrtTj7AZFQ0BVGkmJxmdkSwXxMWC2RSdqVS6Dkmnt01V",
+	"3Ds1hcUifR5LzXgMVQO1xFgWF1BzTELNFKT6QHkpzPNBFd0mFxnZnTAOoZxzuvC76yttp1eR88PV1Tmx",
+	"b2Bkq7Uho5MVQoML4xi31RTRbYSmWHAbbR0ZUudInp3c0ea6o0y/OVfdHboNi8DD6UpYQF3HxCr2zVTb",
+	"MHtZ+iujQrng/Q0AXBXv3tHkYfVWTzydiMGhAOciY3RmQB5OtU4NJSrFws4xFjjBcpNwdrY6NbsZZZEt",
+	"oWp4z7bYEtGBVc0dAwmQd5WHpjy3Ndpa2XhHOne15BbcdMtOv8uXgk1GcCt2e1PfP1uZGdIPQ7vkcHkb",
+	"/ay8oOrNanVZ2vDp4VpWvZt1Z4mD1pqorGV6TTU/t+JTeKOvtCXHHzHt4J//2/9upZw2JC918UYDzlpQ",
+	"mioSCqzn8PGBtblUgaoUSy1JwyMNHzx5slkwX1PL850nwN2+b25mEDEIELTH9t1o2f183rmJ6UmZnBTv",
+	"fxbH9HG/E0FCPCfmRJh/KczmKbJkywaWpJ3mmmhIweDmO6S35USAjNdVoIP+4bdbxneVa1vLL+7BnlxK",
+	"cl+7PbmAdDuj8qamwl8pc7sTN1vROFaKwu6mgSwFqrNsghofCoOUhGb80DK+jM3kDZhqqbbS5BflbrvJ",
+	"efU0Svdu7639x88yZYKmHIwoqvf+/dmLD1tnWEqa8m4kYzZhYq8A47b6ubrmaRer99KkW4R22B7TawTK",
+	"qinl4NuNKCpJFQqsrpU+N6Hk5w847pdExGfy9t2ZcDO7uWI+JtsQ3dRsnZfXFZOnWeaHhiLcWkYyWZsz",
+	"ZGNguTf7plE72tpube+gddk/WLzPeTM2SN/yuh6R5VllfU218RuuAn+xp00lnaDywhCJZ/dsI1u0AOKu",
+	"LrGakpGfedW24U0i2snSVJ13CeI1uDipco0l0KVMKu40G849owvsPFAECLnalbYfAWpiUBKCY+eJekvt",
+	"z+NIy7enXYa//lKtEs5OpUHuYqxpKh/y2XEf1Uocq0ffFpPYmSqX6q5gidQsj3SeVdK5qctitfp7YaOF",
+	"siVFVUYhxbrCYJUyZfa8NtjdXM6AUTBi0ubYrH1KbxgZMSYI9m6OieIiYluqGIWHbwtNwdCRrYho2dXm",
+	"81cpz1Gq+bVqWcUmVfYyKP18VcKpkd6ac2sAvR8xvrky6tcnyDtY7xbvsDU7aGThFVN0NGXRNYsxj1xp",
+	"grGURsFD3JYBlDNGhSLhp9vQw+Rv1y/0csU97RzvsW2jDf+wEdcNLT9r9ncz8v0RzkYvJwy6ZjcvCu7V",
+	"WENqW3hq7rkdyjut4c9rGW/JLYcVaHe4ZlZqw+IgNSZRBboJjVWht+x1WTPjGXajMBkx5tJPG1t0VF27",
+	"A/i93YVqr7Nt+hM8XKg1SkI7lSPa3P3HxydeZYx1zehFPPBREfP/9NBGzCqSsqyo5SgY9uWyb31LEnbD",
+	"EkVixtKgeLz/lPzIn5urGETItm1SVRT1AC2Ii4krs4EzdbwiZa0F1pbocEW+t9j9C4kKm2K/rl7w51Jh",
+	"I6p6ReYAQ/f3twyW/ZzuyPaqrtThNYAGy+10KxSwRD/LCLREvvnWrh+OVdkHit3Z2i2eCvGu/BBRepGw",
+	"ztY9hHao+r6mH9aHygq2czXcEwf54xzEJbNWxRBYEsnO52zXptDFLt6HAFC2Vvu6pcYKwnyNCnZpTvDG",
+	"1S9fSZGH+oJckHqRME+oVdnOsz7Ge8E/Ehvft1PWQBm7EiU0j1lXSSGY7h52n/huw9WGn1h83LdcORcQ",
+	"oukJKKFCTzOZ8igMSJjIiCYh5orK8TjhgrkWIJDFBDNAITPqMNR1laiTsgK1LcnV246Lezp4FvB66cAA",
+	"cUpTCsWvOVMNgs5HPZxzEcv5Z7ZcXW43uXUlRB7ZAgNrT59Zzbl9d1P3IERvY9mCog+Zp2oDXzL9NVX4",
+	"5tbX7foALaHSh48qXA6IYsYSEVvt5X3wsxX68HC21dMDprONQagFsTarQ2b6+1rGbwD6eUm3S4yt6GoG",
+	"F+6MJwn2IjVE8EfqbHbnbmU+nFa7GTR33QUlsZCmzY1TK+Fs5mrucbIx9Ka5qYltVLDVKEW1t+Ke4uKG",
+	"Jjwe2qKZhaq7oZtf0W6nMXT1nCp1zRaeymI0umbxME8bqu3nesqE5hHVMivrGGN+CQwJZtCFiFBELAJY",
+	"c9VQN81MmKdDlvAJHzWlsbixIyqgjw2O32a9SY/w00TmMfmRLaIp5aJzTMb8I86eQc9gtAr4Z39AZdos",
+	"ewiZG2sG30gTzaVvitCX9VFxa01O1aitWjhVDfjVTQoqdFIDZQ2tnbKMzaTw0Fxkf/Gaut8WXhX32iNX",
+	"yLqreIwtUxhpPyEzLnLNVEAUFxMjLCkGDctETDjEXWILf2+W5XJ+V1NGl4PBzLpQRKZM+OueVdrHbq+N",
+	"/TSlAKghd2j2KegNn0ClqEpsTA93qt0JyR4JexOm253wiISfMF3lR7Y4Ip96vd7tbUi4GAgD909sdJLr",
+	"qUBtDBS+tq3Y6HQ8LK+aZ0kRj5MayMXERn6vq5X8i5Kid0HnhaazbK+r7HCJmzXEcg/Xu2NxX7vW5VYs",
+	"J1w8ZxOkwLUWg7VDvAIi39XqUD+BuySGBHfPiSlpencvQ3juiP20GCUszQ2hluYf7U7YCQhVygwHDf9V",
+	"KkXtKroHeq6sY80GX1Quo99gk74UrrVmUP/oc7DdVPTjBYalAm8cOLwOWr3lPKj+bslMd9tNB+IOO+gJ",
+	"xtoZ2MYGUec2JetUijE3ooZVR3fKC7/PZLNdUsYc8N9ntClp6p25wA6IG4ZMzKvHlWw98H+PoJQ8ZNsR",
+	"GscZU6oxi6/BHmF/xXQo7xsw9XC5OLNngQ+Xx1dEA2+b4bc52XBpvyqLrAwabNjHTI4SNvNn1L46Jc8O",
+	"n3xDUnzJlsDw2blC23kHZZNmxWy1eay5qcmMRlMuWNdodfDAvF8vxQR6FboLS9fwapDmaqGqkYwXR8SC",
+	"syADOJCDFuHKVXj3ypc79+Wz36h1pWdSqEoFS8HCy1snClXKc/myhGx9Vv9BtMooFD1Zqm91s7/n4tx9",
+	"WHBq7LI5tj96Nn48esq63473x93D6PBx91n0+En36bg/3o8fj/fpN5sy0t1Yh/2+v/abTpZ0678UFECa",
+	"KcBfR+uEvL84K8vpu+4StsQ00Lb5sI4cCHg/2itbg/RidrNn31d7JUG2tux1g2uqBMfYjqkVLAdr+jme",
+	"Z3IMNSXibbxUm2K90wIbO+o8FyxNaOQC57ALQGWwo0otuKef4Y96enhf/qhqbF2lEXyF61ZDwU+6/4N2",
+	"/97vPhv21rSzvPXvjzNDeh0juwXc1aM2N5odPjtPsLFikuUPj1SlGpRNGy0aYT9SjoVvlfhm69Cru7o+",
+	"3fdfAa2t0tWDV2d7wETAepytrcNY7NZdc/nswbiTe33pHNQF8crVsUriuyZQbF0m5w9EvVtwyq21Gdzk",
+	"+7ADWT761duBEM77Sb3aSOefl8LzxbNV7vsU/s6W/y/HI5pOh5UW75vrb+2G+TL099+3QsOtcMFozAVT",
+	"voiUKYuuPc+3b0BTL7a9fQuape9WqqgvNSb54O1Ivxy7njEaL3Yox22X70faOGNqerdEgAw/xkiUlROw",
+	"Y8nI+mB+WCdcaZbdDdjPr85Vqus0pv+r/cvw8KokjG8H66xrjzeYAOvH9luiJfnmwJbjbkOHxM4xieRs",
+	"JkVh8cSyMBkb54rVm+v67YjfHNRA+nZDNbDa0lvB3bTY6m47NK01GLpgw+WguXjGBVp0c4V1uOGRbZ3j",
+	"GmItlVOCV7zm10tsWeTvppZw4eMcsYzqtqXWHjzyDD8tyixWXrYPfdGCNgP6F2UL15cf2Z968NOaTxd0",
+	"ljR8Cj95rW+GpdS/wWcbhVlcdg3sJVAKHAQrrGs1SbMSiOmMYRv02IqtsLff62/bxKdUMHGPfUBdYoz7",
+	"/dhZHi7RAiIyaKT5DdeLzwopseFBO5VKnblw3o2j3y2S8/OqSm2Vtmj3uUxZxLjmIfaN3i5Ay1mRN79p",
+	"W4D4koXLML96h6rmdnNftuQ2Xy3GZC3NSAXLmKtYoOuktTEhpIKlbYxBnkOw5kDfyT5U0PmyoP/ZddmX",
+	"iW1ZCemvo7cN0Nw2Y+EeDCiOQX7tBhQL5/0YUBoJ4XdmOfjDFnK5L6bvOYe/sy1u5BK/q3Ws4WFm95Sv",
+	"3nt2XyLR704eu4uUtVM26LIIs2tMfy1z9HPEgtVd3k0MWC0LAB9CdfMsmvKbhvx/+/mVy/jZpVkE1hob",
+	"YpRyPT57c2fp5gpoQSsX/Nec2d/t8XezFblJS6r0p6Lexu3eJ+0K1dyGEEPCmTom1NUSAa+gwIroUKCG",
+	"JgnW3rElqWGOxhI1T+sG0cffBp4mNCfdV90Pnx4/vd3r/fu/rUcABkJtRMGy2WEJ+8sYWkMrV4bwlK9L",
+	"qaGYWsPvHRoIbp3Zjx/Yw7LbLHcCbQfusYTjZYSsgLGymKU5a9jx7shCRKfgmfaZes3zXctDa17vp2Al",
+	"ozLLvWRUtq+Gly+4XiubOgjtYA2oZA9tmUYs03rfRsWg2C6W/PHHH5bRJFs6S21dgu0vlq31iJWr4tdW",
+	"sUGBTVlNwaZd7HMTiZx7y3Dspt6UlPa5Gk5TC0HzGlaBiqTQXOSG60KsE+Ea+sBjsajQAA6FhqFe++b0",
+	"3t2VJOid8/KG+RoWGFn+mi3uaoYps/Z2k0sqCX47fng/5pX7LGC2JpUy3jZL+g5FWJyy+gDWOF/hMTjH",
+	"ZU3jstKZCw2dU0VmNGa+qmMb6Wh9gvZaIXYHU6GvSFRZEaooGPXBO4hMDZ2rLYPptB7rRkJp+LopVTZe",
+	"to85m1wlo7xyjpdKuNSsepuqtawcZ+9RLcq6FEbAKnrKxW+uz1SypnswWlX43NdutwJQv88k5tyutFLy",
+	"H8KJef+IUBLTRUDmjF0TmZGZFHpKqCLh3/72t79137zpvngRkrYR4UGPMm93AkJtFQ6ZEUc2A2G0AvMT",
+	"dDThcWCLUJycn0EDLB6TdtGWwJ5zPORFvmD5tk0Z3Hgy8m3kHsCPFc09naFabphG3J5Lb38eaAy2g0Xd",
+	"NZ/ZWRWGedwAjVBeUHHNYl+pjXu55byUdFLudn2robwSEklj42RHBF9I58CtLiZdUSgaVQnELissV3Uj",
+	"UiZn29MAnDpb5sVdIDGopeYEAjcW4AN1XNk5ppEjV9n0h6bhPTo8MAcbtAu0HhAuYKtkZmuBb88UkdN4",
+	"mKKW2yNCF5ryXU8uIB4mraC1GLjAReOGXvEZUyzzVqfZbVPBCnmDiZFuU6cyh5KC1N8peMZ0xqN6vE6F",
+	"LusXo83jCZzWbGhCNfehV7vdccjcPms71+yMXWgFSQWUzTsj00bdYsfFWZ7oWV39DFpMW8x71fadSAKO",
+	"773BusvBQuK4l4nXbOto0XJTBeXWFOtes7V+A9nvVfVrSrG7cPINdFxAVWDbUmO7q293KjT5eZfvcl5I",
+	"muuAIBwBgV2BkjhQ6hr/hE2q1CLa9fquMMj7Ujx8AkCxp34a9rXTu1O3ORcweOcIIDW0fgivCrJDOp23",
+	"NuL2LMSVIV1mWndqelYJJ9xNa8JcRRswWEk2xrVU0VXHzS6ZQ2A9iPKM6wW0FnConXFxkvvS1U4EoVHE",
+	"oBbLNRNGKHYi8hw6E4HwPJWJLQ7johYN0KStbE14SkaMZiwrBhmI8K/dk/Oz7o9sEXZ65AWLEpqx2Lxs",
+	"k9yVrAQ6QtUjaIUFJhYzOAwLKeCoaI0TOV/J4IffyzWaBdnOlCwD0LGSPZxzCLDMY65JIic95BjXTLzP",
+	"EpvWS3M93UvkhItauIl5fGBepyn/kS0a8ejw1g6jaDTs9Xpm4dUCXDO6KEr1GP3VjCQz/ndAwRF5jih0",
+	"H4PEa4bGZjgu4+yoVSC2JE+EDGQGGMTBiH+9coT955+uWsEGAoDiu2EdHWFQeZLZ8GVscVV5DHHPADac",
+	"OzjtMH8JJ9Sevr2FKwSjVCMpNEWbvV1eGS650kLoue25afuOnUKFS3IqY0b4u0tC0xR2e85GBMOke+Rq",
+	"yhWJZQR12gm3FY6k0BmN9FGlk8VAgPg3phELChtfmbAcVMuCQeGPPGEqsPNAKjSSmp4yxcyMGMo8YcLQ",
+	"OIsHAjDLdW8gBuJUihszmBTqaCC6mHAwkjFnCoKBlaDXbBhRxY4Jt1HR79+fvVDHxDAmfHDx6pQ8fvz4",
+	"GXl/dYqKE5TTw7KhJM1YBNUTB4KQdnjQ7z/t9ve7/YOr/SdH/cOj/pNev9//H2GnZwB4CXmSrppJkR8Z",
+	"/rVr5YTu2YuQtCmZsySB9AsWGyUaOMBogWhFXHBFrlmq7bhwUwG4IU3TxKLP5YT/+y9KihA7jz87fPJN",
+	"Z7lgAhQ4Xq6VYAZ+zZW2434agEVq0DoiP/d6vQ8BGRS2KfPQ3DnmWcVIZR4PWr1eb9C6DXHO8D8SPuP6",
+	"O9vi8D/wxe9CmO1dyaksSy953jL/pIJUmB/JRQI/T9mCxMgGSeiY9BH5+QPO8AoEsFp/OAqulUxqbX5J",
+	"DW9ADNuiH0eEFpQKQlyaMQXtCDz8mBT8ySwP+jxCkD1pH/b3DdiH/ccdolImYgUNw3PBtTtpoSH+rpER",
+	"84ypkKQy4dGCtG0PRXLQJ9RMgeXJAhKenj4fXpxcvRy+PntzdjU8eX/1w/DVydnr9xcvL8POMZEiAr8Q",
+	"VzClDkpzm10EF5MqMszoVKg5y8jhwTMEaOgAGrKPEWMxi91WXjCdLbonY2BTIzaW1km1jN1EymsWkzzt",
+	"mfEvLEYKUAAb1TbRtW6H0GmYjPJ4wrSCPXQY1hkdj3lkVhdNKbQ9sy1xr9nikbLfILuQZQfmR8rQqjnG",
+	"udIYj4D8AmK7Iyaw373lk0ZKyjjTNFvYHqRl/QWX1GELZ+y5r8tIqpLNGqgroaku+ryMw28dtR73+r3H",
+	"Nr0Zbts9858J081tW3jEbAVfWKcdPsANgkh1t3bHnZGvUmBdcsRAAi8khLO4ddT6nukLKTU2UAFGBcAc",
+	"9PtLZcWrnMYlIJTtmtY7cMskCrioGldHKr/08K6yDUX9MxQg79maJBVZrXX084egpfLZzOzmkUvlIGiv",
+	"trgD1GCMf9DSdKKwDqamrQ9mrL0esOZrIedizyCAdWmadhXXrEuVkhEvyiV5N+4103g70jRVhtjhEJ+c",
+	"n79+af47PHtxGdpEFbhSZ5SDfwxrRSnSDudsVDlgYccAPBCGirBGJmx6G68Bca2MeAS90UAqDJf3LMQ0",
+	"O64I+0gjLMUSYMfogcgYVlZgcWA+PjHLfaTI6Yu3jj+rHjnsH6LbTkiQDcxxlGLMJ3nGYjxWK/QFI52k",
+	"6SXX7KSCtQckuaYpG8ivspdkzBMGtHfYP9xMd2+lfiVzJ1jdG7E6mG19EyuJWVNuhVgqVGu4t49qlWIa",
+	"aKPnUOgl1Rd8wjVNyIl5n7wGuoISmdiMZywzDyG/fXHx7uyFIeXLkLRTGl3TCfImxSeCi8lAREbrHJtd",
+	"ZOTyh5PuwZOnZMzFhGVpxoVWnSO8xsuULe9JMGPWqb43ECfCNqiHhg47k6VZ6Wt79j+LErdSmIvpLh1W",
+	"PaY3P3MstqH3sGR2IuJM8viupPbLfBORnYkoyWNmBCUN/bBhb3OheVI0tbvGmIAFkBCLyZQabpWa1723",
+	"159/+vHyIVkJjN+wM6Bi/MRG5Ee2IJdM3/f+YAFFxBJIozcs4+NFTTxW/o1xWYgN+6BZhoaRuqhwbLcB",
+	"uAZIkniZgDbi/sy8+/ACk/027INmH/XeVGMSYrkBy1YeL7Yv53QyYRl5f0ZSOmH3LiAUw/tlAYPRvU+A",
+	"mdtGzJ5g+xg1ZUwHBH8xmgCPpHDS7tI6jqGZN9w7ihhlLI6NHiiqLSGNYI1b0Yh74C8tWzecaXAH/LwM",
+	"3iueoATkYIHlFGYRW2rHSsPUjlga3NAkV26bN9e3N1yX6/tht6NKbyjCv55eghaf0QnbS7E+fvliYYDE",
+	"qsX+ElqGJiMsDrAjSVr0/dbSQpWk3K55KLhMN/bTLuiCihz0+2Q+NZRiK9MBswHyU4Uid0ywdIC5ceOi",
+	"loGXOn8oM3wfiEfbGRo2ya2AK0ITfnPvjOM1v2FQXMKL9Fpm9loNzxzLwqxGFallZgdGoLlhWDZfws3j",
+	"RTbYeM7PzO+fi/Fd+ux5EV8spsLJ5lSVBjywjN73doB50pkjXeWR9XvjsuK9e/N8oRnIvyPzDxSCee3T",
+	"GqcWsTUpKTJnVWulXWzznv3t5M3r3fbMwb0j1/pK9sWu17MvRckB74acIuM5xwopl//5GpB+wWKujsmT",
+	"/mPUBBgHWxI38mXGaDSFNDWv/cMWM3gw9lSWn/FsCFqJSxZqTXLmpr8NWk/6j9eAUbX4bg+OK7brAeak",
+	"CgiI/nNxTEIsaBvaVtX83uXcEkFecrjZ3wNX1B64mrqJnDTSxqWdAaLjtQqIYHOmNIYxBkbIMpLvKGFG",
+	"pM0VywJi5GBrCdJ8xkhGxcRDKOAEe82VPjFAvJaTTbLWS8yTMtSYWb0Wo+asSSjSMiNWrVY5MNJCEPs1",
+	"ZyCsWEnMfGfDclclm6a2jJ+8Q+FqayOt1VrNYk8iazwJmtZIQcilY80yXKnBZNNqoLO0fy1ro42aJi+M",
+	"0RvmBT3zTvP6MFTu/d5rPuO6tcWLpxjNu6sQvJvpy5InBEN7j7hROoz8bxP56mfECrP9zcf6OY1duSX4",
+	"ZH/zJ+8Ftf5ZDDw6RO62/qNXMhvxOGbi85lOzW3/s6v7c7vCi+p+7aqCbb+ocaUi9srLkZC/I6uRSVxh",
+	"RtYttyCJjK5lro3ON5ZZtI75vLfBV2s5zylVrMuFYkJx0PHTjI35R6fzrVS59x0WF1RREt1y2arf+zkx",
+	"KDXo3HxQYIPru/cvf0wM1ogLBdx8PPY+8fjWmgwiT6zHBYSniJhgOoitLqzACAhEC1enOSRgoII7tUdO",
+	"7HtoHJvLPIlJwugNAzsw2LcGgtrolQx6j7VjrugoAedjRmI2k9rVYIeGY1KwgHCtWDImHM2Vcafq24VT",
+	"e9h/NhAh5pNj8I6BHTiG396M1AZhRu8xtnvpBG84EWcv7GkASnouUTy+34NgS7rf1oOsbLr4w5/DJm3F",
+	"BmcBBXzlx25nI9Bh/9nmD15TpQFLX+ZkY1Krzeh5pCByTJnDgkcTEnxyYe4sc2pma46/oMlC80jt6VrQ",
+	"vfeaDDFkPDSX4FTmIBnHdEFGeXTNNFQ3PO0QaVTV8GejngZEy07oDNb4mjmnNtYhQNfQQEhhQ3v6PRKi",
+	"xTwkUFFCEb5jAOsxCSOpNKTavr8cCBs1fGyDacqBMfS3YiwLq0H8xWsxV5qLyDLS3kCEJ1HEUn1ErE3y",
+	"JiQZ03kmFAkhHygY5P3+4wiRBf9mIcnkXDU5udweVPIeduU9EML9KpOzba5uG+/datI/isyAkjsUJF0N",
+	"9r3HBIlVzeEHQ2COsiBoxUgmaFnDfrrg5Hy8b0iwUUSq5Db4FoMJPltlhjyooLOc9lIxed/cwXhk0fbf",
+	"4lCNab4TDFOsCBI4ciqwJ7RrAojqVBmmO51epon5MF5uibkbZLQg5iyAFQEOxyqDDAiUXC61DleZOQSa",
+	"D0ERpNH0eCA2ZWfiSWFjDXKYVSbM84yKay4mPbLKvsyoln9dcxEH12wRuHkChDlAlroVE4P6Dr8h94IE",
+	"GN9hdyxpy8SipvFhT/xT7Pehxg2fmRlc+zf7lyeL4uE5ikw/l5VYulH/8tzjCrQPPKZW2bRnDiNfML/q",
+	"zpykSJf28xJ3HB0PAdkH2MoYKjlhzD8XNb4CAlnJTQ77fbgrOwGmmLM4GAgMIYHcr2PINYeQoswoWeSN",
+	"FEa8A7UpAzbiwgwYz8qs8wBz05WLh95XujcQlcRWw4qQ8Zph5Ixro4GRNYKUdmnwilBFTi//sonrvLe1",
+	"fX5DvlPJdN0satxbZnETNPdoji5Kw/rMTJtbJTw8m7MJ4J/D6eAAAKUj2f3LszswiUrBHil3dB3H2ZHD",
+	"5Xq6R1PedRnCjb71IsA84Tes4K11GfaYYOtO1AggKJaoqZwLQieUi1WjLDiDzs9+xBzY3bjD12UKhUVs",
+	"toNiTDJiBvm0xVjni5L0XQi0dtUW1OAIYTWELoAGHE2h+GbRhCsM0gLboM3xkSJZHLskDGxKCDl3LvJ1",
+	"StW0R2z5jClV7v4cCAiofXPy1+HJ+dnwx5d/uxyev7wYvr98eRFWckKedMhcZkZocpshNcnYjbxmcUDM",
+	"HzZUEvJBGJlBrTA1EJQc9p+R0JX4ATlzCG5xFoeQPnUWs1kqNRPRApNgdLZwQaA2OCWsvIOJOOUpsY0Y",
+	"ETV4YMhPtr7TQOB97hJrbO6l0x8CWwPKTGgbwzyDdJ6M6aGQBs40oQs6SlgIK4bUEbOqYqA5j2wrOihE",
+	"olz4XMJB5TFCRpFWNqWaJIbZcK0cwIhCBVmEInYDG6YNGSkds2cIoJGJ6hlC1tbTZr1Jbx2WOwTXoQai",
+	"+C7PWI9cmMmdEdrAP5bZxGUOWCqSuY7kjPlEFSxYjmd4d7tyuaOQ7fhQNmaAzpZW38rAvH/Pc19iW+YG",
+	"TaTI4SpIooetKWLr2js1e9g9lUJnMmma0b6/By/bd9/KS7OD2IuKTprBdR/jW28lDILwfjlZYQtr9KkU",
+	"44RjyvjhwcE2s9gAPFfY+bP4N9JQxSqxwruD1scud2Stu3joWkctqy10laMEjxBRuKlsSUwv/zfEorQ0",
+	"CojlxVRD9l2PnCC/cKZzWxWJ2sDKw/7hqhQBp//Ox/eFTzI49Cl5cEeUPNK/gC8rmX6BiNmKW98gYB3d",
+	"NBPEXia17QnRLBXIJHa3yTVjFdy61JkyIYVMMhoxkrKMy7i83YUUrNMjb6UeiJKAjzzXrrngJgLFC7jb",
+	"8G5CMBVev4ElOwMCRhoQyCYfCIQS6jfj5VKKL2OUZwoKtT5VvOZHzN5gzgta4Zaee+kCoLlXwu7/ZpeC",
+	"YPN/6Yvhyx5VaNZYOauPHJ3dC7PHmIFuteaF/1hf8olQZdCBzU62lTFJ25ZnIGM648miU6RURODdM6QT",
+	"uEz1EAXMoauZFA4EVwSrwBfCJ07ijO310YwAOs+kmJAozzIjxzrwncj8eCBCm5s8dL+FgYtJCKyODW5H",
+	"Lec0i1V1fKMa2yikhBs+6cRaxSeiy8XxQEB+eXWBHL9hsUsa0prNUk3aWJnYqQ4Zn0xLcDsW3oNnAxHa",
+	"kYY4jC/T3Cvwwv6dl83rHkJirU9SHKBtRNdDX8gylKT+2sMXDraQ/66kfEPFwlmNP1+gcxE8jFT6Ea65",
+	"mrGaTOOhRcMvRv0HLr7W1scpzswko67KDrQ9bZcJNI8UcUVkGBnlWkvR6Q3EK34DV7hiUQ4xda5QAtzv",
+	"VBAOSdpjzjI4FUaVNL/sP7EVHBRpHx48QxKvUHjHR+GvYYkPQ9gwdknPQW2oj935fA6lSLp5ljARyZjF",
+	"O0SWW/x+b9D7xQOJcj29Qoeb14qFqaUp5dm/5BX+Bc92U4IlnwjC7c2AQagSVaWipEUjBzD3fEY166KH",
+	"9AgfL/MFmetmxnBhr9lawZH6HX7s7rey+AzE/DUoS55jayDY5kK4xORmmbvQiS9tB4XNQGjX8FqXf7+d",
+	"cd2VsWJxpYTFT2xkTqaoForpLEeP+Ezr527u37Vt3a5is3HdYex3akpPy93agp7wEt8bsbVX+XvLGhIo",
+	"zFT132IzMLx7Q0Fv+IRqmfUqJNabMN3ugL3YCJpJIuenlUIqAVHSRvkXJchk5voXcYzNi+SNTRYqyHkM",
+	"dfhOT58Pf3r5/OT91Q9vhxfnw7MXWJkFeQvL2EwKLH1e3P4BUVxMEghk7vTIRcHLnDINdnKoweRqQfkk",
+	"g+cGY46mHlBKqE4BcxrivX34c3JqkdcYMmIt744APEj/vd/uX8FFDUEatoRLcWNTdwrucjkvHfwxF1xN",
+	"m0/+X1hmRGlV1CjIwBrVDrEiBvoS7GHuaWlk/XbHnMEJ5ULpOkm0oRyaq2ExEIZnBWQ+pRrMWlArDN0r",
+	"naDQQ9DqkBYFOPAXmfEJF0ZlTxYGNynNtDXxYoD6QECJDnsGrOvJmn8xjSGnSVUULSqk2byCfRLa6YcZ",
+	"+wXKMYUD0bZqPFZ1yvW0517CYpKFNtI5MrpILqAiS+C8gZCcl0BWLQo0JW7oQBRGvQLR0OsBzQ1uxZSM",
+	"KFoDqM4zFlSmwUQKaIbiUGfeN+8OBJoKwOEVcyj8Rji41xQjbUqiRBo5qMaFj+t/2tIn14ylREi0YWC9",
+	"qlRmmvRd5RhuZUiaoQiXahZ3QAMc0eg6T8k4oRNlZpdCGTlF6IqRAkQXZLS9gfCyZ7KRO78Csv7C7Bkn",
+	"/W9t6+symH7Ntpdt9LP13D5OZdodcRFzMXElIba/A5yesEn+u9hN4kOnPQh9oX29l7r7IgwIloAZCKx4",
+	"qsiIKvb0MM+SrjV0HBHv/ZLSTDHwO3Ip3uHArzI5M7dORe7j8UC4epaWvZpbhkfTap0F9A2ZVZSGIShC",
+	"yKDZjjnK1pd4VSuuORBQwXLE6oJpO8yYAtPTj2xx5Ar1xU6+pdoZcIlgLIZqLU7htrUEzZ9dvLScf7AQ",
+	"6tlHSFCZVOqwZYywj5gWt0k+vajw1NZvLzpGdgd/P7LjF7cJgNznTieYOhq5wIaTvZuAV73uH1XCqe4k",
+	"7w3EiE1y4SKGIXLJpl+DLEPadf3t3cXZ92dvL8POqlg3EG2vrhdgAFdV1ANqqgoagU1nlZldpUVSj5xA",
+	"VUQkOTiiUKOkLrEFdXnNCDFuUbQSY+CcP30C3VWg4iLVJNxzEwx5HB6Dg9iitAg9UnXwi4FWxc+VsYut",
+	"CHvkuTSXRcaco4m06/JpUdq8s1FgWuEXDyY3VWfaRXzav29AmtXcZUvaF3Yd7RgI9FlsB3fgs/jONmE7",
+	"9mVrzK1ot9aeS9qFr7ROwjho2FkO7xkIN+RSjI+H0F/AGOfFoh4ozAenif/AcTy4wnUEEjTVGFgKzmrY",
+	"PE+AlpGWPnvrHpCZQS7FF9b/NjIwA9Rvxb2+bLQKeq+25FiZdJ3Am3gVUngtOiOwoVbYJX0pOQzMHzYm",
+	"WhM5Ny9gJSaIOMtmNrQY2dVcZnEZTLISRELuEEMyENsGkZCNMSQWZJRJIJBkINYFkZDtYkiuXHkPW/S2",
+	"XhMkokJIbW1YrvhHG0K5KyU+Cjx01jB4u70Pd+DN8k8rSLpzSMpvc1XsXlFj1wIZv0kQi72VlsK/PEfT",
+	"d101VwQFJ7FR3u2V5YLBfOmKVdJ7sIS45iotBWi/vSvSgrKDZHDpsi2KYIR2LvivOQtItFRLK1mA3WQP",
+	"uhlDnKLV7sruYkQWxfzqu4QFdh6YR+Dov00tn23K+NQJ5Y+oz9iItoKWoF12tffcGvnAxqOsDzW3JW6g",
+	"Xsk1E0XHnx45Lxv9UHxmXwFDSSXNSZH5VCbMxr0EA8E+RixFh4hRiYiaykzbQHUsiULalYZUkECFjpM0",
+	"WXSCspd/GZ/KM0jSQr+92XnICvNFiuOir1x9l4c4F3aOnQI5v5y3RLD5f8en/db+j5cfI1f6yoWF2f59",
+	"0Nbc7JHZnbu4v51to/lcn7qMQ7TruR4qcLnMCBc98oqzBCz4GtIaWUzaKo+wbT/U6Ao7YIhzdrut3Zgo",
+	"HmNAXpm3ygV5L3gkY0bevjotEz6wGwhJ5JxlXXM7xsgYEhnRBCyn1sfBNfjaFTsufBCYtKLgUgVzip0V",
+	"OhZysMdQQbi44YqPEhZguWgJcYIjju2JoCD5QERTmtHIaDmYePn+3w/6/ef//Mf/Af94FcCDgxP74OAl",
+	"Pnj61D54+sw8ePXy1avOqg2VUD0Q4R7AFtbBHOeQxla01Cs8JKUK1AaLs8Pd1cXjZ0RdG/lQioAYWAfi",
+	"dJHxJOERCf+//ycE8npNNRckpGHH1QeGUTCd1Go4MJcKMWw5zpEXMT9DteT2ULwUh9+Jme5/IWZ6tSSD",
+	"0z8SY905P/M3Z6plvmaTWL6efUZTqmHuhIHXbr1kZFvDnk6pJqflR2TOM6jhP6MaPKO5mMkYPJ61brJz",
+	"mV1DB97YAsyUGoiVLr4UTyj2g+z0yE9gclA6Y3R2RAz5h6gKYnNFrkgItUOgJnkX3wuJHA9EaJbXK5fX",
+	"i6a5uA6tBqEIAw+7tWnEVNMj8vOLd29ffghd+WASHgG/7UJri5BEcjZjQg8E2lP2nxDVIy8/aqO/SKGO",
+	"SGjNSEMeh4Sm2JzSQGvuN7h7jLhWOEdBviNaGpEQPxyIdpgrNnTjTLm5MRZu4WnGcEwwWeFdYl/pBCRM",
+	"M2mWZmZHe5KrqGgrBTja6pFQhMT5vPd75CWNpsSgAEu7YyI+4hI5eGh2vdz0U8AkxP/QgYAfL+Htl9j3",
+	"tBBYoQQNcWVwrG/MlTJnbooRm1ABl+Wb03OipUxqvUJRRHCpYRjhLsxNEZPifdIOz99fEUPVzpSH6aXw",
+	"a9gZCJkRQcFeF86idIghAyp0YakaukfjWLb5JQIv2EftnqCA/sjQHAwbDEQuzMKweD8Qru1SGU2lVMzA",
+	"hVUlbddeqCo5HOIzM4itMxlgYThFxxhohSrycWXWgbAFIRjONOuURSAsqEZLV1hltwpKlgtXfQH6OStL",
+	"fCpP9ECYtwLsoJra/XCIT810mqWBbSNWzmSN+j0C8eBmt+q1Nk7Pod7G5dXL88twZWBF2t+S0YJYVohh",
+	"HsWHV+8v3g6vzt68fPf+KnQZvgOBOpU5P8e1JhSwIIoHC1uAI4hK8yQhVF1jREhBKUGdfZiBqUZZwzZm",
+	"C9HBPswYVVIckQRKJNkjhXSCmIZaNlIbBPfICQxf8QEHA4G9j6GiH7CqiIqIJYZwRyyS0BdZkJCroe0X",
+	"jHtSZDXDQrD0iDP3FpUEe+TU1twAksXVmjFh20FwNb8MAdLQoszsstlQCz80b73mIgZYpwyQVC4ty4Xt",
+	"Rh7JLGYxYA7pDbANmC8k3+JswACGkS2hsQJO59iG7eCRto58Aw7cIJSMZZLIeTdPYfyB8DHFkEz4jT11",
+	"uOXMNYXOE90jyJEUVFCBMoy4dGrOwkBMgT0ry+rhalCWfsJoKnnEFOSCYxNEaNNtf4xGQ7MU192ZYKyk",
+	"gimQg5lFkjbiP1fMxjEZnm3Jzv6GkBpsUCKksLcXiyuXm1ncmINUPmNK0QlW0DacHaQ9vAzNDQjFJgEB",
+	"sExubtWYZT0SQh2osHohqHyG7w6Eebln22njh1UtpbpLbkTSpkpxpanQxMJUkgHPBqJKeIG5PBy64F3g",
+	"KrjyTmAhZh8h8w8mGYjw+5dNnLyLoxY3aNkfn5zi2XK1Xmy/HXB1OBZi7SsTCUrFnC461mGNOpZMy5s5",
+	"F6AxwZE2c8LtZARTNz6zCu0RnqzazS+z2l1cMiGuDT7AWYI11zOYodhb5B7lXRdVKgRMZRKTNlQyNMuh",
+	"1R52j1SBXRD0gkrNozcvLy9Pvn85fP63q5eXeGdXVMK371+TQt1TtWLseUrGmXSBvEaHA5F/IECVg2bd",
+	"dVIMXLcQKpxhXhX1iGSGvdfdXYAxeA6LwIhdOZ7Cj1WcAivEMdKmCfCHkpHKzDnC4N4DWIGjz6kaiDST",
+	"cR6xuHNUCDQsLme18C5Lf0un0XDNsil3VYw6G8NZgUoUINpAdraStTsGWbM5L3EZF2djyhHfhn9AUUe7",
+	"0+ChqUiT9naw57EINxrJeAH7CUZFoCrgY6RtswChRnfBzTrkF5T4PGsG8j7RmkZTaIZ65GwllqweKeih",
+	"CCYII9N80ouUHcEzaPzDjsgn8z9DHt/eOn43oxNwjGbuYqXAPbvw/t4efEB4fBuS9xevbff4iqvBkgP0",
+	"bgyQeKqC2UAYTj4Djnj+4lXZeMscKsMPiwejREbXqiyAqQQfj1lMLN0Ss5bAWWdhhx2RGij43+2hUkZ7",
+	"YeQUvzqnmTaM28Y9mDFAHMZ3ievwXhpAqMY71uAjqAWaPVL45YwrBaRk8EKhHXQISBVSD8cyFzH0mDaQ",
+	"8Bh2rJC+rB5uG7WnLoKtXRRlR4NUp9rivbi500zOUk2Y0nxm9Mk0ydVAhDP6ceg+r/akN5cbipLY6L8S",
+	"508TV3TQiPjgxD6uCPLm3rX+4DHWcas3fjh4ZqvID43OOrTGtdDKudCEzPmToUEiSrm4Znsy7URLIz/p",
+	"P3Yj46DZMBf0hvIECp8VpSQwGJpZz7XVCMChrQcCDIKFBJsLh0cMY7x69+PLt8PXZ2/OroavTs5eD9+d",
+	"v3wLcU32INEFClRkZHaSxUTkID4YVbW8rFQRMUWjTCoFRWK5MNwjAm3CsfXTd29P319cvHx7Nfz+5duX",
+	"FydXZ+/eGv5ek6yhtERRqs6LbjmcUbEYVkCwokLNzU9OiEokYHacMTPE1IUPVG5akAjbjlvHgWXNQZ1f",
+	"V1wdc2jHaG7i5uprddXz4UpSVCb5jTwZSyst6qJWbRv10Zb6PCBPR+XSa/2Ayg2utYFr4wZS/dJ94Kky",
+	"6w/8LibAmwjsEnC/182Bf+2eRBFLus9zo25zbCW7BL2QIQFtAOR20ATSTH7kDOPJLLxETzOZT6bVVPE1",
+	"FWO/5tiou9ocv1zHQsOH7Y3WDmtM2abz1e6dto97Y5qYlpIYPkOqrM5J2Y7lod7revm1/cypc2wrcqEZ",
+	"qcamiGKRFLFaIr4LqhkmrnsNmxmbWWn411xqStpnL69ekTijY9BQepMeCQe23vygdZx91z/W3x0ehOsp",
+	"Lyin7Z7D7eufHefE+3nT1L9+d9A3/+94/t3T/ub5S8x4mzlKMAVJMqdce8cqK97fQrvMbQoSWsnJGq+/",
+	"eJPNq1WjI8fODYmkMdzWTrgblk8dkS4TtH1WueHQ92GFkBFDOQTtOTRXzAop9caoxbnwyx5hObz3jbsQ",
+	"/H3v/OEddv5eSlEaaVVXbhnSRp9C1zyimo8SVi1kbd4uoz6W/Rt7MRvlkzWJMzThMXXxoU6YRBNYmS3H",
+	"PtJIrxpLURtzZfOV9S5wT6jSCwPFv5ZUA0te00McTireKAVinaU5ru2GQfMfOOL5cirndTQUZFg9BVg6",
+	"0hDZ9sT/qTRRrc3n+Elm18oIYpBfiWn8VgFxroTjwsRCnIXFSGtjmqGWgfbiVcpHG90K6e8W9X+Jy3jo",
+	"KpYAJcDro9ufpgz0d1q9HAw+CplGxFCEfMSYIFom0P9KaZn+kYlXy7S0Xj4qkVHi6G7kuoft8SqVklZC",
+	"dNEHCW99xQRlIWxghCXi4NbDRf+B6aU8RIWPoWiUz8UkKNwm2OemkXaKa90b7f0T2NRFadjBbG1zHBmz",
+	"3XDAhq/kjBV2azkeH1n7Ek/igORpUQTDcUPrNKv0yk+ldLax7MZdaDM+sfzhhmUKNGWQEvFXNh4zzJtw",
+	"NYzhXdvgxzp0XCH9mEYYm2abaYBriyoS/ux++xAG5P3Fa0USMF6BvdNldqhOMBATmclcc8FUYDBSqNvF",
+	"RYsGvJRmmmOaPzmxTfNd1m9xG2AOvFmqqtnfXOPIG87m1QvBWbALrw1ph5D/0YMdHJr3w06PvIVLx3op",
+	"FKGurHJAKHlx+bbMrAGz6TVbNHQZAqnjTIzlQwbul5N4TzX0S0B8PVIE1km4wHAZLkXvD9V85sXy8ggd",
+	"GWlYV9HQ3NQUTP3N59iK1iF23A6PLJWBudwVhwDnAXj85LjmhOvUW7EH5tjYJu1QWuKaixjN7egMwbij",
+	"Yio4qrYnPswFNXcyFmmZFfWEdcbY8rwOFnTkJjBbrhWPQe6FSKQO+ec//k/gc/ACaVdgKV3HfDZjMTdK",
+	"kcpHXTc3d+8PRFjAY5TKlOpp6GKcuCDhngtrQp8CKLKhnXHEEjlHMMDFi2fdjsHFQIwWmuFPzkFvkB5S",
+	"iImCAdDxV8FJSPfCXoFB9IOUv5qhB6IdqizaQ4epyiKj6oZ7ofN7Z1JqW6oDigmCC1SV7aTNfkAhKWrj",
+	"BlJwRcvxQFSnmtPk2q7T4LKKOZrwa3ZsRGucQI7B2ZfYuNOKxXy0GAjns2kf9vv+0rJc6VdAwysiiK8/",
+	"V0klu3b7WhUdyuVqCfCTtsGkiyQxqOw09VrFLWpqFLbfP9jYKex31p7e7NFLQzybK0faM/87LRxpfaeG",
+	"sgWr8ysK3KrCi5H5runONJcQ5al6JJzlieZGRNiDcsYx1dQmh5p5kHNhuHobIgTMA0NsYSVQzjyzZXKw",
+	"aAxNlqImDBNEFjTG8Pw2F4SKhWNElukYIaCIKCy81J1jIjOb30rnxDAwVQSXynhB2mak0Hpzu1eLlIXO",
+	"4lqlLBlpVokrzQYiBKfzXiomYcdy1P9wC/wO+X34Hwbu7yz3Lpf3H+X6vgt75D/NOSQl8Q+EmRmOMIRm",
+	"AboNeyrwjZgAe2bGY5tt9Gt9mCLrAJbJVRn3YN3no0SO0LuOwVCEZhlEUtn2YyPw0YCPTyasE0BnLWyH",
+	"MRAzRlWOYRow2JwukEdbd72LBhkaHgGs3Lnbx5mc4fxmLzACLGZRQnE0BmX7beuNHjnBrazGuxS+z1dn",
+	"r108S9nhY7/fJ2/4886qn3P/8UDgpaelHMKIEOivpBFQ7IUCPg6OniYWH0MJvjSRNMa7Hg0uml5XgxTM",
+	"y9arbz0HACKA95/v312dFEE3BZDk+wYQSQhDDF3gQDgQcHZipimH8BFnl8SpauI6uJmdr9WNjMnX1u1q",
+	"15IwemNEENfoa8SmXGAsgbvtFRHmAko4ZJ9U0lQCEg4G9gUMUjIkZxSqUa7drAERkoS9cC/s9UIjt09m",
+	"6GQU0kwO0giIIkJC7JGNRvLloXQdlVcClIIy0HS/f3CIpBTY6D6cq2ibevDkCf4OYRrE5t4Dh/JlpRAO",
+	"jSBQMAEDPv81Z5WwkEo9XjzFLrBsid+SFfnuCDqkUYUDQ96JmWZoyEmEGOOOki1sQcHHIIHf6HFtTEoK",
+	"ANNcGOQVzLyz3GGuC9XKdIUBgK/CHuqiOG8RXc3FhGVpxoUmUPvMRlQyPZVxMBAoXQGPCQiIoBjsgjG7",
+	"ln2ibIAd5Moz3mlqdnfNFq40prsMsIedDazyyFbvgYBfYXLv5/Vh8wpQBuGPFMEEZXdrGAbcOXantwgM",
+	"B+nTkRvI+2bfmsQrdzd8RifWYNWmwWw4DhDKRLKiLZ+51t1FZqTrGeWiN5GN4BnYm0A77D97ujNsV76j",
+	"UoBqVA0xMahsFkfvJBZvXQimeqPXZcZiCqxm6JO9Wx7RZzfBEwn5S+d1wcFpMjuWgXZLfsSXV3SyKf0K",
+	"3vmjxVnsf1Gn9Ypw0jaChVfe6YCuvCQq2PdrVxG84oSsqggBkiXGnrnesl++0yAeAmtHWFVCgtbH4oDC",
+	"yagaiDa0XA+NGDKE+yd0BXWK+GF7QUMnWRSJgG+mmZxkTEF1RJbdOBlLS4nmjkIWnNEFtmpDEYuShGtt",
+	"udrc7QvO7S0kAgzAtjx/UPUWJ/HQ2nNQhAD6dh0tNqKnLl4WQYr4ztdQgsSwK4o1IABMANijyNZoZpsi",
+	"dpmc401q45GOS0nGJn/P5E1VkUEdCssnoQpqJEJXG3POWNrpNRQzupsgM34DNVb+QPXqDve34D3nGYSs",
+	"gD/iFWg591fqzs+A1lUOMheeM1HOmKaQN2ldOzbBlYOUHp6Nu7BhoREcDe2U1dxtBpQ9749UMSpEUE7p",
+	"wZOnjQzkoXlHk5zwxxUQPouUTpzu4IjBb1S7S2XDdSWVrLLYrmjrWBjOXVaP1DEJ0eqG6XRIXFXlBewG",
+	"oJkSn2LaUGTpHnjX/Yc6GaDOcYYvG9607sTY++K/BetSsP5t2L0tJCkzZMONbH9FZtir0Ij3Rrg08mJM",
+	"uGCZPioNIi+4SqWCJRwRWiRWhaR98eqUPD14+jQo6pyYJ9/uf/tNaSf/UzgQ2N2EnFyenp2RMU0SyOt1",
+	"8YVG6GGquYhLNakvGIjwr92qpbtrK+0fESHBPBsGJeiX1udro5aPiKIiHsmPZdaltegOxLL5HFyDVp38",
+	"4eoNmPcu//I9av5oXIYIMrAdc2WLhvfIO4FyFsmomLCBaIcgdX1HuyMDmfuj/HdXgG0dK8se9J8eE2VG",
+	"pwmOgPKawq3BxPH2Qb/fOTZoJblQVHM15hCcKwUjh/tP0YhdvdsBxbG9jI/hNn8rBXNXupv9sb8osb2r",
+	"LYJ2Zpfm2wuzlP+fvattaiNH/l9FxZvYVRPDkuzWv6D+LzhuN5s7Eige7q5qnWLEjMAqZGl2JOP4Uvnu",
+	"V+puacZmxnYAA2Z5tRszDxqpu9Xd6v79ljkz8xd/vPSDa/UPlzAg/ikQHXht2976Zbk7jnjpJFf+nnfL",
+	"mA9/z2fjPhFEyDN3TpecBFipz8adVHL1cG4FSPwSMfKdfIzbBi83Yw0Zqrn1VCn29UKoWaqUKamvIT8a",
+	"TpwRsgpsQY8h0wAmpSPNEelZX1eY94gHFVD6HR8WghiWLk0p5JWevht7JDtS53hgP5IWC+4hQuN9Xe+o",
+	"7PYY2Wpwk9KrKQVNWQctR+IVOkF7zmgrbgalpXlq9oZmyPa0/EokShAmVswlZ8cH0wyYbVlRnJWA4Fe5",
+	"No0pUqndL++r9GVVzZ80VyLEWZ37+HpRwPb/3b8m4NXGLbBxa2CuWpCppo1X1bJHsLte7B/Poo1KACC7",
+	"WwTWzIONHet64p2HgVHU6gHpwQ+/nhJcTko6e85dWnWG1FiVgE/u5B1gjsK89LV/bkRPwvyStOzkXYIE",
+	"+WMJVZ3SVsAPaYv9TqN/+funvf2+riynuakVSyCcSGiFH/hQMLh5MPxJe2MuGf+N1QV0Z8cHtaaVVUdx",
+	"XihbArmz44MXXIe9h4i0b5X022MQoGYlDSHSMCs2CUNrOQJjM9YktDVofZZeKXPBVRorputFmqxzMYnU",
+	"Ut0e+x22476+4WpEPj5hYg3MWO9gGQDu2YC+xkuLFS50rouQhUNurwE3Tbu2Ir5P+0cn9G1rTZAcv2Nx",
+	"oRstzXoVun3aP4oyVSvL8WZ4ZOvx/TAr5pS2peTnpawmWeNSOvHWaBXq7+1OCG2t4ErkrANIDlgUULfI",
+	"pRlDtfENMmkiQnPClLm6Qme2gCoOBwdLgO3SY6nNTCF2WFCHDsG0+qejpoysKKleLnUl17YwpfNDyqVJ",
+	"ge7TDIcc4d5CcVZAgBsY6xDAFrD06gQNeBqW0IPpafDVcRvKRaHMBIodLGQeA1Lb3sHB4b/PT07//vHw",
+	"/wGgcDfsiUJZwa78xcB84SP6YVYg2cO5f7oP5QGGz7/wPJdwrJinXQzD/S4ISCXYXHsJgPDQTSuVdJNq",
+	"fECxl+8wDrdApVYprFHQkWAQbBjOurRwAEBJCISOpU5Yl2KRlFLonBPWGI40L4W1AL0CBNciT9t3wqhn",
+	"965NWVF2NA4Qx/vY1QfV/Czm5EI1WpN86Y9TbqweIuLRD/MDZLE3Z5VFvmV9bzsOC09lPzqqWIyNUKFB",
+	"DoDZrFCY79ytWowiYptl1vFJ2/nrPTR2DQ5hVy+WT3xsO1fQktYm0fqqr97pam/zXCML96hxyIJlfcgz",
+	"1Mrnk5YNBSB5XUwgTiCsQB/TWySv4SEVmLBUj5RKqRbEAqIjPQnKbIGZra+BUJ3Q5tBZRM+yxz6Ag1dF",
+	"QqVgs64e4A2OHHo5084aYPNrAIoUQ9YBUrEZxypgq3rHipUjhQ1rkaA3dhgAtIb2nx29yea625w/nLlc",
+	"oWfzJIe/C3U9MPO8ejVreW5MdEPWDEVoQjKXd/NzNn3A8cB5SITq8OFRiKCqcNgY1gHUoOnG8tA1BQjq",
+	"mLaM3SPhWAVwUy+UGEbMY5OLlFk+sWw8mOygzakhHKWs8/PWdpdiuqI0zmRGBdxS/BsFVj7QMiMHv74P",
+	"dzRFW6zzfnt7Jx6STId1IZzzgXdf1wJUjPdsd6ryVVqiXPLhcYWm64NTyhaBdW4yf6fCPrLXcCqaUzWV",
+	"50BHzwKztF4SB1zndsCvxYvzM+8UzSyFVPZp/6gBrOz93W68n5ExWkOPhJm2LAQ2IZ3kSv5XLG9ojFHz",
+	"k7JEc1BJlAL0+06NmSEeLwCYNyilvyjtJizj2QCzMjW4/9PDw4OT89PTg1pL3s9sKPXICYt9kHbAqbMc",
+	"o7kACLDLUuKEwiwS4GVjW12YCGA3Y7+hjYKkrjd6mMNZmMQ9hflYcET7twlgTGIWMRuItnPYQCKXTKFw",
+	"0upfcmVFPAq9MEYJrkNvyuoMh//AtgxvXO5X07CGpuG0ropEX0EEZUreiIeJkebakc1vXvC/b2Zc3fEU",
+	"NWmzQKHdjjeYIsTNAwWkBjXSP+qke6gqhVbX6jeqY+FFEdJN5UhrIFTg5RUgi9sU4zeCDSQWRurEoS+U",
+	"uhg5hsPDU62+7rzf2mIp3SaNPsfW3XSqHTXdjK/Z7PV6yBIB4wj9pTC8YJiZKX0A2tckHlDP+x7dKzDh",
+	"FYj4NFcJFOQhxiHyWIRDCayw2d7aCnnxwFNCbEQ1e+wM5ufr6zhto4lhAnPt/rXYZ40FQDQ7iOnt34pc",
+	"0AwODXqRTSLdqXCVjFEJAWQlLCffdpecO+TNDrMXUDyJc2KXWmcpSTjgN4JpE1KLoT12EsldkLEzJB77",
+	"uqKhAFFtPBTgSk3tPhsri3390/3rngjbkUZwDFM7b/t5YwMvy+s2tIYeqldbo3EpSX/UpNUhNbmY44Ai",
+	"gOsbVB/vFBZiHm9cxjVeiY/tNft6+MpVSrp/Q5uThcYNAUsjWIDjylw9YcMczlf9bJq4zurrhvM2s3Sb",
+	"GS/wqFWKdtDFOO/79atXvQT1l7UtR/0a2NqKUmbCAi8GfOETrQpUzsI+GfjaNMsNkUsBAgXLjHVLLNA3",
+	"+G9Acm097vAXtWBRTXtV4XHLelbbW1tLeFarlYS58N+9NTnyONQ04DlrHnBEWi3q59aaqV2W/pmyIXfZ",
+	"QFgCX7rNut9sU4/CaxdEzqdAkDiIeCfo1Af0xrY4+s/7wWGsUxUWTeTiGqyw0GuKNlZUAhNEOf5UL75q",
+	"qqChOXqu9TM0vKepnglz02LvgDsdL1mT86XnX9IS6QeKKJcNIj1jn5coZ7EhkrTEOhIwOevAd3qkVFvd",
+	"yp315BU64MGhA+bKRnsRSrWEq95x5hAurJG1eNxK+AWLer8SlKbSiofR6JVteU9SVrFAfkNRxYuW42dW",
+	"8rBQMUZNSXS8X4lLByzYiKJjhWOd2oUYonM3YM7A5pcAt6REmDj27XsDis6xKBTPnrvy0CifmfqUOKpX",
+	"/VkR1ATM7pK+Y3AHW2P7TwaAMTOhnZowjlQREOn3ILa3gpcQ3DvpAsR54IImYbKsczlSClhxu82x/kkY",
+	"xoqByxubjwNry3LCTUONTCpJQ1EU0ntcSo2UEzgzJrIZvyYl4jQu0xiGorGmSQlbSXbQwvjToqQEzdFz",
+	"TUrQ8J4mKRHmZk5Sgub5FfroqbIYJ46Xrjq9blaBmY0IqLbmMm3Ryp8GTqZVmyh6Uevhsv/rc8ClxJFg",
+	"dz1XaoHlmZ3227mjpvTPnS3Sa/rnwdM/gbMsEPQE56Jtp1mgT4+gSQt4517zQU3ICPNs5yryQQ+j4ivz",
+	"Np4kH7RAfqsmm5fscDwpdGLCfJgpb+oYij/kVkBFaTSRrbVBKq9Osi8mgXmhx1JsW0nZJks5Ul93Qpgr",
+	"c9tlNiuNUoT8xa61GesYB0vd10ICd1eESNxlKZJ+pRAmSw24DxD1tBaUVwZ+iSAZSIqay8Q3uM02kg2h",
+	"R0NgwYN/+YnY+LJ01FwaJZaOmWnkxwagSm9FzIdaTeL2xYzKA+MO1A7RH9piZlyY+zGYTQ9Ai/GPDADE",
+	"4Uffv1YoLvj9i0P1Kr3x8jfkN4sdrns12jXCfOALny3IBw7viSA+aG7mc4xEVX4N7e+pB0UhEM0qyuSy",
+	"m/CyAf4JXLd6rw7f0yo33EnrZPZXMWqj9tW8T3PPtAhUPQxL1RTOPTMIHQjrD5UWvmTxRluBzLxgqQwA",
+	"a/Cx4qvIRoAZjqfBt33/+zeg3ZbR5fKQ5pHSkEYtwdwfMYlYRwwLRzBq2mjBxtyyIc9F9y8gNHWkR+w2",
+	"rhJmc+D57uSxNVUe0CksdhYiAnxcmdCMlgIGgsjPabApMkqz4cgHnxjhlgErtYIWBMw51vEBpikJsA+A",
+	"75BSE6DvWggmEy8NEIdKx8RX6HTEvr1uj/3Ks0Ffx0HBrIUhScvSbziac68c30ApoTMzRYWktj+8Zrca",
+	"O5QXaoPP6Wup2ewbsCkEUtbmEjKZBMFAfcNsjzhr8tiiiZhc2OwXJrUhaKZFuKWoK0tO1XT00ZNT8+1D",
+	"AI4Ms/VyLcD+AChL3T0MQdgPJjpr9U+on5TQkEwjQatN4iFMUqUX/EiIDh7gDkIeKGFSA4imdH0N2Zsd",
+	"NiqsKJ1lGS9LpPXKRmUJtJ8X/g0Jqgbsi7z0AxleWGe0sD12AujNqRZf3Tm9glg97DV2Cu9GUOjIQA+w",
+	"zMKLiuP+xRVpsriSWkt9BZQ9RFdfz9SIvo5vZ6Xwco2nE0hT8f6nrR3mZxRfjQ+2WcldNmjhr8BKsMX9",
+	"H4OZrwQPCcpMxY00Iwvr0pa9wXva6i5+/mn7HumbldZPTHR21BLwVo4iyucje4k/LfGeD0aLByoVtMxK",
+	"DQVPcS1j8OI1OOrzfN7GW2DRtE/YhDlzLahJPTPWhRbLAVeXb00hNDs73WdjqXMzZukfXrL9Pd20rwMU",
+	"CeIIvdtiOZ/YAIGUOpMmxMVQp/jVZrwbWaT9Ju5v6ibsqjSjAgBM+jrnk4S6+EzJ9o4+smsxoWJ+OpJm",
+	"H/z1Nuo4fD5YCTOUzom8x9K9LBOFH5346jYze5MGwGDcXa/wCdyy/ZN/IS3xtZiwzKjRUAOzM/C6kx2D",
+	"q88vJmm3RaHP7pS9grt+K81wmVANLj41G21p6zDGlsR4zie1xDj+K7TH8UKeX4tJS468IaEcBAicbi80",
+	"sfcCDJS09QLIh2YiXpHZgfk9BqQGUMYgONNPmB3RbZ8EaxW8RqGMrWl1F+kUGYaa5UFbM216NsWNf377",
+	"4ZMW5G4XovSm2wXiWL+RBr70qWAgF9OI9YtVGnaGoNCwVZsxvA8GhxSs/zg5/MyGAphXsWeTIFIIraw0",
+	"4wQ+GPz5sxOWG6V4aROGIWcmlEL0DX5hvbOC4JOBc5KcB9yk/caNg3KA913yG6EsHJn5P6f/eftZfHVv",
+	"92lrDzCYaDV9mINvIMBxIBecd4YG8vsrrsNa54uqD6F00Z11sfIWUD5nJGr6MHtqOZo30biib2xYaxAF",
+	"EDl0B1mnZdlAlYxGCSTXEUqG53zPWhqOiBcdNokm2zFNcPNt40LwUpR7I++Z/vHFCyIv5D/FJP7yxd9A",
+	"nBiNfnJMKHCH/0/4DLnJAKxmI9kAtpqNTZBeGtHskw7kjdDC2oSVgucS/9c/TmaCzTZWwPOBJpDjThda",
+	"/oXjDeBMexlyZgevK/GbJPD3+YeRo2Nrz/Er1PCcMyummAaq4QjE92HKXLFOaZRgKVyXdutP9b+0YEfd",
+	"CvN6t7Zs23DrPk56iAcRnXcqKqwfNlTl6SEB3zIYjEAhZoNlvRai8B7GpZJasExJqMD33ocTRf253jde",
+	"8IE1Zn6bsIvSjOH0yG8HnLlSCNg5al4MPRu5WhrcIsBVeetVhjvAHJ7Z5SxSRgBI377io1zUnuqvbRlx",
+	"K9YI6xCWSwX20g1yIEuWNSN19GaQKeyiifLxwrQvUHsE6nOTiOINXE38mmPlZkW2MUc4wy2LhlVLgASB",
+	"U/JGBCQ3BP4AKjjIjAA0yExypD4VWbHx/cv3/wUAAP//",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

@@ -30,9 +30,13 @@ public struct CCBackendAuthMiddleware: ClientMiddleware {
         "getDocs",
         "getDocsAsset",
         "getJWKS",
+        "getAppleAppSiteAssociation",
+        "getAssetLinks",
         "register",
         "login",
         "refreshTokens",
+        "beginPasskeyLogin",
+        "finishPasskeyLogin",
         "downloadFile",
     ]
 
