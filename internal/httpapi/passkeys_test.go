@@ -204,3 +204,20 @@ func TestPasskeysOfAnotherUser(t *testing.T) {
 		t.Fatalf("owner's list = %s", raw)
 	}
 }
+
+// TestPasskeyDisabledAccount: a disabled account's passkey verifies but signs nobody in.
+func TestPasskeyDisabledAccount(t *testing.T) {
+	s := testutil.NewServer(t)
+	u := s.Register(t, "pk-disabled@example.com")
+	key := newSoftKey(virtualwebauthn.AuthenticatorOptions{})
+	registerPasskey(t, s, u, key)
+	admin := s.Admin(t, "pk-disabler@example.com")
+	if resp, raw := s.Do(t, http.MethodPatch, "/v1/admin/users/"+u.UserID, `{"is_active":false}`, admin.Bearer()); resp.StatusCode != http.StatusOK {
+		t.Fatalf("disable = %d %s", resp.StatusCode, raw)
+	}
+	c := beginPasskeyLogin(t, s)
+	resp, raw := finishPasskeyLogin(t, s, c.CeremonyId, key.assert(t, c))
+	if p := decodeProblem(t, resp, raw, http.StatusForbidden); p.Code != "account_disabled" {
+		t.Fatalf("disabled account: %+v", p)
+	}
+}
