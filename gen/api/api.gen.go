@@ -46,28 +46,34 @@ func (e AssetLinkTargetNamespace) Valid() bool {
 
 // Defines values for AuditAction.
 const (
-	AuditActionAdminDebugView      AuditAction = "admin.debug_view"
-	AuditActionAdminUserUpdate     AuditAction = "admin.user_update"
-	AuditActionAuthApiKeyCreate    AuditAction = "auth.api_key_create"
-	AuditActionAuthApiKeyRevoke    AuditAction = "auth.api_key_revoke"
-	AuditActionAuthApiKeyRotate    AuditAction = "auth.api_key_rotate"
-	AuditActionAuthLockout         AuditAction = "auth.lockout"
-	AuditActionAuthLogin           AuditAction = "auth.login"
-	AuditActionAuthLogout          AuditAction = "auth.logout"
-	AuditActionAuthPasskeyDelete   AuditAction = "auth.passkey_delete"
-	AuditActionAuthPasskeyLogin    AuditAction = "auth.passkey_login"
-	AuditActionAuthPasskeyRegister AuditAction = "auth.passkey_register"
-	AuditActionAuthPasskeyRename   AuditAction = "auth.passkey_rename"
-	AuditActionAuthPasswordChange  AuditAction = "auth.password_change"
-	AuditActionAuthProfileDelete   AuditAction = "auth.profile_delete"
-	AuditActionAuthRefresh         AuditAction = "auth.refresh"
-	AuditActionAuthRefreshReuse    AuditAction = "auth.refresh_reuse"
-	AuditActionAuthRegister        AuditAction = "auth.register"
-	AuditActionKeysRotate          AuditAction = "keys.rotate"
-	AuditActionMcpServerCreate     AuditAction = "mcp.server_create"
-	AuditActionMcpServerDelete     AuditAction = "mcp.server_delete"
-	AuditActionMcpServerUpdate     AuditAction = "mcp.server_update"
-	AuditActionMcpToolCall         AuditAction = "mcp.tool_call"
+	AuditActionAdminDebugView              AuditAction = "admin.debug_view"
+	AuditActionAdminUserUpdate             AuditAction = "admin.user_update"
+	AuditActionAuthApiKeyCreate            AuditAction = "auth.api_key_create"
+	AuditActionAuthApiKeyRevoke            AuditAction = "auth.api_key_revoke"
+	AuditActionAuthApiKeyRotate            AuditAction = "auth.api_key_rotate"
+	AuditActionAuthLockout                 AuditAction = "auth.lockout"
+	AuditActionAuthLogin                   AuditAction = "auth.login"
+	AuditActionAuthLogout                  AuditAction = "auth.logout"
+	AuditActionAuthMfaChallenge            AuditAction = "auth.mfa_challenge"
+	AuditActionAuthMfaDisable              AuditAction = "auth.mfa_disable"
+	AuditActionAuthMfaEnable               AuditAction = "auth.mfa_enable"
+	AuditActionAuthMfaEnroll               AuditAction = "auth.mfa_enroll"
+	AuditActionAuthPasskeyDelete           AuditAction = "auth.passkey_delete"
+	AuditActionAuthPasskeyLogin            AuditAction = "auth.passkey_login"
+	AuditActionAuthPasskeyRegister         AuditAction = "auth.passkey_register"
+	AuditActionAuthPasskeyRename           AuditAction = "auth.passkey_rename"
+	AuditActionAuthPasswordChange          AuditAction = "auth.password_change"
+	AuditActionAuthProfileDelete           AuditAction = "auth.profile_delete"
+	AuditActionAuthReauthenticate          AuditAction = "auth.reauthenticate"
+	AuditActionAuthRecoveryCodesRegenerate AuditAction = "auth.recovery_codes_regenerate"
+	AuditActionAuthRefresh                 AuditAction = "auth.refresh"
+	AuditActionAuthRefreshReuse            AuditAction = "auth.refresh_reuse"
+	AuditActionAuthRegister                AuditAction = "auth.register"
+	AuditActionKeysRotate                  AuditAction = "keys.rotate"
+	AuditActionMcpServerCreate             AuditAction = "mcp.server_create"
+	AuditActionMcpServerDelete             AuditAction = "mcp.server_delete"
+	AuditActionMcpServerUpdate             AuditAction = "mcp.server_update"
+	AuditActionMcpToolCall                 AuditAction = "mcp.tool_call"
 )
 
 // Valid indicates whether the value is a known member of the AuditAction enum.
@@ -89,6 +95,14 @@ func (e AuditAction) Valid() bool {
 		return true
 	case AuditActionAuthLogout:
 		return true
+	case AuditActionAuthMfaChallenge:
+		return true
+	case AuditActionAuthMfaDisable:
+		return true
+	case AuditActionAuthMfaEnable:
+		return true
+	case AuditActionAuthMfaEnroll:
+		return true
 	case AuditActionAuthPasskeyDelete:
 		return true
 	case AuditActionAuthPasskeyLogin:
@@ -100,6 +114,10 @@ func (e AuditAction) Valid() bool {
 	case AuditActionAuthPasswordChange:
 		return true
 	case AuditActionAuthProfileDelete:
+		return true
+	case AuditActionAuthReauthenticate:
+		return true
+	case AuditActionAuthRecoveryCodesRegenerate:
 		return true
 	case AuditActionAuthRefresh:
 		return true
@@ -419,6 +437,45 @@ func (e MCPTransport) Valid() bool {
 	case MCPTransportStdio:
 		return true
 	case MCPTransportStreamableHttp:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for MFAMethod.
+const (
+	MFAMethodPasskey      MFAMethod = "passkey"
+	MFAMethodPassword     MFAMethod = "password"
+	MFAMethodRecoveryCode MFAMethod = "recovery_code"
+	MFAMethodTotp         MFAMethod = "totp"
+)
+
+// Valid indicates whether the value is a known member of the MFAMethod enum.
+func (e MFAMethod) Valid() bool {
+	switch e {
+	case MFAMethodPasskey:
+		return true
+	case MFAMethodPassword:
+		return true
+	case MFAMethodRecoveryCode:
+		return true
+	case MFAMethodTotp:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for MFARequiredMfaRequired.
+const (
+	MFARequiredMfaRequiredTrue MFARequiredMfaRequired = true
+)
+
+// Valid indicates whether the value is a known member of the MFARequiredMfaRequired enum.
+func (e MFARequiredMfaRequired) Valid() bool {
+	switch e {
+	case MFARequiredMfaRequiredTrue:
 		return true
 	default:
 		return false
@@ -1390,6 +1447,12 @@ type LoginRequest struct {
 	Username   *string     `json:"username,omitempty"`
 }
 
+// LoginResult Either the token pair, or (the account has MFA) the second step: no tokens, an `mfa_token`
+// for `POST /v1/auth/mfa/challenge` and the methods that can complete it.
+type LoginResult struct {
+	union json.RawMessage
+}
+
 // MCPContentBlock An MCP content block (`{"type":"text","text":...}`, `{"type":"image",...}`, ...).
 type MCPContentBlock struct {
 	Type                 string                 `json:"type"`
@@ -1566,6 +1629,36 @@ type MCPToolResult struct {
 // MCPTransport defines model for MCPTransport.
 type MCPTransport string
 
+// MFAChallengeRequest The `mfa_token` and exactly one of `totp_code` or `recovery_code`.
+type MFAChallengeRequest struct {
+	MfaToken string `json:"mfa_token"`
+
+	// RecoveryCode A recovery code as shown (case and hyphens do not matter).
+	//
+	// Example: abcd-efgh-ijkl-mnop
+	RecoveryCode *RecoveryCodeValue `json:"recovery_code,omitempty"`
+
+	// TotpCode Example: 123456
+	TotpCode *TOTPCodeValue `json:"totp_code,omitempty"`
+}
+
+// MFAMethod A way to complete a second step or a re-authentication.
+type MFAMethod string
+
+// MFARequired defines model for MFARequired.
+type MFARequired struct {
+	// ExpiresIn Example: 300
+	ExpiresIn   int                    `json:"expires_in"`
+	Methods     []MFAMethod            `json:"methods"`
+	MfaRequired MFARequiredMfaRequired `json:"mfa_required"`
+
+	// MfaToken Single use, bound to this sign-in; expires after `expires_in` seconds.
+	MfaToken string `json:"mfa_token"`
+}
+
+// MFARequiredMfaRequired defines model for MFARequired.MfaRequired.
+type MFARequiredMfaRequired bool
+
 // Message defines model for Message.
 type Message struct {
 	// Content Text, or a list of content parts (OpenAI style).
@@ -1717,7 +1810,11 @@ type PasskeyList struct {
 }
 
 // PasskeyLoginBegin defines model for PasskeyLoginBegin.
-type PasskeyLoginBegin = map[string]interface{}
+type PasskeyLoginBegin struct {
+	// MfaToken From a password sign-in that answered `mfa_required` (methods include `passkey`): the
+	// options then list that user's passkeys, and the finish completes that sign-in.
+	MfaToken *string `json:"mfa_token,omitempty"`
+}
 
 // PasskeyLoginFinish defines model for PasskeyLoginFinish.
 type PasskeyLoginFinish struct {
@@ -1728,6 +1825,10 @@ type PasskeyLoginFinish struct {
 
 	// Credential The `PublicKeyCredential` as JSON (`toJSON()`), assertion response.
 	Credential json.RawMessage `json:"credential"`
+
+	// MfaToken The passkey is the second factor of this pending password sign-in: the assertion must be
+	// by that user's passkey, and the answer is that sign-in's token pair (`mfa_token` spent).
+	MfaToken *string `json:"mfa_token,omitempty"`
 }
 
 // PasskeyRegistrationFinish defines model for PasskeyRegistrationFinish.
@@ -1784,6 +1885,9 @@ type Problem struct {
 	//
 	// Example: /v1/projects
 	Instance *string `json:"instance,omitempty"`
+
+	// Methods With `reauthentication_required`: the ways to re-authenticate this account.
+	Methods *[]MFAMethod `json:"methods,omitempty"`
 
 	// RequestId Example: 0b9f3b6e-8f1f-4c43-9c35-6f0f1d3f1a7e
 	RequestId string `json:"request_id"`
@@ -1873,6 +1977,52 @@ type Readiness struct {
 
 // ReadinessStatus defines model for Readiness.Status.
 type ReadinessStatus string
+
+// ReauthPasskey defines model for ReauthPasskey.
+type ReauthPasskey struct {
+	// Passkey A WebAuthn assertion of the passkey ceremony `ceremony_id`.
+	Passkey struct {
+		CeremonyId string `json:"ceremony_id"`
+
+		// Credential The PublicKeyCredential (JSON) the authenticator returned.
+		Credential map[string]interface{} `json:"credential"`
+	} `json:"passkey"`
+}
+
+// ReauthPassword defines model for ReauthPassword.
+type ReauthPassword struct {
+	Password string `json:"password"`
+}
+
+// ReauthRecoveryCode defines model for ReauthRecoveryCode.
+type ReauthRecoveryCode struct {
+	// RecoveryCode A recovery code as shown (case and hyphens do not matter).
+	//
+	// Example: abcd-efgh-ijkl-mnop
+	RecoveryCode RecoveryCodeValue `json:"recovery_code"`
+}
+
+// ReauthTOTP defines model for ReauthTOTP.
+type ReauthTOTP struct {
+	// TotpCode Example: 123456
+	TotpCode TOTPCodeValue `json:"totp_code"`
+}
+
+// ReauthenticateRequest Exactly one proof.
+type ReauthenticateRequest struct {
+	union json.RawMessage
+}
+
+// RecoveryCodeValue A recovery code as shown (case and hyphens do not matter).
+//
+// Example: abcd-efgh-ijkl-mnop
+type RecoveryCodeValue = string
+
+// RecoveryCodes defines model for RecoveryCodes.
+type RecoveryCodes struct {
+	// RecoveryCodes Ten single-use codes of 80 random bits each.
+	RecoveryCodes []string `json:"recovery_codes"`
+}
 
 // RefreshRequest defines model for RefreshRequest.
 type RefreshRequest struct {
@@ -2024,6 +2174,24 @@ type SyncPage struct {
 
 	// NextCursor Where the next call continues; store it even when `data` is empty.
 	NextCursor string `json:"next_cursor"`
+}
+
+// TOTPCode defines model for TOTPCode.
+type TOTPCode struct {
+	// Code Example: 123456
+	Code TOTPCodeValue `json:"code"`
+}
+
+// TOTPCodeValue Example: 123456
+type TOTPCodeValue = string
+
+// TOTPEnrollment defines model for TOTPEnrollment.
+type TOTPEnrollment struct {
+	// OtpauthUrl `otpauth://totp/...` for the authenticator app's QR code.
+	OtpauthUrl string `json:"otpauth_url"`
+
+	// Secret The shared secret, base32 without padding.
+	Secret string `json:"secret"`
 }
 
 // UsageEvent defines model for UsageEvent.
@@ -2216,6 +2384,9 @@ type NotFound = Problem
 
 // PreconditionFailed An RFC 9457 problem with an OpenAI-compatible `error` member.
 type PreconditionFailed = Problem
+
+// ReauthenticationRequired An RFC 9457 problem with an OpenAI-compatible `error` member.
+type ReauthenticationRequired = Problem
 
 // TooManyRequests An RFC 9457 problem with an OpenAI-compatible `error` member.
 type TooManyRequests = Problem
@@ -2606,6 +2777,12 @@ type LoginJSONRequestBody = LoginRequest
 // LoginFormdataRequestBody defines body for Login for application/x-www-form-urlencoded ContentType.
 type LoginFormdataRequestBody = PasswordGrant
 
+// CompleteMFAChallengeJSONRequestBody defines body for CompleteMFAChallenge for application/json ContentType.
+type CompleteMFAChallengeJSONRequestBody = MFAChallengeRequest
+
+// VerifyTOTPJSONRequestBody defines body for VerifyTOTP for application/json ContentType.
+type VerifyTOTPJSONRequestBody = TOTPCode
+
 // BeginPasskeyLoginJSONRequestBody defines body for BeginPasskeyLogin for application/json ContentType.
 type BeginPasskeyLoginJSONRequestBody = PasskeyLoginBegin
 
@@ -2623,6 +2800,9 @@ type DeleteProfileJSONRequestBody = PasswordConfirmation
 
 // UpdateProfileJSONRequestBody defines body for UpdateProfile for application/json ContentType.
 type UpdateProfileJSONRequestBody = ProfileUpdate
+
+// ReauthenticateJSONRequestBody defines body for Reauthenticate for application/json ContentType.
+type ReauthenticateJSONRequestBody = ReauthenticateRequest
 
 // RefreshTokensJSONRequestBody defines body for RefreshTokens for application/json ContentType.
 type RefreshTokensJSONRequestBody = RefreshRequest
@@ -2741,6 +2921,68 @@ func (a MCPContentBlock) MarshalJSON() ([]byte, error) {
 	return json.Marshal(object)
 }
 
+// AsAuthTokens returns the union data inside the LoginResult as a AuthTokens
+func (t LoginResult) AsAuthTokens() (AuthTokens, error) {
+	var body AuthTokens
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromAuthTokens overwrites any union data inside the LoginResult as the provided AuthTokens
+func (t *LoginResult) FromAuthTokens(v AuthTokens) error {
+	b, err := json.Marshal(v)
+	t.union = b
+	return err
+}
+
+// MergeAuthTokens performs a merge with any union data inside the LoginResult, using the provided AuthTokens
+func (t *LoginResult) MergeAuthTokens(v AuthTokens) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+// AsMFARequired returns the union data inside the LoginResult as a MFARequired
+func (t LoginResult) AsMFARequired() (MFARequired, error) {
+	var body MFARequired
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromMFARequired overwrites any union data inside the LoginResult as the provided MFARequired
+func (t *LoginResult) FromMFARequired(v MFARequired) error {
+	b, err := json.Marshal(v)
+	t.union = b
+	return err
+}
+
+// MergeMFARequired performs a merge with any union data inside the LoginResult, using the provided MFARequired
+func (t *LoginResult) MergeMFARequired(v MFARequired) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+func (t LoginResult) MarshalJSON() ([]byte, error) {
+	b, err := t.union.MarshalJSON()
+	return b, err
+}
+
+func (t *LoginResult) UnmarshalJSON(b []byte) error {
+	err := t.union.UnmarshalJSON(b)
+	return err
+}
+
 // AsMessageContent0 returns the union data inside the MessageContent as a MessageContent0
 func (t MessageContent) AsMessageContent0() (MessageContent0, error) {
 	var body MessageContent0
@@ -2799,6 +3041,120 @@ func (t MessageContent) MarshalJSON() ([]byte, error) {
 }
 
 func (t *MessageContent) UnmarshalJSON(b []byte) error {
+	err := t.union.UnmarshalJSON(b)
+	return err
+}
+
+// AsReauthPassword returns the union data inside the ReauthenticateRequest as a ReauthPassword
+func (t ReauthenticateRequest) AsReauthPassword() (ReauthPassword, error) {
+	var body ReauthPassword
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromReauthPassword overwrites any union data inside the ReauthenticateRequest as the provided ReauthPassword
+func (t *ReauthenticateRequest) FromReauthPassword(v ReauthPassword) error {
+	b, err := json.Marshal(v)
+	t.union = b
+	return err
+}
+
+// MergeReauthPassword performs a merge with any union data inside the ReauthenticateRequest, using the provided ReauthPassword
+func (t *ReauthenticateRequest) MergeReauthPassword(v ReauthPassword) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+// AsReauthTOTP returns the union data inside the ReauthenticateRequest as a ReauthTOTP
+func (t ReauthenticateRequest) AsReauthTOTP() (ReauthTOTP, error) {
+	var body ReauthTOTP
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromReauthTOTP overwrites any union data inside the ReauthenticateRequest as the provided ReauthTOTP
+func (t *ReauthenticateRequest) FromReauthTOTP(v ReauthTOTP) error {
+	b, err := json.Marshal(v)
+	t.union = b
+	return err
+}
+
+// MergeReauthTOTP performs a merge with any union data inside the ReauthenticateRequest, using the provided ReauthTOTP
+func (t *ReauthenticateRequest) MergeReauthTOTP(v ReauthTOTP) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+// AsReauthRecoveryCode returns the union data inside the ReauthenticateRequest as a ReauthRecoveryCode
+func (t ReauthenticateRequest) AsReauthRecoveryCode() (ReauthRecoveryCode, error) {
+	var body ReauthRecoveryCode
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromReauthRecoveryCode overwrites any union data inside the ReauthenticateRequest as the provided ReauthRecoveryCode
+func (t *ReauthenticateRequest) FromReauthRecoveryCode(v ReauthRecoveryCode) error {
+	b, err := json.Marshal(v)
+	t.union = b
+	return err
+}
+
+// MergeReauthRecoveryCode performs a merge with any union data inside the ReauthenticateRequest, using the provided ReauthRecoveryCode
+func (t *ReauthenticateRequest) MergeReauthRecoveryCode(v ReauthRecoveryCode) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+// AsReauthPasskey returns the union data inside the ReauthenticateRequest as a ReauthPasskey
+func (t ReauthenticateRequest) AsReauthPasskey() (ReauthPasskey, error) {
+	var body ReauthPasskey
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromReauthPasskey overwrites any union data inside the ReauthenticateRequest as the provided ReauthPasskey
+func (t *ReauthenticateRequest) FromReauthPasskey(v ReauthPasskey) error {
+	b, err := json.Marshal(v)
+	t.union = b
+	return err
+}
+
+// MergeReauthPasskey performs a merge with any union data inside the ReauthenticateRequest, using the provided ReauthPasskey
+func (t *ReauthenticateRequest) MergeReauthPasskey(v ReauthPasskey) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+func (t ReauthenticateRequest) MarshalJSON() ([]byte, error) {
+	b, err := t.union.MarshalJSON()
+	return b, err
+}
+
+func (t *ReauthenticateRequest) UnmarshalJSON(b []byte) error {
 	err := t.union.UnmarshalJSON(b)
 	return err
 }
@@ -3102,6 +3458,9 @@ type ClientInterface interface {
 	//
 	// Accepts JSON, or the OAuth2 password grant as a form (Swagger UI's Authorize button).
 	// Five consecutive failures for an identifier lock it for 15 minutes (429 with Retry-After).
+	// When the account has MFA (an active TOTP authenticator or a passkey), the right password
+	// answers `mfa_required: true` with an `mfa_token` and no tokens; complete the sign-in at
+	// `POST /v1/auth/mfa/challenge` (TOTP or recovery code) or with a passkey.
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -3112,6 +3471,9 @@ type ClientInterface interface {
 	//
 	// Accepts JSON, or the OAuth2 password grant as a form (Swagger UI's Authorize button).
 	// Five consecutive failures for an identifier lock it for 15 minutes (429 with Retry-After).
+	// When the account has MFA (an active TOTP authenticator or a passkey), the right password
+	// answers `mfa_required: true` with an `mfa_token` and no tokens; complete the sign-in at
+	// `POST /v1/auth/mfa/challenge` (TOTP or recovery code) or with a passkey.
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -3122,6 +3484,9 @@ type ClientInterface interface {
 	//
 	// Accepts JSON, or the OAuth2 password grant as a form (Swagger UI's Authorize button).
 	// Five consecutive failures for an identifier lock it for 15 minutes (429 with Retry-After).
+	// When the account has MFA (an active TOTP authenticator or a passkey), the right password
+	// answers `mfa_required: true` with an `mfa_token` and no tokens; complete the sign-in at
+	// `POST /v1/auth/mfa/challenge` (TOTP or recovery code) or with a passkey.
 	//
 	// Takes a body of the `application/x-www-form-urlencoded` content type.
 	//
@@ -3134,6 +3499,92 @@ type ClientInterface interface {
 	//
 	// Corresponds with POST /v1/auth/logout (the `Logout` operationId).
 	Logout(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CompleteMFAChallengeWithBody Complete a sign-in with its second factor
+	//
+	// Exchanges the `mfa_token` of a password sign-in (`POST /v1/auth/login` answered
+	// `mfa_required: true`) and exactly one of a current TOTP code or an unused recovery code for
+	// the usual token pair. The token is single use and lives 5 minutes: used, expired or unknown
+	// it is a 401 `invalid_mfa_token`. A wrong code is a 401 `invalid_code` (the token stays
+	// usable until it expires), audited, and counts towards the account's lockout; a locked
+	// account is a 429 `account_locked` with `Retry-After`. A recovery code works once.
+	// Rate-limited with the `auth` policy.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /v1/auth/mfa/challenge (the `CompleteMFAChallenge` operationId).
+	CompleteMFAChallengeWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CompleteMFAChallenge Complete a sign-in with its second factor
+	//
+	// Exchanges the `mfa_token` of a password sign-in (`POST /v1/auth/login` answered
+	// `mfa_required: true`) and exactly one of a current TOTP code or an unused recovery code for
+	// the usual token pair. The token is single use and lives 5 minutes: used, expired or unknown
+	// it is a 401 `invalid_mfa_token`. A wrong code is a 401 `invalid_code` (the token stays
+	// usable until it expires), audited, and counts towards the account's lockout; a locked
+	// account is a 429 `account_locked` with `Retry-After`. A recovery code works once.
+	// Rate-limited with the `auth` policy.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /v1/auth/mfa/challenge (the `CompleteMFAChallenge` operationId).
+	CompleteMFAChallenge(ctx context.Context, body CompleteMFAChallengeJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// RegenerateRecoveryCodes Replace the recovery codes
+	//
+	// Returns 10 new recovery codes (shown once); every earlier code stops working. Needs
+	// active TOTP (409 `mfa_not_enabled` otherwise) and a recent sign-in (`x-step-up`).
+	// Audited (`auth.recovery_codes_regenerate`).
+	//
+	// Corresponds with POST /v1/auth/mfa/recovery-codes (the `RegenerateRecoveryCodes` operationId).
+	RegenerateRecoveryCodes(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// DisableTOTP Turn TOTP (and the recovery codes) off
+	//
+	// Deletes the authenticator and every recovery code. A critical operation (`x-step-up`):
+	// when the account has MFA the sign-in must be recent, so a client first proves a current
+	// code with `POST /v1/auth/reauthenticate {totp_code}` (or a password, recovery code or
+	// passkey). No TOTP enrolled (active or pending) is a 404. Audited (`auth.mfa_disable`).
+	//
+	// Corresponds with DELETE /v1/auth/mfa/totp (the `DisableTOTP` operationId).
+	DisableTOTP(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// EnrollTOTP Start enrolling a TOTP authenticator
+	//
+	// Returns a new secret (base32) and its `otpauth://` URL (SHA1, 6 digits, 30 s) for the
+	// authenticator app's QR code. The enrolment stays pending, and MFA off, until
+	// `POST /v1/auth/mfa/totp/verify` confirms a code; enrolling again replaces a pending secret.
+	// An account whose TOTP is already active answers 409 `mfa_already_enabled`. The secret is
+	// stored sealed with `CCB_SECRET_KEY` and shown only here. Audited (`auth.mfa_enroll`).
+	//
+	// Corresponds with POST /v1/auth/mfa/totp (the `EnrollTOTP` operationId).
+	EnrollTOTP(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// VerifyTOTPWithBody Confirm the TOTP enrolment with a first code
+	//
+	// Activates the pending authenticator (MFA is on from now) and returns 10 recovery codes,
+	// shown once. A code is accepted once only, and never one older than the last accepted
+	// (±1 step of 30 s around the server clock). A wrong or replayed code is a 403
+	// `invalid_code`, audited, and counts towards the account's lockout like a failed password.
+	// No pending enrolment is a 404; an already active one a 409 `mfa_already_enabled`.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /v1/auth/mfa/totp/verify (the `VerifyTOTP` operationId).
+	VerifyTOTPWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// VerifyTOTP Confirm the TOTP enrolment with a first code
+	//
+	// Activates the pending authenticator (MFA is on from now) and returns 10 recovery codes,
+	// shown once. A code is accepted once only, and never one older than the last accepted
+	// (±1 step of 30 s around the server clock). A wrong or replayed code is a 403
+	// `invalid_code`, audited, and counts towards the account's lockout like a failed password.
+	// No pending enrolment is a 404; an already active one a 409 `mfa_already_enabled`.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /v1/auth/mfa/totp/verify (the `VerifyTOTP` operationId).
+	VerifyTOTP(ctx context.Context, body VerifyTOTPJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// ListPasskeys The caller's passkeys
 	//
@@ -3240,7 +3691,8 @@ type ClientInterface interface {
 	// DeletePasskey Delete a passkey
 	//
 	// The passkey stops signing in at once (audited, `auth.passkey_delete`). Another user's
-	// passkey id answers 404.
+	// passkey id answers 404. Critical (`x-step-up`): an account with MFA must have
+	// authenticated recently.
 	//
 	// Corresponds with DELETE /v1/auth/passkeys/{id} (the `DeletePasskey` operationId).
 	DeletePasskey(ctx context.Context, id ID, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -3313,6 +3765,38 @@ type ClientInterface interface {
 	//
 	// Corresponds with PATCH /v1/auth/profile (the `UpdateProfile` operationId).
 	UpdateProfile(ctx context.Context, body UpdateProfileJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ReauthenticateWithBody Prove a fresh authentication (step-up)
+	//
+	// Confirms the signed-in caller with exactly one of a password, a current TOTP code, an unused
+	// recovery code or a passkey assertion (`ceremony_id` from the passkey ceremony and the
+	// `credential` the authenticator produced), and returns a new token pair of the same session
+	// whose `auth_time` is now: critical operations (`x-step-up`) accept it for
+	// `CCB_STEP_UP_MAX_AGE` (default 10 minutes). The previous refresh token is spent (as by a
+	// refresh). A wrong secret is a 403 `invalid_password` / `invalid_code`, audited, and counts
+	// towards the account's lockout. API keys have no session to refresh (400 `not_a_session`).
+	// Audited (`auth.reauthenticate`).
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /v1/auth/reauthenticate (the `Reauthenticate` operationId).
+	ReauthenticateWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// Reauthenticate Prove a fresh authentication (step-up)
+	//
+	// Confirms the signed-in caller with exactly one of a password, a current TOTP code, an unused
+	// recovery code or a passkey assertion (`ceremony_id` from the passkey ceremony and the
+	// `credential` the authenticator produced), and returns a new token pair of the same session
+	// whose `auth_time` is now: critical operations (`x-step-up`) accept it for
+	// `CCB_STEP_UP_MAX_AGE` (default 10 minutes). The previous refresh token is spent (as by a
+	// refresh). A wrong secret is a 403 `invalid_password` / `invalid_code`, audited, and counts
+	// towards the account's lockout. API keys have no session to refresh (400 `not_a_session`).
+	// Audited (`auth.reauthenticate`).
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /v1/auth/reauthenticate (the `Reauthenticate` operationId).
+	Reauthenticate(ctx context.Context, body ReauthenticateJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// RefreshTokensWithBody Exchange a refresh token for a new pair
 	//
@@ -4473,6 +4957,9 @@ func (c *Client) ChangePassword(ctx context.Context, body ChangePasswordJSONRequ
 //
 // Accepts JSON, or the OAuth2 password grant as a form (Swagger UI's Authorize button).
 // Five consecutive failures for an identifier lock it for 15 minutes (429 with Retry-After).
+// When the account has MFA (an active TOTP authenticator or a passkey), the right password
+// answers `mfa_required: true` with an `mfa_token` and no tokens; complete the sign-in at
+// `POST /v1/auth/mfa/challenge` (TOTP or recovery code) or with a passkey.
 //
 // Takes any type of body and a specified content type.
 //
@@ -4493,6 +4980,9 @@ func (c *Client) LoginWithBody(ctx context.Context, contentType string, body io.
 //
 // Accepts JSON, or the OAuth2 password grant as a form (Swagger UI's Authorize button).
 // Five consecutive failures for an identifier lock it for 15 minutes (429 with Retry-After).
+// When the account has MFA (an active TOTP authenticator or a passkey), the right password
+// answers `mfa_required: true` with an `mfa_token` and no tokens; complete the sign-in at
+// `POST /v1/auth/mfa/challenge` (TOTP or recovery code) or with a passkey.
 //
 // Takes a body of the `application/json` content type.
 //
@@ -4513,6 +5003,9 @@ func (c *Client) Login(ctx context.Context, body LoginJSONRequestBody, reqEditor
 //
 // Accepts JSON, or the OAuth2 password grant as a form (Swagger UI's Authorize button).
 // Five consecutive failures for an identifier lock it for 15 minutes (429 with Retry-After).
+// When the account has MFA (an active TOTP authenticator or a passkey), the right password
+// answers `mfa_required: true` with an `mfa_token` and no tokens; complete the sign-in at
+// `POST /v1/auth/mfa/challenge` (TOTP or recovery code) or with a passkey.
 //
 // Takes a body of the `application/x-www-form-urlencoded` content type.
 //
@@ -4536,6 +5029,162 @@ func (c *Client) LoginWithFormdataBody(ctx context.Context, body LoginFormdataRe
 // Corresponds with POST /v1/auth/logout (the `Logout` operationId).
 func (c *Client) Logout(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewLogoutRequest(c.Server)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CompleteMFAChallengeWithBody Complete a sign-in with its second factor
+//
+// Exchanges the `mfa_token` of a password sign-in (`POST /v1/auth/login` answered
+// `mfa_required: true`) and exactly one of a current TOTP code or an unused recovery code for
+// the usual token pair. The token is single use and lives 5 minutes: used, expired or unknown
+// it is a 401 `invalid_mfa_token`. A wrong code is a 401 `invalid_code` (the token stays
+// usable until it expires), audited, and counts towards the account's lockout; a locked
+// account is a 429 `account_locked` with `Retry-After`. A recovery code works once.
+// Rate-limited with the `auth` policy.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /v1/auth/mfa/challenge (the `CompleteMFAChallenge` operationId).
+func (c *Client) CompleteMFAChallengeWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCompleteMFAChallengeRequestWithBody(c.Server, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CompleteMFAChallenge Complete a sign-in with its second factor
+//
+// Exchanges the `mfa_token` of a password sign-in (`POST /v1/auth/login` answered
+// `mfa_required: true`) and exactly one of a current TOTP code or an unused recovery code for
+// the usual token pair. The token is single use and lives 5 minutes: used, expired or unknown
+// it is a 401 `invalid_mfa_token`. A wrong code is a 401 `invalid_code` (the token stays
+// usable until it expires), audited, and counts towards the account's lockout; a locked
+// account is a 429 `account_locked` with `Retry-After`. A recovery code works once.
+// Rate-limited with the `auth` policy.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /v1/auth/mfa/challenge (the `CompleteMFAChallenge` operationId).
+func (c *Client) CompleteMFAChallenge(ctx context.Context, body CompleteMFAChallengeJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCompleteMFAChallengeRequest(c.Server, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// RegenerateRecoveryCodes Replace the recovery codes
+//
+// Returns 10 new recovery codes (shown once); every earlier code stops working. Needs
+// active TOTP (409 `mfa_not_enabled` otherwise) and a recent sign-in (`x-step-up`).
+// Audited (`auth.recovery_codes_regenerate`).
+//
+// Corresponds with POST /v1/auth/mfa/recovery-codes (the `RegenerateRecoveryCodes` operationId).
+func (c *Client) RegenerateRecoveryCodes(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewRegenerateRecoveryCodesRequest(c.Server)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// DisableTOTP Turn TOTP (and the recovery codes) off
+//
+// Deletes the authenticator and every recovery code. A critical operation (`x-step-up`):
+// when the account has MFA the sign-in must be recent, so a client first proves a current
+// code with `POST /v1/auth/reauthenticate {totp_code}` (or a password, recovery code or
+// passkey). No TOTP enrolled (active or pending) is a 404. Audited (`auth.mfa_disable`).
+//
+// Corresponds with DELETE /v1/auth/mfa/totp (the `DisableTOTP` operationId).
+func (c *Client) DisableTOTP(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewDisableTOTPRequest(c.Server)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// EnrollTOTP Start enrolling a TOTP authenticator
+//
+// Returns a new secret (base32) and its `otpauth://` URL (SHA1, 6 digits, 30 s) for the
+// authenticator app's QR code. The enrolment stays pending, and MFA off, until
+// `POST /v1/auth/mfa/totp/verify` confirms a code; enrolling again replaces a pending secret.
+// An account whose TOTP is already active answers 409 `mfa_already_enabled`. The secret is
+// stored sealed with `CCB_SECRET_KEY` and shown only here. Audited (`auth.mfa_enroll`).
+//
+// Corresponds with POST /v1/auth/mfa/totp (the `EnrollTOTP` operationId).
+func (c *Client) EnrollTOTP(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewEnrollTOTPRequest(c.Server)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// VerifyTOTPWithBody Confirm the TOTP enrolment with a first code
+//
+// Activates the pending authenticator (MFA is on from now) and returns 10 recovery codes,
+// shown once. A code is accepted once only, and never one older than the last accepted
+// (±1 step of 30 s around the server clock). A wrong or replayed code is a 403
+// `invalid_code`, audited, and counts towards the account's lockout like a failed password.
+// No pending enrolment is a 404; an already active one a 409 `mfa_already_enabled`.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /v1/auth/mfa/totp/verify (the `VerifyTOTP` operationId).
+func (c *Client) VerifyTOTPWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewVerifyTOTPRequestWithBody(c.Server, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// VerifyTOTP Confirm the TOTP enrolment with a first code
+//
+// Activates the pending authenticator (MFA is on from now) and returns 10 recovery codes,
+// shown once. A code is accepted once only, and never one older than the last accepted
+// (±1 step of 30 s around the server clock). A wrong or replayed code is a 403
+// `invalid_code`, audited, and counts towards the account's lockout like a failed password.
+// No pending enrolment is a 404; an already active one a 409 `mfa_already_enabled`.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /v1/auth/mfa/totp/verify (the `VerifyTOTP` operationId).
+func (c *Client) VerifyTOTP(ctx context.Context, body VerifyTOTPJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewVerifyTOTPRequest(c.Server, body)
 	if err != nil {
 		return nil, err
 	}
@@ -4731,7 +5380,8 @@ func (c *Client) FinishPasskeyRegistration(ctx context.Context, body FinishPassk
 // DeletePasskey Delete a passkey
 //
 // The passkey stops signing in at once (audited, `auth.passkey_delete`). Another user's
-// passkey id answers 404.
+// passkey id answers 404. Critical (`x-step-up`): an account with MFA must have
+// authenticated recently.
 //
 // Corresponds with DELETE /v1/auth/passkeys/{id} (the `DeletePasskey` operationId).
 func (c *Client) DeletePasskey(ctx context.Context, id ID, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -4875,6 +5525,58 @@ func (c *Client) UpdateProfileWithBody(ctx context.Context, contentType string, 
 // Corresponds with PATCH /v1/auth/profile (the `UpdateProfile` operationId).
 func (c *Client) UpdateProfile(ctx context.Context, body UpdateProfileJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewUpdateProfileRequest(c.Server, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ReauthenticateWithBody Prove a fresh authentication (step-up)
+//
+// Confirms the signed-in caller with exactly one of a password, a current TOTP code, an unused
+// recovery code or a passkey assertion (`ceremony_id` from the passkey ceremony and the
+// `credential` the authenticator produced), and returns a new token pair of the same session
+// whose `auth_time` is now: critical operations (`x-step-up`) accept it for
+// `CCB_STEP_UP_MAX_AGE` (default 10 minutes). The previous refresh token is spent (as by a
+// refresh). A wrong secret is a 403 `invalid_password` / `invalid_code`, audited, and counts
+// towards the account's lockout. API keys have no session to refresh (400 `not_a_session`).
+// Audited (`auth.reauthenticate`).
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /v1/auth/reauthenticate (the `Reauthenticate` operationId).
+func (c *Client) ReauthenticateWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewReauthenticateRequestWithBody(c.Server, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// Reauthenticate Prove a fresh authentication (step-up)
+//
+// Confirms the signed-in caller with exactly one of a password, a current TOTP code, an unused
+// recovery code or a passkey assertion (`ceremony_id` from the passkey ceremony and the
+// `credential` the authenticator produced), and returns a new token pair of the same session
+// whose `auth_time` is now: critical operations (`x-step-up`) accept it for
+// `CCB_STEP_UP_MAX_AGE` (default 10 minutes). The previous refresh token is spent (as by a
+// refresh). A wrong secret is a 403 `invalid_password` / `invalid_code`, audited, and counts
+// towards the account's lockout. API keys have no session to refresh (400 `not_a_session`).
+// Audited (`auth.reauthenticate`).
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /v1/auth/reauthenticate (the `Reauthenticate` operationId).
+func (c *Client) Reauthenticate(ctx context.Context, body ReauthenticateJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewReauthenticateRequest(c.Server, body)
 	if err != nil {
 		return nil, err
 	}
@@ -7323,6 +8025,167 @@ func NewLogoutRequest(server string) (*http.Request, error) {
 	return req, nil
 }
 
+// NewCompleteMFAChallengeRequest calls the generic CompleteMFAChallenge builder with application/json body
+func NewCompleteMFAChallengeRequest(server string, body CompleteMFAChallengeJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewCompleteMFAChallengeRequestWithBody(server, "application/json", bodyReader)
+}
+
+// NewCompleteMFAChallengeRequestWithBody constructs an http.Request for the CompleteMFAChallenge method, with any body, and a specified content type
+func NewCompleteMFAChallengeRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/auth/mfa/challenge")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewRegenerateRecoveryCodesRequest constructs an http.Request for the RegenerateRecoveryCodes method
+func NewRegenerateRecoveryCodesRequest(server string) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/auth/mfa/recovery-codes")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewDisableTOTPRequest constructs an http.Request for the DisableTOTP method
+func NewDisableTOTPRequest(server string) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/auth/mfa/totp")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodDelete, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewEnrollTOTPRequest constructs an http.Request for the EnrollTOTP method
+func NewEnrollTOTPRequest(server string) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/auth/mfa/totp")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewVerifyTOTPRequest calls the generic VerifyTOTP builder with application/json body
+func NewVerifyTOTPRequest(server string, body VerifyTOTPJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewVerifyTOTPRequestWithBody(server, "application/json", bodyReader)
+}
+
+// NewVerifyTOTPRequestWithBody constructs an http.Request for the VerifyTOTP method, with any body, and a specified content type
+func NewVerifyTOTPRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/auth/mfa/totp/verify")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
 // NewListPasskeysRequest constructs an http.Request for the ListPasskeys method
 func NewListPasskeysRequest(server string, params *ListPasskeysParams) (*http.Request, error) {
 	var err error
@@ -7715,6 +8578,46 @@ func NewUpdateProfileRequestWithBody(server string, contentType string, body io.
 	}
 
 	req, err := http.NewRequest(http.MethodPatch, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewReauthenticateRequest calls the generic Reauthenticate builder with application/json body
+func NewReauthenticateRequest(server string, body ReauthenticateJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewReauthenticateRequestWithBody(server, "application/json", bodyReader)
+}
+
+// NewReauthenticateRequestWithBody constructs an http.Request for the Reauthenticate method, with any body, and a specified content type
+func NewReauthenticateRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/auth/reauthenticate")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
 	if err != nil {
 		return nil, err
 	}
@@ -10604,6 +11507,9 @@ type ClientWithResponsesInterface interface {
 	//
 	// Accepts JSON, or the OAuth2 password grant as a form (Swagger UI's Authorize button).
 	// Five consecutive failures for an identifier lock it for 15 minutes (429 with Retry-After).
+	// When the account has MFA (an active TOTP authenticator or a passkey), the right password
+	// answers `mfa_required: true` with an `mfa_token` and no tokens; complete the sign-in at
+	// `POST /v1/auth/mfa/challenge` (TOTP or recovery code) or with a passkey.
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -10614,6 +11520,9 @@ type ClientWithResponsesInterface interface {
 	//
 	// Accepts JSON, or the OAuth2 password grant as a form (Swagger UI's Authorize button).
 	// Five consecutive failures for an identifier lock it for 15 minutes (429 with Retry-After).
+	// When the account has MFA (an active TOTP authenticator or a passkey), the right password
+	// answers `mfa_required: true` with an `mfa_token` and no tokens; complete the sign-in at
+	// `POST /v1/auth/mfa/challenge` (TOTP or recovery code) or with a passkey.
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -10624,6 +11533,9 @@ type ClientWithResponsesInterface interface {
 	//
 	// Accepts JSON, or the OAuth2 password grant as a form (Swagger UI's Authorize button).
 	// Five consecutive failures for an identifier lock it for 15 minutes (429 with Retry-After).
+	// When the account has MFA (an active TOTP authenticator or a passkey), the right password
+	// answers `mfa_required: true` with an `mfa_token` and no tokens; complete the sign-in at
+	// `POST /v1/auth/mfa/challenge` (TOTP or recovery code) or with a passkey.
 	//
 	// Takes a body of the `application/x-www-form-urlencoded` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -10638,6 +11550,98 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with POST /v1/auth/logout (the `Logout` operationId).
 	LogoutWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*LogoutResponse, error)
+
+	// CompleteMFAChallengeWithBodyWithResponse Complete a sign-in with its second factor
+	//
+	// Exchanges the `mfa_token` of a password sign-in (`POST /v1/auth/login` answered
+	// `mfa_required: true`) and exactly one of a current TOTP code or an unused recovery code for
+	// the usual token pair. The token is single use and lives 5 minutes: used, expired or unknown
+	// it is a 401 `invalid_mfa_token`. A wrong code is a 401 `invalid_code` (the token stays
+	// usable until it expires), audited, and counts towards the account's lockout; a locked
+	// account is a 429 `account_locked` with `Retry-After`. A recovery code works once.
+	// Rate-limited with the `auth` policy.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/auth/mfa/challenge (the `CompleteMFAChallenge` operationId).
+	CompleteMFAChallengeWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CompleteMFAChallengeResponse, error)
+
+	// CompleteMFAChallengeWithResponse Complete a sign-in with its second factor
+	//
+	// Exchanges the `mfa_token` of a password sign-in (`POST /v1/auth/login` answered
+	// `mfa_required: true`) and exactly one of a current TOTP code or an unused recovery code for
+	// the usual token pair. The token is single use and lives 5 minutes: used, expired or unknown
+	// it is a 401 `invalid_mfa_token`. A wrong code is a 401 `invalid_code` (the token stays
+	// usable until it expires), audited, and counts towards the account's lockout; a locked
+	// account is a 429 `account_locked` with `Retry-After`. A recovery code works once.
+	// Rate-limited with the `auth` policy.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/auth/mfa/challenge (the `CompleteMFAChallenge` operationId).
+	CompleteMFAChallengeWithResponse(ctx context.Context, body CompleteMFAChallengeJSONRequestBody, reqEditors ...RequestEditorFn) (*CompleteMFAChallengeResponse, error)
+
+	// RegenerateRecoveryCodesWithResponse Replace the recovery codes
+	//
+	// Returns 10 new recovery codes (shown once); every earlier code stops working. Needs
+	// active TOTP (409 `mfa_not_enabled` otherwise) and a recent sign-in (`x-step-up`).
+	// Audited (`auth.recovery_codes_regenerate`).
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/auth/mfa/recovery-codes (the `RegenerateRecoveryCodes` operationId).
+	RegenerateRecoveryCodesWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*RegenerateRecoveryCodesResponse, error)
+
+	// DisableTOTPWithResponse Turn TOTP (and the recovery codes) off
+	//
+	// Deletes the authenticator and every recovery code. A critical operation (`x-step-up`):
+	// when the account has MFA the sign-in must be recent, so a client first proves a current
+	// code with `POST /v1/auth/reauthenticate {totp_code}` (or a password, recovery code or
+	// passkey). No TOTP enrolled (active or pending) is a 404. Audited (`auth.mfa_disable`).
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with DELETE /v1/auth/mfa/totp (the `DisableTOTP` operationId).
+	DisableTOTPWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*DisableTOTPResponse, error)
+
+	// EnrollTOTPWithResponse Start enrolling a TOTP authenticator
+	//
+	// Returns a new secret (base32) and its `otpauth://` URL (SHA1, 6 digits, 30 s) for the
+	// authenticator app's QR code. The enrolment stays pending, and MFA off, until
+	// `POST /v1/auth/mfa/totp/verify` confirms a code; enrolling again replaces a pending secret.
+	// An account whose TOTP is already active answers 409 `mfa_already_enabled`. The secret is
+	// stored sealed with `CCB_SECRET_KEY` and shown only here. Audited (`auth.mfa_enroll`).
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/auth/mfa/totp (the `EnrollTOTP` operationId).
+	EnrollTOTPWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*EnrollTOTPResponse, error)
+
+	// VerifyTOTPWithBodyWithResponse Confirm the TOTP enrolment with a first code
+	//
+	// Activates the pending authenticator (MFA is on from now) and returns 10 recovery codes,
+	// shown once. A code is accepted once only, and never one older than the last accepted
+	// (±1 step of 30 s around the server clock). A wrong or replayed code is a 403
+	// `invalid_code`, audited, and counts towards the account's lockout like a failed password.
+	// No pending enrolment is a 404; an already active one a 409 `mfa_already_enabled`.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/auth/mfa/totp/verify (the `VerifyTOTP` operationId).
+	VerifyTOTPWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*VerifyTOTPResponse, error)
+
+	// VerifyTOTPWithResponse Confirm the TOTP enrolment with a first code
+	//
+	// Activates the pending authenticator (MFA is on from now) and returns 10 recovery codes,
+	// shown once. A code is accepted once only, and never one older than the last accepted
+	// (±1 step of 30 s around the server clock). A wrong or replayed code is a 403
+	// `invalid_code`, audited, and counts towards the account's lockout like a failed password.
+	// No pending enrolment is a 404; an already active one a 409 `mfa_already_enabled`.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/auth/mfa/totp/verify (the `VerifyTOTP` operationId).
+	VerifyTOTPWithResponse(ctx context.Context, body VerifyTOTPJSONRequestBody, reqEditors ...RequestEditorFn) (*VerifyTOTPResponse, error)
 
 	// ListPasskeysWithResponse The caller's passkeys
 	//
@@ -10748,7 +11752,8 @@ type ClientWithResponsesInterface interface {
 	// DeletePasskeyWithResponse Delete a passkey
 	//
 	// The passkey stops signing in at once (audited, `auth.passkey_delete`). Another user's
-	// passkey id answers 404.
+	// passkey id answers 404. Critical (`x-step-up`): an account with MFA must have
+	// authenticated recently.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -10825,6 +11830,38 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with PATCH /v1/auth/profile (the `UpdateProfile` operationId).
 	UpdateProfileWithResponse(ctx context.Context, body UpdateProfileJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateProfileResponse, error)
+
+	// ReauthenticateWithBodyWithResponse Prove a fresh authentication (step-up)
+	//
+	// Confirms the signed-in caller with exactly one of a password, a current TOTP code, an unused
+	// recovery code or a passkey assertion (`ceremony_id` from the passkey ceremony and the
+	// `credential` the authenticator produced), and returns a new token pair of the same session
+	// whose `auth_time` is now: critical operations (`x-step-up`) accept it for
+	// `CCB_STEP_UP_MAX_AGE` (default 10 minutes). The previous refresh token is spent (as by a
+	// refresh). A wrong secret is a 403 `invalid_password` / `invalid_code`, audited, and counts
+	// towards the account's lockout. API keys have no session to refresh (400 `not_a_session`).
+	// Audited (`auth.reauthenticate`).
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/auth/reauthenticate (the `Reauthenticate` operationId).
+	ReauthenticateWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*ReauthenticateResponse, error)
+
+	// ReauthenticateWithResponse Prove a fresh authentication (step-up)
+	//
+	// Confirms the signed-in caller with exactly one of a password, a current TOTP code, an unused
+	// recovery code or a passkey assertion (`ceremony_id` from the passkey ceremony and the
+	// `credential` the authenticator produced), and returns a new token pair of the same session
+	// whose `auth_time` is now: critical operations (`x-step-up`) accept it for
+	// `CCB_STEP_UP_MAX_AGE` (default 10 minutes). The previous refresh token is spent (as by a
+	// refresh). A wrong secret is a 403 `invalid_password` / `invalid_code`, audited, and counts
+	// towards the account's lockout. API keys have no session to refresh (400 `not_a_session`).
+	// Audited (`auth.reauthenticate`).
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/auth/reauthenticate (the `Reauthenticate` operationId).
+	ReauthenticateWithResponse(ctx context.Context, body ReauthenticateJSONRequestBody, reqEditors ...RequestEditorFn) (*ReauthenticateResponse, error)
 
 	// RefreshTokensWithBodyWithResponse Exchange a refresh token for a new pair
 	//
@@ -12215,7 +13252,7 @@ type AdminUpdateUserResponse struct {
 	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
 	ApplicationproblemJSON400 *BadRequest
 	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
-	ApplicationproblemJSON401 *Unauthorized
+	ApplicationproblemJSON401 *ReauthenticationRequired
 	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
 	ApplicationproblemJSON403 *Forbidden
 	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
@@ -12237,7 +13274,7 @@ func (r AdminUpdateUserResponse) GetApplicationproblemJSON400() *BadRequest {
 }
 
 // GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
-func (r AdminUpdateUserResponse) GetApplicationproblemJSON401() *Unauthorized {
+func (r AdminUpdateUserResponse) GetApplicationproblemJSON401() *ReauthenticationRequired {
 	return r.ApplicationproblemJSON401
 }
 
@@ -12573,7 +13610,7 @@ type CreateAPIKeyResponse struct {
 	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
 	ApplicationproblemJSON400 *BadRequest
 	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
-	ApplicationproblemJSON401 *Unauthorized
+	ApplicationproblemJSON401 *ReauthenticationRequired
 	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
 	ApplicationproblemJSON409 *Conflict
 	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
@@ -12595,7 +13632,7 @@ func (r CreateAPIKeyResponse) GetApplicationproblemJSON400() *BadRequest {
 }
 
 // GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
-func (r CreateAPIKeyResponse) GetApplicationproblemJSON401() *Unauthorized {
+func (r CreateAPIKeyResponse) GetApplicationproblemJSON401() *ReauthenticationRequired {
 	return r.ApplicationproblemJSON401
 }
 
@@ -12719,7 +13756,7 @@ type RotateAPIKeyResponse struct {
 	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
 	ApplicationproblemJSON400 *BadRequest
 	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
-	ApplicationproblemJSON401 *Unauthorized
+	ApplicationproblemJSON401 *ReauthenticationRequired
 	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
 	ApplicationproblemJSON404 *NotFound
 	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
@@ -12739,7 +13776,7 @@ func (r RotateAPIKeyResponse) GetApplicationproblemJSON400() *BadRequest {
 }
 
 // GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
-func (r RotateAPIKeyResponse) GetApplicationproblemJSON401() *Unauthorized {
+func (r RotateAPIKeyResponse) GetApplicationproblemJSON401() *ReauthenticationRequired {
 	return r.ApplicationproblemJSON401
 }
 
@@ -12795,7 +13832,7 @@ type ChangePasswordResponse struct {
 	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
 	ApplicationproblemJSON400 *BadRequest
 	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
-	ApplicationproblemJSON401 *Unauthorized
+	ApplicationproblemJSON401 *ReauthenticationRequired
 	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
 	ApplicationproblemJSON403 *Forbidden
 	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
@@ -12812,7 +13849,7 @@ func (r ChangePasswordResponse) GetApplicationproblemJSON400() *BadRequest {
 }
 
 // GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
-func (r ChangePasswordResponse) GetApplicationproblemJSON401() *Unauthorized {
+func (r ChangePasswordResponse) GetApplicationproblemJSON401() *ReauthenticationRequired {
 	return r.ApplicationproblemJSON401
 }
 
@@ -12877,7 +13914,7 @@ type LoginResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
 	// JSON200 the response for an HTTP 200 `application/json` response
-	JSON200 *AuthTokens
+	JSON200 *LoginResult
 	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
 	ApplicationproblemJSON400 *BadRequest
 	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
@@ -12893,7 +13930,7 @@ type LoginResponse struct {
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
-func (r LoginResponse) GetJSON200() *AuthTokens {
+func (r LoginResponse) GetJSON200() *LoginResult {
 	return r.JSON200
 }
 
@@ -12988,6 +14025,394 @@ func (r LogoutResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r LogoutResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// CompleteMFAChallengeResponse200Headers the declared response headers of an HTTP 200 response for CompleteMFAChallenge
+type CompleteMFAChallengeResponse200Headers struct {
+	CacheControl string
+	Pragma       string
+}
+
+// CompleteMFAChallengeResponse429Headers the declared response headers of an HTTP 429 response for CompleteMFAChallenge
+type CompleteMFAChallengeResponse429Headers struct {
+	RateLimit       *string
+	RateLimitPolicy *string
+	RetryAfter      *int
+}
+
+type CompleteMFAChallengeResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *AuthTokens
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *TooManyRequests
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Error
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *CompleteMFAChallengeResponse200Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *CompleteMFAChallengeResponse429Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r CompleteMFAChallengeResponse) GetJSON200() *AuthTokens {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r CompleteMFAChallengeResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r CompleteMFAChallengeResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r CompleteMFAChallengeResponse) GetApplicationproblemJSON429() *TooManyRequests {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r CompleteMFAChallengeResponse) GetApplicationproblemJSONDefault() *Error {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r CompleteMFAChallengeResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r CompleteMFAChallengeResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r CompleteMFAChallengeResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r CompleteMFAChallengeResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// RegenerateRecoveryCodesResponse200Headers the declared response headers of an HTTP 200 response for RegenerateRecoveryCodes
+type RegenerateRecoveryCodesResponse200Headers struct {
+	CacheControl string
+	Pragma       string
+}
+
+type RegenerateRecoveryCodesResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *RecoveryCodes
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *ReauthenticationRequired
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *Conflict
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Error
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *RegenerateRecoveryCodesResponse200Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r RegenerateRecoveryCodesResponse) GetJSON200() *RecoveryCodes {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r RegenerateRecoveryCodesResponse) GetApplicationproblemJSON401() *ReauthenticationRequired {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r RegenerateRecoveryCodesResponse) GetApplicationproblemJSON409() *Conflict {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r RegenerateRecoveryCodesResponse) GetApplicationproblemJSONDefault() *Error {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r RegenerateRecoveryCodesResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r RegenerateRecoveryCodesResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r RegenerateRecoveryCodesResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r RegenerateRecoveryCodesResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type DisableTOTPResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *ReauthenticationRequired
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Error
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r DisableTOTPResponse) GetApplicationproblemJSON401() *ReauthenticationRequired {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r DisableTOTPResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r DisableTOTPResponse) GetApplicationproblemJSONDefault() *Error {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r DisableTOTPResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r DisableTOTPResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r DisableTOTPResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r DisableTOTPResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// EnrollTOTPResponse201Headers the declared response headers of an HTTP 201 response for EnrollTOTP
+type EnrollTOTPResponse201Headers struct {
+	CacheControl string
+	Pragma       string
+}
+
+type EnrollTOTPResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON201 the response for an HTTP 201 `application/json` response
+	JSON201 *TOTPEnrollment
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *Conflict
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Error
+	// Headers201 the parsed response headers for an HTTP 201 response
+	Headers201 *EnrollTOTPResponse201Headers
+}
+
+// GetJSON201 returns the response for an HTTP 201 `application/json` response
+func (r EnrollTOTPResponse) GetJSON201() *TOTPEnrollment {
+	return r.JSON201
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r EnrollTOTPResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r EnrollTOTPResponse) GetApplicationproblemJSON409() *Conflict {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r EnrollTOTPResponse) GetApplicationproblemJSONDefault() *Error {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r EnrollTOTPResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r EnrollTOTPResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r EnrollTOTPResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r EnrollTOTPResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// VerifyTOTPResponse200Headers the declared response headers of an HTTP 200 response for VerifyTOTP
+type VerifyTOTPResponse200Headers struct {
+	CacheControl string
+	Pragma       string
+}
+
+// VerifyTOTPResponse429Headers the declared response headers of an HTTP 429 response for VerifyTOTP
+type VerifyTOTPResponse429Headers struct {
+	RateLimit       *string
+	RateLimitPolicy *string
+	RetryAfter      *int
+}
+
+type VerifyTOTPResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *RecoveryCodes
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *Conflict
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *TooManyRequests
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Error
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *VerifyTOTPResponse200Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *VerifyTOTPResponse429Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r VerifyTOTPResponse) GetJSON200() *RecoveryCodes {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r VerifyTOTPResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r VerifyTOTPResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r VerifyTOTPResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r VerifyTOTPResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r VerifyTOTPResponse) GetApplicationproblemJSON409() *Conflict {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r VerifyTOTPResponse) GetApplicationproblemJSON429() *TooManyRequests {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r VerifyTOTPResponse) GetApplicationproblemJSONDefault() *Error {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r VerifyTOTPResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r VerifyTOTPResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r VerifyTOTPResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r VerifyTOTPResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -13366,7 +14791,7 @@ type DeletePasskeyResponse struct {
 	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
 	ApplicationproblemJSON400 *BadRequest
 	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
-	ApplicationproblemJSON401 *Unauthorized
+	ApplicationproblemJSON401 *ReauthenticationRequired
 	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
 	ApplicationproblemJSON404 *NotFound
 	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
@@ -13379,7 +14804,7 @@ func (r DeletePasskeyResponse) GetApplicationproblemJSON400() *BadRequest {
 }
 
 // GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
-func (r DeletePasskeyResponse) GetApplicationproblemJSON401() *Unauthorized {
+func (r DeletePasskeyResponse) GetApplicationproblemJSON401() *ReauthenticationRequired {
 	return r.ApplicationproblemJSON401
 }
 
@@ -13504,7 +14929,7 @@ type DeleteProfileResponse struct {
 	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
 	ApplicationproblemJSON400 *BadRequest
 	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
-	ApplicationproblemJSON401 *Unauthorized
+	ApplicationproblemJSON401 *ReauthenticationRequired
 	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
 	ApplicationproblemJSON403 *Forbidden
 	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
@@ -13523,7 +14948,7 @@ func (r DeleteProfileResponse) GetApplicationproblemJSON400() *BadRequest {
 }
 
 // GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
-func (r DeleteProfileResponse) GetApplicationproblemJSON401() *Unauthorized {
+func (r DeleteProfileResponse) GetApplicationproblemJSON401() *ReauthenticationRequired {
 	return r.ApplicationproblemJSON401
 }
 
@@ -13694,6 +15119,99 @@ func (r UpdateProfileResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r UpdateProfileResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// ReauthenticateResponse200Headers the declared response headers of an HTTP 200 response for Reauthenticate
+type ReauthenticateResponse200Headers struct {
+	CacheControl string
+	Pragma       string
+}
+
+// ReauthenticateResponse429Headers the declared response headers of an HTTP 429 response for Reauthenticate
+type ReauthenticateResponse429Headers struct {
+	RateLimit       *string
+	RateLimitPolicy *string
+	RetryAfter      *int
+}
+
+type ReauthenticateResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *AuthTokens
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *TooManyRequests
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Error
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *ReauthenticateResponse200Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *ReauthenticateResponse429Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ReauthenticateResponse) GetJSON200() *AuthTokens {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r ReauthenticateResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r ReauthenticateResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r ReauthenticateResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r ReauthenticateResponse) GetApplicationproblemJSON429() *TooManyRequests {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r ReauthenticateResponse) GetApplicationproblemJSONDefault() *Error {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r ReauthenticateResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ReauthenticateResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ReauthenticateResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ReauthenticateResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -17782,6 +19300,9 @@ func (c *ClientWithResponses) ChangePasswordWithResponse(ctx context.Context, bo
 //
 // Accepts JSON, or the OAuth2 password grant as a form (Swagger UI's Authorize button).
 // Five consecutive failures for an identifier lock it for 15 minutes (429 with Retry-After).
+// When the account has MFA (an active TOTP authenticator or a passkey), the right password
+// answers `mfa_required: true` with an `mfa_token` and no tokens; complete the sign-in at
+// `POST /v1/auth/mfa/challenge` (TOTP or recovery code) or with a passkey.
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -17798,6 +19319,9 @@ func (c *ClientWithResponses) LoginWithBodyWithResponse(ctx context.Context, con
 //
 // Accepts JSON, or the OAuth2 password grant as a form (Swagger UI's Authorize button).
 // Five consecutive failures for an identifier lock it for 15 minutes (429 with Retry-After).
+// When the account has MFA (an active TOTP authenticator or a passkey), the right password
+// answers `mfa_required: true` with an `mfa_token` and no tokens; complete the sign-in at
+// `POST /v1/auth/mfa/challenge` (TOTP or recovery code) or with a passkey.
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
@@ -17814,6 +19338,9 @@ func (c *ClientWithResponses) LoginWithResponse(ctx context.Context, body LoginJ
 //
 // Accepts JSON, or the OAuth2 password grant as a form (Swagger UI's Authorize button).
 // Five consecutive failures for an identifier lock it for 15 minutes (429 with Retry-After).
+// When the account has MFA (an active TOTP authenticator or a passkey), the right password
+// answers `mfa_required: true` with an `mfa_token` and no tokens; complete the sign-in at
+// `POST /v1/auth/mfa/challenge` (TOTP or recovery code) or with a passkey.
 //
 // Takes a body of the `application/x-www-form-urlencoded` content type, and returns a wrapper object for the known response body format(s).
 //
@@ -17839,6 +19366,140 @@ func (c *ClientWithResponses) LogoutWithResponse(ctx context.Context, reqEditors
 		return nil, err
 	}
 	return ParseLogoutResponse(rsp)
+}
+
+// CompleteMFAChallengeWithBodyWithResponse Complete a sign-in with its second factor
+//
+// Exchanges the `mfa_token` of a password sign-in (`POST /v1/auth/login` answered
+// `mfa_required: true`) and exactly one of a current TOTP code or an unused recovery code for
+// the usual token pair. The token is single use and lives 5 minutes: used, expired or unknown
+// it is a 401 `invalid_mfa_token`. A wrong code is a 401 `invalid_code` (the token stays
+// usable until it expires), audited, and counts towards the account's lockout; a locked
+// account is a 429 `account_locked` with `Retry-After`. A recovery code works once.
+// Rate-limited with the `auth` policy.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/auth/mfa/challenge (the `CompleteMFAChallenge` operationId).
+func (c *ClientWithResponses) CompleteMFAChallengeWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CompleteMFAChallengeResponse, error) {
+	rsp, err := c.CompleteMFAChallengeWithBody(ctx, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCompleteMFAChallengeResponse(rsp)
+}
+
+// CompleteMFAChallengeWithResponse Complete a sign-in with its second factor
+//
+// Exchanges the `mfa_token` of a password sign-in (`POST /v1/auth/login` answered
+// `mfa_required: true`) and exactly one of a current TOTP code or an unused recovery code for
+// the usual token pair. The token is single use and lives 5 minutes: used, expired or unknown
+// it is a 401 `invalid_mfa_token`. A wrong code is a 401 `invalid_code` (the token stays
+// usable until it expires), audited, and counts towards the account's lockout; a locked
+// account is a 429 `account_locked` with `Retry-After`. A recovery code works once.
+// Rate-limited with the `auth` policy.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/auth/mfa/challenge (the `CompleteMFAChallenge` operationId).
+func (c *ClientWithResponses) CompleteMFAChallengeWithResponse(ctx context.Context, body CompleteMFAChallengeJSONRequestBody, reqEditors ...RequestEditorFn) (*CompleteMFAChallengeResponse, error) {
+	rsp, err := c.CompleteMFAChallenge(ctx, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCompleteMFAChallengeResponse(rsp)
+}
+
+// RegenerateRecoveryCodesWithResponse Replace the recovery codes
+//
+// Returns 10 new recovery codes (shown once); every earlier code stops working. Needs
+// active TOTP (409 `mfa_not_enabled` otherwise) and a recent sign-in (`x-step-up`).
+// Audited (`auth.recovery_codes_regenerate`).
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/auth/mfa/recovery-codes (the `RegenerateRecoveryCodes` operationId).
+func (c *ClientWithResponses) RegenerateRecoveryCodesWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*RegenerateRecoveryCodesResponse, error) {
+	rsp, err := c.RegenerateRecoveryCodes(ctx, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseRegenerateRecoveryCodesResponse(rsp)
+}
+
+// DisableTOTPWithResponse Turn TOTP (and the recovery codes) off
+//
+// Deletes the authenticator and every recovery code. A critical operation (`x-step-up`):
+// when the account has MFA the sign-in must be recent, so a client first proves a current
+// code with `POST /v1/auth/reauthenticate {totp_code}` (or a password, recovery code or
+// passkey). No TOTP enrolled (active or pending) is a 404. Audited (`auth.mfa_disable`).
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with DELETE /v1/auth/mfa/totp (the `DisableTOTP` operationId).
+func (c *ClientWithResponses) DisableTOTPWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*DisableTOTPResponse, error) {
+	rsp, err := c.DisableTOTP(ctx, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseDisableTOTPResponse(rsp)
+}
+
+// EnrollTOTPWithResponse Start enrolling a TOTP authenticator
+//
+// Returns a new secret (base32) and its `otpauth://` URL (SHA1, 6 digits, 30 s) for the
+// authenticator app's QR code. The enrolment stays pending, and MFA off, until
+// `POST /v1/auth/mfa/totp/verify` confirms a code; enrolling again replaces a pending secret.
+// An account whose TOTP is already active answers 409 `mfa_already_enabled`. The secret is
+// stored sealed with `CCB_SECRET_KEY` and shown only here. Audited (`auth.mfa_enroll`).
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/auth/mfa/totp (the `EnrollTOTP` operationId).
+func (c *ClientWithResponses) EnrollTOTPWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*EnrollTOTPResponse, error) {
+	rsp, err := c.EnrollTOTP(ctx, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseEnrollTOTPResponse(rsp)
+}
+
+// VerifyTOTPWithBodyWithResponse Confirm the TOTP enrolment with a first code
+//
+// Activates the pending authenticator (MFA is on from now) and returns 10 recovery codes,
+// shown once. A code is accepted once only, and never one older than the last accepted
+// (±1 step of 30 s around the server clock). A wrong or replayed code is a 403
+// `invalid_code`, audited, and counts towards the account's lockout like a failed password.
+// No pending enrolment is a 404; an already active one a 409 `mfa_already_enabled`.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/auth/mfa/totp/verify (the `VerifyTOTP` operationId).
+func (c *ClientWithResponses) VerifyTOTPWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*VerifyTOTPResponse, error) {
+	rsp, err := c.VerifyTOTPWithBody(ctx, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseVerifyTOTPResponse(rsp)
+}
+
+// VerifyTOTPWithResponse Confirm the TOTP enrolment with a first code
+//
+// Activates the pending authenticator (MFA is on from now) and returns 10 recovery codes,
+// shown once. A code is accepted once only, and never one older than the last accepted
+// (±1 step of 30 s around the server clock). A wrong or replayed code is a 403
+// `invalid_code`, audited, and counts towards the account's lockout like a failed password.
+// No pending enrolment is a 404; an already active one a 409 `mfa_already_enabled`.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/auth/mfa/totp/verify (the `VerifyTOTP` operationId).
+func (c *ClientWithResponses) VerifyTOTPWithResponse(ctx context.Context, body VerifyTOTPJSONRequestBody, reqEditors ...RequestEditorFn) (*VerifyTOTPResponse, error) {
+	rsp, err := c.VerifyTOTP(ctx, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseVerifyTOTPResponse(rsp)
 }
 
 // ListPasskeysWithResponse The caller's passkeys
@@ -17998,7 +19659,8 @@ func (c *ClientWithResponses) FinishPasskeyRegistrationWithResponse(ctx context.
 // DeletePasskeyWithResponse Delete a passkey
 //
 // The passkey stops signing in at once (audited, `auth.passkey_delete`). Another user's
-// passkey id answers 404.
+// passkey id answers 404. Critical (`x-step-up`): an account with MFA must have
+// authenticated recently.
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -18122,6 +19784,50 @@ func (c *ClientWithResponses) UpdateProfileWithResponse(ctx context.Context, bod
 		return nil, err
 	}
 	return ParseUpdateProfileResponse(rsp)
+}
+
+// ReauthenticateWithBodyWithResponse Prove a fresh authentication (step-up)
+//
+// Confirms the signed-in caller with exactly one of a password, a current TOTP code, an unused
+// recovery code or a passkey assertion (`ceremony_id` from the passkey ceremony and the
+// `credential` the authenticator produced), and returns a new token pair of the same session
+// whose `auth_time` is now: critical operations (`x-step-up`) accept it for
+// `CCB_STEP_UP_MAX_AGE` (default 10 minutes). The previous refresh token is spent (as by a
+// refresh). A wrong secret is a 403 `invalid_password` / `invalid_code`, audited, and counts
+// towards the account's lockout. API keys have no session to refresh (400 `not_a_session`).
+// Audited (`auth.reauthenticate`).
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/auth/reauthenticate (the `Reauthenticate` operationId).
+func (c *ClientWithResponses) ReauthenticateWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*ReauthenticateResponse, error) {
+	rsp, err := c.ReauthenticateWithBody(ctx, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseReauthenticateResponse(rsp)
+}
+
+// ReauthenticateWithResponse Prove a fresh authentication (step-up)
+//
+// Confirms the signed-in caller with exactly one of a password, a current TOTP code, an unused
+// recovery code or a passkey assertion (`ceremony_id` from the passkey ceremony and the
+// `credential` the authenticator produced), and returns a new token pair of the same session
+// whose `auth_time` is now: critical operations (`x-step-up`) accept it for
+// `CCB_STEP_UP_MAX_AGE` (default 10 minutes). The previous refresh token is spent (as by a
+// refresh). A wrong secret is a 403 `invalid_password` / `invalid_code`, audited, and counts
+// towards the account's lockout. API keys have no session to refresh (400 `not_a_session`).
+// Audited (`auth.reauthenticate`).
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/auth/reauthenticate (the `Reauthenticate` operationId).
+func (c *ClientWithResponses) ReauthenticateWithResponse(ctx context.Context, body ReauthenticateJSONRequestBody, reqEditors ...RequestEditorFn) (*ReauthenticateResponse, error) {
+	rsp, err := c.Reauthenticate(ctx, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseReauthenticateResponse(rsp)
 }
 
 // RefreshTokensWithBodyWithResponse Exchange a refresh token for a new pair
@@ -19737,7 +21443,7 @@ func ParseAdminUpdateUserResponse(rsp *http.Response) (*AdminUpdateUserResponse,
 		response.ApplicationproblemJSON400 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
-		var dest Unauthorized
+		var dest ReauthenticationRequired
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -20023,7 +21729,7 @@ func ParseCreateAPIKeyResponse(rsp *http.Response) (*CreateAPIKeyResponse, error
 		response.ApplicationproblemJSON400 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
-		var dest Unauthorized
+		var dest ReauthenticationRequired
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -20154,7 +21860,7 @@ func ParseRotateAPIKeyResponse(rsp *http.Response) (*RotateAPIKeyResponse, error
 		response.ApplicationproblemJSON400 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
-		var dest Unauthorized
+		var dest ReauthenticationRequired
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -20224,7 +21930,7 @@ func ParseChangePasswordResponse(rsp *http.Response) (*ChangePasswordResponse, e
 		response.ApplicationproblemJSON400 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
-		var dest Unauthorized
+		var dest ReauthenticationRequired
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -20298,7 +22004,7 @@ func ParseLoginResponse(rsp *http.Response) (*LoginResponse, error) {
 
 	switch {
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
-		var dest AuthTokens
+		var dest LoginResult
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -20412,6 +22118,400 @@ func ParseLogoutResponse(rsp *http.Response) (*LogoutResponse, error) {
 		}
 		response.ApplicationproblemJSONDefault = &dest
 
+	}
+
+	return response, nil
+}
+
+// ParseCompleteMFAChallengeResponse parses an HTTP response from a CompleteMFAChallengeWithResponse call
+func ParseCompleteMFAChallengeResponse(rsp *http.Response) (*CompleteMFAChallengeResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &CompleteMFAChallengeResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest AuthTokens
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers CompleteMFAChallengeResponse200Headers
+		if values := rsp.Header.Values("Cache-Control"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Cache-Control", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.CacheControl = value
+		}
+		if values := rsp.Header.Values("Pragma"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Pragma", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Pragma = value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 429:
+		var headers CompleteMFAChallengeResponse429Headers
+		if values := rsp.Header.Values("RateLimit"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimit = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Policy"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitPolicy = &value
+		}
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseRegenerateRecoveryCodesResponse parses an HTTP response from a RegenerateRecoveryCodesWithResponse call
+func ParseRegenerateRecoveryCodesResponse(rsp *http.Response) (*RegenerateRecoveryCodesResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &RegenerateRecoveryCodesResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest RecoveryCodes
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest ReauthenticationRequired
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers RegenerateRecoveryCodesResponse200Headers
+		if values := rsp.Header.Values("Cache-Control"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Cache-Control", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.CacheControl = value
+		}
+		if values := rsp.Header.Values("Pragma"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Pragma", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Pragma = value
+		}
+		response.Headers200 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseDisableTOTPResponse parses an HTTP response from a DisableTOTPWithResponse call
+func ParseDisableTOTPResponse(rsp *http.Response) (*DisableTOTPResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &DisableTOTPResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 204:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest ReauthenticationRequired
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseEnrollTOTPResponse parses an HTTP response from a EnrollTOTPWithResponse call
+func ParseEnrollTOTPResponse(rsp *http.Response) (*EnrollTOTPResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &EnrollTOTPResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 201:
+		var dest TOTPEnrollment
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON201 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 201:
+		var headers EnrollTOTPResponse201Headers
+		if values := rsp.Header.Values("Cache-Control"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Cache-Control", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.CacheControl = value
+		}
+		if values := rsp.Header.Values("Pragma"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Pragma", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Pragma = value
+		}
+		response.Headers201 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseVerifyTOTPResponse parses an HTTP response from a VerifyTOTPWithResponse call
+func ParseVerifyTOTPResponse(rsp *http.Response) (*VerifyTOTPResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &VerifyTOTPResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest RecoveryCodes
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers VerifyTOTPResponse200Headers
+		if values := rsp.Header.Values("Cache-Control"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Cache-Control", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.CacheControl = value
+		}
+		if values := rsp.Header.Values("Pragma"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Pragma", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Pragma = value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 429:
+		var headers VerifyTOTPResponse429Headers
+		if values := rsp.Header.Values("RateLimit"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimit = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Policy"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitPolicy = &value
+		}
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
 	}
 
 	return response, nil
@@ -20799,7 +22899,7 @@ func ParseDeletePasskeyResponse(rsp *http.Response) (*DeletePasskeyResponse, err
 		response.ApplicationproblemJSON400 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
-		var dest Unauthorized
+		var dest ReauthenticationRequired
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -20903,7 +23003,7 @@ func ParseDeleteProfileResponse(rsp *http.Response) (*DeleteProfileResponse, err
 		response.ApplicationproblemJSON400 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
-		var dest Unauthorized
+		var dest ReauthenticationRequired
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -21058,6 +23158,111 @@ func ParseUpdateProfileResponse(rsp *http.Response) (*UpdateProfileResponse, err
 		}
 		response.ApplicationproblemJSONDefault = &dest
 
+	}
+
+	return response, nil
+}
+
+// ParseReauthenticateResponse parses an HTTP response from a ReauthenticateWithResponse call
+func ParseReauthenticateResponse(rsp *http.Response) (*ReauthenticateResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ReauthenticateResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest AuthTokens
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers ReauthenticateResponse200Headers
+		if values := rsp.Header.Values("Cache-Control"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Cache-Control", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.CacheControl = value
+		}
+		if values := rsp.Header.Values("Pragma"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Pragma", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Pragma = value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 429:
+		var headers ReauthenticateResponse429Headers
+		if values := rsp.Header.Values("RateLimit"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimit = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Policy"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitPolicy = &value
+		}
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
 	}
 
 	return response, nil
@@ -24394,6 +26599,21 @@ type ServerInterface interface {
 	// Logout Sign out
 	// (POST /v1/auth/logout)
 	Logout(ctx echo.Context) error
+	// CompleteMFAChallenge Complete a sign-in with its second factor
+	// (POST /v1/auth/mfa/challenge)
+	CompleteMFAChallenge(ctx echo.Context) error
+	// RegenerateRecoveryCodes Replace the recovery codes
+	// (POST /v1/auth/mfa/recovery-codes)
+	RegenerateRecoveryCodes(ctx echo.Context) error
+	// DisableTOTP Turn TOTP (and the recovery codes) off
+	// (DELETE /v1/auth/mfa/totp)
+	DisableTOTP(ctx echo.Context) error
+	// EnrollTOTP Start enrolling a TOTP authenticator
+	// (POST /v1/auth/mfa/totp)
+	EnrollTOTP(ctx echo.Context) error
+	// VerifyTOTP Confirm the TOTP enrolment with a first code
+	// (POST /v1/auth/mfa/totp/verify)
+	VerifyTOTP(ctx echo.Context) error
 	// ListPasskeys The caller's passkeys
 	// (GET /v1/auth/passkeys)
 	ListPasskeys(ctx echo.Context, params ListPasskeysParams) error
@@ -24424,6 +26644,9 @@ type ServerInterface interface {
 	// UpdateProfile Change username or preferences
 	// (PATCH /v1/auth/profile)
 	UpdateProfile(ctx echo.Context) error
+	// Reauthenticate Prove a fresh authentication (step-up)
+	// (POST /v1/auth/reauthenticate)
+	Reauthenticate(ctx echo.Context) error
 	// RefreshTokens Exchange a refresh token for a new pair
 	// (POST /v1/auth/refresh)
 	RefreshTokens(ctx echo.Context) error
@@ -25010,6 +27233,51 @@ func (w *ServerInterfaceWrapper) Logout(ctx echo.Context) error {
 	return err
 }
 
+// CompleteMFAChallenge converts echo context to params.
+func (w *ServerInterfaceWrapper) CompleteMFAChallenge(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.CompleteMFAChallenge(ctx)
+	return err
+}
+
+// RegenerateRecoveryCodes converts echo context to params.
+func (w *ServerInterfaceWrapper) RegenerateRecoveryCodes(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.RegenerateRecoveryCodes(ctx)
+	return err
+}
+
+// DisableTOTP converts echo context to params.
+func (w *ServerInterfaceWrapper) DisableTOTP(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.DisableTOTP(ctx)
+	return err
+}
+
+// EnrollTOTP converts echo context to params.
+func (w *ServerInterfaceWrapper) EnrollTOTP(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.EnrollTOTP(ctx)
+	return err
+}
+
+// VerifyTOTP converts echo context to params.
+func (w *ServerInterfaceWrapper) VerifyTOTP(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.VerifyTOTP(ctx)
+	return err
+}
+
 // ListPasskeys converts echo context to params.
 func (w *ServerInterfaceWrapper) ListPasskeys(ctx echo.Context) error {
 	var err error
@@ -25127,6 +27395,15 @@ func (w *ServerInterfaceWrapper) UpdateProfile(ctx echo.Context) error {
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.UpdateProfile(ctx)
+	return err
+}
+
+// Reauthenticate converts echo context to params.
+func (w *ServerInterfaceWrapper) Reauthenticate(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.Reauthenticate(ctx)
 	return err
 }
 
@@ -26455,6 +28732,12 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.POST(options.BaseURL+"/v1/auth/api-keys", wrapper.CreateAPIKey, options.OperationMiddlewares["createAPIKey"]...)
 	router.DELETE(options.BaseURL+"/v1/auth/api-keys/:id", wrapper.RevokeAPIKey, options.OperationMiddlewares["revokeAPIKey"]...)
 	router.POST(options.BaseURL+"/v1/auth/api-keys/:id/rotate", wrapper.RotateAPIKey, options.OperationMiddlewares["rotateAPIKey"]...)
+	router.DELETE(options.BaseURL+"/v1/auth/mfa/totp", wrapper.DisableTOTP, options.OperationMiddlewares["disableTOTP"]...)
+	router.POST(options.BaseURL+"/v1/auth/mfa/totp", wrapper.EnrollTOTP, options.OperationMiddlewares["enrollTOTP"]...)
+	router.POST(options.BaseURL+"/v1/auth/mfa/totp/verify", wrapper.VerifyTOTP, options.OperationMiddlewares["verifyTOTP"]...)
+	router.POST(options.BaseURL+"/v1/auth/mfa/recovery-codes", wrapper.RegenerateRecoveryCodes, options.OperationMiddlewares["regenerateRecoveryCodes"]...)
+	router.POST(options.BaseURL+"/v1/auth/mfa/challenge", wrapper.CompleteMFAChallenge, options.OperationMiddlewares["completeMFAChallenge"]...)
+	router.POST(options.BaseURL+"/v1/auth/reauthenticate", wrapper.Reauthenticate, options.OperationMiddlewares["reauthenticate"]...)
 	router.GET(options.BaseURL+"/v1/auth/passkeys", wrapper.ListPasskeys, options.OperationMiddlewares["listPasskeys"]...)
 	router.POST(options.BaseURL+"/v1/auth/passkeys/register/begin", wrapper.BeginPasskeyRegistration, options.OperationMiddlewares["beginPasskeyRegistration"]...)
 	router.POST(options.BaseURL+"/v1/auth/passkeys/register/finish", wrapper.FinishPasskeyRegistration, options.OperationMiddlewares["finishPasskeyRegistration"]...)
@@ -26579,6 +28862,8 @@ type MCPUpstreamErrorApplicationProblemPlusJSONResponse Problem
 type NotFoundApplicationProblemPlusJSONResponse Problem
 
 type PreconditionFailedApplicationProblemPlusJSONResponse Problem
+
+type ReauthenticationRequiredApplicationProblemPlusJSONResponse Problem
 
 type TooManyRequestsResponseHeaders struct {
 	RateLimit       *string
@@ -27296,7 +29581,7 @@ func (response AdminUpdateUser400ApplicationProblemPlusJSONResponse) VisitAdminU
 }
 
 type AdminUpdateUser401ApplicationProblemPlusJSONResponse struct {
-	UnauthorizedApplicationProblemPlusJSONResponse
+	ReauthenticationRequiredApplicationProblemPlusJSONResponse
 }
 
 func (response AdminUpdateUser401ApplicationProblemPlusJSONResponse) VisitAdminUpdateUserResponse(w http.ResponseWriter) error {
@@ -27818,7 +30103,7 @@ func (response CreateAPIKey400ApplicationProblemPlusJSONResponse) VisitCreateAPI
 }
 
 type CreateAPIKey401ApplicationProblemPlusJSONResponse struct {
-	UnauthorizedApplicationProblemPlusJSONResponse
+	ReauthenticationRequiredApplicationProblemPlusJSONResponse
 }
 
 func (response CreateAPIKey401ApplicationProblemPlusJSONResponse) VisitCreateAPIKeyResponse(w http.ResponseWriter) error {
@@ -28012,7 +30297,7 @@ func (response RotateAPIKey400ApplicationProblemPlusJSONResponse) VisitRotateAPI
 }
 
 type RotateAPIKey401ApplicationProblemPlusJSONResponse struct {
-	UnauthorizedApplicationProblemPlusJSONResponse
+	ReauthenticationRequiredApplicationProblemPlusJSONResponse
 }
 
 func (response RotateAPIKey401ApplicationProblemPlusJSONResponse) VisitRotateAPIKeyResponse(w http.ResponseWriter) error {
@@ -28093,7 +30378,7 @@ func (response ChangePassword400ApplicationProblemPlusJSONResponse) VisitChangeP
 }
 
 type ChangePassword401ApplicationProblemPlusJSONResponse struct {
-	UnauthorizedApplicationProblemPlusJSONResponse
+	ReauthenticationRequiredApplicationProblemPlusJSONResponse
 }
 
 func (response ChangePassword401ApplicationProblemPlusJSONResponse) VisitChangePasswordResponse(w http.ResponseWriter) error {
@@ -28181,7 +30466,7 @@ type Login200ResponseHeaders struct {
 }
 
 type Login200JSONResponse struct {
-	Body    AuthTokens
+	Body    LoginResult
 	Headers Login200ResponseHeaders
 }
 
@@ -28310,6 +30595,490 @@ type LogoutdefaultApplicationProblemPlusJSONResponse struct {
 }
 
 func (response LogoutdefaultApplicationProblemPlusJSONResponse) VisitLogoutResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CompleteMFAChallengeRequestObject struct {
+	Body *CompleteMFAChallengeJSONRequestBody
+}
+
+type CompleteMFAChallengeResponseObject interface {
+	VisitCompleteMFAChallengeResponse(w http.ResponseWriter) error
+}
+
+type CompleteMFAChallenge200ResponseHeaders struct {
+	CacheControl string
+	Pragma       string
+}
+
+type CompleteMFAChallenge200JSONResponse struct {
+	Body    AuthTokens
+	Headers CompleteMFAChallenge200ResponseHeaders
+}
+
+func (response CompleteMFAChallenge200JSONResponse) VisitCompleteMFAChallengeResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", fmt.Sprint(response.Headers.CacheControl))
+	w.Header().Set("Pragma", fmt.Sprint(response.Headers.Pragma))
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CompleteMFAChallenge400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response CompleteMFAChallenge400ApplicationProblemPlusJSONResponse) VisitCompleteMFAChallengeResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CompleteMFAChallenge401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response CompleteMFAChallenge401ApplicationProblemPlusJSONResponse) VisitCompleteMFAChallengeResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CompleteMFAChallenge429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response CompleteMFAChallenge429ApplicationProblemPlusJSONResponse) VisitCompleteMFAChallengeResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RateLimit != nil {
+		w.Header().Set("RateLimit", fmt.Sprint(*response.Headers.RateLimit))
+	}
+	if response.Headers.RateLimitPolicy != nil {
+		w.Header().Set("RateLimit-Policy", fmt.Sprint(*response.Headers.RateLimitPolicy))
+	}
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CompleteMFAChallengedefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response CompleteMFAChallengedefaultApplicationProblemPlusJSONResponse) VisitCompleteMFAChallengeResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RegenerateRecoveryCodesRequestObject struct {
+}
+
+type RegenerateRecoveryCodesResponseObject interface {
+	VisitRegenerateRecoveryCodesResponse(w http.ResponseWriter) error
+}
+
+type RegenerateRecoveryCodes200ResponseHeaders struct {
+	CacheControl string
+	Pragma       string
+}
+
+type RegenerateRecoveryCodes200JSONResponse struct {
+	Body    RecoveryCodes
+	Headers RegenerateRecoveryCodes200ResponseHeaders
+}
+
+func (response RegenerateRecoveryCodes200JSONResponse) VisitRegenerateRecoveryCodesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", fmt.Sprint(response.Headers.CacheControl))
+	w.Header().Set("Pragma", fmt.Sprint(response.Headers.Pragma))
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RegenerateRecoveryCodes401ApplicationProblemPlusJSONResponse struct {
+	ReauthenticationRequiredApplicationProblemPlusJSONResponse
+}
+
+func (response RegenerateRecoveryCodes401ApplicationProblemPlusJSONResponse) VisitRegenerateRecoveryCodesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RegenerateRecoveryCodes409ApplicationProblemPlusJSONResponse struct {
+	ConflictApplicationProblemPlusJSONResponse
+}
+
+func (response RegenerateRecoveryCodes409ApplicationProblemPlusJSONResponse) VisitRegenerateRecoveryCodesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RegenerateRecoveryCodesdefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response RegenerateRecoveryCodesdefaultApplicationProblemPlusJSONResponse) VisitRegenerateRecoveryCodesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DisableTOTPRequestObject struct {
+}
+
+type DisableTOTPResponseObject interface {
+	VisitDisableTOTPResponse(w http.ResponseWriter) error
+}
+
+type DisableTOTP204Response struct {
+}
+
+func (response DisableTOTP204Response) VisitDisableTOTPResponse(w http.ResponseWriter) error {
+	w.WriteHeader(204)
+	return nil
+}
+
+type DisableTOTP401ApplicationProblemPlusJSONResponse struct {
+	ReauthenticationRequiredApplicationProblemPlusJSONResponse
+}
+
+func (response DisableTOTP401ApplicationProblemPlusJSONResponse) VisitDisableTOTPResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DisableTOTP404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response DisableTOTP404ApplicationProblemPlusJSONResponse) VisitDisableTOTPResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DisableTOTPdefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response DisableTOTPdefaultApplicationProblemPlusJSONResponse) VisitDisableTOTPResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type EnrollTOTPRequestObject struct {
+}
+
+type EnrollTOTPResponseObject interface {
+	VisitEnrollTOTPResponse(w http.ResponseWriter) error
+}
+
+type EnrollTOTP201ResponseHeaders struct {
+	CacheControl string
+	Pragma       string
+}
+
+type EnrollTOTP201JSONResponse struct {
+	Body    TOTPEnrollment
+	Headers EnrollTOTP201ResponseHeaders
+}
+
+func (response EnrollTOTP201JSONResponse) VisitEnrollTOTPResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", fmt.Sprint(response.Headers.CacheControl))
+	w.Header().Set("Pragma", fmt.Sprint(response.Headers.Pragma))
+	w.WriteHeader(201)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type EnrollTOTP401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response EnrollTOTP401ApplicationProblemPlusJSONResponse) VisitEnrollTOTPResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type EnrollTOTP409ApplicationProblemPlusJSONResponse struct {
+	ConflictApplicationProblemPlusJSONResponse
+}
+
+func (response EnrollTOTP409ApplicationProblemPlusJSONResponse) VisitEnrollTOTPResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type EnrollTOTPdefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response EnrollTOTPdefaultApplicationProblemPlusJSONResponse) VisitEnrollTOTPResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type VerifyTOTPRequestObject struct {
+	Body *VerifyTOTPJSONRequestBody
+}
+
+type VerifyTOTPResponseObject interface {
+	VisitVerifyTOTPResponse(w http.ResponseWriter) error
+}
+
+type VerifyTOTP200ResponseHeaders struct {
+	CacheControl string
+	Pragma       string
+}
+
+type VerifyTOTP200JSONResponse struct {
+	Body    RecoveryCodes
+	Headers VerifyTOTP200ResponseHeaders
+}
+
+func (response VerifyTOTP200JSONResponse) VisitVerifyTOTPResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", fmt.Sprint(response.Headers.CacheControl))
+	w.Header().Set("Pragma", fmt.Sprint(response.Headers.Pragma))
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type VerifyTOTP400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response VerifyTOTP400ApplicationProblemPlusJSONResponse) VisitVerifyTOTPResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type VerifyTOTP401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response VerifyTOTP401ApplicationProblemPlusJSONResponse) VisitVerifyTOTPResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type VerifyTOTP403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response VerifyTOTP403ApplicationProblemPlusJSONResponse) VisitVerifyTOTPResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type VerifyTOTP404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response VerifyTOTP404ApplicationProblemPlusJSONResponse) VisitVerifyTOTPResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type VerifyTOTP409ApplicationProblemPlusJSONResponse struct {
+	ConflictApplicationProblemPlusJSONResponse
+}
+
+func (response VerifyTOTP409ApplicationProblemPlusJSONResponse) VisitVerifyTOTPResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type VerifyTOTP429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response VerifyTOTP429ApplicationProblemPlusJSONResponse) VisitVerifyTOTPResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RateLimit != nil {
+		w.Header().Set("RateLimit", fmt.Sprint(*response.Headers.RateLimit))
+	}
+	if response.Headers.RateLimitPolicy != nil {
+		w.Header().Set("RateLimit-Policy", fmt.Sprint(*response.Headers.RateLimitPolicy))
+	}
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type VerifyTOTPdefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response VerifyTOTPdefaultApplicationProblemPlusJSONResponse) VisitVerifyTOTPResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
@@ -28788,7 +31557,7 @@ func (response DeletePasskey400ApplicationProblemPlusJSONResponse) VisitDeletePa
 }
 
 type DeletePasskey401ApplicationProblemPlusJSONResponse struct {
-	UnauthorizedApplicationProblemPlusJSONResponse
+	ReauthenticationRequiredApplicationProblemPlusJSONResponse
 }
 
 func (response DeletePasskey401ApplicationProblemPlusJSONResponse) VisitDeletePasskeyResponse(w http.ResponseWriter) error {
@@ -28957,7 +31726,7 @@ func (response DeleteProfile400ApplicationProblemPlusJSONResponse) VisitDeletePr
 }
 
 type DeleteProfile401ApplicationProblemPlusJSONResponse struct {
-	UnauthorizedApplicationProblemPlusJSONResponse
+	ReauthenticationRequiredApplicationProblemPlusJSONResponse
 }
 
 func (response DeleteProfile401ApplicationProblemPlusJSONResponse) VisitDeleteProfileResponse(w http.ResponseWriter) error {
@@ -29176,6 +31945,128 @@ type UpdateProfiledefaultApplicationProblemPlusJSONResponse struct {
 }
 
 func (response UpdateProfiledefaultApplicationProblemPlusJSONResponse) VisitUpdateProfileResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ReauthenticateRequestObject struct {
+	Body *ReauthenticateJSONRequestBody
+}
+
+type ReauthenticateResponseObject interface {
+	VisitReauthenticateResponse(w http.ResponseWriter) error
+}
+
+type Reauthenticate200ResponseHeaders struct {
+	CacheControl string
+	Pragma       string
+}
+
+type Reauthenticate200JSONResponse struct {
+	Body    AuthTokens
+	Headers Reauthenticate200ResponseHeaders
+}
+
+func (response Reauthenticate200JSONResponse) VisitReauthenticateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", fmt.Sprint(response.Headers.CacheControl))
+	w.Header().Set("Pragma", fmt.Sprint(response.Headers.Pragma))
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type Reauthenticate400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response Reauthenticate400ApplicationProblemPlusJSONResponse) VisitReauthenticateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type Reauthenticate401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response Reauthenticate401ApplicationProblemPlusJSONResponse) VisitReauthenticateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type Reauthenticate403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response Reauthenticate403ApplicationProblemPlusJSONResponse) VisitReauthenticateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type Reauthenticate429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response Reauthenticate429ApplicationProblemPlusJSONResponse) VisitReauthenticateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RateLimit != nil {
+		w.Header().Set("RateLimit", fmt.Sprint(*response.Headers.RateLimit))
+	}
+	if response.Headers.RateLimitPolicy != nil {
+		w.Header().Set("RateLimit-Policy", fmt.Sprint(*response.Headers.RateLimitPolicy))
+	}
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ReauthenticatedefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response ReauthenticatedefaultApplicationProblemPlusJSONResponse) VisitReauthenticateResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
@@ -34228,6 +37119,21 @@ type StrictServerInterface interface {
 	// Logout Sign out
 	// (POST /v1/auth/logout)
 	Logout(ctx context.Context, request LogoutRequestObject) (LogoutResponseObject, error)
+	// CompleteMFAChallenge Complete a sign-in with its second factor
+	// (POST /v1/auth/mfa/challenge)
+	CompleteMFAChallenge(ctx context.Context, request CompleteMFAChallengeRequestObject) (CompleteMFAChallengeResponseObject, error)
+	// RegenerateRecoveryCodes Replace the recovery codes
+	// (POST /v1/auth/mfa/recovery-codes)
+	RegenerateRecoveryCodes(ctx context.Context, request RegenerateRecoveryCodesRequestObject) (RegenerateRecoveryCodesResponseObject, error)
+	// DisableTOTP Turn TOTP (and the recovery codes) off
+	// (DELETE /v1/auth/mfa/totp)
+	DisableTOTP(ctx context.Context, request DisableTOTPRequestObject) (DisableTOTPResponseObject, error)
+	// EnrollTOTP Start enrolling a TOTP authenticator
+	// (POST /v1/auth/mfa/totp)
+	EnrollTOTP(ctx context.Context, request EnrollTOTPRequestObject) (EnrollTOTPResponseObject, error)
+	// VerifyTOTP Confirm the TOTP enrolment with a first code
+	// (POST /v1/auth/mfa/totp/verify)
+	VerifyTOTP(ctx context.Context, request VerifyTOTPRequestObject) (VerifyTOTPResponseObject, error)
 	// ListPasskeys The caller's passkeys
 	// (GET /v1/auth/passkeys)
 	ListPasskeys(ctx context.Context, request ListPasskeysRequestObject) (ListPasskeysResponseObject, error)
@@ -34258,6 +37164,9 @@ type StrictServerInterface interface {
 	// UpdateProfile Change username or preferences
 	// (PATCH /v1/auth/profile)
 	UpdateProfile(ctx context.Context, request UpdateProfileRequestObject) (UpdateProfileResponseObject, error)
+	// Reauthenticate Prove a fresh authentication (step-up)
+	// (POST /v1/auth/reauthenticate)
+	Reauthenticate(ctx context.Context, request ReauthenticateRequestObject) (ReauthenticateResponseObject, error)
 	// RefreshTokens Exchange a refresh token for a new pair
 	// (POST /v1/auth/refresh)
 	RefreshTokens(ctx context.Context, request RefreshTokensRequestObject) (RefreshTokensResponseObject, error)
@@ -35073,6 +37982,167 @@ func (sh *strictHandler) Logout(ctx echo.Context) error {
 	return nil
 }
 
+// CompleteMFAChallenge operation middleware
+func (sh *strictHandler) CompleteMFAChallenge(ctx echo.Context) error {
+	var request CompleteMFAChallengeRequestObject
+
+	var body CompleteMFAChallengeJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.CompleteMFAChallenge(ctx.Request().Context(), request.(CompleteMFAChallengeRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "CompleteMFAChallenge")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(CompleteMFAChallengeResponseObject); ok {
+		return validResponse.VisitCompleteMFAChallengeResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// RegenerateRecoveryCodes operation middleware
+func (sh *strictHandler) RegenerateRecoveryCodes(ctx echo.Context) error {
+	var request RegenerateRecoveryCodesRequestObject
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.RegenerateRecoveryCodes(ctx.Request().Context(), request.(RegenerateRecoveryCodesRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "RegenerateRecoveryCodes")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(RegenerateRecoveryCodesResponseObject); ok {
+		return validResponse.VisitRegenerateRecoveryCodesResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// DisableTOTP operation middleware
+func (sh *strictHandler) DisableTOTP(ctx echo.Context) error {
+	var request DisableTOTPRequestObject
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.DisableTOTP(ctx.Request().Context(), request.(DisableTOTPRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "DisableTOTP")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(DisableTOTPResponseObject); ok {
+		return validResponse.VisitDisableTOTPResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// EnrollTOTP operation middleware
+func (sh *strictHandler) EnrollTOTP(ctx echo.Context) error {
+	var request EnrollTOTPRequestObject
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.EnrollTOTP(ctx.Request().Context(), request.(EnrollTOTPRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "EnrollTOTP")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(EnrollTOTPResponseObject); ok {
+		return validResponse.VisitEnrollTOTPResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// VerifyTOTP operation middleware
+func (sh *strictHandler) VerifyTOTP(ctx echo.Context) error {
+	var request VerifyTOTPRequestObject
+
+	var body VerifyTOTPJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.VerifyTOTP(ctx.Request().Context(), request.(VerifyTOTPRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "VerifyTOTP")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(VerifyTOTPResponseObject); ok {
+		return validResponse.VisitVerifyTOTPResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
 // ListPasskeys operation middleware
 func (sh *strictHandler) ListPasskeys(ctx echo.Context, params ListPasskeysParams) error {
 	var request ListPasskeysRequestObject
@@ -35444,6 +38514,52 @@ func (sh *strictHandler) UpdateProfile(ctx echo.Context) error {
 		return err
 	} else if validResponse, ok := response.(UpdateProfileResponseObject); ok {
 		return validResponse.VisitUpdateProfileResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// Reauthenticate operation middleware
+func (sh *strictHandler) Reauthenticate(ctx echo.Context) error {
+	var request ReauthenticateRequestObject
+
+	var body ReauthenticateJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.Reauthenticate(ctx.Request().Context(), request.(ReauthenticateRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "Reauthenticate")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ReauthenticateResponseObject); ok {
+		return validResponse.VisitReauthenticateResponse(ctx.Response())
 	} else if response != nil {
 		return fmt.Errorf("unexpected response type: %T", response)
 	}
@@ -37034,477 +40150,521 @@ func (sh *strictHandler) ListUsageEvents(ctx echo.Context, params ListUsageEvent
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7L3rchs5sjD4KgjuiTA5p0hRsuxuS9FxVpbtbk37oiPJ0zNf0x8LrAJJtIpAdQElmuNQxPzaB9jdJ9gf",
-	"Z//uM+wT7DPMk2wgE6gLieJFltzunvPFd3qsYhWQSCQSec9PrUjOUimY0Kp19Kk1ZTRmGfzzlEZTdiqF",
-	"zmTyVl5qmTHzOGYqyniquRSto9ZJMqcLRUIhu8q8ER4RPWVkJOMFiWiWcaYIJVpeM0FkRhSLMqaJnlJN",
-	"hCSRmYK0R5mcK5YFJM3kxwWR2UCcvnjbITO6INeMpaR98eqUPP3m8Bn5f//vJ739To9cMqGJFITdsGxB",
-	"MqZSKRQjcgzTy5Rl1EDYG4hW0MrYrznPWNw60lnOgpaKpmxGzWKYyGeto59bDvzWh6ClFylrHbWUzriY",
-	"tG5vg9bLKzpZXfrVlJmJZZ5F7JEiNyxTXIpjopiICddkRKNrwgUJz8bdN1RH05BoSfI0ppoRRccsWfRa",
-	"NWA+0lmamLkHrceDVssHyiuesJMoYqm+oGLCVPOOjBaaqXBpBrtc+M2/VjOB2XQm9AuuUqk4jrs8TUi1",
-	"ptF0xoQOyZzrKaGCnFyenp2RcMwTJuiMhWRMkwTwQEUMO2M28tv9b78pX/oTwNi8RSnVmmVmyv9ZTnlM",
-	"GrHTvFm/5lKzmKgpPXjy1JGKAeORIoAR0qZE6UyKCbmhCY+plllna+gGrZ/73We0O/7w6enh7aD1b40g",
-	"XlIRj+TH5r1T+EJ4RAxAMmMx+eHqzWtzgi7/8j3ATCIqhNQkywXBIcxx0FOuiMz4hIveVoRvZ/LTwnlG",
-	"JzP6VgInWHv24SCHARnLjPxwdXW+t9/r4+lWq4d32xMJ3/sguw1aKc3ojGnHqvJMycy/66FgH/UwgjdC",
-	"t+tpxm64zBVJ6YQdE5nSX3NmAOPms19zli1aQcuQZ+uohd/WDtKMfnzNxERPW0dP9g+a9vls/FYKBmff",
-	"D5uhVdKu0WUH4IsSbhjcVCaxCsy2h38KjwklMzMWoULNWabI4/5hATMy7hLos3HXTI6cpwn2/f7BYRPw",
-	"wF9WwX4nGBwWkpnfA8J6k55lNt/1u/v9g8dh4P42w3dDAB8fdJ/sH4SkbVaYUKXJk/0DPHmdxnUgGA3w",
-	"Hzx56gP/7MV6bk14XMyXUj0tZ+PxWuIcy2xGdeuolefwpmfqmM1SqZmIFj+yxSoYb+g13IhRxtw1YG6F",
-	"jOlsgVenojNGrtkCmWrxBG5U84gLcnBIpjLPFMlYmpgjqKdsIPDY06S8DdswRFjApLsX8AGLj4hZWtgh",
-	"XCjNaGzOBYDExYTQCeXiuAbMQCCLJzEfj1lmaBMA4mYthwcHATB4inBPpTJ8NVOaGFQypc17SvMkMexK",
-	"mDnww/6z3kC8c5e1IjOaXbOYhB+7vIQZF3kEi5e57qIMERJh7n6LAsMnUbRoK8YIo9F0IAopoGP4KKDY",
-	"nn+eEZVHEVPKAJKxca5Y7HCBMoP/UJW72zXb20iWT4LWjIvimAXVe+LnweDjwX53MPj4zcsP/+6/Jc7G",
-	"DVzjJE2TBZEiWRCOrKwiggA7QTwDozDMlyWKkcP9A9ggIQ39TEg0BeGhs457rGUcDQfvNZ9xvQr0OZ0w",
-	"ovjfGzlsAt9V54rZmOaJbh096QdmYj4z18JBvw+Ixb/2CxC40GzCMoDhkikjhyEP8Bxxhb8PP/uov1d0",
-	"wl5lcra64EtNM+3umilNxl2ZMkHmXMRyTsKfx5mcBUTLTkjadqXkcZ/E5iyP2FhmjIRahp0mfJnvW15o",
-	"jXDZ1XzGmkG+kqsAvxSxAxeBDAj7GCV5zOISQiHnnWNCx5plJDQghAGhmsyk0uSwb8FPqGZZE9xa7g71",
-	"rdklZGhw1z+n8QVyFfNXhKKq+SdN04RHcOD30kyOEjb7918Uyq7lnP+WsXHrqPW/7JV6zx7+qvbO8Suc",
-	"1Hd9FMxsRhMDPIvN5TamPFFOYjRKR+s2aJ1KMU549JsBGdn5VSGcs49cAX93HAPgfJllKDl9KSBPBGFm",
-	"TtKmYkGUpjpXneNSa1SGiuZTHk0BPiOKPAd1pQ7jn/b+VAenIKYRFxSIzkNJq/iaT2WCWkBAFMtu4B5g",
-	"mTYkXFGGUefqlkqXb/X2/b0VJQ3pAW6zJaVq0zAeVawy2CWL8ozrRfdcJjxabDOg0z0qau2mT+C9WycX",
-	"vpX6jYz5mBuu6ZOyUHZ9pEgk0wVphzVJ1IgcikR5ZmSIJRzfDZ5zmmlOkwciD3ucWFwTen93hNIgzKNY",
-	"jrJa10jke+aW3l4hx8+N2vvh37v4P3v4P36x5rekW0DBW6kvqeZqzOkoYV+S7YVAOkMh9VCVEFhzGfxm",
-	"eGGmjUqqNDxlIibtsLaFR9ZQ8SfcqM4S8a1s9w67OBj8ac3eARZlNuJxzMSXvtOijMVMmFNu5IvoGqR5",
-	"XBjJZIIX2fdSsC8OGFgGDEeTScwyoqdUWKFcUy5YTKZcaZktjnFzUbVymgyRAkF/TZU+iWd8F8QWxkLz",
-	"RQxCNFV6SGEYA6umPDEi15QrMpd5EpOE0RtGhCQ00vyGEXiXK51RDeYNVooCqwPOmDLC424jFuI5CEdD",
-	"y0yHONEtMhnzgMeto1Z/9Gz8ePSUdb8d74+7h9Hh4+6z6PGT7tNxf7wfPx7v02/AEAASQ+vosP8saGmu",
-	"wWBaSFvFnHkmjqJoRKNrJuIji72jypJug8+ngVMZMxKWg9rjjOrVNjgi7ZgrOkq4mAQkZjMJAprMBiJm",
-	"CYM/CmOJFCwgowXhWrFkbATP0YJQo9KxrD5qp0feWk1vTpUFJz5GMwFouzQxRMuRWGkec00SOemR80zO",
-	"pGZmcCYMg/JPgDeGUZRvg9ab0/P3qdIZo7MvLkyaQ/jm9Bwv5IxEgHEhNRmZM0ijqdFfwlmUDnMBfwPT",
-	"7QRklMlrZk2BUstIJgOBL7q/kUrDjsGFUU1iYo4svmP+lrkOrdyKhw2MHFNpTrmIwbJjEfRW6lcyF/GX",
-	"RMxbSVQeTUuTV9vwKYOXRIqJIloSJWdMCkZYolgH+NB5xiIpYpAeXlGesC8KcsVPYtRFRajzqaC/iCtz",
-	"igz4ZqdRgjwuTBoVQoe1XEn5hoqFVRXVF9VwSEY1I2DUMNRDzdnigiQyupa5PramKKtIX5g/uifmj5Ao",
-	"2AC1dK1fUM0aTCsoo84oB6var7nUlLTPXl69InFGx7rjDLSDFs31dNA6zr7rH+vvDg+WPEOrsloxaUVI",
-	"8/tUKEnhjfUT//rdfv94/t3T/uaZS4x4TCuIIUPAc8q1d6zSHARGD2EgkBn/O/vSRxCuvar4AqT5XqSZ",
-	"jMx9+oVl0CUjxpwlSdeaMUa5dh6lESMAhWGdsIdUEF4aPsHGmzGwmFrTAt4QRntHPvKbXgczGbPEcPUb",
-	"bkSyMfCxAGS0G5YlksZotanwdK4VkXNBrIyDnEYbQdwsUgqzqkJcQC3v/Mya99NMpizT3BoowKwfD6ne",
-	"1r4VtNjHlGdMrftG5EmCxIJi/MoYPN7CZhmgRGd27rMmQ2Pep9Uf0oyN+Uc/o0B/QDSlGY00y5QzN6LZ",
-	"PkAnSCQngitG8FyX/vAoGg3/ev345hn1rco584Y41hCFzVxonngM6MB1KcmkBiK0NEwmGY0YSVnGZRyQ",
-	"+ZShbCST2HkWlJapEXyzay4mBr67YO+2qln/jP4mwGeBvaBKRDXqWNq/0jEqR7+wSBtUIF2ewgBw2mK8",
-	"zWlyXqHTMU0UC5ZIdwsybKSEmkuxv+z7WI8CGKN5La85GnrrwMZUA5/gms3UJoZhD+ttMQfNMgp/T6ka",
-	"zmxci/1tJGXCKMhtFcexeWG3nQUIKzPUh2te7yUQ2+qKacqH12yx/VpVMdDSBTo1rE6KiEEUTUyoIuFf",
-	"uyfnZ90f2QK9tSf2woQTckSeM5qxLGw6k/950Ov1WpsQ4hZQQObFgdEy3iu8+GmSvBu3jn5ev2J4+zZY",
-	"xpcRtlgjF7hkmsynPGH2fkAJTWG0EehEUSRzoQkOc0+nvQbT6vI/VBFwH3RfIPOrJ30H6XuIjtrIuWZc",
-	"VJ/uL/MyroaobftXl8nEvrcNGi9kwsxXMy7O8P39JXQGrVzwX3NmfzY4ujXPzH6v0t5pwmimLOF1a6pB",
-	"cSvmimWPFDGCfQLqpHlgOGXlnBULuvVhNE0TdpKmr7m4Vh46Ao11exzUhnuBtqUVolomAzvHh03g2fE8",
-	"LC89e1GHceUGWibrejRjHfHvL16T8nc85mmqCPhm2xhJmFI9xU3gisTSKFbohXUQ+OmyGbJyzWuRZdda",
-	"W8A6xF1yzU6UkhGnzkOwgrzE7f3WO2tmmLNRRWHZ6vOf2Oi08sny2pZGDErYGle4NKJvdcovZ8KOtq9e",
-	"nrw5e9Eb5SJOWI/HHTQhzOjCnKTq7j4Cg7u6ZgtV2+cNlLa6fQ2rUYppg9tLTTWbWSWovpiMJcUmbk/p",
-	"mmYTvN/X7o+b/wpfXwa8mLsYcO0qropJ60sAg01KI1YN4aMiziSPhzRNPVF8QSul0TWdsGGjPoERccOI",
-	"ZXo45mLCsjTj9mjfcaNKQJfmXzObFyN5zPVJ5LatWHKup72MTbjSEE4DfwOLL/8ATu/+zNg4Y2q69OcQ",
-	"9OvK95UvDLXOZRYP0dpVPM7kmCdsCHbj4qkVuoaoUiw/BR1o9Sm7kdfw1NzKPXPzDDFquXgWs1E+Gd5w",
-	"Nm8FLTg6xVCzKO2hNbactPKsGKjyrADZPNNSJsOIJkl1vQhWHavueQ275ct2U2tP7UQ+WoT9fCl05lHq",
-	"abTOCVuctApF3AbmI5kN/Xr5Rg27cj3775vadyVVLk3HhX562FqNkgpaPN1CrAtaMgI76272DJnrSM5q",
-	"nMAG2xkpmvIkz/x7UPUGbQGcymHdd8Ux0DWdWI58B7W9ipzAEUm5/AoJ1GAF5Nemr608WC83GSJ7LSf3",
-	"oR2UFP/Vqwe5nl7JayZ8kgBQ1hAyTDzWHkEuLg+ePCV//unKZmYYdbdZv220znHRbIsGhc6pjUwpm+9i",
-	"P62pzc/6fd95dHy/YRmXXEwS0AqOCfto3YtUk72b/T3D4fbs994VwJhDfFweSVyz9xzmVv/erHUv7Sx8",
-	"GNS3ZHltNXhq6PXt/Cks9dxeeZW4vx0MW9ZVNHQXZ41bFA+D1bj4tVYsQ7XzXcb85qA24rdeBmhu3qG9",
-	"iFUtDhZP1nIChpIEP7KJUCfnZ2Cft2qks2K00UsJQx0RShyEzlPNjeKpmSB0IIrocS0JBX0pkzOuWDXE",
-	"e0Zjht5nwoXO8phlZJYrDWZzmeuE3zDCdcdamGBbBkLL0r5i1udsqdZVBDZXiGwGt6wDcU4VGmvBFE8M",
-	"AcZ5wjBK26MKVwlyZeuXdq2B5PQpFRHzaKQRPE+8kW9ZznAJtAhynzBhI9BhFVomMThetUx9enxQjU3e",
-	"KgS5utZaXHMJaOMSp5KjuF5f4pgLDgIoVXXR1kDdCloJ0q85xlZQQ60VHDzDMU90A1fhImYffU66oJXI",
-	"SZrJkVpzl5TAF4EoK5tTOpk2Xv42CGK7d2VSV2uU4kpTob3LrKBl25vYbMeVlMmpkXo3KTAATYFwz/Yu",
-	"iyqA9hJtwdIOrwwQtD52J7JrH0ZTqnuWViq/dPkslZm2gWTT1lFrwvU0H/UiOdsrwm4q/zK7nQma7JkB",
-	"MRYQiDAX102UGLNE021w9wJevA3uh3YDQxAftvG53QtBN2wXLv5um1Xi9AF2TBo5xm9yimDS3ejeAuq1",
-	"5Cm91QjmvdvCa7atAhR7bQfgPPb+YhFeISrAdlTiw8cNHFMuQus2rcZmr7x0EXL1G2EpaeOjZsL82iNX",
-	"4ElVNliGlUJiJd6nbTNJc5EYGTWswRZi3D148uccAoKC3XUqtVCazarWk604bO4Y+ibsQP5KgzbmDoSj",
-	"A7eZQUGXbqKtTlG5rw95iOCw+pMsQ6MnHYVGsBOQSwS5yYzOWExKqsOtt851m28PAagyYUEldtDKg5A4",
-	"SigJa3wlPEYveIgTDCXAoXpcQArQENAWGmnQgIvvslmqFyS0uA2LyUP3sohJaM4w5K2u+RBeXKLFGV2Y",
-	"NSLwAfnFiJYuLwrQQn5+8e7tyw+gsi0xoWg0NOx920v3pUEv8I87ca+S196CtN/gIfod8rMe7NkDcbWv",
-	"mk9sfcs+KGuoKLtLzCFl4uTsEYQ76gorcKFdx2TMWRJjDFPCIXmFZmibSOEPERM+EeYyWD0/M/pxWI6J",
-	"SnuDq8XmJefWqGK+xNeBnwiF6tBI6inMP+E3DKoSVBM4G/a8QtnlsB7zjs0+1C7u65EiNlnUqKEpBuzS",
-	"j0P8w4HnAp8jqmkiJx3DoRKaTVhGbmiSM5ed3L8DtFE6RLO2WnthX1hrNosr8cuKtHmsOjaDmiaJnDOj",
-	"McoEmbolHSLHY/OyluXCYVOzXCgbHh6YNTojiXsTR8LA7hhqNYSlfBFi6nStfMojRSor6PTIiYu0RvQl",
-	"iVH86QJILVcF4g5rrrSNYWkl33x8sMo4reayG2d+Y9WdOlfu9210UjObnjFNnR11a1/vZqXV8eFqDvXG",
-	"SKmgJXyyQbIg+xBsnqeG5eApLnKk93cl2ZRmZiOTYV11bfiwYq1IM1kxwK+VTe2rhBLB5oWk2hZSWL6A",
-	"aYHIkgkWL9lINlvKxidpyqD6DFelXGxPBJLwI+VA2m5eo02u8iKw6xBlmLCIIIUiT808h1b6mpnBpWA2",
-	"pml52HUuzZKED5cp9gMAZMQ2v6m+LtL5NnYpdKYq8/mG9IY2sBmwjBwdBqWfSOYjMFeUGfwV6uw3UqfI",
-	"ZyMbtgQ0WVgIljIGDP2EAQlprqX5X3fbh1Az5ZMZ7YiMcwG+maD41xH5JOiM3d7Wd6QsPSOs61BWEyE9",
-	"ktBmPvTWyOtg3LFS4ge7qN3NQ94gAJkO0w0o398R5bliQ3e0bPra2vP1E6oO5UUSkDRj9swVaqk5Y6h/",
-	"On5uzkbo/gj9BlHnithceqIq6DmBrrg5tpHonLz1EDKdT4yrYPD9JYllktBMQYIXeo+uufCIZ1ATyaht",
-	"sX/XV3YTP5hnXLMtv+AizfWW76JcteXLWmo0uW58d8UolkL8g50tqGKhvkI3yXYq/oPs9gs2yierxrFm",
-	"TcylKnh/zDa5vHx+oStXSwGCnjANcWROotAkt7kZlfNW8nH347AJ2qWNKUAvlailIcoVNDkiXjgz72dY",
-	"87+khb6wNq+Y6TdS3Atr1L1vkntTukRW7Ug6z4wQREKz7rDIcRGMxQofAjIM4z4mVJCwwN7Ky3ZPMEa8",
-	"RGN4TFChD0jMblhithEL/kmZVNg9vWZEs48anXxYaw/TXfFxSjOtQMkwbL+Y3OgXWPmP8BmM1B5RxZ4e",
-	"Fiay9xevFcAURaPumCfsaG/vE49vww6mYuK9Y35QpA3F83CqY2I0Hps0f04zXebNckXGTEP+6DiTMzSM",
-	"kqlUWnmYckmrqzJhBh5OCpo4lNnClxEEkFMMfZN2gXbYMVu2BTAISO7UZZVNZ2Jbwi7XvkrSH9bl+iyf",
-	"OaQA8FxYErBBLkaSKs4jnr71x3LYYMv6Ip61bS6ON4Ur7b4P8rK0uOqdtRKsPwJzM8NuTLZZDg8pJvqw",
-	"SdiygRyeD+p8vmYD3KQvWkP1nCqjOsZ55FIUqwne9lxzQbguNLhjwrVL4LNmnlICdbzId4Tj2vqdoogF",
-	"O2AiL9VWvNHr0QQTlO9vQ2c1jN0/sV3aQgqfVpMnbACDX6O0SxhCaMmW5ulCntjsQtolBMKKe0NnW99W",
-	"CK0YFLcAHmNWdwmCXBeaUUFvsKypWJwuQVlbZQ2cxrNWT7/1FEWtOZdAMKxUghznGVx34AFQZTKkJ7VW",
-	"2TR2OGcwKxmxCRUYcoS1OsxxPOj3QbWZMtE5XnLikLFMEjn3nMqtHAxoD7e+hSXM4wBNaLqyfqJteWwN",
-	"j5+a0yGrxR5p9+8n3f/R7z4bdj982g+eHt7+mzeHtVbPdqegXzNI5BM+nL1/LDNwE1DNRzzheoFVK5yk",
-	"7rglVdf2ZRyRIIIJjacsYyKC3KNNVsGv4L7xcFLY6PvnoIVosQMN0WySz/z5SXDxuZ8JVYSSP1++e0tw",
-	"XQFhwlwiMf5iZec2L/w+KiBULFB8haqfzovR6bW2z+L2bWBQgfpDY9h5QyLGXfa45PV32OhTTB54qM0u",
-	"9NVlUX+c0cms8NUXkvsxCcEmFhpYrLvbramHVdLB1Q3yvhFk0JnvRltlilvS1h03/E47vSYU6jOIwIZC",
-	"3YkAHkrVLkMGmkVYMmNG2kA6aI58OKr59ECxMfr3m9NzJJ42qti5YmFg4zPAEIYliaYUXH1OUrYvZ0zl",
-	"iS7edwp7QEKuXHAFUGCco4dvOFNhp0fwDiWXL35U1jVsxGhQnhmrrUIaKRxXsIMiXAEOl21W6TThUSKj",
-	"a0XaoTXYa/ZRB/DfWwO5fQq6f0D++Y//Mk//+Y//2iYvs+HKXDajV7CxrZG0ofil80K7rSMc626RCgZc",
-	"NI7Z8lrQjqon+FbPl7Wybm8DdAAgustrpZTjlOUuq4dclZEdG7YRCDVj6IaEIrPmw6CoulIWWZGozRWB",
-	"yX57v+NRq4g1Mz1SUBmKSKfxgSu6bYQXA0yR2xfja5Wl0rn/EsQh/DOWfvlHylaM36yOLHE7twsu5hRx",
-	"t7WQg7lDCGPQIEw1MEFkUvfPAN83BV97Qka20K3STM5S3RjgcWYIn6BPEgqXQ8OYjNFYAXcCq7+qbc2W",
-	"cw0rOXYeF0u8yzK8LtFd9cxV03oFMYEHwUtzbEMY7x/CbgXlfq8s4Rf5Ki0uVWuZKf005dGU0DS1zMMA",
-	"DrFBY5kdY3k6IwuplVyqRwqqFDotxB0vnGPORl7bTNW46ZHXCptzAHks5nqBP7FkW2EmJu0i4EpNacpU",
-	"p0fOBNyJtGhw8EjVbda1AR8pEuZZEqJAvmq7Ju1UTALyS8omAZnwcUDmbJR2VizaABKPb6E+HhjOBave",
-	"JRjIUDN2OzggxKlckquvV3nZaOfQk6cHacQ8DiHap/oC7o2rQUmU4OMxBKPiNY7XdLFy76KOi4LxT8gb",
-	"/txAj/gICO+xHnkcPHt8EOw/7du2IAGh5PzFKxLLCO4v0nbf7/f70LzFvAMbliaUiy5savE2lAeNy04a",
-	"ttkP3A5t8+renwLQsQLy1zevA/K3E/Pfq3fmv5f/+Togf6Y39BKoJiBqyhKMs0JngFHGjsn7q1fdb8Gj",
-	"0emRE/NC0aQIdDiwrbSt48J8fP7iFVTexHV3SJrk9la2xslHqPW5sCr2MWIsJo8Pgn6/b/4PUdMjJ2Jh",
-	"ITGYt1jAooP4jS17BjqgjSlLJRxgSwCYZ2VIPNxzs+994rd7dkv3Pv1yGxrSsRXebFUSmGjGlTI0iERp",
-	"w76QgsBmOpa5iEOz3W4WuEVJO/znP/5rz7y25wgNCN08BSwN8yzZM8elY8Paa1EDkEFmQ5zZGO0SAXES",
-	"AGDmyPYEMdDZ+AUog5ncMAVS7YRigNFy4lPiTYcCGP0SAgdr2eZTGJ6/u7yCZE14EHa2kCWWrgMHh1cp",
-	"c2hrqvOyVKFAtoJWIuetoDXlk6k/BTTbwvtrXvLadthHvZVBAF6swh/gLmwnHvmmBuf785wnsVdEaSyh",
-	"+ZfTS5KxG14kUGCVeBBZRzlPNMGWHYUp1DyMoWJdFrPYFqxbWTBOCeVit8+fn8ihrXvaFNK9pvi+Takk",
-	"OmOMTGlMcoFAGPnctn0xhxLhNyD4BfFmCJa2wr1Yg7txa87EWK7uzMht2Dozb2VrAbNizCe7h0Ww8Zhh",
-	"HWYcwSp+5k5TTEPB5bYS9JoNIwpdjFiC2oS5Z7BwmSIZi2mkazpMuc6JzGSuuaiFilak0KlUutGryoXS",
-	"RkPyspw3ZpS4pEFbRRRLi0N9Z5Yk2BSKR1QRarjuVmoLRi2Dk0L5A85RYceuZO7Nok6Sg/qY0BEGmRQJ",
-	"8UZ54REDcwUqVPhtz+8m4pOMblNsA4jhTfH2bdCSKRNDNGgrX0MelzlTj5lX9QVAVK2BGAs8elQIqfQk",
-	"Y2or+M7dy3BkYr7dVxfwJtj1YVt3qr2Rp+aXoS0jvKUtA0I9h4ZYuPZTAFo2hJ4mC1K+VxYrMxczuJIU",
-	"xJ0bnpjVrDObceVG9Zln5moYSSFYpNcQ6E9sdCmjawatb9y7u5JoMYiXQJdYH7Kt+qGtnO/aDq5sTY1R",
-	"LJFvhc4c5VTPRsH9PFvXyHnfVI/WkpDAM73waUjFlK5KopmoO6cLbCYGQUFU2HQBmW28SVaJCpLTXLXh",
-	"crp236V7aZfd1tlKyW+8nHCNjdgpyc8rQkXTYcpE3OgSH9suYLtVTfU4s31W5SjJFb9hjTUot3Lg2I5h",
-	"IPstragZKRVm1+CXXVbvF8WJWq7Gj95F8AqnUibgGuZK8wgNANi1Tk3lXPgtdekWOX01qM9tyLQtMrW1",
-	"QJPWA5QacHLudR3TCMbZKTTCfTOnXO/IuO2nMXDHBnEDDa6GCd0BtkgKpbM8MnLRuknAs3GnGXicsHUj",
-	"Yzpa488uMKLhheW48GKw+pcrmKzB5UVDsLTXfhw0or9h2xvJ7sKJDyv+FnPTGbhBNGvanubjCgP/RicV",
-	"5nbHFKpaz9hMZovhyPV724KA7ulcl7CsIHnKtfoy1DzjSm29cNuDZOvX7+mk1A4GoKaAuwKTH8/mxmEi",
-	"WpxOGRbGXSrZTKHBQKMTrprFssILVRHN5qwLebrZkGC/Cqpz+2B/ZfTAIp6q0cZSFMfGNNIZ5q0XNs+D",
-	"J08qFfC9BfplRJdrSo5kvGgFRStN283Udmz11tVEI9/qgQe7ojMBcmFz4CBToO1mxjYOYE20hjuMSyKu",
-	"+nC5yD0rW2wseu3EVospP4KT5pI+RfGyJaXOGqAhQLsw/xls52kiaUza2CIYfA2LlFU7a8csSmjGYj8L",
-	"u0sbhy0DFps9nCALK1bEkIRmp8NiJ3BNzhgvmlzF6MZZZfWsEKYTRhTXysXNgqWoLQzcCVcs7hQq0tj2",
-	"rsF2zknDfLUk0M25k1BkdTlIrtI33xsdp/jf2YMFa65RUc6EoQTFbDQ+1ljD2qLH1maP2cLYetn58rm+",
-	"i7JS7QUBCw7q9F8gL6joNbVeERsiQ6EnoitxupoowoRtkI25ClxMeuRHDuFKHDoV4vLL4JbQDAherTRj",
-	"EE1g3495xiIts0V4NBCQ7BFecwFBUBDwFFjaJm1UQQwphns2WwNdCCAmhVjkbT1PuJfDW865iptXYMSn",
-	"YjGHQzRiiZxj2y+3TNJ2/zS7j76g7VzSW54ag71aEBWHC7EAwHsNNLdp8bKIq9I/BkXQ2+GgNWiFK1yg",
-	"vBuK6R+5JsNEZ5QnZkfDvfBfgV3sesZhI8uOL2Yj1p7Ue6jzWp76r73MK3bztW3vdyjw6ei5kiR82H/2",
-	"dLc2NGv34v3Fa48R5A4Nc7b2q9Ua/6wB624lUZeL2tqYjcf9ftDUbm3KIFRhLrNrVas38fjpFk35/eCD",
-	"ROP3ufr5Ewh4x1WPMtwWGEVb+rSdsLKx53PQTDufx7k83tvmXfRHVNWvpC1YGbTi20l3Bp27+MBT4If/",
-	"fdW1bZ0niGV1F0GnMm0d6to97EPXD4wmuF91XN3FVbKqMEp/tattfCprVdOtTRSFNlrKdyteg8pSfRj6",
-	"808/NlTBPiFpPkp4BAV82xevTsk3T/a/6awGQtBkUsUK1M/2IsYvXVw3xIhfo4+hHPbEL7V4P85VPdmU",
-	"Tzbr9mZCBAe/D2BlZgYDegPyLleJy5Vi3uq2NfjflGgKA/rmfy0nXGzL0ZfdBDTSycIFo4TQOQgja1zr",
-	"IF+xPFCGC1F6bSptGeYHBl9r8qjwzccHm+sZ3XcNbre2JVCeHu56+a8pCP3m9NxGEj53DZ22jzk4Eauh",
-	"7qQdfhrAPIPW0QCiYAatwP3jqNfrYdx75R0IkRm0Avtbr9fzHNwGjWjb2Jk3p+c/gFHpB+7rUjPloiF4",
-	"xhq7wG58RMJ//uP/Kv6/y+1jsYsaBCvHWOZZtRdkEdKAQ02pIlQPRMLMy/tPK68Gy+PTBEje1S2FsgLQ",
-	"hNl1bZzKuSq6BMuxrY/WQdWyNGZVR6X7o4PPTpkCfK3F81/MYpco99v9ZwdBTdn5n4NBNhiIweBjv//h",
-	"T159583p+WUkfSYyOPzhEVZcsG1OWUYUAyvFMQkniRzRpFDuIYjV/hrgV7XG36qoGK+rcbg2zx8H87J1",
-	"A2IRa7+SteSL/NaqkrXQDpWOuQwBpGObSVMvVrtTj7AZFQ0BVGkmJxmdkSwXxMWC2RSdqVS6Dkmnt01V",
-	"3Ds1hcUifR5LzXgMVQO1xFgWF1BzTELNFKT6QHkpzPNBFd0mFxnZnTAOoZxzuvC76yttp1eR88PV1Tmx",
-	"b2Bkq7Uho5MVQoML4xi31RTRbYSmWHAbbR0ZUudInp3c0ea6o0y/OVfdHboNi8DD6UpYQF3HxCr2zVTb",
-	"MHtZ+iujQrng/Q0AXBXv3tHkYfVWTzydiMGhAOciY3RmQB5OtU4NJSrFws4xFjjBcpNwdrY6NbsZZZEt",
-	"oWp4z7bYEtGBVc0dAwmQd5WHpjy3Ndpa2XhHOne15BbcdMtOv8uXgk1GcCt2e1PfP1uZGdIPQ7vkcHkb",
-	"/ay8oOrNanVZ2vDp4VpWvZt1Z4mD1pqorGV6TTU/t+JTeKOvtCXHHzHt4J//2/9upZw2JC918UYDzlpQ",
-	"mioSCqzn8PGBtblUgaoUSy1JwyMNHzx5slkwX1PL850nwN2+b25mEDEIELTH9t1o2f183rmJ6UmZnBTv",
-	"fxbH9HG/E0FCPCfmRJh/KczmKbJkywaWpJ3mmmhIweDmO6S35USAjNdVoIP+4bdbxneVa1vLL+7BnlxK",
-	"cl+7PbmAdDuj8qamwl8pc7sTN1vROFaKwu6mgSwFqrNsghofCoOUhGb80DK+jM3kDZhqqbbS5BflbrvJ",
-	"efU0Svdu7639x88yZYKmHIwoqvf+/dmLD1tnWEqa8m4kYzZhYq8A47b6ubrmaRer99KkW4R22B7TawTK",
-	"qinl4NuNKCpJFQqsrpU+N6Hk5w847pdExGfy9t2ZcDO7uWI+JtsQ3dRsnZfXFZOnWeaHhiLcWkYyWZsz",
-	"ZGNguTf7plE72tpube+gddk/WLzPeTM2SN/yuh6R5VllfU218RuuAn+xp00lnaDywhCJZ/dsI1u0AOKu",
-	"LrGakpGfedW24U0i2snSVJ13CeI1uDipco0l0KVMKu40G849owvsPFAECLnalbYfAWpiUBKCY+eJekvt",
-	"z+NIy7enXYa//lKtEs5OpUHuYqxpKh/y2XEf1Uocq0ffFpPYmSqX6q5gidQsj3SeVdK5qctitfp7YaOF",
-	"siVFVUYhxbrCYJUyZfa8NtjdXM6AUTBi0ubYrH1KbxgZMSYI9m6OieIiYluqGIWHbwtNwdCRrYho2dXm",
-	"81cpz1Gq+bVqWcUmVfYyKP18VcKpkd6ac2sAvR8xvrky6tcnyDtY7xbvsDU7aGThFVN0NGXRNYsxj1xp",
-	"grGURsFD3JYBlDNGhSLhp9vQw+Rv1y/0csU97RzvsW2jDf+wEdcNLT9r9ncz8v0RzkYvJwy6ZjcvCu7V",
-	"WENqW3hq7rkdyjut4c9rGW/JLYcVaHe4ZlZqw+IgNSZRBboJjVWht+x1WTPjGXajMBkx5tJPG1t0VF27",
-	"A/i93YVqr7Nt+hM8XKg1SkI7lSPa3P3HxydeZYx1zehFPPBREfP/9NBGzCqSsqyo5SgY9uWyb31LEnbD",
-	"EkVixtKgeLz/lPzIn5urGETItm1SVRT1AC2Ii4krs4EzdbwiZa0F1pbocEW+t9j9C4kKm2K/rl7w51Jh",
-	"I6p6ReYAQ/f3twyW/ZzuyPaqrtThNYAGy+10KxSwRD/LCLREvvnWrh+OVdkHit3Z2i2eCvGu/BBRepGw",
-	"ztY9hHao+r6mH9aHygq2czXcEwf54xzEJbNWxRBYEsnO52zXptDFLt6HAFC2Vvu6pcYKwnyNCnZpTvDG",
-	"1S9fSZGH+oJckHqRME+oVdnOsz7Ge8E/Ehvft1PWQBm7EiU0j1lXSSGY7h52n/huw9WGn1h83LdcORcQ",
-	"oukJKKFCTzOZ8igMSJjIiCYh5orK8TjhgrkWIJDFBDNAITPqMNR1laiTsgK1LcnV246Lezp4FvB66cAA",
-	"cUpTCsWvOVMNgs5HPZxzEcv5Z7ZcXW43uXUlRB7ZAgNrT59Zzbl9d1P3IERvY9mCog+Zp2oDXzL9NVX4",
-	"5tbX7foALaHSh48qXA6IYsYSEVvt5X3wsxX68HC21dMDprONQagFsTarQ2b6+1rGbwD6eUm3S4yt6GoG",
-	"F+6MJwn2IjVE8EfqbHbnbmU+nFa7GTR33QUlsZCmzY1TK+Fs5mrucbIx9Ka5qYltVLDVKEW1t+Ke4uKG",
-	"Jjwe2qKZhaq7oZtf0W6nMXT1nCp1zRaeymI0umbxME8bqu3nesqE5hHVMivrGGN+CQwJZtCFiFBELAJY",
-	"c9VQN81MmKdDlvAJHzWlsbixIyqgjw2O32a9SY/w00TmMfmRLaIp5aJzTMb8I86eQc9gtAr4Z39AZdos",
-	"ewiZG2sG30gTzaVvitCX9VFxa01O1aitWjhVDfjVTQoqdFIDZQ2tnbKMzaTw0Fxkf/Gaut8WXhX32iNX",
-	"yLqreIwtUxhpPyEzLnLNVEAUFxMjLCkGDctETDjEXWILf2+W5XJ+V1NGl4PBzLpQRKZM+OueVdrHbq+N",
-	"/TSlAKghd2j2KegNn0ClqEpsTA93qt0JyR4JexOm253wiISfMF3lR7Y4Ip96vd7tbUi4GAgD909sdJLr",
-	"qUBtDBS+tq3Y6HQ8LK+aZ0kRj5MayMXERn6vq5X8i5Kid0HnhaazbK+r7HCJmzXEcg/Xu2NxX7vW5VYs",
-	"J1w8ZxOkwLUWg7VDvAIi39XqUD+BuySGBHfPiSlpencvQ3juiP20GCUszQ2hluYf7U7YCQhVygwHDf9V",
-	"KkXtKroHeq6sY80GX1Quo99gk74UrrVmUP/oc7DdVPTjBYalAm8cOLwOWr3lPKj+bslMd9tNB+IOO+gJ",
-	"xtoZ2MYGUec2JetUijE3ooZVR3fKC7/PZLNdUsYc8N9ntClp6p25wA6IG4ZMzKvHlWw98H+PoJQ8ZNsR",
-	"GscZU6oxi6/BHmF/xXQo7xsw9XC5OLNngQ+Xx1dEA2+b4bc52XBpvyqLrAwabNjHTI4SNvNn1L46Jc8O",
-	"n3xDUnzJlsDw2blC23kHZZNmxWy1eay5qcmMRlMuWNdodfDAvF8vxQR6FboLS9fwapDmaqGqkYwXR8SC",
-	"syADOJCDFuHKVXj3ypc79+Wz36h1pWdSqEoFS8HCy1snClXKc/myhGx9Vv9BtMooFD1Zqm91s7/n4tx9",
-	"WHBq7LI5tj96Nn48esq63473x93D6PBx91n0+En36bg/3o8fj/fpN5sy0t1Yh/2+v/abTpZ0678UFECa",
-	"KcBfR+uEvL84K8vpu+4StsQ00Lb5sI4cCHg/2itbg/RidrNn31d7JUG2tux1g2uqBMfYjqkVLAdr+jme",
-	"Z3IMNSXibbxUm2K90wIbO+o8FyxNaOQC57ALQGWwo0otuKef4Y96enhf/qhqbF2lEXyF61ZDwU+6/4N2",
-	"/97vPhv21rSzvPXvjzNDeh0juwXc1aM2N5odPjtPsLFikuUPj1SlGpRNGy0aYT9SjoVvlfhm69Cru7o+",
-	"3fdfAa2t0tWDV2d7wETAepytrcNY7NZdc/nswbiTe33pHNQF8crVsUriuyZQbF0m5w9EvVtwyq21Gdzk",
-	"+7ADWT761duBEM77Sb3aSOefl8LzxbNV7vsU/s6W/y/HI5pOh5UW75vrb+2G+TL099+3QsOtcMFozAVT",
-	"voiUKYuuPc+3b0BTL7a9fQuape9WqqgvNSb54O1Ivxy7njEaL3Yox22X70faOGNqerdEgAw/xkiUlROw",
-	"Y8nI+mB+WCdcaZbdDdjPr85Vqus0pv+r/cvw8KokjG8H66xrjzeYAOvH9luiJfnmwJbjbkOHxM4xieRs",
-	"JkVh8cSyMBkb54rVm+v67YjfHNRA+nZDNbDa0lvB3bTY6m47NK01GLpgw+WguXjGBVp0c4V1uOGRbZ3j",
-	"GmItlVOCV7zm10tsWeTvppZw4eMcsYzqtqXWHjzyDD8tyixWXrYPfdGCNgP6F2UL15cf2Z968NOaTxd0",
-	"ljR8Cj95rW+GpdS/wWcbhVlcdg3sJVAKHAQrrGs1SbMSiOmMYRv02IqtsLff62/bxKdUMHGPfUBdYoz7",
-	"/dhZHi7RAiIyaKT5DdeLzwopseFBO5VKnblw3o2j3y2S8/OqSm2Vtmj3uUxZxLjmIfaN3i5Ay1mRN79p",
-	"W4D4koXLML96h6rmdnNftuQ2Xy3GZC3NSAXLmKtYoOuktTEhpIKlbYxBnkOw5kDfyT5U0PmyoP/ZddmX",
-	"iW1ZCemvo7cN0Nw2Y+EeDCiOQX7tBhQL5/0YUBoJ4XdmOfjDFnK5L6bvOYe/sy1u5BK/q3Ws4WFm95Sv",
-	"3nt2XyLR704eu4uUtVM26LIIs2tMfy1z9HPEgtVd3k0MWC0LAB9CdfMsmvKbhvx/+/mVy/jZpVkE1hob",
-	"YpRyPT57c2fp5gpoQSsX/Nec2d/t8XezFblJS6r0p6Lexu3eJ+0K1dyGEEPCmTom1NUSAa+gwIroUKCG",
-	"JgnW3rElqWGOxhI1T+sG0cffBp4mNCfdV90Pnx4/vd3r/fu/rUcABkJtRMGy2WEJ+8sYWkMrV4bwlK9L",
-	"qaGYWsPvHRoIbp3Zjx/Yw7LbLHcCbQfusYTjZYSsgLGymKU5a9jx7shCRKfgmfaZes3zXctDa17vp2Al",
-	"ozLLvWRUtq+Gly+4XiubOgjtYA2oZA9tmUYs03rfRsWg2C6W/PHHH5bRJFs6S21dgu0vlq31iJWr4tdW",
-	"sUGBTVlNwaZd7HMTiZx7y3Dspt6UlPa5Gk5TC0HzGlaBiqTQXOSG60KsE+Ea+sBjsajQAA6FhqFe++b0",
-	"3t2VJOid8/KG+RoWGFn+mi3uaoYps/Z2k0sqCX47fng/5pX7LGC2JpUy3jZL+g5FWJyy+gDWOF/hMTjH",
-	"ZU3jstKZCw2dU0VmNGa+qmMb6Wh9gvZaIXYHU6GvSFRZEaooGPXBO4hMDZ2rLYPptB7rRkJp+LopVTZe",
-	"to85m1wlo7xyjpdKuNSsepuqtawcZ+9RLcq6FEbAKnrKxW+uz1SypnswWlX43NdutwJQv88k5tyutFLy",
-	"H8KJef+IUBLTRUDmjF0TmZGZFHpKqCLh3/72t79137zpvngRkrYR4UGPMm93AkJtFQ6ZEUc2A2G0AvMT",
-	"dDThcWCLUJycn0EDLB6TdtGWwJ5zPORFvmD5tk0Z3Hgy8m3kHsCPFc09naFabphG3J5Lb38eaAy2g0Xd",
-	"NZ/ZWRWGedwAjVBeUHHNYl+pjXu55byUdFLudn2robwSEklj42RHBF9I58CtLiZdUSgaVQnELissV3Uj",
-	"UiZn29MAnDpb5sVdIDGopeYEAjcW4AN1XNk5ppEjV9n0h6bhPTo8MAcbtAu0HhAuYKtkZmuBb88UkdN4",
-	"mKKW2yNCF5ryXU8uIB4mraC1GLjAReOGXvEZUyzzVqfZbVPBCnmDiZFuU6cyh5KC1N8peMZ0xqN6vE6F",
-	"LusXo83jCZzWbGhCNfehV7vdccjcPms71+yMXWgFSQWUzTsj00bdYsfFWZ7oWV39DFpMW8x71fadSAKO",
-	"773BusvBQuK4l4nXbOto0XJTBeXWFOtes7V+A9nvVfVrSrG7cPINdFxAVWDbUmO7q293KjT5eZfvcl5I",
-	"muuAIBwBgV2BkjhQ6hr/hE2q1CLa9fquMMj7Ujx8AkCxp34a9rXTu1O3ORcweOcIIDW0fgivCrJDOp23",
-	"NuL2LMSVIV1mWndqelYJJ9xNa8JcRRswWEk2xrVU0VXHzS6ZQ2A9iPKM6wW0FnConXFxkvvS1U4EoVHE",
-	"oBbLNRNGKHYi8hw6E4HwPJWJLQ7johYN0KStbE14SkaMZiwrBhmI8K/dk/Oz7o9sEXZ65AWLEpqx2Lxs",
-	"k9yVrAQ6QtUjaIUFJhYzOAwLKeCoaI0TOV/J4IffyzWaBdnOlCwD0LGSPZxzCLDMY65JIic95BjXTLzP",
-	"EpvWS3M93UvkhItauIl5fGBepyn/kS0a8ejw1g6jaDTs9Xpm4dUCXDO6KEr1GP3VjCQz/ndAwRF5jih0",
-	"H4PEa4bGZjgu4+yoVSC2JE+EDGQGGMTBiH+9coT955+uWsEGAoDiu2EdHWFQeZLZ8GVscVV5DHHPADac",
-	"OzjtMH8JJ9Sevr2FKwSjVCMpNEWbvV1eGS650kLoue25afuOnUKFS3IqY0b4u0tC0xR2e85GBMOke+Rq",
-	"yhWJZQR12gm3FY6k0BmN9FGlk8VAgPg3phELChtfmbAcVMuCQeGPPGEqsPNAKjSSmp4yxcyMGMo8YcLQ",
-	"OIsHAjDLdW8gBuJUihszmBTqaCC6mHAwkjFnCoKBlaDXbBhRxY4Jt1HR79+fvVDHxDAmfHDx6pQ8fvz4",
-	"GXl/dYqKE5TTw7KhJM1YBNUTB4KQdnjQ7z/t9ve7/YOr/SdH/cOj/pNev9//H2GnZwB4CXmSrppJkR8Z",
-	"/rVr5YTu2YuQtCmZsySB9AsWGyUaOMBogWhFXHBFrlmq7bhwUwG4IU3TxKLP5YT/+y9KihA7jz87fPJN",
-	"Z7lgAhQ4Xq6VYAZ+zZW2434agEVq0DoiP/d6vQ8BGRS2KfPQ3DnmWcVIZR4PWr1eb9C6DXHO8D8SPuP6",
-	"O9vi8D/wxe9CmO1dyaksSy953jL/pIJUmB/JRQI/T9mCxMgGSeiY9BH5+QPO8AoEsFp/OAqulUxqbX5J",
-	"DW9ADNuiH0eEFpQKQlyaMQXtCDz8mBT8ySwP+jxCkD1pH/b3DdiH/ccdolImYgUNw3PBtTtpoSH+rpER",
-	"84ypkKQy4dGCtG0PRXLQJ9RMgeXJAhKenj4fXpxcvRy+PntzdjU8eX/1w/DVydnr9xcvL8POMZEiAr8Q",
-	"VzClDkpzm10EF5MqMszoVKg5y8jhwTMEaOgAGrKPEWMxi91WXjCdLbonY2BTIzaW1km1jN1EymsWkzzt",
-	"mfEvLEYKUAAb1TbRtW6H0GmYjPJ4wrSCPXQY1hkdj3lkVhdNKbQ9sy1xr9nikbLfILuQZQfmR8rQqjnG",
-	"udIYj4D8AmK7Iyaw373lk0ZKyjjTNFvYHqRl/QWX1GELZ+y5r8tIqpLNGqgroaku+ryMw28dtR73+r3H",
-	"Nr0Zbts9858J081tW3jEbAVfWKcdPsANgkh1t3bHnZGvUmBdcsRAAi8khLO4ddT6nukLKTU2UAFGBcAc",
-	"9PtLZcWrnMYlIJTtmtY7cMskCrioGldHKr/08K6yDUX9MxQg79maJBVZrXX084egpfLZzOzmkUvlIGiv",
-	"trgD1GCMf9DSdKKwDqamrQ9mrL0esOZrIedizyCAdWmadhXXrEuVkhEvyiV5N+4103g70jRVhtjhEJ+c",
-	"n79+af47PHtxGdpEFbhSZ5SDfwxrRSnSDudsVDlgYccAPBCGirBGJmx6G68Bca2MeAS90UAqDJf3LMQ0",
-	"O64I+0gjLMUSYMfogcgYVlZgcWA+PjHLfaTI6Yu3jj+rHjnsH6LbTkiQDcxxlGLMJ3nGYjxWK/QFI52k",
-	"6SXX7KSCtQckuaYpG8ivspdkzBMGtHfYP9xMd2+lfiVzJ1jdG7E6mG19EyuJWVNuhVgqVGu4t49qlWIa",
-	"aKPnUOgl1Rd8wjVNyIl5n7wGuoISmdiMZywzDyG/fXHx7uyFIeXLkLRTGl3TCfImxSeCi8lAREbrHJtd",
-	"ZOTyh5PuwZOnZMzFhGVpxoVWnSO8xsuULe9JMGPWqb43ECfCNqiHhg47k6VZ6Wt79j+LErdSmIvpLh1W",
-	"PaY3P3MstqH3sGR2IuJM8viupPbLfBORnYkoyWNmBCUN/bBhb3OheVI0tbvGmIAFkBCLyZQabpWa1723",
-	"159/+vHyIVkJjN+wM6Bi/MRG5Ee2IJdM3/f+YAFFxBJIozcs4+NFTTxW/o1xWYgN+6BZhoaRuqhwbLcB",
-	"uAZIkniZgDbi/sy8+/ACk/027INmH/XeVGMSYrkBy1YeL7Yv53QyYRl5f0ZSOmH3LiAUw/tlAYPRvU+A",
-	"mdtGzJ5g+xg1ZUwHBH8xmgCPpHDS7tI6jqGZN9w7ihhlLI6NHiiqLSGNYI1b0Yh74C8tWzecaXAH/LwM",
-	"3iueoATkYIHlFGYRW2rHSsPUjlga3NAkV26bN9e3N1yX6/tht6NKbyjCv55eghaf0QnbS7E+fvliYYDE",
-	"qsX+ElqGJiMsDrAjSVr0/dbSQpWk3K55KLhMN/bTLuiCihz0+2Q+NZRiK9MBswHyU4Uid0ywdIC5ceOi",
-	"loGXOn8oM3wfiEfbGRo2ya2AK0ITfnPvjOM1v2FQXMKL9Fpm9loNzxzLwqxGFallZgdGoLlhWDZfws3j",
-	"RTbYeM7PzO+fi/Fd+ux5EV8spsLJ5lSVBjywjN73doB50pkjXeWR9XvjsuK9e/N8oRnIvyPzDxSCee3T",
-	"GqcWsTUpKTJnVWulXWzznv3t5M3r3fbMwb0j1/pK9sWu17MvRckB74acIuM5xwopl//5GpB+wWKujsmT",
-	"/mPUBBgHWxI38mXGaDSFNDWv/cMWM3gw9lSWn/FsCFqJSxZqTXLmpr8NWk/6j9eAUbX4bg+OK7brAeak",
-	"CgiI/nNxTEIsaBvaVtX83uXcEkFecrjZ3wNX1B64mrqJnDTSxqWdAaLjtQqIYHOmNIYxBkbIMpLvKGFG",
-	"pM0VywJi5GBrCdJ8xkhGxcRDKOAEe82VPjFAvJaTTbLWS8yTMtSYWb0Wo+asSSjSMiNWrVY5MNJCEPs1",
-	"ZyCsWEnMfGfDclclm6a2jJ+8Q+FqayOt1VrNYk8iazwJmtZIQcilY80yXKnBZNNqoLO0fy1ro42aJi+M",
-	"0RvmBT3zTvP6MFTu/d5rPuO6tcWLpxjNu6sQvJvpy5InBEN7j7hROoz8bxP56mfECrP9zcf6OY1duSX4",
-	"ZH/zJ+8Ftf5ZDDw6RO62/qNXMhvxOGbi85lOzW3/s6v7c7vCi+p+7aqCbb+ocaUi9srLkZC/I6uRSVxh",
-	"RtYttyCJjK5lro3ON5ZZtI75vLfBV2s5zylVrMuFYkJx0PHTjI35R6fzrVS59x0WF1RREt1y2arf+zkx",
-	"KDXo3HxQYIPru/cvf0wM1ogLBdx8PPY+8fjWmgwiT6zHBYSniJhgOoitLqzACAhEC1enOSRgoII7tUdO",
-	"7HtoHJvLPIlJwugNAzsw2LcGgtrolQx6j7VjrugoAedjRmI2k9rVYIeGY1KwgHCtWDImHM2Vcafq24VT",
-	"e9h/NhAh5pNj8I6BHTiG396M1AZhRu8xtnvpBG84EWcv7GkASnouUTy+34NgS7rf1oOsbLr4w5/DJm3F",
-	"BmcBBXzlx25nI9Bh/9nmD15TpQFLX+ZkY1Krzeh5pCByTJnDgkcTEnxyYe4sc2pma46/oMlC80jt6VrQ",
-	"vfeaDDFkPDSX4FTmIBnHdEFGeXTNNFQ3PO0QaVTV8GejngZEy07oDNb4mjmnNtYhQNfQQEhhQ3v6PRKi",
-	"xTwkUFFCEb5jAOsxCSOpNKTavr8cCBs1fGyDacqBMfS3YiwLq0H8xWsxV5qLyDLS3kCEJ1HEUn1ErE3y",
-	"JiQZ03kmFAkhHygY5P3+4wiRBf9mIcnkXDU5udweVPIeduU9EML9KpOzba5uG+/datI/isyAkjsUJF0N",
-	"9r3HBIlVzeEHQ2COsiBoxUgmaFnDfrrg5Hy8b0iwUUSq5Db4FoMJPltlhjyooLOc9lIxed/cwXhk0fbf",
-	"4lCNab4TDFOsCBI4ciqwJ7RrAojqVBmmO51epon5MF5uibkbZLQg5iyAFQEOxyqDDAiUXC61DleZOQSa",
-	"D0ERpNH0eCA2ZWfiSWFjDXKYVSbM84yKay4mPbLKvsyoln9dcxEH12wRuHkChDlAlroVE4P6Dr8h94IE",
-	"GN9hdyxpy8SipvFhT/xT7Pehxg2fmRlc+zf7lyeL4uE5ikw/l5VYulH/8tzjCrQPPKZW2bRnDiNfML/q",
-	"zpykSJf28xJ3HB0PAdkH2MoYKjlhzD8XNb4CAlnJTQ77fbgrOwGmmLM4GAgMIYHcr2PINYeQoswoWeSN",
-	"FEa8A7UpAzbiwgwYz8qs8wBz05WLh95XujcQlcRWw4qQ8Zph5Ixro4GRNYKUdmnwilBFTi//sonrvLe1",
-	"fX5DvlPJdN0satxbZnETNPdoji5Kw/rMTJtbJTw8m7MJ4J/D6eAAAKUj2f3LszswiUrBHil3dB3H2ZHD",
-	"5Xq6R1PedRnCjb71IsA84Tes4K11GfaYYOtO1AggKJaoqZwLQieUi1WjLDiDzs9+xBzY3bjD12UKhUVs",
-	"toNiTDJiBvm0xVjni5L0XQi0dtUW1OAIYTWELoAGHE2h+GbRhCsM0gLboM3xkSJZHLskDGxKCDl3LvJ1",
-	"StW0R2z5jClV7v4cCAiofXPy1+HJ+dnwx5d/uxyev7wYvr98eRFWckKedMhcZkZocpshNcnYjbxmcUDM",
-	"HzZUEvJBGJlBrTA1EJQc9p+R0JX4ATlzCG5xFoeQPnUWs1kqNRPRApNgdLZwQaA2OCWsvIOJOOUpsY0Y",
-	"ETV4YMhPtr7TQOB97hJrbO6l0x8CWwPKTGgbwzyDdJ6M6aGQBs40oQs6SlgIK4bUEbOqYqA5j2wrOihE",
-	"olz4XMJB5TFCRpFWNqWaJIbZcK0cwIhCBVmEInYDG6YNGSkds2cIoJGJ6hlC1tbTZr1Jbx2WOwTXoQai",
-	"+C7PWI9cmMmdEdrAP5bZxGUOWCqSuY7kjPlEFSxYjmd4d7tyuaOQ7fhQNmaAzpZW38rAvH/Pc19iW+YG",
-	"TaTI4SpIooetKWLr2js1e9g9lUJnMmma0b6/By/bd9/KS7OD2IuKTprBdR/jW28lDILwfjlZYQtr9KkU",
-	"44RjyvjhwcE2s9gAPFfY+bP4N9JQxSqxwruD1scud2Stu3joWkctqy10laMEjxBRuKlsSUwv/zfEorQ0",
-	"CojlxVRD9l2PnCC/cKZzWxWJ2sDKw/7hqhQBp//Ox/eFTzI49Cl5cEeUPNK/gC8rmX6BiNmKW98gYB3d",
-	"NBPEXia17QnRLBXIJHa3yTVjFdy61JkyIYVMMhoxkrKMy7i83YUUrNMjb6UeiJKAjzzXrrngJgLFC7jb",
-	"8G5CMBVev4ElOwMCRhoQyCYfCIQS6jfj5VKKL2OUZwoKtT5VvOZHzN5gzgta4Zaee+kCoLlXwu7/ZpeC",
-	"YPN/6Yvhyx5VaNZYOauPHJ3dC7PHmIFuteaF/1hf8olQZdCBzU62lTFJ25ZnIGM648miU6RURODdM6QT",
-	"uEz1EAXMoauZFA4EVwSrwBfCJ07ijO310YwAOs+kmJAozzIjxzrwncj8eCBCm5s8dL+FgYtJCKyODW5H",
-	"Lec0i1V1fKMa2yikhBs+6cRaxSeiy8XxQEB+eXWBHL9hsUsa0prNUk3aWJnYqQ4Zn0xLcDsW3oNnAxHa",
-	"kYY4jC/T3Cvwwv6dl83rHkJirU9SHKBtRNdDX8gylKT+2sMXDraQ/66kfEPFwlmNP1+gcxE8jFT6Ea65",
-	"mrGaTOOhRcMvRv0HLr7W1scpzswko67KDrQ9bZcJNI8UcUVkGBnlWkvR6Q3EK34DV7hiUQ4xda5QAtzv",
-	"VBAOSdpjzjI4FUaVNL/sP7EVHBRpHx48QxKvUHjHR+GvYYkPQ9gwdknPQW2oj935fA6lSLp5ljARyZjF",
-	"O0SWW/x+b9D7xQOJcj29Qoeb14qFqaUp5dm/5BX+Bc92U4IlnwjC7c2AQagSVaWipEUjBzD3fEY166KH",
-	"9AgfL/MFmetmxnBhr9lawZH6HX7s7rey+AzE/DUoS55jayDY5kK4xORmmbvQiS9tB4XNQGjX8FqXf7+d",
-	"cd2VsWJxpYTFT2xkTqaoForpLEeP+Ezr527u37Vt3a5is3HdYex3akpPy93agp7wEt8bsbVX+XvLGhIo",
-	"zFT132IzMLx7Q0Fv+IRqmfUqJNabMN3ugL3YCJpJIuenlUIqAVHSRvkXJchk5voXcYzNi+SNTRYqyHkM",
-	"dfhOT58Pf3r5/OT91Q9vhxfnw7MXWJkFeQvL2EwKLH1e3P4BUVxMEghk7vTIRcHLnDINdnKoweRqQfkk",
-	"g+cGY46mHlBKqE4BcxrivX34c3JqkdcYMmIt744APEj/vd/uX8FFDUEatoRLcWNTdwrucjkvHfwxF1xN",
-	"m0/+X1hmRGlV1CjIwBrVDrEiBvoS7GHuaWlk/XbHnMEJ5ULpOkm0oRyaq2ExEIZnBWQ+pRrMWlArDN0r",
-	"naDQQ9DqkBYFOPAXmfEJF0ZlTxYGNynNtDXxYoD6QECJDnsGrOvJmn8xjSGnSVUULSqk2byCfRLa6YcZ",
-	"+wXKMYUD0bZqPFZ1yvW0517CYpKFNtI5MrpILqAiS+C8gZCcl0BWLQo0JW7oQBRGvQLR0OsBzQ1uxZSM",
-	"KFoDqM4zFlSmwUQKaIbiUGfeN+8OBJoKwOEVcyj8Rji41xQjbUqiRBo5qMaFj+t/2tIn14ylREi0YWC9",
-	"qlRmmvRd5RhuZUiaoQiXahZ3QAMc0eg6T8k4oRNlZpdCGTlF6IqRAkQXZLS9gfCyZ7KRO78Csv7C7Bkn",
-	"/W9t6+symH7Ntpdt9LP13D5OZdodcRFzMXElIba/A5yesEn+u9hN4kOnPQh9oX29l7r7IgwIloAZCKx4",
-	"qsiIKvb0MM+SrjV0HBHv/ZLSTDHwO3Ip3uHArzI5M7dORe7j8UC4epaWvZpbhkfTap0F9A2ZVZSGIShC",
-	"yKDZjjnK1pd4VSuuORBQwXLE6oJpO8yYAtPTj2xx5Ar1xU6+pdoZcIlgLIZqLU7htrUEzZ9dvLScf7AQ",
-	"6tlHSFCZVOqwZYywj5gWt0k+vajw1NZvLzpGdgd/P7LjF7cJgNznTieYOhq5wIaTvZuAV73uH1XCqe4k",
-	"7w3EiE1y4SKGIXLJpl+DLEPadf3t3cXZ92dvL8POqlg3EG2vrhdgAFdV1ANqqgoagU1nlZldpUVSj5xA",
-	"VUQkOTiiUKOkLrEFdXnNCDFuUbQSY+CcP30C3VWg4iLVJNxzEwx5HB6Dg9iitAg9UnXwi4FWxc+VsYut",
-	"CHvkuTSXRcaco4m06/JpUdq8s1FgWuEXDyY3VWfaRXzav29AmtXcZUvaF3Yd7RgI9FlsB3fgs/jONmE7",
-	"9mVrzK1ot9aeS9qFr7ROwjho2FkO7xkIN+RSjI+H0F/AGOfFoh4ozAenif/AcTy4wnUEEjTVGFgKzmrY",
-	"PE+AlpGWPnvrHpCZQS7FF9b/NjIwA9Rvxb2+bLQKeq+25FiZdJ3Am3gVUngtOiOwoVbYJX0pOQzMHzYm",
-	"WhM5Ny9gJSaIOMtmNrQY2dVcZnEZTLISRELuEEMyENsGkZCNMSQWZJRJIJBkINYFkZDtYkiuXHkPW/S2",
-	"XhMkokJIbW1YrvhHG0K5KyU+Cjx01jB4u70Pd+DN8k8rSLpzSMpvc1XsXlFj1wIZv0kQi72VlsK/PEfT",
-	"d101VwQFJ7FR3u2V5YLBfOmKVdJ7sIS45iotBWi/vSvSgrKDZHDpsi2KYIR2LvivOQtItFRLK1mA3WQP",
-	"uhlDnKLV7sruYkQWxfzqu4QFdh6YR+Dov00tn23K+NQJ5Y+oz9iItoKWoF12tffcGvnAxqOsDzW3JW6g",
-	"Xsk1E0XHnx45Lxv9UHxmXwFDSSXNSZH5VCbMxr0EA8E+RixFh4hRiYiaykzbQHUsiULalYZUkECFjpM0",
-	"WXSCspd/GZ/KM0jSQr+92XnICvNFiuOir1x9l4c4F3aOnQI5v5y3RLD5f8en/db+j5cfI1f6yoWF2f59",
-	"0Nbc7JHZnbu4v51to/lcn7qMQ7TruR4qcLnMCBc98oqzBCz4GtIaWUzaKo+wbT/U6Ao7YIhzdrut3Zgo",
-	"HmNAXpm3ygV5L3gkY0bevjotEz6wGwhJ5JxlXXM7xsgYEhnRBCyn1sfBNfjaFTsufBCYtKLgUgVzip0V",
-	"OhZysMdQQbi44YqPEhZguWgJcYIjju2JoCD5QERTmtHIaDmYePn+3w/6/ef//Mf/Af94FcCDgxP74OAl",
-	"Pnj61D54+sw8ePXy1avOqg2VUD0Q4R7AFtbBHOeQxla01Cs8JKUK1AaLs8Pd1cXjZ0RdG/lQioAYWAfi",
-	"dJHxJOERCf+//ycE8npNNRckpGHH1QeGUTCd1Go4MJcKMWw5zpEXMT9DteT2ULwUh9+Jme5/IWZ6tSSD",
-	"0z8SY905P/M3Z6plvmaTWL6efUZTqmHuhIHXbr1kZFvDnk6pJqflR2TOM6jhP6MaPKO5mMkYPJ61brJz",
-	"mV1DB97YAsyUGoiVLr4UTyj2g+z0yE9gclA6Y3R2RAz5h6gKYnNFrkgItUOgJnkX3wuJHA9EaJbXK5fX",
-	"i6a5uA6tBqEIAw+7tWnEVNMj8vOLd29ffghd+WASHgG/7UJri5BEcjZjQg8E2lP2nxDVIy8/aqO/SKGO",
-	"SGjNSEMeh4Sm2JzSQGvuN7h7jLhWOEdBviNaGpEQPxyIdpgrNnTjTLm5MRZu4WnGcEwwWeFdYl/pBCRM",
-	"M2mWZmZHe5KrqGgrBTja6pFQhMT5vPd75CWNpsSgAEu7YyI+4hI5eGh2vdz0U8AkxP/QgYAfL+Htl9j3",
-	"tBBYoQQNcWVwrG/MlTJnbooRm1ABl+Wb03OipUxqvUJRRHCpYRjhLsxNEZPifdIOz99fEUPVzpSH6aXw",
-	"a9gZCJkRQcFeF86idIghAyp0YakaukfjWLb5JQIv2EftnqCA/sjQHAwbDEQuzMKweD8Qru1SGU2lVMzA",
-	"hVUlbddeqCo5HOIzM4itMxlgYThFxxhohSrycWXWgbAFIRjONOuURSAsqEZLV1hltwpKlgtXfQH6OStL",
-	"fCpP9ECYtwLsoJra/XCIT810mqWBbSNWzmSN+j0C8eBmt+q1Nk7Pod7G5dXL88twZWBF2t+S0YJYVohh",
-	"HsWHV+8v3g6vzt68fPf+KnQZvgOBOpU5P8e1JhSwIIoHC1uAI4hK8yQhVF1jREhBKUGdfZiBqUZZwzZm",
-	"C9HBPswYVVIckQRKJNkjhXSCmIZaNlIbBPfICQxf8QEHA4G9j6GiH7CqiIqIJYZwRyyS0BdZkJCroe0X",
-	"jHtSZDXDQrD0iDP3FpUEe+TU1twAksXVmjFh20FwNb8MAdLQoszsstlQCz80b73mIgZYpwyQVC4ty4Xt",
-	"Rh7JLGYxYA7pDbANmC8k3+JswACGkS2hsQJO59iG7eCRto58Aw7cIJSMZZLIeTdPYfyB8DHFkEz4jT11",
-	"uOXMNYXOE90jyJEUVFCBMoy4dGrOwkBMgT0ry+rhalCWfsJoKnnEFOSCYxNEaNNtf4xGQ7MU192ZYKyk",
-	"gimQg5lFkjbiP1fMxjEZnm3Jzv6GkBpsUCKksLcXiyuXm1ncmINUPmNK0QlW0DacHaQ9vAzNDQjFJgEB",
-	"sExubtWYZT0SQh2osHohqHyG7w6Eebln22njh1UtpbpLbkTSpkpxpanQxMJUkgHPBqJKeIG5PBy64F3g",
-	"KrjyTmAhZh8h8w8mGYjw+5dNnLyLoxY3aNkfn5zi2XK1Xmy/HXB1OBZi7SsTCUrFnC461mGNOpZMy5s5",
-	"F6AxwZE2c8LtZARTNz6zCu0RnqzazS+z2l1cMiGuDT7AWYI11zOYodhb5B7lXRdVKgRMZRKTNlQyNMuh",
-	"1R52j1SBXRD0gkrNozcvLy9Pvn85fP63q5eXeGdXVMK371+TQt1TtWLseUrGmXSBvEaHA5F/IECVg2bd",
-	"dVIMXLcQKpxhXhX1iGSGvdfdXYAxeA6LwIhdOZ7Cj1WcAivEMdKmCfCHkpHKzDnC4N4DWIGjz6kaiDST",
-	"cR6xuHNUCDQsLme18C5Lf0un0XDNsil3VYw6G8NZgUoUINpAdraStTsGWbM5L3EZF2djyhHfhn9AUUe7",
-	"0+ChqUiT9naw57EINxrJeAH7CUZFoCrgY6RtswChRnfBzTrkF5T4PGsG8j7RmkZTaIZ65GwllqweKeih",
-	"CCYII9N80ouUHcEzaPzDjsgn8z9DHt/eOn43oxNwjGbuYqXAPbvw/t4efEB4fBuS9xevbff4iqvBkgP0",
-	"bgyQeKqC2UAYTj4Djnj+4lXZeMscKsMPiwejREbXqiyAqQQfj1lMLN0Ss5bAWWdhhx2RGij43+2hUkZ7",
-	"YeQUvzqnmTaM28Y9mDFAHMZ3ievwXhpAqMY71uAjqAWaPVL45YwrBaRk8EKhHXQISBVSD8cyFzH0mDaQ",
-	"8Bh2rJC+rB5uG7WnLoKtXRRlR4NUp9rivbi500zOUk2Y0nxm9Mk0ydVAhDP6ceg+r/akN5cbipLY6L8S",
-	"508TV3TQiPjgxD6uCPLm3rX+4DHWcas3fjh4ZqvID43OOrTGtdDKudCEzPmToUEiSrm4Znsy7URLIz/p",
-	"P3Yj46DZMBf0hvIECp8VpSQwGJpZz7XVCMChrQcCDIKFBJsLh0cMY7x69+PLt8PXZ2/OroavTs5eD9+d",
-	"v3wLcU32INEFClRkZHaSxUTkID4YVbW8rFQRMUWjTCoFRWK5MNwjAm3CsfXTd29P319cvHx7Nfz+5duX",
-	"FydXZ+/eGv5ek6yhtERRqs6LbjmcUbEYVkCwokLNzU9OiEokYHacMTPE1IUPVG5akAjbjlvHgWXNQZ1f",
-	"V1wdc2jHaG7i5uprddXz4UpSVCb5jTwZSyst6qJWbRv10Zb6PCBPR+XSa/2Ayg2utYFr4wZS/dJ94Kky",
-	"6w/8LibAmwjsEnC/182Bf+2eRBFLus9zo25zbCW7BL2QIQFtAOR20ATSTH7kDOPJLLxETzOZT6bVVPE1",
-	"FWO/5tiou9ocv1zHQsOH7Y3WDmtM2abz1e6dto97Y5qYlpIYPkOqrM5J2Y7lod7revm1/cypc2wrcqEZ",
-	"qcamiGKRFLFaIr4LqhkmrnsNmxmbWWn411xqStpnL69ekTijY9BQepMeCQe23vygdZx91z/W3x0ehOsp",
-	"Lyin7Z7D7eufHefE+3nT1L9+d9A3/+94/t3T/ub5S8x4mzlKMAVJMqdce8cqK97fQrvMbQoSWsnJGq+/",
-	"eJPNq1WjI8fODYmkMdzWTrgblk8dkS4TtH1WueHQ92GFkBFDOQTtOTRXzAop9caoxbnwyx5hObz3jbsQ",
-	"/H3v/OEddv5eSlEaaVVXbhnSRp9C1zyimo8SVi1kbd4uoz6W/Rt7MRvlkzWJMzThMXXxoU6YRBNYmS3H",
-	"PtJIrxpLURtzZfOV9S5wT6jSCwPFv5ZUA0te00McTireKAVinaU5ru2GQfMfOOL5cirndTQUZFg9BVg6",
-	"0hDZ9sT/qTRRrc3n+Elm18oIYpBfiWn8VgFxroTjwsRCnIXFSGtjmqGWgfbiVcpHG90K6e8W9X+Jy3jo",
-	"KpYAJcDro9ufpgz0d1q9HAw+CplGxFCEfMSYIFom0P9KaZn+kYlXy7S0Xj4qkVHi6G7kuoft8SqVklZC",
-	"dNEHCW99xQRlIWxghCXi4NbDRf+B6aU8RIWPoWiUz8UkKNwm2OemkXaKa90b7f0T2NRFadjBbG1zHBmz",
-	"3XDAhq/kjBV2azkeH1n7Ek/igORpUQTDcUPrNKv0yk+ldLax7MZdaDM+sfzhhmUKNGWQEvFXNh4zzJtw",
-	"NYzhXdvgxzp0XCH9mEYYm2abaYBriyoS/ux++xAG5P3Fa0USMF6BvdNldqhOMBATmclcc8FUYDBSqNvF",
-	"RYsGvJRmmmOaPzmxTfNd1m9xG2AOvFmqqtnfXOPIG87m1QvBWbALrw1ph5D/0YMdHJr3w06PvIVLx3op",
-	"FKGurHJAKHlx+bbMrAGz6TVbNHQZAqnjTIzlQwbul5N4TzX0S0B8PVIE1km4wHAZLkXvD9V85sXy8ggd",
-	"GWlYV9HQ3NQUTP3N59iK1iF23A6PLJWBudwVhwDnAXj85LjmhOvUW7EH5tjYJu1QWuKaixjN7egMwbij",
-	"Yio4qrYnPswFNXcyFmmZFfWEdcbY8rwOFnTkJjBbrhWPQe6FSKQO+ec//k/gc/ACaVdgKV3HfDZjMTdK",
-	"kcpHXTc3d+8PRFjAY5TKlOpp6GKcuCDhngtrQp8CKLKhnXHEEjlHMMDFi2fdjsHFQIwWmuFPzkFvkB5S",
-	"iImCAdDxV8FJSPfCXoFB9IOUv5qhB6IdqizaQ4epyiKj6oZ7ofN7Z1JqW6oDigmCC1SV7aTNfkAhKWrj",
-	"BlJwRcvxQFSnmtPk2q7T4LKKOZrwa3ZsRGucQI7B2ZfYuNOKxXy0GAjns2kf9vv+0rJc6VdAwysiiK8/",
-	"V0klu3b7WhUdyuVqCfCTtsGkiyQxqOw09VrFLWpqFLbfP9jYKex31p7e7NFLQzybK0faM/87LRxpfaeG",
-	"sgWr8ysK3KrCi5H5runONJcQ5al6JJzlieZGRNiDcsYx1dQmh5p5kHNhuHobIgTMA0NsYSVQzjyzZXKw",
-	"aAxNlqImDBNEFjTG8Pw2F4SKhWNElukYIaCIKCy81J1jIjOb30rnxDAwVQSXynhB2mak0Hpzu1eLlIXO",
-	"4lqlLBlpVokrzQYiBKfzXiomYcdy1P9wC/wO+X34Hwbu7yz3Lpf3H+X6vgt75D/NOSQl8Q+EmRmOMIRm",
-	"AboNeyrwjZgAe2bGY5tt9Gt9mCLrAJbJVRn3YN3no0SO0LuOwVCEZhlEUtn2YyPw0YCPTyasE0BnLWyH",
-	"MRAzRlWOYRow2JwukEdbd72LBhkaHgGs3Lnbx5mc4fxmLzACLGZRQnE0BmX7beuNHjnBrazGuxS+z1dn",
-	"r108S9nhY7/fJ2/4886qn3P/8UDgpaelHMKIEOivpBFQ7IUCPg6OniYWH0MJvjSRNMa7Hg0uml5XgxTM",
-	"y9arbz0HACKA95/v312dFEE3BZDk+wYQSQhDDF3gQDgQcHZipimH8BFnl8SpauI6uJmdr9WNjMnX1u1q",
-	"15IwemNEENfoa8SmXGAsgbvtFRHmAko4ZJ9U0lQCEg4G9gUMUjIkZxSqUa7drAERkoS9cC/s9UIjt09m",
-	"6GQU0kwO0giIIkJC7JGNRvLloXQdlVcClIIy0HS/f3CIpBTY6D6cq2ibevDkCf4OYRrE5t4Dh/JlpRAO",
-	"jSBQMAEDPv81Z5WwkEo9XjzFLrBsid+SFfnuCDqkUYUDQ96JmWZoyEmEGOOOki1sQcHHIIHf6HFtTEoK",
-	"ANNcGOQVzLyz3GGuC9XKdIUBgK/CHuqiOG8RXc3FhGVpxoUmUPvMRlQyPZVxMBAoXQGPCQiIoBjsgjG7",
-	"ln2ibIAd5Moz3mlqdnfNFq40prsMsIedDazyyFbvgYBfYXLv5/Vh8wpQBuGPFMEEZXdrGAbcOXantwgM",
-	"B+nTkRvI+2bfmsQrdzd8RifWYNWmwWw4DhDKRLKiLZ+51t1FZqTrGeWiN5GN4BnYm0A77D97ujNsV76j",
-	"UoBqVA0xMahsFkfvJBZvXQimeqPXZcZiCqxm6JO9Wx7RZzfBEwn5S+d1wcFpMjuWgXZLfsSXV3SyKf0K",
-	"3vmjxVnsf1Gn9Ypw0jaChVfe6YCuvCQq2PdrVxG84oSsqggBkiXGnrnesl++0yAeAmtHWFVCgtbH4oDC",
-	"yagaiDa0XA+NGDKE+yd0BXWK+GF7QUMnWRSJgG+mmZxkTEF1RJbdOBlLS4nmjkIWnNEFtmpDEYuShGtt",
-	"udrc7QvO7S0kAgzAtjx/UPUWJ/HQ2nNQhAD6dh0tNqKnLl4WQYr4ztdQgsSwK4o1IABMANijyNZoZpsi",
-	"dpmc401q45GOS0nGJn/P5E1VkUEdCssnoQpqJEJXG3POWNrpNRQzupsgM34DNVb+QPXqDve34D3nGYSs",
-	"gD/iFWg591fqzs+A1lUOMheeM1HOmKaQN2ldOzbBlYOUHp6Nu7BhoREcDe2U1dxtBpQ9749UMSpEUE7p",
-	"wZOnjQzkoXlHk5zwxxUQPouUTpzu4IjBb1S7S2XDdSWVrLLYrmjrWBjOXVaP1DEJ0eqG6XRIXFXlBewG",
-	"oJkSn2LaUGTpHnjX/Yc6GaDOcYYvG9607sTY++K/BetSsP5t2L0tJCkzZMONbH9FZtir0Ij3Rrg08mJM",
-	"uGCZPioNIi+4SqWCJRwRWiRWhaR98eqUPD14+jQo6pyYJ9/uf/tNaSf/UzgQ2N2EnFyenp2RMU0SyOt1",
-	"8YVG6GGquYhLNakvGIjwr92qpbtrK+0fESHBPBsGJeiX1udro5aPiKIiHsmPZdaltegOxLL5HFyDVp38",
-	"4eoNmPcu//I9av5oXIYIMrAdc2WLhvfIO4FyFsmomLCBaIcgdX1HuyMDmfuj/HdXgG0dK8se9J8eE2VG",
-	"pwmOgPKawq3BxPH2Qb/fOTZoJblQVHM15hCcKwUjh/tP0YhdvdsBxbG9jI/hNn8rBXNXupv9sb8osb2r",
-	"LYJ2Zpfm2wuzlP+fvattaiNH/l9FxZvYVRPDkuzWv6D+LzhuN5s7Eige7q5qnWLEjMAqZGl2JOP4Uvnu",
-	"V+puacZmxnYAA2Z5tRszDxqpu9Xd6v79ljkz8xd/vPSDa/UPlzAg/ikQHXht2976Zbk7jnjpJFf+nnfL",
-	"mA9/z2fjPhFEyDN3TpecBFipz8adVHL1cG4FSPwSMfKdfIzbBi83Yw0Zqrn1VCn29UKoWaqUKamvIT8a",
-	"TpwRsgpsQY8h0wAmpSPNEelZX1eY94gHFVD6HR8WghiWLk0p5JWevht7JDtS53hgP5IWC+4hQuN9Xe+o",
-	"7PYY2Wpwk9KrKQVNWQctR+IVOkF7zmgrbgalpXlq9oZmyPa0/EokShAmVswlZ8cH0wyYbVlRnJWA4Fe5",
-	"No0pUqndL++r9GVVzZ80VyLEWZ37+HpRwPb/3b8m4NXGLbBxa2CuWpCppo1X1bJHsLte7B/Poo1KACC7",
-	"WwTWzIONHet64p2HgVHU6gHpwQ+/nhJcTko6e85dWnWG1FiVgE/u5B1gjsK89LV/bkRPwvyStOzkXYIE",
-	"+WMJVZ3SVsAPaYv9TqN/+funvf2+riynuakVSyCcSGiFH/hQMLh5MPxJe2MuGf+N1QV0Z8cHtaaVVUdx",
-	"XihbArmz44MXXIe9h4i0b5X022MQoGYlDSHSMCs2CUNrOQJjM9YktDVofZZeKXPBVRorputFmqxzMYnU",
-	"Ut0e+x22476+4WpEPj5hYg3MWO9gGQDu2YC+xkuLFS50rouQhUNurwE3Tbu2Ir5P+0cn9G1rTZAcv2Nx",
-	"oRstzXoVun3aP4oyVSvL8WZ4ZOvx/TAr5pS2peTnpawmWeNSOvHWaBXq7+1OCG2t4ErkrANIDlgUULfI",
-	"pRlDtfENMmkiQnPClLm6Qme2gCoOBwdLgO3SY6nNTCF2WFCHDsG0+qejpoysKKleLnUl17YwpfNDyqVJ",
-	"ge7TDIcc4d5CcVZAgBsY6xDAFrD06gQNeBqW0IPpafDVcRvKRaHMBIodLGQeA1Lb3sHB4b/PT07//vHw",
-	"/wGgcDfsiUJZwa78xcB84SP6YVYg2cO5f7oP5QGGz7/wPJdwrJinXQzD/S4ISCXYXHsJgPDQTSuVdJNq",
-	"fECxl+8wDrdApVYprFHQkWAQbBjOurRwAEBJCISOpU5Yl2KRlFLonBPWGI40L4W1AL0CBNciT9t3wqhn",
-	"965NWVF2NA4Qx/vY1QfV/Czm5EI1WpN86Y9TbqweIuLRD/MDZLE3Z5VFvmV9bzsOC09lPzqqWIyNUKFB",
-	"DoDZrFCY79ytWowiYptl1vFJ2/nrPTR2DQ5hVy+WT3xsO1fQktYm0fqqr97pam/zXCML96hxyIJlfcgz",
-	"1Mrnk5YNBSB5XUwgTiCsQB/TWySv4SEVmLBUj5RKqRbEAqIjPQnKbIGZra+BUJ3Q5tBZRM+yxz6Ag1dF",
-	"QqVgs64e4A2OHHo5084aYPNrAIoUQ9YBUrEZxypgq3rHipUjhQ1rkaA3dhgAtIb2nx29yea625w/nLlc",
-	"oWfzJIe/C3U9MPO8ejVreW5MdEPWDEVoQjKXd/NzNn3A8cB5SITq8OFRiKCqcNgY1gHUoOnG8tA1BQjq",
-	"mLaM3SPhWAVwUy+UGEbMY5OLlFk+sWw8mOygzakhHKWs8/PWdpdiuqI0zmRGBdxS/BsFVj7QMiMHv74P",
-	"dzRFW6zzfnt7Jx6STId1IZzzgXdf1wJUjPdsd6ryVVqiXPLhcYWm64NTyhaBdW4yf6fCPrLXcCqaUzWV",
-	"50BHzwKztF4SB1zndsCvxYvzM+8UzSyFVPZp/6gBrOz93W68n5ExWkOPhJm2LAQ2IZ3kSv5XLG9ojFHz",
-	"k7JEc1BJlAL0+06NmSEeLwCYNyilvyjtJizj2QCzMjW4/9PDw4OT89PTg1pL3s9sKPXICYt9kHbAqbMc",
-	"o7kACLDLUuKEwiwS4GVjW12YCGA3Y7+hjYKkrjd6mMNZmMQ9hflYcET7twlgTGIWMRuItnPYQCKXTKFw",
-	"0upfcmVFPAq9MEYJrkNvyuoMh//AtgxvXO5X07CGpuG0ropEX0EEZUreiIeJkebakc1vXvC/b2Zc3fEU",
-	"NWmzQKHdjjeYIsTNAwWkBjXSP+qke6gqhVbX6jeqY+FFEdJN5UhrIFTg5RUgi9sU4zeCDSQWRurEoS+U",
-	"uhg5hsPDU62+7rzf2mIp3SaNPsfW3XSqHTXdjK/Z7PV6yBIB4wj9pTC8YJiZKX0A2tckHlDP+x7dKzDh",
-	"FYj4NFcJFOQhxiHyWIRDCayw2d7aCnnxwFNCbEQ1e+wM5ufr6zhto4lhAnPt/rXYZ40FQDQ7iOnt34pc",
-	"0AwODXqRTSLdqXCVjFEJAWQlLCffdpecO+TNDrMXUDyJc2KXWmcpSTjgN4JpE1KLoT12EsldkLEzJB77",
-	"uqKhAFFtPBTgSk3tPhsri3390/3rngjbkUZwDFM7b/t5YwMvy+s2tIYeqldbo3EpSX/UpNUhNbmY44Ai",
-	"gOsbVB/vFBZiHm9cxjVeiY/tNft6+MpVSrp/Q5uThcYNAUsjWIDjylw9YcMczlf9bJq4zurrhvM2s3Sb",
-	"GS/wqFWKdtDFOO/79atXvQT1l7UtR/0a2NqKUmbCAi8GfOETrQpUzsI+GfjaNMsNkUsBAgXLjHVLLNA3",
-	"+G9Acm097vAXtWBRTXtV4XHLelbbW1tLeFarlYS58N+9NTnyONQ04DlrHnBEWi3q59aaqV2W/pmyIXfZ",
-	"QFgCX7rNut9sU4/CaxdEzqdAkDiIeCfo1Af0xrY4+s/7wWGsUxUWTeTiGqyw0GuKNlZUAhNEOf5UL75q",
-	"qqChOXqu9TM0vKepnglz02LvgDsdL1mT86XnX9IS6QeKKJcNIj1jn5coZ7EhkrTEOhIwOevAd3qkVFvd",
-	"yp315BU64MGhA+bKRnsRSrWEq95x5hAurJG1eNxK+AWLer8SlKbSiofR6JVteU9SVrFAfkNRxYuW42dW",
-	"8rBQMUZNSXS8X4lLByzYiKJjhWOd2oUYonM3YM7A5pcAt6REmDj27XsDis6xKBTPnrvy0CifmfqUOKpX",
-	"/VkR1ATM7pK+Y3AHW2P7TwaAMTOhnZowjlQREOn3ILa3gpcQ3DvpAsR54IImYbKsczlSClhxu82x/kkY",
-	"xoqByxubjwNry3LCTUONTCpJQ1EU0ntcSo2UEzgzJrIZvyYl4jQu0xiGorGmSQlbSXbQwvjToqQEzdFz",
-	"TUrQ8J4mKRHmZk5Sgub5FfroqbIYJ46Xrjq9blaBmY0IqLbmMm3Ryp8GTqZVmyh6Uevhsv/rc8ClxJFg",
-	"dz1XaoHlmZ3227mjpvTPnS3Sa/rnwdM/gbMsEPQE56Jtp1mgT4+gSQt4517zQU3ICPNs5yryQQ+j4ivz",
-	"Np4kH7RAfqsmm5fscDwpdGLCfJgpb+oYij/kVkBFaTSRrbVBKq9Osi8mgXmhx1JsW0nZJks5Ul93Qpgr",
-	"c9tlNiuNUoT8xa61GesYB0vd10ICd1eESNxlKZJ+pRAmSw24DxD1tBaUVwZ+iSAZSIqay8Q3uM02kg2h",
-	"R0NgwYN/+YnY+LJ01FwaJZaOmWnkxwagSm9FzIdaTeL2xYzKA+MO1A7RH9piZlyY+zGYTQ9Ai/GPDADE",
-	"4Uffv1YoLvj9i0P1Kr3x8jfkN4sdrns12jXCfOALny3IBw7viSA+aG7mc4xEVX4N7e+pB0UhEM0qyuSy",
-	"m/CyAf4JXLd6rw7f0yo33EnrZPZXMWqj9tW8T3PPtAhUPQxL1RTOPTMIHQjrD5UWvmTxRluBzLxgqQwA",
-	"a/Cx4qvIRoAZjqfBt33/+zeg3ZbR5fKQ5pHSkEYtwdwfMYlYRwwLRzBq2mjBxtyyIc9F9y8gNHWkR+w2",
-	"rhJmc+D57uSxNVUe0CksdhYiAnxcmdCMlgIGgsjPabApMkqz4cgHnxjhlgErtYIWBMw51vEBpikJsA+A",
-	"75BSE6DvWggmEy8NEIdKx8RX6HTEvr1uj/3Ks0Ffx0HBrIUhScvSbziac68c30ApoTMzRYWktj+8Zrca",
-	"O5QXaoPP6Wup2ewbsCkEUtbmEjKZBMFAfcNsjzhr8tiiiZhc2OwXJrUhaKZFuKWoK0tO1XT00ZNT8+1D",
-	"AI4Ms/VyLcD+AChL3T0MQdgPJjpr9U+on5TQkEwjQatN4iFMUqUX/EiIDh7gDkIeKGFSA4imdH0N2Zsd",
-	"NiqsKJ1lGS9LpPXKRmUJtJ8X/g0Jqgbsi7z0AxleWGe0sD12AujNqRZf3Tm9glg97DV2Cu9GUOjIQA+w",
-	"zMKLiuP+xRVpsriSWkt9BZQ9RFdfz9SIvo5vZ6Xwco2nE0hT8f6nrR3mZxRfjQ+2WcldNmjhr8BKsMX9",
-	"H4OZrwQPCcpMxY00Iwvr0pa9wXva6i5+/mn7HumbldZPTHR21BLwVo4iyucje4k/LfGeD0aLByoVtMxK",
-	"DQVPcS1j8OI1OOrzfN7GW2DRtE/YhDlzLahJPTPWhRbLAVeXb00hNDs73WdjqXMzZukfXrL9Pd20rwMU",
-	"CeIIvdtiOZ/YAIGUOpMmxMVQp/jVZrwbWaT9Ju5v6ibsqjSjAgBM+jrnk4S6+EzJ9o4+smsxoWJ+OpJm",
-	"H/z1Nuo4fD5YCTOUzom8x9K9LBOFH5346jYze5MGwGDcXa/wCdyy/ZN/IS3xtZiwzKjRUAOzM/C6kx2D",
-	"q88vJmm3RaHP7pS9grt+K81wmVANLj41G21p6zDGlsR4zie1xDj+K7TH8UKeX4tJS468IaEcBAicbi80",
-	"sfcCDJS09QLIh2YiXpHZgfk9BqQGUMYgONNPmB3RbZ8EaxW8RqGMrWl1F+kUGYaa5UFbM216NsWNf377",
-	"4ZMW5G4XovSm2wXiWL+RBr70qWAgF9OI9YtVGnaGoNCwVZsxvA8GhxSs/zg5/MyGAphXsWeTIFIIraw0",
-	"4wQ+GPz5sxOWG6V4aROGIWcmlEL0DX5hvbOC4JOBc5KcB9yk/caNg3KA913yG6EsHJn5P6f/eftZfHVv",
-	"92lrDzCYaDV9mINvIMBxIBecd4YG8vsrrsNa54uqD6F00Z11sfIWUD5nJGr6MHtqOZo30biib2xYaxAF",
-	"EDl0B1mnZdlAlYxGCSTXEUqG53zPWhqOiBcdNokm2zFNcPNt40LwUpR7I++Z/vHFCyIv5D/FJP7yxd9A",
-	"nBiNfnJMKHCH/0/4DLnJAKxmI9kAtpqNTZBeGtHskw7kjdDC2oSVgucS/9c/TmaCzTZWwPOBJpDjThda",
-	"/oXjDeBMexlyZgevK/GbJPD3+YeRo2Nrz/Er1PCcMyummAaq4QjE92HKXLFOaZRgKVyXdutP9b+0YEfd",
-	"CvN6t7Zs23DrPk56iAcRnXcqKqwfNlTl6SEB3zIYjEAhZoNlvRai8B7GpZJasExJqMD33ocTRf253jde",
-	"8IE1Zn6bsIvSjOH0yG8HnLlSCNg5al4MPRu5WhrcIsBVeetVhjvAHJ7Z5SxSRgBI377io1zUnuqvbRlx",
-	"K9YI6xCWSwX20g1yIEuWNSN19GaQKeyiifLxwrQvUHsE6nOTiOINXE38mmPlZkW2MUc4wy2LhlVLgASB",
-	"U/JGBCQ3BP4AKjjIjAA0yExypD4VWbHx/cv3/wUAAP//",
+	"7P3rchs5ti+IvwqC/xNhsjtJUbLsLkvRcf4qWa5Sly/akryr+xR9mGAmSKKUBLISSNFshyL2p3mAmTeY",
+	"D3u+zrzCeYJ5hv0kE1gLyAuJ5EWWbFd3nzi72kpm4rqwsK6/9akVyVkqBRNatY4+taaMxiyDf57SaMpO",
+	"pdCZTN7KKy0zZh7HTEUZTzWXonXUOknmdKFIKGRXmTfCI6KnjIxkvCARzTLOFKFEyxsmiMyIYlHGNNFT",
+	"qomQJDJdkPYok3PFsoCkmfy4IDIbiNOXbztkRhfkhrGUtC9fnZLnfzp8Qf7X//Wst9/pkSsmNJGCsFuW",
+	"LUjGVCqFYkSOoXuZsoyaEfYGohW0MvZbzjMWt450lrOgpaIpm1EzGSbyWevol5YbfutD0NKLlLWOWkpn",
+	"XExad3dB6+yaTlanfj1lpmOZZxF7osgtyxSX4pgoJmLCNRnR6IZwQcLzcfcN1dE0JFqSPI2pZkTRMUsW",
+	"vVZtMB/pLE1M34PW00Gr5RvKK56wkyhiqb6kYsJU846MFpqpcKkHO134zT9X04HZdCb0S65SqTi2u9xN",
+	"SLWm0XTGhA7JnOspoYKcXJ2en5NwzBMm6IyFZEyTBNaBihh2xmzkd/vf/al86Q8wxuYtSqnWLDNd/s+y",
+	"y2PSuDrNm/VbLjWLiZrSg2fPHamYYTxRBFaEtClROpNiQm5pwmOqZdbZenSD1i/97gvaHX/49PzwbtD6",
+	"b41DvKIiHsmPzXun8IXwiJgByYzF5MfrN6/NCbr69x9gzCSiQkhNslwQbMIcBz3lisiMT7jobUX4tic/",
+	"LVxkdDKjbyVwgrVnHw5yGJCxzMiP19cXe/u9Pp5utXp4tz2R8L1vZHdBK6UZnTHtWFWeKZn5dz0U7KMe",
+	"RvBG6HY9zdgtl7kiKZ2wYyJT+lvOzMC4+ey3nGWLVtAy5Nk6auG3tYM0ox9fMzHR09bRs/2Dpn0+H7+V",
+	"gsHZ94/N0Cpp1+iyA+OLEm4Y3FQmsQrMtod/CI8JJTPTFqFCzVmmyNP+YTFmZNzloM/HXdM5cp6mse/3",
+	"Dw6bBg/8ZXXY7wSDw0Iy83tAWG/Ss8zmz/3ufv/gaRi4v03z3RCGjw+6z/YPQtI2M0yo0uTZ/gGevE7j",
+	"PHAYDeM/ePbcN/zzl+u5NeFx0V9K9bTsjcdriXMssxnVraNWnsObnq5jNkulZiJa/MQWq8N4Q2/gRowy",
+	"5q4BcytkTGcLvDoVnTFywxbIVIsncKOaR1yQg0MylXmmSMbSxBxBPWUDgceeJuVt2IYmwmJMunsJH7D4",
+	"iJiphR3ChdKMxuZcwJC4mBA6oVwc1wYzEMjiSczHY5YZ2oQBcTOXw4ODABg8xXFPpTJ8NVOamKVkSpv3",
+	"lOZJYtiVMH3gh/0XvYF45y5rRWY0u2ExCT92eTlmnOQRTF7muosyREiEufvtEhg+iaJFWzFGGI2mA1FI",
+	"AR3DR2GJ7fnnGVF5FDGlzEAyNs4Vi91aoMzgP1Tl7nbN9jaS5bOgNeOiOGZB9Z74ZTD4eLDfHQw+/uns",
+	"wx/9t8T5uIFrnKRpsiBSJAvCkZVVRBBgJ7jOwCgM82WJYuRw/wA2SEhDPxMSTUF46KzjHmsZR8PBe81n",
+	"XK8O+oJOGFH8740cNoHvqn3FbEzzRLeOnvUD0zGfmWvhoN+HhcW/9oshcKHZhGUwhiumjByGPMBzxBX+",
+	"Pvzso/5e0Ql7lcnZ6oSvNM20u2umNBl3ZcoEmXMRyzkJfxlnchYQLTshaduZkqd9EpuzPGJjmTESahl2",
+	"mtbLfN/yjtYIl13NZ6x5yNdydcBnInbDxUEGhH2MkjxmcTlCIeedY0LHmmUkNEMIA0I1mUmlyWHfDj+h",
+	"mmVN49Zy91HfmV1ChgZ3/fc0vkSuYv6KUFQ1/6RpmvAIDvxemslRwmZ//FWh7Fr2+d8yNm4dtf5/e6Xe",
+	"s4e/qr0L/Ao79V0fBTOb0cQMnsXmchtTnignMRqlo3UXtE6lGCc8+mqDjGz/qhDO2UeugL87jgHjPMsy",
+	"lJy+1CBPBGGmT9KmYkGUpjpXneNSa1SGiuZTHk1hfEYU+R7UlfoY/7D3h/pwCmIacUGB6DyUtLpe86lM",
+	"UAsIiGLZLdwDLNOGhCvKMOpc3VLp8s3evr+3oqQhPcBttqRUbWrGo4pVGrtiUZ5xveheyIRHi20adLpH",
+	"Ra3d9Am8d+fkwrdSv5ExH3PDNX1SFsquTxSJZLog7bAmiRqRQ5Eoz4wMsbTG9xvPBc00p8kjkYc9Tiyu",
+	"Cb2/O0JpEOZRLEdZrWsk8j1zS2+vkOPnRu398Mcu/s8e/o9frPmadAtL8FbqK6q5GnM6StiXZHshkM5Q",
+	"SD1U5QisuQx+M7ww00YlVRqeMhGTdljbwiNrqPgDblRnifhWtnuHXRwM/rBm72AVZTbicczEl77ToozF",
+	"TJhTbuSL6AakeZwYyWSCF9kPUrAvPjCwDBiOJpOYZURPqbBCuaZcsJhMudIyWxzj5qJq5TQZIgUO/TVV",
+	"+iSe8V0WtjAWmi9iEKKp0kMKzZixasoTI3JNuSJzmScxSRi9ZURIQiPNbxmBd7nSGdVg3mClKLDa4Iwp",
+	"Izzu1mIhnoNwNLTMdIgd3SGTMQ943Dpq9Ucvxk9Hz1n3u/H+uHsYHT7tvoiePus+H/fH+/HT8T79ExgC",
+	"QGJoHR32XwQtzTUYTAtpq+gzz8RRFI1odMNEfGRX76gypbvg82ngVMaMhGWj9jijerXNGpF2zBUdJVxM",
+	"AhKzmQQBTWYDEbOEwR+FsUQKFpDRgnCtWDI2gudoQahR6VhWb7XTI2+tpjenyg4nPkYzAWi7NDFEy5FY",
+	"aR5zTRI56ZGLTM6kZqZxJgyD8neAN4ZRlO+C1pvTi/ep0hmjsy8uTJpD+Ob0Ai/kjESw4kJqMjJnkEZT",
+	"o7+Esygd5gL+BqbbCcgokzfMmgKllpFMBgJfdH8jlYYdsxZGNYmJObL4jvlb5jq0ciseNjByTKU55SIG",
+	"y45doLdSv5K5iL/kwryVROXRtDR5tQ2fMuuSSDFRREui5IxJwQhLFOsAH7rIWCRFDNLDK8oT9kWHXPGT",
+	"GHVREep8Kugv4sqcIjN8s9MoQR4XJo0KocNcLhnN9dTcGjjey+Im/KKbAIyveoGBNbcdZdwMLCk9VQGh",
+	"USRzoVFfe/PqBC3Bik9El4v6HTMQ4enp98Or67OL4fuL4ZuTvw5PfjgLj0gEDClbmvvQ3ZZhUFoVwxnT",
+	"UxmrEFZ3IMKLd1fXZO92f898vFdrg4VmdCzVCiz8cAPY4Voav5byDRULq5mrL6pQkoxqRsCGZBaXGlbG",
+	"BUlkdCNzfWwtf9ZucWn+6J6YP0KigN7VkhR1STVrsGShSjCjHIyYv+VSU9I+P7t+ReKMjnXH2cMHLbN6",
+	"g9Zx9uf+sf7z4cGSI25VNC46rcjEfhcWJSm8sb7j3/683z+e//l5f3PP5Yp4LFm4QoZfzCnX3rZK6xvY",
+	"mIQZgcz437/+YQNO8F6kmYyM+PKFRf4lm9GcJUnXWo1GuXYOvBEjMApzU8EeUkF4aWcGk3rGwEBtLTl4",
+	"IY9kvEC2/VVv35mMWWIu0VtuuNMYro0A2NUtyxJJYzSSVa5QrhWRc0GsSImMXRu9x0xSCjOrQjpDpfri",
+	"3HpT0sxwTM2tPQi8KPGQ6m3NiUGLfUx5xtS6b0SeJEgsqDWttMHjLUzEAQrQZuc+qzO0nX5a/SHN2Jh/",
+	"9DMKdL9EU5rRSLNMOesuekkC9DlFciK4YgTPdRl+EEWj4V9vnt6+oL5ZOd/pENsaomyfC80Tj78CuC4l",
+	"mdRAhJaGySSjESMpy7iMAzKfMhRFZRI7R47SMjV6RnbDxcSM7z6rd1c1ZPyC7j1Yz2L1gioR1ahjaf9K",
+	"P7Qc/coibZYC6fIUGoDTFqPwRJOLCp2OaaJYsES6W5BhIyXUPLj9ZVfT+iWANprn8pqjXb0+2Jhq4BNc",
+	"s5naxDDsYb0r+qBZRuHvKVXDmQ0jsr+NpEwYBRGi4qc3L+y2szDCSg/15prnewXEtjpjmvLhDVtsP1dV",
+	"NLR0gU4Nq5MiYhC0FBOqSPjX7snFefcntkDn+Im9MOGEHJHvGc1YFjadyX876PV6rU0L4iZQjMy7Bkap",
+	"e6/w4qdJ8m7cOvpl/Yzh7btgeb2MsMUaucAV02Q+5Qmz9wNKaAqDu0AFtbIvNvNAp702ptXpf6guwEPQ",
+	"fbGY3zzpu5G+h2C0jZxrxkX16f4yL+NqiMYN/+wymdj3tlnGS5kw89WMi3N8f39pOYNWLvhvObM/mzW6",
+	"M8/Mfq/S3mnCaKYs4XVrqkFxK+aKZU8UMYJ9Atq7eWA4ZeWcFRO6861omibsJE1fc3GjPHQEBoLt16DW",
+	"3Es05a0Q1TIZ2D4+bBqebc/D8tLzl/UxrtxAy2RdDx6tL/z7y9ek/B2PeZoqAq7wNgZuplRPcRO4IrE0",
+	"ihU6vd0I/HTZPLJyzmsXy861NoF1C3fFNTtRSkacOofMyuIlbu+33lnTw5yNKgrLVp//zEanlU+W57bU",
+	"YlCOrXGGSy36Zqf8cibsaPv67OTN+cveKBdxwno87qDFZkYX5iRVd/cJ+DfUDVuo2j5voLTV7WuYjVJM",
+	"m7W90lSzmVWC6pPJWFJs4vaUrmk2wft97f64/q/x9eWBF30XDa6dxXXRaX0KYB9LacSqEZNUxJnk8ZCm",
+	"qSdoMmilNLqhEzZs1CcwAHEYsUwPx1xMWJZm3B7te25UOdCl/tf05l2RPOb6JHLbVkw519NexiZcaYhe",
+	"gr+BxZd/AKd3f2ZsnDE1XfpzCPp15fvKF4Za5zKLh2hcLB5ncswTNgQzffHUCl1DVCmWn4IOtPqU3cqb",
+	"4ulsTIdMZDJJ6k9AHKg8QbdB7VE0pUnCKmM0Cp7hssNIxkwNMzZhgmWVIdRtfOapEQx65vIbYpx68Sxm",
+	"o3wyvOVs3gpacHqL2cyitIf293LelWdFQ5VnxaqZZ1rKZBjRcsaWQQyXN9Y9r21w+bKlq9pT25HvOABJ",
+	"nQmdeewKNFrndi8Oe4Uo7wLzkcyGftPARiW/IiH4r7zad+XBWOqOC/38sLUaFxe0eLqFZBm0ZASW9d1M",
+	"KjLXkZzVmJENrzSCPOVJnvn3oOr/22JwKod533eNga7pxF4K97AcVBcncERSTr9CArWxwuLXuq/NPFgv",
+	"uhkiey0nD6GglBT/zWsouZ5eyxsmfMIIUNYQcoo8BidBLq8Onj0nf/n52ubiGI27WcVuNBBy0WwOB53S",
+	"aa5MKZvhZD+tae4v+n3feXRXT8M0rriYJKCYHBP20TqUqa76Z+B77wygzSE+Lo8kztl7DnNrAtis+C/t",
+	"LHwY1LdkeW618dSW17fzpzDVC3vrViI9d7CtWefg0N3dNW5RPAxWMyHWGtIM1c53afNPB7UWv/MyQHP5",
+	"D60soGqRz3iyllNulCT4kU19O7k4BxeB1WSdIaWNfmlo6ohQ4kboYhO40X01E4QORJEvoCWhoLJlcsYV",
+	"qwb1z2jMMN6AcKGzPGYZmeVKg+Ve5jrht4xw3bFGLtiWgdCyNPGY+TlzrvVWgdkXYtnBEe+GOKcK7cXg",
+	"DSCGAOM8YRiX79HGqwS5svVLu9ZAcvqUioh5lOIInifeWMcsZzgFWqQ1WAkLDN3UcIUkBle7lqnPlBBU",
+	"o9G3CjqvzrUWyV4OtHGKU8lRY6hPccwFBxmYqrp0bUbdCloJ0q85xlZQQ8UZfEzDMU90A1fhImYffX7C",
+	"oJXISZrJkVpzl5SDL0KPVjan9HNtvPxt2Mt278qkrlkpxZWmQnunWVmWbW9isx3XUianRurdpEPBaIoF",
+	"92zvsqgCy14uW7C0wysNBK2P3Yns2ofRlOqepZXKL10+S2WmbejgtHXUmnA9zUe9SM72ikCryr/MbmeC",
+	"JnumQYz+BCLMxU0TJcYs0XSbtXsJL94FD0O7gSGID9u4/R6EoBu2Cyd/v80q1/QRdkwaOcZv9Yqg093o",
+	"3g7Ua0xUeqsWzHt3heNuWwUo9povwH/t/cUueIWoYLWjcj183MAx5SKYctNsbL7SmYuJrN8IS2k6HzUT",
+	"5tceuQZnrrLhUawUEisRXm2bO5yLxMioYW1sIWZaQDDBnEMIWLC7TqUWSrNZ1YCzFYfNHUPftDqQsdSg",
+	"jbkD4ejAbWZQ0KXraKtTVO7rYx4iOKz+tNrQ6ElHoRHsBGSPQTY6ozMWk5LqcOutf98iLEDIsUxYUIkW",
+	"tfIgpAoTSsIaXwmP0REfYgdDCeNQPS4g6WsIyxYaadAMF99ls1QvSGjXNiw6D93LIiahOcOQqbzmQ3hx",
+	"iRZndGHmiIMPyK9GtHSZcLAs5JeX796efQCVbYkJRaOhYe/bXrpnZnmBf9yLe5W89g6k/QYn1e+Qn/Vg",
+	"zx6Jq33TfGLrW/ZRWUNF2V1iDikTJ+dPIMBVV1iBiy47JmPOkhjDqBIO6Uo0YzZm0/whYsInwlwGq+dn",
+	"Rj8OyzZRaW/w9thM9NwaVcyX+DrwE6FQHRpJPYX+J/yWAQ5FNWW3Yc8rlF026zHv2HxT7ULPnihi04ON",
+	"GppiiDb9OMQ/3PBcqHtENU3kpGM4VEKzCcvILU1y5vLR+/cYbZQO0ayt1l7Yl9aazeJKxLoibR6rjs2Z",
+	"p0ki58xojDJBpm5Jh8jx2LysZTlx2NQsF8omBARmjs5I4t7EltB9EEPsbljKFyEmy9cAc54oUplBp0dO",
+	"XGw9Ll+SGMWfLoDUclUs3GHNm7cxMq7km08PVhmn1Vx248xvrLpT58r9vg2QambTM6aps6Nu7W7erLQ6",
+	"PlzNmt8YrBW0hE82SBZkH9IL8tSwHDzFRVb8/q4km9LMbGQyrKuuDR9WrBVpJisG+LWyqX2VUCLYvJBU",
+	"20IKyxcwERRZMkG4mo1ks6VsfJKmDPCGuCrlYnsikISfKDek7fo12uQqLwK7DlGGCYsIkmby1PRzaKWv",
+	"mWlcCmbDqpabXedVLUn4cJliP8CAjNjmN9XXRTrfxi5F71RlPl+T3ugKNgOWkaPDoPQTyRzdkiVmQ4U6",
+	"+43UKfLZyEZOAU0WFoKlHBFDP2FAQppraf63ktkgM/LJtHZExrmIMKfC/euIfBJ0xu7u6jtSgg0J6zqU",
+	"1dRXjyS0mQ+9NfI6GHeslPjBTmp385A3DkGmw3TDku/vuOS5YkN3tGzC4trz9TOqDuVFEpA0Y/bMFWqp",
+	"OWOofzp+bs5G6P4I/QZR54rYDDZSFfScQFfcHNtIdE7eegyZzifGVVbw/RWJZZLQTEFKH3qPbrjwiGeA",
+	"gmXUtti/6yu7iR/MM67Zll9wkeZ6y3dRrtryZS01mlw3vrtiFEshBMP2FlRXoT5D18l2Kv6j7PZLNson",
+	"q8axZk3MZUt4f8w2ubx8fqFrh54BcVeYeDoyJ1Foktv0kMp5K/m4+3HYNNqljSmGXipRS02UM2hyRLx0",
+	"Zt7PsOZ/SQt9YW1eMdNvpLiX1qj70CT3pnSJrNqRdJ4ZIYiEZt5hkWYjGIsVPoTFMIz7mFBBwmL1Vl62",
+	"e4Jh6uUyhscEFfqAxOyWJWYbEeJRyqTC7ukNI5p91OjkQ3RFTHDGxynNtAIlw7D9onOjXyDWI+EzaKk9",
+	"ooo9PyxMZO8vXysYUxSNumOesKO9vU88vgs7mHyL9475QZE2wCViV8fEaDwWJuGCZrrMlOaKjJmGjOFx",
+	"JmdoGCVTqbTyMOWSVldlwgw8nBQ0cQBWw5dxCCCnGPom7WLZYccsUA+sICxypy6rbDoT2xJ2OfdVkv6w",
+	"Lt1o+cwhBYDnwpKADXIxklRxHvH0rT+WwwZb1hfxrG1zcbwpXGkPfZCXpcVV76yVYP1BoJsZdmO+z3J4",
+	"SNHRh03Clg3k8HxQ5/M1G+AmfdEaqudUGdUxziOXJVlN6bfnmgvCdaHBHROuXQ6hNfOUEqjjRb4jHNfm",
+	"7xRFhGiBjrxUW/FGr18m6KB8fxs6q63YwxPblYXO+LSav2EDGPwapZ3CEEJLtjRPF/LEZhfSLiEQVtwb",
+	"Otv6tkJoxaC4xeAxZnWXIMh1oRmV5Q2WNRW7pkujrM2yNpzGs1bPAPbA4NacSyAYVrA/x3kG1x14AFSZ",
+	"j+nJ7lU2kx7OGfRKRmxCBYYcITqLOY4H/T6oNlMmOsdLThwylkki555TuZWDAe3h1rewtPLYQNMyXVs/",
+	"0bY8traOn5ozMqvwnrT795Pu/+h3Xwy7Hz7tB88P7/6bN422hmC8U9CvaSTyCR/O3j+WGbgJqOYjnnC9",
+	"QJwSJ6k7bknVjX0ZWyS4wITGU5YxEUH60yar4Ddw33g4KWz0w3PQQrTYgYZoNsln/hQpuPjcz4QqQslf",
+	"rt69JTivgDBhLpEYf7Gyc5sXfh8VECoWKL4CzqvzYnR6re0TyX0bGFRG/aEx7LwhF+Q+e1zy+nts9Ckm",
+	"DzzWZhf66rKoP87oZFb46gvJ/ZiEYBMLzVisu9vNqYe4+ODqBnnfCDLozHetrTLFLWnrnht+r51eEwr1",
+	"GURgQ6HuRQCPpWqXIQPNIiyZMSNtIB00Rz4c1Xx6oNgY/fvN6QUSTxtV7FwxB9QTgiEMQaimFFx9TlK2",
+	"L2dM5Yku3ncKe0BCrlxwBVBgnKOHbzhTYadH8A4lVy9/UtY1bMRoUJ4Zq81CGikcZ7CDIlwZHE7bzNJp",
+	"wqNERjeKtENrsNfsow7gv3dm5PYp6P4B+a//+E/z9L/+4z+3SQ1tuDKXzeiV1djWSNoAd+q80G7rCEek",
+	"NVJZAReNY7a8FrSj6jnG1fNlrazb2wDdAHC5y2ullOOU5S6rh1yVkR0bthEINWPohgRYYfNhUAC/lDgv",
+	"ErW5IjDZb+93PGp1YU1PTxRggRHpND5wRbeN8GIGU6QXxvhaZap07r8EsQl/j6Vf/omyNQI2qyNL3M7t",
+	"gos5xbXbWsjB3CEcY9AgTDUwQWRSD88A3zcFX3tCRrbQrdJMzlLdGOBxbgifoE8SoOqhRFDGaKyAO4HV",
+	"X9W2Zsu+hpUcO4+LJd5lGl6X6K565qppvbIwgWeBl/rYhjDeP4bdCgCery3hF/kqLS5Va5kp/Tzl0ZTQ",
+	"NLXMwwwcYoPGMjtGQEIjC6mVXKonCnApnRbijhf2MWcjr22matz0yGuFzTmAPBZzvcCfiBpXmIlJuwi4",
+	"UlOaMtXpkXMBdyItSlo8UXWbda3BJ4qEeZaEKJCv2q5JOxWTgPyasklAJnwckDkbpZ0VizYMicd3gIgI",
+	"hnPBqncJBjLUjN1uHBDiVE7JISpWXjbaOVRh6kEmM49DiPapvoB741BHiRJ8PIZgVLzG8ZouZu6d1HFR",
+	"IuAZecO/N6PH9QgI77EeeRq8eHoQ7D/v20IwAaHk4uUrEssI7i/Sdt/v9/tQrse8AxuWJpSLLmxq8TYA",
+	"wsYlyqEt7wS3Q9u8uveHAHSsgPz1zeuA/O3E/Pf6nfnv1b+9Dshf6C29AqoJiJqyBOOs0BlglLFj8v76",
+	"Vfc78Gh0euTEvFCUpQIdDmwrbeu4MB9fvHwFWKs47w5Jk9zeytY4+QS1PhdWxT5GjMXk6UHQ7/fN/+HS",
+	"9MiJWNiRmJW3q4C4h/iNRV4DHdDGlKUSDrAlAMyzMiQe7rne9z7xuz27pXuffr0LDelYkDkLjAIdzbhS",
+	"hgaRKG3YF1IQ2EzHMhdxaLbb9QK3KGmH//Uf/7lnXttzhAaEbp7CKg3zLNkzx6Vjw9prUQOQQWZDnNkY",
+	"7RIBcRIArMyRrQJjRmfjFwD4NLllCqTaCcUAo+XEp8SbDgVj9EsIHKxlm09hCaYJD8LOFrLE0nXgxuFV",
+	"ytyyNUHNLIEkyFbQSuS8FbSmfDL1p4BmW3h/zUte2w77qLcyCMCL1fEHuAvbiUe+rsH5/n3Ok9grojSi",
+	"eP776RXJ2C0vEiiwLgCIrKOcJ5pgkZbCFGoexgCal8Ustph5KxPGLgEgePv8+YkcWqTbppDuNeUWbEol",
+	"0RljZEpjkgschJHPbaEfcyhx/GYIfkG8eQRLW+FerI27cWvOxViu7szIbdg6M29la2FlxZhPdg+LYOMx",
+	"Q+RtbMEqfuZOU0wDxHZbCXrDhhGFulUsQW3C3DOInaZIxmIa6ZoOU85zIjOZay5qoaIVKXQqlW70qnKh",
+	"tNGQvCznjWklLmnQApkimDwgerMkwTJgPKKKUMN1t1JbMGoZnBTKH3COCjvWoXNvFlBNbtTHhI4wyKRI",
+	"iDfKC48YmCtQocJve343EZ9kdBuwDSCGN8Xbd0FLpkwM0aCtfCWYXOZMPWZe1ScAUbVmxIgx6VEhpNKT",
+	"jKmtxnfhXoYjE/PtvrqEN8GuD9u6E/ZGnppfhhbJeEtbBoR6Dg2xcO2nALRsCD1NFqR8r8RLMxczuJIU",
+	"xJ0bnpjVrDOb18q16jPPzNUwkkKwSK8h0J/Z6EpGNwyKHbl3dyXRohEvgS6xPmRb9UNbOd+1HVzZmhqj",
+	"WCLfCp05yqmejYL7ebaukfO+qR6tJSGBZ3rh05CKLh1Qo+moO6cLLB8HQUFU2HQBmW28SVaJCpLTHOBx",
+	"2V2779K9tMtu62yl5DdeTjjHxtUpyc8rQkXTYcpE3OgSH9u6b7sBt3qc2T6rcpTkit+yRhjMrRw4tkYc",
+	"yH5LM2pelAqza/DLLqv3i+JELddfQO8ieIVTKRNwDXOleYQGAKxTqKZyLvyWunSLnL7aqC9syLQFmdpa",
+	"oEnrAUoNa3LhdR3TCNrZKTTCfTOnXO/IuO2nMXDHBnEDDa6GCd1jbJEUSmd5ZOSidZ2AZ+NePfA4Yeta",
+	"xnS0xp9dYETDC8tx4UVj9S9XVrI2Lu8yBEt77V+DxuVv2PZGsrt04sOKv8XcdGbcIJo1bU/zcYWGv9JJ",
+	"hb7dMQVg7RmbyWwxHLkKf1sQ0AOd63IsK4s85Vp9GWqecaW2nritOrP16w90UmoHA5amGHdlTP51NjcO",
+	"E9HidMoQm3cJNZpCjYNGJ1w1i2WFF6oims1ZF/J0syHBfhVU+/aN/ZXRA4t4qkYbS4HPjWmkM8xbL2ye",
+	"B8+eVUD4vTUCZESXYS1HMl60gqJ4qq1fa2v0eqE90ci3euDBruhMgFzYHDjIFGi7nrGSBFgTreEO45KI",
+	"A0AuJ7lnZYuNuNtObLUr5V/gpBnSpwAvW1LqrAEaArQL859Z7TxNJI1JG4tCg69hkbJqLfWYRQnNWOxn",
+	"YfepJLFlwGKzhxNkYcWKGJLQ7HRY7ATOyRnjRZOrGN04q6yeFcJ0wojiWrm4WbAUtYUZd8IVizuFijS2",
+	"5XOwgHfS0F8tCXRz7iTgvC4HyfW7L2h3/OFTU3Sc4n9njxasuUZFOReGEhSz0fiIsYbYosfWZo/Zwlhs",
+	"2/nyub6PslItRwETDur0XyxeUNFrauUqNkSGQhVMB3G6mijChC2JjrkKXEx65CcO4UocalPi9MvgltA0",
+	"CF6tNGMQTWDfj3nGIi2zRXg0EJDsEd5wAUFQEPAUWNombVRBDCmGezZbA10IICaFCPK2nic8yOEt+1xd",
+	"m1dgxKdiMYdDNGKJnGOhNzdN0nb/NLuPvqDtXNJbnhqzerUgKg4XYjEA7zXQXCnGyyKuS/8Y4LC3w0Fr",
+	"0ApXuEB5NxTdP3FlpYnOKE/MjoZ74T8Du9j1jMNGlkVnzEasPakPgPNanvpvHeYV6zfraLojwKej50qS",
+	"8GH/xfPdKuGs3Yv3l689RpB71OzZ2q9Wqz20Zlj3g0RdBrW1MRtP+/2gqeLblEGowlxmN6qGN/H0ucWx",
+	"KLLNtwmPgeGDROP3ufr5Ewh4x1WPMtwWGEVb+rSdsLKxynfQTDufx7k83tvmXfRHVNWvpC1YGVQD3El3",
+	"Bp27+MAD8MP/vurats4TXGV1H0Gn0m191LV72LdcPzKa4H7V1+o+rpJVhVH60a628amsVU23NlEU2mgp",
+	"3614DSpT9a3QX37+qQEF+4Sk+SjhEQD4ti9fnZI/Pdv/U2c1EIImk+qqAH62d2H80sVNQ4z4DfoYymZP",
+	"/FKL9+Nc1ZNN+WSzbm86xOHg9wHMzPRght6weFerxOWgmLe6bc36b0o0hQZ9/b+WEy625ejLbgIa6WTh",
+	"glFCKF6EkTWuepEPLA+U4UKUXptKW4b5gcHXmjwqfPPpwWY8o4fG4HZzWxrK88NdL/81gNB2VyBwd9U9",
+	"wzECy4UzkpTyDKv6VgG4wf1dFPGFw0yUZukREdLGQUIUYjgbUwzoDAcCALrqdXhnY7pXVPbAUH6rhk4l",
+	"3NIUKomWTJpr1KHKzPH1NQEKoP1N4DZvXp0URZQhU/zN6YUNuPzeld7aPjTjRKxmBJB2+GkA2zFoHQ0g",
+	"WGjQCtw/jnq9HqYHVN6BSKJBK7C/9Xo9D39rUBy3DTF6c3rxI9jefuS+ekJTLhpijKxNEMzrRyT8r//4",
+	"P4v/71IgWeyCK8EYNJZ5Vq3aWUR+YFOGqKgeiISZl/efV14NltunCXAGB+8K6AtQndzV15zKuSrKZ8ux",
+	"hZHrIPWUNr9qq3R/dPDZmWWwXmvX+d/NZJcO+Hf7Lw6Cmk74PweDbDAQg8HHfv/DH7xq4ZvTi6tI+iyJ",
+	"wCPDIwSmsAVpWUYUA2POMQkniRzRpLCBQKyv/TXAr2oV8VUBrK+r4coWDgEb895+ZohFSsJKcpcvQF6r",
+	"SnJHO1Q65jKEIR3bhKM6pu9O1dxmVDTEmaWZnGR0RrJcEBcyZzOZplLp+kg6vW3Ag+9VvhexDD0GrfEY",
+	"wBW1xJAfF3d0TELNFGREAQoX8lC0ZNgcLKPiEIZ8fU4X/qiGSoHw1cX58fr6gtg3MADYmtrRFw0R1IUN",
+	"kVvQSfSuocUavGtbB9DUOZJnJ3c0Te+o+mxO6XeHbsMk8HA6pA+Av0ys/aOZaht6LxHSMiqUy3HYMIDr",
+	"4t17Woaseu8JOxQx+F3gXGSMzsyQh1OtU0OJSrGwc4w4MIjKCWdnq1Ozm+0a2RJq0A9ssi4XOrAWDMdA",
+	"AuRd5aEpz22NtlY23pHOfQ3eBTfdsibz8qVgczbcjN3e1PfPAlhDlmZopxwub6OflRdUvdn6UCJAPj9c",
+	"y6p3M4ItcdBarZm1TK8JGnUrPoU3+koBefwRszP+63/7362U04Ycry7eaMBZC0pTRd6FdbA+PbCmqeqg",
+	"KpiyJWl4lIaDZ8826y9rIE/fefIA7PvmZgYRgwBBe1wEjQbwz+edm5ielMlJ8f5ncUwf9zsRJMRzYk6E",
+	"+ZfCpKcimbgsNUraaa6JhkwVbr5DelvOl8h4XVM86B9+t2UYXDm3tfziAczupST3rZvdi5FuZ3vfVP75",
+	"G2Vu9+JmKxrHCnbubhrIUjw/yyao8aEwSElo2g8t48vYTN4yq9TjYL8od9tNzqtnm7p3e2/tP36RKRM0",
+	"5WBrUr33789fftg6EVXSlHcjGbMJE3vFMO6qn6sbnnYR5Jgm3SICxlYDXyNQVi1OB99tXKKSVAGHdq30",
+	"uWlJfvmA7X7JhfhM3r47E25mN9fMx2QbgsCanRjypmIZNtP80IBVrmUkk7WpVTZUmHuTlBq1o63N+/YO",
+	"WpckhRiHzumzQfqWN/XANc8s63Oqtd9wFfgxsTYhXwFAxRCJZ/ekLIvtAOFpVwg6ZeRnXrVteHOtdrI0",
+	"VftdGvGatTipco2loUuZVLyONup9RhdYoKGIo3IQn7ZsA2pigJzBsUBHvfj553Gk5dvTTsMPU1UDDNoJ",
+	"QeU+xpomlJXPDo+pApasHv2sMN3vRpVL8DSIJJvlkc6zStY7dcm+Vn8vbLSA7lKAVwop1uGnVdDc7Hlt",
+	"sLu51AqjYMSkzbGs/pTeMjJiTBAscR0TxUXEtlQxCkfoFpqCoSMLHGnZ1ebzV0ExKdX8GqhYsUmVvQxK",
+	"d2iVcGqkt+bcmoE+jBjfDCD77Qnybqz3CwvZmh00svCKKTqasuiGxZhurzTBkFOj4OHalnGmM0aFIuGn",
+	"u9DD5O/WT/RqxYvvXF+xrTYO/7CB6Q2VUWv2d9PywxHORmcwNLpmN0vHYyPU1rbjqbnndkDBWsOf1zLe",
+	"klsOK6Pd4ZpZgdDFRmpMojropmWsCr1lSdCaGc+wG4U5mzGXftp4dXLqXK/3c9ID8mrp4YUrhS057rXU",
+	"6dCI+GgwyVgkjbyAjzzlulxrvioZGySHWtub6OfSvnwqY1bY74rBbvr6+t31ReXL5WyTYhLeHXx18gb8",
+	"274U1TldgI/H+btp1buOSCUZ69JcT5nQHDMRqi65SuyBmUxreVUwZOGGLZpIonCCf04EXuFffeovD2/9",
+	"+9sf9mLJPMfcrHZWGfUm1alGYk116QNbCA4cXVwRxSeiy8WxK4JvYYLDct6h3SnV2xg+VxtxdUDlymys",
+	"JP9mi7LRa5cUv7c8tFrQcZsiLI+XT4J6zE6Ya5tLnPlu+VcZY13TepH0cFQkNj0/tGkBiqQsKwBrBcPi",
+	"g/at70jCblmiSMxYGhSP95+Tn/j3RpAGBbBtK/EVyEVgw+Bi4rCEsKeOVyGs1fnbcjlcJYMtdv9SorlF",
+	"sd9WD8OFVFhtrw47H2B+0v6WGQGfUwLeCtoVsHEz0GC5ZniFApboZ3kBLZFvlrnrh2NVcwFETwtQ5SmD",
+	"4TDWiNKLhHW2LpS2Q2mLNUX/PlRmsJ2j8IE4yD/OQVwySlfM+CWR7HzOdq18X+ziQ4jvZf3Ib1vnqyyY",
+	"rxrLLhVY3rgiDSs4IACiygWpIyF64knLmsX1Nt4L/rF6329t+ykjz6KE5jHrKikE093D7jPfbbha1Rgr",
+	"LPimK+cC4tA94WBU6GkmUx6FAQkTGdEkxHhOOR4nXDBX5whSNaEHQGukboW6Dm4/KWH2Le5gbzsu7ilT",
+	"XIzXSwdmEKc0pYDwz5lqEHQ+6uGci1jOP7Ou9HJN3a3hXnlkUVTWnj4zmwv77qYSabi8jdgsRbFFDzQN",
+	"XzLcN5Ux4DZSxRU7W1pK33pUx+UGUfRYLsRWe/kQ/GyFPjycbfX0gOF7Y6R9QazNxgzT/UNN4ysM/aKk",
+	"2yXGVpRuhAt3xpMECy4bIvhHKt9475KMvjWtlmxpLi0OJp5CmjY3Tg2n3vTVXMhpY+Bcc+UmW41lq1YK",
+	"SMvinuLiliY8Hlpk4MJQtUHFLWqKNQaeX1hDxCp8Io1uWDzM04aSIqXxQ2YlWDsm0UGT4MRYiAhFxCL8",
+	"PFcN4JCmwzwdsoRP+KgpV8+1HVEBxbqw/TbrTXqEnyYyj8lPbBFNKRedYzLmH7H3DAqjZ4WhZrX3R1Sm",
+	"zbSHkJ62pvGNNNGM71UErq2PaV1rMK7GXNaCIWuDX92koEIntaGsobVTlrGZFB6ai+wvXkfV28In6l57",
+	"4tD6u4rHWBeKkfYzMuMi10wFRBWWJKjKKGLCIWp6zAVXU28q+XISa1PaqhuD6XWhiEyZ8IM7Vmpkb6+N",
+	"/TylMFBD7lDRWNBbPgE4vEpkWw93qt0JyR4JexOm253wiISfMCfvJ7Y4Ip96vd7dXUi4GAgz7p/Z6CTX",
+	"U4HaGCh8bQtL63Q8xJDOs6SIpkvNyMXE5m2sA4T/VUnRu6TzQtNZtrZXdrhcmzXE8gDXu2Nx37rW5WYs",
+	"J1x8zyZIgTtYDNaYVF9lckYocXZpZ0jFKDAs9sJi9CIU1c5J2yWA2ertJLTcN+xAnY6BsPsHBdjQBgMN",
+	"WkRv+zbkoMU2hdqcu8KubqPQ7GCQuHbyNtxtWMVX0N+uhpc6E9olATC4f+5jeax3d5OGF+68nxathKXF",
+	"JdTS/KPdCTsBoUqZ5qQgGVOpFLXbeLsjvdZ4X72kuapmJo5pZEQFh51qgSJXaNKWlimGaeGuBmK08FFX",
+	"SVy2ZhGvU9UTVUmhJO2qo0ylTOjO/ciumadVNnLNIb+sCCRfgUq/FLFpzQDo7/PIzY9u9RITC+B+HLh1",
+	"HbR6ywm//S+xm26IO+ygJ5x258E2VkK8sKfqVIoxN+KmNUnsBIDykFnVu+RGu8H/kNGmtNd3Rog5KJnH",
+	"xLx6XElLhwimEdRMgbRyQuM4Y0o1pqs32KTsr5jQ6n0Duh4uVyHwTPDxEtaLfI5tU9k3Z9Uv7VdlkpVG",
+	"gw37mMlRwmZ+6IhXp+TF4bM/kRRfslhPPltnaEvMoXzarJyvVkk30hqZ0WjKBesazR4emPfrmIOgW2PA",
+	"Rxncsxpmv4rIOJLx4ojY4SzIAA7koGUuIVvKxKtj7FyA1n6j1mGspQC/CFPBCgNbp3pWcCh9eZ4WiNx/",
+	"EK1BAtC9loAcb/f3XKaStzxAGX6wpPxAlcGM1eMrSsEUJYS5Ubu0XArEYChcWISE7ZNd14U2OJvLsu+g",
+	"P3oxfjp6zrrfjffH3cPo8Gn3RfT0Wff5uD/ej5+O9+mfNmHEuLYO/REaUGmo3um/F6RKmknVj2x5Qt5f",
+	"npcFbly9J1v0AQ6h+bC+i5BbdbRXFuvqxex2z76v9sqT09qy+hzOqRKHaSNiKqscrKmwfJHJMaA8xdu4",
+	"VDelFaXFauyooF+yNKGRi9HGujyVxo4q6KzPP8N5+vzwoZyn1TDucjWr10M16+ik+z9o9+/97othb02B",
+	"6Tv//jibudeLt1tsdz1BYKON7LNT0hsxDC0je6Iq+IwWocB67UApsXfNVjnWtjKMuq+f3n3/DdDaKl09",
+	"Ol7qI+ac11M6LDJysVv3TRu3B+NesSBL56CuMVSujlUS3zVXb2vgun8g6t2CU26tduEmP4TR0vLRb95o",
+	"ieN8mCzfjXT+edmiXzwx8qFP4e9s+v90PKLpdFhp8aG5/tY+wy9Df/+6FRpuhUtGYy6Y8oVPTVl043m+",
+	"fUm4evmL7YvCLX23UtdkqVSYb16rYKcZo/FihwIZdvoNi5braSU8YUfT5TZfLevHhXO0dD9Y7JUi7sC5",
+	"fcOKndiHgdlont8m+/Zz7PMe8zxpG+pHmMjluA2dZ8Jbc/L+ZnGPqbee6uLbZGcO/V0YqHHY1eSlHYf+",
+	"uUlSy0HMteaaR3z97vpix5E+UDJW2Uzz6JwJr5IG1wxHm2ZSjntbY5AuEdomHNLKcm33ao0WtvukCEv4",
+	"ACuwvMce853bZrBgQ3jVVM4FaUNRWSpiMl2kUyYUiSWU3ZqBRadTN+jRURR32Xgy7fJfb5LuTMi0flae",
+	"HtRPyvPAYxo66P6p++GPXjia6lQ8N1uNVn1Qh0zYuJ1urtBYDwU3v+uTjIpYzsiIa0UYjabrkSdLCIP9",
+	"fi1To78hFmpphH6CHWdMTe+XEJ3hx/fMsFwZbLUx/1gnXGmW3W+wnw/mXCG9mP7/7V9GwaiaafDtYJ2P",
+	"6ukGR1qdjL4jWpI/HdjqTW0oqN85JpGczaQo/IYIj5mxca7wEtxwj/ypfja+2wAeXZt6K7ifibW6226Z",
+	"1t9O0hc9GQKWLPpFzcECYcA8spVWXf3kJVhZeMXrxLzCCrf+4tsJFz6xNpZR3fHR2oNHnuanBSp/5WX7",
+	"0Jd3YZGgflVSLH1kf+rBT2s+XdBZ0vAp/ORNdjbybv0bfLbR0oLTrg17aSjFGgQrcvUqWE0lpcV5ajYY",
+	"WSuOrN5+r79tzdfS+ol77BvUFWYLPowT4PFSViG2lUaa33K9+KzgXBtovVNljZlLjNrY+v1yYj4PXXcr",
+	"+Ba7zyV0C2aIDdNMzlK9Xai7c3FuftNWjPRJhmXCRL2gcXN18i9boYmvgtJaNyhSwfLKVdyjddLamFpb",
+	"WaVtPBWeQ7DmQN/LeVHQ+bIV6rPLeC0T27KFrL+O3jaM5q55FR7Auu8Y5Ldu3bfjfBjrfiMh/M7M2v+w",
+	"gJYPxfQ95/B3tsWNXOJ3NY81PMzsnvKVB8seSiT63clj95GydsLVWBZhds2OrGFwfI5YsLrLu4kBq/Bo",
+	"8CEUw8qiKb9twEGzn1+73OldkI0Qc3mI+V71TLeNy74GCTpo5YL/ljP7uz3+rrciy3tJlf5U4A7e7X3S",
+	"DrDzLoRITM7UMSBGAaYihKwIxOECoE6aJIhBakvzQB+NUJ3P6966p98FnpqlJ91X3Q+fnj6/2+v5TXJV",
+	"U9jBNkuwbHZYWv3lFVpDK9eG8DycBilm6Cqo7FhvfmuMJPzAHpbdernX0HbgHktrvLwgK8NYmcxSn7XV",
+	"8e7IQkSnEDbl80Oa57uWydG8Xn7PSkYlXlDJqGwZRi9fcKU5NxWc3cEaUMnD3hKQRab1Mv+KQdERhD71",
+	"R/GXoY5bRvJYhKftL5at9YiVq+K3VrFBgQX/SMHhWuxzE4lceAHNdlNvSkr7XA2nqeK8eQ3RcCMpNBe5",
+	"4boQiEu4JuyWCQTNDc3AoeAK1K3aDJSyu5LkPF87Azx9rlOt0Z9W/6xm69s/eHoI1d6XrpEPn577y16b",
+	"ts5EJpNkxnyl6aROaa6nQ2+djtD+erS3p6VO93q9HlaxWXVF0zR9osi/XRbpGZ7gEpeD44F2mNKMxbbu",
+	"XAApzE8PlvOXN2++7SKozcq3wlBe9+zWuyJGf7thi/ua3krMi91k0Qo8xo4fPoxJ7SHBu9cAkcTbYgzd",
+	"A8LQGSgewQLrA90G3l3W8ylRvl1SzZwqMqMx8yFub6Sj9fBGaxWXHczDPoDkEg25AEv+4G1EpobO1ZbR",
+	"/VqPdSOhNHzdBDQTL9tEnR22gsdUOcdLAIg1S+4mrMOV4+w9qgUoYmH4rS5POfnN2MQla3oAQ2WFz33r",
+	"tkoY6g+ZRMSalWrL/kM4Me8fEUpiugjInLEbIjMyk0JPCVUk/Nvf/va37ps33ZcvQ9I2ahvozubtTkCo",
+	"xbCTGXFkMxBGEzQ/QTVPHgcWwu3k4hxqZPOYtIuSfPac4yEvbqvybZucvvFk5NvIurA+Vh3zFI9uuWYa",
+	"1/ZCemvTQu3wHbwoTibZ2fwB/bgGGkd5ScUNi31AdQ9yy3kp6aTc7fpWAzgpEkkDTF+R+Pal9Ezc6qLT",
+	"FSWyUX3E1WWFtbJuOMzkbHsagFNnQRLdBRKDKcKcQODGAvzejiu7YATkyFU2/aGpeY/dBpiDzSICWg8I",
+	"F7BVMrN1sLZnishpPExRy+0XQhfWkfueXFh46LSyrEXDxVo0bug1nzHFMi+2426bCpbnWwxZdZs6lTnA",
+	"6VM/0vmM6YxH9QDiCl3WL0abAR04S4mhCeVXzA2jUrvdccjcPms71+yMnWhlkYpRNu+MTBt1ix0nZ3mi",
+	"Z3b1M2hX2q6811SzE0nA8X2wse5ysJA4HqTjNds6WrRcV0G5NcW812yt3yj6e1X9msAJLp18A4g8qAps",
+	"C9S7u/p2L5j2z7t8lxNV01wHBMcRENgVAJSE4Fz8EzapguS56/VdYZAPpXj4BIBiT/007Cslf69K6y5I",
+	"9N5RX2pofU9eFWSH/H4vsvj2LMSB+C8zrXsV/K6EkO6mNSF4gg0SrcC04Fyqy1Vfm11SmdESl2dcL6Cs",
+	"nlvaGRcnuS9//kQQGkVMOSQumRUi8hyq8oLwPJWJhVZ0kapm0KStbD00SkaMZiwrGhmI8K/dk4vz7k9s",
+	"EXZ65CWLEjACUuXggZSsBLcCZiiUgQYTi2kcmgXwHFS0xomcr6SWwO/lHM2EzP9CTDUMHau4wTlHs2bM",
+	"NUnkpIcc44aJ91liAVForqd7iZxwUQsxMo8PzOs05T+xReM6unVrh1E0GvZ6PTPxKnztjC4KoEujv5qW",
+	"ZMb/DktwRL7HJXQfg8RrmsZCsC4F/qhVLGxJnjgykBmgETdG/OuVI+y//HzdCjYQAJSuCOvLEQaVJ5kN",
+	"WcdqRZXHEOsOw4ZzB6cd+i/HCXWX7u7gCsHI5EgKTdFPY6dXhsiulM/9Hn9weV+ngA9PTmXMCH93RWia",
+	"wm7P2YhgaHyPXE+5IrGMoEaZA70znWY00keVKo4DAeLfmEYsKGx8JYJKQOqINyTLE6YC2w9gsyiHdqeY",
+	"6RHD1ydMGBpn8UDAynLdG4iBOJXi1jQmhToaiC5mQI5kzJmCAHAl6A0bRlSxY8JtJPz79+cv1TExjAkf",
+	"XL46JU+fPn1B3l+fouIEYNQW0i/NWATY4wNBSDs86Pefd/v73f7B9f6zo/7hUf9Zr9/v/4+w0zMDOIPc",
+	"FYcDVwA2hH/tWjmhe/4yJG1K5ixJIB+UxUaJBg4A6H/MrQVX5Ial2rYLNxUMN6RpmtjlcyA1f/xVSRGS",
+	"tkOc6ixDTUF5kGWUKdPwa660bffTACxSg9YR+aXX630IyKCwTZmH5s4xzypGKvN40Or1eoPWXYh9hv89",
+	"4TOu/2zL+/93fPHPIfT2ruRUlqWXPG+Zf1JBKsyP5CKBn6dsQWJkgyR0TPqI/PIBe3gFAlitNjoFd1om",
+	"tTa/pIY34ApbuLQjKHWFlApCXJoxBaX4PPyYFPzJTI8rl1hB2of9fTPsw/7TDsAuxgqSuHLBtTtpoSH+",
+	"rpER84ypkKQy4dGCtGOE+SMHfUJNFwjuG5Dw9PT74eXJ9dnw9fmb8+vhyfvrH4evTs5fv788uwo7x0SK",
+	"CHyBXCHSY1Ca2+wkuJhUF8O0bkEkDw9e4ICGbkBD9jFiLGax28pLprNF92QMbGrExtI6JpdXN5HyhsUk",
+	"T3um/Uu7IsVQYDWIkHpqRrNc6V/qKcvIKI8nTCvYQ7fCOqPjMY/M7KIphZLfUCWLmV+fKPsNsgsJASdy",
+	"LkybhlbNMc6VxhgU5Bc1+pvRzIw5/NhVmqXdPD0iRvoIYUJRxg2HSkgbnclFMk1g64TiLYgIXAHReSbI",
+	"m1cnZvZyPA4IShqGHDIJiM2lySyw4C6YlwJiaueodIvYNsmUKtMi0rtg5so3rTtQWzCsLlVnI+3w4t3V",
+	"NancJdWUwxCZAhdIVlfXZxfD9xfDNyd/HZ78cBYCe3OEuN93ANOdgLBEMWKoew1eGRIM0LjFPAsJvaUc",
+	"gwPN3E37RnUEnrggQpYAvXzGAiPHwFwjKoTU5phCtjzeAxUJZ4yswa0T9Pvm1QkKNwmPmFCscg0aITjj",
+	"TNMM9FgQUhzel8vTsohye+7rMjiyvEXNFCrR5i6hpEytaR21nvb6vacWTgeEqT3zn0mjPxeTi2x5EyBj",
+	"23yA04LkE0fa7vLFraZwM8kRAwWrWJ7zuHXU+oHpSyk11oaFewgGc9DvL9Vcql4kLqeorES9PiajzIsC",
+	"OaRxdqTySw9FESCxph6KIe9ZsL6KKN46+uVD0FL5bGZ288hlZxF0R9i1g6XBtJ2gpelEYZEATVsfTFt7",
+	"Pbh5b4Sciz2zAKxL07SruGZdqpSMeIEj6t2410yj8EPTFHI24TCdXFy8PjP/HZ6/vApt7hlITDMK+LwO",
+	"J5q0wzkbVfhn2DEDHghDRVhAADa9jbe8uFFG+oWy7yD0h8t7FiKsA1dYDxMwCgMiGIhiGUMkLxYH5uMT",
+	"M90nipy+fOuuX9Ujh/1DZD9CguhnuK0UYz7JMxbjsVqhL2jpJE2vuGYnlVV7RJJr6rKB/Cp7ScY8YUB7",
+	"h/3DzXT3VupXMndy84MRqxuzxdOzgrZyjLMglgrVGmbro1qlmAba6Lkl9JLqSz7hmibkxLxPXgNdQf0A",
+	"rDNchKjUCPnty8t35y8NKV+FpJ3S6IZOkDcZds3FZCAilmk+RiTKqx9PugfPnpMxFxOWpRkXWiFy+qKS",
+	"hek9CabNOtX3BuJEYAwTIq3vTJZmpq/t2f8sStzKHlJ0d+VW1WNZ9TPHYht6j0tmJyLOJI/vS2q/zjcR",
+	"2Tni5hs5WBtJAO/4XGieFPX6b1C2WQAJsRhkG6xBEXtvr7/8/NPVY7ISaL9hZ0CD/JmNyE9sQa6Yfuj9",
+	"QegSXCVQNm5ZxseLmvaj/BvjEosb9kGzDO1edVHh2MmbwAW4LScSo7Lp/sy8+/AS83c37INmH/XeVGNe",
+	"cbkBy0Y872pfzelkwjLy/pykdMIeXEAomvfLAmZF9z7Bytw1ruwJ1tZUU8Z0QPAXI3/zqITOWZqHUcyS",
+	"Bdw7ihhdO46Nmi8qdhJQM3ArGtce+EvLFlViGrw9v6yUveAJSkBuLDCdwuploR2tNExti6U9FS2u5bZ5",
+	"0/d7w3Xp+x92O6r0luL419NL0OIzOmF7KRYPK18s7MtY0sUP2WpoMkIwqh1J0i7f15YWqiTlds1DwSWC",
+	"gJ92QdVX5KDfJ/OpoRSLhAzMBshPFXr6MUGoKnPjxgV2lpc6fyyT9h+JR9seGjbJzYArQhN+++CM4zW/",
+	"ZQBm5l30GtjCWg3PHMvCakoVqYEtBEaguWVYU0zCzeNdbDDhXZyb3z93xXdwDvkXvphMhZPNqSrts2D4",
+	"fujtAOuzszY7pLv1e+OALrx78/1CM5B/Rwtnykl57dMapxaxtRgqMmdVY7SdbPOe/e3kzevd9syNe0eu",
+	"9Y3si52vZ18KFBHvhpwi47lARL6rf3sNi37JYq6OybP+U9QEGAdTITfyZcZoNAXjktf+YfFJHo09lXCH",
+	"ng1BJ0DJQovqU7D+z/pP1wyjatDffjiuCoVnMCfVgYDoPxfHJMRKDyFIDggo/bCkUS6Qlxxu9/fAALoH",
+	"nsRuIieNtHFle4CEF60CIticKY1RqoERsozkO0qYEWlzxbKAGDnYWoI0nzGSUTHxEAr4OF9zpU/MIF7L",
+	"ySZZ6wxTHw01ZlavxaBIaxLC4k+oVqscGGkhiP2WMxBWrCRmvrNR16uSTVPN+k/epnC2tZbWaq1msieR",
+	"NZ4ETXOkIOTSsWYZztSsZNNsFBcR889lbTBZU+eFr2FDv6Bn3qtf3wqVe7/3ms+4bm3x4ikGa+8qBO9m",
+	"+rLkCbHu3iNulA4j/9vc3PoZscJsf/Ox/p7GDkENPtnf/Ml7Qa37HePKDpG7rf/olcxGPI6Z+HymU4vK",
+	"+MVBed2t8KJ62EJVwbZf1LhSEVrn5UjI35HVyCSuMCPrdV2QREY3MtdG5xvLLFrHfN7b2Lq1nOeUKtbl",
+	"QjGhOOj4acbG/KPT+VbKP/kOi4uZKYluGYnu935OzJKa5dx8UGCD67v3T39MzKoRF+m5+XjsfeLxnTUZ",
+	"RJ5QnkuIPhIxwWwfW81CgREQiBauTnNIwEAFd2qPnNj30Dg2l3kSk4TRWwZ2YLBvDQS1wUkZZFW2Y67o",
+	"KAHfckZiNpPa1fyBasxSsIBwrVgydmU+407VdQ+n9rD/YiBChIjA2CwzduAYfnszUhtEkb3H0P2lE7zh",
+	"RJy/tKcBKOl7ieLxwx4EW0Lorh5DZxEgHv8cNmkrNvYOKOBRj93lksP60q3BvY7gzgahw/6LzR+8pkrD",
+	"in2ZU4456zZ564mCIEFlDg4eU8jlyoW5v8wJmq2ygqBVhEyUSBrAGwRNFppHak/XEi68d2iI6QKhuSGn",
+	"MgexOaYLMsqjG6YBzfS0Q6TRY8NfjO4aEC07obNm42vmENs4lwD9RgMhhQ3r6vdIiOb0kECsgCJ8x+Dl",
+	"YxJGUmlIrX9/NRA2YvzYBlKVDWPYd8WSFlYTOIrXYq40F5Hlsr2BCE+iiKX6iFiD5W1o4coVCSEXLBjk",
+	"/f7TCBcL/s1Cksm5avKAuT2o5LzsypggfP9VJmfb3Os21r/VpJwUWSEl6yhovBro/YDJMatqxY+GwBxl",
+	"QcCSEVvQ7DbnIpZz8IA+3Tck2Cg/VfJafJPB5K6tsoIeVQpaTnmq2MNv72FZssv2L1mpxkXfCYbpdQQJ",
+	"HDkVGBvaNelEdaoc1J3OikBVMk3MhfJyS8zbIaMFMWcBTAxwOFYZZECg/kepkrgyISHQfAhaIo2mxwOx",
+	"KTMXTwobaxDSrKZhnmdU3HAx6ZFV9mVatfzrhos4uGGLwPUT4JgDZKlbMTHAc/mK3AuSn3yH3bGkLZPK",
+	"mtqHPfF3AYDu9COfmR5c0WT7lyeD5vE5ikw/l5VYulH/9NzjGlQTPKZWE7VnDsNiMLfu3pykSJX38xJ3",
+	"HB0PAdkH2MoYkNsw34OLGl8BgazkJof9PtyVnQDhBVgcDATGl0De3zHgDEC8UWY0MPJGCiPegU6VARtx",
+	"MQiMZyXiQIC4BMrFwu8r3RuISlKzYUXIeE0zcsa1Uc/IGkFKOwgERagip1f/vonrvLdYXl+R71SynDeL",
+	"Gg+WVd40mge0VRdQ0D4b1Oa6XY/P5mzy/+dwOjgAQOlIdv/07A7spVKwJ8odXcdxduRwuZ7u0ZR3XXZ4",
+	"o+O9SC5I+C0reGtdhj22SFqoEUDErC02QyeUi1WLLXiKLs5/wvzn3bjDt2UnhUlsNpJiwDKuDPJpu2Kd",
+	"L0rS9yHQ2lVbUIMjhNX4ugCqwTXF6ZtJE64wggsMhza/S4pkcewScLBCNuRburDYKVXTHrHQKVOq3P05",
+	"EBBtC7kXF+fDn87+djW8OLscvr86uwwr+UDPOmQuMyM0uc2QmmTsVt6wOID6RzaOEnKBGJkBNqAaCEoO",
+	"+y9I6OCdQM4cgs+cxSGkzp3HbJZKzUS0wAQonS3KLA6IXAkr72ASVnlKbFVwXBo8MORnm8QyEHifu6Qq",
+	"m3fr9IfA4n+ZDm2VwheQypUxPRTSjDNN6IKOEhbCjCFtyMyqaGjOI1sXGUBolIutSzioPEbIKFIKp1ST",
+	"xDAbrpUbMC6hggxSEbuGDdOGbKSO2TMcoJGJ6tlh1tbTZr1Jb90qdwjOQw1E8V2esR65NJ07C7UZ/1hm",
+	"E5dWYKlI5jqSM+YTVbBAAZ7h3Y3O5Y5CputjGaBhdLaUwlbW5/0H7vsKUQ4bNJEif68giR6Woomt3+/U",
+	"7GH3VAqdyaSpR/v+Hrxs330rr8wOYmFUOmkervsY33oroREc79exhm9hqj6VYpxwhA44PDjYhpXbSD0H",
+	"6v5ZvBzpqWKhWOHjQetjlzsS1108gK2jltUcugX2ZZMJuyphFA4ui4/rvRwMJSktjXZiGTXVkJbZIyfI",
+	"TJyh3cJlURuSedg/XBUxgDXc+2y/9IkNhz4NEC6QkoH6J/BlxdYvEGtbCQgwC7COkJoJYg8zOl0BWz9V",
+	"yMThtJIbxipr65JuylQWMsloxEjKMi7j8uoXUrBOj7yVeiBKij7y3Mnm9psIlD3g4sOLC4ep8G4OLNmZ",
+	"IWCMAgGYgYHAUQKYO948pWwzRmGnoFDrjUUZYMTs9eb8pxVW6rm0LmE0D0rY/a92Ywg2/9et8VWOLZQY",
+	"r5zbJ47mHucmwFCEbhUpxX/mr/hEqDKWwea0WzxV0ragHmRMZzxZdIpMDZvDTEUcOHyDEEXToUPaCgeC",
+	"K4Lg2oXYip04M329NSO6zjMpJiTKs8xIwG74Tth+OhChTXkeut/CwIU6BFY7B4ellnOaxaravlGqbXBT",
+	"wg0TdQKxTec+HghAJahOkOM3LHa5SFqzWapJGzHMndKR8cm0HG7HjvfgxUCEtqUhNuPDJ/CKyrB/F2WZ",
+	"y8eQdeudFKdrG6H30BcJDeD1v6eoiIMtJMdrKd9QsXC2588XBV2QUAnN4GUBzWcbAYoaTzTakzHTIHAx",
+	"vRZyqThQk4w64CYAK2iXSTtPFHG4RIyMcq2l6PQG4hW/hctfsSiHOD6HveFwDTgkho85y+DIGA3V/LL/",
+	"zAEykPbhwQuk/wr5m7Z/bsKQaANeAnR3/e76YgmUHvBbbVZuJ/AcxIFwMms4G9MC88HhZTikGfgRXAoY",
+	"OiVkEUXhgLNRw7WwD1QPxBJgxWxMDc9NEiYmRveH0QLURaUodMc8sUKMHbbv7L+G/X2cIw9tlyc9qDX1",
+	"sTufzwHap5tnCRNmzPEOofx21X8wtPWlI7fsxJQ5l17TICbzppRnxaGwOEnmpIG1xIPN8U8gJa0oNF+Q",
+	"KzZlv/KJINzerxghLFEbLfBG1vLOjGrWRQ/1ET5eZqAy180c9NIKKzWwn7okdOzYVQn8BAGZDfqo54ib",
+	"EWxzrV5h5rnMXejKl7ZDw2bgaNdomjUG2Ly0Zx9dMC0i7pSMF8yVxf3kWO0yMBCi0RVpSQPhY+wATIKo",
+	"IsmCYHUvQgupEngzFOnHiysXFvSpWr9/LLOBwFjfnCYV7tEjRqnCv7myxfABLQLhW26ZIsWVdwRUEThb",
+	"N0YoAkDBQKDtnSI+kZNqywWpSMMAb7fyqnkckrYuRqM0mGxzMFlZIAPu7Oyqcw852SjXKLcOREUiphaB",
+	"a7NkC8bo6rKak6HwUAzEZXFMnSpeQI05hDGvbGzv5DevTk4Linuc67LaxU7y8UOm0OjpNUbnbLjX/nVZ",
+	"fZXLypEjoQXXqpqVjIQxhvw671UVpzLtjriIuZi4fOaNF5hhtu5cQQVSte4yw2CS/T5Yf2rHUZE2+o3N",
+	"gey4CGVGs8RI8XBgaxdaj7xlLFaGGZQyeRs8SYZxCamHtvRgiIaEOVesUxj3IsN9S85e6DiAQHmCzIm0",
+	"4fz33DiBzalhxlw+cNjxWumK3y/th6ewLI+aSFvtqMH4tm7JkwWZsox1vq1z+6W9MQ9iV0O3bHWZd9Sp",
+	"zYnSUqfrnCYv4bnyVUcTzj5UGwTkBDk8xtIYXaP8o4FYh6BYHBdAhATTdQQ5A0qWjmL0WaeZNLJHIecM",
+	"BN64cCuvg1ckn8zM4aDdhaRdaNWIGlm/v41U5DTuHnkrkQUwqEBnDq9lDDIjKQOe5mxh/cMeWTrihmVg",
+	"AlTDoX6JP5outhKV0USAELzLpw6geKVgvd+h9fg6z4Tltf7ZdYgcj7eg+GDDHUErDgLSxjJ9ncJ5UCkX",
+	"GJL3l69J++rHk/2APCcxn3CtAvK0T1THeYoGYl0JQZCigW4A/AFkV0czKKCaEwCQpCDJei0uULUQYahC",
+	"dExlMzgBMmbHlipBD5tQLtDrE8ERsR2Vbp+Tiu4PqOew3ADSAvgPzgpV+kDtnWd/L+49nFgReDMQ1jml",
+	"GE2clIsopmenl2fXw5/O/oZGp6VbwXtacEb+w4JVIP1n5eFCFJbqTTaB3NSX9/d2v626eL/knXYFgccV",
+	"4vWYPjfr4pWjsc5UrPltgbjndq1+bNvmHHKjsyEyvJDzjoXULwTLOjcKBqKUKuEOdAosWKaNGiwijEDD",
+	"k45+WdDTkxgi9qgok2DdVwPR/l//z35hrTO8htDMMNgqdExktNFOqTyDDdZ6e6uKdNWVBJr057uR3J3Z",
+	"G4i3sljNkse5i/AYLI11vmImT9dwFc+B/3fY3OLAP7zyW1TO/cIa70bBuqDIY99N/43L199qMPXjpAjX",
+	"466+hrsNpQIglFJWhfPowklAeoZqzWu5qoN/3S582xXJsHwBY2B/ZqOTXE9FFYa+s5yf6AvevnB9/66j",
+	"t+0sNodvuxX7nQZrp+VubUFPaNPeG7G1Xt331vmRQNmHaoaQTEt4+VDQWz4x93avQmK9CdPtDkQkD0QI",
+	"ZQVOKzjeDsF+2bs6HkM2FWZ/A4sFw3JBzmAiB1n257PvT95f//h2eHkxPH9p7e/gPWEZm0mBhVULq3hQ",
+	"sZp3esRrBjYD3WAH/t6smKOpR/SZVruAPg3x3j3+OTm1i9eYlGhjux0BeBb99371fQOuSJDGLYJ44ZMs",
+	"/Pf3cT8uHfwxF1xNm08+yHnc2Z2UYpkrmQGAzBitbg9zT8u/XL172+6YM2iUXqXrJNGGYisOQnkgDM8K",
+	"yHxKNcjgUIkEA/htQIUdrOFqBf4z/iIzPuEiIBlLFmZtUpppGyeM+CgDAfqHPQM2ucHqz37P2mUd1maf",
+	"hLb7YcZ+hWoA4UC0rZyORQWMauxess5BF5jSOULvHvjbaj44J3xDZ+Xa0IEodIVioaGStNMlcMaUjCi6",
+	"KKnOMxZUukEcHyi17pYusI6BgUD7AqRUxBzKyhAOCRyKkTY1qoswPVe58HH9T4u8fcNYSoREJQXLJaQy",
+	"06TvgMu59ZLTjBX6UwfiHkY0uslTMk7oRJnepVBGTnHiEMrTE8xr41Lc30v3Csj6C7Nn7PRfLrrfuSry",
+	"jUWgrOf29/LgFXeA0xM2yX+Xu0l8mBYGQl9oX++l7r4IA4II5AOB9dQUGVHFnh/mWdK1YV9HxHu/pDRT",
+	"DLJZuBTvsOFXmZyZW6ci9/F4IFy1LMtezS3Do2nVVoMJBmYWZYwgBFEwKOVvjrK1IV3XSncNhPOG1ATT",
+	"dpgxBVGIP7HFESkqPFn5lpa+R8FYDGDhLqTIlrIxf3bx0nJJJoVQzz4CBNKkUgYkY4R9RFS2TfLpZYWn",
+	"tr6+6BjZHfz9yI5fPOoJ5D53OtEO28QFNpzs3QS86nX/pJKwey95byBGbJILh0kBubEW/RNkGdKu62/v",
+	"Ls9/OH97FXZWxbqBaHt1vQBThKuiHlBTVdAILJqizJyp2Ua/khMoyoMkB0cUILLrEltQl9eMEOMmRSuJ",
+	"as6+2idQux0K/lBNwj3XwZDH4TEEItglLZJbVX34RUOr4udK28VWhD3yvTSXRcacJdm5bspWbOHUzkaB",
+	"aYVfPJrcVO1pF/Fp/6EH0qzmLlvSvnB+35d0/uAOfBbf2Sb3075so3sq2q2NWCXtwhlSJ2FsNOws54gW",
+	"UQHLiaLktChIWQt78EVbY5DDlN7WfccYm8mETryKBoZlXBRr9Eipp9jN10xv+ZIhBzjbDZLvSnCBH053",
+	"KZu4gVA8IV1GMvvsfX1ExgnIQF9Y19zILM2gvhan/LIplZgLsCV3zOSYJ2zr8C5XHxeDOCEZchnqDEwt",
+	"FuFDEzk3L2DRARuJYoEykDWCY7jwSq8kNpJ75DUWMdkbExvJxrxGO2QboMZumcDo96bERrJdXuN16cTH",
+	"8Jka/LUtmGvrElucawwnraBZF+vQWcP97fY+3oE30z+tLNK90yS//j2yu2d4Vyzor+LpfblS3rrhmG51",
+	"lzVXxoJ8nC4X7j5z2cs+ZL4qXT4a9lszWnkxtK/vE7VD8eJX+cWGKwcsVOR9tXPBf8tZQKKlmhLJAgw4",
+	"ey7YJ3JqZsbGLGPC/C2Lojb1XUKg+UdmINj618G03wbOvk4o/4iKlU27LmhJZlXqWC881MOlmw05py4C",
+	"Vdf4BJ4Bm8y4nJRWBlp7EtSCMj1tIJYDsUvRp+YVrFo7MGKvYnAp7XvW4DcQYcWE4YkCSDMZ5xF4j6pB",
+	"fxgpXDo2HJQDWJiswDQQGEoLGuRQ8xkDyBch50eesHhVVxCt28pmkds4g+XK/96y/2gtTjN2y2Ve5m2W",
+	"GXvgAW1TQGoFlx+8UIkZLGHzmmQzske2iB4ciLXhg71SnpzaMiEOd0PLYtxtMEQJqYd0aH/258tUabQp",
+	"SaZGx4/D6+qdfPNJczVQoSqp/stV9+266j61RoxmLLPYrUugrReZvGXFltYlYdK2HKbzcL48e1LX42rZ",
+	"Yh9QuaHKiHrkAn9BUx8yJ3zFZS04wEdF5lOZMJuBHgwE+wgs0lAwF+bjqcy0ReXC4hCYHmzThABKEh38",
+	"abLoBKRIPCrxdngGSQvI5o1gAPiYXl4Ck752lS4eh5VAH98oD6lfgP9Kvv0qfnqHJwBunepFD6A0sEdm",
+	"d+4TpuVs8GvkPYe9iv4n8HEBnJaeshnhokdecZaAp1kDwKu5rlUeTSF0CcoXGUEnMycS/Utbh9ugaQWh",
+	"MUoEXy7Ie8FBPnz76rRMQ47lzLCSRM5Z1jXKU4yMIZFGBEtp5sD+uIaYMMWOC185IvQp0LnA7G97NWeM",
+	"cvAbUEG4uOWKjxIWYFVdCYgdIx7zjEVYt3kgoinNaKRZZiFo3//xoN///r/+4/+Af7wK4MHBiX1wcIYP",
+	"nj+3D56/MA9enb161Vn19SEozx6MLawPc2wRERzcT+HJLyWyNsitbu2uL5++IOqGJUxLERAz1oE4XWQ8",
+	"SXhEwv/3/w6BvF5TzQUJadhxZVShFQTWtdYx6EuFiLQU58iLWEMGM5LbY/FSbH4nZrr/hZjp9ZLNhv4j",
+	"MdZvOEuiCdGgQKttstqsZ5/RlOo9i5xlNLv1khEUHD8np1OqyWn5EZnzDGBYZhTTnXMxkzFE5rhPrl7+",
+	"hNAEpK0YBJdaRB6jeBn6kVlZEQhPKMqNnR75GczVSmeMzhweGGhp4JIyBzqEKgpQurmL74VEjo3CPKW6",
+	"V06vF01zcRNaA5MiNu8L7eEx1fSI/PLy3duzD6GrskrCI+C3XZrwWxaSSM5mkLCNtvj9Z0T1yNlHzQT4",
+	"HY5IaBU/0OlpmjJhdUpzv8HdY8S1SupzmiyMDklLVbwd5oo5BXI45ebGWLiJpxnDNsHdgXeJfaUTkDDN",
+	"pJma6R3VW1dbzmKmO9rqkVCERab6fo+c0WhKzBJgBWy0eOBaIgcPza6Xm34KKwlxqtSo/FOqr+BtoNmw",
+	"FFihGAdxBUFsDIer+MxcFyM2oQIuyzenF0RLmaijCiY6ighO5UbzDObbkeJ90g4v3mPWsXMDIZYu/Bp2",
+	"BkJmRFDw9YSzKB1iaJsKXfqEBhMItqVlZfCCfdTuCQroTwzNQbPBQOTCTAxrnAPh0ujG0Hg0lVIxMy6s",
+	"r4f9YX294RCfmUZsxb0AS2QpOsaAYLSgHld6HQgLjc+wp1mnhMO3Q41okigsRlodSpYLh0NPVEGSGWCw",
+	"DYR5KwA7V57a/XALn5ruNEttanelJ+sQ7hHIWzK7Va86cIq2n6vrs4urcKVhRdrfkdGCWFaI4YjFh9fv",
+	"L98Or8/fnL17fx2WSeqoU5nzc1yr1Q8Toniw0I6FQ1SaJwmh6gYjFwtKCerswzRMNcoayjIDDAQbZowq",
+	"KY5IAsVi7JFCOsGVhqoeUpsF7pETaL4SqxQMBFSpxNpmwKoiKiIGAAwjFskZhFGSkKshw3ODe1JAOMNE",
+	"sAiDcxUWNdV65NRWHwCSxdmaNmHbQXA1vwxhpKFdMrPLkJeL4x9JPSU3XMQw1imDRSqnluXC2hIjmcUs",
+	"hpVDeoPVhpUvJN/ibEADhpEtLWNlOJ1jG16KR9oGnJnhWMCMsUwSOe/mKbQ/ED6mGJIJgHiVVOmgPcwi",
+	"9ghyJAUJ+1CQDqdOzVkYiCmwZ2VZPVwNytJPGE0lj5gCKyjU/IRlcD9Go6GZSkgwJpdgTL+CLpCDmUmS",
+	"Nq5/rhzOmeHZluzsbzhSsxqUCCns7cXiyuVmJjfmIJXPmFJ0goWGDWcHaQ8vQ3MDQtk9WACYJje3asyy",
+	"HgmhIk5YvRBUPsN3B8K83CNnlQ+rWkp1l1yLpE2V4kpToYkdU0kGPBuIKuEF5vJwywXvAlfBmXcCh2T0",
+	"EcBKoZOBCH84a+LkXWy1uEGLcus9copny1W9sDBDYEpyLMTaVyYSlIo5XXRsYBXqWDItb+ZcgMYER9r0",
+	"CbeTEUxd+8wqtEd4smo3v8xqd3HJhLg26wGOdixNnUEPxd4i9yjvuqgChz6VSUzaUNOtknmP18oTVawu",
+	"CHpBpfrLm7Orq5Mfzobf/+367Arv7IpK+Pb9a1Koe6pWszpPyTiTLuzL6HAg8g8EqHJmELJOigEZsbHM",
+	"DHN1jlxVVGaR5uYSurgLLLCIMwtUEDjKGIjiFBTorm2aIKBOwUhl5oIo4N6DsQJHn1M1EIVX5KgQaFhc",
+	"9mrHuyz9LZ1GwzXtm0ti1PkYzgrA7oNoA2jTStbuGGTN5rzEZfy2zX3C9Tb8A8rb2Z0Gq21FmrS3gz2P",
+	"RVjsSMYL2E8wKgJVAR8jbYvHCdWKC27WIb+ixOeZM5D3idY0mhoJF8QvoFBLVk8UGXPIKTWcrh1+0ouU",
+	"HcGzAP57RD6Z/xny+O7O8bsZnUBQTeYuVgrcswvv7+3BB4THdwhSQ3F5S0+0JQfzlgqQeKqC2UAYTj4D",
+	"jnjx8hWJZZRDurg5VIYfFg9GiYxuVFkKUAk+HgPMBNAtMXMJnHUWdtgRqRkF/7s9VMpoL4yc4lcXNNOG",
+	"cduYOdMG+vrgXUNijMUsLg0gVOMda9YjqAVEP1H45YwrBaRk1gUQKIwokjDAaxvLXBhWgkWGeAw7Vkhf",
+	"Vg8f5fGEodwGu9cuylOjQQrOtznuk6rNKs3kLNWEKc1nRp9Mk1wNRDijH4fu85L88XJDUVLrpNpOxmji",
+	"yq8ZER9cascVQd7cuzaWaIyomvX6+AcvbD3todFZh9a4Flo595LFKEKZ76Mpw/Lhbs72ZNqOllp+1n/q",
+	"WsZGs2Eu6C3lCYBaFdD4mLTDbNST1QggGEoPBBgECwk2F24dMdz++t1PZ2+Hr8/fnF8PX52cvx6+uzh7",
+	"C/G39iDRBQpUZGR2ksVE5CA+GFW1vKxUEdlLo0wqBeUyuTDcIwJtwrH103dvT99fXp69vR7+cPb27PLk",
+	"+vzdW8Pfa5I1QOUXRbu8yy2HMyoWw8oQrKiwDBCqEgkrO86YaWLqQs8qNy1IhG3HrePAsuagzq8rro65",
+	"+Q/cxM11qOqq5+NB7Fc6+UqejKWZFhUiq7aNemtLFe+Rp6Ny6bV+ANi8K/IOzSor1S/dB556m/4EpaID",
+	"vInALgH3e90c+NfuSRSxpPt9btRt8NqtjF7IkIA2AHI7aAJpJj9yhrHIdrxETzOZT6ZV0OY1tTO/5bja",
+	"+9ocG4gtzeQoYbM/7hzzZL7y+84MH7Y3WjusMWWbdl67d9o+7o3pzFpKYvgMqbI6J2U7lod6L1fl5eVh",
+	"Tp1jW34IzUg1NmVxXNUS8V1SzRBgxWvYzNjMSsO/5VJT0j4/u35F4oyOQUPpTXokHNjK24PWcfbn/rH+",
+	"8+FBuJ7ygrLb7gXcvv7esU+8nzd1/dufD/rm/x3P//y8v7n/cmV8UXuwUuZ+m1OuvW2Vtb9Nc8/625Rj",
+	"s5KTNV6br55+SZK9XjU6cqxhn0gaw23thLth+dQR6TJB22eVGw59H1YIGTGUQ9CeQ3PFrJACyXFQpdEm",
+	"vK6TPcKyee8b9yH4h975w3vs/IMU4jPSqq7cMqSNPoWueUQ1HyWsGiFi3i6DApf9G3sxG+WTNQmeNOFx",
+	"AbPnhMlqOB1q/jTSq8ZS1MZcAXFlvQvcE8n60ozin0uqgSk3olDak4o3SrGwztIc13bDLPM/cLbM1VTO",
+	"68tQkGH1FGCdPENk2xP/p9JEtTbv8GcL/Y84AAg3YxUQ50o4LkwsRdypkdbGNEMtA+3Fq5SPNroV0t8t",
+	"Y+z/Y+9bd9vIsfxfhfCXSH+UZced5D9rozHwuDuZ7DiXiZ2ZAVqBSVXREuESWV2krGiDBvYh9gn3SRY8",
+	"55BVkqskxbZ8yfhTd6y6sMjDw3P9/U7wMzZN2QejhPE2ye0/RxL8d1E/HPx8RJtGZ4APPZBSM2fyzOtb",
+	"60zxIwuvM0UVvXxWTUY1R9cT1x3rhJvUEf2udHBgDhKuesACRSNsUYTVxMGphx/9A8tLtYlijsFGWQnw",
+	"0gqa6ZzIbavsxGO9sRnonxBT11VgB1FF/HaUklAlIYZvzVjGuLU5P9+n+JLKs4RNigjWFLQhJc0+GuuG",
+	"pTz5+zErjAmxsfIyHGhjNST9cClLC54yWIn4qzw/l9hzFwhb4dq+xhgu5mUCpXgmUqxNQ5J8TG0Jy/hv",
+	"4bcvPGGfPx1blkPwCuKdoRredpO+HprSTJzS0iZ+RqK7HQ9aDOAVonQK4WjYIZH4BHSKeBogVov/VDsX",
+	"fwsEFZdKTusHQohgx6wN63DoHezBCp7563m3x97DoUNZCstE4JBNmGC/nLyvujIhbNrCzvZGotXxVp+b",
+	"TfZ1VS9p3NXAHI/z9cwy+E6mNJbLKKN7d1gDftNablgqKuXGf2wtVHT/svh5TAy8Nezq01AvUqKH0D6G",
+	"UH/7PibTmhelPFdf+T5JGYTLA4gRtvB0ABZzLgnXTZiW0wjfmvhtI7UrlbQAgXShdIbhdkyGYN1RfBVs",
+	"Vbwc3wXYcKVMnSkjP6orpVx8bxgLJnJzeNvEWZWB3QuVSF32v//9P6Dn4ALWqY2lSh2r8VhmyjtFdjLY",
+	"Du9W4fq+5nE83qkshBvxUOOkNOM7oawJcwrgyHJ640DmZorDgBQv7nV6htJ9PZg5iT+FBL2fdC6gJgoe",
+	"gIm/2pxwscN7cQYxD1L96h/d1x1uy3QHE6a2TL2ry3d4yHuXxjiClALQW0iB2gpw3K8HAB4KqhsoIBVt",
+	"zvu6/qqpyC/oO/1c1mdO5OpCHmBHl8V1MlpCCTAdAyFiPpj1dcjZdF7s7jbGq4+Vda9Bhq+YIMpL8O8T",
+	"Wc62ki3AI9jfqqRkzgXHzbO1vzWZwC9XAjtNUaTqc52B8bOOn8lQSeKnEvC1m8fhl2huDGPx9RiqXrb2",
+	"n+/uvUy2xkrHPzQO6THhG/s1+tULz2qEY9rzjxTgmHKnBkH75/SVAG1V08WofL+0co+cTg1Uedoe4+NJ",
+	"7pQ3EXaAhDQTThCwgH8Pai4sV+9AhYD/gxc2XiuU838jODcENxP5QtWEV4Kogs6xPL+jNBN6FhQRKR1v",
+	"BMSKwpil7h6wwAxYiinzCszG4lKTzVjHP4lTNnf7dFZIHiKudckyqZO1utKyrzkknXcKPeRd0qh/Dh/4",
+	"M+p7/mc/7p9Je1ef9+fq+37mPfZ3vw9ZJfx97d8MWxhKs2C6vXqK840zAfHMUmXUbfT7/GNi1wF8prJV",
+	"3QOlzwe5GWB2HYuhmChLqKTqEPE+5Gggx2dy2U28HztC7v++HkthJ1imAQ+bihlRqWC6PlSDnHkdAao8",
+	"pNtjjyusBVaAZTLNBT5NAg05djEAAgcsZb3eJeY+X789DvUs9c7SXfZO/aV7Nc/5/Ke+xkPPGXMGT4RC",
+	"f2u8gUIHCuQ4FGaaZAbUD5MiNyLDsx4DLk5c1IsU/MWU1afMAQwRhvf3zx9OD2PRTRwke9MyRMbhEWeh",
+	"cID3NeydTDqhoHwkxCXxVXPmOqSZQ641PBmBOyjtSt+SS3HpTRB/kvkTbiBHSmMtQTjtLdP+AMoVdJ/U",
+	"2lQSxvt9ugCLlLzIeYdqMHHhrQnThvEe3+G9Hvd2+3CMSUZt/MvBGgFTRBuoPaJqpKY+lO0g5bUCpaQq",
+	"NH2+u/cCRSmh6j58V7iC7b18ib9DmQajNmDQUE1dKUwBsT0aJhDAV79PZK0spIYbj7s4FJYt6Ft2xb7b",
+	"BwowYfHB0HfiX3PmxUlzrHFHyxaWIOoxAH/xflwHm5ISmGml/eRFZd6F1XubyXFhnNTpbBtQNV1NAUCu",
+	"gjZ1BJGP1dVKD2VZlEo7Bo3rVFEp3chkSV+jdQU6JmFggmKxC9bskvpE2wCQ6121x7tYxe28ERaKRKD1",
+	"5kLOAoRzOAy8Fx4Lqxpsq88gwK8R++E7IaaqufmbnG01G1B+wp9ZhvgV4dTwCrh7EHZvLAwH6zOIG9j7",
+	"ft3azKtwNrQZWHsv17GvroQfqRwHBGVo/FGgoxMSDjJvXY+F0r2haR2eH3vb0F7s/ser7x7badNWiUP1",
+	"roYe+qlsN0evZRavDSJWP9Hnbcb4CkTdbbK9txpMn+8zPFGQ77qvCzZOW9ixKrRbyCP+eiqGq9qv4Jof",
+	"rc7i+Z0mra8YJx1vWDTaO13wlRdMBbp+7iiCS4KRVTchwLLE2jPbRb9mb53Evi5Kk0oLLZo39lJwE1Ac",
+	"4aoTgkBPuEHrFKDw8w6YPK1hIu7NkDM4f3gAY4v1w3RA63x2QCYR6M2iNMNSWkDxleVlsLGcMRjuiLbg",
+	"WMyQ3BNNLMFy5RxptWlYF3x3I84UKAAY/obdW3xJg6z9BRwhGH1nflqoomfevIxFinjNQ0Co8upKDCsq",
+	"dxhwgyM7JzPrgK2WZoonKdUjHVSWDDV/j81l3ZFBHwqh99AF9RZhwHCeSll0ey1AeNczZM7fAQTXwwFC",
+	"vblqfr6G7vlYQskK5CNeg5dze7ipzQpoGbCcP/BCiHIsnYC+SUrtUIOrAiudvz3fhgXj3nD0slOxjlAH",
+	"FO33ZzY+FSooR2Lv5atWBbJp3dFmJ/y4BsKNROkw+A5BGJqDatdBxV2GuEfOYqfmrSOoaDisntkDxjHq",
+	"hu10KFx15wXiBuCZsibHtAWD7xZ01+2XOvlBfcQ33G1507IdQ+fFk2FdGdb3o+4JhNiUqIZb1f4Vm2Gn",
+	"JiONJ8KJtxczprQs3X4VEPlF2cJY+IR9JmJjFWedT6+P2Ku9V6+SiHPi//Kn53/6/1Wc/P/xvkYWLnZ4",
+	"cvT2LTsXeQ59vaG+0Bs90raDuNSb+pK+5v/arke6t4kRZp9pA+FZnlRDP6GcL1Ut7zMrdDYwX6uuS4ro",
+	"9vVi+BxSg+RO/vX0HYT3Tv7xBj1/DC5DBRnEjpUlcose+6DRzmKl0EPZ1x0OVtfPYnvgRxb+Uf3/tobY",
+	"OqKS7+2+OmDWP13k+AS01ywuDTaOd/Z2d7sHflrZRFvhlD1XUJxrtGQvnr/CIHb9bIcpzugwPoDT/L3R",
+	"Mhzp4e0/7b5oKT/wmoEm6LvVpb/3k/+UdXJm/uK3535wrfbhGgrEPwW8A7/b9nZfrXfHR1E6JXJ/z0/r",
+	"qA9/z3vj3hFEyAM3TtecBFip98adVHJ1e2YFSPwaPvK1bIyrCi8zUw0RqqX1VBz7esHVLHPOcqUvID4a",
+	"Ms4IWQW6oMeQEWc/4q0CHR/ts76ugE0RDyqwyTgxLiQxAZ6bUqqhnr8beyQ7SmeYsJ8oiwX34KGJvq53",
+	"VHZ7jHQ1mEl8OLdBOeug5kj8hk5QnzM6ipsBzWmemq2hBVJYrb4S2R+4iRXD1udPx9SDPjXlhdLDtqgo",
+	"zkpA8KtMm8YQqdLu1YsqfFlV8yfNlQhxVpc+vl4UsPenm9cEPOm4FTruEairFmSqeeVVtewR2rIX+7vT",
+	"aJMSAMiu54E11kIcYse6nnnjYWRyavWA8OCbX08JLofTnj0TjledITX2PyDXOfkJMEdhXvraPzeiJ2F8",
+	"SVl28lPCoPZoqqCqU9kK+IG36G8e7cu/vjs86utKc5rLWrEEwomEVviRdwWDmQfDn7U35pLy39qcQ/f5",
+	"03GtaWXTXpwXyhZH7vOn4x+4DvsQEWm3c+WPxyBAzZs0uEjjtNghDK31iPbNVJPQ1mhZGB/mZiByHium",
+	"60WarDOYRQrEbo/9FY7jvr4U+YRsfMLEGpmp3scyADyzAX1NlBYrXCivi5CFY2EvADdNu7YivndHH0/o",
+	"2x41kX/8jtWFbrQ0j6vQ7d3RxyhTtbIcr4Yntu7fj9NiSWkbJzuPs5pkTUvl5LbReai/t/vBtbVS5DJj",
+	"HUBywKKAukYuzRSqjS+R8RkRmhOWm+EQjdkCqjgcJJYA26XHuE1NIfdZ2A4dgmn1T8edMrGypHo57kqh",
+	"bWFK54eUKcOBltqMxwLh3kJxVkCAGxnrEMAWsPTq5D6YDUvowfQ0+Op4DGWyyM0Mih0sRB4DUtvh8fGH",
+	"f56dnP7y9sPPAFB4EM5EmVvJhv5iQOb3Hv04LZAo6Mw/3bvyAMPnX3iWKUgrZpxIAfwpCEgl2Fx7Dnwh",
+	"0E2rcuVm1fiACjbbZwJugUqtUlqTQ0eCQbBhyHVp6QCAkhAIHeNOWsexSCrP0TgnrDEcaVZKawF6ReS5",
+	"mcqMt5+EcZ/duDZlQ9HROEAc711XH1Tzs5o7ErfRI4mXfj9F0+YhIu48mR8gi706qzTyFe171XBYmZV9",
+	"66hiMTZChQY5AGazMsd450HVYhQR2yyzTsza8q832LGPIAm7ebG857TtUkFLWptE66u+eaOrvc3zEWm4",
+	"O/VDVizrbeZQK5tPWTaWgOQ1mIGfQFiBChiGAHBIhFBgwrie5DmnWhALiI70JCizBVbPvr6Qsghoc2gs",
+	"omXZY2/AwKs8oVKyRVMP8AYnDq2ceWMNsPk1AEXKMesA6dGCYRWwVb1hxcpJjg1rkUg+dhgAtIb2nx2t",
+	"yea620zcnrrcoGVzL8nflXs9ELc9WTWPMm9MbHTWjGVoQjLn17NzdrzDcctxSITq8O5R8KAqd9gY1gHU",
+	"oPnG8tA1BQjqGLaM3SMhrQK4qYNcjiPmsckkZ1bMLJuOZvuoc2oIR5x1Xu7udcmnK0rjTGrygFuKv5Fj",
+	"5R0tM3Hw1xfhjiZvi3Ve7O3txyTJvFsX3DnvePd1zUFFf8925ypflSXKJe8eV2i63jmlaBFo5yb1dyrt",
+	"HVsNp7I5VFNZDpR6lhil9ZI4EjqzI3Ehfzg781rezFpIZe+OPjaAlb243o03UzJGa+iRMPOahcAmlFMi",
+	"V/8l11c0xuTLg7JEc1BJVA7o950aM0NMLwCYN2xKfxHvJiwV6QijMjW4/9MPH45Pzk5Pj2steS8j1yOC",
+	"YowEdZajNxcAAQ4YJ04ojCIBXja21YWJAHYz9hp1FAR1vdLDGM7KIO4pzMeKFO1fZoAxiVHEdCTb8rCB",
+	"RC6ZQ+Gk1T8XuZUxFTowJpdCh96UzSkO/4FtEd643E+q4RGqhtP6ViT6CiIoy9WlvB0faake2fnmBf+P",
+	"nVTk18yiJm0aKLTbiQZVhLh5sAGpQY32H3XS3VaVQqtp9ZrqWERRhHBTOdEaCBVEOQRkccvRfyPYQGJh",
+	"pE4c+kKli4ljODzMavU1UsXSbcroM2zd5XPtqHwnvman1+shSwSMI/SXwvCCYmam9A5oX5N4QD3vCzSv",
+	"QIVXIOLzXCVQkIcYh8hjEZISWGGzt7sb4uKBp4TYiGr6GGhwBZW0BJ09p6OJYQJj7f612GeNBUA0O4jp",
+	"7d8aKXPHadGLbBJ8v8JVMiZPCCArYRnZtgdk3MFD4+wFFE/inDig1lkKEi4w+ob22Fkkd0HGzhB47OuK",
+	"hgJEtTEpIPJ87vTZ2pjv65/uX3dP2I40gk8wtcuOn2c28LI8HUOP0EL129ZoXEraP/ms1SA1mVxigCKA",
+	"6zPcPt4oLOQy3rhUaLwSH9trtvXwlZuUdP+GNiMLlRsClkawACdyM7zHhjmcr3pumrjO6uuG87awdDup",
+	"KDDVqmQ76GKc96P61ZtegvrL2pajfg0cbUWpUmmBFwO+8J5WBSpn4ZwMfG2aZYbIpQCBgqXGujUW6Bv8",
+	"NyC5tqY7/EUtWFTzVlV43LqW1d7u7hqW1WYlYSn8d++RpDw+aBrwkjUPOCKtGvV9a83UAeO/czYWLh1J",
+	"S+BLqbByW2krtVVOXcp81qxTP4bXrvCcT4EgcRTxTtCoD+iNbX707zeDw3hMVVg0katrsMJCP1K0saIS",
+	"mCDK8U/14qumChqao4daP0PDu5/qmTA3LfoOuNPxkkeSX3r4JS2RfqCIctkg0gv6eY1yFhs8SUusIwGT",
+	"sw58pyd53la3cu198gQdcOvQAUtlo70IpVrCTZ84SwgXHpG2uNtK+BWLerMSlKbSitvZ0Rs78u6lrGKF",
+	"/Iaiih9ajh9YycPKjTFpCqLj/bk8d8CCjSg6VjrWqV2ILrpwI+YMHH4JcEsqhIlj3/5oQNH5JItcpA99",
+	"89AoH9j2KXFUT/tnQ1ATMLtr2o7BHGz17d8ZAMZMpXb5jAmkigBPvwe+vZWiBOfeKRcgzgMXNAmTZZ3z",
+	"SZ4DK2632dc/CcPYMHB5Y/NxYG1ZT7hpqJFJJWkoikJ6j3OlkXICZ8ZENuOnoEScxnUaw1A0HmlQwlaS",
+	"HXZh/NOqoATN0UMNStDw7icoEeZmSVCC5vkJ+ui+ohgnTpSuyl43b4GFgwiotpYybdHKnwZOpk2rKHpR",
+	"a3LZ//oQcClxJNhdL/J8heZZnParsaOm8M+1NdJT+OfWwz+BsywQ9ATjou2kWbGf7mAnreCde4oHNSEj",
+	"LNOdm4gH3c4W35i1cS/xoBXyWzXZ/MgGx71CJybMu5nqso6h+F1mBVSURhXZWhuUZ1UmezALzAs9xrFt",
+	"hbMdxgVSX3eCm6sy22U2LU2eE/IXu9BmqqMfrHRfSwXcXREi8YBxJP3i4CYrDbgP4PW0FpRXCn4NJxlI",
+	"iprLxLeETbeSLaknY2DBg3/5idj6srbXXJpcru0z08g/GYAqveIxf9D5LB5fzORZYNyB2iH6oc1nxoW5",
+	"GYPZ/AC0nH7PAEAcvvf9jwrFBb9/tatehTd+/AP52WqD60aNdo0wH/jCBwvygcO7J4gPmpvlHCNxKz+5",
+	"9jfcB0UhEc0qyuS6h/C6Dv4JXLd5qw7f0yo3winrVPrvotQm7at5k+aeeRGoehjWqilcmjMIHQiPHyot",
+	"fMnqg7YCmfmBpTIArMHHyq8ynQBmOGaDr9r+N29Auyqj68UhzR2FIU2+BnN/xCRiHTkuHMGoaaMlmwrL",
+	"xiKT3X8DoakjPWK3cRUwWwLPdy2LranygLKw2FmICPBxZUIzGgcMBJmd0WA5Mkqz8cQ7n+jhlgErtYIW",
+	"BMw51vEOpikJsA+A75BSE6DvWggmEy8N4Icqx+RX6HTEvr1uj/0q0lFfx0HBrIUhKcv4NxzNmd8c32BT",
+	"Qmcmxw1JbX94zUE1digv1Aaf09dKs8U3YFMIhKzNOUQyCYKB+obZIXHWZLFFEzG5sNkvTGqD00yLcGWj",
+	"biw4Vdujdx6cWq4fAnBkmK0fVwMcjYCy1N1AEYTzYKbTVvuE+kkJDck0ErTaJCZhkiq84EdCdPAAdxDi",
+	"QAlTGkA0letriN7ss0lhZeksS0VZIq1XOilLoP0c+DckuDXgXBSlH8h4YJ3R0vbYCaA3cy2/ujN6BbF6",
+	"2AvsFD6IoNCRgR5gmaUXFSf8iyvSZDlUWis9BMoeoquvR2pkX8e3s1J6ucbsBNJUvHi+u8/8jOKr8cE2",
+	"LYVLRy38FVgJtrr/Y7TwlWAhQZmpvFRmYmFd2qI3eE9b3cXL53s3CN9stH5iptOPLQ5vZSiifN6xlfh8",
+	"jfe8MVreUqmgZVZpKHiKaxmdF7+D435eztt4BSyazgmbMGcuJDWpp8a60GI5Evn5timkZp9Pj9hU6cxM",
+	"Gf/NS7a/p8v7OkCRII7QT7ssEzMbIJC4MzwhLoY6xa8204PIIu0PcX9TN2HD0kwKADDp60zMEuriMyU7",
+	"/PiWXcgZFfNTSpq98dfbuMfh80FLmLFyTmY9xg/TVBZ+dPKr20ntJQ+AwXi6DvEJwrKjk38gLfGFnLHU",
+	"5JOxBmZn4HUnPQZXnw1mvNuyoT9fK3oFd70uzXgdVw0uPjVbbWHrMMaWwHgmZrXAOP4rtMeJQp1dyFlL",
+	"jLwhoBwECIxuLzSx9wIUlLL1AsjbZiLekNqB+f0ESA2wGYPgzD9hcURXbRKsVfA7CmXskVZ30Z4ixVDT",
+	"PKhr5lXPjrz0z29PPmlJ5nYhS6+6XSCO9Qdp4EufcwYyOY9Yv3pLw8kQNjQc1WYK74PBIQXrf558eM/G",
+	"EphXsWeTIFIIraw00wQ+GOz5zycsM3kuSpswdDlTmeeIviEG1hsrCD4ZOCfJeMBD2h/cOCgHeN+luJS5",
+	"hZSZ/5n/a/u9/Oq2j+hoDzCYqDW9m4NvIMBxIBdclkMD+f0V1+FRx4uqD6Fw0bX3YmUtoHwuSNR8Mntu",
+	"OZoP0biiz2xYaxAFEDk0B1mnZdlgKxmNEkimI5QML/meR6k4Il50OCSadMc8wc23rYEUpSwPJ94y/e2L",
+	"F0RRqL/JWfzLF38DcWI02skxoCAc/j/hM2QmBbCarWQL2Gq2dkB6aUSLTzpWl1JLaxNWSpEp/F//OJVK",
+	"tthYAc8HmkCBJ11o+ZdONIAzHabImR2srsQfksDf5x9Gho6tPcevUMNzPls5xzRQDUcivg/LzZB1SpNL",
+	"xuE63q0/1f+lBTvqipvXu3Jk24Zbj3DSgz+I6LxzXmE92VCVp4cAfMtg0AMFnw2W9ULKwlsY57nSkqW5",
+	"ggp8b304WdSf623jFR9YY+a3CRuUZgrZI38cCOZKKeHkqFkx9GzkamkwiwBXZdtvGeEAc3jhlLNIGQEg",
+	"fUe5mGSy9lR/bcuIW7FGWIewXCqwl26QA1WytBmpo7eATGFXTZT3F+ZtgdojcD83iSjeIPKZX3Os3KzI",
+	"NpYIZ7hl1bBqAZAgcLm6lAHJDYE/gAoOIiMADbIQHKlPRVps/fHlj/8LAAD//w==",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

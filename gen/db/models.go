@@ -128,6 +128,15 @@ type Message struct {
 	CreatedAt    time.Time
 }
 
+type MfaLogin struct {
+	TokenHash []byte
+	UserID    uuid.UUID
+	Audience  string
+	CreatedAt time.Time
+	ExpiresAt time.Time
+	UsedAt    *time.Time
+}
+
 type Passkey struct {
 	ID                uuid.UUID
 	UserID            uuid.UUID
@@ -159,6 +168,14 @@ type Project struct {
 	UpdatedAt   time.Time
 }
 
+type RecoveryCode struct {
+	ID        uuid.UUID
+	UserID    uuid.UUID
+	CodeHash  []byte
+	CreatedAt time.Time
+	UsedAt    *time.Time
+}
+
 type RefreshFamily struct {
 	ID            uuid.UUID
 	UserID        uuid.UUID
@@ -166,6 +183,8 @@ type RefreshFamily struct {
 	CreatedAt     time.Time
 	RevokedAt     *time.Time
 	RevokedReason *string
+	AuthTime      time.Time
+	Amr           []string
 }
 
 type RefreshToken struct {
@@ -354,4 +373,12 @@ type UserLockout struct {
 	Failures      int32
 	LastFailureAt time.Time
 	LockedUntil   *time.Time
+}
+
+type UserTotp struct {
+	UserID      uuid.UUID
+	SecretEnc   []byte
+	CreatedAt   time.Time
+	ConfirmedAt *time.Time
+	LastStep    int64
 }

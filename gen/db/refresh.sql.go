@@ -14,7 +14,7 @@ import (
 
 const createRefreshFamily = `-- name: CreateRefreshFamily :one
 INSERT INTO refresh_families (user_id, audience, created_at) VALUES ($1, $2, $3)
-RETURNING id, user_id, audience, created_at, revoked_at, revoked_reason
+RETURNING id, user_id, audience, created_at, revoked_at, revoked_reason, auth_time, amr
 `
 
 type CreateRefreshFamilyParams struct {
@@ -33,6 +33,8 @@ func (q *Queries) CreateRefreshFamily(ctx context.Context, arg CreateRefreshFami
 		&i.CreatedAt,
 		&i.RevokedAt,
 		&i.RevokedReason,
+		&i.AuthTime,
+		&i.Amr,
 	)
 	return i, err
 }
@@ -48,7 +50,7 @@ func (q *Queries) ForgetChildSecret(ctx context.Context, childID *uuid.UUID) err
 }
 
 const getRefreshFamily = `-- name: GetRefreshFamily :one
-SELECT id, user_id, audience, created_at, revoked_at, revoked_reason FROM refresh_families WHERE id = $1
+SELECT id, user_id, audience, created_at, revoked_at, revoked_reason, auth_time, amr FROM refresh_families WHERE id = $1
 `
 
 func (q *Queries) GetRefreshFamily(ctx context.Context, id uuid.UUID) (RefreshFamily, error) {
@@ -61,6 +63,8 @@ func (q *Queries) GetRefreshFamily(ctx context.Context, id uuid.UUID) (RefreshFa
 		&i.CreatedAt,
 		&i.RevokedAt,
 		&i.RevokedReason,
+		&i.AuthTime,
+		&i.Amr,
 	)
 	return i, err
 }

@@ -47,12 +47,20 @@ func newAccounts(ctx context.Context, cfg config.Config, st *store.Store, rdb *r
 	if err != nil {
 		return nil, nil, err
 	}
-	accounts := auth.NewAccounts(st, rdb, cfg.RedisPrefix, passwords, auth.NewAccessTokens(keys, cfg.AccessTokenTTL, time.Now), childBox, time.Now,
+	now := time.Now
+	if cfg.MFA.Clock != nil {
+		now = cfg.MFA.Clock
+	}
+	totpBox, err := secret.NewBox(cfg.SecretKey, auth.TOTPSecretsPurpose)
+	if err != nil {
+		return nil, nil, err
+	}
+	accounts := auth.NewAccounts(st, rdb, cfg.RedisPrefix, passwords, auth.NewAccessTokens(keys, cfg.AccessTokenTTL, time.Now), childBox, now,
 		auth.Settings{
 			AccessTTL: cfg.AccessTokenTTL, RefreshTTL: cfg.RefreshTTL, RefreshGrace: cfg.RefreshGrace,
 			LockoutThreshold: cfg.LockoutThreshold, LockoutDuration: cfg.LockoutDuration, APIKeyRotateGrace: cfg.APIKeyRotateGrace,
 			MaxAPIKeysPerUser: cfg.MaxAPIKeysPerUser,
-		}, log)
+		}, log).WithMFA(auth.MFASettings{Box: totpBox, StepUpMaxAge: cfg.MFA.StepUpMaxAge})
 	// Accounts from before migration 000007 get their email skeleton (SQL cannot compute it).
 	if err := accounts.BackfillEmailSkeletons(ctx); err != nil {
 		return nil, nil, err

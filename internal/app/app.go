@@ -143,7 +143,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, version strin
 		return nil, err
 	}
 	metrics.StreamsActive(reg, chatService.ActiveStreams)
-	passkeys, err := newPasskeys(cfg, accounts, rdb, cursors)
+	passkeyService, passkeys, err := newPasskeys(cfg, accounts, rdb, cursors)
 	if err != nil {
 		return nil, err
 	}
@@ -157,7 +157,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, version strin
 		RateLimits:     limits,
 		Idempotency:    idem,
 		Meta:           meta,
-		Auth:           httpapi.NewAuthHandlers(accounts, keys, cursors),
+		Auth:           httpapi.NewAuthHandlers(accounts, keys, cursors).WithPasskeys(passkeyService),
 		Admin:          httpapi.NewAdminHandlers(accounts, cursors),
 		Workspace:      httpapi.NewWorkspaceHandlers(ws),
 		Models:         httpapi.NewModelHandlers(models),

@@ -59,7 +59,9 @@ type Error struct {
 	Fields []FieldError
 	// RetryAfter, when set, tells the client how long to wait (429, 503).
 	RetryAfter time.Duration
-	Err        error // the cause; never shown to the client
+	// Methods, when set, are the ways the client can (re-)authenticate (reauthentication_required).
+	Methods []string
+	Err     error // the cause; never shown to the client
 }
 
 func (e *Error) Error() string {
@@ -92,6 +94,13 @@ func (e *Error) WithFields(fields ...FieldError) *Error {
 func (e *Error) WithRetryAfter(d time.Duration) *Error {
 	c := *e
 	c.RetryAfter = d
+	return &c
+}
+
+// WithMethods returns a copy of e that lists the authentication methods the client may use.
+func (e *Error) WithMethods(methods []string) *Error {
+	c := *e
+	c.Methods = append([]string{}, methods...)
 	return &c
 }
 

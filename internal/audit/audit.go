@@ -39,6 +39,16 @@ const (
 	PasskeyDelete   Action = "auth.passkey_delete"
 )
 
+// Actions of multi-factor authentication and step-up.
+const (
+	MFAEnroll          Action = "auth.mfa_enroll"
+	MFAEnable          Action = "auth.mfa_enable"
+	MFADisable         Action = "auth.mfa_disable"
+	MFAChallenge       Action = "auth.mfa_challenge"
+	RecoveryRegenerate Action = "auth.recovery_codes_regenerate"
+	Reauthenticate     Action = "auth.reauthenticate"
+)
+
 // Outcome says whether the audited attempt succeeded.
 type Outcome string
 

@@ -39,6 +39,10 @@ type AccessClaims struct {
 	TokenID   string    // jti
 	Audience  string    // the single aud: AudienceIOS or AudienceWeb
 	ExpiresAt time.Time // exp
+	// AuthTime is when the login last authenticated (auth_time): the sign-in, or the latest
+	// re-authentication. Zero for tokens issued before it was recorded.
+	AuthTime time.Time
+	AMR      []string // amr (RFC 8176): how, e.g. ["pwd"], ["pwd","otp","mfa"]
 }
 
 // AccessTokens issues and verifies RS256 access tokens with the keys of a KeyRing.
@@ -88,6 +92,8 @@ func (a *AccessTokens) Issue(_ context.Context, c AccessClaims) (string, AccessC
 		Expiration(c.ExpiresAt).
 		Claim("sid", c.FamilyID.String()).
 		Claim("roles", c.Roles).
+		Claim("auth_time", c.AuthTime.Unix()).
+		Claim("amr", nonNilStrings(c.AMR)).
 		Build()
 	if err != nil {
 		return "", AccessClaims{}, fmt.Errorf("access token: build: %w", err)
@@ -191,8 +197,10 @@ func jwtClaimsFrom(tok jwt.Token) (AccessClaims, error) {
 		}
 		roles = append(roles, s)
 	}
-	return AccessClaims{
+	c := AccessClaims{
 		UserID: userID, Roles: roles, FamilyID: familyID, TokenID: tok.JwtID(),
 		Audience: aud[0], ExpiresAt: tok.Expiration(),
-	}, nil
+	}
+	c.AuthTime, c.AMR = signInClaims(tok)
+	return c, nil
 }

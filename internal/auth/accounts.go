@@ -41,6 +41,8 @@ type Accounts struct {
 	now       func() time.Time
 	set       Settings
 	log       *slog.Logger
+	mfa       MFASettings    // WithMFA
+	passkeys  PasskeyCounter // WithPasskeys; nil: nobody has a passkey
 }
 
 // NewAccounts wires the account service.
@@ -110,9 +112,13 @@ func hashSecret(s string) []byte {
 
 // startFamily opens a refresh family for user (a new sign-in, audited as action) and stores its
 // first refresh token; the caller signs the access token after the transaction commits.
-func (a *Accounts) startFamily(ctx context.Context, q *db.Queries, userID uuid.UUID, audience string, action audit.Action, now time.Time) (uuid.UUID, string, error) {
+// in says how the login authenticated; the family keeps it so that refreshes carry it on.
+func (a *Accounts) startFamily(ctx context.Context, q *db.Queries, userID uuid.UUID, audience string, action audit.Action, now time.Time, in signIn) (uuid.UUID, string, error) {
 	fam, err := q.CreateRefreshFamily(ctx, db.CreateRefreshFamilyParams{UserID: userID, Audience: audience, Now: now})
 	if err != nil {
+		return uuid.Nil, "", err
+	}
+	if err := q.SetRefreshFamilySignIn(ctx, db.SetRefreshFamilySignInParams{AuthTime: in.At, Amr: in.AMR, ID: fam.ID}); err != nil {
 		return uuid.Nil, "", err
 	}
 	secret := newSecret("ccr_")
@@ -128,8 +134,9 @@ func (a *Accounts) startFamily(ctx context.Context, q *db.Queries, userID uuid.U
 }
 
 // pair signs an access token for the family and bundles it with the refresh token.
-func (a *Accounts) pair(ctx context.Context, u User, familyID uuid.UUID, audience, refresh string) (TokenPair, error) {
-	token, claims, err := a.tokens.Issue(ctx, AccessClaims{UserID: u.ID, Roles: u.Roles, FamilyID: familyID, Audience: audience})
+func (a *Accounts) pair(ctx context.Context, u User, familyID uuid.UUID, audience, refresh string, in signIn) (TokenPair, error) {
+	token, claims, err := a.tokens.Issue(ctx, AccessClaims{UserID: u.ID, Roles: u.Roles, FamilyID: familyID, Audience: audience,
+		AuthTime: in.At, AMR: in.AMR})
 	if err != nil {
 		return TokenPair{}, err
 	}

@@ -91,7 +91,8 @@ func (a *Accounts) fromBearer(ctx context.Context, token string, identified Iden
 	if err != nil {
 		return Principal{}, err
 	}
-	p := Principal{UserID: claims.UserID, Roles: claims.Roles, FamilyID: claims.FamilyID, TokenID: claims.TokenID, ExpiresAt: claims.ExpiresAt}
+	p := Principal{UserID: claims.UserID, Roles: claims.Roles, FamilyID: claims.FamilyID, TokenID: claims.TokenID, ExpiresAt: claims.ExpiresAt,
+		AuthTime: claims.AuthTime, AMR: claims.AMR}
 	identified(p)
 	revoked, err := a.revoked.AccessRevoked(ctx, claims.FamilyID, claims.TokenID)
 	if err != nil {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"time"
 
 	"github.com/go-webauthn/webauthn/protocol"
 	"github.com/go-webauthn/webauthn/webauthn"
@@ -18,13 +19,35 @@ import (
 var errPasskeyRejected = apperr.New(apperr.Unauthenticated, "passkey_rejected", "the passkey could not be verified")
 
 // BeginLogin starts a usernameless sign-in: no allowCredentials, so the authenticator offers the
-// discoverable passkeys it holds for this relying party; user verification is required.
-func (p *Passkeys) BeginLogin(ctx context.Context) (Ceremony, error) {
-	assertion, session, err := p.wa.BeginDiscoverableLogin(webauthn.WithUserVerification(protocol.VerificationRequired))
+// discoverable passkeys it holds for this relying party; user verification is required. With an
+// mfaToken (a password sign-in waiting for its second factor) the options list that user's
+// passkeys instead.
+func (p *Passkeys) BeginLogin(ctx context.Context, mfaToken string) (Ceremony, error) {
+	uv := webauthn.WithUserVerification(protocol.VerificationRequired)
+	if mfaToken == "" {
+		assertion, session, err := p.wa.BeginDiscoverableLogin(uv)
+		if err != nil {
+			return Ceremony{}, err
+		}
+		return p.open(ctx, p.loginKey, ceremony{Session: *session}, assertion)
+	}
+	userID, err := p.accounts.MFAPendingUser(ctx, mfaToken)
 	if err != nil {
 		return Ceremony{}, err
 	}
-	return p.open(ctx, p.loginKey, ceremony{Session: *session}, assertion)
+	user, _, err := p.loadUser(ctx, p.accounts.store.Queries(), userID)
+	if err != nil {
+		return Ceremony{}, err
+	}
+	if len(user.creds) == 0 {
+		return Ceremony{}, apperr.New(apperr.Invalid, "no_passkey", "this account has no passkey; use another method").
+			WithFields(apperr.FieldError{Location: apperr.InBody, Pointer: "/mfa_token", Detail: "the account has no passkey"})
+	}
+	assertion, session, err := p.wa.BeginLogin(user, uv)
+	if err != nil {
+		return Ceremony{}, err
+	}
+	return p.open(ctx, p.loginKey, ceremony{Session: *session, UserID: userID}, assertion)
 }
 
 // verifiedAssertion is an assertion that passed every check, and the passkey it proved.
@@ -33,14 +56,33 @@ type verifiedAssertion struct {
 	cred *webauthn.Credential
 }
 
-// FinishLogin verifies the assertion of a usernameless ceremony and signs its owner in.
-func (p *Passkeys) FinishLogin(ctx context.Context, ceremonyID string, credential []byte, clientType string) (TokenPair, error) {
+// passkeySignIn is a sign-in by a user-verified passkey: possession and the user's biometric or
+// PIN on the device, two factors in one (RFC 8176 "hwk" and "user").
+func passkeySignIn(at time.Time) signIn {
+	return signIn{At: at, AMR: []string{amrValues[MethodPasskey], "user"}}
+}
+
+// FinishLogin verifies the assertion and signs its owner in. With an mfaToken the passkey is the
+// second factor of that password sign-in: the assertion must be the pending user's, and the
+// pair is that login's (CompleteMFA).
+func (p *Passkeys) FinishLogin(ctx context.Context, ceremonyID string, credential []byte, clientType, mfaToken string) (TokenPair, error) {
+	var pending uuid.UUID
+	if mfaToken != "" {
+		var err error
+		if pending, err = p.accounts.MFAPendingUser(ctx, mfaToken); err != nil {
+			return TokenPair{}, err
+		}
+	}
 	v, err := p.verifyAssertion(ctx, p.loginKey(ceremonyID), credential)
 	if err != nil {
 		return TokenPair{}, err
 	}
+	if mfaToken != "" {
+		return p.secondFactor(ctx, v, pending, mfaToken)
+	}
 	now := p.accounts.now()
 	audience := audienceFor(clientType)
+	in := passkeySignIn(now)
 	var (
 		user    User
 		famID   uuid.UUID
@@ -52,13 +94,13 @@ func (p *Passkeys) FinishLogin(ctx context.Context, ceremonyID string, credentia
 			return err
 		}
 		user = userFromRow(row)
-		famID, refresh, err = p.accounts.startFamily(ctx, q, user.ID, audience, audit.PasskeyLogin, now)
+		famID, refresh, err = p.accounts.startFamily(ctx, q, user.ID, audience, audit.PasskeyLogin, now, in)
 		return err
 	})
 	if err != nil {
 		return TokenPair{}, err
 	}
-	return p.accounts.pair(ctx, user, famID, audience, refresh)
+	return p.accounts.pair(ctx, user, famID, audience, refresh, in)
 }
 
 // verifyAssertion spends the ceremony under key and checks the assertion: the passkey exists and

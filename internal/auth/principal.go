@@ -18,6 +18,9 @@ type Principal struct {
 	TokenID  string    // jti of the access token; empty for API keys
 	// ExpiresAt is when the access token expires (zero for API keys).
 	ExpiresAt time.Time
+	// AuthTime is when the session last authenticated (zero for API keys); step-up reads it.
+	AuthTime time.Time
+	AMR      []string // how it did (the access token's amr)
 }
 
 // HasRole reports whether the caller holds role.

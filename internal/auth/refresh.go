@@ -30,6 +30,7 @@ func (a *Accounts) RefreshTokens(ctx context.Context, refreshToken string) (Toke
 		familyID uuid.UUID
 		secret   string
 		reused   bool
+		in       signIn // the login's authentication, kept across refreshes
 	)
 	err := a.store.InTx(ctx, func(q *db.Queries) error {
 		tok, err := q.LockRefreshToken(ctx, hashSecret(refreshToken))
@@ -42,6 +43,11 @@ func (a *Accounts) RefreshTokens(ctx context.Context, refreshToken string) (Toke
 			return errBadRefresh
 		}
 		familyID, audience = tok.FamilyID, tok.Audience
+		fam, err := q.GetRefreshFamily(ctx, familyID)
+		if err != nil {
+			return err
+		}
+		in = signIn{At: fam.AuthTime, AMR: fam.Amr}
 		if tok.RotatedAt != nil {
 			if secret, err = a.graceReplay(ctx, q, tok, now); err != nil {
 				return err
@@ -71,7 +77,7 @@ func (a *Accounts) RefreshTokens(ctx context.Context, refreshToken string) (Toke
 		a.revoked.Mark(ctx, familyID)
 		return TokenPair{}, errBadRefresh
 	}
-	return a.pair(ctx, user, familyID, audience, secret)
+	return a.pair(ctx, user, familyID, audience, secret, in)
 }
 
 // rotate replaces tok with a new child token and returns the child's secret.

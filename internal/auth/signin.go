@@ -46,47 +46,56 @@ func (a *Accounts) Register(ctx context.Context, r Registration) (TokenPair, err
 			return err
 		}
 		user = userFromRow(row)
-		famID, refresh, err = a.startFamily(ctx, q, user.ID, audience, audit.Register, now)
+		famID, refresh, err = a.startFamily(ctx, q, user.ID, audience, audit.Register, now, passwordSignIn(now))
 		return err
 	})
 	if err != nil {
 		return TokenPair{}, err
 	}
-	return a.pair(ctx, user, famID, audience, refresh)
+	return a.pair(ctx, user, famID, audience, refresh, passwordSignIn(now))
 }
 
 // Login signs in with an email or username. A failed password counts against the account, whichever
 // identifier named it; an unknown identifier costs the same bcrypt work and locks after as many
 // failures as an account, so neither the answer nor its timing reveals whether an account exists.
-func (a *Accounts) Login(ctx context.Context, identifier, password, clientType string) (TokenPair, error) {
+// An account with MFA gets no tokens here: the result carries the pending second step instead.
+func (a *Accounts) Login(ctx context.Context, identifier, password, clientType string) (LoginResult, error) {
 	ident := strings.ToLower(strings.TrimSpace(identifier))
 	now := a.now()
 	q := a.store.Queries()
 	if err := identifierLock(ctx, q, ident, now); err != nil {
-		return TokenPair{}, err
+		return LoginResult{}, err
 	}
 	row, err := q.GetUserByLogin(ctx, ident)
 	switch {
 	case errors.Is(err, pgx.ErrNoRows):
 		a.passwords.Waste(password)
-		return TokenPair{}, a.identifierFailed(ctx, ident, now)
+		return LoginResult{}, a.identifierFailed(ctx, ident, now)
 	case err != nil:
-		return TokenPair{}, err
+		return LoginResult{}, err
 	}
 	// A locked account refuses even the right password, without the bcrypt work, as a locked
 	// unknown identifier does above.
 	if err := accountLock(ctx, q, row.ID, now); err != nil {
-		return TokenPair{}, err
+		return LoginResult{}, err
 	}
 	switch {
 	case !a.passwords.Matches(row.PasswordHash, password):
 		ev := audit.Event{Action: audit.Login, Outcome: audit.Failure, Details: map[string]any{"identifier": ident}}
-		return TokenPair{}, a.accountFailed(ctx, row.ID, ev, errBadCredentials, now)
+		return LoginResult{}, a.accountFailed(ctx, row.ID, ev, errBadCredentials, now)
 	case !row.IsActive:
-		return TokenPair{}, apperr.New(apperr.Forbidden, "account_disabled", "this account is disabled")
+		return LoginResult{}, apperr.New(apperr.Forbidden, "account_disabled", "this account is disabled")
 	}
 	user := userFromRow(row)
 	audience := audienceFor(clientType)
+	methods, err := a.secondFactors(ctx, user.ID)
+	if err != nil {
+		return LoginResult{}, err
+	}
+	if len(methods) > 0 {
+		pending, err := a.startMFALogin(ctx, row, audience, methods, now)
+		return LoginResult{MFA: &pending}, err
+	}
 	var (
 		famID   uuid.UUID
 		refresh string
@@ -96,13 +105,14 @@ func (a *Accounts) Login(ctx context.Context, identifier, password, clientType s
 			return err
 		}
 		var err error
-		famID, refresh, err = a.startFamily(ctx, q, user.ID, audience, audit.Login, now)
+		famID, refresh, err = a.startFamily(ctx, q, user.ID, audience, audit.Login, now, passwordSignIn(now))
 		return err
 	})
 	if err != nil {
-		return TokenPair{}, err
+		return LoginResult{}, err
 	}
-	return a.pair(ctx, user, famID, audience, refresh)
+	pair, err := a.pair(ctx, user, famID, audience, refresh, passwordSignIn(now))
+	return LoginResult{Tokens: pair}, err
 }
 
 // clearFailures forgets u's failed attempts: its account counter and any identifier counters

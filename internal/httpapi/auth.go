@@ -15,6 +15,7 @@ type AuthHandlers struct {
 	accounts *auth.Accounts
 	keys     *auth.KeyRing
 	cursors  *page.Cursors
+	passkeys *auth.Passkeys // the passkey branch of reauthenticate; nil: refused
 }
 
 // NewAuthHandlers returns the auth handlers.
@@ -87,11 +88,15 @@ func (h *AuthHandlers) Login(ctx context.Context, req api.LoginRequestObject) (a
 	default:
 		return nil, apperr.New(apperr.Invalid, "validation_failed", "a body is required")
 	}
-	pair, err := h.accounts.Login(ctx, identifier, password, client)
+	result, err := h.accounts.Login(ctx, identifier, password, client)
 	if err != nil {
 		return nil, err
 	}
-	return api.Login200JSONResponse{Body: tokensBody(pair)}, nil // headers: noStoreMiddleware
+	body, err := loginBody(result)
+	if err != nil {
+		return nil, err
+	}
+	return api.Login200JSONResponse{Body: body}, nil // headers: noStoreMiddleware
 }
 
 // RefreshTokens exchanges a refresh token.

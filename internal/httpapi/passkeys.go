@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"context"
+	"encoding/json"
 
 	"github.com/ccbackend/ccbackend/gen/api"
 	"github.com/ccbackend/ccbackend/internal/apitime"
@@ -73,8 +74,12 @@ func (h *PasskeyHandlers) FinishPasskeyRegistration(ctx context.Context, req api
 }
 
 // BeginPasskeyLogin starts a usernameless passkey sign-in.
-func (h *PasskeyHandlers) BeginPasskeyLogin(ctx context.Context, _ api.BeginPasskeyLoginRequestObject) (api.BeginPasskeyLoginResponseObject, error) {
-	c, err := h.passkeys.BeginLogin(ctx)
+func (h *PasskeyHandlers) BeginPasskeyLogin(ctx context.Context, req api.BeginPasskeyLoginRequestObject) (api.BeginPasskeyLoginResponseObject, error) {
+	var mfaToken string
+	if req.Body != nil {
+		mfaToken = orEmpty(req.Body.MfaToken)
+	}
+	c, err := h.passkeys.BeginLogin(ctx, mfaToken)
 	if err != nil {
 		return nil, err
 	}
@@ -84,7 +89,7 @@ func (h *PasskeyHandlers) BeginPasskeyLogin(ctx context.Context, _ api.BeginPass
 // FinishPasskeyLogin verifies the assertion and answers a token pair.
 func (h *PasskeyHandlers) FinishPasskeyLogin(ctx context.Context, req api.FinishPasskeyLoginRequestObject) (api.FinishPasskeyLoginResponseObject, error) {
 	b := req.Body
-	pair, err := h.passkeys.FinishLogin(ctx, b.CeremonyId, b.Credential, clientType(b.ClientType))
+	pair, err := h.passkeys.FinishLogin(ctx, b.CeremonyId, b.Credential, clientType(b.ClientType), orEmpty(b.MfaToken))
 	if err != nil {
 		return nil, err
 	}
@@ -114,4 +119,22 @@ func (h *PasskeyHandlers) DeletePasskey(ctx context.Context, req api.DeletePassk
 		return nil, err
 	}
 	return api.DeletePasskey204Response{}, nil
+}
+
+// WithPasskeys lets POST /v1/auth/reauthenticate accept a passkey assertion.
+func (h *AuthHandlers) WithPasskeys(p *auth.Passkeys) *AuthHandlers {
+	h.passkeys = p
+	return h
+}
+
+// reauthenticateWithPasskey is the passkey branch of POST /v1/auth/reauthenticate.
+func (h *AuthHandlers) reauthenticateWithPasskey(ctx context.Context, p auth.Principal, raw json.RawMessage) (auth.TokenPair, error) {
+	var b struct {
+		CeremonyID string          `json:"ceremony_id"`
+		Credential json.RawMessage `json:"credential"`
+	}
+	if err := json.Unmarshal(raw, &b); err != nil || h.passkeys == nil {
+		return auth.TokenPair{}, errPasskeyReauth
+	}
+	return h.passkeys.Reauthenticate(ctx, p, b.CeremonyID, b.Credential)
 }

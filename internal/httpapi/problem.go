@@ -211,6 +211,13 @@ func problemBody(e *apperr.Error, status int, requestID, instance string) api.Pr
 		d := e.Detail
 		p.Detail = &d
 	}
+	if len(e.Methods) > 0 {
+		methods := make([]api.MFAMethod, len(e.Methods))
+		for i, m := range e.Methods {
+			methods[i] = api.MFAMethod(m)
+		}
+		p.Methods = &methods
+	}
 	code := e.Code
 	p.Error = api.OpenAIError{Message: firstNonEmpty(e.Detail, title), Type: openAIErrorType(status), Code: &code}
 	if len(e.Fields) > 0 {

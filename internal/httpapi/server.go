@@ -147,6 +147,7 @@ func New(d Deps) (*echo.Echo, error) {
 	streamed := streamedRoutes(spec)
 	e.Use(markMatched(routes), noStoreMiddleware(noStoreRoutes(spec)), limits.throttleFailures, bodyGuard(bodiesByRoute(spec)),
 		rawUploads(streamed), specValidator(spec, authn, limits, streamed), limits.middleware, attachPrincipal,
+		stepUpMiddleware(stepUpRoutes(spec), authn),
 		idempotencyMiddleware(d.Idempotency, idempotentRoutes(spec), secretBearingRoutes(spec), streamed, d.Log))
 	return e, nil
 }

@@ -45,6 +45,7 @@ export const publicOperations: ReadonlySet<string> = new Set<string>([
   "POST /v1/auth/register",
   "POST /v1/auth/login",
   "POST /v1/auth/refresh",
+  "POST /v1/auth/mfa/challenge",
   "POST /v1/auth/passkeys/login/begin",
   "POST /v1/auth/passkeys/login/finish",
   "GET /v1/files/{id}/download",

@@ -248,6 +248,9 @@ export interface paths {
          * Sign in with email or username and password
          * @description Accepts JSON, or the OAuth2 password grant as a form (Swagger UI's Authorize button).
          *     Five consecutive failures for an identifier lock it for 15 minutes (429 with Retry-After).
+         *     When the account has MFA (an active TOTP authenticator or a passkey), the right password
+         *     answers `mfa_required: true` with an `mfa_token` and no tokens; complete the sign-in at
+         *     `POST /v1/auth/mfa/challenge` (TOTP or recovery code) or with a passkey.
          */
         post: operations["login"];
         delete?: never;
@@ -428,6 +431,136 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/auth/mfa/totp": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Start enrolling a TOTP authenticator
+         * @description Returns a new secret (base32) and its `otpauth://` URL (SHA1, 6 digits, 30 s) for the
+         *     authenticator app's QR code. The enrolment stays pending, and MFA off, until
+         *     `POST /v1/auth/mfa/totp/verify` confirms a code; enrolling again replaces a pending secret.
+         *     An account whose TOTP is already active answers 409 `mfa_already_enabled`. The secret is
+         *     stored sealed with `CCB_SECRET_KEY` and shown only here. Audited (`auth.mfa_enroll`).
+         */
+        post: operations["enrollTOTP"];
+        /**
+         * Turn TOTP (and the recovery codes) off
+         * @description Deletes the authenticator and every recovery code. A critical operation (`x-step-up`):
+         *     when the account has MFA the sign-in must be recent, so a client first proves a current
+         *     code with `POST /v1/auth/reauthenticate {totp_code}` (or a password, recovery code or
+         *     passkey). No TOTP enrolled (active or pending) is a 404. Audited (`auth.mfa_disable`).
+         */
+        delete: operations["disableTOTP"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/auth/mfa/totp/verify": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Confirm the TOTP enrolment with a first code
+         * @description Activates the pending authenticator (MFA is on from now) and returns 10 recovery codes,
+         *     shown once. A code is accepted once only, and never one older than the last accepted
+         *     (±1 step of 30 s around the server clock). A wrong or replayed code is a 403
+         *     `invalid_code`, audited, and counts towards the account's lockout like a failed password.
+         *     No pending enrolment is a 404; an already active one a 409 `mfa_already_enabled`.
+         */
+        post: operations["verifyTOTP"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/auth/mfa/recovery-codes": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Replace the recovery codes
+         * @description Returns 10 new recovery codes (shown once); every earlier code stops working. Needs
+         *     active TOTP (409 `mfa_not_enabled` otherwise) and a recent sign-in (`x-step-up`).
+         *     Audited (`auth.recovery_codes_regenerate`).
+         */
+        post: operations["regenerateRecoveryCodes"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/auth/mfa/challenge": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Complete a sign-in with its second factor
+         * @description Exchanges the `mfa_token` of a password sign-in (`POST /v1/auth/login` answered
+         *     `mfa_required: true`) and exactly one of a current TOTP code or an unused recovery code for
+         *     the usual token pair. The token is single use and lives 5 minutes: used, expired or unknown
+         *     it is a 401 `invalid_mfa_token`. A wrong code is a 401 `invalid_code` (the token stays
+         *     usable until it expires), audited, and counts towards the account's lockout; a locked
+         *     account is a 429 `account_locked` with `Retry-After`. A recovery code works once.
+         *     Rate-limited with the `auth` policy.
+         */
+        post: operations["completeMFAChallenge"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/auth/reauthenticate": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Prove a fresh authentication (step-up)
+         * @description Confirms the signed-in caller with exactly one of a password, a current TOTP code, an unused
+         *     recovery code or a passkey assertion (`ceremony_id` from the passkey ceremony and the
+         *     `credential` the authenticator produced), and returns a new token pair of the same session
+         *     whose `auth_time` is now: critical operations (`x-step-up`) accept it for
+         *     `CCB_STEP_UP_MAX_AGE` (default 10 minutes). The previous refresh token is spent (as by a
+         *     refresh). A wrong secret is a 403 `invalid_password` / `invalid_code`, audited, and counts
+         *     towards the account's lockout. API keys have no session to refresh (400 `not_a_session`).
+         *     Audited (`auth.reauthenticate`).
+         */
+        post: operations["reauthenticate"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/auth/passkeys": {
         parameters: {
             query?: never;
@@ -560,7 +693,8 @@ export interface paths {
         /**
          * Delete a passkey
          * @description The passkey stops signing in at once (audited, `auth.passkey_delete`). Another user's
-         *     passkey id answers 404.
+         *     passkey id answers 404. Critical (`x-step-up`): an account with MFA must have
+         *     authenticated recently.
          */
         delete: operations["deletePasskey"];
         options?: never;
@@ -1542,6 +1676,8 @@ export interface components {
             /** @description One entry per invalid field. */
             errors?: components["schemas"]["FieldError"][];
             error: components["schemas"]["OpenAIError"];
+            /** @description With `reauthentication_required`: the ways to re-authenticate this account. */
+            methods?: components["schemas"]["MFAMethod"][];
         };
         FieldError: {
             /** @enum {string} */
@@ -1702,6 +1838,73 @@ export interface components {
                 [key: string]: unknown;
             };
         };
+        /**
+         * @description Either the token pair, or (the account has MFA) the second step: no tokens, an `mfa_token`
+         *     for `POST /v1/auth/mfa/challenge` and the methods that can complete it.
+         */
+        LoginResult: components["schemas"]["AuthTokens"] | components["schemas"]["MFARequired"];
+        MFARequired: {
+            /** @enum {boolean} */
+            mfa_required: true;
+            /** @description Single use, bound to this sign-in; expires after `expires_in` seconds. */
+            mfa_token: string;
+            methods: components["schemas"]["MFAMethod"][];
+            /** @example 300 */
+            expires_in: number;
+        };
+        /**
+         * @description A way to complete a second step or a re-authentication.
+         * @enum {string}
+         */
+        MFAMethod: "password" | "totp" | "recovery_code" | "passkey";
+        TOTPEnrollment: {
+            /** @description The shared secret, base32 without padding. */
+            secret: string;
+            /** @description `otpauth://totp/...` for the authenticator app's QR code. */
+            otpauth_url: string;
+        };
+        TOTPCode: {
+            code: components["schemas"]["TOTPCodeValue"];
+        };
+        /** @example 123456 */
+        TOTPCodeValue: string;
+        /**
+         * @description A recovery code as shown (case and hyphens do not matter).
+         * @example abcd-efgh-ijkl-mnop
+         */
+        RecoveryCodeValue: string;
+        RecoveryCodes: {
+            /** @description Ten single-use codes of 80 random bits each. */
+            recovery_codes: string[];
+        };
+        /** @description The `mfa_token` and exactly one of `totp_code` or `recovery_code`. */
+        MFAChallengeRequest: {
+            mfa_token: string;
+            totp_code?: components["schemas"]["TOTPCodeValue"];
+            recovery_code?: components["schemas"]["RecoveryCodeValue"];
+        };
+        /** @description Exactly one proof. */
+        ReauthenticateRequest: components["schemas"]["ReauthPassword"] | components["schemas"]["ReauthTOTP"] | components["schemas"]["ReauthRecoveryCode"] | components["schemas"]["ReauthPasskey"];
+        ReauthPassword: {
+            /** Format: password */
+            password: string;
+        };
+        ReauthTOTP: {
+            totp_code: components["schemas"]["TOTPCodeValue"];
+        };
+        ReauthRecoveryCode: {
+            recovery_code: components["schemas"]["RecoveryCodeValue"];
+        };
+        ReauthPasskey: {
+            /** @description A WebAuthn assertion of the passkey ceremony `ceremony_id`. */
+            passkey: {
+                ceremony_id: string;
+                /** @description The PublicKeyCredential (JSON) the authenticator returned. */
+                credential: {
+                    [key: string]: unknown;
+                };
+            };
+        };
         PasswordConfirmation: {
             /** Format: password */
             password: string;
@@ -1799,7 +2002,13 @@ export interface components {
             /** @description Defaults to "Passkey". */
             name?: string;
         };
-        PasskeyLoginBegin: Record<string, never>;
+        PasskeyLoginBegin: {
+            /**
+             * @description From a password sign-in that answered `mfa_required` (methods include `passkey`): the
+             *     options then list that user's passkeys, and the finish completes that sign-in.
+             */
+            mfa_token?: string;
+        };
         PasskeyLoginFinish: {
             ceremony_id: string;
             /** @description The `PublicKeyCredential` as JSON (`toJSON()`), assertion response. */
@@ -1807,6 +2016,11 @@ export interface components {
                 [key: string]: unknown;
             };
             client_type?: components["schemas"]["ClientType"];
+            /**
+             * @description The passkey is the second factor of this pending password sign-in: the assertion must be
+             *     by that user's passkey, and the answer is that sign-in's token pair (`mfa_token` spent).
+             */
+            mfa_token?: string;
         };
         PasskeyRename: {
             name: string;
@@ -1858,7 +2072,7 @@ export interface components {
             unlock?: boolean;
         };
         /** @enum {string} */
-        AuditAction: "auth.register" | "auth.login" | "auth.lockout" | "auth.refresh" | "auth.refresh_reuse" | "auth.logout" | "auth.password_change" | "auth.profile_delete" | "auth.api_key_create" | "auth.api_key_rotate" | "auth.api_key_revoke" | "admin.user_update" | "admin.debug_view" | "keys.rotate" | "mcp.server_create" | "mcp.server_update" | "mcp.server_delete" | "mcp.tool_call" | "auth.passkey_register" | "auth.passkey_login" | "auth.passkey_rename" | "auth.passkey_delete";
+        AuditAction: "auth.register" | "auth.login" | "auth.lockout" | "auth.refresh" | "auth.refresh_reuse" | "auth.logout" | "auth.password_change" | "auth.profile_delete" | "auth.api_key_create" | "auth.api_key_rotate" | "auth.api_key_revoke" | "auth.mfa_enroll" | "auth.mfa_enable" | "auth.mfa_disable" | "auth.mfa_challenge" | "auth.recovery_codes_regenerate" | "auth.reauthenticate" | "admin.user_update" | "admin.debug_view" | "keys.rotate" | "mcp.server_create" | "mcp.server_update" | "mcp.server_delete" | "mcp.tool_call" | "auth.passkey_register" | "auth.passkey_login" | "auth.passkey_rename" | "auth.passkey_delete";
         AuditEntry: {
             /** Format: int64 */
             id: number;
@@ -2907,6 +3121,19 @@ export interface components {
                 "application/problem+json": components["schemas"]["Problem"];
             };
         };
+        /**
+         * @description No valid credentials, or (critical operation, account with MFA) the sign-in is older than
+         *     `CCB_STEP_UP_MAX_AGE`: code `reauthentication_required`, with the `methods` that
+         *     `POST /v1/auth/reauthenticate` accepts for this account.
+         */
+        ReauthenticationRequired: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
         /** @description The credentials lack a required role. */
         Forbidden: {
             headers: {
@@ -3404,7 +3631,7 @@ export interface operations {
             };
         };
         responses: {
-            /** @description A token pair. */
+            /** @description A token pair, or the second step of an account with MFA. */
             200: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControlNoStore"];
@@ -3412,7 +3639,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["AuthTokens"];
+                    "application/json": components["schemas"]["LoginResult"];
                 };
             };
             400: components["responses"]["BadRequest"];
@@ -3514,7 +3741,7 @@ export interface operations {
                 content?: never;
             };
             400: components["responses"]["BadRequest"];
-            401: components["responses"]["Unauthorized"];
+            401: components["responses"]["ReauthenticationRequired"];
             403: components["responses"]["Forbidden"];
             409: components["responses"]["LastAdmin"];
             429: components["responses"]["TooManyRequests"];
@@ -3570,7 +3797,7 @@ export interface operations {
                 content?: never;
             };
             400: components["responses"]["BadRequest"];
-            401: components["responses"]["Unauthorized"];
+            401: components["responses"]["ReauthenticationRequired"];
             403: components["responses"]["Forbidden"];
             429: components["responses"]["TooManyRequests"];
             default: components["responses"]["Error"];
@@ -3638,7 +3865,7 @@ export interface operations {
                 };
             };
             400: components["responses"]["BadRequest"];
-            401: components["responses"]["Unauthorized"];
+            401: components["responses"]["ReauthenticationRequired"];
             409: components["responses"]["Conflict"];
             422: components["responses"]["Unprocessable"];
             default: components["responses"]["Error"];
@@ -3693,8 +3920,173 @@ export interface operations {
                 };
             };
             400: components["responses"]["BadRequest"];
-            401: components["responses"]["Unauthorized"];
+            401: components["responses"]["ReauthenticationRequired"];
             404: components["responses"]["NotFound"];
+            default: components["responses"]["Error"];
+        };
+    };
+    enrollTOTP: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The pending secret. */
+            201: {
+                headers: {
+                    "Cache-Control": components["headers"]["CacheControlNoStore"];
+                    Pragma: components["headers"]["PragmaNoCache"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TOTPEnrollment"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            409: components["responses"]["Conflict"];
+            default: components["responses"]["Error"];
+        };
+    };
+    disableTOTP: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description TOTP and the recovery codes are gone. */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            401: components["responses"]["ReauthenticationRequired"];
+            404: components["responses"]["NotFound"];
+            default: components["responses"]["Error"];
+        };
+    };
+    verifyTOTP: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["TOTPCode"];
+            };
+        };
+        responses: {
+            /** @description MFA is on; the recovery codes (shown only here). */
+            200: {
+                headers: {
+                    "Cache-Control": components["headers"]["CacheControlNoStore"];
+                    Pragma: components["headers"]["PragmaNoCache"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RecoveryCodes"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            429: components["responses"]["TooManyRequests"];
+            default: components["responses"]["Error"];
+        };
+    };
+    regenerateRecoveryCodes: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The new recovery codes (shown only here). */
+            200: {
+                headers: {
+                    "Cache-Control": components["headers"]["CacheControlNoStore"];
+                    Pragma: components["headers"]["PragmaNoCache"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RecoveryCodes"];
+                };
+            };
+            401: components["responses"]["ReauthenticationRequired"];
+            409: components["responses"]["Conflict"];
+            default: components["responses"]["Error"];
+        };
+    };
+    completeMFAChallenge: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["MFAChallengeRequest"];
+            };
+        };
+        responses: {
+            /** @description A token pair. */
+            200: {
+                headers: {
+                    "Cache-Control": components["headers"]["CacheControlNoStore"];
+                    Pragma: components["headers"]["PragmaNoCache"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AuthTokens"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            429: components["responses"]["TooManyRequests"];
+            default: components["responses"]["Error"];
+        };
+    };
+    reauthenticate: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ReauthenticateRequest"];
+            };
+        };
+        responses: {
+            /** @description A token pair with a fresh `auth_time`. */
+            200: {
+                headers: {
+                    "Cache-Control": components["headers"]["CacheControlNoStore"];
+                    Pragma: components["headers"]["PragmaNoCache"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AuthTokens"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            429: components["responses"]["TooManyRequests"];
             default: components["responses"]["Error"];
         };
     };
@@ -3858,7 +4250,7 @@ export interface operations {
                 content?: never;
             };
             400: components["responses"]["BadRequest"];
-            401: components["responses"]["Unauthorized"];
+            401: components["responses"]["ReauthenticationRequired"];
             404: components["responses"]["NotFound"];
             default: components["responses"]["Error"];
         };
@@ -3951,7 +4343,7 @@ export interface operations {
                 };
             };
             400: components["responses"]["BadRequest"];
-            401: components["responses"]["Unauthorized"];
+            401: components["responses"]["ReauthenticationRequired"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             409: components["responses"]["LastAdmin"];

@@ -22,6 +22,20 @@
 //   let aPIAuthTokens = try? APIJSONCoding.makeDecoder().decode(APIAuthTokens.self, from: jsonData)
 //   let aPIUser = try? APIJSONCoding.makeDecoder().decode(APIUser.self, from: jsonData)
 //   let aPIProfileUpdate = try? APIJSONCoding.makeDecoder().decode(APIProfileUpdate.self, from: jsonData)
+//   let aPILoginResult = try? APIJSONCoding.makeDecoder().decode(APILoginResult.self, from: jsonData)
+//   let aPIMFARequired = try? APIJSONCoding.makeDecoder().decode(APIMFARequired.self, from: jsonData)
+//   let aPIMFAMethod = try? APIJSONCoding.makeDecoder().decode(APIMFAMethod.self, from: jsonData)
+//   let aPITOTPEnrollment = try? APIJSONCoding.makeDecoder().decode(APITOTPEnrollment.self, from: jsonData)
+//   let aPITOTPCode = try? APIJSONCoding.makeDecoder().decode(APITOTPCode.self, from: jsonData)
+//   let aPITOTPCodeValue = try? APIJSONCoding.makeDecoder().decode(APITOTPCodeValue.self, from: jsonData)
+//   let aPIRecoveryCodeValue = try? APIJSONCoding.makeDecoder().decode(APIRecoveryCodeValue.self, from: jsonData)
+//   let aPIRecoveryCodes = try? APIJSONCoding.makeDecoder().decode(APIRecoveryCodes.self, from: jsonData)
+//   let aPIMFAChallengeRequest = try? APIJSONCoding.makeDecoder().decode(APIMFAChallengeRequest.self, from: jsonData)
+//   let aPIReauthenticateRequest = try? APIJSONCoding.makeDecoder().decode(APIReauthenticateRequest.self, from: jsonData)
+//   let aPIReauthPassword = try? APIJSONCoding.makeDecoder().decode(APIReauthPassword.self, from: jsonData)
+//   let aPIReauthTOTP = try? APIJSONCoding.makeDecoder().decode(APIReauthTOTP.self, from: jsonData)
+//   let aPIReauthRecoveryCode = try? APIJSONCoding.makeDecoder().decode(APIReauthRecoveryCode.self, from: jsonData)
+//   let aPIReauthPasskey = try? APIJSONCoding.makeDecoder().decode(APIReauthPasskey.self, from: jsonData)
 //   let aPIPasswordConfirmation = try? APIJSONCoding.makeDecoder().decode(APIPasswordConfirmation.self, from: jsonData)
 //   let aPIChangePasswordRequest = try? APIJSONCoding.makeDecoder().decode(APIChangePasswordRequest.self, from: jsonData)
 //   let aPIKey = try? APIJSONCoding.makeDecoder().decode(APIKey.self, from: jsonData)
@@ -149,6 +163,8 @@ public struct APIProblem: Codable {
     public let errors: [APIFieldError]?
     /// The request path.
     public let instance: String?
+    /// With `reauthentication_required`: the ways to re-authenticate this account.
+    public let methods: [APIMFAMethod]?
     public let requestID: String
     public let status: Int
     public let title: String
@@ -161,18 +177,20 @@ public struct APIProblem: Codable {
         case error = "error"
         case errors = "errors"
         case instance = "instance"
+        case methods = "methods"
         case requestID = "request_id"
         case status = "status"
         case title = "title"
         case type = "type"
     }
 
-    public init(code: String, detail: String?, error: APIOpenAIError, errors: [APIFieldError]?, instance: String?, requestID: String, status: Int, title: String, type: String) {
+    public init(code: String, detail: String?, error: APIOpenAIError, errors: [APIFieldError]?, instance: String?, methods: [APIMFAMethod]?, requestID: String, status: Int, title: String, type: String) {
         self.code = code
         self.detail = detail
         self.error = error
         self.errors = errors
         self.instance = instance
+        self.methods = methods
         self.requestID = requestID
         self.status = status
         self.title = title
@@ -228,6 +246,14 @@ public enum APILocation: String, Codable {
     case header = "header"
     case path = "path"
     case query = "query"
+}
+
+/// A way to complete a second step or a re-authentication.
+public enum APIMFAMethod: String, Codable {
+    case passkey = "passkey"
+    case password = "password"
+    case recoveryCode = "recovery_code"
+    case totp = "totp"
 }
 
 // MARK: - APIServiceInfo
@@ -598,6 +624,230 @@ public struct APIProfileUpdate: Codable {
     }
 }
 
+/// Either the token pair, or (the account has MFA) the second step: no tokens, an
+/// `mfa_token`
+/// for `POST /v1/auth/mfa/challenge` and the methods that can complete it.
+// MARK: - APILoginResult
+public struct APILoginResult: Codable {
+    /// An RS256 JWT; send as `Authorization: Bearer`.
+    public let accessToken: String?
+    /// Seconds until the access token expires.
+    public let expiresIn: Int
+    /// Single use; exchange at /v1/auth/refresh.
+    public let refreshToken: String?
+    public let tokenType: APITokenType?
+    public let user: APIUser?
+    public let methods: [APIMFAMethod]?
+    public let mfaRequired: Bool?
+    /// Single use, bound to this sign-in; expires after `expires_in` seconds.
+    public let mfaToken: String?
+
+    public enum CodingKeys: String, CodingKey {
+        case accessToken = "access_token"
+        case expiresIn = "expires_in"
+        case refreshToken = "refresh_token"
+        case tokenType = "token_type"
+        case user = "user"
+        case methods = "methods"
+        case mfaRequired = "mfa_required"
+        case mfaToken = "mfa_token"
+    }
+
+    public init(accessToken: String?, expiresIn: Int, refreshToken: String?, tokenType: APITokenType?, user: APIUser?, methods: [APIMFAMethod]?, mfaRequired: Bool?, mfaToken: String?) {
+        self.accessToken = accessToken
+        self.expiresIn = expiresIn
+        self.refreshToken = refreshToken
+        self.tokenType = tokenType
+        self.user = user
+        self.methods = methods
+        self.mfaRequired = mfaRequired
+        self.mfaToken = mfaToken
+    }
+}
+
+// MARK: - APIMFARequired
+public struct APIMFARequired: Codable {
+    public let expiresIn: Int
+    public let methods: [APIMFAMethod]
+    public let mfaRequired: Bool
+    /// Single use, bound to this sign-in; expires after `expires_in` seconds.
+    public let mfaToken: String
+
+    public enum CodingKeys: String, CodingKey {
+        case expiresIn = "expires_in"
+        case methods = "methods"
+        case mfaRequired = "mfa_required"
+        case mfaToken = "mfa_token"
+    }
+
+    public init(expiresIn: Int, methods: [APIMFAMethod], mfaRequired: Bool, mfaToken: String) {
+        self.expiresIn = expiresIn
+        self.methods = methods
+        self.mfaRequired = mfaRequired
+        self.mfaToken = mfaToken
+    }
+}
+
+// MARK: - APITOTPEnrollment
+public struct APITOTPEnrollment: Codable {
+    /// `otpauth://totp/...` for the authenticator app's QR code.
+    public let otpauthURL: String
+    /// The shared secret, base32 without padding.
+    public let secret: String
+
+    public enum CodingKeys: String, CodingKey {
+        case otpauthURL = "otpauth_url"
+        case secret = "secret"
+    }
+
+    public init(otpauthURL: String, secret: String) {
+        self.otpauthURL = otpauthURL
+        self.secret = secret
+    }
+}
+
+// MARK: - APITOTPCode
+public struct APITOTPCode: Codable {
+    public let code: String
+
+    public enum CodingKeys: String, CodingKey {
+        case code = "code"
+    }
+
+    public init(code: String) {
+        self.code = code
+    }
+}
+
+// MARK: - APIRecoveryCodes
+public struct APIRecoveryCodes: Codable {
+    /// Ten single-use codes of 80 random bits each.
+    public let recoveryCodes: [String]
+
+    public enum CodingKeys: String, CodingKey {
+        case recoveryCodes = "recovery_codes"
+    }
+
+    public init(recoveryCodes: [String]) {
+        self.recoveryCodes = recoveryCodes
+    }
+}
+
+/// The `mfa_token` and exactly one of `totp_code` or `recovery_code`.
+// MARK: - APIMFAChallengeRequest
+public struct APIMFAChallengeRequest: Codable {
+    public let mfaToken: String
+    public let recoveryCode: String?
+    public let totpCode: String?
+
+    public enum CodingKeys: String, CodingKey {
+        case mfaToken = "mfa_token"
+        case recoveryCode = "recovery_code"
+        case totpCode = "totp_code"
+    }
+
+    public init(mfaToken: String, recoveryCode: String?, totpCode: String?) {
+        self.mfaToken = mfaToken
+        self.recoveryCode = recoveryCode
+        self.totpCode = totpCode
+    }
+}
+
+/// Exactly one proof.
+// MARK: - APIReauthenticateRequest
+public struct APIReauthenticateRequest: Codable {
+    public let password: String?
+    public let totpCode: String?
+    public let recoveryCode: String?
+    /// A WebAuthn assertion of the passkey ceremony `ceremony_id`.
+    public let passkey: APIPasskeyClass?
+
+    public enum CodingKeys: String, CodingKey {
+        case password = "password"
+        case totpCode = "totp_code"
+        case recoveryCode = "recovery_code"
+        case passkey = "passkey"
+    }
+
+    public init(password: String?, totpCode: String?, recoveryCode: String?, passkey: APIPasskeyClass?) {
+        self.password = password
+        self.totpCode = totpCode
+        self.recoveryCode = recoveryCode
+        self.passkey = passkey
+    }
+}
+
+/// A WebAuthn assertion of the passkey ceremony `ceremony_id`.
+// MARK: - APIPasskeyClass
+public struct APIPasskeyClass: Codable {
+    public let ceremonyID: String
+    /// The PublicKeyCredential (JSON) the authenticator returned.
+    public let credential: [String: JSONAny]
+
+    public enum CodingKeys: String, CodingKey {
+        case ceremonyID = "ceremony_id"
+        case credential = "credential"
+    }
+
+    public init(ceremonyID: String, credential: [String: JSONAny]) {
+        self.ceremonyID = ceremonyID
+        self.credential = credential
+    }
+}
+
+// MARK: - APIReauthPassword
+public struct APIReauthPassword: Codable {
+    public let password: String
+
+    public enum CodingKeys: String, CodingKey {
+        case password = "password"
+    }
+
+    public init(password: String) {
+        self.password = password
+    }
+}
+
+// MARK: - APIReauthTOTP
+public struct APIReauthTOTP: Codable {
+    public let totpCode: String
+
+    public enum CodingKeys: String, CodingKey {
+        case totpCode = "totp_code"
+    }
+
+    public init(totpCode: String) {
+        self.totpCode = totpCode
+    }
+}
+
+// MARK: - APIReauthRecoveryCode
+public struct APIReauthRecoveryCode: Codable {
+    public let recoveryCode: String
+
+    public enum CodingKeys: String, CodingKey {
+        case recoveryCode = "recovery_code"
+    }
+
+    public init(recoveryCode: String) {
+        self.recoveryCode = recoveryCode
+    }
+}
+
+// MARK: - APIReauthPasskey
+public struct APIReauthPasskey: Codable {
+    /// A WebAuthn assertion of the passkey ceremony `ceremony_id`.
+    public let passkey: APIPasskeyClass
+
+    public enum CodingKeys: String, CodingKey {
+        case passkey = "passkey"
+    }
+
+    public init(passkey: APIPasskeyClass) {
+        self.passkey = passkey
+    }
+}
+
 // MARK: - APIPasswordConfirmation
 public struct APIPasswordConfirmation: Codable {
     public let password: String
@@ -816,8 +1066,16 @@ public struct APIPasskeyRegistrationFinish: Codable {
 
 // MARK: - APIPasskeyLoginBegin
 public struct APIPasskeyLoginBegin: Codable {
+    /// From a password sign-in that answered `mfa_required` (methods include `passkey`): the
+    /// options then list that user's passkeys, and the finish completes that sign-in.
+    public let mfaToken: String?
 
-    public init() {
+    public enum CodingKeys: String, CodingKey {
+        case mfaToken = "mfa_token"
+    }
+
+    public init(mfaToken: String?) {
+        self.mfaToken = mfaToken
     }
 }
 
@@ -827,17 +1085,22 @@ public struct APIPasskeyLoginFinish: Codable {
     public let clientType: APIClientType?
     /// The `PublicKeyCredential` as JSON (`toJSON()`), assertion response.
     public let credential: [String: JSONAny]
+    /// The passkey is the second factor of this pending password sign-in: the assertion must be
+    /// by that user's passkey, and the answer is that sign-in's token pair (`mfa_token` spent).
+    public let mfaToken: String?
 
     public enum CodingKeys: String, CodingKey {
         case ceremonyID = "ceremony_id"
         case clientType = "client_type"
         case credential = "credential"
+        case mfaToken = "mfa_token"
     }
 
-    public init(ceremonyID: String, clientType: APIClientType?, credential: [String: JSONAny]) {
+    public init(ceremonyID: String, clientType: APIClientType?, credential: [String: JSONAny], mfaToken: String?) {
         self.ceremonyID = ceremonyID
         self.clientType = clientType
         self.credential = credential
+        self.mfaToken = mfaToken
     }
 }
 
@@ -1098,12 +1361,18 @@ public enum APIAuditAction: String, Codable {
     case authLockout = "auth.lockout"
     case authLogin = "auth.login"
     case authLogout = "auth.logout"
+    case authMfaChallenge = "auth.mfa_challenge"
+    case authMfaDisable = "auth.mfa_disable"
+    case authMfaEnable = "auth.mfa_enable"
+    case authMfaEnroll = "auth.mfa_enroll"
     case authPasskeyDelete = "auth.passkey_delete"
     case authPasskeyLogin = "auth.passkey_login"
     case authPasskeyRegister = "auth.passkey_register"
     case authPasskeyRename = "auth.passkey_rename"
     case authPasswordChange = "auth.password_change"
     case authProfileDelete = "auth.profile_delete"
+    case authReauthenticate = "auth.reauthenticate"
+    case authRecoveryCodesRegenerate = "auth.recovery_codes_regenerate"
     case authRefresh = "auth.refresh"
     case authRefreshReuse = "auth.refresh_reuse"
     case authRegister = "auth.register"
@@ -3722,6 +3991,8 @@ public enum APIMCPToolCallStatus: String, Codable {
     case timeout = "timeout"
 }
 
+public typealias APITOTPCodeValue = String
+public typealias APIRecoveryCodeValue = String
 public typealias APIMCPHeaderValue = String
 public typealias APIMCPToolAllowlist = [String]
 

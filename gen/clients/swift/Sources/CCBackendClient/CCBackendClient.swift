@@ -35,6 +35,7 @@ public struct CCBackendAuthMiddleware: ClientMiddleware {
         "register",
         "login",
         "refreshTokens",
+        "completeMFAChallenge",
         "beginPasskeyLogin",
         "finishPasskeyLogin",
         "downloadFile",

@@ -1,0 +1,4 @@
+DROP TABLE IF EXISTS mfa_logins;
+DROP TABLE IF EXISTS recovery_codes;
+DROP TABLE IF EXISTS user_totp;
+ALTER TABLE refresh_families DROP COLUMN IF EXISTS amr, DROP COLUMN IF EXISTS auth_time;
