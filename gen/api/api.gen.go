@@ -29,6 +29,21 @@ import (
 	openapi_types "github.com/oapi-codegen/runtime/types"
 )
 
+// Defines values for AssetLinkTargetNamespace.
+const (
+	AssetLinkTargetNamespaceAndroidApp AssetLinkTargetNamespace = "android_app"
+)
+
+// Valid indicates whether the value is a known member of the AssetLinkTargetNamespace enum.
+func (e AssetLinkTargetNamespace) Valid() bool {
+	switch e {
+	case AssetLinkTargetNamespaceAndroidApp:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for AuditAction.
 const (
 	AuditActionAdminDebugView              AuditAction = "admin.debug_view"
@@ -43,6 +58,10 @@ const (
 	AuditActionAuthMfaDisable              AuditAction = "auth.mfa_disable"
 	AuditActionAuthMfaEnable               AuditAction = "auth.mfa_enable"
 	AuditActionAuthMfaEnroll               AuditAction = "auth.mfa_enroll"
+	AuditActionAuthPasskeyDelete           AuditAction = "auth.passkey_delete"
+	AuditActionAuthPasskeyLogin            AuditAction = "auth.passkey_login"
+	AuditActionAuthPasskeyRegister         AuditAction = "auth.passkey_register"
+	AuditActionAuthPasskeyRename           AuditAction = "auth.passkey_rename"
 	AuditActionAuthPasswordChange          AuditAction = "auth.password_change"
 	AuditActionAuthProfileDelete           AuditAction = "auth.profile_delete"
 	AuditActionAuthReauthenticate          AuditAction = "auth.reauthenticate"
@@ -83,6 +102,14 @@ func (e AuditAction) Valid() bool {
 	case AuditActionAuthMfaEnable:
 		return true
 	case AuditActionAuthMfaEnroll:
+		return true
+	case AuditActionAuthPasskeyDelete:
+		return true
+	case AuditActionAuthPasskeyLogin:
+		return true
+	case AuditActionAuthPasskeyRegister:
+		return true
+	case AuditActionAuthPasskeyRename:
 		return true
 	case AuditActionAuthPasswordChange:
 		return true
@@ -955,6 +982,47 @@ type AdminUserUpdate struct {
 	Unlock *bool `json:"unlock,omitempty"`
 }
 
+// AppleAppLinks defines model for AppleAppLinks.
+type AppleAppLinks struct {
+	Details []AppleAppLinksDetail `json:"details"`
+}
+
+// AppleAppLinksDetail defines model for AppleAppLinksDetail.
+type AppleAppLinksDetail struct {
+	AppIDs []string `json:"appIDs"`
+
+	// Components URL components the apps open (every path of this domain).
+	Components []map[string]string `json:"components"`
+}
+
+// AppleAppSiteAssociation defines model for AppleAppSiteAssociation.
+type AppleAppSiteAssociation struct {
+	Applinks       AppleAppLinks       `json:"applinks"`
+	Webcredentials AppleWebCredentials `json:"webcredentials"`
+}
+
+// AppleWebCredentials defines model for AppleWebCredentials.
+type AppleWebCredentials struct {
+	// Apps The apps (TEAMID.bundle.id) that may use this domain's passkeys.
+	Apps []string `json:"apps"`
+}
+
+// AssetLinkStatement defines model for AssetLinkStatement.
+type AssetLinkStatement struct {
+	Relation []string        `json:"relation"`
+	Target   AssetLinkTarget `json:"target"`
+}
+
+// AssetLinkTarget defines model for AssetLinkTarget.
+type AssetLinkTarget struct {
+	Namespace              AssetLinkTargetNamespace `json:"namespace"`
+	PackageName            string                   `json:"package_name"`
+	Sha256CertFingerprints []string                 `json:"sha256_cert_fingerprints"`
+}
+
+// AssetLinkTargetNamespace defines model for AssetLinkTarget.Namespace.
+type AssetLinkTargetNamespace string
+
 // AuditAction defines model for AuditAction.
 type AuditAction string
 
@@ -1707,6 +1775,78 @@ type OpenAIError struct {
 	Type string `json:"type"`
 }
 
+// Passkey defines model for Passkey.
+type Passkey struct {
+	// BackedUp The authenticator reported the passkey as synced at its last use.
+	BackedUp bool `json:"backed_up"`
+
+	// BackupEligible The passkey can be synced (e.g. iCloud Keychain); fixed at registration.
+	BackupEligible bool               `json:"backup_eligible"`
+	CreatedAt      apitime.Time       `json:"created_at"`
+	Id             openapi_types.UUID `json:"id"`
+	LastUsedAt     *apitime.Time      `json:"last_used_at"`
+	Name           string             `json:"name"`
+	Transports     []string           `json:"transports"`
+}
+
+// PasskeyCeremony defines model for PasskeyCeremony.
+type PasskeyCeremony struct {
+	// CeremonyId Names the ceremony's server-side state (5 minutes, single use); send it to finish.
+	CeremonyId string `json:"ceremony_id"`
+
+	// ExpiresIn Seconds the ceremony stays open.
+	ExpiresIn *int `json:"expires_in,omitempty"`
+
+	// Options What to pass to `navigator.credentials.create()` / `.get()`: `{publicKey: {...}}` in
+	// the WebAuthn JSON form (binary members base64url without padding).
+	Options json.RawMessage `json:"options"`
+}
+
+// PasskeyList defines model for PasskeyList.
+type PasskeyList struct {
+	Data       []Passkey `json:"data"`
+	HasMore    bool      `json:"has_more"`
+	NextCursor *string   `json:"next_cursor"`
+}
+
+// PasskeyLoginBegin defines model for PasskeyLoginBegin.
+type PasskeyLoginBegin struct {
+	// MfaToken From a password sign-in that answered `mfa_required` (methods include `passkey`): the
+	// options then list that user's passkeys, and the finish completes that sign-in.
+	MfaToken *string `json:"mfa_token,omitempty"`
+}
+
+// PasskeyLoginFinish defines model for PasskeyLoginFinish.
+type PasskeyLoginFinish struct {
+	CeremonyId string `json:"ceremony_id"`
+
+	// ClientType Which app the tokens are for; it becomes the access token's audience.
+	ClientType *ClientType `json:"client_type,omitempty"`
+
+	// Credential The `PublicKeyCredential` as JSON (`toJSON()`), assertion response.
+	Credential json.RawMessage `json:"credential"`
+
+	// MfaToken The passkey is the second factor of this pending password sign-in: the assertion must be
+	// by that user's passkey, and the answer is that sign-in's token pair (`mfa_token` spent).
+	MfaToken *string `json:"mfa_token,omitempty"`
+}
+
+// PasskeyRegistrationFinish defines model for PasskeyRegistrationFinish.
+type PasskeyRegistrationFinish struct {
+	CeremonyId string `json:"ceremony_id"`
+
+	// Credential The `PublicKeyCredential` as JSON (`toJSON()`), attestation response.
+	Credential json.RawMessage `json:"credential"`
+
+	// Name Defaults to "Passkey".
+	Name *string `json:"name,omitempty"`
+}
+
+// PasskeyRename defines model for PasskeyRename.
+type PasskeyRename struct {
+	Name string `json:"name"`
+}
+
 // PasswordConfirmation defines model for PasswordConfirmation.
 type PasswordConfirmation struct {
 	Password string `json:"password"`
@@ -2358,6 +2498,15 @@ type CreateAPIKeyParams struct {
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
 
+// ListPasskeysParams defines parameters for ListPasskeys.
+type ListPasskeysParams struct {
+	// Limit Page size.
+	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
+
+	// Cursor The `next_cursor` of the previous page; opaque.
+	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
+}
+
 // ListFilesParams defines parameters for ListFiles.
 type ListFilesParams struct {
 	ProjectId *openapi_types.UUID `form:"project_id,omitempty" json:"project_id,omitempty"`
@@ -2633,6 +2782,18 @@ type CompleteMFAChallengeJSONRequestBody = MFAChallengeRequest
 
 // VerifyTOTPJSONRequestBody defines body for VerifyTOTP for application/json ContentType.
 type VerifyTOTPJSONRequestBody = TOTPCode
+
+// BeginPasskeyLoginJSONRequestBody defines body for BeginPasskeyLogin for application/json ContentType.
+type BeginPasskeyLoginJSONRequestBody = PasskeyLoginBegin
+
+// FinishPasskeyLoginJSONRequestBody defines body for FinishPasskeyLogin for application/json ContentType.
+type FinishPasskeyLoginJSONRequestBody = PasskeyLoginFinish
+
+// FinishPasskeyRegistrationJSONRequestBody defines body for FinishPasskeyRegistration for application/json ContentType.
+type FinishPasskeyRegistrationJSONRequestBody = PasskeyRegistrationFinish
+
+// RenamePasskeyJSONRequestBody defines body for RenamePasskey for application/json ContentType.
+type RenamePasskeyJSONRequestBody = PasskeyRename
 
 // DeleteProfileJSONRequestBody defines body for DeleteProfile for application/json ContentType.
 type DeleteProfileJSONRequestBody = PasswordConfirmation
@@ -3079,6 +3240,24 @@ type ClientInterface interface {
 	// Corresponds with GET / (the `GetRoot` operationId).
 	GetRoot(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// GetAppleAppSiteAssociation Associates the iOS apps with this domain
+	//
+	// Lets the apps of `CCB_APPLE_APP_IDS` use this domain's passkeys (`webcredentials`) and
+	// open its links (`applinks`). Served as `application/json` at this exact path, never
+	// redirected, as Apple's CDN requires. 404 when no app is configured.
+	//
+	// Corresponds with GET /.well-known/apple-app-site-association (the `GetAppleAppSiteAssociation` operationId).
+	GetAppleAppSiteAssociation(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetAssetLinks Associates the Android apps with this domain
+	//
+	// Digital Asset Links statements for the apps of `CCB_ANDROID_APPS` (package and signing
+	// certificate SHA-256 fingerprints): they may use this domain's passkeys and open its links.
+	// An empty list when no app is configured.
+	//
+	// Corresponds with GET /.well-known/assetlinks.json (the `GetAssetLinks` operationId).
+	GetAssetLinks(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// GetJWKS Public keys that verify access tokens
 	//
 	// Includes retired keys until every token they signed has expired.
@@ -3406,6 +3585,135 @@ type ClientInterface interface {
 	//
 	// Corresponds with POST /v1/auth/mfa/totp/verify (the `VerifyTOTP` operationId).
 	VerifyTOTP(ctx context.Context, body VerifyTOTPJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ListPasskeys The caller's passkeys
+	//
+	// The caller's registered passkeys (WebAuthn credentials), oldest first.
+	//
+	// Corresponds with GET /v1/auth/passkeys (the `ListPasskeys` operationId).
+	ListPasskeys(ctx context.Context, params *ListPasskeysParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// BeginPasskeyLoginWithBody Start signing in with a passkey
+	//
+	// Usernameless: returns the options for `navigator.credentials.get()` (no
+	// `allowCredentials`, so the authenticator offers its discoverable passkeys for
+	// `CCB_WEBAUTHN_RP_ID`) and the ceremony id (5 minutes, single use). Rate-limited with the
+	// `auth` policy.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /v1/auth/passkeys/login/begin (the `BeginPasskeyLogin` operationId).
+	BeginPasskeyLoginWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// BeginPasskeyLogin Start signing in with a passkey
+	//
+	// Usernameless: returns the options for `navigator.credentials.get()` (no
+	// `allowCredentials`, so the authenticator offers its discoverable passkeys for
+	// `CCB_WEBAUTHN_RP_ID`) and the ceremony id (5 minutes, single use). Rate-limited with the
+	// `auth` policy.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /v1/auth/passkeys/login/begin (the `BeginPasskeyLogin` operationId).
+	BeginPasskeyLogin(ctx context.Context, body BeginPasskeyLoginJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// FinishPasskeyLoginWithBody Sign in with a passkey
+	//
+	// Verifies the assertion (`PublicKeyCredential.toJSON()`) against the ceremony (spent by this
+	// call, whatever its outcome), the passkey's public key, the origin, relying party id and user
+	// verification, and answers the usual token pair. Refused with 401 `passkey_rejected`
+	// (audited as `auth.passkey_login` failures): an unknown, expired or already used ceremony (a
+	// replayed assertion), a wrong origin, a bad signature, an unknown or deleted passkey, a sign
+	// count that did not increase (a cloned authenticator; authenticators that keep no counter
+	// report 0 every time and are accepted), or backup flags inconsistent with the registration.
+	// Rate-limited with the `auth` policy.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /v1/auth/passkeys/login/finish (the `FinishPasskeyLogin` operationId).
+	FinishPasskeyLoginWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// FinishPasskeyLogin Sign in with a passkey
+	//
+	// Verifies the assertion (`PublicKeyCredential.toJSON()`) against the ceremony (spent by this
+	// call, whatever its outcome), the passkey's public key, the origin, relying party id and user
+	// verification, and answers the usual token pair. Refused with 401 `passkey_rejected`
+	// (audited as `auth.passkey_login` failures): an unknown, expired or already used ceremony (a
+	// replayed assertion), a wrong origin, a bad signature, an unknown or deleted passkey, a sign
+	// count that did not increase (a cloned authenticator; authenticators that keep no counter
+	// report 0 every time and are accepted), or backup flags inconsistent with the registration.
+	// Rate-limited with the `auth` policy.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /v1/auth/passkeys/login/finish (the `FinishPasskeyLogin` operationId).
+	FinishPasskeyLogin(ctx context.Context, body FinishPasskeyLoginJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// BeginPasskeyRegistration Start registering a passkey
+	//
+	// Returns the options for `navigator.credentials.create()` (`options.publicKey`, binary
+	// members base64url-encoded: `PublicKeyCredential.parseCreationOptionsFromJSON`) and the id
+	// of the ceremony, which the server keeps for 5 minutes and lets finish once. The credential
+	// must be discoverable (`residentKey: required`, so that sign-in needs no username) and
+	// user-verified; the caller's existing passkeys are excluded.
+	//
+	// Corresponds with POST /v1/auth/passkeys/register/begin (the `BeginPasskeyRegistration` operationId).
+	BeginPasskeyRegistration(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// FinishPasskeyRegistrationWithBody Finish registering a passkey
+	//
+	// Verifies the authenticator's response (`PublicKeyCredential.toJSON()`) against the ceremony
+	// begun by the same user, origin (`CCB_WEBAUTHN_ORIGINS`), relying party id
+	// (`CCB_WEBAUTHN_RP_ID`), user verification and backup flags, and stores the passkey. A
+	// ceremony that is unknown, expired, already used or begun by another user is a 400 pointing
+	// at `/ceremony_id`; a response that fails verification is a 400 `passkey_rejected` pointing
+	// at `/credential`. Both are audited (`auth.passkey_register`).
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /v1/auth/passkeys/register/finish (the `FinishPasskeyRegistration` operationId).
+	FinishPasskeyRegistrationWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// FinishPasskeyRegistration Finish registering a passkey
+	//
+	// Verifies the authenticator's response (`PublicKeyCredential.toJSON()`) against the ceremony
+	// begun by the same user, origin (`CCB_WEBAUTHN_ORIGINS`), relying party id
+	// (`CCB_WEBAUTHN_RP_ID`), user verification and backup flags, and stores the passkey. A
+	// ceremony that is unknown, expired, already used or begun by another user is a 400 pointing
+	// at `/ceremony_id`; a response that fails verification is a 400 `passkey_rejected` pointing
+	// at `/credential`. Both are audited (`auth.passkey_register`).
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /v1/auth/passkeys/register/finish (the `FinishPasskeyRegistration` operationId).
+	FinishPasskeyRegistration(ctx context.Context, body FinishPasskeyRegistrationJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// DeletePasskey Delete a passkey
+	//
+	// The passkey stops signing in at once (audited, `auth.passkey_delete`). Another user's
+	// passkey id answers 404. Critical (`x-step-up`): an account with MFA must have
+	// authenticated recently.
+	//
+	// Corresponds with DELETE /v1/auth/passkeys/{id} (the `DeletePasskey` operationId).
+	DeletePasskey(ctx context.Context, id ID, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// RenamePasskeyWithBody Rename a passkey
+	//
+	// Another user's passkey id answers 404.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with PATCH /v1/auth/passkeys/{id} (the `RenamePasskey` operationId).
+	RenamePasskeyWithBody(ctx context.Context, id ID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// RenamePasskey Rename a passkey
+	//
+	// Another user's passkey id answers 404.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with PATCH /v1/auth/passkeys/{id} (the `RenamePasskey` operationId).
+	RenamePasskey(ctx context.Context, id ID, body RenamePasskeyJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// DeleteProfileWithBody Delete the account and everything it owns
 	//
@@ -4201,6 +4509,44 @@ func (c *Client) GetRoot(ctx context.Context, reqEditors ...RequestEditorFn) (*h
 	return c.Client.Do(req)
 }
 
+// GetAppleAppSiteAssociation Associates the iOS apps with this domain
+//
+// Lets the apps of `CCB_APPLE_APP_IDS` use this domain's passkeys (`webcredentials`) and
+// open its links (`applinks`). Served as `application/json` at this exact path, never
+// redirected, as Apple's CDN requires. 404 when no app is configured.
+//
+// Corresponds with GET /.well-known/apple-app-site-association (the `GetAppleAppSiteAssociation` operationId).
+func (c *Client) GetAppleAppSiteAssociation(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetAppleAppSiteAssociationRequest(c.Server)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetAssetLinks Associates the Android apps with this domain
+//
+// Digital Asset Links statements for the apps of `CCB_ANDROID_APPS` (package and signing
+// certificate SHA-256 fingerprints): they may use this domain's passkeys and open its links.
+// An empty list when no app is configured.
+//
+// Corresponds with GET /.well-known/assetlinks.json (the `GetAssetLinks` operationId).
+func (c *Client) GetAssetLinks(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetAssetLinksRequest(c.Server)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // GetJWKS Public keys that verify access tokens
 //
 // Includes retired keys until every token they signed has expired.
@@ -4839,6 +5185,245 @@ func (c *Client) VerifyTOTPWithBody(ctx context.Context, contentType string, bod
 // Corresponds with POST /v1/auth/mfa/totp/verify (the `VerifyTOTP` operationId).
 func (c *Client) VerifyTOTP(ctx context.Context, body VerifyTOTPJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewVerifyTOTPRequest(c.Server, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ListPasskeys The caller's passkeys
+//
+// The caller's registered passkeys (WebAuthn credentials), oldest first.
+//
+// Corresponds with GET /v1/auth/passkeys (the `ListPasskeys` operationId).
+func (c *Client) ListPasskeys(ctx context.Context, params *ListPasskeysParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListPasskeysRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// BeginPasskeyLoginWithBody Start signing in with a passkey
+//
+// Usernameless: returns the options for `navigator.credentials.get()` (no
+// `allowCredentials`, so the authenticator offers its discoverable passkeys for
+// `CCB_WEBAUTHN_RP_ID`) and the ceremony id (5 minutes, single use). Rate-limited with the
+// `auth` policy.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /v1/auth/passkeys/login/begin (the `BeginPasskeyLogin` operationId).
+func (c *Client) BeginPasskeyLoginWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewBeginPasskeyLoginRequestWithBody(c.Server, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// BeginPasskeyLogin Start signing in with a passkey
+//
+// Usernameless: returns the options for `navigator.credentials.get()` (no
+// `allowCredentials`, so the authenticator offers its discoverable passkeys for
+// `CCB_WEBAUTHN_RP_ID`) and the ceremony id (5 minutes, single use). Rate-limited with the
+// `auth` policy.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /v1/auth/passkeys/login/begin (the `BeginPasskeyLogin` operationId).
+func (c *Client) BeginPasskeyLogin(ctx context.Context, body BeginPasskeyLoginJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewBeginPasskeyLoginRequest(c.Server, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// FinishPasskeyLoginWithBody Sign in with a passkey
+//
+// Verifies the assertion (`PublicKeyCredential.toJSON()`) against the ceremony (spent by this
+// call, whatever its outcome), the passkey's public key, the origin, relying party id and user
+// verification, and answers the usual token pair. Refused with 401 `passkey_rejected`
+// (audited as `auth.passkey_login` failures): an unknown, expired or already used ceremony (a
+// replayed assertion), a wrong origin, a bad signature, an unknown or deleted passkey, a sign
+// count that did not increase (a cloned authenticator; authenticators that keep no counter
+// report 0 every time and are accepted), or backup flags inconsistent with the registration.
+// Rate-limited with the `auth` policy.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /v1/auth/passkeys/login/finish (the `FinishPasskeyLogin` operationId).
+func (c *Client) FinishPasskeyLoginWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewFinishPasskeyLoginRequestWithBody(c.Server, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// FinishPasskeyLogin Sign in with a passkey
+//
+// Verifies the assertion (`PublicKeyCredential.toJSON()`) against the ceremony (spent by this
+// call, whatever its outcome), the passkey's public key, the origin, relying party id and user
+// verification, and answers the usual token pair. Refused with 401 `passkey_rejected`
+// (audited as `auth.passkey_login` failures): an unknown, expired or already used ceremony (a
+// replayed assertion), a wrong origin, a bad signature, an unknown or deleted passkey, a sign
+// count that did not increase (a cloned authenticator; authenticators that keep no counter
+// report 0 every time and are accepted), or backup flags inconsistent with the registration.
+// Rate-limited with the `auth` policy.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /v1/auth/passkeys/login/finish (the `FinishPasskeyLogin` operationId).
+func (c *Client) FinishPasskeyLogin(ctx context.Context, body FinishPasskeyLoginJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewFinishPasskeyLoginRequest(c.Server, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// BeginPasskeyRegistration Start registering a passkey
+//
+// Returns the options for `navigator.credentials.create()` (`options.publicKey`, binary
+// members base64url-encoded: `PublicKeyCredential.parseCreationOptionsFromJSON`) and the id
+// of the ceremony, which the server keeps for 5 minutes and lets finish once. The credential
+// must be discoverable (`residentKey: required`, so that sign-in needs no username) and
+// user-verified; the caller's existing passkeys are excluded.
+//
+// Corresponds with POST /v1/auth/passkeys/register/begin (the `BeginPasskeyRegistration` operationId).
+func (c *Client) BeginPasskeyRegistration(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewBeginPasskeyRegistrationRequest(c.Server)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// FinishPasskeyRegistrationWithBody Finish registering a passkey
+//
+// Verifies the authenticator's response (`PublicKeyCredential.toJSON()`) against the ceremony
+// begun by the same user, origin (`CCB_WEBAUTHN_ORIGINS`), relying party id
+// (`CCB_WEBAUTHN_RP_ID`), user verification and backup flags, and stores the passkey. A
+// ceremony that is unknown, expired, already used or begun by another user is a 400 pointing
+// at `/ceremony_id`; a response that fails verification is a 400 `passkey_rejected` pointing
+// at `/credential`. Both are audited (`auth.passkey_register`).
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /v1/auth/passkeys/register/finish (the `FinishPasskeyRegistration` operationId).
+func (c *Client) FinishPasskeyRegistrationWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewFinishPasskeyRegistrationRequestWithBody(c.Server, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// FinishPasskeyRegistration Finish registering a passkey
+//
+// Verifies the authenticator's response (`PublicKeyCredential.toJSON()`) against the ceremony
+// begun by the same user, origin (`CCB_WEBAUTHN_ORIGINS`), relying party id
+// (`CCB_WEBAUTHN_RP_ID`), user verification and backup flags, and stores the passkey. A
+// ceremony that is unknown, expired, already used or begun by another user is a 400 pointing
+// at `/ceremony_id`; a response that fails verification is a 400 `passkey_rejected` pointing
+// at `/credential`. Both are audited (`auth.passkey_register`).
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /v1/auth/passkeys/register/finish (the `FinishPasskeyRegistration` operationId).
+func (c *Client) FinishPasskeyRegistration(ctx context.Context, body FinishPasskeyRegistrationJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewFinishPasskeyRegistrationRequest(c.Server, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// DeletePasskey Delete a passkey
+//
+// The passkey stops signing in at once (audited, `auth.passkey_delete`). Another user's
+// passkey id answers 404. Critical (`x-step-up`): an account with MFA must have
+// authenticated recently.
+//
+// Corresponds with DELETE /v1/auth/passkeys/{id} (the `DeletePasskey` operationId).
+func (c *Client) DeletePasskey(ctx context.Context, id ID, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewDeletePasskeyRequest(c.Server, id)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// RenamePasskeyWithBody Rename a passkey
+//
+// Another user's passkey id answers 404.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with PATCH /v1/auth/passkeys/{id} (the `RenamePasskey` operationId).
+func (c *Client) RenamePasskeyWithBody(ctx context.Context, id ID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewRenamePasskeyRequestWithBody(c.Server, id, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// RenamePasskey Rename a passkey
+//
+// Another user's passkey id answers 404.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with PATCH /v1/auth/passkeys/{id} (the `RenamePasskey` operationId).
+func (c *Client) RenamePasskey(ctx context.Context, id ID, body RenamePasskeyJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewRenamePasskeyRequest(c.Server, id, body)
 	if err != nil {
 		return nil, err
 	}
@@ -6362,6 +6947,60 @@ func NewGetRootRequest(server string) (*http.Request, error) {
 	return req, nil
 }
 
+// NewGetAppleAppSiteAssociationRequest constructs an http.Request for the GetAppleAppSiteAssociation method
+func NewGetAppleAppSiteAssociationRequest(server string) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/.well-known/apple-app-site-association")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewGetAssetLinksRequest constructs an http.Request for the GetAssetLinks method
+func NewGetAssetLinksRequest(server string) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/.well-known/assetlinks.json")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
 // NewGetJWKSRequest constructs an http.Request for the GetJWKS method
 func NewGetJWKSRequest(server string) (*http.Request, error) {
 	var err error
@@ -7538,6 +8177,300 @@ func NewVerifyTOTPRequestWithBody(server string, contentType string, body io.Rea
 	}
 
 	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewListPasskeysRequest constructs an http.Request for the ListPasskeys method
+func NewListPasskeysRequest(server string, params *ListPasskeysParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/auth/passkeys")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Limit != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Cursor != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "cursor", *params.Cursor, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewBeginPasskeyLoginRequest calls the generic BeginPasskeyLogin builder with application/json body
+func NewBeginPasskeyLoginRequest(server string, body BeginPasskeyLoginJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewBeginPasskeyLoginRequestWithBody(server, "application/json", bodyReader)
+}
+
+// NewBeginPasskeyLoginRequestWithBody constructs an http.Request for the BeginPasskeyLogin method, with any body, and a specified content type
+func NewBeginPasskeyLoginRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/auth/passkeys/login/begin")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewFinishPasskeyLoginRequest calls the generic FinishPasskeyLogin builder with application/json body
+func NewFinishPasskeyLoginRequest(server string, body FinishPasskeyLoginJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewFinishPasskeyLoginRequestWithBody(server, "application/json", bodyReader)
+}
+
+// NewFinishPasskeyLoginRequestWithBody constructs an http.Request for the FinishPasskeyLogin method, with any body, and a specified content type
+func NewFinishPasskeyLoginRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/auth/passkeys/login/finish")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewBeginPasskeyRegistrationRequest constructs an http.Request for the BeginPasskeyRegistration method
+func NewBeginPasskeyRegistrationRequest(server string) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/auth/passkeys/register/begin")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewFinishPasskeyRegistrationRequest calls the generic FinishPasskeyRegistration builder with application/json body
+func NewFinishPasskeyRegistrationRequest(server string, body FinishPasskeyRegistrationJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewFinishPasskeyRegistrationRequestWithBody(server, "application/json", bodyReader)
+}
+
+// NewFinishPasskeyRegistrationRequestWithBody constructs an http.Request for the FinishPasskeyRegistration method, with any body, and a specified content type
+func NewFinishPasskeyRegistrationRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/auth/passkeys/register/finish")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewDeletePasskeyRequest constructs an http.Request for the DeletePasskey method
+func NewDeletePasskeyRequest(server string, id ID) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/auth/passkeys/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodDelete, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewRenamePasskeyRequest calls the generic RenamePasskey builder with application/json body
+func NewRenamePasskeyRequest(server string, id ID, body RenamePasskeyJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewRenamePasskeyRequestWithBody(server, id, "application/json", bodyReader)
+}
+
+// NewRenamePasskeyRequestWithBody constructs an http.Request for the RenamePasskey method, with any body, and a specified content type
+func NewRenamePasskeyRequestWithBody(server string, id ID, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/auth/passkeys/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPatch, queryURL.String(), body)
 	if err != nil {
 		return nil, err
 	}
@@ -10322,6 +11255,28 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with GET / (the `GetRoot` operationId).
 	GetRootWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetRootResponse, error)
 
+	// GetAppleAppSiteAssociationWithResponse Associates the iOS apps with this domain
+	//
+	// Lets the apps of `CCB_APPLE_APP_IDS` use this domain's passkeys (`webcredentials`) and
+	// open its links (`applinks`). Served as `application/json` at this exact path, never
+	// redirected, as Apple's CDN requires. 404 when no app is configured.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /.well-known/apple-app-site-association (the `GetAppleAppSiteAssociation` operationId).
+	GetAppleAppSiteAssociationWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetAppleAppSiteAssociationResponse, error)
+
+	// GetAssetLinksWithResponse Associates the Android apps with this domain
+	//
+	// Digital Asset Links statements for the apps of `CCB_ANDROID_APPS` (package and signing
+	// certificate SHA-256 fingerprints): they may use this domain's passkeys and open its links.
+	// An empty list when no app is configured.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /.well-known/assetlinks.json (the `GetAssetLinks` operationId).
+	GetAssetLinksWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetAssetLinksResponse, error)
+
 	// GetJWKSWithResponse Public keys that verify access tokens
 	//
 	// Includes retired keys until every token they signed has expired.
@@ -10687,6 +11642,141 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with POST /v1/auth/mfa/totp/verify (the `VerifyTOTP` operationId).
 	VerifyTOTPWithResponse(ctx context.Context, body VerifyTOTPJSONRequestBody, reqEditors ...RequestEditorFn) (*VerifyTOTPResponse, error)
+
+	// ListPasskeysWithResponse The caller's passkeys
+	//
+	// The caller's registered passkeys (WebAuthn credentials), oldest first.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/auth/passkeys (the `ListPasskeys` operationId).
+	ListPasskeysWithResponse(ctx context.Context, params *ListPasskeysParams, reqEditors ...RequestEditorFn) (*ListPasskeysResponse, error)
+
+	// BeginPasskeyLoginWithBodyWithResponse Start signing in with a passkey
+	//
+	// Usernameless: returns the options for `navigator.credentials.get()` (no
+	// `allowCredentials`, so the authenticator offers its discoverable passkeys for
+	// `CCB_WEBAUTHN_RP_ID`) and the ceremony id (5 minutes, single use). Rate-limited with the
+	// `auth` policy.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/auth/passkeys/login/begin (the `BeginPasskeyLogin` operationId).
+	BeginPasskeyLoginWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*BeginPasskeyLoginResponse, error)
+
+	// BeginPasskeyLoginWithResponse Start signing in with a passkey
+	//
+	// Usernameless: returns the options for `navigator.credentials.get()` (no
+	// `allowCredentials`, so the authenticator offers its discoverable passkeys for
+	// `CCB_WEBAUTHN_RP_ID`) and the ceremony id (5 minutes, single use). Rate-limited with the
+	// `auth` policy.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/auth/passkeys/login/begin (the `BeginPasskeyLogin` operationId).
+	BeginPasskeyLoginWithResponse(ctx context.Context, body BeginPasskeyLoginJSONRequestBody, reqEditors ...RequestEditorFn) (*BeginPasskeyLoginResponse, error)
+
+	// FinishPasskeyLoginWithBodyWithResponse Sign in with a passkey
+	//
+	// Verifies the assertion (`PublicKeyCredential.toJSON()`) against the ceremony (spent by this
+	// call, whatever its outcome), the passkey's public key, the origin, relying party id and user
+	// verification, and answers the usual token pair. Refused with 401 `passkey_rejected`
+	// (audited as `auth.passkey_login` failures): an unknown, expired or already used ceremony (a
+	// replayed assertion), a wrong origin, a bad signature, an unknown or deleted passkey, a sign
+	// count that did not increase (a cloned authenticator; authenticators that keep no counter
+	// report 0 every time and are accepted), or backup flags inconsistent with the registration.
+	// Rate-limited with the `auth` policy.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/auth/passkeys/login/finish (the `FinishPasskeyLogin` operationId).
+	FinishPasskeyLoginWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*FinishPasskeyLoginResponse, error)
+
+	// FinishPasskeyLoginWithResponse Sign in with a passkey
+	//
+	// Verifies the assertion (`PublicKeyCredential.toJSON()`) against the ceremony (spent by this
+	// call, whatever its outcome), the passkey's public key, the origin, relying party id and user
+	// verification, and answers the usual token pair. Refused with 401 `passkey_rejected`
+	// (audited as `auth.passkey_login` failures): an unknown, expired or already used ceremony (a
+	// replayed assertion), a wrong origin, a bad signature, an unknown or deleted passkey, a sign
+	// count that did not increase (a cloned authenticator; authenticators that keep no counter
+	// report 0 every time and are accepted), or backup flags inconsistent with the registration.
+	// Rate-limited with the `auth` policy.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/auth/passkeys/login/finish (the `FinishPasskeyLogin` operationId).
+	FinishPasskeyLoginWithResponse(ctx context.Context, body FinishPasskeyLoginJSONRequestBody, reqEditors ...RequestEditorFn) (*FinishPasskeyLoginResponse, error)
+
+	// BeginPasskeyRegistrationWithResponse Start registering a passkey
+	//
+	// Returns the options for `navigator.credentials.create()` (`options.publicKey`, binary
+	// members base64url-encoded: `PublicKeyCredential.parseCreationOptionsFromJSON`) and the id
+	// of the ceremony, which the server keeps for 5 minutes and lets finish once. The credential
+	// must be discoverable (`residentKey: required`, so that sign-in needs no username) and
+	// user-verified; the caller's existing passkeys are excluded.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/auth/passkeys/register/begin (the `BeginPasskeyRegistration` operationId).
+	BeginPasskeyRegistrationWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*BeginPasskeyRegistrationResponse, error)
+
+	// FinishPasskeyRegistrationWithBodyWithResponse Finish registering a passkey
+	//
+	// Verifies the authenticator's response (`PublicKeyCredential.toJSON()`) against the ceremony
+	// begun by the same user, origin (`CCB_WEBAUTHN_ORIGINS`), relying party id
+	// (`CCB_WEBAUTHN_RP_ID`), user verification and backup flags, and stores the passkey. A
+	// ceremony that is unknown, expired, already used or begun by another user is a 400 pointing
+	// at `/ceremony_id`; a response that fails verification is a 400 `passkey_rejected` pointing
+	// at `/credential`. Both are audited (`auth.passkey_register`).
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/auth/passkeys/register/finish (the `FinishPasskeyRegistration` operationId).
+	FinishPasskeyRegistrationWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*FinishPasskeyRegistrationResponse, error)
+
+	// FinishPasskeyRegistrationWithResponse Finish registering a passkey
+	//
+	// Verifies the authenticator's response (`PublicKeyCredential.toJSON()`) against the ceremony
+	// begun by the same user, origin (`CCB_WEBAUTHN_ORIGINS`), relying party id
+	// (`CCB_WEBAUTHN_RP_ID`), user verification and backup flags, and stores the passkey. A
+	// ceremony that is unknown, expired, already used or begun by another user is a 400 pointing
+	// at `/ceremony_id`; a response that fails verification is a 400 `passkey_rejected` pointing
+	// at `/credential`. Both are audited (`auth.passkey_register`).
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/auth/passkeys/register/finish (the `FinishPasskeyRegistration` operationId).
+	FinishPasskeyRegistrationWithResponse(ctx context.Context, body FinishPasskeyRegistrationJSONRequestBody, reqEditors ...RequestEditorFn) (*FinishPasskeyRegistrationResponse, error)
+
+	// DeletePasskeyWithResponse Delete a passkey
+	//
+	// The passkey stops signing in at once (audited, `auth.passkey_delete`). Another user's
+	// passkey id answers 404. Critical (`x-step-up`): an account with MFA must have
+	// authenticated recently.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with DELETE /v1/auth/passkeys/{id} (the `DeletePasskey` operationId).
+	DeletePasskeyWithResponse(ctx context.Context, id ID, reqEditors ...RequestEditorFn) (*DeletePasskeyResponse, error)
+
+	// RenamePasskeyWithBodyWithResponse Rename a passkey
+	//
+	// Another user's passkey id answers 404.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PATCH /v1/auth/passkeys/{id} (the `RenamePasskey` operationId).
+	RenamePasskeyWithBodyWithResponse(ctx context.Context, id ID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*RenamePasskeyResponse, error)
+
+	// RenamePasskeyWithResponse Rename a passkey
+	//
+	// Another user's passkey id answers 404.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PATCH /v1/auth/passkeys/{id} (the `RenamePasskey` operationId).
+	RenamePasskeyWithResponse(ctx context.Context, id ID, body RenamePasskeyJSONRequestBody, reqEditors ...RequestEditorFn) (*RenamePasskeyResponse, error)
 
 	// DeleteProfileWithBodyWithResponse Delete the account and everything it owns
 	//
@@ -11571,6 +12661,109 @@ func (r GetRootResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r GetRootResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type GetAppleAppSiteAssociationResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *AppleAppSiteAssociation
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Error
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetAppleAppSiteAssociationResponse) GetJSON200() *AppleAppSiteAssociation {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r GetAppleAppSiteAssociationResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r GetAppleAppSiteAssociationResponse) GetApplicationproblemJSONDefault() *Error {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r GetAppleAppSiteAssociationResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetAppleAppSiteAssociationResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetAppleAppSiteAssociationResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetAppleAppSiteAssociationResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type GetAssetLinksResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *[]AssetLinkStatement
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Error
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetAssetLinksResponse) GetJSON200() *[]AssetLinkStatement {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r GetAssetLinksResponse) GetApplicationproblemJSONDefault() *Error {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r GetAssetLinksResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetAssetLinksResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetAssetLinksResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetAssetLinksResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -13220,6 +14413,503 @@ func (r VerifyTOTPResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r VerifyTOTPResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type ListPasskeysResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *PasskeyList
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Error
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListPasskeysResponse) GetJSON200() *PasskeyList {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r ListPasskeysResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r ListPasskeysResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r ListPasskeysResponse) GetApplicationproblemJSONDefault() *Error {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r ListPasskeysResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListPasskeysResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListPasskeysResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListPasskeysResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// BeginPasskeyLoginResponse200Headers the declared response headers of an HTTP 200 response for BeginPasskeyLogin
+type BeginPasskeyLoginResponse200Headers struct {
+	CacheControl string
+	Pragma       string
+}
+
+// BeginPasskeyLoginResponse429Headers the declared response headers of an HTTP 429 response for BeginPasskeyLogin
+type BeginPasskeyLoginResponse429Headers struct {
+	RateLimit       *string
+	RateLimitPolicy *string
+	RetryAfter      *int
+}
+
+type BeginPasskeyLoginResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *PasskeyCeremony
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *TooManyRequests
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Error
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *BeginPasskeyLoginResponse200Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *BeginPasskeyLoginResponse429Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r BeginPasskeyLoginResponse) GetJSON200() *PasskeyCeremony {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r BeginPasskeyLoginResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r BeginPasskeyLoginResponse) GetApplicationproblemJSON429() *TooManyRequests {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r BeginPasskeyLoginResponse) GetApplicationproblemJSONDefault() *Error {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r BeginPasskeyLoginResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r BeginPasskeyLoginResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r BeginPasskeyLoginResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r BeginPasskeyLoginResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// FinishPasskeyLoginResponse200Headers the declared response headers of an HTTP 200 response for FinishPasskeyLogin
+type FinishPasskeyLoginResponse200Headers struct {
+	CacheControl string
+	Pragma       string
+}
+
+// FinishPasskeyLoginResponse429Headers the declared response headers of an HTTP 429 response for FinishPasskeyLogin
+type FinishPasskeyLoginResponse429Headers struct {
+	RateLimit       *string
+	RateLimitPolicy *string
+	RetryAfter      *int
+}
+
+type FinishPasskeyLoginResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *AuthTokens
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *TooManyRequests
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Error
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *FinishPasskeyLoginResponse200Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *FinishPasskeyLoginResponse429Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r FinishPasskeyLoginResponse) GetJSON200() *AuthTokens {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r FinishPasskeyLoginResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r FinishPasskeyLoginResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r FinishPasskeyLoginResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r FinishPasskeyLoginResponse) GetApplicationproblemJSON429() *TooManyRequests {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r FinishPasskeyLoginResponse) GetApplicationproblemJSONDefault() *Error {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r FinishPasskeyLoginResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r FinishPasskeyLoginResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r FinishPasskeyLoginResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r FinishPasskeyLoginResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// BeginPasskeyRegistrationResponse200Headers the declared response headers of an HTTP 200 response for BeginPasskeyRegistration
+type BeginPasskeyRegistrationResponse200Headers struct {
+	CacheControl string
+	Pragma       string
+}
+
+type BeginPasskeyRegistrationResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *PasskeyCeremony
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Error
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *BeginPasskeyRegistrationResponse200Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r BeginPasskeyRegistrationResponse) GetJSON200() *PasskeyCeremony {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r BeginPasskeyRegistrationResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r BeginPasskeyRegistrationResponse) GetApplicationproblemJSONDefault() *Error {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r BeginPasskeyRegistrationResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r BeginPasskeyRegistrationResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r BeginPasskeyRegistrationResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r BeginPasskeyRegistrationResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type FinishPasskeyRegistrationResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON201 the response for an HTTP 201 `application/json` response
+	JSON201 *Passkey
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *Conflict
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Error
+}
+
+// GetJSON201 returns the response for an HTTP 201 `application/json` response
+func (r FinishPasskeyRegistrationResponse) GetJSON201() *Passkey {
+	return r.JSON201
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r FinishPasskeyRegistrationResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r FinishPasskeyRegistrationResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r FinishPasskeyRegistrationResponse) GetApplicationproblemJSON409() *Conflict {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r FinishPasskeyRegistrationResponse) GetApplicationproblemJSONDefault() *Error {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r FinishPasskeyRegistrationResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r FinishPasskeyRegistrationResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r FinishPasskeyRegistrationResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r FinishPasskeyRegistrationResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type DeletePasskeyResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *ReauthenticationRequired
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Error
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r DeletePasskeyResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r DeletePasskeyResponse) GetApplicationproblemJSON401() *ReauthenticationRequired {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r DeletePasskeyResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r DeletePasskeyResponse) GetApplicationproblemJSONDefault() *Error {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r DeletePasskeyResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r DeletePasskeyResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r DeletePasskeyResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r DeletePasskeyResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type RenamePasskeyResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Passkey
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Error
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r RenamePasskeyResponse) GetJSON200() *Passkey {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r RenamePasskeyResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r RenamePasskeyResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r RenamePasskeyResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r RenamePasskeyResponse) GetApplicationproblemJSONDefault() *Error {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r RenamePasskeyResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r RenamePasskeyResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r RenamePasskeyResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r RenamePasskeyResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -17220,6 +18910,40 @@ func (c *ClientWithResponses) GetRootWithResponse(ctx context.Context, reqEditor
 	return ParseGetRootResponse(rsp)
 }
 
+// GetAppleAppSiteAssociationWithResponse Associates the iOS apps with this domain
+//
+// Lets the apps of `CCB_APPLE_APP_IDS` use this domain's passkeys (`webcredentials`) and
+// open its links (`applinks`). Served as `application/json` at this exact path, never
+// redirected, as Apple's CDN requires. 404 when no app is configured.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /.well-known/apple-app-site-association (the `GetAppleAppSiteAssociation` operationId).
+func (c *ClientWithResponses) GetAppleAppSiteAssociationWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetAppleAppSiteAssociationResponse, error) {
+	rsp, err := c.GetAppleAppSiteAssociation(ctx, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetAppleAppSiteAssociationResponse(rsp)
+}
+
+// GetAssetLinksWithResponse Associates the Android apps with this domain
+//
+// Digital Asset Links statements for the apps of `CCB_ANDROID_APPS` (package and signing
+// certificate SHA-256 fingerprints): they may use this domain's passkeys and open its links.
+// An empty list when no app is configured.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /.well-known/assetlinks.json (the `GetAssetLinks` operationId).
+func (c *ClientWithResponses) GetAssetLinksWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetAssetLinksResponse, error) {
+	rsp, err := c.GetAssetLinks(ctx, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetAssetLinksResponse(rsp)
+}
+
 // GetJWKSWithResponse Public keys that verify access tokens
 //
 // Includes retired keys until every token they signed has expired.
@@ -17776,6 +19500,207 @@ func (c *ClientWithResponses) VerifyTOTPWithResponse(ctx context.Context, body V
 		return nil, err
 	}
 	return ParseVerifyTOTPResponse(rsp)
+}
+
+// ListPasskeysWithResponse The caller's passkeys
+//
+// The caller's registered passkeys (WebAuthn credentials), oldest first.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/auth/passkeys (the `ListPasskeys` operationId).
+func (c *ClientWithResponses) ListPasskeysWithResponse(ctx context.Context, params *ListPasskeysParams, reqEditors ...RequestEditorFn) (*ListPasskeysResponse, error) {
+	rsp, err := c.ListPasskeys(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListPasskeysResponse(rsp)
+}
+
+// BeginPasskeyLoginWithBodyWithResponse Start signing in with a passkey
+//
+// Usernameless: returns the options for `navigator.credentials.get()` (no
+// `allowCredentials`, so the authenticator offers its discoverable passkeys for
+// `CCB_WEBAUTHN_RP_ID`) and the ceremony id (5 minutes, single use). Rate-limited with the
+// `auth` policy.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/auth/passkeys/login/begin (the `BeginPasskeyLogin` operationId).
+func (c *ClientWithResponses) BeginPasskeyLoginWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*BeginPasskeyLoginResponse, error) {
+	rsp, err := c.BeginPasskeyLoginWithBody(ctx, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseBeginPasskeyLoginResponse(rsp)
+}
+
+// BeginPasskeyLoginWithResponse Start signing in with a passkey
+//
+// Usernameless: returns the options for `navigator.credentials.get()` (no
+// `allowCredentials`, so the authenticator offers its discoverable passkeys for
+// `CCB_WEBAUTHN_RP_ID`) and the ceremony id (5 minutes, single use). Rate-limited with the
+// `auth` policy.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/auth/passkeys/login/begin (the `BeginPasskeyLogin` operationId).
+func (c *ClientWithResponses) BeginPasskeyLoginWithResponse(ctx context.Context, body BeginPasskeyLoginJSONRequestBody, reqEditors ...RequestEditorFn) (*BeginPasskeyLoginResponse, error) {
+	rsp, err := c.BeginPasskeyLogin(ctx, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseBeginPasskeyLoginResponse(rsp)
+}
+
+// FinishPasskeyLoginWithBodyWithResponse Sign in with a passkey
+//
+// Verifies the assertion (`PublicKeyCredential.toJSON()`) against the ceremony (spent by this
+// call, whatever its outcome), the passkey's public key, the origin, relying party id and user
+// verification, and answers the usual token pair. Refused with 401 `passkey_rejected`
+// (audited as `auth.passkey_login` failures): an unknown, expired or already used ceremony (a
+// replayed assertion), a wrong origin, a bad signature, an unknown or deleted passkey, a sign
+// count that did not increase (a cloned authenticator; authenticators that keep no counter
+// report 0 every time and are accepted), or backup flags inconsistent with the registration.
+// Rate-limited with the `auth` policy.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/auth/passkeys/login/finish (the `FinishPasskeyLogin` operationId).
+func (c *ClientWithResponses) FinishPasskeyLoginWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*FinishPasskeyLoginResponse, error) {
+	rsp, err := c.FinishPasskeyLoginWithBody(ctx, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseFinishPasskeyLoginResponse(rsp)
+}
+
+// FinishPasskeyLoginWithResponse Sign in with a passkey
+//
+// Verifies the assertion (`PublicKeyCredential.toJSON()`) against the ceremony (spent by this
+// call, whatever its outcome), the passkey's public key, the origin, relying party id and user
+// verification, and answers the usual token pair. Refused with 401 `passkey_rejected`
+// (audited as `auth.passkey_login` failures): an unknown, expired or already used ceremony (a
+// replayed assertion), a wrong origin, a bad signature, an unknown or deleted passkey, a sign
+// count that did not increase (a cloned authenticator; authenticators that keep no counter
+// report 0 every time and are accepted), or backup flags inconsistent with the registration.
+// Rate-limited with the `auth` policy.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/auth/passkeys/login/finish (the `FinishPasskeyLogin` operationId).
+func (c *ClientWithResponses) FinishPasskeyLoginWithResponse(ctx context.Context, body FinishPasskeyLoginJSONRequestBody, reqEditors ...RequestEditorFn) (*FinishPasskeyLoginResponse, error) {
+	rsp, err := c.FinishPasskeyLogin(ctx, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseFinishPasskeyLoginResponse(rsp)
+}
+
+// BeginPasskeyRegistrationWithResponse Start registering a passkey
+//
+// Returns the options for `navigator.credentials.create()` (`options.publicKey`, binary
+// members base64url-encoded: `PublicKeyCredential.parseCreationOptionsFromJSON`) and the id
+// of the ceremony, which the server keeps for 5 minutes and lets finish once. The credential
+// must be discoverable (`residentKey: required`, so that sign-in needs no username) and
+// user-verified; the caller's existing passkeys are excluded.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/auth/passkeys/register/begin (the `BeginPasskeyRegistration` operationId).
+func (c *ClientWithResponses) BeginPasskeyRegistrationWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*BeginPasskeyRegistrationResponse, error) {
+	rsp, err := c.BeginPasskeyRegistration(ctx, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseBeginPasskeyRegistrationResponse(rsp)
+}
+
+// FinishPasskeyRegistrationWithBodyWithResponse Finish registering a passkey
+//
+// Verifies the authenticator's response (`PublicKeyCredential.toJSON()`) against the ceremony
+// begun by the same user, origin (`CCB_WEBAUTHN_ORIGINS`), relying party id
+// (`CCB_WEBAUTHN_RP_ID`), user verification and backup flags, and stores the passkey. A
+// ceremony that is unknown, expired, already used or begun by another user is a 400 pointing
+// at `/ceremony_id`; a response that fails verification is a 400 `passkey_rejected` pointing
+// at `/credential`. Both are audited (`auth.passkey_register`).
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/auth/passkeys/register/finish (the `FinishPasskeyRegistration` operationId).
+func (c *ClientWithResponses) FinishPasskeyRegistrationWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*FinishPasskeyRegistrationResponse, error) {
+	rsp, err := c.FinishPasskeyRegistrationWithBody(ctx, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseFinishPasskeyRegistrationResponse(rsp)
+}
+
+// FinishPasskeyRegistrationWithResponse Finish registering a passkey
+//
+// Verifies the authenticator's response (`PublicKeyCredential.toJSON()`) against the ceremony
+// begun by the same user, origin (`CCB_WEBAUTHN_ORIGINS`), relying party id
+// (`CCB_WEBAUTHN_RP_ID`), user verification and backup flags, and stores the passkey. A
+// ceremony that is unknown, expired, already used or begun by another user is a 400 pointing
+// at `/ceremony_id`; a response that fails verification is a 400 `passkey_rejected` pointing
+// at `/credential`. Both are audited (`auth.passkey_register`).
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/auth/passkeys/register/finish (the `FinishPasskeyRegistration` operationId).
+func (c *ClientWithResponses) FinishPasskeyRegistrationWithResponse(ctx context.Context, body FinishPasskeyRegistrationJSONRequestBody, reqEditors ...RequestEditorFn) (*FinishPasskeyRegistrationResponse, error) {
+	rsp, err := c.FinishPasskeyRegistration(ctx, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseFinishPasskeyRegistrationResponse(rsp)
+}
+
+// DeletePasskeyWithResponse Delete a passkey
+//
+// The passkey stops signing in at once (audited, `auth.passkey_delete`). Another user's
+// passkey id answers 404. Critical (`x-step-up`): an account with MFA must have
+// authenticated recently.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with DELETE /v1/auth/passkeys/{id} (the `DeletePasskey` operationId).
+func (c *ClientWithResponses) DeletePasskeyWithResponse(ctx context.Context, id ID, reqEditors ...RequestEditorFn) (*DeletePasskeyResponse, error) {
+	rsp, err := c.DeletePasskey(ctx, id, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseDeletePasskeyResponse(rsp)
+}
+
+// RenamePasskeyWithBodyWithResponse Rename a passkey
+//
+// Another user's passkey id answers 404.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PATCH /v1/auth/passkeys/{id} (the `RenamePasskey` operationId).
+func (c *ClientWithResponses) RenamePasskeyWithBodyWithResponse(ctx context.Context, id ID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*RenamePasskeyResponse, error) {
+	rsp, err := c.RenamePasskeyWithBody(ctx, id, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseRenamePasskeyResponse(rsp)
+}
+
+// RenamePasskeyWithResponse Rename a passkey
+//
+// Another user's passkey id answers 404.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PATCH /v1/auth/passkeys/{id} (the `RenamePasskey` operationId).
+func (c *ClientWithResponses) RenamePasskeyWithResponse(ctx context.Context, id ID, body RenamePasskeyJSONRequestBody, reqEditors ...RequestEditorFn) (*RenamePasskeyResponse, error) {
+	rsp, err := c.RenamePasskey(ctx, id, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseRenamePasskeyResponse(rsp)
 }
 
 // DeleteProfileWithBodyWithResponse Delete the account and everything it owns
@@ -19060,6 +20985,79 @@ func ParseGetRootResponse(rsp *http.Response) (*GetRootResponse, error) {
 	switch {
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
 		var dest ServiceInfo
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseGetAppleAppSiteAssociationResponse parses an HTTP response from a GetAppleAppSiteAssociationWithResponse call
+func ParseGetAppleAppSiteAssociationResponse(rsp *http.Response) (*GetAppleAppSiteAssociationResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetAppleAppSiteAssociationResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest AppleAppSiteAssociation
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseGetAssetLinksResponse parses an HTTP response from a GetAssetLinksWithResponse call
+func ParseGetAssetLinksResponse(rsp *http.Response) (*GetAssetLinksResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetAssetLinksResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest []AssetLinkStatement
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -20514,6 +22512,467 @@ func ParseVerifyTOTPResponse(rsp *http.Response) (*VerifyTOTPResponse, error) {
 			headers.RetryAfter = &value
 		}
 		response.Headers429 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseListPasskeysResponse parses an HTTP response from a ListPasskeysWithResponse call
+func ParseListPasskeysResponse(rsp *http.Response) (*ListPasskeysResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListPasskeysResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest PasskeyList
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseBeginPasskeyLoginResponse parses an HTTP response from a BeginPasskeyLoginWithResponse call
+func ParseBeginPasskeyLoginResponse(rsp *http.Response) (*BeginPasskeyLoginResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &BeginPasskeyLoginResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest PasskeyCeremony
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers BeginPasskeyLoginResponse200Headers
+		if values := rsp.Header.Values("Cache-Control"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Cache-Control", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.CacheControl = value
+		}
+		if values := rsp.Header.Values("Pragma"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Pragma", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Pragma = value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 429:
+		var headers BeginPasskeyLoginResponse429Headers
+		if values := rsp.Header.Values("RateLimit"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimit = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Policy"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitPolicy = &value
+		}
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseFinishPasskeyLoginResponse parses an HTTP response from a FinishPasskeyLoginWithResponse call
+func ParseFinishPasskeyLoginResponse(rsp *http.Response) (*FinishPasskeyLoginResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &FinishPasskeyLoginResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest AuthTokens
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers FinishPasskeyLoginResponse200Headers
+		if values := rsp.Header.Values("Cache-Control"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Cache-Control", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.CacheControl = value
+		}
+		if values := rsp.Header.Values("Pragma"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Pragma", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Pragma = value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 429:
+		var headers FinishPasskeyLoginResponse429Headers
+		if values := rsp.Header.Values("RateLimit"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimit = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Policy"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitPolicy = &value
+		}
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseBeginPasskeyRegistrationResponse parses an HTTP response from a BeginPasskeyRegistrationWithResponse call
+func ParseBeginPasskeyRegistrationResponse(rsp *http.Response) (*BeginPasskeyRegistrationResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &BeginPasskeyRegistrationResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest PasskeyCeremony
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers BeginPasskeyRegistrationResponse200Headers
+		if values := rsp.Header.Values("Cache-Control"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Cache-Control", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.CacheControl = value
+		}
+		if values := rsp.Header.Values("Pragma"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Pragma", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Pragma = value
+		}
+		response.Headers200 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseFinishPasskeyRegistrationResponse parses an HTTP response from a FinishPasskeyRegistrationWithResponse call
+func ParseFinishPasskeyRegistrationResponse(rsp *http.Response) (*FinishPasskeyRegistrationResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &FinishPasskeyRegistrationResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 201:
+		var dest Passkey
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON201 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseDeletePasskeyResponse parses an HTTP response from a DeletePasskeyWithResponse call
+func ParseDeletePasskeyResponse(rsp *http.Response) (*DeletePasskeyResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &DeletePasskeyResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 204:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest ReauthenticationRequired
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseRenamePasskeyResponse parses an HTTP response from a RenamePasskeyWithResponse call
+func ParseRenamePasskeyResponse(rsp *http.Response) (*RenamePasskeyResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &RenamePasskeyResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Passkey
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
 	}
 
 	return response, nil
@@ -24074,6 +26533,12 @@ type ServerInterface interface {
 	// GetRoot Service name, version and links
 	// (GET /)
 	GetRoot(ctx echo.Context) error
+	// GetAppleAppSiteAssociation Associates the iOS apps with this domain
+	// (GET /.well-known/apple-app-site-association)
+	GetAppleAppSiteAssociation(ctx echo.Context) error
+	// GetAssetLinks Associates the Android apps with this domain
+	// (GET /.well-known/assetlinks.json)
+	GetAssetLinks(ctx echo.Context) error
 	// GetJWKS Public keys that verify access tokens
 	// (GET /.well-known/jwks.json)
 	GetJWKS(ctx echo.Context) error
@@ -24149,6 +26614,27 @@ type ServerInterface interface {
 	// VerifyTOTP Confirm the TOTP enrolment with a first code
 	// (POST /v1/auth/mfa/totp/verify)
 	VerifyTOTP(ctx echo.Context) error
+	// ListPasskeys The caller's passkeys
+	// (GET /v1/auth/passkeys)
+	ListPasskeys(ctx echo.Context, params ListPasskeysParams) error
+	// BeginPasskeyLogin Start signing in with a passkey
+	// (POST /v1/auth/passkeys/login/begin)
+	BeginPasskeyLogin(ctx echo.Context) error
+	// FinishPasskeyLogin Sign in with a passkey
+	// (POST /v1/auth/passkeys/login/finish)
+	FinishPasskeyLogin(ctx echo.Context) error
+	// BeginPasskeyRegistration Start registering a passkey
+	// (POST /v1/auth/passkeys/register/begin)
+	BeginPasskeyRegistration(ctx echo.Context) error
+	// FinishPasskeyRegistration Finish registering a passkey
+	// (POST /v1/auth/passkeys/register/finish)
+	FinishPasskeyRegistration(ctx echo.Context) error
+	// DeletePasskey Delete a passkey
+	// (DELETE /v1/auth/passkeys/{id})
+	DeletePasskey(ctx echo.Context, id ID) error
+	// RenamePasskey Rename a passkey
+	// (PATCH /v1/auth/passkeys/{id})
+	RenamePasskey(ctx echo.Context, id ID) error
 	// DeleteProfile Delete the account and everything it owns
 	// (DELETE /v1/auth/profile)
 	DeleteProfile(ctx echo.Context) error
@@ -24318,6 +26804,24 @@ func (w *ServerInterfaceWrapper) GetRoot(ctx echo.Context) error {
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.GetRoot(ctx)
+	return err
+}
+
+// GetAppleAppSiteAssociation converts echo context to params.
+func (w *ServerInterfaceWrapper) GetAppleAppSiteAssociation(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetAppleAppSiteAssociation(ctx)
+	return err
+}
+
+// GetAssetLinks converts echo context to params.
+func (w *ServerInterfaceWrapper) GetAssetLinks(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetAssetLinks(ctx)
 	return err
 }
 
@@ -24771,6 +27275,99 @@ func (w *ServerInterfaceWrapper) VerifyTOTP(ctx echo.Context) error {
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.VerifyTOTP(ctx)
+	return err
+}
+
+// ListPasskeys converts echo context to params.
+func (w *ServerInterfaceWrapper) ListPasskeys(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListPasskeysParams
+	// ------------- Optional query parameter "limit" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", ctx.QueryParams(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter limit: %s", err))
+	}
+
+	// ------------- Optional query parameter "cursor" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "cursor", ctx.QueryParams(), &params.Cursor, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter cursor: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListPasskeys(ctx, params)
+	return err
+}
+
+// BeginPasskeyLogin converts echo context to params.
+func (w *ServerInterfaceWrapper) BeginPasskeyLogin(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.BeginPasskeyLogin(ctx)
+	return err
+}
+
+// FinishPasskeyLogin converts echo context to params.
+func (w *ServerInterfaceWrapper) FinishPasskeyLogin(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.FinishPasskeyLogin(ctx)
+	return err
+}
+
+// BeginPasskeyRegistration converts echo context to params.
+func (w *ServerInterfaceWrapper) BeginPasskeyRegistration(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.BeginPasskeyRegistration(ctx)
+	return err
+}
+
+// FinishPasskeyRegistration converts echo context to params.
+func (w *ServerInterfaceWrapper) FinishPasskeyRegistration(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.FinishPasskeyRegistration(ctx)
+	return err
+}
+
+// DeletePasskey converts echo context to params.
+func (w *ServerInterfaceWrapper) DeletePasskey(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id ID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.DeletePasskey(ctx, id)
+	return err
+}
+
+// RenamePasskey converts echo context to params.
+func (w *ServerInterfaceWrapper) RenamePasskey(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id ID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.RenamePasskey(ctx, id)
 	return err
 }
 
@@ -26121,6 +28718,8 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.GET(options.BaseURL+"/docs", wrapper.GetDocs, options.OperationMiddlewares["getDocs"]...)
 	router.GET(options.BaseURL+"/docs/:asset", wrapper.GetDocsAsset, options.OperationMiddlewares["getDocsAsset"]...)
 	router.GET(options.BaseURL+"/.well-known/jwks.json", wrapper.GetJWKS, options.OperationMiddlewares["getJWKS"]...)
+	router.GET(options.BaseURL+"/.well-known/apple-app-site-association", wrapper.GetAppleAppSiteAssociation, options.OperationMiddlewares["getAppleAppSiteAssociation"]...)
+	router.GET(options.BaseURL+"/.well-known/assetlinks.json", wrapper.GetAssetLinks, options.OperationMiddlewares["getAssetLinks"]...)
 	router.POST(options.BaseURL+"/v1/auth/register", wrapper.Register, options.OperationMiddlewares["register"]...)
 	router.POST(options.BaseURL+"/v1/auth/login", wrapper.Login, options.OperationMiddlewares["login"]...)
 	router.POST(options.BaseURL+"/v1/auth/refresh", wrapper.RefreshTokens, options.OperationMiddlewares["refreshTokens"]...)
@@ -26139,6 +28738,13 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.POST(options.BaseURL+"/v1/auth/mfa/recovery-codes", wrapper.RegenerateRecoveryCodes, options.OperationMiddlewares["regenerateRecoveryCodes"]...)
 	router.POST(options.BaseURL+"/v1/auth/mfa/challenge", wrapper.CompleteMFAChallenge, options.OperationMiddlewares["completeMFAChallenge"]...)
 	router.POST(options.BaseURL+"/v1/auth/reauthenticate", wrapper.Reauthenticate, options.OperationMiddlewares["reauthenticate"]...)
+	router.GET(options.BaseURL+"/v1/auth/passkeys", wrapper.ListPasskeys, options.OperationMiddlewares["listPasskeys"]...)
+	router.POST(options.BaseURL+"/v1/auth/passkeys/register/begin", wrapper.BeginPasskeyRegistration, options.OperationMiddlewares["beginPasskeyRegistration"]...)
+	router.POST(options.BaseURL+"/v1/auth/passkeys/register/finish", wrapper.FinishPasskeyRegistration, options.OperationMiddlewares["finishPasskeyRegistration"]...)
+	router.POST(options.BaseURL+"/v1/auth/passkeys/login/begin", wrapper.BeginPasskeyLogin, options.OperationMiddlewares["beginPasskeyLogin"]...)
+	router.POST(options.BaseURL+"/v1/auth/passkeys/login/finish", wrapper.FinishPasskeyLogin, options.OperationMiddlewares["finishPasskeyLogin"]...)
+	router.DELETE(options.BaseURL+"/v1/auth/passkeys/:id", wrapper.DeletePasskey, options.OperationMiddlewares["deletePasskey"]...)
+	router.PATCH(options.BaseURL+"/v1/auth/passkeys/:id", wrapper.RenamePasskey, options.OperationMiddlewares["renamePasskey"]...)
 	router.GET(options.BaseURL+"/v1/admin/users", wrapper.AdminListUsers, options.OperationMiddlewares["adminListUsers"]...)
 	router.PATCH(options.BaseURL+"/v1/admin/users/:id", wrapper.AdminUpdateUser, options.OperationMiddlewares["adminUpdateUser"]...)
 	router.GET(options.BaseURL+"/v1/admin/audit-log", wrapper.AdminListAuditLog, options.OperationMiddlewares["adminListAuditLog"]...)
@@ -26303,6 +28909,98 @@ type GetRootdefaultApplicationProblemPlusJSONResponse struct {
 }
 
 func (response GetRootdefaultApplicationProblemPlusJSONResponse) VisitGetRootResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetAppleAppSiteAssociationRequestObject struct {
+}
+
+type GetAppleAppSiteAssociationResponseObject interface {
+	VisitGetAppleAppSiteAssociationResponse(w http.ResponseWriter) error
+}
+
+type GetAppleAppSiteAssociation200JSONResponse AppleAppSiteAssociation
+
+func (response GetAppleAppSiteAssociation200JSONResponse) VisitGetAppleAppSiteAssociationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetAppleAppSiteAssociation404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response GetAppleAppSiteAssociation404ApplicationProblemPlusJSONResponse) VisitGetAppleAppSiteAssociationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetAppleAppSiteAssociationdefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response GetAppleAppSiteAssociationdefaultApplicationProblemPlusJSONResponse) VisitGetAppleAppSiteAssociationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetAssetLinksRequestObject struct {
+}
+
+type GetAssetLinksResponseObject interface {
+	VisitGetAssetLinksResponse(w http.ResponseWriter) error
+}
+
+type GetAssetLinks200JSONResponse []AssetLinkStatement
+
+func (response GetAssetLinks200JSONResponse) VisitGetAssetLinksResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetAssetLinksdefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response GetAssetLinksdefaultApplicationProblemPlusJSONResponse) VisitGetAssetLinksResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
@@ -28381,6 +31079,609 @@ type VerifyTOTPdefaultApplicationProblemPlusJSONResponse struct {
 }
 
 func (response VerifyTOTPdefaultApplicationProblemPlusJSONResponse) VisitVerifyTOTPResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListPasskeysRequestObject struct {
+	Params ListPasskeysParams
+}
+
+type ListPasskeysResponseObject interface {
+	VisitListPasskeysResponse(w http.ResponseWriter) error
+}
+
+type ListPasskeys200JSONResponse PasskeyList
+
+func (response ListPasskeys200JSONResponse) VisitListPasskeysResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListPasskeys400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response ListPasskeys400ApplicationProblemPlusJSONResponse) VisitListPasskeysResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListPasskeys401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response ListPasskeys401ApplicationProblemPlusJSONResponse) VisitListPasskeysResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListPasskeysdefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response ListPasskeysdefaultApplicationProblemPlusJSONResponse) VisitListPasskeysResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type BeginPasskeyLoginRequestObject struct {
+	Body *BeginPasskeyLoginJSONRequestBody
+}
+
+type BeginPasskeyLoginResponseObject interface {
+	VisitBeginPasskeyLoginResponse(w http.ResponseWriter) error
+}
+
+type BeginPasskeyLogin200ResponseHeaders struct {
+	CacheControl string
+	Pragma       string
+}
+
+type BeginPasskeyLogin200JSONResponse struct {
+	Body    PasskeyCeremony
+	Headers BeginPasskeyLogin200ResponseHeaders
+}
+
+func (response BeginPasskeyLogin200JSONResponse) VisitBeginPasskeyLoginResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", fmt.Sprint(response.Headers.CacheControl))
+	w.Header().Set("Pragma", fmt.Sprint(response.Headers.Pragma))
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type BeginPasskeyLogin400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response BeginPasskeyLogin400ApplicationProblemPlusJSONResponse) VisitBeginPasskeyLoginResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type BeginPasskeyLogin429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response BeginPasskeyLogin429ApplicationProblemPlusJSONResponse) VisitBeginPasskeyLoginResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RateLimit != nil {
+		w.Header().Set("RateLimit", fmt.Sprint(*response.Headers.RateLimit))
+	}
+	if response.Headers.RateLimitPolicy != nil {
+		w.Header().Set("RateLimit-Policy", fmt.Sprint(*response.Headers.RateLimitPolicy))
+	}
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type BeginPasskeyLogindefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response BeginPasskeyLogindefaultApplicationProblemPlusJSONResponse) VisitBeginPasskeyLoginResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type FinishPasskeyLoginRequestObject struct {
+	Body *FinishPasskeyLoginJSONRequestBody
+}
+
+type FinishPasskeyLoginResponseObject interface {
+	VisitFinishPasskeyLoginResponse(w http.ResponseWriter) error
+}
+
+type FinishPasskeyLogin200ResponseHeaders struct {
+	CacheControl string
+	Pragma       string
+}
+
+type FinishPasskeyLogin200JSONResponse struct {
+	Body    AuthTokens
+	Headers FinishPasskeyLogin200ResponseHeaders
+}
+
+func (response FinishPasskeyLogin200JSONResponse) VisitFinishPasskeyLoginResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", fmt.Sprint(response.Headers.CacheControl))
+	w.Header().Set("Pragma", fmt.Sprint(response.Headers.Pragma))
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type FinishPasskeyLogin400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response FinishPasskeyLogin400ApplicationProblemPlusJSONResponse) VisitFinishPasskeyLoginResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type FinishPasskeyLogin401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response FinishPasskeyLogin401ApplicationProblemPlusJSONResponse) VisitFinishPasskeyLoginResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type FinishPasskeyLogin403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response FinishPasskeyLogin403ApplicationProblemPlusJSONResponse) VisitFinishPasskeyLoginResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type FinishPasskeyLogin429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response FinishPasskeyLogin429ApplicationProblemPlusJSONResponse) VisitFinishPasskeyLoginResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RateLimit != nil {
+		w.Header().Set("RateLimit", fmt.Sprint(*response.Headers.RateLimit))
+	}
+	if response.Headers.RateLimitPolicy != nil {
+		w.Header().Set("RateLimit-Policy", fmt.Sprint(*response.Headers.RateLimitPolicy))
+	}
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type FinishPasskeyLogindefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response FinishPasskeyLogindefaultApplicationProblemPlusJSONResponse) VisitFinishPasskeyLoginResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type BeginPasskeyRegistrationRequestObject struct {
+}
+
+type BeginPasskeyRegistrationResponseObject interface {
+	VisitBeginPasskeyRegistrationResponse(w http.ResponseWriter) error
+}
+
+type BeginPasskeyRegistration200ResponseHeaders struct {
+	CacheControl string
+	Pragma       string
+}
+
+type BeginPasskeyRegistration200JSONResponse struct {
+	Body    PasskeyCeremony
+	Headers BeginPasskeyRegistration200ResponseHeaders
+}
+
+func (response BeginPasskeyRegistration200JSONResponse) VisitBeginPasskeyRegistrationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", fmt.Sprint(response.Headers.CacheControl))
+	w.Header().Set("Pragma", fmt.Sprint(response.Headers.Pragma))
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type BeginPasskeyRegistration401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response BeginPasskeyRegistration401ApplicationProblemPlusJSONResponse) VisitBeginPasskeyRegistrationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type BeginPasskeyRegistrationdefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response BeginPasskeyRegistrationdefaultApplicationProblemPlusJSONResponse) VisitBeginPasskeyRegistrationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type FinishPasskeyRegistrationRequestObject struct {
+	Body *FinishPasskeyRegistrationJSONRequestBody
+}
+
+type FinishPasskeyRegistrationResponseObject interface {
+	VisitFinishPasskeyRegistrationResponse(w http.ResponseWriter) error
+}
+
+type FinishPasskeyRegistration201JSONResponse Passkey
+
+func (response FinishPasskeyRegistration201JSONResponse) VisitFinishPasskeyRegistrationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(201)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type FinishPasskeyRegistration400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response FinishPasskeyRegistration400ApplicationProblemPlusJSONResponse) VisitFinishPasskeyRegistrationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type FinishPasskeyRegistration401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response FinishPasskeyRegistration401ApplicationProblemPlusJSONResponse) VisitFinishPasskeyRegistrationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type FinishPasskeyRegistration409ApplicationProblemPlusJSONResponse struct {
+	ConflictApplicationProblemPlusJSONResponse
+}
+
+func (response FinishPasskeyRegistration409ApplicationProblemPlusJSONResponse) VisitFinishPasskeyRegistrationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type FinishPasskeyRegistrationdefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response FinishPasskeyRegistrationdefaultApplicationProblemPlusJSONResponse) VisitFinishPasskeyRegistrationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeletePasskeyRequestObject struct {
+	Id ID `json:"id"`
+}
+
+type DeletePasskeyResponseObject interface {
+	VisitDeletePasskeyResponse(w http.ResponseWriter) error
+}
+
+type DeletePasskey204Response struct {
+}
+
+func (response DeletePasskey204Response) VisitDeletePasskeyResponse(w http.ResponseWriter) error {
+	w.WriteHeader(204)
+	return nil
+}
+
+type DeletePasskey400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response DeletePasskey400ApplicationProblemPlusJSONResponse) VisitDeletePasskeyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeletePasskey401ApplicationProblemPlusJSONResponse struct {
+	ReauthenticationRequiredApplicationProblemPlusJSONResponse
+}
+
+func (response DeletePasskey401ApplicationProblemPlusJSONResponse) VisitDeletePasskeyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeletePasskey404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response DeletePasskey404ApplicationProblemPlusJSONResponse) VisitDeletePasskeyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeletePasskeydefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response DeletePasskeydefaultApplicationProblemPlusJSONResponse) VisitDeletePasskeyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RenamePasskeyRequestObject struct {
+	Id   ID `json:"id"`
+	Body *RenamePasskeyJSONRequestBody
+}
+
+type RenamePasskeyResponseObject interface {
+	VisitRenamePasskeyResponse(w http.ResponseWriter) error
+}
+
+type RenamePasskey200JSONResponse Passkey
+
+func (response RenamePasskey200JSONResponse) VisitRenamePasskeyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RenamePasskey400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response RenamePasskey400ApplicationProblemPlusJSONResponse) VisitRenamePasskeyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RenamePasskey401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response RenamePasskey401ApplicationProblemPlusJSONResponse) VisitRenamePasskeyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RenamePasskey404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response RenamePasskey404ApplicationProblemPlusJSONResponse) VisitRenamePasskeyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RenamePasskeydefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response RenamePasskeydefaultApplicationProblemPlusJSONResponse) VisitRenamePasskeyResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
@@ -33752,6 +37053,12 @@ type StrictServerInterface interface {
 	// GetRoot Service name, version and links
 	// (GET /)
 	GetRoot(ctx context.Context, request GetRootRequestObject) (GetRootResponseObject, error)
+	// GetAppleAppSiteAssociation Associates the iOS apps with this domain
+	// (GET /.well-known/apple-app-site-association)
+	GetAppleAppSiteAssociation(ctx context.Context, request GetAppleAppSiteAssociationRequestObject) (GetAppleAppSiteAssociationResponseObject, error)
+	// GetAssetLinks Associates the Android apps with this domain
+	// (GET /.well-known/assetlinks.json)
+	GetAssetLinks(ctx context.Context, request GetAssetLinksRequestObject) (GetAssetLinksResponseObject, error)
 	// GetJWKS Public keys that verify access tokens
 	// (GET /.well-known/jwks.json)
 	GetJWKS(ctx context.Context, request GetJWKSRequestObject) (GetJWKSResponseObject, error)
@@ -33827,6 +37134,27 @@ type StrictServerInterface interface {
 	// VerifyTOTP Confirm the TOTP enrolment with a first code
 	// (POST /v1/auth/mfa/totp/verify)
 	VerifyTOTP(ctx context.Context, request VerifyTOTPRequestObject) (VerifyTOTPResponseObject, error)
+	// ListPasskeys The caller's passkeys
+	// (GET /v1/auth/passkeys)
+	ListPasskeys(ctx context.Context, request ListPasskeysRequestObject) (ListPasskeysResponseObject, error)
+	// BeginPasskeyLogin Start signing in with a passkey
+	// (POST /v1/auth/passkeys/login/begin)
+	BeginPasskeyLogin(ctx context.Context, request BeginPasskeyLoginRequestObject) (BeginPasskeyLoginResponseObject, error)
+	// FinishPasskeyLogin Sign in with a passkey
+	// (POST /v1/auth/passkeys/login/finish)
+	FinishPasskeyLogin(ctx context.Context, request FinishPasskeyLoginRequestObject) (FinishPasskeyLoginResponseObject, error)
+	// BeginPasskeyRegistration Start registering a passkey
+	// (POST /v1/auth/passkeys/register/begin)
+	BeginPasskeyRegistration(ctx context.Context, request BeginPasskeyRegistrationRequestObject) (BeginPasskeyRegistrationResponseObject, error)
+	// FinishPasskeyRegistration Finish registering a passkey
+	// (POST /v1/auth/passkeys/register/finish)
+	FinishPasskeyRegistration(ctx context.Context, request FinishPasskeyRegistrationRequestObject) (FinishPasskeyRegistrationResponseObject, error)
+	// DeletePasskey Delete a passkey
+	// (DELETE /v1/auth/passkeys/{id})
+	DeletePasskey(ctx context.Context, request DeletePasskeyRequestObject) (DeletePasskeyResponseObject, error)
+	// RenamePasskey Rename a passkey
+	// (PATCH /v1/auth/passkeys/{id})
+	RenamePasskey(ctx context.Context, request RenamePasskeyRequestObject) (RenamePasskeyResponseObject, error)
 	// DeleteProfile Delete the account and everything it owns
 	// (DELETE /v1/auth/profile)
 	DeleteProfile(ctx context.Context, request DeleteProfileRequestObject) (DeleteProfileResponseObject, error)
@@ -34014,6 +37342,52 @@ func (sh *strictHandler) GetRoot(ctx echo.Context) error {
 		return err
 	} else if validResponse, ok := response.(GetRootResponseObject); ok {
 		return validResponse.VisitGetRootResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GetAppleAppSiteAssociation operation middleware
+func (sh *strictHandler) GetAppleAppSiteAssociation(ctx echo.Context) error {
+	var request GetAppleAppSiteAssociationRequestObject
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetAppleAppSiteAssociation(ctx.Request().Context(), request.(GetAppleAppSiteAssociationRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetAppleAppSiteAssociation")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetAppleAppSiteAssociationResponseObject); ok {
+		return validResponse.VisitGetAppleAppSiteAssociationResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GetAssetLinks operation middleware
+func (sh *strictHandler) GetAssetLinks(ctx echo.Context) error {
+	var request GetAssetLinksRequestObject
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetAssetLinks(ctx.Request().Context(), request.(GetAssetLinksRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetAssetLinks")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetAssetLinksResponseObject); ok {
+		return validResponse.VisitGetAssetLinksResponse(ctx.Response())
 	} else if response != nil {
 		return fmt.Errorf("unexpected response type: %T", response)
 	}
@@ -34763,6 +38137,268 @@ func (sh *strictHandler) VerifyTOTP(ctx echo.Context) error {
 		return err
 	} else if validResponse, ok := response.(VerifyTOTPResponseObject); ok {
 		return validResponse.VisitVerifyTOTPResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ListPasskeys operation middleware
+func (sh *strictHandler) ListPasskeys(ctx echo.Context, params ListPasskeysParams) error {
+	var request ListPasskeysRequestObject
+
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListPasskeys(ctx.Request().Context(), request.(ListPasskeysRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListPasskeys")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListPasskeysResponseObject); ok {
+		return validResponse.VisitListPasskeysResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// BeginPasskeyLogin operation middleware
+func (sh *strictHandler) BeginPasskeyLogin(ctx echo.Context) error {
+	var request BeginPasskeyLoginRequestObject
+
+	var body BeginPasskeyLoginJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		if !errors.Is(err, io.EOF) {
+			return err
+		}
+	} else {
+		request.Body = &body
+	}
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.BeginPasskeyLogin(ctx.Request().Context(), request.(BeginPasskeyLoginRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "BeginPasskeyLogin")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(BeginPasskeyLoginResponseObject); ok {
+		return validResponse.VisitBeginPasskeyLoginResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// FinishPasskeyLogin operation middleware
+func (sh *strictHandler) FinishPasskeyLogin(ctx echo.Context) error {
+	var request FinishPasskeyLoginRequestObject
+
+	var body FinishPasskeyLoginJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.FinishPasskeyLogin(ctx.Request().Context(), request.(FinishPasskeyLoginRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "FinishPasskeyLogin")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(FinishPasskeyLoginResponseObject); ok {
+		return validResponse.VisitFinishPasskeyLoginResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// BeginPasskeyRegistration operation middleware
+func (sh *strictHandler) BeginPasskeyRegistration(ctx echo.Context) error {
+	var request BeginPasskeyRegistrationRequestObject
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.BeginPasskeyRegistration(ctx.Request().Context(), request.(BeginPasskeyRegistrationRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "BeginPasskeyRegistration")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(BeginPasskeyRegistrationResponseObject); ok {
+		return validResponse.VisitBeginPasskeyRegistrationResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// FinishPasskeyRegistration operation middleware
+func (sh *strictHandler) FinishPasskeyRegistration(ctx echo.Context) error {
+	var request FinishPasskeyRegistrationRequestObject
+
+	var body FinishPasskeyRegistrationJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.FinishPasskeyRegistration(ctx.Request().Context(), request.(FinishPasskeyRegistrationRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "FinishPasskeyRegistration")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(FinishPasskeyRegistrationResponseObject); ok {
+		return validResponse.VisitFinishPasskeyRegistrationResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// DeletePasskey operation middleware
+func (sh *strictHandler) DeletePasskey(ctx echo.Context, id ID) error {
+	var request DeletePasskeyRequestObject
+
+	request.Id = id
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.DeletePasskey(ctx.Request().Context(), request.(DeletePasskeyRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "DeletePasskey")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(DeletePasskeyResponseObject); ok {
+		return validResponse.VisitDeletePasskeyResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// RenamePasskey operation middleware
+func (sh *strictHandler) RenamePasskey(ctx echo.Context, id ID) error {
+	var request RenamePasskeyRequestObject
+
+	request.Id = id
+
+	var body RenamePasskeyJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.RenamePasskey(ctx.Request().Context(), request.(RenamePasskeyRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "RenamePasskey")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(RenamePasskeyResponseObject); ok {
+		return validResponse.VisitRenamePasskeyResponse(ctx.Response())
 	} else if response != nil {
 		return fmt.Errorf("unexpected response type: %T", response)
 	}
@@ -36514,482 +40150,521 @@ func (sh *strictHandler) ListUsageEvents(ctx echo.Context, params ListUsageEvent
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7L3tchs5sij4KgjujTA5p0hRsuxuS9FxVi1L3TrtD40kT8/cpi8LrAJJjIpAdQElmuNQxPm1D7C7T7A/",
-	"zv7dfYX7BPsM8yQbyATqg0TxQ5bd7pm5cc+0VawCEkBmIr/zYyuSs1QKJrRqHX1sTRmNWQb/PKXRlJ1K",
-	"oTOZvJHXWmbMPI6ZijKeai5F66h1kszpQpFQyK4yb4RHRE8ZGcl4QSKaZZwpQomWt0wQmRHFooxpoqdU",
-	"EyFJZKYg7VEm54plAUkz+WFBZDYQpy/fdMiMLsgtYylpX52fkuffHL4g//P/ftbb7/TINROaSEHYHcsW",
-	"JGMqlUIxIscwvUxZRg2EvYFoBa2M/ZrzjMWtI53lLGipaMpm1CyGiXzWOvql5cBvvQ9aepGy1lFL6YyL",
-	"Sev+Pmid3dDJ6tJvpsxMLPMsYk8UuWOZ4lIcE8VETLgmIxrdEi5IeDHuvqY6moZES5KnMdWMKDpmyaLX",
-	"qgHzgc7SxMw9aD0dtFo+UM55wk6iiKX6iooJU80nMlpopsKlGexy4Tf/Ws0E5tCZ0C+5SqXiOO7yNCHV",
-	"mkbTGRM6JHOup4QKcnJ9enFBwjFPmKAzFpIxTRLYBypiOBlzkN/uf/tN+dIfAMbmI0qp1iwzU/6Pcspj",
-	"0rg7zYf1ay41i4ma0oNnzx2qGDCeKAI7QtqUKJ1JMSF3NOEx1TLrbA3doPVLv/uCdsfvPz4/vB+0/lsj",
-	"iNdUxCP5ofnsFL4QHhEDkMxYTH68ef3KUND1n34AmElEhZCaZLkgOIQhBz3lisiMT7jobYX4diY/Llxm",
-	"dDKjbyRwgrW0D4QcBmQsM/Ljzc3l3n6vj9StVol3W4qE732Q3QetlGZ0xrRjVXmmZOY/9VCwD3oYwRuh",
-	"O/U0Y3dc5oqkdMKOiUzprzkzgHHz2a85yxatoGXQs3XUwm9rhDSjH14xMdHT1tGz/YOmc74Yv5GCAe37",
-	"YTO4Sto1vOwAfFHCDYObyiRWgTn28A/hMaFkZsYiVKg5yxR52j8sYEbGXQJ9Me6ayZHzNMG+3z84bAIe",
-	"+Msq2G8FA2Ihmfk9IKw36Vlm812/u98/eBoG7m8zfDcE8PFB99n+QUjaZoUJVZo82z9Ayus0rgPBaID/",
-	"4NlzH/gXL9dza8LjYr6U6mk5G4/XIudYZjOqW0etPIc3PVPHbJZKzUS0+IktVsF4TW/hRowy5q4Bcytk",
-	"TGcLvDoVnTFyyxbIVIsncKOaR1yQg0MylXmmSMbSxJCgnrKBQLKnSXkbtmGIsIBJd6/gAxYfEbO0sEO4",
-	"UJrR2NAFgMTFhNAJ5eK4BsxAIIsnMR+PWWZwEwDiZi2HBwcBMHiKcE+lMnw1U5qYrWRKm/eU5kli2JUw",
-	"c+CH/Re9gXjrLmtFZjS7ZTEJP3R5CTMu8ggWL3PdRRkiJMLc/XYLDJ9E0aKtGCOMRtOBKKSAjuGjsMWW",
-	"/nlGVB5FTCkDSMbGuWKx2wuUGfxEVZ5u1xxvI1o+C1ozLgoyC6r3xC+DwYeD/e5g8OGbs/f/5r8lLsYN",
-	"XOMkTZMFkSJZEI6srCKCADvBfQZGYZgvSxQjh/sHcEBCGvyZkGgKwkNnHfdYyzgaCO8Vn3G9CvQlnTCi",
-	"+N8aOWwC31XnitmY5oluHT3rB2ZiPjPXwkG/DxuLf+0XIHCh2YRlAMM1U0YOQx7gIXGFvw8/mdTfKTph",
-	"55mcrS74WtNMu7tmSpNxV6ZMkDkXsZyT8JdxJmcB0bITkrZdKXnaJ7Gh5REby4yRUMuw07Rf5vuWF1oj",
-	"XHY1n7FmkG/kKsBnInbgIpABYR+iJI9ZXEIo5LxzTOhYs4yEBoQwIFSTmVSaHPYt+AnVLGuCW8vdob43",
-	"p4QMDe7672l8hVzF/BWhqGr+SdM04REQ/F6ayVHCZv/2V4Wyaznnf8vYuHXU+l/2Sr1nD39Ve5f4FU7q",
-	"uz4KZjajiQGexeZyG1OeKCcxGqWjdR+0TqUYJzz6zYCM7PyqEM7ZB66AvzuOAXCeZRlKTl8KyBNBmJmT",
-	"tKlYEKWpzlXnuNQalcGi+ZRHU4DPiCLfg7pSh/EPe3+og1Mg04gLCkjnwaTV/ZpPZYJaQEAUy+7gHmCZ",
-	"NihcUYZR5+qWSpdv9fb9vRUlDfEBbrMlpWrTMB5VrDLYNYvyjOtF91ImPFpsM6DTPSpq7aZP4L17Jxe+",
-	"kfq1jPmYG67pk7JQdn2iSCTTBWmHNUnUiByKRHlmZIilPX4YPJc005wmnwk9LDmxuCb0/u4QpUGYR7Ec",
-	"ZbWukcj3zC29vUKOnxu19/2/dfE/e/gfv1jzW+ItbMEbqa+p5mrM6ShhX5LthYA6QyH1UJUQWHMZ/GZ4",
-	"YaaNSqo0PGUiJu2wdoRH1lDxBzyozhLyrRz3Dqc4GPxhzdnBLspsxOOYiS99p0UZi5kwVG7ki+gWpHlc",
-	"GMlkghfZD1KwLw4YWAYMR5NJzDKip1RYoVxTLlhMplxpmS2O8XBRtXKaDJECQX9FlT6JZ3yXjS2MheaL",
-	"GIRoqvSQwjAGVk15YkSuKVdkLvMkJgmjd4wISWik+R0j8C5XOqMazBusFAVWB5wxZYTH3UYsxHMQjoaW",
-	"mQ5xontkMuYBj1tHrf7oxfjp6DnrfjveH3cPo8On3RfR02fd5+P+eD9+Ot6n34AhACSG1tFh/0XQ0lyD",
-	"wbSQtoo580wcRdGIRrdMxEd2944qS7oPPh0HTmXMSFgOaskZ1att9oi0Y67oKOFiEpCYzSQIaDIbiJgl",
-	"DP4ojCVSsICMFoRrxZKxETxHC0KNSsey+qidHnljNb05VRac+BjNBKDt0sQgLUdkpXnMNUnkpEcuMzmT",
-	"mpnBmTAMyj8B3hhGUb4PWq9PL9+lSmeMzr64MGmI8PXpJV7IGYlgx4XUZGRokEZTo7+Esygd5gL+Bqbb",
-	"Ccgok7fMmgKllpFMBgJfdH8jloYdsxdGNYmJIVl8x/wtcx1auRWJDYwcU2moXMRg2bEb9Ebqc5mL+Etu",
-	"zBtJVB5NS5NX2/Apsy+JFBNFtCRKzpgUjLBEsQ7wocuMRVLEID2cU56wLwpyxU9i1EVFqPOpoL+IK0NF",
-	"Bnxz0ihBHhcmjQqiw1quGM311NwaCO9VcRN+0UMAxle9wMCa244ybgBLSk9VQGgUyVxo1Nden5+gJVjx",
-	"iehyUb9jBiI8Pf1+eH1zdjl8dzl8ffLn4ckPZ+ERiYAhZUtrH7rbMgxKq2I4Y3oqYxXC7g5EePn2+obs",
-	"3e3vmY/3amOw0EDHUq3Awg83gAXX4viNlK+pWFjNXH1RhZJkVDMCNiSzudSwMi5IIqNbmetja/mzdosr",
-	"80f3xPwREgX4rpakqCuqWYMlC1WCGeVgxPw1l5qS9sXZzTmJMzrWHWcPH7TM7g1ax9l3/WP93eHBkiNu",
-	"VTQuJq3IxH4XFiUpvLF+4l+/2+8fz7973t88c7kjHksW7pDhF3PKtXes0voGNiZhIJAZ/9tvT2zACd6J",
-	"NJOREV++sMi/ZDOasyTpWqvRKNfOgTdiBKAwNxWcIRWEl3ZmMKlnDAzU1pKDF/JIxgtk27/p7TuTMUvM",
-	"JXrHDXcaw7URALu6Y1kiaYxGssoVyrUici6IFSmRsWuj95hFSmFWVUhnqFRfXlhvSpoZjqm5tQeBFyUe",
-	"Ur2tOTFosQ8pz5ha943IkwSRBbWmlTF4vIWJOEAB2pzcJ02GttOPqz+kGRvzD35Gge6XaEozGmmWKWfd",
-	"RS9JgD6nSE4EV4wgXZfhB1E0Gv759undC+pblfOdDnGsIcr2udA88fgrgOtSkkkNSGhxmEwyGjGSsozL",
-	"OCDzKUNRVCaxc+QoLVOjZ2S3XEwMfA/ZvfuqIeMXdO/Bfha7F1SRqIYdS+dX+qHl6K8s0mYrEC9PYQCg",
-	"thiFJ5pcVvB0TBPFgiXU3QINGzGh5sHtL7ua1m8BjNG8llcc7ep1YGOqgU9wzWZqE8OwxHpfzEGzjMLf",
-	"U6qGMxtGZH8bSZkwCiJExU9vXtjtZAHCygz14ZrXew3ItrpimvLhLVtsv1ZVDLR0gU4Nq5MiYhC0FBOq",
-	"SPjn7snlRfcntkDn+Im9MIFCjsj3jGYsC5to8o8HvV6vtWlD3AIKyLx7YJS6dwovfpokb8eto1/Wrxje",
-	"vg+W98sIW6yRC1wzTeZTnjB7P6CEpjC4C1RQK/viMI9E7TWYVpf/vroBj4H3xWZ+9ajvIH0HwWgbOdeM",
-	"i+rT/WVextUQjRv+1WUyse9ts41XMmHmqxkXF/j+/tJ2Bq1c8F9zZn82e3RvnpnzXsW904TRTFnE69ZU",
-	"g+JWzBXLnihiBPsEtHfzwHDKCp0VC7r37Wgec30SOWO9C2IyknAvYxOuNHjX4W8AofwDIHF/ZmycMTVd",
-	"+nMI8l/l+8oXRmqayyweovJbPM7kmCdsCGak4qllCkO88pafwh29+pTdydvi6WxMh0xkMknqTwBdK0/Q",
-	"rFV7FE1pkrAKjEYAuWPZYmi0VjXM2IQJow1XXqjqoOapQdyeOZwhxlEWz2I2yifDO87mraB1yxaqV6xm",
-	"FqU9tA+V6648KwaqPCt2zTzTUibDiCaJJxTNnvyZ0JlHPKXROu9NwTcquHMfmI9kNvRLmBtlRbREqWaK",
-	"rn1X4u/SdFzo54et1fCKoMXTLRhU0JIRGGh2k8xlriOJEk4RnohROuY+oDzJvQG6dTPyFsCpHNb90D0G",
-	"9KMTq2A9QACtbk7gkKRcfgUFarDC5temr628PPz3TQzqlZw8xj1XYvxXf9Hlenojb5lQPuI0mDWE0HSP",
-	"3iLI1fXBs+fkP36+sSHdRnBrltQa9Uwumq0qIJo4AYgpZQPl7ac1AfCFEfRX6dHdEA3LuOZiksD9dkzY",
-	"B+uXoLpq5oPvvSuAMYf4uCRJXLOXDnMrSW6WH5dOFj4M6keyvLYaPLXt9Z38KSz10l6OlYChHVQ0a2Me",
-	"uiu2xi2Kh8FqQO1afcxg7XyXMb85qI34rZcBmjt6aK9sVQugQ8pajtxWRv83H9kMipPLC7A0WYHIyeNt",
-	"dG/AUEeEEgehc3FxI0JpJggdiCLsVEtCiTn6TM64YtXY0BmNGbqtCBc6y2OWkVmuNBiAZK4TfscI1x2r",
-	"K8GxDISWpaZg1uesAtboCdYDCIkEf44DcU4Vmh3AqEQMAsZ5wjC80yPUVRFy5eiXTq0B5fQpFRFLPIYq",
-	"eJ54Q2aynOESaBEdawUhsJdQwxWSGDw2WqY+iTSoBjVuFbtYXWstILIEtHGJU8kjtrrEMRccRFWq6kKw",
-	"gboVtBLEX0PGVp4y17o1VQ7HPNENXIWLmH3wmZuDViInaSZHas1dUgJfeLBXDqc0l268/K33dLt3ZVLj",
-	"nFQprjQV2rvMyrZsexOb47iRMjk1wunKXbx0zABNseGe410WVWDby20Llk54ZYCg9aE7kV37MJpS3bO4",
-	"Uvmly2epzLSNQJm2jloTrqf5qBfJ2V7hr6/8y5x2JmiyZwbEICJAwlzcNmFizBJNt9m7l/DiffA4uBsY",
-	"hHi/jfX4URC64bhw8Q87rHJPP8OJSSPHOH1oiQBh0t3w3gLqkUAjiTf9xhHMe/eF/XdbBSj22uLBDeL9",
-	"xW54Balgt6NyP3zcwDHlIiZn02ps2PuZC62p3whL0d4fNBPm1x65AZ+Asl52VgqJlUCBtk1By0ViZNSw",
-	"BluIAbvgk5pziCQIdtep1EJpNhuOuZiwLM34ltw4dwx90+5A4HuDNuYIwuGBO8ygwEs30VZUVJ7r5yQi",
-	"IFZ/dlZo9KSj0Ah2ApIQIKmR0RmLSYl1ePTWTWQTdSFyTSYsqAQdWXkQMs4IJWGNr4TH6M8JcYKhBDhU",
-	"jwvIHRjCtoVGGjTg4rtsluoFCe3ehsXkoXtZxCQ0NAwJb2s+hBeXcHFGF2aNCHxA/mpES5dQAdtCfnn5",
-	"9s3Ze1DZlphQNBoa9r7tpXtmthf4x4O4V8lr70Hab7B1/g75WQ/O7DNxta+aT2x9y35W1lBRdpeYQ8rE",
-	"ycUTiJPSFVbgghSOyZizJEZvfMIh6p1mzIb+mD9ETPhEmMtglX5m9MOwHBOVduV3TtuExtwaVcyX+Drw",
-	"E6FQHRpJPYX5J/yOQTpzNfOr4cwrmF0O6zHv2LQl7SIYnihis8yMGppipB/9MMQ/HHguYjKimiZy0jEc",
-	"KqHZhGXkjiY5c2mN/QdAG6VDtD6rtRf2lfUmsLgS+KhIm8eqY1MvaZLIOTMao0yQqVvUIXI8Ni9rWS4c",
-	"DjXLhbJxpYFZozOSuDdxJLTyxxACFpbyRYg5l7W6C08Uqayg0yMnLkQTty9JjOJPF4BquSo2DvOZHRfd",
-	"GGBR8s2nB6uM02ouu3Hm11bdqXPlft/62ZvZ9Ixp6uyofiOTh5luVlodH64mX270+Qct4ZMNkgXZhyjV",
-	"PDUsB6m4SK7c3xVlU5qZg0yGddW14cOKtSLNZMUAv1Y2ta8SSgSbF5JqW0hh+QLmEyFLJlj1YCPabCkb",
-	"n6Qpg7IVXJVysaUIROEnyoG03bxGm1zlRWDXIcowYRFB7HWemnkOrfQ1M4NLwax3fnnYCnKvIZDDZYx9",
-	"DwAZsc1vqq+LdL6DXXICV2U+35A+v6lmM2AZOToMSj+RzNF7WKb+VrCz34idIp+NrAMecLKwECyFGhv8",
-	"CQMS0lxL899KgKzMyEcz2hEZ5yLC0Fz3ryPyUdAZu7+vn0hZs0JY36WsZlB5JKHNfOiNkdfBuGOlxPd2",
-	"Ububh3xKspbpMN2w5fs7bnmu2NCRls17WUtfP6PqUF4kAUkzZmmuUEsNjaH+6fi5oY3Q/RH6DaLOFbE5",
-	"Z70q6DmBrrg5tpHonLz1OWQ6nxhX2cF31ySWSUIzBZkh6D265cIjnkExFaO2xf5TXzlN/GCecc22/IKL",
-	"NNdbvoty1ZYva6nR5Lrx3RWjWAqREna2oLoL9RW6SbZT8T/Lab9ko3yyahxr1sRc0K33x2yTy8vnF7px",
-	"SdiQcIH5SyNDiUKT3EYZV+it5OPux2ETtEsHU4BeKlFLQ5QraHJEvHRm3k+w5n9JC31hbV4x02/EuJfW",
-	"qPvYKPe6dIms2pF0nhkhiIRm3WERrS0YixU+hM0wjPuYUEHCYvdWXrZngtGO5TaGxwQV+oDE7I4l5hix",
-	"UpiUSYXd01tGNPug0cmHRbowTw4fpzTTCpQMw/aLyY1+gSXDCJ/BSO0RVez5YWEie3f1SgFMUTTqjnnC",
-	"jvb2PvL4PuxgDhfeO+YHRdpQdQunOiZG47HZtpc002XCHVdkzDQkno0zOUPDKJlKpZWHKZe4uioTZuDh",
-	"pKCJQ30efBlBADnF4DdpF9sOJ2brPcAOwiZ36rLKJprYFrHLta+i9Pt1UevLNIcYAJ4LiwI2yMVIUgU9",
-	"IvWtJ8thgy3ri3jWtrk4XheutMcm5GVpcdU7ayXY1V8aDmrbsPHl8JBiovebhC0byOH5oM7nazbATfqi",
-	"NVTPqTKqY5xHLtmmmhlq6ZoLwnWhwR0Trl0qijXzlBKo40U+Eo5r63eKImb6w0RerK14o9dvE0xQvr8N",
-	"ntV27PGR7dpmYH9cDQO2AQx+jdIuYQihJVuapwt5YrMLaZcQCCvuDZ1tfVshtGJQ3AJ4DC3dJQhyXWhG",
-	"ZXuDZU3F7ukSlLVV1sBppLV6IpmnmmLNuQSCYaWE3DjP4LoDD4Aq03o8SWLKJmQCncGsZMQmVGDIESb5",
-	"G3I86PdBtZky0TlecuKQsUwSOfdQ5VYOBrSHW9/C0s7jAE3bdGP9RNvy2No+fmxO7KlWiaPdv510/3u/",
-	"+2LYff9xP3h+eP/fvNlYtUKYOwX9mkEin/Dh7P1jmYGbgGo+4gnXC0x3d5K645ZU3dqXcUSCG0xoPGUZ",
-	"ExFE0W+yCn4F942Hk8JBPz4HLUSLHXCIZpN85so0rxJm8TOhilDyH9dv3xBcV0CYMJdIjL9Y2bnNC7+P",
-	"CggVCxRfoVyg82J0eq3t8xF9BxhUoH7fGHa+ypsffMYlr3/AQcOJfL7DLvTVZVF/nNHJrPDVF5L7MQnB",
-	"JhYaWKy7262ph+WVwdUN8r4RZNCZ70ZbZYpb4tYDD/xBJ70mFOoTkMCGQj0IAT6Xql2GDDSLsGTGjLSB",
-	"eNAc+XBU8+mBYmP079enl4g8bVSxc8VcvYcQDGFYy2RKwdXnJGX7csZUnujifaewByTkygVXAAbGOXr4",
-	"hjMVdnoE71By/fInZV3DRowG5Zmx2iqkkcJxBTsowhXgcNlmlU4THiUyulWkHVqDvWYfdAD/e28gt09B",
-	"9w/I3//zv8zTv//nf3VqTsadrsxlM3plN7Y1kjZUzXNeaHd0hGPBHlLZAReNY468FrSj6qlqVfqyVtbt",
-	"bYAOANzu8lop5ThlucsqkasysmPDMQKiZgzdkFCd0nwYFPUDynIBErW5IjDZb+93PGp1Y81MTxSUlCHS",
-	"aXzgim4b4cUAA+VmUmp0RXitslQ691+COIR/xtIv/0TZUtOb1ZElbudOwcWc4t5tLeRg7hDCGDQIUw1M",
-	"EJnU4zPAd03B156QkS10qzSTs1Q3BnhcGMQn6JOEisfQaSJjNFbAncDqr2pHs+Vcw0qOncfFEu+yDK9L",
-	"dFc9c9W0XtmYwLPBS3NsgxjvPofdCuqE3ljEL/JVWlyq1jJT+nnKoymhaWqZhwEcYoPGMjvGulZGFlIr",
-	"uVRPFJQ3c1qIIy+cY85GXttM1bjpkdcKm3MAeSzmeoE/sfhQYSYm7SLgSk1pylSnRy4E3Im0qIz+RNVt",
-	"1rUBnygS5lkSokC+arsm7VRMAvLXlE0CMuHjgMzZKO2sWLQBJB7fQ2EtMJwLVr1LMJChZux2cECIU7kk",
-	"V5ir8rLRzqGZRw8SjnkcQrRP9QU8G1e8jijBx2MIRsVrHK/pYuXeRR0Xlaafkdf8ewM97kdAeI/1yNPg",
-	"xdODYP953/YTCAglly/PSSwjuL9I232/3+9D1wfzDhxYmlAuunCoxdtQVzAui2XZLiFwO7TNq3t/CEDH",
-	"CsifX78KyF9OzP/evDX/e/3HVwH5D3pHrwFrAqKmLME4K3QGGGXsmLy7Oe9+Cx6NTo+cmBeK7iagw4Ft",
-	"pW0dF+bjy5fnULIP190haZLbW9kaJ5+g1ufCqtiHiLGYPD0I+v2++T/cmh45EQsLidl5uwtYPgu/sQV8",
-	"QAe0MWWpBAK2CIB5VgbFwz03+95Hfr9nj3Tv41/vQ4M6tlaRza+HiWZcKYODiJQ27AsxCGymY5mLODTH",
-	"7WaBW5S0w7//53/tmdf2HKIBopunsEvDPEv2DLl0bFh7LWoAMshsiDMbo10iIE4CgJ05ss0EDHQ2fgHq",
-	"5yV3TIFUO6EYYLSc+JR406EARr+EwMFatpkKy5ps8CDsbCFLLF0HDg6vUua2zWexwvqhtVoGshW0Ejlv",
-	"Ba0pn0z9KaDZFt5f85LXtsM+6K0MAvBiFf4AT2E78cg3NTjfv895EntFlMZicH86vSYZu+NFAgWWlwaR",
-	"dZTzRBOs9V+YQs3DGGovZTGLbemllQXjlFBncvv8+Ykc2oKJTSHda6p225RKojPGyJTGJBcIhJHPbb8I",
-	"Q5QIvwHBL4g3Q7B0FO7FGtyNR3MhxnL1ZEbuwNaZeStHCzsrxnyye1gEG48ZFnDFEaziZ+40xTRUam0r",
-	"QW/ZMKLQ/oQlqE2YewZL8CiSsZhGuqbDlOucyEzmmotaqGhFCp1KpRu9qlwobTQkL8t5bUaJSxy09fCw",
-	"JjEUhmVJgt1keEQVoYbrbqW2YNQyOCmUP+AcFXZsZ+TeRK4HBWgR6mNCRxhkUiTEG+WFRwzMFahQ4bc9",
-	"v5uIT/A8tkKG18Xb90FLpkwM0aCtfJ08XOZMPWZe1RcAUbUGYixV5lEhpNKTjKmt4Lt0LwPJxHy7r67g",
-	"TbDrw7HuVHsjT80vQ1sQc0tbBoR6Dg2ycO3HALRsCD1NFqR8ryy7Yy5mcCUpiDs3PDGrWWc275Ub1Wee",
-	"mathJIVgkV6DoD+z0bWMbhn0zHDv7oqixSBeBF1ifci26kRboe/aCa4cTY1RLKFvBc8c5lRpo+B+nqNr",
-	"5Lyvq6S1JCTwTC98GlIxpav3ZSbqzukCuxBBUBAVNl1AZhtvklWkguQ0VzeznK7dd+le2mW3dbZS8hsv",
-	"J1xj4+6U6OcVoaLpMGUibnSJj237oN3q/3mc2T6rcpTkit+xxmpqWzlwbKshkP2WVtS8KRVm1+CXXVbv",
-	"FwVFLZfxRu8ieIVTKRNwDXOleYQGAGx3paZyLvyWunSLnL4a1Jc2ZNrWgtpaoEnrAUoNe3LpdR3TCMbZ",
-	"KTTCfTOnXO/IuO2nMXDHBnEDDa6GCT0AtkgKpbM8MnLRuknAs/GgGXicsHUjYzpa488uMKLhheW48GKw",
-	"+pcrO1mDy7sNwdJZ+/egcfsbjr0R7a6c+LDibzE3nYEbRLOm42kmVxj4N6JUmNuRKdRnnbGZzBbDkWsU",
-	"tQUCPRJdl7CsbPKUa/VlsHnGldp64bZ5wdavPxKl1AgDtqaAuwKTf5/NjcNEtDidMizxuFR8lEKp7EYn",
-	"XDWLZYUXqiKazVkX8nSzIcF+FVTn9sF+bvTAIp6q0cZSlHnFNNIZ5q0XNs+DZ88qtZy9paZlRJerT45k",
-	"vGgFRQ8+2wbRtnp87yVAMPKtEjzYFZ0JkAubAweZAm03MxYkB2uiNdxhXBJxdTTLRe5Z2WJj+VYnttqd",
-	"8m9w0lzSpyhetqTUWQM0BGgX5j+z23maSBqTNvYWBV/DImXVlrwxixKasdjPwh5SkHzLgMVmDyfIwooV",
-	"MSShOemwOAlckzPGiyZXMbpxVlk9K4TphBHFtXJxs2ApagsDd8IVizuFijS2XRiwD2zSMF8tCXRz7iR0",
-	"R14Okqs03PZGxyn+N/bZgjXXqCgXwmCCYjYa33WpN5t/bG32mC2MPVudL5/rhygr1armsOCgjv/F5gUV",
-	"vaZW9XxDZCg0U3MlTlcTRZiwnXUxV4GLSY/8xCFciUOLM1x+GdwSmgHBq5VmDKIJ7Psxz1ikZbYIjwYC",
-	"kj3CWy4gCAoCngKL26SNKgi019+z2RroQgAxKcQib+t5wqMQbznn6t6cgxGfisUciGjEEjnHfkFumaTt",
-	"/mlOH31B27mkt6Qas3u1ICoOF2IBgPcaaG444GURN6V/zLxA2uGgNWiFK1ygvBuK6Z+47qREZ5Qn5kTD",
-	"vfCfgV3sSuNwkGXvAnMQayn1Eeq8llT/tZd5xTagtl/2DgU+HT5XkoQP+y+e79ZQYe1ZvLt65TGCPKD1",
-	"w9Z+tVoLizVgPawk6nJRWxuz8bTfD5oaB00ZhCrMZXaravUmnj7fopu3H3yQaPw+Vz9/AgHvuOpRhtsC",
-	"o2hLn7YTVjY2iw2acefTOJfHe9t8iv6IqvqVtAUrg6ZSO+nOoHMXH3gK/PC/rbq2rfMEd1k9RNCpTFuH",
-	"unYP+7brR0YTPK/6Xj3EVbKqMEp/tattfCprVdOtTRSFNlrKdyteg8pSfTv0Hz//1FAF+4Sk+SjhERTw",
-	"bV+dn5Jvnu1/01kNhKDJpLorUD/buzF+6eK2IUb8Fn0M5bAnfqnF+3Gu6smmfLJZtzcTIjj4fQArMzMY",
-	"0Bs273oVuVwp5q1uW7P/mxJNYUDf/K/khIttOfqym4BGOlm4YJQQemBgZI1rguErlgfKcCFKr02lLcP8",
-	"wOBrTR4Vvvn0YHM9o8euwe3WtgTK88NdL/81BaHtqUDg7qp7hmMElgtnJCnlGTaHrBbgBvd30QsSiJko",
-	"zdIjIqSNg4QoxHA2phjQGQ4EFOiqt3Ocjele0YADQ/mtGjqVcEtTaEhXMmmuUYcqM8fX9wQoCu1vKm7z",
-	"+vyk6MUJmeKvTy9twOX3roPL9qEZJ2I1I4C0w48DOI5B62gAwUKDVuD+cdTr9TA9oPIORBINWoH9rdfr",
-	"efhbg+K4bYjR69PLH8H29qMtW7hsLRYNMUbWJgjm9SMS/v0//6/i/7sUSOhPD1YZMAaNZZ5Vm78VkR84",
-	"lEEqqgciYebl/eeVV4Pl8WkCnMGVd4XqC9Dk1rVpm8q5KrqwyrEtI9dB7CltftVR6f7o4JMzy2C/1u7z",
-	"n8xilwj82/0XB0FNJ/wfg0E2GIjB4EO///4PXrXw9enldSR9lkTgkeERFqawfQ1ZRhQDY84xCSeJHNGk",
-	"sIFArK/9NcCvao2VVVFYX1fDlW05BBzMe/sZEIuUhJXkLl+AvFaV5I52qHTMZQggHduEo3pN3+YiY6sF",
-	"S2czKhrizNJMTjI6I1kuiAuZs5lMU6l0HZJOb5viwQ/qAom1DD0GrfEYiitqiSE/Lu7omISaKciIgipc",
-	"yEPRkmFzsIyKQxjy9Tld+KMaKn1mVzfnx5ubS2LfwABga2pHXzREUBc2RG6LTqJ3DS3W4F3bOoCmzpE8",
-	"J7mjaXpH1WdzSr8jug2LQOJ0lT6g/GVi7R/NWNswe1khLaNCuRyHDQDcFO8+0DJk1XtP2KGIwe8CdJEx",
-	"OjMgD6dapwYTlWJh5xjrwGBVTqCdrahmN9s1siXUoB/ZZF1udGAtGI6BBMi7SqIp6baGWysH71DnoQbv",
-	"gptu2dpz+VKwORtuxe5s6udnC1hDlmZolxwuH6OflRdYvdn6UFaAfH64llXvZgRb4qC1XjNrmV5TadSt",
-	"+BTe6Ct9iPFHzM74+//2v1sppw05Xl280YCzFpimirwL62B9emBNU1WgKjVlS9TwKA0Hz55t1l/WlDx9",
-	"68kDsO+bmxlEDAII7XERNBrAP513bmJ6UiYnxfufxDF93O9EkBDpxFCE+ZfCpKcimbjs803aaa6JhkwV",
-	"br5DfFvOl8h4XVM86B9+u2UYXLm2tfziEczupST3tZvdC0i3s71v6iL6lTK3B3GzFY1jpXbubhrIUjw/",
-	"yyao8aEwSEloxg8t48vYTN4xq9QjsF+Uu+0m59WzTd27vTf2H7/IlAmacrA1qd67dxcv32+diCppyruR",
-	"jNmEib0CjPvq5+qWp10sckyTbhEBY5vKrhEoqxang283blGJqlCHdq30uWlLfnmP437JjfhE3r47E25m",
-	"NzfMx2QbgsCanRjytmIZNst831CrXMtIJmtTq2yoMPcmKTVqR1ub9+0dtC5JCmscOqfPBulb3tYD1zyr",
-	"rK+pNn7DVeCvibWp8hUUqBgi8uyelGVrO0B42jUWnTLyM6/aNry5VjtZmqrzLkG8Zi9OqlxjCXQpk4rX",
-	"0Ua9z+gCGzQUcVSuxKdt24CaGFTO4NigQ9VU/U/jSMu3p12Gv0xVrWDQThVUHmKsaaqy8snhMdWCJZ6+",
-	"5YXpfjesXCpPg5VkszzSeVbJeqcu2dfq74WNFqq7FMUrhRTr6qdVqrlZem2wu7nUCqNgxKTNNeDblN4x",
-	"MmJMEGx5HRPFRcS2VDEKR+gWmoLBI1s40rKrzfRXqWJSqvm1omLFIVXOMijdoVXEqaHeGro1gD6OGN9c",
-	"QPbrE+QdrA8LC9maHTSy8IopOpqy6JbFmG6vNMGQU6Pg4d6WcaYzRoUi4cf70MPk79cv9HrFi+9cX7Ht",
-	"Ng7/sIHpDZ1Ra/Z3M/LjIc5GZzAMuuY0S8djY6mtbeGpued2qIK1hj+vZbwltxxWoN3hmlkpoYuD1JhE",
-	"FeimbawKvWVL0JoZz7AbhTmbMZd+3Dg/OXWu14c56aHyaunhhSuFLTnutdTp0Ij4aDDJWCSNvICPPO26",
-	"3Gi+LhkbJIfa2Jvw58q+fCpjVtjvCmA3fX3z9uay8uVytkmxCO8Jnp+8Bv+2L0V1Thfg43H+blr1rmOl",
-	"kox1aa6nTGiOmQhVl1wl9sAsprW8KxiycMsWTShROME/JQKv8K8+9beHt/797Ym92DIPmZvdzipQb1Kd",
-	"aijW1Jc+sI3gwNHFFVF8IrpcHLsm+LZMcFiuO7QnpXobw+dqEFcBKndmYyf511u0jV67pfi95aHVho7b",
-	"NGH5fPkkqMfsVHNtc4sz3y1/njHWNaMXSQ9HRWLT80ObFqBIyrKiYK1g2HzQvvUtSdgdSxSJGUuD4vH+",
-	"c/IT/94I0qAAtm0nvqJyEdgwuJi4WkI4U8erENb6/G25Ha6TwRanfyXR3KLYr6vEcCkVdturl50PMD9p",
-	"f8uMgE9pAW8F7UqxcQNosNwzvIIBS/izvIEWyTfL3HXiWNVcoKKnLVDlaYPhaqwRpRcJ62zdKG2H1hZr",
-	"mv69r6xgO0fhI3GQfxxCXDJKV8z4JZLsTGe7dr4vTvExxPeyf+TXrfNVNszXjWWXDiyvXZOGlTogUESV",
-	"C1KvhOiJJy17FtfHeCf4h+p9v7Xtp4w8ixKax6yrpBBMdw+7z3y34WpXY+yw4FuunAuIQ/eEg1Ghp5lM",
-	"eRQGJExkRJMQ4znleJxwwVyfI0jVhBmgWiN1O9R15faTssy+rTvY246Le9oUF/B68cAAcUpTChX+OVMN",
-	"gs4HPZxzEcv5J/aVXu6pu3W5Vx7ZKiprqc+s5tK+u6lFGm5vY22WotmipzQNXzLcN7Ux4DZSxTU7W9pK",
-	"335U4XJAFDOWG7HVWT4GP1vBDw9nW6UeMHxvjLQvkLXZmGGmf6xl/AagX5Z4u8TYitaNcOHOeJJgw2WD",
-	"BP9I7Rsf3JLRt6fVli3NrcXBxFNI0+bGqdWpN3M1N3LaGDjX3LnJdmPZapSipGVxT3FxRxMeD21l4MJQ",
-	"tUHFLXqKNQaeX1pTxakUY25Oy/KunTIlHzP9YpckCgf8Dxltio9/e5Lr6QFxw5CJefW4kr8Cro4RFFeG",
-	"/BNC4zhjSjXmtTRcXvZXjHz3vgFTD5fLlXoW+PkyW4rAr21zXjan3yydV2WRlUGDDeeYyVHCZv4cs/NT",
-	"8uLw2TckxZdsUrhPKAptLwpUIZqpeLWdoqFGMqPRlAvWNSwAHpj368VJgAjRMlx6AVbjcVZLt4xkvDgi",
-	"FpwFGYD7eNAyapCteewNRN+5U5X9Rq0rxpBCnRZYCpYi3TomvFKwxhcQbisW+gnRci4oA7BU8eVuf8+F",
-	"NHrriJZ2yqX6I9COJGN1Q2xh1LO9UOZ0AV2h6xZbhhZFm0q1fVT8OhuoY87LSkZ/9GL8dPScdb8d74+7",
-	"h9Hh0+6L6Omz7vNxf7wfPx3v0282JZO6sQ79plwoSV6f9E8FqpJmVPWXwDkh764uykrYrjC8rQ4LRGg+",
-	"rJ8iBGEe7ZVV/Xsxu9uz76u9knJaW7apwDVVHLbWdF7Z5WBNK7bLTI4hHTzexvayKf4wLXZjRzfmFUsT",
-	"GrlgDizgXRnsqFLG6fknWFmeHz6WlaUa71Hp4Vy5HqrhiSfd/067f+t3Xwx7azrR3fvPxwnXXnV/tyCQ",
-	"eiTRRgHrk3NXGoudWEb2RFUKudhUpqKH7RPl7pqtkjFsCWn1UIOe+/4rwDVPb/DPXVjpMyan1GO/bAm1",
-	"4rQeml9iCeNBRuMlOqiJh/3K1bGK4rsG9W5d4eIfCHu34JTbdqq0h/wIxgvHR792m7KF83HSATbi+aeF",
-	"lX/xCOrHpsLf2fL/6XhEE3VYafGxuf5GEePL4t+/boWGW+GK0ZgLpnx+limLbj3Pt+8dUa+Tu333iKXv",
-	"VgogL/UUeO9tJr0cT5kxGi92qKRrl9+wabmeXtqAqt1Nl9t8tawf/8xGJ7meCkKVMq9K4ZI07YgkYhmb",
-	"SbEgofsXdD9btUmVvz4gTL9Mc9w9uPYSCjf9xBanxSCkbbAf68lUbCUyIxnTeSa8zWmW4ykrC6oB+H7T",
-	"l6sxcb5DdubQ34WBGsGuRjnuCPqnRlMuRzvUhmuG+ObtzeWOkD5S1GY5TDN0zoRXiZdtrluVZlKOe1sX",
-	"K1pCtE0Fiyrbtd2rNVzY7hPH2iCkaPWMPeY7d8xgwYZkkqmcC9KG7lNUxGS6SKdMKBJLqM8/A4tOp27Q",
-	"o6Mo7rLxZNrlf71NujMh0zqtPD2oU8rzwGMaOuh+033/b9681epSPDdbDVd9NVGYIApCRbu5QmM9dOb5",
-	"tk8yKmI5IyOuFWE0mq4vUVPmOu33ayFd/Q1R9ksQ+hF2nDE1fVjmRIYfPzAUewXY6mB+WCdcaZY9DNhP",
-	"r/pWQb2Y/q/2L6NgVM00+Hawzkf1dIMjrY5G3xItyTcHtsx7Gzpvdo5JJGczKQq/IdbRydg4V6zetNl/",
-	"j3xTp41vN1SZqy29FTzMxFo9bbdN628n6SuJGkLRKfSLGsICYcA8si2ZXKO1pfpT8IrXiXmNrbD8XfoS",
-	"LnxibSyjuuOjtQePPMNPi/KdlZftQ1+Alk0Z/6uSYukj+1MPflrz6YLOkoZP4SdvVoSRd+vf4LONlhZc",
-	"dg3sJVCKPQhW5OrVrNZK7Jvz1GwwslYcWb39Xn/b5lCl9RPP2AfUNYYVP44T4PPFtidU6SGNNL/jerEO",
-	"pm3jQ3YqwTtzEZQbR39Y8NynleHaKs/TnnOZ44mhpEPsR75dTIxzcW5+07aW8UmGZWRVvfNZcxvDL1vK",
-	"na9Wr7JuUMSC5Z2ruEfrqLUxBr+yS9t4KjxEsIagH+S8KPB82Qr1yfX+l5Ft2ULWX4dvG6C5b96FR7Du",
-	"Owb5tVv3LZyPY91vRITfmVn7H7byzWMxfQ8d/s6OuJFL/K7WsYaHmdNTvj4C2WOJRL87eewhUtZOCXjL",
-	"IsyuYdS1ZL1PEQtWT3k3MWC1jgJ8CFXzs2jK7xoKJtjPb1ySxS4p0FicbYiVQerJzZs7ljeXjAtaueC/",
-	"5sz+bsnfzVakgyyp0h+LAiX3ex+1q+xzH0IkJmfqGFLLofgKhKwITNiHij40SbBYka3hDXM01vR5XvfW",
-	"Pf028DQ3Oumed99/fPr8fq/nN8lVTWEH22zBstlhafeXd2gNrtwYxFO+7rcGY2qN5HdoTLl1MjV+YIll",
-	"t1keBNoO3GNpj5c3ZAWMlcUszVnbHe+JLER0CmFTPj+keb5rPW3N6306rGRUJhaXjMr2a/HyBdfDZ1Nn",
-	"qh2sAZWEjS0zN2Va7weqGFQnxhpJ/ij+MtRxy0gemwq+/cWytR6xclX82ioOKLBZgik4XItzbkKRS2/l",
-	"g93UmxLTPlXDaWpNaV7DslmRFJqL3HBdCMQlXBN2xwRW1woN4FCZGQrcb86o3F1Jcp6vnTPBP9Wp1uhP",
-	"q39Ws/XtHzw9hLaQS9fI+4/P/f3xzFhnIpNJMmO+HhZSpzTX06G3oG9ofz3a29NSp3u9Xg/LXa+6omma",
-	"PlHkj1dFeoYnuMTl4HhywKY0Y7FtUBGQEVXs6UFRNjg1xyImmw/fThHUVuXbYejDdXbn3RGjv92yxUNN",
-	"b2Vy3G6yaCWPbscPH8ek9phV/tZkLMbbJiM/oNaJM1B8Bgusrzof8O6y8HdZDtAl1cypIjMaM19pvo14",
-	"tD4Peq3isoN52FdJrSybVlRVe+8dRKYGz9WW0f1aj3UjojR83ZSRGi/bRJ0dtpK4XaHjpUopNUvupqIo",
-	"K+TsJdWiekph+K1uT7n4zUXMStb0CIbKCp/72m2VAOoPmcxTb1s2PxFOzPtHhJKYLgIyZ+yWyIzMpNBT",
-	"QhUJ//KXv/yl+/p19+XLkLSN2ga6s3m7ExBqi13IjDi0GQijCZqfoO0PjwNb6+Hk8gKa6fGYtIveHZbO",
-	"kciL26p823ZU2kgZ+TayLuyPVcc8XeZabpjGvb2U3iZW0GRwBy+Kk0l2Nn/APG6ARiivqLhlsa+ixaPc",
-	"cl5MOilPu37UUMUIkaSxCbtDgi+kZ+JRF5OuKJGN6iPuLiuslXXDYSZn2+MAUJ2tpuIukBhMEYYCgRsL",
-	"8Hs7ruyCEZAjV9n0+6bhPXYbYA42iwhwPSBcwFHJzBbM354pIqfxMEUtt98IXVhHHkq5sPEwaWVbi4GL",
-	"vWg80Bs+Y4pl3iIwux0qWJ7vMGTVHepU5lB3k/pLIs6YznhUDyCu4GX9YrQZ0IGzlBicUH7F3DAqtdsd",
-	"h8ztk45zzcnYhVY2qYCy+WRk2qhb7Lg4yxM9q6vToN1pu/NeU81OKAHk+2iw7kJYiByPMvGaYx0tWm6q",
-	"oDyaYt1rjtZvFP29qn5NxQmunHwDbUlQFdi2otfu6tuD6jl+2uW7nKia5jogCEdA4FSg8gwE5+KfcEiV",
-	"kj+7Xt8VBvlYiodPACjO1I/Dvp6TD2rJ6IJEHxz1pYbW9+RVQXbI7/eWINyehbhqn8tM60GdASshpLtp",
-	"TVg8wQaJVsq04Fqq21Xfm11SmdESl2dcL6D/htvaGRcnuS9//kQQGkVMKdv1WGaFiDyH9l0gPE9lEmM5",
-	"BRepaoAmbWUbJ1AyYjRjWTHIQIR/7p5cXnR/Youw0yMvWZSAEZAqVx5IyUpwK/Q6hn5xYGIxg8OwUDwH",
-	"Fa1xIucrqSXwe7lGsyDbvpVlADq2ewA6R7NmzDVJ5KSHHOOWiXdZYguiQGPmRE64qIUYmccH5nWa8p/Y",
-	"onEf3b61wygaDXu9nll4tc7VjC6IYiImHDYtNCPJjP8NtuCIfI9b6D4GidcMjR2jXAr8UavY2BI9ETKQ",
-	"GWAQByP+de4Q+z9+vmkFGxAAatyG9e0Ig8qTzIasY1nzymOIdQewge6A2mH+Ek4o0H5/D1cIRiZHUmiK",
-	"fhq7vDJEdqXP1ve2Ma3N+zqFQpLkVMaM8LfXhKYpnPacjQiGxvfIzZQrEssImhkQjkhsJs1opI8q7V4G",
-	"AsS/MY1YUNj4ygoqAalXvCFZnjAV2HmgNotyXbwVMzNi+PqECYPjLB4I2Flo4z0Qp1LcmcGkUEcD0cUM",
-	"yJGMOVMQAK4EvWXDiCp2TLiNhH/37uKlOiaGMeGDq/NT8vTp0xfk3c0pKk5Qtc7WTU8zFkGRwoEgpB0e",
-	"9PvPu/39bv/gZv/ZUf/wqP+s1+/3/3vY6RkAziB3JWMqlUKxomBD+OeulRO6Fy9D0qZkzpIE8kFZbJRo",
-	"4ACjBW4r7gVX5Jal2o4LNxWAG9I0Tez2uSI1//ZXJUVI2q7iVGe51BTUEV6uMmUGfsWVtuN+HIBFatA6",
-	"Ir/0er33ARkUtinz0Nw55lnFSGUeD1q9Xm/Qug9xzvDfEz7j+jvbB/Tf8cXvQpjtbcmpLEsved4y/6SC",
-	"VJgfyUUCP0/ZgsTIBknomPQR+eU9znAOAlitiSIFd1omtTa/pIY34A7bcmlHUBMfMRWEuDRjCnp2ePgx",
-	"KfiTWR40Q4XECtI+7O8bsA/7TztEpUzECpK4csG1o7TQIH/XyIh5xlRIUpnwaEHattEoOegTaqaYcZFr",
-	"FpDw9PT74dXJzdnw1cXri5vhybubH4fnJxev3l2dXYedYyJFBL5ArmBKHZTmNrsILibVzTCjU6HmLCOH",
-	"By8QoKEDaMg+RIzFLHZHecV0tuiejIFNjdhYWsfk8u4mUt6ymORpz4x/ZXekAAV2o9pLvdYSFNpxk1Ee",
-	"T5hWcIZuh3VGx2MemdVFUwq9AW3f6Fu2eKLsN8guZNmm/IkyuGrIOFcaY1CQX9Twb0YzA3P4oas0S7t5",
-	"ekSM9BHCgqKMGw6VkLbtW+4uy8A2FMJbECtwBUTnmSCvz0/M6uV4HBCUNAw6ZFKbf5Ums8AWd8G8FBBT",
-	"O0elW8SOCb3sX5+fIL4LZq58M7ptIwAjL7dxIO3w8u31DancJdWUwxCZAheIVtc3Z5fDd5fD1yd/Hp78",
-	"cBYCe3OIuN+3OKg6AWGJYsRg95p6ZYgwgOO25llI6B3lGBxo1m7GN6oj8MQFEbJYi+HEgZFjYK0RFUJq",
-	"Q6aQLY/3QEXCGSNrcPsE874+P0HhJuERE4pVrkEjBGecaZotbB/mst6Xy9OyFeX23NdlcGR5i5olVKLN",
-	"XUJJmVrTOmo97fV7T205HRCm9sz/TBr9uZhcZOsgAxrb4QNcFiSfONR2ly8eNYWbSY4YKFjF9lzEraPW",
-	"D0xfSamxiRTcQwDMQb+/VJy9epG4nKKyZd36mIwyLwrkkMbVkcovPRRFbFNl/wwFyHu2WF9FFG8d/fI+",
-	"aKl8NjOneeSyswi6I+zewdZg2k7Q0nSisJqopq33Zqy9Hty8t0LOxd5f57eq51buPacLESV5zAyb19Dy",
-	"GlA4F5onRd+6WyTdBSA0i4F0sflG7D2c//j5p+vPeTgwfsOpgID0MxuRn9iCXDP92EeCmfm4S3CX3rGM",
-	"jxe1y716MIaf2INxeXMN56BZhmpdnRKOHTtViuE9aMTQGGUp92fmPYeXmJ624Rw0+6D3phrT5soDWNZR",
-	"vbt9PaeTCcvIuwuS0gl7dPwvhvejutnRvY+wM/eNO3uCPSbUlDEdEPzFXC88KitDLK3jGPp1kzFPmCJG",
-	"lIxjI8WKatdHc4viUTTu/YkBrGWLCzMNxsxflsE75wkSuIMFllModbZymWX21I5YmgvQoFAemzc7tTdc",
-	"l536fjdSpXcU4V+PL0GLz+iE7aVYRLt8sTCfjLjAS8uTtWNwMsJaKzuipN2++6B12D/cjIRvpD6XuVMi",
-	"Hw1zT6oo5U7Ng8Flgqwfd0GSVeSg3yfzqcEUW+gTmA2gnyrE0GOClViM6BEXpWG82PljmZP6mXi0naHh",
-	"kNwKuCI04XePzjhe8TsGtXq8m17LJV4rwBiyLIwCVJFaLnFAIqOdZxrFdnPzeDcbNNTLC/P7p+74Lq30",
-	"vBtfLKbCyeZUleYHsOs89nGAccUZU1whp/Vn4/K4vWfz/UIzkJNHC6eppLz2aY1Ti9gqxIrMWdXWYhfb",
-	"fGZ/OXn9arczc3DvyLW+knOx6/WcS5Ek7z2QU2Q8l1hw6vqPr2DTr1jM1TF51n+K6h/joAlzI19mjEZT",
-	"0J284r1Nv/9s7Kms5uU5ELRxlSzUGhTMTX8ftJ71n64Bo2qv2h4cV2TdA8xJFRCwUc7FMQmxkHlou1Hz",
-	"R5dzyw3yooPRwI1+vweG8m4iJ424cW1ngHhurQIi2JwpjUFYgRGyjOQ7SpgRaXPFsoAYOdgqOkZ3JhkV",
-	"Ew+igAn/FVf6xADxSk42yVpnmNljsDGzRcYx5kdZ04SWGbGBzSoHRloIYr/mDIQVK4mZ72xQ4apk09S7",
-	"7aN3KFxtbaR1uAKLPcFvYEz/GikIudiEEVZqdrJpNdA82r+WtbESTZMXprQN84Ke+aB5fTtUnv3eKz7j",
-	"urXFi6cYi7irELwTdTv0hFBOL4kbpcPI/zb1rE4jVpjtbybr72nsCgTBJ/ubP3knqPUuYdjEIXK39R+d",
-	"y2zE45iJT2c6NafjL65Szf0KL6p75aoKtv2ixpWKyBEvR0L+jqxGJnGFGVmnwoIkMrqVuTY631hm0Trm",
-	"886GjqzlPKdUsS4XignFQcdPMzbmH5zOt9LdxEcsziVcIt1yoaXfO52YLTXbuZlQ4IDrp/dPTyZm14gL",
-	"ZNpMHnsfeXxvTQaRx1N9Bc51aKxMda5ssXZs9AtIC1enIRIwUMGd2iMn9j00js1lnsQkYfSOGa0U7VsD",
-	"Qa3vPYOkoXbMFR0l4DrJSMxmUruWFglVmkjBAsK1YsmYcDRXxp2qZwqo9rD/YiBCzIDG0AMDO3AMFqPx",
-	"3EPA2ILiHUamLlHwBoq4eGmpATDpe4ni8eMSgu2QcV8PEbEJzp+fDpu0FRtaAhjwWcnuaskfU/TefhAJ",
-	"7mwQOuy/2PzBK6o07NiXoXJMybS5CU8UxMAoQzhIppCqkAtzfxkKmq2ygqBVeATLRHHgDYImC80jtadr",
-	"8cTeOzTEaNjQ3JBTmYPYHNMFGeXRLdNQrO+0Q6TRY8NfjO4aEC07obNm42uGiK0bN8DUzoGQwkYt9Hsk",
-	"RHN6SMAVpgjfMTbvmISRVBoyR99dD4QNiDy2cQLlwBjVWLGkhdX45OK1mCvNRWS5bG8gwpMoYqk+ItZg",
-	"eRfaaryKhJDqEAzyfv9phJsF/2YhyeRc+TjSD0yfuDOohHTvypggOvU8k7Nt7nUbytpqUk6KoOeSdRQ4",
-	"Xo1jfMTY71W14keDYA6zwB9vxBY0u2FHTqgu+nTfoGCj/FQJ2/YtBnMXtgp6/6xS0HJEf8UefvcAy5Ld",
-	"tn/JSjUu+lYwzB4hiODIqcDY0K5JJ6pT5aCOOisCVck0MdTfyy0xLJ2MFsTQApgYgDhWGWRAoLx9qZK4",
-	"Kvgh4HwIWiKNpscDsSnxDCmFjTUIaVbTMM8zKm65mPTIKvsyo1r+dctFHNyyReDmCRDmAFnqVkwMyhX8",
-	"htwLYvt9xO5Y0pY5E03jw5n4p4B6xfQDn5kZ9vtYBtf+5QkQ//wcRaafykos3qh/eu5xA6oJkqnVRC3N",
-	"YWwnpo48mJMUmaB+XuLI0fEQkH2ArYyhMBGGM3NR4ysgkJXc5LDfh7uyE2D2LIuDgcAQJ0hrOYY0WkVA",
-	"iCFSkNdSGPEOdKoM2IiLQWA8KxNqA0y7VS7Uc1/p3kBUcvYMK0LGa4aRM66NekbWCFLaZfgqQhU5vf7T",
-	"Jq7zzpaq+Q35TiWJb7Oo8WhJk03QPKKtuqh06rNBbW5L8/nZnM1t/RROBwQAmI5o90/P7sBeKgV7ohzp",
-	"Oo6zI4fL9XSPprzrkh8bHe9F7GzC71jBW+sy7LEtFIMagTB6pe2lQCeUi1WLLXiKLi9+wvS+3bjD12Un",
-	"hUVsNpLCfdTGnUE+bXes80VR+iEIWrtqC2xwiLAaXxdAs6OmMFSzaMIVRnCB4dCmL0iRLI5dfDk2gIV0",
-	"ousfT7oHz56TKVXTHrGVAaZUuftzICDEGEKLLy+GP5395Xp4eXY1fHd9dhVWwt2fdchcZkZocochNcnY",
-	"nbxlcQDtPWwcJYS6MzKD0ldqICg57L8goateAnLmEHzmLA4hM+QiZrNUaiaiBcb362xRBilD5EpYeQdz",
-	"DEoqsU1vcWuQYMjPNkZ7IPA+dzkDNq3M6Q+BLW9jJrRNuF5ApkLG9FBIA2ea0AUdJSyEFUNUvFlVMdCc",
-	"R7btJ9RYUC62LuGg8hgho8iYmVJNEsNsuFYOYNxCBQlSInYDG6YNwfYdc2YIoJGJ6skP1tbTZr1Jb90u",
-	"dwiuQw1E8V2esR65MpM7C7WBfyyzCdO1NsIy15GcMZ+ogvW3kYZ3NzqXJwqJXJ/LAA3Q2UrhW1mf9x95",
-	"7mss4tWgiRTpKQVK9LDTQmz9fqfmDLunUuhMJk0z2vf34GX77ht5bU4Q+/7RSTO47mN8642EQRDe38Ya",
-	"voWp+lSKccIxM/bw4GAbVm4j9VzN4k/i5YhPFQvFCh8PWh+63KG47iIBto5aVnPoFqXdmkzYVQmjcHDZ",
-	"8o/ey8FgktLSaCeWUVMNWUc9coLMxBnabTUYakMyD/uHqyIGsIYH0/ZLn9hw6NMA4QIpGah/AV9WbP0C",
-	"sbaVgACzAesQqRkh9jBhyfVn9GOFTFwZQnLLWGVvXdnDSIoxn+SG1U8yGjGSsozLuLz6hRSs0yNvpB6I",
-	"EqOPPHeyuf0mAmUPuPjw4kIwFd7NgUU7AwLGKBDIoh0IhBJqFePNU8o2YxR2Cgy13liUAUbMXm/Of1ph",
-	"pZ5L6wqgeVTE7v9mN4Zg83/dGr8J2UIH3QrdPnE493luAgxF6FYLAfhp/ppPhCpjGWzKpi0XSNo2Z52M",
-	"6Ywni06RqWFT9KiIA5e+G6JoOnSFZMKB4Ipg7dhCbMVJnJm+PpoRXeeZFBMS5VlmJGAHvhO2nw5EaDP6",
-	"hu63MHChDoHVzsFhqeWcZrGqjm+UahvclHDDRJ1AbLMVjwcCkm6rC+T4DYtdLpLWbJZq0sYSvU7pyPhk",
-	"WoLbsfAevBiI0I40xGF86bdeURnO77Ls4vY5ZN36JAV1bSP0HvoioaE28+8pKuJgC8nxRsrXVCyc7fnT",
-	"RUEXJFRmHntZQDNtY/2NRopGezJmGgQuptdWFCkIapJRV5cEcnHbZdLOE0Vc2Q1GRrnWUnR6A3HO7+Dy",
-	"VyzKIY7PpZa7tF0OeeNjzjIgGaOhml/2n7l8Y9I+PHiB+F9BfzP2z00p0m1IB4bpbt7eXC7VXIbyhLY/",
-	"byfwEOJAOJk1nI1pkdLs0sFdIQX4EVwKGDolZBFF4erCooZrs5qpHoilfOzZmBqemyRMTIzuD9BCJnel",
-	"52nHPLFCjAXbR/uv4Hw/D8nD2CWlB7WhPnTn8zlUrujmWcKEgTneIZTf7voPBre+dOSWXZgydOk1DWIy",
-	"b0p5VhCFLQNiKA2sJZ7U838CKWlFofmCXLEp+5VPBOH2fsUIYYnaaJFOv5Z3ZlSzLnqoj/DxMgOVuW7m",
-	"oFdWWKnVsqhLQseOXZV1TSAgs0Ef9ZC4gWCba/UaM89l7kJXvrQdGg4DoV2jadYYYPPWnn1wwbRYUKJk",
-	"vGCuLO4nx2qX615gsaUiLWkgfIy9AxjCKu22YXAnVQJvhh7UeHHlwtY0qbanHstsIDDWN6dJhXv0iFGq",
-	"8G+ubK9nqEiE1QnumCLFlXcEWBE4WzdGKEKBgoFA2zvF8htOqi03pCINQ/WmlVfN45C0dQGN0mCyzcFk",
-	"ZQsZcGdnV50HyMlGuUa5dSAqEjG1BWY2S7Zkueu3oQyFRDEQVwWZOlW8qKTjCuh4ZWN7J78+PzktMO7z",
-	"XJfVKXaSjx8zhUZPbzA6Z8O99q/L6je5rBw6ElpwrapZyUgYY8iv815VcSrT7oiLmIuJy2feeIEZZuvo",
-	"qls0om+6zDCYZL8P1p8aOSrSRr+xIciOi1BmNEuMFA8EW7vQeuQNY7EyzKCUydvgSTKMS0g9tJ21QjQk",
-	"zLlincK4FxnuW3L2QseBAmsnyJxIG+i/V+9iP8yYywcOO14rXfF7vX//Z02krU7UYHxbt+XJgkxZxjpf",
-	"F91+aW/Mo9jV0C1b3eYddWpDUVrqdJ3T5CU8V77mP8LZh2pAQE6QKzdWGqNrmH80EOsKhBXkAgXPwHQd",
-	"Qc6AkqWjGH3WaSaN7FHIOQOBNy7cyuuqh5GPZuVAaPchaRdaNRZFq9/fRipyGnePvJHIAhg0WDLEaxmD",
-	"zEjKgKc5W1j/sEeWSNywDEyAaiDql/ijmWIrURlNBFhhcpnqoNKkFKz3O7Qe3+SZsLzWv7oOkePxFhgf",
-	"bLgjaMVBQNrYhapTOA8q3bBC8u7qFWlf/3iyH5DnJOYTrlVAnvaJ6jhP0UCs65AFUjTgDRR/ANnV4QwK",
-	"qIYCoOIeSLJeiws05cIyVCE6prIZUICM2bHFStDDJpQL9PpEQCJ2otLtc1LR/aGoL2w3FGmB+g/OClX6",
-	"QO2dZ38v7j1cWBF4MxDWOaUYTZyUi0X6zk6vzm6GP539BY1OS7eCl1pwRX5iwSZnflp5vBCFpXZqTUVu",
-	"6tv7e7vfVl28X/JOu4bA4wryekyfm3XxCmmsMxVrfkfdneZOrU62bUOH3OhsWPhYyHnHVowuBMs6NwoG",
-	"opQq4Q50CixYpo0aLCKMQENKR78s6OlJDBF7VJRJsO6rgWj/z/93v7DWGV5DaGYYbLV0TGS00U6pPIMN",
-	"1np7q4p01ZUEmvSnu5HcndkbiDey2M2Sx7mL8BgsjXW+YhZP13AVD8H/CQ63IPjHV36LxpBfWOPdKFgX",
-	"GHnsu+m/cvn6aw2m/jwpwvW4q9/C3YZSASBKKasCPbpwEpCeoRnpWq6aZtJ1+t1KQ3AVhNEOgF2Ql7Jl",
-	"QGewQaKayLl5AevWWGHGxlqizA28pWBsK75x8gDXeGHW2+gbJxtd4xZkq+OwOybQgNrkGyfbucZvynsA",
-	"JbBaBQVbUthWbralEtAiUSmIUOyDX82Ajy/t8X4eXup8Y6eVTXqwpx0B/l152ncuJ/CbMIuXKwXAG8h0",
-	"K12rubgiuHSMVm8DLF0AjC+5q4qXny19qLngRQHab58DYUHxpkD4C7lcu9j0wnXYzgX/NWcBiZbKEiUL",
-	"kGr3nLwYOaG4bDNDZFEXrX5KWKvkMzMQHP23KYuyTUWUOqJ8KSnnSypmNnKnwCXom1ptQrRGeKhb3Jo1",
-	"slNnxNA1PoE0YP3hy37N0lbn8XEGpYdzIJZteWUcClTqzax5MmIZm0mxGPI4RKXPRSuZN92vztI2EGHZ",
-	"NCL0WEfTTMZ5xOJOUNMb0dhUuq9cNCAk8FiBaSDQGoPNLDSfMYgaFnJ+5LGsqrpp1WqONhDJJi4t90bw",
-	"NkZAI06asTsu89L1Xzp9U7PHbQrJvtTsK7xQUTvLzKsm2YzskS0U0IFYq4H2SnlyaitNudBNLQu424f9",
-	"PgmF1EM6tD/7XS71nhJ+P0sNjz8Pr6tP8tX7XWtx6VVU/Zfi+bVFYVazf6t9wH5Zyvu9zOQdK450uReL",
-	"5TCdx3PoWkpdn5ph60VB8Z8qI+qRy7IhELXMCV9xhm+XM6jIfCoTZoOYgoFgH4BF2u4xlKipzLRN7MD6",
-	"QhhhYj1NkI2INpc0WXSCsrlNGbLNM7B7I5s3ggGkWHp5CSz6xhVL+jysBOb4SnlI/QL8V/zGbxK/4ULS",
-	"IEShetFDXDOckTmdhwQaukaAa+Q9l76LidbgCIKMDD1lM8JFj5xzlsQKMqYTM1hM2iqPsL0/VMAzgk5m",
-	"KNIoJ1Dwcbu4KjStYHRlmQTOBXknOMiHb85Py0iWWM4MK0nknGVdozzFyBgSaUSwlGYuX4wboQXb8jnf",
-	"NSZ5KdC5jIwk7KzQ2ZALYFuCcHHHFR8lLMDC7BKCPkc85hmLsPT/QERTmtFIs8xmMb/7t4N+//u//+f/",
-	"Af84D+DBwYl9cHCGD54/tw+evzAPzs/Ozwu/dJ9AJ2sM1xyIcA9gC+tgjm1QnYsYZx+gHt6kIpG1QW51",
-	"e3dz9fQFUbcsYVqKgBhYB+J0kfEk4REJ/7//JwT0ekU1FySkYcdV4oZRMDfbWsdgLhVisH6cIy9iDUEw",
-	"iG6fi5fi8Dsx0/0vxExvlmw29B+JsX7FhvamoLgi4bnJarOefUZTqvds8oXR7NZLRraF7OmUanJafkTm",
-	"PINI3hnFiJlczGTMx5zFta6zc5ndQqfe2ALMFCheS91+KVIoyo2dHvkZzNVKZ4zOXEoJaGnYhJErEkIh",
-	"Hqj+38X3QiLHRmGeUt0rl9eLprm4Da2BSRHrOkR7eEw1PSK/vHz75ux96Ap1k/AI+G0XmsiEJJKzGcT8",
-	"oC1+/xlRPXL2QTMBfocjElrFD3R6mmITS20j1ODugU6HZXxJmiyMDklLVbwd5oo5BXI45ebGWLiFpxnD",
-	"McHdgXeJfaUTkDDNpFmamR3VW1ee1JbdcLjVI6EIi2Cn/R45o9GUmC3AJgpo8cC9RA4emlMvD/0UdhJS",
-	"PKhR+adUX8PbZ9gftRBYoZ4TcTWlwN2hiqYBzE0xYhMq4LJ8fXpJtJRJracoighO5UbzDLpsSfE+aYeX",
-	"7zBwxbmBMB0bfg07AyEzIij4esJZlA7Rk60MqoxZZk5JKmbHsk0yEXjBPmj3BAX0JwbnYNhgIHJhFoZt",
-	"MgBxbbvDaCqlYgYuLNFqu/tCidbhEJ+ZQWzR1gCrLCo6xhB3tKAeV2YdCFtdheFMs05ZUcWCGtEkUVjP",
-	"ugpKlgtXygT6PiuLfCpP9ECYtwLstJra83Abn5rpNEttdFBlJhuh0yNQuMicVr1wzSnafq5vzi6vw5WB",
-	"FWl/S0YLYlkhRjoUH968u3ozvLl4ffb23U1YxjmhTmXo57jW7gUWRJGw0I6FICrNk4RQdYu5cwWmBHX2",
-	"YQamGmUNZZnBmAuupsOMUSXFEUmg3pglKcQT3GkoDCW12eAeOYHhyxowKhgI7JEM5TGBVUVURAxi+EYs",
-	"ktA/WZCQq6HtK4xnUlQBgIVgHR/nKizKcvbIqS1gAyiLqzVjwrGD4Gp+GQKkod0yc8oQ2oHwQ5PXWy5i",
-	"gHXKYJPKpWW5sLbESGYxi2HnEN9gt2HnC8m3oA0YwDCypW2sgNM5ttEkSNLAyRAcG3M5lkki5908hfEH",
-	"wscUQzKBPJASK110qNnEHkGOpCDmC2qa4tKpoYWBmAJ7VpbVw9WgLP6E0VTyiCmwgkLZaGznbX+MRkOz",
-	"FNcF2nBxmZn7hEZT5GBmkaSN+58rlypjeLZFO/sbQmp2gxIhhb29WFy53Mzixhyk8hlTik6wVr3h7CDt",
-	"4WVobkCo3AobAMuEHrcxy3okhKJqYfVCUPkM3x0I83LPtt3GD6taSvWU3IikTZXiSlOhiYWpRAOeDUQV",
-	"8QJzebjtgneBq+DKO66XL/sA+a4wyUCEP5w1cfIujlrcoGUffXKKtOUKJ9lIdTAlORZi7SsTCUrFnC46",
-	"NvIedSyZljdzLkBjApI2c8LtZARTNz6zCq1tPVy7+WVWu4tLJsS12Q9wtGN3gwxmKM4WuUd510WVihpT",
-	"mcSkDWVBK8FbeK08UcXugqAXVAqIvT67vj754Wz4/V9uzq7xzq6ohG/evSKFuqdqbQ/ylIwz6UI4jA4H",
-	"Iv9AgCoHTb3rqBi4vjxUOEeuKop7yQx7tLu7wMamOrNAJYizjIEoqKBIEG7TBGOyC0YqMxdEAfcewAoc",
-	"fU7VQBRekaNCoGFxOauFd1n6W6JGwzXL5t1VMepiDLQClVtAtIGCBUrW7hhkzYZe4qI1v8vrxv02/AMq",
-	"pNqTBqttRZq0t4Olx6ICy0jGCzhPMCoCVgEfI22b0gkF7wtu1iF/RYnPs2ZA7xOtaTQ1Ei6IX4ChFq2e",
-	"KOhWCiYII9N81IuUHcEzaLHFjshH858hj+/vHb+b0QkE1WTuYqXAPbvw/t4efEB4fI9xztT1RneeaIsO",
-	"0CU1QOSpCmYDYTj5DDji5cvzssWdISrDD4sHo0RGt6qsJqsEH48hUhHwlpi1BM46CyfskNRAwf9miUoZ",
-	"7YWRU/zqkmbaMG5bxMmMgb4+eJe4TvClAYRqvGPNfgTFdzY2Ab6ccaUAlcy+QBCjEUUSBik/Y5kLw0qw",
-	"Th2P4cQK6cvq4bahe2oHhnsGOxygQapTbQVf3NxpJmepJkxpPjP6ZJrkaiDCGf0wdJ9Xe9ebyw1FSa2T",
-	"6jgZo4mr4GlEfHCpHVcEeXPv2liiMSZm1lusHLywLRmGRmcdWuNaaOVcaPfnYpGgFSlKubhmS5l2oqWR",
-	"n/WfupFx0GyYi6K9elhUVzHjobXHcEmrEUAwlB4IMAgWEmwu3D62gdXevP3p7M3w1cXri5vh+cnFq+Hb",
-	"y7M3Yaeo7jijCxSoyMicJIuJyEF8MKpqeVkpl85MaJRJpaDiMheGe0SgTTi2fvr2zem7q6uzNzfDH87e",
-	"nF2d3Fy8fWP4e02yhmorRd1H73bL4YyKxbACghUVlnNMVSJhZ8cZM0NMXehZ5aYFibDtuHUcWNYc1Pl1",
-	"xdUxh8an5iZuLmVYVz0/X5WWyiS/kSdjaaVFkeGqbaM+2lLTFOTpqFx6rR9Qr8T1CXENE0GqX7oPPCWb",
-	"vdbAcgK8icAuAfd73Rz45+5JFLGk+31u1G2OTZuXoBcyJKANgNwOmkCayQ+cKQiLsPASPc1kPplW8/7X",
-	"lF/+movUPdTm+OV6gxo+bG+0dlhjyrYUTO3eafu4dyewYi4xfIZUWZ2Tsh3LQ73Xdc1s+5lT59hWsEMz",
-	"Uo1N2VRgtYR8V1QzrLDsNWxmbGal4V9zqSlpX5zdnJM4o2PQUHqTHgkHtnnDoHWcfdc/1t8dHoTrMS8o",
-	"p+1ewu3rnx3nxPt509S/fnfQN//veP7d8/7m+cud8bZNlWAKkmROufaOVbaPuIfGtNtU9LSSkzVef/F2",
-	"tjerRkeObVASSWO4rZ1wNyyfOiRdRmj7rHLDoe/DCiEjhnII2nNorpgVUuotiAu68MseYTm8942HIPxj",
-	"n/zhA07+UWq5GmlVV24Z0kafQtc8opqPElaNEDFvl0GBy/6NvZiN8kmzl+NPNOFxkanlhMlqOB1q/jTS",
-	"q8ZS1MZcDwplvQvcE8n60kDxzyXVwJLXdOsHSsUbpdhYZ2mOa6dhtvkfuPTs9VTO69tQoGGVCrDUqkGy",
-	"7ZH/Y2miWlu2+GdbPYbMpzyagkXCKSDOlXBcmFiKuFMjrY1phloG2otXMR9tdCuov1u512tcxueu+gpQ",
-	"Arw+vP15ykB/p9XLwexHIdOIGEoMjBgTRMsEmskpLdN/ZOTVMi2tl0/KzSj36GHouofNJys9PVYyONAH",
-	"CW99xQhlIWxghOXGwa2Hi/4HxpeSiAofgypwxVUo4JBMp2miGnGnuNa9yUA/g01dlIYdwRiKP4oxm5gI",
-	"NnwlZ6ywW8vx+Mjal3gSByRPoXsfQGS5oXWaXUqlJxm7/uMrkkrpbGPZnbvQZnxi+cMdyxRoyiAl4q9s",
-	"PGaYc+dqfsO7tluWdei4rhQxjTA2zXamAdcWVST8xf32PgzIu6tXiiRgvAJ7p4uGV51gICYyk7nmgqnA",
-	"7EihbhcXLRrwUpppDoTYIye2DpxrulXcBuCtgKWqmv3N1Ti642xevRCcBbvw2pB2CLmDPTjBoXk/7PTI",
-	"G7h0rJdCEerKkAeEkpfXb8qsTDCbNhT4/IGh1HEhxvJz5nWVk3ipGpqP4H49UQTWSbjAcBkuRe8fqpPT",
-	"y+XlEToy0rCubkNz93Aw9TfTsRWtQ+xtHx5ZLANzuU1rsSk8bQmJLlUnXCcggs2rjS8VYUJnnKmBkGNw",
-	"g6O5HZ0hGHdUTAWkiq/jXFQTjJmUWVFiW2eMLc/rYEFHbgKz5VrxGOReiETqkL//5/8JfA5eIO0KLKXr",
-	"mM9mLOZGKVL5qOvm5u79gQgLeIxSmVI9DV2MExck3HNhTehTAEU2tDOOWCLnCAa4eJHW7RhcDMRooRn+",
-	"5Bz0ZtNDCjFRMAA6/ip7EtK9sFfsIPpByl/N0APRDlUW7aHDVGWRUXXDvdD5vTMpNboJI+h6BS5QVdas",
-	"MOexeKJgLLQWgitajgeiOtWcJrd2nWYvqztHE37LjjGjS+E5SYFtguw14Czmo8VAOJ9N+7Df99qrX3Gl",
-	"zwGHV0QQX7O7Ekt2bZ23KjqUy9US4Cdts5MuksRsZaepcTEeUVPXvf3+wca2e8Hvq8GZOaMzgzybe5xZ",
-	"mv+dNjSzvlOJdV9q/IoCt6rwYmS+a1qdzSVEeaoeCWd5orkREfagjnVMNbWFBcw8yLkwXL0NEQLmgUG2",
-	"sBIoZ551sL2WTDHyfClqwjBBZEFjDM9vc0GoWDhGZJmOEQKKiMLCS905Jq64bEbnxDAwVQSXynhB2mak",
-	"0HpzuzeLlIXO4lrFLBlpVokrzQYiBKfzXiomYcdy1H93C/wO+X347wbu7yz3Lpf37+X6vgt75I+GDkmJ",
-	"/ANhZgYShtAs2G7Dnor9xp0Ae2bGY5tt9Gt9mCLrAJbJVRn3YN3no0SO0LuOwVCEZhlEUtlefiPw0YCP",
-	"TyasE0CbOmwfMxAzRlWOYRow2JwubDUudNe7aJCh4RHAyp27vchxhbPACLCYRQnF0Rh0srCtanrkBI+y",
-	"Gu9S+D7PL165eJZqZmmfvObfd1b9nPtPBwIvPS3lEEaEQH8ljYBiLxTwcXD0NLEYqgflaSJpjHc9Glw0",
-	"va0GKZiXrVffeg4ARADvj+/e3pwUQTcFkOSHBhBJCEMMXeBAOBBAOzHTlEP4iLNL4lQ1cR3czM7X6kbG",
-	"wh3W7WrXkjB6Z0QQ1zVvxKZcYCyBu+0VEeYCSjhkn1TSVAISDgb2BQxSMihnFKpRrt2sARGShL1wL+z1",
-	"QiO3T2boZBTSTA7SCIgiQkLskY1G8uWhdB2WVwKUgjLQdL9/cIioFNjoPpyr6EF88OwZ/g5hGsSmAQOH",
-	"8mWlEA69UVAwAQM+/zVnlbCQkq1aKnaBZUv8lqzId0dQRZIqHBjyTsw0Q4NOIsQYd5Rs4QgKPgbFX4we",
-	"18akpAB2mguzeQUz7yy3a+z+xBZHJZ+z5+WIGgSlqkF1zMWEZWnGhSaQuG4jKpmeyjgYCJSugMcEBERQ",
-	"DHbBmF3LPlE2wHaMJY13mjpH3rKFURah/aFdLjaEtIFVHtnqHSDwOdZ++LSmhl4Bymz4E0WwfoW7NQwD",
-	"7hw76i0Cw0H6dOgG8r45tybxyt0Nn9DWOFi1aTAbjgOIMpGs6HFprnV3kRnpeka56E1kI3gG9ibQDvsv",
-	"nu8M242PVApQjaohJmYrm8XRB4nFW7eqrN7odZmxmGLEBQWQVp2qHtFnN8ETEflL53UB4TSZHctAuyU/",
-	"4tkNnWxKv4J3/tHiLPa/qNN6RThpG8HCK+9Ad5tlUcG+X7uK4BUnZFVFCJAsMfbMNWr+8q06kQisHWFV",
-	"CcFCT0ig1SrS8PMeiDyNZqLQiCFDuH9CV4ytiB+2FzS0ZUaRCPhmmslJxhR0bmbZnZOxtJRo7ihkwRld",
-	"YH1oFLEoSbjWlqvN3bng3N46U8AAAPzPrN7iJB5c+x4UIYC+Xd8WG9FTFy+LIEV852uoUGXYFZ2U3UAA",
-	"YI8iW8OZbXq1ZnKON6mNRzouJRmb/D2Td1VFBnUoLL2HKqiRCK2VXM0ZSzu9hkJ4DxNkxq+hBNd2bVy/",
-	"RAG7T2fN+1vwnssMQlbAH3EOWs5jFaFrYkDrCsuZC8+ZKGdMU8ibtK4dm+DKQUoPL8ZdOLDQCI4Gdwzz",
-	"Rgy0GVCW3p+oYlSIoJzSg2fPGxnI5+YdTXLCP66A8EmodOJ0B4cMfqPaQ1rarqu4Z5XFdkVbx6Ki7rJ6",
-	"oo5JiFY3TKdD5KoqL2A3AM2U+BTThhp8j8C7Hj/UyQB1iTN82fCmdRRj74t/CdalYP3bsPsr5ooJzmzN",
-	"KT/bX5EZ9io44r0Rro28GBMuWKaPSoPIS65SqWAJR4QWiVUhaV+dn5LnB8+fB0WdE/Pk2/1vvynt5H8I",
-	"B4JioYST69OLCzKmSQJ5vS6+0Ag9TDUXcakm9QUDEf65W7V0d98C+OqICAnm2TAoQb+2Pl8btXxEFBXx",
-	"SH4osy6tRXcgls3n4Bq06uSPN6/BvHf9px9Q80fjMkSQge2YKyIzPuGiR94KlLNIRsWEDUQ7BKnrO9od",
-	"GcjcH+W/uwJs69gm4uD/Z+96m9rIkf5XUfEmdtXEEMKmnoJ6XnDcbjZ3JKH4c3dV6xQjZgRWIUuzIxnH",
-	"l8p3v1J3SzM2M7YDGHCWV7sxM5JGarW6W92/39a7PWZ961xhC2ivWVwaLBzvbG9tdff8tLKRttxJeykh",
-	"OddowXbevMMgdv1shynO6TDeg9P8k9EiHOmh97dbOy3pB14z0AT9sLr07x77T1nmzsw//OHSD67VPlxC",
-	"gfhWwDvwu217691ybxzx0kmu/Dtvl1Ef/p1Pxn0kiJBnbpwuOQmwUp+MO6nk6uHMCpD4JXzkO9kYtxVe",
-	"bsYaIlRz86lSrOsFV7NUKVNSX0N8NNw4I2QV6IIeOxpdKJntRrxV7qj2FcuyI7Ap4kEhjWPCHB8Wgggd",
-	"L00p5JWefhtrJDtS53hhP5IWE+7BQ+N9Xa+o7PYY6Wowk9KrqQ2asg5qjsRv6AT1OaOjuBnQnOap2Rqa",
-	"nrIzLb8yzB8DNxEya2E2zo4PZ9jfWqKiRDC5MWvaNIZIpXbvdqrwZZXNnzRnIsRZndt8PSlg+//unxPw",
-	"ouMW6Lg1UFctyFTTyqsq2SO0ZS/2j6fRRiUAkN3NA2um9MGKdT3xxsPAKCr1gPDg+19PCS4npT17zl1a",
-	"VYZU2s7uegPv5C1gjsK89LVvN6InYXxJWnbyNqmoHtF0isAPaYv+rpjXf/+4f9DXleY0N7VkCYQTCaXw",
-	"A+8KBjMPhj9pL8wl5b+xOofu7PiwVrSyai/OC2WLI3d2fPgT52HvIyLtayX98RgEqHmTBhdpmBWbhKHV",
-	"ailMhW3NWJPQ1mhZWHqlzAVXacyYridpss7FBAFEpNHdHvsdjuO+vuFqRDY+YWINzFjvYhoAntmAvsZL",
-	"ixkudK+LkIVDbq8BN027tiS+jwdHJ/RtP6qDnlWiW/yOxYlutDTrlej28eAoylQtLcer4ZGt+/fDrJiT",
-	"2paSnZeymmSNS+nEayC4onT7XTZNM9i5QF40M6ORSzOGbOMbL6sBoTlhylxdoTFbQBaHg4slwHbpsdRm",
-	"phC7LGyHDsG0+tZxp4ysKClfLnUl17YwpfNDyqVJWQfKw4Yc4d5CclZAgBsY6xDAFrD06uQ+tqKI6+uU",
-	"WoOvjsdQLgplJsggCZHHgNS2f3j4+d/nJ6d///D5/wGgcC+ciUJZwa78w0QD1wHQPej53LfuXXmA4fMd",
-	"BoLSPCVSAH8KAlIJFtdeAl8IVNNKJd2kGl8fOBd2GYdXIFOrFNYoqEgwCDYMd11aOACgJARCx1InrEsx",
-	"SUopNM4JawxHmpfCWoBe4UqZcQs/HJ6EcZ/dOzdlRdHROEAc72NnH1Tz03K+BgxnEUpn1iRe+hz53x79",
-	"Mj9AFnt1VmnkW9r3tuGw8Fb2g6OMxVgIFQrkAJjNCoXxzr2qxCgitlmgu227f73Hjl2DS9jVi+UTX9vO",
-	"FbSktUi0vuqrN7rayzzXSMM9qh+yYFkf8g61svmkZUMBSF4XE/ATCCsQuZUBcIiHUGDCUj1SKqVcEAuI",
-	"jtQSpNn69/O+vhaiCGhzaCyiZdlj78HAqzyhUrBZUw/wBkcOrZxpYw2w+TUARYoh6wDp0YxhFbBVvWHF",
-	"ypHCgrXgRbFYYQDQGtp/drQmm/Nuc/5w6nKFls2TXP4u3OuBuO3FqlnLe2Nio7NmKEIRkrm8m52z6R2O",
-	"B45DIlSHd4+CB1W5w8awDqAGTReWh6opQFDHsGWsHgnXKoCbeqHEMGIem1ykzPKJZePBZBd1Tg3hKGWd",
-	"X7a2u+TTFaVxJjMq4Jbi38ix8o6WGTn4dSe80eRtsc7O9vZuvCSZduuCO+cd776uOajo79nuVOartES5",
-	"VPGgYykpD9Ei0M5N6u9U2Ee2Gk6FdfMtB7p6Fhil9ZI44Dq3A34tfjo7807ezFJIZR8PjhrAynbu9uJ9",
-	"2bM11EiYac1CYBPSSa7kf8XyisYYNT8oSzQHlUQpQL/v1JgZ4vUCgHnDpvQPpd2EZTwbYFSmBvd/+vnz",
-	"4cn56elhrSTvl8j1iKAYA06V5ejNBUCAPZYSJxRGkQAvG8vqwkQAuxn7DXUUBHW90sMYzsIg7inMx4Ir",
-	"2r9NAGMSo4jZQLTdwwYSuWQKhZNW/5IrK+JV6IUxSnAdalNWpzj8B7ZFeONyv6iGNVQNp/WtSPQVRFCm",
-	"5I14GB9prh7Z/OYF//tmxtUdb1GTNg0Uyu14gypC3DzYgFSgRvuPKukeKkuh1bT6jfJYeFGEcFM50hoI",
-	"FXh5BcjiNkX/jWADiYWRKnHoC6UuRo7h8PBWq6+RKpZek0afY+luOlWOmm7GbjZ7vR6yRMA4Qn0pDC8o",
-	"ZmZK74D2NYkH5PPuoHkFKrwCEZ/mKoGEPMQ4RB6LcCmBGTbbW1shLh54SoiNqKaPgQaXU0pL0NlTOpoY",
-	"JjDW7rvFOmtMAKLZQUxv32ukzB1mRS+ySaS7Fa6SMSohgKyE5WTb7pFxB43G2QsonsQ5sUelsxQknGH0",
-	"DeWxk0jugoydIfDY1xUNBYhq46UAV2rq9NlYme/rW/fdPRG2I43gGKZ23vHzygZelpdjaA0tVL9tjcal",
-	"pP2jJq0GqcnFHAMUAVxf4fbxRmEh5vHGZVzjk9hsr9nWwy5XKem+hzYjC5UbApZGsADHlbl6woI5nK/6",
-	"3TRxndXXDedtZuk2M17gVasU7aCLcd4P6k+vegnqnbUtR/0ZONqKUmbCAi8GfOETrQpkzsI5GfjaNMsN",
-	"kUsBAgXLjHVLLNA3+G9Acm297vAPtWBRTVtVobllLavtra0lLKvVSsJc+O/emlx5fNY04DlrHnBEWjXq",
-	"p9acqT2W/pmyIXfZQFgCX8q4Fa+ltkJb6eSNUJNmnXoUul3gOZ8CQeIg4p2gUR/QG9v86D/vB4exTllY",
-	"NJGLc7DCQq8p2lhRCUwQ5fhTPfmqKYOG5ui55s/Q8J4meybMTYu+A+50fGRN7peef0pLpB8oolw2iPSM",
-	"fl4incUGT9IS60jA5KwD3+mRUm15K3feJy/QAQ8OHTBXNtqTUKolXPWJM4dwYY20xeNmwi9Y1PuloDSl",
-	"VjzMjl7ZkfckaRUL5DckVfzUcvzMUh4WboxRUxAd31fi0gELNqLoWOFYp/YguujcDZgzcPglwC0pESaO",
-	"ffvegKJzLArFs+e+eWiUz2z7lDiql/2zIqgJmN0lbcdgDrb69h8NAGNmQjs1YRypIsDT74FvbwUvwbl3",
-	"0gWI88AFTcJkWedypBSw4nabff2TMIwVA5c3Fh8H1pblhJuGGplUkoakKKT3uJQaKSdwZkxkM34JSsRp",
-	"XKYwDEVjTYMStpLssAvjT4uCEjRHzzUoQcN7mqBEmJs5QQma5xfoo6eKYpw4Xrrq9rp5C8wcREC1NZdp",
-	"i1b+NHAyrVpFUUetl8v+r88BlxJHgtX1XKkFmmd22m/HjprCP3fWSC/hnwcP/wTOskDQE4yLtpNmwX56",
-	"hJ20gHfuJR7UhIwwT3euIh70MFt8ZdbGk8SDFshvVWTzMxscTwqdmDDvZsqbOobiD5kVkFEaVWRrbpDK",
-	"q5vsi0lgXuixFMtWUrbJUo7U153g5srcdpnNSqMUIX+xa23GOvrBUve1kMDdFSES91iKpF8puMlSA+4D",
-	"eD2tCeWVgl/CSQaSouY08Q1us41kQ+jREFjw4F9+Ija+LO01l0aJpX1mGvmxAajSWx7zZ60m8fhiRuWB",
-	"cQdyh+gPbT4zLsz9GMymB6DF+EcGAOLwo/2vFYoLfv9iV70Kb/z8B/KrxQbXvQrtGmE+sMNnC/KBw3si",
-	"iA+am/kcI3Erv7j299wHRSEQzSrK5LKH8LIO/gk8t3qrDvtplRvupHUy+6sotVH7at6nuGdaBKoahqVy",
-	"CufeGYQKhPWHSgtfsvigrUBmfmKpDABr8LHiq8hGgBmOt8G3bf/7F6DdltHl4pDmkcKQRi3B3B8xiVhH",
-	"DAtHMGraaMHG3LIhz0X3LyA0daRHrDauAmZz4PnuZLE1ZR7QLSxWFiICfFyZUIyWAgaCyM9psCkySrPh",
-	"yDuf6OGWASu1ghYEzDnW8Q6mKQmwD4DvkFIToO9aCCYTLw3gh0rHxFeodMS6vW6P/cqzQV/HQcGshSFJ",
-	"y9JvOJpzvzm+waaEyswUNySV/eEze9XYIb1QG2ynr6Vmsz1gUQiErM0lRDIJgoHqhtk+cdbksUQTMbmw",
-	"2C9MaoPTTItwa6OuLDhV26OPHpyarx8CcGSYrZ9XAxwMgLLU3UMRhPNgorNW+4TqSQkNyTQStNokXsIk",
-	"VXjBj4To4AHuIMSBEiY1gGhK19cQvdllo8KK0lmW8bJEWq9sVJZA+3nhe0hwa8C5yEs/kOGFdUYL22Mn",
-	"gN6cavHVnVMXxOphr7FSeC+CQkcGeoBlFl5UHPcdV6TJ4kpqLfUVUPYQXX09UiP6OvbOSuHlGm8nkKZi",
-	"583WLvMzil1jwzYrucsGLfwVmAm2uP5jMPOVYCFBmqm4kWZkYV3aojf4TlvexS9vtu8Rvllp/sREZ0ct",
-	"Dm9lKKJ8PrKV+GaJft4bLR4oVdAyKzUkPMW1jM6L38FxP8/nbbwFFk3nhE2YM9eCitQzY10osRxwdfna",
-	"FEKzs9MDNpY6N2OW/uEl27/TTfs6QJEgjtDbLZbziQ0QSKkzaUJcDHWKX23Ge5FF2h/i/qVuwq5KMyoA",
-	"wKSvcz5JqIrPlGz/6AO7FhNK5qcrafbeP2/jHofPBy1hhtI5kfdYup9lovCjE1/dZmZv0gAYjKfrFbbA",
-	"LTs4+RfSEl+LCcuMGg01MDsDrzvpMXj6/GKSdls29Nmdolfw1m+lGS7jqsHDp2ajLWwdxtgSGM/5pBYY",
-	"x3+F8jheyPNrMWmJkTcElIMAgdHthSbWXoCCkraeAPnQTMQrUjswv8eA1ACbMQjOdAuzI7ptk2Cugt9R",
-	"KGNrmt1Fe4oUQ03zoK6ZVj2b4sa33375pAWZ24Uovep2gTjWH6SBL33KGcjFNGL94i0NJ0PY0HBUmzH0",
-	"B4NDCtZ/nHz+xIYCmFexZpMgUgitrDTjBD4Y7PmzE5YbpXhpE4YuZyaUQvQNfmG9sYLgk4FzkowHPKT9",
-	"wY2DcoD3XfIboSxcmfk/p/95/Ul8da8P6GgPMJioNb2bgz0Q4DiQC867QwP5/RXXYa3jRdWHULjoznux",
-	"shZQPmckavoye2o5mg/RuKKvbFhrEAUQOTQHWadl2WArGY0SSKYjpAzP+Z61VBwRLzocEk26Y5rg5tvG",
-	"heClKPdH3jL944sXRF7If4pJ/OWLf4E4MRrt5BhQ4A7/n/AZcpMBWM1GsgFsNRubIL00otmWDuWN0MLa",
-	"hJWC5xL/1zcnM8FmCyugfaAJ5HjShZJ/4XgDONN+hpzZwepK/CEJ/H2+MTJ0bK0dv0IN7ZxZMcU0UA1H",
-	"IL4PU+aKdUqjBEvhubRbb9X/0oIddcvN6906sm3Dqwc46cEfRHTeKa+wftlQpaeHAHzLYNADBZ8NlvVa",
-	"iMJbGJdKasEyJSED31sfThT1dr1tvOADa8z8NmEXpRnD7ZE/DjhzpRBwctSsGGobuVoazCLAVXnttwx3",
-	"gDk8c8pZpIwAkL4DxUe5qLXqn20ZcSvWCOsQlksF9tINciBLljUjdfRmkCnsoony/sK0LVBrAvdzk4ji",
-	"C1xN/Jpj5mZFtjFHOMMri4ZVC4AEgVPyRgQkNwT+ACo4iIwANMhMcKQ+FVmx8f3L9/8FAAD//w==",
+	"7P3rchs5ti+IvwqC/xNhsjtJUbLsLkvRcf4qWa5Sly/akryr+xR9mGAmSKKUBLISSNFshyL2p3mAmTeY",
+	"D3u+zrzCeYJ5hv0kE1gLyAuJ5EWWbFd3nzi72kpm4rqwsK6/9akVyVkqBRNatY4+taaMxiyDf57SaMpO",
+	"pdCZTN7KKy0zZh7HTEUZTzWXonXUOknmdKFIKGRXmTfCI6KnjIxkvCARzTLOFKFEyxsmiMyIYlHGNNFT",
+	"qomQJDJdkPYok3PFsoCkmfy4IDIbiNOXbztkRhfkhrGUtC9fnZLnfzp8Qf7X//Wst9/pkSsmNJGCsFuW",
+	"LUjGVCqFYkSOoXuZsoyaEfYGohW0MvZbzjMWt450lrOgpaIpm1EzGSbyWevol5YbfutD0NKLlLWOWkpn",
+	"XExad3dB6+yaTlanfj1lpmOZZxF7osgtyxSX4pgoJmLCNRnR6IZwQcLzcfcN1dE0JFqSPI2pZkTRMUsW",
+	"vVZtMB/pLE1M34PW00Gr5RvKK56wkyhiqb6kYsJU846MFpqpcKkHO134zT9X04HZdCb0S65SqTi2u9xN",
+	"SLWm0XTGhA7JnOspoYKcXJ2en5NwzBMm6IyFZEyTBNaBihh2xmzkd/vf/al86Q8wxuYtSqnWLDNd/s+y",
+	"y2PSuDrNm/VbLjWLiZrSg2fPHamYYTxRBFaEtClROpNiQm5pwmOqZdbZenSD1i/97gvaHX/49PzwbtD6",
+	"b41DvKIiHsmPzXun8IXwiJgByYzF5MfrN6/NCbr69x9gzCSiQkhNslwQbMIcBz3lisiMT7jobUX4tic/",
+	"LVxkdDKjbyVwgrVnHw5yGJCxzMiP19cXe/u9Pp5utXp4tz2R8L1vZHdBK6UZnTHtWFWeKZn5dz0U7KMe",
+	"RvBG6HY9zdgtl7kiKZ2wYyJT+lvOzMC4+ey3nGWLVtAy5Nk6auG3tYM0ox9fMzHR09bRs/2Dpn0+H7+V",
+	"gsHZ94/N0Cpp1+iyA+OLEm4Y3FQmsQrMtod/CI8JJTPTFqFCzVmmyNP+YTFmZNzloM/HXdM5cp6mse/3",
+	"Dw6bBg/8ZXXY7wSDw0Iy83tAWG/Ss8zmz/3ufv/gaRi4v03z3RCGjw+6z/YPQtI2M0yo0uTZ/gGevE7j",
+	"PHAYDeM/ePbcN/zzl+u5NeFx0V9K9bTsjcdriXMssxnVraNWnsObnq5jNkulZiJa/MQWq8N4Q2/gRowy",
+	"5q4BcytkTGcLvDoVnTFywxbIVIsncKOaR1yQg0MylXmmSMbSxBxBPWUDgceeJuVt2IYmwmJMunsJH7D4",
+	"iJiphR3ChdKMxuZcwJC4mBA6oVwc1wYzEMjiSczHY5YZ2oQBcTOXw4ODABg8xXFPpTJ8NVOamKVkSpv3",
+	"lOZJYtiVMH3gh/0XvYF45y5rRWY0u2ExCT92eTlmnOQRTF7muosyREiEufvtEhg+iaJFWzFGGI2mA1FI",
+	"AR3DR2GJ7fnnGVF5FDGlzEAyNs4Vi91aoMzgP1Tl7nbN9jaS5bOgNeOiOGZB9Z74ZTD4eLDfHQw+/uns",
+	"wx/9t8T5uIFrnKRpsiBSJAvCkZVVRBBgJ7jOwCgM82WJYuRw/wA2SEhDPxMSTUF46KzjHmsZR8PBe81n",
+	"XK8O+oJOGFH8740cNoHvqn3FbEzzRLeOnvUD0zGfmWvhoN+HhcW/9oshcKHZhGUwhiumjByGPMBzxBX+",
+	"Pvzso/5e0Ql7lcnZ6oSvNM20u2umNBl3ZcoEmXMRyzkJfxlnchYQLTshaduZkqd9EpuzPGJjmTESahl2",
+	"mtbLfN/yjtYIl13NZ6x5yNdydcBnInbDxUEGhH2MkjxmcTlCIeedY0LHmmUkNEMIA0I1mUmlyWHfDj+h",
+	"mmVN49Zy91HfmV1ChgZ3/fc0vkSuYv6KUFQ1/6RpmvAIDvxemslRwmZ//FWh7Fr2+d8yNm4dtf5/e6Xe",
+	"s4e/qr0L/Ao79V0fBTOb0cQMnsXmchtTnignMRqlo3UXtE6lGCc8+mqDjGz/qhDO2UeugL87jgHjPMsy",
+	"lJy+1CBPBGGmT9KmYkGUpjpXneNSa1SGiuZTHk1hfEYU+R7UlfoY/7D3h/pwCmIacUGB6DyUtLpe86lM",
+	"UAsIiGLZLdwDLNOGhCvKMOpc3VLp8s3evr+3oqQhPcBttqRUbWrGo4pVGrtiUZ5xveheyIRHi20adLpH",
+	"Ra3d9Am8d+fkwrdSv5ExH3PDNX1SFsquTxSJZLog7bAmiRqRQ5Eoz4wMsbTG9xvPBc00p8kjkYc9Tiyu",
+	"Cb2/O0JpEOZRLEdZrWsk8j1zS2+vkOPnRu398Mcu/s8e/o9frPmadAtL8FbqK6q5GnM6StiXZHshkM5Q",
+	"SD1U5QisuQx+M7ww00YlVRqeMhGTdljbwiNrqPgDblRnifhWtnuHXRwM/rBm72AVZTbicczEl77ToozF",
+	"TJhTbuSL6AakeZwYyWSCF9kPUrAvPjCwDBiOJpOYZURPqbBCuaZcsJhMudIyWxzj5qJq5TQZIgUO/TVV",
+	"+iSe8V0WtjAWmi9iEKKp0kMKzZixasoTI3JNuSJzmScxSRi9ZURIQiPNbxmBd7nSGdVg3mClKLDa4Iwp",
+	"Izzu1mIhnoNwNLTMdIgd3SGTMQ943Dpq9Ucvxk9Hz1n3u/H+uHsYHT7tvoiePus+H/fH+/HT8T79ExgC",
+	"QGJoHR32XwQtzTUYTAtpq+gzz8RRFI1odMNEfGRX76gypbvg82ngVMaMhGWj9jijerXNGpF2zBUdJVxM",
+	"AhKzmQQBTWYDEbOEwR+FsUQKFpDRgnCtWDI2gudoQahR6VhWb7XTI2+tpjenyg4nPkYzAWi7NDFEy5FY",
+	"aR5zTRI56ZGLTM6kZqZxJgyD8neAN4ZRlO+C1pvTi/ep0hmjsy8uTJpD+Ob0Ai/kjESw4kJqMjJnkEZT",
+	"o7+Esygd5gL+BqbbCcgokzfMmgKllpFMBgJfdH8jlYYdsxZGNYmJObL4jvlb5jq0ciseNjByTKU55SIG",
+	"y45doLdSv5K5iL/kwryVROXRtDR5tQ2fMuuSSDFRREui5IxJwQhLFOsAH7rIWCRFDNLDK8oT9kWHXPGT",
+	"GHVREep8Kugv4sqcIjN8s9MoQR4XJo0KocNcLhnN9dTcGjjey+Im/KKbAIyveoGBNbcdZdwMLCk9VQGh",
+	"USRzoVFfe/PqBC3Bik9El4v6HTMQ4enp98Or67OL4fuL4ZuTvw5PfjgLj0gEDClbmvvQ3ZZhUFoVwxnT",
+	"UxmrEFZ3IMKLd1fXZO92f898vFdrg4VmdCzVCiz8cAPY4Voav5byDRULq5mrL6pQkoxqRsCGZBaXGlbG",
+	"BUlkdCNzfWwtf9ZucWn+6J6YP0KigN7VkhR1STVrsGShSjCjHIyYv+VSU9I+P7t+ReKMjnXH2cMHLbN6",
+	"g9Zx9uf+sf7z4cGSI25VNC46rcjEfhcWJSm8sb7j3/683z+e//l5f3PP5Yp4LFm4QoZfzCnX3rZK6xvY",
+	"mIQZgcz437/+YQNO8F6kmYyM+PKFRf4lm9GcJUnXWo1GuXYOvBEjMApzU8EeUkF4aWcGk3rGwEBtLTl4",
+	"IY9kvEC2/VVv35mMWWIu0VtuuNMYro0A2NUtyxJJYzSSVa5QrhWRc0GsSImMXRu9x0xSCjOrQjpDpfri",
+	"3HpT0sxwTM2tPQi8KPGQ6m3NiUGLfUx5xtS6b0SeJEgsqDWttMHjLUzEAQrQZuc+qzO0nX5a/SHN2Jh/",
+	"9DMKdL9EU5rRSLNMOesuekkC9DlFciK4YgTPdRl+EEWj4V9vnt6+oL5ZOd/pENsaomyfC80Tj78CuC4l",
+	"mdRAhJaGySSjESMpy7iMAzKfMhRFZRI7R47SMjV6RnbDxcSM7z6rd1c1ZPyC7j1Yz2L1gioR1ahjaf9K",
+	"P7Qc/coibZYC6fIUGoDTFqPwRJOLCp2OaaJYsES6W5BhIyXUPLj9ZVfT+iWANprn8pqjXb0+2Jhq4BNc",
+	"s5naxDDsYb0r+qBZRuHvKVXDmQ0jsr+NpEwYBRGi4qc3L+y2szDCSg/15prnewXEtjpjmvLhDVtsP1dV",
+	"NLR0gU4Nq5MiYhC0FBOqSPjX7snFefcntkDn+Im9MOGEHJHvGc1YFjadyX876PV6rU0L4iZQjMy7Bkap",
+	"e6/w4qdJ8m7cOvpl/Yzh7btgeb2MsMUaucAV02Q+5Qmz9wNKaAqDu0AFtbIvNvNAp702ptXpf6guwEPQ",
+	"fbGY3zzpu5G+h2C0jZxrxkX16f4yL+NqiMYN/+wymdj3tlnGS5kw89WMi3N8f39pOYNWLvhvObM/mzW6",
+	"M8/Mfq/S3mnCaKYs4XVrqkFxK+aKZU8UMYJ9Atq7eWA4ZeWcFRO6861omibsJE1fc3GjPHQEBoLt16DW",
+	"3Es05a0Q1TIZ2D4+bBqebc/D8tLzl/UxrtxAy2RdDx6tL/z7y9ek/B2PeZoqAq7wNgZuplRPcRO4IrE0",
+	"ihU6vd0I/HTZPLJyzmsXy861NoF1C3fFNTtRSkacOofMyuIlbu+33lnTw5yNKgrLVp//zEanlU+W57bU",
+	"YlCOrXGGSy36Zqf8cibsaPv67OTN+cveKBdxwno87qDFZkYX5iRVd/cJ+DfUDVuo2j5voLTV7WuYjVJM",
+	"m7W90lSzmVWC6pPJWFJs4vaUrmk2wft97f64/q/x9eWBF30XDa6dxXXRaX0KYB9LacSqEZNUxJnk8ZCm",
+	"qSdoMmilNLqhEzZs1CcwAHEYsUwPx1xMWJZm3B7te25UOdCl/tf05l2RPOb6JHLbVkw519NexiZcaYhe",
+	"gr+BxZd/AKd3f2ZsnDE1XfpzCPp15fvKF4Za5zKLh2hcLB5ncswTNgQzffHUCl1DVCmWn4IOtPqU3cqb",
+	"4ulsTIdMZDJJ6k9AHKg8QbdB7VE0pUnCKmM0Cp7hssNIxkwNMzZhgmWVIdRtfOapEQx65vIbYpx68Sxm",
+	"o3wyvOVs3gpacHqL2cyitIf293LelWdFQ5VnxaqZZ1rKZBjRcsaWQQyXN9Y9r21w+bKlq9pT25HvOABJ",
+	"nQmdeewKNFrndi8Oe4Uo7wLzkcyGftPARiW/IiH4r7zad+XBWOqOC/38sLUaFxe0eLqFZBm0ZASW9d1M",
+	"KjLXkZzVmJENrzSCPOVJnvn3oOr/22JwKod533eNga7pxF4K97AcVBcncERSTr9CArWxwuLXuq/NPFgv",
+	"uhkiey0nD6GglBT/zWsouZ5eyxsmfMIIUNYQcoo8BidBLq8Onj0nf/n52ubiGI27WcVuNBBy0WwOB53S",
+	"aa5MKZvhZD+tae4v+n3feXRXT8M0rriYJKCYHBP20TqUqa76Z+B77wygzSE+Lo8kztl7DnNrAtis+C/t",
+	"LHwY1LdkeW618dSW17fzpzDVC3vrViI9d7CtWefg0N3dNW5RPAxWMyHWGtIM1c53afNPB7UWv/MyQHP5",
+	"D60soGqRz3iyllNulCT4kU19O7k4BxeB1WSdIaWNfmlo6ohQ4kboYhO40X01E4QORJEvoCWhoLJlcsYV",
+	"qwb1z2jMMN6AcKGzPGYZmeVKg+Ve5jrht4xw3bFGLtiWgdCyNPGY+TlzrvVWgdkXYtnBEe+GOKcK7cXg",
+	"DSCGAOM8YRiX79HGqwS5svVLu9ZAcvqUioh5lOIInifeWMcsZzgFWqQ1WAkLDN3UcIUkBle7lqnPlBBU",
+	"o9G3CjqvzrUWyV4OtHGKU8lRY6hPccwFBxmYqrp0bUbdCloJ0q85xlZQQ8UZfEzDMU90A1fhImYffX7C",
+	"oJXISZrJkVpzl5SDL0KPVjan9HNtvPxt2Mt278qkrlkpxZWmQnunWVmWbW9isx3XUianRurdpEPBaIoF",
+	"92zvsqgCy14uW7C0wysNBK2P3Yns2ofRlOqepZXKL10+S2WmbejgtHXUmnA9zUe9SM72ikCryr/MbmeC",
+	"JnumQYz+BCLMxU0TJcYs0XSbtXsJL94FD0O7gSGID9u4/R6EoBu2Cyd/v80q1/QRdkwaOcZv9Yqg093o",
+	"3g7Ua0xUeqsWzHt3heNuWwUo9povwH/t/cUueIWoYLWjcj183MAx5SKYctNsbL7SmYuJrN8IS2k6HzUT",
+	"5tceuQZnrrLhUawUEisRXm2bO5yLxMioYW1sIWZaQDDBnEMIWLC7TqUWSrNZ1YCzFYfNHUPftDqQsdSg",
+	"jbkD4ejAbWZQ0KXraKtTVO7rYx4iOKz+tNrQ6ElHoRHsBGSPQTY6ozMWk5LqcOutf98iLEDIsUxYUIkW",
+	"tfIgpAoTSsIaXwmP0REfYgdDCeNQPS4g6WsIyxYaadAMF99ls1QvSGjXNiw6D93LIiahOcOQqbzmQ3hx",
+	"iRZndGHmiIMPyK9GtHSZcLAs5JeX796efQCVbYkJRaOhYe/bXrpnZnmBf9yLe5W89g6k/QYn1e+Qn/Vg",
+	"zx6Jq33TfGLrW/ZRWUNF2V1iDikTJ+dPIMBVV1iBiy47JmPOkhjDqBIO6Uo0YzZm0/whYsInwlwGq+dn",
+	"Rj8OyzZRaW/w9thM9NwaVcyX+DrwE6FQHRpJPYX+J/yWAQ5FNWW3Yc8rlF026zHv2HxT7ULPnihi04ON",
+	"GppiiDb9OMQ/3PBcqHtENU3kpGM4VEKzCcvILU1y5vLR+/cYbZQO0ayt1l7Yl9aazeJKxLoibR6rjs2Z",
+	"p0ki58xojDJBpm5Jh8jx2LysZTlx2NQsF8omBARmjs5I4t7EltB9EEPsbljKFyEmy9cAc54oUplBp0dO",
+	"XGw9Ll+SGMWfLoDUclUs3GHNm7cxMq7km08PVhmn1Vx248xvrLpT58r9vg2QambTM6aps6Nu7W7erLQ6",
+	"PlzNmt8YrBW0hE82SBZkH9IL8tSwHDzFRVb8/q4km9LMbGQyrKuuDR9WrBVpJisG+LWyqX2VUCLYvJBU",
+	"20IKyxcwERRZMkG4mo1ks6VsfJKmDPCGuCrlYnsikISfKDek7fo12uQqLwK7DlGGCYsIkmby1PRzaKWv",
+	"mWlcCmbDqpabXedVLUn4cJliP8CAjNjmN9XXRTrfxi5F71RlPl+T3ugKNgOWkaPDoPQTyRzdkiVmQ4U6",
+	"+43UKfLZyEZOAU0WFoKlHBFDP2FAQppraf63ktkgM/LJtHZExrmIMKfC/euIfBJ0xu7u6jtSgg0J6zqU",
+	"1dRXjyS0mQ+9NfI6GHeslPjBTmp385A3DkGmw3TDku/vuOS5YkN3tGzC4trz9TOqDuVFEpA0Y/bMFWqp",
+	"OWOofzp+bs5G6P4I/QZR54rYDDZSFfScQFfcHNtIdE7eegyZzifGVVbw/RWJZZLQTEFKH3qPbrjwiGeA",
+	"gmXUtti/6yu7iR/MM67Zll9wkeZ6y3dRrtryZS01mlw3vrtiFEshBMP2FlRXoT5D18l2Kv6j7PZLNson",
+	"q8axZk3MZUt4f8w2ubx8fqFrh54BcVeYeDoyJ1Foktv0kMp5K/m4+3HYNNqljSmGXipRS02UM2hyRLx0",
+	"Zt7PsOZ/SQt9YW1eMdNvpLiX1qj70CT3pnSJrNqRdJ4ZIYiEZt5hkWYjGIsVPoTFMIz7mFBBwmL1Vl62",
+	"e4Jh6uUyhscEFfqAxOyWJWYbEeJRyqTC7ukNI5p91OjkQ3RFTHDGxynNtAIlw7D9onOjXyDWI+EzaKk9",
+	"ooo9PyxMZO8vXysYUxSNumOesKO9vU88vgs7mHyL9475QZE2wCViV8fEaDwWJuGCZrrMlOaKjJmGjOFx",
+	"JmdoGCVTqbTyMOWSVldlwgw8nBQ0cQBWw5dxCCCnGPom7WLZYccsUA+sICxypy6rbDoT2xJ2OfdVkv6w",
+	"Lt1o+cwhBYDnwpKADXIxklRxHvH0rT+WwwZb1hfxrG1zcbwpXGkPfZCXpcVV76yVYP1BoJsZdmO+z3J4",
+	"SNHRh03Clg3k8HxQ5/M1G+AmfdEaqudUGdUxziOXJVlN6bfnmgvCdaHBHROuXQ6hNfOUEqjjRb4jHNfm",
+	"7xRFhGiBjrxUW/FGr18m6KB8fxs6q63YwxPblYXO+LSav2EDGPwapZ3CEEJLtjRPF/LEZhfSLiEQVtwb",
+	"Otv6tkJoxaC4xeAxZnWXIMh1oRmV5Q2WNRW7pkujrM2yNpzGs1bPAPbA4NacSyAYVrA/x3kG1x14AFSZ",
+	"j+nJ7lU2kx7OGfRKRmxCBYYcITqLOY4H/T6oNlMmOsdLThwylkki555TuZWDAe3h1rewtPLYQNMyXVs/",
+	"0bY8traOn5ozMqvwnrT795Pu/+h3Xwy7Hz7tB88P7/6bN422hmC8U9CvaSTyCR/O3j+WGbgJqOYjnnC9",
+	"QJwSJ6k7bknVjX0ZWyS4wITGU5YxEUH60yar4Ddw33g4KWz0w3PQQrTYgYZoNsln/hQpuPjcz4QqQslf",
+	"rt69JTivgDBhLpEYf7Gyc5sXfh8VECoWKL4CzqvzYnR6re0TyX0bGFRG/aEx7LwhF+Q+e1zy+nts9Ckm",
+	"DzzWZhf66rKoP87oZFb46gvJ/ZiEYBMLzVisu9vNqYe4+ODqBnnfCDLozHetrTLFLWnrnht+r51eEwr1",
+	"GURgQ6HuRQCPpWqXIQPNIiyZMSNtIB00Rz4c1Xx6oNgY/fvN6QUSTxtV7FwxB9QTgiEMQaimFFx9TlK2",
+	"L2dM5Yku3ncKe0BCrlxwBVBgnKOHbzhTYadH8A4lVy9/UtY1bMRoUJ4Zq81CGikcZ7CDIlwZHE7bzNJp",
+	"wqNERjeKtENrsNfsow7gv3dm5PYp6P4B+a//+E/z9L/+4z+3SQ1tuDKXzeiV1djWSNoAd+q80G7rCEek",
+	"NVJZAReNY7a8FrSj6jnG1fNlrazb2wDdAHC5y2ullOOU5S6rh1yVkR0bthEINWPohgRYYfNhUAC/lDgv",
+	"ErW5IjDZb+93PGp1YU1PTxRggRHpND5wRbeN8GIGU6QXxvhaZap07r8EsQl/j6Vf/omyNQI2qyNL3M7t",
+	"gos5xbXbWsjB3CEcY9AgTDUwQWRSD88A3zcFX3tCRrbQrdJMzlLdGOBxbgifoE8SoOqhRFDGaKyAO4HV",
+	"X9W2Zsu+hpUcO4+LJd5lGl6X6K565qppvbIwgWeBl/rYhjDeP4bdCgCery3hF/kqLS5Va5kp/Tzl0ZTQ",
+	"NLXMwwwcYoPGMjtGQEIjC6mVXKonCnApnRbijhf2MWcjr22matz0yGuFzTmAPBZzvcCfiBpXmIlJuwi4",
+	"UlOaMtXpkXMBdyItSlo8UXWbda3BJ4qEeZaEKJCv2q5JOxWTgPyasklAJnwckDkbpZ0VizYMicd3gIgI",
+	"hnPBqncJBjLUjN1uHBDiVE7JISpWXjbaOVRh6kEmM49DiPapvoB741BHiRJ8PIZgVLzG8ZouZu6d1HFR",
+	"IuAZecO/N6PH9QgI77EeeRq8eHoQ7D/v20IwAaHk4uUrEssI7i/Sdt/v9/tQrse8AxuWJpSLLmxq8TYA",
+	"wsYlyqEt7wS3Q9u8uveHAHSsgPz1zeuA/O3E/Pf6nfnv1b+9Dshf6C29AqoJiJqyBOOs0BlglLFj8v76",
+	"Vfc78Gh0euTEvFCUpQIdDmwrbeu4MB9fvHwFWKs47w5Jk9zeytY4+QS1PhdWxT5GjMXk6UHQ7/fN/+HS",
+	"9MiJWNiRmJW3q4C4h/iNRV4DHdDGlKUSDrAlAMyzMiQe7rne9z7xuz27pXuffr0LDelYkDkLjAIdzbhS",
+	"hgaRKG3YF1IQ2EzHMhdxaLbb9QK3KGmH//Uf/7lnXttzhAaEbp7CKg3zLNkzx6Vjw9prUQOQQWZDnNkY",
+	"7RIBcRIArMyRrQJjRmfjFwD4NLllCqTaCcUAo+XEp8SbDgVj9EsIHKxlm09hCaYJD8LOFrLE0nXgxuFV",
+	"ytyyNUHNLIEkyFbQSuS8FbSmfDL1p4BmW3h/zUte2w77qLcyCMCL1fEHuAvbiUe+rsH5/n3Ok9grojSi",
+	"eP776RXJ2C0vEiiwLgCIrKOcJ5pgkZbCFGoexgCal8Ustph5KxPGLgEgePv8+YkcWqTbppDuNeUWbEol",
+	"0RljZEpjkgschJHPbaEfcyhx/GYIfkG8eQRLW+FerI27cWvOxViu7szIbdg6M29la2FlxZhPdg+LYOMx",
+	"Q+RtbMEqfuZOU0wDxHZbCXrDhhGFulUsQW3C3DOInaZIxmIa6ZoOU85zIjOZay5qoaIVKXQqlW70qnKh",
+	"tNGQvCznjWklLmnQApkimDwgerMkwTJgPKKKUMN1t1JbMGoZnBTKH3COCjvWoXNvFlBNbtTHhI4wyKRI",
+	"iDfKC48YmCtQocJve343EZ9kdBuwDSCGN8Xbd0FLpkwM0aCtfCWYXOZMPWZe1ScAUbVmxIgx6VEhpNKT",
+	"jKmtxnfhXoYjE/PtvrqEN8GuD9u6E/ZGnppfhhbJeEtbBoR6Dg2xcO2nALRsCD1NFqR8r8RLMxczuJIU",
+	"xJ0bnpjVrDOb18q16jPPzNUwkkKwSK8h0J/Z6EpGNwyKHbl3dyXRohEvgS6xPmRb9UNbOd+1HVzZmhqj",
+	"WCLfCp05yqmejYL7ebaukfO+qR6tJSGBZ3rh05CKLh1Qo+moO6cLLB8HQUFU2HQBmW28SVaJCpLTHOBx",
+	"2V2779K9tMtu62yl5DdeTjjHxtUpyc8rQkXTYcpE3OgSH9u6b7sBt3qc2T6rcpTkit+yRhjMrRw4tkYc",
+	"yH5LM2pelAqza/DLLqv3i+JELddfQO8ieIVTKRNwDXOleYQGAKxTqKZyLvyWunSLnL7aqC9syLQFmdpa",
+	"oEnrAUoNa3LhdR3TCNrZKTTCfTOnXO/IuO2nMXDHBnEDDa6GCd1jbJEUSmd5ZOSidZ2AZ+NePfA4Yeta",
+	"xnS0xp9dYETDC8tx4UVj9S9XVrI2Lu8yBEt77V+DxuVv2PZGsrt04sOKv8XcdGbcIJo1bU/zcYWGv9JJ",
+	"hb7dMQVg7RmbyWwxHLkKf1sQ0AOd63IsK4s85Vp9GWqecaW2nritOrP16w90UmoHA5amGHdlTP51NjcO",
+	"E9HidMoQm3cJNZpCjYNGJ1w1i2WFF6oims1ZF/J0syHBfhVU+/aN/ZXRA4t4qkYbS4HPjWmkM8xbL2ye",
+	"B8+eVUD4vTUCZESXYS1HMl60gqJ4qq1fa2v0eqE90ci3euDBruhMgFzYHDjIFGi7nrGSBFgTreEO45KI",
+	"A0AuJ7lnZYuNuNtObLUr5V/gpBnSpwAvW1LqrAEaArQL859Z7TxNJI1JG4tCg69hkbJqLfWYRQnNWOxn",
+	"YfepJLFlwGKzhxNkYcWKGJLQ7HRY7ATOyRnjRZOrGN04q6yeFcJ0wojiWrm4WbAUtYUZd8IVizuFijS2",
+	"5XOwgHfS0F8tCXRz7iTgvC4HyfW7L2h3/OFTU3Sc4n9njxasuUZFOReGEhSz0fiIsYbYosfWZo/Zwlhs",
+	"2/nyub6PslItRwETDur0XyxeUNFrauUqNkSGQhVMB3G6mijChC2JjrkKXEx65CcO4UocalPi9MvgltA0",
+	"CF6tNGMQTWDfj3nGIi2zRXg0EJDsEd5wAUFQEPAUWNombVRBDCmGezZbA10IICaFCPK2nic8yOEt+1xd",
+	"m1dgxKdiMYdDNGKJnGOhNzdN0nb/NLuPvqDtXNJbnhqzerUgKg4XYjEA7zXQXCnGyyKuS/8Y4LC3w0Fr",
+	"0ApXuEB5NxTdP3FlpYnOKE/MjoZ74T8Du9j1jMNGlkVnzEasPakPgPNanvpvHeYV6zfraLojwKej50qS",
+	"8GH/xfPdKuGs3Yv3l689RpB71OzZ2q9Wqz20Zlj3g0RdBrW1MRtP+/2gqeLblEGowlxmN6qGN/H0ucWx",
+	"KLLNtwmPgeGDROP3ufr5Ewh4x1WPMtwWGEVb+rSdsLKxynfQTDufx7k83tvmXfRHVNWvpC1YGVQD3El3",
+	"Bp27+MAD8MP/vurats4TXGV1H0Gn0m191LV72LdcPzKa4H7V1+o+rpJVhVH60a628amsVU23NlEU2mgp",
+	"3614DSpT9a3QX37+qQEF+4Sk+SjhEQD4ti9fnZI/Pdv/U2c1EIImk+qqAH62d2H80sVNQ4z4DfoYymZP",
+	"/FKL9+Nc1ZNN+WSzbm86xOHg9wHMzPRght6weFerxOWgmLe6bc36b0o0hQZ9/b+WEy625ejLbgIa6WTh",
+	"glFCKF6EkTWuepEPLA+U4UKUXptKW4b5gcHXmjwqfPPpwWY8o4fG4HZzWxrK88NdL/81gNB2VyBwd9U9",
+	"wzECy4UzkpTyDKv6VgG4wf1dFPGFw0yUZukREdLGQUIUYjgbUwzoDAcCALrqdXhnY7pXVPbAUH6rhk4l",
+	"3NIUKomWTJpr1KHKzPH1NQEKoP1N4DZvXp0URZQhU/zN6YUNuPzeld7aPjTjRKxmBJB2+GkA2zFoHQ0g",
+	"WGjQCtw/jnq9HqYHVN6BSKJBK7C/9Xo9D39rUBy3DTF6c3rxI9jefuS+ekJTLhpijKxNEMzrRyT8r//4",
+	"P4v/71IgWeyCK8EYNJZ5Vq3aWUR+YFOGqKgeiISZl/efV14NltunCXAGB+8K6AtQndzV15zKuSrKZ8ux",
+	"hZHrIPWUNr9qq3R/dPDZmWWwXmvX+d/NZJcO+Hf7Lw6Cmk74PweDbDAQg8HHfv/DH7xq4ZvTi6tI+iyJ",
+	"wCPDIwSmsAVpWUYUA2POMQkniRzRpLCBQKyv/TXAr2oV8VUBrK+r4coWDgEb895+ZohFSsJKcpcvQF6r",
+	"SnJHO1Q65jKEIR3bhKM6pu9O1dxmVDTEmaWZnGR0RrJcEBcyZzOZplLp+kg6vW3Ag+9VvhexDD0GrfEY",
+	"wBW1xJAfF3d0TELNFGREAQoX8lC0ZNgcLKPiEIZ8fU4X/qiGSoHw1cX58fr6gtg3MADYmtrRFw0R1IUN",
+	"kVvQSfSuocUavGtbB9DUOZJnJ3c0Te+o+mxO6XeHbsMk8HA6pA+Av0ys/aOZaht6LxHSMiqUy3HYMIDr",
+	"4t17Woaseu8JOxQx+F3gXGSMzsyQh1OtU0OJSrGwc4w4MIjKCWdnq1Ozm+0a2RJq0A9ssi4XOrAWDMdA",
+	"AuRd5aEpz22NtlY23pHOfQ3eBTfdsibz8qVgczbcjN3e1PfPAlhDlmZopxwub6OflRdUvdn6UCJAPj9c",
+	"y6p3M4ItcdBarZm1TK8JGnUrPoU3+koBefwRszP+63/7362U04Ycry7eaMBZC0pTRd6FdbA+PbCmqeqg",
+	"KpiyJWl4lIaDZ8826y9rIE/fefIA7PvmZgYRgwBBe1wEjQbwz+edm5ielMlJ8f5ncUwf9zsRJMRzYk6E",
+	"+ZfCpKcimbgsNUraaa6JhkwVbr5DelvOl8h4XVM86B9+t2UYXDm3tfziAczupST3rZvdi5FuZ3vfVP75",
+	"G2Vu9+JmKxrHCnbubhrIUjw/yyao8aEwSElo2g8t48vYTN4yq9TjYL8od9tNzqtnm7p3e2/tP36RKRM0",
+	"5WBrUr33789fftg6EVXSlHcjGbMJE3vFMO6qn6sbnnYR5Jgm3SICxlYDXyNQVi1OB99tXKKSVAGHdq30",
+	"uWlJfvmA7X7JhfhM3r47E25mN9fMx2QbgsCanRjypmIZNtP80IBVrmUkk7WpVTZUmHuTlBq1o63N+/YO",
+	"WpckhRiHzumzQfqWN/XANc8s63Oqtd9wFfgxsTYhXwFAxRCJZ/ekLIvtAOFpVwg6ZeRnXrVteHOtdrI0",
+	"VftdGvGatTipco2loUuZVLyONup9RhdYoKGIo3IQn7ZsA2pigJzBsUBHvfj553Gk5dvTTsMPU1UDDNoJ",
+	"QeU+xpomlJXPDo+pApasHv2sMN3vRpVL8DSIJJvlkc6zStY7dcm+Vn8vbLSA7lKAVwop1uGnVdDc7Hlt",
+	"sLu51AqjYMSkzbGs/pTeMjJiTBAscR0TxUXEtlQxCkfoFpqCoSMLHGnZ1ebzV0ExKdX8GqhYsUmVvQxK",
+	"d2iVcGqkt+bcmoE+jBjfDCD77Qnybqz3CwvZmh00svCKKTqasuiGxZhurzTBkFOj4OHalnGmM0aFIuGn",
+	"u9DD5O/WT/RqxYvvXF+xrTYO/7CB6Q2VUWv2d9PywxHORmcwNLpmN0vHYyPU1rbjqbnndkDBWsOf1zLe",
+	"klsOK6Pd4ZpZgdDFRmpMojropmWsCr1lSdCaGc+wG4U5mzGXftp4dXLqXK/3c9ID8mrp4YUrhS057rXU",
+	"6dCI+GgwyVgkjbyAjzzlulxrvioZGySHWtub6OfSvnwqY1bY74rBbvr6+t31ReXL5WyTYhLeHXx18gb8",
+	"274U1TldgI/H+btp1buOSCUZ69JcT5nQHDMRqi65SuyBmUxreVUwZOGGLZpIonCCf04EXuFffeovD2/9",
+	"+9sf9mLJPMfcrHZWGfUm1alGYk116QNbCA4cXVwRxSeiy8WxK4JvYYLDct6h3SnV2xg+VxtxdUDlymys",
+	"JP9mi7LRa5cUv7c8tFrQcZsiLI+XT4J6zE6Ya5tLnPlu+VcZY13TepH0cFQkNj0/tGkBiqQsKwBrBcPi",
+	"g/at70jCblmiSMxYGhSP95+Tn/j3RpAGBbBtK/EVyEVgw+Bi4rCEsKeOVyGs1fnbcjlcJYMtdv9SorlF",
+	"sd9WD8OFVFhtrw47H2B+0v6WGQGfUwLeCtoVsHEz0GC5ZniFApboZ3kBLZFvlrnrh2NVcwFETwtQ5SmD",
+	"4TDWiNKLhHW2LpS2Q2mLNUX/PlRmsJ2j8IE4yD/OQVwySlfM+CWR7HzOdq18X+ziQ4jvZf3Ib1vnqyyY",
+	"rxrLLhVY3rgiDSs4IACiygWpIyF64knLmsX1Nt4L/rF6329t+ykjz6KE5jHrKikE093D7jPfbbha1Rgr",
+	"LPimK+cC4tA94WBU6GkmUx6FAQkTGdEkxHhOOR4nXDBX5whSNaEHQGukboW6Dm4/KWH2Le5gbzsu7ilT",
+	"XIzXSwdmEKc0pYDwz5lqEHQ+6uGci1jOP7Ou9HJN3a3hXnlkUVTWnj4zmwv77qYSabi8jdgsRbFFDzQN",
+	"XzLcN5Ux4DZSxRU7W1pK33pUx+UGUfRYLsRWe/kQ/GyFPjycbfX0gOF7Y6R9QazNxgzT/UNN4ysM/aKk",
+	"2yXGVpRuhAt3xpMECy4bIvhHKt9475KMvjWtlmxpLi0OJp5CmjY3Tg2n3vTVXMhpY+Bcc+UmW41lq1YK",
+	"SMvinuLiliY8Hlpk4MJQtUHFLWqKNQaeX1hDxCp8Io1uWDzM04aSIqXxQ2YlWDsm0UGT4MRYiAhFxCL8",
+	"PFcN4JCmwzwdsoRP+KgpV8+1HVEBxbqw/TbrTXqEnyYyj8lPbBFNKRedYzLmH7H3DAqjZ4WhZrX3R1Sm",
+	"zbSHkJ62pvGNNNGM71UErq2PaV1rMK7GXNaCIWuDX92koEIntaGsobVTlrGZFB6ai+wvXkfV28In6l57",
+	"4tD6u4rHWBeKkfYzMuMi10wFRBWWJKjKKGLCIWp6zAVXU28q+XISa1PaqhuD6XWhiEyZ8IM7Vmpkb6+N",
+	"/TylMFBD7lDRWNBbPgE4vEpkWw93qt0JyR4JexOm253wiISfMCfvJ7Y4Ip96vd7dXUi4GAgz7p/Z6CTX",
+	"U4HaGCh8bQtL63Q8xJDOs6SIpkvNyMXE5m2sA4T/VUnRu6TzQtNZtrZXdrhcmzXE8gDXu2Nx37rW5WYs",
+	"J1x8zyZIgTtYDNaYVF9lckYocXZpZ0jFKDAs9sJi9CIU1c5J2yWA2ertJLTcN+xAnY6BsPsHBdjQBgMN",
+	"WkRv+zbkoMU2hdqcu8KubqPQ7GCQuHbyNtxtWMVX0N+uhpc6E9olATC4f+5jeax3d5OGF+68nxathKXF",
+	"JdTS/KPdCTsBoUqZ5qQgGVOpFLXbeLsjvdZ4X72kuapmJo5pZEQFh51qgSJXaNKWlimGaeGuBmK08FFX",
+	"SVy2ZhGvU9UTVUmhJO2qo0ylTOjO/ciumadVNnLNIb+sCCRfgUq/FLFpzQDo7/PIzY9u9RITC+B+HLh1",
+	"HbR6ywm//S+xm26IO+ygJ5x258E2VkK8sKfqVIoxN+KmNUnsBIDykFnVu+RGu8H/kNGmtNd3Rog5KJnH",
+	"xLx6XElLhwimEdRMgbRyQuM4Y0o1pqs32KTsr5jQ6n0Duh4uVyHwTPDxEtaLfI5tU9k3Z9Uv7VdlkpVG",
+	"gw37mMlRwmZ+6IhXp+TF4bM/kRRfslhPPltnaEvMoXzarJyvVkk30hqZ0WjKBesazR4emPfrmIOgW2PA",
+	"Rxncsxpmv4rIOJLx4ojY4SzIAA7koGUuIVvKxKtj7FyA1n6j1mGspQC/CFPBCgNbp3pWcCh9eZ4WiNx/",
+	"EK1BAtC9loAcb/f3XKaStzxAGX6wpPxAlcGM1eMrSsEUJYS5Ubu0XArEYChcWISE7ZNd14U2OJvLsu+g",
+	"P3oxfjp6zrrfjffH3cPo8Gn3RfT0Wff5uD/ej5+O9+mfNmHEuLYO/REaUGmo3um/F6RKmknVj2x5Qt5f",
+	"npcFbly9J1v0AQ6h+bC+i5BbdbRXFuvqxex2z76v9sqT09qy+hzOqRKHaSNiKqscrKmwfJHJMaA8xdu4",
+	"VDelFaXFauyooF+yNKGRi9HGujyVxo4q6KzPP8N5+vzwoZyn1TDucjWr10M16+ik+z9o9+/97othb02B",
+	"6Tv//jibudeLt1tsdz1BYKON7LNT0hsxDC0je6Iq+IwWocB67UApsXfNVjnWtjKMuq+f3n3/DdDaKl09",
+	"Ol7qI+ac11M6LDJysVv3TRu3B+NesSBL56CuMVSujlUS3zVXb2vgun8g6t2CU26tduEmP4TR0vLRb95o",
+	"ieN8mCzfjXT+edmiXzwx8qFP4e9s+v90PKLpdFhp8aG5/tY+wy9Df/+6FRpuhUtGYy6Y8oVPTVl043m+",
+	"fUm4evmL7YvCLX23UtdkqVSYb16rYKcZo/FihwIZdvoNi5braSU8YUfT5TZfLevHhXO0dD9Y7JUi7sC5",
+	"fcOKndiHgdlont8m+/Zz7PMe8zxpG+pHmMjluA2dZ8Jbc/L+ZnGPqbee6uLbZGcO/V0YqHHY1eSlHYf+",
+	"uUlSy0HMteaaR3z97vpix5E+UDJW2Uzz6JwJr5IG1wxHm2ZSjntbY5AuEdomHNLKcm33ao0WtvukCEv4",
+	"ACuwvMce853bZrBgQ3jVVM4FaUNRWSpiMl2kUyYUiSWU3ZqBRadTN+jRURR32Xgy7fJfb5LuTMi0flae",
+	"HtRPyvPAYxo66P6p++GPXjia6lQ8N1uNVn1Qh0zYuJ1urtBYDwU3v+uTjIpYzsiIa0UYjabrkSdLCIP9",
+	"fi1To78hFmpphH6CHWdMTe+XEJ3hx/fMsFwZbLUx/1gnXGmW3W+wnw/mXCG9mP7/7V9GwaiaafDtYJ2P",
+	"6ukGR1qdjL4jWpI/HdjqTW0oqN85JpGczaQo/IYIj5mxca7wEtxwj/ypfja+2wAeXZt6K7ifibW6226Z",
+	"1t9O0hc9GQKWLPpFzcECYcA8spVWXf3kJVhZeMXrxLzCCrf+4tsJFz6xNpZR3fHR2oNHnuanBSp/5WX7",
+	"0Jd3YZGgflVSLH1kf+rBT2s+XdBZ0vAp/ORNdjbybv0bfLbR0oLTrg17aSjFGgQrcvUqWE0lpcV5ajYY",
+	"WSuOrN5+r79tzdfS+ol77BvUFWYLPowT4PFSViG2lUaa33K9+KzgXBtovVNljZlLjNrY+v1yYj4PXXcr",
+	"+Ba7zyV0C2aIDdNMzlK9Xai7c3FuftNWjPRJhmXCRL2gcXN18i9boYmvgtJaNyhSwfLKVdyjddLamFpb",
+	"WaVtPBWeQ7DmQN/LeVHQ+bIV6rPLeC0T27KFrL+O3jaM5q55FR7Auu8Y5Ldu3bfjfBjrfiMh/M7M2v+w",
+	"gJYPxfQ95/B3tsWNXOJ3NY81PMzsnvKVB8seSiT63clj95GydsLVWBZhds2OrGFwfI5YsLrLu4kBq/Bo",
+	"8CEUw8qiKb9twEGzn1+73OldkI0Qc3mI+V71TLeNy74GCTpo5YL/ljP7uz3+rrciy3tJlf5U4A7e7X3S",
+	"DrDzLoRITM7UMSBGAaYihKwIxOECoE6aJIhBakvzQB+NUJ3P6966p98FnpqlJ91X3Q+fnj6/2+v5TXJV",
+	"U9jBNkuwbHZYWv3lFVpDK9eG8DycBilm6Cqo7FhvfmuMJPzAHpbdernX0HbgHktrvLwgK8NYmcxSn7XV",
+	"8e7IQkSnEDbl80Oa57uWydG8Xn7PSkYlXlDJqGwZRi9fcKU5NxWc3cEaUMnD3hKQRab1Mv+KQdERhD71",
+	"R/GXoY5bRvJYhKftL5at9YiVq+K3VrFBgQX/SMHhWuxzE4lceAHNdlNvSkr7XA2nqeK8eQ3RcCMpNBe5",
+	"4boQiEu4JuyWCQTNDc3AoeAK1K3aDJSyu5LkPF87Azx9rlOt0Z9W/6xm69s/eHoI1d6XrpEPn577y16b",
+	"ts5EJpNkxnyl6aROaa6nQ2+djtD+erS3p6VO93q9HlaxWXVF0zR9osi/XRbpGZ7gEpeD44F2mNKMxbbu",
+	"XAApzE8PlvOXN2++7SKozcq3wlBe9+zWuyJGf7thi/ua3krMi91k0Qo8xo4fPoxJ7SHBu9cAkcTbYgzd",
+	"A8LQGSgewQLrA90G3l3W8ylRvl1SzZwqMqMx8yFub6Sj9fBGaxWXHczDPoDkEg25AEv+4G1EpobO1ZbR",
+	"/VqPdSOhNHzdBDQTL9tEnR22gsdUOcdLAIg1S+4mrMOV4+w9qgUoYmH4rS5POfnN2MQla3oAQ2WFz33r",
+	"tkoY6g+ZRMSalWrL/kM4Me8fEUpiugjInLEbIjMyk0JPCVUk/Nvf/va37ps33ZcvQ9I2ahvozubtTkCo",
+	"xbCTGXFkMxBGEzQ/QTVPHgcWwu3k4hxqZPOYtIuSfPac4yEvbqvybZucvvFk5NvIurA+Vh3zFI9uuWYa",
+	"1/ZCemvTQu3wHbwoTibZ2fwB/bgGGkd5ScUNi31AdQ9yy3kp6aTc7fpWAzgpEkkDTF+R+Pal9Ezc6qLT",
+	"FSWyUX3E1WWFtbJuOMzkbHsagFNnQRLdBRKDKcKcQODGAvzejiu7YATkyFU2/aGpeY/dBpiDzSICWg8I",
+	"F7BVMrN1sLZnishpPExRy+0XQhfWkfueXFh46LSyrEXDxVo0bug1nzHFMi+2426bCpbnWwxZdZs6lTnA",
+	"6VM/0vmM6YxH9QDiCl3WL0abAR04S4mhCeVXzA2jUrvdccjcPms71+yMnWhlkYpRNu+MTBt1ix0nZ3mi",
+	"Z3b1M2hX2q6811SzE0nA8X2wse5ysJA4HqTjNds6WrRcV0G5NcW812yt3yj6e1X9msAJLp18A4g8qAps",
+	"C9S7u/p2L5j2z7t8lxNV01wHBMcRENgVAJSE4Fz8EzapguS56/VdYZAPpXj4BIBiT/007Cslf69K6y5I",
+	"9N5RX2pofU9eFWSH/H4vsvj2LMSB+C8zrXsV/K6EkO6mNSF4gg0SrcC04Fyqy1Vfm11SmdESl2dcL6Cs",
+	"nlvaGRcnuS9//kQQGkVMOSQumRUi8hyq8oLwPJWJhVZ0kapm0KStbD00SkaMZiwrGhmI8K/dk4vz7k9s",
+	"EXZ65CWLEjACUuXggZSsBLcCZiiUgQYTi2kcmgXwHFS0xomcr6SWwO/lHM2EzP9CTDUMHau4wTlHs2bM",
+	"NUnkpIcc44aJ91liAVForqd7iZxwUQsxMo8PzOs05T+xReM6unVrh1E0GvZ6PTPxKnztjC4KoEujv5qW",
+	"ZMb/DktwRL7HJXQfg8RrmsZCsC4F/qhVLGxJnjgykBmgETdG/OuVI+y//HzdCjYQAJSuCOvLEQaVJ5kN",
+	"WcdqRZXHEOsOw4ZzB6cd+i/HCXWX7u7gCsHI5EgKTdFPY6dXhsiulM/9Hn9weV+ngA9PTmXMCH93RWia",
+	"wm7P2YhgaHyPXE+5IrGMoEaZA70znWY00keVKo4DAeLfmEYsKGx8JYJKQOqINyTLE6YC2w9gsyiHdqeY",
+	"6RHD1ydMGBpn8UDAynLdG4iBOJXi1jQmhToaiC5mQI5kzJmCAHAl6A0bRlSxY8JtJPz79+cv1TExjAkf",
+	"XL46JU+fPn1B3l+fouIEYNQW0i/NWATY4wNBSDs86Pefd/v73f7B9f6zo/7hUf9Zr9/v/4+w0zMDOIPc",
+	"FYcDVwA2hH/tWjmhe/4yJG1K5ixJIB+UxUaJBg4A6H/MrQVX5Ial2rYLNxUMN6RpmtjlcyA1f/xVSRGS",
+	"tkOc6ixDTUF5kGWUKdPwa660bffTACxSg9YR+aXX630IyKCwTZmH5s4xzypGKvN40Or1eoPWXYh9hv89",
+	"4TOu/2zL+/93fPHPIfT2ruRUlqWXPG+Zf1JBKsyP5CKBn6dsQWJkgyR0TPqI/PIBe3gFAlitNjoFd1om",
+	"tTa/pIY34ApbuLQjKHWFlApCXJoxBaX4PPyYFPzJTI8rl1hB2of9fTPsw/7TDsAuxgqSuHLBtTtpoSH+",
+	"rpER84ypkKQy4dGCtGOE+SMHfUJNFwjuG5Dw9PT74eXJ9dnw9fmb8+vhyfvrH4evTs5fv788uwo7x0SK",
+	"CHyBXCHSY1Ca2+wkuJhUF8O0bkEkDw9e4ICGbkBD9jFiLGax28pLprNF92QMbGrExtI6JpdXN5HyhsUk",
+	"T3um/Uu7IsVQYDWIkHpqRrNc6V/qKcvIKI8nTCvYQ7fCOqPjMY/M7KIphZLfUCWLmV+fKPsNsgsJASdy",
+	"LkybhlbNMc6VxhgU5Bc1+pvRzIw5/NhVmqXdPD0iRvoIYUJRxg2HSkgbnclFMk1g64TiLYgIXAHReSbI",
+	"m1cnZvZyPA4IShqGHDIJiM2lySyw4C6YlwJiaueodIvYNsmUKtMi0rtg5so3rTtQWzCsLlVnI+3w4t3V",
+	"NancJdWUwxCZAhdIVlfXZxfD9xfDNyd/HZ78cBYCe3OEuN93ANOdgLBEMWKoew1eGRIM0LjFPAsJvaUc",
+	"gwPN3E37RnUEnrggQpYAvXzGAiPHwFwjKoTU5phCtjzeAxUJZ4yswa0T9Pvm1QkKNwmPmFCscg0aITjj",
+	"TNMM9FgQUhzel8vTsohye+7rMjiyvEXNFCrR5i6hpEytaR21nvb6vacWTgeEqT3zn0mjPxeTi2x5EyBj",
+	"23yA04LkE0fa7vLFraZwM8kRAwWrWJ7zuHXU+oHpSyk11oaFewgGc9DvL9Vcql4kLqeorES9PiajzIsC",
+	"OaRxdqTySw9FESCxph6KIe9ZsL6KKN46+uVD0FL5bGZ288hlZxF0R9i1g6XBtJ2gpelEYZEATVsfTFt7",
+	"Pbh5b4Sciz2zAKxL07SruGZdqpSMeIEj6t2410yj8EPTFHI24TCdXFy8PjP/HZ6/vApt7hlITDMK+LwO",
+	"J5q0wzkbVfhn2DEDHghDRVhAADa9jbe8uFFG+oWy7yD0h8t7FiKsA1dYDxMwCgMiGIhiGUMkLxYH5uMT",
+	"M90nipy+fOuuX9Ujh/1DZD9CguhnuK0UYz7JMxbjsVqhL2jpJE2vuGYnlVV7RJJr6rKB/Cp7ScY8YUB7",
+	"h/3DzXT3VupXMndy84MRqxuzxdOzgrZyjLMglgrVGmbro1qlmAba6Lkl9JLqSz7hmibkxLxPXgNdQf0A",
+	"rDNchKjUCPnty8t35y8NKV+FpJ3S6IZOkDcZds3FZCAilmk+RiTKqx9PugfPnpMxFxOWpRkXWiFy+qKS",
+	"hek9CabNOtX3BuJEYAwTIq3vTJZmpq/t2f8sStzKHlJ0d+VW1WNZ9TPHYht6j0tmJyLOJI/vS2q/zjcR",
+	"2Tni5hs5WBtJAO/4XGieFPX6b1C2WQAJsRhkG6xBEXtvr7/8/NPVY7ISaL9hZ0CD/JmNyE9sQa6Yfuj9",
+	"QegSXCVQNm5ZxseLmvaj/BvjEosb9kGzDO1edVHh2MmbwAW4LScSo7Lp/sy8+/AS83c37INmH/XeVGNe",
+	"cbkBy0Y872pfzelkwjLy/pykdMIeXEAomvfLAmZF9z7Bytw1ruwJ1tZUU8Z0QPAXI3/zqITOWZqHUcyS",
+	"Bdw7ihhdO46Nmi8qdhJQM3ArGtce+EvLFlViGrw9v6yUveAJSkBuLDCdwuploR2tNExti6U9FS2u5bZ5",
+	"0/d7w3Xp+x92O6r0luL419NL0OIzOmF7KRYPK18s7MtY0sUP2WpoMkIwqh1J0i7f15YWqiTlds1DwSWC",
+	"gJ92QdVX5KDfJ/OpoRSLhAzMBshPFXr6MUGoKnPjxgV2lpc6fyyT9h+JR9seGjbJzYArQhN+++CM4zW/",
+	"ZQBm5l30GtjCWg3PHMvCakoVqYEtBEaguWVYU0zCzeNdbDDhXZyb3z93xXdwDvkXvphMhZPNqSrts2D4",
+	"fujtAOuzszY7pLv1e+OALrx78/1CM5B/Rwtnykl57dMapxaxtRgqMmdVY7SdbPOe/e3kzevd9syNe0eu",
+	"9Y3si52vZ18KFBHvhpwi47lARL6rf3sNi37JYq6OybP+U9QEGAdTITfyZcZoNAXjktf+YfFJHo09lXCH",
+	"ng1BJ0DJQovqU7D+z/pP1wyjatDffjiuCoVnMCfVgYDoPxfHJMRKDyFIDggo/bCkUS6Qlxxu9/fAALoH",
+	"nsRuIieNtHFle4CEF60CIticKY1RqoERsozkO0qYEWlzxbKAGDnYWoI0nzGSUTHxEAr4OF9zpU/MIF7L",
+	"ySZZ6wxTHw01ZlavxaBIaxLC4k+oVqscGGkhiP2WMxBWrCRmvrNR16uSTVPN+k/epnC2tZbWaq1msieR",
+	"NZ4ETXOkIOTSsWYZztSsZNNsFBcR889lbTBZU+eFr2FDv6Bn3qtf3wqVe7/3ms+4bm3x4ikGa+8qBO9m",
+	"+rLkCbHu3iNulA4j/9vc3PoZscJsf/Ox/p7GDkENPtnf/Ml7Qa37HePKDpG7rf/olcxGPI6Z+HymU4vK",
+	"+MVBed2t8KJ62EJVwbZf1LhSEVrn5UjI35HVyCSuMCPrdV2QREY3MtdG5xvLLFrHfN7b2Lq1nOeUKtbl",
+	"QjGhOOj4acbG/KPT+VbKP/kOi4uZKYluGYnu935OzJKa5dx8UGCD67v3T39MzKoRF+m5+XjsfeLxnTUZ",
+	"RJ5QnkuIPhIxwWwfW81CgREQiBauTnNIwEAFd2qPnNj30Dg2l3kSk4TRWwZ2YLBvDQS1wUkZZFW2Y67o",
+	"KAHfckZiNpPa1fyBasxSsIBwrVgydmU+407VdQ+n9rD/YiBChIjA2CwzduAYfnszUhtEkb3H0P2lE7zh",
+	"RJy/tKcBKOl7ieLxwx4EW0Lorh5DZxEgHv8cNmkrNvYOKOBRj93lksP60q3BvY7gzgahw/6LzR+8pkrD",
+	"in2ZU4456zZ564mCIEFlDg4eU8jlyoW5v8wJmq2ygqBVhEyUSBrAGwRNFppHak/XEi68d2iI6QKhuSGn",
+	"MgexOaYLMsqjG6YBzfS0Q6TRY8NfjO4aEC07obNm42vmENs4lwD9RgMhhQ3r6vdIiOb0kECsgCJ8x+Dl",
+	"YxJGUmlIrX9/NRA2YvzYBlKVDWPYd8WSFlYTOIrXYq40F5Hlsr2BCE+iiKX6iFiD5W1o4coVCSEXLBjk",
+	"/f7TCBcL/s1Cksm5avKAuT2o5LzsypggfP9VJmfb3Os21r/VpJwUWSEl6yhovBro/YDJMatqxY+GwBxl",
+	"QcCSEVvQ7DbnIpZz8IA+3Tck2Cg/VfJafJPB5K6tsoIeVQpaTnmq2MNv72FZssv2L1mpxkXfCYbpdQQJ",
+	"HDkVGBvaNelEdaoc1J3OikBVMk3MhfJyS8zbIaMFMWcBTAxwOFYZZECg/kepkrgyISHQfAhaIo2mxwOx",
+	"KTMXTwobaxDSrKZhnmdU3HAx6ZFV9mVatfzrhos4uGGLwPUT4JgDZKlbMTHAc/mK3AuSn3yH3bGkLZPK",
+	"mtqHPfF3AYDu9COfmR5c0WT7lyeD5vE5ikw/l5VYulH/9NzjGlQTPKZWE7VnDsNiMLfu3pykSJX38xJ3",
+	"HB0PAdkH2MoYkNsw34OLGl8BgazkJof9PtyVnQDhBVgcDATGl0De3zHgDEC8UWY0MPJGCiPegU6VARtx",
+	"MQiMZyXiQIC4BMrFwu8r3RuISlKzYUXIeE0zcsa1Uc/IGkFKOwgERagip1f/vonrvLdYXl+R71SynDeL",
+	"Gg+WVd40mge0VRdQ0D4b1Oa6XY/P5mzy/+dwOjgAQOlIdv/07A7spVKwJ8odXcdxduRwuZ7u0ZR3XXZ4",
+	"o+O9SC5I+C0reGtdhj22SFqoEUDErC02QyeUi1WLLXiKLs5/wvzn3bjDt2UnhUlsNpJiwDKuDPJpu2Kd",
+	"L0rS9yHQ2lVbUIMjhNX4ugCqwTXF6ZtJE64wggsMhza/S4pkcewScLBCNuRburDYKVXTHrHQKVOq3P05",
+	"EBBtC7kXF+fDn87+djW8OLscvr86uwwr+UDPOmQuMyM0uc2QmmTsVt6wOID6RzaOEnKBGJkBNqAaCEoO",
+	"+y9I6OCdQM4cgs+cxSGkzp3HbJZKzUS0wAQonS3KLA6IXAkr72ASVnlKbFVwXBo8MORnm8QyEHifu6Qq",
+	"m3fr9IfA4n+ZDm2VwheQypUxPRTSjDNN6IKOEhbCjCFtyMyqaGjOI1sXGUBolIutSzioPEbIKFIKp1ST",
+	"xDAbrpUbMC6hggxSEbuGDdOGbKSO2TMcoJGJ6tlh1tbTZr1Jb90qdwjOQw1E8V2esR65NJ07C7UZ/1hm",
+	"E5dWYKlI5jqSM+YTVbBAAZ7h3Y3O5Y5CputjGaBhdLaUwlbW5/0H7vsKUQ4bNJEif68giR6Woomt3+/U",
+	"7GH3VAqdyaSpR/v+Hrxs330rr8wOYmFUOmkervsY33oroREc79exhm9hqj6VYpxwhA44PDjYhpXbSD0H",
+	"6v5ZvBzpqWKhWOHjQetjlzsS1108gK2jltUcugX2ZZMJuyphFA4ui4/rvRwMJSktjXZiGTXVkJbZIyfI",
+	"TJyh3cJlURuSedg/XBUxgDXc+2y/9IkNhz4NEC6QkoH6J/BlxdYvEGtbCQgwC7COkJoJYg8zOl0BWz9V",
+	"yMThtJIbxipr65JuylQWMsloxEjKMi7j8uoXUrBOj7yVeiBKij7y3Mnm9psIlD3g4sOLC4ep8G4OLNmZ",
+	"IWCMAgGYgYHAUQKYO948pWwzRmGnoFDrjUUZYMTs9eb8pxVW6rm0LmE0D0rY/a92Ywg2/9et8VWOLZQY",
+	"r5zbJ47mHucmwFCEbhUpxX/mr/hEqDKWwea0WzxV0ragHmRMZzxZdIpMDZvDTEUcOHyDEEXToUPaCgeC",
+	"K4Lg2oXYip04M329NSO6zjMpJiTKs8xIwG74Tth+OhChTXkeut/CwIU6BFY7B4ellnOaxaravlGqbXBT",
+	"wg0TdQKxTec+HghAJahOkOM3LHa5SFqzWapJGzHMndKR8cm0HG7HjvfgxUCEtqUhNuPDJ/CKyrB/F2WZ",
+	"y8eQdeudFKdrG6H30BcJDeD1v6eoiIMtJMdrKd9QsXC2588XBV2QUAnN4GUBzWcbAYoaTzTakzHTIHAx",
+	"vRZyqThQk4w64CYAK2iXSTtPFHG4RIyMcq2l6PQG4hW/hctfsSiHOD6HveFwDTgkho85y+DIGA3V/LL/",
+	"zAEykPbhwQuk/wr5m7Z/bsKQaANeAnR3/e76YgmUHvBbbVZuJ/AcxIFwMms4G9MC88HhZTikGfgRXAoY",
+	"OiVkEUXhgLNRw7WwD1QPxBJgxWxMDc9NEiYmRveH0QLURaUodMc8sUKMHbbv7L+G/X2cIw9tlyc9qDX1",
+	"sTufzwHap5tnCRNmzPEOofx21X8wtPWlI7fsxJQ5l17TICbzppRnxaGwOEnmpIG1xIPN8U8gJa0oNF+Q",
+	"KzZlv/KJINzerxghLFEbLfBG1vLOjGrWRQ/1ET5eZqAy180c9NIKKzWwn7okdOzYVQn8BAGZDfqo54ib",
+	"EWxzrV5h5rnMXejKl7ZDw2bgaNdomjUG2Ly0Zx9dMC0i7pSMF8yVxf3kWO0yMBCi0RVpSQPhY+wATIKo",
+	"IsmCYHUvQgupEngzFOnHiysXFvSpWr9/LLOBwFjfnCYV7tEjRqnCv7myxfABLQLhW26ZIsWVdwRUEThb",
+	"N0YoAkDBQKDtnSI+kZNqywWpSMMAb7fyqnkckrYuRqM0mGxzMFlZIAPu7Oyqcw852SjXKLcOREUiphaB",
+	"a7NkC8bo6rKak6HwUAzEZXFMnSpeQI05hDGvbGzv5DevTk4Linuc67LaxU7y8UOm0OjpNUbnbLjX/nVZ",
+	"fZXLypEjoQXXqpqVjIQxhvw671UVpzLtjriIuZi4fOaNF5hhtu5cQQVSte4yw2CS/T5Yf2rHUZE2+o3N",
+	"gey4CGVGs8RI8XBgaxdaj7xlLFaGGZQyeRs8SYZxCamHtvRgiIaEOVesUxj3IsN9S85e6DiAQHmCzIm0",
+	"4fz33DiBzalhxlw+cNjxWumK3y/th6ewLI+aSFvtqMH4tm7JkwWZsox1vq1z+6W9MQ9iV0O3bHWZd9Sp",
+	"zYnSUqfrnCYv4bnyVUcTzj5UGwTkBDk8xtIYXaP8o4FYh6BYHBdAhATTdQQ5A0qWjmL0WaeZNLJHIecM",
+	"BN64cCuvg1ckn8zM4aDdhaRdaNWIGlm/v41U5DTuHnkrkQUwqEBnDq9lDDIjKQOe5mxh/cMeWTrihmVg",
+	"AlTDoX6JP5outhKV0USAELzLpw6geKVgvd+h9fg6z4Tltf7ZdYgcj7eg+GDDHUErDgLSxjJ9ncJ5UCkX",
+	"GJL3l69J++rHk/2APCcxn3CtAvK0T1THeYoGYl0JQZCigW4A/AFkV0czKKCaEwCQpCDJei0uULUQYahC",
+	"dExlMzgBMmbHlipBD5tQLtDrE8ERsR2Vbp+Tiu4PqOew3ADSAvgPzgpV+kDtnWd/L+49nFgReDMQ1jml",
+	"GE2clIsopmenl2fXw5/O/oZGp6VbwXtacEb+w4JVIP1n5eFCFJbqTTaB3NSX9/d2v626eL/knXYFgccV",
+	"4vWYPjfr4pWjsc5UrPltgbjndq1+bNvmHHKjsyEyvJDzjoXULwTLOjcKBqKUKuEOdAosWKaNGiwijEDD",
+	"k45+WdDTkxgi9qgok2DdVwPR/l//z35hrTO8htDMMNgqdExktNFOqTyDDdZ6e6uKdNWVBJr057uR3J3Z",
+	"G4i3sljNkse5i/AYLI11vmImT9dwFc+B/3fY3OLAP7zyW1TO/cIa70bBuqDIY99N/43L199qMPXjpAjX",
+	"466+hrsNpQIglFJWhfPowklAeoZqzWu5qoN/3S582xXJsHwBY2B/ZqOTXE9FFYa+s5yf6AvevnB9/66j",
+	"t+0sNodvuxX7nQZrp+VubUFPaNPeG7G1Xt331vmRQNmHaoaQTEt4+VDQWz4x93avQmK9CdPtDkQkD0QI",
+	"ZQVOKzjeDsF+2bs6HkM2FWZ/A4sFw3JBzmAiB1n257PvT95f//h2eHkxPH9p7e/gPWEZm0mBhVULq3hQ",
+	"sZp3esRrBjYD3WAH/t6smKOpR/SZVruAPg3x3j3+OTm1i9eYlGhjux0BeBb99371fQOuSJDGLYJ44ZMs",
+	"/Pf3cT8uHfwxF1xNm08+yHnc2Z2UYpkrmQGAzBitbg9zT8u/XL172+6YM2iUXqXrJNGGYisOQnkgDM8K",
+	"yHxKNcjgUIkEA/htQIUdrOFqBf4z/iIzPuEiIBlLFmZtUpppGyeM+CgDAfqHPQM2ucHqz37P2mUd1maf",
+	"hLb7YcZ+hWoA4UC0rZyORQWMauxess5BF5jSOULvHvjbaj44J3xDZ+Xa0IEodIVioaGStNMlcMaUjCi6",
+	"KKnOMxZUukEcHyi17pYusI6BgUD7AqRUxBzKyhAOCRyKkTY1qoswPVe58HH9T4u8fcNYSoREJQXLJaQy",
+	"06TvgMu59ZLTjBX6UwfiHkY0uslTMk7oRJnepVBGTnHiEMrTE8xr41Lc30v3Csj6C7Nn7PRfLrrfuSry",
+	"jUWgrOf29/LgFXeA0xM2yX+Xu0l8mBYGQl9oX++l7r4IA4II5AOB9dQUGVHFnh/mWdK1YV9HxHu/pDRT",
+	"DLJZuBTvsOFXmZyZW6ci9/F4IFy1LMtezS3Do2nVVoMJBmYWZYwgBFEwKOVvjrK1IV3XSncNhPOG1ATT",
+	"dpgxBVGIP7HFESkqPFn5lpa+R8FYDGDhLqTIlrIxf3bx0nJJJoVQzz4CBNKkUgYkY4R9RFS2TfLpZYWn",
+	"tr6+6BjZHfz9yI5fPOoJ5D53OtEO28QFNpzs3QS86nX/pJKwey95byBGbJILh0kBubEW/RNkGdKu62/v",
+	"Ls9/OH97FXZWxbqBaHt1vQBThKuiHlBTVdAILJqizJyp2Ua/khMoyoMkB0cUILLrEltQl9eMEOMmRSuJ",
+	"as6+2idQux0K/lBNwj3XwZDH4TEEItglLZJbVX34RUOr4udK28VWhD3yvTSXRcacJdm5bspWbOHUzkaB",
+	"aYVfPJrcVO1pF/Fp/6EH0qzmLlvSvnB+35d0/uAOfBbf2Sb3075so3sq2q2NWCXtwhlSJ2FsNOws54gW",
+	"UQHLiaLktChIWQt78EVbY5DDlN7WfccYm8mETryKBoZlXBRr9Eipp9jN10xv+ZIhBzjbDZLvSnCBH053",
+	"KZu4gVA8IV1GMvvsfX1ExgnIQF9Y19zILM2gvhan/LIplZgLsCV3zOSYJ2zr8C5XHxeDOCEZchnqDEwt",
+	"FuFDEzk3L2DRARuJYoEykDWCY7jwSq8kNpJ75DUWMdkbExvJxrxGO2QboMZumcDo96bERrJdXuN16cTH",
+	"8Jka/LUtmGvrElucawwnraBZF+vQWcP97fY+3oE30z+tLNK90yS//j2yu2d4Vyzor+LpfblS3rrhmG51",
+	"lzVXxoJ8nC4X7j5z2cs+ZL4qXT4a9lszWnkxtK/vE7VD8eJX+cWGKwcsVOR9tXPBf8tZQKKlmhLJAgw4",
+	"ey7YJ3JqZsbGLGPC/C2Lojb1XUKg+UdmINj618G03wbOvk4o/4iKlU27LmhJZlXqWC881MOlmw05py4C",
+	"Vdf4BJ4Bm8y4nJRWBlp7EtSCMj1tIJYDsUvRp+YVrFo7MGKvYnAp7XvW4DcQYcWE4YkCSDMZ5xF4j6pB",
+	"fxgpXDo2HJQDWJiswDQQGEoLGuRQ8xkDyBch50eesHhVVxCt28pmkds4g+XK/96y/2gtTjN2y2Ve5m2W",
+	"GXvgAW1TQGoFlx+8UIkZLGHzmmQzske2iB4ciLXhg71SnpzaMiEOd0PLYtxtMEQJqYd0aH/258tUabQp",
+	"SaZGx4/D6+qdfPNJczVQoSqp/stV9+266j61RoxmLLPYrUugrReZvGXFltYlYdK2HKbzcL48e1LX42rZ",
+	"Yh9QuaHKiHrkAn9BUx8yJ3zFZS04wEdF5lOZMJuBHgwE+wgs0lAwF+bjqcy0ReXC4hCYHmzThABKEh38",
+	"abLoBKRIPCrxdngGSQvI5o1gAPiYXl4Ck752lS4eh5VAH98oD6lfgP9Kvv0qfnqHJwBunepFD6A0sEdm",
+	"d+4TpuVs8GvkPYe9iv4n8HEBnJaeshnhokdecZaAp1kDwKu5rlUeTSF0CcoXGUEnMycS/Utbh9ugaQWh",
+	"MUoEXy7Ie8FBPnz76rRMQ47lzLCSRM5Z1jXKU4yMIZFGBEtp5sD+uIaYMMWOC185IvQp0LnA7G97NWeM",
+	"cvAbUEG4uOWKjxIWYFVdCYgdIx7zjEVYt3kgoinNaKRZZiFo3//xoN///r/+4/+Af7wK4MHBiX1wcIYP",
+	"nj+3D56/MA9enb161Vn19SEozx6MLawPc2wRERzcT+HJLyWyNsitbu2uL5++IOqGJUxLERAz1oE4XWQ8",
+	"SXhEwv/3/w6BvF5TzQUJadhxZVShFQTWtdYx6EuFiLQU58iLWEMGM5LbY/FSbH4nZrr/hZjp9ZLNhv4j",
+	"MdZvOEuiCdGgQKttstqsZ5/RlOo9i5xlNLv1khEUHD8np1OqyWn5EZnzDGBYZhTTnXMxkzFE5rhPrl7+",
+	"hNAEpK0YBJdaRB6jeBn6kVlZEQhPKMqNnR75GczVSmeMzhweGGhp4JIyBzqEKgpQurmL74VEjo3CPKW6",
+	"V06vF01zcRNaA5MiNu8L7eEx1fSI/PLy3duzD6GrskrCI+C3XZrwWxaSSM5mkLCNtvj9Z0T1yNlHzQT4",
+	"HY5IaBU/0OlpmjJhdUpzv8HdY8S1SupzmiyMDklLVbwd5oo5BXI45ebGWLiJpxnDNsHdgXeJfaUTkDDN",
+	"pJma6R3VW1dbzmKmO9rqkVCERab6fo+c0WhKzBJgBWy0eOBaIgcPza6Xm34KKwlxqtSo/FOqr+BtoNmw",
+	"FFihGAdxBUFsDIer+MxcFyM2oQIuyzenF0RLmaijCiY6ighO5UbzDObbkeJ90g4v3mPWsXMDIZYu/Bp2",
+	"BkJmRFDw9YSzKB1iaJsKXfqEBhMItqVlZfCCfdTuCQroTwzNQbPBQOTCTAxrnAPh0ujG0Hg0lVIxMy6s",
+	"r4f9YX294RCfmUZsxb0AS2QpOsaAYLSgHld6HQgLjc+wp1mnhMO3Q41okigsRlodSpYLh0NPVEGSGWCw",
+	"DYR5KwA7V57a/XALn5ruNEttanelJ+sQ7hHIWzK7Va86cIq2n6vrs4urcKVhRdrfkdGCWFaI4YjFh9fv",
+	"L98Or8/fnL17fx2WSeqoU5nzc1yr1Q8Toniw0I6FQ1SaJwmh6gYjFwtKCerswzRMNcoayjIDDAQbZowq",
+	"KY5IAsVi7JFCOsGVhqoeUpsF7pETaL4SqxQMBFSpxNpmwKoiKiIGAAwjFskZhFGSkKshw3ODe1JAOMNE",
+	"sAiDcxUWNdV65NRWHwCSxdmaNmHbQXA1vwxhpKFdMrPLkJeL4x9JPSU3XMQw1imDRSqnluXC2hIjmcUs",
+	"hpVDeoPVhpUvJN/ibEADhpEtLWNlOJ1jG16KR9oGnJnhWMCMsUwSOe/mKbQ/ED6mGJIJgHiVVOmgPcwi",
+	"9ghyJAUJ+1CQDqdOzVkYiCmwZ2VZPVwNytJPGE0lj5gCKyjU/IRlcD9Go6GZSkgwJpdgTL+CLpCDmUmS",
+	"Nq5/rhzOmeHZluzsbzhSsxqUCCns7cXiyuVmJjfmIJXPmFJ0goWGDWcHaQ8vQ3MDQtk9WACYJje3asyy",
+	"HgmhIk5YvRBUPsN3B8K83CNnlQ+rWkp1l1yLpE2V4kpToYkdU0kGPBuIKuEF5vJwywXvAlfBmXcCh2T0",
+	"EcBKoZOBCH84a+LkXWy1uEGLcus9copny1W9sDBDYEpyLMTaVyYSlIo5XXRsYBXqWDItb+ZcgMYER9r0",
+	"CbeTEUxd+8wqtEd4smo3v8xqd3HJhLg26wGOdixNnUEPxd4i9yjvuqgChz6VSUzaUNOtknmP18oTVawu",
+	"CHpBpfrLm7Orq5Mfzobf/+367Arv7IpK+Pb9a1Koe6pWszpPyTiTLuzL6HAg8g8EqHJmELJOigEZsbHM",
+	"DHN1jlxVVGaR5uYSurgLLLCIMwtUEDjKGIjiFBTorm2aIKBOwUhl5oIo4N6DsQJHn1M1EIVX5KgQaFhc",
+	"9mrHuyz9LZ1GwzXtm0ti1PkYzgrA7oNoA2jTStbuGGTN5rzEZfy2zX3C9Tb8A8rb2Z0Gq21FmrS3gz2P",
+	"RVjsSMYL2E8wKgJVAR8jbYvHCdWKC27WIb+ixOeZM5D3idY0mhoJF8QvoFBLVk8UGXPIKTWcrh1+0ouU",
+	"HcGzAP57RD6Z/xny+O7O8bsZnUBQTeYuVgrcswvv7+3BB4THdwhSQ3F5S0+0JQfzlgqQeKqC2UAYTj4D",
+	"jnjx8hWJZZRDurg5VIYfFg9GiYxuVFkKUAk+HgPMBNAtMXMJnHUWdtgRqRkF/7s9VMpoL4yc4lcXNNOG",
+	"cduYOdMG+vrgXUNijMUsLg0gVOMda9YjqAVEP1H45YwrBaRk1gUQKIwokjDAaxvLXBhWgkWGeAw7Vkhf",
+	"Vg8f5fGEodwGu9cuylOjQQrOtznuk6rNKs3kLNWEKc1nRp9Mk1wNRDijH4fu85L88XJDUVLrpNpOxmji",
+	"yq8ZER9cascVQd7cuzaWaIyomvX6+AcvbD3todFZh9a4Flo595LFKEKZ76Mpw/Lhbs72ZNqOllp+1n/q",
+	"WsZGs2Eu6C3lCYBaFdD4mLTDbNST1QggGEoPBBgECwk2F24dMdz++t1PZ2+Hr8/fnF8PX52cvx6+uzh7",
+	"C/G39iDRBQpUZGR2ksVE5CA+GFW1vKxUEdlLo0wqBeUyuTDcIwJtwrH103dvT99fXp69vR7+cPb27PLk",
+	"+vzdW8Pfa5I1QOUXRbu8yy2HMyoWw8oQrKiwDBCqEgkrO86YaWLqQs8qNy1IhG3HrePAsuagzq8rro65",
+	"+Q/cxM11qOqq5+NB7Fc6+UqejKWZFhUiq7aNemtLFe+Rp6Ny6bV+ANi8K/IOzSor1S/dB556m/4EpaID",
+	"vInALgH3e90c+NfuSRSxpPt9btRt8NqtjF7IkIA2AHI7aAJpJj9yhrHIdrxETzOZT6ZV0OY1tTO/5bja",
+	"+9ocG4gtzeQoYbM/7hzzZL7y+84MH7Y3WjusMWWbdl67d9o+7o3pzFpKYvgMqbI6J2U7lod6L1fl5eVh",
+	"Tp1jW34IzUg1NmVxXNUS8V1SzRBgxWvYzNjMSsO/5VJT0j4/u35F4oyOQUPpTXokHNjK24PWcfbn/rH+",
+	"8+FBuJ7ygrLb7gXcvv7esU+8nzd1/dufD/rm/x3P//y8v7n/cmV8UXuwUuZ+m1OuvW2Vtb9Nc8/625Rj",
+	"s5KTNV6br55+SZK9XjU6cqxhn0gaw23thLth+dQR6TJB22eVGw59H1YIGTGUQ9CeQ3PFrJACyXFQpdEm",
+	"vK6TPcKyee8b9yH4h975w3vs/IMU4jPSqq7cMqSNPoWueUQ1HyWsGiFi3i6DApf9G3sxG+WTNQmeNOFx",
+	"AbPnhMlqOB1q/jTSq8ZS1MZcAXFlvQvcE8n60ozin0uqgSk3olDak4o3SrGwztIc13bDLPM/cLbM1VTO",
+	"68tQkGH1FGCdPENk2xP/p9JEtTbv8GcL/Y84AAg3YxUQ50o4LkwsRdypkdbGNEMtA+3Fq5SPNroV0t8t",
+	"Y+z/Y+9bd9vIsfxfhfCXSH+UZced5D9rozHwuDuZ7DiXiZ2ZAVqBSVXREuESWV2krGiDBvYh9gn3SRY8",
+	"55BVkqskxbZ8yfhTd6y6sMjDw3P9/U7wMzZN2QejhPE2ye0/RxL8d1E/HPx8RJtGZ4APPZBSM2fyzOtb",
+	"60zxIwuvM0UVvXxWTUY1R9cT1x3rhJvUEf2udHBgDhKuesACRSNsUYTVxMGphx/9A8tLtYlijsFGWQnw",
+	"0gqa6ZzIbavsxGO9sRnonxBT11VgB1FF/HaUklAlIYZvzVjGuLU5P9+n+JLKs4RNigjWFLQhJc0+GuuG",
+	"pTz5+zErjAmxsfIyHGhjNST9cClLC54yWIn4qzw/l9hzFwhb4dq+xhgu5mUCpXgmUqxNQ5J8TG0Jy/hv",
+	"4bcvPGGfPx1blkPwCuKdoRredpO+HprSTJzS0iZ+RqK7HQ9aDOAVonQK4WjYIZH4BHSKeBogVov/VDsX",
+	"fwsEFZdKTusHQohgx6wN63DoHezBCp7563m3x97DoUNZCstE4JBNmGC/nLyvujIhbNrCzvZGotXxVp+b",
+	"TfZ1VS9p3NXAHI/z9cwy+E6mNJbLKKN7d1gDftNablgqKuXGf2wtVHT/svh5TAy8Nezq01AvUqKH0D6G",
+	"UH/7PibTmhelPFdf+T5JGYTLA4gRtvB0ABZzLgnXTZiW0wjfmvhtI7UrlbQAgXShdIbhdkyGYN1RfBVs",
+	"Vbwc3wXYcKVMnSkjP6orpVx8bxgLJnJzeNvEWZWB3QuVSF32v//9P6Dn4ALWqY2lSh2r8VhmyjtFdjLY",
+	"Du9W4fq+5nE83qkshBvxUOOkNOM7oawJcwrgyHJ640DmZorDgBQv7nV6htJ9PZg5iT+FBL2fdC6gJgoe",
+	"gIm/2pxwscN7cQYxD1L96h/d1x1uy3QHE6a2TL2ry3d4yHuXxjiClALQW0iB2gpw3K8HAB4KqhsoIBVt",
+	"zvu6/qqpyC/oO/1c1mdO5OpCHmBHl8V1MlpCCTAdAyFiPpj1dcjZdF7s7jbGq4+Vda9Bhq+YIMpL8O8T",
+	"Wc62ki3AI9jfqqRkzgXHzbO1vzWZwC9XAjtNUaTqc52B8bOOn8lQSeKnEvC1m8fhl2huDGPx9RiqXrb2",
+	"n+/uvUy2xkrHPzQO6THhG/s1+tULz2qEY9rzjxTgmHKnBkH75/SVAG1V08WofL+0co+cTg1Uedoe4+NJ",
+	"7pQ3EXaAhDQTThCwgH8Pai4sV+9AhYD/gxc2XiuU838jODcENxP5QtWEV4Kogs6xPL+jNBN6FhQRKR1v",
+	"BMSKwpil7h6wwAxYiinzCszG4lKTzVjHP4lTNnf7dFZIHiKudckyqZO1utKyrzkknXcKPeRd0qh/Dh/4",
+	"M+p7/mc/7p9Je1ef9+fq+37mPfZ3vw9ZJfx97d8MWxhKs2C6vXqK840zAfHMUmXUbfT7/GNi1wF8prJV",
+	"3QOlzwe5GWB2HYuhmChLqKTqEPE+5Gggx2dy2U28HztC7v++HkthJ1imAQ+bihlRqWC6PlSDnHkdAao8",
+	"pNtjjyusBVaAZTLNBT5NAg05djEAAgcsZb3eJeY+X789DvUs9c7SXfZO/aV7Nc/5/Ke+xkPPGXMGT4RC",
+	"f2u8gUIHCuQ4FGaaZAbUD5MiNyLDsx4DLk5c1IsU/MWU1afMAQwRhvf3zx9OD2PRTRwke9MyRMbhEWeh",
+	"cID3NeydTDqhoHwkxCXxVXPmOqSZQ641PBmBOyjtSt+SS3HpTRB/kvkTbiBHSmMtQTjtLdP+AMoVdJ/U",
+	"2lQSxvt9ugCLlLzIeYdqMHHhrQnThvEe3+G9Hvd2+3CMSUZt/MvBGgFTRBuoPaJqpKY+lO0g5bUCpaQq",
+	"NH2+u/cCRSmh6j58V7iC7b18ib9DmQajNmDQUE1dKUwBsT0aJhDAV79PZK0spIYbj7s4FJYt6Ft2xb7b",
+	"BwowYfHB0HfiX3PmxUlzrHFHyxaWIOoxAH/xflwHm5ISmGml/eRFZd6F1XubyXFhnNTpbBtQNV1NAUCu",
+	"gjZ1BJGP1dVKD2VZlEo7Bo3rVFEp3chkSV+jdQU6JmFggmKxC9bskvpE2wCQ6121x7tYxe28ERaKRKD1",
+	"5kLOAoRzOAy8Fx4Lqxpsq88gwK8R++E7IaaqufmbnG01G1B+wp9ZhvgV4dTwCrh7EHZvLAwH6zOIG9j7",
+	"ft3azKtwNrQZWHsv17GvroQfqRwHBGVo/FGgoxMSDjJvXY+F0r2haR2eH3vb0F7s/ser7x7badNWiUP1",
+	"roYe+qlsN0evZRavDSJWP9Hnbcb4CkTdbbK9txpMn+8zPFGQ77qvCzZOW9ixKrRbyCP+eiqGq9qv4Jof",
+	"rc7i+Z0mra8YJx1vWDTaO13wlRdMBbp+7iiCS4KRVTchwLLE2jPbRb9mb53Evi5Kk0oLLZo39lJwE1Ac",
+	"4aoTgkBPuEHrFKDw8w6YPK1hIu7NkDM4f3gAY4v1w3RA63x2QCYR6M2iNMNSWkDxleVlsLGcMRjuiLbg",
+	"WMyQ3BNNLMFy5RxptWlYF3x3I84UKAAY/obdW3xJg6z9BRwhGH1nflqoomfevIxFinjNQ0Co8upKDCsq",
+	"dxhwgyM7JzPrgK2WZoonKdUjHVSWDDV/j81l3ZFBHwqh99AF9RZhwHCeSll0ey1AeNczZM7fAQTXwwFC",
+	"vblqfr6G7vlYQskK5CNeg5dze7ipzQpoGbCcP/BCiHIsnYC+SUrtUIOrAiudvz3fhgXj3nD0slOxjlAH",
+	"FO33ZzY+FSooR2Lv5atWBbJp3dFmJ/y4BsKNROkw+A5BGJqDatdBxV2GuEfOYqfmrSOoaDisntkDxjHq",
+	"hu10KFx15wXiBuCZsibHtAWD7xZ01+2XOvlBfcQ33G1507IdQ+fFk2FdGdb3o+4JhNiUqIZb1f4Vm2Gn",
+	"JiONJ8KJtxczprQs3X4VEPlF2cJY+IR9JmJjFWedT6+P2Ku9V6+SiHPi//Kn53/6/1Wc/P/xvkYWLnZ4",
+	"cvT2LTsXeQ59vaG+0Bs90raDuNSb+pK+5v/arke6t4kRZp9pA+FZnlRDP6GcL1Ut7zMrdDYwX6uuS4ro",
+	"9vVi+BxSg+RO/vX0HYT3Tv7xBj1/DC5DBRnEjpUlcose+6DRzmKl0EPZ1x0OVtfPYnvgRxb+Uf3/tobY",
+	"OqKS7+2+OmDWP13k+AS01ywuDTaOd/Z2d7sHflrZRFvhlD1XUJxrtGQvnr/CIHb9bIcpzugwPoDT/L3R",
+	"Mhzp4e0/7b5oKT/wmoEm6LvVpb/3k/+UdXJm/uK3535wrfbhGgrEPwW8A7/b9nZfrXfHR1E6JXJ/z0/r",
+	"qA9/z3vj3hFEyAM3TtecBFip98adVHJ1e2YFSPwaPvK1bIyrCi8zUw0RqqX1VBz7esHVLHPOcqUvID4a",
+	"Ms4IWQW6oMeQEWc/4q0CHR/ts76ugE0RDyqwyTgxLiQxAZ6bUqqhnr8beyQ7SmeYsJ8oiwX34KGJvq53",
+	"VHZ7jHQ1mEl8OLdBOeug5kj8hk5QnzM6ipsBzWmemq2hBVJYrb4S2R+4iRXD1udPx9SDPjXlhdLDtqgo",
+	"zkpA8KtMm8YQqdLu1YsqfFlV8yfNlQhxVpc+vl4UsPenm9cEPOm4FTruEairFmSqeeVVtewR2rIX+7vT",
+	"aJMSAMiu54E11kIcYse6nnnjYWRyavWA8OCbX08JLofTnj0TjledITX2PyDXOfkJMEdhXvraPzeiJ2F8",
+	"SVl28lPCoPZoqqCqU9kK+IG36G8e7cu/vjs86utKc5rLWrEEwomEVviRdwWDmQfDn7U35pLy39qcQ/f5",
+	"03GtaWXTXpwXyhZH7vOn4x+4DvsQEWm3c+WPxyBAzZs0uEjjtNghDK31iPbNVJPQ1mhZGB/mZiByHium",
+	"60WarDOYRQrEbo/9FY7jvr4U+YRsfMLEGpmp3scyADyzAX1NlBYrXCivi5CFY2EvADdNu7YivndHH0/o",
+	"2x41kX/8jtWFbrQ0j6vQ7d3RxyhTtbIcr4Yntu7fj9NiSWkbJzuPs5pkTUvl5LbReai/t/vBtbVS5DJj",
+	"HUBywKKAukYuzRSqjS+R8RkRmhOWm+EQjdkCqjgcJJYA26XHuE1NIfdZ2A4dgmn1T8edMrGypHo57kqh",
+	"bWFK54eUKcOBltqMxwLh3kJxVkCAGxnrEMAWsPTq5D6YDUvowfQ0+Op4DGWyyM0Mih0sRB4DUtvh8fGH",
+	"f56dnP7y9sPPAFB4EM5EmVvJhv5iQOb3Hv04LZAo6Mw/3bvyAMPnX3iWKUgrZpxIAfwpCEgl2Fx7Dnwh",
+	"0E2rcuVm1fiACjbbZwJugUqtUlqTQ0eCQbBhyHVp6QCAkhAIHeNOWsexSCrP0TgnrDEcaVZKawF6ReS5",
+	"mcqMt5+EcZ/duDZlQ9HROEAc711XH1Tzs5o7ErfRI4mXfj9F0+YhIu48mR8gi706qzTyFe171XBYmZV9",
+	"66hiMTZChQY5AGazMsd450HVYhQR2yyzTsza8q832LGPIAm7ebG857TtUkFLWptE66u+eaOrvc3zEWm4",
+	"O/VDVizrbeZQK5tPWTaWgOQ1mIGfQFiBChiGAHBIhFBgwrie5DmnWhALiI70JCizBVbPvr6Qsghoc2gs",
+	"omXZY2/AwKs8oVKyRVMP8AYnDq2ceWMNsPk1AEXKMesA6dGCYRWwVb1hxcpJjg1rkUg+dhgAtIb2nx2t",
+	"yea620zcnrrcoGVzL8nflXs9ELc9WTWPMm9MbHTWjGVoQjLn17NzdrzDcctxSITq8O5R8KAqd9gY1gHU",
+	"oPnG8tA1BQjqGLaM3SMhrQK4qYNcjiPmsckkZ1bMLJuOZvuoc2oIR5x1Xu7udcmnK0rjTGrygFuKv5Fj",
+	"5R0tM3Hw1xfhjiZvi3Ve7O3txyTJvFsX3DnvePd1zUFFf8925ypflSXKJe8eV2i63jmlaBFo5yb1dyrt",
+	"HVsNp7I5VFNZDpR6lhil9ZI4EjqzI3Ehfzg781rezFpIZe+OPjaAlb243o03UzJGa+iRMPOahcAmlFMi",
+	"V/8l11c0xuTLg7JEc1BJVA7o950aM0NMLwCYN2xKfxHvJiwV6QijMjW4/9MPH45Pzk5Pj2steS8j1yOC",
+	"YowEdZajNxcAAQ4YJ04ojCIBXja21YWJAHYz9hp1FAR1vdLDGM7KIO4pzMeKFO1fZoAxiVHEdCTb8rCB",
+	"RC6ZQ+Gk1T8XuZUxFTowJpdCh96UzSkO/4FtEd643E+q4RGqhtP6ViT6CiIoy9WlvB0faake2fnmBf+P",
+	"nVTk18yiJm0aKLTbiQZVhLh5sAGpQY32H3XS3VaVQqtp9ZrqWERRhHBTOdEaCBVEOQRkccvRfyPYQGJh",
+	"pE4c+kKli4ljODzMavU1UsXSbcroM2zd5XPtqHwnvman1+shSwSMI/SXwvCCYmam9A5oX5N4QD3vCzSv",
+	"QIVXIOLzXCVQkIcYh8hjEZISWGGzt7sb4uKBp4TYiGr6GGhwBZW0BJ09p6OJYQJj7f612GeNBUA0O4jp",
+	"7d8aKXPHadGLbBJ8v8JVMiZPCCArYRnZtgdk3MFD4+wFFE/inDig1lkKEi4w+ob22Fkkd0HGzhB47OuK",
+	"hgJEtTEpIPJ87vTZ2pjv65/uX3dP2I40gk8wtcuOn2c28LI8HUOP0EL129ZoXEraP/ms1SA1mVxigCKA",
+	"6zPcPt4oLOQy3rhUaLwSH9trtvXwlZuUdP+GNiMLlRsClkawACdyM7zHhjmcr3pumrjO6uuG87awdDup",
+	"KDDVqmQ76GKc96P61ZtegvrL2pajfg0cbUWpUmmBFwO+8J5WBSpn4ZwMfG2aZYbIpQCBgqXGujUW6Bv8",
+	"NyC5tqY7/EUtWFTzVlV43LqW1d7u7hqW1WYlYSn8d++RpDw+aBrwkjUPOCKtGvV9a83UAeO/czYWLh1J",
+	"S+BLqbByW2krtVVOXcp81qxTP4bXrvCcT4EgcRTxTtCoD+iNbX707zeDw3hMVVg0katrsMJCP1K0saIS",
+	"mCDK8U/14qumChqao4daP0PDu5/qmTA3LfoOuNPxkkeSX3r4JS2RfqCIctkg0gv6eY1yFhs8SUusIwGT",
+	"sw58pyd53la3cu198gQdcOvQAUtlo70IpVrCTZ84SwgXHpG2uNtK+BWLerMSlKbSitvZ0Rs78u6lrGKF",
+	"/Iaiih9ajh9YycPKjTFpCqLj/bk8d8CCjSg6VjrWqV2ILrpwI+YMHH4JcEsqhIlj3/5oQNH5JItcpA99",
+	"89AoH9j2KXFUT/tnQ1ATMLtr2o7BHGz17d8ZAMZMpXb5jAmkigBPvwe+vZWiBOfeKRcgzgMXNAmTZZ3z",
+	"SZ4DK2632dc/CcPYMHB5Y/NxYG1ZT7hpqJFJJWkoikJ6j3OlkXICZ8ZENuOnoEScxnUaw1A0HmlQwlaS",
+	"HXZh/NOqoATN0UMNStDw7icoEeZmSVCC5vkJ+ui+ohgnTpSuyl43b4GFgwiotpYybdHKnwZOpk2rKHpR",
+	"a3LZ//oQcClxJNhdL/J8heZZnParsaOm8M+1NdJT+OfWwz+BsywQ9ATjou2kWbGf7mAnreCde4oHNSEj",
+	"LNOdm4gH3c4W35i1cS/xoBXyWzXZ/MgGx71CJybMu5nqso6h+F1mBVSURhXZWhuUZ1UmezALzAs9xrFt",
+	"hbMdxgVSX3eCm6sy22U2LU2eE/IXu9BmqqMfrHRfSwXcXREi8YBxJP3i4CYrDbgP4PW0FpRXCn4NJxlI",
+	"iprLxLeETbeSLaknY2DBg3/5idj6srbXXJpcru0z08g/GYAqveIxf9D5LB5fzORZYNyB2iH6oc1nxoW5",
+	"GYPZ/AC0nH7PAEAcvvf9jwrFBb9/tatehTd+/AP52WqD60aNdo0wH/jCBwvygcO7J4gPmpvlHCNxKz+5",
+	"9jfcB0UhEc0qyuS6h/C6Dv4JXLd5qw7f0yo3winrVPrvotQm7at5k+aeeRGoehjWqilcmjMIHQiPHyot",
+	"fMnqg7YCmfmBpTIArMHHyq8ynQBmOGaDr9r+N29Auyqj68UhzR2FIU2+BnN/xCRiHTkuHMGoaaMlmwrL",
+	"xiKT3X8DoakjPWK3cRUwWwLPdy2LranygLKw2FmICPBxZUIzGgcMBJmd0WA5Mkqz8cQ7n+jhlgErtYIW",
+	"BMw51vEOpikJsA+A75BSE6DvWggmEy8N4Icqx+RX6HTEvr1uj/0q0lFfx0HBrIUhKcv4NxzNmd8c32BT",
+	"Qmcmxw1JbX94zUE1digv1Aaf09dKs8U3YFMIhKzNOUQyCYKB+obZIXHWZLFFEzG5sNkvTGqD00yLcGWj",
+	"biw4Vdujdx6cWq4fAnBkmK0fVwMcjYCy1N1AEYTzYKbTVvuE+kkJDck0ErTaJCZhkiq84EdCdPAAdxDi",
+	"QAlTGkA0letriN7ss0lhZeksS0VZIq1XOilLoP0c+DckuDXgXBSlH8h4YJ3R0vbYCaA3cy2/ujN6BbF6",
+	"2AvsFD6IoNCRgR5gmaUXFSf8iyvSZDlUWis9BMoeoquvR2pkX8e3s1J6ucbsBNJUvHi+u8/8jOKr8cE2",
+	"LYVLRy38FVgJtrr/Y7TwlWAhQZmpvFRmYmFd2qI3eE9b3cXL53s3CN9stH5iptOPLQ5vZSiifN6xlfh8",
+	"jfe8MVreUqmgZVZpKHiKaxmdF7+D435eztt4BSyazgmbMGcuJDWpp8a60GI5Evn5timkZp9Pj9hU6cxM",
+	"Gf/NS7a/p8v7OkCRII7QT7ssEzMbIJC4MzwhLoY6xa8204PIIu0PcX9TN2HD0kwKADDp60zMEuriMyU7",
+	"/PiWXcgZFfNTSpq98dfbuMfh80FLmLFyTmY9xg/TVBZ+dPKr20ntJQ+AwXi6DvEJwrKjk38gLfGFnLHU",
+	"5JOxBmZn4HUnPQZXnw1mvNuyoT9fK3oFd70uzXgdVw0uPjVbbWHrMMaWwHgmZrXAOP4rtMeJQp1dyFlL",
+	"jLwhoBwECIxuLzSx9wIUlLL1AsjbZiLekNqB+f0ESA2wGYPgzD9hcURXbRKsVfA7CmXskVZ30Z4ixVDT",
+	"PKhr5lXPjrz0z29PPmlJ5nYhS6+6XSCO9Qdp4EufcwYyOY9Yv3pLw8kQNjQc1WYK74PBIQXrf558eM/G",
+	"EphXsWeTIFIIraw00wQ+GOz5zycsM3kuSpswdDlTmeeIviEG1hsrCD4ZOCfJeMBD2h/cOCgHeN+luJS5",
+	"hZSZ/5n/a/u9/Oq2j+hoDzCYqDW9m4NvIMBxIBdclkMD+f0V1+FRx4uqD6Fw0bX3YmUtoHwuSNR8Mntu",
+	"OZoP0biiz2xYaxAFEDk0B1mnZdlgKxmNEkimI5QML/meR6k4Il50OCSadMc8wc23rYEUpSwPJ94y/e2L",
+	"F0RRqL/JWfzLF38DcWI02skxoCAc/j/hM2QmBbCarWQL2Gq2dkB6aUSLTzpWl1JLaxNWSpEp/F//OJVK",
+	"tthYAc8HmkCBJ11o+ZdONIAzHabImR2srsQfksDf5x9Gho6tPcevUMNzPls5xzRQDUcivg/LzZB1SpNL",
+	"xuE63q0/1f+lBTvqipvXu3Jk24Zbj3DSgz+I6LxzXmE92VCVp4cAfMtg0AMFnw2W9ULKwlsY57nSkqW5",
+	"ggp8b304WdSf623jFR9YY+a3CRuUZgrZI38cCOZKKeHkqFkx9GzkamkwiwBXZdtvGeEAc3jhlLNIGQEg",
+	"fUe5mGSy9lR/bcuIW7FGWIewXCqwl26QA1WytBmpo7eATGFXTZT3F+ZtgdojcD83iSjeIPKZX3Os3KzI",
+	"NpYIZ7hl1bBqAZAgcLm6lAHJDYE/gAoOIiMADbIQHKlPRVps/fHlj/8LAAD//w==",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

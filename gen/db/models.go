@@ -137,6 +137,25 @@ type MfaLogin struct {
 	UsedAt    *time.Time
 }
 
+type Passkey struct {
+	ID                uuid.UUID
+	UserID            uuid.UUID
+	CredentialID      []byte
+	PublicKey         []byte
+	AttestationType   string
+	AttestationFormat string
+	Aaguid            []byte
+	Transports        []string
+	Attachment        string
+	SignCount         int64
+	UserVerified      bool
+	BackupEligible    bool
+	BackupState       bool
+	Name              string
+	CreatedAt         time.Time
+	LastUsedAt        *time.Time
+}
+
 type Project struct {
 	ID          uuid.UUID
 	UserID      uuid.UUID

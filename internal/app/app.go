@@ -143,6 +143,10 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, version strin
 		return nil, err
 	}
 	metrics.StreamsActive(reg, chatService.ActiveStreams)
+	passkeyService, passkeys, err := newPasskeys(cfg, accounts, rdb, cursors)
+	if err != nil {
+		return nil, err
+	}
 	handler, err := httpapi.New(httpapi.Deps{
 		Log:            log,
 		Metrics:        httpapi.NewMetrics(reg),
@@ -155,16 +159,17 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, version strin
 		DPoP:           accounts,
 		PublicBaseURL:  cfg.DPoP.PublicBaseURL,
 		Meta:           meta,
-		Auth:           httpapi.NewAuthHandlers(accounts, keys, cursors),
+		Auth:           httpapi.NewAuthHandlers(accounts, keys, cursors).WithPasskeys(passkeyService),
 		Admin:          httpapi.NewAdminHandlers(accounts, cursors),
 		Workspace:      httpapi.NewWorkspaceHandlers(ws),
 		Models:         httpapi.NewModelHandlers(models),
 		Chat:           httpapi.NewChatHandlers(chatService, cfg.StreamKeepAlive),
 		Debug: httpapi.NewDebugHandlers(diagnostics.New(diagnostics.Sources{Version: version, Config: cfg.Redacted(),
 			Store: st, Redis: rdb, Streams: chatService.ActiveStreams, MCPSessions: pool.Sessions, Now: time.Now, Started: started, Instance: uuid.New()})),
-		MCP:   httpapi.NewMCPHandlers(registry, pool),
-		Files: httpapi.NewFileHandlers(fileService),
-		Usage: httpapi.NewUsageHandlers(analytics.New(st, cursors, time.Now)),
+		MCP:      httpapi.NewMCPHandlers(registry, pool),
+		Files:    httpapi.NewFileHandlers(fileService),
+		Usage:    httpapi.NewUsageHandlers(analytics.New(st, cursors, time.Now)),
+		Passkeys: passkeys,
 	})
 	if err != nil {
 		return nil, err

@@ -32,6 +32,11 @@ const (
 	AdminUserEdit  Action = "admin.user_update"
 	DebugView      Action = "admin.debug_view"
 	KeysRotate     Action = "keys.rotate"
+
+	PasskeyRegister Action = "auth.passkey_register"
+	PasskeyLogin    Action = "auth.passkey_login"
+	PasskeyRename   Action = "auth.passkey_rename"
+	PasskeyDelete   Action = "auth.passkey_delete"
 )
 
 // Actions of multi-factor authentication and step-up.

@@ -81,7 +81,8 @@ type Config struct {
 
 	MCP MCP // CCB_MCP_*: MCP server connections and the chat tool loop (mcp.go)
 
-	MFA MFA // multi-factor authentication and step-up (mfa.go)
+	WebAuthn WebAuthn // CCB_WEBAUTHN_*, CCB_APPLE_APP_IDS, CCB_ANDROID_APPS: passkeys (webauthn.go)
+	MFA      MFA      // multi-factor authentication and step-up (mfa.go)
 }
 
 // RatePolicy allows Limit requests per Period.
@@ -160,6 +161,7 @@ func Load(getenv func(string) string) (Config, error) {
 	c.TokenLimitFailOpen = r.boolean("CCB_TOKEN_LIMIT_FAIL_OPEN", false)
 	c.MaxConcurrentGenerations = r.intRange("CCB_MAX_CONCURRENT_GENERATIONS", 8, 0, 10000)
 	c.MCP = r.mcp()
+	c.WebAuthn = r.webauthn()
 	c.MFA = r.mfa()
 	if r.str("CCB_RATE_LIMIT_TOKENS", "") != "" {
 		p := r.ratePolicy("CCB_RATE_LIMIT_TOKENS", RatePolicy{})

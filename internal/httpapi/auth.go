@@ -15,6 +15,7 @@ type AuthHandlers struct {
 	accounts *auth.Accounts
 	keys     *auth.KeyRing
 	cursors  *page.Cursors
+	passkeys *auth.Passkeys // the passkey branch of reauthenticate; nil: refused
 }
 
 // NewAuthHandlers returns the auth handlers.

@@ -3,6 +3,7 @@ package httpapi
 import (
 	"context"
 	"encoding/json"
+	"errors"
 
 	"github.com/ccbackend/ccbackend/gen/api"
 	"github.com/ccbackend/ccbackend/internal/apperr"
@@ -91,17 +92,26 @@ func (h *AuthHandlers) CompleteMFAChallenge(ctx context.Context, req api.Complet
 var errPasskeyReauth = apperr.New(apperr.Unprocessable, "passkey_unavailable", "re-authentication with a passkey is not available yet; use a password or a code").
 	WithFields(apperr.FieldError{Location: apperr.InBody, Pointer: "/passkey", Detail: "not available yet"})
 
+// passkeyProof carries the passkey branch out of reauthProof to the passkey service.
+type passkeyProof struct{ raw json.RawMessage }
+
+func (passkeyProof) Error() string { return "passkey proof" }
+
 // Reauthenticate refreshes the caller's auth_time after a fresh proof.
 func (h *AuthHandlers) Reauthenticate(ctx context.Context, req api.ReauthenticateRequestObject) (api.ReauthenticateResponseObject, error) {
 	p, err := principal(ctx)
 	if err != nil {
 		return nil, err
 	}
+	var pair auth.TokenPair
 	proof, err := reauthProof(*req.Body)
-	if err != nil {
-		return nil, err
+	var passkey passkeyProof
+	switch {
+	case errors.As(err, &passkey):
+		pair, err = h.reauthenticateWithPasskey(ctx, p, passkey.raw)
+	case err == nil:
+		pair, err = h.accounts.Reauthenticate(ctx, p, proof)
 	}
-	pair, err := h.accounts.Reauthenticate(ctx, p, proof)
 	if err != nil {
 		return nil, err
 	}
@@ -126,7 +136,7 @@ func reauthProof(body api.ReauthenticateRequest) (auth.Proof, error) {
 	}
 	switch {
 	case members.Passkey != nil:
-		return auth.Proof{}, errPasskeyReauth
+		return auth.Proof{}, passkeyProof{raw: members.Passkey}
 	case members.Password != nil:
 		return auth.Proof{Password: *members.Password}, nil
 	}

@@ -30,6 +30,7 @@ type Server struct {
 	*MCPHandlers
 	*FileHandlers
 	*UsageHandlers
+	*PasskeyHandlers
 }
 
 var _ api.StrictServerInterface = (*Server)(nil)
@@ -57,6 +58,7 @@ type Deps struct {
 	MCP            *MCPHandlers
 	Files          *FileHandlers
 	Usage          *UsageHandlers
+	Passkeys       *PasskeyHandlers
 }
 
 // contentSecurityPolicy fits both the JSON API and the Swagger UI page: everything from this
@@ -134,7 +136,8 @@ func New(d Deps) (*echo.Echo, error) {
 	)
 
 	server := &Server{MetaHandlers: d.Meta, AuthHandlers: d.Auth, AdminHandlers: d.Admin, WorkspaceHandlers: d.Workspace, ModelHandlers: d.Models, ChatHandlers: d.Chat,
-		DebugHandlers: d.Debug, MCPHandlers: d.MCP, FileHandlers: d.Files, UsageHandlers: d.Usage}
+		DebugHandlers: d.Debug, MCPHandlers: d.MCP, FileHandlers: d.Files, UsageHandlers: d.Usage,
+		PasskeyHandlers: d.Passkeys}
 	api.RegisterHandlers(e, api.NewStrictHandler(server, []api.StrictMiddlewareFunc{negotiateCSV}))
 	routes := map[string]bool{}
 	for _, r := range e.Routes() {

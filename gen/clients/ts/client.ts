@@ -40,10 +40,14 @@ export const publicOperations: ReadonlySet<string> = new Set<string>([
   "GET /docs",
   "GET /docs/{asset}",
   "GET /.well-known/jwks.json",
+  "GET /.well-known/apple-app-site-association",
+  "GET /.well-known/assetlinks.json",
   "POST /v1/auth/register",
   "POST /v1/auth/login",
   "POST /v1/auth/refresh",
   "POST /v1/auth/mfa/challenge",
+  "POST /v1/auth/passkeys/login/begin",
+  "POST /v1/auth/passkeys/login/finish",
   "GET /v1/files/{id}/download",
 ]);
 

@@ -164,6 +164,50 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/.well-known/apple-app-site-association": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Associates the iOS apps with this domain
+         * @description Lets the apps of `CCB_APPLE_APP_IDS` use this domain's passkeys (`webcredentials`) and
+         *     open its links (`applinks`). Served as `application/json` at this exact path, never
+         *     redirected, as Apple's CDN requires. 404 when no app is configured.
+         */
+        get: operations["getAppleAppSiteAssociation"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/.well-known/assetlinks.json": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Associates the Android apps with this domain
+         * @description Digital Asset Links statements for the apps of `CCB_ANDROID_APPS` (package and signing
+         *     certificate SHA-256 fingerprints): they may use this domain's passkeys and open its links.
+         *     An empty list when no app is configured.
+         */
+        get: operations["getAssetLinks"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/auth/register": {
         parameters: {
             query?: never;
@@ -515,6 +559,151 @@ export interface paths {
         options?: never;
         head?: never;
         patch?: never;
+        trace?: never;
+    };
+    "/v1/auth/passkeys": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The caller's passkeys
+         * @description The caller's registered passkeys (WebAuthn credentials), oldest first.
+         */
+        get: operations["listPasskeys"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/auth/passkeys/register/begin": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Start registering a passkey
+         * @description Returns the options for `navigator.credentials.create()` (`options.publicKey`, binary
+         *     members base64url-encoded: `PublicKeyCredential.parseCreationOptionsFromJSON`) and the id
+         *     of the ceremony, which the server keeps for 5 minutes and lets finish once. The credential
+         *     must be discoverable (`residentKey: required`, so that sign-in needs no username) and
+         *     user-verified; the caller's existing passkeys are excluded.
+         */
+        post: operations["beginPasskeyRegistration"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/auth/passkeys/register/finish": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Finish registering a passkey
+         * @description Verifies the authenticator's response (`PublicKeyCredential.toJSON()`) against the ceremony
+         *     begun by the same user, origin (`CCB_WEBAUTHN_ORIGINS`), relying party id
+         *     (`CCB_WEBAUTHN_RP_ID`), user verification and backup flags, and stores the passkey. A
+         *     ceremony that is unknown, expired, already used or begun by another user is a 400 pointing
+         *     at `/ceremony_id`; a response that fails verification is a 400 `passkey_rejected` pointing
+         *     at `/credential`. Both are audited (`auth.passkey_register`).
+         */
+        post: operations["finishPasskeyRegistration"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/auth/passkeys/login/begin": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Start signing in with a passkey
+         * @description Usernameless: returns the options for `navigator.credentials.get()` (no
+         *     `allowCredentials`, so the authenticator offers its discoverable passkeys for
+         *     `CCB_WEBAUTHN_RP_ID`) and the ceremony id (5 minutes, single use). Rate-limited with the
+         *     `auth` policy.
+         */
+        post: operations["beginPasskeyLogin"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/auth/passkeys/login/finish": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Sign in with a passkey
+         * @description Verifies the assertion (`PublicKeyCredential.toJSON()`) against the ceremony (spent by this
+         *     call, whatever its outcome), the passkey's public key, the origin, relying party id and user
+         *     verification, and answers the usual token pair. Refused with 401 `passkey_rejected`
+         *     (audited as `auth.passkey_login` failures): an unknown, expired or already used ceremony (a
+         *     replayed assertion), a wrong origin, a bad signature, an unknown or deleted passkey, a sign
+         *     count that did not increase (a cloned authenticator; authenticators that keep no counter
+         *     report 0 every time and are accepted), or backup flags inconsistent with the registration.
+         *     Rate-limited with the `auth` policy.
+         */
+        post: operations["finishPasskeyLogin"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/auth/passkeys/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Delete a passkey
+         * @description The passkey stops signing in at once (audited, `auth.passkey_delete`). Another user's
+         *     passkey id answers 404. Critical (`x-step-up`): an account with MFA must have
+         *     authenticated recently.
+         */
+        delete: operations["deletePasskey"];
+        options?: never;
+        head?: never;
+        /**
+         * Rename a passkey
+         * @description Another user's passkey id answers 404.
+         */
+        patch: operations["renamePasskey"];
         trace?: never;
     };
     "/v1/admin/users": {
@@ -1775,6 +1964,98 @@ export interface components {
             has_more: boolean;
             next_cursor: string | null;
         };
+        Passkey: {
+            /** Format: uuid */
+            id: string;
+            name: string;
+            /** Format: date-time */
+            created_at: string;
+            /** Format: date-time */
+            last_used_at: string | null;
+            /** @description The passkey can be synced (e.g. iCloud Keychain); fixed at registration. */
+            backup_eligible: boolean;
+            /** @description The authenticator reported the passkey as synced at its last use. */
+            backed_up: boolean;
+            transports: string[];
+        };
+        PasskeyList: {
+            data: components["schemas"]["Passkey"][];
+            has_more: boolean;
+            next_cursor: string | null;
+        };
+        PasskeyCeremony: {
+            /** @description Names the ceremony's server-side state (5 minutes, single use); send it to finish. */
+            ceremony_id: string;
+            /** @description Seconds the ceremony stays open. */
+            expires_in?: number;
+            /**
+             * @description What to pass to `navigator.credentials.create()` / `.get()`: `{publicKey: {...}}` in
+             *     the WebAuthn JSON form (binary members base64url without padding).
+             */
+            options: {
+                [key: string]: unknown;
+            };
+        };
+        PasskeyRegistrationFinish: {
+            ceremony_id: string;
+            /** @description The `PublicKeyCredential` as JSON (`toJSON()`), attestation response. */
+            credential: {
+                [key: string]: unknown;
+            };
+            /** @description Defaults to "Passkey". */
+            name?: string;
+        };
+        PasskeyLoginBegin: {
+            /**
+             * @description From a password sign-in that answered `mfa_required` (methods include `passkey`): the
+             *     options then list that user's passkeys, and the finish completes that sign-in.
+             */
+            mfa_token?: string;
+        };
+        PasskeyLoginFinish: {
+            ceremony_id: string;
+            /** @description The `PublicKeyCredential` as JSON (`toJSON()`), assertion response. */
+            credential: {
+                [key: string]: unknown;
+            };
+            client_type?: components["schemas"]["ClientType"];
+            /**
+             * @description The passkey is the second factor of this pending password sign-in: the assertion must be
+             *     by that user's passkey, and the answer is that sign-in's token pair (`mfa_token` spent).
+             */
+            mfa_token?: string;
+        };
+        PasskeyRename: {
+            name: string;
+        };
+        AppleAppSiteAssociation: {
+            webcredentials: components["schemas"]["AppleWebCredentials"];
+            applinks: components["schemas"]["AppleAppLinks"];
+        };
+        AppleWebCredentials: {
+            /** @description The apps (TEAMID.bundle.id) that may use this domain's passkeys. */
+            apps: string[];
+        };
+        AppleAppLinks: {
+            details: components["schemas"]["AppleAppLinksDetail"][];
+        };
+        AppleAppLinksDetail: {
+            appIDs: string[];
+            /** @description URL components the apps open (every path of this domain). */
+            components: {
+                [key: string]: string;
+            }[];
+        };
+        AssetLinkStatement: {
+            relation: string[];
+            target: components["schemas"]["AssetLinkTarget"];
+        };
+        AssetLinkTarget: {
+            /** @enum {string} */
+            namespace: "android_app";
+            package_name: string;
+            sha256_cert_fingerprints: string[];
+        };
         AdminUser: components["schemas"]["User"] & {
             /**
              * Format: date-time
@@ -1794,7 +2075,7 @@ export interface components {
             unlock?: boolean;
         };
         /** @enum {string} */
-        AuditAction: "auth.register" | "auth.login" | "auth.lockout" | "auth.refresh" | "auth.refresh_reuse" | "auth.logout" | "auth.password_change" | "auth.profile_delete" | "auth.api_key_create" | "auth.api_key_rotate" | "auth.api_key_revoke" | "auth.mfa_enroll" | "auth.mfa_enable" | "auth.mfa_disable" | "auth.mfa_challenge" | "auth.recovery_codes_regenerate" | "auth.reauthenticate" | "admin.user_update" | "admin.debug_view" | "keys.rotate" | "mcp.server_create" | "mcp.server_update" | "mcp.server_delete" | "mcp.tool_call";
+        AuditAction: "auth.register" | "auth.login" | "auth.lockout" | "auth.refresh" | "auth.refresh_reuse" | "auth.logout" | "auth.password_change" | "auth.profile_delete" | "auth.api_key_create" | "auth.api_key_rotate" | "auth.api_key_revoke" | "auth.mfa_enroll" | "auth.mfa_enable" | "auth.mfa_disable" | "auth.mfa_challenge" | "auth.recovery_codes_regenerate" | "auth.reauthenticate" | "admin.user_update" | "admin.debug_view" | "keys.rotate" | "mcp.server_create" | "mcp.server_update" | "mcp.server_delete" | "mcp.tool_call" | "auth.passkey_register" | "auth.passkey_login" | "auth.passkey_rename" | "auth.passkey_delete";
         AuditEntry: {
             /** Format: int64 */
             id: number;
@@ -3272,6 +3553,49 @@ export interface operations {
             default: components["responses"]["Error"];
         };
     };
+    getAppleAppSiteAssociation: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The association file. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AppleAppSiteAssociation"];
+                };
+            };
+            404: components["responses"]["NotFound"];
+            default: components["responses"]["Error"];
+        };
+    };
+    getAssetLinks: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The statements. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AssetLinkStatement"][];
+                };
+            };
+            default: components["responses"]["Error"];
+        };
+    };
     register: {
         parameters: {
             query?: never;
@@ -3793,6 +4117,202 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             429: components["responses"]["TooManyRequests"];
+            default: components["responses"]["Error"];
+        };
+    };
+    listPasskeys: {
+        parameters: {
+            query?: {
+                /** @description Page size. */
+                limit?: components["parameters"]["Limit"];
+                /** @description The `next_cursor` of the previous page; opaque. */
+                cursor?: components["parameters"]["Cursor"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of passkeys. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PasskeyList"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            default: components["responses"]["Error"];
+        };
+    };
+    beginPasskeyRegistration: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The creation options and the ceremony id. */
+            200: {
+                headers: {
+                    "Cache-Control": components["headers"]["CacheControlNoStore"];
+                    Pragma: components["headers"]["PragmaNoCache"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PasskeyCeremony"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            default: components["responses"]["Error"];
+        };
+    };
+    finishPasskeyRegistration: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PasskeyRegistrationFinish"];
+            };
+        };
+        responses: {
+            /** @description The registered passkey. */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Passkey"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            409: components["responses"]["Conflict"];
+            default: components["responses"]["Error"];
+        };
+    };
+    beginPasskeyLogin: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["PasskeyLoginBegin"];
+            };
+        };
+        responses: {
+            /** @description The request options and the ceremony id. */
+            200: {
+                headers: {
+                    "Cache-Control": components["headers"]["CacheControlNoStore"];
+                    Pragma: components["headers"]["PragmaNoCache"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PasskeyCeremony"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            429: components["responses"]["TooManyRequests"];
+            default: components["responses"]["Error"];
+        };
+    };
+    finishPasskeyLogin: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PasskeyLoginFinish"];
+            };
+        };
+        responses: {
+            /** @description A token pair. */
+            200: {
+                headers: {
+                    "Cache-Control": components["headers"]["CacheControlNoStore"];
+                    Pragma: components["headers"]["PragmaNoCache"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AuthTokens"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            429: components["responses"]["TooManyRequests"];
+            default: components["responses"]["Error"];
+        };
+    };
+    deletePasskey: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The resource id. */
+                id: components["parameters"]["ID"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Deleted. */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["ReauthenticationRequired"];
+            404: components["responses"]["NotFound"];
+            default: components["responses"]["Error"];
+        };
+    };
+    renamePasskey: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The resource id. */
+                id: components["parameters"]["ID"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PasskeyRename"];
+            };
+        };
+        responses: {
+            /** @description The renamed passkey. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Passkey"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
             default: components["responses"]["Error"];
         };
     };

@@ -42,6 +42,19 @@
 //   let aPIKeyCreate = try? APIJSONCoding.makeDecoder().decode(APIKeyCreate.self, from: jsonData)
 //   let aPIKeySecret = try? APIJSONCoding.makeDecoder().decode(APIKeySecret.self, from: jsonData)
 //   let aPIKeyList = try? APIJSONCoding.makeDecoder().decode(APIKeyList.self, from: jsonData)
+//   let aPIPasskey = try? APIJSONCoding.makeDecoder().decode(APIPasskey.self, from: jsonData)
+//   let aPIPasskeyList = try? APIJSONCoding.makeDecoder().decode(APIPasskeyList.self, from: jsonData)
+//   let aPIPasskeyCeremony = try? APIJSONCoding.makeDecoder().decode(APIPasskeyCeremony.self, from: jsonData)
+//   let aPIPasskeyRegistrationFinish = try? APIJSONCoding.makeDecoder().decode(APIPasskeyRegistrationFinish.self, from: jsonData)
+//   let aPIPasskeyLoginBegin = try? APIJSONCoding.makeDecoder().decode(APIPasskeyLoginBegin.self, from: jsonData)
+//   let aPIPasskeyLoginFinish = try? APIJSONCoding.makeDecoder().decode(APIPasskeyLoginFinish.self, from: jsonData)
+//   let aPIPasskeyRename = try? APIJSONCoding.makeDecoder().decode(APIPasskeyRename.self, from: jsonData)
+//   let aPIAppleAppSiteAssociation = try? APIJSONCoding.makeDecoder().decode(APIAppleAppSiteAssociation.self, from: jsonData)
+//   let aPIAppleWebCredentials = try? APIJSONCoding.makeDecoder().decode(APIAppleWebCredentials.self, from: jsonData)
+//   let aPIAppleAppLinks = try? APIJSONCoding.makeDecoder().decode(APIAppleAppLinks.self, from: jsonData)
+//   let aPIAppleAppLinksDetail = try? APIJSONCoding.makeDecoder().decode(APIAppleAppLinksDetail.self, from: jsonData)
+//   let aPIAssetLinkStatement = try? APIJSONCoding.makeDecoder().decode(APIAssetLinkStatement.self, from: jsonData)
+//   let aPIAssetLinkTarget = try? APIJSONCoding.makeDecoder().decode(APIAssetLinkTarget.self, from: jsonData)
 //   let aPIAdminUser = try? APIJSONCoding.makeDecoder().decode(APIAdminUser.self, from: jsonData)
 //   let aPIAdminUserList = try? APIJSONCoding.makeDecoder().decode(APIAdminUserList.self, from: jsonData)
 //   let aPIAdminUserUpdate = try? APIJSONCoding.makeDecoder().decode(APIAdminUserUpdate.self, from: jsonData)
@@ -751,7 +764,7 @@ public struct APIReauthenticateRequest: Codable {
     public let totpCode: String?
     public let recoveryCode: String?
     /// A WebAuthn assertion of the passkey ceremony `ceremony_id`.
-    public let passkey: APIPasskey?
+    public let passkey: APIPasskeyClass?
 
     public enum CodingKeys: String, CodingKey {
         case password = "password"
@@ -760,7 +773,7 @@ public struct APIReauthenticateRequest: Codable {
         case passkey = "passkey"
     }
 
-    public init(password: String?, totpCode: String?, recoveryCode: String?, passkey: APIPasskey?) {
+    public init(password: String?, totpCode: String?, recoveryCode: String?, passkey: APIPasskeyClass?) {
         self.password = password
         self.totpCode = totpCode
         self.recoveryCode = recoveryCode
@@ -769,8 +782,8 @@ public struct APIReauthenticateRequest: Codable {
 }
 
 /// A WebAuthn assertion of the passkey ceremony `ceremony_id`.
-// MARK: - APIPasskey
-public struct APIPasskey: Codable {
+// MARK: - APIPasskeyClass
+public struct APIPasskeyClass: Codable {
     public let ceremonyID: String
     /// The PublicKeyCredential (JSON) the authenticator returned.
     public let credential: [String: JSONAny]
@@ -828,13 +841,13 @@ public struct APIReauthRecoveryCode: Codable {
 // MARK: - APIReauthPasskey
 public struct APIReauthPasskey: Codable {
     /// A WebAuthn assertion of the passkey ceremony `ceremony_id`.
-    public let passkey: APIPasskey
+    public let passkey: APIPasskeyClass
 
     public enum CodingKeys: String, CodingKey {
         case passkey = "passkey"
     }
 
-    public init(passkey: APIPasskey) {
+    public init(passkey: APIPasskeyClass) {
         self.passkey = passkey
     }
 }
@@ -957,6 +970,254 @@ public struct APIKeyList: Codable {
         self.hasMore = hasMore
         self.nextCursor = nextCursor
     }
+}
+
+// MARK: - APIPasskeyList
+public struct APIPasskeyList: Codable {
+    public let data: [APIPasskey]
+    public let hasMore: Bool
+    public let nextCursor: String?
+
+    public enum CodingKeys: String, CodingKey {
+        case data = "data"
+        case hasMore = "has_more"
+        case nextCursor = "next_cursor"
+    }
+
+    public init(data: [APIPasskey], hasMore: Bool, nextCursor: String?) {
+        self.data = data
+        self.hasMore = hasMore
+        self.nextCursor = nextCursor
+    }
+}
+
+// MARK: - APIPasskey
+public struct APIPasskey: Codable {
+    /// The authenticator reported the passkey as synced at its last use.
+    public let backedUp: Bool
+    /// The passkey can be synced (e.g. iCloud Keychain); fixed at registration.
+    public let backupEligible: Bool
+    public let createdAt: Date
+    public let id: String
+    public let lastUsedAt: Date?
+    public let name: String
+    public let transports: [String]
+
+    public enum CodingKeys: String, CodingKey {
+        case backedUp = "backed_up"
+        case backupEligible = "backup_eligible"
+        case createdAt = "created_at"
+        case id = "id"
+        case lastUsedAt = "last_used_at"
+        case name = "name"
+        case transports = "transports"
+    }
+
+    public init(backedUp: Bool, backupEligible: Bool, createdAt: Date, id: String, lastUsedAt: Date?, name: String, transports: [String]) {
+        self.backedUp = backedUp
+        self.backupEligible = backupEligible
+        self.createdAt = createdAt
+        self.id = id
+        self.lastUsedAt = lastUsedAt
+        self.name = name
+        self.transports = transports
+    }
+}
+
+// MARK: - APIPasskeyCeremony
+public struct APIPasskeyCeremony: Codable {
+    /// Names the ceremony's server-side state (5 minutes, single use); send it to finish.
+    public let ceremonyID: String
+    /// Seconds the ceremony stays open.
+    public let expiresIn: Int?
+    /// What to pass to `navigator.credentials.create()` / `.get()`: `{publicKey: {...}}` in
+    /// the WebAuthn JSON form (binary members base64url without padding).
+    public let options: [String: JSONAny]
+
+    public enum CodingKeys: String, CodingKey {
+        case ceremonyID = "ceremony_id"
+        case expiresIn = "expires_in"
+        case options = "options"
+    }
+
+    public init(ceremonyID: String, expiresIn: Int?, options: [String: JSONAny]) {
+        self.ceremonyID = ceremonyID
+        self.expiresIn = expiresIn
+        self.options = options
+    }
+}
+
+// MARK: - APIPasskeyRegistrationFinish
+public struct APIPasskeyRegistrationFinish: Codable {
+    public let ceremonyID: String
+    /// The `PublicKeyCredential` as JSON (`toJSON()`), attestation response.
+    public let credential: [String: JSONAny]
+    /// Defaults to "Passkey".
+    public let name: String?
+
+    public enum CodingKeys: String, CodingKey {
+        case ceremonyID = "ceremony_id"
+        case credential = "credential"
+        case name = "name"
+    }
+
+    public init(ceremonyID: String, credential: [String: JSONAny], name: String?) {
+        self.ceremonyID = ceremonyID
+        self.credential = credential
+        self.name = name
+    }
+}
+
+// MARK: - APIPasskeyLoginBegin
+public struct APIPasskeyLoginBegin: Codable {
+    /// From a password sign-in that answered `mfa_required` (methods include `passkey`): the
+    /// options then list that user's passkeys, and the finish completes that sign-in.
+    public let mfaToken: String?
+
+    public enum CodingKeys: String, CodingKey {
+        case mfaToken = "mfa_token"
+    }
+
+    public init(mfaToken: String?) {
+        self.mfaToken = mfaToken
+    }
+}
+
+// MARK: - APIPasskeyLoginFinish
+public struct APIPasskeyLoginFinish: Codable {
+    public let ceremonyID: String
+    public let clientType: APIClientType?
+    /// The `PublicKeyCredential` as JSON (`toJSON()`), assertion response.
+    public let credential: [String: JSONAny]
+    /// The passkey is the second factor of this pending password sign-in: the assertion must be
+    /// by that user's passkey, and the answer is that sign-in's token pair (`mfa_token` spent).
+    public let mfaToken: String?
+
+    public enum CodingKeys: String, CodingKey {
+        case ceremonyID = "ceremony_id"
+        case clientType = "client_type"
+        case credential = "credential"
+        case mfaToken = "mfa_token"
+    }
+
+    public init(ceremonyID: String, clientType: APIClientType?, credential: [String: JSONAny], mfaToken: String?) {
+        self.ceremonyID = ceremonyID
+        self.clientType = clientType
+        self.credential = credential
+        self.mfaToken = mfaToken
+    }
+}
+
+// MARK: - APIPasskeyRename
+public struct APIPasskeyRename: Codable {
+    public let name: String
+
+    public enum CodingKeys: String, CodingKey {
+        case name = "name"
+    }
+
+    public init(name: String) {
+        self.name = name
+    }
+}
+
+// MARK: - APIAppleAppSiteAssociation
+public struct APIAppleAppSiteAssociation: Codable {
+    public let applinks: APIAppleAppLinks
+    public let webcredentials: APIAppleWebCredentials
+
+    public enum CodingKeys: String, CodingKey {
+        case applinks = "applinks"
+        case webcredentials = "webcredentials"
+    }
+
+    public init(applinks: APIAppleAppLinks, webcredentials: APIAppleWebCredentials) {
+        self.applinks = applinks
+        self.webcredentials = webcredentials
+    }
+}
+
+// MARK: - APIAppleAppLinks
+public struct APIAppleAppLinks: Codable {
+    public let details: [APIAppleAppLinksDetail]
+
+    public enum CodingKeys: String, CodingKey {
+        case details = "details"
+    }
+
+    public init(details: [APIAppleAppLinksDetail]) {
+        self.details = details
+    }
+}
+
+// MARK: - APIAppleAppLinksDetail
+public struct APIAppleAppLinksDetail: Codable {
+    public let appIDs: [String]
+    /// URL components the apps open (every path of this domain).
+    public let components: [[String: String]]
+
+    public enum CodingKeys: String, CodingKey {
+        case appIDs = "appIDs"
+        case components = "components"
+    }
+
+    public init(appIDs: [String], components: [[String: String]]) {
+        self.appIDs = appIDs
+        self.components = components
+    }
+}
+
+// MARK: - APIAppleWebCredentials
+public struct APIAppleWebCredentials: Codable {
+    /// The apps (TEAMID.bundle.id) that may use this domain's passkeys.
+    public let apps: [String]
+
+    public enum CodingKeys: String, CodingKey {
+        case apps = "apps"
+    }
+
+    public init(apps: [String]) {
+        self.apps = apps
+    }
+}
+
+// MARK: - APIAssetLinkStatement
+public struct APIAssetLinkStatement: Codable {
+    public let relation: [String]
+    public let target: APIAssetLinkTarget
+
+    public enum CodingKeys: String, CodingKey {
+        case relation = "relation"
+        case target = "target"
+    }
+
+    public init(relation: [String], target: APIAssetLinkTarget) {
+        self.relation = relation
+        self.target = target
+    }
+}
+
+// MARK: - APIAssetLinkTarget
+public struct APIAssetLinkTarget: Codable {
+    public let namespace: APINamespace
+    public let packageName: String
+    public let sha256CERTFingerprints: [String]
+
+    public enum CodingKeys: String, CodingKey {
+        case namespace = "namespace"
+        case packageName = "package_name"
+        case sha256CERTFingerprints = "sha256_cert_fingerprints"
+    }
+
+    public init(namespace: APINamespace, packageName: String, sha256CERTFingerprints: [String]) {
+        self.namespace = namespace
+        self.packageName = packageName
+        self.sha256CERTFingerprints = sha256CERTFingerprints
+    }
+}
+
+public enum APINamespace: String, Codable {
+    case androidApp = "android_app"
 }
 
 // MARK: - APIAdminUserList
@@ -1108,6 +1369,10 @@ public enum APIAuditAction: String, Codable {
     case authMfaDisable = "auth.mfa_disable"
     case authMfaEnable = "auth.mfa_enable"
     case authMfaEnroll = "auth.mfa_enroll"
+    case authPasskeyDelete = "auth.passkey_delete"
+    case authPasskeyLogin = "auth.passkey_login"
+    case authPasskeyRegister = "auth.passkey_register"
+    case authPasskeyRename = "auth.passkey_rename"
     case authPasswordChange = "auth.password_change"
     case authProfileDelete = "auth.profile_delete"
     case authReauthenticate = "auth.reauthenticate"

@@ -30,10 +30,14 @@ public struct CCBackendAuthMiddleware: ClientMiddleware {
         "getDocs",
         "getDocsAsset",
         "getJWKS",
+        "getAppleAppSiteAssociation",
+        "getAssetLinks",
         "register",
         "login",
         "refreshTokens",
         "completeMFAChallenge",
+        "beginPasskeyLogin",
+        "finishPasskeyLogin",
         "downloadFile",
     ]
 
