@@ -161,12 +161,15 @@ func (e AuditEntryOutcome) Valid() bool {
 // Defines values for AuthTokensTokenType.
 const (
 	AuthTokensTokenTypeBearer AuthTokensTokenType = "Bearer"
+	AuthTokensTokenTypeDPoP   AuthTokensTokenType = "DPoP"
 )
 
 // Valid indicates whether the value is a known member of the AuthTokensTokenType enum.
 func (e AuthTokensTokenType) Valid() bool {
 	switch e {
 	case AuthTokensTokenTypeBearer:
+		return true
+	case AuthTokensTokenTypeDPoP:
 		return true
 	default:
 		return false
@@ -1052,7 +1055,7 @@ type AuditLogList struct {
 
 // AuthTokens defines model for AuthTokens.
 type AuthTokens struct {
-	// AccessToken An RS256 JWT; send as `Authorization: Bearer`.
+	// AccessToken An RS256 JWT; send as `Authorization: Bearer`, or as `Authorization: DPoP` with a proof when `token_type` is `DPoP`.
 	AccessToken string `json:"access_token"`
 
 	// ExpiresIn Seconds until the access token expires.
@@ -1061,12 +1064,14 @@ type AuthTokens struct {
 	ExpiresIn int `json:"expires_in"`
 
 	// RefreshToken Single use; exchange at /v1/auth/refresh.
-	RefreshToken string              `json:"refresh_token"`
-	TokenType    AuthTokensTokenType `json:"token_type"`
-	User         User                `json:"user"`
+	RefreshToken string `json:"refresh_token"`
+
+	// TokenType `DPoP` when the sign-in presented a DPoP proof: the tokens are bound to its key.
+	TokenType AuthTokensTokenType `json:"token_type"`
+	User      User                `json:"user"`
 }
 
-// AuthTokensTokenType defines model for AuthTokens.TokenType.
+// AuthTokensTokenType `DPoP` when the sign-in presented a DPoP proof: the tokens are bound to its key.
 type AuthTokensTokenType string
 
 // ChangePasswordRequest defines model for ChangePasswordRequest.
@@ -2328,6 +2333,9 @@ type User struct {
 // Cursor defines model for Cursor.
 type Cursor = string
 
+// DPoPProof defines model for DPoPProof.
+type DPoPProof = string
+
 // FileIfNoneMatch defines model for FileIfNoneMatch.
 type FileIfNoneMatch = string
 
@@ -2498,6 +2506,14 @@ type CreateAPIKeyParams struct {
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
 
+// LoginParams defines parameters for Login.
+type LoginParams struct {
+	// DPoP A DPoP proof JWT (RFC 9449; see the `dpopAuth` scheme) without `ath`. When present, the
+	// issued tokens are bound to its key: `token_type: DPoP`. Refreshing a bound session needs a
+	// proof of the same key. An invalid, stale or replayed proof is a 401 `invalid_dpop_proof`.
+	DPoP *DPoPProof `json:"DPoP,omitempty"`
+}
+
 // ListPasskeysParams defines parameters for ListPasskeys.
 type ListPasskeysParams struct {
 	// Limit Page size.
@@ -2505,6 +2521,22 @@ type ListPasskeysParams struct {
 
 	// Cursor The `next_cursor` of the previous page; opaque.
 	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
+}
+
+// RefreshTokensParams defines parameters for RefreshTokens.
+type RefreshTokensParams struct {
+	// DPoP A DPoP proof JWT (RFC 9449; see the `dpopAuth` scheme) without `ath`. When present, the
+	// issued tokens are bound to its key: `token_type: DPoP`. Refreshing a bound session needs a
+	// proof of the same key. An invalid, stale or replayed proof is a 401 `invalid_dpop_proof`.
+	DPoP *DPoPProof `json:"DPoP,omitempty"`
+}
+
+// RegisterParams defines parameters for Register.
+type RegisterParams struct {
+	// DPoP A DPoP proof JWT (RFC 9449; see the `dpopAuth` scheme) without `ath`. When present, the
+	// issued tokens are bound to its key: `token_type: DPoP`. Refreshing a bound session needs a
+	// proof of the same key. An invalid, stale or replayed proof is a 401 `invalid_dpop_proof`.
+	DPoP *DPoPProof `json:"DPoP,omitempty"`
 }
 
 // ListFilesParams defines parameters for ListFiles.
@@ -3465,7 +3497,7 @@ type ClientInterface interface {
 	// Takes any type of body and a specified content type.
 	//
 	// Corresponds with POST /v1/auth/login (the `Login` operationId).
-	LoginWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+	LoginWithBody(ctx context.Context, params *LoginParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// Login Sign in with email or username and password
 	//
@@ -3478,7 +3510,7 @@ type ClientInterface interface {
 	// Takes a body of the `application/json` content type.
 	//
 	// Corresponds with POST /v1/auth/login (the `Login` operationId).
-	Login(ctx context.Context, body LoginJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+	Login(ctx context.Context, params *LoginParams, body LoginJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// LoginWithFormdataBody Sign in with email or username and password
 	//
@@ -3491,7 +3523,7 @@ type ClientInterface interface {
 	// Takes a body of the `application/x-www-form-urlencoded` content type.
 	//
 	// Corresponds with POST /v1/auth/login (the `Login` operationId).
-	LoginWithFormdataBody(ctx context.Context, body LoginFormdataRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+	LoginWithFormdataBody(ctx context.Context, params *LoginParams, body LoginFormdataRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// Logout Sign out
 	//
@@ -3807,7 +3839,7 @@ type ClientInterface interface {
 	// Takes any type of body and a specified content type.
 	//
 	// Corresponds with POST /v1/auth/refresh (the `RefreshTokens` operationId).
-	RefreshTokensWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+	RefreshTokensWithBody(ctx context.Context, params *RefreshTokensParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// RefreshTokens Exchange a refresh token for a new pair
 	//
@@ -3818,7 +3850,7 @@ type ClientInterface interface {
 	// Takes a body of the `application/json` content type.
 	//
 	// Corresponds with POST /v1/auth/refresh (the `RefreshTokens` operationId).
-	RefreshTokens(ctx context.Context, body RefreshTokensJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+	RefreshTokens(ctx context.Context, params *RefreshTokensParams, body RefreshTokensJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// RegisterWithBody Create an account
 	//
@@ -3834,7 +3866,7 @@ type ClientInterface interface {
 	// Takes any type of body and a specified content type.
 	//
 	// Corresponds with POST /v1/auth/register (the `Register` operationId).
-	RegisterWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+	RegisterWithBody(ctx context.Context, params *RegisterParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// Register Create an account
 	//
@@ -3850,7 +3882,7 @@ type ClientInterface interface {
 	// Takes a body of the `application/json` content type.
 	//
 	// Corresponds with POST /v1/auth/register (the `Register` operationId).
-	Register(ctx context.Context, body RegisterJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+	Register(ctx context.Context, params *RegisterParams, body RegisterJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// CreateChatCompletionWithBody Create a chat completion (OpenAI-compatible)
 	//
@@ -4964,8 +4996,8 @@ func (c *Client) ChangePassword(ctx context.Context, body ChangePasswordJSONRequ
 // Takes any type of body and a specified content type.
 //
 // Corresponds with POST /v1/auth/login (the `Login` operationId).
-func (c *Client) LoginWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewLoginRequestWithBody(c.Server, contentType, body)
+func (c *Client) LoginWithBody(ctx context.Context, params *LoginParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewLoginRequestWithBody(c.Server, params, contentType, body)
 	if err != nil {
 		return nil, err
 	}
@@ -4987,8 +5019,8 @@ func (c *Client) LoginWithBody(ctx context.Context, contentType string, body io.
 // Takes a body of the `application/json` content type.
 //
 // Corresponds with POST /v1/auth/login (the `Login` operationId).
-func (c *Client) Login(ctx context.Context, body LoginJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewLoginRequest(c.Server, body)
+func (c *Client) Login(ctx context.Context, params *LoginParams, body LoginJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewLoginRequest(c.Server, params, body)
 	if err != nil {
 		return nil, err
 	}
@@ -5010,8 +5042,8 @@ func (c *Client) Login(ctx context.Context, body LoginJSONRequestBody, reqEditor
 // Takes a body of the `application/x-www-form-urlencoded` content type.
 //
 // Corresponds with POST /v1/auth/login (the `Login` operationId).
-func (c *Client) LoginWithFormdataBody(ctx context.Context, body LoginFormdataRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewLoginRequestWithFormdataBody(c.Server, body)
+func (c *Client) LoginWithFormdataBody(ctx context.Context, params *LoginParams, body LoginFormdataRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewLoginRequestWithFormdataBody(c.Server, params, body)
 	if err != nil {
 		return nil, err
 	}
@@ -5596,8 +5628,8 @@ func (c *Client) Reauthenticate(ctx context.Context, body ReauthenticateJSONRequ
 // Takes any type of body and a specified content type.
 //
 // Corresponds with POST /v1/auth/refresh (the `RefreshTokens` operationId).
-func (c *Client) RefreshTokensWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewRefreshTokensRequestWithBody(c.Server, contentType, body)
+func (c *Client) RefreshTokensWithBody(ctx context.Context, params *RefreshTokensParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewRefreshTokensRequestWithBody(c.Server, params, contentType, body)
 	if err != nil {
 		return nil, err
 	}
@@ -5617,8 +5649,8 @@ func (c *Client) RefreshTokensWithBody(ctx context.Context, contentType string, 
 // Takes a body of the `application/json` content type.
 //
 // Corresponds with POST /v1/auth/refresh (the `RefreshTokens` operationId).
-func (c *Client) RefreshTokens(ctx context.Context, body RefreshTokensJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewRefreshTokensRequest(c.Server, body)
+func (c *Client) RefreshTokens(ctx context.Context, params *RefreshTokensParams, body RefreshTokensJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewRefreshTokensRequest(c.Server, params, body)
 	if err != nil {
 		return nil, err
 	}
@@ -5643,8 +5675,8 @@ func (c *Client) RefreshTokens(ctx context.Context, body RefreshTokensJSONReques
 // Takes any type of body and a specified content type.
 //
 // Corresponds with POST /v1/auth/register (the `Register` operationId).
-func (c *Client) RegisterWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewRegisterRequestWithBody(c.Server, contentType, body)
+func (c *Client) RegisterWithBody(ctx context.Context, params *RegisterParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewRegisterRequestWithBody(c.Server, params, contentType, body)
 	if err != nil {
 		return nil, err
 	}
@@ -5669,8 +5701,8 @@ func (c *Client) RegisterWithBody(ctx context.Context, contentType string, body 
 // Takes a body of the `application/json` content type.
 //
 // Corresponds with POST /v1/auth/register (the `Register` operationId).
-func (c *Client) Register(ctx context.Context, body RegisterJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewRegisterRequest(c.Server, body)
+func (c *Client) Register(ctx context.Context, params *RegisterParams, body RegisterJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewRegisterRequest(c.Server, params, body)
 	if err != nil {
 		return nil, err
 	}
@@ -7948,29 +7980,29 @@ func NewChangePasswordRequestWithBody(server string, contentType string, body io
 }
 
 // NewLoginRequest calls the generic Login builder with application/json body
-func NewLoginRequest(server string, body LoginJSONRequestBody) (*http.Request, error) {
+func NewLoginRequest(server string, params *LoginParams, body LoginJSONRequestBody) (*http.Request, error) {
 	var bodyReader io.Reader
 	buf, err := json.Marshal(body)
 	if err != nil {
 		return nil, err
 	}
 	bodyReader = bytes.NewReader(buf)
-	return NewLoginRequestWithBody(server, "application/json", bodyReader)
+	return NewLoginRequestWithBody(server, params, "application/json", bodyReader)
 }
 
 // NewLoginRequestWithFormdataBody calls the generic Login builder with application/x-www-form-urlencoded body
-func NewLoginRequestWithFormdataBody(server string, body LoginFormdataRequestBody) (*http.Request, error) {
+func NewLoginRequestWithFormdataBody(server string, params *LoginParams, body LoginFormdataRequestBody) (*http.Request, error) {
 	var bodyReader io.Reader
 	bodyStr, err := runtime.MarshalForm(body, nil)
 	if err != nil {
 		return nil, err
 	}
 	bodyReader = strings.NewReader(bodyStr.Encode())
-	return NewLoginRequestWithBody(server, "application/x-www-form-urlencoded", bodyReader)
+	return NewLoginRequestWithBody(server, params, "application/x-www-form-urlencoded", bodyReader)
 }
 
 // NewLoginRequestWithBody constructs an http.Request for the Login method, with any body, and a specified content type
-func NewLoginRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
+func NewLoginRequestWithBody(server string, params *LoginParams, contentType string, body io.Reader) (*http.Request, error) {
 	var err error
 
 	serverURL, err := url.Parse(server)
@@ -7994,6 +8026,21 @@ func NewLoginRequestWithBody(server string, contentType string, body io.Reader) 
 	}
 
 	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.DPoP != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "DPoP", *params.DPoP, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("DPoP", headerParam0)
+		}
+
+	}
 
 	return req, nil
 }
@@ -8628,18 +8675,18 @@ func NewReauthenticateRequestWithBody(server string, contentType string, body io
 }
 
 // NewRefreshTokensRequest calls the generic RefreshTokens builder with application/json body
-func NewRefreshTokensRequest(server string, body RefreshTokensJSONRequestBody) (*http.Request, error) {
+func NewRefreshTokensRequest(server string, params *RefreshTokensParams, body RefreshTokensJSONRequestBody) (*http.Request, error) {
 	var bodyReader io.Reader
 	buf, err := json.Marshal(body)
 	if err != nil {
 		return nil, err
 	}
 	bodyReader = bytes.NewReader(buf)
-	return NewRefreshTokensRequestWithBody(server, "application/json", bodyReader)
+	return NewRefreshTokensRequestWithBody(server, params, "application/json", bodyReader)
 }
 
 // NewRefreshTokensRequestWithBody constructs an http.Request for the RefreshTokens method, with any body, and a specified content type
-func NewRefreshTokensRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
+func NewRefreshTokensRequestWithBody(server string, params *RefreshTokensParams, contentType string, body io.Reader) (*http.Request, error) {
 	var err error
 
 	serverURL, err := url.Parse(server)
@@ -8664,22 +8711,37 @@ func NewRefreshTokensRequestWithBody(server string, contentType string, body io.
 
 	req.Header.Add("Content-Type", contentType)
 
+	if params != nil {
+
+		if params.DPoP != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "DPoP", *params.DPoP, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("DPoP", headerParam0)
+		}
+
+	}
+
 	return req, nil
 }
 
 // NewRegisterRequest calls the generic Register builder with application/json body
-func NewRegisterRequest(server string, body RegisterJSONRequestBody) (*http.Request, error) {
+func NewRegisterRequest(server string, params *RegisterParams, body RegisterJSONRequestBody) (*http.Request, error) {
 	var bodyReader io.Reader
 	buf, err := json.Marshal(body)
 	if err != nil {
 		return nil, err
 	}
 	bodyReader = bytes.NewReader(buf)
-	return NewRegisterRequestWithBody(server, "application/json", bodyReader)
+	return NewRegisterRequestWithBody(server, params, "application/json", bodyReader)
 }
 
 // NewRegisterRequestWithBody constructs an http.Request for the Register method, with any body, and a specified content type
-func NewRegisterRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
+func NewRegisterRequestWithBody(server string, params *RegisterParams, contentType string, body io.Reader) (*http.Request, error) {
 	var err error
 
 	serverURL, err := url.Parse(server)
@@ -8703,6 +8765,21 @@ func NewRegisterRequestWithBody(server string, contentType string, body io.Reade
 	}
 
 	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.DPoP != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "DPoP", *params.DPoP, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("DPoP", headerParam0)
+		}
+
+	}
 
 	return req, nil
 }
@@ -11514,7 +11591,7 @@ type ClientWithResponsesInterface interface {
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /v1/auth/login (the `Login` operationId).
-	LoginWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*LoginResponse, error)
+	LoginWithBodyWithResponse(ctx context.Context, params *LoginParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*LoginResponse, error)
 
 	// LoginWithResponse Sign in with email or username and password
 	//
@@ -11527,7 +11604,7 @@ type ClientWithResponsesInterface interface {
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /v1/auth/login (the `Login` operationId).
-	LoginWithResponse(ctx context.Context, body LoginJSONRequestBody, reqEditors ...RequestEditorFn) (*LoginResponse, error)
+	LoginWithResponse(ctx context.Context, params *LoginParams, body LoginJSONRequestBody, reqEditors ...RequestEditorFn) (*LoginResponse, error)
 
 	// LoginWithFormdataBodyWithResponse Sign in with email or username and password
 	//
@@ -11540,7 +11617,7 @@ type ClientWithResponsesInterface interface {
 	// Takes a body of the `application/x-www-form-urlencoded` content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /v1/auth/login (the `Login` operationId).
-	LoginWithFormdataBodyWithResponse(ctx context.Context, body LoginFormdataRequestBody, reqEditors ...RequestEditorFn) (*LoginResponse, error)
+	LoginWithFormdataBodyWithResponse(ctx context.Context, params *LoginParams, body LoginFormdataRequestBody, reqEditors ...RequestEditorFn) (*LoginResponse, error)
 
 	// LogoutWithResponse Sign out
 	//
@@ -11872,7 +11949,7 @@ type ClientWithResponsesInterface interface {
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /v1/auth/refresh (the `RefreshTokens` operationId).
-	RefreshTokensWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*RefreshTokensResponse, error)
+	RefreshTokensWithBodyWithResponse(ctx context.Context, params *RefreshTokensParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*RefreshTokensResponse, error)
 
 	// RefreshTokensWithResponse Exchange a refresh token for a new pair
 	//
@@ -11883,7 +11960,7 @@ type ClientWithResponsesInterface interface {
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /v1/auth/refresh (the `RefreshTokens` operationId).
-	RefreshTokensWithResponse(ctx context.Context, body RefreshTokensJSONRequestBody, reqEditors ...RequestEditorFn) (*RefreshTokensResponse, error)
+	RefreshTokensWithResponse(ctx context.Context, params *RefreshTokensParams, body RefreshTokensJSONRequestBody, reqEditors ...RequestEditorFn) (*RefreshTokensResponse, error)
 
 	// RegisterWithBodyWithResponse Create an account
 	//
@@ -11899,7 +11976,7 @@ type ClientWithResponsesInterface interface {
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /v1/auth/register (the `Register` operationId).
-	RegisterWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*RegisterResponse, error)
+	RegisterWithBodyWithResponse(ctx context.Context, params *RegisterParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*RegisterResponse, error)
 
 	// RegisterWithResponse Create an account
 	//
@@ -11915,7 +11992,7 @@ type ClientWithResponsesInterface interface {
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /v1/auth/register (the `Register` operationId).
-	RegisterWithResponse(ctx context.Context, body RegisterJSONRequestBody, reqEditors ...RequestEditorFn) (*RegisterResponse, error)
+	RegisterWithResponse(ctx context.Context, params *RegisterParams, body RegisterJSONRequestBody, reqEditors ...RequestEditorFn) (*RegisterResponse, error)
 
 	// CreateChatCompletionWithBodyWithResponse Create a chat completion (OpenAI-compatible)
 	//
@@ -19307,8 +19384,8 @@ func (c *ClientWithResponses) ChangePasswordWithResponse(ctx context.Context, bo
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /v1/auth/login (the `Login` operationId).
-func (c *ClientWithResponses) LoginWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*LoginResponse, error) {
-	rsp, err := c.LoginWithBody(ctx, contentType, body, reqEditors...)
+func (c *ClientWithResponses) LoginWithBodyWithResponse(ctx context.Context, params *LoginParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*LoginResponse, error) {
+	rsp, err := c.LoginWithBody(ctx, params, contentType, body, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -19326,8 +19403,8 @@ func (c *ClientWithResponses) LoginWithBodyWithResponse(ctx context.Context, con
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /v1/auth/login (the `Login` operationId).
-func (c *ClientWithResponses) LoginWithResponse(ctx context.Context, body LoginJSONRequestBody, reqEditors ...RequestEditorFn) (*LoginResponse, error) {
-	rsp, err := c.Login(ctx, body, reqEditors...)
+func (c *ClientWithResponses) LoginWithResponse(ctx context.Context, params *LoginParams, body LoginJSONRequestBody, reqEditors ...RequestEditorFn) (*LoginResponse, error) {
+	rsp, err := c.Login(ctx, params, body, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -19345,8 +19422,8 @@ func (c *ClientWithResponses) LoginWithResponse(ctx context.Context, body LoginJ
 // Takes a body of the `application/x-www-form-urlencoded` content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /v1/auth/login (the `Login` operationId).
-func (c *ClientWithResponses) LoginWithFormdataBodyWithResponse(ctx context.Context, body LoginFormdataRequestBody, reqEditors ...RequestEditorFn) (*LoginResponse, error) {
-	rsp, err := c.LoginWithFormdataBody(ctx, body, reqEditors...)
+func (c *ClientWithResponses) LoginWithFormdataBodyWithResponse(ctx context.Context, params *LoginParams, body LoginFormdataRequestBody, reqEditors ...RequestEditorFn) (*LoginResponse, error) {
+	rsp, err := c.LoginWithFormdataBody(ctx, params, body, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -19839,8 +19916,8 @@ func (c *ClientWithResponses) ReauthenticateWithResponse(ctx context.Context, bo
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /v1/auth/refresh (the `RefreshTokens` operationId).
-func (c *ClientWithResponses) RefreshTokensWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*RefreshTokensResponse, error) {
-	rsp, err := c.RefreshTokensWithBody(ctx, contentType, body, reqEditors...)
+func (c *ClientWithResponses) RefreshTokensWithBodyWithResponse(ctx context.Context, params *RefreshTokensParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*RefreshTokensResponse, error) {
+	rsp, err := c.RefreshTokensWithBody(ctx, params, contentType, body, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -19856,8 +19933,8 @@ func (c *ClientWithResponses) RefreshTokensWithBodyWithResponse(ctx context.Cont
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /v1/auth/refresh (the `RefreshTokens` operationId).
-func (c *ClientWithResponses) RefreshTokensWithResponse(ctx context.Context, body RefreshTokensJSONRequestBody, reqEditors ...RequestEditorFn) (*RefreshTokensResponse, error) {
-	rsp, err := c.RefreshTokens(ctx, body, reqEditors...)
+func (c *ClientWithResponses) RefreshTokensWithResponse(ctx context.Context, params *RefreshTokensParams, body RefreshTokensJSONRequestBody, reqEditors ...RequestEditorFn) (*RefreshTokensResponse, error) {
+	rsp, err := c.RefreshTokens(ctx, params, body, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -19878,8 +19955,8 @@ func (c *ClientWithResponses) RefreshTokensWithResponse(ctx context.Context, bod
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /v1/auth/register (the `Register` operationId).
-func (c *ClientWithResponses) RegisterWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*RegisterResponse, error) {
-	rsp, err := c.RegisterWithBody(ctx, contentType, body, reqEditors...)
+func (c *ClientWithResponses) RegisterWithBodyWithResponse(ctx context.Context, params *RegisterParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*RegisterResponse, error) {
+	rsp, err := c.RegisterWithBody(ctx, params, contentType, body, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -19900,8 +19977,8 @@ func (c *ClientWithResponses) RegisterWithBodyWithResponse(ctx context.Context, 
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /v1/auth/register (the `Register` operationId).
-func (c *ClientWithResponses) RegisterWithResponse(ctx context.Context, body RegisterJSONRequestBody, reqEditors ...RequestEditorFn) (*RegisterResponse, error) {
-	rsp, err := c.Register(ctx, body, reqEditors...)
+func (c *ClientWithResponses) RegisterWithResponse(ctx context.Context, params *RegisterParams, body RegisterJSONRequestBody, reqEditors ...RequestEditorFn) (*RegisterResponse, error) {
+	rsp, err := c.Register(ctx, params, body, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -26595,7 +26672,7 @@ type ServerInterface interface {
 	ChangePassword(ctx echo.Context) error
 	// Login Sign in with email or username and password
 	// (POST /v1/auth/login)
-	Login(ctx echo.Context) error
+	Login(ctx echo.Context, params LoginParams) error
 	// Logout Sign out
 	// (POST /v1/auth/logout)
 	Logout(ctx echo.Context) error
@@ -26649,10 +26726,10 @@ type ServerInterface interface {
 	Reauthenticate(ctx echo.Context) error
 	// RefreshTokens Exchange a refresh token for a new pair
 	// (POST /v1/auth/refresh)
-	RefreshTokens(ctx echo.Context) error
+	RefreshTokens(ctx echo.Context, params RefreshTokensParams) error
 	// Register Create an account
 	// (POST /v1/auth/register)
-	Register(ctx echo.Context) error
+	Register(ctx echo.Context, params RegisterParams) error
 	// CreateChatCompletion Create a chat completion (OpenAI-compatible)
 	// (POST /v1/chat/completions)
 	CreateChatCompletion(ctx echo.Context) error
@@ -27219,8 +27296,28 @@ func (w *ServerInterfaceWrapper) ChangePassword(ctx echo.Context) error {
 func (w *ServerInterfaceWrapper) Login(ctx echo.Context) error {
 	var err error
 
+	// Parameter object where we will unmarshal all parameters from the context
+	var params LoginParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "DPoP" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("DPoP")]; found {
+		var DPoP DPoPProof
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for DPoP, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "DPoP", valueList[0], &DPoP, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter DPoP: %s", err))
+		}
+
+		params.DPoP = &DPoP
+	}
+
 	// Invoke the callback with all the unmarshaled arguments
-	err = w.Handler.Login(ctx)
+	err = w.Handler.Login(ctx, params)
 	return err
 }
 
@@ -27411,8 +27508,28 @@ func (w *ServerInterfaceWrapper) Reauthenticate(ctx echo.Context) error {
 func (w *ServerInterfaceWrapper) RefreshTokens(ctx echo.Context) error {
 	var err error
 
+	// Parameter object where we will unmarshal all parameters from the context
+	var params RefreshTokensParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "DPoP" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("DPoP")]; found {
+		var DPoP DPoPProof
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for DPoP, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "DPoP", valueList[0], &DPoP, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter DPoP: %s", err))
+		}
+
+		params.DPoP = &DPoP
+	}
+
 	// Invoke the callback with all the unmarshaled arguments
-	err = w.Handler.RefreshTokens(ctx)
+	err = w.Handler.RefreshTokens(ctx, params)
 	return err
 }
 
@@ -27420,8 +27537,28 @@ func (w *ServerInterfaceWrapper) RefreshTokens(ctx echo.Context) error {
 func (w *ServerInterfaceWrapper) Register(ctx echo.Context) error {
 	var err error
 
+	// Parameter object where we will unmarshal all parameters from the context
+	var params RegisterParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "DPoP" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("DPoP")]; found {
+		var DPoP DPoPProof
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for DPoP, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "DPoP", valueList[0], &DPoP, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter DPoP: %s", err))
+		}
+
+		params.DPoP = &DPoP
+	}
+
 	// Invoke the callback with all the unmarshaled arguments
-	err = w.Handler.Register(ctx)
+	err = w.Handler.Register(ctx, params)
 	return err
 }
 
@@ -30452,6 +30589,7 @@ func (response ChangePassworddefaultApplicationProblemPlusJSONResponse) VisitCha
 }
 
 type LoginRequestObject struct {
+	Params       LoginParams
 	JSONBody     *LoginJSONRequestBody
 	FormdataBody *LoginFormdataRequestBody
 }
@@ -32079,7 +32217,8 @@ func (response ReauthenticatedefaultApplicationProblemPlusJSONResponse) VisitRea
 }
 
 type RefreshTokensRequestObject struct {
-	Body *RefreshTokensJSONRequestBody
+	Params RefreshTokensParams
+	Body   *RefreshTokensJSONRequestBody
 }
 
 type RefreshTokensResponseObject interface {
@@ -32185,7 +32324,8 @@ func (response RefreshTokensdefaultApplicationProblemPlusJSONResponse) VisitRefr
 }
 
 type RegisterRequestObject struct {
-	Body *RegisterJSONRequestBody
+	Params RegisterParams
+	Body   *RegisterJSONRequestBody
 }
 
 type RegisterResponseObject interface {
@@ -37900,9 +38040,10 @@ func (sh *strictHandler) ChangePassword(ctx echo.Context) error {
 }
 
 // Login operation middleware
-func (sh *strictHandler) Login(ctx echo.Context) error {
+func (sh *strictHandler) Login(ctx echo.Context, params LoginParams) error {
 	var request LoginRequestObject
 
+	request.Params = params
 	if strings.HasPrefix(ctx.Request().Header.Get("Content-Type"), "application/json") {
 		var body LoginJSONRequestBody
 		var err error
@@ -38567,8 +38708,10 @@ func (sh *strictHandler) Reauthenticate(ctx echo.Context) error {
 }
 
 // RefreshTokens operation middleware
-func (sh *strictHandler) RefreshTokens(ctx echo.Context) error {
+func (sh *strictHandler) RefreshTokens(ctx echo.Context, params RefreshTokensParams) error {
 	var request RefreshTokensRequestObject
+
+	request.Params = params
 
 	var body RefreshTokensJSONRequestBody
 	var err error
@@ -38613,8 +38756,10 @@ func (sh *strictHandler) RefreshTokens(ctx echo.Context) error {
 }
 
 // Register operation middleware
-func (sh *strictHandler) Register(ctx echo.Context) error {
+func (sh *strictHandler) Register(ctx echo.Context, params RegisterParams) error {
 	var request RegisterRequestObject
+
+	request.Params = params
 
 	var body RegisterJSONRequestBody
 	var err error
@@ -40150,521 +40295,529 @@ func (sh *strictHandler) ListUsageEvents(ctx echo.Context, params ListUsageEvent
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7P3rchs5ti+IvwqC/xNhsjtJUbLsLkvRcf4qWa5Sly/akryr+xR9mGAmSKKUBLISSNFshyL2p3mAmTeY",
-	"D3u+zrzCeYJ5hv0kE1gLyAuJ5EWWbFd3nzi72kpm4rqwsK6/9akVyVkqBRNatY4+taaMxiyDf57SaMpO",
-	"pdCZTN7KKy0zZh7HTEUZTzWXonXUOknmdKFIKGRXmTfCI6KnjIxkvCARzTLOFKFEyxsmiMyIYlHGNNFT",
-	"qomQJDJdkPYok3PFsoCkmfy4IDIbiNOXbztkRhfkhrGUtC9fnZLnfzp8Qf7X//Wst9/pkSsmNJGCsFuW",
-	"LUjGVCqFYkSOoXuZsoyaEfYGohW0MvZbzjMWt450lrOgpaIpm1EzGSbyWevol5YbfutD0NKLlLWOWkpn",
-	"XExad3dB6+yaTlanfj1lpmOZZxF7osgtyxSX4pgoJmLCNRnR6IZwQcLzcfcN1dE0JFqSPI2pZkTRMUsW",
-	"vVZtMB/pLE1M34PW00Gr5RvKK56wkyhiqb6kYsJU846MFpqpcKkHO134zT9X04HZdCb0S65SqTi2u9xN",
-	"SLWm0XTGhA7JnOspoYKcXJ2en5NwzBMm6IyFZEyTBNaBihh2xmzkd/vf/al86Q8wxuYtSqnWLDNd/s+y",
-	"y2PSuDrNm/VbLjWLiZrSg2fPHamYYTxRBFaEtClROpNiQm5pwmOqZdbZenSD1i/97gvaHX/49PzwbtD6",
-	"b41DvKIiHsmPzXun8IXwiJgByYzF5MfrN6/NCbr69x9gzCSiQkhNslwQbMIcBz3lisiMT7jobUX4tic/",
-	"LVxkdDKjbyVwgrVnHw5yGJCxzMiP19cXe/u9Pp5utXp4tz2R8L1vZHdBK6UZnTHtWFWeKZn5dz0U7KMe",
-	"RvBG6HY9zdgtl7kiKZ2wYyJT+lvOzMC4+ey3nGWLVtAy5Nk6auG3tYM0ox9fMzHR09bRs/2Dpn0+H7+V",
-	"gsHZ94/N0Cpp1+iyA+OLEm4Y3FQmsQrMtod/CI8JJTPTFqFCzVmmyNP+YTFmZNzloM/HXdM5cp6mse/3",
-	"Dw6bBg/8ZXXY7wSDw0Iy83tAWG/Ss8zmz/3ufv/gaRi4v03z3RCGjw+6z/YPQtI2M0yo0uTZ/gGevE7j",
-	"PHAYDeM/ePbcN/zzl+u5NeFx0V9K9bTsjcdriXMssxnVraNWnsObnq5jNkulZiJa/MQWq8N4Q2/gRowy",
-	"5q4BcytkTGcLvDoVnTFywxbIVIsncKOaR1yQg0MylXmmSMbSxBxBPWUDgceeJuVt2IYmwmJMunsJH7D4",
-	"iJiphR3ChdKMxuZcwJC4mBA6oVwc1wYzEMjiSczHY5YZ2oQBcTOXw4ODABg8xXFPpTJ8NVOamKVkSpv3",
-	"lOZJYtiVMH3gh/0XvYF45y5rRWY0u2ExCT92eTlmnOQRTF7muosyREiEufvtEhg+iaJFWzFGGI2mA1FI",
-	"AR3DR2GJ7fnnGVF5FDGlzEAyNs4Vi91aoMzgP1Tl7nbN9jaS5bOgNeOiOGZB9Z74ZTD4eLDfHQw+/uns",
-	"wx/9t8T5uIFrnKRpsiBSJAvCkZVVRBBgJ7jOwCgM82WJYuRw/wA2SEhDPxMSTUF46KzjHmsZR8PBe81n",
-	"XK8O+oJOGFH8740cNoHvqn3FbEzzRLeOnvUD0zGfmWvhoN+HhcW/9oshcKHZhGUwhiumjByGPMBzxBX+",
-	"Pvzso/5e0Ql7lcnZ6oSvNM20u2umNBl3ZcoEmXMRyzkJfxlnchYQLTshaduZkqd9EpuzPGJjmTESahl2",
-	"mtbLfN/yjtYIl13NZ6x5yNdydcBnInbDxUEGhH2MkjxmcTlCIeedY0LHmmUkNEMIA0I1mUmlyWHfDj+h",
-	"mmVN49Zy91HfmV1ChgZ3/fc0vkSuYv6KUFQ1/6RpmvAIDvxemslRwmZ//FWh7Fr2+d8yNm4dtf5/e6Xe",
-	"s4e/qr0L/Ao79V0fBTOb0cQMnsXmchtTnignMRqlo3UXtE6lGCc8+mqDjGz/qhDO2UeugL87jgHjPMsy",
-	"lJy+1CBPBGGmT9KmYkGUpjpXneNSa1SGiuZTHk1hfEYU+R7UlfoY/7D3h/pwCmIacUGB6DyUtLpe86lM",
-	"UAsIiGLZLdwDLNOGhCvKMOpc3VLp8s3evr+3oqQhPcBttqRUbWrGo4pVGrtiUZ5xveheyIRHi20adLpH",
-	"Ra3d9Am8d+fkwrdSv5ExH3PDNX1SFsquTxSJZLog7bAmiRqRQ5Eoz4wMsbTG9xvPBc00p8kjkYc9Tiyu",
-	"Cb2/O0JpEOZRLEdZrWsk8j1zS2+vkOPnRu398Mcu/s8e/o9frPmadAtL8FbqK6q5GnM6StiXZHshkM5Q",
-	"SD1U5QisuQx+M7ww00YlVRqeMhGTdljbwiNrqPgDblRnifhWtnuHXRwM/rBm72AVZTbicczEl77ToozF",
-	"TJhTbuSL6AakeZwYyWSCF9kPUrAvPjCwDBiOJpOYZURPqbBCuaZcsJhMudIyWxzj5qJq5TQZIgUO/TVV",
-	"+iSe8V0WtjAWmi9iEKKp0kMKzZixasoTI3JNuSJzmScxSRi9ZURIQiPNbxmBd7nSGdVg3mClKLDa4Iwp",
-	"Izzu1mIhnoNwNLTMdIgd3SGTMQ943Dpq9Ucvxk9Hz1n3u/H+uHsYHT7tvoiePus+H/fH+/HT8T79ExgC",
-	"QGJoHR32XwQtzTUYTAtpq+gzz8RRFI1odMNEfGRX76gypbvg82ngVMaMhGWj9jijerXNGpF2zBUdJVxM",
-	"AhKzmQQBTWYDEbOEwR+FsUQKFpDRgnCtWDI2gudoQahR6VhWb7XTI2+tpjenyg4nPkYzAWi7NDFEy5FY",
-	"aR5zTRI56ZGLTM6kZqZxJgyD8neAN4ZRlO+C1pvTi/ep0hmjsy8uTJpD+Ob0Ai/kjESw4kJqMjJnkEZT",
-	"o7+Esygd5gL+BqbbCcgokzfMmgKllpFMBgJfdH8jlYYdsxZGNYmJObL4jvlb5jq0ciseNjByTKU55SIG",
-	"y45doLdSv5K5iL/kwryVROXRtDR5tQ2fMuuSSDFRREui5IxJwQhLFOsAH7rIWCRFDNLDK8oT9kWHXPGT",
-	"GHVREep8Kugv4sqcIjN8s9MoQR4XJo0KocNcLhnN9dTcGjjey+Im/KKbAIyveoGBNbcdZdwMLCk9VQGh",
-	"USRzoVFfe/PqBC3Bik9El4v6HTMQ4enp98Or67OL4fuL4ZuTvw5PfjgLj0gEDClbmvvQ3ZZhUFoVwxnT",
-	"UxmrEFZ3IMKLd1fXZO92f898vFdrg4VmdCzVCiz8cAPY4Voav5byDRULq5mrL6pQkoxqRsCGZBaXGlbG",
-	"BUlkdCNzfWwtf9ZucWn+6J6YP0KigN7VkhR1STVrsGShSjCjHIyYv+VSU9I+P7t+ReKMjnXH2cMHLbN6",
-	"g9Zx9uf+sf7z4cGSI25VNC46rcjEfhcWJSm8sb7j3/683z+e//l5f3PP5Yp4LFm4QoZfzCnX3rZK6xvY",
-	"mIQZgcz437/+YQNO8F6kmYyM+PKFRf4lm9GcJUnXWo1GuXYOvBEjMApzU8EeUkF4aWcGk3rGwEBtLTl4",
-	"IY9kvEC2/VVv35mMWWIu0VtuuNMYro0A2NUtyxJJYzSSVa5QrhWRc0GsSImMXRu9x0xSCjOrQjpDpfri",
-	"3HpT0sxwTM2tPQi8KPGQ6m3NiUGLfUx5xtS6b0SeJEgsqDWttMHjLUzEAQrQZuc+qzO0nX5a/SHN2Jh/",
-	"9DMKdL9EU5rRSLNMOesuekkC9DlFciK4YgTPdRl+EEWj4V9vnt6+oL5ZOd/pENsaomyfC80Tj78CuC4l",
-	"mdRAhJaGySSjESMpy7iMAzKfMhRFZRI7R47SMjV6RnbDxcSM7z6rd1c1ZPyC7j1Yz2L1gioR1ahjaf9K",
-	"P7Qc/coibZYC6fIUGoDTFqPwRJOLCp2OaaJYsES6W5BhIyXUPLj9ZVfT+iWANprn8pqjXb0+2Jhq4BNc",
-	"s5naxDDsYb0r+qBZRuHvKVXDmQ0jsr+NpEwYBRGi4qc3L+y2szDCSg/15prnewXEtjpjmvLhDVtsP1dV",
-	"NLR0gU4Nq5MiYhC0FBOqSPjX7snFefcntkDn+Im9MOGEHJHvGc1YFjadyX876PV6rU0L4iZQjMy7Bkap",
-	"e6/w4qdJ8m7cOvpl/Yzh7btgeb2MsMUaucAV02Q+5Qmz9wNKaAqDu0AFtbIvNvNAp702ptXpf6guwEPQ",
-	"fbGY3zzpu5G+h2C0jZxrxkX16f4yL+NqiMYN/+wymdj3tlnGS5kw89WMi3N8f39pOYNWLvhvObM/mzW6",
-	"M8/Mfq/S3mnCaKYs4XVrqkFxK+aKZU8UMYJ9Atq7eWA4ZeWcFRO6861omibsJE1fc3GjPHQEBoLt16DW",
-	"3Es05a0Q1TIZ2D4+bBqebc/D8tLzl/UxrtxAy2RdDx6tL/z7y9ek/B2PeZoqAq7wNgZuplRPcRO4IrE0",
-	"ihU6vd0I/HTZPLJyzmsXy861NoF1C3fFNTtRSkacOofMyuIlbu+33lnTw5yNKgrLVp//zEanlU+W57bU",
-	"YlCOrXGGSy36Zqf8cibsaPv67OTN+cveKBdxwno87qDFZkYX5iRVd/cJ+DfUDVuo2j5voLTV7WuYjVJM",
-	"m7W90lSzmVWC6pPJWFJs4vaUrmk2wft97f64/q/x9eWBF30XDa6dxXXRaX0KYB9LacSqEZNUxJnk8ZCm",
-	"qSdoMmilNLqhEzZs1CcwAHEYsUwPx1xMWJZm3B7te25UOdCl/tf05l2RPOb6JHLbVkw519NexiZcaYhe",
-	"gr+BxZd/AKd3f2ZsnDE1XfpzCPp15fvKF4Za5zKLh2hcLB5ncswTNgQzffHUCl1DVCmWn4IOtPqU3cqb",
-	"4ulsTIdMZDJJ6k9AHKg8QbdB7VE0pUnCKmM0Cp7hssNIxkwNMzZhgmWVIdRtfOapEQx65vIbYpx68Sxm",
-	"o3wyvOVs3gpacHqL2cyitIf293LelWdFQ5VnxaqZZ1rKZBjRcsaWQQyXN9Y9r21w+bKlq9pT25HvOABJ",
-	"nQmdeewKNFrndi8Oe4Uo7wLzkcyGftPARiW/IiH4r7zad+XBWOqOC/38sLUaFxe0eLqFZBm0ZASW9d1M",
-	"KjLXkZzVmJENrzSCPOVJnvn3oOr/22JwKod533eNga7pxF4K97AcVBcncERSTr9CArWxwuLXuq/NPFgv",
-	"uhkiey0nD6GglBT/zWsouZ5eyxsmfMIIUNYQcoo8BidBLq8Onj0nf/n52ubiGI27WcVuNBBy0WwOB53S",
-	"aa5MKZvhZD+tae4v+n3feXRXT8M0rriYJKCYHBP20TqUqa76Z+B77wygzSE+Lo8kztl7DnNrAtis+C/t",
-	"LHwY1LdkeW618dSW17fzpzDVC3vrViI9d7CtWefg0N3dNW5RPAxWMyHWGtIM1c53afNPB7UWv/MyQHP5",
-	"D60soGqRz3iyllNulCT4kU19O7k4BxeB1WSdIaWNfmlo6ohQ4kboYhO40X01E4QORJEvoCWhoLJlcsYV",
-	"qwb1z2jMMN6AcKGzPGYZmeVKg+Ve5jrht4xw3bFGLtiWgdCyNPGY+TlzrvVWgdkXYtnBEe+GOKcK7cXg",
-	"DSCGAOM8YRiX79HGqwS5svVLu9ZAcvqUioh5lOIInifeWMcsZzgFWqQ1WAkLDN3UcIUkBle7lqnPlBBU",
-	"o9G3CjqvzrUWyV4OtHGKU8lRY6hPccwFBxmYqrp0bUbdCloJ0q85xlZQQ8UZfEzDMU90A1fhImYffX7C",
-	"oJXISZrJkVpzl5SDL0KPVjan9HNtvPxt2Mt278qkrlkpxZWmQnunWVmWbW9isx3XUianRurdpEPBaIoF",
-	"92zvsqgCy14uW7C0wysNBK2P3Yns2ofRlOqepZXKL10+S2WmbejgtHXUmnA9zUe9SM72ikCryr/MbmeC",
-	"JnumQYz+BCLMxU0TJcYs0XSbtXsJL94FD0O7gSGID9u4/R6EoBu2Cyd/v80q1/QRdkwaOcZv9Yqg093o",
-	"3g7Ua0xUeqsWzHt3heNuWwUo9povwH/t/cUueIWoYLWjcj183MAx5SKYctNsbL7SmYuJrN8IS2k6HzUT",
-	"5tceuQZnrrLhUawUEisRXm2bO5yLxMioYW1sIWZaQDDBnEMIWLC7TqUWSrNZ1YCzFYfNHUPftDqQsdSg",
-	"jbkD4ejAbWZQ0KXraKtTVO7rYx4iOKz+tNrQ6ElHoRHsBGSPQTY6ozMWk5LqcOutf98iLEDIsUxYUIkW",
-	"tfIgpAoTSsIaXwmP0REfYgdDCeNQPS4g6WsIyxYaadAMF99ls1QvSGjXNiw6D93LIiahOcOQqbzmQ3hx",
-	"iRZndGHmiIMPyK9GtHSZcLAs5JeX796efQCVbYkJRaOhYe/bXrpnZnmBf9yLe5W89g6k/QYn1e+Qn/Vg",
-	"zx6Jq33TfGLrW/ZRWUNF2V1iDikTJ+dPIMBVV1iBiy47JmPOkhjDqBIO6Uo0YzZm0/whYsInwlwGq+dn",
-	"Rj8OyzZRaW/w9thM9NwaVcyX+DrwE6FQHRpJPYX+J/yWAQ5FNWW3Yc8rlF026zHv2HxT7ULPnihi04ON",
-	"GppiiDb9OMQ/3PBcqHtENU3kpGM4VEKzCcvILU1y5vLR+/cYbZQO0ayt1l7Yl9aazeJKxLoibR6rjs2Z",
-	"p0ki58xojDJBpm5Jh8jx2LysZTlx2NQsF8omBARmjs5I4t7EltB9EEPsbljKFyEmy9cAc54oUplBp0dO",
-	"XGw9Ll+SGMWfLoDUclUs3GHNm7cxMq7km08PVhmn1Vx248xvrLpT58r9vg2QambTM6aps6Nu7W7erLQ6",
-	"PlzNmt8YrBW0hE82SBZkH9IL8tSwHDzFRVb8/q4km9LMbGQyrKuuDR9WrBVpJisG+LWyqX2VUCLYvJBU",
-	"20IKyxcwERRZMkG4mo1ks6VsfJKmDPCGuCrlYnsikISfKDek7fo12uQqLwK7DlGGCYsIkmby1PRzaKWv",
-	"mWlcCmbDqpabXedVLUn4cJliP8CAjNjmN9XXRTrfxi5F71RlPl+T3ugKNgOWkaPDoPQTyRzdkiVmQ4U6",
-	"+43UKfLZyEZOAU0WFoKlHBFDP2FAQppraf63ktkgM/LJtHZExrmIMKfC/euIfBJ0xu7u6jtSgg0J6zqU",
-	"1dRXjyS0mQ+9NfI6GHeslPjBTmp385A3DkGmw3TDku/vuOS5YkN3tGzC4trz9TOqDuVFEpA0Y/bMFWqp",
-	"OWOofzp+bs5G6P4I/QZR54rYDDZSFfScQFfcHNtIdE7eegyZzifGVVbw/RWJZZLQTEFKH3qPbrjwiGeA",
-	"gmXUtti/6yu7iR/MM67Zll9wkeZ6y3dRrtryZS01mlw3vrtiFEshBMP2FlRXoT5D18l2Kv6j7PZLNson",
-	"q8axZk3MZUt4f8w2ubx8fqFrh54BcVeYeDoyJ1Foktv0kMp5K/m4+3HYNNqljSmGXipRS02UM2hyRLx0",
-	"Zt7PsOZ/SQt9YW1eMdNvpLiX1qj70CT3pnSJrNqRdJ4ZIYiEZt5hkWYjGIsVPoTFMIz7mFBBwmL1Vl62",
-	"e4Jh6uUyhscEFfqAxOyWJWYbEeJRyqTC7ukNI5p91OjkQ3RFTHDGxynNtAIlw7D9onOjXyDWI+EzaKk9",
-	"ooo9PyxMZO8vXysYUxSNumOesKO9vU88vgs7mHyL9475QZE2wCViV8fEaDwWJuGCZrrMlOaKjJmGjOFx",
-	"JmdoGCVTqbTyMOWSVldlwgw8nBQ0cQBWw5dxCCCnGPom7WLZYccsUA+sICxypy6rbDoT2xJ2OfdVkv6w",
-	"Lt1o+cwhBYDnwpKADXIxklRxHvH0rT+WwwZb1hfxrG1zcbwpXGkPfZCXpcVV76yVYP1BoJsZdmO+z3J4",
-	"SNHRh03Clg3k8HxQ5/M1G+AmfdEaqudUGdUxziOXJVlN6bfnmgvCdaHBHROuXQ6hNfOUEqjjRb4jHNfm",
-	"7xRFhGiBjrxUW/FGr18m6KB8fxs6q63YwxPblYXO+LSav2EDGPwapZ3CEEJLtjRPF/LEZhfSLiEQVtwb",
-	"Otv6tkJoxaC4xeAxZnWXIMh1oRmV5Q2WNRW7pkujrM2yNpzGs1bPAPbA4NacSyAYVrA/x3kG1x14AFSZ",
-	"j+nJ7lU2kx7OGfRKRmxCBYYcITqLOY4H/T6oNlMmOsdLThwylkki555TuZWDAe3h1rewtPLYQNMyXVs/",
-	"0bY8traOn5ozMqvwnrT795Pu/+h3Xwy7Hz7tB88P7/6bN422hmC8U9CvaSTyCR/O3j+WGbgJqOYjnnC9",
-	"QJwSJ6k7bknVjX0ZWyS4wITGU5YxEUH60yar4Ddw33g4KWz0w3PQQrTYgYZoNsln/hQpuPjcz4QqQslf",
-	"rt69JTivgDBhLpEYf7Gyc5sXfh8VECoWKL4CzqvzYnR6re0TyX0bGFRG/aEx7LwhF+Q+e1zy+nts9Ckm",
-	"DzzWZhf66rKoP87oZFb46gvJ/ZiEYBMLzVisu9vNqYe4+ODqBnnfCDLozHetrTLFLWnrnht+r51eEwr1",
-	"GURgQ6HuRQCPpWqXIQPNIiyZMSNtIB00Rz4c1Xx6oNgY/fvN6QUSTxtV7FwxB9QTgiEMQaimFFx9TlK2",
-	"L2dM5Yku3ncKe0BCrlxwBVBgnKOHbzhTYadH8A4lVy9/UtY1bMRoUJ4Zq81CGikcZ7CDIlwZHE7bzNJp",
-	"wqNERjeKtENrsNfsow7gv3dm5PYp6P4B+a//+E/z9L/+4z+3SQ1tuDKXzeiV1djWSNoAd+q80G7rCEek",
-	"NVJZAReNY7a8FrSj6jnG1fNlrazb2wDdAHC5y2ullOOU5S6rh1yVkR0bthEINWPohgRYYfNhUAC/lDgv",
-	"ErW5IjDZb+93PGp1YU1PTxRggRHpND5wRbeN8GIGU6QXxvhaZap07r8EsQl/j6Vf/omyNQI2qyNL3M7t",
-	"gos5xbXbWsjB3CEcY9AgTDUwQWRSD88A3zcFX3tCRrbQrdJMzlLdGOBxbgifoE8SoOqhRFDGaKyAO4HV",
-	"X9W2Zsu+hpUcO4+LJd5lGl6X6K565qppvbIwgWeBl/rYhjDeP4bdCgCery3hF/kqLS5Va5kp/Tzl0ZTQ",
-	"NLXMwwwcYoPGMjtGQEIjC6mVXKonCnApnRbijhf2MWcjr22matz0yGuFzTmAPBZzvcCfiBpXmIlJuwi4",
-	"UlOaMtXpkXMBdyItSlo8UXWbda3BJ4qEeZaEKJCv2q5JOxWTgPyasklAJnwckDkbpZ0VizYMicd3gIgI",
-	"hnPBqncJBjLUjN1uHBDiVE7JISpWXjbaOVRh6kEmM49DiPapvoB741BHiRJ8PIZgVLzG8ZouZu6d1HFR",
-	"IuAZecO/N6PH9QgI77EeeRq8eHoQ7D/v20IwAaHk4uUrEssI7i/Sdt/v9/tQrse8AxuWJpSLLmxq8TYA",
-	"wsYlyqEt7wS3Q9u8uveHAHSsgPz1zeuA/O3E/Pf6nfnv1b+9Dshf6C29AqoJiJqyBOOs0BlglLFj8v76",
-	"Vfc78Gh0euTEvFCUpQIdDmwrbeu4MB9fvHwFWKs47w5Jk9zeytY4+QS1PhdWxT5GjMXk6UHQ7/fN/+HS",
-	"9MiJWNiRmJW3q4C4h/iNRV4DHdDGlKUSDrAlAMyzMiQe7rne9z7xuz27pXuffr0LDelYkDkLjAIdzbhS",
-	"hgaRKG3YF1IQ2EzHMhdxaLbb9QK3KGmH//Uf/7lnXttzhAaEbp7CKg3zLNkzx6Vjw9prUQOQQWZDnNkY",
-	"7RIBcRIArMyRrQJjRmfjFwD4NLllCqTaCcUAo+XEp8SbDgVj9EsIHKxlm09hCaYJD8LOFrLE0nXgxuFV",
-	"ytyyNUHNLIEkyFbQSuS8FbSmfDL1p4BmW3h/zUte2w77qLcyCMCL1fEHuAvbiUe+rsH5/n3Ok9grojSi",
-	"eP776RXJ2C0vEiiwLgCIrKOcJ5pgkZbCFGoexgCal8Ustph5KxPGLgEgePv8+YkcWqTbppDuNeUWbEol",
-	"0RljZEpjkgschJHPbaEfcyhx/GYIfkG8eQRLW+FerI27cWvOxViu7szIbdg6M29la2FlxZhPdg+LYOMx",
-	"Q+RtbMEqfuZOU0wDxHZbCXrDhhGFulUsQW3C3DOInaZIxmIa6ZoOU85zIjOZay5qoaIVKXQqlW70qnKh",
-	"tNGQvCznjWklLmnQApkimDwgerMkwTJgPKKKUMN1t1JbMGoZnBTKH3COCjvWoXNvFlBNbtTHhI4wyKRI",
-	"iDfKC48YmCtQocJve343EZ9kdBuwDSCGN8Xbd0FLpkwM0aCtfCWYXOZMPWZe1ScAUbVmxIgx6VEhpNKT",
-	"jKmtxnfhXoYjE/PtvrqEN8GuD9u6E/ZGnppfhhbJeEtbBoR6Dg2xcO2nALRsCD1NFqR8r8RLMxczuJIU",
-	"xJ0bnpjVrDOb18q16jPPzNUwkkKwSK8h0J/Z6EpGNwyKHbl3dyXRohEvgS6xPmRb9UNbOd+1HVzZmhqj",
-	"WCLfCp05yqmejYL7ebaukfO+qR6tJSGBZ3rh05CKLh1Qo+moO6cLLB8HQUFU2HQBmW28SVaJCpLTHOBx",
-	"2V2779K9tMtu62yl5DdeTjjHxtUpyc8rQkXTYcpE3OgSH9u6b7sBt3qc2T6rcpTkit+yRhjMrRw4tkYc",
-	"yH5LM2pelAqza/DLLqv3i+JELddfQO8ieIVTKRNwDXOleYQGAKxTqKZyLvyWunSLnL7aqC9syLQFmdpa",
-	"oEnrAUoNa3LhdR3TCNrZKTTCfTOnXO/IuO2nMXDHBnEDDa6GCd1jbJEUSmd5ZOSidZ2AZ+NePfA4Yeta",
-	"xnS0xp9dYETDC8tx4UVj9S9XVrI2Lu8yBEt77V+DxuVv2PZGsrt04sOKv8XcdGbcIJo1bU/zcYWGv9JJ",
-	"hb7dMQVg7RmbyWwxHLkKf1sQ0AOd63IsK4s85Vp9GWqecaW2nritOrP16w90UmoHA5amGHdlTP51NjcO",
-	"E9HidMoQm3cJNZpCjYNGJ1w1i2WFF6oims1ZF/J0syHBfhVU+/aN/ZXRA4t4qkYbS4HPjWmkM8xbL2ye",
-	"B8+eVUD4vTUCZESXYS1HMl60gqJ4qq1fa2v0eqE90ci3euDBruhMgFzYHDjIFGi7nrGSBFgTreEO45KI",
-	"A0AuJ7lnZYuNuNtObLUr5V/gpBnSpwAvW1LqrAEaArQL859Z7TxNJI1JG4tCg69hkbJqLfWYRQnNWOxn",
-	"YfepJLFlwGKzhxNkYcWKGJLQ7HRY7ATOyRnjRZOrGN04q6yeFcJ0wojiWrm4WbAUtYUZd8IVizuFijS2",
-	"5XOwgHfS0F8tCXRz7iTgvC4HyfW7L2h3/OFTU3Sc4n9njxasuUZFOReGEhSz0fiIsYbYosfWZo/Zwlhs",
-	"2/nyub6PslItRwETDur0XyxeUNFrauUqNkSGQhVMB3G6mijChC2JjrkKXEx65CcO4UocalPi9MvgltA0",
-	"CF6tNGMQTWDfj3nGIi2zRXg0EJDsEd5wAUFQEPAUWNombVRBDCmGezZbA10IICaFCPK2nic8yOEt+1xd",
-	"m1dgxKdiMYdDNGKJnGOhNzdN0nb/NLuPvqDtXNJbnhqzerUgKg4XYjEA7zXQXCnGyyKuS/8Y4LC3w0Fr",
-	"0ApXuEB5NxTdP3FlpYnOKE/MjoZ74T8Du9j1jMNGlkVnzEasPakPgPNanvpvHeYV6zfraLojwKej50qS",
-	"8GH/xfPdKuGs3Yv3l689RpB71OzZ2q9Wqz20Zlj3g0RdBrW1MRtP+/2gqeLblEGowlxmN6qGN/H0ucWx",
-	"KLLNtwmPgeGDROP3ufr5Ewh4x1WPMtwWGEVb+rSdsLKxynfQTDufx7k83tvmXfRHVNWvpC1YGVQD3El3",
-	"Bp27+MAD8MP/vurats4TXGV1H0Gn0m191LV72LdcPzKa4H7V1+o+rpJVhVH60a628amsVU23NlEU2mgp",
-	"3614DSpT9a3QX37+qQEF+4Sk+SjhEQD4ti9fnZI/Pdv/U2c1EIImk+qqAH62d2H80sVNQ4z4DfoYymZP",
-	"/FKL9+Nc1ZNN+WSzbm86xOHg9wHMzPRght6weFerxOWgmLe6bc36b0o0hQZ9/b+WEy625ejLbgIa6WTh",
-	"glFCKF6EkTWuepEPLA+U4UKUXptKW4b5gcHXmjwqfPPpwWY8o4fG4HZzWxrK88NdL/81gNB2VyBwd9U9",
-	"wzECy4UzkpTyDKv6VgG4wf1dFPGFw0yUZukREdLGQUIUYjgbUwzoDAcCALrqdXhnY7pXVPbAUH6rhk4l",
-	"3NIUKomWTJpr1KHKzPH1NQEKoP1N4DZvXp0URZQhU/zN6YUNuPzeld7aPjTjRKxmBJB2+GkA2zFoHQ0g",
-	"WGjQCtw/jnq9HqYHVN6BSKJBK7C/9Xo9D39rUBy3DTF6c3rxI9jefuS+ekJTLhpijKxNEMzrRyT8r//4",
-	"P4v/71IgWeyCK8EYNJZ5Vq3aWUR+YFOGqKgeiISZl/efV14NltunCXAGB+8K6AtQndzV15zKuSrKZ8ux",
-	"hZHrIPWUNr9qq3R/dPDZmWWwXmvX+d/NZJcO+Hf7Lw6Cmk74PweDbDAQg8HHfv/DH7xq4ZvTi6tI+iyJ",
-	"wCPDIwSmsAVpWUYUA2POMQkniRzRpLCBQKyv/TXAr2oV8VUBrK+r4coWDgEb895+ZohFSsJKcpcvQF6r",
-	"SnJHO1Q65jKEIR3bhKM6pu9O1dxmVDTEmaWZnGR0RrJcEBcyZzOZplLp+kg6vW3Ag+9VvhexDD0GrfEY",
-	"wBW1xJAfF3d0TELNFGREAQoX8lC0ZNgcLKPiEIZ8fU4X/qiGSoHw1cX58fr6gtg3MADYmtrRFw0R1IUN",
-	"kVvQSfSuocUavGtbB9DUOZJnJ3c0Te+o+mxO6XeHbsMk8HA6pA+Av0ys/aOZaht6LxHSMiqUy3HYMIDr",
-	"4t17Woaseu8JOxQx+F3gXGSMzsyQh1OtU0OJSrGwc4w4MIjKCWdnq1Ozm+0a2RJq0A9ssi4XOrAWDMdA",
-	"AuRd5aEpz22NtlY23pHOfQ3eBTfdsibz8qVgczbcjN3e1PfPAlhDlmZopxwub6OflRdUvdn6UCJAPj9c",
-	"y6p3M4ItcdBarZm1TK8JGnUrPoU3+koBefwRszP+63/7362U04Ycry7eaMBZC0pTRd6FdbA+PbCmqeqg",
-	"KpiyJWl4lIaDZ8826y9rIE/fefIA7PvmZgYRgwBBe1wEjQbwz+edm5ielMlJ8f5ncUwf9zsRJMRzYk6E",
-	"+ZfCpKcimbgsNUraaa6JhkwVbr5DelvOl8h4XVM86B9+t2UYXDm3tfziAczupST3rZvdi5FuZ3vfVP75",
-	"G2Vu9+JmKxrHCnbubhrIUjw/yyao8aEwSElo2g8t48vYTN4yq9TjYL8od9tNzqtnm7p3e2/tP36RKRM0",
-	"5WBrUr33789fftg6EVXSlHcjGbMJE3vFMO6qn6sbnnYR5Jgm3SICxlYDXyNQVi1OB99tXKKSVAGHdq30",
-	"uWlJfvmA7X7JhfhM3r47E25mN9fMx2QbgsCanRjypmIZNtP80IBVrmUkk7WpVTZUmHuTlBq1o63N+/YO",
-	"WpckhRiHzumzQfqWN/XANc8s63Oqtd9wFfgxsTYhXwFAxRCJZ/ekLIvtAOFpVwg6ZeRnXrVteHOtdrI0",
-	"VftdGvGatTipco2loUuZVLyONup9RhdYoKGIo3IQn7ZsA2pigJzBsUBHvfj553Gk5dvTTsMPU1UDDNoJ",
-	"QeU+xpomlJXPDo+pApasHv2sMN3vRpVL8DSIJJvlkc6zStY7dcm+Vn8vbLSA7lKAVwop1uGnVdDc7Hlt",
-	"sLu51AqjYMSkzbGs/pTeMjJiTBAscR0TxUXEtlQxCkfoFpqCoSMLHGnZ1ebzV0ExKdX8GqhYsUmVvQxK",
-	"d2iVcGqkt+bcmoE+jBjfDCD77Qnybqz3CwvZmh00svCKKTqasuiGxZhurzTBkFOj4OHalnGmM0aFIuGn",
-	"u9DD5O/WT/RqxYvvXF+xrTYO/7CB6Q2VUWv2d9PywxHORmcwNLpmN0vHYyPU1rbjqbnndkDBWsOf1zLe",
-	"klsOK6Pd4ZpZgdDFRmpMojropmWsCr1lSdCaGc+wG4U5mzGXftp4dXLqXK/3c9ID8mrp4YUrhS057rXU",
-	"6dCI+GgwyVgkjbyAjzzlulxrvioZGySHWtub6OfSvnwqY1bY74rBbvr6+t31ReXL5WyTYhLeHXx18gb8",
-	"274U1TldgI/H+btp1buOSCUZ69JcT5nQHDMRqi65SuyBmUxreVUwZOGGLZpIonCCf04EXuFffeovD2/9",
-	"+9sf9mLJPMfcrHZWGfUm1alGYk116QNbCA4cXVwRxSeiy8WxK4JvYYLDct6h3SnV2xg+VxtxdUDlymys",
-	"JP9mi7LRa5cUv7c8tFrQcZsiLI+XT4J6zE6Ya5tLnPlu+VcZY13TepH0cFQkNj0/tGkBiqQsKwBrBcPi",
-	"g/at70jCblmiSMxYGhSP95+Tn/j3RpAGBbBtK/EVyEVgw+Bi4rCEsKeOVyGs1fnbcjlcJYMtdv9SorlF",
-	"sd9WD8OFVFhtrw47H2B+0v6WGQGfUwLeCtoVsHEz0GC5ZniFApboZ3kBLZFvlrnrh2NVcwFETwtQ5SmD",
-	"4TDWiNKLhHW2LpS2Q2mLNUX/PlRmsJ2j8IE4yD/OQVwySlfM+CWR7HzOdq18X+ziQ4jvZf3Ib1vnqyyY",
-	"rxrLLhVY3rgiDSs4IACiygWpIyF64knLmsX1Nt4L/rF6329t+ykjz6KE5jHrKikE093D7jPfbbha1Rgr",
-	"LPimK+cC4tA94WBU6GkmUx6FAQkTGdEkxHhOOR4nXDBX5whSNaEHQGukboW6Dm4/KWH2Le5gbzsu7ilT",
-	"XIzXSwdmEKc0pYDwz5lqEHQ+6uGci1jOP7Ou9HJN3a3hXnlkUVTWnj4zmwv77qYSabi8jdgsRbFFDzQN",
-	"XzLcN5Ux4DZSxRU7W1pK33pUx+UGUfRYLsRWe/kQ/GyFPjycbfX0gOF7Y6R9QazNxgzT/UNN4ysM/aKk",
-	"2yXGVpRuhAt3xpMECy4bIvhHKt9475KMvjWtlmxpLi0OJp5CmjY3Tg2n3vTVXMhpY+Bcc+UmW41lq1YK",
-	"SMvinuLiliY8Hlpk4MJQtUHFLWqKNQaeX1hDxCp8Io1uWDzM04aSIqXxQ2YlWDsm0UGT4MRYiAhFxCL8",
-	"PFcN4JCmwzwdsoRP+KgpV8+1HVEBxbqw/TbrTXqEnyYyj8lPbBFNKRedYzLmH7H3DAqjZ4WhZrX3R1Sm",
-	"zbSHkJ62pvGNNNGM71UErq2PaV1rMK7GXNaCIWuDX92koEIntaGsobVTlrGZFB6ai+wvXkfV28In6l57",
-	"4tD6u4rHWBeKkfYzMuMi10wFRBWWJKjKKGLCIWp6zAVXU28q+XISa1PaqhuD6XWhiEyZ8IM7Vmpkb6+N",
-	"/TylMFBD7lDRWNBbPgE4vEpkWw93qt0JyR4JexOm253wiISfMCfvJ7Y4Ip96vd7dXUi4GAgz7p/Z6CTX",
-	"U4HaGCh8bQtL63Q8xJDOs6SIpkvNyMXE5m2sA4T/VUnRu6TzQtNZtrZXdrhcmzXE8gDXu2Nx37rW5WYs",
-	"J1x8zyZIgTtYDNaYVF9lckYocXZpZ0jFKDAs9sJi9CIU1c5J2yWA2ertJLTcN+xAnY6BsPsHBdjQBgMN",
-	"WkRv+zbkoMU2hdqcu8KubqPQ7GCQuHbyNtxtWMVX0N+uhpc6E9olATC4f+5jeax3d5OGF+68nxathKXF",
-	"JdTS/KPdCTsBoUqZ5qQgGVOpFLXbeLsjvdZ4X72kuapmJo5pZEQFh51qgSJXaNKWlimGaeGuBmK08FFX",
-	"SVy2ZhGvU9UTVUmhJO2qo0ylTOjO/ciumadVNnLNIb+sCCRfgUq/FLFpzQDo7/PIzY9u9RITC+B+HLh1",
-	"HbR6ywm//S+xm26IO+ygJ5x258E2VkK8sKfqVIoxN+KmNUnsBIDykFnVu+RGu8H/kNGmtNd3Rog5KJnH",
-	"xLx6XElLhwimEdRMgbRyQuM4Y0o1pqs32KTsr5jQ6n0Duh4uVyHwTPDxEtaLfI5tU9k3Z9Uv7VdlkpVG",
-	"gw37mMlRwmZ+6IhXp+TF4bM/kRRfslhPPltnaEvMoXzarJyvVkk30hqZ0WjKBesazR4emPfrmIOgW2PA",
-	"Rxncsxpmv4rIOJLx4ojY4SzIAA7koGUuIVvKxKtj7FyA1n6j1mGspQC/CFPBCgNbp3pWcCh9eZ4WiNx/",
-	"EK1BAtC9loAcb/f3XKaStzxAGX6wpPxAlcGM1eMrSsEUJYS5Ubu0XArEYChcWISE7ZNd14U2OJvLsu+g",
-	"P3oxfjp6zrrfjffH3cPo8Gn3RfT0Wff5uD/ej5+O9+mfNmHEuLYO/REaUGmo3um/F6RKmknVj2x5Qt5f",
-	"npcFbly9J1v0AQ6h+bC+i5BbdbRXFuvqxex2z76v9sqT09qy+hzOqRKHaSNiKqscrKmwfJHJMaA8xdu4",
-	"VDelFaXFauyooF+yNKGRi9HGujyVxo4q6KzPP8N5+vzwoZyn1TDucjWr10M16+ik+z9o9+/97othb02B",
-	"6Tv//jibudeLt1tsdz1BYKON7LNT0hsxDC0je6Iq+IwWocB67UApsXfNVjnWtjKMuq+f3n3/DdDaKl09",
-	"Ol7qI+ac11M6LDJysVv3TRu3B+NesSBL56CuMVSujlUS3zVXb2vgun8g6t2CU26tduEmP4TR0vLRb95o",
-	"ieN8mCzfjXT+edmiXzwx8qFP4e9s+v90PKLpdFhp8aG5/tY+wy9Df/+6FRpuhUtGYy6Y8oVPTVl043m+",
-	"fUm4evmL7YvCLX23UtdkqVSYb16rYKcZo/FihwIZdvoNi5braSU8YUfT5TZfLevHhXO0dD9Y7JUi7sC5",
-	"fcOKndiHgdlont8m+/Zz7PMe8zxpG+pHmMjluA2dZ8Jbc/L+ZnGPqbee6uLbZGcO/V0YqHHY1eSlHYf+",
-	"uUlSy0HMteaaR3z97vpix5E+UDJW2Uzz6JwJr5IG1wxHm2ZSjntbY5AuEdomHNLKcm33ao0WtvukCEv4",
-	"ACuwvMce853bZrBgQ3jVVM4FaUNRWSpiMl2kUyYUiSWU3ZqBRadTN+jRURR32Xgy7fJfb5LuTMi0flae",
-	"HtRPyvPAYxo66P6p++GPXjia6lQ8N1uNVn1Qh0zYuJ1urtBYDwU3v+uTjIpYzsiIa0UYjabrkSdLCIP9",
-	"fi1To78hFmpphH6CHWdMTe+XEJ3hx/fMsFwZbLUx/1gnXGmW3W+wnw/mXCG9mP7/7V9GwaiaafDtYJ2P",
-	"6ukGR1qdjL4jWpI/HdjqTW0oqN85JpGczaQo/IYIj5mxca7wEtxwj/ypfja+2wAeXZt6K7ifibW6226Z",
-	"1t9O0hc9GQKWLPpFzcECYcA8spVWXf3kJVhZeMXrxLzCCrf+4tsJFz6xNpZR3fHR2oNHnuanBSp/5WX7",
-	"0Jd3YZGgflVSLH1kf+rBT2s+XdBZ0vAp/ORNdjbybv0bfLbR0oLTrg17aSjFGgQrcvUqWE0lpcV5ajYY",
-	"WSuOrN5+r79tzdfS+ol77BvUFWYLPowT4PFSViG2lUaa33K9+KzgXBtovVNljZlLjNrY+v1yYj4PXXcr",
-	"+Ba7zyV0C2aIDdNMzlK9Xai7c3FuftNWjPRJhmXCRL2gcXN18i9boYmvgtJaNyhSwfLKVdyjddLamFpb",
-	"WaVtPBWeQ7DmQN/LeVHQ+bIV6rPLeC0T27KFrL+O3jaM5q55FR7Auu8Y5Ldu3bfjfBjrfiMh/M7M2v+w",
-	"gJYPxfQ95/B3tsWNXOJ3NY81PMzsnvKVB8seSiT63clj95GydsLVWBZhds2OrGFwfI5YsLrLu4kBq/Bo",
-	"8CEUw8qiKb9twEGzn1+73OldkI0Qc3mI+V71TLeNy74GCTpo5YL/ljP7uz3+rrciy3tJlf5U4A7e7X3S",
-	"DrDzLoRITM7UMSBGAaYihKwIxOECoE6aJIhBakvzQB+NUJ3P6966p98FnpqlJ91X3Q+fnj6/2+v5TXJV",
-	"U9jBNkuwbHZYWv3lFVpDK9eG8DycBilm6Cqo7FhvfmuMJPzAHpbdernX0HbgHktrvLwgK8NYmcxSn7XV",
-	"8e7IQkSnEDbl80Oa57uWydG8Xn7PSkYlXlDJqGwZRi9fcKU5NxWc3cEaUMnD3hKQRab1Mv+KQdERhD71",
-	"R/GXoY5bRvJYhKftL5at9YiVq+K3VrFBgQX/SMHhWuxzE4lceAHNdlNvSkr7XA2nqeK8eQ3RcCMpNBe5",
-	"4boQiEu4JuyWCQTNDc3AoeAK1K3aDJSyu5LkPF87Azx9rlOt0Z9W/6xm69s/eHoI1d6XrpEPn577y16b",
-	"ts5EJpNkxnyl6aROaa6nQ2+djtD+erS3p6VO93q9HlaxWXVF0zR9osi/XRbpGZ7gEpeD44F2mNKMxbbu",
-	"XAApzE8PlvOXN2++7SKozcq3wlBe9+zWuyJGf7thi/ua3krMi91k0Qo8xo4fPoxJ7SHBu9cAkcTbYgzd",
-	"A8LQGSgewQLrA90G3l3W8ylRvl1SzZwqMqMx8yFub6Sj9fBGaxWXHczDPoDkEg25AEv+4G1EpobO1ZbR",
-	"/VqPdSOhNHzdBDQTL9tEnR22gsdUOcdLAIg1S+4mrMOV4+w9qgUoYmH4rS5POfnN2MQla3oAQ2WFz33r",
-	"tkoY6g+ZRMSalWrL/kM4Me8fEUpiugjInLEbIjMyk0JPCVUk/Nvf/va37ps33ZcvQ9I2ahvozubtTkCo",
-	"xbCTGXFkMxBGEzQ/QTVPHgcWwu3k4hxqZPOYtIuSfPac4yEvbqvybZucvvFk5NvIurA+Vh3zFI9uuWYa",
-	"1/ZCemvTQu3wHbwoTibZ2fwB/bgGGkd5ScUNi31AdQ9yy3kp6aTc7fpWAzgpEkkDTF+R+Pal9Ezc6qLT",
-	"FSWyUX3E1WWFtbJuOMzkbHsagFNnQRLdBRKDKcKcQODGAvzejiu7YATkyFU2/aGpeY/dBpiDzSICWg8I",
-	"F7BVMrN1sLZnishpPExRy+0XQhfWkfueXFh46LSyrEXDxVo0bug1nzHFMi+2426bCpbnWwxZdZs6lTnA",
-	"6VM/0vmM6YxH9QDiCl3WL0abAR04S4mhCeVXzA2jUrvdccjcPms71+yMnWhlkYpRNu+MTBt1ix0nZ3mi",
-	"Z3b1M2hX2q6811SzE0nA8X2wse5ysJA4HqTjNds6WrRcV0G5NcW812yt3yj6e1X9msAJLp18A4g8qAps",
-	"C9S7u/p2L5j2z7t8lxNV01wHBMcRENgVAJSE4Fz8EzapguS56/VdYZAPpXj4BIBiT/007Cslf69K6y5I",
-	"9N5RX2pofU9eFWSH/H4vsvj2LMSB+C8zrXsV/K6EkO6mNSF4gg0SrcC04Fyqy1Vfm11SmdESl2dcL6Cs",
-	"nlvaGRcnuS9//kQQGkVMOSQumRUi8hyq8oLwPJWJhVZ0kapm0KStbD00SkaMZiwrGhmI8K/dk4vz7k9s",
-	"EXZ65CWLEjACUuXggZSsBLcCZiiUgQYTi2kcmgXwHFS0xomcr6SWwO/lHM2EzP9CTDUMHau4wTlHs2bM",
-	"NUnkpIcc44aJ91liAVForqd7iZxwUQsxMo8PzOs05T+xReM6unVrh1E0GvZ6PTPxKnztjC4KoEujv5qW",
-	"ZMb/DktwRL7HJXQfg8RrmsZCsC4F/qhVLGxJnjgykBmgETdG/OuVI+y//HzdCjYQAJSuCOvLEQaVJ5kN",
-	"WcdqRZXHEOsOw4ZzB6cd+i/HCXWX7u7gCsHI5EgKTdFPY6dXhsiulM/9Hn9weV+ngA9PTmXMCH93RWia",
-	"wm7P2YhgaHyPXE+5IrGMoEaZA70znWY00keVKo4DAeLfmEYsKGx8JYJKQOqINyTLE6YC2w9gsyiHdqeY",
-	"6RHD1ydMGBpn8UDAynLdG4iBOJXi1jQmhToaiC5mQI5kzJmCAHAl6A0bRlSxY8JtJPz79+cv1TExjAkf",
-	"XL46JU+fPn1B3l+fouIEYNQW0i/NWATY4wNBSDs86Pefd/v73f7B9f6zo/7hUf9Zr9/v/4+w0zMDOIPc",
-	"FYcDVwA2hH/tWjmhe/4yJG1K5ixJIB+UxUaJBg4A6H/MrQVX5Ial2rYLNxUMN6RpmtjlcyA1f/xVSRGS",
-	"tkOc6ixDTUF5kGWUKdPwa660bffTACxSg9YR+aXX630IyKCwTZmH5s4xzypGKvN40Or1eoPWXYh9hv89",
-	"4TOu/2zL+/93fPHPIfT2ruRUlqWXPG+Zf1JBKsyP5CKBn6dsQWJkgyR0TPqI/PIBe3gFAlitNjoFd1om",
-	"tTa/pIY34ApbuLQjKHWFlApCXJoxBaX4PPyYFPzJTI8rl1hB2of9fTPsw/7TDsAuxgqSuHLBtTtpoSH+",
-	"rpER84ypkKQy4dGCtGOE+SMHfUJNFwjuG5Dw9PT74eXJ9dnw9fmb8+vhyfvrH4evTs5fv788uwo7x0SK",
-	"CHyBXCHSY1Ca2+wkuJhUF8O0bkEkDw9e4ICGbkBD9jFiLGax28pLprNF92QMbGrExtI6JpdXN5HyhsUk",
-	"T3um/Uu7IsVQYDWIkHpqRrNc6V/qKcvIKI8nTCvYQ7fCOqPjMY/M7KIphZLfUCWLmV+fKPsNsgsJASdy",
-	"LkybhlbNMc6VxhgU5Bc1+pvRzIw5/NhVmqXdPD0iRvoIYUJRxg2HSkgbnclFMk1g64TiLYgIXAHReSbI",
-	"m1cnZvZyPA4IShqGHDIJiM2lySyw4C6YlwJiaueodIvYNsmUKtMi0rtg5so3rTtQWzCsLlVnI+3w4t3V",
-	"NancJdWUwxCZAhdIVlfXZxfD9xfDNyd/HZ78cBYCe3OEuN93ANOdgLBEMWKoew1eGRIM0LjFPAsJvaUc",
-	"gwPN3E37RnUEnrggQpYAvXzGAiPHwFwjKoTU5phCtjzeAxUJZ4yswa0T9Pvm1QkKNwmPmFCscg0aITjj",
-	"TNMM9FgQUhzel8vTsohye+7rMjiyvEXNFCrR5i6hpEytaR21nvb6vacWTgeEqT3zn0mjPxeTi2x5EyBj",
-	"23yA04LkE0fa7vLFraZwM8kRAwWrWJ7zuHXU+oHpSyk11oaFewgGc9DvL9Vcql4kLqeorES9PiajzIsC",
-	"OaRxdqTySw9FESCxph6KIe9ZsL6KKN46+uVD0FL5bGZ288hlZxF0R9i1g6XBtJ2gpelEYZEATVsfTFt7",
-	"Pbh5b4Sciz2zAKxL07SruGZdqpSMeIEj6t2410yj8EPTFHI24TCdXFy8PjP/HZ6/vApt7hlITDMK+LwO",
-	"J5q0wzkbVfhn2DEDHghDRVhAADa9jbe8uFFG+oWy7yD0h8t7FiKsA1dYDxMwCgMiGIhiGUMkLxYH5uMT",
-	"M90nipy+fOuuX9Ujh/1DZD9CguhnuK0UYz7JMxbjsVqhL2jpJE2vuGYnlVV7RJJr6rKB/Cp7ScY8YUB7",
-	"h/3DzXT3VupXMndy84MRqxuzxdOzgrZyjLMglgrVGmbro1qlmAba6Lkl9JLqSz7hmibkxLxPXgNdQf0A",
-	"rDNchKjUCPnty8t35y8NKV+FpJ3S6IZOkDcZds3FZCAilmk+RiTKqx9PugfPnpMxFxOWpRkXWiFy+qKS",
-	"hek9CabNOtX3BuJEYAwTIq3vTJZmpq/t2f8sStzKHlJ0d+VW1WNZ9TPHYht6j0tmJyLOJI/vS2q/zjcR",
-	"2Tni5hs5WBtJAO/4XGieFPX6b1C2WQAJsRhkG6xBEXtvr7/8/NPVY7ISaL9hZ0CD/JmNyE9sQa6Yfuj9",
-	"QegSXCVQNm5ZxseLmvaj/BvjEosb9kGzDO1edVHh2MmbwAW4LScSo7Lp/sy8+/AS83c37INmH/XeVGNe",
-	"cbkBy0Y872pfzelkwjLy/pykdMIeXEAomvfLAmZF9z7Bytw1ruwJ1tZUU8Z0QPAXI3/zqITOWZqHUcyS",
-	"Bdw7ihhdO46Nmi8qdhJQM3ArGtce+EvLFlViGrw9v6yUveAJSkBuLDCdwuploR2tNExti6U9FS2u5bZ5",
-	"0/d7w3Xp+x92O6r0luL419NL0OIzOmF7KRYPK18s7MtY0sUP2WpoMkIwqh1J0i7f15YWqiTlds1DwSWC",
-	"gJ92QdVX5KDfJ/OpoRSLhAzMBshPFXr6MUGoKnPjxgV2lpc6fyyT9h+JR9seGjbJzYArQhN+++CM4zW/",
-	"ZQBm5l30GtjCWg3PHMvCakoVqYEtBEaguWVYU0zCzeNdbDDhXZyb3z93xXdwDvkXvphMhZPNqSrts2D4",
-	"fujtAOuzszY7pLv1e+OALrx78/1CM5B/Rwtnykl57dMapxaxtRgqMmdVY7SdbPOe/e3kzevd9syNe0eu",
-	"9Y3si52vZ18KFBHvhpwi47lARL6rf3sNi37JYq6OybP+U9QEGAdTITfyZcZoNAXjktf+YfFJHo09lXCH",
-	"ng1BJ0DJQovqU7D+z/pP1wyjatDffjiuCoVnMCfVgYDoPxfHJMRKDyFIDggo/bCkUS6Qlxxu9/fAALoH",
-	"nsRuIieNtHFle4CEF60CIticKY1RqoERsozkO0qYEWlzxbKAGDnYWoI0nzGSUTHxEAr4OF9zpU/MIF7L",
-	"ySZZ6wxTHw01ZlavxaBIaxLC4k+oVqscGGkhiP2WMxBWrCRmvrNR16uSTVPN+k/epnC2tZbWaq1msieR",
-	"NZ4ETXOkIOTSsWYZztSsZNNsFBcR889lbTBZU+eFr2FDv6Bn3qtf3wqVe7/3ms+4bm3x4ikGa+8qBO9m",
-	"+rLkCbHu3iNulA4j/9vc3PoZscJsf/Ox/p7GDkENPtnf/Ml7Qa37HePKDpG7rf/olcxGPI6Z+HymU4vK",
-	"+MVBed2t8KJ62EJVwbZf1LhSEVrn5UjI35HVyCSuMCPrdV2QREY3MtdG5xvLLFrHfN7b2Lq1nOeUKtbl",
-	"QjGhOOj4acbG/KPT+VbKP/kOi4uZKYluGYnu935OzJKa5dx8UGCD67v3T39MzKoRF+m5+XjsfeLxnTUZ",
-	"RJ5QnkuIPhIxwWwfW81CgREQiBauTnNIwEAFd2qPnNj30Dg2l3kSk4TRWwZ2YLBvDQS1wUkZZFW2Y67o",
-	"KAHfckZiNpPa1fyBasxSsIBwrVgydmU+407VdQ+n9rD/YiBChIjA2CwzduAYfnszUhtEkb3H0P2lE7zh",
-	"RJy/tKcBKOl7ieLxwx4EW0Lorh5DZxEgHv8cNmkrNvYOKOBRj93lksP60q3BvY7gzgahw/6LzR+8pkrD",
-	"in2ZU4456zZ564mCIEFlDg4eU8jlyoW5v8wJmq2ygqBVhEyUSBrAGwRNFppHak/XEi68d2iI6QKhuSGn",
-	"MgexOaYLMsqjG6YBzfS0Q6TRY8NfjO4aEC07obNm42vmENs4lwD9RgMhhQ3r6vdIiOb0kECsgCJ8x+Dl",
-	"YxJGUmlIrX9/NRA2YvzYBlKVDWPYd8WSFlYTOIrXYq40F5Hlsr2BCE+iiKX6iFiD5W1o4coVCSEXLBjk",
-	"/f7TCBcL/s1Cksm5avKAuT2o5LzsypggfP9VJmfb3Os21r/VpJwUWSEl6yhovBro/YDJMatqxY+GwBxl",
-	"QcCSEVvQ7DbnIpZz8IA+3Tck2Cg/VfJafJPB5K6tsoIeVQpaTnmq2MNv72FZssv2L1mpxkXfCYbpdQQJ",
-	"HDkVGBvaNelEdaoc1J3OikBVMk3MhfJyS8zbIaMFMWcBTAxwOFYZZECg/kepkrgyISHQfAhaIo2mxwOx",
-	"KTMXTwobaxDSrKZhnmdU3HAx6ZFV9mVatfzrhos4uGGLwPUT4JgDZKlbMTHAc/mK3AuSn3yH3bGkLZPK",
-	"mtqHPfF3AYDu9COfmR5c0WT7lyeD5vE5ikw/l5VYulH/9NzjGlQTPKZWE7VnDsNiMLfu3pykSJX38xJ3",
-	"HB0PAdkH2MoYkNsw34OLGl8BgazkJof9PtyVnQDhBVgcDATGl0De3zHgDEC8UWY0MPJGCiPegU6VARtx",
-	"MQiMZyXiQIC4BMrFwu8r3RuISlKzYUXIeE0zcsa1Uc/IGkFKOwgERagip1f/vonrvLdYXl+R71SynDeL",
-	"Gg+WVd40mge0VRdQ0D4b1Oa6XY/P5mzy/+dwOjgAQOlIdv/07A7spVKwJ8odXcdxduRwuZ7u0ZR3XXZ4",
-	"o+O9SC5I+C0reGtdhj22SFqoEUDErC02QyeUi1WLLXiKLs5/wvzn3bjDt2UnhUlsNpJiwDKuDPJpu2Kd",
-	"L0rS9yHQ2lVbUIMjhNX4ugCqwTXF6ZtJE64wggsMhza/S4pkcewScLBCNuRburDYKVXTHrHQKVOq3P05",
-	"EBBtC7kXF+fDn87+djW8OLscvr86uwwr+UDPOmQuMyM0uc2QmmTsVt6wOID6RzaOEnKBGJkBNqAaCEoO",
-	"+y9I6OCdQM4cgs+cxSGkzp3HbJZKzUS0wAQonS3KLA6IXAkr72ASVnlKbFVwXBo8MORnm8QyEHifu6Qq",
-	"m3fr9IfA4n+ZDm2VwheQypUxPRTSjDNN6IKOEhbCjCFtyMyqaGjOI1sXGUBolIutSzioPEbIKFIKp1ST",
-	"xDAbrpUbMC6hggxSEbuGDdOGbKSO2TMcoJGJ6tlh1tbTZr1Jb90qdwjOQw1E8V2esR65NJ07C7UZ/1hm",
-	"E5dWYKlI5jqSM+YTVbBAAZ7h3Y3O5Y5CputjGaBhdLaUwlbW5/0H7vsKUQ4bNJEif68giR6Woomt3+/U",
-	"7GH3VAqdyaSpR/v+Hrxs330rr8wOYmFUOmkervsY33oroREc79exhm9hqj6VYpxwhA44PDjYhpXbSD0H",
-	"6v5ZvBzpqWKhWOHjQetjlzsS1108gK2jltUcugX2ZZMJuyphFA4ui4/rvRwMJSktjXZiGTXVkJbZIyfI",
-	"TJyh3cJlURuSedg/XBUxgDXc+2y/9IkNhz4NEC6QkoH6J/BlxdYvEGtbCQgwC7COkJoJYg8zOl0BWz9V",
-	"yMThtJIbxipr65JuylQWMsloxEjKMi7j8uoXUrBOj7yVeiBKij7y3Mnm9psIlD3g4sOLC4ep8G4OLNmZ",
-	"IWCMAgGYgYHAUQKYO948pWwzRmGnoFDrjUUZYMTs9eb8pxVW6rm0LmE0D0rY/a92Ywg2/9et8VWOLZQY",
-	"r5zbJ47mHucmwFCEbhUpxX/mr/hEqDKWwea0WzxV0ragHmRMZzxZdIpMDZvDTEUcOHyDEEXToUPaCgeC",
-	"K4Lg2oXYip04M329NSO6zjMpJiTKs8xIwG74Tth+OhChTXkeut/CwIU6BFY7B4ellnOaxaravlGqbXBT",
-	"wg0TdQKxTec+HghAJahOkOM3LHa5SFqzWapJGzHMndKR8cm0HG7HjvfgxUCEtqUhNuPDJ/CKyrB/F2WZ",
-	"y8eQdeudFKdrG6H30BcJDeD1v6eoiIMtJMdrKd9QsXC2588XBV2QUAnN4GUBzWcbAYoaTzTakzHTIHAx",
-	"vRZyqThQk4w64CYAK2iXSTtPFHG4RIyMcq2l6PQG4hW/hctfsSiHOD6HveFwDTgkho85y+DIGA3V/LL/",
-	"zAEykPbhwQuk/wr5m7Z/bsKQaANeAnR3/e76YgmUHvBbbVZuJ/AcxIFwMms4G9MC88HhZTikGfgRXAoY",
-	"OiVkEUXhgLNRw7WwD1QPxBJgxWxMDc9NEiYmRveH0QLURaUodMc8sUKMHbbv7L+G/X2cIw9tlyc9qDX1",
-	"sTufzwHap5tnCRNmzPEOofx21X8wtPWlI7fsxJQ5l17TICbzppRnxaGwOEnmpIG1xIPN8U8gJa0oNF+Q",
-	"KzZlv/KJINzerxghLFEbLfBG1vLOjGrWRQ/1ET5eZqAy180c9NIKKzWwn7okdOzYVQn8BAGZDfqo54ib",
-	"EWxzrV5h5rnMXejKl7ZDw2bgaNdomjUG2Ly0Zx9dMC0i7pSMF8yVxf3kWO0yMBCi0RVpSQPhY+wATIKo",
-	"IsmCYHUvQgupEngzFOnHiysXFvSpWr9/LLOBwFjfnCYV7tEjRqnCv7myxfABLQLhW26ZIsWVdwRUEThb",
-	"N0YoAkDBQKDtnSI+kZNqywWpSMMAb7fyqnkckrYuRqM0mGxzMFlZIAPu7Oyqcw852SjXKLcOREUiphaB",
-	"a7NkC8bo6rKak6HwUAzEZXFMnSpeQI05hDGvbGzv5DevTk4Linuc67LaxU7y8UOm0OjpNUbnbLjX/nVZ",
-	"fZXLypEjoQXXqpqVjIQxhvw671UVpzLtjriIuZi4fOaNF5hhtu5cQQVSte4yw2CS/T5Yf2rHUZE2+o3N",
-	"gey4CGVGs8RI8XBgaxdaj7xlLFaGGZQyeRs8SYZxCamHtvRgiIaEOVesUxj3IsN9S85e6DiAQHmCzIm0",
-	"4fz33DiBzalhxlw+cNjxWumK3y/th6ewLI+aSFvtqMH4tm7JkwWZsox1vq1z+6W9MQ9iV0O3bHWZd9Sp",
-	"zYnSUqfrnCYv4bnyVUcTzj5UGwTkBDk8xtIYXaP8o4FYh6BYHBdAhATTdQQ5A0qWjmL0WaeZNLJHIecM",
-	"BN64cCuvg1ckn8zM4aDdhaRdaNWIGlm/v41U5DTuHnkrkQUwqEBnDq9lDDIjKQOe5mxh/cMeWTrihmVg",
-	"AlTDoX6JP5outhKV0USAELzLpw6geKVgvd+h9fg6z4Tltf7ZdYgcj7eg+GDDHUErDgLSxjJ9ncJ5UCkX",
-	"GJL3l69J++rHk/2APCcxn3CtAvK0T1THeYoGYl0JQZCigW4A/AFkV0czKKCaEwCQpCDJei0uULUQYahC",
-	"dExlMzgBMmbHlipBD5tQLtDrE8ERsR2Vbp+Tiu4PqOew3ADSAvgPzgpV+kDtnWd/L+49nFgReDMQ1jml",
-	"GE2clIsopmenl2fXw5/O/oZGp6VbwXtacEb+w4JVIP1n5eFCFJbqTTaB3NSX9/d2v626eL/knXYFgccV",
-	"4vWYPjfr4pWjsc5UrPltgbjndq1+bNvmHHKjsyEyvJDzjoXULwTLOjcKBqKUKuEOdAosWKaNGiwijEDD",
-	"k45+WdDTkxgi9qgok2DdVwPR/l//z35hrTO8htDMMNgqdExktNFOqTyDDdZ6e6uKdNWVBJr057uR3J3Z",
-	"G4i3sljNkse5i/AYLI11vmImT9dwFc+B/3fY3OLAP7zyW1TO/cIa70bBuqDIY99N/43L199qMPXjpAjX",
-	"466+hrsNpQIglFJWhfPowklAeoZqzWu5qoN/3S582xXJsHwBY2B/ZqOTXE9FFYa+s5yf6AvevnB9/66j",
-	"t+0sNodvuxX7nQZrp+VubUFPaNPeG7G1Xt331vmRQNmHaoaQTEt4+VDQWz4x93avQmK9CdPtDkQkD0QI",
-	"ZQVOKzjeDsF+2bs6HkM2FWZ/A4sFw3JBzmAiB1n257PvT95f//h2eHkxPH9p7e/gPWEZm0mBhVULq3hQ",
-	"sZp3esRrBjYD3WAH/t6smKOpR/SZVruAPg3x3j3+OTm1i9eYlGhjux0BeBb99371fQOuSJDGLYJ44ZMs",
-	"/Pf3cT8uHfwxF1xNm08+yHnc2Z2UYpkrmQGAzBitbg9zT8u/XL172+6YM2iUXqXrJNGGYisOQnkgDM8K",
-	"yHxKNcjgUIkEA/htQIUdrOFqBf4z/iIzPuEiIBlLFmZtUpppGyeM+CgDAfqHPQM2ucHqz37P2mUd1maf",
-	"hLb7YcZ+hWoA4UC0rZyORQWMauxess5BF5jSOULvHvjbaj44J3xDZ+Xa0IEodIVioaGStNMlcMaUjCi6",
-	"KKnOMxZUukEcHyi17pYusI6BgUD7AqRUxBzKyhAOCRyKkTY1qoswPVe58HH9T4u8fcNYSoREJQXLJaQy",
-	"06TvgMu59ZLTjBX6UwfiHkY0uslTMk7oRJnepVBGTnHiEMrTE8xr41Lc30v3Csj6C7Nn7PRfLrrfuSry",
-	"jUWgrOf29/LgFXeA0xM2yX+Xu0l8mBYGQl9oX++l7r4IA4II5AOB9dQUGVHFnh/mWdK1YV9HxHu/pDRT",
-	"DLJZuBTvsOFXmZyZW6ci9/F4IFy1LMtezS3Do2nVVoMJBmYWZYwgBFEwKOVvjrK1IV3XSncNhPOG1ATT",
-	"dpgxBVGIP7HFESkqPFn5lpa+R8FYDGDhLqTIlrIxf3bx0nJJJoVQzz4CBNKkUgYkY4R9RFS2TfLpZYWn",
-	"tr6+6BjZHfz9yI5fPOoJ5D53OtEO28QFNpzs3QS86nX/pJKwey95byBGbJILh0kBubEW/RNkGdKu62/v",
-	"Ls9/OH97FXZWxbqBaHt1vQBThKuiHlBTVdAILJqizJyp2Ua/khMoyoMkB0cUILLrEltQl9eMEOMmRSuJ",
-	"as6+2idQux0K/lBNwj3XwZDH4TEEItglLZJbVX34RUOr4udK28VWhD3yvTSXRcacJdm5bspWbOHUzkaB",
-	"aYVfPJrcVO1pF/Fp/6EH0qzmLlvSvnB+35d0/uAOfBbf2Sb3075so3sq2q2NWCXtwhlSJ2FsNOws54gW",
-	"UQHLiaLktChIWQt78EVbY5DDlN7WfccYm8mETryKBoZlXBRr9Eipp9jN10xv+ZIhBzjbDZLvSnCBH053",
-	"KZu4gVA8IV1GMvvsfX1ExgnIQF9Y19zILM2gvhan/LIplZgLsCV3zOSYJ2zr8C5XHxeDOCEZchnqDEwt",
-	"FuFDEzk3L2DRARuJYoEykDWCY7jwSq8kNpJ75DUWMdkbExvJxrxGO2QboMZumcDo96bERrJdXuN16cTH",
-	"8Jka/LUtmGvrElucawwnraBZF+vQWcP97fY+3oE30z+tLNK90yS//j2yu2d4Vyzor+LpfblS3rrhmG51",
-	"lzVXxoJ8nC4X7j5z2cs+ZL4qXT4a9lszWnkxtK/vE7VD8eJX+cWGKwcsVOR9tXPBf8tZQKKlmhLJAgw4",
-	"ey7YJ3JqZsbGLGPC/C2Lojb1XUKg+UdmINj618G03wbOvk4o/4iKlU27LmhJZlXqWC881MOlmw05py4C",
-	"Vdf4BJ4Bm8y4nJRWBlp7EtSCMj1tIJYDsUvRp+YVrFo7MGKvYnAp7XvW4DcQYcWE4YkCSDMZ5xF4j6pB",
-	"fxgpXDo2HJQDWJiswDQQGEoLGuRQ8xkDyBch50eesHhVVxCt28pmkds4g+XK/96y/2gtTjN2y2Ve5m2W",
-	"GXvgAW1TQGoFlx+8UIkZLGHzmmQzske2iB4ciLXhg71SnpzaMiEOd0PLYtxtMEQJqYd0aH/258tUabQp",
-	"SaZGx4/D6+qdfPNJczVQoSqp/stV9+266j61RoxmLLPYrUugrReZvGXFltYlYdK2HKbzcL48e1LX42rZ",
-	"Yh9QuaHKiHrkAn9BUx8yJ3zFZS04wEdF5lOZMJuBHgwE+wgs0lAwF+bjqcy0ReXC4hCYHmzThABKEh38",
-	"abLoBKRIPCrxdngGSQvI5o1gAPiYXl4Ck752lS4eh5VAH98oD6lfgP9Kvv0qfnqHJwBunepFD6A0sEdm",
-	"d+4TpuVs8GvkPYe9iv4n8HEBnJaeshnhokdecZaAp1kDwKu5rlUeTSF0CcoXGUEnMycS/Utbh9ugaQWh",
-	"MUoEXy7Ie8FBPnz76rRMQ47lzLCSRM5Z1jXKU4yMIZFGBEtp5sD+uIaYMMWOC185IvQp0LnA7G97NWeM",
-	"cvAbUEG4uOWKjxIWYFVdCYgdIx7zjEVYt3kgoinNaKRZZiFo3//xoN///r/+4/+Af7wK4MHBiX1wcIYP",
-	"nj+3D56/MA9enb161Vn19SEozx6MLawPc2wRERzcT+HJLyWyNsitbu2uL5++IOqGJUxLERAz1oE4XWQ8",
-	"SXhEwv/3/w6BvF5TzQUJadhxZVShFQTWtdYx6EuFiLQU58iLWEMGM5LbY/FSbH4nZrr/hZjp9ZLNhv4j",
-	"MdZvOEuiCdGgQKttstqsZ5/RlOo9i5xlNLv1khEUHD8np1OqyWn5EZnzDGBYZhTTnXMxkzFE5rhPrl7+",
-	"hNAEpK0YBJdaRB6jeBn6kVlZEQhPKMqNnR75GczVSmeMzhweGGhp4JIyBzqEKgpQurmL74VEjo3CPKW6",
-	"V06vF01zcRNaA5MiNu8L7eEx1fSI/PLy3duzD6GrskrCI+C3XZrwWxaSSM5mkLCNtvj9Z0T1yNlHzQT4",
-	"HY5IaBU/0OlpmjJhdUpzv8HdY8S1SupzmiyMDklLVbwd5oo5BXI45ebGWLiJpxnDNsHdgXeJfaUTkDDN",
-	"pJma6R3VW1dbzmKmO9rqkVCERab6fo+c0WhKzBJgBWy0eOBaIgcPza6Xm34KKwlxqtSo/FOqr+BtoNmw",
-	"FFihGAdxBUFsDIer+MxcFyM2oQIuyzenF0RLmaijCiY6ighO5UbzDObbkeJ90g4v3mPWsXMDIZYu/Bp2",
-	"BkJmRFDw9YSzKB1iaJsKXfqEBhMItqVlZfCCfdTuCQroTwzNQbPBQOTCTAxrnAPh0ujG0Hg0lVIxMy6s",
-	"r4f9YX294RCfmUZsxb0AS2QpOsaAYLSgHld6HQgLjc+wp1mnhMO3Q41okigsRlodSpYLh0NPVEGSGWCw",
-	"DYR5KwA7V57a/XALn5ruNEttanelJ+sQ7hHIWzK7Va86cIq2n6vrs4urcKVhRdrfkdGCWFaI4YjFh9fv",
-	"L98Or8/fnL17fx2WSeqoU5nzc1yr1Q8Toniw0I6FQ1SaJwmh6gYjFwtKCerswzRMNcoayjIDDAQbZowq",
-	"KY5IAsVi7JFCOsGVhqoeUpsF7pETaL4SqxQMBFSpxNpmwKoiKiIGAAwjFskZhFGSkKshw3ODe1JAOMNE",
-	"sAiDcxUWNdV65NRWHwCSxdmaNmHbQXA1vwxhpKFdMrPLkJeL4x9JPSU3XMQw1imDRSqnluXC2hIjmcUs",
-	"hpVDeoPVhpUvJN/ibEADhpEtLWNlOJ1jG16KR9oGnJnhWMCMsUwSOe/mKbQ/ED6mGJIJgHiVVOmgPcwi",
-	"9ghyJAUJ+1CQDqdOzVkYiCmwZ2VZPVwNytJPGE0lj5gCKyjU/IRlcD9Go6GZSkgwJpdgTL+CLpCDmUmS",
-	"Nq5/rhzOmeHZluzsbzhSsxqUCCns7cXiyuVmJjfmIJXPmFJ0goWGDWcHaQ8vQ3MDQtk9WACYJje3asyy",
-	"HgmhIk5YvRBUPsN3B8K83CNnlQ+rWkp1l1yLpE2V4kpToYkdU0kGPBuIKuEF5vJwywXvAlfBmXcCh2T0",
-	"EcBKoZOBCH84a+LkXWy1uEGLcus9copny1W9sDBDYEpyLMTaVyYSlIo5XXRsYBXqWDItb+ZcgMYER9r0",
-	"CbeTEUxd+8wqtEd4smo3v8xqd3HJhLg26wGOdixNnUEPxd4i9yjvuqgChz6VSUzaUNOtknmP18oTVawu",
-	"CHpBpfrLm7Orq5Mfzobf/+367Arv7IpK+Pb9a1Koe6pWszpPyTiTLuzL6HAg8g8EqHJmELJOigEZsbHM",
-	"DHN1jlxVVGaR5uYSurgLLLCIMwtUEDjKGIjiFBTorm2aIKBOwUhl5oIo4N6DsQJHn1M1EIVX5KgQaFhc",
-	"9mrHuyz9LZ1GwzXtm0ti1PkYzgrA7oNoA2jTStbuGGTN5rzEZfy2zX3C9Tb8A8rb2Z0Gq21FmrS3gz2P",
-	"RVjsSMYL2E8wKgJVAR8jbYvHCdWKC27WIb+ixOeZM5D3idY0mhoJF8QvoFBLVk8UGXPIKTWcrh1+0ouU",
-	"HcGzAP57RD6Z/xny+O7O8bsZnUBQTeYuVgrcswvv7+3BB4THdwhSQ3F5S0+0JQfzlgqQeKqC2UAYTj4D",
-	"jnjx8hWJZZRDurg5VIYfFg9GiYxuVFkKUAk+HgPMBNAtMXMJnHUWdtgRqRkF/7s9VMpoL4yc4lcXNNOG",
-	"cduYOdMG+vrgXUNijMUsLg0gVOMda9YjqAVEP1H45YwrBaRk1gUQKIwokjDAaxvLXBhWgkWGeAw7Vkhf",
-	"Vg8f5fGEodwGu9cuylOjQQrOtznuk6rNKs3kLNWEKc1nRp9Mk1wNRDijH4fu85L88XJDUVLrpNpOxmji",
-	"yq8ZER9cascVQd7cuzaWaIyomvX6+AcvbD3todFZh9a4Flo595LFKEKZ76Mpw/Lhbs72ZNqOllp+1n/q",
-	"WsZGs2Eu6C3lCYBaFdD4mLTDbNST1QggGEoPBBgECwk2F24dMdz++t1PZ2+Hr8/fnF8PX52cvx6+uzh7",
-	"C/G39iDRBQpUZGR2ksVE5CA+GFW1vKxUEdlLo0wqBeUyuTDcIwJtwrH103dvT99fXp69vR7+cPb27PLk",
-	"+vzdW8Pfa5I1QOUXRbu8yy2HMyoWw8oQrKiwDBCqEgkrO86YaWLqQs8qNy1IhG3HrePAsuagzq8rro65",
-	"+Q/cxM11qOqq5+NB7Fc6+UqejKWZFhUiq7aNemtLFe+Rp6Ny6bV+ANi8K/IOzSor1S/dB556m/4EpaID",
-	"vInALgH3e90c+NfuSRSxpPt9btRt8NqtjF7IkIA2AHI7aAJpJj9yhrHIdrxETzOZT6ZV0OY1tTO/5bja",
-	"+9ocG4gtzeQoYbM/7hzzZL7y+84MH7Y3WjusMWWbdl67d9o+7o3pzFpKYvgMqbI6J2U7lod6L1fl5eVh",
-	"Tp1jW34IzUg1NmVxXNUS8V1SzRBgxWvYzNjMSsO/5VJT0j4/u35F4oyOQUPpTXokHNjK24PWcfbn/rH+",
-	"8+FBuJ7ygrLb7gXcvv7esU+8nzd1/dufD/rm/x3P//y8v7n/cmV8UXuwUuZ+m1OuvW2Vtb9Nc8/625Rj",
-	"s5KTNV6br55+SZK9XjU6cqxhn0gaw23thLth+dQR6TJB22eVGw59H1YIGTGUQ9CeQ3PFrJACyXFQpdEm",
-	"vK6TPcKyee8b9yH4h975w3vs/IMU4jPSqq7cMqSNPoWueUQ1HyWsGiFi3i6DApf9G3sxG+WTNQmeNOFx",
-	"AbPnhMlqOB1q/jTSq8ZS1MZcAXFlvQvcE8n60ozin0uqgSk3olDak4o3SrGwztIc13bDLPM/cLbM1VTO",
-	"68tQkGH1FGCdPENk2xP/p9JEtTbv8GcL/Y84AAg3YxUQ50o4LkwsRdypkdbGNEMtA+3Fq5SPNroV0t8t",
-	"Y+z/Y+9bd9vIsfxfhfCXSH+UZced5D9rozHwuDuZ7DiXiZ2ZAVqBSVXREuESWV2krGiDBvYh9gn3SRY8",
-	"55BVkqskxbZ8yfhTd6y6sMjDw3P9/U7wMzZN2QejhPE2ye0/RxL8d1E/HPx8RJtGZ4APPZBSM2fyzOtb",
-	"60zxIwuvM0UVvXxWTUY1R9cT1x3rhJvUEf2udHBgDhKuesACRSNsUYTVxMGphx/9A8tLtYlijsFGWQnw",
-	"0gqa6ZzIbavsxGO9sRnonxBT11VgB1FF/HaUklAlIYZvzVjGuLU5P9+n+JLKs4RNigjWFLQhJc0+GuuG",
-	"pTz5+zErjAmxsfIyHGhjNST9cClLC54yWIn4qzw/l9hzFwhb4dq+xhgu5mUCpXgmUqxNQ5J8TG0Jy/hv",
-	"4bcvPGGfPx1blkPwCuKdoRredpO+HprSTJzS0iZ+RqK7HQ9aDOAVonQK4WjYIZH4BHSKeBogVov/VDsX",
-	"fwsEFZdKTusHQohgx6wN63DoHezBCp7563m3x97DoUNZCstE4JBNmGC/nLyvujIhbNrCzvZGotXxVp+b",
-	"TfZ1VS9p3NXAHI/z9cwy+E6mNJbLKKN7d1gDftNablgqKuXGf2wtVHT/svh5TAy8Nezq01AvUqKH0D6G",
-	"UH/7PibTmhelPFdf+T5JGYTLA4gRtvB0ABZzLgnXTZiW0wjfmvhtI7UrlbQAgXShdIbhdkyGYN1RfBVs",
-	"Vbwc3wXYcKVMnSkjP6orpVx8bxgLJnJzeNvEWZWB3QuVSF32v//9P6Dn4ALWqY2lSh2r8VhmyjtFdjLY",
-	"Du9W4fq+5nE83qkshBvxUOOkNOM7oawJcwrgyHJ640DmZorDgBQv7nV6htJ9PZg5iT+FBL2fdC6gJgoe",
-	"gIm/2pxwscN7cQYxD1L96h/d1x1uy3QHE6a2TL2ry3d4yHuXxjiClALQW0iB2gpw3K8HAB4KqhsoIBVt",
-	"zvu6/qqpyC/oO/1c1mdO5OpCHmBHl8V1MlpCCTAdAyFiPpj1dcjZdF7s7jbGq4+Vda9Bhq+YIMpL8O8T",
-	"Wc62ki3AI9jfqqRkzgXHzbO1vzWZwC9XAjtNUaTqc52B8bOOn8lQSeKnEvC1m8fhl2huDGPx9RiqXrb2",
-	"n+/uvUy2xkrHPzQO6THhG/s1+tULz2qEY9rzjxTgmHKnBkH75/SVAG1V08WofL+0co+cTg1Uedoe4+NJ",
-	"7pQ3EXaAhDQTThCwgH8Pai4sV+9AhYD/gxc2XiuU838jODcENxP5QtWEV4Kogs6xPL+jNBN6FhQRKR1v",
-	"BMSKwpil7h6wwAxYiinzCszG4lKTzVjHP4lTNnf7dFZIHiKudckyqZO1utKyrzkknXcKPeRd0qh/Dh/4",
-	"M+p7/mc/7p9Je1ef9+fq+37mPfZ3vw9ZJfx97d8MWxhKs2C6vXqK840zAfHMUmXUbfT7/GNi1wF8prJV",
-	"3QOlzwe5GWB2HYuhmChLqKTqEPE+5Gggx2dy2U28HztC7v++HkthJ1imAQ+bihlRqWC6PlSDnHkdAao8",
-	"pNtjjyusBVaAZTLNBT5NAg05djEAAgcsZb3eJeY+X789DvUs9c7SXfZO/aV7Nc/5/Ke+xkPPGXMGT4RC",
-	"f2u8gUIHCuQ4FGaaZAbUD5MiNyLDsx4DLk5c1IsU/MWU1afMAQwRhvf3zx9OD2PRTRwke9MyRMbhEWeh",
-	"cID3NeydTDqhoHwkxCXxVXPmOqSZQ641PBmBOyjtSt+SS3HpTRB/kvkTbiBHSmMtQTjtLdP+AMoVdJ/U",
-	"2lQSxvt9ugCLlLzIeYdqMHHhrQnThvEe3+G9Hvd2+3CMSUZt/MvBGgFTRBuoPaJqpKY+lO0g5bUCpaQq",
-	"NH2+u/cCRSmh6j58V7iC7b18ib9DmQajNmDQUE1dKUwBsT0aJhDAV79PZK0spIYbj7s4FJYt6Ft2xb7b",
-	"BwowYfHB0HfiX3PmxUlzrHFHyxaWIOoxAH/xflwHm5ISmGml/eRFZd6F1XubyXFhnNTpbBtQNV1NAUCu",
-	"gjZ1BJGP1dVKD2VZlEo7Bo3rVFEp3chkSV+jdQU6JmFggmKxC9bskvpE2wCQ6121x7tYxe28ERaKRKD1",
-	"5kLOAoRzOAy8Fx4Lqxpsq88gwK8R++E7IaaqufmbnG01G1B+wp9ZhvgV4dTwCrh7EHZvLAwH6zOIG9j7",
-	"ft3azKtwNrQZWHsv17GvroQfqRwHBGVo/FGgoxMSDjJvXY+F0r2haR2eH3vb0F7s/ser7x7badNWiUP1",
-	"roYe+qlsN0evZRavDSJWP9Hnbcb4CkTdbbK9txpMn+8zPFGQ77qvCzZOW9ixKrRbyCP+eiqGq9qv4Jof",
-	"rc7i+Z0mra8YJx1vWDTaO13wlRdMBbp+7iiCS4KRVTchwLLE2jPbRb9mb53Evi5Kk0oLLZo39lJwE1Ac",
-	"4aoTgkBPuEHrFKDw8w6YPK1hIu7NkDM4f3gAY4v1w3RA63x2QCYR6M2iNMNSWkDxleVlsLGcMRjuiLbg",
-	"WMyQ3BNNLMFy5RxptWlYF3x3I84UKAAY/obdW3xJg6z9BRwhGH1nflqoomfevIxFinjNQ0Co8upKDCsq",
-	"dxhwgyM7JzPrgK2WZoonKdUjHVSWDDV/j81l3ZFBHwqh99AF9RZhwHCeSll0ey1AeNczZM7fAQTXwwFC",
-	"vblqfr6G7vlYQskK5CNeg5dze7ipzQpoGbCcP/BCiHIsnYC+SUrtUIOrAiudvz3fhgXj3nD0slOxjlAH",
-	"FO33ZzY+FSooR2Lv5atWBbJp3dFmJ/y4BsKNROkw+A5BGJqDatdBxV2GuEfOYqfmrSOoaDisntkDxjHq",
-	"hu10KFx15wXiBuCZsibHtAWD7xZ01+2XOvlBfcQ33G1507IdQ+fFk2FdGdb3o+4JhNiUqIZb1f4Vm2Gn",
-	"JiONJ8KJtxczprQs3X4VEPlF2cJY+IR9JmJjFWedT6+P2Ku9V6+SiHPi//Kn53/6/1Wc/P/xvkYWLnZ4",
-	"cvT2LTsXeQ59vaG+0Bs90raDuNSb+pK+5v/arke6t4kRZp9pA+FZnlRDP6GcL1Ut7zMrdDYwX6uuS4ro",
-	"9vVi+BxSg+RO/vX0HYT3Tv7xBj1/DC5DBRnEjpUlcose+6DRzmKl0EPZ1x0OVtfPYnvgRxb+Uf3/tobY",
-	"OqKS7+2+OmDWP13k+AS01ywuDTaOd/Z2d7sHflrZRFvhlD1XUJxrtGQvnr/CIHb9bIcpzugwPoDT/L3R",
-	"Mhzp4e0/7b5oKT/wmoEm6LvVpb/3k/+UdXJm/uK3535wrfbhGgrEPwW8A7/b9nZfrXfHR1E6JXJ/z0/r",
-	"qA9/z3vj3hFEyAM3TtecBFip98adVHJ1e2YFSPwaPvK1bIyrCi8zUw0RqqX1VBz7esHVLHPOcqUvID4a",
-	"Ms4IWQW6oMeQEWc/4q0CHR/ts76ugE0RDyqwyTgxLiQxAZ6bUqqhnr8beyQ7SmeYsJ8oiwX34KGJvq53",
-	"VHZ7jHQ1mEl8OLdBOeug5kj8hk5QnzM6ipsBzWmemq2hBVJYrb4S2R+4iRXD1udPx9SDPjXlhdLDtqgo",
-	"zkpA8KtMm8YQqdLu1YsqfFlV8yfNlQhxVpc+vl4UsPenm9cEPOm4FTruEairFmSqeeVVtewR2rIX+7vT",
-	"aJMSAMiu54E11kIcYse6nnnjYWRyavWA8OCbX08JLofTnj0TjledITX2PyDXOfkJMEdhXvraPzeiJ2F8",
-	"SVl28lPCoPZoqqCqU9kK+IG36G8e7cu/vjs86utKc5rLWrEEwomEVviRdwWDmQfDn7U35pLy39qcQ/f5",
-	"03GtaWXTXpwXyhZH7vOn4x+4DvsQEWm3c+WPxyBAzZs0uEjjtNghDK31iPbNVJPQ1mhZGB/mZiByHium",
-	"60WarDOYRQrEbo/9FY7jvr4U+YRsfMLEGpmp3scyADyzAX1NlBYrXCivi5CFY2EvADdNu7YivndHH0/o",
-	"2x41kX/8jtWFbrQ0j6vQ7d3RxyhTtbIcr4Yntu7fj9NiSWkbJzuPs5pkTUvl5LbReai/t/vBtbVS5DJj",
-	"HUBywKKAukYuzRSqjS+R8RkRmhOWm+EQjdkCqjgcJJYA26XHuE1NIfdZ2A4dgmn1T8edMrGypHo57kqh",
-	"bWFK54eUKcOBltqMxwLh3kJxVkCAGxnrEMAWsPTq5D6YDUvowfQ0+Op4DGWyyM0Mih0sRB4DUtvh8fGH",
-	"f56dnP7y9sPPAFB4EM5EmVvJhv5iQOb3Hv04LZAo6Mw/3bvyAMPnX3iWKUgrZpxIAfwpCEgl2Fx7Dnwh",
-	"0E2rcuVm1fiACjbbZwJugUqtUlqTQ0eCQbBhyHVp6QCAkhAIHeNOWsexSCrP0TgnrDEcaVZKawF6ReS5",
-	"mcqMt5+EcZ/duDZlQ9HROEAc711XH1Tzs5o7ErfRI4mXfj9F0+YhIu48mR8gi706qzTyFe171XBYmZV9",
-	"66hiMTZChQY5AGazMsd450HVYhQR2yyzTsza8q832LGPIAm7ebG857TtUkFLWptE66u+eaOrvc3zEWm4",
-	"O/VDVizrbeZQK5tPWTaWgOQ1mIGfQFiBChiGAHBIhFBgwrie5DmnWhALiI70JCizBVbPvr6Qsghoc2gs",
-	"omXZY2/AwKs8oVKyRVMP8AYnDq2ceWMNsPk1AEXKMesA6dGCYRWwVb1hxcpJjg1rkUg+dhgAtIb2nx2t",
-	"yea620zcnrrcoGVzL8nflXs9ELc9WTWPMm9MbHTWjGVoQjLn17NzdrzDcctxSITq8O5R8KAqd9gY1gHU",
-	"oPnG8tA1BQjqGLaM3SMhrQK4qYNcjiPmsckkZ1bMLJuOZvuoc2oIR5x1Xu7udcmnK0rjTGrygFuKv5Fj",
-	"5R0tM3Hw1xfhjiZvi3Ve7O3txyTJvFsX3DnvePd1zUFFf8925ypflSXKJe8eV2i63jmlaBFo5yb1dyrt",
-	"HVsNp7I5VFNZDpR6lhil9ZI4EjqzI3Ehfzg781rezFpIZe+OPjaAlb243o03UzJGa+iRMPOahcAmlFMi",
-	"V/8l11c0xuTLg7JEc1BJVA7o950aM0NMLwCYN2xKfxHvJiwV6QijMjW4/9MPH45Pzk5Pj2steS8j1yOC",
-	"YowEdZajNxcAAQ4YJ04ojCIBXja21YWJAHYz9hp1FAR1vdLDGM7KIO4pzMeKFO1fZoAxiVHEdCTb8rCB",
-	"RC6ZQ+Gk1T8XuZUxFTowJpdCh96UzSkO/4FtEd643E+q4RGqhtP6ViT6CiIoy9WlvB0faake2fnmBf+P",
-	"nVTk18yiJm0aKLTbiQZVhLh5sAGpQY32H3XS3VaVQqtp9ZrqWERRhHBTOdEaCBVEOQRkccvRfyPYQGJh",
-	"pE4c+kKli4ljODzMavU1UsXSbcroM2zd5XPtqHwnvman1+shSwSMI/SXwvCCYmam9A5oX5N4QD3vCzSv",
-	"QIVXIOLzXCVQkIcYh8hjEZISWGGzt7sb4uKBp4TYiGr6GGhwBZW0BJ09p6OJYQJj7f612GeNBUA0O4jp",
-	"7d8aKXPHadGLbBJ8v8JVMiZPCCArYRnZtgdk3MFD4+wFFE/inDig1lkKEi4w+ob22Fkkd0HGzhB47OuK",
-	"hgJEtTEpIPJ87vTZ2pjv65/uX3dP2I40gk8wtcuOn2c28LI8HUOP0EL129ZoXEraP/ms1SA1mVxigCKA",
-	"6zPcPt4oLOQy3rhUaLwSH9trtvXwlZuUdP+GNiMLlRsClkawACdyM7zHhjmcr3pumrjO6uuG87awdDup",
-	"KDDVqmQ76GKc96P61ZtegvrL2pajfg0cbUWpUmmBFwO+8J5WBSpn4ZwMfG2aZYbIpQCBgqXGujUW6Bv8",
-	"NyC5tqY7/EUtWFTzVlV43LqW1d7u7hqW1WYlYSn8d++RpDw+aBrwkjUPOCKtGvV9a83UAeO/czYWLh1J",
-	"S+BLqbByW2krtVVOXcp81qxTP4bXrvCcT4EgcRTxTtCoD+iNbX707zeDw3hMVVg0katrsMJCP1K0saIS",
-	"mCDK8U/14qumChqao4daP0PDu5/qmTA3LfoOuNPxkkeSX3r4JS2RfqCIctkg0gv6eY1yFhs8SUusIwGT",
-	"sw58pyd53la3cu198gQdcOvQAUtlo70IpVrCTZ84SwgXHpG2uNtK+BWLerMSlKbSitvZ0Rs78u6lrGKF",
-	"/Iaiih9ajh9YycPKjTFpCqLj/bk8d8CCjSg6VjrWqV2ILrpwI+YMHH4JcEsqhIlj3/5oQNH5JItcpA99",
-	"89AoH9j2KXFUT/tnQ1ATMLtr2o7BHGz17d8ZAMZMpXb5jAmkigBPvwe+vZWiBOfeKRcgzgMXNAmTZZ3z",
-	"SZ4DK2632dc/CcPYMHB5Y/NxYG1ZT7hpqJFJJWkoikJ6j3OlkXICZ8ZENuOnoEScxnUaw1A0HmlQwlaS",
-	"HXZh/NOqoATN0UMNStDw7icoEeZmSVCC5vkJ+ui+ohgnTpSuyl43b4GFgwiotpYybdHKnwZOpk2rKHpR",
-	"a3LZ//oQcClxJNhdL/J8heZZnParsaOm8M+1NdJT+OfWwz+BsywQ9ATjou2kWbGf7mAnreCde4oHNSEj",
-	"LNOdm4gH3c4W35i1cS/xoBXyWzXZ/MgGx71CJybMu5nqso6h+F1mBVSURhXZWhuUZ1UmezALzAs9xrFt",
-	"hbMdxgVSX3eCm6sy22U2LU2eE/IXu9BmqqMfrHRfSwXcXREi8YBxJP3i4CYrDbgP4PW0FpRXCn4NJxlI",
-	"iprLxLeETbeSLaknY2DBg3/5idj6srbXXJpcru0z08g/GYAqveIxf9D5LB5fzORZYNyB2iH6oc1nxoW5",
-	"GYPZ/AC0nH7PAEAcvvf9jwrFBb9/tatehTd+/AP52WqD60aNdo0wH/jCBwvygcO7J4gPmpvlHCNxKz+5",
-	"9jfcB0UhEc0qyuS6h/C6Dv4JXLd5qw7f0yo3winrVPrvotQm7at5k+aeeRGoehjWqilcmjMIHQiPHyot",
-	"fMnqg7YCmfmBpTIArMHHyq8ynQBmOGaDr9r+N29Auyqj68UhzR2FIU2+BnN/xCRiHTkuHMGoaaMlmwrL",
-	"xiKT3X8DoakjPWK3cRUwWwLPdy2LranygLKw2FmICPBxZUIzGgcMBJmd0WA5Mkqz8cQ7n+jhlgErtYIW",
-	"BMw51vEOpikJsA+A75BSE6DvWggmEy8N4Icqx+RX6HTEvr1uj/0q0lFfx0HBrIUhKcv4NxzNmd8c32BT",
-	"Qmcmxw1JbX94zUE1digv1Aaf09dKs8U3YFMIhKzNOUQyCYKB+obZIXHWZLFFEzG5sNkvTGqD00yLcGWj",
-	"biw4Vdujdx6cWq4fAnBkmK0fVwMcjYCy1N1AEYTzYKbTVvuE+kkJDck0ErTaJCZhkiq84EdCdPAAdxDi",
-	"QAlTGkA0letriN7ss0lhZeksS0VZIq1XOilLoP0c+DckuDXgXBSlH8h4YJ3R0vbYCaA3cy2/ujN6BbF6",
-	"2AvsFD6IoNCRgR5gmaUXFSf8iyvSZDlUWis9BMoeoquvR2pkX8e3s1J6ucbsBNJUvHi+u8/8jOKr8cE2",
-	"LYVLRy38FVgJtrr/Y7TwlWAhQZmpvFRmYmFd2qI3eE9b3cXL53s3CN9stH5iptOPLQ5vZSiifN6xlfh8",
-	"jfe8MVreUqmgZVZpKHiKaxmdF7+D435eztt4BSyazgmbMGcuJDWpp8a60GI5Evn5timkZp9Pj9hU6cxM",
-	"Gf/NS7a/p8v7OkCRII7QT7ssEzMbIJC4MzwhLoY6xa8204PIIu0PcX9TN2HD0kwKADDp60zMEuriMyU7",
-	"/PiWXcgZFfNTSpq98dfbuMfh80FLmLFyTmY9xg/TVBZ+dPKr20ntJQ+AwXi6DvEJwrKjk38gLfGFnLHU",
-	"5JOxBmZn4HUnPQZXnw1mvNuyoT9fK3oFd70uzXgdVw0uPjVbbWHrMMaWwHgmZrXAOP4rtMeJQp1dyFlL",
-	"jLwhoBwECIxuLzSx9wIUlLL1AsjbZiLekNqB+f0ESA2wGYPgzD9hcURXbRKsVfA7CmXskVZ30Z4ixVDT",
-	"PKhr5lXPjrz0z29PPmlJ5nYhS6+6XSCO9Qdp4EufcwYyOY9Yv3pLw8kQNjQc1WYK74PBIQXrf558eM/G",
-	"EphXsWeTIFIIraw00wQ+GOz5zycsM3kuSpswdDlTmeeIviEG1hsrCD4ZOCfJeMBD2h/cOCgHeN+luJS5",
-	"hZSZ/5n/a/u9/Oq2j+hoDzCYqDW9m4NvIMBxIBdclkMD+f0V1+FRx4uqD6Fw0bX3YmUtoHwuSNR8Mntu",
-	"OZoP0biiz2xYaxAFEDk0B1mnZdlgKxmNEkimI5QML/meR6k4Il50OCSadMc8wc23rYEUpSwPJ94y/e2L",
-	"F0RRqL/JWfzLF38DcWI02skxoCAc/j/hM2QmBbCarWQL2Gq2dkB6aUSLTzpWl1JLaxNWSpEp/F//OJVK",
-	"tthYAc8HmkCBJ11o+ZdONIAzHabImR2srsQfksDf5x9Gho6tPcevUMNzPls5xzRQDUcivg/LzZB1SpNL",
-	"xuE63q0/1f+lBTvqipvXu3Jk24Zbj3DSgz+I6LxzXmE92VCVp4cAfMtg0AMFnw2W9ULKwlsY57nSkqW5",
-	"ggp8b304WdSf623jFR9YY+a3CRuUZgrZI38cCOZKKeHkqFkx9GzkamkwiwBXZdtvGeEAc3jhlLNIGQEg",
-	"fUe5mGSy9lR/bcuIW7FGWIewXCqwl26QA1WytBmpo7eATGFXTZT3F+ZtgdojcD83iSjeIPKZX3Os3KzI",
-	"NpYIZ7hl1bBqAZAgcLm6lAHJDYE/gAoOIiMADbIQHKlPRVps/fHlj/8LAAD//w==",
+	"7P37cttIlj8OvkoGdyJMdoPUxZeukqJiViXb1e7yRSPJU93fon9ECkiS2QYzUcikZY7DEfPXPsDuPsH+",
+	"8d1/d1/h9wT7DPMkG+eczARAArzIki/VNTHRZYFAXk+ePNfP+dBJ9CzXSihrOkcfOlPBU1HgP095MhWn",
+	"WtlCZy/1hdWFgMepMEkhcyu16hx1TrJrvjAsVrpv4I34iNmpYFc6XbCEF4UUhnFm9VuhmC6YEUkhLLNT",
+	"bpnSLIEuWPeq0NdGFBHLC/1+wXQxVKePX/bYjC/YWyFy1j1/esoe/eXB9+z//H8/HBz0BuxCKMu0YuKd",
+	"KBasECbXygimx9i9zkXBYYSDoepEnUL8NpeFSDtHtpiLqGOSqZhxmIxQ81nn6NeOH37nTdSxi1x0jjrG",
+	"FlJNOh8/Rp0nl3yyOvXLqYCO9bxIxD3D3onCSK2OmREqZdKyK568ZVKx+Nm4/4LbZBozq9k8T7kVzPCx",
+	"yBaDTm0w7/ksz6DvYef+sNNpGspTmYmTJBG5PedqIkz7jlwtrDDxoNM0Xfyt86atA9h0oexjaXJtJLW7",
+	"3E3MreXJdCaUjdm1tFPGFTu5OH32jMVjmQnFZyJmY55luA5cpbgzsJHfHXz3l/KlP8WDtVuUc2tFAV3+",
+	"H2WXx6x1ddo367e5tiJlZsoPHz7ypALDuGcYrgjrcmZsodWEveOZTLnVRW/r0Q07v+73v+f98ZsPjx58",
+	"HHb+rXWIF1ylV/p9+94ZeiE+YjAgXYiU/fXyxXM4QRf/+ROOmSVcKW1ZMVeMmoDjYKfSMF3IiVSDrQjf",
+	"9dRMC2cFn8z4S42cYO3Zx4McR2ysC/bXy8uzvYPBPp1us3p4tz2R+H3TyD5GnZwXfCasZ1Xzwuiieddj",
+	"Jd7bUYJvxH7X80K8k3puWM4n4pjpnP82FzAwCZ/9NhfFohN1gDw7Rx36tnaQZvz9c6Emdto5enhw2LR2",
+	"j8/02Vmh9bhh3Rj8CMxOj9nffrmkFfr+wYPvgXkIHGCc5jo/mdtpzLBX0cNDpueWxdxO4wH7ZSoUzMMI",
+	"ZSP4ZqikMXORErc1jBfAh+dw8DST1rC3YnHEYvx1BAM+wnHEA3YuxoUwU6kmjLtPjDBGasWUEKlhfKho",
+	"tG75DJ8JaG7AThSTCg9LxIzlmQAaLUSe8YVI3RQlXAEP9g9Y7F4dweRG+GNMHBqXne6ect1hdG2r/t3B",
+	"94dRZyaVf3DQdtiejV9qJZABNxMIMAzWrTGHHs4yySTcMlOdpSaCecV/io8ZZzNoi3FlrkVh2P39B4O2",
+	"GTwb96FzYv9tUznYP3zQNnhk8qvDfqUEcixWwO8RE4PJwHH8H/b7B/uH9+PI/w3N92McPj3oPzw4jFkX",
+	"ZphxY9nDg0NszPRa50HDaBn/4cNHTcN/9nj9lclkGvrLuZ2Wvcl0LYcY62LGbeeoM5/jmw1dp2KWaytU",
+	"svhZLFaH8YK/RbEkKYS/i+GMFMIWi6MagdPNFp6gWAOPpGKHD9hUzwvjqN3QESTey7NSJOliE3EYk+2f",
+	"u+NxxGBqcY9JZazgKZwuHBIexAmX6rg2mKGie5alcjwWBdAmDojO1+FhhLcsp3FPtYHLrTCWwVIKY+E9",
+	"Y2WWwZ2hoA93ML8fDNUrLzEZNuPFW5Gy+H1flmOmSR55JtQnQS5mCgQwtwRwWeFj1gU2JngyHaogivXg",
+	"MsMldlxEFszMk0QYAwMpxHhuROrXYg1bqOxuH7a3lSwfLjOIymX963D4/vCgPxy+/8uTN39uvqqfjVu4",
+	"xkmeZwumVbZgkhhiRQ5EdkLrjIwCbkCRGcEeHBziBiltkdUmU5Tgeuu4x1rG0XLwnsuZtKuDPuMTwYz8",
+	"r9ZrLsPvqn2lYsznme0cPdyPoGM5g7v5cH8fF5b+KvmuVFZMRIFjuKDrg3hAwxF318vok4/6a8Mn4mmh",
+	"Z6sTvrC8sP7GmvJs3Ne5UOxaqlRfs/jXcaFnEbO6F7Oumym7v89SOMtXYqwLAZdl3GtbL/i+0zhakPD7",
+	"Vs5E+5Av9eqAn6jUD5cGGTHxPsnmqUjLESp93TtmfGxFwWIYQhwxbtlMG8se7LvhZ9yKom3cVu8+6o9R",
+	"xzM0FLh+5Ok5cRX4KyF9Af7J8zyTCR74vbzQV5mY/fmfhhSIss9/K8S4c9T5v+yVyuce/Wr2zugr6rTp",
+	"+gjMbMYzGLxI4XIbc5kZL7aD5tf5GHVOtRpnMvlig0xc/yZoSOK9NMjfPcfAcT4pCl18zkGeKCagT9bl",
+	"agGCm52b3nGpuhugouupTKaDjhNFfkSdsT7GP+39qT6cQExXUvFi0UxJq+t1PdUZqWIRM6J4h/eAKCyQ",
+	"cMUiQYpvv9R8m2bv3t9b0ZSJHvA2W9JsNzXToA9XGrsQybyQdtE/05lMFts06BXAim1h0yf43kcvF77U",
+	"9oVO5ViKdJWPXAbZ9Z5hic4XrBvXJFEQOQxL5kUh1PIa32w8Z7ywkmd3RB7uOIm0JvR+c4TSIsyTWE6y",
+	"Wh8k8j24pbe3itDnYHt48+c+/WeP/tMs1nxJusUleKntBbfSjCW/ysTnZHsxks5IaTsy5QiczRJ/A15Y",
+	"WLALGItPwZjXjWtbeOSsRX+ijeotEd/Kdu+wi8Phn9bsHa6iLq5kmgr1ue+0pBCpUHDKQb4Akx7zE2OF",
+	"zugi+0kr8dkHhuYZ4Gg6S0UBxmXlhHLLpRIpm0pjdbE4ps0l1SqYU7SioT/nxp6kM7nLwgaLLXyRohDN",
+	"jR1xbAbGarnMOkcdNMtd63mWskzwd4IpzXhi5TvB8F1pbMEt2phEKQqsNjgTBoTH3VoM4jnZXhwzHVFH",
+	"H6OOfyDTzlFn/+r78f2rR6L/3fhg3H+QPLjf/z65/7D/aLw/Pkjvjw/4X9AQgBJD5+jB/vdRx0oLa1BK",
+	"W6HPeaGOkgQMwEKlR271jipT+hh9Og2c6lSwuGzUHWdSr7ZZI9ZNpeFXmVSTiKViplFAAy9EKjKBfwRj",
+	"iVYiYlcLJq0R2RgEz6sF46DSiaLeam/AXjpN75obN5z0mMwEqO3yDIhWErHyeSoty/RkwM4KPdMWLWlC",
+	"AYNq7oBuDFCUP0adF6dnr3NjC8Fnn12YhEP44vSMLuSCJbjiSlt2BWcQjLjAQmdJPpor/BuZbi9iV4V+",
+	"K5w9Vlud6Gyo6EX/N1Fp3IO1ANUkZXBk6R34W89t7ORWOmywomaq4ZSDFZOPhVugl9o+Bcvm51yYlxos",
+	"HNPS5NUFPgXrkmk1McxqZvRMaCWYyIzoIR86K0SiVYrSw1MuM/FZh1xxVoG6CAYi59gip500cIpg+KLw",
+	"EuQxU6uEjnM5F3xup0JZN97zcBN+1k1Axle9wNCa200KCQPLSndhxHiS6LmypK+9eHpClmAjJ6ovVf2O",
+	"Gar49PTH0cXlk7PR67PRi5O/j05+ehIfsQQZUrE095G/LeOotCrGM2GnOjUxru5QxWevLi7Z3ruDPfh4",
+	"r9aGiGF0IrcG3Sx4A7jhOhq/1PoFVwunmZvPqlCyglvB0IYEi8uBlUnFMp281XN77Cx/zm5xDn/0T+CP",
+	"mBmkd7MkRZ1zK1osWaQSzLhEIyYY7jnrPnty+ZSlBR/bnreHDzuwesPOcfHD/rH94cHhkjd0VTQOnVZk",
+	"4mY/Imc5vrG+499+ONg/vv7h0f7mnssVabBk0QoBv7jm0ja2VVrf0MakYAS6kP/15Q8bcoLXKi90Ioz5",
+	"3CL/ks3oWmRZ31mNrubWe1GvBMNRwE2Fe8gVk6WdGU3qhUADtbPk0IUMxhJi21/09p3pVGRwib6TqSBb",
+	"mEgjZFfvRJFpnpKRrHKFSmuYvlbMiZTE2C3oPTBJrWBWQTojpfrsmfOm5AVwTCudPQi9KOmI223NiVFH",
+	"vM9lIcy6b9Q8y4hYSGtaaUOmW5iIIxKgYec+qTOynX5Y/SEvxFi+b2YU5H5JprzgiRWFCe5T9JJE5HNK",
+	"9ERJIxid6zIGJEmuRn9/e//d97xpVt6BPaK2RiTbz5WVWYO/ArkuZ4W2SISOhtmk4IlguSikTiN2DQ5l",
+	"GJ7OUjdEZqzOQc8o3ko1gfHdZPU+Vg0Zv5J7D9czrF5UJaIadSztXxkMoK/+KRILS0F0eYoN4GlLSXji",
+	"2VmFTsc8MyJaIt0tyLCVEmoe3P3NvujqEmAb7XN5LsmuXh9syi3yCWnFzGxiGNRQ52PogxcFx7+n3Ixm",
+	"LpbL/XaldSY4ihCVYAl4YbedxRFWeqg31z7fCyS21RnzXI7eisX2czWhoaULdAqsTqtEYORYyrhh8d/7",
+	"J2fPwINIzvETd2HiCTliPwpeiCJuO5P/cTgYDDqbFsRPIIyscQ1AqXtt6OLnWfZq3Dn6df2M8e2P0fJ6",
+	"gbAlWrnAhbBg0s+Eux9IQjMUYYcqqJN9qZlbOu21Ma1O/011AW6D7sNifvWk70f6GiMCN3KumVTVpwfL",
+	"vEyaERk3mmdX6EyYrZfxXGcCvppJ9YzeP1hazqgzV/K3uXA/wxp9hGew36u0d5oJXhhHeP2aahBuxbkR",
+	"xT3DQLDPUHuHB8ApK+csTOhj04rmeSZO8vy5VG9NAx2hgWD7Nag19xg/XiWqZTJwfbzZNDzXXgPLy589",
+	"ro9x5QZaJut6BG994V+fP2fl73TM89wwdIV3KXoWXPO0CdKwVINiRU5vP4JmumwfWTnntYvl5lqbwLqF",
+	"u5BWnBijE8m9Q2Zl8TK/91vvLPRwLa4qCstWn/8irk4rnyzPbanFqBxb6wyXWmyanWmWM3FHu5dPTl48",
+	"ezy4mqs0EwOZ9shiA0HUcyOqu3sP/RvmrViY2j5voLTV7WuZjTHCwtpeWG7FzClB9ckUIgubuD2lW15M",
+	"hN24P77/S3p9eeCh79Dg2llchk7rU0D7WM4TUQ1b5SottExHPM8bIlejTs6TtxxcUG36BAUgjhJR2NFY",
+	"qoko8kK6o33DjSoHutT/mt4aVwRM1CeJ37Yw5bmdDgoxkcaKohPR38jiyz+Q0/s/Cwo3XfpzhPp15fvK",
+	"F0Ct17pIR2RcDI8LDTEDIzTTh6dO6BqRSrH8FHWg1afinX4bns7GfCRUobOs/gTFgcoTchvUHiVTnmWi",
+	"MsZCJKCDL0ZgFTSjQkyEEkVlCHUbHzwFwWAAl9+IkgXCs1RczSejd1Jcd6IOnt4wm1mSD8j+Xs678iw0",
+	"VHkWVg2eWa2zUcKzrLrktDL1jfXPaxtcvuzoqvbUddR0HJCknihbNNgVeLLO7R4Oe4UoP0bwkS5GzaaB",
+	"jUp+RUJovvJq35UHY6k7qeyjB53VuLioI/MtJMuooxO0rO9mUtFzm+hZjRm58EoQ5LnM5kXzHlT9f1sM",
+	"zsxx3jddY6RrPnGXwg0sB9XFiTyRlNOvkEBtrLj4te5rM4/Wi25AZM/15DYUlJLiv3oNZW6nl5hL0HQ4",
+	"gbJGmEzQYHBS7PwCkmz+9sulS4gCjbtZxUZnTMPPmJzgTVWUSYAmqkoGQ8ykYTG+OFhnZpSq3aiOmqnX",
+	"f4UxLlnNfVrT/7/f3w+dVE61v8BaFuNCqkmG6s0xxHOSW5rbqpcHv2+cQTnX1YZjt0Lebue9VC4pREAs",
+	"eJlpQl7xNbkhOFXHOWhrOpTG0sg15s5gsdlMsUSH+GFUJ6DlNazNu7aNTXR6ikt65mSESlzqDpZA58oc",
+	"eUmjxtvCw2g1b2Ot2Q/O2PUubf6lntTyXSO7BlFl5CQXU4vTJj6wnKVlNKOPXLbkydkzdGjocc3s0yUv",
+	"OjYFsfp+hD6SQoKmboWCbKCQ3WA15FHoWV7omTSimoIw46mg6AgmlS3m4JmYzY1FP4Oe2wwCMaTtOZMc",
+	"bstQWV0apGB+3vjsfGtI7Bh5Dy+EIYLjmWQh8F1gylQ6zwRlETTYDqoEubL1S7vWQnL2lKtENKjwCT7P",
+	"GiMzi7mgKfCQhOHkQTTLc+A+GR5KY3XeZPiIqrHzW4XIV+da+TaqDLR1ilMtE7E6xbFUEiV2buq6AIy6",
+	"E3Uyot+oE8RKUvPRIzYay8yKopGrSJWK901ezaiT6Qn4zsyam68cfAiUWtmc0iu3UVRxQTrbvauzuh5o",
+	"jDSWK9s4zcqybCs3wHZcap2dgoy+SePD0YQFb9jepfdp2ctli5Z2eKWBqPO+P9F99zCZcjtwtFL5pS9n",
+	"uS6sC3Scdo46E2mn86tBomd7ISys8i/Y7ULxbA8a7HwMRDhXb9soMRWZ5dus3WN88WN0O7QbAUG82cZJ",
+	"eSsE3bJdNPmbbVa5pnewYxrkpWYbXYKd7kb3bqCNpk9jt2oB3vsY3Izbqmtpo7EFve2Nv7gFrxAVrnZS",
+	"rkcTN/BMOYR+bpqNy6564iM46zfCUlLReysU/Dpgl+h6Ni6YS5TCaCUerevSzecqEwYy0atjiykvBEMf",
+	"riUGrEW7a4BmYayYVc1NW3HYuWfom1YH86tadEd/IDwd+M2MAl36jrY6ReW+3uUhwsPanAQcg1Z3FINg",
+	"pzDXDQEMBIcwj5LqBqwSjeBAOYAA4JqIKrGtTh7ExGbGWVzjK/Ex6WIxdTDSOA4zkApT1Ea4bDFIgzBc",
+	"elfMcrtgsVvbOHQe+5dVymI4w/Hx+g/xxSVaBMM2qPw4+Ij9E0RLn7eHy8J+ffzq5ZM3qBouMaHkagTs",
+	"fdtL9wksL/KPG3Gvktd+RGm/xaX2DfKzAe7ZHXG1r5pPbH3L3ilrqCi7S8whF+rk2T0Mx7UVVuBj4Y7Z",
+	"WIospaCvTGJyFS+EizCFP1TK5ETBZbB6fmb8/ahsk5T2Ft+Uy5ufOxMQfEmvIz9RhtShKw1WnkKwiXwn",
+	"ELqkmmDcsucVyi6bbTBGuexY6wPl7hnmkplBDc0poJy/H9Effng+MD/hlmd6Akm3LANXUAEhjnPhs+f3",
+	"bzDaJB+REd6svbDPne1dpJX4esO6MjU9l+HPs0xfI+aHzoipO9JhGjAC8E4PE8dNLebKuPSFCObojST+",
+	"TWqJnB0pRhrHpXwRU2p/DWPpnmGVGfQG7MSN1C1floHizxdIanMTFu5Bzfe4MY6v5Jv3D1cZp9NcduPM",
+	"L+ijJa68v+/CudrZ9ExY7q2+WzvHNyutng9Xc/w3hpZFHdUkG2QLdgArbeY5sBw6xSGH/2BXks15ARuZ",
+	"jeqqa8uHFWtFXuiKu2CtbOpeZZwpcR0k1a7SyvEFSlsllswI4Wgj2WwpG5/kuUCIKmlKudidCCLhe8YP",
+	"abt+rc6boH/gOTPAhFWCKT7zHPp54KSvGTSulXBBYMvNrvMBlyT8YJli3+CAQGxrdizURbqmjV2KNarK",
+	"fE1NNsaCiBmyjDm5N0qvlp6TE7VEmKhQ534rdar57IqIk2gyWAiWrORAPwCHw+dWw38reRi6YB8ICWk8",
+	"VwllgPh/HbEP4Mz8+LG+IyU+lXKOTl1N1G2QhDbzoZcgr6Nxx0mJb9ykdjcPNUZNANjShiU/2HHJ50aM",
+	"/NFy6ZVrz9cvpDqUF0nE8kK4MxfUUjhjpH96fg5nI/Z/xM0GUe+K2AyNUhX0vEDnG99KovPy1l3IdMau",
+	"XcHXFyzVWcYLgwmI5KV6K1WDeIbAaaC2pc27vrKb9MF1Ia3Y8gup8rnd8l2Sq7Z82WrLs63eXTGK5Rgw",
+	"4nqLqqtQn6HvZDsV/052+zFEcqwax9o1MZ/b0fhjscnl1eQXuvRYHxglRmmyV3ASlWVzl8wy6CwvERw3",
+	"9+OobbRLGxOGXipRS02UM2hzRDz2Zt5PsOZ/Tgt9sDavmOk3UtxjZ9S9bZJ7UbpEVu1Idl6AEAS+dZ3F",
+	"ISmI0P/isBjAuI/BoReH1Vt52e0JBdWXyxgfM1LoIcX6nchgGwkVVOuswu45ZASL95acfATISenY9Djn",
+	"hTWoZADbD52DfkHwoEzOsKXuFTfi0YNgInt9/tzgmJLkqg9hY0d7ex9k+jHu4TDcvQM/GNaF/7iuCJPR",
+	"gToAzkmZ1y0NGwuL+c2AxESGUTbVxpoGplzS6qpMWKCHk6MmjjBw9DINAeUUoG/WDcuOO+ZghXAFcZF7",
+	"dVll05nYlrDLua+S9Jt1yVHLZ44oAD0XjgRcSE4nqpxHOn3rj+WoxZb1WTxr21wcL4Ir7bYP8rK0uOqd",
+	"dRJsc8jqZobdmp1ED8rtDB292SRs4a9R0wd1Pl+zAW7SF52hGrzmeaHTeeJzOqsABO5cS4VhLk7OPGbS",
+	"+oxHZ+YpJVDPi5qOcFqbv1cUCVAGO2qk2oo3ev0yYQfl+9vQWW3Fbp/YLhzQx4fVbBMXwNCsUbopjDC0",
+	"ZEvzdJAnNruQdgmBcOLeyNvWtxVCKwbFLQZPEba7hGyuC82oLG+0rKm4NV0aZW2WteG0nrV6vnIDcnLN",
+	"uYSCYQWpdDwv8LpDD4Apo9AacpGNy/uHn0nwY1diwhWFHBGWDBzHw/19VG2mQvWOl5w4bKzB1NlwKrdy",
+	"MJA93PkWllaeGmhbpkvnJ9qWx9bW8UN7/mgVjJT3/+uk/7/2+9+P+m8+HESPHnz8t8ak3xro9U4hytBI",
+	"0iR8eHs/GHph3biVVzKTdkGoKl5S99ySm7fuZWqR0Kk54+lUFAISLNtdwG0BWF/ivmngpLjRt89Bg2ix",
+	"Aw3xYjKfNSd04cXnfwaXCmd/u3j1ktG8IiYUXCIp/eJk564Mfh8TMa4WJL6KrDTG7/cGne3T3ps2MKqM",
+	"+k1rkHxL5spN9rjk9TfY6FNKdbirzQ766rKoPwZI/eCrD5L7MYvRJhZTVDO6u/2cBlRKAV3dKO9L69AC",
+	"Q2urTHFL2rrhht9op9eEQn0CEbhQqBsRwF2p2mXIQLsIy2YCpA2ig/bIh6OaTw8VG9C/wR2IxNMlFXtu",
+	"hIcVitEQRpBZU46uPi8pu5cLYeaZDe97hT1isTQ+uAIpMJ2Th280M3FvwOgOZRePfzbONQxiNMdqAaI2",
+	"Cw1SOM1gB0W4MjiaNszSvc2uIInMsG7sDPZgDIjwfz/CyN1T1P0j9j///b/h6f/89//eJpG15cpcNqNX",
+	"VmNbI2kLOKv3QvutY5Jw4VhlBXw0Dmx5LWjH1DOiq+fLWVm3twH6AdByl9dKKccZx11WD7kpIzs2bCM8",
+	"YIUgNyRQL34YBZiaEpVGkzYXApOb7f2eR60uLPR0zyByGdNe40NXdFdpigAIyZApvVaZKr9uvgSpieYe",
+	"S7/8PeMqGmxWR5a4nd8FH3NKa7e1kIOduDFGLcJUCxMkJnX7DPB1W/B1Q8jIFrpVXuhZblsDPJ4B4TPy",
+	"SSKwPlaVAsO/Qe6EVn9T25ot+xpVMgIbXCzpLtNodInuqmeumtYrCxM1LPBSH9sQxuu7sFshHPVlSGNy",
+	"+SodqU1nmSn9ArDjkNO+nLA01sUxwSeCLGRWcrbuGUTR9FqIP17Ux7W4arTNVI2bDfJasDlHmMcC1wv+",
+	"SRh3wUzMuiHgykx5DlUd2DOFdyIPBTjumbrNutbgPYiKLLKYBPJV2zXr5mAi/mcuJhGbyHHErsVV3lux",
+	"aOOQwKwN7A0N50pU7xIKZKgZu/04MMSpnJLHf6y8DNo5Fu4awP+ANwCjfaov0N54jFRmFNQqScM1Ttd0",
+	"mHnjpI5DQYOH7IX8EUZP6xExORADdj/6/v5hdPBo35WtAcP52eOnLNUJ3l+s678/2N/HCk/wDm5YnnGp",
+	"+rip4W2Er01LTEZXEQxvhy68uvenCHWsiP39xfOI/eME/vfyFfzvxX88j9jf+Dt+gVQTMTMVGcVZkTMA",
+	"lLFj9vryaf879GiA5yLLnKsi6HBoW+k6xwV8fPb4KSLD0rx7LM/m7lZ2xsl7pPX5sCrxPhEiZfcPIwhe",
+	"2t93SwP1mRZuJLDybhUIpZG+cThxqAO6mLJc4wF2BGCnnsTjPd/73gf5cc9t6d6Hf34EDFYPiedgXLCj",
+	"mTQGaJCI0oV9EQWhzXQMcYExbLfvBW9R1o3/57//9x68tucJDQkdnuIqjeZFtgfHpefC2mtRA5hBRiMv",
+	"xJjsEhHzEgCuzJGrWQOjc/ELCNOavROGSYcR3aBWyawxHQrH2CwhSLSWbT6FJfQnPoh7W8gSS9eBH0ej",
+	"UuaXrQ0YZwnSQXeiTqavO1FnKifT5hTQYgvvL7z0pjEa6L3dyiCAL1bHH9EubCceNXWNzvcf5zJLG0WU",
+	"VszR/zy9gERKGRIoqIoBiqxXc5lZRiVlgikUHqYI8VeASUbaRvGSukQ44+2z/Sd65HB520K61xSHcCmV",
+	"zBZCsCmHbA8aBMjnriwRHEoaPwyhWRBvH8HSVvgXa+Nu3ZpnaqxXd+bKb9g6M29la3Fl1VhOdg+LEOOx",
+	"IJxwasEpfnCnGWERELxrFH8rRgnHKlsiI20C7hlCejOsEClPbE2HKec50YWeW6lqoaIVKXSqjW31qkpl",
+	"LGhIjSznhcTM70CDDnaVoO8Rf1yADQG4n0zASAhcdyu1haKW0UlhmgPOSWGnqnn+zQAs5Ud9zPgVBZmE",
+	"xHtQXmQi0FxBChV9O2h2E8lJwbeBBkFieBHe/hh1dC7UiAzapqlglM+cqcfMm/oEMKoWRqwmzQPMtbGT",
+	"QpitxnfmX8Yjk8rtvjrHN9Guzwvn59mad8xz+GXkcJe3tGVgqOcIiEXaZgogy4ay02zByvdKdDe4mNGV",
+	"ZDDuHHhiUbPObF4r32qTeebajBKtlEjsGgL9RVxdACChZZV3dyXR0EgjgS6xPmJb9UNbOd+1HVzZmhqj",
+	"WCLfCp15yqmejcD9GraulfO+qB6tJSFBFnbRpCGFLj2sJHTUv+YLKnZH9UOVSxfQxcabZJWoMDnNwzOX",
+	"3XX3fbqX9dltva2U/NbLiebYujol+TWKUMl0lAuVtrrEx65K3W4wsys/2KbKcVAmzsh3ohW0cysHjqto",
+	"h7Lf0ozaF6XC7Fr8ssvq/SKcqOVqEeRdRK9wDkZDY7mVxsqEDABUVdEAmGuzpS7fIqevNuozFzJNgxlt",
+	"LdDk9QClljU5a3Qd8wTb2Sk0wn8D8O87Mm73aYrcsUXcIIMrMKEbjC3RythinoBctK4T9GzcqAeZZmJd",
+	"y5SO1vqzD4xoeWE5Ljw0Vv9yZSVr42pchmhpr5vXoHX5W7a9lezOvfiw4m+Bmw7GjaJZ2/a0H1ds+Aud",
+	"VOzbH1OEAZ+JmS4Woytfj3ALArqlc12OZWWRp9Kaz0PNM2nM1hN3NXK2fv2WTkrtYODShHFXxtS8znDj",
+	"CJUsTqciebu60BnHigytTrhqFssKLzQhms1bF+b5ZkOC+yqq9t009qegB4Z4qlYbS0ATpzTSGeWtB5vn",
+	"4cOHlZIBjRUNdMKXQTghkr8ThVKvrtquqyjcCERKRr7VA492Rfcrk8rlwEH7rOt7xj/JpuoMdxSXxDxc",
+	"cznJPSdbbEQJ92KrW6nmBc7aIX1aQNIunAEaA7SD+Q9We55DYQzWpRLW8BO0UK38nook44VIm1nYTepe",
+	"bBmw2O7hRFnYiBBDEsNOx2EnaE7eGK/aXMXkxlll9SII05lgRlrj42bRUtRVMO5MGpH2goo0dsV+qNx4",
+	"1tJfLQl04/QJlXY5SG6//z3vj998aIuOg2KMdxasuUZFeaaAEoxw0fiEsUZIqMfOZk/ZwlQa3Pvypb2J",
+	"slItnoETjur0HxYvqug1teIaGyJDsWanB2RdTRQRyhVwp1wFsIGwnyWGK0mspEnTL4NbYmgQvVoOltC/",
+	"n8pCJFYXi/hoqDDZI4ZsNgjmwICnyNE265IKAqQY77lsDXIhoJgUE8jbep5wK4e37HN1bZ6iEZ+rxTUe",
+	"IkDUucbND9NkXf9P2H3yBW3nkt7y1MDq1YKoJF6IYQCN10B7XZtGFnFZ+sfgBdaNh51hJ17hAuXdELq/",
+	"ZzyWpy24zGBH4734X4Fd7HrGcSPDKceNWHtSbwGVNrT11YPSUrVpm0x3BPj09FxJEn6w//2j3er2rN2L",
+	"1+fPV3fhJhWGtvar1SolrRnWzSBRl8FzXczGfUCkaKlPNxUYqgD+JVPDm7j/yOFYhGzzbcJjcPgo0TT7",
+	"XJv5Ewp4x1WPMt4WFEVb+rS9sLKxJnnUTjufxrkavLftu9gcUVW/krZgZVi7cCfdGXXu8MHqcgMfXXFt",
+	"O+cJrbK5iaBT6bY+6to93LRcfxU8s9PVtbqJq2RVYdTNaFfb+FTWqqZbmyiCNlrKdyteg8pUm1bob7/8",
+	"3ILZfcLy+VUmEwTw7Z4/PWV/eXjwl95qIATPJtVVQbTvxoVpli7etsSIv7WLerMnjY02O73npp5sKieb",
+	"dXvokIZD30c4M+gBht6yeBerxOWhmLe6bWH9NyWaYoNN/T/XE6m25ejLbgKe2Gzhg1FiLLVEkTW+1lIT",
+	"WF4mq6L02lTaMswPDb7O5FHhm/cPN+MZ3TYGt5/b0lAePdj18l8DCO12BQN3V90z0k69iQFhO3IuC6pB",
+	"XAXgRvd3KDmMh5kZK/IjpjR9iNk7LIZCI/h3PFQI0FWvGjwb871Qh4RC+Z0aOtV4S3Ose1oyaWlJhyoz",
+	"x9dXMAhlATaB27x4ehJKPmOm+IvTMxdw+aMvFLZ9aMaJWs0IgISAIW7HsHM0xGChYSfy/zgaDAaUHlB5",
+	"ByOJhp3I/TYYDBr4W4viuG2I0YvTs7+i7e2vsqn60VSqlhgjZxNE8/oRBLz9v8L/+xRIkfrgSjQGjfW8",
+	"qNYYDZEf1BQQFVSWzgS8fPCo8mq03D7PkDN4eFdEX8Ba6r4a6FRfm1DsW48djFyPqKe0+VVb5QdXh5+c",
+	"WYbrtXad/xMmu3TAvzv4/jCq6YT/x3BYDIdqOHy/v//mT41q4YvTs4tEN5ZbAD4SHxEwhSufKwpmBBpz",
+	"jlk8yfQVz4INZG7KXyP6qla/3wRgfVsNV3ZwCNRY503LEENKwkpyV1OAvDWV5I5ubGwqdYxDOnYJR3VM",
+	"351qz824aokzyws9KfiMFXPFfMicy2SaamPrI+kNtgEPvlGxYcIybDBoAUQigidSyI+POzpmsRUGM6IQ",
+	"hYt4KFkyXA4WqDhMEF+/5ovmqIZKOfPVxfnr5eUZc29QALAztZMvGiOogw1ROtBJ8q6RxRq9a1sH0NQ5",
+	"UsNO7mia3lH12bixxh+6DZOgw+mRPhD+MnP2j3aqbek9zN0WXBmf47BhAJfh3Rtahpx6v0oRQqXod8Fz",
+	"UQg+gyGPptbmQInGCAizhqk4VE48O1udmt1s18SWSIO+ZZN1udCRs2B4BhIR7yoPTXlua7S1svGedG5q",
+	"8A7cdMsK0suXgsvZ8DP2e1PfPwdgjVmasZtyvLyNzaw8UPVm60OJAPnowVpWvZsRbImD1mrNrGV6bdCo",
+	"W/EputFXyt3Tj5Sd8T//t/+7k3K6mOPVpxsNOWugNBPyLpyD9f6hM01VB3X/sIE0GpSGw4cPN+svayBP",
+	"XzXkAbj34WZGEYMhQTe4CFoN4J/OOzcxPa2zk/D+J3HMJu53olhM50QX9C9DSU8hmbgsjMq6kO1nMVMF",
+	"XEKO3pbzJQpZ1xQP9x98t2UYXDm3tfziFszuoa2v3uweRrqd7X1TseqvlLndiJutaBzLe7GjBrIUzy+K",
+	"CWl8JAxyFkP7sWN8hZjpd8Ip9TTYz8rddpPz6tmm/t3BS/ePX3UuFBQ2gxfM4PXrZ4/fbJ2Iqnku+4lO",
+	"xUSovTCMj9XPzVuZ9wnkmGf9EAHjapevESirFqfD7zYuUUmqiEO7VvrctCS/vqF2P+dCfCJv350Jt7Ob",
+	"S9HEZFuCwNqdGPptxTIM03zTglVudaKztalVLlRYNiYptWpHW5v33R20LkkKCTU4fTZI3/ptPXCtYZb1",
+	"OdXab7kKmjGxNiFfIUDFiIhn96Qsh+2A4WkX2AbKz7Jq22jMtdrJ0lTtd2nEa9bipMo1loaudVbxOtJK",
+	"Y94uFmgIcVQe4hOfGqeJwZyZpAId9VLtn8aRlm9PN41mmKoaYNBOCCo3Mda0oax8cnhMFbBk9egXwXS/",
+	"G1UuwdMQkmwxT+y8qGS9c5/s6/T3YKNFdJcAXqm0WoefVi6sP68tdjefWgEKRsq60iK9Tfk7CEwSilFB",
+	"7pQZqRKxpYoRHKFbaApARw440rGrzeevgmJSqvk1ULGwSZW9jEp3aJVwaqS35tzCQG9HjG8HkP36BHk/",
+	"1puFhWzNDlpZeMUUnUCQt0gp3d5YRiGnoODR2pZxpjPBlWHxh49xA5P/uH6iFytefO/6Sl1tdPyHC0xv",
+	"qYxas79Dy7dHOBudwdjomt0sHY+tUFvbjqfmntsBBWsNf17LeEtuOaqMdodrZgVClxqpMYnqoNuWsSr0",
+	"liVBa2a8TtQxhnI2U6mbaePpyal3vd7MSY/Iq6WHF68UseS4t9rmIxDxyWBSiESDvECPGsp1+daaqmRs",
+	"kBxqbW+in3P38qlORbDfhcFu+vry1eVZ5cvlbJMwicYdfHryAv3bTSmqkIxqdenv5lXvOiGVFKIPvnOh",
+	"rKRMhKpLrhJ7AJPpLK8KhSy8FYs2kghO8E+JwAv+1fvNZeidf3/7wx6WrOGYw2oXlVFvUp1qJNZW/z4q",
+	"a85jvrUrWH/si+07mOC4nHfsdsoMNobP1UZcHVC5Mhsryb/Yomz02iWl7x0PrRZ03KYIy93lk5AesxPm",
+	"2uYSZ023/NNCiD60HpIejkJi06MHLi3AsFwUAbBWCSo+6N76jmVQG8CwVIg8Co8PHrGf5Y+MOwWw6yrx",
+	"BeQitGFINfFYQtRTr1EhrNX523I5fCWDLXb/XJO5xYjfVg/DmTa4lEuw8xHlJx1smRHwKSXgnaAdGqCB",
+	"Rss1wysUsEQ/ywvoiHyzzF0/HKuaCyJ66qKtDIbHWGPGLjLR27pQ2g6lLdYU/XtTmcF2jsJb4iC/n4O4",
+	"ZJSumPFLItn5nO1a+T7s4m2I72X9yK9b56ssWFM1ll0qsLzwRRpWcEDgB2BrdSTEhnjSsmZxvY3XSr6v",
+	"3vdb237KyLMk4/NU9I1WStj+g/7Dpttwtaoxjr1xuhDjBXHoDeFgXNlpoXOZgE8fElizmOI59XicSSV8",
+	"nSNM1cQeEK2R+xXqe7j9rITZd7iDg+24eEOZ4jDeRjqAQZzynCPCvxSmRdB5b0fXUqX6+hPrSi/X1N0a",
+	"7lUmDkVl7emD2Zy5dzeVSKPlbcVmCcUWV38ivLeWIpcrW5KXxc6WlrJpParj8oMIPZYLsdVe3gY/W26z",
+	"ibOtnh40fG+MtA/E2m7MgO5vaxpfYOhnJd0uMbZQuhEv3JnMMiq4DETweyrfeOOSjE1rWi3Z0l5aHE08",
+	"QZqGG6eGUw99tRdy2hg41165yVVj2aqVAGkZ7imp3vFMpiOHDBwMVRtU3FBTrDXw/MwZIlbhEyHwNh3N",
+	"8+a1rBg/dFGCtVMSHTaJToyFSkhEDOHnc9MCDgkdzvORyOREXrXl6vm2E66wWBe13xWDyYDJ00zPU/az",
+	"WCRTLqEi0Fi+p94LLIxeBEPNau93qEzDtEeYnram8Y000Y7vFQLX1se0rjUYV2Mua8GQtcGvblJUoZPa",
+	"UNbQ2qkoxEyrBppL3C+NjqqXwSfqX7vn0fr7RqZUF0qw7kM2k2puhYmYCZYkrMqoUiYxanoslTTTxlTy",
+	"5STWtrRVPwbodWGYzoVqBnes1MjeXhv7BaJzrEZyh//Gir+TE4TDq0S2DWinur2Y7bF4MBG224uPWPyB",
+	"cvJ+Fosj9gGyVj7GTKqhgnH/Iq4gH0eRNoYKX9fB0nodjzCk50UWoulyGLmauLyNdYDw/zRaDc75ddB0",
+	"lq3tlR0u12YNsdzC9e5a+uq1Lj9jPZHqRzEhCtzBYrDGpPoUjEWcebu0N6RSFBgVexEpeRFCtXPW9Qlg",
+	"rno74GvgCOMe1ukYKrd/8IciGww26BC93duYg5a6FGo4d8Gu7qLQ3GCIuHbyNnzcsIpPsb9dDS91JrRL",
+	"AmB089zH8ljv7iaNz/x5Pw2txKXFJbYa/tHtxYB8bww0pxUrhMm1qt3G2x3ptcb76iUtTTUzccwTq4uA",
+	"neqAIldo0pWWCcN0cFdDdbVooq6SuIiMmaxT1T1TSaFk3aqjzORC2d7NyK6dp1U2cs0hP68IJF+ASj8X",
+	"sVkr4Fb+RHJrRrd6TIkFeD8O/boOO4PlhN/9z7Gbfog77GBDOO3Og22thHjmTtWpVmMJ4qYzSewEgHKb",
+	"WdW75Eb7wf9U8La011cgxByWzGMCrx5X0tIxgukKa6ZgWjnjaVoIY1rT1VtsUu5XSmhtfAO7Hi1XIWiY",
+	"4N0lrId8jm1T2Tdn1S/tV2WSlUajDftY6KtMzJqhI56esu8fPPwLy+klh/XUZOuMXYk5kk/blfPVKukg",
+	"rbEZT6ZSiT5o9vgA3q9jDqJuTQEfZXDPapj9KiIjwBoeMTecBRvigRx24BJypUyaWtq9AK37xqzDWMvh",
+	"8iMzAVUY2DrVs4JD2ZTn6YDImw+iM0ggutcSkOO7gz2fqdRpNJWE8IMl5QerDBaiHl9RCqYkIVyD2mX1",
+	"UiCGIOHCISRsn+y6LrTB21yWfQf7V9+P7189Ev3vxgfj/oPkwf3+98n9h/1H4/3xQXp/fMD/sgkjxrf1",
+	"oDlCAysN1Tv9z0CqrJ1Um5EtT9jr82dlgRtf78kVfcBDCB/WdxFzq472ymJdg1S823Pvm73y5HS2rD5H",
+	"c6rEYbqImMoqR2sqLJ8VeowoT+k2LtVNaUV5WI0dFfRzkWc88THaVJen0thRBZ310Sc4Tx89uC3naTWM",
+	"u1zN6vVQzTo66f8v3v8vqC89WFNg+mPz/nibeaMXb7fY7nqCwEYb2SenpLdiGDpGds9U8BkdQoHz2qFS",
+	"4u6arXKsXWUYc1M/vf/+K6C1Vbq6c7zUO8w5r6d0OGTksFs3TRt3B+NGsSBL56CuMezvNyzmTXP1tgau",
+	"+x1R7xaccmu1izb5NoyWhfaNft1GSxrn7WT5bqTzT8sW/eyJkbd9Cr+x6f/L8Yi20+Gkxdvm+lv7DD8P",
+	"/f1xK7TcCueCp1IJ0xQ+BflMDc+3LwlXL3+xfVG4pe9W6poslQprmtcq2CnYWBY7FMhw029ZtLmdVsIT",
+	"djRdbvPVsn4cnKOl+8Fhr4S4A+/2jSt24iYMzFbz/DbZt59in28wz7MuUD/BRC7Hbdh5oRprTt7cLN5g",
+	"6q2nujRtsjeHfhMGahp2NXlpx6F/apLU0mDrzbWPGBKmdhzpLSVjlc20j86b8CppcO1wtHmh9XiwNQbp",
+	"EqF9jLZ5HZdru1drtPAx2nYwb4XLFFjd4wbznd9mtGBjeBUg+rEuFpUFN+h0kU+FMizVWHZrhhadXt2g",
+	"x6+StC/Gk2lf/vNt1p8pndfPyv3D+kl5FDWYhg77f+m/+XMjHE11Kg03W41Wm6AOhXJxO/25IWM9Ftz8",
+	"bp8VXKV6xq6kNUzwZLoeebKEMDjYr2Vq7G+IhVoaYTPBjgthpjdLiC7o4xtmWK4MttpY81gn0lhR3Gyw",
+	"nw7mXCG9lP9f3V+gYFTNNPR2tM5HdX+DI61ORt8xq9lfDl31pi4W1O8dQ+jJTKvgNyR4zEKMIcKtZjdq",
+	"vkf+Uj8b320Aj65NvRPdzMRa3W2/TOtvJ90UPRkjliz5ReFgoTAAj1ylVV8/eQlWFl9pdGJeUIXb5uLb",
+	"mVRNYm2qk7rjo7OHjxqanwZU/srL7mHD6x4JCsIHlj5yPw3wpzWfLvgsa/kUf2r4lOTd+jf0bKOlhaZd",
+	"G/bSUMIaRCty9SpYTTmA4KnZYGStOLIGB4P9bWu+ltZP2uOmQV0I43v5dCfA3aWsYmwrh8Lt0i7WjWnb",
+	"sO+dKmvMfGLUxtZvlhPzaei6W8G3uH0uoVsoQ2yUF3qW263mFlycm990FSONXZcwUS9o3F6d/PNWaJKr",
+	"oLTODUpUsLxyFfdonbQ2ptZWVmkbT0XDIVhzoG/kvAh0vmyF+uQyXsvEtmwh219HbxtG87F9FW7Buu9a",
+	"+uqt+26ct2PdbyWEb8ys/bsFtLwtpt9wDr+xLW7lEt/UPNbwMNg901QerLgtkeibk8duImXthKuxLMLs",
+	"mh1Z6ezTxILVXd5NDFiFR8MPYQa8SKbyXQsOmvv80udO74JsRJjLI8r3qme6bVz2NUjQUWeu5G9z4X53",
+	"x9/3FrK8l1TpDwF38OPeB+sBOz/GGIkpoZgg95iKGLKiCIcLgToBwBExSF1pHuyjFarzUd1bd/+7qKFm",
+	"6Un/af/Nh/uPPu4N/vxv6xeADOEbl2DZ7LC0+ssrtIZWLoHwGjgNUczI0fSu9ea3xkiiD9xh2a2XGw1t",
+	"B+6xtMbLC7IyjJXJLPVZW53GHVmo5BTDppr8kPB81zI5VtbL7znJqMQLKhmVK8PYyBd8ac5NBWd3sAZU",
+	"8rC3BGTReb3MvxGFxWCwTNjmYedlqOOWkTwO4Wn7i2VrPWLlqvitEzYocuAfeSeq7nMbiZw1Aprtpt6U",
+	"lPapGk5bxXl4jdBwE62sVHPguhiIy6SFGEFFoLkxDBwLrmDdqs1AKbsrSd7ztTPA06c61Vr9afXPara+",
+	"g8P7D7Da+9I18ubDo+ay19DWE1XoLJuJptJ02ubgzRo11umI3a9He3tW23xvMBhQFZtVVzTP83uG/cd5",
+	"SM9oCC7xOTgN0A5TXojU1Z2LMIX5/uFy/vLmzXddRLVZNa0wltd98q5xRUB/eysWNzW9lZgXu8miFXiM",
+	"HT+8HZPabYJ3t/ci0y1ndRMIQ2+guAMLbAPJEu8u6/mUKN8+qeaaGzbjqWhC3N5IR+vhjdYqLjuYh5sA",
+	"kks05ACW/KaxEZ0DnZsto/utHdtWQmn5ug1oJl22iXo7bAWPqXKOlwAQa5bcTViHK8e58agGUMRg+K0u",
+	"Tzn5zdjEJWu6BUNl2dhXb6vEof5U6Hm+OmcXDLZ6CCfw/hHjLOWLiF0L8Zbpgs20slPGDYv/8Y9//KP/",
+	"4kX/8eMYcPENQ90Z3ob0ZodhpwvmyWaoQBOEn7Cap0wjB+F2cvYMa2TLlHVDST53zumQh9uqfNslp288",
+	"GfNtZF1cH6eONRSP7vhmWtf2TDfWpsXa4Tt4UbxMsrP5A/vxDbSO8pyrtyJtAqq7lVuukZJOyt2ub7Uu",
+	"ApG0wPSFxLfPpWfSVodOV5TIVvWRVlcEa2XdcFjo2fY0gKfOgST6CyRFUwScQOTGCv3enivPTZUjV9n0",
+	"m7bmG+w2yBxcFhHSesSkwq3ShauDtT1TxMaamKLV2y+EDdaRm55cXHjstLKsoeGwFq0beilnwoiiEdtx",
+	"t01Fy/M7nlU3darnBcLgNSOdz4QtZFL9oEaX9YvRZUBH3lICNGEam0UruNntjiPm9knbuWZn3EQrixRG",
+	"2b4zOm/VLXacnOOJDbOrn0G30m7lG001O5EEHt9bG+suB4uI41Y6XrOtV4uO7yoqtybMe83WNhtFv1XV",
+	"rw2c4NzLN4jIQ6rAtkC9u6tvN4Jp/7TLdzlRNZ/biNE4Ioa7goCSGJxLf+ImVZA8d72+KwzythSPJgEg",
+	"7GkzDTeVkr9RpXUfJHrjqC8zcr6nRhVkh/z+RmTx7VmIB/FfZlo3KvhdCSHdTWvCRfJBovMSpoXmUl2u",
+	"+trskspMlrh5Ie0Cy+r5pZ1JBckzjWgvPEmE8Uhcuggi8jVW5YWBsqnOHLSij1SFQbOucfXQOLsSvBAF",
+	"NRIxPlSPz/RZ31cIgZZRspPWUHYAql7x3/snZ8/6PwNq3YA9FkmGhkJuPISQ0ZUAWMQVhTXDgeAAsGsE",
+	"2CFlbJzp65X0E/y9XAeYNPwX465xelTpDXkBmT5TaVmmJwPiKm+Fel1kDjQFDI97mZ5IVQtDgseH8DrP",
+	"5c9i0brWfm27cZJcjcDi2hvUIG4hAtiDYYKOCy3pQv4XLsER+5GW2X+MUjE0TcVifZr8UScsbEnCNDKU",
+	"K7ARP0b666kn/r/9ctmJNhAJXLMsri9HHFWeFC6snSoaVR5jPDwOG88mcgTsvxwn1mYC82Ou85Z1ZBXi",
+	"qg2sS8hFD74nEET3tGEdoQE2nO/v30/wHfyniFkXyo0PVR3dhsqXCRbDV/ExSz2hosPjalFStSvay65E",
+	"wufGgRefPWP3B/tDZbXOMJ0xSUTuKpkzv1KA8EhFs6kz0/PgedK4jn3jcBixHdfn3365HCojJ4oqC8O8",
+	"aWneisWR/yi2i/yIwZr++Z/XFjaLZ5OYPbmApIahOof/si6UdKUUDjS0FAJB7p+kjy9OImyYwEtZ/M/r",
+	"t/ExSzIuZ4bF/7QyZl3yVPcimMiM0POHioCE6OGcHgYLarUm+G9zUYCqx8YFn8yEshFsG7xNSQ5wPJMp",
+	"YboMlaHwdmhWchuzLjQjFYtPT38cPT57dTY6O3/16unol2cvH7/6JfaJgr6UIpRD61EVf26n8VB1S1jV",
+	"i7+e9GEt3CdV8oKy827NCcZI5FakTKvEsZ/Gowh7t3oKP6IYRdH5iVaWk6/SfVOGia+UkP6RfvDjO8Ua",
+	"CQwcSky+ugBPDU7sWly5lRuwS6ChVCdYp88DP0KnBU/sUWVlhgpVoDFPRBR2qUQRitjSuSjmmTCR3yGY",
+	"oXFEK4yAHimFYyIU8HCRDhVyDmkHQzVUp1qB7RJY+9FQ9SkL+EqnUhhMgjCKvxWjhBtxzKTLBoGgO3PM",
+	"4HKmB3Dg79+//z17fXlKVwwCsjtYy7wQCeLvDxVj3fhwf/9Rf/+gv394efDwaP/B0f7Dwf7+/v+KwZbX",
+	"Z08wf8tjIQbQkvjvfScr95+BpZGza5FlmBMtUjAk4S3oTp5bC2nYW5Fb1y5KazjcmOd55pbPAzX9GfIL",
+	"Ys+7Hv6ltwy3hiVylpHWoGGwIbt2PwzRKjvsHLFfB4PBm4gNg30WHoLcBc8qhlp4POwMBoNh52NMfcb/",
+	"nsmZtD9Qobr43+nFH2Ls7VV5Ezuxprz3l2UIrqqXO5urDH+eioXnniz2gsoR+/UN9XAhVCqKfqKVsQWX",
+	"SjjZwbAunKKIVdg7D2SHgKJCAYV4TkmH1GoYRxAggAZmvIAKlfH7PrDC/pVEnNMjBvJbzLoOlzSqYZJH",
+	"zN1bPTYR1vghVaqfuYzHewa6oOsdX8JIUbpsgOMmajz451sbe4D7Fd7ScKNJw5yQBW1ve40RATEctVsM",
+	"zwJBfqIhAutjP+DlNeUwO60Ivwd6cqf/mLWJeLrwZKrtVBTQ5r0g20nr0/gPSIzEwf/yyy/9k5KD+JWp",
+	"FFRGEmfd2CPqY1+wdP4B7NoIOwHBiZLacGUCFTCl3YzfCpHDjiGGQHXw5tjLYXR45oqPxyKxIkUqfIqq",
+	"MKtgeeNbdlpoa+GXHO8QJD4HXHnEuF8xGkleCFi45WVjuoDBut7xkEnjU9xYF5ZLF+zB/v0eAuCmBtNp",
+	"50pav38xsOA+aOvzQpiY5TqTyYJ1UwJcZYf7IHwzB7Me0Y14fnL5ZPT82Ytnl6OT15d/HT09efb89fmT",
+	"i7h3jLeX2y/o0kal48NNApavshjQuoPzfXD4PQ1o5Ac0Eu8TIVJAqCaGci5sseifjFEYvBJj7UJEllc3",
+	"0xoO5jwfQPvnbkXCUHA1GJAajMatBZZEBmQvosCreQrnE/fQr7At+HgsE5hdMuXFRIQTS/RK39ClpfEo",
+	"6GsFbQLHtFMCOMZoQLq1alywZCbGirw/zz0fgQklhQQqz6AsLgTbhLTGyFVs9ixAz2HR7bxQ7MXTE5i9",
+	"Ho8jRjofkEOhETu/dF5EdExdhiAaDHpHpYPatQmHGlokrqsEKFbQuuNx2PJynUzWjc9eXVyyisReeUHE",
+	"PVYVtC4un5yNXp+NXpz8fXTy05MYL1lPiAf7jgZBkhWZEcgM1iBHEsEgjTv0yZjxd1xSmDbM3XFXgzfz",
+	"Ag66nwvIAxEzmuaacKW0hWMKd7STRip65JguKL9O2O+Lpyckw2UyEcqIijAG5ohCCssLtCiiKuiRF33G",
+	"rONPe/7rMky9lOVgCpW8H5/aVyY5do469wf7g/sO2AxV1j34n0lrZA3Jwa7QFJKxaz6iaWEaoCdtLwLS",
+	"VnOUj/SVQFNXWJ5nKThjhD3X2lKVbpSGcDCH+/tL1e+q4ozP7nQV9jdGx5UZqigNt86OVX4ZkECMJNbW",
+	"QxjynoNNrRhFOke/vok6Zj6bwW4e+TxZRo5ht3a4NLhynahj+cRQuRaoFgRt7Q1Q/nur9LXagwUQfZ7n",
+	"fSOt6HNjdCIDonPjxj1HIQIOap5j9jweppOzs+dP4H9Hzx5fxC4LGOX2GUekdI/Yz7rxtbiq8M8YVRkA",
+	"/BcK95k2vUuypnpr4KqEiZJpJV7es5gAdqShysSIFhsxJVAhKARhKooUFbITmO49w04fv/RCoBmwB/sP",
+	"iP0oDZNCbqvVWE7mBd6pTfSFLZ3k+YW04qSyandIcm1dtpBfZS8ZRMEi7T3Yf7CZ7l5q+xREuVsmVj9m",
+	"Jyw5dc94xhmIpUK1wGybqNYYYZE2Bv80a0j1sZxIyzN2Au+z5/ABVXKhiu8hWLBGyC8fn7969hhI+SJm",
+	"3Zwnb/mEeBOwa6kmQ5WIwsox3ilB4R5LNRFFXkhlDZlvFpV8+MaTAG3WqX4wVCeKokmp5sXOZAkzfe7O",
+	"/idR4laW6dDdhV/VBh9XM3MM2zC4WzI7UWmhZXpTUvvn9SYie0YVTAwrhAVJgO74ubIyc4IOyc5IEc7O",
+	"BbINVQNKG2+vv/3y88VdshJsv2Vn0I7xi7iCYlfsQtjb3h8CkaJVQmXjnSjkeFHTG03zxniIh5Z9sKIg",
+	"D0RdVDj28iZyAekKOzljo/+zaNyHx4SksGEfoLLi3tQSwkO5AcvulMbVvrjmk4ko2OtnLOcTcesCQmi+",
+	"WRaAFd37gCvzsXVlT6jKsZkKYSNGvzBdMJmUIGZL8zgm8zDcO4aBxSdNwdikqnZMXrh/pq1rj/yl48rb",
+	"CYt+919XChDJjCQgPxacTvAtOJBdJw1z12Lp2SLfV7ltjUAqg9E6IJU3ux1V/o7T+NfTS9SRMz4Re7ma",
+	"1F8Mnj4qrtUMng00mRhT/3IrknTL96WlhSpJ+V1roOASy6WZdlHVN+xwf59dT4FSnL0LmQ2Snwl6+jEj",
+	"0ECmNEsDimEjdf61hE+5Ix7temjZJD8DaRjP5LtbZxzP5TuhhGlRIWqwN2s1PD4ruTHjhtVgbyKWgBGd",
+	"qjtqvHkaF9v5oeD3T13xHdz0zQsfJlPhZBBLH7wE6F687e1AH4j3eXjM0fV74yGHGvfmx4UVKP8ChpUT",
+	"gmXt0xqnVqmzGBp2LQqxMtn2PfvHyYvnu+2ZH/eOXOsr2Rc334Z9CXhOjRtySoznjLBRL/7jOS76uUil",
+	"OWYP9++TJiAkmgolyJfoUUTjUqP9wyFF3Rl7KoFnGzaEXFElCw11AHH9H+7fXzOMqltp++H4ekANgzmp",
+	"DgRF/2t1zGKquePN9/LW5dxygRrJAUyUYADdw3iNfqYnrbRx4XrA1ENrIqbEtTCW8gUiELKsKIASQKSd",
+	"G1FEDORgZwkC4yIrwIa7SigYSQJuuBMYxHM92SRrPaEkdKDGwum1FJ7uTEJUho/UajNHRhoEMfSRl5IY",
+	"fOfyX1Ylm+aYLAC/bGqKZltraa3WCpM9SZzxJGqbI0chl4Ptn2YKK9k2GyNVIprnsjast63z4GvY0C/q",
+	"mTfqt2mFyr3few6e1M4WL55S2syuQvBupi9HnkCqzUcclA6Q/x1KQv2MOGF2f/Ox/pGnHssSPznY/Mlr",
+	"xZ1XkyJ8H+zf3/zRU11cyTQV6tOZTi0+7lcPqvhxhRfVg8OqCrb7osaVQpBzI0ci/k6sRmdphRk5p+qC",
+	"QZCKnlsmFcgZyTrm89pFOa/lPKfciL5URigjUceHGEP53ut8K4X4mg6Lj14siW4ZE/RbPyewpLCcmw8K",
+	"bnB99/7ljwmsGvMx95uPx94HmX50JoOkIdDvXGfOcIx5l66ukEEjIBIttMLgkKCBCu9UiKOg98g4dq3n",
+	"Wcoywd8JtAOjfWuouAsBLTC/vZtKw68wOk8XLBUzbX31NayLr5WImLRGZGNfcDntVV33eGof7H8/VDGB",
+	"9VCULIwdOUazvZmoDeN5X1MS1dIJ3nAinj12pwEp6UedLm7/INDw6CjUbT4fP8c5bNNWXBQ0UsCdHrvz",
+	"JYf1uV+DGx3BnQ1CD/a/3/zBc24srtjnOeWEHuLSaO8ZDMXGiFE6phgbNFdwf8EJmq2ygqgTQiZKTCPk",
+	"DYpnCysTs2drqW+Nd2hMiVsYTgW5bHh0obDsPHkrLOJKn/aYBj02/hV014hZ3Yu9NZteYzLEuUTkNxoq",
+	"rVxw4f6AUSCXiRnGChgmd0wjOWZxoo1FkJPXF0PlcneOXThf2TAl4FQsaXE1lS68lkpjpUoclx0MVXyC",
+	"cahHzBks38WucIRhMWblRhQfRovlA8QKfW3aPGB+DyrZh7syJkykgrr229zrLuuq06achPy8knUEGq+m",
+	"3NximuKqWvFXIDBPWRiwBGILmd2upUr1NXpA7x8ACbbKT5UMw6bJUJrtVvmZdyoFLSefVuzh725gWXLL",
+	"9oesVOOiUBwYE50ZEThxKjQ2dGvSielVOag/nRWBqmSaOm/llpRBCQYOOAtoYsDDscogI4aVmEqVxBds",
+	"ipHmMZoeTGfHEB2yHiOBTooYWxTSnKYBzwuu3gLoD1tlX0MV+NdbqdIIAt58PxGNOSKWuhUTQ2StL8i9",
+	"MA216bB7lrRlem9b+7gnzV1gaQ3+Xs7ms7J8vfurIZfx7jmKzj+VlTi6Mf/y3ONyKsIxdZpoGdOsUsK1",
+	"MDfmJAG0pJmX+OPoeQj0SGxljBiaOCImVY2voEBWchMo8QZ3ZS8ioBeRRkNF8SWYgX2MiC8Yb1RYphV7",
+	"oRWId9AXsJW3YhESnmRRYr9EhBBj3E/swEDgbgVeAlgRMV5oRs+kBfWMrRGkrAejMYwbdnrxn5u4zmuH",
+	"qvgF+U4Fb2KzqHFr+B5to7lFW7UfVqMNanMFxbtncw6G5VM4HR4ApHQiu395dof2Uq0g9NQdXc9xduRw",
+	"ENQOwN0ep6PV8R6SCyA4IPDWugx77DANSSPAiFlX9otPuFSrFlv0FJ09+5mQKHbjDl+XnRQnsdlISgHL",
+	"tDLEp92K9T4rSd+EQGtXbaAGTwir8XVRJ28E7LicCjdpJg1FcKHhkLrEMK9jn4Bjtct/5yEsFlKzwKZJ",
+	"efjc+PtzqDDaFnMvzp6Nfn7yj4vR2ZPz0euLJ+dxJR/oYY9d6wKEJr8Z2rJCvIN0m4jBHy6OEnOBBGb9",
+	"MmmGCrK3IL3HAe2hnDmiLNw0xgTOZ6mY5dqCW5gSoGyxKLM4MHIlrrxDqYDlKaF71S0NHRj2i0tiGSq6",
+	"z31SlUNA8PoDJSNThy7R7HtMKCyEHSkN48wzvgCXbsy6Pm0IZhUaupaJOA76iN8ZgVHDlHpdzzDMtLEY",
+	"Z+wGTEtoYOcw+p4aNj4fDvP5aIAgE9Wzw5ytpysGk8G6Ve4xmocZqvDdHEzc59C5t1DD+Me6mPi0AkdF",
+	"em4TPRNNogqViqEzvLvRudzRn8XCsZk7MEDj6Gik21mfD2657wvc6DZNJOTvBZIYUFGw1Pn9TmEP+6da",
+	"2UJnbT269/fwZffuS30BO0glqvlkxjd9TG+91NgIjffLWMO3MFWfajXOJIG4PDg83IaVu0g9X17jk3g5",
+	"0VPFQrHCx8E2LT2J2z4dwM5Rx2kO/YBC3GbCrkoYwcHlkMqPPrRQkrE6N4FRc0ugAuzEJdc6Q7sDLuQu",
+	"JPPB/oNVEQNZw43P9uMmseFBkwaIF0jJQJsn8HnF1s8Qa1sJCIAFWEdI7QSxRxmdvpR4M1XozCNmYyJz",
+	"ubY+6aZMZWGTgieC5aKQOi2vfqWV6A3YS22HqqToo4Y7GW6/iSLZAy8+urhomIbu5siRHQyhml4+VDRK",
+	"LKtBN08p24xJ2AkU6ryxJANcCXe9ef9phZU2XFrnOJpbJez9L3ZjKHH9x63xRY5tnvGkem7veZq7m5uA",
+	"QhH6VTyq5jN/ISfKlLEMLqfdIVuzroOgYGM+k9miV4GnwRxmrtLIo2zEJJqOPOZhPFTSMCpzEMRW6sSt",
+	"wVJrILpeFxrS/udFIZQNuete2L4/VAGSwf8WRz7UIXLaOTosrb7mRWqq7d8zIbgpk8BEvUDs0rmPwQWb",
+	"1BLkmaRvROpGzq0Fby3rUjUJr3QUcjIth9tz4z2EuAzX0oiaacInaBSVcf/OyoLDdyHr1jsJp2sbofdB",
+	"UyQ0tJZ+S1ERh1tIjpdav+Bqce69u58sCvogoRKaoZEFtJ9tgoFrPdEnDucLMg0iH9PrgO3CgZoU3OOr",
+	"IFhBt0zaAWuDl3DY1dxarQBP6CnYoxKYVzLHOD6PveFxDSQmho+lKPDIMGnxl4OHHpCBdQG4A+m/Qv7Q",
+	"9i9tGBJdxEvA7qDmyFJ5EOjXZ+X2ooaDOFReZo1nYx4wHzxehsc7wh8J8wVZiNIhisKXMMDGHZ9gHKwg",
+	"dcCK2ZgDz80yoSag++NodVEvz98r0Wv8sJvO/nPc311FDcC0OSu0Ht+ZaozjKrlEVGvqff/6+hrBqfrz",
+	"IhMK5pvukAbgduwnoMvPHfXlJmbmmet62ayI1MByLotwoBzSF5xStLQ04Hr8C0hYK8rQZ+SobZmzEKQp",
+	"3d1M0cWaNNmAVbKW71YBunyC2ft+ATH55PM+opeXWbKe23aefO7Enxp8UF22Ol7B5mIY4tmi4TYwDRjB",
+	"Nhf1BeWy67kd3HijP+kKxC2i0a7RXWsstX1pn7z34bmE4VOycjSAhhvPM+9lqCFCEQ2JTkPVdFUQaiPi",
+	"lGQLRpUbGQ9yKnJ74HgOg26uHIxUhfnDZQj2VMHmZs6zCk8BpERRwV2TapLBW8IBwkCma7hEj5AqIm89",
+	"R9pWCHkwVFX4syAnlwtSka9hPKuvwmOHlUmjMRaNwHM0gjloBOkt96Z3A8kb1HWShIeqImNzh+m1WVZm",
+	"J0vLCifDeDDM83BMvXIfwMs8ZlmjtO1u+RdPT04Dxd3NJVrtYieJ+zaTcuz0kuJ9Ntx2f1xhX+QK8+TI",
+	"eOBaVUMVyB1jzNi7vQsMmK0/V1hd2qy7zCg85WAf7Um142hYlzzRcCB7PuZZ8CKTosA36hfagL0UIgW3",
+	"X0XK76JvChgX+NRcWdmYTBPX0oheMBcmQtkKZw9aEyKrnhBzAkSquZ0O/DiRzZlRIXyGcdxrtPuF38/d",
+	"hwB2a+42NbfaUYs5b92SZwvEhu59Xef2c/t3bsVSR47e6jLvqKXDibLa5uvcMI/xuWmqfKm8xak2CMwy",
+	"8giPpXm7RvlHQ7UOkzEcF8SYvBLuFCGMYXA9kxccAq6EKeWcoaIbF2/ldYCN7APMHA/ax5h1dVERxKKl",
+	"+xukIq/Dg9eAWIDA6qJweB1j0AXLBfI0b13bfzBgS0ccWAalVLUc6sf0I3SxlaiMY3HQ0sunDiGmtRKD",
+	"b9AefTkvlOO1zbMDS+94C4qPNtwRvOJyYF0qwdoL7ohKKdgYYdm7F389OYjYI5YCApyJ2P19Znre91QD",
+	"yF8pD4tSNNINwkmg7OpphgRUOAEIcoqSbKMNByvSErBVTK6uYoYnQKfi2FEl6mHgmyI/UoJHxHVUOpJO",
+	"KhYBrGiBy42wL4go4e1apVfV3Xnu93Dv0cRCKM9QOXeXETzzUi7hoj45PX9yCSE5ZMZauhUaTwvNqPmw",
+	"UIXf5rNye0EPS7WE22Bz6sv7rd1vq07jz3mnXWAoc4V4G4ypm3XxytFYZ3y28l3A8PO7Vj+2XTiH0jDt",
+	"Knoofd1zpVCCYFnnRtFQlVIl3oFega0WQ0BSp5NOnl7U07MUYwC5KtNq/VdD1f0//78HwYYHvIbxgvDV",
+	"l8s2lMozWnWd/7iqSFedU/D8FhxT/s4cDNVLHVaz5HH+IjxG+2Odr8Dk+Rqu0nDg/xM3Nxz421d+Q1X0",
+	"z6zxbhSsA0UeN930X7l8/bWGZ99N0nE9kutLOPBIKkBCKWVVPI8+QAWlZ6Cd9VzVA8puFxBeKdlTYjL/",
+	"Iq7AnKOqwPa95YzHpnDwM9/3Nx0P7maxOSDcr9g3Gv6dl7u1BT2RTXvvSqz1E792LpFMGHNUyznSeQlY",
+	"Hyv+Tk7g3h5USGwwEbbbwxhnCHGAQgWn5a+xx8Rf9teOx5ifRfnkyGLRsBzIGU3kKMv+8uRHKBnxcnQO",
+	"wOTO/g4tJqIQM62oaHawikcVq3lvwBrNwEO10Q78I6yYpynnhb2Le7DaBfYJxPvx7s/JqVu81jRHmmsg",
+	"gIZF/9avvq/AQYnSuMMkD57KEBHQqHRvsN4uHfyxVNJM208+ynnS252MEYUvwoEQzxT/7g7zwGoIJOn2",
+	"4h4pvcbWSaJr8lCHCjMdeJZF7HrKLcrgcNhdSoAL0XCDBa4WEKXpF13ICVVByhawNjkvrIs8JsSVoUL9",
+	"w50Bly7h9Odmz9p5HSjngMWu+1Eh/on1BaAMm5PTqUwBqMb+Jecc9KEuvSPy7qG/reaD88I3dlauDR+q",
+	"oCuEhQa/WdAlaMacXXFyUXI7L0RU6YaQgTJhy3s/co6BoSL7AiZppBIL1TCJKSEGsvlBdVEirXPh4/qf",
+	"DssbixYpTUoKFWDIdWHZvodCl853zgsR9KceRkNAmZF5zsYZnxjoXSsjjQ3iEMnTZVmrm3vpniJZf2b2",
+	"TJ3+4aL7xlWRrywuZT23v5EHL9wBXk/YJP+d7ybxUaIZCn2xe32Q+/sijhhhmg8V1Qk0LJS27LtgsCPW",
+	"eL/kvDAC82OkVq+oYUhGh1unIvdJqDQzrl09cMvIZFq11VDKAsyijDqEFjJhDaNr0dmQLmvFwIbKe0Nq",
+	"gmk3LoTBuMafxeKIhZpRTr7lpe9RCZEapnQINHLFceDPPl1aPm0lCPXiPYIqTSqFRQrBxHvCedskn55X",
+	"eGrny4uOidvBb0d2/OxRTyj3+dPpKum2cIENJ3s3Aa963d+rpADfSN4bqisxmSuPcoHZtg5PFGUZ1q3r",
+	"b6/On/307OVF3FsV64aq26jrRdggq4p6SE1VQYNkP/SEmKpUOWAnQ+XHSkdUGi9KBYktqstrIMT4SfFK",
+	"6pu3r+6zXEssSDhU3LJ4z3cwkml8zHi5pCFd1tSHHxpaFT9X2g5bEQ/Yj9pOSeSqu27KVlzB695GgWmF",
+	"X9yZ3FTtaRfx6eC2B9Ku5i5b0j5zxuDndP7QDnwS39kmm9S97KJ7Ktqti1hl3eAMqZMwNRr3lrNOQ1TA",
+	"cuopOw0lLmthD00x2BTkMOXv6r5jis0UymaNigaFZZyFNbqjZFbq5ksmzHzOkAOa7QbJdyW4oBmgt04p",
+	"rIVQGkK6QDL75H29Q8YJ4/vcuuZGZgmD+lKc8vMmaVKGwJbcsdBjmYmtw7t8xV0K4sT0ymXwNDS1OMwQ",
+	"y/Q1vEBlDFwkioPeGKrgGA5e6ZVUSXaDTMmh2uSR9qmSbGOmpBuyC1AT74QaqtUMrd5u0d9DdVk68Sl8",
+	"pgao7Urw0oZ45GwKJ63gY4d16K3h/m577+7Aw/RPK4t048TLL3+P7O4Z3hVd+ot4eh+vFMxuOaZb3WXt",
+	"tbYwHwesCO4+8/nQTVh/Vbq8MzS5dvzzMLQv7xN1Q2lExGoWGy48VFHIBuvOlfxtLiKWLFWpgFx3rtI9",
+	"XZRBfnZKxStEIRT8rUOZnPouEXT9HTMQav3LoORvA5BfJ5Tfo2LlErkDLemiSh3rhYd6uHS7IefUR6Da",
+	"Gp+gM0AX5EpSWhlo3ZCgFpXpaeDjqQdil6JPzStYtXZQxF7F4FLa95zBb6jiigmjIQogL3Q6T9B7VA36",
+	"o0jh0rHhwSHQwuQEpqGiUFrUIEdWzgSCyCh9fdQQFm/qCqJzW7m8dBdncHH55Gz0+ozw7H56UkGwO9j3",
+	"FuQeWYvzQryTel7mbZYZe+gB7XLEfkWXH75QiRksgfjaZDO2x7aIHhyqteGDg1KenLrCI27lmNVh3F00",
+	"REFqDR+5n5vzZao02pYkU33njnhdvZOvPmmuBlNUJdU/XHVfr6vuQ+dK8EIUDg12CQb2rNDvRNjSuiTM",
+	"uo7D9G7Pl+dO6nqkLlc+RKSO9jwjGrAz+oVMffjMveKzFjyEJNQD1JlwGejRUIn3yCKBgqWCj6e6sA7n",
+	"i8pNUHqwSxNCcEo7JUAtgOAIiUclgo8sMGmB2LxIaQzNvAQnfelrZ3xt8BdufF8p/6lfnn8k7n4RH7/H",
+	"IkCXUFVIQIgc3CPYndtkFGTVXyNBenxY8mih1wwhv+xUzBhg3z6VIkPftUUQWhAAzDyZYjAUllgC0akQ",
+	"zHustg7gIWMNQXCUKMNSsddKosT58ulpmdic6hkwp0xfi6KfcAPjgFYzDUJdzgsPSCgtRpkZcRy874Qi",
+	"aFCLQ0eC6xVOHpfoieCKSfVOGnmVCSxfDeSNnj+ZykIkVFt6qJIpL3hiReFgcl//+XB//8f/+e//B/7j",
+	"aYQPDk/cg8Mn9ODRI/fg0ffw4OmTp097q95DAg7aw7HF9WGOHcaChyQKsQGljNdFSdiv3eX5/e+ZeSsy",
+	"YbWKGIx1qE4XhcwgpC7+//1/YiS659xKxWIe93ypV2yFwH+dvQ37MjGhQaVz4lCiJSeayO1r5M40tJ3Y",
+	"88FnYs+XSxYk/nti1V9xzkYbvkJA422zId2EISdTbvccXpjUyqyX3rDM+jN2OuWWnZYfsWtZIFTMjFNK",
+	"9lzNdIrRQ/6Ti8c/E3wC6xqhUjcNYVA5BKrSRVkHic48yba9AfsFTerGFoLPPAoavEBuM2ARMdaOwILV",
+	"fXoPgHRAqZ9yOyinN0imc/U2dkYww1xuGtnsU275Efv18auXT97EvrYsi4+Qg/c5QNpAdu1shknl5C84",
+	"eMjMgD15b4VC38gRi51yinYHnudCOb0X7lG8zUCkrKRn59mCWc14aS7oxnMjvJI7mkpjdbHwE88LQW2i",
+	"S4ZuJ/dKL2JxXmiYGvROKrivqOeQ4j3FDVis4pBNfzBgT3gyZbAEVPebrDK0lnQnxLDr5aaf4kpiLC0H",
+	"s8SU2wt8Gyk5LoVqLEHCfBkUF2fi61wL38WVmHCF1++L0zNmtc7MUQUJnkQRtyS0NS4nkIX3ITToNWVG",
+	"uxcdgjD+GveGShdMcfRHxbMkH1H4nYl9iodFMw21ZXVl8Eq8t/4JKRH3gOaw2Wio5gomRpXdkXB58hZo",
+	"PJlqbSATL6aqgtQf/luMRvQMGqEncUSFwQwfU9AyWXmPK70OlSsIIKinWa8sAuCGCkY2QyVYq0Mp5sqj",
+	"7zMTSLJA9Lihgrci+IjNc7cffuFz6M6K3KWfV3pyTusBw9wqc7Rca+GU7FNgq7qIVxo2rPsdGJ4cg6SQ",
+	"yfDh5evzl6PLZy+evHp9GZeJ9KT3wfk5JvoSEj3qOCGOP7i0dRqisTLLGDdvKboyUEpUZx/QMLckvRjH",
+	"DChYbVQIbrQ6YhmWyHFHiuiEVpoXAoXQYq7AcAbNV+KpoqHC2pxU0Q36YglXiUCQiCuR6BmGerJYmpGg",
+	"c0N74udME6HSE96dGSrJDdipq7mAJEuzhTZx21EUhl9GONLYLRnsMmyoG/+VtlMGpeNwrFOBi1ROrZgr",
+	"Z+9MdJGCWc96esPVxpUPsnQ4G9gAMLKlZawMp0eE7Y+0C4qD4ThQj7GGBK3+PMf2h6qJKcZsgkBjJVV6",
+	"+BFYxAEjjmQQVADL8NHUOZyFoZoiezaO1ePVYBz9xMlUy0QYtNRipVNcBv9jcjWCqcSM4oYZ5R0Y7II4",
+	"GEySdWn958ZjsQHPdmTnfqORwmpwprRyt5dIK5cbTG4sUc6fCWP4hMors9jJgHQZwg0ITJsWAKcpFYNN",
+	"KwYsxjpAcfVCMPMZvTtU8PKAPal8WNV7qrvkWwSzsZHGcmWZG1NJBhLM1JWdBpN+7JcL30WuQjPvRW7E",
+	"4j1CtGInQxX/9KSNk/ep1XCDhiLzA3ZKZ8vX+nBQSGju8izE2YAmGl7i13zRc8FfpLXpPLRbzBXqYHik",
+	"oU+8nUBc9e0Lpzgf0cmq3fy6qN3FJROSFtYDgwGoIHeBPYS9Je5R3nVJBQR+qrOUdbGSXQUdgK6Veyas",
+	"Lgp6UaXmzYsnFxcnPz0Z/fiPyycXdGdXlMyXr5+zoECaWqVuCFwttA9NA60QFYGhQuUQBqHrpBixKzHW",
+	"hWBceWezCfVodMEMLL6/Cxz4iVvFKkpIGacRTkHAtO3yjEB/AiPVhQ/0wHsPx4oc/ZpDQJ733BwFgUak",
+	"Za9uvMvS39Jp1Cq8uSRGPRvjWYGpkmiDGNtG1+4YYs1wXtIyxtzlZ9F6A//Aon5up9GyXJEm3e3gzqPv",
+	"nl3pdIH7KZWnKuRjrOuQRLFGc+BmPfZPkvga5ozkfWItT6YzofBCJwp1ZHXPMHDeolEDZJoPdpGLI3wW",
+	"4f8esQ/wn5FMP370/G7GJxj4U/iLlSP37OP7e3v4AZPpRwLS4bS8pbfckQO8ZSIinqpgNlTcUB8RO3v8",
+	"lKU6mcPY8VABPwwPrsDXZMoCiEbJ8RihMJBuGcwl8hZk3GFPpDAK+V/uUIE9Qwh2Sl+d8cIC43ZxfdAG",
+	"+SPxXSAxIVKRliYVsKSQF7KwUfjOxU/glzNpDJISrAt89ABEkUwgptwYAsZixqm0kkxxx4L05bTzq3k6",
+	"ESS3zY27Z6goN5m48HzDcZ9UrWB5oWe5ZcJYOeNWsDybGwAV5e9H/vOS/OlyI1HS2qzaTiF45ovOja0o",
+	"0O13XBHk4d518U5jaau8hlgMhFRhj6OCWzFy5rrYybnnIiURCr5PpoKKpvs5u5PpOlpq+eH+fd8yNVqM",
+	"5oq/4zJD4K1QEIASi4SLzHIaAQZs2aFCE2OQYOfKryOlBFy++vnJy9HzZy+eXY6enjx7Pnp19uQlxgi7",
+	"g8QXJFCxK9hJkTI1R/EBVNXysjIh+pgnhTYGi4RKBdwjEcb1BWz99NXL09fn509eXo5+evLyyfnJ5bNX",
+	"L4G/1yRrLBAQSpU1LrcezbhajCpDcKLCMoipyTSu7LgQ0MTUh8eVX5JE2PXcOo0ca47q/LrijrmG/8Gb",
+	"uL36Vl31vLvCApVOvpDHZGmmoS5m1bZRb22pzj/xdFIuG60fCLHvS9tjs8ZJ9Uv3QUOV0eYkqtAB3URo",
+	"l8D7vW4k/HsfQP6z/o9zULehwdXRKx0zrdz3BjWBvNDvpaB4aTdeZqeFnk+mVWDpNRVDv+bY35taIluI",
+	"LS/0VSZmf945Lgu+avbRFdy62w8yC6tM2aXG1+6dbhP3ppRrqzUDPsOqrM5L2Z7lkd4rTXl5NTCn3rEr",
+	"ukRmpBqbclizZon4wPnznAygHxrjxWdOGv5tri1n3WdPLp+ytOBj1FDApxIPXb3xYee4+GH/2P7w4DBe",
+	"T3lR2W3/DG/f5t6pT7qfN3X92w+H+/B/x9c/PNrf3H+5Mk2RhbhSzGp2zaVtbKuseA7NPdzfpghdbkpD",
+	"YAe/uv85SfZy1egoqXJ/pnmKt7UX7kblU0+kywTtnlVuOPKIOCHkSpAcQvYcPjfCCSlAwgprU7qk3HWy",
+	"R1w23/jGTQj+tnf+wQ12/lbKD4K0aiu3DOuST6EPj7gF32g1igXeLgMXl/0be6m4mk/WJKFCLFuAAvTC",
+	"ZDXkjzR/nthVYylpY75sunHeBdkQbfsYRvGvJdXglNvOqz+pdKOEhfWW5rS2G7DMv+OMngswVtaWIZBh",
+	"9RRQdUAgsu2J/0NpolqbG/mLK09AWAUEieMUEO9KOA4mlhAby4xmY16QlkH24lXKJxvdCunv5pm/oGnc",
+	"daFCHCWOt4luf5kK1N959XK45hWZRqWIYX0lhGIWbHdWo7Xx90y8Vuel9fJeuRjlGt2MXPeM5XZeRR1c",
+	"yTIhHyS+9RUTlBthCyMsFw5vPZr075heykMUfAwm0IqHwJaY8Gd5ZlppJ1zrjQlLv6BNXZWGHUI+geMo",
+	"hEO+RBu+0TMR7NZ6PD5y9iWZQcnIPABKeW7onGZn2thJIS7+4znLtfa2seKdv9BmcuL4AzicUVNGKZF+",
+	"FeOxoLxAX6YW3x0qsuGSX8YXUk95QtFu+MC5tsDV96v/DczXr8+fG5ah8QrtnT5i3/SioZroQs+tVMJE",
+	"sCJB3Q4XLRnwcl5YSZA57MQVGvIIGuE2IDwZmKqp2d98EY13UlxXLwRvwQ5eGwjch3y5Ae7gCN4Hk9lL",
+	"8U4EL4UBlwNNGCzzjy9ehgmR2bSlJt1PgqSOZ2qs7zL3rOyk8VRLE9brnmE4TyYVhcuAWeYzxql/arw5",
+	"bpULN6c/OktR54+Xp8f4FUjDtroM1dAl14g7x2jqbz/HTrSO80KM5fv4yFEZfOVTb1yaURehO2tOuF7E",
+	"lLgOELMRHBuhbCGFQZgmcIOTuZ2cIRR3FLqCxt3r1Bfi1xUiAU+0790WQiz368dCjtwMe5tbI1PB3Fum",
+	"x/7nv/+fyOfwBdatjKV0HcvZTKSSW8HM/Krv+5b+/aGKw3hAqcw5RLZ6LUSxeM+HNZFPARXZ2PV4JTJ9",
+	"TcNAFy+dddcGuGSvFlbQT95BD4sec4yJEsb7B3hlTWK+Fw/CCpIfpPwVmoYYAVMke+QwNUUCqm68F3u/",
+	"d6G1dbBXCMyLLlBTgqLDfiAoI3dxAzm6osGgXu3qmmdv3TxhLasrxyFV/Jhx34Eeo7Mvc5GsFYv51WKo",
+	"vM8GspEa7dUA6vsUaXhFBJFAwb/NRQE5+oiZcNQpqaSmgtPh6Rx15nP8ZcWw02RFKqdrNY6fdWElfSQJ",
+	"LCVigDePA7aoNoYZf/8co146Rwf7hw+jzkyq8KBxSN8SBjPs0RMgns0ozO7Mf6MgzM53qqmwQI1fceRW",
+	"FV6M71IucnMI6LXGKE8zYPFsnlkJIsIePOmD68CBH0A/xLkoAL6LEQLwAIgtrgTKwTMHOUcAbDxbipoA",
+	"JkgsaEwB/12pILbAMyLHdHRRiSgMXureMfPVCwt+zYCBmRBcqlNAOlULFjtvbv9ykYvYW1yrlKUTKypx",
+	"pRDegk7nvVxN4p7jqP/uJ/gD8fv432HcPzjuXU7v38v5/RAP2H/AOWQl8Q8V9IxHGEOzcLmBPYX1ppVA",
+	"e2YhU5cR9Vu9mZDHgNOUpox7cO7zq0xfkXedgqEYLwqMpOpS/MEV+mjQx6czwMCdcjPFqKQUIlW4mRcY",
+	"FYGNXfMF8WjnrvfRICPgEcjKvbs95OHiXlAEWCqSjFNrAouvU14EooTgVlbjXYLv8+mz5z6epZr9us9e",
+	"yB97q37OA6hzgZceOBSwRUwdMForTxLk45DkaQLcQ67YPAfrMN31ZHCx/G01SAFedl595znAIeLw/uP1",
+	"q8uTEHQTBsl+ahkii7GJkQ8cAJBfTDIRFhIujA12SeqqJq6jm9n7Wn3Luqi4Xd1cMsHfgQgCNxnccFdi",
+	"KhXFEvjb3jAFF1AmMZ+lkvgSsXg4dC9QkFLOSaG6mlvfa8SUZvEg3osHgxjk9smMnIxKQ+cojaAoojTG",
+	"HumiNbOl76m8EqAUlYGmB/uHD4iUIhfdR335N9jhw4f0e+/Y5dKAeRc5VFOeC5hq2YkTTKRxEbiVsJCS",
+	"rbpT7APLlvgtW5HvjrBMGTfUMGayQDcjy6nIaSnZ4hYEPoYANdoI1qU0pwhXWipYvMDMe7h7z1Ixy7UV",
+	"Kln0EfnTVhgA+ircoQ5A9yG6WqqJKPJCKsswud5FVAo71RCTRNIV8piIoQhKwS4Us+vYJ8kGiK5vyzPe",
+	"oyhu8F2EIBFM5nkrFh5m2l8GhbEhsqlJtnqNBPyU8Cl2hMEq1+Znseg0C1Cw4PcMI4wNf2sAA+4d+9Mb",
+	"AsNR+vTkpsdu39rEK383tAlYhw+3ka9WzI8uHAcJZaKF8cq1LYTwFxlI1+DbHEx06/Bg7G1De7D//aOd",
+	"x3bZdFTCUEHVUBNYytYB3Uws3jpLq3qj12XG0AUhAzfJ3p0G0Wc3wZMI+XNne+HBaTM7loF2S37EJ5d8",
+	"sikpC9/5vcVZHHxWp/WKcNIFwaJR3umhrrwkKrj3a1cRvuKFrKoIgZIlxZ6ZHuk1h9s49lVe6EQYTPr8",
+	"ZC2FDoGzI6wqIQRGRQe0WqYUf95DkafVTASpAukI75/YA8aF+GF3QSsoXk8iEfLNvNCTQhjDCoHmTCdj",
+	"Wa3J3BFkQYjiuxJe2MFoT2sdV7v2+0J9N2JhIQPA4d+xekudNNDajzA4AhHu1pfFRfTUxcsQpEjvfA0o",
+	"Wsbqgk/KcvM44AZFtkYz2wDCFvqablIXj3RcSjIunXym31UVGdKhCB6QVFCQCD3O9LUQeW/QAtZ3M0Fm",
+	"/AJhwr4esNZPZ80HW/CeswJDVtAf8RS1nNvDdm1mQOvA7+DC8ybKmbAc8yada8cluEqU0uNn4z5uWMys",
+	"ZkA7ZWUUlwHlzvs9E1rFCMopP3z4qJWB3DXvaJMTfr8CwieR0onXHTwxNBvVboLcuw4V0CmL3Yq2TsCn",
+	"/rK6Z45ZTFY3Sqcj4qoqL2g3QM2UNSmmLTiBt8C7bj/UCQZ1Rj183vCmdSfG3Rd/CNalYP1l2L0DStYF",
+	"seFWtr8iM+xVaKTxRrgAeRE826KwR6VB5LE0uTY4hSPGQ2JVzLrnT0/Zo8NHj6KAnAJPvjv47i+lnfxP",
+	"MXibECjh5OL02TM25lmGeb0+vhCEHmHaYWGqSX2QDfj3ftXS3XdVa46Y0mieBY+hf+HC+Xxd1PIRM1yl",
+	"V/p9mXXpLLpDFb5x5nN0DTp18q+XL9C8d/GfP5HmT8ZljCBD27E0rgDHgL1SJGexgivIGevG8Jf5gfev",
+	"YGT+j/LffYW2dUJOP9x/dMwMtM4zaoHkNUNbQ4nj3cP9fUiHAfaoDLfSjCUG52ol2IODR2TErt7tuMSp",
+	"u4yP8TZ/qZXwV7rv/f7+g5bwA+AMboF2Zpfw7TlMZRufGbz8bAyDa5UPt2Ag0ApqB3DaDvcfbfcF5MFJ",
+	"nsE39/cfbPfNS21fOIiQr1w43XIRcKdeantR0tXtiRVI8VvoyDeSMVYZXqqvFVqo1sZTxZTXi6pmkcUs",
+	"k5A/b3XwOBMIFvKCAaOqPUcBExZLBrpzNlQl+CohTPmKN5bPcuGqFY51IeRE1b+mHMmuVCk57OfSUMA9",
+	"amh8qKoZlb0Bc7waxaR4UjugMesS54jgQEfEz5m7iptB1906NUtDS4VrlXzvChKimlhWAYPMV8pBB3wc",
+	"qSZtVlFaFdNZFm0aTaRS2UcPOtFqNH/UHIkQVnVt89WggMPvPj0m4A8et4HHfQPsqgWvqs68ypQ9hwgN",
+	"ZP/5ONq8QFiym2lgjbEQJ5SxrhZaCYxKcsj6YB4E8AqCy4ndmR1xG5eZISW3M1gA6OI+4qLiugwVtBvQ",
+	"k8i+JA27uB8xjD26lhjVKU0J/BC38O84yJd/fXFyOlQl5wQnX3DIEJyIT4UHT38Q83D4i/bEXMf8O3en",
+	"0L0+f15JWrlrLQ6IskWRe33+/Hcch31CqLl9QDlLmSeg5kPqVaRZku8RDbZHbNbMtlAY2H1Q1qRg8STT",
+	"V4C67iOmq0GarHu1CGUaewP2V7yOh+DInzsZ32FiTfW1OqIwALqzEX2NF4YiXJxfl4AMZ9y8Rdw0ZduC",
+	"+F6cnl24ue3Kg76qQLcwj82Bbm5rvq1ANwBb8jRVCcsBNjw3Vf1+luRrQttiJ+fFrEJZ14W0og+uIhd/",
+	"b468amsEh5iaLiI5UFBAlSMX+hqjjd9RVWpCkY4g3n1CwmyOURwWHUsCpgau+kTn4oj549B1wK/QOp2U",
+	"uRGFi5eLbcGVyXVhYUip1DGWztazGSe4Nx+c5RHgptpYgsRFLL1qASLyhkWuYdcazjpcQ6nIM73AYAeD",
+	"lkeP1Hby/PmrX0YXl4+fvfoBAQqP/Z0oMgNps9ZVDwCNHkD3sOcRtA6qPDzBDkepRLdiGrvCBXALShOS",
+	"a8dY0wSzaWUm7aIcH5arTSHMBD7BSK1CGJ1hRoImUGN4gylhEYDSIRBaQI0EJCwMksoyEs4d1hiNNC2E",
+	"MQi9wsF4CjgkrTdhOGefHJtyR9bRMEAa7+eOPijXZ3N9SzpG34i9dPcyUncPEfHZnfkeyBjYWcmRV7jv",
+	"quCw0Sv7zLqIxZAI5RPkEJjNiIzsncdlilFAbDPMWL5o879+won9Bpywd0+WX9htu5bQotYk0equ373Q",
+	"1Z7m+Q1xuM+qh2zY1tv0oZYynzRsJhDJ62qBeoLDCpRYBQkBh7g3BUYsVvMsi10siEFER9cShtnC9+lQ",
+	"AWq0R5sjYZEkywH7CQW8UhMqBFsW9RBvcG5JyqkLa0PlkAuxFkIXCzMtCVYeWxUEK1bMM0pYC8XuQ4YB",
+	"QmsomHaQJpvjblN+e+zyDiWbL+L83XjWfXG5P6Sab9Jv7CrmGT0TPgkJcqduIufsWUG65y3aIQmqA9Qj",
+	"r0GV6rDWrIuoQfXEcp81hQjqZLYM2SPerYK4qRCsGjCPobwbMxCtfz1dHBHPqSAcxaz7cP+w53S6vNBW",
+	"JzrzuKX0m1OsQNHSc4tPH/gvmrQt1n1weHgUnCR1tc6rc6B4D1VFQSV9z/Rqka/SuLJQoB6XaLqgnDpr",
+	"EXLnJvZ3KcxnlhouhbFt3IQ217meBVlpgRKnXKVmyt+K352ceSNtZiukshenZw1gZQ9u9uGnMRmtFOZI",
+	"6DpncWATEnwF8r/E9oxG62y9URbfqOBHY8awYd1KZYbgXoB36VDCS5BHn/BkSlaZCtz/5atXzy9Gl5fP",
+	"Kyl5D0M9SpyKmXKXWU7anAcEOGaxqz1FViTEyx6qchiuAht7SjwKjbrA9MiGs9GIe4nrscFF++MCMSbJ",
+	"iphMRZsf1o20lpoSdn/MMyOCK/RK60xw5XNT7o5xwATbLLxhu/9gDd8ga7isHkVXvsKVPANnze3oSGv5",
+	"yN4HIPyPe2BSuZn0ErVxIJ9uxxtYkbThALoENXf+8D+3F6XQKlo9dXEsPM+9uamYK4UFFXgxQWRxE5P+",
+	"5mADXaVIl4njZigVWPtpeOTVGioqZ+s+A4grSt2Na+mo8V7oZm8wGFCVCByHzy/F4XnGzHTBlLZD5cgD",
+	"43kfkHiFLLwEEa/XKsGAPMI4pDoW3ilBETaH+/veLu7rlLhqRBV+jKV6eTKt7mOdR7sKE2Rrh24pz5oC",
+	"gNzqEKa3NIQPhFidsyQfhGoS8VGJq6R1FjmArIilTrY9dsIdNhpWz6N4upoTxy511hkJl6oO+/TYRSju",
+	"QlVFveFxqMoyFEiqjU4BnmW126dzZ7ovtA7dfSFsRzeCc1zaddfPPePrsvxxDX2DEiocW61oK935yRat",
+	"AqlOxRoBlABc79HxAaEwF+vqxiVc0ZvU7KBZ1qMu75LSoYc2IYuYGw6QBbAAy6EuzZdzjtN6VX3TrtZZ",
+	"dd/wneWt20t4Tq5WKdpBF8O6n1bfvustqHbWth3Vd/BqywuZCIN1MXCGX2hXMHIW70lfr02xVLviUohA",
+	"wRJt7BYb9AH/65FcW90d8FILFlVdqvLNbStZHe7vbyFZ3S0lrIX/HnwjLo9Xyg14zZ57HJFWjvqyNWbq",
+	"mMW/xWwGpnFhHPhSwo3oS2WEMhKAJ7NFM089891u0JwvsUDiNOCdYDcBvbFNj/7t0+AwvqUoLLeQm2Ow",
+	"/EZ/o2hjeUkwnpTDo2rwVVMEjVujrzV+xg3vy0TP+LVp4XdYo51e+Ub8S19/SEsoP5AHumwg6SX+vEU4",
+	"i/GapHFVRzwmZxX4DjzMbXErNz4nf0AH3Dp0wFraaA9CKbfwrm+cNQUXviFu8Xkj4Tds6qeFoDSFVtzO",
+	"ib6zK++LhFVsoF8fVPG7puOvLORh48GYNxnR6ftMjC1WwSYUHQOlwiovkorO7ZRZjZdfhLUlJcHEsQ8f",
+	"G1B0zkWe8eRrPzxulF/Z8SloVH+cnzuCmsDV3VJ29OJgq27/QiMwZiKUhWhAKhWBmv4AdXsjeIHKvZXW",
+	"Q5z7WtCOmAzrjufgdxHvba9Z17/ww7hj4PKm1oyv2rIdcbuhhkoqUUNQFJX3GEtFJSdoZXSoZvyHUSIs",
+	"4zaJYfjit2qUMCVl+1MYHm0ySrg1+lqNEm54X8Yo4ddmjVHCrfMf0EdfyopxYXlhS+918xFYuoiw1Nba",
+	"Sltu5y99Taa7ZlGuo1bnMvz6NeBS0kgoux78pes5z/Kyr9qOmsw/N+ZIf5h/bt3847YuFOjxwkXbTbPh",
+	"PH2Gk7Sh7twf9qAmZIR1vPMu7EG3c8TvTNr4IvagDfRbJtn8ngWOLwqdGDFQM+W7KobiTmIFRpQGFtka",
+	"G5SlpSf7auErLwxYTGkrMdtjMafS113XGpOp6TGTFDrLHPIXe6sAbiS8oIZKSKzdFSASj1lMRb9iVJOl",
+	"QtwH1HpaA8pLBr+FkoxFiprDxDvcJJ2oI9R8BqtGf8FCdN5srTUXOhNb68xu5Oc6E00a8ytINPR7w3SW",
+	"+oo7GDvkfmjTmWljPq2CWX0AAAGzwwCQHHbt/5tCcaH5b1bVS/PG7/9CvrdZ4PqkRLtGmA/q8KsF+aDh",
+	"fSGID7c262uMhKP8h2r/iecgzwWhWQWa3PYS3lbBv8D37l6qo35a6YZbaaxM/lWY2rx9Nz8luadOAmUO",
+	"w1YxhWt9Bj4D4duHSvMz2XzRliAzv2Oq9ABrOFnxXiRzi4FL6A1elf0/PQFtlUa3s0Pqz2SG1NkWlfsD",
+	"JhHrilluHYya0gpKZRo246no/QsQTRXpEXeyYjBbA893I4mtKfLAeWEps5AQ4MPO+GS0GDEQRDpyg42p",
+	"ojSbzUH5JA238FipJbQgYs6xLiiYunCAfQh8RyU1EfqupcBkBNSAeqi0TLzHTEfK2+sN2BOeQJadHxSu",
+	"mh+SNCz+QKOBoP+9D/ArBlp/jOlAurQ/eue4HDuGFypN7QwVlKVZ6oGSQtBkrcdoyXQQDC5vmJ24mjW+",
+	"dY/JZafVRW1Qmt0mrBzUOzNOVc7oZzdOrecPHjjSr9bvlwOcTrFkqf0ERuDvg4VKWuUTl0/q0JB0Y4FW",
+	"E/muTFSaF2Akrhw8wh14O1DEpEIQTWmHCq03R2yeG1FYwxJeFFTWK5kXBZb9vIIeIjoaeC/yAgYyuzJW",
+	"K0B6uoA9Z7ES7+3IdeGqepi3lCl8HEChQwV66GIsgFQsh47LosliIpUCgHh24l+uWWrEUIXeWSGArsk7",
+	"QWUqHhzsHzFYUeqaGjZJAebclvoVFAm2Of9jujRLlJAwzFS8k3pucF/arDf0TVvcxcODw08w39xp/MRC",
+	"JWctCm8pKBJ9fmYp8WCLfn7SStxSqKBhRioMeAp7GZQXOMHhPK+v27gCFu3uCRMxq98Kl6SeaGN9iuWU",
+	"Z+O+zoViry9P2bVUKdRg/BUoG77pQQltNz/CEbq/z1LAMHIQSLHVceRqMVRL/Cp9fRyqSD/Yp496EZsU",
+	"ep4jgMlQpRyqIWMWny7YydkzqGnsgvmdS5r9BO+bcMZx+sgl9Exa8K+y+CRJRA6jE+/tXmLexR4wmG7X",
+	"CbXADTu9+E8qS/xWLFiis/lMYWVnrOvu+Bi+PbpaxL2WA/36RtYr/OppoWfbqGr48qXutJmt/RhbDOMp",
+	"X1QM4/SXT4/juRy9FYsWG3mDQdkTEArdQDQh9wIZlDTVAMjbrkR8R2wH1/cckRrwMHrCqbewPKJVmYRi",
+	"FeBEEY19o9Fd7kw5xlDhPPjDEuvZE++g/XbnkxJO3M5FAazb+sKxcJE6aqorA6moI9ZvPtJ4M/gDjVe1",
+	"vsb+cHBUgvVvF69espnAyquUs+kgUhxaWaGvI5wwyvOvL1iqs4wXJmKkckLNf0Lf4FdGKOvAJ33NSSc8",
+	"0CUNFzcNyiLed8Hficygywx+jv/efyne2/6pu9o9DCZxTWl8Dw5wHIsLrvOhIf0+oX34pu1F5UScuejG",
+	"Z7GUFog+lyiq7syubUfzJRp29J7xe42kgCRH4iDrtmwbHiWtiALpXYMhw2vm800yjoAX7S+JJt5RL3Dz",
+	"oXMleCGKkzlIpr++wVsn13n1b57Ln8UiPIGaOL5GRqPcHAwM3NK/HV5DqhMEr+lEHaxe09lDanYjXG7p",
+	"uXwnlDAmYoXgqaR/QnMyEWw50QLbhyNQcLr5PASAsLwBrOkkoRraXgqL4NLEen7QmBN8TKUd2LGGdl4b",
+	"Uas8UA5HEN4P1Edg3QIsNTG+F/eqrcKTFiypFbVvsHKFm4ZPT2nRvX5IaL01LbHqfAgt+i/aBkMaKepw",
+	"uK0ABQwSxziTSrAkkxiRD9KIFXm1XZCVN0ywUqnfROyq0NfoTYLrgTNbCIE3SUWqcW3jBw2NE85KH44Q",
+	"t4hBvHTrGSohgaB9pxmfp6LSKrzbMuJW7BHWpT4r4C89TweyYEkzcsdgCanCbFoo0B/qskGliTk5KhtI",
+	"lD7g2QL2nCI5y+Iba4jTf7JpWBWDiCc4gHHzyG4EBAIXKz4gqJAlY0l1KZIcjOf//wEA",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

@@ -185,6 +185,7 @@ type RefreshFamily struct {
 	RevokedReason *string
 	AuthTime      time.Time
 	Amr           []string
+	DpopJkt       *string
 }
 
 type RefreshToken struct {

@@ -14,7 +14,7 @@ import (
 
 const createRefreshFamily = `-- name: CreateRefreshFamily :one
 INSERT INTO refresh_families (user_id, audience, created_at) VALUES ($1, $2, $3)
-RETURNING id, user_id, audience, created_at, revoked_at, revoked_reason, auth_time, amr
+RETURNING id, user_id, audience, created_at, revoked_at, revoked_reason, auth_time, amr, dpop_jkt
 `
 
 type CreateRefreshFamilyParams struct {
@@ -35,6 +35,7 @@ func (q *Queries) CreateRefreshFamily(ctx context.Context, arg CreateRefreshFami
 		&i.RevokedReason,
 		&i.AuthTime,
 		&i.Amr,
+		&i.DpopJkt,
 	)
 	return i, err
 }
@@ -50,7 +51,7 @@ func (q *Queries) ForgetChildSecret(ctx context.Context, childID *uuid.UUID) err
 }
 
 const getRefreshFamily = `-- name: GetRefreshFamily :one
-SELECT id, user_id, audience, created_at, revoked_at, revoked_reason, auth_time, amr FROM refresh_families WHERE id = $1
+SELECT id, user_id, audience, created_at, revoked_at, revoked_reason, auth_time, amr, dpop_jkt FROM refresh_families WHERE id = $1
 `
 
 func (q *Queries) GetRefreshFamily(ctx context.Context, id uuid.UUID) (RefreshFamily, error) {
@@ -65,6 +66,7 @@ func (q *Queries) GetRefreshFamily(ctx context.Context, id uuid.UUID) (RefreshFa
 		&i.RevokedReason,
 		&i.AuthTime,
 		&i.Amr,
+		&i.DpopJkt,
 	)
 	return i, err
 }

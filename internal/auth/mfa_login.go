@@ -125,6 +125,7 @@ func (a *Accounts) Reauthenticated(ctx context.Context, p Principal, method stri
 		user     User
 		audience string
 		secret   string
+		bound    *string
 	)
 	err := a.store.InTx(ctx, func(q *db.Queries) error {
 		tok, err := q.LockCurrentRefreshToken(ctx, p.FamilyID)
@@ -137,6 +138,10 @@ func (a *Accounts) Reauthenticated(ctx context.Context, p Principal, method stri
 			return errRevoked
 		}
 		audience = tok.Audience
+		// The new pair keeps the family's DPoP binding (or its absence), whatever this request sent.
+		if bound, err = q.RefreshFamilyDPoPKey(ctx, p.FamilyID); err != nil {
+			return err
+		}
 		if secret, err = a.rotate(ctx, q, db.LockRefreshTokenRow(tok), now); err != nil {
 			return err
 		}
@@ -157,7 +162,11 @@ func (a *Accounts) Reauthenticated(ctx context.Context, p Principal, method stri
 	if err != nil {
 		return TokenPair{}, err
 	}
-	return a.pair(ctx, user, p.FamilyID, audience, secret, in)
+	jkt := ""
+	if bound != nil {
+		jkt = *bound
+	}
+	return a.pair(WithDPoPThumbprint(ctx, jkt), user, p.FamilyID, audience, secret, in)
 }
 
 var errNotASession = apperr.New(apperr.Invalid, "not_a_session", "API keys have no session; sign in with a password")

@@ -633,12 +633,14 @@ public struct APIProfileUpdate: Codable {
 /// for `POST /v1/auth/mfa/challenge` and the methods that can complete it.
 // MARK: - APILoginResult
 public struct APILoginResult: Codable {
-    /// An RS256 JWT; send as `Authorization: Bearer`.
+    /// An RS256 JWT; send as `Authorization: Bearer`, or as `Authorization: DPoP` with a proof
+    /// when `token_type` is `DPoP`.
     public let accessToken: String?
     /// Seconds until the access token expires.
     public let expiresIn: Int
     /// Single use; exchange at /v1/auth/refresh.
     public let refreshToken: String?
+    /// `DPoP` when the sign-in presented a DPoP proof: the tokens are bound to its key.
     public let tokenType: APITokenType?
     public let user: APIUser?
     public let methods: [APIMFAMethod]?
