@@ -298,7 +298,8 @@ func TestStepUp(t *testing.T) {
 	resp, raw = s.Do(t, http.MethodPost, "/v1/auth/reauthenticate", `{"password":"not it"}`, refreshed.Bearer())
 	wantProblem(t, resp, raw, http.StatusForbidden, "invalid_password")
 	resp, raw = s.Do(t, http.MethodPost, "/v1/auth/reauthenticate", `{"passkey":{"ceremony_id":"x","credential":{}}}`, refreshed.Bearer())
-	if p := decodeProblem(t, resp, raw, http.StatusUnprocessableEntity); p.Code != "passkey_unavailable" {
+	// The passkey branch (internal/httpapi/passkeys.go): a ceremony never begun is refused.
+	if p := decodeProblem(t, resp, raw, http.StatusUnauthorized); p.Code != "passkey_rejected" {
 		t.Errorf("passkey branch: %s", raw)
 	}
 	resp, raw = s.Do(t, http.MethodPost, "/v1/auth/reauthenticate", `{"password":"x","totp_code":"123456"}`, refreshed.Bearer())
