@@ -15,7 +15,7 @@ type DPoP struct {
 	// this service, e.g. https://api.example.com behind a TLS-terminating proxy. A proof's htu is
 	// compared with it plus the request path. Empty: the request's own scheme (TLS or not) and
 	// Host header, right only without a proxy in front.
-	PublicBaseURL string
+	PublicBaseURL string `secret:"none"`
 }
 
 // dpop reads the DPoP settings.
