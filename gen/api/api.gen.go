@@ -2514,6 +2514,14 @@ type LoginParams struct {
 	DPoP *DPoPProof `json:"DPoP,omitempty"`
 }
 
+// CompleteMFAChallengeParams defines parameters for CompleteMFAChallenge.
+type CompleteMFAChallengeParams struct {
+	// DPoP A DPoP proof JWT (RFC 9449; see the `dpopAuth` scheme) without `ath`. When present, the
+	// issued tokens are bound to its key: `token_type: DPoP`. Refreshing a bound session needs a
+	// proof of the same key. An invalid, stale or replayed proof is a 401 `invalid_dpop_proof`.
+	DPoP *DPoPProof `json:"DPoP,omitempty"`
+}
+
 // ListPasskeysParams defines parameters for ListPasskeys.
 type ListPasskeysParams struct {
 	// Limit Page size.
@@ -2521,6 +2529,14 @@ type ListPasskeysParams struct {
 
 	// Cursor The `next_cursor` of the previous page; opaque.
 	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
+}
+
+// FinishPasskeyLoginParams defines parameters for FinishPasskeyLogin.
+type FinishPasskeyLoginParams struct {
+	// DPoP A DPoP proof JWT (RFC 9449; see the `dpopAuth` scheme) without `ath`. When present, the
+	// issued tokens are bound to its key: `token_type: DPoP`. Refreshing a bound session needs a
+	// proof of the same key. An invalid, stale or replayed proof is a 401 `invalid_dpop_proof`.
+	DPoP *DPoPProof `json:"DPoP,omitempty"`
 }
 
 // RefreshTokensParams defines parameters for RefreshTokens.
@@ -3545,7 +3561,7 @@ type ClientInterface interface {
 	// Takes any type of body and a specified content type.
 	//
 	// Corresponds with POST /v1/auth/mfa/challenge (the `CompleteMFAChallenge` operationId).
-	CompleteMFAChallengeWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+	CompleteMFAChallengeWithBody(ctx context.Context, params *CompleteMFAChallengeParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// CompleteMFAChallenge Complete a sign-in with its second factor
 	//
@@ -3560,7 +3576,7 @@ type ClientInterface interface {
 	// Takes a body of the `application/json` content type.
 	//
 	// Corresponds with POST /v1/auth/mfa/challenge (the `CompleteMFAChallenge` operationId).
-	CompleteMFAChallenge(ctx context.Context, body CompleteMFAChallengeJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+	CompleteMFAChallenge(ctx context.Context, params *CompleteMFAChallengeParams, body CompleteMFAChallengeJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// RegenerateRecoveryCodes Replace the recovery codes
 	//
@@ -3663,7 +3679,7 @@ type ClientInterface interface {
 	// Takes any type of body and a specified content type.
 	//
 	// Corresponds with POST /v1/auth/passkeys/login/finish (the `FinishPasskeyLogin` operationId).
-	FinishPasskeyLoginWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+	FinishPasskeyLoginWithBody(ctx context.Context, params *FinishPasskeyLoginParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// FinishPasskeyLogin Sign in with a passkey
 	//
@@ -3679,7 +3695,7 @@ type ClientInterface interface {
 	// Takes a body of the `application/json` content type.
 	//
 	// Corresponds with POST /v1/auth/passkeys/login/finish (the `FinishPasskeyLogin` operationId).
-	FinishPasskeyLogin(ctx context.Context, body FinishPasskeyLoginJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+	FinishPasskeyLogin(ctx context.Context, params *FinishPasskeyLoginParams, body FinishPasskeyLoginJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// BeginPasskeyRegistration Start registering a passkey
 	//
@@ -5084,8 +5100,8 @@ func (c *Client) Logout(ctx context.Context, reqEditors ...RequestEditorFn) (*ht
 // Takes any type of body and a specified content type.
 //
 // Corresponds with POST /v1/auth/mfa/challenge (the `CompleteMFAChallenge` operationId).
-func (c *Client) CompleteMFAChallengeWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewCompleteMFAChallengeRequestWithBody(c.Server, contentType, body)
+func (c *Client) CompleteMFAChallengeWithBody(ctx context.Context, params *CompleteMFAChallengeParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCompleteMFAChallengeRequestWithBody(c.Server, params, contentType, body)
 	if err != nil {
 		return nil, err
 	}
@@ -5109,8 +5125,8 @@ func (c *Client) CompleteMFAChallengeWithBody(ctx context.Context, contentType s
 // Takes a body of the `application/json` content type.
 //
 // Corresponds with POST /v1/auth/mfa/challenge (the `CompleteMFAChallenge` operationId).
-func (c *Client) CompleteMFAChallenge(ctx context.Context, body CompleteMFAChallengeJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewCompleteMFAChallengeRequest(c.Server, body)
+func (c *Client) CompleteMFAChallenge(ctx context.Context, params *CompleteMFAChallengeParams, body CompleteMFAChallengeJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCompleteMFAChallengeRequest(c.Server, params, body)
 	if err != nil {
 		return nil, err
 	}
@@ -5302,8 +5318,8 @@ func (c *Client) BeginPasskeyLogin(ctx context.Context, body BeginPasskeyLoginJS
 // Takes any type of body and a specified content type.
 //
 // Corresponds with POST /v1/auth/passkeys/login/finish (the `FinishPasskeyLogin` operationId).
-func (c *Client) FinishPasskeyLoginWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewFinishPasskeyLoginRequestWithBody(c.Server, contentType, body)
+func (c *Client) FinishPasskeyLoginWithBody(ctx context.Context, params *FinishPasskeyLoginParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewFinishPasskeyLoginRequestWithBody(c.Server, params, contentType, body)
 	if err != nil {
 		return nil, err
 	}
@@ -5328,8 +5344,8 @@ func (c *Client) FinishPasskeyLoginWithBody(ctx context.Context, contentType str
 // Takes a body of the `application/json` content type.
 //
 // Corresponds with POST /v1/auth/passkeys/login/finish (the `FinishPasskeyLogin` operationId).
-func (c *Client) FinishPasskeyLogin(ctx context.Context, body FinishPasskeyLoginJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewFinishPasskeyLoginRequest(c.Server, body)
+func (c *Client) FinishPasskeyLogin(ctx context.Context, params *FinishPasskeyLoginParams, body FinishPasskeyLoginJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewFinishPasskeyLoginRequest(c.Server, params, body)
 	if err != nil {
 		return nil, err
 	}
@@ -8073,18 +8089,18 @@ func NewLogoutRequest(server string) (*http.Request, error) {
 }
 
 // NewCompleteMFAChallengeRequest calls the generic CompleteMFAChallenge builder with application/json body
-func NewCompleteMFAChallengeRequest(server string, body CompleteMFAChallengeJSONRequestBody) (*http.Request, error) {
+func NewCompleteMFAChallengeRequest(server string, params *CompleteMFAChallengeParams, body CompleteMFAChallengeJSONRequestBody) (*http.Request, error) {
 	var bodyReader io.Reader
 	buf, err := json.Marshal(body)
 	if err != nil {
 		return nil, err
 	}
 	bodyReader = bytes.NewReader(buf)
-	return NewCompleteMFAChallengeRequestWithBody(server, "application/json", bodyReader)
+	return NewCompleteMFAChallengeRequestWithBody(server, params, "application/json", bodyReader)
 }
 
 // NewCompleteMFAChallengeRequestWithBody constructs an http.Request for the CompleteMFAChallenge method, with any body, and a specified content type
-func NewCompleteMFAChallengeRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
+func NewCompleteMFAChallengeRequestWithBody(server string, params *CompleteMFAChallengeParams, contentType string, body io.Reader) (*http.Request, error) {
 	var err error
 
 	serverURL, err := url.Parse(server)
@@ -8108,6 +8124,21 @@ func NewCompleteMFAChallengeRequestWithBody(server string, contentType string, b
 	}
 
 	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.DPoP != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "DPoP", *params.DPoP, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("DPoP", headerParam0)
+		}
+
+	}
 
 	return req, nil
 }
@@ -8340,18 +8371,18 @@ func NewBeginPasskeyLoginRequestWithBody(server string, contentType string, body
 }
 
 // NewFinishPasskeyLoginRequest calls the generic FinishPasskeyLogin builder with application/json body
-func NewFinishPasskeyLoginRequest(server string, body FinishPasskeyLoginJSONRequestBody) (*http.Request, error) {
+func NewFinishPasskeyLoginRequest(server string, params *FinishPasskeyLoginParams, body FinishPasskeyLoginJSONRequestBody) (*http.Request, error) {
 	var bodyReader io.Reader
 	buf, err := json.Marshal(body)
 	if err != nil {
 		return nil, err
 	}
 	bodyReader = bytes.NewReader(buf)
-	return NewFinishPasskeyLoginRequestWithBody(server, "application/json", bodyReader)
+	return NewFinishPasskeyLoginRequestWithBody(server, params, "application/json", bodyReader)
 }
 
 // NewFinishPasskeyLoginRequestWithBody constructs an http.Request for the FinishPasskeyLogin method, with any body, and a specified content type
-func NewFinishPasskeyLoginRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
+func NewFinishPasskeyLoginRequestWithBody(server string, params *FinishPasskeyLoginParams, contentType string, body io.Reader) (*http.Request, error) {
 	var err error
 
 	serverURL, err := url.Parse(server)
@@ -8375,6 +8406,21 @@ func NewFinishPasskeyLoginRequestWithBody(server string, contentType string, bod
 	}
 
 	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.DPoP != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "DPoP", *params.DPoP, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("DPoP", headerParam0)
+		}
+
+	}
 
 	return req, nil
 }
@@ -11641,7 +11687,7 @@ type ClientWithResponsesInterface interface {
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /v1/auth/mfa/challenge (the `CompleteMFAChallenge` operationId).
-	CompleteMFAChallengeWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CompleteMFAChallengeResponse, error)
+	CompleteMFAChallengeWithBodyWithResponse(ctx context.Context, params *CompleteMFAChallengeParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CompleteMFAChallengeResponse, error)
 
 	// CompleteMFAChallengeWithResponse Complete a sign-in with its second factor
 	//
@@ -11656,7 +11702,7 @@ type ClientWithResponsesInterface interface {
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /v1/auth/mfa/challenge (the `CompleteMFAChallenge` operationId).
-	CompleteMFAChallengeWithResponse(ctx context.Context, body CompleteMFAChallengeJSONRequestBody, reqEditors ...RequestEditorFn) (*CompleteMFAChallengeResponse, error)
+	CompleteMFAChallengeWithResponse(ctx context.Context, params *CompleteMFAChallengeParams, body CompleteMFAChallengeJSONRequestBody, reqEditors ...RequestEditorFn) (*CompleteMFAChallengeResponse, error)
 
 	// RegenerateRecoveryCodesWithResponse Replace the recovery codes
 	//
@@ -11767,7 +11813,7 @@ type ClientWithResponsesInterface interface {
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /v1/auth/passkeys/login/finish (the `FinishPasskeyLogin` operationId).
-	FinishPasskeyLoginWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*FinishPasskeyLoginResponse, error)
+	FinishPasskeyLoginWithBodyWithResponse(ctx context.Context, params *FinishPasskeyLoginParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*FinishPasskeyLoginResponse, error)
 
 	// FinishPasskeyLoginWithResponse Sign in with a passkey
 	//
@@ -11783,7 +11829,7 @@ type ClientWithResponsesInterface interface {
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /v1/auth/passkeys/login/finish (the `FinishPasskeyLogin` operationId).
-	FinishPasskeyLoginWithResponse(ctx context.Context, body FinishPasskeyLoginJSONRequestBody, reqEditors ...RequestEditorFn) (*FinishPasskeyLoginResponse, error)
+	FinishPasskeyLoginWithResponse(ctx context.Context, params *FinishPasskeyLoginParams, body FinishPasskeyLoginJSONRequestBody, reqEditors ...RequestEditorFn) (*FinishPasskeyLoginResponse, error)
 
 	// BeginPasskeyRegistrationWithResponse Start registering a passkey
 	//
@@ -19458,8 +19504,8 @@ func (c *ClientWithResponses) LogoutWithResponse(ctx context.Context, reqEditors
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /v1/auth/mfa/challenge (the `CompleteMFAChallenge` operationId).
-func (c *ClientWithResponses) CompleteMFAChallengeWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CompleteMFAChallengeResponse, error) {
-	rsp, err := c.CompleteMFAChallengeWithBody(ctx, contentType, body, reqEditors...)
+func (c *ClientWithResponses) CompleteMFAChallengeWithBodyWithResponse(ctx context.Context, params *CompleteMFAChallengeParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CompleteMFAChallengeResponse, error) {
+	rsp, err := c.CompleteMFAChallengeWithBody(ctx, params, contentType, body, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -19479,8 +19525,8 @@ func (c *ClientWithResponses) CompleteMFAChallengeWithBodyWithResponse(ctx conte
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /v1/auth/mfa/challenge (the `CompleteMFAChallenge` operationId).
-func (c *ClientWithResponses) CompleteMFAChallengeWithResponse(ctx context.Context, body CompleteMFAChallengeJSONRequestBody, reqEditors ...RequestEditorFn) (*CompleteMFAChallengeResponse, error) {
-	rsp, err := c.CompleteMFAChallenge(ctx, body, reqEditors...)
+func (c *ClientWithResponses) CompleteMFAChallengeWithResponse(ctx context.Context, params *CompleteMFAChallengeParams, body CompleteMFAChallengeJSONRequestBody, reqEditors ...RequestEditorFn) (*CompleteMFAChallengeResponse, error) {
+	rsp, err := c.CompleteMFAChallenge(ctx, params, body, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -19644,8 +19690,8 @@ func (c *ClientWithResponses) BeginPasskeyLoginWithResponse(ctx context.Context,
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /v1/auth/passkeys/login/finish (the `FinishPasskeyLogin` operationId).
-func (c *ClientWithResponses) FinishPasskeyLoginWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*FinishPasskeyLoginResponse, error) {
-	rsp, err := c.FinishPasskeyLoginWithBody(ctx, contentType, body, reqEditors...)
+func (c *ClientWithResponses) FinishPasskeyLoginWithBodyWithResponse(ctx context.Context, params *FinishPasskeyLoginParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*FinishPasskeyLoginResponse, error) {
+	rsp, err := c.FinishPasskeyLoginWithBody(ctx, params, contentType, body, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -19666,8 +19712,8 @@ func (c *ClientWithResponses) FinishPasskeyLoginWithBodyWithResponse(ctx context
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /v1/auth/passkeys/login/finish (the `FinishPasskeyLogin` operationId).
-func (c *ClientWithResponses) FinishPasskeyLoginWithResponse(ctx context.Context, body FinishPasskeyLoginJSONRequestBody, reqEditors ...RequestEditorFn) (*FinishPasskeyLoginResponse, error) {
-	rsp, err := c.FinishPasskeyLogin(ctx, body, reqEditors...)
+func (c *ClientWithResponses) FinishPasskeyLoginWithResponse(ctx context.Context, params *FinishPasskeyLoginParams, body FinishPasskeyLoginJSONRequestBody, reqEditors ...RequestEditorFn) (*FinishPasskeyLoginResponse, error) {
+	rsp, err := c.FinishPasskeyLogin(ctx, params, body, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -26678,7 +26724,7 @@ type ServerInterface interface {
 	Logout(ctx echo.Context) error
 	// CompleteMFAChallenge Complete a sign-in with its second factor
 	// (POST /v1/auth/mfa/challenge)
-	CompleteMFAChallenge(ctx echo.Context) error
+	CompleteMFAChallenge(ctx echo.Context, params CompleteMFAChallengeParams) error
 	// RegenerateRecoveryCodes Replace the recovery codes
 	// (POST /v1/auth/mfa/recovery-codes)
 	RegenerateRecoveryCodes(ctx echo.Context) error
@@ -26699,7 +26745,7 @@ type ServerInterface interface {
 	BeginPasskeyLogin(ctx echo.Context) error
 	// FinishPasskeyLogin Sign in with a passkey
 	// (POST /v1/auth/passkeys/login/finish)
-	FinishPasskeyLogin(ctx echo.Context) error
+	FinishPasskeyLogin(ctx echo.Context, params FinishPasskeyLoginParams) error
 	// BeginPasskeyRegistration Start registering a passkey
 	// (POST /v1/auth/passkeys/register/begin)
 	BeginPasskeyRegistration(ctx echo.Context) error
@@ -27334,8 +27380,28 @@ func (w *ServerInterfaceWrapper) Logout(ctx echo.Context) error {
 func (w *ServerInterfaceWrapper) CompleteMFAChallenge(ctx echo.Context) error {
 	var err error
 
+	// Parameter object where we will unmarshal all parameters from the context
+	var params CompleteMFAChallengeParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "DPoP" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("DPoP")]; found {
+		var DPoP DPoPProof
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for DPoP, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "DPoP", valueList[0], &DPoP, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter DPoP: %s", err))
+		}
+
+		params.DPoP = &DPoP
+	}
+
 	// Invoke the callback with all the unmarshaled arguments
-	err = w.Handler.CompleteMFAChallenge(ctx)
+	err = w.Handler.CompleteMFAChallenge(ctx, params)
 	return err
 }
 
@@ -27413,8 +27479,28 @@ func (w *ServerInterfaceWrapper) BeginPasskeyLogin(ctx echo.Context) error {
 func (w *ServerInterfaceWrapper) FinishPasskeyLogin(ctx echo.Context) error {
 	var err error
 
+	// Parameter object where we will unmarshal all parameters from the context
+	var params FinishPasskeyLoginParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "DPoP" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("DPoP")]; found {
+		var DPoP DPoPProof
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for DPoP, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "DPoP", valueList[0], &DPoP, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter DPoP: %s", err))
+		}
+
+		params.DPoP = &DPoP
+	}
+
 	// Invoke the callback with all the unmarshaled arguments
-	err = w.Handler.FinishPasskeyLogin(ctx)
+	err = w.Handler.FinishPasskeyLogin(ctx, params)
 	return err
 }
 
@@ -30745,7 +30831,8 @@ func (response LogoutdefaultApplicationProblemPlusJSONResponse) VisitLogoutRespo
 }
 
 type CompleteMFAChallengeRequestObject struct {
-	Body *CompleteMFAChallengeJSONRequestBody
+	Params CompleteMFAChallengeParams
+	Body   *CompleteMFAChallengeJSONRequestBody
 }
 
 type CompleteMFAChallengeResponseObject interface {
@@ -31390,7 +31477,8 @@ func (response BeginPasskeyLogindefaultApplicationProblemPlusJSONResponse) Visit
 }
 
 type FinishPasskeyLoginRequestObject struct {
-	Body *FinishPasskeyLoginJSONRequestBody
+	Params FinishPasskeyLoginParams
+	Body   *FinishPasskeyLoginJSONRequestBody
 }
 
 type FinishPasskeyLoginResponseObject interface {
@@ -38124,8 +38212,10 @@ func (sh *strictHandler) Logout(ctx echo.Context) error {
 }
 
 // CompleteMFAChallenge operation middleware
-func (sh *strictHandler) CompleteMFAChallenge(ctx echo.Context) error {
+func (sh *strictHandler) CompleteMFAChallenge(ctx echo.Context, params CompleteMFAChallengeParams) error {
 	var request CompleteMFAChallengeRequestObject
+
+	request.Params = params
 
 	var body CompleteMFAChallengeJSONRequestBody
 	var err error
@@ -38359,8 +38449,10 @@ func (sh *strictHandler) BeginPasskeyLogin(ctx echo.Context) error {
 }
 
 // FinishPasskeyLogin operation middleware
-func (sh *strictHandler) FinishPasskeyLogin(ctx echo.Context) error {
+func (sh *strictHandler) FinishPasskeyLogin(ctx echo.Context, params FinishPasskeyLoginParams) error {
 	var request FinishPasskeyLoginRequestObject
+
+	request.Params = params
 
 	var body FinishPasskeyLoginJSONRequestBody
 	var err error
@@ -40627,197 +40719,198 @@ var swaggerSpec = []string{
 	"Nhf1BeWy67kd3HijP+kKxC2i0a7RXWsstX1pn7z34bmE4VOycjSAhhvPM+9lqCFCEQ2JTkPVdFUQaiPi",
 	"lGQLRpUbGQ9yKnJ74HgOg26uHIxUhfnDZQj2VMHmZs6zCk8BpERRwV2TapLBW8IBwkCma7hEj5AqIm89",
 	"R9pWCHkwVFX4syAnlwtSka9hPKuvwmOHlUmjMRaNwHM0gjloBOkt96Z3A8kb1HWShIeqImNzh+m1WVZm",
-	"J0vLCifDeDDM83BMvXIfwMs8ZlmjtO1u+RdPT04Dxd3NJVrtYieJ+zaTcuz0kuJ9Ntx2f1xhX+QK8+TI",
-	"eOBaVUMVyB1jzNi7vQsMmK0/V1hd2qy7zCg85WAf7Um142hYlzzRcCB7PuZZ8CKTosA36hfagL0UIgW3",
-	"X0XK76JvChgX+NRcWdmYTBPX0oheMBcmQtkKZw9aEyKrnhBzAkSquZ0O/DiRzZlRIXyGcdxrtPuF38/d",
-	"hwB2a+42NbfaUYs5b92SZwvEhu59Xef2c/t3bsVSR47e6jLvqKXDibLa5uvcMI/xuWmqfKm8xak2CMwy",
-	"8giPpXm7RvlHQ7UOkzEcF8SYvBLuFCGMYXA9kxccAq6EKeWcoaIbF2/ldYCN7APMHA/ax5h1dVERxKKl",
-	"+xukIq/Dg9eAWIDA6qJweB1j0AXLBfI0b13bfzBgS0ccWAalVLUc6sf0I3SxlaiMY3HQ0sunDiGmtRKD",
-	"b9AefTkvlOO1zbMDS+94C4qPNtwRvOJyYF0qwdoL7ohKKdgYYdm7F389OYjYI5YCApyJ2P19Znre91QD",
-	"yF8pD4tSNNINwkmg7OpphgRUOAEIcoqSbKMNByvSErBVTK6uYoYnQKfi2FEl6mHgmyI/UoJHxHVUOpJO",
-	"KhYBrGiBy42wL4go4e1apVfV3Xnu93Dv0cRCKM9QOXeXETzzUi7hoj45PX9yCSE5ZMZauhUaTwvNqPmw",
-	"UIXf5rNye0EPS7WE22Bz6sv7rd1vq07jz3mnXWAoc4V4G4ypm3XxytFYZ3y28l3A8PO7Vj+2XTiH0jDt",
-	"Knoofd1zpVCCYFnnRtFQlVIl3oFega0WQ0BSp5NOnl7U07MUYwC5KtNq/VdD1f0//78HwYYHvIbxgvDV",
-	"l8s2lMozWnWd/7iqSFedU/D8FhxT/s4cDNVLHVaz5HH+IjxG+2Odr8Dk+Rqu0nDg/xM3Nxz421d+Q1X0",
-	"z6zxbhSsA0UeN930X7l8/bWGZ99N0nE9kutLOPBIKkBCKWVVPI8+QAWlZ6Cd9VzVA8puFxBeKdlTYjL/",
-	"Iq7AnKOqwPa95YzHpnDwM9/3Nx0P7maxOSDcr9g3Gv6dl7u1BT2RTXvvSqz1E792LpFMGHNUyznSeQlY",
-	"Hyv+Tk7g3h5USGwwEbbbwxhnCHGAQgWn5a+xx8Rf9teOx5ifRfnkyGLRsBzIGU3kKMv+8uRHKBnxcnQO",
-	"wOTO/g4tJqIQM62oaHawikcVq3lvwBrNwEO10Q78I6yYpynnhb2Le7DaBfYJxPvx7s/JqVu81jRHmmsg",
-	"gIZF/9avvq/AQYnSuMMkD57KEBHQqHRvsN4uHfyxVNJM208+ynnS252MEYUvwoEQzxT/7g7zwGoIJOn2",
-	"4h4pvcbWSaJr8lCHCjMdeJZF7HrKLcrgcNhdSoAL0XCDBa4WEKXpF13ICVVByhawNjkvrIs8JsSVoUL9",
-	"w50Bly7h9Odmz9p5HSjngMWu+1Eh/on1BaAMm5PTqUwBqMb+Jecc9KEuvSPy7qG/reaD88I3dlauDR+q",
-	"oCuEhQa/WdAlaMacXXFyUXI7L0RU6YaQgTJhy3s/co6BoSL7AiZppBIL1TCJKSEGsvlBdVEirXPh4/qf",
-	"DssbixYpTUoKFWDIdWHZvodCl853zgsR9KceRkNAmZF5zsYZnxjoXSsjjQ3iEMnTZVmrm3vpniJZf2b2",
-	"TJ3+4aL7xlWRrywuZT23v5EHL9wBXk/YJP+d7ybxUaIZCn2xe32Q+/sijhhhmg8V1Qk0LJS27LtgsCPW",
-	"eL/kvDAC82OkVq+oYUhGh1unIvdJqDQzrl09cMvIZFq11VDKAsyijDqEFjJhDaNr0dmQLmvFwIbKe0Nq",
-	"gmk3LoTBuMafxeKIhZpRTr7lpe9RCZEapnQINHLFceDPPl1aPm0lCPXiPYIqTSqFRQrBxHvCedskn55X",
-	"eGrny4uOidvBb0d2/OxRTyj3+dPpKum2cIENJ3s3Aa963d+rpADfSN4bqisxmSuPcoHZtg5PFGUZ1q3r",
-	"b6/On/307OVF3FsV64aq26jrRdggq4p6SE1VQYNkP/SEmKpUOWAnQ+XHSkdUGi9KBYktqstrIMT4SfFK",
-	"6pu3r+6zXEssSDhU3LJ4z3cwkml8zHi5pCFd1tSHHxpaFT9X2g5bEQ/Yj9pOSeSqu27KVlzB695GgWmF",
-	"X9yZ3FTtaRfx6eC2B9Ku5i5b0j5zxuDndP7QDnwS39kmm9S97KJ7Ktqti1hl3eAMqZMwNRr3lrNOQ1TA",
-	"cuopOw0lLmthD00x2BTkMOXv6r5jis0UymaNigaFZZyFNbqjZFbq5ksmzHzOkAOa7QbJdyW4oBmgt04p",
-	"rIVQGkK6QDL75H29Q8YJ4/vcuuZGZgmD+lKc8vMmaVKGwJbcsdBjmYmtw7t8xV0K4sT0ymXwNDS1OMwQ",
-	"y/Q1vEBlDFwkioPeGKrgGA5e6ZVUSXaDTMmh2uSR9qmSbGOmpBuyC1AT74QaqtUMrd5u0d9DdVk68Sl8",
-	"pgao7Urw0oZ45GwKJ63gY4d16K3h/m577+7Aw/RPK4t048TLL3+P7O4Z3hVd+ot4eh+vFMxuOaZb3WXt",
-	"tbYwHwesCO4+8/nQTVh/Vbq8MzS5dvzzMLQv7xN1Q2lExGoWGy48VFHIBuvOlfxtLiKWLFWpgFx3rtI9",
-	"XZRBfnZKxStEIRT8rUOZnPouEXT9HTMQav3LoORvA5BfJ5Tfo2LlErkDLemiSh3rhYd6uHS7IefUR6Da",
-	"Gp+gM0AX5EpSWhlo3ZCgFpXpaeDjqQdil6JPzStYtXZQxF7F4FLa95zBb6jiigmjIQogL3Q6T9B7VA36",
-	"o0jh0rHhwSHQwuQEpqGiUFrUIEdWzgSCyCh9fdQQFm/qCqJzW7m8dBdncHH55Gz0+ozw7H56UkGwO9j3",
-	"FuQeWYvzQryTel7mbZYZe+gB7XLEfkWXH75QiRksgfjaZDO2x7aIHhyqteGDg1KenLrCI27lmNVh3F00",
-	"REFqDR+5n5vzZao02pYkU33njnhdvZOvPmmuBlNUJdU/XHVfr6vuQ+dK8EIUDg12CQb2rNDvRNjSuiTM",
-	"uo7D9G7Pl+dO6nqkLlc+RKSO9jwjGrAz+oVMffjMveKzFjyEJNQD1JlwGejRUIn3yCKBgqWCj6e6sA7n",
-	"i8pNUHqwSxNCcEo7JUAtgOAIiUclgo8sMGmB2LxIaQzNvAQnfelrZ3xt8BdufF8p/6lfnn8k7n4RH7/H",
-	"IkCXUFVIQIgc3CPYndtkFGTVXyNBenxY8mih1wwhv+xUzBhg3z6VIkPftUUQWhAAzDyZYjAUllgC0akQ",
-	"zHustg7gIWMNQXCUKMNSsddKosT58ulpmdic6hkwp0xfi6KfcAPjgFYzDUJdzgsPSCgtRpkZcRy874Qi",
-	"aFCLQ0eC6xVOHpfoieCKSfVOGnmVCSxfDeSNnj+ZykIkVFt6qJIpL3hiReFgcl//+XB//8f/+e//B/7j",
-	"aYQPDk/cg8Mn9ODRI/fg0ffw4OmTp097q95DAg7aw7HF9WGOHcaChyQKsQGljNdFSdiv3eX5/e+ZeSsy",
-	"YbWKGIx1qE4XhcwgpC7+//1/YiS659xKxWIe93ypV2yFwH+dvQ37MjGhQaVz4lCiJSeayO1r5M40tJ3Y",
-	"88FnYs+XSxYk/nti1V9xzkYbvkJA422zId2EISdTbvccXpjUyqyX3rDM+jN2OuWWnZYfsWtZIFTMjFNK",
-	"9lzNdIrRQ/6Ti8c/E3wC6xqhUjcNYVA5BKrSRVkHic48yba9AfsFTerGFoLPPAoavEBuM2ARMdaOwILV",
-	"fXoPgHRAqZ9yOyinN0imc/U2dkYww1xuGtnsU275Efv18auXT97EvrYsi4+Qg/c5QNpAdu1shknl5C84",
-	"eMjMgD15b4VC38gRi51yinYHnudCOb0X7lG8zUCkrKRn59mCWc14aS7oxnMjvJI7mkpjdbHwE88LQW2i",
-	"S4ZuJ/dKL2JxXmiYGvROKrivqOeQ4j3FDVis4pBNfzBgT3gyZbAEVPebrDK0lnQnxLDr5aaf4kpiLC0H",
-	"s8SU2wt8Gyk5LoVqLEHCfBkUF2fi61wL38WVmHCF1++L0zNmtc7MUQUJnkQRtyS0NS4nkIX3ITToNWVG",
-	"uxcdgjD+GveGShdMcfRHxbMkH1H4nYl9iodFMw21ZXVl8Eq8t/4JKRH3gOaw2Wio5gomRpXdkXB58hZo",
-	"PJlqbSATL6aqgtQf/luMRvQMGqEncUSFwQwfU9AyWXmPK70OlSsIIKinWa8sAuCGCkY2QyVYq0Mp5sqj",
-	"7zMTSLJA9Lihgrci+IjNc7cffuFz6M6K3KWfV3pyTusBw9wqc7Rca+GU7FNgq7qIVxo2rPsdGJ4cg6SQ",
-	"yfDh5evzl6PLZy+evHp9GZeJ9KT3wfk5JvoSEj3qOCGOP7i0dRqisTLLGDdvKboyUEpUZx/QMLckvRjH",
-	"DChYbVQIbrQ6YhmWyHFHiuiEVpoXAoXQYq7AcAbNV+KpoqHC2pxU0Q36YglXiUCQiCuR6BmGerJYmpGg",
-	"c0N74udME6HSE96dGSrJDdipq7mAJEuzhTZx21EUhl9GONLYLRnsMmyoG/+VtlMGpeNwrFOBi1ROrZgr",
-	"Z+9MdJGCWc96esPVxpUPsnQ4G9gAMLKlZawMp0eE7Y+0C4qD4ThQj7GGBK3+PMf2h6qJKcZsgkBjJVV6",
-	"+BFYxAEjjmQQVADL8NHUOZyFoZoiezaO1ePVYBz9xMlUy0QYtNRipVNcBv9jcjWCqcSM4oYZ5R0Y7II4",
-	"GEySdWn958ZjsQHPdmTnfqORwmpwprRyt5dIK5cbTG4sUc6fCWP4hMors9jJgHQZwg0ITJsWAKcpFYNN",
-	"KwYsxjpAcfVCMPMZvTtU8PKAPal8WNV7qrvkWwSzsZHGcmWZG1NJBhLM1JWdBpN+7JcL30WuQjPvRW7E",
-	"4j1CtGInQxX/9KSNk/ep1XCDhiLzA3ZKZ8vX+nBQSGju8izE2YAmGl7i13zRc8FfpLXpPLRbzBXqYHik",
-	"oU+8nUBc9e0Lpzgf0cmq3fy6qN3FJROSFtYDgwGoIHeBPYS9Je5R3nVJBQR+qrOUdbGSXQUdgK6Veyas",
-	"Lgp6UaXmzYsnFxcnPz0Z/fiPyycXdGdXlMyXr5+zoECaWqVuCFwttA9NA60QFYGhQuUQBqHrpBixKzHW",
-	"hWBceWezCfVodMEMLL6/Cxz4iVvFKkpIGacRTkHAtO3yjEB/AiPVhQ/0wHsPx4oc/ZpDQJ733BwFgUak",
-	"Za9uvMvS39Jp1Cq8uSRGPRvjWYGpkmiDGNtG1+4YYs1wXtIyxtzlZ9F6A//Aon5up9GyXJEm3e3gzqPv",
-	"nl3pdIH7KZWnKuRjrOuQRLFGc+BmPfZPkvga5ozkfWItT6YzofBCJwp1ZHXPMHDeolEDZJoPdpGLI3wW",
-	"4f8esQ/wn5FMP370/G7GJxj4U/iLlSP37OP7e3v4AZPpRwLS4bS8pbfckQO8ZSIinqpgNlTcUB8RO3v8",
-	"lKU6mcPY8VABPwwPrsDXZMoCiEbJ8RihMJBuGcwl8hZk3GFPpDAK+V/uUIE9Qwh2Sl+d8cIC43ZxfdAG",
-	"+SPxXSAxIVKRliYVsKSQF7KwUfjOxU/glzNpDJISrAt89ABEkUwgptwYAsZixqm0kkxxx4L05bTzq3k6",
-	"ESS3zY27Z6goN5m48HzDcZ9UrWB5oWe5ZcJYOeNWsDybGwAV5e9H/vOS/OlyI1HS2qzaTiF45ovOja0o",
-	"0O13XBHk4d518U5jaau8hlgMhFRhj6OCWzFy5rrYybnnIiURCr5PpoKKpvs5u5PpOlpq+eH+fd8yNVqM",
-	"5oq/4zJD4K1QEIASi4SLzHIaAQZs2aFCE2OQYOfKryOlBFy++vnJy9HzZy+eXY6enjx7Pnp19uQlxgi7",
-	"g8QXJFCxK9hJkTI1R/EBVNXysjIh+pgnhTYGi4RKBdwjEcb1BWz99NXL09fn509eXo5+evLyyfnJ5bNX",
-	"L4G/1yRrLBAQSpU1LrcezbhajCpDcKLCMoipyTSu7LgQ0MTUh8eVX5JE2PXcOo0ca47q/LrijrmG/8Gb",
-	"uL36Vl31vLvCApVOvpDHZGmmoS5m1bZRb22pzj/xdFIuG60fCLHvS9tjs8ZJ9Uv3QUOV0eYkqtAB3URo",
-	"l8D7vW4k/HsfQP6z/o9zULehwdXRKx0zrdz3BjWBvNDvpaB4aTdeZqeFnk+mVWDpNRVDv+bY35taIluI",
-	"LS/0VSZmf945Lgu+avbRFdy62w8yC6tM2aXG1+6dbhP3ppRrqzUDPsOqrM5L2Z7lkd4rTXl5NTCn3rEr",
-	"ukRmpBqbclizZon4wPnznAygHxrjxWdOGv5tri1n3WdPLp+ytOBj1FDApxIPXb3xYee4+GH/2P7w4DBe",
-	"T3lR2W3/DG/f5t6pT7qfN3X92w+H+/B/x9c/PNrf3H+5Mk2RhbhSzGp2zaVtbKuseA7NPdzfpghdbkpD",
-	"YAe/uv85SfZy1egoqXJ/pnmKt7UX7kblU0+kywTtnlVuOPKIOCHkSpAcQvYcPjfCCSlAwgprU7qk3HWy",
-	"R1w23/jGTQj+tnf+wQ12/lbKD4K0aiu3DOuST6EPj7gF32g1igXeLgMXl/0be6m4mk/WJKFCLFuAAvTC",
-	"ZDXkjzR/nthVYylpY75sunHeBdkQbfsYRvGvJdXglNvOqz+pdKOEhfWW5rS2G7DMv+OMngswVtaWIZBh",
-	"9RRQdUAgsu2J/0NpolqbG/mLK09AWAUEieMUEO9KOA4mlhAby4xmY16QlkH24lXKJxvdCunv5pm/oGnc",
-	"daFCHCWOt4luf5kK1N959XK45hWZRqWIYX0lhGIWbHdWo7Xx90y8Vuel9fJeuRjlGt2MXPeM5XZeRR1c",
-	"yTIhHyS+9RUTlBthCyMsFw5vPZr075heykMUfAwm0IqHwJaY8Gd5ZlppJ1zrjQlLv6BNXZWGHUI+geMo",
-	"hEO+RBu+0TMR7NZ6PD5y9iWZQcnIPABKeW7onGZn2thJIS7+4znLtfa2seKdv9BmcuL4AzicUVNGKZF+",
-	"FeOxoLxAX6YW3x0qsuGSX8YXUk95QtFu+MC5tsDV96v/DczXr8+fG5ah8QrtnT5i3/SioZroQs+tVMJE",
-	"sCJB3Q4XLRnwcl5YSZA57MQVGvIIGuE2IDwZmKqp2d98EY13UlxXLwRvwQ5eGwjch3y5Ae7gCN4Hk9lL",
-	"8U4EL4UBlwNNGCzzjy9ehgmR2bSlJt1PgqSOZ2qs7zL3rOyk8VRLE9brnmE4TyYVhcuAWeYzxql/arw5",
-	"bpULN6c/OktR54+Xp8f4FUjDtroM1dAl14g7x2jqbz/HTrSO80KM5fv4yFEZfOVTb1yaURehO2tOuF7E",
-	"lLgOELMRHBuhbCGFQZgmcIOTuZ2cIRR3FLqCxt3r1Bfi1xUiAU+0790WQiz368dCjtwMe5tbI1PB3Fum",
-	"x/7nv/+fyOfwBdatjKV0HcvZTKSSW8HM/Krv+5b+/aGKw3hAqcw5RLZ6LUSxeM+HNZFPARXZ2PV4JTJ9",
-	"TcNAFy+dddcGuGSvFlbQT95BD4sec4yJEsb7B3hlTWK+Fw/CCpIfpPwVmoYYAVMke+QwNUUCqm68F3u/",
-	"d6G1dbBXCMyLLlBTgqLDfiAoI3dxAzm6osGgXu3qmmdv3TxhLasrxyFV/Jhx34Eeo7Mvc5GsFYv51WKo",
-	"vM8GspEa7dUA6vsUaXhFBJFAwb/NRQE5+oiZcNQpqaSmgtPh6Rx15nP8ZcWw02RFKqdrNY6fdWElfSQJ",
-	"LCVigDePA7aoNoYZf/8co146Rwf7hw+jzkyq8KBxSN8SBjPs0RMgns0ozO7Mf6MgzM53qqmwQI1fceRW",
-	"FV6M71IucnMI6LXGKE8zYPFsnlkJIsIePOmD68CBH0A/xLkoAL6LEQLwAIgtrgTKwTMHOUcAbDxbipoA",
-	"JkgsaEwB/12pILbAMyLHdHRRiSgMXureMfPVCwt+zYCBmRBcqlNAOlULFjtvbv9ykYvYW1yrlKUTKypx",
-	"pRDegk7nvVxN4p7jqP/uJ/gD8fv432HcPzjuXU7v38v5/RAP2H/AOWQl8Q8V9IxHGEOzcLmBPYX1ppVA",
-	"e2YhU5cR9Vu9mZDHgNOUpox7cO7zq0xfkXedgqEYLwqMpOpS/MEV+mjQx6czwMCdcjPFqKQUIlW4mRcY",
-	"FYGNXfMF8WjnrvfRICPgEcjKvbs95OHiXlAEWCqSjFNrAouvU14EooTgVlbjXYLv8+mz5z6epZr9us9e",
-	"yB97q37OA6hzgZceOBSwRUwdMForTxLk45DkaQLcQ67YPAfrMN31ZHCx/G01SAFedl595znAIeLw/uP1",
-	"q8uTEHQTBsl+ahkii7GJkQ8cAJBfTDIRFhIujA12SeqqJq6jm9n7Wn3Luqi4Xd1cMsHfgQgCNxnccFdi",
-	"KhXFEvjb3jAFF1AmMZ+lkvgSsXg4dC9QkFLOSaG6mlvfa8SUZvEg3osHgxjk9smMnIxKQ+cojaAoojTG",
-	"HumiNbOl76m8EqAUlYGmB/uHD4iUIhfdR335N9jhw4f0e+/Y5dKAeRc5VFOeC5hq2YkTTKRxEbiVsJCS",
-	"rbpT7APLlvgtW5HvjrBMGTfUMGayQDcjy6nIaSnZ4hYEPoYANdoI1qU0pwhXWipYvMDMe7h7z1Ixy7UV",
-	"Kln0EfnTVhgA+ircoQ5A9yG6WqqJKPJCKsswud5FVAo71RCTRNIV8piIoQhKwS4Us+vYJ8kGiK5vyzPe",
-	"oyhu8F2EIBFM5nkrFh5m2l8GhbEhsqlJtnqNBPyU8Cl2hMEq1+Znseg0C1Cw4PcMI4wNf2sAA+4d+9Mb",
-	"AsNR+vTkpsdu39rEK383tAlYhw+3ka9WzI8uHAcJZaKF8cq1LYTwFxlI1+DbHEx06/Bg7G1De7D//aOd",
-	"x3bZdFTCUEHVUBNYytYB3Uws3jpLq3qj12XG0AUhAzfJ3p0G0Wc3wZMI+XNne+HBaTM7loF2S37EJ5d8",
-	"sikpC9/5vcVZHHxWp/WKcNIFwaJR3umhrrwkKrj3a1cRvuKFrKoIgZIlxZ6ZHuk1h9s49lVe6EQYTPr8",
-	"ZC2FDoGzI6wqIQRGRQe0WqYUf95DkafVTASpAukI75/YA8aF+GF3QSsoXk8iEfLNvNCTQhjDCoHmTCdj",
-	"Wa3J3BFkQYjiuxJe2MFoT2sdV7v2+0J9N2JhIQPA4d+xekudNNDajzA4AhHu1pfFRfTUxcsQpEjvfA0o",
-	"Wsbqgk/KcvM44AZFtkYz2wDCFvqablIXj3RcSjIunXym31UVGdKhCB6QVFCQCD3O9LUQeW/QAtZ3M0Fm",
-	"/AJhwr4esNZPZ80HW/CeswJDVtAf8RS1nNvDdm1mQOvA7+DC8ybKmbAc8yada8cluEqU0uNn4z5uWMys",
-	"ZkA7ZWUUlwHlzvs9E1rFCMopP3z4qJWB3DXvaJMTfr8CwieR0onXHTwxNBvVboLcuw4V0CmL3Yq2TsCn",
-	"/rK6Z45ZTFY3Sqcj4qoqL2g3QM2UNSmmLTiBt8C7bj/UCQZ1Rj183vCmdSfG3Rd/CNalYP1l2L0DStYF",
-	"seFWtr8iM+xVaKTxRrgAeRE826KwR6VB5LE0uTY4hSPGQ2JVzLrnT0/Zo8NHj6KAnAJPvjv47i+lnfxP",
-	"MXibECjh5OL02TM25lmGeb0+vhCEHmHaYWGqSX2QDfj3ftXS3XdVa46Y0mieBY+hf+HC+Xxd1PIRM1yl",
-	"V/p9mXXpLLpDFb5x5nN0DTp18q+XL9C8d/GfP5HmT8ZljCBD27E0rgDHgL1SJGexgivIGevG8Jf5gfev",
-	"YGT+j/LffYW2dUJOP9x/dMwMtM4zaoHkNUNbQ4nj3cP9fUiHAfaoDLfSjCUG52ol2IODR2TErt7tuMSp",
-	"u4yP8TZ/qZXwV7rv/f7+g5bwA+AMboF2Zpfw7TlMZRufGbz8bAyDa5UPt2Ag0ApqB3DaDvcfbfcF5MFJ",
-	"nsE39/cfbPfNS21fOIiQr1w43XIRcKdeantR0tXtiRVI8VvoyDeSMVYZXqqvFVqo1sZTxZTXi6pmkcUs",
-	"k5A/b3XwOBMIFvKCAaOqPUcBExZLBrpzNlQl+CohTPmKN5bPcuGqFY51IeRE1b+mHMmuVCk57OfSUMA9",
-	"amh8qKoZlb0Bc7waxaR4UjugMesS54jgQEfEz5m7iptB1906NUtDS4VrlXzvChKimlhWAYPMV8pBB3wc",
-	"qSZtVlFaFdNZFm0aTaRS2UcPOtFqNH/UHIkQVnVt89WggMPvPj0m4A8et4HHfQPsqgWvqs68ypQ9hwgN",
-	"ZP/5ONq8QFiym2lgjbEQJ5SxrhZaCYxKcsj6YB4E8AqCy4ndmR1xG5eZISW3M1gA6OI+4qLiugwVtBvQ",
-	"k8i+JA27uB8xjD26lhjVKU0J/BC38O84yJd/fXFyOlQl5wQnX3DIEJyIT4UHT38Q83D4i/bEXMf8O3en",
-	"0L0+f15JWrlrLQ6IskWRe33+/Hcch31CqLl9QDlLmSeg5kPqVaRZku8RDbZHbNbMtlAY2H1Q1qRg8STT",
-	"V4C67iOmq0GarHu1CGUaewP2V7yOh+DInzsZ32FiTfW1OqIwALqzEX2NF4YiXJxfl4AMZ9y8Rdw0ZduC",
-	"+F6cnl24ue3Kg76qQLcwj82Bbm5rvq1ANwBb8jRVCcsBNjw3Vf1+luRrQttiJ+fFrEJZ14W0og+uIhd/",
-	"b468amsEh5iaLiI5UFBAlSMX+hqjjd9RVWpCkY4g3n1CwmyOURwWHUsCpgau+kTn4oj549B1wK/QOp2U",
-	"uRGFi5eLbcGVyXVhYUip1DGWztazGSe4Nx+c5RHgptpYgsRFLL1qASLyhkWuYdcazjpcQ6nIM73AYAeD",
-	"lkeP1Hby/PmrX0YXl4+fvfoBAQqP/Z0oMgNps9ZVDwCNHkD3sOcRtA6qPDzBDkepRLdiGrvCBXALShOS",
-	"a8dY0wSzaWUm7aIcH5arTSHMBD7BSK1CGJ1hRoImUGN4gylhEYDSIRBaQI0EJCwMksoyEs4d1hiNNC2E",
-	"MQi9wsF4CjgkrTdhOGefHJtyR9bRMEAa7+eOPijXZ3N9SzpG34i9dPcyUncPEfHZnfkeyBjYWcmRV7jv",
-	"quCw0Sv7zLqIxZAI5RPkEJjNiIzsncdlilFAbDPMWL5o879+won9Bpywd0+WX9htu5bQotYk0equ373Q",
-	"1Z7m+Q1xuM+qh2zY1tv0oZYynzRsJhDJ62qBeoLDCpRYBQkBh7g3BUYsVvMsi10siEFER9cShtnC9+lQ",
-	"AWq0R5sjYZEkywH7CQW8UhMqBFsW9RBvcG5JyqkLa0PlkAuxFkIXCzMtCVYeWxUEK1bMM0pYC8XuQ4YB",
-	"QmsomHaQJpvjblN+e+zyDiWbL+L83XjWfXG5P6Sab9Jv7CrmGT0TPgkJcqduIufsWUG65y3aIQmqA9Qj",
-	"r0GV6rDWrIuoQfXEcp81hQjqZLYM2SPerYK4qRCsGjCPobwbMxCtfz1dHBHPqSAcxaz7cP+w53S6vNBW",
-	"JzrzuKX0m1OsQNHSc4tPH/gvmrQt1n1weHgUnCR1tc6rc6B4D1VFQSV9z/Rqka/SuLJQoB6XaLqgnDpr",
-	"EXLnJvZ3KcxnlhouhbFt3IQ217meBVlpgRKnXKVmyt+K352ceSNtZiukshenZw1gZQ9u9uGnMRmtFOZI",
-	"6DpncWATEnwF8r/E9oxG62y9URbfqOBHY8awYd1KZYbgXoB36VDCS5BHn/BkSlaZCtz/5atXzy9Gl5fP",
-	"Kyl5D0M9SpyKmXKXWU7anAcEOGaxqz1FViTEyx6qchiuAht7SjwKjbrA9MiGs9GIe4nrscFF++MCMSbJ",
-	"iphMRZsf1o20lpoSdn/MMyOCK/RK60xw5XNT7o5xwATbLLxhu/9gDd8ga7isHkVXvsKVPANnze3oSGv5",
-	"yN4HIPyPe2BSuZn0ErVxIJ9uxxtYkbThALoENXf+8D+3F6XQKlo9dXEsPM+9uamYK4UFFXgxQWRxE5P+",
-	"5mADXaVIl4njZigVWPtpeOTVGioqZ+s+A4grSt2Na+mo8V7oZm8wGFCVCByHzy/F4XnGzHTBlLZD5cgD",
-	"43kfkHiFLLwEEa/XKsGAPMI4pDoW3ilBETaH+/veLu7rlLhqRBV+jKV6eTKt7mOdR7sKE2Rrh24pz5oC",
-	"gNzqEKa3NIQPhFidsyQfhGoS8VGJq6R1FjmArIilTrY9dsIdNhpWz6N4upoTxy511hkJl6oO+/TYRSju",
-	"QlVFveFxqMoyFEiqjU4BnmW126dzZ7ovtA7dfSFsRzeCc1zaddfPPePrsvxxDX2DEiocW61oK935yRat",
-	"AqlOxRoBlABc79HxAaEwF+vqxiVc0ZvU7KBZ1qMu75LSoYc2IYuYGw6QBbAAy6EuzZdzjtN6VX3TrtZZ",
-	"dd/wneWt20t4Tq5WKdpBF8O6n1bfvustqHbWth3Vd/BqywuZCIN1MXCGX2hXMHIW70lfr02xVLviUohA",
-	"wRJt7BYb9AH/65FcW90d8FILFlVdqvLNbStZHe7vbyFZ3S0lrIX/HnwjLo9Xyg14zZ57HJFWjvqyNWbq",
-	"mMW/xWwGpnFhHPhSwo3oS2WEMhKAJ7NFM089891u0JwvsUDiNOCdYDcBvbFNj/7t0+AwvqUoLLeQm2Ow",
-	"/EZ/o2hjeUkwnpTDo2rwVVMEjVujrzV+xg3vy0TP+LVp4XdYo51e+Ub8S19/SEsoP5AHumwg6SX+vEU4",
-	"i/GapHFVRzwmZxX4DjzMbXErNz4nf0AH3Dp0wFraaA9CKbfwrm+cNQUXviFu8Xkj4Tds6qeFoDSFVtzO",
-	"ib6zK++LhFVsoF8fVPG7puOvLORh48GYNxnR6ftMjC1WwSYUHQOlwiovkorO7ZRZjZdfhLUlJcHEsQ8f",
-	"G1B0zkWe8eRrPzxulF/Z8SloVH+cnzuCmsDV3VJ29OJgq27/QiMwZiKUhWhAKhWBmv4AdXsjeIHKvZXW",
-	"Q5z7WtCOmAzrjufgdxHvba9Z17/ww7hj4PKm1oyv2rIdcbuhhkoqUUNQFJX3GEtFJSdoZXSoZvyHUSIs",
-	"4zaJYfjit2qUMCVl+1MYHm0ySrg1+lqNEm54X8Yo4ddmjVHCrfMf0EdfyopxYXlhS+918xFYuoiw1Nba",
-	"Sltu5y99Taa7ZlGuo1bnMvz6NeBS0kgoux78pes5z/Kyr9qOmsw/N+ZIf5h/bt3847YuFOjxwkXbTbPh",
-	"PH2Gk7Sh7twf9qAmZIR1vPMu7EG3c8TvTNr4IvagDfRbJtn8ngWOLwqdGDFQM+W7KobiTmIFRpQGFtka",
-	"G5SlpSf7auErLwxYTGkrMdtjMafS113XGpOp6TGTFDrLHPIXe6sAbiS8oIZKSKzdFSASj1lMRb9iVJOl",
-	"QtwH1HpaA8pLBr+FkoxFiprDxDvcJJ2oI9R8BqtGf8FCdN5srTUXOhNb68xu5Oc6E00a8ytINPR7w3SW",
-	"+oo7GDvkfmjTmWljPq2CWX0AAAGzwwCQHHbt/5tCcaH5b1bVS/PG7/9CvrdZ4PqkRLtGmA/q8KsF+aDh",
-	"fSGID7c262uMhKP8h2r/iecgzwWhWQWa3PYS3lbBv8D37l6qo35a6YZbaaxM/lWY2rx9Nz8luadOAmUO",
-	"w1YxhWt9Bj4D4duHSvMz2XzRliAzv2Oq9ABrOFnxXiRzi4FL6A1elf0/PQFtlUa3s0Pqz2SG1NkWlfsD",
-	"JhHrilluHYya0gpKZRo246no/QsQTRXpEXeyYjBbA893I4mtKfLAeWEps5AQ4MPO+GS0GDEQRDpyg42p",
-	"ojSbzUH5JA238FipJbQgYs6xLiiYunCAfQh8RyU1EfqupcBkBNSAeqi0TLzHTEfK2+sN2BOeQJadHxSu",
-	"mh+SNCz+QKOBoP+9D/ArBlp/jOlAurQ/eue4HDuGFypN7QwVlKVZ6oGSQtBkrcdoyXQQDC5vmJ24mjW+",
-	"dY/JZafVRW1Qmt0mrBzUOzNOVc7oZzdOrecPHjjSr9bvlwOcTrFkqf0ERuDvg4VKWuUTl0/q0JB0Y4FW",
-	"E/muTFSaF2Akrhw8wh14O1DEpEIQTWmHCq03R2yeG1FYwxJeFFTWK5kXBZb9vIIeIjoaeC/yAgYyuzJW",
-	"K0B6uoA9Z7ES7+3IdeGqepi3lCl8HEChQwV66GIsgFQsh47LosliIpUCgHh24l+uWWrEUIXeWSGArsk7",
-	"QWUqHhzsHzFYUeqaGjZJAebclvoVFAm2Of9jujRLlJAwzFS8k3pucF/arDf0TVvcxcODw08w39xp/MRC",
-	"JWctCm8pKBJ9fmYp8WCLfn7SStxSqKBhRioMeAp7GZQXOMHhPK+v27gCFu3uCRMxq98Kl6SeaGN9iuWU",
-	"Z+O+zoViry9P2bVUKdRg/BUoG77pQQltNz/CEbq/z1LAMHIQSLHVceRqMVRL/Cp9fRyqSD/Yp496EZsU",
-	"ep4jgMlQpRyqIWMWny7YydkzqGnsgvmdS5r9BO+bcMZx+sgl9Exa8K+y+CRJRA6jE+/tXmLexR4wmG7X",
-	"CbXADTu9+E8qS/xWLFiis/lMYWVnrOvu+Bi+PbpaxL2WA/36RtYr/OppoWfbqGr48qXutJmt/RhbDOMp",
-	"X1QM4/SXT4/juRy9FYsWG3mDQdkTEArdQDQh9wIZlDTVAMjbrkR8R2wH1/cckRrwMHrCqbewPKJVmYRi",
-	"FeBEEY19o9Fd7kw5xlDhPPjDEuvZE++g/XbnkxJO3M5FAazb+sKxcJE6aqorA6moI9ZvPtJ4M/gDjVe1",
-	"vsb+cHBUgvVvF69espnAyquUs+kgUhxaWaGvI5wwyvOvL1iqs4wXJmKkckLNf0Lf4FdGKOvAJ33NSSc8",
-	"0CUNFzcNyiLed8Hficygywx+jv/efyne2/6pu9o9DCZxTWl8Dw5wHIsLrvOhIf0+oX34pu1F5UScuejG",
-	"Z7GUFog+lyiq7syubUfzJRp29J7xe42kgCRH4iDrtmwbHiWtiALpXYMhw2vm800yjoAX7S+JJt5RL3Dz",
-	"oXMleCGKkzlIpr++wVsn13n1b57Ln8UiPIGaOL5GRqPcHAwM3NK/HV5DqhMEr+lEHaxe09lDanYjXG7p",
-	"uXwnlDAmYoXgqaR/QnMyEWw50QLbhyNQcLr5PASAsLwBrOkkoRraXgqL4NLEen7QmBN8TKUd2LGGdl4b",
-	"Uas8UA5HEN4P1Edg3QIsNTG+F/eqrcKTFiypFbVvsHKFm4ZPT2nRvX5IaL01LbHqfAgt+i/aBkMaKepw",
-	"uK0ABQwSxziTSrAkkxiRD9KIFXm1XZCVN0ywUqnfROyq0NfoTYLrgTNbCIE3SUWqcW3jBw2NE85KH44Q",
-	"t4hBvHTrGSohgaB9pxmfp6LSKrzbMuJW7BHWpT4r4C89TweyYEkzcsdgCanCbFoo0B/qskGliTk5KhtI",
-	"lD7g2QL2nCI5y+Iba4jTf7JpWBWDiCc4gHHzyG4EBAIXKz4gqJAlY0l1KZIcjOf//wEA",
+	"J0vLCifDeDDM83BMvXIfwMs8ZlmjtO1u+RdPT04DxX19F3B1eDtJ67eZ0GOnlxQrtOGm/OP6+yLXnydl",
+	"xgPHqxq5QGYZY7bf7V1+wKj9mcTK1GbdRUihLQf7aIuqHWXDuuTFhsPc8/HSgheZFAW+Ub8MB+ylECm4",
+	"DCsaQhf9WsD0wB/nStLGZNa4lkb0gqkxEcpWboWgcSEq6wkxNkCzmtvpwI8TWaQZFcJnJ8e9Rpth+P3c",
+	"fQhAueZu03qrHbWYAtctebZAXOne13VuP7dv6FasfOQkri7zjho+nCirbb7OhfMYn5umqpnKW6tqg8AM",
+	"JY8OWZrGa5R/NFTr8BzDcUF8yivhThFCIAa3NXnQIVhLmFJGGiq6rfFGXwf2yD7AzPGgfYxZVxcVIS5a",
+	"uvtBovL6P3gciAUIrEwKh9cxBl2wXCBP85a5/QcDtnTEgWVQOlbLoX5MP0IXW4nZOBYHS7186hCeWisx",
+	"+AZt2ZfzQjle2zw7sBKPt6D4aMMdwSvuCtal8q294MqolJGNEdK9e/HXk4OIPWIpoMeZiN3fZ6bn/VY1",
+	"cP2V0rIogSPdIBQFyr2eZki4hROAAKkoBTfaf7CaLYFixeQmK2Z4AnQqjh1Vog4Hfi3yQSV4RFxHpRPq",
+	"pGJNwGoYuNwIGYNoFN4mVnpk3Z3nfg/3Hk0shAENlXOVGcEzLyETpuqT0/MnlxDOQyawpVuh8bTQjJoP",
+	"C1UHbj4rtxcwsVSHuA1yp76839r9tupw/px32gWGQVeIt8EQu1mPrxyNdYZrK98F/D+/a/Vj24VzKA3T",
+	"rhqI0tc9V0YlCJZ1bhQNVSlV4h3old9qIQUkdTrp5CVGHT9LMX6QqzIl1381VN3/8/97EOx/wGsYLwib",
+	"fbnkQ6l4o0XY+Z6rSnjVsQXPb8Gp5e/MwVC91GE1Sx7nL8JjtF3W+QpMnq/hKg0H/j9xc8OBv33lN1RU",
+	"/8wa70bBOlDkcdNN/5XL119raPfdJCzXo8C+hPOPpAIklFJWxfPog1tQegbaWc9VPRjtdsHklXI/JZ7z",
+	"L+IKzDmqCorfW86WbAolP/N9f9Ox5G4Wm4PJ/Yp9o6HjeblbW9AT2cP3rsRaH/Nr507JhDFHtXwlnZdg",
+	"97Hi7+QE7u1BhcQGE2G7PYyPhvAIKHJwWv4aezz9ZV/veIy5XZSLjiwWjdKBnNG8jrLsL09+hHITL0fn",
+	"AGrubPfQYiIKMdOKCm4Hi3pUsbj3BqzRhDxUG23IP8KKeZpyHty7uAerXWCfQLwf7/6cnLrFa02RpLkG",
+	"AmhY9G/96vsKnJsojTs88+DlDNEEjUr3Buvt0sEfSyXNtP3ko5wnvd3JGFH4Ah4ID02x8+4wD6yGIJRu",
+	"L+6R0mtsnSS6Jg81rDBLgmdZxK6n3KIMDofdpRO48A43WOBqAY2aftGFnFAFpWwBa5PzwrqoZUJrGSrU",
+	"P9wZcKkWTn9u9sqd10F2Dljsuh8V4p9YmwBKuDk5nUocgGrsX3KORR8m0zsizyD66mr+Oy98Y2fl2vCh",
+	"CrpCWGjwuQVdgmbM2RUn9ya380JElW4IVSgTtrz3I+cYGCqyL2CCRyqxyA2TmE5iAAkAVBcl0joXPq7/",
+	"6XDAseCR0qSkUPGGXBeW7XsYden87rwQQX/qYSQFlCiZ52yc8YmB3rUy0tggDpE8XZbEurmH7ymS9RJ7",
+	"/tr8e9Xh0YD/cO9942rMVxYPs/6muJH3L9wfXsfYJDue7yYtUoIbCoyxe32Q+7smjhhhqQ8V1Sc0LJTU",
+	"7LsgtCPWeDflvDAC83KkVq+oYUiChxurIjNKqHAzrl1bcEPJZFq181CqBMyijHaEFjJhDaMr1dmfLmtF",
+	"yIbKe1JqQm03LoTBeMqfxeKIhVpVTjbmpd9SCZEapnQIcHJFeeDPPl14Pl0mKATiPYI5TSoFTQrBxHvC",
+	"l9sk255X+HHny4udidvBb0fu/OzRVigz+tPpKvi2cIENJ3s34bAqKtyrpB7fSFYcqisxmSuProFZvg7H",
+	"FOUg1q3rfq/On/307OVF3FsVCYeq26gnRtggq4qJSE1VIYXkRvSimKpEOmAnQ+XHSkdUGi+GBWkvqst6",
+	"IAD5SfFKyp23ze6zXEsshDhU3LJ4z3cwkml8zHi5pCFN19SHHxpaFV1X2g5bEQ/Yj9pOSVyru33KVlyh",
+	"7d5GYWuFX9yZ3FTtaRfx6eC2B9KuIi9b4T5zpuLndBzRDnwS39kmi9W97CKDKpqxi5Rl3eBIqZMwNRr3",
+	"lrNdQ0TBcsorOw2lNWshE02x3xQgMeXv6n5nigkVymaNSgqFdJyFNbqjJFrq5ksm6nzOcAWa7QbJdyUw",
+	"oRkYuE4prIVQGsLBQDL75H29Q8YJ4/vcuuZGZgmD+lKc8vMmh1JmwpbcsdBjmYmtQ8N8pV8KAMW0zmXQ",
+	"NjTTOKwSy/Q1vEDlE1wUi4P8GKrgVA4e7ZUUTXaDDM2h2uTN9imabGOGphuyC24T74QaqtXMsN5uUedD",
+	"dVkGAFDoTQ3I25X+pQ3xiN0UilrB5Q7r0FvD/d323t2Bh+mfVhbpxgmfX/4e2d2rvCuq9RfxEj9eKdTd",
+	"cky3usvaa3xhHhBYEdx95vOwmzAGq3R5Zyh27bjrYWhf3p/qhtKIxNUsNlx4iKSQhdadK/nbXEQsWaqO",
+	"ATn2XKV7uigDBO2UimaIQij4W4fyPPVdIsj8O2Yg1PqXQeffBpi/Tii/R8XKJZAHWtJFlTrWCw/1UOt2",
+	"Q86pj161NT5BZ4AuyJVkuDJIuyExLirT4sA/VA/iLkWfmkexau2gaL+KwaW07zmD31DFFRNGQwRBXuh0",
+	"nqDnqRowSFHGpWPDg1KghckJTENFYbioQY6snAkEr1H6+qghpN7UFUTn8nL58C5G4eLyydno9Rnh6P30",
+	"pIKcd7DvLcg9shbnhXgn9bzMFy0zBdF72uWIOYvuQnyhEm9YAgC2yWZsj20ReThUa0MPB6U8OXUFT9zK",
+	"MavDuLtoiIK0HD5yPzfn2lRptC3BpvrOHfG6eidffcJdDR6pSqp/uOq+Xlfdh86V4IUoHArtG6wAkes8",
+	"/F0vwV3odyJscV0yZl3HcXo3iQJxZ3Q9NpgrWCJSR3WeBQ3YGf1CRj585l7xuQ4etBIqEOpMuJz3aKjE",
+	"e2SOQLtSwcdTXViHLEYFLigh2SUXIRymnRKEF4B+hHSlEjNIFpjqQAxepDSGZi6Ck7701Tq+tngAN76v",
+	"lPPUr80/0n2/iHffox+gM6gqHiAoD+4R7M7tufu9PX+N7OgRacmXhf4yBBmzUzFjgLb7VIoMvdYWYW/h",
+	"6jfzZIohVFjUCYSmQjDvq9o67IfMNAT6UeIaS8VeK4my5sunp2U6dKpnwJwyfS2KfsINjANazTSIczkv",
+	"PASitBibZsRx8LsTbqFB/Q1dCK5XOHlcog+CKybVO2nkVSawYDaQN/r8ZCoLkVA166FKprzgiRWFA+Z9",
+	"/efD/f0f/+e//x/4j6cRPjg8cQ8On9CDR4/cg0ffw4OnT54+7a36DQmqaA/HFteHOXaoDh4EKUQFlNJd",
+	"F2Vgv3aX5/e/Z+atyITVKmIw1qE6XRQyg0C8+P/3/4mR6J5zKxWLedzzxWWxFYIbdpY27MvEhD+VzolD",
+	"iZZMaiK3r5E709B2Ys8Hn4k9Xy7ZjvjviVV/xZkebagMAf+3zXp0E4acTLndcwhlUiuzXnrDwu7P2OmU",
+	"W3ZafsSuZYHgNDNOidxzNdMpxg35Ty4e/0ygC6xrhErdNIRBtRCoShdl5SU68yTV9gbsFzSmG1sIPvO4",
+	"a/ACOcyARcRYrQJLZPfpPYDuAXV+yu2gnN4gmc7V29iZvwxzGW1krU+55Ufs18evXj55E/tqtiw+Qg7e",
+	"5wCiAzm5sxmmopOn4OAhMwP25L0VCr0iRyx2ailaHHieC+U0XrhH8TYDkbKS1J1nC2Y146WhoBvPjfDq",
+	"7WgqjdXFwk88LwS1ic4Yup3cK72IxXmhYWrQOynfvoafw6b3FDdgsYpDDv7BgD3hyZTBElClcbLH0FrS",
+	"nRDDrpebfooriRG4HAwSU24v8G2k5LgUqrHoCfOFV1yEia+sLXwXV2LCFV6/L07PmNU6M0cV7HkSRdyS",
+	"0Na4TEIW3oegoNeUT+1edJjF+GvcGypdMMXRExXPknxEgXcm9okhFg001JbVlcEr8d76J6RE3AOaw2aj",
+	"oZormBjVkkfC5clboPFkqrWB/L2Y6hhSf/hvMRrRM2iEnsQRlSIzfEyhzmTfPa70OlSuBIGgnma9suyA",
+	"GyqY1wwVfa0OpZgrj/fPTCDJAvHqhgreiuAjNs/dfviFz6E7K3KXtF7pybmrBwwzsszRcnWHU7JMgZXq",
+	"Il5p2LDud2BycgySgiXDh5evz1+OLp+9ePLq9WVcpt+T3gfn55joS0j0peOEOP7gkt1piMbKLGPcvKW4",
+	"ykApUZ19QMPckvRiHDOgMLVRIbjR6ohlWJTHHSmiE1ppXggUQou5ApMZNF+JpIqGCquBUg056IslXCUC",
+	"oSWuRKJnGOTJYmlGgs4N7YmfM02Eil14R2aoXTdgp67KA5IszRbaxG1HURh+GeFIY7dksMuwoW78V9pO",
+	"GRSrw7FOBS5SObVirpylM9FFCgY96+kNVxtXPsjS4WxgA8DIlpaxMpweEbY/0i4cDobjoEDGGtK6+vMc",
+	"2x+qJqYYswlCm5VU6UFLYBEHjDiSQSgCLPxHU+dwFoZqiuzZOFaPV4Nx9BMnUy0TYdBGi7VVcRn8j8nV",
+	"CKYSM4oYZpStYLAL4mAwSdal9Z8bj/4GPNuRnfuNRgqrwZnSyt1eIq1cbjC5sUQ5fyaM4RMq6MxiJwPS",
+	"ZQg3IDBtWgCcplQMNq0YsBgrD8XVC8HMZ/TuUMHLA/ak8mFV76nukm8RDMZGGsuVZW5MJRlIMFBXdhqM",
+	"+bFfLnwXuQrNvBe5EYv3CAqLnQxV/NOTNk7ep1bDDRrK2g/YKZ0tX13EASihYcuzEGcDmmh4iV/zRc+F",
+	"fZHWpvPQbjFXqIPhkYY+8XYCcdW3L5zifEQnq3bz66J2F5dMSFpYDwwDoBLgBfYQ9pa4R3nXJRXY+anO",
+	"UtbF2nkVTAG6Vu6ZsLoo6EWVKjsvnlxcnPz0ZPTjPy6fXNCdXVEyX75+zoICaWq1wSFktdA+KA20QlQE",
+	"hgqVQxiErpNixK7EWBeCceXdzCZUwNEFM7D4/i5wkCluFavYImWERjgFAUW3yzOCCgqMVBc+xAPvPRwr",
+	"cvRrDqF43mdzFAQakZa9uvEuS39Lp1Gr8OaSGPVsjGcFpkqiDaJ6G127Y4g1w3lJy+hyl9VF6w38A8sI",
+	"up1Gm3JFmnS3gzuPvnt2pdMF7qdUnqqQj7Guwy7FqtCBm/XYP0nia5gzkveJtTyZzoTCC50o1JHVPcPA",
+	"bYtGDZBpPthFLo7wWYT/e8Q+wH9GMv340fO7GZ9gyE/hL1aO3LOP7+/t4QdMph8JfofT8pZ+ckcO8JaJ",
+	"iHiqgtlQcUN9ROzs8VOW6mQOY8dDBfwwPLgCL5MpSy4aJcdjBNBAumUwl8hbkHGHPZHCKOR/uUMF9gwh",
+	"2Cl9dcYLC4zbRfRBG+SJxHeBxIRIRVqaVMCSQv7HwkbhOxc5gV/OpDFISrAu8NEDEEUygUh0YwgVixmn",
+	"Yk4yxR0L0pfTzq/m6USQ3DY37p6hMuBk4sLzDcd9UrWC5YWe5ZYJY+WMW8HybG4AxpS/H/nPS/Kny41E",
+	"SWuzajuF4Jkvcze2okCH33FFkId710U6jaWt8hpiMRBMhT2OCm7FyJnrYifnnouURCj4PpkKKtPu5+xO",
+	"putoqeWH+/d9y9RoMZor/o7LDOG6QgkCSikSLibLaQQYqmWHCk2MQYKdK7+OlAxw+ernJy9Hz5+9eHY5",
+	"enry7Pno1dmTlxgd7A4SX5BAxa5gJ0XK1BzFB1BVy8vKhLhjnhTaGCxLKhVwj0QY1xew9dNXL09fn58/",
+	"eXk5+unJyyfnJ5fPXr0E/l6TrLEkQSiO1rjcejTjajGqDMGJCsuwqSbTuLLjQkATUx8YV35JEmHXc+s0",
+	"cqw5qvPrijvmGv4Hb+L2el911fPuShlUOvlCHpOlmYZKnFXbRr21upXG8XRSLhutHwjq74vpY7PGSfVL",
+	"90FDXdPm9KnQAd1EaJfA+71uJPx7H8oKZP0f56BuQ4Oro1c6Zlq57w1qAnmh30tBkdJuvMxOCz2fTKtQ",
+	"1mtqlH7NUb83tUS2EFte6KtMzP68c0QWfNXsoyu4dbcf5BRWmbJLqK/dO90m7k2J2lZrBnyGVVmdl7I9",
+	"yyO9V5ry8mpgTr1jV+aJzEg1NuUQas0S8YHz5zkZQD80RorPnDT821xbzrrPnlw+ZWnBx6ihgE8lHroK",
+	"58POcfHD/rH94cFhvJ7yorLb/hnevs29U590P2/q+rcfDvfh/46vf3i0v7n/cmWaYgpxpZjV7JpL29hW",
+	"WWMdmnu4v03Zu9yUhsAOfnX/c5Ls5arRURqm34ki0zzF29oLd6PyqSfSZYJ2zyo3HHlEnBByJUgOIXsO",
+	"nxvhhBQgYYXVMF067jrZIy6bb3zjJgR/2zv/4AY7fysFD0FatZVbhnXJp9CHR9yCb7QarwJvlyGLy/6N",
+	"vVRczSdr0k8hii0ACHphshrsR5o/T+yqsZS0MV+o3TjvgmyIs30Mo/jXkmpwym3n1Z9UulHCwnpLc1rb",
+	"DVjm33EuzwUYK2vLEMiwegqoHiEQ2fbE/6E0Ua3NivzFFUQglAIC0nEKiHclHAcTS4iKZUazMS9IyyB7",
+	"8Srlk41uhfR388xf0DTuujQijhLH20S3v0wF6u+8ejlc84pMo1JEvr4SQjELtjur0dr4eyZeq/PSenmv",
+	"XIxyjW5GrnvGcjuvYhWu5JeQDxLf+ooJyo2whRGWC4e3Hk36d0wv5SEKPgYTaMUDZ0tM9bM8M620E671",
+	"xlSlX9CmrkrDDmGewHEUwuFlog3f6JkIdms9Hh85+5LMoEhlHmCoPDd0TrMzbeykEBf/8ZzlWnvbWPHO",
+	"X2gzOXH8ARzOqCmjlEi/ivFYUEagL4yL7w4V2XDJL+NLt6c8oWg3fOBcW+Dq+9X/Bubr1+fPDcvQeIX2",
+	"Th+rb3rRUE10oedWKmEiWJGgboeLlgx4OS+sJLAcduJKG3nsjHAbEJIMTNXU7G++9MY7Ka6rF4K3YAev",
+	"DYTsQ6bcAHdwBO+DyeyleCeCl8KAy4EmDJb5xxcvw4TIbNpSBe8nQVLHMzXWd5l1VnbSeKqlCet1zzCc",
+	"J5OKwmXALPMZI9Q/NdIct8oFltMfnaX48sfL02P8CqRhW12GauiSa8SdYzT1t59jJ1rHeSHG8n185KgM",
+	"vvJJNy7BqIuAnzUnXC9iSlwHYNoIjo1QtpDCIEATuMHJ3E7OEIo7Cl1B4+516gtR7wqRgCfa924LIZb7",
+	"9WMhR26Gvc2tkalg7i3TY//z3/9P5HP4AutWxlK6juVsJlLJrWBmftX3fUv//lDFYTygVOYcIlu9FqJY",
+	"vOfDmsingIps7Hq8Epm+pmGgi5fOumsDXLJXCyvoJ++gh0WPOcZECeP9A7yyJjHfiwdhBckPUv4KTUOM",
+	"gCmSPXKYmiIBVTfei73fu9DaOsArhPNFF6gpodRhPxDKkbu4gRxd0WBQr3Z1zbO3bp6wltWV45Akfsy4",
+	"70CP0dmXuUjWisX8ajFU3mcDeUiN9mqAAn6KNLwigkig4N/mooDsfERLOOqUVFJTwenwdI468zn+smLY",
+	"abIildO1GsfPurCSPpIElhKRw5vHAVtUG8OMv3+OUS+do4P9w4dRZyZVeNA4pG8JuRn26AkQz2bsZnfm",
+	"v1HoZuc71VSOoMavOHKrCi/GdykLuTkE9FpjlKcZsHg2z6wEEWEPnvTBdeBgD6Af4lwUAN/FCAF4AMQW",
+	"VwLl4JkDmyPoNZ4tRU0AEyQWNKaA/65UEFvgGZFjOrqoRBQGL3XvmPl6iQW/ZsDATAgu1Sngo6oFi503",
+	"t3+5yEXsLa5VytKJFZW4UghvQafzXq4mcc9x1H/3E/yB+H387zDuHxz3Lqf37+X8fogH7D/gHLKS+IcK",
+	"esYjjKFZuNzAnsJ600qgPbOQqcuI+q3eTMhjwGlKU8Y9OPf5VaavyLtOwVCMFwVGUnUp/uAKfTTo49MZ",
+	"IOdOuZliVFIKkSrczAuMisDGrvmCeLRz1/tokBHwCGTl3t0eMnBxLygCLBVJxqk1geXeKS8C8UFwK6vx",
+	"LsH3+fTZcx/PUs173Wcv5I+9VT/nAVTHwEsPHArYIqYOGK2VJwnycUjyNAHiIVdsnoN1mO56MrhY/rYa",
+	"pAAvO6++8xzgEHF4//H61eVJCLoJg2Q/tQyRxdjEyAcOADQwJpkICwkXxga7JHVVE9fRzex9rb5lXVTc",
+	"rm4umeDvQASBmwxuuCsxlYpiCfxtb5iCCyiTmM9SSXyJWDwcuhcoSCnnpFBdza3vNWJKs3gQ78WDQQxy",
+	"+2RGTkaloXOURlAUURpjj3TRmtnS91ReCVCKykDTg/3DB0RKkYvuo778G+zw4UP6vXfscmnAvIscqinP",
+	"BUy17MQJJtK4CNxKWEjJVt0p9oFlS/yWrch3R1jcjBtqGDNZoJuR5VRWtZRscQsCH0NoGm0E61KaU4Qr",
+	"LRUsXmDmPdy9Z6mY5doKlSz6iPlpKwwAfRXuUAd4/BBdLdVEFHkhlWWYVu8iKoWdaohJIukKeUzEUASl",
+	"YBeK2XXsk2QDxOS35RnvURQ3+C5CkAgm87wVCw9O7S+DwtgQ2dQkW71GAn5KyBQ7AmCVa/OzWHSaBShY",
+	"8HuGEbqGvzWAAfeO/ekNgeEofXpy02O3b23ilb8b2gSsw4fbyFcr5kcXjoOEMtHCeOXaFkL4iwyka/Bt",
+	"Dia6dXgw9rahPdj//tHOY7tsOiphqKBqqAksZeuAbiYWb52lVb3R6zJj6IIwgZtk706D6LOb4EmE/Lmz",
+	"vfDgtJkdy0C7JT/ik0s+2ZSUhe/83uIsDj6r03pFOOmCYNEo7/RQV14SFdz7tasIX/FCVlWEQMmSYs9M",
+	"j/Saw20c+yovdCIMJn1+spZCh8DZEVaVEIKhogNaLW6KP++hyNNqJoJUgXSE90/soeJC/LC7oBWUyyeR",
+	"CPlmXuhJIYxhhUBzppOxrNZk7giyIETxXQkv7GC0p7WOq137faG+G1GwkAHg8O9YvaVOGmjtRxgcwQd3",
+	"68viInrq4mUIUqR3vgb8LGN1wSdlgXsccIMiW6OZbaBgC31NN6mLRzouJRmXTj7T76qKDOlQBAxIKihI",
+	"hB5h+lqIvDdogem7mSAzfoEAYV8PTOuns+aDLXjPWYEhK+iPeIpazu2hujYzoHWwd3DheRPlTFiOeZPO",
+	"teMSXCVK6fGzcR83LGZWM6Cdsp6Ky4By5/2eCa1iBOWUHz581MpA7pp3tMkJv18B4ZNI6cTrDp4Ymo1q",
+	"N8HsXYcH6JTFbkVbJ8hTf1ndM8csJqsbpdMRcVWVF7QboGbKmhTTFoTAW+Bdtx/qBIM6ox4+b3jTuhPj",
+	"7os/BOtSsP4y7N5BJOuC2HAr21+RGfYqNNJ4I1yAvAiebVHYo9Ig8liaXBucwhHjIbEqZt3zp6fs0eGj",
+	"R1FAToEn3x1895fSTv6nGLxNCJRwcnH67Bkb8yzDvF4fXwhCjzDtsDDVpD7IBvx7v2rp7rt6NUdMaTTP",
+	"gsfQv3DhfL4uavmIGa7SK/2+zLp0Ft2hCt848zm6Bp06+dfLF2jeu/jPn0jzJ+MyRpCh7VgaV3pjwF4p",
+	"krNYwRXkjHVj+Mv8wPtXMDL/R/nvvkLbOmGmH+4/OmYGWucZtUDymqGtocTx7uH+PqTDAHtUhltpxhKD",
+	"c7US7MHBIzJiV+92XOLUXcbHeJu/1Er4K933fn//QUv4AXAGt0A7s0v49hymso3PDF5+NobBtcqHWzAQ",
+	"aAW1Azhth/uPtvsC8uAkz+Cb+/sPtvvmpbYvHETIVy6cbrkIuFMvtb0o6er2xAqk+C105BvJGKsML9XX",
+	"Ci1Ua+OpYsrrRVWzyGKWSciftzp4nAkEC3nBgFG9nqOABouFBt05G6oSdpUQpnytG8tnuXA1Dse6EHKi",
+	"6l9TjmRXqpQc9nNpKOAeNTQ+VNWMyt6AOV6NYlI8qR3QmHWJc0RwoCPi58xdxc1w626dmqWhpXK3Sr53",
+	"ZQxRTSzrf0HmK+WgAz6OVJM2qyitiuksizaNJlKp7KMHnWg1mj9qjkQIq7q2+WpQwOF3nx4T8AeP28Dj",
+	"vgF21YJXVWdeZcqew4IGsv98HG1eICzZzTSwxliIE8pYVwutBEYlOUx9MA8CeAXB5cTuzI64jcvMkJLb",
+	"GSz9c3EfcVFxXYYK2g3oSWRfkoZd3I8Yxh5dS4zqlKYEfohb+Hcc5Mu/vjg5HaqSc4KTLzhkCE7Ep8KD",
+	"pz+IeTj8RXtirmP+nbtT6F6fP68krdy1FgdE2aLIvT5//juOwz4h1Nw+oJylzBNQ8yH1KtIsyfeIBtsj",
+	"NmtmWygn7D4oq1GweJLpK8Bb9xHT1SBN1r1ahAKNvQH7K17HQ3Dkz52M7zCxpvpaHVEYAN3ZiL7GC0MR",
+	"Ls6vS0CGM27eIm6asm1BfC9Ozy7c3HblQV9VoFuYx+ZAN7c131agG4AteZqqhOUAG56bqn4/S/I1oW2x",
+	"k/NiVqGs60Ja0QdXkYu/N0detTWCQ0xNF5EcKCigypELfY3Rxu+oljWhSEcQ7z4hYTbHKA6LjiUBUwNX",
+	"faJzccT8ceg64FdonU7K3IjCxcvFtuDK5LqwMKRU6hgLbuvZjBPcmw/O8ghwU20sQeIill619BB5wyLX",
+	"sGsNZx2uoVTkmV5gsINBy6NHajt5/vzVL6OLy8fPXv2AAIXH/k4UmYG0WevqBoBGD6B72PMIWgdVHp5g",
+	"h6NUolsxjV3JArgFpQnJtWOsZoLZtDKTdlGODwvVphBmAp9gpFYhjM4wI0ETqDG8wZSwCEDpEAgtoEYC",
+	"EhYGSWUZCecOa4xGmhbCGIRe4WA8BRyS1pswnLNPjk25I+toGCCN93NHH5Trs7myJR2jb8ReunsBqbuH",
+	"iPjsznwPZAzsrOTIK9x3VXDY6JV9Zl3EYkiE8glyCMxmREb2zuMyxSggthlmLF+0+V8/4cR+A07YuyfL",
+	"L+y2XUtoUWuSaHXX717oak/z/IY43GfVQzZs6236UEuZTxo2E4jkdbVAPcFhBUqsf4SAQ9ybAiMWq3mW",
+	"xS4WxCCio2sJw2zh+3SoADXao82RsEiS5YD9hAJeqQkVgi2Leog3OLck5dSFtaFyyIVYC6GLJZmWBCuP",
+	"rQqCFSvmGSWshTL3IcMAoTUUTDtIk81xtym/PXZ5h5LNF3H+bjzrvqzcH1LNN+k3drXyjJ4Jn4QEuVM3",
+	"kXP2rCDd8xbtkATVAeqR16BKdVhr1kXUoHpiuc+aQgR1MluG7BHvVkHcVAhWDZjHUNiNGYjWv54ujojn",
+	"VBCOYtZ9uH/YczpdXmirE5153FL6zSlWoGjpucWnD/wXTdoW6z44PDwKTpK6WufVOVC8h6qioJK+Z3q1",
+	"yFdpXFkoUI9LNF1QTp21CLlzE/u7FOYzSw2Xwtg2bkKb61zPgqy0QIlTrlIz5W/F707OvJE2sxVS2YvT",
+	"swawsgc3+/DTmIxWCnMkdJ2zOLAJCb4C+V9ie0ajdbbeKItvVPCjMWPYsG6lMkNwL8C7dCjhJcijT3gy",
+	"JatMBe7/8tWr5xejy8vnlZS8h6ESJU7FTLnLLCdtzgMCHLPY1Z4iKxLiZQ9VOQxXgY09JR6FRl1gemTD",
+	"2WjEvcT12OCi/XGBGJNkRUymos0P60ZaS00Juz/mmRHBFXqldSa48rkpd8c4YIJtFt6w3X+whm+QNVxW",
+	"j6IrX+FKnoGz5nZ0pLV8ZO8DEP7HPTCp3Ex6ido4kE+34w2sSNpwAF2Cmjt/+J/bi1JoFa2eujgWnufe",
+	"3FTMlcKCCryYILK4iUl/c7CBrlKky8RxM5QKrP00PPJqDRUVsnWfAcQVpe7GtXTUeC90szcYDKhKBI7D",
+	"55fi8DxjZrpgStuhcuSB8bwPSLxCFl6CiNdrlWBAHmEcUh0L75SgCJvD/X1vF/d1Slw1ogo/xiK9PJlW",
+	"97HOo12FCbK1Q7eUZ00BQG51CNNbGsIHQqzOWZIPQjWJ+KjEVdI6ixxAVsRSJ9seO+EOGw2r51E8Xc2J",
+	"Y5c664yES/WGfXrsIhR3oaqi3vA4VGUZCiTVRqcAz7La7dO5M90XWofuvhC2oxvBOS7tuuvnnvF1Wf64",
+	"hr5BCRWOrVa0le78ZItWgVSnYo0ASgCu9+j4gFCYi3V14xKu6E1qdtAs61GXd0np0EObkEXMDQfIAliA",
+	"5VCX5ss5x2m9qr5pV+usum/4zvLW7SU8J1erFO2gi2HdT6tv3/UWVDtr247qO3i15YVMhMG6GDjDL7Qr",
+	"GDmL96Sv16ZYql1xKUSgYIk2dosN+oD/9Uiure4OeKkFi6ouVfnmtpWsDvf3t5Cs7pYS1sJ/D74Rl8cr",
+	"5Qa8Zs89jkgrR33ZGjN1zOLfYjYD07gwDnwp4Ub0pTJCGQnAk9mimaee+W43aM6XWCBxGvBOsJuA3tim",
+	"R//2aXAY31IUllvIzTFYfqO/UbSxvCQYT8rhUTX4qimCxq3R1xo/44b3ZaJn/Nq08Dus0U6vfCP+pa8/",
+	"pCWUH8gDXTaQ9BJ/3iKcxXhN0riqIx6Tswp8Bx7mtriVG5+TP6ADbh06YC1ttAehlFt41zfOmoIL3xC3",
+	"+LyR8Bs29dNCUJpCK27nRN/ZlfdFwio20K8Pqvhd0/FXFvKw8WDMm4zo9H0mxharYBOKjoFSYZUXSUXn",
+	"dsqsxssvwtqSkmDi2IePDSg65yLPePK1Hx43yq/s+BQ0qj/Ozx1BTeDqbik7enGwVbd/oREYMxHKQjQg",
+	"lYpATX+Aur0RvEDl3krrIc59LWhHTIZ1x3Pwu4j3ttes61/4YdwxcHlTa8ZXbdmOuN1QQyWVqCEoisp7",
+	"jKWikhO0MjpUM/7DKBGWcZvEMHzxWzVKmJKy/SkMjzYZJdwafa1GCTe8L2OU8Guzxijh1vkP6KMvZcW4",
+	"sLywpfe6+QgsXURYamttpS2385e+JtNdsyjXUatzGX79GnApaSSUXQ/+0vWcZ3nZV21HTeafG3OkP8w/",
+	"t27+cVsXCvR44aLtptlwnj7DSdpQd+4Pe1ATMsI63nkX9qDbOeJ3Jm18EXvQBvotk2x+zwLHF4VOjBio",
+	"mfJdFUNxJ7ECI0oDi2yNDcrS0pN9tfCVFwYsprSVmO2xmFPp665rjcnU9JhJCp1lDvmLvVUANxJeUEMl",
+	"JNbuChCJxyymol8xqslSIe4Daj2tAeUlg99CScYiRc1h4h1ukk7UEWo+g1Wjv2AhOm+21poLnYmtdWY3",
+	"8nOdiSaN+RUkGvq9YTpLfcUdjB1yP7TpzLQxn1bBrD4AgIDZYQBIDrv2/02huND8N6vqpXnj938h39ss",
+	"cH1Sol0jzAd1+NWCfNDwvhDEh1ub9TVGwlH+Q7X/xHOQ54LQrAJNbnsJb6vgX+B7dy/VUT+tdMOtNFYm",
+	"/ypMbd6+m5+S3FMngTKHYauYwrU+A5+B8O1DpfmZbL5oS5CZ3zFVeoA1nKx4L5K5xcAl9Aavyv6fnoC2",
+	"SqPb2SH1ZzJD6myLyv0Bk4h1xSy3DkZNaQWlMg2b8VT0/gWIpor0iDtZMZitgee7kcTWFHngvLCUWUgI",
+	"8GFnfDJajBgIIh25wcZUUZrN5qB8koZbeKzUEloQMedYFxRMXTjAPgS+o5KaCH3XUmAyAmpAPVRaJt5j",
+	"piPl7fUG7AlPIMvODwpXzQ9JGhZ/oNFA0P/eB/gVA60/xnQgXdofvXNcjh3DC5WmdoYKytIs9UBJIWiy",
+	"1mO0ZDoIBpc3zE5czRrfusfkstPqojYozW4TVg7qnRmnKmf0sxun1vMHDxzpV+v3ywFOp1iy1H4CI/D3",
+	"wUIlrfKJyyd1aEi6sUCriXxXJirNCzASVw4e4Q68HShiUiGIprRDhdabIzbPjSisYQkvCirrlcyLAst+",
+	"XkEPER0NvBd5AQOZXRmrFSA9XcCes1iJ93bkunBVPcxbyhQ+DqDQoQI9dDEWQCqWQ8dl0WQxkUoBQDw7",
+	"8S/XLDViqELvrBBA1+SdoDIVDw72jxisKHVNDZukAHNuS/0KigTbnP8xXZolSkgYZireST03uC9t1hv6",
+	"pi3u4uHB4SeYb+40fmKhkrMWhbcUFIk+P7OUeLBFPz9pJW4pVNAwIxUGPIW9DMoLnOBwntfXbVwBi3b3",
+	"hImY1W+FS1JPtLE+xXLKs3Ff50Kx15en7FqqFGow/gqUDd/0oIS2mx/hCN3fZylgGDkIpNjqOHK1GKol",
+	"fpW+Pg5VpB/s00e9iE0KPc8RwGSoUg7VkDGLTxfs5OwZ1DR2wfzOJc1+gvdNOOM4feQSeiYt+FdZfJIk",
+	"IofRifd2LzHvYg8YTLfrhFrghp1e/CeVJX4rFizR2XymsLIz1nV3fAzfHl0t4l7LgX59I+sVfvW00LNt",
+	"VDV8+VJ32szWfowthvGULyqGcfrLp8fxXI7eikWLjbzBoOwJCIVuIJqQe4EMSppqAORtVyK+I7aD63uO",
+	"SA14GD3h1FtYHtGqTEKxCnCiiMa+0egud6YcY6hwHvxhifXsiXfQfrvzSQknbueiANZtfeFYuEgdNdWV",
+	"gVTUEes3H2m8GfyBxqtaX2N/ODgqwfq3i1cv2Uxg5VXK2XQQKQ6trNDXEU4Y5fnXFyzVWcYLEzFSOaHm",
+	"P6Fv8CsjlHXgk77mpBMe6JKGi5sGZRHvu+DvRGbQZQY/x3/vvxTvbf/UXe0eBpO4pjS+Bwc4jsUF1/nQ",
+	"kH6f0D580/aiciLOXHTjs1hKC0SfSxRVd2bXtqP5Eg07es/4vUZSQJIjcZB1W7YNj5JWRIH0rsGQ4TXz",
+	"+SYZR8CL9pdEE++oF7j50LkSvBDFyRwk01/f4K2T67z6N8/lz2IRnkBNHF8jo1FuDgYGbunfDq8h1QmC",
+	"13SiDlav6ewhNbsRLrf0XL4TShgTsULwVNI/oTmZCLacaIHtwxEoON18HgJAWN4A1nSSUA1tL4VFcGli",
+	"PT9ozAk+ptIO7FhDO6+NqFUeKIcjCO8H6iOwbgGWmhjfi3vVVuFJC5bUito3WLnCTcOnp7ToXj8ktN6a",
+	"llh1PoQW/RdtgyGNFHU43FaAAgaJY5xJJViSSYzIB2nEirzaLsjKGyZYqdRvInZV6Gv0JsH1wJkthMCb",
+	"pCLVuLbxg4bGCWelD0eIW8QgXrr1DJWQQNC+04zPU1FpFd5tGXEr9gjrUp8V8JeepwNZsKQZuWOwhFRh",
+	"Ni0U6A912aDSxJwclQ0kSh/wbAF7TpGcZfGNNcTpP9k0rIpBxBMcwLh5ZDcCAoGLFR8QVMiSsaS6FEkO",
+	"xvP//wA=",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

@@ -4062,7 +4062,14 @@ export interface operations {
     completeMFAChallenge: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /**
+                 * @description A DPoP proof JWT (RFC 9449; see the `dpopAuth` scheme) without `ath`. When present, the
+                 *     issued tokens are bound to its key: `token_type: DPoP`. Refreshing a bound session needs a
+                 *     proof of the same key. An invalid, stale or replayed proof is a 401 `invalid_dpop_proof`.
+                 */
+                DPoP?: components["parameters"]["DPoPProof"];
+            };
             path?: never;
             cookie?: never;
         };
@@ -4232,7 +4239,14 @@ export interface operations {
     finishPasskeyLogin: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /**
+                 * @description A DPoP proof JWT (RFC 9449; see the `dpopAuth` scheme) without `ath`. When present, the
+                 *     issued tokens are bound to its key: `token_type: DPoP`. Refreshing a bound session needs a
+                 *     proof of the same key. An invalid, stale or replayed proof is a 401 `invalid_dpop_proof`.
+                 */
+                DPoP?: components["parameters"]["DPoPProof"];
+            };
             path?: never;
             cookie?: never;
         };
