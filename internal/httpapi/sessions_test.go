@@ -41,7 +41,7 @@ func TestMessagesRoundTripByteForByte(t *testing.T) {
 	_ = json.Unmarshal(rawContent(t, m), &gotParts)
 	_ = json.Unmarshal([]byte(parts), &wantParts)
 	if fmt.Sprint(gotParts) != fmt.Sprint(wantParts) {
-		t.Errorf("content parts changed: %s", m.Content)
+		t.Errorf("content parts changed: %s", rawContent(t, m))
 	}
 	bad := []struct{ name, body, pointer string }{
 		{"NUL", `{"role":"user","content":"a\u0000b"}`, "/content"},
