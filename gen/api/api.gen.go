@@ -2195,6 +2195,21 @@ type CreateAPIKeyParams struct {
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
 
+// CreateChatCompletionParams defines parameters for CreateChatCompletion.
+type CreateChatCompletionParams struct {
+	// XCCBResumable `true` asks for a resumable stream, as `ccb_resumable` in the body does (for clients that cannot add body members).
+	XCCBResumable *bool `json:"X-CCB-Resumable,omitempty"`
+}
+
+// GetChatStreamParams defines parameters for GetChatStream.
+type GetChatStreamParams struct {
+	// After The `id:` of the last event received, for clients that cannot set the header.
+	After *int64 `form:"after,omitempty" json:"after,omitempty"`
+
+	// LastEventID The `id:` of the last event received.
+	LastEventID *string `json:"Last-Event-ID,omitempty"`
+}
+
 // ListFilesParams defines parameters for ListFiles.
 type ListFilesParams struct {
 	ProjectId *openapi_types.UUID `form:"project_id,omitempty" json:"project_id,omitempty"`
@@ -3125,10 +3140,19 @@ type ClientInterface interface {
 	// one more is refused with 429 `too_many_generations` and `Retry-After`. A slot is freed when
 	// the generation ends (completed, failed, cancelled or the client went away).
 	//
+	// Resumable streams: every event of a stream carries an SSE `id:` (1, 2, … in order) and
+	// is recorded for a while (`CCB_RESUME_RETENTION` after the end), so a client that lost
+	// its connection calls `GET /v1/chat/completions/{generation_id}/stream` with
+	// `Last-Event-ID` on any instance and gets the rest byte for byte. The generation id comes
+	// in the `X-Generation-ID` header and the first chunk's `generation_id`. By default a
+	// disconnect still cancels the generation; with `ccb_resumable: true` (or
+	// `X-CCB-Resumable: true`) it runs to its end and is stored in its session as if the
+	// client had stayed. `DELETE /v1/chat/completions/{session_id}` cancels either kind.
+	//
 	// Takes any type of body and a specified content type.
 	//
 	// Corresponds with POST /v1/chat/completions (the `CreateChatCompletion` operationId).
-	CreateChatCompletionWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+	CreateChatCompletionWithBody(ctx context.Context, params *CreateChatCompletionParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// CreateChatCompletion Create a chat completion (OpenAI-compatible)
 	//
@@ -3186,10 +3210,19 @@ type ClientInterface interface {
 	// one more is refused with 429 `too_many_generations` and `Retry-After`. A slot is freed when
 	// the generation ends (completed, failed, cancelled or the client went away).
 	//
+	// Resumable streams: every event of a stream carries an SSE `id:` (1, 2, … in order) and
+	// is recorded for a while (`CCB_RESUME_RETENTION` after the end), so a client that lost
+	// its connection calls `GET /v1/chat/completions/{generation_id}/stream` with
+	// `Last-Event-ID` on any instance and gets the rest byte for byte. The generation id comes
+	// in the `X-Generation-ID` header and the first chunk's `generation_id`. By default a
+	// disconnect still cancels the generation; with `ccb_resumable: true` (or
+	// `X-CCB-Resumable: true`) it runs to its end and is stored in its session as if the
+	// client had stayed. `DELETE /v1/chat/completions/{session_id}` cancels either kind.
+	//
 	// Takes a body of the `application/json` content type.
 	//
 	// Corresponds with POST /v1/chat/completions (the `CreateChatCompletion` operationId).
-	CreateChatCompletion(ctx context.Context, body CreateChatCompletionJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+	CreateChatCompletion(ctx context.Context, params *CreateChatCompletionParams, body CreateChatCompletionJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// DebugChatCompletionWithBody Show the upstream request a completion would send
 	//
@@ -3208,6 +3241,21 @@ type ClientInterface interface {
 	//
 	// Corresponds with POST /v1/chat/completions/debug (the `DebugChatCompletion` operationId).
 	DebugChatCompletion(ctx context.Context, body DebugChatCompletionJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetChatStream Resume a streamed generation
+	//
+	// Replays a streamed generation's events after `Last-Event-ID` (or `after`; the header
+	// wins, since a browser's EventSource sends it on reconnect) exactly as they were first
+	// sent — the same bytes, `id:` lines included — then the rest as it is produced, until
+	// `data: [DONE]`. Works on any instance, while the generation runs and for
+	// `CCB_RESUME_RETENTION` after its end. Without either parameter the whole stream is
+	// replayed. Another user's generation, an unknown one or one no longer kept is 404; a
+	// point before what a very long generation still keeps (`CCB_RESUME_MAX_CHUNKS` events)
+	// is 410 `resume_point_expired`. When the generation's instance dies before its end, the
+	// stream ends with an error event (`code: generation_lost`) instead of `[DONE]`.
+	//
+	// Corresponds with GET /v1/chat/completions/{generation_id}/stream (the `GetChatStream` operationId).
+	GetChatStream(ctx context.Context, generationId openapi_types.UUID, params *GetChatStreamParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// CancelChatCompletion Stop a session's running generation
 	//
@@ -4460,11 +4508,20 @@ func (c *Client) Register(ctx context.Context, body RegisterJSONRequestBody, req
 // one more is refused with 429 `too_many_generations` and `Retry-After`. A slot is freed when
 // the generation ends (completed, failed, cancelled or the client went away).
 //
+// Resumable streams: every event of a stream carries an SSE `id:` (1, 2, … in order) and
+// is recorded for a while (`CCB_RESUME_RETENTION` after the end), so a client that lost
+// its connection calls `GET /v1/chat/completions/{generation_id}/stream` with
+// `Last-Event-ID` on any instance and gets the rest byte for byte. The generation id comes
+// in the `X-Generation-ID` header and the first chunk's `generation_id`. By default a
+// disconnect still cancels the generation; with `ccb_resumable: true` (or
+// `X-CCB-Resumable: true`) it runs to its end and is stored in its session as if the
+// client had stayed. `DELETE /v1/chat/completions/{session_id}` cancels either kind.
+//
 // Takes any type of body and a specified content type.
 //
 // Corresponds with POST /v1/chat/completions (the `CreateChatCompletion` operationId).
-func (c *Client) CreateChatCompletionWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewCreateChatCompletionRequestWithBody(c.Server, contentType, body)
+func (c *Client) CreateChatCompletionWithBody(ctx context.Context, params *CreateChatCompletionParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateChatCompletionRequestWithBody(c.Server, params, contentType, body)
 	if err != nil {
 		return nil, err
 	}
@@ -4531,11 +4588,20 @@ func (c *Client) CreateChatCompletionWithBody(ctx context.Context, contentType s
 // one more is refused with 429 `too_many_generations` and `Retry-After`. A slot is freed when
 // the generation ends (completed, failed, cancelled or the client went away).
 //
+// Resumable streams: every event of a stream carries an SSE `id:` (1, 2, … in order) and
+// is recorded for a while (`CCB_RESUME_RETENTION` after the end), so a client that lost
+// its connection calls `GET /v1/chat/completions/{generation_id}/stream` with
+// `Last-Event-ID` on any instance and gets the rest byte for byte. The generation id comes
+// in the `X-Generation-ID` header and the first chunk's `generation_id`. By default a
+// disconnect still cancels the generation; with `ccb_resumable: true` (or
+// `X-CCB-Resumable: true`) it runs to its end and is stored in its session as if the
+// client had stayed. `DELETE /v1/chat/completions/{session_id}` cancels either kind.
+//
 // Takes a body of the `application/json` content type.
 //
 // Corresponds with POST /v1/chat/completions (the `CreateChatCompletion` operationId).
-func (c *Client) CreateChatCompletion(ctx context.Context, body CreateChatCompletionJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewCreateChatCompletionRequest(c.Server, body)
+func (c *Client) CreateChatCompletion(ctx context.Context, params *CreateChatCompletionParams, body CreateChatCompletionJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateChatCompletionRequest(c.Server, params, body)
 	if err != nil {
 		return nil, err
 	}
@@ -4574,6 +4640,31 @@ func (c *Client) DebugChatCompletionWithBody(ctx context.Context, contentType st
 // Corresponds with POST /v1/chat/completions/debug (the `DebugChatCompletion` operationId).
 func (c *Client) DebugChatCompletion(ctx context.Context, body DebugChatCompletionJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewDebugChatCompletionRequest(c.Server, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetChatStream Resume a streamed generation
+//
+// Replays a streamed generation's events after `Last-Event-ID` (or `after`; the header
+// wins, since a browser's EventSource sends it on reconnect) exactly as they were first
+// sent — the same bytes, `id:` lines included — then the rest as it is produced, until
+// `data: [DONE]`. Works on any instance, while the generation runs and for
+// `CCB_RESUME_RETENTION` after its end. Without either parameter the whole stream is
+// replayed. Another user's generation, an unknown one or one no longer kept is 404; a
+// point before what a very long generation still keeps (`CCB_RESUME_MAX_CHUNKS` events)
+// is 410 `resume_point_expired`. When the generation's instance dies before its end, the
+// stream ends with an error event (`code: generation_lost`) instead of `[DONE]`.
+//
+// Corresponds with GET /v1/chat/completions/{generation_id}/stream (the `GetChatStream` operationId).
+func (c *Client) GetChatStream(ctx context.Context, generationId openapi_types.UUID, params *GetChatStreamParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetChatStreamRequest(c.Server, generationId, params)
 	if err != nil {
 		return nil, err
 	}
@@ -6882,18 +6973,18 @@ func NewRegisterRequestWithBody(server string, contentType string, body io.Reade
 }
 
 // NewCreateChatCompletionRequest calls the generic CreateChatCompletion builder with application/json body
-func NewCreateChatCompletionRequest(server string, body CreateChatCompletionJSONRequestBody) (*http.Request, error) {
+func NewCreateChatCompletionRequest(server string, params *CreateChatCompletionParams, body CreateChatCompletionJSONRequestBody) (*http.Request, error) {
 	var bodyReader io.Reader
 	buf, err := json.Marshal(body)
 	if err != nil {
 		return nil, err
 	}
 	bodyReader = bytes.NewReader(buf)
-	return NewCreateChatCompletionRequestWithBody(server, "application/json", bodyReader)
+	return NewCreateChatCompletionRequestWithBody(server, params, "application/json", bodyReader)
 }
 
 // NewCreateChatCompletionRequestWithBody constructs an http.Request for the CreateChatCompletion method, with any body, and a specified content type
-func NewCreateChatCompletionRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
+func NewCreateChatCompletionRequestWithBody(server string, params *CreateChatCompletionParams, contentType string, body io.Reader) (*http.Request, error) {
 	var err error
 
 	serverURL, err := url.Parse(server)
@@ -6917,6 +7008,21 @@ func NewCreateChatCompletionRequestWithBody(server string, contentType string, b
 	}
 
 	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.XCCBResumable != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "X-CCB-Resumable", *params.XCCBResumable, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "boolean", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("X-CCB-Resumable", headerParam0)
+		}
+
+	}
 
 	return req, nil
 }
@@ -6957,6 +7063,82 @@ func NewDebugChatCompletionRequestWithBody(server string, contentType string, bo
 	}
 
 	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewGetChatStreamRequest constructs an http.Request for the GetChatStream method
+func NewGetChatStreamRequest(server string, generationId openapi_types.UUID, params *GetChatStreamParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "generation_id", generationId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/chat/completions/%s/stream", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.After != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "after", *params.After, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+
+		if params.LastEventID != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Last-Event-ID", *params.LastEventID, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Last-Event-ID", headerParam0)
+		}
+
+	}
 
 	return req, nil
 }
@@ -9857,10 +10039,19 @@ type ClientWithResponsesInterface interface {
 	// one more is refused with 429 `too_many_generations` and `Retry-After`. A slot is freed when
 	// the generation ends (completed, failed, cancelled or the client went away).
 	//
+	// Resumable streams: every event of a stream carries an SSE `id:` (1, 2, … in order) and
+	// is recorded for a while (`CCB_RESUME_RETENTION` after the end), so a client that lost
+	// its connection calls `GET /v1/chat/completions/{generation_id}/stream` with
+	// `Last-Event-ID` on any instance and gets the rest byte for byte. The generation id comes
+	// in the `X-Generation-ID` header and the first chunk's `generation_id`. By default a
+	// disconnect still cancels the generation; with `ccb_resumable: true` (or
+	// `X-CCB-Resumable: true`) it runs to its end and is stored in its session as if the
+	// client had stayed. `DELETE /v1/chat/completions/{session_id}` cancels either kind.
+	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /v1/chat/completions (the `CreateChatCompletion` operationId).
-	CreateChatCompletionWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateChatCompletionResponse, error)
+	CreateChatCompletionWithBodyWithResponse(ctx context.Context, params *CreateChatCompletionParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateChatCompletionResponse, error)
 
 	// CreateChatCompletionWithResponse Create a chat completion (OpenAI-compatible)
 	//
@@ -9918,10 +10109,19 @@ type ClientWithResponsesInterface interface {
 	// one more is refused with 429 `too_many_generations` and `Retry-After`. A slot is freed when
 	// the generation ends (completed, failed, cancelled or the client went away).
 	//
+	// Resumable streams: every event of a stream carries an SSE `id:` (1, 2, … in order) and
+	// is recorded for a while (`CCB_RESUME_RETENTION` after the end), so a client that lost
+	// its connection calls `GET /v1/chat/completions/{generation_id}/stream` with
+	// `Last-Event-ID` on any instance and gets the rest byte for byte. The generation id comes
+	// in the `X-Generation-ID` header and the first chunk's `generation_id`. By default a
+	// disconnect still cancels the generation; with `ccb_resumable: true` (or
+	// `X-CCB-Resumable: true`) it runs to its end and is stored in its session as if the
+	// client had stayed. `DELETE /v1/chat/completions/{session_id}` cancels either kind.
+	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /v1/chat/completions (the `CreateChatCompletion` operationId).
-	CreateChatCompletionWithResponse(ctx context.Context, body CreateChatCompletionJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateChatCompletionResponse, error)
+	CreateChatCompletionWithResponse(ctx context.Context, params *CreateChatCompletionParams, body CreateChatCompletionJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateChatCompletionResponse, error)
 
 	// DebugChatCompletionWithBodyWithResponse Show the upstream request a completion would send
 	//
@@ -9940,6 +10140,23 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with POST /v1/chat/completions/debug (the `DebugChatCompletion` operationId).
 	DebugChatCompletionWithResponse(ctx context.Context, body DebugChatCompletionJSONRequestBody, reqEditors ...RequestEditorFn) (*DebugChatCompletionResponse, error)
+
+	// GetChatStreamWithResponse Resume a streamed generation
+	//
+	// Replays a streamed generation's events after `Last-Event-ID` (or `after`; the header
+	// wins, since a browser's EventSource sends it on reconnect) exactly as they were first
+	// sent — the same bytes, `id:` lines included — then the rest as it is produced, until
+	// `data: [DONE]`. Works on any instance, while the generation runs and for
+	// `CCB_RESUME_RETENTION` after its end. Without either parameter the whole stream is
+	// replayed. Another user's generation, an unknown one or one no longer kept is 404; a
+	// point before what a very long generation still keeps (`CCB_RESUME_MAX_CHUNKS` events)
+	// is 410 `resume_point_expired`. When the generation's instance dies before its end, the
+	// stream ends with an error event (`code: generation_lost`) instead of `[DONE]`.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/chat/completions/{generation_id}/stream (the `GetChatStream` operationId).
+	GetChatStreamWithResponse(ctx context.Context, generationId openapi_types.UUID, params *GetChatStreamParams, reqEditors ...RequestEditorFn) (*GetChatStreamResponse, error)
 
 	// CancelChatCompletionWithResponse Stop a session's running generation
 	//
@@ -12196,6 +12413,7 @@ func (r RegisterResponse) ContentType() string {
 // CreateChatCompletionResponse200Headers the declared response headers of an HTTP 200 response for CreateChatCompletion
 type CreateChatCompletionResponse200Headers struct {
 	XAccelBuffering *string
+	XGenerationID   *openapi_types.UUID
 }
 
 // CreateChatCompletionResponse429Headers the declared response headers of an HTTP 429 response for CreateChatCompletion
@@ -12383,6 +12601,83 @@ func (r DebugChatCompletionResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r DebugChatCompletionResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// GetChatStreamResponse200Headers the declared response headers of an HTTP 200 response for GetChatStream
+type GetChatStreamResponse200Headers struct {
+	XAccelBuffering *string
+	XGenerationID   *openapi_types.UUID
+}
+
+type GetChatStreamResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON410 the response for an HTTP 410 `application/problem+json` response
+	ApplicationproblemJSON410 *Problem
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Error
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *GetChatStreamResponse200Headers
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r GetChatStreamResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r GetChatStreamResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r GetChatStreamResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON410 returns the response for an HTTP 410 `application/problem+json` response
+func (r GetChatStreamResponse) GetApplicationproblemJSON410() *Problem {
+	return r.ApplicationproblemJSON410
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r GetChatStreamResponse) GetApplicationproblemJSONDefault() *Error {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r GetChatStreamResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetChatStreamResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetChatStreamResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetChatStreamResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -16345,11 +16640,20 @@ func (c *ClientWithResponses) RegisterWithResponse(ctx context.Context, body Reg
 // one more is refused with 429 `too_many_generations` and `Retry-After`. A slot is freed when
 // the generation ends (completed, failed, cancelled or the client went away).
 //
+// Resumable streams: every event of a stream carries an SSE `id:` (1, 2, … in order) and
+// is recorded for a while (`CCB_RESUME_RETENTION` after the end), so a client that lost
+// its connection calls `GET /v1/chat/completions/{generation_id}/stream` with
+// `Last-Event-ID` on any instance and gets the rest byte for byte. The generation id comes
+// in the `X-Generation-ID` header and the first chunk's `generation_id`. By default a
+// disconnect still cancels the generation; with `ccb_resumable: true` (or
+// `X-CCB-Resumable: true`) it runs to its end and is stored in its session as if the
+// client had stayed. `DELETE /v1/chat/completions/{session_id}` cancels either kind.
+//
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /v1/chat/completions (the `CreateChatCompletion` operationId).
-func (c *ClientWithResponses) CreateChatCompletionWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateChatCompletionResponse, error) {
-	rsp, err := c.CreateChatCompletionWithBody(ctx, contentType, body, reqEditors...)
+func (c *ClientWithResponses) CreateChatCompletionWithBodyWithResponse(ctx context.Context, params *CreateChatCompletionParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateChatCompletionResponse, error) {
+	rsp, err := c.CreateChatCompletionWithBody(ctx, params, contentType, body, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -16412,11 +16716,20 @@ func (c *ClientWithResponses) CreateChatCompletionWithBodyWithResponse(ctx conte
 // one more is refused with 429 `too_many_generations` and `Retry-After`. A slot is freed when
 // the generation ends (completed, failed, cancelled or the client went away).
 //
+// Resumable streams: every event of a stream carries an SSE `id:` (1, 2, … in order) and
+// is recorded for a while (`CCB_RESUME_RETENTION` after the end), so a client that lost
+// its connection calls `GET /v1/chat/completions/{generation_id}/stream` with
+// `Last-Event-ID` on any instance and gets the rest byte for byte. The generation id comes
+// in the `X-Generation-ID` header and the first chunk's `generation_id`. By default a
+// disconnect still cancels the generation; with `ccb_resumable: true` (or
+// `X-CCB-Resumable: true`) it runs to its end and is stored in its session as if the
+// client had stayed. `DELETE /v1/chat/completions/{session_id}` cancels either kind.
+//
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /v1/chat/completions (the `CreateChatCompletion` operationId).
-func (c *ClientWithResponses) CreateChatCompletionWithResponse(ctx context.Context, body CreateChatCompletionJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateChatCompletionResponse, error) {
-	rsp, err := c.CreateChatCompletion(ctx, body, reqEditors...)
+func (c *ClientWithResponses) CreateChatCompletionWithResponse(ctx context.Context, params *CreateChatCompletionParams, body CreateChatCompletionJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateChatCompletionResponse, error) {
+	rsp, err := c.CreateChatCompletion(ctx, params, body, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -16451,6 +16764,29 @@ func (c *ClientWithResponses) DebugChatCompletionWithResponse(ctx context.Contex
 		return nil, err
 	}
 	return ParseDebugChatCompletionResponse(rsp)
+}
+
+// GetChatStreamWithResponse Resume a streamed generation
+//
+// Replays a streamed generation's events after `Last-Event-ID` (or `after`; the header
+// wins, since a browser's EventSource sends it on reconnect) exactly as they were first
+// sent — the same bytes, `id:` lines included — then the rest as it is produced, until
+// `data: [DONE]`. Works on any instance, while the generation runs and for
+// `CCB_RESUME_RETENTION` after its end. Without either parameter the whole stream is
+// replayed. Another user's generation, an unknown one or one no longer kept is 404; a
+// point before what a very long generation still keeps (`CCB_RESUME_MAX_CHUNKS` events)
+// is 410 `resume_point_expired`. When the generation's instance dies before its end, the
+// stream ends with an error event (`code: generation_lost`) instead of `[DONE]`.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/chat/completions/{generation_id}/stream (the `GetChatStream` operationId).
+func (c *ClientWithResponses) GetChatStreamWithResponse(ctx context.Context, generationId openapi_types.UUID, params *GetChatStreamParams, reqEditors ...RequestEditorFn) (*GetChatStreamResponse, error) {
+	rsp, err := c.GetChatStream(ctx, generationId, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetChatStreamResponse(rsp)
 }
 
 // CancelChatCompletionWithResponse Stop a session's running generation
@@ -18911,6 +19247,13 @@ func ParseCreateChatCompletionResponse(rsp *http.Response) (*CreateChatCompletio
 			}
 			headers.XAccelBuffering = &value
 		}
+		if values := rsp.Header.Values("X-Generation-ID"); len(values) > 0 {
+			var value openapi_types.UUID
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Generation-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: "uuid"}); err != nil {
+				return nil, err
+			}
+			headers.XGenerationID = &value
+		}
 		response.Headers200 = &headers
 	case rsp.StatusCode == 429:
 		var headers CreateChatCompletionResponse429Headers
@@ -19000,6 +19343,80 @@ func ParseDebugChatCompletionResponse(rsp *http.Response) (*DebugChatCompletionR
 		}
 		response.ApplicationproblemJSONDefault = &dest
 
+	}
+
+	return response, nil
+}
+
+// ParseGetChatStreamResponse parses an HTTP response from a GetChatStreamWithResponse call
+func ParseGetChatStreamResponse(rsp *http.Response) (*GetChatStreamResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetChatStreamResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 410:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON410 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers GetChatStreamResponse200Headers
+		if values := rsp.Header.Values("X-Accel-Buffering"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Accel-Buffering", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XAccelBuffering = &value
+		}
+		if values := rsp.Header.Values("X-Generation-ID"); len(values) > 0 {
+			var value openapi_types.UUID
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Generation-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: "uuid"}); err != nil {
+				return nil, err
+			}
+			headers.XGenerationID = &value
+		}
+		response.Headers200 = &headers
 	}
 
 	return response, nil
@@ -21958,10 +22375,13 @@ type ServerInterface interface {
 	Register(ctx echo.Context) error
 	// CreateChatCompletion Create a chat completion (OpenAI-compatible)
 	// (POST /v1/chat/completions)
-	CreateChatCompletion(ctx echo.Context) error
+	CreateChatCompletion(ctx echo.Context, params CreateChatCompletionParams) error
 	// DebugChatCompletion Show the upstream request a completion would send
 	// (POST /v1/chat/completions/debug)
 	DebugChatCompletion(ctx echo.Context) error
+	// GetChatStream Resume a streamed generation
+	// (GET /v1/chat/completions/{generation_id}/stream)
+	GetChatStream(ctx echo.Context, generationId openapi_types.UUID, params GetChatStreamParams) error
 	// CancelChatCompletion Stop a session's running generation
 	// (DELETE /v1/chat/completions/{session_id})
 	CancelChatCompletion(ctx echo.Context, sessionId SessionID) error
@@ -22567,8 +22987,28 @@ func (w *ServerInterfaceWrapper) Register(ctx echo.Context) error {
 func (w *ServerInterfaceWrapper) CreateChatCompletion(ctx echo.Context) error {
 	var err error
 
+	// Parameter object where we will unmarshal all parameters from the context
+	var params CreateChatCompletionParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "X-CCB-Resumable" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("X-CCB-Resumable")]; found {
+		var XCCBResumable bool
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for X-CCB-Resumable, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "X-CCB-Resumable", valueList[0], &XCCBResumable, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "boolean", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter X-CCB-Resumable: %s", err))
+		}
+
+		params.XCCBResumable = &XCCBResumable
+	}
+
 	// Invoke the callback with all the unmarshaled arguments
-	err = w.Handler.CreateChatCompletion(ctx)
+	err = w.Handler.CreateChatCompletion(ctx, params)
 	return err
 }
 
@@ -22578,6 +23018,48 @@ func (w *ServerInterfaceWrapper) DebugChatCompletion(ctx echo.Context) error {
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.DebugChatCompletion(ctx)
+	return err
+}
+
+// GetChatStream converts echo context to params.
+func (w *ServerInterfaceWrapper) GetChatStream(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "generation_id" -------------
+	var generationId openapi_types.UUID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "generation_id", ctx.Param("generation_id"), &generationId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter generation_id: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params GetChatStreamParams
+	// ------------- Optional query parameter "after" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "after", ctx.QueryParams(), &params.After, runtime.BindQueryParameterOptions{Type: "integer", Format: "int64"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter after: %s", err))
+	}
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "Last-Event-ID" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Last-Event-ID")]; found {
+		var LastEventID string
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Last-Event-ID, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Last-Event-ID", valueList[0], &LastEventID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Last-Event-ID: %s", err))
+		}
+
+		params.LastEventID = &LastEventID
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetChatStream(ctx, generationId, params)
 	return err
 }
 
@@ -23902,6 +24384,7 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.GET(options.BaseURL+"/v1/models/:model_id", wrapper.GetModel, options.OperationMiddlewares["getModel"]...)
 	router.POST(options.BaseURL+"/v1/chat/completions", wrapper.CreateChatCompletion, options.OperationMiddlewares["createChatCompletion"]...)
 	router.POST(options.BaseURL+"/v1/chat/completions/debug", wrapper.DebugChatCompletion, options.OperationMiddlewares["debugChatCompletion"]...)
+	router.GET(options.BaseURL+"/v1/chat/completions/:generation_id/stream", wrapper.GetChatStream, options.OperationMiddlewares["getChatStream"]...)
 	router.GET(options.BaseURL+"/v1/chat/completions/:session_id/status", wrapper.GetChatStatus, options.OperationMiddlewares["getChatStatus"]...)
 	router.DELETE(options.BaseURL+"/v1/chat/completions/:session_id", wrapper.CancelChatCompletion, options.OperationMiddlewares["cancelChatCompletion"]...)
 	router.GET(options.BaseURL+"/v1/mcp/servers", wrapper.ListMCPServers, options.OperationMiddlewares["listMCPServers"]...)
@@ -26111,7 +26594,8 @@ func (response RegisterdefaultApplicationProblemPlusJSONResponse) VisitRegisterR
 }
 
 type CreateChatCompletionRequestObject struct {
-	Body *CreateChatCompletionJSONRequestBody
+	Params CreateChatCompletionParams
+	Body   *CreateChatCompletionJSONRequestBody
 }
 
 type CreateChatCompletionResponseObject interface {
@@ -26120,6 +26604,7 @@ type CreateChatCompletionResponseObject interface {
 
 type CreateChatCompletion200ResponseHeaders struct {
 	XAccelBuffering *string
+	XGenerationID   *openapi_types.UUID
 }
 
 type CreateChatCompletion200JSONResponse struct {
@@ -26136,6 +26621,9 @@ func (response CreateChatCompletion200JSONResponse) VisitCreateChatCompletionRes
 	w.Header().Set("Content-Type", "application/json")
 	if response.Headers.XAccelBuffering != nil {
 		w.Header().Set("X-Accel-Buffering", fmt.Sprint(*response.Headers.XAccelBuffering))
+	}
+	if response.Headers.XGenerationID != nil {
+		w.Header().Set("X-Generation-ID", fmt.Sprint(*response.Headers.XGenerationID))
 	}
 	w.WriteHeader(200)
 	_, err := buf.WriteTo(w)
@@ -26156,6 +26644,9 @@ func (response CreateChatCompletion200TexteventStreamResponse) VisitCreateChatCo
 	}
 	if response.Headers.XAccelBuffering != nil {
 		w.Header().Set("X-Accel-Buffering", fmt.Sprint(*response.Headers.XAccelBuffering))
+	}
+	if response.Headers.XGenerationID != nil {
+		w.Header().Set("X-Generation-ID", fmt.Sprint(*response.Headers.XGenerationID))
 	}
 	w.WriteHeader(200)
 
@@ -26432,6 +26923,149 @@ type DebugChatCompletiondefaultApplicationProblemPlusJSONResponse struct {
 }
 
 func (response DebugChatCompletiondefaultApplicationProblemPlusJSONResponse) VisitDebugChatCompletionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetChatStreamRequestObject struct {
+	GenerationId openapi_types.UUID `json:"generation_id"`
+	Params       GetChatStreamParams
+}
+
+type GetChatStreamResponseObject interface {
+	VisitGetChatStreamResponse(w http.ResponseWriter) error
+}
+
+type GetChatStream200ResponseHeaders struct {
+	XAccelBuffering *string
+	XGenerationID   *openapi_types.UUID
+}
+
+type GetChatStream200TexteventStreamResponse struct {
+	Body          io.Reader
+	Headers       GetChatStream200ResponseHeaders
+	ContentLength int64
+}
+
+func (response GetChatStream200TexteventStreamResponse) VisitGetChatStreamResponse(w http.ResponseWriter) error {
+
+	w.Header().Set("Content-Type", "text/event-stream")
+	if response.ContentLength != 0 {
+		w.Header().Set("Content-Length", fmt.Sprint(response.ContentLength))
+	}
+	if response.Headers.XAccelBuffering != nil {
+		w.Header().Set("X-Accel-Buffering", fmt.Sprint(*response.Headers.XAccelBuffering))
+	}
+	if response.Headers.XGenerationID != nil {
+		w.Header().Set("X-Generation-ID", fmt.Sprint(*response.Headers.XGenerationID))
+	}
+	w.WriteHeader(200)
+
+	if closer, ok := response.Body.(io.ReadCloser); ok {
+		defer closer.Close()
+	}
+	flusher, ok := w.(http.Flusher)
+	if !ok {
+		// If w doesn't support flushing, fall back to io.Copy.
+		_, err := io.Copy(w, response.Body)
+		return err
+	}
+	// text/event-stream messages are typically small; use a
+	// modest buffer and flush after each chunk so clients see
+	// events immediately instead of waiting on OS buffering.
+	buf := make([]byte, 4096)
+	for {
+		n, err := response.Body.Read(buf)
+		if n > 0 {
+			if _, writeErr := w.Write(buf[:n]); writeErr != nil {
+				return writeErr
+			}
+			flusher.Flush()
+		}
+		if err != nil {
+			if err == io.EOF {
+				return nil
+			}
+			return err
+		}
+	}
+}
+
+type GetChatStream400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response GetChatStream400ApplicationProblemPlusJSONResponse) VisitGetChatStreamResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetChatStream401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response GetChatStream401ApplicationProblemPlusJSONResponse) VisitGetChatStreamResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetChatStream404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response GetChatStream404ApplicationProblemPlusJSONResponse) VisitGetChatStreamResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetChatStream410ApplicationProblemPlusJSONResponse Problem
+
+func (response GetChatStream410ApplicationProblemPlusJSONResponse) VisitGetChatStreamResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(410)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetChatStreamdefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response GetChatStreamdefaultApplicationProblemPlusJSONResponse) VisitGetChatStreamResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
@@ -30954,6 +31588,9 @@ type StrictServerInterface interface {
 	// DebugChatCompletion Show the upstream request a completion would send
 	// (POST /v1/chat/completions/debug)
 	DebugChatCompletion(ctx context.Context, request DebugChatCompletionRequestObject) (DebugChatCompletionResponseObject, error)
+	// GetChatStream Resume a streamed generation
+	// (GET /v1/chat/completions/{generation_id}/stream)
+	GetChatStream(ctx context.Context, request GetChatStreamRequestObject) (GetChatStreamResponseObject, error)
 	// CancelChatCompletion Stop a session's running generation
 	// (DELETE /v1/chat/completions/{session_id})
 	CancelChatCompletion(ctx context.Context, request CancelChatCompletionRequestObject) (CancelChatCompletionResponseObject, error)
@@ -31919,8 +32556,10 @@ func (sh *strictHandler) Register(ctx echo.Context) error {
 }
 
 // CreateChatCompletion operation middleware
-func (sh *strictHandler) CreateChatCompletion(ctx echo.Context) error {
+func (sh *strictHandler) CreateChatCompletion(ctx echo.Context, params CreateChatCompletionParams) error {
 	var request CreateChatCompletionRequestObject
+
+	request.Params = params
 
 	var body CreateChatCompletionJSONRequestBody
 	var err error
@@ -32004,6 +32643,32 @@ func (sh *strictHandler) DebugChatCompletion(ctx echo.Context) error {
 		return err
 	} else if validResponse, ok := response.(DebugChatCompletionResponseObject); ok {
 		return validResponse.VisitDebugChatCompletionResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GetChatStream operation middleware
+func (sh *strictHandler) GetChatStream(ctx echo.Context, generationId openapi_types.UUID, params GetChatStreamParams) error {
+	var request GetChatStreamRequestObject
+
+	request.GenerationId = generationId
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetChatStream(ctx.Request().Context(), request.(GetChatStreamRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetChatStream")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetChatStreamResponseObject); ok {
+		return validResponse.VisitGetChatStreamResponse(ctx.Response())
 	} else if response != nil {
 		return fmt.Errorf("unexpected response type: %T", response)
 	}
@@ -33410,441 +34075,457 @@ func (sh *strictHandler) ListUsageEvents(ctx echo.Context, params ListUsageEvent
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7L1rchs5tj+4FQTnRpjsTlKULLvKUlTcUcl2lbv8UEtyV/ct+jLBTJBEKwlkJZCi2Q5F9KdZwMysYD7c",
-	"+TprmBXMGnolEzgHyAeJ5EOW/Kiuf/xvl5XMxPPg4Dx/50MrkrNUCia0ah19aE0ZjVkG/zyl0ZSdSqEz",
-	"mbyWF1pmzDyOmYoynmouReuodZLM6UKRUMiuMm+ER0RPGRnJeEEimmWcKUKJlldMEJkRxaKMaaKnVBMh",
-	"SWS6IO1RJueKZQFJM/l+QWQ2EKdPX3fIjC7IFWMpaZ8/PyWPvzl8Qv7f//tRb7/TIxdMaCIFYdcsW5CM",
-	"qVQKxYgcQ/cyZRk1I+wNRCtoZezXnGcsbh3pLGdBS0VTNqNmMkzks9bRLy03/Na7oKUXKWsdtZTOuJi0",
-	"bm6C1rNLOlmd+uWUmY5lnkXsgSLXLFNcimOimIgJ12REoyvCBQlfjLuvqI6mIdGS5GlMNSOKjlmy6LVq",
-	"g3lPZ2li+h60Hg5aLd9QnvOEnUQRS/U5FROmmndktNBMhUs92OnCb/65mg7MpjOhn3KVSsWx3eVuQqo1",
-	"jaYzJnRI5lxPCRXk5OL0xQsSjnnCBJ2xkIxpksA6UBHDzpiN/Hb/22/Kl/4AY2zeopRqzTLT5X+XXR6T",
-	"xtVp3qxfc6lZTNSUHjx67EjFDOOBIrAipE2J0pkUE3JNEx5TLbPO1qMbtH7pd5/Q7vjdh8eHN4PWfzQO",
-	"8YKKeCTfN++dwhfCI2IGJDMWkx8vX700J+jiLz/AmElEhZCaZLkg2IQ5DnrKFZEZn3DR24rwbU9+WjjL",
-	"6GRGX0vgBGvPPhzkMCBjmZEfLy/P9vZ7fTzdavXwbnsi4XvfyG6CVkozOmPasao8UzLz73oo2Hs9jOCN",
-	"0O16mrFrLnNFUjphx0Sm9NecmYFx89mvOcsWraBlyLN11MJvawdpRt+/ZGKip62jR/sHTfv8YvxaCgZn",
-	"3z82Q6ukXaPLDowvSrhhcFOZxCow2x7+ITwmlMxMW4QKNWeZIg/7h8WYkXGXg34x7prOkfM0jX2/f3DY",
-	"NHjgL6vDfiMYHBaSmd8DwnqTnmU23/W7+/2Dh2Hg/jbNd0MYPj7oPto/CEnbzDChSpNH+wd48jqN88Bh",
-	"NIz/4NFj3/BfPF3PrQmPi/5SqqdlbzxeS5xjmc2obh218hze9HQds1kqNRPR4ie2WB3GK3oFN2KUMXcN",
-	"mFshYzpb4NWp6IyRK7ZAplo8gRvVPOKCHBySqcwzRTKWJuYI6ikbCDz2NClvwzY0ERZj0t1z+IDFR8RM",
-	"LewQLpRmNDbnAobExYTQCeXiuDaYgUAWT2I+HrPM0CYMiJu5HB4cBMDgKY57KpXhq5nSxCwlU9q8pzRP",
-	"EsOuhOkDP+w/6Q3EG3dZKzKj2RWLSfi+y8sx4ySPYPIy112UIUIizN1vl8DwSRQt2ooxwmg0HYhCCugY",
-	"PgpLbM8/z4jKo4gpZQaSsXGuWOzWAmUG/6Eqd7drtreRLB8FrRkXxTELqvfEL4PB+4P97mDw/ptn7/7o",
-	"vyVejBu4xkmaJgsiRbIgHFlZRQQBdoLrDIzCMF+WKEYO9w9gg4Q09DMh0RSEh8467rGWcTQcvJd8xvXq",
-	"oM/ohBHF/9HIYRP4rtpXzMY0T3Tr6FE/MB3zmbkWDvp9WFj8a78YAheaTVgGY7hgyshhyAM8R1zh78OP",
-	"PupvFZ2w55mcrU74QtNMu7tmSpNxV6ZMkDkXsZyT8JdxJmcB0bITkradKXnYJ7E5yyM2lhkjoZZhp2m9",
-	"zPct72iNcNnVfMaah3wpVwf8TMRuuDjIgLD3UZLHLC5HKOS8c0zoWLOMhGYIYUCoJjOpNDns2+EnVLOs",
-	"adxa7j7qG7NLyNDgrv+exufIVcxfEYqq5p80TRMewYHfSzM5Stjsj39XKLuWff5Hxsato9b/slfqPXv4",
-	"q9o7w6+wU9/1UTCzGU3M4FlsLrcx5YlyEqNROlo3QetUinHCo882yMj2rwrhnL3nCvi74xgwzmdZhpLT",
-	"pxrkiSDM9EnaVCyI0lTnqnNcao3KUNF8yqMpjM+IIt+DulIf4x/2/lAfTkFMIy4oEJ2HklbXaz6VCWoB",
-	"AVEsu4Z7gGXakHBFGUadq1sqXb7Z2/f3VpQ0pAe4zZaUqk3NeFSxSmMXLMozrhfdM5nwaLFNg073qKi1",
-	"mz6B926cXPha6lcy5mNuuKZPykLZ9YEikUwXpB3WJFEjcigS5ZmRIZbW+HbjOaOZ5jS5J/Kwx4nFNaH3",
-	"qyOUBmEexXKU1bpGIt8zt/T2Cjl+btTed3/s4n/28D9+seZz0i0swWupL6jmaszpKGGfku2FQDpDIfVQ",
-	"lSOw5jL4zfDCTBuVVGl4ykRM2mFtC4+soeIPuFGdJeJb2e4ddnEw+MOavYNVlNmIxzETn/pOizIWM2FO",
-	"uZEvoiuQ5nFiJJMJXmQ/SME++cDAMmA4mkxilhE9pcIK5ZpywWIy5UrLbHGMm4uqldNkiBQ49JdU6ZN4",
-	"xndZ2MJYaL6IQYimSg8pNGPGqilPjMg15YrMZZ7EJGH0mhEhCY00v2YE3uVKZ1SDeYOVosBqgzOmjPC4",
-	"W4uFeA7C0dAy0yF2dINMxjzgceuo1R89GT8cPWbdb8f74+5hdPiw+yR6+Kj7eNwf78cPx/v0GzAEgMTQ",
-	"OjrsPwlammswmBbSVtFnnomjKBrR6IqJ+Miu3lFlSjfBx9PAqYwZCctG7XFG9WqbNSLtmCs6SriYBCRm",
-	"MwkCmswGImYJgz8KY4kULCCjBeFasWRsBM/RglCj0rGs3mqnR15bTW9OlR1OfIxmAtB2aWKIliOx0jzm",
-	"miRy0iNnmZxJzUzjTBgG5e8AbwyjKN8ErVenZ29TpTNGZ59cmDSH8NXpGV7IGYlgxYXUZGTOII2mRn8J",
-	"Z1E6zAX8DUy3E5BRJq+YNQVKLSOZDAS+6P5GKg07Zi2MahITc2TxHfO3zHVo5VY8bGDkmEpzykUMlh27",
-	"QK+lfi5zEX/KhXkticqjaWnyahs+ZdYlkWKiiJZEyRmTghGWKNYBPnSWsUiKGKSH55Qn7JMOueInMeqi",
-	"ItT5VNBfxJU5RWb4ZqdRgjwuTBoVQoe5XEr5ioqFVRXVJ9VwSEY1I2DUMNRDzdnigiQyupK5PramKKtI",
-	"n5s/uifmj5Ao2AC1dK2fU80aTCsoo84oB6var7nUlLRfPLt8TuKMjnXHGWgHLZrr6aB1nH3XP9bfHR4s",
-	"eYZWZbWi04qQ5vepUJLCG+s7/vW7/f7x/LvH/c09lyviMa3gChkCnlOuvW2V5iAweggzApnxf7BPfQTh",
-	"2quKL0Cab0Waycjcp59YBl0yYsxZknStGWOUa+dRGjECozCsE/aQCsJLwyfYeDMGFlNrWsAbwmjvyEc+",
-	"63UwkzFLDFe/5kYkGwMfC0BGu2ZZImmMVpsKT+daETkXxMo4yGm0EcTNJKUwsyrEBdTyzl5Y836ayZRl",
-	"mlsDBZj14yHV29q3ghZ7n/KMqXXfiDxJkFhQjF9pg8db2CwDlOjMzn1UZ2jM+7D6Q5qxMX/vZxToD4im",
-	"NKORZply5kY02wfoBInkRHDFCJ7r0h8eRaPhX68eXj+hvlk5Z94Q2xqisJkLzROPAR24LiWZ1ECElobJ",
-	"JKMRIynLuIwDMp8ylI1kEjvPgtIyNYJvdsXFxIzvNqt3U9Wsf0F/E6xnsXpBlYhq1LG0f6VjVI7+ziJt",
-	"lgLp8hQagNMW421Ok7MKnY5poliwRLpbkGEjJdRciv1l38f6JYA2mufykqOhtz7YmGrgE1yzmdrEMOxh",
-	"vSn6oFlG4e8pVcOZjWuxv42kTBgFua3iODYv7LazMMJKD/Xmmud7AcS2OmOa8uEVW2w/V1U0tHSBTg2r",
-	"kyJiEEUTE6pI+NfuydmL7k9sgd7aE3thwgk5It8zmrEsbDqTfz7o9XqtTQviJlCMzLsGRst4q/Dip0ny",
-	"Ztw6+mX9jOHtm2B5vYywxRq5wAXTZD7lCbP3A0poCqONQCeKIpkLTbCZOzrttTGtTv9ddQHugu6Lxfzi",
-	"Sd+N9C1ER23kXDMuqk/3l3kZV0PUtv2zy2Ri39tmGc9lwsxXMy5e4Pv7S8sZtHLBf82Z/dms0Y15ZvZ7",
-	"lfZOE0YzZQmvW1MNilsxVyx7oIgR7BNQJ80Dwykr56yY0I1vRY1OfxI567GLqjGScC9jE640uHvhbxhC",
-	"+QeMxP2ZsXHG1HTpzyHIf5XvK18YqWkus3iI2ljxOJNjnrAh2DWKp5YpDPHKW34Kd/TqU3Ytr+CpoZqe",
-	"WZkhRtUVz2I2yifDa87mraB1xRaqVzQ1i9IeWgvKTivPioYqz4ohm2daymQY0STxBCbZZX8mdOaRDWm0",
-	"zpZfHNrKxt0E5iOZDf3i3UZBDe0Sqvk41b4riWepOy7048PWqrM9aPF0C+4QtGQE6vpuYrHMdSRRvCiC",
-	"1TBmwzBjypPcG65ZNypuMTiVw7xvu8ZAfnRitZtbSH/VxQkckZTTr5BAbayw+LXuazMvN/9dE3d4KSd3",
-	"ccmUFP/F3zK5nl7KKyaU73AayhpCoLJHaRDk/OLg0WPyp58vbYCvkZqaxaRGJY+LZpMGyAVO+mBK2bBp",
-	"+2lN+npipOzV8+jYc8M0LriYJHC5HBP23lqpqSZ71/t7hsXu2e+9M4A2h/i4PJI4Z+85zK0Yt1l4W9pZ",
-	"+DCob8ny3GrjqS2vb+dPYapn9maqhI/soB9Zi+PQ3W81blE8DFbDK9cqQ4Zq57u0+c1BrcVvvQzQXJBD",
-	"e1+qWjgVnqzlOF5llG/zkY2nPzl7AWYeK404YbiNxm5o6ohQ4kboHB7cyC+aCUIHoghC1JJQYrY+kzOu",
-	"WDVScEZjhk4MwoXO8phlZJYrDdYXmeuEXzPCdccqKrAtA6FlKaab+TmV3FocQXWHADmw7rshzqlCnR8s",
-	"OsQQYJwnDIP9PBJVlSBXtn5p1xpITp9SEbHEYyWC54k3gCLLGU6BFrGSEyZsICPMQsskBvu9lqlPHAyq",
-	"IW5bRbJV51oLjysH2jjFqeQRW53imAsOciJVdQnUjLoVtBKkX3OMrTxlrnVrJxyOeaIbuAoXMXvvs/UG",
-	"rURO0kyO1Jq7pBx84c9c2ZzSVrnx8re+tO3elUmNc1KluNJUaO80K8uy7U1stuNSyuTUCKcrd/HSNsNo",
-	"igX3bO+yqALLXi5bsLTDKw0Erffdiezah9GU6p6llcovXT5LZaZtPMK0ddSacD3NR71IzvYK723lX2a3",
-	"M0GTPdMghpQAEebiqokSY5Zous3aPYUXb4K7od3AEMS7bUy3d0LQDduFk7/dZpVreg87Jo0c4/ShpQMI",
-	"ne5G93agHgk0knjTb2zBvHdTGF+3VYBiryEcfBDeX+yCV4gKVjsq18PHDRxTLiI0Ns3GBkE/c4EW9Rth",
-	"Kfb3vWbC/Nojl2CQV9bnykohseI2btuEpFwkRkYNa2MLMXwTHEJzDn7lYHedSi2UZrPhmIsJy9KMb8mN",
-	"c8fQN60OhEE3aGPuQDg6cJsZFHTpOtrqFJX7ep+HCA6rP1cnNHrSUWgEOwEh6ZDixuiMxaSkOtx666Ox",
-	"aZsQxyQTFlRCUKw8CPlHhJKwxlfCY3SmhNjBUMI4VI8LiCQfwrKFRho0w8V32SzVCxLatQ2LzkP3sohJ",
-	"aM4wpD+t+RBeXKLFGV2YOeLgA/J3I1q68HpYFvLL0zevn70DlW2JCUWjoWHv2166z8zyAv+4Ffcqee0N",
-	"SPsNhsavkJ/1YM/uiat90Xxi61v2XllDRdldYg4pEycvHkDUjK6wAhchcEzGnCUxusITDjHQNEPbRAp/",
-	"iJjwiTCXwer5mdH3w7JNVNqV3zNs09tya1QxX+LrwE+EQnVoJPUU+p/wawbJrdU8oIY9r1B22azHvGOT",
-	"WLQLH3igiM05MmpoinFf9P0Q/3DDc/FzEdU0kZOO4VAJzSYsI9c0yZlLcuvfYrRROkTrs1p7YZ9bUz6L",
-	"K2FwirR5rDo2EY8miZwzozHKBJm6JR0ix2PzspblxGFTs1woG2UYmDk6I4l7E1vC+MAYUn7DUr4IMQOv",
-	"loX/QJHKDDo9cuIC9nD5ksQo/nQBpJarYuEwu9Vx0Y3RDSXffHiwyjit5rIbZ35l1Z06V+73rZO7mU3P",
-	"mKbOjuo3MnmY6Wal1fHhaireRod70BI+2SBZkH2IWcxTw3LwFBepdvu7kmxKM7ORybCuujZ8WLFWpJms",
-	"GODXyqb2VUKJYPNCUm0LKSxfwOwSZMkEc+A3ks2WsvFJmjIAMeCqlIvtiUASfqDckLbr12iTq7wI7DpE",
-	"GSYsIojEzVPTz6GVvmamcSmYdY0vN1sh7jUH5HCZYt/BgIzY5jfV10U638YueWCrMp+vSZ/TUrMZsIwc",
-	"HQaln0jmIzBXlImgFersN1KnyGcj6/0GmiwsBEuBp4Z+woCENNfS/Nfd9iGk3n8wrR2RcS7ANxMU/zoi",
-	"HwSdsZub+o6UCAbC+i5lNZ/GIwlt5kOvjbwOxh0rJb6zk9rdPORTkrVMh+mGJd/fcclzxYbuaNksiLXn",
-	"62dUHcqLJCBpxuyZK9RSc8ZQ/3T83JyN0P0R+g2izhWxOYO5Kug5ga64ObaR6Jy8dR8ynU+Mq6zg2wsS",
-	"yyShmYI8AfQeXXHhEc8AWsOobbF/11d2Ez+YZ1yzLb/gIs31lu+iXLXly1pqNLlufHfFKJZCmILtLaiu",
-	"Qn2GrpPtVPx72e2nbJRPVo1jzZqYi3j1/phtcnn5/EKXLiUXwu8xm2VkTqLQJLchvpXzVvJx9+OwabRL",
-	"G1MMvVSilpooZ9DkiHjqzLwfYc3/lBb6wtq8YqbfSHFPrVH3rknuVekSWbUj6TwzQhAJzbzDIlRaMBYr",
-	"fAiLYRj3MaGChMXqrbxs9wRDDctlDI8JKvQBidk1S8w2Im6UlEmF3dMrRjR7r9HJh5BNmDWFj1OaaQVK",
-	"hmH7RedGv0AAKcJn0FJ7RBV7fFiYyN6ev1Qwpigadcc8YUd7ex94fBN2MKMH7x3zgyJtwGDCro6J0Xhs",
-	"7uUZzXSZfsUVGTMNaUjjTM7QMEqmUmnlYcolra7KhBl4OClo4oDWgi/jEEBOMfRN2sWyw47Z7H9YQVjk",
-	"Tl1W2XQmtiXscu6rJP1uXcj48plDCgDPhSUBG+RiJKniPOLpW38shw22rE/iWdvm4nhVuNLu+iAvS4ur",
-	"3lkrwa7+0rBR28ZsL4eHFB292yRs2UAOzwd1Pl+zAW7SF62hek6VUR3jPHKZLtU8QXuuuSBcFxrcMeHa",
-	"5YFYM08pgTpe5DvCcW3+TlHEvG/oyEu1FW/0+mWCDsr3t6Gz2ordPbFd2HzcD6sxuDaAwa9R2ikMIbRk",
-	"S/N0IU9sdiHtEgJhxb2hs61vK4RWDIpbDB5DS3cJglwXmlFZ3mBZU7FrujTK2ixrw2k8a/UsLg+2Xs25",
-	"BIJhBVBsnGdw3YEHQJU5NZ4MLWWzIeGcQa9kxCZUYMgRpnyb43jQ74NqM2Wic7zkxCFjmSRy7jmVWzkY",
-	"0B5ufQtLK48NNC3TpfUTbctja+v4oTmrpooZRrv/OOn+V7/7ZNh992E/eHx48x/eVKgaLOJOQb+mkcgn",
-	"fDh7/1hm4Cagmo94wvUCk5+dpO64JVVX9mVskeACExpPWcZEBCHsm6yCX8B94+GksNF3z0EL0WIHGqLZ",
-	"JJ850N7Vg1n8TKgilPzp4s1rgvMKCBPmEonxFys7t3nh91EBoWKB4iuAxzkvRqfX2j4Z0LeBQWXU7xrD",
-	"zld58633uOT1t9ho2JH72+xCX10W9ccZncwKX30huR+TEGxioRmLdXe7OfUQbBdc3SDvG0EGnfmutVWm",
-	"uCVt3XLDb7XTa0KhPoIIbCjUrQjgvlTtMmSgWYQlM2akDaSD5siHo5pPDxQbo3+/Oj1D4mmjip0rFgY2",
-	"PgMMYYhsMaXg6nOSsn05YypPdPG+U9gDEnLlgiuAAuMcPXzDmQo7PYJ3KLl4+pOyrmEjRoPyzFhtFtJI",
-	"4TiDHRThyuBw2maWThMeJTK6UqQdWoO9Zu91AP97Y0Zun4LuH5B//fN/zNN//fN/OjUn405X5rIZvbIa",
-	"2xpJGzDUnBfabR3hCN9CKivgonHMlteCdlQ9T6x6vqyVdXsboBsALnd5rZRynLLcZfWQqzKyY8M2AqFm",
-	"DN2QgFVoPgyK5P0yV1+iNlcEJvvt/Y5HrS6s6emBAoARIp3GB67othFezGAAfCSlRleE1ypTpXP/JYhN",
-	"+Hss/fIPlAUe3qyOLHE7twsu5hTXbmshB3OHcIxBgzDVwASRSd09A3zbFHztCRnZQrdKMzlLdWOAxwtD",
-	"+AR9koB/C3UHMkZjBdwJrP6qtjVb9jWs5Nh5XCzxLtPwukR31TNXTeuVhQk8C7zUxzaE8fY+7FaAGnlp",
-	"Cb/IV2lxqVrLTOnnKY+mhKapZR5m4BAbNJbZMaIcGVlIreRSPVAAduW0EHe8sI85G3ltM1XjpkdeK2zO",
-	"AeSxmOsF/kTkn8JMTNpFwJWa0pSpTo+8EHAn0gIn+4Gq26xrDT5QJMyzJESBfNV2TdqpmATk7ymbBGTC",
-	"xwGZs1HaWbFow5B4fAMwS2A4F6x6l2AgQ83Y7cYBIU7llBxMU+Vlo51DaYceZPvyOIRon+oLuDcOyowo",
-	"wcdjCEbFaxyv6WLm3kkdF7jDj8gr/r0ZPa5HQHiP9cjD4MnDg2D/cd+iyweEkrOnz0ksI7i/SNt9v9/v",
-	"Qw0A8w5sWJpQLrqwqcXbgDIXl4DstmYE3A5t8+reHwLQsQLy11cvA/K3E/O/l2/M/178+WVA/kSv6QVQ",
-	"TUDUlCUYZ4XOAKOMHZO3l8+734JHo9MjJ+aFotYF6HBgW2lbx4X5+OzpcwBww3l3SJrk9la2xskHqPW5",
-	"sCr2PmIsJg8Pgn6/b/4Pl6ZHTsTCjsSsvF0FxK7Cbyx6DuiANqYslXCALQFgnpUh8XDP9b73gd/s2S3d",
-	"+/D3m9CQjgUKssnt0NGMK2VoEInShn0hBYHNdCxzEYdmu10vcIuSdvivf/7PnnltzxEaELp5Cqs0zLNk",
-	"zxyXjg1rr0UNQAaZDXFmY7RLBMRJALAyRxZa3ozOxi8AmlpyzRRItROKAUbLiU+JNx0KxuiXEDhYyzaf",
-	"wvDszcUlJGvCg7CzhSyxdB24cXiVMrdsPosVoknWgARkK2glct4KWlM+mfpTQLMtvL/mJa9th73XWxkE",
-	"4MXq+APche3EI1/X4Hz/PudJ7BVRGpHY/nJ6QTJ2zYsECgQbBpF1lPNEE0R+L0yh5mEMwEdZzGKLe7Qy",
-	"YewSUAe3z5+fyKGFz2sK6V6D4WxTKonOGCNTGpNc4CCMfG6rB5hDieM3Q/AL4s0jWNoK92Jt3I1b80KM",
-	"5erOjNyGrTPzVrYWVlaM+WT3sAg2HjOE88QWrOJn7jTFNOB2tpWgV2wYUSiGwRLUJsw9g/g3imQsppGu",
-	"6TDlPCcyk7nmohYqWpFCp1LpRq8qF0obDcnLcl6ZVuKSBi0YHSLUAkwoSxKsLcIjqgg1XHcrtQWjlsFJ",
-	"ofwB56iwY3Eb9yZyPYAjxVEfEzrCIJMiId4oLzxiYK5AhQq/7fndRHyC+7EVMbwq3r4JWjJlYogGbeWr",
-	"6+AyZ+ox86o+AYiqNSNGnDCPCiGVnmRMbTW+M/cyHJmYb/fVObwJdn3Y1p2wN/LU/DK0aJRb2jIg1HNo",
-	"iIVrPwWgZUPoabIg5Xsl5o25mMGVpCDu3PDErGad2bxWrlWfeWauhpEUgkV6DYH+zEYXMrpiUEHBvbsr",
-	"iRaNeAl0ifUh26of2sr5ru3gytbUGMUS+VbozFFO9WwU3M+zdY2c91X1aC0JCTzTC5+GVHTpwLZMR905",
-	"XWBNGggKosKmC8hs402ySlSQnOZAK8vu2n2X7qVddltnKyW/8XLCOTauTkl+XhEqmg5TJuJGl/jYFpPZ",
-	"DXzP48z2WZWjJFf8mjVCmW3lwLGFZ0D2W5pR86JUmF2DX3ZZvV8UJ2oZ1Bm9i+AVTqVMwDXMleYRGgCw",
-	"+JGayrnwW+rSLXL6aqM+syHTFgtqa4EmrQcoNazJmdd1TCNoZ6fQCPfNnHK9I+O2n8bAHRvEDTS4GiZ0",
-	"i7FFUiid5ZGRi9Z1Ap6NW/XA44StaxnT0Rp/doERDS8sx4UXjdW/XFnJ2ri8yxAs7bV/DRqXv2HbG8nu",
-	"3IkPK/4Wc9OZcYNo1rQ9zccVGv5MJxX6dscUwFFnbCazxXDkygZtQUB3dK7Lsaws8pRr9WmoecaV2nri",
-	"Fsp+69fv6KTUDgYsTTHuypj862xuHCaixemUIb7iEvInBZzqRidcNYtlhReqIprNWRfydLMhwX4VVPv2",
-	"jf250QOLeKpGG0uBsYpppDPMWy9sngePHlWAlL04zzKiy9CPIxkvWkFRkc0WxbOF/955DyAY+VYPPNgV",
-	"nQmQC5sDB5kCbdczooGDNdEa7jAuiTgQy3KSe1a22Iid6sRWu1L+BU6aIX0K8LIlpc4aoCFAuzD/mdXO",
-	"00TSmLSx0iT4GhYpqxZojVmU0IzFfhZ2GzTwLQMWmz2cIAsrVsSQhGanw2IncE7OGC+aXMXoxlll9awQ",
-	"phNGFNfKxc2CpagtzLgTrljcKVSksS2BgFVBk4b+akmgm3MnoVbucpBcpfyyNzpO8X+wewvWXKOivBCG",
-	"EhSz0fiuZrlZ/GNrs8dsYazg6Xz5XN9GWalCisOEgzr9F4sXVPSaGuT4hshQKK3lIE5XE0WYsHVWMVeB",
-	"i0mP/MQhXIlDwSucfhncEpoGwauVZgyiCez7Mc9YpGW2CI8GApI9wisuIAgKAp4CS9ukjSoIFFvfs9ka",
-	"6EIAMSlEkLf1POFODm/Z5+raPAcjPhWLORyiEUvkHKvHuGmStvun2X30BW3nkt7y1JjVqwVRcbgQiwF4",
-	"r4FmtH8vi7gs/WPmBdIOB61BK1zhAuXdUHT/wNWqJDqjPDE7Gu6F/w7sYtczDhtZFg4wG7H2pN4Bzmt5",
-	"6r90mFcsCmmrJ+8A8OnouZIkfNh/8ni3agZr9+Lt+UuPEeQWdRe29qvV6kesGdbtIFGXQW1tzMbDfj9o",
-	"qtozZRCqMJfZlarhTTx8vEVtZ//wQaLx+1z9/AkEvOOqRxluC4yiLX3aTljZWDo0aKadj+NcHu9t8y76",
-	"I6rqV9IWrAwqOu2kO4POXXzgAfjh/1h1bVvnCa6yuo2gU+m2PuraPexbrh8ZTXC/6mt1G1fJqsIo/WhX",
-	"2/hU1qqmW5soCm20lO9WvAaVqfpW6E8//9SAgn1C0nyU8AgAfNvnz0/JN4/2v+msBkLQZFJdFcDP9i6M",
-	"X7q4aogRv0IfQ9nsiV9q8X6cq3qyKZ9s1u1Nhzgc/D6AmZkezNAbFu9ilbgcFPNWt61Z/02JptCgr/+X",
-	"csLFthx92U1AI50sXDBKCAUoMLLGVaDwgeWBMlyI0mtTacswPzD4WpNHhW8+PNiMZ3TXGNxubktDeXy4",
-	"6+W/BhD61emZjST83tUF2T7m4ESshrqTdvhhAP0MWkcDiIIZtAL3j6Ner4dx75V3IERm0Arsb71ez3Nw",
-	"GzSibWNnXp2e/QhGpR8tHt+yGVQ0BM9YYxfYjY9I+K9//l/F/3e5fVCGG8wNYOUYyzyrlhQrQhqwqSlV",
-	"hOqBSJh5ef9x5dVguX2aAMk73FKAFYBanq7411TOVVFsUo4tPloHVcvSmFVtle6PDj46ZQrWa+06/8VM",
-	"dolyv91/chDUlJ3/HgyywUAMBu/7/Xd/8Oo7r07PLiLpM5HB4Q+PEHHBVstjGVEMrBTHJJwkckSTQrmH",
-	"IFb7a4Bf1erHqgIxXlfjcG2ePzbmZetmiEWs/UrWki/yW6tK1kI7VDrmMoQhHdtMmjpYbTN61ioS52xG",
-	"RUMAVZrJSUZnJMsFcbFgNkVnKpWuj6TT2wYV91a1BRGkz2OpGY8BNVBLjGVxATXHJNRMQaoPwEthng+q",
-	"6Da5yMjuhHEI5ZzThd9dX6leuro4P15enhH7Bka2WhsyOlkhNLgwjnGLpohuIzTFgtto68iQOkfy7OSO",
-	"NtcdZfrNueru0G2YBB5OB2EBuI6JVeybqbah9xL6K6NCueD9DQO4LN69pcnD6q2eeDoRg0MBzkXG6MwM",
-	"eTjVOjWUqBQLO8cIcIJwk3B2tjo1uxllkS2hanjHtthyoQOrmjsGEiDvKg9NeW5rtLWy8Y50bmvJLbjp",
-	"lgUjly8Fm4xQ1OK3e1PfP4vMDOmHoZ1yuLyNflZeUPVmtbqENnx8uJZV72bdWeKgtSIqa5leE+bnVnwK",
-	"b/SV6rb4I6Yd/Ot/+9+tlNOG5KUu3mjAWQtKU0VCgfUcPjywNpfqoCpgqSVpeKThg0ePNgvma7A833gC",
-	"3O375mYGEYMAQXts342W3Y/nnZuYnpTJSfH+R3FMH/c7ESTEc2JOhPmXwmyeIku2rB5N2mmuiYYUDG6+",
-	"Q3pbTgTIeF0FOugffrtlfFc5t7X84g7syaUk96Xbk4uRbmdU3lSb8gtlbrfiZisaxwoo7G4ayFKgOssm",
-	"qPGhMEhJaNoPLePL2Exeg6mWaitNflLutpucV0+jdO/2Xtt//CJTJmjKwYiiem/fvnj6busMS0lT3o1k",
-	"zCZM7BXDuKl+rq542kX0Xpp0i9AOW6p0jUBZNaUcfLtxiUpSBYDVtdLnpiX55R22+ykX4iN5++5MuJnd",
-	"XDIfk22Ibmq2zsurisnTTPNdAwi3lpFM1uYM2RhY7s2+adSOtrZb2ztoXfYPgvc5b8YG6Vte1SOyPLOs",
-	"z6nWfsNV4Ad72gTpBMgLQySe3bONLGgBxF1dIJqSkZ951bbhTSLaydJU7XdpxGvW4qTKNZaGLmVScafZ",
-	"cO4ZXWDlgSJAyGFX2noEqIkBJATHyhOqpup/HEdavj3tNPz4SzUknJ2gQW5jrGmCD/nouI8qEoenGjaC",
-	"SexMlUu4KwiRmuWRzrNKOjd1WaxWfy9stABbUqAyCinWAYNVYMrseW2wu7mcAaNgxKTNNdDblF4zMmJM",
-	"EKzlHBPFRcS2VDEKD98WmoKhI4uIaNnV5vNXgeco1fwaWlaxSZW9DEo/X5VwaqS35tyagd6NGN+MjPrl",
-	"CfJurLeLd9iaHTSy8IopOpqy6IrFmEeuNMFYSqPg4dqWAZQzRoUi4Yeb0MPkb9ZP9GLFPe0c77Etow3/",
-	"sBHXDSU/a/Z30/LdEc5GLyc0umY3zwvu1Yghte14au65HeCd1vDntYy35JbDymh3uGZWsGGxkRqTqA66",
-	"aRmrQm9Z67JmxjPsRmEyYsylnza2qKi6dgfwe7sL1Vpn29QnuL9Qa5SEdoIj2lz9x8cnnmeMdU3rRTzw",
-	"URHz//jQRswqkrKswHIUDOty2be+JQm7ZokiMWNpUDzef0x+4t+bqxhEyLYtUlWAeoAWxMXEwWxgTx2v",
-	"SFkrgbXlcjiQ7y12/1yiwqbYr6sX/JlUWIiqjsgcYOj+/pbBsh9THdle1RUcXjPQYLmcboUCluhneQEt",
-	"kW++teuHY1X2AbA7i93iQYh38ENE6UXCOlvXENoB9X1NPax3lRls52q4Iw7y2zmIS2atiiGwJJKdz9mu",
-	"RaGLXbwLAaAsrfZlS42VBfMVKtilOMErh1++kiIP+IJckDpImCfUqiznWW/jreDviY3v2ylroIxdiRKa",
-	"x6yrpBBMdw+7j3y34WrBTwQf901XzgWEaHoCSqjQ00ymPAoDEiYyokmIuaJyPE64YK4ECGQxQQ8AZEbd",
-	"CnUdEnVSIlBbSK7edlzcU8GzGK+XDswgTmlKAfyaM9Ug6LzXwzkXsZx/ZMnV5XKTWyMh8sgCDKw9fWY2",
-	"Z/bdTdWDcHkbYQuKOmQe1Aa+ZPprQvjm1tft6gAtLaVvParjcoMoeiwXYqu9vAt+tkIfHs62enrAdLYx",
-	"CLUg1mZ1yHR/V9P4DEM/K+l2ibEVVc3gwp3xJMFapIYIfkuVzW5drcy3ptVqBs1Vd0FJLKRpc+PUIJxN",
-	"X801TjaG3jQXNbGFCrZqpUB7K+4pLq5pwuOhBc0sVN0N1fyKcjuNoatnNn73VIoxN7tleddOSUR3GZm8",
-	"S3yxG/wPGW2KsH1zkuvpAXHNkIl59bgS2g3G0hHgjkJoNqFxnDGlGkO+Gy4v+yvGznrfgK6Hy0h+ngne",
-	"X9B3ETqybTj45sj0pf2qTLLSaLBhHzM5StjMn37x/JQ8OXz0DUnxJZsv6ROKQlcDH1SI5lO8WmnMnEYy",
-	"o9GUC9Y1LAAemPfreftwCNG2VNoRVz36q6gGIxkvjogdzoIMwAE1aBk1yMKBekNZdy7iYr9R6/KUU4Aw",
-	"gKkgSt/WUaUVLAdfSKkF8/IfRMu5IEN2CQzhen/PBUX5VsHxvGXZvT96Mn44esy63473x93D6PBh90n0",
-	"8FH38bg/3o8fjvfpN5vSl1xbh/2+HyhEJ0uM+C8FBZBmCvCDLpyQt+cvSuxVB0Vs8QiBts2H9cWB6Kij",
-	"vRJHuhez6z37vtorCbK1JTA6zqniSbHltSqrHKwp/nOWyTEkIMbbmDQ2BQalxWrs6F84Z2lCI+dlRcjY",
-	"SmNHFeCQxx9hvHh8eFfGi6ojtlI1tMJ1q3FDJ93/ot1/9LtPhr01tY9u/PvjZFavFr2bd7bu4t8ot3x0",
-	"UHljer3lDw9UBTrA5hgUVRMfKMfCt4qStqCl6rZ2Mvf9F0Brnmq09w3lcY9R4/WgDAvaU+zWbQO/7cG4",
-	"lS126RzUpK5+5epYJfFdo+22zqn+DVHvFpxy29podpPvwCbg+OiXbqq147ybON2NdP5x8Z6fPLTxrk/h",
-	"Vzb9fzse0XQ6rLR411x/o4jxaenv91uh4VY4ZzTmgimf+2LKoivP8+3RyuvIjNvjlS99twK5uYRi/c5b",
-	"vnQ50CljNF7sgN1op+9ftHHG1PR2UWMZfoxui5UTsCO+UL0x/1gnXGmW3W6wHw/lUKrrNKb/q/3L8PCq",
-	"JIxvB+usaw83mADrx/ZboiX55sBiN7ahnE7nmERyNpOisHhiDnHGxrli9UpsfjviNwe1IX27ATqiNvVW",
-	"cDsttlZ32C7TWoOh80wve1jjGRdo0c0VgjbCI4uz7qonLOXewyte8+sF4tv7S28kXPg4Ryyjum2ptQeP",
-	"PM1PC0yeysv2oc+1bNNl/q4symn5kf2pBz+t+XRBZ0nDp/CT1/pmWEr9G3y2UZjFadeGvTSUYg2CFda1",
-	"GtFf8do7Y9gGPbZiK+zt9/rbIr6XCibusW9QtsL83dhZ7i8qL6FKD2mk+TXXi3Vj2tazdU+162/n9v84",
-	"CIKtYtztPpfx7RgEM8Qig9t585wVefObtZL8TT7hejmD5toknxafka9m7ltLs6vUX1+5igV6uYT/hujB",
-	"Wkn/zcYgzyFYc6BvZR8q6HxZ0P9oEM9lYltWQvrr6G3DaG6aV+EODCiOQX7pBhQ7zrsxoDQSwldmOfjN",
-	"Zv3eFdP3nMOvbIsbucRXNY81PMzsnvKBg2Z3JRJ9dfLYbaSsnVIHlkWYXQPAamkGHyMWrO7ybmLAag4Z",
-	"fAhQmFk05dcNyWL280sXHroLsjACUwwxK7KOl7G5DGEzXEbQygX/NWf2d3v8XW9FIOuSKv2hSM682fug",
-	"XVbzTQgxJJypY0Jd4il4BQXCZ0I2M00STNS2+IXQR2M+8+O6QfTht4EHsfyk+7z77sPDxzd7vT/+x/oF",
-	"wECojUuwbHZYWv3lFVpDK5eG8JSvpJWhmFp1yB2qzWydBoYfuCLEO/Vyq6HdvjD78oKsDGNlMkt91lbH",
-	"uyMLEZ2CZ9pn6jXPd8US1LwOvmslozIlqmRUzTV4gwKYexPc/A7WgEqo6ZY5JzKtF/lRDJDZMD/cH39Y",
-	"RpNs6Sy1SWzbXyxb6xErV8WvrWKDApvfkIJNu9jnJhI58+Zs7qbelJT2sRpOU70Z8xpCBkRSaC5yw3Uh",
-	"1olwDUVDEVkA6uEDKh2Ae27OBdldSQKg9WfXzIdua2T5K7a4rRmmDPHeTS6pRIPv+OHdmFfuEu1iTdx9",
-	"vG1KzS0ydp2yeg/WOB9KBZzjEgCvhMVwoaFzqsiMxswHUbGRjtZn86wVYncwFfoQBUr4gAJd4J23EZka",
-	"OldbBtNpPdaNhNLwdVNeRbxsH3M2uUr6UeUcL+X71qx6m1J7V46z96gWOcCFEbC6POXkNyfzl6zpDoxW",
-	"FT73pdutYKg/ZDJPvbj7/kM4Me8fEUpiugjInLErIjOsT02oIuHf/va3v3Vfveo+fRqSthHhQY8yb3cC",
-	"Qm3KpsyII5uBMFqB+Qngr3kc2IzFk7MXUC2Bx6RdYNjac46HvAB7LN+2yOIbT0a+jdwD62NFc08ZAVcB",
-	"unltz6QXzB2qSOxgUXdI5TurwtCPa6BxlOdUXLHYl5d5J7ecl5JOyt2ubzXk4iORNFbZc0TwiXQO3Oqi",
-	"0xWFolGVwNVlheWqbkTaqWo1nDqbE+wukBjUUnMCgRsL8IE6ruwc08iRq2z6XVPzHh0emIMN2gVahwrz",
-	"Zqt2qzJf4TQepoiVt7dbCF1oyrc9udVi3MWyFg0Xa9G4oZd8xhTLvKnMu20qWCGvaVLd1KnMAX+G+svK",
-	"zZjOeFSP16nQZf1itHk8gdOaDU2o5qKlarc7DpnbR23nmp2xE60sUjHK5p2RaaNusePkLE/0zK5+Bu1K",
-	"25X3qu07kQQc3zsb6y4HC4njTjpes62jRct1FZRbU8x7zdb6DWRfq+rXlGJ37uQbgOdFVWBbXIrd1bdb",
-	"oRJ93OW7nBeS5jogOI6AwK5A/jTgIuKfsEmVxPVdr+8Kg7wrxcMnABR76qdhX+2VW5UmcQGDt44AUkPr",
-	"h/CqIDuk03mBdLZnIQ6zaplp3apCRiWccDetCXMVbcBgJdkY51Jdrvra7JI5BNaDKM+4XgAOrVvaGRcn",
-	"uS9d7UQQGkVMKSR7IxQ7EXkOMPYgPE9lYmtDuqhFM2jSVhZAlJIRoxnLikYGIvxr9+TsRfcntgg7PfLU",
-	"luE2L9skdyUrgY4kogLrJoCJxTQOzUIKOCpa40TOVzL44fdyjmZCtowRy2DoCHsK5xwCLPOYa5LISQ85",
-	"xhUTb7PEpvXSXE/3EjnhohZuYh4fmNdpyn9ii8Z1dOvWDqNoNOz1embiVbSGGV0QxURMOCxaaFqSGf8H",
-	"LMER+R6X0H0MEq9p2laAd6GFrWJhS/LEkYHMAI24MeJfzx1h/+nny1awgQAAqS2sL0cYVJ5kNnwZ6yFU",
-	"HkPcMwwbzh2cdui/HCcAFd7cwBWCUaqRFJqizd5OrwyXXMGb/94WaLJFKk4BDomcypgR/uaC0DSF3Z6z",
-	"kS3/3iOXU65ILCMA9SQcidh0mtFIH1VgjwcCxL8xjVhQ2PjKhOWAmFkyobktn5/lCVOBKzMP4SHQuZ4y",
-	"xUyPGMo8YcLQOIsHAlaW695ADMSpFNemMSnU0UB0MeFgJGPOFAQDK0Gv2DCiih0TbqOi37598VQdE8OY",
-	"8MH581Py8OHDJ+Tt5SkqToC9ghhTJM1YBFA7A0FIOzzo9x93+/vd/sHl/qOj/uFR/1Gv3+//V9jpmQE8",
-	"syXPVSqFYkV+ZPjXrpUTui+ehqRNyZwlCaRfsNgo0cABRotqyX2uyBVLtW0XbioYbkjTNLHL53LC//h3",
-	"JUWIZSqfHD76prMMmABoeMtYCabhl1xp2+6HAVikBq0j8kuv13sXkEFhmzIPzZ1jnlWMVObxoNXr9Qat",
-	"mxD7DP8z4TOuv7P1cP4TX/wuhN7elJzKsvSS5y3zTypIhfmRXCTw85QtSIxskISOSR+RX95hD89BAKsV",
-	"E6HgWsmk1uaX1PAGXGEL+nFEaEGpIMTZ8uxefkwK/mSmB0WBIMietA/7+2bYh/2HHaJSJmIF1SVzwbU7",
-	"aaEh/q6REfOMqZCkMuHRgrRtwR1y0CfUdDHjItcsIOHp6ffD85PLZ8OXL169uByevL38cfj85MXLt+fP",
-	"LsLOMZEiAr8QV9ClDkpzm50EF5PqYpjWqVBzlpHDgyc4oKEb0JC9jxiLWey28pzpbNE9GQObGrGxtE6q",
-	"5dVNpLxiMcnTnmn/3K5IMRRYjWpNwVppHChLR0Z5PGFawR66FdYZHY95ZGYXTSnUyLD1067Y4oGy3yC7",
-	"kGW5vgfK0Ko5xrnSGI+A/AJiuyMmsDiq5ZNGSso401jwGMobFPgLLqnDAmfsua/LSKqSzZpRV0JTXfR5",
-	"GYffOmo97PV7D216M9y2e+Z/Jkw3Y3zziFm4N5inbT7ADYJIdTd3x52Rr1JgXXKEJYcLCeFF3Dpq/cD0",
-	"uZQa0baBUcFgDvr9JQzKKqdxCQgltv96B26ZRAEXVePsSOWXHt5VtvqUv4diyHsWk6Qiq7WOfnkXtFQ+",
-	"m5ndPHKpHATt1XbtYGkwxj9oaTpRCJqkaeudaWuvB6z5Ssi52Pv7/Er13My9+/RCREkeM8MHNNQGM+ox",
-	"yYXmSQHwf4UurwVRfCJYDPU6saR47N0cqKt7j5sD7TfsCtygP7MR+YktyAXTd70lZ0VRZasxX7OMjxc1",
-	"7l/dGMOg7Ma4JJuGfdAsQ7m/fhKO7TZQpRgySiOnxHjZuj8z7z48xVyWDfug2Xu9N9WYY1NuwLIS413t",
-	"izmdTFhG3r4gKZ2wO6f/onk/qZsV3fsAK3PTuLInCKWrpozpgOAv5qLjkRSOmS/N4xhLoULFc2JkjTg2",
-	"Yo6olscw9wZuRePan5iBtSyGGtNg7fpleXjPeYIH3I0FplNI/RZJwjJ7alss9UnUOMtt86ay9YbrUtne",
-	"7XZU6TXF8a+nlwCLGO+liBVYvrixSr+5nQxNRpj7uiNJ2uW7CVqH/cPNRPha6ucyd1rGnVHuSZWk3K55",
-	"KLjMpvPTLog6ihz0+2Q+NZRigZeA2QD5qUJOOSaYGUuEJHGRquulzh/LBLZ74tG2h4ZNcjPgitCEX985",
-	"43jJrxnkTnsXvZZ4uFaAMcey0BqpIrXEw8AokNcs0yjXmZvHu9igwpy9ML9/7IrvUnPAu/DFZCqcbE5V",
-	"qZ+C4n/X2wHat9O2XWL9+r1xSZ/evfl+oRk450fmH8A0U177tMapRWw1JkXmrKqM28k279nfTl693G3P",
-	"3Lh35FpfyL7Y+Xr2pcio9W7IKTKeMwQAuPjzS1j0cxZzdUwe9R9i2JStRc2NfJkxGk0hC8Mr3ttc3Xtj",
-	"TyW6gmdD0AhSslCrcZqb/iZoPeo/XDOMqkFj++E4LEnPYE6qAwEj1lwckxDxGkNbtovfuZxbLpCXHK73",
-	"98DSugeW1G4iJ420cWF7gOBPrQIi2JwpjVE6gRGyjOQ7SpgRaXPFsoAYOdgqOprPGMmomHgIBWy8L7nS",
-	"J2YQL+Vkk6z1DNMADDWCJYArGxSC9kAaaZkZ0RAOYQ6MtBDEfs0ZCCtWEjPf2aizVcmmqUTFB29TONta",
-	"S+toBSZ7gt9Am/45UhBy6VizDGdqVrJpNlBlyz+Xtc70ps4LW8uGfkHPvFW/vhUq937vJZ9x3drixVMM",
-	"VttVCN7pdDvyhFg/7xE3SoeR/22eSv2MWGG2v/lYf09jhyYCn+xv/uStoNb9gH71Q+Ru6z96LrMRj2Mm",
-	"Pp7p1LxSvzhYi5sVXlR321QVbPtFjSsVoQVejoT8HVmNTOIKM7JW5wVJZHQlc210vrHMonXM562NLVjL",
-	"eU6pYl0uFBOKg46fZmzM3zudbwXE2XdYnM+wJLplVJav/ZyYJTXLufmgwAbXd+/f/piYVSMu0mXz8dj7",
-	"wOMbazKIPK7Mc/C+QrFIqnNlwTMVGAGBaOHqNIcEDFRwp/bIiX0PjWNzmScxSRi9ZkYrRfvWQFDrnM2o",
-	"uXDbMVd0lIBtPSMxm0ntIIYTqjSRggWEa8WSMeForow7VdcFnNrD/pOBCDFdEn3TZuzAMViMxnPPAUZI",
-	"4LcYurh0gjeciBdP7WkASvpeonh8twfBIhbf1GMIbDbk/Z/DJm3Fxh4ABXzhx25nI9Bh/8nmD15SpWGV",
-	"Ps3JxpwtG7D+QEFghDKHBY8mxK/nwtxZ5tTM1hx/QZOF5pHa07WYUu81GWJEZGguwanMQTKO6YKM8uiK",
-	"aQDvOu0QaVTV8BejngZEy07oDNb4mjmn1pUXYKrXQEhhPdf9HgnRYh4SSJi2lTV3iM86JmEklYZMsrcX",
-	"A2GD4o6tr7hsGCPbKsaysBqjWrwWc6W5iCwj7Q1EeBJFLNVHxNokr0OSMZ1nQpEQwt2DQd7vP4xwseDf",
-	"LCSZnCsf0/mB6RO3B5Ww3l15D0QoPs/kbJur24Yztpr0jyLwteQOBUlXY9nuMP53VXP40RCYoyzwyRrJ",
-	"BC1rWFtImXv/4b4hwUYRqRK665sMxq9vFfh8r4LOclR3xeR9fQvjkV2238WhGtN8IxhmEBAkcORUYE9o",
-	"1wQQ1akyTHc6vUwTw7293BJDk8loQcxZACsCHI5VBhkQQBQttQ4HPBoCzYegCNJoejwQm5KP8KSwsQY5",
-	"zCoT5nlGxRUXkx5ZZV+mVcu/rriIgyu2CFw/AY45QJa6FROD9OXPyL0gvtt32B1L2jJuvql92BN/F/t9",
-	"gHDgM9PDfh9hMe1fniDh++coMv1YVmLpRv3bc49L0D7wmFpl0545jO/D9IFbc5IiG9DPS9xxdDwEZB+J",
-	"5WJpktiQVi5qfAUEspKbHPb7cFd2AsygZHEwEKAqYeLRMaRSKgJCDJGCvJLCiHegNmXARlyYAeNZmVQZ",
-	"YOqlcuF++0r3BqKSt2VYETJe04yccW00MLJGkNIuy1MRqsjpxV82cZ23FrriM/KdSiLXZlHjzhLnmkZz",
-	"h+boAvnQZ2bajAR+/2zO5jd+DKeDAwCUjmT3b8/uwCQqBXug3NF1HGdHDpfr6R5NedclwDX61ov4yYRf",
-	"s4K31mXYY4KV6VAjEEavJGoq54LQCeVi1SgLzqCzFz9hitdu3OHLMoXCJDbbQeE+auPKIJ+2K9b5pCR9",
-	"GwKtXbUFNThCWA2hCwBfvinS1EyacIVBWmAbtCHsUiSLYxdjjDW3IKXk4seT7sGjx2RK1bRHbHb4lCp3",
-	"fw4ERC+/Ovnr8OTsxfCnZ3+7GJ49Ox++vXh2HlZCnh91yFxmRmhymyE1ydi1vGJxQMwfNlQSwp0ZmQEU",
-	"jhoISg77T0joECxAzhyCW5zFIWQHvIjZLJWaiWiBMd46W6CxU7vglLDyDsaZl6fE1hnDpcEDQ3628CUD",
-	"gfe5ixu3qUVOfwgsxInp0NY9eALR6hnTQyHNONOELugoYSHMGCKjzayKhuY8spWWIM9eufC5hIPKY4SM",
-	"ImtiSjVJDLPhWrkB4xIqSJIRsWvYMG0IuO6YPcMBGpmoHgBvbT1t1pv01q1yh+A81EAU3+UZ65Fz07kz",
-	"Qpvxj2U2YbpWuU3mOpIz5hNVEI8Xz/DuduVyRyGZ575szDA6ixy8lYF5/477vsCqow2aSJGiUJBED5HX",
-	"Y+vaOzV72D2VQmcyaerRvr8HL9t3X8sLs4NYaoVOmofrPsa3XktoBMf76WSFLazRp1KME44ZkYcHB9v0",
-	"YgPwHG7pR/FvpKGKVWKFdwet913uyFp38dC1jlpWW+gqRwkeIaJwU1nENy//N8SitDQKiOXFVENySY+c",
-	"IL9wpnML+kFtYOVh/3BVioDTf+vj+9QnGRz6lDy4I0oe6Z/Ap5VMP0HEbMWtbxZgHd00E8ReJrWFPG+W",
-	"CmQSu9vkirHK2o5tjE8kxZhPcsPNJxmNGElZxmVc3u5CCtbpkddSD0RJwEeea9dccBOB4gXcbXg34TAV",
-	"Xr+BJTszBIw0IJAsORA4SoAnxculFF/GKM8UFGp9qnjNj5i9wZwXtMItPffSOYzmTgm7/9kuBcHm/9YX",
-	"w6c9qlCLrHJWHzg6uxNmjzED3WpKt/9YX/CJUGXQgU2+s8BvpG2zj8mYzniy6BQpFRF49wzpBC4RM0QB",
-	"c+ggQcKB4IogyHEhfGInztheb80IoPNMigmJ8iwzcmxRr92KzA8HInQ18N1vYeBiEgKrY4PbUcs5zWJV",
-	"bd+oxjYKKeGGTzqxVvGJ6HJxPBCQPlmdIMdvWOyShrRms1STNgJvOtUh45NpOdyOHe/Bk4EIbUtDbMaX",
-	"SOkVeGH/zsraTPchsdY7KQ7QNqLroS9kGRBXv/TwhYMt5L9LKV9RsXBW448X6FwEDyOVcltrrmYES2g8",
-	"tGj4xaj/wMXXWviH4sxADX5UzaGqX7tMoHmgiMNIYGSUay1FpzcQz/k1XOGKRTnE1Lk8YLjfqSAcknzH",
-	"nGVwKowqaX7Zf2QTlBVpHx48QRKvUHjHR+EvYYr3Q9jQdknPQa2p9935fA6Z9t08S5iIZMziHSLL7fr+",
-	"YJb3kwcS5Xp6iQ43rxULU0tTyrN/yyv8E57tpgRLPhGE25sBg1AlqkpFxnYjBzD3fEY166KH9AgfL/MF",
-	"metmxnBur9laPn39Dj9291uJrQAxfw3KkufYmhFscyFcYHKzzF3oxKe2g8Jm4GjX8No0kw6XvUkjfgrP",
-	"a8JEYDUDxKxf8mWCrGBNeJrIuXkBEwdAQcpm1hI2EI4YStlnReYhtxB5BmJbmYdsFHnskFFXArlnINbJ",
-	"PGQ7kefSRaPaHO16CGtEhZCa4Ia4WNU2WB4rEanFOnhvGNy1M7u993PTuNvgtLJIt5agcMBfvAS1czzn",
-	"Z5G5cDGXtRXP0fQ5RpoTWIGndblw5i+nu/i861XSuzf/bXNQcTG0z++EskPx+qD8wfIXzjlQ3J1trN4S",
-	"kGgp9cPopVTEe4AtDWq1slndBdabLVi9uksYD37PPAJb/zyh59tEndcJ5Qu1w9+FAlbQEoCXV5EA18gH",
-	"Vnxabxm1EdkQXmtEKoe/1CNnJewSxWf2FbBgVrxyisynMmFWTAsGgr03Wh7cnlyYj6cy09auihG8pF2B",
-	"BwN/H3oZ02TRCcrKCqU5hWfgU8QwIbPz4MT0GTZx0pcuHPk+zsVSbfEvTJUSbP67OvW51aln7yOXqeG0",
-	"GIumCCDzZo/M7txGlXJwi83n+tQ5yDGUATK3wFqqp2xGuOiR55wlsYKYhMQ0FpO2yiMsogApJWHH1l03",
-	"tw9kTZ0Xo3IehgIHzsG/QajCZZHEWIZZcEHeCh7JmJHXz09L/0QsZ4aVJHLOsq65HWNkDImMaEJSmjl3",
-	"DddqIBD80Mr/1sei4FLt9MiJsL0CfiQXwLaMRnvNFR8lLEB0Awlq7YjHPGMR4mcMRDSlGY2MloNxAm//",
-	"eNDvf/+vf/4f8I/nATw4OLEPDp7hg8eP7YPHT8yD58+eP3e6RL9PAC8cFdKBCPdgbGF9mOMcvK4FwCF7",
-	"Dxknk4rZtw2hHW7tLs8fPiHqysiHUgTEjHUgThcZTxIekfD/+39CIK+XVHNBQhp2XDo7tILRD1bDgb5U",
-	"iFa2OEdexPwM1ZLbffFSbH4nZrr/iZjp5ZIMTn9LjHXncILPzlTL8IImsXw9+4ymVO/Z0keubmCzZGSB",
-	"ek+nVJPT8iMy5xlAzsyoDoiSJBczGfMxZ3EN23cusyvAQ47tgJlSA7GCqUzxhCI6Z6dHfgaTg9IZo7Mj",
-	"Ysg/RFUQoS65IiGEugKERhffC4kcD0Roptcrp9eLprm4Cq0GoQgTceFuhpprR+SXp29eP3sXumx3Eh4B",
-	"v+0CElNIIjmbMaEHAu0p+4+I6pFn77XRX6RQRyQs6yyFhKYIFYq13+Z49xhxzaHgonxHtITamwqRaNth",
-	"roqaisMpNzfGwk08zRi2CSYrvEvsK52AhGVhpxDtSS4B0Aa2OdrqkVCEiKE5YmS/R57RaErMEiASCcaN",
-	"4VoiBw/NrpebfgoricWBBgJ+vIC3nyEKbSGwYvEYF7UNJitVIG8w18WITaiAy/LV6RmWF60it6KI4DyZ",
-	"aJDFYp6keJ+0w7O3l8RQtTPlYTQE/Bp2BkJmRFCw14WzKHWFQUNX5FQDlje2ZaFIbeUb9l67JyigPzA0",
-	"B80GA5ELMzHEmgHCtZih0VRKxcy4MAnSYihDEuRwiM9MIzYtMsA8JkXHaFtGFfm40utA2PhFhj3NOmXM",
-	"oh2q0dIVJoVXh5LlwgULArq2ssSn8kQPhHkrQDzb1O6HW/jUdKdZGljUy7InGyTUIxAabHarHhp6egbh",
-	"oReXz84uwpWGFWl/S0YLYllhB2nVfXj59vz18PLFq2dv3l6GLiBlIFCnMufnuIaZBBOieLAQkB2HqDRP",
-	"EkLVFTq9CkoJ6uzDNEw1yhq2uE445oKrqa1edkQSiOi3RwrpBFcaQq+lNgvcIyfQfBllqYKBQCRqSEAD",
-	"VlWUliMjFklAqRYk5Gpo0ZtxT4ogHJgIRso6c2+R+NYjpzZEFEgWZ2vahG0HwdX8MoSRhnbJzC6bDbXj",
-	"ByjdKy5iGOuUwSKVU8tyYbHhI5nFLIaVQ3qD1YaVLyTf4mxAA4aRLS1jZTidYxuAi0caOBkOB24QSsYy",
-	"SeS8m6fQ/kD4mGJIJvzanjrccuYguvNE9whyJAUBv5A1iFOn5iwMxBTYs7KsHq4GZeknjKaSR0yVNTgR",
-	"NN3+GI2ghrDD2jZcXGbmPqHRFDkYFPls4/rnioWdIjLHkp39DUdqVoMSIYW9vVhcudzM5MYcpHJbIBb9",
-	"FaGV9vAyNDcg5EbCAsA0ubBloUgIaQth9UJQ+QzfHQjzcs+Cm+OHVS2lukuuRdKmSnGlqdDEVfYtyIBn",
-	"A1ElvMBcHm654F3gKjjzTmBHzN6Doxo6GYjwh2dNnLyLrRY3aFmtgJzi2XKhyRYeDlwdjoVY+8pEglIx",
-	"p4uOdZahjiXT8mbOBWhMcKRNn3A7GcHUtc+sQntki7ZWb36Z1e7ikglxbdYDnCUIEZJBD8XeIvco77qo",
-	"EtA2lUlM2pB4Z6ZDq5CrD1SxuiDoBZUQ/VfPLi5Ofng2/P5vl88u8M6uqISv374khbqnatgheUrGmRTa",
-	"gYj0UeQfCFuy36FTF6QYOHArKpxhXhXh8zJDJHx3F/TIZWUVgRG76PHCj1WcAleek7RpAvyhZKQyc44w",
-	"uPdgrMDR51QNRJrJOI9Y3DkqBBoWl73a8S5Lf0un0XDNEiK9Kka9GMNZgcBJEG0gmEjJ2h2DrNmcl7go",
-	"gOACMnC9Df+AHES70+ChqUiT9nbgrryqDYAcyXgB+wlGRaAq4GOkbZ3WAClRcLMO+TtKfJ45A3mfaE2j",
-	"qZFwQfwCCrVk9UAB5C+YIIxM80EvUnYEzwCnjh2RD+Y/Qx7f3Dh+N6MTcIxm7mKlwD278P7eHnxAeHwT",
-	"krfnLy2Wf8XVYMkBoIYDJJ6qYDYQhpPPgCOePX1e4kSaQ2X4YfFglMjoSpX5mkrw8ZjFxNItlKYInHUW",
-	"dtgRqRkF/4c9VMpoL4yc4ldnNNOGcdsYatMG1kuEd4nD2y8NIFTjHWvWIyi+s84nrLTIlQJSMutiPjo0",
-	"okjCIK1kLHNhWAlmgvAYdqyQvqwebmHzU9sw3DOIIYIGqU4VcL+4udNMzlJNmNJ8ZvTJNMnVQIQz+n7o",
-	"Pq9WCDCXG4qSWHahjJ1jNHE5ckbEByf2cUWQN/eu9QePMe2ojlN08MSCngyNzjq0xrXQyrmAmen8yYDn",
-	"i1IuztmeTNvRUsuP+g9dy9hoNswFvaYcihOFQaUEhQ0nNlzSagTg0NYDAQbBQoLNhVvHNrDayzc/PXtt",
-	"izk8P3nxcvjm7NnrsFPkT83oAgUqMjI7yWKCBchAVS0vK+UCNgiNMqkU5DRzYbhHBNqEY+unb16fvj0/",
-	"f/b6cvjDs9fPzk8uX7x5bfh7TbKGSMgis8q73HI4o2IxrAzBigo1Nz85ISqRsLLjjJkmpi58oHLTgkTY",
-	"LoopB5Y1B3V+XXF1zAE92NzEzclCddXz/iIoK518Jk/G0kyLNN6qbaPe2hIsEfJ0VC691g8INHRIPA51",
-	"VBdV58v7wJMU7bUGlh3gTQR2Cbjf6+bAv3ZPoogl3e9zo25zRD5fGr2QIQFtAOR20ATSTL7nTEFwih0v",
-	"FHzJJ9NqZNOaBOcvOfD8tjbHTwewa/iwvdHaYY0pd1DGqd07bR/37gRWzCWGz5Aqq3NStmN5qPc66Nm2",
-	"nzl1jm0CCZqR6pVssLKTWiK+c6oZ5jB7DZsZm1lp+NdcakraL55dPidxRsegofQmPRIOLDzKoHWcfdc/",
-	"1t8dHoTrKS8ou+2ewe3r7x37dPWC1nf963cHffP/juffPe5v7r9cGS/2sARTkCRzyrW3rRKg5QbQnbfJ",
-	"n7OSkzVef3JM6MtVoyNHoKFE0hhuayfcDcunjkiXCdo+q9xw6PuwQsiIoRyC9hyaK2aFlDqOd3Eu/LJH",
-	"WDbvfeM2BH/XO394i52/k8xJI63qyi1D2rbsmXlENR8lrIq7YN4uoz6W/Rt7MRvlk2Yvx1+wmB1zBlIU",
-	"JtEEVsKxsPc00qvGUtTGHMqLst4F7glVempG8e8l1cCU15S8gJOKN0qxsM7SHNd2wyzzbzjz82Iq5/Vl",
-	"KMiwegow09EQ2fbE/6E0Ua3NGv5ZZlfKCGLzKY+mYJFwCohzJRwXJhbiLCxGWhvTDLUMtBevUj7a6FZI",
-	"f7dsywucxn0nXcIoYbw+uv15ykB/p9XLwaxHIdMIrAY2YkwQLROAa1Rapr9l4tUyLa2XD8rFKNfoduS6",
-	"h2iuFdSclRBd9EHCW18wQdkRNtbNcwsHtx5O+jdML+UhKnwMRV0XLiZB4TZBWLZG2imudW+0989gUxel",
-	"YUcwhuKPYsyCt4ENX8kZK+zWcjw+svYlnsQByVPAx4QRWW5onWaV0i6plM42ll27C23GJ5Y/FCUeQUrE",
-	"X9l4zDBvwqXcw7sWj846dBzuS0wjjE2z2E/g2qKKhL+4396FAXl7/lKRBIxXYO90mR2qEwzERGYy11ww",
-	"FZgVKdTt4qJFA15KMw31lFSPnNgaLw7WrrgNwFthS21V7W8O5/ias3n1QnAW7MJrQ9pYLbsHOzg074ed",
-	"HnkNl471UihCHQpAQCh5evG6zKwBs+kVWzSA4oHUAYUq7/FYl514TzXA++B6PVAE5km4wHAZVxfzN4OV",
-	"9nR5eoSOjDSsq8vQjMENpv7mc2xF6xALRIRHlsrAXF4rPQsePzmuOeE6y9V1qHI1RQZCjsENjuZ2dIZg",
-	"3FHRFRxVW8IF+qKaYMykzIr0d50xttyvGws6chPoLdeKxyD3QiRSh/zrn/8n8Dksq9iujKV0HfPZjMXc",
-	"KEUqH3Vd39y9PxBhMR6jVKZUT0MX48QFCfdcWBP6FECRDW2PI5bIOQ4DXLx41m0bXAwEVBODn5yD3ix6",
-	"SCEmqqxqQytrEtK9sFesIPpByl9N0wPRDlUW7aHDVGWRUXXDvdD5vTMpNboJsdJ0pcg+OLvMfiweKGgL",
-	"rYXgipbjgah2NafJlZ2nWcvqytGEX7FjI1pjB3IMzr7Exp1WLOajxUA4n037sN/3Z0JzpZ8DDa+IID44",
-	"yZJKdgWn9FRJK6arJYyftM1KukgSs5SdJmhw3KImXMv9/sFGYMuvrJqK2aNnhni2Ljv0lUIGWt+poWzB",
-	"6vyKAreq8GJkvmvABOcSojxVj4SzPNHciAh7kH0fU01tcqjpBzkXhqu3IULAPDDEFlYC5cyzDgLYyRQj",
-	"z5eiJgwTRBY0xvD8NhdQgsgyIst0KrW8WOml7hxDUXcgfjqHcoiqCC6V8YK0TUuh9eZ2LxcpC53FtUpZ",
-	"MtKsEleaDURYVG8NO64wvpvgd8jvw/804/7Ocu9yev9Zzu+7sEf+bM4hKYl/IEzPcIQhNAuW27CnYr1x",
-	"JcCemfHYZhv9Wm+myDqAaXJVxj1Y9/kokSP0rmMwFKFZBpFUFi1zBD4a8PHJhHUCAIJE9KaBmDGqcgzT",
-	"gMbmdIE82rrrXTTI0PAIYOXO3T7O5Az7N3uBEWC23D/EWADKjEWK6pET3MpqvEvh+3z+4qWLZykBqfb7",
-	"ffKKf+8pf7P/cCDw0tNSDqFFCPRX0ggo9kIBHwdHTxOLj43CkKeJhPJaRbkeTa+qQQrmZevVt54DGCIM",
-	"789v31yeFEE3xSDJDw1DJCE0URbqHwg4O1jNEHRBe3Cwq5q4Dm5m52t1LWPytXW72rlAvSE1EA6XcsSm",
-	"XGAsgbvtFRHmAko4ZJ9U0lQCEg4G9gUMUjIkZxSqUa5drwERkoS9cC/s9UIjt09mtrShNJ2DNAKiiJAQ",
-	"e2SjkXx5KF1H5ZUApaAMNN3vHxwiKQU2ug/7KlC+Dx49wt8hTIPY3HvgUL6sFMIBtwgFEzDg819zVgkL",
-	"KdmqPcUusGyJ35IV+e4IAD2pwoYh78R0MzTkJEKMcUfJFrag4GOQwG/0uDYmJQWw0lxAGWPHzDvLgKjd",
-	"n9jiqORzdr/coQZBqWpQHXMxYVmacaFJZJbcRlQyPZVxMBAoXQGPCQiIoBjsgjG7ln2ibICAp+UZ7zRh",
-	"s16xhVEWAWDUThchV21glUe2egsE/ByTez8ONtQrQJkFf6Cw3Hjb3RqGAXeO3ektAsNB+nTkBvK+2bcm",
-	"8crdDR8BHB6s2jSYDccBQplIVqDImmvdXWRGup5RLnoT2Tg8W0bdO7TD/pPHO4/t0ndUiqEaVUNMzFI2",
-	"i6O3Eou3BoOt3ui711/3iD67CZ5IyJ86rwsOTpPZsQy0W/IjPrukk03pV/DOby3OYv+TOq1XhJO2ESy8",
-	"8k4HdOUlUcG+X7uK4BUnZFVFCJAsMfbMQaF/emBcPATWjrCqhASt98UBhZNRNRBtqBASGjFkCPdPUbqs",
-	"iB+2FzQAn6NIBHwzzeQkYwqw0Vl27WQsLSWaOwpZcEYXiCyKIhYlCdfacrW52xfs2wskAgzAVui4V/UW",
-	"O/HQ2vegCMHo2/VlsRE9dfGyCFLEd74ECBLDrihiQMAwYcAeRbZGM9tAJWdyjjepjUc6LiUZm/w9k9dV",
-	"RQZ1KIRPQhW0DZX38cc5Y2mn1wBmdDtBZvwKMFa2Q1H+PCBEu7Lm/S14z1kGISvgj3gOWs5dgQo1MaB1",
-	"yEHmwnMmyhnTFPImrWvHJrhykNLDF+MubFhoBEdDO1jF1fRsM6DseX+gilYhgnJKDx49bmQg9807muSE",
-	"366A8FGkdOJ0B0cMfqPabRCl10EqWWWxXdHWERjOXVYP1DEJ0eqG6XRIXFXlBewGoJkSn2LaALJ0B7zr",
-	"7kOdzKDOsIdPG9607sTY++J3wboUrD8Puz9nDi0K2HAj21+RGfYqNOK9ES6MvBgTLlimj0qDyFOuUqlg",
-	"CkeEFolVIWmfPz8ljw8ePy5K6hPz5Nv9b78p7eR/CAeCIlDCycXpixdkTJME8npdfKERephqBnGpJvUF",
-	"AxH+tVu1dHffwPDVERESzLNhUA79wvp8bdTyEVFUxCP5vsy6tBbdgVg2n4Nr0KqTP16+AvPexV9+QM0f",
-	"jcsQQSZtKSKZ8QkXPfJGoJxFMiombCDaIUhd39HuyIzM/VH+uyvAto6VKg76j4+JMq3TBFtAeU3h1mDi",
-	"ePug3+8cm2UluVBUczXmEJwrBSOH+4/RiF2922GJY3sZH8Nt/loK5q501/vD/mFD+IHhDHaBdmaX5ttz",
-	"M5VtfGbm5RdjM7hG+XALBmJaAe3AnLaD/uPtvjijmeY0Md883IZ9mG9eS/3KQoR84cLplosAO/Va6ouS",
-	"ru5OrACK30JHvpWMscrwYjkXYKFaG08VYl4vqJpZEpKEiyuwjzqPM0JWAS/okbN8lPAIjdKKTwTVNvcV",
-	"07IzBnDkNEE8KCwKFhBNZyn4oWRmmmV8IupfY45kmwssTT7JucKAe9DQ6EBUMyo7PWJ5NYhJ4aR2QEPS",
-	"Rs4RmAMdID8n9ir2g9LadfJLQ/Uleyv4e6yvjGoiRNbCarw9f1kHbG6yiuKqOAS/UrTxmki50I8PW55C",
-	"uw2FLYtVXdt8NSjg4NuPjwn4ncdt4HFfAbtqQKaqM68yZc/C7hqy/3QcLc8AgOx2Gpi/bANmrIuFER6m",
-	"MrGpHmAe/OHZpYXLCe2ZHVIdlpkhJbdTR0bAu3gImKOwLgNh2i3Qk9C+xBW5eBhgPZc5h6hOrkrgh7CB",
-	"f4eFfPnjq5PTgSg5p7yuBEsgnIhLhZ8aVdCJeTD8RXNirmX+rftT6N6ev6wkrdy3FmeIskGRe3v+8jcc",
-	"h32CiLTdhJvr0RGQ/5A6FWkWpXsWQ2u7YrZyLizRVqD1SThJ5IgmYRExXQ3SJO3RAgFEuBSdHvkRruOB",
-	"uKZJzlYq3x5hGADe2YC+RjOFES7Wr4uQhTOqrgA3TeimIL5Xp2cXdm5fda3cYh6bA93s1nxdgW6vTs8K",
-	"mqqE5Rg2nKuqfj+L0jWhbaGV80JSoax5xjXrSpG4+Ht15FRbxSgUUQUkBwwKqHLkTM4h2vja0KpDaA5I",
-	"IicTFGZTiOLQ4FgCbJceCVUkU3ZE3HFoW5hW0zqelFyxzMbLhTqjQqUy02ZIMZchaUN62Iwi3JsLznII",
-	"cFOpNALYApZerWw1eMMC27BtDWZdXEMxSxO5gGAHBZZHh9R28vLlm5+HF5dPX7z5DgAKj92dyBLFCJSF",
-	"tdW+2gC6Bz0PTetGlQcYPtPhMObgVozDDqrh5hYEpBJMrh0DIDxk0/KE60U5voHIFYuPCIVPIFIrY0om",
-	"kJEgEWwYfF2CaQCgtAiEmoSaKR1ikFSSoHBuscZwpHHGlALoFZokco6VhxtuwuKcfaklbYsBfp6qtuX6",
-	"NNyvDsOZudSZr8ReunvJjfuHiPjkznwHWWzYWcmRV7jvquCw0Sv7QtuIxSIRyiXIATCbYgnaO4/LFKMC",
-	"sU0Rpemiyf/6ESf2K3DC3j9Zfma37VpCCxqTRKu7fv9CV3Oa51fE4T6pHrJhW+/Sh1rKfFyRGQMkr9EC",
-	"9ASLFWh0eoXFa6gzBQYkFHmShDYWRAGio20JwmzN9/FAXDGWOrQ5FBZRsuyRH0DAKzWhjJFlUQ/wBnON",
-	"Uk5dWANsfluBckbaUFRsSbBy2KpGsCJZnmDCmtOiSJFhANAawky7kCb9cbcxvTt2eY+SzWdx/m48664y",
-	"z+9SzVfpN7blhpScMZeEJMe3k3P2jMJxx3ZIhOow6pHToEp1WErSBtSgemK5y5oCBHU0WxbZI86tArip",
-	"o4TNCsxjGbOQKLpQZD5dHCHPqSAchaT9qH/QsTpdmkktI5k43FL8zSpWRtGSuYanh+4Ln7ZF2ocHB0eF",
-	"k6Su1jl1zijeA1FRUFHfU51a5CtXtuSSUY9LNF2jnFprEXBnH/u7ZOoTSw2XTOn1koN1PTO00hpKnFIR",
-	"qym9Yr85OfNW2sxWSGWvTs88YGWHt/vw45iMFAJyJGSds1iwCa45Tfg/2PaMRspkvVHWljkoKSoB9Pt2",
-	"pTJD4V4AMG84lOalsBOQiEZTtMpU4P4v37x5eTG8vHxZSckrqkljHqSaUptZjtqcAwQ4JqGtCYVWJMDL",
-	"xrQ6txBQ3Yw8d1WsKTI9tOFsNOJewnpscNF+vwCMSbQiRlPW5Id1ReSCGgqn3X2ske9coSMpE0aFy025",
-	"P8ZhJthk4S22+3fW8BWyhsvqUbTlK2yBsoRfs7vRkdbykb0PhvBv9iKa3NKLGjRxIJduRz2sCHHz4ADa",
-	"BDV7/mwm3V1FKTSKVs9tHAtNU2duynIhoKACzSaALK5C1N8sbKCtwmgzcewMuUhzTXB46NUaiPZhv09C",
-	"+xmXYoipu2EtHTXcK7rZ6/V6WCUCxuHyS2F4jjETmRkFdCAseUA87yGKV8DCSxDxeq0SCMhDjEOsY+Gc",
-	"Ehhhc9DvO7u4q1NiqxFV+LGWaJ+v7mOdR9sKE2hrN91injUGANnVQUxv0yvWgibgNOgV1STCoxJXScok",
-	"sABZAYmtbHtshTusm+1Wz6F42poTxzZ11hoJp/SaESGdadGlxy6K4i5YsdMZHgeiLEMBpOp1CtAkqd0+",
-	"rXvTfU3rprvPhO1oR3AOS7vu+oHq9VCX5fdr6CuUUM2xlQK30p6fZNEokMqYrRFAEcD1AR4fIxSmbF3d",
-	"uIgKfBOb7fllPezyPind9NAkZCFzQ8DSAixA00ROPmPCHK5X1Tdta51V9w3XbWnr9iKaoquVs2bQxWLd",
-	"T6tv3/cWVDtr2o7qO3C1pRmPmIK6GDDDz7QrEDkL96Sr1yZILG1xKUCgIJFUeosN+gD/dUiuje4O81ID",
-	"FlVdqnLNbStZHfT7W0hW90sJa+G/e1+Jy+ONsANes+cOR6SRo75ujJk6JuGvIZlRHU2ZsuBLq1X3/Tz1",
-	"zHW7QXO+hAKJ0wLvBIV6h97YpEf/+nFwGF9TFJZdyM0xWG6jv1K0sbQkGEfKxaNq8JUvgsau0ZcaP2OH",
-	"93miZ9zaNPA7qJ2Or3wl/qUvP6SlKD+QFnTpIekl/rxFOItymqSyVUccJmcV+E7kSdIUt3Lrc/I7dMCd",
-	"QwespY3mIJRyC+/7xllTcOEr4hafNhJ+w6Z+XAiKL7Tibk70vV15nyWsYgP9uqCK3zQdf2EhDxsPRu4z",
-	"ouP3CRtrqIKNKDqKadKuvIgqOtVToiVcfgHUluQIE0c+3HhQdM5ZmtDoSz88dpRf2PHJcFS/n597gpqA",
-	"1d1SdnTiYKNu/0oCMGbEhE4WhGKpCND0e6DbK0YzUO411w7i3NWCtsSkSHucJwlUxe34df0LN4x7Bi73",
-	"Jh+7qi3bEbcdalFJJfAERWF5jzEXWHICV0YW1Yx/N0oUy7hNYhiSxldqlFAlZbtTWDzaZJSwa/SlGiXs",
-	"8D6PUcKtzRqjhF3n36GPPpcV40LTTJfea/8RWLqIoNTW2kpbducvXU2m+2ZRtqNG57L59UvApcSRYHY9",
-	"TZINnGd52VdtRz7zz6050u/mnzs3/7iaZa5AjxMumm6aDefpE5ykDXXnfrcH+ZAR1vHO+7AH3c0Rvzdp",
-	"47PYgzbQb5lk81sWOD4rdGJAjJrJr6sYijuJFRBRWrDIxtigJC492aOFq7zQI/8/e9e22zbOhF9l4JvG",
-	"gJK0/79701wFQbfYA9qiaRYL1EFES9OEsEwKJG1HKPruC86QOtiS7dZNd9PuXQ4SSZEznAM535dy2UoK",
-	"p5AKpr4+imGuzO0YbGZ0UQTkL5gpvVJ1HCzVRKEk7q4aIvEMUib9SilMlopwHyjqGbxQ3mzwewTJRFLU",
-	"f018JGw2SkaoFnNiwaPf/ESMrveOmo0ucO+YOYz8rSao0o2I+bUqqtp8gS7yyLhDd4fCP4ZiZl6YwxjM",
-	"ugNQuPqcAZA4fG7/jwrFhb9/d6jepDe+f4P8ZLfDdVChXS/MB3f4rwX54OH9QxAfYW62c4zUqvxfaH+g",
-	"HpQlMppVLZP7GuF9A/xLeu7hvTruZ1BuhJPWyexH2dQWw6t5SHFPVwSaGoa97hRuPTOIFQiPHyotfslu",
-	"Q9uAzHzHUhkB1uhj8R6zBWGG82nwpu9/eAHapozul4fU3ygNqYs9mPtrTCI4wnnpAoya0gphJSzMRY7j",
-	"H0Bo2kiPXG3cJMy2wPN9kcfWd/MgnMJyZSEjwNcrE4vRUsJAwPwmDDZlRmmYL3zwyRGuiVipDbQgYc7B",
-	"kQ8wtQmAfQR8x5SaBH03QDCZeGmgOFQ6wHuqdOS6vfEJvBDZ3UTVg6JZi0OSFtKPPJobrxwfSSmpMjNl",
-	"hQxlf/zMWTN2ul6oNLczUVLBeg9cFEIpa/2BMpkBgiHUDcN54KzJ6xJNxuTiYr84qT1Bc1iEDUV9sORU",
-	"S0e/eXJq+/4QgSPjbH2/O8DFHVGWugM2gmgPKpUN+iehnjSgIeleglab1IcwSZNe8CMJdPAEdxDzQAlI",
-	"RSCa0k0UZW+ew6K0aJyFTBjDtF7Zwhii/Zz6HhJWDbKLwviBzKfWaYX2BC4JvTlVeO9uQheB1cPOuFL4",
-	"rAaFrhnoCZYZvag44TtuSJPxViol1S1R9gS6+namBieq7h0Mernm0wmmqfjp2dPn4GeUu+aGbWaEy+4G",
-	"+Cv4Jtju+o+7ta8kD4mumeJS6oWldRnK3vA7Q/cufn72vwPSNw96f6JS2ZuBgLdxFFk+v7GX+GyPfl5q",
-	"hV/pqqAFKxVdeKrXsg5evAbX+rydt3EDLDrYCZuA0zMMReqZti6WWN6J4sOxLlHB1bsLWEmV6xWk771k",
-	"+3fG6URFKBLGEfr/U8hFZSMEUup0mgQuhjbFr9Krs5pF2htx/9I4gVujFyUBmExULqokVPFpA+dvfoUZ",
-	"VuEyfziShpf+eVvrOH0+7RJ6Lp3D/ATS8yzD0o8O791pZpdpBAxm63rLLQgLF5d/Mi3xDCvIdLGYK2J2",
-	"Jl73sI/R0zfTKh0PKPTVF2Wv6K1fjJ7vE6rRw+/0aChtHcc4kBjPRdVKjPNvsTxOlPJmhtVAjrwnoRwF",
-	"iJxuLzR17QVtUNK2L0B+bSbiB9p2aH7fElIDKWMUnG4L6yPa9En4roLXKJaxR3q7K+hU2BhaOw/vNd2t",
-	"5xSXvv3hwyeFwd0u0fit20XiWG9II196JxjIsYtYv1ulyTJEhSZTrVfUHw2OKVh/u3z9CuZIzKtcsxkg",
-	"UgJamdGrhD6Y/PmrS8h1UQhjE+CQM8OiYPQNMbXeWWHwycg5GZwHNtLecPOgHOF9G7HEwtKRmf93+tfx",
-	"K7x3xxfBtEcYTN41fZjDPQTAcSIX3HaGRvL7gtfhUeeLmg8J6aIv1sXGW2D5XJOo7mF2Zzn6jWi9ok9s",
-	"XGsSBRI5dgfhaGDZSJW0YgkMriNdGd7yPY9y46jxoqOR6Ns7ugQ3H0dTFAbN+cJ7pu+vvSCKUv6OVf2X",
-	"a/9C4MTo9ZPrhIJw/HPAZ8h1RmA1o2REbDWjU5LeMKL1lv6QS1RobQIGRS75R9+czBDWCyuofaIJFGzp",
-	"Ysk/OtEDznSeMWd29LoSbySJv883Fhwd22rHr1BPO1cWO0wDzXCQ8X2g0LdwZHSBkNJz6bjdqv/LAHbU",
-	"Rph3smGybc+rFzzpMR5kdN5OVNg+bGiup8cE/MBgOAKlmI2WdYZYeg/jQyEVQlZIuoHvvQ+HZbtd7xvv",
-	"+MAWM79NYGr0ik6PvDkQ4AwiWY6WFxPaZq6WHreIcFWOvcoIR5jDa1bOMmUEgfRdFGKRY6tV/+zAiAex",
-	"RuAoYLk0YC/jKAfSQNaP1HGyhkxhd02Ujxe6vkCrCdbnPhHlF0RR+TXnm5sN2cYW4Yyv7BpWKwESBa6Q",
-	"S4xIbgz8QVRwlBkhaJC15Eh7KrJy9On6098BAAD//w==",
+	"7L37chs5ljf4KgjuRJjsSVKULLvKUlTMqmS5SlO+aCR5qvsr+mOCmSCJVhLISiBFsx2K6L/2AXb3CfaP",
+	"2X/3GfYJ9hn6STZwDpAXEsmLLLlc1fPFN11WMhPXg4Nz/Z1PrUjOUimY0Kp19Kk1ZTRmGfzzlEZTdiqF",
+	"zmTyVl5pmTHzOGYqyniquRSto9ZJMqcLRUIhu8q8ER4RPWVkJOMFiWiWcaYIJVreMEFkRhSLMqaJnlJN",
+	"hCSR6YK0R5mcK5YFJM3kxwWR2UCcvnzbITO6IDeMpaR9+eqUPP/m8AX5f//vZ739To9cMaGJFITdsmxB",
+	"MqZSKRQjcgzdy5Rl1IywNxCtoJWxX3Oesbh1pLOcBS0VTdmMmskwkc9aR7+03PBbH4KWXqSsddRSOuNi",
+	"0rq7C1pn13SyOvXrKTMdyzyL2BNFblmmuBTHRDERE67JiEY3hAsSno+7b6iOpiHRkuRpTDUjio5Zsui1",
+	"aoP5SGdpYvoetJ4OWi3fUF7xhJ1EEUv1JRUTppp3ZLTQTIVLPdjpwm/+uZoOzKYzoV9ylUrFsd3lbkKq",
+	"NY2mMyZ0SOZcTwkV5OTq9PychGOeMEFnLCRjmiSwDlTEsDNmI7/d//ab8qU/wRibtyilWrPMdPk/yy6P",
+	"SePqNG/Wr7nULCZqSg+ePXekYobxRBFYEdKmROlMigm5pQmPqZZZZ+vRDVq/9LsvaHf84dPzw7tB618a",
+	"h3hFRTySH5v3TuEL4RExA5IZi8mP129emxN09Z8/wJhJRIWQmmS5INiEOQ56yhWRGZ9w0duK8G1Pflq4",
+	"yOhkRt9K4ARrzz4c5DAgY5mRH6+vL/b2e3083Wr18G57IuF738juglZKMzpj2rGqPFMy8+96KNhHPYzg",
+	"jdDtepqxWy5zRVI6YcdEpvTXnJmBcfPZrznLFq2gZcizddTCb2sHaUY/vmZioqeto2f7B037fD5+KwWD",
+	"s+8fm6FV0q7RZQfGFyXcMLipTGIVmG0P/xQeE0pmpi1ChZqzTJGn/cNizMi4y0Gfj7umc+Q8TWPf7x8c",
+	"Ng0e+MvqsN8JBoeFZOb3gLDepGeZzXf97n7/4GkYuL9N890Qho8Pus/2D0LSNjNMqNLk2f4BnrxO4zxw",
+	"GA3jP3j23Df885fruTXhcdFfSvW07I3Ha4lzLLMZ1a2jVp7Dm56uYzZLpWYiWvzEFqvDeENv4EaMMuau",
+	"AXMrZExnC7w6FZ0xcsMWyFSLJ3CjmkdckINDMpV5pkjG0sQcQT1lA4HHniblbdiGJsJiTLp7CR+w+IiY",
+	"qYUdwoXSjMbmXMCQuJgQOqFcHNcGMxDI4knMx2OWGdqEAXEzl8ODgwAYPMVxT6UyfDVTmpilZEqb95Tm",
+	"SWLYlTB94If9F72BeOcua0VmNLthMQk/dnk5ZpzkEUxe5rqLMkRIhLn77RIYPomiRVsxRhiNpgNRSAEd",
+	"w0dhie355xlReRQxpcxAMjbOFYvdWqDM4D9U5e52zfY2kuWzoDXjojhmQfWe+GUw+Hiw3x0MPn5z9uFf",
+	"/bfE+biBa5ykabIgUiQLwpGVVUQQYCe4zsAoDPNliWLkcP8ANkhIQz8TEk1BeOis4x5rGUfDwXvNZ1yv",
+	"DvqCThhR/G+NHDaB76p9xWxM80S3jp71A9Mxn5lr4aDfh4XFv/aLIXCh2YRlMIYrpowchjzAc8QV/j78",
+	"7KP+XtEJe5XJ2eqErzTNtLtrpjQZd2XKBJlzEcs5CX8ZZ3IWEC07IWnbmZKnfRKbszxiY5kxEmoZdprW",
+	"y3zf8o7WCJddzWesecjXcnXAZyJ2w8VBBoR9jJI8ZnE5QiHnnWNCx5plJDRDCANCNZlJpclh3w4/oZpl",
+	"TePWcvdR35ldQoYGd/33NL5ErmL+ilBUNf+kaZrwCA78XprJUcJm//pXhbJr2ee/ZGzcOmr9L3ul3rOH",
+	"v6q9C/wKO/VdHwUzm9HEDJ7F5nIbU54oJzEapaN1F7ROpRgnPPrNBhnZ/lUhnLOPXAF/dxwDxnmWZSg5",
+	"falBngjCTJ+kTcWCKE11rjrHpdaoDBXNpzyawviMKPI9qCv1Mf5p70/14RTENOKCAtF5KGl1veZTmaAW",
+	"EBDFslu4B1imDQlXlGHUubql0uWbvX1/b0VJQ3qA22xJqdrUjEcVqzR2xaI843rRvZAJjxbbNOh0j4pa",
+	"u+kTeO/OyYVvpX4jYz7mhmv6pCyUXZ8oEsl0QdphTRI1IociUZ4ZGWJpje83nguaaU6TRyIPe5xYXBN6",
+	"f3eE0iDMo1iOslrXSOR75pbeXiHHz43a++Ffu/ifPfyPX6z5LekWluCt1FdUczXmdJSwL8n2QiCdoZB6",
+	"qMoRWHMZ/GZ4YaaNSqo0PGUiJu2wtoVH1lDxJ9yozhLxrWz3Drs4GPxpzd7BKspsxOOYiS99p0UZi5kw",
+	"p9zIF9ENSPM4MZLJBC+yH6RgX3xgYBkwHE0mMcuInlJhhXJNuWAxmXKlZbY4xs1F1cppMkQKHPprqvRJ",
+	"POO7LGxhLDRfxCBEU6WHFJoxY9WUJ0bkmnJF5jJPYpIwesuIkIRGmt8yAu9ypTOqwbzBSlFgtcEZU0Z4",
+	"3K3FQjwH4WhomekQO7pDJmMe8Lh11OqPXoyfjp6z7rfj/XH3MDp82n0RPX3WfT7uj/fjp+N9+g0YAkBi",
+	"aB0d9l8ELc01GEwLaavoM8/EURSNaHTDRHxkV++oMqW74PNp4FTGjIRlo/Y4o3q1zRqRdswVHSVcTAIS",
+	"s5kEAU1mAxGzhMEfhbFEChaQ0YJwrVgyNoLnaEGoUelYVm+10yNvraY3p8oOJz5GMwFouzQxRMuRWGke",
+	"c00SOemRi0zOpGamcSYMg/J3gDeGUZTvgtab04v3qdIZo7MvLkyaQ/jm9AIv5IxEsOJCajIyZ5BGU6O/",
+	"hLMoHeYC/gam2wnIKJM3zJoCpZaRTAYCX3R/I5WGHbMWRjWJiTmy+I75W+Y6tHIrHjYwckylOeUiBsuO",
+	"XaC3Ur+SuYi/5MK8lUTl0bQ0ebUNnzLrkkgxUURLouSMScEISxTrAB+6yFgkRQzSwyvKE/ZFh1zxkxh1",
+	"URHqfCroL+LKnCIzfLPTKEEeFyaNCqHDXK6lfEPFwqqK6otqOCSjmhEwahjqoeZscUESGd3IXB9bU5RV",
+	"pC/NH90T80dIFGyAWrrWL6lmDaYVlFFnlINV7ddcakra52fXr0ic0bHuOAPtoEVzPR20jrPv+sf6u8OD",
+	"Jc/QqqxWdFoR0vw+FUpSeGN9x79+t98/nn/3vL+553JFPKYVXCFDwHPKtbet0hwERg9hRiAz/jf2pY8g",
+	"XHtV8QVI871IMxmZ+/QLy6BLRow5S5KuNWOMcu08SiNGYBSGdcIeUkF4afgEG2/GwGJqTQt4QxjtHfnI",
+	"b3odzGTMEsPVb7kRycbAxwKQ0W5Zlkgao9WmwtO5VkTOBbEyDnIabQRxM0kpzKwKcQG1vItza95PM5my",
+	"THNroACzfjykelv7VtBiH1OeMbXuG5EnCRILivErbfB4C5tlgBKd2bnP6gyNeZ9Wf0gzNuYf/YwC/QHR",
+	"lGY00ixTztyIZvsAnSCRnAiuGMFzXfrDo2g0/PPN09sX1Dcr58wbYltDFDZzoXniMaAD16UkkxqI0NIw",
+	"mWQ0YiRlGZdxQOZThrKRTGLnWVBapkbwzW64mJjx3Wf17qqa9S/ob4L1LFYvqBJRjTqW9q90jMrRX1mk",
+	"zVIgXZ5CA3DaYrzNaXJRodMxTRQLlkh3CzJspISaS7G/7PtYvwTQRvNcXnM09NYHG1MNfIJrNlObGIY9",
+	"rHdFHzTLKPw9pWo4s3Et9reRlAmjILdVHMfmhd12FkZY6aHeXPN8r4DYVmdMUz68YYvt56qKhpYu0Klh",
+	"dVJEDKJoYkIVCf/cPbk47/7EFuitPbEXJpyQI/I9oxnLwqYz+R8HvV6vtWlB3ASKkXnXwGgZ7xVe/DRJ",
+	"3o1bR7+snzG8fRcsr5cRtlgjF7himsynPGH2fkAJTWG0EehEUSRzoQk280CnvTam1el/qC7AQ9B9sZhf",
+	"Pem7kb6H6KiNnGvGRfXp/jIv42qI2rZ/dplM7HvbLOOlTJj5asbFOb6/v7ScQSsX/Nec2Z/NGt2ZZ2a/",
+	"V2nvNGE0U5bwujXVoLgVc8WyJ4oYwT4BddI8MJyycs6KCd35VtTo9CeRsx67qBojCfcyNuFKg7sX/oYh",
+	"lH/ASNyfGRtnTE2X/hyC/Ff5vvKFkZrmMouHqI0VjzM55gkbgl2jeGqZwhCvvOWncEevPmW38gaeGqrp",
+	"mZUZYlRd8Sxmo3wyvOVs3gpaN2yhekVTsyjtobWg7LTyrGio8qwYsnmmpUyGEU0ST2CSXfYzoTOPbEij",
+	"dbb84tBWNu4uMB/JbOgX7zYKamiXUM3HqfZdSTxL3XGhnx+2Vp3tQYunW3CHoCUjUNd3E4tlriOJ4kUR",
+	"rIYxG4YZU57k3nDNulFxi8GpHOZ93zUG8qMTq93cQ/qrLk7giKScfoUEamOFxa91X5t5ufkfmrjDazl5",
+	"iEumpPiv/pbJ9fRa3jChfIfTUNYQApU9SoMgl1cHz56Tf//52gb4GqmpWUxqVPK4aDZpgFzgpA+mlA2b",
+	"tp/WpK8XRspePY+OPTdM44qLSQKXyzFhH62Vmmqyd7u/Z1jsnv3eOwNoc4iPyyOJc/aew9yKcZuFt6Wd",
+	"hQ+D+pYsz602ntry+nb+FKZ6YW+mSvjIDvqRtTgO3f1W4xbFw2A1vHKtMmSodr5Lm98c1Fr81ssAzQU5",
+	"tPelqoVT4clajuNVRvk2H9l4+pOLczDzWGnECcNtNHZDU0eEEjdC5/DgRn7RTBA6EEUQopaEErP1mZxx",
+	"xaqRgjMaM3RiEC50lscsI7NcabC+yFwn/JYRrjtWUYFtGQgtSzHdzM+p5NbiCKo7BMiBdd8NcU4V6vxg",
+	"0SGGAOM8YRjs55GoqgS5svVLu9ZAcvqUioglHisRPE+8ARRZznAKtIiVnDBhAxlhFlomMdjvtUx94mBQ",
+	"DXHbKpKtOtdaeFw50MYpTiWP2OoUx1xwkBOpqkugZtStoJUg/ZpjbOUpc61bO+FwzBPdwFW4iNlHn603",
+	"aCVykmZypNbcJeXgC3/myuaUtsqNl7/1pW33rkxqnJMqxZWmQnunWVmWbW9isx3XUianRjhduYuXthlG",
+	"Uyy4Z3uXRRVY9nLZgqUdXmkgaH3sTmTXPoymVPcsrVR+6fJZKjNt4xGmraPWhOtpPupFcrZXeG8r/zK7",
+	"nQma7JkGMaQEiDAXN02UGLNE023W7iW8eBc8DO0GhiA+bGO6fRCCbtgunPz9Nqtc00fYMWnkGKcPLR1A",
+	"6HQ3urcD9UigkcSbfmML5r27wvi6rQIUew3h4IPw/mIXvEJUsNpRuR4+buCYchGhsWk2Ngj6zAVa1G+E",
+	"pdjfj5oJ82uPXINBXlmfKyuFxIrbuG0TknKRGBk1rI0txPBNcAjNOfiVg911KrVQms2GYy4mLEszviU3",
+	"zh1D37Q6EAbdoI25A+HowG1mUNCl62irU1Tu62MeIjis/lyd0OhJR6ER7ASEpEOKG6MzFpOS6nDrrY/G",
+	"pm1CHJNMWFAJQbHyIOQfEUrCGl8Jj9GZEmIHQwnjUD0uIJJ8CMsWGmnQDBffZbNUL0ho1zYsOg/dyyIm",
+	"oTnDkP605kN4cYkWZ3Rh5oiDD8hfjWjpwuthWcgvL9+9PfsAKtsSE4pGQ8Pet710z8zyAv+4F/cqee0d",
+	"SPsNhsZH52elqLmeVZAZm41YViZRonPP7E6FxDAaqmzziSI8tq4+lc+MbG8p5oeza9BCDX3vlWSp9j7V",
+	"RnS3hw2HPrbS4BR9SObcgyk+Eov+qpne1iLDo/K5iua+xOlSJk7On0AIkK7wNRfucEzGnCUx+vUTDgHd",
+	"NENDSwp/iJjwiTA3m58ZAMW6gI2mU9F2lA8KaGeZ/slEMmW0z8K9bPM8Y64iKQSLtCJtO3o7KHvbckG4",
+	"VsXlTBXJVU6TDg5c2QMV3/c4kZ9tSCrXkOTnhkNQA1RLE8HrAiOUSPjn7unp991Lt0A2t5BQdaOKJEK/",
+	"ojqjH4fl8NC0o/zxAzYJMremN/Mlvg63jlC4piOpp7CxE37LIAW6mi3WcJgq/K9s1mMEtKlO2gWZPFHE",
+	"ZqYRmesUowPpxyH+4YbnoiwjqmkiJx1zjyU0m7CM3NIkZy4Vsn+P0UbpEH0Uaq1Yd2kdPiyuBEsq0uax",
+	"6th0TZokcs5iYu483DV7Jokcj83LWpYTB6LLcqFsLGpg5uhMae5NbAmjSGNIDA9LKTTEPM0aVsMTRSoz",
+	"6PTIiQvrxOVLEpbBlW7OcK6KhcMcaHfXbrwVytv16cHq9Wr1293u7zdWKa7f3f2+DYVovsxnTFNnbfeb",
+	"Ij231GbThrvgqgmbG8MygpbwSZDJguxDZGueGl6O7LFIyNzflWRTmpmNTIZ1A0fDhxVWkWay4qZZq8HY",
+	"Vwklgs0LltkWUli+gDlIeNcRRErYSDZbalAnacoA6oKrUnuyJwJJ+EnBxbfrV8vUw4vA+keUud1EBPHa",
+	"eWr6ObQi2cw0LgWzARTLzVaIe80BOVym2A8wIHNl+B06dcHft7FLfvqqZuBr0ufa1mwGLCNHt1LpTZT5",
+	"CIxaZbpwhTr7jdQpciPKlka3wo60FJ5s6CcMSEhzLc1/nRgVAkDDJ9PaERnnAjx4QfGvI/JJ0Bm7u6vv",
+	"SIlzIayHW1azrjwi5mY+9NZodWACtLrEBzup3Y2IPlOKlukw3bDk+zsuea7Y0B0tmyuz9nz9jApmeZEE",
+	"JM2YPXOF8cKcMZSbHD83ZyN0f4R+acQ5rDbnuVclaCcpFzfHNqKyE2QfQ1j2yceVFXx/RWKZJDRTkE2C",
+	"PsYbLnxyL42mzCj3sX/XV3YTP5hnXLMtv+AizfWW76JcteXLWmo0zG98d8V0mkIwi+0tqK5CfYauk+0M",
+	"QY+y2y/ZKJ+smlCbVVwXF+39MdvkGPV5D69d4jYkaWDO08icRKFJbgPBK+et5OPux2HTaJc2phh6qZ0u",
+	"NVHOoMld9dI5Az7D5/Ml/TiFT2LFmbOR4l5a0/9Dk9yb0nG2am3UeWaEIBKaeYdFQL1gLFb4EBbDMO5j",
+	"QgUJi9VbednuCQaklssYHhO0lAQkZrcsMduI6GJSJhV2T28Y0eyjRlcwKuaYW4ePU5ppBUqGYftF50a/",
+	"QJgxwmfQUntEFXt+WBhS31++VjCmKBp1xzxhR3t7n3h8F3aq+rr5QZE2IHVhV8fEaDw2Q/eCZrpM0uOK",
+	"jJmGZLVxJmdoPidTqbTyMOWSVldlwgz84BRMHIDpgy/jEEBOMfRN2sWyw45ZjAhYQVjkTl1W2XQmtiXs",
+	"cu6rJP1hXWLB8plDCgD/liUBGwplJKniPOLpW38shw1Gwi/if93m4nhTOFwf+iAvS4urPnwrwa7+0rBR",
+	"20b2LwcRFR192CRs2XAfzwd1Pl8zrm7SF607Y06VUR3jPHL5UNVsUq8d7phw7bKFrJmnlEAdL/Id4bg2",
+	"f6coIjoAdOSl2krMwvplgg7K97ehs9qKPTyxXdms7U+rkdo2zMWvUdopDCEAaUsnRiFPbHY07hIoY8W9",
+	"ofPAbCuEVgyKWwweA5B3CZVdF8BTWd5gWVOxa7o0ytosa8NpPGv1XD8PAmPNBQmCYQV2bpxncN2Ba0WV",
+	"pnFPHp+yObNwztDOPmITKjAwDYEBzHE86PdBtZky0TlecvWRsUwSOfecyq08N+hosE6bpZXHBpqW6dp6",
+	"E7flsbV1/NSce1VFlqPdv510/0e/+2LY/fBpP3h+ePcv3oS5GnjmTqHhppHIJ3w4R8pYZuB/oZqPeML1",
+	"AlPknaTuuCVVN/ZlbJHgAhMaT1nGRAQOg01Wwa/gvvFwUtjoh+eghWixAw3RbJLPHLTz6sEsfiZUEUr+",
+	"/erdW4LzCggT5hKJ8RcrO7d54VBTAaFigeIrQAw6L0an19o+ZdS3gUFl1B8akxNWefO997jk9ffYaNiR",
+	"x9vsQl9dFvXHGZ3MioiOQnI/JiHYxEIzFhsU4ebUQ0hmCIgAed8IMui5d62tMsUtaeueG36vnV4TMPcZ",
+	"RGAD5u5FAI+lapeBJVtFYqyLjzmq+fRAsTH695vTCySeNqrYuWJhYJ3IYAhD/JMpBVefk5TtyxlTeaKL",
+	"953CHpCQKxeCAxQY59blPFNhp0fwDiVXL39S1ucObmejPDNWm4U0UjjOYAdFuDI4nLaZpdOER4mMbhRp",
+	"h9Zgr9lHHcD/3pmR26eg+wfkH3//L/P0H3//r07NybjTlblsRq+sxrZG0gakPeeFdltHOIL8kMoKuBAd",
+	"s+W10K4lr3z1fFkr6/Y2QDcAXO7yWinlOGW5y+ohV2XIzIZtBELNGLohAdHSfBgUEA8looNEba4IX/fb",
+	"+x2PWl1Y09MTBTA0RDqND1zRbSO8mMEARE1Kja4Ir1WmSuf+SxCb8PdY+uUhSGor1+Ayt3O74CKTce22",
+	"FnIwwwzHGDQIUw1MEJnUwzPA900h+p6QkS10qzSTs1Q3BnicG8In6JMElGSoTpExGivgTmD1V7Wt2bKv",
+	"YSUT0+NiiXeZhtcluqueuWparyxM4FngpT62IYz3j2G3gnipa0v4RVZTi0vVWmZKP095NCU0TS3zMAOH",
+	"2KCxzI4RC8vIQmol4+6JAkg0p4W444V9zNnIa5upGjc98lphcw4g28lcL/An4kMVZmLSLiLZ1JSmTHV6",
+	"5FzAnUgLNPUnqm6zrjX4RJEwz5IQBfJV2zVpp2ISkL+mbBKQCR8HZM5GaWfFog1D4vEdgHGB4Vyw6l2C",
+	"gQw1Y7cbB4Q4lVNyYF6Vl412DgVAepATzuMQon2qL+DeOMA7ogQfjyFkGa9xvKaLmXsndVygUz8jb/j3",
+	"ZvS4HgHhPdYjT4MXTw+C/ed9W4MgIJRcvHxFYhnB/UXa7vv9fh8qRZh3YMPShHLRhU0t3gYswriE7beV",
+	"ReB2aJtX9/4UgI4VkD+/eR2Qv5yY/71+Z/736j9eB+Tf6S29AqoJiJqyBOOs0BlglLFj8v76VfdbjC3s",
+	"kRPzQlERBXQ4sK20rePCfHzx8hXA/OG8OyRNcnsrW+PkE9T6XFgV+xgxFpOnB0G/3zf/h0vTIydiYUdi",
+	"Vt6uAiKc4TcWYwl0QBtTlko4wJYAMBvPkHi453rf+8Tv9uyW7n36611oSMfCSVkIBOhoxpUyNIhEacO+",
+	"kILAZjqWuYhDs92uF7hFSTv8x9//a8+8tucIDQjdPIVVGuZZsmeOS8cmP9SiBiDP0AbCszHaJQLiJABY",
+	"mSNbgMCMzsYvAOZecssUSLUTigFGy+lxiTdpDsbolxA4WMs2n8Lw4t0VRn/Cg7CzhSyxdB24cXiVMrds",
+	"PosVYo7W4CZkK2glct4KWlM+mfoThbMtvL/mJa9th33UWxkE4MXq+APche3EI1/X4Hz/PudJ7BVRGvH6",
+	"/vP0imTslhdpNghJDSLrKOeJJlgfoDCFmocxwGNlMYstOtbKhLFLwKbcHmVhIocWZLEpVn4N0rdNvCU6",
+	"Y4xMaUxygYMw8rmtMWEOJY7fDMEviDePYGkr3Iu1cTduzbkYy9WdGbkNW2fmrWwtrKwY88nuYRFsPGYI",
+	"+ootWMXP3GmKaUB3bStBb9gwolAyhSWoTZh7BlGSFMlYTCNd02HKeU5kJnPNRS1UtCKFTqXSjV5VLpQ2",
+	"GpKX5bwxrcQlDVrIQsQxBjBZliRYgYZHVBFquO5WagtGLYOTQvkj+VFhx9B49yZyPQCtxVEfEzrCIJMC",
+	"NsEoLzxiYK5AhQq/7fndRHyC+7EVMbwp3r4LWjJlYogGbeWr/uHyq+rJCKo+AYiqNSNGNDmPCiGVnmRM",
+	"bTW+C/cyHJmYb/fVJbwJdn3Y1p0QWvLU/DK0mKVb2jIg1HNoiIVrPwWgZUPoabIg5XslMpK5mMGVpCDu",
+	"3PDErGad2bxWrlWfeWauhjb5YQ2B/sxGVzK6YVBnw727K4kWjXgJdIn1IduqH9rK+a7t4MrW1BjFEvlW",
+	"6MxRTvVsFNzPs3WNnPdN9WgtCQk80wufhlR06SDZTEfdOV1g5SIICqLCpgvIbONNskpUkMLooE3L7tp9",
+	"lxRYpLJ1tlLyGy8nnGPj6pTk5xWhoukwZSJudImPbcmh3SAaPc5sn1U5SnLFb1kj4N1WDhxbnghkv6UZ",
+	"NS9Khdk1+GWX1ftFcaKWob/Ruwhe4VTKBFzDXGkeoQEAS2SpqZwLv6Uu3SLzszbqCxsybRHDthZo0nqA",
+	"UsOaXHhdxzSCdnYKjXDfzCnXOzJu+2kM3LFB3ECDq2FC9xhbJIXSWR4ZuWhdJ+DZuFcPPE7YupYxHa3x",
+	"ZxcY0fDCclx40Vj9y5WVrI3LuwzB0l7716Bx+Ru2vZHsLp34sOJvMTedGTeIZk3b03xcoeHf6KRC3+6Y",
+	"AoTujM1kthiOXHGpLQjogc51OZaVRZ5yrb4MNc+4UltP3BY82Pr1BzoptYMBS1OMuzIm/zqbG4eJaHE6",
+	"ZYjCuYQPSwHNvNEJV81iWeGFqohmc9aFPN1sSLBfBdW+fWN/ZfTAIp6q0cZSIPFiGukM0Q0Km+fBs2cV",
+	"uG0vGriM6DJA6EjGi1ZQ1O2zpRNtecgP3gMIRr7VAw92RWcC5MLmwEGmQNv1jJjxYE20hjuMSyIO6rSc",
+	"5J6VLTYi7Dqx1a6Uf4GTZuCnAuJuSamzBmgI0C7Mf2a18zSRNCZtrEcKvoZFymrp3SxKaMZiPwu7D2b8",
+	"lgGLzR5OkIUVK2JIQrPTYbETOCdnjBdNrmJ046yyelYI0wkjimvl4mbBUtQWZtwJVyzuFCrS2BbKwNqx",
+	"SUN/tSTQzbmTUFF5OUiuUqTbGx2n+N/YowVrrlFRzoWhBMVsNL6rbG8W/9ja7DFbGOu8Ol8+1/dRVqrA",
+	"8zDhoE7/xeIFFb2mBky/ITIUCrA5INzVRBEmbDVezFXgYtIjP3EIV+JQFg2nXwa3hKZB8GqlGYNoAvt+",
+	"zDMWaZktwqOBgGSP8IYLCIKCgKfA0jZpowoCJfn3bLYGuhBATAoRCnA9T3iQw1v2ubo2r8CIT8ViDodo",
+	"xBI5xxpDbpqk7f7JAUwiWXS2dElveWrM6tWCqDhciMUAvNdAc00IL4u4Lv1j5gXSDgetQStc4QLl3VB0",
+	"/8RVNCU6ozwxOxruhf8M7GLXMw4bWZaXMBux9qQ+ABpweeq/djBgLB1qa2zvAAPr6LmSJHzYf/F8t5oX",
+	"a/fi/eVrjxHkHtU5tvar1aqMrBnW/YBzl6GPbczG034/aKrtNGUQqjCX2Y2q4U08fb5FBXD/8EGi8ftc",
+	"/fwJBLzjqkcZbguMoi192k5Y2VhgNmimnc/jXB7vbfMu+iOq6lfSFqwM6n7tpDuDzl184AH44X9bdW07",
+	"LCR0bt9H0Kl0Wx917R72LdePjCa4X/W1uo+rZFVhlH4YsW18KmtV061NFIU2Wsp3K16DylR9K/TvP//U",
+	"gJV+QtJ8lPAIYJ7bl69OyTfP9r/prAZC0GRSXRVAWfcujF+6uGmIEb9BH0PZ7IlfavF+nKt6simfbNbt",
+	"TYc4HPw+gJmZHszQGxbvapW4HGD3VretWf9NiabQoK//13LCxbYcfdlNQCOdLFwwSghlSjCyxtUp8UEq",
+	"gjJciNJrU2nLMD8w+FqTR4VvPj3YjGf00Ejtbm5LQ3l+uOvlvwY2/M3phY0k/N5Vj9k+5uBErIa6k3b4",
+	"aQD9DFpHA4iCGbQC94+jXq+Hce+VdyBEZtAK7G+9Xs9zcBs0om1jZ96cXvwIRqUfLdDhshlUNATPWGMX",
+	"2I2PSPiPv/9fxf93uX1QrB3MDWDlGMs8qxaeK0IasKkpVYTqgUiYeXn/eeXVYLl9mgDJO3RbgBWAiq+u",
+	"RNxUzlVRklSOLT5aB1XL0phVbZXujw4+O2UK1mvtOv+nmewS5X67/+IgqCk7/3MwyAYDMRh87Pc//Mmr",
+	"77w5vbiKpM9EBoc/PELEBVtTkWVEMbBSHJNwksgRTQrlHoJY7a8BflWrMqyKugK6Godr8/yxMS9bN0Ms",
+	"Yu1XspZ8kd9aVbIW2qHSMZchDOnYZtLUIY2b0bNW8VpnMyoaAqjSTE4yOiNZLoiLBbMpOlOpdH0knd42",
+	"2Mn3qkCJIH0eS814DKiBWmIsiwuoOSahZgpSfQBeCvN8UEW3yUVGdieMQyjnnC787vpKjdvVxfnx+vrC",
+	"YkzayFZrQ0YnK4QGF8YxbtEU0W2EplhwG20dGVLnSJ6d3NHmuqNMvzlX3R26DZPAw+kgLADXMbGKfTPV",
+	"NvReQn9lVCgXvL9hANfFu/c0eVi91RNPJ2JwKMC5yBgFuNHhVOvUUKJSLOwcI8AJwk3C2dnq1OxmlEW2",
+	"hKrhA9tiy4UOrGruGEiAvKs8NOW5rdHWysY70rmvJbfgpluWFV2+FGwygpux25v6/ln8bkg/DO2Uw+Vt",
+	"9LPygqo3q9UltOHzw7WsejfrzhIHrZXaWcv0mjA/t+JTeKOv1EDGHzHt4B//2/9upZw2JC918UYDzlpQ",
+	"mioSCqzn8OmBtblUB1UBSy1JwyMNHzx7tlkwX4Pl+c4T4G7fNzcziBgECNpj+2607H4+79zE9KRMTor3",
+	"P4tj+rjfiSAhnhNzIsy/FGbzFFmyZY1x0k5zTTSkYHDzHdLbciJAxusq0EH/8Nst47vKua3lFw9gTy4l",
+	"ua/dnlyMdDuj8qYKpl8pc7sXN1vROFZAYXfTQJYC1Vk2QY0PhUFKQtN+aBlfxmbyFky1VFtp8otyt93k",
+	"vHoapXu399b+4xeZMkFTDkYU1Xv//vzlh60zLCVNeTeSMZswsVcM4676ubrhaRfRe2nSLUI7bEHbNQJl",
+	"1ZRy8O3GJSpJFQBW10qfm5bklw/Y7pdciM/k7bsz4WZ2c818TLYhuqnZOi9vKiZPM80PDSDcWkYyWZsz",
+	"ZGNguTf7plE72tpube+gddk/CN7nvBkbpG95U4/I8syyPqda+w1XgR/saROkEyAvDJF4ds82sqAFEHd1",
+	"hWhKRn7mVduGN4loJ0tTtd+lEa9Zi5Mq11gaupRJxZ1mw7lndIGVB4oAIYddaesRoCYGkBAcS3qomqr/",
+	"eRxp+fa00/DjL9WQcHaCBrmPsaYJPuSz4z6qSByemukIJrEzVS7hriBEapZHOs8q6dzUZbFa/b0skEKT",
+	"pERlFFKsAwarwJTZ89pgd3M5A0bBiEmba6C3Kb1lZMSYIFjxOyaKi4htqWIUHr4tNAVDRxYR0bKrzeev",
+	"As9Rqvk1tKxikyp7GZR+virh1Ehvzbk1A30YMb4ZGfXrE+TdWO8X77A1O2hk4RVTdDRl0Q2LMY9caYKx",
+	"lEbBw7UtAyhnjApFwk93oYfJ362f6NWKe7ooQmSLrcM/bMR1Q2HYmv3dtPxwhLPRywmNrtnNy4J7NWJI",
+	"bTuemntuB3inNfx5LeMtueWwMtodrpkVbFhspMYkqoNuWsaq0FtWRK2Z8Qy7UZiMGHPpp40t6u6u3QH8",
+	"3u5CtSLeNvUJHi/UGiWhneCINlf/8fGJVxljXdN6EQ98VMT8Pz+0EbOKpCwrsBwFw4Jn9q1vScJuWaJI",
+	"zFgaFI/3n5Of+PfmKgYRsm2LVBWgHqAFcTFxMBvYU8crUtZKYG25HA7ke4vdv5SosCn26+oFfyEVFqKq",
+	"IzIHGLq/v2Ww7OfU0LZXdQWH1ww0WC66XKGAJfpZXkBL5Jtv7frhWJV9AOzOYrd4EOId/BBRepGwztY1",
+	"hHZAfV9TD+tDZQbbuRoeiIP8cQ7iklmrYggsiWTnc7Zr6fBiFx9CAChLq33dUmNlwXyFCnYpTvDG4Zev",
+	"pMgDviAXpA4S5gm1Kou+1tt4L/hHYuP7dsoaKGNXooTmMesqKQTT3cPuM99tuFpJFcHHfdOVcwEhmp6A",
+	"Eir0NJMpj8KAhImMaBJirqgcjxMumCsBAllM0AMAmVG3Ql2HRJ2UCNQWkqu3HRf3lEYtxuulAzOIU5pS",
+	"AL/mTDUIOh/1cM5FLOefWWh8udzk1kiIPLIAA2tPn5nNhX13U/UgXN5G2IKiDpkHtYEvmf6aEL659XW7",
+	"OkBLS+lbj+q43CCKHsuF2GovH4KfrdCHh7Otnh4wnW0MQi2ItVkdMt0/1DR+g6FflHS7xNiKqmZw4c54",
+	"kmAtUkMEf6TKZveuVuZb02o1g+aqu6AkFtK0uXFqEM6mr+YaJxtDb5qLmthCBVu1UqC9FfcUF7c04fHQ",
+	"gmYWqu6Gan5FuZ3G0NULG797KsWYm92yvGunJKKHjEzeJb7YDf6HjDZF2L47yfX0gLhmyMS8elwJ7QZj",
+	"6QhwRyE0m9A4zphSjSHfDZeX/RVjZ71vQNfDZSQ/zwQfL+i7CB3ZNhx8c2T60n5VJllpNNiwj5kcJWzm",
+	"T794dUpeHD77hqT4ks2X9AlFoYVpRxWi+RSvVhozp5HMaDTlgnUNC4AH5v163j4cQrQtlXbEVY/+KqrB",
+	"SMaLI2KHsyADcEANWkYNsnCg3lDWnYu42G/UujzlFCAMYCqI0rd1VGkFy8EXUmrBvPwH0XIuyJBdAkO4",
+	"3d9zQVG+VXA8b1l2749ejJ+OnrPut+P9cfcwOnzafRE9fdZ9Pu6P9+On4336zab0JdfWYb/vBwrRyRIj",
+	"/s+CAkgzBfhBF07I+8vzEnvVQRFbPEKgbfNhfXEgOupor8SR7sXsds++r/ZKgmxtCYyOc6p4Umx5rcoq",
+	"B2uK/1xkcgwJiPE2Jo1NgUFpsRo7+hcuWZrQyHlZETK20thRBTjk+WcYL54fPpTxouqIrVQNrXDdatzQ",
+	"Sfd/0O7f+t0Xw96a2kd3/v1xMqtXi97NO1t38W+UWz47qLwxvd7yhyeqAh1gcwyKqolPlGPhW0VJW9BS",
+	"dV87mfv+K6A1TzXax4byeMSo8XpQhgXtKXbrvoHf9mDcyxa7dA5qUle/cnWskviu0XZb51T/gah3C065",
+	"bW00u8kPYBNwfPRrN9XacT5MnO5GOv+8eM8vHtr40Kfwdzb9fzoe0XQ6rLT40Fx/o4jxZenvv2+Fhlvh",
+	"ktGYC6Z87ospi248z7dHK68jM26PV7703Qrk5hKK9Qdv+dLlQKeM0XixA3ajnb5/0cYZU9P7RY1l+DG6",
+	"LVZOwI74QvXG/GOdcKVZdr/Bfj6UQ6mu05j+r/Yvw8OrkjC+Hayzrj3dYAKsH9tviZbkmwOL3diGcjqd",
+	"YxLJ2UyKwuKJOcQZG+eK1Sux+e2I3xzUhvTtBuiI2tRbwf202FrdYbtMaw2GzjO97GGNZ1ygRTdXCNoI",
+	"jyzOuquesJR7D694za9XiG/vL72RcOHjHLGM6ral1h488jQ/LTB5Ki/bhz7Xsk2X+auyKKflR/anHvy0",
+	"5tMFnSUNn8JPXuubYSn1b/DZRmEWp10b9tJQijUIVljXakR/xWvvjGEb9NiKrbC33+tvi/heKpi4x75B",
+	"2QrzD2NnebyovIQqPaSR5rdcL9aNaVvP1iPVrr+f2//zIAi2inG3+1zGt2MQzBCLDG7nzXNW5M1v1kry",
+	"N/mE6+UMmmuTfFl8Rr6auW8tza5Sf33lKhbo5RL+G6IHayX9NxuDPIdgzYG+l32ooPNlQf+zQTyXiW1Z",
+	"Cemvo7cNo7lrXoUHMKA4Bvm1G1DsOB/GgNJICL8zy8EfNuv3oZi+5xz+zra4kUv8ruaxhoeZ3VM+cNDs",
+	"oUSi3508dh8pa6fUgWURZtcAsFqaweeIBau7vJsYsJpDBh8CFGYWTfltQ7KY/fzahYfugiyMwBRDzIqs",
+	"42VsLkPYDJcRtHLBf82Z/d0ef9dbEci6pEp/KpIz7/Y+aZfVfBdCDAln6phQl3gKXkGB8JmQzUyTBBO1",
+	"LX4h9NGYz/y8bhB9+m3gQSw/6b7qfvj09PndXu9f/2X9AmAg1MYlWDY7LK3+8gqtoZVrQ3jKV9LKUEyt",
+	"OuQO1Wa2TgPDD1wR4p16udfQ7l+YfXlBVoaxMpmlPmur492RhYhOwTPtM/Wa57tiCWpeB9+1klGZElUy",
+	"quYavEEBzL0Jbn4Ha0Al1HTLnBOZ1ov8KAbIbJgf7o8/LKNJtnSW2iS27S+WrfWIlavi11axQYHNb0jB",
+	"pl3scxOJXHhzNndTb0pK+1wNp6nejHkNIQMiKTQXueG6EOtEuIaioYgsAPXwAZUOwD0354LsriQB0PrZ",
+	"LfOh2xpZ/oYt7muGKUO8d5NLKtHgO374MOaVh0S7WBN3H2+bUnOPjF2nrD6CNc6HUgHnuATAK2ExXGjo",
+	"nCoyozHzQVRspKP12TxrhdgdTIU+RIESPqBAF/jgbUSmhs7VlsF0Wo91I6E0fN2UVxEv28ecTa6SflQ5",
+	"x0v5vjWr3qbU3pXj7D2qRQ5wYQSsLk85+c3J/CVregCjVYXPfe12KxjqD5nMUy/uvv8QTsz7R4SSmC4C",
+	"MmfshsgM61MTqkj4l7/85S/dN2+6L1+GpG1EeNCjzNudgFCbsikz4shmIIxWYH4C+GseBzZj8eTiHKol",
+	"8Ji0Cwxbe87xkBdgj+XbFll848nIt5F7YH2saO4pI+AqQDev7YX0grlDFYkdLOoOqXxnVRj6cQ00jvKS",
+	"ihsW+/IyH+SW81LSSbnb9a2GXHwkksYqe44IvpDOgVtddLqiUDSqEri6rLBc1Y1IO1WthlNnc4LdBRKD",
+	"WmpOIHBjAT5Qx5WdYxo5cpVNf2hq3qPDA3OwQbtA61Bh3mzVblXmK5zGwxSx8vZ2C6ELTfm+J7dajLtY",
+	"1qLhYi0aN/Saz5himTeVebdNBSvkLU2qmzqVOeDPUH9ZuRnTGY/q8ToVuqxfjDaPJ3Bas6EJ1Vy0VO12",
+	"xyFz+6ztXLMzdqKVRSpG2bwzMm3ULXacnOWJntnVz6BdabvyXrV9J5KA4/tgY93lYCFxPEjHa7Z1tGi5",
+	"roJya4p5r9lav4Hs96r6NaXYXTr5BuB5URXYFpdid/XtXqhEn3f5LueFpLkOCI4jILArkD8NuIj4J2xS",
+	"JXF91+u7wiAfSvHwCQDFnvpp2Fd75V6lSVzA4L0jgNTQ+iG8KsgO6XReIJ3tWYjDrFpmWveqkFEJJ9xN",
+	"a8JcRRswWEk2xrlUl6u+NrtkDoH1IMozrheAQ+uWdsbFSe5LVzsRhEYRUwrJ3gjFTkSeA4w9CM9Tmdja",
+	"kC5q0QyatJUFEKVkxGjGsqKRgQj/3D25OO/+xBZhp0de2jLc5mWb5K5kJdCRRFRg3QQwsZjGoVlIAUdF",
+	"a5zI+UoGP/xeztFMyJYxYhkMHWFP4ZxDgGUec00SOekhx7hh4n2W2LRemuvpXiInXNTCTczjA/M6TflP",
+	"bNG4jm7d2mEUjYa9Xs9MvIrWMKMLopiICYdFC01LMuN/gyU4It/jErqPQeI1TdsK8C60sFUsbEmeODKQ",
+	"GaARN0b865Uj7H//+boVbCAAQGoL68sRBpUnmQ1fxnoIlccQ9wzDhnMHpx36L8cJQIV3d3CFYJRqJIWm",
+	"aLO30yvDJVfw5r+3BZpskYpTgEMipzJmhL+7IjRNYbfnbGTLv/fI9ZQrEssIQD0JRyI2nWY00kcV2OOB",
+	"APFvTCMWFDa+MmE5IGaWTGhuy+dnecJU4MrMQ3gIdK6nTDHTI4YyT5gwNM7igYCV5bo3EANxKsWtaUwK",
+	"dTQQXUw4GMmYMwXBwErQGzaMqGLHhNuo6Pfvz1+qY2IYEz64fHVKnj59+oK8vz5FxQmwVxBjiqQZiwBq",
+	"ZyAIaYcH/f7zbn+/2z+43n921D886j/r9fv9/xF2emYAZ7bkuUqlUKzIjwz/3LVyQvf8ZUjalMxZkkD6",
+	"BYuNEg0cYLSoltznitywVNt24aaC4YY0TRO7fC4n/F//qqQIsUzli8Nn33SWARMADW8ZK8E0/Jorbdv9",
+	"NACL1KB1RH7p9XofAjIobFPmoblzzLOKkco8HrR6vd6gdRdin+G/JXzG9Xe2Hs6/4YvfhdDbu5JTWZZe",
+	"8rxl/kkFqTA/kosEfp6yBYmRDZLQMekj8ssH7OEVCGC1YiIUXCuZ1Nr8khregCtsQT+OCC0oFYQ4W57d",
+	"y49JwZ/M9KAoEATZk/Zhf98M+7D/tENUykSsoLpkLrh2Jy00xN81MmKeMRWSVCY8WpC2LbhDDvqEmi5m",
+	"XOSaBSQ8Pf1+eHlyfTZ8ff7m/Hp48v76x+Grk/PX7y/PrsLOMZEiAr8QV9ClDkpzm50EF5PqYpjWqVBz",
+	"lpHDgxc4oKEb0JB9jBiLWey28pLpbNE9GQObGrGxtE6q5dVNpLxhMcnTnmn/0q5IMRRYjWpNwVppHChL",
+	"R0Z5PGFawR66FdYZHY95ZGYXTSnUyLD1027Y4omy3yC7kGW5vifK0Ko5xrnSGI+A/AJiuyMmsDiq5ZNG",
+	"Sso401jwGMobFPgLLqnDAmfsua/LSKqSzZpRV0JTXfR5GYffOmo97fV7T216M9y2e+Z/Jkw3Y3zziFm4",
+	"N5inbT7ADYJIdTd3x52Rr1JgXXKEJYcLCeE8bh21fmD6UkqNaNvAqGAwB/3+EgZlldO4BIQS23+9A7dM",
+	"ooCLqnF2pPJLD+8qW33K30Mx5D2LSVKR1VpHv3wIWiqfzcxuHrlUDoL2art2sDQY4x+0NJ0oBE3StPXB",
+	"tLXXA9Z8I+Rc7P11fqN6bubefToXUZLHzPABDbXBjHpMcqF5UgD836DLa0EUnwgWQ71OLCkeezcH6uo+",
+	"4uZA+w27Ajfoz2xEfmILcsX0Q2/JRVFU2WrMtyzj40WN+1c3xjAouzEuyaZhHzTLUO6vn4Rjuw1UKYaM",
+	"0sgpMV627s/Muw8vMZdlwz5o9lHvTTXm2JQbsKzEeFf7ak4nE5aR9+ckpRP24PRfNO8ndbOie59gZe4a",
+	"V/YEoXTVlDEdEPzFXHQ8ksIx86V5HGMpVKh4ToysEcdGzBHV8hjm3sCtaFz7EzOwlsVQYxqsXb8sD+8V",
+	"T/CAu7HAdAqp3yJJWGZPbYulPokaZ7lt3lS23nBdKtuH3Y4qvaU4/vX0EmAR470UsQLLFzdW6Te3k6HJ",
+	"CHNfdyRJu3x3Qeuwf7iZCN9K/UrmTst4MMo9qZKU2zUPBZfZdH7aBVFHkYN+n8ynhlIs8BIwGyA/Vcgp",
+	"xwQzY4mQJC5Sdb3U+WOZwPZIPNr20LBJbgZcEZrw2wdnHK/5LYPcae+i1xIP1wow5lgWWiNVpJZ4GBgF",
+	"8pZlGuU6c/N4FxtUmItz8/vnrvguNQe8C19MpsLJ5lSV+iko/g+9HaB9O23bJdav3xuX9Ondm+8XmoFz",
+	"fmT+AUwz5bVPa5xaxFZjUmTOqsq4nWzznv3l5M3r3fbMjXtHrvWV7Iudr2dfioxa74acIuO5QACAq/94",
+	"DYt+yWKujsmz/lMMm7K1qLmRLzNGoylkYXjFe5ur+2jsqURX8GwIGkFKFmo1TnPT3wWtZ/2na4ZRNWhs",
+	"PxyHJekZzEl1IGDEmotjEiJeY2jLdvEHl3PLBfKSw+3+Hlha98CS2k3kpJE2rmwPEPypVUAEmzOlMUon",
+	"MEKWkXxHCTMiba5YFhAjB1tFR/MZIxkVEw+hgI33NVf6xAzitZxskrXOMA3AUCNYAriyQSFoD6SRlpkR",
+	"DeEQ5sBIC0Hs15yBsGIlMfOdjTpblWyaSlR88jaFs621tI5WYLIn+A206Z8jBSGXjjXLcKZmJZtmA1W2",
+	"/HNZ60xv6rywtWzoF/TMe/XrW6Fy7/de8xnXrS1ePMVgtV2F4J1OtyNPiPXzHnGjdBj53+ap1M+IFWb7",
+	"m4/19zR2aCLwyf7mT94Lat0P6Fc/RO62/qNXMhvxOGbi85lOzSv1i4O1uFvhRXW3TVXBtl/UuFIRWuDl",
+	"SMjfkdXIJK4wI2t1XpBERjcy10bnG8ssWsd83tvYgrWc55Qq1uVCMaE46Phpxsb8o9P5VkCcfYfF+QxL",
+	"oltGZfm9nxOzpGY5Nx8U2OD67v3THxOzasRFumw+HnufeHxnTQaRx5V5Cd5XKBZJda4seKYCIyAQLVyd",
+	"5pCAgQru1B45se+hcWwu8yQmCaO3zGilaN8aCGqdsxk1F2475oqOErCtZyRmM6kdxHBClSZSsIBwrVgy",
+	"JhzNlXGn6rqAU3vYfzEQIaZLom/ajB04BovReO45wAgJ/B5DF5dO8IYTcf7SngagpO8liscPexAsYvFd",
+	"PYbAZkM+/jls0lZs7AFQwFd+7HY2Ah32X2z+4DVVGlbpy5xszNmyAetPFARGKHNY8GhC/HouzJ1lTs1s",
+	"zfEXNFloHqk9XYsp9V6TIUZEhuYSnMocJOOYLsgoj26YBvCu0w6RRlUNfzHqaUC07ITOYI2vmXNqXXkB",
+	"pnoNhBTWc93vkRAt5iGBhGlbWXOH+KxjEkZSacgke381EDYo7tj6isuGMbKtYiwLqzGqxWsxV5qLyDLS",
+	"3kCEJ1HEUn1ErE3yNiQZ03kmFAkh3D0Y5P3+0wgXC/7NQpLJufIxnR+YPnF7UAnr3ZX3QITiq0zOtrm6",
+	"bThjq0n/KAJfS+5QkHQ1lu0B439XNYcfDYE5ygKfrJFM0LKGtYWUufef7hsSbBSRKqG7vslg/PpWgc+P",
+	"KugsR3VXTN639zAe2WX7b3GoxjTfCYYZBAQJHDkV2BPaNQFEdaoM051OL9PEcG8vt8TQZDJaEHMWwIoA",
+	"h2OVQQYEEEVLrcMBj4ZA8yEogjSaHg/EpuQjPClsrEEOs8qEeZ5RccPFpEdW2Zdp1fKvGy7i4IYtAtdP",
+	"gGMOkKVuxcQgffk35F4Q3+077I4lbRk339Q+7Im/i/0+QDjwmelhv4+wmPYvT5Dw43MUmX4uK7F0o/7p",
+	"ucc1aB94TK2yac8cxvdh+sC9OUmRDejnJe44Oh4Cso/EcrE0SWxIKxc1vgICWclNDvt9uCs7AWZQsjgY",
+	"CFCVMPHoGFIpFQEhhkhB3khhxDtQmzJgIy7MgPGsTKoMMPVSuXC/faV7A1HJ2zKsCBmvaUbOuDYaGFkj",
+	"SGmX5akIVeT06j83cZ33FrriN+Q7lUSuzaLGgyXONY3mAc3RBfKhz8y0GQn88dmczW/8HE4HBwAoHcnu",
+	"n57dgUlUCvZEuaPrOM6OHC7X0z2a8q5LgGv0rRfxkwm/ZQVvrcuwxwQr06FGIIxeSdRUzgWhE8rFqlEW",
+	"nEEX5z9hitdu3OHrMoXCJDbbQeE+auPKIJ+2K9b5oiR9HwKtXbUFNThCWA2hCwBfvinS1EyacIVBWmAb",
+	"tCHsUiSLYxdjjDW3IKXk6seT7sGz52RK1bRHbHb4lCp3fw4ERC+/Ofnz8OTifPjT2V+uhhdnl8P3V2eX",
+	"YSXk+VmHzGVmhCa3GVKTjN3KGxYHxPxhQyUh3JmRGUDhqIGg5LD/goQOwQLkzCG4xVkcQnbAecxmqdRM",
+	"RAuM8dbZAo2d2gWnhJV3MM68PCW2zhguDR4Y8rOFLxkIvM9d3LhNLXL6Q2AhTkyHtu7BC4hWz5geCmnG",
+	"mSZ0QUcJC2HGEBltZlU0NOeRrbQEefbKhc8lHFQeI2QUWRNTqklimA3Xyg0Yl1BBkoyIXcOGaUPAdcfs",
+	"GQ7QyET1AHhr62mz3qS3bpU7BOehBqL4Ls9Yj1yazp0R2ox/LLMJ07XKbTLXkZwxn6iCeLx4hne3K5c7",
+	"Csk8j2VjhtFZ5OCtDMz7D9z3FVYdbdBEihSFgiR6iLweW9feqdnD7qkUOpNJU4/2/T142b77Vl6ZHcRS",
+	"K3TSPFz3Mb71VkIjON4vJytsYY0+lWKccMyIPDw42KYXG4DncEs/i38jDVWsEiu8O2h97HJH1rqLh651",
+	"1LLaQlc5SvAIEYWbyiK+efm/IRalpVFALC+mGpJLeuQE+YUznVvQD2oDKw/7h6tSBJz+ex/flz7J4NCn",
+	"5MEdUfJI/wS+rGT6BSJmK259swDr6KaZIPYyqS3kebNUIJPY3SY3jFXWdmxjfCIpxnySG24+yWjESMoy",
+	"LuPydhdSsE6PvJV6IEoCPvJcu+aCmwgUL+Buw7sJh6nw+g0s2ZkhYKQBgWTJgcBRAjwpXi6l+DJGeaag",
+	"UOtTxWt+xOwN5rygFW7puZcuYTQPStj93+xSEGz+T30xfNmjCrXIKmf1iaOzB2H2GDPQraZ0+4/1FZ8I",
+	"VQYd2OQ7C/xG2jb7mIzpjCeLTpFSEYF3z5BO4BIxQxQwhw4SJBwIrgiCHBfCJ3bijO311owAOs+kmJAo",
+	"zzIjxxb12q3I/HQgQlcD3/0WBi4mIbA6NrgdtZzTLFbV9o1qbKOQEm74pBNrFZ+ILhfHAwHpk9UJcvyG",
+	"xS5pSGs2SzVpI/CmUx0yPpmWw+3Y8R68GIjQtjTEZnyJlF6BF/bvoqzN9BgSa72T4gBtI7oe+kKWAXH1",
+	"aw9fONhC/ruW8g0VC2c1/nyBzkXwMFIpt7XmakawhMZDi4ZfjPoPXHythX8ozgzU4EfVHKr6tcsEmieK",
+	"OIwERka51lJ0egPxit/CFa5YlENMncsDhvudCsIhyXfMWQanwqiS5pf9ZzZBWZH24cELJPEKhXd8FP4a",
+	"pvg4hA1tl/Qc1Jr62J3P55Bp382zhIlIxizeIbLcru8PZnm/eCBRrqfX6HDzWrEwtTSlPPunvMK/4Nlu",
+	"SrDkE0G4vRkwCFWiqlRkbDdyAHPPZ1SzLnpIj/DxMl+QuW5mDJf2mq3l09fv8GN3v5XYChDz16AseY6t",
+	"GcE2F8IVJjfL3IVOfGk7KGwGjnYNr00z6XDZmzTil/C8JkwEVjNAzPolXybICtaEp4mcmxcwcQAUpGxm",
+	"LWED4YihlH1WZB5yD5FnILaVechGkccOGXUlkHsGYp3MQ7YTea5dNKrN0a6HsEZUCKkJboiLVW2D5bES",
+	"kVqsg/eGwV27sNv7ODeNuw1OK4t0bwkKB/zVS1A7x3P+JjIXLuaytuI5mj7HSHMCK/C0LhfO/OV0F593",
+	"vUp6j+a/bQ4qLob22zuh7FC8Pih/sPyVcw4Ud2cbq7cEJFpK/TB6KRXxHmBLg1qtbFZ3gfVmC1av7hLG",
+	"gz8yj8DWf5vQ822izuuE8pXa4R9CAStoCcDLq0iAa+QDKz6tt4zaiGwIrzUilcNf6pGLEnaJ4jP7Clgw",
+	"K145ReZTmTArpgUDwT4aLQ9uTy7Mx1OZaWtXxQhe0q7Ag4G/D72MabLoBGVlhdKcwjPwKWKYkNl5cGL6",
+	"DJs46WsXjvwY52KptvhXpkoJNv9vdeq3VqfOPkYuU8NpMRZNEUDmzR6Z3bmPKuXgFpvP9alzkGMoA2Ru",
+	"gbVUT9mMcNEjrzhLYgUxCYlpLCZtlUdYRAFSSsKOrbtubh/ImrosRuU8DAUOnIN/g1CF6yKJsQyz4IK8",
+	"FzySMSNvX52W/olYzgwrSeScZV1zO8bIGBIZ0YSkNHPuGq7VQCD4oZX/rY9FwaXa6ZETYXsF/EgugG0Z",
+	"jfaWKz5KWIDoBhLU2hGPecYixM8YiGhKMxoZLQfjBN7/60G///0//v5/wD9eBfDg4MQ+ODjDB8+f2wfP",
+	"X5gHr85evXK6RL9PAC8cFdKBCPdgbGF9mOMcvK4FwCH7CBknk4rZtw2hHW7tri+fviDqxsiHUgTEjHUg",
+	"ThcZTxIekfD/+39CIK/XVHNBQhp2XDo7tILRD1bDgb5UiFa2OEdexPwM1ZLbY/FSbH4nZrr/hZjp9ZIM",
+	"Tv9IjHXncILfnKmW4QVNYvl69hlNqd6zpY9c3cBmycgC9Z5OqSan5UdkzjOAnJlRHRAlSS5mMuZjzuIa",
+	"tu9cZjeAhxzbATOlBmIFU5niCUV0zk6P/AwmB6UzRmdHxJB/iKogQl1yRUIIdQUIjS6+FxI5HojQTK9X",
+	"Tq8XTXNxE1oNQhEm4sLdDDXXjsgvL9+9PfsQumx3Eh4Bv+0CElNIIjmbMaEHAu0p+8+I6pGzj9roL1Ko",
+	"IxKWdZZCQlOECsXab3O8e4y45lBwUb4jWkLtTYVItO0wV0VNxeGUmxtj4SaeZgzbBJMV3iX2lU5AwrKw",
+	"U4j2JJcAaAPbHG31SChCxNAcMbLfI2c0mhKzBIhEgnFjuJbIwUOz6+Wmn8JKYnGggYAfr+DtM0ShLQRW",
+	"LB7jorbBZKUK5A3muhixCRVwWb45vcDyolXkVhQRnCcTDbJYzJMU75N2ePH+mhiqdqY8jIaAX8POQMiM",
+	"CAr2unAWpa4waOiKnGrA8sa2LBSprXzDPmr3BAX0J4bmoNlgIHJhJoZYM0C4FjM0mkqpmBkXJkFaDGVI",
+	"ghwO8ZlpxKZFBpjHpOgYbcuoIh9Xeh0IG7/IsKdZp4xZtEM1WrrCpPDqULJcuGBBQNdWlvhUnuiBMG8F",
+	"iGeb2v1wC5+a7jRLA4t6WfZkg4R6BEKDzW7VQ0NPLyA89Or67OIqXGlYkfa3ZLQglhV2kFbdh9fvL98O",
+	"r8/fnL17fx26gJSBQJ3KnJ/jGmYSTIjiwUJAdhyi0jxJCFU36PQqKCWosw/TMNUoa9jiOuGYC66mtnrZ",
+	"EUkgot8eKaQTXGkIvZbaLHCPnEDzZZSlCgYCkaghAQ1YVVFajoxYJAGlWpCQq6FFb8Y9KYJwYCIYKevM",
+	"vUXiW4+c2hBRIFmcrWkTth0EV/PLEEYa2iUzu2w21I4foHRvuIhhrFMGi1ROLcuFxYaPZBazGFYO6Q1W",
+	"G1a+kHyLswENGEa2tIyV4XSObQAuHmngZDgcuEEoGcskkfNunkL7A+FjiiGZ8Ft76nDLmYPozhPdI8iR",
+	"FAT8QtYgTp2aszAQU2DPyrJ6uBqUpZ8wmkoeMVXW4ETQdPtjNIIawg5r23BxmZn7hEZT5GBQ5LON658r",
+	"FnaKyBxLdvY3HKlZDUqEFPb2YnHlcjOTG3OQym2BWPRXhFbaw8vQ3ICQGwkLANPkwpaFIiGkLYTVC0Hl",
+	"M3x3IMzLPQtujh9WtZTqLrkWSZsqxZWmQhNX2bcgA54NRJXwAnN5uOWCd4Gr4Mw7gR0x+wiOauhkIMIf",
+	"zpo4eRdbLW7QsloBOcWz5UKTLTwcuDocC7H2lYkEpWJOFx3rLEMdS6blzZwL0JjgSJs+4XYygqlrn1mF",
+	"9sgWba3e/DKr3cUlE+LarAc4SxAiJIMeir1F7lHedVEloG0qk5i0IfHOTIdWIVefqGJ1QdALKiH6b86u",
+	"rk5+OBt+/5frsyu8sysq4dv3r0mh7qkadkieknEmhXYgIn0U+QfClux36NQFKQYO3IoKZ5hXRfi8zBAJ",
+	"390FPXJdWUVgxC56vPBjFafAleckbZoAfygZqcycIwzuPRgrcPQ5VQORZjLOIxZ3jgqBhsVlr3a8y9Lf",
+	"0mk0XLOESK+KUedjOCsQOAmiDQQTKVm7Y5A1m/MSFwUQXEAGrrfhH5CDaHcaPDQVadLeDtyVV7UBkCMZ",
+	"L2A/wagIVAV8jLSt0xogJQpu1iF/RYnPM2cg7xOtaTQ1Ei6IX0ChlqyeKID8BROEkWk+6UXKjuAZ4NSx",
+	"I/LJ/GfI47s7x+9mdAKO0cxdrBS4Zxfe39uDDwiP70Ly/vK1xfKvuBosOQDUcIDEUxXMBsJw8hlwxIuX",
+	"r0qcSHOoDD8sHowSGd2oMl9TCT4es5hYuoXSFIGzzsIOOyI1o+B/s4dKGe2FkVP86oJm2jBuG0Nt2sB6",
+	"ifAucXj7pQGEarxjzXoExXfW+YSVFrlSQEpmXcxHh0YUSRiklYxlLgwrwUwQHsOOFdKX1cMtbH5qG4Z7",
+	"BjFE0CDVqQLuFzd3mslZqglTms+MPpkmuRqIcEY/Dt3n1QoB5nJDURLLLpSxc4wmLkfOiPjgxD6uCPLm",
+	"3rX+4DGmHdVxig5eWNCTodFZh9a4Flo5FzAznT8Z8HxRysU525NpO1pq+Vn/qWsZG82GuaC3lENxojCo",
+	"lKCw4cSGS1qNABzaeiDAIFhIsLlw69gGVnv97qezt7aYw6uT89fDdxdnb8NOkT81owsUqMjI7CSLCRYg",
+	"A1W1vKyUC9ggNMqkUpDTzIXhHhFoE46tn757e/r+8vLs7fXwh7O3Z5cn1+fv3hr+XpOsIRKyyKzyLrcc",
+	"zqhYDCtDsKJCzc1PTohKJKzsOGOmiakLH6jctCARtotiyoFlzUGdX1dcHXNADzY3MdDzJVP5DGyAeP7U",
+	"kRMQVtRSV3+FCnJ1dUZCHh+FpL0fkIOA/OPv/1VIKx3MkYLJoxhr9UkEjcYFvTy7ev/mbHh5dn321qxj",
+	"WNFRmYg7VipdTsoaCHMWIykE2k6t7FzIL8v2lb1P5VoZTrnnzBVWyH1Nle5CuWKoJQM4n4ti9zEp13lT",
+	"M0PnoyraL96old3gMSgEaiDszRH+uftD8TN0gTa08laCzDe4RIySWxtt2CPfF4RlxICYKzt1p33AJqsl",
+	"8evYKlVGbs7c/jqDRtsWwjo9/b57ufRjx+isoLtaQQNNR3FdQq0E74BoP66JelMKIG0LyLJ/efb67Pqs",
+	"YWdK+e0uLGZiVUyjIjUns9VNI5vgDkOceCESUpItEX0AylttuYq731z5JJaGE5iPHXYzUKTljDSO8TVU",
+	"T1RnTZms2rLXEtuXi9E9Vq5dffF+Iw/i0g4W6fNVm2K9taU9RVkKjTpeqyME+DoELIf2C9r0khzmASPw",
+	"WuHLDlACBHsgyNV1M/yfuydRxJLu9/l4DOk1ntELCbzGslzgdWkmPxrumlKl7Hih0FI+mVYjCtfVOFji",
+	"Nav9vhMll6+zjCcKilEbCt+dl6KKAOyuzr+cvm5zFSq8rtPbCR3iq05mua8f48uBdhvZzkrJ7bAm6HVQ",
+	"b6rJsm2fRNgJrOpMjOxCquKT09ydGIW2NAdn3fYLPJ1jm5SG1369OhZWi1NLB+uSaoa4CF5nScZmVsP+",
+	"NZeakvb52fUrEmd0DFaP3qRHwoGFXBq0jrPv+sf6u8ODcNOpKrrtXoBE7+8d+3Q1yNZ3/et3B33z/47n",
+	"3z3vb+6/XBkvnrkE87Ikc8q1t60S9OkOEOO3ycm12ph1iH1xnPnrVUcGR/CyRNIYNACnMA7Lp45Ilwna",
+	"PqvIaehPtdf3iKFugzZimitmFZ96bYDiXPj1mSrr871xH4J/6J0/vMfOP0g2ttGAdeUGJW1bStE8opqP",
+	"ElbFcjFvl5FkK/dQzEb5pNlz+p9YIJM5qR0VVDSrlxBP7CON9KoDBi08DjlKWY8l94Q/vjSjWJFE/9AS",
+	"G0x5TRkdOKl4oxQL67xXcW03zDL/gbPJr6ZyXl+GggyrpwCzpw2RbU/8fiFsDXobYIpUbbE1qc9KmpYp",
+	"LanDbSMOwk8huo+QOQ3EnAsjtXLQkckok3M0qsGnVzLPImb9nhzQ3DJm9dYOnrvERR0ssAgOSIYDARbH",
+	"f/z9/ywjhoyWrQJra0i4YKpA3XYvilI5B0cTgvyiEdq6UQdiSeYnP8vsRi2r+0GlrFXlsgCF2BDwGFTn",
+	"ddYLqzNjDAUkBqM6W+in0Db6VQtn/0C4tPkVgIhyFAGhguQCKimCeVxm8B8hSSLFxKjMLIW5H/YPjwuf",
+	"gTMjztHLAZYd8351fmhKwCi3mnEGjF4/vn/705XToDpg1jnc75MQNGU2hF6GFlUorPjH67qFM6jElYIc",
+	"drECNB/Y5Sg9nFQQsMJbS1Q7jGTMjkj1mpVKhx1onFGowByWxnVfUkEZNbHJZnDttd1YPaZU+zxV8WrH",
+	"c211vC0g8TyDgpNgBwIOCFyejEWM2/p/XtND7Wi3mqr09bsvPnzaD/a/9Rbnu9eIUKv02U0UGpEtV2mC",
+	"UYaT5dcWudDPD1sVpNP+vZBOd7M88NjZHYQzL4Dx9stbJGq82wWYzBgGflZCBwDUDhjkCgHvbrf4YsaK",
+	"JdPqiBlBrOCUfyDzwX7/S6tWVToBxSqJqx5uu6HuXkj1scVlxajxclN6D4DlASPxSicrMlHQ+lgcUBB3",
+	"G2Wkiml5XW5qIQXMpzyagie4uKlsCNdx4douhApzAMY0IxUHx6p2gLERmwzVG1BurnAajw12A6OE8foI",
+	"5ucpA5GEVk+jWY/C7iOwCvOIGX4jE4DJV1qmf2QBX8u0jBp5Ui7GGvLdilz3sIpGRZ5vkGLgra+YoOwI",
+	"G+uVu4UDywBO+g9ML+UhKmK7SuleTIIiXA3hsBtppzB9eJW9n0HKF6VDXTCGJiLFnPkdYqeUnLEiXkiO",
+	"x0fWr88TozKlUJcARuQ0I/Q7V0pqplK6mITs1in9Mz6x/KEorQ+WNPyVjccM89Ud1Bm8a3HAbSCdw9uM",
+	"aYQ5QRZzF0IKqSLhL+63D2FA3l++ViSBoAGIM3EZ9aoTDMREZjLXRmcMzIoUvo/CGIGBEynNNNSxVUb9",
+	"wtqaDk68uA1AbLUljqtxD66+zC1n8+qF4LyHRbQcaYeQd9+DHRya98NOj7yFS8dGhymjtuGEA0LJy6u3",
+	"JaIB+C1v2KJBswHLzLkYy8dMmC478Z5qXup5TxSBeRIuUDZzwsIfBqP65fL0CB0ZhV9Xl6G59hGEWDWf",
+	"Y2s9CLEwX+hiMiBMycrwGLQFJhqj+FaCHzvLVU2pcrUcB0KOwbeOYU4YhIb5HkVXGIGBpTOhL6oJ5qrJ",
+	"rIAd0xljy/26saCrL4Hecq14DLZByADpgNHG8DksZ9+ujKUM2eWzGYs51VD3tOv65u79gQiL8YQBCY3+",
+	"HbrcEi5IuOfSSTCWC4z9oe1xxBI5x2FAsAqeddsGFwMBAR7wkwuMNose0hAjO4qAy8qahHQv7BUriPFn",
+	"5a+m6YFohyqL9jBQVWVR2Dk243TxxpmUGoNJIsDzhtBTVdGohc4WTxS0hQoYhADL8UBUu5rT5MbO06xl",
+	"deVowm/YMaGuAzkG81Fi8/0qkUqjxUC4WLn2Yb/vR6DiSr8CGl4RQXw6fEklrc+2gJTT1RLGT9pmJV0E",
+	"v1nKTpMtAbeoqZ7Afv9gY0GB31kVS7NHZ4Z4ti73+juFarcxq9YqWuNXFLhVhRcj810D4j6XkF2neiSc",
+	"5YnmRkTYA9SzmGpqQXlMP8i5ME24DZHZ5oEhtrCSoGSe2aA4mWLG71K0umGCyILGmBbd5miatozIMp1K",
+	"DWVWRgd3jonMLK4QnaPJvEjqk/GCtE1LoY2i7V4vUhY6r3SVsmSkWSWfLxuIEIJ991IxCTuWo/6bm+B3",
+	"1j3wb2bc31nuXU7v38r5fRf2yH+Yc1iawdVAmJ7hCENKDCy3YU/FeuNKgM8347FFefi13kyR7Q3T5Kq0",
+	"Itiw5VEiRxi5Zn0DNMsgg8VWKRiBrQtiK2XCOgEA8CNq7kDMGFU5hsej2Z4ukEfbUDgXhT80PAJYuQtz",
+	"Hmdyhv2bvUDXScyihGJrDKzoFqG3R05wK6t5BkXM6avz1y6PoAQC3u/3yRv+vafs6P7TgcBLT0s5hBYh",
+	"wVpJjNVDa+DMOkmoUiw+BsdCmkgoa1yUSdX0phocbl620dQ2ugKGCMP7j/fvrk+KZIdikOSHhiGSEJoY",
+	"uoDtcCDg7GAVedAF7cHBrmriOoT3uhhX1zKCXtlwVzsXqPOqBsLVAxixKcYUDoS77RUR5gJKOGT9V+AB",
+	"AhIOBvYFTA4xJGcUqlGuXa8BEZKEvXAv7PVCI7dPZrakvDSdgzQCooiQkPNhs0B8+f9dR+WVxJCgTPDb",
+	"7x8cOk8YZlVhX0V1pYNnz/B3CI8nFvMMOJQPDYBwwItFwQSCHPivOauE45ds1Z5il9CzxG/Jinx3BDG7",
+	"VGHDkO9vuhkachJh6RezW1DwMQBOM3pcG8EgAlhpLsziFcy8s1yIovsTWxyVfM7ulzvUIChVnc5jLiYs",
+	"SzMuNInMkttMNqanMg4GAqUr4DEBAREUkwwwV9KyT5QNsNBEecY7TTUxbtjC+fdUJQiuSGjxyFbvgYBf",
+	"IajS55Vr8ApQZsGfKILAUO7WMAy4c+xOb5GQC9KnIzeQ982+NYlX7m74jIJNwapNg9k0CCCUiWRF9Q5z",
+	"rbuLzEjXM8pFbyIbh2cddd6hHfZfPN95bNe+o1IM1agaYmKWslkcvZdYvHVgcPVGr8uMRRcjLigMadVD",
+	"4xF9dhM8kZC/NJ4GHJwms2OZ4LTk/Tq7ppNNsBfwzh8tFnX/iwb2rQgnbSNYeOWdDujKS6KCfb92FcEr",
+	"TsiqihAgWWLOjytB9eULkuAhsHaEVSWkyacFP2+ozBgaMWQI909RMrrI27QXNBScQpEI+GaayUnGFNSk",
+	"Ytmtk7G0lGjuKGTBGV1gRQcUsShJuNaWq83dvmDfXgBHYAC2MuKjqrfYiYfWvgdFCEbfri+LjXqui5dF",
+	"chi+8zVAPxp2RRF7D4YJA/YosjWa2aZETSbneJNaZ/1xKclY0K2ZvK0qMqhDIWwtqqBtyIHCH+eMpZ1e",
+	"A4js/QSZ8RvAttyues1vA/66s59/C95zAZFyMfgjXoGW81Bgrk0MaB1iq7nwnIlyxjQFvBrr2rHAQhyk",
+	"9PB83IUNC43gaGgH6vNDzxZ5wp73J6poFTJopvTg2fNGBvLYvKNJTvjjCgifRUonTndwxOA3qt2nks86",
+	"KFurLLYr2joCcrvL6ok6JiFa3RDGBImrqryA3QA0U+JTTBvAbR+Adz18OLgZ1AX28GVDwNedGHtf/Ldg",
+	"XQrWvw27v2QOpRfYcCPbX5EZ9io04r0Rroy8GBMuWKaPSoPIS65SqWAKR4QWgBYhaV++OiXPD54/D4qA",
+	"XvPk2/1vvynt5H8KB4IiQN3J1en5ORnTJAE8JZeDYYQepprBM6tgKgGmNlcs3d13MHx1RIQE82wYlEO/",
+	"sj5fm9l1RBQV8Uh+LNFurEV3IJbN5+AatOrkj9dvwLx39Z8/oOaPxmWIIJO2BKzM+ISLHnknUM4iGRUT",
+	"NhDtEKSu72h3ZEbm/ij/3RVgW8cKgQf958dEmdZpgi2gvKZwazCwvH3Q73eOzbKSXCiquRpzSGCSgpHD",
+	"/edoxK7e7bDEsb2Mj+E2fysFc1e66/1p/7Ah/MBwBrtAO7NL8+2lmco2PjPz8vnYDK5RPtyCgZhWQDsw",
+	"p+2g/3y7Ly5opjlNzDdPt2Ef5pu3Ur+x0IxfuXC65SLATr2V+qqkq4cTK4Dit9CR7yVjrDK8WM4FWKjW",
+	"xlOFiKcEqmaWQBbKDdhHnccZoYKBF/TIRT5KeIRGacUngmqLOYQYCRmDMlA0QRxeTJsIiKazFPxQMjPN",
+	"Mj4R9a8Rm6bNRYwO+5wrTEoEDY0ORBXJptMjlleDmBROagc0JG3kHIE50AHycxuDr/zFQOw6+aWh+pK9",
+	"F/wjwfgxUBMhshZW4/3l63qhnCarKK6K2i53wqUArIT9B/5IhGJV1zZfDQo4+PbzYwL+m8dt4HG/A3bV",
+	"gAhcZ15lFoQtd2LI/stxtDxLMKPnPhqYv1weIoWJhREepjKx6bBgHvzh7NrClIb2zA6pDsvs2ZLbqSNA",
+	"DXoKtR5gXQbCtFug1qJ9iSty9TTAOppzDlGdXJWAe2ED/w4L+fLHNyenA1FyTnlbCZZAGEcHQTY1qqAT",
+	"82D4i2bAGcv8W4+n0L2/fF1J7H1sLc4QZYMi9/7y9R84DvsEK4F0E26uR0dA/kPqVKRZlO5Z7OJGSaFm",
+	"tpVzYYm2UtKMhJNEjmgSFhHT1SBN0h4tELiRS9HpkR9tou0tTXIr41ss4qmciyMMA3BQUmnKaKYwwsX6",
+	"dREqfkbVDeBVC90UxPfm9OLKzm1XHvRVBboV89gc6Ga35vcV6Pbm9KKgqUpYjmHDuarq97MoXRPaFlo5",
+	"LyQVyppnXLOuFImLv1dHTrVVjCYsJm1A0MOggCpHzuQcoo1vDa26yjgBSeRkgsJsClEcWhbZvD0Sqkim",
+	"7Ii449C25TFM63hSclWAyIU6o0KlMtNmSDGXIWlDCv2MIsy2C85yyNtTqTQWDgGor2phPPSGBbZh2xrM",
+	"uriGYpYmcgHBDgosjw4h++T163c/D6+uX56/+w7gxI7dncgSxRAjzlZZbgPYOfQ8NK0bVR7gz02Hw5iD",
+	"WzEOO6iGm1sQECIRgGQMhbgAcYQnXC/K8Q1Erlh8RCh8ApFaGVMygYwEiUVewNclmAbgf4v8rkmomdIh",
+	"BkklCQrnFv4ORxpnTCmAvKRJIucsDptvwuKcfXZsyiNZR4sB4ni/dPRBuT6NuZdYbYS51Jnfib1091KH",
+	"jw+j9cWd+a5UjGFnJUde4b6rgsNGr+y5thGLRSKUS5ADQGzFErR3HpcpRgVStgLAxSb/62ec2N+BE/bx",
+	"yfI3dtuuJbSgMUm0uuuPL3Q1p3n+jjjcF9VDNmzrQ/pQS5mPKzJjgKA8WoCeYDHajU6vmEPnwNcDEoo8",
+	"SUIbC6IASd+2BGG25vt4IG4YSx3KNwqLKFn2yA8g4JWaUMbIsqgHOO+5RimnLqxBTTRb+X9G2lDMeUmw",
+	"cjUtjGBFsjzBhDWnRZEiwwDgx4SZdiFN+uNuY/pw7PIRJZvfxPm78ay7iqj/LdX8Lv3GtsyrkjPmkpDk",
+	"+H5yzp5ROB7YDolQHUY9chpUqQ5LSdqArFhPLHdZU1C5Cs2WRfaIc6tAvYpRwmZFrRkZs5AoulBkPl0c",
+	"Ic+poECGpP2sf9CxOl2aSS0jmbh6EfibVayMoiVzDU8P3Rc+bYu0Dw8OjgonSV2tc+qcUbwHoqKgor6n",
+	"OrXIV65sqVujHpdVTIxyaq1FwJ197O+aqS8sNVwzv6mmlBys65mhldZQ4pSKWE3pDfvDyZn30ma2QnN9",
+	"c3rhAXQ9vN+Hn8dkLHo9GoRKzmLBJrjmNOF/Y9szGimT9UZZW16upKgEqo61KxXxCvcCFFGCQ2leCjsB",
+	"iWg0ZVXgP6iW9u7d66vh9fXrSkreMzLjItdMYR6kmlKbWf7/s3d9vW3jSPyrEH5pAihOtrf30uAecsF2",
+	"cf/aokkPB2yKiJGZmIhMakXKiRH0ux84M6QkR5S8SRzH2Ty1dSWSIofDmeHM74fenAcEOGQpcfH+rQal",
+	"x7I6PxHAKs0+oo6CoC6AckMMZzCIewrzMXBF+/cFwHZhFDGbitg9rCfvTlpYaLT6lzw3IomA1q9PcbgP",
+	"jEV4w3K/qYYtVA2nza1ItIFEDJ3LuXgaH6lXj+zfOcH/sZ/x/IG3qElMA/lyO96hihBbuANJkirpnipL",
+	"IWpafaQ8Fl4UPtxUVkoBkR0vr4DRyaTovxG0MrHfUyUOfaFURWUZDs8juu78fHDAUnpNanWOpbtpqxw1",
+	"3Q/d7I/HY2Tng3H4+lIYnlfMTJfOAT1TJB6IeYrmFajwmrypzREZgFw9f2CAGIUMm/cHBz4u7vkhiRel",
+	"oY+txvh8cx3bOpqY/TDW7rrFOmtCOcXZQS4l12s1ATZzuDQYBxa/9EONq6R1nhBAVsImlad4QeMOGg2z",
+	"55HOievvkEpnKUg45XPAi6XQoi+PXQRSTSA1C4HHM1XT/4Godl4K8DxvnT6jtfm+rnXX3Ybwr2kEX2Fq",
+	"+46fd8bzYb4dQ1toobptqxUuJe2ffBE1SPVE9BigCHL/DrePMwoL0cfXnXGFT2Kz425bD7tcp6S7HmJG",
+	"Fio3BHUPYAGW5/pqgwVzOF/Nu2nimG6uG87b0tLtZ7zAq1Yp4qCLYd6Pm0+vewmancWWo/kMHG1FKTNh",
+	"gI8QvnBDqwKZs3BOep5sxSaaSH0BgYJl2tgVFugO/vRIrtHrDvdQBIuqbVX55la1rN4fHKxgWa1XEnop",
+	"UsZbcuXxWdGAe9bc44hENeqnaM7UIUt/T9mM22wqDIEvZdyIPamMUEZaORf5olunfvHdDqHCAzH9NOCd",
+	"oFHv0RtjfvTvj4PD2KYsLJrI4Rwsv9BbijZW1ALjRTn81Ey+6sqgoTl6qfkzNLzNZM/4uYnoOyVu/NRv",
+	"yf3Sy09pCRRNRZDLDpFe0s8rpLMEjlBDzGwek7MJfKeqPI/lrTx4n7xBBzw5dECvbMSTUOolXPeJ00NK",
+	"tUXa4nkz4QcW9XEpKF2pFU+zo9d25G0krWJAfn1SxauW4xeW8jC4MaquIDq+n4tLy3RlCUXHCMt2Gg+i",
+	"i87tlFkNh18CnP4SYeLY3Y8OFB1gcMte+uahUb6w7VPiqN72z5qgJmB2V7QdvTkY9e3/ow2yhingB0Sq",
+	"CPD0x+DbG8FLcO6ttB7ifObM4KuALmTYzmWV58yKW7vb7euf+GGsGbi8s/jYs7asJtw01MCkknQkRSG9",
+	"x6VUSDmBM6NLPzFvQYkwjasUhqFobGlQwtSS7Xdh+GkoKEFz9FKDEjS8zQQl/Nz0BCVont+gjzYVxTgh",
+	"fjoT5LhjCywdREC11cu0RSt/6jmZ1q2iqKPo5bL735eAS4kjwep6nucDmmd52u/HjrrCPw/WSG/hnycP",
+	"/3jOMk/Q442L2EkzsJ+eYScN8M69xYO6kBH6dOc64kFPs8XXZm1sJB40IL91kc1rNjg2Cp2YMOdmynkT",
+	"Q/EPmRWQURpUZDQ3KJ/UN9kXC8+8MGYplq2kbN9z77Md7+bKidllJit1nhPyF0NG+PCAOlPEOR8gEg9Z",
+	"iqRfKbjJUgHuA3g90YTyWsGv4CQDSVF3mviIm2yUjISqZsCCB/9yEzH6vrLXXOpcrOwz08i/aoAqvecx",
+	"f1b5Ihxfbd5jGc61mM+MC/M4BrP2AJS4+SMD6KFCj/e/VSgu+P3Drnod3nj9B/K7YYPrUYV2nTAf2OGL",
+	"BfnA4W0I4oPmpp9jJGzlN9f+kfugKASiWQWZXPUQXtXBP4Hn1m/VYT9RueFWGiuzP4tSq+Kr+ZjinrYI",
+	"1DUMK+UU9t4Z+AqE7YdK818yfNDWIDOvWCo9wBp8rLgVWQWY4XgbfN/2f3wB2n0ZXS0OqZ8pDKnzFZj7",
+	"AyYR2xGzwhKMmtJKsBtu2IxPxO6fQGiaSI9YbVwHzHrg+R5ksXVlHtAtLFYWIgJ8WBlfjJYCBoKYnNNg",
+	"U2SUZrPKOZ/o4ZYeK7WGFgTMObbjHExdEmAfAN8hpSZA30UIJhMnDeCHSsvELVQ6Yt3e7pj9wrPpmQqD",
+	"glnzQ5KGpXc4mnO3Oe5gU0JlZoobksr+8JnDeuyQXqg0tnOmpGLLPWBRCISs9SVEMgmCgeqG2RFx1kxC",
+	"iSZicmGxn5/UDqeZFuHeRl1bcKqxR589ONWvHzxwpJ+t16sBjqdAWWofoQj8ebBQWdQ+oXpSQkPSnQSt",
+	"JgmXMEkdXnAjITp4gDvwcaCESQUgmtKeKYjefGBVYURpDct4WSKtV1aVJdB+XrgeEtwacC7y0g1kdmGs",
+	"VsKM2QmgN6dK3Npz6oJYPcw1VgofBlDowEAPsMzCiYrlruOaNFlcSaWkugLKHqKrb0ZqxJkKvbNSOLnG",
+	"2wmkqfj5p4MPzM0odo0Nm6zkNptG+CswE2y4/mO69JVgIUGaqZhLXRlYl1j0Bt+J5V389af3jwjfrDV/",
+	"YqGyLxGHtzYUUT6f2Ur8aYV+ftVKPFGqoGFGKkh4CmsZnBe3g8N+7udtvAcWTeeESZjV14KK1DNtrC+x",
+	"nPL8ck8XQrFvp8fsRqqJvmHpb06y3Tu76ZnyUCSII/SXAzbhC+MhkFKr04S4GJoUv0rfHAYWaXeIu5d2",
+	"E3ZV6qoAAJMzNeGLhKr4dMmOvvyDXYsFJfPTlTT71T1vwh6HzwctoWfSWjEZs/Qoy0ThRidu7X5m5qkH",
+	"DMbT9Qpb4IYdn/wXaYmvxYJlOq9mCpidgded9Bg8fX6xSHcjG/rbg6JX8NbHUs9WcdXg4VM9ioWt/Rgj",
+	"gfEJXzQC4/gvXx7HC3l+LRaRGHlHQNkLEBjdTmhC7QUoKGmaCZBPzUS8JrUD8/sVkBpgM3rBabewPKL7",
+	"NgnmKrgdhTK2pdldtKdIMTQ0D+qaturZF3PXfvzySQkytwtROtVtPXGsO0g9X3rLGZiINmL98JaGk8Fv",
+	"aDiq9Q30B4NDCtZ/nnz+xGYCmFexZpMgUgitrNQ3CXww2PPfTthE5zkvTcLQ5cxEniP6Br8wzlhB8EnP",
+	"OUnGAx7S7uDGQVnA+y75XOQGrszcf6f/2/skbu3eMR3tHgYTtaZzc7AHAhwHcsG+OzSQ319wHbY6XlR/",
+	"CIWLHrwXa2sB5XNJotqX2a3l6D5Ew4q+M36tQRRA5NAcZDuRZYOtpBVKIJmOkDLc8z1bqTgCXrQ/JLp0",
+	"R5vg5m50IXgpyqPKWaa/fXeCyAv5L7EIv3x3LxAnRqedHAIK3OLfCZ9hojMAqxklI2CrGe2D9NKIllv6",
+	"t5wLJYxJWCn4ROJfXXMyE2y5sALaB5pAjiedL/kXlneAMx1lyJntra7EHZLA3+caI0PHNNpxK9TRzjcj",
+	"WkwD9XAE4vuwXF+xnVLngqXwXLrbbNX9EsGOuufmje8d2abj1WOcdO8PIjpvyytsXjbU6ek+AB8ZDHqg",
+	"4LPBsl4LUTgL4zKXSrAsl5CB76wPK4pmu842HvjABjO/SdhFqW/g9sgdB5zZUgg4ORpWDLWNXC0dZhHg",
+	"quy5LcMtYA4vnXIGKSMApO8459VENFp1z0ZGHMUaYTuE5VKDvex6OZAly7qROsZLyBRmaKKcv9C2BRpN",
+	"4H7uElF8gecLt+aYuVmTbfQIp39laFiNAIgXuFzOhUdyQ+APoIKDyAhAgywFR5pTkRWjH99//D8AAP//",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,
