@@ -10,8 +10,12 @@ import (
 )
 
 // readBatch is how many events one XRANGE returns: large enough that a long replay is few round
-// trips, small enough that one read holds its connection only briefly.
-const readBatch = 512
+// trips, small enough that one read holds its connection only briefly. The first read is
+// smaller, so the first replayed byte does not wait for a full batch.
+const (
+	firstBatch = 32
+	readBatch  = 512
+)
 
 // Replay writes the events after seq after, as recorded, then each new one as it is recorded,
 // until the last (nil), ctx ends (its error), write fails (its error), the recording turns out
@@ -21,8 +25,9 @@ func (s *Store) Replay(ctx context.Context, id uuid.UUID, after int64, write fun
 	defer w.Close()
 	poll := time.NewTimer(s.cfg.Poll)
 	defer poll.Stop()
+	count := int64(firstBatch)
 	for {
-		entries, err := s.read(ctx, id, after, readBatch)
+		entries, err := s.read(ctx, id, after, count)
 		if err != nil {
 			return err
 		}
@@ -38,7 +43,8 @@ func (s *Store) Replay(ctx context.Context, id uuid.UUID, after int64, write fun
 				return nil
 			}
 		}
-		if len(entries) == readBatch {
+		if int64(len(entries)) == count {
+			count = readBatch
 			continue
 		}
 		if !poll.Stop() {
