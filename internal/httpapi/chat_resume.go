@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -145,10 +146,10 @@ func (r *chatReplay) VisitGetChatStreamResponse(w http.ResponseWriter) error {
 	w.WriteHeader(http.StatusOK)
 	sse := newSSEWriter(r.ctx, w, r.keepAlive)
 	defer sse.stop()
-	err := r.store.Replay(r.ctx, r.id, r.after, func(event string) error {
+	err := r.store.Replay(r.ctx, r.id, r.after, func(events []string) error {
 		sse.mu.Lock()
 		defer sse.mu.Unlock()
-		sse.write(event)
+		sse.write(strings.Join(events, ""))
 		return r.ctx.Err()
 	})
 	switch {

@@ -17,10 +17,11 @@ const (
 	readBatch  = 512
 )
 
-// Replay writes the events after seq after, as recorded, then each new one as it is recorded,
+// Replay writes the events after seq after, as recorded, then the new ones as they are recorded
+// (write gets each read's events together, so a catching-up client is flushed once per read),
 // until the last (nil), ctx ends (its error), write fails (its error), the recording turns out
 // to be cut (ErrTrimmed) or vanished before its end (ErrLost). Call Owner first.
-func (s *Store) Replay(ctx context.Context, id uuid.UUID, after int64, write func(string) error) error {
+func (s *Store) Replay(ctx context.Context, id uuid.UUID, after int64, write func([]string) error) error {
 	w := s.hub.watch(s.nudgeChannel(id)) // before the first read: no nudge between them is lost
 	defer w.Close()
 	poll := time.NewTimer(s.cfg.Poll)
@@ -34,14 +35,22 @@ func (s *Store) Replay(ctx context.Context, id uuid.UUID, after int64, write fun
 		if len(entries) > 0 && entries[0].seq != after+1 {
 			return ErrTrimmed
 		}
+		batch := make([]string, 0, len(entries))
+		last := false
 		for _, e := range entries {
-			if err := write(e.data); err != nil {
+			batch = append(batch, e.data)
+			after, last = e.seq, e.last
+			if last {
+				break
+			}
+		}
+		if len(batch) > 0 {
+			if err := write(batch); err != nil {
 				return err
 			}
-			after = e.seq
-			if e.last {
-				return nil
-			}
+		}
+		if last {
+			return nil
 		}
 		if int64(len(entries)) == count {
 			count = readBatch

@@ -30,12 +30,14 @@ func BenchmarkReplay2000Chunks(b *testing.B) {
 	for b.Loop() {
 		start := time.Now()
 		var got, bytes int
-		err := e.store.Replay(context.Background(), id, 0, func(ev string) error {
+		err := e.store.Replay(context.Background(), id, 0, func(events []string) error {
 			if got == 0 {
 				first += time.Since(start)
 			}
-			got++
-			bytes += len(ev)
+			for _, ev := range events {
+				got++
+				bytes += len(ev)
+			}
 			return nil
 		})
 		total += time.Since(start)

@@ -52,7 +52,12 @@ func record(t testing.TB, rec *resume.Recording, from, to int, end bool) string 
 // replay collects a replay after the given id.
 func replay(ctx context.Context, s *resume.Store, id uuid.UUID, after int64) (string, error) {
 	var got strings.Builder
-	err := s.Replay(ctx, id, after, func(e string) error { got.WriteString(e); return nil })
+	err := s.Replay(ctx, id, after, func(events []string) error {
+		for _, e := range events {
+			got.WriteString(e)
+		}
+		return nil
+	})
 	return got.String(), err
 }
 
@@ -142,7 +147,7 @@ func TestReplayEndsWhenTheRecordingIsLost(t *testing.T) {
 		t.Errorf("a replay past its context = %v", err)
 	}
 	broken := errors.New("client gone")
-	if err := e.store.Replay(t.Context(), id, 0, func(string) error { return broken }); !errors.Is(err, broken) {
+	if err := e.store.Replay(t.Context(), id, 0, func([]string) error { return broken }); !errors.Is(err, broken) {
 		t.Errorf("a failing writer = %v", err)
 	}
 	if err := e.rdb.Del(t.Context(), e.prefix+"{g:"+id.String()+"}:meta").Err(); err != nil {
