@@ -252,3 +252,43 @@ func TestChatStreamResumeBeforeTheKeptEventsIsGone(t *testing.T) {
 		t.Errorf("the kept tail: %d %q", resp.StatusCode, tail)
 	}
 }
+
+// A recording that vanishes before its end (its instance died) ends the replay with an error
+// event, generation_lost, and no [DONE].
+func TestChatStreamResumeOfALostGenerationEndsWithAnError(t *testing.T) {
+	t.Parallel()
+	env := newChatEnvWith(t, func(c *testutil.Config) { c.Resume.Poll = 50 * time.Millisecond })
+	slow := llmtest.TextStream("msg_r4", chatModel, "a", "b", "c", "d", "e", "f")
+	slow.Delay = 300 * time.Millisecond
+	env.fake.Enqueue(slow)
+	resp, err := env.s.Client.HTTP.Do(env.s.Request(t, http.MethodPost, "/v1/chat/completions",
+		`{"model":"`+chatModel+`","stream":true,"ccb_resumable":true,"messages":[{"role":"user","content":"go"}]}`, env.user.Bearer()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	gid := resp.Header.Get("X-Generation-ID")
+	sseEvents(t, bufio.NewReader(resp.Body), 1)
+	_ = resp.Body.Close()
+	req := env.s.Request(t, http.MethodGet, "/v1/chat/completions/"+gid+"/stream", nil, env.user.Bearer())
+	replay, err := env.s.Client.HTTP.Do(req)
+	if err != nil || replay.StatusCode != http.StatusOK {
+		t.Fatalf("resume: %v %v", replay, err)
+	}
+	defer replay.Body.Close()
+	r := bufio.NewReader(replay.Body)
+	sseEvents(t, r, 1) // the replay runs; now its recording goes away
+	if err := env.s.App.Redis.Del(t.Context(), env.s.App.Config.RedisPrefix+"{g:"+gid+"}:meta").Err(); err != nil {
+		t.Fatal(err)
+	}
+	rest := sseEvents(t, r, -1)
+	if len(rest) == 0 || !strings.Contains(rest[len(rest)-1], `"code":"generation_lost"`) || strings.Contains(strings.Join(rest, ""), "[DONE]") {
+		t.Fatalf("the replay of a lost generation ended with %q", rest)
+	}
+	var v map[string]any
+	if err := json.Unmarshal([]byte(strings.TrimSuffix(strings.TrimPrefix(rest[len(rest)-1], "data: "), "\n\n")), &v); err != nil {
+		t.Fatal(err)
+	}
+	if err := testutil.LoadContract(t).Doc.Components.Schemas["ChatStreamError"].Value.VisitJSON(v); err != nil {
+		t.Errorf("not a ChatStreamError: %v", err)
+	}
+}
