@@ -29,51 +29,26 @@ import (
 	openapi_types "github.com/oapi-codegen/runtime/types"
 )
 
-// Defines values for AssetLinkTargetNamespace.
-const (
-	AssetLinkTargetNamespaceAndroidApp AssetLinkTargetNamespace = "android_app"
-)
-
-// Valid indicates whether the value is a known member of the AssetLinkTargetNamespace enum.
-func (e AssetLinkTargetNamespace) Valid() bool {
-	switch e {
-	case AssetLinkTargetNamespaceAndroidApp:
-		return true
-	default:
-		return false
-	}
-}
-
 // Defines values for AuditAction.
 const (
-	AuditActionAdminDebugView              AuditAction = "admin.debug_view"
-	AuditActionAdminUserUpdate             AuditAction = "admin.user_update"
-	AuditActionAuthApiKeyCreate            AuditAction = "auth.api_key_create"
-	AuditActionAuthApiKeyRevoke            AuditAction = "auth.api_key_revoke"
-	AuditActionAuthApiKeyRotate            AuditAction = "auth.api_key_rotate"
-	AuditActionAuthLockout                 AuditAction = "auth.lockout"
-	AuditActionAuthLogin                   AuditAction = "auth.login"
-	AuditActionAuthLogout                  AuditAction = "auth.logout"
-	AuditActionAuthMfaChallenge            AuditAction = "auth.mfa_challenge"
-	AuditActionAuthMfaDisable              AuditAction = "auth.mfa_disable"
-	AuditActionAuthMfaEnable               AuditAction = "auth.mfa_enable"
-	AuditActionAuthMfaEnroll               AuditAction = "auth.mfa_enroll"
-	AuditActionAuthPasskeyDelete           AuditAction = "auth.passkey_delete"
-	AuditActionAuthPasskeyLogin            AuditAction = "auth.passkey_login"
-	AuditActionAuthPasskeyRegister         AuditAction = "auth.passkey_register"
-	AuditActionAuthPasskeyRename           AuditAction = "auth.passkey_rename"
-	AuditActionAuthPasswordChange          AuditAction = "auth.password_change"
-	AuditActionAuthProfileDelete           AuditAction = "auth.profile_delete"
-	AuditActionAuthReauthenticate          AuditAction = "auth.reauthenticate"
-	AuditActionAuthRecoveryCodesRegenerate AuditAction = "auth.recovery_codes_regenerate"
-	AuditActionAuthRefresh                 AuditAction = "auth.refresh"
-	AuditActionAuthRefreshReuse            AuditAction = "auth.refresh_reuse"
-	AuditActionAuthRegister                AuditAction = "auth.register"
-	AuditActionKeysRotate                  AuditAction = "keys.rotate"
-	AuditActionMcpServerCreate             AuditAction = "mcp.server_create"
-	AuditActionMcpServerDelete             AuditAction = "mcp.server_delete"
-	AuditActionMcpServerUpdate             AuditAction = "mcp.server_update"
-	AuditActionMcpToolCall                 AuditAction = "mcp.tool_call"
+	AuditActionAdminDebugView     AuditAction = "admin.debug_view"
+	AuditActionAdminUserUpdate    AuditAction = "admin.user_update"
+	AuditActionAuthApiKeyCreate   AuditAction = "auth.api_key_create"
+	AuditActionAuthApiKeyRevoke   AuditAction = "auth.api_key_revoke"
+	AuditActionAuthApiKeyRotate   AuditAction = "auth.api_key_rotate"
+	AuditActionAuthLockout        AuditAction = "auth.lockout"
+	AuditActionAuthLogin          AuditAction = "auth.login"
+	AuditActionAuthLogout         AuditAction = "auth.logout"
+	AuditActionAuthPasswordChange AuditAction = "auth.password_change"
+	AuditActionAuthProfileDelete  AuditAction = "auth.profile_delete"
+	AuditActionAuthRefresh        AuditAction = "auth.refresh"
+	AuditActionAuthRefreshReuse   AuditAction = "auth.refresh_reuse"
+	AuditActionAuthRegister       AuditAction = "auth.register"
+	AuditActionKeysRotate         AuditAction = "keys.rotate"
+	AuditActionMcpServerCreate    AuditAction = "mcp.server_create"
+	AuditActionMcpServerDelete    AuditAction = "mcp.server_delete"
+	AuditActionMcpServerUpdate    AuditAction = "mcp.server_update"
+	AuditActionMcpToolCall        AuditAction = "mcp.tool_call"
 )
 
 // Valid indicates whether the value is a known member of the AuditAction enum.
@@ -95,29 +70,9 @@ func (e AuditAction) Valid() bool {
 		return true
 	case AuditActionAuthLogout:
 		return true
-	case AuditActionAuthMfaChallenge:
-		return true
-	case AuditActionAuthMfaDisable:
-		return true
-	case AuditActionAuthMfaEnable:
-		return true
-	case AuditActionAuthMfaEnroll:
-		return true
-	case AuditActionAuthPasskeyDelete:
-		return true
-	case AuditActionAuthPasskeyLogin:
-		return true
-	case AuditActionAuthPasskeyRegister:
-		return true
-	case AuditActionAuthPasskeyRename:
-		return true
 	case AuditActionAuthPasswordChange:
 		return true
 	case AuditActionAuthProfileDelete:
-		return true
-	case AuditActionAuthReauthenticate:
-		return true
-	case AuditActionAuthRecoveryCodesRegenerate:
 		return true
 	case AuditActionAuthRefresh:
 		return true
@@ -161,15 +116,12 @@ func (e AuditEntryOutcome) Valid() bool {
 // Defines values for AuthTokensTokenType.
 const (
 	AuthTokensTokenTypeBearer AuthTokensTokenType = "Bearer"
-	AuthTokensTokenTypeDPoP   AuthTokensTokenType = "DPoP"
 )
 
 // Valid indicates whether the value is a known member of the AuthTokensTokenType enum.
 func (e AuthTokensTokenType) Valid() bool {
 	switch e {
 	case AuthTokensTokenTypeBearer:
-		return true
-	case AuthTokensTokenTypeDPoP:
 		return true
 	default:
 		return false
@@ -440,45 +392,6 @@ func (e MCPTransport) Valid() bool {
 	case MCPTransportStdio:
 		return true
 	case MCPTransportStreamableHttp:
-		return true
-	default:
-		return false
-	}
-}
-
-// Defines values for MFAMethod.
-const (
-	MFAMethodPasskey      MFAMethod = "passkey"
-	MFAMethodPassword     MFAMethod = "password"
-	MFAMethodRecoveryCode MFAMethod = "recovery_code"
-	MFAMethodTotp         MFAMethod = "totp"
-)
-
-// Valid indicates whether the value is a known member of the MFAMethod enum.
-func (e MFAMethod) Valid() bool {
-	switch e {
-	case MFAMethodPasskey:
-		return true
-	case MFAMethodPassword:
-		return true
-	case MFAMethodRecoveryCode:
-		return true
-	case MFAMethodTotp:
-		return true
-	default:
-		return false
-	}
-}
-
-// Defines values for MFARequiredMfaRequired.
-const (
-	MFARequiredMfaRequiredTrue MFARequiredMfaRequired = true
-)
-
-// Valid indicates whether the value is a known member of the MFARequiredMfaRequired enum.
-func (e MFARequiredMfaRequired) Valid() bool {
-	switch e {
-	case MFARequiredMfaRequiredTrue:
 		return true
 	default:
 		return false
@@ -985,47 +898,6 @@ type AdminUserUpdate struct {
 	Unlock *bool `json:"unlock,omitempty"`
 }
 
-// AppleAppLinks defines model for AppleAppLinks.
-type AppleAppLinks struct {
-	Details []AppleAppLinksDetail `json:"details"`
-}
-
-// AppleAppLinksDetail defines model for AppleAppLinksDetail.
-type AppleAppLinksDetail struct {
-	AppIDs []string `json:"appIDs"`
-
-	// Components URL components the apps open (every path of this domain).
-	Components []map[string]string `json:"components"`
-}
-
-// AppleAppSiteAssociation defines model for AppleAppSiteAssociation.
-type AppleAppSiteAssociation struct {
-	Applinks       AppleAppLinks       `json:"applinks"`
-	Webcredentials AppleWebCredentials `json:"webcredentials"`
-}
-
-// AppleWebCredentials defines model for AppleWebCredentials.
-type AppleWebCredentials struct {
-	// Apps The apps (TEAMID.bundle.id) that may use this domain's passkeys.
-	Apps []string `json:"apps"`
-}
-
-// AssetLinkStatement defines model for AssetLinkStatement.
-type AssetLinkStatement struct {
-	Relation []string        `json:"relation"`
-	Target   AssetLinkTarget `json:"target"`
-}
-
-// AssetLinkTarget defines model for AssetLinkTarget.
-type AssetLinkTarget struct {
-	Namespace              AssetLinkTargetNamespace `json:"namespace"`
-	PackageName            string                   `json:"package_name"`
-	Sha256CertFingerprints []string                 `json:"sha256_cert_fingerprints"`
-}
-
-// AssetLinkTargetNamespace defines model for AssetLinkTarget.Namespace.
-type AssetLinkTargetNamespace string
-
 // AuditAction defines model for AuditAction.
 type AuditAction string
 
@@ -1055,7 +927,7 @@ type AuditLogList struct {
 
 // AuthTokens defines model for AuthTokens.
 type AuthTokens struct {
-	// AccessToken An RS256 JWT; send as `Authorization: Bearer`, or as `Authorization: DPoP` with a proof when `token_type` is `DPoP`.
+	// AccessToken An RS256 JWT; send as `Authorization: Bearer`.
 	AccessToken string `json:"access_token"`
 
 	// ExpiresIn Seconds until the access token expires.
@@ -1064,14 +936,12 @@ type AuthTokens struct {
 	ExpiresIn int `json:"expires_in"`
 
 	// RefreshToken Single use; exchange at /v1/auth/refresh.
-	RefreshToken string `json:"refresh_token"`
-
-	// TokenType `DPoP` when the sign-in presented a DPoP proof: the tokens are bound to its key.
-	TokenType AuthTokensTokenType `json:"token_type"`
-	User      User                `json:"user"`
+	RefreshToken string              `json:"refresh_token"`
+	TokenType    AuthTokensTokenType `json:"token_type"`
+	User         User                `json:"user"`
 }
 
-// AuthTokensTokenType `DPoP` when the sign-in presented a DPoP proof: the tokens are bound to its key.
+// AuthTokensTokenType defines model for AuthTokens.TokenType.
 type AuthTokensTokenType string
 
 // ChangePasswordRequest defines model for ChangePasswordRequest.
@@ -1452,12 +1322,6 @@ type LoginRequest struct {
 	Username   *string     `json:"username,omitempty"`
 }
 
-// LoginResult Either the token pair, or (the account has MFA) the second step: no tokens, an `mfa_token`
-// for `POST /v1/auth/mfa/challenge` and the methods that can complete it.
-type LoginResult struct {
-	union json.RawMessage
-}
-
 // MCPContentBlock An MCP content block (`{"type":"text","text":...}`, `{"type":"image",...}`, ...).
 type MCPContentBlock struct {
 	Type                 string                 `json:"type"`
@@ -1634,36 +1498,6 @@ type MCPToolResult struct {
 // MCPTransport defines model for MCPTransport.
 type MCPTransport string
 
-// MFAChallengeRequest The `mfa_token` and exactly one of `totp_code` or `recovery_code`.
-type MFAChallengeRequest struct {
-	MfaToken string `json:"mfa_token"`
-
-	// RecoveryCode A recovery code as shown (case and hyphens do not matter).
-	//
-	// Example: abcd-efgh-ijkl-mnop
-	RecoveryCode *RecoveryCodeValue `json:"recovery_code,omitempty"`
-
-	// TotpCode Example: 123456
-	TotpCode *TOTPCodeValue `json:"totp_code,omitempty"`
-}
-
-// MFAMethod A way to complete a second step or a re-authentication.
-type MFAMethod string
-
-// MFARequired defines model for MFARequired.
-type MFARequired struct {
-	// ExpiresIn Example: 300
-	ExpiresIn   int                    `json:"expires_in"`
-	Methods     []MFAMethod            `json:"methods"`
-	MfaRequired MFARequiredMfaRequired `json:"mfa_required"`
-
-	// MfaToken Single use, bound to this sign-in; expires after `expires_in` seconds.
-	MfaToken string `json:"mfa_token"`
-}
-
-// MFARequiredMfaRequired defines model for MFARequired.MfaRequired.
-type MFARequiredMfaRequired bool
-
 // Message defines model for Message.
 type Message struct {
 	// Content Text, or a list of content parts (OpenAI style).
@@ -1780,78 +1614,6 @@ type OpenAIError struct {
 	Type string `json:"type"`
 }
 
-// Passkey defines model for Passkey.
-type Passkey struct {
-	// BackedUp The authenticator reported the passkey as synced at its last use.
-	BackedUp bool `json:"backed_up"`
-
-	// BackupEligible The passkey can be synced (e.g. iCloud Keychain); fixed at registration.
-	BackupEligible bool               `json:"backup_eligible"`
-	CreatedAt      apitime.Time       `json:"created_at"`
-	Id             openapi_types.UUID `json:"id"`
-	LastUsedAt     *apitime.Time      `json:"last_used_at"`
-	Name           string             `json:"name"`
-	Transports     []string           `json:"transports"`
-}
-
-// PasskeyCeremony defines model for PasskeyCeremony.
-type PasskeyCeremony struct {
-	// CeremonyId Names the ceremony's server-side state (5 minutes, single use); send it to finish.
-	CeremonyId string `json:"ceremony_id"`
-
-	// ExpiresIn Seconds the ceremony stays open.
-	ExpiresIn *int `json:"expires_in,omitempty"`
-
-	// Options What to pass to `navigator.credentials.create()` / `.get()`: `{publicKey: {...}}` in
-	// the WebAuthn JSON form (binary members base64url without padding).
-	Options json.RawMessage `json:"options"`
-}
-
-// PasskeyList defines model for PasskeyList.
-type PasskeyList struct {
-	Data       []Passkey `json:"data"`
-	HasMore    bool      `json:"has_more"`
-	NextCursor *string   `json:"next_cursor"`
-}
-
-// PasskeyLoginBegin defines model for PasskeyLoginBegin.
-type PasskeyLoginBegin struct {
-	// MfaToken From a password sign-in that answered `mfa_required` (methods include `passkey`): the
-	// options then list that user's passkeys, and the finish completes that sign-in.
-	MfaToken *string `json:"mfa_token,omitempty"`
-}
-
-// PasskeyLoginFinish defines model for PasskeyLoginFinish.
-type PasskeyLoginFinish struct {
-	CeremonyId string `json:"ceremony_id"`
-
-	// ClientType Which app the tokens are for; it becomes the access token's audience.
-	ClientType *ClientType `json:"client_type,omitempty"`
-
-	// Credential The `PublicKeyCredential` as JSON (`toJSON()`), assertion response.
-	Credential json.RawMessage `json:"credential"`
-
-	// MfaToken The passkey is the second factor of this pending password sign-in: the assertion must be
-	// by that user's passkey, and the answer is that sign-in's token pair (`mfa_token` spent).
-	MfaToken *string `json:"mfa_token,omitempty"`
-}
-
-// PasskeyRegistrationFinish defines model for PasskeyRegistrationFinish.
-type PasskeyRegistrationFinish struct {
-	CeremonyId string `json:"ceremony_id"`
-
-	// Credential The `PublicKeyCredential` as JSON (`toJSON()`), attestation response.
-	Credential json.RawMessage `json:"credential"`
-
-	// Name Defaults to "Passkey".
-	Name *string `json:"name,omitempty"`
-}
-
-// PasskeyRename defines model for PasskeyRename.
-type PasskeyRename struct {
-	Name string `json:"name"`
-}
-
 // PasswordConfirmation defines model for PasswordConfirmation.
 type PasswordConfirmation struct {
 	Password string `json:"password"`
@@ -1890,9 +1652,6 @@ type Problem struct {
 	//
 	// Example: /v1/projects
 	Instance *string `json:"instance,omitempty"`
-
-	// Methods With `reauthentication_required`: the ways to re-authenticate this account.
-	Methods *[]MFAMethod `json:"methods,omitempty"`
 
 	// RequestId Example: 0b9f3b6e-8f1f-4c43-9c35-6f0f1d3f1a7e
 	RequestId string `json:"request_id"`
@@ -1982,52 +1741,6 @@ type Readiness struct {
 
 // ReadinessStatus defines model for Readiness.Status.
 type ReadinessStatus string
-
-// ReauthPasskey defines model for ReauthPasskey.
-type ReauthPasskey struct {
-	// Passkey A WebAuthn assertion of the passkey ceremony `ceremony_id`.
-	Passkey struct {
-		CeremonyId string `json:"ceremony_id"`
-
-		// Credential The PublicKeyCredential (JSON) the authenticator returned.
-		Credential map[string]interface{} `json:"credential"`
-	} `json:"passkey"`
-}
-
-// ReauthPassword defines model for ReauthPassword.
-type ReauthPassword struct {
-	Password string `json:"password"`
-}
-
-// ReauthRecoveryCode defines model for ReauthRecoveryCode.
-type ReauthRecoveryCode struct {
-	// RecoveryCode A recovery code as shown (case and hyphens do not matter).
-	//
-	// Example: abcd-efgh-ijkl-mnop
-	RecoveryCode RecoveryCodeValue `json:"recovery_code"`
-}
-
-// ReauthTOTP defines model for ReauthTOTP.
-type ReauthTOTP struct {
-	// TotpCode Example: 123456
-	TotpCode TOTPCodeValue `json:"totp_code"`
-}
-
-// ReauthenticateRequest Exactly one proof.
-type ReauthenticateRequest struct {
-	union json.RawMessage
-}
-
-// RecoveryCodeValue A recovery code as shown (case and hyphens do not matter).
-//
-// Example: abcd-efgh-ijkl-mnop
-type RecoveryCodeValue = string
-
-// RecoveryCodes defines model for RecoveryCodes.
-type RecoveryCodes struct {
-	// RecoveryCodes Ten single-use codes of 80 random bits each.
-	RecoveryCodes []string `json:"recovery_codes"`
-}
 
 // RefreshRequest defines model for RefreshRequest.
 type RefreshRequest struct {
@@ -2181,24 +1894,6 @@ type SyncPage struct {
 	NextCursor string `json:"next_cursor"`
 }
 
-// TOTPCode defines model for TOTPCode.
-type TOTPCode struct {
-	// Code Example: 123456
-	Code TOTPCodeValue `json:"code"`
-}
-
-// TOTPCodeValue Example: 123456
-type TOTPCodeValue = string
-
-// TOTPEnrollment defines model for TOTPEnrollment.
-type TOTPEnrollment struct {
-	// OtpauthUrl `otpauth://totp/...` for the authenticator app's QR code.
-	OtpauthUrl string `json:"otpauth_url"`
-
-	// Secret The shared secret, base32 without padding.
-	Secret string `json:"secret"`
-}
-
 // UsageEvent defines model for UsageEvent.
 type UsageEvent struct {
 	ApiKeyId         *openapi_types.UUID `json:"api_key_id"`
@@ -2333,9 +2028,6 @@ type User struct {
 // Cursor defines model for Cursor.
 type Cursor = string
 
-// DPoPProof defines model for DPoPProof.
-type DPoPProof = string
-
 // FileIfNoneMatch defines model for FileIfNoneMatch.
 type FileIfNoneMatch = string
 
@@ -2392,9 +2084,6 @@ type NotFound = Problem
 
 // PreconditionFailed An RFC 9457 problem with an OpenAI-compatible `error` member.
 type PreconditionFailed = Problem
-
-// ReauthenticationRequired An RFC 9457 problem with an OpenAI-compatible `error` member.
-type ReauthenticationRequired = Problem
 
 // TooManyRequests An RFC 9457 problem with an OpenAI-compatible `error` member.
 type TooManyRequests = Problem
@@ -2506,53 +2195,19 @@ type CreateAPIKeyParams struct {
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
 
-// LoginParams defines parameters for Login.
-type LoginParams struct {
-	// DPoP A DPoP proof JWT (RFC 9449; see the `dpopAuth` scheme) without `ath`. When present, the
-	// issued tokens are bound to its key: `token_type: DPoP`. Refreshing a bound session needs a
-	// proof of the same key. An invalid, stale or replayed proof is a 401 `invalid_dpop_proof`.
-	DPoP *DPoPProof `json:"DPoP,omitempty"`
+// CreateChatCompletionParams defines parameters for CreateChatCompletion.
+type CreateChatCompletionParams struct {
+	// XCCBResumable `true` asks for a resumable stream, as `ccb_resumable` in the body does (for clients that cannot add body members).
+	XCCBResumable *bool `json:"X-CCB-Resumable,omitempty"`
 }
 
-// CompleteMFAChallengeParams defines parameters for CompleteMFAChallenge.
-type CompleteMFAChallengeParams struct {
-	// DPoP A DPoP proof JWT (RFC 9449; see the `dpopAuth` scheme) without `ath`. When present, the
-	// issued tokens are bound to its key: `token_type: DPoP`. Refreshing a bound session needs a
-	// proof of the same key. An invalid, stale or replayed proof is a 401 `invalid_dpop_proof`.
-	DPoP *DPoPProof `json:"DPoP,omitempty"`
-}
+// GetChatStreamParams defines parameters for GetChatStream.
+type GetChatStreamParams struct {
+	// After The `id:` of the last event received, for clients that cannot set the header.
+	After *int64 `form:"after,omitempty" json:"after,omitempty"`
 
-// ListPasskeysParams defines parameters for ListPasskeys.
-type ListPasskeysParams struct {
-	// Limit Page size.
-	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
-
-	// Cursor The `next_cursor` of the previous page; opaque.
-	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
-}
-
-// FinishPasskeyLoginParams defines parameters for FinishPasskeyLogin.
-type FinishPasskeyLoginParams struct {
-	// DPoP A DPoP proof JWT (RFC 9449; see the `dpopAuth` scheme) without `ath`. When present, the
-	// issued tokens are bound to its key: `token_type: DPoP`. Refreshing a bound session needs a
-	// proof of the same key. An invalid, stale or replayed proof is a 401 `invalid_dpop_proof`.
-	DPoP *DPoPProof `json:"DPoP,omitempty"`
-}
-
-// RefreshTokensParams defines parameters for RefreshTokens.
-type RefreshTokensParams struct {
-	// DPoP A DPoP proof JWT (RFC 9449; see the `dpopAuth` scheme) without `ath`. When present, the
-	// issued tokens are bound to its key: `token_type: DPoP`. Refreshing a bound session needs a
-	// proof of the same key. An invalid, stale or replayed proof is a 401 `invalid_dpop_proof`.
-	DPoP *DPoPProof `json:"DPoP,omitempty"`
-}
-
-// RegisterParams defines parameters for Register.
-type RegisterParams struct {
-	// DPoP A DPoP proof JWT (RFC 9449; see the `dpopAuth` scheme) without `ath`. When present, the
-	// issued tokens are bound to its key: `token_type: DPoP`. Refreshing a bound session needs a
-	// proof of the same key. An invalid, stale or replayed proof is a 401 `invalid_dpop_proof`.
-	DPoP *DPoPProof `json:"DPoP,omitempty"`
+	// LastEventID The `id:` of the last event received.
+	LastEventID *string `json:"Last-Event-ID,omitempty"`
 }
 
 // ListFilesParams defines parameters for ListFiles.
@@ -2825,32 +2480,11 @@ type LoginJSONRequestBody = LoginRequest
 // LoginFormdataRequestBody defines body for Login for application/x-www-form-urlencoded ContentType.
 type LoginFormdataRequestBody = PasswordGrant
 
-// CompleteMFAChallengeJSONRequestBody defines body for CompleteMFAChallenge for application/json ContentType.
-type CompleteMFAChallengeJSONRequestBody = MFAChallengeRequest
-
-// VerifyTOTPJSONRequestBody defines body for VerifyTOTP for application/json ContentType.
-type VerifyTOTPJSONRequestBody = TOTPCode
-
-// BeginPasskeyLoginJSONRequestBody defines body for BeginPasskeyLogin for application/json ContentType.
-type BeginPasskeyLoginJSONRequestBody = PasskeyLoginBegin
-
-// FinishPasskeyLoginJSONRequestBody defines body for FinishPasskeyLogin for application/json ContentType.
-type FinishPasskeyLoginJSONRequestBody = PasskeyLoginFinish
-
-// FinishPasskeyRegistrationJSONRequestBody defines body for FinishPasskeyRegistration for application/json ContentType.
-type FinishPasskeyRegistrationJSONRequestBody = PasskeyRegistrationFinish
-
-// RenamePasskeyJSONRequestBody defines body for RenamePasskey for application/json ContentType.
-type RenamePasskeyJSONRequestBody = PasskeyRename
-
 // DeleteProfileJSONRequestBody defines body for DeleteProfile for application/json ContentType.
 type DeleteProfileJSONRequestBody = PasswordConfirmation
 
 // UpdateProfileJSONRequestBody defines body for UpdateProfile for application/json ContentType.
 type UpdateProfileJSONRequestBody = ProfileUpdate
-
-// ReauthenticateJSONRequestBody defines body for Reauthenticate for application/json ContentType.
-type ReauthenticateJSONRequestBody = ReauthenticateRequest
 
 // RefreshTokensJSONRequestBody defines body for RefreshTokens for application/json ContentType.
 type RefreshTokensJSONRequestBody = RefreshRequest
@@ -2969,68 +2603,6 @@ func (a MCPContentBlock) MarshalJSON() ([]byte, error) {
 	return json.Marshal(object)
 }
 
-// AsAuthTokens returns the union data inside the LoginResult as a AuthTokens
-func (t LoginResult) AsAuthTokens() (AuthTokens, error) {
-	var body AuthTokens
-	err := json.Unmarshal(t.union, &body)
-	return body, err
-}
-
-// FromAuthTokens overwrites any union data inside the LoginResult as the provided AuthTokens
-func (t *LoginResult) FromAuthTokens(v AuthTokens) error {
-	b, err := json.Marshal(v)
-	t.union = b
-	return err
-}
-
-// MergeAuthTokens performs a merge with any union data inside the LoginResult, using the provided AuthTokens
-func (t *LoginResult) MergeAuthTokens(v AuthTokens) error {
-	b, err := json.Marshal(v)
-	if err != nil {
-		return err
-	}
-
-	merged, err := runtime.JSONMerge(t.union, b)
-	t.union = merged
-	return err
-}
-
-// AsMFARequired returns the union data inside the LoginResult as a MFARequired
-func (t LoginResult) AsMFARequired() (MFARequired, error) {
-	var body MFARequired
-	err := json.Unmarshal(t.union, &body)
-	return body, err
-}
-
-// FromMFARequired overwrites any union data inside the LoginResult as the provided MFARequired
-func (t *LoginResult) FromMFARequired(v MFARequired) error {
-	b, err := json.Marshal(v)
-	t.union = b
-	return err
-}
-
-// MergeMFARequired performs a merge with any union data inside the LoginResult, using the provided MFARequired
-func (t *LoginResult) MergeMFARequired(v MFARequired) error {
-	b, err := json.Marshal(v)
-	if err != nil {
-		return err
-	}
-
-	merged, err := runtime.JSONMerge(t.union, b)
-	t.union = merged
-	return err
-}
-
-func (t LoginResult) MarshalJSON() ([]byte, error) {
-	b, err := t.union.MarshalJSON()
-	return b, err
-}
-
-func (t *LoginResult) UnmarshalJSON(b []byte) error {
-	err := t.union.UnmarshalJSON(b)
-	return err
-}
-
 // AsMessageContent0 returns the union data inside the MessageContent as a MessageContent0
 func (t MessageContent) AsMessageContent0() (MessageContent0, error) {
 	var body MessageContent0
@@ -3089,120 +2661,6 @@ func (t MessageContent) MarshalJSON() ([]byte, error) {
 }
 
 func (t *MessageContent) UnmarshalJSON(b []byte) error {
-	err := t.union.UnmarshalJSON(b)
-	return err
-}
-
-// AsReauthPassword returns the union data inside the ReauthenticateRequest as a ReauthPassword
-func (t ReauthenticateRequest) AsReauthPassword() (ReauthPassword, error) {
-	var body ReauthPassword
-	err := json.Unmarshal(t.union, &body)
-	return body, err
-}
-
-// FromReauthPassword overwrites any union data inside the ReauthenticateRequest as the provided ReauthPassword
-func (t *ReauthenticateRequest) FromReauthPassword(v ReauthPassword) error {
-	b, err := json.Marshal(v)
-	t.union = b
-	return err
-}
-
-// MergeReauthPassword performs a merge with any union data inside the ReauthenticateRequest, using the provided ReauthPassword
-func (t *ReauthenticateRequest) MergeReauthPassword(v ReauthPassword) error {
-	b, err := json.Marshal(v)
-	if err != nil {
-		return err
-	}
-
-	merged, err := runtime.JSONMerge(t.union, b)
-	t.union = merged
-	return err
-}
-
-// AsReauthTOTP returns the union data inside the ReauthenticateRequest as a ReauthTOTP
-func (t ReauthenticateRequest) AsReauthTOTP() (ReauthTOTP, error) {
-	var body ReauthTOTP
-	err := json.Unmarshal(t.union, &body)
-	return body, err
-}
-
-// FromReauthTOTP overwrites any union data inside the ReauthenticateRequest as the provided ReauthTOTP
-func (t *ReauthenticateRequest) FromReauthTOTP(v ReauthTOTP) error {
-	b, err := json.Marshal(v)
-	t.union = b
-	return err
-}
-
-// MergeReauthTOTP performs a merge with any union data inside the ReauthenticateRequest, using the provided ReauthTOTP
-func (t *ReauthenticateRequest) MergeReauthTOTP(v ReauthTOTP) error {
-	b, err := json.Marshal(v)
-	if err != nil {
-		return err
-	}
-
-	merged, err := runtime.JSONMerge(t.union, b)
-	t.union = merged
-	return err
-}
-
-// AsReauthRecoveryCode returns the union data inside the ReauthenticateRequest as a ReauthRecoveryCode
-func (t ReauthenticateRequest) AsReauthRecoveryCode() (ReauthRecoveryCode, error) {
-	var body ReauthRecoveryCode
-	err := json.Unmarshal(t.union, &body)
-	return body, err
-}
-
-// FromReauthRecoveryCode overwrites any union data inside the ReauthenticateRequest as the provided ReauthRecoveryCode
-func (t *ReauthenticateRequest) FromReauthRecoveryCode(v ReauthRecoveryCode) error {
-	b, err := json.Marshal(v)
-	t.union = b
-	return err
-}
-
-// MergeReauthRecoveryCode performs a merge with any union data inside the ReauthenticateRequest, using the provided ReauthRecoveryCode
-func (t *ReauthenticateRequest) MergeReauthRecoveryCode(v ReauthRecoveryCode) error {
-	b, err := json.Marshal(v)
-	if err != nil {
-		return err
-	}
-
-	merged, err := runtime.JSONMerge(t.union, b)
-	t.union = merged
-	return err
-}
-
-// AsReauthPasskey returns the union data inside the ReauthenticateRequest as a ReauthPasskey
-func (t ReauthenticateRequest) AsReauthPasskey() (ReauthPasskey, error) {
-	var body ReauthPasskey
-	err := json.Unmarshal(t.union, &body)
-	return body, err
-}
-
-// FromReauthPasskey overwrites any union data inside the ReauthenticateRequest as the provided ReauthPasskey
-func (t *ReauthenticateRequest) FromReauthPasskey(v ReauthPasskey) error {
-	b, err := json.Marshal(v)
-	t.union = b
-	return err
-}
-
-// MergeReauthPasskey performs a merge with any union data inside the ReauthenticateRequest, using the provided ReauthPasskey
-func (t *ReauthenticateRequest) MergeReauthPasskey(v ReauthPasskey) error {
-	b, err := json.Marshal(v)
-	if err != nil {
-		return err
-	}
-
-	merged, err := runtime.JSONMerge(t.union, b)
-	t.union = merged
-	return err
-}
-
-func (t ReauthenticateRequest) MarshalJSON() ([]byte, error) {
-	b, err := t.union.MarshalJSON()
-	return b, err
-}
-
-func (t *ReauthenticateRequest) UnmarshalJSON(b []byte) error {
 	err := t.union.UnmarshalJSON(b)
 	return err
 }
@@ -3287,24 +2745,6 @@ type ClientInterface interface {
 	//
 	// Corresponds with GET / (the `GetRoot` operationId).
 	GetRoot(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
-
-	// GetAppleAppSiteAssociation Associates the iOS apps with this domain
-	//
-	// Lets the apps of `CCB_APPLE_APP_IDS` use this domain's passkeys (`webcredentials`) and
-	// open its links (`applinks`). Served as `application/json` at this exact path, never
-	// redirected, as Apple's CDN requires. 404 when no app is configured.
-	//
-	// Corresponds with GET /.well-known/apple-app-site-association (the `GetAppleAppSiteAssociation` operationId).
-	GetAppleAppSiteAssociation(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
-
-	// GetAssetLinks Associates the Android apps with this domain
-	//
-	// Digital Asset Links statements for the apps of `CCB_ANDROID_APPS` (package and signing
-	// certificate SHA-256 fingerprints): they may use this domain's passkeys and open its links.
-	// An empty list when no app is configured.
-	//
-	// Corresponds with GET /.well-known/assetlinks.json (the `GetAssetLinks` operationId).
-	GetAssetLinks(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// GetJWKS Public keys that verify access tokens
 	//
@@ -3506,40 +2946,31 @@ type ClientInterface interface {
 	//
 	// Accepts JSON, or the OAuth2 password grant as a form (Swagger UI's Authorize button).
 	// Five consecutive failures for an identifier lock it for 15 minutes (429 with Retry-After).
-	// When the account has MFA (an active TOTP authenticator or a passkey), the right password
-	// answers `mfa_required: true` with an `mfa_token` and no tokens; complete the sign-in at
-	// `POST /v1/auth/mfa/challenge` (TOTP or recovery code) or with a passkey.
 	//
 	// Takes any type of body and a specified content type.
 	//
 	// Corresponds with POST /v1/auth/login (the `Login` operationId).
-	LoginWithBody(ctx context.Context, params *LoginParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+	LoginWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// Login Sign in with email or username and password
 	//
 	// Accepts JSON, or the OAuth2 password grant as a form (Swagger UI's Authorize button).
 	// Five consecutive failures for an identifier lock it for 15 minutes (429 with Retry-After).
-	// When the account has MFA (an active TOTP authenticator or a passkey), the right password
-	// answers `mfa_required: true` with an `mfa_token` and no tokens; complete the sign-in at
-	// `POST /v1/auth/mfa/challenge` (TOTP or recovery code) or with a passkey.
 	//
 	// Takes a body of the `application/json` content type.
 	//
 	// Corresponds with POST /v1/auth/login (the `Login` operationId).
-	Login(ctx context.Context, params *LoginParams, body LoginJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+	Login(ctx context.Context, body LoginJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// LoginWithFormdataBody Sign in with email or username and password
 	//
 	// Accepts JSON, or the OAuth2 password grant as a form (Swagger UI's Authorize button).
 	// Five consecutive failures for an identifier lock it for 15 minutes (429 with Retry-After).
-	// When the account has MFA (an active TOTP authenticator or a passkey), the right password
-	// answers `mfa_required: true` with an `mfa_token` and no tokens; complete the sign-in at
-	// `POST /v1/auth/mfa/challenge` (TOTP or recovery code) or with a passkey.
 	//
 	// Takes a body of the `application/x-www-form-urlencoded` content type.
 	//
 	// Corresponds with POST /v1/auth/login (the `Login` operationId).
-	LoginWithFormdataBody(ctx context.Context, params *LoginParams, body LoginFormdataRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+	LoginWithFormdataBody(ctx context.Context, body LoginFormdataRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// Logout Sign out
 	//
@@ -3547,221 +2978,6 @@ type ClientInterface interface {
 	//
 	// Corresponds with POST /v1/auth/logout (the `Logout` operationId).
 	Logout(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
-
-	// CompleteMFAChallengeWithBody Complete a sign-in with its second factor
-	//
-	// Exchanges the `mfa_token` of a password sign-in (`POST /v1/auth/login` answered
-	// `mfa_required: true`) and exactly one of a current TOTP code or an unused recovery code for
-	// the usual token pair. The token is single use and lives 5 minutes: used, expired or unknown
-	// it is a 401 `invalid_mfa_token`. A wrong code is a 401 `invalid_code` (the token stays
-	// usable until it expires), audited, and counts towards the account's lockout; a locked
-	// account is a 429 `account_locked` with `Retry-After`. A recovery code works once.
-	// Rate-limited with the `auth` policy.
-	//
-	// Takes any type of body and a specified content type.
-	//
-	// Corresponds with POST /v1/auth/mfa/challenge (the `CompleteMFAChallenge` operationId).
-	CompleteMFAChallengeWithBody(ctx context.Context, params *CompleteMFAChallengeParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
-
-	// CompleteMFAChallenge Complete a sign-in with its second factor
-	//
-	// Exchanges the `mfa_token` of a password sign-in (`POST /v1/auth/login` answered
-	// `mfa_required: true`) and exactly one of a current TOTP code or an unused recovery code for
-	// the usual token pair. The token is single use and lives 5 minutes: used, expired or unknown
-	// it is a 401 `invalid_mfa_token`. A wrong code is a 401 `invalid_code` (the token stays
-	// usable until it expires), audited, and counts towards the account's lockout; a locked
-	// account is a 429 `account_locked` with `Retry-After`. A recovery code works once.
-	// Rate-limited with the `auth` policy.
-	//
-	// Takes a body of the `application/json` content type.
-	//
-	// Corresponds with POST /v1/auth/mfa/challenge (the `CompleteMFAChallenge` operationId).
-	CompleteMFAChallenge(ctx context.Context, params *CompleteMFAChallengeParams, body CompleteMFAChallengeJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
-
-	// RegenerateRecoveryCodes Replace the recovery codes
-	//
-	// Returns 10 new recovery codes (shown once); every earlier code stops working. Needs
-	// active TOTP (409 `mfa_not_enabled` otherwise) and a recent sign-in (`x-step-up`).
-	// Audited (`auth.recovery_codes_regenerate`).
-	//
-	// Corresponds with POST /v1/auth/mfa/recovery-codes (the `RegenerateRecoveryCodes` operationId).
-	RegenerateRecoveryCodes(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
-
-	// DisableTOTP Turn TOTP (and the recovery codes) off
-	//
-	// Deletes the authenticator and every recovery code. A critical operation (`x-step-up`):
-	// when the account has MFA the sign-in must be recent, so a client first proves a current
-	// code with `POST /v1/auth/reauthenticate {totp_code}` (or a password, recovery code or
-	// passkey). No TOTP enrolled (active or pending) is a 404. Audited (`auth.mfa_disable`).
-	//
-	// Corresponds with DELETE /v1/auth/mfa/totp (the `DisableTOTP` operationId).
-	DisableTOTP(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
-
-	// EnrollTOTP Start enrolling a TOTP authenticator
-	//
-	// Returns a new secret (base32) and its `otpauth://` URL (SHA1, 6 digits, 30 s) for the
-	// authenticator app's QR code. The enrolment stays pending, and MFA off, until
-	// `POST /v1/auth/mfa/totp/verify` confirms a code; enrolling again replaces a pending secret.
-	// An account whose TOTP is already active answers 409 `mfa_already_enabled`. The secret is
-	// stored sealed with `CCB_SECRET_KEY` and shown only here. Audited (`auth.mfa_enroll`).
-	//
-	// Corresponds with POST /v1/auth/mfa/totp (the `EnrollTOTP` operationId).
-	EnrollTOTP(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
-
-	// VerifyTOTPWithBody Confirm the TOTP enrolment with a first code
-	//
-	// Activates the pending authenticator (MFA is on from now) and returns 10 recovery codes,
-	// shown once. A code is accepted once only, and never one older than the last accepted
-	// (±1 step of 30 s around the server clock). A wrong or replayed code is a 403
-	// `invalid_code`, audited, and counts towards the account's lockout like a failed password.
-	// No pending enrolment is a 404; an already active one a 409 `mfa_already_enabled`.
-	//
-	// Takes any type of body and a specified content type.
-	//
-	// Corresponds with POST /v1/auth/mfa/totp/verify (the `VerifyTOTP` operationId).
-	VerifyTOTPWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
-
-	// VerifyTOTP Confirm the TOTP enrolment with a first code
-	//
-	// Activates the pending authenticator (MFA is on from now) and returns 10 recovery codes,
-	// shown once. A code is accepted once only, and never one older than the last accepted
-	// (±1 step of 30 s around the server clock). A wrong or replayed code is a 403
-	// `invalid_code`, audited, and counts towards the account's lockout like a failed password.
-	// No pending enrolment is a 404; an already active one a 409 `mfa_already_enabled`.
-	//
-	// Takes a body of the `application/json` content type.
-	//
-	// Corresponds with POST /v1/auth/mfa/totp/verify (the `VerifyTOTP` operationId).
-	VerifyTOTP(ctx context.Context, body VerifyTOTPJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
-
-	// ListPasskeys The caller's passkeys
-	//
-	// The caller's registered passkeys (WebAuthn credentials), oldest first.
-	//
-	// Corresponds with GET /v1/auth/passkeys (the `ListPasskeys` operationId).
-	ListPasskeys(ctx context.Context, params *ListPasskeysParams, reqEditors ...RequestEditorFn) (*http.Response, error)
-
-	// BeginPasskeyLoginWithBody Start signing in with a passkey
-	//
-	// Usernameless: returns the options for `navigator.credentials.get()` (no
-	// `allowCredentials`, so the authenticator offers its discoverable passkeys for
-	// `CCB_WEBAUTHN_RP_ID`) and the ceremony id (5 minutes, single use). Rate-limited with the
-	// `auth` policy.
-	//
-	// Takes any type of body and a specified content type.
-	//
-	// Corresponds with POST /v1/auth/passkeys/login/begin (the `BeginPasskeyLogin` operationId).
-	BeginPasskeyLoginWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
-
-	// BeginPasskeyLogin Start signing in with a passkey
-	//
-	// Usernameless: returns the options for `navigator.credentials.get()` (no
-	// `allowCredentials`, so the authenticator offers its discoverable passkeys for
-	// `CCB_WEBAUTHN_RP_ID`) and the ceremony id (5 minutes, single use). Rate-limited with the
-	// `auth` policy.
-	//
-	// Takes a body of the `application/json` content type.
-	//
-	// Corresponds with POST /v1/auth/passkeys/login/begin (the `BeginPasskeyLogin` operationId).
-	BeginPasskeyLogin(ctx context.Context, body BeginPasskeyLoginJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
-
-	// FinishPasskeyLoginWithBody Sign in with a passkey
-	//
-	// Verifies the assertion (`PublicKeyCredential.toJSON()`) against the ceremony (spent by this
-	// call, whatever its outcome), the passkey's public key, the origin, relying party id and user
-	// verification, and answers the usual token pair. Refused with 401 `passkey_rejected`
-	// (audited as `auth.passkey_login` failures): an unknown, expired or already used ceremony (a
-	// replayed assertion), a wrong origin, a bad signature, an unknown or deleted passkey, a sign
-	// count that did not increase (a cloned authenticator; authenticators that keep no counter
-	// report 0 every time and are accepted), or backup flags inconsistent with the registration.
-	// Rate-limited with the `auth` policy.
-	//
-	// Takes any type of body and a specified content type.
-	//
-	// Corresponds with POST /v1/auth/passkeys/login/finish (the `FinishPasskeyLogin` operationId).
-	FinishPasskeyLoginWithBody(ctx context.Context, params *FinishPasskeyLoginParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
-
-	// FinishPasskeyLogin Sign in with a passkey
-	//
-	// Verifies the assertion (`PublicKeyCredential.toJSON()`) against the ceremony (spent by this
-	// call, whatever its outcome), the passkey's public key, the origin, relying party id and user
-	// verification, and answers the usual token pair. Refused with 401 `passkey_rejected`
-	// (audited as `auth.passkey_login` failures): an unknown, expired or already used ceremony (a
-	// replayed assertion), a wrong origin, a bad signature, an unknown or deleted passkey, a sign
-	// count that did not increase (a cloned authenticator; authenticators that keep no counter
-	// report 0 every time and are accepted), or backup flags inconsistent with the registration.
-	// Rate-limited with the `auth` policy.
-	//
-	// Takes a body of the `application/json` content type.
-	//
-	// Corresponds with POST /v1/auth/passkeys/login/finish (the `FinishPasskeyLogin` operationId).
-	FinishPasskeyLogin(ctx context.Context, params *FinishPasskeyLoginParams, body FinishPasskeyLoginJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
-
-	// BeginPasskeyRegistration Start registering a passkey
-	//
-	// Returns the options for `navigator.credentials.create()` (`options.publicKey`, binary
-	// members base64url-encoded: `PublicKeyCredential.parseCreationOptionsFromJSON`) and the id
-	// of the ceremony, which the server keeps for 5 minutes and lets finish once. The credential
-	// must be discoverable (`residentKey: required`, so that sign-in needs no username) and
-	// user-verified; the caller's existing passkeys are excluded.
-	//
-	// Corresponds with POST /v1/auth/passkeys/register/begin (the `BeginPasskeyRegistration` operationId).
-	BeginPasskeyRegistration(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
-
-	// FinishPasskeyRegistrationWithBody Finish registering a passkey
-	//
-	// Verifies the authenticator's response (`PublicKeyCredential.toJSON()`) against the ceremony
-	// begun by the same user, origin (`CCB_WEBAUTHN_ORIGINS`), relying party id
-	// (`CCB_WEBAUTHN_RP_ID`), user verification and backup flags, and stores the passkey. A
-	// ceremony that is unknown, expired, already used or begun by another user is a 400 pointing
-	// at `/ceremony_id`; a response that fails verification is a 400 `passkey_rejected` pointing
-	// at `/credential`. Both are audited (`auth.passkey_register`).
-	//
-	// Takes any type of body and a specified content type.
-	//
-	// Corresponds with POST /v1/auth/passkeys/register/finish (the `FinishPasskeyRegistration` operationId).
-	FinishPasskeyRegistrationWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
-
-	// FinishPasskeyRegistration Finish registering a passkey
-	//
-	// Verifies the authenticator's response (`PublicKeyCredential.toJSON()`) against the ceremony
-	// begun by the same user, origin (`CCB_WEBAUTHN_ORIGINS`), relying party id
-	// (`CCB_WEBAUTHN_RP_ID`), user verification and backup flags, and stores the passkey. A
-	// ceremony that is unknown, expired, already used or begun by another user is a 400 pointing
-	// at `/ceremony_id`; a response that fails verification is a 400 `passkey_rejected` pointing
-	// at `/credential`. Both are audited (`auth.passkey_register`).
-	//
-	// Takes a body of the `application/json` content type.
-	//
-	// Corresponds with POST /v1/auth/passkeys/register/finish (the `FinishPasskeyRegistration` operationId).
-	FinishPasskeyRegistration(ctx context.Context, body FinishPasskeyRegistrationJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
-
-	// DeletePasskey Delete a passkey
-	//
-	// The passkey stops signing in at once (audited, `auth.passkey_delete`). Another user's
-	// passkey id answers 404. Critical (`x-step-up`): an account with MFA must have
-	// authenticated recently.
-	//
-	// Corresponds with DELETE /v1/auth/passkeys/{id} (the `DeletePasskey` operationId).
-	DeletePasskey(ctx context.Context, id ID, reqEditors ...RequestEditorFn) (*http.Response, error)
-
-	// RenamePasskeyWithBody Rename a passkey
-	//
-	// Another user's passkey id answers 404.
-	//
-	// Takes any type of body and a specified content type.
-	//
-	// Corresponds with PATCH /v1/auth/passkeys/{id} (the `RenamePasskey` operationId).
-	RenamePasskeyWithBody(ctx context.Context, id ID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
-
-	// RenamePasskey Rename a passkey
-	//
-	// Another user's passkey id answers 404.
-	//
-	// Takes a body of the `application/json` content type.
-	//
-	// Corresponds with PATCH /v1/auth/passkeys/{id} (the `RenamePasskey` operationId).
-	RenamePasskey(ctx context.Context, id ID, body RenamePasskeyJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// DeleteProfileWithBody Delete the account and everything it owns
 	//
@@ -3814,38 +3030,6 @@ type ClientInterface interface {
 	// Corresponds with PATCH /v1/auth/profile (the `UpdateProfile` operationId).
 	UpdateProfile(ctx context.Context, body UpdateProfileJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// ReauthenticateWithBody Prove a fresh authentication (step-up)
-	//
-	// Confirms the signed-in caller with exactly one of a password, a current TOTP code, an unused
-	// recovery code or a passkey assertion (`ceremony_id` from the passkey ceremony and the
-	// `credential` the authenticator produced), and returns a new token pair of the same session
-	// whose `auth_time` is now: critical operations (`x-step-up`) accept it for
-	// `CCB_STEP_UP_MAX_AGE` (default 10 minutes). The previous refresh token is spent (as by a
-	// refresh). A wrong secret is a 403 `invalid_password` / `invalid_code`, audited, and counts
-	// towards the account's lockout. API keys have no session to refresh (400 `not_a_session`).
-	// Audited (`auth.reauthenticate`).
-	//
-	// Takes any type of body and a specified content type.
-	//
-	// Corresponds with POST /v1/auth/reauthenticate (the `Reauthenticate` operationId).
-	ReauthenticateWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
-
-	// Reauthenticate Prove a fresh authentication (step-up)
-	//
-	// Confirms the signed-in caller with exactly one of a password, a current TOTP code, an unused
-	// recovery code or a passkey assertion (`ceremony_id` from the passkey ceremony and the
-	// `credential` the authenticator produced), and returns a new token pair of the same session
-	// whose `auth_time` is now: critical operations (`x-step-up`) accept it for
-	// `CCB_STEP_UP_MAX_AGE` (default 10 minutes). The previous refresh token is spent (as by a
-	// refresh). A wrong secret is a 403 `invalid_password` / `invalid_code`, audited, and counts
-	// towards the account's lockout. API keys have no session to refresh (400 `not_a_session`).
-	// Audited (`auth.reauthenticate`).
-	//
-	// Takes a body of the `application/json` content type.
-	//
-	// Corresponds with POST /v1/auth/reauthenticate (the `Reauthenticate` operationId).
-	Reauthenticate(ctx context.Context, body ReauthenticateJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
-
 	// RefreshTokensWithBody Exchange a refresh token for a new pair
 	//
 	// The presented token is spent. Presenting a spent token again revokes its whole family,
@@ -3855,7 +3039,7 @@ type ClientInterface interface {
 	// Takes any type of body and a specified content type.
 	//
 	// Corresponds with POST /v1/auth/refresh (the `RefreshTokens` operationId).
-	RefreshTokensWithBody(ctx context.Context, params *RefreshTokensParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+	RefreshTokensWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// RefreshTokens Exchange a refresh token for a new pair
 	//
@@ -3866,7 +3050,7 @@ type ClientInterface interface {
 	// Takes a body of the `application/json` content type.
 	//
 	// Corresponds with POST /v1/auth/refresh (the `RefreshTokens` operationId).
-	RefreshTokens(ctx context.Context, params *RefreshTokensParams, body RefreshTokensJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+	RefreshTokens(ctx context.Context, body RefreshTokensJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// RegisterWithBody Create an account
 	//
@@ -3882,7 +3066,7 @@ type ClientInterface interface {
 	// Takes any type of body and a specified content type.
 	//
 	// Corresponds with POST /v1/auth/register (the `Register` operationId).
-	RegisterWithBody(ctx context.Context, params *RegisterParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+	RegisterWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// Register Create an account
 	//
@@ -3898,7 +3082,7 @@ type ClientInterface interface {
 	// Takes a body of the `application/json` content type.
 	//
 	// Corresponds with POST /v1/auth/register (the `Register` operationId).
-	Register(ctx context.Context, params *RegisterParams, body RegisterJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+	Register(ctx context.Context, body RegisterJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// CreateChatCompletionWithBody Create a chat completion (OpenAI-compatible)
 	//
@@ -3956,10 +3140,19 @@ type ClientInterface interface {
 	// one more is refused with 429 `too_many_generations` and `Retry-After`. A slot is freed when
 	// the generation ends (completed, failed, cancelled or the client went away).
 	//
+	// Resumable streams: every event of a stream carries an SSE `id:` (1, 2, … in order) and
+	// is recorded for a while (`CCB_RESUME_RETENTION` after the end), so a client that lost
+	// its connection calls `GET /v1/chat/completions/{generation_id}/stream` with
+	// `Last-Event-ID` on any instance and gets the rest byte for byte. The generation id comes
+	// in the `X-Generation-ID` header and the first chunk's `generation_id`. By default a
+	// disconnect still cancels the generation; with `ccb_resumable: true` (or
+	// `X-CCB-Resumable: true`) it runs to its end and is stored in its session as if the
+	// client had stayed. `DELETE /v1/chat/completions/{session_id}` cancels either kind.
+	//
 	// Takes any type of body and a specified content type.
 	//
 	// Corresponds with POST /v1/chat/completions (the `CreateChatCompletion` operationId).
-	CreateChatCompletionWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+	CreateChatCompletionWithBody(ctx context.Context, params *CreateChatCompletionParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// CreateChatCompletion Create a chat completion (OpenAI-compatible)
 	//
@@ -4017,10 +3210,19 @@ type ClientInterface interface {
 	// one more is refused with 429 `too_many_generations` and `Retry-After`. A slot is freed when
 	// the generation ends (completed, failed, cancelled or the client went away).
 	//
+	// Resumable streams: every event of a stream carries an SSE `id:` (1, 2, … in order) and
+	// is recorded for a while (`CCB_RESUME_RETENTION` after the end), so a client that lost
+	// its connection calls `GET /v1/chat/completions/{generation_id}/stream` with
+	// `Last-Event-ID` on any instance and gets the rest byte for byte. The generation id comes
+	// in the `X-Generation-ID` header and the first chunk's `generation_id`. By default a
+	// disconnect still cancels the generation; with `ccb_resumable: true` (or
+	// `X-CCB-Resumable: true`) it runs to its end and is stored in its session as if the
+	// client had stayed. `DELETE /v1/chat/completions/{session_id}` cancels either kind.
+	//
 	// Takes a body of the `application/json` content type.
 	//
 	// Corresponds with POST /v1/chat/completions (the `CreateChatCompletion` operationId).
-	CreateChatCompletion(ctx context.Context, body CreateChatCompletionJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+	CreateChatCompletion(ctx context.Context, params *CreateChatCompletionParams, body CreateChatCompletionJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// DebugChatCompletionWithBody Show the upstream request a completion would send
 	//
@@ -4039,6 +3241,21 @@ type ClientInterface interface {
 	//
 	// Corresponds with POST /v1/chat/completions/debug (the `DebugChatCompletion` operationId).
 	DebugChatCompletion(ctx context.Context, body DebugChatCompletionJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetChatStream Resume a streamed generation
+	//
+	// Replays a streamed generation's events after `Last-Event-ID` (or `after`; the header
+	// wins, since a browser's EventSource sends it on reconnect) exactly as they were first
+	// sent — the same bytes, `id:` lines included — then the rest as it is produced, until
+	// `data: [DONE]`. Works on any instance, while the generation runs and for
+	// `CCB_RESUME_RETENTION` after its end. Without either parameter the whole stream is
+	// replayed. Another user's generation, an unknown one or one no longer kept is 404; a
+	// point before what a very long generation still keeps (`CCB_RESUME_MAX_CHUNKS` events)
+	// is 410 `resume_point_expired`. When the generation's instance dies before its end, the
+	// stream ends with an error event (`code: generation_lost`) instead of `[DONE]`.
+	//
+	// Corresponds with GET /v1/chat/completions/{generation_id}/stream (the `GetChatStream` operationId).
+	GetChatStream(ctx context.Context, generationId openapi_types.UUID, params *GetChatStreamParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// CancelChatCompletion Stop a session's running generation
 	//
@@ -4557,44 +3774,6 @@ func (c *Client) GetRoot(ctx context.Context, reqEditors ...RequestEditorFn) (*h
 	return c.Client.Do(req)
 }
 
-// GetAppleAppSiteAssociation Associates the iOS apps with this domain
-//
-// Lets the apps of `CCB_APPLE_APP_IDS` use this domain's passkeys (`webcredentials`) and
-// open its links (`applinks`). Served as `application/json` at this exact path, never
-// redirected, as Apple's CDN requires. 404 when no app is configured.
-//
-// Corresponds with GET /.well-known/apple-app-site-association (the `GetAppleAppSiteAssociation` operationId).
-func (c *Client) GetAppleAppSiteAssociation(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewGetAppleAppSiteAssociationRequest(c.Server)
-	if err != nil {
-		return nil, err
-	}
-	req = req.WithContext(ctx)
-	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
-		return nil, err
-	}
-	return c.Client.Do(req)
-}
-
-// GetAssetLinks Associates the Android apps with this domain
-//
-// Digital Asset Links statements for the apps of `CCB_ANDROID_APPS` (package and signing
-// certificate SHA-256 fingerprints): they may use this domain's passkeys and open its links.
-// An empty list when no app is configured.
-//
-// Corresponds with GET /.well-known/assetlinks.json (the `GetAssetLinks` operationId).
-func (c *Client) GetAssetLinks(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewGetAssetLinksRequest(c.Server)
-	if err != nil {
-		return nil, err
-	}
-	req = req.WithContext(ctx)
-	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
-		return nil, err
-	}
-	return c.Client.Do(req)
-}
-
 // GetJWKS Public keys that verify access tokens
 //
 // Includes retired keys until every token they signed has expired.
@@ -5005,15 +4184,12 @@ func (c *Client) ChangePassword(ctx context.Context, body ChangePasswordJSONRequ
 //
 // Accepts JSON, or the OAuth2 password grant as a form (Swagger UI's Authorize button).
 // Five consecutive failures for an identifier lock it for 15 minutes (429 with Retry-After).
-// When the account has MFA (an active TOTP authenticator or a passkey), the right password
-// answers `mfa_required: true` with an `mfa_token` and no tokens; complete the sign-in at
-// `POST /v1/auth/mfa/challenge` (TOTP or recovery code) or with a passkey.
 //
 // Takes any type of body and a specified content type.
 //
 // Corresponds with POST /v1/auth/login (the `Login` operationId).
-func (c *Client) LoginWithBody(ctx context.Context, params *LoginParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewLoginRequestWithBody(c.Server, params, contentType, body)
+func (c *Client) LoginWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewLoginRequestWithBody(c.Server, contentType, body)
 	if err != nil {
 		return nil, err
 	}
@@ -5028,15 +4204,12 @@ func (c *Client) LoginWithBody(ctx context.Context, params *LoginParams, content
 //
 // Accepts JSON, or the OAuth2 password grant as a form (Swagger UI's Authorize button).
 // Five consecutive failures for an identifier lock it for 15 minutes (429 with Retry-After).
-// When the account has MFA (an active TOTP authenticator or a passkey), the right password
-// answers `mfa_required: true` with an `mfa_token` and no tokens; complete the sign-in at
-// `POST /v1/auth/mfa/challenge` (TOTP or recovery code) or with a passkey.
 //
 // Takes a body of the `application/json` content type.
 //
 // Corresponds with POST /v1/auth/login (the `Login` operationId).
-func (c *Client) Login(ctx context.Context, params *LoginParams, body LoginJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewLoginRequest(c.Server, params, body)
+func (c *Client) Login(ctx context.Context, body LoginJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewLoginRequest(c.Server, body)
 	if err != nil {
 		return nil, err
 	}
@@ -5051,15 +4224,12 @@ func (c *Client) Login(ctx context.Context, params *LoginParams, body LoginJSONR
 //
 // Accepts JSON, or the OAuth2 password grant as a form (Swagger UI's Authorize button).
 // Five consecutive failures for an identifier lock it for 15 minutes (429 with Retry-After).
-// When the account has MFA (an active TOTP authenticator or a passkey), the right password
-// answers `mfa_required: true` with an `mfa_token` and no tokens; complete the sign-in at
-// `POST /v1/auth/mfa/challenge` (TOTP or recovery code) or with a passkey.
 //
 // Takes a body of the `application/x-www-form-urlencoded` content type.
 //
 // Corresponds with POST /v1/auth/login (the `Login` operationId).
-func (c *Client) LoginWithFormdataBody(ctx context.Context, params *LoginParams, body LoginFormdataRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewLoginRequestWithFormdataBody(c.Server, params, body)
+func (c *Client) LoginWithFormdataBody(ctx context.Context, body LoginFormdataRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewLoginRequestWithFormdataBody(c.Server, body)
 	if err != nil {
 		return nil, err
 	}
@@ -5077,401 +4247,6 @@ func (c *Client) LoginWithFormdataBody(ctx context.Context, params *LoginParams,
 // Corresponds with POST /v1/auth/logout (the `Logout` operationId).
 func (c *Client) Logout(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewLogoutRequest(c.Server)
-	if err != nil {
-		return nil, err
-	}
-	req = req.WithContext(ctx)
-	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
-		return nil, err
-	}
-	return c.Client.Do(req)
-}
-
-// CompleteMFAChallengeWithBody Complete a sign-in with its second factor
-//
-// Exchanges the `mfa_token` of a password sign-in (`POST /v1/auth/login` answered
-// `mfa_required: true`) and exactly one of a current TOTP code or an unused recovery code for
-// the usual token pair. The token is single use and lives 5 minutes: used, expired or unknown
-// it is a 401 `invalid_mfa_token`. A wrong code is a 401 `invalid_code` (the token stays
-// usable until it expires), audited, and counts towards the account's lockout; a locked
-// account is a 429 `account_locked` with `Retry-After`. A recovery code works once.
-// Rate-limited with the `auth` policy.
-//
-// Takes any type of body and a specified content type.
-//
-// Corresponds with POST /v1/auth/mfa/challenge (the `CompleteMFAChallenge` operationId).
-func (c *Client) CompleteMFAChallengeWithBody(ctx context.Context, params *CompleteMFAChallengeParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewCompleteMFAChallengeRequestWithBody(c.Server, params, contentType, body)
-	if err != nil {
-		return nil, err
-	}
-	req = req.WithContext(ctx)
-	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
-		return nil, err
-	}
-	return c.Client.Do(req)
-}
-
-// CompleteMFAChallenge Complete a sign-in with its second factor
-//
-// Exchanges the `mfa_token` of a password sign-in (`POST /v1/auth/login` answered
-// `mfa_required: true`) and exactly one of a current TOTP code or an unused recovery code for
-// the usual token pair. The token is single use and lives 5 minutes: used, expired or unknown
-// it is a 401 `invalid_mfa_token`. A wrong code is a 401 `invalid_code` (the token stays
-// usable until it expires), audited, and counts towards the account's lockout; a locked
-// account is a 429 `account_locked` with `Retry-After`. A recovery code works once.
-// Rate-limited with the `auth` policy.
-//
-// Takes a body of the `application/json` content type.
-//
-// Corresponds with POST /v1/auth/mfa/challenge (the `CompleteMFAChallenge` operationId).
-func (c *Client) CompleteMFAChallenge(ctx context.Context, params *CompleteMFAChallengeParams, body CompleteMFAChallengeJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewCompleteMFAChallengeRequest(c.Server, params, body)
-	if err != nil {
-		return nil, err
-	}
-	req = req.WithContext(ctx)
-	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
-		return nil, err
-	}
-	return c.Client.Do(req)
-}
-
-// RegenerateRecoveryCodes Replace the recovery codes
-//
-// Returns 10 new recovery codes (shown once); every earlier code stops working. Needs
-// active TOTP (409 `mfa_not_enabled` otherwise) and a recent sign-in (`x-step-up`).
-// Audited (`auth.recovery_codes_regenerate`).
-//
-// Corresponds with POST /v1/auth/mfa/recovery-codes (the `RegenerateRecoveryCodes` operationId).
-func (c *Client) RegenerateRecoveryCodes(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewRegenerateRecoveryCodesRequest(c.Server)
-	if err != nil {
-		return nil, err
-	}
-	req = req.WithContext(ctx)
-	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
-		return nil, err
-	}
-	return c.Client.Do(req)
-}
-
-// DisableTOTP Turn TOTP (and the recovery codes) off
-//
-// Deletes the authenticator and every recovery code. A critical operation (`x-step-up`):
-// when the account has MFA the sign-in must be recent, so a client first proves a current
-// code with `POST /v1/auth/reauthenticate {totp_code}` (or a password, recovery code or
-// passkey). No TOTP enrolled (active or pending) is a 404. Audited (`auth.mfa_disable`).
-//
-// Corresponds with DELETE /v1/auth/mfa/totp (the `DisableTOTP` operationId).
-func (c *Client) DisableTOTP(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewDisableTOTPRequest(c.Server)
-	if err != nil {
-		return nil, err
-	}
-	req = req.WithContext(ctx)
-	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
-		return nil, err
-	}
-	return c.Client.Do(req)
-}
-
-// EnrollTOTP Start enrolling a TOTP authenticator
-//
-// Returns a new secret (base32) and its `otpauth://` URL (SHA1, 6 digits, 30 s) for the
-// authenticator app's QR code. The enrolment stays pending, and MFA off, until
-// `POST /v1/auth/mfa/totp/verify` confirms a code; enrolling again replaces a pending secret.
-// An account whose TOTP is already active answers 409 `mfa_already_enabled`. The secret is
-// stored sealed with `CCB_SECRET_KEY` and shown only here. Audited (`auth.mfa_enroll`).
-//
-// Corresponds with POST /v1/auth/mfa/totp (the `EnrollTOTP` operationId).
-func (c *Client) EnrollTOTP(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewEnrollTOTPRequest(c.Server)
-	if err != nil {
-		return nil, err
-	}
-	req = req.WithContext(ctx)
-	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
-		return nil, err
-	}
-	return c.Client.Do(req)
-}
-
-// VerifyTOTPWithBody Confirm the TOTP enrolment with a first code
-//
-// Activates the pending authenticator (MFA is on from now) and returns 10 recovery codes,
-// shown once. A code is accepted once only, and never one older than the last accepted
-// (±1 step of 30 s around the server clock). A wrong or replayed code is a 403
-// `invalid_code`, audited, and counts towards the account's lockout like a failed password.
-// No pending enrolment is a 404; an already active one a 409 `mfa_already_enabled`.
-//
-// Takes any type of body and a specified content type.
-//
-// Corresponds with POST /v1/auth/mfa/totp/verify (the `VerifyTOTP` operationId).
-func (c *Client) VerifyTOTPWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewVerifyTOTPRequestWithBody(c.Server, contentType, body)
-	if err != nil {
-		return nil, err
-	}
-	req = req.WithContext(ctx)
-	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
-		return nil, err
-	}
-	return c.Client.Do(req)
-}
-
-// VerifyTOTP Confirm the TOTP enrolment with a first code
-//
-// Activates the pending authenticator (MFA is on from now) and returns 10 recovery codes,
-// shown once. A code is accepted once only, and never one older than the last accepted
-// (±1 step of 30 s around the server clock). A wrong or replayed code is a 403
-// `invalid_code`, audited, and counts towards the account's lockout like a failed password.
-// No pending enrolment is a 404; an already active one a 409 `mfa_already_enabled`.
-//
-// Takes a body of the `application/json` content type.
-//
-// Corresponds with POST /v1/auth/mfa/totp/verify (the `VerifyTOTP` operationId).
-func (c *Client) VerifyTOTP(ctx context.Context, body VerifyTOTPJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewVerifyTOTPRequest(c.Server, body)
-	if err != nil {
-		return nil, err
-	}
-	req = req.WithContext(ctx)
-	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
-		return nil, err
-	}
-	return c.Client.Do(req)
-}
-
-// ListPasskeys The caller's passkeys
-//
-// The caller's registered passkeys (WebAuthn credentials), oldest first.
-//
-// Corresponds with GET /v1/auth/passkeys (the `ListPasskeys` operationId).
-func (c *Client) ListPasskeys(ctx context.Context, params *ListPasskeysParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewListPasskeysRequest(c.Server, params)
-	if err != nil {
-		return nil, err
-	}
-	req = req.WithContext(ctx)
-	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
-		return nil, err
-	}
-	return c.Client.Do(req)
-}
-
-// BeginPasskeyLoginWithBody Start signing in with a passkey
-//
-// Usernameless: returns the options for `navigator.credentials.get()` (no
-// `allowCredentials`, so the authenticator offers its discoverable passkeys for
-// `CCB_WEBAUTHN_RP_ID`) and the ceremony id (5 minutes, single use). Rate-limited with the
-// `auth` policy.
-//
-// Takes any type of body and a specified content type.
-//
-// Corresponds with POST /v1/auth/passkeys/login/begin (the `BeginPasskeyLogin` operationId).
-func (c *Client) BeginPasskeyLoginWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewBeginPasskeyLoginRequestWithBody(c.Server, contentType, body)
-	if err != nil {
-		return nil, err
-	}
-	req = req.WithContext(ctx)
-	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
-		return nil, err
-	}
-	return c.Client.Do(req)
-}
-
-// BeginPasskeyLogin Start signing in with a passkey
-//
-// Usernameless: returns the options for `navigator.credentials.get()` (no
-// `allowCredentials`, so the authenticator offers its discoverable passkeys for
-// `CCB_WEBAUTHN_RP_ID`) and the ceremony id (5 minutes, single use). Rate-limited with the
-// `auth` policy.
-//
-// Takes a body of the `application/json` content type.
-//
-// Corresponds with POST /v1/auth/passkeys/login/begin (the `BeginPasskeyLogin` operationId).
-func (c *Client) BeginPasskeyLogin(ctx context.Context, body BeginPasskeyLoginJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewBeginPasskeyLoginRequest(c.Server, body)
-	if err != nil {
-		return nil, err
-	}
-	req = req.WithContext(ctx)
-	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
-		return nil, err
-	}
-	return c.Client.Do(req)
-}
-
-// FinishPasskeyLoginWithBody Sign in with a passkey
-//
-// Verifies the assertion (`PublicKeyCredential.toJSON()`) against the ceremony (spent by this
-// call, whatever its outcome), the passkey's public key, the origin, relying party id and user
-// verification, and answers the usual token pair. Refused with 401 `passkey_rejected`
-// (audited as `auth.passkey_login` failures): an unknown, expired or already used ceremony (a
-// replayed assertion), a wrong origin, a bad signature, an unknown or deleted passkey, a sign
-// count that did not increase (a cloned authenticator; authenticators that keep no counter
-// report 0 every time and are accepted), or backup flags inconsistent with the registration.
-// Rate-limited with the `auth` policy.
-//
-// Takes any type of body and a specified content type.
-//
-// Corresponds with POST /v1/auth/passkeys/login/finish (the `FinishPasskeyLogin` operationId).
-func (c *Client) FinishPasskeyLoginWithBody(ctx context.Context, params *FinishPasskeyLoginParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewFinishPasskeyLoginRequestWithBody(c.Server, params, contentType, body)
-	if err != nil {
-		return nil, err
-	}
-	req = req.WithContext(ctx)
-	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
-		return nil, err
-	}
-	return c.Client.Do(req)
-}
-
-// FinishPasskeyLogin Sign in with a passkey
-//
-// Verifies the assertion (`PublicKeyCredential.toJSON()`) against the ceremony (spent by this
-// call, whatever its outcome), the passkey's public key, the origin, relying party id and user
-// verification, and answers the usual token pair. Refused with 401 `passkey_rejected`
-// (audited as `auth.passkey_login` failures): an unknown, expired or already used ceremony (a
-// replayed assertion), a wrong origin, a bad signature, an unknown or deleted passkey, a sign
-// count that did not increase (a cloned authenticator; authenticators that keep no counter
-// report 0 every time and are accepted), or backup flags inconsistent with the registration.
-// Rate-limited with the `auth` policy.
-//
-// Takes a body of the `application/json` content type.
-//
-// Corresponds with POST /v1/auth/passkeys/login/finish (the `FinishPasskeyLogin` operationId).
-func (c *Client) FinishPasskeyLogin(ctx context.Context, params *FinishPasskeyLoginParams, body FinishPasskeyLoginJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewFinishPasskeyLoginRequest(c.Server, params, body)
-	if err != nil {
-		return nil, err
-	}
-	req = req.WithContext(ctx)
-	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
-		return nil, err
-	}
-	return c.Client.Do(req)
-}
-
-// BeginPasskeyRegistration Start registering a passkey
-//
-// Returns the options for `navigator.credentials.create()` (`options.publicKey`, binary
-// members base64url-encoded: `PublicKeyCredential.parseCreationOptionsFromJSON`) and the id
-// of the ceremony, which the server keeps for 5 minutes and lets finish once. The credential
-// must be discoverable (`residentKey: required`, so that sign-in needs no username) and
-// user-verified; the caller's existing passkeys are excluded.
-//
-// Corresponds with POST /v1/auth/passkeys/register/begin (the `BeginPasskeyRegistration` operationId).
-func (c *Client) BeginPasskeyRegistration(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewBeginPasskeyRegistrationRequest(c.Server)
-	if err != nil {
-		return nil, err
-	}
-	req = req.WithContext(ctx)
-	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
-		return nil, err
-	}
-	return c.Client.Do(req)
-}
-
-// FinishPasskeyRegistrationWithBody Finish registering a passkey
-//
-// Verifies the authenticator's response (`PublicKeyCredential.toJSON()`) against the ceremony
-// begun by the same user, origin (`CCB_WEBAUTHN_ORIGINS`), relying party id
-// (`CCB_WEBAUTHN_RP_ID`), user verification and backup flags, and stores the passkey. A
-// ceremony that is unknown, expired, already used or begun by another user is a 400 pointing
-// at `/ceremony_id`; a response that fails verification is a 400 `passkey_rejected` pointing
-// at `/credential`. Both are audited (`auth.passkey_register`).
-//
-// Takes any type of body and a specified content type.
-//
-// Corresponds with POST /v1/auth/passkeys/register/finish (the `FinishPasskeyRegistration` operationId).
-func (c *Client) FinishPasskeyRegistrationWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewFinishPasskeyRegistrationRequestWithBody(c.Server, contentType, body)
-	if err != nil {
-		return nil, err
-	}
-	req = req.WithContext(ctx)
-	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
-		return nil, err
-	}
-	return c.Client.Do(req)
-}
-
-// FinishPasskeyRegistration Finish registering a passkey
-//
-// Verifies the authenticator's response (`PublicKeyCredential.toJSON()`) against the ceremony
-// begun by the same user, origin (`CCB_WEBAUTHN_ORIGINS`), relying party id
-// (`CCB_WEBAUTHN_RP_ID`), user verification and backup flags, and stores the passkey. A
-// ceremony that is unknown, expired, already used or begun by another user is a 400 pointing
-// at `/ceremony_id`; a response that fails verification is a 400 `passkey_rejected` pointing
-// at `/credential`. Both are audited (`auth.passkey_register`).
-//
-// Takes a body of the `application/json` content type.
-//
-// Corresponds with POST /v1/auth/passkeys/register/finish (the `FinishPasskeyRegistration` operationId).
-func (c *Client) FinishPasskeyRegistration(ctx context.Context, body FinishPasskeyRegistrationJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewFinishPasskeyRegistrationRequest(c.Server, body)
-	if err != nil {
-		return nil, err
-	}
-	req = req.WithContext(ctx)
-	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
-		return nil, err
-	}
-	return c.Client.Do(req)
-}
-
-// DeletePasskey Delete a passkey
-//
-// The passkey stops signing in at once (audited, `auth.passkey_delete`). Another user's
-// passkey id answers 404. Critical (`x-step-up`): an account with MFA must have
-// authenticated recently.
-//
-// Corresponds with DELETE /v1/auth/passkeys/{id} (the `DeletePasskey` operationId).
-func (c *Client) DeletePasskey(ctx context.Context, id ID, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewDeletePasskeyRequest(c.Server, id)
-	if err != nil {
-		return nil, err
-	}
-	req = req.WithContext(ctx)
-	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
-		return nil, err
-	}
-	return c.Client.Do(req)
-}
-
-// RenamePasskeyWithBody Rename a passkey
-//
-// Another user's passkey id answers 404.
-//
-// Takes any type of body and a specified content type.
-//
-// Corresponds with PATCH /v1/auth/passkeys/{id} (the `RenamePasskey` operationId).
-func (c *Client) RenamePasskeyWithBody(ctx context.Context, id ID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewRenamePasskeyRequestWithBody(c.Server, id, contentType, body)
-	if err != nil {
-		return nil, err
-	}
-	req = req.WithContext(ctx)
-	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
-		return nil, err
-	}
-	return c.Client.Do(req)
-}
-
-// RenamePasskey Rename a passkey
-//
-// Another user's passkey id answers 404.
-//
-// Takes a body of the `application/json` content type.
-//
-// Corresponds with PATCH /v1/auth/passkeys/{id} (the `RenamePasskey` operationId).
-func (c *Client) RenamePasskey(ctx context.Context, id ID, body RenamePasskeyJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewRenamePasskeyRequest(c.Server, id, body)
 	if err != nil {
 		return nil, err
 	}
@@ -5583,58 +4358,6 @@ func (c *Client) UpdateProfile(ctx context.Context, body UpdateProfileJSONReques
 	return c.Client.Do(req)
 }
 
-// ReauthenticateWithBody Prove a fresh authentication (step-up)
-//
-// Confirms the signed-in caller with exactly one of a password, a current TOTP code, an unused
-// recovery code or a passkey assertion (`ceremony_id` from the passkey ceremony and the
-// `credential` the authenticator produced), and returns a new token pair of the same session
-// whose `auth_time` is now: critical operations (`x-step-up`) accept it for
-// `CCB_STEP_UP_MAX_AGE` (default 10 minutes). The previous refresh token is spent (as by a
-// refresh). A wrong secret is a 403 `invalid_password` / `invalid_code`, audited, and counts
-// towards the account's lockout. API keys have no session to refresh (400 `not_a_session`).
-// Audited (`auth.reauthenticate`).
-//
-// Takes any type of body and a specified content type.
-//
-// Corresponds with POST /v1/auth/reauthenticate (the `Reauthenticate` operationId).
-func (c *Client) ReauthenticateWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewReauthenticateRequestWithBody(c.Server, contentType, body)
-	if err != nil {
-		return nil, err
-	}
-	req = req.WithContext(ctx)
-	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
-		return nil, err
-	}
-	return c.Client.Do(req)
-}
-
-// Reauthenticate Prove a fresh authentication (step-up)
-//
-// Confirms the signed-in caller with exactly one of a password, a current TOTP code, an unused
-// recovery code or a passkey assertion (`ceremony_id` from the passkey ceremony and the
-// `credential` the authenticator produced), and returns a new token pair of the same session
-// whose `auth_time` is now: critical operations (`x-step-up`) accept it for
-// `CCB_STEP_UP_MAX_AGE` (default 10 minutes). The previous refresh token is spent (as by a
-// refresh). A wrong secret is a 403 `invalid_password` / `invalid_code`, audited, and counts
-// towards the account's lockout. API keys have no session to refresh (400 `not_a_session`).
-// Audited (`auth.reauthenticate`).
-//
-// Takes a body of the `application/json` content type.
-//
-// Corresponds with POST /v1/auth/reauthenticate (the `Reauthenticate` operationId).
-func (c *Client) Reauthenticate(ctx context.Context, body ReauthenticateJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewReauthenticateRequest(c.Server, body)
-	if err != nil {
-		return nil, err
-	}
-	req = req.WithContext(ctx)
-	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
-		return nil, err
-	}
-	return c.Client.Do(req)
-}
-
 // RefreshTokensWithBody Exchange a refresh token for a new pair
 //
 // The presented token is spent. Presenting a spent token again revokes its whole family,
@@ -5644,8 +4367,8 @@ func (c *Client) Reauthenticate(ctx context.Context, body ReauthenticateJSONRequ
 // Takes any type of body and a specified content type.
 //
 // Corresponds with POST /v1/auth/refresh (the `RefreshTokens` operationId).
-func (c *Client) RefreshTokensWithBody(ctx context.Context, params *RefreshTokensParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewRefreshTokensRequestWithBody(c.Server, params, contentType, body)
+func (c *Client) RefreshTokensWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewRefreshTokensRequestWithBody(c.Server, contentType, body)
 	if err != nil {
 		return nil, err
 	}
@@ -5665,8 +4388,8 @@ func (c *Client) RefreshTokensWithBody(ctx context.Context, params *RefreshToken
 // Takes a body of the `application/json` content type.
 //
 // Corresponds with POST /v1/auth/refresh (the `RefreshTokens` operationId).
-func (c *Client) RefreshTokens(ctx context.Context, params *RefreshTokensParams, body RefreshTokensJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewRefreshTokensRequest(c.Server, params, body)
+func (c *Client) RefreshTokens(ctx context.Context, body RefreshTokensJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewRefreshTokensRequest(c.Server, body)
 	if err != nil {
 		return nil, err
 	}
@@ -5691,8 +4414,8 @@ func (c *Client) RefreshTokens(ctx context.Context, params *RefreshTokensParams,
 // Takes any type of body and a specified content type.
 //
 // Corresponds with POST /v1/auth/register (the `Register` operationId).
-func (c *Client) RegisterWithBody(ctx context.Context, params *RegisterParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewRegisterRequestWithBody(c.Server, params, contentType, body)
+func (c *Client) RegisterWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewRegisterRequestWithBody(c.Server, contentType, body)
 	if err != nil {
 		return nil, err
 	}
@@ -5717,8 +4440,8 @@ func (c *Client) RegisterWithBody(ctx context.Context, params *RegisterParams, c
 // Takes a body of the `application/json` content type.
 //
 // Corresponds with POST /v1/auth/register (the `Register` operationId).
-func (c *Client) Register(ctx context.Context, params *RegisterParams, body RegisterJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewRegisterRequest(c.Server, params, body)
+func (c *Client) Register(ctx context.Context, body RegisterJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewRegisterRequest(c.Server, body)
 	if err != nil {
 		return nil, err
 	}
@@ -5785,11 +4508,20 @@ func (c *Client) Register(ctx context.Context, params *RegisterParams, body Regi
 // one more is refused with 429 `too_many_generations` and `Retry-After`. A slot is freed when
 // the generation ends (completed, failed, cancelled or the client went away).
 //
+// Resumable streams: every event of a stream carries an SSE `id:` (1, 2, … in order) and
+// is recorded for a while (`CCB_RESUME_RETENTION` after the end), so a client that lost
+// its connection calls `GET /v1/chat/completions/{generation_id}/stream` with
+// `Last-Event-ID` on any instance and gets the rest byte for byte. The generation id comes
+// in the `X-Generation-ID` header and the first chunk's `generation_id`. By default a
+// disconnect still cancels the generation; with `ccb_resumable: true` (or
+// `X-CCB-Resumable: true`) it runs to its end and is stored in its session as if the
+// client had stayed. `DELETE /v1/chat/completions/{session_id}` cancels either kind.
+//
 // Takes any type of body and a specified content type.
 //
 // Corresponds with POST /v1/chat/completions (the `CreateChatCompletion` operationId).
-func (c *Client) CreateChatCompletionWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewCreateChatCompletionRequestWithBody(c.Server, contentType, body)
+func (c *Client) CreateChatCompletionWithBody(ctx context.Context, params *CreateChatCompletionParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateChatCompletionRequestWithBody(c.Server, params, contentType, body)
 	if err != nil {
 		return nil, err
 	}
@@ -5856,11 +4588,20 @@ func (c *Client) CreateChatCompletionWithBody(ctx context.Context, contentType s
 // one more is refused with 429 `too_many_generations` and `Retry-After`. A slot is freed when
 // the generation ends (completed, failed, cancelled or the client went away).
 //
+// Resumable streams: every event of a stream carries an SSE `id:` (1, 2, … in order) and
+// is recorded for a while (`CCB_RESUME_RETENTION` after the end), so a client that lost
+// its connection calls `GET /v1/chat/completions/{generation_id}/stream` with
+// `Last-Event-ID` on any instance and gets the rest byte for byte. The generation id comes
+// in the `X-Generation-ID` header and the first chunk's `generation_id`. By default a
+// disconnect still cancels the generation; with `ccb_resumable: true` (or
+// `X-CCB-Resumable: true`) it runs to its end and is stored in its session as if the
+// client had stayed. `DELETE /v1/chat/completions/{session_id}` cancels either kind.
+//
 // Takes a body of the `application/json` content type.
 //
 // Corresponds with POST /v1/chat/completions (the `CreateChatCompletion` operationId).
-func (c *Client) CreateChatCompletion(ctx context.Context, body CreateChatCompletionJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewCreateChatCompletionRequest(c.Server, body)
+func (c *Client) CreateChatCompletion(ctx context.Context, params *CreateChatCompletionParams, body CreateChatCompletionJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateChatCompletionRequest(c.Server, params, body)
 	if err != nil {
 		return nil, err
 	}
@@ -5899,6 +4640,31 @@ func (c *Client) DebugChatCompletionWithBody(ctx context.Context, contentType st
 // Corresponds with POST /v1/chat/completions/debug (the `DebugChatCompletion` operationId).
 func (c *Client) DebugChatCompletion(ctx context.Context, body DebugChatCompletionJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewDebugChatCompletionRequest(c.Server, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetChatStream Resume a streamed generation
+//
+// Replays a streamed generation's events after `Last-Event-ID` (or `after`; the header
+// wins, since a browser's EventSource sends it on reconnect) exactly as they were first
+// sent — the same bytes, `id:` lines included — then the rest as it is produced, until
+// `data: [DONE]`. Works on any instance, while the generation runs and for
+// `CCB_RESUME_RETENTION` after its end. Without either parameter the whole stream is
+// replayed. Another user's generation, an unknown one or one no longer kept is 404; a
+// point before what a very long generation still keeps (`CCB_RESUME_MAX_CHUNKS` events)
+// is 410 `resume_point_expired`. When the generation's instance dies before its end, the
+// stream ends with an error event (`code: generation_lost`) instead of `[DONE]`.
+//
+// Corresponds with GET /v1/chat/completions/{generation_id}/stream (the `GetChatStream` operationId).
+func (c *Client) GetChatStream(ctx context.Context, generationId openapi_types.UUID, params *GetChatStreamParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetChatStreamRequest(c.Server, generationId, params)
 	if err != nil {
 		return nil, err
 	}
@@ -6995,60 +5761,6 @@ func NewGetRootRequest(server string) (*http.Request, error) {
 	return req, nil
 }
 
-// NewGetAppleAppSiteAssociationRequest constructs an http.Request for the GetAppleAppSiteAssociation method
-func NewGetAppleAppSiteAssociationRequest(server string) (*http.Request, error) {
-	var err error
-
-	serverURL, err := url.Parse(server)
-	if err != nil {
-		return nil, err
-	}
-
-	operationPath := fmt.Sprintf("/.well-known/apple-app-site-association")
-	if operationPath[0] == '/' {
-		operationPath = "." + operationPath
-	}
-
-	queryURL, err := serverURL.Parse(operationPath)
-	if err != nil {
-		return nil, err
-	}
-
-	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
-	if err != nil {
-		return nil, err
-	}
-
-	return req, nil
-}
-
-// NewGetAssetLinksRequest constructs an http.Request for the GetAssetLinks method
-func NewGetAssetLinksRequest(server string) (*http.Request, error) {
-	var err error
-
-	serverURL, err := url.Parse(server)
-	if err != nil {
-		return nil, err
-	}
-
-	operationPath := fmt.Sprintf("/.well-known/assetlinks.json")
-	if operationPath[0] == '/' {
-		operationPath = "." + operationPath
-	}
-
-	queryURL, err := serverURL.Parse(operationPath)
-	if err != nil {
-		return nil, err
-	}
-
-	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
-	if err != nil {
-		return nil, err
-	}
-
-	return req, nil
-}
-
 // NewGetJWKSRequest constructs an http.Request for the GetJWKS method
 func NewGetJWKSRequest(server string) (*http.Request, error) {
 	var err error
@@ -7996,29 +6708,29 @@ func NewChangePasswordRequestWithBody(server string, contentType string, body io
 }
 
 // NewLoginRequest calls the generic Login builder with application/json body
-func NewLoginRequest(server string, params *LoginParams, body LoginJSONRequestBody) (*http.Request, error) {
+func NewLoginRequest(server string, body LoginJSONRequestBody) (*http.Request, error) {
 	var bodyReader io.Reader
 	buf, err := json.Marshal(body)
 	if err != nil {
 		return nil, err
 	}
 	bodyReader = bytes.NewReader(buf)
-	return NewLoginRequestWithBody(server, params, "application/json", bodyReader)
+	return NewLoginRequestWithBody(server, "application/json", bodyReader)
 }
 
 // NewLoginRequestWithFormdataBody calls the generic Login builder with application/x-www-form-urlencoded body
-func NewLoginRequestWithFormdataBody(server string, params *LoginParams, body LoginFormdataRequestBody) (*http.Request, error) {
+func NewLoginRequestWithFormdataBody(server string, body LoginFormdataRequestBody) (*http.Request, error) {
 	var bodyReader io.Reader
 	bodyStr, err := runtime.MarshalForm(body, nil)
 	if err != nil {
 		return nil, err
 	}
 	bodyReader = strings.NewReader(bodyStr.Encode())
-	return NewLoginRequestWithBody(server, params, "application/x-www-form-urlencoded", bodyReader)
+	return NewLoginRequestWithBody(server, "application/x-www-form-urlencoded", bodyReader)
 }
 
 // NewLoginRequestWithBody constructs an http.Request for the Login method, with any body, and a specified content type
-func NewLoginRequestWithBody(server string, params *LoginParams, contentType string, body io.Reader) (*http.Request, error) {
+func NewLoginRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
 	var err error
 
 	serverURL, err := url.Parse(server)
@@ -8042,21 +6754,6 @@ func NewLoginRequestWithBody(server string, params *LoginParams, contentType str
 	}
 
 	req.Header.Add("Content-Type", contentType)
-
-	if params != nil {
-
-		if params.DPoP != nil {
-			var headerParam0 string
-
-			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "DPoP", *params.DPoP, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
-			if err != nil {
-				return nil, err
-			}
-
-			req.Header.Set("DPoP", headerParam0)
-		}
-
-	}
 
 	return req, nil
 }
@@ -8084,491 +6781,6 @@ func NewLogoutRequest(server string) (*http.Request, error) {
 	if err != nil {
 		return nil, err
 	}
-
-	return req, nil
-}
-
-// NewCompleteMFAChallengeRequest calls the generic CompleteMFAChallenge builder with application/json body
-func NewCompleteMFAChallengeRequest(server string, params *CompleteMFAChallengeParams, body CompleteMFAChallengeJSONRequestBody) (*http.Request, error) {
-	var bodyReader io.Reader
-	buf, err := json.Marshal(body)
-	if err != nil {
-		return nil, err
-	}
-	bodyReader = bytes.NewReader(buf)
-	return NewCompleteMFAChallengeRequestWithBody(server, params, "application/json", bodyReader)
-}
-
-// NewCompleteMFAChallengeRequestWithBody constructs an http.Request for the CompleteMFAChallenge method, with any body, and a specified content type
-func NewCompleteMFAChallengeRequestWithBody(server string, params *CompleteMFAChallengeParams, contentType string, body io.Reader) (*http.Request, error) {
-	var err error
-
-	serverURL, err := url.Parse(server)
-	if err != nil {
-		return nil, err
-	}
-
-	operationPath := fmt.Sprintf("/v1/auth/mfa/challenge")
-	if operationPath[0] == '/' {
-		operationPath = "." + operationPath
-	}
-
-	queryURL, err := serverURL.Parse(operationPath)
-	if err != nil {
-		return nil, err
-	}
-
-	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
-	if err != nil {
-		return nil, err
-	}
-
-	req.Header.Add("Content-Type", contentType)
-
-	if params != nil {
-
-		if params.DPoP != nil {
-			var headerParam0 string
-
-			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "DPoP", *params.DPoP, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
-			if err != nil {
-				return nil, err
-			}
-
-			req.Header.Set("DPoP", headerParam0)
-		}
-
-	}
-
-	return req, nil
-}
-
-// NewRegenerateRecoveryCodesRequest constructs an http.Request for the RegenerateRecoveryCodes method
-func NewRegenerateRecoveryCodesRequest(server string) (*http.Request, error) {
-	var err error
-
-	serverURL, err := url.Parse(server)
-	if err != nil {
-		return nil, err
-	}
-
-	operationPath := fmt.Sprintf("/v1/auth/mfa/recovery-codes")
-	if operationPath[0] == '/' {
-		operationPath = "." + operationPath
-	}
-
-	queryURL, err := serverURL.Parse(operationPath)
-	if err != nil {
-		return nil, err
-	}
-
-	req, err := http.NewRequest(http.MethodPost, queryURL.String(), nil)
-	if err != nil {
-		return nil, err
-	}
-
-	return req, nil
-}
-
-// NewDisableTOTPRequest constructs an http.Request for the DisableTOTP method
-func NewDisableTOTPRequest(server string) (*http.Request, error) {
-	var err error
-
-	serverURL, err := url.Parse(server)
-	if err != nil {
-		return nil, err
-	}
-
-	operationPath := fmt.Sprintf("/v1/auth/mfa/totp")
-	if operationPath[0] == '/' {
-		operationPath = "." + operationPath
-	}
-
-	queryURL, err := serverURL.Parse(operationPath)
-	if err != nil {
-		return nil, err
-	}
-
-	req, err := http.NewRequest(http.MethodDelete, queryURL.String(), nil)
-	if err != nil {
-		return nil, err
-	}
-
-	return req, nil
-}
-
-// NewEnrollTOTPRequest constructs an http.Request for the EnrollTOTP method
-func NewEnrollTOTPRequest(server string) (*http.Request, error) {
-	var err error
-
-	serverURL, err := url.Parse(server)
-	if err != nil {
-		return nil, err
-	}
-
-	operationPath := fmt.Sprintf("/v1/auth/mfa/totp")
-	if operationPath[0] == '/' {
-		operationPath = "." + operationPath
-	}
-
-	queryURL, err := serverURL.Parse(operationPath)
-	if err != nil {
-		return nil, err
-	}
-
-	req, err := http.NewRequest(http.MethodPost, queryURL.String(), nil)
-	if err != nil {
-		return nil, err
-	}
-
-	return req, nil
-}
-
-// NewVerifyTOTPRequest calls the generic VerifyTOTP builder with application/json body
-func NewVerifyTOTPRequest(server string, body VerifyTOTPJSONRequestBody) (*http.Request, error) {
-	var bodyReader io.Reader
-	buf, err := json.Marshal(body)
-	if err != nil {
-		return nil, err
-	}
-	bodyReader = bytes.NewReader(buf)
-	return NewVerifyTOTPRequestWithBody(server, "application/json", bodyReader)
-}
-
-// NewVerifyTOTPRequestWithBody constructs an http.Request for the VerifyTOTP method, with any body, and a specified content type
-func NewVerifyTOTPRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
-	var err error
-
-	serverURL, err := url.Parse(server)
-	if err != nil {
-		return nil, err
-	}
-
-	operationPath := fmt.Sprintf("/v1/auth/mfa/totp/verify")
-	if operationPath[0] == '/' {
-		operationPath = "." + operationPath
-	}
-
-	queryURL, err := serverURL.Parse(operationPath)
-	if err != nil {
-		return nil, err
-	}
-
-	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
-	if err != nil {
-		return nil, err
-	}
-
-	req.Header.Add("Content-Type", contentType)
-
-	return req, nil
-}
-
-// NewListPasskeysRequest constructs an http.Request for the ListPasskeys method
-func NewListPasskeysRequest(server string, params *ListPasskeysParams) (*http.Request, error) {
-	var err error
-
-	serverURL, err := url.Parse(server)
-	if err != nil {
-		return nil, err
-	}
-
-	operationPath := fmt.Sprintf("/v1/auth/passkeys")
-	if operationPath[0] == '/' {
-		operationPath = "." + operationPath
-	}
-
-	queryURL, err := serverURL.Parse(operationPath)
-	if err != nil {
-		return nil, err
-	}
-
-	if params != nil {
-		// queryValues collects non-styled parameters (passthrough, JSON)
-		// that are safe to round-trip through url.Values.Encode().
-		queryValues := queryURL.Query()
-		// rawQueryFragments collects pre-encoded query fragments from
-		// styled parameters, preserving literal commas as delimiters
-		// per the OpenAPI spec (e.g. "color=blue,black,brown").
-		var rawQueryFragments []string
-
-		if params.Limit != nil {
-
-			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
-				return nil, err
-			} else {
-				for _, qp := range strings.Split(queryFrag, "&") {
-					rawQueryFragments = append(rawQueryFragments, qp)
-				}
-			}
-
-		}
-
-		if params.Cursor != nil {
-
-			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "cursor", *params.Cursor, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
-				return nil, err
-			} else {
-				for _, qp := range strings.Split(queryFrag, "&") {
-					rawQueryFragments = append(rawQueryFragments, qp)
-				}
-			}
-
-		}
-
-		if encoded := queryValues.Encode(); encoded != "" {
-			rawQueryFragments = append(rawQueryFragments, encoded)
-		}
-		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
-	}
-
-	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
-	if err != nil {
-		return nil, err
-	}
-
-	return req, nil
-}
-
-// NewBeginPasskeyLoginRequest calls the generic BeginPasskeyLogin builder with application/json body
-func NewBeginPasskeyLoginRequest(server string, body BeginPasskeyLoginJSONRequestBody) (*http.Request, error) {
-	var bodyReader io.Reader
-	buf, err := json.Marshal(body)
-	if err != nil {
-		return nil, err
-	}
-	bodyReader = bytes.NewReader(buf)
-	return NewBeginPasskeyLoginRequestWithBody(server, "application/json", bodyReader)
-}
-
-// NewBeginPasskeyLoginRequestWithBody constructs an http.Request for the BeginPasskeyLogin method, with any body, and a specified content type
-func NewBeginPasskeyLoginRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
-	var err error
-
-	serverURL, err := url.Parse(server)
-	if err != nil {
-		return nil, err
-	}
-
-	operationPath := fmt.Sprintf("/v1/auth/passkeys/login/begin")
-	if operationPath[0] == '/' {
-		operationPath = "." + operationPath
-	}
-
-	queryURL, err := serverURL.Parse(operationPath)
-	if err != nil {
-		return nil, err
-	}
-
-	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
-	if err != nil {
-		return nil, err
-	}
-
-	req.Header.Add("Content-Type", contentType)
-
-	return req, nil
-}
-
-// NewFinishPasskeyLoginRequest calls the generic FinishPasskeyLogin builder with application/json body
-func NewFinishPasskeyLoginRequest(server string, params *FinishPasskeyLoginParams, body FinishPasskeyLoginJSONRequestBody) (*http.Request, error) {
-	var bodyReader io.Reader
-	buf, err := json.Marshal(body)
-	if err != nil {
-		return nil, err
-	}
-	bodyReader = bytes.NewReader(buf)
-	return NewFinishPasskeyLoginRequestWithBody(server, params, "application/json", bodyReader)
-}
-
-// NewFinishPasskeyLoginRequestWithBody constructs an http.Request for the FinishPasskeyLogin method, with any body, and a specified content type
-func NewFinishPasskeyLoginRequestWithBody(server string, params *FinishPasskeyLoginParams, contentType string, body io.Reader) (*http.Request, error) {
-	var err error
-
-	serverURL, err := url.Parse(server)
-	if err != nil {
-		return nil, err
-	}
-
-	operationPath := fmt.Sprintf("/v1/auth/passkeys/login/finish")
-	if operationPath[0] == '/' {
-		operationPath = "." + operationPath
-	}
-
-	queryURL, err := serverURL.Parse(operationPath)
-	if err != nil {
-		return nil, err
-	}
-
-	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
-	if err != nil {
-		return nil, err
-	}
-
-	req.Header.Add("Content-Type", contentType)
-
-	if params != nil {
-
-		if params.DPoP != nil {
-			var headerParam0 string
-
-			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "DPoP", *params.DPoP, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
-			if err != nil {
-				return nil, err
-			}
-
-			req.Header.Set("DPoP", headerParam0)
-		}
-
-	}
-
-	return req, nil
-}
-
-// NewBeginPasskeyRegistrationRequest constructs an http.Request for the BeginPasskeyRegistration method
-func NewBeginPasskeyRegistrationRequest(server string) (*http.Request, error) {
-	var err error
-
-	serverURL, err := url.Parse(server)
-	if err != nil {
-		return nil, err
-	}
-
-	operationPath := fmt.Sprintf("/v1/auth/passkeys/register/begin")
-	if operationPath[0] == '/' {
-		operationPath = "." + operationPath
-	}
-
-	queryURL, err := serverURL.Parse(operationPath)
-	if err != nil {
-		return nil, err
-	}
-
-	req, err := http.NewRequest(http.MethodPost, queryURL.String(), nil)
-	if err != nil {
-		return nil, err
-	}
-
-	return req, nil
-}
-
-// NewFinishPasskeyRegistrationRequest calls the generic FinishPasskeyRegistration builder with application/json body
-func NewFinishPasskeyRegistrationRequest(server string, body FinishPasskeyRegistrationJSONRequestBody) (*http.Request, error) {
-	var bodyReader io.Reader
-	buf, err := json.Marshal(body)
-	if err != nil {
-		return nil, err
-	}
-	bodyReader = bytes.NewReader(buf)
-	return NewFinishPasskeyRegistrationRequestWithBody(server, "application/json", bodyReader)
-}
-
-// NewFinishPasskeyRegistrationRequestWithBody constructs an http.Request for the FinishPasskeyRegistration method, with any body, and a specified content type
-func NewFinishPasskeyRegistrationRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
-	var err error
-
-	serverURL, err := url.Parse(server)
-	if err != nil {
-		return nil, err
-	}
-
-	operationPath := fmt.Sprintf("/v1/auth/passkeys/register/finish")
-	if operationPath[0] == '/' {
-		operationPath = "." + operationPath
-	}
-
-	queryURL, err := serverURL.Parse(operationPath)
-	if err != nil {
-		return nil, err
-	}
-
-	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
-	if err != nil {
-		return nil, err
-	}
-
-	req.Header.Add("Content-Type", contentType)
-
-	return req, nil
-}
-
-// NewDeletePasskeyRequest constructs an http.Request for the DeletePasskey method
-func NewDeletePasskeyRequest(server string, id ID) (*http.Request, error) {
-	var err error
-
-	var pathParam0 string
-
-	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
-	if err != nil {
-		return nil, err
-	}
-
-	serverURL, err := url.Parse(server)
-	if err != nil {
-		return nil, err
-	}
-
-	operationPath := fmt.Sprintf("/v1/auth/passkeys/%s", pathParam0)
-	if operationPath[0] == '/' {
-		operationPath = "." + operationPath
-	}
-
-	queryURL, err := serverURL.Parse(operationPath)
-	if err != nil {
-		return nil, err
-	}
-
-	req, err := http.NewRequest(http.MethodDelete, queryURL.String(), nil)
-	if err != nil {
-		return nil, err
-	}
-
-	return req, nil
-}
-
-// NewRenamePasskeyRequest calls the generic RenamePasskey builder with application/json body
-func NewRenamePasskeyRequest(server string, id ID, body RenamePasskeyJSONRequestBody) (*http.Request, error) {
-	var bodyReader io.Reader
-	buf, err := json.Marshal(body)
-	if err != nil {
-		return nil, err
-	}
-	bodyReader = bytes.NewReader(buf)
-	return NewRenamePasskeyRequestWithBody(server, id, "application/json", bodyReader)
-}
-
-// NewRenamePasskeyRequestWithBody constructs an http.Request for the RenamePasskey method, with any body, and a specified content type
-func NewRenamePasskeyRequestWithBody(server string, id ID, contentType string, body io.Reader) (*http.Request, error) {
-	var err error
-
-	var pathParam0 string
-
-	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
-	if err != nil {
-		return nil, err
-	}
-
-	serverURL, err := url.Parse(server)
-	if err != nil {
-		return nil, err
-	}
-
-	operationPath := fmt.Sprintf("/v1/auth/passkeys/%s", pathParam0)
-	if operationPath[0] == '/' {
-		operationPath = "." + operationPath
-	}
-
-	queryURL, err := serverURL.Parse(operationPath)
-	if err != nil {
-		return nil, err
-	}
-
-	req, err := http.NewRequest(http.MethodPatch, queryURL.String(), body)
-	if err != nil {
-		return nil, err
-	}
-
-	req.Header.Add("Content-Type", contentType)
 
 	return req, nil
 }
@@ -8680,59 +6892,19 @@ func NewUpdateProfileRequestWithBody(server string, contentType string, body io.
 	return req, nil
 }
 
-// NewReauthenticateRequest calls the generic Reauthenticate builder with application/json body
-func NewReauthenticateRequest(server string, body ReauthenticateJSONRequestBody) (*http.Request, error) {
-	var bodyReader io.Reader
-	buf, err := json.Marshal(body)
-	if err != nil {
-		return nil, err
-	}
-	bodyReader = bytes.NewReader(buf)
-	return NewReauthenticateRequestWithBody(server, "application/json", bodyReader)
-}
-
-// NewReauthenticateRequestWithBody constructs an http.Request for the Reauthenticate method, with any body, and a specified content type
-func NewReauthenticateRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
-	var err error
-
-	serverURL, err := url.Parse(server)
-	if err != nil {
-		return nil, err
-	}
-
-	operationPath := fmt.Sprintf("/v1/auth/reauthenticate")
-	if operationPath[0] == '/' {
-		operationPath = "." + operationPath
-	}
-
-	queryURL, err := serverURL.Parse(operationPath)
-	if err != nil {
-		return nil, err
-	}
-
-	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
-	if err != nil {
-		return nil, err
-	}
-
-	req.Header.Add("Content-Type", contentType)
-
-	return req, nil
-}
-
 // NewRefreshTokensRequest calls the generic RefreshTokens builder with application/json body
-func NewRefreshTokensRequest(server string, params *RefreshTokensParams, body RefreshTokensJSONRequestBody) (*http.Request, error) {
+func NewRefreshTokensRequest(server string, body RefreshTokensJSONRequestBody) (*http.Request, error) {
 	var bodyReader io.Reader
 	buf, err := json.Marshal(body)
 	if err != nil {
 		return nil, err
 	}
 	bodyReader = bytes.NewReader(buf)
-	return NewRefreshTokensRequestWithBody(server, params, "application/json", bodyReader)
+	return NewRefreshTokensRequestWithBody(server, "application/json", bodyReader)
 }
 
 // NewRefreshTokensRequestWithBody constructs an http.Request for the RefreshTokens method, with any body, and a specified content type
-func NewRefreshTokensRequestWithBody(server string, params *RefreshTokensParams, contentType string, body io.Reader) (*http.Request, error) {
+func NewRefreshTokensRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
 	var err error
 
 	serverURL, err := url.Parse(server)
@@ -8757,37 +6929,22 @@ func NewRefreshTokensRequestWithBody(server string, params *RefreshTokensParams,
 
 	req.Header.Add("Content-Type", contentType)
 
-	if params != nil {
-
-		if params.DPoP != nil {
-			var headerParam0 string
-
-			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "DPoP", *params.DPoP, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
-			if err != nil {
-				return nil, err
-			}
-
-			req.Header.Set("DPoP", headerParam0)
-		}
-
-	}
-
 	return req, nil
 }
 
 // NewRegisterRequest calls the generic Register builder with application/json body
-func NewRegisterRequest(server string, params *RegisterParams, body RegisterJSONRequestBody) (*http.Request, error) {
+func NewRegisterRequest(server string, body RegisterJSONRequestBody) (*http.Request, error) {
 	var bodyReader io.Reader
 	buf, err := json.Marshal(body)
 	if err != nil {
 		return nil, err
 	}
 	bodyReader = bytes.NewReader(buf)
-	return NewRegisterRequestWithBody(server, params, "application/json", bodyReader)
+	return NewRegisterRequestWithBody(server, "application/json", bodyReader)
 }
 
 // NewRegisterRequestWithBody constructs an http.Request for the Register method, with any body, and a specified content type
-func NewRegisterRequestWithBody(server string, params *RegisterParams, contentType string, body io.Reader) (*http.Request, error) {
+func NewRegisterRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
 	var err error
 
 	serverURL, err := url.Parse(server)
@@ -8812,37 +6969,22 @@ func NewRegisterRequestWithBody(server string, params *RegisterParams, contentTy
 
 	req.Header.Add("Content-Type", contentType)
 
-	if params != nil {
-
-		if params.DPoP != nil {
-			var headerParam0 string
-
-			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "DPoP", *params.DPoP, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
-			if err != nil {
-				return nil, err
-			}
-
-			req.Header.Set("DPoP", headerParam0)
-		}
-
-	}
-
 	return req, nil
 }
 
 // NewCreateChatCompletionRequest calls the generic CreateChatCompletion builder with application/json body
-func NewCreateChatCompletionRequest(server string, body CreateChatCompletionJSONRequestBody) (*http.Request, error) {
+func NewCreateChatCompletionRequest(server string, params *CreateChatCompletionParams, body CreateChatCompletionJSONRequestBody) (*http.Request, error) {
 	var bodyReader io.Reader
 	buf, err := json.Marshal(body)
 	if err != nil {
 		return nil, err
 	}
 	bodyReader = bytes.NewReader(buf)
-	return NewCreateChatCompletionRequestWithBody(server, "application/json", bodyReader)
+	return NewCreateChatCompletionRequestWithBody(server, params, "application/json", bodyReader)
 }
 
 // NewCreateChatCompletionRequestWithBody constructs an http.Request for the CreateChatCompletion method, with any body, and a specified content type
-func NewCreateChatCompletionRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
+func NewCreateChatCompletionRequestWithBody(server string, params *CreateChatCompletionParams, contentType string, body io.Reader) (*http.Request, error) {
 	var err error
 
 	serverURL, err := url.Parse(server)
@@ -8866,6 +7008,21 @@ func NewCreateChatCompletionRequestWithBody(server string, contentType string, b
 	}
 
 	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.XCCBResumable != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "X-CCB-Resumable", *params.XCCBResumable, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "boolean", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("X-CCB-Resumable", headerParam0)
+		}
+
+	}
 
 	return req, nil
 }
@@ -8906,6 +7063,82 @@ func NewDebugChatCompletionRequestWithBody(server string, contentType string, bo
 	}
 
 	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewGetChatStreamRequest constructs an http.Request for the GetChatStream method
+func NewGetChatStreamRequest(server string, generationId openapi_types.UUID, params *GetChatStreamParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "generation_id", generationId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/chat/completions/%s/stream", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.After != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "after", *params.After, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+
+		if params.LastEventID != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Last-Event-ID", *params.LastEventID, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Last-Event-ID", headerParam0)
+		}
+
+	}
 
 	return req, nil
 }
@@ -11378,28 +9611,6 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with GET / (the `GetRoot` operationId).
 	GetRootWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetRootResponse, error)
 
-	// GetAppleAppSiteAssociationWithResponse Associates the iOS apps with this domain
-	//
-	// Lets the apps of `CCB_APPLE_APP_IDS` use this domain's passkeys (`webcredentials`) and
-	// open its links (`applinks`). Served as `application/json` at this exact path, never
-	// redirected, as Apple's CDN requires. 404 when no app is configured.
-	//
-	// Returns a wrapper object for the known response body format(s).
-	//
-	// Corresponds with GET /.well-known/apple-app-site-association (the `GetAppleAppSiteAssociation` operationId).
-	GetAppleAppSiteAssociationWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetAppleAppSiteAssociationResponse, error)
-
-	// GetAssetLinksWithResponse Associates the Android apps with this domain
-	//
-	// Digital Asset Links statements for the apps of `CCB_ANDROID_APPS` (package and signing
-	// certificate SHA-256 fingerprints): they may use this domain's passkeys and open its links.
-	// An empty list when no app is configured.
-	//
-	// Returns a wrapper object for the known response body format(s).
-	//
-	// Corresponds with GET /.well-known/assetlinks.json (the `GetAssetLinks` operationId).
-	GetAssetLinksWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetAssetLinksResponse, error)
-
 	// GetJWKSWithResponse Public keys that verify access tokens
 	//
 	// Includes retired keys until every token they signed has expired.
@@ -11630,40 +9841,31 @@ type ClientWithResponsesInterface interface {
 	//
 	// Accepts JSON, or the OAuth2 password grant as a form (Swagger UI's Authorize button).
 	// Five consecutive failures for an identifier lock it for 15 minutes (429 with Retry-After).
-	// When the account has MFA (an active TOTP authenticator or a passkey), the right password
-	// answers `mfa_required: true` with an `mfa_token` and no tokens; complete the sign-in at
-	// `POST /v1/auth/mfa/challenge` (TOTP or recovery code) or with a passkey.
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /v1/auth/login (the `Login` operationId).
-	LoginWithBodyWithResponse(ctx context.Context, params *LoginParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*LoginResponse, error)
+	LoginWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*LoginResponse, error)
 
 	// LoginWithResponse Sign in with email or username and password
 	//
 	// Accepts JSON, or the OAuth2 password grant as a form (Swagger UI's Authorize button).
 	// Five consecutive failures for an identifier lock it for 15 minutes (429 with Retry-After).
-	// When the account has MFA (an active TOTP authenticator or a passkey), the right password
-	// answers `mfa_required: true` with an `mfa_token` and no tokens; complete the sign-in at
-	// `POST /v1/auth/mfa/challenge` (TOTP or recovery code) or with a passkey.
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /v1/auth/login (the `Login` operationId).
-	LoginWithResponse(ctx context.Context, params *LoginParams, body LoginJSONRequestBody, reqEditors ...RequestEditorFn) (*LoginResponse, error)
+	LoginWithResponse(ctx context.Context, body LoginJSONRequestBody, reqEditors ...RequestEditorFn) (*LoginResponse, error)
 
 	// LoginWithFormdataBodyWithResponse Sign in with email or username and password
 	//
 	// Accepts JSON, or the OAuth2 password grant as a form (Swagger UI's Authorize button).
 	// Five consecutive failures for an identifier lock it for 15 minutes (429 with Retry-After).
-	// When the account has MFA (an active TOTP authenticator or a passkey), the right password
-	// answers `mfa_required: true` with an `mfa_token` and no tokens; complete the sign-in at
-	// `POST /v1/auth/mfa/challenge` (TOTP or recovery code) or with a passkey.
 	//
 	// Takes a body of the `application/x-www-form-urlencoded` content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /v1/auth/login (the `Login` operationId).
-	LoginWithFormdataBodyWithResponse(ctx context.Context, params *LoginParams, body LoginFormdataRequestBody, reqEditors ...RequestEditorFn) (*LoginResponse, error)
+	LoginWithFormdataBodyWithResponse(ctx context.Context, body LoginFormdataRequestBody, reqEditors ...RequestEditorFn) (*LoginResponse, error)
 
 	// LogoutWithResponse Sign out
 	//
@@ -11673,233 +9875,6 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with POST /v1/auth/logout (the `Logout` operationId).
 	LogoutWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*LogoutResponse, error)
-
-	// CompleteMFAChallengeWithBodyWithResponse Complete a sign-in with its second factor
-	//
-	// Exchanges the `mfa_token` of a password sign-in (`POST /v1/auth/login` answered
-	// `mfa_required: true`) and exactly one of a current TOTP code or an unused recovery code for
-	// the usual token pair. The token is single use and lives 5 minutes: used, expired or unknown
-	// it is a 401 `invalid_mfa_token`. A wrong code is a 401 `invalid_code` (the token stays
-	// usable until it expires), audited, and counts towards the account's lockout; a locked
-	// account is a 429 `account_locked` with `Retry-After`. A recovery code works once.
-	// Rate-limited with the `auth` policy.
-	//
-	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
-	//
-	// Corresponds with POST /v1/auth/mfa/challenge (the `CompleteMFAChallenge` operationId).
-	CompleteMFAChallengeWithBodyWithResponse(ctx context.Context, params *CompleteMFAChallengeParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CompleteMFAChallengeResponse, error)
-
-	// CompleteMFAChallengeWithResponse Complete a sign-in with its second factor
-	//
-	// Exchanges the `mfa_token` of a password sign-in (`POST /v1/auth/login` answered
-	// `mfa_required: true`) and exactly one of a current TOTP code or an unused recovery code for
-	// the usual token pair. The token is single use and lives 5 minutes: used, expired or unknown
-	// it is a 401 `invalid_mfa_token`. A wrong code is a 401 `invalid_code` (the token stays
-	// usable until it expires), audited, and counts towards the account's lockout; a locked
-	// account is a 429 `account_locked` with `Retry-After`. A recovery code works once.
-	// Rate-limited with the `auth` policy.
-	//
-	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
-	//
-	// Corresponds with POST /v1/auth/mfa/challenge (the `CompleteMFAChallenge` operationId).
-	CompleteMFAChallengeWithResponse(ctx context.Context, params *CompleteMFAChallengeParams, body CompleteMFAChallengeJSONRequestBody, reqEditors ...RequestEditorFn) (*CompleteMFAChallengeResponse, error)
-
-	// RegenerateRecoveryCodesWithResponse Replace the recovery codes
-	//
-	// Returns 10 new recovery codes (shown once); every earlier code stops working. Needs
-	// active TOTP (409 `mfa_not_enabled` otherwise) and a recent sign-in (`x-step-up`).
-	// Audited (`auth.recovery_codes_regenerate`).
-	//
-	// Returns a wrapper object for the known response body format(s).
-	//
-	// Corresponds with POST /v1/auth/mfa/recovery-codes (the `RegenerateRecoveryCodes` operationId).
-	RegenerateRecoveryCodesWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*RegenerateRecoveryCodesResponse, error)
-
-	// DisableTOTPWithResponse Turn TOTP (and the recovery codes) off
-	//
-	// Deletes the authenticator and every recovery code. A critical operation (`x-step-up`):
-	// when the account has MFA the sign-in must be recent, so a client first proves a current
-	// code with `POST /v1/auth/reauthenticate {totp_code}` (or a password, recovery code or
-	// passkey). No TOTP enrolled (active or pending) is a 404. Audited (`auth.mfa_disable`).
-	//
-	// Returns a wrapper object for the known response body format(s).
-	//
-	// Corresponds with DELETE /v1/auth/mfa/totp (the `DisableTOTP` operationId).
-	DisableTOTPWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*DisableTOTPResponse, error)
-
-	// EnrollTOTPWithResponse Start enrolling a TOTP authenticator
-	//
-	// Returns a new secret (base32) and its `otpauth://` URL (SHA1, 6 digits, 30 s) for the
-	// authenticator app's QR code. The enrolment stays pending, and MFA off, until
-	// `POST /v1/auth/mfa/totp/verify` confirms a code; enrolling again replaces a pending secret.
-	// An account whose TOTP is already active answers 409 `mfa_already_enabled`. The secret is
-	// stored sealed with `CCB_SECRET_KEY` and shown only here. Audited (`auth.mfa_enroll`).
-	//
-	// Returns a wrapper object for the known response body format(s).
-	//
-	// Corresponds with POST /v1/auth/mfa/totp (the `EnrollTOTP` operationId).
-	EnrollTOTPWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*EnrollTOTPResponse, error)
-
-	// VerifyTOTPWithBodyWithResponse Confirm the TOTP enrolment with a first code
-	//
-	// Activates the pending authenticator (MFA is on from now) and returns 10 recovery codes,
-	// shown once. A code is accepted once only, and never one older than the last accepted
-	// (±1 step of 30 s around the server clock). A wrong or replayed code is a 403
-	// `invalid_code`, audited, and counts towards the account's lockout like a failed password.
-	// No pending enrolment is a 404; an already active one a 409 `mfa_already_enabled`.
-	//
-	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
-	//
-	// Corresponds with POST /v1/auth/mfa/totp/verify (the `VerifyTOTP` operationId).
-	VerifyTOTPWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*VerifyTOTPResponse, error)
-
-	// VerifyTOTPWithResponse Confirm the TOTP enrolment with a first code
-	//
-	// Activates the pending authenticator (MFA is on from now) and returns 10 recovery codes,
-	// shown once. A code is accepted once only, and never one older than the last accepted
-	// (±1 step of 30 s around the server clock). A wrong or replayed code is a 403
-	// `invalid_code`, audited, and counts towards the account's lockout like a failed password.
-	// No pending enrolment is a 404; an already active one a 409 `mfa_already_enabled`.
-	//
-	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
-	//
-	// Corresponds with POST /v1/auth/mfa/totp/verify (the `VerifyTOTP` operationId).
-	VerifyTOTPWithResponse(ctx context.Context, body VerifyTOTPJSONRequestBody, reqEditors ...RequestEditorFn) (*VerifyTOTPResponse, error)
-
-	// ListPasskeysWithResponse The caller's passkeys
-	//
-	// The caller's registered passkeys (WebAuthn credentials), oldest first.
-	//
-	// Returns a wrapper object for the known response body format(s).
-	//
-	// Corresponds with GET /v1/auth/passkeys (the `ListPasskeys` operationId).
-	ListPasskeysWithResponse(ctx context.Context, params *ListPasskeysParams, reqEditors ...RequestEditorFn) (*ListPasskeysResponse, error)
-
-	// BeginPasskeyLoginWithBodyWithResponse Start signing in with a passkey
-	//
-	// Usernameless: returns the options for `navigator.credentials.get()` (no
-	// `allowCredentials`, so the authenticator offers its discoverable passkeys for
-	// `CCB_WEBAUTHN_RP_ID`) and the ceremony id (5 minutes, single use). Rate-limited with the
-	// `auth` policy.
-	//
-	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
-	//
-	// Corresponds with POST /v1/auth/passkeys/login/begin (the `BeginPasskeyLogin` operationId).
-	BeginPasskeyLoginWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*BeginPasskeyLoginResponse, error)
-
-	// BeginPasskeyLoginWithResponse Start signing in with a passkey
-	//
-	// Usernameless: returns the options for `navigator.credentials.get()` (no
-	// `allowCredentials`, so the authenticator offers its discoverable passkeys for
-	// `CCB_WEBAUTHN_RP_ID`) and the ceremony id (5 minutes, single use). Rate-limited with the
-	// `auth` policy.
-	//
-	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
-	//
-	// Corresponds with POST /v1/auth/passkeys/login/begin (the `BeginPasskeyLogin` operationId).
-	BeginPasskeyLoginWithResponse(ctx context.Context, body BeginPasskeyLoginJSONRequestBody, reqEditors ...RequestEditorFn) (*BeginPasskeyLoginResponse, error)
-
-	// FinishPasskeyLoginWithBodyWithResponse Sign in with a passkey
-	//
-	// Verifies the assertion (`PublicKeyCredential.toJSON()`) against the ceremony (spent by this
-	// call, whatever its outcome), the passkey's public key, the origin, relying party id and user
-	// verification, and answers the usual token pair. Refused with 401 `passkey_rejected`
-	// (audited as `auth.passkey_login` failures): an unknown, expired or already used ceremony (a
-	// replayed assertion), a wrong origin, a bad signature, an unknown or deleted passkey, a sign
-	// count that did not increase (a cloned authenticator; authenticators that keep no counter
-	// report 0 every time and are accepted), or backup flags inconsistent with the registration.
-	// Rate-limited with the `auth` policy.
-	//
-	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
-	//
-	// Corresponds with POST /v1/auth/passkeys/login/finish (the `FinishPasskeyLogin` operationId).
-	FinishPasskeyLoginWithBodyWithResponse(ctx context.Context, params *FinishPasskeyLoginParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*FinishPasskeyLoginResponse, error)
-
-	// FinishPasskeyLoginWithResponse Sign in with a passkey
-	//
-	// Verifies the assertion (`PublicKeyCredential.toJSON()`) against the ceremony (spent by this
-	// call, whatever its outcome), the passkey's public key, the origin, relying party id and user
-	// verification, and answers the usual token pair. Refused with 401 `passkey_rejected`
-	// (audited as `auth.passkey_login` failures): an unknown, expired or already used ceremony (a
-	// replayed assertion), a wrong origin, a bad signature, an unknown or deleted passkey, a sign
-	// count that did not increase (a cloned authenticator; authenticators that keep no counter
-	// report 0 every time and are accepted), or backup flags inconsistent with the registration.
-	// Rate-limited with the `auth` policy.
-	//
-	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
-	//
-	// Corresponds with POST /v1/auth/passkeys/login/finish (the `FinishPasskeyLogin` operationId).
-	FinishPasskeyLoginWithResponse(ctx context.Context, params *FinishPasskeyLoginParams, body FinishPasskeyLoginJSONRequestBody, reqEditors ...RequestEditorFn) (*FinishPasskeyLoginResponse, error)
-
-	// BeginPasskeyRegistrationWithResponse Start registering a passkey
-	//
-	// Returns the options for `navigator.credentials.create()` (`options.publicKey`, binary
-	// members base64url-encoded: `PublicKeyCredential.parseCreationOptionsFromJSON`) and the id
-	// of the ceremony, which the server keeps for 5 minutes and lets finish once. The credential
-	// must be discoverable (`residentKey: required`, so that sign-in needs no username) and
-	// user-verified; the caller's existing passkeys are excluded.
-	//
-	// Returns a wrapper object for the known response body format(s).
-	//
-	// Corresponds with POST /v1/auth/passkeys/register/begin (the `BeginPasskeyRegistration` operationId).
-	BeginPasskeyRegistrationWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*BeginPasskeyRegistrationResponse, error)
-
-	// FinishPasskeyRegistrationWithBodyWithResponse Finish registering a passkey
-	//
-	// Verifies the authenticator's response (`PublicKeyCredential.toJSON()`) against the ceremony
-	// begun by the same user, origin (`CCB_WEBAUTHN_ORIGINS`), relying party id
-	// (`CCB_WEBAUTHN_RP_ID`), user verification and backup flags, and stores the passkey. A
-	// ceremony that is unknown, expired, already used or begun by another user is a 400 pointing
-	// at `/ceremony_id`; a response that fails verification is a 400 `passkey_rejected` pointing
-	// at `/credential`. Both are audited (`auth.passkey_register`).
-	//
-	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
-	//
-	// Corresponds with POST /v1/auth/passkeys/register/finish (the `FinishPasskeyRegistration` operationId).
-	FinishPasskeyRegistrationWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*FinishPasskeyRegistrationResponse, error)
-
-	// FinishPasskeyRegistrationWithResponse Finish registering a passkey
-	//
-	// Verifies the authenticator's response (`PublicKeyCredential.toJSON()`) against the ceremony
-	// begun by the same user, origin (`CCB_WEBAUTHN_ORIGINS`), relying party id
-	// (`CCB_WEBAUTHN_RP_ID`), user verification and backup flags, and stores the passkey. A
-	// ceremony that is unknown, expired, already used or begun by another user is a 400 pointing
-	// at `/ceremony_id`; a response that fails verification is a 400 `passkey_rejected` pointing
-	// at `/credential`. Both are audited (`auth.passkey_register`).
-	//
-	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
-	//
-	// Corresponds with POST /v1/auth/passkeys/register/finish (the `FinishPasskeyRegistration` operationId).
-	FinishPasskeyRegistrationWithResponse(ctx context.Context, body FinishPasskeyRegistrationJSONRequestBody, reqEditors ...RequestEditorFn) (*FinishPasskeyRegistrationResponse, error)
-
-	// DeletePasskeyWithResponse Delete a passkey
-	//
-	// The passkey stops signing in at once (audited, `auth.passkey_delete`). Another user's
-	// passkey id answers 404. Critical (`x-step-up`): an account with MFA must have
-	// authenticated recently.
-	//
-	// Returns a wrapper object for the known response body format(s).
-	//
-	// Corresponds with DELETE /v1/auth/passkeys/{id} (the `DeletePasskey` operationId).
-	DeletePasskeyWithResponse(ctx context.Context, id ID, reqEditors ...RequestEditorFn) (*DeletePasskeyResponse, error)
-
-	// RenamePasskeyWithBodyWithResponse Rename a passkey
-	//
-	// Another user's passkey id answers 404.
-	//
-	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
-	//
-	// Corresponds with PATCH /v1/auth/passkeys/{id} (the `RenamePasskey` operationId).
-	RenamePasskeyWithBodyWithResponse(ctx context.Context, id ID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*RenamePasskeyResponse, error)
-
-	// RenamePasskeyWithResponse Rename a passkey
-	//
-	// Another user's passkey id answers 404.
-	//
-	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
-	//
-	// Corresponds with PATCH /v1/auth/passkeys/{id} (the `RenamePasskey` operationId).
-	RenamePasskeyWithResponse(ctx context.Context, id ID, body RenamePasskeyJSONRequestBody, reqEditors ...RequestEditorFn) (*RenamePasskeyResponse, error)
 
 	// DeleteProfileWithBodyWithResponse Delete the account and everything it owns
 	//
@@ -11954,38 +9929,6 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with PATCH /v1/auth/profile (the `UpdateProfile` operationId).
 	UpdateProfileWithResponse(ctx context.Context, body UpdateProfileJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateProfileResponse, error)
 
-	// ReauthenticateWithBodyWithResponse Prove a fresh authentication (step-up)
-	//
-	// Confirms the signed-in caller with exactly one of a password, a current TOTP code, an unused
-	// recovery code or a passkey assertion (`ceremony_id` from the passkey ceremony and the
-	// `credential` the authenticator produced), and returns a new token pair of the same session
-	// whose `auth_time` is now: critical operations (`x-step-up`) accept it for
-	// `CCB_STEP_UP_MAX_AGE` (default 10 minutes). The previous refresh token is spent (as by a
-	// refresh). A wrong secret is a 403 `invalid_password` / `invalid_code`, audited, and counts
-	// towards the account's lockout. API keys have no session to refresh (400 `not_a_session`).
-	// Audited (`auth.reauthenticate`).
-	//
-	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
-	//
-	// Corresponds with POST /v1/auth/reauthenticate (the `Reauthenticate` operationId).
-	ReauthenticateWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*ReauthenticateResponse, error)
-
-	// ReauthenticateWithResponse Prove a fresh authentication (step-up)
-	//
-	// Confirms the signed-in caller with exactly one of a password, a current TOTP code, an unused
-	// recovery code or a passkey assertion (`ceremony_id` from the passkey ceremony and the
-	// `credential` the authenticator produced), and returns a new token pair of the same session
-	// whose `auth_time` is now: critical operations (`x-step-up`) accept it for
-	// `CCB_STEP_UP_MAX_AGE` (default 10 minutes). The previous refresh token is spent (as by a
-	// refresh). A wrong secret is a 403 `invalid_password` / `invalid_code`, audited, and counts
-	// towards the account's lockout. API keys have no session to refresh (400 `not_a_session`).
-	// Audited (`auth.reauthenticate`).
-	//
-	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
-	//
-	// Corresponds with POST /v1/auth/reauthenticate (the `Reauthenticate` operationId).
-	ReauthenticateWithResponse(ctx context.Context, body ReauthenticateJSONRequestBody, reqEditors ...RequestEditorFn) (*ReauthenticateResponse, error)
-
 	// RefreshTokensWithBodyWithResponse Exchange a refresh token for a new pair
 	//
 	// The presented token is spent. Presenting a spent token again revokes its whole family,
@@ -11995,7 +9938,7 @@ type ClientWithResponsesInterface interface {
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /v1/auth/refresh (the `RefreshTokens` operationId).
-	RefreshTokensWithBodyWithResponse(ctx context.Context, params *RefreshTokensParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*RefreshTokensResponse, error)
+	RefreshTokensWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*RefreshTokensResponse, error)
 
 	// RefreshTokensWithResponse Exchange a refresh token for a new pair
 	//
@@ -12006,7 +9949,7 @@ type ClientWithResponsesInterface interface {
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /v1/auth/refresh (the `RefreshTokens` operationId).
-	RefreshTokensWithResponse(ctx context.Context, params *RefreshTokensParams, body RefreshTokensJSONRequestBody, reqEditors ...RequestEditorFn) (*RefreshTokensResponse, error)
+	RefreshTokensWithResponse(ctx context.Context, body RefreshTokensJSONRequestBody, reqEditors ...RequestEditorFn) (*RefreshTokensResponse, error)
 
 	// RegisterWithBodyWithResponse Create an account
 	//
@@ -12022,7 +9965,7 @@ type ClientWithResponsesInterface interface {
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /v1/auth/register (the `Register` operationId).
-	RegisterWithBodyWithResponse(ctx context.Context, params *RegisterParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*RegisterResponse, error)
+	RegisterWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*RegisterResponse, error)
 
 	// RegisterWithResponse Create an account
 	//
@@ -12038,7 +9981,7 @@ type ClientWithResponsesInterface interface {
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /v1/auth/register (the `Register` operationId).
-	RegisterWithResponse(ctx context.Context, params *RegisterParams, body RegisterJSONRequestBody, reqEditors ...RequestEditorFn) (*RegisterResponse, error)
+	RegisterWithResponse(ctx context.Context, body RegisterJSONRequestBody, reqEditors ...RequestEditorFn) (*RegisterResponse, error)
 
 	// CreateChatCompletionWithBodyWithResponse Create a chat completion (OpenAI-compatible)
 	//
@@ -12096,10 +10039,19 @@ type ClientWithResponsesInterface interface {
 	// one more is refused with 429 `too_many_generations` and `Retry-After`. A slot is freed when
 	// the generation ends (completed, failed, cancelled or the client went away).
 	//
+	// Resumable streams: every event of a stream carries an SSE `id:` (1, 2, … in order) and
+	// is recorded for a while (`CCB_RESUME_RETENTION` after the end), so a client that lost
+	// its connection calls `GET /v1/chat/completions/{generation_id}/stream` with
+	// `Last-Event-ID` on any instance and gets the rest byte for byte. The generation id comes
+	// in the `X-Generation-ID` header and the first chunk's `generation_id`. By default a
+	// disconnect still cancels the generation; with `ccb_resumable: true` (or
+	// `X-CCB-Resumable: true`) it runs to its end and is stored in its session as if the
+	// client had stayed. `DELETE /v1/chat/completions/{session_id}` cancels either kind.
+	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /v1/chat/completions (the `CreateChatCompletion` operationId).
-	CreateChatCompletionWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateChatCompletionResponse, error)
+	CreateChatCompletionWithBodyWithResponse(ctx context.Context, params *CreateChatCompletionParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateChatCompletionResponse, error)
 
 	// CreateChatCompletionWithResponse Create a chat completion (OpenAI-compatible)
 	//
@@ -12157,10 +10109,19 @@ type ClientWithResponsesInterface interface {
 	// one more is refused with 429 `too_many_generations` and `Retry-After`. A slot is freed when
 	// the generation ends (completed, failed, cancelled or the client went away).
 	//
+	// Resumable streams: every event of a stream carries an SSE `id:` (1, 2, … in order) and
+	// is recorded for a while (`CCB_RESUME_RETENTION` after the end), so a client that lost
+	// its connection calls `GET /v1/chat/completions/{generation_id}/stream` with
+	// `Last-Event-ID` on any instance and gets the rest byte for byte. The generation id comes
+	// in the `X-Generation-ID` header and the first chunk's `generation_id`. By default a
+	// disconnect still cancels the generation; with `ccb_resumable: true` (or
+	// `X-CCB-Resumable: true`) it runs to its end and is stored in its session as if the
+	// client had stayed. `DELETE /v1/chat/completions/{session_id}` cancels either kind.
+	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /v1/chat/completions (the `CreateChatCompletion` operationId).
-	CreateChatCompletionWithResponse(ctx context.Context, body CreateChatCompletionJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateChatCompletionResponse, error)
+	CreateChatCompletionWithResponse(ctx context.Context, params *CreateChatCompletionParams, body CreateChatCompletionJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateChatCompletionResponse, error)
 
 	// DebugChatCompletionWithBodyWithResponse Show the upstream request a completion would send
 	//
@@ -12179,6 +10140,23 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with POST /v1/chat/completions/debug (the `DebugChatCompletion` operationId).
 	DebugChatCompletionWithResponse(ctx context.Context, body DebugChatCompletionJSONRequestBody, reqEditors ...RequestEditorFn) (*DebugChatCompletionResponse, error)
+
+	// GetChatStreamWithResponse Resume a streamed generation
+	//
+	// Replays a streamed generation's events after `Last-Event-ID` (or `after`; the header
+	// wins, since a browser's EventSource sends it on reconnect) exactly as they were first
+	// sent — the same bytes, `id:` lines included — then the rest as it is produced, until
+	// `data: [DONE]`. Works on any instance, while the generation runs and for
+	// `CCB_RESUME_RETENTION` after its end. Without either parameter the whole stream is
+	// replayed. Another user's generation, an unknown one or one no longer kept is 404; a
+	// point before what a very long generation still keeps (`CCB_RESUME_MAX_CHUNKS` events)
+	// is 410 `resume_point_expired`. When the generation's instance dies before its end, the
+	// stream ends with an error event (`code: generation_lost`) instead of `[DONE]`.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/chat/completions/{generation_id}/stream (the `GetChatStream` operationId).
+	GetChatStreamWithResponse(ctx context.Context, generationId openapi_types.UUID, params *GetChatStreamParams, reqEditors ...RequestEditorFn) (*GetChatStreamResponse, error)
 
 	// CancelChatCompletionWithResponse Stop a session's running generation
 	//
@@ -12790,109 +10768,6 @@ func (r GetRootResponse) ContentType() string {
 	return ""
 }
 
-type GetAppleAppSiteAssociationResponse struct {
-	Body         []byte
-	HTTPResponse *http.Response
-	// JSON200 the response for an HTTP 200 `application/json` response
-	JSON200 *AppleAppSiteAssociation
-	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
-	ApplicationproblemJSON404 *NotFound
-	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
-	ApplicationproblemJSONDefault *Error
-}
-
-// GetJSON200 returns the response for an HTTP 200 `application/json` response
-func (r GetAppleAppSiteAssociationResponse) GetJSON200() *AppleAppSiteAssociation {
-	return r.JSON200
-}
-
-// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
-func (r GetAppleAppSiteAssociationResponse) GetApplicationproblemJSON404() *NotFound {
-	return r.ApplicationproblemJSON404
-}
-
-// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
-func (r GetAppleAppSiteAssociationResponse) GetApplicationproblemJSONDefault() *Error {
-	return r.ApplicationproblemJSONDefault
-}
-
-// GetBody returns the raw response body bytes
-func (r GetAppleAppSiteAssociationResponse) GetBody() []byte {
-	return r.Body
-}
-
-// Status returns HTTPResponse.Status
-func (r GetAppleAppSiteAssociationResponse) Status() string {
-	if r.HTTPResponse != nil {
-		return r.HTTPResponse.Status
-	}
-	return http.StatusText(0)
-}
-
-// StatusCode returns HTTPResponse.StatusCode
-func (r GetAppleAppSiteAssociationResponse) StatusCode() int {
-	if r.HTTPResponse != nil {
-		return r.HTTPResponse.StatusCode
-	}
-	return 0
-}
-
-// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
-func (r GetAppleAppSiteAssociationResponse) ContentType() string {
-	if r.HTTPResponse != nil {
-		return r.HTTPResponse.Header.Get("Content-Type")
-	}
-	return ""
-}
-
-type GetAssetLinksResponse struct {
-	Body         []byte
-	HTTPResponse *http.Response
-	// JSON200 the response for an HTTP 200 `application/json` response
-	JSON200 *[]AssetLinkStatement
-	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
-	ApplicationproblemJSONDefault *Error
-}
-
-// GetJSON200 returns the response for an HTTP 200 `application/json` response
-func (r GetAssetLinksResponse) GetJSON200() *[]AssetLinkStatement {
-	return r.JSON200
-}
-
-// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
-func (r GetAssetLinksResponse) GetApplicationproblemJSONDefault() *Error {
-	return r.ApplicationproblemJSONDefault
-}
-
-// GetBody returns the raw response body bytes
-func (r GetAssetLinksResponse) GetBody() []byte {
-	return r.Body
-}
-
-// Status returns HTTPResponse.Status
-func (r GetAssetLinksResponse) Status() string {
-	if r.HTTPResponse != nil {
-		return r.HTTPResponse.Status
-	}
-	return http.StatusText(0)
-}
-
-// StatusCode returns HTTPResponse.StatusCode
-func (r GetAssetLinksResponse) StatusCode() int {
-	if r.HTTPResponse != nil {
-		return r.HTTPResponse.StatusCode
-	}
-	return 0
-}
-
-// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
-func (r GetAssetLinksResponse) ContentType() string {
-	if r.HTTPResponse != nil {
-		return r.HTTPResponse.Header.Get("Content-Type")
-	}
-	return ""
-}
-
 type GetJWKSResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -13375,7 +11250,7 @@ type AdminUpdateUserResponse struct {
 	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
 	ApplicationproblemJSON400 *BadRequest
 	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
-	ApplicationproblemJSON401 *ReauthenticationRequired
+	ApplicationproblemJSON401 *Unauthorized
 	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
 	ApplicationproblemJSON403 *Forbidden
 	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
@@ -13397,7 +11272,7 @@ func (r AdminUpdateUserResponse) GetApplicationproblemJSON400() *BadRequest {
 }
 
 // GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
-func (r AdminUpdateUserResponse) GetApplicationproblemJSON401() *ReauthenticationRequired {
+func (r AdminUpdateUserResponse) GetApplicationproblemJSON401() *Unauthorized {
 	return r.ApplicationproblemJSON401
 }
 
@@ -13733,7 +11608,7 @@ type CreateAPIKeyResponse struct {
 	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
 	ApplicationproblemJSON400 *BadRequest
 	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
-	ApplicationproblemJSON401 *ReauthenticationRequired
+	ApplicationproblemJSON401 *Unauthorized
 	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
 	ApplicationproblemJSON409 *Conflict
 	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
@@ -13755,7 +11630,7 @@ func (r CreateAPIKeyResponse) GetApplicationproblemJSON400() *BadRequest {
 }
 
 // GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
-func (r CreateAPIKeyResponse) GetApplicationproblemJSON401() *ReauthenticationRequired {
+func (r CreateAPIKeyResponse) GetApplicationproblemJSON401() *Unauthorized {
 	return r.ApplicationproblemJSON401
 }
 
@@ -13879,7 +11754,7 @@ type RotateAPIKeyResponse struct {
 	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
 	ApplicationproblemJSON400 *BadRequest
 	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
-	ApplicationproblemJSON401 *ReauthenticationRequired
+	ApplicationproblemJSON401 *Unauthorized
 	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
 	ApplicationproblemJSON404 *NotFound
 	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
@@ -13899,7 +11774,7 @@ func (r RotateAPIKeyResponse) GetApplicationproblemJSON400() *BadRequest {
 }
 
 // GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
-func (r RotateAPIKeyResponse) GetApplicationproblemJSON401() *ReauthenticationRequired {
+func (r RotateAPIKeyResponse) GetApplicationproblemJSON401() *Unauthorized {
 	return r.ApplicationproblemJSON401
 }
 
@@ -13955,7 +11830,7 @@ type ChangePasswordResponse struct {
 	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
 	ApplicationproblemJSON400 *BadRequest
 	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
-	ApplicationproblemJSON401 *ReauthenticationRequired
+	ApplicationproblemJSON401 *Unauthorized
 	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
 	ApplicationproblemJSON403 *Forbidden
 	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
@@ -13972,7 +11847,7 @@ func (r ChangePasswordResponse) GetApplicationproblemJSON400() *BadRequest {
 }
 
 // GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
-func (r ChangePasswordResponse) GetApplicationproblemJSON401() *ReauthenticationRequired {
+func (r ChangePasswordResponse) GetApplicationproblemJSON401() *Unauthorized {
 	return r.ApplicationproblemJSON401
 }
 
@@ -14037,7 +11912,7 @@ type LoginResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
 	// JSON200 the response for an HTTP 200 `application/json` response
-	JSON200 *LoginResult
+	JSON200 *AuthTokens
 	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
 	ApplicationproblemJSON400 *BadRequest
 	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
@@ -14053,7 +11928,7 @@ type LoginResponse struct {
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
-func (r LoginResponse) GetJSON200() *LoginResult {
+func (r LoginResponse) GetJSON200() *AuthTokens {
 	return r.JSON200
 }
 
@@ -14154,891 +12029,6 @@ func (r LogoutResponse) ContentType() string {
 	return ""
 }
 
-// CompleteMFAChallengeResponse200Headers the declared response headers of an HTTP 200 response for CompleteMFAChallenge
-type CompleteMFAChallengeResponse200Headers struct {
-	CacheControl string
-	Pragma       string
-}
-
-// CompleteMFAChallengeResponse429Headers the declared response headers of an HTTP 429 response for CompleteMFAChallenge
-type CompleteMFAChallengeResponse429Headers struct {
-	RateLimit       *string
-	RateLimitPolicy *string
-	RetryAfter      *int
-}
-
-type CompleteMFAChallengeResponse struct {
-	Body         []byte
-	HTTPResponse *http.Response
-	// JSON200 the response for an HTTP 200 `application/json` response
-	JSON200 *AuthTokens
-	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
-	ApplicationproblemJSON400 *BadRequest
-	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
-	ApplicationproblemJSON401 *Unauthorized
-	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
-	ApplicationproblemJSON429 *TooManyRequests
-	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
-	ApplicationproblemJSONDefault *Error
-	// Headers200 the parsed response headers for an HTTP 200 response
-	Headers200 *CompleteMFAChallengeResponse200Headers
-	// Headers429 the parsed response headers for an HTTP 429 response
-	Headers429 *CompleteMFAChallengeResponse429Headers
-}
-
-// GetJSON200 returns the response for an HTTP 200 `application/json` response
-func (r CompleteMFAChallengeResponse) GetJSON200() *AuthTokens {
-	return r.JSON200
-}
-
-// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
-func (r CompleteMFAChallengeResponse) GetApplicationproblemJSON400() *BadRequest {
-	return r.ApplicationproblemJSON400
-}
-
-// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
-func (r CompleteMFAChallengeResponse) GetApplicationproblemJSON401() *Unauthorized {
-	return r.ApplicationproblemJSON401
-}
-
-// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
-func (r CompleteMFAChallengeResponse) GetApplicationproblemJSON429() *TooManyRequests {
-	return r.ApplicationproblemJSON429
-}
-
-// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
-func (r CompleteMFAChallengeResponse) GetApplicationproblemJSONDefault() *Error {
-	return r.ApplicationproblemJSONDefault
-}
-
-// GetBody returns the raw response body bytes
-func (r CompleteMFAChallengeResponse) GetBody() []byte {
-	return r.Body
-}
-
-// Status returns HTTPResponse.Status
-func (r CompleteMFAChallengeResponse) Status() string {
-	if r.HTTPResponse != nil {
-		return r.HTTPResponse.Status
-	}
-	return http.StatusText(0)
-}
-
-// StatusCode returns HTTPResponse.StatusCode
-func (r CompleteMFAChallengeResponse) StatusCode() int {
-	if r.HTTPResponse != nil {
-		return r.HTTPResponse.StatusCode
-	}
-	return 0
-}
-
-// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
-func (r CompleteMFAChallengeResponse) ContentType() string {
-	if r.HTTPResponse != nil {
-		return r.HTTPResponse.Header.Get("Content-Type")
-	}
-	return ""
-}
-
-// RegenerateRecoveryCodesResponse200Headers the declared response headers of an HTTP 200 response for RegenerateRecoveryCodes
-type RegenerateRecoveryCodesResponse200Headers struct {
-	CacheControl string
-	Pragma       string
-}
-
-type RegenerateRecoveryCodesResponse struct {
-	Body         []byte
-	HTTPResponse *http.Response
-	// JSON200 the response for an HTTP 200 `application/json` response
-	JSON200 *RecoveryCodes
-	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
-	ApplicationproblemJSON401 *ReauthenticationRequired
-	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
-	ApplicationproblemJSON409 *Conflict
-	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
-	ApplicationproblemJSONDefault *Error
-	// Headers200 the parsed response headers for an HTTP 200 response
-	Headers200 *RegenerateRecoveryCodesResponse200Headers
-}
-
-// GetJSON200 returns the response for an HTTP 200 `application/json` response
-func (r RegenerateRecoveryCodesResponse) GetJSON200() *RecoveryCodes {
-	return r.JSON200
-}
-
-// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
-func (r RegenerateRecoveryCodesResponse) GetApplicationproblemJSON401() *ReauthenticationRequired {
-	return r.ApplicationproblemJSON401
-}
-
-// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
-func (r RegenerateRecoveryCodesResponse) GetApplicationproblemJSON409() *Conflict {
-	return r.ApplicationproblemJSON409
-}
-
-// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
-func (r RegenerateRecoveryCodesResponse) GetApplicationproblemJSONDefault() *Error {
-	return r.ApplicationproblemJSONDefault
-}
-
-// GetBody returns the raw response body bytes
-func (r RegenerateRecoveryCodesResponse) GetBody() []byte {
-	return r.Body
-}
-
-// Status returns HTTPResponse.Status
-func (r RegenerateRecoveryCodesResponse) Status() string {
-	if r.HTTPResponse != nil {
-		return r.HTTPResponse.Status
-	}
-	return http.StatusText(0)
-}
-
-// StatusCode returns HTTPResponse.StatusCode
-func (r RegenerateRecoveryCodesResponse) StatusCode() int {
-	if r.HTTPResponse != nil {
-		return r.HTTPResponse.StatusCode
-	}
-	return 0
-}
-
-// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
-func (r RegenerateRecoveryCodesResponse) ContentType() string {
-	if r.HTTPResponse != nil {
-		return r.HTTPResponse.Header.Get("Content-Type")
-	}
-	return ""
-}
-
-type DisableTOTPResponse struct {
-	Body         []byte
-	HTTPResponse *http.Response
-	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
-	ApplicationproblemJSON401 *ReauthenticationRequired
-	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
-	ApplicationproblemJSON404 *NotFound
-	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
-	ApplicationproblemJSONDefault *Error
-}
-
-// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
-func (r DisableTOTPResponse) GetApplicationproblemJSON401() *ReauthenticationRequired {
-	return r.ApplicationproblemJSON401
-}
-
-// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
-func (r DisableTOTPResponse) GetApplicationproblemJSON404() *NotFound {
-	return r.ApplicationproblemJSON404
-}
-
-// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
-func (r DisableTOTPResponse) GetApplicationproblemJSONDefault() *Error {
-	return r.ApplicationproblemJSONDefault
-}
-
-// GetBody returns the raw response body bytes
-func (r DisableTOTPResponse) GetBody() []byte {
-	return r.Body
-}
-
-// Status returns HTTPResponse.Status
-func (r DisableTOTPResponse) Status() string {
-	if r.HTTPResponse != nil {
-		return r.HTTPResponse.Status
-	}
-	return http.StatusText(0)
-}
-
-// StatusCode returns HTTPResponse.StatusCode
-func (r DisableTOTPResponse) StatusCode() int {
-	if r.HTTPResponse != nil {
-		return r.HTTPResponse.StatusCode
-	}
-	return 0
-}
-
-// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
-func (r DisableTOTPResponse) ContentType() string {
-	if r.HTTPResponse != nil {
-		return r.HTTPResponse.Header.Get("Content-Type")
-	}
-	return ""
-}
-
-// EnrollTOTPResponse201Headers the declared response headers of an HTTP 201 response for EnrollTOTP
-type EnrollTOTPResponse201Headers struct {
-	CacheControl string
-	Pragma       string
-}
-
-type EnrollTOTPResponse struct {
-	Body         []byte
-	HTTPResponse *http.Response
-	// JSON201 the response for an HTTP 201 `application/json` response
-	JSON201 *TOTPEnrollment
-	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
-	ApplicationproblemJSON401 *Unauthorized
-	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
-	ApplicationproblemJSON409 *Conflict
-	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
-	ApplicationproblemJSONDefault *Error
-	// Headers201 the parsed response headers for an HTTP 201 response
-	Headers201 *EnrollTOTPResponse201Headers
-}
-
-// GetJSON201 returns the response for an HTTP 201 `application/json` response
-func (r EnrollTOTPResponse) GetJSON201() *TOTPEnrollment {
-	return r.JSON201
-}
-
-// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
-func (r EnrollTOTPResponse) GetApplicationproblemJSON401() *Unauthorized {
-	return r.ApplicationproblemJSON401
-}
-
-// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
-func (r EnrollTOTPResponse) GetApplicationproblemJSON409() *Conflict {
-	return r.ApplicationproblemJSON409
-}
-
-// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
-func (r EnrollTOTPResponse) GetApplicationproblemJSONDefault() *Error {
-	return r.ApplicationproblemJSONDefault
-}
-
-// GetBody returns the raw response body bytes
-func (r EnrollTOTPResponse) GetBody() []byte {
-	return r.Body
-}
-
-// Status returns HTTPResponse.Status
-func (r EnrollTOTPResponse) Status() string {
-	if r.HTTPResponse != nil {
-		return r.HTTPResponse.Status
-	}
-	return http.StatusText(0)
-}
-
-// StatusCode returns HTTPResponse.StatusCode
-func (r EnrollTOTPResponse) StatusCode() int {
-	if r.HTTPResponse != nil {
-		return r.HTTPResponse.StatusCode
-	}
-	return 0
-}
-
-// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
-func (r EnrollTOTPResponse) ContentType() string {
-	if r.HTTPResponse != nil {
-		return r.HTTPResponse.Header.Get("Content-Type")
-	}
-	return ""
-}
-
-// VerifyTOTPResponse200Headers the declared response headers of an HTTP 200 response for VerifyTOTP
-type VerifyTOTPResponse200Headers struct {
-	CacheControl string
-	Pragma       string
-}
-
-// VerifyTOTPResponse429Headers the declared response headers of an HTTP 429 response for VerifyTOTP
-type VerifyTOTPResponse429Headers struct {
-	RateLimit       *string
-	RateLimitPolicy *string
-	RetryAfter      *int
-}
-
-type VerifyTOTPResponse struct {
-	Body         []byte
-	HTTPResponse *http.Response
-	// JSON200 the response for an HTTP 200 `application/json` response
-	JSON200 *RecoveryCodes
-	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
-	ApplicationproblemJSON400 *BadRequest
-	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
-	ApplicationproblemJSON401 *Unauthorized
-	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
-	ApplicationproblemJSON403 *Forbidden
-	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
-	ApplicationproblemJSON404 *NotFound
-	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
-	ApplicationproblemJSON409 *Conflict
-	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
-	ApplicationproblemJSON429 *TooManyRequests
-	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
-	ApplicationproblemJSONDefault *Error
-	// Headers200 the parsed response headers for an HTTP 200 response
-	Headers200 *VerifyTOTPResponse200Headers
-	// Headers429 the parsed response headers for an HTTP 429 response
-	Headers429 *VerifyTOTPResponse429Headers
-}
-
-// GetJSON200 returns the response for an HTTP 200 `application/json` response
-func (r VerifyTOTPResponse) GetJSON200() *RecoveryCodes {
-	return r.JSON200
-}
-
-// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
-func (r VerifyTOTPResponse) GetApplicationproblemJSON400() *BadRequest {
-	return r.ApplicationproblemJSON400
-}
-
-// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
-func (r VerifyTOTPResponse) GetApplicationproblemJSON401() *Unauthorized {
-	return r.ApplicationproblemJSON401
-}
-
-// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
-func (r VerifyTOTPResponse) GetApplicationproblemJSON403() *Forbidden {
-	return r.ApplicationproblemJSON403
-}
-
-// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
-func (r VerifyTOTPResponse) GetApplicationproblemJSON404() *NotFound {
-	return r.ApplicationproblemJSON404
-}
-
-// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
-func (r VerifyTOTPResponse) GetApplicationproblemJSON409() *Conflict {
-	return r.ApplicationproblemJSON409
-}
-
-// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
-func (r VerifyTOTPResponse) GetApplicationproblemJSON429() *TooManyRequests {
-	return r.ApplicationproblemJSON429
-}
-
-// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
-func (r VerifyTOTPResponse) GetApplicationproblemJSONDefault() *Error {
-	return r.ApplicationproblemJSONDefault
-}
-
-// GetBody returns the raw response body bytes
-func (r VerifyTOTPResponse) GetBody() []byte {
-	return r.Body
-}
-
-// Status returns HTTPResponse.Status
-func (r VerifyTOTPResponse) Status() string {
-	if r.HTTPResponse != nil {
-		return r.HTTPResponse.Status
-	}
-	return http.StatusText(0)
-}
-
-// StatusCode returns HTTPResponse.StatusCode
-func (r VerifyTOTPResponse) StatusCode() int {
-	if r.HTTPResponse != nil {
-		return r.HTTPResponse.StatusCode
-	}
-	return 0
-}
-
-// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
-func (r VerifyTOTPResponse) ContentType() string {
-	if r.HTTPResponse != nil {
-		return r.HTTPResponse.Header.Get("Content-Type")
-	}
-	return ""
-}
-
-type ListPasskeysResponse struct {
-	Body         []byte
-	HTTPResponse *http.Response
-	// JSON200 the response for an HTTP 200 `application/json` response
-	JSON200 *PasskeyList
-	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
-	ApplicationproblemJSON400 *BadRequest
-	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
-	ApplicationproblemJSON401 *Unauthorized
-	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
-	ApplicationproblemJSONDefault *Error
-}
-
-// GetJSON200 returns the response for an HTTP 200 `application/json` response
-func (r ListPasskeysResponse) GetJSON200() *PasskeyList {
-	return r.JSON200
-}
-
-// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
-func (r ListPasskeysResponse) GetApplicationproblemJSON400() *BadRequest {
-	return r.ApplicationproblemJSON400
-}
-
-// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
-func (r ListPasskeysResponse) GetApplicationproblemJSON401() *Unauthorized {
-	return r.ApplicationproblemJSON401
-}
-
-// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
-func (r ListPasskeysResponse) GetApplicationproblemJSONDefault() *Error {
-	return r.ApplicationproblemJSONDefault
-}
-
-// GetBody returns the raw response body bytes
-func (r ListPasskeysResponse) GetBody() []byte {
-	return r.Body
-}
-
-// Status returns HTTPResponse.Status
-func (r ListPasskeysResponse) Status() string {
-	if r.HTTPResponse != nil {
-		return r.HTTPResponse.Status
-	}
-	return http.StatusText(0)
-}
-
-// StatusCode returns HTTPResponse.StatusCode
-func (r ListPasskeysResponse) StatusCode() int {
-	if r.HTTPResponse != nil {
-		return r.HTTPResponse.StatusCode
-	}
-	return 0
-}
-
-// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
-func (r ListPasskeysResponse) ContentType() string {
-	if r.HTTPResponse != nil {
-		return r.HTTPResponse.Header.Get("Content-Type")
-	}
-	return ""
-}
-
-// BeginPasskeyLoginResponse200Headers the declared response headers of an HTTP 200 response for BeginPasskeyLogin
-type BeginPasskeyLoginResponse200Headers struct {
-	CacheControl string
-	Pragma       string
-}
-
-// BeginPasskeyLoginResponse429Headers the declared response headers of an HTTP 429 response for BeginPasskeyLogin
-type BeginPasskeyLoginResponse429Headers struct {
-	RateLimit       *string
-	RateLimitPolicy *string
-	RetryAfter      *int
-}
-
-type BeginPasskeyLoginResponse struct {
-	Body         []byte
-	HTTPResponse *http.Response
-	// JSON200 the response for an HTTP 200 `application/json` response
-	JSON200 *PasskeyCeremony
-	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
-	ApplicationproblemJSON400 *BadRequest
-	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
-	ApplicationproblemJSON429 *TooManyRequests
-	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
-	ApplicationproblemJSONDefault *Error
-	// Headers200 the parsed response headers for an HTTP 200 response
-	Headers200 *BeginPasskeyLoginResponse200Headers
-	// Headers429 the parsed response headers for an HTTP 429 response
-	Headers429 *BeginPasskeyLoginResponse429Headers
-}
-
-// GetJSON200 returns the response for an HTTP 200 `application/json` response
-func (r BeginPasskeyLoginResponse) GetJSON200() *PasskeyCeremony {
-	return r.JSON200
-}
-
-// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
-func (r BeginPasskeyLoginResponse) GetApplicationproblemJSON400() *BadRequest {
-	return r.ApplicationproblemJSON400
-}
-
-// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
-func (r BeginPasskeyLoginResponse) GetApplicationproblemJSON429() *TooManyRequests {
-	return r.ApplicationproblemJSON429
-}
-
-// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
-func (r BeginPasskeyLoginResponse) GetApplicationproblemJSONDefault() *Error {
-	return r.ApplicationproblemJSONDefault
-}
-
-// GetBody returns the raw response body bytes
-func (r BeginPasskeyLoginResponse) GetBody() []byte {
-	return r.Body
-}
-
-// Status returns HTTPResponse.Status
-func (r BeginPasskeyLoginResponse) Status() string {
-	if r.HTTPResponse != nil {
-		return r.HTTPResponse.Status
-	}
-	return http.StatusText(0)
-}
-
-// StatusCode returns HTTPResponse.StatusCode
-func (r BeginPasskeyLoginResponse) StatusCode() int {
-	if r.HTTPResponse != nil {
-		return r.HTTPResponse.StatusCode
-	}
-	return 0
-}
-
-// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
-func (r BeginPasskeyLoginResponse) ContentType() string {
-	if r.HTTPResponse != nil {
-		return r.HTTPResponse.Header.Get("Content-Type")
-	}
-	return ""
-}
-
-// FinishPasskeyLoginResponse200Headers the declared response headers of an HTTP 200 response for FinishPasskeyLogin
-type FinishPasskeyLoginResponse200Headers struct {
-	CacheControl string
-	Pragma       string
-}
-
-// FinishPasskeyLoginResponse429Headers the declared response headers of an HTTP 429 response for FinishPasskeyLogin
-type FinishPasskeyLoginResponse429Headers struct {
-	RateLimit       *string
-	RateLimitPolicy *string
-	RetryAfter      *int
-}
-
-type FinishPasskeyLoginResponse struct {
-	Body         []byte
-	HTTPResponse *http.Response
-	// JSON200 the response for an HTTP 200 `application/json` response
-	JSON200 *AuthTokens
-	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
-	ApplicationproblemJSON400 *BadRequest
-	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
-	ApplicationproblemJSON401 *Unauthorized
-	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
-	ApplicationproblemJSON403 *Forbidden
-	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
-	ApplicationproblemJSON429 *TooManyRequests
-	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
-	ApplicationproblemJSONDefault *Error
-	// Headers200 the parsed response headers for an HTTP 200 response
-	Headers200 *FinishPasskeyLoginResponse200Headers
-	// Headers429 the parsed response headers for an HTTP 429 response
-	Headers429 *FinishPasskeyLoginResponse429Headers
-}
-
-// GetJSON200 returns the response for an HTTP 200 `application/json` response
-func (r FinishPasskeyLoginResponse) GetJSON200() *AuthTokens {
-	return r.JSON200
-}
-
-// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
-func (r FinishPasskeyLoginResponse) GetApplicationproblemJSON400() *BadRequest {
-	return r.ApplicationproblemJSON400
-}
-
-// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
-func (r FinishPasskeyLoginResponse) GetApplicationproblemJSON401() *Unauthorized {
-	return r.ApplicationproblemJSON401
-}
-
-// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
-func (r FinishPasskeyLoginResponse) GetApplicationproblemJSON403() *Forbidden {
-	return r.ApplicationproblemJSON403
-}
-
-// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
-func (r FinishPasskeyLoginResponse) GetApplicationproblemJSON429() *TooManyRequests {
-	return r.ApplicationproblemJSON429
-}
-
-// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
-func (r FinishPasskeyLoginResponse) GetApplicationproblemJSONDefault() *Error {
-	return r.ApplicationproblemJSONDefault
-}
-
-// GetBody returns the raw response body bytes
-func (r FinishPasskeyLoginResponse) GetBody() []byte {
-	return r.Body
-}
-
-// Status returns HTTPResponse.Status
-func (r FinishPasskeyLoginResponse) Status() string {
-	if r.HTTPResponse != nil {
-		return r.HTTPResponse.Status
-	}
-	return http.StatusText(0)
-}
-
-// StatusCode returns HTTPResponse.StatusCode
-func (r FinishPasskeyLoginResponse) StatusCode() int {
-	if r.HTTPResponse != nil {
-		return r.HTTPResponse.StatusCode
-	}
-	return 0
-}
-
-// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
-func (r FinishPasskeyLoginResponse) ContentType() string {
-	if r.HTTPResponse != nil {
-		return r.HTTPResponse.Header.Get("Content-Type")
-	}
-	return ""
-}
-
-// BeginPasskeyRegistrationResponse200Headers the declared response headers of an HTTP 200 response for BeginPasskeyRegistration
-type BeginPasskeyRegistrationResponse200Headers struct {
-	CacheControl string
-	Pragma       string
-}
-
-type BeginPasskeyRegistrationResponse struct {
-	Body         []byte
-	HTTPResponse *http.Response
-	// JSON200 the response for an HTTP 200 `application/json` response
-	JSON200 *PasskeyCeremony
-	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
-	ApplicationproblemJSON401 *Unauthorized
-	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
-	ApplicationproblemJSONDefault *Error
-	// Headers200 the parsed response headers for an HTTP 200 response
-	Headers200 *BeginPasskeyRegistrationResponse200Headers
-}
-
-// GetJSON200 returns the response for an HTTP 200 `application/json` response
-func (r BeginPasskeyRegistrationResponse) GetJSON200() *PasskeyCeremony {
-	return r.JSON200
-}
-
-// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
-func (r BeginPasskeyRegistrationResponse) GetApplicationproblemJSON401() *Unauthorized {
-	return r.ApplicationproblemJSON401
-}
-
-// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
-func (r BeginPasskeyRegistrationResponse) GetApplicationproblemJSONDefault() *Error {
-	return r.ApplicationproblemJSONDefault
-}
-
-// GetBody returns the raw response body bytes
-func (r BeginPasskeyRegistrationResponse) GetBody() []byte {
-	return r.Body
-}
-
-// Status returns HTTPResponse.Status
-func (r BeginPasskeyRegistrationResponse) Status() string {
-	if r.HTTPResponse != nil {
-		return r.HTTPResponse.Status
-	}
-	return http.StatusText(0)
-}
-
-// StatusCode returns HTTPResponse.StatusCode
-func (r BeginPasskeyRegistrationResponse) StatusCode() int {
-	if r.HTTPResponse != nil {
-		return r.HTTPResponse.StatusCode
-	}
-	return 0
-}
-
-// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
-func (r BeginPasskeyRegistrationResponse) ContentType() string {
-	if r.HTTPResponse != nil {
-		return r.HTTPResponse.Header.Get("Content-Type")
-	}
-	return ""
-}
-
-type FinishPasskeyRegistrationResponse struct {
-	Body         []byte
-	HTTPResponse *http.Response
-	// JSON201 the response for an HTTP 201 `application/json` response
-	JSON201 *Passkey
-	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
-	ApplicationproblemJSON400 *BadRequest
-	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
-	ApplicationproblemJSON401 *Unauthorized
-	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
-	ApplicationproblemJSON409 *Conflict
-	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
-	ApplicationproblemJSONDefault *Error
-}
-
-// GetJSON201 returns the response for an HTTP 201 `application/json` response
-func (r FinishPasskeyRegistrationResponse) GetJSON201() *Passkey {
-	return r.JSON201
-}
-
-// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
-func (r FinishPasskeyRegistrationResponse) GetApplicationproblemJSON400() *BadRequest {
-	return r.ApplicationproblemJSON400
-}
-
-// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
-func (r FinishPasskeyRegistrationResponse) GetApplicationproblemJSON401() *Unauthorized {
-	return r.ApplicationproblemJSON401
-}
-
-// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
-func (r FinishPasskeyRegistrationResponse) GetApplicationproblemJSON409() *Conflict {
-	return r.ApplicationproblemJSON409
-}
-
-// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
-func (r FinishPasskeyRegistrationResponse) GetApplicationproblemJSONDefault() *Error {
-	return r.ApplicationproblemJSONDefault
-}
-
-// GetBody returns the raw response body bytes
-func (r FinishPasskeyRegistrationResponse) GetBody() []byte {
-	return r.Body
-}
-
-// Status returns HTTPResponse.Status
-func (r FinishPasskeyRegistrationResponse) Status() string {
-	if r.HTTPResponse != nil {
-		return r.HTTPResponse.Status
-	}
-	return http.StatusText(0)
-}
-
-// StatusCode returns HTTPResponse.StatusCode
-func (r FinishPasskeyRegistrationResponse) StatusCode() int {
-	if r.HTTPResponse != nil {
-		return r.HTTPResponse.StatusCode
-	}
-	return 0
-}
-
-// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
-func (r FinishPasskeyRegistrationResponse) ContentType() string {
-	if r.HTTPResponse != nil {
-		return r.HTTPResponse.Header.Get("Content-Type")
-	}
-	return ""
-}
-
-type DeletePasskeyResponse struct {
-	Body         []byte
-	HTTPResponse *http.Response
-	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
-	ApplicationproblemJSON400 *BadRequest
-	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
-	ApplicationproblemJSON401 *ReauthenticationRequired
-	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
-	ApplicationproblemJSON404 *NotFound
-	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
-	ApplicationproblemJSONDefault *Error
-}
-
-// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
-func (r DeletePasskeyResponse) GetApplicationproblemJSON400() *BadRequest {
-	return r.ApplicationproblemJSON400
-}
-
-// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
-func (r DeletePasskeyResponse) GetApplicationproblemJSON401() *ReauthenticationRequired {
-	return r.ApplicationproblemJSON401
-}
-
-// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
-func (r DeletePasskeyResponse) GetApplicationproblemJSON404() *NotFound {
-	return r.ApplicationproblemJSON404
-}
-
-// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
-func (r DeletePasskeyResponse) GetApplicationproblemJSONDefault() *Error {
-	return r.ApplicationproblemJSONDefault
-}
-
-// GetBody returns the raw response body bytes
-func (r DeletePasskeyResponse) GetBody() []byte {
-	return r.Body
-}
-
-// Status returns HTTPResponse.Status
-func (r DeletePasskeyResponse) Status() string {
-	if r.HTTPResponse != nil {
-		return r.HTTPResponse.Status
-	}
-	return http.StatusText(0)
-}
-
-// StatusCode returns HTTPResponse.StatusCode
-func (r DeletePasskeyResponse) StatusCode() int {
-	if r.HTTPResponse != nil {
-		return r.HTTPResponse.StatusCode
-	}
-	return 0
-}
-
-// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
-func (r DeletePasskeyResponse) ContentType() string {
-	if r.HTTPResponse != nil {
-		return r.HTTPResponse.Header.Get("Content-Type")
-	}
-	return ""
-}
-
-type RenamePasskeyResponse struct {
-	Body         []byte
-	HTTPResponse *http.Response
-	// JSON200 the response for an HTTP 200 `application/json` response
-	JSON200 *Passkey
-	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
-	ApplicationproblemJSON400 *BadRequest
-	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
-	ApplicationproblemJSON401 *Unauthorized
-	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
-	ApplicationproblemJSON404 *NotFound
-	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
-	ApplicationproblemJSONDefault *Error
-}
-
-// GetJSON200 returns the response for an HTTP 200 `application/json` response
-func (r RenamePasskeyResponse) GetJSON200() *Passkey {
-	return r.JSON200
-}
-
-// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
-func (r RenamePasskeyResponse) GetApplicationproblemJSON400() *BadRequest {
-	return r.ApplicationproblemJSON400
-}
-
-// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
-func (r RenamePasskeyResponse) GetApplicationproblemJSON401() *Unauthorized {
-	return r.ApplicationproblemJSON401
-}
-
-// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
-func (r RenamePasskeyResponse) GetApplicationproblemJSON404() *NotFound {
-	return r.ApplicationproblemJSON404
-}
-
-// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
-func (r RenamePasskeyResponse) GetApplicationproblemJSONDefault() *Error {
-	return r.ApplicationproblemJSONDefault
-}
-
-// GetBody returns the raw response body bytes
-func (r RenamePasskeyResponse) GetBody() []byte {
-	return r.Body
-}
-
-// Status returns HTTPResponse.Status
-func (r RenamePasskeyResponse) Status() string {
-	if r.HTTPResponse != nil {
-		return r.HTTPResponse.Status
-	}
-	return http.StatusText(0)
-}
-
-// StatusCode returns HTTPResponse.StatusCode
-func (r RenamePasskeyResponse) StatusCode() int {
-	if r.HTTPResponse != nil {
-		return r.HTTPResponse.StatusCode
-	}
-	return 0
-}
-
-// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
-func (r RenamePasskeyResponse) ContentType() string {
-	if r.HTTPResponse != nil {
-		return r.HTTPResponse.Header.Get("Content-Type")
-	}
-	return ""
-}
-
 // DeleteProfileResponse429Headers the declared response headers of an HTTP 429 response for DeleteProfile
 type DeleteProfileResponse429Headers struct {
 	RateLimit       *string
@@ -15052,7 +12042,7 @@ type DeleteProfileResponse struct {
 	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
 	ApplicationproblemJSON400 *BadRequest
 	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
-	ApplicationproblemJSON401 *ReauthenticationRequired
+	ApplicationproblemJSON401 *Unauthorized
 	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
 	ApplicationproblemJSON403 *Forbidden
 	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
@@ -15071,7 +12061,7 @@ func (r DeleteProfileResponse) GetApplicationproblemJSON400() *BadRequest {
 }
 
 // GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
-func (r DeleteProfileResponse) GetApplicationproblemJSON401() *ReauthenticationRequired {
+func (r DeleteProfileResponse) GetApplicationproblemJSON401() *Unauthorized {
 	return r.ApplicationproblemJSON401
 }
 
@@ -15242,99 +12232,6 @@ func (r UpdateProfileResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r UpdateProfileResponse) ContentType() string {
-	if r.HTTPResponse != nil {
-		return r.HTTPResponse.Header.Get("Content-Type")
-	}
-	return ""
-}
-
-// ReauthenticateResponse200Headers the declared response headers of an HTTP 200 response for Reauthenticate
-type ReauthenticateResponse200Headers struct {
-	CacheControl string
-	Pragma       string
-}
-
-// ReauthenticateResponse429Headers the declared response headers of an HTTP 429 response for Reauthenticate
-type ReauthenticateResponse429Headers struct {
-	RateLimit       *string
-	RateLimitPolicy *string
-	RetryAfter      *int
-}
-
-type ReauthenticateResponse struct {
-	Body         []byte
-	HTTPResponse *http.Response
-	// JSON200 the response for an HTTP 200 `application/json` response
-	JSON200 *AuthTokens
-	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
-	ApplicationproblemJSON400 *BadRequest
-	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
-	ApplicationproblemJSON401 *Unauthorized
-	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
-	ApplicationproblemJSON403 *Forbidden
-	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
-	ApplicationproblemJSON429 *TooManyRequests
-	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
-	ApplicationproblemJSONDefault *Error
-	// Headers200 the parsed response headers for an HTTP 200 response
-	Headers200 *ReauthenticateResponse200Headers
-	// Headers429 the parsed response headers for an HTTP 429 response
-	Headers429 *ReauthenticateResponse429Headers
-}
-
-// GetJSON200 returns the response for an HTTP 200 `application/json` response
-func (r ReauthenticateResponse) GetJSON200() *AuthTokens {
-	return r.JSON200
-}
-
-// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
-func (r ReauthenticateResponse) GetApplicationproblemJSON400() *BadRequest {
-	return r.ApplicationproblemJSON400
-}
-
-// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
-func (r ReauthenticateResponse) GetApplicationproblemJSON401() *Unauthorized {
-	return r.ApplicationproblemJSON401
-}
-
-// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
-func (r ReauthenticateResponse) GetApplicationproblemJSON403() *Forbidden {
-	return r.ApplicationproblemJSON403
-}
-
-// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
-func (r ReauthenticateResponse) GetApplicationproblemJSON429() *TooManyRequests {
-	return r.ApplicationproblemJSON429
-}
-
-// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
-func (r ReauthenticateResponse) GetApplicationproblemJSONDefault() *Error {
-	return r.ApplicationproblemJSONDefault
-}
-
-// GetBody returns the raw response body bytes
-func (r ReauthenticateResponse) GetBody() []byte {
-	return r.Body
-}
-
-// Status returns HTTPResponse.Status
-func (r ReauthenticateResponse) Status() string {
-	if r.HTTPResponse != nil {
-		return r.HTTPResponse.Status
-	}
-	return http.StatusText(0)
-}
-
-// StatusCode returns HTTPResponse.StatusCode
-func (r ReauthenticateResponse) StatusCode() int {
-	if r.HTTPResponse != nil {
-		return r.HTTPResponse.StatusCode
-	}
-	return 0
-}
-
-// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
-func (r ReauthenticateResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -15516,6 +12413,7 @@ func (r RegisterResponse) ContentType() string {
 // CreateChatCompletionResponse200Headers the declared response headers of an HTTP 200 response for CreateChatCompletion
 type CreateChatCompletionResponse200Headers struct {
 	XAccelBuffering *string
+	XGenerationID   *openapi_types.UUID
 }
 
 // CreateChatCompletionResponse429Headers the declared response headers of an HTTP 429 response for CreateChatCompletion
@@ -15703,6 +12601,83 @@ func (r DebugChatCompletionResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r DebugChatCompletionResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// GetChatStreamResponse200Headers the declared response headers of an HTTP 200 response for GetChatStream
+type GetChatStreamResponse200Headers struct {
+	XAccelBuffering *string
+	XGenerationID   *openapi_types.UUID
+}
+
+type GetChatStreamResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON410 the response for an HTTP 410 `application/problem+json` response
+	ApplicationproblemJSON410 *Problem
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Error
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *GetChatStreamResponse200Headers
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r GetChatStreamResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r GetChatStreamResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r GetChatStreamResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON410 returns the response for an HTTP 410 `application/problem+json` response
+func (r GetChatStreamResponse) GetApplicationproblemJSON410() *Problem {
+	return r.ApplicationproblemJSON410
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r GetChatStreamResponse) GetApplicationproblemJSONDefault() *Error {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r GetChatStreamResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetChatStreamResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetChatStreamResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetChatStreamResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -19033,40 +16008,6 @@ func (c *ClientWithResponses) GetRootWithResponse(ctx context.Context, reqEditor
 	return ParseGetRootResponse(rsp)
 }
 
-// GetAppleAppSiteAssociationWithResponse Associates the iOS apps with this domain
-//
-// Lets the apps of `CCB_APPLE_APP_IDS` use this domain's passkeys (`webcredentials`) and
-// open its links (`applinks`). Served as `application/json` at this exact path, never
-// redirected, as Apple's CDN requires. 404 when no app is configured.
-//
-// Returns a wrapper object for the known response body format(s).
-//
-// Corresponds with GET /.well-known/apple-app-site-association (the `GetAppleAppSiteAssociation` operationId).
-func (c *ClientWithResponses) GetAppleAppSiteAssociationWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetAppleAppSiteAssociationResponse, error) {
-	rsp, err := c.GetAppleAppSiteAssociation(ctx, reqEditors...)
-	if err != nil {
-		return nil, err
-	}
-	return ParseGetAppleAppSiteAssociationResponse(rsp)
-}
-
-// GetAssetLinksWithResponse Associates the Android apps with this domain
-//
-// Digital Asset Links statements for the apps of `CCB_ANDROID_APPS` (package and signing
-// certificate SHA-256 fingerprints): they may use this domain's passkeys and open its links.
-// An empty list when no app is configured.
-//
-// Returns a wrapper object for the known response body format(s).
-//
-// Corresponds with GET /.well-known/assetlinks.json (the `GetAssetLinks` operationId).
-func (c *ClientWithResponses) GetAssetLinksWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetAssetLinksResponse, error) {
-	rsp, err := c.GetAssetLinks(ctx, reqEditors...)
-	if err != nil {
-		return nil, err
-	}
-	return ParseGetAssetLinksResponse(rsp)
-}
-
 // GetJWKSWithResponse Public keys that verify access tokens
 //
 // Includes retired keys until every token they signed has expired.
@@ -19423,15 +16364,12 @@ func (c *ClientWithResponses) ChangePasswordWithResponse(ctx context.Context, bo
 //
 // Accepts JSON, or the OAuth2 password grant as a form (Swagger UI's Authorize button).
 // Five consecutive failures for an identifier lock it for 15 minutes (429 with Retry-After).
-// When the account has MFA (an active TOTP authenticator or a passkey), the right password
-// answers `mfa_required: true` with an `mfa_token` and no tokens; complete the sign-in at
-// `POST /v1/auth/mfa/challenge` (TOTP or recovery code) or with a passkey.
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /v1/auth/login (the `Login` operationId).
-func (c *ClientWithResponses) LoginWithBodyWithResponse(ctx context.Context, params *LoginParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*LoginResponse, error) {
-	rsp, err := c.LoginWithBody(ctx, params, contentType, body, reqEditors...)
+func (c *ClientWithResponses) LoginWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*LoginResponse, error) {
+	rsp, err := c.LoginWithBody(ctx, contentType, body, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -19442,15 +16380,12 @@ func (c *ClientWithResponses) LoginWithBodyWithResponse(ctx context.Context, par
 //
 // Accepts JSON, or the OAuth2 password grant as a form (Swagger UI's Authorize button).
 // Five consecutive failures for an identifier lock it for 15 minutes (429 with Retry-After).
-// When the account has MFA (an active TOTP authenticator or a passkey), the right password
-// answers `mfa_required: true` with an `mfa_token` and no tokens; complete the sign-in at
-// `POST /v1/auth/mfa/challenge` (TOTP or recovery code) or with a passkey.
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /v1/auth/login (the `Login` operationId).
-func (c *ClientWithResponses) LoginWithResponse(ctx context.Context, params *LoginParams, body LoginJSONRequestBody, reqEditors ...RequestEditorFn) (*LoginResponse, error) {
-	rsp, err := c.Login(ctx, params, body, reqEditors...)
+func (c *ClientWithResponses) LoginWithResponse(ctx context.Context, body LoginJSONRequestBody, reqEditors ...RequestEditorFn) (*LoginResponse, error) {
+	rsp, err := c.Login(ctx, body, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -19461,15 +16396,12 @@ func (c *ClientWithResponses) LoginWithResponse(ctx context.Context, params *Log
 //
 // Accepts JSON, or the OAuth2 password grant as a form (Swagger UI's Authorize button).
 // Five consecutive failures for an identifier lock it for 15 minutes (429 with Retry-After).
-// When the account has MFA (an active TOTP authenticator or a passkey), the right password
-// answers `mfa_required: true` with an `mfa_token` and no tokens; complete the sign-in at
-// `POST /v1/auth/mfa/challenge` (TOTP or recovery code) or with a passkey.
 //
 // Takes a body of the `application/x-www-form-urlencoded` content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /v1/auth/login (the `Login` operationId).
-func (c *ClientWithResponses) LoginWithFormdataBodyWithResponse(ctx context.Context, params *LoginParams, body LoginFormdataRequestBody, reqEditors ...RequestEditorFn) (*LoginResponse, error) {
-	rsp, err := c.LoginWithFormdataBody(ctx, params, body, reqEditors...)
+func (c *ClientWithResponses) LoginWithFormdataBodyWithResponse(ctx context.Context, body LoginFormdataRequestBody, reqEditors ...RequestEditorFn) (*LoginResponse, error) {
+	rsp, err := c.LoginWithFormdataBody(ctx, body, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -19489,341 +16421,6 @@ func (c *ClientWithResponses) LogoutWithResponse(ctx context.Context, reqEditors
 		return nil, err
 	}
 	return ParseLogoutResponse(rsp)
-}
-
-// CompleteMFAChallengeWithBodyWithResponse Complete a sign-in with its second factor
-//
-// Exchanges the `mfa_token` of a password sign-in (`POST /v1/auth/login` answered
-// `mfa_required: true`) and exactly one of a current TOTP code or an unused recovery code for
-// the usual token pair. The token is single use and lives 5 minutes: used, expired or unknown
-// it is a 401 `invalid_mfa_token`. A wrong code is a 401 `invalid_code` (the token stays
-// usable until it expires), audited, and counts towards the account's lockout; a locked
-// account is a 429 `account_locked` with `Retry-After`. A recovery code works once.
-// Rate-limited with the `auth` policy.
-//
-// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
-//
-// Corresponds with POST /v1/auth/mfa/challenge (the `CompleteMFAChallenge` operationId).
-func (c *ClientWithResponses) CompleteMFAChallengeWithBodyWithResponse(ctx context.Context, params *CompleteMFAChallengeParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CompleteMFAChallengeResponse, error) {
-	rsp, err := c.CompleteMFAChallengeWithBody(ctx, params, contentType, body, reqEditors...)
-	if err != nil {
-		return nil, err
-	}
-	return ParseCompleteMFAChallengeResponse(rsp)
-}
-
-// CompleteMFAChallengeWithResponse Complete a sign-in with its second factor
-//
-// Exchanges the `mfa_token` of a password sign-in (`POST /v1/auth/login` answered
-// `mfa_required: true`) and exactly one of a current TOTP code or an unused recovery code for
-// the usual token pair. The token is single use and lives 5 minutes: used, expired or unknown
-// it is a 401 `invalid_mfa_token`. A wrong code is a 401 `invalid_code` (the token stays
-// usable until it expires), audited, and counts towards the account's lockout; a locked
-// account is a 429 `account_locked` with `Retry-After`. A recovery code works once.
-// Rate-limited with the `auth` policy.
-//
-// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
-//
-// Corresponds with POST /v1/auth/mfa/challenge (the `CompleteMFAChallenge` operationId).
-func (c *ClientWithResponses) CompleteMFAChallengeWithResponse(ctx context.Context, params *CompleteMFAChallengeParams, body CompleteMFAChallengeJSONRequestBody, reqEditors ...RequestEditorFn) (*CompleteMFAChallengeResponse, error) {
-	rsp, err := c.CompleteMFAChallenge(ctx, params, body, reqEditors...)
-	if err != nil {
-		return nil, err
-	}
-	return ParseCompleteMFAChallengeResponse(rsp)
-}
-
-// RegenerateRecoveryCodesWithResponse Replace the recovery codes
-//
-// Returns 10 new recovery codes (shown once); every earlier code stops working. Needs
-// active TOTP (409 `mfa_not_enabled` otherwise) and a recent sign-in (`x-step-up`).
-// Audited (`auth.recovery_codes_regenerate`).
-//
-// Returns a wrapper object for the known response body format(s).
-//
-// Corresponds with POST /v1/auth/mfa/recovery-codes (the `RegenerateRecoveryCodes` operationId).
-func (c *ClientWithResponses) RegenerateRecoveryCodesWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*RegenerateRecoveryCodesResponse, error) {
-	rsp, err := c.RegenerateRecoveryCodes(ctx, reqEditors...)
-	if err != nil {
-		return nil, err
-	}
-	return ParseRegenerateRecoveryCodesResponse(rsp)
-}
-
-// DisableTOTPWithResponse Turn TOTP (and the recovery codes) off
-//
-// Deletes the authenticator and every recovery code. A critical operation (`x-step-up`):
-// when the account has MFA the sign-in must be recent, so a client first proves a current
-// code with `POST /v1/auth/reauthenticate {totp_code}` (or a password, recovery code or
-// passkey). No TOTP enrolled (active or pending) is a 404. Audited (`auth.mfa_disable`).
-//
-// Returns a wrapper object for the known response body format(s).
-//
-// Corresponds with DELETE /v1/auth/mfa/totp (the `DisableTOTP` operationId).
-func (c *ClientWithResponses) DisableTOTPWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*DisableTOTPResponse, error) {
-	rsp, err := c.DisableTOTP(ctx, reqEditors...)
-	if err != nil {
-		return nil, err
-	}
-	return ParseDisableTOTPResponse(rsp)
-}
-
-// EnrollTOTPWithResponse Start enrolling a TOTP authenticator
-//
-// Returns a new secret (base32) and its `otpauth://` URL (SHA1, 6 digits, 30 s) for the
-// authenticator app's QR code. The enrolment stays pending, and MFA off, until
-// `POST /v1/auth/mfa/totp/verify` confirms a code; enrolling again replaces a pending secret.
-// An account whose TOTP is already active answers 409 `mfa_already_enabled`. The secret is
-// stored sealed with `CCB_SECRET_KEY` and shown only here. Audited (`auth.mfa_enroll`).
-//
-// Returns a wrapper object for the known response body format(s).
-//
-// Corresponds with POST /v1/auth/mfa/totp (the `EnrollTOTP` operationId).
-func (c *ClientWithResponses) EnrollTOTPWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*EnrollTOTPResponse, error) {
-	rsp, err := c.EnrollTOTP(ctx, reqEditors...)
-	if err != nil {
-		return nil, err
-	}
-	return ParseEnrollTOTPResponse(rsp)
-}
-
-// VerifyTOTPWithBodyWithResponse Confirm the TOTP enrolment with a first code
-//
-// Activates the pending authenticator (MFA is on from now) and returns 10 recovery codes,
-// shown once. A code is accepted once only, and never one older than the last accepted
-// (±1 step of 30 s around the server clock). A wrong or replayed code is a 403
-// `invalid_code`, audited, and counts towards the account's lockout like a failed password.
-// No pending enrolment is a 404; an already active one a 409 `mfa_already_enabled`.
-//
-// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
-//
-// Corresponds with POST /v1/auth/mfa/totp/verify (the `VerifyTOTP` operationId).
-func (c *ClientWithResponses) VerifyTOTPWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*VerifyTOTPResponse, error) {
-	rsp, err := c.VerifyTOTPWithBody(ctx, contentType, body, reqEditors...)
-	if err != nil {
-		return nil, err
-	}
-	return ParseVerifyTOTPResponse(rsp)
-}
-
-// VerifyTOTPWithResponse Confirm the TOTP enrolment with a first code
-//
-// Activates the pending authenticator (MFA is on from now) and returns 10 recovery codes,
-// shown once. A code is accepted once only, and never one older than the last accepted
-// (±1 step of 30 s around the server clock). A wrong or replayed code is a 403
-// `invalid_code`, audited, and counts towards the account's lockout like a failed password.
-// No pending enrolment is a 404; an already active one a 409 `mfa_already_enabled`.
-//
-// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
-//
-// Corresponds with POST /v1/auth/mfa/totp/verify (the `VerifyTOTP` operationId).
-func (c *ClientWithResponses) VerifyTOTPWithResponse(ctx context.Context, body VerifyTOTPJSONRequestBody, reqEditors ...RequestEditorFn) (*VerifyTOTPResponse, error) {
-	rsp, err := c.VerifyTOTP(ctx, body, reqEditors...)
-	if err != nil {
-		return nil, err
-	}
-	return ParseVerifyTOTPResponse(rsp)
-}
-
-// ListPasskeysWithResponse The caller's passkeys
-//
-// The caller's registered passkeys (WebAuthn credentials), oldest first.
-//
-// Returns a wrapper object for the known response body format(s).
-//
-// Corresponds with GET /v1/auth/passkeys (the `ListPasskeys` operationId).
-func (c *ClientWithResponses) ListPasskeysWithResponse(ctx context.Context, params *ListPasskeysParams, reqEditors ...RequestEditorFn) (*ListPasskeysResponse, error) {
-	rsp, err := c.ListPasskeys(ctx, params, reqEditors...)
-	if err != nil {
-		return nil, err
-	}
-	return ParseListPasskeysResponse(rsp)
-}
-
-// BeginPasskeyLoginWithBodyWithResponse Start signing in with a passkey
-//
-// Usernameless: returns the options for `navigator.credentials.get()` (no
-// `allowCredentials`, so the authenticator offers its discoverable passkeys for
-// `CCB_WEBAUTHN_RP_ID`) and the ceremony id (5 minutes, single use). Rate-limited with the
-// `auth` policy.
-//
-// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
-//
-// Corresponds with POST /v1/auth/passkeys/login/begin (the `BeginPasskeyLogin` operationId).
-func (c *ClientWithResponses) BeginPasskeyLoginWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*BeginPasskeyLoginResponse, error) {
-	rsp, err := c.BeginPasskeyLoginWithBody(ctx, contentType, body, reqEditors...)
-	if err != nil {
-		return nil, err
-	}
-	return ParseBeginPasskeyLoginResponse(rsp)
-}
-
-// BeginPasskeyLoginWithResponse Start signing in with a passkey
-//
-// Usernameless: returns the options for `navigator.credentials.get()` (no
-// `allowCredentials`, so the authenticator offers its discoverable passkeys for
-// `CCB_WEBAUTHN_RP_ID`) and the ceremony id (5 minutes, single use). Rate-limited with the
-// `auth` policy.
-//
-// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
-//
-// Corresponds with POST /v1/auth/passkeys/login/begin (the `BeginPasskeyLogin` operationId).
-func (c *ClientWithResponses) BeginPasskeyLoginWithResponse(ctx context.Context, body BeginPasskeyLoginJSONRequestBody, reqEditors ...RequestEditorFn) (*BeginPasskeyLoginResponse, error) {
-	rsp, err := c.BeginPasskeyLogin(ctx, body, reqEditors...)
-	if err != nil {
-		return nil, err
-	}
-	return ParseBeginPasskeyLoginResponse(rsp)
-}
-
-// FinishPasskeyLoginWithBodyWithResponse Sign in with a passkey
-//
-// Verifies the assertion (`PublicKeyCredential.toJSON()`) against the ceremony (spent by this
-// call, whatever its outcome), the passkey's public key, the origin, relying party id and user
-// verification, and answers the usual token pair. Refused with 401 `passkey_rejected`
-// (audited as `auth.passkey_login` failures): an unknown, expired or already used ceremony (a
-// replayed assertion), a wrong origin, a bad signature, an unknown or deleted passkey, a sign
-// count that did not increase (a cloned authenticator; authenticators that keep no counter
-// report 0 every time and are accepted), or backup flags inconsistent with the registration.
-// Rate-limited with the `auth` policy.
-//
-// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
-//
-// Corresponds with POST /v1/auth/passkeys/login/finish (the `FinishPasskeyLogin` operationId).
-func (c *ClientWithResponses) FinishPasskeyLoginWithBodyWithResponse(ctx context.Context, params *FinishPasskeyLoginParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*FinishPasskeyLoginResponse, error) {
-	rsp, err := c.FinishPasskeyLoginWithBody(ctx, params, contentType, body, reqEditors...)
-	if err != nil {
-		return nil, err
-	}
-	return ParseFinishPasskeyLoginResponse(rsp)
-}
-
-// FinishPasskeyLoginWithResponse Sign in with a passkey
-//
-// Verifies the assertion (`PublicKeyCredential.toJSON()`) against the ceremony (spent by this
-// call, whatever its outcome), the passkey's public key, the origin, relying party id and user
-// verification, and answers the usual token pair. Refused with 401 `passkey_rejected`
-// (audited as `auth.passkey_login` failures): an unknown, expired or already used ceremony (a
-// replayed assertion), a wrong origin, a bad signature, an unknown or deleted passkey, a sign
-// count that did not increase (a cloned authenticator; authenticators that keep no counter
-// report 0 every time and are accepted), or backup flags inconsistent with the registration.
-// Rate-limited with the `auth` policy.
-//
-// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
-//
-// Corresponds with POST /v1/auth/passkeys/login/finish (the `FinishPasskeyLogin` operationId).
-func (c *ClientWithResponses) FinishPasskeyLoginWithResponse(ctx context.Context, params *FinishPasskeyLoginParams, body FinishPasskeyLoginJSONRequestBody, reqEditors ...RequestEditorFn) (*FinishPasskeyLoginResponse, error) {
-	rsp, err := c.FinishPasskeyLogin(ctx, params, body, reqEditors...)
-	if err != nil {
-		return nil, err
-	}
-	return ParseFinishPasskeyLoginResponse(rsp)
-}
-
-// BeginPasskeyRegistrationWithResponse Start registering a passkey
-//
-// Returns the options for `navigator.credentials.create()` (`options.publicKey`, binary
-// members base64url-encoded: `PublicKeyCredential.parseCreationOptionsFromJSON`) and the id
-// of the ceremony, which the server keeps for 5 minutes and lets finish once. The credential
-// must be discoverable (`residentKey: required`, so that sign-in needs no username) and
-// user-verified; the caller's existing passkeys are excluded.
-//
-// Returns a wrapper object for the known response body format(s).
-//
-// Corresponds with POST /v1/auth/passkeys/register/begin (the `BeginPasskeyRegistration` operationId).
-func (c *ClientWithResponses) BeginPasskeyRegistrationWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*BeginPasskeyRegistrationResponse, error) {
-	rsp, err := c.BeginPasskeyRegistration(ctx, reqEditors...)
-	if err != nil {
-		return nil, err
-	}
-	return ParseBeginPasskeyRegistrationResponse(rsp)
-}
-
-// FinishPasskeyRegistrationWithBodyWithResponse Finish registering a passkey
-//
-// Verifies the authenticator's response (`PublicKeyCredential.toJSON()`) against the ceremony
-// begun by the same user, origin (`CCB_WEBAUTHN_ORIGINS`), relying party id
-// (`CCB_WEBAUTHN_RP_ID`), user verification and backup flags, and stores the passkey. A
-// ceremony that is unknown, expired, already used or begun by another user is a 400 pointing
-// at `/ceremony_id`; a response that fails verification is a 400 `passkey_rejected` pointing
-// at `/credential`. Both are audited (`auth.passkey_register`).
-//
-// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
-//
-// Corresponds with POST /v1/auth/passkeys/register/finish (the `FinishPasskeyRegistration` operationId).
-func (c *ClientWithResponses) FinishPasskeyRegistrationWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*FinishPasskeyRegistrationResponse, error) {
-	rsp, err := c.FinishPasskeyRegistrationWithBody(ctx, contentType, body, reqEditors...)
-	if err != nil {
-		return nil, err
-	}
-	return ParseFinishPasskeyRegistrationResponse(rsp)
-}
-
-// FinishPasskeyRegistrationWithResponse Finish registering a passkey
-//
-// Verifies the authenticator's response (`PublicKeyCredential.toJSON()`) against the ceremony
-// begun by the same user, origin (`CCB_WEBAUTHN_ORIGINS`), relying party id
-// (`CCB_WEBAUTHN_RP_ID`), user verification and backup flags, and stores the passkey. A
-// ceremony that is unknown, expired, already used or begun by another user is a 400 pointing
-// at `/ceremony_id`; a response that fails verification is a 400 `passkey_rejected` pointing
-// at `/credential`. Both are audited (`auth.passkey_register`).
-//
-// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
-//
-// Corresponds with POST /v1/auth/passkeys/register/finish (the `FinishPasskeyRegistration` operationId).
-func (c *ClientWithResponses) FinishPasskeyRegistrationWithResponse(ctx context.Context, body FinishPasskeyRegistrationJSONRequestBody, reqEditors ...RequestEditorFn) (*FinishPasskeyRegistrationResponse, error) {
-	rsp, err := c.FinishPasskeyRegistration(ctx, body, reqEditors...)
-	if err != nil {
-		return nil, err
-	}
-	return ParseFinishPasskeyRegistrationResponse(rsp)
-}
-
-// DeletePasskeyWithResponse Delete a passkey
-//
-// The passkey stops signing in at once (audited, `auth.passkey_delete`). Another user's
-// passkey id answers 404. Critical (`x-step-up`): an account with MFA must have
-// authenticated recently.
-//
-// Returns a wrapper object for the known response body format(s).
-//
-// Corresponds with DELETE /v1/auth/passkeys/{id} (the `DeletePasskey` operationId).
-func (c *ClientWithResponses) DeletePasskeyWithResponse(ctx context.Context, id ID, reqEditors ...RequestEditorFn) (*DeletePasskeyResponse, error) {
-	rsp, err := c.DeletePasskey(ctx, id, reqEditors...)
-	if err != nil {
-		return nil, err
-	}
-	return ParseDeletePasskeyResponse(rsp)
-}
-
-// RenamePasskeyWithBodyWithResponse Rename a passkey
-//
-// Another user's passkey id answers 404.
-//
-// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
-//
-// Corresponds with PATCH /v1/auth/passkeys/{id} (the `RenamePasskey` operationId).
-func (c *ClientWithResponses) RenamePasskeyWithBodyWithResponse(ctx context.Context, id ID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*RenamePasskeyResponse, error) {
-	rsp, err := c.RenamePasskeyWithBody(ctx, id, contentType, body, reqEditors...)
-	if err != nil {
-		return nil, err
-	}
-	return ParseRenamePasskeyResponse(rsp)
-}
-
-// RenamePasskeyWithResponse Rename a passkey
-//
-// Another user's passkey id answers 404.
-//
-// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
-//
-// Corresponds with PATCH /v1/auth/passkeys/{id} (the `RenamePasskey` operationId).
-func (c *ClientWithResponses) RenamePasskeyWithResponse(ctx context.Context, id ID, body RenamePasskeyJSONRequestBody, reqEditors ...RequestEditorFn) (*RenamePasskeyResponse, error) {
-	rsp, err := c.RenamePasskey(ctx, id, body, reqEditors...)
-	if err != nil {
-		return nil, err
-	}
-	return ParseRenamePasskeyResponse(rsp)
 }
 
 // DeleteProfileWithBodyWithResponse Delete the account and everything it owns
@@ -19909,50 +16506,6 @@ func (c *ClientWithResponses) UpdateProfileWithResponse(ctx context.Context, bod
 	return ParseUpdateProfileResponse(rsp)
 }
 
-// ReauthenticateWithBodyWithResponse Prove a fresh authentication (step-up)
-//
-// Confirms the signed-in caller with exactly one of a password, a current TOTP code, an unused
-// recovery code or a passkey assertion (`ceremony_id` from the passkey ceremony and the
-// `credential` the authenticator produced), and returns a new token pair of the same session
-// whose `auth_time` is now: critical operations (`x-step-up`) accept it for
-// `CCB_STEP_UP_MAX_AGE` (default 10 minutes). The previous refresh token is spent (as by a
-// refresh). A wrong secret is a 403 `invalid_password` / `invalid_code`, audited, and counts
-// towards the account's lockout. API keys have no session to refresh (400 `not_a_session`).
-// Audited (`auth.reauthenticate`).
-//
-// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
-//
-// Corresponds with POST /v1/auth/reauthenticate (the `Reauthenticate` operationId).
-func (c *ClientWithResponses) ReauthenticateWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*ReauthenticateResponse, error) {
-	rsp, err := c.ReauthenticateWithBody(ctx, contentType, body, reqEditors...)
-	if err != nil {
-		return nil, err
-	}
-	return ParseReauthenticateResponse(rsp)
-}
-
-// ReauthenticateWithResponse Prove a fresh authentication (step-up)
-//
-// Confirms the signed-in caller with exactly one of a password, a current TOTP code, an unused
-// recovery code or a passkey assertion (`ceremony_id` from the passkey ceremony and the
-// `credential` the authenticator produced), and returns a new token pair of the same session
-// whose `auth_time` is now: critical operations (`x-step-up`) accept it for
-// `CCB_STEP_UP_MAX_AGE` (default 10 minutes). The previous refresh token is spent (as by a
-// refresh). A wrong secret is a 403 `invalid_password` / `invalid_code`, audited, and counts
-// towards the account's lockout. API keys have no session to refresh (400 `not_a_session`).
-// Audited (`auth.reauthenticate`).
-//
-// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
-//
-// Corresponds with POST /v1/auth/reauthenticate (the `Reauthenticate` operationId).
-func (c *ClientWithResponses) ReauthenticateWithResponse(ctx context.Context, body ReauthenticateJSONRequestBody, reqEditors ...RequestEditorFn) (*ReauthenticateResponse, error) {
-	rsp, err := c.Reauthenticate(ctx, body, reqEditors...)
-	if err != nil {
-		return nil, err
-	}
-	return ParseReauthenticateResponse(rsp)
-}
-
 // RefreshTokensWithBodyWithResponse Exchange a refresh token for a new pair
 //
 // The presented token is spent. Presenting a spent token again revokes its whole family,
@@ -19962,8 +16515,8 @@ func (c *ClientWithResponses) ReauthenticateWithResponse(ctx context.Context, bo
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /v1/auth/refresh (the `RefreshTokens` operationId).
-func (c *ClientWithResponses) RefreshTokensWithBodyWithResponse(ctx context.Context, params *RefreshTokensParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*RefreshTokensResponse, error) {
-	rsp, err := c.RefreshTokensWithBody(ctx, params, contentType, body, reqEditors...)
+func (c *ClientWithResponses) RefreshTokensWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*RefreshTokensResponse, error) {
+	rsp, err := c.RefreshTokensWithBody(ctx, contentType, body, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -19979,8 +16532,8 @@ func (c *ClientWithResponses) RefreshTokensWithBodyWithResponse(ctx context.Cont
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /v1/auth/refresh (the `RefreshTokens` operationId).
-func (c *ClientWithResponses) RefreshTokensWithResponse(ctx context.Context, params *RefreshTokensParams, body RefreshTokensJSONRequestBody, reqEditors ...RequestEditorFn) (*RefreshTokensResponse, error) {
-	rsp, err := c.RefreshTokens(ctx, params, body, reqEditors...)
+func (c *ClientWithResponses) RefreshTokensWithResponse(ctx context.Context, body RefreshTokensJSONRequestBody, reqEditors ...RequestEditorFn) (*RefreshTokensResponse, error) {
+	rsp, err := c.RefreshTokens(ctx, body, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -20001,8 +16554,8 @@ func (c *ClientWithResponses) RefreshTokensWithResponse(ctx context.Context, par
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /v1/auth/register (the `Register` operationId).
-func (c *ClientWithResponses) RegisterWithBodyWithResponse(ctx context.Context, params *RegisterParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*RegisterResponse, error) {
-	rsp, err := c.RegisterWithBody(ctx, params, contentType, body, reqEditors...)
+func (c *ClientWithResponses) RegisterWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*RegisterResponse, error) {
+	rsp, err := c.RegisterWithBody(ctx, contentType, body, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -20023,8 +16576,8 @@ func (c *ClientWithResponses) RegisterWithBodyWithResponse(ctx context.Context, 
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /v1/auth/register (the `Register` operationId).
-func (c *ClientWithResponses) RegisterWithResponse(ctx context.Context, params *RegisterParams, body RegisterJSONRequestBody, reqEditors ...RequestEditorFn) (*RegisterResponse, error) {
-	rsp, err := c.Register(ctx, params, body, reqEditors...)
+func (c *ClientWithResponses) RegisterWithResponse(ctx context.Context, body RegisterJSONRequestBody, reqEditors ...RequestEditorFn) (*RegisterResponse, error) {
+	rsp, err := c.Register(ctx, body, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -20087,11 +16640,20 @@ func (c *ClientWithResponses) RegisterWithResponse(ctx context.Context, params *
 // one more is refused with 429 `too_many_generations` and `Retry-After`. A slot is freed when
 // the generation ends (completed, failed, cancelled or the client went away).
 //
+// Resumable streams: every event of a stream carries an SSE `id:` (1, 2, … in order) and
+// is recorded for a while (`CCB_RESUME_RETENTION` after the end), so a client that lost
+// its connection calls `GET /v1/chat/completions/{generation_id}/stream` with
+// `Last-Event-ID` on any instance and gets the rest byte for byte. The generation id comes
+// in the `X-Generation-ID` header and the first chunk's `generation_id`. By default a
+// disconnect still cancels the generation; with `ccb_resumable: true` (or
+// `X-CCB-Resumable: true`) it runs to its end and is stored in its session as if the
+// client had stayed. `DELETE /v1/chat/completions/{session_id}` cancels either kind.
+//
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /v1/chat/completions (the `CreateChatCompletion` operationId).
-func (c *ClientWithResponses) CreateChatCompletionWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateChatCompletionResponse, error) {
-	rsp, err := c.CreateChatCompletionWithBody(ctx, contentType, body, reqEditors...)
+func (c *ClientWithResponses) CreateChatCompletionWithBodyWithResponse(ctx context.Context, params *CreateChatCompletionParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateChatCompletionResponse, error) {
+	rsp, err := c.CreateChatCompletionWithBody(ctx, params, contentType, body, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -20154,11 +16716,20 @@ func (c *ClientWithResponses) CreateChatCompletionWithBodyWithResponse(ctx conte
 // one more is refused with 429 `too_many_generations` and `Retry-After`. A slot is freed when
 // the generation ends (completed, failed, cancelled or the client went away).
 //
+// Resumable streams: every event of a stream carries an SSE `id:` (1, 2, … in order) and
+// is recorded for a while (`CCB_RESUME_RETENTION` after the end), so a client that lost
+// its connection calls `GET /v1/chat/completions/{generation_id}/stream` with
+// `Last-Event-ID` on any instance and gets the rest byte for byte. The generation id comes
+// in the `X-Generation-ID` header and the first chunk's `generation_id`. By default a
+// disconnect still cancels the generation; with `ccb_resumable: true` (or
+// `X-CCB-Resumable: true`) it runs to its end and is stored in its session as if the
+// client had stayed. `DELETE /v1/chat/completions/{session_id}` cancels either kind.
+//
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /v1/chat/completions (the `CreateChatCompletion` operationId).
-func (c *ClientWithResponses) CreateChatCompletionWithResponse(ctx context.Context, body CreateChatCompletionJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateChatCompletionResponse, error) {
-	rsp, err := c.CreateChatCompletion(ctx, body, reqEditors...)
+func (c *ClientWithResponses) CreateChatCompletionWithResponse(ctx context.Context, params *CreateChatCompletionParams, body CreateChatCompletionJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateChatCompletionResponse, error) {
+	rsp, err := c.CreateChatCompletion(ctx, params, body, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -20193,6 +16764,29 @@ func (c *ClientWithResponses) DebugChatCompletionWithResponse(ctx context.Contex
 		return nil, err
 	}
 	return ParseDebugChatCompletionResponse(rsp)
+}
+
+// GetChatStreamWithResponse Resume a streamed generation
+//
+// Replays a streamed generation's events after `Last-Event-ID` (or `after`; the header
+// wins, since a browser's EventSource sends it on reconnect) exactly as they were first
+// sent — the same bytes, `id:` lines included — then the rest as it is produced, until
+// `data: [DONE]`. Works on any instance, while the generation runs and for
+// `CCB_RESUME_RETENTION` after its end. Without either parameter the whole stream is
+// replayed. Another user's generation, an unknown one or one no longer kept is 404; a
+// point before what a very long generation still keeps (`CCB_RESUME_MAX_CHUNKS` events)
+// is 410 `resume_point_expired`. When the generation's instance dies before its end, the
+// stream ends with an error event (`code: generation_lost`) instead of `[DONE]`.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/chat/completions/{generation_id}/stream (the `GetChatStream` operationId).
+func (c *ClientWithResponses) GetChatStreamWithResponse(ctx context.Context, generationId openapi_types.UUID, params *GetChatStreamParams, reqEditors ...RequestEditorFn) (*GetChatStreamResponse, error) {
+	rsp, err := c.GetChatStream(ctx, generationId, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetChatStreamResponse(rsp)
 }
 
 // CancelChatCompletionWithResponse Stop a session's running generation
@@ -21125,79 +17719,6 @@ func ParseGetRootResponse(rsp *http.Response) (*GetRootResponse, error) {
 	return response, nil
 }
 
-// ParseGetAppleAppSiteAssociationResponse parses an HTTP response from a GetAppleAppSiteAssociationWithResponse call
-func ParseGetAppleAppSiteAssociationResponse(rsp *http.Response) (*GetAppleAppSiteAssociationResponse, error) {
-	bodyBytes, err := io.ReadAll(rsp.Body)
-	defer func() { _ = rsp.Body.Close() }()
-	if err != nil {
-		return nil, err
-	}
-
-	response := &GetAppleAppSiteAssociationResponse{
-		Body:         bodyBytes,
-		HTTPResponse: rsp,
-	}
-
-	switch {
-	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
-		var dest AppleAppSiteAssociation
-		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
-			return nil, err
-		}
-		response.JSON200 = &dest
-
-	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
-		var dest NotFound
-		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
-			return nil, err
-		}
-		response.ApplicationproblemJSON404 = &dest
-
-	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
-		var dest Error
-		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
-			return nil, err
-		}
-		response.ApplicationproblemJSONDefault = &dest
-
-	}
-
-	return response, nil
-}
-
-// ParseGetAssetLinksResponse parses an HTTP response from a GetAssetLinksWithResponse call
-func ParseGetAssetLinksResponse(rsp *http.Response) (*GetAssetLinksResponse, error) {
-	bodyBytes, err := io.ReadAll(rsp.Body)
-	defer func() { _ = rsp.Body.Close() }()
-	if err != nil {
-		return nil, err
-	}
-
-	response := &GetAssetLinksResponse{
-		Body:         bodyBytes,
-		HTTPResponse: rsp,
-	}
-
-	switch {
-	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
-		var dest []AssetLinkStatement
-		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
-			return nil, err
-		}
-		response.JSON200 = &dest
-
-	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
-		var dest Error
-		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
-			return nil, err
-		}
-		response.ApplicationproblemJSONDefault = &dest
-
-	}
-
-	return response, nil
-}
-
 // ParseGetJWKSResponse parses an HTTP response from a GetJWKSWithResponse call
 func ParseGetJWKSResponse(rsp *http.Response) (*GetJWKSResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -21566,7 +18087,7 @@ func ParseAdminUpdateUserResponse(rsp *http.Response) (*AdminUpdateUserResponse,
 		response.ApplicationproblemJSON400 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
-		var dest ReauthenticationRequired
+		var dest Unauthorized
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -21852,7 +18373,7 @@ func ParseCreateAPIKeyResponse(rsp *http.Response) (*CreateAPIKeyResponse, error
 		response.ApplicationproblemJSON400 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
-		var dest ReauthenticationRequired
+		var dest Unauthorized
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -21983,7 +18504,7 @@ func ParseRotateAPIKeyResponse(rsp *http.Response) (*RotateAPIKeyResponse, error
 		response.ApplicationproblemJSON400 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
-		var dest ReauthenticationRequired
+		var dest Unauthorized
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -22053,7 +18574,7 @@ func ParseChangePasswordResponse(rsp *http.Response) (*ChangePasswordResponse, e
 		response.ApplicationproblemJSON400 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
-		var dest ReauthenticationRequired
+		var dest Unauthorized
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -22127,7 +18648,7 @@ func ParseLoginResponse(rsp *http.Response) (*LoginResponse, error) {
 
 	switch {
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
-		var dest LoginResult
+		var dest AuthTokens
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -22246,861 +18767,6 @@ func ParseLogoutResponse(rsp *http.Response) (*LogoutResponse, error) {
 	return response, nil
 }
 
-// ParseCompleteMFAChallengeResponse parses an HTTP response from a CompleteMFAChallengeWithResponse call
-func ParseCompleteMFAChallengeResponse(rsp *http.Response) (*CompleteMFAChallengeResponse, error) {
-	bodyBytes, err := io.ReadAll(rsp.Body)
-	defer func() { _ = rsp.Body.Close() }()
-	if err != nil {
-		return nil, err
-	}
-
-	response := &CompleteMFAChallengeResponse{
-		Body:         bodyBytes,
-		HTTPResponse: rsp,
-	}
-
-	switch {
-	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
-		var dest AuthTokens
-		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
-			return nil, err
-		}
-		response.JSON200 = &dest
-
-	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
-		var dest BadRequest
-		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
-			return nil, err
-		}
-		response.ApplicationproblemJSON400 = &dest
-
-	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
-		var dest Unauthorized
-		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
-			return nil, err
-		}
-		response.ApplicationproblemJSON401 = &dest
-
-	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
-		var dest TooManyRequests
-		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
-			return nil, err
-		}
-		response.ApplicationproblemJSON429 = &dest
-
-	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
-		var dest Error
-		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
-			return nil, err
-		}
-		response.ApplicationproblemJSONDefault = &dest
-
-	}
-
-	switch {
-	case rsp.StatusCode == 200:
-		var headers CompleteMFAChallengeResponse200Headers
-		if values := rsp.Header.Values("Cache-Control"); len(values) > 0 {
-			var value string
-			if err := runtime.BindStyledParameterWithOptions("simple", "Cache-Control", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
-				return nil, err
-			}
-			headers.CacheControl = value
-		}
-		if values := rsp.Header.Values("Pragma"); len(values) > 0 {
-			var value string
-			if err := runtime.BindStyledParameterWithOptions("simple", "Pragma", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
-				return nil, err
-			}
-			headers.Pragma = value
-		}
-		response.Headers200 = &headers
-	case rsp.StatusCode == 429:
-		var headers CompleteMFAChallengeResponse429Headers
-		if values := rsp.Header.Values("RateLimit"); len(values) > 0 {
-			var value string
-			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
-				return nil, err
-			}
-			headers.RateLimit = &value
-		}
-		if values := rsp.Header.Values("RateLimit-Policy"); len(values) > 0 {
-			var value string
-			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
-				return nil, err
-			}
-			headers.RateLimitPolicy = &value
-		}
-		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
-			var value int
-			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
-				return nil, err
-			}
-			headers.RetryAfter = &value
-		}
-		response.Headers429 = &headers
-	}
-
-	return response, nil
-}
-
-// ParseRegenerateRecoveryCodesResponse parses an HTTP response from a RegenerateRecoveryCodesWithResponse call
-func ParseRegenerateRecoveryCodesResponse(rsp *http.Response) (*RegenerateRecoveryCodesResponse, error) {
-	bodyBytes, err := io.ReadAll(rsp.Body)
-	defer func() { _ = rsp.Body.Close() }()
-	if err != nil {
-		return nil, err
-	}
-
-	response := &RegenerateRecoveryCodesResponse{
-		Body:         bodyBytes,
-		HTTPResponse: rsp,
-	}
-
-	switch {
-	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
-		var dest RecoveryCodes
-		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
-			return nil, err
-		}
-		response.JSON200 = &dest
-
-	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
-		var dest ReauthenticationRequired
-		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
-			return nil, err
-		}
-		response.ApplicationproblemJSON401 = &dest
-
-	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
-		var dest Conflict
-		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
-			return nil, err
-		}
-		response.ApplicationproblemJSON409 = &dest
-
-	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
-		var dest Error
-		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
-			return nil, err
-		}
-		response.ApplicationproblemJSONDefault = &dest
-
-	}
-
-	switch {
-	case rsp.StatusCode == 200:
-		var headers RegenerateRecoveryCodesResponse200Headers
-		if values := rsp.Header.Values("Cache-Control"); len(values) > 0 {
-			var value string
-			if err := runtime.BindStyledParameterWithOptions("simple", "Cache-Control", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
-				return nil, err
-			}
-			headers.CacheControl = value
-		}
-		if values := rsp.Header.Values("Pragma"); len(values) > 0 {
-			var value string
-			if err := runtime.BindStyledParameterWithOptions("simple", "Pragma", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
-				return nil, err
-			}
-			headers.Pragma = value
-		}
-		response.Headers200 = &headers
-	}
-
-	return response, nil
-}
-
-// ParseDisableTOTPResponse parses an HTTP response from a DisableTOTPWithResponse call
-func ParseDisableTOTPResponse(rsp *http.Response) (*DisableTOTPResponse, error) {
-	bodyBytes, err := io.ReadAll(rsp.Body)
-	defer func() { _ = rsp.Body.Close() }()
-	if err != nil {
-		return nil, err
-	}
-
-	response := &DisableTOTPResponse{
-		Body:         bodyBytes,
-		HTTPResponse: rsp,
-	}
-
-	switch {
-	case rsp.StatusCode == 204:
-		break // No content-type
-
-	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
-		var dest ReauthenticationRequired
-		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
-			return nil, err
-		}
-		response.ApplicationproblemJSON401 = &dest
-
-	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
-		var dest NotFound
-		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
-			return nil, err
-		}
-		response.ApplicationproblemJSON404 = &dest
-
-	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
-		var dest Error
-		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
-			return nil, err
-		}
-		response.ApplicationproblemJSONDefault = &dest
-
-	}
-
-	return response, nil
-}
-
-// ParseEnrollTOTPResponse parses an HTTP response from a EnrollTOTPWithResponse call
-func ParseEnrollTOTPResponse(rsp *http.Response) (*EnrollTOTPResponse, error) {
-	bodyBytes, err := io.ReadAll(rsp.Body)
-	defer func() { _ = rsp.Body.Close() }()
-	if err != nil {
-		return nil, err
-	}
-
-	response := &EnrollTOTPResponse{
-		Body:         bodyBytes,
-		HTTPResponse: rsp,
-	}
-
-	switch {
-	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 201:
-		var dest TOTPEnrollment
-		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
-			return nil, err
-		}
-		response.JSON201 = &dest
-
-	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
-		var dest Unauthorized
-		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
-			return nil, err
-		}
-		response.ApplicationproblemJSON401 = &dest
-
-	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
-		var dest Conflict
-		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
-			return nil, err
-		}
-		response.ApplicationproblemJSON409 = &dest
-
-	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
-		var dest Error
-		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
-			return nil, err
-		}
-		response.ApplicationproblemJSONDefault = &dest
-
-	}
-
-	switch {
-	case rsp.StatusCode == 201:
-		var headers EnrollTOTPResponse201Headers
-		if values := rsp.Header.Values("Cache-Control"); len(values) > 0 {
-			var value string
-			if err := runtime.BindStyledParameterWithOptions("simple", "Cache-Control", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
-				return nil, err
-			}
-			headers.CacheControl = value
-		}
-		if values := rsp.Header.Values("Pragma"); len(values) > 0 {
-			var value string
-			if err := runtime.BindStyledParameterWithOptions("simple", "Pragma", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
-				return nil, err
-			}
-			headers.Pragma = value
-		}
-		response.Headers201 = &headers
-	}
-
-	return response, nil
-}
-
-// ParseVerifyTOTPResponse parses an HTTP response from a VerifyTOTPWithResponse call
-func ParseVerifyTOTPResponse(rsp *http.Response) (*VerifyTOTPResponse, error) {
-	bodyBytes, err := io.ReadAll(rsp.Body)
-	defer func() { _ = rsp.Body.Close() }()
-	if err != nil {
-		return nil, err
-	}
-
-	response := &VerifyTOTPResponse{
-		Body:         bodyBytes,
-		HTTPResponse: rsp,
-	}
-
-	switch {
-	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
-		var dest RecoveryCodes
-		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
-			return nil, err
-		}
-		response.JSON200 = &dest
-
-	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
-		var dest BadRequest
-		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
-			return nil, err
-		}
-		response.ApplicationproblemJSON400 = &dest
-
-	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
-		var dest Unauthorized
-		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
-			return nil, err
-		}
-		response.ApplicationproblemJSON401 = &dest
-
-	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
-		var dest Forbidden
-		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
-			return nil, err
-		}
-		response.ApplicationproblemJSON403 = &dest
-
-	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
-		var dest NotFound
-		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
-			return nil, err
-		}
-		response.ApplicationproblemJSON404 = &dest
-
-	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
-		var dest Conflict
-		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
-			return nil, err
-		}
-		response.ApplicationproblemJSON409 = &dest
-
-	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
-		var dest TooManyRequests
-		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
-			return nil, err
-		}
-		response.ApplicationproblemJSON429 = &dest
-
-	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
-		var dest Error
-		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
-			return nil, err
-		}
-		response.ApplicationproblemJSONDefault = &dest
-
-	}
-
-	switch {
-	case rsp.StatusCode == 200:
-		var headers VerifyTOTPResponse200Headers
-		if values := rsp.Header.Values("Cache-Control"); len(values) > 0 {
-			var value string
-			if err := runtime.BindStyledParameterWithOptions("simple", "Cache-Control", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
-				return nil, err
-			}
-			headers.CacheControl = value
-		}
-		if values := rsp.Header.Values("Pragma"); len(values) > 0 {
-			var value string
-			if err := runtime.BindStyledParameterWithOptions("simple", "Pragma", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
-				return nil, err
-			}
-			headers.Pragma = value
-		}
-		response.Headers200 = &headers
-	case rsp.StatusCode == 429:
-		var headers VerifyTOTPResponse429Headers
-		if values := rsp.Header.Values("RateLimit"); len(values) > 0 {
-			var value string
-			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
-				return nil, err
-			}
-			headers.RateLimit = &value
-		}
-		if values := rsp.Header.Values("RateLimit-Policy"); len(values) > 0 {
-			var value string
-			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
-				return nil, err
-			}
-			headers.RateLimitPolicy = &value
-		}
-		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
-			var value int
-			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
-				return nil, err
-			}
-			headers.RetryAfter = &value
-		}
-		response.Headers429 = &headers
-	}
-
-	return response, nil
-}
-
-// ParseListPasskeysResponse parses an HTTP response from a ListPasskeysWithResponse call
-func ParseListPasskeysResponse(rsp *http.Response) (*ListPasskeysResponse, error) {
-	bodyBytes, err := io.ReadAll(rsp.Body)
-	defer func() { _ = rsp.Body.Close() }()
-	if err != nil {
-		return nil, err
-	}
-
-	response := &ListPasskeysResponse{
-		Body:         bodyBytes,
-		HTTPResponse: rsp,
-	}
-
-	switch {
-	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
-		var dest PasskeyList
-		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
-			return nil, err
-		}
-		response.JSON200 = &dest
-
-	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
-		var dest BadRequest
-		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
-			return nil, err
-		}
-		response.ApplicationproblemJSON400 = &dest
-
-	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
-		var dest Unauthorized
-		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
-			return nil, err
-		}
-		response.ApplicationproblemJSON401 = &dest
-
-	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
-		var dest Error
-		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
-			return nil, err
-		}
-		response.ApplicationproblemJSONDefault = &dest
-
-	}
-
-	return response, nil
-}
-
-// ParseBeginPasskeyLoginResponse parses an HTTP response from a BeginPasskeyLoginWithResponse call
-func ParseBeginPasskeyLoginResponse(rsp *http.Response) (*BeginPasskeyLoginResponse, error) {
-	bodyBytes, err := io.ReadAll(rsp.Body)
-	defer func() { _ = rsp.Body.Close() }()
-	if err != nil {
-		return nil, err
-	}
-
-	response := &BeginPasskeyLoginResponse{
-		Body:         bodyBytes,
-		HTTPResponse: rsp,
-	}
-
-	switch {
-	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
-		var dest PasskeyCeremony
-		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
-			return nil, err
-		}
-		response.JSON200 = &dest
-
-	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
-		var dest BadRequest
-		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
-			return nil, err
-		}
-		response.ApplicationproblemJSON400 = &dest
-
-	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
-		var dest TooManyRequests
-		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
-			return nil, err
-		}
-		response.ApplicationproblemJSON429 = &dest
-
-	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
-		var dest Error
-		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
-			return nil, err
-		}
-		response.ApplicationproblemJSONDefault = &dest
-
-	}
-
-	switch {
-	case rsp.StatusCode == 200:
-		var headers BeginPasskeyLoginResponse200Headers
-		if values := rsp.Header.Values("Cache-Control"); len(values) > 0 {
-			var value string
-			if err := runtime.BindStyledParameterWithOptions("simple", "Cache-Control", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
-				return nil, err
-			}
-			headers.CacheControl = value
-		}
-		if values := rsp.Header.Values("Pragma"); len(values) > 0 {
-			var value string
-			if err := runtime.BindStyledParameterWithOptions("simple", "Pragma", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
-				return nil, err
-			}
-			headers.Pragma = value
-		}
-		response.Headers200 = &headers
-	case rsp.StatusCode == 429:
-		var headers BeginPasskeyLoginResponse429Headers
-		if values := rsp.Header.Values("RateLimit"); len(values) > 0 {
-			var value string
-			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
-				return nil, err
-			}
-			headers.RateLimit = &value
-		}
-		if values := rsp.Header.Values("RateLimit-Policy"); len(values) > 0 {
-			var value string
-			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
-				return nil, err
-			}
-			headers.RateLimitPolicy = &value
-		}
-		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
-			var value int
-			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
-				return nil, err
-			}
-			headers.RetryAfter = &value
-		}
-		response.Headers429 = &headers
-	}
-
-	return response, nil
-}
-
-// ParseFinishPasskeyLoginResponse parses an HTTP response from a FinishPasskeyLoginWithResponse call
-func ParseFinishPasskeyLoginResponse(rsp *http.Response) (*FinishPasskeyLoginResponse, error) {
-	bodyBytes, err := io.ReadAll(rsp.Body)
-	defer func() { _ = rsp.Body.Close() }()
-	if err != nil {
-		return nil, err
-	}
-
-	response := &FinishPasskeyLoginResponse{
-		Body:         bodyBytes,
-		HTTPResponse: rsp,
-	}
-
-	switch {
-	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
-		var dest AuthTokens
-		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
-			return nil, err
-		}
-		response.JSON200 = &dest
-
-	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
-		var dest BadRequest
-		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
-			return nil, err
-		}
-		response.ApplicationproblemJSON400 = &dest
-
-	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
-		var dest Unauthorized
-		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
-			return nil, err
-		}
-		response.ApplicationproblemJSON401 = &dest
-
-	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
-		var dest Forbidden
-		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
-			return nil, err
-		}
-		response.ApplicationproblemJSON403 = &dest
-
-	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
-		var dest TooManyRequests
-		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
-			return nil, err
-		}
-		response.ApplicationproblemJSON429 = &dest
-
-	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
-		var dest Error
-		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
-			return nil, err
-		}
-		response.ApplicationproblemJSONDefault = &dest
-
-	}
-
-	switch {
-	case rsp.StatusCode == 200:
-		var headers FinishPasskeyLoginResponse200Headers
-		if values := rsp.Header.Values("Cache-Control"); len(values) > 0 {
-			var value string
-			if err := runtime.BindStyledParameterWithOptions("simple", "Cache-Control", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
-				return nil, err
-			}
-			headers.CacheControl = value
-		}
-		if values := rsp.Header.Values("Pragma"); len(values) > 0 {
-			var value string
-			if err := runtime.BindStyledParameterWithOptions("simple", "Pragma", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
-				return nil, err
-			}
-			headers.Pragma = value
-		}
-		response.Headers200 = &headers
-	case rsp.StatusCode == 429:
-		var headers FinishPasskeyLoginResponse429Headers
-		if values := rsp.Header.Values("RateLimit"); len(values) > 0 {
-			var value string
-			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
-				return nil, err
-			}
-			headers.RateLimit = &value
-		}
-		if values := rsp.Header.Values("RateLimit-Policy"); len(values) > 0 {
-			var value string
-			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
-				return nil, err
-			}
-			headers.RateLimitPolicy = &value
-		}
-		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
-			var value int
-			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
-				return nil, err
-			}
-			headers.RetryAfter = &value
-		}
-		response.Headers429 = &headers
-	}
-
-	return response, nil
-}
-
-// ParseBeginPasskeyRegistrationResponse parses an HTTP response from a BeginPasskeyRegistrationWithResponse call
-func ParseBeginPasskeyRegistrationResponse(rsp *http.Response) (*BeginPasskeyRegistrationResponse, error) {
-	bodyBytes, err := io.ReadAll(rsp.Body)
-	defer func() { _ = rsp.Body.Close() }()
-	if err != nil {
-		return nil, err
-	}
-
-	response := &BeginPasskeyRegistrationResponse{
-		Body:         bodyBytes,
-		HTTPResponse: rsp,
-	}
-
-	switch {
-	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
-		var dest PasskeyCeremony
-		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
-			return nil, err
-		}
-		response.JSON200 = &dest
-
-	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
-		var dest Unauthorized
-		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
-			return nil, err
-		}
-		response.ApplicationproblemJSON401 = &dest
-
-	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
-		var dest Error
-		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
-			return nil, err
-		}
-		response.ApplicationproblemJSONDefault = &dest
-
-	}
-
-	switch {
-	case rsp.StatusCode == 200:
-		var headers BeginPasskeyRegistrationResponse200Headers
-		if values := rsp.Header.Values("Cache-Control"); len(values) > 0 {
-			var value string
-			if err := runtime.BindStyledParameterWithOptions("simple", "Cache-Control", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
-				return nil, err
-			}
-			headers.CacheControl = value
-		}
-		if values := rsp.Header.Values("Pragma"); len(values) > 0 {
-			var value string
-			if err := runtime.BindStyledParameterWithOptions("simple", "Pragma", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
-				return nil, err
-			}
-			headers.Pragma = value
-		}
-		response.Headers200 = &headers
-	}
-
-	return response, nil
-}
-
-// ParseFinishPasskeyRegistrationResponse parses an HTTP response from a FinishPasskeyRegistrationWithResponse call
-func ParseFinishPasskeyRegistrationResponse(rsp *http.Response) (*FinishPasskeyRegistrationResponse, error) {
-	bodyBytes, err := io.ReadAll(rsp.Body)
-	defer func() { _ = rsp.Body.Close() }()
-	if err != nil {
-		return nil, err
-	}
-
-	response := &FinishPasskeyRegistrationResponse{
-		Body:         bodyBytes,
-		HTTPResponse: rsp,
-	}
-
-	switch {
-	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 201:
-		var dest Passkey
-		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
-			return nil, err
-		}
-		response.JSON201 = &dest
-
-	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
-		var dest BadRequest
-		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
-			return nil, err
-		}
-		response.ApplicationproblemJSON400 = &dest
-
-	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
-		var dest Unauthorized
-		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
-			return nil, err
-		}
-		response.ApplicationproblemJSON401 = &dest
-
-	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
-		var dest Conflict
-		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
-			return nil, err
-		}
-		response.ApplicationproblemJSON409 = &dest
-
-	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
-		var dest Error
-		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
-			return nil, err
-		}
-		response.ApplicationproblemJSONDefault = &dest
-
-	}
-
-	return response, nil
-}
-
-// ParseDeletePasskeyResponse parses an HTTP response from a DeletePasskeyWithResponse call
-func ParseDeletePasskeyResponse(rsp *http.Response) (*DeletePasskeyResponse, error) {
-	bodyBytes, err := io.ReadAll(rsp.Body)
-	defer func() { _ = rsp.Body.Close() }()
-	if err != nil {
-		return nil, err
-	}
-
-	response := &DeletePasskeyResponse{
-		Body:         bodyBytes,
-		HTTPResponse: rsp,
-	}
-
-	switch {
-	case rsp.StatusCode == 204:
-		break // No content-type
-
-	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
-		var dest BadRequest
-		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
-			return nil, err
-		}
-		response.ApplicationproblemJSON400 = &dest
-
-	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
-		var dest ReauthenticationRequired
-		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
-			return nil, err
-		}
-		response.ApplicationproblemJSON401 = &dest
-
-	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
-		var dest NotFound
-		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
-			return nil, err
-		}
-		response.ApplicationproblemJSON404 = &dest
-
-	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
-		var dest Error
-		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
-			return nil, err
-		}
-		response.ApplicationproblemJSONDefault = &dest
-
-	}
-
-	return response, nil
-}
-
-// ParseRenamePasskeyResponse parses an HTTP response from a RenamePasskeyWithResponse call
-func ParseRenamePasskeyResponse(rsp *http.Response) (*RenamePasskeyResponse, error) {
-	bodyBytes, err := io.ReadAll(rsp.Body)
-	defer func() { _ = rsp.Body.Close() }()
-	if err != nil {
-		return nil, err
-	}
-
-	response := &RenamePasskeyResponse{
-		Body:         bodyBytes,
-		HTTPResponse: rsp,
-	}
-
-	switch {
-	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
-		var dest Passkey
-		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
-			return nil, err
-		}
-		response.JSON200 = &dest
-
-	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
-		var dest BadRequest
-		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
-			return nil, err
-		}
-		response.ApplicationproblemJSON400 = &dest
-
-	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
-		var dest Unauthorized
-		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
-			return nil, err
-		}
-		response.ApplicationproblemJSON401 = &dest
-
-	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
-		var dest NotFound
-		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
-			return nil, err
-		}
-		response.ApplicationproblemJSON404 = &dest
-
-	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
-		var dest Error
-		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
-			return nil, err
-		}
-		response.ApplicationproblemJSONDefault = &dest
-
-	}
-
-	return response, nil
-}
-
 // ParseDeleteProfileResponse parses an HTTP response from a DeleteProfileWithResponse call
 func ParseDeleteProfileResponse(rsp *http.Response) (*DeleteProfileResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -23126,7 +18792,7 @@ func ParseDeleteProfileResponse(rsp *http.Response) (*DeleteProfileResponse, err
 		response.ApplicationproblemJSON400 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
-		var dest ReauthenticationRequired
+		var dest Unauthorized
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -23281,111 +18947,6 @@ func ParseUpdateProfileResponse(rsp *http.Response) (*UpdateProfileResponse, err
 		}
 		response.ApplicationproblemJSONDefault = &dest
 
-	}
-
-	return response, nil
-}
-
-// ParseReauthenticateResponse parses an HTTP response from a ReauthenticateWithResponse call
-func ParseReauthenticateResponse(rsp *http.Response) (*ReauthenticateResponse, error) {
-	bodyBytes, err := io.ReadAll(rsp.Body)
-	defer func() { _ = rsp.Body.Close() }()
-	if err != nil {
-		return nil, err
-	}
-
-	response := &ReauthenticateResponse{
-		Body:         bodyBytes,
-		HTTPResponse: rsp,
-	}
-
-	switch {
-	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
-		var dest AuthTokens
-		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
-			return nil, err
-		}
-		response.JSON200 = &dest
-
-	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
-		var dest BadRequest
-		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
-			return nil, err
-		}
-		response.ApplicationproblemJSON400 = &dest
-
-	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
-		var dest Unauthorized
-		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
-			return nil, err
-		}
-		response.ApplicationproblemJSON401 = &dest
-
-	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
-		var dest Forbidden
-		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
-			return nil, err
-		}
-		response.ApplicationproblemJSON403 = &dest
-
-	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
-		var dest TooManyRequests
-		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
-			return nil, err
-		}
-		response.ApplicationproblemJSON429 = &dest
-
-	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
-		var dest Error
-		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
-			return nil, err
-		}
-		response.ApplicationproblemJSONDefault = &dest
-
-	}
-
-	switch {
-	case rsp.StatusCode == 200:
-		var headers ReauthenticateResponse200Headers
-		if values := rsp.Header.Values("Cache-Control"); len(values) > 0 {
-			var value string
-			if err := runtime.BindStyledParameterWithOptions("simple", "Cache-Control", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
-				return nil, err
-			}
-			headers.CacheControl = value
-		}
-		if values := rsp.Header.Values("Pragma"); len(values) > 0 {
-			var value string
-			if err := runtime.BindStyledParameterWithOptions("simple", "Pragma", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
-				return nil, err
-			}
-			headers.Pragma = value
-		}
-		response.Headers200 = &headers
-	case rsp.StatusCode == 429:
-		var headers ReauthenticateResponse429Headers
-		if values := rsp.Header.Values("RateLimit"); len(values) > 0 {
-			var value string
-			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
-				return nil, err
-			}
-			headers.RateLimit = &value
-		}
-		if values := rsp.Header.Values("RateLimit-Policy"); len(values) > 0 {
-			var value string
-			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
-				return nil, err
-			}
-			headers.RateLimitPolicy = &value
-		}
-		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
-			var value int
-			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
-				return nil, err
-			}
-			headers.RetryAfter = &value
-		}
-		response.Headers429 = &headers
 	}
 
 	return response, nil
@@ -23686,6 +19247,13 @@ func ParseCreateChatCompletionResponse(rsp *http.Response) (*CreateChatCompletio
 			}
 			headers.XAccelBuffering = &value
 		}
+		if values := rsp.Header.Values("X-Generation-ID"); len(values) > 0 {
+			var value openapi_types.UUID
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Generation-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: "uuid"}); err != nil {
+				return nil, err
+			}
+			headers.XGenerationID = &value
+		}
 		response.Headers200 = &headers
 	case rsp.StatusCode == 429:
 		var headers CreateChatCompletionResponse429Headers
@@ -23775,6 +19343,80 @@ func ParseDebugChatCompletionResponse(rsp *http.Response) (*DebugChatCompletionR
 		}
 		response.ApplicationproblemJSONDefault = &dest
 
+	}
+
+	return response, nil
+}
+
+// ParseGetChatStreamResponse parses an HTTP response from a GetChatStreamWithResponse call
+func ParseGetChatStreamResponse(rsp *http.Response) (*GetChatStreamResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetChatStreamResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 410:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON410 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers GetChatStreamResponse200Headers
+		if values := rsp.Header.Values("X-Accel-Buffering"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Accel-Buffering", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XAccelBuffering = &value
+		}
+		if values := rsp.Header.Values("X-Generation-ID"); len(values) > 0 {
+			var value openapi_types.UUID
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Generation-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: "uuid"}); err != nil {
+				return nil, err
+			}
+			headers.XGenerationID = &value
+		}
+		response.Headers200 = &headers
 	}
 
 	return response, nil
@@ -26656,12 +22298,6 @@ type ServerInterface interface {
 	// GetRoot Service name, version and links
 	// (GET /)
 	GetRoot(ctx echo.Context) error
-	// GetAppleAppSiteAssociation Associates the iOS apps with this domain
-	// (GET /.well-known/apple-app-site-association)
-	GetAppleAppSiteAssociation(ctx echo.Context) error
-	// GetAssetLinks Associates the Android apps with this domain
-	// (GET /.well-known/assetlinks.json)
-	GetAssetLinks(ctx echo.Context) error
 	// GetJWKS Public keys that verify access tokens
 	// (GET /.well-known/jwks.json)
 	GetJWKS(ctx echo.Context) error
@@ -26718,46 +22354,10 @@ type ServerInterface interface {
 	ChangePassword(ctx echo.Context) error
 	// Login Sign in with email or username and password
 	// (POST /v1/auth/login)
-	Login(ctx echo.Context, params LoginParams) error
+	Login(ctx echo.Context) error
 	// Logout Sign out
 	// (POST /v1/auth/logout)
 	Logout(ctx echo.Context) error
-	// CompleteMFAChallenge Complete a sign-in with its second factor
-	// (POST /v1/auth/mfa/challenge)
-	CompleteMFAChallenge(ctx echo.Context, params CompleteMFAChallengeParams) error
-	// RegenerateRecoveryCodes Replace the recovery codes
-	// (POST /v1/auth/mfa/recovery-codes)
-	RegenerateRecoveryCodes(ctx echo.Context) error
-	// DisableTOTP Turn TOTP (and the recovery codes) off
-	// (DELETE /v1/auth/mfa/totp)
-	DisableTOTP(ctx echo.Context) error
-	// EnrollTOTP Start enrolling a TOTP authenticator
-	// (POST /v1/auth/mfa/totp)
-	EnrollTOTP(ctx echo.Context) error
-	// VerifyTOTP Confirm the TOTP enrolment with a first code
-	// (POST /v1/auth/mfa/totp/verify)
-	VerifyTOTP(ctx echo.Context) error
-	// ListPasskeys The caller's passkeys
-	// (GET /v1/auth/passkeys)
-	ListPasskeys(ctx echo.Context, params ListPasskeysParams) error
-	// BeginPasskeyLogin Start signing in with a passkey
-	// (POST /v1/auth/passkeys/login/begin)
-	BeginPasskeyLogin(ctx echo.Context) error
-	// FinishPasskeyLogin Sign in with a passkey
-	// (POST /v1/auth/passkeys/login/finish)
-	FinishPasskeyLogin(ctx echo.Context, params FinishPasskeyLoginParams) error
-	// BeginPasskeyRegistration Start registering a passkey
-	// (POST /v1/auth/passkeys/register/begin)
-	BeginPasskeyRegistration(ctx echo.Context) error
-	// FinishPasskeyRegistration Finish registering a passkey
-	// (POST /v1/auth/passkeys/register/finish)
-	FinishPasskeyRegistration(ctx echo.Context) error
-	// DeletePasskey Delete a passkey
-	// (DELETE /v1/auth/passkeys/{id})
-	DeletePasskey(ctx echo.Context, id ID) error
-	// RenamePasskey Rename a passkey
-	// (PATCH /v1/auth/passkeys/{id})
-	RenamePasskey(ctx echo.Context, id ID) error
 	// DeleteProfile Delete the account and everything it owns
 	// (DELETE /v1/auth/profile)
 	DeleteProfile(ctx echo.Context) error
@@ -26767,21 +22367,21 @@ type ServerInterface interface {
 	// UpdateProfile Change username or preferences
 	// (PATCH /v1/auth/profile)
 	UpdateProfile(ctx echo.Context) error
-	// Reauthenticate Prove a fresh authentication (step-up)
-	// (POST /v1/auth/reauthenticate)
-	Reauthenticate(ctx echo.Context) error
 	// RefreshTokens Exchange a refresh token for a new pair
 	// (POST /v1/auth/refresh)
-	RefreshTokens(ctx echo.Context, params RefreshTokensParams) error
+	RefreshTokens(ctx echo.Context) error
 	// Register Create an account
 	// (POST /v1/auth/register)
-	Register(ctx echo.Context, params RegisterParams) error
+	Register(ctx echo.Context) error
 	// CreateChatCompletion Create a chat completion (OpenAI-compatible)
 	// (POST /v1/chat/completions)
-	CreateChatCompletion(ctx echo.Context) error
+	CreateChatCompletion(ctx echo.Context, params CreateChatCompletionParams) error
 	// DebugChatCompletion Show the upstream request a completion would send
 	// (POST /v1/chat/completions/debug)
 	DebugChatCompletion(ctx echo.Context) error
+	// GetChatStream Resume a streamed generation
+	// (GET /v1/chat/completions/{generation_id}/stream)
+	GetChatStream(ctx echo.Context, generationId openapi_types.UUID, params GetChatStreamParams) error
 	// CancelChatCompletion Stop a session's running generation
 	// (DELETE /v1/chat/completions/{session_id})
 	CancelChatCompletion(ctx echo.Context, sessionId SessionID) error
@@ -26927,24 +22527,6 @@ func (w *ServerInterfaceWrapper) GetRoot(ctx echo.Context) error {
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.GetRoot(ctx)
-	return err
-}
-
-// GetAppleAppSiteAssociation converts echo context to params.
-func (w *ServerInterfaceWrapper) GetAppleAppSiteAssociation(ctx echo.Context) error {
-	var err error
-
-	// Invoke the callback with all the unmarshaled arguments
-	err = w.Handler.GetAppleAppSiteAssociation(ctx)
-	return err
-}
-
-// GetAssetLinks converts echo context to params.
-func (w *ServerInterfaceWrapper) GetAssetLinks(ctx echo.Context) error {
-	var err error
-
-	// Invoke the callback with all the unmarshaled arguments
-	err = w.Handler.GetAssetLinks(ctx)
 	return err
 }
 
@@ -27342,28 +22924,8 @@ func (w *ServerInterfaceWrapper) ChangePassword(ctx echo.Context) error {
 func (w *ServerInterfaceWrapper) Login(ctx echo.Context) error {
 	var err error
 
-	// Parameter object where we will unmarshal all parameters from the context
-	var params LoginParams
-
-	headers := ctx.Request().Header
-	// ------------- Optional header parameter "DPoP" -------------
-	if valueList, found := headers[http.CanonicalHeaderKey("DPoP")]; found {
-		var DPoP DPoPProof
-		n := len(valueList)
-		if n != 1 {
-			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for DPoP, got %d", n))
-		}
-
-		err = runtime.BindStyledParameterWithOptions("simple", "DPoP", valueList[0], &DPoP, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
-		if err != nil {
-			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter DPoP: %s", err))
-		}
-
-		params.DPoP = &DPoP
-	}
-
 	// Invoke the callback with all the unmarshaled arguments
-	err = w.Handler.Login(ctx, params)
+	err = w.Handler.Login(ctx)
 	return err
 }
 
@@ -27373,184 +22935,6 @@ func (w *ServerInterfaceWrapper) Logout(ctx echo.Context) error {
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.Logout(ctx)
-	return err
-}
-
-// CompleteMFAChallenge converts echo context to params.
-func (w *ServerInterfaceWrapper) CompleteMFAChallenge(ctx echo.Context) error {
-	var err error
-
-	// Parameter object where we will unmarshal all parameters from the context
-	var params CompleteMFAChallengeParams
-
-	headers := ctx.Request().Header
-	// ------------- Optional header parameter "DPoP" -------------
-	if valueList, found := headers[http.CanonicalHeaderKey("DPoP")]; found {
-		var DPoP DPoPProof
-		n := len(valueList)
-		if n != 1 {
-			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for DPoP, got %d", n))
-		}
-
-		err = runtime.BindStyledParameterWithOptions("simple", "DPoP", valueList[0], &DPoP, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
-		if err != nil {
-			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter DPoP: %s", err))
-		}
-
-		params.DPoP = &DPoP
-	}
-
-	// Invoke the callback with all the unmarshaled arguments
-	err = w.Handler.CompleteMFAChallenge(ctx, params)
-	return err
-}
-
-// RegenerateRecoveryCodes converts echo context to params.
-func (w *ServerInterfaceWrapper) RegenerateRecoveryCodes(ctx echo.Context) error {
-	var err error
-
-	// Invoke the callback with all the unmarshaled arguments
-	err = w.Handler.RegenerateRecoveryCodes(ctx)
-	return err
-}
-
-// DisableTOTP converts echo context to params.
-func (w *ServerInterfaceWrapper) DisableTOTP(ctx echo.Context) error {
-	var err error
-
-	// Invoke the callback with all the unmarshaled arguments
-	err = w.Handler.DisableTOTP(ctx)
-	return err
-}
-
-// EnrollTOTP converts echo context to params.
-func (w *ServerInterfaceWrapper) EnrollTOTP(ctx echo.Context) error {
-	var err error
-
-	// Invoke the callback with all the unmarshaled arguments
-	err = w.Handler.EnrollTOTP(ctx)
-	return err
-}
-
-// VerifyTOTP converts echo context to params.
-func (w *ServerInterfaceWrapper) VerifyTOTP(ctx echo.Context) error {
-	var err error
-
-	// Invoke the callback with all the unmarshaled arguments
-	err = w.Handler.VerifyTOTP(ctx)
-	return err
-}
-
-// ListPasskeys converts echo context to params.
-func (w *ServerInterfaceWrapper) ListPasskeys(ctx echo.Context) error {
-	var err error
-
-	// Parameter object where we will unmarshal all parameters from the context
-	var params ListPasskeysParams
-	// ------------- Optional query parameter "limit" -------------
-
-	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", ctx.QueryParams(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
-	if err != nil {
-		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter limit: %s", err))
-	}
-
-	// ------------- Optional query parameter "cursor" -------------
-
-	err = runtime.BindQueryParameterWithOptions("form", true, false, "cursor", ctx.QueryParams(), &params.Cursor, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
-	if err != nil {
-		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter cursor: %s", err))
-	}
-
-	// Invoke the callback with all the unmarshaled arguments
-	err = w.Handler.ListPasskeys(ctx, params)
-	return err
-}
-
-// BeginPasskeyLogin converts echo context to params.
-func (w *ServerInterfaceWrapper) BeginPasskeyLogin(ctx echo.Context) error {
-	var err error
-
-	// Invoke the callback with all the unmarshaled arguments
-	err = w.Handler.BeginPasskeyLogin(ctx)
-	return err
-}
-
-// FinishPasskeyLogin converts echo context to params.
-func (w *ServerInterfaceWrapper) FinishPasskeyLogin(ctx echo.Context) error {
-	var err error
-
-	// Parameter object where we will unmarshal all parameters from the context
-	var params FinishPasskeyLoginParams
-
-	headers := ctx.Request().Header
-	// ------------- Optional header parameter "DPoP" -------------
-	if valueList, found := headers[http.CanonicalHeaderKey("DPoP")]; found {
-		var DPoP DPoPProof
-		n := len(valueList)
-		if n != 1 {
-			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for DPoP, got %d", n))
-		}
-
-		err = runtime.BindStyledParameterWithOptions("simple", "DPoP", valueList[0], &DPoP, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
-		if err != nil {
-			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter DPoP: %s", err))
-		}
-
-		params.DPoP = &DPoP
-	}
-
-	// Invoke the callback with all the unmarshaled arguments
-	err = w.Handler.FinishPasskeyLogin(ctx, params)
-	return err
-}
-
-// BeginPasskeyRegistration converts echo context to params.
-func (w *ServerInterfaceWrapper) BeginPasskeyRegistration(ctx echo.Context) error {
-	var err error
-
-	// Invoke the callback with all the unmarshaled arguments
-	err = w.Handler.BeginPasskeyRegistration(ctx)
-	return err
-}
-
-// FinishPasskeyRegistration converts echo context to params.
-func (w *ServerInterfaceWrapper) FinishPasskeyRegistration(ctx echo.Context) error {
-	var err error
-
-	// Invoke the callback with all the unmarshaled arguments
-	err = w.Handler.FinishPasskeyRegistration(ctx)
-	return err
-}
-
-// DeletePasskey converts echo context to params.
-func (w *ServerInterfaceWrapper) DeletePasskey(ctx echo.Context) error {
-	var err error
-	// ------------- Path parameter "id" -------------
-	var id ID
-
-	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
-	if err != nil {
-		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
-	}
-
-	// Invoke the callback with all the unmarshaled arguments
-	err = w.Handler.DeletePasskey(ctx, id)
-	return err
-}
-
-// RenamePasskey converts echo context to params.
-func (w *ServerInterfaceWrapper) RenamePasskey(ctx echo.Context) error {
-	var err error
-	// ------------- Path parameter "id" -------------
-	var id ID
-
-	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
-	if err != nil {
-		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
-	}
-
-	// Invoke the callback with all the unmarshaled arguments
-	err = w.Handler.RenamePasskey(ctx, id)
 	return err
 }
 
@@ -27581,41 +22965,12 @@ func (w *ServerInterfaceWrapper) UpdateProfile(ctx echo.Context) error {
 	return err
 }
 
-// Reauthenticate converts echo context to params.
-func (w *ServerInterfaceWrapper) Reauthenticate(ctx echo.Context) error {
-	var err error
-
-	// Invoke the callback with all the unmarshaled arguments
-	err = w.Handler.Reauthenticate(ctx)
-	return err
-}
-
 // RefreshTokens converts echo context to params.
 func (w *ServerInterfaceWrapper) RefreshTokens(ctx echo.Context) error {
 	var err error
 
-	// Parameter object where we will unmarshal all parameters from the context
-	var params RefreshTokensParams
-
-	headers := ctx.Request().Header
-	// ------------- Optional header parameter "DPoP" -------------
-	if valueList, found := headers[http.CanonicalHeaderKey("DPoP")]; found {
-		var DPoP DPoPProof
-		n := len(valueList)
-		if n != 1 {
-			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for DPoP, got %d", n))
-		}
-
-		err = runtime.BindStyledParameterWithOptions("simple", "DPoP", valueList[0], &DPoP, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
-		if err != nil {
-			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter DPoP: %s", err))
-		}
-
-		params.DPoP = &DPoP
-	}
-
 	// Invoke the callback with all the unmarshaled arguments
-	err = w.Handler.RefreshTokens(ctx, params)
+	err = w.Handler.RefreshTokens(ctx)
 	return err
 }
 
@@ -27623,28 +22978,8 @@ func (w *ServerInterfaceWrapper) RefreshTokens(ctx echo.Context) error {
 func (w *ServerInterfaceWrapper) Register(ctx echo.Context) error {
 	var err error
 
-	// Parameter object where we will unmarshal all parameters from the context
-	var params RegisterParams
-
-	headers := ctx.Request().Header
-	// ------------- Optional header parameter "DPoP" -------------
-	if valueList, found := headers[http.CanonicalHeaderKey("DPoP")]; found {
-		var DPoP DPoPProof
-		n := len(valueList)
-		if n != 1 {
-			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for DPoP, got %d", n))
-		}
-
-		err = runtime.BindStyledParameterWithOptions("simple", "DPoP", valueList[0], &DPoP, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
-		if err != nil {
-			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter DPoP: %s", err))
-		}
-
-		params.DPoP = &DPoP
-	}
-
 	// Invoke the callback with all the unmarshaled arguments
-	err = w.Handler.Register(ctx, params)
+	err = w.Handler.Register(ctx)
 	return err
 }
 
@@ -27652,8 +22987,28 @@ func (w *ServerInterfaceWrapper) Register(ctx echo.Context) error {
 func (w *ServerInterfaceWrapper) CreateChatCompletion(ctx echo.Context) error {
 	var err error
 
+	// Parameter object where we will unmarshal all parameters from the context
+	var params CreateChatCompletionParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "X-CCB-Resumable" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("X-CCB-Resumable")]; found {
+		var XCCBResumable bool
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for X-CCB-Resumable, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "X-CCB-Resumable", valueList[0], &XCCBResumable, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "boolean", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter X-CCB-Resumable: %s", err))
+		}
+
+		params.XCCBResumable = &XCCBResumable
+	}
+
 	// Invoke the callback with all the unmarshaled arguments
-	err = w.Handler.CreateChatCompletion(ctx)
+	err = w.Handler.CreateChatCompletion(ctx, params)
 	return err
 }
 
@@ -27663,6 +23018,48 @@ func (w *ServerInterfaceWrapper) DebugChatCompletion(ctx echo.Context) error {
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.DebugChatCompletion(ctx)
+	return err
+}
+
+// GetChatStream converts echo context to params.
+func (w *ServerInterfaceWrapper) GetChatStream(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "generation_id" -------------
+	var generationId openapi_types.UUID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "generation_id", ctx.Param("generation_id"), &generationId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter generation_id: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params GetChatStreamParams
+	// ------------- Optional query parameter "after" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "after", ctx.QueryParams(), &params.After, runtime.BindQueryParameterOptions{Type: "integer", Format: "int64"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter after: %s", err))
+	}
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "Last-Event-ID" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Last-Event-ID")]; found {
+		var LastEventID string
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Last-Event-ID, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Last-Event-ID", valueList[0], &LastEventID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Last-Event-ID: %s", err))
+		}
+
+		params.LastEventID = &LastEventID
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetChatStream(ctx, generationId, params)
 	return err
 }
 
@@ -28941,8 +24338,6 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.GET(options.BaseURL+"/docs", wrapper.GetDocs, options.OperationMiddlewares["getDocs"]...)
 	router.GET(options.BaseURL+"/docs/:asset", wrapper.GetDocsAsset, options.OperationMiddlewares["getDocsAsset"]...)
 	router.GET(options.BaseURL+"/.well-known/jwks.json", wrapper.GetJWKS, options.OperationMiddlewares["getJWKS"]...)
-	router.GET(options.BaseURL+"/.well-known/apple-app-site-association", wrapper.GetAppleAppSiteAssociation, options.OperationMiddlewares["getAppleAppSiteAssociation"]...)
-	router.GET(options.BaseURL+"/.well-known/assetlinks.json", wrapper.GetAssetLinks, options.OperationMiddlewares["getAssetLinks"]...)
 	router.POST(options.BaseURL+"/v1/auth/register", wrapper.Register, options.OperationMiddlewares["register"]...)
 	router.POST(options.BaseURL+"/v1/auth/login", wrapper.Login, options.OperationMiddlewares["login"]...)
 	router.POST(options.BaseURL+"/v1/auth/refresh", wrapper.RefreshTokens, options.OperationMiddlewares["refreshTokens"]...)
@@ -28955,19 +24350,6 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.POST(options.BaseURL+"/v1/auth/api-keys", wrapper.CreateAPIKey, options.OperationMiddlewares["createAPIKey"]...)
 	router.DELETE(options.BaseURL+"/v1/auth/api-keys/:id", wrapper.RevokeAPIKey, options.OperationMiddlewares["revokeAPIKey"]...)
 	router.POST(options.BaseURL+"/v1/auth/api-keys/:id/rotate", wrapper.RotateAPIKey, options.OperationMiddlewares["rotateAPIKey"]...)
-	router.DELETE(options.BaseURL+"/v1/auth/mfa/totp", wrapper.DisableTOTP, options.OperationMiddlewares["disableTOTP"]...)
-	router.POST(options.BaseURL+"/v1/auth/mfa/totp", wrapper.EnrollTOTP, options.OperationMiddlewares["enrollTOTP"]...)
-	router.POST(options.BaseURL+"/v1/auth/mfa/totp/verify", wrapper.VerifyTOTP, options.OperationMiddlewares["verifyTOTP"]...)
-	router.POST(options.BaseURL+"/v1/auth/mfa/recovery-codes", wrapper.RegenerateRecoveryCodes, options.OperationMiddlewares["regenerateRecoveryCodes"]...)
-	router.POST(options.BaseURL+"/v1/auth/mfa/challenge", wrapper.CompleteMFAChallenge, options.OperationMiddlewares["completeMFAChallenge"]...)
-	router.POST(options.BaseURL+"/v1/auth/reauthenticate", wrapper.Reauthenticate, options.OperationMiddlewares["reauthenticate"]...)
-	router.GET(options.BaseURL+"/v1/auth/passkeys", wrapper.ListPasskeys, options.OperationMiddlewares["listPasskeys"]...)
-	router.POST(options.BaseURL+"/v1/auth/passkeys/register/begin", wrapper.BeginPasskeyRegistration, options.OperationMiddlewares["beginPasskeyRegistration"]...)
-	router.POST(options.BaseURL+"/v1/auth/passkeys/register/finish", wrapper.FinishPasskeyRegistration, options.OperationMiddlewares["finishPasskeyRegistration"]...)
-	router.POST(options.BaseURL+"/v1/auth/passkeys/login/begin", wrapper.BeginPasskeyLogin, options.OperationMiddlewares["beginPasskeyLogin"]...)
-	router.POST(options.BaseURL+"/v1/auth/passkeys/login/finish", wrapper.FinishPasskeyLogin, options.OperationMiddlewares["finishPasskeyLogin"]...)
-	router.DELETE(options.BaseURL+"/v1/auth/passkeys/:id", wrapper.DeletePasskey, options.OperationMiddlewares["deletePasskey"]...)
-	router.PATCH(options.BaseURL+"/v1/auth/passkeys/:id", wrapper.RenamePasskey, options.OperationMiddlewares["renamePasskey"]...)
 	router.GET(options.BaseURL+"/v1/admin/users", wrapper.AdminListUsers, options.OperationMiddlewares["adminListUsers"]...)
 	router.PATCH(options.BaseURL+"/v1/admin/users/:id", wrapper.AdminUpdateUser, options.OperationMiddlewares["adminUpdateUser"]...)
 	router.GET(options.BaseURL+"/v1/admin/audit-log", wrapper.AdminListAuditLog, options.OperationMiddlewares["adminListAuditLog"]...)
@@ -29002,6 +24384,7 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.GET(options.BaseURL+"/v1/models/:model_id", wrapper.GetModel, options.OperationMiddlewares["getModel"]...)
 	router.POST(options.BaseURL+"/v1/chat/completions", wrapper.CreateChatCompletion, options.OperationMiddlewares["createChatCompletion"]...)
 	router.POST(options.BaseURL+"/v1/chat/completions/debug", wrapper.DebugChatCompletion, options.OperationMiddlewares["debugChatCompletion"]...)
+	router.GET(options.BaseURL+"/v1/chat/completions/:generation_id/stream", wrapper.GetChatStream, options.OperationMiddlewares["getChatStream"]...)
 	router.GET(options.BaseURL+"/v1/chat/completions/:session_id/status", wrapper.GetChatStatus, options.OperationMiddlewares["getChatStatus"]...)
 	router.DELETE(options.BaseURL+"/v1/chat/completions/:session_id", wrapper.CancelChatCompletion, options.OperationMiddlewares["cancelChatCompletion"]...)
 	router.GET(options.BaseURL+"/v1/mcp/servers", wrapper.ListMCPServers, options.OperationMiddlewares["listMCPServers"]...)
@@ -29086,8 +24469,6 @@ type NotFoundApplicationProblemPlusJSONResponse Problem
 
 type PreconditionFailedApplicationProblemPlusJSONResponse Problem
 
-type ReauthenticationRequiredApplicationProblemPlusJSONResponse Problem
-
 type TooManyRequestsResponseHeaders struct {
 	RateLimit       *string
 	RateLimitPolicy *string
@@ -29132,98 +24513,6 @@ type GetRootdefaultApplicationProblemPlusJSONResponse struct {
 }
 
 func (response GetRootdefaultApplicationProblemPlusJSONResponse) VisitGetRootResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/problem+json")
-	w.WriteHeader(response.StatusCode)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type GetAppleAppSiteAssociationRequestObject struct {
-}
-
-type GetAppleAppSiteAssociationResponseObject interface {
-	VisitGetAppleAppSiteAssociationResponse(w http.ResponseWriter) error
-}
-
-type GetAppleAppSiteAssociation200JSONResponse AppleAppSiteAssociation
-
-func (response GetAppleAppSiteAssociation200JSONResponse) VisitGetAppleAppSiteAssociationResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(200)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type GetAppleAppSiteAssociation404ApplicationProblemPlusJSONResponse struct {
-	NotFoundApplicationProblemPlusJSONResponse
-}
-
-func (response GetAppleAppSiteAssociation404ApplicationProblemPlusJSONResponse) VisitGetAppleAppSiteAssociationResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/problem+json")
-	w.WriteHeader(404)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type GetAppleAppSiteAssociationdefaultApplicationProblemPlusJSONResponse struct {
-	Body       Problem
-	StatusCode int
-}
-
-func (response GetAppleAppSiteAssociationdefaultApplicationProblemPlusJSONResponse) VisitGetAppleAppSiteAssociationResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/problem+json")
-	w.WriteHeader(response.StatusCode)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type GetAssetLinksRequestObject struct {
-}
-
-type GetAssetLinksResponseObject interface {
-	VisitGetAssetLinksResponse(w http.ResponseWriter) error
-}
-
-type GetAssetLinks200JSONResponse []AssetLinkStatement
-
-func (response GetAssetLinks200JSONResponse) VisitGetAssetLinksResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(200)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type GetAssetLinksdefaultApplicationProblemPlusJSONResponse struct {
-	Body       Problem
-	StatusCode int
-}
-
-func (response GetAssetLinksdefaultApplicationProblemPlusJSONResponse) VisitGetAssetLinksResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
@@ -29804,7 +25093,7 @@ func (response AdminUpdateUser400ApplicationProblemPlusJSONResponse) VisitAdminU
 }
 
 type AdminUpdateUser401ApplicationProblemPlusJSONResponse struct {
-	ReauthenticationRequiredApplicationProblemPlusJSONResponse
+	UnauthorizedApplicationProblemPlusJSONResponse
 }
 
 func (response AdminUpdateUser401ApplicationProblemPlusJSONResponse) VisitAdminUpdateUserResponse(w http.ResponseWriter) error {
@@ -30326,7 +25615,7 @@ func (response CreateAPIKey400ApplicationProblemPlusJSONResponse) VisitCreateAPI
 }
 
 type CreateAPIKey401ApplicationProblemPlusJSONResponse struct {
-	ReauthenticationRequiredApplicationProblemPlusJSONResponse
+	UnauthorizedApplicationProblemPlusJSONResponse
 }
 
 func (response CreateAPIKey401ApplicationProblemPlusJSONResponse) VisitCreateAPIKeyResponse(w http.ResponseWriter) error {
@@ -30520,7 +25809,7 @@ func (response RotateAPIKey400ApplicationProblemPlusJSONResponse) VisitRotateAPI
 }
 
 type RotateAPIKey401ApplicationProblemPlusJSONResponse struct {
-	ReauthenticationRequiredApplicationProblemPlusJSONResponse
+	UnauthorizedApplicationProblemPlusJSONResponse
 }
 
 func (response RotateAPIKey401ApplicationProblemPlusJSONResponse) VisitRotateAPIKeyResponse(w http.ResponseWriter) error {
@@ -30601,7 +25890,7 @@ func (response ChangePassword400ApplicationProblemPlusJSONResponse) VisitChangeP
 }
 
 type ChangePassword401ApplicationProblemPlusJSONResponse struct {
-	ReauthenticationRequiredApplicationProblemPlusJSONResponse
+	UnauthorizedApplicationProblemPlusJSONResponse
 }
 
 func (response ChangePassword401ApplicationProblemPlusJSONResponse) VisitChangePasswordResponse(w http.ResponseWriter) error {
@@ -30675,7 +25964,6 @@ func (response ChangePassworddefaultApplicationProblemPlusJSONResponse) VisitCha
 }
 
 type LoginRequestObject struct {
-	Params       LoginParams
 	JSONBody     *LoginJSONRequestBody
 	FormdataBody *LoginFormdataRequestBody
 }
@@ -30690,7 +25978,7 @@ type Login200ResponseHeaders struct {
 }
 
 type Login200JSONResponse struct {
-	Body    LoginResult
+	Body    AuthTokens
 	Headers Login200ResponseHeaders
 }
 
@@ -30830,1095 +26118,6 @@ func (response LogoutdefaultApplicationProblemPlusJSONResponse) VisitLogoutRespo
 	return err
 }
 
-type CompleteMFAChallengeRequestObject struct {
-	Params CompleteMFAChallengeParams
-	Body   *CompleteMFAChallengeJSONRequestBody
-}
-
-type CompleteMFAChallengeResponseObject interface {
-	VisitCompleteMFAChallengeResponse(w http.ResponseWriter) error
-}
-
-type CompleteMFAChallenge200ResponseHeaders struct {
-	CacheControl string
-	Pragma       string
-}
-
-type CompleteMFAChallenge200JSONResponse struct {
-	Body    AuthTokens
-	Headers CompleteMFAChallenge200ResponseHeaders
-}
-
-func (response CompleteMFAChallenge200JSONResponse) VisitCompleteMFAChallengeResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("Cache-Control", fmt.Sprint(response.Headers.CacheControl))
-	w.Header().Set("Pragma", fmt.Sprint(response.Headers.Pragma))
-	w.WriteHeader(200)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type CompleteMFAChallenge400ApplicationProblemPlusJSONResponse struct {
-	BadRequestApplicationProblemPlusJSONResponse
-}
-
-func (response CompleteMFAChallenge400ApplicationProblemPlusJSONResponse) VisitCompleteMFAChallengeResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/problem+json")
-	w.WriteHeader(400)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type CompleteMFAChallenge401ApplicationProblemPlusJSONResponse struct {
-	UnauthorizedApplicationProblemPlusJSONResponse
-}
-
-func (response CompleteMFAChallenge401ApplicationProblemPlusJSONResponse) VisitCompleteMFAChallengeResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/problem+json")
-	w.WriteHeader(401)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type CompleteMFAChallenge429ApplicationProblemPlusJSONResponse struct {
-	TooManyRequestsApplicationProblemPlusJSONResponse
-}
-
-func (response CompleteMFAChallenge429ApplicationProblemPlusJSONResponse) VisitCompleteMFAChallengeResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/problem+json")
-	if response.Headers.RateLimit != nil {
-		w.Header().Set("RateLimit", fmt.Sprint(*response.Headers.RateLimit))
-	}
-	if response.Headers.RateLimitPolicy != nil {
-		w.Header().Set("RateLimit-Policy", fmt.Sprint(*response.Headers.RateLimitPolicy))
-	}
-	if response.Headers.RetryAfter != nil {
-		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
-	}
-	w.WriteHeader(429)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type CompleteMFAChallengedefaultApplicationProblemPlusJSONResponse struct {
-	Body       Problem
-	StatusCode int
-}
-
-func (response CompleteMFAChallengedefaultApplicationProblemPlusJSONResponse) VisitCompleteMFAChallengeResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/problem+json")
-	w.WriteHeader(response.StatusCode)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type RegenerateRecoveryCodesRequestObject struct {
-}
-
-type RegenerateRecoveryCodesResponseObject interface {
-	VisitRegenerateRecoveryCodesResponse(w http.ResponseWriter) error
-}
-
-type RegenerateRecoveryCodes200ResponseHeaders struct {
-	CacheControl string
-	Pragma       string
-}
-
-type RegenerateRecoveryCodes200JSONResponse struct {
-	Body    RecoveryCodes
-	Headers RegenerateRecoveryCodes200ResponseHeaders
-}
-
-func (response RegenerateRecoveryCodes200JSONResponse) VisitRegenerateRecoveryCodesResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("Cache-Control", fmt.Sprint(response.Headers.CacheControl))
-	w.Header().Set("Pragma", fmt.Sprint(response.Headers.Pragma))
-	w.WriteHeader(200)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type RegenerateRecoveryCodes401ApplicationProblemPlusJSONResponse struct {
-	ReauthenticationRequiredApplicationProblemPlusJSONResponse
-}
-
-func (response RegenerateRecoveryCodes401ApplicationProblemPlusJSONResponse) VisitRegenerateRecoveryCodesResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/problem+json")
-	w.WriteHeader(401)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type RegenerateRecoveryCodes409ApplicationProblemPlusJSONResponse struct {
-	ConflictApplicationProblemPlusJSONResponse
-}
-
-func (response RegenerateRecoveryCodes409ApplicationProblemPlusJSONResponse) VisitRegenerateRecoveryCodesResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/problem+json")
-	w.WriteHeader(409)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type RegenerateRecoveryCodesdefaultApplicationProblemPlusJSONResponse struct {
-	Body       Problem
-	StatusCode int
-}
-
-func (response RegenerateRecoveryCodesdefaultApplicationProblemPlusJSONResponse) VisitRegenerateRecoveryCodesResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/problem+json")
-	w.WriteHeader(response.StatusCode)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type DisableTOTPRequestObject struct {
-}
-
-type DisableTOTPResponseObject interface {
-	VisitDisableTOTPResponse(w http.ResponseWriter) error
-}
-
-type DisableTOTP204Response struct {
-}
-
-func (response DisableTOTP204Response) VisitDisableTOTPResponse(w http.ResponseWriter) error {
-	w.WriteHeader(204)
-	return nil
-}
-
-type DisableTOTP401ApplicationProblemPlusJSONResponse struct {
-	ReauthenticationRequiredApplicationProblemPlusJSONResponse
-}
-
-func (response DisableTOTP401ApplicationProblemPlusJSONResponse) VisitDisableTOTPResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/problem+json")
-	w.WriteHeader(401)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type DisableTOTP404ApplicationProblemPlusJSONResponse struct {
-	NotFoundApplicationProblemPlusJSONResponse
-}
-
-func (response DisableTOTP404ApplicationProblemPlusJSONResponse) VisitDisableTOTPResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/problem+json")
-	w.WriteHeader(404)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type DisableTOTPdefaultApplicationProblemPlusJSONResponse struct {
-	Body       Problem
-	StatusCode int
-}
-
-func (response DisableTOTPdefaultApplicationProblemPlusJSONResponse) VisitDisableTOTPResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/problem+json")
-	w.WriteHeader(response.StatusCode)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type EnrollTOTPRequestObject struct {
-}
-
-type EnrollTOTPResponseObject interface {
-	VisitEnrollTOTPResponse(w http.ResponseWriter) error
-}
-
-type EnrollTOTP201ResponseHeaders struct {
-	CacheControl string
-	Pragma       string
-}
-
-type EnrollTOTP201JSONResponse struct {
-	Body    TOTPEnrollment
-	Headers EnrollTOTP201ResponseHeaders
-}
-
-func (response EnrollTOTP201JSONResponse) VisitEnrollTOTPResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("Cache-Control", fmt.Sprint(response.Headers.CacheControl))
-	w.Header().Set("Pragma", fmt.Sprint(response.Headers.Pragma))
-	w.WriteHeader(201)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type EnrollTOTP401ApplicationProblemPlusJSONResponse struct {
-	UnauthorizedApplicationProblemPlusJSONResponse
-}
-
-func (response EnrollTOTP401ApplicationProblemPlusJSONResponse) VisitEnrollTOTPResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/problem+json")
-	w.WriteHeader(401)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type EnrollTOTP409ApplicationProblemPlusJSONResponse struct {
-	ConflictApplicationProblemPlusJSONResponse
-}
-
-func (response EnrollTOTP409ApplicationProblemPlusJSONResponse) VisitEnrollTOTPResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/problem+json")
-	w.WriteHeader(409)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type EnrollTOTPdefaultApplicationProblemPlusJSONResponse struct {
-	Body       Problem
-	StatusCode int
-}
-
-func (response EnrollTOTPdefaultApplicationProblemPlusJSONResponse) VisitEnrollTOTPResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/problem+json")
-	w.WriteHeader(response.StatusCode)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type VerifyTOTPRequestObject struct {
-	Body *VerifyTOTPJSONRequestBody
-}
-
-type VerifyTOTPResponseObject interface {
-	VisitVerifyTOTPResponse(w http.ResponseWriter) error
-}
-
-type VerifyTOTP200ResponseHeaders struct {
-	CacheControl string
-	Pragma       string
-}
-
-type VerifyTOTP200JSONResponse struct {
-	Body    RecoveryCodes
-	Headers VerifyTOTP200ResponseHeaders
-}
-
-func (response VerifyTOTP200JSONResponse) VisitVerifyTOTPResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("Cache-Control", fmt.Sprint(response.Headers.CacheControl))
-	w.Header().Set("Pragma", fmt.Sprint(response.Headers.Pragma))
-	w.WriteHeader(200)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type VerifyTOTP400ApplicationProblemPlusJSONResponse struct {
-	BadRequestApplicationProblemPlusJSONResponse
-}
-
-func (response VerifyTOTP400ApplicationProblemPlusJSONResponse) VisitVerifyTOTPResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/problem+json")
-	w.WriteHeader(400)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type VerifyTOTP401ApplicationProblemPlusJSONResponse struct {
-	UnauthorizedApplicationProblemPlusJSONResponse
-}
-
-func (response VerifyTOTP401ApplicationProblemPlusJSONResponse) VisitVerifyTOTPResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/problem+json")
-	w.WriteHeader(401)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type VerifyTOTP403ApplicationProblemPlusJSONResponse struct {
-	ForbiddenApplicationProblemPlusJSONResponse
-}
-
-func (response VerifyTOTP403ApplicationProblemPlusJSONResponse) VisitVerifyTOTPResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/problem+json")
-	w.WriteHeader(403)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type VerifyTOTP404ApplicationProblemPlusJSONResponse struct {
-	NotFoundApplicationProblemPlusJSONResponse
-}
-
-func (response VerifyTOTP404ApplicationProblemPlusJSONResponse) VisitVerifyTOTPResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/problem+json")
-	w.WriteHeader(404)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type VerifyTOTP409ApplicationProblemPlusJSONResponse struct {
-	ConflictApplicationProblemPlusJSONResponse
-}
-
-func (response VerifyTOTP409ApplicationProblemPlusJSONResponse) VisitVerifyTOTPResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/problem+json")
-	w.WriteHeader(409)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type VerifyTOTP429ApplicationProblemPlusJSONResponse struct {
-	TooManyRequestsApplicationProblemPlusJSONResponse
-}
-
-func (response VerifyTOTP429ApplicationProblemPlusJSONResponse) VisitVerifyTOTPResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/problem+json")
-	if response.Headers.RateLimit != nil {
-		w.Header().Set("RateLimit", fmt.Sprint(*response.Headers.RateLimit))
-	}
-	if response.Headers.RateLimitPolicy != nil {
-		w.Header().Set("RateLimit-Policy", fmt.Sprint(*response.Headers.RateLimitPolicy))
-	}
-	if response.Headers.RetryAfter != nil {
-		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
-	}
-	w.WriteHeader(429)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type VerifyTOTPdefaultApplicationProblemPlusJSONResponse struct {
-	Body       Problem
-	StatusCode int
-}
-
-func (response VerifyTOTPdefaultApplicationProblemPlusJSONResponse) VisitVerifyTOTPResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/problem+json")
-	w.WriteHeader(response.StatusCode)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type ListPasskeysRequestObject struct {
-	Params ListPasskeysParams
-}
-
-type ListPasskeysResponseObject interface {
-	VisitListPasskeysResponse(w http.ResponseWriter) error
-}
-
-type ListPasskeys200JSONResponse PasskeyList
-
-func (response ListPasskeys200JSONResponse) VisitListPasskeysResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(200)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type ListPasskeys400ApplicationProblemPlusJSONResponse struct {
-	BadRequestApplicationProblemPlusJSONResponse
-}
-
-func (response ListPasskeys400ApplicationProblemPlusJSONResponse) VisitListPasskeysResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/problem+json")
-	w.WriteHeader(400)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type ListPasskeys401ApplicationProblemPlusJSONResponse struct {
-	UnauthorizedApplicationProblemPlusJSONResponse
-}
-
-func (response ListPasskeys401ApplicationProblemPlusJSONResponse) VisitListPasskeysResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/problem+json")
-	w.WriteHeader(401)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type ListPasskeysdefaultApplicationProblemPlusJSONResponse struct {
-	Body       Problem
-	StatusCode int
-}
-
-func (response ListPasskeysdefaultApplicationProblemPlusJSONResponse) VisitListPasskeysResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/problem+json")
-	w.WriteHeader(response.StatusCode)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type BeginPasskeyLoginRequestObject struct {
-	Body *BeginPasskeyLoginJSONRequestBody
-}
-
-type BeginPasskeyLoginResponseObject interface {
-	VisitBeginPasskeyLoginResponse(w http.ResponseWriter) error
-}
-
-type BeginPasskeyLogin200ResponseHeaders struct {
-	CacheControl string
-	Pragma       string
-}
-
-type BeginPasskeyLogin200JSONResponse struct {
-	Body    PasskeyCeremony
-	Headers BeginPasskeyLogin200ResponseHeaders
-}
-
-func (response BeginPasskeyLogin200JSONResponse) VisitBeginPasskeyLoginResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("Cache-Control", fmt.Sprint(response.Headers.CacheControl))
-	w.Header().Set("Pragma", fmt.Sprint(response.Headers.Pragma))
-	w.WriteHeader(200)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type BeginPasskeyLogin400ApplicationProblemPlusJSONResponse struct {
-	BadRequestApplicationProblemPlusJSONResponse
-}
-
-func (response BeginPasskeyLogin400ApplicationProblemPlusJSONResponse) VisitBeginPasskeyLoginResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/problem+json")
-	w.WriteHeader(400)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type BeginPasskeyLogin429ApplicationProblemPlusJSONResponse struct {
-	TooManyRequestsApplicationProblemPlusJSONResponse
-}
-
-func (response BeginPasskeyLogin429ApplicationProblemPlusJSONResponse) VisitBeginPasskeyLoginResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/problem+json")
-	if response.Headers.RateLimit != nil {
-		w.Header().Set("RateLimit", fmt.Sprint(*response.Headers.RateLimit))
-	}
-	if response.Headers.RateLimitPolicy != nil {
-		w.Header().Set("RateLimit-Policy", fmt.Sprint(*response.Headers.RateLimitPolicy))
-	}
-	if response.Headers.RetryAfter != nil {
-		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
-	}
-	w.WriteHeader(429)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type BeginPasskeyLogindefaultApplicationProblemPlusJSONResponse struct {
-	Body       Problem
-	StatusCode int
-}
-
-func (response BeginPasskeyLogindefaultApplicationProblemPlusJSONResponse) VisitBeginPasskeyLoginResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/problem+json")
-	w.WriteHeader(response.StatusCode)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type FinishPasskeyLoginRequestObject struct {
-	Params FinishPasskeyLoginParams
-	Body   *FinishPasskeyLoginJSONRequestBody
-}
-
-type FinishPasskeyLoginResponseObject interface {
-	VisitFinishPasskeyLoginResponse(w http.ResponseWriter) error
-}
-
-type FinishPasskeyLogin200ResponseHeaders struct {
-	CacheControl string
-	Pragma       string
-}
-
-type FinishPasskeyLogin200JSONResponse struct {
-	Body    AuthTokens
-	Headers FinishPasskeyLogin200ResponseHeaders
-}
-
-func (response FinishPasskeyLogin200JSONResponse) VisitFinishPasskeyLoginResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("Cache-Control", fmt.Sprint(response.Headers.CacheControl))
-	w.Header().Set("Pragma", fmt.Sprint(response.Headers.Pragma))
-	w.WriteHeader(200)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type FinishPasskeyLogin400ApplicationProblemPlusJSONResponse struct {
-	BadRequestApplicationProblemPlusJSONResponse
-}
-
-func (response FinishPasskeyLogin400ApplicationProblemPlusJSONResponse) VisitFinishPasskeyLoginResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/problem+json")
-	w.WriteHeader(400)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type FinishPasskeyLogin401ApplicationProblemPlusJSONResponse struct {
-	UnauthorizedApplicationProblemPlusJSONResponse
-}
-
-func (response FinishPasskeyLogin401ApplicationProblemPlusJSONResponse) VisitFinishPasskeyLoginResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/problem+json")
-	w.WriteHeader(401)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type FinishPasskeyLogin403ApplicationProblemPlusJSONResponse struct {
-	ForbiddenApplicationProblemPlusJSONResponse
-}
-
-func (response FinishPasskeyLogin403ApplicationProblemPlusJSONResponse) VisitFinishPasskeyLoginResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/problem+json")
-	w.WriteHeader(403)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type FinishPasskeyLogin429ApplicationProblemPlusJSONResponse struct {
-	TooManyRequestsApplicationProblemPlusJSONResponse
-}
-
-func (response FinishPasskeyLogin429ApplicationProblemPlusJSONResponse) VisitFinishPasskeyLoginResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/problem+json")
-	if response.Headers.RateLimit != nil {
-		w.Header().Set("RateLimit", fmt.Sprint(*response.Headers.RateLimit))
-	}
-	if response.Headers.RateLimitPolicy != nil {
-		w.Header().Set("RateLimit-Policy", fmt.Sprint(*response.Headers.RateLimitPolicy))
-	}
-	if response.Headers.RetryAfter != nil {
-		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
-	}
-	w.WriteHeader(429)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type FinishPasskeyLogindefaultApplicationProblemPlusJSONResponse struct {
-	Body       Problem
-	StatusCode int
-}
-
-func (response FinishPasskeyLogindefaultApplicationProblemPlusJSONResponse) VisitFinishPasskeyLoginResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/problem+json")
-	w.WriteHeader(response.StatusCode)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type BeginPasskeyRegistrationRequestObject struct {
-}
-
-type BeginPasskeyRegistrationResponseObject interface {
-	VisitBeginPasskeyRegistrationResponse(w http.ResponseWriter) error
-}
-
-type BeginPasskeyRegistration200ResponseHeaders struct {
-	CacheControl string
-	Pragma       string
-}
-
-type BeginPasskeyRegistration200JSONResponse struct {
-	Body    PasskeyCeremony
-	Headers BeginPasskeyRegistration200ResponseHeaders
-}
-
-func (response BeginPasskeyRegistration200JSONResponse) VisitBeginPasskeyRegistrationResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("Cache-Control", fmt.Sprint(response.Headers.CacheControl))
-	w.Header().Set("Pragma", fmt.Sprint(response.Headers.Pragma))
-	w.WriteHeader(200)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type BeginPasskeyRegistration401ApplicationProblemPlusJSONResponse struct {
-	UnauthorizedApplicationProblemPlusJSONResponse
-}
-
-func (response BeginPasskeyRegistration401ApplicationProblemPlusJSONResponse) VisitBeginPasskeyRegistrationResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/problem+json")
-	w.WriteHeader(401)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type BeginPasskeyRegistrationdefaultApplicationProblemPlusJSONResponse struct {
-	Body       Problem
-	StatusCode int
-}
-
-func (response BeginPasskeyRegistrationdefaultApplicationProblemPlusJSONResponse) VisitBeginPasskeyRegistrationResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/problem+json")
-	w.WriteHeader(response.StatusCode)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type FinishPasskeyRegistrationRequestObject struct {
-	Body *FinishPasskeyRegistrationJSONRequestBody
-}
-
-type FinishPasskeyRegistrationResponseObject interface {
-	VisitFinishPasskeyRegistrationResponse(w http.ResponseWriter) error
-}
-
-type FinishPasskeyRegistration201JSONResponse Passkey
-
-func (response FinishPasskeyRegistration201JSONResponse) VisitFinishPasskeyRegistrationResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(201)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type FinishPasskeyRegistration400ApplicationProblemPlusJSONResponse struct {
-	BadRequestApplicationProblemPlusJSONResponse
-}
-
-func (response FinishPasskeyRegistration400ApplicationProblemPlusJSONResponse) VisitFinishPasskeyRegistrationResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/problem+json")
-	w.WriteHeader(400)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type FinishPasskeyRegistration401ApplicationProblemPlusJSONResponse struct {
-	UnauthorizedApplicationProblemPlusJSONResponse
-}
-
-func (response FinishPasskeyRegistration401ApplicationProblemPlusJSONResponse) VisitFinishPasskeyRegistrationResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/problem+json")
-	w.WriteHeader(401)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type FinishPasskeyRegistration409ApplicationProblemPlusJSONResponse struct {
-	ConflictApplicationProblemPlusJSONResponse
-}
-
-func (response FinishPasskeyRegistration409ApplicationProblemPlusJSONResponse) VisitFinishPasskeyRegistrationResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/problem+json")
-	w.WriteHeader(409)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type FinishPasskeyRegistrationdefaultApplicationProblemPlusJSONResponse struct {
-	Body       Problem
-	StatusCode int
-}
-
-func (response FinishPasskeyRegistrationdefaultApplicationProblemPlusJSONResponse) VisitFinishPasskeyRegistrationResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/problem+json")
-	w.WriteHeader(response.StatusCode)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type DeletePasskeyRequestObject struct {
-	Id ID `json:"id"`
-}
-
-type DeletePasskeyResponseObject interface {
-	VisitDeletePasskeyResponse(w http.ResponseWriter) error
-}
-
-type DeletePasskey204Response struct {
-}
-
-func (response DeletePasskey204Response) VisitDeletePasskeyResponse(w http.ResponseWriter) error {
-	w.WriteHeader(204)
-	return nil
-}
-
-type DeletePasskey400ApplicationProblemPlusJSONResponse struct {
-	BadRequestApplicationProblemPlusJSONResponse
-}
-
-func (response DeletePasskey400ApplicationProblemPlusJSONResponse) VisitDeletePasskeyResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/problem+json")
-	w.WriteHeader(400)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type DeletePasskey401ApplicationProblemPlusJSONResponse struct {
-	ReauthenticationRequiredApplicationProblemPlusJSONResponse
-}
-
-func (response DeletePasskey401ApplicationProblemPlusJSONResponse) VisitDeletePasskeyResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/problem+json")
-	w.WriteHeader(401)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type DeletePasskey404ApplicationProblemPlusJSONResponse struct {
-	NotFoundApplicationProblemPlusJSONResponse
-}
-
-func (response DeletePasskey404ApplicationProblemPlusJSONResponse) VisitDeletePasskeyResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/problem+json")
-	w.WriteHeader(404)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type DeletePasskeydefaultApplicationProblemPlusJSONResponse struct {
-	Body       Problem
-	StatusCode int
-}
-
-func (response DeletePasskeydefaultApplicationProblemPlusJSONResponse) VisitDeletePasskeyResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/problem+json")
-	w.WriteHeader(response.StatusCode)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type RenamePasskeyRequestObject struct {
-	Id   ID `json:"id"`
-	Body *RenamePasskeyJSONRequestBody
-}
-
-type RenamePasskeyResponseObject interface {
-	VisitRenamePasskeyResponse(w http.ResponseWriter) error
-}
-
-type RenamePasskey200JSONResponse Passkey
-
-func (response RenamePasskey200JSONResponse) VisitRenamePasskeyResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(200)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type RenamePasskey400ApplicationProblemPlusJSONResponse struct {
-	BadRequestApplicationProblemPlusJSONResponse
-}
-
-func (response RenamePasskey400ApplicationProblemPlusJSONResponse) VisitRenamePasskeyResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/problem+json")
-	w.WriteHeader(400)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type RenamePasskey401ApplicationProblemPlusJSONResponse struct {
-	UnauthorizedApplicationProblemPlusJSONResponse
-}
-
-func (response RenamePasskey401ApplicationProblemPlusJSONResponse) VisitRenamePasskeyResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/problem+json")
-	w.WriteHeader(401)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type RenamePasskey404ApplicationProblemPlusJSONResponse struct {
-	NotFoundApplicationProblemPlusJSONResponse
-}
-
-func (response RenamePasskey404ApplicationProblemPlusJSONResponse) VisitRenamePasskeyResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/problem+json")
-	w.WriteHeader(404)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type RenamePasskeydefaultApplicationProblemPlusJSONResponse struct {
-	Body       Problem
-	StatusCode int
-}
-
-func (response RenamePasskeydefaultApplicationProblemPlusJSONResponse) VisitRenamePasskeyResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/problem+json")
-	w.WriteHeader(response.StatusCode)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
 type DeleteProfileRequestObject struct {
 	Body *DeleteProfileJSONRequestBody
 }
@@ -31952,7 +26151,7 @@ func (response DeleteProfile400ApplicationProblemPlusJSONResponse) VisitDeletePr
 }
 
 type DeleteProfile401ApplicationProblemPlusJSONResponse struct {
-	ReauthenticationRequiredApplicationProblemPlusJSONResponse
+	UnauthorizedApplicationProblemPlusJSONResponse
 }
 
 func (response DeleteProfile401ApplicationProblemPlusJSONResponse) VisitDeleteProfileResponse(w http.ResponseWriter) error {
@@ -32182,131 +26381,8 @@ func (response UpdateProfiledefaultApplicationProblemPlusJSONResponse) VisitUpda
 	return err
 }
 
-type ReauthenticateRequestObject struct {
-	Body *ReauthenticateJSONRequestBody
-}
-
-type ReauthenticateResponseObject interface {
-	VisitReauthenticateResponse(w http.ResponseWriter) error
-}
-
-type Reauthenticate200ResponseHeaders struct {
-	CacheControl string
-	Pragma       string
-}
-
-type Reauthenticate200JSONResponse struct {
-	Body    AuthTokens
-	Headers Reauthenticate200ResponseHeaders
-}
-
-func (response Reauthenticate200JSONResponse) VisitReauthenticateResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("Cache-Control", fmt.Sprint(response.Headers.CacheControl))
-	w.Header().Set("Pragma", fmt.Sprint(response.Headers.Pragma))
-	w.WriteHeader(200)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type Reauthenticate400ApplicationProblemPlusJSONResponse struct {
-	BadRequestApplicationProblemPlusJSONResponse
-}
-
-func (response Reauthenticate400ApplicationProblemPlusJSONResponse) VisitReauthenticateResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/problem+json")
-	w.WriteHeader(400)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type Reauthenticate401ApplicationProblemPlusJSONResponse struct {
-	UnauthorizedApplicationProblemPlusJSONResponse
-}
-
-func (response Reauthenticate401ApplicationProblemPlusJSONResponse) VisitReauthenticateResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/problem+json")
-	w.WriteHeader(401)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type Reauthenticate403ApplicationProblemPlusJSONResponse struct {
-	ForbiddenApplicationProblemPlusJSONResponse
-}
-
-func (response Reauthenticate403ApplicationProblemPlusJSONResponse) VisitReauthenticateResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/problem+json")
-	w.WriteHeader(403)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type Reauthenticate429ApplicationProblemPlusJSONResponse struct {
-	TooManyRequestsApplicationProblemPlusJSONResponse
-}
-
-func (response Reauthenticate429ApplicationProblemPlusJSONResponse) VisitReauthenticateResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/problem+json")
-	if response.Headers.RateLimit != nil {
-		w.Header().Set("RateLimit", fmt.Sprint(*response.Headers.RateLimit))
-	}
-	if response.Headers.RateLimitPolicy != nil {
-		w.Header().Set("RateLimit-Policy", fmt.Sprint(*response.Headers.RateLimitPolicy))
-	}
-	if response.Headers.RetryAfter != nil {
-		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
-	}
-	w.WriteHeader(429)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type ReauthenticatedefaultApplicationProblemPlusJSONResponse struct {
-	Body       Problem
-	StatusCode int
-}
-
-func (response ReauthenticatedefaultApplicationProblemPlusJSONResponse) VisitReauthenticateResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/problem+json")
-	w.WriteHeader(response.StatusCode)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
 type RefreshTokensRequestObject struct {
-	Params RefreshTokensParams
-	Body   *RefreshTokensJSONRequestBody
+	Body *RefreshTokensJSONRequestBody
 }
 
 type RefreshTokensResponseObject interface {
@@ -32412,8 +26488,7 @@ func (response RefreshTokensdefaultApplicationProblemPlusJSONResponse) VisitRefr
 }
 
 type RegisterRequestObject struct {
-	Params RegisterParams
-	Body   *RegisterJSONRequestBody
+	Body *RegisterJSONRequestBody
 }
 
 type RegisterResponseObject interface {
@@ -32519,7 +26594,8 @@ func (response RegisterdefaultApplicationProblemPlusJSONResponse) VisitRegisterR
 }
 
 type CreateChatCompletionRequestObject struct {
-	Body *CreateChatCompletionJSONRequestBody
+	Params CreateChatCompletionParams
+	Body   *CreateChatCompletionJSONRequestBody
 }
 
 type CreateChatCompletionResponseObject interface {
@@ -32528,6 +26604,7 @@ type CreateChatCompletionResponseObject interface {
 
 type CreateChatCompletion200ResponseHeaders struct {
 	XAccelBuffering *string
+	XGenerationID   *openapi_types.UUID
 }
 
 type CreateChatCompletion200JSONResponse struct {
@@ -32544,6 +26621,9 @@ func (response CreateChatCompletion200JSONResponse) VisitCreateChatCompletionRes
 	w.Header().Set("Content-Type", "application/json")
 	if response.Headers.XAccelBuffering != nil {
 		w.Header().Set("X-Accel-Buffering", fmt.Sprint(*response.Headers.XAccelBuffering))
+	}
+	if response.Headers.XGenerationID != nil {
+		w.Header().Set("X-Generation-ID", fmt.Sprint(*response.Headers.XGenerationID))
 	}
 	w.WriteHeader(200)
 	_, err := buf.WriteTo(w)
@@ -32564,6 +26644,9 @@ func (response CreateChatCompletion200TexteventStreamResponse) VisitCreateChatCo
 	}
 	if response.Headers.XAccelBuffering != nil {
 		w.Header().Set("X-Accel-Buffering", fmt.Sprint(*response.Headers.XAccelBuffering))
+	}
+	if response.Headers.XGenerationID != nil {
+		w.Header().Set("X-Generation-ID", fmt.Sprint(*response.Headers.XGenerationID))
 	}
 	w.WriteHeader(200)
 
@@ -32840,6 +26923,149 @@ type DebugChatCompletiondefaultApplicationProblemPlusJSONResponse struct {
 }
 
 func (response DebugChatCompletiondefaultApplicationProblemPlusJSONResponse) VisitDebugChatCompletionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetChatStreamRequestObject struct {
+	GenerationId openapi_types.UUID `json:"generation_id"`
+	Params       GetChatStreamParams
+}
+
+type GetChatStreamResponseObject interface {
+	VisitGetChatStreamResponse(w http.ResponseWriter) error
+}
+
+type GetChatStream200ResponseHeaders struct {
+	XAccelBuffering *string
+	XGenerationID   *openapi_types.UUID
+}
+
+type GetChatStream200TexteventStreamResponse struct {
+	Body          io.Reader
+	Headers       GetChatStream200ResponseHeaders
+	ContentLength int64
+}
+
+func (response GetChatStream200TexteventStreamResponse) VisitGetChatStreamResponse(w http.ResponseWriter) error {
+
+	w.Header().Set("Content-Type", "text/event-stream")
+	if response.ContentLength != 0 {
+		w.Header().Set("Content-Length", fmt.Sprint(response.ContentLength))
+	}
+	if response.Headers.XAccelBuffering != nil {
+		w.Header().Set("X-Accel-Buffering", fmt.Sprint(*response.Headers.XAccelBuffering))
+	}
+	if response.Headers.XGenerationID != nil {
+		w.Header().Set("X-Generation-ID", fmt.Sprint(*response.Headers.XGenerationID))
+	}
+	w.WriteHeader(200)
+
+	if closer, ok := response.Body.(io.ReadCloser); ok {
+		defer closer.Close()
+	}
+	flusher, ok := w.(http.Flusher)
+	if !ok {
+		// If w doesn't support flushing, fall back to io.Copy.
+		_, err := io.Copy(w, response.Body)
+		return err
+	}
+	// text/event-stream messages are typically small; use a
+	// modest buffer and flush after each chunk so clients see
+	// events immediately instead of waiting on OS buffering.
+	buf := make([]byte, 4096)
+	for {
+		n, err := response.Body.Read(buf)
+		if n > 0 {
+			if _, writeErr := w.Write(buf[:n]); writeErr != nil {
+				return writeErr
+			}
+			flusher.Flush()
+		}
+		if err != nil {
+			if err == io.EOF {
+				return nil
+			}
+			return err
+		}
+	}
+}
+
+type GetChatStream400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response GetChatStream400ApplicationProblemPlusJSONResponse) VisitGetChatStreamResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetChatStream401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response GetChatStream401ApplicationProblemPlusJSONResponse) VisitGetChatStreamResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetChatStream404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response GetChatStream404ApplicationProblemPlusJSONResponse) VisitGetChatStreamResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetChatStream410ApplicationProblemPlusJSONResponse Problem
+
+func (response GetChatStream410ApplicationProblemPlusJSONResponse) VisitGetChatStreamResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(410)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetChatStreamdefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response GetChatStreamdefaultApplicationProblemPlusJSONResponse) VisitGetChatStreamResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
@@ -37281,12 +31507,6 @@ type StrictServerInterface interface {
 	// GetRoot Service name, version and links
 	// (GET /)
 	GetRoot(ctx context.Context, request GetRootRequestObject) (GetRootResponseObject, error)
-	// GetAppleAppSiteAssociation Associates the iOS apps with this domain
-	// (GET /.well-known/apple-app-site-association)
-	GetAppleAppSiteAssociation(ctx context.Context, request GetAppleAppSiteAssociationRequestObject) (GetAppleAppSiteAssociationResponseObject, error)
-	// GetAssetLinks Associates the Android apps with this domain
-	// (GET /.well-known/assetlinks.json)
-	GetAssetLinks(ctx context.Context, request GetAssetLinksRequestObject) (GetAssetLinksResponseObject, error)
 	// GetJWKS Public keys that verify access tokens
 	// (GET /.well-known/jwks.json)
 	GetJWKS(ctx context.Context, request GetJWKSRequestObject) (GetJWKSResponseObject, error)
@@ -37347,42 +31567,6 @@ type StrictServerInterface interface {
 	// Logout Sign out
 	// (POST /v1/auth/logout)
 	Logout(ctx context.Context, request LogoutRequestObject) (LogoutResponseObject, error)
-	// CompleteMFAChallenge Complete a sign-in with its second factor
-	// (POST /v1/auth/mfa/challenge)
-	CompleteMFAChallenge(ctx context.Context, request CompleteMFAChallengeRequestObject) (CompleteMFAChallengeResponseObject, error)
-	// RegenerateRecoveryCodes Replace the recovery codes
-	// (POST /v1/auth/mfa/recovery-codes)
-	RegenerateRecoveryCodes(ctx context.Context, request RegenerateRecoveryCodesRequestObject) (RegenerateRecoveryCodesResponseObject, error)
-	// DisableTOTP Turn TOTP (and the recovery codes) off
-	// (DELETE /v1/auth/mfa/totp)
-	DisableTOTP(ctx context.Context, request DisableTOTPRequestObject) (DisableTOTPResponseObject, error)
-	// EnrollTOTP Start enrolling a TOTP authenticator
-	// (POST /v1/auth/mfa/totp)
-	EnrollTOTP(ctx context.Context, request EnrollTOTPRequestObject) (EnrollTOTPResponseObject, error)
-	// VerifyTOTP Confirm the TOTP enrolment with a first code
-	// (POST /v1/auth/mfa/totp/verify)
-	VerifyTOTP(ctx context.Context, request VerifyTOTPRequestObject) (VerifyTOTPResponseObject, error)
-	// ListPasskeys The caller's passkeys
-	// (GET /v1/auth/passkeys)
-	ListPasskeys(ctx context.Context, request ListPasskeysRequestObject) (ListPasskeysResponseObject, error)
-	// BeginPasskeyLogin Start signing in with a passkey
-	// (POST /v1/auth/passkeys/login/begin)
-	BeginPasskeyLogin(ctx context.Context, request BeginPasskeyLoginRequestObject) (BeginPasskeyLoginResponseObject, error)
-	// FinishPasskeyLogin Sign in with a passkey
-	// (POST /v1/auth/passkeys/login/finish)
-	FinishPasskeyLogin(ctx context.Context, request FinishPasskeyLoginRequestObject) (FinishPasskeyLoginResponseObject, error)
-	// BeginPasskeyRegistration Start registering a passkey
-	// (POST /v1/auth/passkeys/register/begin)
-	BeginPasskeyRegistration(ctx context.Context, request BeginPasskeyRegistrationRequestObject) (BeginPasskeyRegistrationResponseObject, error)
-	// FinishPasskeyRegistration Finish registering a passkey
-	// (POST /v1/auth/passkeys/register/finish)
-	FinishPasskeyRegistration(ctx context.Context, request FinishPasskeyRegistrationRequestObject) (FinishPasskeyRegistrationResponseObject, error)
-	// DeletePasskey Delete a passkey
-	// (DELETE /v1/auth/passkeys/{id})
-	DeletePasskey(ctx context.Context, request DeletePasskeyRequestObject) (DeletePasskeyResponseObject, error)
-	// RenamePasskey Rename a passkey
-	// (PATCH /v1/auth/passkeys/{id})
-	RenamePasskey(ctx context.Context, request RenamePasskeyRequestObject) (RenamePasskeyResponseObject, error)
 	// DeleteProfile Delete the account and everything it owns
 	// (DELETE /v1/auth/profile)
 	DeleteProfile(ctx context.Context, request DeleteProfileRequestObject) (DeleteProfileResponseObject, error)
@@ -37392,9 +31576,6 @@ type StrictServerInterface interface {
 	// UpdateProfile Change username or preferences
 	// (PATCH /v1/auth/profile)
 	UpdateProfile(ctx context.Context, request UpdateProfileRequestObject) (UpdateProfileResponseObject, error)
-	// Reauthenticate Prove a fresh authentication (step-up)
-	// (POST /v1/auth/reauthenticate)
-	Reauthenticate(ctx context.Context, request ReauthenticateRequestObject) (ReauthenticateResponseObject, error)
 	// RefreshTokens Exchange a refresh token for a new pair
 	// (POST /v1/auth/refresh)
 	RefreshTokens(ctx context.Context, request RefreshTokensRequestObject) (RefreshTokensResponseObject, error)
@@ -37407,6 +31588,9 @@ type StrictServerInterface interface {
 	// DebugChatCompletion Show the upstream request a completion would send
 	// (POST /v1/chat/completions/debug)
 	DebugChatCompletion(ctx context.Context, request DebugChatCompletionRequestObject) (DebugChatCompletionResponseObject, error)
+	// GetChatStream Resume a streamed generation
+	// (GET /v1/chat/completions/{generation_id}/stream)
+	GetChatStream(ctx context.Context, request GetChatStreamRequestObject) (GetChatStreamResponseObject, error)
 	// CancelChatCompletion Stop a session's running generation
 	// (DELETE /v1/chat/completions/{session_id})
 	CancelChatCompletion(ctx context.Context, request CancelChatCompletionRequestObject) (CancelChatCompletionResponseObject, error)
@@ -37570,52 +31754,6 @@ func (sh *strictHandler) GetRoot(ctx echo.Context) error {
 		return err
 	} else if validResponse, ok := response.(GetRootResponseObject); ok {
 		return validResponse.VisitGetRootResponse(ctx.Response())
-	} else if response != nil {
-		return fmt.Errorf("unexpected response type: %T", response)
-	}
-	return nil
-}
-
-// GetAppleAppSiteAssociation operation middleware
-func (sh *strictHandler) GetAppleAppSiteAssociation(ctx echo.Context) error {
-	var request GetAppleAppSiteAssociationRequestObject
-
-	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
-		return sh.ssi.GetAppleAppSiteAssociation(ctx.Request().Context(), request.(GetAppleAppSiteAssociationRequestObject))
-	}
-	for _, middleware := range sh.middlewares {
-		handler = middleware(handler, "GetAppleAppSiteAssociation")
-	}
-
-	response, err := handler(ctx, request)
-
-	if err != nil {
-		return err
-	} else if validResponse, ok := response.(GetAppleAppSiteAssociationResponseObject); ok {
-		return validResponse.VisitGetAppleAppSiteAssociationResponse(ctx.Response())
-	} else if response != nil {
-		return fmt.Errorf("unexpected response type: %T", response)
-	}
-	return nil
-}
-
-// GetAssetLinks operation middleware
-func (sh *strictHandler) GetAssetLinks(ctx echo.Context) error {
-	var request GetAssetLinksRequestObject
-
-	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
-		return sh.ssi.GetAssetLinks(ctx.Request().Context(), request.(GetAssetLinksRequestObject))
-	}
-	for _, middleware := range sh.middlewares {
-		handler = middleware(handler, "GetAssetLinks")
-	}
-
-	response, err := handler(ctx, request)
-
-	if err != nil {
-		return err
-	} else if validResponse, ok := response.(GetAssetLinksResponseObject); ok {
-		return validResponse.VisitGetAssetLinksResponse(ctx.Response())
 	} else if response != nil {
 		return fmt.Errorf("unexpected response type: %T", response)
 	}
@@ -38128,10 +32266,9 @@ func (sh *strictHandler) ChangePassword(ctx echo.Context) error {
 }
 
 // Login operation middleware
-func (sh *strictHandler) Login(ctx echo.Context, params LoginParams) error {
+func (sh *strictHandler) Login(ctx echo.Context) error {
 	var request LoginRequestObject
 
-	request.Params = params
 	if strings.HasPrefix(ctx.Request().Header.Get("Content-Type"), "application/json") {
 		var body LoginJSONRequestBody
 		var err error
@@ -38205,433 +32342,6 @@ func (sh *strictHandler) Logout(ctx echo.Context) error {
 		return err
 	} else if validResponse, ok := response.(LogoutResponseObject); ok {
 		return validResponse.VisitLogoutResponse(ctx.Response())
-	} else if response != nil {
-		return fmt.Errorf("unexpected response type: %T", response)
-	}
-	return nil
-}
-
-// CompleteMFAChallenge operation middleware
-func (sh *strictHandler) CompleteMFAChallenge(ctx echo.Context, params CompleteMFAChallengeParams) error {
-	var request CompleteMFAChallengeRequestObject
-
-	request.Params = params
-
-	var body CompleteMFAChallengeJSONRequestBody
-	var err error
-	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
-		// A request validator built on kin-openapi's openapi3filter with
-		// KeepValidatedValue leaves the value it validated on the body. Bind
-		// that value, matching member names exactly, so the handler receives
-		// what was validated instead of a second, case-insensitive decode.
-		// Otherwise bind only the request body, so that path and query
-		// parameters are not also bound into the body struct.
-		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
-			err = binder.BindBody(ctx, &body)
-		}
-	} else {
-		// A custom binder is installed on the Echo instance; defer to it
-		// entirely, since echo.Binder does not expose body-only binding and
-		// the binder may do more than decode (for example call ctx.Validate).
-		err = ctx.Bind(&body)
-	}
-	if err != nil {
-		return err
-	}
-	request.Body = &body
-
-	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
-		return sh.ssi.CompleteMFAChallenge(ctx.Request().Context(), request.(CompleteMFAChallengeRequestObject))
-	}
-	for _, middleware := range sh.middlewares {
-		handler = middleware(handler, "CompleteMFAChallenge")
-	}
-
-	response, err := handler(ctx, request)
-
-	if err != nil {
-		return err
-	} else if validResponse, ok := response.(CompleteMFAChallengeResponseObject); ok {
-		return validResponse.VisitCompleteMFAChallengeResponse(ctx.Response())
-	} else if response != nil {
-		return fmt.Errorf("unexpected response type: %T", response)
-	}
-	return nil
-}
-
-// RegenerateRecoveryCodes operation middleware
-func (sh *strictHandler) RegenerateRecoveryCodes(ctx echo.Context) error {
-	var request RegenerateRecoveryCodesRequestObject
-
-	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
-		return sh.ssi.RegenerateRecoveryCodes(ctx.Request().Context(), request.(RegenerateRecoveryCodesRequestObject))
-	}
-	for _, middleware := range sh.middlewares {
-		handler = middleware(handler, "RegenerateRecoveryCodes")
-	}
-
-	response, err := handler(ctx, request)
-
-	if err != nil {
-		return err
-	} else if validResponse, ok := response.(RegenerateRecoveryCodesResponseObject); ok {
-		return validResponse.VisitRegenerateRecoveryCodesResponse(ctx.Response())
-	} else if response != nil {
-		return fmt.Errorf("unexpected response type: %T", response)
-	}
-	return nil
-}
-
-// DisableTOTP operation middleware
-func (sh *strictHandler) DisableTOTP(ctx echo.Context) error {
-	var request DisableTOTPRequestObject
-
-	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
-		return sh.ssi.DisableTOTP(ctx.Request().Context(), request.(DisableTOTPRequestObject))
-	}
-	for _, middleware := range sh.middlewares {
-		handler = middleware(handler, "DisableTOTP")
-	}
-
-	response, err := handler(ctx, request)
-
-	if err != nil {
-		return err
-	} else if validResponse, ok := response.(DisableTOTPResponseObject); ok {
-		return validResponse.VisitDisableTOTPResponse(ctx.Response())
-	} else if response != nil {
-		return fmt.Errorf("unexpected response type: %T", response)
-	}
-	return nil
-}
-
-// EnrollTOTP operation middleware
-func (sh *strictHandler) EnrollTOTP(ctx echo.Context) error {
-	var request EnrollTOTPRequestObject
-
-	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
-		return sh.ssi.EnrollTOTP(ctx.Request().Context(), request.(EnrollTOTPRequestObject))
-	}
-	for _, middleware := range sh.middlewares {
-		handler = middleware(handler, "EnrollTOTP")
-	}
-
-	response, err := handler(ctx, request)
-
-	if err != nil {
-		return err
-	} else if validResponse, ok := response.(EnrollTOTPResponseObject); ok {
-		return validResponse.VisitEnrollTOTPResponse(ctx.Response())
-	} else if response != nil {
-		return fmt.Errorf("unexpected response type: %T", response)
-	}
-	return nil
-}
-
-// VerifyTOTP operation middleware
-func (sh *strictHandler) VerifyTOTP(ctx echo.Context) error {
-	var request VerifyTOTPRequestObject
-
-	var body VerifyTOTPJSONRequestBody
-	var err error
-	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
-		// A request validator built on kin-openapi's openapi3filter with
-		// KeepValidatedValue leaves the value it validated on the body. Bind
-		// that value, matching member names exactly, so the handler receives
-		// what was validated instead of a second, case-insensitive decode.
-		// Otherwise bind only the request body, so that path and query
-		// parameters are not also bound into the body struct.
-		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
-			err = binder.BindBody(ctx, &body)
-		}
-	} else {
-		// A custom binder is installed on the Echo instance; defer to it
-		// entirely, since echo.Binder does not expose body-only binding and
-		// the binder may do more than decode (for example call ctx.Validate).
-		err = ctx.Bind(&body)
-	}
-	if err != nil {
-		return err
-	}
-	request.Body = &body
-
-	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
-		return sh.ssi.VerifyTOTP(ctx.Request().Context(), request.(VerifyTOTPRequestObject))
-	}
-	for _, middleware := range sh.middlewares {
-		handler = middleware(handler, "VerifyTOTP")
-	}
-
-	response, err := handler(ctx, request)
-
-	if err != nil {
-		return err
-	} else if validResponse, ok := response.(VerifyTOTPResponseObject); ok {
-		return validResponse.VisitVerifyTOTPResponse(ctx.Response())
-	} else if response != nil {
-		return fmt.Errorf("unexpected response type: %T", response)
-	}
-	return nil
-}
-
-// ListPasskeys operation middleware
-func (sh *strictHandler) ListPasskeys(ctx echo.Context, params ListPasskeysParams) error {
-	var request ListPasskeysRequestObject
-
-	request.Params = params
-
-	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
-		return sh.ssi.ListPasskeys(ctx.Request().Context(), request.(ListPasskeysRequestObject))
-	}
-	for _, middleware := range sh.middlewares {
-		handler = middleware(handler, "ListPasskeys")
-	}
-
-	response, err := handler(ctx, request)
-
-	if err != nil {
-		return err
-	} else if validResponse, ok := response.(ListPasskeysResponseObject); ok {
-		return validResponse.VisitListPasskeysResponse(ctx.Response())
-	} else if response != nil {
-		return fmt.Errorf("unexpected response type: %T", response)
-	}
-	return nil
-}
-
-// BeginPasskeyLogin operation middleware
-func (sh *strictHandler) BeginPasskeyLogin(ctx echo.Context) error {
-	var request BeginPasskeyLoginRequestObject
-
-	var body BeginPasskeyLoginJSONRequestBody
-	var err error
-	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
-		// A request validator built on kin-openapi's openapi3filter with
-		// KeepValidatedValue leaves the value it validated on the body. Bind
-		// that value, matching member names exactly, so the handler receives
-		// what was validated instead of a second, case-insensitive decode.
-		// Otherwise bind only the request body, so that path and query
-		// parameters are not also bound into the body struct.
-		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
-			err = binder.BindBody(ctx, &body)
-		}
-	} else {
-		// A custom binder is installed on the Echo instance; defer to it
-		// entirely, since echo.Binder does not expose body-only binding and
-		// the binder may do more than decode (for example call ctx.Validate).
-		err = ctx.Bind(&body)
-	}
-	if err != nil {
-		if !errors.Is(err, io.EOF) {
-			return err
-		}
-	} else {
-		request.Body = &body
-	}
-
-	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
-		return sh.ssi.BeginPasskeyLogin(ctx.Request().Context(), request.(BeginPasskeyLoginRequestObject))
-	}
-	for _, middleware := range sh.middlewares {
-		handler = middleware(handler, "BeginPasskeyLogin")
-	}
-
-	response, err := handler(ctx, request)
-
-	if err != nil {
-		return err
-	} else if validResponse, ok := response.(BeginPasskeyLoginResponseObject); ok {
-		return validResponse.VisitBeginPasskeyLoginResponse(ctx.Response())
-	} else if response != nil {
-		return fmt.Errorf("unexpected response type: %T", response)
-	}
-	return nil
-}
-
-// FinishPasskeyLogin operation middleware
-func (sh *strictHandler) FinishPasskeyLogin(ctx echo.Context, params FinishPasskeyLoginParams) error {
-	var request FinishPasskeyLoginRequestObject
-
-	request.Params = params
-
-	var body FinishPasskeyLoginJSONRequestBody
-	var err error
-	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
-		// A request validator built on kin-openapi's openapi3filter with
-		// KeepValidatedValue leaves the value it validated on the body. Bind
-		// that value, matching member names exactly, so the handler receives
-		// what was validated instead of a second, case-insensitive decode.
-		// Otherwise bind only the request body, so that path and query
-		// parameters are not also bound into the body struct.
-		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
-			err = binder.BindBody(ctx, &body)
-		}
-	} else {
-		// A custom binder is installed on the Echo instance; defer to it
-		// entirely, since echo.Binder does not expose body-only binding and
-		// the binder may do more than decode (for example call ctx.Validate).
-		err = ctx.Bind(&body)
-	}
-	if err != nil {
-		return err
-	}
-	request.Body = &body
-
-	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
-		return sh.ssi.FinishPasskeyLogin(ctx.Request().Context(), request.(FinishPasskeyLoginRequestObject))
-	}
-	for _, middleware := range sh.middlewares {
-		handler = middleware(handler, "FinishPasskeyLogin")
-	}
-
-	response, err := handler(ctx, request)
-
-	if err != nil {
-		return err
-	} else if validResponse, ok := response.(FinishPasskeyLoginResponseObject); ok {
-		return validResponse.VisitFinishPasskeyLoginResponse(ctx.Response())
-	} else if response != nil {
-		return fmt.Errorf("unexpected response type: %T", response)
-	}
-	return nil
-}
-
-// BeginPasskeyRegistration operation middleware
-func (sh *strictHandler) BeginPasskeyRegistration(ctx echo.Context) error {
-	var request BeginPasskeyRegistrationRequestObject
-
-	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
-		return sh.ssi.BeginPasskeyRegistration(ctx.Request().Context(), request.(BeginPasskeyRegistrationRequestObject))
-	}
-	for _, middleware := range sh.middlewares {
-		handler = middleware(handler, "BeginPasskeyRegistration")
-	}
-
-	response, err := handler(ctx, request)
-
-	if err != nil {
-		return err
-	} else if validResponse, ok := response.(BeginPasskeyRegistrationResponseObject); ok {
-		return validResponse.VisitBeginPasskeyRegistrationResponse(ctx.Response())
-	} else if response != nil {
-		return fmt.Errorf("unexpected response type: %T", response)
-	}
-	return nil
-}
-
-// FinishPasskeyRegistration operation middleware
-func (sh *strictHandler) FinishPasskeyRegistration(ctx echo.Context) error {
-	var request FinishPasskeyRegistrationRequestObject
-
-	var body FinishPasskeyRegistrationJSONRequestBody
-	var err error
-	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
-		// A request validator built on kin-openapi's openapi3filter with
-		// KeepValidatedValue leaves the value it validated on the body. Bind
-		// that value, matching member names exactly, so the handler receives
-		// what was validated instead of a second, case-insensitive decode.
-		// Otherwise bind only the request body, so that path and query
-		// parameters are not also bound into the body struct.
-		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
-			err = binder.BindBody(ctx, &body)
-		}
-	} else {
-		// A custom binder is installed on the Echo instance; defer to it
-		// entirely, since echo.Binder does not expose body-only binding and
-		// the binder may do more than decode (for example call ctx.Validate).
-		err = ctx.Bind(&body)
-	}
-	if err != nil {
-		return err
-	}
-	request.Body = &body
-
-	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
-		return sh.ssi.FinishPasskeyRegistration(ctx.Request().Context(), request.(FinishPasskeyRegistrationRequestObject))
-	}
-	for _, middleware := range sh.middlewares {
-		handler = middleware(handler, "FinishPasskeyRegistration")
-	}
-
-	response, err := handler(ctx, request)
-
-	if err != nil {
-		return err
-	} else if validResponse, ok := response.(FinishPasskeyRegistrationResponseObject); ok {
-		return validResponse.VisitFinishPasskeyRegistrationResponse(ctx.Response())
-	} else if response != nil {
-		return fmt.Errorf("unexpected response type: %T", response)
-	}
-	return nil
-}
-
-// DeletePasskey operation middleware
-func (sh *strictHandler) DeletePasskey(ctx echo.Context, id ID) error {
-	var request DeletePasskeyRequestObject
-
-	request.Id = id
-
-	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
-		return sh.ssi.DeletePasskey(ctx.Request().Context(), request.(DeletePasskeyRequestObject))
-	}
-	for _, middleware := range sh.middlewares {
-		handler = middleware(handler, "DeletePasskey")
-	}
-
-	response, err := handler(ctx, request)
-
-	if err != nil {
-		return err
-	} else if validResponse, ok := response.(DeletePasskeyResponseObject); ok {
-		return validResponse.VisitDeletePasskeyResponse(ctx.Response())
-	} else if response != nil {
-		return fmt.Errorf("unexpected response type: %T", response)
-	}
-	return nil
-}
-
-// RenamePasskey operation middleware
-func (sh *strictHandler) RenamePasskey(ctx echo.Context, id ID) error {
-	var request RenamePasskeyRequestObject
-
-	request.Id = id
-
-	var body RenamePasskeyJSONRequestBody
-	var err error
-	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
-		// A request validator built on kin-openapi's openapi3filter with
-		// KeepValidatedValue leaves the value it validated on the body. Bind
-		// that value, matching member names exactly, so the handler receives
-		// what was validated instead of a second, case-insensitive decode.
-		// Otherwise bind only the request body, so that path and query
-		// parameters are not also bound into the body struct.
-		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
-			err = binder.BindBody(ctx, &body)
-		}
-	} else {
-		// A custom binder is installed on the Echo instance; defer to it
-		// entirely, since echo.Binder does not expose body-only binding and
-		// the binder may do more than decode (for example call ctx.Validate).
-		err = ctx.Bind(&body)
-	}
-	if err != nil {
-		return err
-	}
-	request.Body = &body
-
-	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
-		return sh.ssi.RenamePasskey(ctx.Request().Context(), request.(RenamePasskeyRequestObject))
-	}
-	for _, middleware := range sh.middlewares {
-		handler = middleware(handler, "RenamePasskey")
-	}
-
-	response, err := handler(ctx, request)
-
-	if err != nil {
-		return err
-	} else if validResponse, ok := response.(RenamePasskeyResponseObject); ok {
-		return validResponse.VisitRenamePasskeyResponse(ctx.Response())
 	} else if response != nil {
 		return fmt.Errorf("unexpected response type: %T", response)
 	}
@@ -38753,57 +32463,9 @@ func (sh *strictHandler) UpdateProfile(ctx echo.Context) error {
 	return nil
 }
 
-// Reauthenticate operation middleware
-func (sh *strictHandler) Reauthenticate(ctx echo.Context) error {
-	var request ReauthenticateRequestObject
-
-	var body ReauthenticateJSONRequestBody
-	var err error
-	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
-		// A request validator built on kin-openapi's openapi3filter with
-		// KeepValidatedValue leaves the value it validated on the body. Bind
-		// that value, matching member names exactly, so the handler receives
-		// what was validated instead of a second, case-insensitive decode.
-		// Otherwise bind only the request body, so that path and query
-		// parameters are not also bound into the body struct.
-		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
-			err = binder.BindBody(ctx, &body)
-		}
-	} else {
-		// A custom binder is installed on the Echo instance; defer to it
-		// entirely, since echo.Binder does not expose body-only binding and
-		// the binder may do more than decode (for example call ctx.Validate).
-		err = ctx.Bind(&body)
-	}
-	if err != nil {
-		return err
-	}
-	request.Body = &body
-
-	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
-		return sh.ssi.Reauthenticate(ctx.Request().Context(), request.(ReauthenticateRequestObject))
-	}
-	for _, middleware := range sh.middlewares {
-		handler = middleware(handler, "Reauthenticate")
-	}
-
-	response, err := handler(ctx, request)
-
-	if err != nil {
-		return err
-	} else if validResponse, ok := response.(ReauthenticateResponseObject); ok {
-		return validResponse.VisitReauthenticateResponse(ctx.Response())
-	} else if response != nil {
-		return fmt.Errorf("unexpected response type: %T", response)
-	}
-	return nil
-}
-
 // RefreshTokens operation middleware
-func (sh *strictHandler) RefreshTokens(ctx echo.Context, params RefreshTokensParams) error {
+func (sh *strictHandler) RefreshTokens(ctx echo.Context) error {
 	var request RefreshTokensRequestObject
-
-	request.Params = params
 
 	var body RefreshTokensJSONRequestBody
 	var err error
@@ -38848,10 +32510,8 @@ func (sh *strictHandler) RefreshTokens(ctx echo.Context, params RefreshTokensPar
 }
 
 // Register operation middleware
-func (sh *strictHandler) Register(ctx echo.Context, params RegisterParams) error {
+func (sh *strictHandler) Register(ctx echo.Context) error {
 	var request RegisterRequestObject
-
-	request.Params = params
 
 	var body RegisterJSONRequestBody
 	var err error
@@ -38896,8 +32556,10 @@ func (sh *strictHandler) Register(ctx echo.Context, params RegisterParams) error
 }
 
 // CreateChatCompletion operation middleware
-func (sh *strictHandler) CreateChatCompletion(ctx echo.Context) error {
+func (sh *strictHandler) CreateChatCompletion(ctx echo.Context, params CreateChatCompletionParams) error {
 	var request CreateChatCompletionRequestObject
+
+	request.Params = params
 
 	var body CreateChatCompletionJSONRequestBody
 	var err error
@@ -38981,6 +32643,32 @@ func (sh *strictHandler) DebugChatCompletion(ctx echo.Context) error {
 		return err
 	} else if validResponse, ok := response.(DebugChatCompletionResponseObject); ok {
 		return validResponse.VisitDebugChatCompletionResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GetChatStream operation middleware
+func (sh *strictHandler) GetChatStream(ctx echo.Context, generationId openapi_types.UUID, params GetChatStreamParams) error {
+	var request GetChatStreamRequestObject
+
+	request.GenerationId = generationId
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetChatStream(ctx.Request().Context(), request.(GetChatStreamRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetChatStream")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetChatStreamResponseObject); ok {
+		return validResponse.VisitGetChatStreamResponse(ctx.Response())
 	} else if response != nil {
 		return fmt.Errorf("unexpected response type: %T", response)
 	}
@@ -40387,530 +34075,457 @@ func (sh *strictHandler) ListUsageEvents(ctx echo.Context, params ListUsageEvent
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7P37cttIlj8OvkoGdyJMdoPUxZeukqJiViXb1e7yRSPJU93fon9ECkiS2QYzUcikZY7DEfPXPsDuPsH+",
-	"8d1/d1/h9wT7DPMkG+eczARAArzIki/VNTHRZYFAXk+ePNfP+dBJ9CzXSihrOkcfOlPBU1HgP095MhWn",
-	"WtlCZy/1hdWFgMepMEkhcyu16hx1TrJrvjAsVrpv4I34iNmpYFc6XbCEF4UUhnFm9VuhmC6YEUkhLLNT",
-	"bpnSLIEuWPeq0NdGFBHLC/1+wXQxVKePX/bYjC/YWyFy1j1/esoe/eXB9+z//H8/HBz0BuxCKMu0YuKd",
-	"KBasECbXygimx9i9zkXBYYSDoepEnUL8NpeFSDtHtpiLqGOSqZhxmIxQ81nn6NeOH37nTdSxi1x0jjrG",
-	"FlJNOh8/Rp0nl3yyOvXLqYCO9bxIxD3D3onCSK2OmREqZdKyK568ZVKx+Nm4/4LbZBozq9k8T7kVzPCx",
-	"yBaDTm0w7/ksz6DvYef+sNNpGspTmYmTJBG5PedqIkz7jlwtrDDxoNM0Xfyt86atA9h0oexjaXJtJLW7",
-	"3E3MreXJdCaUjdm1tFPGFTu5OH32jMVjmQnFZyJmY55luA5cpbgzsJHfHXz3l/KlP8WDtVuUc2tFAV3+",
-	"H2WXx6x1ddo367e5tiJlZsoPHz7ypALDuGcYrgjrcmZsodWEveOZTLnVRW/r0Q07v+73v+f98ZsPjx58",
-	"HHb+rXWIF1ylV/p9+94ZeiE+YjAgXYiU/fXyxXM4QRf/+ROOmSVcKW1ZMVeMmoDjYKfSMF3IiVSDrQjf",
-	"9dRMC2cFn8z4S42cYO3Zx4McR2ysC/bXy8uzvYPBPp1us3p4tz2R+H3TyD5GnZwXfCasZ1Xzwuiieddj",
-	"Jd7bUYJvxH7X80K8k3puWM4n4pjpnP82FzAwCZ/9NhfFohN1gDw7Rx36tnaQZvz9c6Emdto5enhw2LR2",
-	"j8/02Vmh9bhh3Rj8CMxOj9nffrmkFfr+wYPvgXkIHGCc5jo/mdtpzLBX0cNDpueWxdxO4wH7ZSoUzMMI",
-	"ZSP4ZqikMXORErc1jBfAh+dw8DST1rC3YnHEYvx1BAM+wnHEA3YuxoUwU6kmjLtPjDBGasWUEKlhfKho",
-	"tG75DJ8JaG7AThSTCg9LxIzlmQAaLUSe8YVI3RQlXAEP9g9Y7F4dweRG+GNMHBqXne6ect1hdG2r/t3B",
-	"94dRZyaVf3DQdtiejV9qJZABNxMIMAzWrTGHHs4yySTcMlOdpSaCecV/io8ZZzNoi3FlrkVh2P39B4O2",
-	"GTwb96FzYv9tUznYP3zQNnhk8qvDfqUEcixWwO8RE4PJwHH8H/b7B/uH9+PI/w3N92McPj3oPzw4jFkX",
-	"ZphxY9nDg0NszPRa50HDaBn/4cNHTcN/9nj9lclkGvrLuZ2Wvcl0LYcY62LGbeeoM5/jmw1dp2KWaytU",
-	"svhZLFaH8YK/RbEkKYS/i+GMFMIWi6MagdPNFp6gWAOPpGKHD9hUzwvjqN3QESTey7NSJOliE3EYk+2f",
-	"u+NxxGBqcY9JZazgKZwuHBIexAmX6rg2mKGie5alcjwWBdAmDojO1+FhhLcsp3FPtYHLrTCWwVIKY+E9",
-	"Y2WWwZ2hoA93ML8fDNUrLzEZNuPFW5Gy+H1flmOmSR55JtQnQS5mCgQwtwRwWeFj1gU2JngyHaogivXg",
-	"MsMldlxEFszMk0QYAwMpxHhuROrXYg1bqOxuH7a3lSwfLjOIymX963D4/vCgPxy+/8uTN39uvqqfjVu4",
-	"xkmeZwumVbZgkhhiRQ5EdkLrjIwCbkCRGcEeHBziBiltkdUmU5Tgeuu4x1rG0XLwnsuZtKuDPuMTwYz8",
-	"r9ZrLsPvqn2lYsznme0cPdyPoGM5g7v5cH8fF5b+KvmuVFZMRIFjuKDrg3hAwxF318vok4/6a8Mn4mmh",
-	"Z6sTvrC8sP7GmvJs3Ne5UOxaqlRfs/jXcaFnEbO6F7Oumym7v89SOMtXYqwLAZdl3GtbL/i+0zhakPD7",
-	"Vs5E+5Av9eqAn6jUD5cGGTHxPsnmqUjLESp93TtmfGxFwWIYQhwxbtlMG8se7LvhZ9yKom3cVu8+6o9R",
-	"xzM0FLh+5Ok5cRX4KyF9Af7J8zyTCR74vbzQV5mY/fmfhhSIss9/K8S4c9T5v+yVyuce/Wr2zugr6rTp",
-	"+gjMbMYzGLxI4XIbc5kZL7aD5tf5GHVOtRpnMvlig0xc/yZoSOK9NMjfPcfAcT4pCl18zkGeKCagT9bl",
-	"agGCm52b3nGpuhugouupTKaDjhNFfkSdsT7GP+39qT6cQExXUvFi0UxJq+t1PdUZqWIRM6J4h/eAKCyQ",
-	"cMUiQYpvv9R8m2bv3t9b0ZSJHvA2W9JsNzXToA9XGrsQybyQdtE/05lMFts06BXAim1h0yf43kcvF77U",
-	"9oVO5ViKdJWPXAbZ9Z5hic4XrBvXJFEQOQxL5kUh1PIa32w8Z7ywkmd3RB7uOIm0JvR+c4TSIsyTWE6y",
-	"Wh8k8j24pbe3itDnYHt48+c+/WeP/tMs1nxJusUleKntBbfSjCW/ysTnZHsxks5IaTsy5QiczRJ/A15Y",
-	"WLALGItPwZjXjWtbeOSsRX+ijeotEd/Kdu+wi8Phn9bsHa6iLq5kmgr1ue+0pBCpUHDKQb4Akx7zE2OF",
-	"zugi+0kr8dkHhuYZ4Gg6S0UBxmXlhHLLpRIpm0pjdbE4ps0l1SqYU7SioT/nxp6kM7nLwgaLLXyRohDN",
-	"jR1xbAbGarnMOkcdNMtd63mWskzwd4IpzXhi5TvB8F1pbMEt2phEKQqsNjgTBoTH3VoM4jnZXhwzHVFH",
-	"H6OOfyDTzlFn/+r78f2rR6L/3fhg3H+QPLjf/z65/7D/aLw/Pkjvjw/4X9AQgBJD5+jB/vdRx0oLa1BK",
-	"W6HPeaGOkgQMwEKlR271jipT+hh9Og2c6lSwuGzUHWdSr7ZZI9ZNpeFXmVSTiKViplFAAy9EKjKBfwRj",
-	"iVYiYlcLJq0R2RgEz6sF46DSiaLeam/AXjpN75obN5z0mMwEqO3yDIhWErHyeSoty/RkwM4KPdMWLWlC",
-	"AYNq7oBuDFCUP0adF6dnr3NjC8Fnn12YhEP44vSMLuSCJbjiSlt2BWcQjLjAQmdJPpor/BuZbi9iV4V+",
-	"K5w9Vlud6Gyo6EX/N1Fp3IO1ANUkZXBk6R34W89t7ORWOmywomaq4ZSDFZOPhVugl9o+Bcvm51yYlxos",
-	"HNPS5NUFPgXrkmk1McxqZvRMaCWYyIzoIR86K0SiVYrSw1MuM/FZh1xxVoG6CAYi59gip500cIpg+KLw",
-	"EuQxU6uEjnM5F3xup0JZN97zcBN+1k1Axle9wNCa200KCQPLSndhxHiS6LmypK+9eHpClmAjJ6ovVf2O",
-	"Gar49PTH0cXlk7PR67PRi5O/j05+ehIfsQQZUrE095G/LeOotCrGM2GnOjUxru5QxWevLi7Z3ruDPfh4",
-	"r9aGiGF0IrcG3Sx4A7jhOhq/1PoFVwunmZvPqlCyglvB0IYEi8uBlUnFMp281XN77Cx/zm5xDn/0T+CP",
-	"mBmkd7MkRZ1zK1osWaQSzLhEIyYY7jnrPnty+ZSlBR/bnreHDzuwesPOcfHD/rH94cHhkjd0VTQOnVZk",
-	"4mY/Imc5vrG+499+ONg/vv7h0f7mnssVabBk0QoBv7jm0ja2VVrf0MakYAS6kP/15Q8bcoLXKi90Ioz5",
-	"3CL/ks3oWmRZ31mNrubWe1GvBMNRwE2Fe8gVk6WdGU3qhUADtbPk0IUMxhJi21/09p3pVGRwib6TqSBb",
-	"mEgjZFfvRJFpnpKRrHKFSmuYvlbMiZTE2C3oPTBJrWBWQTojpfrsmfOm5AVwTCudPQi9KOmI223NiVFH",
-	"vM9lIcy6b9Q8y4hYSGtaaUOmW5iIIxKgYec+qTOynX5Y/SEvxFi+b2YU5H5JprzgiRWFCe5T9JJE5HNK",
-	"9ERJIxid6zIGJEmuRn9/e//d97xpVt6BPaK2RiTbz5WVWYO/ArkuZ4W2SISOhtmk4IlguSikTiN2DQ5l",
-	"GJ7OUjdEZqzOQc8o3ko1gfHdZPU+Vg0Zv5J7D9czrF5UJaIadSztXxkMoK/+KRILS0F0eYoN4GlLSXji",
-	"2VmFTsc8MyJaIt0tyLCVEmoe3P3NvujqEmAb7XN5LsmuXh9syi3yCWnFzGxiGNRQ52PogxcFx7+n3Ixm",
-	"LpbL/XaldSY4ihCVYAl4YbedxRFWeqg31z7fCyS21RnzXI7eisX2czWhoaULdAqsTqtEYORYyrhh8d/7",
-	"J2fPwINIzvETd2HiCTliPwpeiCJuO5P/cTgYDDqbFsRPIIyscQ1AqXtt6OLnWfZq3Dn6df2M8e2P0fJ6",
-	"gbAlWrnAhbBg0s+Eux9IQjMUYYcqqJN9qZlbOu21Ma1O/011AW6D7sNifvWk70f6GiMCN3KumVTVpwfL",
-	"vEyaERk3mmdX6EyYrZfxXGcCvppJ9YzeP1hazqgzV/K3uXA/wxp9hGew36u0d5oJXhhHeP2aahBuxbkR",
-	"xT3DQLDPUHuHB8ApK+csTOhj04rmeSZO8vy5VG9NAx2hgWD7Nag19xg/XiWqZTJwfbzZNDzXXgPLy589",
-	"ro9x5QZaJut6BG994V+fP2fl73TM89wwdIV3KXoWXPO0CdKwVINiRU5vP4JmumwfWTnntYvl5lqbwLqF",
-	"u5BWnBijE8m9Q2Zl8TK/91vvLPRwLa4qCstWn/8irk4rnyzPbanFqBxb6wyXWmyanWmWM3FHu5dPTl48",
-	"ezy4mqs0EwOZ9shiA0HUcyOqu3sP/RvmrViY2j5voLTV7WuZjTHCwtpeWG7FzClB9ckUIgubuD2lW15M",
-	"hN24P77/S3p9eeCh79Dg2llchk7rU0D7WM4TUQ1b5SottExHPM8bIlejTs6TtxxcUG36BAUgjhJR2NFY",
-	"qoko8kK6o33DjSoHutT/mt4aVwRM1CeJ37Yw5bmdDgoxkcaKohPR38jiyz+Q0/s/Cwo3XfpzhPp15fvK",
-	"F0Ct17pIR2RcDI8LDTEDIzTTh6dO6BqRSrH8FHWg1afinX4bns7GfCRUobOs/gTFgcoTchvUHiVTnmWi",
-	"MsZCJKCDL0ZgFTSjQkyEEkVlCHUbHzwFwWAAl9+IkgXCs1RczSejd1Jcd6IOnt4wm1mSD8j+Xs678iw0",
-	"VHkWVg2eWa2zUcKzrLrktDL1jfXPaxtcvuzoqvbUddR0HJCknihbNNgVeLLO7R4Oe4UoP0bwkS5GzaaB",
-	"jUp+RUJovvJq35UHY6k7qeyjB53VuLioI/MtJMuooxO0rO9mUtFzm+hZjRm58EoQ5LnM5kXzHlT9f1sM",
-	"zsxx3jddY6RrPnGXwg0sB9XFiTyRlNOvkEBtrLj4te5rM4/Wi25AZM/15DYUlJLiv3oNZW6nl5hL0HQ4",
-	"gbJGmEzQYHBS7PwCkmz+9sulS4gCjbtZxUZnTMPPmJzgTVWUSYAmqkoGQ8ykYTG+OFhnZpSq3aiOmqnX",
-	"f4UxLlnNfVrT/7/f3w+dVE61v8BaFuNCqkmG6s0xxHOSW5rbqpcHv2+cQTnX1YZjt0Lebue9VC4pREAs",
-	"eJlpQl7xNbkhOFXHOWhrOpTG0sg15s5gsdlMsUSH+GFUJ6DlNazNu7aNTXR6ikt65mSESlzqDpZA58oc",
-	"eUmjxtvCw2g1b2Ot2Q/O2PUubf6lntTyXSO7BlFl5CQXU4vTJj6wnKVlNKOPXLbkydkzdGjocc3s0yUv",
-	"OjYFsfp+hD6SQoKmboWCbKCQ3WA15FHoWV7omTSimoIw46mg6AgmlS3m4JmYzY1FP4Oe2wwCMaTtOZMc",
-	"bstQWV0apGB+3vjsfGtI7Bh5Dy+EIYLjmWQh8F1gylQ6zwRlETTYDqoEubL1S7vWQnL2lKtENKjwCT7P",
-	"GiMzi7mgKfCQhOHkQTTLc+A+GR5KY3XeZPiIqrHzW4XIV+da+TaqDLR1ilMtE7E6xbFUEiV2buq6AIy6",
-	"E3Uyot+oE8RKUvPRIzYay8yKopGrSJWK901ezaiT6Qn4zsyam68cfAiUWtmc0iu3UVRxQTrbvauzuh5o",
-	"jDSWK9s4zcqybCs3wHZcap2dgoy+SePD0YQFb9jepfdp2ctli5Z2eKWBqPO+P9F99zCZcjtwtFL5pS9n",
-	"uS6sC3Scdo46E2mn86tBomd7ISys8i/Y7ULxbA8a7HwMRDhXb9soMRWZ5dus3WN88WN0O7QbAUG82cZJ",
-	"eSsE3bJdNPmbbVa5pnewYxrkpWYbXYKd7kb3bqCNpk9jt2oB3vsY3Izbqmtpo7EFve2Nv7gFrxAVrnZS",
-	"rkcTN/BMOYR+bpqNy6564iM46zfCUlLReysU/Dpgl+h6Ni6YS5TCaCUerevSzecqEwYy0atjiykvBEMf",
-	"riUGrEW7a4BmYayYVc1NW3HYuWfom1YH86tadEd/IDwd+M2MAl36jrY6ReW+3uUhwsPanAQcg1Z3FINg",
-	"pzDXDQEMBIcwj5LqBqwSjeBAOYAA4JqIKrGtTh7ExGbGWVzjK/Ex6WIxdTDSOA4zkApT1Ea4bDFIgzBc",
-	"elfMcrtgsVvbOHQe+5dVymI4w/Hx+g/xxSVaBMM2qPw4+Ij9E0RLn7eHy8J+ffzq5ZM3qBouMaHkagTs",
-	"fdtL9wksL/KPG3Gvktd+RGm/xaX2DfKzAe7ZHXG1r5pPbH3L3ilrqCi7S8whF+rk2T0Mx7UVVuBj4Y7Z",
-	"WIospaCvTGJyFS+EizCFP1TK5ETBZbB6fmb8/ahsk5T2Ft+Uy5ufOxMQfEmvIz9RhtShKw1WnkKwiXwn",
-	"ELqkmmDcsucVyi6bbTBGuexY6wPl7hnmkplBDc0poJy/H9Effng+MD/hlmd6Akm3LANXUAEhjnPhs+f3",
-	"bzDaJB+REd6svbDPne1dpJX4esO6MjU9l+HPs0xfI+aHzoipO9JhGjAC8E4PE8dNLebKuPSFCObojST+",
-	"TWqJnB0pRhrHpXwRU2p/DWPpnmGVGfQG7MSN1C1floHizxdIanMTFu5Bzfe4MY6v5Jv3D1cZp9NcduPM",
-	"L+ijJa68v+/CudrZ9ExY7q2+WzvHNyutng9Xc/w3hpZFHdUkG2QLdgArbeY5sBw6xSGH/2BXks15ARuZ",
-	"jeqqa8uHFWtFXuiKu2CtbOpeZZwpcR0k1a7SyvEFSlsllswI4Wgj2WwpG5/kuUCIKmlKudidCCLhe8YP",
-	"abt+rc6boH/gOTPAhFWCKT7zHPp54KSvGTSulXBBYMvNrvMBlyT8YJli3+CAQGxrdizURbqmjV2KNarK",
-	"fE1NNsaCiBmyjDm5N0qvlp6TE7VEmKhQ534rdar57IqIk2gyWAiWrORAPwCHw+dWw38reRi6YB8ICWk8",
-	"VwllgPh/HbEP4Mz8+LG+IyU+lXKOTl1N1G2QhDbzoZcgr6Nxx0mJb9ykdjcPNUZNANjShiU/2HHJ50aM",
-	"/NFy6ZVrz9cvpDqUF0nE8kK4MxfUUjhjpH96fg5nI/Z/xM0GUe+K2AyNUhX0vEDnG99KovPy1l3IdMau",
-	"XcHXFyzVWcYLgwmI5KV6K1WDeIbAaaC2pc27vrKb9MF1Ia3Y8gup8rnd8l2Sq7Z82WrLs63eXTGK5Rgw",
-	"4nqLqqtQn6HvZDsV/052+zFEcqwax9o1MZ/b0fhjscnl1eQXuvRYHxglRmmyV3ASlWVzl8wy6CwvERw3",
-	"9+OobbRLGxOGXipRS02UM2hzRDz2Zt5PsOZ/Tgt9sDavmOk3UtxjZ9S9bZJ7UbpEVu1Idl6AEAS+dZ3F",
-	"ISmI0P/isBjAuI/BoReH1Vt52e0JBdWXyxgfM1LoIcX6nchgGwkVVOuswu45ZASL95acfATISenY9Djn",
-	"hTWoZADbD52DfkHwoEzOsKXuFTfi0YNgInt9/tzgmJLkqg9hY0d7ex9k+jHu4TDcvQM/GNaF/7iuCJPR",
-	"gToAzkmZ1y0NGwuL+c2AxESGUTbVxpoGplzS6qpMWKCHk6MmjjBw9DINAeUUoG/WDcuOO+ZghXAFcZF7",
-	"dVll05nYlrDLua+S9Jt1yVHLZ44oAD0XjgRcSE4nqpxHOn3rj+WoxZb1WTxr21wcL4Ir7bYP8rK0uOqd",
-	"dRJsc8jqZobdmp1ED8rtDB292SRs4a9R0wd1Pl+zAW7SF52hGrzmeaHTeeJzOqsABO5cS4VhLk7OPGbS",
-	"+oxHZ+YpJVDPi5qOcFqbv1cUCVAGO2qk2oo3ev0yYQfl+9vQWW3Fbp/YLhzQx4fVbBMXwNCsUbopjDC0",
-	"ZEvzdJAnNruQdgmBcOLeyNvWtxVCKwbFLQZPEba7hGyuC82oLG+0rKm4NV0aZW2WteG0nrV6vnIDcnLN",
-	"uYSCYQWpdDwv8LpDD4Apo9AacpGNy/uHn0nwY1diwhWFHBGWDBzHw/19VG2mQvWOl5w4bKzB1NlwKrdy",
-	"MJA93PkWllaeGmhbpkvnJ9qWx9bW8UN7/mgVjJT3/+uk/7/2+9+P+m8+HESPHnz8t8ak3xro9U4hytBI",
-	"0iR8eHs/GHph3biVVzKTdkGoKl5S99ySm7fuZWqR0Kk54+lUFAISLNtdwG0BWF/ivmngpLjRt89Bg2ix",
-	"Aw3xYjKfNSd04cXnfwaXCmd/u3j1ktG8IiYUXCIp/eJk564Mfh8TMa4WJL6KrDTG7/cGne3T3ps2MKqM",
-	"+k1rkHxL5spN9rjk9TfY6FNKdbirzQ766rKoPwZI/eCrD5L7MYvRJhZTVDO6u/2cBlRKAV3dKO9L69AC",
-	"Q2urTHFL2rrhht9op9eEQn0CEbhQqBsRwF2p2mXIQLsIy2YCpA2ig/bIh6OaTw8VG9C/wR2IxNMlFXtu",
-	"hIcVitEQRpBZU46uPi8pu5cLYeaZDe97hT1isTQ+uAIpMJ2Th280M3FvwOgOZRePfzbONQxiNMdqAaI2",
-	"Cw1SOM1gB0W4MjiaNszSvc2uIInMsG7sDPZgDIjwfz/CyN1T1P0j9j///b/h6f/89//eJpG15cpcNqNX",
-	"VmNbI2kLOKv3QvutY5Jw4VhlBXw0Dmx5LWjH1DOiq+fLWVm3twH6AdByl9dKKccZx11WD7kpIzs2bCM8",
-	"YIUgNyRQL34YBZiaEpVGkzYXApOb7f2eR60uLPR0zyByGdNe40NXdFdpigAIyZApvVaZKr9uvgSpieYe",
-	"S7/8PeMqGmxWR5a4nd8FH3NKa7e1kIOduDFGLcJUCxMkJnX7DPB1W/B1Q8jIFrpVXuhZblsDPJ4B4TPy",
-	"SSKwPlaVAsO/Qe6EVn9T25ot+xpVMgIbXCzpLtNodInuqmeumtYrCxM1LPBSH9sQxuu7sFshHPVlSGNy",
-	"+SodqU1nmSn9ArDjkNO+nLA01sUxwSeCLGRWcrbuGUTR9FqIP17Ux7W4arTNVI2bDfJasDlHmMcC1wv+",
-	"SRh3wUzMuiHgykx5DlUd2DOFdyIPBTjumbrNutbgPYiKLLKYBPJV2zXr5mAi/mcuJhGbyHHErsVV3lux",
-	"aOOQwKwN7A0N50pU7xIKZKgZu/04MMSpnJLHf6y8DNo5Fu4awP+ANwCjfaov0N54jFRmFNQqScM1Ttd0",
-	"mHnjpI5DQYOH7IX8EUZP6xExORADdj/6/v5hdPBo35WtAcP52eOnLNUJ3l+s678/2N/HCk/wDm5YnnGp",
-	"+rip4W2Er01LTEZXEQxvhy68uvenCHWsiP39xfOI/eME/vfyFfzvxX88j9jf+Dt+gVQTMTMVGcVZkTMA",
-	"lLFj9vryaf879GiA5yLLnKsi6HBoW+k6xwV8fPb4KSLD0rx7LM/m7lZ2xsl7pPX5sCrxPhEiZfcPIwhe",
-	"2t93SwP1mRZuJLDybhUIpZG+cThxqAO6mLJc4wF2BGCnnsTjPd/73gf5cc9t6d6Hf34EDFYPiedgXLCj",
-	"mTQGaJCI0oV9EQWhzXQMcYExbLfvBW9R1o3/57//9x68tucJDQkdnuIqjeZFtgfHpefC2mtRA5hBRiMv",
-	"xJjsEhHzEgCuzJGrWQOjc/ELCNOavROGSYcR3aBWyawxHQrH2CwhSLSWbT6FJfQnPoh7W8gSS9eBH0ej",
-	"UuaXrQ0YZwnSQXeiTqavO1FnKifT5hTQYgvvL7z0pjEa6L3dyiCAL1bHH9EubCceNXWNzvcf5zJLG0WU",
-	"VszR/zy9gERKGRIoqIoBiqxXc5lZRiVlgikUHqYI8VeASUbaRvGSukQ44+2z/Sd65HB520K61xSHcCmV",
-	"zBZCsCmHbA8aBMjnriwRHEoaPwyhWRBvH8HSVvgXa+Nu3ZpnaqxXd+bKb9g6M29la3Fl1VhOdg+LEOOx",
-	"IJxwasEpfnCnGWERELxrFH8rRgnHKlsiI20C7hlCejOsEClPbE2HKec50YWeW6lqoaIVKXSqjW31qkpl",
-	"LGhIjSznhcTM70CDDnaVoO8Rf1yADQG4n0zASAhcdyu1haKW0UlhmgPOSWGnqnn+zQAs5Ud9zPgVBZmE",
-	"xHtQXmQi0FxBChV9O2h2E8lJwbeBBkFieBHe/hh1dC7UiAzapqlglM+cqcfMm/oEMKoWRqwmzQPMtbGT",
-	"QpitxnfmX8Yjk8rtvjrHN9Guzwvn59mad8xz+GXkcJe3tGVgqOcIiEXaZgogy4ay02zByvdKdDe4mNGV",
-	"ZDDuHHhiUbPObF4r32qTeebajBKtlEjsGgL9RVxdACChZZV3dyXR0EgjgS6xPmJb9UNbOd+1HVzZmhqj",
-	"WCLfCp15yqmejcD9GraulfO+qB6tJSFBFnbRpCGFLj2sJHTUv+YLKnZH9UOVSxfQxcabZJWoMDnNwzOX",
-	"3XX3fbqX9dltva2U/NbLiebYujol+TWKUMl0lAuVtrrEx65K3W4wsys/2KbKcVAmzsh3ohW0cysHjqto",
-	"h7Lf0ozaF6XC7Fr8ssvq/SKcqOVqEeRdRK9wDkZDY7mVxsqEDABUVdEAmGuzpS7fIqevNuozFzJNgxlt",
-	"LdDk9QClljU5a3Qd8wTb2Sk0wn8D8O87Mm73aYrcsUXcIIMrMKEbjC3RythinoBctK4T9GzcqAeZZmJd",
-	"y5SO1vqzD4xoeWE5Ljw0Vv9yZSVr42pchmhpr5vXoHX5W7a9lezOvfiw4m+Bmw7GjaJZ2/a0H1ds+Aud",
-	"VOzbH1OEAZ+JmS4Woytfj3ALArqlc12OZWWRp9Kaz0PNM2nM1hN3NXK2fv2WTkrtYODShHFXxtS8znDj",
-	"CJUsTqciebu60BnHigytTrhqFssKLzQhms1bF+b5ZkOC+yqq9t009qegB4Z4qlYbS0ATpzTSGeWtB5vn",
-	"4cOHlZIBjRUNdMKXQTghkr8ThVKvrtquqyjcCERKRr7VA492Rfcrk8rlwEH7rOt7xj/JpuoMdxSXxDxc",
-	"cznJPSdbbEQJ92KrW6nmBc7aIX1aQNIunAEaA7SD+Q9We55DYQzWpRLW8BO0UK38nook44VIm1nYTepe",
-	"bBmw2O7hRFnYiBBDEsNOx2EnaE7eGK/aXMXkxlll9SII05lgRlrj42bRUtRVMO5MGpH2goo0dsV+qNx4",
-	"1tJfLQl04/QJlXY5SG6//z3vj998aIuOg2KMdxasuUZFeaaAEoxw0fiEsUZIqMfOZk/ZwlQa3Pvypb2J",
-	"slItnoETjur0HxYvqug1teIaGyJDsWanB2RdTRQRyhVwp1wFsIGwnyWGK0mspEnTL4NbYmgQvVoOltC/",
-	"n8pCJFYXi/hoqDDZI4ZsNgjmwICnyNE265IKAqQY77lsDXIhoJgUE8jbep5wK4e37HN1bZ6iEZ+rxTUe",
-	"IkDUucbND9NkXf9P2H3yBW3nkt7y1MDq1YKoJF6IYQCN10B7XZtGFnFZ+sfgBdaNh51hJ17hAuXdELq/",
-	"ZzyWpy24zGBH4734X4Fd7HrGcSPDKceNWHtSbwGVNrT11YPSUrVpm0x3BPj09FxJEn6w//2j3er2rN2L",
-	"1+fPV3fhJhWGtvar1SolrRnWzSBRl8FzXczGfUCkaKlPNxUYqgD+JVPDm7j/yOFYhGzzbcJjcPgo0TT7",
-	"XJv5Ewp4x1WPMt4WFEVb+rS9sLKxJnnUTjufxrkavLftu9gcUVW/krZgZVi7cCfdGXXu8MHqcgMfXXFt",
-	"O+cJrbK5iaBT6bY+6to93LRcfxU8s9PVtbqJq2RVYdTNaFfb+FTWqqZbmyiCNlrKdyteg8pUm1bob7/8",
-	"3ILZfcLy+VUmEwTw7Z4/PWV/eXjwl95qIATPJtVVQbTvxoVpli7etsSIv7WLerMnjY02O73npp5sKieb",
-	"dXvokIZD30c4M+gBht6yeBerxOWhmLe6bWH9NyWaYoNN/T/XE6m25ejLbgKe2Gzhg1FiLLVEkTW+1lIT",
-	"WF4mq6L02lTaMswPDb7O5FHhm/cPN+MZ3TYGt5/b0lAePdj18l8DCO12BQN3V90z0k69iQFhO3IuC6pB",
-	"XAXgRvd3KDmMh5kZK/IjpjR9iNk7LIZCI/h3PFQI0FWvGjwb871Qh4RC+Z0aOtV4S3Ose1oyaWlJhyoz",
-	"x9dXMAhlATaB27x4ehJKPmOm+IvTMxdw+aMvFLZ9aMaJWs0IgISAIW7HsHM0xGChYSfy/zgaDAaUHlB5",
-	"ByOJhp3I/TYYDBr4W4viuG2I0YvTs7+i7e2vsqn60VSqlhgjZxNE8/oRBLz9v8L/+xRIkfrgSjQGjfW8",
-	"qNYYDZEf1BQQFVSWzgS8fPCo8mq03D7PkDN4eFdEX8Ba6r4a6FRfm1DsW48djFyPqKe0+VVb5QdXh5+c",
-	"WYbrtXad/xMmu3TAvzv4/jCq6YT/x3BYDIdqOHy/v//mT41q4YvTs4tEN5ZbAD4SHxEwhSufKwpmBBpz",
-	"jlk8yfQVz4INZG7KXyP6qla/3wRgfVsNV3ZwCNRY503LEENKwkpyV1OAvDWV5I5ubGwqdYxDOnYJR3VM",
-	"351qz824aokzyws9KfiMFXPFfMicy2SaamPrI+kNtgEPvlGxYcIybDBoAUQigidSyI+POzpmsRUGM6IQ",
-	"hYt4KFkyXA4WqDhMEF+/5ovmqIZKOfPVxfnr5eUZc29QALAztZMvGiOogw1ROtBJ8q6RxRq9a1sH0NQ5",
-	"UsNO7mia3lH12bixxh+6DZOgw+mRPhD+MnP2j3aqbek9zN0WXBmf47BhAJfh3Rtahpx6v0oRQqXod8Fz",
-	"UQg+gyGPptbmQInGCAizhqk4VE48O1udmt1s18SWSIO+ZZN1udCRs2B4BhIR7yoPTXlua7S1svGedG5q",
-	"8A7cdMsK0suXgsvZ8DP2e1PfPwdgjVmasZtyvLyNzaw8UPVm60OJAPnowVpWvZsRbImD1mrNrGV6bdCo",
-	"W/EputFXyt3Tj5Sd8T//t/+7k3K6mOPVpxsNOWugNBPyLpyD9f6hM01VB3X/sIE0GpSGw4cPN+svayBP",
-	"XzXkAbj34WZGEYMhQTe4CFoN4J/OOzcxPa2zk/D+J3HMJu53olhM50QX9C9DSU8hmbgsjMq6kO1nMVMF",
-	"XEKO3pbzJQpZ1xQP9x98t2UYXDm3tfziFszuoa2v3uweRrqd7X1TseqvlLndiJutaBzLe7GjBrIUzy+K",
-	"CWl8JAxyFkP7sWN8hZjpd8Ip9TTYz8rddpPz6tmm/t3BS/ePX3UuFBQ2gxfM4PXrZ4/fbJ2Iqnku+4lO",
-	"xUSovTCMj9XPzVuZ9wnkmGf9EAHjapevESirFqfD7zYuUUmqiEO7VvrctCS/vqF2P+dCfCJv350Jt7Ob",
-	"S9HEZFuCwNqdGPptxTIM03zTglVudaKztalVLlRYNiYptWpHW5v33R20LkkKCTU4fTZI3/ptPXCtYZb1",
-	"OdXab7kKmjGxNiFfIUDFiIhn96Qsh+2A4WkX2AbKz7Jq22jMtdrJ0lTtd2nEa9bipMo1loaudVbxOtJK",
-	"Y94uFmgIcVQe4hOfGqeJwZyZpAId9VLtn8aRlm9PN41mmKoaYNBOCCo3Mda0oax8cnhMFbBk9egXwXS/",
-	"G1UuwdMQkmwxT+y8qGS9c5/s6/T3YKNFdJcAXqm0WoefVi6sP68tdjefWgEKRsq60iK9Tfk7CEwSilFB",
-	"7pQZqRKxpYoRHKFbaApARw440rGrzeevgmJSqvk1ULGwSZW9jEp3aJVwaqS35tzCQG9HjG8HkP36BHk/",
-	"1puFhWzNDlpZeMUUnUCQt0gp3d5YRiGnoODR2pZxpjPBlWHxh49xA5P/uH6iFytefO/6Sl1tdPyHC0xv",
-	"qYxas79Dy7dHOBudwdjomt0sHY+tUFvbjqfmntsBBWsNf17LeEtuOaqMdodrZgVClxqpMYnqoNuWsSr0",
-	"liVBa2a8TtQxhnI2U6mbaePpyal3vd7MSY/Iq6WHF68UseS4t9rmIxDxyWBSiESDvECPGsp1+daaqmRs",
-	"kBxqbW+in3P38qlORbDfhcFu+vry1eVZ5cvlbJMwicYdfHryAv3bTSmqkIxqdenv5lXvOiGVFKIPvnOh",
-	"rKRMhKpLrhJ7AJPpLK8KhSy8FYs2kghO8E+JwAv+1fvNZeidf3/7wx6WrOGYw2oXlVFvUp1qJNZW/z4q",
-	"a85jvrUrWH/si+07mOC4nHfsdsoMNobP1UZcHVC5Mhsryb/Yomz02iWl7x0PrRZ03KYIy93lk5AesxPm",
-	"2uYSZ023/NNCiD60HpIejkJi06MHLi3AsFwUAbBWCSo+6N76jmVQG8CwVIg8Co8PHrGf5Y+MOwWw6yrx",
-	"BeQitGFINfFYQtRTr1EhrNX523I5fCWDLXb/XJO5xYjfVg/DmTa4lEuw8xHlJx1smRHwKSXgnaAdGqCB",
-	"Rss1wysUsEQ/ywvoiHyzzF0/HKuaCyJ66qKtDIbHWGPGLjLR27pQ2g6lLdYU/XtTmcF2jsJb4iC/n4O4",
-	"ZJSumPFLItn5nO1a+T7s4m2I72X9yK9b56ssWFM1ll0qsLzwRRpWcEDgB2BrdSTEhnjSsmZxvY3XSr6v",
-	"3vdb237KyLMk4/NU9I1WStj+g/7Dpttwtaoxjr1xuhDjBXHoDeFgXNlpoXOZgE8fElizmOI59XicSSV8",
-	"nSNM1cQeEK2R+xXqe7j9rITZd7iDg+24eEOZ4jDeRjqAQZzynCPCvxSmRdB5b0fXUqX6+hPrSi/X1N0a",
-	"7lUmDkVl7emD2Zy5dzeVSKPlbcVmCcUWV38ivLeWIpcrW5KXxc6WlrJpParj8oMIPZYLsdVe3gY/W26z",
-	"ibOtnh40fG+MtA/E2m7MgO5vaxpfYOhnJd0uMbZQuhEv3JnMMiq4DETweyrfeOOSjE1rWi3Z0l5aHE08",
-	"QZqGG6eGUw99tRdy2hg41165yVVj2aqVAGkZ7imp3vFMpiOHDBwMVRtU3FBTrDXw/MwZIlbhEyHwNh3N",
-	"8+a1rBg/dFGCtVMSHTaJToyFSkhEDOHnc9MCDgkdzvORyOREXrXl6vm2E66wWBe13xWDyYDJ00zPU/az",
-	"WCRTLqEi0Fi+p94LLIxeBEPNau93qEzDtEeYnram8Y000Y7vFQLX1se0rjUYV2Mua8GQtcGvblJUoZPa",
-	"UNbQ2qkoxEyrBppL3C+NjqqXwSfqX7vn0fr7RqZUF0qw7kM2k2puhYmYCZYkrMqoUiYxanoslTTTxlTy",
-	"5STWtrRVPwbodWGYzoVqBnes1MjeXhv7BaJzrEZyh//Gir+TE4TDq0S2DWinur2Y7bF4MBG224uPWPyB",
-	"cvJ+Fosj9gGyVj7GTKqhgnH/Iq4gH0eRNoYKX9fB0nodjzCk50UWoulyGLmauLyNdYDw/zRaDc75ddB0",
-	"lq3tlR0u12YNsdzC9e5a+uq1Lj9jPZHqRzEhCtzBYrDGpPoUjEWcebu0N6RSFBgVexEpeRFCtXPW9Qlg",
-	"rno74GvgCOMe1ukYKrd/8IciGww26BC93duYg5a6FGo4d8Gu7qLQ3GCIuHbyNnzcsIpPsb9dDS91JrRL",
-	"AmB089zH8ljv7iaNz/x5Pw2txKXFJbYa/tHtxYB8bww0pxUrhMm1qt3G2x3ptcb76iUtTTUzccwTq4uA",
-	"neqAIldo0pWWCcN0cFdDdbVooq6SuIiMmaxT1T1TSaFk3aqjzORC2d7NyK6dp1U2cs0hP68IJF+ASj8X",
-	"sVkr4Fb+RHJrRrd6TIkFeD8O/boOO4PlhN/9z7Gbfog77GBDOO3Og22thHjmTtWpVmMJ4qYzSewEgHKb",
-	"WdW75Eb7wf9U8La011cgxByWzGMCrx5X0tIxgukKa6ZgWjnjaVoIY1rT1VtsUu5XSmhtfAO7Hi1XIWiY",
-	"4N0lrId8jm1T2Tdn1S/tV2WSlUajDftY6KtMzJqhI56esu8fPPwLy+klh/XUZOuMXYk5kk/blfPVKukg",
-	"rbEZT6ZSiT5o9vgA3q9jDqJuTQEfZXDPapj9KiIjwBoeMTecBRvigRx24BJypUyaWtq9AK37xqzDWMvh",
-	"8iMzAVUY2DrVs4JD2ZTn6YDImw+iM0ggutcSkOO7gz2fqdRpNJWE8IMl5QerDBaiHl9RCqYkIVyD2mX1",
-	"UiCGIOHCISRsn+y6LrTB21yWfQf7V9+P7189Ev3vxgfj/oPkwf3+98n9h/1H4/3xQXp/fMD/sgkjxrf1",
-	"oDlCAysN1Tv9z0CqrJ1Um5EtT9jr82dlgRtf78kVfcBDCB/WdxFzq472ymJdg1S823Pvm73y5HS2rD5H",
-	"c6rEYbqImMoqR2sqLJ8VeowoT+k2LtVNaUV5WI0dFfRzkWc88THaVJen0thRBZ310Sc4Tx89uC3naTWM",
-	"u1zN6vVQzTo66f8v3v8vqC89WFNg+mPz/nibeaMXb7fY7nqCwEYb2SenpLdiGDpGds9U8BkdQoHz2qFS",
-	"4u6arXKsXWUYc1M/vf/+K6C1Vbq6c7zUO8w5r6d0OGTksFs3TRt3B+NGsSBL56CuMezvNyzmTXP1tgau",
-	"+x1R7xaccmu1izb5NoyWhfaNft1GSxrn7WT5bqTzT8sW/eyJkbd9Cr+x6f/L8Yi20+Gkxdvm+lv7DD8P",
-	"/f1xK7TcCueCp1IJ0xQ+BflMDc+3LwlXL3+xfVG4pe9W6poslQprmtcq2CnYWBY7FMhw029ZtLmdVsIT",
-	"djRdbvPVsn4cnKOl+8Fhr4S4A+/2jSt24iYMzFbz/DbZt59in28wz7MuUD/BRC7Hbdh5oRprTt7cLN5g",
-	"6q2nujRtsjeHfhMGahp2NXlpx6F/apLU0mDrzbWPGBKmdhzpLSVjlc20j86b8CppcO1wtHmh9XiwNQbp",
-	"EqF9jLZ5HZdru1drtPAx2nYwb4XLFFjd4wbznd9mtGBjeBUg+rEuFpUFN+h0kU+FMizVWHZrhhadXt2g",
-	"x6+StC/Gk2lf/vNt1p8pndfPyv3D+kl5FDWYhg77f+m/+XMjHE11Kg03W41Wm6AOhXJxO/25IWM9Ftz8",
-	"bp8VXKV6xq6kNUzwZLoeebKEMDjYr2Vq7G+IhVoaYTPBjgthpjdLiC7o4xtmWK4MttpY81gn0lhR3Gyw",
-	"nw7mXCG9lP9f3V+gYFTNNPR2tM5HdX+DI61ORt8xq9lfDl31pi4W1O8dQ+jJTKvgNyR4zEKMIcKtZjdq",
-	"vkf+Uj8b320Aj65NvRPdzMRa3W2/TOtvJ90UPRkjliz5ReFgoTAAj1ylVV8/eQlWFl9pdGJeUIXb5uLb",
-	"mVRNYm2qk7rjo7OHjxqanwZU/srL7mHD6x4JCsIHlj5yPw3wpzWfLvgsa/kUf2r4lOTd+jf0bKOlhaZd",
-	"G/bSUMIaRCty9SpYTTmA4KnZYGStOLIGB4P9bWu+ltZP2uOmQV0I43v5dCfA3aWsYmwrh8Lt0i7WjWnb",
-	"sO+dKmvMfGLUxtZvlhPzaei6W8G3uH0uoVsoQ2yUF3qW263mFlycm990FSONXZcwUS9o3F6d/PNWaJKr",
-	"oLTODUpUsLxyFfdonbQ2ptZWVmkbT0XDIVhzoG/kvAh0vmyF+uQyXsvEtmwh219HbxtG87F9FW7Buu9a",
-	"+uqt+26ct2PdbyWEb8ys/bsFtLwtpt9wDr+xLW7lEt/UPNbwMNg901QerLgtkeibk8duImXthKuxLMLs",
-	"mh1Z6ezTxILVXd5NDFiFR8MPYQa8SKbyXQsOmvv80udO74JsRJjLI8r3qme6bVz2NUjQUWeu5G9z4X53",
-	"x9/3FrK8l1TpDwF38OPeB+sBOz/GGIkpoZgg95iKGLKiCIcLgToBwBExSF1pHuyjFarzUd1bd/+7qKFm",
-	"6Un/af/Nh/uPPu4N/vxv6xeADOEbl2DZ7LC0+ssrtIZWLoHwGjgNUczI0fSu9ea3xkiiD9xh2a2XGw1t",
-	"B+6xtMbLC7IyjJXJLPVZW53GHVmo5BTDppr8kPB81zI5VtbL7znJqMQLKhmVK8PYyBd8ac5NBWd3sAZU",
-	"8rC3BGTReb3MvxGFxWCwTNjmYedlqOOWkTwO4Wn7i2VrPWLlqvitEzYocuAfeSeq7nMbiZw1Aprtpt6U",
-	"lPapGk5bxXl4jdBwE62sVHPguhiIy6SFGEFFoLkxDBwLrmDdqs1AKbsrSd7ztTPA06c61Vr9afXPara+",
-	"g8P7D7Da+9I18ubDo+ay19DWE1XoLJuJptJ02ubgzRo11umI3a9He3tW23xvMBhQFZtVVzTP83uG/cd5",
-	"SM9oCC7xOTgN0A5TXojU1Z2LMIX5/uFy/vLmzXddRLVZNa0wltd98q5xRUB/eysWNzW9lZgXu8miFXiM",
-	"HT+8HZPabYJ3t/ci0y1ndRMIQ2+guAMLbAPJEu8u6/mUKN8+qeaaGzbjqWhC3N5IR+vhjdYqLjuYh5sA",
-	"kks05ACW/KaxEZ0DnZsto/utHdtWQmn5ug1oJl22iXo7bAWPqXKOlwAQa5bcTViHK8e58agGUMRg+K0u",
-	"Tzn5zdjEJWu6BUNl2dhXb6vEof5U6Hm+OmcXDLZ6CCfw/hHjLOWLiF0L8Zbpgs20slPGDYv/8Y9//KP/",
-	"4kX/8eMYcPENQ90Z3ob0ZodhpwvmyWaoQBOEn7Cap0wjB+F2cvYMa2TLlHVDST53zumQh9uqfNslp288",
-	"GfNtZF1cH6eONRSP7vhmWtf2TDfWpsXa4Tt4UbxMsrP5A/vxDbSO8pyrtyJtAqq7lVuukZJOyt2ub7Uu",
-	"ApG0wPSFxLfPpWfSVodOV5TIVvWRVlcEa2XdcFjo2fY0gKfOgST6CyRFUwScQOTGCv3enivPTZUjV9n0",
-	"m7bmG+w2yBxcFhHSesSkwq3ShauDtT1TxMaamKLV2y+EDdaRm55cXHjstLKsoeGwFq0beilnwoiiEdtx",
-	"t01Fy/M7nlU3darnBcLgNSOdz4QtZFL9oEaX9YvRZUBH3lICNGEam0UruNntjiPm9knbuWZn3EQrixRG",
-	"2b4zOm/VLXacnOOJDbOrn0G30m7lG001O5EEHt9bG+suB4uI41Y6XrOtV4uO7yoqtybMe83WNhtFv1XV",
-	"rw2c4NzLN4jIQ6rAtkC9u6tvN4Jp/7TLdzlRNZ/biNE4Ioa7goCSGJxLf+ImVZA8d72+KwzythSPJgEg",
-	"7GkzDTeVkr9RpXUfJHrjqC8zcr6nRhVkh/z+RmTx7VmIB/FfZlo3KvhdCSHdTWvCRfJBovMSpoXmUl2u",
-	"+trskspMlrh5Ie0Cy+r5pZ1JBckzjWgvPEmE8Uhcuggi8jVW5YWBsqnOHLSij1SFQbOucfXQOLsSvBAF",
-	"NRIxPlSPz/RZ31cIgZZRspPWUHYAql7x3/snZ8/6PwNq3YA9FkmGhkJuPISQ0ZUAWMQVhTXDgeAAsGsE",
-	"2CFlbJzp65X0E/y9XAeYNPwX465xelTpDXkBmT5TaVmmJwPiKm+Fel1kDjQFDI97mZ5IVQtDgseH8DrP",
-	"5c9i0brWfm27cZJcjcDi2hvUIG4hAtiDYYKOCy3pQv4XLsER+5GW2X+MUjE0TcVifZr8UScsbEnCNDKU",
-	"K7ARP0b666kn/r/9ctmJNhAJXLMsri9HHFWeFC6snSoaVR5jPDwOG88mcgTsvxwn1mYC82Ou85Z1ZBXi",
-	"qg2sS8hFD74nEET3tGEdoQE2nO/v30/wHfyniFkXyo0PVR3dhsqXCRbDV/ExSz2hosPjalFStSvay65E",
-	"wufGgRefPWP3B/tDZbXOMJ0xSUTuKpkzv1KA8EhFs6kz0/PgedK4jn3jcBixHdfn3365HCojJ4oqC8O8",
-	"aWneisWR/yi2i/yIwZr++Z/XFjaLZ5OYPbmApIahOof/si6UdKUUDjS0FAJB7p+kjy9OImyYwEtZ/M/r",
-	"t/ExSzIuZ4bF/7QyZl3yVPcimMiM0POHioCE6OGcHgYLarUm+G9zUYCqx8YFn8yEshFsG7xNSQ5wPJMp",
-	"YboMlaHwdmhWchuzLjQjFYtPT38cPT57dTY6O3/16unol2cvH7/6JfaJgr6UIpRD61EVf26n8VB1S1jV",
-	"i7+e9GEt3CdV8oKy827NCcZI5FakTKvEsZ/Gowh7t3oKP6IYRdH5iVaWk6/SfVOGia+UkP6RfvDjO8Ua",
-	"CQwcSky+ugBPDU7sWly5lRuwS6ChVCdYp88DP0KnBU/sUWVlhgpVoDFPRBR2qUQRitjSuSjmmTCR3yGY",
-	"oXFEK4yAHimFYyIU8HCRDhVyDmkHQzVUp1qB7RJY+9FQ9SkL+EqnUhhMgjCKvxWjhBtxzKTLBoGgO3PM",
-	"4HKmB3Dg79+//z17fXlKVwwCsjtYy7wQCeLvDxVj3fhwf/9Rf/+gv394efDwaP/B0f7Dwf7+/v+KwZbX",
-	"Z08wf8tjIQbQkvjvfScr95+BpZGza5FlmBMtUjAk4S3oTp5bC2nYW5Fb1y5KazjcmOd55pbPAzX9GfIL",
-	"Ys+7Hv6ltwy3hiVylpHWoGGwIbt2PwzRKjvsHLFfB4PBm4gNg30WHoLcBc8qhlp4POwMBoNh52NMfcb/",
-	"nsmZtD9Qobr43+nFH2Ls7VV5Ezuxprz3l2UIrqqXO5urDH+eioXnniz2gsoR+/UN9XAhVCqKfqKVsQWX",
-	"SjjZwbAunKKIVdg7D2SHgKJCAYV4TkmH1GoYRxAggAZmvIAKlfH7PrDC/pVEnNMjBvJbzLoOlzSqYZJH",
-	"zN1bPTYR1vghVaqfuYzHewa6oOsdX8JIUbpsgOMmajz451sbe4D7Fd7ScKNJw5yQBW1ve40RATEctVsM",
-	"zwJBfqIhAutjP+DlNeUwO60Ivwd6cqf/mLWJeLrwZKrtVBTQ5r0g20nr0/gPSIzEwf/yyy/9k5KD+JWp",
-	"FFRGEmfd2CPqY1+wdP4B7NoIOwHBiZLacGUCFTCl3YzfCpHDjiGGQHXw5tjLYXR45oqPxyKxIkUqfIqq",
-	"MKtgeeNbdlpoa+GXHO8QJD4HXHnEuF8xGkleCFi45WVjuoDBut7xkEnjU9xYF5ZLF+zB/v0eAuCmBtNp",
-	"50pav38xsOA+aOvzQpiY5TqTyYJ1UwJcZYf7IHwzB7Me0Y14fnL5ZPT82Ytnl6OT15d/HT09efb89fmT",
-	"i7h3jLeX2y/o0kal48NNApavshjQuoPzfXD4PQ1o5Ac0Eu8TIVJAqCaGci5sseifjFEYvBJj7UJEllc3",
-	"0xoO5jwfQPvnbkXCUHA1GJAajMatBZZEBmQvosCreQrnE/fQr7At+HgsE5hdMuXFRIQTS/RK39ClpfEo",
-	"6GsFbQLHtFMCOMZoQLq1alywZCbGirw/zz0fgQklhQQqz6AsLgTbhLTGyFVs9ixAz2HR7bxQ7MXTE5i9",
-	"Ho8jRjofkEOhETu/dF5EdExdhiAaDHpHpYPatQmHGlokrqsEKFbQuuNx2PJynUzWjc9eXVyyisReeUHE",
-	"PVYVtC4un5yNXp+NXpz8fXTy05MYL1lPiAf7jgZBkhWZEcgM1iBHEsEgjTv0yZjxd1xSmDbM3XFXgzfz",
-	"Ag66nwvIAxEzmuaacKW0hWMKd7STRip65JguKL9O2O+Lpyckw2UyEcqIijAG5ohCCssLtCiiKuiRF33G",
-	"rONPe/7rMky9lOVgCpW8H5/aVyY5do469wf7g/sO2AxV1j34n0lrZA3Jwa7QFJKxaz6iaWEaoCdtLwLS",
-	"VnOUj/SVQFNXWJ5nKThjhD3X2lKVbpSGcDCH+/tL1e+q4ozP7nQV9jdGx5UZqigNt86OVX4ZkECMJNbW",
-	"QxjynoNNrRhFOke/vok6Zj6bwW4e+TxZRo5ht3a4NLhynahj+cRQuRaoFgRt7Q1Q/nur9LXagwUQfZ7n",
-	"fSOt6HNjdCIDonPjxj1HIQIOap5j9jweppOzs+dP4H9Hzx5fxC4LGOX2GUekdI/Yz7rxtbiq8M8YVRkA",
-	"/BcK95k2vUuypnpr4KqEiZJpJV7es5gAdqShysSIFhsxJVAhKARhKooUFbITmO49w04fv/RCoBmwB/sP",
-	"iP0oDZNCbqvVWE7mBd6pTfSFLZ3k+YW04qSyandIcm1dtpBfZS8ZRMEi7T3Yf7CZ7l5q+xREuVsmVj9m",
-	"Jyw5dc94xhmIpUK1wGybqNYYYZE2Bv80a0j1sZxIyzN2Au+z5/ABVXKhiu8hWLBGyC8fn7969hhI+SJm",
-	"3Zwnb/mEeBOwa6kmQ5WIwsox3ilB4R5LNRFFXkhlDZlvFpV8+MaTAG3WqX4wVCeKokmp5sXOZAkzfe7O",
-	"/idR4laW6dDdhV/VBh9XM3MM2zC4WzI7UWmhZXpTUvvn9SYie0YVTAwrhAVJgO74ubIyc4IOyc5IEc7O",
-	"BbINVQNKG2+vv/3y88VdshJsv2Vn0I7xi7iCYlfsQtjb3h8CkaJVQmXjnSjkeFHTG03zxniIh5Z9sKIg",
-	"D0RdVDj28iZyAekKOzljo/+zaNyHx4SksGEfoLLi3tQSwkO5AcvulMbVvrjmk4ko2OtnLOcTcesCQmi+",
-	"WRaAFd37gCvzsXVlT6jKsZkKYSNGvzBdMJmUIGZL8zgm8zDcO4aBxSdNwdikqnZMXrh/pq1rj/yl48rb",
-	"CYt+919XChDJjCQgPxacTvAtOJBdJw1z12Lp2SLfV7ltjUAqg9E6IJU3ux1V/o7T+NfTS9SRMz4Re7ma",
-	"1F8Mnj4qrtUMng00mRhT/3IrknTL96WlhSpJ+V1roOASy6WZdlHVN+xwf59dT4FSnL0LmQ2Snwl6+jEj",
-	"0ECmNEsDimEjdf61hE+5Ix7temjZJD8DaRjP5LtbZxzP5TuhhGlRIWqwN2s1PD4ruTHjhtVgbyKWgBGd",
-	"qjtqvHkaF9v5oeD3T13xHdz0zQsfJlPhZBBLH7wE6F687e1AH4j3eXjM0fV74yGHGvfmx4UVKP8ChpUT",
-	"gmXt0xqnVqmzGBp2LQqxMtn2PfvHyYvnu+2ZH/eOXOsr2Rc334Z9CXhOjRtySoznjLBRL/7jOS76uUil",
-	"OWYP9++TJiAkmgolyJfoUUTjUqP9wyFF3Rl7KoFnGzaEXFElCw11AHH9H+7fXzOMqltp++H4ekANgzmp",
-	"DgRF/2t1zGKquePN9/LW5dxygRrJAUyUYADdw3iNfqYnrbRx4XrA1ENrIqbEtTCW8gUiELKsKIASQKSd",
-	"G1FEDORgZwkC4yIrwIa7SigYSQJuuBMYxHM92SRrPaEkdKDGwum1FJ7uTEJUho/UajNHRhoEMfSRl5IY",
-	"fOfyX1Ylm+aYLAC/bGqKZltraa3WCpM9SZzxJGqbI0chl4Ptn2YKK9k2GyNVIprnsjast63z4GvY0C/q",
-	"mTfqt2mFyr3few6e1M4WL55S2syuQvBupi9HnkCqzUcclA6Q/x1KQv2MOGF2f/Ox/pGnHssSPznY/Mlr",
-	"xZ1XkyJ8H+zf3/zRU11cyTQV6tOZTi0+7lcPqvhxhRfVg8OqCrb7osaVQpBzI0ci/k6sRmdphRk5p+qC",
-	"QZCKnlsmFcgZyTrm89pFOa/lPKfciL5URigjUceHGEP53ut8K4X4mg6Lj14siW4ZE/RbPyewpLCcmw8K",
-	"bnB99/7ljwmsGvMx95uPx94HmX50JoOkIdDvXGfOcIx5l66ukEEjIBIttMLgkKCBCu9UiKOg98g4dq3n",
-	"Wcoywd8JtAOjfWuouAsBLTC/vZtKw68wOk8XLBUzbX31NayLr5WImLRGZGNfcDntVV33eGof7H8/VDGB",
-	"9VCULIwdOUazvZmoDeN5X1MS1dIJ3nAinj12pwEp6UedLm7/INDw6CjUbT4fP8c5bNNWXBQ0UsCdHrvz",
-	"JYf1uV+DGx3BnQ1CD/a/3/zBc24srtjnOeWEHuLSaO8ZDMXGiFE6phgbNFdwf8EJmq2ygqgTQiZKTCPk",
-	"DYpnCysTs2drqW+Nd2hMiVsYTgW5bHh0obDsPHkrLOJKn/aYBj02/hV014hZ3Yu9NZteYzLEuUTkNxoq",
-	"rVxw4f6AUSCXiRnGChgmd0wjOWZxoo1FkJPXF0PlcneOXThf2TAl4FQsaXE1lS68lkpjpUoclx0MVXyC",
-	"cahHzBks38WucIRhMWblRhQfRovlA8QKfW3aPGB+DyrZh7syJkykgrr229zrLuuq06achPy8knUEGq+m",
-	"3NximuKqWvFXIDBPWRiwBGILmd2upUr1NXpA7x8ACbbKT5UMw6bJUJrtVvmZdyoFLSefVuzh725gWXLL",
-	"9oesVOOiUBwYE50ZEThxKjQ2dGvSielVOag/nRWBqmSaOm/llpRBCQYOOAtoYsDDscogI4aVmEqVxBds",
-	"ipHmMZoeTGfHEB2yHiOBTooYWxTSnKYBzwuu3gLoD1tlX0MV+NdbqdIIAt58PxGNOSKWuhUTQ2StL8i9",
-	"MA216bB7lrRlem9b+7gnzV1gaQ3+Xs7ms7J8vfurIZfx7jmKzj+VlTi6Mf/y3ONyKsIxdZpoGdOsUsK1",
-	"MDfmJAG0pJmX+OPoeQj0SGxljBiaOCImVY2voEBWchMo8QZ3ZS8ioBeRRkNF8SWYgX2MiC8Yb1RYphV7",
-	"oRWId9AXsJW3YhESnmRRYr9EhBBj3E/swEDgbgVeAlgRMV5oRs+kBfWMrRGkrAejMYwbdnrxn5u4zmuH",
-	"qvgF+U4Fb2KzqHFr+B5to7lFW7UfVqMNanMFxbtncw6G5VM4HR4ApHQiu395dof2Uq0g9NQdXc9xduRw",
-	"ENQOwN0ep6PV8R6SCyA4IPDWugx77DANSSPAiFlX9otPuFSrFlv0FJ09+5mQKHbjDl+XnRQnsdlISgHL",
-	"tDLEp92K9T4rSd+EQGtXbaAGTwir8XVRJ28E7LicCjdpJg1FcKHhkLrEMK9jn4Bjtct/5yEsFlKzwKZJ",
-	"efjc+PtzqDDaFnMvzp6Nfn7yj4vR2ZPz0euLJ+dxJR/oYY9d6wKEJr8Z2rJCvIN0m4jBHy6OEnOBBGb9",
-	"MmmGCrK3IL3HAe2hnDmiLNw0xgTOZ6mY5dqCW5gSoGyxKLM4MHIlrrxDqYDlKaF71S0NHRj2i0tiGSq6",
-	"z31SlUNA8PoDJSNThy7R7HtMKCyEHSkN48wzvgCXbsy6Pm0IZhUaupaJOA76iN8ZgVHDlHpdzzDMtLEY",
-	"Z+wGTEtoYOcw+p4aNj4fDvP5aIAgE9Wzw5ytpysGk8G6Ve4xmocZqvDdHEzc59C5t1DD+Me6mPi0AkdF",
-	"em4TPRNNogqViqEzvLvRudzRn8XCsZk7MEDj6Gik21mfD2657wvc6DZNJOTvBZIYUFGw1Pn9TmEP+6da",
-	"2UJnbT269/fwZffuS30BO0glqvlkxjd9TG+91NgIjffLWMO3MFWfajXOJIG4PDg83IaVu0g9X17jk3g5",
-	"0VPFQrHCx8E2LT2J2z4dwM5Rx2kO/YBC3GbCrkoYwcHlkMqPPrRQkrE6N4FRc0ugAuzEJdc6Q7sDLuQu",
-	"JPPB/oNVEQNZw43P9uMmseFBkwaIF0jJQJsn8HnF1s8Qa1sJCIAFWEdI7QSxRxmdvpR4M1XozCNmYyJz",
-	"ubY+6aZMZWGTgieC5aKQOi2vfqWV6A3YS22HqqToo4Y7GW6/iSLZAy8+urhomIbu5siRHQyhml4+VDRK",
-	"LKtBN08p24xJ2AkU6ryxJANcCXe9ef9phZU2XFrnOJpbJez9L3ZjKHH9x63xRY5tnvGkem7veZq7m5uA",
-	"QhH6VTyq5jN/ISfKlLEMLqfdIVuzroOgYGM+k9miV4GnwRxmrtLIo2zEJJqOPOZhPFTSMCpzEMRW6sSt",
-	"wVJrILpeFxrS/udFIZQNuete2L4/VAGSwf8WRz7UIXLaOTosrb7mRWqq7d8zIbgpk8BEvUDs0rmPwQWb",
-	"1BLkmaRvROpGzq0Fby3rUjUJr3QUcjIth9tz4z2EuAzX0oiaacInaBSVcf/OyoLDdyHr1jsJp2sbofdB",
-	"UyQ0tJZ+S1ERh1tIjpdav+Bqce69u58sCvogoRKaoZEFtJ9tgoFrPdEnDucLMg0iH9PrgO3CgZoU3OOr",
-	"IFhBt0zaAWuDl3DY1dxarQBP6CnYoxKYVzLHOD6PveFxDSQmho+lKPDIMGnxl4OHHpCBdQG4A+m/Qv7Q",
-	"9i9tGBJdxEvA7qDmyFJ5EOjXZ+X2ooaDOFReZo1nYx4wHzxehsc7wh8J8wVZiNIhisKXMMDGHZ9gHKwg",
-	"dcCK2ZgDz80yoSag++NodVEvz98r0Wv8sJvO/nPc311FDcC0OSu0Ht+ZaozjKrlEVGvqff/6+hrBqfrz",
-	"IhMK5pvukAbgduwnoMvPHfXlJmbmmet62ayI1MByLotwoBzSF5xStLQ04Hr8C0hYK8rQZ+SobZmzEKQp",
-	"3d1M0cWaNNmAVbKW71YBunyC2ft+ATH55PM+opeXWbKe23aefO7Enxp8UF22Ol7B5mIY4tmi4TYwDRjB",
-	"Nhf1BeWy67kd3HijP+kKxC2i0a7RXWsstX1pn7z34bmE4VOycjSAhhvPM+9lqCFCEQ2JTkPVdFUQaiPi",
-	"lGQLRpUbGQ9yKnJ74HgOg26uHIxUhfnDZQj2VMHmZs6zCk8BpERRwV2TapLBW8IBwkCma7hEj5AqIm89",
-	"R9pWCHkwVFX4syAnlwtSka9hPKuvwmOHlUmjMRaNwHM0gjloBOkt96Z3A8kb1HWShIeqImNzh+m1WVZm",
-	"J0vLCifDeDDM83BMvXIfwMs8ZlmjtO1u+RdPT04DxX19F3B1eDtJ67eZ0GOnlxQrtOGm/OP6+yLXnydl",
-	"xgPHqxq5QGYZY7bf7V1+wKj9mcTK1GbdRUihLQf7aIuqHWXDuuTFhsPc8/HSgheZFAW+Ub8MB+ylECm4",
-	"DCsaQhf9WsD0wB/nStLGZNa4lkb0gqkxEcpWboWgcSEq6wkxNkCzmtvpwI8TWaQZFcJnJ8e9Rpth+P3c",
-	"fQhAueZu03qrHbWYAtctebZAXOne13VuP7dv6FasfOQkri7zjho+nCirbb7OhfMYn5umqpnKW6tqg8AM",
-	"JY8OWZrGa5R/NFTr8BzDcUF8yivhThFCIAa3NXnQIVhLmFJGGiq6rfFGXwf2yD7AzPGgfYxZVxcVIS5a",
-	"uvtBovL6P3gciAUIrEwKh9cxBl2wXCBP85a5/QcDtnTEgWVQOlbLoX5MP0IXW4nZOBYHS7186hCeWisx",
-	"+AZt2ZfzQjle2zw7sBKPt6D4aMMdwSvuCtal8q294MqolJGNEdK9e/HXk4OIPWIpoMeZiN3fZ6bn/VY1",
-	"cP2V0rIogSPdIBQFyr2eZki4hROAAKkoBTfaf7CaLYFixeQmK2Z4AnQqjh1Vog4Hfi3yQSV4RFxHpRPq",
-	"pGJNwGoYuNwIGYNoFN4mVnpk3Z3nfg/3Hk0shAENlXOVGcEzLyETpuqT0/MnlxDOQyawpVuh8bTQjJoP",
-	"C1UHbj4rtxcwsVSHuA1yp76839r9tupw/px32gWGQVeIt8EQu1mPrxyNdYZrK98F/D+/a/Vj24VzKA3T",
-	"rhqI0tc9V0YlCJZ1bhQNVSlV4h3old9qIQUkdTrp5CVGHT9LMX6QqzIl1381VN3/8/97EOx/wGsYLwib",
-	"fbnkQ6l4o0XY+Z6rSnjVsQXPb8Gp5e/MwVC91GE1Sx7nL8JjtF3W+QpMnq/hKg0H/j9xc8OBv33lN1RU",
-	"/8wa70bBOlDkcdNN/5XL119raPfdJCzXo8C+hPOPpAIklFJWxfPog1tQegbaWc9VPRjtdsHklXI/JZ7z",
-	"L+IKzDmqCorfW86WbAolP/N9f9Ox5G4Wm4PJ/Yp9o6HjeblbW9AT2cP3rsRaH/Nr507JhDFHtXwlnZdg",
-	"97Hi7+QE7u1BhcQGE2G7PYyPhvAIKHJwWv4aezz9ZV/veIy5XZSLjiwWjdKBnNG8jrLsL09+hHITL0fn",
-	"AGrubPfQYiIKMdOKCm4Hi3pUsbj3BqzRhDxUG23IP8KKeZpyHty7uAerXWCfQLwf7/6cnLrFa02RpLkG",
-	"AmhY9G/96vsKnJsojTs88+DlDNEEjUr3Buvt0sEfSyXNtP3ko5wnvd3JGFH4Ah4ID02x8+4wD6yGIJRu",
-	"L+6R0mtsnSS6Jg81rDBLgmdZxK6n3KIMDofdpRO48A43WOBqAY2aftGFnFAFpWwBa5PzwrqoZUJrGSrU",
-	"P9wZcKkWTn9u9sqd10F2Dljsuh8V4p9YmwBKuDk5nUocgGrsX3KORR8m0zsizyD66mr+Oy98Y2fl2vCh",
-	"CrpCWGjwuQVdgmbM2RUn9ya380JElW4IVSgTtrz3I+cYGCqyL2CCRyqxyA2TmE5iAAkAVBcl0joXPq7/",
-	"6XDAseCR0qSkUPGGXBeW7XsYden87rwQQX/qYSQFlCiZ52yc8YmB3rUy0tggDpE8XZbEurmH7ymS9RJ7",
-	"/tr8e9Xh0YD/cO9942rMVxYPs/6muJH3L9wfXsfYJDue7yYtUoIbCoyxe32Q+7smjhhhqQ8V1Sc0LJTU",
-	"7LsgtCPWeDflvDAC83KkVq+oYUiChxurIjNKqHAzrl1bcEPJZFq181CqBMyijHaEFjJhDaMr1dmfLmtF",
-	"yIbKe1JqQm03LoTBeMqfxeKIhVpVTjbmpd9SCZEapnQIcHJFeeDPPl14Pl0mKATiPYI5TSoFTQrBxHvC",
-	"l9sk255X+HHny4udidvBb0fu/OzRVigz+tPpKvi2cIENJ3s34bAqKtyrpB7fSFYcqisxmSuProFZvg7H",
-	"FOUg1q3rfq/On/307OVF3FsVCYeq26gnRtggq4qJSE1VIYXkRvSimKpEOmAnQ+XHSkdUGi+GBWkvqst6",
-	"IAD5SfFKyp23ze6zXEsshDhU3LJ4z3cwkml8zHi5pCFN19SHHxpaFV1X2g5bEQ/Yj9pOSVyru33KVlyh",
-	"7d5GYWuFX9yZ3FTtaRfx6eC2B9KuIi9b4T5zpuLndBzRDnwS39kmi9W97CKDKpqxi5Rl3eBIqZMwNRr3",
-	"lrNdQ0TBcsorOw2lNWshE02x3xQgMeXv6n5nigkVymaNSgqFdJyFNbqjJFrq5ksm6nzOcAWa7QbJdyUw",
-	"oRkYuE4prIVQGsLBQDL75H29Q8YJ4/vcuuZGZgmD+lKc8vMmh1JmwpbcsdBjmYmtQ8N8pV8KAMW0zmXQ",
-	"NjTTOKwSy/Q1vEDlE1wUi4P8GKrgVA4e7ZUUTXaDDM2h2uTN9imabGOGphuyC24T74QaqtXMsN5uUedD",
-	"dVkGAFDoTQ3I25X+pQ3xiN0UilrB5Q7r0FvD/d323t2Bh+mfVhbpxgmfX/4e2d2rvCuq9RfxEj9eKdTd",
-	"cky3usvaa3xhHhBYEdx95vOwmzAGq3R5Zyh27bjrYWhf3p/qhtKIxNUsNlx4iKSQhdadK/nbXEQsWaqO",
-	"ATn2XKV7uigDBO2UimaIQij4W4fyPPVdIsj8O2Yg1PqXQeffBpi/Tii/R8XKJZAHWtJFlTrWCw/1UOt2",
-	"Q86pj161NT5BZ4AuyJVkuDJIuyExLirT4sA/VA/iLkWfmkexau2gaL+KwaW07zmD31DFFRNGQwRBXuh0",
-	"nqDnqRowSFHGpWPDg1KghckJTENFYbioQY6snAkEr1H6+qghpN7UFUTn8nL58C5G4eLyydno9Rnh6P30",
-	"pIKcd7DvLcg9shbnhXgn9bzMFy0zBdF72uWIOYvuQnyhEm9YAgC2yWZsj20ReThUa0MPB6U8OXUFT9zK",
-	"MavDuLtoiIK0HD5yPzfn2lRptC3BpvrOHfG6eidffcJdDR6pSqp/uOq+Xlfdh86V4IUoHArtG6wAkes8",
-	"/F0vwV3odyJscV0yZl3HcXo3iQJxZ3Q9NpgrWCJSR3WeBQ3YGf1CRj585l7xuQ4etBIqEOpMuJz3aKjE",
-	"e2SOQLtSwcdTXViHLEYFLigh2SUXIRymnRKEF4B+hHSlEjNIFpjqQAxepDSGZi6Ck7701Tq+tngAN76v",
-	"lPPUr80/0n2/iHffox+gM6gqHiAoD+4R7M7tufu9PX+N7OgRacmXhf4yBBmzUzFjgLb7VIoMvdYWYW/h",
-	"6jfzZIohVFjUCYSmQjDvq9o67IfMNAT6UeIaS8VeK4my5sunp2U6dKpnwJwyfS2KfsINjANazTSIczkv",
-	"PASitBibZsRx8LsTbqFB/Q1dCK5XOHlcog+CKybVO2nkVSawYDaQN/r8ZCoLkVA166FKprzgiRWFA+Z9",
-	"/efD/f0f/+e//x/4j6cRPjg8cQ8On9CDR4/cg0ffw4OnT54+7a36DQmqaA/HFteHOXaoDh4EKUQFlNJd",
-	"F2Vgv3aX5/e/Z+atyITVKmIw1qE6XRQyg0C8+P/3/4mR6J5zKxWLedzzxWWxFYIbdpY27MvEhD+VzolD",
-	"iZZMaiK3r5E709B2Ys8Hn4k9Xy7ZjvjviVV/xZkebagMAf+3zXp0E4acTLndcwhlUiuzXnrDwu7P2OmU",
-	"W3ZafsSuZYHgNDNOidxzNdMpxg35Ty4e/0ygC6xrhErdNIRBtRCoShdl5SU68yTV9gbsFzSmG1sIPvO4",
-	"a/ACOcyARcRYrQJLZPfpPYDuAXV+yu2gnN4gmc7V29iZvwxzGW1krU+55Ufs18evXj55E/tqtiw+Qg7e",
-	"5wCiAzm5sxmmopOn4OAhMwP25L0VCr0iRyx2ailaHHieC+U0XrhH8TYDkbKS1J1nC2Y146WhoBvPjfDq",
-	"7WgqjdXFwk88LwS1ic4Yup3cK72IxXmhYWrQOynfvoafw6b3FDdgsYpDDv7BgD3hyZTBElClcbLH0FrS",
-	"nRDDrpebfooriRG4HAwSU24v8G2k5LgUqrHoCfOFV1yEia+sLXwXV2LCFV6/L07PmNU6M0cV7HkSRdyS",
-	"0Na4TEIW3oegoNeUT+1edJjF+GvcGypdMMXRExXPknxEgXcm9okhFg001JbVlcEr8d76J6RE3AOaw2aj",
-	"oZormBjVkkfC5clboPFkqrWB/L2Y6hhSf/hvMRrRM2iEnsQRlSIzfEyhzmTfPa70OlSuBIGgnma9suyA",
-	"GyqY1wwVfa0OpZgrj/fPTCDJAvHqhgreiuAjNs/dfviFz6E7K3KXtF7pybmrBwwzsszRcnWHU7JMgZXq",
-	"Il5p2LDud2BycgySgiXDh5evz1+OLp+9ePLq9WVcpt+T3gfn55joS0j0peOEOP7gkt1piMbKLGPcvKW4",
-	"ykApUZ19QMPckvRiHDOgMLVRIbjR6ohlWJTHHSmiE1ppXggUQou5ApMZNF+JpIqGCquBUg056IslXCUC",
-	"oSWuRKJnGOTJYmlGgs4N7YmfM02Eil14R2aoXTdgp67KA5IszRbaxG1HURh+GeFIY7dksMuwoW78V9pO",
-	"GRSrw7FOBS5SObVirpylM9FFCgY96+kNVxtXPsjS4WxgA8DIlpaxMpweEbY/0i4cDobjoEDGGtK6+vMc",
-	"2x+qJqYYswlCm5VU6UFLYBEHjDiSQSgCLPxHU+dwFoZqiuzZOFaPV4Nx9BMnUy0TYdBGi7VVcRn8j8nV",
-	"CKYSM4oYZpStYLAL4mAwSdal9Z8bj/4GPNuRnfuNRgqrwZnSyt1eIq1cbjC5sUQ5fyaM4RMq6MxiJwPS",
-	"ZQg3IDBtWgCcplQMNq0YsBgrD8XVC8HMZ/TuUMHLA/ak8mFV76nukm8RDMZGGsuVZW5MJRlIMFBXdhqM",
-	"+bFfLnwXuQrNvBe5EYv3CAqLnQxV/NOTNk7ep1bDDRrK2g/YKZ0tX13EASihYcuzEGcDmmh4iV/zRc+F",
-	"fZHWpvPQbjFXqIPhkYY+8XYCcdW3L5zifEQnq3bz66J2F5dMSFpYDwwDoBLgBfYQ9pa4R3nXJRXY+anO",
-	"UtbF2nkVTAG6Vu6ZsLoo6EWVKjsvnlxcnPz0ZPTjPy6fXNCdXVEyX75+zoICaWq1wSFktdA+KA20QlQE",
-	"hgqVQxiErpNixK7EWBeCceXdzCZUwNEFM7D4/i5wkCluFavYImWERjgFAUW3yzOCCgqMVBc+xAPvPRwr",
-	"cvRrDqF43mdzFAQakZa9uvEuS39Lp1Gr8OaSGPVsjGcFpkqiDaJ6G127Y4g1w3lJy+hyl9VF6w38A8sI",
-	"up1Gm3JFmnS3gzuPvnt2pdMF7qdUnqqQj7Guwy7FqtCBm/XYP0nia5gzkveJtTyZzoTCC50o1JHVPcPA",
-	"bYtGDZBpPthFLo7wWYT/e8Q+wH9GMv340fO7GZ9gyE/hL1aO3LOP7+/t4QdMph8JfofT8pZ+ckcO8JaJ",
-	"iHiqgtlQcUN9ROzs8VOW6mQOY8dDBfwwPLgCL5MpSy4aJcdjBNBAumUwl8hbkHGHPZHCKOR/uUMF9gwh",
-	"2Cl9dcYLC4zbRfRBG+SJxHeBxIRIRVqaVMCSQv7HwkbhOxc5gV/OpDFISrAu8NEDEEUygUh0YwgVixmn",
-	"Yk4yxR0L0pfTzq/m6USQ3DY37p6hMuBk4sLzDcd9UrWC5YWe5ZYJY+WMW8HybG4AxpS/H/nPS/Kny41E",
-	"SWuzajuF4Jkvcze2okCH33FFkId710U6jaWt8hpiMRBMhT2OCm7FyJnrYifnnouURCj4PpkKKtPu5+xO",
-	"putoqeWH+/d9y9RoMZor/o7LDOG6QgkCSikSLibLaQQYqmWHCk2MQYKdK7+OlAxw+ernJy9Hz5+9eHY5",
-	"enry7Pno1dmTlxgd7A4SX5BAxa5gJ0XK1BzFB1BVy8vKhLhjnhTaGCxLKhVwj0QY1xew9dNXL09fn58/",
-	"eXk5+unJyyfnJ5fPXr0E/l6TrLEkQSiO1rjcejTjajGqDMGJCsuwqSbTuLLjQkATUx8YV35JEmHXc+s0",
-	"cqw5qvPrijvmGv4Hb+L2el911fPuShlUOvlCHpOlmYZKnFXbRr21upXG8XRSLhutHwjq74vpY7PGSfVL",
-	"90FDXdPm9KnQAd1EaJfA+71uJPx7H8oKZP0f56BuQ4Oro1c6Zlq57w1qAnmh30tBkdJuvMxOCz2fTKtQ",
-	"1mtqlH7NUb83tUS2EFte6KtMzP68c0QWfNXsoyu4dbcf5BRWmbJLqK/dO90m7k2J2lZrBnyGVVmdl7I9",
-	"yyO9V5ry8mpgTr1jV+aJzEg1NuUQas0S8YHz5zkZQD80RorPnDT821xbzrrPnlw+ZWnBx6ihgE8lHroK",
-	"58POcfHD/rH94cFhvJ7yorLb/hnevs29U590P2/q+rcfDvfh/46vf3i0v7n/cmWaYgpxpZjV7JpL29hW",
-	"WWMdmnu4v03Zu9yUhsAOfnX/c5Ls5arRURqm34ki0zzF29oLd6PyqSfSZYJ2zyo3HHlEnBByJUgOIXsO",
-	"nxvhhBQgYYXVMF067jrZIy6bb3zjJgR/2zv/4AY7fysFD0FatZVbhnXJp9CHR9yCb7QarwJvlyGLy/6N",
-	"vVRczSdr0k8hii0ACHphshrsR5o/T+yqsZS0MV+o3TjvgmyIs30Mo/jXkmpwym3n1Z9UulHCwnpLc1rb",
-	"DVjm33EuzwUYK2vLEMiwegqoHiEQ2fbE/6E0Ua3NivzFFUQglAIC0nEKiHclHAcTS4iKZUazMS9IyyB7",
-	"8Srlk41uhfR388xf0DTuujQijhLH20S3v0wF6u+8ejlc84pMo1JEvr4SQjELtjur0dr4eyZeq/PSenmv",
-	"XIxyjW5GrnvGcjuvYhWu5JeQDxLf+ooJyo2whRGWC4e3Hk36d0wv5SEKPgYTaMUDZ0tM9bM8M620E671",
-	"xlSlX9CmrkrDDmGewHEUwuFlog3f6JkIdms9Hh85+5LMoEhlHmCoPDd0TrMzbeykEBf/8ZzlWnvbWPHO",
-	"X2gzOXH8ARzOqCmjlEi/ivFYUEagL4yL7w4V2XDJL+NLt6c8oWg3fOBcW+Dq+9X/Bubr1+fPDcvQeIX2",
-	"Th+rb3rRUE10oedWKmEiWJGgboeLlgx4OS+sJLAcduJKG3nsjHAbEJIMTNXU7G++9MY7Ka6rF4K3YAev",
-	"DYTsQ6bcAHdwBO+DyeyleCeCl8KAy4EmDJb5xxcvw4TIbNpSBe8nQVLHMzXWd5l1VnbSeKqlCet1zzCc",
-	"J5OKwmXALPMZI9Q/NdIct8oFltMfnaX48sfL02P8CqRhW12GauiSa8SdYzT1t59jJ1rHeSHG8n185KgM",
-	"vvJJNy7BqIuAnzUnXC9iSlwHYNoIjo1QtpDCIEATuMHJ3E7OEIo7Cl1B4+516gtR7wqRgCfa924LIZb7",
-	"9WMhR26Gvc2tkalg7i3TY//z3/9P5HP4AutWxlK6juVsJlLJrWBmftX3fUv//lDFYTygVOYcIlu9FqJY",
-	"vOfDmsingIps7Hq8Epm+pmGgi5fOumsDXLJXCyvoJ++gh0WPOcZECeP9A7yyJjHfiwdhBckPUv4KTUOM",
-	"gCmSPXKYmiIBVTfei73fu9DaOsArhPNFF6gpodRhPxDKkbu4gRxd0WBQr3Z1zbO3bp6wltWV45Akfsy4",
-	"70CP0dmXuUjWisX8ajFU3mcDeUiN9mqAAn6KNLwigkig4N/mooDsfERLOOqUVFJTwenwdI468zn+smLY",
-	"abIildO1GsfPurCSPpIElhKRw5vHAVtUG8OMv3+OUS+do4P9w4dRZyZVeNA4pG8JuRn26AkQz2bsZnfm",
-	"v1HoZuc71VSOoMavOHKrCi/GdykLuTkE9FpjlKcZsHg2z6wEEWEPnvTBdeBgD6Af4lwUAN/FCAF4AMQW",
-	"VwLl4JkDmyPoNZ4tRU0AEyQWNKaA/65UEFvgGZFjOrqoRBQGL3XvmPl6iQW/ZsDATAgu1Sngo6oFi503",
-	"t3+5yEXsLa5VytKJFZW4UghvQafzXq4mcc9x1H/3E/yB+H387zDuHxz3Lqf37+X8fogH7D/gHLKS+IcK",
-	"esYjjKFZuNzAnsJ600qgPbOQqcuI+q3eTMhjwGlKU8Y9OPf5VaavyLtOwVCMFwVGUnUp/uAKfTTo49MZ",
-	"IOdOuZliVFIKkSrczAuMisDGrvmCeLRz1/tokBHwCGTl3t0eMnBxLygCLBVJxqk1geXeKS8C8UFwK6vx",
-	"LsH3+fTZcx/PUs173Wcv5I+9VT/nAVTHwEsPHArYIqYOGK2VJwnycUjyNAHiIVdsnoN1mO56MrhY/rYa",
-	"pAAvO6++8xzgEHF4//H61eVJCLoJg2Q/tQyRxdjEyAcOADQwJpkICwkXxga7JHVVE9fRzex9rb5lXVTc",
-	"rm4umeDvQASBmwxuuCsxlYpiCfxtb5iCCyiTmM9SSXyJWDwcuhcoSCnnpFBdza3vNWJKs3gQ78WDQQxy",
-	"+2RGTkaloXOURlAUURpjj3TRmtnS91ReCVCKykDTg/3DB0RKkYvuo778G+zw4UP6vXfscmnAvIscqinP",
-	"BUy17MQJJtK4CNxKWEjJVt0p9oFlS/yWrch3R1jcjBtqGDNZoJuR5VRWtZRscQsCH0NoGm0E61KaU4Qr",
-	"LRUsXmDmPdy9Z6mY5doKlSz6iPlpKwwAfRXuUAd4/BBdLdVEFHkhlWWYVu8iKoWdaohJIukKeUzEUASl",
-	"YBeK2XXsk2QDxOS35RnvURQ3+C5CkAgm87wVCw9O7S+DwtgQ2dQkW71GAn5KyBQ7AmCVa/OzWHSaBShY",
-	"8HuGEbqGvzWAAfeO/ekNgeEofXpy02O3b23ilb8b2gSsw4fbyFcr5kcXjoOEMtHCeOXaFkL4iwyka/Bt",
-	"Dia6dXgw9rahPdj//tHOY7tsOiphqKBqqAksZeuAbiYWb52lVb3R6zJj6IIwgZtk706D6LOb4EmE/Lmz",
-	"vfDgtJkdy0C7JT/ik0s+2ZSUhe/83uIsDj6r03pFOOmCYNEo7/RQV14SFdz7tasIX/FCVlWEQMmSYs9M",
-	"j/Saw20c+yovdCIMJn1+spZCh8DZEVaVEIKhogNaLW6KP++hyNNqJoJUgXSE90/soeJC/LC7oBWUyyeR",
-	"CPlmXuhJIYxhhUBzppOxrNZk7giyIETxXQkv7GC0p7WOq137faG+G1GwkAHg8O9YvaVOGmjtRxgcwQd3",
-	"68viInrq4mUIUqR3vgb8LGN1wSdlgXsccIMiW6OZbaBgC31NN6mLRzouJRmXTj7T76qKDOlQBAxIKihI",
-	"hB5h+lqIvDdogem7mSAzfoEAYV8PTOuns+aDLXjPWYEhK+iPeIpazu2hujYzoHWwd3DheRPlTFiOeZPO",
-	"teMSXCVK6fGzcR83LGZWM6Cdsp6Ky4By5/2eCa1iBOWUHz581MpA7pp3tMkJv18B4ZNI6cTrDp4Ymo1q",
-	"N8HsXYcH6JTFbkVbJ8hTf1ndM8csJqsbpdMRcVWVF7QboGbKmhTTFoTAW+Bdtx/qBIM6ox4+b3jTuhPj",
-	"7os/BOtSsP4y7N5BJOuC2HAr21+RGfYqNNJ4I1yAvAiebVHYo9Ig8liaXBucwhHjIbEqZt3zp6fs0eGj",
-	"R1FAToEn3x1895fSTv6nGLxNCJRwcnH67Bkb8yzDvF4fXwhCjzDtsDDVpD7IBvx7v2rp7rt6NUdMaTTP",
-	"gsfQv3DhfL4uavmIGa7SK/2+zLp0Ft2hCt848zm6Bp06+dfLF2jeu/jPn0jzJ+MyRpCh7VgaV3pjwF4p",
-	"krNYwRXkjHVj+Mv8wPtXMDL/R/nvvkLbOmGmH+4/OmYGWucZtUDymqGtocTx7uH+PqTDAHtUhltpxhKD",
-	"c7US7MHBIzJiV+92XOLUXcbHeJu/1Er4K933fn//QUv4AXAGt0A7s0v49hymso3PDF5+NobBtcqHWzAQ",
-	"aAW1Azhth/uPtvsC8uAkz+Cb+/sPtvvmpbYvHETIVy6cbrkIuFMvtb0o6er2xAqk+C105BvJGKsML9XX",
-	"Ci1Ua+OpYsrrRVWzyGKWSciftzp4nAkEC3nBgFG9nqOABouFBt05G6oSdpUQpnytG8tnuXA1Dse6EHKi",
-	"6l9TjmRXqpQc9nNpKOAeNTQ+VNWMyt6AOV6NYlI8qR3QmHWJc0RwoCPi58xdxc1w626dmqWhpXK3Sr53",
-	"ZQxRTSzrf0HmK+WgAz6OVJM2qyitiuksizaNJlKp7KMHnWg1mj9qjkQIq7q2+WpQwOF3nx4T8AeP28Dj",
-	"vgF21YJXVWdeZcqew4IGsv98HG1eICzZzTSwxliIE8pYVwutBEYlOUx9MA8CeAXB5cTuzI64jcvMkJLb",
-	"GSz9c3EfcVFxXYYK2g3oSWRfkoZd3I8Yxh5dS4zqlKYEfohb+Hcc5Mu/vjg5HaqSc4KTLzhkCE7Ep8KD",
-	"pz+IeTj8RXtirmP+nbtT6F6fP68krdy1FgdE2aLIvT5//juOwz4h1Nw+oJylzBNQ8yH1KtIsyfeIBtsj",
-	"NmtmWygn7D4oq1GweJLpK8Bb9xHT1SBN1r1ahAKNvQH7K17HQ3Dkz52M7zCxpvpaHVEYAN3ZiL7GC0MR",
-	"Ls6vS0CGM27eIm6asm1BfC9Ozy7c3HblQV9VoFuYx+ZAN7c131agG4AteZqqhOUAG56bqn4/S/I1oW2x",
-	"k/NiVqGs60Ja0QdXkYu/N0detTWCQ0xNF5EcKCigypELfY3Rxu+oljWhSEcQ7z4hYTbHKA6LjiUBUwNX",
-	"faJzccT8ceg64FdonU7K3IjCxcvFtuDK5LqwMKRU6hgLbuvZjBPcmw/O8ghwU20sQeIill619BB5wyLX",
-	"sGsNZx2uoVTkmV5gsINBy6NHajt5/vzVL6OLy8fPXv2AAIXH/k4UmYG0WevqBoBGD6B72PMIWgdVHp5g",
-	"h6NUolsxjV3JArgFpQnJtWOsZoLZtDKTdlGODwvVphBmAp9gpFYhjM4wI0ETqDG8wZSwCEDpEAgtoEYC",
-	"EhYGSWUZCecOa4xGmhbCGIRe4WA8BRyS1pswnLNPjk25I+toGCCN93NHH5Trs7myJR2jb8ReunsBqbuH",
-	"iPjsznwPZAzsrOTIK9x3VXDY6JV9Zl3EYkiE8glyCMxmREb2zuMyxSggthlmLF+0+V8/4cR+A07YuyfL",
-	"L+y2XUtoUWuSaHXX717oak/z/IY43GfVQzZs6236UEuZTxo2E4jkdbVAPcFhBUqsf4SAQ9ybAiMWq3mW",
-	"xS4WxCCio2sJw2zh+3SoADXao82RsEiS5YD9hAJeqQkVgi2Leog3OLck5dSFtaFyyIVYC6GLJZmWBCuP",
-	"rQqCFSvmGSWshTL3IcMAoTUUTDtIk81xtym/PXZ5h5LNF3H+bjzrvqzcH1LNN+k3drXyjJ4Jn4QEuVM3",
-	"kXP2rCDd8xbtkATVAeqR16BKdVhr1kXUoHpiuc+aQgR1MluG7BHvVkHcVAhWDZjHUNiNGYjWv54ujojn",
-	"VBCOYtZ9uH/YczpdXmirE5153FL6zSlWoGjpucWnD/wXTdoW6z44PDwKTpK6WufVOVC8h6qioJK+Z3q1",
-	"yFdpXFkoUI9LNF1QTp21CLlzE/u7FOYzSw2Xwtg2bkKb61zPgqy0QIlTrlIz5W/F707OvJE2sxVS2YvT",
-	"swawsgc3+/DTmIxWCnMkdJ2zOLAJCb4C+V9ie0ajdbbeKItvVPCjMWPYsG6lMkNwL8C7dCjhJcijT3gy",
-	"JatMBe7/8tWr5xejy8vnlZS8h6ESJU7FTLnLLCdtzgMCHLPY1Z4iKxLiZQ9VOQxXgY09JR6FRl1gemTD",
-	"2WjEvcT12OCi/XGBGJNkRUymos0P60ZaS00Juz/mmRHBFXqldSa48rkpd8c4YIJtFt6w3X+whm+QNVxW",
-	"j6IrX+FKnoGz5nZ0pLV8ZO8DEP7HPTCp3Ex6ido4kE+34w2sSNpwAF2Cmjt/+J/bi1JoFa2eujgWnufe",
-	"3FTMlcKCCryYILK4iUl/c7CBrlKky8RxM5QKrP00PPJqDRUVsnWfAcQVpe7GtXTUeC90szcYDKhKBI7D",
-	"55fi8DxjZrpgStuhcuSB8bwPSLxCFl6CiNdrlWBAHmEcUh0L75SgCJvD/X1vF/d1Slw1ogo/xiK9PJlW",
-	"97HOo12FCbK1Q7eUZ00BQG51CNNbGsIHQqzOWZIPQjWJ+KjEVdI6ixxAVsRSJ9seO+EOGw2r51E8Xc2J",
-	"Y5c664yES/WGfXrsIhR3oaqi3vA4VGUZCiTVRqcAz7La7dO5M90XWofuvhC2oxvBOS7tuuvnnvF1Wf64",
-	"hr5BCRWOrVa0le78ZItWgVSnYo0ASgCu9+j4gFCYi3V14xKu6E1qdtAs61GXd0np0EObkEXMDQfIAliA",
-	"5VCX5ss5x2m9qr5pV+usum/4zvLW7SU8J1erFO2gi2HdT6tv3/UWVDtr247qO3i15YVMhMG6GDjDL7Qr",
-	"GDmL96Sv16ZYql1xKUSgYIk2dosN+oD/9Uiure4OeKkFi6ouVfnmtpWsDvf3t5Cs7pYS1sJ/D74Rl8cr",
-	"5Qa8Zs89jkgrR33ZGjN1zOLfYjYD07gwDnwp4Ub0pTJCGQnAk9mimaee+W43aM6XWCBxGvBOsJuA3tim",
-	"R//2aXAY31IUllvIzTFYfqO/UbSxvCQYT8rhUTX4qimCxq3R1xo/44b3ZaJn/Nq08Dus0U6vfCP+pa8/",
-	"pCWUH8gDXTaQ9BJ/3iKcxXhN0riqIx6Tswp8Bx7mtriVG5+TP6ADbh06YC1ttAehlFt41zfOmoIL3xC3",
-	"+LyR8Bs29dNCUJpCK27nRN/ZlfdFwio20K8Pqvhd0/FXFvKw8WDMm4zo9H0mxharYBOKjoFSYZUXSUXn",
-	"dsqsxssvwtqSkmDi2IePDSg65yLPePK1Hx43yq/s+BQ0qj/Ozx1BTeDqbik7enGwVbd/oREYMxHKQjQg",
-	"lYpATX+Aur0RvEDl3krrIc59LWhHTIZ1x3Pwu4j3ttes61/4YdwxcHlTa8ZXbdmOuN1QQyWVqCEoisp7",
-	"jKWikhO0MjpUM/7DKBGWcZvEMHzxWzVKmJKy/SkMjzYZJdwafa1GCTe8L2OU8Guzxijh1vkP6KMvZcW4",
-	"sLywpfe6+QgsXURYamttpS2385e+JtNdsyjXUatzGX79GnApaSSUXQ/+0vWcZ3nZV21HTeafG3OkP8w/",
-	"t27+cVsXCvR44aLtptlwnj7DSdpQd+4Pe1ATMsI63nkX9qDbOeJ3Jm18EXvQBvotk2x+zwLHF4VOjBio",
-	"mfJdFUNxJ7ECI0oDi2yNDcrS0pN9tfCVFwYsprSVmO2xmFPp665rjcnU9JhJCp1lDvmLvVUANxJeUEMl",
-	"JNbuChCJxyymol8xqslSIe4Daj2tAeUlg99CScYiRc1h4h1ukk7UEWo+g1Wjv2AhOm+21poLnYmtdWY3",
-	"8nOdiSaN+RUkGvq9YTpLfcUdjB1yP7TpzLQxn1bBrD4AgIDZYQBIDrv2/02huND8N6vqpXnj938h39ss",
-	"cH1Sol0jzAd1+NWCfNDwvhDEh1ub9TVGwlH+Q7X/xHOQ54LQrAJNbnsJb6vgX+B7dy/VUT+tdMOtNFYm",
-	"/ypMbd6+m5+S3FMngTKHYauYwrU+A5+B8O1DpfmZbL5oS5CZ3zFVeoA1nKx4L5K5xcAl9Aavyv6fnoC2",
-	"SqPb2SH1ZzJD6myLyv0Bk4h1xSy3DkZNaQWlMg2b8VT0/gWIpor0iDtZMZitgee7kcTWFHngvLCUWUgI",
-	"8GFnfDJajBgIIh25wcZUUZrN5qB8koZbeKzUEloQMedYFxRMXTjAPgS+o5KaCH3XUmAyAmpAPVRaJt5j",
-	"piPl7fUG7AlPIMvODwpXzQ9JGhZ/oNFA0P/eB/gVA60/xnQgXdofvXNcjh3DC5WmdoYKytIs9UBJIWiy",
-	"1mO0ZDoIBpc3zE5czRrfusfkstPqojYozW4TVg7qnRmnKmf0sxun1vMHDxzpV+v3ywFOp1iy1H4CI/D3",
-	"wUIlrfKJyyd1aEi6sUCriXxXJirNCzASVw4e4Q68HShiUiGIprRDhdabIzbPjSisYQkvCirrlcyLAst+",
-	"XkEPER0NvBd5AQOZXRmrFSA9XcCes1iJ93bkunBVPcxbyhQ+DqDQoQI9dDEWQCqWQ8dl0WQxkUoBQDw7",
-	"8S/XLDViqELvrBBA1+SdoDIVDw72jxisKHVNDZukAHNuS/0KigTbnP8xXZolSkgYZireST03uC9t1hv6",
-	"pi3u4uHB4SeYb+40fmKhkrMWhbcUFIk+P7OUeLBFPz9pJW4pVNAwIxUGPIW9DMoLnOBwntfXbVwBi3b3",
-	"hImY1W+FS1JPtLE+xXLKs3Ff50Kx15en7FqqFGow/gqUDd/0oIS2mx/hCN3fZylgGDkIpNjqOHK1GKol",
-	"fpW+Pg5VpB/s00e9iE0KPc8RwGSoUg7VkDGLTxfs5OwZ1DR2wfzOJc1+gvdNOOM4feQSeiYt+FdZfJIk",
-	"IofRifd2LzHvYg8YTLfrhFrghp1e/CeVJX4rFizR2XymsLIz1nV3fAzfHl0t4l7LgX59I+sVfvW00LNt",
-	"VDV8+VJ32szWfowthvGULyqGcfrLp8fxXI7eikWLjbzBoOwJCIVuIJqQe4EMSppqAORtVyK+I7aD63uO",
-	"SA14GD3h1FtYHtGqTEKxCnCiiMa+0egud6YcY6hwHvxhifXsiXfQfrvzSQknbueiANZtfeFYuEgdNdWV",
-	"gVTUEes3H2m8GfyBxqtaX2N/ODgqwfq3i1cv2Uxg5VXK2XQQKQ6trNDXEU4Y5fnXFyzVWcYLEzFSOaHm",
-	"P6Fv8CsjlHXgk77mpBMe6JKGi5sGZRHvu+DvRGbQZQY/x3/vvxTvbf/UXe0eBpO4pjS+Bwc4jsUF1/nQ",
-	"kH6f0D580/aiciLOXHTjs1hKC0SfSxRVd2bXtqP5Eg07es/4vUZSQJIjcZB1W7YNj5JWRIH0rsGQ4TXz",
-	"+SYZR8CL9pdEE++oF7j50LkSvBDFyRwk01/f4K2T67z6N8/lz2IRnkBNHF8jo1FuDgYGbunfDq8h1QmC",
-	"13SiDlav6ewhNbsRLrf0XL4TShgTsULwVNI/oTmZCLacaIHtwxEoON18HgJAWN4A1nSSUA1tL4VFcGli",
-	"PT9ozAk+ptIO7FhDO6+NqFUeKIcjCO8H6iOwbgGWmhjfi3vVVuFJC5bUito3WLnCTcOnp7ToXj8ktN6a",
-	"llh1PoQW/RdtgyGNFHU43FaAAgaJY5xJJViSSYzIB2nEirzaLsjKGyZYqdRvInZV6Gv0JsH1wJkthMCb",
-	"pCLVuLbxg4bGCWelD0eIW8QgXrr1DJWQQNC+04zPU1FpFd5tGXEr9gjrUp8V8JeepwNZsKQZuWOwhFRh",
-	"Ni0U6A912aDSxJwclQ0kSh/wbAF7TpGcZfGNNcTpP9k0rIpBxBMcwLh5ZDcCAoGLFR8QVMiSsaS6FEkO",
-	"xvP//wA=",
+	"7L37chs5ljf4KgjuRJjsSVKULLvKUlTMqmS5SlO+aCR5qvsr+mOCmSCJVhLISiBFsx2K6L/2AXb3CfaP",
+	"2X/3GfYJ9hn6STZwDpAXEsmLLLlc1fPFN11WMhPXg4Nz/Z1PrUjOUimY0Kp19Kk1ZTRmGfzzlEZTdiqF",
+	"zmTyVl5pmTHzOGYqyniquRSto9ZJMqcLRUIhu8q8ER4RPWVkJOMFiWiWcaYIJVreMEFkRhSLMqaJnlJN",
+	"hCSR6YK0R5mcK5YFJM3kxwWR2UCcvnzbITO6IDeMpaR9+eqUPP/m8AX5f//vZ739To9cMaGJFITdsmxB",
+	"MqZSKRQjcgzdy5Rl1IywNxCtoJWxX3Oesbh1pLOcBS0VTdmMmskwkc9aR7+03PBbH4KWXqSsddRSOuNi",
+	"0rq7C1pn13SyOvXrKTMdyzyL2BNFblmmuBTHRDERE67JiEY3hAsSno+7b6iOpiHRkuRpTDUjio5Zsui1",
+	"aoP5SGdpYvoetJ4OWi3fUF7xhJ1EEUv1JRUTppp3ZLTQTIVLPdjpwm/+uZoOzKYzoV9ylUrFsd3lbkKq",
+	"NY2mMyZ0SOZcTwkV5OTq9PychGOeMEFnLCRjmiSwDlTEsDNmI7/d//ab8qU/wRibtyilWrPMdPk/yy6P",
+	"SePqNG/Wr7nULCZqSg+ePXekYobxRBFYEdKmROlMigm5pQmPqZZZZ+vRDVq/9LsvaHf84dPzw7tB618a",
+	"h3hFRTySH5v3TuEL4RExA5IZi8mP129emxN09Z8/wJhJRIWQmmS5INiEOQ56yhWRGZ9w0duK8G1Pflq4",
+	"yOhkRt9K4ARrzz4c5DAgY5mRH6+vL/b2e3083Wr18G57IuF738juglZKMzpj2rGqPFMy8+96KNhHPYzg",
+	"jdDtepqxWy5zRVI6YcdEpvTXnJmBcfPZrznLFq2gZcizddTCb2sHaUY/vmZioqeto2f7B037fD5+KwWD",
+	"s+8fm6FV0q7RZQfGFyXcMLipTGIVmG0P/xQeE0pmpi1ChZqzTJGn/cNizMi4y0Gfj7umc+Q8TWPf7x8c",
+	"Ng0e+MvqsN8JBoeFZOb3gLDepGeZzXf97n7/4GkYuL9N890Qho8Pus/2D0LSNjNMqNLk2f4BnrxO4zxw",
+	"GA3jP3j23Df885fruTXhcdFfSvW07I3Ha4lzLLMZ1a2jVp7Dm56uYzZLpWYiWvzEFqvDeENv4EaMMuau",
+	"AXMrZExnC7w6FZ0xcsMWyFSLJ3CjmkdckINDMpV5pkjG0sQcQT1lA4HHniblbdiGJsJiTLp7CR+w+IiY",
+	"qYUdwoXSjMbmXMCQuJgQOqFcHNcGMxDI4knMx2OWGdqEAXEzl8ODgwAYPMVxT6UyfDVTmpilZEqb95Tm",
+	"SWLYlTB94If9F72BeOcua0VmNLthMQk/dnk5ZpzkEUxe5rqLMkRIhLn77RIYPomiRVsxRhiNpgNRSAEd",
+	"w0dhie355xlReRQxpcxAMjbOFYvdWqDM4D9U5e52zfY2kuWzoDXjojhmQfWe+GUw+Hiw3x0MPn5z9uFf",
+	"/bfE+biBa5ykabIgUiQLwpGVVUQQYCe4zsAoDPNliWLkcP8ANkhIQz8TEk1BeOis4x5rGUfDwXvNZ1yv",
+	"DvqCThhR/G+NHDaB76p9xWxM80S3jp71A9Mxn5lr4aDfh4XFv/aLIXCh2YRlMIYrpowchjzAc8QV/j78",
+	"7KP+XtEJe5XJ2eqErzTNtLtrpjQZd2XKBJlzEcs5CX8ZZ3IWEC07IWnbmZKnfRKbszxiY5kxEmoZdprW",
+	"y3zf8o7WCJddzWesecjXcnXAZyJ2w8VBBoR9jJI8ZnE5QiHnnWNCx5plJDRDCANCNZlJpclh3w4/oZpl",
+	"TePWcvdR35ldQoYGd/33NL5ErmL+ilBUNf+kaZrwCA78XprJUcJm//pXhbJr2ee/ZGzcOmr9L3ul3rOH",
+	"v6q9C/wKO/VdHwUzm9HEDJ7F5nIbU54oJzEapaN1F7ROpRgnPPrNBhnZ/lUhnLOPXAF/dxwDxnmWZSg5",
+	"falBngjCTJ+kTcWCKE11rjrHpdaoDBXNpzyawviMKPI9qCv1Mf5p70/14RTENOKCAtF5KGl1veZTmaAW",
+	"EBDFslu4B1imDQlXlGHUubql0uWbvX1/b0VJQ3qA22xJqdrUjEcVqzR2xaI843rRvZAJjxbbNOh0j4pa",
+	"u+kTeO/OyYVvpX4jYz7mhmv6pCyUXZ8oEsl0QdphTRI1IociUZ4ZGWJpje83nguaaU6TRyIPe5xYXBN6",
+	"f3eE0iDMo1iOslrXSOR75pbeXiHHz43a++Ffu/ifPfyPX6z5LekWluCt1FdUczXmdJSwL8n2QiCdoZB6",
+	"qMoRWHMZ/GZ4YaaNSqo0PGUiJu2wtoVH1lDxJ9yozhLxrWz3Drs4GPxpzd7BKspsxOOYiS99p0UZi5kw",
+	"p9zIF9ENSPM4MZLJBC+yH6RgX3xgYBkwHE0mMcuInlJhhXJNuWAxmXKlZbY4xs1F1cppMkQKHPprqvRJ",
+	"POO7LGxhLDRfxCBEU6WHFJoxY9WUJ0bkmnJF5jJPYpIwesuIkIRGmt8yAu9ypTOqwbzBSlFgtcEZU0Z4",
+	"3K3FQjwH4WhomekQO7pDJmMe8Lh11OqPXoyfjp6z7rfj/XH3MDp82n0RPX3WfT7uj/fjp+N9+g0YAkBi",
+	"aB0d9l8ELc01GEwLaavoM8/EURSNaHTDRHxkV++oMqW74PNp4FTGjIRlo/Y4o3q1zRqRdswVHSVcTAIS",
+	"s5kEAU1mAxGzhMEfhbFEChaQ0YJwrVgyNoLnaEGoUelYVm+10yNvraY3p8oOJz5GMwFouzQxRMuRWGke",
+	"c00SOemRi0zOpGamcSYMg/J3gDeGUZTvgtab04v3qdIZo7MvLkyaQ/jm9AIv5IxEsOJCajIyZ5BGU6O/",
+	"hLMoHeYC/gam2wnIKJM3zJoCpZaRTAYCX3R/I5WGHbMWRjWJiTmy+I75W+Y6tHIrHjYwckylOeUiBsuO",
+	"XaC3Ur+SuYi/5MK8lUTl0bQ0ebUNnzLrkkgxUURLouSMScEISxTrAB+6yFgkRQzSwyvKE/ZFh1zxkxh1",
+	"URHqfCroL+LKnCIzfLPTKEEeFyaNCqHDXK6lfEPFwqqK6otqOCSjmhEwahjqoeZscUESGd3IXB9bU5RV",
+	"pC/NH90T80dIFGyAWrrWL6lmDaYVlFFnlINV7ddcakra52fXr0ic0bHuOAPtoEVzPR20jrPv+sf6u8OD",
+	"Jc/QqqxWdFoR0vw+FUpSeGN9x79+t98/nn/3vL+553JFPKYVXCFDwHPKtbet0hwERg9hRiAz/jf2pY8g",
+	"XHtV8QVI871IMxmZ+/QLy6BLRow5S5KuNWOMcu08SiNGYBSGdcIeUkF4afgEG2/GwGJqTQt4QxjtHfnI",
+	"b3odzGTMEsPVb7kRycbAxwKQ0W5Zlkgao9WmwtO5VkTOBbEyDnIabQRxM0kpzKwKcQG1vItza95PM5my",
+	"THNroACzfjykelv7VtBiH1OeMbXuG5EnCRILivErbfB4C5tlgBKd2bnP6gyNeZ9Wf0gzNuYf/YwC/QHR",
+	"lGY00ixTztyIZvsAnSCRnAiuGMFzXfrDo2g0/PPN09sX1Dcr58wbYltDFDZzoXniMaAD16UkkxqI0NIw",
+	"mWQ0YiRlGZdxQOZThrKRTGLnWVBapkbwzW64mJjx3Wf17qqa9S/ob4L1LFYvqBJRjTqW9q90jMrRX1mk",
+	"zVIgXZ5CA3DaYrzNaXJRodMxTRQLlkh3CzJspISaS7G/7PtYvwTQRvNcXnM09NYHG1MNfIJrNlObGIY9",
+	"rHdFHzTLKPw9pWo4s3Et9reRlAmjILdVHMfmhd12FkZY6aHeXPN8r4DYVmdMUz68YYvt56qKhpYu0Klh",
+	"dVJEDKJoYkIVCf/cPbk47/7EFuitPbEXJpyQI/I9oxnLwqYz+R8HvV6vtWlB3ASKkXnXwGgZ7xVe/DRJ",
+	"3o1bR7+snzG8fRcsr5cRtlgjF7himsynPGH2fkAJTWG0EehEUSRzoQk280CnvTam1el/qC7AQ9B9sZhf",
+	"Pem7kb6H6KiNnGvGRfXp/jIv42qI2rZ/dplM7HvbLOOlTJj5asbFOb6/v7ScQSsX/Nec2Z/NGt2ZZ2a/",
+	"V2nvNGE0U5bwujXVoLgVc8WyJ4oYwT4BddI8MJyycs6KCd35VtTo9CeRsx67qBojCfcyNuFKg7sX/oYh",
+	"lH/ASNyfGRtnTE2X/hyC/Ff5vvKFkZrmMouHqI0VjzM55gkbgl2jeGqZwhCvvOWncEevPmW38gaeGqrp",
+	"mZUZYlRd8Sxmo3wyvOVs3gpaN2yhekVTsyjtobWg7LTyrGio8qwYsnmmpUyGEU0ST2CSXfYzoTOPbEij",
+	"dbb84tBWNu4uMB/JbOgX7zYKamiXUM3HqfZdSTxL3XGhnx+2Vp3tQYunW3CHoCUjUNd3E4tlriOJ4kUR",
+	"rIYxG4YZU57k3nDNulFxi8GpHOZ93zUG8qMTq93cQ/qrLk7giKScfoUEamOFxa91X5t5ufkfmrjDazl5",
+	"iEumpPiv/pbJ9fRa3jChfIfTUNYQApU9SoMgl1cHz56Tf//52gb4GqmpWUxqVPK4aDZpgFzgpA+mlA2b",
+	"tp/WpK8XRspePY+OPTdM44qLSQKXyzFhH62Vmmqyd7u/Z1jsnv3eOwNoc4iPyyOJc/aew9yKcZuFt6Wd",
+	"hQ+D+pYsz602ntry+nb+FKZ6YW+mSvjIDvqRtTgO3f1W4xbFw2A1vHKtMmSodr5Lm98c1Fr81ssAzQU5",
+	"tPelqoVT4clajuNVRvk2H9l4+pOLczDzWGnECcNtNHZDU0eEEjdC5/DgRn7RTBA6EEUQopaEErP1mZxx",
+	"xaqRgjMaM3RiEC50lscsI7NcabC+yFwn/JYRrjtWUYFtGQgtSzHdzM+p5NbiCKo7BMiBdd8NcU4V6vxg",
+	"0SGGAOM8YRjs55GoqgS5svVLu9ZAcvqUioglHisRPE+8ARRZznAKtIiVnDBhAxlhFlomMdjvtUx94mBQ",
+	"DXHbKpKtOtdaeFw50MYpTiWP2OoUx1xwkBOpqkugZtStoJUg/ZpjbOUpc61bO+FwzBPdwFW4iNlHn603",
+	"aCVykmZypNbcJeXgC3/myuaUtsqNl7/1pW33rkxqnJMqxZWmQnunWVmWbW9isx3XUianRjhduYuXthlG",
+	"Uyy4Z3uXRRVY9nLZgqUdXmkgaH3sTmTXPoymVPcsrVR+6fJZKjNt4xGmraPWhOtpPupFcrZXeG8r/zK7",
+	"nQma7JkGMaQEiDAXN02UGLNE023W7iW8eBc8DO0GhiA+bGO6fRCCbtgunPz9Nqtc00fYMWnkGKcPLR1A",
+	"6HQ3urcD9UigkcSbfmML5r27wvi6rQIUew3h4IPw/mIXvEJUsNpRuR4+buCYchGhsWk2Ngj6zAVa1G+E",
+	"pdjfj5oJ82uPXINBXlmfKyuFxIrbuG0TknKRGBk1rI0txPBNcAjNOfiVg911KrVQms2GYy4mLEszviU3",
+	"zh1D37Q6EAbdoI25A+HowG1mUNCl62irU1Tu62MeIjis/lyd0OhJR6ER7ASEpEOKG6MzFpOS6nDrrY/G",
+	"pm1CHJNMWFAJQbHyIOQfEUrCGl8Jj9GZEmIHQwnjUD0uIJJ8CMsWGmnQDBffZbNUL0ho1zYsOg/dyyIm",
+	"oTnDkP605kN4cYkWZ3Rh5oiDD8hfjWjpwuthWcgvL9+9PfsAKtsSE4pGQ8Pet710z8zyAv+4F/cqee0d",
+	"SPsNhsZH52elqLmeVZAZm41YViZRonPP7E6FxDAaqmzziSI8tq4+lc+MbG8p5oeza9BCDX3vlWSp9j7V",
+	"RnS3hw2HPrbS4BR9SObcgyk+Eov+qpne1iLDo/K5iua+xOlSJk7On0AIkK7wNRfucEzGnCUx+vUTDgHd",
+	"NENDSwp/iJjwiTA3m58ZAMW6gI2mU9F2lA8KaGeZ/slEMmW0z8K9bPM8Y64iKQSLtCJtO3o7KHvbckG4",
+	"VsXlTBXJVU6TDg5c2QMV3/c4kZ9tSCrXkOTnhkNQA1RLE8HrAiOUSPjn7unp991Lt0A2t5BQdaOKJEK/",
+	"ojqjH4fl8NC0o/zxAzYJMremN/Mlvg63jlC4piOpp7CxE37LIAW6mi3WcJgq/K9s1mMEtKlO2gWZPFHE",
+	"ZqYRmesUowPpxyH+4YbnoiwjqmkiJx1zjyU0m7CM3NIkZy4Vsn+P0UbpEH0Uaq1Yd2kdPiyuBEsq0uax",
+	"6th0TZokcs5iYu483DV7Jokcj83LWpYTB6LLcqFsLGpg5uhMae5NbAmjSGNIDA9LKTTEPM0aVsMTRSoz",
+	"6PTIiQvrxOVLEpbBlW7OcK6KhcMcaHfXbrwVytv16cHq9Wr1293u7zdWKa7f3f2+DYVovsxnTFNnbfeb",
+	"Ij231GbThrvgqgmbG8MygpbwSZDJguxDZGueGl6O7LFIyNzflWRTmpmNTIZ1A0fDhxVWkWay4qZZq8HY",
+	"Vwklgs0LltkWUli+gDlIeNcRRErYSDZbalAnacoA6oKrUnuyJwJJ+EnBxbfrV8vUw4vA+keUud1EBPHa",
+	"eWr6ObQi2cw0LgWzARTLzVaIe80BOVym2A8wIHNl+B06dcHft7FLfvqqZuBr0ufa1mwGLCNHt1LpTZT5",
+	"CIxaZbpwhTr7jdQpciPKlka3wo60FJ5s6CcMSEhzLc1/nRgVAkDDJ9PaERnnAjx4QfGvI/JJ0Bm7u6vv",
+	"SIlzIayHW1azrjwi5mY+9NZodWACtLrEBzup3Y2IPlOKlukw3bDk+zsuea7Y0B0tmyuz9nz9jApmeZEE",
+	"JM2YPXOF8cKcMZSbHD83ZyN0f4R+acQ5rDbnuVclaCcpFzfHNqKyE2QfQ1j2yceVFXx/RWKZJDRTkE2C",
+	"PsYbLnxyL42mzCj3sX/XV3YTP5hnXLMtv+AizfWW76JcteXLWmo0zG98d8V0mkIwi+0tqK5CfYauk+0M",
+	"QY+y2y/ZKJ+smlCbVVwXF+39MdvkGPV5D69d4jYkaWDO08icRKFJbgPBK+et5OPux2HTaJc2phh6qZ0u",
+	"NVHOoMld9dI5Az7D5/Ml/TiFT2LFmbOR4l5a0/9Dk9yb0nG2am3UeWaEIBKaeYdFQL1gLFb4EBbDMO5j",
+	"QgUJi9VbednuCQaklssYHhO0lAQkZrcsMduI6GJSJhV2T28Y0eyjRlcwKuaYW4ePU5ppBUqGYftF50a/",
+	"QJgxwmfQUntEFXt+WBhS31++VjCmKBp1xzxhR3t7n3h8F3aq+rr5QZE2IHVhV8fEaDw2Q/eCZrpM0uOK",
+	"jJmGZLVxJmdoPidTqbTyMOWSVldlwgz84BRMHIDpgy/jEEBOMfRN2sWyw45ZjAhYQVjkTl1W2XQmtiXs",
+	"cu6rJP1hXWLB8plDCgD/liUBGwplJKniPOLpW38shw1Gwi/if93m4nhTOFwf+iAvS4urPnwrwa7+0rBR",
+	"20b2LwcRFR192CRs2XAfzwd1Pl8zrm7SF607Y06VUR3jPHL5UNVsUq8d7phw7bKFrJmnlEAdL/Id4bg2",
+	"f6coIjoAdOSl2krMwvplgg7K97ehs9qKPTyxXdms7U+rkdo2zMWvUdopDCEAaUsnRiFPbHY07hIoY8W9",
+	"ofPAbCuEVgyKWwweA5B3CZVdF8BTWd5gWVOxa7o0ytosa8NpPGv1XD8PAmPNBQmCYQV2bpxncN2Ba0WV",
+	"pnFPHp+yObNwztDOPmITKjAwDYEBzHE86PdBtZky0TlecvWRsUwSOfecyq08N+hosE6bpZXHBpqW6dp6",
+	"E7flsbV1/NSce1VFlqPdv510/0e/+2LY/fBpP3h+ePcv3oS5GnjmTqHhppHIJ3w4R8pYZuB/oZqPeML1",
+	"AlPknaTuuCVVN/ZlbJHgAhMaT1nGRAQOg01Wwa/gvvFwUtjoh+eghWixAw3RbJLPHLTz6sEsfiZUEUr+",
+	"/erdW4LzCggT5hKJ8RcrO7d54VBTAaFigeIrQAw6L0an19o+ZdS3gUFl1B8akxNWefO997jk9ffYaNiR",
+	"x9vsQl9dFvXHGZ3MioiOQnI/JiHYxEIzFhsU4ebUQ0hmCIgAed8IMui5d62tMsUtaeueG36vnV4TMPcZ",
+	"RGAD5u5FAI+lapeBJVtFYqyLjzmq+fRAsTH695vTCySeNqrYuWJhYJ3IYAhD/JMpBVefk5TtyxlTeaKL",
+	"953CHpCQKxeCAxQY59blPFNhp0fwDiVXL39S1ucObmejPDNWm4U0UjjOYAdFuDI4nLaZpdOER4mMbhRp",
+	"h9Zgr9lHHcD/3pmR26eg+wfkH3//L/P0H3//r07NybjTlblsRq+sxrZG0gakPeeFdltHOIL8kMoKuBAd",
+	"s+W10K4lr3z1fFkr6/Y2QDcAXO7yWinlOGW5y+ohV2XIzIZtBELNGLohAdHSfBgUEA8looNEba4IX/fb",
+	"+x2PWl1Y09MTBTA0RDqND1zRbSO8mMEARE1Kja4Ir1WmSuf+SxCb8PdY+uUhSGor1+Ayt3O74CKTce22",
+	"FnIwwwzHGDQIUw1MEJnUwzPA900h+p6QkS10qzSTs1Q3BnicG8In6JMElGSoTpExGivgTmD1V7Wt2bKv",
+	"YSUT0+NiiXeZhtcluqueuWparyxM4FngpT62IYz3j2G3gnipa0v4RVZTi0vVWmZKP095NCU0TS3zMAOH",
+	"2KCxzI4RC8vIQmol4+6JAkg0p4W444V9zNnIa5upGjc98lphcw4g28lcL/An4kMVZmLSLiLZ1JSmTHV6",
+	"5FzAnUgLNPUnqm6zrjX4RJEwz5IQBfJV2zVpp2ISkL+mbBKQCR8HZM5GaWfFog1D4vEdgHGB4Vyw6l2C",
+	"gQw1Y7cbB4Q4lVNyYF6Vl412DgVAepATzuMQon2qL+DeOMA7ogQfjyFkGa9xvKaLmXsndVygUz8jb/j3",
+	"ZvS4HgHhPdYjT4MXTw+C/ed9W4MgIJRcvHxFYhnB/UXa7vv9fh8qRZh3YMPShHLRhU0t3gYswriE7beV",
+	"ReB2aJtX9/4UgI4VkD+/eR2Qv5yY/71+Z/736j9eB+Tf6S29AqoJiJqyBOOs0BlglLFj8v76VfdbjC3s",
+	"kRPzQlERBXQ4sK20rePCfHzx8hXA/OG8OyRNcnsrW+PkE9T6XFgV+xgxFpOnB0G/3zf/h0vTIydiYUdi",
+	"Vt6uAiKc4TcWYwl0QBtTlko4wJYAMBvPkHi453rf+8Tv9uyW7n36611oSMfCSVkIBOhoxpUyNIhEacO+",
+	"kILAZjqWuYhDs92uF7hFSTv8x9//a8+8tucIDQjdPIVVGuZZsmeOS8cmP9SiBiDP0AbCszHaJQLiJABY",
+	"mSNbgMCMzsYvAOZecssUSLUTigFGy+lxiTdpDsbolxA4WMs2n8Lw4t0VRn/Cg7CzhSyxdB24cXiVMrds",
+	"PosVYo7W4CZkK2glct4KWlM+mfoThbMtvL/mJa9th33UWxkE4MXq+APche3EI1/X4Hz/PudJ7BVRGvH6",
+	"/vP0imTslhdpNghJDSLrKOeJJlgfoDCFmocxwGNlMYstOtbKhLFLwKbcHmVhIocWZLEpVn4N0rdNvCU6",
+	"Y4xMaUxygYMw8rmtMWEOJY7fDMEviDePYGkr3Iu1cTduzbkYy9WdGbkNW2fmrWwtrKwY88nuYRFsPGYI",
+	"+ootWMXP3GmKaUB3bStBb9gwolAyhSWoTZh7BlGSFMlYTCNd02HKeU5kJnPNRS1UtCKFTqXSjV5VLpQ2",
+	"GpKX5bwxrcQlDVrIQsQxBjBZliRYgYZHVBFquO5WagtGLYOTQvkj+VFhx9B49yZyPQCtxVEfEzrCIJMC",
+	"NsEoLzxiYK5AhQq/7fndRHyC+7EVMbwp3r4LWjJlYogGbeWr/uHyq+rJCKo+AYiqNSNGNDmPCiGVnmRM",
+	"bTW+C/cyHJmYb/fVJbwJdn3Y1p0QWvLU/DK0mKVb2jIg1HNoiIVrPwWgZUPoabIg5XslMpK5mMGVpCDu",
+	"3PDErGad2bxWrlWfeWauhjb5YQ2B/sxGVzK6YVBnw727K4kWjXgJdIn1IduqH9rK+a7t4MrW1BjFEvlW",
+	"6MxRTvVsFNzPs3WNnPdN9WgtCQk80wufhlR06SDZTEfdOV1g5SIICqLCpgvIbONNskpUkMLooE3L7tp9",
+	"lxRYpLJ1tlLyGy8nnGPj6pTk5xWhoukwZSJudImPbcmh3SAaPc5sn1U5SnLFb1kj4N1WDhxbnghkv6UZ",
+	"NS9Khdk1+GWX1ftFcaKWob/Ruwhe4VTKBFzDXGkeoQEAS2SpqZwLv6Uu3SLzszbqCxsybRHDthZo0nqA",
+	"UsOaXHhdxzSCdnYKjXDfzCnXOzJu+2kM3LFB3ECDq2FC9xhbJIXSWR4ZuWhdJ+DZuFcPPE7YupYxHa3x",
+	"ZxcY0fDCclx40Vj9y5WVrI3LuwzB0l7716Bx+Ru2vZHsLp34sOJvMTedGTeIZk3b03xcoeHf6KRC3+6Y",
+	"AoTujM1kthiOXHGpLQjogc51OZaVRZ5yrb4MNc+4UltP3BY82Pr1BzoptYMBS1OMuzIm/zqbG4eJaHE6",
+	"ZYjCuYQPSwHNvNEJV81iWeGFqohmc9aFPN1sSLBfBdW+fWN/ZfTAIp6q0cZSIPFiGukM0Q0Km+fBs2cV",
+	"uG0vGriM6DJA6EjGi1ZQ1O2zpRNtecgP3gMIRr7VAw92RWcC5MLmwEGmQNv1jJjxYE20hjuMSyIO6rSc",
+	"5J6VLTYi7Dqx1a6Uf4GTZuCnAuJuSamzBmgI0C7Mf2a18zSRNCZtrEcKvoZFymrp3SxKaMZiPwu7D2b8",
+	"lgGLzR5OkIUVK2JIQrPTYbETOCdnjBdNrmJ046yyelYI0wkjimvl4mbBUtQWZtwJVyzuFCrS2BbKwNqx",
+	"SUN/tSTQzbmTUFF5OUiuUqTbGx2n+N/YowVrrlFRzoWhBMVsNL6rbG8W/9ja7DFbGOu8Ol8+1/dRVqrA",
+	"8zDhoE7/xeIFFb2mBky/ITIUCrA5INzVRBEmbDVezFXgYtIjP3EIV+JQFg2nXwa3hKZB8GqlGYNoAvt+",
+	"zDMWaZktwqOBgGSP8IYLCIKCgKfA0jZpowoCJfn3bLYGuhBATAoRCnA9T3iQw1v2ubo2r8CIT8ViDodo",
+	"xBI5xxpDbpqk7f7JAUwiWXS2dElveWrM6tWCqDhciMUAvNdAc00IL4u4Lv1j5gXSDgetQStc4QLl3VB0",
+	"/8RVNCU6ozwxOxruhf8M7GLXMw4bWZaXMBux9qQ+ABpweeq/djBgLB1qa2zvAAPr6LmSJHzYf/F8t5oX",
+	"a/fi/eVrjxHkHtU5tvar1aqMrBnW/YBzl6GPbczG034/aKrtNGUQqjCX2Y2q4U08fb5FBXD/8EGi8ftc",
+	"/fwJBLzjqkcZbguMoi192k5Y2VhgNmimnc/jXB7vbfMu+iOq6lfSFqwM6n7tpDuDzl184AH44X9bdW07",
+	"LCR0bt9H0Kl0Wx917R72LdePjCa4X/W1uo+rZFVhlH4YsW18KmtV061NFIU2Wsp3K16DylR9K/TvP//U",
+	"gJV+QtJ8lPAIYJ7bl69OyTfP9r/prAZC0GRSXRVAWfcujF+6uGmIEb9BH0PZ7IlfavF+nKt6simfbNbt",
+	"TYc4HPw+gJmZHszQGxbvapW4HGD3VretWf9NiabQoK//13LCxbYcfdlNQCOdLFwwSghlSjCyxtUp8UEq",
+	"gjJciNJrU2nLMD8w+FqTR4VvPj3YjGf00Ejtbm5LQ3l+uOvlvwY2/M3phY0k/N5Vj9k+5uBErIa6k3b4",
+	"aQD9DFpHA4iCGbQC94+jXq+Hce+VdyBEZtAK7G+9Xs9zcBs0om1jZ96cXvwIRqUfLdDhshlUNATPWGMX",
+	"2I2PSPiPv/9fxf93uX1QrB3MDWDlGMs8qxaeK0IasKkpVYTqgUiYeXn/eeXVYLl9mgDJO3RbgBWAiq+u",
+	"RNxUzlVRklSOLT5aB1XL0phVbZXujw4+O2UK1mvtOv+nmewS5X67/+IgqCk7/3MwyAYDMRh87Pc//Mmr",
+	"77w5vbiKpM9EBoc/PELEBVtTkWVEMbBSHJNwksgRTQrlHoJY7a8BflWrMqyKugK6Godr8/yxMS9bN0Ms",
+	"Yu1XspZ8kd9aVbIW2qHSMZchDOnYZtLUIY2b0bNW8VpnMyoaAqjSTE4yOiNZLoiLBbMpOlOpdH0knd42",
+	"2Mn3qkCJIH0eS814DKiBWmIsiwuoOSahZgpSfQBeCvN8UEW3yUVGdieMQyjnnC787vpKjdvVxfnx+vrC",
+	"YkzayFZrQ0YnK4QGF8YxbtEU0W2EplhwG20dGVLnSJ6d3NHmuqNMvzlX3R26DZPAw+kgLADXMbGKfTPV",
+	"NvReQn9lVCgXvL9hANfFu/c0eVi91RNPJ2JwKMC5yBgFuNHhVOvUUKJSLOwcI8AJwk3C2dnq1OxmlEW2",
+	"hKrhA9tiy4UOrGruGEiAvKs8NOW5rdHWysY70rmvJbfgpluWFV2+FGwygpux25v6/ln8bkg/DO2Uw+Vt",
+	"9LPygqo3q9UltOHzw7WsejfrzhIHrZXaWcv0mjA/t+JTeKOv1EDGHzHt4B//2/9upZw2JC918UYDzlpQ",
+	"mioSCqzn8OmBtblUB1UBSy1JwyMNHzx7tlkwX4Pl+c4T4G7fNzcziBgECNpj+2607H4+79zE9KRMTor3",
+	"P4tj+rjfiSAhnhNzIsy/FGbzFFmyZY1x0k5zTTSkYHDzHdLbciJAxusq0EH/8Nst47vKua3lFw9gTy4l",
+	"ua/dnlyMdDuj8qYKpl8pc7sXN1vROFZAYXfTQJYC1Vk2QY0PhUFKQtN+aBlfxmbyFky1VFtp8otyt93k",
+	"vHoapXu399b+4xeZMkFTDkYU1Xv//vzlh60zLCVNeTeSMZswsVcM4676ubrhaRfRe2nSLUI7bEHbNQJl",
+	"1ZRy8O3GJSpJFQBW10qfm5bklw/Y7pdciM/k7bsz4WZ2c818TLYhuqnZOi9vKiZPM80PDSDcWkYyWZsz",
+	"ZGNguTf7plE72tpube+gddk/CN7nvBkbpG95U4/I8syyPqda+w1XgR/saROkEyAvDJF4ds82sqAFEHd1",
+	"hWhKRn7mVduGN4loJ0tTtd+lEa9Zi5Mq11gaupRJxZ1mw7lndIGVB4oAIYddaesRoCYGkBAcS3qomqr/",
+	"eRxp+fa00/DjL9WQcHaCBrmPsaYJPuSz4z6qSByemukIJrEzVS7hriBEapZHOs8q6dzUZbFa/b0skEKT",
+	"pERlFFKsAwarwJTZ89pgd3M5A0bBiEmba6C3Kb1lZMSYIFjxOyaKi4htqWIUHr4tNAVDRxYR0bKrzeev",
+	"As9Rqvk1tKxikyp7GZR+virh1Ehvzbk1A30YMb4ZGfXrE+TdWO8X77A1O2hk4RVTdDRl0Q2LMY9caYKx",
+	"lEbBw7UtAyhnjApFwk93oYfJ362f6NWKe7ooQmSLrcM/bMR1Q2HYmv3dtPxwhLPRywmNrtnNy4J7NWJI",
+	"bTuemntuB3inNfx5LeMtueWwMtodrpkVbFhspMYkqoNuWsaq0FtWRK2Z8Qy7UZiMGHPpp40t6u6u3QH8",
+	"3u5CtSLeNvUJHi/UGiWhneCINlf/8fGJVxljXdN6EQ98VMT8Pz+0EbOKpCwrsBwFw4Jn9q1vScJuWaJI",
+	"zFgaFI/3n5Of+PfmKgYRsm2LVBWgHqAFcTFxMBvYU8crUtZKYG25HA7ke4vdv5SosCn26+oFfyEVFqKq",
+	"IzIHGLq/v2Ww7OfU0LZXdQWH1ww0WC66XKGAJfpZXkBL5Jtv7frhWJV9AOzOYrd4EOId/BBRepGwztY1",
+	"hHZAfV9TD+tDZQbbuRoeiIP8cQ7iklmrYggsiWTnc7Zr6fBiFx9CAChLq33dUmNlwXyFCnYpTvDG4Zev",
+	"pMgDviAXpA4S5gm1Kou+1tt4L/hHYuP7dsoaKGNXooTmMesqKQTT3cPuM99tuFpJFcHHfdOVcwEhmp6A",
+	"Eir0NJMpj8KAhImMaBJirqgcjxMumCsBAllM0AMAmVG3Ql2HRJ2UCNQWkqu3HRf3lEYtxuulAzOIU5pS",
+	"AL/mTDUIOh/1cM5FLOefWWh8udzk1kiIPLIAA2tPn5nNhX13U/UgXN5G2IKiDpkHtYEvmf6aEL659XW7",
+	"OkBLS+lbj+q43CCKHsuF2GovH4KfrdCHh7Otnh4wnW0MQi2ItVkdMt0/1DR+g6FflHS7xNiKqmZw4c54",
+	"kmAtUkMEf6TKZveuVuZb02o1g+aqu6AkFtK0uXFqEM6mr+YaJxtDb5qLmthCBVu1UqC9FfcUF7c04fHQ",
+	"gmYWqu6Gan5FuZ3G0NULG797KsWYm92yvGunJKKHjEzeJb7YDf6HjDZF2L47yfX0gLhmyMS8elwJ7QZj",
+	"6QhwRyE0m9A4zphSjSHfDZeX/RVjZ71vQNfDZSQ/zwQfL+i7CB3ZNhx8c2T60n5VJllpNNiwj5kcJWzm",
+	"T794dUpeHD77hqT4ks2X9AlFoYVpRxWi+RSvVhozp5HMaDTlgnUNC4AH5v163j4cQrQtlXbEVY/+KqrB",
+	"SMaLI2KHsyADcEANWkYNsnCg3lDWnYu42G/UujzlFCAMYCqI0rd1VGkFy8EXUmrBvPwH0XIuyJBdAkO4",
+	"3d9zQVG+VXA8b1l2749ejJ+OnrPut+P9cfcwOnzafRE9fdZ9Pu6P9+On4336zab0JdfWYb/vBwrRyRIj",
+	"/s+CAkgzBfhBF07I+8vzEnvVQRFbPEKgbfNhfXEgOupor8SR7sXsds++r/ZKgmxtCYyOc6p4Umx5rcoq",
+	"B2uK/1xkcgwJiPE2Jo1NgUFpsRo7+hcuWZrQyHlZETK20thRBTjk+WcYL54fPpTxouqIrVQNrXDdatzQ",
+	"Sfd/0O7f+t0Xw96a2kd3/v1xMqtXi97NO1t38W+UWz47qLwxvd7yhyeqAh1gcwyKqolPlGPhW0VJW9BS",
+	"dV87mfv+K6A1TzXax4byeMSo8XpQhgXtKXbrvoHf9mDcyxa7dA5qUle/cnWskviu0XZb51T/gah3C065",
+	"bW00u8kPYBNwfPRrN9XacT5MnO5GOv+8eM8vHtr40Kfwdzb9fzoe0XQ6rLT40Fx/o4jxZenvv2+Fhlvh",
+	"ktGYC6Z87ospi248z7dHK68jM26PV7703Qrk5hKK9Qdv+dLlQKeM0XixA3ajnb5/0cYZU9P7RY1l+DG6",
+	"LVZOwI74QvXG/GOdcKVZdr/Bfj6UQ6mu05j+r/Yvw8OrkjC+Hayzrj3dYAKsH9tviZbkmwOL3diGcjqd",
+	"YxLJ2UyKwuKJOcQZG+eK1Sux+e2I3xzUhvTtBuiI2tRbwf202FrdYbtMaw2GzjO97GGNZ1ygRTdXCNoI",
+	"jyzOuquesJR7D694za9XiG/vL72RcOHjHLGM6ral1h488jQ/LTB5Ki/bhz7Xsk2X+auyKKflR/anHvy0",
+	"5tMFnSUNn8JPXuubYSn1b/DZRmEWp10b9tJQijUIVljXakR/xWvvjGEb9NiKrbC33+tvi/heKpi4x75B",
+	"2QrzD2NnebyovIQqPaSR5rdcL9aNaVvP1iPVrr+f2//zIAi2inG3+1zGt2MQzBCLDG7nzXNW5M1v1kry",
+	"N/mE6+UMmmuTfFl8Rr6auW8tza5Sf33lKhbo5RL+G6IHayX9NxuDPIdgzYG+l32ooPNlQf+zQTyXiW1Z",
+	"Cemvo7cNo7lrXoUHMKA4Bvm1G1DsOB/GgNJICL8zy8EfNuv3oZi+5xz+zra4kUv8ruaxhoeZ3VM+cNDs",
+	"oUSi3508dh8pa6fUgWURZtcAsFqaweeIBau7vJsYsJpDBh8CFGYWTfltQ7KY/fzahYfugiyMwBRDzIqs",
+	"42VsLkPYDJcRtHLBf82Z/d0ef9dbEci6pEp/KpIz7/Y+aZfVfBdCDAln6phQl3gKXkGB8JmQzUyTBBO1",
+	"LX4h9NGYz/y8bhB9+m3gQSw/6b7qfvj09PndXu9f/2X9AmAg1MYlWDY7LK3+8gqtoZVrQ3jKV9LKUEyt",
+	"OuQO1Wa2TgPDD1wR4p16udfQ7l+YfXlBVoaxMpmlPmur492RhYhOwTPtM/Wa57tiCWpeB9+1klGZElUy",
+	"quYavEEBzL0Jbn4Ha0Al1HTLnBOZ1ov8KAbIbJgf7o8/LKNJtnSW2iS27S+WrfWIlavi11axQYHNb0jB",
+	"pl3scxOJXHhzNndTb0pK+1wNp6nejHkNIQMiKTQXueG6EOtEuIaioYgsAPXwAZUOwD0354LsriQB0PrZ",
+	"LfOh2xpZ/oYt7muGKUO8d5NLKtHgO374MOaVh0S7WBN3H2+bUnOPjF2nrD6CNc6HUgHnuATAK2ExXGjo",
+	"nCoyozHzQVRspKP12TxrhdgdTIU+RIESPqBAF/jgbUSmhs7VlsF0Wo91I6E0fN2UVxEv28ecTa6SflQ5",
+	"x0v5vjWr3qbU3pXj7D2qRQ5wYQSsLk85+c3J/CVregCjVYXPfe12KxjqD5nMUy/uvv8QTsz7R4SSmC4C",
+	"MmfshsgM61MTqkj4l7/85S/dN2+6L1+GpG1EeNCjzNudgFCbsikz4shmIIxWYH4C+GseBzZj8eTiHKol",
+	"8Ji0Cwxbe87xkBdgj+XbFll848nIt5F7YH2saO4pI+AqQDev7YX0grlDFYkdLOoOqXxnVRj6cQ00jvKS",
+	"ihsW+/IyH+SW81LSSbnb9a2GXHwkksYqe44IvpDOgVtddLqiUDSqEri6rLBc1Y1IO1WthlNnc4LdBRKD",
+	"WmpOIHBjAT5Qx5WdYxo5cpVNf2hq3qPDA3OwQbtA61Bh3mzVblXmK5zGwxSx8vZ2C6ELTfm+J7dajLtY",
+	"1qLhYi0aN/Saz5himTeVebdNBSvkLU2qmzqVOeDPUH9ZuRnTGY/q8ToVuqxfjDaPJ3Bas6EJ1Vy0VO12",
+	"xyFz+6ztXLMzdqKVRSpG2bwzMm3ULXacnOWJntnVz6BdabvyXrV9J5KA4/tgY93lYCFxPEjHa7Z1tGi5",
+	"roJya4p5r9lav4Hs96r6NaXYXTr5BuB5URXYFpdid/XtXqhEn3f5LueFpLkOCI4jILArkD8NuIj4J2xS",
+	"JXF91+u7wiAfSvHwCQDFnvpp2Fd75V6lSVzA4L0jgNTQ+iG8KsgO6XReIJ3tWYjDrFpmWveqkFEJJ9xN",
+	"a8JcRRswWEk2xrlUl6u+NrtkDoH1IMozrheAQ+uWdsbFSe5LVzsRhEYRUwrJ3gjFTkSeA4w9CM9Tmdja",
+	"kC5q0QyatJUFEKVkxGjGsqKRgQj/3D25OO/+xBZhp0de2jLc5mWb5K5kJdCRRFRg3QQwsZjGoVlIAUdF",
+	"a5zI+UoGP/xeztFMyJYxYhkMHWFP4ZxDgGUec00SOekhx7hh4n2W2LRemuvpXiInXNTCTczjA/M6TflP",
+	"bNG4jm7d2mEUjYa9Xs9MvIrWMKMLopiICYdFC01LMuN/gyU4It/jErqPQeI1TdsK8C60sFUsbEmeODKQ",
+	"GaARN0b865Uj7H//+boVbCAAQGoL68sRBpUnmQ1fxnoIlccQ9wzDhnMHpx36L8cJQIV3d3CFYJRqJIWm",
+	"aLO30yvDJVfw5r+3BZpskYpTgEMipzJmhL+7IjRNYbfnbGTLv/fI9ZQrEssIQD0JRyI2nWY00kcV2OOB",
+	"APFvTCMWFDa+MmE5IGaWTGhuy+dnecJU4MrMQ3gIdK6nTDHTI4YyT5gwNM7igYCV5bo3EANxKsWtaUwK",
+	"dTQQXUw4GMmYMwXBwErQGzaMqGLHhNuo6Pfvz1+qY2IYEz64fHVKnj59+oK8vz5FxQmwVxBjiqQZiwBq",
+	"ZyAIaYcH/f7zbn+/2z+43n921D886j/r9fv9/xF2emYAZ7bkuUqlUKzIjwz/3LVyQvf8ZUjalMxZkkD6",
+	"BYuNEg0cYLSoltznitywVNt24aaC4YY0TRO7fC4n/F//qqQIsUzli8Nn33SWARMADW8ZK8E0/Jorbdv9",
+	"NACL1KB1RH7p9XofAjIobFPmoblzzLOKkco8HrR6vd6gdRdin+G/JXzG9Xe2Hs6/4YvfhdDbu5JTWZZe",
+	"8rxl/kkFqTA/kosEfp6yBYmRDZLQMekj8ssH7OEVCGC1YiIUXCuZ1Nr8khregCtsQT+OCC0oFYQ4W57d",
+	"y49JwZ/M9KAoEATZk/Zhf98M+7D/tENUykSsoLpkLrh2Jy00xN81MmKeMRWSVCY8WpC2LbhDDvqEmi5m",
+	"XOSaBSQ8Pf1+eHlyfTZ8ff7m/Hp48v76x+Grk/PX7y/PrsLOMZEiAr8QV9ClDkpzm50EF5PqYpjWqVBz",
+	"lpHDgxc4oKEb0JB9jBiLWey28pLpbNE9GQObGrGxtE6q5dVNpLxhMcnTnmn/0q5IMRRYjWpNwVppHChL",
+	"R0Z5PGFawR66FdYZHY95ZGYXTSnUyLD1027Y4omy3yC7kGW5vifK0Ko5xrnSGI+A/AJiuyMmsDiq5ZNG",
+	"Sso401jwGMobFPgLLqnDAmfsua/LSKqSzZpRV0JTXfR5GYffOmo97fV7T216M9y2e+Z/Jkw3Y3zziFm4",
+	"N5inbT7ADYJIdTd3x52Rr1JgXXKEJYcLCeE8bh21fmD6UkqNaNvAqGAwB/3+EgZlldO4BIQS23+9A7dM",
+	"ooCLqnF2pPJLD+8qW33K30Mx5D2LSVKR1VpHv3wIWiqfzcxuHrlUDoL2art2sDQY4x+0NJ0oBE3StPXB",
+	"tLXXA9Z8I+Rc7P11fqN6bubefToXUZLHzPABDbXBjHpMcqF5UgD836DLa0EUnwgWQ71OLCkeezcH6uo+",
+	"4uZA+w27Ajfoz2xEfmILcsX0Q2/JRVFU2WrMtyzj40WN+1c3xjAouzEuyaZhHzTLUO6vn4Rjuw1UKYaM",
+	"0sgpMV627s/Muw8vMZdlwz5o9lHvTTXm2JQbsKzEeFf7ak4nE5aR9+ckpRP24PRfNO8ndbOie59gZe4a",
+	"V/YEoXTVlDEdEPzFXHQ8ksIx86V5HGMpVKh4ToysEcdGzBHV8hjm3sCtaFz7EzOwlsVQYxqsXb8sD+8V",
+	"T/CAu7HAdAqp3yJJWGZPbYulPokaZ7lt3lS23nBdKtuH3Y4qvaU4/vX0EmAR470UsQLLFzdW6Te3k6HJ",
+	"CHNfdyRJu3x3Qeuwf7iZCN9K/UrmTst4MMo9qZKU2zUPBZfZdH7aBVFHkYN+n8ynhlIs8BIwGyA/Vcgp",
+	"xwQzY4mQJC5Sdb3U+WOZwPZIPNr20LBJbgZcEZrw2wdnHK/5LYPcae+i1xIP1wow5lgWWiNVpJZ4GBgF",
+	"8pZlGuU6c/N4FxtUmItz8/vnrvguNQe8C19MpsLJ5lSV+iko/g+9HaB9O23bJdav3xuX9Ondm+8XmoFz",
+	"fmT+AUwz5bVPa5xaxFZjUmTOqsq4nWzznv3l5M3r3fbMjXtHrvWV7Iudr2dfioxa74acIuO5QACAq/94",
+	"DYt+yWKujsmz/lMMm7K1qLmRLzNGoylkYXjFe5ur+2jsqURX8GwIGkFKFmo1TnPT3wWtZ/2na4ZRNWhs",
+	"PxyHJekZzEl1IGDEmotjEiJeY2jLdvEHl3PLBfKSw+3+Hlha98CS2k3kpJE2rmwPEPypVUAEmzOlMUon",
+	"MEKWkXxHCTMiba5YFhAjB1tFR/MZIxkVEw+hgI33NVf6xAzitZxskrXOMA3AUCNYAriyQSFoD6SRlpkR",
+	"DeEQ5sBIC0Hs15yBsGIlMfOdjTpblWyaSlR88jaFs621tI5WYLIn+A206Z8jBSGXjjXLcKZmJZtmA1W2",
+	"/HNZ60xv6rywtWzoF/TMe/XrW6Fy7/de8xnXrS1ePMVgtV2F4J1OtyNPiPXzHnGjdBj53+ap1M+IFWb7",
+	"m4/19zR2aCLwyf7mT94Lat0P6Fc/RO62/qNXMhvxOGbi85lOzSv1i4O1uFvhRXW3TVXBtl/UuFIRWuDl",
+	"SMjfkdXIJK4wI2t1XpBERjcy10bnG8ssWsd83tvYgrWc55Qq1uVCMaE46Phpxsb8o9P5VkCcfYfF+QxL",
+	"oltGZfm9nxOzpGY5Nx8U2OD67v3THxOzasRFumw+HnufeHxnTQaRx5V5Cd5XKBZJda4seKYCIyAQLVyd",
+	"5pCAgQru1B45se+hcWwu8yQmCaO3zGilaN8aCGqdsxk1F2475oqOErCtZyRmM6kdxHBClSZSsIBwrVgy",
+	"JhzNlXGn6rqAU3vYfzEQIaZLom/ajB04BovReO45wAgJ/B5DF5dO8IYTcf7SngagpO8liscPexAsYvFd",
+	"PYbAZkM+/jls0lZs7AFQwFd+7HY2Ah32X2z+4DVVGlbpy5xszNmyAetPFARGKHNY8GhC/HouzJ1lTs1s",
+	"zfEXNFloHqk9XYsp9V6TIUZEhuYSnMocJOOYLsgoj26YBvCu0w6RRlUNfzHqaUC07ITOYI2vmXNqXXkB",
+	"pnoNhBTWc93vkRAt5iGBhGlbWXOH+KxjEkZSacgke381EDYo7tj6isuGMbKtYiwLqzGqxWsxV5qLyDLS",
+	"3kCEJ1HEUn1ErE3yNiQZ03kmFAkh3D0Y5P3+0wgXC/7NQpLJufIxnR+YPnF7UAnr3ZX3QITiq0zOtrm6",
+	"bThjq0n/KAJfS+5QkHQ1lu0B439XNYcfDYE5ygKfrJFM0LKGtYWUufef7hsSbBSRKqG7vslg/PpWgc+P",
+	"KugsR3VXTN639zAe2WX7b3GoxjTfCYYZBAQJHDkV2BPaNQFEdaoM051OL9PEcG8vt8TQZDJaEHMWwIoA",
+	"h2OVQQYEEEVLrcMBj4ZA8yEogjSaHg/EpuQjPClsrEEOs8qEeZ5RccPFpEdW2Zdp1fKvGy7i4IYtAtdP",
+	"gGMOkKVuxcQgffk35F4Q3+077I4lbRk339Q+7Im/i/0+QDjwmelhv4+wmPYvT5Dw43MUmX4uK7F0o/7p",
+	"ucc1aB94TK2yac8cxvdh+sC9OUmRDejnJe44Oh4Cso/EcrE0SWxIKxc1vgICWclNDvt9uCs7AWZQsjgY",
+	"CFCVMPHoGFIpFQEhhkhB3khhxDtQmzJgIy7MgPGsTKoMMPVSuXC/faV7A1HJ2zKsCBmvaUbOuDYaGFkj",
+	"SGmX5akIVeT06j83cZ33FrriN+Q7lUSuzaLGgyXONY3mAc3RBfKhz8y0GQn88dmczW/8HE4HBwAoHcnu",
+	"n57dgUlUCvZEuaPrOM6OHC7X0z2a8q5LgGv0rRfxkwm/ZQVvrcuwxwQr06FGIIxeSdRUzgWhE8rFqlEW",
+	"nEEX5z9hitdu3OHrMoXCJDbbQeE+auPKIJ+2K9b5oiR9HwKtXbUFNThCWA2hCwBfvinS1EyacIVBWmAb",
+	"tCHsUiSLYxdjjDW3IKXk6seT7sGz52RK1bRHbHb4lCp3fw4ERC+/Ofnz8OTifPjT2V+uhhdnl8P3V2eX",
+	"YSXk+VmHzGVmhCa3GVKTjN3KGxYHxPxhQyUh3JmRGUDhqIGg5LD/goQOwQLkzCG4xVkcQnbAecxmqdRM",
+	"RAuM8dbZAo2d2gWnhJV3MM68PCW2zhguDR4Y8rOFLxkIvM9d3LhNLXL6Q2AhTkyHtu7BC4hWz5geCmnG",
+	"mSZ0QUcJC2HGEBltZlU0NOeRrbQEefbKhc8lHFQeI2QUWRNTqklimA3Xyg0Yl1BBkoyIXcOGaUPAdcfs",
+	"GQ7QyET1AHhr62mz3qS3bpU7BOehBqL4Ls9Yj1yazp0R2ox/LLMJ07XKbTLXkZwxn6iCeLx4hne3K5c7",
+	"Csk8j2VjhtFZ5OCtDMz7D9z3FVYdbdBEihSFgiR6iLweW9feqdnD7qkUOpNJU4/2/T142b77Vl6ZHcRS",
+	"K3TSPFz3Mb71VkIjON4vJytsYY0+lWKccMyIPDw42KYXG4DncEs/i38jDVWsEiu8O2h97HJH1rqLh651",
+	"1LLaQlc5SvAIEYWbyiK+efm/IRalpVFALC+mGpJLeuQE+YUznVvQD2oDKw/7h6tSBJz+ex/flz7J4NCn",
+	"5MEdUfJI/wS+rGT6BSJmK259swDr6KaZIPYyqS3kebNUIJPY3SY3jFXWdmxjfCIpxnySG24+yWjESMoy",
+	"LuPydhdSsE6PvJV6IEoCPvJcu+aCmwgUL+Buw7sJh6nw+g0s2ZkhYKQBgWTJgcBRAjwpXi6l+DJGeaag",
+	"UOtTxWt+xOwN5rygFW7puZcuYTQPStj93+xSEGz+T30xfNmjCrXIKmf1iaOzB2H2GDPQraZ0+4/1FZ8I",
+	"VQYd2OQ7C/xG2jb7mIzpjCeLTpFSEYF3z5BO4BIxQxQwhw4SJBwIrgiCHBfCJ3bijO311owAOs+kmJAo",
+	"zzIjxxb12q3I/HQgQlcD3/0WBi4mIbA6NrgdtZzTLFbV9o1qbKOQEm74pBNrFZ+ILhfHAwHpk9UJcvyG",
+	"xS5pSGs2SzVpI/CmUx0yPpmWw+3Y8R68GIjQtjTEZnyJlF6BF/bvoqzN9BgSa72T4gBtI7oe+kKWAXH1",
+	"aw9fONhC/ruW8g0VC2c1/nyBzkXwMFIpt7XmakawhMZDi4ZfjPoPXHythX8ozgzU4EfVHKr6tcsEmieK",
+	"OIwERka51lJ0egPxit/CFa5YlENMncsDhvudCsIhyXfMWQanwqiS5pf9ZzZBWZH24cELJPEKhXd8FP4a",
+	"pvg4hA1tl/Qc1Jr62J3P55Bp382zhIlIxizeIbLcru8PZnm/eCBRrqfX6HDzWrEwtTSlPPunvMK/4Nlu",
+	"SrDkE0G4vRkwCFWiqlRkbDdyAHPPZ1SzLnpIj/DxMl+QuW5mDJf2mq3l09fv8GN3v5XYChDz16AseY6t",
+	"GcE2F8IVJjfL3IVOfGk7KGwGjnYNr00z6XDZmzTil/C8JkwEVjNAzPolXybICtaEp4mcmxcwcQAUpGxm",
+	"LWED4YihlH1WZB5yD5FnILaVechGkccOGXUlkHsGYp3MQ7YTea5dNKrN0a6HsEZUCKkJboiLVW2D5bES",
+	"kVqsg/eGwV27sNv7ODeNuw1OK4t0bwkKB/zVS1A7x3P+JjIXLuaytuI5mj7HSHMCK/C0LhfO/OV0F593",
+	"vUp6j+a/bQ4qLob22zuh7FC8Pih/sPyVcw4Ud2cbq7cEJFpK/TB6KRXxHmBLg1qtbFZ3gfVmC1av7hLG",
+	"gz8yj8DWf5vQ822izuuE8pXa4R9CAStoCcDLq0iAa+QDKz6tt4zaiGwIrzUilcNf6pGLEnaJ4jP7Clgw",
+	"K145ReZTmTArpgUDwT4aLQ9uTy7Mx1OZaWtXxQhe0q7Ag4G/D72MabLoBGVlhdKcwjPwKWKYkNl5cGL6",
+	"DJs46WsXjvwY52KptvhXpkoJNv9vdeq3VqfOPkYuU8NpMRZNEUDmzR6Z3bmPKuXgFpvP9alzkGMoA2Ru",
+	"gbVUT9mMcNEjrzhLYgUxCYlpLCZtlUdYRAFSSsKOrbtubh/ImrosRuU8DAUOnIN/g1CF6yKJsQyz4IK8",
+	"FzySMSNvX52W/olYzgwrSeScZV1zO8bIGBIZ0YSkNHPuGq7VQCD4oZX/rY9FwaXa6ZETYXsF/EgugG0Z",
+	"jfaWKz5KWIDoBhLU2hGPecYixM8YiGhKMxoZLQfjBN7/60G///0//v5/wD9eBfDg4MQ+ODjDB8+f2wfP",
+	"X5gHr85evXK6RL9PAC8cFdKBCPdgbGF9mOMcvK4FwCH7CBknk4rZtw2hHW7tri+fviDqxsiHUgTEjHUg",
+	"ThcZTxIekfD/+39CIK/XVHNBQhp2XDo7tILRD1bDgb5UiFa2OEdexPwM1ZLbY/FSbH4nZrr/hZjp9ZIM",
+	"Tv9IjHXncILfnKmW4QVNYvl69hlNqd6zpY9c3cBmycgC9Z5OqSan5UdkzjOAnJlRHRAlSS5mMuZjzuIa",
+	"tu9cZjeAhxzbATOlBmIFU5niCUV0zk6P/AwmB6UzRmdHxJB/iKogQl1yRUIIdQUIjS6+FxI5HojQTK9X",
+	"Tq8XTXNxE1oNQhEm4sLdDDXXjsgvL9+9PfsQumx3Eh4Bv+0CElNIIjmbMaEHAu0p+8+I6pGzj9roL1Ko",
+	"IxKWdZZCQlOECsXab3O8e4y45lBwUb4jWkLtTYVItO0wV0VNxeGUmxtj4SaeZgzbBJMV3iX2lU5AwrKw",
+	"U4j2JJcAaAPbHG31SChCxNAcMbLfI2c0mhKzBIhEgnFjuJbIwUOz6+Wmn8JKYnGggYAfr+DtM0ShLQRW",
+	"LB7jorbBZKUK5A3muhixCRVwWb45vcDyolXkVhQRnCcTDbJYzJMU75N2ePH+mhiqdqY8jIaAX8POQMiM",
+	"CAr2unAWpa4waOiKnGrA8sa2LBSprXzDPmr3BAX0J4bmoNlgIHJhJoZYM0C4FjM0mkqpmBkXJkFaDGVI",
+	"ghwO8ZlpxKZFBpjHpOgYbcuoIh9Xeh0IG7/IsKdZp4xZtEM1WrrCpPDqULJcuGBBQNdWlvhUnuiBMG8F",
+	"iGeb2v1wC5+a7jRLA4t6WfZkg4R6BEKDzW7VQ0NPLyA89Or67OIqXGlYkfa3ZLQglhV2kFbdh9fvL98O",
+	"r8/fnL17fx26gJSBQJ3KnJ/jGmYSTIjiwUJAdhyi0jxJCFU36PQqKCWosw/TMNUoa9jiOuGYC66mtnrZ",
+	"EUkgot8eKaQTXGkIvZbaLHCPnEDzZZSlCgYCkaghAQ1YVVFajoxYJAGlWpCQq6FFb8Y9KYJwYCIYKevM",
+	"vUXiW4+c2hBRIFmcrWkTth0EV/PLEEYa2iUzu2w21I4foHRvuIhhrFMGi1ROLcuFxYaPZBazGFYO6Q1W",
+	"G1a+kHyLswENGEa2tIyV4XSObQAuHmngZDgcuEEoGcskkfNunkL7A+FjiiGZ8Ft76nDLmYPozhPdI8iR",
+	"FAT8QtYgTp2aszAQU2DPyrJ6uBqUpZ8wmkoeMVXW4ETQdPtjNIIawg5r23BxmZn7hEZT5GBQ5LON658r",
+	"FnaKyBxLdvY3HKlZDUqEFPb2YnHlcjOTG3OQym2BWPRXhFbaw8vQ3ICQGwkLANPkwpaFIiGkLYTVC0Hl",
+	"M3x3IMzLPQtujh9WtZTqLrkWSZsqxZWmQhNX2bcgA54NRJXwAnN5uOWCd4Gr4Mw7gR0x+wiOauhkIMIf",
+	"zpo4eRdbLW7QsloBOcWz5UKTLTwcuDocC7H2lYkEpWJOFx3rLEMdS6blzZwL0JjgSJs+4XYygqlrn1mF",
+	"9sgWba3e/DKr3cUlE+LarAc4SxAiJIMeir1F7lHedVEloG0qk5i0IfHOTIdWIVefqGJ1QdALKiH6b86u",
+	"rk5+OBt+/5frsyu8sysq4dv3r0mh7qkadkieknEmhXYgIn0U+QfClux36NQFKQYO3IoKZ5hXRfi8zBAJ",
+	"390FPXJdWUVgxC56vPBjFafAleckbZoAfygZqcycIwzuPRgrcPQ5VQORZjLOIxZ3jgqBhsVlr3a8y9Lf",
+	"0mk0XLOESK+KUedjOCsQOAmiDQQTKVm7Y5A1m/MSFwUQXEAGrrfhH5CDaHcaPDQVadLeDtyVV7UBkCMZ",
+	"L2A/wagIVAV8jLSt0xogJQpu1iF/RYnPM2cg7xOtaTQ1Ei6IX0ChlqyeKID8BROEkWk+6UXKjuAZ4NSx",
+	"I/LJ/GfI47s7x+9mdAKO0cxdrBS4Zxfe39uDDwiP70Ly/vK1xfKvuBosOQDUcIDEUxXMBsJw8hlwxIuX",
+	"r0qcSHOoDD8sHowSGd2oMl9TCT4es5hYuoXSFIGzzsIOOyI1o+B/s4dKGe2FkVP86oJm2jBuG0Nt2sB6",
+	"ifAucXj7pQGEarxjzXoExXfW+YSVFrlSQEpmXcxHh0YUSRiklYxlLgwrwUwQHsOOFdKX1cMtbH5qG4Z7",
+	"BjFE0CDVqQLuFzd3mslZqglTms+MPpkmuRqIcEY/Dt3n1QoB5nJDURLLLpSxc4wmLkfOiPjgxD6uCPLm",
+	"3rX+4DGmHdVxig5eWNCTodFZh9a4Flo5FzAznT8Z8HxRysU525NpO1pq+Vn/qWsZG82GuaC3lENxojCo",
+	"lKCw4cSGS1qNABzaeiDAIFhIsLlw69gGVnv97qezt7aYw6uT89fDdxdnb8NOkT81owsUqMjI7CSLCRYg",
+	"A1W1vKyUC9ggNMqkUpDTzIXhHhFoE46tn757e/r+8vLs7fXwh7O3Z5cn1+fv3hr+XpOsIRKyyKzyLrcc",
+	"zqhYDCtDsKJCzc1PTohKJKzsOGOmiakLH6jctCARtotiyoFlzUGdX1dcHXNADzY3MdDzJVP5DGyAeP7U",
+	"kRMQVtRSV3+FCnJ1dUZCHh+FpL0fkIOA/OPv/1VIKx3MkYLJoxhr9UkEjcYFvTy7ev/mbHh5dn321qxj",
+	"WNFRmYg7VipdTsoaCHMWIykE2k6t7FzIL8v2lb1P5VoZTrnnzBVWyH1Nle5CuWKoJQM4n4ti9zEp13lT",
+	"M0PnoyraL96old3gMSgEaiDszRH+uftD8TN0gTa08laCzDe4RIySWxtt2CPfF4RlxICYKzt1p33AJqsl",
+	"8evYKlVGbs7c/jqDRtsWwjo9/b57ufRjx+isoLtaQQNNR3FdQq0E74BoP66JelMKIG0LyLJ/efb67Pqs",
+	"YWdK+e0uLGZiVUyjIjUns9VNI5vgDkOceCESUpItEX0AylttuYq731z5JJaGE5iPHXYzUKTljDSO8TVU",
+	"T1RnTZms2rLXEtuXi9E9Vq5dffF+Iw/i0g4W6fNVm2K9taU9RVkKjTpeqyME+DoELIf2C9r0khzmASPw",
+	"WuHLDlACBHsgyNV1M/yfuydRxJLu9/l4DOk1ntELCbzGslzgdWkmPxrumlKl7Hih0FI+mVYjCtfVOFji",
+	"Nav9vhMll6+zjCcKilEbCt+dl6KKAOyuzr+cvm5zFSq8rtPbCR3iq05mua8f48uBdhvZzkrJ7bAm6HVQ",
+	"b6rJsm2fRNgJrOpMjOxCquKT09ydGIW2NAdn3fYLPJ1jm5SG1369OhZWi1NLB+uSaoa4CF5nScZmVsP+",
+	"NZeakvb52fUrEmd0DFaP3qRHwoGFXBq0jrPv+sf6u8ODcNOpKrrtXoBE7+8d+3Q1yNZ3/et3B33z/47n",
+	"3z3vb+6/XBkvnrkE87Ikc8q1t60S9OkOEOO3ycm12ph1iH1xnPnrVUcGR/CyRNIYNACnMA7Lp45Ilwna",
+	"PqvIaehPtdf3iKFugzZimitmFZ96bYDiXPj1mSrr871xH4J/6J0/vMfOP0g2ttGAdeUGJW1bStE8opqP",
+	"ElbFcjFvl5FkK/dQzEb5pNlz+p9YIJM5qR0VVDSrlxBP7CON9KoDBi08DjlKWY8l94Q/vjSjWJFE/9AS",
+	"G0x5TRkdOKl4oxQL67xXcW03zDL/gbPJr6ZyXl+GggyrpwCzpw2RbU/8fiFsDXobYIpUbbE1qc9KmpYp",
+	"LanDbSMOwk8huo+QOQ3EnAsjtXLQkckok3M0qsGnVzLPImb9nhzQ3DJm9dYOnrvERR0ssAgOSIYDARbH",
+	"f/z9/ywjhoyWrQJra0i4YKpA3XYvilI5B0cTgvyiEdq6UQdiSeYnP8vsRi2r+0GlrFXlsgCF2BDwGFTn",
+	"ddYLqzNjDAUkBqM6W+in0Db6VQtn/0C4tPkVgIhyFAGhguQCKimCeVxm8B8hSSLFxKjMLIW5H/YPjwuf",
+	"gTMjztHLAZYd8351fmhKwCi3mnEGjF4/vn/705XToDpg1jnc75MQNGU2hF6GFlUorPjH67qFM6jElYIc",
+	"drECNB/Y5Sg9nFQQsMJbS1Q7jGTMjkj1mpVKhx1onFGowByWxnVfUkEZNbHJZnDttd1YPaZU+zxV8WrH",
+	"c211vC0g8TyDgpNgBwIOCFyejEWM2/p/XtND7Wi3mqr09bsvPnzaD/a/9Rbnu9eIUKv02U0UGpEtV2mC",
+	"UYaT5dcWudDPD1sVpNP+vZBOd7M88NjZHYQzL4Dx9stbJGq82wWYzBgGflZCBwDUDhjkCgHvbrf4YsaK",
+	"JdPqiBlBrOCUfyDzwX7/S6tWVToBxSqJqx5uu6HuXkj1scVlxajxclN6D4DlASPxSicrMlHQ+lgcUBB3",
+	"G2Wkiml5XW5qIQXMpzyagie4uKlsCNdx4douhApzAMY0IxUHx6p2gLERmwzVG1BurnAajw12A6OE8foI",
+	"5ucpA5GEVk+jWY/C7iOwCvOIGX4jE4DJV1qmf2QBX8u0jBp5Ui7GGvLdilz3sIpGRZ5vkGLgra+YoOwI",
+	"G+uVu4UDywBO+g9ML+UhKmK7SuleTIIiXA3hsBtppzB9eJW9n0HKF6VDXTCGJiLFnPkdYqeUnLEiXkiO",
+	"x0fWr88TozKlUJcARuQ0I/Q7V0pqplK6mITs1in9Mz6x/KEorQ+WNPyVjccM89Ud1Bm8a3HAbSCdw9uM",
+	"aYQ5QRZzF0IKqSLhL+63D2FA3l++ViSBoAGIM3EZ9aoTDMREZjLXRmcMzIoUvo/CGIGBEynNNNSxVUb9",
+	"wtqaDk68uA1AbLUljqtxD66+zC1n8+qF4LyHRbQcaYeQd9+DHRya98NOj7yFS8dGhymjtuGEA0LJy6u3",
+	"JaIB+C1v2KJBswHLzLkYy8dMmC478Z5qXup5TxSBeRIuUDZzwsIfBqP65fL0CB0ZhV9Xl6G59hGEWDWf",
+	"Y2s9CLEwX+hiMiBMycrwGLQFJhqj+FaCHzvLVU2pcrUcB0KOwbeOYU4YhIb5HkVXGIGBpTOhL6oJ5qrJ",
+	"rIAd0xljy/26saCrL4Hecq14DLZByADpgNHG8DksZ9+ujKUM2eWzGYs51VD3tOv65u79gQiL8YQBCY3+",
+	"HbrcEi5IuOfSSTCWC4z9oe1xxBI5x2FAsAqeddsGFwMBAR7wkwuMNose0hAjO4qAy8qahHQv7BUriPFn",
+	"5a+m6YFohyqL9jBQVWVR2Dk243TxxpmUGoNJIsDzhtBTVdGohc4WTxS0hQoYhADL8UBUu5rT5MbO06xl",
+	"deVowm/YMaGuAzkG81Fi8/0qkUqjxUC4WLn2Yb/vR6DiSr8CGl4RQXw6fEklrc+2gJTT1RLGT9pmJV0E",
+	"v1nKTpMtAbeoqZ7Afv9gY0GB31kVS7NHZ4Z4ti73+juFarcxq9YqWuNXFLhVhRcj810D4j6XkF2neiSc",
+	"5YnmRkTYA9SzmGpqQXlMP8i5ME24DZHZ5oEhtrCSoGSe2aA4mWLG71K0umGCyILGmBbd5miatozIMp1K",
+	"DWVWRgd3jonMLK4QnaPJvEjqk/GCtE1LoY2i7V4vUhY6r3SVsmSkWSWfLxuIEIJ991IxCTuWo/6bm+B3",
+	"1j3wb2bc31nuXU7v38r5fRf2yH+Yc1iawdVAmJ7hCENKDCy3YU/FeuNKgM8347FFefi13kyR7Q3T5Kq0",
+	"Itiw5VEiRxi5Zn0DNMsgg8VWKRiBrQtiK2XCOgEA8CNq7kDMGFU5hsej2Z4ukEfbUDgXhT80PAJYuQtz",
+	"Hmdyhv2bvUDXScyihGJrDKzoFqG3R05wK6t5BkXM6avz1y6PoAQC3u/3yRv+vafs6P7TgcBLT0s5hBYh",
+	"wVpJjNVDa+DMOkmoUiw+BsdCmkgoa1yUSdX0phocbl620dQ2ugKGCMP7j/fvrk+KZIdikOSHhiGSEJoY",
+	"uoDtcCDg7GAVedAF7cHBrmriOoT3uhhX1zKCXtlwVzsXqPOqBsLVAxixKcYUDoS77RUR5gJKOGT9V+AB",
+	"AhIOBvYFTA4xJGcUqlGuXa8BEZKEvXAv7PVCI7dPZrakvDSdgzQCooiQkPNhs0B8+f9dR+WVxJCgTPDb",
+	"7x8cOk8YZlVhX0V1pYNnz/B3CI8nFvMMOJQPDYBwwItFwQSCHPivOauE45ds1Z5il9CzxG/Jinx3BDG7",
+	"VGHDkO9vuhkachJh6RezW1DwMQBOM3pcG8EgAlhpLsziFcy8s1yIovsTWxyVfM7ulzvUIChVnc5jLiYs",
+	"SzMuNInMkttMNqanMg4GAqUr4DEBAREUkwwwV9KyT5QNsNBEecY7TTUxbtjC+fdUJQiuSGjxyFbvgYBf",
+	"IajS55Vr8ApQZsGfKILAUO7WMAy4c+xOb5GQC9KnIzeQ982+NYlX7m74jIJNwapNg9k0CCCUiWRF9Q5z",
+	"rbuLzEjXM8pFbyIbh2cddd6hHfZfPN95bNe+o1IM1agaYmKWslkcvZdYvHVgcPVGr8uMRRcjLigMadVD",
+	"4xF9dhM8kZC/NJ4GHJwms2OZ4LTk/Tq7ppNNsBfwzh8tFnX/iwb2rQgnbSNYeOWdDujKS6KCfb92FcEr",
+	"TsiqihAgWWLOjytB9eULkuAhsHaEVSWkyacFP2+ozBgaMWQI909RMrrI27QXNBScQpEI+GaayUnGFNSk",
+	"Ytmtk7G0lGjuKGTBGV1gRQcUsShJuNaWq83dvmDfXgBHYAC2MuKjqrfYiYfWvgdFCEbfri+LjXqui5dF",
+	"chi+8zVAPxp2RRF7D4YJA/YosjWa2aZETSbneJNaZ/1xKclY0K2ZvK0qMqhDIWwtqqBtyIHCH+eMpZ1e",
+	"A4js/QSZ8RvAttyues1vA/66s59/C95zAZFyMfgjXoGW81Bgrk0MaB1iq7nwnIlyxjQFvBrr2rHAQhyk",
+	"9PB83IUNC43gaGgH6vNDzxZ5wp73J6poFTJopvTg2fNGBvLYvKNJTvjjCgifRUonTndwxOA3qt2nks86",
+	"KFurLLYr2joCcrvL6ok6JiFa3RDGBImrqryA3QA0U+JTTBvAbR+Adz18OLgZ1AX28GVDwNedGHtf/Ldg",
+	"XQrWvw27v2QOpRfYcCPbX5EZ9io04r0Rroy8GBMuWKaPSoPIS65SqWAKR4QWgBYhaV++OiXPD54/D4qA",
+	"XvPk2/1vvynt5H8KB4IiQN3J1en5ORnTJAE8JZeDYYQepprBM6tgKgGmNlcs3d13MHx1RIQE82wYlEO/",
+	"sj5fm9l1RBQV8Uh+LNFurEV3IJbN5+AatOrkj9dvwLx39Z8/oOaPxmWIIJO2BKzM+ISLHnknUM4iGRUT",
+	"NhDtEKSu72h3ZEbm/ij/3RVgW8cKgQf958dEmdZpgi2gvKZwazCwvH3Q73eOzbKSXCiquRpzSGCSgpHD",
+	"/edoxK7e7bDEsb2Mj+E2fysFc1e66/1p/7Ah/MBwBrtAO7NL8+2lmco2PjPz8vnYDK5RPtyCgZhWQDsw",
+	"p+2g/3y7Ly5opjlNzDdPt2Ef5pu3Ur+x0IxfuXC65SLATr2V+qqkq4cTK4Dit9CR7yVjrDK8WM4FWKjW",
+	"xlOFiKcEqmaWQBbKDdhHnccZoYKBF/TIRT5KeIRGacUngmqLOYQYCRmDMlA0QRxeTJsIiKazFPxQMjPN",
+	"Mj4R9a8Rm6bNRYwO+5wrTEoEDY0ORBXJptMjlleDmBROagc0JG3kHIE50AHycxuDr/zFQOw6+aWh+pK9",
+	"F/wjwfgxUBMhshZW4/3l63qhnCarKK6K2i53wqUArIT9B/5IhGJV1zZfDQo4+PbzYwL+m8dt4HG/A3bV",
+	"gAhcZ15lFoQtd2LI/stxtDxLMKPnPhqYv1weIoWJhREepjKx6bBgHvzh7NrClIb2zA6pDsvs2ZLbqSNA",
+	"DXoKtR5gXQbCtFug1qJ9iSty9TTAOppzDlGdXJWAe2ED/w4L+fLHNyenA1FyTnlbCZZAGEcHQTY1qqAT",
+	"82D4i2bAGcv8W4+n0L2/fF1J7H1sLc4QZYMi9/7y9R84DvsEK4F0E26uR0dA/kPqVKRZlO5Z7OJGSaFm",
+	"tpVzYYm2UtKMhJNEjmgSFhHT1SBN0h4tELiRS9HpkR9tou0tTXIr41ss4qmciyMMA3BQUmnKaKYwwsX6",
+	"dREqfkbVDeBVC90UxPfm9OLKzm1XHvRVBboV89gc6Ga35vcV6Pbm9KKgqUpYjmHDuarq97MoXRPaFlo5",
+	"LyQVyppnXLOuFImLv1dHTrVVjCYsJm1A0MOggCpHzuQcoo1vDa26yjgBSeRkgsJsClEcWhbZvD0Sqkim",
+	"7Ii449C25TFM63hSclWAyIU6o0KlMtNmSDGXIWlDCv2MIsy2C85yyNtTqTQWDgGor2phPPSGBbZh2xrM",
+	"uriGYpYmcgHBDgosjw4h++T163c/D6+uX56/+w7gxI7dncgSxRAjzlZZbgPYOfQ8NK0bVR7gz02Hw5iD",
+	"WzEOO6iGm1sQECIRgGQMhbgAcYQnXC/K8Q1Erlh8RCh8ApFaGVMygYwEiUVewNclmAbgf4v8rkmomdIh",
+	"BkklCQrnFv4ORxpnTCmAvKRJIucsDptvwuKcfXZsyiNZR4sB4ni/dPRBuT6NuZdYbYS51Jnfib1091KH",
+	"jw+j9cWd+a5UjGFnJUde4b6rgsNGr+y5thGLRSKUS5ADQGzFErR3HpcpRgVStgLAxSb/62ec2N+BE/bx",
+	"yfI3dtuuJbSgMUm0uuuPL3Q1p3n+jjjcF9VDNmzrQ/pQS5mPKzJjgKA8WoCeYDHajU6vmEPnwNcDEoo8",
+	"SUIbC6IASd+2BGG25vt4IG4YSx3KNwqLKFn2yA8g4JWaUMbIsqgHOO+5RimnLqxBTTRb+X9G2lDMeUmw",
+	"cjUtjGBFsjzBhDWnRZEiwwDgx4SZdiFN+uNuY/pw7PIRJZvfxPm78ay7iqj/LdX8Lv3GtsyrkjPmkpDk",
+	"+H5yzp5ROB7YDolQHUY9chpUqQ5LSdqArFhPLHdZU1C5Cs2WRfaIc6tAvYpRwmZFrRkZs5AoulBkPl0c",
+	"Ic+poECGpP2sf9CxOl2aSS0jmbh6EfibVayMoiVzDU8P3Rc+bYu0Dw8OjgonSV2tc+qcUbwHoqKgor6n",
+	"OrXIV65sqVujHpdVTIxyaq1FwJ197O+aqS8sNVwzv6mmlBys65mhldZQ4pSKWE3pDfvDyZn30ma2QnN9",
+	"c3rhAXQ9vN+Hn8dkLHo9GoRKzmLBJrjmNOF/Y9szGimT9UZZW16upKgEqo61KxXxCvcCFFGCQ2leCjsB",
+	"iWg0ZVXgP6iW9u7d66vh9fXrSkreMzLjItdMYR6kmlKbWf7/s3d9vW3jSPyrEH5pAihOtrf30uAecsF2",
+	"cf/aokkPB2yKiJGZmIhMakXKiRH0ux84M6QkR5S8SRzH2Ty1dSWSIofDmeHM74fenAcEOGQpcfH+rQal",
+	"x7I6PxHAKs0+oo6CoC6AckMMZzCIewrzMXBF+/cFwHZhFDGbitg9rCfvTlpYaLT6lzw3IomA1q9PcbgP",
+	"jEV4w3K/qYYtVA2nza1ItIFEDJ3LuXgaH6lXj+zfOcH/sZ/x/IG3qElMA/lyO96hihBbuANJkirpnipL",
+	"IWpafaQ8Fl4UPtxUVkoBkR0vr4DRyaTovxG0MrHfUyUOfaFURWUZDs8juu78fHDAUnpNanWOpbtpqxw1",
+	"3Q/d7I/HY2Tng3H4+lIYnlfMTJfOAT1TJB6IeYrmFajwmrypzREZgFw9f2CAGIUMm/cHBz4u7vkhiRel",
+	"oY+txvh8cx3bOpqY/TDW7rrFOmtCOcXZQS4l12s1ATZzuDQYBxa/9EONq6R1nhBAVsImlad4QeMOGg2z",
+	"55HOievvkEpnKUg45XPAi6XQoi+PXQRSTSA1C4HHM1XT/4Godl4K8DxvnT6jtfm+rnXX3Ybwr2kEX2Fq",
+	"+46fd8bzYb4dQ1toobptqxUuJe2ffBE1SPVE9BigCHL/DrePMwoL0cfXnXGFT2Kz425bD7tcp6S7HmJG",
+	"Fio3BHUPYAGW5/pqgwVzOF/Nu2nimG6uG87b0tLtZ7zAq1Yp4qCLYd6Pm0+vewmancWWo/kMHG1FKTNh",
+	"gI8QvnBDqwKZs3BOep5sxSaaSH0BgYJl2tgVFugO/vRIrtHrDvdQBIuqbVX55la1rN4fHKxgWa1XEnop",
+	"UsZbcuXxWdGAe9bc44hENeqnaM7UIUt/T9mM22wqDIEvZdyIPamMUEZaORf5olunfvHdDqHCAzH9NOCd",
+	"oFHv0RtjfvTvj4PD2KYsLJrI4Rwsv9BbijZW1ALjRTn81Ey+6sqgoTl6qfkzNLzNZM/4uYnoOyVu/NRv",
+	"yf3Sy09pCRRNRZDLDpFe0s8rpLMEjlBDzGwek7MJfKeqPI/lrTx4n7xBBzw5dECvbMSTUOolXPeJ00NK",
+	"tUXa4nkz4QcW9XEpKF2pFU+zo9d25G0krWJAfn1SxauW4xeW8jC4MaquIDq+n4tLy3RlCUXHCMt2Gg+i",
+	"i87tlFkNh18CnP4SYeLY3Y8OFB1gcMte+uahUb6w7VPiqN72z5qgJmB2V7QdvTkY9e3/ow2yhingB0Sq",
+	"CPD0x+DbG8FLcO6ttB7ifObM4KuALmTYzmWV58yKW7vb7euf+GGsGbi8s/jYs7asJtw01MCkknQkRSG9",
+	"x6VUSDmBM6NLPzFvQYkwjasUhqFobGlQwtSS7Xdh+GkoKEFz9FKDEjS8zQQl/Nz0BCVont+gjzYVxTgh",
+	"fjoT5LhjCywdREC11cu0RSt/6jmZ1q2iqKPo5bL735eAS4kjwep6nucDmmd52u/HjrrCPw/WSG/hnycP",
+	"/3jOMk/Q442L2EkzsJ+eYScN8M69xYO6kBH6dOc64kFPs8XXZm1sJB40IL91kc1rNjg2Cp2YMOdmynkT",
+	"Q/EPmRWQURpUZDQ3KJ/UN9kXC8+8MGYplq2kbN9z77Md7+bKidllJit1nhPyF0NG+PCAOlPEOR8gEg9Z",
+	"iqRfKbjJUgHuA3g90YTyWsGv4CQDSVF3mviIm2yUjISqZsCCB/9yEzH6vrLXXOpcrOwz08i/aoAqvecx",
+	"f1b5Ihxfbd5jGc61mM+MC/M4BrP2AJS4+SMD6KFCj/e/VSgu+P3Drnod3nj9B/K7YYPrUYV2nTAf2OGL",
+	"BfnA4W0I4oPmpp9jJGzlN9f+kfugKASiWQWZXPUQXtXBP4Hn1m/VYT9RueFWGiuzP4tSq+Kr+ZjinrYI",
+	"1DUMK+UU9t4Z+AqE7YdK818yfNDWIDOvWCo9wBp8rLgVWQWY4XgbfN/2f3wB2n0ZXS0OqZ8pDKnzFZj7",
+	"AyYR2xGzwhKMmtJKsBtu2IxPxO6fQGiaSI9YbVwHzHrg+R5ksXVlHtAtLFYWIgJ8WBlfjJYCBoKYnNNg",
+	"U2SUZrPKOZ/o4ZYeK7WGFgTMObbjHExdEmAfAN8hpSZA30UIJhMnDeCHSsvELVQ6Yt3e7pj9wrPpmQqD",
+	"glnzQ5KGpXc4mnO3Oe5gU0JlZoobksr+8JnDeuyQXqg0tnOmpGLLPWBRCISs9SVEMgmCgeqG2RFx1kxC",
+	"iSZicmGxn5/UDqeZFuHeRl1bcKqxR589ONWvHzxwpJ+t16sBjqdAWWofoQj8ebBQWdQ+oXpSQkPSnQSt",
+	"JgmXMEkdXnAjITp4gDvwcaCESQUgmtKeKYjefGBVYURpDct4WSKtV1aVJdB+XrgeEtwacC7y0g1kdmGs",
+	"VsKM2QmgN6dK3Npz6oJYPcw1VgofBlDowEAPsMzCiYrlruOaNFlcSaWkugLKHqKrb0ZqxJkKvbNSOLnG",
+	"2wmkqfj5p4MPzM0odo0Nm6zkNptG+CswE2y4/mO69JVgIUGaqZhLXRlYl1j0Bt+J5V389af3jwjfrDV/",
+	"YqGyLxGHtzYUUT6f2Ur8aYV+ftVKPFGqoGFGKkh4CmsZnBe3g8N+7udtvAcWTeeESZjV14KK1DNtrC+x",
+	"nPL8ck8XQrFvp8fsRqqJvmHpb06y3Tu76ZnyUCSII/SXAzbhC+MhkFKr04S4GJoUv0rfHAYWaXeIu5d2",
+	"E3ZV6qoAAJMzNeGLhKr4dMmOvvyDXYsFJfPTlTT71T1vwh6HzwctoWfSWjEZs/Qoy0ThRidu7X5m5qkH",
+	"DMbT9Qpb4IYdn/wXaYmvxYJlOq9mCpidgded9Bg8fX6xSHcjG/rbg6JX8NbHUs9WcdXg4VM9ioWt/Rgj",
+	"gfEJXzQC4/gvXx7HC3l+LRaRGHlHQNkLEBjdTmhC7QUoKGmaCZBPzUS8JrUD8/sVkBpgM3rBabewPKL7",
+	"NgnmKrgdhTK2pdldtKdIMTQ0D+qaturZF3PXfvzySQkytwtROtVtPXGsO0g9X3rLGZiINmL98JaGk8Fv",
+	"aDiq9Q30B4NDCtZ/nnz+xGYCmFexZpMgUgitrNQ3CXww2PPfTthE5zkvTcLQ5cxEniP6Br8wzlhB8EnP",
+	"OUnGAx7S7uDGQVnA+y75XOQGrszcf6f/2/skbu3eMR3tHgYTtaZzc7AHAhwHcsG+OzSQ319wHbY6XlR/",
+	"CIWLHrwXa2sB5XNJotqX2a3l6D5Ew4q+M36tQRRA5NAcZDuRZYOtpBVKIJmOkDLc8z1bqTgCXrQ/JLp0",
+	"R5vg5m50IXgpyqPKWaa/fXeCyAv5L7EIv3x3LxAnRqedHAIK3OLfCZ9hojMAqxklI2CrGe2D9NKIllv6",
+	"t5wLJYxJWCn4ROJfXXMyE2y5sALaB5pAjiedL/kXlneAMx1lyJntra7EHZLA3+caI0PHNNpxK9TRzjcj",
+	"WkwD9XAE4vuwXF+xnVLngqXwXLrbbNX9EsGOuufmje8d2abj1WOcdO8PIjpvyytsXjbU6ek+AB8ZDHqg",
+	"4LPBsl4LUTgL4zKXSrAsl5CB76wPK4pmu842HvjABjO/SdhFqW/g9sgdB5zZUgg4ORpWDLWNXC0dZhHg",
+	"quy5LcMtYA4vnXIGKSMApO8459VENFp1z0ZGHMUaYTuE5VKDvex6OZAly7qROsZLyBRmaKKcv9C2BRpN",
+	"4H7uElF8gecLt+aYuVmTbfQIp39laFiNAIgXuFzOhUdyQ+APoIKDyAhAgywFR5pTkRWjH99//D8AAP//",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

@@ -163,7 +163,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, version strin
 		Admin:          httpapi.NewAdminHandlers(accounts, cursors),
 		Workspace:      httpapi.NewWorkspaceHandlers(ws),
 		Models:         httpapi.NewModelHandlers(models),
-		Chat:           httpapi.NewChatHandlers(chatService, cfg.StreamKeepAlive),
+		Chat:           httpapi.NewChatHandlers(chatService, cfg.StreamKeepAlive).WithResume(newResume(bg, cfg, rdb, log), log),
 		Debug: httpapi.NewDebugHandlers(diagnostics.New(diagnostics.Sources{Version: version, Config: cfg.Redacted(),
 			Store: st, Redis: rdb, Streams: chatService.ActiveStreams, MCPSessions: pool.Sessions, Now: time.Now, Started: started, Instance: uuid.New()})),
 		MCP:      httpapi.NewMCPHandlers(registry, pool),

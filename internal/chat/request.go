@@ -38,6 +38,8 @@ type Request struct {
 	UseSessionHistory   bool              `json:"use_session_history"`
 	// MCPServers names registered MCP servers whose tools the backend offers and runs.
 	MCPServers []string `json:"mcp_servers"`
+	// Resumable keeps a stream's generation running when its client disconnects (ccb_resumable).
+	Resumable bool `json:"ccb_resumable"`
 }
 
 // StreamOptions are OpenAI's stream options.

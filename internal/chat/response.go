@@ -132,6 +132,8 @@ type Chunk struct {
 	SessionError      *SessionError `json:"session_error,omitempty"`
 	// Tool reports a backend tool call of the turn (with empty Choices).
 	Tool *ToolEvent `json:"ccb_tool,omitempty"`
+	// GenerationID announces the generation in a stream's first chunk (to resume it).
+	GenerationID string `json:"generation_id,omitempty"`
 }
 
 // ChunkChoice carries a delta.

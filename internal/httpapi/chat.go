@@ -3,17 +3,21 @@ package httpapi
 import (
 	"context"
 	"encoding/json"
+	"log/slog"
 	"time"
 
 	"github.com/ccbackend/ccbackend/gen/api"
 	"github.com/ccbackend/ccbackend/internal/apitime"
 	"github.com/ccbackend/ccbackend/internal/chat"
+	"github.com/ccbackend/ccbackend/internal/resume"
 )
 
 // ChatHandlers serve the `chat` tag.
 type ChatHandlers struct {
 	chat      *chat.Service
 	keepAlive time.Duration
+	resume    *resume.Store // nil: streams are not recorded (chat_resume.go)
+	log       *slog.Logger
 }
 
 // NewChatHandlers returns the chat handlers; streams send a keep-alive comment every keepAlive.
@@ -38,7 +42,8 @@ func (h *ChatHandlers) CreateChatCompletion(ctx context.Context, req api.CreateC
 	// The spec maps ChatCompletionRequest to chat.Request (x-go-type): the body is the chat
 	// package's own type, no conversion.
 	r := *req.Body
-	g, err := h.chat.CreateChatCompletion(ctx, who, r)
+	genCtx := generationContext(ctx, req)
+	g, err := h.chat.CreateChatCompletion(genCtx, who, r)
 	if err != nil {
 		return nil, err
 	}
@@ -47,7 +52,7 @@ func (h *ChatHandlers) CreateChatCompletion(ctx context.Context, req api.CreateC
 		setRateLimitHeaders(hdr, *g.TokenLimit)
 	}
 	if r.Stream {
-		return &chatStream{ctx: ctx, gen: g, includeUsage: r.StreamOptions != nil && r.StreamOptions.IncludeUsage, keepAlive: h.keepAlive}, nil
+		return h.newChatStream(ctx, genCtx, who, g, r.StreamOptions != nil && r.StreamOptions.IncludeUsage), nil
 	}
 	c, err := g.Collect(ctx)
 	if err != nil {

@@ -28,7 +28,11 @@ func openStream(t *testing.T, s *testutil.Server, bearer map[string]string, body
 		cancel()
 		t.Fatalf("stream answered %d", resp.StatusCode)
 	}
-	line, err := bufio.NewReader(resp.Body).ReadString('\n')
+	r := bufio.NewReader(resp.Body)
+	line, err := r.ReadString('\n')
+	if strings.HasPrefix(line, "id: ") && err == nil { // the event's id comes first (resumable streams)
+		line, err = r.ReadString('\n')
+	}
 	if err != nil || !strings.HasPrefix(line, "data: ") {
 		cancel()
 		t.Fatalf("first line %q, %v", line, err)

@@ -9,6 +9,7 @@ import (
 
 	"github.com/ccbackend/ccbackend/internal/chat"
 	"github.com/ccbackend/ccbackend/internal/llm"
+	"github.com/ccbackend/ccbackend/internal/resume"
 )
 
 // chatStream writes a generation as OpenAI chat.completion.chunk server-sent events. It is the
@@ -17,7 +18,9 @@ type chatStream struct {
 	ctx          context.Context
 	gen          *chat.Generation
 	includeUsage bool
-	keepAlive    time.Duration // how often a comment line keeps idle proxies from closing a quiet stream
+	keepAlive    time.Duration     // how often a comment line keeps idle proxies from closing a quiet stream
+	genCtx       context.Context   // the generation's: ctx, or detached from it for a resumable stream
+	rec          *resume.Recording // nil: not recorded (see chat_resume.go)
 }
 
 // VisitCreateChatCompletionResponse streams the events, flushing each one. The upstream is read
@@ -28,13 +31,16 @@ func (s *chatStream) VisitCreateChatCompletionResponse(w http.ResponseWriter) er
 	h.Set("Content-Type", "text/event-stream")
 	h.Set("Cache-Control", "no-cache")
 	h.Set("X-Accel-Buffering", "no")
+	s.announce(h)
 	w.WriteHeader(http.StatusOK)
 	sse := newSSEWriter(s.ctx, w, s.keepAlive)
+	sse.rec = s.rec
 	defer sse.stop()
 	defer s.gen.FinishInBackground(s.ctx)
+	defer s.rec.Close()
 
 	base := chat.Chunk{ID: s.gen.ID, Object: "chat.completion.chunk", Created: s.gen.Created, Model: s.gen.Model()}
-	sse.data(chunkWith(base, chat.Delta{Role: "assistant", Content: new(string)}, nil))
+	sse.data(s.first(chunkWith(base, chat.Delta{Role: "assistant", Content: new(string)}, nil)))
 	for {
 		e, ok := s.gen.Next()
 		if !ok {
@@ -73,7 +79,7 @@ func (s *chatStream) write(sse *sseWriter, base chat.Chunk, e chat.Event) {
 // be a status code any more), the usage chunk when asked, a chunk with session_error when the
 // exchange could not be stored in its session, then [DONE].
 func (s *chatStream) finish(sse *sseWriter, base chat.Chunk) error {
-	if err := s.gen.Err(); err != nil && s.ctx.Err() == nil {
+	if err := s.gen.Err(); err != nil && s.genCtx.Err() == nil {
 		e := classify(chat.StreamError(err))
 		sse.data(map[string]any{"error": map[string]any{"message": e.Detail, "type": openAIErrorType(kindStatus[e.Kind]), "code": e.Code}})
 	}
@@ -113,6 +119,7 @@ type sseWriter struct {
 	w         http.ResponseWriter
 	keepAlive *time.Timer
 	stopped   bool
+	rec       *resume.Recording // numbers and records each event (nil: neither)
 }
 
 func newSSEWriter(ctx context.Context, w http.ResponseWriter, every time.Duration) *sseWriter {
@@ -149,7 +156,7 @@ func (s *sseWriter) data(v any) {
 func (s *sseWriter) last(text string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.write(text)
+	s.write(s.rec.Numbered(text, true))
 	s.stopped = true
 	s.keepAlive.Stop()
 }
@@ -157,12 +164,15 @@ func (s *sseWriter) last(text string) {
 func (s *sseWriter) raw(text string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.write(text)
+	s.write(s.rec.Numbered(text, false))
 }
 
 // write extends the connection's write deadline first: a stream may run past the write timeout
 // while its client reads, but a client that stops reading is cut off one timeout later.
 func (s *sseWriter) write(text string) {
+	if s.ctx.Err() != nil { // the client is gone; a resumable generation goes on without it
+		return
+	}
 	ExtendWrite(s.ctx)
 	_, _ = s.w.Write([]byte(text))
 	if f, ok := s.w.(http.Flusher); ok {

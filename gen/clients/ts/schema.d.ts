@@ -1273,6 +1273,15 @@ export interface paths {
          *     generations at once across all instances (`CCB_MAX_CONCURRENT_GENERATIONS`, 8 by default);
          *     one more is refused with 429 `too_many_generations` and `Retry-After`. A slot is freed when
          *     the generation ends (completed, failed, cancelled or the client went away).
+         *
+         *     Resumable streams: every event of a stream carries an SSE `id:` (1, 2, … in order) and
+         *     is recorded for a while (`CCB_RESUME_RETENTION` after the end), so a client that lost
+         *     its connection calls `GET /v1/chat/completions/{generation_id}/stream` with
+         *     `Last-Event-ID` on any instance and gets the rest byte for byte. The generation id comes
+         *     in the `X-Generation-ID` header and the first chunk's `generation_id`. By default a
+         *     disconnect still cancels the generation; with `ccb_resumable: true` (or
+         *     `X-CCB-Resumable: true`) it runs to its end and is stored in its session as if the
+         *     client had stayed. `DELETE /v1/chat/completions/{session_id}` cancels either kind.
          */
         post: operations["createChatCompletion"];
         delete?: never;
@@ -1295,6 +1304,34 @@ export interface paths {
          * @description Validates the request and returns the exact upstream request body, without sending it.
          */
         post: operations["debugChatCompletion"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/chat/completions/{generation_id}/stream": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Resume a streamed generation
+         * @description Replays a streamed generation's events after `Last-Event-ID` (or `after`; the header
+         *     wins, since a browser's EventSource sends it on reconnect) exactly as they were first
+         *     sent — the same bytes, `id:` lines included — then the rest as it is produced, until
+         *     `data: [DONE]`. Works on any instance, while the generation runs and for
+         *     `CCB_RESUME_RETENTION` after its end. Without either parameter the whole stream is
+         *     replayed. Another user's generation, an unknown one or one no longer kept is 404; a
+         *     point before what a very long generation still keeps (`CCB_RESUME_MAX_CHUNKS` events)
+         *     is 410 `resume_point_expired`. When the generation's instance dies before its end, the
+         *     stream ends with an error event (`code: generation_lost`) instead of `[DONE]`.
+         */
+        get: operations["getChatStream"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -2564,6 +2601,8 @@ export interface components {
             stream_options?: {
                 include_usage?: boolean;
             } | null;
+            /** @description Extension (a stream only): the generation goes on when the client disconnects (completed and stored in its session as usual) and is resumed with `GET /v1/chat/completions/{generation_id}/stream`. Without it a disconnect cancels the generation. The header `X-CCB-Resumable: true` asks the same. */
+            ccb_resumable?: boolean;
             /** @description At most the model's maximum output (`max_output_tokens` in the catalog); a larger value is a 400. */
             max_tokens?: number | null;
             /** @description The same bound as `max_tokens`; wins when both are given. */
@@ -2718,6 +2757,11 @@ export interface components {
             cost?: components["schemas"]["ChatCost"];
             session_error?: components["schemas"]["ChatSessionError"];
             ccb_tool?: components["schemas"]["ChatToolEvent"];
+            /**
+             * Format: uuid
+             * @description Extension member of the first chunk of a stream: the generation's id, to resume it with `GET /v1/chat/completions/{generation_id}/stream`.
+             */
+            generation_id?: string;
         };
         /** @description Extension member of a chunk with empty `choices`: the backend calls an MCP tool (`tool_use`, with `input`) or has its answer (`tool_result`, with `content`, `is_error` and `duration_ms`). OpenAI SDKs ignore it and see a chunk without choices. */
         ChatToolEvent: {
@@ -5338,7 +5382,10 @@ export interface operations {
     createChatCompletion: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description `true` asks for a resumable stream, as `ccb_resumable` in the body does (for clients that cannot add body members). */
+                "X-CCB-Resumable"?: boolean;
+            };
             path?: never;
             cookie?: never;
         };
@@ -5353,6 +5400,8 @@ export interface operations {
                 headers: {
                     /** @description `no` on streams, so proxies pass events through at once. */
                     "X-Accel-Buffering"?: string;
+                    /** @description On streams: the generation's id, for `GET /v1/chat/completions/{generation_id}/stream` (also the `generation_id` member of the first chunk). */
+                    "X-Generation-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -5420,6 +5469,52 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             404: components["responses"]["NotFound"];
+            default: components["responses"]["Error"];
+        };
+    };
+    getChatStream: {
+        parameters: {
+            query?: {
+                /** @description The `id:` of the last event received, for clients that cannot set the header. */
+                after?: number;
+            };
+            header?: {
+                /** @description The `id:` of the last event received. */
+                "Last-Event-ID"?: string;
+            };
+            path: {
+                /** @description The `X-Generation-ID` of the stream. */
+                generation_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The events after the resume point, then the live rest of the stream. */
+            200: {
+                headers: {
+                    /** @description `no`, so proxies pass events through at once. */
+                    "X-Accel-Buffering"?: string;
+                    /** @description The generation being replayed. */
+                    "X-Generation-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/event-stream": string;
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
+            /** @description The resume point is older than the events still kept; start a new generation. */
+            410: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             default: components["responses"]["Error"];
         };
     };

@@ -2531,6 +2531,11 @@ public struct APIModelPricing: Codable {
 /// OpenAI's chat completion request; fields not listed are accepted and ignored.
 // MARK: - APIChatCompletionRequest
 public struct APIChatCompletionRequest: Codable {
+    /// Extension (a stream only): the generation goes on when the client disconnects (completed
+    /// and stored in its session as usual) and is resumed with `GET
+    /// /v1/chat/completions/{generation_id}/stream`. Without it a disconnect cancels the
+    /// generation. The header `X-CCB-Resumable: true` asks the same.
+    public let ccbResumable: Bool?
     /// The same bound as `max_tokens`; wins when both are given.
     public let maxCompletionTokens: Int?
     /// At most the model's maximum output (`max_output_tokens` in the catalog); a larger value
@@ -2564,6 +2569,7 @@ public struct APIChatCompletionRequest: Codable {
     public let user: String?
 
     public enum CodingKeys: String, CodingKey {
+        case ccbResumable = "ccb_resumable"
         case maxCompletionTokens = "max_completion_tokens"
         case maxTokens = "max_tokens"
         case mcpServers = "mcp_servers"
@@ -2585,7 +2591,8 @@ public struct APIChatCompletionRequest: Codable {
         case user = "user"
     }
 
-    public init(maxCompletionTokens: Int?, maxTokens: Int?, mcpServers: [String]?, messages: [APIChatMessage], metadata: [String: String]?, model: String, n: Int?, parallelToolCalls: Bool?, projectID: String?, sessionID: String?, stop: APIStop?, stream: Bool?, streamOptions: APIStreamOptions?, temperature: Double?, toolChoice: APIToolChoiceUnion?, tools: [APIChatTool]?, topP: Double?, useSessionHistory: Bool?, user: String?) {
+    public init(ccbResumable: Bool?, maxCompletionTokens: Int?, maxTokens: Int?, mcpServers: [String]?, messages: [APIChatMessage], metadata: [String: String]?, model: String, n: Int?, parallelToolCalls: Bool?, projectID: String?, sessionID: String?, stop: APIStop?, stream: Bool?, streamOptions: APIStreamOptions?, temperature: Double?, toolChoice: APIToolChoiceUnion?, tools: [APIChatTool]?, topP: Double?, useSessionHistory: Bool?, user: String?) {
+        self.ccbResumable = ccbResumable
         self.maxCompletionTokens = maxCompletionTokens
         self.maxTokens = maxTokens
         self.mcpServers = mcpServers
@@ -3062,6 +3069,9 @@ public struct APIChatCompletionChunk: Codable {
     public let choices: [APIChatChunkChoice]
     public let cost: APIChatCost?
     public let created: Int
+    /// Extension member of the first chunk of a stream: the generation's id, to resume it with
+    /// `GET /v1/chat/completions/{generation_id}/stream`.
+    public let generationID: String?
     public let id: String
     public let model: String
     public let object: APIChatCompletionChunkObject
@@ -3074,6 +3084,7 @@ public struct APIChatCompletionChunk: Codable {
         case choices = "choices"
         case cost = "cost"
         case created = "created"
+        case generationID = "generation_id"
         case id = "id"
         case model = "model"
         case object = "object"
@@ -3082,11 +3093,12 @@ public struct APIChatCompletionChunk: Codable {
         case usage = "usage"
     }
 
-    public init(ccbTool: APIChatToolEvent?, choices: [APIChatChunkChoice], cost: APIChatCost?, created: Int, id: String, model: String, object: APIChatCompletionChunkObject, sessionError: APIChatSessionError?, systemFingerprint: String?, usage: APIChatUsage?) {
+    public init(ccbTool: APIChatToolEvent?, choices: [APIChatChunkChoice], cost: APIChatCost?, created: Int, generationID: String?, id: String, model: String, object: APIChatCompletionChunkObject, sessionError: APIChatSessionError?, systemFingerprint: String?, usage: APIChatUsage?) {
         self.ccbTool = ccbTool
         self.choices = choices
         self.cost = cost
         self.created = created
+        self.generationID = generationID
         self.id = id
         self.model = model
         self.object = object

@@ -1,0 +1,166 @@
+package resume
+
+import (
+	"context"
+	"log/slog"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/redis/go-redis/v9"
+)
+
+// Recording is one generation being recorded. Add numbers each event and queues it; a goroutine
+// writes the queue to Redis in batches (one MULTI round trip per batch), so the stream never
+// waits on Redis for an event — only when the queue is full, which bounds the memory a slow
+// Redis can take. A Redis failure ends the recording (logged once); the stream goes on without.
+type Recording struct {
+	s     *Store
+	id    uuid.UUID
+	seq   int64
+	queue chan entry
+	done  chan struct{}
+	once  sync.Once
+	ok    bool // written by the writer goroutine only, read after done
+}
+
+// queueSize is how many events may wait for Redis before Add blocks; batchSize how many one
+// round trip writes.
+const (
+	queueSize = 1024
+	batchSize = 256
+)
+
+// Begin records the owner of a new generation and starts its recording. The owner is written
+// before Begin returns, so a client that loses its connection at once can already resume.
+func (s *Store) Begin(ctx context.Context, id, user uuid.UUID) (*Recording, error) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), opTimeout)
+	defer cancel()
+	_, err := s.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
+		p.HSet(ctx, s.metaKey(id), "user", user.String(), "state", "running")
+		p.PExpire(ctx, s.metaKey(id), s.cfg.LiveTTL)
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	r := &Recording{s: s, id: id, queue: make(chan entry, queueSize), done: make(chan struct{}), ok: true}
+	go r.write()
+	return r, nil
+}
+
+// Numbered numbers event (one complete SSE event, ending in a blank line), queues it and returns
+// it with its `id:` line first, as the client is to receive it. last marks the final event. Calls
+// must not overlap (the stream's writer serialises them) and none may follow Close. A nil
+// Recording (a stream not recorded) returns event as it is.
+func (r *Recording) Numbered(event string, last bool) string {
+	if r == nil {
+		return event
+	}
+	r.seq++
+	text := "id: " + strconv.FormatInt(r.seq, 10) + "\n" + event
+	r.queue <- entry{seq: r.seq, data: text, last: last}
+	return text
+}
+
+// Close waits until every queued event is in Redis, then starts the retention of the recording.
+func (r *Recording) Close() {
+	if r == nil {
+		return
+	}
+	r.once.Do(func() {
+		close(r.queue)
+		<-r.done
+		if !r.ok {
+			return
+		}
+		s := r.s
+		ctx, cancel := context.WithTimeout(context.Background(), opTimeout)
+		defer cancel()
+		_, err := s.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
+			p.HSet(ctx, s.metaKey(r.id), "state", "ended")
+			p.PExpire(ctx, s.metaKey(r.id), s.cfg.Retention)
+			p.PExpire(ctx, s.chunksKey(r.id), s.cfg.Retention)
+			p.Publish(ctx, s.nudgeChannel(r.id), "")
+			return nil
+		})
+		if err != nil {
+			s.log.Warn("ending a stream recording failed; it expires by itself", slog.String("generation_id", r.id.String()), slog.String("error", err.Error()))
+		}
+	})
+}
+
+// write drains the queue in batches and refreshes the keys' lifetime while the generation runs.
+func (r *Recording) write() {
+	defer close(r.done)
+	beat := time.NewTicker(max(r.s.cfg.LiveTTL/3, time.Millisecond))
+	defer beat.Stop()
+	batch := make([]entry, 0, batchSize)
+	for {
+		select {
+		case e, open := <-r.queue:
+			if !open {
+				return
+			}
+			batch, open = more(r.queue, append(batch[:0], e))
+			r.flush(batch)
+			if !open {
+				return
+			}
+		case <-beat.C:
+			r.flush(nil)
+		}
+	}
+}
+
+// flush writes batch (none: a heartbeat) with the keys' refreshed lifetime and a nudge. After a
+// failure it only drains: the recording is incomplete, and replaying part of it would lie.
+func (r *Recording) flush(batch []entry) {
+	if !r.ok {
+		return
+	}
+	s := r.s
+	ctx, cancel := context.WithTimeout(context.Background(), opTimeout)
+	defer cancel()
+	_, err := s.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
+		for _, e := range batch {
+			values := []any{"d", e.data}
+			if e.last {
+				values = append(values, "e", "1")
+			}
+			p.XAdd(ctx, &redis.XAddArgs{Stream: s.chunksKey(r.id), MaxLen: s.cfg.MaxChunks, Approx: true, ID: streamID(e.seq), Values: values})
+		}
+		p.PExpire(ctx, s.metaKey(r.id), s.cfg.LiveTTL)
+		p.PExpire(ctx, s.chunksKey(r.id), s.cfg.LiveTTL)
+		if len(batch) > 0 {
+			p.Publish(ctx, s.nudgeChannel(r.id), "")
+		}
+		return nil
+	})
+	if err != nil {
+		r.ok = false
+		s.log.Error("recording a chat stream failed; it cannot be resumed", slog.String("generation_id", r.id.String()), slog.String("error", err.Error()))
+		// Without its owner the partial recording answers 404 rather than a replay that stops short.
+		dctx, dcancel := context.WithTimeout(context.Background(), opTimeout)
+		defer dcancel()
+		s.rdb.Del(dctx, s.metaKey(r.id), s.chunksKey(r.id))
+	}
+}
+
+// more adds to batch what the queue holds already, up to batchSize; open is false once the
+// queue is closed and empty.
+func more(queue <-chan entry, batch []entry) (_ []entry, open bool) {
+	for len(batch) < batchSize {
+		select {
+		case e, ok := <-queue:
+			if !ok {
+				return batch, false
+			}
+			batch = append(batch, e)
+		default:
+			return batch, true
+		}
+	}
+	return batch, true
+}
