@@ -96,8 +96,12 @@ func (b *Bus) Close() error {
 	return err
 }
 
-func (b *Bus) streamKey(userID uuid.UUID) string { return b.opt.Prefix + "{u:" + userID.String() + "}:events" }
-func (b *Bus) channel(userID uuid.UUID) string   { return b.opt.Prefix + "{u:" + userID.String() + "}:events:live" }
+func (b *Bus) streamKey(userID uuid.UUID) string {
+	return b.opt.Prefix + "{u:" + userID.String() + "}:events"
+}
+func (b *Bus) channel(userID uuid.UUID) string {
+	return b.opt.Prefix + "{u:" + userID.String() + "}:events:live"
+}
 
 // publishScript appends the event to the user's stream (bounded by count, then by age), keeps
 // the stream alive for the retention, and publishes "id\nframe-without-id" on the user's channel.

@@ -14,7 +14,9 @@ import (
 // connection ids scored by when they lapse. A live connection refreshes its entry every
 // heartbeat; one whose instance died lapses after the TTL.
 
-func (b *Bus) connsKey(userID uuid.UUID) string { return b.opt.Prefix + "{u:" + userID.String() + "}:conns" }
+func (b *Bus) connsKey(userID uuid.UUID) string {
+	return b.opt.Prefix + "{u:" + userID.String() + "}:conns"
+}
 
 // acquireScript drops lapsed entries, refuses past the cap (ARGV[4] > 0), then adds the connection.
 // KEYS[1] conns; ARGV: now ms, lapse ms, conn id, cap, ttl ms.
