@@ -218,6 +218,69 @@ func (e DependencyCheckStatus) Valid() bool {
 	}
 }
 
+// Defines values for EventType.
+const (
+	EventTypeFileCreated         EventType = "file.created"
+	EventTypeFileDeleted         EventType = "file.deleted"
+	EventTypeGenerationCancelled EventType = "generation.cancelled"
+	EventTypeGenerationCompleted EventType = "generation.completed"
+	EventTypeGenerationDelta     EventType = "generation.delta"
+	EventTypeGenerationFailed    EventType = "generation.failed"
+	EventTypeGenerationStarted   EventType = "generation.started"
+	EventTypeMessageCreated      EventType = "message.created"
+	EventTypeProjectCreated      EventType = "project.created"
+	EventTypeProjectDeleted      EventType = "project.deleted"
+	EventTypeProjectUpdated      EventType = "project.updated"
+	EventTypeResync              EventType = "resync"
+	EventTypeSessionCreated      EventType = "session.created"
+	EventTypeSessionDeleted      EventType = "session.deleted"
+	EventTypeSessionUpdated      EventType = "session.updated"
+	EventTypeToolCallCompleted   EventType = "tool.call_completed"
+	EventTypeToolCallStarted     EventType = "tool.call_started"
+)
+
+// Valid indicates whether the value is a known member of the EventType enum.
+func (e EventType) Valid() bool {
+	switch e {
+	case EventTypeFileCreated:
+		return true
+	case EventTypeFileDeleted:
+		return true
+	case EventTypeGenerationCancelled:
+		return true
+	case EventTypeGenerationCompleted:
+		return true
+	case EventTypeGenerationDelta:
+		return true
+	case EventTypeGenerationFailed:
+		return true
+	case EventTypeGenerationStarted:
+		return true
+	case EventTypeMessageCreated:
+		return true
+	case EventTypeProjectCreated:
+		return true
+	case EventTypeProjectDeleted:
+		return true
+	case EventTypeProjectUpdated:
+		return true
+	case EventTypeResync:
+		return true
+	case EventTypeSessionCreated:
+		return true
+	case EventTypeSessionDeleted:
+		return true
+	case EventTypeSessionUpdated:
+		return true
+	case EventTypeToolCallCompleted:
+		return true
+	case EventTypeToolCallStarted:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for FieldErrorLocation.
 const (
 	FieldErrorLocationBody   FieldErrorLocation = "body"
@@ -1177,6 +1240,28 @@ type DependencyCheck struct {
 // DependencyCheckStatus defines model for DependencyCheck.Status.
 type DependencyCheckStatus string
 
+// Event One entry of the caller's live feed. `id` increases per user (resume from the last one
+// seen). `data` by `type` (ids only, never message text — fetch the object):
+//   - `project.created|updated|deleted`: `{project_id}`
+//   - `session.created|updated|deleted`: `{session_id, project_id}`
+//   - `message.created`: `{message_id, session_id, role}`
+//   - `generation.started`: `{generation_id, session_id, model}`
+//   - `generation.delta`: `{generation_id, session_id, index, delta}` (`index` counts from 0)
+//   - `generation.completed|cancelled|failed`: `{generation_id, session_id, session_title, finish_reason, error_code}`
+//   - `tool.call_started|call_completed`: `{generation_id, session_id, tool_call_id, server_id, tool, is_error}`
+//   - `file.created|deleted`: `{file_id, project_id, path}`
+//   - `resync`: `{reason, last_event_id, sync}` — what followed `last_event_id` is no longer
+//     retained: call `/v1/sync`, then resume from this event's id.
+type Event struct {
+	Data       map[string]interface{} `json:"data"`
+	Id         string                 `json:"id"`
+	OccurredAt apitime.Time           `json:"occurred_at"`
+	Type       EventType              `json:"type"`
+}
+
+// EventType defines model for Event.Type.
+type EventType string
+
 // FieldError defines model for FieldError.
 type FieldError struct {
 	// Detail Example: value must be at most 255 characters
@@ -1742,6 +1827,14 @@ type Readiness struct {
 // ReadinessStatus defines model for Readiness.Status.
 type ReadinessStatus string
 
+// RealtimeTicket defines model for RealtimeTicket.
+type RealtimeTicket struct {
+	ExpiresAt apitime.Time `json:"expires_at"`
+
+	// Ticket Present once, as `?ticket=` or subprotocol `ccb.ticket.<ticket>`.
+	Ticket string `json:"ticket"`
+}
+
 // RefreshRequest defines model for RefreshRequest.
 type RefreshRequest struct {
 	RefreshToken string `json:"refresh_token"`
@@ -2028,6 +2121,15 @@ type User struct {
 // Cursor defines model for Cursor.
 type Cursor = string
 
+// EventLastID defines model for EventLastID.
+type EventLastID = string
+
+// EventSession defines model for EventSession.
+type EventSession = openapi_types.UUID
+
+// EventTypes defines model for EventTypes.
+type EventTypes = string
+
 // FileIfNoneMatch defines model for FileIfNoneMatch.
 type FileIfNoneMatch = string
 
@@ -2193,6 +2295,21 @@ type CreateAPIKeyParams struct {
 	// Operations marked `x-idempotent-replay: without-secret` never replay a secret (see each
 	// operation): a retry of their success is refused instead.
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+}
+
+// StreamEventsParams defines parameters for StreamEvents.
+type StreamEventsParams struct {
+	// LastEventId Resume after this event id (replayed from the retention, or a `resync` event).
+	LastEventId *EventLastID `form:"last_event_id,omitempty" json:"last_event_id,omitempty"`
+
+	// Types Comma-separated event types to receive, e.g. `generation.delta,message.created` or `generation.*`.
+	Types *EventTypes `form:"types,omitempty" json:"types,omitempty"`
+
+	// SessionId Only the events of this session.
+	SessionId *EventSession `form:"session_id,omitempty" json:"session_id,omitempty"`
+
+	// LastEventID The id of the last event received (sent by EventSource on reconnect).
+	LastEventID *string `json:"Last-Event-ID,omitempty"`
 }
 
 // ListFilesParams defines parameters for ListFiles.
@@ -2448,6 +2565,18 @@ type ListUsageEventsParams struct {
 
 	// Cursor The `next_cursor` of the previous page; opaque.
 	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
+}
+
+// OpenEventSocketParams defines parameters for OpenEventSocket.
+type OpenEventSocketParams struct {
+	// LastEventId Resume after this event id (replayed from the retention, or a `resync` event).
+	LastEventId *EventLastID `form:"last_event_id,omitempty" json:"last_event_id,omitempty"`
+
+	// Types Comma-separated event types to receive, e.g. `generation.delta,message.created` or `generation.*`.
+	Types *EventTypes `form:"types,omitempty" json:"types,omitempty"`
+
+	// SessionId Only the events of this session.
+	SessionId *EventSession `form:"session_id,omitempty" json:"session_id,omitempty"`
 }
 
 // AdminUpdateUserJSONRequestBody defines body for AdminUpdateUser for application/json ContentType.
@@ -3233,6 +3362,19 @@ type ClientInterface interface {
 	// Corresponds with GET /v1/debug (the `GetDebugInfo` operationId).
 	GetDebugInfo(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// StreamEvents The live event feed (server-sent events)
+	//
+	// The twin of `/v1/ws` for clients without WebSockets: `text/event-stream` with one event per
+	// `Event` (`id:` the event id, `event:` its type, `data:` the `Event` JSON), so an
+	// EventSource resumes by itself with `Last-Event-ID` (or `?last_event_id=`). Same
+	// authentication, Origin check, filter, retention, `resync` and connection cap as `/v1/ws`. A
+	// `: heartbeat` comment every `CCB_EVENTS_HEARTBEAT`. The stream ends with an `event: close`
+	// whose data is `{"code": 4001|4008|1001, "reason": …}` (the WebSocket close codes) when the
+	// credentials are revoked, the client reads too slowly or the server shuts down.
+	//
+	// Corresponds with GET /v1/events (the `StreamEvents` operationId).
+	StreamEvents(ctx context.Context, params *StreamEventsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// ListFiles The caller's files, or one directory of a tree
 	//
 	// Without `prefix`: every file of the caller (or of `project_id`), newest first, as entries
@@ -3565,6 +3707,19 @@ type ClientInterface interface {
 	// Corresponds with PUT /v1/projects/{id} (the `ReplaceProject` operationId).
 	ReplaceProject(ctx context.Context, id ID, params *ReplaceProjectParams, body ReplaceProjectJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// CreateRealtimeTicket A ticket for opening the event feed from a browser
+	//
+	// A short-lived (`CCB_EVENTS_TICKET_TTL`, default 30 s), single-use ticket that opens one
+	// `/v1/ws` or `/v1/events` connection as the caller, for clients that cannot set an
+	// `Authorization` header on a WebSocket or EventSource (browsers). Present it as
+	// `?ticket=` or as a WebSocket subprotocol `ccb.ticket.<ticket>` offered next to `ccb.events.v1`.
+	// Never put a long-lived access token in a URL or subprotocol: proxies log them. The
+	// connection it opens is bound to the credential that asked for it: revoking that
+	// credential (logout) closes it.
+	//
+	// Corresponds with POST /v1/realtime/tickets (the `CreateRealtimeTicket` operationId).
+	CreateRealtimeTicket(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// ListSessions The caller's sessions
 	//
 	// Most recently active first. `q` searches titles and message contents (full text).
@@ -3707,6 +3862,38 @@ type ClientInterface interface {
 	//
 	// Corresponds with GET /v1/usage/events (the `ListUsageEvents` operationId).
 	ListUsageEvents(ctx context.Context, params *ListUsageEventsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// OpenEventSocket The live event feed (WebSocket)
+	//
+	// Upgrades to a WebSocket carrying the caller's events, one JSON `Event` per text message
+	// (at most 64 KiB each); a user only ever receives their own. Authentication happens before
+	// the upgrade: an `Authorization` header (native clients), an `X-API-Key`, or a ticket from
+	// `createRealtimeTicket` (`?ticket=` or subprotocol `ccb.ticket.<ticket>`; the server then
+	// selects `ccb.events.v1`). A request with an `Origin` header must come from one of the CORS
+	// origins (`CCB_CORS_ORIGINS` and the defaults); native clients send none.
+	//
+	// **Resume**: `?last_event_id=` replays the retained events after that id
+	// (`CCB_EVENTS_RETENTION`, default 10 min, at most `CCB_EVENTS_RETENTION_COUNT` per user), then
+	// continues live. When the id is older than the retention the first message is a `resync`
+	// event: call `/v1/sync`, then carry on from the resync's id.
+	//
+	// **Filter**: `types` (comma-separated, `generation.*` style prefixes allowed) and
+	// `session_id` restrict the connection to those events.
+	//
+	// The server pings every `CCB_EVENTS_HEARTBEAT` (default 20 s); messages from the client are
+	// ignored (at most 4 KiB each). Close codes:
+	// - `1001` the server is shutting down: reconnect (with `last_event_id`).
+	// - `1008` a client message over 4 KiB.
+	// - `4001` the credentials were revoked or expired (logout, revoked API key): sign in again.
+	// - `4008` slow consumer: more than `CCB_EVENTS_BUFFER` events waited to be written;
+	//   reconnect with `last_event_id`.
+	// - `1011` an internal error: reconnect later.
+	//
+	// At most `CCB_EVENTS_MAX_CONNS_PER_USER` (default 20) live connections per user across
+	// instances (`/v1/ws` and `/v1/events` together); more answer 429 `too_many_connections`.
+	//
+	// Corresponds with GET /v1/ws (the `OpenEventSocket` operationId).
+	OpenEventSocket(ctx context.Context, params *OpenEventSocketParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 }
 
 // GetRoot Service name, version and links
@@ -4638,6 +4825,29 @@ func (c *Client) GetDebugInfo(ctx context.Context, reqEditors ...RequestEditorFn
 	return c.Client.Do(req)
 }
 
+// StreamEvents The live event feed (server-sent events)
+//
+// The twin of `/v1/ws` for clients without WebSockets: `text/event-stream` with one event per
+// `Event` (`id:` the event id, `event:` its type, `data:` the `Event` JSON), so an
+// EventSource resumes by itself with `Last-Event-ID` (or `?last_event_id=`). Same
+// authentication, Origin check, filter, retention, `resync` and connection cap as `/v1/ws`. A
+// `: heartbeat` comment every `CCB_EVENTS_HEARTBEAT`. The stream ends with an `event: close`
+// whose data is `{"code": 4001|4008|1001, "reason": …}` (the WebSocket close codes) when the
+// credentials are revoked, the client reads too slowly or the server shuts down.
+//
+// Corresponds with GET /v1/events (the `StreamEvents` operationId).
+func (c *Client) StreamEvents(ctx context.Context, params *StreamEventsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewStreamEventsRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // ListFiles The caller's files, or one directory of a tree
 //
 // Without `prefix`: every file of the caller (or of `project_id`), newest first, as entries
@@ -5310,6 +5520,29 @@ func (c *Client) ReplaceProject(ctx context.Context, id ID, params *ReplaceProje
 	return c.Client.Do(req)
 }
 
+// CreateRealtimeTicket A ticket for opening the event feed from a browser
+//
+// A short-lived (`CCB_EVENTS_TICKET_TTL`, default 30 s), single-use ticket that opens one
+// `/v1/ws` or `/v1/events` connection as the caller, for clients that cannot set an
+// `Authorization` header on a WebSocket or EventSource (browsers). Present it as
+// `?ticket=` or as a WebSocket subprotocol `ccb.ticket.<ticket>` offered next to `ccb.events.v1`.
+// Never put a long-lived access token in a URL or subprotocol: proxies log them. The
+// connection it opens is bound to the credential that asked for it: revoking that
+// credential (logout) closes it.
+//
+// Corresponds with POST /v1/realtime/tickets (the `CreateRealtimeTicket` operationId).
+func (c *Client) CreateRealtimeTicket(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateRealtimeTicketRequest(c.Server)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // ListSessions The caller's sessions
 //
 // Most recently active first. `q` searches titles and message contents (full text).
@@ -5633,6 +5866,48 @@ func (c *Client) GetUsage(ctx context.Context, params *GetUsageParams, reqEditor
 // Corresponds with GET /v1/usage/events (the `ListUsageEvents` operationId).
 func (c *Client) ListUsageEvents(ctx context.Context, params *ListUsageEventsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewListUsageEventsRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// OpenEventSocket The live event feed (WebSocket)
+//
+// Upgrades to a WebSocket carrying the caller's events, one JSON `Event` per text message
+// (at most 64 KiB each); a user only ever receives their own. Authentication happens before
+// the upgrade: an `Authorization` header (native clients), an `X-API-Key`, or a ticket from
+// `createRealtimeTicket` (`?ticket=` or subprotocol `ccb.ticket.<ticket>`; the server then
+// selects `ccb.events.v1`). A request with an `Origin` header must come from one of the CORS
+// origins (`CCB_CORS_ORIGINS` and the defaults); native clients send none.
+//
+// **Resume**: `?last_event_id=` replays the retained events after that id
+// (`CCB_EVENTS_RETENTION`, default 10 min, at most `CCB_EVENTS_RETENTION_COUNT` per user), then
+// continues live. When the id is older than the retention the first message is a `resync`
+// event: call `/v1/sync`, then carry on from the resync's id.
+//
+// **Filter**: `types` (comma-separated, `generation.*` style prefixes allowed) and
+// `session_id` restrict the connection to those events.
+//
+// The server pings every `CCB_EVENTS_HEARTBEAT` (default 20 s); messages from the client are
+// ignored (at most 4 KiB each). Close codes:
+//   - `1001` the server is shutting down: reconnect (with `last_event_id`).
+//   - `1008` a client message over 4 KiB.
+//   - `4001` the credentials were revoked or expired (logout, revoked API key): sign in again.
+//   - `4008` slow consumer: more than `CCB_EVENTS_BUFFER` events waited to be written;
+//     reconnect with `last_event_id`.
+//   - `1011` an internal error: reconnect later.
+//
+// At most `CCB_EVENTS_MAX_CONNS_PER_USER` (default 20) live connections per user across
+// instances (`/v1/ws` and `/v1/events` together); more answer 429 `too_many_connections`.
+//
+// Corresponds with GET /v1/ws (the `OpenEventSocket` operationId).
+func (c *Client) OpenEventSocket(ctx context.Context, params *OpenEventSocketParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewOpenEventSocketRequest(c.Server, params)
 	if err != nil {
 		return nil, err
 	}
@@ -7056,6 +7331,99 @@ func NewGetDebugInfoRequest(server string) (*http.Request, error) {
 	return req, nil
 }
 
+// NewStreamEventsRequest constructs an http.Request for the StreamEvents method
+func NewStreamEventsRequest(server string, params *StreamEventsParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/events")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.LastEventId != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "last_event_id", *params.LastEventId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Types != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "types", *params.Types, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.SessionId != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "session_id", *params.SessionId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: "uuid"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+
+		if params.LastEventID != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Last-Event-ID", *params.LastEventID, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Last-Event-ID", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
 // NewListFilesRequest constructs an http.Request for the ListFiles method
 func NewListFilesRequest(server string, params *ListFilesParams) (*http.Request, error) {
 	var err error
@@ -8454,6 +8822,33 @@ func NewReplaceProjectRequestWithBody(server string, id ID, params *ReplaceProje
 	return req, nil
 }
 
+// NewCreateRealtimeTicketRequest constructs an http.Request for the CreateRealtimeTicket method
+func NewCreateRealtimeTicketRequest(server string) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/realtime/tickets")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
 // NewListSessionsRequest constructs an http.Request for the ListSessions method
 func NewListSessionsRequest(server string, params *ListSessionsParams) (*http.Request, error) {
 	var err error
@@ -9376,6 +9771,84 @@ func NewListUsageEventsRequest(server string, params *ListUsageEventsParams) (*h
 	return req, nil
 }
 
+// NewOpenEventSocketRequest constructs an http.Request for the OpenEventSocket method
+func NewOpenEventSocketRequest(server string, params *OpenEventSocketParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/ws")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.LastEventId != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "last_event_id", *params.LastEventId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Types != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "types", *params.Types, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.SessionId != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "session_id", *params.SessionId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: "uuid"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
 func (c *Client) applyEditors(ctx context.Context, req *http.Request, additionalEditors []RequestEditorFn) error {
 	for _, r := range c.RequestEditors {
 		if err := r(ctx, req); err != nil {
@@ -9971,6 +10444,21 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with GET /v1/debug (the `GetDebugInfo` operationId).
 	GetDebugInfoWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetDebugInfoResponse, error)
 
+	// StreamEventsWithResponse The live event feed (server-sent events)
+	//
+	// The twin of `/v1/ws` for clients without WebSockets: `text/event-stream` with one event per
+	// `Event` (`id:` the event id, `event:` its type, `data:` the `Event` JSON), so an
+	// EventSource resumes by itself with `Last-Event-ID` (or `?last_event_id=`). Same
+	// authentication, Origin check, filter, retention, `resync` and connection cap as `/v1/ws`. A
+	// `: heartbeat` comment every `CCB_EVENTS_HEARTBEAT`. The stream ends with an `event: close`
+	// whose data is `{"code": 4001|4008|1001, "reason": …}` (the WebSocket close codes) when the
+	// credentials are revoked, the client reads too slowly or the server shuts down.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/events (the `StreamEvents` operationId).
+	StreamEventsWithResponse(ctx context.Context, params *StreamEventsParams, reqEditors ...RequestEditorFn) (*StreamEventsResponse, error)
+
 	// ListFilesWithResponse The caller's files, or one directory of a tree
 	//
 	// Without `prefix`: every file of the caller (or of `project_id`), newest first, as entries
@@ -10337,6 +10825,21 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with PUT /v1/projects/{id} (the `ReplaceProject` operationId).
 	ReplaceProjectWithResponse(ctx context.Context, id ID, params *ReplaceProjectParams, body ReplaceProjectJSONRequestBody, reqEditors ...RequestEditorFn) (*ReplaceProjectResponse, error)
 
+	// CreateRealtimeTicketWithResponse A ticket for opening the event feed from a browser
+	//
+	// A short-lived (`CCB_EVENTS_TICKET_TTL`, default 30 s), single-use ticket that opens one
+	// `/v1/ws` or `/v1/events` connection as the caller, for clients that cannot set an
+	// `Authorization` header on a WebSocket or EventSource (browsers). Present it as
+	// `?ticket=` or as a WebSocket subprotocol `ccb.ticket.<ticket>` offered next to `ccb.events.v1`.
+	// Never put a long-lived access token in a URL or subprotocol: proxies log them. The
+	// connection it opens is bound to the credential that asked for it: revoking that
+	// credential (logout) closes it.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/realtime/tickets (the `CreateRealtimeTicket` operationId).
+	CreateRealtimeTicketWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*CreateRealtimeTicketResponse, error)
+
 	// ListSessionsWithResponse The caller's sessions
 	//
 	// Most recently active first. `q` searches titles and message contents (full text).
@@ -10501,6 +11004,40 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with GET /v1/usage/events (the `ListUsageEvents` operationId).
 	ListUsageEventsWithResponse(ctx context.Context, params *ListUsageEventsParams, reqEditors ...RequestEditorFn) (*ListUsageEventsResponse, error)
+
+	// OpenEventSocketWithResponse The live event feed (WebSocket)
+	//
+	// Upgrades to a WebSocket carrying the caller's events, one JSON `Event` per text message
+	// (at most 64 KiB each); a user only ever receives their own. Authentication happens before
+	// the upgrade: an `Authorization` header (native clients), an `X-API-Key`, or a ticket from
+	// `createRealtimeTicket` (`?ticket=` or subprotocol `ccb.ticket.<ticket>`; the server then
+	// selects `ccb.events.v1`). A request with an `Origin` header must come from one of the CORS
+	// origins (`CCB_CORS_ORIGINS` and the defaults); native clients send none.
+	//
+	// **Resume**: `?last_event_id=` replays the retained events after that id
+	// (`CCB_EVENTS_RETENTION`, default 10 min, at most `CCB_EVENTS_RETENTION_COUNT` per user), then
+	// continues live. When the id is older than the retention the first message is a `resync`
+	// event: call `/v1/sync`, then carry on from the resync's id.
+	//
+	// **Filter**: `types` (comma-separated, `generation.*` style prefixes allowed) and
+	// `session_id` restrict the connection to those events.
+	//
+	// The server pings every `CCB_EVENTS_HEARTBEAT` (default 20 s); messages from the client are
+	// ignored (at most 4 KiB each). Close codes:
+	// - `1001` the server is shutting down: reconnect (with `last_event_id`).
+	// - `1008` a client message over 4 KiB.
+	// - `4001` the credentials were revoked or expired (logout, revoked API key): sign in again.
+	// - `4008` slow consumer: more than `CCB_EVENTS_BUFFER` events waited to be written;
+	//   reconnect with `last_event_id`.
+	// - `1011` an internal error: reconnect later.
+	//
+	// At most `CCB_EVENTS_MAX_CONNS_PER_USER` (default 20) live connections per user across
+	// instances (`/v1/ws` and `/v1/events` together); more answer 429 `too_many_connections`.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/ws (the `OpenEventSocket` operationId).
+	OpenEventSocketWithResponse(ctx context.Context, params *OpenEventSocketParams, reqEditors ...RequestEditorFn) (*OpenEventSocketResponse, error)
 }
 
 type GetRootResponse struct {
@@ -12589,6 +13126,84 @@ func (r GetDebugInfoResponse) ContentType() string {
 	return ""
 }
 
+// StreamEventsResponse429Headers the declared response headers of an HTTP 429 response for StreamEvents
+type StreamEventsResponse429Headers struct {
+	RateLimit       *string
+	RateLimitPolicy *string
+	RetryAfter      *int
+}
+
+type StreamEventsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Problem
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *TooManyRequests
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Error
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *StreamEventsResponse429Headers
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r StreamEventsResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r StreamEventsResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r StreamEventsResponse) GetApplicationproblemJSON403() *Problem {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r StreamEventsResponse) GetApplicationproblemJSON429() *TooManyRequests {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r StreamEventsResponse) GetApplicationproblemJSONDefault() *Error {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r StreamEventsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r StreamEventsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r StreamEventsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r StreamEventsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 type ListFilesResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -14635,6 +15250,68 @@ func (r ReplaceProjectResponse) ContentType() string {
 	return ""
 }
 
+// CreateRealtimeTicketResponse201Headers the declared response headers of an HTTP 201 response for CreateRealtimeTicket
+type CreateRealtimeTicketResponse201Headers struct {
+	CacheControl string
+}
+
+type CreateRealtimeTicketResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON201 the response for an HTTP 201 `application/json` response
+	JSON201 *RealtimeTicket
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Error
+	// Headers201 the parsed response headers for an HTTP 201 response
+	Headers201 *CreateRealtimeTicketResponse201Headers
+}
+
+// GetJSON201 returns the response for an HTTP 201 `application/json` response
+func (r CreateRealtimeTicketResponse) GetJSON201() *RealtimeTicket {
+	return r.JSON201
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r CreateRealtimeTicketResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r CreateRealtimeTicketResponse) GetApplicationproblemJSONDefault() *Error {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r CreateRealtimeTicketResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r CreateRealtimeTicketResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r CreateRealtimeTicketResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r CreateRealtimeTicketResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 type ListSessionsResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -15698,6 +16375,84 @@ func (r ListUsageEventsResponse) ContentType() string {
 	return ""
 }
 
+// OpenEventSocketResponse429Headers the declared response headers of an HTTP 429 response for OpenEventSocket
+type OpenEventSocketResponse429Headers struct {
+	RateLimit       *string
+	RateLimitPolicy *string
+	RetryAfter      *int
+}
+
+type OpenEventSocketResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Problem
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *TooManyRequests
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Error
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *OpenEventSocketResponse429Headers
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r OpenEventSocketResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r OpenEventSocketResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r OpenEventSocketResponse) GetApplicationproblemJSON403() *Problem {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r OpenEventSocketResponse) GetApplicationproblemJSON429() *TooManyRequests {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r OpenEventSocketResponse) GetApplicationproblemJSONDefault() *Error {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r OpenEventSocketResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r OpenEventSocketResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r OpenEventSocketResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r OpenEventSocketResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 // GetRootWithResponse Service name, version and links
 //
 // The service's name and version, with links to its documentation and probes.
@@ -16501,6 +17256,27 @@ func (c *ClientWithResponses) GetDebugInfoWithResponse(ctx context.Context, reqE
 	return ParseGetDebugInfoResponse(rsp)
 }
 
+// StreamEventsWithResponse The live event feed (server-sent events)
+//
+// The twin of `/v1/ws` for clients without WebSockets: `text/event-stream` with one event per
+// `Event` (`id:` the event id, `event:` its type, `data:` the `Event` JSON), so an
+// EventSource resumes by itself with `Last-Event-ID` (or `?last_event_id=`). Same
+// authentication, Origin check, filter, retention, `resync` and connection cap as `/v1/ws`. A
+// `: heartbeat` comment every `CCB_EVENTS_HEARTBEAT`. The stream ends with an `event: close`
+// whose data is `{"code": 4001|4008|1001, "reason": …}` (the WebSocket close codes) when the
+// credentials are revoked, the client reads too slowly or the server shuts down.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/events (the `StreamEvents` operationId).
+func (c *ClientWithResponses) StreamEventsWithResponse(ctx context.Context, params *StreamEventsParams, reqEditors ...RequestEditorFn) (*StreamEventsResponse, error) {
+	rsp, err := c.StreamEvents(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseStreamEventsResponse(rsp)
+}
+
 // ListFilesWithResponse The caller's files, or one directory of a tree
 //
 // Without `prefix`: every file of the caller (or of `project_id`), newest first, as entries
@@ -17071,6 +17847,27 @@ func (c *ClientWithResponses) ReplaceProjectWithResponse(ctx context.Context, id
 	return ParseReplaceProjectResponse(rsp)
 }
 
+// CreateRealtimeTicketWithResponse A ticket for opening the event feed from a browser
+//
+// A short-lived (`CCB_EVENTS_TICKET_TTL`, default 30 s), single-use ticket that opens one
+// `/v1/ws` or `/v1/events` connection as the caller, for clients that cannot set an
+// `Authorization` header on a WebSocket or EventSource (browsers). Present it as
+// `?ticket=` or as a WebSocket subprotocol `ccb.ticket.<ticket>` offered next to `ccb.events.v1`.
+// Never put a long-lived access token in a URL or subprotocol: proxies log them. The
+// connection it opens is bound to the credential that asked for it: revoking that
+// credential (logout) closes it.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/realtime/tickets (the `CreateRealtimeTicket` operationId).
+func (c *ClientWithResponses) CreateRealtimeTicketWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*CreateRealtimeTicketResponse, error) {
+	rsp, err := c.CreateRealtimeTicket(ctx, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreateRealtimeTicketResponse(rsp)
+}
+
 // ListSessionsWithResponse The caller's sessions
 //
 // Most recently active first. `q` searches titles and message contents (full text).
@@ -17348,6 +18145,46 @@ func (c *ClientWithResponses) ListUsageEventsWithResponse(ctx context.Context, p
 		return nil, err
 	}
 	return ParseListUsageEventsResponse(rsp)
+}
+
+// OpenEventSocketWithResponse The live event feed (WebSocket)
+//
+// Upgrades to a WebSocket carrying the caller's events, one JSON `Event` per text message
+// (at most 64 KiB each); a user only ever receives their own. Authentication happens before
+// the upgrade: an `Authorization` header (native clients), an `X-API-Key`, or a ticket from
+// `createRealtimeTicket` (`?ticket=` or subprotocol `ccb.ticket.<ticket>`; the server then
+// selects `ccb.events.v1`). A request with an `Origin` header must come from one of the CORS
+// origins (`CCB_CORS_ORIGINS` and the defaults); native clients send none.
+//
+// **Resume**: `?last_event_id=` replays the retained events after that id
+// (`CCB_EVENTS_RETENTION`, default 10 min, at most `CCB_EVENTS_RETENTION_COUNT` per user), then
+// continues live. When the id is older than the retention the first message is a `resync`
+// event: call `/v1/sync`, then carry on from the resync's id.
+//
+// **Filter**: `types` (comma-separated, `generation.*` style prefixes allowed) and
+// `session_id` restrict the connection to those events.
+//
+// The server pings every `CCB_EVENTS_HEARTBEAT` (default 20 s); messages from the client are
+// ignored (at most 4 KiB each). Close codes:
+//   - `1001` the server is shutting down: reconnect (with `last_event_id`).
+//   - `1008` a client message over 4 KiB.
+//   - `4001` the credentials were revoked or expired (logout, revoked API key): sign in again.
+//   - `4008` slow consumer: more than `CCB_EVENTS_BUFFER` events waited to be written;
+//     reconnect with `last_event_id`.
+//   - `1011` an internal error: reconnect later.
+//
+// At most `CCB_EVENTS_MAX_CONNS_PER_USER` (default 20) live connections per user across
+// instances (`/v1/ws` and `/v1/events` together); more answer 429 `too_many_connections`.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/ws (the `OpenEventSocket` operationId).
+func (c *ClientWithResponses) OpenEventSocketWithResponse(ctx context.Context, params *OpenEventSocketParams, reqEditors ...RequestEditorFn) (*OpenEventSocketResponse, error) {
+	rsp, err := c.OpenEventSocket(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseOpenEventSocketResponse(rsp)
 }
 
 // ParseGetRootResponse parses an HTTP response from a GetRootWithResponse call
@@ -19155,6 +19992,87 @@ func ParseGetDebugInfoResponse(rsp *http.Response) (*GetDebugInfoResponse, error
 		}
 		response.ApplicationproblemJSONDefault = &dest
 
+	}
+
+	return response, nil
+}
+
+// ParseStreamEventsResponse parses an HTTP response from a StreamEventsWithResponse call
+func ParseStreamEventsResponse(rsp *http.Response) (*StreamEventsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &StreamEventsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 429:
+		var headers StreamEventsResponse429Headers
+		if values := rsp.Header.Values("RateLimit"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimit = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Policy"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitPolicy = &value
+		}
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
 	}
 
 	return response, nil
@@ -21005,6 +21923,59 @@ func ParseReplaceProjectResponse(rsp *http.Response) (*ReplaceProjectResponse, e
 	return response, nil
 }
 
+// ParseCreateRealtimeTicketResponse parses an HTTP response from a CreateRealtimeTicketWithResponse call
+func ParseCreateRealtimeTicketResponse(rsp *http.Response) (*CreateRealtimeTicketResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &CreateRealtimeTicketResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 201:
+		var dest RealtimeTicket
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON201 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 201:
+		var headers CreateRealtimeTicketResponse201Headers
+		if values := rsp.Header.Values("Cache-Control"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Cache-Control", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.CacheControl = value
+		}
+		response.Headers201 = &headers
+	}
+
+	return response, nil
+}
+
 // ParseListSessionsResponse parses an HTTP response from a ListSessionsWithResponse call
 func ParseListSessionsResponse(rsp *http.Response) (*ListSessionsResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -21876,6 +22847,90 @@ func ParseListUsageEventsResponse(rsp *http.Response) (*ListUsageEventsResponse,
 	return response, nil
 }
 
+// ParseOpenEventSocketResponse parses an HTTP response from a OpenEventSocketWithResponse call
+func ParseOpenEventSocketResponse(rsp *http.Response) (*OpenEventSocketResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &OpenEventSocketResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 101:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 429:
+		var headers OpenEventSocketResponse429Headers
+		if values := rsp.Header.Values("RateLimit"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimit = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Policy"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitPolicy = &value
+		}
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
+	}
+
+	return response, nil
+}
+
 // ServerInterface represents all server handlers.
 type ServerInterface interface {
 	// GetRoot Service name, version and links
@@ -21971,6 +23026,9 @@ type ServerInterface interface {
 	// GetDebugInfo Debug information about this instance
 	// (GET /v1/debug)
 	GetDebugInfo(ctx echo.Context) error
+	// StreamEvents The live event feed (server-sent events)
+	// (GET /v1/events)
+	StreamEvents(ctx echo.Context, params StreamEventsParams) error
 	// ListFiles The caller's files, or one directory of a tree
 	// (GET /v1/files)
 	ListFiles(ctx echo.Context, params ListFilesParams) error
@@ -22049,6 +23107,9 @@ type ServerInterface interface {
 	// ReplaceProject Replace a project
 	// (PUT /v1/projects/{id})
 	ReplaceProject(ctx echo.Context, id ID, params ReplaceProjectParams) error
+	// CreateRealtimeTicket A ticket for opening the event feed from a browser
+	// (POST /v1/realtime/tickets)
+	CreateRealtimeTicket(ctx echo.Context) error
 	// ListSessions The caller's sessions
 	// (GET /v1/sessions)
 	ListSessions(ctx echo.Context, params ListSessionsParams) error
@@ -22094,6 +23155,9 @@ type ServerInterface interface {
 	// ListUsageEvents The caller's recorded requests
 	// (GET /v1/usage/events)
 	ListUsageEvents(ctx echo.Context, params ListUsageEventsParams) error
+	// OpenEventSocket The live event feed (WebSocket)
+	// (GET /v1/ws)
+	OpenEventSocket(ctx echo.Context, params OpenEventSocketParams) error
 }
 
 // ServerInterfaceWrapper converts echo contexts to parameters.
@@ -22619,6 +23683,55 @@ func (w *ServerInterfaceWrapper) GetDebugInfo(ctx echo.Context) error {
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.GetDebugInfo(ctx)
+	return err
+}
+
+// StreamEvents converts echo context to params.
+func (w *ServerInterfaceWrapper) StreamEvents(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params StreamEventsParams
+	// ------------- Optional query parameter "last_event_id" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "last_event_id", ctx.QueryParams(), &params.LastEventId, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter last_event_id: %s", err))
+	}
+
+	// ------------- Optional query parameter "types" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "types", ctx.QueryParams(), &params.Types, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter types: %s", err))
+	}
+
+	// ------------- Optional query parameter "session_id" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "session_id", ctx.QueryParams(), &params.SessionId, runtime.BindQueryParameterOptions{Type: "string", Format: "uuid"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter session_id: %s", err))
+	}
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "Last-Event-ID" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Last-Event-ID")]; found {
+		var LastEventID string
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Last-Event-ID, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Last-Event-ID", valueList[0], &LastEventID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Last-Event-ID: %s", err))
+		}
+
+		params.LastEventID = &LastEventID
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.StreamEvents(ctx, params)
 	return err
 }
 
@@ -23364,6 +24477,15 @@ func (w *ServerInterfaceWrapper) ReplaceProject(ctx echo.Context) error {
 	return err
 }
 
+// CreateRealtimeTicket converts echo context to params.
+func (w *ServerInterfaceWrapper) CreateRealtimeTicket(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.CreateRealtimeTicket(ctx)
+	return err
+}
+
 // ListSessions converts echo context to params.
 func (w *ServerInterfaceWrapper) ListSessions(ctx echo.Context) error {
 	var err error
@@ -23801,6 +24923,38 @@ func (w *ServerInterfaceWrapper) ListUsageEvents(ctx echo.Context) error {
 	return err
 }
 
+// OpenEventSocket converts echo context to params.
+func (w *ServerInterfaceWrapper) OpenEventSocket(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params OpenEventSocketParams
+	// ------------- Optional query parameter "last_event_id" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "last_event_id", ctx.QueryParams(), &params.LastEventId, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter last_event_id: %s", err))
+	}
+
+	// ------------- Optional query parameter "types" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "types", ctx.QueryParams(), &params.Types, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter types: %s", err))
+	}
+
+	// ------------- Optional query parameter "session_id" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "session_id", ctx.QueryParams(), &params.SessionId, runtime.BindQueryParameterOptions{Type: "string", Format: "uuid"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter session_id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.OpenEventSocket(ctx, params)
+	return err
+}
+
 // This is a simple interface which specifies echo.Route addition functions which
 // are present on both echo.Echo and echo.Group, since we want to allow using
 // either of them for path registration
@@ -23888,6 +25042,9 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.GET(options.BaseURL+"/v1/sessions/:id/messages", wrapper.ListMessages, options.OperationMiddlewares["listMessages"]...)
 	router.POST(options.BaseURL+"/v1/sessions/:id/messages", wrapper.CreateMessage, options.OperationMiddlewares["createMessage"]...)
 	router.GET(options.BaseURL+"/v1/sync", wrapper.GetChanges, options.OperationMiddlewares["getChanges"]...)
+	router.POST(options.BaseURL+"/v1/realtime/tickets", wrapper.CreateRealtimeTicket, options.OperationMiddlewares["createRealtimeTicket"]...)
+	router.GET(options.BaseURL+"/v1/ws", wrapper.OpenEventSocket, options.OperationMiddlewares["openEventSocket"]...)
+	router.GET(options.BaseURL+"/v1/events", wrapper.StreamEvents, options.OperationMiddlewares["streamEvents"]...)
 	router.GET(options.BaseURL+"/v1/files", wrapper.ListFiles, options.OperationMiddlewares["listFiles"]...)
 	router.POST(options.BaseURL+"/v1/files", wrapper.UploadFile, options.OperationMiddlewares["uploadFile"]...)
 	router.GET(options.BaseURL+"/v1/files/usage", wrapper.GetFileUsage, options.OperationMiddlewares["getFileUsage"]...)
@@ -26687,6 +27844,145 @@ func (response GetDebugInfodefaultApplicationProblemPlusJSONResponse) VisitGetDe
 	return err
 }
 
+type StreamEventsRequestObject struct {
+	Params StreamEventsParams
+}
+
+type StreamEventsResponseObject interface {
+	VisitStreamEventsResponse(w http.ResponseWriter) error
+}
+
+type StreamEvents200TexteventStreamResponse struct {
+	Body          io.Reader
+	ContentLength int64
+}
+
+func (response StreamEvents200TexteventStreamResponse) VisitStreamEventsResponse(w http.ResponseWriter) error {
+
+	w.Header().Set("Content-Type", "text/event-stream")
+	if response.ContentLength != 0 {
+		w.Header().Set("Content-Length", fmt.Sprint(response.ContentLength))
+	}
+	w.WriteHeader(200)
+
+	if closer, ok := response.Body.(io.ReadCloser); ok {
+		defer closer.Close()
+	}
+	flusher, ok := w.(http.Flusher)
+	if !ok {
+		// If w doesn't support flushing, fall back to io.Copy.
+		_, err := io.Copy(w, response.Body)
+		return err
+	}
+	// text/event-stream messages are typically small; use a
+	// modest buffer and flush after each chunk so clients see
+	// events immediately instead of waiting on OS buffering.
+	buf := make([]byte, 4096)
+	for {
+		n, err := response.Body.Read(buf)
+		if n > 0 {
+			if _, writeErr := w.Write(buf[:n]); writeErr != nil {
+				return writeErr
+			}
+			flusher.Flush()
+		}
+		if err != nil {
+			if err == io.EOF {
+				return nil
+			}
+			return err
+		}
+	}
+}
+
+type StreamEvents400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response StreamEvents400ApplicationProblemPlusJSONResponse) VisitStreamEventsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type StreamEvents401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response StreamEvents401ApplicationProblemPlusJSONResponse) VisitStreamEventsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type StreamEvents403ApplicationProblemPlusJSONResponse Problem
+
+func (response StreamEvents403ApplicationProblemPlusJSONResponse) VisitStreamEventsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type StreamEvents429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response StreamEvents429ApplicationProblemPlusJSONResponse) VisitStreamEventsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RateLimit != nil {
+		w.Header().Set("RateLimit", fmt.Sprint(*response.Headers.RateLimit))
+	}
+	if response.Headers.RateLimitPolicy != nil {
+		w.Header().Set("RateLimit-Policy", fmt.Sprint(*response.Headers.RateLimitPolicy))
+	}
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type StreamEventsdefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response StreamEventsdefaultApplicationProblemPlusJSONResponse) VisitStreamEventsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type ListFilesRequestObject struct {
 	Params ListFilesParams
 }
@@ -29461,6 +30757,68 @@ func (response ReplaceProjectdefaultApplicationProblemPlusJSONResponse) VisitRep
 	return err
 }
 
+type CreateRealtimeTicketRequestObject struct {
+}
+
+type CreateRealtimeTicketResponseObject interface {
+	VisitCreateRealtimeTicketResponse(w http.ResponseWriter) error
+}
+
+type CreateRealtimeTicket201ResponseHeaders struct {
+	CacheControl string
+}
+
+type CreateRealtimeTicket201JSONResponse struct {
+	Body    RealtimeTicket
+	Headers CreateRealtimeTicket201ResponseHeaders
+}
+
+func (response CreateRealtimeTicket201JSONResponse) VisitCreateRealtimeTicketResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", fmt.Sprint(response.Headers.CacheControl))
+	w.WriteHeader(201)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateRealtimeTicket401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response CreateRealtimeTicket401ApplicationProblemPlusJSONResponse) VisitCreateRealtimeTicketResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateRealtimeTicketdefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response CreateRealtimeTicketdefaultApplicationProblemPlusJSONResponse) VisitCreateRealtimeTicketResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type ListSessionsRequestObject struct {
 	Params ListSessionsParams
 }
@@ -30868,6 +32226,110 @@ func (response ListUsageEventsdefaultApplicationProblemPlusJSONResponse) VisitLi
 	return err
 }
 
+type OpenEventSocketRequestObject struct {
+	Params OpenEventSocketParams
+}
+
+type OpenEventSocketResponseObject interface {
+	VisitOpenEventSocketResponse(w http.ResponseWriter) error
+}
+
+type OpenEventSocket101Response struct {
+}
+
+func (response OpenEventSocket101Response) VisitOpenEventSocketResponse(w http.ResponseWriter) error {
+	w.WriteHeader(101)
+	return nil
+}
+
+type OpenEventSocket400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response OpenEventSocket400ApplicationProblemPlusJSONResponse) VisitOpenEventSocketResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type OpenEventSocket401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response OpenEventSocket401ApplicationProblemPlusJSONResponse) VisitOpenEventSocketResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type OpenEventSocket403ApplicationProblemPlusJSONResponse Problem
+
+func (response OpenEventSocket403ApplicationProblemPlusJSONResponse) VisitOpenEventSocketResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type OpenEventSocket429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response OpenEventSocket429ApplicationProblemPlusJSONResponse) VisitOpenEventSocketResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RateLimit != nil {
+		w.Header().Set("RateLimit", fmt.Sprint(*response.Headers.RateLimit))
+	}
+	if response.Headers.RateLimitPolicy != nil {
+		w.Header().Set("RateLimit-Policy", fmt.Sprint(*response.Headers.RateLimitPolicy))
+	}
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type OpenEventSocketdefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response OpenEventSocketdefaultApplicationProblemPlusJSONResponse) VisitOpenEventSocketResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 // StrictServerInterface represents all server handlers.
 type StrictServerInterface interface {
 	// GetRoot Service name, version and links
@@ -30963,6 +32425,9 @@ type StrictServerInterface interface {
 	// GetDebugInfo Debug information about this instance
 	// (GET /v1/debug)
 	GetDebugInfo(ctx context.Context, request GetDebugInfoRequestObject) (GetDebugInfoResponseObject, error)
+	// StreamEvents The live event feed (server-sent events)
+	// (GET /v1/events)
+	StreamEvents(ctx context.Context, request StreamEventsRequestObject) (StreamEventsResponseObject, error)
 	// ListFiles The caller's files, or one directory of a tree
 	// (GET /v1/files)
 	ListFiles(ctx context.Context, request ListFilesRequestObject) (ListFilesResponseObject, error)
@@ -31041,6 +32506,9 @@ type StrictServerInterface interface {
 	// ReplaceProject Replace a project
 	// (PUT /v1/projects/{id})
 	ReplaceProject(ctx context.Context, request ReplaceProjectRequestObject) (ReplaceProjectResponseObject, error)
+	// CreateRealtimeTicket A ticket for opening the event feed from a browser
+	// (POST /v1/realtime/tickets)
+	CreateRealtimeTicket(ctx context.Context, request CreateRealtimeTicketRequestObject) (CreateRealtimeTicketResponseObject, error)
 	// ListSessions The caller's sessions
 	// (GET /v1/sessions)
 	ListSessions(ctx context.Context, request ListSessionsRequestObject) (ListSessionsResponseObject, error)
@@ -31086,6 +32554,9 @@ type StrictServerInterface interface {
 	// ListUsageEvents The caller's recorded requests
 	// (GET /v1/usage/events)
 	ListUsageEvents(ctx context.Context, request ListUsageEventsRequestObject) (ListUsageEventsResponseObject, error)
+	// OpenEventSocket The live event feed (WebSocket)
+	// (GET /v1/ws)
+	OpenEventSocket(ctx context.Context, request OpenEventSocketRequestObject) (OpenEventSocketResponseObject, error)
 }
 
 type StrictHandlerFunc func(ctx echo.Context, request any) (any, error)
@@ -32083,6 +33554,31 @@ func (sh *strictHandler) GetDebugInfo(ctx echo.Context) error {
 	return nil
 }
 
+// StreamEvents operation middleware
+func (sh *strictHandler) StreamEvents(ctx echo.Context, params StreamEventsParams) error {
+	var request StreamEventsRequestObject
+
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.StreamEvents(ctx.Request().Context(), request.(StreamEventsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "StreamEvents")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(StreamEventsResponseObject); ok {
+		return validResponse.VisitStreamEventsResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
 // ListFiles operation middleware
 func (sh *strictHandler) ListFiles(ctx echo.Context, params ListFilesParams) error {
 	var request ListFilesRequestObject
@@ -32935,6 +34431,29 @@ func (sh *strictHandler) ReplaceProject(ctx echo.Context, id ID, params ReplaceP
 	return nil
 }
 
+// CreateRealtimeTicket operation middleware
+func (sh *strictHandler) CreateRealtimeTicket(ctx echo.Context) error {
+	var request CreateRealtimeTicketRequestObject
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.CreateRealtimeTicket(ctx.Request().Context(), request.(CreateRealtimeTicketRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "CreateRealtimeTicket")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(CreateRealtimeTicketResponseObject); ok {
+		return validResponse.VisitCreateRealtimeTicketResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
 // ListSessions operation middleware
 func (sh *strictHandler) ListSessions(ctx echo.Context, params ListSessionsParams) error {
 	var request ListSessionsRequestObject
@@ -33405,446 +34924,512 @@ func (sh *strictHandler) ListUsageEvents(ctx echo.Context, params ListUsageEvent
 	return nil
 }
 
+// OpenEventSocket operation middleware
+func (sh *strictHandler) OpenEventSocket(ctx echo.Context, params OpenEventSocketParams) error {
+	var request OpenEventSocketRequestObject
+
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.OpenEventSocket(ctx.Request().Context(), request.(OpenEventSocketRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "OpenEventSocket")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(OpenEventSocketResponseObject); ok {
+		return validResponse.VisitOpenEventSocketResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
 // Base64 encoded, compressed with deflate, json marshaled OpenAPI spec.
 // Stored as a slice of fixed-width chunks rather than one concatenated
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7L1rchs5tj+4FQTnRpjsTlKULLvKUlTcUcl2lbv8UEtyV/ct+jLBTJBEKwlkJZCi2Q5F9KdZwMysYD7c",
-	"+TprmBXMGnolEzgHyAeJ5EOW/Kiuf/xvl5XMxPPg4Dx/50MrkrNUCia0ah19aE0ZjVkG/zyl0ZSdSqEz",
-	"mbyWF1pmzDyOmYoynmouReuodZLM6UKRUMiuMm+ER0RPGRnJeEEimmWcKUKJlldMEJkRxaKMaaKnVBMh",
-	"SWS6IO1RJueKZQFJM/l+QWQ2EKdPX3fIjC7IFWMpaZ8/PyWPvzl8Qv7f//tRb7/TIxdMaCIFYdcsW5CM",
-	"qVQKxYgcQ/cyZRk1I+wNRCtoZezXnGcsbh3pLGdBS0VTNqNmMkzks9bRLy03/Na7oKUXKWsdtZTOuJi0",
-	"bm6C1rNLOlmd+uWUmY5lnkXsgSLXLFNcimOimIgJ12REoyvCBQlfjLuvqI6mIdGS5GlMNSOKjlmy6LVq",
-	"g3lPZ2li+h60Hg5aLd9QnvOEnUQRS/U5FROmmndktNBMhUs92OnCb/65mg7MpjOhn3KVSsWx3eVuQqo1",
-	"jaYzJnRI5lxPCRXk5OL0xQsSjnnCBJ2xkIxpksA6UBHDzpiN/Hb/22/Kl/4AY2zeopRqzTLT5X+XXR6T",
-	"xtVp3qxfc6lZTNSUHjx67EjFDOOBIrAipE2J0pkUE3JNEx5TLbPO1qMbtH7pd5/Q7vjdh8eHN4PWfzQO",
-	"8YKKeCTfN++dwhfCI2IGJDMWkx8vX700J+jiLz/AmElEhZCaZLkg2IQ5DnrKFZEZn3DR24rwbU9+WjjL",
-	"6GRGX0vgBGvPPhzkMCBjmZEfLy/P9vZ7fTzdavXwbnsi4XvfyG6CVkozOmPasao8UzLz73oo2Hs9jOCN",
-	"0O16mrFrLnNFUjphx0Sm9NecmYFx89mvOcsWraBlyLN11MJvawdpRt+/ZGKip62jR/sHTfv8YvxaCgZn",
-	"3z82Q6ukXaPLDowvSrhhcFOZxCow2x7+ITwmlMxMW4QKNWeZIg/7h8WYkXGXg34x7prOkfM0jX2/f3DY",
-	"NHjgL6vDfiMYHBaSmd8DwnqTnmU23/W7+/2Dh2Hg/jbNd0MYPj7oPto/CEnbzDChSpNH+wd48jqN88Bh",
-	"NIz/4NFj3/BfPF3PrQmPi/5SqqdlbzxeS5xjmc2obh218hze9HQds1kqNRPR4ie2WB3GK3oFN2KUMXcN",
-	"mFshYzpb4NWp6IyRK7ZAplo8gRvVPOKCHBySqcwzRTKWJuYI6ikbCDz2NClvwzY0ERZj0t1z+IDFR8RM",
-	"LewQLpRmNDbnAobExYTQCeXiuDaYgUAWT2I+HrPM0CYMiJu5HB4cBMDgKY57KpXhq5nSxCwlU9q8pzRP",
-	"EsOuhOkDP+w/6Q3EG3dZKzKj2RWLSfi+y8sx4ySPYPIy112UIUIizN1vl8DwSRQt2ooxwmg0HYhCCugY",
-	"PgpLbM8/z4jKo4gpZQaSsXGuWOzWAmUG/6Eqd7drtreRLB8FrRkXxTELqvfEL4PB+4P97mDw/ptn7/7o",
-	"vyVejBu4xkmaJgsiRbIgHFlZRQQBdoLrDIzCMF+WKEYO9w9gg4Q09DMh0RSEh8467rGWcTQcvJd8xvXq",
-	"oM/ohBHF/9HIYRP4rtpXzMY0T3Tr6FE/MB3zmbkWDvp9WFj8a78YAheaTVgGY7hgyshhyAM8R1zh78OP",
-	"PupvFZ2w55mcrU74QtNMu7tmSpNxV6ZMkDkXsZyT8JdxJmcB0bITkradKXnYJ7E5yyM2lhkjoZZhp2m9",
-	"zPct72iNcNnVfMaah3wpVwf8TMRuuDjIgLD3UZLHLC5HKOS8c0zoWLOMhGYIYUCoJjOpNDns2+EnVLOs",
-	"adxa7j7qG7NLyNDgrv+exufIVcxfEYqq5p80TRMewYHfSzM5Stjsj39XKLuWff5Hxsato9b/slfqPXv4",
-	"q9o7w6+wU9/1UTCzGU3M4FlsLrcx5YlyEqNROlo3QetUinHCo882yMj2rwrhnL3nCvi74xgwzmdZhpLT",
-	"pxrkiSDM9EnaVCyI0lTnqnNcao3KUNF8yqMpjM+IIt+DulIf4x/2/lAfTkFMIy4oEJ2HklbXaz6VCWoB",
-	"AVEsu4Z7gGXakHBFGUadq1sqXb7Z2/f3VpQ0pAe4zZaUqk3NeFSxSmMXLMozrhfdM5nwaLFNg073qKi1",
-	"mz6B926cXPha6lcy5mNuuKZPykLZ9YEikUwXpB3WJFEjcigS5ZmRIZbW+HbjOaOZ5jS5J/Kwx4nFNaH3",
-	"qyOUBmEexXKU1bpGIt8zt/T2Cjl+btTed3/s4n/28D9+seZz0i0swWupL6jmaszpKGGfku2FQDpDIfVQ",
-	"lSOw5jL4zfDCTBuVVGl4ykRM2mFtC4+soeIPuFGdJeJb2e4ddnEw+MOavYNVlNmIxzETn/pOizIWM2FO",
-	"uZEvoiuQ5nFiJJMJXmQ/SME++cDAMmA4mkxilhE9pcIK5ZpywWIy5UrLbHGMm4uqldNkiBQ49JdU6ZN4",
-	"xndZ2MJYaL6IQYimSg8pNGPGqilPjMg15YrMZZ7EJGH0mhEhCY00v2YE3uVKZ1SDeYOVosBqgzOmjPC4",
-	"W4uFeA7C0dAy0yF2dINMxjzgceuo1R89GT8cPWbdb8f74+5hdPiw+yR6+Kj7eNwf78cPx/v0GzAEgMTQ",
-	"OjrsPwlammswmBbSVtFnnomjKBrR6IqJ+Miu3lFlSjfBx9PAqYwZCctG7XFG9WqbNSLtmCs6SriYBCRm",
-	"MwkCmswGImYJgz8KY4kULCCjBeFasWRsBM/RglCj0rGs3mqnR15bTW9OlR1OfIxmAtB2aWKIliOx0jzm",
-	"miRy0iNnmZxJzUzjTBgG5e8AbwyjKN8ErVenZ29TpTNGZ59cmDSH8NXpGV7IGYlgxYXUZGTOII2mRn8J",
-	"Z1E6zAX8DUy3E5BRJq+YNQVKLSOZDAS+6P5GKg07Zi2MahITc2TxHfO3zHVo5VY8bGDkmEpzykUMlh27",
-	"QK+lfi5zEX/KhXkticqjaWnyahs+ZdYlkWKiiJZEyRmTghGWKNYBPnSWsUiKGKSH55Qn7JMOueInMeqi",
-	"ItT5VNBfxJU5RWb4ZqdRgjwuTBoVQoe5XEr5ioqFVRXVJ9VwSEY1I2DUMNRDzdnigiQyupK5PramKKtI",
-	"n5s/uifmj5Ao2AC1dK2fU80aTCsoo84oB6var7nUlLRfPLt8TuKMjnXHGWgHLZrr6aB1nH3XP9bfHR4s",
-	"eYZWZbWi04qQ5vepUJLCG+s7/vW7/f7x/LvH/c09lyviMa3gChkCnlOuvW2V5iAweggzApnxf7BPfQTh",
-	"2quKL0Cab0Waycjcp59YBl0yYsxZknStGWOUa+dRGjECozCsE/aQCsJLwyfYeDMGFlNrWsAbwmjvyEc+",
-	"63UwkzFLDFe/5kYkGwMfC0BGu2ZZImmMVpsKT+daETkXxMo4yGm0EcTNJKUwsyrEBdTyzl5Y836ayZRl",
-	"mlsDBZj14yHV29q3ghZ7n/KMqXXfiDxJkFhQjF9pg8db2CwDlOjMzn1UZ2jM+7D6Q5qxMX/vZxToD4im",
-	"NKORZply5kY02wfoBInkRHDFCJ7r0h8eRaPhX68eXj+hvlk5Z94Q2xqisJkLzROPAR24LiWZ1ECElobJ",
-	"JKMRIynLuIwDMp8ylI1kEjvPgtIyNYJvdsXFxIzvNqt3U9Wsf0F/E6xnsXpBlYhq1LG0f6VjVI7+ziJt",
-	"lgLp8hQagNMW421Ok7MKnY5poliwRLpbkGEjJdRciv1l38f6JYA2mufykqOhtz7YmGrgE1yzmdrEMOxh",
-	"vSn6oFlG4e8pVcOZjWuxv42kTBgFua3iODYv7LazMMJKD/Xmmud7AcS2OmOa8uEVW2w/V1U0tHSBTg2r",
-	"kyJiEEUTE6pI+NfuydmL7k9sgd7aE3thwgk5It8zmrEsbDqTfz7o9XqtTQviJlCMzLsGRst4q/Dip0ny",
-	"Ztw6+mX9jOHtm2B5vYywxRq5wAXTZD7lCbP3A0poCqONQCeKIpkLTbCZOzrttTGtTv9ddQHugu6Lxfzi",
-	"Sd+N9C1ER23kXDMuqk/3l3kZV0PUtv2zy2Ri39tmGc9lwsxXMy5e4Pv7S8sZtHLBf82Z/dms0Y15ZvZ7",
-	"lfZOE0YzZQmvW1MNilsxVyx7oIgR7BNQJ80Dwykr56yY0I1vRY1OfxI567GLqjGScC9jE640uHvhbxhC",
-	"+QeMxP2ZsXHG1HTpzyHIf5XvK18YqWkus3iI2ljxOJNjnrAh2DWKp5YpDPHKW34Kd/TqU3Ytr+CpoZqe",
-	"WZkhRtUVz2I2yifDa87mraB1xRaqVzQ1i9IeWgvKTivPioYqz4ohm2daymQY0STxBCbZZX8mdOaRDWm0",
-	"zpZfHNrKxt0E5iOZDf3i3UZBDe0Sqvk41b4riWepOy7048PWqrM9aPF0C+4QtGQE6vpuYrHMdSRRvCiC",
-	"1TBmwzBjypPcG65ZNypuMTiVw7xvu8ZAfnRitZtbSH/VxQkckZTTr5BAbayw+LXuazMvN/9dE3d4KSd3",
-	"ccmUFP/F3zK5nl7KKyaU73AayhpCoLJHaRDk/OLg0WPyp58vbYCvkZqaxaRGJY+LZpMGyAVO+mBK2bBp",
-	"+2lN+npipOzV8+jYc8M0LriYJHC5HBP23lqpqSZ71/t7hsXu2e+9M4A2h/i4PJI4Z+85zK0Yt1l4W9pZ",
-	"+DCob8ny3GrjqS2vb+dPYapn9maqhI/soB9Zi+PQ3W81blE8DFbDK9cqQ4Zq57u0+c1BrcVvvQzQXJBD",
-	"e1+qWjgVnqzlOF5llG/zkY2nPzl7AWYeK404YbiNxm5o6ohQ4kboHB7cyC+aCUIHoghC1JJQYrY+kzOu",
-	"WDVScEZjhk4MwoXO8phlZJYrDdYXmeuEXzPCdccqKrAtA6FlKaab+TmV3FocQXWHADmw7rshzqlCnR8s",
-	"OsQQYJwnDIP9PBJVlSBXtn5p1xpITp9SEbHEYyWC54k3gCLLGU6BFrGSEyZsICPMQsskBvu9lqlPHAyq",
-	"IW5bRbJV51oLjysH2jjFqeQRW53imAsOciJVdQnUjLoVtBKkX3OMrTxlrnVrJxyOeaIbuAoXMXvvs/UG",
-	"rURO0kyO1Jq7pBx84c9c2ZzSVrnx8re+tO3elUmNc1KluNJUaO80K8uy7U1stuNSyuTUCKcrd/HSNsNo",
-	"igX3bO+yqALLXi5bsLTDKw0Erffdiezah9GU6p6llcovXT5LZaZtPMK0ddSacD3NR71IzvYK723lX2a3",
-	"M0GTPdMghpQAEebiqokSY5Zous3aPYUXb4K7od3AEMS7bUy3d0LQDduFk7/dZpVreg87Jo0c4/ShpQMI",
-	"ne5G93agHgk0knjTb2zBvHdTGF+3VYBiryEcfBDeX+yCV4gKVjsq18PHDRxTLiI0Ns3GBkE/c4EW9Rth",
-	"Kfb3vWbC/Nojl2CQV9bnykohseI2btuEpFwkRkYNa2MLMXwTHEJzDn7lYHedSi2UZrPhmIsJy9KMb8mN",
-	"c8fQN60OhEE3aGPuQDg6cJsZFHTpOtrqFJX7ep+HCA6rP1cnNHrSUWgEOwEh6ZDixuiMxaSkOtx666Ox",
-	"aZsQxyQTFlRCUKw8CPlHhJKwxlfCY3SmhNjBUMI4VI8LiCQfwrKFRho0w8V32SzVCxLatQ2LzkP3sohJ",
-	"aM4wpD+t+RBeXKLFGV2YOeLgA/J3I1q68HpYFvLL0zevn70DlW2JCUWjoWHv2166z8zyAv+4Ffcqee0N",
-	"SPsNhsavkJ/1YM/uiat90Xxi61v2XllDRdldYg4pEycvHkDUjK6wAhchcEzGnCUxusITDjHQNEPbRAp/",
-	"iJjwiTCXwer5mdH3w7JNVNqV3zNs09tya1QxX+LrwE+EQnVoJPUU+p/wawbJrdU8oIY9r1B22azHvGOT",
-	"WLQLH3igiM05MmpoinFf9P0Q/3DDc/FzEdU0kZOO4VAJzSYsI9c0yZlLcuvfYrRROkTrs1p7YZ9bUz6L",
-	"K2FwirR5rDo2EY8miZwzozHKBJm6JR0ix2PzspblxGFTs1woG2UYmDk6I4l7E1vC+MAYUn7DUr4IMQOv",
-	"loX/QJHKDDo9cuIC9nD5ksQo/nQBpJarYuEwu9Vx0Y3RDSXffHiwyjit5rIbZ35l1Z06V+73rZO7mU3P",
-	"mKbOjuo3MnmY6Wal1fHhaireRod70BI+2SBZkH2IWcxTw3LwFBepdvu7kmxKM7ORybCuujZ8WLFWpJms",
-	"GODXyqb2VUKJYPNCUm0LKSxfwOwSZMkEc+A3ks2WsvFJmjIAMeCqlIvtiUASfqDckLbr12iTq7wI7DpE",
-	"GSYsIojEzVPTz6GVvmamcSmYdY0vN1sh7jUH5HCZYt/BgIzY5jfV10U638YueWCrMp+vSZ/TUrMZsIwc",
-	"HQaln0jmIzBXlImgFersN1KnyGcj6/0GmiwsBEuBp4Z+woCENNfS/Nfd9iGk3n8wrR2RcS7ANxMU/zoi",
-	"HwSdsZub+o6UCAbC+i5lNZ/GIwlt5kOvjbwOxh0rJb6zk9rdPORTkrVMh+mGJd/fcclzxYbuaNksiLXn",
-	"62dUHcqLJCBpxuyZK9RSc8ZQ/3T83JyN0P0R+g2izhWxOYO5Kug5ga64ObaR6Jy8dR8ynU+Mq6zg2wsS",
-	"yyShmYI8AfQeXXHhEc8AWsOobbF/11d2Ez+YZ1yzLb/gIs31lu+iXLXly1pqNLlufHfFKJZCmILtLaiu",
-	"Qn2GrpPtVPx72e2nbJRPVo1jzZqYi3j1/phtcnn5/EKXLiUXwu8xm2VkTqLQJLchvpXzVvJx9+OwabRL",
-	"G1MMvVSilpooZ9DkiHjqzLwfYc3/lBb6wtq8YqbfSHFPrVH3rknuVekSWbUj6TwzQhAJzbzDIlRaMBYr",
-	"fAiLYRj3MaGChMXqrbxs9wRDDctlDI8JKvQBidk1S8w2Im6UlEmF3dMrRjR7r9HJh5BNmDWFj1OaaQVK",
-	"hmH7RedGv0AAKcJn0FJ7RBV7fFiYyN6ev1Qwpigadcc8YUd7ex94fBN2MKMH7x3zgyJtwGDCro6J0Xhs",
-	"7uUZzXSZfsUVGTMNaUjjTM7QMEqmUmnlYcolra7KhBl4OClo4oDWgi/jEEBOMfRN2sWyw47Z7H9YQVjk",
-	"Tl1W2XQmtiXscu6rJP1uXcj48plDCgDPhSUBG+RiJKniPOLpW38shw22rE/iWdvm4nhVuNLu+iAvS4ur",
-	"3lkrwa7+0rBR28ZsL4eHFB292yRs2UAOzwd1Pl+zAW7SF62hek6VUR3jPHKZLtU8QXuuuSBcFxrcMeHa",
-	"5YFYM08pgTpe5DvCcW3+TlHEvG/oyEu1FW/0+mWCDsr3t6Gz2ordPbFd2HzcD6sxuDaAwa9R2ikMIbRk",
-	"S/N0IU9sdiHtEgJhxb2hs61vK4RWDIpbDB5DS3cJglwXmlFZ3mBZU7FrujTK2ixrw2k8a/UsLg+2Xs25",
-	"BIJhBVBsnGdw3YEHQJU5NZ4MLWWzIeGcQa9kxCZUYMgRpnyb43jQ74NqM2Wic7zkxCFjmSRy7jmVWzkY",
-	"0B5ufQtLK48NNC3TpfUTbctja+v4oTmrpooZRrv/OOn+V7/7ZNh992E/eHx48x/eVKgaLOJOQb+mkcgn",
-	"fDh7/1hm4Cagmo94wvUCk5+dpO64JVVX9mVskeACExpPWcZEBCHsm6yCX8B94+GksNF3z0EL0WIHGqLZ",
-	"JJ850N7Vg1n8TKgilPzp4s1rgvMKCBPmEonxFys7t3nh91EBoWKB4iuAxzkvRqfX2j4Z0LeBQWXU7xrD",
-	"zld58633uOT1t9ho2JH72+xCX10W9ccZncwKX30huR+TEGxioRmLdXe7OfUQbBdc3SDvG0EGnfmutVWm",
-	"uCVt3XLDb7XTa0KhPoIIbCjUrQjgvlTtMmSgWYQlM2akDaSD5siHo5pPDxQbo3+/Oj1D4mmjip0rFgY2",
-	"PgMMYYhsMaXg6nOSsn05YypPdPG+U9gDEnLlgiuAAuMcPXzDmQo7PYJ3KLl4+pOyrmEjRoPyzFhtFtJI",
-	"4TiDHRThyuBw2maWThMeJTK6UqQdWoO9Zu91AP97Y0Zun4LuH5B//fN/zNN//fN/OjUn405X5rIZvbIa",
-	"2xpJGzDUnBfabR3hCN9CKivgonHMlteCdlQ9T6x6vqyVdXsboBsALnd5rZRynLLcZfWQqzKyY8M2AqFm",
-	"DN2QgFVoPgyK5P0yV1+iNlcEJvvt/Y5HrS6s6emBAoARIp3GB67othFezGAAfCSlRleE1ypTpXP/JYhN",
-	"+Hss/fIPlAUe3qyOLHE7twsu5hTXbmshB3OHcIxBgzDVwASRSd09A3zbFHztCRnZQrdKMzlLdWOAxwtD",
-	"+AR9koB/C3UHMkZjBdwJrP6qtjVb9jWs5Nh5XCzxLtPwukR31TNXTeuVhQk8C7zUxzaE8fY+7FaAGnlp",
-	"Cb/IV2lxqVrLTOnnKY+mhKapZR5m4BAbNJbZMaIcGVlIreRSPVAAduW0EHe8sI85G3ltM1XjpkdeK2zO",
-	"AeSxmOsF/kTkn8JMTNpFwJWa0pSpTo+8EHAn0gIn+4Gq26xrDT5QJMyzJESBfNV2TdqpmATk7ymbBGTC",
-	"xwGZs1HaWbFow5B4fAMwS2A4F6x6l2AgQ83Y7cYBIU7llBxMU+Vlo51DaYceZPvyOIRon+oLuDcOyowo",
-	"wcdjCEbFaxyv6WLm3kkdF7jDj8gr/r0ZPa5HQHiP9cjD4MnDg2D/cd+iyweEkrOnz0ksI7i/SNt9v9/v",
-	"Qw0A8w5sWJpQLrqwqcXbgDIXl4DstmYE3A5t8+reHwLQsQLy11cvA/K3E/O/l2/M/178+WVA/kSv6QVQ",
-	"TUDUlCUYZ4XOAKOMHZO3l8+734JHo9MjJ+aFotYF6HBgW2lbx4X5+OzpcwBww3l3SJrk9la2xskHqPW5",
-	"sCr2PmIsJg8Pgn6/b/4Pl6ZHTsTCjsSsvF0FxK7Cbyx6DuiANqYslXCALQFgnpUh8XDP9b73gd/s2S3d",
-	"+/D3m9CQjgUKssnt0NGMK2VoEInShn0hBYHNdCxzEYdmu10vcIuSdvivf/7PnnltzxEaELp5Cqs0zLNk",
-	"zxyXjg1rr0UNQAaZDXFmY7RLBMRJALAyRxZa3ozOxi8AmlpyzRRItROKAUbLiU+JNx0KxuiXEDhYyzaf",
-	"wvDszcUlJGvCg7CzhSyxdB24cXiVMrdsPosVoknWgARkK2glct4KWlM+mfpTQLMtvL/mJa9th73XWxkE",
-	"4MXq+APche3EI1/X4Hz/PudJ7BVRGpHY/nJ6QTJ2zYsECgQbBpF1lPNEE0R+L0yh5mEMwEdZzGKLe7Qy",
-	"YewSUAe3z5+fyKGFz2sK6V6D4WxTKonOGCNTGpNc4CCMfG6rB5hDieM3Q/AL4s0jWNoK92Jt3I1b80KM",
-	"5erOjNyGrTPzVrYWVlaM+WT3sAg2HjOE88QWrOJn7jTFNOB2tpWgV2wYUSiGwRLUJsw9g/g3imQsppGu",
-	"6TDlPCcyk7nmohYqWpFCp1LpRq8qF0obDcnLcl6ZVuKSBi0YHSLUAkwoSxKsLcIjqgg1XHcrtQWjlsFJ",
-	"ofwB56iwY3Eb9yZyPYAjxVEfEzrCIJMiId4oLzxiYK5AhQq/7fndRHyC+7EVMbwq3r4JWjJlYogGbeWr",
-	"6+AyZ+ox86o+AYiqNSNGnDCPCiGVnmRMbTW+M/cyHJmYb/fVObwJdn3Y1p2wN/LU/DK0aJRb2jIg1HNo",
-	"iIVrPwWgZUPoabIg5Xsl5o25mMGVpCDu3PDErGad2bxWrlWfeWauhpEUgkV6DYH+zEYXMrpiUEHBvbsr",
-	"iRaNeAl0ifUh26of2sr5ru3gytbUGMUS+VbozFFO9WwU3M+zdY2c91X1aC0JCTzTC5+GVHTpwLZMR905",
-	"XWBNGggKosKmC8hs402ySlSQnOZAK8vu2n2X7qVddltnKyW/8XLCOTauTkl+XhEqmg5TJuJGl/jYFpPZ",
-	"DXzP48z2WZWjJFf8mjVCmW3lwLGFZ0D2W5pR86JUmF2DX3ZZvV8UJ2oZ1Bm9i+AVTqVMwDXMleYRGgCw",
-	"+JGayrnwW+rSLXL6aqM+syHTFgtqa4EmrQcoNazJmdd1TCNoZ6fQCPfNnHK9I+O2n8bAHRvEDTS4GiZ0",
-	"i7FFUiid5ZGRi9Z1Ap6NW/XA44StaxnT0Rp/doERDS8sx4UXjdW/XFnJ2ri8yxAs7bV/DRqXv2HbG8nu",
-	"3IkPK/4Wc9OZcYNo1rQ9zccVGv5MJxX6dscUwFFnbCazxXDkygZtQUB3dK7Lsaws8pRr9WmoecaV2nri",
-	"Fsp+69fv6KTUDgYsTTHuypj862xuHCaixemUIb7iEvInBZzqRidcNYtlhReqIprNWRfydLMhwX4VVPv2",
-	"jf250QOLeKpGG0uBsYpppDPMWy9sngePHlWAlL04zzKiy9CPIxkvWkFRkc0WxbOF/955DyAY+VYPPNgV",
-	"nQmQC5sDB5kCbdczooGDNdEa7jAuiTgQy3KSe1a22Iid6sRWu1L+BU6aIX0K8LIlpc4aoCFAuzD/mdXO",
-	"00TSmLSx0iT4GhYpqxZojVmU0IzFfhZ2GzTwLQMWmz2cIAsrVsSQhGanw2IncE7OGC+aXMXoxlll9awQ",
-	"phNGFNfKxc2CpagtzLgTrljcKVSksS2BgFVBk4b+akmgm3MnoVbucpBcpfyyNzpO8X+wewvWXKOivBCG",
-	"EhSz0fiuZrlZ/GNrs8dsYazg6Xz5XN9GWalCisOEgzr9F4sXVPSaGuT4hshQKK3lIE5XE0WYsHVWMVeB",
-	"i0mP/MQhXIlDwSucfhncEpoGwauVZgyiCez7Mc9YpGW2CI8GApI9wisuIAgKAp4CS9ukjSoIFFvfs9ka",
-	"6EIAMSlEkLf1POFODm/Z5+raPAcjPhWLORyiEUvkHKvHuGmStvun2X30BW3nkt7y1JjVqwVRcbgQiwF4",
-	"r4FmtH8vi7gs/WPmBdIOB61BK1zhAuXdUHT/wNWqJDqjPDE7Gu6F/w7sYtczDhtZFg4wG7H2pN4Bzmt5",
-	"6r90mFcsCmmrJ+8A8OnouZIkfNh/8ni3agZr9+Lt+UuPEeQWdRe29qvV6kesGdbtIFGXQW1tzMbDfj9o",
-	"qtozZRCqMJfZlarhTTx8vEVtZ//wQaLx+1z9/AkEvOOqRxluC4yiLX3aTljZWDo0aKadj+NcHu9t8y76",
-	"I6rqV9IWrAwqOu2kO4POXXzgAfjh/1h1bVvnCa6yuo2gU+m2PuraPexbrh8ZTXC/6mt1G1fJqsIo/WhX",
-	"2/hU1qqmW5soCm20lO9WvAaVqfpW6E8//9SAgn1C0nyU8AgAfNvnz0/JN4/2v+msBkLQZFJdFcDP9i6M",
-	"X7q4aogRv0IfQ9nsiV9q8X6cq3qyKZ9s1u1Nhzgc/D6AmZkezNAbFu9ilbgcFPNWt61Z/02JptCgr/+X",
-	"csLFthx92U1AI50sXDBKCAUoMLLGVaDwgeWBMlyI0mtTacswPzD4WpNHhW8+PNiMZ3TXGNxubktDeXy4",
-	"6+W/BhD61emZjST83tUF2T7m4ESshrqTdvhhAP0MWkcDiIIZtAL3j6Ner4dx75V3IERm0Arsb71ez3Nw",
-	"GzSibWNnXp2e/QhGpR8tHt+yGVQ0BM9YYxfYjY9I+K9//l/F/3e5fVCGG8wNYOUYyzyrlhQrQhqwqSlV",
-	"hOqBSJh5ef9x5dVguX2aAMk73FKAFYBanq7411TOVVFsUo4tPloHVcvSmFVtle6PDj46ZQrWa+06/8VM",
-	"dolyv91/chDUlJ3/HgyywUAMBu/7/Xd/8Oo7r07PLiLpM5HB4Q+PEHHBVstjGVEMrBTHJJwkckSTQrmH",
-	"IFb7a4Bf1erHqgIxXlfjcG2ePzbmZetmiEWs/UrWki/yW6tK1kI7VDrmMoQhHdtMmjpYbTN61ioS52xG",
-	"RUMAVZrJSUZnJMsFcbFgNkVnKpWuj6TT2wYV91a1BRGkz2OpGY8BNVBLjGVxATXHJNRMQaoPwEthng+q",
-	"6Da5yMjuhHEI5ZzThd9dX6leuro4P15enhH7Bka2WhsyOlkhNLgwjnGLpohuIzTFgtto68iQOkfy7OSO",
-	"NtcdZfrNueru0G2YBB5OB2EBuI6JVeybqbah9xL6K6NCueD9DQO4LN69pcnD6q2eeDoRg0MBzkXG6MwM",
-	"eTjVOjWUqBQLO8cIcIJwk3B2tjo1uxllkS2hanjHtthyoQOrmjsGEiDvKg9NeW5rtLWy8Y50bmvJLbjp",
-	"lgUjly8Fm4xQ1OK3e1PfP4vMDOmHoZ1yuLyNflZeUPVmtbqENnx8uJZV72bdWeKgtSIqa5leE+bnVnwK",
-	"b/SV6rb4I6Yd/Ot/+9+tlNOG5KUu3mjAWQtKU0VCgfUcPjywNpfqoCpgqSVpeKThg0ePNgvma7A833gC",
-	"3O375mYGEYMAQXts342W3Y/nnZuYnpTJSfH+R3FMH/c7ESTEc2JOhPmXwmyeIku2rB5N2mmuiYYUDG6+",
-	"Q3pbTgTIeF0FOugffrtlfFc5t7X84g7syaUk96Xbk4uRbmdU3lSb8gtlbrfiZisaxwoo7G4ayFKgOssm",
-	"qPGhMEhJaNoPLePL2Exeg6mWaitNflLutpucV0+jdO/2Xtt//CJTJmjKwYiiem/fvnj6busMS0lT3o1k",
-	"zCZM7BXDuKl+rq542kX0Xpp0i9AOW6p0jUBZNaUcfLtxiUpSBYDVtdLnpiX55R22+ykX4iN5++5MuJnd",
-	"XDIfk22Ibmq2zsurisnTTPNdAwi3lpFM1uYM2RhY7s2+adSOtrZb2ztoXfYPgvc5b8YG6Vte1SOyPLOs",
-	"z6nWfsNV4Ad72gTpBMgLQySe3bONLGgBxF1dIJqSkZ951bbhTSLaydJU7XdpxGvW4qTKNZaGLmVScafZ",
-	"cO4ZXWDlgSJAyGFX2noEqIkBJATHyhOqpup/HEdavj3tNPz4SzUknJ2gQW5jrGmCD/nouI8qEoenGjaC",
-	"SexMlUu4KwiRmuWRzrNKOjd1WaxWfy9stABbUqAyCinWAYNVYMrseW2wu7mcAaNgxKTNNdDblF4zMmJM",
-	"EKzlHBPFRcS2VDEKD98WmoKhI4uIaNnV5vNXgeco1fwaWlaxSZW9DEo/X5VwaqS35tyagd6NGN+MjPrl",
-	"CfJurLeLd9iaHTSy8IopOpqy6IrFmEeuNMFYSqPg4dqWAZQzRoUi4Yeb0MPkb9ZP9GLFPe0c77Etow3/",
-	"sBHXDSU/a/Z30/LdEc5GLyc0umY3zwvu1Yghte14au65HeCd1vDntYy35JbDymh3uGZWsGGxkRqTqA66",
-	"aRmrQm9Z67JmxjPsRmEyYsylnza2qKi6dgfwe7sL1Vpn29QnuL9Qa5SEdoIj2lz9x8cnnmeMdU3rRTzw",
-	"URHz//jQRswqkrKswHIUDOty2be+JQm7ZokiMWNpUDzef0x+4t+bqxhEyLYtUlWAeoAWxMXEwWxgTx2v",
-	"SFkrgbXlcjiQ7y12/1yiwqbYr6sX/JlUWIiqjsgcYOj+/pbBsh9THdle1RUcXjPQYLmcboUCluhneQEt",
-	"kW++teuHY1X2AbA7i93iQYh38ENE6UXCOlvXENoB9X1NPax3lRls52q4Iw7y2zmIS2atiiGwJJKdz9mu",
-	"RaGLXbwLAaAsrfZlS42VBfMVKtilOMErh1++kiIP+IJckDpImCfUqiznWW/jreDviY3v2ylroIxdiRKa",
-	"x6yrpBBMdw+7j3y34WrBTwQf901XzgWEaHoCSqjQ00ymPAoDEiYyokmIuaJyPE64YK4ECGQxQQ8AZEbd",
-	"CnUdEnVSIlBbSK7edlzcU8GzGK+XDswgTmlKAfyaM9Ug6LzXwzkXsZx/ZMnV5XKTWyMh8sgCDKw9fWY2",
-	"Z/bdTdWDcHkbYQuKOmQe1Aa+ZPprQvjm1tft6gAtLaVvParjcoMoeiwXYqu9vAt+tkIfHs62enrAdLYx",
-	"CLUg1mZ1yHR/V9P4DEM/K+l2ibEVVc3gwp3xJMFapIYIfkuVzW5drcy3ptVqBs1Vd0FJLKRpc+PUIJxN",
-	"X801TjaG3jQXNbGFCrZqpUB7K+4pLq5pwuOhBc0sVN0N1fyKcjuNoatnNn73VIoxN7tleddOSUR3GZm8",
-	"S3yxG/wPGW2KsH1zkuvpAXHNkIl59bgS2g3G0hHgjkJoNqFxnDGlGkO+Gy4v+yvGznrfgK6Hy0h+ngne",
-	"X9B3ETqybTj45sj0pf2qTLLSaLBhHzM5StjMn37x/JQ8OXz0DUnxJZsv6ROKQlcDH1SI5lO8WmnMnEYy",
-	"o9GUC9Y1LAAemPfreftwCNG2VNoRVz36q6gGIxkvjogdzoIMwAE1aBk1yMKBekNZdy7iYr9R6/KUU4Aw",
-	"gKkgSt/WUaUVLAdfSKkF8/IfRMu5IEN2CQzhen/PBUX5VsHxvGXZvT96Mn44esy63473x93D6PBh90n0",
-	"8FH38bg/3o8fjvfpN5vSl1xbh/2+HyhEJ0uM+C8FBZBmCvCDLpyQt+cvSuxVB0Vs8QiBts2H9cWB6Kij",
-	"vRJHuhez6z37vtorCbK1JTA6zqniSbHltSqrHKwp/nOWyTEkIMbbmDQ2BQalxWrs6F84Z2lCI+dlRcjY",
-	"SmNHFeCQxx9hvHh8eFfGi6ojtlI1tMJ1q3FDJ93/ot1/9LtPhr01tY9u/PvjZFavFr2bd7bu4t8ot3x0",
-	"UHljer3lDw9UBTrA5hgUVRMfKMfCt4qStqCl6rZ2Mvf9F0Brnmq09w3lcY9R4/WgDAvaU+zWbQO/7cG4",
-	"lS126RzUpK5+5epYJfFdo+22zqn+DVHvFpxy29podpPvwCbg+OiXbqq147ybON2NdP5x8Z6fPLTxrk/h",
-	"Vzb9fzse0XQ6rLR411x/o4jxaenv91uh4VY4ZzTmgimf+2LKoivP8+3RyuvIjNvjlS99twK5uYRi/c5b",
-	"vnQ50CljNF7sgN1op+9ftHHG1PR2UWMZfoxui5UTsCO+UL0x/1gnXGmW3W6wHw/lUKrrNKb/q/3L8PCq",
-	"JIxvB+usaw83mADrx/ZboiX55sBiN7ahnE7nmERyNpOisHhiDnHGxrli9UpsfjviNwe1IX27ATqiNvVW",
-	"cDsttlZ32C7TWoOh80wve1jjGRdo0c0VgjbCI4uz7qonLOXewyte8+sF4tv7S28kXPg4Ryyjum2ptQeP",
-	"PM1PC0yeysv2oc+1bNNl/q4symn5kf2pBz+t+XRBZ0nDp/CT1/pmWEr9G3y2UZjFadeGvTSUYg2CFda1",
-	"GtFf8do7Y9gGPbZiK+zt9/rbIr6XCibusW9QtsL83dhZ7i8qL6FKD2mk+TXXi3Vj2tazdU+162/n9v84",
-	"CIKtYtztPpfx7RgEM8Qig9t585wVefObtZL8TT7hejmD5toknxafka9m7ltLs6vUX1+5igV6uYT/hujB",
-	"Wkn/zcYgzyFYc6BvZR8q6HxZ0P9oEM9lYltWQvrr6G3DaG6aV+EODCiOQX7pBhQ7zrsxoDQSwldmOfjN",
-	"Zv3eFdP3nMOvbIsbucRXNY81PMzsnvKBg2Z3JRJ9dfLYbaSsnVIHlkWYXQPAamkGHyMWrO7ybmLAag4Z",
-	"fAhQmFk05dcNyWL280sXHroLsjACUwwxK7KOl7G5DGEzXEbQygX/NWf2d3v8XW9FIOuSKv2hSM682fug",
-	"XVbzTQgxJJypY0Jd4il4BQXCZ0I2M00STNS2+IXQR2M+8+O6QfTht4EHsfyk+7z77sPDxzd7vT/+x/oF",
-	"wECojUuwbHZYWv3lFVpDK5eG8JSvpJWhmFp1yB2qzWydBoYfuCLEO/Vyq6HdvjD78oKsDGNlMkt91lbH",
-	"uyMLEZ2CZ9pn6jXPd8US1LwOvmslozIlqmRUzTV4gwKYexPc/A7WgEqo6ZY5JzKtF/lRDJDZMD/cH39Y",
-	"RpNs6Sy1SWzbXyxb6xErV8WvrWKDApvfkIJNu9jnJhI58+Zs7qbelJT2sRpOU70Z8xpCBkRSaC5yw3Uh",
-	"1olwDUVDEVkA6uEDKh2Ae27OBdldSQKg9WfXzIdua2T5K7a4rRmmDPHeTS6pRIPv+OHdmFfuEu1iTdx9",
-	"vG1KzS0ydp2yeg/WOB9KBZzjEgCvhMVwoaFzqsiMxswHUbGRjtZn86wVYncwFfoQBUr4gAJd4J23EZka",
-	"OldbBtNpPdaNhNLwdVNeRbxsH3M2uUr6UeUcL+X71qx6m1J7V46z96gWOcCFEbC6POXkNyfzl6zpDoxW",
-	"FT73pdutYKg/ZDJPvbj7/kM4Me8fEUpiugjInLErIjOsT02oIuHf/va3v3Vfveo+fRqSthHhQY8yb3cC",
-	"Qm3KpsyII5uBMFqB+Qngr3kc2IzFk7MXUC2Bx6RdYNjac46HvAB7LN+2yOIbT0a+jdwD62NFc08ZAVcB",
-	"unltz6QXzB2qSOxgUXdI5TurwtCPa6BxlOdUXLHYl5d5J7ecl5JOyt2ubzXk4iORNFbZc0TwiXQO3Oqi",
-	"0xWFolGVwNVlheWqbkTaqWo1nDqbE+wukBjUUnMCgRsL8IE6ruwc08iRq2z6XVPzHh0emIMN2gVahwrz",
-	"Zqt2qzJf4TQepoiVt7dbCF1oyrc9udVi3MWyFg0Xa9G4oZd8xhTLvKnMu20qWCGvaVLd1KnMAX+G+svK",
-	"zZjOeFSP16nQZf1itHk8gdOaDU2o5qKlarc7DpnbR23nmp2xE60sUjHK5p2RaaNusePkLE/0zK5+Bu1K",
-	"25X3qu07kQQc3zsb6y4HC4njTjpes62jRct1FZRbU8x7zdb6DWRfq+rXlGJ37uQbgOdFVWBbXIrd1bdb",
-	"oRJ93OW7nBeS5jogOI6AwK5A/jTgIuKfsEmVxPVdr+8Kg7wrxcMnABR76qdhX+2VW5UmcQGDt44AUkPr",
-	"h/CqIDuk03mBdLZnIQ6zaplp3apCRiWccDetCXMVbcBgJdkY51Jdrvra7JI5BNaDKM+4XgAOrVvaGRcn",
-	"uS9d7UQQGkVMKSR7IxQ7EXkOMPYgPE9lYmtDuqhFM2jSVhZAlJIRoxnLikYGIvxr9+TsRfcntgg7PfLU",
-	"luE2L9skdyUrgY4kogLrJoCJxTQOzUIKOCpa40TOVzL44fdyjmZCtowRy2DoCHsK5xwCLPOYa5LISQ85",
-	"xhUTb7PEpvXSXE/3EjnhohZuYh4fmNdpyn9ii8Z1dOvWDqNoNOz1embiVbSGGV0QxURMOCxaaFqSGf8H",
-	"LMER+R6X0H0MEq9p2laAd6GFrWJhS/LEkYHMAI24MeJfzx1h/+nny1awgQAAqS2sL0cYVJ5kNnwZ6yFU",
-	"HkPcMwwbzh2cdui/HCcAFd7cwBWCUaqRFJqizd5OrwyXXMGb/94WaLJFKk4BDomcypgR/uaC0DSF3Z6z",
-	"kS3/3iOXU65ILCMA9SQcidh0mtFIH1VgjwcCxL8xjVhQ2PjKhOWAmFkyobktn5/lCVOBKzMP4SHQuZ4y",
-	"xUyPGMo8YcLQOIsHAlaW695ADMSpFNemMSnU0UB0MeFgJGPOFAQDK0Gv2DCiih0TbqOi37598VQdE8OY",
-	"8MH581Py8OHDJ+Tt5SkqToC9ghhTJM1YBFA7A0FIOzzo9x93+/vd/sHl/qOj/uFR/1Gv3+//V9jpmQE8",
-	"syXPVSqFYkV+ZPjXrpUTui+ehqRNyZwlCaRfsNgo0cABRotqyX2uyBVLtW0XbioYbkjTNLHL53LC//h3",
-	"JUWIZSqfHD76prMMmABoeMtYCabhl1xp2+6HAVikBq0j8kuv13sXkEFhmzIPzZ1jnlWMVObxoNXr9Qat",
-	"mxD7DP8z4TOuv7P1cP4TX/wuhN7elJzKsvSS5y3zTypIhfmRXCTw85QtSIxskISOSR+RX95hD89BAKsV",
-	"E6HgWsmk1uaX1PAGXGEL+nFEaEGpIMTZ8uxefkwK/mSmB0WBIMietA/7+2bYh/2HHaJSJmIF1SVzwbU7",
-	"aaEh/q6REfOMqZCkMuHRgrRtwR1y0CfUdDHjItcsIOHp6ffD85PLZ8OXL169uByevL38cfj85MXLt+fP",
-	"LsLOMZEiAr8QV9ClDkpzm50EF5PqYpjWqVBzlpHDgyc4oKEb0JC9jxiLWey28pzpbNE9GQObGrGxtE6q",
-	"5dVNpLxiMcnTnmn/3K5IMRRYjWpNwVppHChLR0Z5PGFawR66FdYZHY95ZGYXTSnUyLD1067Y4oGy3yC7",
-	"kGW5vgfK0Ko5xrnSGI+A/AJiuyMmsDiq5ZNGSso401jwGMobFPgLLqnDAmfsua/LSKqSzZpRV0JTXfR5",
-	"GYffOmo97PV7D216M9y2e+Z/Jkw3Y3zziFm4N5inbT7ADYJIdTd3x52Rr1JgXXKEJYcLCeFF3Dpq/cD0",
-	"uZQa0baBUcFgDvr9JQzKKqdxCQgltv96B26ZRAEXVePsSOWXHt5VtvqUv4diyHsWk6Qiq7WOfnkXtFQ+",
-	"m5ndPHKpHATt1XbtYGkwxj9oaTpRCJqkaeudaWuvB6z5Ssi52Pv7/Er13My9+/RCREkeM8MHNNQGM+ox",
-	"yYXmSQHwf4UurwVRfCJYDPU6saR47N0cqKt7j5sD7TfsCtygP7MR+YktyAXTd70lZ0VRZasxX7OMjxc1",
-	"7l/dGMOg7Ma4JJuGfdAsQ7m/fhKO7TZQpRgySiOnxHjZuj8z7z48xVyWDfug2Xu9N9WYY1NuwLIS413t",
-	"izmdTFhG3r4gKZ2wO6f/onk/qZsV3fsAK3PTuLInCKWrpozpgOAv5qLjkRSOmS/N4xhLoULFc2JkjTg2",
-	"Yo6olscw9wZuRePan5iBtSyGGtNg7fpleXjPeYIH3I0FplNI/RZJwjJ7alss9UnUOMtt86ay9YbrUtne",
-	"7XZU6TXF8a+nlwCLGO+liBVYvrixSr+5nQxNRpj7uiNJ2uW7CVqH/cPNRPha6ucyd1rGnVHuSZWk3K55",
-	"KLjMpvPTLog6ihz0+2Q+NZRigZeA2QD5qUJOOSaYGUuEJHGRquulzh/LBLZ74tG2h4ZNcjPgitCEX985",
-	"43jJrxnkTnsXvZZ4uFaAMcey0BqpIrXEw8AokNcs0yjXmZvHu9igwpy9ML9/7IrvUnPAu/DFZCqcbE5V",
-	"qZ+C4n/X2wHat9O2XWL9+r1xSZ/evfl+oRk450fmH8A0U177tMapRWw1JkXmrKqM28k279nfTl693G3P",
-	"3Lh35FpfyL7Y+Xr2pcio9W7IKTKeMwQAuPjzS1j0cxZzdUwe9R9i2JStRc2NfJkxGk0hC8Mr3ttc3Xtj",
-	"TyW6gmdD0AhSslCrcZqb/iZoPeo/XDOMqkFj++E4LEnPYE6qAwEj1lwckxDxGkNbtovfuZxbLpCXHK73",
-	"98DSugeW1G4iJ420cWF7gOBPrQIi2JwpjVE6gRGyjOQ7SpgRaXPFsoAYOdgqOprPGMmomHgIBWy8L7nS",
-	"J2YQL+Vkk6z1DNMADDWCJYArGxSC9kAaaZkZ0RAOYQ6MtBDEfs0ZCCtWEjPf2aizVcmmqUTFB29TONta",
-	"S+toBSZ7gt9Am/45UhBy6VizDGdqVrJpNlBlyz+Xtc70ps4LW8uGfkHPvFW/vhUq937vJZ9x3drixVMM",
-	"VttVCN7pdDvyhFg/7xE3SoeR/22eSv2MWGG2v/lYf09jhyYCn+xv/uStoNb9gH71Q+Ru6z96LrMRj2Mm",
-	"Pp7p1LxSvzhYi5sVXlR321QVbPtFjSsVoQVejoT8HVmNTOIKM7JW5wVJZHQlc210vrHMonXM562NLVjL",
-	"eU6pYl0uFBOKg46fZmzM3zudbwXE2XdYnM+wJLplVJav/ZyYJTXLufmgwAbXd+/f/piYVSMu0mXz8dj7",
-	"wOMbazKIPK7Mc/C+QrFIqnNlwTMVGAGBaOHqNIcEDFRwp/bIiX0PjWNzmScxSRi9ZkYrRfvWQFDrnM2o",
-	"uXDbMVd0lIBtPSMxm0ntIIYTqjSRggWEa8WSMeForow7VdcFnNrD/pOBCDFdEn3TZuzAMViMxnPPAUZI",
-	"4LcYurh0gjeciBdP7WkASvpeonh8twfBIhbf1GMIbDbk/Z/DJm3Fxh4ABXzhx25nI9Bh/8nmD15SpWGV",
-	"Ps3JxpwtG7D+QEFghDKHBY8mxK/nwtxZ5tTM1hx/QZOF5pHa07WYUu81GWJEZGguwanMQTKO6YKM8uiK",
-	"aQDvOu0QaVTV8BejngZEy07oDNb4mjmn1pUXYKrXQEhhPdf9HgnRYh4SSJi2lTV3iM86JmEklYZMsrcX",
-	"A2GD4o6tr7hsGCPbKsaysBqjWrwWc6W5iCwj7Q1EeBJFLNVHxNokr0OSMZ1nQpEQwt2DQd7vP4xwseDf",
-	"LCSZnCsf0/mB6RO3B5Ww3l15D0QoPs/kbJur24Yztpr0jyLwteQOBUlXY9nuMP53VXP40RCYoyzwyRrJ",
-	"BC1rWFtImXv/4b4hwUYRqRK665sMxq9vFfh8r4LOclR3xeR9fQvjkV2238WhGtN8IxhmEBAkcORUYE9o",
-	"1wQQ1akyTHc6vUwTw7293BJDk8loQcxZACsCHI5VBhkQQBQttQ4HPBoCzYegCNJoejwQm5KP8KSwsQY5",
-	"zCoT5nlGxRUXkx5ZZV+mVcu/rriIgyu2CFw/AY45QJa6FROD9OXPyL0gvtt32B1L2jJuvql92BN/F/t9",
-	"gHDgM9PDfh9hMe1fniDh++coMv1YVmLpRv3bc49L0D7wmFpl0545jO/D9IFbc5IiG9DPS9xxdDwEZB+J",
-	"5WJpktiQVi5qfAUEspKbHPb7cFd2AsygZHEwEKAqYeLRMaRSKgJCDJGCvJLCiHegNmXARlyYAeNZmVQZ",
-	"YOqlcuF++0r3BqKSt2VYETJe04yccW00MLJGkNIuy1MRqsjpxV82cZ23FrriM/KdSiLXZlHjzhLnmkZz",
-	"h+boAvnQZ2bajAR+/2zO5jd+DKeDAwCUjmT3b8/uwCQqBXug3NF1HGdHDpfr6R5NedclwDX61ov4yYRf",
-	"s4K31mXYY4KV6VAjEEavJGoq54LQCeVi1SgLzqCzFz9hitdu3OHLMoXCJDbbQeE+auPKIJ+2K9b5pCR9",
-	"GwKtXbUFNThCWA2hCwBfvinS1EyacIVBWmAbtCHsUiSLYxdjjDW3IKXk4seT7sGjx2RK1bRHbHb4lCp3",
-	"fw4ERC+/Ovnr8OTsxfCnZ3+7GJ49Ox++vXh2HlZCnh91yFxmRmhymyE1ydi1vGJxQMwfNlQSwp0ZmQEU",
-	"jhoISg77T0joECxAzhyCW5zFIWQHvIjZLJWaiWiBMd46W6CxU7vglLDyDsaZl6fE1hnDpcEDQ3628CUD",
-	"gfe5ixu3qUVOfwgsxInp0NY9eALR6hnTQyHNONOELugoYSHMGCKjzayKhuY8spWWIM9eufC5hIPKY4SM",
-	"ImtiSjVJDLPhWrkB4xIqSJIRsWvYMG0IuO6YPcMBGpmoHgBvbT1t1pv01q1yh+A81EAU3+UZ65Fz07kz",
-	"Qpvxj2U2YbpWuU3mOpIz5hNVEI8Xz/DuduVyRyGZ575szDA6ixy8lYF5/477vsCqow2aSJGiUJBED5HX",
-	"Y+vaOzV72D2VQmcyaerRvr8HL9t3X8sLs4NYaoVOmofrPsa3XktoBMf76WSFLazRp1KME44ZkYcHB9v0",
-	"YgPwHG7pR/FvpKGKVWKFdwet913uyFp38dC1jlpWW+gqRwkeIaJwU1nENy//N8SitDQKiOXFVENySY+c",
-	"IL9wpnML+kFtYOVh/3BVioDTf+vj+9QnGRz6lDy4I0oe6Z/Ap5VMP0HEbMWtbxZgHd00E8ReJrWFPG+W",
-	"CmQSu9vkirHK2o5tjE8kxZhPcsPNJxmNGElZxmVc3u5CCtbpkddSD0RJwEeea9dccBOB4gXcbXg34TAV",
-	"Xr+BJTszBIw0IJAsORA4SoAnxculFF/GKM8UFGp9qnjNj5i9wZwXtMItPffSOYzmTgm7/9kuBcHm/9YX",
-	"w6c9qlCLrHJWHzg6uxNmjzED3WpKt/9YX/CJUGXQgU2+s8BvpG2zj8mYzniy6BQpFRF49wzpBC4RM0QB",
-	"c+ggQcKB4IogyHEhfGInztheb80IoPNMigmJ8iwzcmxRr92KzA8HInQ18N1vYeBiEgKrY4PbUcs5zWJV",
-	"bd+oxjYKKeGGTzqxVvGJ6HJxPBCQPlmdIMdvWOyShrRms1STNgJvOtUh45NpOdyOHe/Bk4EIbUtDbMaX",
-	"SOkVeGH/zsraTPchsdY7KQ7QNqLroS9kGRBXv/TwhYMt5L9LKV9RsXBW448X6FwEDyOVcltrrmYES2g8",
-	"tGj4xaj/wMXXWviH4sxADX5UzaGqX7tMoHmgiMNIYGSUay1FpzcQz/k1XOGKRTnE1Lk8YLjfqSAcknzH",
-	"nGVwKowqaX7Zf2QTlBVpHx48QRKvUHjHR+EvYYr3Q9jQdknPQa2p9935fA6Z9t08S5iIZMziHSLL7fr+",
-	"YJb3kwcS5Xp6iQ43rxULU0tTyrN/yyv8E57tpgRLPhGE25sBg1AlqkpFxnYjBzD3fEY166KH9AgfL/MF",
-	"metmxnBur9laPn39Dj9291uJrQAxfw3KkufYmhFscyFcYHKzzF3oxKe2g8Jm4GjX8No0kw6XvUkjfgrP",
-	"a8JEYDUDxKxf8mWCrGBNeJrIuXkBEwdAQcpm1hI2EI4YStlnReYhtxB5BmJbmYdsFHnskFFXArlnINbJ",
-	"PGQ7kefSRaPaHO16CGtEhZCa4Ia4WNU2WB4rEanFOnhvGNy1M7u993PTuNvgtLJIt5agcMBfvAS1czzn",
-	"Z5G5cDGXtRXP0fQ5RpoTWIGndblw5i+nu/i861XSuzf/bXNQcTG0z++EskPx+qD8wfIXzjlQ3J1trN4S",
-	"kGgp9cPopVTEe4AtDWq1slndBdabLVi9uksYD37PPAJb/zyh59tEndcJ5Qu1w9+FAlbQEoCXV5EA18gH",
-	"Vnxabxm1EdkQXmtEKoe/1CNnJewSxWf2FbBgVrxyisynMmFWTAsGgr03Wh7cnlyYj6cy09auihG8pF2B",
-	"BwN/H3oZ02TRCcrKCqU5hWfgU8QwIbPz4MT0GTZx0pcuHPk+zsVSbfEvTJUSbP67OvW51aln7yOXqeG0",
-	"GIumCCDzZo/M7txGlXJwi83n+tQ5yDGUATK3wFqqp2xGuOiR55wlsYKYhMQ0FpO2yiMsogApJWHH1l03",
-	"tw9kTZ0Xo3IehgIHzsG/QajCZZHEWIZZcEHeCh7JmJHXz09L/0QsZ4aVJHLOsq65HWNkDImMaEJSmjl3",
-	"DddqIBD80Mr/1sei4FLt9MiJsL0CfiQXwLaMRnvNFR8lLEB0Awlq7YjHPGMR4mcMRDSlGY2MloNxAm//",
-	"eNDvf/+vf/4f8I/nATw4OLEPDp7hg8eP7YPHT8yD58+eP3e6RL9PAC8cFdKBCPdgbGF9mOMcvK4FwCF7",
-	"Dxknk4rZtw2hHW7tLs8fPiHqysiHUgTEjHUgThcZTxIekfD/+39CIK+XVHNBQhp2XDo7tILRD1bDgb5U",
-	"iFa2OEdexPwM1ZLbffFSbH4nZrr/iZjp5ZIMTn9LjHXncILPzlTL8IImsXw9+4ymVO/Z0keubmCzZGSB",
-	"ek+nVJPT8iMy5xlAzsyoDoiSJBczGfMxZ3EN23cusyvAQ47tgJlSA7GCqUzxhCI6Z6dHfgaTg9IZo7Mj",
-	"Ysg/RFUQoS65IiGEugKERhffC4kcD0Roptcrp9eLprm4Cq0GoQgTceFuhpprR+SXp29eP3sXumx3Eh4B",
-	"v+0CElNIIjmbMaEHAu0p+4+I6pFn77XRX6RQRyQs6yyFhKYIFYq13+Z49xhxzaHgonxHtITamwqRaNth",
-	"roqaisMpNzfGwk08zRi2CSYrvEvsK52AhGVhpxDtSS4B0Aa2OdrqkVCEiKE5YmS/R57RaErMEiASCcaN",
-	"4VoiBw/NrpebfgoricWBBgJ+vIC3nyEKbSGwYvEYF7UNJitVIG8w18WITaiAy/LV6RmWF60it6KI4DyZ",
-	"aJDFYp6keJ+0w7O3l8RQtTPlYTQE/Bp2BkJmRFCw14WzKHWFQUNX5FQDlje2ZaFIbeUb9l67JyigPzA0",
-	"B80GA5ELMzHEmgHCtZih0VRKxcy4MAnSYihDEuRwiM9MIzYtMsA8JkXHaFtGFfm40utA2PhFhj3NOmXM",
-	"oh2q0dIVJoVXh5LlwgULArq2ssSn8kQPhHkrQDzb1O6HW/jUdKdZGljUy7InGyTUIxAabHarHhp6egbh",
-	"oReXz84uwpWGFWl/S0YLYllhB2nVfXj59vz18PLFq2dv3l6GLiBlIFCnMufnuIaZBBOieLAQkB2HqDRP",
-	"EkLVFTq9CkoJ6uzDNEw1yhq2uE445oKrqa1edkQSiOi3RwrpBFcaQq+lNgvcIyfQfBllqYKBQCRqSEAD",
-	"VlWUliMjFklAqRYk5Gpo0ZtxT4ogHJgIRso6c2+R+NYjpzZEFEgWZ2vahG0HwdX8MoSRhnbJzC6bDbXj",
-	"ByjdKy5iGOuUwSKVU8tyYbHhI5nFLIaVQ3qD1YaVLyTf4mxAA4aRLS1jZTidYxuAi0caOBkOB24QSsYy",
-	"SeS8m6fQ/kD4mGJIJvzanjrccuYguvNE9whyJAUBv5A1iFOn5iwMxBTYs7KsHq4GZeknjKaSR0yVNTgR",
-	"NN3+GI2ghrDD2jZcXGbmPqHRFDkYFPls4/rnioWdIjLHkp39DUdqVoMSIYW9vVhcudzM5MYcpHJbIBb9",
-	"FaGV9vAyNDcg5EbCAsA0ubBloUgIaQth9UJQ+QzfHQjzcs+Cm+OHVS2lukuuRdKmSnGlqdDEVfYtyIBn",
-	"A1ElvMBcHm654F3gKjjzTmBHzN6Doxo6GYjwh2dNnLyLrRY3aFmtgJzi2XKhyRYeDlwdjoVY+8pEglIx",
-	"p4uOdZahjiXT8mbOBWhMcKRNn3A7GcHUtc+sQntki7ZWb36Z1e7ikglxbdYDnCUIEZJBD8XeIvco77qo",
-	"EtA2lUlM2pB4Z6ZDq5CrD1SxuiDoBZUQ/VfPLi5Ofng2/P5vl88u8M6uqISv374khbqnatgheUrGmRTa",
-	"gYj0UeQfCFuy36FTF6QYOHArKpxhXhXh8zJDJHx3F/TIZWUVgRG76PHCj1WcAleek7RpAvyhZKQyc44w",
-	"uPdgrMDR51QNRJrJOI9Y3DkqBBoWl73a8S5Lf0un0XDNEiK9Kka9GMNZgcBJEG0gmEjJ2h2DrNmcl7go",
-	"gOACMnC9Df+AHES70+ChqUiT9nbgrryqDYAcyXgB+wlGRaAq4GOkbZ3WAClRcLMO+TtKfJ45A3mfaE2j",
-	"qZFwQfwCCrVk9UAB5C+YIIxM80EvUnYEzwCnjh2RD+Y/Qx7f3Dh+N6MTcIxm7mKlwD278P7eHnxAeHwT",
-	"krfnLy2Wf8XVYMkBoIYDJJ6qYDYQhpPPgCOePX1e4kSaQ2X4YfFglMjoSpX5mkrw8ZjFxNItlKYInHUW",
-	"dtgRqRkF/4c9VMpoL4yc4ldnNNOGcdsYatMG1kuEd4nD2y8NIFTjHWvWIyi+s84nrLTIlQJSMutiPjo0",
-	"okjCIK1kLHNhWAlmgvAYdqyQvqwebmHzU9sw3DOIIYIGqU4VcL+4udNMzlJNmNJ8ZvTJNMnVQIQz+n7o",
-	"Pq9WCDCXG4qSWHahjJ1jNHE5ckbEByf2cUWQN/eu9QePMe2ojlN08MSCngyNzjq0xrXQyrmAmen8yYDn",
-	"i1IuztmeTNvRUsuP+g9dy9hoNswFvaYcihOFQaUEhQ0nNlzSagTg0NYDAQbBQoLNhVvHNrDayzc/PXtt",
-	"izk8P3nxcvjm7NnrsFPkT83oAgUqMjI7yWKCBchAVS0vK+UCNgiNMqkU5DRzYbhHBNqEY+unb16fvj0/",
-	"f/b6cvjDs9fPzk8uX7x5bfh7TbKGSMgis8q73HI4o2IxrAzBigo1Nz85ISqRsLLjjJkmpi58oHLTgkTY",
-	"LoopB5Y1B3V+XXF1zAE92NzEzclCddXz/iIoK518Jk/G0kyLNN6qbaPe2hIsEfJ0VC691g8INHRIPA51",
-	"VBdV58v7wJMU7bUGlh3gTQR2Cbjf6+bAv3ZPoogl3e9zo25zRD5fGr2QIQFtAOR20ATSTL7nTEFwih0v",
-	"FHzJJ9NqZNOaBOcvOfD8tjbHTwewa/iwvdHaYY0pd1DGqd07bR/37gRWzCWGz5Aqq3NStmN5qPc66Nm2",
-	"nzl1jm0CCZqR6pVssLKTWiK+c6oZ5jB7DZsZm1lp+NdcakraL55dPidxRsegofQmPRIOLDzKoHWcfdc/",
-	"1t8dHoTrKS8ou+2ewe3r7x37dPWC1nf963cHffP/juffPe5v7r9cGS/2sARTkCRzyrW3rRKg5QbQnbfJ",
-	"n7OSkzVef3JM6MtVoyNHoKFE0hhuayfcDcunjkiXCdo+q9xw6PuwQsiIoRyC9hyaK2aFlDqOd3Eu/LJH",
-	"WDbvfeM2BH/XO394i52/k8xJI63qyi1D2rbsmXlENR8lrIq7YN4uoz6W/Rt7MRvlk2Yvx1+wmB1zBlIU",
-	"JtEEVsKxsPc00qvGUtTGHMqLst4F7glVempG8e8l1cCU15S8gJOKN0qxsM7SHNd2wyzzbzjz82Iq5/Vl",
-	"KMiwegow09EQ2fbE/6E0Ua3NGv5ZZlfKCGLzKY+mYJFwCohzJRwXJhbiLCxGWhvTDLUMtBevUj7a6FZI",
-	"f7dsywucxn0nXcIoYbw+uv15ykB/p9XLwaxHIdMIrAY2YkwQLROAa1Rapr9l4tUyLa2XD8rFKNfoduS6",
-	"h2iuFdSclRBd9EHCW18wQdkRNtbNcwsHtx5O+jdML+UhKnwMRV0XLiZB4TZBWLZG2imudW+0989gUxel",
-	"YUcwhuKPYsyCt4ENX8kZK+zWcjw+svYlnsQByVPAx4QRWW5onWaV0i6plM42ll27C23GJ5Y/FCUeQUrE",
-	"X9l4zDBvwqXcw7sWj846dBzuS0wjjE2z2E/g2qKKhL+4396FAXl7/lKRBIxXYO90mR2qEwzERGYy11ww",
-	"FZgVKdTt4qJFA15KMw31lFSPnNgaLw7WrrgNwFthS21V7W8O5/ias3n1QnAW7MJrQ9pYLbsHOzg074ed",
-	"HnkNl471UihCHQpAQCh5evG6zKwBs+kVWzSA4oHUAYUq7/FYl514TzXA++B6PVAE5km4wHAZVxfzN4OV",
-	"9nR5eoSOjDSsq8vQjMENpv7mc2xF6xALRIRHlsrAXF4rPQsePzmuOeE6y9V1qHI1RQZCjsENjuZ2dIZg",
-	"3FHRFRxVW8IF+qKaYMykzIr0d50xttyvGws6chPoLdeKxyD3QiRSh/zrn/8n8Dksq9iujKV0HfPZjMXc",
-	"KEUqH3Vd39y9PxBhMR6jVKZUT0MX48QFCfdcWBP6FECRDW2PI5bIOQ4DXLx41m0bXAwEVBODn5yD3ix6",
-	"SCEmqqxqQytrEtK9sFesIPpByl9N0wPRDlUW7aHDVGWRUXXDvdD5vTMpNboJsdJ0pcg+OLvMfiweKGgL",
-	"rYXgipbjgah2NafJlZ2nWcvqytGEX7FjI1pjB3IMzr7Exp1WLOajxUA4n037sN/3Z0JzpZ8DDa+IID44",
-	"yZJKdgWn9FRJK6arJYyftM1KukgSs5SdJmhw3KImXMv9/sFGYMuvrJqK2aNnhni2Ljv0lUIGWt+poWzB",
-	"6vyKAreq8GJkvmvABOcSojxVj4SzPNHciAh7kH0fU01tcqjpBzkXhqu3IULAPDDEFlYC5cyzDgLYyRQj",
-	"z5eiJgwTRBY0xvD8NhdQgsgyIst0KrW8WOml7hxDUXcgfjqHcoiqCC6V8YK0TUuh9eZ2LxcpC53FtUpZ",
-	"MtKsEleaDURYVG8NO64wvpvgd8jvw/804/7Ocu9yev9Zzu+7sEf+bM4hKYl/IEzPcIQhNAuW27CnYr1x",
-	"JcCemfHYZhv9Wm+myDqAaXJVxj1Y9/kokSP0rmMwFKFZBpFUFi1zBD4a8PHJhHUCAIJE9KaBmDGqcgzT",
-	"gMbmdIE82rrrXTTI0PAIYOXO3T7O5Az7N3uBEWC23D/EWADKjEWK6pET3MpqvEvh+3z+4qWLZykBqfb7",
-	"ffKKf+8pf7P/cCDw0tNSDqFFCPRX0ggo9kIBHwdHTxOLj43CkKeJhPJaRbkeTa+qQQrmZevVt54DGCIM",
-	"789v31yeFEE3xSDJDw1DJCE0URbqHwg4O1jNEHRBe3Cwq5q4Dm5m52t1LWPytXW72rlAvSE1EA6XcsSm",
-	"XGAsgbvtFRHmAko4ZJ9U0lQCEg4G9gUMUjIkZxSqUa5drwERkoS9cC/s9UIjt09mtrShNJ2DNAKiiJAQ",
-	"e2SjkXx5KF1H5ZUApaAMNN3vHxwiKQU2ug/7KlC+Dx49wt8hTIPY3HvgUL6sFMIBtwgFEzDg819zVgkL",
-	"KdmqPcUusGyJ35IV+e4IAD2pwoYh78R0MzTkJEKMcUfJFrag4GOQwG/0uDYmJQWw0lxAGWPHzDvLgKjd",
-	"n9jiqORzdr/coQZBqWpQHXMxYVmacaFJZJbcRlQyPZVxMBAoXQGPCQiIoBjsgjG7ln2ibICAp+UZ7zRh",
-	"s16xhVEWAWDUThchV21glUe2egsE/ByTez8ONtQrQJkFf6Cw3Hjb3RqGAXeO3ektAsNB+nTkBvK+2bcm",
-	"8crdDR8BHB6s2jSYDccBQplIVqDImmvdXWRGup5RLnoT2Tg8W0bdO7TD/pPHO4/t0ndUiqEaVUNMzFI2",
-	"i6O3Eou3BoOt3ui711/3iD67CZ5IyJ86rwsOTpPZsQy0W/IjPrukk03pV/DOby3OYv+TOq1XhJO2ESy8",
-	"8k4HdOUlUcG+X7uK4BUnZFVFCJAsMfbMQaF/emBcPATWjrCqhASt98UBhZNRNRBtqBASGjFkCPdPUbqs",
-	"iB+2FzQAn6NIBHwzzeQkYwqw0Vl27WQsLSWaOwpZcEYXiCyKIhYlCdfacrW52xfs2wskAgzAVui4V/UW",
-	"O/HQ2vegCMHo2/VlsRE9dfGyCFLEd74ECBLDrihiQMAwYcAeRbZGM9tAJWdyjjepjUc6LiUZm/w9k9dV",
-	"RQZ1KIRPQhW0DZX38cc5Y2mn1wBmdDtBZvwKMFa2Q1H+PCBEu7Lm/S14z1kGISvgj3gOWs5dgQo1MaB1",
-	"yEHmwnMmyhnTFPImrWvHJrhykNLDF+MubFhoBEdDO1jF1fRsM6DseX+gilYhgnJKDx49bmQg9807muSE",
-	"366A8FGkdOJ0B0cMfqPabRCl10EqWWWxXdHWERjOXVYP1DEJ0eqG6XRIXFXlBewGoJkSn2LaALJ0B7zr",
-	"7kOdzKDOsIdPG9607sTY++J3wboUrD8Puz9nDi0K2HAj21+RGfYqNOK9ES6MvBgTLlimj0qDyFOuUqlg",
-	"CkeEFolVIWmfPz8ljw8ePy5K6hPz5Nv9b78p7eR/CAeCIlDCycXpixdkTJME8npdfKERephqBnGpJvUF",
-	"AxH+tVu1dHffwPDVERESzLNhUA79wvp8bdTyEVFUxCP5vsy6tBbdgVg2n4Nr0KqTP16+AvPexV9+QM0f",
-	"jcsQQSZtKSKZ8QkXPfJGoJxFMiombCDaIUhd39HuyIzM/VH+uyvAto6VKg76j4+JMq3TBFtAeU3h1mDi",
-	"ePug3+8cm2UluVBUczXmEJwrBSOH+4/RiF2922GJY3sZH8Nt/loK5q501/vD/mFD+IHhDHaBdmaX5ttz",
-	"M5VtfGbm5RdjM7hG+XALBmJaAe3AnLaD/uPtvjijmeY0Md883IZ9mG9eS/3KQoR84cLplosAO/Va6ouS",
-	"ru5OrACK30JHvpWMscrwYjkXYKFaG08VYl4vqJpZEpKEiyuwjzqPM0JWAS/okbN8lPAIjdKKTwTVNvcV",
-	"07IzBnDkNEE8KCwKFhBNZyn4oWRmmmV8IupfY45kmwssTT7JucKAe9DQ6EBUMyo7PWJ5NYhJ4aR2QEPS",
-	"Rs4RmAMdID8n9ir2g9LadfJLQ/Uleyv4e6yvjGoiRNbCarw9f1kHbG6yiuKqOAS/UrTxmki50I8PW55C",
-	"uw2FLYtVXdt8NSjg4NuPjwn4ncdt4HFfAbtqQKaqM68yZc/C7hqy/3QcLc8AgOx2Gpi/bANmrIuFER6m",
-	"MrGpHmAe/OHZpYXLCe2ZHVIdlpkhJbdTR0bAu3gImKOwLgNh2i3Qk9C+xBW5eBhgPZc5h6hOrkrgh7CB",
-	"f4eFfPnjq5PTgSg5p7yuBEsgnIhLhZ8aVdCJeTD8RXNirmX+rftT6N6ev6wkrdy3FmeIskGRe3v+8jcc",
-	"h32CiLTdhJvr0RGQ/5A6FWkWpXsWQ2u7YrZyLizRVqD1SThJ5IgmYRExXQ3SJO3RAgFEuBSdHvkRruOB",
-	"uKZJzlYq3x5hGADe2YC+RjOFES7Wr4uQhTOqrgA3TeimIL5Xp2cXdm5fda3cYh6bA93s1nxdgW6vTs8K",
-	"mqqE5Rg2nKuqfj+L0jWhbaGV80JSoax5xjXrSpG4+Ht15FRbxSgUUQUkBwwKqHLkTM4h2vja0KpDaA5I",
-	"IicTFGZTiOLQ4FgCbJceCVUkU3ZE3HFoW5hW0zqelFyxzMbLhTqjQqUy02ZIMZchaUN62Iwi3JsLznII",
-	"cFOpNALYApZerWw1eMMC27BtDWZdXEMxSxO5gGAHBZZHh9R28vLlm5+HF5dPX7z5DgAKj92dyBLFCJSF",
-	"tdW+2gC6Bz0PTetGlQcYPtPhMObgVozDDqrh5hYEpBJMrh0DIDxk0/KE60U5voHIFYuPCIVPIFIrY0om",
-	"kJEgEWwYfF2CaQCgtAiEmoSaKR1ikFSSoHBuscZwpHHGlALoFZokco6VhxtuwuKcfaklbYsBfp6qtuX6",
-	"NNyvDsOZudSZr8ReunvJjfuHiPjkznwHWWzYWcmRV7jvquCw0Sv7QtuIxSIRyiXIATCbYgnaO4/LFKMC",
-	"sU0Rpemiyf/6ESf2K3DC3j9Zfma37VpCCxqTRKu7fv9CV3Oa51fE4T6pHrJhW+/Sh1rKfFyRGQMkr9EC",
-	"9ASLFWh0eoXFa6gzBQYkFHmShDYWRAGio20JwmzN9/FAXDGWOrQ5FBZRsuyRH0DAKzWhjJFlUQ/wBnON",
-	"Uk5dWANsfluBckbaUFRsSbBy2KpGsCJZnmDCmtOiSJFhANAawky7kCb9cbcxvTt2eY+SzWdx/m48664y",
-	"z+9SzVfpN7blhpScMZeEJMe3k3P2jMJxx3ZIhOow6pHToEp1WErSBtSgemK5y5oCBHU0WxbZI86tArip",
-	"o4TNCsxjGbOQKLpQZD5dHCHPqSAchaT9qH/QsTpdmkktI5k43FL8zSpWRtGSuYanh+4Ln7ZF2ocHB0eF",
-	"k6Su1jl1zijeA1FRUFHfU51a5CtXtuSSUY9LNF2jnFprEXBnH/u7ZOoTSw2XTOn1koN1PTO00hpKnFIR",
-	"qym9Yr85OfNW2sxWSGWvTs88YGWHt/vw45iMFAJyJGSds1iwCa45Tfg/2PaMRspkvVHWljkoKSoB9Pt2",
-	"pTJD4V4AMG84lOalsBOQiEZTtMpU4P4v37x5eTG8vHxZSckrqkljHqSaUptZjtqcAwQ4JqGtCYVWJMDL",
-	"xrQ6txBQ3Yw8d1WsKTI9tOFsNOJewnpscNF+vwCMSbQiRlPW5Id1ReSCGgqn3X2ske9coSMpE0aFy025",
-	"P8ZhJthk4S22+3fW8BWyhsvqUbTlK2yBsoRfs7vRkdbykb0PhvBv9iKa3NKLGjRxIJduRz2sCHHz4ADa",
-	"BDV7/mwm3V1FKTSKVs9tHAtNU2duynIhoKACzSaALK5C1N8sbKCtwmgzcewMuUhzTXB46NUaiPZhv09C",
-	"+xmXYoipu2EtHTXcK7rZ6/V6WCUCxuHyS2F4jjETmRkFdCAseUA87yGKV8DCSxDxeq0SCMhDjEOsY+Gc",
-	"Ehhhc9DvO7u4q1NiqxFV+LGWaJ+v7mOdR9sKE2hrN91injUGANnVQUxv0yvWgibgNOgV1STCoxJXScok",
-	"sABZAYmtbHtshTusm+1Wz6F42poTxzZ11hoJp/SaESGdadGlxy6K4i5YsdMZHgeiLEMBpOp1CtAkqd0+",
-	"rXvTfU3rprvPhO1oR3AOS7vu+oHq9VCX5fdr6CuUUM2xlQK30p6fZNEokMqYrRFAEcD1AR4fIxSmbF3d",
-	"uIgKfBOb7fllPezyPind9NAkZCFzQ8DSAixA00ROPmPCHK5X1Tdta51V9w3XbWnr9iKaoquVs2bQxWLd",
-	"T6tv3/cWVDtr2o7qO3C1pRmPmIK6GDDDz7QrEDkL96Sr1yZILG1xKUCgIJFUeosN+gD/dUiuje4O81ID",
-	"FlVdqnLNbStZHfT7W0hW90sJa+G/e1+Jy+ONsANes+cOR6SRo75ujJk6JuGvIZlRHU2ZsuBLq1X3/Tz1",
-	"zHW7QXO+hAKJ0wLvBIV6h97YpEf/+nFwGF9TFJZdyM0xWG6jv1K0sbQkGEfKxaNq8JUvgsau0ZcaP2OH",
-	"93miZ9zaNPA7qJ2Or3wl/qUvP6SlKD+QFnTpIekl/rxFOItymqSyVUccJmcV+E7kSdIUt3Lrc/I7dMCd",
-	"QwespY3mIJRyC+/7xllTcOEr4hafNhJ+w6Z+XAiKL7Tibk70vV15nyWsYgP9uqCK3zQdf2EhDxsPRu4z",
-	"ouP3CRtrqIKNKDqKadKuvIgqOtVToiVcfgHUluQIE0c+3HhQdM5ZmtDoSz88dpRf2PHJcFS/n597gpqA",
-	"1d1SdnTiYKNu/0oCMGbEhE4WhGKpCND0e6DbK0YzUO411w7i3NWCtsSkSHucJwlUxe34df0LN4x7Bi73",
-	"Jh+7qi3bEbcdalFJJfAERWF5jzEXWHICV0YW1Yx/N0oUy7hNYhiSxldqlFAlZbtTWDzaZJSwa/SlGiXs",
-	"8D6PUcKtzRqjhF3n36GPPpcV40LTTJfea/8RWLqIoNTW2kpbducvXU2m+2ZRtqNG57L59UvApcSRYHY9",
-	"TZINnGd52VdtRz7zz6050u/mnzs3/7iaZa5AjxMumm6aDefpE5ykDXXnfrcH+ZAR1vHO+7AH3c0Rvzdp",
-	"47PYgzbQb5lk81sWOD4rdGJAjJrJr6sYijuJFRBRWrDIxtigJC492aOFq7zQI/8/e9e22zbOhF9l4JvG",
-	"gJK0/79701wFQbfYA9qiaRYL1EFES9OEsEwKJG1HKPruC86QOtiS7dZNd9PuXQ4SSZEznAM535dy2UoK",
-	"p5AKpr4+imGuzO0YbGZ0UQTkL5gpvVJ1HCzVRKEk7q4aIvEMUib9SilMlopwHyjqGbxQ3mzwewTJRFLU",
-	"f018JGw2SkaoFnNiwaPf/ESMrveOmo0ucO+YOYz8rSao0o2I+bUqqtp8gS7yyLhDd4fCP4ZiZl6YwxjM",
-	"ugNQuPqcAZA4fG7/jwrFhb9/d6jepDe+f4P8ZLfDdVChXS/MB3f4rwX54OH9QxAfYW62c4zUqvxfaH+g",
-	"HpQlMppVLZP7GuF9A/xLeu7hvTruZ1BuhJPWyexH2dQWw6t5SHFPVwSaGoa97hRuPTOIFQiPHyotfslu",
-	"Q9uAzHzHUhkB1uhj8R6zBWGG82nwpu9/eAHapozul4fU3ygNqYs9mPtrTCI4wnnpAoya0gphJSzMRY7j",
-	"H0Bo2kiPXG3cJMy2wPN9kcfWd/MgnMJyZSEjwNcrE4vRUsJAwPwmDDZlRmmYL3zwyRGuiVipDbQgYc7B",
-	"kQ8wtQmAfQR8x5SaBH03QDCZeGmgOFQ6wHuqdOS6vfEJvBDZ3UTVg6JZi0OSFtKPPJobrxwfSSmpMjNl",
-	"hQxlf/zMWTN2ul6oNLczUVLBeg9cFEIpa/2BMpkBgiHUDcN54KzJ6xJNxuTiYr84qT1Bc1iEDUV9sORU",
-	"S0e/eXJq+/4QgSPjbH2/O8DFHVGWugM2gmgPKpUN+iehnjSgIeleglab1IcwSZNe8CMJdPAEdxDzQAlI",
-	"RSCa0k0UZW+ew6K0aJyFTBjDtF7Zwhii/Zz6HhJWDbKLwviBzKfWaYX2BC4JvTlVeO9uQheB1cPOuFL4",
-	"rAaFrhnoCZYZvag44TtuSJPxViol1S1R9gS6+namBieq7h0Mernm0wmmqfjp2dPn4GeUu+aGbWaEy+4G",
-	"+Cv4Jtju+o+7ta8kD4mumeJS6oWldRnK3vA7Q/cufn72vwPSNw96f6JS2ZuBgLdxFFk+v7GX+GyPfl5q",
-	"hV/pqqAFKxVdeKrXsg5evAbX+rydt3EDLDrYCZuA0zMMReqZti6WWN6J4sOxLlHB1bsLWEmV6xWk771k",
-	"+3fG6URFKBLGEfr/U8hFZSMEUup0mgQuhjbFr9Krs5pF2htx/9I4gVujFyUBmExULqokVPFpA+dvfoUZ",
-	"VuEyfziShpf+eVvrOH0+7RJ6Lp3D/ATS8yzD0o8O791pZpdpBAxm63rLLQgLF5d/Mi3xDCvIdLGYK2J2",
-	"Jl73sI/R0zfTKh0PKPTVF2Wv6K1fjJ7vE6rRw+/0aChtHcc4kBjPRdVKjPNvsTxOlPJmhtVAjrwnoRwF",
-	"iJxuLzR17QVtUNK2L0B+bSbiB9p2aH7fElIDKWMUnG4L6yPa9En4roLXKJaxR3q7K+hU2BhaOw/vNd2t",
-	"5xSXvv3hwyeFwd0u0fit20XiWG9II196JxjIsYtYv1ulyTJEhSZTrVfUHw2OKVh/u3z9CuZIzKtcsxkg",
-	"UgJamdGrhD6Y/PmrS8h1UQhjE+CQM8OiYPQNMbXeWWHwycg5GZwHNtLecPOgHOF9G7HEwtKRmf93+tfx",
-	"K7x3xxfBtEcYTN41fZjDPQTAcSIX3HaGRvL7gtfhUeeLmg8J6aIv1sXGW2D5XJOo7mF2Zzn6jWi9ok9s",
-	"XGsSBRI5dgfhaGDZSJW0YgkMriNdGd7yPY9y46jxoqOR6Ns7ugQ3H0dTFAbN+cJ7pu+vvSCKUv6OVf2X",
-	"a/9C4MTo9ZPrhIJw/HPAZ8h1RmA1o2REbDWjU5LeMKL1lv6QS1RobQIGRS75R9+czBDWCyuofaIJFGzp",
-	"Ysk/OtEDznSeMWd29LoSbySJv883Fhwd22rHr1BPO1cWO0wDzXCQ8X2g0LdwZHSBkNJz6bjdqv/LAHbU",
-	"Rph3smGybc+rFzzpMR5kdN5OVNg+bGiup8cE/MBgOAKlmI2WdYZYeg/jQyEVQlZIuoHvvQ+HZbtd7xvv",
-	"+MAWM79NYGr0ik6PvDkQ4AwiWY6WFxPaZq6WHreIcFWOvcoIR5jDa1bOMmUEgfRdFGKRY6tV/+zAiAex",
-	"RuAoYLk0YC/jKAfSQNaP1HGyhkxhd02Ujxe6vkCrCdbnPhHlF0RR+TXnm5sN2cYW4Yyv7BpWKwESBa6Q",
-	"S4xIbgz8QVRwlBkhaJC15Eh7KrJy9On6098BAAD//w==",
+	"7L3rchvJtS74KhmYHSHAuwCCFKVukdHhYVNSN9260CTltndDB5WoSgBpFjKrK7MIwTIj/GseYOY8wfzY",
+	"83eeYZ5gnsFPciLXyqwLkIULRarVbZ84uy0WqvK6cuW6futjK5KzVAomtGodfWxNGY1ZBv88pdGUnUqh",
+	"M5m8kZdaZsw8jpmKMp5qLkXrqHWSzOlCkVDIrjJvhEdETxkZyXhBIpplnClCiZbXTBCZEcWijGmip1QT",
+	"IUlkuiDtUSbnimUBSTP5YUFkNhCnz990yIwuyDVjKWlfvDwlT786fEb+v//nSW+/0yOXTGgiBWE3LFuQ",
+	"jKlUCsWIHEP3MmUZNSPsDUQraGXs55xnLG4d6SxnQUtFUzajZjJM5LPW0U8tN/zW+6ClFylrHbWUzriY",
+	"tG5vg9aLKzpZnfrVlJmOZZ5F7JEiNyxTXIpjopiICddkRKNrwgUJz8bd11RH05BoSfI0ppoRRccsWfRa",
+	"tcF8oLM0MX0PWo8HrZZvKC95wk6iiKX6gooJU807MlpopsKlHux04Tf/XE0HZtOZ0M+5SqXi2O5yNyHV",
+	"mkbTGRM6JHOup4QKcnJ5enZGwjFPmKAzFpIxTRJYBypi2BmzkV/vf/1V+dLvYIzNW5RSrVlmuvwfZZfH",
+	"pHF1mjfr51xqFhM1pQdPnjpSMcN4pAisCGlTonQmxYTc0ITHVMuss/XoBq2f+t1ntDt+//Hp4e2g9R+N",
+	"Q7ykIh7JD817p/CF8IiYAcmMxeT7q9evzAm6/NN3MGYSUSGkJlkuCDZhjoOeckVkxidc9LYifNuTnxbO",
+	"MzqZ0TcSOMHasw8HOQzIWGbk+6ur8739Xh9Pt1o9vNueSPjeN7LboJXSjM6Ydqwqz5TM/LseCvZBDyN4",
+	"I3S7nmbshstckZRO2DGRKf05Z2Zg3Hz2c86yRStoGfJsHbXw29pBmtEPr5iY6Gnr6Mn+gZdn3DChX1Gl",
+	"z56vjuuCqXzGCB1rluGeMfM64TFpZyxN6ILFZJzJGQw2Y+Y0cikCQwCUhBlTCxGF+FGnadgJVXoIrwx5",
+	"3DT6p4dBlYYNBb//zy7+j5+AYWKXTCkvW3grkgUMGjpWuN5cEYUfNI3V/rw80LHMZlS3jlp5Dr80jOZq",
+	"kfo44amczWhXMUMr5uDjGps2lOHEGYsYv2EBYb1Jj4QTJtylEbNE02DGlKIT1osyZj4PzeJX30LG5ZsN",
+	"dLEjvRi+cDZ+IwWDu8JPy4a3kXaNj3VgtaOEm7lNZRIroJLwd+ExoWRm2iJUqDnLFHncPyyGjBd9Oeaz",
+	"cdd0jjdV09j3+weHTYOH+8hHEAyYK8nM726xgd1+0+/u9w8eh4H72zTfxXXGB90n+wchaZsZGmomT/YP",
+	"kFN3GueBw2gY/8GTp77h+45o9XYnPC76S6melr0BVTYzs830exazWSo1E9HiB7ZYHcZreg0SFBIhiA1I",
+	"uzpboKil6IyRa7bAS7h4AhKYecQFOTgkU5lniiBvUeatgcBrgial9NSGJsJiTLp7YZnRETFTCzuEC6UZ",
+	"jc25hiFxMSF0Qrk4rg1mIFAkIDEfj1lmaBMGxM1cDg8OAhAIKI57KpW5hzOliVlKprR5T2meJOZ6E6YP",
+	"/LD/rDcQb51wp8iMZtcsJuGHLi/HjJM8gsnLXHdR5gyJMLKiXQJzr6Io2laMEUaj6UAUUmPH3LuwxPa+",
+	"4BlReRQxpcxAMjbOFYvdWqCM6T9U5e52zfY2kuWToDXjojhmdZ48GHw42O8OBh++etHElM/GDVzjJE2T",
+	"BZGGK/OxvU0KkRXYCa4zMApzWbNEMXK4fwAbJKShnwmJpiBsdtZxj7WMo+HgveIzrlcHfU4njCj+t8Yb",
+	"OYHvqn3FbEzzRLeOnvQD0zGfGTHioN+HhcW/9oshcKHZhGUwBnuVIQ/wHPHa1fQpR/2duU1eZnK2OuFL",
+	"TTPtZJMpTcZdmTJB5lzEck7Cn4woEBAtOyFp25mSx30Sm7M8YmOZMRJqGTaKAuZ7/8VqlJGu5jPWPOQr",
+	"uTrgFyJ2w8VBBoR9iJI8ZnE5QiHnnWMr5IRmCGFAqCYzqTQ57NvhJ1SzrPEilbuP+tbsEjI0kAm+pfEF",
+	"chXzV4SqjfknTdOER3Dg99JMjhI2+8+/KhRqyj7/I2Pj1lHrf9sr9eQ9/FXtneNX2Knv+iiY2YwmZvAs",
+	"NpfbmPJEOQ0DhKLboHUqxTjh0S82yMj2rwpljn3gCvi74xgwzhdZhpL25xrkiSDM9EnaVCyI0lTnqnNc",
+	"WhmUoaL5lEdTGJ8RRb4F9bY+xt/t/a4+nIKYRlxQIDoPJa2u13wqE9QaA6JYdgP3AMu0IeGK8QR19G6p",
+	"pPtmb9/fW1HqkR7gNltSwjc141HdK41dsijPuF50z2XCo8U2DTpdtWIG2fQJvHfr5MI3Ur+WMR9zwzV9",
+	"UhbKro8UiWS6IO2wJokakUORKM+MDLG0xncbzznNNKfJA5GHPU4srgm9vzpCaRDmUSxHWa1rJPI9c0tv",
+	"b8DBz2tK5t46XfOXpFtYgjdSX1LN1ZjTUcI+J9sLgXSGQuqhKkdgzavwm+GFmVYkNZoRqNwiJu2wtoVH",
+	"1rD1O9yozhLxrWz3Drs4GPxuzd7BKspsxOOYic99p0UZi5kwp9zIF9E1SPM4MZLJBC+y76Rgn31gYEky",
+	"HE0mMZh+qHAmHsoFi8mUKy2zxTFuLqpWTpMhUuDQX1GlT+IZ32VhC+Oy+SIu7EMUmjFj1ZQnRuSackXm",
+	"Mk9ikjB6w4iQhEaa3zAC73KlM6rBHMZKUWC1QWs92a3FQjwH4WhomekQO7pFJmMe8Lh11OqPno0fj56y",
+	"7tfj/XH3MDp83H0WPX7SfTruj/fjx+N9+hUYAkBiaB0d9p8FLc01GNgLaavoM8/EURSNaHTNRHxkV++o",
+	"MqXb4NNp4FTGjIRlo/Y4o3q1zRqRdswVHSVcTAISs5kEAU1mAxGzhMEfhbFEChaQ0YJwrVgyNoLnaEGo",
+	"UelYVm+10yNvrKY3p8oOJz5GMwFouzQxRMuRWGkec00SOemR80zOpGamcSYMg/J3gDeGUZRvg9br0/N3",
+	"qdIZo7PPLkyaQ/j69Bwv5IxEsOJCajIyZ5BGU6O/hLMoHeYC/gam2wnIKJPXzJqOpZaRTAYCX3R/I5WG",
+	"HbMWRjWJiTmy+I75W+Y6tHIrHjYwckylOeUiBsuOXaA3Ur+UuYg/58K8kUTl0bQ0ebUNnzLrkkgxAXup",
+	"kjMmBSMsUawDfOg8Y5EUMUgPLylP2GcdcsWvZtRFRajzwaF/kStziszwzU6jBHlcmDQqhA5zuZLyNRUL",
+	"qyqqz6rhkIxqRsCogRb+RE64IImMrmWuj60pyirSF+aP7on5IyQKNkAtXesXVLMG0wrKqDPKwar2cy41",
+	"Je2zF1cvSZzRse44A+2gRXM9HbSOs2/6x/qbw4MlT+KqrFZ0WhHS/D44SlJ4Y33HP3+z3z+ef/O0v7nn",
+	"ckU8phVcIUPAc8q1t63SHARGD2FGIDP+N/a5jyBce1XxBUjznUgzGZn79DPLoEtGjDlLkq41Y4xy7TyQ",
+	"I0ZgFIZ1wh5SQXhp+AQbb8bAYmpNC3hDGO0d+cgveh3MZMwSw9VvuBHJxsDHApDRbliWSBqj1abC07lW",
+	"RM4FsTIOchptBHEzSSnMrApxAbW88zNr3k8zmbJMc2ugQN/SkOpt7VtBi31IecbUum9EniRILCjGr7TB",
+	"4y1slgFKdGbnPqkzNOZ9XP0hzdiYf/AzCvQHRFOa0UizTDlzI5rtA+vAkxPBFSN4rsv4iSgaDf98/fjm",
+	"GfXNyjl/h9jWEIXNXGieeAzowHUpyaQGIrQ0TCYZjRhJWcZlHJD5lKFsJJPYeRaUlqkRfLNrLiZmfHdZ",
+	"vduqZv0T+ptgPYvVC6pEVKOOpf0rHely9FcWabMUSJen0ACcthhvc5qcV+h0TBPFgiXS3YIMGymh5lLs",
+	"L/s+1i8BtNE8l1ccDb31wcZUA5/gms3UJoZhD+tt0QfNMgp/T6kazmwclP1tJGXCKMhtlUAD88JuOwsj",
+	"rPRQb655vpdAbKszpikfXrPF9nNVRUNLF+jUsDopIgZRVzGhioR/7p6cn3V/YAv01p7YCxNOyBH5ltGM",
+	"ZWHTmfzjQa/Xa21aEDeBYmTeNTBaxjuFFz9Nkrfj1tFP62cMb98Gy+tlhC3WyAUumSbzKU+YvR9QQlMY",
+	"nQY6URTJXGiCzdzTaa+NaXX676sLcB90XyzmF0/6bqTvIJpuI+eacVF9ur/My7gaorbtn10mE/veNst4",
+	"IRNmvppxcYbv7y8tZ9DKBf85Z/Zns0a35pnZb08YS8JopizhdWuqQXEr5opljxQxgn0C6qR5YDhl5ZwV",
+	"E7r1rajR6U8iZz12UVhGEu5lbMKVBncv/A1DKP+Akbg/MzbOmJou/TkE+a/yfeULIzXNZRYPURsrHmdy",
+	"zBM2BLtG8dQyhSFeectP4Y5efcpu5DU8NVTTMyszxCjM4lnMRvlkeMPZvBW0rtlC9YqmZlHaQ2tB2Wnl",
+	"WdFQ5VkxZPNMS5kMI5oknkA2u+wvhM48siGN1tnyi0Nb2bjbwHwks6FfvNsoqKFdQjUfp9p3JfEsdceF",
+	"fnrYWnW2By2ebsEdgpaMQF3fTSyWuY4kihdFcCPGbBhmTHmSe8N760bFLQancpj3XdcYyI9OrHZzB+mv",
+	"ujiBI5Jy+hUSqI0VFr/WfW3m5ea/b+IOr+TkPi6ZkuK/+Fsm19Mrec2E8h1OQ1lDCGz3KA2CXFwePHlK",
+	"/vDjlQ0IN1JTs5jUqORx0WzSALnASR9MKRtmbz+tSV/PjJS9eh4de26YxiUXkwQul2PCPlgrNdVk72Z/",
+	"z7DYPfu9dwbQ5hAfl0cS5+w9h7kV4zYLb0s7Cx8G9S1ZnlttPLXl9e38KUz13N5MlfCRHfQja3Ecuvut",
+	"xi2Kh8FqeOVaZchQ7XyXNr86qLX4tZcBmgtyaO9LVQunwpO1HPetjPJtPrL5FyfnZ2DmsdKIE4bbaOyG",
+	"po4IJW6EzuHBjfyimSB0IIogRC0JJWbrMznjilUjBWc0ZujEIFzoLI9ZRma50mB9kblO+A0jXHesogLb",
+	"MhBalmK6mZ9Tya3FEVR36cKWiyHOqUKdHyw6xBBgnCcMg/08ElWVIFe2fmnXGkhOn1IRscRjJYLniTeA",
+	"IssZToEWsZJljDLMQsskBvu9lqlPHAyqIW5bRbJV51oLjysH2jjFqeQRW53imAsOciJVdQnUjLoVtBKk",
+	"X3OMrTxlrnVrJxyOeaIbuAoXMfvgs/UGrURO0kyO1Jq7pBx84c9c2ZzSVrnx8re+tO3elUmNc1KluNJU",
+	"aO80K8uy7U1stuNKyuTUCKcrd/HSNsNoigX3bO+yqALLXi5bsLTDKw0ErQ/diezah9GU6p6llcovXT5L",
+	"ZaZtPMK0ddSacD3NR71IzvYK723lX2a3M0GTPdMghpQAEebiuokSIfh/m7V7Di/eBvdDu4EhiPfbmG7v",
+	"haAbtgsnf7fNKtf0AXZMGjnG6UNLBxA63Y3u7UA9Emgk8abf2IJ577Ywvm6rAMVeQzj4ILy/2AWvEBWs",
+	"dlSuh48bOKZcRGhsmo0Ngn7hAi3qN8JS7O8HzQQk85ArMMgr63NlpZBYcRu3bQJbLhIjo4a1sYUYvgkO",
+	"oTkHv3Kwu06lFkqz2XDMxYRlaca35Ma5Y+ibVgfCoBu0MXcgHB24zQwKunQdbXWKyn19yEMEh9WfqxMa",
+	"PenI5pYZgQ5SIhmdsZiUVIdbb300Ns0X4phkwoJKCIqVByH/iFAS1vhKeIzOlBA7GEoYh+pxAZHkQ1i2",
+	"0EiDZrj4LpulekFCu7Zh0XnoXhYxCc0ZhvSnNR/Ci0u0OKMLM0ccfED+akRLF14Py0J+ev72zYv3oLIt",
+	"MaFoNDTsfdtLF/LWgH/ciXuVvPYWpP0GQ+OvkJ/1YM8eiKt90Xxi61v2QVlDRdldYg4pEydnjyBqRldY",
+	"gYsQOCZjzpIYXeEJhxhomqFtIoU/REz4RJjLYPX8zOiHYdkmKu3K7xm26W25NaqYL/F14CdCoTo0knoK",
+	"/U/4DYO802oeUMOeVyi7bNZj3rFJLNqFDzxSxOYcGTU0xbgv+mGIf7jhufi5iGqayEnHcKiEZhOWkRua",
+	"5MwlufXvMNooHaL1Wa29sC+sKZ/FlTA4Rdo8Vh2biEeTRM6Z0Rhlgkzdkg6R47F5Wcty4rCpWS6UjTIM",
+	"zBydkcS9iS1hfGAMKeJhKV+EmIFXQ214pEhlBp0eOXEBe7h8SWIUf7oAUstVsXCY3eq46MbohpJvPj5Y",
+	"ZZxWc9mNM7+26k6dK/f71sndzKZnTFNnR/UbmTzMdLPS6vhwNRVvo8M9aDUldu9DzGKeGpaDp7hItdvf",
+	"lWRTmpmNTIZ11bXhw4q1Is1kxQC/Vja1rxJKBJsXkmpbSGH5AmaXIEsmiJmwkWy2lI1P0pQB6AVXpVxs",
+	"TwSS8KNaWvzmfo02ucqLwK5DlGHCIoJI3Dw1/Rxa6WtmGpeCWdf4crMV4l5zQA6XKfY9DMiIbX5TfV2k",
+	"823skge2KvP5mvQ5LTWbAcvI0WFQ+olkPgJzRZkIWqHOfiN1inw2st5voMnCQrAUeGroJwxISHMtzf+6",
+	"2z6E1PuPprUjMs5FhKAN7l9H5KOgM3Z7W9+REvFCWN+lrObTeCShzXzojZHXwbhjpcT3dlK7m4d8SrKW",
+	"6TDdsOT7Oy55rtjQHS2bBbH2fP2IqkN5kQQkzZg9c4Vaas4Y6p+On5uzEbo/Qr9B1LkiNmcwVwU9J9AV",
+	"N8c2Ep2Ttx5CpvOJcZUVfHdJYpkkNFOQJ4Deo2suPOIZQLEYtS327/rKbuIH84xrtuUXXKS53vJdlKu2",
+	"fFlLjSbXje+uGMVSCFOwvQXVVajP0HWynYr/ILv9nI3yyapxrFkTcxGv3h+zTS4vn1/oyqXkQvg9ZrOM",
+	"zEkUmuQ2xLdy3ko+7n4cNo12aWOKoZdK1FIT5QyaHBHPnZn3E6z5n9NCX1ibV8z0GynuuTXq3jfJvS5d",
+	"Iqt2JJ1nRggioZl3WIRKC8ZihQ9hMQzjPiZUkLBYvZWX7Z5gqGG5jOExQYU+IDG7YYnZRsQZkzKpsHt6",
+	"zYhmHzQ6+RDiC7Om8HFKM61AyTBsv+jc6BcIOEb4DFpqj6hiTw8LE9m7i1cKxhRFo+6YJ+xob+8jj2/D",
+	"Dmb04L1jflCkDZhd2NUxMRqPzb08p5ku06+4ImOmIQ0J4J8wUn4qlVYeplzS6qpMmIGHk4ImDmgt+DIO",
+	"AeQUQ9+kXSw77JjN/ocVhEXu1GWVTWdiW8Iu575K0u/XhYwvnzmkAPBcWBKwQS5GkirOI56+9cdy2GDL",
+	"+iyetW0ujteFK+2+D/KytLjqnbUS7OovDRu1bcz2cnhI0dH7TcKWDeTwfFDn8zUb4CZ90Rqq51QZ1THO",
+	"I5fpUs0TtOeaC8J1ocEdE65dHog185QSqONFviMc1+bvFEXM+4aOvFRb8UavXybooHx/Gzqrrdj9E9ul",
+	"zcf9uBqDawMY/BqlncIQQku2NE8X8sRmF9IuIRBW3Bs62/q2QmjFoLjF4DG0dJcgyHWhGZXlDZY1Fbum",
+	"S6OszbI2nMazVs/i8mAx1pxLIBhWAMXGeQbXHXgAVJlT48nQUgV2IrPuKTJiEyow5AhTvs1xPOj3QbWZ",
+	"MtE5XnLikLFMEjn3nMqtHAxoD7e+haWVxwaalunK+om25bG1dfzYnFVTxQyj3b+ddP+r33027L7/uB88",
+	"Pbz9D28qVA1Gc6egX9NI5BM+nL1/LDNwE1DNRzzheoHJz05Sd9ySqmv7MrZIcIEJjacsYyKCEPZNVsEv",
+	"4L7xcFLY6PvnoIVosQMN0WySzxzI8+rBLH4mVBFK/nD59g3BeQWECXOJxPiLlZ3bvPD7qIBQsUDxFcDj",
+	"nBej02ttnwzo28CgMur3jWHnq7z5zntc8vo7bDTsyMNtdqGvLov644xOZoWvvpDcj0kINrHQjMW6u92c",
+	"egjODK5ukPeNIIPOfNfaKlPckrbuuOF32uk1oVCfQAQ2FOpOBPBQqnYZMtAswpIZM9IG0kFz5MNRzacH",
+	"io3Rv1+fniPxtFHFzhULAxufAYYwRLaYUnD1OUnZvpwxlSe6eN8p7AEJuXLBFUCBcY4evuFMhZ0ewTuU",
+	"XD7/QVnXsBGjQXlmrDYLaaRwnMEOinBlcDhtM0unCY8SGV0r0g6twV6zDzqA/96akdunoPsH5J//+G/z",
+	"9J//+O9Ozcm405W5bEavrMa2RtIGDDXnhXZbRzjCt5DKCrhoHLPltaAdVc8Tq54va2Xd3gboBoDLXV4r",
+	"pRynLHdZPeSqjOzYsI1AqBlDNyRgFZoPgyJ5v8zVl6jNFYHJfnu/41GrC2t6eqQAYIRIp/GBK7pthBcz",
+	"GAAfSanRFeG1ylTp3H8JYhP+Hku//CNlgYc3qyNL3M7tgos5xbXbWsjB3CEcY9AgTDUwQWRS988A3zUF",
+	"X3tCRrbQrdJMzlLdGOBxZgifoE8S8G+hTkXGaKyAO4HVX9W2Zsu+hpUcO4+LJd5lGl6X6K565qppvbIw",
+	"gWeBl/rYhjDePYTdClAjryzhF/kqLS5Va5kp/Tjl0ZTQNLXMwwwcYoPGMjtGlCMjC6mVXKpHCsCunBbi",
+	"jhf2MWcjr22matz0yGuFzTmAPBZzvcCfiPxTmIlJuwi4UlOaMtXpkTMBdyItcLIfqbrNutbgI0XCPEtC",
+	"FMhXbdeknYpJQP6asklAJnwckDkbpZ0VizYMice3ALMEhnPBqncJBjLUjN1uHBDiVE7JwTRVXjbaOZQC",
+	"6UG2L49DiPapvoB746DMiBJ8PIZgVLzG8ZouZu6d1HGBO/yEvObfmtHjegSE91iPPA6ePT4I9p/2Lbp8",
+	"QCg5f/6SxDKC+4u03ff7/T7UjDDvwIalCeWiC5tavA0oc3EJyG5rjMDt0Dav7v0uAB0rIH9+/Sogfzkx",
+	"/716a/57+cdXAfkDvaGXQDUBUVOWYJwVOgOMMnZM3l297H4NHo1Oj5yYF4raKKDDgW2lbR0X5uPz5y8B",
+	"wA3n3SFpkttb2RonH6HW58Kq2IeIsZg8Pgj6/b75P1yaHjkRCzsSs/J2FRC7Cr+x6DmgA9qYslTCAbYE",
+	"gHlWhsTDPdf73kd+u2e3dO/jX29DQzoWKMgmt0NHM66UoUEkShv2hRQENtOxzEUcmu12vcAtStrhP//x",
+	"33vmtT1HaEDo5ims0jDPkj1zXDo2rL0WNQAZZDbEmY3RLhEQJwHAyhxZaHkzOhu/AGhqyQ1TINVOKAYY",
+	"LSc+Jd50KBijX0LgYC3bfArD87eXV5CsCQ/CzhayxNJ14MbhVcrcsvksVogmWQMSkK2glch5K2hN+WTq",
+	"TwHNtvD+mpe8th32QW9lEIAXq+MPcBe2E498XYPz/ducJ7FXRGlEYvvT6SXJ2A0vEigQbBhE1lHOE00Q",
+	"+b0whZqHMQAfZTGLLe7RyoSxS0Ad3D5/fiKHFj6vKaR7DYazTakkOmOMTGlMcoGDMPK5rR5gDiWO3wzB",
+	"L4g3j2BpK9yLtXE3bs2ZGMvVnRm5DVtn5q1sLaysGPPJ7mERbDxmCOeJLVjFz9xpimnA7WwrQa/ZMKJQ",
+	"DIMlqE2YewbxbxTJWEwjXdNhynlOZCZzzUUtVLQihU6l0o1eVS6UNhqSl+W8Nq3EJQ1aMDpEqAWYUJYk",
+	"WFuER1QRarjuVmoLRi2Dk0L5A85RYcfiNu7NoqaQG/UxoSMMMikS4o3ywiMG5gpUqPDbnt9NxCe4H1sR",
+	"w+vi7dugJVMmhmjQVr66Di5zph4zr+oTgKhaM2LECfOoEFLpScbUVuM7dy/DkYn5dl9dwJtg14dt3Ql7",
+	"I0/NL0OLRrmlLQNCPYeGWLj2UwBaNoSeJgtSvldi3piLGetMQdy54YlZzTqzea1cqz7zzFwNIykEi/Qa",
+	"Av2RjS5ldM2ggoJ7d1cSLRrxEugS60O2VT+0lfNd28GVrakxiiXyrdCZo5zq2Si4n2frGjnv6+rRWhIS",
+	"eKYXPg2p6NKBbZmOunO6wJo0EBREhU0XkNnGm2SVqCA5zYFWlt21+y7dS7vsts5WSn7j5YRzbFydkvy8",
+	"IlQ0HaZMxI0u8bEtJrMb+J7Hme2zKkdJrvgNa4Qy28qBYwvPgOy3NKPmRakwuwa/7LJ6vyhO1DKoM3oX",
+	"wSucSpmAa5grzSM0AGDxIzWVc+G31KVb5PTVRn1uQ6YtFtTWAk1aD1BqWJNzr+uYRtDOTqER7ps55XpH",
+	"xm0/jYE7NogbaHA1TOgOY4ukUDrLIyMXresEPBt36oHHCVvXMqajNf7sAiMaXliOCy8aq3+5spK1cXmX",
+	"IVjaa/8aNC5/w7Y3kt2FEx9W/C3mpjPjBtGsaXuajys0/AudVOjbHVMAR52xmcwWw5ErG7QFAd3TuS7H",
+	"srLIU67V56HmGVdq64lbKPutX7+nk1I7GLA0xbgrY/Kvs7lxmIgWp1OG+IpLyJ8UcKobnXDVLJYVXqiK",
+	"aDZnXcjTzYYE+1VQ7ds39gaX71vBCBNlecLSAAQISGPG4h64/wkXUcaoYoqk1pBG2hkWny3Ky7piEQOh",
+	"GBOdHtqIQ7DMYvBAm8cKbI2BLaLorGJg9vznP/4nBi1jEicMvnM0EF0S2vw7V0L17zaG7O+IkBiHRyT8",
+	"WKbz3YbwkcuJW/dRGdoWkJUGlgu3mg9cpJv5oPpxJhNmP6uUdrUSNHxZPl75GLx8q18DiMqmbyHMICDw",
+	"7m1I2iE8CAkwaoW70+8sN21VSBb/vfBo/h2F5E39uX+DbTogNSCGAP2nw0jGbjG0lEkPwqLtWvwd/ij6",
+	"39RdNaza1r/Kih8C4ny9tjdwALj9ru6ztT9WNzkgKdVT+6GthGxedVOplT0OiPn9NgQinRslHIP+WGzL",
+	"sLgXw1q5iIEgRUmeI3SYh3s3+3vQGeBbCFI/Rq6EM/psASTMD5J4B2DNHeoz3xE7c9lCunRuW0XSbc8e",
+	"xsoTu12tIoa28pV7Un7lnpRfLZ1Wo6GuHMT6QwdS5DsXS48LPLLaYzwx1jleo/Las2qjVQp1f5ZzQDLc",
+	"LcCsjuMJ5OG7Al5ylsRFSG2jmb2A2UYkgRlClxRur4MnTypY+l6ofxnRZfTfkYwXraAoymnrotrar++9",
+	"Mhj4eVZvLHAtOS8QFzYNGpLF2q5nLAgBDiXru8HQVOJwjMtJ7ln1ciN8trNc2JXyL3DSjOpW4Fcu2fWs",
+	"D7K4Q7EkGtUkTxNJY9LGexLczYuUVWt0xyxKaMZivxR7l4IQW8asNwe5gASgWBFGGJqdDoudwDk5f6xo",
+	"ihZCT/6qtM8Ke0rCiOJaudQJcBa0hRl3whWLO4WVbGyr4GBh6KShvxoOwOb0eSiX7uGntDt+/7EpQFrx",
+	"v7EHi9dfY6U6KwQ3jOEDmM2MmcU/tm5bBIzAIs4unIvru9irqlUlYMJBnf6LxQsqpq1a1YkNyQFQXdGh",
+	"XK+RZTFdjYtJj/zAIWKVQ81DnH4Z3xiaBuHKTjMGAWX2/ZhnLNIyW4RHAwH5fuE1FxAHCzGvgaVt0kYr",
+	"lCHFcM8m7KEXGQSw0HeFL/OEezm8ZZ+ra/MS/LhULOZwiEYskXMsIOamSdrun2b3MRxgu6ikLU+NWb1a",
+	"HC0HnagYgPcaaC744mURV2WIhHmBtMNBa9AKV7hAeTcU3T9y5YqJzihPzI6Ge+G/ArvY9YzDRpa1Y8xG",
+	"rD2p9wD1XZ76Lx3pG+sC2wL6O2A8O3qu4EQc9p893a2gzdq9eHfxymMHv0Ppna1DK2olhNYM626o2Mu4",
+	"5jZs73G/HzQVbpsyiFaby+xa1SCHHj/dory/f/gg0fjDbvz8CQS842pQEdwWmEhRhjU5YWVj9eigmXY+",
+	"jXN5Aniad9EfVFu/krZgZVDUbyfzKZhdiw88GG/8b6vRTU4fw/imuwg6lW7ro67dw77l+p7RBPervlZ3",
+	"8Zav2gylH/BwG7f6Wuvk1lbqwiBZyncrjuPKVH0r9Icff2gohHBC0nyU8Agw3NsXL0/JV0/2v+qsxsLR",
+	"ZFJdFSih4F0Yv3Rx3ZAmdI1u5rLZE7/U4v04V3W8AT7ZrOabDnE4+H0AMzM9mKE3LN7lKnE5NP6tbluz",
+	"/puwBqBBX/+v5ISLbTn6sqeYRjpZuHjEEGoQYXClK0Lkw0sFZbgQpdeiKZSR3uDzsyaPCt98fLAZ0u6+",
+	"yzC4uS0N5enhrpf/mpoAr0/PbTD5t6401PZhZydiNduJtMOPA+hn0DoaQCDkoBW4fxz1ej1Mfaq8A1GS",
+	"g1Zgf+v1ep6D26ARbRs++fr0/HswKn1vIVmXPWGiIX7SGrvAdXhEwn/+4/8u/n9YWnpt4DhYOcYyz6pV",
+	"JYuoNmxqShWheiASZl7ef1p5NVhunyZA8g66GpBloJyzq/84lXNV1BuWYwuR2UHVsjRmVVul+6ODT86a",
+	"hfVau85/MpNdotyv958dBDVl538MBtlgIAaDD/3++9959Z3Xp+eXkfSZyODwh0cIumMLprKMKAZWimMS",
+	"ThI5okmh3INvyv4a4Fe1EuKqKBqiq6kYFuoFG/OydTPEIt1qJXHVl/yjVSVxrR0qHXMZwpCObTJlHa+8",
+	"GUBxFYx5NqOiIYY2zeQkozOS5YK4cGCbpTmVStdH0ultA4x+p/KyiNPqsdSMxwAcqyWGM7qYymMSaqYg",
+	"2xMQBjHVE1V0m19qZHfCOETzz+nCH7FVKWC9ujjfX12dE/sGJjdYGzK6liA7pDCOcQuoi5EDaIqFyIGt",
+	"gwPrHMmzkzvaXHeU6TfDlbhDt2ESeDgdihFA+yZWsW+m2obeS/THjArl8rc2DOCqePeOJg+rt3pCqkUM",
+	"DgU4FxmjMzPk4VTr1FCiUizsHCPGFSIOw9nZ6tTsZpRFtoSq4T3bYsuFDqxq7hhIgLyrPDTlua3R1srG",
+	"O9K5qyW34KZb1gxevhRsPpqbsdub+v5ZcH7IQA/tlMPlbfSz8oKqN6vVJbrt08O1rHo3684SB63V0VrL",
+	"9Jpgn7fiU3ijrxQ4xx8x8+yf/8f/aaWcNuSvdvFGA85aUJoqcsqs5/DxgbW5VAdVwcsuScMjDR88ebJZ",
+	"MF8D5/zWk+Nk3zc3M4gYBAjaY/tutOx+Ou/cxPSkTE6K9z+JY/q434kgIZ4TcyLMvxQmdBZACRmLmdCc",
+	"Joq001wTDVl43HyH9LacC5bxugp00D/8essQ33Jua/nFPdiTS0nuS7cnFyPdzqi8qTzxF8rc7sTNVjSO",
+	"FVzw3TSQpVwllk1Q40NhkJLQtB9axpexmbwBUy3VVpr8rNxtNzmvnknv3u29sf/4SaZM0JSDEUX13r07",
+	"e/5+6yR7SVPejWTMJkzsFcO4rX6urnnaRQB3mnSL0A5brXqNQFk1pRx8vXGJSlIFjO210uemJfnpPbb7",
+	"ORfiE3n77ky4md1cMR+TbQhwbbbOy+uKydNM831DHQYtI5msTRt1kX/eBMxG7Whru7W9g9YlgGIkovNm",
+	"bJC+5XU9KNczy/qcau03XAV+vL9NqH4AvjNE4tk94dTi1kDc1SUC6hn5mVdtG9480p0sTdV+l0a8Zi1O",
+	"qlxjaehSJhV3ms3omdEFFp8pAoQcfLEtSYOaGKACcSw+pGqq/qdxpOXb007DD8FXA0PbKdjzLsaaJgSp",
+	"T477qIIxrR59iye0M1UuQW8hSnaWRzrPKoge1AEZWP29sNFCIG4BzCukWIcNWUGqdNHHDb5GmzZmFIyY",
+	"tLkGepvSG0ZGjAliwzyJ4iJiW6oYhYdvC03B0JEFxbXsavP5qyA0lWp+DTCx2KTKXgaln69KODXSW3Nu",
+	"zUDvR4xvBsf+8gR5N9a7xTtszQ4aWXjFFB1NWXTNYoQSUZpgLKVR8HBtywDKGaNCkfDjbehh8rfrJ3q5",
+	"4p6uBUIXsdOYdNNQ9blmfzct3x/hbPRyNsZS2wYuCu7VCCO47Xhq7rkdEP7W8Oe1jLfklsPKaHe4Zlbg",
+	"wbGRGpOoDrppGatCb1nuuGbGM+xGYT56zKWfNrYoqr12B/B7uwvVcpfblKh5uFBrlIR2QqTbXADOxyde",
+	"Zox1TetFPPBREfP/9NBGzGLyl4PzFQxLM9q3viYJu2GJIjFjaVA83n9KfuDfmqsYRMi2rVNY4DqBFsTF",
+	"xCEtYU8dr0hZq4K45XK4Og9b7P6FRIVNsZ9XL/hzqbAWYR2UP8DQ/f0tg2U/pUA+r6S9DO0fP7eC5Yrq",
+	"FQpYop/lBbREvvnWrh+OVdkH8E4tfJenSIhDoCNKLxLW2bqM3A6FP9aURHxfmcF2roZ74iC/nYO4ZNaq",
+	"GAJLItn5nPmql5RUvIYO70MAKKtrftlSY2XBfLVqdqlP89qVsFhBSQGIWS5IHSfSE2pVVnSut/FO8A/E",
+	"xvftlDVQxq5ECc1j1lVSCKa7h90n3pTElZrPWH/CN105FxCi6QkooUJPM5nyKAxImMiIJiHCBcjxOOGC",
+	"uSpQkMUEPQCWJXUr1HXFCJKyCIFFZextx8U9RZyL8XrpwAzilKYU6h9wphoEnQ96OOcilvNPrLq9XHF4",
+	"azBcHlmMmbWnz8zm3L67qYAcLm8jck1RitID3MOXTH9NRR649XW7UnBLS+lbj+q43CCKHsuF2Gov74Of",
+	"rdCHh7Otnh4wnW0MQi2ItVkdMt3f1zR+gaGfl3S7xNiKwpZw4c54kmA5akMEv6XilncuWOlb02pBm+bC",
+	"66AkFtK0uXFqKP6mr+YyVxtDb5rrWtlaNVu1UqSzF/cUFzc04fHQ4iYXqu6Ggq5FxbXG0NVzG797KsWY",
+	"m92yvGunJKL7jEzeJb7YDf67jDZF2L49yfX0gLhmyMS8elwJ7QZj6QigpyE0m9A4zphSjSHfDZeX/RVj",
+	"Z71vQNfDFaiC1Qk+XNB3ETqybTj45sj0pf2qTLLSaLBhHzM5StjMn37x8pQ8O3zyFUnxJZsv6ROKQlup",
+	"A1WI5lO8WmzSnEYyo9GUC9Y1LAAemPfreftwCNG2VNoRVz36q6gGIxkvjogdzoIMwAE1aBk1yCJCe0NZ",
+	"d67jZb9R6/KUU4AwgKkgUOvWUaUVLAdfSKnFc/QfRMu5IEN2CQzhZn/PBUX5VsHxvGXZvT96Nn48esq6",
+	"X4/3x93D6PBx91n0+En36bg/3o8fj/fpV5vSl1xbh/2+HytKJ0uM+E8FBZBmCvCDLpyQdxdnJfy2Q6O3",
+	"kLRA2+bD+uJAdNTRXllKoBezmz37vtorCbK1ZW0MnFPFk2IrLFZWOVhT/+08k2NIQIy3MWlsCgxKi9XY",
+	"0b9wwdKERs7LiqjhlcaOKsAhTz/BePH08L6MF1VHbKVwdIXrVuOGTrr/Rbt/63efDXtryt/d+vfHyaxe",
+	"LXo372zdxb9RbvnkoPLG9HrLHx6pCnSAzTEoCuc+Uo6FbxUlbXGr1V3tZO77L4DWPAXJHxrK4wGjxutB",
+	"GRa0p9ituwZ+24NxJ1vs0jmoSV39ytWxSuK7RtttnVP9G6LeLTjltuUx7Sbfg03A8dEv3VRrx3k/cbob",
+	"6fzT4j0/e2jjfZ/CX9n0/+V4RNPpsNLifXP9jSLG56W/f98KDbfCBaMxF0z53BdTFl17nm9fsKIOzrt9",
+	"yYql71ZQl5cKGbz3VrBeDnTKGI0XO8D32uk3LFpiRMUrHl0zfT8YPrpoaynIAUHQiISqVFSR8Pf46jeQ",
+	"IqTykYtihspuPfyxN8j7/ccR/gH/ZuFmR5gdw0aUoAs2zpia3i1qLsOP0W2zwgF2xFeqN+Yf64QrzbK7",
+	"DfbToSxKcwWN6f9u/zJ3WFUTwLeDddbFxxtMoHWq+ZpoSb46sNiVbago1zkmkZzNpCgsvphDnbFxrli9",
+	"GKnfjvrVQW1IX2+AzqhNvRXcTYuvld63y7TWYOo888se5njGBVq0c4WglfDIlhpxBYSWsAfgFa/5+RJL",
+	"vPirTyVc+DhnLKO6ba21B488zU8LTKLKy/ahz7Vu04X+qizKa/mR/akHP635dEFnScOn8JPX+mhYav0b",
+	"fLZRmMdp14a9NJRiDYIV1r2a0VCJWnDGwA16fMVW2tvv9bctelIq2LjHvkFdYkDY/diZHi4qETCyaaT5",
+	"DdeLdWPa1rO3E67YzMW+bGz9bmEPnwbBsFWMv93nMr4fg4CGWGd3O2+ms6JvftOWTPBl1pQ+8XpFn+by",
+	"XJ8Xn5KvIhdYSztSwfLKVSzwddLaGD1ZWaVtjGGeQ7DmQN/JPlbQ+bKi88kgpsvEtqyE9dfR24bR3Dav",
+	"wj0YkByD/NINSHac92NAaiSEX5nl5Deb9XxfTN9zDn9lW9zIJX5V81jDw8zuKR84anZfItGvTh67i5S1",
+	"U+rEsgizawBcLc3iU8SC1V3eTQxYzaGDDwEKNIum/KYhWc5+fuXCY3dBVkZgjiFmhdbxQjZX4m2GCwla",
+	"ueA/58z+bo+/660I5F1SpT8Wyam3ex+1y+q+DSGGhjN1TKhLvAWvqED4UMjmpkmCieoWvxH6aMznflo3",
+	"CD/+OvAgtp90X3bff3z89Hav5y+bUy4ABoJtXIJls8PS6i+v0BpauTKEp3xVHQ3F1Aok71Bwbes0OPzA",
+	"1eHfqZc7DW0H7rG0xssLsjKMlcks9VlbHe+OLER0Cp55n6nbPN8VS1HzOviwlYzKlLCSUTWXoQ8KYPJN",
+	"cPs7WAMqobZb5tzItF7nTjFApsP8eH/8ZRlNs6Wz2CbxbX+xbK1HrFwVP7eKDQpsfkcKNv1in5tI5Nyb",
+	"s7qbelNS2qdqOE31dsxrCJkQSaG5yA3XhVgvwjVUK0NkBVvujysEN93sAthdSQKg+aKY4RKbS/nwmi3u",
+	"aoYpQ9x3k0sq0fA7fng/5pX7RPtYk3cQb5tSdIeMZaesPoA1zofSAee4BAAsYUFcaOycKjKjMfNBdGyk",
+	"o/XZTGuF2B1MhT5EhWqROhsT+97biExtvcbtjIF6rBsJpeHrprySeNk+5mxylfSryjleyneuWfU2pTav",
+	"HGfvUS1yoAsjYHV5yslvBjMoWdM9GK0qfO5Lt1vBUL/LZJ566w74D+HEvH9EKInpIiBzxq6JzMhMCj0F",
+	"t/Nf/vKXv3Rfv+4+fx6SthHhQY8yb3cCQm3KqsyII5uBMFqB+Qngv3kc2IzNk/MzqBbBY9IuMHztOcdD",
+	"XoBdlm9bZPWNJyPfRu6B9bGiuaeMQss107i259ILZg9VNHawqDuk9p1VYejHNdA4ygsqrlnsy0u9l1vO",
+	"S0kn5W7XtxqwCJBIGqsMOiL4TDoHbnXR6YpC0ahK4OqywnJVNyJlcrY9DcCpsznR7gKJQS01JxC4sQAf",
+	"qOPKzjGNHLnKpt83Ne/R4YE52KBloPWAcAFbJTMLnLk9U0RO42GKWu4Q/1Joync9ubDw0GllWYuGi7Vo",
+	"3NArPmOKZd5U7t02FayQNzSpbupU5oC/Q/1l9WZMZzyqxytV6LJ+Mdo8psBpzYYmVHPRVrXbHYfM7ZO2",
+	"c83O2IlWFqkYZfPOyLRRt9hxcpYnemZXP4N2pe3Ke9X2nUgCju+9jXWXg4XEcS8dr9nW0aLlugrKrSnm",
+	"vWZr/QayX6vq15RieOHkG4AnRlVgW1yO3dW3O6Eyfdrlu5wXk+Y6IDiOgMCuQP444ELin7BJlcT9Xa/v",
+	"CoO8L8XDJwAUe+qnYV/tmTuVZnEBg3eOAFJD64fwqiA7pBN6gYS2ZyEOs2uZad2pQkglnHA3rQlzNW3A",
+	"YCXZGudSXa762uySOQXWgyjPuF4ADq9b2hkXJ7kvXe9EEBpFTCkkeyMUOxF5DjD+IDxPZWJrY7qoRTNo",
+	"0lYWQJWSEaMZy4pGBiL8c/fk/Kz7A1uEnR55bsuQm5dtkr+SlUBHElGBdSPAxGIah2YhBR4VrXEi5ysI",
+	"BvB7OUczIVvGiWUwdIR9hXMOAZZ5zDVJ5KSHHOOaiXdZYtOaaa6ne4mccFELNzGPD8zrNOU/sEXjOrp1",
+	"a4dRNBr2ej0z8SpaxYwuiGIiJhwWLTQtyYz/DZbgiHyLS+g+BonXNG0r4LvQwlaxsCV54shAZoBG3Bjx",
+	"r5eOsP/w41Ur2EAAgFQX1pcjDCpPMhu+jPUgKo8h7hmGDecOTjv0X44TgBoxTHMpXH0ly5+LScK6EBgL",
+	"L9mB4VGoh7uHnih0iuT6IxtdSog4FzvEpZO2tNWnwKqtJX7AbgDH+mY/tLo/bM/POYOSq3Z3ioj1pa25",
+	"hXsTQ3MjKTRFR4X9qowRXSky8K2tymUrk5wCBhY5lTEj/O0loWkKJD5nI1vzv0euplyRWEaA5Eo4LoXp",
+	"NKORPqpgXQ8EyLxjGrGgMGyWWeoBMVvLhOYRJtFnecJUYPuB/Hc8X3rKFDM9Yvz2hAlzsFk8ELBrXPcG",
+	"YiBOpTAraM770UB0MctkJGPOFERAK0Gv2TCiih0TbkPB3707e66OidlsfHDx8pQ8fvz4GXl3dYraIgDu",
+	"ILAYSTMWAb7SQBDSDg/6/afd/n63f3C1/+Sof3jUf9Lr9/v/BRvYJS9snXuVSqFYkRQb/rlrhaPu2fOQ",
+	"tCmZsySBnBsWEx5jRbDRApcV14Ircs1SbduF6xmGG9I0TezyOSCA//yrkiLE2qTPDp981VlGyQAIxGWA",
+	"DNPwK660bffjAMxwg9YR+anX670PyKAwyJmH5qI1zyqWOfN40Or1eoPWbYh9hr9P+IybMwNFkH6PL34T",
+	"Qm9vS/Zs77GS0S9fGlSQCscnuUjg5ylbkBh5PwndzXREfnqPPbwEqbNWQYaCPymTWptfUsMQcYUt0ssR",
+	"oQWlguRqa/J7LyFSMGUzPagEBZkFpH3Y3zfDPuw/7hCVMhErKCmaC67dSQsN8XeNYJxnTIUklQmPFqRt",
+	"qyyRgz6hposZF7lmAQlPT78dXpxcvRi+Ont9djU8eXf1/fDlydmrdxcvLsPOMSTMGN7PFXSpg9LGaCfB",
+	"xaS6GKZ1KtScZeTw4BkOaOgGNGQfIsZiFrutvGA6W3RPxsCbR2wsrWdueXUTKa9ZTPK0Z9q/sCtSDAVW",
+	"o1pIslYPCWoRklEeT5hWsIduhXVGx2MemdlFUwqFUWzRvGu2eKTsN8guZFmj8ZEytGqOca40BmEgv4CA",
+	"9ogJrIhr+aQRDTPONFa5hpoWBeiGy2SxaCl77usyfKxks2bUlXhcF3JfJh+0jlqPe/3eY5vTDiLGnvnP",
+	"hOlmYHceMYvxB/O0zQe4QRCe7+buuDPyVQqsS46wznQhFp3FraPWd0xfSKkRYh0YFQzmoN9fAh6tchqX",
+	"dVEWdFjvtS4zR+CiapwdqfzSw7vKlhzz91AMec8C0VQE1NbRT++DlspnM7ObRy5/haCR3q4dLA0mNgQt",
+	"TScKkbI0bb03be31gDVfCzkXe3+dX6uem7l3n85ElOQxM3xAQ0G4a7ZQJBeaJ0VVh2v08y2I4hPBYijS",
+	"itlnsXdzoJjyA24OtN+wK3CD/shG5Ae2IJdM3/eWnBeVtK2Z4IZlfLyocf/qxhgGZTfGZRY17INmGSo7",
+	"9ZNwbLeBKsWQURo5JcbL1v2ZeffhOSbwbNgHzT7ovanGxKJyA5Y1N+9qX87pZMIy8u6MpHTC7p3+i+b9",
+	"pG5WdO8jrMxt48qeIH6ymjKmA4K/mIuOR1I4Zr40j2Osfwtl7omRNeLYiDmiWhPF3Bu4FY1rf2IG1rLA",
+	"eUyDie+n5eG95AkecDcWmE6h6lj4EMvsqW2xVKJRzS63zZu/1xuuy997v9tRpTcUx7+eXgKsXL2XIkBk",
+	"+WJhVBhxgZeWJ6/B0GSECc87kqRdvtugddg/3EyEb6R+KXOnZdwb5Z5UScrtmoeCyxRCP+2CqKPIQb9P",
+	"5lNDKRZtC5gNkJ8q5JRjgunQREgSF/nZXur8vszaeyAebXto2CQ3A64ITfjNvTOOV/yGQcK8d9Fr2ZZr",
+	"BRhzLAutkSpSy7YMjAJ5wzKNcp25ebyLDSrM+Zn5/VNXfJdCE96FLyZT4WRzqkr9FIwK970doH07bduh",
+	"KazfG5fp6t2bbxeaQUTCyPwDmGbKa5/WOLWIrcakyJxVlXE72eY9+8vJ61e77Zkb945c6wvZFztfz74U",
+	"acTeDTlFxnOOqA+Xf3wFi37BYq6OyZP+Y4wVswXIuZEvM0ajKaSeeMV7m6D8YOyphNTwbAgaQUoWajVO",
+	"c9PfBq0n/cdrhlE1aGw/HAcg6hnMSXUgYMSai2MSIkhnaGu18XuXc8sF8pLDzf4emJf3wHzcTeSkkTYu",
+	"bQ8EjYUBEWzOlMbQpMAIWUbyHSXMiLS5YllAjBxsFR3NZ4xkVEw8hAKG7Vdc6RMziFdysknWeoG5D4Ya",
+	"wRLAlY2EQXsgjbTMjGgIhzAHRtprMGqa72yo3apk01SX5KO3KZxtraV1tAKTPcFvoE3/HCkIuXSsWYYz",
+	"NSvZNBsoreafy9oIgqbOC1vLhn5Bz7xTv74VKvd+7xWfcd3a4sVTjNDbVQje6XQ78oQAR+8RN0qHkf9t",
+	"ck79jFhhtr/5WH9LYwehAp/sb/7knaDW54LBBIfI3dZ/9FJmIx7HTHw606m54n5yWB63K7yo7quqKtj2",
+	"ixpXKuIpvBwJ+TuyGpnEFWZkrc4LksjoWuba6HxjmUXrmM87G1CxlvOcUsW6XCgmFAcdP83YmH9wOt8K",
+	"crfvsDhHaUl0y1A0v/ZzYpbULOfmgwIbXN+9f/ljYlaNuPCezcdj7yOPb63JIPL4by/A5QwVQqnOlUVM",
+	"VWAEBKKFq9McEjBQwZ3aIyf2PTSOzWWexCRh9IYZrRTtWwNBrUc6o+bCbcdc0VECtvWMxGwmtcOVTqjS",
+	"RAoWEK4VS8aEo7ky7lRdF3BqD/vPBiLEHFF0yJuxA8dgMRrPPQcYcaDfYbzm0gnecCLOntvTAJT0rUTx",
+	"+H4PgoWpvq0HTtgU0Ic/h03aig24AAr4wo/dzkagw/6zzR+8okrDKn2ek42JajZK/5GCaBAFyHJwNCFo",
+	"PxfmzjKnZrbm+AuaLDSP1J6uBdJ6r8kQw0BDcwlOZQ6ScUwXZJRH10wDYtlph0ijqoY/GfU0IFp2Qmew",
+	"xtfMObWuvADz2wZCCuu57vdIiBbzkECWuC2nukNQ2jEJI6k0pM+9uxwIGwl4bH3FZcMYzlcxloXVwNzi",
+	"tZgrzUVkGWlvIMKTKGKpPiLWJnkTkozpPBOKhBDjH2C4BC6WC5fI5Fz5mM53TJ+4PajEMu/KeyAs82Um",
+	"Z9tc3TaGs9WkfxTRviV3KEi6GsB3j0HPq5rD94bAHGWBT9ZIJmhZw4JSytz7j/cNCTaKSJV4Zd9kMGh/",
+	"q2jvBxV0lkPZKybvmzsYj+yy/VscqjHNt4Jh2gRBAkdOBfaEdk0AUZ0qw3Sn08s0Mcbdyy0xHpuMFsSc",
+	"BbAiwOFYZZABARjZUutwaLMh0HwIiiCNpscDsSnjCk8KG2uQw6wyYZ5nVFxzMemRVfZlWrX865qLOLhm",
+	"i8D1E+CYA2SpWzExyNn+BbkXBLX7DrtjSVsmCzS1D3vi72K/D7gVfGZ62O8jFqj9yxMZ/fAcRaafykos",
+	"3ah/ee5xBdoHHlOrbNozh/F9mDNxZ05SpED6eYk7jo6HgOwjsUYwTRIbx8tFja+AQFZyk8N+H+7KToBp",
+	"oywOBgJUJcy2Oob8UUVAiCFSkNdSGPEO1KYM2IgLM2A8KzNJA8w3VS7cb1/p3kBUktUMK0LGa5qRM66N",
+	"BkbWCFLapbYqQhU5vfzTJq7zzuJ1/IJ8p5K9tlnUuLdswabR3KM5uoB79JmZNsO/Pzybs0mdn8Lp4AAA",
+	"pSPZ/cuzOzCJSsEeKXd0HcfZkcPlerpHU951WX+NvvUifjLhN6zgrXUZ9phgOULUCITRK4mayrkgdEK5",
+	"WDXKgjPo/OwHzGvbjTt8WaZQmMRmOyjcR21cGeTTdsU6n5Wk70Kgtau2oAZHCKshdAEUFWiKNDWTJlxh",
+	"kBbYBm0IuxTJ4tjFGGOhNcijufz+pHvw5CmZUjXtEZsSP6XK3Z8DAdHLr0/+PDw5Pxv+8OIvl8PzFxfD",
+	"d5cvLsJKyPOTDpnLzAhNbjOkJhm7kdcsDoj5w4ZKQrgzIzPA/1EDQclh/xkJHWwHyJlDcIuzOITsgLOY",
+	"zVKpmYgWGOOtswUaO7ULTgkr72CceXlKbHE5XBo8MORHi9kyEHifu7hxm0/l9IfA4rqYDm2xi2cQrZ4x",
+	"PRTSjDNN6IKOEhbCjCEy2syqaGjOI1teC8AFlAufSzioPEbIKLImplSTxDAbrpUbMC6hgswgEbuGDdOG",
+	"gOuO2TMcoJGJ6gHw1tbTZr1Jb90qdwjOQw1E8V2esR65MJ07I7QZ/1hmE6Zr5fpkriM5Yz5RBUGI8Qzv",
+	"blcudxTSZB7Kxgyjs3DJWxmY9++570ssNdugiRQpCgVJ9BBuPrauvVOzh91TKXQmk6Ye7ft78LJ99428",
+	"NDuI9XXopHm47mN8642ERnC8n09W2MIafSrFOOGYBnp4cLBNLzYAz4G1fhL/RhqqWCVWeHfQ+tDljqx1",
+	"Fw9d66hltYWucpTgESIKN5WFufPyf0MsSkujgFheTLEaS4+cIL9wpnOLdEJtYOVh/3BVioDTf+fj+9wn",
+	"GRz6lDy4I0oe6Z/A55VMP0PEbMWtbxZgHd00E8ReJrXFeW+WCmQSu9vkmrHK2o5tjE8kxZhPcsPNJxmN",
+	"GElZxmVc3u5CCtbpkTdSD0RJwEeea9dccBOB4gXcbXg34TAVXr+BJTszBIw0IJAhOhA4SsBkxculFF/G",
+	"KM8UFGp9qnjNj5i9wZwXtMItPffSBYzmXgm7/4tdCoLN/6Uvhs97VKEAXeWsPnJ0di/MHmMGutU8dv+x",
+	"vuQTocqgA5t8Z9HuSNumXJMxnfFk0SlSKiLw7hnSCVwiZogC5tDhoIQDwRVBZOdC+MROnLG93poRQOeZ",
+	"FBMS5Vlm5NiiSL8VmR8PRGhT74butzBwMQmB1bHB7ajlnGaxqrZvVGMbhZRwwyedWKv4RHS5OB4ISJ+s",
+	"TpDjNyx2SUNas1mqSRvRRp3qkPHJtBxux4734NlAhLalITbjS6T0Crywf+dlQaqHkFjrnRQHaBvR9dAX",
+	"sgwws196+MLBFvLflZSvqVg4q/GnC3QugoeRSo2xNVczIkQ0Hlo0/GLUf+Diay3mRXFmJhl1yBlQyrFd",
+	"JtA8UsQBQzAyyrWWotMbiJf8Bq5wxaIcYupcHjDc71QQDkm+Y84yOBVGlTS/7D+xCcqKtA8PniGJVyi8",
+	"46PwVzDFhyFsaLuk56DW1IfufD6HTPtuniVMRDJm8Q6R5XZ9vzPL+9kDiXI9vUKHm9eKhamlKeXZv+QV",
+	"/hnPdlOCJZ8Iwu3NgEGoElWlImO7kQOYez6jmnXRQ3qEj5f5gsx1M2O4sNdsLZ++focfu/utxFaAmL8G",
+	"ZclzbM0ItrkQLjG5WeYudOJz20FhM3C0a3htmkkHRt+kET+H5zVhIrCaAQL1L/kyQVawJjxN5Ny8gIkD",
+	"oCBlM2sJGwhHDKXssyLzkDuIPAOxrcxDNoo8dsioK4HcMxDrZB6ynchz5aJRbY52PYQ1okJITXBDXKxq",
+	"GyyPlYjUYh28Nwzu2rnd3oe5adxtcFpZpDtLUDjgL16C2jme8xeRuXAxl7UVz9H0OUaaE1iBp3W5cOYv",
+	"p7v4vOtV0nsw/21zUHExtF/eCWWH4vVB+YPlL51zoLg721iyJiDRUuqH0UupiPcAUBvUamWzuguAO1ul",
+	"fHWXMB78gXkEtv7LhJ5vE3VeJ5Qv1A5/HwpYQUuA2F6FP1wjH1jxab1l1EZkQ3itEakc/lKPnJewSxSf",
+	"2VfAglnxyikyn8qEWTEtGAj2wWh5cHtyYT6eykxbuypG8JJ2BR4M/H3oZUyTRScoy0mU5hSegU8Rw4TM",
+	"zoMT02fYxElfuXDkhzgXSwXVvzBVSrD5v9WpX1qdevEhcpkaTouxEJKArG/2yOzOXVQphzHZfK5PnYMc",
+	"QxkgcwuspXrKZoSLHnnJWRIriElITGMxaas8wsoRkFISdmyxeXP7QNbURTEq52EocOAc/BuEKlwVSYxl",
+	"mAUX5J3gkYwZefPytPRPxHJmWEki5yzrmtsxRsaQyIgmJKWZc9dwrQYCwQ+t/G99LAou1U6PnAjbK+BH",
+	"cgFsy2i0N1zxUcICRDeQoNaOeMwzFiF+xkBEU5rRyGg5GCfw7j8P+v1v//mP/wv+8TKABwcn9sHBC3zw",
+	"9Kl98PSZefDyxcuXTpfo9wmApKNCOhDhHowtrA9znIPXtQA4ZB8g42RSMfu2IbTDrd3VxeNnRF0b+VCK",
+	"gJixDsTpIuNJwiMS/v//bwjk9YpqLkhIw45LZ4dWMPrBajjQlwrRyhbnyIuYn6FacnsoXorN78RM9z8T",
+	"M71aksHpb4mx7hxO8Isz1TK8oEksX88+oynVe7bekyuW2CwZWXTi0ynV5LT8iMx5BpAzM6oDoiTJxUzG",
+	"fMxZXAM0nsvsGkCgYztgptRArABJWyxeROfs9MiPYHJQOmN0dkQM+YeoCiLUJVckhFBXgNDo4nshkeOB",
+	"CM30euX0etE0F9eh1SAUYSIu3M1QaO6I/PT87ZsX70OX7U7CI+C3XUBiCkkkZzMm9ECgPWX/CVE98uKD",
+	"NvqLFOqIhGVxqZDQFKFCseDdHO8eI645FFyU74iWUHBUIRJtO8xVUUhyOOXmxli4iacZwzbBZIV3iX2l",
+	"E5CwrGYVoj3JJQDawDZHWz0SihAxNEeM7PfICxpNiVkCRCLBuDFcS+Tgodn1ctNPYSWxItJAwI+X8PYL",
+	"RKEtBFasmOOitsFkpQrkDea6GLEJFXBZvj49x5qqVeRWFBGcJxMNsljBlBTvk3Z4/u6KGKp2pjyMhoBf",
+	"w85AyIwICva6cBalrhpq6Cq7agAwx7YsFKkt92NRnUsB/ZGhOWg2GIhcmIkh1gwQrsUMjaZSKmbGhUmQ",
+	"FkMZkiCHQ4sjLWVi0yIDzGNSdIy2ZVSRjyu9DoSNX2TY06xTxizaoRotXWFSeHUoWS5csCBAiitLfCpP",
+	"9ECYtwLEs03tfriFT013mqWBRb0se7JBQj0CocFmt+qhoafnEB56efXi/DJcaViR9tdktCCWFXaQVt2H",
+	"V+8u3gyvzl6/ePvuKnQBKQOBOpU5P8c1zCSYEMWDhSj0OESleZIQqq7R6VVQSlBnH6ZhqlHWsBWFwjEX",
+	"XE1tybYjkkBEvz1SSCe40hB6LbVZ4B45gebLKEsVDAQiUUMCGrCqop4eGbFIAkq1ICFXQ4vejHtSBOHA",
+	"RDBS1pl7i8S3Hjm1IaJAsjhb0yZsOwiu5pchjDS0S2Z22WyoHT9A6V5zEcNYpwwWqZxalgsLiB/JLGYx",
+	"rBzSG6w2rHwh+RZnAxowjGxpGSvD6RzbAFw80sDJcDhwg1Aylkki5908hfYHwscUQzLhN/bU4ZYzB9Gd",
+	"J7pHkCMpCPiFrEGcOjVnYSCmwJ6VZfVwNShLP2E0lTxiqiw8iqDp9sdoBIWTHda24eIyM/cJjabIwaCy",
+	"aRvXP1cs7BSROZbs7G84UrMalAgp7O3F4srlZiY35iCV26q46K8IrbSHl6G5ASE3EhYApsmFrYVFQkhb",
+	"CKsXgspn+O5AmJd7FtwcP6xqKdVdci2SNlWKK02FJq6ccUEGPBuIKuEF5vJwywXvAlfBmXcCO2L2ARzV",
+	"0MlAhN+9aOLkXWy1uEHLEg3kFM+WC0228HDg6nAsxNpXJhKUijlddKyzDHUsmZY3cy5AY4IjbfqE28kI",
+	"pq59ZhXaI1uptnrzy6x2F5dMiGuzHuAsQYiQDHoo9ha5R3nXRZWAtqlMYtKGxDszHVqFXH2kitUFQS+o",
+	"hOi/fnF5efLdi+G3f7l6cYl3dkUlfPPuFSnUPVXDDslTMs6k0A5EpI8i/0CAKgfQ6XVSDBy4FRXOMK+K",
+	"8HmZIRK+uwt65KqyisCIXfR44ccqToGrSUraNAH+UDJSmTlHGNx7MFbg6HOqBiLNZJxHLO4cFQINi8te",
+	"7XiXpb+l02i4ZgmRXhWjzsZwViBwEkQbCCZSsnbHIGs25yUuCiC4gAxcb8M/IAfR7jR4aCrSpL0duKsp",
+	"awMgRzJewH6CURGoCvgYaVunNUBKFNysQ/6KEp9nzkDeJ1rTaGokXBC/gEItWT1SAPkLJggj03zUi5Qd",
+	"wTPAqWNH5KP5nyGPb28dv5vRCThGM3exUuCeXXh/bw8+IDy+Dcm7i1cWy7/iarDkAFDDARJPVTAbCMPJ",
+	"Z8ARz5+/LHEizaEy/LB4MEpkdK3KfE0l+HjMYmLpFkpTBM46CzvsiNSMgv/NHipltBdGTvGrc5ppw7ht",
+	"DLVpA4tEwrvE4e2XBhCq8Y416xEU31nnE5aX5EoBKZl1MR8dGlEkYZBWMpa5MKwEM0F4DDtWSF9WD7ew",
+	"+altGO4ZxBBBg1SnCrhf3NxpJmepJkxpPjP6ZJrkaiDCGf0wdJ9XKwSYyw1FSSy7UMbOMZq4HDkj4oMT",
+	"+7giyJt71/qDx5h2VMcpOnhmQU+GRmcdWuNaaOVcwMx0/mTA80UpF+dsT6btaKnlJ/3HrmVsNBvmgt5Q",
+	"DhWZwqBSgsKGExsuaTUCcGhDTZhoWkqwuXDr2AZWe/X2hxdvbDGHlydnr4Zvz1+8CTtF/tSMLlCgIiOz",
+	"kywmWHUNVNXyslIuYIPQKJNKQU4zF4Z7RKBNOLZ++vbN6buLixdvrobfvXjz4uLk6uztG8Pfa5I1REIW",
+	"mVXe5ZbDGRWLYWUIVlSoufnJCVGJhJUdZ8w0MXXhA5WbFiTCdlFBOrCsOajz64qrYw7oweYmbk4Wqque",
+	"DxdBWenkF/JkLM20SOOt2jbqrS3BEiFPR+XSa/2AQEOHxONQR3VRar+8DzxJ0V5rYNkB3kRgl4D7vW4O",
+	"/HP3JIpY0v02N+o2R+TzpdELGRLQBkBuB00gzeQHzhQEp9jxQsGXfDKtRjatSXD+kgPP72pz/HwAu4YP",
+	"2xutHdaYcgdlnNq90/Zx705gxVxi+AypsjonZTuWh3qvg55t+5lT59gmkKAZqV7JBis7qSXiu6CaYQ6z",
+	"17CZsZmVhn/Opaakffbi6iWJMzoGDaU36ZFwYOFRBq3j7Jv+sf7m8CBcT3lB2W33HG5ff+/Yp6sXtL7r",
+	"n7856Jv/dzz/5ml/c//lynixhyWYgiSZU669bZUALbeA7rxN/pyVnKzx+rNjQl+tGh05Ag0lksZwWzvh",
+	"blg+dUS6TND2WeWGQ9+HFUJGDOUQtOfQXDErpNRxvItz4Zc9wrJ57xt3Ifj73vnDO+z8vWROGmlVV24Z",
+	"0rZlz8wjqvkoYVXcBfN2GfWx7N/Yi9konzR7Of6ExeyYM5CiMIkmsBKOhX2gkV41lqI25lBelPUucE+o",
+	"0nMzin8tqQamvKbkBZxUvFGKhXWW5ri2G2aZf8OZn5dTOa8vQ0GG1VOAmY6GyLYn/o+liWpt1vCPMrtW",
+	"RhCbT3k0BYuEU0CcK+G4MLEQZ2Ex0tqYZqhloL14lfLRRrdC+rtlW17iNB466RJGCeP10e2PUwb6O61e",
+	"DmY9CplGYDWwEWOCaJkAXKPSMv0tE6+WaWm9fFQuRrlGdyPXPURzraDmrIToog8S3vqCCcqOsLFunls4",
+	"uPVw0r9heikPUeFjKOq6cDEJCrcJwrI10k5xrXujvX8Em7ooDTuCMRR/FGMWvA1s+ErOWGG3luPxkbUv",
+	"8SQOSJ4CPiaMyHJD6zSrlHZJpXS2sezGXWgzPrH8oSjxCFIi/srGY4Z5Ey7lHt61eHTWoeNwX2IaYWya",
+	"xX4C1xZVJPzJ/fY+DMi7i1eKJGC8Anuny+xQnWAgJjKTueaCqcCsSKFuFxctGvBSmmmop6R65MTWeHGw",
+	"dsVtAN4KW2qran9zOMc3nM2rF4KzYBdeG9LGEuE92MGheT/s9MgbuHSsl0IR6lAAAkLJ88s3ZWYNmE2v",
+	"2aIBFA+kDihU+YDHuuzEe6oB3gfX65EiME/CBYbLuLqYvxmstOfL0yN0ZKRhXV2GZgxuNPCsxUbTcw6l",
+	"CaGW+FxhfEBRwsoK30Uhb3XkjQ6CoyUFs9EuKcsGInxxA+7UdsjjI/Sq4q88DkgI/zwKkRmBuwDtZfii",
+	"+/YPl2/fdNCDLQYCHl7KPIsw2GLGwAdhU6Aw0uAVVboLL2L1aJmR8PeQFwU9Dnn8jTkQl3TGBqJeXzsg",
+	"bzM+4QJVUFctKDCqCtbNDkiYMbUQUWhzy4TAEE8SUXCDuzXskZOBCI/IlNFMjxjVRaSTPcdgdH7xpxdv",
+	"ri6H3784ubj69sXJVYgePCullrEAVLjlIpFhQiGEbiiG8UVcQTXqSMZQePqw39//+2G///Xf9/v9/YAM",
+	"WhgtYH775z/++zbE+NdiQ7FJYj5XnSLMCCCwamWLC5Sxiq05YxTYviQqkfNkUZQzwppiapprrCHl4yY2",
+	"vAkJdENFE7MsvKjBDn45JKWMRYzfIAPHouBVGpECGCXsUqexoH+NYpqwKJ8e3qXiCbRq2jeS0JavXy1S",
+	"prZ+20pa28hZuxm+zZmtHFPwX1SN4dB7zfidmCsQPGXw0THxHgC1tSEcd9jZvj9/3t/nNLCFyHkgPkZI",
+	"KENSIIAkiZyDm8e8Ac6gmJEQ/wRHpn0jtDCMv0gU7ccWxpfay+y9oV+a8h/YovokYzQxQt8VN6wHnq4C",
+	"IRvJDfd+zPBkG27SVZZ7Cl3DBXVNYmSuI2ywwNg7ENzdzbKsveFCLJIUHlkODS7jWvl1uEvMRVkJROks",
+	"V5ijytXVGgg5hlAwdDljQADG3hZdwZ1oy5hBX1QTzBuQWQEBozPGlvt1Y8FgpgR6y7XiMdh+IBq3Q/75",
+	"j/8J1yuWFm5XxlKGT/HZjMWcaqhB13V9c/f+QITFeAw7SKmehi7OlwsS7rnQXvSrgzE3tD2OWCLnOAwI",
+	"c0J517bBxUBARU34yQWpmUUPKTCLsrIbraxJSPfCXrGCGAtQ/mqaHoh2qLJoD4OGVBaFnWMzThf7lUmp",
+	"8aKNAFsVwoBU5WIROls8UtAWeswgHEuOB6La1Zwm13aeZi2rK0cTfs2OCXUdyDGc58TmXlS8xqPFQLi4",
+	"hfZhv+9HA+FKvwQaXrklfZDKJZXsCtDsqRRaTFdLGD9pm5V00ZRmKTtN5TFwi5ru0/3+wUZw519ZRTGz",
+	"Ry8M8Wxdeu9XCptr44cMZQtW51cUuFWFPSPzXQOoO5eQ6aB6JJzlieZGTd4DBBojbVQ0C+RcmLLVhig5",
+	"88AQW1gJFjfPOgjiKlPMvlqKHDRMEFnQGFPU2lxAGT7LiCzTqdSzZGWkVueYyMxiPNA5lARWRYKFjBek",
+	"bVoKbURT18hyofM6VilLRppVciuMtlRUMA87lqP+3k3wG6fHmHF/Y7l3Ob3fl/P7JuyRP5pzSEriHwjT",
+	"MxxhCE+G5TbsqVhvXAnw6WU8thm3P9ebKTLvYJpclbF/NoRslMgRRphhQDChWQbRxBYxegRxChDnIhPW",
+	"CQAMGREMB2LGqMoxVBEam9OFU4YgZM1FRA4NjwBW7kLOxpmcYf9mLzAKOmZRQrE1BkhrFi2xR05wK6sx",
+	"n0X8z8uzVy6mswRl3O/3yWv+racE3P7jgcBLT0s5hBYh2U1Jo6TbCwX8/ByjLVh8bFS5PE0klJgsStZp",
+	"el0N1DMv28g26z2HIcLw/vju7dVJEXhaDJJ81zBEEkITQxc8Fw4EnB2s6Av2UHtwsKuayQpCrVy8kWsZ",
+	"AUhs6JGdC9TcUwPhsJlHbMoFxtO5296ItdmMJhwyMCupmgEJB4NC7qVEMUNyWhqC0a7XgAhJwl64F/Z6",
+	"4UAoNpnZ8r7SdA7SCIgiQkL8rY3I9eVidh2VV4J0gzLZYr9/cIikFNgId+yrqHRx8OQJ/g6hisTizwCH",
+	"8mVmEg7YfSiYgBOb/5yzSmhkyVbtKXbB1Uv8lqzId0cAak0VNgy5l6aboSEnEWKeF0q2sAUFHwMQG6Pz",
+	"tzExN4CV5gJK+Ttm3lkGBe/+wBZHJZ+z++UONQhKVafimIsJy9KMC00is+Q2q4DpqYyDgUDpCnhMQEAE",
+	"xYBPzFux7BNlAwT9Ls94pwmf/JotBsKCbNvpIuy4DS72yFbvgIBfIsDFp0FnewUos+CPFEGQDndrGAbc",
+	"OXant0iOAunTkRvI+2bfmsQrdzd8QvGMYNWuz2xIKhDKRLICSd1c6+4iM9L1jHLRm8jG4ZmxNw3tsP/s",
+	"6c5ju/IdlWKoRtUQE7OUzeLoncTirQHRqzd6XWYsuhhxQWFIq4FFHtFnN8ETCflz5zbDwWlyvZXB5kux",
+	"NC+u6GRTCjK881uLNdz/rHalFeGkbQQLr7zTAV15SVSw79euInjFCVlVEQIkS4y/duVAPj84PB4Ca0dY",
+	"VULWGog2VMkKjRgyhPunKN9Z5NDYCxqKf6BIBHwzzeQkYwrqg7DsxslYWkrr0XDy04wuEF0bRSxKEq61",
+	"5Wpzty/YtxdMCxiArVL1oOotduKhtW9BEYLRt+vLYqNa6+JlEaiP73wJMFyGXVHEQYJhwoA9imyNZrYp",
+	"F5DJOd6kNib3uJRkrGNlJm+qigzqUAghiCqokQitp1jNGUs7vQZAv7sJMuPXgDO2XSWBXwaIb1fWvL8F",
+	"7zkH31AMPvmXoOXcF7BeEwNah55nLjxnopwxTcG3Z8MbLMgDByk9PBt3YcNCIzga2sFK5qZnmwVsz/sj",
+	"VbQKWQRTevDkaSMDeWje0SQn/HYFhE8ipROnOzhi8BvV7lJVYR2soFUW2xVtHcFR3WX1SB2TEK1umFKO",
+	"xFVVXsBuAJop8SmmDUCD98C77j/c1wzqHHv4vCG+606MvS/+LViXgvUvw+4vmENMBDbcyPZXZIa9Co14",
+	"b4RLIy/GhAuW6aPSIPKcq1QqmMIRoUVycUjaFy9PydODp0+DImTEPPl6/+uvSjv578KBoAgWdHJ5enZG",
+	"xjRJANvChfkYoYepZiCzamJ7MBDhn7tVS3f3LQxfHREhwTwbBuXQL62v2GbuHBFFRTySH0rkAWvRHYhl",
+	"8zm4Bq06+f3VazDvXf7pO9T80bgMUdTSluND13iPvBUoZ5GMigkbiHYIUtc3tDsyI3N/lP/uCrCtY7Wm",
+	"g/7TY6JM6zTBFlBeU7g1CJ7SPuj3O8dmWUkuFNVcjTkkqEjByOH+UzRiV+92WOLYXsbHcJu/kYK5K931",
+	"/rh/2BCCZziDXaCd2aX59sJMZRufmXn5bGwG1ygfbsFATCugHZjTdtB/ut0X5zTTnCbmm8fbsA/zzRup",
+	"X1uYrC9cON1yEWCn3kh9WdLV/YkVQPFb6Mh3kjFWGV4s5wIsVGtjikPEtgBVM0sgpOga7KPO44ywjcAL",
+	"euQ8HyU8QqO04hNBtcV/WApgQ0xELIwZEE1nKfihZGaaZXwi6l8jTkCbixgd9jlXmHQGGhodiCqqQKdH",
+	"LK8GMSmc1A5oSNrIOQJzoAPk58RexX5gdrtOfmmovmTvBP9AMIYa1ETILoHVeHfxql60oMkqiqviUGxL",
+	"0cZrIuVCPz1seYrNNxR3LlZ1bfPVoICDrz89JuDfPG4Dj/sVsKsGdMY68yrT1i30vCH7z8fR8gxAOO+m",
+	"gflLFyFqi1gY4WEqE5vuCObB715cWci40J7ZIdVhmR1ZCdc9MgLe5WPA3YZ1GQjTboEgiPYlrsjl4wBr",
+	"ms05ZDZwVYIfhQ38Oyzky+9fn5wORMk55U0lWAIhtRwczNSogk7Mg+EvmsEpLPNvPZxC9+7iVSVx86G1",
+	"OEOUDYrcu4tXv+FcpBNEZe8mEKDtCMh/SJ2KNIvSPYsjuV1BdzkXlmgr5WVIOEnkiCZhkTVUDdIk7dEC",
+	"QbS4FJ0e+R6u44G4oUnOVqq/H2EYAN7ZgEBKM4URLtavi7C9M6quATtU6KYgvten55d2br/qevHFPDYH",
+	"utmt+XUFur0+PS9oqhKWY9hwrqr6/SxK14S2hVbOC0mFsuYZ16wrReJy0NSRU20Vo1BIHNCMMCigypEz",
+	"OYdo4xtDq65KQUASOZmgMJtCFIcGxxLgm/VIqCKZsiPijkPbQpWb1vGk5IplNl4u1BkVKpWZNkOKuQxJ",
+	"G1KkZxQhT11wlkNBnUqlEcQd8GSrRYrQGxbYhm1rMOviGopZmsgFBDsosDw6tNKTV6/e/ji8vHp+9vYb",
+	"AOk9dnciSxQjUBrdVrxsA/As9Dw0rRtVHqBoTYfDmINbMQ47qIabWxDQuhBgYgxFUQBRgidcL8rxDUSu",
+	"WHxEKHwCkVoZUzKBrDyJgPvg6xJMAwizReHVJNRM6RCDpJIEhXOLt4kjjTOmVC1qv/kmLM7Zl1rWvRjg",
+	"L1PZvVyfhvvV1TFgLn30V2Iv3b3s1MPDJH12Z76D7TfsrOTIK9x3VXDY6JU90zZisUgGdkniAE6qWIL2",
+	"zuMyzbZALVVEabpo8r9+won9FThhH54sf2G37VpCCxqBEqq7/vBCVzPUwa+Iw31WPWTDtt6nD7WU+bgi",
+	"MwZolqMF6AkWL9fo9AoLuFFnCgxIKPIkCW0siAJUY9sShNma7+OBuGYsdYirKCyiZNkj34GAV2pCGSPL",
+	"oh5g7uYapZy6sAb1aWwV5hlpQ2HNJcHK4YsbwYpkeYIJa06LIkWGAcBLCTPtQpr0x93G9P7Y5QNKNr+I",
+	"83fjWXfV6f4t1fwq/ca25J6SM+aSkOT4bnLOnlE47tkOiXBVRj36X+xdbVMjOZL+Kwq+tN1XmJdlLvYg",
+	"NjYYgp7rmxnoAHM3EesJlygLW0FZ8pZk3L6O/u8bykypVKbKdgNuoJdPM23qRSVlpjJTmc/jI6gyHNaa",
+	"tQA5rwqu4rumgEUE05ahe8QfqwB2+HUuxgH3Xw9EygyfGzYbzQ/R5kQofylr/bS736aYblJoqzOde+xu",
+	"/BsFVi7Q0lMLvx74O+qiLdY62N8/DIck1bDOh3Mu8O6pKEDFeM+0K5Wv0hDtoAuPS0R5F5xStgisc535",
+	"6wrznb2GrqhP1ZSeAx09C8zSOkkccTUwI34rfjg/80HRzFponb+ffKoB7Dx42I2PMzKIe8EwIVRaFgJc",
+	"klbyXP6/WN/QaJ2vQJJBqp9SonJggGlF7ETheAEILUAp3UVpO2EZz0aYlYkob7rn579d9rvd36KWvJ/Y",
+	"WKqpFQb7IM2IU2c5RnMeFOeIpcSLiFkk4IzAtjo/EcDwyT6gjYKkrjN6mMNZmcTtwnysOKL9eQ44y5hF",
+	"zEai6RzWE6kmFUAOWv0bnhsRjkKvtc4FV743ZXOGw31gU4Y3LPebaXiFpqEbqyJROBFJZy7vxNPESEvt",
+	"yM4XJ/hfdzKeP/AUNWmyQL7djteYIsSOBQWkBjXSP+qke6oqhUbX6gPVsfDJxKebiqlSQCrEiyGwa5gU",
+	"4zeCziUmYurEoS+UajK1DIeHp1o91TrY3WUp3Sa16mPrblppR013wmt2Op0OMiXBOHx/acCcAbwHXbgA",
+	"tKdIPKCe9wDdKzDhJZFGla8LCvIQ5xe5nPyhBFbY7O/u+ry45+oiRr7IHluN+fl4Has2mliWMNfuXot9",
+	"1lgARLODvBburdMBMMvCoUEnMCqlhyW2oNZ5QiCRCRuQb3tEzh08NMyex7oi3qUjap2lJOGI3wmmtE8t",
+	"+vbYeSA4Q9Zqn3jsqZKKCUS19lCA53ll99naWOzrnu5e90z4xjSCC5jaZdvPO+O5yd62oVfooTq11QqX",
+	"kvQnnzc6pHogljigCGL+DtXHOYUTsYw7NeMKr8THdup9PXzlJiXdvaHJyULjhqDdASzA8lwPn7FhDucr",
+	"Ppsmvs943XDeFpZuJ+MTPGqVohl4OMz7SXz1ppcgflnTcsTXwNY2KWRGiHfwhc+0KlA5C/uk5yxVbKCJ",
+	"YBEQKFimjV1jgb7Afz2aeeNxh7uoAYuq6lX5x63rWe3v7q7hWW1WEpZSYHReyZHHuaIBL1lzjyPSaFHP",
+	"Gmumjlj6z5SNuc1GwhD4UsaN2JbKCGWklXcin9fb1E/+tasgP4EkeBTwTtCp9wjGTXH0Px8Hh/GaqrBo",
+	"IlfXYPmFfqVoY5NSYLwoh5/i4qu6Chqao5daP0PDe57qGT83DfZOiZmf+ldyvvTyS1oCBc8kyGWNSC/Y",
+	"5zXKWYyPJA0xb3lMzhj4Tk3zvKlu5cF68gYd8OTQAUtlo7kIpVzCTe84S0iHXpG1+L6V8CsW9XElKHWl",
+	"FU+j0Rvb8p6lrGKF/Pqiih9ajl9YycNKxZjWJdHx/lzcWKanllB0jLCsFV2IITq3I2Y1bH4J8CtLhIlj",
+	"X77WoOhciEnOs5euPDTKF6Y+BY7qTX82BDUBs7um7+hB8XcsAO2bZoLGapNWK+Yl6X48+fW0C4fvJdTs",
+	"X3aZaSfMSDXMxfbUCIavwOMXPRGAwyB6KtDJ6AKbCRG6P41ZU3jcX5NUiGfgcUQK6jSbq55Kj2ntQHpT",
+	"X2XjHhTxmeiiwgHSui70zEC7NfvkrISCjBg3PZX+Hcf+NxgkN5XHmOm1rzgCjv0OXttB9gv8h2e+0IRs",
+	"rCBnofF6/N7O3V7a6SnkX5o4Y8VyrYY03zzLgCQdGFLhSOjqAuAtorcfBsrmXA+hQhO6WXoqmkjpp14a",
+	"FrUPiagtFGcUm9RugFf6EDldpBrC3+KOedbK9VBPbRvZYeDgtLFN5aJK6rDBkHXhTU0HQ7hQVfNzwrOR",
+	"ALSSQuer7BBcTNee6UurC+HN0vdOhRx7/XJr5tYYl6vCkIG4BIwEvZYbwxsGHyc2Jv1+1wZZdZTN54wj",
+	"jxqkADuQ9DOCF5D1s9J67oOxi4+HAXbMsNbNNM+ZFZ9tuz4JeOmHsWFGg1pUAk9puJ7M0VADzWBSUy2J",
+	"3Hc3UiEfG86MLvzEvGUrwzSu0zGKovFKs5WmlGyvheGnVdlKz+X0QrOVNLznyVYGnqvmbCXN8xsm2nOl",
+	"Ny8tL2xZ1lKvAgsbEfDQLqWhpZXvesLSTZsoelFj1Yn760sArMWRIOwGz/MVlmdx2u8nlevywg+2SG95",
+	"4SfPC3tCX8/c5Z2Lpp1mhT59B01aQcr8liiug0xZZjs3kSh+GhXfmLfxLIniFfJbdt/9yA7Hs2KqJsyF",
+	"mfIuBlf9JrcCSs2DiWwsGswHZYnL9dxnuTosxX62lO2wFNpXUtbyYa4cmDYzWaHz3Ifet0rPVIiDpeop",
+	"IYHUL2CnHrEU2QAhAWalAkAYiHoaO01KA79GkAzsZfX9I1vcZFvJllDTMVBEw7/cRGz9uXbUXOhcrB0z",
+	"08gvNGAY34uYz1U+D9sX0/nAU3FBUSH9oSlmxoV5HLVhdQBKzL5lACAO3/r+VwXvhN+/OlQv0xs//ob8",
+	"brXD9agO3Fr8H3zhi0X/weE9E/YPzc1y8qGgym+h/SP1YDIRCHMXZHLdTXjdAP8Srtu8V4fvaZQbbqWx",
+	"Mvt3MWrT5tV8TNdfVQTK5qa1io2Xnhn41qTXj6Hov2T1RluiT/3AUumRF+FjxWeRTYFMAMtE7vv+j+9M",
+	"vS+j6+Uh9XdKQ+rmLGSpvwGsjLXEeGIJX1FpJdiMGzbmA9H+NxCaGAIWYQjKhNkS3M4HeWx1JUlUnoH1",
+	"DEgNEVbGd6mmAI4iBn0abIpU82w8dcEnRriFB1EuMUcBjJK1XICpC0LyBERM5NoFTMwG5tnESQPEodIy",
+	"8RlaoLGht91hpzwb9VQYFMyaH5I0LP2Co+k75fgCSgkt2ykqJPUD4zVH5dih7lhpfE5PScUW34DdYpCy",
+	"1jeQySRsFgIUYMdEZjUIvdsI1oddwH5Sa4JmWoR7irqx5FSko989ObXcPnhEWT9bP64FOBkBl7F9hCHw",
+	"+8FcZY3+CTWaE0yarmVuNkk4hEnK9IIbCRJEIg6KzwMlTCpA15W2pyB7c8imEyMKa1jGiwL5/rJpUQAf",
+	"8LV7Q4KqAfsiL9xAxtfGaiVMh0GZCkuV+Gz79Aqi+zG3CCFwFNDiOcMrEK9dOFGx3L24ZFMXQ6mUVEPg",
+	"8sKLK5ka0VPh7awQTq7xdAL5aw72dg+Zm1F8NT7YZAW32aiB2AZLRFc3ho0WvhI8JKg/F3dSTw2sS1P2",
+	"Bu9pqrv4aW//EembjdZPzFX2qSHgLR1FlM/v7CXurfGeX7QST1RDbJiRCiohw1qG4MVpcNDn5YSu91Dk",
+	"aZ8wCZbjoeJm2ljfez3i+c22ngjFrronbCbVQM9Y+g8n2e6edtpTHqMIAcb+sssGfG48NlpqdZoQSUvM",
+	"/a307CjQy7tN3N3UTtiw0NMJIBv11IDPE2rv1QU7/vSR3Yo5dfnQkTT7xV1vgo7D54OV0GNprRh0WHqc",
+	"ZWLiRic+253M3KUeSRx31yE+gRt2cvm/yFd+K+Ys0/l0rIDynY/FwNsxuLp/PU/bDQp99aDsFdz1odDj",
+	"dUI1uLirt5rS1n6MDYnxAZ9HiXH8l++b5RPZvxXzhhx5TULZCxA43U5oQlMWGChp4srop6Yo35DZgfm9",
+	"AAgXUEYvONUnLI7ovk+CtQpOo1DGXml1F+kUGYbI8qCtqZoeqnhuPnxSgtztiSic6baeUdptpCRN1WBg",
+	"IKpUFqtVGnYGr9CwVesZvA8Gh9zM/3N5fsbGAiiZsZmbCrOpwLrQswQ+GPz5q0s20HnOC5MwDDkzkecI",
+	"y8Ovob4aUWk9GS05D7hJQ4k0DMoCEUDB70Ru4MjM/Tn9Y/tMfLbbJ7S1e3xctJouzME3EBMBsI4uO0MD",
+	"+T3FdXjV+aLyQyhd9GBdLL0FlM8FiaoeZleWo34TDSv6zvi1BlEAkUN3kLUalg1USSuUQHIdoWR4yfe8",
+	"SsMRgOT9JtFsO2bNFuNqMiz4wKOVlr0KEC74wvDwTr+8TuthglOQnxTU3wmPj1F6quXdj/88YL/KnwFN",
+	"BJDBpgYaLHIEV4TCcEmxuCyc29Rhx1OnyZbEmo34BDoR0OlBrZ7iuIGYqqGJo6U4lJpT/0c7gWv/2D7+",
+	"9HH7VzFPE2jRCMXwhR73FLEFVrsCUtaq9nV8QyPHUYw0ZoEIBENos9jSAeC23kR7Rqz0HIhHwzdBYieD",
+	"jjcX/bh1ICt4cn5x6YI+d7mhrhv3W//84uMvH88uS1JU7yi2j1h1hhhQgiutnO3rqffvL4SZjsX794cs",
+	"/btTsD6Mti8Hf0uxN2tuCLDMcqnEgOSDeXRObpkc9FSlBejitHt61v14fhZ1AO3tsrFUSfBYa6/vn5xf",
+	"nXVR1IBiJqH5LIsfcnknOuz/PB2MBHC5aogZxZVILFYYW1ZZuNA+LYRz+tOegq85RCi41IfzKb6W4mmt",
+	"yvgW73tnmBzQ/H2QuRUFzJ+zOSZlLeC+2TbC2XorBglLh0LRFtN5nzJj5znEnTfyswh5LE+nQ+4fNN8X",
+	"whmwzHp6dt+4A5kEbaidw8BQIkjeCXQrEqdVNM//fXp80f359LgbwaLu7zInJSHvED4VBcZFAj0lhwoy",
+	"Q0HhI33vsJPcDSXTA2EOe2qbpXu7u3tprBSAeTyFLkpg9DoEy4ZAsy3EHKjIHsQG+KC/pi5kw7H4NYTi",
+	"VRgCXnYQ3hfx2bGZgAbPO32LREdE5emblJLwN4qL2odACAgNVQDx6p/915SZXM/cAjhdKQ7Z2AVmIG7x",
+	"9P589eHD6UXqNWTGATfQanaNBE5WqKOeYtG31326//K9PafOTCorCsVzRmiH5c05t6KApT+u0anfj//o",
+	"n5yfnV32P51e9K8u3cCiRW+DIkUyZYLSMZ4V2hjntSEkrjM1vi3PGZhKX57VQ8gVOxlys0Jb98H+fwFa",
+	"b3/M1bwfvaYWIfd8IhR131Ez2Lf5XOjhcGMJ4nOdy7tOW9e+OtT2LXpre+ghLPBwz6QFWGJK+ZV7rt9T",
+	"jryUIBs+uM7R3vosALkNHifBr//HN7f9uruaUs1h05NIVRHtcj6vH/Y5Z1lYiv+soLLTEdX+GoUQXa1/",
+	"52p+4f2oRzOMftm6FrwQhfNLtg7/8acTJD6Rv4p5/EtRbT10v/656O2BIkZ9ea0gLe3aprx7zKTfPjI3",
+	"Bk+XWJspDc4Mt/j/BN030BngmG4lW0BkurUDGkGDXHzSb/JOKGGMM7V8IPF/3eNk5lyUas89PB8Y5Dnm",
+	"OjwanLC8Brf3OMv0VJV5t8SpFlC7u4eRSTfRc5zI1zznCixeyWtSDkcg9Cv0z7YKnQuWwnVpO36q+6UB",
+	"Vvheor9zL2ljam49wUn3JwLoM1fOBeJyk7JB0ZdgNAwGzyBAwmBZb4WYGKZvbnKpSvdQKmasmMTPnats",
+	"1QfSwRGcVyTYUQrU19AcbQshYHOJ8lj0bKTxrEmMAeTmttNGboGOZiHPYZBNEPDbT3I+HYjoqe7ahhE3",
+	"wlCyFsF8ljigbS8HsmBZPYhjZwG00KyaKD1TC9mg6BEY0dWJKN7A87lbc3R/Sh7GJcLpb1k1rOgIzAsc",
+	"WCUC+UZMSGAJh7MxQI1cOB6LpyKbrHrhos3DdqRonwweRxuCMRjbNiQDcN90EUfkhrQT6OdXJY5/AhC/",
+	"44iBHVvcIZim8ABdkYClTwb2659f/xUAAP//",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,
