@@ -104,13 +104,14 @@ func (b *Bus) channel(userID uuid.UUID) string {
 }
 
 // publishScript appends the event to the user's stream (bounded by count, then by age), keeps
-// the stream alive for the retention, and publishes "id\nframe-without-id" on the user's channel.
-// KEYS[1] stream; ARGV: channel, max count, min id (age cutoff), ttl ms, body, session id.
+// the stream alive for the retention, and publishes "id\ntype\nsession\nbody" on the user's channel
+// (the reader routes by type and session without decoding the body).
+// KEYS[1] stream; ARGV: channel, max count, min id (age cutoff), ttl ms, body, session id, type.
 var publishScript = redis.NewScript(`
-local id = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[2], '*', 'e', ARGV[5], 's', ARGV[6])
+local id = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[2], '*', 'e', ARGV[5], 's', ARGV[6], 't', ARGV[7])
 redis.call('XTRIM', KEYS[1], 'MINID', '~', ARGV[3])
 redis.call('PEXPIRE', KEYS[1], ARGV[4])
-redis.call('PUBLISH', ARGV[1], id .. '\n' .. ARGV[5])
+redis.call('PUBLISH', ARGV[1], id .. '\n' .. ARGV[7] .. '\n' .. ARGV[6] .. '\n' .. ARGV[5])
 return id
 `)
 
@@ -145,7 +146,7 @@ func (b *Bus) Publish(ctx context.Context, userID uuid.UUID, typ Type, data any)
 	}
 	cutoff := fmt.Sprintf("%d-0", at.Add(-b.opt.Retention).UnixMilli())
 	id, err := publishScript.Run(ctx, b.rdb, []string{b.streamKey(userID)}, b.channel(userID), b.opt.MaxEvents, cutoff,
-		b.opt.Retention.Milliseconds(), string(enc), sess.SessionID).Text()
+		b.opt.Retention.Milliseconds(), string(enc), sess.SessionID, string(typ)).Text()
 	if err != nil {
 		return fmt.Errorf("events: publish %s: %w", typ, err)
 	}
@@ -244,15 +245,11 @@ func (b *Bus) deliver(channel, payload string) {
 	if !ok {
 		return
 	}
-	id, enc, ok := strings.Cut(payload, "\n")
-	if !ok {
+	parts := strings.SplitN(payload, "\n", 4)
+	if len(parts) != 4 {
 		return
 	}
-	f, err := newFrame(id, enc)
-	if err != nil {
-		b.log.Warn("events: undecodable event", slog.String("error", err.Error()))
-		return
-	}
+	f := newFrame(parts[0], Type(parts[1]), parts[2], parts[3])
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if us := b.users[u]; us != nil {

@@ -72,11 +72,7 @@ func (b *Bus) Replay(ctx context.Context, userID uuid.UUID, afterID string, f Fi
 			return nil, fmt.Errorf("events: replay: %w", err)
 		}
 		for _, m := range page {
-			fr, err := frameOf(m)
-			if err != nil {
-				continue
-			}
-			if f.Match(fr) {
+			if fr := frameOf(m); f.Match(fr) {
 				out = append(out, fr)
 			}
 		}
@@ -89,9 +85,11 @@ func (b *Bus) Replay(ctx context.Context, userID uuid.UUID, afterID string, f Fi
 
 func mustID(s string) streamID { id, _ := parseID(s); return id }
 
-func frameOf(m redis.XMessage) (Frame, error) {
+func frameOf(m redis.XMessage) Frame {
 	enc, _ := m.Values["e"].(string)
-	return newFrame(m.ID, enc)
+	typ, _ := m.Values["t"].(string)
+	sess, _ := m.Values["s"].(string)
+	return newFrame(m.ID, Type(typ), sess, enc)
 }
 
 // resync is the frame telling a client that what it missed is gone. Its id is the newest
@@ -107,9 +105,5 @@ func (b *Bus) resync(ctx context.Context, key, afterID string) ([]Frame, error) 
 	}
 	data, _ := json.Marshal(map[string]string{"reason": "retention", "last_event_id": afterID, "sync": "/v1/sync"})
 	enc, _ := json.Marshal(body{Type: Resync, OccurredAt: b.opt.Now().UTC(), Data: data})
-	fr, err := newFrame(id, string(enc))
-	if err != nil {
-		return nil, err
-	}
-	return []Frame{fr}, nil
+	return []Frame{newFrame(id, Resync, "", string(enc))}, nil
 }

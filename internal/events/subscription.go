@@ -25,19 +25,13 @@ type Frame struct {
 	JSON      []byte
 }
 
-func newFrame(id, enc string) (Frame, error) {
-	var head struct {
-		Type Type      `json:"type"`
-		Data sessionOf `json:"data"`
-	}
-	if err := json.Unmarshal([]byte(enc), &head); err != nil || !strings.HasPrefix(enc, "{") {
-		return Frame{}, fmt.Errorf("events: event %s: %v", id, err)
-	}
+// newFrame puts the id in front of the stored body {"type",...}.
+func newFrame(id string, typ Type, session, enc string) Frame {
 	idJSON, _ := json.Marshal(id)
 	j := make([]byte, 0, len(enc)+len(idJSON)+8)
 	j = append(append(append(j, `{"id":`...), idJSON...), ',')
-	j = append(j, enc[1:]...)
-	return Frame{ID: id, Type: head.Type, SessionID: head.Data.SessionID, JSON: j}, nil
+	j = append(j, strings.TrimPrefix(enc, "{")...)
+	return Frame{ID: id, Type: typ, SessionID: session, JSON: j}
 }
 
 // Filter narrows a connection's events. Zero values let everything through.

@@ -38,7 +38,7 @@ func LoadContract(t testing.TB) *Contract {
 	contractOnce.Do(func() {
 		// Bodies of these types are checked as opaque strings; JSON bodies are validated fully.
 		for _, ct := range []string{"text/html", "application/yaml", "application/javascript", "text/css", "image/png",
-			"text/plain", "image/svg+xml", "application/octet-stream", "application/pdf"} {
+			"text/plain", "image/svg+xml", "application/octet-stream", "application/pdf", "text/event-stream"} {
 			openapi3filter.RegisterBodyDecoder(ct, openapi3filter.FileBodyDecoder)
 		}
 		loader := openapi3.NewLoader()
