@@ -218,6 +218,69 @@ func (e DependencyCheckStatus) Valid() bool {
 	}
 }
 
+// Defines values for EventType.
+const (
+	EventTypeFileCreated         EventType = "file.created"
+	EventTypeFileDeleted         EventType = "file.deleted"
+	EventTypeGenerationCancelled EventType = "generation.cancelled"
+	EventTypeGenerationCompleted EventType = "generation.completed"
+	EventTypeGenerationDelta     EventType = "generation.delta"
+	EventTypeGenerationFailed    EventType = "generation.failed"
+	EventTypeGenerationStarted   EventType = "generation.started"
+	EventTypeMessageCreated      EventType = "message.created"
+	EventTypeProjectCreated      EventType = "project.created"
+	EventTypeProjectDeleted      EventType = "project.deleted"
+	EventTypeProjectUpdated      EventType = "project.updated"
+	EventTypeResync              EventType = "resync"
+	EventTypeSessionCreated      EventType = "session.created"
+	EventTypeSessionDeleted      EventType = "session.deleted"
+	EventTypeSessionUpdated      EventType = "session.updated"
+	EventTypeToolCallCompleted   EventType = "tool.call_completed"
+	EventTypeToolCallStarted     EventType = "tool.call_started"
+)
+
+// Valid indicates whether the value is a known member of the EventType enum.
+func (e EventType) Valid() bool {
+	switch e {
+	case EventTypeFileCreated:
+		return true
+	case EventTypeFileDeleted:
+		return true
+	case EventTypeGenerationCancelled:
+		return true
+	case EventTypeGenerationCompleted:
+		return true
+	case EventTypeGenerationDelta:
+		return true
+	case EventTypeGenerationFailed:
+		return true
+	case EventTypeGenerationStarted:
+		return true
+	case EventTypeMessageCreated:
+		return true
+	case EventTypeProjectCreated:
+		return true
+	case EventTypeProjectDeleted:
+		return true
+	case EventTypeProjectUpdated:
+		return true
+	case EventTypeResync:
+		return true
+	case EventTypeSessionCreated:
+		return true
+	case EventTypeSessionDeleted:
+		return true
+	case EventTypeSessionUpdated:
+		return true
+	case EventTypeToolCallCompleted:
+		return true
+	case EventTypeToolCallStarted:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for FieldErrorLocation.
 const (
 	FieldErrorLocationBody   FieldErrorLocation = "body"
@@ -1177,6 +1240,28 @@ type DependencyCheck struct {
 // DependencyCheckStatus defines model for DependencyCheck.Status.
 type DependencyCheckStatus string
 
+// Event One entry of the caller's live feed. `id` increases per user (resume from the last one
+// seen). `data` by `type` (ids only, never message text — fetch the object):
+//   - `project.created|updated|deleted`: `{project_id}`
+//   - `session.created|updated|deleted`: `{session_id, project_id}`
+//   - `message.created`: `{message_id, session_id, role}`
+//   - `generation.started`: `{generation_id, session_id, model}`
+//   - `generation.delta`: `{generation_id, session_id, index, delta}` (`index` counts from 0)
+//   - `generation.completed|cancelled|failed`: `{generation_id, session_id, session_title, finish_reason, error_code}`
+//   - `tool.call_started|call_completed`: `{generation_id, session_id, tool_call_id, server_id, tool, is_error}`
+//   - `file.created|deleted`: `{file_id, project_id, path}`
+//   - `resync`: `{reason, last_event_id, sync}` — what followed `last_event_id` is no longer
+//     retained: call `/v1/sync`, then resume from this event's id.
+type Event struct {
+	Data       map[string]interface{} `json:"data"`
+	Id         string                 `json:"id"`
+	OccurredAt apitime.Time           `json:"occurred_at"`
+	Type       EventType              `json:"type"`
+}
+
+// EventType defines model for Event.Type.
+type EventType string
+
 // FieldError defines model for FieldError.
 type FieldError struct {
 	// Detail Example: value must be at most 255 characters
@@ -1742,6 +1827,14 @@ type Readiness struct {
 // ReadinessStatus defines model for Readiness.Status.
 type ReadinessStatus string
 
+// RealtimeTicket defines model for RealtimeTicket.
+type RealtimeTicket struct {
+	ExpiresAt apitime.Time `json:"expires_at"`
+
+	// Ticket Present once, as `?ticket=` or subprotocol `ccb.ticket.<ticket>`.
+	Ticket string `json:"ticket"`
+}
+
 // RefreshRequest defines model for RefreshRequest.
 type RefreshRequest struct {
 	RefreshToken string `json:"refresh_token"`
@@ -2028,6 +2121,15 @@ type User struct {
 // Cursor defines model for Cursor.
 type Cursor = string
 
+// EventLastID defines model for EventLastID.
+type EventLastID = string
+
+// EventSession defines model for EventSession.
+type EventSession = openapi_types.UUID
+
+// EventTypes defines model for EventTypes.
+type EventTypes = string
+
 // FileIfNoneMatch defines model for FileIfNoneMatch.
 type FileIfNoneMatch = string
 
@@ -2195,18 +2297,18 @@ type CreateAPIKeyParams struct {
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
 
-// CreateChatCompletionParams defines parameters for CreateChatCompletion.
-type CreateChatCompletionParams struct {
-	// XCCBResumable `true` asks for a resumable stream, as `ccb_resumable` in the body does (for clients that cannot add body members).
-	XCCBResumable *bool `json:"X-CCB-Resumable,omitempty"`
-}
+// StreamEventsParams defines parameters for StreamEvents.
+type StreamEventsParams struct {
+	// LastEventId Resume after this event id (replayed from the retention, or a `resync` event).
+	LastEventId *EventLastID `form:"last_event_id,omitempty" json:"last_event_id,omitempty"`
 
-// GetChatStreamParams defines parameters for GetChatStream.
-type GetChatStreamParams struct {
-	// After The `id:` of the last event received, for clients that cannot set the header.
-	After *int64 `form:"after,omitempty" json:"after,omitempty"`
+	// Types Comma-separated event types to receive, e.g. `generation.delta,message.created` or `generation.*`.
+	Types *EventTypes `form:"types,omitempty" json:"types,omitempty"`
 
-	// LastEventID The `id:` of the last event received.
+	// SessionId Only the events of this session.
+	SessionId *EventSession `form:"session_id,omitempty" json:"session_id,omitempty"`
+
+	// LastEventID The id of the last event received (sent by EventSource on reconnect).
 	LastEventID *string `json:"Last-Event-ID,omitempty"`
 }
 
@@ -2463,6 +2565,18 @@ type ListUsageEventsParams struct {
 
 	// Cursor The `next_cursor` of the previous page; opaque.
 	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
+}
+
+// OpenEventSocketParams defines parameters for OpenEventSocket.
+type OpenEventSocketParams struct {
+	// LastEventId Resume after this event id (replayed from the retention, or a `resync` event).
+	LastEventId *EventLastID `form:"last_event_id,omitempty" json:"last_event_id,omitempty"`
+
+	// Types Comma-separated event types to receive, e.g. `generation.delta,message.created` or `generation.*`.
+	Types *EventTypes `form:"types,omitempty" json:"types,omitempty"`
+
+	// SessionId Only the events of this session.
+	SessionId *EventSession `form:"session_id,omitempty" json:"session_id,omitempty"`
 }
 
 // AdminUpdateUserJSONRequestBody defines body for AdminUpdateUser for application/json ContentType.
@@ -3140,19 +3254,10 @@ type ClientInterface interface {
 	// one more is refused with 429 `too_many_generations` and `Retry-After`. A slot is freed when
 	// the generation ends (completed, failed, cancelled or the client went away).
 	//
-	// Resumable streams: every event of a stream carries an SSE `id:` (1, 2, … in order) and
-	// is recorded for a while (`CCB_RESUME_RETENTION` after the end), so a client that lost
-	// its connection calls `GET /v1/chat/completions/{generation_id}/stream` with
-	// `Last-Event-ID` on any instance and gets the rest byte for byte. The generation id comes
-	// in the `X-Generation-ID` header and the first chunk's `generation_id`. By default a
-	// disconnect still cancels the generation; with `ccb_resumable: true` (or
-	// `X-CCB-Resumable: true`) it runs to its end and is stored in its session as if the
-	// client had stayed. `DELETE /v1/chat/completions/{session_id}` cancels either kind.
-	//
 	// Takes any type of body and a specified content type.
 	//
 	// Corresponds with POST /v1/chat/completions (the `CreateChatCompletion` operationId).
-	CreateChatCompletionWithBody(ctx context.Context, params *CreateChatCompletionParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+	CreateChatCompletionWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// CreateChatCompletion Create a chat completion (OpenAI-compatible)
 	//
@@ -3210,19 +3315,10 @@ type ClientInterface interface {
 	// one more is refused with 429 `too_many_generations` and `Retry-After`. A slot is freed when
 	// the generation ends (completed, failed, cancelled or the client went away).
 	//
-	// Resumable streams: every event of a stream carries an SSE `id:` (1, 2, … in order) and
-	// is recorded for a while (`CCB_RESUME_RETENTION` after the end), so a client that lost
-	// its connection calls `GET /v1/chat/completions/{generation_id}/stream` with
-	// `Last-Event-ID` on any instance and gets the rest byte for byte. The generation id comes
-	// in the `X-Generation-ID` header and the first chunk's `generation_id`. By default a
-	// disconnect still cancels the generation; with `ccb_resumable: true` (or
-	// `X-CCB-Resumable: true`) it runs to its end and is stored in its session as if the
-	// client had stayed. `DELETE /v1/chat/completions/{session_id}` cancels either kind.
-	//
 	// Takes a body of the `application/json` content type.
 	//
 	// Corresponds with POST /v1/chat/completions (the `CreateChatCompletion` operationId).
-	CreateChatCompletion(ctx context.Context, params *CreateChatCompletionParams, body CreateChatCompletionJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+	CreateChatCompletion(ctx context.Context, body CreateChatCompletionJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// DebugChatCompletionWithBody Show the upstream request a completion would send
 	//
@@ -3241,21 +3337,6 @@ type ClientInterface interface {
 	//
 	// Corresponds with POST /v1/chat/completions/debug (the `DebugChatCompletion` operationId).
 	DebugChatCompletion(ctx context.Context, body DebugChatCompletionJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
-
-	// GetChatStream Resume a streamed generation
-	//
-	// Replays a streamed generation's events after `Last-Event-ID` (or `after`; the header
-	// wins, since a browser's EventSource sends it on reconnect) exactly as they were first
-	// sent — the same bytes, `id:` lines included — then the rest as it is produced, until
-	// `data: [DONE]`. Works on any instance, while the generation runs and for
-	// `CCB_RESUME_RETENTION` after its end. Without either parameter the whole stream is
-	// replayed. Another user's generation, an unknown one or one no longer kept is 404; a
-	// point before what a very long generation still keeps (`CCB_RESUME_MAX_CHUNKS` events)
-	// is 410 `resume_point_expired`. When the generation's instance dies before its end, the
-	// stream ends with an error event (`code: generation_lost`) instead of `[DONE]`.
-	//
-	// Corresponds with GET /v1/chat/completions/{generation_id}/stream (the `GetChatStream` operationId).
-	GetChatStream(ctx context.Context, generationId openapi_types.UUID, params *GetChatStreamParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// CancelChatCompletion Stop a session's running generation
 	//
@@ -3280,6 +3361,19 @@ type ClientInterface interface {
 	//
 	// Corresponds with GET /v1/debug (the `GetDebugInfo` operationId).
 	GetDebugInfo(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// StreamEvents The live event feed (server-sent events)
+	//
+	// The twin of `/v1/ws` for clients without WebSockets: `text/event-stream` with one event per
+	// `Event` (`id:` the event id, `event:` its type, `data:` the `Event` JSON), so an
+	// EventSource resumes by itself with `Last-Event-ID` (or `?last_event_id=`). Same
+	// authentication, Origin check, filter, retention, `resync` and connection cap as `/v1/ws`. A
+	// `: heartbeat` comment every `CCB_EVENTS_HEARTBEAT`. The stream ends with an `event: close`
+	// whose data is `{"code": 4001|4008|1001, "reason": …}` (the WebSocket close codes) when the
+	// credentials are revoked, the client reads too slowly or the server shuts down.
+	//
+	// Corresponds with GET /v1/events (the `StreamEvents` operationId).
+	StreamEvents(ctx context.Context, params *StreamEventsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// ListFiles The caller's files, or one directory of a tree
 	//
@@ -3613,6 +3707,19 @@ type ClientInterface interface {
 	// Corresponds with PUT /v1/projects/{id} (the `ReplaceProject` operationId).
 	ReplaceProject(ctx context.Context, id ID, params *ReplaceProjectParams, body ReplaceProjectJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// CreateRealtimeTicket A ticket for opening the event feed from a browser
+	//
+	// A short-lived (`CCB_EVENTS_TICKET_TTL`, default 30 s), single-use ticket that opens one
+	// `/v1/ws` or `/v1/events` connection as the caller, for clients that cannot set an
+	// `Authorization` header on a WebSocket or EventSource (browsers). Present it as
+	// `?ticket=` or as a WebSocket subprotocol `ccb.ticket.<ticket>` offered next to `ccb.events.v1`.
+	// Never put a long-lived access token in a URL or subprotocol: proxies log them. The
+	// connection it opens is bound to the credential that asked for it: revoking that
+	// credential (logout) closes it.
+	//
+	// Corresponds with POST /v1/realtime/tickets (the `CreateRealtimeTicket` operationId).
+	CreateRealtimeTicket(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// ListSessions The caller's sessions
 	//
 	// Most recently active first. `q` searches titles and message contents (full text).
@@ -3755,6 +3862,38 @@ type ClientInterface interface {
 	//
 	// Corresponds with GET /v1/usage/events (the `ListUsageEvents` operationId).
 	ListUsageEvents(ctx context.Context, params *ListUsageEventsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// OpenEventSocket The live event feed (WebSocket)
+	//
+	// Upgrades to a WebSocket carrying the caller's events, one JSON `Event` per text message
+	// (at most 64 KiB each); a user only ever receives their own. Authentication happens before
+	// the upgrade: an `Authorization` header (native clients), an `X-API-Key`, or a ticket from
+	// `createRealtimeTicket` (`?ticket=` or subprotocol `ccb.ticket.<ticket>`; the server then
+	// selects `ccb.events.v1`). A request with an `Origin` header must come from one of the CORS
+	// origins (`CCB_CORS_ORIGINS` and the defaults); native clients send none.
+	//
+	// **Resume**: `?last_event_id=` replays the retained events after that id
+	// (`CCB_EVENTS_RETENTION`, default 10 min, at most `CCB_EVENTS_RETENTION_COUNT` per user), then
+	// continues live. When the id is older than the retention the first message is a `resync`
+	// event: call `/v1/sync`, then carry on from the resync's id.
+	//
+	// **Filter**: `types` (comma-separated, `generation.*` style prefixes allowed) and
+	// `session_id` restrict the connection to those events.
+	//
+	// The server pings every `CCB_EVENTS_HEARTBEAT` (default 20 s); messages from the client are
+	// ignored (at most 4 KiB each). Close codes:
+	// - `1001` the server is shutting down: reconnect (with `last_event_id`).
+	// - `1008` a client message over 4 KiB.
+	// - `4001` the credentials were revoked or expired (logout, revoked API key): sign in again.
+	// - `4008` slow consumer: more than `CCB_EVENTS_BUFFER` events waited to be written;
+	//   reconnect with `last_event_id`.
+	// - `1011` an internal error: reconnect later.
+	//
+	// At most `CCB_EVENTS_MAX_CONNS_PER_USER` (default 20) live connections per user across
+	// instances (`/v1/ws` and `/v1/events` together); more answer 429 `too_many_connections`.
+	//
+	// Corresponds with GET /v1/ws (the `OpenEventSocket` operationId).
+	OpenEventSocket(ctx context.Context, params *OpenEventSocketParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 }
 
 // GetRoot Service name, version and links
@@ -4508,20 +4647,11 @@ func (c *Client) Register(ctx context.Context, body RegisterJSONRequestBody, req
 // one more is refused with 429 `too_many_generations` and `Retry-After`. A slot is freed when
 // the generation ends (completed, failed, cancelled or the client went away).
 //
-// Resumable streams: every event of a stream carries an SSE `id:` (1, 2, … in order) and
-// is recorded for a while (`CCB_RESUME_RETENTION` after the end), so a client that lost
-// its connection calls `GET /v1/chat/completions/{generation_id}/stream` with
-// `Last-Event-ID` on any instance and gets the rest byte for byte. The generation id comes
-// in the `X-Generation-ID` header and the first chunk's `generation_id`. By default a
-// disconnect still cancels the generation; with `ccb_resumable: true` (or
-// `X-CCB-Resumable: true`) it runs to its end and is stored in its session as if the
-// client had stayed. `DELETE /v1/chat/completions/{session_id}` cancels either kind.
-//
 // Takes any type of body and a specified content type.
 //
 // Corresponds with POST /v1/chat/completions (the `CreateChatCompletion` operationId).
-func (c *Client) CreateChatCompletionWithBody(ctx context.Context, params *CreateChatCompletionParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewCreateChatCompletionRequestWithBody(c.Server, params, contentType, body)
+func (c *Client) CreateChatCompletionWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateChatCompletionRequestWithBody(c.Server, contentType, body)
 	if err != nil {
 		return nil, err
 	}
@@ -4588,20 +4718,11 @@ func (c *Client) CreateChatCompletionWithBody(ctx context.Context, params *Creat
 // one more is refused with 429 `too_many_generations` and `Retry-After`. A slot is freed when
 // the generation ends (completed, failed, cancelled or the client went away).
 //
-// Resumable streams: every event of a stream carries an SSE `id:` (1, 2, … in order) and
-// is recorded for a while (`CCB_RESUME_RETENTION` after the end), so a client that lost
-// its connection calls `GET /v1/chat/completions/{generation_id}/stream` with
-// `Last-Event-ID` on any instance and gets the rest byte for byte. The generation id comes
-// in the `X-Generation-ID` header and the first chunk's `generation_id`. By default a
-// disconnect still cancels the generation; with `ccb_resumable: true` (or
-// `X-CCB-Resumable: true`) it runs to its end and is stored in its session as if the
-// client had stayed. `DELETE /v1/chat/completions/{session_id}` cancels either kind.
-//
 // Takes a body of the `application/json` content type.
 //
 // Corresponds with POST /v1/chat/completions (the `CreateChatCompletion` operationId).
-func (c *Client) CreateChatCompletion(ctx context.Context, params *CreateChatCompletionParams, body CreateChatCompletionJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewCreateChatCompletionRequest(c.Server, params, body)
+func (c *Client) CreateChatCompletion(ctx context.Context, body CreateChatCompletionJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateChatCompletionRequest(c.Server, body)
 	if err != nil {
 		return nil, err
 	}
@@ -4640,31 +4761,6 @@ func (c *Client) DebugChatCompletionWithBody(ctx context.Context, contentType st
 // Corresponds with POST /v1/chat/completions/debug (the `DebugChatCompletion` operationId).
 func (c *Client) DebugChatCompletion(ctx context.Context, body DebugChatCompletionJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewDebugChatCompletionRequest(c.Server, body)
-	if err != nil {
-		return nil, err
-	}
-	req = req.WithContext(ctx)
-	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
-		return nil, err
-	}
-	return c.Client.Do(req)
-}
-
-// GetChatStream Resume a streamed generation
-//
-// Replays a streamed generation's events after `Last-Event-ID` (or `after`; the header
-// wins, since a browser's EventSource sends it on reconnect) exactly as they were first
-// sent — the same bytes, `id:` lines included — then the rest as it is produced, until
-// `data: [DONE]`. Works on any instance, while the generation runs and for
-// `CCB_RESUME_RETENTION` after its end. Without either parameter the whole stream is
-// replayed. Another user's generation, an unknown one or one no longer kept is 404; a
-// point before what a very long generation still keeps (`CCB_RESUME_MAX_CHUNKS` events)
-// is 410 `resume_point_expired`. When the generation's instance dies before its end, the
-// stream ends with an error event (`code: generation_lost`) instead of `[DONE]`.
-//
-// Corresponds with GET /v1/chat/completions/{generation_id}/stream (the `GetChatStream` operationId).
-func (c *Client) GetChatStream(ctx context.Context, generationId openapi_types.UUID, params *GetChatStreamParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewGetChatStreamRequest(c.Server, generationId, params)
 	if err != nil {
 		return nil, err
 	}
@@ -4719,6 +4815,29 @@ func (c *Client) GetChatStatus(ctx context.Context, sessionId SessionID, reqEdit
 // Corresponds with GET /v1/debug (the `GetDebugInfo` operationId).
 func (c *Client) GetDebugInfo(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewGetDebugInfoRequest(c.Server)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// StreamEvents The live event feed (server-sent events)
+//
+// The twin of `/v1/ws` for clients without WebSockets: `text/event-stream` with one event per
+// `Event` (`id:` the event id, `event:` its type, `data:` the `Event` JSON), so an
+// EventSource resumes by itself with `Last-Event-ID` (or `?last_event_id=`). Same
+// authentication, Origin check, filter, retention, `resync` and connection cap as `/v1/ws`. A
+// `: heartbeat` comment every `CCB_EVENTS_HEARTBEAT`. The stream ends with an `event: close`
+// whose data is `{"code": 4001|4008|1001, "reason": …}` (the WebSocket close codes) when the
+// credentials are revoked, the client reads too slowly or the server shuts down.
+//
+// Corresponds with GET /v1/events (the `StreamEvents` operationId).
+func (c *Client) StreamEvents(ctx context.Context, params *StreamEventsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewStreamEventsRequest(c.Server, params)
 	if err != nil {
 		return nil, err
 	}
@@ -5401,6 +5520,29 @@ func (c *Client) ReplaceProject(ctx context.Context, id ID, params *ReplaceProje
 	return c.Client.Do(req)
 }
 
+// CreateRealtimeTicket A ticket for opening the event feed from a browser
+//
+// A short-lived (`CCB_EVENTS_TICKET_TTL`, default 30 s), single-use ticket that opens one
+// `/v1/ws` or `/v1/events` connection as the caller, for clients that cannot set an
+// `Authorization` header on a WebSocket or EventSource (browsers). Present it as
+// `?ticket=` or as a WebSocket subprotocol `ccb.ticket.<ticket>` offered next to `ccb.events.v1`.
+// Never put a long-lived access token in a URL or subprotocol: proxies log them. The
+// connection it opens is bound to the credential that asked for it: revoking that
+// credential (logout) closes it.
+//
+// Corresponds with POST /v1/realtime/tickets (the `CreateRealtimeTicket` operationId).
+func (c *Client) CreateRealtimeTicket(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateRealtimeTicketRequest(c.Server)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // ListSessions The caller's sessions
 //
 // Most recently active first. `q` searches titles and message contents (full text).
@@ -5724,6 +5866,48 @@ func (c *Client) GetUsage(ctx context.Context, params *GetUsageParams, reqEditor
 // Corresponds with GET /v1/usage/events (the `ListUsageEvents` operationId).
 func (c *Client) ListUsageEvents(ctx context.Context, params *ListUsageEventsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewListUsageEventsRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// OpenEventSocket The live event feed (WebSocket)
+//
+// Upgrades to a WebSocket carrying the caller's events, one JSON `Event` per text message
+// (at most 64 KiB each); a user only ever receives their own. Authentication happens before
+// the upgrade: an `Authorization` header (native clients), an `X-API-Key`, or a ticket from
+// `createRealtimeTicket` (`?ticket=` or subprotocol `ccb.ticket.<ticket>`; the server then
+// selects `ccb.events.v1`). A request with an `Origin` header must come from one of the CORS
+// origins (`CCB_CORS_ORIGINS` and the defaults); native clients send none.
+//
+// **Resume**: `?last_event_id=` replays the retained events after that id
+// (`CCB_EVENTS_RETENTION`, default 10 min, at most `CCB_EVENTS_RETENTION_COUNT` per user), then
+// continues live. When the id is older than the retention the first message is a `resync`
+// event: call `/v1/sync`, then carry on from the resync's id.
+//
+// **Filter**: `types` (comma-separated, `generation.*` style prefixes allowed) and
+// `session_id` restrict the connection to those events.
+//
+// The server pings every `CCB_EVENTS_HEARTBEAT` (default 20 s); messages from the client are
+// ignored (at most 4 KiB each). Close codes:
+//   - `1001` the server is shutting down: reconnect (with `last_event_id`).
+//   - `1008` a client message over 4 KiB.
+//   - `4001` the credentials were revoked or expired (logout, revoked API key): sign in again.
+//   - `4008` slow consumer: more than `CCB_EVENTS_BUFFER` events waited to be written;
+//     reconnect with `last_event_id`.
+//   - `1011` an internal error: reconnect later.
+//
+// At most `CCB_EVENTS_MAX_CONNS_PER_USER` (default 20) live connections per user across
+// instances (`/v1/ws` and `/v1/events` together); more answer 429 `too_many_connections`.
+//
+// Corresponds with GET /v1/ws (the `OpenEventSocket` operationId).
+func (c *Client) OpenEventSocket(ctx context.Context, params *OpenEventSocketParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewOpenEventSocketRequest(c.Server, params)
 	if err != nil {
 		return nil, err
 	}
@@ -6973,18 +7157,18 @@ func NewRegisterRequestWithBody(server string, contentType string, body io.Reade
 }
 
 // NewCreateChatCompletionRequest calls the generic CreateChatCompletion builder with application/json body
-func NewCreateChatCompletionRequest(server string, params *CreateChatCompletionParams, body CreateChatCompletionJSONRequestBody) (*http.Request, error) {
+func NewCreateChatCompletionRequest(server string, body CreateChatCompletionJSONRequestBody) (*http.Request, error) {
 	var bodyReader io.Reader
 	buf, err := json.Marshal(body)
 	if err != nil {
 		return nil, err
 	}
 	bodyReader = bytes.NewReader(buf)
-	return NewCreateChatCompletionRequestWithBody(server, params, "application/json", bodyReader)
+	return NewCreateChatCompletionRequestWithBody(server, "application/json", bodyReader)
 }
 
 // NewCreateChatCompletionRequestWithBody constructs an http.Request for the CreateChatCompletion method, with any body, and a specified content type
-func NewCreateChatCompletionRequestWithBody(server string, params *CreateChatCompletionParams, contentType string, body io.Reader) (*http.Request, error) {
+func NewCreateChatCompletionRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
 	var err error
 
 	serverURL, err := url.Parse(server)
@@ -7008,21 +7192,6 @@ func NewCreateChatCompletionRequestWithBody(server string, params *CreateChatCom
 	}
 
 	req.Header.Add("Content-Type", contentType)
-
-	if params != nil {
-
-		if params.XCCBResumable != nil {
-			var headerParam0 string
-
-			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "X-CCB-Resumable", *params.XCCBResumable, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "boolean", Format: ""})
-			if err != nil {
-				return nil, err
-			}
-
-			req.Header.Set("X-CCB-Resumable", headerParam0)
-		}
-
-	}
 
 	return req, nil
 }
@@ -7063,82 +7232,6 @@ func NewDebugChatCompletionRequestWithBody(server string, contentType string, bo
 	}
 
 	req.Header.Add("Content-Type", contentType)
-
-	return req, nil
-}
-
-// NewGetChatStreamRequest constructs an http.Request for the GetChatStream method
-func NewGetChatStreamRequest(server string, generationId openapi_types.UUID, params *GetChatStreamParams) (*http.Request, error) {
-	var err error
-
-	var pathParam0 string
-
-	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "generation_id", generationId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
-	if err != nil {
-		return nil, err
-	}
-
-	serverURL, err := url.Parse(server)
-	if err != nil {
-		return nil, err
-	}
-
-	operationPath := fmt.Sprintf("/v1/chat/completions/%s/stream", pathParam0)
-	if operationPath[0] == '/' {
-		operationPath = "." + operationPath
-	}
-
-	queryURL, err := serverURL.Parse(operationPath)
-	if err != nil {
-		return nil, err
-	}
-
-	if params != nil {
-		// queryValues collects non-styled parameters (passthrough, JSON)
-		// that are safe to round-trip through url.Values.Encode().
-		queryValues := queryURL.Query()
-		// rawQueryFragments collects pre-encoded query fragments from
-		// styled parameters, preserving literal commas as delimiters
-		// per the OpenAPI spec (e.g. "color=blue,black,brown").
-		var rawQueryFragments []string
-
-		if params.After != nil {
-
-			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "after", *params.After, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int64"}); err != nil {
-				return nil, err
-			} else {
-				for _, qp := range strings.Split(queryFrag, "&") {
-					rawQueryFragments = append(rawQueryFragments, qp)
-				}
-			}
-
-		}
-
-		if encoded := queryValues.Encode(); encoded != "" {
-			rawQueryFragments = append(rawQueryFragments, encoded)
-		}
-		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
-	}
-
-	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
-	if err != nil {
-		return nil, err
-	}
-
-	if params != nil {
-
-		if params.LastEventID != nil {
-			var headerParam0 string
-
-			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Last-Event-ID", *params.LastEventID, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
-			if err != nil {
-				return nil, err
-			}
-
-			req.Header.Set("Last-Event-ID", headerParam0)
-		}
-
-	}
 
 	return req, nil
 }
@@ -7233,6 +7326,99 @@ func NewGetDebugInfoRequest(server string) (*http.Request, error) {
 	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
 	if err != nil {
 		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewStreamEventsRequest constructs an http.Request for the StreamEvents method
+func NewStreamEventsRequest(server string, params *StreamEventsParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/events")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.LastEventId != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "last_event_id", *params.LastEventId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Types != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "types", *params.Types, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.SessionId != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "session_id", *params.SessionId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: "uuid"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+
+		if params.LastEventID != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Last-Event-ID", *params.LastEventID, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Last-Event-ID", headerParam0)
+		}
+
 	}
 
 	return req, nil
@@ -8636,6 +8822,33 @@ func NewReplaceProjectRequestWithBody(server string, id ID, params *ReplaceProje
 	return req, nil
 }
 
+// NewCreateRealtimeTicketRequest constructs an http.Request for the CreateRealtimeTicket method
+func NewCreateRealtimeTicketRequest(server string) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/realtime/tickets")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
 // NewListSessionsRequest constructs an http.Request for the ListSessions method
 func NewListSessionsRequest(server string, params *ListSessionsParams) (*http.Request, error) {
 	var err error
@@ -9558,6 +9771,84 @@ func NewListUsageEventsRequest(server string, params *ListUsageEventsParams) (*h
 	return req, nil
 }
 
+// NewOpenEventSocketRequest constructs an http.Request for the OpenEventSocket method
+func NewOpenEventSocketRequest(server string, params *OpenEventSocketParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/ws")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.LastEventId != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "last_event_id", *params.LastEventId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Types != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "types", *params.Types, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.SessionId != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "session_id", *params.SessionId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: "uuid"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
 func (c *Client) applyEditors(ctx context.Context, req *http.Request, additionalEditors []RequestEditorFn) error {
 	for _, r := range c.RequestEditors {
 		if err := r(ctx, req); err != nil {
@@ -10039,19 +10330,10 @@ type ClientWithResponsesInterface interface {
 	// one more is refused with 429 `too_many_generations` and `Retry-After`. A slot is freed when
 	// the generation ends (completed, failed, cancelled or the client went away).
 	//
-	// Resumable streams: every event of a stream carries an SSE `id:` (1, 2, … in order) and
-	// is recorded for a while (`CCB_RESUME_RETENTION` after the end), so a client that lost
-	// its connection calls `GET /v1/chat/completions/{generation_id}/stream` with
-	// `Last-Event-ID` on any instance and gets the rest byte for byte. The generation id comes
-	// in the `X-Generation-ID` header and the first chunk's `generation_id`. By default a
-	// disconnect still cancels the generation; with `ccb_resumable: true` (or
-	// `X-CCB-Resumable: true`) it runs to its end and is stored in its session as if the
-	// client had stayed. `DELETE /v1/chat/completions/{session_id}` cancels either kind.
-	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /v1/chat/completions (the `CreateChatCompletion` operationId).
-	CreateChatCompletionWithBodyWithResponse(ctx context.Context, params *CreateChatCompletionParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateChatCompletionResponse, error)
+	CreateChatCompletionWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateChatCompletionResponse, error)
 
 	// CreateChatCompletionWithResponse Create a chat completion (OpenAI-compatible)
 	//
@@ -10109,19 +10391,10 @@ type ClientWithResponsesInterface interface {
 	// one more is refused with 429 `too_many_generations` and `Retry-After`. A slot is freed when
 	// the generation ends (completed, failed, cancelled or the client went away).
 	//
-	// Resumable streams: every event of a stream carries an SSE `id:` (1, 2, … in order) and
-	// is recorded for a while (`CCB_RESUME_RETENTION` after the end), so a client that lost
-	// its connection calls `GET /v1/chat/completions/{generation_id}/stream` with
-	// `Last-Event-ID` on any instance and gets the rest byte for byte. The generation id comes
-	// in the `X-Generation-ID` header and the first chunk's `generation_id`. By default a
-	// disconnect still cancels the generation; with `ccb_resumable: true` (or
-	// `X-CCB-Resumable: true`) it runs to its end and is stored in its session as if the
-	// client had stayed. `DELETE /v1/chat/completions/{session_id}` cancels either kind.
-	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /v1/chat/completions (the `CreateChatCompletion` operationId).
-	CreateChatCompletionWithResponse(ctx context.Context, params *CreateChatCompletionParams, body CreateChatCompletionJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateChatCompletionResponse, error)
+	CreateChatCompletionWithResponse(ctx context.Context, body CreateChatCompletionJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateChatCompletionResponse, error)
 
 	// DebugChatCompletionWithBodyWithResponse Show the upstream request a completion would send
 	//
@@ -10140,23 +10413,6 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with POST /v1/chat/completions/debug (the `DebugChatCompletion` operationId).
 	DebugChatCompletionWithResponse(ctx context.Context, body DebugChatCompletionJSONRequestBody, reqEditors ...RequestEditorFn) (*DebugChatCompletionResponse, error)
-
-	// GetChatStreamWithResponse Resume a streamed generation
-	//
-	// Replays a streamed generation's events after `Last-Event-ID` (or `after`; the header
-	// wins, since a browser's EventSource sends it on reconnect) exactly as they were first
-	// sent — the same bytes, `id:` lines included — then the rest as it is produced, until
-	// `data: [DONE]`. Works on any instance, while the generation runs and for
-	// `CCB_RESUME_RETENTION` after its end. Without either parameter the whole stream is
-	// replayed. Another user's generation, an unknown one or one no longer kept is 404; a
-	// point before what a very long generation still keeps (`CCB_RESUME_MAX_CHUNKS` events)
-	// is 410 `resume_point_expired`. When the generation's instance dies before its end, the
-	// stream ends with an error event (`code: generation_lost`) instead of `[DONE]`.
-	//
-	// Returns a wrapper object for the known response body format(s).
-	//
-	// Corresponds with GET /v1/chat/completions/{generation_id}/stream (the `GetChatStream` operationId).
-	GetChatStreamWithResponse(ctx context.Context, generationId openapi_types.UUID, params *GetChatStreamParams, reqEditors ...RequestEditorFn) (*GetChatStreamResponse, error)
 
 	// CancelChatCompletionWithResponse Stop a session's running generation
 	//
@@ -10187,6 +10443,21 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with GET /v1/debug (the `GetDebugInfo` operationId).
 	GetDebugInfoWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetDebugInfoResponse, error)
+
+	// StreamEventsWithResponse The live event feed (server-sent events)
+	//
+	// The twin of `/v1/ws` for clients without WebSockets: `text/event-stream` with one event per
+	// `Event` (`id:` the event id, `event:` its type, `data:` the `Event` JSON), so an
+	// EventSource resumes by itself with `Last-Event-ID` (or `?last_event_id=`). Same
+	// authentication, Origin check, filter, retention, `resync` and connection cap as `/v1/ws`. A
+	// `: heartbeat` comment every `CCB_EVENTS_HEARTBEAT`. The stream ends with an `event: close`
+	// whose data is `{"code": 4001|4008|1001, "reason": …}` (the WebSocket close codes) when the
+	// credentials are revoked, the client reads too slowly or the server shuts down.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/events (the `StreamEvents` operationId).
+	StreamEventsWithResponse(ctx context.Context, params *StreamEventsParams, reqEditors ...RequestEditorFn) (*StreamEventsResponse, error)
 
 	// ListFilesWithResponse The caller's files, or one directory of a tree
 	//
@@ -10554,6 +10825,21 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with PUT /v1/projects/{id} (the `ReplaceProject` operationId).
 	ReplaceProjectWithResponse(ctx context.Context, id ID, params *ReplaceProjectParams, body ReplaceProjectJSONRequestBody, reqEditors ...RequestEditorFn) (*ReplaceProjectResponse, error)
 
+	// CreateRealtimeTicketWithResponse A ticket for opening the event feed from a browser
+	//
+	// A short-lived (`CCB_EVENTS_TICKET_TTL`, default 30 s), single-use ticket that opens one
+	// `/v1/ws` or `/v1/events` connection as the caller, for clients that cannot set an
+	// `Authorization` header on a WebSocket or EventSource (browsers). Present it as
+	// `?ticket=` or as a WebSocket subprotocol `ccb.ticket.<ticket>` offered next to `ccb.events.v1`.
+	// Never put a long-lived access token in a URL or subprotocol: proxies log them. The
+	// connection it opens is bound to the credential that asked for it: revoking that
+	// credential (logout) closes it.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/realtime/tickets (the `CreateRealtimeTicket` operationId).
+	CreateRealtimeTicketWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*CreateRealtimeTicketResponse, error)
+
 	// ListSessionsWithResponse The caller's sessions
 	//
 	// Most recently active first. `q` searches titles and message contents (full text).
@@ -10718,6 +11004,40 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with GET /v1/usage/events (the `ListUsageEvents` operationId).
 	ListUsageEventsWithResponse(ctx context.Context, params *ListUsageEventsParams, reqEditors ...RequestEditorFn) (*ListUsageEventsResponse, error)
+
+	// OpenEventSocketWithResponse The live event feed (WebSocket)
+	//
+	// Upgrades to a WebSocket carrying the caller's events, one JSON `Event` per text message
+	// (at most 64 KiB each); a user only ever receives their own. Authentication happens before
+	// the upgrade: an `Authorization` header (native clients), an `X-API-Key`, or a ticket from
+	// `createRealtimeTicket` (`?ticket=` or subprotocol `ccb.ticket.<ticket>`; the server then
+	// selects `ccb.events.v1`). A request with an `Origin` header must come from one of the CORS
+	// origins (`CCB_CORS_ORIGINS` and the defaults); native clients send none.
+	//
+	// **Resume**: `?last_event_id=` replays the retained events after that id
+	// (`CCB_EVENTS_RETENTION`, default 10 min, at most `CCB_EVENTS_RETENTION_COUNT` per user), then
+	// continues live. When the id is older than the retention the first message is a `resync`
+	// event: call `/v1/sync`, then carry on from the resync's id.
+	//
+	// **Filter**: `types` (comma-separated, `generation.*` style prefixes allowed) and
+	// `session_id` restrict the connection to those events.
+	//
+	// The server pings every `CCB_EVENTS_HEARTBEAT` (default 20 s); messages from the client are
+	// ignored (at most 4 KiB each). Close codes:
+	// - `1001` the server is shutting down: reconnect (with `last_event_id`).
+	// - `1008` a client message over 4 KiB.
+	// - `4001` the credentials were revoked or expired (logout, revoked API key): sign in again.
+	// - `4008` slow consumer: more than `CCB_EVENTS_BUFFER` events waited to be written;
+	//   reconnect with `last_event_id`.
+	// - `1011` an internal error: reconnect later.
+	//
+	// At most `CCB_EVENTS_MAX_CONNS_PER_USER` (default 20) live connections per user across
+	// instances (`/v1/ws` and `/v1/events` together); more answer 429 `too_many_connections`.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/ws (the `OpenEventSocket` operationId).
+	OpenEventSocketWithResponse(ctx context.Context, params *OpenEventSocketParams, reqEditors ...RequestEditorFn) (*OpenEventSocketResponse, error)
 }
 
 type GetRootResponse struct {
@@ -12413,7 +12733,6 @@ func (r RegisterResponse) ContentType() string {
 // CreateChatCompletionResponse200Headers the declared response headers of an HTTP 200 response for CreateChatCompletion
 type CreateChatCompletionResponse200Headers struct {
 	XAccelBuffering *string
-	XGenerationID   *openapi_types.UUID
 }
 
 // CreateChatCompletionResponse429Headers the declared response headers of an HTTP 429 response for CreateChatCompletion
@@ -12601,83 +12920,6 @@ func (r DebugChatCompletionResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r DebugChatCompletionResponse) ContentType() string {
-	if r.HTTPResponse != nil {
-		return r.HTTPResponse.Header.Get("Content-Type")
-	}
-	return ""
-}
-
-// GetChatStreamResponse200Headers the declared response headers of an HTTP 200 response for GetChatStream
-type GetChatStreamResponse200Headers struct {
-	XAccelBuffering *string
-	XGenerationID   *openapi_types.UUID
-}
-
-type GetChatStreamResponse struct {
-	Body         []byte
-	HTTPResponse *http.Response
-	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
-	ApplicationproblemJSON400 *BadRequest
-	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
-	ApplicationproblemJSON401 *Unauthorized
-	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
-	ApplicationproblemJSON404 *NotFound
-	// ApplicationproblemJSON410 the response for an HTTP 410 `application/problem+json` response
-	ApplicationproblemJSON410 *Problem
-	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
-	ApplicationproblemJSONDefault *Error
-	// Headers200 the parsed response headers for an HTTP 200 response
-	Headers200 *GetChatStreamResponse200Headers
-}
-
-// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
-func (r GetChatStreamResponse) GetApplicationproblemJSON400() *BadRequest {
-	return r.ApplicationproblemJSON400
-}
-
-// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
-func (r GetChatStreamResponse) GetApplicationproblemJSON401() *Unauthorized {
-	return r.ApplicationproblemJSON401
-}
-
-// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
-func (r GetChatStreamResponse) GetApplicationproblemJSON404() *NotFound {
-	return r.ApplicationproblemJSON404
-}
-
-// GetApplicationproblemJSON410 returns the response for an HTTP 410 `application/problem+json` response
-func (r GetChatStreamResponse) GetApplicationproblemJSON410() *Problem {
-	return r.ApplicationproblemJSON410
-}
-
-// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
-func (r GetChatStreamResponse) GetApplicationproblemJSONDefault() *Error {
-	return r.ApplicationproblemJSONDefault
-}
-
-// GetBody returns the raw response body bytes
-func (r GetChatStreamResponse) GetBody() []byte {
-	return r.Body
-}
-
-// Status returns HTTPResponse.Status
-func (r GetChatStreamResponse) Status() string {
-	if r.HTTPResponse != nil {
-		return r.HTTPResponse.Status
-	}
-	return http.StatusText(0)
-}
-
-// StatusCode returns HTTPResponse.StatusCode
-func (r GetChatStreamResponse) StatusCode() int {
-	if r.HTTPResponse != nil {
-		return r.HTTPResponse.StatusCode
-	}
-	return 0
-}
-
-// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
-func (r GetChatStreamResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -12878,6 +13120,84 @@ func (r GetDebugInfoResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r GetDebugInfoResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// StreamEventsResponse429Headers the declared response headers of an HTTP 429 response for StreamEvents
+type StreamEventsResponse429Headers struct {
+	RateLimit       *string
+	RateLimitPolicy *string
+	RetryAfter      *int
+}
+
+type StreamEventsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Problem
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *TooManyRequests
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Error
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *StreamEventsResponse429Headers
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r StreamEventsResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r StreamEventsResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r StreamEventsResponse) GetApplicationproblemJSON403() *Problem {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r StreamEventsResponse) GetApplicationproblemJSON429() *TooManyRequests {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r StreamEventsResponse) GetApplicationproblemJSONDefault() *Error {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r StreamEventsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r StreamEventsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r StreamEventsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r StreamEventsResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -14930,6 +15250,68 @@ func (r ReplaceProjectResponse) ContentType() string {
 	return ""
 }
 
+// CreateRealtimeTicketResponse201Headers the declared response headers of an HTTP 201 response for CreateRealtimeTicket
+type CreateRealtimeTicketResponse201Headers struct {
+	CacheControl string
+}
+
+type CreateRealtimeTicketResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON201 the response for an HTTP 201 `application/json` response
+	JSON201 *RealtimeTicket
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Error
+	// Headers201 the parsed response headers for an HTTP 201 response
+	Headers201 *CreateRealtimeTicketResponse201Headers
+}
+
+// GetJSON201 returns the response for an HTTP 201 `application/json` response
+func (r CreateRealtimeTicketResponse) GetJSON201() *RealtimeTicket {
+	return r.JSON201
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r CreateRealtimeTicketResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r CreateRealtimeTicketResponse) GetApplicationproblemJSONDefault() *Error {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r CreateRealtimeTicketResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r CreateRealtimeTicketResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r CreateRealtimeTicketResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r CreateRealtimeTicketResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 type ListSessionsResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -15993,6 +16375,84 @@ func (r ListUsageEventsResponse) ContentType() string {
 	return ""
 }
 
+// OpenEventSocketResponse429Headers the declared response headers of an HTTP 429 response for OpenEventSocket
+type OpenEventSocketResponse429Headers struct {
+	RateLimit       *string
+	RateLimitPolicy *string
+	RetryAfter      *int
+}
+
+type OpenEventSocketResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Problem
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *TooManyRequests
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Error
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *OpenEventSocketResponse429Headers
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r OpenEventSocketResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r OpenEventSocketResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r OpenEventSocketResponse) GetApplicationproblemJSON403() *Problem {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r OpenEventSocketResponse) GetApplicationproblemJSON429() *TooManyRequests {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r OpenEventSocketResponse) GetApplicationproblemJSONDefault() *Error {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r OpenEventSocketResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r OpenEventSocketResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r OpenEventSocketResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r OpenEventSocketResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 // GetRootWithResponse Service name, version and links
 //
 // The service's name and version, with links to its documentation and probes.
@@ -16640,20 +17100,11 @@ func (c *ClientWithResponses) RegisterWithResponse(ctx context.Context, body Reg
 // one more is refused with 429 `too_many_generations` and `Retry-After`. A slot is freed when
 // the generation ends (completed, failed, cancelled or the client went away).
 //
-// Resumable streams: every event of a stream carries an SSE `id:` (1, 2, … in order) and
-// is recorded for a while (`CCB_RESUME_RETENTION` after the end), so a client that lost
-// its connection calls `GET /v1/chat/completions/{generation_id}/stream` with
-// `Last-Event-ID` on any instance and gets the rest byte for byte. The generation id comes
-// in the `X-Generation-ID` header and the first chunk's `generation_id`. By default a
-// disconnect still cancels the generation; with `ccb_resumable: true` (or
-// `X-CCB-Resumable: true`) it runs to its end and is stored in its session as if the
-// client had stayed. `DELETE /v1/chat/completions/{session_id}` cancels either kind.
-//
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /v1/chat/completions (the `CreateChatCompletion` operationId).
-func (c *ClientWithResponses) CreateChatCompletionWithBodyWithResponse(ctx context.Context, params *CreateChatCompletionParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateChatCompletionResponse, error) {
-	rsp, err := c.CreateChatCompletionWithBody(ctx, params, contentType, body, reqEditors...)
+func (c *ClientWithResponses) CreateChatCompletionWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateChatCompletionResponse, error) {
+	rsp, err := c.CreateChatCompletionWithBody(ctx, contentType, body, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -16716,20 +17167,11 @@ func (c *ClientWithResponses) CreateChatCompletionWithBodyWithResponse(ctx conte
 // one more is refused with 429 `too_many_generations` and `Retry-After`. A slot is freed when
 // the generation ends (completed, failed, cancelled or the client went away).
 //
-// Resumable streams: every event of a stream carries an SSE `id:` (1, 2, … in order) and
-// is recorded for a while (`CCB_RESUME_RETENTION` after the end), so a client that lost
-// its connection calls `GET /v1/chat/completions/{generation_id}/stream` with
-// `Last-Event-ID` on any instance and gets the rest byte for byte. The generation id comes
-// in the `X-Generation-ID` header and the first chunk's `generation_id`. By default a
-// disconnect still cancels the generation; with `ccb_resumable: true` (or
-// `X-CCB-Resumable: true`) it runs to its end and is stored in its session as if the
-// client had stayed. `DELETE /v1/chat/completions/{session_id}` cancels either kind.
-//
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /v1/chat/completions (the `CreateChatCompletion` operationId).
-func (c *ClientWithResponses) CreateChatCompletionWithResponse(ctx context.Context, params *CreateChatCompletionParams, body CreateChatCompletionJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateChatCompletionResponse, error) {
-	rsp, err := c.CreateChatCompletion(ctx, params, body, reqEditors...)
+func (c *ClientWithResponses) CreateChatCompletionWithResponse(ctx context.Context, body CreateChatCompletionJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateChatCompletionResponse, error) {
+	rsp, err := c.CreateChatCompletion(ctx, body, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -16764,29 +17206,6 @@ func (c *ClientWithResponses) DebugChatCompletionWithResponse(ctx context.Contex
 		return nil, err
 	}
 	return ParseDebugChatCompletionResponse(rsp)
-}
-
-// GetChatStreamWithResponse Resume a streamed generation
-//
-// Replays a streamed generation's events after `Last-Event-ID` (or `after`; the header
-// wins, since a browser's EventSource sends it on reconnect) exactly as they were first
-// sent — the same bytes, `id:` lines included — then the rest as it is produced, until
-// `data: [DONE]`. Works on any instance, while the generation runs and for
-// `CCB_RESUME_RETENTION` after its end. Without either parameter the whole stream is
-// replayed. Another user's generation, an unknown one or one no longer kept is 404; a
-// point before what a very long generation still keeps (`CCB_RESUME_MAX_CHUNKS` events)
-// is 410 `resume_point_expired`. When the generation's instance dies before its end, the
-// stream ends with an error event (`code: generation_lost`) instead of `[DONE]`.
-//
-// Returns a wrapper object for the known response body format(s).
-//
-// Corresponds with GET /v1/chat/completions/{generation_id}/stream (the `GetChatStream` operationId).
-func (c *ClientWithResponses) GetChatStreamWithResponse(ctx context.Context, generationId openapi_types.UUID, params *GetChatStreamParams, reqEditors ...RequestEditorFn) (*GetChatStreamResponse, error) {
-	rsp, err := c.GetChatStream(ctx, generationId, params, reqEditors...)
-	if err != nil {
-		return nil, err
-	}
-	return ParseGetChatStreamResponse(rsp)
 }
 
 // CancelChatCompletionWithResponse Stop a session's running generation
@@ -16835,6 +17254,27 @@ func (c *ClientWithResponses) GetDebugInfoWithResponse(ctx context.Context, reqE
 		return nil, err
 	}
 	return ParseGetDebugInfoResponse(rsp)
+}
+
+// StreamEventsWithResponse The live event feed (server-sent events)
+//
+// The twin of `/v1/ws` for clients without WebSockets: `text/event-stream` with one event per
+// `Event` (`id:` the event id, `event:` its type, `data:` the `Event` JSON), so an
+// EventSource resumes by itself with `Last-Event-ID` (or `?last_event_id=`). Same
+// authentication, Origin check, filter, retention, `resync` and connection cap as `/v1/ws`. A
+// `: heartbeat` comment every `CCB_EVENTS_HEARTBEAT`. The stream ends with an `event: close`
+// whose data is `{"code": 4001|4008|1001, "reason": …}` (the WebSocket close codes) when the
+// credentials are revoked, the client reads too slowly or the server shuts down.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/events (the `StreamEvents` operationId).
+func (c *ClientWithResponses) StreamEventsWithResponse(ctx context.Context, params *StreamEventsParams, reqEditors ...RequestEditorFn) (*StreamEventsResponse, error) {
+	rsp, err := c.StreamEvents(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseStreamEventsResponse(rsp)
 }
 
 // ListFilesWithResponse The caller's files, or one directory of a tree
@@ -17407,6 +17847,27 @@ func (c *ClientWithResponses) ReplaceProjectWithResponse(ctx context.Context, id
 	return ParseReplaceProjectResponse(rsp)
 }
 
+// CreateRealtimeTicketWithResponse A ticket for opening the event feed from a browser
+//
+// A short-lived (`CCB_EVENTS_TICKET_TTL`, default 30 s), single-use ticket that opens one
+// `/v1/ws` or `/v1/events` connection as the caller, for clients that cannot set an
+// `Authorization` header on a WebSocket or EventSource (browsers). Present it as
+// `?ticket=` or as a WebSocket subprotocol `ccb.ticket.<ticket>` offered next to `ccb.events.v1`.
+// Never put a long-lived access token in a URL or subprotocol: proxies log them. The
+// connection it opens is bound to the credential that asked for it: revoking that
+// credential (logout) closes it.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/realtime/tickets (the `CreateRealtimeTicket` operationId).
+func (c *ClientWithResponses) CreateRealtimeTicketWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*CreateRealtimeTicketResponse, error) {
+	rsp, err := c.CreateRealtimeTicket(ctx, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreateRealtimeTicketResponse(rsp)
+}
+
 // ListSessionsWithResponse The caller's sessions
 //
 // Most recently active first. `q` searches titles and message contents (full text).
@@ -17684,6 +18145,46 @@ func (c *ClientWithResponses) ListUsageEventsWithResponse(ctx context.Context, p
 		return nil, err
 	}
 	return ParseListUsageEventsResponse(rsp)
+}
+
+// OpenEventSocketWithResponse The live event feed (WebSocket)
+//
+// Upgrades to a WebSocket carrying the caller's events, one JSON `Event` per text message
+// (at most 64 KiB each); a user only ever receives their own. Authentication happens before
+// the upgrade: an `Authorization` header (native clients), an `X-API-Key`, or a ticket from
+// `createRealtimeTicket` (`?ticket=` or subprotocol `ccb.ticket.<ticket>`; the server then
+// selects `ccb.events.v1`). A request with an `Origin` header must come from one of the CORS
+// origins (`CCB_CORS_ORIGINS` and the defaults); native clients send none.
+//
+// **Resume**: `?last_event_id=` replays the retained events after that id
+// (`CCB_EVENTS_RETENTION`, default 10 min, at most `CCB_EVENTS_RETENTION_COUNT` per user), then
+// continues live. When the id is older than the retention the first message is a `resync`
+// event: call `/v1/sync`, then carry on from the resync's id.
+//
+// **Filter**: `types` (comma-separated, `generation.*` style prefixes allowed) and
+// `session_id` restrict the connection to those events.
+//
+// The server pings every `CCB_EVENTS_HEARTBEAT` (default 20 s); messages from the client are
+// ignored (at most 4 KiB each). Close codes:
+//   - `1001` the server is shutting down: reconnect (with `last_event_id`).
+//   - `1008` a client message over 4 KiB.
+//   - `4001` the credentials were revoked or expired (logout, revoked API key): sign in again.
+//   - `4008` slow consumer: more than `CCB_EVENTS_BUFFER` events waited to be written;
+//     reconnect with `last_event_id`.
+//   - `1011` an internal error: reconnect later.
+//
+// At most `CCB_EVENTS_MAX_CONNS_PER_USER` (default 20) live connections per user across
+// instances (`/v1/ws` and `/v1/events` together); more answer 429 `too_many_connections`.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/ws (the `OpenEventSocket` operationId).
+func (c *ClientWithResponses) OpenEventSocketWithResponse(ctx context.Context, params *OpenEventSocketParams, reqEditors ...RequestEditorFn) (*OpenEventSocketResponse, error) {
+	rsp, err := c.OpenEventSocket(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseOpenEventSocketResponse(rsp)
 }
 
 // ParseGetRootResponse parses an HTTP response from a GetRootWithResponse call
@@ -19247,13 +19748,6 @@ func ParseCreateChatCompletionResponse(rsp *http.Response) (*CreateChatCompletio
 			}
 			headers.XAccelBuffering = &value
 		}
-		if values := rsp.Header.Values("X-Generation-ID"); len(values) > 0 {
-			var value openapi_types.UUID
-			if err := runtime.BindStyledParameterWithOptions("simple", "X-Generation-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: "uuid"}); err != nil {
-				return nil, err
-			}
-			headers.XGenerationID = &value
-		}
 		response.Headers200 = &headers
 	case rsp.StatusCode == 429:
 		var headers CreateChatCompletionResponse429Headers
@@ -19343,80 +19837,6 @@ func ParseDebugChatCompletionResponse(rsp *http.Response) (*DebugChatCompletionR
 		}
 		response.ApplicationproblemJSONDefault = &dest
 
-	}
-
-	return response, nil
-}
-
-// ParseGetChatStreamResponse parses an HTTP response from a GetChatStreamWithResponse call
-func ParseGetChatStreamResponse(rsp *http.Response) (*GetChatStreamResponse, error) {
-	bodyBytes, err := io.ReadAll(rsp.Body)
-	defer func() { _ = rsp.Body.Close() }()
-	if err != nil {
-		return nil, err
-	}
-
-	response := &GetChatStreamResponse{
-		Body:         bodyBytes,
-		HTTPResponse: rsp,
-	}
-
-	switch {
-	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
-		var dest BadRequest
-		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
-			return nil, err
-		}
-		response.ApplicationproblemJSON400 = &dest
-
-	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
-		var dest Unauthorized
-		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
-			return nil, err
-		}
-		response.ApplicationproblemJSON401 = &dest
-
-	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
-		var dest NotFound
-		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
-			return nil, err
-		}
-		response.ApplicationproblemJSON404 = &dest
-
-	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 410:
-		var dest Problem
-		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
-			return nil, err
-		}
-		response.ApplicationproblemJSON410 = &dest
-
-	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
-		var dest Error
-		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
-			return nil, err
-		}
-		response.ApplicationproblemJSONDefault = &dest
-
-	}
-
-	switch {
-	case rsp.StatusCode == 200:
-		var headers GetChatStreamResponse200Headers
-		if values := rsp.Header.Values("X-Accel-Buffering"); len(values) > 0 {
-			var value string
-			if err := runtime.BindStyledParameterWithOptions("simple", "X-Accel-Buffering", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
-				return nil, err
-			}
-			headers.XAccelBuffering = &value
-		}
-		if values := rsp.Header.Values("X-Generation-ID"); len(values) > 0 {
-			var value openapi_types.UUID
-			if err := runtime.BindStyledParameterWithOptions("simple", "X-Generation-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: "uuid"}); err != nil {
-				return nil, err
-			}
-			headers.XGenerationID = &value
-		}
-		response.Headers200 = &headers
 	}
 
 	return response, nil
@@ -19572,6 +19992,87 @@ func ParseGetDebugInfoResponse(rsp *http.Response) (*GetDebugInfoResponse, error
 		}
 		response.ApplicationproblemJSONDefault = &dest
 
+	}
+
+	return response, nil
+}
+
+// ParseStreamEventsResponse parses an HTTP response from a StreamEventsWithResponse call
+func ParseStreamEventsResponse(rsp *http.Response) (*StreamEventsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &StreamEventsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 429:
+		var headers StreamEventsResponse429Headers
+		if values := rsp.Header.Values("RateLimit"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimit = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Policy"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitPolicy = &value
+		}
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
 	}
 
 	return response, nil
@@ -21422,6 +21923,59 @@ func ParseReplaceProjectResponse(rsp *http.Response) (*ReplaceProjectResponse, e
 	return response, nil
 }
 
+// ParseCreateRealtimeTicketResponse parses an HTTP response from a CreateRealtimeTicketWithResponse call
+func ParseCreateRealtimeTicketResponse(rsp *http.Response) (*CreateRealtimeTicketResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &CreateRealtimeTicketResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 201:
+		var dest RealtimeTicket
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON201 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 201:
+		var headers CreateRealtimeTicketResponse201Headers
+		if values := rsp.Header.Values("Cache-Control"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Cache-Control", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.CacheControl = value
+		}
+		response.Headers201 = &headers
+	}
+
+	return response, nil
+}
+
 // ParseListSessionsResponse parses an HTTP response from a ListSessionsWithResponse call
 func ParseListSessionsResponse(rsp *http.Response) (*ListSessionsResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -22293,6 +22847,90 @@ func ParseListUsageEventsResponse(rsp *http.Response) (*ListUsageEventsResponse,
 	return response, nil
 }
 
+// ParseOpenEventSocketResponse parses an HTTP response from a OpenEventSocketWithResponse call
+func ParseOpenEventSocketResponse(rsp *http.Response) (*OpenEventSocketResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &OpenEventSocketResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 101:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 429:
+		var headers OpenEventSocketResponse429Headers
+		if values := rsp.Header.Values("RateLimit"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimit = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Policy"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitPolicy = &value
+		}
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
+	}
+
+	return response, nil
+}
+
 // ServerInterface represents all server handlers.
 type ServerInterface interface {
 	// GetRoot Service name, version and links
@@ -22375,13 +23013,10 @@ type ServerInterface interface {
 	Register(ctx echo.Context) error
 	// CreateChatCompletion Create a chat completion (OpenAI-compatible)
 	// (POST /v1/chat/completions)
-	CreateChatCompletion(ctx echo.Context, params CreateChatCompletionParams) error
+	CreateChatCompletion(ctx echo.Context) error
 	// DebugChatCompletion Show the upstream request a completion would send
 	// (POST /v1/chat/completions/debug)
 	DebugChatCompletion(ctx echo.Context) error
-	// GetChatStream Resume a streamed generation
-	// (GET /v1/chat/completions/{generation_id}/stream)
-	GetChatStream(ctx echo.Context, generationId openapi_types.UUID, params GetChatStreamParams) error
 	// CancelChatCompletion Stop a session's running generation
 	// (DELETE /v1/chat/completions/{session_id})
 	CancelChatCompletion(ctx echo.Context, sessionId SessionID) error
@@ -22391,6 +23026,9 @@ type ServerInterface interface {
 	// GetDebugInfo Debug information about this instance
 	// (GET /v1/debug)
 	GetDebugInfo(ctx echo.Context) error
+	// StreamEvents The live event feed (server-sent events)
+	// (GET /v1/events)
+	StreamEvents(ctx echo.Context, params StreamEventsParams) error
 	// ListFiles The caller's files, or one directory of a tree
 	// (GET /v1/files)
 	ListFiles(ctx echo.Context, params ListFilesParams) error
@@ -22469,6 +23107,9 @@ type ServerInterface interface {
 	// ReplaceProject Replace a project
 	// (PUT /v1/projects/{id})
 	ReplaceProject(ctx echo.Context, id ID, params ReplaceProjectParams) error
+	// CreateRealtimeTicket A ticket for opening the event feed from a browser
+	// (POST /v1/realtime/tickets)
+	CreateRealtimeTicket(ctx echo.Context) error
 	// ListSessions The caller's sessions
 	// (GET /v1/sessions)
 	ListSessions(ctx echo.Context, params ListSessionsParams) error
@@ -22514,6 +23155,9 @@ type ServerInterface interface {
 	// ListUsageEvents The caller's recorded requests
 	// (GET /v1/usage/events)
 	ListUsageEvents(ctx echo.Context, params ListUsageEventsParams) error
+	// OpenEventSocket The live event feed (WebSocket)
+	// (GET /v1/ws)
+	OpenEventSocket(ctx echo.Context, params OpenEventSocketParams) error
 }
 
 // ServerInterfaceWrapper converts echo contexts to parameters.
@@ -22987,28 +23631,8 @@ func (w *ServerInterfaceWrapper) Register(ctx echo.Context) error {
 func (w *ServerInterfaceWrapper) CreateChatCompletion(ctx echo.Context) error {
 	var err error
 
-	// Parameter object where we will unmarshal all parameters from the context
-	var params CreateChatCompletionParams
-
-	headers := ctx.Request().Header
-	// ------------- Optional header parameter "X-CCB-Resumable" -------------
-	if valueList, found := headers[http.CanonicalHeaderKey("X-CCB-Resumable")]; found {
-		var XCCBResumable bool
-		n := len(valueList)
-		if n != 1 {
-			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for X-CCB-Resumable, got %d", n))
-		}
-
-		err = runtime.BindStyledParameterWithOptions("simple", "X-CCB-Resumable", valueList[0], &XCCBResumable, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "boolean", Format: ""})
-		if err != nil {
-			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter X-CCB-Resumable: %s", err))
-		}
-
-		params.XCCBResumable = &XCCBResumable
-	}
-
 	// Invoke the callback with all the unmarshaled arguments
-	err = w.Handler.CreateChatCompletion(ctx, params)
+	err = w.Handler.CreateChatCompletion(ctx)
 	return err
 }
 
@@ -23018,48 +23642,6 @@ func (w *ServerInterfaceWrapper) DebugChatCompletion(ctx echo.Context) error {
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.DebugChatCompletion(ctx)
-	return err
-}
-
-// GetChatStream converts echo context to params.
-func (w *ServerInterfaceWrapper) GetChatStream(ctx echo.Context) error {
-	var err error
-	// ------------- Path parameter "generation_id" -------------
-	var generationId openapi_types.UUID
-
-	err = runtime.BindStyledParameterWithOptions("simple", "generation_id", ctx.Param("generation_id"), &generationId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
-	if err != nil {
-		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter generation_id: %s", err))
-	}
-
-	// Parameter object where we will unmarshal all parameters from the context
-	var params GetChatStreamParams
-	// ------------- Optional query parameter "after" -------------
-
-	err = runtime.BindQueryParameterWithOptions("form", true, false, "after", ctx.QueryParams(), &params.After, runtime.BindQueryParameterOptions{Type: "integer", Format: "int64"})
-	if err != nil {
-		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter after: %s", err))
-	}
-
-	headers := ctx.Request().Header
-	// ------------- Optional header parameter "Last-Event-ID" -------------
-	if valueList, found := headers[http.CanonicalHeaderKey("Last-Event-ID")]; found {
-		var LastEventID string
-		n := len(valueList)
-		if n != 1 {
-			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Last-Event-ID, got %d", n))
-		}
-
-		err = runtime.BindStyledParameterWithOptions("simple", "Last-Event-ID", valueList[0], &LastEventID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
-		if err != nil {
-			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Last-Event-ID: %s", err))
-		}
-
-		params.LastEventID = &LastEventID
-	}
-
-	// Invoke the callback with all the unmarshaled arguments
-	err = w.Handler.GetChatStream(ctx, generationId, params)
 	return err
 }
 
@@ -23101,6 +23683,55 @@ func (w *ServerInterfaceWrapper) GetDebugInfo(ctx echo.Context) error {
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.GetDebugInfo(ctx)
+	return err
+}
+
+// StreamEvents converts echo context to params.
+func (w *ServerInterfaceWrapper) StreamEvents(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params StreamEventsParams
+	// ------------- Optional query parameter "last_event_id" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "last_event_id", ctx.QueryParams(), &params.LastEventId, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter last_event_id: %s", err))
+	}
+
+	// ------------- Optional query parameter "types" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "types", ctx.QueryParams(), &params.Types, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter types: %s", err))
+	}
+
+	// ------------- Optional query parameter "session_id" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "session_id", ctx.QueryParams(), &params.SessionId, runtime.BindQueryParameterOptions{Type: "string", Format: "uuid"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter session_id: %s", err))
+	}
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "Last-Event-ID" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Last-Event-ID")]; found {
+		var LastEventID string
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Last-Event-ID, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Last-Event-ID", valueList[0], &LastEventID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Last-Event-ID: %s", err))
+		}
+
+		params.LastEventID = &LastEventID
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.StreamEvents(ctx, params)
 	return err
 }
 
@@ -23846,6 +24477,15 @@ func (w *ServerInterfaceWrapper) ReplaceProject(ctx echo.Context) error {
 	return err
 }
 
+// CreateRealtimeTicket converts echo context to params.
+func (w *ServerInterfaceWrapper) CreateRealtimeTicket(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.CreateRealtimeTicket(ctx)
+	return err
+}
+
 // ListSessions converts echo context to params.
 func (w *ServerInterfaceWrapper) ListSessions(ctx echo.Context) error {
 	var err error
@@ -24283,6 +24923,38 @@ func (w *ServerInterfaceWrapper) ListUsageEvents(ctx echo.Context) error {
 	return err
 }
 
+// OpenEventSocket converts echo context to params.
+func (w *ServerInterfaceWrapper) OpenEventSocket(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params OpenEventSocketParams
+	// ------------- Optional query parameter "last_event_id" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "last_event_id", ctx.QueryParams(), &params.LastEventId, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter last_event_id: %s", err))
+	}
+
+	// ------------- Optional query parameter "types" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "types", ctx.QueryParams(), &params.Types, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter types: %s", err))
+	}
+
+	// ------------- Optional query parameter "session_id" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "session_id", ctx.QueryParams(), &params.SessionId, runtime.BindQueryParameterOptions{Type: "string", Format: "uuid"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter session_id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.OpenEventSocket(ctx, params)
+	return err
+}
+
 // This is a simple interface which specifies echo.Route addition functions which
 // are present on both echo.Echo and echo.Group, since we want to allow using
 // either of them for path registration
@@ -24370,6 +25042,9 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.GET(options.BaseURL+"/v1/sessions/:id/messages", wrapper.ListMessages, options.OperationMiddlewares["listMessages"]...)
 	router.POST(options.BaseURL+"/v1/sessions/:id/messages", wrapper.CreateMessage, options.OperationMiddlewares["createMessage"]...)
 	router.GET(options.BaseURL+"/v1/sync", wrapper.GetChanges, options.OperationMiddlewares["getChanges"]...)
+	router.POST(options.BaseURL+"/v1/realtime/tickets", wrapper.CreateRealtimeTicket, options.OperationMiddlewares["createRealtimeTicket"]...)
+	router.GET(options.BaseURL+"/v1/ws", wrapper.OpenEventSocket, options.OperationMiddlewares["openEventSocket"]...)
+	router.GET(options.BaseURL+"/v1/events", wrapper.StreamEvents, options.OperationMiddlewares["streamEvents"]...)
 	router.GET(options.BaseURL+"/v1/files", wrapper.ListFiles, options.OperationMiddlewares["listFiles"]...)
 	router.POST(options.BaseURL+"/v1/files", wrapper.UploadFile, options.OperationMiddlewares["uploadFile"]...)
 	router.GET(options.BaseURL+"/v1/files/usage", wrapper.GetFileUsage, options.OperationMiddlewares["getFileUsage"]...)
@@ -24384,7 +25059,6 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.GET(options.BaseURL+"/v1/models/:model_id", wrapper.GetModel, options.OperationMiddlewares["getModel"]...)
 	router.POST(options.BaseURL+"/v1/chat/completions", wrapper.CreateChatCompletion, options.OperationMiddlewares["createChatCompletion"]...)
 	router.POST(options.BaseURL+"/v1/chat/completions/debug", wrapper.DebugChatCompletion, options.OperationMiddlewares["debugChatCompletion"]...)
-	router.GET(options.BaseURL+"/v1/chat/completions/:generation_id/stream", wrapper.GetChatStream, options.OperationMiddlewares["getChatStream"]...)
 	router.GET(options.BaseURL+"/v1/chat/completions/:session_id/status", wrapper.GetChatStatus, options.OperationMiddlewares["getChatStatus"]...)
 	router.DELETE(options.BaseURL+"/v1/chat/completions/:session_id", wrapper.CancelChatCompletion, options.OperationMiddlewares["cancelChatCompletion"]...)
 	router.GET(options.BaseURL+"/v1/mcp/servers", wrapper.ListMCPServers, options.OperationMiddlewares["listMCPServers"]...)
@@ -26594,8 +27268,7 @@ func (response RegisterdefaultApplicationProblemPlusJSONResponse) VisitRegisterR
 }
 
 type CreateChatCompletionRequestObject struct {
-	Params CreateChatCompletionParams
-	Body   *CreateChatCompletionJSONRequestBody
+	Body *CreateChatCompletionJSONRequestBody
 }
 
 type CreateChatCompletionResponseObject interface {
@@ -26604,7 +27277,6 @@ type CreateChatCompletionResponseObject interface {
 
 type CreateChatCompletion200ResponseHeaders struct {
 	XAccelBuffering *string
-	XGenerationID   *openapi_types.UUID
 }
 
 type CreateChatCompletion200JSONResponse struct {
@@ -26621,9 +27293,6 @@ func (response CreateChatCompletion200JSONResponse) VisitCreateChatCompletionRes
 	w.Header().Set("Content-Type", "application/json")
 	if response.Headers.XAccelBuffering != nil {
 		w.Header().Set("X-Accel-Buffering", fmt.Sprint(*response.Headers.XAccelBuffering))
-	}
-	if response.Headers.XGenerationID != nil {
-		w.Header().Set("X-Generation-ID", fmt.Sprint(*response.Headers.XGenerationID))
 	}
 	w.WriteHeader(200)
 	_, err := buf.WriteTo(w)
@@ -26644,9 +27313,6 @@ func (response CreateChatCompletion200TexteventStreamResponse) VisitCreateChatCo
 	}
 	if response.Headers.XAccelBuffering != nil {
 		w.Header().Set("X-Accel-Buffering", fmt.Sprint(*response.Headers.XAccelBuffering))
-	}
-	if response.Headers.XGenerationID != nil {
-		w.Header().Set("X-Generation-ID", fmt.Sprint(*response.Headers.XGenerationID))
 	}
 	w.WriteHeader(200)
 
@@ -26934,149 +27600,6 @@ func (response DebugChatCompletiondefaultApplicationProblemPlusJSONResponse) Vis
 	return err
 }
 
-type GetChatStreamRequestObject struct {
-	GenerationId openapi_types.UUID `json:"generation_id"`
-	Params       GetChatStreamParams
-}
-
-type GetChatStreamResponseObject interface {
-	VisitGetChatStreamResponse(w http.ResponseWriter) error
-}
-
-type GetChatStream200ResponseHeaders struct {
-	XAccelBuffering *string
-	XGenerationID   *openapi_types.UUID
-}
-
-type GetChatStream200TexteventStreamResponse struct {
-	Body          io.Reader
-	Headers       GetChatStream200ResponseHeaders
-	ContentLength int64
-}
-
-func (response GetChatStream200TexteventStreamResponse) VisitGetChatStreamResponse(w http.ResponseWriter) error {
-
-	w.Header().Set("Content-Type", "text/event-stream")
-	if response.ContentLength != 0 {
-		w.Header().Set("Content-Length", fmt.Sprint(response.ContentLength))
-	}
-	if response.Headers.XAccelBuffering != nil {
-		w.Header().Set("X-Accel-Buffering", fmt.Sprint(*response.Headers.XAccelBuffering))
-	}
-	if response.Headers.XGenerationID != nil {
-		w.Header().Set("X-Generation-ID", fmt.Sprint(*response.Headers.XGenerationID))
-	}
-	w.WriteHeader(200)
-
-	if closer, ok := response.Body.(io.ReadCloser); ok {
-		defer closer.Close()
-	}
-	flusher, ok := w.(http.Flusher)
-	if !ok {
-		// If w doesn't support flushing, fall back to io.Copy.
-		_, err := io.Copy(w, response.Body)
-		return err
-	}
-	// text/event-stream messages are typically small; use a
-	// modest buffer and flush after each chunk so clients see
-	// events immediately instead of waiting on OS buffering.
-	buf := make([]byte, 4096)
-	for {
-		n, err := response.Body.Read(buf)
-		if n > 0 {
-			if _, writeErr := w.Write(buf[:n]); writeErr != nil {
-				return writeErr
-			}
-			flusher.Flush()
-		}
-		if err != nil {
-			if err == io.EOF {
-				return nil
-			}
-			return err
-		}
-	}
-}
-
-type GetChatStream400ApplicationProblemPlusJSONResponse struct {
-	BadRequestApplicationProblemPlusJSONResponse
-}
-
-func (response GetChatStream400ApplicationProblemPlusJSONResponse) VisitGetChatStreamResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/problem+json")
-	w.WriteHeader(400)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type GetChatStream401ApplicationProblemPlusJSONResponse struct {
-	UnauthorizedApplicationProblemPlusJSONResponse
-}
-
-func (response GetChatStream401ApplicationProblemPlusJSONResponse) VisitGetChatStreamResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/problem+json")
-	w.WriteHeader(401)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type GetChatStream404ApplicationProblemPlusJSONResponse struct {
-	NotFoundApplicationProblemPlusJSONResponse
-}
-
-func (response GetChatStream404ApplicationProblemPlusJSONResponse) VisitGetChatStreamResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/problem+json")
-	w.WriteHeader(404)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type GetChatStream410ApplicationProblemPlusJSONResponse Problem
-
-func (response GetChatStream410ApplicationProblemPlusJSONResponse) VisitGetChatStreamResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/problem+json")
-	w.WriteHeader(410)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type GetChatStreamdefaultApplicationProblemPlusJSONResponse struct {
-	Body       Problem
-	StatusCode int
-}
-
-func (response GetChatStreamdefaultApplicationProblemPlusJSONResponse) VisitGetChatStreamResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/problem+json")
-	w.WriteHeader(response.StatusCode)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
 type CancelChatCompletionRequestObject struct {
 	SessionId SessionID `json:"session_id"`
 }
@@ -27310,6 +27833,145 @@ type GetDebugInfodefaultApplicationProblemPlusJSONResponse struct {
 }
 
 func (response GetDebugInfodefaultApplicationProblemPlusJSONResponse) VisitGetDebugInfoResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type StreamEventsRequestObject struct {
+	Params StreamEventsParams
+}
+
+type StreamEventsResponseObject interface {
+	VisitStreamEventsResponse(w http.ResponseWriter) error
+}
+
+type StreamEvents200TexteventStreamResponse struct {
+	Body          io.Reader
+	ContentLength int64
+}
+
+func (response StreamEvents200TexteventStreamResponse) VisitStreamEventsResponse(w http.ResponseWriter) error {
+
+	w.Header().Set("Content-Type", "text/event-stream")
+	if response.ContentLength != 0 {
+		w.Header().Set("Content-Length", fmt.Sprint(response.ContentLength))
+	}
+	w.WriteHeader(200)
+
+	if closer, ok := response.Body.(io.ReadCloser); ok {
+		defer closer.Close()
+	}
+	flusher, ok := w.(http.Flusher)
+	if !ok {
+		// If w doesn't support flushing, fall back to io.Copy.
+		_, err := io.Copy(w, response.Body)
+		return err
+	}
+	// text/event-stream messages are typically small; use a
+	// modest buffer and flush after each chunk so clients see
+	// events immediately instead of waiting on OS buffering.
+	buf := make([]byte, 4096)
+	for {
+		n, err := response.Body.Read(buf)
+		if n > 0 {
+			if _, writeErr := w.Write(buf[:n]); writeErr != nil {
+				return writeErr
+			}
+			flusher.Flush()
+		}
+		if err != nil {
+			if err == io.EOF {
+				return nil
+			}
+			return err
+		}
+	}
+}
+
+type StreamEvents400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response StreamEvents400ApplicationProblemPlusJSONResponse) VisitStreamEventsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type StreamEvents401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response StreamEvents401ApplicationProblemPlusJSONResponse) VisitStreamEventsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type StreamEvents403ApplicationProblemPlusJSONResponse Problem
+
+func (response StreamEvents403ApplicationProblemPlusJSONResponse) VisitStreamEventsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type StreamEvents429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response StreamEvents429ApplicationProblemPlusJSONResponse) VisitStreamEventsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RateLimit != nil {
+		w.Header().Set("RateLimit", fmt.Sprint(*response.Headers.RateLimit))
+	}
+	if response.Headers.RateLimitPolicy != nil {
+		w.Header().Set("RateLimit-Policy", fmt.Sprint(*response.Headers.RateLimitPolicy))
+	}
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type StreamEventsdefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response StreamEventsdefaultApplicationProblemPlusJSONResponse) VisitStreamEventsResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
@@ -30095,6 +30757,68 @@ func (response ReplaceProjectdefaultApplicationProblemPlusJSONResponse) VisitRep
 	return err
 }
 
+type CreateRealtimeTicketRequestObject struct {
+}
+
+type CreateRealtimeTicketResponseObject interface {
+	VisitCreateRealtimeTicketResponse(w http.ResponseWriter) error
+}
+
+type CreateRealtimeTicket201ResponseHeaders struct {
+	CacheControl string
+}
+
+type CreateRealtimeTicket201JSONResponse struct {
+	Body    RealtimeTicket
+	Headers CreateRealtimeTicket201ResponseHeaders
+}
+
+func (response CreateRealtimeTicket201JSONResponse) VisitCreateRealtimeTicketResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", fmt.Sprint(response.Headers.CacheControl))
+	w.WriteHeader(201)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateRealtimeTicket401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response CreateRealtimeTicket401ApplicationProblemPlusJSONResponse) VisitCreateRealtimeTicketResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateRealtimeTicketdefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response CreateRealtimeTicketdefaultApplicationProblemPlusJSONResponse) VisitCreateRealtimeTicketResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type ListSessionsRequestObject struct {
 	Params ListSessionsParams
 }
@@ -31502,6 +32226,110 @@ func (response ListUsageEventsdefaultApplicationProblemPlusJSONResponse) VisitLi
 	return err
 }
 
+type OpenEventSocketRequestObject struct {
+	Params OpenEventSocketParams
+}
+
+type OpenEventSocketResponseObject interface {
+	VisitOpenEventSocketResponse(w http.ResponseWriter) error
+}
+
+type OpenEventSocket101Response struct {
+}
+
+func (response OpenEventSocket101Response) VisitOpenEventSocketResponse(w http.ResponseWriter) error {
+	w.WriteHeader(101)
+	return nil
+}
+
+type OpenEventSocket400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response OpenEventSocket400ApplicationProblemPlusJSONResponse) VisitOpenEventSocketResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type OpenEventSocket401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response OpenEventSocket401ApplicationProblemPlusJSONResponse) VisitOpenEventSocketResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type OpenEventSocket403ApplicationProblemPlusJSONResponse Problem
+
+func (response OpenEventSocket403ApplicationProblemPlusJSONResponse) VisitOpenEventSocketResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type OpenEventSocket429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response OpenEventSocket429ApplicationProblemPlusJSONResponse) VisitOpenEventSocketResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RateLimit != nil {
+		w.Header().Set("RateLimit", fmt.Sprint(*response.Headers.RateLimit))
+	}
+	if response.Headers.RateLimitPolicy != nil {
+		w.Header().Set("RateLimit-Policy", fmt.Sprint(*response.Headers.RateLimitPolicy))
+	}
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type OpenEventSocketdefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response OpenEventSocketdefaultApplicationProblemPlusJSONResponse) VisitOpenEventSocketResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 // StrictServerInterface represents all server handlers.
 type StrictServerInterface interface {
 	// GetRoot Service name, version and links
@@ -31588,9 +32416,6 @@ type StrictServerInterface interface {
 	// DebugChatCompletion Show the upstream request a completion would send
 	// (POST /v1/chat/completions/debug)
 	DebugChatCompletion(ctx context.Context, request DebugChatCompletionRequestObject) (DebugChatCompletionResponseObject, error)
-	// GetChatStream Resume a streamed generation
-	// (GET /v1/chat/completions/{generation_id}/stream)
-	GetChatStream(ctx context.Context, request GetChatStreamRequestObject) (GetChatStreamResponseObject, error)
 	// CancelChatCompletion Stop a session's running generation
 	// (DELETE /v1/chat/completions/{session_id})
 	CancelChatCompletion(ctx context.Context, request CancelChatCompletionRequestObject) (CancelChatCompletionResponseObject, error)
@@ -31600,6 +32425,9 @@ type StrictServerInterface interface {
 	// GetDebugInfo Debug information about this instance
 	// (GET /v1/debug)
 	GetDebugInfo(ctx context.Context, request GetDebugInfoRequestObject) (GetDebugInfoResponseObject, error)
+	// StreamEvents The live event feed (server-sent events)
+	// (GET /v1/events)
+	StreamEvents(ctx context.Context, request StreamEventsRequestObject) (StreamEventsResponseObject, error)
 	// ListFiles The caller's files, or one directory of a tree
 	// (GET /v1/files)
 	ListFiles(ctx context.Context, request ListFilesRequestObject) (ListFilesResponseObject, error)
@@ -31678,6 +32506,9 @@ type StrictServerInterface interface {
 	// ReplaceProject Replace a project
 	// (PUT /v1/projects/{id})
 	ReplaceProject(ctx context.Context, request ReplaceProjectRequestObject) (ReplaceProjectResponseObject, error)
+	// CreateRealtimeTicket A ticket for opening the event feed from a browser
+	// (POST /v1/realtime/tickets)
+	CreateRealtimeTicket(ctx context.Context, request CreateRealtimeTicketRequestObject) (CreateRealtimeTicketResponseObject, error)
 	// ListSessions The caller's sessions
 	// (GET /v1/sessions)
 	ListSessions(ctx context.Context, request ListSessionsRequestObject) (ListSessionsResponseObject, error)
@@ -31723,6 +32554,9 @@ type StrictServerInterface interface {
 	// ListUsageEvents The caller's recorded requests
 	// (GET /v1/usage/events)
 	ListUsageEvents(ctx context.Context, request ListUsageEventsRequestObject) (ListUsageEventsResponseObject, error)
+	// OpenEventSocket The live event feed (WebSocket)
+	// (GET /v1/ws)
+	OpenEventSocket(ctx context.Context, request OpenEventSocketRequestObject) (OpenEventSocketResponseObject, error)
 }
 
 type StrictHandlerFunc func(ctx echo.Context, request any) (any, error)
@@ -32556,10 +33390,8 @@ func (sh *strictHandler) Register(ctx echo.Context) error {
 }
 
 // CreateChatCompletion operation middleware
-func (sh *strictHandler) CreateChatCompletion(ctx echo.Context, params CreateChatCompletionParams) error {
+func (sh *strictHandler) CreateChatCompletion(ctx echo.Context) error {
 	var request CreateChatCompletionRequestObject
-
-	request.Params = params
 
 	var body CreateChatCompletionJSONRequestBody
 	var err error
@@ -32649,32 +33481,6 @@ func (sh *strictHandler) DebugChatCompletion(ctx echo.Context) error {
 	return nil
 }
 
-// GetChatStream operation middleware
-func (sh *strictHandler) GetChatStream(ctx echo.Context, generationId openapi_types.UUID, params GetChatStreamParams) error {
-	var request GetChatStreamRequestObject
-
-	request.GenerationId = generationId
-	request.Params = params
-
-	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
-		return sh.ssi.GetChatStream(ctx.Request().Context(), request.(GetChatStreamRequestObject))
-	}
-	for _, middleware := range sh.middlewares {
-		handler = middleware(handler, "GetChatStream")
-	}
-
-	response, err := handler(ctx, request)
-
-	if err != nil {
-		return err
-	} else if validResponse, ok := response.(GetChatStreamResponseObject); ok {
-		return validResponse.VisitGetChatStreamResponse(ctx.Response())
-	} else if response != nil {
-		return fmt.Errorf("unexpected response type: %T", response)
-	}
-	return nil
-}
-
 // CancelChatCompletion operation middleware
 func (sh *strictHandler) CancelChatCompletion(ctx echo.Context, sessionId SessionID) error {
 	var request CancelChatCompletionRequestObject
@@ -32742,6 +33548,31 @@ func (sh *strictHandler) GetDebugInfo(ctx echo.Context) error {
 		return err
 	} else if validResponse, ok := response.(GetDebugInfoResponseObject); ok {
 		return validResponse.VisitGetDebugInfoResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// StreamEvents operation middleware
+func (sh *strictHandler) StreamEvents(ctx echo.Context, params StreamEventsParams) error {
+	var request StreamEventsRequestObject
+
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.StreamEvents(ctx.Request().Context(), request.(StreamEventsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "StreamEvents")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(StreamEventsResponseObject); ok {
+		return validResponse.VisitStreamEventsResponse(ctx.Response())
 	} else if response != nil {
 		return fmt.Errorf("unexpected response type: %T", response)
 	}
@@ -33600,6 +34431,29 @@ func (sh *strictHandler) ReplaceProject(ctx echo.Context, id ID, params ReplaceP
 	return nil
 }
 
+// CreateRealtimeTicket operation middleware
+func (sh *strictHandler) CreateRealtimeTicket(ctx echo.Context) error {
+	var request CreateRealtimeTicketRequestObject
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.CreateRealtimeTicket(ctx.Request().Context(), request.(CreateRealtimeTicketRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "CreateRealtimeTicket")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(CreateRealtimeTicketResponseObject); ok {
+		return validResponse.VisitCreateRealtimeTicketResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
 // ListSessions operation middleware
 func (sh *strictHandler) ListSessions(ctx echo.Context, params ListSessionsParams) error {
 	var request ListSessionsRequestObject
@@ -34070,462 +34924,512 @@ func (sh *strictHandler) ListUsageEvents(ctx echo.Context, params ListUsageEvent
 	return nil
 }
 
+// OpenEventSocket operation middleware
+func (sh *strictHandler) OpenEventSocket(ctx echo.Context, params OpenEventSocketParams) error {
+	var request OpenEventSocketRequestObject
+
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.OpenEventSocket(ctx.Request().Context(), request.(OpenEventSocketRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "OpenEventSocket")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(OpenEventSocketResponseObject); ok {
+		return validResponse.VisitOpenEventSocketResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
 // Base64 encoded, compressed with deflate, json marshaled OpenAPI spec.
 // Stored as a slice of fixed-width chunks rather than one concatenated
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7L37chs5ljf4KgjuRJjsSVKULLvKUlTMqmS5SlO+aCR5qvsr+mOCmSCJVhLISiBFsx2K6L/2AXb3CfaP",
-	"2X/3GfYJ9hn6STZwDpAXEsmLLLlc1fPFN11WMhPXg4Nz/Z1PrUjOUimY0Kp19Kk1ZTRmGfzzlEZTdiqF",
-	"zmTyVl5pmTHzOGYqyniquRSto9ZJMqcLRUIhu8q8ER4RPWVkJOMFiWiWcaYIJVreMEFkRhSLMqaJnlJN",
-	"hCSR6YK0R5mcK5YFJM3kxwWR2UCcvnzbITO6IDeMpaR9+eqUPP/m8AX5f//vZ739To9cMaGJFITdsmxB",
-	"MqZSKRQjcgzdy5Rl1IywNxCtoJWxX3Oesbh1pLOcBS0VTdmMmskwkc9aR7+03PBbH4KWXqSsddRSOuNi",
-	"0rq7C1pn13SyOvXrKTMdyzyL2BNFblmmuBTHRDERE67JiEY3hAsSno+7b6iOpiHRkuRpTDUjio5Zsui1",
-	"aoP5SGdpYvoetJ4OWi3fUF7xhJ1EEUv1JRUTppp3ZLTQTIVLPdjpwm/+uZoOzKYzoV9ylUrFsd3lbkKq",
-	"NY2mMyZ0SOZcTwkV5OTq9PychGOeMEFnLCRjmiSwDlTEsDNmI7/d//ab8qU/wRibtyilWrPMdPk/yy6P",
-	"SePqNG/Wr7nULCZqSg+ePXekYobxRBFYEdKmROlMigm5pQmPqZZZZ+vRDVq/9LsvaHf84dPzw7tB618a",
-	"h3hFRTySH5v3TuEL4RExA5IZi8mP129emxN09Z8/wJhJRIWQmmS5INiEOQ56yhWRGZ9w0duK8G1Pflq4",
-	"yOhkRt9K4ARrzz4c5DAgY5mRH6+vL/b2e3083Wr18G57IuF738juglZKMzpj2rGqPFMy8+96KNhHPYzg",
-	"jdDtepqxWy5zRVI6YcdEpvTXnJmBcfPZrznLFq2gZcizddTCb2sHaUY/vmZioqeto2f7B037fD5+KwWD",
-	"s+8fm6FV0q7RZQfGFyXcMLipTGIVmG0P/xQeE0pmpi1ChZqzTJGn/cNizMi4y0Gfj7umc+Q8TWPf7x8c",
-	"Ng0e+MvqsN8JBoeFZOb3gLDepGeZzXf97n7/4GkYuL9N890Qho8Pus/2D0LSNjNMqNLk2f4BnrxO4zxw",
-	"GA3jP3j23Df885fruTXhcdFfSvW07I3Ha4lzLLMZ1a2jVp7Dm56uYzZLpWYiWvzEFqvDeENv4EaMMuau",
-	"AXMrZExnC7w6FZ0xcsMWyFSLJ3CjmkdckINDMpV5pkjG0sQcQT1lA4HHniblbdiGJsJiTLp7CR+w+IiY",
-	"qYUdwoXSjMbmXMCQuJgQOqFcHNcGMxDI4knMx2OWGdqEAXEzl8ODgwAYPMVxT6UyfDVTmpilZEqb95Tm",
-	"SWLYlTB94If9F72BeOcua0VmNLthMQk/dnk5ZpzkEUxe5rqLMkRIhLn77RIYPomiRVsxRhiNpgNRSAEd",
-	"w0dhie355xlReRQxpcxAMjbOFYvdWqDM4D9U5e52zfY2kuWzoDXjojhmQfWe+GUw+Hiw3x0MPn5z9uFf",
-	"/bfE+biBa5ykabIgUiQLwpGVVUQQYCe4zsAoDPNliWLkcP8ANkhIQz8TEk1BeOis4x5rGUfDwXvNZ1yv",
-	"DvqCThhR/G+NHDaB76p9xWxM80S3jp71A9Mxn5lr4aDfh4XFv/aLIXCh2YRlMIYrpowchjzAc8QV/j78",
-	"7KP+XtEJe5XJ2eqErzTNtLtrpjQZd2XKBJlzEcs5CX8ZZ3IWEC07IWnbmZKnfRKbszxiY5kxEmoZdprW",
-	"y3zf8o7WCJddzWesecjXcnXAZyJ2w8VBBoR9jJI8ZnE5QiHnnWNCx5plJDRDCANCNZlJpclh3w4/oZpl",
-	"TePWcvdR35ldQoYGd/33NL5ErmL+ilBUNf+kaZrwCA78XprJUcJm//pXhbJr2ee/ZGzcOmr9L3ul3rOH",
-	"v6q9C/wKO/VdHwUzm9HEDJ7F5nIbU54oJzEapaN1F7ROpRgnPPrNBhnZ/lUhnLOPXAF/dxwDxnmWZSg5",
-	"falBngjCTJ+kTcWCKE11rjrHpdaoDBXNpzyawviMKPI9qCv1Mf5p70/14RTENOKCAtF5KGl1veZTmaAW",
-	"EBDFslu4B1imDQlXlGHUubql0uWbvX1/b0VJQ3qA22xJqdrUjEcVqzR2xaI843rRvZAJjxbbNOh0j4pa",
-	"u+kTeO/OyYVvpX4jYz7mhmv6pCyUXZ8oEsl0QdphTRI1IociUZ4ZGWJpje83nguaaU6TRyIPe5xYXBN6",
-	"f3eE0iDMo1iOslrXSOR75pbeXiHHz43a++Ffu/ifPfyPX6z5LekWluCt1FdUczXmdJSwL8n2QiCdoZB6",
-	"qMoRWHMZ/GZ4YaaNSqo0PGUiJu2wtoVH1lDxJ9yozhLxrWz3Drs4GPxpzd7BKspsxOOYiS99p0UZi5kw",
-	"p9zIF9ENSPM4MZLJBC+yH6RgX3xgYBkwHE0mMcuInlJhhXJNuWAxmXKlZbY4xs1F1cppMkQKHPprqvRJ",
-	"POO7LGxhLDRfxCBEU6WHFJoxY9WUJ0bkmnJF5jJPYpIwesuIkIRGmt8yAu9ypTOqwbzBSlFgtcEZU0Z4",
-	"3K3FQjwH4WhomekQO7pDJmMe8Lh11OqPXoyfjp6z7rfj/XH3MDp82n0RPX3WfT7uj/fjp+N9+g0YAkBi",
-	"aB0d9l8ELc01GEwLaavoM8/EURSNaHTDRHxkV++oMqW74PNp4FTGjIRlo/Y4o3q1zRqRdswVHSVcTAIS",
-	"s5kEAU1mAxGzhMEfhbFEChaQ0YJwrVgyNoLnaEGoUelYVm+10yNvraY3p8oOJz5GMwFouzQxRMuRWGke",
-	"c00SOemRi0zOpGamcSYMg/J3gDeGUZTvgtab04v3qdIZo7MvLkyaQ/jm9AIv5IxEsOJCajIyZ5BGU6O/",
-	"hLMoHeYC/gam2wnIKJM3zJoCpZaRTAYCX3R/I5WGHbMWRjWJiTmy+I75W+Y6tHIrHjYwckylOeUiBsuO",
-	"XaC3Ur+SuYi/5MK8lUTl0bQ0ebUNnzLrkkgxUURLouSMScEISxTrAB+6yFgkRQzSwyvKE/ZFh1zxkxh1",
-	"URHqfCroL+LKnCIzfLPTKEEeFyaNCqHDXK6lfEPFwqqK6otqOCSjmhEwahjqoeZscUESGd3IXB9bU5RV",
-	"pC/NH90T80dIFGyAWrrWL6lmDaYVlFFnlINV7ddcakra52fXr0ic0bHuOAPtoEVzPR20jrPv+sf6u8OD",
-	"Jc/QqqxWdFoR0vw+FUpSeGN9x79+t98/nn/3vL+553JFPKYVXCFDwHPKtbet0hwERg9hRiAz/jf2pY8g",
-	"XHtV8QVI871IMxmZ+/QLy6BLRow5S5KuNWOMcu08SiNGYBSGdcIeUkF4afgEG2/GwGJqTQt4QxjtHfnI",
-	"b3odzGTMEsPVb7kRycbAxwKQ0W5Zlkgao9WmwtO5VkTOBbEyDnIabQRxM0kpzKwKcQG1vItza95PM5my",
-	"THNroACzfjykelv7VtBiH1OeMbXuG5EnCRILivErbfB4C5tlgBKd2bnP6gyNeZ9Wf0gzNuYf/YwC/QHR",
-	"lGY00ixTztyIZvsAnSCRnAiuGMFzXfrDo2g0/PPN09sX1Dcr58wbYltDFDZzoXniMaAD16UkkxqI0NIw",
-	"mWQ0YiRlGZdxQOZThrKRTGLnWVBapkbwzW64mJjx3Wf17qqa9S/ob4L1LFYvqBJRjTqW9q90jMrRX1mk",
-	"zVIgXZ5CA3DaYrzNaXJRodMxTRQLlkh3CzJspISaS7G/7PtYvwTQRvNcXnM09NYHG1MNfIJrNlObGIY9",
-	"rHdFHzTLKPw9pWo4s3Et9reRlAmjILdVHMfmhd12FkZY6aHeXPN8r4DYVmdMUz68YYvt56qKhpYu0Klh",
-	"dVJEDKJoYkIVCf/cPbk47/7EFuitPbEXJpyQI/I9oxnLwqYz+R8HvV6vtWlB3ASKkXnXwGgZ7xVe/DRJ",
-	"3o1bR7+snzG8fRcsr5cRtlgjF7himsynPGH2fkAJTWG0EehEUSRzoQk280CnvTam1el/qC7AQ9B9sZhf",
-	"Pem7kb6H6KiNnGvGRfXp/jIv42qI2rZ/dplM7HvbLOOlTJj5asbFOb6/v7ScQSsX/Nec2Z/NGt2ZZ2a/",
-	"V2nvNGE0U5bwujXVoLgVc8WyJ4oYwT4BddI8MJyycs6KCd35VtTo9CeRsx67qBojCfcyNuFKg7sX/oYh",
-	"lH/ASNyfGRtnTE2X/hyC/Ff5vvKFkZrmMouHqI0VjzM55gkbgl2jeGqZwhCvvOWncEevPmW38gaeGqrp",
-	"mZUZYlRd8Sxmo3wyvOVs3gpaN2yhekVTsyjtobWg7LTyrGio8qwYsnmmpUyGEU0ST2CSXfYzoTOPbEij",
-	"dbb84tBWNu4uMB/JbOgX7zYKamiXUM3HqfZdSTxL3XGhnx+2Vp3tQYunW3CHoCUjUNd3E4tlriOJ4kUR",
-	"rIYxG4YZU57k3nDNulFxi8GpHOZ93zUG8qMTq93cQ/qrLk7giKScfoUEamOFxa91X5t5ufkfmrjDazl5",
-	"iEumpPiv/pbJ9fRa3jChfIfTUNYQApU9SoMgl1cHz56Tf//52gb4GqmpWUxqVPK4aDZpgFzgpA+mlA2b",
-	"tp/WpK8XRspePY+OPTdM44qLSQKXyzFhH62Vmmqyd7u/Z1jsnv3eOwNoc4iPyyOJc/aew9yKcZuFt6Wd",
-	"hQ+D+pYsz602ntry+nb+FKZ6YW+mSvjIDvqRtTgO3f1W4xbFw2A1vHKtMmSodr5Lm98c1Fr81ssAzQU5",
-	"tPelqoVT4clajuNVRvk2H9l4+pOLczDzWGnECcNtNHZDU0eEEjdC5/DgRn7RTBA6EEUQopaEErP1mZxx",
-	"xaqRgjMaM3RiEC50lscsI7NcabC+yFwn/JYRrjtWUYFtGQgtSzHdzM+p5NbiCKo7BMiBdd8NcU4V6vxg",
-	"0SGGAOM8YRjs55GoqgS5svVLu9ZAcvqUioglHisRPE+8ARRZznAKtIiVnDBhAxlhFlomMdjvtUx94mBQ",
-	"DXHbKpKtOtdaeFw50MYpTiWP2OoUx1xwkBOpqkugZtStoJUg/ZpjbOUpc61bO+FwzBPdwFW4iNlHn603",
-	"aCVykmZypNbcJeXgC3/myuaUtsqNl7/1pW33rkxqnJMqxZWmQnunWVmWbW9isx3XUianRjhduYuXthlG",
-	"Uyy4Z3uXRRVY9nLZgqUdXmkgaH3sTmTXPoymVPcsrVR+6fJZKjNt4xGmraPWhOtpPupFcrZXeG8r/zK7",
-	"nQma7JkGMaQEiDAXN02UGLNE023W7iW8eBc8DO0GhiA+bGO6fRCCbtgunPz9Nqtc00fYMWnkGKcPLR1A",
-	"6HQ3urcD9UigkcSbfmML5r27wvi6rQIUew3h4IPw/mIXvEJUsNpRuR4+buCYchGhsWk2Ngj6zAVa1G+E",
-	"pdjfj5oJ82uPXINBXlmfKyuFxIrbuG0TknKRGBk1rI0txPBNcAjNOfiVg911KrVQms2GYy4mLEszviU3",
-	"zh1D37Q6EAbdoI25A+HowG1mUNCl62irU1Tu62MeIjis/lyd0OhJR6ER7ASEpEOKG6MzFpOS6nDrrY/G",
-	"pm1CHJNMWFAJQbHyIOQfEUrCGl8Jj9GZEmIHQwnjUD0uIJJ8CMsWGmnQDBffZbNUL0ho1zYsOg/dyyIm",
-	"oTnDkP605kN4cYkWZ3Rh5oiDD8hfjWjpwuthWcgvL9+9PfsAKtsSE4pGQ8Pet710z8zyAv+4F/cqee0d",
-	"SPsNhsZH52elqLmeVZAZm41YViZRonPP7E6FxDAaqmzziSI8tq4+lc+MbG8p5oeza9BCDX3vlWSp9j7V",
-	"RnS3hw2HPrbS4BR9SObcgyk+Eov+qpne1iLDo/K5iua+xOlSJk7On0AIkK7wNRfucEzGnCUx+vUTDgHd",
-	"NENDSwp/iJjwiTA3m58ZAMW6gI2mU9F2lA8KaGeZ/slEMmW0z8K9bPM8Y64iKQSLtCJtO3o7KHvbckG4",
-	"VsXlTBXJVU6TDg5c2QMV3/c4kZ9tSCrXkOTnhkNQA1RLE8HrAiOUSPjn7unp991Lt0A2t5BQdaOKJEK/",
-	"ojqjH4fl8NC0o/zxAzYJMremN/Mlvg63jlC4piOpp7CxE37LIAW6mi3WcJgq/K9s1mMEtKlO2gWZPFHE",
-	"ZqYRmesUowPpxyH+4YbnoiwjqmkiJx1zjyU0m7CM3NIkZy4Vsn+P0UbpEH0Uaq1Yd2kdPiyuBEsq0uax",
-	"6th0TZokcs5iYu483DV7Jokcj83LWpYTB6LLcqFsLGpg5uhMae5NbAmjSGNIDA9LKTTEPM0aVsMTRSoz",
-	"6PTIiQvrxOVLEpbBlW7OcK6KhcMcaHfXbrwVytv16cHq9Wr1293u7zdWKa7f3f2+DYVovsxnTFNnbfeb",
-	"Ij231GbThrvgqgmbG8MygpbwSZDJguxDZGueGl6O7LFIyNzflWRTmpmNTIZ1A0fDhxVWkWay4qZZq8HY",
-	"Vwklgs0LltkWUli+gDlIeNcRRErYSDZbalAnacoA6oKrUnuyJwJJ+EnBxbfrV8vUw4vA+keUud1EBPHa",
-	"eWr6ObQi2cw0LgWzARTLzVaIe80BOVym2A8wIHNl+B06dcHft7FLfvqqZuBr0ufa1mwGLCNHt1LpTZT5",
-	"CIxaZbpwhTr7jdQpciPKlka3wo60FJ5s6CcMSEhzLc1/nRgVAkDDJ9PaERnnAjx4QfGvI/JJ0Bm7u6vv",
-	"SIlzIayHW1azrjwi5mY+9NZodWACtLrEBzup3Y2IPlOKlukw3bDk+zsuea7Y0B0tmyuz9nz9jApmeZEE",
-	"JM2YPXOF8cKcMZSbHD83ZyN0f4R+acQ5rDbnuVclaCcpFzfHNqKyE2QfQ1j2yceVFXx/RWKZJDRTkE2C",
-	"PsYbLnxyL42mzCj3sX/XV3YTP5hnXLMtv+AizfWW76JcteXLWmo0zG98d8V0mkIwi+0tqK5CfYauk+0M",
-	"QY+y2y/ZKJ+smlCbVVwXF+39MdvkGPV5D69d4jYkaWDO08icRKFJbgPBK+et5OPux2HTaJc2phh6qZ0u",
-	"NVHOoMld9dI5Az7D5/Ml/TiFT2LFmbOR4l5a0/9Dk9yb0nG2am3UeWaEIBKaeYdFQL1gLFb4EBbDMO5j",
-	"QgUJi9VbednuCQaklssYHhO0lAQkZrcsMduI6GJSJhV2T28Y0eyjRlcwKuaYW4ePU5ppBUqGYftF50a/",
-	"QJgxwmfQUntEFXt+WBhS31++VjCmKBp1xzxhR3t7n3h8F3aq+rr5QZE2IHVhV8fEaDw2Q/eCZrpM0uOK",
-	"jJmGZLVxJmdoPidTqbTyMOWSVldlwgz84BRMHIDpgy/jEEBOMfRN2sWyw45ZjAhYQVjkTl1W2XQmtiXs",
-	"cu6rJP1hXWLB8plDCgD/liUBGwplJKniPOLpW38shw1Gwi/if93m4nhTOFwf+iAvS4urPnwrwa7+0rBR",
-	"20b2LwcRFR192CRs2XAfzwd1Pl8zrm7SF607Y06VUR3jPHL5UNVsUq8d7phw7bKFrJmnlEAdL/Id4bg2",
-	"f6coIjoAdOSl2krMwvplgg7K97ehs9qKPTyxXdms7U+rkdo2zMWvUdopDCEAaUsnRiFPbHY07hIoY8W9",
-	"ofPAbCuEVgyKWwweA5B3CZVdF8BTWd5gWVOxa7o0ytosa8NpPGv1XD8PAmPNBQmCYQV2bpxncN2Ba0WV",
-	"pnFPHp+yObNwztDOPmITKjAwDYEBzHE86PdBtZky0TlecvWRsUwSOfecyq08N+hosE6bpZXHBpqW6dp6",
-	"E7flsbV1/NSce1VFlqPdv510/0e/+2LY/fBpP3h+ePcv3oS5GnjmTqHhppHIJ3w4R8pYZuB/oZqPeML1",
-	"AlPknaTuuCVVN/ZlbJHgAhMaT1nGRAQOg01Wwa/gvvFwUtjoh+eghWixAw3RbJLPHLTz6sEsfiZUEUr+",
-	"/erdW4LzCggT5hKJ8RcrO7d54VBTAaFigeIrQAw6L0an19o+ZdS3gUFl1B8akxNWefO997jk9ffYaNiR",
-	"x9vsQl9dFvXHGZ3MioiOQnI/JiHYxEIzFhsU4ebUQ0hmCIgAed8IMui5d62tMsUtaeueG36vnV4TMPcZ",
-	"RGAD5u5FAI+lapeBJVtFYqyLjzmq+fRAsTH695vTCySeNqrYuWJhYJ3IYAhD/JMpBVefk5TtyxlTeaKL",
-	"953CHpCQKxeCAxQY59blPFNhp0fwDiVXL39S1ucObmejPDNWm4U0UjjOYAdFuDI4nLaZpdOER4mMbhRp",
-	"h9Zgr9lHHcD/3pmR26eg+wfkH3//L/P0H3//r07NybjTlblsRq+sxrZG0gakPeeFdltHOIL8kMoKuBAd",
-	"s+W10K4lr3z1fFkr6/Y2QDcAXO7yWinlOGW5y+ohV2XIzIZtBELNGLohAdHSfBgUEA8looNEba4IX/fb",
-	"+x2PWl1Y09MTBTA0RDqND1zRbSO8mMEARE1Kja4Ir1WmSuf+SxCb8PdY+uUhSGor1+Ayt3O74CKTce22",
-	"FnIwwwzHGDQIUw1MEJnUwzPA900h+p6QkS10qzSTs1Q3BnicG8In6JMElGSoTpExGivgTmD1V7Wt2bKv",
-	"YSUT0+NiiXeZhtcluqueuWparyxM4FngpT62IYz3j2G3gnipa0v4RVZTi0vVWmZKP095NCU0TS3zMAOH",
-	"2KCxzI4RC8vIQmol4+6JAkg0p4W444V9zNnIa5upGjc98lphcw4g28lcL/An4kMVZmLSLiLZ1JSmTHV6",
-	"5FzAnUgLNPUnqm6zrjX4RJEwz5IQBfJV2zVpp2ISkL+mbBKQCR8HZM5GaWfFog1D4vEdgHGB4Vyw6l2C",
-	"gQw1Y7cbB4Q4lVNyYF6Vl412DgVAepATzuMQon2qL+DeOMA7ogQfjyFkGa9xvKaLmXsndVygUz8jb/j3",
-	"ZvS4HgHhPdYjT4MXTw+C/ed9W4MgIJRcvHxFYhnB/UXa7vv9fh8qRZh3YMPShHLRhU0t3gYswriE7beV",
-	"ReB2aJtX9/4UgI4VkD+/eR2Qv5yY/71+Z/736j9eB+Tf6S29AqoJiJqyBOOs0BlglLFj8v76VfdbjC3s",
-	"kRPzQlERBXQ4sK20rePCfHzx8hXA/OG8OyRNcnsrW+PkE9T6XFgV+xgxFpOnB0G/3zf/h0vTIydiYUdi",
-	"Vt6uAiKc4TcWYwl0QBtTlko4wJYAMBvPkHi453rf+8Tv9uyW7n36611oSMfCSVkIBOhoxpUyNIhEacO+",
-	"kILAZjqWuYhDs92uF7hFSTv8x9//a8+8tucIDQjdPIVVGuZZsmeOS8cmP9SiBiDP0AbCszHaJQLiJABY",
-	"mSNbgMCMzsYvAOZecssUSLUTigFGy+lxiTdpDsbolxA4WMs2n8Lw4t0VRn/Cg7CzhSyxdB24cXiVMrds",
-	"PosVYo7W4CZkK2glct4KWlM+mfoThbMtvL/mJa9th33UWxkE4MXq+APche3EI1/X4Hz/PudJ7BVRGvH6",
-	"/vP0imTslhdpNghJDSLrKOeJJlgfoDCFmocxwGNlMYstOtbKhLFLwKbcHmVhIocWZLEpVn4N0rdNvCU6",
-	"Y4xMaUxygYMw8rmtMWEOJY7fDMEviDePYGkr3Iu1cTduzbkYy9WdGbkNW2fmrWwtrKwY88nuYRFsPGYI",
-	"+ootWMXP3GmKaUB3bStBb9gwolAyhSWoTZh7BlGSFMlYTCNd02HKeU5kJnPNRS1UtCKFTqXSjV5VLpQ2",
-	"GpKX5bwxrcQlDVrIQsQxBjBZliRYgYZHVBFquO5WagtGLYOTQvkj+VFhx9B49yZyPQCtxVEfEzrCIJMC",
-	"NsEoLzxiYK5AhQq/7fndRHyC+7EVMbwp3r4LWjJlYogGbeWr/uHyq+rJCKo+AYiqNSNGNDmPCiGVnmRM",
-	"bTW+C/cyHJmYb/fVJbwJdn3Y1p0QWvLU/DK0mKVb2jIg1HNoiIVrPwWgZUPoabIg5XslMpK5mMGVpCDu",
-	"3PDErGad2bxWrlWfeWauhjb5YQ2B/sxGVzK6YVBnw727K4kWjXgJdIn1IduqH9rK+a7t4MrW1BjFEvlW",
-	"6MxRTvVsFNzPs3WNnPdN9WgtCQk80wufhlR06SDZTEfdOV1g5SIICqLCpgvIbONNskpUkMLooE3L7tp9",
-	"lxRYpLJ1tlLyGy8nnGPj6pTk5xWhoukwZSJudImPbcmh3SAaPc5sn1U5SnLFb1kj4N1WDhxbnghkv6UZ",
-	"NS9Khdk1+GWX1ftFcaKWob/Ruwhe4VTKBFzDXGkeoQEAS2SpqZwLv6Uu3SLzszbqCxsybRHDthZo0nqA",
-	"UsOaXHhdxzSCdnYKjXDfzCnXOzJu+2kM3LFB3ECDq2FC9xhbJIXSWR4ZuWhdJ+DZuFcPPE7YupYxHa3x",
-	"ZxcY0fDCclx40Vj9y5WVrI3LuwzB0l7716Bx+Ru2vZHsLp34sOJvMTedGTeIZk3b03xcoeHf6KRC3+6Y",
-	"AoTujM1kthiOXHGpLQjogc51OZaVRZ5yrb4MNc+4UltP3BY82Pr1BzoptYMBS1OMuzIm/zqbG4eJaHE6",
-	"ZYjCuYQPSwHNvNEJV81iWeGFqohmc9aFPN1sSLBfBdW+fWN/ZfTAIp6q0cZSIPFiGukM0Q0Km+fBs2cV",
-	"uG0vGriM6DJA6EjGi1ZQ1O2zpRNtecgP3gMIRr7VAw92RWcC5MLmwEGmQNv1jJjxYE20hjuMSyIO6rSc",
-	"5J6VLTYi7Dqx1a6Uf4GTZuCnAuJuSamzBmgI0C7Mf2a18zSRNCZtrEcKvoZFymrp3SxKaMZiPwu7D2b8",
-	"lgGLzR5OkIUVK2JIQrPTYbETOCdnjBdNrmJ046yyelYI0wkjimvl4mbBUtQWZtwJVyzuFCrS2BbKwNqx",
-	"SUN/tSTQzbmTUFF5OUiuUqTbGx2n+N/YowVrrlFRzoWhBMVsNL6rbG8W/9ja7DFbGOu8Ol8+1/dRVqrA",
-	"8zDhoE7/xeIFFb2mBky/ITIUCrA5INzVRBEmbDVezFXgYtIjP3EIV+JQFg2nXwa3hKZB8GqlGYNoAvt+",
-	"zDMWaZktwqOBgGSP8IYLCIKCgKfA0jZpowoCJfn3bLYGuhBATAoRCnA9T3iQw1v2ubo2r8CIT8ViDodo",
-	"xBI5xxpDbpqk7f7JAUwiWXS2dElveWrM6tWCqDhciMUAvNdAc00IL4u4Lv1j5gXSDgetQStc4QLl3VB0",
-	"/8RVNCU6ozwxOxruhf8M7GLXMw4bWZaXMBux9qQ+ABpweeq/djBgLB1qa2zvAAPr6LmSJHzYf/F8t5oX",
-	"a/fi/eVrjxHkHtU5tvar1aqMrBnW/YBzl6GPbczG034/aKrtNGUQqjCX2Y2q4U08fb5FBXD/8EGi8ftc",
-	"/fwJBLzjqkcZbguMoi192k5Y2VhgNmimnc/jXB7vbfMu+iOq6lfSFqwM6n7tpDuDzl184AH44X9bdW07",
-	"LCR0bt9H0Kl0Wx917R72LdePjCa4X/W1uo+rZFVhlH4YsW18KmtV061NFIU2Wsp3K16DylR9K/TvP//U",
-	"gJV+QtJ8lPAIYJ7bl69OyTfP9r/prAZC0GRSXRVAWfcujF+6uGmIEb9BH0PZ7IlfavF+nKt6simfbNbt",
-	"TYc4HPw+gJmZHszQGxbvapW4HGD3VretWf9NiabQoK//13LCxbYcfdlNQCOdLFwwSghlSjCyxtUp8UEq",
-	"gjJciNJrU2nLMD8w+FqTR4VvPj3YjGf00Ejtbm5LQ3l+uOvlvwY2/M3phY0k/N5Vj9k+5uBErIa6k3b4",
-	"aQD9DFpHA4iCGbQC94+jXq+Hce+VdyBEZtAK7G+9Xs9zcBs0om1jZ96cXvwIRqUfLdDhshlUNATPWGMX",
-	"2I2PSPiPv/9fxf93uX1QrB3MDWDlGMs8qxaeK0IasKkpVYTqgUiYeXn/eeXVYLl9mgDJO3RbgBWAiq+u",
-	"RNxUzlVRklSOLT5aB1XL0phVbZXujw4+O2UK1mvtOv+nmewS5X67/+IgqCk7/3MwyAYDMRh87Pc//Mmr",
-	"77w5vbiKpM9EBoc/PELEBVtTkWVEMbBSHJNwksgRTQrlHoJY7a8BflWrMqyKugK6Godr8/yxMS9bN0Ms",
-	"Yu1XspZ8kd9aVbIW2qHSMZchDOnYZtLUIY2b0bNW8VpnMyoaAqjSTE4yOiNZLoiLBbMpOlOpdH0knd42",
-	"2Mn3qkCJIH0eS814DKiBWmIsiwuoOSahZgpSfQBeCvN8UEW3yUVGdieMQyjnnC787vpKjdvVxfnx+vrC",
-	"YkzayFZrQ0YnK4QGF8YxbtEU0W2EplhwG20dGVLnSJ6d3NHmuqNMvzlX3R26DZPAw+kgLADXMbGKfTPV",
-	"NvReQn9lVCgXvL9hANfFu/c0eVi91RNPJ2JwKMC5yBgFuNHhVOvUUKJSLOwcI8AJwk3C2dnq1OxmlEW2",
-	"hKrhA9tiy4UOrGruGEiAvKs8NOW5rdHWysY70rmvJbfgpluWFV2+FGwygpux25v6/ln8bkg/DO2Uw+Vt",
-	"9LPygqo3q9UltOHzw7WsejfrzhIHrZXaWcv0mjA/t+JTeKOv1EDGHzHt4B//2/9upZw2JC918UYDzlpQ",
-	"mioSCqzn8OmBtblUB1UBSy1JwyMNHzx7tlkwX4Pl+c4T4G7fNzcziBgECNpj+2607H4+79zE9KRMTor3",
-	"P4tj+rjfiSAhnhNzIsy/FGbzFFmyZY1x0k5zTTSkYHDzHdLbciJAxusq0EH/8Nst47vKua3lFw9gTy4l",
-	"ua/dnlyMdDuj8qYKpl8pc7sXN1vROFZAYXfTQJYC1Vk2QY0PhUFKQtN+aBlfxmbyFky1VFtp8otyt93k",
-	"vHoapXu399b+4xeZMkFTDkYU1Xv//vzlh60zLCVNeTeSMZswsVcM4676ubrhaRfRe2nSLUI7bEHbNQJl",
-	"1ZRy8O3GJSpJFQBW10qfm5bklw/Y7pdciM/k7bsz4WZ2c818TLYhuqnZOi9vKiZPM80PDSDcWkYyWZsz",
-	"ZGNguTf7plE72tpube+gddk/CN7nvBkbpG95U4/I8syyPqda+w1XgR/saROkEyAvDJF4ds82sqAFEHd1",
-	"hWhKRn7mVduGN4loJ0tTtd+lEa9Zi5Mq11gaupRJxZ1mw7lndIGVB4oAIYddaesRoCYGkBAcS3qomqr/",
-	"eRxp+fa00/DjL9WQcHaCBrmPsaYJPuSz4z6qSByemukIJrEzVS7hriBEapZHOs8q6dzUZbFa/b0skEKT",
-	"pERlFFKsAwarwJTZ89pgd3M5A0bBiEmba6C3Kb1lZMSYIFjxOyaKi4htqWIUHr4tNAVDRxYR0bKrzeev",
-	"As9Rqvk1tKxikyp7GZR+virh1Ehvzbk1A30YMb4ZGfXrE+TdWO8X77A1O2hk4RVTdDRl0Q2LMY9caYKx",
-	"lEbBw7UtAyhnjApFwk93oYfJ362f6NWKe7ooQmSLrcM/bMR1Q2HYmv3dtPxwhLPRywmNrtnNy4J7NWJI",
-	"bTuemntuB3inNfx5LeMtueWwMtodrpkVbFhspMYkqoNuWsaq0FtWRK2Z8Qy7UZiMGHPpp40t6u6u3QH8",
-	"3u5CtSLeNvUJHi/UGiWhneCINlf/8fGJVxljXdN6EQ98VMT8Pz+0EbOKpCwrsBwFw4Jn9q1vScJuWaJI",
-	"zFgaFI/3n5Of+PfmKgYRsm2LVBWgHqAFcTFxMBvYU8crUtZKYG25HA7ke4vdv5SosCn26+oFfyEVFqKq",
-	"IzIHGLq/v2Ww7OfU0LZXdQWH1ww0WC66XKGAJfpZXkBL5Jtv7frhWJV9AOzOYrd4EOId/BBRepGwztY1",
-	"hHZAfV9TD+tDZQbbuRoeiIP8cQ7iklmrYggsiWTnc7Zr6fBiFx9CAChLq33dUmNlwXyFCnYpTvDG4Zev",
-	"pMgDviAXpA4S5gm1Kou+1tt4L/hHYuP7dsoaKGNXooTmMesqKQTT3cPuM99tuFpJFcHHfdOVcwEhmp6A",
-	"Eir0NJMpj8KAhImMaBJirqgcjxMumCsBAllM0AMAmVG3Ql2HRJ2UCNQWkqu3HRf3lEYtxuulAzOIU5pS",
-	"AL/mTDUIOh/1cM5FLOefWWh8udzk1kiIPLIAA2tPn5nNhX13U/UgXN5G2IKiDpkHtYEvmf6aEL659XW7",
-	"OkBLS+lbj+q43CCKHsuF2GovH4KfrdCHh7Otnh4wnW0MQi2ItVkdMt0/1DR+g6FflHS7xNiKqmZw4c54",
-	"kmAtUkMEf6TKZveuVuZb02o1g+aqu6AkFtK0uXFqEM6mr+YaJxtDb5qLmthCBVu1UqC9FfcUF7c04fHQ",
-	"gmYWqu6Gan5FuZ3G0NULG797KsWYm92yvGunJKKHjEzeJb7YDf6HjDZF2L47yfX0gLhmyMS8elwJ7QZj",
-	"6QhwRyE0m9A4zphSjSHfDZeX/RVjZ71vQNfDZSQ/zwQfL+i7CB3ZNhx8c2T60n5VJllpNNiwj5kcJWzm",
-	"T794dUpeHD77hqT4ks2X9AlFoYVpRxWi+RSvVhozp5HMaDTlgnUNC4AH5v163j4cQrQtlXbEVY/+KqrB",
-	"SMaLI2KHsyADcEANWkYNsnCg3lDWnYu42G/UujzlFCAMYCqI0rd1VGkFy8EXUmrBvPwH0XIuyJBdAkO4",
-	"3d9zQVG+VXA8b1l2749ejJ+OnrPut+P9cfcwOnzafRE9fdZ9Pu6P9+On4336zab0JdfWYb/vBwrRyRIj",
-	"/s+CAkgzBfhBF07I+8vzEnvVQRFbPEKgbfNhfXEgOupor8SR7sXsds++r/ZKgmxtCYyOc6p4Umx5rcoq",
-	"B2uK/1xkcgwJiPE2Jo1NgUFpsRo7+hcuWZrQyHlZETK20thRBTjk+WcYL54fPpTxouqIrVQNrXDdatzQ",
-	"Sfd/0O7f+t0Xw96a2kd3/v1xMqtXi97NO1t38W+UWz47qLwxvd7yhyeqAh1gcwyKqolPlGPhW0VJW9BS",
-	"dV87mfv+K6A1TzXax4byeMSo8XpQhgXtKXbrvoHf9mDcyxa7dA5qUle/cnWskviu0XZb51T/gah3C065",
-	"bW00u8kPYBNwfPRrN9XacT5MnO5GOv+8eM8vHtr40Kfwdzb9fzoe0XQ6rLT40Fx/o4jxZenvv2+Fhlvh",
-	"ktGYC6Z87ospi248z7dHK68jM26PV7703Qrk5hKK9Qdv+dLlQKeM0XixA3ajnb5/0cYZU9P7RY1l+DG6",
-	"LVZOwI74QvXG/GOdcKVZdr/Bfj6UQ6mu05j+r/Yvw8OrkjC+Hayzrj3dYAKsH9tviZbkmwOL3diGcjqd",
-	"YxLJ2UyKwuKJOcQZG+eK1Sux+e2I3xzUhvTtBuiI2tRbwf202FrdYbtMaw2GzjO97GGNZ1ygRTdXCNoI",
-	"jyzOuquesJR7D694za9XiG/vL72RcOHjHLGM6ral1h488jQ/LTB5Ki/bhz7Xsk2X+auyKKflR/anHvy0",
-	"5tMFnSUNn8JPXuubYSn1b/DZRmEWp10b9tJQijUIVljXakR/xWvvjGEb9NiKrbC33+tvi/heKpi4x75B",
-	"2QrzD2NnebyovIQqPaSR5rdcL9aNaVvP1iPVrr+f2//zIAi2inG3+1zGt2MQzBCLDG7nzXNW5M1v1kry",
-	"N/mE6+UMmmuTfFl8Rr6auW8tza5Sf33lKhbo5RL+G6IHayX9NxuDPIdgzYG+l32ooPNlQf+zQTyXiW1Z",
-	"Cemvo7cNo7lrXoUHMKA4Bvm1G1DsOB/GgNJICL8zy8EfNuv3oZi+5xz+zra4kUv8ruaxhoeZ3VM+cNDs",
-	"oUSi3508dh8pa6fUgWURZtcAsFqaweeIBau7vJsYsJpDBh8CFGYWTfltQ7KY/fzahYfugiyMwBRDzIqs",
-	"42VsLkPYDJcRtHLBf82Z/d0ef9dbEci6pEp/KpIz7/Y+aZfVfBdCDAln6phQl3gKXkGB8JmQzUyTBBO1",
-	"LX4h9NGYz/y8bhB9+m3gQSw/6b7qfvj09PndXu9f/2X9AmAg1MYlWDY7LK3+8gqtoZVrQ3jKV9LKUEyt",
-	"OuQO1Wa2TgPDD1wR4p16udfQ7l+YfXlBVoaxMpmlPmur492RhYhOwTPtM/Wa57tiCWpeB9+1klGZElUy",
-	"quYavEEBzL0Jbn4Ha0Al1HTLnBOZ1ov8KAbIbJgf7o8/LKNJtnSW2iS27S+WrfWIlavi11axQYHNb0jB",
-	"pl3scxOJXHhzNndTb0pK+1wNp6nejHkNIQMiKTQXueG6EOtEuIaioYgsAPXwAZUOwD0354LsriQB0PrZ",
-	"LfOh2xpZ/oYt7muGKUO8d5NLKtHgO374MOaVh0S7WBN3H2+bUnOPjF2nrD6CNc6HUgHnuATAK2ExXGjo",
-	"nCoyozHzQVRspKP12TxrhdgdTIU+RIESPqBAF/jgbUSmhs7VlsF0Wo91I6E0fN2UVxEv28ecTa6SflQ5",
-	"x0v5vjWr3qbU3pXj7D2qRQ5wYQSsLk85+c3J/CVregCjVYXPfe12KxjqD5nMUy/uvv8QTsz7R4SSmC4C",
-	"MmfshsgM61MTqkj4l7/85S/dN2+6L1+GpG1EeNCjzNudgFCbsikz4shmIIxWYH4C+GseBzZj8eTiHKol",
-	"8Ji0Cwxbe87xkBdgj+XbFll848nIt5F7YH2saO4pI+AqQDev7YX0grlDFYkdLOoOqXxnVRj6cQ00jvKS",
-	"ihsW+/IyH+SW81LSSbnb9a2GXHwkksYqe44IvpDOgVtddLqiUDSqEri6rLBc1Y1IO1WthlNnc4LdBRKD",
-	"WmpOIHBjAT5Qx5WdYxo5cpVNf2hq3qPDA3OwQbtA61Bh3mzVblXmK5zGwxSx8vZ2C6ELTfm+J7dajLtY",
-	"1qLhYi0aN/Saz5himTeVebdNBSvkLU2qmzqVOeDPUH9ZuRnTGY/q8ToVuqxfjDaPJ3Bas6EJ1Vy0VO12",
-	"xyFz+6ztXLMzdqKVRSpG2bwzMm3ULXacnOWJntnVz6BdabvyXrV9J5KA4/tgY93lYCFxPEjHa7Z1tGi5",
-	"roJya4p5r9lav4Hs96r6NaXYXTr5BuB5URXYFpdid/XtXqhEn3f5LueFpLkOCI4jILArkD8NuIj4J2xS",
-	"JXF91+u7wiAfSvHwCQDFnvpp2Fd75V6lSVzA4L0jgNTQ+iG8KsgO6XReIJ3tWYjDrFpmWveqkFEJJ9xN",
-	"a8JcRRswWEk2xrlUl6u+NrtkDoH1IMozrheAQ+uWdsbFSe5LVzsRhEYRUwrJ3gjFTkSeA4w9CM9Tmdja",
-	"kC5q0QyatJUFEKVkxGjGsqKRgQj/3D25OO/+xBZhp0de2jLc5mWb5K5kJdCRRFRg3QQwsZjGoVlIAUdF",
-	"a5zI+UoGP/xeztFMyJYxYhkMHWFP4ZxDgGUec00SOekhx7hh4n2W2LRemuvpXiInXNTCTczjA/M6TflP",
-	"bNG4jm7d2mEUjYa9Xs9MvIrWMKMLopiICYdFC01LMuN/gyU4It/jErqPQeI1TdsK8C60sFUsbEmeODKQ",
-	"GaARN0b865Uj7H//+boVbCAAQGoL68sRBpUnmQ1fxnoIlccQ9wzDhnMHpx36L8cJQIV3d3CFYJRqJIWm",
-	"aLO30yvDJVfw5r+3BZpskYpTgEMipzJmhL+7IjRNYbfnbGTLv/fI9ZQrEssIQD0JRyI2nWY00kcV2OOB",
-	"APFvTCMWFDa+MmE5IGaWTGhuy+dnecJU4MrMQ3gIdK6nTDHTI4YyT5gwNM7igYCV5bo3EANxKsWtaUwK",
-	"dTQQXUw4GMmYMwXBwErQGzaMqGLHhNuo6Pfvz1+qY2IYEz64fHVKnj59+oK8vz5FxQmwVxBjiqQZiwBq",
-	"ZyAIaYcH/f7zbn+/2z+43n921D886j/r9fv9/xF2emYAZ7bkuUqlUKzIjwz/3LVyQvf8ZUjalMxZkkD6",
-	"BYuNEg0cYLSoltznitywVNt24aaC4YY0TRO7fC4n/F//qqQIsUzli8Nn33SWARMADW8ZK8E0/Jorbdv9",
-	"NACL1KB1RH7p9XofAjIobFPmoblzzLOKkco8HrR6vd6gdRdin+G/JXzG9Xe2Hs6/4YvfhdDbu5JTWZZe",
-	"8rxl/kkFqTA/kosEfp6yBYmRDZLQMekj8ssH7OEVCGC1YiIUXCuZ1Nr8khregCtsQT+OCC0oFYQ4W57d",
-	"y49JwZ/M9KAoEATZk/Zhf98M+7D/tENUykSsoLpkLrh2Jy00xN81MmKeMRWSVCY8WpC2LbhDDvqEmi5m",
-	"XOSaBSQ8Pf1+eHlyfTZ8ff7m/Hp48v76x+Grk/PX7y/PrsLOMZEiAr8QV9ClDkpzm50EF5PqYpjWqVBz",
-	"lpHDgxc4oKEb0JB9jBiLWey28pLpbNE9GQObGrGxtE6q5dVNpLxhMcnTnmn/0q5IMRRYjWpNwVppHChL",
-	"R0Z5PGFawR66FdYZHY95ZGYXTSnUyLD1027Y4omy3yC7kGW5vifK0Ko5xrnSGI+A/AJiuyMmsDiq5ZNG",
-	"Sso401jwGMobFPgLLqnDAmfsua/LSKqSzZpRV0JTXfR5GYffOmo97fV7T216M9y2e+Z/Jkw3Y3zziFm4",
-	"N5inbT7ADYJIdTd3x52Rr1JgXXKEJYcLCeE8bh21fmD6UkqNaNvAqGAwB/3+EgZlldO4BIQS23+9A7dM",
-	"ooCLqnF2pPJLD+8qW33K30Mx5D2LSVKR1VpHv3wIWiqfzcxuHrlUDoL2art2sDQY4x+0NJ0oBE3StPXB",
-	"tLXXA9Z8I+Rc7P11fqN6bubefToXUZLHzPABDbXBjHpMcqF5UgD836DLa0EUnwgWQ71OLCkeezcH6uo+",
-	"4uZA+w27Ajfoz2xEfmILcsX0Q2/JRVFU2WrMtyzj40WN+1c3xjAouzEuyaZhHzTLUO6vn4Rjuw1UKYaM",
-	"0sgpMV627s/Muw8vMZdlwz5o9lHvTTXm2JQbsKzEeFf7ak4nE5aR9+ckpRP24PRfNO8ndbOie59gZe4a",
-	"V/YEoXTVlDEdEPzFXHQ8ksIx86V5HGMpVKh4ToysEcdGzBHV8hjm3sCtaFz7EzOwlsVQYxqsXb8sD+8V",
-	"T/CAu7HAdAqp3yJJWGZPbYulPokaZ7lt3lS23nBdKtuH3Y4qvaU4/vX0EmAR470UsQLLFzdW6Te3k6HJ",
-	"CHNfdyRJu3x3Qeuwf7iZCN9K/UrmTst4MMo9qZKU2zUPBZfZdH7aBVFHkYN+n8ynhlIs8BIwGyA/Vcgp",
-	"xwQzY4mQJC5Sdb3U+WOZwPZIPNr20LBJbgZcEZrw2wdnHK/5LYPcae+i1xIP1wow5lgWWiNVpJZ4GBgF",
-	"8pZlGuU6c/N4FxtUmItz8/vnrvguNQe8C19MpsLJ5lSV+iko/g+9HaB9O23bJdav3xuX9Ondm+8XmoFz",
-	"fmT+AUwz5bVPa5xaxFZjUmTOqsq4nWzznv3l5M3r3fbMjXtHrvWV7Iudr2dfioxa74acIuO5QACAq/94",
-	"DYt+yWKujsmz/lMMm7K1qLmRLzNGoylkYXjFe5ur+2jsqURX8GwIGkFKFmo1TnPT3wWtZ/2na4ZRNWhs",
-	"PxyHJekZzEl1IGDEmotjEiJeY2jLdvEHl3PLBfKSw+3+Hlha98CS2k3kpJE2rmwPEPypVUAEmzOlMUon",
-	"MEKWkXxHCTMiba5YFhAjB1tFR/MZIxkVEw+hgI33NVf6xAzitZxskrXOMA3AUCNYAriyQSFoD6SRlpkR",
-	"DeEQ5sBIC0Hs15yBsGIlMfOdjTpblWyaSlR88jaFs621tI5WYLIn+A206Z8jBSGXjjXLcKZmJZtmA1W2",
-	"/HNZ60xv6rywtWzoF/TMe/XrW6Fy7/de8xnXrS1ePMVgtV2F4J1OtyNPiPXzHnGjdBj53+ap1M+IFWb7",
-	"m4/19zR2aCLwyf7mT94Lat0P6Fc/RO62/qNXMhvxOGbi85lOzSv1i4O1uFvhRXW3TVXBtl/UuFIRWuDl",
-	"SMjfkdXIJK4wI2t1XpBERjcy10bnG8ssWsd83tvYgrWc55Qq1uVCMaE46Phpxsb8o9P5VkCcfYfF+QxL",
-	"oltGZfm9nxOzpGY5Nx8U2OD67v3THxOzasRFumw+HnufeHxnTQaRx5V5Cd5XKBZJda4seKYCIyAQLVyd",
-	"5pCAgQru1B45se+hcWwu8yQmCaO3zGilaN8aCGqdsxk1F2475oqOErCtZyRmM6kdxHBClSZSsIBwrVgy",
-	"JhzNlXGn6rqAU3vYfzEQIaZLom/ajB04BovReO45wAgJ/B5DF5dO8IYTcf7SngagpO8liscPexAsYvFd",
-	"PYbAZkM+/jls0lZs7AFQwFd+7HY2Ah32X2z+4DVVGlbpy5xszNmyAetPFARGKHNY8GhC/HouzJ1lTs1s",
-	"zfEXNFloHqk9XYsp9V6TIUZEhuYSnMocJOOYLsgoj26YBvCu0w6RRlUNfzHqaUC07ITOYI2vmXNqXXkB",
-	"pnoNhBTWc93vkRAt5iGBhGlbWXOH+KxjEkZSacgke381EDYo7tj6isuGMbKtYiwLqzGqxWsxV5qLyDLS",
-	"3kCEJ1HEUn1ErE3yNiQZ03kmFAkh3D0Y5P3+0wgXC/7NQpLJufIxnR+YPnF7UAnr3ZX3QITiq0zOtrm6",
-	"bThjq0n/KAJfS+5QkHQ1lu0B439XNYcfDYE5ygKfrJFM0LKGtYWUufef7hsSbBSRKqG7vslg/PpWgc+P",
-	"KugsR3VXTN639zAe2WX7b3GoxjTfCYYZBAQJHDkV2BPaNQFEdaoM051OL9PEcG8vt8TQZDJaEHMWwIoA",
-	"h2OVQQYEEEVLrcMBj4ZA8yEogjSaHg/EpuQjPClsrEEOs8qEeZ5RccPFpEdW2Zdp1fKvGy7i4IYtAtdP",
-	"gGMOkKVuxcQgffk35F4Q3+077I4lbRk339Q+7Im/i/0+QDjwmelhv4+wmPYvT5Dw43MUmX4uK7F0o/7p",
-	"ucc1aB94TK2yac8cxvdh+sC9OUmRDejnJe44Oh4Cso/EcrE0SWxIKxc1vgICWclNDvt9uCs7AWZQsjgY",
-	"CFCVMPHoGFIpFQEhhkhB3khhxDtQmzJgIy7MgPGsTKoMMPVSuXC/faV7A1HJ2zKsCBmvaUbOuDYaGFkj",
-	"SGmX5akIVeT06j83cZ33FrriN+Q7lUSuzaLGgyXONY3mAc3RBfKhz8y0GQn88dmczW/8HE4HBwAoHcnu",
-	"n57dgUlUCvZEuaPrOM6OHC7X0z2a8q5LgGv0rRfxkwm/ZQVvrcuwxwQr06FGIIxeSdRUzgWhE8rFqlEW",
-	"nEEX5z9hitdu3OHrMoXCJDbbQeE+auPKIJ+2K9b5oiR9HwKtXbUFNThCWA2hCwBfvinS1EyacIVBWmAb",
-	"tCHsUiSLYxdjjDW3IKXk6seT7sGz52RK1bRHbHb4lCp3fw4ERC+/Ofnz8OTifPjT2V+uhhdnl8P3V2eX",
-	"YSXk+VmHzGVmhCa3GVKTjN3KGxYHxPxhQyUh3JmRGUDhqIGg5LD/goQOwQLkzCG4xVkcQnbAecxmqdRM",
-	"RAuM8dbZAo2d2gWnhJV3MM68PCW2zhguDR4Y8rOFLxkIvM9d3LhNLXL6Q2AhTkyHtu7BC4hWz5geCmnG",
-	"mSZ0QUcJC2HGEBltZlU0NOeRrbQEefbKhc8lHFQeI2QUWRNTqklimA3Xyg0Yl1BBkoyIXcOGaUPAdcfs",
-	"GQ7QyET1AHhr62mz3qS3bpU7BOehBqL4Ls9Yj1yazp0R2ox/LLMJ07XKbTLXkZwxn6iCeLx4hne3K5c7",
-	"Csk8j2VjhtFZ5OCtDMz7D9z3FVYdbdBEihSFgiR6iLweW9feqdnD7qkUOpNJU4/2/T142b77Vl6ZHcRS",
-	"K3TSPFz3Mb71VkIjON4vJytsYY0+lWKccMyIPDw42KYXG4DncEs/i38jDVWsEiu8O2h97HJH1rqLh651",
-	"1LLaQlc5SvAIEYWbyiK+efm/IRalpVFALC+mGpJLeuQE+YUznVvQD2oDKw/7h6tSBJz+ex/flz7J4NCn",
-	"5MEdUfJI/wS+rGT6BSJmK259swDr6KaZIPYyqS3kebNUIJPY3SY3jFXWdmxjfCIpxnySG24+yWjESMoy",
-	"LuPydhdSsE6PvJV6IEoCPvJcu+aCmwgUL+Buw7sJh6nw+g0s2ZkhYKQBgWTJgcBRAjwpXi6l+DJGeaag",
-	"UOtTxWt+xOwN5rygFW7puZcuYTQPStj93+xSEGz+T30xfNmjCrXIKmf1iaOzB2H2GDPQraZ0+4/1FZ8I",
-	"VQYd2OQ7C/xG2jb7mIzpjCeLTpFSEYF3z5BO4BIxQxQwhw4SJBwIrgiCHBfCJ3bijO311owAOs+kmJAo",
-	"zzIjxxb12q3I/HQgQlcD3/0WBi4mIbA6NrgdtZzTLFbV9o1qbKOQEm74pBNrFZ+ILhfHAwHpk9UJcvyG",
-	"xS5pSGs2SzVpI/CmUx0yPpmWw+3Y8R68GIjQtjTEZnyJlF6BF/bvoqzN9BgSa72T4gBtI7oe+kKWAXH1",
-	"aw9fONhC/ruW8g0VC2c1/nyBzkXwMFIpt7XmakawhMZDi4ZfjPoPXHythX8ozgzU4EfVHKr6tcsEmieK",
-	"OIwERka51lJ0egPxit/CFa5YlENMncsDhvudCsIhyXfMWQanwqiS5pf9ZzZBWZH24cELJPEKhXd8FP4a",
-	"pvg4hA1tl/Qc1Jr62J3P55Bp382zhIlIxizeIbLcru8PZnm/eCBRrqfX6HDzWrEwtTSlPPunvMK/4Nlu",
-	"SrDkE0G4vRkwCFWiqlRkbDdyAHPPZ1SzLnpIj/DxMl+QuW5mDJf2mq3l09fv8GN3v5XYChDz16AseY6t",
-	"GcE2F8IVJjfL3IVOfGk7KGwGjnYNr00z6XDZmzTil/C8JkwEVjNAzPolXybICtaEp4mcmxcwcQAUpGxm",
-	"LWED4YihlH1WZB5yD5FnILaVechGkccOGXUlkHsGYp3MQ7YTea5dNKrN0a6HsEZUCKkJboiLVW2D5bES",
-	"kVqsg/eGwV27sNv7ODeNuw1OK4t0bwkKB/zVS1A7x3P+JjIXLuaytuI5mj7HSHMCK/C0LhfO/OV0F593",
-	"vUp6j+a/bQ4qLob22zuh7FC8Pih/sPyVcw4Ud2cbq7cEJFpK/TB6KRXxHmBLg1qtbFZ3gfVmC1av7hLG",
-	"gz8yj8DWf5vQ822izuuE8pXa4R9CAStoCcDLq0iAa+QDKz6tt4zaiGwIrzUilcNf6pGLEnaJ4jP7Clgw",
-	"K145ReZTmTArpgUDwT4aLQ9uTy7Mx1OZaWtXxQhe0q7Ag4G/D72MabLoBGVlhdKcwjPwKWKYkNl5cGL6",
-	"DJs46WsXjvwY52KptvhXpkoJNv9vdeq3VqfOPkYuU8NpMRZNEUDmzR6Z3bmPKuXgFpvP9alzkGMoA2Ru",
-	"gbVUT9mMcNEjrzhLYgUxCYlpLCZtlUdYRAFSSsKOrbtubh/ImrosRuU8DAUOnIN/g1CF6yKJsQyz4IK8",
-	"FzySMSNvX52W/olYzgwrSeScZV1zO8bIGBIZ0YSkNHPuGq7VQCD4oZX/rY9FwaXa6ZETYXsF/EgugG0Z",
-	"jfaWKz5KWIDoBhLU2hGPecYixM8YiGhKMxoZLQfjBN7/60G///0//v5/wD9eBfDg4MQ+ODjDB8+f2wfP",
-	"X5gHr85evXK6RL9PAC8cFdKBCPdgbGF9mOMcvK4FwCH7CBknk4rZtw2hHW7tri+fviDqxsiHUgTEjHUg",
-	"ThcZTxIekfD/+39CIK/XVHNBQhp2XDo7tILRD1bDgb5UiFa2OEdexPwM1ZLbY/FSbH4nZrr/hZjp9ZIM",
-	"Tv9IjHXncILfnKmW4QVNYvl69hlNqd6zpY9c3cBmycgC9Z5OqSan5UdkzjOAnJlRHRAlSS5mMuZjzuIa",
-	"tu9cZjeAhxzbATOlBmIFU5niCUV0zk6P/AwmB6UzRmdHxJB/iKogQl1yRUIIdQUIjS6+FxI5HojQTK9X",
-	"Tq8XTXNxE1oNQhEm4sLdDDXXjsgvL9+9PfsQumx3Eh4Bv+0CElNIIjmbMaEHAu0p+8+I6pGzj9roL1Ko",
-	"IxKWdZZCQlOECsXab3O8e4y45lBwUb4jWkLtTYVItO0wV0VNxeGUmxtj4SaeZgzbBJMV3iX2lU5AwrKw",
-	"U4j2JJcAaAPbHG31SChCxNAcMbLfI2c0mhKzBIhEgnFjuJbIwUOz6+Wmn8JKYnGggYAfr+DtM0ShLQRW",
-	"LB7jorbBZKUK5A3muhixCRVwWb45vcDyolXkVhQRnCcTDbJYzJMU75N2ePH+mhiqdqY8jIaAX8POQMiM",
-	"CAr2unAWpa4waOiKnGrA8sa2LBSprXzDPmr3BAX0J4bmoNlgIHJhJoZYM0C4FjM0mkqpmBkXJkFaDGVI",
-	"ghwO8ZlpxKZFBpjHpOgYbcuoIh9Xeh0IG7/IsKdZp4xZtEM1WrrCpPDqULJcuGBBQNdWlvhUnuiBMG8F",
-	"iGeb2v1wC5+a7jRLA4t6WfZkg4R6BEKDzW7VQ0NPLyA89Or67OIqXGlYkfa3ZLQglhV2kFbdh9fvL98O",
-	"r8/fnL17fx26gJSBQJ3KnJ/jGmYSTIjiwUJAdhyi0jxJCFU36PQqKCWosw/TMNUoa9jiOuGYC66mtnrZ",
-	"EUkgot8eKaQTXGkIvZbaLHCPnEDzZZSlCgYCkaghAQ1YVVFajoxYJAGlWpCQq6FFb8Y9KYJwYCIYKevM",
-	"vUXiW4+c2hBRIFmcrWkTth0EV/PLEEYa2iUzu2w21I4foHRvuIhhrFMGi1ROLcuFxYaPZBazGFYO6Q1W",
-	"G1a+kHyLswENGEa2tIyV4XSObQAuHmngZDgcuEEoGcskkfNunkL7A+FjiiGZ8Ft76nDLmYPozhPdI8iR",
-	"FAT8QtYgTp2aszAQU2DPyrJ6uBqUpZ8wmkoeMVXW4ETQdPtjNIIawg5r23BxmZn7hEZT5GBQ5LON658r",
-	"FnaKyBxLdvY3HKlZDUqEFPb2YnHlcjOTG3OQym2BWPRXhFbaw8vQ3ICQGwkLANPkwpaFIiGkLYTVC0Hl",
-	"M3x3IMzLPQtujh9WtZTqLrkWSZsqxZWmQhNX2bcgA54NRJXwAnN5uOWCd4Gr4Mw7gR0x+wiOauhkIMIf",
-	"zpo4eRdbLW7QsloBOcWz5UKTLTwcuDocC7H2lYkEpWJOFx3rLEMdS6blzZwL0JjgSJs+4XYygqlrn1mF",
-	"9sgWba3e/DKr3cUlE+LarAc4SxAiJIMeir1F7lHedVEloG0qk5i0IfHOTIdWIVefqGJ1QdALKiH6b86u",
-	"rk5+OBt+/5frsyu8sysq4dv3r0mh7qkadkieknEmhXYgIn0U+QfClux36NQFKQYO3IoKZ5hXRfi8zBAJ",
-	"390FPXJdWUVgxC56vPBjFafAleckbZoAfygZqcycIwzuPRgrcPQ5VQORZjLOIxZ3jgqBhsVlr3a8y9Lf",
-	"0mk0XLOESK+KUedjOCsQOAmiDQQTKVm7Y5A1m/MSFwUQXEAGrrfhH5CDaHcaPDQVadLeDtyVV7UBkCMZ",
-	"L2A/wagIVAV8jLSt0xogJQpu1iF/RYnPM2cg7xOtaTQ1Ei6IX0ChlqyeKID8BROEkWk+6UXKjuAZ4NSx",
-	"I/LJ/GfI47s7x+9mdAKO0cxdrBS4Zxfe39uDDwiP70Ly/vK1xfKvuBosOQDUcIDEUxXMBsJw8hlwxIuX",
-	"r0qcSHOoDD8sHowSGd2oMl9TCT4es5hYuoXSFIGzzsIOOyI1o+B/s4dKGe2FkVP86oJm2jBuG0Nt2sB6",
-	"ifAucXj7pQGEarxjzXoExXfW+YSVFrlSQEpmXcxHh0YUSRiklYxlLgwrwUwQHsOOFdKX1cMtbH5qG4Z7",
-	"BjFE0CDVqQLuFzd3mslZqglTms+MPpkmuRqIcEY/Dt3n1QoB5nJDURLLLpSxc4wmLkfOiPjgxD6uCPLm",
-	"3rX+4DGmHdVxig5eWNCTodFZh9a4Flo5FzAznT8Z8HxRysU525NpO1pq+Vn/qWsZG82GuaC3lENxojCo",
-	"lKCw4cSGS1qNABzaeiDAIFhIsLlw69gGVnv97qezt7aYw6uT89fDdxdnb8NOkT81owsUqMjI7CSLCRYg",
-	"A1W1vKyUC9ggNMqkUpDTzIXhHhFoE46tn757e/r+8vLs7fXwh7O3Z5cn1+fv3hr+XpOsIRKyyKzyLrcc",
-	"zqhYDCtDsKJCzc1PTohKJKzsOGOmiakLH6jctCARtotiyoFlzUGdX1dcHXNADzY3MdDzJVP5DGyAeP7U",
-	"kRMQVtRSV3+FCnJ1dUZCHh+FpL0fkIOA/OPv/1VIKx3MkYLJoxhr9UkEjcYFvTy7ev/mbHh5dn321qxj",
-	"WNFRmYg7VipdTsoaCHMWIykE2k6t7FzIL8v2lb1P5VoZTrnnzBVWyH1Nle5CuWKoJQM4n4ti9zEp13lT",
-	"M0PnoyraL96old3gMSgEaiDszRH+uftD8TN0gTa08laCzDe4RIySWxtt2CPfF4RlxICYKzt1p33AJqsl",
-	"8evYKlVGbs7c/jqDRtsWwjo9/b57ufRjx+isoLtaQQNNR3FdQq0E74BoP66JelMKIG0LyLJ/efb67Pqs",
-	"YWdK+e0uLGZiVUyjIjUns9VNI5vgDkOceCESUpItEX0AylttuYq731z5JJaGE5iPHXYzUKTljDSO8TVU",
-	"T1RnTZms2rLXEtuXi9E9Vq5dffF+Iw/i0g4W6fNVm2K9taU9RVkKjTpeqyME+DoELIf2C9r0khzmASPw",
-	"WuHLDlACBHsgyNV1M/yfuydRxJLu9/l4DOk1ntELCbzGslzgdWkmPxrumlKl7Hih0FI+mVYjCtfVOFji",
-	"Nav9vhMll6+zjCcKilEbCt+dl6KKAOyuzr+cvm5zFSq8rtPbCR3iq05mua8f48uBdhvZzkrJ7bAm6HVQ",
-	"b6rJsm2fRNgJrOpMjOxCquKT09ydGIW2NAdn3fYLPJ1jm5SG1369OhZWi1NLB+uSaoa4CF5nScZmVsP+",
-	"NZeakvb52fUrEmd0DFaP3qRHwoGFXBq0jrPv+sf6u8ODcNOpKrrtXoBE7+8d+3Q1yNZ3/et3B33z/47n",
-	"3z3vb+6/XBkvnrkE87Ikc8q1t60S9OkOEOO3ycm12ph1iH1xnPnrVUcGR/CyRNIYNACnMA7Lp45Ilwna",
-	"PqvIaehPtdf3iKFugzZimitmFZ96bYDiXPj1mSrr871xH4J/6J0/vMfOP0g2ttGAdeUGJW1bStE8opqP",
-	"ElbFcjFvl5FkK/dQzEb5pNlz+p9YIJM5qR0VVDSrlxBP7CON9KoDBi08DjlKWY8l94Q/vjSjWJFE/9AS",
-	"G0x5TRkdOKl4oxQL67xXcW03zDL/gbPJr6ZyXl+GggyrpwCzpw2RbU/8fiFsDXobYIpUbbE1qc9KmpYp",
-	"LanDbSMOwk8huo+QOQ3EnAsjtXLQkckok3M0qsGnVzLPImb9nhzQ3DJm9dYOnrvERR0ssAgOSIYDARbH",
-	"f/z9/ywjhoyWrQJra0i4YKpA3XYvilI5B0cTgvyiEdq6UQdiSeYnP8vsRi2r+0GlrFXlsgCF2BDwGFTn",
-	"ddYLqzNjDAUkBqM6W+in0Db6VQtn/0C4tPkVgIhyFAGhguQCKimCeVxm8B8hSSLFxKjMLIW5H/YPjwuf",
-	"gTMjztHLAZYd8351fmhKwCi3mnEGjF4/vn/705XToDpg1jnc75MQNGU2hF6GFlUorPjH67qFM6jElYIc",
-	"drECNB/Y5Sg9nFQQsMJbS1Q7jGTMjkj1mpVKhx1onFGowByWxnVfUkEZNbHJZnDttd1YPaZU+zxV8WrH",
-	"c211vC0g8TyDgpNgBwIOCFyejEWM2/p/XtND7Wi3mqr09bsvPnzaD/a/9Rbnu9eIUKv02U0UGpEtV2mC",
-	"UYaT5dcWudDPD1sVpNP+vZBOd7M88NjZHYQzL4Dx9stbJGq82wWYzBgGflZCBwDUDhjkCgHvbrf4YsaK",
-	"JdPqiBlBrOCUfyDzwX7/S6tWVToBxSqJqx5uu6HuXkj1scVlxajxclN6D4DlASPxSicrMlHQ+lgcUBB3",
-	"G2Wkiml5XW5qIQXMpzyagie4uKlsCNdx4douhApzAMY0IxUHx6p2gLERmwzVG1BurnAajw12A6OE8foI",
-	"5ucpA5GEVk+jWY/C7iOwCvOIGX4jE4DJV1qmf2QBX8u0jBp5Ui7GGvLdilz3sIpGRZ5vkGLgra+YoOwI",
-	"G+uVu4UDywBO+g9ML+UhKmK7SuleTIIiXA3hsBtppzB9eJW9n0HKF6VDXTCGJiLFnPkdYqeUnLEiXkiO",
-	"x0fWr88TozKlUJcARuQ0I/Q7V0pqplK6mITs1in9Mz6x/KEorQ+WNPyVjccM89Ud1Bm8a3HAbSCdw9uM",
-	"aYQ5QRZzF0IKqSLhL+63D2FA3l++ViSBoAGIM3EZ9aoTDMREZjLXRmcMzIoUvo/CGIGBEynNNNSxVUb9",
-	"wtqaDk68uA1AbLUljqtxD66+zC1n8+qF4LyHRbQcaYeQd9+DHRya98NOj7yFS8dGhymjtuGEA0LJy6u3",
-	"JaIB+C1v2KJBswHLzLkYy8dMmC478Z5qXup5TxSBeRIuUDZzwsIfBqP65fL0CB0ZhV9Xl6G59hGEWDWf",
-	"Y2s9CLEwX+hiMiBMycrwGLQFJhqj+FaCHzvLVU2pcrUcB0KOwbeOYU4YhIb5HkVXGIGBpTOhL6oJ5qrJ",
-	"rIAd0xljy/26saCrL4Hecq14DLZByADpgNHG8DksZ9+ujKUM2eWzGYs51VD3tOv65u79gQiL8YQBCY3+",
-	"HbrcEi5IuOfSSTCWC4z9oe1xxBI5x2FAsAqeddsGFwMBAR7wkwuMNose0hAjO4qAy8qahHQv7BUriPFn",
-	"5a+m6YFohyqL9jBQVWVR2Dk243TxxpmUGoNJIsDzhtBTVdGohc4WTxS0hQoYhADL8UBUu5rT5MbO06xl",
-	"deVowm/YMaGuAzkG81Fi8/0qkUqjxUC4WLn2Yb/vR6DiSr8CGl4RQXw6fEklrc+2gJTT1RLGT9pmJV0E",
-	"v1nKTpMtAbeoqZ7Afv9gY0GB31kVS7NHZ4Z4ti73+juFarcxq9YqWuNXFLhVhRcj810D4j6XkF2neiSc",
-	"5YnmRkTYA9SzmGpqQXlMP8i5ME24DZHZ5oEhtrCSoGSe2aA4mWLG71K0umGCyILGmBbd5miatozIMp1K",
-	"DWVWRgd3jonMLK4QnaPJvEjqk/GCtE1LoY2i7V4vUhY6r3SVsmSkWSWfLxuIEIJ991IxCTuWo/6bm+B3",
-	"1j3wb2bc31nuXU7v38r5fRf2yH+Yc1iawdVAmJ7hCENKDCy3YU/FeuNKgM8347FFefi13kyR7Q3T5Kq0",
-	"Itiw5VEiRxi5Zn0DNMsgg8VWKRiBrQtiK2XCOgEA8CNq7kDMGFU5hsej2Z4ukEfbUDgXhT80PAJYuQtz",
-	"Hmdyhv2bvUDXScyihGJrDKzoFqG3R05wK6t5BkXM6avz1y6PoAQC3u/3yRv+vafs6P7TgcBLT0s5hBYh",
-	"wVpJjNVDa+DMOkmoUiw+BsdCmkgoa1yUSdX0phocbl620dQ2ugKGCMP7j/fvrk+KZIdikOSHhiGSEJoY",
-	"uoDtcCDg7GAVedAF7cHBrmriOoT3uhhX1zKCXtlwVzsXqPOqBsLVAxixKcYUDoS77RUR5gJKOGT9V+AB",
-	"AhIOBvYFTA4xJGcUqlGuXa8BEZKEvXAv7PVCI7dPZrakvDSdgzQCooiQkPNhs0B8+f9dR+WVxJCgTPDb",
-	"7x8cOk8YZlVhX0V1pYNnz/B3CI8nFvMMOJQPDYBwwItFwQSCHPivOauE45ds1Z5il9CzxG/Jinx3BDG7",
-	"VGHDkO9vuhkachJh6RezW1DwMQBOM3pcG8EgAlhpLsziFcy8s1yIovsTWxyVfM7ulzvUIChVnc5jLiYs",
-	"SzMuNInMkttMNqanMg4GAqUr4DEBAREUkwwwV9KyT5QNsNBEecY7TTUxbtjC+fdUJQiuSGjxyFbvgYBf",
-	"IajS55Vr8ApQZsGfKILAUO7WMAy4c+xOb5GQC9KnIzeQ982+NYlX7m74jIJNwapNg9k0CCCUiWRF9Q5z",
-	"rbuLzEjXM8pFbyIbh2cddd6hHfZfPN95bNe+o1IM1agaYmKWslkcvZdYvHVgcPVGr8uMRRcjLigMadVD",
-	"4xF9dhM8kZC/NJ4GHJwms2OZ4LTk/Tq7ppNNsBfwzh8tFnX/iwb2rQgnbSNYeOWdDujKS6KCfb92FcEr",
-	"TsiqihAgWWLOjytB9eULkuAhsHaEVSWkyacFP2+ozBgaMWQI909RMrrI27QXNBScQpEI+GaayUnGFNSk",
-	"Ytmtk7G0lGjuKGTBGV1gRQcUsShJuNaWq83dvmDfXgBHYAC2MuKjqrfYiYfWvgdFCEbfri+LjXqui5dF",
-	"chi+8zVAPxp2RRF7D4YJA/YosjWa2aZETSbneJNaZ/1xKclY0K2ZvK0qMqhDIWwtqqBtyIHCH+eMpZ1e",
-	"A4js/QSZ8RvAttyues1vA/66s59/C95zAZFyMfgjXoGW81Bgrk0MaB1iq7nwnIlyxjQFvBrr2rHAQhyk",
-	"9PB83IUNC43gaGgH6vNDzxZ5wp73J6poFTJopvTg2fNGBvLYvKNJTvjjCgifRUonTndwxOA3qt2nks86",
-	"KFurLLYr2joCcrvL6ok6JiFa3RDGBImrqryA3QA0U+JTTBvAbR+Adz18OLgZ1AX28GVDwNedGHtf/Ldg",
-	"XQrWvw27v2QOpRfYcCPbX5EZ9io04r0Rroy8GBMuWKaPSoPIS65SqWAKR4QWgBYhaV++OiXPD54/D4qA",
-	"XvPk2/1vvynt5H8KB4IiQN3J1en5ORnTJAE8JZeDYYQepprBM6tgKgGmNlcs3d13MHx1RIQE82wYlEO/",
-	"sj5fm9l1RBQV8Uh+LNFurEV3IJbN5+AatOrkj9dvwLx39Z8/oOaPxmWIIJO2BKzM+ISLHnknUM4iGRUT",
-	"NhDtEKSu72h3ZEbm/ij/3RVgW8cKgQf958dEmdZpgi2gvKZwazCwvH3Q73eOzbKSXCiquRpzSGCSgpHD",
-	"/edoxK7e7bDEsb2Mj+E2fysFc1e66/1p/7Ah/MBwBrtAO7NL8+2lmco2PjPz8vnYDK5RPtyCgZhWQDsw",
-	"p+2g/3y7Ly5opjlNzDdPt2Ef5pu3Ur+x0IxfuXC65SLATr2V+qqkq4cTK4Dit9CR7yVjrDK8WM4FWKjW",
-	"xlOFiKcEqmaWQBbKDdhHnccZoYKBF/TIRT5KeIRGacUngmqLOYQYCRmDMlA0QRxeTJsIiKazFPxQMjPN",
-	"Mj4R9a8Rm6bNRYwO+5wrTEoEDY0ORBXJptMjlleDmBROagc0JG3kHIE50AHycxuDr/zFQOw6+aWh+pK9",
-	"F/wjwfgxUBMhshZW4/3l63qhnCarKK6K2i53wqUArIT9B/5IhGJV1zZfDQo4+PbzYwL+m8dt4HG/A3bV",
-	"gAhcZ15lFoQtd2LI/stxtDxLMKPnPhqYv1weIoWJhREepjKx6bBgHvzh7NrClIb2zA6pDsvs2ZLbqSNA",
-	"DXoKtR5gXQbCtFug1qJ9iSty9TTAOppzDlGdXJWAe2ED/w4L+fLHNyenA1FyTnlbCZZAGEcHQTY1qqAT",
-	"82D4i2bAGcv8W4+n0L2/fF1J7H1sLc4QZYMi9/7y9R84DvsEK4F0E26uR0dA/kPqVKRZlO5Z7OJGSaFm",
-	"tpVzYYm2UtKMhJNEjmgSFhHT1SBN0h4tELiRS9HpkR9tou0tTXIr41ss4qmciyMMA3BQUmnKaKYwwsX6",
-	"dREqfkbVDeBVC90UxPfm9OLKzm1XHvRVBboV89gc6Ga35vcV6Pbm9KKgqUpYjmHDuarq97MoXRPaFlo5",
-	"LyQVyppnXLOuFImLv1dHTrVVjCYsJm1A0MOggCpHzuQcoo1vDa26yjgBSeRkgsJsClEcWhbZvD0Sqkim",
-	"7Ii449C25TFM63hSclWAyIU6o0KlMtNmSDGXIWlDCv2MIsy2C85yyNtTqTQWDgGor2phPPSGBbZh2xrM",
-	"uriGYpYmcgHBDgosjw4h++T163c/D6+uX56/+w7gxI7dncgSxRAjzlZZbgPYOfQ8NK0bVR7gz02Hw5iD",
-	"WzEOO6iGm1sQECIRgGQMhbgAcYQnXC/K8Q1Erlh8RCh8ApFaGVMygYwEiUVewNclmAbgf4v8rkmomdIh",
-	"BkklCQrnFv4ORxpnTCmAvKRJIucsDptvwuKcfXZsyiNZR4sB4ni/dPRBuT6NuZdYbYS51Jnfib1091KH",
-	"jw+j9cWd+a5UjGFnJUde4b6rgsNGr+y5thGLRSKUS5ADQGzFErR3HpcpRgVStgLAxSb/62ec2N+BE/bx",
-	"yfI3dtuuJbSgMUm0uuuPL3Q1p3n+jjjcF9VDNmzrQ/pQS5mPKzJjgKA8WoCeYDHajU6vmEPnwNcDEoo8",
-	"SUIbC6IASd+2BGG25vt4IG4YSx3KNwqLKFn2yA8g4JWaUMbIsqgHOO+5RimnLqxBTTRb+X9G2lDMeUmw",
-	"cjUtjGBFsjzBhDWnRZEiwwDgx4SZdiFN+uNuY/pw7PIRJZvfxPm78ay7iqj/LdX8Lv3GtsyrkjPmkpDk",
-	"+H5yzp5ROB7YDolQHUY9chpUqQ5LSdqArFhPLHdZU1C5Cs2WRfaIc6tAvYpRwmZFrRkZs5AoulBkPl0c",
-	"Ic+poECGpP2sf9CxOl2aSS0jmbh6EfibVayMoiVzDU8P3Rc+bYu0Dw8OjgonSV2tc+qcUbwHoqKgor6n",
-	"OrXIV65sqVujHpdVTIxyaq1FwJ197O+aqS8sNVwzv6mmlBys65mhldZQ4pSKWE3pDfvDyZn30ma2QnN9",
-	"c3rhAXQ9vN+Hn8dkLHo9GoRKzmLBJrjmNOF/Y9szGimT9UZZW16upKgEqo61KxXxCvcCFFGCQ2leCjsB",
-	"iWg0ZVXgP6iW9u7d66vh9fXrSkreMzLjItdMYR6kmlKbWf7/s3d9vW3jSPyrEH5pAihOtrf30uAecsF2",
-	"cf/aokkPB2yKiJGZmIhMakXKiRH0ux84M6QkR5S8SRzH2Ty1dSWSIofDmeHM74fenAcEOGQpcfH+rQal",
-	"x7I6PxHAKs0+oo6CoC6AckMMZzCIewrzMXBF+/cFwHZhFDGbitg9rCfvTlpYaLT6lzw3IomA1q9PcbgP",
-	"jEV4w3K/qYYtVA2nza1ItIFEDJ3LuXgaH6lXj+zfOcH/sZ/x/IG3qElMA/lyO96hihBbuANJkirpnipL",
-	"IWpafaQ8Fl4UPtxUVkoBkR0vr4DRyaTovxG0MrHfUyUOfaFURWUZDs8juu78fHDAUnpNanWOpbtpqxw1",
-	"3Q/d7I/HY2Tng3H4+lIYnlfMTJfOAT1TJB6IeYrmFajwmrypzREZgFw9f2CAGIUMm/cHBz4u7vkhiRel",
-	"oY+txvh8cx3bOpqY/TDW7rrFOmtCOcXZQS4l12s1ATZzuDQYBxa/9EONq6R1nhBAVsImlad4QeMOGg2z",
-	"55HOievvkEpnKUg45XPAi6XQoi+PXQRSTSA1C4HHM1XT/4Godl4K8DxvnT6jtfm+rnXX3Ybwr2kEX2Fq",
-	"+46fd8bzYb4dQ1toobptqxUuJe2ffBE1SPVE9BigCHL/DrePMwoL0cfXnXGFT2Kz425bD7tcp6S7HmJG",
-	"Fio3BHUPYAGW5/pqgwVzOF/Nu2nimG6uG87b0tLtZ7zAq1Yp4qCLYd6Pm0+vewmancWWo/kMHG1FKTNh",
-	"gI8QvnBDqwKZs3BOep5sxSaaSH0BgYJl2tgVFugO/vRIrtHrDvdQBIuqbVX55la1rN4fHKxgWa1XEnop",
-	"UsZbcuXxWdGAe9bc44hENeqnaM7UIUt/T9mM22wqDIEvZdyIPamMUEZaORf5olunfvHdDqHCAzH9NOCd",
-	"oFHv0RtjfvTvj4PD2KYsLJrI4Rwsv9BbijZW1ALjRTn81Ey+6sqgoTl6qfkzNLzNZM/4uYnoOyVu/NRv",
-	"yf3Sy09pCRRNRZDLDpFe0s8rpLMEjlBDzGwek7MJfKeqPI/lrTx4n7xBBzw5dECvbMSTUOolXPeJ00NK",
-	"tUXa4nkz4QcW9XEpKF2pFU+zo9d25G0krWJAfn1SxauW4xeW8jC4MaquIDq+n4tLy3RlCUXHCMt2Gg+i",
-	"i87tlFkNh18CnP4SYeLY3Y8OFB1gcMte+uahUb6w7VPiqN72z5qgJmB2V7QdvTkY9e3/ow2yhingB0Sq",
-	"CPD0x+DbG8FLcO6ttB7ifObM4KuALmTYzmWV58yKW7vb7euf+GGsGbi8s/jYs7asJtw01MCkknQkRSG9",
-	"x6VUSDmBM6NLPzFvQYkwjasUhqFobGlQwtSS7Xdh+GkoKEFz9FKDEjS8zQQl/Nz0BCVont+gjzYVxTgh",
-	"fjoT5LhjCywdREC11cu0RSt/6jmZ1q2iqKPo5bL735eAS4kjwep6nucDmmd52u/HjrrCPw/WSG/hnycP",
-	"/3jOMk/Q442L2EkzsJ+eYScN8M69xYO6kBH6dOc64kFPs8XXZm1sJB40IL91kc1rNjg2Cp2YMOdmynkT",
-	"Q/EPmRWQURpUZDQ3KJ/UN9kXC8+8MGYplq2kbN9z77Md7+bKidllJit1nhPyF0NG+PCAOlPEOR8gEg9Z",
-	"iqRfKbjJUgHuA3g90YTyWsGv4CQDSVF3mviIm2yUjISqZsCCB/9yEzH6vrLXXOpcrOwz08i/aoAqvecx",
-	"f1b5Ihxfbd5jGc61mM+MC/M4BrP2AJS4+SMD6KFCj/e/VSgu+P3Drnod3nj9B/K7YYPrUYV2nTAf2OGL",
-	"BfnA4W0I4oPmpp9jJGzlN9f+kfugKASiWQWZXPUQXtXBP4Hn1m/VYT9RueFWGiuzP4tSq+Kr+ZjinrYI",
-	"1DUMK+UU9t4Z+AqE7YdK818yfNDWIDOvWCo9wBp8rLgVWQWY4XgbfN/2f3wB2n0ZXS0OqZ8pDKnzFZj7",
-	"AyYR2xGzwhKMmtJKsBtu2IxPxO6fQGiaSI9YbVwHzHrg+R5ksXVlHtAtLFYWIgJ8WBlfjJYCBoKYnNNg",
-	"U2SUZrPKOZ/o4ZYeK7WGFgTMObbjHExdEmAfAN8hpSZA30UIJhMnDeCHSsvELVQ6Yt3e7pj9wrPpmQqD",
-	"glnzQ5KGpXc4mnO3Oe5gU0JlZoobksr+8JnDeuyQXqg0tnOmpGLLPWBRCISs9SVEMgmCgeqG2RFx1kxC",
-	"iSZicmGxn5/UDqeZFuHeRl1bcKqxR589ONWvHzxwpJ+t16sBjqdAWWofoQj8ebBQWdQ+oXpSQkPSnQSt",
-	"JgmXMEkdXnAjITp4gDvwcaCESQUgmtKeKYjefGBVYURpDct4WSKtV1aVJdB+XrgeEtwacC7y0g1kdmGs",
-	"VsKM2QmgN6dK3Npz6oJYPcw1VgofBlDowEAPsMzCiYrlruOaNFlcSaWkugLKHqKrb0ZqxJkKvbNSOLnG",
-	"2wmkqfj5p4MPzM0odo0Nm6zkNptG+CswE2y4/mO69JVgIUGaqZhLXRlYl1j0Bt+J5V389af3jwjfrDV/",
-	"YqGyLxGHtzYUUT6f2Ur8aYV+ftVKPFGqoGFGKkh4CmsZnBe3g8N+7udtvAcWTeeESZjV14KK1DNtrC+x",
-	"nPL8ck8XQrFvp8fsRqqJvmHpb06y3Tu76ZnyUCSII/SXAzbhC+MhkFKr04S4GJoUv0rfHAYWaXeIu5d2",
-	"E3ZV6qoAAJMzNeGLhKr4dMmOvvyDXYsFJfPTlTT71T1vwh6HzwctoWfSWjEZs/Qoy0ThRidu7X5m5qkH",
-	"DMbT9Qpb4IYdn/wXaYmvxYJlOq9mCpidgded9Bg8fX6xSHcjG/rbg6JX8NbHUs9WcdXg4VM9ioWt/Rgj",
-	"gfEJXzQC4/gvXx7HC3l+LRaRGHlHQNkLEBjdTmhC7QUoKGmaCZBPzUS8JrUD8/sVkBpgM3rBabewPKL7",
-	"NgnmKrgdhTK2pdldtKdIMTQ0D+qaturZF3PXfvzySQkytwtROtVtPXGsO0g9X3rLGZiINmL98JaGk8Fv",
-	"aDiq9Q30B4NDCtZ/nnz+xGYCmFexZpMgUgitrNQ3CXww2PPfTthE5zkvTcLQ5cxEniP6Br8wzlhB8EnP",
-	"OUnGAx7S7uDGQVnA+y75XOQGrszcf6f/2/skbu3eMR3tHgYTtaZzc7AHAhwHcsG+OzSQ319wHbY6XlR/",
-	"CIWLHrwXa2sB5XNJotqX2a3l6D5Ew4q+M36tQRRA5NAcZDuRZYOtpBVKIJmOkDLc8z1bqTgCXrQ/JLp0",
-	"R5vg5m50IXgpyqPKWaa/fXeCyAv5L7EIv3x3LxAnRqedHAIK3OLfCZ9hojMAqxklI2CrGe2D9NKIllv6",
-	"t5wLJYxJWCn4ROJfXXMyE2y5sALaB5pAjiedL/kXlneAMx1lyJntra7EHZLA3+caI0PHNNpxK9TRzjcj",
-	"WkwD9XAE4vuwXF+xnVLngqXwXLrbbNX9EsGOuufmje8d2abj1WOcdO8PIjpvyytsXjbU6ek+AB8ZDHqg",
-	"4LPBsl4LUTgL4zKXSrAsl5CB76wPK4pmu842HvjABjO/SdhFqW/g9sgdB5zZUgg4ORpWDLWNXC0dZhHg",
-	"quy5LcMtYA4vnXIGKSMApO8459VENFp1z0ZGHMUaYTuE5VKDvex6OZAly7qROsZLyBRmaKKcv9C2BRpN",
-	"4H7uElF8gecLt+aYuVmTbfQIp39laFiNAIgXuFzOhUdyQ+APoIKDyAhAgywFR5pTkRWjH99//D8AAP//",
+	"7L3rchvJtS74KhmYHSHAuwCCFKVukdHhYVNSN9260CTltndDB5WoSgBpFjKrK7MIwTIj/GseYOY8wfzY",
+	"83eeYZ5gnsFPciLXyqwLkIULRarVbZ84uy0WqvK6cuW6futjK5KzVAomtGodfWxNGY1ZBv88pdGUnUqh",
+	"M5m8kZdaZsw8jpmKMp5qLkXrqHWSzOlCkVDIrjJvhEdETxkZyXhBIpplnClCiZbXTBCZEcWijGmip1QT",
+	"IUlkuiDtUSbnimUBSTP5YUFkNhCnz990yIwuyDVjKWlfvDwlT786fEb+v//nSW+/0yOXTGgiBWE3LFuQ",
+	"jKlUCsWIHEP3MmUZNSPsDUQraGXs55xnLG4d6SxnQUtFUzajZjJM5LPW0U8tN/zW+6ClFylrHbWUzriY",
+	"tG5vg9aLKzpZnfrVlJmOZZ5F7JEiNyxTXIpjopiICddkRKNrwgUJz8bd11RH05BoSfI0ppoRRccsWfRa",
+	"tcF8oLM0MX0PWo8HrZZvKC95wk6iiKX6gooJU807MlpopsKlHux04Tf/XE0HZtOZ0M+5SqXi2O5yNyHV",
+	"mkbTGRM6JHOup4QKcnJ5enZGwjFPmKAzFpIxTRJYBypi2BmzkV/vf/1V+dLvYIzNW5RSrVlmuvwfZZfH",
+	"pHF1mjfr51xqFhM1pQdPnjpSMcN4pAisCGlTonQmxYTc0ITHVMuss/XoBq2f+t1ntDt+//Hp4e2g9R+N",
+	"Q7ykIh7JD817p/CF8IiYAcmMxeT7q9evzAm6/NN3MGYSUSGkJlkuCDZhjoOeckVkxidc9LYifNuTnxbO",
+	"MzqZ0TcSOMHasw8HOQzIWGbk+6ur8739Xh9Pt1o9vNueSPjeN7LboJXSjM6Ydqwqz5TM/LseCvZBDyN4",
+	"I3S7nmbshstckZRO2DGRKf05Z2Zg3Hz2c86yRStoGfJsHbXw29pBmtEPr5iY6Gnr6Mn+gZdn3DChX1Gl",
+	"z56vjuuCqXzGCB1rluGeMfM64TFpZyxN6ILFZJzJGQw2Y+Y0cikCQwCUhBlTCxGF+FGnadgJVXoIrwx5",
+	"3DT6p4dBlYYNBb//zy7+j5+AYWKXTCkvW3grkgUMGjpWuN5cEYUfNI3V/rw80LHMZlS3jlp5Dr80jOZq",
+	"kfo44amczWhXMUMr5uDjGps2lOHEGYsYv2EBYb1Jj4QTJtylEbNE02DGlKIT1osyZj4PzeJX30LG5ZsN",
+	"dLEjvRi+cDZ+IwWDu8JPy4a3kXaNj3VgtaOEm7lNZRIroJLwd+ExoWRm2iJUqDnLFHncPyyGjBd9Oeaz",
+	"cdd0jjdV09j3+weHTYOH+8hHEAyYK8nM726xgd1+0+/u9w8eh4H72zTfxXXGB90n+wchaZsZGmomT/YP",
+	"kFN3GueBw2gY/8GTp77h+45o9XYnPC76S6melr0BVTYzs830exazWSo1E9HiB7ZYHcZreg0SFBIhiA1I",
+	"uzpboKil6IyRa7bAS7h4AhKYecQFOTgkU5lniiBvUeatgcBrgial9NSGJsJiTLp7YZnRETFTCzuEC6UZ",
+	"jc25hiFxMSF0Qrk4rg1mIFAkIDEfj1lmaBMGxM1cDg8OAhAIKI57KpW5hzOliVlKprR5T2meJOZ6E6YP",
+	"/LD/rDcQb51wp8iMZtcsJuGHLi/HjJM8gsnLXHdR5gyJMLKiXQJzr6Io2laMEUaj6UAUUmPH3LuwxPa+",
+	"4BlReRQxpcxAMjbOFYvdWqCM6T9U5e52zfY2kuWToDXjojhmdZ48GHw42O8OBh++etHElM/GDVzjJE2T",
+	"BZGGK/OxvU0KkRXYCa4zMApzWbNEMXK4fwAbJKShnwmJpiBsdtZxj7WMo+HgveIzrlcHfU4njCj+t8Yb",
+	"OYHvqn3FbEzzRLeOnvQD0zGfGTHioN+HhcW/9oshcKHZhGUwBnuVIQ/wHPHa1fQpR/2duU1eZnK2OuFL",
+	"TTPtZJMpTcZdmTJB5lzEck7Cn4woEBAtOyFp25mSx30Sm7M8YmOZMRJqGTaKAuZ7/8VqlJGu5jPWPOQr",
+	"uTrgFyJ2w8VBBoR9iJI8ZnE5QiHnnWMr5IRmCGFAqCYzqTQ57NvhJ1SzrPEilbuP+tbsEjI0kAm+pfEF",
+	"chXzV4SqjfknTdOER3Dg99JMjhI2+8+/KhRqyj7/I2Pj1lHrf9sr9eQ9/FXtneNX2Knv+iiY2YwmZvAs",
+	"NpfbmPJEOQ0DhKLboHUqxTjh0S82yMj2rwpljn3gCvi74xgwzhdZhpL25xrkiSDM9EnaVCyI0lTnqnNc",
+	"WhmUoaL5lEdTGJ8RRb4F9bY+xt/t/a4+nIKYRlxQIDoPJa2u13wqE9QaA6JYdgP3AMu0IeGK8QR19G6p",
+	"pPtmb9/fW1HqkR7gNltSwjc141HdK41dsijPuF50z2XCo8U2DTpdtWIG2fQJvHfr5MI3Ur+WMR9zwzV9",
+	"UhbKro8UiWS6IO2wJokakUORKM+MDLG0xncbzznNNKfJA5GHPU4srgm9vzpCaRDmUSxHWa1rJPI9c0tv",
+	"b8DBz2tK5t46XfOXpFtYgjdSX1LN1ZjTUcI+J9sLgXSGQuqhKkdgzavwm+GFmVYkNZoRqNwiJu2wtoVH",
+	"1rD1O9yozhLxrWz3Drs4GPxuzd7BKspsxOOYic99p0UZi5kwp9zIF9E1SPM4MZLJBC+y76Rgn31gYEky",
+	"HE0mMZh+qHAmHsoFi8mUKy2zxTFuLqpWTpMhUuDQX1GlT+IZ32VhC+Oy+SIu7EMUmjFj1ZQnRuSackXm",
+	"Mk9ikjB6w4iQhEaa3zAC73KlM6rBHMZKUWC1QWs92a3FQjwH4WhomekQO7pFJmMe8Lh11OqPno0fj56y",
+	"7tfj/XH3MDp83H0WPX7SfTruj/fjx+N9+hUYAkBiaB0d9p8FLc01GNgLaavoM8/EURSNaHTNRHxkV++o",
+	"MqXb4NNp4FTGjIRlo/Y4o3q1zRqRdswVHSVcTAISs5kEAU1mAxGzhMEfhbFEChaQ0YJwrVgyNoLnaEGo",
+	"UelYVm+10yNvrKY3p8oOJz5GMwFouzQxRMuRWGkec00SOemR80zOpGamcSYMg/J3gDeGUZRvg9br0/N3",
+	"qdIZo7PPLkyaQ/j69Bwv5IxEsOJCajIyZ5BGU6O/hLMoHeYC/gam2wnIKJPXzJqOpZaRTAYCX3R/I5WG",
+	"HbMWRjWJiTmy+I75W+Y6tHIrHjYwckylOeUiBsuOXaA3Ur+UuYg/58K8kUTl0bQ0ebUNnzLrkkgxAXup",
+	"kjMmBSMsUawDfOg8Y5EUMUgPLylP2GcdcsWvZtRFRajzwaF/kStziszwzU6jBHlcmDQqhA5zuZLyNRUL",
+	"qyqqz6rhkIxqRsCogRb+RE64IImMrmWuj60pyirSF+aP7on5IyQKNkAtXesXVLMG0wrKqDPKwar2cy41",
+	"Je2zF1cvSZzRse44A+2gRXM9HbSOs2/6x/qbw4MlT+KqrFZ0WhHS/D44SlJ4Y33HP3+z3z+ef/O0v7nn",
+	"ckU8phVcIUPAc8q1t63SHARGD2FGIDP+N/a5jyBce1XxBUjznUgzGZn79DPLoEtGjDlLkq41Y4xy7TyQ",
+	"I0ZgFIZ1wh5SQXhp+AQbb8bAYmpNC3hDGO0d+cgveh3MZMwSw9VvuBHJxsDHApDRbliWSBqj1abC07lW",
+	"RM4FsTIOchptBHEzSSnMrApxAbW88zNr3k8zmbJMc2ugQN/SkOpt7VtBi31IecbUum9EniRILCjGr7TB",
+	"4y1slgFKdGbnPqkzNOZ9XP0hzdiYf/AzCvQHRFOa0UizTDlzI5rtA+vAkxPBFSN4rsv4iSgaDf98/fjm",
+	"GfXNyjl/h9jWEIXNXGieeAzowHUpyaQGIrQ0TCYZjRhJWcZlHJD5lKFsJJPYeRaUlqkRfLNrLiZmfHdZ",
+	"vduqZv0T+ptgPYvVC6pEVKOOpf0rHely9FcWabMUSJen0ACcthhvc5qcV+h0TBPFgiXS3YIMGymh5lLs",
+	"L/s+1i8BtNE8l1ccDb31wcZUA5/gms3UJoZhD+tt0QfNMgp/T6kazmwclP1tJGXCKMhtlUAD88JuOwsj",
+	"rPRQb655vpdAbKszpikfXrPF9nNVRUNLF+jUsDopIgZRVzGhioR/7p6cn3V/YAv01p7YCxNOyBH5ltGM",
+	"ZWHTmfzjQa/Xa21aEDeBYmTeNTBaxjuFFz9Nkrfj1tFP62cMb98Gy+tlhC3WyAUumSbzKU+YvR9QQlMY",
+	"nQY6URTJXGiCzdzTaa+NaXX676sLcB90XyzmF0/6bqTvIJpuI+eacVF9ur/My7gaorbtn10mE/veNst4",
+	"IRNmvppxcYbv7y8tZ9DKBf85Z/Zns0a35pnZb08YS8JopizhdWuqQXEr5opljxQxgn0C6qR5YDhl5ZwV",
+	"E7r1rajR6U8iZz12UVhGEu5lbMKVBncv/A1DKP+Akbg/MzbOmJou/TkE+a/yfeULIzXNZRYPURsrHmdy",
+	"zBM2BLtG8dQyhSFeectP4Y5efcpu5DU8NVTTMyszxCjM4lnMRvlkeMPZvBW0rtlC9YqmZlHaQ2tB2Wnl",
+	"WdFQ5VkxZPNMS5kMI5oknkA2u+wvhM48siGN1tnyi0Nb2bjbwHwks6FfvNsoqKFdQjUfp9p3JfEsdceF",
+	"fnrYWnW2By2ebsEdgpaMQF3fTSyWuY4kihdFcCPGbBhmTHmSe8N760bFLQancpj3XdcYyI9OrHZzB+mv",
+	"ujiBI5Jy+hUSqI0VFr/WfW3m5ea/b+IOr+TkPi6ZkuK/+Fsm19Mrec2E8h1OQ1lDCGz3KA2CXFwePHlK",
+	"/vDjlQ0IN1JTs5jUqORx0WzSALnASR9MKRtmbz+tSV/PjJS9eh4de26YxiUXkwQul2PCPlgrNdVk72Z/",
+	"z7DYPfu9dwbQ5hAfl0cS5+w9h7kV4zYLb0s7Cx8G9S1ZnlttPLXl9e38KUz13N5MlfCRHfQja3Ecuvut",
+	"xi2Kh8FqeOVaZchQ7XyXNr86qLX4tZcBmgtyaO9LVQunwpO1HPetjPJtPrL5FyfnZ2DmsdKIE4bbaOyG",
+	"po4IJW6EzuHBjfyimSB0IIogRC0JJWbrMznjilUjBWc0ZujEIFzoLI9ZRma50mB9kblO+A0jXHesogLb",
+	"MhBalmK6mZ9Tya3FEVR36cKWiyHOqUKdHyw6xBBgnCcMg/08ElWVIFe2fmnXGkhOn1IRscRjJYLniTeA",
+	"IssZToEWsZJljDLMQsskBvu9lqlPHAyqIW5bRbJV51oLjysH2jjFqeQRW53imAsOciJVdQnUjLoVtBKk",
+	"X3OMrTxlrnVrJxyOeaIbuAoXMfvgs/UGrURO0kyO1Jq7pBx84c9c2ZzSVrnx8re+tO3elUmNc1KluNJU",
+	"aO80K8uy7U1stuNKyuTUCKcrd/HSNsNoigX3bO+yqALLXi5bsLTDKw0ErQ/diezah9GU6p6llcovXT5L",
+	"ZaZtPMK0ddSacD3NR71IzvYK723lX2a3M0GTPdMghpQAEebiuokSIfh/m7V7Di/eBvdDu4EhiPfbmG7v",
+	"haAbtgsnf7fNKtf0AXZMGjnG6UNLBxA63Y3u7UA9Emgk8abf2IJ577Ywvm6rAMVeQzj4ILy/2AWvEBWs",
+	"dlSuh48bOKZcRGhsmo0Ngn7hAi3qN8JS7O8HzQQk85ArMMgr63NlpZBYcRu3bQJbLhIjo4a1sYUYvgkO",
+	"oTkHv3Kwu06lFkqz2XDMxYRlaca35Ma5Y+ibVgfCoBu0MXcgHB24zQwKunQdbXWKyn19yEMEh9WfqxMa",
+	"PenI5pYZgQ5SIhmdsZiUVIdbb300Ns0X4phkwoJKCIqVByH/iFAS1vhKeIzOlBA7GEoYh+pxAZHkQ1i2",
+	"0EiDZrj4LpulekFCu7Zh0XnoXhYxCc0ZhvSnNR/Ci0u0OKMLM0ccfED+akRLF14Py0J+ev72zYv3oLIt",
+	"MaFoNDTsfdtLF/LWgH/ciXuVvPYWpP0GQ+OvkJ/1YM8eiKt90Xxi61v2QVlDRdldYg4pEydnjyBqRldY",
+	"gYsQOCZjzpIYXeEJhxhomqFtIoU/REz4RJjLYPX8zOiHYdkmKu3K7xm26W25NaqYL/F14CdCoTo0knoK",
+	"/U/4DYO802oeUMOeVyi7bNZj3rFJLNqFDzxSxOYcGTU0xbgv+mGIf7jhufi5iGqayEnHcKiEZhOWkRua",
+	"5MwlufXvMNooHaL1Wa29sC+sKZ/FlTA4Rdo8Vh2biEeTRM6Z0Rhlgkzdkg6R47F5Wcty4rCpWS6UjTIM",
+	"zBydkcS9iS1hfGAMKeJhKV+EmIFXQ214pEhlBp0eOXEBe7h8SWIUf7oAUstVsXCY3eq46MbohpJvPj5Y",
+	"ZZxWc9mNM7+26k6dK/f71sndzKZnTFNnR/UbmTzMdLPS6vhwNRVvo8M9aDUldu9DzGKeGpaDp7hItdvf",
+	"lWRTmpmNTIZ11bXhw4q1Is1kxQC/Vja1rxJKBJsXkmpbSGH5AmaXIEsmiJmwkWy2lI1P0pQB6AVXpVxs",
+	"TwSS8KNaWvzmfo02ucqLwK5DlGHCIoJI3Dw1/Rxa6WtmGpeCWdf4crMV4l5zQA6XKfY9DMiIbX5TfV2k",
+	"823skge2KvP5mvQ5LTWbAcvI0WFQ+olkPgJzRZkIWqHOfiN1inw2st5voMnCQrAUeGroJwxISHMtzf+6",
+	"2z6E1PuPprUjMs5FhKAN7l9H5KOgM3Z7W9+REvFCWN+lrObTeCShzXzojZHXwbhjpcT3dlK7m4d8SrKW",
+	"6TDdsOT7Oy55rtjQHS2bBbH2fP2IqkN5kQQkzZg9c4Vaas4Y6p+On5uzEbo/Qr9B1LkiNmcwVwU9J9AV",
+	"N8c2Ep2Ttx5CpvOJcZUVfHdJYpkkNFOQJ4Deo2suPOIZQLEYtS327/rKbuIH84xrtuUXXKS53vJdlKu2",
+	"fFlLjSbXje+uGMVSCFOwvQXVVajP0HWynYr/ILv9nI3yyapxrFkTcxGv3h+zTS4vn1/oyqXkQvg9ZrOM",
+	"zEkUmuQ2xLdy3ko+7n4cNo12aWOKoZdK1FIT5QyaHBHPnZn3E6z5n9NCX1ibV8z0GynuuTXq3jfJvS5d",
+	"Iqt2JJ1nRggioZl3WIRKC8ZihQ9hMQzjPiZUkLBYvZWX7Z5gqGG5jOExQYU+IDG7YYnZRsQZkzKpsHt6",
+	"zYhmHzQ6+RDiC7Om8HFKM61AyTBsv+jc6BcIOEb4DFpqj6hiTw8LE9m7i1cKxhRFo+6YJ+xob+8jj2/D",
+	"Dmb04L1jflCkDZhd2NUxMRqPzb08p5ku06+4ImOmIQ0J4J8wUn4qlVYeplzS6qpMmIGHk4ImDmgt+DIO",
+	"AeQUQ9+kXSw77JjN/ocVhEXu1GWVTWdiW8Iu575K0u/XhYwvnzmkAPBcWBKwQS5GkirOI56+9cdy2GDL",
+	"+iyetW0ujteFK+2+D/KytLjqnbUS7OovDRu1bcz2cnhI0dH7TcKWDeTwfFDn8zUb4CZ90Rqq51QZ1THO",
+	"I5fpUs0TtOeaC8J1ocEdE65dHog185QSqONFviMc1+bvFEXM+4aOvFRb8UavXybooHx/Gzqrrdj9E9ul",
+	"zcf9uBqDawMY/BqlncIQQku2NE8X8sRmF9IuIRBW3Bs62/q2QmjFoLjF4DG0dJcgyHWhGZXlDZY1Fbum",
+	"S6OszbI2nMazVs/i8mAx1pxLIBhWAMXGeQbXHXgAVJlT48nQUgV2IrPuKTJiEyow5AhTvs1xPOj3QbWZ",
+	"MtE5XnLikLFMEjn3nMqtHAxoD7e+haWVxwaalunK+om25bG1dfzYnFVTxQyj3b+ddP+r33027L7/uB88",
+	"Pbz9D28qVA1Gc6egX9NI5BM+nL1/LDNwE1DNRzzheoHJz05Sd9ySqmv7MrZIcIEJjacsYyKCEPZNVsEv",
+	"4L7xcFLY6PvnoIVosQMN0WySzxzI8+rBLH4mVBFK/nD59g3BeQWECXOJxPiLlZ3bvPD7qIBQsUDxFcDj",
+	"nBej02ttnwzo28CgMur3jWHnq7z5zntc8vo7bDTsyMNtdqGvLov644xOZoWvvpDcj0kINrHQjMW6u92c",
+	"egjODK5ukPeNIIPOfNfaKlPckrbuuOF32uk1oVCfQAQ2FOpOBPBQqnYZMtAswpIZM9IG0kFz5MNRzacH",
+	"io3Rv1+fniPxtFHFzhULAxufAYYwRLaYUnD1OUnZvpwxlSe6eN8p7AEJuXLBFUCBcY4evuFMhZ0ewTuU",
+	"XD7/QVnXsBGjQXlmrDYLaaRwnMEOinBlcDhtM0unCY8SGV0r0g6twV6zDzqA/96akdunoPsH5J//+G/z",
+	"9J//+O9Ozcm405W5bEavrMa2RtIGDDXnhXZbRzjCt5DKCrhoHLPltaAdVc8Tq54va2Xd3gboBoDLXV4r",
+	"pRynLHdZPeSqjOzYsI1AqBlDNyRgFZoPgyJ5v8zVl6jNFYHJfnu/41GrC2t6eqQAYIRIp/GBK7pthBcz",
+	"GAAfSanRFeG1ylTp3H8JYhP+Hku//CNlgYc3qyNL3M7tgos5xbXbWsjB3CEcY9AgTDUwQWRS988A3zUF",
+	"X3tCRrbQrdJMzlLdGOBxZgifoE8S8G+hTkXGaKyAO4HVX9W2Zsu+hpUcO4+LJd5lGl6X6K565qppvbIw",
+	"gWeBl/rYhjDePYTdClAjryzhF/kqLS5Va5kp/Tjl0ZTQNLXMwwwcYoPGMjtGlCMjC6mVXKpHCsCunBbi",
+	"jhf2MWcjr22matz0yGuFzTmAPBZzvcCfiPxTmIlJuwi4UlOaMtXpkTMBdyItcLIfqbrNutbgI0XCPEtC",
+	"FMhXbdeknYpJQP6asklAJnwckDkbpZ0VizYMice3ALMEhnPBqncJBjLUjN1uHBDiVE7JwTRVXjbaOZQC",
+	"6UG2L49DiPapvoB746DMiBJ8PIZgVLzG8ZouZu6d1HGBO/yEvObfmtHjegSE91iPPA6ePT4I9p/2Lbp8",
+	"QCg5f/6SxDKC+4u03ff7/T7UjDDvwIalCeWiC5tavA0oc3EJyG5rjMDt0Dav7v0uAB0rIH9+/Sogfzkx",
+	"/716a/57+cdXAfkDvaGXQDUBUVOWYJwVOgOMMnZM3l297H4NHo1Oj5yYF4raKKDDgW2lbR0X5uPz5y8B",
+	"wA3n3SFpkttb2RonH6HW58Kq2IeIsZg8Pgj6/b75P1yaHjkRCzsSs/J2FRC7Cr+x6DmgA9qYslTCAbYE",
+	"gHlWhsTDPdf73kd+u2e3dO/jX29DQzoWKMgmt0NHM66UoUEkShv2hRQENtOxzEUcmu12vcAtStrhP//x",
+	"33vmtT1HaEDo5ims0jDPkj1zXDo2rL0WNQAZZDbEmY3RLhEQJwHAyhxZaHkzOhu/AGhqyQ1TINVOKAYY",
+	"LSc+Jd50KBijX0LgYC3bfArD87eXV5CsCQ/CzhayxNJ14MbhVcrcsvksVogmWQMSkK2glch5K2hN+WTq",
+	"TwHNtvD+mpe8th32QW9lEIAXq+MPcBe2E498XYPz/ducJ7FXRGlEYvvT6SXJ2A0vEigQbBhE1lHOE00Q",
+	"+b0whZqHMQAfZTGLLe7RyoSxS0Ad3D5/fiKHFj6vKaR7DYazTakkOmOMTGlMcoGDMPK5rR5gDiWO3wzB",
+	"L4g3j2BpK9yLtXE3bs2ZGMvVnRm5DVtn5q1sLaysGPPJ7mERbDxmCOeJLVjFz9xpimnA7WwrQa/ZMKJQ",
+	"DIMlqE2YewbxbxTJWEwjXdNhynlOZCZzzUUtVLQihU6l0o1eVS6UNhqSl+W8Nq3EJQ1aMDpEqAWYUJYk",
+	"WFuER1QRarjuVmoLRi2Dk0L5A85RYcfiNu7NoqaQG/UxoSMMMikS4o3ywiMG5gpUqPDbnt9NxCe4H1sR",
+	"w+vi7dugJVMmhmjQVr66Di5zph4zr+oTgKhaM2LECfOoEFLpScbUVuM7dy/DkYn5dl9dwJtg14dt3Ql7",
+	"I0/NL0OLRrmlLQNCPYeGWLj2UwBaNoSeJgtSvldi3piLGetMQdy54YlZzTqzea1cqz7zzFwNIykEi/Qa",
+	"Av2RjS5ldM2ggoJ7d1cSLRrxEugS60O2VT+0lfNd28GVrakxiiXyrdCZo5zq2Si4n2frGjnv6+rRWhIS",
+	"eKYXPg2p6NKBbZmOunO6wJo0EBREhU0XkNnGm2SVqCA5zYFWlt21+y7dS7vsts5WSn7j5YRzbFydkvy8",
+	"IlQ0HaZMxI0u8bEtJrMb+J7Hme2zKkdJrvgNa4Qy28qBYwvPgOy3NKPmRakwuwa/7LJ6vyhO1DKoM3oX",
+	"wSucSpmAa5grzSM0AGDxIzWVc+G31KVb5PTVRn1uQ6YtFtTWAk1aD1BqWJNzr+uYRtDOTqER7ps55XpH",
+	"xm0/jYE7NogbaHA1TOgOY4ukUDrLIyMXresEPBt36oHHCVvXMqajNf7sAiMaXliOCy8aq3+5spK1cXmX",
+	"IVjaa/8aNC5/w7Y3kt2FEx9W/C3mpjPjBtGsaXuajys0/AudVOjbHVMAR52xmcwWw5ErG7QFAd3TuS7H",
+	"srLIU67V56HmGVdq64lbKPutX7+nk1I7GLA0xbgrY/Kvs7lxmIgWp1OG+IpLyJ8UcKobnXDVLJYVXqiK",
+	"aDZnXcjTzYYE+1VQ7ds39gaX71vBCBNlecLSAAQISGPG4h64/wkXUcaoYoqk1pBG2hkWny3Ky7piEQOh",
+	"GBOdHtqIQ7DMYvBAm8cKbI2BLaLorGJg9vznP/4nBi1jEicMvnM0EF0S2vw7V0L17zaG7O+IkBiHRyT8",
+	"WKbz3YbwkcuJW/dRGdoWkJUGlgu3mg9cpJv5oPpxJhNmP6uUdrUSNHxZPl75GLx8q18DiMqmbyHMICDw",
+	"7m1I2iE8CAkwaoW70+8sN21VSBb/vfBo/h2F5E39uX+DbTogNSCGAP2nw0jGbjG0lEkPwqLtWvwd/ij6",
+	"39RdNaza1r/Kih8C4ny9tjdwALj9ru6ztT9WNzkgKdVT+6GthGxedVOplT0OiPn9NgQinRslHIP+WGzL",
+	"sLgXw1q5iIEgRUmeI3SYh3s3+3vQGeBbCFI/Rq6EM/psASTMD5J4B2DNHeoz3xE7c9lCunRuW0XSbc8e",
+	"xsoTu12tIoa28pV7Un7lnpRfLZ1Wo6GuHMT6QwdS5DsXS48LPLLaYzwx1jleo/Las2qjVQp1f5ZzQDLc",
+	"LcCsjuMJ5OG7Al5ylsRFSG2jmb2A2UYkgRlClxRur4MnTypY+l6ofxnRZfTfkYwXraAoymnrotrar++9",
+	"Mhj4eVZvLHAtOS8QFzYNGpLF2q5nLAgBDiXru8HQVOJwjMtJ7ln1ciN8trNc2JXyL3DSjOpW4Fcu2fWs",
+	"D7K4Q7EkGtUkTxNJY9LGexLczYuUVWt0xyxKaMZivxR7l4IQW8asNwe5gASgWBFGGJqdDoudwDk5f6xo",
+	"ihZCT/6qtM8Ke0rCiOJaudQJcBa0hRl3whWLO4WVbGyr4GBh6KShvxoOwOb0eSiX7uGntDt+/7EpQFrx",
+	"v7EHi9dfY6U6KwQ3jOEDmM2MmcU/tm5bBIzAIs4unIvru9irqlUlYMJBnf6LxQsqpq1a1YkNyQFQXdGh",
+	"XK+RZTFdjYtJj/zAIWKVQ81DnH4Z3xiaBuHKTjMGAWX2/ZhnLNIyW4RHAwH5fuE1FxAHCzGvgaVt0kYr",
+	"lCHFcM8m7KEXGQSw0HeFL/OEezm8ZZ+ra/MS/LhULOZwiEYskXMsIOamSdrun2b3MRxgu6ikLU+NWb1a",
+	"HC0HnagYgPcaaC744mURV2WIhHmBtMNBa9AKV7hAeTcU3T9y5YqJzihPzI6Ge+G/ArvY9YzDRpa1Y8xG",
+	"rD2p9wD1XZ76Lx3pG+sC2wL6O2A8O3qu4EQc9p893a2gzdq9eHfxymMHv0Ppna1DK2olhNYM626o2Mu4",
+	"5jZs73G/HzQVbpsyiFaby+xa1SCHHj/dory/f/gg0fjDbvz8CQS842pQEdwWmEhRhjU5YWVj9eigmXY+",
+	"jXN5Aniad9EfVFu/krZgZVDUbyfzKZhdiw88GG/8b6vRTU4fw/imuwg6lW7ro67dw77l+p7RBPervlZ3",
+	"8Zav2gylH/BwG7f6Wuvk1lbqwiBZyncrjuPKVH0r9Icff2gohHBC0nyU8Agw3NsXL0/JV0/2v+qsxsLR",
+	"ZFJdFSih4F0Yv3Rx3ZAmdI1u5rLZE7/U4v04V3W8AT7ZrOabDnE4+H0AMzM9mKE3LN7lKnE5NP6tbluz",
+	"/puwBqBBX/+v5ISLbTn6sqeYRjpZuHjEEGoQYXClK0Lkw0sFZbgQpdeiKZSR3uDzsyaPCt98fLAZ0u6+",
+	"yzC4uS0N5enhrpf/mpoAr0/PbTD5t6401PZhZydiNduJtMOPA+hn0DoaQCDkoBW4fxz1ej1Mfaq8A1GS",
+	"g1Zgf+v1ep6D26ARbRs++fr0/HswKn1vIVmXPWGiIX7SGrvAdXhEwn/+4/8u/n9YWnpt4DhYOcYyz6pV",
+	"JYuoNmxqShWheiASZl7ef1p5NVhunyZA8g66GpBloJyzq/84lXNV1BuWYwuR2UHVsjRmVVul+6ODT86a",
+	"hfVau85/MpNdotyv958dBDVl538MBtlgIAaDD/3++9959Z3Xp+eXkfSZyODwh0cIumMLprKMKAZWimMS",
+	"ThI5okmh3INvyv4a4Fe1EuKqKBqiq6kYFuoFG/OydTPEIt1qJXHVl/yjVSVxrR0qHXMZwpCObTJlHa+8",
+	"GUBxFYx5NqOiIYY2zeQkozOS5YK4cGCbpTmVStdH0ultA4x+p/KyiNPqsdSMxwAcqyWGM7qYymMSaqYg",
+	"2xMQBjHVE1V0m19qZHfCOETzz+nCH7FVKWC9ujjfX12dE/sGJjdYGzK6liA7pDCOcQuoi5EDaIqFyIGt",
+	"gwPrHMmzkzvaXHeU6TfDlbhDt2ESeDgdihFA+yZWsW+m2obeS/THjArl8rc2DOCqePeOJg+rt3pCqkUM",
+	"DgU4FxmjMzPk4VTr1FCiUizsHCPGFSIOw9nZ6tTsZpRFtoSq4T3bYsuFDqxq7hhIgLyrPDTlua3R1srG",
+	"O9K5qyW34KZb1gxevhRsPpqbsdub+v5ZcH7IQA/tlMPlbfSz8oKqN6vVJbrt08O1rHo3684SB63V0VrL",
+	"9Jpgn7fiU3ijrxQ4xx8x8+yf/8f/aaWcNuSvdvFGA85aUJoqcsqs5/DxgbW5VAdVwcsuScMjDR88ebJZ",
+	"MF8D5/zWk+Nk3zc3M4gYBAjaY/tutOx+Ou/cxPSkTE6K9z+JY/q434kgIZ4TcyLMvxQmdBZACRmLmdCc",
+	"Joq001wTDVl43HyH9LacC5bxugp00D/8essQ33Jua/nFPdiTS0nuS7cnFyPdzqi8qTzxF8rc7sTNVjSO",
+	"FVzw3TSQpVwllk1Q40NhkJLQtB9axpexmbwBUy3VVpr8rNxtNzmvnknv3u29sf/4SaZM0JSDEUX13r07",
+	"e/5+6yR7SVPejWTMJkzsFcO4rX6urnnaRQB3mnSL0A5brXqNQFk1pRx8vXGJSlIFjO210uemJfnpPbb7",
+	"ORfiE3n77ky4md1cMR+TbQhwbbbOy+uKydNM831DHQYtI5msTRt1kX/eBMxG7Whru7W9g9YlgGIkovNm",
+	"bJC+5XU9KNczy/qcau03XAV+vL9NqH4AvjNE4tk94dTi1kDc1SUC6hn5mVdtG9480p0sTdV+l0a8Zi1O",
+	"qlxjaehSJhV3ms3omdEFFp8pAoQcfLEtSYOaGKACcSw+pGqq/qdxpOXb007DD8FXA0PbKdjzLsaaJgSp",
+	"T477qIIxrR59iye0M1UuQW8hSnaWRzrPKoge1AEZWP29sNFCIG4BzCukWIcNWUGqdNHHDb5GmzZmFIyY",
+	"tLkGepvSG0ZGjAliwzyJ4iJiW6oYhYdvC03B0JEFxbXsavP5qyA0lWp+DTCx2KTKXgaln69KODXSW3Nu",
+	"zUDvR4xvBsf+8gR5N9a7xTtszQ4aWXjFFB1NWXTNYoQSUZpgLKVR8HBtywDKGaNCkfDjbehh8rfrJ3q5",
+	"4p6uBUIXsdOYdNNQ9blmfzct3x/hbPRyNsZS2wYuCu7VCCO47Xhq7rkdEP7W8Oe1jLfklsPKaHe4Zlbg",
+	"wbGRGpOoDrppGatCb1nuuGbGM+xGYT56zKWfNrYoqr12B/B7uwvVcpfblKh5uFBrlIR2QqTbXADOxyde",
+	"Zox1TetFPPBREfP/9NBGzGLyl4PzFQxLM9q3viYJu2GJIjFjaVA83n9KfuDfmqsYRMi2rVNY4DqBFsTF",
+	"xCEtYU8dr0hZq4K45XK4Og9b7P6FRIVNsZ9XL/hzqbAWYR2UP8DQ/f0tg2U/pUA+r6S9DO0fP7eC5Yrq",
+	"FQpYop/lBbREvvnWrh+OVdkH8E4tfJenSIhDoCNKLxLW2bqM3A6FP9aURHxfmcF2roZ74iC/nYO4ZNaq",
+	"GAJLItn5nPmql5RUvIYO70MAKKtrftlSY2XBfLVqdqlP89qVsFhBSQGIWS5IHSfSE2pVVnSut/FO8A/E",
+	"xvftlDVQxq5ECc1j1lVSCKa7h90n3pTElZrPWH/CN105FxCi6QkooUJPM5nyKAxImMiIJiHCBcjxOOGC",
+	"uSpQkMUEPQCWJXUr1HXFCJKyCIFFZextx8U9RZyL8XrpwAzilKYU6h9wphoEnQ96OOcilvNPrLq9XHF4",
+	"azBcHlmMmbWnz8zm3L67qYAcLm8jck1RitID3MOXTH9NRR649XW7UnBLS+lbj+q43CCKHsuF2Gov74Of",
+	"rdCHh7Otnh4wnW0MQi2ItVkdMt3f1zR+gaGfl3S7xNiKwpZw4c54kmA5akMEv6XilncuWOlb02pBm+bC",
+	"66AkFtK0uXFqKP6mr+YyVxtDb5rrWtlaNVu1UqSzF/cUFzc04fHQ4iYXqu6Ggq5FxbXG0NVzG797KsWY",
+	"m92yvGunJKL7jEzeJb7YDf67jDZF2L49yfX0gLhmyMS8elwJ7QZj6QigpyE0m9A4zphSjSHfDZeX/RVj",
+	"Z71vQNfDFaiC1Qk+XNB3ETqybTj45sj0pf2qTLLSaLBhHzM5StjMn37x8pQ8O3zyFUnxJZsv6ROKQlup",
+	"A1WI5lO8WmzSnEYyo9GUC9Y1LAAemPfreftwCNG2VNoRVz36q6gGIxkvjogdzoIMwAE1aBk1yCJCe0NZ",
+	"d67jZb9R6/KUU4AwgKkgUOvWUaUVLAdfSKnFc/QfRMu5IEN2CQzhZn/PBUX5VsHxvGXZvT96Nn48esq6",
+	"X4/3x93D6PBx91n0+En36bg/3o8fj/fpV5vSl1xbh/2+HytKJ0uM+E8FBZBmCvCDLpyQdxdnJfy2Q6O3",
+	"kLRA2+bD+uJAdNTRXllKoBezmz37vtorCbK1ZW0MnFPFk2IrLFZWOVhT/+08k2NIQIy3MWlsCgxKi9XY",
+	"0b9wwdKERs7LiqjhlcaOKsAhTz/BePH08L6MF1VHbKVwdIXrVuOGTrr/Rbt/63efDXtryt/d+vfHyaxe",
+	"LXo372zdxb9RbvnkoPLG9HrLHx6pCnSAzTEoCuc+Uo6FbxUlbXGr1V3tZO77L4DWPAXJHxrK4wGjxutB",
+	"GRa0p9ituwZ+24NxJ1vs0jmoSV39ytWxSuK7RtttnVP9G6LeLTjltuUx7Sbfg03A8dEv3VRrx3k/cbob",
+	"6fzT4j0/e2jjfZ/CX9n0/+V4RNPpsNLifXP9jSLG56W/f98KDbfCBaMxF0z53BdTFl17nm9fsKIOzrt9",
+	"yYql71ZQl5cKGbz3VrBeDnTKGI0XO8D32uk3LFpiRMUrHl0zfT8YPrpoaynIAUHQiISqVFSR8Pf46jeQ",
+	"IqTykYtihspuPfyxN8j7/ccR/gH/ZuFmR5gdw0aUoAs2zpia3i1qLsOP0W2zwgF2xFeqN+Yf64QrzbK7",
+	"DfbToSxKcwWN6f9u/zJ3WFUTwLeDddbFxxtMoHWq+ZpoSb46sNiVbago1zkmkZzNpCgsvphDnbFxrli9",
+	"GKnfjvrVQW1IX2+AzqhNvRXcTYuvld63y7TWYOo888se5njGBVq0c4WglfDIlhpxBYSWsAfgFa/5+RJL",
+	"vPirTyVc+DhnLKO6ba21B488zU8LTKLKy/ahz7Vu04X+qizKa/mR/akHP635dEFnScOn8JPX+mhYav0b",
+	"fLZRmMdp14a9NJRiDYIV1r2a0VCJWnDGwA16fMVW2tvv9bctelIq2LjHvkFdYkDY/diZHi4qETCyaaT5",
+	"DdeLdWPa1rO3E67YzMW+bGz9bmEPnwbBsFWMv93nMr4fg4CGWGd3O2+ms6JvftOWTPBl1pQ+8XpFn+by",
+	"XJ8Xn5KvIhdYSztSwfLKVSzwddLaGD1ZWaVtjGGeQ7DmQN/JPlbQ+bKi88kgpsvEtqyE9dfR24bR3Dav",
+	"wj0YkByD/NINSHac92NAaiSEX5nl5Deb9XxfTN9zDn9lW9zIJX5V81jDw8zuKR84anZfItGvTh67i5S1",
+	"U+rEsgizawBcLc3iU8SC1V3eTQxYzaGDDwEKNIum/KYhWc5+fuXCY3dBVkZgjiFmhdbxQjZX4m2GCwla",
+	"ueA/58z+bo+/660I5F1SpT8Wyam3ex+1y+q+DSGGhjN1TKhLvAWvqED4UMjmpkmCieoWvxH6aMznflo3",
+	"CD/+OvAgtp90X3bff3z89Hav5y+bUy4ABoJtXIJls8PS6i+v0BpauTKEp3xVHQ3F1Aok71Bwbes0OPzA",
+	"1eHfqZc7DW0H7rG0xssLsjKMlcks9VlbHe+OLER0Cp55n6nbPN8VS1HzOviwlYzKlLCSUTWXoQ8KYPJN",
+	"cPs7WAMqobZb5tzItF7nTjFApsP8eH/8ZRlNs6Wz2CbxbX+xbK1HrFwVP7eKDQpsfkcKNv1in5tI5Nyb",
+	"s7qbelNS2qdqOE31dsxrCJkQSaG5yA3XhVgvwjVUK0NkBVvujysEN93sAthdSQKg+aKY4RKbS/nwmi3u",
+	"aoYpQ9x3k0sq0fA7fng/5pX7RPtYk3cQb5tSdIeMZaesPoA1zofSAee4BAAsYUFcaOycKjKjMfNBdGyk",
+	"o/XZTGuF2B1MhT5EhWqROhsT+97biExtvcbtjIF6rBsJpeHrprySeNk+5mxylfSryjleyneuWfU2pTav",
+	"HGfvUS1yoAsjYHV5yslvBjMoWdM9GK0qfO5Lt1vBUL/LZJ566w74D+HEvH9EKInpIiBzxq6JzMhMCj0F",
+	"t/Nf/vKXv3Rfv+4+fx6SthHhQY8yb3cCQm3KqsyII5uBMFqB+Qngv3kc2IzNk/MzqBbBY9IuMHztOcdD",
+	"XoBdlm9bZPWNJyPfRu6B9bGiuaeMQss107i259ILZg9VNHawqDuk9p1VYejHNdA4ygsqrlnsy0u9l1vO",
+	"S0kn5W7XtxqwCJBIGqsMOiL4TDoHbnXR6YpC0ahK4OqywnJVNyJlcrY9DcCpsznR7gKJQS01JxC4sQAf",
+	"qOPKzjGNHLnKpt83Ne/R4YE52KBloPWAcAFbJTMLnLk9U0RO42GKWu4Q/1Joync9ubDw0GllWYuGi7Vo",
+	"3NArPmOKZd5U7t02FayQNzSpbupU5oC/Q/1l9WZMZzyqxytV6LJ+Mdo8psBpzYYmVHPRVrXbHYfM7ZO2",
+	"c83O2IlWFqkYZfPOyLRRt9hxcpYnemZXP4N2pe3Ke9X2nUgCju+9jXWXg4XEcS8dr9nW0aLlugrKrSnm",
+	"vWZr/QayX6vq15RieOHkG4AnRlVgW1yO3dW3O6Eyfdrlu5wXk+Y6IDiOgMCuQP444ELin7BJlcT9Xa/v",
+	"CoO8L8XDJwAUe+qnYV/tmTuVZnEBg3eOAFJD64fwqiA7pBN6gYS2ZyEOs2uZad2pQkglnHA3rQlzNW3A",
+	"YCXZGudSXa762uySOQXWgyjPuF4ADq9b2hkXJ7kvXe9EEBpFTCkkeyMUOxF5DjD+IDxPZWJrY7qoRTNo",
+	"0lYWQJWSEaMZy4pGBiL8c/fk/Kz7A1uEnR55bsuQm5dtkr+SlUBHElGBdSPAxGIah2YhBR4VrXEi5ysI",
+	"BvB7OUczIVvGiWUwdIR9hXMOAZZ5zDVJ5KSHHOOaiXdZYtOaaa6ne4mccFELNzGPD8zrNOU/sEXjOrp1",
+	"a4dRNBr2ej0z8SpaxYwuiGIiJhwWLTQtyYz/DZbgiHyLS+g+BonXNG0r4LvQwlaxsCV54shAZoBG3Bjx",
+	"r5eOsP/w41Ur2EAAgFQX1pcjDCpPMhu+jPUgKo8h7hmGDecOTjv0X44TgBoxTHMpXH0ly5+LScK6EBgL",
+	"L9mB4VGoh7uHnih0iuT6IxtdSog4FzvEpZO2tNWnwKqtJX7AbgDH+mY/tLo/bM/POYOSq3Z3ioj1pa25",
+	"hXsTQ3MjKTRFR4X9qowRXSky8K2tymUrk5wCBhY5lTEj/O0loWkKJD5nI1vzv0euplyRWEaA5Eo4LoXp",
+	"NKORPqpgXQ8EyLxjGrGgMGyWWeoBMVvLhOYRJtFnecJUYPuB/Hc8X3rKFDM9Yvz2hAlzsFk8ELBrXPcG",
+	"YiBOpTAraM770UB0MctkJGPOFERAK0Gv2TCiih0TbkPB3707e66OidlsfHDx8pQ8fvz4GXl3dYraIgDu",
+	"ILAYSTMWAb7SQBDSDg/6/afd/n63f3C1/+Sof3jUf9Lr9/v/BRvYJS9snXuVSqFYkRQb/rlrhaPu2fOQ",
+	"tCmZsySBnBsWEx5jRbDRApcV14Ircs1SbduF6xmGG9I0TezyOSCA//yrkiLE2qTPDp981VlGyQAIxGWA",
+	"DNPwK660bffjAMxwg9YR+anX670PyKAwyJmH5qI1zyqWOfN40Or1eoPWbYh9hr9P+IybMwNFkH6PL34T",
+	"Qm9vS/Zs77GS0S9fGlSQCscnuUjg5ylbkBh5PwndzXREfnqPPbwEqbNWQYaCPymTWptfUsMQcYUt0ssR",
+	"oQWlguRqa/J7LyFSMGUzPagEBZkFpH3Y3zfDPuw/7hCVMhErKCmaC67dSQsN8XeNYJxnTIUklQmPFqRt",
+	"qyyRgz6hposZF7lmAQlPT78dXpxcvRi+Ont9djU8eXf1/fDlydmrdxcvLsPOMSTMGN7PFXSpg9LGaCfB",
+	"xaS6GKZ1KtScZeTw4BkOaOgGNGQfIsZiFrutvGA6W3RPxsCbR2wsrWdueXUTKa9ZTPK0Z9q/sCtSDAVW",
+	"o1pIslYPCWoRklEeT5hWsIduhXVGx2MemdlFUwqFUWzRvGu2eKTsN8guZFmj8ZEytGqOca40BmEgv4CA",
+	"9ogJrIhr+aQRDTPONFa5hpoWBeiGy2SxaCl77usyfKxks2bUlXhcF3JfJh+0jlqPe/3eY5vTDiLGnvnP",
+	"hOlmYHceMYvxB/O0zQe4QRCe7+buuDPyVQqsS46wznQhFp3FraPWd0xfSKkRYh0YFQzmoN9fAh6tchqX",
+	"dVEWdFjvtS4zR+CiapwdqfzSw7vKlhzz91AMec8C0VQE1NbRT++DlspnM7ObRy5/haCR3q4dLA0mNgQt",
+	"TScKkbI0bb03be31gDVfCzkXe3+dX6uem7l3n85ElOQxM3xAQ0G4a7ZQJBeaJ0VVh2v08y2I4hPBYijS",
+	"itlnsXdzoJjyA24OtN+wK3CD/shG5Ae2IJdM3/eWnBeVtK2Z4IZlfLyocf/qxhgGZTfGZRY17INmGSo7",
+	"9ZNwbLeBKsWQURo5JcbL1v2ZeffhOSbwbNgHzT7ovanGxKJyA5Y1N+9qX87pZMIy8u6MpHTC7p3+i+b9",
+	"pG5WdO8jrMxt48qeIH6ymjKmA4K/mIuOR1I4Zr40j2Osfwtl7omRNeLYiDmiWhPF3Bu4FY1rf2IG1rLA",
+	"eUyDie+n5eG95AkecDcWmE6h6lj4EMvsqW2xVKJRzS63zZu/1xuuy997v9tRpTcUx7+eXgKsXL2XIkBk",
+	"+WJhVBhxgZeWJ6/B0GSECc87kqRdvtugddg/3EyEb6R+KXOnZdwb5Z5UScrtmoeCyxRCP+2CqKPIQb9P",
+	"5lNDKRZtC5gNkJ8q5JRjgunQREgSF/nZXur8vszaeyAebXto2CQ3A64ITfjNvTOOV/yGQcK8d9Fr2ZZr",
+	"BRhzLAutkSpSy7YMjAJ5wzKNcp25ebyLDSrM+Zn5/VNXfJdCE96FLyZT4WRzqkr9FIwK970doH07bduh",
+	"KazfG5fp6t2bbxeaQUTCyPwDmGbKa5/WOLWIrcakyJxVlXE72eY9+8vJ61e77Zkb945c6wvZFztfz74U",
+	"acTeDTlFxnOOqA+Xf3wFi37BYq6OyZP+Y4wVswXIuZEvM0ajKaSeeMV7m6D8YOyphNTwbAgaQUoWajVO",
+	"c9PfBq0n/cdrhlE1aGw/HAcg6hnMSXUgYMSai2MSIkhnaGu18XuXc8sF8pLDzf4emJf3wHzcTeSkkTYu",
+	"bQ8EjYUBEWzOlMbQpMAIWUbyHSXMiLS5YllAjBxsFR3NZ4xkVEw8hAKG7Vdc6RMziFdysknWeoG5D4Ya",
+	"wRLAlY2EQXsgjbTMjGgIhzAHRtprMGqa72yo3apk01SX5KO3KZxtraV1tAKTPcFvoE3/HCkIuXSsWYYz",
+	"NSvZNBsoreafy9oIgqbOC1vLhn5Bz7xTv74VKvd+7xWfcd3a4sVTjNDbVQje6XQ78oQAR+8RN0qHkf9t",
+	"ck79jFhhtr/5WH9LYwehAp/sb/7knaDW54LBBIfI3dZ/9FJmIx7HTHw606m54n5yWB63K7yo7quqKtj2",
+	"ixpXKuIpvBwJ+TuyGpnEFWZkrc4LksjoWuba6HxjmUXrmM87G1CxlvOcUsW6XCgmFAcdP83YmH9wOt8K",
+	"crfvsDhHaUl0y1A0v/ZzYpbULOfmgwIbXN+9f/ljYlaNuPCezcdj7yOPb63JIPL4by/A5QwVQqnOlUVM",
+	"VWAEBKKFq9McEjBQwZ3aIyf2PTSOzWWexCRh9IYZrRTtWwNBrUc6o+bCbcdc0VECtvWMxGwmtcOVTqjS",
+	"RAoWEK4VS8aEo7ky7lRdF3BqD/vPBiLEHFF0yJuxA8dgMRrPPQcYcaDfYbzm0gnecCLOntvTAJT0rUTx",
+	"+H4PgoWpvq0HTtgU0Ic/h03aig24AAr4wo/dzkagw/6zzR+8okrDKn2ek42JajZK/5GCaBAFyHJwNCFo",
+	"PxfmzjKnZrbm+AuaLDSP1J6uBdJ6r8kQw0BDcwlOZQ6ScUwXZJRH10wDYtlph0ijqoY/GfU0IFp2Qmew",
+	"xtfMObWuvADz2wZCCuu57vdIiBbzkECWuC2nukNQ2jEJI6k0pM+9uxwIGwl4bH3FZcMYzlcxloXVwNzi",
+	"tZgrzUVkGWlvIMKTKGKpPiLWJnkTkozpPBOKhBDjH2C4BC6WC5fI5Fz5mM53TJ+4PajEMu/KeyAs82Um",
+	"Z9tc3TaGs9WkfxTRviV3KEi6GsB3j0HPq5rD94bAHGWBT9ZIJmhZw4JSytz7j/cNCTaKSJV4Zd9kMGh/",
+	"q2jvBxV0lkPZKybvmzsYj+yy/VscqjHNt4Jh2gRBAkdOBfaEdk0AUZ0qw3Sn08s0Mcbdyy0xHpuMFsSc",
+	"BbAiwOFYZZABARjZUutwaLMh0HwIiiCNpscDsSnjCk8KG2uQw6wyYZ5nVFxzMemRVfZlWrX865qLOLhm",
+	"i8D1E+CYA2SpWzExyNn+BbkXBLX7DrtjSVsmCzS1D3vi72K/D7gVfGZ62O8jFqj9yxMZ/fAcRaafykos",
+	"3ah/ee5xBdoHHlOrbNozh/F9mDNxZ05SpED6eYk7jo6HgOwjsUYwTRIbx8tFja+AQFZyk8N+H+7KToBp",
+	"oywOBgJUJcy2Oob8UUVAiCFSkNdSGPEO1KYM2IgLM2A8KzNJA8w3VS7cb1/p3kBUktUMK0LGa5qRM66N",
+	"BkbWCFLapbYqQhU5vfzTJq7zzuJ1/IJ8p5K9tlnUuLdswabR3KM5uoB79JmZNsO/Pzybs0mdn8Lp4AAA",
+	"pSPZ/cuzOzCJSsEeKXd0HcfZkcPlerpHU951WX+NvvUifjLhN6zgrXUZ9phgOULUCITRK4mayrkgdEK5",
+	"WDXKgjPo/OwHzGvbjTt8WaZQmMRmOyjcR21cGeTTdsU6n5Wk70Kgtau2oAZHCKshdAEUFWiKNDWTJlxh",
+	"kBbYBm0IuxTJ4tjFGGOhNcijufz+pHvw5CmZUjXtEZsSP6XK3Z8DAdHLr0/+PDw5Pxv+8OIvl8PzFxfD",
+	"d5cvLsJKyPOTDpnLzAhNbjOkJhm7kdcsDoj5w4ZKQrgzIzPA/1EDQclh/xkJHWwHyJlDcIuzOITsgLOY",
+	"zVKpmYgWGOOtswUaO7ULTgkr72CceXlKbHE5XBo8MORHi9kyEHifu7hxm0/l9IfA4rqYDm2xi2cQrZ4x",
+	"PRTSjDNN6IKOEhbCjCEy2syqaGjOI1teC8AFlAufSzioPEbIKLImplSTxDAbrpUbMC6hgswgEbuGDdOG",
+	"gOuO2TMcoJGJ6gHw1tbTZr1Jb90qdwjOQw1E8V2esR65MJ07I7QZ/1hmE6Zr5fpkriM5Yz5RBUGI8Qzv",
+	"blcudxTSZB7Kxgyjs3DJWxmY9++570ssNdugiRQpCgVJ9BBuPrauvVOzh91TKXQmk6Ye7ft78LJ99428",
+	"NDuI9XXopHm47mN8642ERnC8n09W2MIafSrFOOGYBnp4cLBNLzYAz4G1fhL/RhqqWCVWeHfQ+tDljqx1",
+	"Fw9d66hltYWucpTgESIKN5WFufPyf0MsSkujgFheTLEaS4+cIL9wpnOLdEJtYOVh/3BVioDTf+fj+9wn",
+	"GRz6lDy4I0oe6Z/A55VMP0PEbMWtbxZgHd00E8ReJrXFeW+WCmQSu9vkmrHK2o5tjE8kxZhPcsPNJxmN",
+	"GElZxmVc3u5CCtbpkTdSD0RJwEeea9dccBOB4gXcbXg34TAVXr+BJTszBIw0IJAhOhA4SsBkxculFF/G",
+	"KM8UFGp9qnjNj5i9wZwXtMItPffSBYzmXgm7/4tdCoLN/6Uvhs97VKEAXeWsPnJ0di/MHmMGutU8dv+x",
+	"vuQTocqgA5t8Z9HuSNumXJMxnfFk0SlSKiLw7hnSCVwiZogC5tDhoIQDwRVBZOdC+MROnLG93poRQOeZ",
+	"FBMS5Vlm5NiiSL8VmR8PRGhT74butzBwMQmB1bHB7ajlnGaxqrZvVGMbhZRwwyedWKv4RHS5OB4ISJ+s",
+	"TpDjNyx2SUNas1mqSRvRRp3qkPHJtBxux4734NlAhLalITbjS6T0Crywf+dlQaqHkFjrnRQHaBvR9dAX",
+	"sgwws196+MLBFvLflZSvqVg4q/GnC3QugoeRSo2xNVczIkQ0Hlo0/GLUf+Diay3mRXFmJhl1yBlQyrFd",
+	"JtA8UsQBQzAyyrWWotMbiJf8Bq5wxaIcYupcHjDc71QQDkm+Y84yOBVGlTS/7D+xCcqKtA8PniGJVyi8",
+	"46PwVzDFhyFsaLuk56DW1IfufD6HTPtuniVMRDJm8Q6R5XZ9vzPL+9kDiXI9vUKHm9eKhamlKeXZv+QV",
+	"/hnPdlOCJZ8Iwu3NgEGoElWlImO7kQOYez6jmnXRQ3qEj5f5gsx1M2O4sNdsLZ++focfu/utxFaAmL8G",
+	"ZclzbM0ItrkQLjG5WeYudOJz20FhM3C0a3htmkkHRt+kET+H5zVhIrCaAQL1L/kyQVawJjxN5Ny8gIkD",
+	"oCBlM2sJGwhHDKXssyLzkDuIPAOxrcxDNoo8dsioK4HcMxDrZB6ynchz5aJRbY52PYQ1okJITXBDXKxq",
+	"GyyPlYjUYh28Nwzu2rnd3oe5adxtcFpZpDtLUDjgL16C2jme8xeRuXAxl7UVz9H0OUaaE1iBp3W5cOYv",
+	"p7v4vOtV0nsw/21zUHExtF/eCWWH4vVB+YPlL51zoLg721iyJiDRUuqH0UupiPcAUBvUamWzuguAO1ul",
+	"fHWXMB78gXkEtv7LhJ5vE3VeJ5Qv1A5/HwpYQUuA2F6FP1wjH1jxab1l1EZkQ3itEakc/lKPnJewSxSf",
+	"2VfAglnxyikyn8qEWTEtGAj2wWh5cHtyYT6eykxbuypG8JJ2BR4M/H3oZUyTRScoy0mU5hSegU8Rw4TM",
+	"zoMT02fYxElfuXDkhzgXSwXVvzBVSrD5v9WpX1qdevEhcpkaTouxEJKArG/2yOzOXVQphzHZfK5PnYMc",
+	"QxkgcwuspXrKZoSLHnnJWRIriElITGMxaas8wsoRkFISdmyxeXP7QNbURTEq52EocOAc/BuEKlwVSYxl",
+	"mAUX5J3gkYwZefPytPRPxHJmWEki5yzrmtsxRsaQyIgmJKWZc9dwrQYCwQ+t/G99LAou1U6PnAjbK+BH",
+	"cgFsy2i0N1zxUcICRDeQoNaOeMwzFiF+xkBEU5rRyGg5GCfw7j8P+v1v//mP/wv+8TKABwcn9sHBC3zw",
+	"9Kl98PSZefDyxcuXTpfo9wmApKNCOhDhHowtrA9znIPXtQA4ZB8g42RSMfu2IbTDrd3VxeNnRF0b+VCK",
+	"gJixDsTpIuNJwiMS/v//bwjk9YpqLkhIw45LZ4dWMPrBajjQlwrRyhbnyIuYn6FacnsoXorN78RM9z8T",
+	"M71aksHpb4mx7hxO8Isz1TK8oEksX88+oynVe7bekyuW2CwZWXTi0ynV5LT8iMx5BpAzM6oDoiTJxUzG",
+	"fMxZXAM0nsvsGkCgYztgptRArABJWyxeROfs9MiPYHJQOmN0dkQM+YeoCiLUJVckhFBXgNDo4nshkeOB",
+	"CM30euX0etE0F9eh1SAUYSIu3M1QaO6I/PT87ZsX70OX7U7CI+C3XUBiCkkkZzMm9ECgPWX/CVE98uKD",
+	"NvqLFOqIhGVxqZDQFKFCseDdHO8eI645FFyU74iWUHBUIRJtO8xVUUhyOOXmxli4iacZwzbBZIV3iX2l",
+	"E5CwrGYVoj3JJQDawDZHWz0SihAxNEeM7PfICxpNiVkCRCLBuDFcS+Tgodn1ctNPYSWxItJAwI+X8PYL",
+	"RKEtBFasmOOitsFkpQrkDea6GLEJFXBZvj49x5qqVeRWFBGcJxMNsljBlBTvk3Z4/u6KGKp2pjyMhoBf",
+	"w85AyIwICva6cBalrhpq6Cq7agAwx7YsFKkt92NRnUsB/ZGhOWg2GIhcmIkh1gwQrsUMjaZSKmbGhUmQ",
+	"FkMZkiCHQ4sjLWVi0yIDzGNSdIy2ZVSRjyu9DoSNX2TY06xTxizaoRotXWFSeHUoWS5csCBAiitLfCpP",
+	"9ECYtwLEs03tfriFT013mqWBRb0se7JBQj0CocFmt+qhoafnEB56efXi/DJcaViR9tdktCCWFXaQVt2H",
+	"V+8u3gyvzl6/ePvuKnQBKQOBOpU5P8c1zCSYEMWDhSj0OESleZIQqq7R6VVQSlBnH6ZhqlHWsBWFwjEX",
+	"XE1tybYjkkBEvz1SSCe40hB6LbVZ4B45gebLKEsVDAQiUUMCGrCqop4eGbFIAkq1ICFXQ4vejHtSBOHA",
+	"RDBS1pl7i8S3Hjm1IaJAsjhb0yZsOwiu5pchjDS0S2Z22WyoHT9A6V5zEcNYpwwWqZxalgsLiB/JLGYx",
+	"rBzSG6w2rHwh+RZnAxowjGxpGSvD6RzbAFw80sDJcDhwg1Aylkki5908hfYHwscUQzLhN/bU4ZYzB9Gd",
+	"J7pHkCMpCPiFrEGcOjVnYSCmwJ6VZfVwNShLP2E0lTxiqiw8iqDp9sdoBIWTHda24eIyM/cJjabIwaCy",
+	"aRvXP1cs7BSROZbs7G84UrMalAgp7O3F4srlZiY35iCV26q46K8IrbSHl6G5ASE3EhYApsmFrYVFQkhb",
+	"CKsXgspn+O5AmJd7FtwcP6xqKdVdci2SNlWKK02FJq6ccUEGPBuIKuEF5vJwywXvAlfBmXcCO2L2ARzV",
+	"0MlAhN+9aOLkXWy1uEHLEg3kFM+WC0228HDg6nAsxNpXJhKUijlddKyzDHUsmZY3cy5AY4IjbfqE28kI",
+	"pq59ZhXaI1uptnrzy6x2F5dMiGuzHuAsQYiQDHoo9ha5R3nXRZWAtqlMYtKGxDszHVqFXH2kitUFQS+o",
+	"hOi/fnF5efLdi+G3f7l6cYl3dkUlfPPuFSnUPVXDDslTMs6k0A5EpI8i/0CAKgfQ6XVSDBy4FRXOMK+K",
+	"8HmZIRK+uwt65KqyisCIXfR44ccqToGrSUraNAH+UDJSmTlHGNx7MFbg6HOqBiLNZJxHLO4cFQINi8te",
+	"7XiXpb+l02i4ZgmRXhWjzsZwViBwEkQbCCZSsnbHIGs25yUuCiC4gAxcb8M/IAfR7jR4aCrSpL0duKsp",
+	"awMgRzJewH6CURGoCvgYaVunNUBKFNysQ/6KEp9nzkDeJ1rTaGokXBC/gEItWT1SAPkLJggj03zUi5Qd",
+	"wTPAqWNH5KP5nyGPb28dv5vRCThGM3exUuCeXXh/bw8+IDy+Dcm7i1cWy7/iarDkAFDDARJPVTAbCMPJ",
+	"Z8ARz5+/LHEizaEy/LB4MEpkdK3KfE0l+HjMYmLpFkpTBM46CzvsiNSMgv/NHipltBdGTvGrc5ppw7ht",
+	"DLVpA4tEwrvE4e2XBhCq8Y416xEU31nnE5aX5EoBKZl1MR8dGlEkYZBWMpa5MKwEM0F4DDtWSF9WD7ew",
+	"+altGO4ZxBBBg1SnCrhf3NxpJmepJkxpPjP6ZJrkaiDCGf0wdJ9XKwSYyw1FSSy7UMbOMZq4HDkj4oMT",
+	"+7giyJt71/qDx5h2VMcpOnhmQU+GRmcdWuNaaOVcwMx0/mTA80UpF+dsT6btaKnlJ/3HrmVsNBvmgt5Q",
+	"DhWZwqBSgsKGExsuaTUCcGhDTZhoWkqwuXDr2AZWe/X2hxdvbDGHlydnr4Zvz1+8CTtF/tSMLlCgIiOz",
+	"kywmWHUNVNXyslIuYIPQKJNKQU4zF4Z7RKBNOLZ++vbN6buLixdvrobfvXjz4uLk6uztG8Pfa5I1REIW",
+	"mVXe5ZbDGRWLYWUIVlSoufnJCVGJhJUdZ8w0MXXhA5WbFiTCdlFBOrCsOajz64qrYw7oweYmbk4Wqque",
+	"DxdBWenkF/JkLM20SOOt2jbqrS3BEiFPR+XSa/2AQEOHxONQR3VRar+8DzxJ0V5rYNkB3kRgl4D7vW4O",
+	"/HP3JIpY0v02N+o2R+TzpdELGRLQBkBuB00gzeQHzhQEp9jxQsGXfDKtRjatSXD+kgPP72pz/HwAu4YP",
+	"2xutHdaYcgdlnNq90/Zx705gxVxi+AypsjonZTuWh3qvg55t+5lT59gmkKAZqV7JBis7qSXiu6CaYQ6z",
+	"17CZsZmVhn/Opaakffbi6iWJMzoGDaU36ZFwYOFRBq3j7Jv+sf7m8CBcT3lB2W33HG5ff+/Yp6sXtL7r",
+	"n7856Jv/dzz/5ml/c//lynixhyWYgiSZU669bZUALbeA7rxN/pyVnKzx+rNjQl+tGh05Ag0lksZwWzvh",
+	"blg+dUS6TND2WeWGQ9+HFUJGDOUQtOfQXDErpNRxvItz4Zc9wrJ57xt3Ifj73vnDO+z8vWROGmlVV24Z",
+	"0rZlz8wjqvkoYVXcBfN2GfWx7N/Yi9konzR7Of6ExeyYM5CiMIkmsBKOhX2gkV41lqI25lBelPUucE+o",
+	"0nMzin8tqQamvKbkBZxUvFGKhXWW5ri2G2aZf8OZn5dTOa8vQ0GG1VOAmY6GyLYn/o+liWpt1vCPMrtW",
+	"RhCbT3k0BYuEU0CcK+G4MLEQZ2Ex0tqYZqhloL14lfLRRrdC+rtlW17iNB466RJGCeP10e2PUwb6O61e",
+	"DmY9CplGYDWwEWOCaJkAXKPSMv0tE6+WaWm9fFQuRrlGdyPXPURzraDmrIToog8S3vqCCcqOsLFunls4",
+	"uPVw0r9heikPUeFjKOq6cDEJCrcJwrI10k5xrXujvX8Em7ooDTuCMRR/FGMWvA1s+ErOWGG3luPxkbUv",
+	"8SQOSJ4CPiaMyHJD6zSrlHZJpXS2sezGXWgzPrH8oSjxCFIi/srGY4Z5Ey7lHt61eHTWoeNwX2IaYWya",
+	"xX4C1xZVJPzJ/fY+DMi7i1eKJGC8Anuny+xQnWAgJjKTueaCqcCsSKFuFxctGvBSmmmop6R65MTWeHGw",
+	"dsVtAN4KW2qran9zOMc3nM2rF4KzYBdeG9LGEuE92MGheT/s9MgbuHSsl0IR6lAAAkLJ88s3ZWYNmE2v",
+	"2aIBFA+kDihU+YDHuuzEe6oB3gfX65EiME/CBYbLuLqYvxmstOfL0yN0ZKRhXV2GZgxuNPCsxUbTcw6l",
+	"CaGW+FxhfEBRwsoK30Uhb3XkjQ6CoyUFs9EuKcsGInxxA+7UdsjjI/Sq4q88DkgI/zwKkRmBuwDtZfii",
+	"+/YPl2/fdNCDLQYCHl7KPIsw2GLGwAdhU6Aw0uAVVboLL2L1aJmR8PeQFwU9Dnn8jTkQl3TGBqJeXzsg",
+	"bzM+4QJVUFctKDCqCtbNDkiYMbUQUWhzy4TAEE8SUXCDuzXskZOBCI/IlNFMjxjVRaSTPcdgdH7xpxdv",
+	"ri6H3784ubj69sXJVYgePCullrEAVLjlIpFhQiGEbiiG8UVcQTXqSMZQePqw39//+2G///Xf9/v9/YAM",
+	"WhgtYH775z/++zbE+NdiQ7FJYj5XnSLMCCCwamWLC5Sxiq05YxTYviQqkfNkUZQzwppiapprrCHl4yY2",
+	"vAkJdENFE7MsvKjBDn45JKWMRYzfIAPHouBVGpECGCXsUqexoH+NYpqwKJ8e3qXiCbRq2jeS0JavXy1S",
+	"prZ+20pa28hZuxm+zZmtHFPwX1SN4dB7zfidmCsQPGXw0THxHgC1tSEcd9jZvj9/3t/nNLCFyHkgPkZI",
+	"KENSIIAkiZyDm8e8Ac6gmJEQ/wRHpn0jtDCMv0gU7ccWxpfay+y9oV+a8h/YovokYzQxQt8VN6wHnq4C",
+	"IRvJDfd+zPBkG27SVZZ7Cl3DBXVNYmSuI2ywwNg7ENzdzbKsveFCLJIUHlkODS7jWvl1uEvMRVkJROks",
+	"V5ijytXVGgg5hlAwdDljQADG3hZdwZ1oy5hBX1QTzBuQWQEBozPGlvt1Y8FgpgR6y7XiMdh+IBq3Q/75",
+	"j/8J1yuWFm5XxlKGT/HZjMWcaqhB13V9c/f+QITFeAw7SKmehi7OlwsS7rnQXvSrgzE3tD2OWCLnOAwI",
+	"c0J517bBxUBARU34yQWpmUUPKTCLsrIbraxJSPfCXrGCGAtQ/mqaHoh2qLJoD4OGVBaFnWMzThf7lUmp",
+	"8aKNAFsVwoBU5WIROls8UtAWeswgHEuOB6La1Zwm13aeZi2rK0cTfs2OCXUdyDGc58TmXlS8xqPFQLi4",
+	"hfZhv+9HA+FKvwQaXrklfZDKJZXsCtDsqRRaTFdLGD9pm5V00ZRmKTtN5TFwi5ru0/3+wUZw519ZRTGz",
+	"Ry8M8Wxdeu9XCptr44cMZQtW51cUuFWFPSPzXQOoO5eQ6aB6JJzlieZGTd4DBBojbVQ0C+RcmLLVhig5",
+	"88AQW1gJFjfPOgjiKlPMvlqKHDRMEFnQGFPU2lxAGT7LiCzTqdSzZGWkVueYyMxiPNA5lARWRYKFjBek",
+	"bVoKbURT18hyofM6VilLRppVciuMtlRUMA87lqP+3k3wG6fHmHF/Y7l3Ob3fl/P7JuyRP5pzSEriHwjT",
+	"MxxhCE+G5TbsqVhvXAnw6WU8thm3P9ebKTLvYJpclbF/NoRslMgRRphhQDChWQbRxBYxegRxChDnIhPW",
+	"CQAMGREMB2LGqMoxVBEam9OFU4YgZM1FRA4NjwBW7kLOxpmcYf9mLzAKOmZRQrE1BkhrFi2xR05wK6sx",
+	"n0X8z8uzVy6mswRl3O/3yWv+racE3P7jgcBLT0s5hBYh2U1Jo6TbCwX8/ByjLVh8bFS5PE0klJgsStZp",
+	"el0N1DMv28g26z2HIcLw/vju7dVJEXhaDJJ81zBEEkITQxc8Fw4EnB2s6Av2UHtwsKuayQpCrVy8kWsZ",
+	"AUhs6JGdC9TcUwPhsJlHbMoFxtO5296ItdmMJhwyMCupmgEJB4NC7qVEMUNyWhqC0a7XgAhJwl64F/Z6",
+	"4UAoNpnZ8r7SdA7SCIgiQkL8rY3I9eVidh2VV4J0gzLZYr9/cIikFNgId+yrqHRx8OQJ/g6hisTizwCH",
+	"8mVmEg7YfSiYgBOb/5yzSmhkyVbtKXbB1Uv8lqzId0cAak0VNgy5l6aboSEnEWKeF0q2sAUFHwMQG6Pz",
+	"tzExN4CV5gJK+Ttm3lkGBe/+wBZHJZ+z++UONQhKVafimIsJy9KMC00is+Q2q4DpqYyDgUDpCnhMQEAE",
+	"xYBPzFux7BNlAwT9Ls94pwmf/JotBsKCbNvpIuy4DS72yFbvgIBfIsDFp0FnewUos+CPFEGQDndrGAbc",
+	"OXant0iOAunTkRvI+2bfmsQrdzd8QvGMYNWuz2xIKhDKRLICSd1c6+4iM9L1jHLRm8jG4ZmxNw3tsP/s",
+	"6c5ju/IdlWKoRtUQE7OUzeLoncTirQHRqzd6XWYsuhhxQWFIq4FFHtFnN8ETCflz5zbDwWlyvZXB5kux",
+	"NC+u6GRTCjK881uLNdz/rHalFeGkbQQLr7zTAV15SVSw79euInjFCVlVEQIkS4y/duVAPj84PB4Ca0dY",
+	"VULWGog2VMkKjRgyhPunKN9Z5NDYCxqKf6BIBHwzzeQkYwrqg7DsxslYWkrr0XDy04wuEF0bRSxKEq61",
+	"5Wpzty/YtxdMCxiArVL1oOotduKhtW9BEYLRt+vLYqNa6+JlEaiP73wJMFyGXVHEQYJhwoA9imyNZrYp",
+	"F5DJOd6kNib3uJRkrGNlJm+qigzqUAghiCqokQitp1jNGUs7vQZAv7sJMuPXgDO2XSWBXwaIb1fWvL8F",
+	"7zkH31AMPvmXoOXcF7BeEwNah55nLjxnopwxTcG3Z8MbLMgDByk9PBt3YcNCIzga2sFK5qZnmwVsz/sj",
+	"VbQKWQRTevDkaSMDeWje0SQn/HYFhE8ipROnOzhi8BvV7lJVYR2soFUW2xVtHcFR3WX1SB2TEK1umFKO",
+	"xFVVXsBuAJop8SmmDUCD98C77j/c1wzqHHv4vCG+606MvS/+LViXgvUvw+4vmENMBDbcyPZXZIa9Co14",
+	"b4RLIy/GhAuW6aPSIPKcq1QqmMIRoUVycUjaFy9PydODp0+DImTEPPl6/+uvSjv578KBoAgWdHJ5enZG",
+	"xjRJANvChfkYoYepZiCzamJ7MBDhn7tVS3f3LQxfHREhwTwbBuXQL62v2GbuHBFFRTySH0rkAWvRHYhl",
+	"8zm4Bq06+f3VazDvXf7pO9T80bgMUdTSluND13iPvBUoZ5GMigkbiHYIUtc3tDsyI3N/lP/uCrCtY7Wm",
+	"g/7TY6JM6zTBFlBeU7g1CJ7SPuj3O8dmWUkuFNVcjTkkqEjByOH+UzRiV+92WOLYXsbHcJu/kYK5K931",
+	"/rh/2BCCZziDXaCd2aX59sJMZRufmXn5bGwG1ygfbsFATCugHZjTdtB/ut0X5zTTnCbmm8fbsA/zzRup",
+	"X1uYrC9cON1yEWCn3kh9WdLV/YkVQPFb6Mh3kjFWGV4s5wIsVGtjikPEtgBVM0sgpOga7KPO44ywjcAL",
+	"euQ8HyU8QqO04hNBtcV/WApgQ0xELIwZEE1nKfihZGaaZXwi6l8jTkCbixgd9jlXmHQGGhodiCqqQKdH",
+	"LK8GMSmc1A5oSNrIOQJzoAPk58RexX5gdrtOfmmovmTvBP9AMIYa1ETILoHVeHfxql60oMkqiqviUGxL",
+	"0cZrIuVCPz1seYrNNxR3LlZ1bfPVoICDrz89JuDfPG4Dj/sVsKsGdMY68yrT1i30vCH7z8fR8gxAOO+m",
+	"gflLFyFqi1gY4WEqE5vuCObB715cWci40J7ZIdVhmR1ZCdc9MgLe5WPA3YZ1GQjTboEgiPYlrsjl4wBr",
+	"ms05ZDZwVYIfhQ38Oyzky+9fn5wORMk55U0lWAIhtRwczNSogk7Mg+EvmsEpLPNvPZxC9+7iVSVx86G1",
+	"OEOUDYrcu4tXv+FcpBNEZe8mEKDtCMh/SJ2KNIvSPYsjuV1BdzkXlmgr5WVIOEnkiCZhkTVUDdIk7dEC",
+	"QbS4FJ0e+R6u44G4oUnOVqq/H2EYAN7ZgEBKM4URLtavi7C9M6quATtU6KYgvten55d2br/qevHFPDYH",
+	"utmt+XUFur0+PS9oqhKWY9hwrqr6/SxK14S2hVbOC0mFsuYZ16wrReJy0NSRU20Vo1BIHNCMMCigypEz",
+	"OYdo4xtDq65KQUASOZmgMJtCFIcGxxLgm/VIqCKZsiPijkPbQpWb1vGk5IplNl4u1BkVKpWZNkOKuQxJ",
+	"G1KkZxQhT11wlkNBnUqlEcQd8GSrRYrQGxbYhm1rMOviGopZmsgFBDsosDw6tNKTV6/e/ji8vHp+9vYb",
+	"AOk9dnciSxQjUBrdVrxsA/As9Dw0rRtVHqBoTYfDmINbMQ47qIabWxDQuhBgYgxFUQBRgidcL8rxDUSu",
+	"WHxEKHwCkVoZUzKBrDyJgPvg6xJMAwizReHVJNRM6RCDpJIEhXOLt4kjjTOmVC1qv/kmLM7Zl1rWvRjg",
+	"L1PZvVyfhvvV1TFgLn30V2Iv3b3s1MPDJH12Z76D7TfsrOTIK9x3VXDY6JU90zZisUgGdkniAE6qWIL2",
+	"zuMyzbZALVVEabpo8r9+won9FThhH54sf2G37VpCCxqBEqq7/vBCVzPUwa+Iw31WPWTDtt6nD7WU+bgi",
+	"MwZolqMF6AkWL9fo9AoLuFFnCgxIKPIkCW0siAJUY9sShNma7+OBuGYsdYirKCyiZNkj34GAV2pCGSPL",
+	"oh5g7uYapZy6sAb1aWwV5hlpQ2HNJcHK4YsbwYpkeYIJa06LIkWGAcBLCTPtQpr0x93G9P7Y5QNKNr+I",
+	"83fjWXfV6f4t1fwq/ca25J6SM+aSkOT4bnLOnlE47tkOiXBVRj36X+xdbVMjOZL+Kwq+tN1XmJdlLvYg",
+	"NjYYgp7rmxnoAHM3EesJlygLW0FZ8pZk3L6O/u8bykypVKbKdgNuoJdPM23qRSVlpjJTmc/jI6gyHNaa",
+	"tQA5rwqu4rumgEUE05ahe8QfqwB2+HUuxgH3Xw9EygyfGzYbzQ/R5kQofylr/bS736aYblJoqzOde+xu",
+	"/BsFVi7Q0lMLvx74O+qiLdY62N8/DIck1bDOh3Mu8O6pKEDFeM+0K5Wv0hDtoAuPS0R5F5xStgisc535",
+	"6wrznb2GrqhP1ZSeAx09C8zSOkkccTUwI34rfjg/80HRzFponb+ffKoB7Dx42I2PMzKIe8EwIVRaFgJc",
+	"klbyXP6/WN/QaJ2vQJJBqp9SonJggGlF7ETheAEILUAp3UVpO2EZz0aYlYkob7rn579d9rvd36KWvJ/Y",
+	"WKqpFQb7IM2IU2c5RnMeFOeIpcSLiFkk4IzAtjo/EcDwyT6gjYKkrjN6mMNZmcTtwnysOKL9eQ44y5hF",
+	"zEai6RzWE6kmFUAOWv0bnhsRjkKvtc4FV743ZXOGw31gU4Y3LPebaXiFpqEbqyJROBFJZy7vxNPESEvt",
+	"yM4XJ/hfdzKeP/AUNWmyQL7djteYIsSOBQWkBjXSP+qke6oqhUbX6gPVsfDJxKebiqlSQCrEiyGwa5gU",
+	"4zeCziUmYurEoS+UajK1DIeHp1o91TrY3WUp3Sa16mPrblppR013wmt2Op0OMiXBOHx/acCcAbwHXbgA",
+	"tKdIPKCe9wDdKzDhJZFGla8LCvIQ5xe5nPyhBFbY7O/u+ry45+oiRr7IHluN+fl4Has2mliWMNfuXot9",
+	"1lgARLODvBburdMBMMvCoUEnMCqlhyW2oNZ5QiCRCRuQb3tEzh08NMyex7oi3qUjap2lJOGI3wmmtE8t",
+	"+vbYeSA4Q9Zqn3jsqZKKCUS19lCA53ll99naWOzrnu5e90z4xjSCC5jaZdvPO+O5yd62oVfooTq11QqX",
+	"kvQnnzc6pHogljigCGL+DtXHOYUTsYw7NeMKr8THdup9PXzlJiXdvaHJyULjhqDdASzA8lwPn7FhDucr",
+	"Ppsmvs943XDeFpZuJ+MTPGqVohl4OMz7SXz1ppcgflnTcsTXwNY2KWRGiHfwhc+0KlA5C/uk5yxVbKCJ",
+	"YBEQKFimjV1jgb7Afz2aeeNxh7uoAYuq6lX5x63rWe3v7q7hWW1WEpZSYHReyZHHuaIBL1lzjyPSaFHP",
+	"Gmumjlj6z5SNuc1GwhD4UsaN2JbKCGWklXcin9fb1E/+tasgP4EkeBTwTtCp9wjGTXH0Px8Hh/GaqrBo",
+	"IlfXYPmFfqVoY5NSYLwoh5/i4qu6Chqao5daP0PDe57qGT83DfZOiZmf+ldyvvTyS1oCBc8kyGWNSC/Y",
+	"5zXKWYyPJA0xb3lMzhj4Tk3zvKlu5cF68gYd8OTQAUtlo7kIpVzCTe84S0iHXpG1+L6V8CsW9XElKHWl",
+	"FU+j0Rvb8p6lrGKF/Pqiih9ajl9YycNKxZjWJdHx/lzcWKanllB0jLCsFV2IITq3I2Y1bH4J8CtLhIlj",
+	"X77WoOhciEnOs5euPDTKF6Y+BY7qTX82BDUBs7um7+hB8XcsAO2bZoLGapNWK+Yl6X48+fW0C4fvJdTs",
+	"X3aZaSfMSDXMxfbUCIavwOMXPRGAwyB6KtDJ6AKbCRG6P41ZU3jcX5NUiGfgcUQK6jSbq55Kj2ntQHpT",
+	"X2XjHhTxmeiiwgHSui70zEC7NfvkrISCjBg3PZX+Hcf+NxgkN5XHmOm1rzgCjv0OXttB9gv8h2e+0IRs",
+	"rCBnofF6/N7O3V7a6SnkX5o4Y8VyrYY03zzLgCQdGFLhSOjqAuAtorcfBsrmXA+hQhO6WXoqmkjpp14a",
+	"FrUPiagtFGcUm9RugFf6EDldpBrC3+KOedbK9VBPbRvZYeDgtLFN5aJK6rDBkHXhTU0HQ7hQVfNzwrOR",
+	"ALSSQuer7BBcTNee6UurC+HN0vdOhRx7/XJr5tYYl6vCkIG4BIwEvZYbwxsGHyc2Jv1+1wZZdZTN54wj",
+	"jxqkADuQ9DOCF5D1s9J67oOxi4+HAXbMsNbNNM+ZFZ9tuz4JeOmHsWFGg1pUAk9puJ7M0VADzWBSUy2J",
+	"3Hc3UiEfG86MLvzEvGUrwzSu0zGKovFKs5WmlGyvheGnVdlKz+X0QrOVNLznyVYGnqvmbCXN8xsm2nOl",
+	"Ny8tL2xZ1lKvAgsbEfDQLqWhpZXvesLSTZsoelFj1Yn760sArMWRIOwGz/MVlmdx2u8nlevywg+2SG95",
+	"4SfPC3tCX8/c5Z2Lpp1mhT59B01aQcr8liiug0xZZjs3kSh+GhXfmLfxLIniFfJbdt/9yA7Hs2KqJsyF",
+	"mfIuBlf9JrcCSs2DiWwsGswHZYnL9dxnuTosxX62lO2wFNpXUtbyYa4cmDYzWaHz3Ifet0rPVIiDpeop",
+	"IYHUL2CnHrEU2QAhAWalAkAYiHoaO01KA79GkAzsZfX9I1vcZFvJllDTMVBEw7/cRGz9uXbUXOhcrB0z",
+	"08gvNGAY34uYz1U+D9sX0/nAU3FBUSH9oSlmxoV5HLVhdQBKzL5lACAO3/r+VwXvhN+/OlQv0xs//ob8",
+	"brXD9agO3Fr8H3zhi0X/weE9E/YPzc1y8qGgym+h/SP1YDIRCHMXZHLdTXjdAP8Srtu8V4fvaZQbbqWx",
+	"Mvt3MWrT5tV8TNdfVQTK5qa1io2Xnhn41qTXj6Hov2T1RluiT/3AUumRF+FjxWeRTYFMAMtE7vv+j+9M",
+	"vS+j6+Uh9XdKQ+rmLGSpvwGsjLXEeGIJX1FpJdiMGzbmA9H+NxCaGAIWYQjKhNkS3M4HeWx1JUlUnoH1",
+	"DEgNEVbGd6mmAI4iBn0abIpU82w8dcEnRriFB1EuMUcBjJK1XICpC0LyBERM5NoFTMwG5tnESQPEodIy",
+	"8RlaoLGht91hpzwb9VQYFMyaH5I0LP2Co+k75fgCSgkt2ykqJPUD4zVH5dih7lhpfE5PScUW34DdYpCy",
+	"1jeQySRsFgIUYMdEZjUIvdsI1oddwH5Sa4JmWoR7irqx5FSko989ObXcPnhEWT9bP64FOBkBl7F9hCHw",
+	"+8FcZY3+CTWaE0yarmVuNkk4hEnK9IIbCRJEIg6KzwMlTCpA15W2pyB7c8imEyMKa1jGiwL5/rJpUQAf",
+	"8LV7Q4KqAfsiL9xAxtfGaiVMh0GZCkuV+Gz79Aqi+zG3CCFwFNDiOcMrEK9dOFGx3L24ZFMXQ6mUVEPg",
+	"8sKLK5ka0VPh7awQTq7xdAL5aw72dg+Zm1F8NT7YZAW32aiB2AZLRFc3ho0WvhI8JKg/F3dSTw2sS1P2",
+	"Bu9pqrv4aW//EembjdZPzFX2qSHgLR1FlM/v7CXurfGeX7QST1RDbJiRCiohw1qG4MVpcNDn5YSu91Dk",
+	"aZ8wCZbjoeJm2ljfez3i+c22ngjFrronbCbVQM9Y+g8n2e6edtpTHqMIAcb+sssGfG48NlpqdZoQSUvM",
+	"/a307CjQy7tN3N3UTtiw0NMJIBv11IDPE2rv1QU7/vSR3Yo5dfnQkTT7xV1vgo7D54OV0GNprRh0WHqc",
+	"ZWLiRic+253M3KUeSRx31yE+gRt2cvm/yFd+K+Ys0/l0rIDynY/FwNsxuLp/PU/bDQp99aDsFdz1odDj",
+	"dUI1uLirt5rS1n6MDYnxAZ9HiXH8l++b5RPZvxXzhhx5TULZCxA43U5oQlMWGChp4srop6Yo35DZgfm9",
+	"AAgXUEYvONUnLI7ovk+CtQpOo1DGXml1F+kUGYbI8qCtqZoeqnhuPnxSgtztiSic6baeUdptpCRN1WBg",
+	"IKpUFqtVGnYGr9CwVesZvA8Gh9zM/3N5fsbGAiiZsZmbCrOpwLrQswQ+GPz5q0s20HnOC5MwDDkzkecI",
+	"y8Ovob4aUWk9GS05D7hJQ4k0DMoCEUDB70Ru4MjM/Tn9Y/tMfLbbJ7S1e3xctJouzME3EBMBsI4uO0MD",
+	"+T3FdXjV+aLyQyhd9GBdLL0FlM8FiaoeZleWo34TDSv6zvi1BlEAkUN3kLUalg1USSuUQHIdoWR4yfe8",
+	"SsMRgOT9JtFsO2bNFuNqMiz4wKOVlr0KEC74wvDwTr+8TuthglOQnxTU3wmPj1F6quXdj/88YL/KnwFN",
+	"BJDBpgYaLHIEV4TCcEmxuCyc29Rhx1OnyZbEmo34BDoR0OlBrZ7iuIGYqqGJo6U4lJpT/0c7gWv/2D7+",
+	"9HH7VzFPE2jRCMXwhR73FLEFVrsCUtaq9nV8QyPHUYw0ZoEIBENos9jSAeC23kR7Rqz0HIhHwzdBYieD",
+	"jjcX/bh1ICt4cn5x6YI+d7mhrhv3W//84uMvH88uS1JU7yi2j1h1hhhQgiutnO3rqffvL4SZjsX794cs",
+	"/btTsD6Mti8Hf0uxN2tuCLDMcqnEgOSDeXRObpkc9FSlBejitHt61v14fhZ1AO3tsrFUSfBYa6/vn5xf",
+	"nXVR1IBiJqH5LIsfcnknOuz/PB2MBHC5aogZxZVILFYYW1ZZuNA+LYRz+tOegq85RCi41IfzKb6W4mmt",
+	"yvgW73tnmBzQ/H2QuRUFzJ+zOSZlLeC+2TbC2XorBglLh0LRFtN5nzJj5znEnTfyswh5LE+nQ+4fNN8X",
+	"whmwzHp6dt+4A5kEbaidw8BQIkjeCXQrEqdVNM//fXp80f359LgbwaLu7zInJSHvED4VBcZFAj0lhwoy",
+	"Q0HhI33vsJPcDSXTA2EOe2qbpXu7u3tprBSAeTyFLkpg9DoEy4ZAsy3EHKjIHsQG+KC/pi5kw7H4NYTi",
+	"VRgCXnYQ3hfx2bGZgAbPO32LREdE5emblJLwN4qL2odACAgNVQDx6p/915SZXM/cAjhdKQ7Z2AVmIG7x",
+	"9P589eHD6UXqNWTGATfQanaNBE5WqKOeYtG31326//K9PafOTCorCsVzRmiH5c05t6KApT+u0anfj//o",
+	"n5yfnV32P51e9K8u3cCiRW+DIkUyZYLSMZ4V2hjntSEkrjM1vi3PGZhKX57VQ8gVOxlys0Jb98H+fwFa",
+	"b3/M1bwfvaYWIfd8IhR131Ez2Lf5XOjhcGMJ4nOdy7tOW9e+OtT2LXpre+ghLPBwz6QFWGJK+ZV7rt9T",
+	"jryUIBs+uM7R3vosALkNHifBr//HN7f9uruaUs1h05NIVRHtcj6vH/Y5Z1lYiv+soLLTEdX+GoUQXa1/",
+	"52p+4f2oRzOMftm6FrwQhfNLtg7/8acTJD6Rv4p5/EtRbT10v/656O2BIkZ9ea0gLe3aprx7zKTfPjI3",
+	"Bk+XWJspDc4Mt/j/BN030BngmG4lW0BkurUDGkGDXHzSb/JOKGGMM7V8IPF/3eNk5lyUas89PB8Y5Dnm",
+	"OjwanLC8Brf3OMv0VJV5t8SpFlC7u4eRSTfRc5zI1zznCixeyWtSDkcg9Cv0z7YKnQuWwnVpO36q+6UB",
+	"Vvheor9zL2ljam49wUn3JwLoM1fOBeJyk7JB0ZdgNAwGzyBAwmBZb4WYGKZvbnKpSvdQKmasmMTPnats",
+	"1QfSwRGcVyTYUQrU19AcbQshYHOJ8lj0bKTxrEmMAeTmttNGboGOZiHPYZBNEPDbT3I+HYjoqe7ahhE3",
+	"wlCyFsF8ljigbS8HsmBZPYhjZwG00KyaKD1TC9mg6BEY0dWJKN7A87lbc3R/Sh7GJcLpb1k1rOgIzAsc",
+	"WCUC+UZMSGAJh7MxQI1cOB6LpyKbrHrhos3DdqRonwweRxuCMRjbNiQDcN90EUfkhrQT6OdXJY5/AhC/",
+	"44iBHVvcIZim8ABdkYClTwb2659f/xUAAP//",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

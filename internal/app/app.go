@@ -22,6 +22,7 @@ import (
 	"github.com/ccbackend/ccbackend/internal/chat"
 	"github.com/ccbackend/ccbackend/internal/config"
 	"github.com/ccbackend/ccbackend/internal/diagnostics"
+	"github.com/ccbackend/ccbackend/internal/events"
 	"github.com/ccbackend/ccbackend/internal/files"
 	"github.com/ccbackend/ccbackend/internal/httpapi"
 	"github.com/ccbackend/ccbackend/internal/idempotency"
@@ -50,6 +51,8 @@ type App struct {
 	Chat *chat.Service
 	// UsageMaintainer keeps usage_events partitioned, within retention and rolled up.
 	UsageMaintainer *analytics.Maintainer
+
+	Events *events.Bus // the live event feed: Publish, AddObserver, Online
 
 	MCP     *mcp.Registry
 	MCPPool *mcp.Pool
@@ -108,7 +111,13 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, version strin
 	if err != nil {
 		return nil, err
 	}
-	ws := workspace.New(st, cursors, time.Now, cfg.MaxMessageBytes, cfg.SyncRetention)
+	bus, realtime := newEvents(cfg, rdb, accounts, log)
+	defer func() {
+		if err != nil {
+			_ = bus.Close()
+		}
+	}()
+	ws := workspace.New(st, cursors, time.Now, cfg.MaxMessageBytes, cfg.SyncRetention).WithEvents(bus, log)
 	idemBox, err := secret.NewBox(cfg.SecretKey, idempotency.ResponsesPurpose)
 	if err != nil {
 		return nil, err
@@ -138,7 +147,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, version strin
 	if err != nil {
 		return nil, err
 	}
-	chatService, err := newChat(bg, cfg, models, st, rdb, ws, fileService, limits.Limiter, mcpToolLoop(cfg, registry, pool, log), genAI, log)
+	chatService, err := newChat(bg, cfg, models, st, rdb, ws, fileService, limits.Limiter, mcpToolLoop(cfg, registry, pool, log), genAI, bus, log)
 	if err != nil {
 		return nil, err
 	}
@@ -170,11 +179,12 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, version strin
 		Files:    httpapi.NewFileHandlers(fileService),
 		Usage:    httpapi.NewUsageHandlers(analytics.New(st, cursors, time.Now)),
 		Passkeys: passkeys,
+		Realtime: realtime,
 	})
 	if err != nil {
 		return nil, err
 	}
-	return &App{Config: cfg, Log: log, Store: st, Redis: rdb, Registry: reg, Handler: handler, Keys: keys, Accounts: accounts, Workspace: ws, Idempotency: idem, Files: fileService, Chat: chatService, MCP: registry, MCPPool: pool,
+	return &App{Config: cfg, Log: log, Store: st, Redis: rdb, Registry: reg, Handler: handler, Keys: keys, Accounts: accounts, Workspace: ws, Idempotency: idem, Files: fileService, Chat: chatService, Events: bus, MCP: registry, MCPPool: pool,
 		UsageMaintainer: analytics.NewMaintainer(st, time.Now, cfg.Analytics.UsageRetentionMonths, log), stopBackground: stopBackground}, nil
 }
 
@@ -191,6 +201,9 @@ func Migrate(databaseURL string) error {
 func (a *App) Close() {
 	a.Chat.Wait() // exchanges still being recorded
 	a.stopBackground()
+	if err := a.Events.Close(); err != nil {
+		a.Log.Warn("closing the event bus", slog.String("error", err.Error()))
+	}
 	if err := a.MCPPool.Close(); err != nil {
 		a.Log.Warn("closing the MCP pool", slog.String("error", err.Error()))
 	}

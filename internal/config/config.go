@@ -83,7 +83,8 @@ type Config struct {
 
 	WebAuthn WebAuthn // CCB_WEBAUTHN_*, CCB_APPLE_APP_IDS, CCB_ANDROID_APPS: passkeys (webauthn.go)
 	MFA      MFA      // multi-factor authentication and step-up (mfa.go)
-	Resume Resume // CCB_RESUME_*: resumable chat streams (resume.go)
+	Resume   Resume   // CCB_RESUME_*: resumable chat streams (resume.go)
+	Events   Events   // CCB_EVENTS_*: the live event feed (events.go)
 }
 
 // RatePolicy allows Limit requests per Period.
@@ -165,6 +166,7 @@ func Load(getenv func(string) string) (Config, error) {
 	c.WebAuthn = r.webauthn()
 	c.MFA = r.mfa()
 	c.Resume = r.resume()
+	c.Events = r.events()
 	if r.str("CCB_RATE_LIMIT_TOKENS", "") != "" {
 		p := r.ratePolicy("CCB_RATE_LIMIT_TOKENS", RatePolicy{})
 		c.RateLimitTokens = &p

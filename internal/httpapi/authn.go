@@ -107,6 +107,7 @@ func credentialsOf(c echo.Context, publicBase string) auth.Credentials {
 		creds.Bearer = strings.TrimSpace(token)
 	}
 	dpopCredentials(&creds, c.Request(), publicBase)
+	creds.Ticket = ticketOf(c.Request())
 	return creds
 }
 

@@ -31,6 +31,7 @@ type Server struct {
 	*FileHandlers
 	*UsageHandlers
 	*PasskeyHandlers
+	*RealtimeHandlers
 }
 
 var _ api.StrictServerInterface = (*Server)(nil)
@@ -59,6 +60,7 @@ type Deps struct {
 	Files          *FileHandlers
 	Usage          *UsageHandlers
 	Passkeys       *PasskeyHandlers
+	Realtime       *RealtimeHandlers // the event feed; also adds the realtimeTicket scheme
 }
 
 // contentSecurityPolicy fits both the JSON API and the Swagger UI page: everything from this
@@ -92,6 +94,9 @@ func New(d Deps) (*echo.Echo, error) {
 	authn := d.Authenticator
 	if authn == nil {
 		authn = denyAll{}
+	}
+	if d.Realtime != nil {
+		authn = ticketAuthenticator{Authenticator: authn, tickets: d.Realtime.tickets, valid: d.Realtime.valid}
 	}
 	streaming := newStreamMatcher(spec)
 	e := echo.New()
@@ -137,8 +142,8 @@ func New(d Deps) (*echo.Echo, error) {
 
 	server := &Server{MetaHandlers: d.Meta, AuthHandlers: d.Auth, AdminHandlers: d.Admin, WorkspaceHandlers: d.Workspace, ModelHandlers: d.Models, ChatHandlers: d.Chat,
 		DebugHandlers: d.Debug, MCPHandlers: d.MCP, FileHandlers: d.Files, UsageHandlers: d.Usage,
-		PasskeyHandlers: d.Passkeys}
-	api.RegisterHandlers(e, api.NewStrictHandler(server, []api.StrictMiddlewareFunc{negotiateCSV}))
+		PasskeyHandlers: d.Passkeys, RealtimeHandlers: d.Realtime}
+	api.RegisterHandlers(e, api.NewStrictHandler(server, []api.StrictMiddlewareFunc{negotiateCSV, withRawRequest}))
 	routes := map[string]bool{}
 	for _, r := range e.Routes() {
 		routes[r.Method+" "+r.Path] = true
