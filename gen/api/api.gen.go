@@ -218,6 +218,39 @@ func (e DependencyCheckStatus) Valid() bool {
 	}
 }
 
+// Defines values for DeviceEnvironment.
+const (
+	DeviceEnvironmentProduction DeviceEnvironment = "production"
+	DeviceEnvironmentSandbox    DeviceEnvironment = "sandbox"
+)
+
+// Valid indicates whether the value is a known member of the DeviceEnvironment enum.
+func (e DeviceEnvironment) Valid() bool {
+	switch e {
+	case DeviceEnvironmentProduction:
+		return true
+	case DeviceEnvironmentSandbox:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for DevicePlatform.
+const (
+	DevicePlatformIos DevicePlatform = "ios"
+)
+
+// Valid indicates whether the value is a known member of the DevicePlatform enum.
+func (e DevicePlatform) Valid() bool {
+	switch e {
+	case DevicePlatformIos:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for FieldErrorLocation.
 const (
 	FieldErrorLocationBody   FieldErrorLocation = "body"
@@ -1177,6 +1210,51 @@ type DependencyCheck struct {
 // DependencyCheckStatus defines model for DependencyCheck.Status.
 type DependencyCheckStatus string
 
+// Device defines model for Device.
+type Device struct {
+	BundleId  string       `json:"bundle_id"`
+	CreatedAt apitime.Time `json:"created_at"`
+
+	// Environment The APNs environment the token was issued for: `sandbox` (development builds) or `production`.
+	Environment DeviceEnvironment  `json:"environment"`
+	Id          openapi_types.UUID `json:"id"`
+
+	// Platform Only `ios` (APNs) today.
+	Platform DevicePlatform `json:"platform"`
+	Token    string         `json:"token"`
+
+	// UpdatedAt The last registration of the token.
+	UpdatedAt apitime.Time `json:"updated_at"`
+}
+
+// DeviceEnvironment The APNs environment the token was issued for: `sandbox` (development builds) or `production`.
+type DeviceEnvironment string
+
+// DeviceList defines model for DeviceList.
+type DeviceList struct {
+	Data       []Device `json:"data"`
+	HasMore    bool     `json:"has_more"`
+	NextCursor *string  `json:"next_cursor"`
+}
+
+// DevicePlatform Only `ios` (APNs) today.
+type DevicePlatform string
+
+// DeviceRegistration defines model for DeviceRegistration.
+type DeviceRegistration struct {
+	// BundleId The app's bundle identifier (the APNs topic).
+	BundleId string `json:"bundle_id"`
+
+	// Environment The APNs environment the token was issued for: `sandbox` (development builds) or `production`.
+	Environment DeviceEnvironment `json:"environment"`
+
+	// Platform Only `ios` (APNs) today.
+	Platform DevicePlatform `json:"platform"`
+
+	// Token The APNs device token as hex (case-insensitive; stored lower-case).
+	Token string `json:"token"`
+}
+
 // FieldError defines model for FieldError.
 type FieldError struct {
 	// Detail Example: value must be at most 255 characters
@@ -1670,7 +1748,7 @@ type Problem struct {
 
 // ProfileUpdate defines model for ProfileUpdate.
 type ProfileUpdate struct {
-	// Preferences Replaces the stored preferences: at most 256 members per object, nested at most 8 levels deep, at most 64 KiB as JSON (larger is a 400 pointing at the member).
+	// Preferences Replaces the stored preferences: at most 256 members per object, nested at most 8 levels deep, at most 64 KiB as JSON (larger is a 400 pointing at the member). `push_previews: true` lets push notifications show the start of a reply (default: the session title only).
 	Preferences *map[string]interface{} `json:"preferences,omitempty"`
 	Username    *string                 `json:"username,omitempty"`
 }
@@ -2195,6 +2273,15 @@ type CreateAPIKeyParams struct {
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
 
+// ListDevicesParams defines parameters for ListDevices.
+type ListDevicesParams struct {
+	// Limit Page size.
+	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
+
+	// Cursor The `next_cursor` of the previous page; opaque.
+	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
+}
+
 // ListFilesParams defines parameters for ListFiles.
 type ListFilesParams struct {
 	ProjectId *openapi_types.UUID `form:"project_id,omitempty" json:"project_id,omitempty"`
@@ -2482,6 +2569,9 @@ type CreateChatCompletionJSONRequestBody = ChatCompletionRequest
 
 // DebugChatCompletionJSONRequestBody defines body for DebugChatCompletion for application/json ContentType.
 type DebugChatCompletionJSONRequestBody = ChatCompletionRequest
+
+// RegisterDeviceJSONRequestBody defines body for RegisterDevice for application/json ContentType.
+type RegisterDeviceJSONRequestBody = DeviceRegistration
 
 // UploadFileMultipartRequestBody defines body for UploadFile for multipart/form-data ContentType.
 type UploadFileMultipartRequestBody = FileUpload
@@ -3232,6 +3322,48 @@ type ClientInterface interface {
 	//
 	// Corresponds with GET /v1/debug (the `GetDebugInfo` operationId).
 	GetDebugInfo(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ListDevices The caller's push devices
+	//
+	// The caller's registered devices, oldest first.
+	//
+	// Corresponds with GET /v1/devices (the `ListDevices` operationId).
+	ListDevices(ctx context.Context, params *ListDevicesParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// RegisterDeviceWithBody Register a device for push notifications
+	//
+	// Idempotent per token, so an app registers on every launch: the caller's known token answers
+	// 200 with the same device (environment and bundle updated). A token another user registered
+	// moves to the caller (the newest user of the device) under a new id and answers 201; the
+	// previous owner no longer sees it. When the server has an APNs topic configured, a
+	// `bundle_id` other than that topic is a 422 (`device_bundle_mismatch`): such a device could
+	// never be reached.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /v1/devices (the `RegisterDevice` operationId).
+	RegisterDeviceWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// RegisterDevice Register a device for push notifications
+	//
+	// Idempotent per token, so an app registers on every launch: the caller's known token answers
+	// 200 with the same device (environment and bundle updated). A token another user registered
+	// moves to the caller (the newest user of the device) under a new id and answers 201; the
+	// previous owner no longer sees it. When the server has an APNs topic configured, a
+	// `bundle_id` other than that topic is a 422 (`device_bundle_mismatch`): such a device could
+	// never be reached.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /v1/devices (the `RegisterDevice` operationId).
+	RegisterDevice(ctx context.Context, body RegisterDeviceJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// DeleteDevice Unregister a device
+	//
+	// The device gets no more notifications. Another user's device id answers 404.
+	//
+	// Corresponds with DELETE /v1/devices/{id} (the `DeleteDevice` operationId).
+	DeleteDevice(ctx context.Context, id ID, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// ListFiles The caller's files, or one directory of a tree
 	//
@@ -4628,6 +4760,88 @@ func (c *Client) GetChatStatus(ctx context.Context, sessionId SessionID, reqEdit
 // Corresponds with GET /v1/debug (the `GetDebugInfo` operationId).
 func (c *Client) GetDebugInfo(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewGetDebugInfoRequest(c.Server)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ListDevices The caller's push devices
+//
+// The caller's registered devices, oldest first.
+//
+// Corresponds with GET /v1/devices (the `ListDevices` operationId).
+func (c *Client) ListDevices(ctx context.Context, params *ListDevicesParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListDevicesRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// RegisterDeviceWithBody Register a device for push notifications
+//
+// Idempotent per token, so an app registers on every launch: the caller's known token answers
+// 200 with the same device (environment and bundle updated). A token another user registered
+// moves to the caller (the newest user of the device) under a new id and answers 201; the
+// previous owner no longer sees it. When the server has an APNs topic configured, a
+// `bundle_id` other than that topic is a 422 (`device_bundle_mismatch`): such a device could
+// never be reached.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /v1/devices (the `RegisterDevice` operationId).
+func (c *Client) RegisterDeviceWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewRegisterDeviceRequestWithBody(c.Server, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// RegisterDevice Register a device for push notifications
+//
+// Idempotent per token, so an app registers on every launch: the caller's known token answers
+// 200 with the same device (environment and bundle updated). A token another user registered
+// moves to the caller (the newest user of the device) under a new id and answers 201; the
+// previous owner no longer sees it. When the server has an APNs topic configured, a
+// `bundle_id` other than that topic is a 422 (`device_bundle_mismatch`): such a device could
+// never be reached.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /v1/devices (the `RegisterDevice` operationId).
+func (c *Client) RegisterDevice(ctx context.Context, body RegisterDeviceJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewRegisterDeviceRequest(c.Server, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// DeleteDevice Unregister a device
+//
+// The device gets no more notifications. Another user's device id answers 404.
+//
+// Corresponds with DELETE /v1/devices/{id} (the `DeleteDevice` operationId).
+func (c *Client) DeleteDevice(ctx context.Context, id ID, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewDeleteDeviceRequest(c.Server, id)
 	if err != nil {
 		return nil, err
 	}
@@ -7049,6 +7263,146 @@ func NewGetDebugInfoRequest(server string) (*http.Request, error) {
 	}
 
 	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewListDevicesRequest constructs an http.Request for the ListDevices method
+func NewListDevicesRequest(server string, params *ListDevicesParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/devices")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Limit != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Cursor != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "cursor", *params.Cursor, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewRegisterDeviceRequest calls the generic RegisterDevice builder with application/json body
+func NewRegisterDeviceRequest(server string, body RegisterDeviceJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewRegisterDeviceRequestWithBody(server, "application/json", bodyReader)
+}
+
+// NewRegisterDeviceRequestWithBody constructs an http.Request for the RegisterDevice method, with any body, and a specified content type
+func NewRegisterDeviceRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/devices")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewDeleteDeviceRequest constructs an http.Request for the DeleteDevice method
+func NewDeleteDeviceRequest(server string, id ID) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/devices/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodDelete, queryURL.String(), nil)
 	if err != nil {
 		return nil, err
 	}
@@ -9971,6 +10325,52 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with GET /v1/debug (the `GetDebugInfo` operationId).
 	GetDebugInfoWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetDebugInfoResponse, error)
 
+	// ListDevicesWithResponse The caller's push devices
+	//
+	// The caller's registered devices, oldest first.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/devices (the `ListDevices` operationId).
+	ListDevicesWithResponse(ctx context.Context, params *ListDevicesParams, reqEditors ...RequestEditorFn) (*ListDevicesResponse, error)
+
+	// RegisterDeviceWithBodyWithResponse Register a device for push notifications
+	//
+	// Idempotent per token, so an app registers on every launch: the caller's known token answers
+	// 200 with the same device (environment and bundle updated). A token another user registered
+	// moves to the caller (the newest user of the device) under a new id and answers 201; the
+	// previous owner no longer sees it. When the server has an APNs topic configured, a
+	// `bundle_id` other than that topic is a 422 (`device_bundle_mismatch`): such a device could
+	// never be reached.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/devices (the `RegisterDevice` operationId).
+	RegisterDeviceWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*RegisterDeviceResponse, error)
+
+	// RegisterDeviceWithResponse Register a device for push notifications
+	//
+	// Idempotent per token, so an app registers on every launch: the caller's known token answers
+	// 200 with the same device (environment and bundle updated). A token another user registered
+	// moves to the caller (the newest user of the device) under a new id and answers 201; the
+	// previous owner no longer sees it. When the server has an APNs topic configured, a
+	// `bundle_id` other than that topic is a 422 (`device_bundle_mismatch`): such a device could
+	// never be reached.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/devices (the `RegisterDevice` operationId).
+	RegisterDeviceWithResponse(ctx context.Context, body RegisterDeviceJSONRequestBody, reqEditors ...RequestEditorFn) (*RegisterDeviceResponse, error)
+
+	// DeleteDeviceWithResponse Unregister a device
+	//
+	// The device gets no more notifications. Another user's device id answers 404.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with DELETE /v1/devices/{id} (the `DeleteDevice` operationId).
+	DeleteDeviceWithResponse(ctx context.Context, id ID, reqEditors ...RequestEditorFn) (*DeleteDeviceResponse, error)
+
 	// ListFilesWithResponse The caller's files, or one directory of a tree
 	//
 	// Without `prefix`: every file of the caller (or of `project_id`), newest first, as entries
@@ -12583,6 +12983,206 @@ func (r GetDebugInfoResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r GetDebugInfoResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type ListDevicesResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *DeviceList
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Error
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListDevicesResponse) GetJSON200() *DeviceList {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r ListDevicesResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r ListDevicesResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r ListDevicesResponse) GetApplicationproblemJSONDefault() *Error {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r ListDevicesResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListDevicesResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListDevicesResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListDevicesResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type RegisterDeviceResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Device
+	// JSON201 the response for an HTTP 201 `application/json` response
+	JSON201 *Device
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *Unprocessable
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Error
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r RegisterDeviceResponse) GetJSON200() *Device {
+	return r.JSON200
+}
+
+// GetJSON201 returns the response for an HTTP 201 `application/json` response
+func (r RegisterDeviceResponse) GetJSON201() *Device {
+	return r.JSON201
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r RegisterDeviceResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r RegisterDeviceResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r RegisterDeviceResponse) GetApplicationproblemJSON422() *Unprocessable {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r RegisterDeviceResponse) GetApplicationproblemJSONDefault() *Error {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r RegisterDeviceResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r RegisterDeviceResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r RegisterDeviceResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r RegisterDeviceResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type DeleteDeviceResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Error
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r DeleteDeviceResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r DeleteDeviceResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r DeleteDeviceResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r DeleteDeviceResponse) GetApplicationproblemJSONDefault() *Error {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r DeleteDeviceResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r DeleteDeviceResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r DeleteDeviceResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r DeleteDeviceResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -16501,6 +17101,76 @@ func (c *ClientWithResponses) GetDebugInfoWithResponse(ctx context.Context, reqE
 	return ParseGetDebugInfoResponse(rsp)
 }
 
+// ListDevicesWithResponse The caller's push devices
+//
+// The caller's registered devices, oldest first.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/devices (the `ListDevices` operationId).
+func (c *ClientWithResponses) ListDevicesWithResponse(ctx context.Context, params *ListDevicesParams, reqEditors ...RequestEditorFn) (*ListDevicesResponse, error) {
+	rsp, err := c.ListDevices(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListDevicesResponse(rsp)
+}
+
+// RegisterDeviceWithBodyWithResponse Register a device for push notifications
+//
+// Idempotent per token, so an app registers on every launch: the caller's known token answers
+// 200 with the same device (environment and bundle updated). A token another user registered
+// moves to the caller (the newest user of the device) under a new id and answers 201; the
+// previous owner no longer sees it. When the server has an APNs topic configured, a
+// `bundle_id` other than that topic is a 422 (`device_bundle_mismatch`): such a device could
+// never be reached.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/devices (the `RegisterDevice` operationId).
+func (c *ClientWithResponses) RegisterDeviceWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*RegisterDeviceResponse, error) {
+	rsp, err := c.RegisterDeviceWithBody(ctx, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseRegisterDeviceResponse(rsp)
+}
+
+// RegisterDeviceWithResponse Register a device for push notifications
+//
+// Idempotent per token, so an app registers on every launch: the caller's known token answers
+// 200 with the same device (environment and bundle updated). A token another user registered
+// moves to the caller (the newest user of the device) under a new id and answers 201; the
+// previous owner no longer sees it. When the server has an APNs topic configured, a
+// `bundle_id` other than that topic is a 422 (`device_bundle_mismatch`): such a device could
+// never be reached.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/devices (the `RegisterDevice` operationId).
+func (c *ClientWithResponses) RegisterDeviceWithResponse(ctx context.Context, body RegisterDeviceJSONRequestBody, reqEditors ...RequestEditorFn) (*RegisterDeviceResponse, error) {
+	rsp, err := c.RegisterDevice(ctx, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseRegisterDeviceResponse(rsp)
+}
+
+// DeleteDeviceWithResponse Unregister a device
+//
+// The device gets no more notifications. Another user's device id answers 404.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with DELETE /v1/devices/{id} (the `DeleteDevice` operationId).
+func (c *ClientWithResponses) DeleteDeviceWithResponse(ctx context.Context, id ID, reqEditors ...RequestEditorFn) (*DeleteDeviceResponse, error) {
+	rsp, err := c.DeleteDevice(ctx, id, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseDeleteDeviceResponse(rsp)
+}
+
 // ListFilesWithResponse The caller's files, or one directory of a tree
 //
 // Without `prefix`: every file of the caller (or of `project_id`), newest first, as entries
@@ -19147,6 +19817,164 @@ func ParseGetDebugInfoResponse(rsp *http.Response) (*GetDebugInfoResponse, error
 			return nil, err
 		}
 		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseListDevicesResponse parses an HTTP response from a ListDevicesWithResponse call
+func ParseListDevicesResponse(rsp *http.Response) (*ListDevicesResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListDevicesResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest DeviceList
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseRegisterDeviceResponse parses an HTTP response from a RegisterDeviceWithResponse call
+func ParseRegisterDeviceResponse(rsp *http.Response) (*RegisterDeviceResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &RegisterDeviceResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Device
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 201:
+		var dest Device
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON201 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest Unprocessable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseDeleteDeviceResponse parses an HTTP response from a DeleteDeviceWithResponse call
+func ParseDeleteDeviceResponse(rsp *http.Response) (*DeleteDeviceResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &DeleteDeviceResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 204:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
 		var dest Error
@@ -21971,6 +22799,15 @@ type ServerInterface interface {
 	// GetDebugInfo Debug information about this instance
 	// (GET /v1/debug)
 	GetDebugInfo(ctx echo.Context) error
+	// ListDevices The caller's push devices
+	// (GET /v1/devices)
+	ListDevices(ctx echo.Context, params ListDevicesParams) error
+	// RegisterDevice Register a device for push notifications
+	// (POST /v1/devices)
+	RegisterDevice(ctx echo.Context) error
+	// DeleteDevice Unregister a device
+	// (DELETE /v1/devices/{id})
+	DeleteDevice(ctx echo.Context, id ID) error
 	// ListFiles The caller's files, or one directory of a tree
 	// (GET /v1/files)
 	ListFiles(ctx echo.Context, params ListFilesParams) error
@@ -22619,6 +23456,56 @@ func (w *ServerInterfaceWrapper) GetDebugInfo(ctx echo.Context) error {
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.GetDebugInfo(ctx)
+	return err
+}
+
+// ListDevices converts echo context to params.
+func (w *ServerInterfaceWrapper) ListDevices(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListDevicesParams
+	// ------------- Optional query parameter "limit" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", ctx.QueryParams(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter limit: %s", err))
+	}
+
+	// ------------- Optional query parameter "cursor" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "cursor", ctx.QueryParams(), &params.Cursor, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter cursor: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListDevices(ctx, params)
+	return err
+}
+
+// RegisterDevice converts echo context to params.
+func (w *ServerInterfaceWrapper) RegisterDevice(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.RegisterDevice(ctx)
+	return err
+}
+
+// DeleteDevice converts echo context to params.
+func (w *ServerInterfaceWrapper) DeleteDevice(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id ID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.DeleteDevice(ctx, id)
 	return err
 }
 
@@ -23920,6 +24807,9 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.GET(options.BaseURL+"/v1/analytics/usage", wrapper.GetAnalyticsUsage, options.OperationMiddlewares["getAnalyticsUsage"]...)
 	router.GET(options.BaseURL+"/v1/analytics/timeseries", wrapper.GetAnalyticsTimeseries, options.OperationMiddlewares["getAnalyticsTimeseries"]...)
 	router.GET(options.BaseURL+"/v1/analytics/top", wrapper.GetAnalyticsTop, options.OperationMiddlewares["getAnalyticsTop"]...)
+	router.GET(options.BaseURL+"/v1/devices", wrapper.ListDevices, options.OperationMiddlewares["listDevices"]...)
+	router.POST(options.BaseURL+"/v1/devices", wrapper.RegisterDevice, options.OperationMiddlewares["registerDevice"]...)
+	router.DELETE(options.BaseURL+"/v1/devices/:id", wrapper.DeleteDevice, options.OperationMiddlewares["deleteDevice"]...)
 
 }
 
@@ -26676,6 +27566,259 @@ type GetDebugInfodefaultApplicationProblemPlusJSONResponse struct {
 }
 
 func (response GetDebugInfodefaultApplicationProblemPlusJSONResponse) VisitGetDebugInfoResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListDevicesRequestObject struct {
+	Params ListDevicesParams
+}
+
+type ListDevicesResponseObject interface {
+	VisitListDevicesResponse(w http.ResponseWriter) error
+}
+
+type ListDevices200JSONResponse DeviceList
+
+func (response ListDevices200JSONResponse) VisitListDevicesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListDevices400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response ListDevices400ApplicationProblemPlusJSONResponse) VisitListDevicesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListDevices401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response ListDevices401ApplicationProblemPlusJSONResponse) VisitListDevicesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListDevicesdefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response ListDevicesdefaultApplicationProblemPlusJSONResponse) VisitListDevicesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RegisterDeviceRequestObject struct {
+	Body *RegisterDeviceJSONRequestBody
+}
+
+type RegisterDeviceResponseObject interface {
+	VisitRegisterDeviceResponse(w http.ResponseWriter) error
+}
+
+type RegisterDevice200JSONResponse Device
+
+func (response RegisterDevice200JSONResponse) VisitRegisterDeviceResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RegisterDevice201JSONResponse Device
+
+func (response RegisterDevice201JSONResponse) VisitRegisterDeviceResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(201)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RegisterDevice400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response RegisterDevice400ApplicationProblemPlusJSONResponse) VisitRegisterDeviceResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RegisterDevice401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response RegisterDevice401ApplicationProblemPlusJSONResponse) VisitRegisterDeviceResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RegisterDevice422ApplicationProblemPlusJSONResponse struct {
+	UnprocessableApplicationProblemPlusJSONResponse
+}
+
+func (response RegisterDevice422ApplicationProblemPlusJSONResponse) VisitRegisterDeviceResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RegisterDevicedefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response RegisterDevicedefaultApplicationProblemPlusJSONResponse) VisitRegisterDeviceResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteDeviceRequestObject struct {
+	Id ID `json:"id"`
+}
+
+type DeleteDeviceResponseObject interface {
+	VisitDeleteDeviceResponse(w http.ResponseWriter) error
+}
+
+type DeleteDevice204Response struct {
+}
+
+func (response DeleteDevice204Response) VisitDeleteDeviceResponse(w http.ResponseWriter) error {
+	w.WriteHeader(204)
+	return nil
+}
+
+type DeleteDevice400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteDevice400ApplicationProblemPlusJSONResponse) VisitDeleteDeviceResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteDevice401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteDevice401ApplicationProblemPlusJSONResponse) VisitDeleteDeviceResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteDevice404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteDevice404ApplicationProblemPlusJSONResponse) VisitDeleteDeviceResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteDevicedefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response DeleteDevicedefaultApplicationProblemPlusJSONResponse) VisitDeleteDeviceResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
@@ -30963,6 +32106,15 @@ type StrictServerInterface interface {
 	// GetDebugInfo Debug information about this instance
 	// (GET /v1/debug)
 	GetDebugInfo(ctx context.Context, request GetDebugInfoRequestObject) (GetDebugInfoResponseObject, error)
+	// ListDevices The caller's push devices
+	// (GET /v1/devices)
+	ListDevices(ctx context.Context, request ListDevicesRequestObject) (ListDevicesResponseObject, error)
+	// RegisterDevice Register a device for push notifications
+	// (POST /v1/devices)
+	RegisterDevice(ctx context.Context, request RegisterDeviceRequestObject) (RegisterDeviceResponseObject, error)
+	// DeleteDevice Unregister a device
+	// (DELETE /v1/devices/{id})
+	DeleteDevice(ctx context.Context, request DeleteDeviceRequestObject) (DeleteDeviceResponseObject, error)
 	// ListFiles The caller's files, or one directory of a tree
 	// (GET /v1/files)
 	ListFiles(ctx context.Context, request ListFilesRequestObject) (ListFilesResponseObject, error)
@@ -32077,6 +33229,102 @@ func (sh *strictHandler) GetDebugInfo(ctx echo.Context) error {
 		return err
 	} else if validResponse, ok := response.(GetDebugInfoResponseObject); ok {
 		return validResponse.VisitGetDebugInfoResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ListDevices operation middleware
+func (sh *strictHandler) ListDevices(ctx echo.Context, params ListDevicesParams) error {
+	var request ListDevicesRequestObject
+
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListDevices(ctx.Request().Context(), request.(ListDevicesRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListDevices")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListDevicesResponseObject); ok {
+		return validResponse.VisitListDevicesResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// RegisterDevice operation middleware
+func (sh *strictHandler) RegisterDevice(ctx echo.Context) error {
+	var request RegisterDeviceRequestObject
+
+	var body RegisterDeviceJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.RegisterDevice(ctx.Request().Context(), request.(RegisterDeviceRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "RegisterDevice")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(RegisterDeviceResponseObject); ok {
+		return validResponse.VisitRegisterDeviceResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// DeleteDevice operation middleware
+func (sh *strictHandler) DeleteDevice(ctx echo.Context, id ID) error {
+	var request DeleteDeviceRequestObject
+
+	request.Id = id
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.DeleteDevice(ctx.Request().Context(), request.(DeleteDeviceRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "DeleteDevice")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(DeleteDeviceResponseObject); ok {
+		return validResponse.VisitDeleteDeviceResponse(ctx.Response())
 	} else if response != nil {
 		return fmt.Errorf("unexpected response type: %T", response)
 	}
@@ -33410,441 +34658,456 @@ func (sh *strictHandler) ListUsageEvents(ctx echo.Context, params ListUsageEvent
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7L1rchs5tj+4FQTnRpjsTlKULLvKUlTcUcl2lbv8UEtyV/ct+jLBTJBEKwlkJZCi2Q5F9KdZwMysYD7c",
-	"+TprmBXMGnolEzgHyAeJ5EOW/Kiuf/xvl5XMxPPg4Dx/50MrkrNUCia0ah19aE0ZjVkG/zyl0ZSdSqEz",
-	"mbyWF1pmzDyOmYoynmouReuodZLM6UKRUMiuMm+ER0RPGRnJeEEimmWcKUKJlldMEJkRxaKMaaKnVBMh",
-	"SWS6IO1RJueKZQFJM/l+QWQ2EKdPX3fIjC7IFWMpaZ8/PyWPvzl8Qv7f//tRb7/TIxdMaCIFYdcsW5CM",
-	"qVQKxYgcQ/cyZRk1I+wNRCtoZezXnGcsbh3pLGdBS0VTNqNmMkzks9bRLy03/Na7oKUXKWsdtZTOuJi0",
-	"bm6C1rNLOlmd+uWUmY5lnkXsgSLXLFNcimOimIgJ12REoyvCBQlfjLuvqI6mIdGS5GlMNSOKjlmy6LVq",
-	"g3lPZ2li+h60Hg5aLd9QnvOEnUQRS/U5FROmmndktNBMhUs92OnCb/65mg7MpjOhn3KVSsWx3eVuQqo1",
-	"jaYzJnRI5lxPCRXk5OL0xQsSjnnCBJ2xkIxpksA6UBHDzpiN/Hb/22/Kl/4AY2zeopRqzTLT5X+XXR6T",
-	"xtVp3qxfc6lZTNSUHjx67EjFDOOBIrAipE2J0pkUE3JNEx5TLbPO1qMbtH7pd5/Q7vjdh8eHN4PWfzQO",
-	"8YKKeCTfN++dwhfCI2IGJDMWkx8vX700J+jiLz/AmElEhZCaZLkg2IQ5DnrKFZEZn3DR24rwbU9+WjjL",
-	"6GRGX0vgBGvPPhzkMCBjmZEfLy/P9vZ7fTzdavXwbnsi4XvfyG6CVkozOmPasao8UzLz73oo2Hs9jOCN",
-	"0O16mrFrLnNFUjphx0Sm9NecmYFx89mvOcsWraBlyLN11MJvawdpRt+/ZGKip62jR/sHTfv8YvxaCgZn",
-	"3z82Q6ukXaPLDowvSrhhcFOZxCow2x7+ITwmlMxMW4QKNWeZIg/7h8WYkXGXg34x7prOkfM0jX2/f3DY",
-	"NHjgL6vDfiMYHBaSmd8DwnqTnmU23/W7+/2Dh2Hg/jbNd0MYPj7oPto/CEnbzDChSpNH+wd48jqN88Bh",
-	"NIz/4NFj3/BfPF3PrQmPi/5SqqdlbzxeS5xjmc2obh218hze9HQds1kqNRPR4ie2WB3GK3oFN2KUMXcN",
-	"mFshYzpb4NWp6IyRK7ZAplo8gRvVPOKCHBySqcwzRTKWJuYI6ikbCDz2NClvwzY0ERZj0t1z+IDFR8RM",
-	"LewQLpRmNDbnAobExYTQCeXiuDaYgUAWT2I+HrPM0CYMiJu5HB4cBMDgKY57KpXhq5nSxCwlU9q8pzRP",
-	"EsOuhOkDP+w/6Q3EG3dZKzKj2RWLSfi+y8sx4ySPYPIy112UIUIizN1vl8DwSRQt2ooxwmg0HYhCCugY",
-	"PgpLbM8/z4jKo4gpZQaSsXGuWOzWAmUG/6Eqd7drtreRLB8FrRkXxTELqvfEL4PB+4P97mDw/ptn7/7o",
-	"vyVejBu4xkmaJgsiRbIgHFlZRQQBdoLrDIzCMF+WKEYO9w9gg4Q09DMh0RSEh8467rGWcTQcvJd8xvXq",
-	"oM/ohBHF/9HIYRP4rtpXzMY0T3Tr6FE/MB3zmbkWDvp9WFj8a78YAheaTVgGY7hgyshhyAM8R1zh78OP",
-	"PupvFZ2w55mcrU74QtNMu7tmSpNxV6ZMkDkXsZyT8JdxJmcB0bITkradKXnYJ7E5yyM2lhkjoZZhp2m9",
-	"zPct72iNcNnVfMaah3wpVwf8TMRuuDjIgLD3UZLHLC5HKOS8c0zoWLOMhGYIYUCoJjOpNDns2+EnVLOs",
-	"adxa7j7qG7NLyNDgrv+exufIVcxfEYqq5p80TRMewYHfSzM5Stjsj39XKLuWff5Hxsato9b/slfqPXv4",
-	"q9o7w6+wU9/1UTCzGU3M4FlsLrcx5YlyEqNROlo3QetUinHCo882yMj2rwrhnL3nCvi74xgwzmdZhpLT",
-	"pxrkiSDM9EnaVCyI0lTnqnNcao3KUNF8yqMpjM+IIt+DulIf4x/2/lAfTkFMIy4oEJ2HklbXaz6VCWoB",
-	"AVEsu4Z7gGXakHBFGUadq1sqXb7Z2/f3VpQ0pAe4zZaUqk3NeFSxSmMXLMozrhfdM5nwaLFNg073qKi1",
-	"mz6B926cXPha6lcy5mNuuKZPykLZ9YEikUwXpB3WJFEjcigS5ZmRIZbW+HbjOaOZ5jS5J/Kwx4nFNaH3",
-	"qyOUBmEexXKU1bpGIt8zt/T2Cjl+btTed3/s4n/28D9+seZz0i0swWupL6jmaszpKGGfku2FQDpDIfVQ",
-	"lSOw5jL4zfDCTBuVVGl4ykRM2mFtC4+soeIPuFGdJeJb2e4ddnEw+MOavYNVlNmIxzETn/pOizIWM2FO",
-	"uZEvoiuQ5nFiJJMJXmQ/SME++cDAMmA4mkxilhE9pcIK5ZpywWIy5UrLbHGMm4uqldNkiBQ49JdU6ZN4",
-	"xndZ2MJYaL6IQYimSg8pNGPGqilPjMg15YrMZZ7EJGH0mhEhCY00v2YE3uVKZ1SDeYOVosBqgzOmjPC4",
-	"W4uFeA7C0dAy0yF2dINMxjzgceuo1R89GT8cPWbdb8f74+5hdPiw+yR6+Kj7eNwf78cPx/v0GzAEgMTQ",
-	"OjrsPwlammswmBbSVtFnnomjKBrR6IqJ+Miu3lFlSjfBx9PAqYwZCctG7XFG9WqbNSLtmCs6SriYBCRm",
-	"MwkCmswGImYJgz8KY4kULCCjBeFasWRsBM/RglCj0rGs3mqnR15bTW9OlR1OfIxmAtB2aWKIliOx0jzm",
-	"miRy0iNnmZxJzUzjTBgG5e8AbwyjKN8ErVenZ29TpTNGZ59cmDSH8NXpGV7IGYlgxYXUZGTOII2mRn8J",
-	"Z1E6zAX8DUy3E5BRJq+YNQVKLSOZDAS+6P5GKg07Zi2MahITc2TxHfO3zHVo5VY8bGDkmEpzykUMlh27",
-	"QK+lfi5zEX/KhXkticqjaWnyahs+ZdYlkWKiiJZEyRmTghGWKNYBPnSWsUiKGKSH55Qn7JMOueInMeqi",
-	"ItT5VNBfxJU5RWb4ZqdRgjwuTBoVQoe5XEr5ioqFVRXVJ9VwSEY1I2DUMNRDzdnigiQyupK5PramKKtI",
-	"n5s/uifmj5Ao2AC1dK2fU80aTCsoo84oB6var7nUlLRfPLt8TuKMjnXHGWgHLZrr6aB1nH3XP9bfHR4s",
-	"eYZWZbWi04qQ5vepUJLCG+s7/vW7/f7x/LvH/c09lyviMa3gChkCnlOuvW2V5iAweggzApnxf7BPfQTh",
-	"2quKL0Cab0Waycjcp59YBl0yYsxZknStGWOUa+dRGjECozCsE/aQCsJLwyfYeDMGFlNrWsAbwmjvyEc+",
-	"63UwkzFLDFe/5kYkGwMfC0BGu2ZZImmMVpsKT+daETkXxMo4yGm0EcTNJKUwsyrEBdTyzl5Y836ayZRl",
-	"mlsDBZj14yHV29q3ghZ7n/KMqXXfiDxJkFhQjF9pg8db2CwDlOjMzn1UZ2jM+7D6Q5qxMX/vZxToD4im",
-	"NKORZply5kY02wfoBInkRHDFCJ7r0h8eRaPhX68eXj+hvlk5Z94Q2xqisJkLzROPAR24LiWZ1ECElobJ",
-	"JKMRIynLuIwDMp8ylI1kEjvPgtIyNYJvdsXFxIzvNqt3U9Wsf0F/E6xnsXpBlYhq1LG0f6VjVI7+ziJt",
-	"lgLp8hQagNMW421Ok7MKnY5poliwRLpbkGEjJdRciv1l38f6JYA2mufykqOhtz7YmGrgE1yzmdrEMOxh",
-	"vSn6oFlG4e8pVcOZjWuxv42kTBgFua3iODYv7LazMMJKD/Xmmud7AcS2OmOa8uEVW2w/V1U0tHSBTg2r",
-	"kyJiEEUTE6pI+NfuydmL7k9sgd7aE3thwgk5It8zmrEsbDqTfz7o9XqtTQviJlCMzLsGRst4q/Dip0ny",
-	"Ztw6+mX9jOHtm2B5vYywxRq5wAXTZD7lCbP3A0poCqONQCeKIpkLTbCZOzrttTGtTv9ddQHugu6Lxfzi",
-	"Sd+N9C1ER23kXDMuqk/3l3kZV0PUtv2zy2Ri39tmGc9lwsxXMy5e4Pv7S8sZtHLBf82Z/dms0Y15ZvZ7",
-	"lfZOE0YzZQmvW1MNilsxVyx7oIgR7BNQJ80Dwykr56yY0I1vRY1OfxI567GLqjGScC9jE640uHvhbxhC",
-	"+QeMxP2ZsXHG1HTpzyHIf5XvK18YqWkus3iI2ljxOJNjnrAh2DWKp5YpDPHKW34Kd/TqU3Ytr+CpoZqe",
-	"WZkhRtUVz2I2yifDa87mraB1xRaqVzQ1i9IeWgvKTivPioYqz4ohm2daymQY0STxBCbZZX8mdOaRDWm0",
-	"zpZfHNrKxt0E5iOZDf3i3UZBDe0Sqvk41b4riWepOy7048PWqrM9aPF0C+4QtGQE6vpuYrHMdSRRvCiC",
-	"1TBmwzBjypPcG65ZNypuMTiVw7xvu8ZAfnRitZtbSH/VxQkckZTTr5BAbayw+LXuazMvN/9dE3d4KSd3",
-	"ccmUFP/F3zK5nl7KKyaU73AayhpCoLJHaRDk/OLg0WPyp58vbYCvkZqaxaRGJY+LZpMGyAVO+mBK2bBp",
-	"+2lN+npipOzV8+jYc8M0LriYJHC5HBP23lqpqSZ71/t7hsXu2e+9M4A2h/i4PJI4Z+85zK0Yt1l4W9pZ",
-	"+DCob8ny3GrjqS2vb+dPYapn9maqhI/soB9Zi+PQ3W81blE8DFbDK9cqQ4Zq57u0+c1BrcVvvQzQXJBD",
-	"e1+qWjgVnqzlOF5llG/zkY2nPzl7AWYeK404YbiNxm5o6ohQ4kboHB7cyC+aCUIHoghC1JJQYrY+kzOu",
-	"WDVScEZjhk4MwoXO8phlZJYrDdYXmeuEXzPCdccqKrAtA6FlKaab+TmV3FocQXWHADmw7rshzqlCnR8s",
-	"OsQQYJwnDIP9PBJVlSBXtn5p1xpITp9SEbHEYyWC54k3gCLLGU6BFrGSEyZsICPMQsskBvu9lqlPHAyq",
-	"IW5bRbJV51oLjysH2jjFqeQRW53imAsOciJVdQnUjLoVtBKkX3OMrTxlrnVrJxyOeaIbuAoXMXvvs/UG",
-	"rURO0kyO1Jq7pBx84c9c2ZzSVrnx8re+tO3elUmNc1KluNJUaO80K8uy7U1stuNSyuTUCKcrd/HSNsNo",
-	"igX3bO+yqALLXi5bsLTDKw0Erffdiezah9GU6p6llcovXT5LZaZtPMK0ddSacD3NR71IzvYK723lX2a3",
-	"M0GTPdMghpQAEebiqokSY5Zous3aPYUXb4K7od3AEMS7bUy3d0LQDduFk7/dZpVreg87Jo0c4/ShpQMI",
-	"ne5G93agHgk0knjTb2zBvHdTGF+3VYBiryEcfBDeX+yCV4gKVjsq18PHDRxTLiI0Ns3GBkE/c4EW9Rth",
-	"Kfb3vWbC/Nojl2CQV9bnykohseI2btuEpFwkRkYNa2MLMXwTHEJzDn7lYHedSi2UZrPhmIsJy9KMb8mN",
-	"c8fQN60OhEE3aGPuQDg6cJsZFHTpOtrqFJX7ep+HCA6rP1cnNHrSUWgEOwEh6ZDixuiMxaSkOtx666Ox",
-	"aZsQxyQTFlRCUKw8CPlHhJKwxlfCY3SmhNjBUMI4VI8LiCQfwrKFRho0w8V32SzVCxLatQ2LzkP3sohJ",
-	"aM4wpD+t+RBeXKLFGV2YOeLgA/J3I1q68HpYFvLL0zevn70DlW2JCUWjoWHv2166z8zyAv+4Ffcqee0N",
-	"SPsNhsavkJ/1YM/uiat90Xxi61v2XllDRdldYg4pEycvHkDUjK6wAhchcEzGnCUxusITDjHQNEPbRAp/",
-	"iJjwiTCXwer5mdH3w7JNVNqV3zNs09tya1QxX+LrwE+EQnVoJPUU+p/wawbJrdU8oIY9r1B22azHvGOT",
-	"WLQLH3igiM05MmpoinFf9P0Q/3DDc/FzEdU0kZOO4VAJzSYsI9c0yZlLcuvfYrRROkTrs1p7YZ9bUz6L",
+	"7L3rchs5ti74KgjOjjDZO0lRsuwqS1GxRyXbVeryRS3JXd2n6MMEM0ESrSSQlUCKZjsU0b/mAWbmCebH",
+	"nr/zDPME8wz9JBNYC8gLieRFllx2dZ84u8tKZuK6sLCu3/rYiuQslYIJrVpHH1tTRmOWwT9PaTRlp1Lo",
+	"TCZv5KWWGTOPY6aijKeaS9E6ap0kc7pQJBSyq8wb4RHRU0ZGMl6QiGYZZ4pQouU1E0RmRLEoY5roKdVE",
+	"SBKZLkh7lMm5YllA0kx+WBCZDcTp8zcdMqMLcs1YStoXL0/J028On5H/9/9+0tvv9MglE5pIQdgNyxYk",
+	"YyqVQjEix9C9TFlGzQh7A9EKWhn7NecZi1tHOstZ0FLRlM2omQwT+ax19EvLDb/1PmjpRcpaRy2lMy4m",
+	"rdvboPXiik5Wp341ZaZjmWcRe6TIDcsUl+KYKCZiwjUZ0eiacEHCs3H3NdXRNCRakjyNqWZE0TFLFr1W",
+	"bTAf6CxNTN+D1uNBq+UbykuesJMoYqm+oGLCVPOOjBaaqXCpBztd+M0/V9OB2XQm9HOuUqk4trvcTUi1",
+	"ptF0xoQOyZzrKaGCnFyenp2RcMwTJuiMhWRMkwTWgYoYdsZs5Lf7335TvvQHGGPzFqVUa5aZLv9n2eUx",
+	"aVyd5s36NZeaxURN6cGTp45UzDAeKQIrQtqUKJ1JMSE3NOEx1TLrbD26QeuXfvcZ7Y7ff3x6eDto/Ufj",
+	"EC+piEfyQ/PeKXwhPCJmQDJjMfnx6vUrc4Iu//wDjJlEVAipSZYLgk2Y46CnXBGZ8QkXva0I3/bkp4Xz",
+	"jE5m9I0ETrD27MNBDgMylhn58erqfG+/18fTrVYP77YnEr73jew2aKU0ozOmHavKMyUz/66Hgn3Qwwje",
+	"CN2upxm74TJXJKUTdkxkSn/NmRkYN5/9mrNs0QpahjxbRy38tnaQZvTDKyYmeto6erJ/0LTPZ+M3UjA4",
+	"+/6xGVol7RpddmB8UcINg5vKJFaB2fbwD+ExoWRm2iJUqDnLFHncPyzGjIy7HPTZuGs6R87TNPb9/sFh",
+	"0+CBv6wO+61gcFhIZn4PCOtNepbZfNfv7vcPHoeB+9s03w1h+Pig+2T/ICRtM8OEKk2e7B/gyes0zgOH",
+	"0TD+gydPfcM/e76eWxMeF/2lVE/L3ni8ljjHMptR3Tpq5Tm86ek6ZrNUaiaixU9ssTqM1/QabsQoY+4a",
+	"MLdCxnS2wKtT0Rkj12yBTLV4AjeqecQFOTgkU5lnimQsTcwR1FM2EHjsaVLehm1oIizGpLsX8AGLj4iZ",
+	"WtghXCjNaGzOBQyJiwmhE8rFcW0wA4EsnsR8PGaZoU0YEDdzOTw4CIDBUxz3VCrDVzOliVlKprR5T2me",
+	"JIZdCdMHfth/1huIt+6yVmRGs2sWk/BDl5djxkkeweRlrrsoQ4REmLvfLoHhkyhatBVjhNFoOhCFFNAx",
+	"fBSW2J5/nhGVRxFTygwkY+NcsditBcoM/kNV7m7XbG8jWT4JWjMuimMWVO+JXwaDDwf73cHgwzcv3v+n",
+	"/5Y4GzdwjZM0TRZEimRBOLKyiggC7ATXGRiFYb4sUYwc7h/ABglp6GdCoikID5113GMt42g4eK/4jOvV",
+	"QZ/TCSOK/72RwybwXbWvmI1pnujW0ZN+YDrmM3MtHPT7sLD4134xBC40m7AMxnDJlJHDkAd4jrjC34ef",
+	"fNTfKTphLzM5W53wpaaZdnfNlCbjrkyZIHMuYjkn4S/jTM4ComUnJG07U/K4T2JzlkdsLDNGQi3DTtN6",
+	"me9b3tEa4bKr+Yw1D/lKrg74hYjdcHGQAWEfoiSPWVyOUMh555jQsWYZCc0QwoBQTWZSaXLYt8NPqGZZ",
+	"07i13H3Ut2aXkKHBXf89jS+Qq5i/IhRVzT9pmiY8ggO/l2ZylLDZf/5Noexa9vkfGRu3jlr/y16p9+zh",
+	"r2rvHL/CTn3XR8HMZjQxg2exudzGlCfKSYxG6WjdBq1TKcYJj36zQUa2f1UI5+wDV8DfHceAcb7IMpSc",
+	"PtcgTwRhpk/SpmJBlKY6V53jUmtUhormUx5NYXxGFPke1JX6GP+w94f6cApiGnFBgeg8lLS6XvOpTFAL",
+	"CIhi2Q3cAyzThoQryjDqXN1S6fLN3r6/t6KkIT3AbbakVG1qxqOKVRq7ZFGecb3onsuER4ttGnS6R0Wt",
+	"3fQJvHfr5MI3Ur+WMR9zwzV9UhbKro8UiWS6IO2wJokakUORKM+MDLG0xncbzznNNKfJA5GHPU4srgm9",
+	"Xx2hNAjzKJajrNY1EvmeuaW3V8jxc6P2vv/PLv5nD//jF2t+S7qFJXgj9SXVXI05HSXsc7K9EEhnKKQe",
+	"qnIE1lwGvxlemGmjkioNT5mISTusbeGRNVT8ATeqs0R8K9u9wy4OBn9Ys3ewijIb8Thm4nPfaVHGYibM",
+	"KTfyRXQN0jxOjGQywYvsBynYZx8YWAYMR5NJzDKip1RYoVxTLlhMplxpmS2OcXNRtXKaDJECh/6KKn0S",
+	"z/guC1sYC80XMQjRVOkhhWbMWDXliRG5plyRucyTmCSM3jAiJKGR5jeMwLtc6YxqMG+wUhRYbXDGlBEe",
+	"d2uxEM9BOBpaZjrEjm6RyZgHPG4dtfqjZ+PHo6es++14f9w9jA4fd59Fj590n4774/348XiffgOGAJAY",
+	"WkeH/WdBS3MNBtNC2ir6zDNxFEUjGl0zER/Z1TuqTOk2+HQaOJUxI2HZqD3OqF5ts0akHXNFRwkXk4DE",
+	"bCZBQJPZQMQsYfBHYSyRggVktCBcK5aMjeA5WhBqVDqW1Vvt9Mgbq+nNqbLDiY/RTADaLk0M0XIkVprH",
+	"XJNETnrkPJMzqZlpnAnDoPwd4I1hFOXboPX69PxdqnTG6OyzC5PmEL4+PccLOSMRrLiQmozMGaTR1Ogv",
+	"4SxKh7mAv4HpdgIyyuQ1s6ZAqWUkk4HAF93fSKVhx6yFUU1iYo4svmP+lrkOrdyKhw2MHFNpTrmIwbJj",
+	"F+iN1C9lLuLPuTBvJFF5NC1NXm3Dp8y6JFJMFNGSKDljUjDCEsU6wIfOMxZJEYP08JLyhH3WIVf8JEZd",
+	"VIQ6nwr6i7gyp8gM3+w0SpDHhUmjQugwlyspX1OxsKqi+qwaDsmoZgSMGoZ6qDlbXJBERtcy18fWFGUV",
+	"6QvzR/fE/BESBRuglq71C6pZg2kFZdQZ5WBV+zWXmpL22YurlyTO6Fh3nIF20KK5ng5ax9l3/WP93eHB",
+	"kmdoVVYrOq0IaX6fCiUpvLG+41+/2+8fz7972t/cc7kiHtMKrpAh4Dnl2ttWaQ4Co4cwI5AZ/zv73EcQ",
+	"rr2q+AKk+U6kmYzMffqZZdAlI8acJUnXmjFGuXYepREjMArDOmEPqSC8NHyCjTdjYDG1pgW8IYz2jnzk",
+	"N70OZjJmieHqN9yIZGPgYwHIaDcsSySN0WpT4elcKyLnglgZBzmNNoK4maQUZlaFuIBa3vmZNe+nmUxZ",
+	"prk1UIBZPx5Sva19K2ixDynPmFr3jciTBIkFxfiVNni8hc0yQInO7NwndYbGvI+rP6QZG/MPfkaB/oBo",
+	"SjMaaZYpZ25Es32ATpBITgRXjOC5Lv3hUTQa/uX68c0z6puVc+YNsa0hCpu50DzxGNCB61KSSQ1EaGmY",
+	"TDIaMZKyjMs4IPMpQ9lIJrHzLCgtUyP4ZtdcTMz47rJ6t1XN+hf0N8F6FqsXVImoRh1L+1c6RuXobyzS",
+	"ZimQLk+hAThtMd7mNDmv0OmYJooFS6S7BRk2UkLNpdhf9n2sXwJoo3kurzgaeuuDjakGPsE1m6lNDMMe",
+	"1tuiD5plFP6eUjWc2bgW+9tIyoRRkNsqjmPzwm47CyOs9FBvrnm+l0BsqzOmKR9es8X2c1VFQ0sX6NSw",
+	"OikiBlE0MaGKhH/pnpyfdX9iC/TWntgLE07IEfme0YxlYdOZ/NNBr9drbVoQN4FiZN41MFrGO4UXP02S",
+	"t+PW0S/rZwxv3wbL62WELdbIBS6ZJvMpT5i9H1BCUxhtBDpRFMlcaILN3NNpr41pdfrvqwtwH3RfLOYX",
+	"T/pupO8gOmoj55pxUX26v8zLuBqitu2fXSYT+942y3ghE2a+mnFxhu/vLy1n0MoF/zVn9mezRrfmmdnv",
+	"Vdo7TRjNlCW8bk01KG7FXLHskSJGsE9AnTQPDKesnLNiQre+FTU6/UnkrMcuqsZIwr2MTbjS4O6Fv2EI",
+	"5R8wEvdnxsYZU9OlP4cg/1W+r3xhpKa5zOIhamPF40yOecKGYNconlqmMMQrb/kp3NGrT9mNvIanhmp6",
+	"ZmWGGFVXPIvZKJ8Mbzibt4LWNVuoXtHULEp7aC0oO608KxqqPCuGbJ5pKZNhRJPEE5hkl/2F0JlHNqTR",
+	"Olt+cWgrG3cbmI9kNvSLdxsFNbRLqObjVPuuJJ6l7rjQTw9bq872oMXTLbhD0JIRqOu7icUy15FE8aII",
+	"VsOYDcOMKU9yb7hm3ai4xeBUDvO+6xoD+dGJ1W7uIP1VFydwRFJOv0ICtbHC4te6r8283Pz3TdzhlZzc",
+	"xyVTUvwXf8vkenolr5lQvsNpKGsIgcoepUGQi8uDJ0/JH3++sgG+RmpqFpMalTwumk0aIBc46YMpZcOm",
+	"7ac16euZkbJXz6Njzw3TuORiksDlckzYB2ulpprs3ezvGRa7Z7/3zgDaHOLj8kjinL3nMLdi3GbhbWln",
+	"4cOgviXLc6uNp7a8vp0/hame25upEj6yg35kLY5Dd7/VuEXxMFgNr1yrDBmqne/S5jcHtRa/9TJAc0EO",
+	"7X2pauFUeLKW43iVUb7NRzae/uT8DMw8VhpxwnAbjd3Q1BGhxI3QOTy4kV80E4QORBGEqCWhxGx9Jmdc",
+	"sWqk4IzGDJ0YhAud5THLyCxXGqwvMtcJv2GE645VVGBbBkLLUkw383MqubU4guoOAXJg3XdDnFOFOj9Y",
+	"dIghwDhPGAb7eSSqKkGubP3SrjWQnD6lImKJx0oEzxNvAEWWM5wCLWIlJ0zYQEaYhZZJDPZ7LVOfOBhU",
+	"Q9y2imSrzrUWHlcOtHGKU8kjtjrFMRcc5ESq6hKoGXUraCVIv+YYW3nKXOvWTjgc80Q3cBUuYvbBZ+sN",
+	"WomcpJkcqTV3STn4wp+5sjmlrXLj5W99adu9K5Ma56RKcaWp0N5pVpZl25vYbMeVlMmpEU5X7uKlbYbR",
+	"FAvu2d5lUQWWvVy2YGmHVxoIWh+6E9m1D6Mp1T1LK5VfunyWykzbeIRp66g14Xqaj3qRnO0V3tvKv8xu",
+	"Z4Ime6ZBDCkBIszFdRMlxizRdJu1ew4v3gb3Q7uBIYj325hu74WgG7YLJ3+3zSrX9AF2TBo5xulDSwcQ",
+	"Ot2N7u1APRJoJPGm39iCee+2ML5uqwDFXkM4+CC8v9gFrxAVrHZUroePGzimXERobJqNDYJ+4QIt6jfC",
+	"UuzvB82E+bVHrsAgr6zPlZVCYsVt3LYJSblIjIwa1sYWYvgmOITmHPzKwe46lVoozWbDMRcTlqUZ35Ib",
+	"546hb1odCINu0MbcgXB04DYzKOjSdbTVKSr39SEPERxWf65OaPSko9AIdgJC0iHFjdEZi0lJdbj11kdj",
+	"0zYhjkkmLKiEoFh5EPKPCCVhja+Ex+hMCbGDoYRxqB4XEEk+hGULjTRohovvslmqFyS0axsWnYfuZRGT",
+	"0JxhSH9a8yG8uESLM7owc8TBB+RvRrR04fWwLOSX52/fvHgPKtsSE4pGQ8Pet710X5jlBf5xJ+5V8tpb",
+	"kPYbDI1fIT/rwZ49EFf7ovnE1rfsg7KGirK7xBxSJk7OHkHUjK6wAhchcEzGnCUxusITDjHQNEPbRAp/",
+	"iJjwiTCXwer5mdEPw7JNVNqV3zNs09tya1QxX+LrwE+EQnVoJPUU+p/wGwbJrdU8oIY9r1B22azHvGOT",
+	"WLQLH3ikiM05MmpoinFf9MMQ/3DDc/FzEdU0kZOO4VAJzSYsIzc0yZlLcuvfYbRROkTrs1p7YV9YUz6L",
 	"K2FwirR5rDo2EY8miZwzozHKBJm6JR0ix2PzspblxGFTs1woG2UYmDk6I4l7E1vC+MAYUn7DUr4IMQOv",
-	"loX/QJHKDDo9cuIC9nD5ksQo/nQBpJarYuEwu9Vx0Y3RDSXffHiwyjit5rIbZ35l1Z06V+73rZO7mU3P",
+	"loX/SJHKDDo9cuIC9nD5ksQo/nQBpJarYuEwu9Vx0Y3RDSXffHywyjit5rIbZ35t1Z06V+73rZO7mU3P",
 	"mKbOjuo3MnmY6Wal1fHhaireRod70BI+2SBZkH2IWcxTw3LwFBepdvu7kmxKM7ORybCuujZ8WLFWpJms",
-	"GODXyqb2VUKJYPNCUm0LKSxfwOwSZMkEc+A3ks2WsvFJmjIAMeCqlIvtiUASfqDckLbr12iTq7wI7DpE",
-	"GSYsIojEzVPTz6GVvmamcSmYdY0vN1sh7jUH5HCZYt/BgIzY5jfV10U638YueWCrMp+vSZ/TUrMZsIwc",
-	"HQaln0jmIzBXlImgFersN1KnyGcj6/0GmiwsBEuBp4Z+woCENNfS/Nfd9iGk3n8wrR2RcS7ANxMU/zoi",
-	"HwSdsZub+o6UCAbC+i5lNZ/GIwlt5kOvjbwOxh0rJb6zk9rdPORTkrVMh+mGJd/fcclzxYbuaNksiLXn",
-	"62dUHcqLJCBpxuyZK9RSc8ZQ/3T83JyN0P0R+g2izhWxOYO5Kug5ga64ObaR6Jy8dR8ynU+Mq6zg2wsS",
-	"yyShmYI8AfQeXXHhEc8AWsOobbF/11d2Ez+YZ1yzLb/gIs31lu+iXLXly1pqNLlufHfFKJZCmILtLaiu",
-	"Qn2GrpPtVPx72e2nbJRPVo1jzZqYi3j1/phtcnn5/EKXLiUXwu8xm2VkTqLQJLchvpXzVvJx9+OwabRL",
-	"G1MMvVSilpooZ9DkiHjqzLwfYc3/lBb6wtq8YqbfSHFPrVH3rknuVekSWbUj6TwzQhAJzbzDIlRaMBYr",
-	"fAiLYRj3MaGChMXqrbxs9wRDDctlDI8JKvQBidk1S8w2Im6UlEmF3dMrRjR7r9HJh5BNmDWFj1OaaQVK",
-	"hmH7RedGv0AAKcJn0FJ7RBV7fFiYyN6ev1Qwpigadcc8YUd7ex94fBN2MKMH7x3zgyJtwGDCro6J0Xhs",
-	"7uUZzXSZfsUVGTMNaUjjTM7QMEqmUmnlYcolra7KhBl4OClo4oDWgi/jEEBOMfRN2sWyw47Z7H9YQVjk",
-	"Tl1W2XQmtiXscu6rJP1uXcj48plDCgDPhSUBG+RiJKniPOLpW38shw22rE/iWdvm4nhVuNLu+iAvS4ur",
-	"3lkrwa7+0rBR28ZsL4eHFB292yRs2UAOzwd1Pl+zAW7SF62hek6VUR3jPHKZLtU8QXuuuSBcFxrcMeHa",
-	"5YFYM08pgTpe5DvCcW3+TlHEvG/oyEu1FW/0+mWCDsr3t6Gz2ordPbFd2HzcD6sxuDaAwa9R2ikMIbRk",
+	"GODXyqb2VUKJYPNCUm0LKSxfwOwSZMkEc+A3ks2WsvFJmjIAMeCqlIvtiUASfqTckLbr12iTq7wI7DpE",
+	"GSYsIojEzVPTz6GVvmamcSmYdY0vN1sh7jUH5HCZYt/DgIzY5jfV10U638YueWCrMp+vSZ/TUrMZsIwc",
+	"HQaln0jmIzBXlImgFersN1KnyGcj6/0GmiwsBEuBp4Z+woCENNfS/Nfd9iGk3n80rR2RcS7ANxMU/zoi",
+	"HwWdsdvb+o6UCAbC+i5lNZ/GIwlt5kNvjLwOxh0rJb63k9rdPORTkrVMh+mGJd/fcclzxYbuaNksiLXn",
+	"62dUHcqLJCBpxuyZK9RSc8ZQ/3T83JyN0P0R+g2izhWxOYO5Kug5ga64ObaR6Jy89RAynU+Mq6zgu0sS",
+	"yyShmYI8AfQeXXPhEc8AWsOobbF/11d2Ez+YZ1yzLb/gIs31lu+iXLXly1pqNLlufHfFKJZCmILtLaiu",
+	"Qn2GrpPtVPwH2e3nbJRPVo1jzZqYi3j1/phtcnn5/EJXLiUXwu8xm2VkTqLQJLchvpXzVvJx9+OwabRL",
+	"G1MMvVSilpooZ9DkiHjuzLyfYM3/nBb6wtq8YqbfSHHPrVH3vknudekSWbUj6TwzQhAJzbzDIlRaMBYr",
+	"fAiLYRj3MaGChMXqrbxs9wRDDctlDI8JKvQBidkNS8w2Im6UlEmF3dNrRjT7oNHJh5BNmDWFj1OaaQVK",
+	"hmH7RedGv0AAKcJn0FJ7RBV7eliYyN5dvFIwpigadcc8YUd7ex95fBt2MKMH7x3zgyJtwGDCro6J0Xhs",
+	"7uU5zXSZfsUVGTMNaUjjTM7QMEqmUmnlYcolra7KhBl4OClo4oDWgi/jEEBOMfRN2sWyw47Z7H9YQVjk",
+	"Tl1W2XQmtiXscu6rJP1+Xcj48plDCgDPhSUBG+RiJKniPOLpW38shw22rM/iWdvm4nhduNLu+yAvS4ur",
+	"3lkrwa7+0rBR28ZsL4eHFB293yRs2UAOzwd1Pl+zAW7SF62hek6VUR3jPHKZLtU8QXuuuSBcFxrcMeHa",
+	"5YFYM08pgTpe5DvCcW3+TlHEvG/oyEu1FW/0+mWCDsr3t6Gz2ordP7Fd2nzcj6sxuDaAwa9R2ikMIbRk",
 	"S/N0IU9sdiHtEgJhxb2hs61vK4RWDIpbDB5DS3cJglwXmlFZ3mBZU7FrujTK2ixrw2k8a/UsLg+2Xs25",
 	"BIJhBVBsnGdw3YEHQJU5NZ4MLWWzIeGcQa9kxCZUYMgRpnyb43jQ74NqM2Wic7zkxCFjmSRy7jmVWzkY",
-	"0B5ufQtLK48NNC3TpfUTbctja+v4oTmrpooZRrv/OOn+V7/7ZNh992E/eHx48x/eVKgaLOJOQb+mkcgn",
-	"fDh7/1hm4Cagmo94wvUCk5+dpO64JVVX9mVskeACExpPWcZEBCHsm6yCX8B94+GksNF3z0EL0WIHGqLZ",
-	"JJ850N7Vg1n8TKgilPzp4s1rgvMKCBPmEonxFys7t3nh91EBoWKB4iuAxzkvRqfX2j4Z0LeBQWXU7xrD",
-	"zld58633uOT1t9ho2JH72+xCX10W9ccZncwKX30huR+TEGxioRmLdXe7OfUQbBdc3SDvG0EGnfmutVWm",
-	"uCVt3XLDb7XTa0KhPoIIbCjUrQjgvlTtMmSgWYQlM2akDaSD5siHo5pPDxQbo3+/Oj1D4mmjip0rFgY2",
-	"PgMMYYhsMaXg6nOSsn05YypPdPG+U9gDEnLlgiuAAuMcPXzDmQo7PYJ3KLl4+pOyrmEjRoPyzFhtFtJI",
-	"4TiDHRThyuBw2maWThMeJTK6UqQdWoO9Zu91AP97Y0Zun4LuH5B//fN/zNN//fN/OjUn405X5rIZvbIa",
-	"2xpJGzDUnBfabR3hCN9CKivgonHMlteCdlQ9T6x6vqyVdXsboBsALnd5rZRynLLcZfWQqzKyY8M2AqFm",
-	"DN2QgFVoPgyK5P0yV1+iNlcEJvvt/Y5HrS6s6emBAoARIp3GB67othFezGAAfCSlRleE1ypTpXP/JYhN",
-	"+Hss/fIPlAUe3qyOLHE7twsu5hTXbmshB3OHcIxBgzDVwASRSd09A3zbFHztCRnZQrdKMzlLdWOAxwtD",
-	"+AR9koB/C3UHMkZjBdwJrP6qtjVb9jWs5Nh5XCzxLtPwukR31TNXTeuVhQk8C7zUxzaE8fY+7FaAGnlp",
-	"Cb/IV2lxqVrLTOnnKY+mhKapZR5m4BAbNJbZMaIcGVlIreRSPVAAduW0EHe8sI85G3ltM1XjpkdeK2zO",
-	"AeSxmOsF/kTkn8JMTNpFwJWa0pSpTo+8EHAn0gIn+4Gq26xrDT5QJMyzJESBfNV2TdqpmATk7ymbBGTC",
-	"xwGZs1HaWbFow5B4fAMwS2A4F6x6l2AgQ83Y7cYBIU7llBxMU+Vlo51DaYceZPvyOIRon+oLuDcOyowo",
-	"wcdjCEbFaxyv6WLm3kkdF7jDj8gr/r0ZPa5HQHiP9cjD4MnDg2D/cd+iyweEkrOnz0ksI7i/SNt9v9/v",
-	"Qw0A8w5sWJpQLrqwqcXbgDIXl4DstmYE3A5t8+reHwLQsQLy11cvA/K3E/O/l2/M/178+WVA/kSv6QVQ",
-	"TUDUlCUYZ4XOAKOMHZO3l8+734JHo9MjJ+aFotYF6HBgW2lbx4X5+OzpcwBww3l3SJrk9la2xskHqPW5",
-	"sCr2PmIsJg8Pgn6/b/4Pl6ZHTsTCjsSsvF0FxK7Cbyx6DuiANqYslXCALQFgnpUh8XDP9b73gd/s2S3d",
-	"+/D3m9CQjgUKssnt0NGMK2VoEInShn0hBYHNdCxzEYdmu10vcIuSdvivf/7PnnltzxEaELp5Cqs0zLNk",
-	"zxyXjg1rr0UNQAaZDXFmY7RLBMRJALAyRxZa3ozOxi8AmlpyzRRItROKAUbLiU+JNx0KxuiXEDhYyzaf",
-	"wvDszcUlJGvCg7CzhSyxdB24cXiVMrdsPosVoknWgARkK2glct4KWlM+mfpTQLMtvL/mJa9th73XWxkE",
-	"4MXq+APche3EI1/X4Hz/PudJ7BVRGpHY/nJ6QTJ2zYsECgQbBpF1lPNEE0R+L0yh5mEMwEdZzGKLe7Qy",
-	"YewSUAe3z5+fyKGFz2sK6V6D4WxTKonOGCNTGpNc4CCMfG6rB5hDieM3Q/AL4s0jWNoK92Jt3I1b80KM",
-	"5erOjNyGrTPzVrYWVlaM+WT3sAg2HjOE88QWrOJn7jTFNOB2tpWgV2wYUSiGwRLUJsw9g/g3imQsppGu",
-	"6TDlPCcyk7nmohYqWpFCp1LpRq8qF0obDcnLcl6ZVuKSBi0YHSLUAkwoSxKsLcIjqgg1XHcrtQWjlsFJ",
-	"ofwB56iwY3Eb9yZyPYAjxVEfEzrCIJMiId4oLzxiYK5AhQq/7fndRHyC+7EVMbwq3r4JWjJlYogGbeWr",
-	"6+AyZ+ox86o+AYiqNSNGnDCPCiGVnmRMbTW+M/cyHJmYb/fVObwJdn3Y1p2wN/LU/DK0aJRb2jIg1HNo",
-	"iIVrPwWgZUPoabIg5Xsl5o25mMGVpCDu3PDErGad2bxWrlWfeWauhpEUgkV6DYH+zEYXMrpiUEHBvbsr",
-	"iRaNeAl0ifUh26of2sr5ru3gytbUGMUS+VbozFFO9WwU3M+zdY2c91X1aC0JCTzTC5+GVHTpwLZMR905",
-	"XWBNGggKosKmC8hs402ySlSQnOZAK8vu2n2X7qVddltnKyW/8XLCOTauTkl+XhEqmg5TJuJGl/jYFpPZ",
-	"DXzP48z2WZWjJFf8mjVCmW3lwLGFZ0D2W5pR86JUmF2DX3ZZvV8UJ2oZ1Bm9i+AVTqVMwDXMleYRGgCw",
-	"+JGayrnwW+rSLXL6aqM+syHTFgtqa4EmrQcoNazJmdd1TCNoZ6fQCPfNnHK9I+O2n8bAHRvEDTS4GiZ0",
-	"i7FFUiid5ZGRi9Z1Ap6NW/XA44StaxnT0Rp/doERDS8sx4UXjdW/XFnJ2ri8yxAs7bV/DRqXv2HbG8nu",
-	"3IkPK/4Wc9OZcYNo1rQ9zccVGv5MJxX6dscUwFFnbCazxXDkygZtQUB3dK7Lsaws8pRr9WmoecaV2nri",
-	"Fsp+69fv6KTUDgYsTTHuypj862xuHCaixemUIb7iEvInBZzqRidcNYtlhReqIprNWRfydLMhwX4VVPv2",
-	"jf250QOLeKpGG0uBsYpppDPMWy9sngePHlWAlL04zzKiy9CPIxkvWkFRkc0WxbOF/955DyAY+VYPPNgV",
-	"nQmQC5sDB5kCbdczooGDNdEa7jAuiTgQy3KSe1a22Iid6sRWu1L+BU6aIX0K8LIlpc4aoCFAuzD/mdXO",
-	"00TSmLSx0iT4GhYpqxZojVmU0IzFfhZ2GzTwLQMWmz2cIAsrVsSQhGanw2IncE7OGC+aXMXoxlll9awQ",
-	"phNGFNfKxc2CpagtzLgTrljcKVSksS2BgFVBk4b+akmgm3MnoVbucpBcpfyyNzpO8X+wewvWXKOivBCG",
-	"EhSz0fiuZrlZ/GNrs8dsYazg6Xz5XN9GWalCisOEgzr9F4sXVPSaGuT4hshQKK3lIE5XE0WYsHVWMVeB",
-	"i0mP/MQhXIlDwSucfhncEpoGwauVZgyiCez7Mc9YpGW2CI8GApI9wisuIAgKAp4CS9ukjSoIFFvfs9ka",
-	"6EIAMSlEkLf1POFODm/Z5+raPAcjPhWLORyiEUvkHKvHuGmStvun2X30BW3nkt7y1JjVqwVRcbgQiwF4",
-	"r4FmtH8vi7gs/WPmBdIOB61BK1zhAuXdUHT/wNWqJDqjPDE7Gu6F/w7sYtczDhtZFg4wG7H2pN4Bzmt5",
-	"6r90mFcsCmmrJ+8A8OnouZIkfNh/8ni3agZr9+Lt+UuPEeQWdRe29qvV6kesGdbtIFGXQW1tzMbDfj9o",
-	"qtozZRCqMJfZlarhTTx8vEVtZ//wQaLx+1z9/AkEvOOqRxluC4yiLX3aTljZWDo0aKadj+NcHu9t8y76",
-	"I6rqV9IWrAwqOu2kO4POXXzgAfjh/1h1bVvnCa6yuo2gU+m2PuraPexbrh8ZTXC/6mt1G1fJqsIo/WhX",
-	"2/hU1qqmW5soCm20lO9WvAaVqfpW6E8//9SAgn1C0nyU8AgAfNvnz0/JN4/2v+msBkLQZFJdFcDP9i6M",
-	"X7q4aogRv0IfQ9nsiV9q8X6cq3qyKZ9s1u1Nhzgc/D6AmZkezNAbFu9ilbgcFPNWt61Z/02JptCgr/+X",
-	"csLFthx92U1AI50sXDBKCAUoMLLGVaDwgeWBMlyI0mtTacswPzD4WpNHhW8+PNiMZ3TXGNxubktDeXy4",
-	"6+W/BhD61emZjST83tUF2T7m4ESshrqTdvhhAP0MWkcDiIIZtAL3j6Ner4dx75V3IERm0Arsb71ez3Nw",
-	"GzSibWNnXp2e/QhGpR8tHt+yGVQ0BM9YYxfYjY9I+K9//l/F/3e5fVCGG8wNYOUYyzyrlhQrQhqwqSlV",
-	"hOqBSJh5ef9x5dVguX2aAMk73FKAFYBanq7411TOVVFsUo4tPloHVcvSmFVtle6PDj46ZQrWa+06/8VM",
-	"dolyv91/chDUlJ3/HgyywUAMBu/7/Xd/8Oo7r07PLiLpM5HB4Q+PEHHBVstjGVEMrBTHJJwkckSTQrmH",
-	"IFb7a4Bf1erHqgIxXlfjcG2ePzbmZetmiEWs/UrWki/yW6tK1kI7VDrmMoQhHdtMmjpYbTN61ioS52xG",
-	"RUMAVZrJSUZnJMsFcbFgNkVnKpWuj6TT2wYV91a1BRGkz2OpGY8BNVBLjGVxATXHJNRMQaoPwEthng+q",
-	"6Da5yMjuhHEI5ZzThd9dX6leuro4P15enhH7Bka2WhsyOlkhNLgwjnGLpohuIzTFgtto68iQOkfy7OSO",
-	"NtcdZfrNueru0G2YBB5OB2EBuI6JVeybqbah9xL6K6NCueD9DQO4LN69pcnD6q2eeDoRg0MBzkXG6MwM",
-	"eTjVOjWUqBQLO8cIcIJwk3B2tjo1uxllkS2hanjHtthyoQOrmjsGEiDvKg9NeW5rtLWy8Y50bmvJLbjp",
-	"lgUjly8Fm4xQ1OK3e1PfP4vMDOmHoZ1yuLyNflZeUPVmtbqENnx8uJZV72bdWeKgtSIqa5leE+bnVnwK",
-	"b/SV6rb4I6Yd/Ot/+9+tlNOG5KUu3mjAWQtKU0VCgfUcPjywNpfqoCpgqSVpeKThg0ePNgvma7A833gC",
-	"3O375mYGEYMAQXts342W3Y/nnZuYnpTJSfH+R3FMH/c7ESTEc2JOhPmXwmyeIku2rB5N2mmuiYYUDG6+",
-	"Q3pbTgTIeF0FOugffrtlfFc5t7X84g7syaUk96Xbk4uRbmdU3lSb8gtlbrfiZisaxwoo7G4ayFKgOssm",
-	"qPGhMEhJaNoPLePL2Exeg6mWaitNflLutpucV0+jdO/2Xtt//CJTJmjKwYiiem/fvnj6busMS0lT3o1k",
-	"zCZM7BXDuKl+rq542kX0Xpp0i9AOW6p0jUBZNaUcfLtxiUpSBYDVtdLnpiX55R22+ykX4iN5++5MuJnd",
-	"XDIfk22Ibmq2zsurisnTTPNdAwi3lpFM1uYM2RhY7s2+adSOtrZb2ztoXfYPgvc5b8YG6Vte1SOyPLOs",
-	"z6nWfsNV4Ad72gTpBMgLQySe3bONLGgBxF1dIJqSkZ951bbhTSLaydJU7XdpxGvW4qTKNZaGLmVScafZ",
-	"cO4ZXWDlgSJAyGFX2noEqIkBJATHyhOqpup/HEdavj3tNPz4SzUknJ2gQW5jrGmCD/nouI8qEoenGjaC",
-	"SexMlUu4KwiRmuWRzrNKOjd1WaxWfy9stABbUqAyCinWAYNVYMrseW2wu7mcAaNgxKTNNdDblF4zMmJM",
-	"EKzlHBPFRcS2VDEKD98WmoKhI4uIaNnV5vNXgeco1fwaWlaxSZW9DEo/X5VwaqS35tyagd6NGN+MjPrl",
-	"CfJurLeLd9iaHTSy8IopOpqy6IrFmEeuNMFYSqPg4dqWAZQzRoUi4Yeb0MPkb9ZP9GLFPe0c77Etow3/",
-	"sBHXDSU/a/Z30/LdEc5GLyc0umY3zwvu1Yghte14au65HeCd1vDntYy35JbDymh3uGZWsGGxkRqTqA66",
-	"aRmrQm9Z67JmxjPsRmEyYsylnza2qKi6dgfwe7sL1Vpn29QnuL9Qa5SEdoIj2lz9x8cnnmeMdU3rRTzw",
-	"URHz//jQRswqkrKswHIUDOty2be+JQm7ZokiMWNpUDzef0x+4t+bqxhEyLYtUlWAeoAWxMXEwWxgTx2v",
-	"SFkrgbXlcjiQ7y12/1yiwqbYr6sX/JlUWIiqjsgcYOj+/pbBsh9THdle1RUcXjPQYLmcboUCluhneQEt",
-	"kW++teuHY1X2AbA7i93iQYh38ENE6UXCOlvXENoB9X1NPax3lRls52q4Iw7y2zmIS2atiiGwJJKdz9mu",
-	"RaGLXbwLAaAsrfZlS42VBfMVKtilOMErh1++kiIP+IJckDpImCfUqiznWW/jreDviY3v2ylroIxdiRKa",
-	"x6yrpBBMdw+7j3y34WrBTwQf901XzgWEaHoCSqjQ00ymPAoDEiYyokmIuaJyPE64YK4ECGQxQQ8AZEbd",
-	"CnUdEnVSIlBbSK7edlzcU8GzGK+XDswgTmlKAfyaM9Ug6LzXwzkXsZx/ZMnV5XKTWyMh8sgCDKw9fWY2",
-	"Z/bdTdWDcHkbYQuKOmQe1Aa+ZPprQvjm1tft6gAtLaVvParjcoMoeiwXYqu9vAt+tkIfHs62enrAdLYx",
-	"CLUg1mZ1yHR/V9P4DEM/K+l2ibEVVc3gwp3xJMFapIYIfkuVzW5drcy3ptVqBs1Vd0FJLKRpc+PUIJxN",
-	"X801TjaG3jQXNbGFCrZqpUB7K+4pLq5pwuOhBc0sVN0N1fyKcjuNoatnNn73VIoxN7tleddOSUR3GZm8",
-	"S3yxG/wPGW2KsH1zkuvpAXHNkIl59bgS2g3G0hHgjkJoNqFxnDGlGkO+Gy4v+yvGznrfgK6Hy0h+ngne",
-	"X9B3ETqybTj45sj0pf2qTLLSaLBhHzM5StjMn37x/JQ8OXz0DUnxJZsv6ROKQlcDH1SI5lO8WmnMnEYy",
-	"o9GUC9Y1LAAemPfreftwCNG2VNoRVz36q6gGIxkvjogdzoIMwAE1aBk1yMKBekNZdy7iYr9R6/KUU4Aw",
-	"gKkgSt/WUaUVLAdfSKkF8/IfRMu5IEN2CQzhen/PBUX5VsHxvGXZvT96Mn44esy63473x93D6PBh90n0",
-	"8FH38bg/3o8fjvfpN5vSl1xbh/2+HyhEJ0uM+C8FBZBmCvCDLpyQt+cvSuxVB0Vs8QiBts2H9cWB6Kij",
-	"vRJHuhez6z37vtorCbK1JTA6zqniSbHltSqrHKwp/nOWyTEkIMbbmDQ2BQalxWrs6F84Z2lCI+dlRcjY",
-	"SmNHFeCQxx9hvHh8eFfGi6ojtlI1tMJ1q3FDJ93/ot1/9LtPhr01tY9u/PvjZFavFr2bd7bu4t8ot3x0",
-	"UHljer3lDw9UBTrA5hgUVRMfKMfCt4qStqCl6rZ2Mvf9F0Brnmq09w3lcY9R4/WgDAvaU+zWbQO/7cG4",
-	"lS126RzUpK5+5epYJfFdo+22zqn+DVHvFpxy29podpPvwCbg+OiXbqq147ybON2NdP5x8Z6fPLTxrk/h",
-	"Vzb9fzse0XQ6rLR411x/o4jxaenv91uh4VY4ZzTmgimf+2LKoivP8+3RyuvIjNvjlS99twK5uYRi/c5b",
-	"vnQ50CljNF7sgN1op+9ftHHG1PR2UWMZfoxui5UTsCO+UL0x/1gnXGmW3W6wHw/lUKrrNKb/q/3L8PCq",
-	"JIxvB+usaw83mADrx/ZboiX55sBiN7ahnE7nmERyNpOisHhiDnHGxrli9UpsfjviNwe1IX27ATqiNvVW",
-	"cDsttlZ32C7TWoOh80wve1jjGRdo0c0VgjbCI4uz7qonLOXewyte8+sF4tv7S28kXPg4Ryyjum2ptQeP",
-	"PM1PC0yeysv2oc+1bNNl/q4symn5kf2pBz+t+XRBZ0nDp/CT1/pmWEr9G3y2UZjFadeGvTSUYg2CFda1",
-	"GtFf8do7Y9gGPbZiK+zt9/rbIr6XCibusW9QtsL83dhZ7i8qL6FKD2mk+TXXi3Vj2tazdU+162/n9v84",
-	"CIKtYtztPpfx7RgEM8Qig9t585wVefObtZL8TT7hejmD5toknxafka9m7ltLs6vUX1+5igV6uYT/hujB",
-	"Wkn/zcYgzyFYc6BvZR8q6HxZ0P9oEM9lYltWQvrr6G3DaG6aV+EODCiOQX7pBhQ7zrsxoDQSwldmOfjN",
-	"Zv3eFdP3nMOvbIsbucRXNY81PMzsnvKBg2Z3JRJ9dfLYbaSsnVIHlkWYXQPAamkGHyMWrO7ybmLAag4Z",
-	"fAhQmFk05dcNyWL280sXHroLsjACUwwxK7KOl7G5DGEzXEbQygX/NWf2d3v8XW9FIOuSKv2hSM682fug",
-	"XVbzTQgxJJypY0Jd4il4BQXCZ0I2M00STNS2+IXQR2M+8+O6QfTht4EHsfyk+7z77sPDxzd7vT/+x/oF",
-	"wECojUuwbHZYWv3lFVpDK5eG8JSvpJWhmFp1yB2qzWydBoYfuCLEO/Vyq6HdvjD78oKsDGNlMkt91lbH",
-	"uyMLEZ2CZ9pn6jXPd8US1LwOvmslozIlqmRUzTV4gwKYexPc/A7WgEqo6ZY5JzKtF/lRDJDZMD/cH39Y",
-	"RpNs6Sy1SWzbXyxb6xErV8WvrWKDApvfkIJNu9jnJhI58+Zs7qbelJT2sRpOU70Z8xpCBkRSaC5yw3Uh",
-	"1olwDUVDEVkA6uEDKh2Ae27OBdldSQKg9WfXzIdua2T5K7a4rRmmDPHeTS6pRIPv+OHdmFfuEu1iTdx9",
-	"vG1KzS0ydp2yeg/WOB9KBZzjEgCvhMVwoaFzqsiMxswHUbGRjtZn86wVYncwFfoQBUr4gAJd4J23EZka",
-	"OldbBtNpPdaNhNLwdVNeRbxsH3M2uUr6UeUcL+X71qx6m1J7V46z96gWOcCFEbC6POXkNyfzl6zpDoxW",
-	"FT73pdutYKg/ZDJPvbj7/kM4Me8fEUpiugjInLErIjOsT02oIuHf/va3v3Vfveo+fRqSthHhQY8yb3cC",
-	"Qm3KpsyII5uBMFqB+Qngr3kc2IzFk7MXUC2Bx6RdYNjac46HvAB7LN+2yOIbT0a+jdwD62NFc08ZAVcB",
-	"unltz6QXzB2qSOxgUXdI5TurwtCPa6BxlOdUXLHYl5d5J7ecl5JOyt2ubzXk4iORNFbZc0TwiXQO3Oqi",
-	"0xWFolGVwNVlheWqbkTaqWo1nDqbE+wukBjUUnMCgRsL8IE6ruwc08iRq2z6XVPzHh0emIMN2gVahwrz",
-	"Zqt2qzJf4TQepoiVt7dbCF1oyrc9udVi3MWyFg0Xa9G4oZd8xhTLvKnMu20qWCGvaVLd1KnMAX+G+svK",
-	"zZjOeFSP16nQZf1itHk8gdOaDU2o5qKlarc7DpnbR23nmp2xE60sUjHK5p2RaaNusePkLE/0zK5+Bu1K",
-	"25X3qu07kQQc3zsb6y4HC4njTjpes62jRct1FZRbU8x7zdb6DWRfq+rXlGJ37uQbgOdFVWBbXIrd1bdb",
-	"oRJ93OW7nBeS5jogOI6AwK5A/jTgIuKfsEmVxPVdr+8Kg7wrxcMnABR76qdhX+2VW5UmcQGDt44AUkPr",
-	"h/CqIDuk03mBdLZnIQ6zaplp3apCRiWccDetCXMVbcBgJdkY51Jdrvra7JI5BNaDKM+4XgAOrVvaGRcn",
-	"uS9d7UQQGkVMKSR7IxQ7EXkOMPYgPE9lYmtDuqhFM2jSVhZAlJIRoxnLikYGIvxr9+TsRfcntgg7PfLU",
-	"luE2L9skdyUrgY4kogLrJoCJxTQOzUIKOCpa40TOVzL44fdyjmZCtowRy2DoCHsK5xwCLPOYa5LISQ85",
-	"xhUTb7PEpvXSXE/3EjnhohZuYh4fmNdpyn9ii8Z1dOvWDqNoNOz1embiVbSGGV0QxURMOCxaaFqSGf8H",
-	"LMER+R6X0H0MEq9p2laAd6GFrWJhS/LEkYHMAI24MeJfzx1h/+nny1awgQAAqS2sL0cYVJ5kNnwZ6yFU",
-	"HkPcMwwbzh2cdui/HCcAFd7cwBWCUaqRFJqizd5OrwyXXMGb/94WaLJFKk4BDomcypgR/uaC0DSF3Z6z",
-	"kS3/3iOXU65ILCMA9SQcidh0mtFIH1VgjwcCxL8xjVhQ2PjKhOWAmFkyobktn5/lCVOBKzMP4SHQuZ4y",
-	"xUyPGMo8YcLQOIsHAlaW695ADMSpFNemMSnU0UB0MeFgJGPOFAQDK0Gv2DCiih0TbqOi37598VQdE8OY",
-	"8MH581Py8OHDJ+Tt5SkqToC9ghhTJM1YBFA7A0FIOzzo9x93+/vd/sHl/qOj/uFR/1Gv3+//V9jpmQE8",
-	"syXPVSqFYkV+ZPjXrpUTui+ehqRNyZwlCaRfsNgo0cABRotqyX2uyBVLtW0XbioYbkjTNLHL53LC//h3",
-	"JUWIZSqfHD76prMMmABoeMtYCabhl1xp2+6HAVikBq0j8kuv13sXkEFhmzIPzZ1jnlWMVObxoNXr9Qat",
-	"mxD7DP8z4TOuv7P1cP4TX/wuhN7elJzKsvSS5y3zTypIhfmRXCTw85QtSIxskISOSR+RX95hD89BAKsV",
-	"E6HgWsmk1uaX1PAGXGEL+nFEaEGpIMTZ8uxefkwK/mSmB0WBIMietA/7+2bYh/2HHaJSJmIF1SVzwbU7",
-	"aaEh/q6REfOMqZCkMuHRgrRtwR1y0CfUdDHjItcsIOHp6ffD85PLZ8OXL169uByevL38cfj85MXLt+fP",
-	"LsLOMZEiAr8QV9ClDkpzm50EF5PqYpjWqVBzlpHDgyc4oKEb0JC9jxiLWey28pzpbNE9GQObGrGxtE6q",
-	"5dVNpLxiMcnTnmn/3K5IMRRYjWpNwVppHChLR0Z5PGFawR66FdYZHY95ZGYXTSnUyLD1067Y4oGy3yC7",
-	"kGW5vgfK0Ko5xrnSGI+A/AJiuyMmsDiq5ZNGSso401jwGMobFPgLLqnDAmfsua/LSKqSzZpRV0JTXfR5",
-	"GYffOmo97PV7D216M9y2e+Z/Jkw3Y3zziFm4N5inbT7ADYJIdTd3x52Rr1JgXXKEJYcLCeFF3Dpq/cD0",
-	"uZQa0baBUcFgDvr9JQzKKqdxCQgltv96B26ZRAEXVePsSOWXHt5VtvqUv4diyHsWk6Qiq7WOfnkXtFQ+",
-	"m5ndPHKpHATt1XbtYGkwxj9oaTpRCJqkaeudaWuvB6z5Ssi52Pv7/Er13My9+/RCREkeM8MHNNQGM+ox",
-	"yYXmSQHwf4UurwVRfCJYDPU6saR47N0cqKt7j5sD7TfsCtygP7MR+YktyAXTd70lZ0VRZasxX7OMjxc1",
-	"7l/dGMOg7Ma4JJuGfdAsQ7m/fhKO7TZQpRgySiOnxHjZuj8z7z48xVyWDfug2Xu9N9WYY1NuwLIS413t",
-	"izmdTFhG3r4gKZ2wO6f/onk/qZsV3fsAK3PTuLInCKWrpozpgOAv5qLjkRSOmS/N4xhLoULFc2JkjTg2",
-	"Yo6olscw9wZuRePan5iBtSyGGtNg7fpleXjPeYIH3I0FplNI/RZJwjJ7alss9UnUOMtt86ay9YbrUtne",
-	"7XZU6TXF8a+nlwCLGO+liBVYvrixSr+5nQxNRpj7uiNJ2uW7CVqH/cPNRPha6ucyd1rGnVHuSZWk3K55",
-	"KLjMpvPTLog6ihz0+2Q+NZRigZeA2QD5qUJOOSaYGUuEJHGRquulzh/LBLZ74tG2h4ZNcjPgitCEX985",
-	"43jJrxnkTnsXvZZ4uFaAMcey0BqpIrXEw8AokNcs0yjXmZvHu9igwpy9ML9/7IrvUnPAu/DFZCqcbE5V",
-	"qZ+C4n/X2wHat9O2XWL9+r1xSZ/evfl+oRk450fmH8A0U177tMapRWw1JkXmrKqM28k279nfTl693G3P",
-	"3Lh35FpfyL7Y+Xr2pcio9W7IKTKeMwQAuPjzS1j0cxZzdUwe9R9i2JStRc2NfJkxGk0hC8Mr3ttc3Xtj",
-	"TyW6gmdD0AhSslCrcZqb/iZoPeo/XDOMqkFj++E4LEnPYE6qAwEj1lwckxDxGkNbtovfuZxbLpCXHK73",
-	"98DSugeW1G4iJ420cWF7gOBPrQIi2JwpjVE6gRGyjOQ7SpgRaXPFsoAYOdgqOprPGMmomHgIBWy8L7nS",
-	"J2YQL+Vkk6z1DNMADDWCJYArGxSC9kAaaZkZ0RAOYQ6MtBDEfs0ZCCtWEjPf2aizVcmmqUTFB29TONta",
-	"S+toBSZ7gt9Am/45UhBy6VizDGdqVrJpNlBlyz+Xtc70ps4LW8uGfkHPvFW/vhUq937vJZ9x3drixVMM",
-	"VttVCN7pdDvyhFg/7xE3SoeR/22eSv2MWGG2v/lYf09jhyYCn+xv/uStoNb9gH71Q+Ru6z96LrMRj2Mm",
-	"Pp7p1LxSvzhYi5sVXlR321QVbPtFjSsVoQVejoT8HVmNTOIKM7JW5wVJZHQlc210vrHMonXM562NLVjL",
-	"eU6pYl0uFBOKg46fZmzM3zudbwXE2XdYnM+wJLplVJav/ZyYJTXLufmgwAbXd+/f/piYVSMu0mXz8dj7",
-	"wOMbazKIPK7Mc/C+QrFIqnNlwTMVGAGBaOHqNIcEDFRwp/bIiX0PjWNzmScxSRi9ZkYrRfvWQFDrnM2o",
-	"uXDbMVd0lIBtPSMxm0ntIIYTqjSRggWEa8WSMeForow7VdcFnNrD/pOBCDFdEn3TZuzAMViMxnPPAUZI",
-	"4LcYurh0gjeciBdP7WkASvpeonh8twfBIhbf1GMIbDbk/Z/DJm3Fxh4ABXzhx25nI9Bh/8nmD15SpWGV",
-	"Ps3JxpwtG7D+QEFghDKHBY8mxK/nwtxZ5tTM1hx/QZOF5pHa07WYUu81GWJEZGguwanMQTKO6YKM8uiK",
-	"aQDvOu0QaVTV8BejngZEy07oDNb4mjmn1pUXYKrXQEhhPdf9HgnRYh4SSJi2lTV3iM86JmEklYZMsrcX",
-	"A2GD4o6tr7hsGCPbKsaysBqjWrwWc6W5iCwj7Q1EeBJFLNVHxNokr0OSMZ1nQpEQwt2DQd7vP4xwseDf",
-	"LCSZnCsf0/mB6RO3B5Ww3l15D0QoPs/kbJur24Yztpr0jyLwteQOBUlXY9nuMP53VXP40RCYoyzwyRrJ",
-	"BC1rWFtImXv/4b4hwUYRqRK665sMxq9vFfh8r4LOclR3xeR9fQvjkV2238WhGtN8IxhmEBAkcORUYE9o",
-	"1wQQ1akyTHc6vUwTw7293BJDk8loQcxZACsCHI5VBhkQQBQttQ4HPBoCzYegCNJoejwQm5KP8KSwsQY5",
-	"zCoT5nlGxRUXkx5ZZV+mVcu/rriIgyu2CFw/AY45QJa6FROD9OXPyL0gvtt32B1L2jJuvql92BN/F/t9",
-	"gHDgM9PDfh9hMe1fniDh++coMv1YVmLpRv3bc49L0D7wmFpl0545jO/D9IFbc5IiG9DPS9xxdDwEZB+J",
-	"5WJpktiQVi5qfAUEspKbHPb7cFd2AsygZHEwEKAqYeLRMaRSKgJCDJGCvJLCiHegNmXARlyYAeNZmVQZ",
-	"YOqlcuF++0r3BqKSt2VYETJe04yccW00MLJGkNIuy1MRqsjpxV82cZ23FrriM/KdSiLXZlHjzhLnmkZz",
-	"h+boAvnQZ2bajAR+/2zO5jd+DKeDAwCUjmT3b8/uwCQqBXug3NF1HGdHDpfr6R5NedclwDX61ov4yYRf",
-	"s4K31mXYY4KV6VAjEEavJGoq54LQCeVi1SgLzqCzFz9hitdu3OHLMoXCJDbbQeE+auPKIJ+2K9b5pCR9",
-	"GwKtXbUFNThCWA2hCwBfvinS1EyacIVBWmAbtCHsUiSLYxdjjDW3IKXk4seT7sGjx2RK1bRHbHb4lCp3",
-	"fw4ERC+/Ovnr8OTsxfCnZ3+7GJ49Ox++vXh2HlZCnh91yFxmRmhymyE1ydi1vGJxQMwfNlQSwp0ZmQEU",
-	"jhoISg77T0joECxAzhyCW5zFIWQHvIjZLJWaiWiBMd46W6CxU7vglLDyDsaZl6fE1hnDpcEDQ3628CUD",
-	"gfe5ixu3qUVOfwgsxInp0NY9eALR6hnTQyHNONOELugoYSHMGCKjzayKhuY8spWWIM9eufC5hIPKY4SM",
-	"ImtiSjVJDLPhWrkB4xIqSJIRsWvYMG0IuO6YPcMBGpmoHgBvbT1t1pv01q1yh+A81EAU3+UZ65Fz07kz",
-	"Qpvxj2U2YbpWuU3mOpIz5hNVEI8Xz/DuduVyRyGZ575szDA6ixy8lYF5/477vsCqow2aSJGiUJBED5HX",
-	"Y+vaOzV72D2VQmcyaerRvr8HL9t3X8sLs4NYaoVOmofrPsa3XktoBMf76WSFLazRp1KME44ZkYcHB9v0",
-	"YgPwHG7pR/FvpKGKVWKFdwet913uyFp38dC1jlpWW+gqRwkeIaJwU1nENy//N8SitDQKiOXFVENySY+c",
-	"IL9wpnML+kFtYOVh/3BVioDTf+vj+9QnGRz6lDy4I0oe6Z/Ap5VMP0HEbMWtbxZgHd00E8ReJrWFPG+W",
-	"CmQSu9vkirHK2o5tjE8kxZhPcsPNJxmNGElZxmVc3u5CCtbpkddSD0RJwEeea9dccBOB4gXcbXg34TAV",
-	"Xr+BJTszBIw0IJAsORA4SoAnxculFF/GKM8UFGp9qnjNj5i9wZwXtMItPffSOYzmTgm7/9kuBcHm/9YX",
-	"w6c9qlCLrHJWHzg6uxNmjzED3WpKt/9YX/CJUGXQgU2+s8BvpG2zj8mYzniy6BQpFRF49wzpBC4RM0QB",
-	"c+ggQcKB4IogyHEhfGInztheb80IoPNMigmJ8iwzcmxRr92KzA8HInQ18N1vYeBiEgKrY4PbUcs5zWJV",
-	"bd+oxjYKKeGGTzqxVvGJ6HJxPBCQPlmdIMdvWOyShrRms1STNgJvOtUh45NpOdyOHe/Bk4EIbUtDbMaX",
-	"SOkVeGH/zsraTPchsdY7KQ7QNqLroS9kGRBXv/TwhYMt5L9LKV9RsXBW448X6FwEDyOVcltrrmYES2g8",
-	"tGj4xaj/wMXXWviH4sxADX5UzaGqX7tMoHmgiMNIYGSUay1FpzcQz/k1XOGKRTnE1Lk8YLjfqSAcknzH",
-	"nGVwKowqaX7Zf2QTlBVpHx48QRKvUHjHR+EvYYr3Q9jQdknPQa2p9935fA6Z9t08S5iIZMziHSLL7fr+",
-	"YJb3kwcS5Xp6iQ43rxULU0tTyrN/yyv8E57tpgRLPhGE25sBg1AlqkpFxnYjBzD3fEY166KH9AgfL/MF",
-	"metmxnBur9laPn39Dj9291uJrQAxfw3KkufYmhFscyFcYHKzzF3oxKe2g8Jm4GjX8No0kw6XvUkjfgrP",
-	"a8JEYDUDxKxf8mWCrGBNeJrIuXkBEwdAQcpm1hI2EI4YStlnReYhtxB5BmJbmYdsFHnskFFXArlnINbJ",
-	"PGQ7kefSRaPaHO16CGtEhZCa4Ia4WNU2WB4rEanFOnhvGNy1M7u993PTuNvgtLJIt5agcMBfvAS1czzn",
-	"Z5G5cDGXtRXP0fQ5RpoTWIGndblw5i+nu/i861XSuzf/bXNQcTG0z++EskPx+qD8wfIXzjlQ3J1trN4S",
-	"kGgp9cPopVTEe4AtDWq1slndBdabLVi9uksYD37PPAJb/zyh59tEndcJ5Qu1w9+FAlbQEoCXV5EA18gH",
-	"Vnxabxm1EdkQXmtEKoe/1CNnJewSxWf2FbBgVrxyisynMmFWTAsGgr03Wh7cnlyYj6cy09auihG8pF2B",
-	"BwN/H3oZ02TRCcrKCqU5hWfgU8QwIbPz4MT0GTZx0pcuHPk+zsVSbfEvTJUSbP67OvW51aln7yOXqeG0",
-	"GIumCCDzZo/M7txGlXJwi83n+tQ5yDGUATK3wFqqp2xGuOiR55wlsYKYhMQ0FpO2yiMsogApJWHH1l03",
-	"tw9kTZ0Xo3IehgIHzsG/QajCZZHEWIZZcEHeCh7JmJHXz09L/0QsZ4aVJHLOsq65HWNkDImMaEJSmjl3",
-	"DddqIBD80Mr/1sei4FLt9MiJsL0CfiQXwLaMRnvNFR8lLEB0Awlq7YjHPGMR4mcMRDSlGY2MloNxAm//",
-	"eNDvf/+vf/4f8I/nATw4OLEPDp7hg8eP7YPHT8yD58+eP3e6RL9PAC8cFdKBCPdgbGF9mOMcvK4FwCF7",
-	"Dxknk4rZtw2hHW7tLs8fPiHqysiHUgTEjHUgThcZTxIekfD/+39CIK+XVHNBQhp2XDo7tILRD1bDgb5U",
-	"iFa2OEdexPwM1ZLbffFSbH4nZrr/iZjp5ZIMTn9LjHXncILPzlTL8IImsXw9+4ymVO/Z0keubmCzZGSB",
-	"ek+nVJPT8iMy5xlAzsyoDoiSJBczGfMxZ3EN23cusyvAQ47tgJlSA7GCqUzxhCI6Z6dHfgaTg9IZo7Mj",
-	"Ysg/RFUQoS65IiGEugKERhffC4kcD0Roptcrp9eLprm4Cq0GoQgTceFuhpprR+SXp29eP3sXumx3Eh4B",
-	"v+0CElNIIjmbMaEHAu0p+4+I6pFn77XRX6RQRyQs6yyFhKYIFYq13+Z49xhxzaHgonxHtITamwqRaNth",
-	"roqaisMpNzfGwk08zRi2CSYrvEvsK52AhGVhpxDtSS4B0Aa2OdrqkVCEiKE5YmS/R57RaErMEiASCcaN",
-	"4VoiBw/NrpebfgoricWBBgJ+vIC3nyEKbSGwYvEYF7UNJitVIG8w18WITaiAy/LV6RmWF60it6KI4DyZ",
-	"aJDFYp6keJ+0w7O3l8RQtTPlYTQE/Bp2BkJmRFCw14WzKHWFQUNX5FQDlje2ZaFIbeUb9l67JyigPzA0",
-	"B80GA5ELMzHEmgHCtZih0VRKxcy4MAnSYihDEuRwiM9MIzYtMsA8JkXHaFtGFfm40utA2PhFhj3NOmXM",
-	"oh2q0dIVJoVXh5LlwgULArq2ssSn8kQPhHkrQDzb1O6HW/jUdKdZGljUy7InGyTUIxAabHarHhp6egbh",
-	"oReXz84uwpWGFWl/S0YLYllhB2nVfXj59vz18PLFq2dv3l6GLiBlIFCnMufnuIaZBBOieLAQkB2HqDRP",
-	"EkLVFTq9CkoJ6uzDNEw1yhq2uE445oKrqa1edkQSiOi3RwrpBFcaQq+lNgvcIyfQfBllqYKBQCRqSEAD",
-	"VlWUliMjFklAqRYk5Gpo0ZtxT4ogHJgIRso6c2+R+NYjpzZEFEgWZ2vahG0HwdX8MoSRhnbJzC6bDbXj",
-	"ByjdKy5iGOuUwSKVU8tyYbHhI5nFLIaVQ3qD1YaVLyTf4mxAA4aRLS1jZTidYxuAi0caOBkOB24QSsYy",
-	"SeS8m6fQ/kD4mGJIJvzanjrccuYguvNE9whyJAUBv5A1iFOn5iwMxBTYs7KsHq4GZeknjKaSR0yVNTgR",
-	"NN3+GI2ghrDD2jZcXGbmPqHRFDkYFPls4/rnioWdIjLHkp39DUdqVoMSIYW9vVhcudzM5MYcpHJbIBb9",
-	"FaGV9vAyNDcg5EbCAsA0ubBloUgIaQth9UJQ+QzfHQjzcs+Cm+OHVS2lukuuRdKmSnGlqdDEVfYtyIBn",
-	"A1ElvMBcHm654F3gKjjzTmBHzN6Doxo6GYjwh2dNnLyLrRY3aFmtgJzi2XKhyRYeDlwdjoVY+8pEglIx",
-	"p4uOdZahjiXT8mbOBWhMcKRNn3A7GcHUtc+sQntki7ZWb36Z1e7ikglxbdYDnCUIEZJBD8XeIvco77qo",
-	"EtA2lUlM2pB4Z6ZDq5CrD1SxuiDoBZUQ/VfPLi5Ofng2/P5vl88u8M6uqISv374khbqnatgheUrGmRTa",
-	"gYj0UeQfCFuy36FTF6QYOHArKpxhXhXh8zJDJHx3F/TIZWUVgRG76PHCj1WcAleek7RpAvyhZKQyc44w",
-	"uPdgrMDR51QNRJrJOI9Y3DkqBBoWl73a8S5Lf0un0XDNEiK9Kka9GMNZgcBJEG0gmEjJ2h2DrNmcl7go",
-	"gOACMnC9Df+AHES70+ChqUiT9nbgrryqDYAcyXgB+wlGRaAq4GOkbZ3WAClRcLMO+TtKfJ45A3mfaE2j",
-	"qZFwQfwCCrVk9UAB5C+YIIxM80EvUnYEzwCnjh2RD+Y/Qx7f3Dh+N6MTcIxm7mKlwD278P7eHnxAeHwT",
-	"krfnLy2Wf8XVYMkBoIYDJJ6qYDYQhpPPgCOePX1e4kSaQ2X4YfFglMjoSpX5mkrw8ZjFxNItlKYInHUW",
-	"dtgRqRkF/4c9VMpoL4yc4ldnNNOGcdsYatMG1kuEd4nD2y8NIFTjHWvWIyi+s84nrLTIlQJSMutiPjo0",
-	"okjCIK1kLHNhWAlmgvAYdqyQvqwebmHzU9sw3DOIIYIGqU4VcL+4udNMzlJNmNJ8ZvTJNMnVQIQz+n7o",
-	"Pq9WCDCXG4qSWHahjJ1jNHE5ckbEByf2cUWQN/eu9QePMe2ojlN08MSCngyNzjq0xrXQyrmAmen8yYDn",
-	"i1IuztmeTNvRUsuP+g9dy9hoNswFvaYcihOFQaUEhQ0nNlzSagTg0NYDAQbBQoLNhVvHNrDayzc/PXtt",
-	"izk8P3nxcvjm7NnrsFPkT83oAgUqMjI7yWKCBchAVS0vK+UCNgiNMqkU5DRzYbhHBNqEY+unb16fvj0/",
-	"f/b6cvjDs9fPzk8uX7x5bfh7TbKGSMgis8q73HI4o2IxrAzBigo1Nz85ISqRsLLjjJkmpi58oHLTgkTY",
-	"LoopB5Y1B3V+XXF1zAE92NzEzclCddXz/iIoK518Jk/G0kyLNN6qbaPe2hIsEfJ0VC691g8INHRIPA51",
-	"VBdV58v7wJMU7bUGlh3gTQR2Cbjf6+bAv3ZPoogl3e9zo25zRD5fGr2QIQFtAOR20ATSTL7nTEFwih0v",
-	"FHzJJ9NqZNOaBOcvOfD8tjbHTwewa/iwvdHaYY0pd1DGqd07bR/37gRWzCWGz5Aqq3NStmN5qPc66Nm2",
-	"nzl1jm0CCZqR6pVssLKTWiK+c6oZ5jB7DZsZm1lp+NdcakraL55dPidxRsegofQmPRIOLDzKoHWcfdc/",
-	"1t8dHoTrKS8ou+2ewe3r7x37dPWC1nf963cHffP/juffPe5v7r9cGS/2sARTkCRzyrW3rRKg5QbQnbfJ",
-	"n7OSkzVef3JM6MtVoyNHoKFE0hhuayfcDcunjkiXCdo+q9xw6PuwQsiIoRyC9hyaK2aFlDqOd3Eu/LJH",
-	"WDbvfeM2BH/XO394i52/k8xJI63qyi1D2rbsmXlENR8lrIq7YN4uoz6W/Rt7MRvlk2Yvx1+wmB1zBlIU",
-	"JtEEVsKxsPc00qvGUtTGHMqLst4F7glVempG8e8l1cCU15S8gJOKN0qxsM7SHNd2wyzzbzjz82Iq5/Vl",
-	"KMiwegow09EQ2fbE/6E0Ua3NGv5ZZlfKCGLzKY+mYJFwCohzJRwXJhbiLCxGWhvTDLUMtBevUj7a6FZI",
-	"f7dsywucxn0nXcIoYbw+uv15ykB/p9XLwaxHIdMIrAY2YkwQLROAa1Rapr9l4tUyLa2XD8rFKNfoduS6",
-	"h2iuFdSclRBd9EHCW18wQdkRNtbNcwsHtx5O+jdML+UhKnwMRV0XLiZB4TZBWLZG2imudW+0989gUxel",
-	"YUcwhuKPYsyCt4ENX8kZK+zWcjw+svYlnsQByVPAx4QRWW5onWaV0i6plM42ll27C23GJ5Y/FCUeQUrE",
-	"X9l4zDBvwqXcw7sWj846dBzuS0wjjE2z2E/g2qKKhL+4396FAXl7/lKRBIxXYO90mR2qEwzERGYy11ww",
-	"FZgVKdTt4qJFA15KMw31lFSPnNgaLw7WrrgNwFthS21V7W8O5/ias3n1QnAW7MJrQ9pYLbsHOzg074ed",
-	"HnkNl471UihCHQpAQCh5evG6zKwBs+kVWzSA4oHUAYUq7/FYl514TzXA++B6PVAE5km4wHAZVxfzN4OV",
-	"9nR5eoSOjDSsq8vQjMENpv7mc2xF6xALRIRHlsrAXF4rPQsePzmuOeE6y9V1qHI1RQZCjsENjuZ2dIZg",
-	"3FHRFRxVW8IF+qKaYMykzIr0d50xttyvGws6chPoLdeKxyD3QiRSh/zrn/8n8Dksq9iujKV0HfPZjMXc",
-	"KEUqH3Vd39y9PxBhMR6jVKZUT0MX48QFCfdcWBP6FECRDW2PI5bIOQ4DXLx41m0bXAwEVBODn5yD3ix6",
-	"SCEmqqxqQytrEtK9sFesIPpByl9N0wPRDlUW7aHDVGWRUXXDvdD5vTMpNboJsdJ0pcg+OLvMfiweKGgL",
-	"rYXgipbjgah2NafJlZ2nWcvqytGEX7FjI1pjB3IMzr7Exp1WLOajxUA4n037sN/3Z0JzpZ8DDa+IID44",
-	"yZJKdgWn9FRJK6arJYyftM1KukgSs5SdJmhw3KImXMv9/sFGYMuvrJqK2aNnhni2Ljv0lUIGWt+poWzB",
-	"6vyKAreq8GJkvmvABOcSojxVj4SzPNHciAh7kH0fU01tcqjpBzkXhqu3IULAPDDEFlYC5cyzDgLYyRQj",
-	"z5eiJgwTRBY0xvD8NhdQgsgyIst0KrW8WOml7hxDUXcgfjqHcoiqCC6V8YK0TUuh9eZ2LxcpC53FtUpZ",
-	"MtKsEleaDURYVG8NO64wvpvgd8jvw/804/7Ocu9yev9Zzu+7sEf+bM4hKYl/IEzPcIQhNAuW27CnYr1x",
-	"JcCemfHYZhv9Wm+myDqAaXJVxj1Y9/kokSP0rmMwFKFZBpFUFi1zBD4a8PHJhHUCAIJE9KaBmDGqcgzT",
-	"gMbmdIE82rrrXTTI0PAIYOXO3T7O5Az7N3uBEWC23D/EWADKjEWK6pET3MpqvEvh+3z+4qWLZykBqfb7",
-	"ffKKf+8pf7P/cCDw0tNSDqFFCPRX0ggo9kIBHwdHTxOLj43CkKeJhPJaRbkeTa+qQQrmZevVt54DGCIM",
-	"789v31yeFEE3xSDJDw1DJCE0URbqHwg4O1jNEHRBe3Cwq5q4Dm5m52t1LWPytXW72rlAvSE1EA6XcsSm",
-	"XGAsgbvtFRHmAko4ZJ9U0lQCEg4G9gUMUjIkZxSqUa5drwERkoS9cC/s9UIjt09mtrShNJ2DNAKiiJAQ",
-	"e2SjkXx5KF1H5ZUApaAMNN3vHxwiKQU2ug/7KlC+Dx49wt8hTIPY3HvgUL6sFMIBtwgFEzDg819zVgkL",
-	"KdmqPcUusGyJ35IV+e4IAD2pwoYh78R0MzTkJEKMcUfJFrag4GOQwG/0uDYmJQWw0lxAGWPHzDvLgKjd",
-	"n9jiqORzdr/coQZBqWpQHXMxYVmacaFJZJbcRlQyPZVxMBAoXQGPCQiIoBjsgjG7ln2ibICAp+UZ7zRh",
-	"s16xhVEWAWDUThchV21glUe2egsE/ByTez8ONtQrQJkFf6Cw3Hjb3RqGAXeO3ektAsNB+nTkBvK+2bcm",
-	"8crdDR8BHB6s2jSYDccBQplIVqDImmvdXWRGup5RLnoT2Tg8W0bdO7TD/pPHO4/t0ndUiqEaVUNMzFI2",
-	"i6O3Eou3BoOt3ui711/3iD67CZ5IyJ86rwsOTpPZsQy0W/IjPrukk03pV/DOby3OYv+TOq1XhJO2ESy8",
-	"8k4HdOUlUcG+X7uK4BUnZFVFCJAsMfbMQaF/emBcPATWjrCqhASt98UBhZNRNRBtqBASGjFkCPdPUbqs",
-	"iB+2FzQAn6NIBHwzzeQkYwqw0Vl27WQsLSWaOwpZcEYXiCyKIhYlCdfacrW52xfs2wskAgzAVui4V/UW",
-	"O/HQ2vegCMHo2/VlsRE9dfGyCFLEd74ECBLDrihiQMAwYcAeRbZGM9tAJWdyjjepjUc6LiUZm/w9k9dV",
-	"RQZ1KIRPQhW0DZX38cc5Y2mn1wBmdDtBZvwKMFa2Q1H+PCBEu7Lm/S14z1kGISvgj3gOWs5dgQo1MaB1",
-	"yEHmwnMmyhnTFPImrWvHJrhykNLDF+MubFhoBEdDO1jF1fRsM6DseX+gilYhgnJKDx49bmQg9807muSE",
-	"366A8FGkdOJ0B0cMfqPabRCl10EqWWWxXdHWERjOXVYP1DEJ0eqG6XRIXFXlBewGoJkSn2LaALJ0B7zr",
-	"7kOdzKDOsIdPG9607sTY++J3wboUrD8Puz9nDi0K2HAj21+RGfYqNOK9ES6MvBgTLlimj0qDyFOuUqlg",
-	"CkeEFolVIWmfPz8ljw8ePy5K6hPz5Nv9b78p7eR/CAeCIlDCycXpixdkTJME8npdfKERephqBnGpJvUF",
-	"AxH+tVu1dHffwPDVERESzLNhUA79wvp8bdTyEVFUxCP5vsy6tBbdgVg2n4Nr0KqTP16+AvPexV9+QM0f",
-	"jcsQQSZtKSKZ8QkXPfJGoJxFMiombCDaIUhd39HuyIzM/VH+uyvAto6VKg76j4+JMq3TBFtAeU3h1mDi",
-	"ePug3+8cm2UluVBUczXmEJwrBSOH+4/RiF2922GJY3sZH8Nt/loK5q501/vD/mFD+IHhDHaBdmaX5ttz",
-	"M5VtfGbm5RdjM7hG+XALBmJaAe3AnLaD/uPtvjijmeY0Md883IZ9mG9eS/3KQoR84cLplosAO/Va6ouS",
-	"ru5OrACK30JHvpWMscrwYjkXYKFaG08VYl4vqJpZEpKEiyuwjzqPM0JWAS/okbN8lPAIjdKKTwTVNvcV",
-	"07IzBnDkNEE8KCwKFhBNZyn4oWRmmmV8IupfY45kmwssTT7JucKAe9DQ6EBUMyo7PWJ5NYhJ4aR2QEPS",
-	"Rs4RmAMdID8n9ir2g9LadfJLQ/Uleyv4e6yvjGoiRNbCarw9f1kHbG6yiuKqOAS/UrTxmki50I8PW55C",
-	"uw2FLYtVXdt8NSjg4NuPjwn4ncdt4HFfAbtqQKaqM68yZc/C7hqy/3QcLc8AgOx2Gpi/bANmrIuFER6m",
-	"MrGpHmAe/OHZpYXLCe2ZHVIdlpkhJbdTR0bAu3gImKOwLgNh2i3Qk9C+xBW5eBhgPZc5h6hOrkrgh7CB",
-	"f4eFfPnjq5PTgSg5p7yuBEsgnIhLhZ8aVdCJeTD8RXNirmX+rftT6N6ev6wkrdy3FmeIskGRe3v+8jcc",
-	"h32CiLTdhJvr0RGQ/5A6FWkWpXsWQ2u7YrZyLizRVqD1SThJ5IgmYRExXQ3SJO3RAgFEuBSdHvkRruOB",
-	"uKZJzlYq3x5hGADe2YC+RjOFES7Wr4uQhTOqrgA3TeimIL5Xp2cXdm5fda3cYh6bA93s1nxdgW6vTs8K",
-	"mqqE5Rg2nKuqfj+L0jWhbaGV80JSoax5xjXrSpG4+Ht15FRbxSgUUQUkBwwKqHLkTM4h2vja0KpDaA5I",
-	"IicTFGZTiOLQ4FgCbJceCVUkU3ZE3HFoW5hW0zqelFyxzMbLhTqjQqUy02ZIMZchaUN62Iwi3JsLznII",
-	"cFOpNALYApZerWw1eMMC27BtDWZdXEMxSxO5gGAHBZZHh9R28vLlm5+HF5dPX7z5DgAKj92dyBLFCJSF",
-	"tdW+2gC6Bz0PTetGlQcYPtPhMObgVozDDqrh5hYEpBJMrh0DIDxk0/KE60U5voHIFYuPCIVPIFIrY0om",
-	"kJEgEWwYfF2CaQCgtAiEmoSaKR1ikFSSoHBuscZwpHHGlALoFZokco6VhxtuwuKcfaklbYsBfp6qtuX6",
-	"NNyvDsOZudSZr8ReunvJjfuHiPjkznwHWWzYWcmRV7jvquCw0Sv7QtuIxSIRyiXIATCbYgnaO4/LFKMC",
-	"sU0Rpemiyf/6ESf2K3DC3j9Zfma37VpCCxqTRKu7fv9CV3Oa51fE4T6pHrJhW+/Sh1rKfFyRGQMkr9EC",
-	"9ASLFWh0eoXFa6gzBQYkFHmShDYWRAGio20JwmzN9/FAXDGWOrQ5FBZRsuyRH0DAKzWhjJFlUQ/wBnON",
-	"Uk5dWANsfluBckbaUFRsSbBy2KpGsCJZnmDCmtOiSJFhANAawky7kCb9cbcxvTt2eY+SzWdx/m48664y",
-	"z+9SzVfpN7blhpScMZeEJMe3k3P2jMJxx3ZIhOow6pHToEp1WErSBtSgemK5y5oCBHU0WxbZI86tArip",
-	"o4TNCsxjGbOQKLpQZD5dHCHPqSAchaT9qH/QsTpdmkktI5k43FL8zSpWRtGSuYanh+4Ln7ZF2ocHB0eF",
-	"k6Su1jl1zijeA1FRUFHfU51a5CtXtuSSUY9LNF2jnFprEXBnH/u7ZOoTSw2XTOn1koN1PTO00hpKnFIR",
-	"qym9Yr85OfNW2sxWSGWvTs88YGWHt/vw45iMFAJyJGSds1iwCa45Tfg/2PaMRspkvVHWljkoKSoB9Pt2",
-	"pTJD4V4AMG84lOalsBOQiEZTtMpU4P4v37x5eTG8vHxZSckrqkljHqSaUptZjtqcAwQ4JqGtCYVWJMDL",
-	"xrQ6txBQ3Yw8d1WsKTI9tOFsNOJewnpscNF+vwCMSbQiRlPW5Id1ReSCGgqn3X2ske9coSMpE0aFy025",
-	"P8ZhJthk4S22+3fW8BWyhsvqUbTlK2yBsoRfs7vRkdbykb0PhvBv9iKa3NKLGjRxIJduRz2sCHHz4ADa",
-	"BDV7/mwm3V1FKTSKVs9tHAtNU2duynIhoKACzSaALK5C1N8sbKCtwmgzcewMuUhzTXB46NUaiPZhv09C",
-	"+xmXYoipu2EtHTXcK7rZ6/V6WCUCxuHyS2F4jjETmRkFdCAseUA87yGKV8DCSxDxeq0SCMhDjEOsY+Gc",
-	"Ehhhc9DvO7u4q1NiqxFV+LGWaJ+v7mOdR9sKE2hrN91injUGANnVQUxv0yvWgibgNOgV1STCoxJXScok",
-	"sABZAYmtbHtshTusm+1Wz6F42poTxzZ11hoJp/SaESGdadGlxy6K4i5YsdMZHgeiLEMBpOp1CtAkqd0+",
-	"rXvTfU3rprvPhO1oR3AOS7vu+oHq9VCX5fdr6CuUUM2xlQK30p6fZNEokMqYrRFAEcD1AR4fIxSmbF3d",
-	"uIgKfBOb7fllPezyPind9NAkZCFzQ8DSAixA00ROPmPCHK5X1Tdta51V9w3XbWnr9iKaoquVs2bQxWLd",
-	"T6tv3/cWVDtr2o7qO3C1pRmPmIK6GDDDz7QrEDkL96Sr1yZILG1xKUCgIJFUeosN+gD/dUiuje4O81ID",
-	"FlVdqnLNbStZHfT7W0hW90sJa+G/e1+Jy+ONsANes+cOR6SRo75ujJk6JuGvIZlRHU2ZsuBLq1X3/Tz1",
-	"zHW7QXO+hAKJ0wLvBIV6h97YpEf/+nFwGF9TFJZdyM0xWG6jv1K0sbQkGEfKxaNq8JUvgsau0ZcaP2OH",
-	"93miZ9zaNPA7qJ2Or3wl/qUvP6SlKD+QFnTpIekl/rxFOItymqSyVUccJmcV+E7kSdIUt3Lrc/I7dMCd",
-	"QwespY3mIJRyC+/7xllTcOEr4hafNhJ+w6Z+XAiKL7Tibk70vV15nyWsYgP9uqCK3zQdf2EhDxsPRu4z",
-	"ouP3CRtrqIKNKDqKadKuvIgqOtVToiVcfgHUluQIE0c+3HhQdM5ZmtDoSz88dpRf2PHJcFS/n597gpqA",
-	"1d1SdnTiYKNu/0oCMGbEhE4WhGKpCND0e6DbK0YzUO411w7i3NWCtsSkSHucJwlUxe34df0LN4x7Bi73",
-	"Jh+7qi3bEbcdalFJJfAERWF5jzEXWHICV0YW1Yx/N0oUy7hNYhiSxldqlFAlZbtTWDzaZJSwa/SlGiXs",
-	"8D6PUcKtzRqjhF3n36GPPpcV40LTTJfea/8RWLqIoNTW2kpbducvXU2m+2ZRtqNG57L59UvApcSRYHY9",
-	"TZINnGd52VdtRz7zz6050u/mnzs3/7iaZa5AjxMumm6aDefpE5ykDXXnfrcH+ZAR1vHO+7AH3c0Rvzdp",
-	"47PYgzbQb5lk81sWOD4rdGJAjJrJr6sYijuJFRBRWrDIxtigJC492aOFq7zQI/8/e9e22zbOhF9l4JvG",
-	"gJK0/79701wFQbfYA9qiaRYL1EFES9OEsEwKJG1HKPruC86QOtiS7dZNd9PuXQ4SSZEznAM535dy2UoK",
-	"p5AKpr4+imGuzO0YbGZ0UQTkL5gpvVJ1HCzVRKEk7q4aIvEMUib9SilMlopwHyjqGbxQ3mzwewTJRFLU",
-	"f018JGw2SkaoFnNiwaPf/ESMrveOmo0ucO+YOYz8rSao0o2I+bUqqtp8gS7yyLhDd4fCP4ZiZl6YwxjM",
-	"ugNQuPqcAZA4fG7/jwrFhb9/d6jepDe+f4P8ZLfDdVChXS/MB3f4rwX54OH9QxAfYW62c4zUqvxfaH+g",
-	"HpQlMppVLZP7GuF9A/xLeu7hvTruZ1BuhJPWyexH2dQWw6t5SHFPVwSaGoa97hRuPTOIFQiPHyotfslu",
-	"Q9uAzHzHUhkB1uhj8R6zBWGG82nwpu9/eAHapozul4fU3ygNqYs9mPtrTCI4wnnpAoya0gphJSzMRY7j",
-	"H0Bo2kiPXG3cJMy2wPN9kcfWd/MgnMJyZSEjwNcrE4vRUsJAwPwmDDZlRmmYL3zwyRGuiVipDbQgYc7B",
-	"kQ8wtQmAfQR8x5SaBH03QDCZeGmgOFQ6wHuqdOS6vfEJvBDZ3UTVg6JZi0OSFtKPPJobrxwfSSmpMjNl",
-	"hQxlf/zMWTN2ul6oNLczUVLBeg9cFEIpa/2BMpkBgiHUDcN54KzJ6xJNxuTiYr84qT1Bc1iEDUV9sORU",
-	"S0e/eXJq+/4QgSPjbH2/O8DFHVGWugM2gmgPKpUN+iehnjSgIeleglab1IcwSZNe8CMJdPAEdxDzQAlI",
-	"RSCa0k0UZW+ew6K0aJyFTBjDtF7Zwhii/Zz6HhJWDbKLwviBzKfWaYX2BC4JvTlVeO9uQheB1cPOuFL4",
-	"rAaFrhnoCZYZvag44TtuSJPxViol1S1R9gS6+namBieq7h0Mernm0wmmqfjp2dPn4GeUu+aGbWaEy+4G",
-	"+Cv4Jtju+o+7ta8kD4mumeJS6oWldRnK3vA7Q/cufn72vwPSNw96f6JS2ZuBgLdxFFk+v7GX+GyPfl5q",
-	"hV/pqqAFKxVdeKrXsg5evAbX+rydt3EDLDrYCZuA0zMMReqZti6WWN6J4sOxLlHB1bsLWEmV6xWk771k",
-	"+3fG6URFKBLGEfr/U8hFZSMEUup0mgQuhjbFr9Krs5pF2htx/9I4gVujFyUBmExULqokVPFpA+dvfoUZ",
-	"VuEyfziShpf+eVvrOH0+7RJ6Lp3D/ATS8yzD0o8O791pZpdpBAxm63rLLQgLF5d/Mi3xDCvIdLGYK2J2",
-	"Jl73sI/R0zfTKh0PKPTVF2Wv6K1fjJ7vE6rRw+/0aChtHcc4kBjPRdVKjPNvsTxOlPJmhtVAjrwnoRwF",
-	"iJxuLzR17QVtUNK2L0B+bSbiB9p2aH7fElIDKWMUnG4L6yPa9En4roLXKJaxR3q7K+hU2BhaOw/vNd2t",
-	"5xSXvv3hwyeFwd0u0fit20XiWG9II196JxjIsYtYv1ulyTJEhSZTrVfUHw2OKVh/u3z9CuZIzKtcsxkg",
-	"UgJamdGrhD6Y/PmrS8h1UQhjE+CQM8OiYPQNMbXeWWHwycg5GZwHNtLecPOgHOF9G7HEwtKRmf93+tfx",
-	"K7x3xxfBtEcYTN41fZjDPQTAcSIX3HaGRvL7gtfhUeeLmg8J6aIv1sXGW2D5XJOo7mF2Zzn6jWi9ok9s",
-	"XGsSBRI5dgfhaGDZSJW0YgkMriNdGd7yPY9y46jxoqOR6Ns7ugQ3H0dTFAbN+cJ7pu+vvSCKUv6OVf2X",
-	"a/9C4MTo9ZPrhIJw/HPAZ8h1RmA1o2REbDWjU5LeMKL1lv6QS1RobQIGRS75R9+czBDWCyuofaIJFGzp",
-	"Ysk/OtEDznSeMWd29LoSbySJv883Fhwd22rHr1BPO1cWO0wDzXCQ8X2g0LdwZHSBkNJz6bjdqv/LAHbU",
-	"Rph3smGybc+rFzzpMR5kdN5OVNg+bGiup8cE/MBgOAKlmI2WdYZYeg/jQyEVQlZIuoHvvQ+HZbtd7xvv",
-	"+MAWM79NYGr0ik6PvDkQ4AwiWY6WFxPaZq6WHreIcFWOvcoIR5jDa1bOMmUEgfRdFGKRY6tV/+zAiAex",
-	"RuAoYLk0YC/jKAfSQNaP1HGyhkxhd02Ujxe6vkCrCdbnPhHlF0RR+TXnm5sN2cYW4Yyv7BpWKwESBa6Q",
-	"S4xIbgz8QVRwlBkhaJC15Eh7KrJy9On6098BAAD//w==",
+	"0B5ufQtLK48NNC3TlfUTbctja+v4sTmrpooZRrt/P+n+j3732bD7/uN+8PTw9j+8qVA1WMSdgn5NI5FP",
+	"+HD2/rHMwE1ANR/xhOsFJj87Sd1xS6qu7cvYIsEFJjSesoyJCELYN1kFv4D7xsNJYaPvn4MWosUONESz",
+	"ST5zoL2rB7P4mVBFKPnj5ds3BOcVECbMJRLjL1Z2bvPC76MCQsUCxVcAj3NejE6vtX0yoG8Dg8qo3zeG",
+	"na/y5jvvccnr77DRsCMPt9mFvros6o8zOpkVvvpCcj8mIdjEQjMW6+52c+oh2C64ukHeN4IMOvNda6tM",
+	"cUvauuOG32mn14RCfQIR2FCoOxHAQ6naZchAswhLZsxIG0gHzZEPRzWfHig2Rv9+fXqOxNNGFTtXLAxs",
+	"fAYYwhDZYkrB1eckZftyxlSe6OJ9p7AHJOTKBVcABcY5eviGMxV2egTvUHL5/CdlXcNGjAblmbHaLKSR",
+	"wnEGOyjClcHhtM0snSY8SmR0rUg7tAZ7zT7oAP731ozcPgXdPyD//Md/m6f//Md/d2pOxp2uzGUzemU1",
+	"tjWSNmCoOS+02zrCEb6FVFbAReOYLa8F7ah6nlj1fFkr6/Y2QDcAXO7yWinlOGW5y+ohV2Vkx4ZtBELN",
+	"GLohAavQfBgUyftlrr5Eba4ITPbb+x2PWl1Y09MjBQAjRDqND1zRbSO8mMEA+EhKja4Ir1WmSuf+SxCb",
+	"8PdY+uUfKQs8vFkdWeJ2bhdczCmu3dZCDuYO4RiDBmGqgQkik7p/BviuKfjaEzKyhW6VZnKW6sYAjzND",
+	"+AR9koB/C3UHMkZjBdwJrP6qtjVb9jWs5Nh5XCzxLtPwukR31TNXTeuVhQk8C7zUxzaE8e4h7FaAGnll",
+	"Cb/IV2lxqVrLTOnnKY+mhKapZR5m4BAbNJbZMaIcGVlIreRSPVIAduW0EHe8sI85G3ltM1XjpkdeK2zO",
+	"AeSxmOsF/kTkn8JMTNpFwJWa0pSpTo+cCbgTaYGT/UjVbda1Bh8pEuZZEqJAvmq7Ju1UTALyt5RNAjLh",
+	"44DM2SjtrFi0YUg8vgWYJTCcC1a9SzCQoWbsduOAEKdySg6mqfKy0c6htEMPsn15HEK0T/UF3BsHZUaU",
+	"4OMxBKPiNY7XdDFz76SOC9zhJ+Q1/96MHtcjILzHeuRx8OzxQbD/tG/R5QNCyfnzlySWEdxfpO2+3+/3",
+	"oQaAeQc2LE0oF13Y1OJtQJmLS0B2WzMCboe2eXXvDwHoWAH5y+tXAfnrifnfq7fmfy//9Cogf6Q39BKo",
+	"JiBqyhKMs0JngFHGjsm7q5fdb8Gj0emRE/NCUesCdDiwrbSt48J8fP78JQC44bw7JE1yeytb4+Qj1Ppc",
+	"WBX7EDEWk8cHQb/fN/+HS9MjJ2JhR2JW3q4CYlfhNxY9B3RAG1OWSjjAlgAwz8qQeLjnet/7yG/37Jbu",
+	"ffzbbWhIxwIF2eR26GjGlTI0iERpw76QgsBmOpa5iEOz3a4XuEVJO/znP/57z7y25wgNCN08hVUa5lmy",
+	"Z45Lx4a116IGIIPMhjizMdolAuIkAFiZIwstb0Zn4xcATS25YQqk2gnFAKPlxKfEmw4FY/RLCBysZZtP",
+	"YXj+9vIKkjXhQdjZQpZYug7cOLxKmVs2n8UK0SRrQAKyFbQSOW8FrSmfTP0poNkW3l/zkte2wz7orQwC",
+	"8GJ1/AHuwnbika9rcL5/n/Mk9ooojUhsfz69JBm74UUCBYINg8g6ynmiCSK/F6ZQ8zAG4KMsZrHFPVqZ",
+	"MHYJqIPb589P5NDC5zWFdK/BcLYplURnjJEpjUkucBBGPrfVA8yhxPGbIfgF8eYRLG2Fe7E27satORNj",
+	"ubozI7dh68y8la2FlRVjPtk9LIKNxwzhPLEFq/iZO00xDbidbSXoNRtGFIphsAS1CXPPIP6NIhmLaaRr",
+	"Okw5z4nMZK65qIWKVqTQqVS60avKhdJGQ/KynNemlbikQQtGhwi1ABPKkgRri/CIKkIN191KbcGoZXBS",
+	"KH/AOSrsWNzGvYlcD+BIcdTHhI4wyKRIiDfKC48YmCtQocJve343EZ/gfmxFDK+Lt2+DlkyZGKJBW/nq",
+	"OrjMmXrMvKpPAKJqzYgRJ8yjQkilJxlTW43v3L0MRybm2311AW+CXR+2dSfsjTw1vwwtGuWWtgwI9Rwa",
+	"YuHaTwFo2RB6mixI+V6JeWMuZnAlKYg7Nzwxq1lnNq+Va9VnnpmrYSSFYJFeQ6A/s9GljK4ZVFBw7+5K",
+	"okUjXgJdYn3ItuqHtnK+azu4sjU1RrFEvhU6c5RTPRsF9/NsXSPnfV09WktCAs/0wqchFV06sC3TUXdO",
+	"F1iTBoKCqLDpAjLbeJOsEhUkpznQyrK7dt+le2mX3dbZSslvvJxwjo2rU5KfV4SKpsOUibjRJT62xWR2",
+	"A9/zOLN9VuUoyRW/YY1QZls5cGzhGZD9lmbUvCgVZtfgl11W7xfFiVoGdUbvIniFUykTcA1zpXmEBgAs",
+	"fqSmci78lrp0i5y+2qjPbci0xYLaWqBJ6wFKDWty7nUd0wja2Sk0wn0zp1zvyLjtpzFwxwZxAw2uhgnd",
+	"YWyRFEpneWTkonWdgGfjTj3wOGHrWsZ0tMafXWBEwwvLceFFY/UvV1ayNi7vMgRLe+1fg8blb9j2RrK7",
+	"cOLDir/F3HRm3CCaNW1P83GFhn+jkwp9u2MK4KgzNpPZYjhyZYO2IKB7OtflWFYWecq1+jzUPONKbT1x",
+	"C2W/9ev3dFJqBwOWphh3ZUz+dTY3DhPR4nTKEF9xCfmTAk51oxOumsWywgtVEc3mrAt5utmQYL8Kqn37",
+	"x37jjccc5SIuDESr6v9dQKXFDc+kmFk36vpDZAb1ovLB9oDSaUK1eWm7Ps7d2w5OzDvdepxcg7CHGJZW",
+	"zrMKBDR5R/kGplfMxg2vvo5BZZ+WUJo3BNOtLrF3ZifnbxSp9FjOCixIXKkcQ6uOyhLBpG0jpeED0CUU",
+	"2vwx4tU0H1adHa7iLxgu7Qte4x0O+h4gAi3Vf+nwgEs06s+YDblUIWmbneoQLWO6WHYkNS/lRYVmdwSf",
+	"qzEIT7hXmj5SBF8iHIoNjDnL8PYFqtIy5VGnt4RPt75O6Un3f9Du3/vdZ72utyjUp3OZe2AfDacohi/s",
+	"4aGKTNkH0o6oYl0uFBOKa37Djp2BPZFzlnXNz8tLtJxd/fSwvkb97rOT7ktb9Ds46Pdv/2Mjr9mBzfjo",
+	"9CVnSVwE5TYa6gugbsQimCH4SeE4O3jypILG7y0WICO6jB88kvGiFRRlPW1lVVs99r1XigNP0epOgXPK",
+	"+ZG4sInUkG7Wdj1jSQlwSVnvDwa3EoeEXE5yzyqoGwG4ne3DrpR/gZNmXLgCAXPJMmi9mJDlU/iQzGrn",
+	"aSJpTNpYrhg4+iJl1SrfMYsSmrHYLwff5fbf8vZuDpOBO1axIhAxNDsdFjuBc3IeXdEUb4SxAKv6Aiss",
+	"Mgkjimvlki/A3dAWZtwJVyzuFHa2sa2jg6Wlk4b+akgCmxPwoeD6cqR1pYa/l+cp/nf2YBH/a+xcZ8JQ",
+	"gmI2pQuBOjNmFv/YOn4RcgLLQLuAMK7vYvGq1qWACQd1+i8WL6gYx3aRiKA+o8PJXs02ZMIW68aENy4m",
+	"PfITh5hXDlUTcfplhGRoGoTQiDRjEJJm3495xiIts0V4NBCQMRhecwGRtBA1G1jaJm20YxlSDPdsyh/6",
+	"oUHXDhEpdD1PuJfDW/a5ujYvwRNMxWIOh2jEEjnHEmRumqTt/ml2HwMKtotr2vLUmNWrReJy0KqKAXiv",
+	"geaSMV4WcVUGWZgXSDsctAatcIULlHdD0f0jV/CY6IzyxOxouBf+K7CLXc84bGRZfcZsxNqTeg+aQHnq",
+	"v3RlACsL2xL8Owjqjp4rIuRh/9nT3UrirN2LdxevPJb0OxTv2To4o1aEaM2w7oarvYyMbgP/HhvBu6H0",
+	"25RBvNtcZteqBlr0+KkV1wvIkm1iLGH4INH4A3f8/AkEvONqWBLcFpiKUQZGOWFlY/3poJl2Po1zeUKA",
+	"mnfRH5Zbv5K2YGVQFnAnAywYbosPPChx/O+r8VHWA4+rrO4i6FS6rY+6dg/7lutHRhPcr/pa3cXfvmp1",
+	"lH7IxG0c82vtm1vbuQuTZinfrbieK1P1rdAff/6poZTCCUnzUcIjQIFvX7w8Jd882f+msxpNR5NJdVWg",
+	"CIN3YfzSxXWDRfUaHdVlsyd+qcVvn1R1xAI+2WwgNh3icPD7AGZmejBDb1i8y1Xicnj+W922Zv03oRVA",
+	"g77+X8kJF9ty9GVfM410snARjSFUMcLwTFfGyIe4CspwIUqvxWMoY8XBa2hNHhW++fhgMyjefRdycHNb",
+	"GsrTw10v/zVVBV6fnttw9O9dcantA9dOxGq+FGmHHwfQz6B1NIBQykErcP846vV6mDxVeQfiLAetwP7W",
+	"6/U8B7dBI9o2APP16fmPYFT60YK6LvvSmkzo1tgFzscjEv7zH/9X8f9dgjiLXeg5WDnGMs+qdSmLuDhs",
+	"akoVoXogEmZe3n9aeTVYbp8mQPIO/BqwaaAgtKsgOZVzVVQslmMLstlB1bI0ZlVbpfujg0/Ou4X1WrvO",
+	"fzaTXaLcb/efHdStnf9zMMgGAzEYfOj33//Bq++8Pj2/jKTPRAaHPzxC2B5bcpVlRDGwUhyTcJLIEU0K",
+	"5R4yIeyvAX5VK0KuirIjumqDt2Ax2JiXrZshFglbK6mvvvQhrSqpb+1Q6ZjLEIZ0bNMx64jnzRCMq3DO",
+	"sxkVDWb9NJOTjM5IlgviAoptnudUKl0fSae3DbT63XyJgPTqsdSMxwA9qyUGRLqozGMSaqYgXxQwCjFZ",
+	"FFV0m6FqZHfCOOQDzNGJsqrzVUpgry7Oj1dX58S+gekR1oaMkTqQX1IYx7iF5MXYAzTFQuzB1uGFdY7k",
+	"2ckdba47yvSbAU/codswCTycDgcJwIETq9g3U21D7yV+ZEaFchlgGwZwVbx7R5OH1Vs9QdkiBocCnIuM",
+	"0ZkZ8nCqdWooUSkWdo4RJQsxi+HsbHVqdjPKIltC1fCebbHlQgdWNXcMJEDeVR6a8tzWaGtl4x3p3NWS",
+	"W3DTLasOL18KNqPNzdjtTX3/LLw/5LCHdsrh8jb6WXlB1ZvV6hIf9+nhWla9m3VniYPWKnGtZXpNwNFb",
+	"8Sm80VdKpOOPmLv2z//tf7dSThsyYLt4owFnLShNFVlp1nP4+MDaXKqDqiBul6ThkYYPVl3OGzjhqnNg",
+	"2Qpg3zc3M4gYBAjaY/tutOx+Ou/cxPSkTE6K9z+JY/q434kgIZ4TcyLMvxSmhBZQCxmDqACaKNJOc000",
+	"5PFx8x3S23I2WcaXHeGH324ZJFzObS2/uAd7cinJfen25GKk2xmVNxU4/kKZ25242YrGsYIsvpsGspTt",
+	"xLIJanwoDFISmvZDy/gyNpM3YKql2kqTn5W77Sbn1XPx3bu9N/Yfv8iUCZpyMKKo3rt3Z8/fb52mL2nK",
+	"u5GM2YSJvWIYt9XP1TVPuwgBT5NuEdph612vESirppSDbzcuUUmqgNK9VvrctCS/vMd2P+dCfCJv350J",
+	"N7ObK+Zjsg0hss3WeXldMXmaab5vqOSgZSSTtYmnNpGCe1M4G7Wjre3W9g5al0KKCLDOm7FB+pbX9bBe",
+	"zyzrc6q133AV+BEDN+ECAnzPEIln95RVi3wDcVeXCMln5GdetW14M1F3sjRV+10a8Zq1OKlyjaWhS5lU",
+	"3Gk2J2hGF1i+pggQcgDItqgNamKAK8SxfJGqqfqfxpGWb087DT+IXw1ObSd8qbsYa5owqD457qMK57R6",
+	"9C0i0c5UuQTehTjbWR7pPKtgglAHhWD198JGC9hXBbSvkGIdumQF69Ke1wa7m0s8MwpGTNpcA71N6Q0j",
+	"I8YEiVnCNIuJ4iJiW6oYhYdvC03B0JGF1bXsavP5q2A8lWp+DXKx2KTKXgaln69KODXSW3NuzUDvR4xv",
+	"htf+8gR5N9a7xTtszQ4aWXjFFB1NWXTNYgQjUZpgLKVR8HBtywDKGaNCkfDjbehh8rfrJ3q54p52jndD",
+	"aJjUW6btNNSNrtnfTcv3RzgbvZzQ6JrdvCi4VyMQ4bbjqbnndsAIXMOf1zLeklsOK6Pd4ZpZARjHRmpM",
+	"ojropmWsCr1lweSaGc+wG4UZ7TGXftrYoiz32h3A7+0uVAtmblPk5uFCrVES2gnTbnMJOR+feJkx1jWt",
+	"F/HAR0XM/9NDGzGrSMqyAhBYMCzuaN/6liTshiWKxIylQfF4/yn5iX9vrmIQIdu20mGBDAVaEBcTh9WE",
+	"PXW8ImWtjuKWy+EqRWyx+xcSFTbFfl294M+lwmqGdVj/AEP397cMlv2UEvv2qq6AuZuBBss12SsUsEQ/",
+	"ywtoiXzzrV0/HKuyDyCmWgAwT5kRh2FHlF4krLN1IbodSoesKar4vjKD7VwN98RBfj8HccmsVTEElkSy",
+	"8znz1T8pqXgNHd6HAFDW5/yypcbKgvmq3exS4ea1K4KxgrMCILVckDrSpCfUqqwJXW/jneAfiI3v2ylr",
+	"oIxdiRKax6yrpBBMdw+7T3y34WrVaKxg4ZuunAsI0fQElFChp5lMeRQGJExkRJMQUx7leJxwwUg1NRZ6",
+	"gMxY6lao68oZJGUZA4vr2NuOi3vKQBfj9dKBGcQpTSlUUOBMNQg6H/RwzkUs559Yt3u5ZvHWcLo8sig1",
+	"a0+fmc25fXdTCTpc3kbsm6KYpQf6hy+Z/prKRHDr63bF5JaW0rce1XG5QRQ9lgux1V7eBz9boQ8PZ1s9",
+	"PWA62xiEWhBrszpkur+vafwGQz8v6XaJsRWlMeHCnfEkwYLWhgh+T+Ux71zy0rem1ZI4zaXbQUkspGlz",
+	"49TqAJi+mgtlbQy9aa6MZavdbNVKARla3FNc3NCEx0OLvFyouhtKwhY12xpDV89t/O6pFGNudmv3bP/7",
+	"jUzeJb7YDf6HjDZF2L49yfX0gLhmyMS8elwJ7QZj6QjAqyE0m9A4zphSjSHfTbAn+CvGznrfgK6Hy3Cw",
+	"ngk+XNB3ETqybTj45sj0pf2qTLLSaLBhHzM5StjMn37x8pQ8O3zyDUnxJZsv6ROKQlvrA1WI5lO8Wq7S",
+	"nEYyo9GUC9Y1LAAemPfreftwCNG2VNoRVz36q6gGIxkvjogdzoIMwAE1aBk1yGJKe0NZd64EZr9R6/KU",
+	"U4AwgKkg1OvWUaUVLAdfSKlFhPQfRMu5IEN2CQzhZn/PBUX5VsHxvGXZvT96Nn48esq63473x93D6PBx",
+	"91n0+En36bg/3o8fj/fpN5vSl1xbh/2+H21KJ0uM+M8FBZBmCvCDLpyQdxdnJYC3w7O3oLZA2+bD+uJA",
+	"dNTRXlmMoBezmz37vtorCbK1ZXUNnFPFk2JrNFZWOVhTQe48k2NIQIy3MWlsCgxKi9XY0b9wwdKERs7L",
+	"irAolcaOKsAhTz/BePH08G7GCxKmuZoO04zdcDZXR8TMISQJ04qYX4iQmo85wnsoiO22M4FSDGNCAdB4",
+	"Qdo2APOoavxDhP8yYnDJTlL1+VaqXFcYvBc2Z9hbU6vv1k8KTjz2Kuy7OYLr0QQbRaRPjl9vzOS3rOiR",
+	"qqAU2HSGosrvI+Vui60Csi3ItrqrSc59/1uTtb96+kOjhjxggHo9/sPiAxW7ddcYc3sw7mT2XToHNQGv",
+	"X7mlVkl818C+rdO3f0fUuwWn3LaWp93kezA/OD76pVuF7TjvJyR4I51/WmjpZ4+ivO9T+JVN/1+ORzSd",
+	"DiuY3jfX3yhifF76+/et0HArXDAac8GUz1MyZdG15/n21TXqSMLb19dY+m4FInqp6sJ7b7nt5ZiqjNF4",
+	"sQPWsJ2+f9HGGVPTuwWoZfjxsIDYrJ2AHaGM6o35xzrhSrPsboP9dNSI0jJAY/q/2r8MD69Kwvh2sM6Q",
+	"93iDtbF+bL8lWpJvDixMZBvKv3WOSSRnMykK4yqmK2dsnCtWrxzqN1l+c1Ab0rcbUCpqU28Fd9Nia3Xy",
+	"7TKttU06J/iyMzeecYHG41whPiQ8snVBXLWfpTR/eMVr6b3Eeiz+UlEJFz7OEcuobsZq7cEjT/PTAv6n",
+	"8rJ96PNi28ycvykLqFp+ZH/qwU9rPl3QWdLwKfzkNfQZllL/Bp9tFGZx2rVhLw2lWINghXWtJg9UAgSc",
+	"3W2DHlsxS/b2e/1tK5SUCibusW9Ql2j1uR87y8MFACZU6SGNNL/herFuTNs60XaC8Jq5MJONrd8twuDT",
+	"0A62Cqe3+1yG0mO8zRCL4m7nOHQG681v2voGviSW0v1ch6dvrqX1eaEg+SpIgDVqIxUsr1zF2F0nrY2B",
+	"ipVV2sYY5DkEaw70nexDBZ0vC/qfjBe6TGzLSkh/Hb1tGM1t8yrcgwHFMcgv3YBix3k/BpRGQvjKLAe/",
+	"2wTj+2L6nnP4lW1xI5f4quaxhoeZ3VM+HNLsvkSir04eu4uUtVOWwrIIs2usWS2j4VPEgtVd3k0MWE1X",
+	"gw8BdTOLpvymIS/Nfn7lIlF3ATFGDIwhJmDWoTk2l81tRuYIWrngv+bM/m6Pv+utiJldUqU/Fnmgt3sf",
+	"tUugvg0hXIUzdUyoy3EFr6BApE5InKZJgjnhFioR+mhMnX5aN4g+/jbwgKOfdF923398/PR2r+cvI1Mu",
+	"AMZcbVyCZbPD0uovr9AaWrkyhKd8JRgNxdSqGe9QHW3rjDP8wBXN36mXOw1tB+6xtMbLC7IyjJXJLPVZ",
+	"Wx3vjixEdAqeaZ+p1zzfFbZQ8zrOr5WMyuyrklE114wPCgzwTcj2O1gDKlGtW6a3yLRelE4xAIHDVHR/",
+	"qGMZTbKls9Tmy21/sWytR6xcFb+2ig0KbCpFCjbtYp+bSOTcmx66m3pTUtqnajhNpW3Ma4hOEEmhucgN",
+	"14WwKsI1FLlGEIPQDBwA8ABHdHPaye5KEmC6v7hhPiBdI8tfs8VdzTBlNPluckkl8HzHD+/HvHKfwBpr",
+	"QvzjbbN37pAc7JTVB7DG+QAx4ByXWHslAoeLQp1TRWY0Zj40jI10tD5xaK0Qu4Op0AdeUCIVFEAG772N",
+	"yNTQudoymE7rsW4klIavm1I4VopNOptcJdOpco6XUotrVr1NWcQrx9l7VIt048IIWF2ecvKbcQNK1nQP",
+	"RqsKn/vS7VYw1B8ymadeiH//IZyY948IJTFdBGTO2DWRGZlJoaeEKhL+9a9//Wv39evu8+chaRsRHvQo",
+	"83YnINRmh8qMOLIZCKMVmJ8AaZvHgU2OPDk/g8IMPCbtAi7XnnM85AWuZPm2BTHfeDLybeQeWB8rmnsq",
+	"FrRcM41rey69uPEQDbyDRd2Bou+sCkM/roHGUV5Qcc1iXwrovdxyXko6KXe7vtWQ9o9E0ljQzxHBZ9I5",
+	"cKuLTlcUikZVAleXFZaruhEpk7PtaQBOnU0/dhdIDGqpOYHAjQX4QB1Xdo5p5MhVNv2+qXmPDg/MwQbt",
+	"Aq0HhAvYKplZjMrtmSJyGg9T1HL7hdCFpnzXkwsLD51WlrVouFiLxg294jOmWObNmt5tU8EKeUOT6qZO",
+	"ZQ5QN9RfwW7GdMajerxOhS7rF6NNGQqc1mxoQjXXR1W73XHI3D5pO9fsjJ1oZZGKUTbvjEwbdYsdJ2d5",
+	"omd29TNoV9quvFdt34kk4Pje21h3OVhIHPfS8ZptHS1arqug3Jpi3mu21m8g+1pVv6Zsvgsn3wASMKoC",
+	"20Jg7K6+3QkA6dMu3+W8kDTXAcFxBAR2BVK1AYIR/4RNquTI73p9VxjkfSkePgGg2FM/DfvKvNypCooL",
+	"GLxzBJAaWj+EVwXZIXPPi9mzPQtx8FjLTOtOxTgq4YS7aU2YFmkDBit5zTiX6nLV12aXzCGwHkR5xvUC",
+	"IG/d0s64OMl96WongtAoYkrZyvEyK0TkOSDmg/A8lYktQ+miFs2gSVtZrFJKRoxmLCsaGYjwL92T87Pu",
+	"T2wRdnrkua34bV62+fRKVgIdSUQFlmgAE4tpHJqFbHNUtMaJnK+ABcDv5RzNhGzFJJbB0BFhFc45BFjm",
+	"MdckkZNeUVP/XZbYDGKa6+leIidc1MJNzOMD8zpN+U9s0biObt3aYRSNhr1ez0y8CgwxowuimIgJh0UL",
+	"TUsy43+HJTgi3+MSuo9B4jVN22LzLrSwVSxsSZ44MpAZoBE3RvzrpSPsP/581Qo2EACAwoX15QiDypPM",
+	"hi9j6YXKY4h7hmHDuYPTDv2X4wRMxNtbuEIwSjWSQlO02dvpleGSK9D239taULYexikgL5FTGTPC314S",
+	"mqaw23M2spXme+RqyhWJZQT4oYQjEZtOMxoVKbHZDcsGAsS/MY1YUNj4ytzogJhZMqFtxi3J8oSpwFW0",
+	"h/AQ6FxPmWKmRwxlnjBhaJzFAwEry3VvIAbiVIob05gU6mgguphwMJIxZwqCgZWg12wYUcWOCbdR0e/e",
+	"nT1Xx8QwJnxw8fKUPH78+Bl5d3WKihPAvCCcFUkzFgGqz0AQ0g4P+v2n3f5+t39wtf/kqH941H/S6/f7",
+	"/yPs9MwAXtjq6iqVQrEiPzL8S9fKCd2z5yFpUzJnSQLpFyw2SjRwgNGiWt2fK3LNUm3bhZsKhhvSNE3s",
+	"8rn08//8m5IixIqYzw6ffNNZxmYA4L1lWAbT8CuutG334wAsUoPWEfml1+u9D8igsE2Zh+bOMc8qRirz",
+	"eNDq9XqD1m2IfYb/lfAZ19/Z0jv/hS9+F0Jvb0tOZVl6yfOW+ScVpML8SC4S+HnKFiRGNkhCx6SPyC/v",
+	"sYeXIIDV6pZQcK1kUmvzS2p4A66wxRc5ghxvpFQQ4mwleC8/JgV/MtOD+kMQZE/ah/19M+zD/uMOUSkT",
+	"sYJClrng2p200BB/18iIecZUSFKZ8KhMLScHfUJNFzMucs0CEp6efj+8OLl6MXx19vrsanjy7urH4cuT",
+	"s1fvLl5chp1jIkUEfiGuoEsdlOY2OwkuJtXFMK1ToeYsI4cHz3BAQzegIfsQMRaz2G3lBdPZonsyBjY1",
+	"YmNpnVTLq5tIec1ikqc90/6FXZFiKLAa1fKFtSo8UAGPjPJ4wrSCPXQrrDM6HvPIzC6aUijHYUu1XbPF",
+	"I2W/QXYhy8qAj5ShVXOMc6UxHgH5BcR2R0xgHVbLJ42UlHGmsbYyVFIooB5cUofF6NhzX5eRVCWbNaOu",
+	"hKa66PMyDr911Hrc6/ce2/RmuG33zP9MmG6GE+cRs8hyME/bfIAbBJHqbu6OOyNfpcC65AirGxcSwlnc",
+	"Omr9wPSFlBqBvYFRwWAO+v0luMsqp3EJCGUZgfUO3DKJAi6qxtmRyi89vKtsoSt/D8WQ9yz8SUVWax39",
+	"8j5oqXw2M7t55FI5CNqr7drB0mCMf9DSdKIQn0nT1nvT1l4PWPO1kHOx97f5teq5mXv36UxESR4zwwc0",
+	"lCEz6jHJheZJUUvgGl1eC6L4RLAYSoNi9fLYuzlQwvcBNwfab9gVuEF/ZiPyE1uQS6bve0vOi/rNVmO+",
+	"YRkfL2rcv7oxhkHZjXFJNg37oFmGcn/9JBzbbaBKMWSURk6J8bJ1f2befXiOuSwb9kGzD3pvqjHHptyA",
+	"ZSXGu9qXczqZsIy8OyMpnbB7p/+ieT+pmxXd+wgrc9u4sieI2qumjOmA4C/mouORFI6ZL83jGKuuQnF1",
+	"YmSNODZijqhW4jD3Bm5F49qfmIG1LFwb02Dt+mV5eC95ggfcjQWmU0j9FknCMntqWyz1SdQ4y23zprL1",
+	"hutS2d7vdlTpDcXxr6eXAOsl76UIS1i+WOjXIy7w0vKE+BuajDD3dUeStMt3G7QO+4ebifCN1C9l7rSM",
+	"e6PckypJuV3zUHCZTeenXRB1FDno98l8aijFYjwBswHyU4WcckwwM5YISeIiVddLnT+WCWwPxKNtDw2b",
+	"5GbAFaEJv7l3xvGK3zDInfYuei3xcK0AY45loTVSRWqJh4FRIG9YplGuMzePd7FBhTk/M79/6orvUt7A",
+	"u/DFZCqcbE5VqZ+C4n/f2wHat9O2XWL9+r1xSZ/evfl+oRk450fmH8A0U177tMapRWw1JkXmrKqM28k2",
+	"79lfT16/2m3P3Lh35FpfyL7Y+Xr2pcio9W7IKTKecwQAuPzTK1j0CxZzdUye9B9j2JQte82NfJkxGk0h",
+	"C8Mr3ttc3QdjTyW6gmdD0AhSslCrcZqb/jZoPek/XjOMqkFj++E42ErPYE6qAwEj1lwckxChIUNbIYzf",
+	"u5xbLpCXHG7298DSugeW1G4iJ420cWl7gOBPrQIi2JwpjVE6gRGyjOQ7SpgRaXPFsoAYOdgqOprPGMmo",
+	"mHgIBWy8r7jSJ2YQr+Rkk6z1AtMADDWCJYArGxSC9kAaaZkZ0RAOYQ6MtBDEfs0ZCCtWEjPf2aizVcmm",
+	"qRrGR29TONtaS+toBSZ7gt9Am/45UhBy6VizDGdqVrJpNlDQyz+Xtc70ps4LW8uGfkHPvFO/vhUq937v",
+	"FZ9x3drixVMMVttVCN7pdDvyhFg/7xE3SoeR/22eSv2MWGG2v/lYf09jhyYCn+xv/uSdoNb9gH71Q+Ru",
+	"6z96KbMRj2MmPp3p1LxSvzhYi9sVXlR321QVbPtFjSsVoQVejoT8HVmNTOIKM7JW5wVJZHQtc210vrHM",
+	"onXM552NLVjLeU6pYl0uFBOKg46fZmzMPzidbwUv2ndYnM+wJLplVJav/ZyYJTXLufmgwAbXd+9f/piY",
+	"VSMu0mXz8dj7yONbazKIPK7MC/C+Ql1KqnNlwTMVGAGBaOHqNIcEDFRwp/bIiX0PjWNzmScxSRi9YUYr",
+	"RfvWQFDrnM2ouXDbMVd0lIBtPSMxm0nt0IwTqjSRggWEa8WSMeForow7VdcFnNrD/rOBCDFdEn3TZuzA",
+	"MViMxnPPAUb04XcYurh0gjeciLPn9jQAJX0vUTy+34NgwZFv6zEENhvy4c9hk7ZiYw+AAr7wY7ezEeiw",
+	"/2zzB6+o0rBKn+dkY86WDVh/pCAwQpnDgkcT4tdzYe4sc2pma46/oMlC80jt6VpMqfeaDDEiMjSX4FTm",
+	"IBnHdEFGeXTNNIB3nXaINKpq+ItRTwOiZSd0Bmt8zZxT68oLMNVrIKSwnut+j4RoMQ8JJEzbIp47xGcd",
+	"kzCSSkMm2bvLgbBBccfWV1w2jJFtFWNZWI1RLV6LudJcRJaR9gYiPIkiluojYm2SNyHJmM4zoUgI4e7B",
+	"IO/3H0e4WPBvFpJMzpWP6fzA9Inbg0pY7668ByIUX2Zyts3VbcMZW036RxH4WnKHgqSrsWz3GP+7qjn8",
+	"aAjMURb4ZI1kgpY1LGOkzL3/eN+QYKOIVAnd9U0G49e3Cnx+UEFnOaq7YvK+uYPxyC7bv8WhGtN8Kxhm",
+	"EBAkcORUYE9o1wQQ1akyTHc6vUwTw7293BJDk8loQcxZACsCHI5VBhkQQBQttQ4HPBoCzYegCNJoejwQ",
+	"m5KP8KSwsQY5zCoT5nlGxTUXkx5ZZV+mVcu/rrmIg2u2CFw/AY45QJa6FROD9OXfkHtBfLfvsDuWtGXc",
+	"fFP7sCf+Lvb7AOHAZ6aH/T7CYtq/PEHCD89RZPqprMTSjfqX5x5XoH3gMbXKpj1zGN+H6QN35iRFNqCf",
+	"l7jj6HgIyD4SK9PSJLEhrVzU+AoIZCU3Oez34a7sBJhByeJgIEBVwsSjY0ilVK5SiCCvpTDiHahNGbAR",
+	"F2bAeFYmVQaYeqlcuN++0r2BqORtGVaEjNc0I2dcGw2MrBGktMvyVIQqcnr5501c552FrvgN+U4lkWuz",
+	"qHFviXNNo7lHc3SBfOgzM21GAn94NmfzGz+F08EBAEpHsvuXZ3dgEpWCPVLu6DqOsyOHy/V0j6a86xLg",
+	"Gn3rRfxkwm9YwVvrMuwxwSJ4qBEIo1dChSNB6IRysWqUBWfQ+dlPmOK1G3f4skyhMInNdlC4j9q4Msin",
+	"7Yp1PitJ34VAa1dtQQ2OEFZD6ALAl2+KNDWTJlxhkBbYBm0IuxTJ4tjFGGN5L0gpufzxpHvw5CmZUjXt",
+	"EZsdPqXK3Z8DAdHLr0/+Mjw5Pxv+9OKvl8PzFxfDd5cvLsJKyPOTDpnLzAhNbjOkJhm7kdcsDoj5w4ZK",
+	"QrgzIzOAwlEDQclh/xkJHYIFyJlDcIuzOITsgLOYzVKpmYgWGOOtswUaO7ULTgkr72CceXlKbEkzXBo8",
+	"MORnC18yEHifu7hxm1rk9IfAQpyYDm3dg2cQrZ4xPRTSjDNN6IKOEhbCjCEy2syqaGjOI1tpCfLslQuf",
+	"SzioPEbIKLImplSTxDAbrpUbMC6hgiQZEbuGDdOGgOuO2TMcoC1yVgmAt7aeNutNeutWuUNwHmogiu/y",
+	"jPXIhencGaHN+McymzBdKxIncx3JGfOJKojHi2d4d7tyuaOQzPNQNmYYnUUO3srAvH/PfV9igdMGTaRI",
+	"UShIoofI67F17Z2aPeyeSqEzmTT1aN/fg5ftu2/kpdlBLLVCJ83DdR/jW28kNILj/XyywhbW6FMpxgnH",
+	"jMjDg4NterEBeA639JP4N9JQxSqxwruD1ocud2Stu3joWkctqy10laMEjxBRuKks4puX/xtiUVoaBcTy",
+	"YqohuaRHTpBfONO5Bf2gNrDysH+4KkXA6b/z8X3ukwwOfUoe3BElj/RP4PNKpp8hYrbi1jcLsI5umgli",
+	"L5PaQp43SwUyid1tcs1YZW3HNsYnkmLMJ7nh5pOMRoykLOMyLm93IQXr9MgbqQeiJOAjz7VrLriJQPEC",
+	"7ja8m3CYCq/fwJKdGQJGGhBIlhwIHCXAk+LlUoovY5RnCgq1PlW85kfM3mDOC1rhlp576QJGc6+E3f/N",
+	"LgXB5v/SF8PnPapQi6xyVh85OrsXZo8xA91qSrf/WF/yiVBl0IFNvnPVbNs2+5iM6Ywni06RUhGBd8+Q",
+	"TuASMUMUMIcOEiQcCK4IghwXwid24ozt9daMADrPpJiQKM8yI8cWpeGtyPx4IEJXbt/9FgYuJiGwOja4",
+	"HbWc0yxW1faNamyjkBJu+KQTaxWfiC4XxwMB6ZPVCXL8hsUuaUhrNks1aSPwplMdMj6ZlsPt2PEePBuI",
+	"0LY0xGZ8iZRegRf277yszfQQEmu9k+IAbSO6HvpClgFx9UsPXzjYQv67kvI1FQtnNf50gc5F8DBSKbe1",
+	"5mpGsITGQ4uGX4z6D1x8rYV/KM4MlPtH1Ryq+rXLBJpHijiMBEZGudZSdHoD8ZLfwBWuWJRDTJ3LA4b7",
+	"nQrCIcl3zFkGp8KokuaX/Sc2QVmR9uHBMyTxCoV3fBT+Cqb4MIQNbZf0HNSa+tCdz+eQad/Ns4SJSMYs",
+	"3iGy3K7vD2Z5P3sgUa6nV+hw81qxMLU0pTz7l7zCP+PZbkqw5BNBuL0ZMAhVoqpUZGw3cgBzz2dUsy56",
+	"SI/w8TJfkLluZgwX9pqt5dPX7/Bjd7+V2AoQ89egLHmOrRnBNhfCJSY3y9yFTnxuOyhsBo52Da9NM+lw",
+	"2Zs04ufwvCZMBFYzQMz6JV8myArWhKeJnJsXMHEAFKRsZi1hA+GIoZR9VmQecgeRZyC2lXnIRpHHDhl1",
+	"JZB7BmKdzEO2E3muXDSqzdGuh7BGVAipCW6Ii1Vtg+WxEpFarIP3hsFdO7fb+zA3jbsNTiuLdGcJCgf8",
+	"xUtQO8dz/iYyFy7msrbiOZo+x0hzAivwtC4XzvzldBefd71Keg/mv20OKi6G9ts7oexQvD4of7D8pXMO",
+	"FHdnG6u3BCRaSv0weikV8R5gS4NarWxWd4H1ZgtWr+4SxoM/MI/A1n+b0PNtos7rhPKF2uHvQwEraAnA",
+	"y6tIgGvkAys+rbeM2ohsCK81IpXDX+qR8xJ2ieIz+wpYMCteOUXmU5kwK6YFA8E+GC0Pbk8uzMdTmWlr",
+	"V8UIXtKuwIOBvw+9jGmy6ARlZYXSnMIz8ClimJDZeXBi+gybOOkrF478EOdiqbb4F6ZKCTb/tzr1W6tT",
+	"Lz5ELlPDaTEWTRFA5s0emd25iyrl4Babz/Wpc5BjKANkboG1VE/ZjHDRIy85S2IFMQmJaSwmbZVHWEQB",
+	"UkrCjq27bm4fyJq6KEblPAwFDpyDf4NQhasiibEMs+CCvBM8kjEjb16elv6JWM4MK0nknGVdczvGyBgS",
+	"GdGEpDRz7hqu1UAg+KGV/62PRcGl2umRE2F7BfxILoBtGY32his+SliA6AYS1NoRj3nGIsTPGIhoSjMa",
+	"GS0H4wTe/edBv//9P//xf8A/Xgbw4ODEPjh4gQ+ePrUPnj4zD16+ePnS6RL9PgG8cFRIByLcg7GF9WGO",
+	"c/C6FgCH7ANknEwqZt82hHa4tbu6ePyMqGsjH0oREDPWgThdZDxJeETC/+//CYG8XlHNBQlp2HHp7NAK",
+	"Rj9YDQf6UiFa2eIceRHzM1RLbg/FS7H5nZjp/mdipldLMjj9PTHWncMJfnOmWoYXNInl69lnNKV6z5Y+",
+	"cnUDmyUjC9R7OqWanJYfkTnPAHJmRnVAlCS5mMmYjzmLa9i+c5ldAx5ybAfMlBqIFUxliicU0Tk7PfIz",
+	"mByUzhidHRFD/iGqggh1yRUJIdQVIDS6+F5I5HggQjO9Xjm9XjTNxXVoNQhFmIgLdzPUXDsivzx/++bF",
+	"+9Blu5PwCPhtF5CYQhLJ2YwJPRBoT9l/QlSPvPigjf4ihToiYVlnKSQ0RahQrP02x7vHiGsOBRflO6Il",
+	"1N5UiETbDnNV1FQcTrm5MRZu4mnGsE0wWeFdYl/pBCQsCzuFaE9yCYA2sM3RVo+EIkQMzREj+z3ygkZT",
+	"YpYAkUgwbgzXEjl4aHa93PRTWEksDjQQ8OMlvP0CUWgLgRWLx7iobTBZqQJ5g7kuRmxCBVyWr0/Psbxo",
+	"FbkVRQTnyUSDLBbzJMX7pB2ev7sihqqdKQ+jIeDXsDMQMiOCgr0unEWpKwwauiKnGrC8sS0LRWor37AP",
+	"2j1BAf2RoTloNhiIXJiJIdYMEK7FDI2mUipmxoVJkBZDGZIgh0N8ZhqxaZEB5jEpOkbbMqrIx5VeB8LG",
+	"LzLsadYpYxbtUI2WrjApvDqULBcuWBDQtZUlPpUneiDMWwHi2aZ2P9zCp6Y7zdLAol6WPdkgoR6B0GCz",
+	"W/XQ0NNzCA+9vHpxfhmuNKxI+1syWhDLCjtIq+7Dq3cXb4ZXZ69fvH13FbqAlIFAncqcn+MaZhJMiOLB",
+	"QkB2HKLSPEkIVdfo9CooJaizD9Mw1Shr2OI64ZgLrqa2etkRSSCi3x4ppBNcaQi9ltoscI+cQPNllKUK",
+	"BgKRqCEBDVhVUVqOjFgkAaVakJCroUVvxj0pgnBgIhgp68y9ReJbj5zaEFEgWZytaRO2HQRX88sQRhra",
+	"JTO7bDbUjh+gdK+5iGGsUwaLVE4ty4XFho9kFrMYVg7pDVYbVr6QfIuzAQ0YRra0jJXhdI5tAC4eaeBk",
+	"OBy4QSgZyySR826eQvsD4WOKIZnwG3vqcMuZg+jOE90jyJEUBPxC1iBOnZqzMBBTYM/Ksnq4GpSlnzCa",
+	"Sh4xVdbgRNB0+2M0ghrCDmvbcHGZmfuERlPkYFDks43rnysWdorIHEt29jccqVkNSoQU9vZiceVyM5Mb",
+	"c5DKbYFY9FeEVtrDy9DcgJAbCQsA0+TCloUiIaQthNULQeUzfHcgzMs9C26OH1a1lOouuRZJmyrFlaZC",
+	"E1fZtyADng1ElfACc3m45YJ3gavgzDuBHTH7AI5q6GQgwh9eNHHyLrZa3KBltQJyimfLhSZbeDhwdTgW",
+	"Yu0rEwlKxZwuOtZZhjqWTMubORegMcGRNn3C7WQEU9c+swrtkS3aWr35ZVa7i0smxLVZD3CWIERIBj0U",
+	"e4vco7zrokpA21QmMWlD4p2ZDq1Crj5SxeqCoBdUQvRfv7i8PPnhxfD7v169uMQ7u6ISvnn3ihTqnqph",
+	"h+QpGWdSaAci0keRfyBsyX6HTl2QYuDArahwhnlVhM/LDJHw3V3QI1eVVQRG7KLHCz9WcQpceU7Spgnw",
+	"h5KRysw5wuDeg7ECR59TNRBpJuM8YnHnqBBoWFz2ase7LP0tnUbDNUuI9KoYdTaGswKBkyDaQDCRkrU7",
+	"BlmzOS9xUQDBBWTgehv+ATmIdqfBQ1ORJu3twF15VRsAOZLxAvYTjIpAVcDHSNs6rQFSouBmHfI3lPg8",
+	"cwbyPtGaRlMj4YL4BRRqyeqRAshfMEEYmeajXqTsCJ4BTh07Ih/Nf4Y8vr11/G5GJ+AYzdzFSoF7duH9",
+	"vT34gPD4NiTvLl5ZLP+Kq8GSA0ANB0g8VcFsIAwnnwFHPH/+ssSJNIfK8MPiwSiR0bUq8zWV4OMxi4ml",
+	"WyhNETjrLOywI1IzCv53e6iU0V4YOcWvzmmmDeO2MdSmDayXCO8Sh7dfGkCoxjvWrEdQfGedT1hpkSsF",
+	"pGTWxXx0aESRhEFayVjmwrASzAThMexYIX1ZPdzC5qe2YbhnEEMEDVKdKuB+cXOnmZylmjCl+czok2mS",
+	"q4EIZ/TD0H1erRBgLjcUJbHsQhk7x2jicuSMiA9O7OOKIG/uXesPHmPaUR2n6OCZBT0ZGp11aI1roZVz",
+	"ATPT+ZMBzxelXJyzPZm2o6WWn/Qfu5ax0WyYC3pDORQnCoNKCQobTmy4pNUIwKGtBwIMgoUEmwu3jm1g",
+	"tVdvf3rxxhZzeHly9mr49vzFm7BT5E/N6AIFKjIyO8liggXIQFUtLyvlAjYIjTKpFOQ0c2G4RwTahGPr",
+	"p2/fnL67uHjx5mr4w4s3Ly5Ors7evjH8vSZZQyRkkVnlXW45nFGxGFaGYEWFmpufnBCVSFjZccZME1MX",
+	"PlC5aUEibBfFlAPLmoM6v664OuaAHmxu4uZkobrq+XARlJVOfiNPxtJMizTeqm2j3toSLBHydFQuvdYP",
+	"CDR0SDwOdVQXVefL+8CTFO21BpYd4E0Edgm43+vmwL90T6KIJd3vc6Nuc0Q+Xxq9kCEBbQDkdtAE0kx+",
+	"4ExBcIodLxR8ySfTamTTmgTnLznw/K42x88HsGv4sL3R2mGNKXdQxqndO20f9+4EVswlhs+QKqtzUrZj",
+	"eaj3OujZtp85dY5tAgmakeqVbLCyk1oivguqGeYwew2bGZtZafjXXGpK2mcvrl6SOKNj0FB6kx4JBxYe",
+	"ZdA6zr7rH+vvDg/C9ZQXlN12z+H29feOfbp6Qeu7/vW7g775f8fz7572N/dfrowXe1iCKUiSOeXa21YJ",
+	"0HIL6M7b5M9Zyckarz87JvTVqtGRI9BQImkMt7UT7oblU0ekywRtn1VuOPR9WCFkxFAOQXsOzRWzQkod",
+	"x7s4F37ZIyyb975xF4K/750/vMPO30vmpJFWdeWWIW1b9sw8opqPElbFXTBvl1Efy/6NvZiN8kmzl+PP",
+	"WMyOOQMpCpNoAivhWNgHGulVYylqYw7lRVnvAveEKj03o/jXkmpgymtKXsBJxRulWFhnaY5ru2GW+Xec",
+	"+Xk5lfP6MhRkWD0FmOloiGx74v9YmqjWZg3/LLNrZQSx+ZRHU7BIOAXEuRKOCxMLcRYWI62NaYZaBtqL",
+	"VykfbXQrpL9btuUlTuOhky5hlDBeH93+PGWgv9Pq5WDWo5BpBFYDGzEmiJYJwDUqLdPfM/FqmZbWy0fl",
+	"YpRrdDdy3UM01wpqzkqILvog4a0vmKDsCBvr5rmFg1sPJ/07ppfyEBU+hqKuCxeToHCbICxbI+0U17o3",
+	"2vtnsKmL0rAjGEPxRzFmwdvAhq/kjBV2azkeH1n7Ek/igOQp4GPCiCw3tE6zSmmXVEpnG8tu3IU24xPL",
+	"H4oSjyAl4q9sPGaYN+FS7uFdi0dnHToO9yWmEcamWewncG1RRcJf3G/vw4C8u3ilSALGK7B3uswO1QkG",
+	"YiIzmWsumArMihTqdnHRogEvpZmGekqqR05sjRcHa1fcBuCtsKW2qvY3h3N8w9m8eiE4C3bhtSFtrJbd",
+	"gx0cmvfDTo+8gUvHeikUoQ4FICCUPL98U2bWgNn0mi0aQPFA6oBClQ94rMtOvKca4H1wvR4pAvMkXGC4",
+	"jKuL+bvBSnu+PD1CR0Ya1tVlaMbgjtkNj9iW4Ggu7JPFxH63jPLrg0B7brv4qiHQcBKbIdDsunyleGdp",
+	"rqZuChWaMY/XYJ4V8CPoBgHFG4MKBJQ/d2QDEi6yqYTmIpoe1b1PUCXWBfhjtMtAQLHBGsoYjo+0mbjh",
+	"mRRYDU/EZJSLOCkSMzoYHoJtlY6fCg0PxEwCG5WVYWDwry14gw5jxFnAXjsEg48wfJpbeJWiLuL+sc1M",
+	"zNgNl7ktoUyEJIkUExdJxHUljMiWVwOsN0FOzt+YAaU8qsDBBBDxhdNDZzf6v9AhTbX9wOYQHpB2iIMd",
+	"2k9mXM2ojqZh54hgiLVbQ3B2Ox8owLcAFNm6GFw8CA+kPGPj2FW2Qz7gfZ/zJmkR6cnoHDSBGnQ1Aj6u",
+	"EIoREYScW48qsIP7jBleP8wVPv15BdrPD/rliLOk7LHMkJsJqfnYLrKHp9Wvwa3gvWwPgMAnJDr6ar2s",
+	"wHzZLzYhfWHWZXHAHgjp650oyeN3rOiU0yyIonH3Id6hWZmx9sUQq2SFR/YOg5iBWv19CHuS41okUme5",
+	"xCBVrrDaQMgxxAJizAFGhGDwddEV6Cu2jh30RTXBxBGZFRhAOmNsuV83FoxmS6C3XCseg/EPwrE75J//",
+	"+D9B2cPa0u3KWMr4OT6bsZhTDUUIu65v7t4fiLAYTxiQMKV6GrpAby5IuOdiuzGwAqz5oe1xxBI5x2FA",
+	"nBsqPLYNLgYCSqrCTy5K0Sx6SCEwvCztRytrEtK9sFesIN6K5a+m6YFohyqL9jBqTGVR2Dk243TBf5mU",
+	"GmOlIpAsIQ5MlSWgzH4sjLREbfBkCvF4cjwQ1a7mNLm28zRrWV05mvBrdkyo60COIeIpsck3lbCB0WIg",
+	"nPzSPuz3/XAwXOmXQMMrXMOHqV1Sya4I3R5mWExXSxg/aZuVdOG0Zik7TfVRcIuawL33+wcb0b2/spJy",
+	"Zo9eGOLZuvbiV6pH2AAyQ9mC1fkVBW5VYcXIfNcgKs8lpLqoHglneaJ5SjO9BxBEMdXUImSYfpBzYc5e",
+	"G8IkzQNDbGElW8A86yCKr0wx/W4pdNQwQWRBY8xRbHMBdRgtI7JMp1LQlJWhep1jIjML8kHnUBNaFRk2",
+	"Ml6QtmkptCFt3atFykLndq5Slow0qyTXZAMRFiXsw47lqP/lJvgd8vvwv8y4v7Pcu5zef5Xz+y7skT+Z",
+	"c0hK4h8I0zMcYYhPh+U27KlYb1wJcOpmPLYp17/WmylSL2GaXJXBn1bDGiVyhAIxRoQTmmUQTm4hw0cQ",
+	"qAKBTjJhnQDQsBHCciBmjKocY1WhsTldII+2MYsuJHZoeASwchdzOM7kDPs3e+GE9Cih2BoDqD0Ll2mU",
+	"RtjKatBvEQD28uyVC+otUTn3+33ymn/vqQG4/3gg8NLTUg6hRch2VFIKRxIY6MEx3IbFx0YJzNNEQo3R",
+	"omahptfVSE3zsg1ttOETMEQY3p/evb06KSKPi0GSHxqGSEJoYuiiJ8OBgLODJZ3BIG4PDnZVs1mCku0C",
+	"zlzLiEBjY8/sXKDoohoIB849YlMuMKDS3fZGmM5mNOGQglvJ1Q1IOBjYFzBS25CcloZgtOs1MKJ42Av3",
+	"wl4vHAjFJjNb31mazkEaAVFESAjAtiHZvmTcrqPySpR2UGbb7PcPDpGUApvigH0VpU4OnjzB3yFWlVgA",
+	"IuBQvtRcMAecWMEEohj4rzmrxMZWzDN4il10/RK/JSvy3RGgmlOFDUPyrelmaMhJhJjoh5ItbEHBxwDF",
+	"SCpG2piZHcBKc2EWr2DmnWVU+O5PbHFU8jm7X+5Qg6BU9SqPuZiwLM240CQyS27TSpieyjgYCJSugMcE",
+	"BERQjPjFxCXLPlE2QNT38ox3mgDqr9liICzKup0u4s7b6HKPbPUOCPglIpx8Gna6V4AyC/5IEURpcbeG",
+	"YcCdY3d6CxMVSJ+O3EDeN/vWJF65u+ETqqcEq44dZmOSgVAmkhVQ+uZadxeZka5nlIveRDYOz4y9aWiH",
+	"/WdPdx7ble+oFEM1qoaYmKVsFkfvJBZvjYhfvdHrMmPRxYgLCkNajSzziD67CZ5IyJ87uR0OTpPvtcw2",
+	"WAqmenFFJ5ty0OGd31uw6f5njdxbEU7aRrDwyjsd0JWXRAX7fu0qgleckFUVIUCyxAB8Vw/m8xsK8RBY",
+	"O8KqEhK0PhQHFE5G1UC0oUxaaMSQIdw/Rf3WIonKXtBQ/QVFIuCbaSYnGVNQIIZlN07G0lI6/4mVn2Z0",
+	"gfZ5FLEoSbjWlqvN3b5g3140NWAAtkzZg6q32ImH1r4HRQhG364viw1rrouXRaYGvvMl4LAZdkURCAuG",
+	"CQP2KLI1mtnGoJzJOd6kNij7uJRkLALOTN5UFRnUoRBDElVQIxHaUAE1ZyztNFmX7ybIjF8D0Nx2Bubf",
+	"BolxV9a8vwXvOc8gbheCMl6ClnNfyIpNDGgdfKK58JyJcsY0BfAIG99iUT44SOnh2bgLGxYawdHQDpay",
+	"Nz3bNHB73h+polVII5nSgydPGxnIQ/OOJjnh9ysgfBIpnTjdwRGD36h2Fy/SOlxJqyy2K9o6ouO6y+qR",
+	"OiYhWt0QUwCJq6q8gN0ANFPiU0wbkCbvgXfdv8vaDOoce/i8nup1J8beF/8WrEvB+rdh9xfMQWYCG25k",
+	"+ysyw16FRrw3wqWRF2PCBcv0UWkQec5VKhVM4YjQIrs8JO2Ll6fk6cHTp0EB9maefLv/7TelnfwP4UBg",
+	"RAs5uTw9OyNjmiQAbuKSLIzQw1Qzkl0V2SAYiPAv3aqlu/sWhq+OiJBgng2DcuiXNvDNpm4dEUVFPJIf",
+	"SugJa9EdiGXzObgGrTr549VrMO9d/vkH1PzRuAxh9NLWY5QZn3DRI28Fylkko2LCBqIdgtT1He2OzMjc",
+	"H+W/uwJs6y7e5+kxUaZ1mmALKK8p3BpEz2kf9PudY7OsJBeKaq7GHDKUpGDkcP8pGrGrdzsscWwv42O4",
+	"zd9IwdyV7np/3D9siME0nMEu0M7s0nx7Yaayjc/MvHw2NoNrlA+3YCCmFdAOMEjm6XZfnNNMc5qYbx5v",
+	"wz7MN2+kfm1x0r5w4XTLRYCdeiP1ZUlX9ydWAMVvoSPfScZYZXixnAuwUK0NKg8R3ARUzSwJScLFNdhH",
+	"nccZcTuBF/TIeT5KeIRGacUngmoLAILYNBmDmiw0QVBMrIwaEE1nKfihZGaaZXwi6l8jUESbixgd9jlX",
+	"mHUIGhodiCqsRKdHLK8GMSmc1A5oSNrIOQJzoAPk58RexX5kfrtOfmloOdaHfyAYRA9qIqQXwWq8u3hV",
+	"r1rRZBXFVXEwxqVo4zWRcqGfHpbmyzKlsaG6d7Gqa5uvBgUcfPvpMQH/5nEbeNxXwK4a4DnrzKvELbC1",
+	"BwzZfz6OlmeAwno3Dcxfuwphe8TCCA9Tmdh8VzAP/vDiymIGhvbMDqkOy/TYktupIyPgXT4G4HVYl4Ew",
+	"7RYQkmhf4opcPg4w2HjOIbWFqxL9Kmzg32EhX/74+uR0IErOKW8qwRKIqebwgKZGFXRiHgx/0YxOYpl/",
+	"6+EUuncXryqZuw+txRmibFDk3l28+h3HaJ4gLH834eZ6dATkP6RORZpF6Z4FEt0uaUXOhSXaSn0hEk4S",
+	"OaJJWKSNVYM0SXu0QBQ1LkWnR36E63ggbmiSs5Xy/0cYBoB3NkDQ0kxhhIv16yJu84yqawCPFbopiO/1",
+	"6fmlndtXnS1TzGNzoJvdmq8r0O316XlBU5WwHMOGc1XV72dRuia0LbRyXkgqlDXPuGZdKRKXhKiOnGqr",
+	"GIVK8gBnhUEBVY6cyTlEG98YWnVlKgKSyMkEhdkUojg0OJYA4K5HQhXJlB0RdxzaFqvetI4nJVcss/Fy",
+	"oc6oUKnMtBlSzGVI2pAjP6OIeeuCsxwM7lQqjSj+AChcrVKF3rDANmxbg1kX11DM0kQuINhBgeXRwdWe",
+	"vHr19ufh5dXzs7ffAUrzsbsTWaJsZL4tedoG5GHoeWhaN6o8YBGbDocxB7diHHZQDTe3IMC1IcLIGKri",
+	"AKQIT7helOMbiFyx+IhQ+AQitTKmZGLziWjhqRNMAwq3hWHWJNRM6RCDpJIEhXMLuIojjTOmFODP0SSR",
+	"cxaHzTdhcc6+1Lr+xQB/m9L+5fpszpTBY/SV2Et3rzv28DhZv2HWj6hw5BXuuyo4bPTKnmkbsVhkgzuU",
+	"AECnVSxBe+dxmWddwNYqojRdNPlfP+HEfgVO2Icny9/YbbuW0IJGpIzqrj+80NWMdfEVcbjPqods2Nb7",
+	"9KGWMh9XZMYAznS0AD3BAiYbnV5hBT/qTIEBCUWeJKGNBVEAa21bgjBb8308ENeMpQ5yF4VFlCx75AcQ",
+	"8EpNKGNkWdQD0OVco5RTF9agQJEtwz0jbaisuiRYOYB5I1iRLE8wYc1pUaTIMAB8MWGmXUiT/rjbmN4f",
+	"u3xAyeY3cf5uPOuuPOG/pZqv0m9say4qOWMuCUmO7ybn7BmF457tkIhXZtQjp0GV6rCUpA3QiXV0HZc1",
+	"BWVk0GxZZI84twqAx48SNisKP8iYhUTRhSLz6eIIeU4F5jEk7Sf9g47V6dJMahnJxIG3429WsTKKlsw1",
+	"PD10X/i0LdI+PDg4KpwkdbXOqXNG8R6IioKK+p7q1CJfubJ1J416XJYUMMqptRYBd/axvyumPrPUcMX8",
+	"pppScrCuZ4ZWWkOJUypiNaXX7HcnZ95Jm9kKrvX16bkHsfXwbh9+GpORQkCOhKxzFou4xTWnCf87257R",
+	"SJmsN8raWk8lRSVQAqhdKU9VuBegogkcSvNS2AlIBOAkhu1Uah5dvX376nJ4dfWqkpL3hMy4yDVTmAep",
+	"ptRmlqM251CRjkloC2OiFQmKhmBanVsIKPFKXiKPAqOuYXpow9loxL2C9djgov1+AUDbaEWMpqzJD+sq",
+	"6QY1KHK7+2OaKFa4QkdSJowKl5vycIzDTLDJwlts979Zw1fIGq6qR9HW8LJVWhN+w+5HR1rLR/Y+GsK/",
+	"3YtockcvatDEgVy6HfWwIgQPhgNoE9Ts+bOZdPcVpdAoWr20cSw0TZ25KcuFgKpSNJtAeRUVov5msZNt",
+	"KWqbiWNn+P+zd329beNI/KsQfqkNqE6613tpnoKgt7g/2xZ1e3vAuogYaRITkUmtSNsRin73A2dISnIk",
+	"y03iOM7mqa0rkRQ5Q84MZ34/IfOFYTQ8utWayuHb42MWu9eEkudUuhs3ylHjo9DN0Xg8JqosHIevL8Xh",
+	"+Y2ZqcI6oFPpxAPzed+SeYVbeMWk0iRsw4Q8AnomMi9/KUEZNh73ayoDWZujZKztx0ZRfL6+js092tFs",
+	"Uazddkt11pQA5GaHiE1sr4sUqYXx0mAcKLXidxW4pFJZ5FBCI5Y62/bEGXfYaJg9D2XuiLdOXOmsCxLO",
+	"+BKYVD606Mtjy8BwR7TlPvA4lRUXF4pq66UAz7LG6TPYme9rW7fd7Qng2o3gM07tpuMHUQuRnO7lGDpA",
+	"C9WqrZK0lE5/srLTIFUpbDBACcX+FamPNQpz2ESem3BJT1Kz7diWv1GXu5R020OXkUWbG6G2B7AAwzN1",
+	"tceCOZqv+t20I3ytrxvN29rSHSU8p6tWAd3I02Hez+pP73oJ6p11LUf9GTza8kIkoBEVE79wT6uCmbN4",
+	"TnrSWslS5Rg2EYGCJUqbLRboO/7p4ew7rzvsQx1YVE2ryje3rWX1y/HxFpbVbiVhIwfK+ECuPD5KN+AN",
+	"a+5xRDp31A+dOVMnLP4zZog6CtqBLyVcw2shNUgtjFhCVrbvqZ98tz2e8xdkiZ4FvBMy6j2EdZcf/ef9",
+	"4DAOKQvLTWR/DpZf6ENFLa4EJuA7+p/qyVdtGTRujp5q/owb3n6yZ/zcdOx3ElZ+6g/kfunpp7QEDqY8",
+	"yGWLSK/tz1uks2jvSWpHveYxOevAd3KRZV15K3fWkxfogAeHDtgoG91JKNUS7vrE2cA6dUC7xeNmwvcs",
+	"6v1SUNpSKx5Go3d25O0lraJHfn1SxbOW4yeW8tCrGIu2IDq9n8GlYWphHIqOBsOGtQfJRedmxozCwy9C",
+	"gm1BMHHs+48WFJ3PkGc8eerK40b5xNSnoFG96M+OoCZwdre0Hb052Onb/6YQGDMBabKSceLLIpYf9O01",
+	"8AKdeyOMhzifWzP4KqALaTa8XGQZM3BjRu2+/sQPY8fA5a3Fx566bjvhdkMNdHJRS1IUcZxdCkm8WzQz",
+	"qvAT8xKUCNO4TWEYicaBBiV0JdleC8NPfUEJN0dPNSjhhrefoISfmw1BCTfPL9BH+4piTAwvTHV73a4C",
+	"awcR8o1upBt1K//FE1PueotyHXVeLtv/fQq4lDQSqq7nWdaz86xP++3YUVv458470kv458HDP5641RP0",
+	"eOOi66Tp0adH0KQe8t2XeFAbMsKmvXMX8aCHUfGdWRt7iQf1yG9VZPOcDY69QidGzLqZYlnHUPwpswIz",
+	"SsMW2ZkbVGOxZRelZ14Ys5jKVmJ2xGLMUo/Z0Lu5ItUjppNCZZlD/nIUpuEBOZUgkLsrQCSesJhIv2J0",
+	"k4VE3Af0ejoTyqsNfgsnGUmK2tPEB1wng2gAcjFHKmD8l52IwbetveZCZbC1z+xG/lkhVOktj/mjzMpw",
+	"fCGTcGA1FeFc6/KZaWHux2DWHICE1c8MAMXhZ/s/KBQX+v5+V70Kbzz/A/lVv8F1r0K7VpgP6vDJgnzQ",
+	"8PYE8eHmZjPHSFDlF9f+nnqQ50BoVkEmtz2Et3XwJ/jc7q066qdTbrgR2ojkr7KpLbpX8z7FPU0RqGoY",
+	"tsop3Hhn4CsQDh8qzX9J/0Fbgcw8Y6n0AGv4sXADyQIxw+k2+Lbtf/8CtNsyul0cUj1SGFJ1RyEr/Q2Y",
+	"RGwI89w4GDWpJCBf/ZynMPoLCE0d6ZGqjauA2QZ4vjtZbG2ZB+4WlioLCQE+rIwvRosRAwHSczfYmBil",
+	"2XxhnU/ycAuPlVpBCyLmHBtaB1MVDrAPge+IUhOh7zoIJiMrDeiHCsPgBisdqW5vNGbveTKbyjAonDU/",
+	"JKFZ/J1Gc26V4zsqJVZmxqSQruyPnjmpxo7phVJRO1MpJFvvgYpCMGStLjGS6SAYXN0wO3WcNWko0SRM",
+	"Lir285Pa4jS7RbilqDsLTtV09NGDU5v3Bw8c6Wfr+e4AZzOkLDX32Aj8eVDKpNM+cfWkDg1JtRK06ihc",
+	"wkRVeMGOxNHBI9yBjwNFTEgE0RRmKjF6844tcg2F0SzhRUG0XsmiKJD288L2EJFq4LnICzuQ+YU2SoIe",
+	"swmiN8cSbsy568KxeuhrqhQ+CaDQgYEeYZnBiorhtuOKNBmuhJRCXiFlj6Orr0dqYCpD76wAK9d0O0E0",
+	"FW/fHL9jdkapa2pYJwU3yayDv4IywfrrP2ZrX4kWEqaZwlKohcZ16Yre0DtdeRd/f/PLPcI3O82fKGXy",
+	"qcPhrQxFks9HthLfbNHPr0rCA6UKaqaFxISnsJbBebEaHPR5M2/jLbBod07oiBl1Da5IPVHa+BLLGc8u",
+	"X6scJPv65YythEzVisV/WMm274ziqfRQJIQj9LdjlvJSewik2Kg4clwMdYpfqVYngUXaHuL2pVHErgq1",
+	"yBHAZCpTXkauik8V7PTTP9k1lC6Z311Js1/t8zroOH4+7hJqLoyBdMzi0ySB3I4ObsxRopexBwym0/WK",
+	"WuCanU3+S7TE11CyRGWLuURmZ+R1d/sYPn1+UcajDoX+eqfoFb71j0LNt3HV8OEvatAVtvZj7AiMp7ys",
+	"BcbpX748jufi/BrKjhh5S0DZCxAa3VZoQu0FblBC1xMgH5qJeEfbDs7vZ0RqQGX0gtNsYX1Et20SylWw",
+	"GkUydqDZXU6n3MZQ23lor2luPUewtO13Xz5JcOZ2DoXduo0njrUHqedLbzgDKTQR6/tVGk8Gr9B4VKsV",
+	"9oeDIwrWf00+fmBzQOZVqtl0ECkOraxQqwg/GO35rxOWqizjhY4YuZwJZBmhb/ALbY0VAp/0nJPOeKBD",
+	"2h7cNCiDeN8FX0Km8crM/nf8v9cf4Ma8PnNHu4fBpF3TujnUgwMcR3LBTXdoKL/vaR0OOl5UfYgLF91Z",
+	"FytrgeRzTaKal9mN5Wg/RMOKvtJ+rVEUUOTIHGTDjmVDVVKSJNCZjpgyvOF7DnLjCHjR/pBo2zuaBDff",
+	"BxfACyhOF9Yy/eObFUSei39DGX75Zl9wnBitdnIIKHBDf3f4DKlKEKxmEA2QrWZwhNLrRrTe0n/EEiRo",
+	"HbECeCror7Y5kQBbL6zA9pEmkNNJ50v+wfAWcKbThDizvdUV2UMS+ftsY87Q0bV27Aq1tPNVQ4NpoBoO",
+	"EL4Py9QVGxYqAxbjc/Go3qr9pQM76pabN751ZOuWV89o0r0/SOi8Da+wftlQpaf7AHzHYMgDRZ8Nl/Ua",
+	"ILcWxmUmJLAkE5iBb60PA3m9XWsb93xgjZlfR+yiUCu8PbLHAWemAMCTo2bFuLaJq6XFLEJclddWZbhB",
+	"zOG1U04TZQSC9J1lfJFCrVX7bMeIO7FG2NBhuVRgLyMvB6JgSTtSx3gNmUL3TZT1F5q2QK0J0uc2EaUX",
+	"eFbaNafMzYpsY4Nw+lf6hlULgHiBy8QSPJIbAX8gFRxGRhAaZC04Up+KJO/rMIUlIp1cIsuInjGpjLh0",
+	"J5xmw9NPH/RozH63Rz2nxb8C6Q7pQJOPQUlkypjK1czqvtVanJMZ10wq+go8ruzWIn3E+3e4mKjkGhCN",
+	"bDJ5P2Ko9RXUY4TfaC2iwPdAQ3ZkIZLxDIlUpxg8LHGDK6cD257/icDSpgPnbDWi71jqgRwito88K+1v",
+	"9jwUVgWTbGG3/Ca7if0s3EvgEgqQdvZmKktZbOfvHGMYsNIe8wzNGr/XLPRs8OPbj/8HAAD//w==",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

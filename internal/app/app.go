@@ -28,6 +28,7 @@ import (
 	"github.com/ccbackend/ccbackend/internal/mcp"
 	"github.com/ccbackend/ccbackend/internal/metrics"
 	"github.com/ccbackend/ccbackend/internal/page"
+	"github.com/ccbackend/ccbackend/internal/push"
 	"github.com/ccbackend/ccbackend/internal/secret"
 	"github.com/ccbackend/ccbackend/internal/store"
 	"github.com/ccbackend/ccbackend/internal/workspace"
@@ -160,9 +161,10 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, version strin
 		Chat:           httpapi.NewChatHandlers(chatService, cfg.StreamKeepAlive),
 		Debug: httpapi.NewDebugHandlers(diagnostics.New(diagnostics.Sources{Version: version, Config: cfg.Redacted(),
 			Store: st, Redis: rdb, Streams: chatService.ActiveStreams, MCPSessions: pool.Sessions, Now: time.Now, Started: started, Instance: uuid.New()})),
-		MCP:   httpapi.NewMCPHandlers(registry, pool),
-		Files: httpapi.NewFileHandlers(fileService),
-		Usage: httpapi.NewUsageHandlers(analytics.New(st, cursors, time.Now)),
+		MCP:     httpapi.NewMCPHandlers(registry, pool),
+		Files:   httpapi.NewFileHandlers(fileService),
+		Usage:   httpapi.NewUsageHandlers(analytics.New(st, cursors, time.Now)),
+		Devices: httpapi.NewDeviceHandlers(push.NewDevices(st, cursors, time.Now, cfg.Push.Topic)),
 	})
 	if err != nil {
 		return nil, err

@@ -78,6 +78,8 @@ type Config struct {
 	StreamKeepAlive          time.Duration // CCB_STREAM_KEEPALIVE: comment line interval on quiet streams
 
 	MCP MCP // CCB_MCP_*: MCP server connections and the chat tool loop (mcp.go)
+
+	Push Push // CCB_APNS_*: push notifications (push.go)
 }
 
 // RatePolicy allows Limit requests per Period.
@@ -155,6 +157,7 @@ func Load(getenv func(string) string) (Config, error) {
 	c.TokenLimitFailOpen = r.boolean("CCB_TOKEN_LIMIT_FAIL_OPEN", false)
 	c.MaxConcurrentGenerations = r.intRange("CCB_MAX_CONCURRENT_GENERATIONS", 8, 0, 10000)
 	c.MCP = r.mcp()
+	c.Push = r.push()
 	if r.str("CCB_RATE_LIMIT_TOKENS", "") != "" {
 		p := r.ratePolicy("CCB_RATE_LIMIT_TOKENS", RatePolicy{})
 		c.RateLimitTokens = &p

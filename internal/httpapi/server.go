@@ -30,6 +30,7 @@ type Server struct {
 	*MCPHandlers
 	*FileHandlers
 	*UsageHandlers
+	*DeviceHandlers
 }
 
 var _ api.StrictServerInterface = (*Server)(nil)
@@ -55,6 +56,7 @@ type Deps struct {
 	MCP            *MCPHandlers
 	Files          *FileHandlers
 	Usage          *UsageHandlers
+	Devices        *DeviceHandlers
 }
 
 // contentSecurityPolicy fits both the JSON API and the Swagger UI page: everything from this
@@ -132,7 +134,7 @@ func New(d Deps) (*echo.Echo, error) {
 	)
 
 	server := &Server{MetaHandlers: d.Meta, AuthHandlers: d.Auth, AdminHandlers: d.Admin, WorkspaceHandlers: d.Workspace, ModelHandlers: d.Models, ChatHandlers: d.Chat,
-		DebugHandlers: d.Debug, MCPHandlers: d.MCP, FileHandlers: d.Files, UsageHandlers: d.Usage}
+		DebugHandlers: d.Debug, MCPHandlers: d.MCP, FileHandlers: d.Files, UsageHandlers: d.Usage, DeviceHandlers: d.Devices}
 	api.RegisterHandlers(e, api.NewStrictHandler(server, []api.StrictMiddlewareFunc{negotiateCSV}))
 	routes := map[string]bool{}
 	for _, r := range e.Routes() {

@@ -122,6 +122,11 @@
 //   let aPIMCPToolCallStatus = try? APIJSONCoding.makeDecoder().decode(APIMCPToolCallStatus.self, from: jsonData)
 //   let aPIMCPToolCall = try? APIJSONCoding.makeDecoder().decode(APIMCPToolCall.self, from: jsonData)
 //   let aPIMCPToolCallList = try? APIJSONCoding.makeDecoder().decode(APIMCPToolCallList.self, from: jsonData)
+//   let aPIDevicePlatform = try? APIJSONCoding.makeDecoder().decode(APIDevicePlatform.self, from: jsonData)
+//   let aPIDeviceEnvironment = try? APIJSONCoding.makeDecoder().decode(APIDeviceEnvironment.self, from: jsonData)
+//   let aPIDeviceRegistration = try? APIJSONCoding.makeDecoder().decode(APIDeviceRegistration.self, from: jsonData)
+//   let aPIDevice = try? APIJSONCoding.makeDecoder().decode(APIDevice.self, from: jsonData)
+//   let aPIDeviceList = try? APIJSONCoding.makeDecoder().decode(APIDeviceList.self, from: jsonData)
 
 import Foundation
 
@@ -570,7 +575,8 @@ public enum APIRole: String, Codable {
 // MARK: - APIProfileUpdate
 public struct APIProfileUpdate: Codable {
     /// Replaces the stored preferences: at most 256 members per object, nested at most 8 levels
-    /// deep, at most 64 KiB as JSON (larger is a 400 pointing at the member).
+    /// deep, at most 64 KiB as JSON (larger is a 400 pointing at the member). `push_previews:
+    /// true` lets push notifications show the start of a reply (default: the session title only).
     public let preferences: [String: JSONAny]?
     public let username: String?
 
@@ -3468,6 +3474,93 @@ public enum APIMCPToolCallStatus: String, Codable {
     case completed = "completed"
     case failed = "failed"
     case timeout = "timeout"
+}
+
+// MARK: - APIDeviceRegistration
+public struct APIDeviceRegistration: Codable {
+    /// The app's bundle identifier (the APNs topic).
+    public let bundleID: String
+    public let environment: APIDeviceEnvironment
+    public let platform: APIDevicePlatform
+    /// The APNs device token as hex (case-insensitive; stored lower-case).
+    public let token: String
+
+    public enum CodingKeys: String, CodingKey {
+        case bundleID = "bundle_id"
+        case environment = "environment"
+        case platform = "platform"
+        case token = "token"
+    }
+
+    public init(bundleID: String, environment: APIDeviceEnvironment, platform: APIDevicePlatform, token: String) {
+        self.bundleID = bundleID
+        self.environment = environment
+        self.platform = platform
+        self.token = token
+    }
+}
+
+/// The APNs environment the token was issued for: `sandbox` (development builds) or
+/// `production`.
+public enum APIDeviceEnvironment: String, Codable {
+    case production = "production"
+    case sandbox = "sandbox"
+}
+
+/// Only `ios` (APNs) today.
+public enum APIDevicePlatform: String, Codable {
+    case ios = "ios"
+}
+
+// MARK: - APIDeviceList
+public struct APIDeviceList: Codable {
+    public let data: [APIDevice]
+    public let hasMore: Bool
+    public let nextCursor: String?
+
+    public enum CodingKeys: String, CodingKey {
+        case data = "data"
+        case hasMore = "has_more"
+        case nextCursor = "next_cursor"
+    }
+
+    public init(data: [APIDevice], hasMore: Bool, nextCursor: String?) {
+        self.data = data
+        self.hasMore = hasMore
+        self.nextCursor = nextCursor
+    }
+}
+
+// MARK: - APIDevice
+public struct APIDevice: Codable {
+    public let bundleID: String
+    public let createdAt: Date
+    public let environment: APIDeviceEnvironment
+    public let id: String
+    public let platform: APIDevicePlatform
+    public let token: String
+    /// The last registration of the token.
+    public let updatedAt: Date
+
+    public enum CodingKeys: String, CodingKey {
+        case bundleID = "bundle_id"
+        case createdAt = "created_at"
+        case environment = "environment"
+        case id = "id"
+        case platform = "platform"
+        case token = "token"
+        case updatedAt = "updated_at"
+    }
+
+    public init(bundleID: String, createdAt: Date, environment: APIDeviceEnvironment, id: String, platform: APIDevicePlatform, token: String, updatedAt: Date) {
+        self.bundleID = bundleID
+        self.createdAt = createdAt
+        self.environment = environment
+        self.id = id
+        self.platform = platform
+        self.token = token
+        self.updatedAt = updatedAt
+    }
 }
 
 public typealias APIMCPHeaderValue = String
