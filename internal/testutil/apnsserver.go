@@ -36,6 +36,7 @@ type APNsServer struct {
 	KeyID   string
 	TeamID  string
 	Topic   string
+	Cert    *x509.Certificate // the server's certificate, to trust
 
 	pub *ecdsa.PublicKey
 
@@ -87,7 +88,7 @@ func StartAPNs(t testing.TB) *APNsServer {
 	hs.EnableHTTP2 = true
 	hs.StartTLS()
 	t.Cleanup(hs.Close)
-	s.URL = hs.URL
+	s.URL, s.Cert = hs.URL, hs.Certificate()
 	cert := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: hs.Certificate().Raw})
 	if err := os.WriteFile(s.CAFile, cert, 0o600); err != nil {
 		t.Fatal(err)
