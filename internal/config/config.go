@@ -80,6 +80,8 @@ type Config struct {
 	MCP MCP // CCB_MCP_*: MCP server connections and the chat tool loop (mcp.go)
 
 	Push Push // CCB_APNS_*: push notifications (push.go)
+
+	Events Events // CCB_EVENTS_*: the live event feed (events.go)
 }
 
 // RatePolicy allows Limit requests per Period.
@@ -158,6 +160,7 @@ func Load(getenv func(string) string) (Config, error) {
 	c.MaxConcurrentGenerations = r.intRange("CCB_MAX_CONCURRENT_GENERATIONS", 8, 0, 10000)
 	c.MCP = r.mcp()
 	c.Push = r.push()
+	c.Events = r.events()
 	if r.str("CCB_RATE_LIMIT_TOKENS", "") != "" {
 		p := r.ratePolicy("CCB_RATE_LIMIT_TOKENS", RatePolicy{})
 		c.RateLimitTokens = &p
