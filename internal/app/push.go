@@ -1,6 +1,7 @@
 package app
 
 import (
+	"context"
 	"crypto/x509"
 	"encoding/pem"
 	"fmt"
@@ -18,9 +19,10 @@ import (
 // a reply is still worth telling about the next day, not the next week.
 const notificationExpiry = 24 * time.Hour
 
-// newNotifier builds the APNs client and the notifier observing generation events; nil when
+// newNotifier builds the APNs client and the notifier, and registers it on the bus: it observes
+// the generation events raised on this instance and reads the bus's presence. nil when
 // CCB_APNS_KEY_FILE is unset (push is off, devices still register).
-func newNotifier(cfg config.Push, st *store.Store, presence events.Presence, log *slog.Logger) (*push.Notifier, error) {
+func newNotifier(cfg config.Push, st *store.Store, bus *events.Bus, log *slog.Logger) (*push.Notifier, error) {
 	if !cfg.Enabled() {
 		return nil, nil
 	}
@@ -38,8 +40,23 @@ func newNotifier(cfg config.Push, st *store.Store, presence events.Presence, log
 	}
 	client := push.NewClient(push.ClientConfig{Key: key, KeyID: cfg.KeyID, TeamID: cfg.TeamID, SandboxURL: cfg.SandboxURL,
 		ProductionURL: cfg.ProductionURL, TokenRefresh: cfg.TokenRefresh, RootCAs: roots, Now: time.Now})
-	return push.NewNotifier(client, st, presence, push.Settings{Topic: cfg.Topic, Workers: cfg.Workers, QueueSize: cfg.QueueSize,
-		Retries: cfg.Retries, RetryBase: cfg.RetryBase, Expiry: notificationExpiry}, time.Now, log), nil
+	n := push.NewNotifier(client, st, bus, push.Settings{Topic: cfg.Topic, Workers: cfg.Workers, QueueSize: cfg.QueueSize,
+		Retries: cfg.Retries, RetryBase: cfg.RetryBase, Expiry: notificationExpiry}, time.Now, log)
+	bus.AddObserver(n)
+	return n, nil
+}
+
+// pushDrain bounds how long shutdown waits for queued notifications.
+const pushDrain = 10 * time.Second
+
+// closePush sends what is queued (within pushDrain) and stops the notifier.
+func closePush(n *push.Notifier) {
+	if n == nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), pushDrain)
+	defer cancel()
+	n.Close(ctx)
 }
 
 // readCertificates reads the PEM certificates of file ("" reads none).
