@@ -63,7 +63,11 @@ func (c *clock) advance(d time.Duration) {
 	c.t = c.t.Add(d)
 }
 
-func newClient(t *testing.T, apns *testutil.APNsServer, now func() time.Time) *push.Client {
+func newClientTB(t testing.TB, apns *testutil.APNsServer) *push.Client {
+	return newClient(t, apns, time.Now)
+}
+
+func newClient(t testing.TB, apns *testutil.APNsServer, now func() time.Time) *push.Client {
 	t.Helper()
 	return push.NewClient(push.ClientConfig{Key: mustKey(t, apns), KeyID: apns.KeyID, TeamID: apns.TeamID, SandboxURL: apns.URL,
 		ProductionURL: apns.URL, TokenRefresh: 50 * time.Minute, RootCAs: []*x509.Certificate{apns.Cert}, Now: now})
@@ -137,7 +141,7 @@ func decode[T any](t *testing.T, resp *http.Response, raw []byte, status int) T 
 	return out
 }
 
-func mustKey(t *testing.T, apns *testutil.APNsServer) *ecdsa.PrivateKey {
+func mustKey(t testing.TB, apns *testutil.APNsServer) *ecdsa.PrivateKey {
 	t.Helper()
 	p8, err := os.ReadFile(apns.KeyFile)
 	if err != nil {
