@@ -251,6 +251,69 @@ func (e DevicePlatform) Valid() bool {
 	}
 }
 
+// Defines values for EventType.
+const (
+	EventTypeFileCreated         EventType = "file.created"
+	EventTypeFileDeleted         EventType = "file.deleted"
+	EventTypeGenerationCancelled EventType = "generation.cancelled"
+	EventTypeGenerationCompleted EventType = "generation.completed"
+	EventTypeGenerationDelta     EventType = "generation.delta"
+	EventTypeGenerationFailed    EventType = "generation.failed"
+	EventTypeGenerationStarted   EventType = "generation.started"
+	EventTypeMessageCreated      EventType = "message.created"
+	EventTypeProjectCreated      EventType = "project.created"
+	EventTypeProjectDeleted      EventType = "project.deleted"
+	EventTypeProjectUpdated      EventType = "project.updated"
+	EventTypeResync              EventType = "resync"
+	EventTypeSessionCreated      EventType = "session.created"
+	EventTypeSessionDeleted      EventType = "session.deleted"
+	EventTypeSessionUpdated      EventType = "session.updated"
+	EventTypeToolCallCompleted   EventType = "tool.call_completed"
+	EventTypeToolCallStarted     EventType = "tool.call_started"
+)
+
+// Valid indicates whether the value is a known member of the EventType enum.
+func (e EventType) Valid() bool {
+	switch e {
+	case EventTypeFileCreated:
+		return true
+	case EventTypeFileDeleted:
+		return true
+	case EventTypeGenerationCancelled:
+		return true
+	case EventTypeGenerationCompleted:
+		return true
+	case EventTypeGenerationDelta:
+		return true
+	case EventTypeGenerationFailed:
+		return true
+	case EventTypeGenerationStarted:
+		return true
+	case EventTypeMessageCreated:
+		return true
+	case EventTypeProjectCreated:
+		return true
+	case EventTypeProjectDeleted:
+		return true
+	case EventTypeProjectUpdated:
+		return true
+	case EventTypeResync:
+		return true
+	case EventTypeSessionCreated:
+		return true
+	case EventTypeSessionDeleted:
+		return true
+	case EventTypeSessionUpdated:
+		return true
+	case EventTypeToolCallCompleted:
+		return true
+	case EventTypeToolCallStarted:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for FieldErrorLocation.
 const (
 	FieldErrorLocationBody   FieldErrorLocation = "body"
@@ -1255,6 +1318,28 @@ type DeviceRegistration struct {
 	Token string `json:"token"`
 }
 
+// Event One entry of the caller's live feed. `id` increases per user (resume from the last one
+// seen). `data` by `type` (ids only, never message text — fetch the object):
+//   - `project.created|updated|deleted`: `{project_id}`
+//   - `session.created|updated|deleted`: `{session_id, project_id}`
+//   - `message.created`: `{message_id, session_id, role}`
+//   - `generation.started`: `{generation_id, session_id, model}`
+//   - `generation.delta`: `{generation_id, session_id, index, delta}` (`index` counts from 0)
+//   - `generation.completed|cancelled|failed`: `{generation_id, session_id, session_title, finish_reason, error_code}`
+//   - `tool.call_started|call_completed`: `{generation_id, session_id, tool_call_id, server_id, tool, is_error}`
+//   - `file.created|deleted`: `{file_id, project_id, path}`
+//   - `resync`: `{reason, last_event_id, sync}` — what followed `last_event_id` is no longer
+//     retained: call `/v1/sync`, then resume from this event's id.
+type Event struct {
+	Data       map[string]interface{} `json:"data"`
+	Id         string                 `json:"id"`
+	OccurredAt apitime.Time           `json:"occurred_at"`
+	Type       EventType              `json:"type"`
+}
+
+// EventType defines model for Event.Type.
+type EventType string
+
 // FieldError defines model for FieldError.
 type FieldError struct {
 	// Detail Example: value must be at most 255 characters
@@ -1820,6 +1905,14 @@ type Readiness struct {
 // ReadinessStatus defines model for Readiness.Status.
 type ReadinessStatus string
 
+// RealtimeTicket defines model for RealtimeTicket.
+type RealtimeTicket struct {
+	ExpiresAt apitime.Time `json:"expires_at"`
+
+	// Ticket Present once, as `?ticket=` or subprotocol `ccb.ticket.<ticket>`.
+	Ticket string `json:"ticket"`
+}
+
 // RefreshRequest defines model for RefreshRequest.
 type RefreshRequest struct {
 	RefreshToken string `json:"refresh_token"`
@@ -2106,6 +2199,15 @@ type User struct {
 // Cursor defines model for Cursor.
 type Cursor = string
 
+// EventLastID defines model for EventLastID.
+type EventLastID = string
+
+// EventSession defines model for EventSession.
+type EventSession = openapi_types.UUID
+
+// EventTypes defines model for EventTypes.
+type EventTypes = string
+
 // FileIfNoneMatch defines model for FileIfNoneMatch.
 type FileIfNoneMatch = string
 
@@ -2280,6 +2382,21 @@ type ListDevicesParams struct {
 
 	// Cursor The `next_cursor` of the previous page; opaque.
 	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
+}
+
+// StreamEventsParams defines parameters for StreamEvents.
+type StreamEventsParams struct {
+	// LastEventId Resume after this event id (replayed from the retention, or a `resync` event).
+	LastEventId *EventLastID `form:"last_event_id,omitempty" json:"last_event_id,omitempty"`
+
+	// Types Comma-separated event types to receive, e.g. `generation.delta,message.created` or `generation.*`.
+	Types *EventTypes `form:"types,omitempty" json:"types,omitempty"`
+
+	// SessionId Only the events of this session.
+	SessionId *EventSession `form:"session_id,omitempty" json:"session_id,omitempty"`
+
+	// LastEventID The id of the last event received (sent by EventSource on reconnect).
+	LastEventID *string `json:"Last-Event-ID,omitempty"`
 }
 
 // ListFilesParams defines parameters for ListFiles.
@@ -2535,6 +2652,18 @@ type ListUsageEventsParams struct {
 
 	// Cursor The `next_cursor` of the previous page; opaque.
 	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
+}
+
+// OpenEventSocketParams defines parameters for OpenEventSocket.
+type OpenEventSocketParams struct {
+	// LastEventId Resume after this event id (replayed from the retention, or a `resync` event).
+	LastEventId *EventLastID `form:"last_event_id,omitempty" json:"last_event_id,omitempty"`
+
+	// Types Comma-separated event types to receive, e.g. `generation.delta,message.created` or `generation.*`.
+	Types *EventTypes `form:"types,omitempty" json:"types,omitempty"`
+
+	// SessionId Only the events of this session.
+	SessionId *EventSession `form:"session_id,omitempty" json:"session_id,omitempty"`
 }
 
 // AdminUpdateUserJSONRequestBody defines body for AdminUpdateUser for application/json ContentType.
@@ -3365,6 +3494,19 @@ type ClientInterface interface {
 	// Corresponds with DELETE /v1/devices/{id} (the `DeleteDevice` operationId).
 	DeleteDevice(ctx context.Context, id ID, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// StreamEvents The live event feed (server-sent events)
+	//
+	// The twin of `/v1/ws` for clients without WebSockets: `text/event-stream` with one event per
+	// `Event` (`id:` the event id, `event:` its type, `data:` the `Event` JSON), so an
+	// EventSource resumes by itself with `Last-Event-ID` (or `?last_event_id=`). Same
+	// authentication, Origin check, filter, retention, `resync` and connection cap as `/v1/ws`. A
+	// `: heartbeat` comment every `CCB_EVENTS_HEARTBEAT`. The stream ends with an `event: close`
+	// whose data is `{"code": 4001|4008|1001, "reason": …}` (the WebSocket close codes) when the
+	// credentials are revoked, the client reads too slowly or the server shuts down.
+	//
+	// Corresponds with GET /v1/events (the `StreamEvents` operationId).
+	StreamEvents(ctx context.Context, params *StreamEventsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// ListFiles The caller's files, or one directory of a tree
 	//
 	// Without `prefix`: every file of the caller (or of `project_id`), newest first, as entries
@@ -3697,6 +3839,19 @@ type ClientInterface interface {
 	// Corresponds with PUT /v1/projects/{id} (the `ReplaceProject` operationId).
 	ReplaceProject(ctx context.Context, id ID, params *ReplaceProjectParams, body ReplaceProjectJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// CreateRealtimeTicket A ticket for opening the event feed from a browser
+	//
+	// A short-lived (`CCB_EVENTS_TICKET_TTL`, default 30 s), single-use ticket that opens one
+	// `/v1/ws` or `/v1/events` connection as the caller, for clients that cannot set an
+	// `Authorization` header on a WebSocket or EventSource (browsers). Present it as
+	// `?ticket=` or as a WebSocket subprotocol `ccb.ticket.<ticket>` offered next to `ccb.events.v1`.
+	// Never put a long-lived access token in a URL or subprotocol: proxies log them. The
+	// connection it opens is bound to the credential that asked for it: revoking that
+	// credential (logout) closes it.
+	//
+	// Corresponds with POST /v1/realtime/tickets (the `CreateRealtimeTicket` operationId).
+	CreateRealtimeTicket(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// ListSessions The caller's sessions
 	//
 	// Most recently active first. `q` searches titles and message contents (full text).
@@ -3839,6 +3994,38 @@ type ClientInterface interface {
 	//
 	// Corresponds with GET /v1/usage/events (the `ListUsageEvents` operationId).
 	ListUsageEvents(ctx context.Context, params *ListUsageEventsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// OpenEventSocket The live event feed (WebSocket)
+	//
+	// Upgrades to a WebSocket carrying the caller's events, one JSON `Event` per text message
+	// (at most 64 KiB each); a user only ever receives their own. Authentication happens before
+	// the upgrade: an `Authorization` header (native clients), an `X-API-Key`, or a ticket from
+	// `createRealtimeTicket` (`?ticket=` or subprotocol `ccb.ticket.<ticket>`; the server then
+	// selects `ccb.events.v1`). A request with an `Origin` header must come from one of the CORS
+	// origins (`CCB_CORS_ORIGINS` and the defaults); native clients send none.
+	//
+	// **Resume**: `?last_event_id=` replays the retained events after that id
+	// (`CCB_EVENTS_RETENTION`, default 10 min, at most `CCB_EVENTS_RETENTION_COUNT` per user), then
+	// continues live. When the id is older than the retention the first message is a `resync`
+	// event: call `/v1/sync`, then carry on from the resync's id.
+	//
+	// **Filter**: `types` (comma-separated, `generation.*` style prefixes allowed) and
+	// `session_id` restrict the connection to those events.
+	//
+	// The server pings every `CCB_EVENTS_HEARTBEAT` (default 20 s); messages from the client are
+	// ignored (at most 4 KiB each). Close codes:
+	// - `1001` the server is shutting down: reconnect (with `last_event_id`).
+	// - `1008` a client message over 4 KiB.
+	// - `4001` the credentials were revoked or expired (logout, revoked API key): sign in again.
+	// - `4008` slow consumer: more than `CCB_EVENTS_BUFFER` events waited to be written;
+	//   reconnect with `last_event_id`.
+	// - `1011` an internal error: reconnect later.
+	//
+	// At most `CCB_EVENTS_MAX_CONNS_PER_USER` (default 20) live connections per user across
+	// instances (`/v1/ws` and `/v1/events` together); more answer 429 `too_many_connections`.
+	//
+	// Corresponds with GET /v1/ws (the `OpenEventSocket` operationId).
+	OpenEventSocket(ctx context.Context, params *OpenEventSocketParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 }
 
 // GetRoot Service name, version and links
@@ -4852,6 +5039,29 @@ func (c *Client) DeleteDevice(ctx context.Context, id ID, reqEditors ...RequestE
 	return c.Client.Do(req)
 }
 
+// StreamEvents The live event feed (server-sent events)
+//
+// The twin of `/v1/ws` for clients without WebSockets: `text/event-stream` with one event per
+// `Event` (`id:` the event id, `event:` its type, `data:` the `Event` JSON), so an
+// EventSource resumes by itself with `Last-Event-ID` (or `?last_event_id=`). Same
+// authentication, Origin check, filter, retention, `resync` and connection cap as `/v1/ws`. A
+// `: heartbeat` comment every `CCB_EVENTS_HEARTBEAT`. The stream ends with an `event: close`
+// whose data is `{"code": 4001|4008|1001, "reason": …}` (the WebSocket close codes) when the
+// credentials are revoked, the client reads too slowly or the server shuts down.
+//
+// Corresponds with GET /v1/events (the `StreamEvents` operationId).
+func (c *Client) StreamEvents(ctx context.Context, params *StreamEventsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewStreamEventsRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // ListFiles The caller's files, or one directory of a tree
 //
 // Without `prefix`: every file of the caller (or of `project_id`), newest first, as entries
@@ -5524,6 +5734,29 @@ func (c *Client) ReplaceProject(ctx context.Context, id ID, params *ReplaceProje
 	return c.Client.Do(req)
 }
 
+// CreateRealtimeTicket A ticket for opening the event feed from a browser
+//
+// A short-lived (`CCB_EVENTS_TICKET_TTL`, default 30 s), single-use ticket that opens one
+// `/v1/ws` or `/v1/events` connection as the caller, for clients that cannot set an
+// `Authorization` header on a WebSocket or EventSource (browsers). Present it as
+// `?ticket=` or as a WebSocket subprotocol `ccb.ticket.<ticket>` offered next to `ccb.events.v1`.
+// Never put a long-lived access token in a URL or subprotocol: proxies log them. The
+// connection it opens is bound to the credential that asked for it: revoking that
+// credential (logout) closes it.
+//
+// Corresponds with POST /v1/realtime/tickets (the `CreateRealtimeTicket` operationId).
+func (c *Client) CreateRealtimeTicket(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateRealtimeTicketRequest(c.Server)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // ListSessions The caller's sessions
 //
 // Most recently active first. `q` searches titles and message contents (full text).
@@ -5847,6 +6080,48 @@ func (c *Client) GetUsage(ctx context.Context, params *GetUsageParams, reqEditor
 // Corresponds with GET /v1/usage/events (the `ListUsageEvents` operationId).
 func (c *Client) ListUsageEvents(ctx context.Context, params *ListUsageEventsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewListUsageEventsRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// OpenEventSocket The live event feed (WebSocket)
+//
+// Upgrades to a WebSocket carrying the caller's events, one JSON `Event` per text message
+// (at most 64 KiB each); a user only ever receives their own. Authentication happens before
+// the upgrade: an `Authorization` header (native clients), an `X-API-Key`, or a ticket from
+// `createRealtimeTicket` (`?ticket=` or subprotocol `ccb.ticket.<ticket>`; the server then
+// selects `ccb.events.v1`). A request with an `Origin` header must come from one of the CORS
+// origins (`CCB_CORS_ORIGINS` and the defaults); native clients send none.
+//
+// **Resume**: `?last_event_id=` replays the retained events after that id
+// (`CCB_EVENTS_RETENTION`, default 10 min, at most `CCB_EVENTS_RETENTION_COUNT` per user), then
+// continues live. When the id is older than the retention the first message is a `resync`
+// event: call `/v1/sync`, then carry on from the resync's id.
+//
+// **Filter**: `types` (comma-separated, `generation.*` style prefixes allowed) and
+// `session_id` restrict the connection to those events.
+//
+// The server pings every `CCB_EVENTS_HEARTBEAT` (default 20 s); messages from the client are
+// ignored (at most 4 KiB each). Close codes:
+//   - `1001` the server is shutting down: reconnect (with `last_event_id`).
+//   - `1008` a client message over 4 KiB.
+//   - `4001` the credentials were revoked or expired (logout, revoked API key): sign in again.
+//   - `4008` slow consumer: more than `CCB_EVENTS_BUFFER` events waited to be written;
+//     reconnect with `last_event_id`.
+//   - `1011` an internal error: reconnect later.
+//
+// At most `CCB_EVENTS_MAX_CONNS_PER_USER` (default 20) live connections per user across
+// instances (`/v1/ws` and `/v1/events` together); more answer 429 `too_many_connections`.
+//
+// Corresponds with GET /v1/ws (the `OpenEventSocket` operationId).
+func (c *Client) OpenEventSocket(ctx context.Context, params *OpenEventSocketParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewOpenEventSocketRequest(c.Server, params)
 	if err != nil {
 		return nil, err
 	}
@@ -7410,6 +7685,99 @@ func NewDeleteDeviceRequest(server string, id ID) (*http.Request, error) {
 	return req, nil
 }
 
+// NewStreamEventsRequest constructs an http.Request for the StreamEvents method
+func NewStreamEventsRequest(server string, params *StreamEventsParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/events")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.LastEventId != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "last_event_id", *params.LastEventId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Types != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "types", *params.Types, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.SessionId != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "session_id", *params.SessionId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: "uuid"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+
+		if params.LastEventID != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Last-Event-ID", *params.LastEventID, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Last-Event-ID", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
 // NewListFilesRequest constructs an http.Request for the ListFiles method
 func NewListFilesRequest(server string, params *ListFilesParams) (*http.Request, error) {
 	var err error
@@ -8808,6 +9176,33 @@ func NewReplaceProjectRequestWithBody(server string, id ID, params *ReplaceProje
 	return req, nil
 }
 
+// NewCreateRealtimeTicketRequest constructs an http.Request for the CreateRealtimeTicket method
+func NewCreateRealtimeTicketRequest(server string) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/realtime/tickets")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
 // NewListSessionsRequest constructs an http.Request for the ListSessions method
 func NewListSessionsRequest(server string, params *ListSessionsParams) (*http.Request, error) {
 	var err error
@@ -9730,6 +10125,84 @@ func NewListUsageEventsRequest(server string, params *ListUsageEventsParams) (*h
 	return req, nil
 }
 
+// NewOpenEventSocketRequest constructs an http.Request for the OpenEventSocket method
+func NewOpenEventSocketRequest(server string, params *OpenEventSocketParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/ws")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.LastEventId != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "last_event_id", *params.LastEventId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Types != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "types", *params.Types, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.SessionId != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "session_id", *params.SessionId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: "uuid"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
 func (c *Client) applyEditors(ctx context.Context, req *http.Request, additionalEditors []RequestEditorFn) error {
 	for _, r := range c.RequestEditors {
 		if err := r(ctx, req); err != nil {
@@ -10371,6 +10844,21 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with DELETE /v1/devices/{id} (the `DeleteDevice` operationId).
 	DeleteDeviceWithResponse(ctx context.Context, id ID, reqEditors ...RequestEditorFn) (*DeleteDeviceResponse, error)
 
+	// StreamEventsWithResponse The live event feed (server-sent events)
+	//
+	// The twin of `/v1/ws` for clients without WebSockets: `text/event-stream` with one event per
+	// `Event` (`id:` the event id, `event:` its type, `data:` the `Event` JSON), so an
+	// EventSource resumes by itself with `Last-Event-ID` (or `?last_event_id=`). Same
+	// authentication, Origin check, filter, retention, `resync` and connection cap as `/v1/ws`. A
+	// `: heartbeat` comment every `CCB_EVENTS_HEARTBEAT`. The stream ends with an `event: close`
+	// whose data is `{"code": 4001|4008|1001, "reason": …}` (the WebSocket close codes) when the
+	// credentials are revoked, the client reads too slowly or the server shuts down.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/events (the `StreamEvents` operationId).
+	StreamEventsWithResponse(ctx context.Context, params *StreamEventsParams, reqEditors ...RequestEditorFn) (*StreamEventsResponse, error)
+
 	// ListFilesWithResponse The caller's files, or one directory of a tree
 	//
 	// Without `prefix`: every file of the caller (or of `project_id`), newest first, as entries
@@ -10737,6 +11225,21 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with PUT /v1/projects/{id} (the `ReplaceProject` operationId).
 	ReplaceProjectWithResponse(ctx context.Context, id ID, params *ReplaceProjectParams, body ReplaceProjectJSONRequestBody, reqEditors ...RequestEditorFn) (*ReplaceProjectResponse, error)
 
+	// CreateRealtimeTicketWithResponse A ticket for opening the event feed from a browser
+	//
+	// A short-lived (`CCB_EVENTS_TICKET_TTL`, default 30 s), single-use ticket that opens one
+	// `/v1/ws` or `/v1/events` connection as the caller, for clients that cannot set an
+	// `Authorization` header on a WebSocket or EventSource (browsers). Present it as
+	// `?ticket=` or as a WebSocket subprotocol `ccb.ticket.<ticket>` offered next to `ccb.events.v1`.
+	// Never put a long-lived access token in a URL or subprotocol: proxies log them. The
+	// connection it opens is bound to the credential that asked for it: revoking that
+	// credential (logout) closes it.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/realtime/tickets (the `CreateRealtimeTicket` operationId).
+	CreateRealtimeTicketWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*CreateRealtimeTicketResponse, error)
+
 	// ListSessionsWithResponse The caller's sessions
 	//
 	// Most recently active first. `q` searches titles and message contents (full text).
@@ -10901,6 +11404,40 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with GET /v1/usage/events (the `ListUsageEvents` operationId).
 	ListUsageEventsWithResponse(ctx context.Context, params *ListUsageEventsParams, reqEditors ...RequestEditorFn) (*ListUsageEventsResponse, error)
+
+	// OpenEventSocketWithResponse The live event feed (WebSocket)
+	//
+	// Upgrades to a WebSocket carrying the caller's events, one JSON `Event` per text message
+	// (at most 64 KiB each); a user only ever receives their own. Authentication happens before
+	// the upgrade: an `Authorization` header (native clients), an `X-API-Key`, or a ticket from
+	// `createRealtimeTicket` (`?ticket=` or subprotocol `ccb.ticket.<ticket>`; the server then
+	// selects `ccb.events.v1`). A request with an `Origin` header must come from one of the CORS
+	// origins (`CCB_CORS_ORIGINS` and the defaults); native clients send none.
+	//
+	// **Resume**: `?last_event_id=` replays the retained events after that id
+	// (`CCB_EVENTS_RETENTION`, default 10 min, at most `CCB_EVENTS_RETENTION_COUNT` per user), then
+	// continues live. When the id is older than the retention the first message is a `resync`
+	// event: call `/v1/sync`, then carry on from the resync's id.
+	//
+	// **Filter**: `types` (comma-separated, `generation.*` style prefixes allowed) and
+	// `session_id` restrict the connection to those events.
+	//
+	// The server pings every `CCB_EVENTS_HEARTBEAT` (default 20 s); messages from the client are
+	// ignored (at most 4 KiB each). Close codes:
+	// - `1001` the server is shutting down: reconnect (with `last_event_id`).
+	// - `1008` a client message over 4 KiB.
+	// - `4001` the credentials were revoked or expired (logout, revoked API key): sign in again.
+	// - `4008` slow consumer: more than `CCB_EVENTS_BUFFER` events waited to be written;
+	//   reconnect with `last_event_id`.
+	// - `1011` an internal error: reconnect later.
+	//
+	// At most `CCB_EVENTS_MAX_CONNS_PER_USER` (default 20) live connections per user across
+	// instances (`/v1/ws` and `/v1/events` together); more answer 429 `too_many_connections`.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/ws (the `OpenEventSocket` operationId).
+	OpenEventSocketWithResponse(ctx context.Context, params *OpenEventSocketParams, reqEditors ...RequestEditorFn) (*OpenEventSocketResponse, error)
 }
 
 type GetRootResponse struct {
@@ -13189,6 +13726,84 @@ func (r DeleteDeviceResponse) ContentType() string {
 	return ""
 }
 
+// StreamEventsResponse429Headers the declared response headers of an HTTP 429 response for StreamEvents
+type StreamEventsResponse429Headers struct {
+	RateLimit       *string
+	RateLimitPolicy *string
+	RetryAfter      *int
+}
+
+type StreamEventsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Problem
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *TooManyRequests
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Error
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *StreamEventsResponse429Headers
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r StreamEventsResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r StreamEventsResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r StreamEventsResponse) GetApplicationproblemJSON403() *Problem {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r StreamEventsResponse) GetApplicationproblemJSON429() *TooManyRequests {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r StreamEventsResponse) GetApplicationproblemJSONDefault() *Error {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r StreamEventsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r StreamEventsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r StreamEventsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r StreamEventsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 type ListFilesResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -15235,6 +15850,68 @@ func (r ReplaceProjectResponse) ContentType() string {
 	return ""
 }
 
+// CreateRealtimeTicketResponse201Headers the declared response headers of an HTTP 201 response for CreateRealtimeTicket
+type CreateRealtimeTicketResponse201Headers struct {
+	CacheControl string
+}
+
+type CreateRealtimeTicketResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON201 the response for an HTTP 201 `application/json` response
+	JSON201 *RealtimeTicket
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Error
+	// Headers201 the parsed response headers for an HTTP 201 response
+	Headers201 *CreateRealtimeTicketResponse201Headers
+}
+
+// GetJSON201 returns the response for an HTTP 201 `application/json` response
+func (r CreateRealtimeTicketResponse) GetJSON201() *RealtimeTicket {
+	return r.JSON201
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r CreateRealtimeTicketResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r CreateRealtimeTicketResponse) GetApplicationproblemJSONDefault() *Error {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r CreateRealtimeTicketResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r CreateRealtimeTicketResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r CreateRealtimeTicketResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r CreateRealtimeTicketResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 type ListSessionsResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -16298,6 +16975,84 @@ func (r ListUsageEventsResponse) ContentType() string {
 	return ""
 }
 
+// OpenEventSocketResponse429Headers the declared response headers of an HTTP 429 response for OpenEventSocket
+type OpenEventSocketResponse429Headers struct {
+	RateLimit       *string
+	RateLimitPolicy *string
+	RetryAfter      *int
+}
+
+type OpenEventSocketResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Problem
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *TooManyRequests
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Error
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *OpenEventSocketResponse429Headers
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r OpenEventSocketResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r OpenEventSocketResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r OpenEventSocketResponse) GetApplicationproblemJSON403() *Problem {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r OpenEventSocketResponse) GetApplicationproblemJSON429() *TooManyRequests {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r OpenEventSocketResponse) GetApplicationproblemJSONDefault() *Error {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r OpenEventSocketResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r OpenEventSocketResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r OpenEventSocketResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r OpenEventSocketResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 // GetRootWithResponse Service name, version and links
 //
 // The service's name and version, with links to its documentation and probes.
@@ -17171,6 +17926,27 @@ func (c *ClientWithResponses) DeleteDeviceWithResponse(ctx context.Context, id I
 	return ParseDeleteDeviceResponse(rsp)
 }
 
+// StreamEventsWithResponse The live event feed (server-sent events)
+//
+// The twin of `/v1/ws` for clients without WebSockets: `text/event-stream` with one event per
+// `Event` (`id:` the event id, `event:` its type, `data:` the `Event` JSON), so an
+// EventSource resumes by itself with `Last-Event-ID` (or `?last_event_id=`). Same
+// authentication, Origin check, filter, retention, `resync` and connection cap as `/v1/ws`. A
+// `: heartbeat` comment every `CCB_EVENTS_HEARTBEAT`. The stream ends with an `event: close`
+// whose data is `{"code": 4001|4008|1001, "reason": …}` (the WebSocket close codes) when the
+// credentials are revoked, the client reads too slowly or the server shuts down.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/events (the `StreamEvents` operationId).
+func (c *ClientWithResponses) StreamEventsWithResponse(ctx context.Context, params *StreamEventsParams, reqEditors ...RequestEditorFn) (*StreamEventsResponse, error) {
+	rsp, err := c.StreamEvents(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseStreamEventsResponse(rsp)
+}
+
 // ListFilesWithResponse The caller's files, or one directory of a tree
 //
 // Without `prefix`: every file of the caller (or of `project_id`), newest first, as entries
@@ -17741,6 +18517,27 @@ func (c *ClientWithResponses) ReplaceProjectWithResponse(ctx context.Context, id
 	return ParseReplaceProjectResponse(rsp)
 }
 
+// CreateRealtimeTicketWithResponse A ticket for opening the event feed from a browser
+//
+// A short-lived (`CCB_EVENTS_TICKET_TTL`, default 30 s), single-use ticket that opens one
+// `/v1/ws` or `/v1/events` connection as the caller, for clients that cannot set an
+// `Authorization` header on a WebSocket or EventSource (browsers). Present it as
+// `?ticket=` or as a WebSocket subprotocol `ccb.ticket.<ticket>` offered next to `ccb.events.v1`.
+// Never put a long-lived access token in a URL or subprotocol: proxies log them. The
+// connection it opens is bound to the credential that asked for it: revoking that
+// credential (logout) closes it.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/realtime/tickets (the `CreateRealtimeTicket` operationId).
+func (c *ClientWithResponses) CreateRealtimeTicketWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*CreateRealtimeTicketResponse, error) {
+	rsp, err := c.CreateRealtimeTicket(ctx, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreateRealtimeTicketResponse(rsp)
+}
+
 // ListSessionsWithResponse The caller's sessions
 //
 // Most recently active first. `q` searches titles and message contents (full text).
@@ -18018,6 +18815,46 @@ func (c *ClientWithResponses) ListUsageEventsWithResponse(ctx context.Context, p
 		return nil, err
 	}
 	return ParseListUsageEventsResponse(rsp)
+}
+
+// OpenEventSocketWithResponse The live event feed (WebSocket)
+//
+// Upgrades to a WebSocket carrying the caller's events, one JSON `Event` per text message
+// (at most 64 KiB each); a user only ever receives their own. Authentication happens before
+// the upgrade: an `Authorization` header (native clients), an `X-API-Key`, or a ticket from
+// `createRealtimeTicket` (`?ticket=` or subprotocol `ccb.ticket.<ticket>`; the server then
+// selects `ccb.events.v1`). A request with an `Origin` header must come from one of the CORS
+// origins (`CCB_CORS_ORIGINS` and the defaults); native clients send none.
+//
+// **Resume**: `?last_event_id=` replays the retained events after that id
+// (`CCB_EVENTS_RETENTION`, default 10 min, at most `CCB_EVENTS_RETENTION_COUNT` per user), then
+// continues live. When the id is older than the retention the first message is a `resync`
+// event: call `/v1/sync`, then carry on from the resync's id.
+//
+// **Filter**: `types` (comma-separated, `generation.*` style prefixes allowed) and
+// `session_id` restrict the connection to those events.
+//
+// The server pings every `CCB_EVENTS_HEARTBEAT` (default 20 s); messages from the client are
+// ignored (at most 4 KiB each). Close codes:
+//   - `1001` the server is shutting down: reconnect (with `last_event_id`).
+//   - `1008` a client message over 4 KiB.
+//   - `4001` the credentials were revoked or expired (logout, revoked API key): sign in again.
+//   - `4008` slow consumer: more than `CCB_EVENTS_BUFFER` events waited to be written;
+//     reconnect with `last_event_id`.
+//   - `1011` an internal error: reconnect later.
+//
+// At most `CCB_EVENTS_MAX_CONNS_PER_USER` (default 20) live connections per user across
+// instances (`/v1/ws` and `/v1/events` together); more answer 429 `too_many_connections`.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/ws (the `OpenEventSocket` operationId).
+func (c *ClientWithResponses) OpenEventSocketWithResponse(ctx context.Context, params *OpenEventSocketParams, reqEditors ...RequestEditorFn) (*OpenEventSocketResponse, error) {
+	rsp, err := c.OpenEventSocket(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseOpenEventSocketResponse(rsp)
 }
 
 // ParseGetRootResponse parses an HTTP response from a GetRootWithResponse call
@@ -19988,6 +20825,87 @@ func ParseDeleteDeviceResponse(rsp *http.Response) (*DeleteDeviceResponse, error
 	return response, nil
 }
 
+// ParseStreamEventsResponse parses an HTTP response from a StreamEventsWithResponse call
+func ParseStreamEventsResponse(rsp *http.Response) (*StreamEventsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &StreamEventsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 429:
+		var headers StreamEventsResponse429Headers
+		if values := rsp.Header.Values("RateLimit"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimit = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Policy"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitPolicy = &value
+		}
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
+	}
+
+	return response, nil
+}
+
 // ParseListFilesResponse parses an HTTP response from a ListFilesWithResponse call
 func ParseListFilesResponse(rsp *http.Response) (*ListFilesResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -21833,6 +22751,59 @@ func ParseReplaceProjectResponse(rsp *http.Response) (*ReplaceProjectResponse, e
 	return response, nil
 }
 
+// ParseCreateRealtimeTicketResponse parses an HTTP response from a CreateRealtimeTicketWithResponse call
+func ParseCreateRealtimeTicketResponse(rsp *http.Response) (*CreateRealtimeTicketResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &CreateRealtimeTicketResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 201:
+		var dest RealtimeTicket
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON201 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 201:
+		var headers CreateRealtimeTicketResponse201Headers
+		if values := rsp.Header.Values("Cache-Control"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Cache-Control", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.CacheControl = value
+		}
+		response.Headers201 = &headers
+	}
+
+	return response, nil
+}
+
 // ParseListSessionsResponse parses an HTTP response from a ListSessionsWithResponse call
 func ParseListSessionsResponse(rsp *http.Response) (*ListSessionsResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -22704,6 +23675,90 @@ func ParseListUsageEventsResponse(rsp *http.Response) (*ListUsageEventsResponse,
 	return response, nil
 }
 
+// ParseOpenEventSocketResponse parses an HTTP response from a OpenEventSocketWithResponse call
+func ParseOpenEventSocketResponse(rsp *http.Response) (*OpenEventSocketResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &OpenEventSocketResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 101:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 429:
+		var headers OpenEventSocketResponse429Headers
+		if values := rsp.Header.Values("RateLimit"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimit = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Policy"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitPolicy = &value
+		}
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
+	}
+
+	return response, nil
+}
+
 // ServerInterface represents all server handlers.
 type ServerInterface interface {
 	// GetRoot Service name, version and links
@@ -22808,6 +23863,9 @@ type ServerInterface interface {
 	// DeleteDevice Unregister a device
 	// (DELETE /v1/devices/{id})
 	DeleteDevice(ctx echo.Context, id ID) error
+	// StreamEvents The live event feed (server-sent events)
+	// (GET /v1/events)
+	StreamEvents(ctx echo.Context, params StreamEventsParams) error
 	// ListFiles The caller's files, or one directory of a tree
 	// (GET /v1/files)
 	ListFiles(ctx echo.Context, params ListFilesParams) error
@@ -22886,6 +23944,9 @@ type ServerInterface interface {
 	// ReplaceProject Replace a project
 	// (PUT /v1/projects/{id})
 	ReplaceProject(ctx echo.Context, id ID, params ReplaceProjectParams) error
+	// CreateRealtimeTicket A ticket for opening the event feed from a browser
+	// (POST /v1/realtime/tickets)
+	CreateRealtimeTicket(ctx echo.Context) error
 	// ListSessions The caller's sessions
 	// (GET /v1/sessions)
 	ListSessions(ctx echo.Context, params ListSessionsParams) error
@@ -22931,6 +23992,9 @@ type ServerInterface interface {
 	// ListUsageEvents The caller's recorded requests
 	// (GET /v1/usage/events)
 	ListUsageEvents(ctx echo.Context, params ListUsageEventsParams) error
+	// OpenEventSocket The live event feed (WebSocket)
+	// (GET /v1/ws)
+	OpenEventSocket(ctx echo.Context, params OpenEventSocketParams) error
 }
 
 // ServerInterfaceWrapper converts echo contexts to parameters.
@@ -23506,6 +24570,55 @@ func (w *ServerInterfaceWrapper) DeleteDevice(ctx echo.Context) error {
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.DeleteDevice(ctx, id)
+	return err
+}
+
+// StreamEvents converts echo context to params.
+func (w *ServerInterfaceWrapper) StreamEvents(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params StreamEventsParams
+	// ------------- Optional query parameter "last_event_id" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "last_event_id", ctx.QueryParams(), &params.LastEventId, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter last_event_id: %s", err))
+	}
+
+	// ------------- Optional query parameter "types" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "types", ctx.QueryParams(), &params.Types, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter types: %s", err))
+	}
+
+	// ------------- Optional query parameter "session_id" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "session_id", ctx.QueryParams(), &params.SessionId, runtime.BindQueryParameterOptions{Type: "string", Format: "uuid"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter session_id: %s", err))
+	}
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "Last-Event-ID" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Last-Event-ID")]; found {
+		var LastEventID string
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Last-Event-ID, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Last-Event-ID", valueList[0], &LastEventID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Last-Event-ID: %s", err))
+		}
+
+		params.LastEventID = &LastEventID
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.StreamEvents(ctx, params)
 	return err
 }
 
@@ -24251,6 +25364,15 @@ func (w *ServerInterfaceWrapper) ReplaceProject(ctx echo.Context) error {
 	return err
 }
 
+// CreateRealtimeTicket converts echo context to params.
+func (w *ServerInterfaceWrapper) CreateRealtimeTicket(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.CreateRealtimeTicket(ctx)
+	return err
+}
+
 // ListSessions converts echo context to params.
 func (w *ServerInterfaceWrapper) ListSessions(ctx echo.Context) error {
 	var err error
@@ -24688,6 +25810,38 @@ func (w *ServerInterfaceWrapper) ListUsageEvents(ctx echo.Context) error {
 	return err
 }
 
+// OpenEventSocket converts echo context to params.
+func (w *ServerInterfaceWrapper) OpenEventSocket(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params OpenEventSocketParams
+	// ------------- Optional query parameter "last_event_id" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "last_event_id", ctx.QueryParams(), &params.LastEventId, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter last_event_id: %s", err))
+	}
+
+	// ------------- Optional query parameter "types" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "types", ctx.QueryParams(), &params.Types, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter types: %s", err))
+	}
+
+	// ------------- Optional query parameter "session_id" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "session_id", ctx.QueryParams(), &params.SessionId, runtime.BindQueryParameterOptions{Type: "string", Format: "uuid"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter session_id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.OpenEventSocket(ctx, params)
+	return err
+}
+
 // This is a simple interface which specifies echo.Route addition functions which
 // are present on both echo.Echo and echo.Group, since we want to allow using
 // either of them for path registration
@@ -24775,6 +25929,9 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.GET(options.BaseURL+"/v1/sessions/:id/messages", wrapper.ListMessages, options.OperationMiddlewares["listMessages"]...)
 	router.POST(options.BaseURL+"/v1/sessions/:id/messages", wrapper.CreateMessage, options.OperationMiddlewares["createMessage"]...)
 	router.GET(options.BaseURL+"/v1/sync", wrapper.GetChanges, options.OperationMiddlewares["getChanges"]...)
+	router.POST(options.BaseURL+"/v1/realtime/tickets", wrapper.CreateRealtimeTicket, options.OperationMiddlewares["createRealtimeTicket"]...)
+	router.GET(options.BaseURL+"/v1/ws", wrapper.OpenEventSocket, options.OperationMiddlewares["openEventSocket"]...)
+	router.GET(options.BaseURL+"/v1/events", wrapper.StreamEvents, options.OperationMiddlewares["streamEvents"]...)
 	router.GET(options.BaseURL+"/v1/files", wrapper.ListFiles, options.OperationMiddlewares["listFiles"]...)
 	router.POST(options.BaseURL+"/v1/files", wrapper.UploadFile, options.OperationMiddlewares["uploadFile"]...)
 	router.GET(options.BaseURL+"/v1/files/usage", wrapper.GetFileUsage, options.OperationMiddlewares["getFileUsage"]...)
@@ -27830,6 +28987,145 @@ func (response DeleteDevicedefaultApplicationProblemPlusJSONResponse) VisitDelet
 	return err
 }
 
+type StreamEventsRequestObject struct {
+	Params StreamEventsParams
+}
+
+type StreamEventsResponseObject interface {
+	VisitStreamEventsResponse(w http.ResponseWriter) error
+}
+
+type StreamEvents200TexteventStreamResponse struct {
+	Body          io.Reader
+	ContentLength int64
+}
+
+func (response StreamEvents200TexteventStreamResponse) VisitStreamEventsResponse(w http.ResponseWriter) error {
+
+	w.Header().Set("Content-Type", "text/event-stream")
+	if response.ContentLength != 0 {
+		w.Header().Set("Content-Length", fmt.Sprint(response.ContentLength))
+	}
+	w.WriteHeader(200)
+
+	if closer, ok := response.Body.(io.ReadCloser); ok {
+		defer closer.Close()
+	}
+	flusher, ok := w.(http.Flusher)
+	if !ok {
+		// If w doesn't support flushing, fall back to io.Copy.
+		_, err := io.Copy(w, response.Body)
+		return err
+	}
+	// text/event-stream messages are typically small; use a
+	// modest buffer and flush after each chunk so clients see
+	// events immediately instead of waiting on OS buffering.
+	buf := make([]byte, 4096)
+	for {
+		n, err := response.Body.Read(buf)
+		if n > 0 {
+			if _, writeErr := w.Write(buf[:n]); writeErr != nil {
+				return writeErr
+			}
+			flusher.Flush()
+		}
+		if err != nil {
+			if err == io.EOF {
+				return nil
+			}
+			return err
+		}
+	}
+}
+
+type StreamEvents400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response StreamEvents400ApplicationProblemPlusJSONResponse) VisitStreamEventsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type StreamEvents401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response StreamEvents401ApplicationProblemPlusJSONResponse) VisitStreamEventsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type StreamEvents403ApplicationProblemPlusJSONResponse Problem
+
+func (response StreamEvents403ApplicationProblemPlusJSONResponse) VisitStreamEventsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type StreamEvents429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response StreamEvents429ApplicationProblemPlusJSONResponse) VisitStreamEventsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RateLimit != nil {
+		w.Header().Set("RateLimit", fmt.Sprint(*response.Headers.RateLimit))
+	}
+	if response.Headers.RateLimitPolicy != nil {
+		w.Header().Set("RateLimit-Policy", fmt.Sprint(*response.Headers.RateLimitPolicy))
+	}
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type StreamEventsdefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response StreamEventsdefaultApplicationProblemPlusJSONResponse) VisitStreamEventsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type ListFilesRequestObject struct {
 	Params ListFilesParams
 }
@@ -30604,6 +31900,68 @@ func (response ReplaceProjectdefaultApplicationProblemPlusJSONResponse) VisitRep
 	return err
 }
 
+type CreateRealtimeTicketRequestObject struct {
+}
+
+type CreateRealtimeTicketResponseObject interface {
+	VisitCreateRealtimeTicketResponse(w http.ResponseWriter) error
+}
+
+type CreateRealtimeTicket201ResponseHeaders struct {
+	CacheControl string
+}
+
+type CreateRealtimeTicket201JSONResponse struct {
+	Body    RealtimeTicket
+	Headers CreateRealtimeTicket201ResponseHeaders
+}
+
+func (response CreateRealtimeTicket201JSONResponse) VisitCreateRealtimeTicketResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", fmt.Sprint(response.Headers.CacheControl))
+	w.WriteHeader(201)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateRealtimeTicket401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response CreateRealtimeTicket401ApplicationProblemPlusJSONResponse) VisitCreateRealtimeTicketResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateRealtimeTicketdefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response CreateRealtimeTicketdefaultApplicationProblemPlusJSONResponse) VisitCreateRealtimeTicketResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type ListSessionsRequestObject struct {
 	Params ListSessionsParams
 }
@@ -32011,6 +33369,110 @@ func (response ListUsageEventsdefaultApplicationProblemPlusJSONResponse) VisitLi
 	return err
 }
 
+type OpenEventSocketRequestObject struct {
+	Params OpenEventSocketParams
+}
+
+type OpenEventSocketResponseObject interface {
+	VisitOpenEventSocketResponse(w http.ResponseWriter) error
+}
+
+type OpenEventSocket101Response struct {
+}
+
+func (response OpenEventSocket101Response) VisitOpenEventSocketResponse(w http.ResponseWriter) error {
+	w.WriteHeader(101)
+	return nil
+}
+
+type OpenEventSocket400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response OpenEventSocket400ApplicationProblemPlusJSONResponse) VisitOpenEventSocketResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type OpenEventSocket401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response OpenEventSocket401ApplicationProblemPlusJSONResponse) VisitOpenEventSocketResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type OpenEventSocket403ApplicationProblemPlusJSONResponse Problem
+
+func (response OpenEventSocket403ApplicationProblemPlusJSONResponse) VisitOpenEventSocketResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type OpenEventSocket429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response OpenEventSocket429ApplicationProblemPlusJSONResponse) VisitOpenEventSocketResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RateLimit != nil {
+		w.Header().Set("RateLimit", fmt.Sprint(*response.Headers.RateLimit))
+	}
+	if response.Headers.RateLimitPolicy != nil {
+		w.Header().Set("RateLimit-Policy", fmt.Sprint(*response.Headers.RateLimitPolicy))
+	}
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type OpenEventSocketdefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response OpenEventSocketdefaultApplicationProblemPlusJSONResponse) VisitOpenEventSocketResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 // StrictServerInterface represents all server handlers.
 type StrictServerInterface interface {
 	// GetRoot Service name, version and links
@@ -32115,6 +33577,9 @@ type StrictServerInterface interface {
 	// DeleteDevice Unregister a device
 	// (DELETE /v1/devices/{id})
 	DeleteDevice(ctx context.Context, request DeleteDeviceRequestObject) (DeleteDeviceResponseObject, error)
+	// StreamEvents The live event feed (server-sent events)
+	// (GET /v1/events)
+	StreamEvents(ctx context.Context, request StreamEventsRequestObject) (StreamEventsResponseObject, error)
 	// ListFiles The caller's files, or one directory of a tree
 	// (GET /v1/files)
 	ListFiles(ctx context.Context, request ListFilesRequestObject) (ListFilesResponseObject, error)
@@ -32193,6 +33658,9 @@ type StrictServerInterface interface {
 	// ReplaceProject Replace a project
 	// (PUT /v1/projects/{id})
 	ReplaceProject(ctx context.Context, request ReplaceProjectRequestObject) (ReplaceProjectResponseObject, error)
+	// CreateRealtimeTicket A ticket for opening the event feed from a browser
+	// (POST /v1/realtime/tickets)
+	CreateRealtimeTicket(ctx context.Context, request CreateRealtimeTicketRequestObject) (CreateRealtimeTicketResponseObject, error)
 	// ListSessions The caller's sessions
 	// (GET /v1/sessions)
 	ListSessions(ctx context.Context, request ListSessionsRequestObject) (ListSessionsResponseObject, error)
@@ -32238,6 +33706,9 @@ type StrictServerInterface interface {
 	// ListUsageEvents The caller's recorded requests
 	// (GET /v1/usage/events)
 	ListUsageEvents(ctx context.Context, request ListUsageEventsRequestObject) (ListUsageEventsResponseObject, error)
+	// OpenEventSocket The live event feed (WebSocket)
+	// (GET /v1/ws)
+	OpenEventSocket(ctx context.Context, request OpenEventSocketRequestObject) (OpenEventSocketResponseObject, error)
 }
 
 type StrictHandlerFunc func(ctx echo.Context, request any) (any, error)
@@ -33331,6 +34802,31 @@ func (sh *strictHandler) DeleteDevice(ctx echo.Context, id ID) error {
 	return nil
 }
 
+// StreamEvents operation middleware
+func (sh *strictHandler) StreamEvents(ctx echo.Context, params StreamEventsParams) error {
+	var request StreamEventsRequestObject
+
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.StreamEvents(ctx.Request().Context(), request.(StreamEventsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "StreamEvents")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(StreamEventsResponseObject); ok {
+		return validResponse.VisitStreamEventsResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
 // ListFiles operation middleware
 func (sh *strictHandler) ListFiles(ctx echo.Context, params ListFilesParams) error {
 	var request ListFilesRequestObject
@@ -34183,6 +35679,29 @@ func (sh *strictHandler) ReplaceProject(ctx echo.Context, id ID, params ReplaceP
 	return nil
 }
 
+// CreateRealtimeTicket operation middleware
+func (sh *strictHandler) CreateRealtimeTicket(ctx echo.Context) error {
+	var request CreateRealtimeTicketRequestObject
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.CreateRealtimeTicket(ctx.Request().Context(), request.(CreateRealtimeTicketRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "CreateRealtimeTicket")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(CreateRealtimeTicketResponseObject); ok {
+		return validResponse.VisitCreateRealtimeTicketResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
 // ListSessions operation middleware
 func (sh *strictHandler) ListSessions(ctx echo.Context, params ListSessionsParams) error {
 	var request ListSessionsRequestObject
@@ -34653,461 +36172,527 @@ func (sh *strictHandler) ListUsageEvents(ctx echo.Context, params ListUsageEvent
 	return nil
 }
 
+// OpenEventSocket operation middleware
+func (sh *strictHandler) OpenEventSocket(ctx echo.Context, params OpenEventSocketParams) error {
+	var request OpenEventSocketRequestObject
+
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.OpenEventSocket(ctx.Request().Context(), request.(OpenEventSocketRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "OpenEventSocket")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(OpenEventSocketResponseObject); ok {
+		return validResponse.VisitOpenEventSocketResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
 // Base64 encoded, compressed with deflate, json marshaled OpenAPI spec.
 // Stored as a slice of fixed-width chunks rather than one concatenated
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7L3rchs5ti74KgjOjjDZO0lRsuwqS1GxRyXbVeryRS3JXd2n6MMEM0ESrSSQlUCKZjsU0b/mAWbmCebH",
-	"nr/zDPME8wz9JBNYC8gLieRFllx2dZ84u8tKZuK6sLCu3/rYiuQslYIJrVpHH1tTRmOWwT9PaTRlp1Lo",
-	"TCZv5KWWGTOPY6aijKeaS9E6ap0kc7pQJBSyq8wb4RHRU0ZGMl6QiGYZZ4pQouU1E0RmRLEoY5roKdVE",
-	"SBKZLkh7lMm5YllA0kx+WBCZDcTp8zcdMqMLcs1YStoXL0/J028On5H/9/9+0tvv9MglE5pIQdgNyxYk",
-	"YyqVQjEix9C9TFlGzQh7A9EKWhn7NecZi1tHOstZ0FLRlM2omQwT+ax19EvLDb/1PmjpRcpaRy2lMy4m",
-	"rdvboPXiik5Wp341ZaZjmWcRe6TIDcsUl+KYKCZiwjUZ0eiacEHCs3H3NdXRNCRakjyNqWZE0TFLFr1W",
-	"bTAf6CxNTN+D1uNBq+UbykuesJMoYqm+oGLCVPOOjBaaqXCpBztd+M0/V9OB2XQm9HOuUqk4trvcTUi1",
-	"ptF0xoQOyZzrKaGCnFyenp2RcMwTJuiMhWRMkwTWgYoYdsZs5Lf7335TvvQHGGPzFqVUa5aZLv9n2eUx",
-	"aVyd5s36NZeaxURN6cGTp45UzDAeKQIrQtqUKJ1JMSE3NOEx1TLrbD26QeuXfvcZ7Y7ff3x6eDto/Ufj",
-	"EC+piEfyQ/PeKXwhPCJmQDJjMfnx6vUrc4Iu//wDjJlEVAipSZYLgk2Y46CnXBGZ8QkXva0I3/bkp4Xz",
-	"jE5m9I0ETrD27MNBDgMylhn58erqfG+/18fTrVYP77YnEr73jew2aKU0ozOmHavKMyUz/66Hgn3Qwwje",
-	"CN2upxm74TJXJKUTdkxkSn/NmRkYN5/9mrNs0QpahjxbRy38tnaQZvTDKyYmeto6erJ/0LTPZ+M3UjA4",
-	"+/6xGVol7RpddmB8UcINg5vKJFaB2fbwD+ExoWRm2iJUqDnLFHncPyzGjIy7HPTZuGs6R87TNPb9/sFh",
-	"0+CBv6wO+61gcFhIZn4PCOtNepbZfNfv7vcPHoeB+9s03w1h+Pig+2T/ICRtM8OEKk2e7B/gyes0zgOH",
-	"0TD+gydPfcM/e76eWxMeF/2lVE/L3ni8ljjHMptR3Tpq5Tm86ek6ZrNUaiaixU9ssTqM1/QabsQoY+4a",
-	"MLdCxnS2wKtT0Rkj12yBTLV4AjeqecQFOTgkU5lnimQsTcwR1FM2EHjsaVLehm1oIizGpLsX8AGLj4iZ",
-	"WtghXCjNaGzOBQyJiwmhE8rFcW0wA4EsnsR8PGaZoU0YEDdzOTw4CIDBUxz3VCrDVzOliVlKprR5T2me",
-	"JIZdCdMHfth/1huIt+6yVmRGs2sWk/BDl5djxkkeweRlrrsoQ4REmLvfLoHhkyhatBVjhNFoOhCFFNAx",
-	"fBSW2J5/nhGVRxFTygwkY+NcsditBcoM/kNV7m7XbG8jWT4JWjMuimMWVO+JXwaDDwf73cHgwzcv3v+n",
-	"/5Y4GzdwjZM0TRZEimRBOLKyiggC7ATXGRiFYb4sUYwc7h/ABglp6GdCoikID5113GMt42g4eK/4jOvV",
-	"QZ/TCSOK/72RwybwXbWvmI1pnujW0ZN+YDrmM3MtHPT7sLD4134xBC40m7AMxnDJlJHDkAd4jrjC34ef",
-	"fNTfKTphLzM5W53wpaaZdnfNlCbjrkyZIHMuYjkn4S/jTM4ComUnJG07U/K4T2JzlkdsLDNGQi3DTtN6",
-	"me9b3tEa4bKr+Yw1D/lKrg74hYjdcHGQAWEfoiSPWVyOUMh555jQsWYZCc0QwoBQTWZSaXLYt8NPqGZZ",
-	"07i13H3Ut2aXkKHBXf89jS+Qq5i/IhRVzT9pmiY8ggO/l2ZylLDZf/5Noexa9vkfGRu3jlr/y16p9+zh",
-	"r2rvHL/CTn3XR8HMZjQxg2exudzGlCfKSYxG6WjdBq1TKcYJj36zQUa2f1UI5+wDV8DfHceAcb7IMpSc",
-	"PtcgTwRhpk/SpmJBlKY6V53jUmtUhormUx5NYXxGFPke1JX6GP+w94f6cApiGnFBgeg8lLS6XvOpTFAL",
-	"CIhi2Q3cAyzThoQryjDqXN1S6fLN3r6/t6KkIT3AbbakVG1qxqOKVRq7ZFGecb3onsuER4ttGnS6R0Wt",
-	"3fQJvHfr5MI3Ur+WMR9zwzV9UhbKro8UiWS6IO2wJokakUORKM+MDLG0xncbzznNNKfJA5GHPU4srgm9",
-	"Xx2hNAjzKJajrNY1EvmeuaW3V8jxc6P2vv/PLv5nD//jF2t+S7qFJXgj9SXVXI05HSXsc7K9EEhnKKQe",
-	"qnIE1lwGvxlemGmjkioNT5mISTusbeGRNVT8ATeqs0R8K9u9wy4OBn9Ys3ewijIb8Thm4nPfaVHGYibM",
-	"KTfyRXQN0jxOjGQywYvsBynYZx8YWAYMR5NJzDKip1RYoVxTLlhMplxpmS2OcXNRtXKaDJECh/6KKn0S",
-	"z/guC1sYC80XMQjRVOkhhWbMWDXliRG5plyRucyTmCSM3jAiJKGR5jeMwLtc6YxqMG+wUhRYbXDGlBEe",
-	"d2uxEM9BOBpaZjrEjm6RyZgHPG4dtfqjZ+PHo6es++14f9w9jA4fd59Fj590n4774/348XiffgOGAJAY",
-	"WkeH/WdBS3MNBtNC2ir6zDNxFEUjGl0zER/Z1TuqTOk2+HQaOJUxI2HZqD3OqF5ts0akHXNFRwkXk4DE",
-	"bCZBQJPZQMQsYfBHYSyRggVktCBcK5aMjeA5WhBqVDqW1Vvt9Mgbq+nNqbLDiY/RTADaLk0M0XIkVprH",
-	"XJNETnrkPJMzqZlpnAnDoPwd4I1hFOXboPX69PxdqnTG6OyzC5PmEL4+PccLOSMRrLiQmozMGaTR1Ogv",
-	"4SxKh7mAv4HpdgIyyuQ1s6ZAqWUkk4HAF93fSKVhx6yFUU1iYo4svmP+lrkOrdyKhw2MHFNpTrmIwbJj",
-	"F+iN1C9lLuLPuTBvJFF5NC1NXm3Dp8y6JFJMFNGSKDljUjDCEsU6wIfOMxZJEYP08JLyhH3WIVf8JEZd",
-	"VIQ6nwr6i7gyp8gM3+w0SpDHhUmjQugwlyspX1OxsKqi+qwaDsmoZgSMGoZ6qDlbXJBERtcy18fWFGUV",
-	"6QvzR/fE/BESBRuglq71C6pZg2kFZdQZ5WBV+zWXmpL22YurlyTO6Fh3nIF20KK5ng5ax9l3/WP93eHB",
-	"kmdoVVYrOq0IaX6fCiUpvLG+41+/2+8fz7972t/cc7kiHtMKrpAh4Dnl2ttWaQ4Co4cwI5AZ/zv73EcQ",
-	"rr2q+AKk+U6kmYzMffqZZdAlI8acJUnXmjFGuXYepREjMArDOmEPqSC8NHyCjTdjYDG1pgW8IYz2jnzk",
-	"N70OZjJmieHqN9yIZGPgYwHIaDcsSySN0WpT4elcKyLnglgZBzmNNoK4maQUZlaFuIBa3vmZNe+nmUxZ",
-	"prk1UIBZPx5Sva19K2ixDynPmFr3jciTBIkFxfiVNni8hc0yQInO7NwndYbGvI+rP6QZG/MPfkaB/oBo",
-	"SjMaaZYpZ25Es32ATpBITgRXjOC5Lv3hUTQa/uX68c0z6puVc+YNsa0hCpu50DzxGNCB61KSSQ1EaGmY",
-	"TDIaMZKyjMs4IPMpQ9lIJrHzLCgtUyP4ZtdcTMz47rJ6t1XN+hf0N8F6FqsXVImoRh1L+1c6RuXobyzS",
-	"ZimQLk+hAThtMd7mNDmv0OmYJooFS6S7BRk2UkLNpdhf9n2sXwJoo3kurzgaeuuDjakGPsE1m6lNDMMe",
-	"1tuiD5plFP6eUjWc2bgW+9tIyoRRkNsqjmPzwm47CyOs9FBvrnm+l0BsqzOmKR9es8X2c1VFQ0sX6NSw",
-	"OikiBlE0MaGKhH/pnpyfdX9iC/TWntgLE07IEfme0YxlYdOZ/NNBr9drbVoQN4FiZN41MFrGO4UXP02S",
-	"t+PW0S/rZwxv3wbL62WELdbIBS6ZJvMpT5i9H1BCUxhtBDpRFMlcaILN3NNpr41pdfrvqwtwH3RfLOYX",
-	"T/pupO8gOmoj55pxUX26v8zLuBqitu2fXSYT+942y3ghE2a+mnFxhu/vLy1n0MoF/zVn9mezRrfmmdnv",
-	"Vdo7TRjNlCW8bk01KG7FXLHskSJGsE9AnTQPDKesnLNiQre+FTU6/UnkrMcuqsZIwr2MTbjS4O6Fv2EI",
-	"5R8wEvdnxsYZU9OlP4cg/1W+r3xhpKa5zOIhamPF40yOecKGYNconlqmMMQrb/kp3NGrT9mNvIanhmp6",
-	"ZmWGGFVXPIvZKJ8Mbzibt4LWNVuoXtHULEp7aC0oO608KxqqPCuGbJ5pKZNhRJPEE5hkl/2F0JlHNqTR",
-	"Olt+cWgrG3cbmI9kNvSLdxsFNbRLqObjVPuuJJ6l7rjQTw9bq872oMXTLbhD0JIRqOu7icUy15FE8aII",
-	"VsOYDcOMKU9yb7hm3ai4xeBUDvO+6xoD+dGJ1W7uIP1VFydwRFJOv0ICtbHC4te6r8283Pz3TdzhlZzc",
-	"xyVTUvwXf8vkenolr5lQvsNpKGsIgcoepUGQi8uDJ0/JH3++sgG+RmpqFpMalTwumk0aIBc46YMpZcOm",
-	"7ac16euZkbJXz6Njzw3TuORiksDlckzYB2ulpprs3ezvGRa7Z7/3zgDaHOLj8kjinL3nMLdi3GbhbWln",
-	"4cOgviXLc6uNp7a8vp0/hame25upEj6yg35kLY5Dd7/VuEXxMFgNr1yrDBmqne/S5jcHtRa/9TJAc0EO",
-	"7X2pauFUeLKW43iVUb7NRzae/uT8DMw8VhpxwnAbjd3Q1BGhxI3QOTy4kV80E4QORBGEqCWhxGx9Jmdc",
-	"sWqk4IzGDJ0YhAud5THLyCxXGqwvMtcJv2GE645VVGBbBkLLUkw383MqubU4guoOAXJg3XdDnFOFOj9Y",
-	"dIghwDhPGAb7eSSqKkGubP3SrjWQnD6lImKJx0oEzxNvAEWWM5wCLWIlJ0zYQEaYhZZJDPZ7LVOfOBhU",
-	"Q9y2imSrzrUWHlcOtHGKU8kjtjrFMRcc5ESq6hKoGXUraCVIv+YYW3nKXOvWTjgc80Q3cBUuYvbBZ+sN",
-	"WomcpJkcqTV3STn4wp+5sjmlrXLj5W99adu9K5Ma56RKcaWp0N5pVpZl25vYbMeVlMmpEU5X7uKlbYbR",
-	"FAvu2d5lUQWWvVy2YGmHVxoIWh+6E9m1D6Mp1T1LK5VfunyWykzbeIRp66g14Xqaj3qRnO0V3tvKv8xu",
-	"Z4Ime6ZBDCkBIszFdRMlxizRdJu1ew4v3gb3Q7uBIYj325hu74WgG7YLJ3+3zSrX9AF2TBo5xulDSwcQ",
-	"Ot2N7u1APRJoJPGm39iCee+2ML5uqwDFXkM4+CC8v9gFrxAVrHZUroePGzimXERobJqNDYJ+4QIt6jfC",
-	"UuzvB82E+bVHrsAgr6zPlZVCYsVt3LYJSblIjIwa1sYWYvgmOITmHPzKwe46lVoozWbDMRcTlqUZ35Ib",
-	"546hb1odCINu0MbcgXB04DYzKOjSdbTVKSr39SEPERxWf65OaPSko9AIdgJC0iHFjdEZi0lJdbj11kdj",
-	"0zYhjkkmLKiEoFh5EPKPCCVhja+Ex+hMCbGDoYRxqB4XEEk+hGULjTRohovvslmqFyS0axsWnYfuZRGT",
-	"0JxhSH9a8yG8uESLM7owc8TBB+RvRrR04fWwLOSX52/fvHgPKtsSE4pGQ8Pet710X5jlBf5xJ+5V8tpb",
-	"kPYbDI1fIT/rwZ49EFf7ovnE1rfsg7KGirK7xBxSJk7OHkHUjK6wAhchcEzGnCUxusITDjHQNEPbRAp/",
-	"iJjwiTCXwer5mdEPw7JNVNqV3zNs09tya1QxX+LrwE+EQnVoJPUU+p/wGwbJrdU8oIY9r1B22azHvGOT",
-	"WLQLH3ikiM05MmpoinFf9MMQ/3DDc/FzEdU0kZOO4VAJzSYsIzc0yZlLcuvfYbRROkTrs1p7YV9YUz6L",
-	"K2FwirR5rDo2EY8miZwzozHKBJm6JR0ix2PzspblxGFTs1woG2UYmDk6I4l7E1vC+MAYUn7DUr4IMQOv",
-	"loX/SJHKDDo9cuIC9nD5ksQo/nQBpJarYuEwu9Vx0Y3RDSXffHywyjit5rIbZ35t1Z06V+73rZO7mU3P",
-	"mKbOjuo3MnmY6Wal1fHhaireRod70BI+2SBZkH2IWcxTw3LwFBepdvu7kmxKM7ORybCuujZ8WLFWpJms",
-	"GODXyqb2VUKJYPNCUm0LKSxfwOwSZMkEc+A3ks2WsvFJmjIAMeCqlIvtiUASfqTckLbr12iTq7wI7DpE",
-	"GSYsIojEzVPTz6GVvmamcSmYdY0vN1sh7jUH5HCZYt/DgIzY5jfV10U638YueWCrMp+vSZ/TUrMZsIwc",
-	"HQaln0jmIzBXlImgFersN1KnyGcj6/0GmiwsBEuBp4Z+woCENNfS/Nfd9iGk3n80rR2RcS7ANxMU/zoi",
-	"HwWdsdvb+o6UCAbC+i5lNZ/GIwlt5kNvjLwOxh0rJb63k9rdPORTkrVMh+mGJd/fcclzxYbuaNksiLXn",
-	"62dUHcqLJCBpxuyZK9RSc8ZQ/3T83JyN0P0R+g2izhWxOYO5Kug5ga64ObaR6Jy89RAynU+Mq6zgu0sS",
-	"yyShmYI8AfQeXXPhEc8AWsOobbF/11d2Ez+YZ1yzLb/gIs31lu+iXLXly1pqNLlufHfFKJZCmILtLaiu",
-	"Qn2GrpPtVPwH2e3nbJRPVo1jzZqYi3j1/phtcnn5/EJXLiUXwu8xm2VkTqLQJLchvpXzVvJx9+OwabRL",
-	"G1MMvVSilpooZ9DkiHjuzLyfYM3/nBb6wtq8YqbfSHHPrVH3vknudekSWbUj6TwzQhAJzbzDIlRaMBYr",
-	"fAiLYRj3MaGChMXqrbxs9wRDDctlDI8JKvQBidkNS8w2Im6UlEmF3dNrRjT7oNHJh5BNmDWFj1OaaQVK",
-	"hmH7RedGv0AAKcJn0FJ7RBV7eliYyN5dvFIwpigadcc8YUd7ex95fBt2MKMH7x3zgyJtwGDCro6J0Xhs",
-	"7uU5zXSZfsUVGTMNaUjjTM7QMEqmUmnlYcolra7KhBl4OClo4oDWgi/jEEBOMfRN2sWyw47Z7H9YQVjk",
-	"Tl1W2XQmtiXscu6rJP1+Xcj48plDCgDPhSUBG+RiJKniPOLpW38shw22rM/iWdvm4nhduNLu+yAvS4ur",
-	"3lkrwa7+0rBR28ZsL4eHFB293yRs2UAOzwd1Pl+zAW7SF62hek6VUR3jPHKZLtU8QXuuuSBcFxrcMeHa",
-	"5YFYM08pgTpe5DvCcW3+TlHEvG/oyEu1FW/0+mWCDsr3t6Gz2ordP7Fd2nzcj6sxuDaAwa9R2ikMIbRk",
-	"S/N0IU9sdiHtEgJhxb2hs61vK4RWDIpbDB5DS3cJglwXmlFZ3mBZU7FrujTK2ixrw2k8a/UsLg+2Xs25",
-	"BIJhBVBsnGdw3YEHQJU5NZ4MLWWzIeGcQa9kxCZUYMgRpnyb43jQ74NqM2Wic7zkxCFjmSRy7jmVWzkY",
-	"0B5ufQtLK48NNC3TlfUTbctja+v4sTmrpooZRrt/P+n+j3732bD7/uN+8PTw9j+8qVA1WMSdgn5NI5FP",
-	"+HD2/rHMwE1ANR/xhOsFJj87Sd1xS6qu7cvYIsEFJjSesoyJCELYN1kFv4D7xsNJYaPvn4MWosUONESz",
-	"ST5zoL2rB7P4mVBFKPnj5ds3BOcVECbMJRLjL1Z2bvPC76MCQsUCxVcAj3NejE6vtX0yoG8Dg8qo3zeG",
-	"na/y5jvvccnr77DRsCMPt9mFvros6o8zOpkVvvpCcj8mIdjEQjMW6+52c+oh2C64ukHeN4IMOvNda6tM",
-	"cUvauuOG32mn14RCfQIR2FCoOxHAQ6naZchAswhLZsxIG0gHzZEPRzWfHig2Rv9+fXqOxNNGFTtXLAxs",
-	"fAYYwhDZYkrB1eckZftyxlSe6OJ9p7AHJOTKBVcABcY5eviGMxV2egTvUHL5/CdlXcNGjAblmbHaLKSR",
-	"wnEGOyjClcHhtM0snSY8SmR0rUg7tAZ7zT7oAP731ozcPgXdPyD//Md/m6f//Md/d2pOxp2uzGUzemU1",
-	"tjWSNmCoOS+02zrCEb6FVFbAReOYLa8F7ah6nlj1fFkr6/Y2QDcAXO7yWinlOGW5y+ohV2Vkx4ZtBELN",
-	"GLohAavQfBgUyftlrr5Eba4ITPbb+x2PWl1Y09MjBQAjRDqND1zRbSO8mMEA+EhKja4Ir1WmSuf+SxCb",
-	"8PdY+uUfKQs8vFkdWeJ2bhdczCmu3dZCDuYO4RiDBmGqgQkik7p/BviuKfjaEzKyhW6VZnKW6sYAjzND",
-	"+AR9koB/C3UHMkZjBdwJrP6qtjVb9jWs5Nh5XCzxLtPwukR31TNXTeuVhQk8C7zUxzaE8e4h7FaAGnll",
-	"Cb/IV2lxqVrLTOnnKY+mhKapZR5m4BAbNJbZMaIcGVlIreRSPVIAduW0EHe8sI85G3ltM1XjpkdeK2zO",
-	"AeSxmOsF/kTkn8JMTNpFwJWa0pSpTo+cCbgTaYGT/UjVbda1Bh8pEuZZEqJAvmq7Ju1UTALyt5RNAjLh",
-	"44DM2SjtrFi0YUg8vgWYJTCcC1a9SzCQoWbsduOAEKdySg6mqfKy0c6htEMPsn15HEK0T/UF3BsHZUaU",
-	"4OMxBKPiNY7XdDFz76SOC9zhJ+Q1/96MHtcjILzHeuRx8OzxQbD/tG/R5QNCyfnzlySWEdxfpO2+3+/3",
-	"oQaAeQc2LE0oF13Y1OJtQJmLS0B2WzMCboe2eXXvDwHoWAH5y+tXAfnrifnfq7fmfy//9Cogf6Q39BKo",
-	"JiBqyhKMs0JngFHGjsm7q5fdb8Gj0emRE/NCUesCdDiwrbSt48J8fP78JQC44bw7JE1yeytb4+Qj1Ppc",
-	"WBX7EDEWk8cHQb/fN/+HS9MjJ2JhR2JW3q4CYlfhNxY9B3RAG1OWSjjAlgAwz8qQeLjnet/7yG/37Jbu",
-	"ffzbbWhIxwIF2eR26GjGlTI0iERpw76QgsBmOpa5iEOz3a4XuEVJO/znP/57z7y25wgNCN08hVUa5lmy",
-	"Z45Lx4a116IGIIPMhjizMdolAuIkAFiZIwstb0Zn4xcATS25YQqk2gnFAKPlxKfEmw4FY/RLCBysZZtP",
-	"YXj+9vIKkjXhQdjZQpZYug7cOLxKmVs2n8UK0SRrQAKyFbQSOW8FrSmfTP0poNkW3l/zkte2wz7orQwC",
-	"8GJ1/AHuwnbika9rcL5/n/Mk9ooojUhsfz69JBm74UUCBYINg8g6ynmiCSK/F6ZQ8zAG4KMsZrHFPVqZ",
-	"MHYJqIPb589P5NDC5zWFdK/BcLYplURnjJEpjUkucBBGPrfVA8yhxPGbIfgF8eYRLG2Fe7E27satORNj",
-	"ubozI7dh68y8la2FlRVjPtk9LIKNxwzhPLEFq/iZO00xDbidbSXoNRtGFIphsAS1CXPPIP6NIhmLaaRr",
-	"Okw5z4nMZK65qIWKVqTQqVS60avKhdJGQ/KynNemlbikQQtGhwi1ABPKkgRri/CIKkIN191KbcGoZXBS",
-	"KH/AOSrsWNzGvYlcD+BIcdTHhI4wyKRIiDfKC48YmCtQocJve343EZ/gfmxFDK+Lt2+DlkyZGKJBW/nq",
-	"OrjMmXrMvKpPAKJqzYgRJ8yjQkilJxlTW43v3L0MRybm2311AW+CXR+2dSfsjTw1vwwtGuWWtgwI9Rwa",
-	"YuHaTwFo2RB6mixI+V6JeWMuZnAlKYg7Nzwxq1lnNq+Va9VnnpmrYSSFYJFeQ6A/s9GljK4ZVFBw7+5K",
-	"okUjXgJdYn3ItuqHtnK+azu4sjU1RrFEvhU6c5RTPRsF9/NsXSPnfV09WktCAs/0wqchFV06sC3TUXdO",
-	"F1iTBoKCqLDpAjLbeJOsEhUkpznQyrK7dt+le2mX3dbZSslvvJxwjo2rU5KfV4SKpsOUibjRJT62xWR2",
-	"A9/zOLN9VuUoyRW/YY1QZls5cGzhGZD9lmbUvCgVZtfgl11W7xfFiVoGdUbvIniFUykTcA1zpXmEBgAs",
-	"fqSmci78lrp0i5y+2qjPbci0xYLaWqBJ6wFKDWty7nUd0wja2Sk0wn0zp1zvyLjtpzFwxwZxAw2uhgnd",
-	"YWyRFEpneWTkonWdgGfjTj3wOGHrWsZ0tMafXWBEwwvLceFFY/UvV1ayNi7vMgRLe+1fg8blb9j2RrK7",
-	"cOLDir/F3HRm3CCaNW1P83GFhn+jkwp9u2MK4KgzNpPZYjhyZYO2IKB7OtflWFYWecq1+jzUPONKbT1x",
-	"C2W/9ev3dFJqBwOWphh3ZUz+dTY3DhPR4nTKEF9xCfmTAk51oxOumsWywgtVEc3mrAt5utmQYL8Kqn37",
-	"x37jjccc5SIuDESr6v9dQKXFDc+kmFk36vpDZAb1ovLB9oDSaUK1eWm7Ps7d2w5OzDvdepxcg7CHGJZW",
-	"zrMKBDR5R/kGplfMxg2vvo5BZZ+WUJo3BNOtLrF3ZifnbxSp9FjOCixIXKkcQ6uOyhLBpG0jpeED0CUU",
-	"2vwx4tU0H1adHa7iLxgu7Qte4x0O+h4gAi3Vf+nwgEs06s+YDblUIWmbneoQLWO6WHYkNS/lRYVmdwSf",
-	"qzEIT7hXmj5SBF8iHIoNjDnL8PYFqtIy5VGnt4RPt75O6Un3f9Du3/vdZ72utyjUp3OZe2AfDacohi/s",
-	"4aGKTNkH0o6oYl0uFBOKa37Djp2BPZFzlnXNz8tLtJxd/fSwvkb97rOT7ktb9Ds46Pdv/2Mjr9mBzfjo",
-	"9CVnSVwE5TYa6gugbsQimCH4SeE4O3jypILG7y0WICO6jB88kvGiFRRlPW1lVVs99r1XigNP0epOgXPK",
-	"+ZG4sInUkG7Wdj1jSQlwSVnvDwa3EoeEXE5yzyqoGwG4ne3DrpR/gZNmXLgCAXPJMmi9mJDlU/iQzGrn",
-	"aSJpTNpYrhg4+iJl1SrfMYsSmrHYLwff5fbf8vZuDpOBO1axIhAxNDsdFjuBc3IeXdEUb4SxAKv6Aiss",
-	"Mgkjimvlki/A3dAWZtwJVyzuFHa2sa2jg6Wlk4b+akgCmxPwoeD6cqR1pYa/l+cp/nf2YBH/a+xcZ8JQ",
-	"gmI2pQuBOjNmFv/YOn4RcgLLQLuAMK7vYvGq1qWACQd1+i8WL6gYx3aRiKA+o8PJXs02ZMIW68aENy4m",
-	"PfITh5hXDlUTcfplhGRoGoTQiDRjEJJm3495xiIts0V4NBCQMRhecwGRtBA1G1jaJm20YxlSDPdsyh/6",
-	"oUHXDhEpdD1PuJfDW/a5ujYvwRNMxWIOh2jEEjnHEmRumqTt/ml2HwMKtotr2vLUmNWrReJy0KqKAXiv",
-	"geaSMV4WcVUGWZgXSDsctAatcIULlHdD0f0jV/CY6IzyxOxouBf+K7CLXc84bGRZfcZsxNqTeg+aQHnq",
-	"v3RlACsL2xL8Owjqjp4rIuRh/9nT3UrirN2LdxevPJb0OxTv2To4o1aEaM2w7oarvYyMbgP/HhvBu6H0",
-	"25RBvNtcZteqBlr0+KkV1wvIkm1iLGH4INH4A3f8/AkEvONqWBLcFpiKUQZGOWFlY/3poJl2Po1zeUKA",
-	"mnfRH5Zbv5K2YGVQFnAnAywYbosPPChx/O+r8VHWA4+rrO4i6FS6rY+6dg/7lutHRhPcr/pa3cXfvmp1",
-	"lH7IxG0c82vtm1vbuQuTZinfrbieK1P1rdAff/6poZTCCUnzUcIjQIFvX7w8Jd882f+msxpNR5NJdVWg",
-	"CIN3YfzSxXWDRfUaHdVlsyd+qcVvn1R1xAI+2WwgNh3icPD7AGZmejBDb1i8y1Xicnj+W922Zv03oRVA",
-	"g77+X8kJF9ty9GVfM410snARjSFUMcLwTFfGyIe4CspwIUqvxWMoY8XBa2hNHhW++fhgMyjefRdycHNb",
-	"GsrTw10v/zVVBV6fnttw9O9dcantA9dOxGq+FGmHHwfQz6B1NIBQykErcP846vV6mDxVeQfiLAetwP7W",
-	"6/U8B7dBI9o2APP16fmPYFT60YK6LvvSmkzo1tgFzscjEv7zH/9X8f9dgjiLXeg5WDnGMs+qdSmLuDhs",
-	"akoVoXogEmZe3n9aeTVYbp8mQPIO/BqwaaAgtKsgOZVzVVQslmMLstlB1bI0ZlVbpfujg0/Ou4X1WrvO",
-	"fzaTXaLcb/efHdStnf9zMMgGAzEYfOj33//Bq++8Pj2/jKTPRAaHPzxC2B5bcpVlRDGwUhyTcJLIEU0K",
-	"5R4yIeyvAX5VK0KuirIjumqDt2Ax2JiXrZshFglbK6mvvvQhrSqpb+1Q6ZjLEIZ0bNMx64jnzRCMq3DO",
-	"sxkVDWb9NJOTjM5IlgviAoptnudUKl0fSae3DbT63XyJgPTqsdSMxwA9qyUGRLqozGMSaqYgXxQwCjFZ",
-	"FFV0m6FqZHfCOOQDzNGJsqrzVUpgry7Oj1dX58S+gekR1oaMkTqQX1IYx7iF5MXYAzTFQuzB1uGFdY7k",
-	"2ckdba47yvSbAU/codswCTycDgcJwIETq9g3U21D7yV+ZEaFchlgGwZwVbx7R5OH1Vs9QdkiBocCnIuM",
-	"0ZkZ8nCqdWooUSkWdo4RJQsxi+HsbHVqdjPKIltC1fCebbHlQgdWNXcMJEDeVR6a8tzWaGtl4x3p3NWS",
-	"W3DTLasOL18KNqPNzdjtTX3/LLw/5LCHdsrh8jb6WXlB1ZvV6hIf9+nhWla9m3VniYPWKnGtZXpNwNFb",
-	"8Sm80VdKpOOPmLv2z//tf7dSThsyYLt4owFnLShNFVlp1nP4+MDaXKqDqiBul6ThkYYPVl3OGzjhqnNg",
-	"2Qpg3zc3M4gYBAjaY/tutOx+Ou/cxPSkTE6K9z+JY/q434kgIZ4TcyLMvxSmhBZQCxmDqACaKNJOc000",
-	"5PFx8x3S23I2WcaXHeGH324ZJFzObS2/uAd7cinJfen25GKk2xmVNxU4/kKZ25242YrGsYIsvpsGspTt",
-	"xLIJanwoDFISmvZDy/gyNpM3YKql2kqTn5W77Sbn1XPx3bu9N/Yfv8iUCZpyMKKo3rt3Z8/fb52mL2nK",
-	"u5GM2YSJvWIYt9XP1TVPuwgBT5NuEdph612vESirppSDbzcuUUmqgNK9VvrctCS/vMd2P+dCfCJv350J",
-	"N7ObK+Zjsg0hss3WeXldMXmaab5vqOSgZSSTtYmnNpGCe1M4G7Wjre3W9g5al0KKCLDOm7FB+pbX9bBe",
-	"zyzrc6q133AV+BEDN+ECAnzPEIln95RVi3wDcVeXCMln5GdetW14M1F3sjRV+10a8Zq1OKlyjaWhS5lU",
-	"3Gk2J2hGF1i+pggQcgDItqgNamKAK8SxfJGqqfqfxpGWb087DT+IXw1ObSd8qbsYa5owqD457qMK57R6",
-	"9C0i0c5UuQTehTjbWR7pPKtgglAHhWD198JGC9hXBbSvkGIdumQF69Ke1wa7m0s8MwpGTNpcA71N6Q0j",
-	"I8YEiVnCNIuJ4iJiW6oYhYdvC03B0JGF1bXsavP5q2A8lWp+DXKx2KTKXgaln69KODXSW3NuzUDvR4xv",
-	"htf+8gR5N9a7xTtszQ4aWXjFFB1NWXTNYgQjUZpgLKVR8HBtywDKGaNCkfDjbehh8rfrJ3q54p52jndD",
-	"aJjUW6btNNSNrtnfTcv3RzgbvZzQ6JrdvCi4VyMQ4bbjqbnndsAIXMOf1zLeklsOK6Pd4ZpZARjHRmpM",
-	"ojropmWsCr1lweSaGc+wG4UZ7TGXftrYoiz32h3A7+0uVAtmblPk5uFCrVES2gnTbnMJOR+feJkx1jWt",
-	"F/HAR0XM/9NDGzGrSMqyAhBYMCzuaN/6liTshiWKxIylQfF4/yn5iX9vrmIQIdu20mGBDAVaEBcTh9WE",
-	"PXW8ImWtjuKWy+EqRWyx+xcSFTbFfl294M+lwmqGdVj/AEP397cMlv2UEvv2qq6AuZuBBss12SsUsEQ/",
-	"ywtoiXzzrV0/HKuyDyCmWgAwT5kRh2FHlF4krLN1IbodSoesKar4vjKD7VwN98RBfj8HccmsVTEElkSy",
-	"8znz1T8pqXgNHd6HAFDW5/yypcbKgvmq3exS4ea1K4KxgrMCILVckDrSpCfUqqwJXW/jneAfiI3v2ylr",
-	"oIxdiRKax6yrpBBMdw+7T3y34WrVaKxg4ZuunAsI0fQElFChp5lMeRQGJExkRJMQUx7leJxwwUg1NRZ6",
-	"gMxY6lao68oZJGUZA4vr2NuOi3vKQBfj9dKBGcQpTSlUUOBMNQg6H/RwzkUs559Yt3u5ZvHWcLo8sig1",
-	"a0+fmc25fXdTCTpc3kbsm6KYpQf6hy+Z/prKRHDr63bF5JaW0rce1XG5QRQ9lgux1V7eBz9boQ8PZ1s9",
-	"PWA62xiEWhBrszpkur+vafwGQz8v6XaJsRWlMeHCnfEkwYLWhgh+T+Ux71zy0rem1ZI4zaXbQUkspGlz",
-	"49TqAJi+mgtlbQy9aa6MZavdbNVKARla3FNc3NCEx0OLvFyouhtKwhY12xpDV89t/O6pFGNudmv3bP/7",
-	"jUzeJb7YDf6HjDZF2L49yfX0gLhmyMS8elwJ7QZj6QjAqyE0m9A4zphSjSHfTbAn+CvGznrfgK6Hy3Cw",
-	"ngk+XNB3ETqybTj45sj0pf2qTLLSaLBhHzM5StjMn37x8pQ8O3zyDUnxJZsv6ROKQlvrA1WI5lO8Wq7S",
-	"nEYyo9GUC9Y1LAAemPfreftwCNG2VNoRVz36q6gGIxkvjogdzoIMwAE1aBk1yGJKe0NZd64EZr9R6/KU",
-	"U4AwgKkg1OvWUaUVLAdfSKlFhPQfRMu5IEN2CQzhZn/PBUX5VsHxvGXZvT96Nn48esq63473x93D6PBx",
-	"91n0+En36bg/3o8fj/fpN5vSl1xbh/2+H21KJ0uM+M8FBZBmCvCDLpyQdxdnJYC3w7O3oLZA2+bD+uJA",
-	"dNTRXlmMoBezmz37vtorCbK1ZXUNnFPFk2JrNFZWOVhTQe48k2NIQIy3MWlsCgxKi9XY0b9wwdKERs7L",
-	"irAolcaOKsAhTz/BePH08G7GCxKmuZoO04zdcDZXR8TMISQJ04qYX4iQmo85wnsoiO22M4FSDGNCAdB4",
-	"Qdo2APOoavxDhP8yYnDJTlL1+VaqXFcYvBc2Z9hbU6vv1k8KTjz2Kuy7OYLr0QQbRaRPjl9vzOS3rOiR",
-	"qqAU2HSGosrvI+Vui60Csi3ItrqrSc59/1uTtb96+kOjhjxggHo9/sPiAxW7ddcYc3sw7mT2XToHNQGv",
-	"X7mlVkl818C+rdO3f0fUuwWn3LaWp93kezA/OD76pVuF7TjvJyR4I51/WmjpZ4+ivO9T+JVN/1+ORzSd",
-	"DiuY3jfX3yhifF76+/et0HArXDAac8GUz1MyZdG15/n21TXqSMLb19dY+m4FInqp6sJ7b7nt5ZiqjNF4",
-	"sQPWsJ2+f9HGGVPTuwWoZfjxsIDYrJ2AHaGM6o35xzrhSrPsboP9dNSI0jJAY/q/2r8MD69Kwvh2sM6Q",
-	"93iDtbF+bL8lWpJvDixMZBvKv3WOSSRnMykK4yqmK2dsnCtWrxzqN1l+c1Ab0rcbUCpqU28Fd9Nia3Xy",
-	"7TKttU06J/iyMzeecYHG41whPiQ8snVBXLWfpTR/eMVr6b3Eeiz+UlEJFz7OEcuobsZq7cEjT/PTAv6n",
-	"8rJ96PNi28ycvykLqFp+ZH/qwU9rPl3QWdLwKfzkNfQZllL/Bp9tFGZx2rVhLw2lWINghXWtJg9UAgSc",
-	"3W2DHlsxS/b2e/1tK5SUCibusW9Ql2j1uR87y8MFACZU6SGNNL/herFuTNs60XaC8Jq5MJONrd8twuDT",
-	"0A62Cqe3+1yG0mO8zRCL4m7nOHQG681v2voGviSW0v1ch6dvrqX1eaEg+SpIgDVqIxUsr1zF2F0nrY2B",
-	"ipVV2sYY5DkEaw70nexDBZ0vC/qfjBe6TGzLSkh/Hb1tGM1t8yrcgwHFMcgv3YBix3k/BpRGQvjKLAe/",
-	"2wTj+2L6nnP4lW1xI5f4quaxhoeZ3VM+HNLsvkSir04eu4uUtVOWwrIIs2usWS2j4VPEgtVd3k0MWE1X",
-	"gw8BdTOLpvymIS/Nfn7lIlF3ATFGDIwhJmDWoTk2l81tRuYIWrngv+bM/m6Pv+utiJldUqU/Fnmgt3sf",
-	"tUugvg0hXIUzdUyoy3EFr6BApE5InKZJgjnhFioR+mhMnX5aN4g+/jbwgKOfdF923398/PR2r+cvI1Mu",
-	"AMZcbVyCZbPD0uovr9AaWrkyhKd8JRgNxdSqGe9QHW3rjDP8wBXN36mXOw1tB+6xtMbLC7IyjJXJLPVZ",
-	"Wx3vjixEdAqeaZ+p1zzfFbZQ8zrOr5WMyuyrklE114wPCgzwTcj2O1gDKlGtW6a3yLRelE4xAIHDVHR/",
-	"qGMZTbKls9Tmy21/sWytR6xcFb+2ig0KbCpFCjbtYp+bSOTcmx66m3pTUtqnajhNpW3Ma4hOEEmhucgN",
-	"14WwKsI1FLlGEIPQDBwA8ABHdHPaye5KEmC6v7hhPiBdI8tfs8VdzTBlNPluckkl8HzHD+/HvHKfwBpr",
-	"QvzjbbN37pAc7JTVB7DG+QAx4ByXWHslAoeLQp1TRWY0Zj40jI10tD5xaK0Qu4Op0AdeUCIVFEAG772N",
-	"yNTQudoymE7rsW4klIavm1I4VopNOptcJdOpco6XUotrVr1NWcQrx9l7VIt048IIWF2ecvKbcQNK1nQP",
-	"RqsKn/vS7VYw1B8ymadeiH//IZyY948IJTFdBGTO2DWRGZlJoaeEKhL+9a9//Wv39evu8+chaRsRHvQo",
-	"83YnINRmh8qMOLIZCKMVmJ8AaZvHgU2OPDk/g8IMPCbtAi7XnnM85AWuZPm2BTHfeDLybeQeWB8rmnsq",
-	"FrRcM41rey69uPEQDbyDRd2Bou+sCkM/roHGUV5Qcc1iXwrovdxyXko6KXe7vtWQ9o9E0ljQzxHBZ9I5",
-	"cKuLTlcUikZVAleXFZaruhEpk7PtaQBOnU0/dhdIDGqpOYHAjQX4QB1Xdo5p5MhVNv2+qXmPDg/MwQbt",
-	"Aq0HhAvYKplZjMrtmSJyGg9T1HL7hdCFpnzXkwsLD51WlrVouFiLxg294jOmWObNmt5tU8EKeUOT6qZO",
-	"ZQ5QN9RfwW7GdMajerxOhS7rF6NNGQqc1mxoQjXXR1W73XHI3D5pO9fsjJ1oZZGKUTbvjEwbdYsdJ2d5",
-	"omd29TNoV9quvFdt34kk4Pje21h3OVhIHPfS8ZptHS1arqug3Jpi3mu21m8g+1pVv6Zsvgsn3wASMKoC",
-	"20Jg7K6+3QkA6dMu3+W8kDTXAcFxBAR2BVK1AYIR/4RNquTI73p9VxjkfSkePgGg2FM/DfvKvNypCooL",
-	"GLxzBJAaWj+EVwXZIXPPi9mzPQtx8FjLTOtOxTgq4YS7aU2YFmkDBit5zTiX6nLV12aXzCGwHkR5xvUC",
-	"IG/d0s64OMl96WongtAoYkrZyvEyK0TkOSDmg/A8lYktQ+miFs2gSVtZrFJKRoxmLCsaGYjwL92T87Pu",
-	"T2wRdnrkua34bV62+fRKVgIdSUQFlmgAE4tpHJqFbHNUtMaJnK+ABcDv5RzNhGzFJJbB0BFhFc45BFjm",
-	"MdckkZNeUVP/XZbYDGKa6+leIidc1MJNzOMD8zpN+U9s0biObt3aYRSNhr1ez0y8CgwxowuimIgJh0UL",
-	"TUsy43+HJTgi3+MSuo9B4jVN22LzLrSwVSxsSZ44MpAZoBE3RvzrpSPsP/581Qo2EACAwoX15QiDypPM",
-	"hi9j6YXKY4h7hmHDuYPTDv2X4wRMxNtbuEIwSjWSQlO02dvpleGSK9D239taULYexikgL5FTGTPC314S",
-	"mqaw23M2spXme+RqyhWJZQT4oYQjEZtOMxoVKbHZDcsGAsS/MY1YUNj4ytzogJhZMqFtxi3J8oSpwFW0",
-	"h/AQ6FxPmWKmRwxlnjBhaJzFAwEry3VvIAbiVIob05gU6mgguphwMJIxZwqCgZWg12wYUcWOCbdR0e/e",
-	"nT1Xx8QwJnxw8fKUPH78+Bl5d3WKihPAvCCcFUkzFgGqz0AQ0g4P+v2n3f5+t39wtf/kqH941H/S6/f7",
-	"/yPs9MwAXtjq6iqVQrEiPzL8S9fKCd2z5yFpUzJnSQLpFyw2SjRwgNGiWt2fK3LNUm3bhZsKhhvSNE3s",
-	"8rn08//8m5IixIqYzw6ffNNZxmYA4L1lWAbT8CuutG334wAsUoPWEfml1+u9D8igsE2Zh+bOMc8qRirz",
-	"eNDq9XqD1m2IfYb/lfAZ19/Z0jv/hS9+F0Jvb0tOZVl6yfOW+ScVpML8SC4S+HnKFiRGNkhCx6SPyC/v",
-	"sYeXIIDV6pZQcK1kUmvzS2p4A66wxRc5ghxvpFQQ4mwleC8/JgV/MtOD+kMQZE/ah/19M+zD/uMOUSkT",
-	"sYJClrng2p200BB/18iIecZUSFKZ8KhMLScHfUJNFzMucs0CEp6efj+8OLl6MXx19vrsanjy7urH4cuT",
-	"s1fvLl5chp1jIkUEfiGuoEsdlOY2OwkuJtXFMK1ToeYsI4cHz3BAQzegIfsQMRaz2G3lBdPZonsyBjY1",
-	"YmNpnVTLq5tIec1ikqc90/6FXZFiKLAa1fKFtSo8UAGPjPJ4wrSCPXQrrDM6HvPIzC6aUijHYUu1XbPF",
-	"I2W/QXYhy8qAj5ShVXOMc6UxHgH5BcR2R0xgHVbLJ42UlHGmsbYyVFIooB5cUofF6NhzX5eRVCWbNaOu",
-	"hKa66PMyDr911Hrc6/ce2/RmuG33zP9MmG6GE+cRs8hyME/bfIAbBJHqbu6OOyNfpcC65AirGxcSwlnc",
-	"Omr9wPSFlBqBvYFRwWAO+v0luMsqp3EJCGUZgfUO3DKJAi6qxtmRyi89vKtsoSt/D8WQ9yz8SUVWax39",
-	"8j5oqXw2M7t55FI5CNqr7drB0mCMf9DSdKIQn0nT1nvT1l4PWPO1kHOx97f5teq5mXv36UxESR4zwwc0",
-	"lCEz6jHJheZJUUvgGl1eC6L4RLAYSoNi9fLYuzlQwvcBNwfab9gVuEF/ZiPyE1uQS6bve0vOi/rNVmO+",
-	"YRkfL2rcv7oxhkHZjXFJNg37oFmGcn/9JBzbbaBKMWSURk6J8bJ1f2befXiOuSwb9kGzD3pvqjHHptyA",
-	"ZSXGu9qXczqZsIy8OyMpnbB7p/+ieT+pmxXd+wgrc9u4sieI2qumjOmA4C/mouORFI6ZL83jGKuuQnF1",
-	"YmSNODZijqhW4jD3Bm5F49qfmIG1LFwb02Dt+mV5eC95ggfcjQWmU0j9FknCMntqWyz1SdQ4y23zprL1",
-	"hutS2d7vdlTpDcXxr6eXAOsl76UIS1i+WOjXIy7w0vKE+BuajDD3dUeStMt3G7QO+4ebifCN1C9l7rSM",
-	"e6PckypJuV3zUHCZTeenXRB1FDno98l8aijFYjwBswHyU4WcckwwM5YISeIiVddLnT+WCWwPxKNtDw2b",
-	"5GbAFaEJv7l3xvGK3zDInfYuei3xcK0AY45loTVSRWqJh4FRIG9YplGuMzePd7FBhTk/M79/6orvUt7A",
-	"u/DFZCqcbE5VqZ+C4n/f2wHat9O2XWL9+r1xSZ/evfl+oRk450fmH8A0U177tMapRWw1JkXmrKqM28k2",
-	"79lfT16/2m3P3Lh35FpfyL7Y+Xr2pcio9W7IKTKecwQAuPzTK1j0CxZzdUye9B9j2JQte82NfJkxGk0h",
-	"C8Mr3ttc3QdjTyW6gmdD0AhSslCrcZqb/jZoPek/XjOMqkFj++E42ErPYE6qAwEj1lwckxChIUNbIYzf",
-	"u5xbLpCXHG7298DSugeW1G4iJ420cWl7gOBPrQIi2JwpjVE6gRGyjOQ7SpgRaXPFsoAYOdgqOprPGMmo",
-	"mHgIBWy8r7jSJ2YQr+Rkk6z1AtMADDWCJYArGxSC9kAaaZkZ0RAOYQ6MtBDEfs0ZCCtWEjPf2aizVcmm",
-	"qRrGR29TONtaS+toBSZ7gt9Am/45UhBy6VizDGdqVrJpNlDQyz+Xtc70ps4LW8uGfkHPvFO/vhUq937v",
-	"FZ9x3drixVMMVttVCN7pdDvyhFg/7xE3SoeR/22eSv2MWGG2v/lYf09jhyYCn+xv/uSdoNb9gH71Q+Ru",
-	"6z96KbMRj2MmPp3p1LxSvzhYi9sVXlR321QVbPtFjSsVoQVejoT8HVmNTOIKM7JW5wVJZHQtc210vrHM",
-	"onXM552NLVjLeU6pYl0uFBOKg46fZmzMPzidbwUv2ndYnM+wJLplVJav/ZyYJTXLufmgwAbXd+9f/piY",
-	"VSMu0mXz8dj7yONbazKIPK7MC/C+Ql1KqnNlwTMVGAGBaOHqNIcEDFRwp/bIiX0PjWNzmScxSRi9YUYr",
-	"RfvWQFDrnM2ouXDbMVd0lIBtPSMxm0nt0IwTqjSRggWEa8WSMeForow7VdcFnNrD/rOBCDFdEn3TZuzA",
-	"MViMxnPPAUb04XcYurh0gjeciLPn9jQAJX0vUTy+34NgwZFv6zEENhvy4c9hk7ZiYw+AAr7wY7ezEeiw",
-	"/2zzB6+o0rBKn+dkY86WDVh/pCAwQpnDgkcT4tdzYe4sc2pma46/oMlC80jt6VpMqfeaDDEiMjSX4FTm",
-	"IBnHdEFGeXTNNIB3nXaINKpq+ItRTwOiZSd0Bmt8zZxT68oLMNVrIKSwnut+j4RoMQ8JJEzbIp47xGcd",
-	"kzCSSkMm2bvLgbBBccfWV1w2jJFtFWNZWI1RLV6LudJcRJaR9gYiPIkiluojYm2SNyHJmM4zoUgI4e7B",
-	"IO/3H0e4WPBvFpJMzpWP6fzA9Inbg0pY7668ByIUX2Zyts3VbcMZW036RxH4WnKHgqSrsWz3GP+7qjn8",
-	"aAjMURb4ZI1kgpY1LGOkzL3/eN+QYKOIVAnd9U0G49e3Cnx+UEFnOaq7YvK+uYPxyC7bv8WhGtN8Kxhm",
-	"EBAkcORUYE9o1wQQ1akyTHc6vUwTw7293BJDk8loQcxZACsCHI5VBhkQQBQttQ4HPBoCzYegCNJoejwQ",
-	"m5KP8KSwsQY5zCoT5nlGxTUXkx5ZZV+mVcu/rrmIg2u2CFw/AY45QJa6FROD9OXfkHtBfLfvsDuWtGXc",
-	"fFP7sCf+Lvb7AOHAZ6aH/T7CYtq/PEHCD89RZPqprMTSjfqX5x5XoH3gMbXKpj1zGN+H6QN35iRFNqCf",
-	"l7jj6HgIyD4SK9PSJLEhrVzU+AoIZCU3Oez34a7sBJhByeJgIEBVwsSjY0ilVK5SiCCvpTDiHahNGbAR",
-	"F2bAeFYmVQaYeqlcuN++0r2BqORtGVaEjNc0I2dcGw2MrBGktMvyVIQqcnr5501c552FrvgN+U4lkWuz",
-	"qHFviXNNo7lHc3SBfOgzM21GAn94NmfzGz+F08EBAEpHsvuXZ3dgEpWCPVLu6DqOsyOHy/V0j6a86xLg",
-	"Gn3rRfxkwm9YwVvrMuwxwSJ4qBEIo1dChSNB6IRysWqUBWfQ+dlPmOK1G3f4skyhMInNdlC4j9q4Msin",
-	"7Yp1PitJ34VAa1dtQQ2OEFZD6ALAl2+KNDWTJlxhkBbYBm0IuxTJ4tjFGGN5L0gpufzxpHvw5CmZUjXt",
-	"EZsdPqXK3Z8DAdHLr0/+Mjw5Pxv+9OKvl8PzFxfDd5cvLsJKyPOTDpnLzAhNbjOkJhm7kdcsDoj5w4ZK",
-	"QrgzIzOAwlEDQclh/xkJHYIFyJlDcIuzOITsgLOYzVKpmYgWGOOtswUaO7ULTgkr72CceXlKbEkzXBo8",
-	"MORnC18yEHifu7hxm1rk9IfAQpyYDm3dg2cQrZ4xPRTSjDNN6IKOEhbCjCEy2syqaGjOI1tpCfLslQuf",
-	"SzioPEbIKLImplSTxDAbrpUbMC6hgiQZEbuGDdOGgOuO2TMcoC1yVgmAt7aeNutNeutWuUNwHmogiu/y",
-	"jPXIhencGaHN+McymzBdKxIncx3JGfOJKojHi2d4d7tyuaOQzPNQNmYYnUUO3srAvH/PfV9igdMGTaRI",
-	"UShIoofI67F17Z2aPeyeSqEzmTT1aN/fg5ftu2/kpdlBLLVCJ83DdR/jW28kNILj/XyywhbW6FMpxgnH",
-	"jMjDg4NterEBeA639JP4N9JQxSqxwruD1ocud2Stu3joWkctqy10laMEjxBRuKks4puX/xtiUVoaBcTy",
-	"YqohuaRHTpBfONO5Bf2gNrDysH+4KkXA6b/z8X3ukwwOfUoe3BElj/RP4PNKpp8hYrbi1jcLsI5umgli",
-	"L5PaQp43SwUyid1tcs1YZW3HNsYnkmLMJ7nh5pOMRoykLOMyLm93IQXr9MgbqQeiJOAjz7VrLriJQPEC",
-	"7ja8m3CYCq/fwJKdGQJGGhBIlhwIHCXAk+LlUoovY5RnCgq1PlW85kfM3mDOC1rhlp576QJGc6+E3f/N",
-	"LgXB5v/SF8PnPapQi6xyVh85OrsXZo8xA91qSrf/WF/yiVBl0IFNvnPVbNs2+5iM6Ywni06RUhGBd8+Q",
-	"TuASMUMUMIcOEiQcCK4IghwXwid24ozt9daMADrPpJiQKM8yI8cWpeGtyPx4IEJXbt/9FgYuJiGwOja4",
-	"HbWc0yxW1faNamyjkBJu+KQTaxWfiC4XxwMB6ZPVCXL8hsUuaUhrNks1aSPwplMdMj6ZlsPt2PEePBuI",
-	"0LY0xGZ8iZRegRf277yszfQQEmu9k+IAbSO6HvpClgFx9UsPXzjYQv67kvI1FQtnNf50gc5F8DBSKbe1",
-	"5mpGsITGQ4uGX4z6D1x8rYV/KM4MlPtH1Ryq+rXLBJpHijiMBEZGudZSdHoD8ZLfwBWuWJRDTJ3LA4b7",
-	"nQrCIcl3zFkGp8KokuaX/Sc2QVmR9uHBMyTxCoV3fBT+Cqb4MIQNbZf0HNSa+tCdz+eQad/Ns4SJSMYs",
-	"3iGy3K7vD2Z5P3sgUa6nV+hw81qxMLU0pTz7l7zCP+PZbkqw5BNBuL0ZMAhVoqpUZGw3cgBzz2dUsy56",
-	"SI/w8TJfkLluZgwX9pqt5dPX7/Bjd7+V2AoQ89egLHmOrRnBNhfCJSY3y9yFTnxuOyhsBo52Da9NM+lw",
-	"2Zs04ufwvCZMBFYzQMz6JV8myArWhKeJnJsXMHEAFKRsZi1hA+GIoZR9VmQecgeRZyC2lXnIRpHHDhl1",
-	"JZB7BmKdzEO2E3muXDSqzdGuh7BGVAipCW6Ii1Vtg+WxEpFarIP3hsFdO7fb+zA3jbsNTiuLdGcJCgf8",
-	"xUtQO8dz/iYyFy7msrbiOZo+x0hzAivwtC4XzvzldBefd71Keg/mv20OKi6G9ts7oexQvD4of7D8pXMO",
-	"FHdnG6u3BCRaSv0weikV8R5gS4NarWxWd4H1ZgtWr+4SxoM/MI/A1n+b0PNtos7rhPKF2uHvQwEraAnA",
-	"y6tIgGvkAys+rbeM2ohsCK81IpXDX+qR8xJ2ieIz+wpYMCteOUXmU5kwK6YFA8E+GC0Pbk8uzMdTmWlr",
-	"V8UIXtKuwIOBvw+9jGmy6ARlZYXSnMIz8ClimJDZeXBi+gybOOkrF478EOdiqbb4F6ZKCTb/tzr1W6tT",
-	"Lz5ELlPDaTEWTRFA5s0emd25iyrl4Babz/Wpc5BjKANkboG1VE/ZjHDRIy85S2IFMQmJaSwmbZVHWEQB",
-	"UkrCjq27bm4fyJq6KEblPAwFDpyDf4NQhasiibEMs+CCvBM8kjEjb16elv6JWM4MK0nknGVdczvGyBgS",
-	"GdGEpDRz7hqu1UAg+KGV/62PRcGl2umRE2F7BfxILoBtGY32his+SliA6AYS1NoRj3nGIsTPGIhoSjMa",
-	"GS0H4wTe/edBv//9P//xf8A/Xgbw4ODEPjh4gQ+ePrUPnj4zD16+ePnS6RL9PgG8cFRIByLcg7GF9WGO",
-	"c/C6FgCH7ANknEwqZt82hHa4tbu6ePyMqGsjH0oREDPWgThdZDxJeETC/+//CYG8XlHNBQlp2HHp7NAK",
-	"Rj9YDQf6UiFa2eIceRHzM1RLbg/FS7H5nZjp/mdipldLMjj9PTHWncMJfnOmWoYXNInl69lnNKV6z5Y+",
-	"cnUDmyUjC9R7OqWanJYfkTnPAHJmRnVAlCS5mMmYjzmLa9i+c5ldAx5ybAfMlBqIFUxliicU0Tk7PfIz",
-	"mByUzhidHRFD/iGqggh1yRUJIdQVIDS6+F5I5HggQjO9Xjm9XjTNxXVoNQhFmIgLdzPUXDsivzx/++bF",
-	"+9Blu5PwCPhtF5CYQhLJ2YwJPRBoT9l/QlSPvPigjf4ihToiYVlnKSQ0RahQrP02x7vHiGsOBRflO6Il",
-	"1N5UiETbDnNV1FQcTrm5MRZu4mnGsE0wWeFdYl/pBCQsCzuFaE9yCYA2sM3RVo+EIkQMzREj+z3ygkZT",
-	"YpYAkUgwbgzXEjl4aHa93PRTWEksDjQQ8OMlvP0CUWgLgRWLx7iobTBZqQJ5g7kuRmxCBVyWr0/Psbxo",
-	"FbkVRQTnyUSDLBbzJMX7pB2ev7sihqqdKQ+jIeDXsDMQMiOCgr0unEWpKwwauiKnGrC8sS0LRWor37AP",
-	"2j1BAf2RoTloNhiIXJiJIdYMEK7FDI2mUipmxoVJkBZDGZIgh0N8ZhqxaZEB5jEpOkbbMqrIx5VeB8LG",
-	"LzLsadYpYxbtUI2WrjApvDqULBcuWBDQtZUlPpUneiDMWwHi2aZ2P9zCp6Y7zdLAol6WPdkgoR6B0GCz",
-	"W/XQ0NNzCA+9vHpxfhmuNKxI+1syWhDLCjtIq+7Dq3cXb4ZXZ69fvH13FbqAlIFAncqcn+MaZhJMiOLB",
-	"QkB2HKLSPEkIVdfo9CooJaizD9Mw1Shr2OI64ZgLrqa2etkRSSCi3x4ppBNcaQi9ltoscI+cQPNllKUK",
-	"BgKRqCEBDVhVUVqOjFgkAaVakJCroUVvxj0pgnBgIhgp68y9ReJbj5zaEFEgWZytaRO2HQRX88sQRhra",
-	"JTO7bDbUjh+gdK+5iGGsUwaLVE4ty4XFho9kFrMYVg7pDVYbVr6QfIuzAQ0YRra0jJXhdI5tAC4eaeBk",
-	"OBy4QSgZyySR826eQvsD4WOKIZnwG3vqcMuZg+jOE90jyJEUBPxC1iBOnZqzMBBTYM/Ksnq4GpSlnzCa",
-	"Sh4xVdbgRNB0+2M0ghrCDmvbcHGZmfuERlPkYFDks43rnysWdorIHEt29jccqVkNSoQU9vZiceVyM5Mb",
-	"c5DKbYFY9FeEVtrDy9DcgJAbCQsA0+TCloUiIaQthNULQeUzfHcgzMs9C26OH1a1lOouuRZJmyrFlaZC",
-	"E1fZtyADng1ElfACc3m45YJ3gavgzDuBHTH7AI5q6GQgwh9eNHHyLrZa3KBltQJyimfLhSZbeDhwdTgW",
-	"Yu0rEwlKxZwuOtZZhjqWTMubORegMcGRNn3C7WQEU9c+swrtkS3aWr35ZVa7i0smxLVZD3CWIERIBj0U",
-	"e4vco7zrokpA21QmMWlD4p2ZDq1Crj5SxeqCoBdUQvRfv7i8PPnhxfD7v169uMQ7u6ISvnn3ihTqnqph",
-	"h+QpGWdSaAci0keRfyBsyX6HTl2QYuDArahwhnlVhM/LDJHw3V3QI1eVVQRG7KLHCz9WcQpceU7Spgnw",
-	"h5KRysw5wuDeg7ECR59TNRBpJuM8YnHnqBBoWFz2ase7LP0tnUbDNUuI9KoYdTaGswKBkyDaQDCRkrU7",
-	"BlmzOS9xUQDBBWTgehv+ATmIdqfBQ1ORJu3twF15VRsAOZLxAvYTjIpAVcDHSNs6rQFSouBmHfI3lPg8",
-	"cwbyPtGaRlMj4YL4BRRqyeqRAshfMEEYmeajXqTsCJ4BTh07Ih/Nf4Y8vr11/G5GJ+AYzdzFSoF7duH9",
-	"vT34gPD4NiTvLl5ZLP+Kq8GSA0ANB0g8VcFsIAwnnwFHPH/+ssSJNIfK8MPiwSiR0bUq8zWV4OMxi4ml",
-	"WyhNETjrLOywI1IzCv53e6iU0V4YOcWvzmmmDeO2MdSmDayXCO8Sh7dfGkCoxjvWrEdQfGedT1hpkSsF",
-	"pGTWxXx0aESRhEFayVjmwrASzAThMexYIX1ZPdzC5qe2YbhnEEMEDVKdKuB+cXOnmZylmjCl+czok2mS",
-	"q4EIZ/TD0H1erRBgLjcUJbHsQhk7x2jicuSMiA9O7OOKIG/uXesPHmPaUR2n6OCZBT0ZGp11aI1roZVz",
-	"ATPT+ZMBzxelXJyzPZm2o6WWn/Qfu5ax0WyYC3pDORQnCoNKCQobTmy4pNUIwKGtBwIMgoUEmwu3jm1g",
-	"tVdvf3rxxhZzeHly9mr49vzFm7BT5E/N6AIFKjIyO8liggXIQFUtLyvlAjYIjTKpFOQ0c2G4RwTahGPr",
-	"p2/fnL67uHjx5mr4w4s3Ly5Ors7evjH8vSZZQyRkkVnlXW45nFGxGFaGYEWFmpufnBCVSFjZccZME1MX",
-	"PlC5aUEibBfFlAPLmoM6v664OuaAHmxu4uZkobrq+XARlJVOfiNPxtJMizTeqm2j3toSLBHydFQuvdYP",
-	"CDR0SDwOdVQXVefL+8CTFO21BpYd4E0Edgm43+vmwL90T6KIJd3vc6Nuc0Q+Xxq9kCEBbQDkdtAE0kx+",
-	"4ExBcIodLxR8ySfTamTTmgTnLznw/K42x88HsGv4sL3R2mGNKXdQxqndO20f9+4EVswlhs+QKqtzUrZj",
-	"eaj3OujZtp85dY5tAgmakeqVbLCyk1oivguqGeYwew2bGZtZafjXXGpK2mcvrl6SOKNj0FB6kx4JBxYe",
-	"ZdA6zr7rH+vvDg/C9ZQXlN12z+H29feOfbp6Qeu7/vW7g775f8fz7572N/dfrowXe1iCKUiSOeXa21YJ",
-	"0HIL6M7b5M9Zyckarz87JvTVqtGRI9BQImkMt7UT7oblU0ekywRtn1VuOPR9WCFkxFAOQXsOzRWzQkod",
-	"x7s4F37ZIyyb975xF4K/750/vMPO30vmpJFWdeWWIW1b9sw8opqPElbFXTBvl1Efy/6NvZiN8kmzl+PP",
-	"WMyOOQMpCpNoAivhWNgHGulVYylqYw7lRVnvAveEKj03o/jXkmpgymtKXsBJxRulWFhnaY5ru2GW+Xec",
-	"+Xk5lfP6MhRkWD0FmOloiGx74v9YmqjWZg3/LLNrZQSx+ZRHU7BIOAXEuRKOCxMLcRYWI62NaYZaBtqL",
-	"VykfbXQrpL9btuUlTuOhky5hlDBeH93+PGWgv9Pq5WDWo5BpBFYDGzEmiJYJwDUqLdPfM/FqmZbWy0fl",
-	"YpRrdDdy3UM01wpqzkqILvog4a0vmKDsCBvr5rmFg1sPJ/07ppfyEBU+hqKuCxeToHCbICxbI+0U17o3",
-	"2vtnsKmL0rAjGEPxRzFmwdvAhq/kjBV2azkeH1n7Ek/igOQp4GPCiCw3tE6zSmmXVEpnG8tu3IU24xPL",
-	"H4oSjyAl4q9sPGaYN+FS7uFdi0dnHToO9yWmEcamWewncG1RRcJf3G/vw4C8u3ilSALGK7B3uswO1QkG",
-	"YiIzmWsumArMihTqdnHRogEvpZmGekqqR05sjRcHa1fcBuCtsKW2qvY3h3N8w9m8eiE4C3bhtSFtrJbd",
-	"gx0cmvfDTo+8gUvHeikUoQ4FICCUPL98U2bWgNn0mi0aQPFA6oBClQ94rMtOvKca4H1wvR4pAvMkXGC4",
-	"jKuL+bvBSnu+PD1CR0Ya1tVlaMbgjtkNj9iW4Ggu7JPFxH63jPLrg0B7brv4qiHQcBKbIdDsunyleGdp",
-	"rqZuChWaMY/XYJ4V8CPoBgHFG4MKBJQ/d2QDEi6yqYTmIpoe1b1PUCXWBfhjtMtAQLHBGsoYjo+0mbjh",
-	"mRRYDU/EZJSLOCkSMzoYHoJtlY6fCg0PxEwCG5WVYWDwry14gw5jxFnAXjsEg48wfJpbeJWiLuL+sc1M",
-	"zNgNl7ktoUyEJIkUExdJxHUljMiWVwOsN0FOzt+YAaU8qsDBBBDxhdNDZzf6v9AhTbX9wOYQHpB2iIMd",
-	"2k9mXM2ojqZh54hgiLVbQ3B2Ox8owLcAFNm6GFw8CA+kPGPj2FW2Qz7gfZ/zJmkR6cnoHDSBGnQ1Aj6u",
-	"EIoREYScW48qsIP7jBleP8wVPv15BdrPD/rliLOk7LHMkJsJqfnYLrKHp9Wvwa3gvWwPgMAnJDr6ar2s",
-	"wHzZLzYhfWHWZXHAHgjp650oyeN3rOiU0yyIonH3Id6hWZmx9sUQq2SFR/YOg5iBWv19CHuS41okUme5",
-	"xCBVrrDaQMgxxAJizAFGhGDwddEV6Cu2jh30RTXBxBGZFRhAOmNsuV83FoxmS6C3XCseg/EPwrE75J//",
-	"+D9B2cPa0u3KWMr4OT6bsZhTDUUIu65v7t4fiLAYTxiQMKV6GrpAby5IuOdiuzGwAqz5oe1xxBI5x2FA",
-	"nBsqPLYNLgYCSqrCTy5K0Sx6SCEwvCztRytrEtK9sFesIN6K5a+m6YFohyqL9jBqTGVR2Dk243TBf5mU",
-	"GmOlIpAsIQ5MlSWgzH4sjLREbfBkCvF4cjwQ1a7mNLm28zRrWV05mvBrdkyo60COIeIpsck3lbCB0WIg",
-	"nPzSPuz3/XAwXOmXQMMrXMOHqV1Sya4I3R5mWExXSxg/aZuVdOG0Zik7TfVRcIuawL33+wcb0b2/spJy",
-	"Zo9eGOLZuvbiV6pH2AAyQ9mC1fkVBW5VYcXIfNcgKs8lpLqoHglneaJ5SjO9BxBEMdXUImSYfpBzYc5e",
-	"G8IkzQNDbGElW8A86yCKr0wx/W4pdNQwQWRBY8xRbHMBdRgtI7JMp1LQlJWhep1jIjML8kHnUBNaFRk2",
-	"Ml6QtmkptCFt3atFykLndq5Slow0qyTXZAMRFiXsw47lqP/lJvgd8vvwv8y4v7Pcu5zef5Xz+y7skT+Z",
-	"c0hK4h8I0zMcYYhPh+U27KlYb1wJcOpmPLYp17/WmylSL2GaXJXBn1bDGiVyhAIxRoQTmmUQTm4hw0cQ",
-	"qAKBTjJhnQDQsBHCciBmjKocY1WhsTldII+2MYsuJHZoeASwchdzOM7kDPs3e+GE9Cih2BoDqD0Ll2mU",
-	"RtjKatBvEQD28uyVC+otUTn3+33ymn/vqQG4/3gg8NLTUg6hRch2VFIKRxIY6MEx3IbFx0YJzNNEQo3R",
-	"omahptfVSE3zsg1ttOETMEQY3p/evb06KSKPi0GSHxqGSEJoYuiiJ8OBgLODJZ3BIG4PDnZVs1mCku0C",
-	"zlzLiEBjY8/sXKDoohoIB849YlMuMKDS3fZGmM5mNOGQglvJ1Q1IOBjYFzBS25CcloZgtOs1MKJ42Av3",
-	"wl4vHAjFJjNb31mazkEaAVFESAjAtiHZvmTcrqPySpR2UGbb7PcPDpGUApvigH0VpU4OnjzB3yFWlVgA",
-	"IuBQvtRcMAecWMEEohj4rzmrxMZWzDN4il10/RK/JSvy3RGgmlOFDUPyrelmaMhJhJjoh5ItbEHBxwDF",
-	"SCpG2piZHcBKc2EWr2DmnWVU+O5PbHFU8jm7X+5Qg6BU9SqPuZiwLM240CQyS27TSpieyjgYCJSugMcE",
-	"BERQjPjFxCXLPlE2QNT38ox3mgDqr9liICzKup0u4s7b6HKPbPUOCPglIpx8Gna6V4AyC/5IEURpcbeG",
-	"YcCdY3d6CxMVSJ+O3EDeN/vWJF65u+ETqqcEq44dZmOSgVAmkhVQ+uZadxeZka5nlIveRDYOz4y9aWiH",
-	"/WdPdx7ble+oFEM1qoaYmKVsFkfvJBZvjYhfvdHrMmPRxYgLCkNajSzziD67CZ5IyJ87uR0OTpPvtcw2",
-	"WAqmenFFJ5ty0OGd31uw6f5njdxbEU7aRrDwyjsd0JWXRAX7fu0qgleckFUVIUCyxAB8Vw/m8xsK8RBY",
-	"O8KqEhK0PhQHFE5G1UC0oUxaaMSQIdw/Rf3WIonKXtBQ/QVFIuCbaSYnGVNQIIZlN07G0lI6/4mVn2Z0",
-	"gfZ5FLEoSbjWlqvN3b5g3140NWAAtkzZg6q32ImH1r4HRQhG364viw1rrouXRaYGvvMl4LAZdkURCAuG",
-	"CQP2KLI1mtnGoJzJOd6kNij7uJRkLALOTN5UFRnUoRBDElVQIxHaUAE1ZyztNFmX7ybIjF8D0Nx2Bubf",
-	"BolxV9a8vwXvOc8gbheCMl6ClnNfyIpNDGgdfKK58JyJcsY0BfAIG99iUT44SOnh2bgLGxYawdHQDpay",
-	"Nz3bNHB73h+polVII5nSgydPGxnIQ/OOJjnh9ysgfBIpnTjdwRGD36h2Fy/SOlxJqyy2K9o6ouO6y+qR",
-	"OiYhWt0QUwCJq6q8gN0ANFPiU0wbkCbvgXfdv8vaDOoce/i8nup1J8beF/8WrEvB+rdh9xfMQWYCG25k",
-	"+ysyw16FRrw3wqWRF2PCBcv0UWkQec5VKhVM4YjQIrs8JO2Ll6fk6cHTp0EB9maefLv/7TelnfwP4UBg",
-	"RAs5uTw9OyNjmiQAbuKSLIzQw1Qzkl0V2SAYiPAv3aqlu/sWhq+OiJBgng2DcuiXNvDNpm4dEUVFPJIf",
-	"SugJa9EdiGXzObgGrTr549VrMO9d/vkH1PzRuAxh9NLWY5QZn3DRI28Fylkko2LCBqIdgtT1He2OzMjc",
-	"H+W/uwJs6y7e5+kxUaZ1mmALKK8p3BpEz2kf9PudY7OsJBeKaq7GHDKUpGDkcP8pGrGrdzsscWwv42O4",
-	"zd9IwdyV7np/3D9siME0nMEu0M7s0nx7Yaayjc/MvHw2NoNrlA+3YCCmFdAOMEjm6XZfnNNMc5qYbx5v",
-	"wz7MN2+kfm1x0r5w4XTLRYCdeiP1ZUlX9ydWAMVvoSPfScZYZXixnAuwUK0NKg8R3ARUzSwJScLFNdhH",
-	"nccZcTuBF/TIeT5KeIRGacUngmoLAILYNBmDmiw0QVBMrIwaEE1nKfihZGaaZXwi6l8jUESbixgd9jlX",
-	"mHUIGhodiCqsRKdHLK8GMSmc1A5oSNrIOQJzoAPk58RexX5kfrtOfmloOdaHfyAYRA9qIqQXwWq8u3hV",
-	"r1rRZBXFVXEwxqVo4zWRcqGfHpbmyzKlsaG6d7Gqa5uvBgUcfPvpMQH/5nEbeNxXwK4a4DnrzKvELbC1",
-	"BwzZfz6OlmeAwno3Dcxfuwphe8TCCA9Tmdh8VzAP/vDiymIGhvbMDqkOy/TYktupIyPgXT4G4HVYl4Ew",
-	"7RYQkmhf4opcPg4w2HjOIbWFqxL9Kmzg32EhX/74+uR0IErOKW8qwRKIqebwgKZGFXRiHgx/0YxOYpl/",
-	"6+EUuncXryqZuw+txRmibFDk3l28+h3HaJ4gLH834eZ6dATkP6RORZpF6Z4FEt0uaUXOhSXaSn0hEk4S",
-	"OaJJWKSNVYM0SXu0QBQ1LkWnR36E63ggbmiSs5Xy/0cYBoB3NkDQ0kxhhIv16yJu84yqawCPFbopiO/1",
-	"6fmlndtXnS1TzGNzoJvdmq8r0O316XlBU5WwHMOGc1XV72dRuia0LbRyXkgqlDXPuGZdKRKXhKiOnGqr",
-	"GIVK8gBnhUEBVY6cyTlEG98YWnVlKgKSyMkEhdkUojg0OJYA4K5HQhXJlB0RdxzaFqvetI4nJVcss/Fy",
-	"oc6oUKnMtBlSzGVI2pAjP6OIeeuCsxwM7lQqjSj+AChcrVKF3rDANmxbg1kX11DM0kQuINhBgeXRwdWe",
-	"vHr19ufh5dXzs7ffAUrzsbsTWaJsZL4tedoG5GHoeWhaN6o8YBGbDocxB7diHHZQDTe3IMC1IcLIGKri",
-	"AKQIT7helOMbiFyx+IhQ+AQitTKmZGLziWjhqRNMAwq3hWHWJNRM6RCDpJIEhXMLuIojjTOmFODP0SSR",
-	"cxaHzTdhcc6+1Lr+xQB/m9L+5fpszpTBY/SV2Et3rzv28DhZv2HWj6hw5BXuuyo4bPTKnmkbsVhkgzuU",
-	"AECnVSxBe+dxmWddwNYqojRdNPlfP+HEfgVO2Icny9/YbbuW0IJGpIzqrj+80NWMdfEVcbjPqods2Nb7",
-	"9KGWMh9XZMYAznS0AD3BAiYbnV5hBT/qTIEBCUWeJKGNBVEAa21bgjBb8308ENeMpQ5yF4VFlCx75AcQ",
-	"8EpNKGNkWdQD0OVco5RTF9agQJEtwz0jbaisuiRYOYB5I1iRLE8wYc1pUaTIMAB8MWGmXUiT/rjbmN4f",
-	"u3xAyeY3cf5uPOuuPOG/pZqv0m9say4qOWMuCUmO7ybn7BmF457tkIhXZtQjp0GV6rCUpA3QiXV0HZc1",
-	"BWVk0GxZZI84twqAx48SNisKP8iYhUTRhSLz6eIIeU4F5jEk7Sf9g47V6dJMahnJxIG3429WsTKKlsw1",
-	"PD10X/i0LdI+PDg4KpwkdbXOqXNG8R6IioKK+p7q1CJfubJ1J416XJYUMMqptRYBd/axvyumPrPUcMX8",
-	"pppScrCuZ4ZWWkOJUypiNaXX7HcnZ95Jm9kKrvX16bkHsfXwbh9+GpORQkCOhKxzFou4xTWnCf87257R",
-	"SJmsN8raWk8lRSVQAqhdKU9VuBegogkcSvNS2AlIBOAkhu1Uah5dvX376nJ4dfWqkpL3hMy4yDVTmAep",
-	"ptRmlqM251CRjkloC2OiFQmKhmBanVsIKPFKXiKPAqOuYXpow9loxL2C9djgov1+AUDbaEWMpqzJD+sq",
-	"6QY1KHK7+2OaKFa4QkdSJowKl5vycIzDTLDJwlts979Zw1fIGq6qR9HW8LJVWhN+w+5HR1rLR/Y+GsK/",
-	"3YtockcvatDEgVy6HfWwIgQPhgNoE9Ts+bOZdPcVpdAoWr20cSw0TZ25KcuFgKpSNJtAeRUVov5msZNt",
-	"KWqbiWNn+P+zd329beNI/KsQfqkNqE6613tpnoKgt7g/2xZ1e3vAuogYaRITkUmtSNsRin73A2dISnIk",
-	"y03iOM7mqa0rkRQ5Q84MZ34/IfOFYTQ8utWayuHb42MWu9eEkudUuhs3ylHjo9DN0Xg8JqosHIevL8Xh",
-	"+Y2ZqcI6oFPpxAPzed+SeYVbeMWk0iRsw4Q8AnomMi9/KUEZNh73ayoDWZujZKztx0ZRfL6+js092tFs",
-	"Uazddkt11pQA5GaHiE1sr4sUqYXx0mAcKLXidxW4pFJZ5FBCI5Y62/bEGXfYaJg9D2XuiLdOXOmsCxLO",
-	"+BKYVD606Mtjy8BwR7TlPvA4lRUXF4pq66UAz7LG6TPYme9rW7fd7Qng2o3gM07tpuMHUQuRnO7lGDpA",
-	"C9WqrZK0lE5/srLTIFUpbDBACcX+FamPNQpz2ESem3BJT1Kz7diWv1GXu5R020OXkUWbG6G2B7AAwzN1",
-	"tceCOZqv+t20I3ytrxvN29rSHSU8p6tWAd3I02Hez+pP73oJ6p11LUf9GTza8kIkoBEVE79wT6uCmbN4",
-	"TnrSWslS5Rg2EYGCJUqbLRboO/7p4ew7rzvsQx1YVE2ryje3rWX1y/HxFpbVbiVhIwfK+ECuPD5KN+AN",
-	"a+5xRDp31A+dOVMnLP4zZog6CtqBLyVcw2shNUgtjFhCVrbvqZ98tz2e8xdkiZ4FvBMy6j2EdZcf/ef9",
-	"4DAOKQvLTWR/DpZf6ENFLa4EJuA7+p/qyVdtGTRujp5q/owb3n6yZ/zcdOx3ElZ+6g/kfunpp7QEDqY8",
-	"yGWLSK/tz1uks2jvSWpHveYxOevAd3KRZV15K3fWkxfogAeHDtgoG91JKNUS7vrE2cA6dUC7xeNmwvcs",
-	"6v1SUNpSKx5Go3d25O0lraJHfn1SxbOW4yeW8tCrGIu2IDq9n8GlYWphHIqOBsOGtQfJRedmxozCwy9C",
-	"gm1BMHHs+48WFJ3PkGc8eerK40b5xNSnoFG96M+OoCZwdre0Hb052Onb/6YQGDMBabKSceLLIpYf9O01",
-	"8AKdeyOMhzifWzP4KqALaTa8XGQZM3BjRu2+/sQPY8fA5a3Fx566bjvhdkMNdHJRS1IUcZxdCkm8WzQz",
-	"qvAT8xKUCNO4TWEYicaBBiV0JdleC8NPfUEJN0dPNSjhhrefoISfmw1BCTfPL9BH+4piTAwvTHV73a4C",
-	"awcR8o1upBt1K//FE1PueotyHXVeLtv/fQq4lDQSqq7nWdaz86xP++3YUVv458470kv458HDP5641RP0",
-	"eOOi66Tp0adH0KQe8t2XeFAbMsKmvXMX8aCHUfGdWRt7iQf1yG9VZPOcDY69QidGzLqZYlnHUPwpswIz",
-	"SsMW2ZkbVGOxZRelZ14Ys5jKVmJ2xGLMUo/Z0Lu5ItUjppNCZZlD/nIUpuEBOZUgkLsrQCSesJhIv2J0",
-	"k4VE3Af0ejoTyqsNfgsnGUmK2tPEB1wng2gAcjFHKmD8l52IwbetveZCZbC1z+xG/lkhVOktj/mjzMpw",
-	"fCGTcGA1FeFc6/KZaWHux2DWHICE1c8MAMXhZ/s/KBQX+v5+V70Kbzz/A/lVv8F1r0K7VpgP6vDJgnzQ",
-	"8PYE8eHmZjPHSFDlF9f+nnqQ50BoVkEmtz2Et3XwJ/jc7q066qdTbrgR2ojkr7KpLbpX8z7FPU0RqGoY",
-	"tsop3Hhn4CsQDh8qzX9J/0Fbgcw8Y6n0AGv4sXADyQIxw+k2+Lbtf/8CtNsyul0cUj1SGFJ1RyEr/Q2Y",
-	"RGwI89w4GDWpJCBf/ZynMPoLCE0d6ZGqjauA2QZ4vjtZbG2ZB+4WlioLCQE+rIwvRosRAwHSczfYmBil",
-	"2XxhnU/ycAuPlVpBCyLmHBtaB1MVDrAPge+IUhOh7zoIJiMrDeiHCsPgBisdqW5vNGbveTKbyjAonDU/",
-	"JKFZ/J1Gc26V4zsqJVZmxqSQruyPnjmpxo7phVJRO1MpJFvvgYpCMGStLjGS6SAYXN0wO3WcNWko0SRM",
-	"Lir285Pa4jS7RbilqDsLTtV09NGDU5v3Bw8c6Wfr+e4AZzOkLDX32Aj8eVDKpNM+cfWkDg1JtRK06ihc",
-	"wkRVeMGOxNHBI9yBjwNFTEgE0RRmKjF6844tcg2F0SzhRUG0XsmiKJD288L2EJFq4LnICzuQ+YU2SoIe",
-	"swmiN8cSbsy568KxeuhrqhQ+CaDQgYEeYZnBiorhtuOKNBmuhJRCXiFlj6Orr0dqYCpD76wAK9d0O0E0",
-	"FW/fHL9jdkapa2pYJwU3yayDv4IywfrrP2ZrX4kWEqaZwlKohcZ16Yre0DtdeRd/f/PLPcI3O82fKGXy",
-	"qcPhrQxFks9HthLfbNHPr0rCA6UKaqaFxISnsJbBebEaHPR5M2/jLbBod07oiBl1Da5IPVHa+BLLGc8u",
-	"X6scJPv65YythEzVisV/WMm274ziqfRQJIQj9LdjlvJSewik2Kg4clwMdYpfqVYngUXaHuL2pVHErgq1",
-	"yBHAZCpTXkauik8V7PTTP9k1lC6Z311Js1/t8zroOH4+7hJqLoyBdMzi0ySB3I4ObsxRopexBwym0/WK",
-	"WuCanU3+S7TE11CyRGWLuURmZ+R1d/sYPn1+UcajDoX+eqfoFb71j0LNt3HV8OEvatAVtvZj7AiMp7ys",
-	"BcbpX748jufi/BrKjhh5S0DZCxAa3VZoQu0FblBC1xMgH5qJeEfbDs7vZ0RqQGX0gtNsYX1Et20SylWw",
-	"GkUydqDZXU6n3MZQ23lor2luPUewtO13Xz5JcOZ2DoXduo0njrUHqedLbzgDKTQR6/tVGk8Gr9B4VKsV",
-	"9oeDIwrWf00+fmBzQOZVqtl0ECkOraxQqwg/GO35rxOWqizjhY4YuZwJZBmhb/ALbY0VAp/0nJPOeKBD",
-	"2h7cNCiDeN8FX0Km8crM/nf8v9cf4Ma8PnNHu4fBpF3TujnUgwMcR3LBTXdoKL/vaR0OOl5UfYgLF91Z",
-	"FytrgeRzTaKal9mN5Wg/RMOKvtJ+rVEUUOTIHGTDjmVDVVKSJNCZjpgyvOF7DnLjCHjR/pBo2zuaBDff",
-	"BxfACyhOF9Yy/eObFUSei39DGX75Zl9wnBitdnIIKHBDf3f4DKlKEKxmEA2QrWZwhNLrRrTe0n/EEiRo",
-	"HbECeCror7Y5kQBbL6zA9pEmkNNJ50v+wfAWcKbThDizvdUV2UMS+ftsY87Q0bV27Aq1tPNVQ4NpoBoO",
-	"EL4Py9QVGxYqAxbjc/Go3qr9pQM76pabN751ZOuWV89o0r0/SOi8Da+wftlQpaf7AHzHYMgDRZ8Nl/Ua",
-	"ILcWxmUmJLAkE5iBb60PA3m9XWsb93xgjZlfR+yiUCu8PbLHAWemAMCTo2bFuLaJq6XFLEJclddWZbhB",
-	"zOG1U04TZQSC9J1lfJFCrVX7bMeIO7FG2NBhuVRgLyMvB6JgSTtSx3gNmUL3TZT1F5q2QK0J0uc2EaUX",
-	"eFbaNafMzYpsY4Nw+lf6hlULgHiBy8QSPJIbAX8gFRxGRhAaZC04Up+KJO/rMIUlIp1cIsuInjGpjLh0",
-	"J5xmw9NPH/RozH63Rz2nxb8C6Q7pQJOPQUlkypjK1czqvtVanJMZ10wq+go8ruzWIn3E+3e4mKjkGhCN",
-	"bDJ5P2Ko9RXUY4TfaC2iwPdAQ3ZkIZLxDIlUpxg8LHGDK6cD257/icDSpgPnbDWi71jqgRwito88K+1v",
-	"9jwUVgWTbGG3/Ca7if0s3EvgEgqQdvZmKktZbOfvHGMYsNIe8wzNGr/XLPRs8OPbj/8HAAD//w==",
+	"7L3rchvJtS74KhmYHSHAuwCCFKVukdHhYVNUN9260CTltndDB5WoSgBpFjKrK7MIwTIj/GseYOY8wfzY",
+	"83eeYZ5gnsFPciLXyqwLkIULRanVbZ84uy0WqvK6cuW6fGutD61IzlIpmNCqdfShNWU0Zhn885RGU3Yq",
+	"hc5k8lpeaZkx8zhmKsp4qrkUraPWSTKnC0VCIbvKvBEeET1lZCTjBYlolnGmCCVa3jBBZEYUizKmiZ5S",
+	"TYQkkemCtEeZnCuWBSTN5PsFkdlAnD5/3SEzuiA3jKWkffnilDz96vAZ+f/+nye9/U6PXDGhiRSE3bJs",
+	"QTKmUikUI3IM3cuUZdSMsDcQraCVsZ9znrG4daSznAUtFU3ZjJrJMJHPWkc/tdzwW++Cll6krHXUUjrj",
+	"YtK6uwtaZ9d0sjr16ykzHcs8i9gjRW5ZprgUx0QxEROuyYhGN4QLEp6Pu6+ojqYh0ZLkaUw1I4qOWbLo",
+	"tWqDeU9naWL6HrQeD1ot31Be8ISdRBFL9SUVE6aad2S00EyFSz3Y6cJv/rmaDsymM6Gfc5VKxbHd5W5C",
+	"qjWNpjMmdEjmXE8JFeTk6vT8nIRjnjBBZywkY5oksA5UxLAzZiO/3v/6q/Kl38EYm7copVqzzHT5P8ou",
+	"j0nj6jRv1s+51CwmakoPnjx1pGKG8UgRWBHSpkTpTIoJuaUJj6mWWWfr0Q1aP/W7z2h3/O7D08O7Qes/",
+	"God4RUU8ku+b907hC+ERMQOSGYvJ99evXpoTdPWn72DMJKJCSE2yXBBswhwHPeWKyIxPuOhtRfi2Jz8t",
+	"XGR0MqOvJXCCtWcfDnIYkLHMyPfX1xd7+70+nm61eni3PZHwvW9kd0ErpRmdMe1YVZ4pmfl3PRTsvR5G",
+	"8Ebodj3N2C2XuSIpnbBjIlP6c87MwLj57OecZYtW0DLk2Tpq4be1gzSj718yMdHT1tGT/QMvz7hlQr+k",
+	"Sp8/Xx3XJVP5jBE61izDPWPmdcJj0s5YmtAFi8k4kzMYbMbMaeRSBIYAKAkzphYiCvGjTtOwE6r0EF4Z",
+	"8rhp9E8PgyoNGwp+959d/B8/AcPErphSXrbwRiQLGDR0rHC9uSIKP2gaq/15eaBjmc2obh218hx+aRjN",
+	"9SL1ccJTOZvRrmKGVszBxzU2bSjDiTMWMX7LAsJ6kx4JJ0y4SyNmiabBjClFJ6wXZcx8HprFr76FjMs3",
+	"G+hiR3oxfOF8/FoKBneFn5YNbyPtGh/rwGpHCTdzm8okVkAl4e/CY0LJzLRFqFBzlinyuH9YDBkv+nLM",
+	"5+Ou6Rxvqqax7/cPDpsGD/eRjyAYMFeSmd/dYgO7/abf3e8fPA4D97dpvovrjA+6T/YPQtI2MzTUTJ7s",
+	"HyCn7jTOA4fRMP6DJ099w/cd0ertTnhc9JdSPS17A6psZmab6fc8ZrNUaiaixQ9ssTqMV/QGJCgkQhAb",
+	"kHZ1tkBRS9EZIzdsgZdw8QQkMPOIC3JwSKYyzxRB3qLMWwOB1wRNSumpDU2ExZh099IyoyNiphZ2CBdK",
+	"Mxqbcw1D4mJC6IRycVwbzECgSEBiPh6zzNAmDIibuRweHAQgEFAc91Qqcw9nShOzlExp857SPEnM9SZM",
+	"H/hh/1lvIN444U6RGc1uWEzC911ejhkneQSTl7nuoswZEmFkRbsE5l5FUbStGCOMRtOBKKTGjrl3YYnt",
+	"fcEzovIoYkqZgWRsnCsWu7VAGdN/qMrd7ZrtbSTLJ0FrxkVxzOo8eTB4f7DfHQzef3XWxJTPxw1c4yRN",
+	"kwWRhivzsb1NCpEV2AmuMzAKc1mzRDFyuH8AGySkoZ8JiaYgbHbWcY+1jKPh4L3kM65XB31BJ4wo/rfG",
+	"GzmB76p9xWxM80S3jp70A9Mxnxkx4qDfh4XFv/aLIXCh2YRlMAZ7lSEP8Bzx2tX0MUf9rblNXmRytjrh",
+	"K00z7WSTKU3GXZkyQeZcxHJOwp+MKBAQLTshaduZksd9EpuzPGJjmTESahk2igLme//FapSRruYz1jzk",
+	"a7k64DMRu+HiIAPC3kdJHrO4HKGQ886xFXJCM4QwIFSTmVSaHPbt8BOqWdZ4kcrdR31ndgkZGsgE39L4",
+	"ErmK+StC1cb8k6ZpwiM48HtpJkcJm/3nXxUKNWWf/5Gxceuo9b/tlXryHv6q9i7wK+zUd30UzGxGEzN4",
+	"FpvLbUx5opyGAULRXdA6lWKc8OgXG2Rk+1eFMsfecwX83XEMGOdZlqGk/bkGeSIIM32SNhULojTVueoc",
+	"l1YGZahoPuXRFMZnRJFvQb2tj/F3e7+rD6cgphEXFIjOQ0mr6zWfygS1xoAolt3CPcAybUi4YjxBHb1b",
+	"Kum+2dv391aUeqQHuM2WlPBNzXhU90pjVyzKM64X3QuZ8GixTYNOV62YQTZ9Au/dObnwtdSvZMzH3HBN",
+	"n5SFsusjRSKZLkg7rEmiRuRQJMozI0MsrfH9xnNBM81p8onIwx4nFteE3l8doTQI8yiWo6zWNRL5nrml",
+	"tzfg4Oc1JXNvna75S9ItLMFrqa+o5mrM6Shhn5PthUA6QyH1UJUjsOZV+M3wwkwrkhrNCFRuEZN2WNvC",
+	"I2vY+h1uVGeJ+Fa2e4ddHAx+t2bvYBVlNuJxzMTnvtOijMVMmFNu5IvoBqR5nBjJZIIX2XdSsM8+MLAk",
+	"GY4mkxhMP1Q4Ew/lgsVkypWW2eIYNxdVK6fJEClw6C+p0ifxjO+ysIVx2XwRF/YhCs2YsWrKEyNyTbki",
+	"c5knMUkYvWVESEIjzW8ZgXe50hnVYA5jpSiw2qC1nuzWYiGeg3A0tMx0iB3dIZMxD3jcOmr1R8/Gj0dP",
+	"Wffr8f64exgdPu4+ix4/6T4d98f78ePxPv0KDAEgMbSODvvPgpbmGgzshbRV9Jln4iiKRjS6YSI+sqt3",
+	"VJnSXfDxNHAqY0bCslF7nFG92maNSDvmio4SLiYBidlMgoAms4GIWcLgj8JYIgULyGhBuFYsGRvBc7Qg",
+	"1Kh0LKu32umR11bTm1NlhxMfo5kAtF2aGKLlSKw0j7kmiZz0yEUmZ1Iz0zgThkH5O8AbwyjKd0Hr1enF",
+	"21TpjNHZZxcmzSF8dXqBF3JGIlhxITUZmTNIo6nRX8JZlA5zAX8D0+0EZJTJG2ZNx1LLSCYDgS+6v5FK",
+	"w45ZC6OaxMQcWXzH/C1zHVq5FQ8bGDmm0pxyEYNlxy7Qa6lfyFzEn3NhXkui8mhamrzahk+ZdUmkmIC9",
+	"VMkZk4IRlijWAT50kbFIihikhxeUJ+yzDrniVzPqoiLU+eDQv8iVOUVm+GanUYI8LkwaFUKHuVxL+YqK",
+	"hVUV1WfVcEhGNSNg1EALfyInXJBERjcy18fWFGUV6UvzR/fE/BESBRuglq71S6pZg2kFZdQZ5WBV+zmX",
+	"mpL2+dn1CxJndKw7zkA7aNFcTwet4+yb/rH+5vBgyZO4KqsVnVaENL8PjpIU3ljf8c/f7PeP59887W/u",
+	"uVwRj2kFV8gQ8Jxy7W2rNAeB0UOYEciM/4197iMI115VfAHSfCvSTEbmPv3MMuiSEWPOkqRrzRijXDsP",
+	"5IgRGIVhnbCHVBBeGj7BxpsxsJha0wLeEEZ7Rz7yi14HMxmzxHD1W25EsjHwsQBktFuWJZLGaLWp8HSu",
+	"FZFzQayMg5xGG0HcTFIKM6tCXEAt7+LcmvfTTKYs09waKNC3NKR6W/tW0GLvU54xte4bkScJEguK8Stt",
+	"8HgLm2WAEp3ZuY/qDI15H1Z/SDM25u/9jAL9AdGUZjTSLFPO3Ihm+8A68OREcMUInusSPxFFo+Gfbx7f",
+	"PqO+WTnn7xDbGqKwmQvNE48BHbguJZnUQISWhskkoxEjKcu4jAMynzKUjWQSO8+C0jI1gm92w8XEjO8+",
+	"q3dX1ax/Qn8TrGexekGViGrUsbR/pSNdjv7KIm2WAunyFBqA0xbjbU6TiwqdjmmiWLBEuluQYSMl1FyK",
+	"/WXfx/olgDaa5/KSo6G3PtiYauATXLOZ2sQw7GG9K/qgWUbh7ylVw5nFQdnfRlImjILcVgEamBd221kY",
+	"YaWHenPN870CYludMU358IYttp+rKhpaukCnhtVJETFAXcWEKhL+uXtycd79gS3QW3tiL0w4IUfkW0Yz",
+	"loVNZ/KPB71er7VpQdwEipF518BoGW8VXvw0Sd6MW0c/rZ8xvH0XLK+XEbZYIxe4YprMpzxh9n5ACU0h",
+	"Og10oiiSudAEm3mg014b0+r031UX4CHovljML5703UjfAppuI+eacVF9ur/My7gaorbtn10mE/veNst4",
+	"KRNmvppxcY7v7y8tZ9DKBf85Z/Zns0Z35pnZbw+MJWE0U5bwujXVoLgVc8WyR4oYwT4BddI8MJyycs6K",
+	"Cd35VtTo9CeRsx47FJaRhHsZm3Clwd0Lf8MQyj9gJO7PjI0zpqZLfw5B/qt8X/nCSE1zmcVD1MaKx5kc",
+	"84QNwa5RPLVMYYhX3vJTuKNXn7JbeQNPDdX0zMoMEYVZPIvZKJ8Mbzmbt4LWDVuoXtHULEp7aC0oO608",
+	"KxqqPCuGbJ5pKZNhRJPEA2Szy34mdOaRDWm0zpZfHNrKxt0F5iOZDf3i3UZBDe0Sqvk41b4riWepOy70",
+	"08PWqrM9aPF0C+4QtGQE6vpuYrHMdSRRvCjAjYjZMMyY8iT3wnvrRsUtBqdymPd91xjIj06sdnMP6a+6",
+	"OIEjknL6FRKojRUWv9Z9bebl5r9r4g4v5eQhLpmS4r/4WybX02t5w4TyHU5DWUMAtnuUBkEurw6ePCV/",
+	"+PHaAsKN1NQsJjUqeVw0mzRALnDSB1PKwuztpzXp65mRslfPo2PPDdO44mKSwOVyTNh7a6Wmmuzd7u8Z",
+	"Frtnv/fOANoc4uPySOKcvecwt2LcZuFtaWfhw6C+Jctzq42ntry+nT+FqV7Ym6kCH9lBP7IWx6G732rc",
+	"ongYrMIr1ypDhmrnu7T51UGtxa+9DNBckEN7X6oanApP1jLuWxnl23xk4y9OLs7BzGOlEScMt9HYDU0d",
+	"EUrcCJ3Dgxv5RTNB6EAUIEQtCSVm6zM544pVkYIzGjN0YhAudJbHLCOzXGmwvshcJ/yWEa47VlGBbRkI",
+	"LUsx3czPqeTW4giqu3Sw5WKIc6pQ5weLDjEEGOcJQ7CfR6KqEuTK1i/tWgPJ6VMqIpZ4rETwPPECKLKc",
+	"4RRogZUsMcowCy2TGOz3WqY+cTCoQty2QrJV51qDx5UDbZziVPKIrU5xzAUHOZGqugRqRt0KWgnSrznG",
+	"Vp4y17q1Ew7HPNENXIWLmL332XqDViInaSZHas1dUg6+8GeubE5pq9x4+Vtf2nbvyqTGOalSXGkqtHea",
+	"lWXZ9iY223EtZXJqhNOVu3hpm2E0xYJ7tndZVIFlL5ctWNrhlQaC1vvuRHbtw2hKdc/SSuWXLp+lMtMW",
+	"jzBtHbUmXE/zUS+Ss73Ce1v5l9ntTNBkzzSIkBIgwlzcNFEigP+3Wbvn8OJd8DC0GxiCeLeN6fZBCLph",
+	"u3Dy99usck0/wY5JI8c4fWjpAEKnu9G9HahHAo0k3vQbWzDv3RXG120VoNhrCAcfhPcXu+AVooLVjsr1",
+	"8HEDx5QLhMam2VgQ9JkDWtRvhCXs73vNBATzkGswyCvrc2WlkFhxG7dtAFsuEiOjhrWxhQjfBIfQnINf",
+	"Odhdp1ILpdlsOOZiwrI041ty49wx9E2rAzDoBm3MHQhHB24zg4IuXUdbnaJyXz/lIYLD6o/VCY2edGRj",
+	"y4xAByGRjM5YTEqqw623Phob5gs4JpmwoAJBsfIgxB8RSsIaXwmP0ZkSYgdDCeNQPS4AST6EZQuNNGiG",
+	"i++yWaoXJLRrGxadh+5lEZPQnGEIf1rzIby4RIszujBzxMEH5K9GtHTwelgW8tPzN6/P3oHKtsSEotHQ",
+	"sPdtL12IWwP+cS/uVfLaO5D2GwyNv0J+1oM9+0Rc7YvmE1vfsp+UNVSU3SXmkDJxcv4IUDO6wgocQuCY",
+	"jDlLYnSFJxww0DRD20QKf4iY8Ikwl8Hq+ZnR98OyTVTald8zbMPbcmtUMV/i68BPhEJ1aCT1FPqf8FsG",
+	"cafVOKCGPa9Qdtmsx7xjg1i0gw88UsTGHBk1NEXcF30/xD/c8Bx+LqKaJnLSMRwqodmEZeSWJjlzQW79",
+	"e4w2SodofVZrL+xLa8pncQUGp0ibx6pjA/Foksg5MxqjTJCpW9Ihcjw2L2tZThw2NcuFsijDwMzRGUnc",
+	"m9gS4gNjCBEPS/kixAi8WtaGR4pUZtDpkRMH2MPlSxKj+NMFkFquioXD6FbHRTeiG0q++fhglXFazWU3",
+	"zvzKqjt1rtzvWyd3M5ueMU2dHdVvZPIw081Kq+PD1VC8jQ73oNUU2L0PmMU8NSwHT3ERare/K8mmNDMb",
+	"mQzrqmvDhxVrRZrJigF+rWxqXyWUCDYvJNW2kMLyBYwuQZZMMGfCRrLZUjY+SVMGSS+4KuVieyKQhB/V",
+	"wuI392u0yVVeBHYdogwTFhEgcfPU9HNopa+ZaVwKZl3jy81WiHvNATlcpth3MCAjtvlN9XWRzrexSx7Y",
+	"qszna9LntNRsBiwjR4dB6SeS+QjMFWUgaIU6+43UKfLZyHq/gSYLC8ES8NTQTxiQkOZamv91t30Iofcf",
+	"TGtHZJyLCJM2uH8dkQ+CztjdXX1HyowXwvouZTWexiMJbeZDr428DsYdKyW+s5Pa3TzkU5K1TIfphiXf",
+	"33HJc8WG7mjZKIi15+tHVB3KiyQgacbsmSvUUnPGUP90/NycjdD9EfoNos4VsTmCuSroOYGuuDm2keic",
+	"vPUpZDqfGFdZwbdXJJZJQjMFcQLoPbrhwiOeQSoWo7bF/l1f2U38YJ5xzbb8gos011u+i3LVli9rqdHk",
+	"uvHdFaNYCjAF21tQXYX6DF0n26n4n2S3n7NRPlk1jjVrYg7x6v0x2+Ty8vmFrl1ILsDvMZplZE6i0CS3",
+	"EN/KeSv5uPtx2DTapY0phl4qUUtNlDNockQ8d2bej7Dmf04LfWFtXjHTb6S459ao+9Ak96p0iazakXSe",
+	"GSGIhGbeYQGVFozFCh/CYhjGfUyoIGGxeisv2z1BqGG5jOExQYU+IDG7ZYnZRswzJmVSYff0hhHN3mt0",
+	"8mGKL4yawscpzbQCJcOw/aJzo19gwjHCZ9BSe0QVe3pYmMjeXr5UMKYoGnXHPGFHe3sfeHwXdjCiB+8d",
+	"84MibcjZhV0dE6Px2NjLC5rpMvyKKzJmGsKQIP0TIuWnUmnlYcolra7KhBl4OClo4pCtBV/GIYCcYuib",
+	"tItlhx2z0f+wgrDInbqssulMbEvY5dxXSfrdOsj48plDCgDPhSUBC3IxklRxHvH0rT+WwwZb1mfxrG1z",
+	"cbwqXGkPfZCXpcVV76yVYFd/adiobTHby/CQoqN3m4QtC+TwfFDn8zUb4CZ90Rqq51QZ1THOIxfpUo0T",
+	"tOeaC8J1ocEdE65dHIg185QSqONFviMc1+bvFEWM+4aOvFRb8UavXybooHx/GzqrrdjDE9uVjcf9sIrB",
+	"tQAGv0ZppzAEaMmW5ulCntjsQtoFAmHFvaGzrW8rhFYMilsMHqGlu4Ag10EzKssbLGsqdk2XRlmbZW04",
+	"jWetHsXlycVYcy6BYFhJKDbOM7juwAOgypgaT4SWKnInMuueIiM2oQIhRxjybY7jQb8Pqs2Uic7xkhOH",
+	"jGWSyLnnVG7lYEB7uPUtLK08NtC0TNfWT7Qtj62t44fmqJpqzjDa/dtJ97/63WfD7rsP+8HTw7v/8IZC",
+	"1dJo7gT6NY1EPuHD2fvHMgM3AdV8xBOuFxj87CR1xy2purEvY4sEF5jQeMoyJiKAsG+yCn4B942Hk8JG",
+	"PzwHLUSLHWiIZpN85pI8rx7M4mdCFaHkD1dvXhOcV0CYMJdIjL9Y2bnNC7+PCggVCxRfIXmc82J0eq3t",
+	"gwF9GxhURv2uEXa+ypvvvcclr7/HRsOOfLrNLvTVZVF/nNHJrPDVF5L7MQnBJhaasVh3t5tTD5Mzg6sb",
+	"5H0jyKAz37W2yhS3pK17bvi9dnoNFOojiMBCoe5FAJ9K1S4hA80iLJkxI20gHTQjH45qPj1QbIz+/er0",
+	"AomnjSp2rlgYWHwGGMIws8WUgqvPScr25YypPNHF+05hD0jIlQNXAAXGOXr4hjMVdnoE71By9fwHZV3D",
+	"RowG5Zmx2iykkcJxBjsowpXB4bTNLJ0mPEpkdKNIO7QGe83e6wD+e2dGbp+C7h+Qf/7jv83Tf/7jvzs1",
+	"J+NOV+ayGb2yGtsaSRtyqDkvtNs6wjF9C6msgEPjmC2vgXZUPU6ser6slXV7G6AbAC53ea2Ucpyy3GX1",
+	"kKsS2bFhG4FQM4ZuSMhVaD4MiuD9MlZfojZXAJP99n7Ho1YX1vT0SEGCESKdxgeu6LYRXsxgIPlISo2u",
+	"CK9Vpkrn/ksQm/D3WPrlHymbeHizOrLE7dwuOMwprt3WQg7GDuEYgwZhqoEJIpN6eAb4tgl87YGMbKFb",
+	"pZmcpboR4HFuCJ+gTxLy30KdiozRWAF3Aqu/qm3Nln0NKzF2HhdLvMs0vC7RXfXMVdN6ZWECzwIv9bEN",
+	"Ybz9FHYryBp5bQm/iFdpcalay0zpxymPpoSmqWUeZuCADRrL7BizHBlZSK3EUj1SkOzKaSHueGEfczby",
+	"2maqxk2PvFbYnAOIYzHXC/yJmX8KMzFpF4ArNaUpU50eORdwJ9IiT/YjVbdZ1xp8pEiYZ0mIAvmq7Zq0",
+	"UzEJyF9TNgnIhI8DMmejtLNi0YYh8fgO0iyB4Vyw6l2CQIaasduNAyBO5ZRcmqbKy0Y7h1IgPYj25XEI",
+	"aJ/qC7g3LpUZUYKPxwBGxWscr+li5t5JHRd5h5+QV/xbM3pcj4DwHuuRx8GzxwfB/tO+zS4fEEounr8g",
+	"sYzg/iJt9/1+vw81I8w7sGFpQrnowqYWb0OWubhMyG5rjMDt0Dav7v0uAB0rIH9+9TIgfzkx/71+Y/57",
+	"9ceXAfkDvaVXQDUBUVOWIM4KnQFGGTsmb69fdL8Gj0anR07MC0VtFNDhwLbSto4L8/HF8xeQwA3n3SFp",
+	"kttb2RonH6HW52BV7H3EWEweHwT9ft/8Hy5Nj5yIhR2JWXm7Cpi7Cr+x2XNAB7SYslTCAbYEgHFWhsTD",
+	"Pdf73gd+t2e3dO/DX+9CQzo2UZANboeOZlwpQ4NIlBb2hRQENtOxzEUcmu12vcAtStrhP//x33vmtT1H",
+	"aEDo5ims0jDPkj1zXDoW1l5DDUAEmYU4szHaJQLiJABYmSObWt6MzuIXIJtacssUSLUTigCj5cCnxBsO",
+	"BWP0SwgcrGWbT2F48ebqGoI14UHY2UKWWLoO3Di8SplbNp/FCrNJ1hIJyFbQSuS8FbSmfDL1h4BmW3h/",
+	"zUte2w57r7cyCMCL1fEHuAvbiUe+rsH5/m3Ok9grojRmYvvT6RXJ2C0vAigw2TCIrKOcJ5pg5vfCFGoe",
+	"xpD4KItZbPMerUwYu4Ssg9vHz0/k0KbPa4J0r8nhbEMqic4YI1Mak1zgIIx8bqsHmEOJ4zdD8AvizSNY",
+	"2gr3Ym3cjVtzLsZydWdGbsPWmXkrWwsrK8Z8sjssgo3HDNN5YgtW8TN3mmIa8na2laA3bBhRKIbBEtQm",
+	"zD2D+W8UyVhMI13TYcp5TmQmc81FDSpakUKnUulGryoXShsNyctyXplW4pIGbTI6zFALaUJZkmBtER5R",
+	"RajhulupLYhaBieF8gPOUWHH4jbuzaKmkBv1MaEjBJkUAfFGeeERA3MFKlT4bc/vJuIT3I+tiOFV8fZd",
+	"0JIpE0M0aCtfXQcXOVPHzKv6BABVa0aMecI8KoRUepIxtdX4LtzLcGRivt1Xl/Am2PVhW3fKvZGn5peh",
+	"zUa5pS0DoJ5DQyxc+ykALRtCT5MFKd8rc96YixnrTAHu3PDErGad2bxWrlWfeWauhpEUgkV6DYH+yEZX",
+	"MrphUEHBvbsriRaNeAl0ifUh26of2sr5ru3gytbUGMUS+VbozFFO9WwU3M+zdY2c91X1aC0JCTzTC5+G",
+	"VHTpkm2ZjrpzusCaNAAKosKGC8hs402ySlQQnOaSVpbdtfsu3Eu76LbOVkp+4+WEc2xcnZL8vCJUNB2m",
+	"TMSNLvGxLSazW/I9jzPbZ1WOklzxW9aYymwrB44tPAOy39KMmhelwuwa/LLL6v2iOFHLSZ3Ruwhe4VTK",
+	"BFzDXGkeoQEAix+pqZwLv6Uu3SKmrzbqCwuZtrmgthZo0jpAqWFNLryuYxpBOztBI9w3c8r1jozbfhoD",
+	"d2wQN9DgapjQPcYWSaF0lkdGLlrXCXg27tUDjxO2rmUMR2v82QEjGl5YxoUXjdW/XFnJ2ri8yxAs7bV/",
+	"DRqXv2HbG8nu0okPK/4Wc9OZcYNo1rQ9zccVGv6FTir07Y4pJEedsZnMFsORKxu0BQE90Lkux7KyyFOu",
+	"1eeh5hlXauuJ21T2W7/+QCeldjBgaYpxV8bkX2dz4zARLU6nDPMrLmX+pJCnutEJV41iWeGFqkCzOetC",
+	"nm42JNivgmrf/rHfevGYo1zEhYFoVf2/T1JpccszKWbWjbr+EJlBnVU+2D6hdJpQbV7aro8L97ZLJ+ad",
+	"bh0n1yDsYQ5LK+dZBQKavKd8A9MrZuOGV1/HoLJPS1maN4DpVpfYO7OTi9eKVHosZwUWJK5UjtCqo7Kk",
+	"NGlbpDR8ALqEQps/Il5N82HV2eEqRIPh0r7gNd7hoB8gRaCl+i89PeASjfojZkMuVUjaZqc6RMuYLpYd",
+	"Sc1LeVmh2R2Tz9UYhAfulaaPFMGXCIdiA2POMrx9gaq0THnU6S3lp1tfp/Sk+1+0+7d+91mv6y0K9fFc",
+	"5gHYR8MpiuELe3ioIlP2nrQjqliXC8WE4prfsmNnYE/knGVd8/PyEi1HV3vqa590X9gi8cFBv3/3Hxt5",
+	"zQ5sxkenDbihN4IRJsoat6UXAdLojRmLe4AhI1wY3qWYIqn1xpB2hhXMixrlruLQQCjGRKeHjsYQ3HuI",
+	"QGvzWIHDKrCVeJ1rBXxn//zH/8TIF8wEAIPvHA1EF/iS+cvV4f675Z1/xzS7cXhEwg9lTPhdCB+5wOp1",
+	"H5X46ICsNLBc/dt84ODS5oPqx5lMmP2sUh/cmmHgy/LxyscAFVn9GjJxbfoWsGoBgXfvQtIO4UFIQNpX",
+	"uDv9znLT1g7J4r8XsJi/o6VlU3/u3+DgDEgtm0+AIJxhJGO3GFrKpAexNXYt/g5/FP1v6q4am2OLKGbF",
+	"DwFxgCHbG3iR3X5X99k6saqbHJCU6qn90JbTN6+6qdRq5wfE/H4XApHOp1Rb5DiLbS0v92JYqzk0EKSo",
+	"63aEqKtw73Z/DzqDJEmC1I8RV2jOROAPZJr0X6P3yM68Q5H/eyZgXnazLZ3bVpG5oWcPY+WJ3a5WEYhR",
+	"+co9Kb9yT8qvlk5rK2itHsT6Q5fpznculh4XSS1rj/HEWIRVjcprz6qNVinU/VnOAclwN5RyPRk0kIfv",
+	"CnjBWRIXcRmNvtqiVgOmo5lh/qsCO3Hw5EmlIIu3XoyM6HIK+ZGMF62gqOxsi2vbAuLvvIo8gAVWbyzA",
+	"JzgoARc2lwZEHLddz1hVCFAJFgCA8Q3EJcMvJ7lnbZQbazA487ddKf8CJ82pQYskyEvOIQtkKe5QrKtJ",
+	"NcnTRNKYtPGeBKF+kaJR2vrCYhYlNGOx3xRyHwVwSwWuGSkJEoBiBRY9NDsdFjuBc3KgHtEEOUU42KrJ",
+	"iBVG+YQRxbVy8XfgcW4LM+6EKxZ3ClfL2JZSkwo/8/dXSyazOQfLlB48eerhp1ai80fZKP439smCvta4",
+	"Os4LwQ2B4JCrOWNm8Y8t9gezDpGzazopMMFc38fpUS1NBBMO6vRfLF5Q8Y/sohRDiV5XKmGNLIsxz1xM",
+	"euQHDmEPHArn4vRLkHxoGoQrO80YoJLt+zHPWKRltgiPBgKCxsMbLiCYAgInAkvbpI2uDEOK4Z6N+kYo",
+	"Eghgoe8KX+YJD3J4yz5X1+YFgIGoWMzhEI1YIudYhdJNk7TdP83uI6ZsO2jrlqfGrF4tGIODYa0YgPca",
+	"aK4a5mUR1yXOzrxA2uGgNWiFK1ygvBuK7h+5mvdEZ5QnZkfDvfBfgV3sesZhI8sCZGYj1p7UBzAGlaf+",
+	"S7cHYXF5HU13tNU4eq5YEQ77z57uVhVt7V68vXzpcabeo37b1vi8Wh26NcO6X2mF5eIYFvv9uN8Pmqp/",
+	"ThlAnucyu1G1vHWPn1qLTZG1ahuYPQwfJBo/dtPPn0DAO64iU+G2wGi8EhvrhJViTxAVuE5cWqGdj+Nc",
+	"HhRo8y76IzPqV9IWrAwqw+7kgwPfXfGBJ1Eo/9sqRNbpYwiSvY+gU+m2PuraPexbru8ZTXC/6mt1H8jV",
+	"quNJ+rPmboPNWuvi2trVWXi1SvluBX1Umapvhf7w4w8N1XROSJqPEh5BIZD25YtT8tWT/a86q4Bqmkyq",
+	"qwJ1eLwL45cubhqcajeIVSqbPfFLLX4XlaonreGTzWq+6RCHg98HMDPTgxl6w+JdrRKXK+my1W1r1n9T",
+	"whpo0Nf/SznhYluOvgw3opFOFg7UHkIhO0Tou0p2vqTboAwXovTalDxluBAAR6zJo8I3Hx9szov60LV8",
+	"3NyWhvL0cNfLf01hmVenFzYi6VtXX3B77PKJWA2ZJe3wwwD6GbSOBoCmH7QC94+jXq+H8bOVdwBqP2gF",
+	"9rder+c5uA0a0bYY/FenF9+DUel7m9d7GU7R5EW1xi7AnxyR8J//+L+L/x+Wll4bfQRWjrHMs2pp4gIa",
+	"jU1NqSJUD0TCzMv7TyuvBsvt0wRI3tU/gPRkU5npoojwVM5VUbRejm2e5Q6qlqUxq9oq3R8dfHTqBViv",
+	"tev8JzPZJcr9ev/ZQd3h9T8Gg2wwEIPB+37/3e+8+s6r04urSPpMZHD4wyPM3GarbrOMKAZWimMSThI5",
+	"okmh3INvyv4a4FdQ4BHdqDJTReUpXXXD2nxh2JiXrZshFjG7K9kPfBGkWlWin9uh0jGXIQzp2Ebk14te",
+	"NGfhXc3oP5tR0eDZTTM5yeiMZLkgLqbEhvpPpdL1kXR621TXuB+cBJJ9eyw14zFkH9cSMfEOmH9MQs0U",
+	"pAyANLWYLwBVdJukwMjuhHEICZujH31V50O7coNA+P319QWxb2CEnLUho2sJQgwL4xi3WdkRfoamWICf",
+	"bY0wr3Mkz07uaHPdUabfnPPKHboNk8DD6VLhQX74xCr2zVTb0HuZQjijQrkg4A0DuC7evafJw+qtnrgc",
+	"EYNDAc5FxujMDHk41To1lKgUCzvHmCgR09bD2dnq1OxmlEW2hKrhA9tiy4UOrGruGEiAvKs8NOW5rdHW",
+	"ysY70rmvJbfgplsWnl++FGxQs5ux25v6/tkKL5DGJLRTDpe30c/KC6rerFaXKdKfHq5l1btZd5Y4aK0Y",
+	"41qm11Q7YCs+hTf63fKC448YvvzP/+P/tFJOG5IgdPFGA85aUJoqApOt5/DxgbW5VAdVKbpQkoZHGj5Y",
+	"RR1t4ISrzoFlK4B939zMIGIQIGiP7bvRsvvxvHMT05MyOSne/yiO6eN+J4KEeE7MiTD/UpgVoMi2kzEA",
+	"htFEkXaaa6IhlJub75DelgOKM76MhTr8ess4kXJua/nFA9iTS0nuS7cnFyPdzqi8qcb9F8rc7sXNVjSO",
+	"leISu2kgSwGvLJugxofCICWhaT+0jC9jM3kLplqqrTT5WbnbbnJePR2Le7f32v7jJ5kyQVMORhTVe/v2",
+	"/Pm7rTO1SJrybiRjNmFirxjGXfVzdcPTLlYBoUm3gHaYka4XKKumlIOvNy5RSapQqGGt9LlpSX56h+1+",
+	"zoX4SN6+OxNuZjfXzMdkG6Ikmq3z8qZi8jTTfNdQzEfLSCZrcw845J83ir9RO9rabm3voHVZBBCJ6LwZ",
+	"G6RveVOP7PDMsj6nWvsNV4E/aeym1LCQwW2IxLN71gKb/AxwV1eYldXIz7xq2/AmI9jJ0lTtd2nEa9bi",
+	"pMo1loYuZVJxp9mw0BldYAWzAiDkcuDbumaoiUFqOY4V7FRN1f84jrR8e9pp+PO41jJq7gT2vI+xpikN",
+	"4UfjPqoZ/VaPvk1KtzNVLuVvxFILWR7pPKukhaIuG47V3wsbLQBxi+zuQop1CYYr6Y4d+rjB12hjj42C",
+	"EZM210BvU3rLyIgxQSzMkyguIralilF4+LbQFAwd2czqll1tPn+VNH+lml/LultsUmUvg9LPVyWcGumt",
+	"ObdmoA8jxjdXWPjyBHk31vvhHbZmB40svGKKjqYsumEx5qNSmiCW0ih4uLYlgHLGqFAk/HAXepj83fqJ",
+	"Xq24p2tA6AI7jZGbRcRy0lDvwLb8cISz0cvZiKW2DVwW3KsxF+2246m553ZIE7uGP69lvCW3HFZGu8M1",
+	"s1JjAhupMYnqoJuWsSr0ljXza2Y8w24UJjWJufTTRlkLo3Er1u4Afm93oVozeZs6Z58Oao2S0E5pTTdX",
+	"EfXxiRcZY13TeoEHPiow/08PLWIWg79cTnjBsL6vfetrkrBbligSM5YGxeP9p+QH/q25ikGEbNtit0Vy",
+	"QNCCuJi4dH3YU8crUtZK6W65HK5Y0Ba7fylRYVPs59UL/kIqLGhbr+wSIHR/f0uw7E4lRvxXdaWehxmo",
+	"nWFQOYEFBSzRz/ICWiLffGvXD8eq7ANJs20OSE+lKZfGlCi9SFhn61qkO1SPWlNX911lBtu5Gh6Ig/x2",
+	"DuKSWatiCCyJZOdz5iuBVVLxGjp8CAGgLNH8ZUuNlQXzFTzbpcjZK1cHaSXVFuQp54LUkw17oFY2am2l",
+	"jbeCvycW37dT1ECJXYkSmsesq6QQTHcPu0+8IYm4MJWVwCJGvunKuQCIpgdQQoWeZjLlURiQMJERTUKM",
+	"epfjccIFI9XsCNADJEegboW6rqJNUlaysal9e9tx8SJNdhkIWIzXSwdmEKc0pVBEhzPVIOi818M5F7Gc",
+	"76TD+8wWw/vctWnGI5uobO3pM7O5sO9uqkKKy9uY/qyoZ+zJ/saXTH9NlYK49XW7eqJLS+lbj+q43CCK",
+	"HsuF2GovH4KfrdCHh7Otnh4wnW0EoRbE2qwOme4fahq/wNAvSrpdYmxFdWS4cGc8SSBLLxDBb6lC8r2r",
+	"HvvWtFoVzW8oozOGmQIKadrcOLVSMKav5lqJG6E3zcURbcGzrVopwtmLe4qLW5rweGiT7xeq7oaq4EXZ",
+	"zkbo6oXF755KMeZmt3ZP+PKwyORd8MVu8N9ltAlh++Yk19MD4pohE/PqcQXaDcbSEdQvAGg2oXGcMaUa",
+	"Id9Nma/wV8TOet+ArocrqQpWJ/jpQN8FdGRbOPhmZPrSflUmWWk02LCPmRwlbOYPv3hxSp4dPvmKpPiS",
+	"jZf0CUWhLfeEKkTzKV6tWGxOI5nRaMoF6xoWAA/M+/W4fTiEaFsq7YirHv3VrAYjGS+OiB3OggzAATVo",
+	"GTXIlhXwQll3LgZpv1Hr4pRTSGEAU8Fs31ujSiu5HHyQUpsU2H8QLeeCCNmlZAi3+3sOFOVbBcfzlmX3",
+	"/ujZ+PHoKet+Pd4fdw+jw8fdZ9HjJ92n4/54P3483qdfbQpfcm0d9vv+hIM6WWLEfyoogDRTgD/pwgl5",
+	"e3le1nBwJU1sXnOgbfNhfXEAHXW0V9aj6cXsds++r/ZKgmxtWWAJ51TxpNgyvZVVDtYUEb3I5BgCEONt",
+	"TBqbgEFpsRo7+hcuWZrQyHlZMTNWpbGjSuKQpx9hvHh6eD/jBQnTXE2HacZuOZurI2LmEJKEaUXML0RI",
+	"zccc03sowHbbmUA1njGhkNN+QdoWgHlUNf5hkZcSMbhkJ6n6fMuNqzJ4b+a0YW9NudY7Pyk48dirsO/m",
+	"CK6jCTaKSB+NX2+M5Les6JGqZCmw4QxFofdHyt0WWwGybZ0FdV+TnPv+lyZrn3H802cN+YQA9Tr+w+YH",
+	"KnbrvhhzezDuZfZdOgc1Aa9fuaVWSXxXYN/W4du/IerdglNuW87ZbvIDmB8cH/3SrcJ2nA8DCd5I5x8H",
+	"Lf3sKMqHPoW/sun/y/GIptNhBdOH5vobRYzPS3//vhUaboVLRmMumPJ5SqYsuvE8377AUj2Z/PYllpa+",
+	"W6kSsFR4xzev1ZQfGaPxYod083b6DYuWGFHxmkc3TD9MuiBdtLWEp8B8a0RCFUWqSPh7fPUbiEZS+cgB",
+	"pqESaQ9/7A3yfv9xhH/Av1m42edmx7AxIdElG2dMTe8H0Mvw42GRZbrGAXZM5VRvzD/WCVeaZfcb7Mdn",
+	"zSgtIzSm/7v9y9xhVU0A3w7WGTIfb7C21qnma6Il+erApslsQwXUzjGJ5GwmRWFcxnDtjI1zxerFs/0m",
+	"268OakP6ekOWjtrUW8H9tPjqbrtlWmubdSCAZWd2POMCjee5wvyY8MiWxnIF75bSHMArXkv3FZYk81dL",
+	"TLjwcc5YRnUzXmsPHnmanxbpjyov24c+L76NTPqrsglly4/sTz34ac2nCzpLGj6Fn7yGTsNS69/gs43C",
+	"PE67NuyloRRrEKyw7tXgiQpAwtkdN+jxFbNsb7/X37ZIV6lg4x77BnWFVq+HsTN9OgAkpOOmkea3XC/W",
+	"jWlbJ+JOKcxmDmazsfX7ISw+LtvDVuEEdp/LUALEGw2xLvx2jlNnsN/8pi3x4wviKd3v9QotzeUkP28q",
+	"TL6aJMEa9ZEKlleuYuyvk9ZGoGZllbYxhnkOwZoDfS/7WEHny4rOR+dLXSa2ZSWsv47eNozmrnkVHsCA",
+	"5Bjkl25AsuN8GANSIyH8yiwnv9kA64di+p5z+Cvb4kYu8auaxxoeZnZP+fKwZg8lEv3q5LH7SFk7RWks",
+	"izC7Yu1qER0fIxas7vJuYsBquB58CFlHs2jKbxvi8uzn1w6Ju0sSZ8wBMsQA1Hpqks2V45szkwStXPCf",
+	"c2Z/t8ff9VZghpdU6Q9FHOzd3gftAsjvQoDrcKaOCXUxvuAVFZipFALHaZJgTLxNFQl9NIaOP60bhB9/",
+	"HXiSw590X3TffXj89G6v56/QUy4AYs42LsGy2WFp9ZdXaA2tXBvCU74qxIZiagX9dygQunXEHX5gD8tu",
+	"vdxraDtwj6U1Xl6QlWGsTGapz9rqeHdkIaJT8Mz7TN3m+a5pGzWv5zm2klEZfVYyKpvv2ssXXA70TZn9",
+	"d7AGVFC9W4b3yLRel1UxSIKHofh+qGeJptnSWWzjBbe/WLbWI1auip9bxQYFNpQkBZt+sc9NJHLhDY/d",
+	"Tb0pKe1jNZym0j7mNczOEEmhucgN1wVYGeEaCqNhEgdbWZArzKO62QWwu5IEOe2LuolLbC7lwxu2uK8Z",
+	"pkTT7yaXVID3O374MOaVh0wssibEId42eukewdFOWf0E1jhfQhA4x2WuwTIDiUPhzqkiMxozXzaQjXS0",
+	"PnBqrRC7g6nQl7yhWg/Pwm/feRuRqS0NuZ0xUI91I6E0fN0UwrJSb9nZ5CqRXpVzvBRaXbPqbYqiXjnO",
+	"3qNahFsXRsDq8pST35w3oWRND2C0qvC5L91uBUP9LpN56i1x4D+EE/P+EaEkpouAzBm7ITIjMyn0FNzO",
+	"f/nLX/7SffWq+/x5SNpGhAc9yrzdCQi10bEyI45sBsJoBeYnyDTO48AGh55cnENhCh6TdpEu2J5zPORF",
+	"Xs3ybZvEfePJyLeRe2B9rGjuqdjQcs00ru2F9ObNBzT0DhZ1lxR+Z1UY+nENNI7ykoobFvtCYB/klvNS",
+	"0km52/WthrQHSCSNBQ0dEXwmnQO3uuh0RaFoVCVwdVlhuaobkTI5254G4NTZ8Gt3gcSglpoTCNxYgA/U",
+	"cWXnmEaOXGXT75qa9+jwwBwsaBloPSBcwFbJzObo3J4pIqfxMEUtd8C/FJryfU8uLDx0WlnWouFiLRo3",
+	"9JrPmGKZN2p8t00FK+QtTaqbOpU5pPqh/gp+M6YzHtXxShW6rF+MNmQqcFqzoQnVXB9W7XbHIXP7qO1c",
+	"szN2opVFKkbZvDMybdQtdpyc5Yme2dXPoF1pu/JetX0nkoDj+2Bj3eVgIXE8SMdrtnW0aLmugnJrinmv",
+	"2Vq/gezXqvo1RTNeOvkGMiGjKrBtCpDd1bd7JYD6uMt3OS4mzXVAcBwBgV2BUHVIQYl/wiZVcgTsen1X",
+	"GORDKR4+AaDYUz8N+8rc3KsKjAMM3hsBpIbWD+FVQXaIXPTmLNqehbj0YMtM617FSCpwwt20JgwLtYDB",
+	"Slw3zqW6XPW12SVyCqwHUZ5xvYCUv25pZ1yc5L5wvRNBaBQxpZDsjVDsROQ5VAwA4XkqE1uG06EWzaBJ",
+	"W9lcrZSMGM1YVjQyEOGfuycX590f2CLs9MhzW/HcvGzzCShZATqSiAosUQEmFtM4NAvR9qhojRM5X0mW",
+	"AL+XczQTshWjWAZDxwyzcM4BYJnHXJNETnrIMW6YeJslNoKa5nq6l8gJFzW4iXl8YF6nKf+BLRrX0a1b",
+	"O4yi0bDX65mJVxNjzOiCKCZiwmHRQtOSzPjfYAmOyLe4hO5jkHhN07bYvoMWtoqFLckTRwYyAzTixoh/",
+	"vXCE/Ycfr1vBBgKApHhhfTnCoPIks/BlLD1ReQy4Zxg2nDs47dB/OU7ICYkwzSW4+kpCAS4mCesCMBZe",
+	"sgPDo1CHu4ceFDpFcv2Rja4kIM7FDrh00pa20BVYtbXED9gtpMy+3Q+t7g/b83POoLqr3Z0Csb60NXdw",
+	"byI0N5JCU3RU2K9KjOhKPYNvbQEwWwTlFNJtkVMZM8LfXBGapkDiczYiiA3vkespVySWESSNJRyXwnSa",
+	"0aiIg85uWTYQIPOOacSCwrBZBsQHxGwtE9qGWZMsT5gKbD8Qao/nS0+ZYqZHxG9PmDAHm8UDAbvGdW8g",
+	"BuJUCrOC5rwfDUQXo0xGMuZMAQJaCXrDhhFV7JhwCwV/+/b8uTomZrPxweWLU/L48eNn5O31KWqLkNsH",
+	"c5iRNGMRpHIaCELa4UG//7Tb3+/2D673nxz1D4/6T3r9fv+/YAO75MyW1FepFIoVQbHhn7tWOOqePw9J",
+	"m5I5SxKIuWEx4TEWHxstcFlxLbgiNyzVtl24nmG4IU3TxC6fyznwn39VUoRYBvXZ4ZOvOssJOSDb4nIu",
+	"DtPwS660bffDAMxwg9YR+anX670LyKAwyJmH5qI1zyqWOfN40Or1eoPWXYh9hr9P+IybMwP1ln6PL34T",
+	"Qm9vSvZs77GS0S9fGlSQCscnuUjg5ylbkBh5PwndzXREfnqHPbwAqbNWrIaCPymTWptfUsMQcYVtUpkj",
+	"COxHSgXJ1Zb/915CpGDKZnpQdAoiC0j7sL9vhn3Yf9whKmUiVlC9NBdcu5MWGuLvGsE4z5gKSSoTHpX5",
+	"BMhBn1DTxYyLXLOAhKen3w4vT67Phi/PX51fD0/eXn8/fHFy/vLt5dlV2DmGgBnD+7mCLnVQ2hjtJLiY",
+	"VBfDtE6FmrOMHB48wwEN3YCG7H3EWMxit5WXTGeL7skYePOIjaX1zC2vbiLlDYtJnvZM+5d2RYqhwGpU",
+	"a1bWSi9B2UMyyuMJ0wr20K2wzuh4zCMzu2hKoQaLrc93wxaPlP0G2YUsy0E+UoZWzTHOlUYQBvILALRH",
+	"TGDxXcsnjWiYcaaxoDaUzyjye7hIFpuYZc99XcLHSjZrRl3B4zrIfRl80DpqPe71e49tTDuIGHvmPxOm",
+	"m3PI84jZdIIwT9t8gBsE8Hw3d8edka9SYF1yhCWtC7HoPG4dtb5j+lJKjdncgVHBYA76/aUcp1VO46Iu",
+	"ytoR673WZeQIXFSNsyOVX3p4V9nqZv4eiiHv2Zw3FQG1dfTTu6Cl8tnM7OaRi18haKS3awdLg4ENQUvT",
+	"icKkXJq23pm29nrAmm+EnIu9v85vVM/N3LtP5yJK8pgZPqCh9twNWyiSC82TooDEDfr5FkTxiWAx1IPF",
+	"6LPYuzlQt/kTbg6037ArcIP+yEbkB7YgV0w/9JZcFEW7rZnglmV8vKhx/+rGGAZlN8ZFFjXsg2YZKjv1",
+	"k3Bst4EqxZBRGjklxsvW/Zl59+E5BvBs2AfN3uu9qcbAonIDljU372pfzelkwjLy9pykdMIenP6L5v2k",
+	"blZ07wOszF3jyp5gqmY1ZUwHBH8xFx2PpHDMfGkex1hqFyrqEyNrxLERc0S1/Iq5N3ArGtf+xAysZXP0",
+	"MQ0mvp+Wh/eCJ3jA3VhgOoWqY9OHWGZPbYulEo1qdrlt3vi93nBd/N673Y4qvaU4/vX0EmCR7L0Uc1GW",
+	"LxZGhREXeGl54hoMTUYY8LwjSdrluwtah/3DzUT4WuoXMndaxoNR7kmVpNyueSi4DCH00y6IOooc9Ptk",
+	"PjWUYhN7AbMB8lOFnHJMMByaCEniIj7bS53fl1F7n4hH2x4aNsnNgCtCE3774IzjJb9lEDDvXfRatOVa",
+	"AcYcy0JrpIrUoi0Do0DeskyjXGduHu9igwpzcW5+/9gV36WmhXfhi8lUONmcqlI/BaPCQ28HaN9O23bZ",
+	"FNbvjYt09e7NtwvNAJEwMv8Appny2qc1Ti1iqzEpMmdVZdxOtnnP/nLy6uVue+bGvSPX+kL2xc7Xsy9F",
+	"GLF3Q06R8Vxg1oerP76ERb9kMVfH5En/MWLFbK1zbuTLjNFoCqEnXvHeBih/MvZUptTwbAgaQUoWajVO",
+	"c9PfBa0n/cdrhlE1aGw/HJer1DOYk+pAwIg1F8ckxHygoS0Lxx9czi0XyEsOt/t7YF7eA/NxN5GTRtq4",
+	"sj0QNBYGRLA5UxqhSYERsozkO0qYEWlzxbKAGDnYKjqazxjJqJh4CAUM2y+50idmEC/lZJOsdYaxD4Ya",
+	"wRLAlUXCoD2QRlpmRjSEQ5gDI+01GDXNdxZqtyrZNJVA+eBtCmdba2kdrcBkT/AbaNM/RwpCLh1rluFM",
+	"zUo2zQaquPnnshZB0NR5YWvZ0C/omffq17dC5d7vveQzrltbvHiKCL1dheCdTrcjTwA4eo+4UTqM/G+D",
+	"c+pnxAqz/c3H+lsauxQq8Mn+5k/eCmp9LggmOETutv6jFzIb8Thm4uOZTs0V95PL5XG3wovqvqqqgm2/",
+	"qHGlAk/h5UjI35HVyCSuMCNrdV6QREY3MtdG5xvLLFrHfN5aQMVaznNKFetyoZhQHHT8NGNj/t7pfCtJ",
+	"wn2HxTlKS6JbTkXzaz8nZknNcm4+KLDB9d37lz8mZtWIg/dsPh57H3h8Z00Gkcd/ewkuZyhGSnWubMZU",
+	"BUZAIFq4Os0hAQMV3Kk9cmLfQ+PYXOZJTBJGb5nRStG+NRDUeqQzai7cdswVHSVgW89IzGZSuxTWCVWa",
+	"SMECwrViyZhwNFfGnarrAk7tYf/ZQIQYI4oOeTN24BgsRuO55wBjyum3iNdcOsEbTsT5c3sagJK+lSge",
+	"P+xBsBmx7+rACRsC+unPYZO2YgEXQAFf+LHb2Qh02H+2+YOXVGlYpc9zsjFQzaL0HylAgyjILAdHE0D7",
+	"uTB3ljk1szXHX9BkoXmk9nQNSOu9JkOEgYbmEpzKHCTjmC7IKI9umIaMZacdIo2qGv5k1NOAaNkJncEa",
+	"XzPn1LryAoxvGwgprOe63yMhWsxDAlHitnLrDqC0YxJGUmkIn3t7NRAWCXhsfcVlwwjnqxjLwiowt3gt",
+	"5kpzEVlG2huI8CSKWKqPiLVJ3oYkYzrPhCIhYPwDhEvgYjm4RCbnysd0vmP6xO1BBcu8K+8BWOaLTM62",
+	"ubothrPVpH8UaN+SOxQkXQXwPSDoeVVz+N4QmKMs8MkayQQta1i7Spl7//G+IcFGEamCV/ZNBkH7W6G9",
+	"P6mgswxlr5i8b+9hPLLL9m9xqMY03wiGYRMECRw5FdgT2jUBRHWqDNOdTi/TRIy7l1siHpuMFsScBbAi",
+	"wOFYZZABgTSypdbhss2GQPMhKII0mh4PxKaIKzwpbKxBDrPKhHmeUXHDxaRHVtmXadXyrxsu4uCGLQLX",
+	"T4BjDpClbsXEIGb7F+ReAGr3HXbHkrYMFmhqH/bE38V+H/JW8JnpYb+PuUDtXx5k9KfnKDL9WFZi6Ub9",
+	"y3OPa9A+8JhaZdOeOcT3YczEvTlJEQLp5yXuODoeArKPxHLENEksjpeLGl8BgazkJof9PtyVnQDDRlkc",
+	"DASoShhtdQzxo8qVhxHklRRGvAO1KQM24mAGjGdlJGmA8abKwf32le4NRCVYzbAiZLymGTnj2mhgZI0g",
+	"pV1oqyJUkdOrP23iOm9tvo5fkO9Uotc2ixoPFi3YNJoHNEcX6R59ZqbN6d8/PZuzQZ0fw+ngAAClI9n9",
+	"y7M7MIlKwR4pd3Qdx9mRw+V6ukdT3nVRf42+9QI/mfBbVvDWugx7TLDyIWoEwuiVUNZKEDqhXKwaZcEZ",
+	"dHH+A8a17cYdvixTKExisx0U7qM2rgzyabtinc9K0vch0NpVW1CDI4RVCF0ARQWakKZm0oQrBGmBbdBC",
+	"2KVIFscOY4w13SCO5ur7k+7Bk6dkStW0R2xI/JQqd38OBKCXX538eXhycT784ewvV8OLs8vh26uzy7AC",
+	"eX7SIXOZGaHJbYbUJGO38obFATF/WKgkwJ0ZmUH+HzUQlBz2n5HQpe0AOXMIbnEWhxAdcB6zWSo1E9EC",
+	"Md46W6CxUztwSlh5B3Hm5SmxdexwafDAkB9tzpaBwPvc4cZtPJXTHwKb18V0aItdPAO0esb0UEgzzjSh",
+	"CzpKWAgzBmS0mVXR0JxHtrwWJBdQDj6XcFB5jJBRRE1MqSaJYTZcKzdgXEIFkUEidg0bpg2A647ZMxyg",
+	"rWxXAcBbW0+b9Sa9davcITgPNRDFd3nGeuTSdO6M0Gb8Y5lNmK5VBpS5juSM+UQVTEKMZ3h3u3K5oxAm",
+	"86lszDA6my55KwPz/gP3fYVVbRs0kSJEoSCJHqabj61r79TsYfdUCp3JpKlH+/4evGzffS2vzA5ifR06",
+	"aR6u+xjfei2hERzv55MVtrBGn0oxTjiGgR4eHGzTiwXguWStH8W/kYYqVokV3h203ne5I2vdxUPXOmpZ",
+	"baGrHCV4hIjCTWXT3Hn5vyEWpaVRQCwvpliNpUdOkF8407nNdEItsPKwf7gqRcDpv/fxfe6TDA59Sh7c",
+	"ESWP9E/g80qmnwExW3HrmwVYRzfNBLGXSW3zvDdLBTKJ3W1yw1hlbccW4xNJMeaT3HDzSUYjRlKWcRmX",
+	"t7uQgnV65LXUA1ES8JHn2jUX3ESgeAF3G95NOEyF129gyc4MAZEGBCJEBwJHCTlZ8XIpxZcxyjMFhVqf",
+	"Kl7zI2ZvMOcFrXBLz710CaN5UMLu/2KXgmDzf+mL4fMeVShAVzmrjxydPQizR8xAtxrH7j/WV3wiVAk6",
+	"sMF3roRx24ZckzGd8WTRKUIqIvDuGdIJXCBmiALm0OVBCQeCK4KZnQvhEztxxvZ6a0YAnWdSTEiUZ5mR",
+	"Y93wncj8eCBCG3o3dL+FgcMkBFbHBrejlnOaxaravlGNLQop4YZPOrFW8YnocnE8EBA+WZ0gx29Y7IKG",
+	"tGazVJM2Zht1qkPGJ9NyuB073oNnAxHalobYjC+Q0ivwwv5dlAWpPoXEWu+kOEDbiK6HPsgypJn90uEL",
+	"B1vIf9dSvqJi4azGHy/QOQQPI5UaY2uuZswQ0Xho0fCLqP/A4WttzovizEwy6jJnQCnHdhlA80gRlxiC",
+	"kVGutRSd3kC84LdwhSsW5YCpc3HAcL9TQTgE+Y45y+BUGFXS/LL/xAYoK9I+PHiGJF6h8I6Pwl/CFD8N",
+	"YUPbJT0Htabed+fzOUTad/MsYSKSMYt3QJbb9f3OLO9nBxLlenqNDjevFQtDS1PKs3/JK/wznu2mAEs+",
+	"EYTbmwFBqBJVpSJiu5EDmHs+o5p10UN6hI+X+YLMdTNjuLTXbC2evn6HH7v7rcytAJi/BmXJc2zNCLa5",
+	"EK4wuFnmDjrxue2gsBk42jW8Ns2kS0bfpBE/h+c1YSKwmgEm6l/yZYKsYE14msi5eQEDB0BBymbWEjYQ",
+	"jhhK2WdF5iH3EHkGYluZh2wUeeyQUVcCuWcg1sk8ZDuR59qhUW2Mdh3CGlEhpCa4IQ6r2gbLYwWRWqyD",
+	"94bBXbuw2/tpbhp3G5xWFuneEhQO+IuXoHbGc/4iMhcu5rK24jmaPsdIcwAr8LQuF8785XQXn3e9Snqf",
+	"zH/bDCouhvbLO6HsULw+KD9Y/so5B4q7s40lawISLYV+GL2UingPEmqDWq1sVHeR4M5WKV/dJcSDf2Ie",
+	"ga3/MtDzbVDndUL5Qu3wD6GAFbQEGdur6Q/XyAdWfFpvGbWIbIDXGpHK5V/qkYsy7RLFZ/YVsGBWvHKK",
+	"zKcyYVZMCwaCvTdaHtyeXJiPpzLT1q6KCF7SrqQHA38fehnTZNEJynISpTmFZ+BTRJiQ2XlwYvoMmzjp",
+	"awdH/hTnYqmg+hemSgk2/7c69UurU2fvIxep4bQYm0ISMuubPTK7cx9VyuWYbD7Xp85BjlAGiNwCa6me",
+	"shnhokdecJbECjAJiWksJm2VR1g5AkJKwo4tNm9uH4iauixG5TwMRR44l/4NoArXRRBjCbPggrwVPJIx",
+	"I69fnJb+iVjODCtJ5JxlXXM7xsgYEhnRhKQ0c+4artVAYPJDK/9bH4uCS7XTIyfC9gr5I7kAtmU02luu",
+	"+ChhAWY3kKDWjnjMMxZh/oyBiKY0o5HRchAn8PY/D/r9b//5j/8L/vEigAcHJ/bBwRk+ePrUPnj6zDx4",
+	"cfbihdMl+n0CSdJRIR2IcA/GFtaHOc7B61okOGTvIeJkUjH7tgHa4dbu+vLxM6JujHwoRUDMWAfidJHx",
+	"JOERCf///zcE8npJNRckpGHHhbNDK4h+sBoO9KVCtLLFOfIi5meoltw+FS/F5ndipvufiZleL8ng9LfE",
+	"WHeGE/ziTLWEFzSJ5evZZzSles/We3LFEpslI5ud+HRKNTktPyJznkHKmRnVAVGS5GImYz7mLK4lNJ7L",
+	"7AaSQMd2wEypgVhJJG1z8WJ2zk6P/AgmB6UzRmdHxJB/iKogprrkioQAdYUUGl18LyRyPBChmV6vnF4v",
+	"mubiJrQahCJMxIW7GQrNHZGfnr95ffYudNHuJDwCftuFTEwhieRsxoQeCLSn7D8hqkfO3mujv0ihjkhY",
+	"FpcKCU0xVSgWvJvj3WPENZcFF+U7oiUUHFWYibYd5qooJDmccnNjLNzE04xhm2CywrvEvtIJSFhWswrR",
+	"nuQCAC2wzdFWj4QixByaI0b2e+SMRlNilgAzkSBuDNcSOXhodr3c9FNYSayINBDw4xW8fYZZaAuBFSvm",
+	"ONQ2mKxUkXmDuS5GbEIFXJavTi+wpmo1cyuKCM6TiQZZrGBKivdJO7x4e00MVTtTHqIh4NewMxAyI4KC",
+	"vS6cRamrhhq6yq4aEphjWzYVqS33Y7M6lwL6I0Nz0GwwELkwE8NcM0C4NmdoNJVSMTMuDIK0OZQhCHI4",
+	"tHmkpUxsWGSAcUyKjtG2jCrycaXXgbD4RYY9zTolZtEO1WjpCoPCq0PJcuHAgpBSXFniU3miB8K8FWA+",
+	"29Tuh1v41HSnWRrYrJdlTxYk1CMADTa7VYeGnl4APPTq+uziKlxpWJH212S0IJYVdpBW3YfXby9fD6/P",
+	"X529eXsdOkDKQKBOZc7PcS1nEkyI4sHCLPQ4RKV5khCqbtDpVVBKUGcfpmGqUdawFYXCMRdcTW3JtiOS",
+	"AKLfHimkE1xpgF5LbRa4R06g+RJlqYKBwEzUEIAGrKqop0dGLJKQpVqQkKuhzd6Me1KAcGAiiJR15t4i",
+	"8K1HTi1EFEgWZ2vahG0HwdX8MoSRhnbJzC6bDbXjh1S6N1zEMNYpg0Uqp5blwibEj2QWsxhWDukNVhtW",
+	"vpB8i7MBDRhGtrSMleF0ji0AF480cDIcDtwglIxlksh5N0+h/YHwMcWQTPitPXW45cyl6M4T3SPIkRQA",
+	"fiFqEKdOzVkYiCmwZ2VZPVwNytJPGE0lj5gqC49i0nT7YzSCwsku17bh4jIz9wmNpsjBoLJpG9c/Vyzs",
+	"FMgcS3b2NxypWQ1KhBT29mJx5XIzkxtzkMptVVz0V4RW2sPL0NyAEBsJCwDT5MLWwiIhhC2E1QtB5TN8",
+	"dyDMyz2b3Bw/rGop1V1yLZI2VYorTYUmrpxxQQY8G4gq4QXm8nDLBe8CV8GZdwI7YvYeHNXQyUCE3501",
+	"cfIutlrcoGWJBnKKZ8tBk216OHB1OBZi7SsTCUrFnC461lmGOpZMy5s5F6AxwZE2fcLtZART1z6zCu2R",
+	"rVRbvfllVruLSybEtVkPcJZgipAMeij2FrlHeddFFUDbVCYxaUPgnZkOraZcfaSK1QVBL6hA9F+dXV2d",
+	"fHc2/PYv12dXeGdXVMLXb1+SQt1TtdwheUrGmRTaJRHpo8g/EKDKQer0OikGLrkVFc4wrwr4vMwwE767",
+	"C3rkurKKwIgderzwYxWnwNUkJW2aAH8oGanMnCMM7j0YK3D0OVUDkWYyziMWd44KgYbFZa92vMvS39Jp",
+	"NFyzTJFeFaPOx3BWADgJog2AiZSs3THIms15iYsCCA6Qgett+AfEINqdBg9NRZq0twN3NWUtAHIk4wXs",
+	"JxgVgaqAj5G2dVpDSomCm3XIX1Hi88wZyPtEaxpNjYQL4hdQqCWrRwpS/oIJwsg0H/QiZUfwDPLUsSPy",
+	"wfzPkMd3d47fzegEHKOZu1gpcM8uvL+3Bx8QHt+F5O3lS5vLv+JqsOQAqYYDJJ6qYDYQhpPPgCNePH9R",
+	"5ok0h8rww+LBKJHRjSrjNZXg4zGLiaVbKE0ROOss7LAjUjMK/jd7qJTRXhg5xa8uaKYN47YYatMGFomE",
+	"d4nLt18aQKjGO9asR1B8Z51PWF6SKwWkZNbFfHRoRJGEQVjJWObCsBKMBOEx7FghfVk93KbNT23DcM9g",
+	"DhE0SHWqCfeLmzvN5CzVhCnNZ0afTJNcDUQ4o++H7vNqhQBzuaEoiWUXSuwco4mLkTMiPjixjyuCvLl3",
+	"rT94jGFH9TxFB89s0pOh0VmH1rgWWjkXcmY6fzLk80UpF+dsT6btaKnlJ/3HrmVsNBvmgt5SDhWZwqBS",
+	"gsLCiQ2XtBoBOLShJkw0LSXYXLh1bAOrvX7zw9lrW8zhxcn5y+Gbi7PXYaeIn5rRBQpUZGR2ksUEq66B",
+	"qlpeVsoBNgiNMqkUxDRzYbhHBNqEY+unb16fvr28PHt9Pfzu7PXZ5cn1+ZvXhr/XJGtAQhaRVd7llsMZ",
+	"FYthZQhWVKi5+ckJUYmElR1nzDQxdfCByk0LEmG7qCAdWNYc1Pl1xdUxh+zB5iZuDhaqq56fDkFZ6eQX",
+	"8mQszbQI463aNuqtLaUlQp6OyqXX+gFAQ5eJx2Ud1UWp/fI+8ARFe62BZQd4E4FdAu73ujnwz92TKGJJ",
+	"99vcqNscM58vjV7IkIA2AHI7aAJpJt9zpgCcYscLBV/yybSKbFoT4PwlA8/va3P8fAl2DR+2N1o7rDHl",
+	"Dso4tXun7ePencCKucTwGVJldU7KdiwP9V6XerbtZ06dYxtAgmakeiUbrOyklojvkmqGMcxew2bGZlYa",
+	"/jmXmpL2+dn1CxJndAwaSm/SI+HApkcZtI6zb/rH+pvDg3A95QVlt90LuH39vWOfrl7Q+q5//uagb/7f",
+	"8fybp/3N/Zcr4809LMEUJMmccu1tq0zQcgfZnbeJn7OSkzVef/ac0NerRkeOiYYSSWO4rZ1wNyyfOiJd",
+	"Jmj7rHLDoe/DCiEjhnII2nNorpgVUup5vItz4Zc9wrJ57xv3IfiH3vnDe+z8g0ROGmlVV24Z0rZlz8wj",
+	"qvkoYdW8C+btEvWx7N/Yi9konzR7Of6ExeyYM5CiMIkmsDIdC3tPI71qLEVtzGV5Uda7wD1QpedmFP9a",
+	"Ug1MeU3JCzipeKMUC+sszXFtN8wy/4YjP6+mcl5fhoIMq6cAIx0NkW1P/B9KE9XaqOEfZXajjCA2n/Jo",
+	"ChYJp4A4V8JxYWIhzsJipLUxzVDLQHvxKuWjjW6F9HeLtrzCaXzqoEsYJYzXR7c/Thno77R6OZj1KGQa",
+	"gdXARowJomUC6RqVlulvmXi1TEvr5aNyMco1uh+57mE210rWnBWILvog4a0vmKDsCBvr5rmFg1sPJ/0b",
+	"ppfyEBU+hqKuCxeToHCbYFq2RtoprnUv2vtHsKmL0rAjGEPxRzFmk7eBDV/JGSvs1nI8PrL2JZ7EAclT",
+	"yI8JI7Lc0DrNKqVdUimdbSy7dRfajE8sfyhKPIKUiL+y8Zhh3IQLuYd3bT4669BxeV9iGiE2zeZ+AtcW",
+	"VST8yf32LgzI28uXiiRgvAJ7p4vsUJ1gICYyk7nmgqnArEihbhcXLRrwUpppqKekeuTE1nhxae2K2wC8",
+	"FbbUVtX+5vIc33I2r14IzoJdeG1IG0uE92AHh+b9sNMjr+HSsV4KRajLAhAQSp5fvS4ja8BsesMWDUnx",
+	"QOqAQpWf8FiXnXhPNaT3wfV6pAjMk3CBcBlXF/M3kyvt+fL0CB0ZaVhXl6E5B3fMbnnEtkyO5mCfLCb2",
+	"u+Usv74UaM9tF7/qFGg4ic0p0Oy6/ErznaW5mropVGjGPF6T86xIP4JuEFC8EVQgoPy5IxuQcJFNJTQX",
+	"0fSo7n2CKrEO4I9ol4GAYoO1LGM4PtJm4pZnUmA1PBGTUS7ipAjM6CA8BNsqHT8VGh6ImQQ2KivDQPCv",
+	"LXiDDmPMs4C9dgiCjxA+zW16laIu4v6xjUzM2C2XuS2hTIQkiRQThyTiugIjsuXVINebICcXr82AUh5V",
+	"0sEEgPjC6aGzG/1f6JCm2n5gYwgPSDvEwQ7tJzOuZlRH07BzRBBi7dYQnN3OBwrpWyAV2ToMLh6ET6Q8",
+	"Y+PYVbZDPOBDn/MmaRHpyegcNIEadDUCPq4QihERhJxbjyqwg4fEDK8f5gqf/rwC7edP+uWIs6TsscyQ",
+	"mwmp+dgusoen1a/BrdJ72R4gA5+Q6Oir9bKS5st+sSnTF0ZdFgfsE2X6eitK8vgNKzrlNAuiaNx99HKt",
+	"lYH0nEN95tC8P1cIkizqeFoL5I9sdCWh+sGRFyIN95gUzEJ+U5YNRHh2C5iydsjjI4SW4a88DkgI/zwK",
+	"USMDzAQ6DfFF9+0frt687tgbdyDg4ZXMswgRpzMGQAwbB45wy5dU6S682D1/HgJcK/w9BIdDj0Mef2O0",
+	"gis6YwPYRia0Je+AvMn4hAu0w7uSiQHJmGFr8EKYMbUQUWgD7IXAOBcSUcACujXskZOBCI/IlNFMjxjV",
+	"BdzbSgngeT/709nr66vh92cnl9ffnp1chwhjsqa6EhBJhVsuEhlNLAT8qmIIsuaKhB8GrUjGbNA6Iof9",
+	"/v7fD/v9r/++3+/vB2TQQsik+e2f//jvuxDlgGJDsUliPledAmsNeUAhrQt1+E2XarXicDcXhQJvnErk",
+	"PFkUNR3x5lfTXGMhTd+1azHeSKAbyrqZZeGxE1gAnISklLGI8VvUYoU2xFClESlAW4Rd6hS1TNC1USbi",
+	"rlFMU0Lup4f3KfsGrZr2DQ/b8vXrRcrU1m9bc9M2KsJu3n9zZivHFEAcVUQA9F5DACRcMAVyMnx0TLwH",
+	"QG2NBsAddgCAz5/84HN6GUPkPAASFhJqsRVp0JJEzgHrYt4AREzMSIh/AprLvhHaXNS/SCjRhxYG2ViN",
+	"/p2hX5ryH9ii+iRjNNF8xq65YT3wdLUaBL91ez9meLINN+kqyz2FriVHd01ieJIjbBCm7R0ImL9mg569",
+	"4UKsFBkeWQ4NuDm7BU6BkqAzVdG4neUyu1S54qIDIceAh0fcHaIiMQCp6AruRFvLFfqimmDwpMyKPHg6",
+	"Y2y5XzcWRHQn0FuuFY/BAQYhSR3yz3/8T7he4QXSroylxJDz2YzFnGooxNt1fXP3/kCExXgMO0ipnoYu",
+	"2IkLEu65+CYEF4JHO7Q9jlgi5zgMwHqj0c+2wcVAQFlx+Mkh9c2ihxSYRVnellbWJKR7Ya9YQdQMy19N",
+	"0wPRDlUW7SFyWmVR2Dk243QA+ExKjRdtBNYVwEKrysUidLZ4pKAthA0BJl2OB6La1ZwmN3aeZi2rK0cT",
+	"fsOOCXUdyDGc58QGoFagc6PFQDgdvn3Y7/tTonGlXwANr9ySvroSJZXsWqXCoxAU09USxk/aZiVdSIlZ",
+	"yk5TjTDcoqb7dL9/sLHCxa+srKrZozNDPFvXH/6V2tIsiNpQtmB1fkWBW1XYMzLfNVUF5hLCPVWPhLM8",
+	"0Tylmd6DNHxG2qhoFsi5MG69DaEC5oEhtrASMWeedTCTvUwxBH0pfMIwQWRBY4zTb3MBtYgtI7JMp1LU",
+	"m5Vw9c4xkZlNdEXnxDAwVUSZynhB2qal0MK6u0aWCx30qkpZMtKsEmBqtCVAn++lYhJ2LEf9vZvgN06P",
+	"MeP+xnLvcnq/L+f3TdgjfzTnkJTEPxCmZzjCEKMFy23YU7HeuBIAbMp4bNOO/Fxvpkg/ANPkqgyAsFbG",
+	"USJHaBTCqChCswxCqmzZjBGANQHsKxPWCaAiBKZxHogZoyrHeA1obE4XThkC3L4LCxkaHgGs3OHux5mc",
+	"Yf9mL5yhKkootsYg3axNGd0jJ7iV1cCXAgT94vylC2wpM1Pv9/vkFf/WUwd3//FA4KWnpRxCixDxr6QU",
+	"jiQQ7MgRcsriY6PK5Wkioc52UbdX05tqtIJ52cL7LYQQhgjD++PbN9cnRfRNMUjyXcMQSQhNDF0EQTgQ",
+	"cHZipimHOBIHUMKuan47MDQ70LVrGbOwWfy1nQsUHlYD4QpUjNiUCwwqcLe9EWuzGU04pKGo5KsISDgY",
+	"FHIvJYoZktPSEIx2vQZESBL2wr2w1wsHQrHJDNHGQprOQRoBUURICEKyYUm+hBRdR+WVSKWgjDjd7x8c",
+	"IikFNswP+yrKfR08eYK/Q7wGsUn4gEP50lOASfzECiaA5OM/56wSH1JxUeApdhFmS/yWrMh3R1DZgyps",
+	"GBJQmG6GhpxEiMHuKNnCFhR8DDL5GZ2/jdlJAlhpLsziFcy8s1wZpfsDWxyVfM7ulzvUIChVkVVjLiYs",
+	"SzMuNInMktvQSqanMg4GAqUr4DEBAREUo14weNeyT5QNsPJJecY7TUVabthiIGylETtdrL1iI6w8stVb",
+	"IOAXmOXr4+qHeAUos+CPFMFMZe7WMAy4c+xOb+GmAenTkRvI+2bfmsQrdzd8RAWxYBXcwGxcDhDKRLKi",
+	"nIy51t1FZqTrGeWiN5GNwzNjbxraYf/Z053Hdu07KsVQjaohJmYpm8XRe4nFW1eFqd7odZmx6GLEBYUh",
+	"raKrPaLPboInEvLnTvACB6cJf1RG3C0Bis+u6WRTHhZ457cWcLH/We1KK8JJ2wgWXnmnA7rykqhg369d",
+	"RfCKE7KqIgRIlhiE5mqifX5nGR4Ca0dYVULWGog2lAoNjRgyhPunqGFeBBLbCxoqoKFIBHwzzeQkYwqK",
+	"pLHs1slYWkqHIbDy04wu0EeNIhYlCdfacrW52xfs25tRFBiALdX5SdVb7MRDa9+CIgSjb9eXxYb21MXL",
+	"IloR3/kScpEadkUxGSQMEwbsUWRrNLONUzWTc7xJbWDScSnJWMfKTN5WFRnUoTCPMqqgRiK0cDk1Zyzt",
+	"NHlY7yfIjF9BstXtnKy/TDbiXVnz/ha85wJ8QzEAE1+AlvNQ2YWbGNC6FMLmwnMmyhnTFHx7FuNpM11x",
+	"kNLD83EXNiw0gqOhHcO8kQJtKhR73h+polUIpZzSgydPGxnIp+YdTXLCb1dA+ChSOnG6gyMGv1HtPkiK",
+	"dbmVrbLYrmjrmCHeXVaP1DEJ0eqGeXWQuKrKC9gNQDMlPsW0IdvyA/Cuh4dtmUFdYA+fF6217sTY++Lf",
+	"gnUpWP8y7P6SubTRwIYb2f6KzLBXoRHvjXBl5MWYcMEyfVQaRJ5zlUoFUzgitMiwEpL25YtT8vTg6dOg",
+	"gIyYJ1/vf/1VaSf/XTgQiOokJ1en5+dkTJMEEnw5mI8RephqzuZaze4TDET4527V0t19A8NXR0RIMM+G",
+	"QTn0K+srtuHLR0RREY/k+zL9krXoDsSy+Rxcg1ad/P76FZj3rv70HWr+aFyGUDJpaxKja7xH3giUs0hG",
+	"xYQNRDsEqesb2h2Zkbk/yn93BdjWHeb16TFRpnWaYAsoryncGswg1z7o9zvHZllJLhTVXI05ROlKwcjh",
+	"/lM0Ylfvdlji2F7Gx3Cbv5aCuSvd9f64f9gQh2A4g12gndml+fbSTGUbn5l5+XxsBtcoH27BQEwroB0g",
+	"UPTpdl9c0ExzmphvHm/DPsw3r6V+ZXOFfuHC6ZaLADv1Wuqrkq4eTqwAit9CR76XjLHK8GI5F2ChWhtY",
+	"FWKCL1A1swQgRTdgH3UeZ8xdDbygRy7yUcIjNEorPhFU2yRYSwA2TAyN1cEDouksBT+UzEyzjE9E/WtM",
+	"ltTmIkaHfc4VRt6DhkYHoppaqdMjlleDmBROagc0JG3kHIE50AHyc2KvYn91GrtOfmloGe/K3xMMJAM1",
+	"EUJsYTXeXr6sV25qsoriqrhU/qVo4zWRcqGfHpbmyzKsP/AjEYpVXdt8FRRw8PXHYwL+zeM28LhfAbtq",
+	"SFFdZ15l7h5bf8eQ/efjaHkGmcjvp4H56zdi6jqxMMLDVCY25wOYB787u7Z5c0N7ZodUh2WKiApc98gI",
+	"eFePofjI/2LvapvbuJH0X0HpS0jfiJIc52pPqtSWopMTX2xJJVG3qVqmONAMJKI8BLgDUDTPlf9+he4G",
+	"BkPNkLQlWqbXnxJT84IBuhvdje7ngXkZKPfcAKOM+SVp2NWPCTbczCS0d0pTIUCmLfY7Df7lb++OTwaq",
+	"spz6PiqWQFxRj4k3cqGgd/Ng+PN2hC4y/jubC+iuL99G6BWbjuKcULYEcteXb7/hPoVjpKbZLaBA2wtQ",
+	"s5L6EGmcTfYITHu9xk09UyS0EcceS+8KfcOLNLROx0WarHMzRyRRqVW3x36D7Xig7nkxJR+fwLFHeqYO",
+	"sQwA92yAYeelwQoXOtdF7oIxN+8BQF3ZtiK+dycXV/RtW90xGr5jdaEbLc12Fbq9O7kIMhWV5TgzPDVx",
+	"fD/OJktK21Ly81IWSdaslFbsalX4Rnxz6ENbI3ghctYBSEcsCogtcqlnUG1872TVUzUlrNB3d+jMTqCK",
+	"w8LBEoC89lhqMj0Rh8yrQ4f4WtzTUVOmRpRUL5fakisz0aV1Q8qlTlkHcGLGHHHffXGWh4IfaWORyQZA",
+	"9WOmRjwNS+jB9DT46rAN5WJS6DkUOxjIPHrI9uO3b8//Mbzq//eb85+BqeDI74miMNSdRrTfHUDfhzcP",
+	"3dNdKA94/O6Fw1zCsWKedjEMd7sgQJYiytYtMMMBrJYspJ1X4xuoqRH5IeNwC1RqlcLognpqeTipU8IC",
+	"EwVREViWWmFsikVSRYHOOYGO40jzUhhTq9pv3wmDnj26NmVD2dEwQBzvl64+qOZndbcoqtGW5Es/nXtz",
+	"81iRz9j5qiKL/MD6PnQcVp7KvrFUsRgQUTxSDiC0G1FgvvOowhoJ0O2GGcvnbeevj9DYLTiE3bxYPvOx",
+	"7VJBS1rRouJV37zT1Y73tEUW7ovGISuW9SnPUCufTxo2FgDpfTOHOIFIA1xMb5DFlvtUYMJSNS2KlGpB",
+	"DFA70JOgzNbdnw/UeyEmHnYenUX0LHvsV3DwqkioFGzR1QPigalFL6furAFJnwLGCDFmHWAXX3CsPMmK",
+	"c6xYOS2wYc1HUSx0GADGpnKfHbzJ5rrbnD+dudygZ/Msh78rdd1T9H73arby3Jh4h40eC9+EpG8/z8/Z",
+	"cwHHE+chEbPThUc+gqrCYa1ZB+CD6whzvmsKqNQwbRm6R/yxChCo3BRiHMiPdC5SZvjcsNlofog2J4I6",
+	"Tlnnp/2XXYrpJqW2OtOFJzDBv1Fg5QItPbXw6yt/R1O0xTqvXr48DIck9bDOh3Mu8B6oKEDFeM90a5Wv",
+	"0hD3sguPK1odF5xStgisc5P56wvzhb2GvmhO1VSeAx09C8zSOkkccZWbEX8vvjk/87OimbUgy9+dXDSg",
+	"lr/6vBsfZ2QQ94JhQqiyLIQ6Ka3khfw/sb6h0bpYgSSDfIeVRBVAg9eJKBrD8QKweoFSuovSbsIyAOhy",
+	"Zifi/eufn7+9Gvb7b6OWvJ/YWKqpFQb7IM2IU2c5RnMeGfCIpUQOjVkkIM7Ctjo/EUBzzl6jjYKkrjN6",
+	"mMNZmcTtw3ysOKL9ZQ5kE5hFzEai7RzWs8knNUAOWv1bXhgRjkJvtC4EV743ZXOGw31gW4Y3LPd307CF",
+	"pqEfqyLxWBJTeSHvxdPESEvtyN5HJ/h/7WW8+MxT1KTNAvl2O95gihBAHxSQGtRI/6iT7qmqFFpdq9dU",
+	"x8InE59uKqdKAbMiL++AYsykGL8Rf0COdoo6cegLpZpMLcPh4anWQHVe7e+zlG6TWg2xdTettaOme+E1",
+	"e71eD+kiYRy+vzRgzgDegy5dADpQJB5Qz/sK3Ssw4RWbWJ20FArykOwACS39oQRW2Hjsy4EKhKVESxzZ",
+	"Y6sxPx+vY91GE9Uk5trda7HPGguAaHaQ3Mu9dZoDvT4cGvQCrWR6WAEsa10khJSdsJx82yNy7uChYfY8",
+	"1hWRTx5R6ywlCUf8XjClfWrRt8fOA8srsOyFxONAVXyUIKqNhwK8KGq7z87GYl/3dPe6ZyJ5oBFcwtQu",
+	"234AuRcIWr9vQ1vooTq11QqXkvSnmLc6pDoXSxxQZHL5AdXHOYUTsYxAPuMKr8THNuM7v8NXblLS3Rva",
+	"nCw0bshcEsACLC/03TM2zOF8xWfTRHoerxvO28LS7WV8gketUrSzL4R5P4mv3vQSxC9rW474GtjaJqXM",
+	"CPEOvvCZVgUqZ2Gf9MTtiuWaWKYBgYJl2tg1Fugj/NdTurQed7iLWrCo6l6Vf9y6ntXL/f01PKvNSsJS",
+	"HrDelhx5nCsa8JI19zgirRb1rLVm6oil/0oZIG8LQ+BLGTdiVyojlJFW3oti3mxTL/xrV0F+ig/WE8oC",
+	"1gM49Z7GoS2O/tfj4DC2qQqLJnJ1DZZf6G1F7q8EJmAc+5/i4qumChqao6+1foaG9zzVM35uWuydEjM/",
+	"9VtyvvT1l7QEHsJJkMsGkV6wz2uUsxgfSRqiH/WYnDHwnZoWRVvdymfryXfogCeHDlgqG+1FKNUSbnrH",
+	"WcK8uEXW4stWwq9Y1MeVoDSVVjyNRm9sy3uWsooV8uuLKr5pOf7KSh5WKsa0KYmO9xfi1jI9tYSiY4Rl",
+	"nehCDNG5HTGrYfNLmBHWSoSJYx//akDRuRSTgmdfu/LQKL8y9SlxVN/1Z0NQEzC7a/qOHhR/zwLQvmln",
+	"qa43aXViXpL+m5PfT/tw+F5Bzf64z0w3YUaqu0LsTo1g+Ao8ftETATgMYqACnYwusZkQofvTmDWFx/01",
+	"SY14Bh5HzOhOs7kaqPSY1g6kN/VVNu5BEZ+JLmscIJ2bUs8MtFuzC2clFGTEuBmo9O849p9hkNzUHmOm",
+	"N77iiKVZdtPDa3vIfoH/8MwXmpCNFeQsNF6P39u7P0h7A4UklBNnrIAwjeabZy62IPItOBK6vgR4i+jt",
+	"h27FP0hhgOPSjsQYulkGKppI6adeGha1D4moLRRnFJvU3ERLe4icLlLdwd/ijnnWKfSdntoussPAwWlr",
+	"m8plndRhgyHrwpvaDoZwoerm54RnIwFoJaUuVtkhuJiuPdNXVpfCm6UvnQo59vrl1sytMS5XjSEDcQkY",
+	"CXojN4Y3DD5ObE36vdMGWXWULeaMI5ksUmBC0s8IXkLWz0rruQ/GLj6+C7BjhnVup0XBrPhgu81JwCs/",
+	"jA0zGjSiEnhe5/VkjoYauJaThmpJJAC+lQpJaXFmdOkn5nu2MkzjOh2jKBpbmq00lWR7LQw/rcpWei6n",
+	"rzRbScN7nmxl4Llqz1bSPH/HRHuu9OaV5aWtylqaVWBhIwIy/qVc/LTyfc/avmkTRS9qrTpxf/0aAGtx",
+	"JAi7wYtiheVZnPaHSeWmvPBnW6TveeEnzwvT0gXmLu9ctO00K/TpC2hSe7/BN2yoHwuZssx2biJR/DQq",
+	"vjFv41kSxSvkt+q++5YdjmfFVE2YCzPlfQyu+kluBZSaBxPZWjRY5FWJy83cZ7l6LMV+tpTtsRTaV1LW",
+	"8WGuzE2XmazUReFDb+T3DxeogRISSP0CduoRS5ENEBJgVioAhIGop7XTpDLwawTJwF7W3D+yw022k+wI",
+	"NR27WcN/uYnY+XPtqLnUhVg7ZqaRX2rAMH4QMZ+rYh62L6aLvKL8l2Ffa4uZcWEeR21YH4ASs08ZAIjD",
+	"p75/q+Cd8PtXh+pVeuPb35B/WO1wPaoDtxH/B1/41aL/4PCeCfuH5mY5+VBQ5e+h/SP1YDIRCHMXZHLd",
+	"TXjdAP8Krtu8V4fvaZUbbqWxMvt3MWrT9tV8TNdfXQSq5qa1io2Xnhn41qTtx1D0X7J6o63Qp75hqfTI",
+	"i/Cx4oPIpkAmgGUiD33/x3emPpTR9fKQ+gulIXV7FrLS3wBWxjpiPLGEr6i0EmzGDRvzXHT/DYQmhoBF",
+	"GIIqYbYEt/OzPLamkiQqz8B6BqSGCCvju1RTAEcR+ZAGmyLVPBtPXfCJEW7pQZQrzFEAo2QdF2DqkpA8",
+	"ARETuXYBE7OFeTZx0gBxqLRMfIAWaGzo7fbYKc9GAxUGBbPmhyQNSz/iaIZOOT6CUkLLdooKSf3AeM1R",
+	"NXaoO1YanzNQUrHFN2C3GKSs9S1kMgmbhQAF2DGRWeWhdxvB+rAL2E9qQ9BMi/BAUTeWnIp09Isnp5bb",
+	"B48o62fr27UAJyPgMraPMAR+P5irrNU/oUZzgknTjczNJgmHMEmVXnAjQYJIxEHxeaCESQXoutIOFGRv",
+	"Dtl0YkRpDct4WSLfXzYtS+ADvnFvSFA1YF/kpRvI+MZYrYTpMShTYakSH+yQXkF0P+Y9QggcBbR4zvAK",
+	"xGsXTlQsdy+u2NTFnVRKqjvg8sKLa5kaMVDh7awUTq7xdAL5a14d7B8yN6P4anywyUpus1ELsQ2WiK5u",
+	"DBstfCV4SFB/Lu6lnhpYl7bsDd7TVnfx08HLR6RvNlo/MVfZRUvAWzmKKJ9f2Es8WOM9v2olnqiG2DAj",
+	"FVRChrUMwYvT4KDPywldH6DI0z5hEizHQ8XNtLG+93rEi9tdPRGKXfdP2EyqXM9Y+k8n2e6ebjpQHqMI",
+	"AcZ+3Gc5nxuPjZZanSZE0hJzfys9Owr08m4Tdzd1E3ZX6ukEkI0GKufzhNp7dcmOL96w92JOXT50JM1+",
+	"ddeboOPw+WAl9FhaK/IeS4+zTEzc6MQHu5eZ+9QjiePueodP4IadXP0v8pW/F3OW6WI6VkD5zsci93YM",
+	"rh7ezNNui0Jff1b2Cu56XerxOqEaXNzXO21paz/GlsR4zudRYhz/5ftm+UQO34t5S468IaHsBQicbic0",
+	"oSkLDJQ0cWX0U1OUb8jswPxeAoQLKKMXnPoTFkf00CfBWgWnUShjW1rdRTpFhiGyPGhr6qaHKp7bD5+U",
+	"IHd7Ikpnuq1nlHYbKUlTPRjIRZ3KYrVKw87gFRq2aj2D98HgkJv5f67Oz9hYACUzNnNTYTYVWJd6lsAH",
+	"gz9/fcVyXRS8NAnDkDMTRYGwPPwG6qsRldaT0ZLzgJs0lEjDoCwQAZT8XhQGjszcn9M/ds/EB7t7Qlu7",
+	"x8dFq+nCHHwDMREA6+iyMzSQ31Nch63OF1UfQumiz9bFyltA+VyQqPphdm05mjfRsKI/GL/WIAogcugO",
+	"sk7LsoEqaYUSSK4jlAwv+Z6tNBwBSN5vEu22Y9ZuMa4ndyXPPVpp1asA4YIvDA/v9MvrtB4mOAX5SUH9",
+	"nfD4GGWgOt79+M9X7Hf5C6CJADLY1ECDRYHgilAYLikWl6Vzm3rseOo02ZJYsxGfQCcCOj2o1VMcNxBT",
+	"tTRxdBSHUnPq/+gmcO0fu8cXb3Z/F/M0gRaNUAxf6vFAEVtgvSsgZZ16X8cnNHIcxUhjFohAMIQ2iy0d",
+	"AG7rTbRnxErPgXg0fBMkdjLoeHPRj1sHsoIn55dXLuhzlxvqunG/Dc8v3/z65uyqIkX1jmL3iNVniAEl",
+	"uNLK2b6BevHiUpjpWLx4ccjSvzsFG8JohzL/OcXerLkhwDLLpRI5yQfz6JzcMpkPVK0F6PK0f3rWf3N+",
+	"FnUAHeyzsVRJ8Fgbrx+enF+f9VHUgGImofmsih8KeS967B+eDkYCuFw9xIziSiQWK42tqixcaJ+Wwjn9",
+	"6UDB1xwiFFzqw/kUX0vxtFZVfIv3/WCYzGn+XsvCihLmz9kck7IOcN/sGuFsvRV5wtI7oWiL6b1ImbHz",
+	"AuLOW/lBhDyWp9Mh9w+a70vhDFhmPT27b9yBTII21M5hYCgRJO8EuhWJ0yqa599Ojy/7v5we9yNY1Jf7",
+	"zElJyDuET0WBcZHAQMk7BZmhoPCRvvfYSeGGkulcmMOB2mXpwf7+QRorBWAeT6GLEhi9DsGyIdBsBzEH",
+	"arIHsQE+6G+pC9lwLH4NoXgVhoCXvQrvi/js2ExAg+e9fo9ER0Tl6ZuUkvA3iou6h0AICA1VAPHqn/23",
+	"lJlCz9wCOF0pD9nYBWYgbvH0/nL9+vXpZeo1ZMYBN9BqdoMETlaoo4Fi0bc3fbr/8oMDp85MKitKxQtG",
+	"aIfVzQW3ooSlP27QqXfHfwxPzs/OroYXp5fD6ys3sGjRu6BIkUyZoHSMZ6U2xnltCInrTI1vy3MGptaX",
+	"Z/Ud5IqdDLlZoa371cv/ArTe4Zir+TB6TSNC7vlEKOq+o2awT/O50MPhxhLE5zqX9522rn11qO1b9NYO",
+	"0ENY4OGeSQuwxJTyq/Zcv6cceSlBNnxwnaO99VkAcls8ToJf/49Pbvt1d7WlmsOmJ5GqItrlfF4/7HPO",
+	"srAU/1lDZacjqpdrFEL0tX7H1fzS+1GPZhj9uHMjeClK55fsHP7zTydIfCJ/F/P4l7Leeuh+/XPR2wNF",
+	"jPryOkFauo1NeQ+YST99ZG4Mni6xMVManBlu8f8Jui/XGeCY7iQ7QGS6swcaQYNcfNJbeS+UMMaZWp5L",
+	"/F/3OJk5F6Xecw/PBwZ5jrkOjwYnLG/A7T3OMj1VVd4tcaoF1O7uYWTSTfQcJ/INz7kGi1fxmlTDEQj9",
+	"Cv2znVIXgqVwXdqNn+p+aYEVfpDo7z1I2piGW09w0v2JAPrMtXOBuNykalD0JRgtg8EzCJAwWNb3QkwM",
+	"07e3hVSVeygVM1ZM4ufOVbbqA+ngCM4rEuwoBepraI62pRCwuUR5LHo20ng2JMYAcnPXaSO3QEezkOcw",
+	"yCYI+O0nBZ/mInqqu7ZlxK0wlKxDMJ8VDmjXy4EsWdYM4thbAC00qyZKz9RCNih6BEZ0TSKKN/Bi7tYc",
+	"3Z+Kh3GJcPpbVg0rOgLzAgdWiUC+ERMSWMLhbAxQIxeOx+KpyCarXpiLewDBvAUCSjNye4C8pR3HsM7x",
+	"xZnpkpvPcfErH9rLAXbLAoniQM1GTvchbHRzMuJuX4lta+Q+d2pt/1dXp11AA1AVC0AC3zhQERUgDpl4",
+	"JBXjhSjtIRvA8fEcDNx8sOOe539CHO3BDqXba/UX0OxLDfkuypr/QPu/dCqYFVMX9NeJL91ngS0Rt6IU",
+	"4JaNdJGz1M3fEE6xxMx4OGxwsrytmZrRqgVZ3ISwPyxyXIIL2IXoGIRlF7Iz6Mi4EDDyC7vJwyktXagZ",
+	"UeIj5gBkNyheqw077Hh//fnX/wcAAP//",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

@@ -22,6 +22,7 @@ import (
 	"github.com/ccbackend/ccbackend/internal/chat"
 	"github.com/ccbackend/ccbackend/internal/config"
 	"github.com/ccbackend/ccbackend/internal/diagnostics"
+	"github.com/ccbackend/ccbackend/internal/events"
 	"github.com/ccbackend/ccbackend/internal/files"
 	"github.com/ccbackend/ccbackend/internal/httpapi"
 	"github.com/ccbackend/ccbackend/internal/idempotency"
@@ -51,6 +52,10 @@ type App struct {
 	Chat *chat.Service
 	// UsageMaintainer keeps usage_events partitioned, within retention and rolled up.
 	UsageMaintainer *analytics.Maintainer
+
+	Events *events.Bus // the live event feed: Publish, AddObserver, Online
+	// Push notifies users away from the app (an observer of Events); nil when APNs is not configured.
+	Push *push.Notifier
 
 	MCP     *mcp.Registry
 	MCPPool *mcp.Pool
@@ -109,7 +114,22 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, version strin
 	if err != nil {
 		return nil, err
 	}
-	ws := workspace.New(st, cursors, time.Now, cfg.MaxMessageBytes, cfg.SyncRetention)
+	bus, realtime := newEvents(cfg, rdb, accounts, log)
+	defer func() {
+		if err != nil {
+			_ = bus.Close()
+		}
+	}()
+	notifier, err := newNotifier(cfg.Push, st, bus, log)
+	if err != nil {
+		return nil, err
+	}
+	defer func() {
+		if err != nil {
+			closePush(notifier)
+		}
+	}()
+	ws := workspace.New(st, cursors, time.Now, cfg.MaxMessageBytes, cfg.SyncRetention).WithEvents(bus, log)
 	idemBox, err := secret.NewBox(cfg.SecretKey, idempotency.ResponsesPurpose)
 	if err != nil {
 		return nil, err
@@ -139,7 +159,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, version strin
 	if err != nil {
 		return nil, err
 	}
-	chatService, err := newChat(bg, cfg, models, st, rdb, ws, fileService, limits.Limiter, mcpToolLoop(cfg, registry, pool, log), genAI, log)
+	chatService, err := newChat(bg, cfg, models, st, rdb, ws, fileService, limits.Limiter, mcpToolLoop(cfg, registry, pool, log), genAI, bus, log)
 	if err != nil {
 		return nil, err
 	}
@@ -161,15 +181,16 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, version strin
 		Chat:           httpapi.NewChatHandlers(chatService, cfg.StreamKeepAlive),
 		Debug: httpapi.NewDebugHandlers(diagnostics.New(diagnostics.Sources{Version: version, Config: cfg.Redacted(),
 			Store: st, Redis: rdb, Streams: chatService.ActiveStreams, MCPSessions: pool.Sessions, Now: time.Now, Started: started, Instance: uuid.New()})),
-		MCP:     httpapi.NewMCPHandlers(registry, pool),
-		Files:   httpapi.NewFileHandlers(fileService),
-		Usage:   httpapi.NewUsageHandlers(analytics.New(st, cursors, time.Now)),
-		Devices: httpapi.NewDeviceHandlers(push.NewDevices(st, cursors, time.Now, cfg.Push.Topic)),
+		MCP:      httpapi.NewMCPHandlers(registry, pool),
+		Files:    httpapi.NewFileHandlers(fileService),
+		Usage:    httpapi.NewUsageHandlers(analytics.New(st, cursors, time.Now)),
+		Realtime: realtime,
+		Devices:  httpapi.NewDeviceHandlers(push.NewDevices(st, cursors, time.Now, cfg.Push.Topic)),
 	})
 	if err != nil {
 		return nil, err
 	}
-	return &App{Config: cfg, Log: log, Store: st, Redis: rdb, Registry: reg, Handler: handler, Keys: keys, Accounts: accounts, Workspace: ws, Idempotency: idem, Files: fileService, Chat: chatService, MCP: registry, MCPPool: pool,
+	return &App{Config: cfg, Log: log, Store: st, Redis: rdb, Registry: reg, Handler: handler, Keys: keys, Accounts: accounts, Workspace: ws, Idempotency: idem, Files: fileService, Chat: chatService, Events: bus, Push: notifier, MCP: registry, MCPPool: pool,
 		UsageMaintainer: analytics.NewMaintainer(st, time.Now, cfg.Analytics.UsageRetentionMonths, log), stopBackground: stopBackground}, nil
 }
 
@@ -184,8 +205,12 @@ func Migrate(databaseURL string) error {
 
 // Close stops background work and releases the connections, after the servers have stopped.
 func (a *App) Close() {
-	a.Chat.Wait() // exchanges still being recorded
+	a.Chat.Wait()     // exchanges still being recorded
+	closePush(a.Push) // after the last generation's events, before the bus and the store go
 	a.stopBackground()
+	if err := a.Events.Close(); err != nil {
+		a.Log.Warn("closing the event bus", slog.String("error", err.Error()))
+	}
 	if err := a.MCPPool.Close(); err != nil {
 		a.Log.Warn("closing the MCP pool", slog.String("error", err.Error()))
 	}

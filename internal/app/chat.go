@@ -12,6 +12,7 @@ import (
 	"github.com/ccbackend/ccbackend/internal/catalog"
 	"github.com/ccbackend/ccbackend/internal/chat"
 	"github.com/ccbackend/ccbackend/internal/config"
+	"github.com/ccbackend/ccbackend/internal/events"
 	"github.com/ccbackend/ccbackend/internal/files"
 	"github.com/ccbackend/ccbackend/internal/llm"
 	"github.com/ccbackend/ccbackend/internal/metrics"
@@ -70,7 +71,7 @@ func newRouter(cfg config.Config, cat *catalog.Catalog, onError func(provider, e
 // newChat wires the chat service and starts listening for cancellations from other instances
 // (until ctx ends).
 func newChat(ctx context.Context, cfg config.Config, cat *catalog.Catalog, st *store.Store, rdb *redis.Client,
-	ws *workspace.Service, fs *files.Service, limiter *ratelimit.Limiter, loop chat.ToolLoop, genAI *metrics.GenAI, log *slog.Logger) (*chat.Service, error) {
+	ws *workspace.Service, fs *files.Service, limiter *ratelimit.Limiter, loop chat.ToolLoop, genAI *metrics.GenAI, bus *events.Bus, log *slog.Logger) (*chat.Service, error) {
 	router, err := newRouter(cfg, cat, genAI.UpstreamError)
 	if err != nil {
 		return nil, err
@@ -86,7 +87,7 @@ func newChat(ctx context.Context, cfg config.Config, cat *catalog.Catalog, st *s
 	limits := chat.Limits{Limiter: limiter, Tokens: tokens, TokensFailOpen: cfg.TokenLimitFailOpen,
 		Generations:    ratelimit.NewSemaphore(rdb, cfg.RedisPrefix, ratelimit.DefaultLeaseTTL, log),
 		MaxGenerations: cfg.MaxConcurrentGenerations, MaxMessageBytes: cfg.MaxMessageBytes}
-	return chat.New(cat, router, ws, st, runs, fs, limits, loop, time.Now, log).WithObserver(genAI), nil
+	return chat.New(cat, router, ws, st, runs, fs, limits, loop, time.Now, log).WithObserver(genAI).WithEvents(bus), nil
 }
 
 // modelIDs are the catalog's ids: the model label values of the metrics.

@@ -31,11 +31,14 @@ type Credentials struct {
 	APIKey    string // the X-API-Key header
 	ClientIP  string // as the HTTP layer resolved it (trusted proxies only)
 	UserAgent string
+	// Ticket is a realtime ticket (?ticket= or a ccb.ticket.<t> WebSocket subprotocol); only the
+	// event feed operations accept one.
+	Ticket string
 }
 
 // Present reports whether any credential was sent at all: a request without one is merely
 // anonymous, one with a wrong one is a failed attempt.
-func (c Credentials) Present() bool { return c.Bearer != "" || c.APIKey != "" }
+func (c Credentials) Present() bool { return c.Bearer != "" || c.APIKey != "" || c.Ticket != "" }
 
 // Identified, when not nil, is told who the caller is as soon as the credentials are known to be
 // genuine (a valid signature, an existing API key), before the revocation lookup and the role

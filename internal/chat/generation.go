@@ -12,6 +12,7 @@ import (
 
 	"github.com/ccbackend/ccbackend/gen/db"
 	"github.com/ccbackend/ccbackend/internal/catalog"
+	"github.com/ccbackend/ccbackend/internal/events"
 	"github.com/ccbackend/ccbackend/internal/llm"
 	"github.com/ccbackend/ccbackend/internal/ratelimit"
 )
@@ -57,6 +58,7 @@ type Generation struct {
 	limited     bool            // the step limit or the turn deadline ended the turn
 	over        bool            // nothing more comes
 	recording   sync.WaitGroup  // tool calls being recorded
+	deltas      int             // generation.delta events raised
 }
 
 // tokensUsed is what the generation cost the token budget so far.
@@ -134,6 +136,7 @@ func (s *Service) CreateChatCompletion(ctx context.Context, caller Caller, req R
 		ended := g.end
 		g.end = func() { s.streams.Add(-1); ended() }
 	}
+	g.raise(events.GenerationStarted, map[string]any{"model": g.model.ID})
 	return g, nil
 }
 
@@ -162,6 +165,7 @@ func (g *Generation) Next() (Event, bool) {
 			return Event{}, false
 		}
 		if out, show := g.filter(e); show {
+			g.raiseEvent(out)
 			return out, true
 		}
 	}
@@ -308,6 +312,7 @@ func (g *Generation) record(ctx context.Context, wait bool) error {
 			g.svc.log.Error("storing a chat exchange failed", slog.String("session_id", g.sessionID.String()), slog.String("error", stored.Error()))
 		}
 	}
+	g.raiseEnd(status)
 	if !wait {
 		g.svc.usage.add(event)
 	} else {

@@ -15,6 +15,7 @@ import (
 
 	"github.com/ccbackend/ccbackend/internal/apperr"
 	"github.com/ccbackend/ccbackend/internal/catalog"
+	"github.com/ccbackend/ccbackend/internal/events"
 	"github.com/ccbackend/ccbackend/internal/llm"
 	"github.com/ccbackend/ccbackend/internal/ratelimit"
 	"github.com/ccbackend/ccbackend/internal/store"
@@ -40,8 +41,9 @@ type Service struct {
 	log      *slog.Logger
 	pending  sync.WaitGroup // exchanges being recorded after their stream ended
 	usage    *usageWriter
-	observer Observer     // metrics; see WithObserver
-	streams  atomic.Int64 // streamed generations running on this instance
+	observer Observer         // metrics; see WithObserver
+	events   events.Publisher // generation.* and tool.* events; see WithEvents
+	streams  atomic.Int64     // streamed generations running on this instance
 	loop     ToolLoop
 }
 

@@ -105,6 +105,7 @@ func credentialsOf(c echo.Context) auth.Credentials {
 	if scheme, token, ok := strings.Cut(h.Get(echo.HeaderAuthorization), " "); ok && strings.EqualFold(scheme, "Bearer") {
 		creds.Bearer = strings.TrimSpace(token)
 	}
+	creds.Ticket = ticketOf(c.Request())
 	return creds
 }
 

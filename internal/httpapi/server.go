@@ -31,6 +31,7 @@ type Server struct {
 	*FileHandlers
 	*UsageHandlers
 	*DeviceHandlers
+	*RealtimeHandlers
 }
 
 var _ api.StrictServerInterface = (*Server)(nil)
@@ -56,6 +57,7 @@ type Deps struct {
 	MCP            *MCPHandlers
 	Files          *FileHandlers
 	Usage          *UsageHandlers
+	Realtime       *RealtimeHandlers // the event feed; also adds the realtimeTicket scheme
 	Devices        *DeviceHandlers
 }
 
@@ -90,6 +92,9 @@ func New(d Deps) (*echo.Echo, error) {
 	authn := d.Authenticator
 	if authn == nil {
 		authn = denyAll{}
+	}
+	if d.Realtime != nil {
+		authn = ticketAuthenticator{Authenticator: authn, tickets: d.Realtime.tickets, valid: d.Realtime.valid}
 	}
 	streaming := newStreamMatcher(spec)
 	e := echo.New()
@@ -134,8 +139,8 @@ func New(d Deps) (*echo.Echo, error) {
 	)
 
 	server := &Server{MetaHandlers: d.Meta, AuthHandlers: d.Auth, AdminHandlers: d.Admin, WorkspaceHandlers: d.Workspace, ModelHandlers: d.Models, ChatHandlers: d.Chat,
-		DebugHandlers: d.Debug, MCPHandlers: d.MCP, FileHandlers: d.Files, UsageHandlers: d.Usage, DeviceHandlers: d.Devices}
-	api.RegisterHandlers(e, api.NewStrictHandler(server, []api.StrictMiddlewareFunc{negotiateCSV}))
+		DebugHandlers: d.Debug, MCPHandlers: d.MCP, FileHandlers: d.Files, UsageHandlers: d.Usage, RealtimeHandlers: d.Realtime, DeviceHandlers: d.Devices}
+	api.RegisterHandlers(e, api.NewStrictHandler(server, []api.StrictMiddlewareFunc{negotiateCSV, withRawRequest}))
 	routes := map[string]bool{}
 	for _, r := range e.Routes() {
 		routes[r.Method+" "+r.Path] = true

@@ -13,6 +13,7 @@ import (
 
 	"github.com/ccbackend/ccbackend/gen/db"
 	"github.com/ccbackend/ccbackend/internal/apperr"
+	"github.com/ccbackend/ccbackend/internal/events"
 	"github.com/ccbackend/ccbackend/internal/freeform"
 	"github.com/ccbackend/ccbackend/internal/page"
 )
@@ -80,7 +81,10 @@ func contentText(content json.RawMessage) (string, error) {
 // CreateMessage adds a message to one of the user's sessions and to the session's totals, in
 // one transaction; the session row lock orders concurrent appends. The clock is read before that
 // lock, so InsertMessage keeps created_at from going before the previous message's.
-func (s *Service) CreateMessage(ctx context.Context, userID, sessionID uuid.UUID, m NewMessage) (Message, error) {
+func (s *Service) CreateMessage(ctx context.Context, userID, sessionID uuid.UUID, m NewMessage) (out Message, err error) {
+	defer s.raise(ctx, &err, userID, events.MessageCreated, func() any {
+		return map[string]any{"message_id": out.ID, "session_id": out.SessionID, "role": out.Role}
+	})
 	if len(m.Content) > s.maxMessageBytes {
 		return Message{}, invalidContent("content is larger than the server accepts")
 	}
@@ -96,7 +100,6 @@ func (s *Service) CreateMessage(ctx context.Context, userID, sessionID uuid.UUID
 	if err != nil {
 		return Message{}, err
 	}
-	var out Message
 	err = s.store.InTx(ctx, func(q *db.Queries) error {
 		now := s.now()
 		seq, err := q.RecordSessionActivity(ctx, db.RecordSessionActivityParams{InputTokens: m.InputTokens, OutputTokens: m.OutputTokens,

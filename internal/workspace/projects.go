@@ -10,6 +10,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/ccbackend/ccbackend/gen/db"
+	"github.com/ccbackend/ccbackend/internal/events"
 	"github.com/ccbackend/ccbackend/internal/freeform"
 	"github.com/ccbackend/ccbackend/internal/page"
 	"github.com/ccbackend/ccbackend/internal/store"
@@ -51,7 +52,8 @@ type ProjectPatch struct {
 }
 
 // CreateProject creates a project for the user.
-func (s *Service) CreateProject(ctx context.Context, userID uuid.UUID, f ProjectFields) (Project, error) {
+func (s *Service) CreateProject(ctx context.Context, userID uuid.UUID, f ProjectFields) (out Project, err error) {
+	defer s.raise(ctx, &err, userID, events.ProjectCreated, func() any { return projectEvent(out.ID) })
 	settings, err := freeform.Encode(f.Settings, freeform.Settings, "/settings")
 	if err != nil {
 		return Project{}, err
@@ -128,9 +130,9 @@ func (s *Service) UpdateProject(ctx context.Context, userID, id uuid.UUID, p Pro
 }
 
 // changeProject locks the project, checks the expected version, and writes the fields merge derives.
-func (s *Service) changeProject(ctx context.Context, userID, id uuid.UUID, expected *int64, merge func(*Project) ProjectFields) (Project, error) {
-	var out Project
-	err := s.store.InTx(ctx, func(q *db.Queries) error {
+func (s *Service) changeProject(ctx context.Context, userID, id uuid.UUID, expected *int64, merge func(*Project) ProjectFields) (out Project, err error) {
+	defer s.raise(ctx, &err, userID, events.ProjectUpdated, func() any { return projectEvent(id) })
+	err = s.store.InTx(ctx, func(q *db.Queries) error {
 		row, err := q.GetProjectForUpdate(ctx, db.GetProjectForUpdateParams{ID: id, UserID: userID})
 		if err := checkLocked(err, "project", row.Version, expected); err != nil {
 			return err
@@ -153,7 +155,8 @@ func (s *Service) changeProject(ctx context.Context, userID, id uuid.UUID, expec
 }
 
 // DeleteProject deletes a project; its sessions stay, detached.
-func (s *Service) DeleteProject(ctx context.Context, userID, id uuid.UUID, expected *int64) error {
+func (s *Service) DeleteProject(ctx context.Context, userID, id uuid.UUID, expected *int64) (err error) {
+	defer s.raise(ctx, &err, userID, events.ProjectDeleted, func() any { return projectEvent(id) })
 	return s.store.InTx(ctx, func(q *db.Queries) error {
 		row, err := q.GetProjectForUpdate(ctx, db.GetProjectForUpdateParams{ID: id, UserID: userID})
 		if err := checkLocked(err, "project", row.Version, expected); err != nil {

@@ -9,6 +9,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/ccbackend/ccbackend/gen/db"
+	"github.com/ccbackend/ccbackend/internal/events"
 	"github.com/ccbackend/ccbackend/internal/page"
 )
 
@@ -85,9 +86,9 @@ func requireProject(ctx context.Context, q *db.Queries, userID uuid.UUID, id *uu
 }
 
 // CreateSession starts a session, optionally in one of the user's projects.
-func (s *Service) CreateSession(ctx context.Context, userID uuid.UUID, f SessionFields) (Session, error) {
-	var out Session
-	err := s.store.InTx(ctx, func(q *db.Queries) error {
+func (s *Service) CreateSession(ctx context.Context, userID uuid.UUID, f SessionFields) (out Session, err error) {
+	defer s.raise(ctx, &err, userID, events.SessionCreated, func() any { return sessionEvent(out) })
+	err = s.store.InTx(ctx, func(q *db.Queries) error {
 		if err := requireProject(ctx, q, userID, f.ProjectID); err != nil {
 			return err
 		}
@@ -131,9 +132,9 @@ func (s *Service) ListSessions(ctx context.Context, userID uuid.UUID, f SessionF
 }
 
 // UpdateSession renames, archives or moves a session.
-func (s *Service) UpdateSession(ctx context.Context, userID, id uuid.UUID, p SessionPatch, expected *int64) (Session, error) {
-	var out Session
-	err := s.store.InTx(ctx, func(q *db.Queries) error {
+func (s *Service) UpdateSession(ctx context.Context, userID, id uuid.UUID, p SessionPatch, expected *int64) (out Session, err error) {
+	defer s.raise(ctx, &err, userID, events.SessionUpdated, func() any { return sessionEvent(out) })
+	err = s.store.InTx(ctx, func(q *db.Queries) error {
 		row, err := q.GetSessionForUpdate(ctx, db.GetSessionForUpdateParams{ID: id, UserID: userID})
 		if err := checkLocked(err, "session", row.Version, expected); err != nil {
 			return err
@@ -166,7 +167,8 @@ func (s *Service) UpdateSession(ctx context.Context, userID, id uuid.UUID, p Ses
 }
 
 // DeleteSession deletes a session and its messages.
-func (s *Service) DeleteSession(ctx context.Context, userID, id uuid.UUID, expected *int64) error {
+func (s *Service) DeleteSession(ctx context.Context, userID, id uuid.UUID, expected *int64) (err error) {
+	defer s.raise(ctx, &err, userID, events.SessionDeleted, func() any { return map[string]any{"session_id": id} })
 	return s.store.InTx(ctx, func(q *db.Queries) error {
 		row, err := q.GetSessionForUpdate(ctx, db.GetSessionForUpdateParams{ID: id, UserID: userID})
 		if err := checkLocked(err, "session", row.Version, expected); err != nil {

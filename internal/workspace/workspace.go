@@ -4,8 +4,11 @@
 package workspace
 
 import (
+	"log/slog"
+
 	"encoding/json"
 	"errors"
+	"github.com/ccbackend/ccbackend/internal/events"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -22,6 +25,8 @@ type Service struct {
 	now             func() time.Time
 	maxMessageBytes int
 	syncRetention   time.Duration
+	events          events.Publisher // nil: no events (see WithEvents)
+	log             *slog.Logger
 }
 
 // New returns the workspace service.

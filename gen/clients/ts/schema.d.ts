@@ -649,6 +649,103 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/realtime/tickets": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * A ticket for opening the event feed from a browser
+         * @description A short-lived (`CCB_EVENTS_TICKET_TTL`, default 30 s), single-use ticket that opens one
+         *     `/v1/ws` or `/v1/events` connection as the caller, for clients that cannot set an
+         *     `Authorization` header on a WebSocket or EventSource (browsers). Present it as
+         *     `?ticket=` or as a WebSocket subprotocol `ccb.ticket.<ticket>` offered next to `ccb.events.v1`.
+         *     Never put a long-lived access token in a URL or subprotocol: proxies log them. The
+         *     connection it opens is bound to the credential that asked for it: revoking that
+         *     credential (logout) closes it.
+         */
+        post: operations["createRealtimeTicket"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/ws": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The live event feed (WebSocket)
+         * @description Upgrades to a WebSocket carrying the caller's events, one JSON `Event` per text message
+         *     (at most 64 KiB each); a user only ever receives their own. Authentication happens before
+         *     the upgrade: an `Authorization` header (native clients), an `X-API-Key`, or a ticket from
+         *     `createRealtimeTicket` (`?ticket=` or subprotocol `ccb.ticket.<ticket>`; the server then
+         *     selects `ccb.events.v1`). A request with an `Origin` header must come from one of the CORS
+         *     origins (`CCB_CORS_ORIGINS` and the defaults); native clients send none.
+         *
+         *     **Resume**: `?last_event_id=` replays the retained events after that id
+         *     (`CCB_EVENTS_RETENTION`, default 10 min, at most `CCB_EVENTS_RETENTION_COUNT` per user), then
+         *     continues live. When the id is older than the retention the first message is a `resync`
+         *     event: call `/v1/sync`, then carry on from the resync's id.
+         *
+         *     **Filter**: `types` (comma-separated, `generation.*` style prefixes allowed) and
+         *     `session_id` restrict the connection to those events.
+         *
+         *     The server pings every `CCB_EVENTS_HEARTBEAT` (default 20 s); messages from the client are
+         *     ignored (at most 4 KiB each). Close codes:
+         *     - `1001` the server is shutting down: reconnect (with `last_event_id`).
+         *     - `1008` a client message over 4 KiB.
+         *     - `4001` the credentials were revoked or expired (logout, revoked API key): sign in again.
+         *     - `4008` slow consumer: more than `CCB_EVENTS_BUFFER` events waited to be written;
+         *       reconnect with `last_event_id`.
+         *     - `1011` an internal error: reconnect later.
+         *
+         *     At most `CCB_EVENTS_MAX_CONNS_PER_USER` (default 20) live connections per user across
+         *     instances (`/v1/ws` and `/v1/events` together); more answer 429 `too_many_connections`.
+         */
+        get: operations["openEventSocket"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/events": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The live event feed (server-sent events)
+         * @description The twin of `/v1/ws` for clients without WebSockets: `text/event-stream` with one event per
+         *     `Event` (`id:` the event id, `event:` its type, `data:` the `Event` JSON), so an
+         *     EventSource resumes by itself with `Last-Event-ID` (or `?last_event_id=`). Same
+         *     authentication, Origin check, filter, retention, `resync` and connection cap as `/v1/ws`. A
+         *     `: heartbeat` comment every `CCB_EVENTS_HEARTBEAT`. The stream ends with an `event: close`
+         *     whose data is `{"code": 4001|4008|1001, "reason": …}` (the WebSocket close codes) when the
+         *     credentials are revoked, the client reads too slowly or the server shuts down.
+         */
+        get: operations["streamEvents"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/files": {
         parameters: {
             query?: never;
@@ -1375,6 +1472,36 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
+        RealtimeTicket: {
+            /** @description Present once, as `?ticket=` or subprotocol `ccb.ticket.<ticket>`. */
+            ticket: string;
+            /** Format: date-time */
+            expires_at: string;
+        };
+        /**
+         * @description One entry of the caller's live feed. `id` increases per user (resume from the last one
+         *     seen). `data` by `type` (ids only, never message text — fetch the object):
+         *     - `project.created|updated|deleted`: `{project_id}`
+         *     - `session.created|updated|deleted`: `{session_id, project_id}`
+         *     - `message.created`: `{message_id, session_id, role}`
+         *     - `generation.started`: `{generation_id, session_id, model}`
+         *     - `generation.delta`: `{generation_id, session_id, index, delta}` (`index` counts from 0)
+         *     - `generation.completed|cancelled|failed`: `{generation_id, session_id, session_title, finish_reason, error_code}`
+         *     - `tool.call_started|call_completed`: `{generation_id, session_id, tool_call_id, server_id, tool, is_error}`
+         *     - `file.created|deleted`: `{file_id, project_id, path}`
+         *     - `resync`: `{reason, last_event_id, sync}` — what followed `last_event_id` is no longer
+         *       retained: call `/v1/sync`, then resume from this event's id.
+         */
+        Event: {
+            id: string;
+            /** @enum {string} */
+            type: "project.created" | "project.updated" | "project.deleted" | "session.created" | "session.updated" | "session.deleted" | "message.created" | "generation.started" | "generation.delta" | "generation.completed" | "generation.cancelled" | "generation.failed" | "tool.call_started" | "tool.call_completed" | "file.created" | "file.deleted" | "resync";
+            /** Format: date-time */
+            occurred_at: string;
+            data: {
+                [key: string]: unknown;
+            };
+        };
         /** @description An RFC 9457 problem with an OpenAI-compatible `error` member. */
         Problem: {
             /**
@@ -2900,6 +3027,12 @@ export interface components {
         };
     };
     parameters: {
+        /** @description Resume after this event id (replayed from the retention, or a `resync` event). */
+        EventLastID: string;
+        /** @description Comma-separated event types to receive, e.g. `generation.delta,message.created` or `generation.*`. */
+        EventTypes: string;
+        /** @description Only the events of this session. */
+        EventSession: string;
         /** @description Start of the half-open window `[from, to)` (default 30 days before `to`). */
         UsageFrom: string;
         /** @description End of the window, excluded (default now); after `from`, at most 400 days later. */
@@ -4114,6 +4247,110 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             410: components["responses"]["Gone"];
+            default: components["responses"]["Error"];
+        };
+    };
+    createRealtimeTicket: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The ticket. */
+            201: {
+                headers: {
+                    "Cache-Control": components["headers"]["CacheControlNoStore"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RealtimeTicket"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            default: components["responses"]["Error"];
+        };
+    };
+    openEventSocket: {
+        parameters: {
+            query?: {
+                /** @description Resume after this event id (replayed from the retention, or a `resync` event). */
+                last_event_id?: components["parameters"]["EventLastID"];
+                /** @description Comma-separated event types to receive, e.g. `generation.delta,message.created` or `generation.*`. */
+                types?: components["parameters"]["EventTypes"];
+                /** @description Only the events of this session. */
+                session_id?: components["parameters"]["EventSession"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Switched to the WebSocket protocol; events follow as text messages. */
+            101: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            /** @description The `Origin` is not one of the allowed origins (code `origin_not_allowed`). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            429: components["responses"]["TooManyRequests"];
+            default: components["responses"]["Error"];
+        };
+    };
+    streamEvents: {
+        parameters: {
+            query?: {
+                /** @description Resume after this event id (replayed from the retention, or a `resync` event). */
+                last_event_id?: components["parameters"]["EventLastID"];
+                /** @description Comma-separated event types to receive, e.g. `generation.delta,message.created` or `generation.*`. */
+                types?: components["parameters"]["EventTypes"];
+                /** @description Only the events of this session. */
+                session_id?: components["parameters"]["EventSession"];
+            };
+            header?: {
+                /** @description The id of the last event received (sent by EventSource on reconnect). */
+                "Last-Event-ID"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The event stream. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/event-stream": string;
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            /** @description The `Origin` is not one of the allowed origins (code `origin_not_allowed`). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            429: components["responses"]["TooManyRequests"];
             default: components["responses"]["Error"];
         };
     };

@@ -4,6 +4,8 @@
 // This file was generated from JSON Schema using quicktype, do not modify it directly.
 // To parse the JSON, add this file to your project and do:
 //
+//   let aPIRealtimeTicket = try? APIJSONCoding.makeDecoder().decode(APIRealtimeTicket.self, from: jsonData)
+//   let aPIEvent = try? APIJSONCoding.makeDecoder().decode(APIEvent.self, from: jsonData)
 //   let aPIProblem = try? APIJSONCoding.makeDecoder().decode(APIProblem.self, from: jsonData)
 //   let aPIFieldError = try? APIJSONCoding.makeDecoder().decode(APIFieldError.self, from: jsonData)
 //   let aPIOpenAIError = try? APIJSONCoding.makeDecoder().decode(APIOpenAIError.self, from: jsonData)
@@ -129,6 +131,80 @@
 //   let aPIDeviceList = try? APIJSONCoding.makeDecoder().decode(APIDeviceList.self, from: jsonData)
 
 import Foundation
+
+// MARK: - APIRealtimeTicket
+public struct APIRealtimeTicket: Codable {
+    public let expiresAt: Date
+    /// Present once, as `?ticket=` or subprotocol `ccb.ticket.<ticket>`.
+    public let ticket: String
+
+    public enum CodingKeys: String, CodingKey {
+        case expiresAt = "expires_at"
+        case ticket = "ticket"
+    }
+
+    public init(expiresAt: Date, ticket: String) {
+        self.expiresAt = expiresAt
+        self.ticket = ticket
+    }
+}
+
+/// One entry of the caller's live feed. `id` increases per user (resume from the last one
+/// seen). `data` by `type` (ids only, never message text — fetch the object):
+/// - `project.created|updated|deleted`: `{project_id}`
+/// - `session.created|updated|deleted`: `{session_id, project_id}`
+/// - `message.created`: `{message_id, session_id, role}`
+/// - `generation.started`: `{generation_id, session_id, model}`
+/// - `generation.delta`: `{generation_id, session_id, index, delta}` (`index` counts from 0)
+/// - `generation.completed|cancelled|failed`: `{generation_id, session_id, session_title,
+/// finish_reason, error_code}`
+/// - `tool.call_started|call_completed`: `{generation_id, session_id, tool_call_id,
+/// server_id, tool, is_error}`
+/// - `file.created|deleted`: `{file_id, project_id, path}`
+/// - `resync`: `{reason, last_event_id, sync}` — what followed `last_event_id` is no
+/// longer
+/// retained: call `/v1/sync`, then resume from this event's id.
+// MARK: - APIEvent
+public struct APIEvent: Codable {
+    public let data: [String: JSONAny]
+    public let id: String
+    public let occurredAt: Date
+    public let type: APIEventType
+
+    public enum CodingKeys: String, CodingKey {
+        case data = "data"
+        case id = "id"
+        case occurredAt = "occurred_at"
+        case type = "type"
+    }
+
+    public init(data: [String: JSONAny], id: String, occurredAt: Date, type: APIEventType) {
+        self.data = data
+        self.id = id
+        self.occurredAt = occurredAt
+        self.type = type
+    }
+}
+
+public enum APIEventType: String, Codable {
+    case fileCreated = "file.created"
+    case fileDeleted = "file.deleted"
+    case generationCancelled = "generation.cancelled"
+    case generationCompleted = "generation.completed"
+    case generationDelta = "generation.delta"
+    case generationFailed = "generation.failed"
+    case generationStarted = "generation.started"
+    case messageCreated = "message.created"
+    case projectCreated = "project.created"
+    case projectDeleted = "project.deleted"
+    case projectUpdated = "project.updated"
+    case resync = "resync"
+    case sessionCreated = "session.created"
+    case sessionDeleted = "session.deleted"
+    case sessionUpdated = "session.updated"
+    case toolCallCompleted = "tool.call_completed"
+    case toolCallStarted = "tool.call_started"
+}
 
 /// An RFC 9457 problem with an OpenAI-compatible `error` member.
 // MARK: - APIProblem
