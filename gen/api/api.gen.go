@@ -218,6 +218,39 @@ func (e DependencyCheckStatus) Valid() bool {
 	}
 }
 
+// Defines values for DeviceEnvironment.
+const (
+	DeviceEnvironmentProduction DeviceEnvironment = "production"
+	DeviceEnvironmentSandbox    DeviceEnvironment = "sandbox"
+)
+
+// Valid indicates whether the value is a known member of the DeviceEnvironment enum.
+func (e DeviceEnvironment) Valid() bool {
+	switch e {
+	case DeviceEnvironmentProduction:
+		return true
+	case DeviceEnvironmentSandbox:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for DevicePlatform.
+const (
+	DevicePlatformIos DevicePlatform = "ios"
+)
+
+// Valid indicates whether the value is a known member of the DevicePlatform enum.
+func (e DevicePlatform) Valid() bool {
+	switch e {
+	case DevicePlatformIos:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for EventType.
 const (
 	EventTypeFileCreated         EventType = "file.created"
@@ -1240,6 +1273,51 @@ type DependencyCheck struct {
 // DependencyCheckStatus defines model for DependencyCheck.Status.
 type DependencyCheckStatus string
 
+// Device defines model for Device.
+type Device struct {
+	BundleId  string       `json:"bundle_id"`
+	CreatedAt apitime.Time `json:"created_at"`
+
+	// Environment The APNs environment the token was issued for: `sandbox` (development builds) or `production`.
+	Environment DeviceEnvironment  `json:"environment"`
+	Id          openapi_types.UUID `json:"id"`
+
+	// Platform Only `ios` (APNs) today.
+	Platform DevicePlatform `json:"platform"`
+	Token    string         `json:"token"`
+
+	// UpdatedAt The last registration of the token.
+	UpdatedAt apitime.Time `json:"updated_at"`
+}
+
+// DeviceEnvironment The APNs environment the token was issued for: `sandbox` (development builds) or `production`.
+type DeviceEnvironment string
+
+// DeviceList defines model for DeviceList.
+type DeviceList struct {
+	Data       []Device `json:"data"`
+	HasMore    bool     `json:"has_more"`
+	NextCursor *string  `json:"next_cursor"`
+}
+
+// DevicePlatform Only `ios` (APNs) today.
+type DevicePlatform string
+
+// DeviceRegistration defines model for DeviceRegistration.
+type DeviceRegistration struct {
+	// BundleId The app's bundle identifier (the APNs topic).
+	BundleId string `json:"bundle_id"`
+
+	// Environment The APNs environment the token was issued for: `sandbox` (development builds) or `production`.
+	Environment DeviceEnvironment `json:"environment"`
+
+	// Platform Only `ios` (APNs) today.
+	Platform DevicePlatform `json:"platform"`
+
+	// Token The APNs device token as hex (case-insensitive; stored lower-case).
+	Token string `json:"token"`
+}
+
 // Event One entry of the caller's live feed. `id` increases per user (resume from the last one
 // seen). `data` by `type` (ids only, never message text — fetch the object):
 //   - `project.created|updated|deleted`: `{project_id}`
@@ -1755,7 +1833,7 @@ type Problem struct {
 
 // ProfileUpdate defines model for ProfileUpdate.
 type ProfileUpdate struct {
-	// Preferences Replaces the stored preferences: at most 256 members per object, nested at most 8 levels deep, at most 64 KiB as JSON (larger is a 400 pointing at the member).
+	// Preferences Replaces the stored preferences: at most 256 members per object, nested at most 8 levels deep, at most 64 KiB as JSON (larger is a 400 pointing at the member). `push_previews: true` lets push notifications show the start of a reply (default: the session title only).
 	Preferences *map[string]interface{} `json:"preferences,omitempty"`
 	Username    *string                 `json:"username,omitempty"`
 }
@@ -2297,6 +2375,15 @@ type CreateAPIKeyParams struct {
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
 
+// ListDevicesParams defines parameters for ListDevices.
+type ListDevicesParams struct {
+	// Limit Page size.
+	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
+
+	// Cursor The `next_cursor` of the previous page; opaque.
+	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
+}
+
 // StreamEventsParams defines parameters for StreamEvents.
 type StreamEventsParams struct {
 	// LastEventId Resume after this event id (replayed from the retention, or a `resync` event).
@@ -2611,6 +2698,9 @@ type CreateChatCompletionJSONRequestBody = ChatCompletionRequest
 
 // DebugChatCompletionJSONRequestBody defines body for DebugChatCompletion for application/json ContentType.
 type DebugChatCompletionJSONRequestBody = ChatCompletionRequest
+
+// RegisterDeviceJSONRequestBody defines body for RegisterDevice for application/json ContentType.
+type RegisterDeviceJSONRequestBody = DeviceRegistration
 
 // UploadFileMultipartRequestBody defines body for UploadFile for multipart/form-data ContentType.
 type UploadFileMultipartRequestBody = FileUpload
@@ -3361,6 +3451,48 @@ type ClientInterface interface {
 	//
 	// Corresponds with GET /v1/debug (the `GetDebugInfo` operationId).
 	GetDebugInfo(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ListDevices The caller's push devices
+	//
+	// The caller's registered devices, oldest first.
+	//
+	// Corresponds with GET /v1/devices (the `ListDevices` operationId).
+	ListDevices(ctx context.Context, params *ListDevicesParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// RegisterDeviceWithBody Register a device for push notifications
+	//
+	// Idempotent per token, so an app registers on every launch: the caller's known token answers
+	// 200 with the same device (environment and bundle updated). A token another user registered
+	// moves to the caller (the newest user of the device) under a new id and answers 201; the
+	// previous owner no longer sees it. When the server has an APNs topic configured, a
+	// `bundle_id` other than that topic is a 422 (`device_bundle_mismatch`): such a device could
+	// never be reached.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /v1/devices (the `RegisterDevice` operationId).
+	RegisterDeviceWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// RegisterDevice Register a device for push notifications
+	//
+	// Idempotent per token, so an app registers on every launch: the caller's known token answers
+	// 200 with the same device (environment and bundle updated). A token another user registered
+	// moves to the caller (the newest user of the device) under a new id and answers 201; the
+	// previous owner no longer sees it. When the server has an APNs topic configured, a
+	// `bundle_id` other than that topic is a 422 (`device_bundle_mismatch`): such a device could
+	// never be reached.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /v1/devices (the `RegisterDevice` operationId).
+	RegisterDevice(ctx context.Context, body RegisterDeviceJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// DeleteDevice Unregister a device
+	//
+	// The device gets no more notifications. Another user's device id answers 404.
+	//
+	// Corresponds with DELETE /v1/devices/{id} (the `DeleteDevice` operationId).
+	DeleteDevice(ctx context.Context, id ID, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// StreamEvents The live event feed (server-sent events)
 	//
@@ -4815,6 +4947,88 @@ func (c *Client) GetChatStatus(ctx context.Context, sessionId SessionID, reqEdit
 // Corresponds with GET /v1/debug (the `GetDebugInfo` operationId).
 func (c *Client) GetDebugInfo(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewGetDebugInfoRequest(c.Server)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ListDevices The caller's push devices
+//
+// The caller's registered devices, oldest first.
+//
+// Corresponds with GET /v1/devices (the `ListDevices` operationId).
+func (c *Client) ListDevices(ctx context.Context, params *ListDevicesParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListDevicesRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// RegisterDeviceWithBody Register a device for push notifications
+//
+// Idempotent per token, so an app registers on every launch: the caller's known token answers
+// 200 with the same device (environment and bundle updated). A token another user registered
+// moves to the caller (the newest user of the device) under a new id and answers 201; the
+// previous owner no longer sees it. When the server has an APNs topic configured, a
+// `bundle_id` other than that topic is a 422 (`device_bundle_mismatch`): such a device could
+// never be reached.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /v1/devices (the `RegisterDevice` operationId).
+func (c *Client) RegisterDeviceWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewRegisterDeviceRequestWithBody(c.Server, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// RegisterDevice Register a device for push notifications
+//
+// Idempotent per token, so an app registers on every launch: the caller's known token answers
+// 200 with the same device (environment and bundle updated). A token another user registered
+// moves to the caller (the newest user of the device) under a new id and answers 201; the
+// previous owner no longer sees it. When the server has an APNs topic configured, a
+// `bundle_id` other than that topic is a 422 (`device_bundle_mismatch`): such a device could
+// never be reached.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /v1/devices (the `RegisterDevice` operationId).
+func (c *Client) RegisterDevice(ctx context.Context, body RegisterDeviceJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewRegisterDeviceRequest(c.Server, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// DeleteDevice Unregister a device
+//
+// The device gets no more notifications. Another user's device id answers 404.
+//
+// Corresponds with DELETE /v1/devices/{id} (the `DeleteDevice` operationId).
+func (c *Client) DeleteDevice(ctx context.Context, id ID, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewDeleteDeviceRequest(c.Server, id)
 	if err != nil {
 		return nil, err
 	}
@@ -7324,6 +7538,146 @@ func NewGetDebugInfoRequest(server string) (*http.Request, error) {
 	}
 
 	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewListDevicesRequest constructs an http.Request for the ListDevices method
+func NewListDevicesRequest(server string, params *ListDevicesParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/devices")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Limit != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Cursor != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "cursor", *params.Cursor, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewRegisterDeviceRequest calls the generic RegisterDevice builder with application/json body
+func NewRegisterDeviceRequest(server string, body RegisterDeviceJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewRegisterDeviceRequestWithBody(server, "application/json", bodyReader)
+}
+
+// NewRegisterDeviceRequestWithBody constructs an http.Request for the RegisterDevice method, with any body, and a specified content type
+func NewRegisterDeviceRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/devices")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewDeleteDeviceRequest constructs an http.Request for the DeleteDevice method
+func NewDeleteDeviceRequest(server string, id ID) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/devices/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodDelete, queryURL.String(), nil)
 	if err != nil {
 		return nil, err
 	}
@@ -10444,6 +10798,52 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with GET /v1/debug (the `GetDebugInfo` operationId).
 	GetDebugInfoWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetDebugInfoResponse, error)
 
+	// ListDevicesWithResponse The caller's push devices
+	//
+	// The caller's registered devices, oldest first.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/devices (the `ListDevices` operationId).
+	ListDevicesWithResponse(ctx context.Context, params *ListDevicesParams, reqEditors ...RequestEditorFn) (*ListDevicesResponse, error)
+
+	// RegisterDeviceWithBodyWithResponse Register a device for push notifications
+	//
+	// Idempotent per token, so an app registers on every launch: the caller's known token answers
+	// 200 with the same device (environment and bundle updated). A token another user registered
+	// moves to the caller (the newest user of the device) under a new id and answers 201; the
+	// previous owner no longer sees it. When the server has an APNs topic configured, a
+	// `bundle_id` other than that topic is a 422 (`device_bundle_mismatch`): such a device could
+	// never be reached.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/devices (the `RegisterDevice` operationId).
+	RegisterDeviceWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*RegisterDeviceResponse, error)
+
+	// RegisterDeviceWithResponse Register a device for push notifications
+	//
+	// Idempotent per token, so an app registers on every launch: the caller's known token answers
+	// 200 with the same device (environment and bundle updated). A token another user registered
+	// moves to the caller (the newest user of the device) under a new id and answers 201; the
+	// previous owner no longer sees it. When the server has an APNs topic configured, a
+	// `bundle_id` other than that topic is a 422 (`device_bundle_mismatch`): such a device could
+	// never be reached.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/devices (the `RegisterDevice` operationId).
+	RegisterDeviceWithResponse(ctx context.Context, body RegisterDeviceJSONRequestBody, reqEditors ...RequestEditorFn) (*RegisterDeviceResponse, error)
+
+	// DeleteDeviceWithResponse Unregister a device
+	//
+	// The device gets no more notifications. Another user's device id answers 404.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with DELETE /v1/devices/{id} (the `DeleteDevice` operationId).
+	DeleteDeviceWithResponse(ctx context.Context, id ID, reqEditors ...RequestEditorFn) (*DeleteDeviceResponse, error)
+
 	// StreamEventsWithResponse The live event feed (server-sent events)
 	//
 	// The twin of `/v1/ws` for clients without WebSockets: `text/event-stream` with one event per
@@ -13120,6 +13520,206 @@ func (r GetDebugInfoResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r GetDebugInfoResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type ListDevicesResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *DeviceList
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Error
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListDevicesResponse) GetJSON200() *DeviceList {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r ListDevicesResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r ListDevicesResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r ListDevicesResponse) GetApplicationproblemJSONDefault() *Error {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r ListDevicesResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListDevicesResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListDevicesResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListDevicesResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type RegisterDeviceResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Device
+	// JSON201 the response for an HTTP 201 `application/json` response
+	JSON201 *Device
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *Unprocessable
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Error
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r RegisterDeviceResponse) GetJSON200() *Device {
+	return r.JSON200
+}
+
+// GetJSON201 returns the response for an HTTP 201 `application/json` response
+func (r RegisterDeviceResponse) GetJSON201() *Device {
+	return r.JSON201
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r RegisterDeviceResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r RegisterDeviceResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r RegisterDeviceResponse) GetApplicationproblemJSON422() *Unprocessable {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r RegisterDeviceResponse) GetApplicationproblemJSONDefault() *Error {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r RegisterDeviceResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r RegisterDeviceResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r RegisterDeviceResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r RegisterDeviceResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type DeleteDeviceResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Error
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r DeleteDeviceResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r DeleteDeviceResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r DeleteDeviceResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r DeleteDeviceResponse) GetApplicationproblemJSONDefault() *Error {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r DeleteDeviceResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r DeleteDeviceResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r DeleteDeviceResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r DeleteDeviceResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -17256,6 +17856,76 @@ func (c *ClientWithResponses) GetDebugInfoWithResponse(ctx context.Context, reqE
 	return ParseGetDebugInfoResponse(rsp)
 }
 
+// ListDevicesWithResponse The caller's push devices
+//
+// The caller's registered devices, oldest first.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/devices (the `ListDevices` operationId).
+func (c *ClientWithResponses) ListDevicesWithResponse(ctx context.Context, params *ListDevicesParams, reqEditors ...RequestEditorFn) (*ListDevicesResponse, error) {
+	rsp, err := c.ListDevices(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListDevicesResponse(rsp)
+}
+
+// RegisterDeviceWithBodyWithResponse Register a device for push notifications
+//
+// Idempotent per token, so an app registers on every launch: the caller's known token answers
+// 200 with the same device (environment and bundle updated). A token another user registered
+// moves to the caller (the newest user of the device) under a new id and answers 201; the
+// previous owner no longer sees it. When the server has an APNs topic configured, a
+// `bundle_id` other than that topic is a 422 (`device_bundle_mismatch`): such a device could
+// never be reached.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/devices (the `RegisterDevice` operationId).
+func (c *ClientWithResponses) RegisterDeviceWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*RegisterDeviceResponse, error) {
+	rsp, err := c.RegisterDeviceWithBody(ctx, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseRegisterDeviceResponse(rsp)
+}
+
+// RegisterDeviceWithResponse Register a device for push notifications
+//
+// Idempotent per token, so an app registers on every launch: the caller's known token answers
+// 200 with the same device (environment and bundle updated). A token another user registered
+// moves to the caller (the newest user of the device) under a new id and answers 201; the
+// previous owner no longer sees it. When the server has an APNs topic configured, a
+// `bundle_id` other than that topic is a 422 (`device_bundle_mismatch`): such a device could
+// never be reached.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/devices (the `RegisterDevice` operationId).
+func (c *ClientWithResponses) RegisterDeviceWithResponse(ctx context.Context, body RegisterDeviceJSONRequestBody, reqEditors ...RequestEditorFn) (*RegisterDeviceResponse, error) {
+	rsp, err := c.RegisterDevice(ctx, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseRegisterDeviceResponse(rsp)
+}
+
+// DeleteDeviceWithResponse Unregister a device
+//
+// The device gets no more notifications. Another user's device id answers 404.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with DELETE /v1/devices/{id} (the `DeleteDevice` operationId).
+func (c *ClientWithResponses) DeleteDeviceWithResponse(ctx context.Context, id ID, reqEditors ...RequestEditorFn) (*DeleteDeviceResponse, error) {
+	rsp, err := c.DeleteDevice(ctx, id, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseDeleteDeviceResponse(rsp)
+}
+
 // StreamEventsWithResponse The live event feed (server-sent events)
 //
 // The twin of `/v1/ws` for clients without WebSockets: `text/event-stream` with one event per
@@ -19984,6 +20654,164 @@ func ParseGetDebugInfoResponse(rsp *http.Response) (*GetDebugInfoResponse, error
 			return nil, err
 		}
 		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseListDevicesResponse parses an HTTP response from a ListDevicesWithResponse call
+func ParseListDevicesResponse(rsp *http.Response) (*ListDevicesResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListDevicesResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest DeviceList
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseRegisterDeviceResponse parses an HTTP response from a RegisterDeviceWithResponse call
+func ParseRegisterDeviceResponse(rsp *http.Response) (*RegisterDeviceResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &RegisterDeviceResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Device
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 201:
+		var dest Device
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON201 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest Unprocessable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseDeleteDeviceResponse parses an HTTP response from a DeleteDeviceWithResponse call
+func ParseDeleteDeviceResponse(rsp *http.Response) (*DeleteDeviceResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &DeleteDeviceResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 204:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
 		var dest Error
@@ -23026,6 +23854,15 @@ type ServerInterface interface {
 	// GetDebugInfo Debug information about this instance
 	// (GET /v1/debug)
 	GetDebugInfo(ctx echo.Context) error
+	// ListDevices The caller's push devices
+	// (GET /v1/devices)
+	ListDevices(ctx echo.Context, params ListDevicesParams) error
+	// RegisterDevice Register a device for push notifications
+	// (POST /v1/devices)
+	RegisterDevice(ctx echo.Context) error
+	// DeleteDevice Unregister a device
+	// (DELETE /v1/devices/{id})
+	DeleteDevice(ctx echo.Context, id ID) error
 	// StreamEvents The live event feed (server-sent events)
 	// (GET /v1/events)
 	StreamEvents(ctx echo.Context, params StreamEventsParams) error
@@ -23683,6 +24520,56 @@ func (w *ServerInterfaceWrapper) GetDebugInfo(ctx echo.Context) error {
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.GetDebugInfo(ctx)
+	return err
+}
+
+// ListDevices converts echo context to params.
+func (w *ServerInterfaceWrapper) ListDevices(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListDevicesParams
+	// ------------- Optional query parameter "limit" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", ctx.QueryParams(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter limit: %s", err))
+	}
+
+	// ------------- Optional query parameter "cursor" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "cursor", ctx.QueryParams(), &params.Cursor, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter cursor: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListDevices(ctx, params)
+	return err
+}
+
+// RegisterDevice converts echo context to params.
+func (w *ServerInterfaceWrapper) RegisterDevice(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.RegisterDevice(ctx)
+	return err
+}
+
+// DeleteDevice converts echo context to params.
+func (w *ServerInterfaceWrapper) DeleteDevice(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id ID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.DeleteDevice(ctx, id)
 	return err
 }
 
@@ -25077,6 +25964,9 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.GET(options.BaseURL+"/v1/analytics/usage", wrapper.GetAnalyticsUsage, options.OperationMiddlewares["getAnalyticsUsage"]...)
 	router.GET(options.BaseURL+"/v1/analytics/timeseries", wrapper.GetAnalyticsTimeseries, options.OperationMiddlewares["getAnalyticsTimeseries"]...)
 	router.GET(options.BaseURL+"/v1/analytics/top", wrapper.GetAnalyticsTop, options.OperationMiddlewares["getAnalyticsTop"]...)
+	router.GET(options.BaseURL+"/v1/devices", wrapper.ListDevices, options.OperationMiddlewares["listDevices"]...)
+	router.POST(options.BaseURL+"/v1/devices", wrapper.RegisterDevice, options.OperationMiddlewares["registerDevice"]...)
+	router.DELETE(options.BaseURL+"/v1/devices/:id", wrapper.DeleteDevice, options.OperationMiddlewares["deleteDevice"]...)
 
 }
 
@@ -27833,6 +28723,259 @@ type GetDebugInfodefaultApplicationProblemPlusJSONResponse struct {
 }
 
 func (response GetDebugInfodefaultApplicationProblemPlusJSONResponse) VisitGetDebugInfoResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListDevicesRequestObject struct {
+	Params ListDevicesParams
+}
+
+type ListDevicesResponseObject interface {
+	VisitListDevicesResponse(w http.ResponseWriter) error
+}
+
+type ListDevices200JSONResponse DeviceList
+
+func (response ListDevices200JSONResponse) VisitListDevicesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListDevices400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response ListDevices400ApplicationProblemPlusJSONResponse) VisitListDevicesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListDevices401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response ListDevices401ApplicationProblemPlusJSONResponse) VisitListDevicesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListDevicesdefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response ListDevicesdefaultApplicationProblemPlusJSONResponse) VisitListDevicesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RegisterDeviceRequestObject struct {
+	Body *RegisterDeviceJSONRequestBody
+}
+
+type RegisterDeviceResponseObject interface {
+	VisitRegisterDeviceResponse(w http.ResponseWriter) error
+}
+
+type RegisterDevice200JSONResponse Device
+
+func (response RegisterDevice200JSONResponse) VisitRegisterDeviceResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RegisterDevice201JSONResponse Device
+
+func (response RegisterDevice201JSONResponse) VisitRegisterDeviceResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(201)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RegisterDevice400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response RegisterDevice400ApplicationProblemPlusJSONResponse) VisitRegisterDeviceResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RegisterDevice401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response RegisterDevice401ApplicationProblemPlusJSONResponse) VisitRegisterDeviceResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RegisterDevice422ApplicationProblemPlusJSONResponse struct {
+	UnprocessableApplicationProblemPlusJSONResponse
+}
+
+func (response RegisterDevice422ApplicationProblemPlusJSONResponse) VisitRegisterDeviceResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RegisterDevicedefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response RegisterDevicedefaultApplicationProblemPlusJSONResponse) VisitRegisterDeviceResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteDeviceRequestObject struct {
+	Id ID `json:"id"`
+}
+
+type DeleteDeviceResponseObject interface {
+	VisitDeleteDeviceResponse(w http.ResponseWriter) error
+}
+
+type DeleteDevice204Response struct {
+}
+
+func (response DeleteDevice204Response) VisitDeleteDeviceResponse(w http.ResponseWriter) error {
+	w.WriteHeader(204)
+	return nil
+}
+
+type DeleteDevice400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteDevice400ApplicationProblemPlusJSONResponse) VisitDeleteDeviceResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteDevice401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteDevice401ApplicationProblemPlusJSONResponse) VisitDeleteDeviceResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteDevice404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteDevice404ApplicationProblemPlusJSONResponse) VisitDeleteDeviceResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteDevicedefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response DeleteDevicedefaultApplicationProblemPlusJSONResponse) VisitDeleteDeviceResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
@@ -32425,6 +33568,15 @@ type StrictServerInterface interface {
 	// GetDebugInfo Debug information about this instance
 	// (GET /v1/debug)
 	GetDebugInfo(ctx context.Context, request GetDebugInfoRequestObject) (GetDebugInfoResponseObject, error)
+	// ListDevices The caller's push devices
+	// (GET /v1/devices)
+	ListDevices(ctx context.Context, request ListDevicesRequestObject) (ListDevicesResponseObject, error)
+	// RegisterDevice Register a device for push notifications
+	// (POST /v1/devices)
+	RegisterDevice(ctx context.Context, request RegisterDeviceRequestObject) (RegisterDeviceResponseObject, error)
+	// DeleteDevice Unregister a device
+	// (DELETE /v1/devices/{id})
+	DeleteDevice(ctx context.Context, request DeleteDeviceRequestObject) (DeleteDeviceResponseObject, error)
 	// StreamEvents The live event feed (server-sent events)
 	// (GET /v1/events)
 	StreamEvents(ctx context.Context, request StreamEventsRequestObject) (StreamEventsResponseObject, error)
@@ -33548,6 +34700,102 @@ func (sh *strictHandler) GetDebugInfo(ctx echo.Context) error {
 		return err
 	} else if validResponse, ok := response.(GetDebugInfoResponseObject); ok {
 		return validResponse.VisitGetDebugInfoResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ListDevices operation middleware
+func (sh *strictHandler) ListDevices(ctx echo.Context, params ListDevicesParams) error {
+	var request ListDevicesRequestObject
+
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListDevices(ctx.Request().Context(), request.(ListDevicesRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListDevices")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListDevicesResponseObject); ok {
+		return validResponse.VisitListDevicesResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// RegisterDevice operation middleware
+func (sh *strictHandler) RegisterDevice(ctx echo.Context) error {
+	var request RegisterDeviceRequestObject
+
+	var body RegisterDeviceJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.RegisterDevice(ctx.Request().Context(), request.(RegisterDeviceRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "RegisterDevice")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(RegisterDeviceResponseObject); ok {
+		return validResponse.VisitRegisterDeviceResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// DeleteDevice operation middleware
+func (sh *strictHandler) DeleteDevice(ctx echo.Context, id ID) error {
+	var request DeleteDeviceRequestObject
+
+	request.Id = id
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.DeleteDevice(ctx.Request().Context(), request.(DeleteDeviceRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "DeleteDevice")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(DeleteDeviceResponseObject); ok {
+		return validResponse.VisitDeleteDeviceResponse(ctx.Response())
 	} else if response != nil {
 		return fmt.Errorf("unexpected response type: %T", response)
 	}
@@ -34954,482 +36202,497 @@ func (sh *strictHandler) OpenEventSocket(ctx echo.Context, params OpenEventSocke
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7L3rchvJtS74KhmYHSHAuwCCFKVukdHhYVNSN9260CTltndDB5WoSgBpFjKrK7MIwTIj/GseYOY8wfzY",
-	"83eeYZ5gnsFPciLXyqwLkIULRarVbZ84uy0WqvK6cuW6futjK5KzVAomtGodfWxNGY1ZBv88pdGUnUqh",
-	"M5m8kZdaZsw8jpmKMp5qLkXrqHWSzOlCkVDIrjJvhEdETxkZyXhBIpplnClCiZbXTBCZEcWijGmip1QT",
-	"IUlkuiDtUSbnimUBSTP5YUFkNhCnz990yIwuyDVjKWlfvDwlT786fEb+v//nSW+/0yOXTGgiBWE3LFuQ",
-	"jKlUCsWIHEP3MmUZNSPsDUQraGXs55xnLG4d6SxnQUtFUzajZjJM5LPW0U8tN/zW+6ClFylrHbWUzriY",
-	"tG5vg9aLKzpZnfrVlJmOZZ5F7JEiNyxTXIpjopiICddkRKNrwgUJz8bd11RH05BoSfI0ppoRRccsWfRa",
-	"tcF8oLM0MX0PWo8HrZZvKC95wk6iiKX6gooJU807MlpopsKlHux04Tf/XE0HZtOZ0M+5SqXi2O5yNyHV",
-	"mkbTGRM6JHOup4QKcnJ5enZGwjFPmKAzFpIxTRJYBypi2BmzkV/vf/1V+dLvYIzNW5RSrVlmuvwfZZfH",
-	"pHF1mjfr51xqFhM1pQdPnjpSMcN4pAisCGlTonQmxYTc0ITHVMuss/XoBq2f+t1ntDt+//Hp4e2g9R+N",
-	"Q7ykIh7JD817p/CF8IiYAcmMxeT7q9evzAm6/NN3MGYSUSGkJlkuCDZhjoOeckVkxidc9LYifNuTnxbO",
-	"MzqZ0TcSOMHasw8HOQzIWGbk+6ur8739Xh9Pt1o9vNueSPjeN7LboJXSjM6Ydqwqz5TM/LseCvZBDyN4",
-	"I3S7nmbshstckZRO2DGRKf05Z2Zg3Hz2c86yRStoGfJsHbXw29pBmtEPr5iY6Gnr6Mn+gZdn3DChX1Gl",
-	"z56vjuuCqXzGCB1rluGeMfM64TFpZyxN6ILFZJzJGQw2Y+Y0cikCQwCUhBlTCxGF+FGnadgJVXoIrwx5",
-	"3DT6p4dBlYYNBb//zy7+j5+AYWKXTCkvW3grkgUMGjpWuN5cEYUfNI3V/rw80LHMZlS3jlp5Dr80jOZq",
-	"kfo44amczWhXMUMr5uDjGps2lOHEGYsYv2EBYb1Jj4QTJtylEbNE02DGlKIT1osyZj4PzeJX30LG5ZsN",
-	"dLEjvRi+cDZ+IwWDu8JPy4a3kXaNj3VgtaOEm7lNZRIroJLwd+ExoWRm2iJUqDnLFHncPyyGjBd9Oeaz",
-	"cdd0jjdV09j3+weHTYOH+8hHEAyYK8nM726xgd1+0+/u9w8eh4H72zTfxXXGB90n+wchaZsZGmomT/YP",
-	"kFN3GueBw2gY/8GTp77h+45o9XYnPC76S6melr0BVTYzs830exazWSo1E9HiB7ZYHcZreg0SFBIhiA1I",
-	"uzpboKil6IyRa7bAS7h4AhKYecQFOTgkU5lniiBvUeatgcBrgial9NSGJsJiTLp7YZnRETFTCzuEC6UZ",
-	"jc25hiFxMSF0Qrk4rg1mIFAkIDEfj1lmaBMGxM1cDg8OAhAIKI57KpW5hzOliVlKprR5T2meJOZ6E6YP",
-	"/LD/rDcQb51wp8iMZtcsJuGHLi/HjJM8gsnLXHdR5gyJMLKiXQJzr6Io2laMEUaj6UAUUmPH3LuwxPa+",
-	"4BlReRQxpcxAMjbOFYvdWqCM6T9U5e52zfY2kuWToDXjojhmdZ48GHw42O8OBh++etHElM/GDVzjJE2T",
-	"BZGGK/OxvU0KkRXYCa4zMApzWbNEMXK4fwAbJKShnwmJpiBsdtZxj7WMo+HgveIzrlcHfU4njCj+t8Yb",
-	"OYHvqn3FbEzzRLeOnvQD0zGfGTHioN+HhcW/9oshcKHZhGUwBnuVIQ/wHPHa1fQpR/2duU1eZnK2OuFL",
-	"TTPtZJMpTcZdmTJB5lzEck7Cn4woEBAtOyFp25mSx30Sm7M8YmOZMRJqGTaKAuZ7/8VqlJGu5jPWPOQr",
-	"uTrgFyJ2w8VBBoR9iJI8ZnE5QiHnnWMr5IRmCGFAqCYzqTQ57NvhJ1SzrPEilbuP+tbsEjI0kAm+pfEF",
-	"chXzV4SqjfknTdOER3Dg99JMjhI2+8+/KhRqyj7/I2Pj1lHrf9sr9eQ9/FXtneNX2Knv+iiY2YwmZvAs",
-	"NpfbmPJEOQ0DhKLboHUqxTjh0S82yMj2rwpljn3gCvi74xgwzhdZhpL25xrkiSDM9EnaVCyI0lTnqnNc",
-	"WhmUoaL5lEdTGJ8RRb4F9bY+xt/t/a4+nIKYRlxQIDoPJa2u13wqE9QaA6JYdgP3AMu0IeGK8QR19G6p",
-	"pPtmb9/fW1HqkR7gNltSwjc141HdK41dsijPuF50z2XCo8U2DTpdtWIG2fQJvHfr5MI3Ur+WMR9zwzV9",
-	"UhbKro8UiWS6IO2wJokakUORKM+MDLG0xncbzznNNKfJA5GHPU4srgm9vzpCaRDmUSxHWa1rJPI9c0tv",
-	"b8DBz2tK5t46XfOXpFtYgjdSX1LN1ZjTUcI+J9sLgXSGQuqhKkdgzavwm+GFmVYkNZoRqNwiJu2wtoVH",
-	"1rD1O9yozhLxrWz3Drs4GPxuzd7BKspsxOOYic99p0UZi5kwp9zIF9E1SPM4MZLJBC+y76Rgn31gYEky",
-	"HE0mMZh+qHAmHsoFi8mUKy2zxTFuLqpWTpMhUuDQX1GlT+IZ32VhC+Oy+SIu7EMUmjFj1ZQnRuSackXm",
-	"Mk9ikjB6w4iQhEaa3zAC73KlM6rBHMZKUWC1QWs92a3FQjwH4WhomekQO7pFJmMe8Lh11OqPno0fj56y",
-	"7tfj/XH3MDp83H0WPX7SfTruj/fjx+N9+hUYAkBiaB0d9p8FLc01GNgLaavoM8/EURSNaHTNRHxkV++o",
-	"MqXb4NNp4FTGjIRlo/Y4o3q1zRqRdswVHSVcTAISs5kEAU1mAxGzhMEfhbFEChaQ0YJwrVgyNoLnaEGo",
-	"UelYVm+10yNvrKY3p8oOJz5GMwFouzQxRMuRWGkec00SOemR80zOpGamcSYMg/J3gDeGUZRvg9br0/N3",
-	"qdIZo7PPLkyaQ/j69Bwv5IxEsOJCajIyZ5BGU6O/hLMoHeYC/gam2wnIKJPXzJqOpZaRTAYCX3R/I5WG",
-	"HbMWRjWJiTmy+I75W+Y6tHIrHjYwckylOeUiBsuOXaA3Ur+UuYg/58K8kUTl0bQ0ebUNnzLrkkgxAXup",
-	"kjMmBSMsUawDfOg8Y5EUMUgPLylP2GcdcsWvZtRFRajzwaF/kStziszwzU6jBHlcmDQqhA5zuZLyNRUL",
-	"qyqqz6rhkIxqRsCogRb+RE64IImMrmWuj60pyirSF+aP7on5IyQKNkAtXesXVLMG0wrKqDPKwar2cy41",
-	"Je2zF1cvSZzRse44A+2gRXM9HbSOs2/6x/qbw4MlT+KqrFZ0WhHS/D44SlJ4Y33HP3+z3z+ef/O0v7nn",
-	"ckU8phVcIUPAc8q1t63SHARGD2FGIDP+N/a5jyBce1XxBUjznUgzGZn79DPLoEtGjDlLkq41Y4xy7TyQ",
-	"I0ZgFIZ1wh5SQXhp+AQbb8bAYmpNC3hDGO0d+cgveh3MZMwSw9VvuBHJxsDHApDRbliWSBqj1abC07lW",
-	"RM4FsTIOchptBHEzSSnMrApxAbW88zNr3k8zmbJMc2ugQN/SkOpt7VtBi31IecbUum9EniRILCjGr7TB",
-	"4y1slgFKdGbnPqkzNOZ9XP0hzdiYf/AzCvQHRFOa0UizTDlzI5rtA+vAkxPBFSN4rsv4iSgaDf98/fjm",
-	"GfXNyjl/h9jWEIXNXGieeAzowHUpyaQGIrQ0TCYZjRhJWcZlHJD5lKFsJJPYeRaUlqkRfLNrLiZmfHdZ",
-	"vduqZv0T+ptgPYvVC6pEVKOOpf0rHely9FcWabMUSJen0ACcthhvc5qcV+h0TBPFgiXS3YIMGymh5lLs",
-	"L/s+1i8BtNE8l1ccDb31wcZUA5/gms3UJoZhD+tt0QfNMgp/T6kazmwclP1tJGXCKMhtlUAD88JuOwsj",
-	"rPRQb655vpdAbKszpikfXrPF9nNVRUNLF+jUsDopIgZRVzGhioR/7p6cn3V/YAv01p7YCxNOyBH5ltGM",
-	"ZWHTmfzjQa/Xa21aEDeBYmTeNTBaxjuFFz9Nkrfj1tFP62cMb98Gy+tlhC3WyAUumSbzKU+YvR9QQlMY",
-	"nQY6URTJXGiCzdzTaa+NaXX676sLcB90XyzmF0/6bqTvIJpuI+eacVF9ur/My7gaorbtn10mE/veNst4",
-	"IRNmvppxcYbv7y8tZ9DKBf85Z/Zns0a35pnZb08YS8JopizhdWuqQXEr5opljxQxgn0C6qR5YDhl5ZwV",
-	"E7r1rajR6U8iZz12UVhGEu5lbMKVBncv/A1DKP+Akbg/MzbOmJou/TkE+a/yfeULIzXNZRYPURsrHmdy",
-	"zBM2BLtG8dQyhSFeectP4Y5efcpu5DU8NVTTMyszxCjM4lnMRvlkeMPZvBW0rtlC9YqmZlHaQ2tB2Wnl",
-	"WdFQ5VkxZPNMS5kMI5oknkA2u+wvhM48siGN1tnyi0Nb2bjbwHwks6FfvNsoqKFdQjUfp9p3JfEsdceF",
-	"fnrYWnW2By2ebsEdgpaMQF3fTSyWuY4kihdFcCPGbBhmTHmSe8N760bFLQancpj3XdcYyI9OrHZzB+mv",
-	"ujiBI5Jy+hUSqI0VFr/WfW3m5ea/b+IOr+TkPi6ZkuK/+Fsm19Mrec2E8h1OQ1lDCGz3KA2CXFwePHlK",
-	"/vDjlQ0IN1JTs5jUqORx0WzSALnASR9MKRtmbz+tSV/PjJS9eh4de26YxiUXkwQul2PCPlgrNdVk72Z/",
-	"z7DYPfu9dwbQ5hAfl0cS5+w9h7kV4zYLb0s7Cx8G9S1ZnlttPLXl9e38KUz13N5MlfCRHfQja3Ecuvut",
-	"xi2Kh8FqeOVaZchQ7XyXNr86qLX4tZcBmgtyaO9LVQunwpO1HPetjPJtPrL5FyfnZ2DmsdKIE4bbaOyG",
-	"po4IJW6EzuHBjfyimSB0IIogRC0JJWbrMznjilUjBWc0ZujEIFzoLI9ZRma50mB9kblO+A0jXHesogLb",
-	"MhBalmK6mZ9Tya3FEVR36cKWiyHOqUKdHyw6xBBgnCcMg/08ElWVIFe2fmnXGkhOn1IRscRjJYLniTeA",
-	"IssZToEWsZJljDLMQsskBvu9lqlPHAyqIW5bRbJV51oLjysH2jjFqeQRW53imAsOciJVdQnUjLoVtBKk",
-	"X3OMrTxlrnVrJxyOeaIbuAoXMfvgs/UGrURO0kyO1Jq7pBx84c9c2ZzSVrnx8re+tO3elUmNc1KluNJU",
-	"aO80K8uy7U1stuNKyuTUCKcrd/HSNsNoigX3bO+yqALLXi5bsLTDKw0ErQ/diezah9GU6p6llcovXT5L",
-	"ZaZtPMK0ddSacD3NR71IzvYK723lX2a3M0GTPdMghpQAEebiuokSIfh/m7V7Di/eBvdDu4EhiPfbmG7v",
-	"haAbtgsnf7fNKtf0AXZMGjnG6UNLBxA63Y3u7UA9Emgk8abf2IJ577Ywvm6rAMVeQzj4ILy/2AWvEBWs",
-	"dlSuh48bOKZcRGhsmo0Ngn7hAi3qN8JS7O8HzQQk85ArMMgr63NlpZBYcRu3bQJbLhIjo4a1sYUYvgkO",
-	"oTkHv3Kwu06lFkqz2XDMxYRlaca35Ma5Y+ibVgfCoBu0MXcgHB24zQwKunQdbXWKyn19yEMEh9WfqxMa",
-	"PenI5pYZgQ5SIhmdsZiUVIdbb300Ns0X4phkwoJKCIqVByH/iFAS1vhKeIzOlBA7GEoYh+pxAZHkQ1i2",
-	"0EiDZrj4LpulekFCu7Zh0XnoXhYxCc0ZhvSnNR/Ci0u0OKMLM0ccfED+akRLF14Py0J+ev72zYv3oLIt",
-	"MaFoNDTsfdtLF/LWgH/ciXuVvPYWpP0GQ+OvkJ/1YM8eiKt90Xxi61v2QVlDRdldYg4pEydnjyBqRldY",
-	"gYsQOCZjzpIYXeEJhxhomqFtIoU/REz4RJjLYPX8zOiHYdkmKu3K7xm26W25NaqYL/F14CdCoTo0knoK",
-	"/U/4DYO802oeUMOeVyi7bNZj3rFJLNqFDzxSxOYcGTU0xbgv+mGIf7jhufi5iGqayEnHcKiEZhOWkRua",
-	"5MwlufXvMNooHaL1Wa29sC+sKZ/FlTA4Rdo8Vh2biEeTRM6Z0Rhlgkzdkg6R47F5Wcty4rCpWS6UjTIM",
-	"zBydkcS9iS1hfGAMKeJhKV+EmIFXQ214pEhlBp0eOXEBe7h8SWIUf7oAUstVsXCY3eq46MbohpJvPj5Y",
-	"ZZxWc9mNM7+26k6dK/f71sndzKZnTFNnR/UbmTzMdLPS6vhwNRVvo8M9aDUldu9DzGKeGpaDp7hItdvf",
-	"lWRTmpmNTIZ11bXhw4q1Is1kxQC/Vja1rxJKBJsXkmpbSGH5AmaXIEsmiJmwkWy2lI1P0pQB6AVXpVxs",
-	"TwSS8KNaWvzmfo02ucqLwK5DlGHCIoJI3Dw1/Rxa6WtmGpeCWdf4crMV4l5zQA6XKfY9DMiIbX5TfV2k",
-	"823skge2KvP5mvQ5LTWbAcvI0WFQ+olkPgJzRZkIWqHOfiN1inw2st5voMnCQrAUeGroJwxISHMtzf+6",
-	"2z6E1PuPprUjMs5FhKAN7l9H5KOgM3Z7W9+REvFCWN+lrObTeCShzXzojZHXwbhjpcT3dlK7m4d8SrKW",
-	"6TDdsOT7Oy55rtjQHS2bBbH2fP2IqkN5kQQkzZg9c4Vaas4Y6p+On5uzEbo/Qr9B1LkiNmcwVwU9J9AV",
-	"N8c2Ep2Ttx5CpvOJcZUVfHdJYpkkNFOQJ4Deo2suPOIZQLEYtS327/rKbuIH84xrtuUXXKS53vJdlKu2",
-	"fFlLjSbXje+uGMVSCFOwvQXVVajP0HWynYr/ILv9nI3yyapxrFkTcxGv3h+zTS4vn1/oyqXkQvg9ZrOM",
-	"zEkUmuQ2xLdy3ko+7n4cNo12aWOKoZdK1FIT5QyaHBHPnZn3E6z5n9NCX1ibV8z0GynuuTXq3jfJvS5d",
-	"Iqt2JJ1nRggioZl3WIRKC8ZihQ9hMQzjPiZUkLBYvZWX7Z5gqGG5jOExQYU+IDG7YYnZRsQZkzKpsHt6",
-	"zYhmHzQ6+RDiC7Om8HFKM61AyTBsv+jc6BcIOEb4DFpqj6hiTw8LE9m7i1cKxhRFo+6YJ+xob+8jj2/D",
-	"Dmb04L1jflCkDZhd2NUxMRqPzb08p5ku06+4ImOmIQ0J4J8wUn4qlVYeplzS6qpMmIGHk4ImDmgt+DIO",
-	"AeQUQ9+kXSw77JjN/ocVhEXu1GWVTWdiW8Iu575K0u/XhYwvnzmkAPBcWBKwQS5GkirOI56+9cdy2GDL",
-	"+iyetW0ujteFK+2+D/KytLjqnbUS7OovDRu1bcz2cnhI0dH7TcKWDeTwfFDn8zUb4CZ90Rqq51QZ1THO",
-	"I5fpUs0TtOeaC8J1ocEdE65dHog185QSqONFviMc1+bvFEXM+4aOvFRb8UavXybooHx/Gzqrrdj9E9ul",
-	"zcf9uBqDawMY/BqlncIQQku2NE8X8sRmF9IuIRBW3Bs62/q2QmjFoLjF4DG0dJcgyHWhGZXlDZY1Fbum",
-	"S6OszbI2nMazVs/i8mAx1pxLIBhWAMXGeQbXHXgAVJlT48nQUgV2IrPuKTJiEyow5AhTvs1xPOj3QbWZ",
-	"MtE5XnLikLFMEjn3nMqtHAxoD7e+haWVxwaalunK+om25bG1dfzYnFVTxQyj3b+ddP+r33027L7/uB88",
-	"Pbz9D28qVA1Gc6egX9NI5BM+nL1/LDNwE1DNRzzheoHJz05Sd9ySqmv7MrZIcIEJjacsYyKCEPZNVsEv",
-	"4L7xcFLY6PvnoIVosQMN0WySzxzI8+rBLH4mVBFK/nD59g3BeQWECXOJxPiLlZ3bvPD7qIBQsUDxFcDj",
-	"nBej02ttnwzo28CgMur3jWHnq7z5zntc8vo7bDTsyMNtdqGvLov644xOZoWvvpDcj0kINrHQjMW6u92c",
-	"egjODK5ukPeNIIPOfNfaKlPckrbuuOF32uk1oVCfQAQ2FOpOBPBQqnYZMtAswpIZM9IG0kFz5MNRzacH",
-	"io3Rv1+fniPxtFHFzhULAxufAYYwRLaYUnD1OUnZvpwxlSe6eN8p7AEJuXLBFUCBcY4evuFMhZ0ewTuU",
-	"XD7/QVnXsBGjQXlmrDYLaaRwnMEOinBlcDhtM0unCY8SGV0r0g6twV6zDzqA/96akdunoPsH5J//+G/z",
-	"9J//+O9Ozcm405W5bEavrMa2RtIGDDXnhXZbRzjCt5DKCrhoHLPltaAdVc8Tq54va2Xd3gboBoDLXV4r",
-	"pRynLHdZPeSqjOzYsI1AqBlDNyRgFZoPgyJ5v8zVl6jNFYHJfnu/41GrC2t6eqQAYIRIp/GBK7pthBcz",
-	"GAAfSanRFeG1ylTp3H8JYhP+Hku//CNlgYc3qyNL3M7tgos5xbXbWsjB3CEcY9AgTDUwQWRS988A3zUF",
-	"X3tCRrbQrdJMzlLdGOBxZgifoE8S8G+hTkXGaKyAO4HVX9W2Zsu+hpUcO4+LJd5lGl6X6K565qppvbIw",
-	"gWeBl/rYhjDePYTdClAjryzhF/kqLS5Va5kp/Tjl0ZTQNLXMwwwcYoPGMjtGlCMjC6mVXKpHCsCunBbi",
-	"jhf2MWcjr22matz0yGuFzTmAPBZzvcCfiPxTmIlJuwi4UlOaMtXpkTMBdyItcLIfqbrNutbgI0XCPEtC",
-	"FMhXbdeknYpJQP6asklAJnwckDkbpZ0VizYMice3ALMEhnPBqncJBjLUjN1uHBDiVE7JwTRVXjbaOZQC",
-	"6UG2L49DiPapvoB746DMiBJ8PIZgVLzG8ZouZu6d1HGBO/yEvObfmtHjegSE91iPPA6ePT4I9p/2Lbp8",
-	"QCg5f/6SxDKC+4u03ff7/T7UjDDvwIalCeWiC5tavA0oc3EJyG5rjMDt0Dav7v0uAB0rIH9+/Sogfzkx",
-	"/716a/57+cdXAfkDvaGXQDUBUVOWYJwVOgOMMnZM3l297H4NHo1Oj5yYF4raKKDDgW2lbR0X5uPz5y8B",
-	"wA3n3SFpkttb2RonH6HW58Kq2IeIsZg8Pgj6/b75P1yaHjkRCzsSs/J2FRC7Cr+x6DmgA9qYslTCAbYE",
-	"gHlWhsTDPdf73kd+u2e3dO/jX29DQzoWKMgmt0NHM66UoUEkShv2hRQENtOxzEUcmu12vcAtStrhP//x",
-	"33vmtT1HaEDo5ims0jDPkj1zXDo2rL0WNQAZZDbEmY3RLhEQJwHAyhxZaHkzOhu/AGhqyQ1TINVOKAYY",
-	"LSc+Jd50KBijX0LgYC3bfArD87eXV5CsCQ/CzhayxNJ14MbhVcrcsvksVogmWQMSkK2glch5K2hN+WTq",
-	"TwHNtvD+mpe8th32QW9lEIAXq+MPcBe2E498XYPz/ducJ7FXRGlEYvvT6SXJ2A0vEigQbBhE1lHOE00Q",
-	"+b0whZqHMQAfZTGLLe7RyoSxS0Ad3D5/fiKHFj6vKaR7DYazTakkOmOMTGlMcoGDMPK5rR5gDiWO3wzB",
-	"L4g3j2BpK9yLtXE3bs2ZGMvVnRm5DVtn5q1sLaysGPPJ7mERbDxmCOeJLVjFz9xpimnA7WwrQa/ZMKJQ",
-	"DIMlqE2YewbxbxTJWEwjXdNhynlOZCZzzUUtVLQihU6l0o1eVS6UNhqSl+W8Nq3EJQ1aMDpEqAWYUJYk",
-	"WFuER1QRarjuVmoLRi2Dk0L5A85RYcfiNu7NoqaQG/UxoSMMMikS4o3ywiMG5gpUqPDbnt9NxCe4H1sR",
-	"w+vi7dugJVMmhmjQVr66Di5zph4zr+oTgKhaM2LECfOoEFLpScbUVuM7dy/DkYn5dl9dwJtg14dt3Ql7",
-	"I0/NL0OLRrmlLQNCPYeGWLj2UwBaNoSeJgtSvldi3piLGetMQdy54YlZzTqzea1cqz7zzFwNIykEi/Qa",
-	"Av2RjS5ldM2ggoJ7d1cSLRrxEugS60O2VT+0lfNd28GVrakxiiXyrdCZo5zq2Si4n2frGjnv6+rRWhIS",
-	"eKYXPg2p6NKBbZmOunO6wJo0EBREhU0XkNnGm2SVqCA5zYFWlt21+y7dS7vsts5WSn7j5YRzbFydkvy8",
-	"IlQ0HaZMxI0u8bEtJrMb+J7Hme2zKkdJrvgNa4Qy28qBYwvPgOy3NKPmRakwuwa/7LJ6vyhO1DKoM3oX",
-	"wSucSpmAa5grzSM0AGDxIzWVc+G31KVb5PTVRn1uQ6YtFtTWAk1aD1BqWJNzr+uYRtDOTqER7ps55XpH",
-	"xm0/jYE7NogbaHA1TOgOY4ukUDrLIyMXresEPBt36oHHCVvXMqajNf7sAiMaXliOCy8aq3+5spK1cXmX",
-	"IVjaa/8aNC5/w7Y3kt2FEx9W/C3mpjPjBtGsaXuajys0/AudVOjbHVMAR52xmcwWw5ErG7QFAd3TuS7H",
-	"srLIU67V56HmGVdq64lbKPutX7+nk1I7GLA0xbgrY/Kvs7lxmIgWp1OG+IpLyJ8UcKobnXDVLJYVXqiK",
-	"aDZnXcjTzYYE+1VQ7ds39gaX71vBCBNlecLSAAQISGPG4h64/wkXUcaoYoqk1pBG2hkWny3Ky7piEQOh",
-	"GBOdHtqIQ7DMYvBAm8cKbI2BLaLorGJg9vznP/4nBi1jEicMvnM0EF0S2vw7V0L17zaG7O+IkBiHRyT8",
-	"WKbz3YbwkcuJW/dRGdoWkJUGlgu3mg9cpJv5oPpxJhNmP6uUdrUSNHxZPl75GLx8q18DiMqmbyHMICDw",
-	"7m1I2iE8CAkwaoW70+8sN21VSBb/vfBo/h2F5E39uX+DbTogNSCGAP2nw0jGbjG0lEkPwqLtWvwd/ij6",
-	"39RdNaza1r/Kih8C4ny9tjdwALj9ru6ztT9WNzkgKdVT+6GthGxedVOplT0OiPn9NgQinRslHIP+WGzL",
-	"sLgXw1q5iIEgRUmeI3SYh3s3+3vQGeBbCFI/Rq6EM/psASTMD5J4B2DNHeoz3xE7c9lCunRuW0XSbc8e",
-	"xsoTu12tIoa28pV7Un7lnpRfLZ1Wo6GuHMT6QwdS5DsXS48LPLLaYzwx1jleo/Las2qjVQp1f5ZzQDLc",
-	"LcCsjuMJ5OG7Al5ylsRFSG2jmb2A2UYkgRlClxRur4MnTypY+l6ofxnRZfTfkYwXraAoymnrotrar++9",
-	"Mhj4eVZvLHAtOS8QFzYNGpLF2q5nLAgBDiXru8HQVOJwjMtJ7ln1ciN8trNc2JXyL3DSjOpW4Fcu2fWs",
-	"D7K4Q7EkGtUkTxNJY9LGexLczYuUVWt0xyxKaMZivxR7l4IQW8asNwe5gASgWBFGGJqdDoudwDk5f6xo",
-	"ihZCT/6qtM8Ke0rCiOJaudQJcBa0hRl3whWLO4WVbGyr4GBh6KShvxoOwOb0eSiX7uGntDt+/7EpQFrx",
-	"v7EHi9dfY6U6KwQ3jOEDmM2MmcU/tm5bBIzAIs4unIvru9irqlUlYMJBnf6LxQsqpq1a1YkNyQFQXdGh",
-	"XK+RZTFdjYtJj/zAIWKVQ81DnH4Z3xiaBuHKTjMGAWX2/ZhnLNIyW4RHAwH5fuE1FxAHCzGvgaVt0kYr",
-	"lCHFcM8m7KEXGQSw0HeFL/OEezm8ZZ+ra/MS/LhULOZwiEYskXMsIOamSdrun2b3MRxgu6ikLU+NWb1a",
-	"HC0HnagYgPcaaC744mURV2WIhHmBtMNBa9AKV7hAeTcU3T9y5YqJzihPzI6Ge+G/ArvY9YzDRpa1Y8xG",
-	"rD2p9wD1XZ76Lx3pG+sC2wL6O2A8O3qu4EQc9p893a2gzdq9eHfxymMHv0Ppna1DK2olhNYM626o2Mu4",
-	"5jZs73G/HzQVbpsyiFaby+xa1SCHHj/dory/f/gg0fjDbvz8CQS842pQEdwWmEhRhjU5YWVj9eigmXY+",
-	"jXN5Aniad9EfVFu/krZgZVDUbyfzKZhdiw88GG/8b6vRTU4fw/imuwg6lW7ro67dw77l+p7RBPervlZ3",
-	"8Zav2gylH/BwG7f6Wuvk1lbqwiBZyncrjuPKVH0r9Icff2gohHBC0nyU8Agw3NsXL0/JV0/2v+qsxsLR",
-	"ZFJdFSih4F0Yv3Rx3ZAmdI1u5rLZE7/U4v04V3W8AT7ZrOabDnE4+H0AMzM9mKE3LN7lKnE5NP6tbluz",
-	"/puwBqBBX/+v5ISLbTn6sqeYRjpZuHjEEGoQYXClK0Lkw0sFZbgQpdeiKZSR3uDzsyaPCt98fLAZ0u6+",
-	"yzC4uS0N5enhrpf/mpoAr0/PbTD5t6401PZhZydiNduJtMOPA+hn0DoaQCDkoBW4fxz1ej1Mfaq8A1GS",
-	"g1Zgf+v1ep6D26ARbRs++fr0/HswKn1vIVmXPWGiIX7SGrvAdXhEwn/+4/8u/n9YWnpt4DhYOcYyz6pV",
-	"JYuoNmxqShWheiASZl7ef1p5NVhunyZA8g66GpBloJyzq/84lXNV1BuWYwuR2UHVsjRmVVul+6ODT86a",
-	"hfVau85/MpNdotyv958dBDVl538MBtlgIAaDD/3++9959Z3Xp+eXkfSZyODwh0cIumMLprKMKAZWimMS",
-	"ThI5okmh3INvyv4a4Fe1EuKqKBqiq6kYFuoFG/OydTPEIt1qJXHVl/yjVSVxrR0qHXMZwpCObTJlHa+8",
-	"GUBxFYx5NqOiIYY2zeQkozOS5YK4cGCbpTmVStdH0ultA4x+p/KyiNPqsdSMxwAcqyWGM7qYymMSaqYg",
-	"2xMQBjHVE1V0m19qZHfCOETzz+nCH7FVKWC9ujjfX12dE/sGJjdYGzK6liA7pDCOcQuoi5EDaIqFyIGt",
-	"gwPrHMmzkzvaXHeU6TfDlbhDt2ESeDgdihFA+yZWsW+m2obeS/THjArl8rc2DOCqePeOJg+rt3pCqkUM",
-	"DgU4FxmjMzPk4VTr1FCiUizsHCPGFSIOw9nZ6tTsZpRFtoSq4T3bYsuFDqxq7hhIgLyrPDTlua3R1srG",
-	"O9K5qyW34KZb1gxevhRsPpqbsdub+v5ZcH7IQA/tlMPlbfSz8oKqN6vVJbrt08O1rHo3684SB63V0VrL",
-	"9Jpgn7fiU3ijrxQ4xx8x8+yf/8f/aaWcNuSvdvFGA85aUJoqcsqs5/DxgbW5VAdVwcsuScMjDR88ebJZ",
-	"MF8D5/zWk+Nk3zc3M4gYBAjaY/tutOx+Ou/cxPSkTE6K9z+JY/q434kgIZ4TcyLMvxQmdBZACRmLmdCc",
-	"Joq001wTDVl43HyH9LacC5bxugp00D/8essQ33Jua/nFPdiTS0nuS7cnFyPdzqi8qTzxF8rc7sTNVjSO",
-	"FVzw3TSQpVwllk1Q40NhkJLQtB9axpexmbwBUy3VVpr8rNxtNzmvnknv3u29sf/4SaZM0JSDEUX13r07",
-	"e/5+6yR7SVPejWTMJkzsFcO4rX6urnnaRQB3mnSL0A5brXqNQFk1pRx8vXGJSlIFjO210uemJfnpPbb7",
-	"ORfiE3n77ky4md1cMR+TbQhwbbbOy+uKydNM831DHQYtI5msTRt1kX/eBMxG7Whru7W9g9YlgGIkovNm",
-	"bJC+5XU9KNczy/qcau03XAV+vL9NqH4AvjNE4tk94dTi1kDc1SUC6hn5mVdtG9480p0sTdV+l0a8Zi1O",
-	"qlxjaehSJhV3ms3omdEFFp8pAoQcfLEtSYOaGKACcSw+pGqq/qdxpOXb007DD8FXA0PbKdjzLsaaJgSp",
-	"T477qIIxrR59iye0M1UuQW8hSnaWRzrPKoge1AEZWP29sNFCIG4BzCukWIcNWUGqdNHHDb5GmzZmFIyY",
-	"tLkGepvSG0ZGjAliwzyJ4iJiW6oYhYdvC03B0JEFxbXsavP5qyA0lWp+DTCx2KTKXgaln69KODXSW3Nu",
-	"zUDvR4xvBsf+8gR5N9a7xTtszQ4aWXjFFB1NWXTNYoQSUZpgLKVR8HBtywDKGaNCkfDjbehh8rfrJ3q5",
-	"4p6uBUIXsdOYdNNQ9blmfzct3x/hbPRyNsZS2wYuCu7VCCO47Xhq7rkdEP7W8Oe1jLfklsPKaHe4Zlbg",
-	"wbGRGpOoDrppGatCb1nuuGbGM+xGYT56zKWfNrYoqr12B/B7uwvVcpfblKh5uFBrlIR2QqTbXADOxyde",
-	"Zox1TetFPPBREfP/9NBGzGLyl4PzFQxLM9q3viYJu2GJIjFjaVA83n9KfuDfmqsYRMi2rVNY4DqBFsTF",
-	"xCEtYU8dr0hZq4K45XK4Og9b7P6FRIVNsZ9XL/hzqbAWYR2UP8DQ/f0tg2U/pUA+r6S9DO0fP7eC5Yrq",
-	"FQpYop/lBbREvvnWrh+OVdkH8E4tfJenSIhDoCNKLxLW2bqM3A6FP9aURHxfmcF2roZ74iC/nYO4ZNaq",
-	"GAJLItn5nPmql5RUvIYO70MAKKtrftlSY2XBfLVqdqlP89qVsFhBSQGIWS5IHSfSE2pVVnSut/FO8A/E",
-	"xvftlDVQxq5ECc1j1lVSCKa7h90n3pTElZrPWH/CN105FxCi6QkooUJPM5nyKAxImMiIJiHCBcjxOOGC",
-	"uSpQkMUEPQCWJXUr1HXFCJKyCIFFZextx8U9RZyL8XrpwAzilKYU6h9wphoEnQ96OOcilvNPrLq9XHF4",
-	"azBcHlmMmbWnz8zm3L67qYAcLm8jck1RitID3MOXTH9NRR649XW7UnBLS+lbj+q43CCKHsuF2Gov74Of",
-	"rdCHh7Otnh4wnW0MQi2ItVkdMt3f1zR+gaGfl3S7xNiKwpZw4c54kmA5akMEv6XilncuWOlb02pBm+bC",
-	"66AkFtK0uXFqKP6mr+YyVxtDb5rrWtlaNVu1UqSzF/cUFzc04fHQ4iYXqu6Ggq5FxbXG0NVzG797KsWY",
-	"m92yvGunJKL7jEzeJb7YDf67jDZF2L49yfX0gLhmyMS8elwJ7QZj6QigpyE0m9A4zphSjSHfDZeX/RVj",
-	"Z71vQNfDFaiC1Qk+XNB3ETqybTj45sj0pf2qTLLSaLBhHzM5StjMn37x8pQ8O3zyFUnxJZsv6ROKQlup",
-	"A1WI5lO8WmzSnEYyo9GUC9Y1LAAemPfreftwCNG2VNoRVz36q6gGIxkvjogdzoIMwAE1aBk1yCJCe0NZ",
-	"d67jZb9R6/KUU4AwgKkgUOvWUaUVLAdfSKnFc/QfRMu5IEN2CQzhZn/PBUX5VsHxvGXZvT96Nn48esq6",
-	"X4/3x93D6PBx91n0+En36bg/3o8fj/fpV5vSl1xbh/2+HytKJ0uM+E8FBZBmCvCDLpyQdxdnJfy2Q6O3",
-	"kLRA2+bD+uJAdNTRXllKoBezmz37vtorCbK1ZW0MnFPFk2IrLFZWOVhT/+08k2NIQIy3MWlsCgxKi9XY",
-	"0b9wwdKERs7LiqjhlcaOKsAhTz/BePH08L6MF1VHbKVwdIXrVuOGTrr/Rbt/63efDXtryt/d+vfHyaxe",
-	"LXo372zdxb9RbvnkoPLG9HrLHx6pCnSAzTEoCuc+Uo6FbxUlbXGr1V3tZO77L4DWPAXJHxrK4wGjxutB",
-	"GRa0p9ituwZ+24NxJ1vs0jmoSV39ytWxSuK7RtttnVP9G6LeLTjltuUx7Sbfg03A8dEv3VRrx3k/cbob",
-	"6fzT4j0/e2jjfZ/CX9n0/+V4RNPpsNLifXP9jSLG56W/f98KDbfCBaMxF0z53BdTFl17nm9fsKIOzrt9",
-	"yYql71ZQl5cKGbz3VrBeDnTKGI0XO8D32uk3LFpiRMUrHl0zfT8YPrpoaynIAUHQiISqVFSR8Pf46jeQ",
-	"IqTykYtihspuPfyxN8j7/ccR/gH/ZuFmR5gdw0aUoAs2zpia3i1qLsOP0W2zwgF2xFeqN+Yf64QrzbK7",
-	"DfbToSxKcwWN6f9u/zJ3WFUTwLeDddbFxxtMoHWq+ZpoSb46sNiVbago1zkmkZzNpCgsvphDnbFxrli9",
-	"GKnfjvrVQW1IX2+AzqhNvRXcTYuvld63y7TWYOo888se5njGBVq0c4WglfDIlhpxBYSWsAfgFa/5+RJL",
-	"vPirTyVc+DhnLKO6ba21B488zU8LTKLKy/ahz7Vu04X+qizKa/mR/akHP635dEFnScOn8JPX+mhYav0b",
-	"fLZRmMdp14a9NJRiDYIV1r2a0VCJWnDGwA16fMVW2tvv9bctelIq2LjHvkFdYkDY/diZHi4qETCyaaT5",
-	"DdeLdWPa1rO3E67YzMW+bGz9bmEPnwbBsFWMv93nMr4fg4CGWGd3O2+ms6JvftOWTPBl1pQ+8XpFn+by",
-	"XJ8Xn5KvIhdYSztSwfLKVSzwddLaGD1ZWaVtjGGeQ7DmQN/JPlbQ+bKi88kgpsvEtqyE9dfR24bR3Dav",
-	"wj0YkByD/NINSHac92NAaiSEX5nl5Deb9XxfTN9zDn9lW9zIJX5V81jDw8zuKR84anZfItGvTh67i5S1",
-	"U+rEsgizawBcLc3iU8SC1V3eTQxYzaGDDwEKNIum/KYhWc5+fuXCY3dBVkZgjiFmhdbxQjZX4m2GCwla",
-	"ueA/58z+bo+/660I5F1SpT8Wyam3ex+1y+q+DSGGhjN1TKhLvAWvqED4UMjmpkmCieoWvxH6aMznflo3",
-	"CD/+OvAgtp90X3bff3z89Hav5y+bUy4ABoJtXIJls8PS6i+v0BpauTKEp3xVHQ3F1Aok71Bwbes0OPzA",
-	"1eHfqZc7DW0H7rG0xssLsjKMlcks9VlbHe+OLER0Cp55n6nbPN8VS1HzOviwlYzKlLCSUTWXoQ8KYPJN",
-	"cPs7WAMqobZb5tzItF7nTjFApsP8eH/8ZRlNs6Wz2CbxbX+xbK1HrFwVP7eKDQpsfkcKNv1in5tI5Nyb",
-	"s7qbelNS2qdqOE31dsxrCJkQSaG5yA3XhVgvwjVUK0NkBVvujysEN93sAthdSQKg+aKY4RKbS/nwmi3u",
-	"aoYpQ9x3k0sq0fA7fng/5pX7RPtYk3cQb5tSdIeMZaesPoA1zofSAee4BAAsYUFcaOycKjKjMfNBdGyk",
-	"o/XZTGuF2B1MhT5EhWqROhsT+97biExtvcbtjIF6rBsJpeHrprySeNk+5mxylfSryjleyneuWfU2pTav",
-	"HGfvUS1yoAsjYHV5yslvBjMoWdM9GK0qfO5Lt1vBUL/LZJ566w74D+HEvH9EKInpIiBzxq6JzMhMCj0F",
-	"t/Nf/vKXv3Rfv+4+fx6SthHhQY8yb3cCQm3KqsyII5uBMFqB+Qngv3kc2IzNk/MzqBbBY9IuMHztOcdD",
-	"XoBdlm9bZPWNJyPfRu6B9bGiuaeMQss107i259ILZg9VNHawqDuk9p1VYejHNdA4ygsqrlnsy0u9l1vO",
-	"S0kn5W7XtxqwCJBIGqsMOiL4TDoHbnXR6YpC0ahK4OqywnJVNyJlcrY9DcCpsznR7gKJQS01JxC4sQAf",
-	"qOPKzjGNHLnKpt83Ne/R4YE52KBloPWAcAFbJTMLnLk9U0RO42GKWu4Q/1Joync9ubDw0GllWYuGi7Vo",
-	"3NArPmOKZd5U7t02FayQNzSpbupU5oC/Q/1l9WZMZzyqxytV6LJ+Mdo8psBpzYYmVHPRVrXbHYfM7ZO2",
-	"c83O2IlWFqkYZfPOyLRRt9hxcpYnemZXP4N2pe3Ke9X2nUgCju+9jXWXg4XEcS8dr9nW0aLlugrKrSnm",
-	"vWZr/QayX6vq15RieOHkG4AnRlVgW1yO3dW3O6Eyfdrlu5wXk+Y6IDiOgMCuQP444ELin7BJlcT9Xa/v",
-	"CoO8L8XDJwAUe+qnYV/tmTuVZnEBg3eOAFJD64fwqiA7pBN6gYS2ZyEOs2uZad2pQkglnHA3rQlzNW3A",
-	"YCXZGudSXa762uySOQXWgyjPuF4ADq9b2hkXJ7kvXe9EEBpFTCkkeyMUOxF5DjD+IDxPZWJrY7qoRTNo",
-	"0lYWQJWSEaMZy4pGBiL8c/fk/Kz7A1uEnR55bsuQm5dtkr+SlUBHElGBdSPAxGIah2YhBR4VrXEi5ysI",
-	"BvB7OUczIVvGiWUwdIR9hXMOAZZ5zDVJ5KSHHOOaiXdZYtOaaa6ne4mccFELNzGPD8zrNOU/sEXjOrp1",
-	"a4dRNBr2ej0z8SpaxYwuiGIiJhwWLTQtyYz/DZbgiHyLS+g+BonXNG0r4LvQwlaxsCV54shAZoBG3Bjx",
-	"r5eOsP/w41Ur2EAAgFQX1pcjDCpPMhu+jPUgKo8h7hmGDecOTjv0X44TgBoxTHMpXH0ly5+LScK6EBgL",
-	"L9mB4VGoh7uHnih0iuT6IxtdSog4FzvEpZO2tNWnwKqtJX7AbgDH+mY/tLo/bM/POYOSq3Z3ioj1pa25",
-	"hXsTQ3MjKTRFR4X9qowRXSky8K2tymUrk5wCBhY5lTEj/O0loWkKJD5nI1vzv0euplyRWEaA5Eo4LoXp",
-	"NKORPqpgXQ8EyLxjGrGgMGyWWeoBMVvLhOYRJtFnecJUYPuB/Hc8X3rKFDM9Yvz2hAlzsFk8ELBrXPcG",
-	"YiBOpTAraM770UB0MctkJGPOFERAK0Gv2TCiih0TbkPB3707e66OidlsfHDx8pQ8fvz4GXl3dYraIgDu",
-	"ILAYSTMWAb7SQBDSDg/6/afd/n63f3C1/+Sof3jUf9Lr9/v/BRvYJS9snXuVSqFYkRQb/rlrhaPu2fOQ",
-	"tCmZsySBnBsWEx5jRbDRApcV14Ircs1SbduF6xmGG9I0TezyOSCA//yrkiLE2qTPDp981VlGyQAIxGWA",
-	"DNPwK660bffjAMxwg9YR+anX670PyKAwyJmH5qI1zyqWOfN40Or1eoPWbYh9hr9P+IybMwNFkH6PL34T",
-	"Qm9vS/Zs77GS0S9fGlSQCscnuUjg5ylbkBh5PwndzXREfnqPPbwEqbNWQYaCPymTWptfUsMQcYUt0ssR",
-	"oQWlguRqa/J7LyFSMGUzPagEBZkFpH3Y3zfDPuw/7hCVMhErKCmaC67dSQsN8XeNYJxnTIUklQmPFqRt",
-	"qyyRgz6hposZF7lmAQlPT78dXpxcvRi+Ont9djU8eXf1/fDlydmrdxcvLsPOMSTMGN7PFXSpg9LGaCfB",
-	"xaS6GKZ1KtScZeTw4BkOaOgGNGQfIsZiFrutvGA6W3RPxsCbR2wsrWdueXUTKa9ZTPK0Z9q/sCtSDAVW",
-	"o1pIslYPCWoRklEeT5hWsIduhXVGx2MemdlFUwqFUWzRvGu2eKTsN8guZFmj8ZEytGqOca40BmEgv4CA",
-	"9ogJrIhr+aQRDTPONFa5hpoWBeiGy2SxaCl77usyfKxks2bUlXhcF3JfJh+0jlqPe/3eY5vTDiLGnvnP",
-	"hOlmYHceMYvxB/O0zQe4QRCe7+buuDPyVQqsS46wznQhFp3FraPWd0xfSKkRYh0YFQzmoN9fAh6tchqX",
-	"dVEWdFjvtS4zR+CiapwdqfzSw7vKlhzz91AMec8C0VQE1NbRT++DlspnM7ObRy5/haCR3q4dLA0mNgQt",
-	"TScKkbI0bb03be31gDVfCzkXe3+dX6uem7l3n85ElOQxM3xAQ0G4a7ZQJBeaJ0VVh2v08y2I4hPBYijS",
-	"itlnsXdzoJjyA24OtN+wK3CD/shG5Ae2IJdM3/eWnBeVtK2Z4IZlfLyocf/qxhgGZTfGZRY17INmGSo7",
-	"9ZNwbLeBKsWQURo5JcbL1v2ZeffhOSbwbNgHzT7ovanGxKJyA5Y1N+9qX87pZMIy8u6MpHTC7p3+i+b9",
-	"pG5WdO8jrMxt48qeIH6ymjKmA4K/mIuOR1I4Zr40j2Osfwtl7omRNeLYiDmiWhPF3Bu4FY1rf2IG1rLA",
-	"eUyDie+n5eG95AkecDcWmE6h6lj4EMvsqW2xVKJRzS63zZu/1xuuy997v9tRpTcUx7+eXgKsXL2XIkBk",
-	"+WJhVBhxgZeWJ6/B0GSECc87kqRdvtugddg/3EyEb6R+KXOnZdwb5Z5UScrtmoeCyxRCP+2CqKPIQb9P",
-	"5lNDKRZtC5gNkJ8q5JRjgunQREgSF/nZXur8vszaeyAebXto2CQ3A64ITfjNvTOOV/yGQcK8d9Fr2ZZr",
-	"BRhzLAutkSpSy7YMjAJ5wzKNcp25ebyLDSrM+Zn5/VNXfJdCE96FLyZT4WRzqkr9FIwK970doH07bduh",
-	"KazfG5fp6t2bbxeaQUTCyPwDmGbKa5/WOLWIrcakyJxVlXE72eY9+8vJ61e77Zkb945c6wvZFztfz74U",
-	"acTeDTlFxnOOqA+Xf3wFi37BYq6OyZP+Y4wVswXIuZEvM0ajKaSeeMV7m6D8YOyphNTwbAgaQUoWajVO",
-	"c9PfBq0n/cdrhlE1aGw/HAcg6hnMSXUgYMSai2MSIkhnaGu18XuXc8sF8pLDzf4emJf3wHzcTeSkkTYu",
-	"bQ8EjYUBEWzOlMbQpMAIWUbyHSXMiLS5YllAjBxsFR3NZ4xkVEw8hAKG7Vdc6RMziFdysknWeoG5D4Ya",
-	"wRLAlY2EQXsgjbTMjGgIhzAHRtprMGqa72yo3apk01SX5KO3KZxtraV1tAKTPcFvoE3/HCkIuXSsWYYz",
-	"NSvZNBsoreafy9oIgqbOC1vLhn5Bz7xTv74VKvd+7xWfcd3a4sVTjNDbVQje6XQ78oQAR+8RN0qHkf9t",
-	"ck79jFhhtr/5WH9LYwehAp/sb/7knaDW54LBBIfI3dZ/9FJmIx7HTHw606m54n5yWB63K7yo7quqKtj2",
-	"ixpXKuIpvBwJ+TuyGpnEFWZkrc4LksjoWuba6HxjmUXrmM87G1CxlvOcUsW6XCgmFAcdP83YmH9wOt8K",
-	"crfvsDhHaUl0y1A0v/ZzYpbULOfmgwIbXN+9f/ljYlaNuPCezcdj7yOPb63JIPL4by/A5QwVQqnOlUVM",
-	"VWAEBKKFq9McEjBQwZ3aIyf2PTSOzWWexCRh9IYZrRTtWwNBrUc6o+bCbcdc0VECtvWMxGwmtcOVTqjS",
-	"RAoWEK4VS8aEo7ky7lRdF3BqD/vPBiLEHFF0yJuxA8dgMRrPPQcYcaDfYbzm0gnecCLOntvTAJT0rUTx",
-	"+H4PgoWpvq0HTtgU0Ic/h03aig24AAr4wo/dzkagw/6zzR+8okrDKn2ek42JajZK/5GCaBAFyHJwNCFo",
-	"PxfmzjKnZrbm+AuaLDSP1J6uBdJ6r8kQw0BDcwlOZQ6ScUwXZJRH10wDYtlph0ijqoY/GfU0IFp2Qmew",
-	"xtfMObWuvADz2wZCCuu57vdIiBbzkECWuC2nukNQ2jEJI6k0pM+9uxwIGwl4bH3FZcMYzlcxloXVwNzi",
-	"tZgrzUVkGWlvIMKTKGKpPiLWJnkTkozpPBOKhBDjH2C4BC6WC5fI5Fz5mM53TJ+4PajEMu/KeyAs82Um",
-	"Z9tc3TaGs9WkfxTRviV3KEi6GsB3j0HPq5rD94bAHGWBT9ZIJmhZw4JSytz7j/cNCTaKSJV4Zd9kMGh/",
-	"q2jvBxV0lkPZKybvmzsYj+yy/VscqjHNt4Jh2gRBAkdOBfaEdk0AUZ0qw3Sn08s0Mcbdyy0xHpuMFsSc",
-	"BbAiwOFYZZABARjZUutwaLMh0HwIiiCNpscDsSnjCk8KG2uQw6wyYZ5nVFxzMemRVfZlWrX865qLOLhm",
-	"i8D1E+CYA2SpWzExyNn+BbkXBLX7DrtjSVsmCzS1D3vi72K/D7gVfGZ62O8jFqj9yxMZ/fAcRaafykos",
-	"3ah/ee5xBdoHHlOrbNozh/F9mDNxZ05SpED6eYk7jo6HgOwjsUYwTRIbx8tFja+AQFZyk8N+H+7KToBp",
-	"oywOBgJUJcy2Oob8UUVAiCFSkNdSGPEO1KYM2IgLM2A8KzNJA8w3VS7cb1/p3kBUktUMK0LGa5qRM66N",
-	"BkbWCFLapbYqQhU5vfzTJq7zzuJ1/IJ8p5K9tlnUuLdswabR3KM5uoB79JmZNsO/Pzybs0mdn8Lp4AAA",
-	"pSPZ/cuzOzCJSsEeKXd0HcfZkcPlerpHU951WX+NvvUifjLhN6zgrXUZ9phgOULUCITRK4mayrkgdEK5",
-	"WDXKgjPo/OwHzGvbjTt8WaZQmMRmOyjcR21cGeTTdsU6n5Wk70Kgtau2oAZHCKshdAEUFWiKNDWTJlxh",
-	"kBbYBm0IuxTJ4tjFGGOhNcijufz+pHvw5CmZUjXtEZsSP6XK3Z8DAdHLr0/+PDw5Pxv+8OIvl8PzFxfD",
-	"d5cvLsJKyPOTDpnLzAhNbjOkJhm7kdcsDoj5w4ZKQrgzIzPA/1EDQclh/xkJHWwHyJlDcIuzOITsgLOY",
-	"zVKpmYgWGOOtswUaO7ULTgkr72CceXlKbHE5XBo8MORHi9kyEHifu7hxm0/l9IfA4rqYDm2xi2cQrZ4x",
-	"PRTSjDNN6IKOEhbCjCEy2syqaGjOI1teC8AFlAufSzioPEbIKLImplSTxDAbrpUbMC6hgswgEbuGDdOG",
-	"gOuO2TMcoJGJ6gHw1tbTZr1Jb90qdwjOQw1E8V2esR65MJ07I7QZ/1hmE6Zr5fpkriM5Yz5RBUGI8Qzv",
-	"blcudxTSZB7Kxgyjs3DJWxmY9++570ssNdugiRQpCgVJ9BBuPrauvVOzh91TKXQmk6Ye7ft78LJ99428",
-	"NDuI9XXopHm47mN8642ERnC8n09W2MIafSrFOOGYBnp4cLBNLzYAz4G1fhL/RhqqWCVWeHfQ+tDljqx1",
-	"Fw9d66hltYWucpTgESIKN5WFufPyf0MsSkujgFheTLEaS4+cIL9wpnOLdEJtYOVh/3BVioDTf+fj+9wn",
-	"GRz6lDy4I0oe6Z/A55VMP0PEbMWtbxZgHd00E8ReJrXFeW+WCmQSu9vkmrHK2o5tjE8kxZhPcsPNJxmN",
-	"GElZxmVc3u5CCtbpkTdSD0RJwEeea9dccBOB4gXcbXg34TAVXr+BJTszBIw0IJAhOhA4SsBkxculFF/G",
-	"KM8UFGp9qnjNj5i9wZwXtMItPffSBYzmXgm7/4tdCoLN/6Uvhs97VKEAXeWsPnJ0di/MHmMGutU8dv+x",
-	"vuQTocqgA5t8Z9HuSNumXJMxnfFk0SlSKiLw7hnSCVwiZogC5tDhoIQDwRVBZOdC+MROnLG93poRQOeZ",
-	"FBMS5Vlm5NiiSL8VmR8PRGhT74butzBwMQmB1bHB7ajlnGaxqrZvVGMbhZRwwyedWKv4RHS5OB4ISJ+s",
-	"TpDjNyx2SUNas1mqSRvRRp3qkPHJtBxux4734NlAhLalITbjS6T0Crywf+dlQaqHkFjrnRQHaBvR9dAX",
-	"sgwws196+MLBFvLflZSvqVg4q/GnC3QugoeRSo2xNVczIkQ0Hlo0/GLUf+Diay3mRXFmJhl1yBlQyrFd",
-	"JtA8UsQBQzAyyrWWotMbiJf8Bq5wxaIcYupcHjDc71QQDkm+Y84yOBVGlTS/7D+xCcqKtA8PniGJVyi8",
-	"46PwVzDFhyFsaLuk56DW1IfufD6HTPtuniVMRDJm8Q6R5XZ9vzPL+9kDiXI9vUKHm9eKhamlKeXZv+QV",
-	"/hnPdlOCJZ8Iwu3NgEGoElWlImO7kQOYez6jmnXRQ3qEj5f5gsx1M2O4sNdsLZ++focfu/utxFaAmL8G",
-	"ZclzbM0ItrkQLjG5WeYudOJz20FhM3C0a3htmkkHRt+kET+H5zVhIrCaAQL1L/kyQVawJjxN5Ny8gIkD",
-	"oCBlM2sJGwhHDKXssyLzkDuIPAOxrcxDNoo8dsioK4HcMxDrZB6ynchz5aJRbY52PYQ1okJITXBDXKxq",
-	"GyyPlYjUYh28Nwzu2rnd3oe5adxtcFpZpDtLUDjgL16C2jme8xeRuXAxl7UVz9H0OUaaE1iBp3W5cOYv",
-	"p7v4vOtV0nsw/21zUHExtF/eCWWH4vVB+YPlL51zoLg721iyJiDRUuqH0UupiPcAUBvUamWzuguAO1ul",
-	"fHWXMB78gXkEtv7LhJ5vE3VeJ5Qv1A5/HwpYQUuA2F6FP1wjH1jxab1l1EZkQ3itEakc/lKPnJewSxSf",
-	"2VfAglnxyikyn8qEWTEtGAj2wWh5cHtyYT6eykxbuypG8JJ2BR4M/H3oZUyTRScoy0mU5hSegU8Rw4TM",
-	"zoMT02fYxElfuXDkhzgXSwXVvzBVSrD5v9WpX1qdevEhcpkaTouxEJKArG/2yOzOXVQphzHZfK5PnYMc",
-	"QxkgcwuspXrKZoSLHnnJWRIriElITGMxaas8wsoRkFISdmyxeXP7QNbURTEq52EocOAc/BuEKlwVSYxl",
-	"mAUX5J3gkYwZefPytPRPxHJmWEki5yzrmtsxRsaQyIgmJKWZc9dwrQYCwQ+t/G99LAou1U6PnAjbK+BH",
-	"cgFsy2i0N1zxUcICRDeQoNaOeMwzFiF+xkBEU5rRyGg5GCfw7j8P+v1v//mP/wv+8TKABwcn9sHBC3zw",
-	"9Kl98PSZefDyxcuXTpfo9wmApKNCOhDhHowtrA9znIPXtQA4ZB8g42RSMfu2IbTDrd3VxeNnRF0b+VCK",
-	"gJixDsTpIuNJwiMS/v//bwjk9YpqLkhIw45LZ4dWMPrBajjQlwrRyhbnyIuYn6FacnsoXorN78RM9z8T",
-	"M71aksHpb4mx7hxO8Isz1TK8oEksX88+oynVe7bekyuW2CwZWXTi0ynV5LT8iMx5BpAzM6oDoiTJxUzG",
-	"fMxZXAM0nsvsGkCgYztgptRArABJWyxeROfs9MiPYHJQOmN0dkQM+YeoCiLUJVckhFBXgNDo4nshkeOB",
-	"CM30euX0etE0F9eh1SAUYSIu3M1QaO6I/PT87ZsX70OX7U7CI+C3XUBiCkkkZzMm9ECgPWX/CVE98uKD",
-	"NvqLFOqIhGVxqZDQFKFCseDdHO8eI645FFyU74iWUHBUIRJtO8xVUUhyOOXmxli4iacZwzbBZIV3iX2l",
-	"E5CwrGYVoj3JJQDawDZHWz0SihAxNEeM7PfICxpNiVkCRCLBuDFcS+Tgodn1ctNPYSWxItJAwI+X8PYL",
-	"RKEtBFasmOOitsFkpQrkDea6GLEJFXBZvj49x5qqVeRWFBGcJxMNsljBlBTvk3Z4/u6KGKp2pjyMhoBf",
-	"w85AyIwICva6cBalrhpq6Cq7agAwx7YsFKkt92NRnUsB/ZGhOWg2GIhcmIkh1gwQrsUMjaZSKmbGhUmQ",
-	"FkMZkiCHQ4sjLWVi0yIDzGNSdIy2ZVSRjyu9DoSNX2TY06xTxizaoRotXWFSeHUoWS5csCBAiitLfCpP",
-	"9ECYtwLEs03tfriFT013mqWBRb0se7JBQj0CocFmt+qhoafnEB56efXi/DJcaViR9tdktCCWFXaQVt2H",
-	"V+8u3gyvzl6/ePvuKnQBKQOBOpU5P8c1zCSYEMWDhSj0OESleZIQqq7R6VVQSlBnH6ZhqlHWsBWFwjEX",
-	"XE1tybYjkkBEvz1SSCe40hB6LbVZ4B45gebLKEsVDAQiUUMCGrCqop4eGbFIAkq1ICFXQ4vejHtSBOHA",
-	"RDBS1pl7i8S3Hjm1IaJAsjhb0yZsOwiu5pchjDS0S2Z22WyoHT9A6V5zEcNYpwwWqZxalgsLiB/JLGYx",
-	"rBzSG6w2rHwh+RZnAxowjGxpGSvD6RzbAFw80sDJcDhwg1Aylkki5908hfYHwscUQzLhN/bU4ZYzB9Gd",
-	"J7pHkCMpCPiFrEGcOjVnYSCmwJ6VZfVwNShLP2E0lTxiqiw8iqDp9sdoBIWTHda24eIyM/cJjabIwaCy",
-	"aRvXP1cs7BSROZbs7G84UrMalAgp7O3F4srlZiY35iCV26q46K8IrbSHl6G5ASE3EhYApsmFrYVFQkhb",
-	"CKsXgspn+O5AmJd7FtwcP6xqKdVdci2SNlWKK02FJq6ccUEGPBuIKuEF5vJwywXvAlfBmXcCO2L2ARzV",
-	"0MlAhN+9aOLkXWy1uEHLEg3kFM+WC0228HDg6nAsxNpXJhKUijlddKyzDHUsmZY3cy5AY4IjbfqE28kI",
-	"pq59ZhXaI1uptnrzy6x2F5dMiGuzHuAsQYiQDHoo9ha5R3nXRZWAtqlMYtKGxDszHVqFXH2kitUFQS+o",
-	"hOi/fnF5efLdi+G3f7l6cYl3dkUlfPPuFSnUPVXDDslTMs6k0A5EpI8i/0CAKgfQ6XVSDBy4FRXOMK+K",
-	"8HmZIRK+uwt65KqyisCIXfR44ccqToGrSUraNAH+UDJSmTlHGNx7MFbg6HOqBiLNZJxHLO4cFQINi8te",
-	"7XiXpb+l02i4ZgmRXhWjzsZwViBwEkQbCCZSsnbHIGs25yUuCiC4gAxcb8M/IAfR7jR4aCrSpL0duKsp",
-	"awMgRzJewH6CURGoCvgYaVunNUBKFNysQ/6KEp9nzkDeJ1rTaGokXBC/gEItWT1SAPkLJggj03zUi5Qd",
-	"wTPAqWNH5KP5nyGPb28dv5vRCThGM3exUuCeXXh/bw8+IDy+Dcm7i1cWy7/iarDkAFDDARJPVTAbCMPJ",
-	"Z8ARz5+/LHEizaEy/LB4MEpkdK3KfE0l+HjMYmLpFkpTBM46CzvsiNSMgv/NHipltBdGTvGrc5ppw7ht",
-	"DLVpA4tEwrvE4e2XBhCq8Y416xEU31nnE5aX5EoBKZl1MR8dGlEkYZBWMpa5MKwEM0F4DDtWSF9WD7ew",
-	"+altGO4ZxBBBg1SnCrhf3NxpJmepJkxpPjP6ZJrkaiDCGf0wdJ9XKwSYyw1FSSy7UMbOMZq4HDkj4oMT",
-	"+7giyJt71/qDx5h2VMcpOnhmQU+GRmcdWuNaaOVcwMx0/mTA80UpF+dsT6btaKnlJ/3HrmVsNBvmgt5Q",
-	"DhWZwqBSgsKGExsuaTUCcGhDTZhoWkqwuXDr2AZWe/X2hxdvbDGHlydnr4Zvz1+8CTtF/tSMLlCgIiOz",
-	"kywmWHUNVNXyslIuYIPQKJNKQU4zF4Z7RKBNOLZ++vbN6buLixdvrobfvXjz4uLk6uztG8Pfa5I1REIW",
-	"mVXe5ZbDGRWLYWUIVlSoufnJCVGJhJUdZ8w0MXXhA5WbFiTCdlFBOrCsOajz64qrYw7oweYmbk4Wqque",
-	"DxdBWenkF/JkLM20SOOt2jbqrS3BEiFPR+XSa/2AQEOHxONQR3VRar+8DzxJ0V5rYNkB3kRgl4D7vW4O",
-	"/HP3JIpY0v02N+o2R+TzpdELGRLQBkBuB00gzeQHzhQEp9jxQsGXfDKtRjatSXD+kgPP72pz/HwAu4YP",
-	"2xutHdaYcgdlnNq90/Zx705gxVxi+AypsjonZTuWh3qvg55t+5lT59gmkKAZqV7JBis7qSXiu6CaYQ6z",
-	"17CZsZmVhn/Opaakffbi6iWJMzoGDaU36ZFwYOFRBq3j7Jv+sf7m8CBcT3lB2W33HG5ff+/Yp6sXtL7r",
-	"n7856Jv/dzz/5ml/c//lynixhyWYgiSZU669bZUALbeA7rxN/pyVnKzx+rNjQl+tGh05Ag0lksZwWzvh",
-	"blg+dUS6TND2WeWGQ9+HFUJGDOUQtOfQXDErpNRxvItz4Zc9wrJ57xt3Ifj73vnDO+z8vWROGmlVV24Z",
-	"0rZlz8wjqvkoYVXcBfN2GfWx7N/Yi9konzR7Of6ExeyYM5CiMIkmsBKOhX2gkV41lqI25lBelPUucE+o",
-	"0nMzin8tqQamvKbkBZxUvFGKhXWW5ri2G2aZf8OZn5dTOa8vQ0GG1VOAmY6GyLYn/o+liWpt1vCPMrtW",
-	"RhCbT3k0BYuEU0CcK+G4MLEQZ2Ex0tqYZqhloL14lfLRRrdC+rtlW17iNB466RJGCeP10e2PUwb6O61e",
-	"DmY9CplGYDWwEWOCaJkAXKPSMv0tE6+WaWm9fFQuRrlGdyPXPURzraDmrIToog8S3vqCCcqOsLFunls4",
-	"uPVw0r9heikPUeFjKOq6cDEJCrcJwrI10k5xrXujvX8Em7ooDTuCMRR/FGMWvA1s+ErOWGG3luPxkbUv",
-	"8SQOSJ4CPiaMyHJD6zSrlHZJpXS2sezGXWgzPrH8oSjxCFIi/srGY4Z5Ey7lHt61eHTWoeNwX2IaYWya",
-	"xX4C1xZVJPzJ/fY+DMi7i1eKJGC8Anuny+xQnWAgJjKTueaCqcCsSKFuFxctGvBSmmmop6R65MTWeHGw",
-	"dsVtAN4KW2qran9zOMc3nM2rF4KzYBdeG9LGEuE92MGheT/s9MgbuHSsl0IR6lAAAkLJ88s3ZWYNmE2v",
-	"2aIBFA+kDihU+YDHuuzEe6oB3gfX65EiME/CBYbLuLqYvxmstOfL0yN0ZKRhXV2GZgxuNPCsxUbTcw6l",
-	"CaGW+FxhfEBRwsoK30Uhb3XkjQ6CoyUFs9EuKcsGInxxA+7UdsjjI/Sq4q88DkgI/zwKkRmBuwDtZfii",
-	"+/YPl2/fdNCDLQYCHl7KPIsw2GLGwAdhU6Aw0uAVVboLL2L1aJmR8PeQFwU9Dnn8jTkQl3TGBqJeXzsg",
-	"bzM+4QJVUFctKDCqCtbNDkiYMbUQUWhzy4TAEE8SUXCDuzXskZOBCI/IlNFMjxjVRaSTPcdgdH7xpxdv",
-	"ri6H3784ubj69sXJVYgePCullrEAVLjlIpFhQiGEbiiG8UVcQTXqSMZQePqw39//+2G///Xf9/v9/YAM",
-	"WhgtYH775z/++zbE+NdiQ7FJYj5XnSLMCCCwamWLC5Sxiq05YxTYviQqkfNkUZQzwppiapprrCHl4yY2",
-	"vAkJdENFE7MsvKjBDn45JKWMRYzfIAPHouBVGpECGCXsUqexoH+NYpqwKJ8e3qXiCbRq2jeS0JavXy1S",
-	"prZ+20pa28hZuxm+zZmtHFPwX1SN4dB7zfidmCsQPGXw0THxHgC1tSEcd9jZvj9/3t/nNLCFyHkgPkZI",
-	"KENSIIAkiZyDm8e8Ac6gmJEQ/wRHpn0jtDCMv0gU7ccWxpfay+y9oV+a8h/YovokYzQxQt8VN6wHnq4C",
-	"IRvJDfd+zPBkG27SVZZ7Cl3DBXVNYmSuI2ywwNg7ENzdzbKsveFCLJIUHlkODS7jWvl1uEvMRVkJROks",
-	"V5ijytXVGgg5hlAwdDljQADG3hZdwZ1oy5hBX1QTzBuQWQEBozPGlvt1Y8FgpgR6y7XiMdh+IBq3Q/75",
-	"j/8J1yuWFm5XxlKGT/HZjMWcaqhB13V9c/f+QITFeAw7SKmehi7OlwsS7rnQXvSrgzE3tD2OWCLnOAwI",
-	"c0J517bBxUBARU34yQWpmUUPKTCLsrIbraxJSPfCXrGCGAtQ/mqaHoh2qLJoD4OGVBaFnWMzThf7lUmp",
-	"8aKNAFsVwoBU5WIROls8UtAWeswgHEuOB6La1Zwm13aeZi2rK0cTfs2OCXUdyDGc58TmXlS8xqPFQLi4",
-	"hfZhv+9HA+FKvwQaXrklfZDKJZXsCtDsqRRaTFdLGD9pm5V00ZRmKTtN5TFwi5ru0/3+wUZw519ZRTGz",
-	"Ry8M8Wxdeu9XCptr44cMZQtW51cUuFWFPSPzXQOoO5eQ6aB6JJzlieZGTd4DBBojbVQ0C+RcmLLVhig5",
-	"88AQW1gJFjfPOgjiKlPMvlqKHDRMEFnQGFPU2lxAGT7LiCzTqdSzZGWkVueYyMxiPNA5lARWRYKFjBek",
-	"bVoKbURT18hyofM6VilLRppVciuMtlRUMA87lqP+3k3wG6fHmHF/Y7l3Ob3fl/P7JuyRP5pzSEriHwjT",
-	"MxxhCE+G5TbsqVhvXAnw6WU8thm3P9ebKTLvYJpclbF/NoRslMgRRphhQDChWQbRxBYxegRxChDnIhPW",
-	"CQAMGREMB2LGqMoxVBEam9OFU4YgZM1FRA4NjwBW7kLOxpmcYf9mLzAKOmZRQrE1BkhrFi2xR05wK6sx",
-	"n0X8z8uzVy6mswRl3O/3yWv+racE3P7jgcBLT0s5hBYh2U1Jo6TbCwX8/ByjLVh8bFS5PE0klJgsStZp",
-	"el0N1DMv28g26z2HIcLw/vju7dVJEXhaDJJ81zBEEkITQxc8Fw4EnB2s6Av2UHtwsKuayQpCrVy8kWsZ",
-	"AUhs6JGdC9TcUwPhsJlHbMoFxtO5296ItdmMJhwyMCupmgEJB4NC7qVEMUNyWhqC0a7XgAhJwl64F/Z6",
-	"4UAoNpnZ8r7SdA7SCIgiQkL8rY3I9eVidh2VV4J0gzLZYr9/cIikFNgId+yrqHRx8OQJ/g6hisTizwCH",
-	"8mVmEg7YfSiYgBOb/5yzSmhkyVbtKXbB1Uv8lqzId0cAak0VNgy5l6aboSEnEWKeF0q2sAUFHwMQG6Pz",
-	"tzExN4CV5gJK+Ttm3lkGBe/+wBZHJZ+z++UONQhKVafimIsJy9KMC00is+Q2q4DpqYyDgUDpCnhMQEAE",
-	"xYBPzFux7BNlAwT9Ls94pwmf/JotBsKCbNvpIuy4DS72yFbvgIBfIsDFp0FnewUos+CPFEGQDndrGAbc",
-	"OXant0iOAunTkRvI+2bfmsQrdzd8QvGMYNWuz2xIKhDKRLICSd1c6+4iM9L1jHLRm8jG4ZmxNw3tsP/s",
-	"6c5ju/IdlWKoRtUQE7OUzeLoncTirQHRqzd6XWYsuhhxQWFIq4FFHtFnN8ETCflz5zbDwWlyvZXB5kux",
-	"NC+u6GRTCjK881uLNdz/rHalFeGkbQQLr7zTAV15SVSw79euInjFCVlVEQIkS4y/duVAPj84PB4Ca0dY",
-	"VULWGog2VMkKjRgyhPunKN9Z5NDYCxqKf6BIBHwzzeQkYwrqg7DsxslYWkrr0XDy04wuEF0bRSxKEq61",
-	"5Wpzty/YtxdMCxiArVL1oOotduKhtW9BEYLRt+vLYqNa6+JlEaiP73wJMFyGXVHEQYJhwoA9imyNZrYp",
-	"F5DJOd6kNib3uJRkrGNlJm+qigzqUAghiCqokQitp1jNGUs7vQZAv7sJMuPXgDO2XSWBXwaIb1fWvL8F",
-	"7zkH31AMPvmXoOXcF7BeEwNah55nLjxnopwxTcG3Z8MbLMgDByk9PBt3YcNCIzga2sFK5qZnmwVsz/sj",
-	"VbQKWQRTevDkaSMDeWje0SQn/HYFhE8ipROnOzhi8BvV7lJVYR2soFUW2xVtHcFR3WX1SB2TEK1umFKO",
-	"xFVVXsBuAJop8SmmDUCD98C77j/c1wzqHHv4vCG+606MvS/+LViXgvUvw+4vmENMBDbcyPZXZIa9Co14",
-	"b4RLIy/GhAuW6aPSIPKcq1QqmMIRoUVycUjaFy9PydODp0+DImTEPPl6/+uvSjv578KBoAgWdHJ5enZG",
-	"xjRJANvChfkYoYepZiCzamJ7MBDhn7tVS3f3LQxfHREhwTwbBuXQL62v2GbuHBFFRTySH0rkAWvRHYhl",
-	"8zm4Bq06+f3VazDvXf7pO9T80bgMUdTSluND13iPvBUoZ5GMigkbiHYIUtc3tDsyI3N/lP/uCrCtY7Wm",
-	"g/7TY6JM6zTBFlBeU7g1CJ7SPuj3O8dmWUkuFNVcjTkkqEjByOH+UzRiV+92WOLYXsbHcJu/kYK5K931",
-	"/rh/2BCCZziDXaCd2aX59sJMZRufmXn5bGwG1ygfbsFATCugHZjTdtB/ut0X5zTTnCbmm8fbsA/zzRup",
-	"X1uYrC9cON1yEWCn3kh9WdLV/YkVQPFb6Mh3kjFWGV4s5wIsVGtjikPEtgBVM0sgpOga7KPO44ywjcAL",
-	"euQ8HyU8QqO04hNBtcV/WApgQ0xELIwZEE1nKfihZGaaZXwi6l8jTkCbixgd9jlXmHQGGhodiCqqQKdH",
-	"LK8GMSmc1A5oSNrIOQJzoAPk58RexX5gdrtOfmmovmTvBP9AMIYa1ETILoHVeHfxql60oMkqiqviUGxL",
-	"0cZrIuVCPz1seYrNNxR3LlZ1bfPVoICDrz89JuDfPG4Dj/sVsKsGdMY68yrT1i30vCH7z8fR8gxAOO+m",
-	"gflLFyFqi1gY4WEqE5vuCObB715cWci40J7ZIdVhmR1ZCdc9MgLe5WPA3YZ1GQjTboEgiPYlrsjl4wBr",
-	"ms05ZDZwVYIfhQ38Oyzky+9fn5wORMk55U0lWAIhtRwczNSogk7Mg+EvmsEpLPNvPZxC9+7iVSVx86G1",
-	"OEOUDYrcu4tXv+FcpBNEZe8mEKDtCMh/SJ2KNIvSPYsjuV1BdzkXlmgr5WVIOEnkiCZhkTVUDdIk7dEC",
-	"QbS4FJ0e+R6u44G4oUnOVqq/H2EYAN7ZgEBKM4URLtavi7C9M6quATtU6KYgvten55d2br/qevHFPDYH",
-	"utmt+XUFur0+PS9oqhKWY9hwrqr6/SxK14S2hVbOC0mFsuYZ16wrReJy0NSRU20Vo1BIHNCMMCigypEz",
-	"OYdo4xtDq65KQUASOZmgMJtCFIcGxxLgm/VIqCKZsiPijkPbQpWb1vGk5IplNl4u1BkVKpWZNkOKuQxJ",
-	"G1KkZxQhT11wlkNBnUqlEcQd8GSrRYrQGxbYhm1rMOviGopZmsgFBDsosDw6tNKTV6/e/ji8vHp+9vYb",
-	"AOk9dnciSxQjUBrdVrxsA/As9Dw0rRtVHqBoTYfDmINbMQ47qIabWxDQuhBgYgxFUQBRgidcL8rxDUSu",
-	"WHxEKHwCkVoZUzKBrDyJgPvg6xJMAwizReHVJNRM6RCDpJIEhXOLt4kjjTOmVC1qv/kmLM7Zl1rWvRjg",
-	"L1PZvVyfhvvV1TFgLn30V2Iv3b3s1MPDJH12Z76D7TfsrOTIK9x3VXDY6JU90zZisUgGdkniAE6qWIL2",
-	"zuMyzbZALVVEabpo8r9+won9FThhH54sf2G37VpCCxqBEqq7/vBCVzPUwa+Iw31WPWTDtt6nD7WU+bgi",
-	"MwZolqMF6AkWL9fo9AoLuFFnCgxIKPIkCW0siAJUY9sShNma7+OBuGYsdYirKCyiZNkj34GAV2pCGSPL",
-	"oh5g7uYapZy6sAb1aWwV5hlpQ2HNJcHK4YsbwYpkeYIJa06LIkWGAcBLCTPtQpr0x93G9P7Y5QNKNr+I",
-	"83fjWXfV6f4t1fwq/ca25J6SM+aSkOT4bnLOnlE47tkOiXBVRj36X+xdbVMjOZL+Kwq+tN1XmJdlLvYg",
-	"NjYYgp7rmxnoAHM3EesJlygLW0FZ8pZk3L6O/u8bykypVKbKdgNuoJdPM23qRSVlpjJTmc/jI6gyHNaa",
-	"tQA5rwqu4rumgEUE05ahe8QfqwB2+HUuxgH3Xw9EygyfGzYbzQ/R5kQofylr/bS736aYblJoqzOde+xu",
-	"/BsFVi7Q0lMLvx74O+qiLdY62N8/DIck1bDOh3Mu8O6pKEDFeM+0K5Wv0hDtoAuPS0R5F5xStgisc535",
-	"6wrznb2GrqhP1ZSeAx09C8zSOkkccTUwI34rfjg/80HRzFponb+ffKoB7Dx42I2PMzKIe8EwIVRaFgJc",
-	"klbyXP6/WN/QaJ2vQJJBqp9SonJggGlF7ETheAEILUAp3UVpO2EZz0aYlYkob7rn579d9rvd36KWvJ/Y",
-	"WKqpFQb7IM2IU2c5RnMeFOeIpcSLiFkk4IzAtjo/EcDwyT6gjYKkrjN6mMNZmcTtwnysOKL9eQ44y5hF",
-	"zEai6RzWE6kmFUAOWv0bnhsRjkKvtc4FV743ZXOGw31gU4Y3LPebaXiFpqEbqyJROBFJZy7vxNPESEvt",
-	"yM4XJ/hfdzKeP/AUNWmyQL7djteYIsSOBQWkBjXSP+qke6oqhUbX6gPVsfDJxKebiqlSQCrEiyGwa5gU",
-	"4zeCziUmYurEoS+UajK1DIeHp1o91TrY3WUp3Sa16mPrblppR013wmt2Op0OMiXBOHx/acCcAbwHXbgA",
-	"tKdIPKCe9wDdKzDhJZFGla8LCvIQ5xe5nPyhBFbY7O/u+ry45+oiRr7IHluN+fl4Has2mliWMNfuXot9",
-	"1lgARLODvBburdMBMMvCoUEnMCqlhyW2oNZ5QiCRCRuQb3tEzh08NMyex7oi3qUjap2lJOGI3wmmtE8t",
-	"+vbYeSA4Q9Zqn3jsqZKKCUS19lCA53ll99naWOzrnu5e90z4xjSCC5jaZdvPO+O5yd62oVfooTq11QqX",
-	"kvQnnzc6pHogljigCGL+DtXHOYUTsYw7NeMKr8THdup9PXzlJiXdvaHJyULjhqDdASzA8lwPn7FhDucr",
-	"Ppsmvs943XDeFpZuJ+MTPGqVohl4OMz7SXz1ppcgflnTcsTXwNY2KWRGiHfwhc+0KlA5C/uk5yxVbKCJ",
-	"YBEQKFimjV1jgb7Afz2aeeNxh7uoAYuq6lX5x63rWe3v7q7hWW1WEpZSYHReyZHHuaIBL1lzjyPSaFHP",
-	"Gmumjlj6z5SNuc1GwhD4UsaN2JbKCGWklXcin9fb1E/+tasgP4EkeBTwTtCp9wjGTXH0Px8Hh/GaqrBo",
-	"IlfXYPmFfqVoY5NSYLwoh5/i4qu6Chqao5daP0PDe57qGT83DfZOiZmf+ldyvvTyS1oCBc8kyGWNSC/Y",
-	"5zXKWYyPJA0xb3lMzhj4Tk3zvKlu5cF68gYd8OTQAUtlo7kIpVzCTe84S0iHXpG1+L6V8CsW9XElKHWl",
-	"FU+j0Rvb8p6lrGKF/Pqiih9ajl9YycNKxZjWJdHx/lzcWKanllB0jLCsFV2IITq3I2Y1bH4J8CtLhIlj",
-	"X77WoOhciEnOs5euPDTKF6Y+BY7qTX82BDUBs7um7+hB8XcsAO2bZoLGapNWK+Yl6X48+fW0C4fvJdTs",
-	"X3aZaSfMSDXMxfbUCIavwOMXPRGAwyB6KtDJ6AKbCRG6P41ZU3jcX5NUiGfgcUQK6jSbq55Kj2ntQHpT",
-	"X2XjHhTxmeiiwgHSui70zEC7NfvkrISCjBg3PZX+Hcf+NxgkN5XHmOm1rzgCjv0OXttB9gv8h2e+0IRs",
-	"rCBnofF6/N7O3V7a6SnkX5o4Y8VyrYY03zzLgCQdGFLhSOjqAuAtorcfBsrmXA+hQhO6WXoqmkjpp14a",
-	"FrUPiagtFGcUm9RugFf6EDldpBrC3+KOedbK9VBPbRvZYeDgtLFN5aJK6rDBkHXhTU0HQ7hQVfNzwrOR",
-	"ALSSQuer7BBcTNee6UurC+HN0vdOhRx7/XJr5tYYl6vCkIG4BIwEvZYbwxsGHyc2Jv1+1wZZdZTN54wj",
-	"jxqkADuQ9DOCF5D1s9J67oOxi4+HAXbMsNbNNM+ZFZ9tuz4JeOmHsWFGg1pUAk9puJ7M0VADzWBSUy2J",
-	"3Hc3UiEfG86MLvzEvGUrwzSu0zGKovFKs5WmlGyvheGnVdlKz+X0QrOVNLznyVYGnqvmbCXN8xsm2nOl",
-	"Ny8tL2xZ1lKvAgsbEfDQLqWhpZXvesLSTZsoelFj1Yn760sArMWRIOwGz/MVlmdx2u8nlevywg+2SG95",
-	"4SfPC3tCX8/c5Z2Lpp1mhT59B01aQcr8liiug0xZZjs3kSh+GhXfmLfxLIniFfJbdt/9yA7Hs2KqJsyF",
-	"mfIuBlf9JrcCSs2DiWwsGswHZYnL9dxnuTosxX62lO2wFNpXUtbyYa4cmDYzWaHz3Ifet0rPVIiDpeop",
-	"IYHUL2CnHrEU2QAhAWalAkAYiHoaO01KA79GkAzsZfX9I1vcZFvJllDTMVBEw7/cRGz9uXbUXOhcrB0z",
-	"08gvNGAY34uYz1U+D9sX0/nAU3FBUSH9oSlmxoV5HLVhdQBKzL5lACAO3/r+VwXvhN+/OlQv0xs//ob8",
-	"brXD9agO3Fr8H3zhi0X/weE9E/YPzc1y8qGgym+h/SP1YDIRCHMXZHLdTXjdAP8Srtu8V4fvaZQbbqWx",
-	"Mvt3MWrT5tV8TNdfVQTK5qa1io2Xnhn41qTXj6Hov2T1RluiT/3AUumRF+FjxWeRTYFMAMtE7vv+j+9M",
-	"vS+j6+Uh9XdKQ+rmLGSpvwGsjLXEeGIJX1FpJdiMGzbmA9H+NxCaGAIWYQjKhNkS3M4HeWx1JUlUnoH1",
-	"DEgNEVbGd6mmAI4iBn0abIpU82w8dcEnRriFB1EuMUcBjJK1XICpC0LyBERM5NoFTMwG5tnESQPEodIy",
-	"8RlaoLGht91hpzwb9VQYFMyaH5I0LP2Co+k75fgCSgkt2ykqJPUD4zVH5dih7lhpfE5PScUW34DdYpCy",
-	"1jeQySRsFgIUYMdEZjUIvdsI1oddwH5Sa4JmWoR7irqx5FSko989ObXcPnhEWT9bP64FOBkBl7F9hCHw",
-	"+8FcZY3+CTWaE0yarmVuNkk4hEnK9IIbCRJEIg6KzwMlTCpA15W2pyB7c8imEyMKa1jGiwL5/rJpUQAf",
-	"8LV7Q4KqAfsiL9xAxtfGaiVMh0GZCkuV+Gz79Aqi+zG3CCFwFNDiOcMrEK9dOFGx3L24ZFMXQ6mUVEPg",
-	"8sKLK5ka0VPh7awQTq7xdAL5aw72dg+Zm1F8NT7YZAW32aiB2AZLRFc3ho0WvhI8JKg/F3dSTw2sS1P2",
-	"Bu9pqrv4aW//EembjdZPzFX2qSHgLR1FlM/v7CXurfGeX7QST1RDbJiRCiohw1qG4MVpcNDn5YSu91Dk",
-	"aZ8wCZbjoeJm2ljfez3i+c22ngjFrronbCbVQM9Y+g8n2e6edtpTHqMIAcb+sssGfG48NlpqdZoQSUvM",
-	"/a307CjQy7tN3N3UTtiw0NMJIBv11IDPE2rv1QU7/vSR3Yo5dfnQkTT7xV1vgo7D54OV0GNprRh0WHqc",
-	"ZWLiRic+253M3KUeSRx31yE+gRt2cvm/yFd+K+Ys0/l0rIDynY/FwNsxuLp/PU/bDQp99aDsFdz1odDj",
-	"dUI1uLirt5rS1n6MDYnxAZ9HiXH8l++b5RPZvxXzhhx5TULZCxA43U5oQlMWGChp4srop6Yo35DZgfm9",
-	"AAgXUEYvONUnLI7ovk+CtQpOo1DGXml1F+kUGYbI8qCtqZoeqnhuPnxSgtztiSic6baeUdptpCRN1WBg",
-	"IKpUFqtVGnYGr9CwVesZvA8Gh9zM/3N5fsbGAiiZsZmbCrOpwLrQswQ+GPz5q0s20HnOC5MwDDkzkecI",
-	"y8Ovob4aUWk9GS05D7hJQ4k0DMoCEUDB70Ru4MjM/Tn9Y/tMfLbbJ7S1e3xctJouzME3EBMBsI4uO0MD",
-	"+T3FdXjV+aLyQyhd9GBdLL0FlM8FiaoeZleWo34TDSv6zvi1BlEAkUN3kLUalg1USSuUQHIdoWR4yfe8",
-	"SsMRgOT9JtFsO2bNFuNqMiz4wKOVlr0KEC74wvDwTr+8TuthglOQnxTU3wmPj1F6quXdj/88YL/KnwFN",
-	"BJDBpgYaLHIEV4TCcEmxuCyc29Rhx1OnyZbEmo34BDoR0OlBrZ7iuIGYqqGJo6U4lJpT/0c7gWv/2D7+",
-	"9HH7VzFPE2jRCMXwhR73FLEFVrsCUtaq9nV8QyPHUYw0ZoEIBENos9jSAeC23kR7Rqz0HIhHwzdBYieD",
-	"jjcX/bh1ICt4cn5x6YI+d7mhrhv3W//84uMvH88uS1JU7yi2j1h1hhhQgiutnO3rqffvL4SZjsX794cs",
-	"/btTsD6Mti8Hf0uxN2tuCLDMcqnEgOSDeXRObpkc9FSlBejitHt61v14fhZ1AO3tsrFUSfBYa6/vn5xf",
-	"nXVR1IBiJqH5LIsfcnknOuz/PB2MBHC5aogZxZVILFYYW1ZZuNA+LYRz+tOegq85RCi41IfzKb6W4mmt",
-	"yvgW73tnmBzQ/H2QuRUFzJ+zOSZlLeC+2TbC2XorBglLh0LRFtN5nzJj5znEnTfyswh5LE+nQ+4fNN8X",
-	"whmwzHp6dt+4A5kEbaidw8BQIkjeCXQrEqdVNM//fXp80f359LgbwaLu7zInJSHvED4VBcZFAj0lhwoy",
-	"Q0HhI33vsJPcDSXTA2EOe2qbpXu7u3tprBSAeTyFLkpg9DoEy4ZAsy3EHKjIHsQG+KC/pi5kw7H4NYTi",
-	"VRgCXnYQ3hfx2bGZgAbPO32LREdE5emblJLwN4qL2odACAgNVQDx6p/915SZXM/cAjhdKQ7Z2AVmIG7x",
-	"9P589eHD6UXqNWTGATfQanaNBE5WqKOeYtG31326//K9PafOTCorCsVzRmiH5c05t6KApT+u0anfj//o",
-	"n5yfnV32P51e9K8u3cCiRW+DIkUyZYLSMZ4V2hjntSEkrjM1vi3PGZhKX57VQ8gVOxlys0Jb98H+fwFa",
-	"b3/M1bwfvaYWIfd8IhR131Ez2Lf5XOjhcGMJ4nOdy7tOW9e+OtT2LXpre+ghLPBwz6QFWGJK+ZV7rt9T",
-	"jryUIBs+uM7R3vosALkNHifBr//HN7f9uruaUs1h05NIVRHtcj6vH/Y5Z1lYiv+soLLTEdX+GoUQXa1/",
-	"52p+4f2oRzOMftm6FrwQhfNLtg7/8acTJD6Rv4p5/EtRbT10v/656O2BIkZ9ea0gLe3aprx7zKTfPjI3",
-	"Bk+XWJspDc4Mt/j/BN030BngmG4lW0BkurUDGkGDXHzSb/JOKGGMM7V8IPF/3eNk5lyUas89PB8Y5Dnm",
-	"OjwanLC8Brf3OMv0VJV5t8SpFlC7u4eRSTfRc5zI1zznCixeyWtSDkcg9Cv0z7YKnQuWwnVpO36q+6UB",
-	"Vvheor9zL2ljam49wUn3JwLoM1fOBeJyk7JB0ZdgNAwGzyBAwmBZb4WYGKZvbnKpSvdQKmasmMTPnats",
-	"1QfSwRGcVyTYUQrU19AcbQshYHOJ8lj0bKTxrEmMAeTmttNGboGOZiHPYZBNEPDbT3I+HYjoqe7ahhE3",
-	"wlCyFsF8ljigbS8HsmBZPYhjZwG00KyaKD1TC9mg6BEY0dWJKN7A87lbc3R/Sh7GJcLpb1k1rOgIzAsc",
-	"WCUC+UZMSGAJh7MxQI1cOB6LpyKbrHrhos3DdqRonwweRxuCMRjbNiQDcN90EUfkhrQT6OdXJY5/AhC/",
-	"44iBHVvcIZim8ABdkYClTwb2659f/xUAAP//",
+	"7L3rchvJtS74KhmYHSHAuwCCFKVukdHhYVNUN9260CTltndDB5WoSgBpFjKrK7MIwTIj/GseYOY8wfzY",
+	"83eeYZ5gnsFPciLXyqwLkIULRanVbZ84uy0WqvK6cuW6fGutD61IzlIpmNCqdfShNWU0Zhn885RGU3Yq",
+	"hc5k8lpeaZkx8zhmKsp4qrkUraPWSTKnC0VCIbvKvBEeET1lZCTjBYlolnGmCCVa3jBBZEYUizKmiZ5S",
+	"TYQkkemCtEeZnCuWBSTN5PsFkdlAnD5/3SEzuiA3jKWkffnilDz96vAZ+f/+nye9/U6PXDGhiRSE3bJs",
+	"QTKmUikUI3IM3cuUZdSMsDcQraCVsZ9znrG4daSznAUtFU3ZjJrJMJHPWkc/tdzwW++Cll6krHXUUjrj",
+	"YtK6uwtaZ9d0sjr16ykzHcs8i9gjRW5ZprgUx0QxEROuyYhGN4QLEp6Pu6+ojqYh0ZLkaUw1I4qOWbLo",
+	"tWqDeU9naWL6HrQeD1ot31Be8ISdRBFL9SUVE6aad2S00EyFSz3Y6cJv/rmaDsymM6Gfc5VKxbHd5W5C",
+	"qjWNpjMmdEjmXE8JFeTk6vT8nIRjnjBBZywkY5oksA5UxLAzZiO/3v/6q/Kl38EYm7copVqzzHT5P8ou",
+	"j0nj6jRv1s+51CwmakoPnjx1pGKG8UgRWBHSpkTpTIoJuaUJj6mWWWfr0Q1aP/W7z2h3/O7D08O7Qes/",
+	"God4RUU8ku+b907hC+ERMQOSGYvJ99evXpoTdPWn72DMJKJCSE2yXBBswhwHPeWKyIxPuOhtRfi2Jz8t",
+	"XGR0MqOvJXCCtWcfDnIYkLHMyPfX1xd7+70+nm61eni3PZHwvW9kd0ErpRmdMe1YVZ4pmfl3PRTsvR5G",
+	"8Ebodj3N2C2XuSIpnbBjIlP6c87MwLj57OecZYtW0DLk2Tpq4be1gzSj718yMdHT1tGT/QMvz7hlQr+k",
+	"Sp8/Xx3XJVP5jBE61izDPWPmdcJj0s5YmtAFi8k4kzMYbMbMaeRSBIYAKAkzphYiCvGjTtOwE6r0EF4Z",
+	"8rhp9E8PgyoNGwp+959d/B8/AcPErphSXrbwRiQLGDR0rHC9uSIKP2gaq/15eaBjmc2obh218hx+aRjN",
+	"9SL1ccJTOZvRrmKGVszBxzU2bSjDiTMWMX7LAsJ6kx4JJ0y4SyNmiabBjClFJ6wXZcx8HprFr76FjMs3",
+	"G+hiR3oxfOF8/FoKBneFn5YNbyPtGh/rwGpHCTdzm8okVkAl4e/CY0LJzLRFqFBzlinyuH9YDBkv+nLM",
+	"5+Ou6Rxvqqax7/cPDpsGD/eRjyAYMFeSmd/dYgO7/abf3e8fPA4D97dpvovrjA+6T/YPQtI2MzTUTJ7s",
+	"HyCn7jTOA4fRMP6DJ099w/cd0ertTnhc9JdSPS17A6psZmab6fc8ZrNUaiaixQ9ssTqMV/QGJCgkQhAb",
+	"kHZ1tkBRS9EZIzdsgZdw8QQkMPOIC3JwSKYyzxRB3qLMWwOB1wRNSumpDU2ExZh099IyoyNiphZ2CBdK",
+	"Mxqbcw1D4mJC6IRycVwbzECgSEBiPh6zzNAmDIibuRweHAQgEFAc91Qqcw9nShOzlExp857SPEnM9SZM",
+	"H/hh/1lvIN444U6RGc1uWEzC911ejhkneQSTl7nuoswZEmFkRbsE5l5FUbStGCOMRtOBKKTGjrl3YYnt",
+	"fcEzovIoYkqZgWRsnCsWu7VAGdN/qMrd7ZrtbSTLJ0FrxkVxzOo8eTB4f7DfHQzef3XWxJTPxw1c4yRN",
+	"kwWRhivzsb1NCpEV2AmuMzAKc1mzRDFyuH8AGySkoZ8JiaYgbHbWcY+1jKPh4L3kM65XB31BJ4wo/rfG",
+	"GzmB76p9xWxM80S3jp70A9Mxnxkx4qDfh4XFv/aLIXCh2YRlMAZ7lSEP8Bzx2tX0MUf9rblNXmRytjrh",
+	"K00z7WSTKU3GXZkyQeZcxHJOwp+MKBAQLTshaduZksd9EpuzPGJjmTESahk2igLme//FapSRruYz1jzk",
+	"a7k64DMRu+HiIAPC3kdJHrO4HKGQ886xFXJCM4QwIFSTmVSaHPbt8BOqWdZ4kcrdR31ndgkZGsgE39L4",
+	"ErmK+StC1cb8k6ZpwiM48HtpJkcJm/3nXxUKNWWf/5Gxceuo9b/tlXryHv6q9i7wK+zUd30UzGxGEzN4",
+	"FpvLbUx5opyGAULRXdA6lWKc8OgXG2Rk+1eFMsfecwX83XEMGOdZlqGk/bkGeSIIM32SNhULojTVueoc",
+	"l1YGZahoPuXRFMZnRJFvQb2tj/F3e7+rD6cgphEXFIjOQ0mr6zWfygS1xoAolt3CPcAybUi4YjxBHb1b",
+	"Kum+2dv391aUeqQHuM2WlPBNzXhU90pjVyzKM64X3QuZ8GixTYNOV62YQTZ9Au/dObnwtdSvZMzH3HBN",
+	"n5SFsusjRSKZLkg7rEmiRuRQJMozI0MsrfH9xnNBM81p8onIwx4nFteE3l8doTQI8yiWo6zWNRL5nrml",
+	"tzfg4Oc1JXNvna75S9ItLMFrqa+o5mrM6Shhn5PthUA6QyH1UJUjsOZV+M3wwkwrkhrNCFRuEZN2WNvC",
+	"I2vY+h1uVGeJ+Fa2e4ddHAx+t2bvYBVlNuJxzMTnvtOijMVMmFNu5IvoBqR5nBjJZIIX2XdSsM8+MLAk",
+	"GY4mkxhMP1Q4Ew/lgsVkypWW2eIYNxdVK6fJEClw6C+p0ifxjO+ysIVx2XwRF/YhCs2YsWrKEyNyTbki",
+	"c5knMUkYvWVESEIjzW8ZgXe50hnVYA5jpSiw2qC1nuzWYiGeg3A0tMx0iB3dIZMxD3jcOmr1R8/Gj0dP",
+	"Wffr8f64exgdPu4+ix4/6T4d98f78ePxPv0KDAEgMbSODvvPgpbmGgzshbRV9Jln4iiKRjS6YSI+sqt3",
+	"VJnSXfDxNHAqY0bCslF7nFG92maNSDvmio4SLiYBidlMgoAms4GIWcLgj8JYIgULyGhBuFYsGRvBc7Qg",
+	"1Kh0LKu32umR11bTm1NlhxMfo5kAtF2aGKLlSKw0j7kmiZz0yEUmZ1Iz0zgThkH5O8AbwyjKd0Hr1enF",
+	"21TpjNHZZxcmzSF8dXqBF3JGIlhxITUZmTNIo6nRX8JZlA5zAX8D0+0EZJTJG2ZNx1LLSCYDgS+6v5FK",
+	"w45ZC6OaxMQcWXzH/C1zHVq5FQ8bGDmm0pxyEYNlxy7Qa6lfyFzEn3NhXkui8mhamrzahk+ZdUmkmIC9",
+	"VMkZk4IRlijWAT50kbFIihikhxeUJ+yzDrniVzPqoiLU+eDQv8iVOUVm+GanUYI8LkwaFUKHuVxL+YqK",
+	"hVUV1WfVcEhGNSNg1EALfyInXJBERjcy18fWFGUV6UvzR/fE/BESBRuglq71S6pZg2kFZdQZ5WBV+zmX",
+	"mpL2+dn1CxJndKw7zkA7aNFcTwet4+yb/rH+5vBgyZO4KqsVnVaENL8PjpIU3ljf8c/f7PeP59887W/u",
+	"uVwRj2kFV8gQ8Jxy7W2rNAeB0UOYEciM/4197iMI115VfAHSfCvSTEbmPv3MMuiSEWPOkqRrzRijXDsP",
+	"5IgRGIVhnbCHVBBeGj7BxpsxsJha0wLeEEZ7Rz7yi14HMxmzxHD1W25EsjHwsQBktFuWJZLGaLWp8HSu",
+	"FZFzQayMg5xGG0HcTFIKM6tCXEAt7+LcmvfTTKYs09waKNC3NKR6W/tW0GLvU54xte4bkScJEguK8Stt",
+	"8HgLm2WAEp3ZuY/qDI15H1Z/SDM25u/9jAL9AdGUZjTSLFPO3Ihm+8A68OREcMUInusSPxFFo+Gfbx7f",
+	"PqO+WTnn7xDbGqKwmQvNE48BHbguJZnUQISWhskkoxEjKcu4jAMynzKUjWQSO8+C0jI1gm92w8XEjO8+",
+	"q3dX1ax/Qn8TrGexekGViGrUsbR/pSNdjv7KIm2WAunyFBqA0xbjbU6TiwqdjmmiWLBEuluQYSMl1FyK",
+	"/WXfx/olgDaa5/KSo6G3PtiYauATXLOZ2sQw7GG9K/qgWUbh7ylVw5nFQdnfRlImjILcVgEamBd221kY",
+	"YaWHenPN870CYludMU358IYttp+rKhpaukCnhtVJETFAXcWEKhL+uXtycd79gS3QW3tiL0w4IUfkW0Yz",
+	"loVNZ/KPB71er7VpQdwEipF518BoGW8VXvw0Sd6MW0c/rZ8xvH0XLK+XEbZYIxe4YprMpzxh9n5ACU0h",
+	"Og10oiiSudAEm3mg014b0+r031UX4CHovljML5703UjfAppuI+eacVF9ur/My7gaorbtn10mE/veNst4",
+	"KRNmvppxcY7v7y8tZ9DKBf85Z/Zns0Z35pnZbw+MJWE0U5bwujXVoLgVc8WyR4oYwT4BddI8MJyycs6K",
+	"Cd35VtTo9CeRsx47FJaRhHsZm3Clwd0Lf8MQyj9gJO7PjI0zpqZLfw5B/qt8X/nCSE1zmcVD1MaKx5kc",
+	"84QNwa5RPLVMYYhX3vJTuKNXn7JbeQNPDdX0zMoMEYVZPIvZKJ8Mbzmbt4LWDVuoXtHULEp7aC0oO608",
+	"KxqqPCuGbJ5pKZNhRJPEA2Szy34mdOaRDWm0zpZfHNrKxt0F5iOZDf3i3UZBDe0Sqvk41b4riWepOy70",
+	"08PWqrM9aPF0C+4QtGQE6vpuYrHMdSRRvCjAjYjZMMyY8iT3wnvrRsUtBqdymPd91xjIj06sdnMP6a+6",
+	"OIEjknL6FRKojRUWv9Z9bebl5r9r4g4v5eQhLpmS4r/4WybX02t5w4TyHU5DWUMAtnuUBkEurw6ePCV/",
+	"+PHaAsKN1NQsJjUqeVw0mzRALnDSB1PKwuztpzXp65mRslfPo2PPDdO44mKSwOVyTNh7a6Wmmuzd7u8Z",
+	"Frtnv/fOANoc4uPySOKcvecwt2LcZuFtaWfhw6C+Jctzq42ntry+nT+FqV7Ym6kCH9lBP7IWx6G732rc",
+	"ongYrMIr1ypDhmrnu7T51UGtxa+9DNBckEN7X6oanApP1jLuWxnl23xk4y9OLs7BzGOlEScMt9HYDU0d",
+	"EUrcCJ3Dgxv5RTNB6EAUIEQtCSVm6zM544pVkYIzGjN0YhAudJbHLCOzXGmwvshcJ/yWEa47VlGBbRkI",
+	"LUsx3czPqeTW4giqu3Sw5WKIc6pQ5weLDjEEGOcJQ7CfR6KqEuTK1i/tWgPJ6VMqIpZ4rETwPPECKLKc",
+	"4RRogZUsMcowCy2TGOz3WqY+cTCoQty2QrJV51qDx5UDbZziVPKIrU5xzAUHOZGqugRqRt0KWgnSrznG",
+	"Vp4y17q1Ew7HPNENXIWLmL332XqDViInaSZHas1dUg6+8GeubE5pq9x4+Vtf2nbvyqTGOalSXGkqtHea",
+	"lWXZ9iY223EtZXJqhNOVu3hpm2E0xYJ7tndZVIFlL5ctWNrhlQaC1vvuRHbtw2hKdc/SSuWXLp+lMtMW",
+	"jzBtHbUmXE/zUS+Ss73Ce1v5l9ntTNBkzzSIkBIgwlzcNFEigP+3Wbvn8OJd8DC0GxiCeLeN6fZBCLph",
+	"u3Dy99usck0/wY5JI8c4fWjpAEKnu9G9HahHAo0k3vQbWzDv3RXG120VoNhrCAcfhPcXu+AVooLVjsr1",
+	"8HEDx5QLhMam2VgQ9JkDWtRvhCXs73vNBATzkGswyCvrc2WlkFhxG7dtAFsuEiOjhrWxhQjfBIfQnINf",
+	"Odhdp1ILpdlsOOZiwrI041ty49wx9E2rAzDoBm3MHQhHB24zg4IuXUdbnaJyXz/lIYLD6o/VCY2edGRj",
+	"y4xAByGRjM5YTEqqw623Phob5gs4JpmwoAJBsfIgxB8RSsIaXwmP0ZkSYgdDCeNQPS4AST6EZQuNNGiG",
+	"i++yWaoXJLRrGxadh+5lEZPQnGEIf1rzIby4RIszujBzxMEH5K9GtHTwelgW8tPzN6/P3oHKtsSEotHQ",
+	"sPdtL12IWwP+cS/uVfLaO5D2GwyNv0J+1oM9+0Rc7YvmE1vfsp+UNVSU3SXmkDJxcv4IUDO6wgocQuCY",
+	"jDlLYnSFJxww0DRD20QKf4iY8Ikwl8Hq+ZnR98OyTVTald8zbMPbcmtUMV/i68BPhEJ1aCT1FPqf8FsG",
+	"cafVOKCGPa9Qdtmsx7xjg1i0gw88UsTGHBk1NEXcF30/xD/c8Bx+LqKaJnLSMRwqodmEZeSWJjlzQW79",
+	"e4w2SodofVZrL+xLa8pncQUGp0ibx6pjA/Foksg5MxqjTJCpW9Ihcjw2L2tZThw2NcuFsijDwMzRGUnc",
+	"m9gS4gNjCBEPS/kixAi8WtaGR4pUZtDpkRMH2MPlSxKj+NMFkFquioXD6FbHRTeiG0q++fhglXFazWU3",
+	"zvzKqjt1rtzvWyd3M5ueMU2dHdVvZPIw081Kq+PD1VC8jQ73oNUU2L0PmMU8NSwHT3ERare/K8mmNDMb",
+	"mQzrqmvDhxVrRZrJigF+rWxqXyWUCDYvJNW2kMLyBYwuQZZMMGfCRrLZUjY+SVMGSS+4KuVieyKQhB/V",
+	"wuI392u0yVVeBHYdogwTFhEgcfPU9HNopa+ZaVwKZl3jy81WiHvNATlcpth3MCAjtvlN9XWRzrexSx7Y",
+	"qszna9LntNRsBiwjR4dB6SeS+QjMFWUgaIU6+43UKfLZyHq/gSYLC8ES8NTQTxiQkOZamv91t30Iofcf",
+	"TGtHZJyLCJM2uH8dkQ+CztjdXX1HyowXwvouZTWexiMJbeZDr428DsYdKyW+s5Pa3TzkU5K1TIfphiXf",
+	"33HJc8WG7mjZKIi15+tHVB3KiyQgacbsmSvUUnPGUP90/NycjdD9EfoNos4VsTmCuSroOYGuuDm2keic",
+	"vPUpZDqfGFdZwbdXJJZJQjMFcQLoPbrhwiOeQSoWo7bF/l1f2U38YJ5xzbb8gos011u+i3LVli9rqdHk",
+	"uvHdFaNYCjAF21tQXYX6DF0n26n4n2S3n7NRPlk1jjVrYg7x6v0x2+Ty8vmFrl1ILsDvMZplZE6i0CS3",
+	"EN/KeSv5uPtx2DTapY0phl4qUUtNlDNockQ8d2bej7Dmf04LfWFtXjHTb6S459ao+9Ak96p0iazakXSe",
+	"GSGIhGbeYQGVFozFCh/CYhjGfUyoIGGxeisv2z1BqGG5jOExQYU+IDG7ZYnZRswzJmVSYff0hhHN3mt0",
+	"8mGKL4yawscpzbQCJcOw/aJzo19gwjHCZ9BSe0QVe3pYmMjeXr5UMKYoGnXHPGFHe3sfeHwXdjCiB+8d",
+	"84MibcjZhV0dE6Px2NjLC5rpMvyKKzJmGsKQIP0TIuWnUmnlYcolra7KhBl4OClo4pCtBV/GIYCcYuib",
+	"tItlhx2z0f+wgrDInbqssulMbEvY5dxXSfrdOsj48plDCgDPhSUBC3IxklRxHvH0rT+WwwZb1mfxrG1z",
+	"cbwqXGkPfZCXpcVV76yVYFd/adiobTHby/CQoqN3m4QtC+TwfFDn8zUb4CZ90Rqq51QZ1THOIxfpUo0T",
+	"tOeaC8J1ocEdE65dHIg185QSqONFviMc1+bvFEWM+4aOvFRb8UavXybooHx/GzqrrdjDE9uVjcf9sIrB",
+	"tQAGv0ZppzAEaMmW5ulCntjsQtoFAmHFvaGzrW8rhFYMilsMHqGlu4Ag10EzKssbLGsqdk2XRlmbZW04",
+	"jWetHsXlycVYcy6BYFhJKDbOM7juwAOgypgaT4SWKnInMuueIiM2oQIhRxjybY7jQb8Pqs2Uic7xkhOH",
+	"jGWSyLnnVG7lYEB7uPUtLK08NtC0TNfWT7Qtj62t44fmqJpqzjDa/dtJ97/63WfD7rsP+8HTw7v/8IZC",
+	"1dJo7gT6NY1EPuHD2fvHMgM3AdV8xBOuFxj87CR1xy2purEvY4sEF5jQeMoyJiKAsG+yCn4B942Hk8JG",
+	"PzwHLUSLHWiIZpN85pI8rx7M4mdCFaHkD1dvXhOcV0CYMJdIjL9Y2bnNC7+PCggVCxRfIXmc82J0eq3t",
+	"gwF9GxhURv2uEXa+ypvvvcclr7/HRsOOfLrNLvTVZVF/nNHJrPDVF5L7MQnBJhaasVh3t5tTD5Mzg6sb",
+	"5H0jyKAz37W2yhS3pK17bvi9dnoNFOojiMBCoe5FAJ9K1S4hA80iLJkxI20gHTQjH45qPj1QbIz+/er0",
+	"AomnjSp2rlgYWHwGGMIws8WUgqvPScr25YypPNHF+05hD0jIlQNXAAXGOXr4hjMVdnoE71By9fwHZV3D",
+	"RowG5Zmx2iykkcJxBjsowpXB4bTNLJ0mPEpkdKNIO7QGe83e6wD+e2dGbp+C7h+Qf/7jv83Tf/7jvzs1",
+	"J+NOV+ayGb2yGtsaSRtyqDkvtNs6wjF9C6msgEPjmC2vgXZUPU6ser6slXV7G6AbAC53ea2Ucpyy3GX1",
+	"kKsS2bFhG4FQM4ZuSMhVaD4MiuD9MlZfojZXAJP99n7Ho1YX1vT0SEGCESKdxgeu6LYRXsxgIPlISo2u",
+	"CK9Vpkrn/ksQm/D3WPrlHymbeHizOrLE7dwuOMwprt3WQg7GDuEYgwZhqoEJIpN6eAb4tgl87YGMbKFb",
+	"pZmcpboR4HFuCJ+gTxLy30KdiozRWAF3Aqu/qm3Nln0NKzF2HhdLvMs0vC7RXfXMVdN6ZWECzwIv9bEN",
+	"Ybz9FHYryBp5bQm/iFdpcalay0zpxymPpoSmqWUeZuCADRrL7BizHBlZSK3EUj1SkOzKaSHueGEfczby",
+	"2maqxk2PvFbYnAOIYzHXC/yJmX8KMzFpF4ArNaUpU50eORdwJ9IiT/YjVbdZ1xp8pEiYZ0mIAvmq7Zq0",
+	"UzEJyF9TNgnIhI8DMmejtLNi0YYh8fgO0iyB4Vyw6l2CQIaasduNAyBO5ZRcmqbKy0Y7h1IgPYj25XEI",
+	"aJ/qC7g3LpUZUYKPxwBGxWscr+li5t5JHRd5h5+QV/xbM3pcj4DwHuuRx8GzxwfB/tO+zS4fEEounr8g",
+	"sYzg/iJt9/1+vw81I8w7sGFpQrnowqYWb0OWubhMyG5rjMDt0Dav7v0uAB0rIH9+9TIgfzkx/71+Y/57",
+	"9ceXAfkDvaVXQDUBUVOWIM4KnQFGGTsmb69fdL8Gj0anR07MC0VtFNDhwLbSto4L8/HF8xeQwA3n3SFp",
+	"kttb2RonH6HW52BV7H3EWEweHwT9ft/8Hy5Nj5yIhR2JWXm7Cpi7Cr+x2XNAB7SYslTCAbYEgHFWhsTD",
+	"Pdf73gd+t2e3dO/DX+9CQzo2UZANboeOZlwpQ4NIlBb2hRQENtOxzEUcmu12vcAtStrhP//x33vmtT1H",
+	"aEDo5ims0jDPkj1zXDoW1l5DDUAEmYU4szHaJQLiJABYmSObWt6MzuIXIJtacssUSLUTigCj5cCnxBsO",
+	"BWP0SwgcrGWbT2F48ebqGoI14UHY2UKWWLoO3Di8SplbNp/FCrNJ1hIJyFbQSuS8FbSmfDL1h4BmW3h/",
+	"zUte2w57r7cyCMCL1fEHuAvbiUe+rsH5/m3Ok9grojRmYvvT6RXJ2C0vAigw2TCIrKOcJ5pg5vfCFGoe",
+	"xpD4KItZbPMerUwYu4Ssg9vHz0/k0KbPa4J0r8nhbEMqic4YI1Mak1zgIIx8bqsHmEOJ4zdD8AvizSNY",
+	"2gr3Ym3cjVtzLsZydWdGbsPWmXkrWwsrK8Z8sjssgo3HDNN5YgtW8TN3mmIa8na2laA3bBhRKIbBEtQm",
+	"zD2D+W8UyVhMI13TYcp5TmQmc81FDSpakUKnUulGryoXShsNyctyXplW4pIGbTI6zFALaUJZkmBtER5R",
+	"RajhulupLYhaBieF8gPOUWHH4jbuzaKmkBv1MaEjBJkUAfFGeeERA3MFKlT4bc/vJuIT3I+tiOFV8fZd",
+	"0JIpE0M0aCtfXQcXOVPHzKv6BABVa0aMecI8KoRUepIxtdX4LtzLcGRivt1Xl/Am2PVhW3fKvZGn5peh",
+	"zUa5pS0DoJ5DQyxc+ykALRtCT5MFKd8rc96YixnrTAHu3PDErGad2bxWrlWfeWauhpEUgkV6DYH+yEZX",
+	"MrphUEHBvbsriRaNeAl0ifUh26of2sr5ru3gytbUGMUS+VbozFFO9WwU3M+zdY2c91X1aC0JCTzTC5+G",
+	"VHTpkm2ZjrpzusCaNAAKosKGC8hs402ySlQQnOaSVpbdtfsu3Eu76LbOVkp+4+WEc2xcnZL8vCJUNB2m",
+	"TMSNLvGxLSazW/I9jzPbZ1WOklzxW9aYymwrB44tPAOy39KMmhelwuwa/LLL6v2iOFHLSZ3Ruwhe4VTK",
+	"BFzDXGkeoQEAix+pqZwLv6Uu3SKmrzbqCwuZtrmgthZo0jpAqWFNLryuYxpBOztBI9w3c8r1jozbfhoD",
+	"d2wQN9DgapjQPcYWSaF0lkdGLlrXCXg27tUDjxO2rmUMR2v82QEjGl5YxoUXjdW/XFnJ2ri8yxAs7bV/",
+	"DRqXv2HbG8nu0okPK/4Wc9OZcYNo1rQ9zccVGv6FTir07Y4pJEedsZnMFsORKxu0BQE90Lkux7KyyFOu",
+	"1eeh5hlXauuJ21T2W7/+QCeldjBgaYpxV8bkX2dz4zARLU6nDPMrLmX+pJCnutEJV41iWeGFqkCzOetC",
+	"nm42JNivgmrf/rHfevGYo1zEhYFoVf2/T1JpccszKWbWjbr+EJlBnVU+2D6hdJpQbV7aro8L97ZLJ+ad",
+	"bh0n1yDsYQ5LK+dZBQKavKd8A9MrZuOGV1/HoLJPS1maN4DpVpfYO7OTi9eKVHosZwUWJK5UjtCqo7Kk",
+	"NGlbpDR8ALqEQps/Il5N82HV2eEqRIPh0r7gNd7hoB8gRaCl+i89PeASjfojZkMuVUjaZqc6RMuYLpYd",
+	"Sc1LeVmh2R2Tz9UYhAfulaaPFMGXCIdiA2POMrx9gaq0THnU6S3lp1tfp/Sk+1+0+7d+91mv6y0K9fFc",
+	"5gHYR8MpiuELe3ioIlP2nrQjqliXC8WE4prfsmNnYE/knGVd8/PyEi1HV3vqa590X9gi8cFBv3/3Hxt5",
+	"zQ5sxkenDbihN4IRJsoat6UXAdLojRmLe4AhI1wY3qWYIqn1xpB2hhXMixrlruLQQCjGRKeHjsYQ3HuI",
+	"QGvzWIHDKrCVeJ1rBXxn//zH/8TIF8wEAIPvHA1EF/iS+cvV4f675Z1/xzS7cXhEwg9lTPhdCB+5wOp1",
+	"H5X46ICsNLBc/dt84ODS5oPqx5lMmP2sUh/cmmHgy/LxyscAFVn9GjJxbfoWsGoBgXfvQtIO4UFIQNpX",
+	"uDv9znLT1g7J4r8XsJi/o6VlU3/u3+DgDEgtm0+AIJxhJGO3GFrKpAexNXYt/g5/FP1v6q4am2OLKGbF",
+	"DwFxgCHbG3iR3X5X99k6saqbHJCU6qn90JbTN6+6qdRq5wfE/H4XApHOp1Rb5DiLbS0v92JYqzk0EKSo",
+	"63aEqKtw73Z/DzqDJEmC1I8RV2jOROAPZJr0X6P3yM68Q5H/eyZgXnazLZ3bVpG5oWcPY+WJ3a5WEYhR",
+	"+co9Kb9yT8qvlk5rK2itHsT6Q5fpznculh4XSS1rj/HEWIRVjcprz6qNVinU/VnOAclwN5RyPRk0kIfv",
+	"CnjBWRIXcRmNvtqiVgOmo5lh/qsCO3Hw5EmlIIu3XoyM6HIK+ZGMF62gqOxsi2vbAuLvvIo8gAVWbyzA",
+	"JzgoARc2lwZEHLddz1hVCFAJFgCA8Q3EJcMvJ7lnbZQbazA487ddKf8CJ82pQYskyEvOIQtkKe5QrKtJ",
+	"NcnTRNKYtPGeBKF+kaJR2vrCYhYlNGOx3xRyHwVwSwWuGSkJEoBiBRY9NDsdFjuBc3KgHtEEOUU42KrJ",
+	"iBVG+YQRxbVy8XfgcW4LM+6EKxZ3ClfL2JZSkwo/8/dXSyazOQfLlB48eerhp1ai80fZKP439smCvta4",
+	"Os4LwQ2B4JCrOWNm8Y8t9gezDpGzazopMMFc38fpUS1NBBMO6vRfLF5Q8Y/sohRDiV5XKmGNLIsxz1xM",
+	"euQHDmEPHArn4vRLkHxoGoQrO80YoJLt+zHPWKRltgiPBgKCxsMbLiCYAgInAkvbpI2uDEOK4Z6N+kYo",
+	"Eghgoe8KX+YJD3J4yz5X1+YFgIGoWMzhEI1YIudYhdJNk7TdP83uI6ZsO2jrlqfGrF4tGIODYa0YgPca",
+	"aK4a5mUR1yXOzrxA2uGgNWiFK1ygvBuK7h+5mvdEZ5QnZkfDvfBfgV3sesZhI8sCZGYj1p7UBzAGlaf+",
+	"S7cHYXF5HU13tNU4eq5YEQ77z57uVhVt7V68vXzpcabeo37b1vi8Wh26NcO6X2mF5eIYFvv9uN8Pmqp/",
+	"ThlAnucyu1G1vHWPn1qLTZG1ahuYPQwfJBo/dtPPn0DAO64iU+G2wGi8EhvrhJViTxAVuE5cWqGdj+Nc",
+	"HhRo8y76IzPqV9IWrAwqw+7kgwPfXfGBJ1Eo/9sqRNbpYwiSvY+gU+m2PuraPexbru8ZTXC/6mt1H8jV",
+	"quNJ+rPmboPNWuvi2trVWXi1SvluBX1Umapvhf7w4w8N1XROSJqPEh5BIZD25YtT8tWT/a86q4Bqmkyq",
+	"qwJ1eLwL45cubhqcajeIVSqbPfFLLX4XlaonreGTzWq+6RCHg98HMDPTgxl6w+JdrRKXK+my1W1r1n9T",
+	"whpo0Nf/SznhYluOvgw3opFOFg7UHkIhO0Tou0p2vqTboAwXovTalDxluBAAR6zJo8I3Hx9szov60LV8",
+	"3NyWhvL0cNfLf01hmVenFzYi6VtXX3B77PKJWA2ZJe3wwwD6GbSOBoCmH7QC94+jXq+H8bOVdwBqP2gF",
+	"9rder+c5uA0a0bYY/FenF9+DUel7m9d7GU7R5EW1xi7AnxyR8J//+L+L/x+Wll4bfQRWjrHMs2pp4gIa",
+	"jU1NqSJUD0TCzMv7TyuvBsvt0wRI3tU/gPRkU5npoojwVM5VUbRejm2e5Q6qlqUxq9oq3R8dfHTqBViv",
+	"tev8JzPZJcr9ev/ZQd3h9T8Gg2wwEIPB+37/3e+8+s6r04urSPpMZHD4wyPM3GarbrOMKAZWimMSThI5",
+	"okmh3INvyv4a4FdQ4BHdqDJTReUpXXXD2nxh2JiXrZshFjG7K9kPfBGkWlWin9uh0jGXIQzp2Ebk14te",
+	"NGfhXc3oP5tR0eDZTTM5yeiMZLkgLqbEhvpPpdL1kXR621TXuB+cBJJ9eyw14zFkH9cSMfEOmH9MQs0U",
+	"pAyANLWYLwBVdJukwMjuhHEICZujH31V50O7coNA+P319QWxb2CEnLUho2sJQgwL4xi3WdkRfoamWICf",
+	"bY0wr3Mkz07uaHPdUabfnPPKHboNk8DD6VLhQX74xCr2zVTb0HuZQjijQrkg4A0DuC7evafJw+qtnrgc",
+	"EYNDAc5FxujMDHk41To1lKgUCzvHmCgR09bD2dnq1OxmlEW2hKrhA9tiy4UOrGruGEiAvKs8NOW5rdHW",
+	"ysY70rmvJbfgplsWnl++FGxQs5ux25v6/tkKL5DGJLRTDpe30c/KC6rerFaXKdKfHq5l1btZd5Y4aK0Y",
+	"41qm11Q7YCs+hTf63fKC448YvvzP/+P/tFJOG5IgdPFGA85aUJoqApOt5/DxgbW5VAdVKbpQkoZHGj5Y",
+	"RR1t4ISrzoFlK4B939zMIGIQIGiP7bvRsvvxvHMT05MyOSne/yiO6eN+J4KEeE7MiTD/UpgVoMi2kzEA",
+	"htFEkXaaa6IhlJub75DelgOKM76MhTr8ess4kXJua/nFA9iTS0nuS7cnFyPdzqi8qcb9F8rc7sXNVjSO",
+	"leISu2kgSwGvLJugxofCICWhaT+0jC9jM3kLplqqrTT5WbnbbnJePR2Le7f32v7jJ5kyQVMORhTVe/v2",
+	"/Pm7rTO1SJrybiRjNmFirxjGXfVzdcPTLlYBoUm3gHaYka4XKKumlIOvNy5RSapQqGGt9LlpSX56h+1+",
+	"zoX4SN6+OxNuZjfXzMdkG6Ikmq3z8qZi8jTTfNdQzEfLSCZrcw845J83ir9RO9rabm3voHVZBBCJ6LwZ",
+	"G6RveVOP7PDMsj6nWvsNV4E/aeym1LCQwW2IxLN71gKb/AxwV1eYldXIz7xq2/AmI9jJ0lTtd2nEa9bi",
+	"pMo1loYuZVJxp9mw0BldYAWzAiDkcuDbumaoiUFqOY4V7FRN1f84jrR8e9pp+PO41jJq7gT2vI+xpikN",
+	"4UfjPqoZ/VaPvk1KtzNVLuVvxFILWR7pPKukhaIuG47V3wsbLQBxi+zuQop1CYYr6Y4d+rjB12hjj42C",
+	"EZM210BvU3rLyIgxQSzMkyguIralilF4+LbQFAwd2czqll1tPn+VNH+lml/LultsUmUvg9LPVyWcGumt",
+	"ObdmoA8jxjdXWPjyBHk31vvhHbZmB40svGKKjqYsumEx5qNSmiCW0ih4uLYlgHLGqFAk/HAXepj83fqJ",
+	"Xq24p2tA6AI7jZGbRcRy0lDvwLb8cISz0cvZiKW2DVwW3KsxF+2246m553ZIE7uGP69lvCW3HFZGu8M1",
+	"s1JjAhupMYnqoJuWsSr0ljXza2Y8w24UJjWJufTTRlkLo3Er1u4Afm93oVozeZs6Z58Oao2S0E5pTTdX",
+	"EfXxiRcZY13TeoEHPiow/08PLWIWg79cTnjBsL6vfetrkrBbligSM5YGxeP9p+QH/q25ikGEbNtit0Vy",
+	"QNCCuJi4dH3YU8crUtZK6W65HK5Y0Ba7fylRYVPs59UL/kIqLGhbr+wSIHR/f0uw7E4lRvxXdaWehxmo",
+	"nWFQOYEFBSzRz/ICWiLffGvXD8eq7ANJs20OSE+lKZfGlCi9SFhn61qkO1SPWlNX911lBtu5Gh6Ig/x2",
+	"DuKSWatiCCyJZOdz5iuBVVLxGjp8CAGgLNH8ZUuNlQXzFTzbpcjZK1cHaSXVFuQp54LUkw17oFY2am2l",
+	"jbeCvycW37dT1ECJXYkSmsesq6QQTHcPu0+8IYm4MJWVwCJGvunKuQCIpgdQQoWeZjLlURiQMJERTUKM",
+	"epfjccIFI9XsCNADJEegboW6rqJNUlaysal9e9tx8SJNdhkIWIzXSwdmEKc0pVBEhzPVIOi818M5F7Gc",
+	"76TD+8wWw/vctWnGI5uobO3pM7O5sO9uqkKKy9uY/qyoZ+zJ/saXTH9NlYK49XW7eqJLS+lbj+q43CCK",
+	"HsuF2GovH4KfrdCHh7Otnh4wnW0EoRbE2qwOme4fahq/wNAvSrpdYmxFdWS4cGc8SSBLLxDBb6lC8r2r",
+	"HvvWtFoVzW8oozOGmQIKadrcOLVSMKav5lqJG6E3zcURbcGzrVopwtmLe4qLW5rweGiT7xeq7oaq4EXZ",
+	"zkbo6oXF755KMeZmt3ZP+PKwyORd8MVu8N9ltAlh++Yk19MD4pohE/PqcQXaDcbSEdQvAGg2oXGcMaUa",
+	"Id9Nma/wV8TOet+ArocrqQpWJ/jpQN8FdGRbOPhmZPrSflUmWWk02LCPmRwlbOYPv3hxSp4dPvmKpPiS",
+	"jZf0CUWhLfeEKkTzKV6tWGxOI5nRaMoF6xoWAA/M+/W4fTiEaFsq7YirHv3VrAYjGS+OiB3OggzAATVo",
+	"GTXIlhXwQll3LgZpv1Hr4pRTSGEAU8Fs31ujSiu5HHyQUpsU2H8QLeeCCNmlZAi3+3sOFOVbBcfzlmX3",
+	"/ujZ+PHoKet+Pd4fdw+jw8fdZ9HjJ92n4/54P3483qdfbQpfcm0d9vv+hIM6WWLEfyoogDRTgD/pwgl5",
+	"e3le1nBwJU1sXnOgbfNhfXEAHXW0V9aj6cXsds++r/ZKgmxtWWAJ51TxpNgyvZVVDtYUEb3I5BgCEONt",
+	"TBqbgEFpsRo7+hcuWZrQyHlZMTNWpbGjSuKQpx9hvHh6eD/jBQnTXE2HacZuOZurI2LmEJKEaUXML0RI",
+	"zccc03sowHbbmUA1njGhkNN+QdoWgHlUNf5hkZcSMbhkJ6n6fMuNqzJ4b+a0YW9NudY7Pyk48dirsO/m",
+	"CK6jCTaKSB+NX2+M5Les6JGqZCmw4QxFofdHyt0WWwGybZ0FdV+TnPv+lyZrn3H802cN+YQA9Tr+w+YH",
+	"KnbrvhhzezDuZfZdOgc1Aa9fuaVWSXxXYN/W4du/IerdglNuW87ZbvIDmB8cH/3SrcJ2nA8DCd5I5x8H",
+	"Lf3sKMqHPoW/sun/y/GIptNhBdOH5vobRYzPS3//vhUaboVLRmMumPJ5SqYsuvE8377AUj2Z/PYllpa+",
+	"W6kSsFR4xzev1ZQfGaPxYod083b6DYuWGFHxmkc3TD9MuiBdtLWEp8B8a0RCFUWqSPh7fPUbiEZS+cgB",
+	"pqESaQ9/7A3yfv9xhH/Av1m42edmx7AxIdElG2dMTe8H0Mvw42GRZbrGAXZM5VRvzD/WCVeaZfcb7Mdn",
+	"zSgtIzSm/7v9y9xhVU0A3w7WGTIfb7C21qnma6Il+erApslsQwXUzjGJ5GwmRWFcxnDtjI1zxerFs/0m",
+	"268OakP6ekOWjtrUW8H9tPjqbrtlWmubdSCAZWd2POMCjee5wvyY8MiWxnIF75bSHMArXkv3FZYk81dL",
+	"TLjwcc5YRnUzXmsPHnmanxbpjyov24c+L76NTPqrsglly4/sTz34ac2nCzpLGj6Fn7yGTsNS69/gs43C",
+	"PE67NuyloRRrEKyw7tXgiQpAwtkdN+jxFbNsb7/X37ZIV6lg4x77BnWFVq+HsTN9OgAkpOOmkea3XC/W",
+	"jWlbJ+JOKcxmDmazsfX7ISw+LtvDVuEEdp/LUALEGw2xLvx2jlNnsN/8pi3x4wviKd3v9QotzeUkP28q",
+	"TL6aJMEa9ZEKlleuYuyvk9ZGoGZllbYxhnkOwZoDfS/7WEHny4rOR+dLXSa2ZSWsv47eNozmrnkVHsCA",
+	"5Bjkl25AsuN8GANSIyH8yiwnv9kA64di+p5z+Cvb4kYu8auaxxoeZnZP+fKwZg8lEv3q5LH7SFk7RWks",
+	"izC7Yu1qER0fIxas7vJuYsBquB58CFlHs2jKbxvi8uzn1w6Ju0sSZ8wBMsQA1Hpqks2V45szkwStXPCf",
+	"c2Z/t8ff9VZghpdU6Q9FHOzd3gftAsjvQoDrcKaOCXUxvuAVFZipFALHaZJgTLxNFQl9NIaOP60bhB9/",
+	"HXiSw590X3TffXj89G6v56/QUy4AYs42LsGy2WFp9ZdXaA2tXBvCU74qxIZiagX9dygQunXEHX5gD8tu",
+	"vdxraDtwj6U1Xl6QlWGsTGapz9rqeHdkIaJT8Mz7TN3m+a5pGzWv5zm2klEZfVYyKpvv2ssXXA70TZn9",
+	"d7AGVFC9W4b3yLRel1UxSIKHofh+qGeJptnSWWzjBbe/WLbWI1auip9bxQYFNpQkBZt+sc9NJHLhDY/d",
+	"Tb0pKe1jNZym0j7mNczOEEmhucgN1wVYGeEaCqNhEgdbWZArzKO62QWwu5IEOe2LuolLbC7lwxu2uK8Z",
+	"pkTT7yaXVID3O374MOaVh0wssibEId42eukewdFOWf0E1jhfQhA4x2WuwTIDiUPhzqkiMxozXzaQjXS0",
+	"PnBqrRC7g6nQl7yhWg/Pwm/feRuRqS0NuZ0xUI91I6E0fN0UwrJSb9nZ5CqRXpVzvBRaXbPqbYqiXjnO",
+	"3qNahFsXRsDq8pST35w3oWRND2C0qvC5L91uBUP9LpN56i1x4D+EE/P+EaEkpouAzBm7ITIjMyn0FNzO",
+	"f/nLX/7SffWq+/x5SNpGhAc9yrzdCQi10bEyI45sBsJoBeYnyDTO48AGh55cnENhCh6TdpEu2J5zPORF",
+	"Xs3ybZvEfePJyLeRe2B9rGjuqdjQcs00ru2F9ObNBzT0DhZ1lxR+Z1UY+nENNI7ykoobFvtCYB/klvNS",
+	"0km52/WthrQHSCSNBQ0dEXwmnQO3uuh0RaFoVCVwdVlhuaobkTI5254G4NTZ8Gt3gcSglpoTCNxYgA/U",
+	"cWXnmEaOXGXT75qa9+jwwBwsaBloPSBcwFbJzObo3J4pIqfxMEUtd8C/FJryfU8uLDx0WlnWouFiLRo3",
+	"9JrPmGKZN2p8t00FK+QtTaqbOpU5pPqh/gp+M6YzHtXxShW6rF+MNmQqcFqzoQnVXB9W7XbHIXP7qO1c",
+	"szN2opVFKkbZvDMybdQtdpyc5Yme2dXPoF1pu/JetX0nkoDj+2Bj3eVgIXE8SMdrtnW0aLmugnJrinmv",
+	"2Vq/gezXqvo1RTNeOvkGMiGjKrBtCpDd1bd7JYD6uMt3OS4mzXVAcBwBgV2BUHVIQYl/wiZVcgTsen1X",
+	"GORDKR4+AaDYUz8N+8rc3KsKjAMM3hsBpIbWD+FVQXaIXPTmLNqehbj0YMtM617FSCpwwt20JgwLtYDB",
+	"Slw3zqW6XPW12SVyCqwHUZ5xvYCUv25pZ1yc5L5wvRNBaBQxpZDsjVDsROQ5VAwA4XkqE1uG06EWzaBJ",
+	"W9lcrZSMGM1YVjQyEOGfuycX590f2CLs9MhzW/HcvGzzCShZATqSiAosUQEmFtM4NAvR9qhojRM5X0mW",
+	"AL+XczQTshWjWAZDxwyzcM4BYJnHXJNETnrIMW6YeJslNoKa5nq6l8gJFzW4iXl8YF6nKf+BLRrX0a1b",
+	"O4yi0bDX65mJVxNjzOiCKCZiwmHRQtOSzPjfYAmOyLe4hO5jkHhN07bYvoMWtoqFLckTRwYyAzTixoh/",
+	"vXCE/Ycfr1vBBgKApHhhfTnCoPIks/BlLD1ReQy4Zxg2nDs47dB/OU7ICYkwzSW4+kpCAS4mCesCMBZe",
+	"sgPDo1CHu4ceFDpFcv2Rja4kIM7FDrh00pa20BVYtbXED9gtpMy+3Q+t7g/b83POoLqr3Z0Csb60NXdw",
+	"byI0N5JCU3RU2K9KjOhKPYNvbQEwWwTlFNJtkVMZM8LfXBGapkDiczYiiA3vkespVySWESSNJRyXwnSa",
+	"0aiIg85uWTYQIPOOacSCwrBZBsQHxGwtE9qGWZMsT5gKbD8Qao/nS0+ZYqZHxG9PmDAHm8UDAbvGdW8g",
+	"BuJUCrOC5rwfDUQXo0xGMuZMAQJaCXrDhhFV7JhwCwV/+/b8uTomZrPxweWLU/L48eNn5O31KWqLkNsH",
+	"c5iRNGMRpHIaCELa4UG//7Tb3+/2D673nxz1D4/6T3r9fv+/YAO75MyW1FepFIoVQbHhn7tWOOqePw9J",
+	"m5I5SxKIuWEx4TEWHxstcFlxLbgiNyzVtl24nmG4IU3TxC6fyznwn39VUoRYBvXZ4ZOvOssJOSDb4nIu",
+	"DtPwS660bffDAMxwg9YR+anX670LyKAwyJmH5qI1zyqWOfN40Or1eoPWXYh9hr9P+IybMwP1ln6PL34T",
+	"Qm9vSvZs77GS0S9fGlSQCscnuUjg5ylbkBh5PwndzXREfnqHPbwAqbNWrIaCPymTWptfUsMQcYVtUpkj",
+	"COxHSgXJ1Zb/915CpGDKZnpQdAoiC0j7sL9vhn3Yf9whKmUiVlC9NBdcu5MWGuLvGsE4z5gKSSoTHpX5",
+	"BMhBn1DTxYyLXLOAhKen3w4vT67Phi/PX51fD0/eXn8/fHFy/vLt5dlV2DmGgBnD+7mCLnVQ2hjtJLiY",
+	"VBfDtE6FmrOMHB48wwEN3YCG7H3EWMxit5WXTGeL7skYePOIjaX1zC2vbiLlDYtJnvZM+5d2RYqhwGpU",
+	"a1bWSi9B2UMyyuMJ0wr20K2wzuh4zCMzu2hKoQaLrc93wxaPlP0G2YUsy0E+UoZWzTHOlUYQBvILALRH",
+	"TGDxXcsnjWiYcaaxoDaUzyjye7hIFpuYZc99XcLHSjZrRl3B4zrIfRl80DpqPe71e49tTDuIGHvmPxOm",
+	"m3PI84jZdIIwT9t8gBsE8Hw3d8edka9SYF1yhCWtC7HoPG4dtb5j+lJKjdncgVHBYA76/aUcp1VO46Iu",
+	"ytoR673WZeQIXFSNsyOVX3p4V9nqZv4eiiHv2Zw3FQG1dfTTu6Cl8tnM7OaRi18haKS3awdLg4ENQUvT",
+	"icKkXJq23pm29nrAmm+EnIu9v85vVM/N3LtP5yJK8pgZPqCh9twNWyiSC82TooDEDfr5FkTxiWAx1IPF",
+	"6LPYuzlQt/kTbg6037ArcIP+yEbkB7YgV0w/9JZcFEW7rZnglmV8vKhx/+rGGAZlN8ZFFjXsg2YZKjv1",
+	"k3Bst4EqxZBRGjklxsvW/Zl59+E5BvBs2AfN3uu9qcbAonIDljU372pfzelkwjLy9pykdMIenP6L5v2k",
+	"blZ07wOszF3jyp5gqmY1ZUwHBH8xFx2PpHDMfGkex1hqFyrqEyNrxLERc0S1/Iq5N3ArGtf+xAysZXP0",
+	"MQ0mvp+Wh/eCJ3jA3VhgOoWqY9OHWGZPbYulEo1qdrlt3vi93nBd/N673Y4qvaU4/vX0EmCR7L0Uc1GW",
+	"LxZGhREXeGl54hoMTUYY8LwjSdrluwtah/3DzUT4WuoXMndaxoNR7kmVpNyueSi4DCH00y6IOooc9Ptk",
+	"PjWUYhN7AbMB8lOFnHJMMByaCEniIj7bS53fl1F7n4hH2x4aNsnNgCtCE3774IzjJb9lEDDvXfRatOVa",
+	"AcYcy0JrpIrUoi0Do0DeskyjXGduHu9igwpzcW5+/9gV36WmhXfhi8lUONmcqlI/BaPCQ28HaN9O23bZ",
+	"FNbvjYt09e7NtwvNAJEwMv8Appny2qc1Ti1iqzEpMmdVZdxOtnnP/nLy6uVue+bGvSPX+kL2xc7Xsy9F",
+	"GLF3Q06R8Vxg1oerP76ERb9kMVfH5En/MWLFbK1zbuTLjNFoCqEnXvHeBih/MvZUptTwbAgaQUoWajVO",
+	"c9PfBa0n/cdrhlE1aGw/HJer1DOYk+pAwIg1F8ckxHygoS0Lxx9czi0XyEsOt/t7YF7eA/NxN5GTRtq4",
+	"sj0QNBYGRLA5UxqhSYERsozkO0qYEWlzxbKAGDnYKjqazxjJqJh4CAUM2y+50idmEC/lZJOsdYaxD4Ya",
+	"wRLAlUXCoD2QRlpmRjSEQ5gDI+01GDXNdxZqtyrZNJVA+eBtCmdba2kdrcBkT/AbaNM/RwpCLh1rluFM",
+	"zUo2zQaquPnnshZB0NR5YWvZ0C/omffq17dC5d7vveQzrltbvHiKCL1dheCdTrcjTwA4eo+4UTqM/G+D",
+	"c+pnxAqz/c3H+lsauxQq8Mn+5k/eCmp9LggmOETutv6jFzIb8Thm4uOZTs0V95PL5XG3wovqvqqqgm2/",
+	"qHGlAk/h5UjI35HVyCSuMCNrdV6QREY3MtdG5xvLLFrHfN5aQMVaznNKFetyoZhQHHT8NGNj/t7pfCtJ",
+	"wn2HxTlKS6JbTkXzaz8nZknNcm4+KLDB9d37lz8mZtWIg/dsPh57H3h8Z00Gkcd/ewkuZyhGSnWubMZU",
+	"BUZAIFq4Os0hAQMV3Kk9cmLfQ+PYXOZJTBJGb5nRStG+NRDUeqQzai7cdswVHSVgW89IzGZSuxTWCVWa",
+	"SMECwrViyZhwNFfGnarrAk7tYf/ZQIQYI4oOeTN24BgsRuO55wBjyum3iNdcOsEbTsT5c3sagJK+lSge",
+	"P+xBsBmx7+rACRsC+unPYZO2YgEXQAFf+LHb2Qh02H+2+YOXVGlYpc9zsjFQzaL0HylAgyjILAdHE0D7",
+	"uTB3ljk1szXHX9BkoXmk9nQNSOu9JkOEgYbmEpzKHCTjmC7IKI9umIaMZacdIo2qGv5k1NOAaNkJncEa",
+	"XzPn1LryAoxvGwgprOe63yMhWsxDAlHitnLrDqC0YxJGUmkIn3t7NRAWCXhsfcVlwwjnqxjLwiowt3gt",
+	"5kpzEVlG2huI8CSKWKqPiLVJ3oYkYzrPhCIhYPwDhEvgYjm4RCbnysd0vmP6xO1BBcu8K+8BWOaLTM62",
+	"ubothrPVpH8UaN+SOxQkXQXwPSDoeVVz+N4QmKMs8MkayQQta1i7Spl7//G+IcFGEamCV/ZNBkH7W6G9",
+	"P6mgswxlr5i8b+9hPLLL9m9xqMY03wiGYRMECRw5FdgT2jUBRHWqDNOdTi/TRIy7l1siHpuMFsScBbAi",
+	"wOFYZZABgTSypdbhss2GQPMhKII0mh4PxKaIKzwpbKxBDrPKhHmeUXHDxaRHVtmXadXyrxsu4uCGLQLX",
+	"T4BjDpClbsXEIGb7F+ReAGr3HXbHkrYMFmhqH/bE38V+H/JW8JnpYb+PuUDtXx5k9KfnKDL9WFZi6Ub9",
+	"y3OPa9A+8JhaZdOeOcT3YczEvTlJEQLp5yXuODoeArKPxHLENEksjpeLGl8BgazkJof9PtyVnQDDRlkc",
+	"DASoShhtdQzxo8qVhxHklRRGvAO1KQM24mAGjGdlJGmA8abKwf32le4NRCVYzbAiZLymGTnj2mhgZI0g",
+	"pV1oqyJUkdOrP23iOm9tvo5fkO9Uotc2ixoPFi3YNJoHNEcX6R59ZqbN6d8/PZuzQZ0fw+ngAAClI9n9",
+	"y7M7MIlKwR4pd3Qdx9mRw+V6ukdT3nVRf42+9QI/mfBbVvDWugx7TLDyIWoEwuiVUNZKEDqhXKwaZcEZ",
+	"dHH+A8a17cYdvixTKExisx0U7qM2rgzyabtinc9K0vch0NpVW1CDI4RVCF0ARQWakKZm0oQrBGmBbdBC",
+	"2KVIFscOY4w13SCO5ur7k+7Bk6dkStW0R2xI/JQqd38OBKCXX538eXhycT784ewvV8OLs8vh26uzy7AC",
+	"eX7SIXOZGaHJbYbUJGO38obFATF/WKgkwJ0ZmUH+HzUQlBz2n5HQpe0AOXMIbnEWhxAdcB6zWSo1E9EC",
+	"Md46W6CxUztwSlh5B3Hm5SmxdexwafDAkB9tzpaBwPvc4cZtPJXTHwKb18V0aItdPAO0esb0UEgzzjSh",
+	"CzpKWAgzBmS0mVXR0JxHtrwWJBdQDj6XcFB5jJBRRE1MqSaJYTZcKzdgXEIFkUEidg0bpg2A647ZMxyg",
+	"rWxXAcBbW0+b9Sa9davcITgPNRDFd3nGeuTSdO6M0Gb8Y5lNmK5VBpS5juSM+UQVTEKMZ3h3u3K5oxAm",
+	"86lszDA6my55KwPz/gP3fYVVbRs0kSJEoSCJHqabj61r79TsYfdUCp3JpKlH+/4evGzffS2vzA5ifR06",
+	"aR6u+xjfei2hERzv55MVtrBGn0oxTjiGgR4eHGzTiwXguWStH8W/kYYqVokV3h203ne5I2vdxUPXOmpZ",
+	"baGrHCV4hIjCTWXT3Hn5vyEWpaVRQCwvpliNpUdOkF8407nNdEItsPKwf7gqRcDpv/fxfe6TDA59Sh7c",
+	"ESWP9E/g80qmnwExW3HrmwVYRzfNBLGXSW3zvDdLBTKJ3W1yw1hlbccW4xNJMeaT3HDzSUYjRlKWcRmX",
+	"t7uQgnV65LXUA1ES8JHn2jUX3ESgeAF3G95NOEyF129gyc4MAZEGBCJEBwJHCTlZ8XIpxZcxyjMFhVqf",
+	"Kl7zI2ZvMOcFrXBLz710CaN5UMLu/2KXgmDzf+mL4fMeVShAVzmrjxydPQizR8xAtxrH7j/WV3wiVAk6",
+	"sMF3roRx24ZckzGd8WTRKUIqIvDuGdIJXCBmiALm0OVBCQeCK4KZnQvhEztxxvZ6a0YAnWdSTEiUZ5mR",
+	"Y93wncj8eCBCG3o3dL+FgcMkBFbHBrejlnOaxaravlGNLQop4YZPOrFW8YnocnE8EBA+WZ0gx29Y7IKG",
+	"tGazVJM2Zht1qkPGJ9NyuB073oNnAxHalobYjC+Q0ivwwv5dlAWpPoXEWu+kOEDbiK6HPsgypJn90uEL",
+	"B1vIf9dSvqJi4azGHy/QOQQPI5UaY2uuZswQ0Xho0fCLqP/A4WttzovizEwy6jJnQCnHdhlA80gRlxiC",
+	"kVGutRSd3kC84LdwhSsW5YCpc3HAcL9TQTgE+Y45y+BUGFXS/LL/xAYoK9I+PHiGJF6h8I6Pwl/CFD8N",
+	"YUPbJT0Htabed+fzOUTad/MsYSKSMYt3QJbb9f3OLO9nBxLlenqNDjevFQtDS1PKs3/JK/wznu2mAEs+",
+	"EYTbmwFBqBJVpSJiu5EDmHs+o5p10UN6hI+X+YLMdTNjuLTXbC2evn6HH7v7rcytAJi/BmXJc2zNCLa5",
+	"EK4wuFnmDjrxue2gsBk42jW8Ns2kS0bfpBE/h+c1YSKwmgEm6l/yZYKsYE14msi5eQEDB0BBymbWEjYQ",
+	"jhhK2WdF5iH3EHkGYluZh2wUeeyQUVcCuWcg1sk8ZDuR59qhUW2Mdh3CGlEhpCa4IQ6r2gbLYwWRWqyD",
+	"94bBXbuw2/tpbhp3G5xWFuneEhQO+IuXoHbGc/4iMhcu5rK24jmaPsdIcwAr8LQuF8785XQXn3e9Snqf",
+	"zH/bDCouhvbLO6HsULw+KD9Y/so5B4q7s40lawISLYV+GL2UingPEmqDWq1sVHeR4M5WKV/dJcSDf2Ie",
+	"ga3/MtDzbVDndUL5Qu3wD6GAFbQEGdur6Q/XyAdWfFpvGbWIbIDXGpHK5V/qkYsy7RLFZ/YVsGBWvHKK",
+	"zKcyYVZMCwaCvTdaHtyeXJiPpzLT1q6KCF7SrqQHA38fehnTZNEJynISpTmFZ+BTRJiQ2XlwYvoMmzjp",
+	"awdH/hTnYqmg+hemSgk2/7c69UurU2fvIxep4bQYm0ISMuubPTK7cx9VyuWYbD7Xp85BjlAGiNwCa6me",
+	"shnhokdecJbECjAJiWksJm2VR1g5AkJKwo4tNm9uH4iauixG5TwMRR44l/4NoArXRRBjCbPggrwVPJIx",
+	"I69fnJb+iVjODCtJ5JxlXXM7xsgYEhnRhKQ0c+4artVAYPJDK/9bH4uCS7XTIyfC9gr5I7kAtmU02luu",
+	"+ChhAWY3kKDWjnjMMxZh/oyBiKY0o5HRchAn8PY/D/r9b//5j/8L/vEigAcHJ/bBwRk+ePrUPnj6zDx4",
+	"cfbihdMl+n0CSdJRIR2IcA/GFtaHOc7B61okOGTvIeJkUjH7tgHa4dbu+vLxM6JujHwoRUDMWAfidJHx",
+	"JOERCf///zcE8npJNRckpGHHhbNDK4h+sBoO9KVCtLLFOfIi5meoltw+FS/F5ndipvufiZleL8ng9LfE",
+	"WHeGE/ziTLWEFzSJ5evZZzSles/We3LFEpslI5ud+HRKNTktPyJznkHKmRnVAVGS5GImYz7mLK4lNJ7L",
+	"7AaSQMd2wEypgVhJJG1z8WJ2zk6P/AgmB6UzRmdHxJB/iKogprrkioQAdYUUGl18LyRyPBChmV6vnF4v",
+	"mubiJrQahCJMxIW7GQrNHZGfnr95ffYudNHuJDwCftuFTEwhieRsxoQeCLSn7D8hqkfO3mujv0ihjkhY",
+	"FpcKCU0xVSgWvJvj3WPENZcFF+U7oiUUHFWYibYd5qooJDmccnNjLNzE04xhm2CywrvEvtIJSFhWswrR",
+	"nuQCAC2wzdFWj4QixByaI0b2e+SMRlNilgAzkSBuDNcSOXhodr3c9FNYSayINBDw4xW8fYZZaAuBFSvm",
+	"ONQ2mKxUkXmDuS5GbEIFXJavTi+wpmo1cyuKCM6TiQZZrGBKivdJO7x4e00MVTtTHqIh4NewMxAyI4KC",
+	"vS6cRamrhhq6yq4aEphjWzYVqS33Y7M6lwL6I0Nz0GwwELkwE8NcM0C4NmdoNJVSMTMuDIK0OZQhCHI4",
+	"tHmkpUxsWGSAcUyKjtG2jCrycaXXgbD4RYY9zTolZtEO1WjpCoPCq0PJcuHAgpBSXFniU3miB8K8FWA+",
+	"29Tuh1v41HSnWRrYrJdlTxYk1CMADTa7VYeGnl4APPTq+uziKlxpWJH212S0IJYVdpBW3YfXby9fD6/P",
+	"X529eXsdOkDKQKBOZc7PcS1nEkyI4sHCLPQ4RKV5khCqbtDpVVBKUGcfpmGqUdawFYXCMRdcTW3JtiOS",
+	"AKLfHimkE1xpgF5LbRa4R06g+RJlqYKBwEzUEIAGrKqop0dGLJKQpVqQkKuhzd6Me1KAcGAiiJR15t4i",
+	"8K1HTi1EFEgWZ2vahG0HwdX8MoSRhnbJzC6bDbXjh1S6N1zEMNYpg0Uqp5blwibEj2QWsxhWDukNVhtW",
+	"vpB8i7MBDRhGtrSMleF0ji0AF480cDIcDtwglIxlksh5N0+h/YHwMcWQTPitPXW45cyl6M4T3SPIkRQA",
+	"fiFqEKdOzVkYiCmwZ2VZPVwNytJPGE0lj5gqC49i0nT7YzSCwsku17bh4jIz9wmNpsjBoLJpG9c/Vyzs",
+	"FMgcS3b2NxypWQ1KhBT29mJx5XIzkxtzkMptVVz0V4RW2sPL0NyAEBsJCwDT5MLWwiIhhC2E1QtB5TN8",
+	"dyDMyz2b3Bw/rGop1V1yLZI2VYorTYUmrpxxQQY8G4gq4QXm8nDLBe8CV8GZdwI7YvYeHNXQyUCE3501",
+	"cfIutlrcoGWJBnKKZ8tBk216OHB1OBZi7SsTCUrFnC461lmGOpZMy5s5F6AxwZE2fcLtZART1z6zCu2R",
+	"rVRbvfllVruLSybEtVkPcJZgipAMeij2FrlHeddFFUDbVCYxaUPgnZkOraZcfaSK1QVBL6hA9F+dXV2d",
+	"fHc2/PYv12dXeGdXVMLXb1+SQt1TtdwheUrGmRTaJRHpo8g/EKDKQer0OikGLrkVFc4wrwr4vMwwE767",
+	"C3rkurKKwIgderzwYxWnwNUkJW2aAH8oGanMnCMM7j0YK3D0OVUDkWYyziMWd44KgYbFZa92vMvS39Jp",
+	"NFyzTJFeFaPOx3BWADgJog2AiZSs3THIms15iYsCCA6Qgett+AfEINqdBg9NRZq0twN3NWUtAHIk4wXs",
+	"JxgVgaqAj5G2dVpDSomCm3XIX1Hi88wZyPtEaxpNjYQL4hdQqCWrRwpS/oIJwsg0H/QiZUfwDPLUsSPy",
+	"wfzPkMd3d47fzegEHKOZu1gpcM8uvL+3Bx8QHt+F5O3lS5vLv+JqsOQAqYYDJJ6qYDYQhpPPgCNePH9R",
+	"5ok0h8rww+LBKJHRjSrjNZXg4zGLiaVbKE0ROOss7LAjUjMK/jd7qJTRXhg5xa8uaKYN47YYatMGFomE",
+	"d4nLt18aQKjGO9asR1B8Z51PWF6SKwWkZNbFfHRoRJGEQVjJWObCsBKMBOEx7FghfVk93KbNT23DcM9g",
+	"DhE0SHWqCfeLmzvN5CzVhCnNZ0afTJNcDUQ4o++H7vNqhQBzuaEoiWUXSuwco4mLkTMiPjixjyuCvLl3",
+	"rT94jGFH9TxFB89s0pOh0VmH1rgWWjkXcmY6fzLk80UpF+dsT6btaKnlJ/3HrmVsNBvmgt5SDhWZwqBS",
+	"gsLCiQ2XtBoBOLShJkw0LSXYXLh1bAOrvX7zw9lrW8zhxcn5y+Gbi7PXYaeIn5rRBQpUZGR2ksUEq66B",
+	"qlpeVsoBNgiNMqkUxDRzYbhHBNqEY+unb16fvr28PHt9Pfzu7PXZ5cn1+ZvXhr/XJGtAQhaRVd7llsMZ",
+	"FYthZQhWVKi5+ckJUYmElR1nzDQxdfCByk0LEmG7qCAdWNYc1Pl1xdUxh+zB5iZuDhaqq56fDkFZ6eQX",
+	"8mQszbQI463aNuqtLaUlQp6OyqXX+gFAQ5eJx2Ud1UWp/fI+8ARFe62BZQd4E4FdAu73ujnwz92TKGJJ",
+	"99vcqNscM58vjV7IkIA2AHI7aAJpJt9zpgCcYscLBV/yybSKbFoT4PwlA8/va3P8fAl2DR+2N1o7rDHl",
+	"Dso4tXun7ePencCKucTwGVJldU7KdiwP9V6XerbtZ06dYxtAgmakeiUbrOyklojvkmqGMcxew2bGZlYa",
+	"/jmXmpL2+dn1CxJndAwaSm/SI+HApkcZtI6zb/rH+pvDg3A95QVlt90LuH39vWOfrl7Q+q5//uagb/7f",
+	"8fybp/3N/Zcr4809LMEUJMmccu1tq0zQcgfZnbeJn7OSkzVef/ac0NerRkeOiYYSSWO4rZ1wNyyfOiJd",
+	"Jmj7rHLDoe/DCiEjhnII2nNorpgVUup5vItz4Zc9wrJ57xv3IfiH3vnDe+z8g0ROGmlVV24Z0rZlz8wj",
+	"qvkoYdW8C+btEvWx7N/Yi9konzR7Of6ExeyYM5CiMIkmsDIdC3tPI71qLEVtzGV5Uda7wD1QpedmFP9a",
+	"Ug1MeU3JCzipeKMUC+sszXFtN8wy/4YjP6+mcl5fhoIMq6cAIx0NkW1P/B9KE9XaqOEfZXajjCA2n/Jo",
+	"ChYJp4A4V8JxYWIhzsJipLUxzVDLQHvxKuWjjW6F9HeLtrzCaXzqoEsYJYzXR7c/Thno77R6OZj1KGQa",
+	"gdXARowJomUC6RqVlulvmXi1TEvr5aNyMco1uh+57mE210rWnBWILvog4a0vmKDsCBvr5rmFg1sPJ/0b",
+	"ppfyEBU+hqKuCxeToHCbYFq2RtoprnUv2vtHsKmL0rAjGEPxRzFmk7eBDV/JGSvs1nI8PrL2JZ7EAclT",
+	"yI8JI7Lc0DrNKqVdUimdbSy7dRfajE8sfyhKPIKUiL+y8Zhh3IQLuYd3bT4669BxeV9iGiE2zeZ+AtcW",
+	"VST8yf32LgzI28uXiiRgvAJ7p4vsUJ1gICYyk7nmgqnArEihbhcXLRrwUpppqKekeuTE1nhxae2K2wC8",
+	"FbbUVtX+5vIc33I2r14IzoJdeG1IG0uE92AHh+b9sNMjr+HSsV4KRajLAhAQSp5fvS4ja8BsesMWDUnx",
+	"QOqAQpWf8FiXnXhPNaT3wfV6pAjMk3CBcBlXF/M3kyvt+fL0CB0ZaVhXl6E5B3fMbnnEtkyO5mCfLCb2",
+	"u+Usv74UaM9tF7/qFGg4ic0p0Oy6/ErznaW5mropVGjGPF6T86xIP4JuEFC8EVQgoPy5IxuQcJFNJTQX",
+	"0fSo7n2CKrEO4I9ol4GAYoO1LGM4PtJm4pZnUmA1PBGTUS7ipAjM6CA8BNsqHT8VGh6ImQQ2KivDQPCv",
+	"LXiDDmPMs4C9dgiCjxA+zW16laIu4v6xjUzM2C2XuS2hTIQkiRQThyTiugIjsuXVINebICcXr82AUh5V",
+	"0sEEgPjC6aGzG/1f6JCm2n5gYwgPSDvEwQ7tJzOuZlRH07BzRBBi7dYQnN3OBwrpWyAV2ToMLh6ET6Q8",
+	"Y+PYVbZDPOBDn/MmaRHpyegcNIEadDUCPq4QihERhJxbjyqwg4fEDK8f5gqf/rwC7edP+uWIs6TsscyQ",
+	"mwmp+dgusoen1a/BrdJ72R4gA5+Q6Oir9bKS5st+sSnTF0ZdFgfsE2X6eitK8vgNKzrlNAuiaNx99HKt",
+	"lYH0nEN95tC8P1cIkizqeFoL5I9sdCWh+sGRFyIN95gUzEJ+U5YNRHh2C5iydsjjI4SW4a88DkgI/zwK",
+	"USMDzAQ6DfFF9+0frt687tgbdyDg4ZXMswgRpzMGQAwbB45wy5dU6S682D1/HgJcK/w9BIdDj0Mef2O0",
+	"gis6YwPYRia0Je+AvMn4hAu0w7uSiQHJmGFr8EKYMbUQUWgD7IXAOBcSUcACujXskZOBCI/IlNFMjxjV",
+	"BdzbSgngeT/709nr66vh92cnl9ffnp1chwhjsqa6EhBJhVsuEhlNLAT8qmIIsuaKhB8GrUjGbNA6Iof9",
+	"/v7fD/v9r/++3+/vB2TQQsik+e2f//jvuxDlgGJDsUliPledAmsNeUAhrQt1+E2XarXicDcXhQJvnErk",
+	"PFkUNR3x5lfTXGMhTd+1azHeSKAbyrqZZeGxE1gAnISklLGI8VvUYoU2xFClESlAW4Rd6hS1TNC1USbi",
+	"rlFMU0Lup4f3KfsGrZr2DQ/b8vXrRcrU1m9bc9M2KsJu3n9zZivHFEAcVUQA9F5DACRcMAVyMnx0TLwH",
+	"QG2NBsAddgCAz5/84HN6GUPkPAASFhJqsRVp0JJEzgHrYt4AREzMSIh/AprLvhHaXNS/SCjRhxYG2ViN",
+	"/p2hX5ryH9ii+iRjNNF8xq65YT3wdLUaBL91ez9meLINN+kqyz2FriVHd01ieJIjbBCm7R0ImL9mg569",
+	"4UKsFBkeWQ4NuDm7BU6BkqAzVdG4neUyu1S54qIDIceAh0fcHaIiMQCp6AruRFvLFfqimmDwpMyKPHg6",
+	"Y2y5XzcWRHQn0FuuFY/BAQYhSR3yz3/8T7he4QXSroylxJDz2YzFnGooxNt1fXP3/kCExXgMO0ipnoYu",
+	"2IkLEu65+CYEF4JHO7Q9jlgi5zgMwHqj0c+2wcVAQFlx+Mkh9c2ihxSYRVnellbWJKR7Ya9YQdQMy19N",
+	"0wPRDlUW7SFyWmVR2Dk243QA+ExKjRdtBNYVwEKrysUidLZ4pKAthA0BJl2OB6La1ZwmN3aeZi2rK0cT",
+	"fsOOCXUdyDGc58QGoFagc6PFQDgdvn3Y7/tTonGlXwANr9ySvroSJZXsWqXCoxAU09USxk/aZiVdSIlZ",
+	"yk5TjTDcoqb7dL9/sLHCxa+srKrZozNDPFvXH/6V2tIsiNpQtmB1fkWBW1XYMzLfNVUF5hLCPVWPhLM8",
+	"0Tylmd6DNHxG2qhoFsi5MG69DaEC5oEhtrASMWeedTCTvUwxBH0pfMIwQWRBY4zTb3MBtYgtI7JMp1LU",
+	"m5Vw9c4xkZlNdEXnxDAwVUSZynhB2qal0MK6u0aWCx30qkpZMtKsEmBqtCVAn++lYhJ2LEf9vZvgN06P",
+	"MeP+xnLvcnq/L+f3TdgjfzTnkJTEPxCmZzjCEKMFy23YU7HeuBIAbMp4bNOO/Fxvpkg/ANPkqgyAsFbG",
+	"USJHaBTCqChCswxCqmzZjBGANQHsKxPWCaAiBKZxHogZoyrHeA1obE4XThkC3L4LCxkaHgGs3OHux5mc",
+	"Yf9mL5yhKkootsYg3axNGd0jJ7iV1cCXAgT94vylC2wpM1Pv9/vkFf/WUwd3//FA4KWnpRxCixDxr6QU",
+	"jiQQ7MgRcsriY6PK5Wkioc52UbdX05tqtIJ52cL7LYQQhgjD++PbN9cnRfRNMUjyXcMQSQhNDF0EQTgQ",
+	"cHZipimHOBIHUMKuan47MDQ70LVrGbOwWfy1nQsUHlYD4QpUjNiUCwwqcLe9EWuzGU04pKGo5KsISDgY",
+	"FHIvJYoZktPSEIx2vQZESBL2wr2w1wsHQrHJDNHGQprOQRoBUURICEKyYUm+hBRdR+WVSKWgjDjd7x8c",
+	"IikFNswP+yrKfR08eYK/Q7wGsUn4gEP50lOASfzECiaA5OM/56wSH1JxUeApdhFmS/yWrMh3R1DZgyps",
+	"GBJQmG6GhpxEiMHuKNnCFhR8DDL5GZ2/jdlJAlhpLsziFcy8s1wZpfsDWxyVfM7ulzvUIChVkVVjLiYs",
+	"SzMuNInMktvQSqanMg4GAqUr4DEBAREUo14weNeyT5QNsPJJecY7TUVabthiIGylETtdrL1iI6w8stVb",
+	"IOAXmOXr4+qHeAUos+CPFMFMZe7WMAy4c+xOb+GmAenTkRvI+2bfmsQrdzd8RAWxYBXcwGxcDhDKRLKi",
+	"nIy51t1FZqTrGeWiN5GNwzNjbxraYf/Z053Hdu07KsVQjaohJmYpm8XRe4nFW1eFqd7odZmx6GLEBYUh",
+	"raKrPaLPboInEvLnTvACB6cJf1RG3C0Bis+u6WRTHhZ457cWcLH/We1KK8JJ2wgWXnmnA7rykqhg369d",
+	"RfCKE7KqIgRIlhiE5mqifX5nGR4Ca0dYVULWGog2lAoNjRgyhPunqGFeBBLbCxoqoKFIBHwzzeQkYwqK",
+	"pLHs1slYWkqHIbDy04wu0EeNIhYlCdfacrW52xfs25tRFBiALdX5SdVb7MRDa9+CIgSjb9eXxYb21MXL",
+	"IloR3/kScpEadkUxGSQMEwbsUWRrNLONUzWTc7xJbWDScSnJWMfKTN5WFRnUoTCPMqqgRiK0cDk1Zyzt",
+	"NHlY7yfIjF9BstXtnKy/TDbiXVnz/ha85wJ8QzEAE1+AlvNQ2YWbGNC6FMLmwnMmyhnTFHx7FuNpM11x",
+	"kNLD83EXNiw0gqOhHcO8kQJtKhR73h+polUIpZzSgydPGxnIp+YdTXLCb1dA+ChSOnG6gyMGv1HtPkiK",
+	"dbmVrbLYrmjrmCHeXVaP1DEJ0eqGeXWQuKrKC9gNQDMlPsW0IdvyA/Cuh4dtmUFdYA+fF6217sTY++Lf",
+	"gnUpWP8y7P6SubTRwIYb2f6KzLBXoRHvjXBl5MWYcMEyfVQaRJ5zlUoFUzgitMiwEpL25YtT8vTg6dOg",
+	"gIyYJ1/vf/1VaSf/XTgQiOokJ1en5+dkTJMEEnw5mI8RephqzuZaze4TDET4527V0t19A8NXR0RIMM+G",
+	"QTn0K+srtuHLR0RREY/k+zL9krXoDsSy+Rxcg1ad/P76FZj3rv70HWr+aFyGUDJpaxKja7xH3giUs0hG",
+	"xYQNRDsEqesb2h2Zkbk/yn93BdjWHeb16TFRpnWaYAsoryncGswg1z7o9zvHZllJLhTVXI05ROlKwcjh",
+	"/lM0Ylfvdlji2F7Gx3Cbv5aCuSvd9f64f9gQh2A4g12gndml+fbSTGUbn5l5+XxsBtcoH27BQEwroB0g",
+	"UPTpdl9c0ExzmphvHm/DPsw3r6V+ZXOFfuHC6ZaLADv1Wuqrkq4eTqwAit9CR76XjLHK8GI5F2ChWhtY",
+	"FWKCL1A1swQgRTdgH3UeZ8xdDbygRy7yUcIjNEorPhFU2yRYSwA2TAyN1cEDouksBT+UzEyzjE9E/WtM",
+	"ltTmIkaHfc4VRt6DhkYHoppaqdMjlleDmBROagc0JG3kHIE50AHyc2KvYn91GrtOfmloGe/K3xMMJAM1",
+	"EUJsYTXeXr6sV25qsoriqrhU/qVo4zWRcqGfHpbmyzKsP/AjEYpVXdt8FRRw8PXHYwL+zeM28LhfAbtq",
+	"SFFdZ15l7h5bf8eQ/efjaHkGmcjvp4H56zdi6jqxMMLDVCY25wOYB787u7Z5c0N7ZodUh2WKiApc98gI",
+	"eFePofjI/2LvapvbuJH0X0HpS0jfiJIc52pPqtSWopMTX2xJJVG3qVqmONAMJKI8BLgDUDTPlf9+he4G",
+	"BkPNkLQlWqbXnxJT84IBuhvdje7ngXkZKPfcAKOM+SVp2NWPCTbczCS0d0pTIUCmLfY7Df7lb++OTwaq",
+	"spz6PiqWQFxRj4k3cqGgd/Ng+PN2hC4y/jubC+iuL99G6BWbjuKcULYEcteXb7/hPoVjpKbZLaBA2wtQ",
+	"s5L6EGmcTfYITHu9xk09UyS0EcceS+8KfcOLNLROx0WarHMzRyRRqVW3x36D7Xig7nkxJR+fwLFHeqYO",
+	"sQwA92yAYeelwQoXOtdF7oIxN+8BQF3ZtiK+dycXV/RtW90xGr5jdaEbLc12Fbq9O7kIMhWV5TgzPDVx",
+	"fD/OJktK21Ly81IWSdaslFbsalX4Rnxz6ENbI3ghctYBSEcsCogtcqlnUG1872TVUzUlrNB3d+jMTqCK",
+	"w8LBEoC89lhqMj0Rh8yrQ4f4WtzTUVOmRpRUL5fakisz0aV1Q8qlTlkHcGLGHHHffXGWh4IfaWORyQZA",
+	"9WOmRjwNS+jB9DT46rAN5WJS6DkUOxjIPHrI9uO3b8//Mbzq//eb85+BqeDI74miMNSdRrTfHUDfhzcP",
+	"3dNdKA94/O6Fw1zCsWKedjEMd7sgQJYiytYtMMMBrJYspJ1X4xuoqRH5IeNwC1RqlcLognpqeTipU8IC",
+	"EwVREViWWmFsikVSRYHOOYGO40jzUhhTq9pv3wmDnj26NmVD2dEwQBzvl64+qOZndbcoqtGW5Es/nXtz",
+	"81iRz9j5qiKL/MD6PnQcVp7KvrFUsRgQUTxSDiC0G1FgvvOowhoJ0O2GGcvnbeevj9DYLTiE3bxYPvOx",
+	"7VJBS1rRouJV37zT1Y73tEUW7ovGISuW9SnPUCufTxo2FgDpfTOHOIFIA1xMb5DFlvtUYMJSNS2KlGpB",
+	"DFA70JOgzNbdnw/UeyEmHnYenUX0LHvsV3DwqkioFGzR1QPigalFL6furAFJnwLGCDFmHWAXX3CsPMmK",
+	"c6xYOS2wYc1HUSx0GADGpnKfHbzJ5rrbnD+dudygZ/Msh78rdd1T9H73arby3Jh4h40eC9+EpG8/z8/Z",
+	"cwHHE+chEbPThUc+gqrCYa1ZB+CD6whzvmsKqNQwbRm6R/yxChCo3BRiHMiPdC5SZvjcsNlofog2J4I6",
+	"Tlnnp/2XXYrpJqW2OtOFJzDBv1Fg5QItPbXw6yt/R1O0xTqvXr48DIck9bDOh3Mu8B6oKEDFeM90a5Wv",
+	"0hD3sguPK1odF5xStgisc5P56wvzhb2GvmhO1VSeAx09C8zSOkkccZWbEX8vvjk/87OimbUgy9+dXDSg",
+	"lr/6vBsfZ2QQ94JhQqiyLIQ6Ka3khfw/sb6h0bpYgSSDfIeVRBVAg9eJKBrD8QKweoFSuovSbsIyAOhy",
+	"Zifi/eufn7+9Gvb7b6OWvJ/YWKqpFQb7IM2IU2c5RnMeGfCIpUQOjVkkIM7Ctjo/EUBzzl6jjYKkrjN6",
+	"mMNZmcTtw3ysOKL9ZQ5kE5hFzEai7RzWs8knNUAOWv1bXhgRjkJvtC4EV743ZXOGw31gW4Y3LPd307CF",
+	"pqEfqyLxWBJTeSHvxdPESEvtyN5HJ/h/7WW8+MxT1KTNAvl2O95gihBAHxSQGtRI/6iT7qmqFFpdq9dU",
+	"x8InE59uKqdKAbMiL++AYsykGL8Rf0COdoo6cegLpZpMLcPh4anWQHVe7e+zlG6TWg2xdTettaOme+E1",
+	"e71eD+kiYRy+vzRgzgDegy5dADpQJB5Qz/sK3Ssw4RWbWJ20FArykOwACS39oQRW2Hjsy4EKhKVESxzZ",
+	"Y6sxPx+vY91GE9Uk5trda7HPGguAaHaQ3Mu9dZoDvT4cGvQCrWR6WAEsa10khJSdsJx82yNy7uChYfY8",
+	"1hWRTx5R6ywlCUf8XjClfWrRt8fOA8srsOyFxONAVXyUIKqNhwK8KGq7z87GYl/3dPe6ZyJ5oBFcwtQu",
+	"234AuRcIWr9vQ1vooTq11QqXkvSnmLc6pDoXSxxQZHL5AdXHOYUTsYxAPuMKr8THNuM7v8NXblLS3Rva",
+	"nCw0bshcEsACLC/03TM2zOF8xWfTRHoerxvO28LS7WV8gketUrSzL4R5P4mv3vQSxC9rW474GtjaJqXM",
+	"CPEOvvCZVgUqZ2Gf9MTtiuWaWKYBgYJl2tg1Fugj/NdTurQed7iLWrCo6l6Vf9y6ntXL/f01PKvNSsJS",
+	"HrDelhx5nCsa8JI19zgirRb1rLVm6oil/0oZIG8LQ+BLGTdiVyojlJFW3oti3mxTL/xrV0F+ig/WE8oC",
+	"1gM49Z7GoS2O/tfj4DC2qQqLJnJ1DZZf6G1F7q8EJmAc+5/i4qumChqao6+1foaG9zzVM35uWuydEjM/",
+	"9VtyvvT1l7QEHsJJkMsGkV6wz2uUsxgfSRqiH/WYnDHwnZoWRVvdymfryXfogCeHDlgqG+1FKNUSbnrH",
+	"WcK8uEXW4stWwq9Y1MeVoDSVVjyNRm9sy3uWsooV8uuLKr5pOf7KSh5WKsa0KYmO9xfi1jI9tYSiY4Rl",
+	"nehCDNG5HTGrYfNLmBHWSoSJYx//akDRuRSTgmdfu/LQKL8y9SlxVN/1Z0NQEzC7a/qOHhR/zwLQvmln",
+	"qa43aXViXpL+m5PfT/tw+F5Bzf64z0w3YUaqu0LsTo1g+Ao8ftETATgMYqACnYwusZkQofvTmDWFx/01",
+	"SY14Bh5HzOhOs7kaqPSY1g6kN/VVNu5BEZ+JLmscIJ2bUs8MtFuzC2clFGTEuBmo9O849p9hkNzUHmOm",
+	"N77iiKVZdtPDa3vIfoH/8MwXmpCNFeQsNF6P39u7P0h7A4UklBNnrIAwjeabZy62IPItOBK6vgR4i+jt",
+	"h27FP0hhgOPSjsQYulkGKppI6adeGha1D4moLRRnFJvU3ERLe4icLlLdwd/ijnnWKfSdntoussPAwWlr",
+	"m8plndRhgyHrwpvaDoZwoerm54RnIwFoJaUuVtkhuJiuPdNXVpfCm6UvnQo59vrl1sytMS5XjSEDcQkY",
+	"CXojN4Y3DD5ObE36vdMGWXWULeaMI5ksUmBC0s8IXkLWz0rruQ/GLj6+C7BjhnVup0XBrPhgu81JwCs/",
+	"jA0zGjSiEnhe5/VkjoYauJaThmpJJAC+lQpJaXFmdOkn5nu2MkzjOh2jKBpbmq00lWR7LQw/rcpWei6n",
+	"rzRbScN7nmxl4Llqz1bSPH/HRHuu9OaV5aWtylqaVWBhIwIy/qVc/LTyfc/avmkTRS9qrTpxf/0aAGtx",
+	"JAi7wYtiheVZnPaHSeWmvPBnW6TveeEnzwvT0gXmLu9ctO00K/TpC2hSe7/BN2yoHwuZssx2biJR/DQq",
+	"vjFv41kSxSvkt+q++5YdjmfFVE2YCzPlfQyu+kluBZSaBxPZWjRY5FWJy83cZ7l6LMV+tpTtsRTaV1LW",
+	"8WGuzE2XmazUReFDb+T3DxeogRISSP0CduoRS5ENEBJgVioAhIGop7XTpDLwawTJwF7W3D+yw022k+wI",
+	"NR27WcN/uYnY+XPtqLnUhVg7ZqaRX2rAMH4QMZ+rYh62L6aLvKL8l2Ffa4uZcWEeR21YH4ASs08ZAIjD",
+	"p75/q+Cd8PtXh+pVeuPb35B/WO1wPaoDtxH/B1/41aL/4PCeCfuH5mY5+VBQ5e+h/SP1YDIRCHMXZHLd",
+	"TXjdAP8Krtu8V4fvaZUbbqWxMvt3MWrT9tV8TNdfXQSq5qa1io2Xnhn41qTtx1D0X7J6o63Qp75hqfTI",
+	"i/Cx4oPIpkAmgGUiD33/x3emPpTR9fKQ+gulIXV7FrLS3wBWxjpiPLGEr6i0EmzGDRvzXHT/DYQmhoBF",
+	"GIIqYbYEt/OzPLamkiQqz8B6BqSGCCvju1RTAEcR+ZAGmyLVPBtPXfCJEW7pQZQrzFEAo2QdF2DqkpA8",
+	"ARETuXYBE7OFeTZx0gBxqLRMfIAWaGzo7fbYKc9GAxUGBbPmhyQNSz/iaIZOOT6CUkLLdooKSf3AeM1R",
+	"NXaoO1YanzNQUrHFN2C3GKSs9S1kMgmbhQAF2DGRWeWhdxvB+rAL2E9qQ9BMi/BAUTeWnIp09Isnp5bb",
+	"B48o62fr27UAJyPgMraPMAR+P5irrNU/oUZzgknTjczNJgmHMEmVXnAjQYJIxEHxeaCESQXoutIOFGRv",
+	"Dtl0YkRpDct4WSLfXzYtS+ADvnFvSFA1YF/kpRvI+MZYrYTpMShTYakSH+yQXkF0P+Y9QggcBbR4zvAK",
+	"xGsXTlQsdy+u2NTFnVRKqjvg8sKLa5kaMVDh7awUTq7xdAL5a14d7B8yN6P4anywyUpus1ELsQ2WiK5u",
+	"DBstfCV4SFB/Lu6lnhpYl7bsDd7TVnfx08HLR6RvNlo/MVfZRUvAWzmKKJ9f2Es8WOM9v2olnqiG2DAj",
+	"FVRChrUMwYvT4KDPywldH6DI0z5hEizHQ8XNtLG+93rEi9tdPRGKXfdP2EyqXM9Y+k8n2e6ebjpQHqMI",
+	"AcZ+3Gc5nxuPjZZanSZE0hJzfys9Owr08m4Tdzd1E3ZX6ukEkI0GKufzhNp7dcmOL96w92JOXT50JM1+",
+	"ddeboOPw+WAl9FhaK/IeS4+zTEzc6MQHu5eZ+9QjiePueodP4IadXP0v8pW/F3OW6WI6VkD5zsci93YM",
+	"rh7ezNNui0Jff1b2Cu56XerxOqEaXNzXO21paz/GlsR4zudRYhz/5ftm+UQO34t5S468IaHsBQicbic0",
+	"oSkLDJQ0cWX0U1OUb8jswPxeAoQLKKMXnPoTFkf00CfBWgWnUShjW1rdRTpFhiGyPGhr6qaHKp7bD5+U",
+	"IHd7Ikpnuq1nlHYbKUlTPRjIRZ3KYrVKw87gFRq2aj2D98HgkJv5f67Oz9hYACUzNnNTYTYVWJd6lsAH",
+	"gz9/fcVyXRS8NAnDkDMTRYGwPPwG6qsRldaT0ZLzgJs0lEjDoCwQAZT8XhQGjszcn9M/ds/EB7t7Qlu7",
+	"x8dFq+nCHHwDMREA6+iyMzSQ31Nch63OF1UfQumiz9bFyltA+VyQqPphdm05mjfRsKI/GL/WIAogcugO",
+	"sk7LsoEqaYUSSK4jlAwv+Z6tNBwBSN5vEu22Y9ZuMa4ndyXPPVpp1asA4YIvDA/v9MvrtB4mOAX5SUH9",
+	"nfD4GGWgOt79+M9X7Hf5C6CJADLY1ECDRYHgilAYLikWl6Vzm3rseOo02ZJYsxGfQCcCOj2o1VMcNxBT",
+	"tTRxdBSHUnPq/+gmcO0fu8cXb3Z/F/M0gRaNUAxf6vFAEVtgvSsgZZ16X8cnNHIcxUhjFohAMIQ2iy0d",
+	"AG7rTbRnxErPgXg0fBMkdjLoeHPRj1sHsoIn55dXLuhzlxvqunG/Dc8v3/z65uyqIkX1jmL3iNVniAEl",
+	"uNLK2b6BevHiUpjpWLx4ccjSvzsFG8JohzL/OcXerLkhwDLLpRI5yQfz6JzcMpkPVK0F6PK0f3rWf3N+",
+	"FnUAHeyzsVRJ8Fgbrx+enF+f9VHUgGImofmsih8KeS967B+eDkYCuFw9xIziSiQWK42tqixcaJ+Wwjn9",
+	"6UDB1xwiFFzqw/kUX0vxtFZVfIv3/WCYzGn+XsvCihLmz9kck7IOcN/sGuFsvRV5wtI7oWiL6b1ImbHz",
+	"AuLOW/lBhDyWp9Mh9w+a70vhDFhmPT27b9yBTII21M5hYCgRJO8EuhWJ0yqa599Ojy/7v5we9yNY1Jf7",
+	"zElJyDuET0WBcZHAQMk7BZmhoPCRvvfYSeGGkulcmMOB2mXpwf7+QRorBWAeT6GLEhi9DsGyIdBsBzEH",
+	"arIHsQE+6G+pC9lwLH4NoXgVhoCXvQrvi/js2ExAg+e9fo9ER0Tl6ZuUkvA3iou6h0AICA1VAPHqn/23",
+	"lJlCz9wCOF0pD9nYBWYgbvH0/nL9+vXpZeo1ZMYBN9BqdoMETlaoo4Fi0bc3fbr/8oMDp85MKitKxQtG",
+	"aIfVzQW3ooSlP27QqXfHfwxPzs/OroYXp5fD6ys3sGjRu6BIkUyZoHSMZ6U2xnltCInrTI1vy3MGptaX",
+	"Z/Ud5IqdDLlZoa371cv/ArTe4Zir+TB6TSNC7vlEKOq+o2awT/O50MPhxhLE5zqX9522rn11qO1b9NYO",
+	"0ENY4OGeSQuwxJTyq/Zcv6cceSlBNnxwnaO99VkAcls8ToJf/49Pbvt1d7WlmsOmJ5GqItrlfF4/7HPO",
+	"srAU/1lDZacjqpdrFEL0tX7H1fzS+1GPZhj9uHMjeClK55fsHP7zTydIfCJ/F/P4l7Leeuh+/XPR2wNF",
+	"jPryOkFauo1NeQ+YST99ZG4Mni6xMVManBlu8f8Jui/XGeCY7iQ7QGS6swcaQYNcfNJbeS+UMMaZWp5L",
+	"/F/3OJk5F6Xecw/PBwZ5jrkOjwYnLG/A7T3OMj1VVd4tcaoF1O7uYWTSTfQcJ/INz7kGi1fxmlTDEQj9",
+	"Cv2znVIXgqVwXdqNn+p+aYEVfpDo7z1I2piGW09w0v2JAPrMtXOBuNykalD0JRgtg8EzCJAwWNb3QkwM",
+	"07e3hVSVeygVM1ZM4ufOVbbqA+ngCM4rEuwoBepraI62pRCwuUR5LHo20ng2JMYAcnPXaSO3QEezkOcw",
+	"yCYI+O0nBZ/mInqqu7ZlxK0wlKxDMJ8VDmjXy4EsWdYM4thbAC00qyZKz9RCNih6BEZ0TSKKN/Bi7tYc",
+	"3Z+Kh3GJcPpbVg0rOgLzAgdWiUC+ERMSWMLhbAxQIxeOx+KpyCarXpiLewDBvAUCSjNye4C8pR3HsM7x",
+	"xZnpkpvPcfErH9rLAXbLAoniQM1GTvchbHRzMuJuX4lta+Q+d2pt/1dXp11AA1AVC0AC3zhQERUgDpl4",
+	"JBXjhSjtIRvA8fEcDNx8sOOe539CHO3BDqXba/UX0OxLDfkuypr/QPu/dCqYFVMX9NeJL91ngS0Rt6IU",
+	"4JaNdJGz1M3fEE6xxMx4OGxwsrytmZrRqgVZ3ISwPyxyXIIL2IXoGIRlF7Iz6Mi4EDDyC7vJwyktXagZ",
+	"UeIj5gBkNyheqw077Hh//fnX/wcAAP//",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

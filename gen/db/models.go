@@ -42,6 +42,17 @@ type BlobDeletion struct {
 	EnqueuedAt time.Time
 }
 
+type Device struct {
+	ID          uuid.UUID
+	UserID      uuid.UUID
+	Platform    string
+	Token       string
+	Environment string
+	BundleID    string
+	CreatedAt   time.Time
+	UpdatedAt   time.Time
+}
+
 type File struct {
 	ID          uuid.UUID
 	UserID      uuid.UUID

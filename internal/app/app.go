@@ -29,6 +29,7 @@ import (
 	"github.com/ccbackend/ccbackend/internal/mcp"
 	"github.com/ccbackend/ccbackend/internal/metrics"
 	"github.com/ccbackend/ccbackend/internal/page"
+	"github.com/ccbackend/ccbackend/internal/push"
 	"github.com/ccbackend/ccbackend/internal/secret"
 	"github.com/ccbackend/ccbackend/internal/store"
 	"github.com/ccbackend/ccbackend/internal/workspace"
@@ -53,6 +54,8 @@ type App struct {
 	UsageMaintainer *analytics.Maintainer
 
 	Events *events.Bus // the live event feed: Publish, AddObserver, Online
+	// Push notifies users away from the app (an observer of Events); nil when APNs is not configured.
+	Push *push.Notifier
 
 	MCP     *mcp.Registry
 	MCPPool *mcp.Pool
@@ -115,6 +118,15 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, version strin
 	defer func() {
 		if err != nil {
 			_ = bus.Close()
+		}
+	}()
+	notifier, err := newNotifier(cfg.Push, st, bus, log)
+	if err != nil {
+		return nil, err
+	}
+	defer func() {
+		if err != nil {
+			closePush(notifier)
 		}
 	}()
 	ws := workspace.New(st, cursors, time.Now, cfg.MaxMessageBytes, cfg.SyncRetention).WithEvents(bus, log)
@@ -180,11 +192,12 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, version strin
 		Usage:    httpapi.NewUsageHandlers(analytics.New(st, cursors, time.Now)),
 		Passkeys: passkeys,
 		Realtime: realtime,
+		Devices:  httpapi.NewDeviceHandlers(push.NewDevices(st, cursors, time.Now, cfg.Push.Topic)),
 	})
 	if err != nil {
 		return nil, err
 	}
-	return &App{Config: cfg, Log: log, Store: st, Redis: rdb, Registry: reg, Handler: handler, Keys: keys, Accounts: accounts, Workspace: ws, Idempotency: idem, Files: fileService, Chat: chatService, Events: bus, MCP: registry, MCPPool: pool,
+	return &App{Config: cfg, Log: log, Store: st, Redis: rdb, Registry: reg, Handler: handler, Keys: keys, Accounts: accounts, Workspace: ws, Idempotency: idem, Files: fileService, Chat: chatService, Events: bus, Push: notifier, MCP: registry, MCPPool: pool,
 		UsageMaintainer: analytics.NewMaintainer(st, time.Now, cfg.Analytics.UsageRetentionMonths, log), stopBackground: stopBackground}, nil
 }
 
@@ -199,7 +212,8 @@ func Migrate(databaseURL string) error {
 
 // Close stops background work and releases the connections, after the servers have stopped.
 func (a *App) Close() {
-	a.Chat.Wait() // exchanges still being recorded
+	a.Chat.Wait()     // exchanges still being recorded
+	closePush(a.Push) // after the last generation's events, before the bus and the store go
 	a.stopBackground()
 	if err := a.Events.Close(); err != nil {
 		a.Log.Warn("closing the event bus", slog.String("error", err.Error()))

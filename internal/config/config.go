@@ -85,6 +85,7 @@ type Config struct {
 	MFA      MFA      // multi-factor authentication and step-up (mfa.go)
 	Resume   Resume   // CCB_RESUME_*: resumable chat streams (resume.go)
 	Events   Events   // CCB_EVENTS_*: the live event feed (events.go)
+	Push     Push     // CCB_APNS_*: push notifications (push.go)
 }
 
 // RatePolicy allows Limit requests per Period.
@@ -166,6 +167,7 @@ func Load(getenv func(string) string) (Config, error) {
 	c.WebAuthn = r.webauthn()
 	c.MFA = r.mfa()
 	c.Resume = r.resume()
+	c.Push = r.push()
 	c.Events = r.events()
 	if r.str("CCB_RATE_LIMIT_TOKENS", "") != "" {
 		p := r.ratePolicy("CCB_RATE_LIMIT_TOKENS", RatePolicy{})

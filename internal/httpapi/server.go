@@ -31,6 +31,7 @@ type Server struct {
 	*FileHandlers
 	*UsageHandlers
 	*PasskeyHandlers
+	*DeviceHandlers
 	*RealtimeHandlers
 }
 
@@ -61,6 +62,7 @@ type Deps struct {
 	Usage          *UsageHandlers
 	Passkeys       *PasskeyHandlers
 	Realtime       *RealtimeHandlers // the event feed; also adds the realtimeTicket scheme
+	Devices        *DeviceHandlers
 }
 
 // contentSecurityPolicy fits both the JSON API and the Swagger UI page: everything from this
@@ -142,7 +144,7 @@ func New(d Deps) (*echo.Echo, error) {
 
 	server := &Server{MetaHandlers: d.Meta, AuthHandlers: d.Auth, AdminHandlers: d.Admin, WorkspaceHandlers: d.Workspace, ModelHandlers: d.Models, ChatHandlers: d.Chat,
 		DebugHandlers: d.Debug, MCPHandlers: d.MCP, FileHandlers: d.Files, UsageHandlers: d.Usage,
-		PasskeyHandlers: d.Passkeys, RealtimeHandlers: d.Realtime}
+		PasskeyHandlers: d.Passkeys, RealtimeHandlers: d.Realtime, DeviceHandlers: d.Devices}
 	api.RegisterHandlers(e, api.NewStrictHandler(server, []api.StrictMiddlewareFunc{negotiateCSV, withRawRequest}))
 	routes := map[string]bool{}
 	for _, r := range e.Routes() {

@@ -1419,6 +1419,55 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/devices": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The caller's push devices
+         * @description The caller's registered devices, oldest first.
+         */
+        get: operations["listDevices"];
+        put?: never;
+        /**
+         * Register a device for push notifications
+         * @description Idempotent per token, so an app registers on every launch: the caller's known token answers
+         *     200 with the same device (environment and bundle updated). A token another user registered
+         *     moves to the caller (the newest user of the device) under a new id and answers 201; the
+         *     previous owner no longer sees it. When the server has an APNs topic configured, a
+         *     `bundle_id` other than that topic is a 422 (`device_bundle_mismatch`): such a device could
+         *     never be reached.
+         */
+        post: operations["registerDevice"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/devices/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Unregister a device
+         * @description The device gets no more notifications. Another user's device id answers 404.
+         */
+        delete: operations["deleteDevice"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -1636,7 +1685,7 @@ export interface components {
         };
         ProfileUpdate: {
             username?: string;
-            /** @description Replaces the stored preferences: at most 256 members per object, nested at most 8 levels deep, at most 64 KiB as JSON (larger is a 400 pointing at the member). */
+            /** @description Replaces the stored preferences: at most 256 members per object, nested at most 8 levels deep, at most 64 KiB as JSON (larger is a 400 pointing at the member). `push_previews: true` lets push notifications show the start of a reply (default: the session title only). */
             preferences?: {
                 [key: string]: unknown;
             };
@@ -2742,6 +2791,44 @@ export interface components {
         };
         MCPToolCallList: {
             data: components["schemas"]["MCPToolCall"][];
+            has_more: boolean;
+            next_cursor: string | null;
+        };
+        /**
+         * @description Only `ios` (APNs) today.
+         * @enum {string}
+         */
+        DevicePlatform: "ios";
+        /**
+         * @description The APNs environment the token was issued for: `sandbox` (development builds) or `production`.
+         * @enum {string}
+         */
+        DeviceEnvironment: "sandbox" | "production";
+        DeviceRegistration: {
+            platform: components["schemas"]["DevicePlatform"];
+            /** @description The APNs device token as hex (case-insensitive; stored lower-case). */
+            token: string;
+            environment: components["schemas"]["DeviceEnvironment"];
+            /** @description The app's bundle identifier (the APNs topic). */
+            bundle_id: string;
+        };
+        Device: {
+            /** Format: uuid */
+            id: string;
+            platform: components["schemas"]["DevicePlatform"];
+            token: string;
+            environment: components["schemas"]["DeviceEnvironment"];
+            bundle_id: string;
+            /** Format: date-time */
+            created_at: string;
+            /**
+             * Format: date-time
+             * @description The last registration of the token.
+             */
+            updated_at: string;
+        };
+        DeviceList: {
+            data: components["schemas"]["Device"][];
             has_more: boolean;
             next_cursor: string | null;
         };
@@ -5283,6 +5370,96 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
+            default: components["responses"]["Error"];
+        };
+    };
+    listDevices: {
+        parameters: {
+            query?: {
+                /** @description Page size. */
+                limit?: components["parameters"]["Limit"];
+                /** @description The `next_cursor` of the previous page; opaque. */
+                cursor?: components["parameters"]["Cursor"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of devices. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DeviceList"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            default: components["responses"]["Error"];
+        };
+    };
+    registerDevice: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["DeviceRegistration"];
+            };
+        };
+        responses: {
+            /** @description The token was already the caller's; the device as now stored. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Device"];
+                };
+            };
+            /** @description The registered device. */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Device"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            422: components["responses"]["Unprocessable"];
+            default: components["responses"]["Error"];
+        };
+    };
+    deleteDevice: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The resource id. */
+                id: components["parameters"]["ID"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Unregistered. */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
             default: components["responses"]["Error"];
         };
     };
