@@ -29,26 +29,51 @@ import (
 	openapi_types "github.com/oapi-codegen/runtime/types"
 )
 
+// Defines values for AssetLinkTargetNamespace.
+const (
+	AssetLinkTargetNamespaceAndroidApp AssetLinkTargetNamespace = "android_app"
+)
+
+// Valid indicates whether the value is a known member of the AssetLinkTargetNamespace enum.
+func (e AssetLinkTargetNamespace) Valid() bool {
+	switch e {
+	case AssetLinkTargetNamespaceAndroidApp:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for AuditAction.
 const (
-	AuditActionAdminDebugView     AuditAction = "admin.debug_view"
-	AuditActionAdminUserUpdate    AuditAction = "admin.user_update"
-	AuditActionAuthApiKeyCreate   AuditAction = "auth.api_key_create"
-	AuditActionAuthApiKeyRevoke   AuditAction = "auth.api_key_revoke"
-	AuditActionAuthApiKeyRotate   AuditAction = "auth.api_key_rotate"
-	AuditActionAuthLockout        AuditAction = "auth.lockout"
-	AuditActionAuthLogin          AuditAction = "auth.login"
-	AuditActionAuthLogout         AuditAction = "auth.logout"
-	AuditActionAuthPasswordChange AuditAction = "auth.password_change"
-	AuditActionAuthProfileDelete  AuditAction = "auth.profile_delete"
-	AuditActionAuthRefresh        AuditAction = "auth.refresh"
-	AuditActionAuthRefreshReuse   AuditAction = "auth.refresh_reuse"
-	AuditActionAuthRegister       AuditAction = "auth.register"
-	AuditActionKeysRotate         AuditAction = "keys.rotate"
-	AuditActionMcpServerCreate    AuditAction = "mcp.server_create"
-	AuditActionMcpServerDelete    AuditAction = "mcp.server_delete"
-	AuditActionMcpServerUpdate    AuditAction = "mcp.server_update"
-	AuditActionMcpToolCall        AuditAction = "mcp.tool_call"
+	AuditActionAdminDebugView              AuditAction = "admin.debug_view"
+	AuditActionAdminUserUpdate             AuditAction = "admin.user_update"
+	AuditActionAuthApiKeyCreate            AuditAction = "auth.api_key_create"
+	AuditActionAuthApiKeyRevoke            AuditAction = "auth.api_key_revoke"
+	AuditActionAuthApiKeyRotate            AuditAction = "auth.api_key_rotate"
+	AuditActionAuthLockout                 AuditAction = "auth.lockout"
+	AuditActionAuthLogin                   AuditAction = "auth.login"
+	AuditActionAuthLogout                  AuditAction = "auth.logout"
+	AuditActionAuthMfaChallenge            AuditAction = "auth.mfa_challenge"
+	AuditActionAuthMfaDisable              AuditAction = "auth.mfa_disable"
+	AuditActionAuthMfaEnable               AuditAction = "auth.mfa_enable"
+	AuditActionAuthMfaEnroll               AuditAction = "auth.mfa_enroll"
+	AuditActionAuthPasskeyDelete           AuditAction = "auth.passkey_delete"
+	AuditActionAuthPasskeyLogin            AuditAction = "auth.passkey_login"
+	AuditActionAuthPasskeyRegister         AuditAction = "auth.passkey_register"
+	AuditActionAuthPasskeyRename           AuditAction = "auth.passkey_rename"
+	AuditActionAuthPasswordChange          AuditAction = "auth.password_change"
+	AuditActionAuthProfileDelete           AuditAction = "auth.profile_delete"
+	AuditActionAuthReauthenticate          AuditAction = "auth.reauthenticate"
+	AuditActionAuthRecoveryCodesRegenerate AuditAction = "auth.recovery_codes_regenerate"
+	AuditActionAuthRefresh                 AuditAction = "auth.refresh"
+	AuditActionAuthRefreshReuse            AuditAction = "auth.refresh_reuse"
+	AuditActionAuthRegister                AuditAction = "auth.register"
+	AuditActionKeysRotate                  AuditAction = "keys.rotate"
+	AuditActionMcpServerCreate             AuditAction = "mcp.server_create"
+	AuditActionMcpServerDelete             AuditAction = "mcp.server_delete"
+	AuditActionMcpServerUpdate             AuditAction = "mcp.server_update"
+	AuditActionMcpToolCall                 AuditAction = "mcp.tool_call"
 )
 
 // Valid indicates whether the value is a known member of the AuditAction enum.
@@ -70,9 +95,29 @@ func (e AuditAction) Valid() bool {
 		return true
 	case AuditActionAuthLogout:
 		return true
+	case AuditActionAuthMfaChallenge:
+		return true
+	case AuditActionAuthMfaDisable:
+		return true
+	case AuditActionAuthMfaEnable:
+		return true
+	case AuditActionAuthMfaEnroll:
+		return true
+	case AuditActionAuthPasskeyDelete:
+		return true
+	case AuditActionAuthPasskeyLogin:
+		return true
+	case AuditActionAuthPasskeyRegister:
+		return true
+	case AuditActionAuthPasskeyRename:
+		return true
 	case AuditActionAuthPasswordChange:
 		return true
 	case AuditActionAuthProfileDelete:
+		return true
+	case AuditActionAuthReauthenticate:
+		return true
+	case AuditActionAuthRecoveryCodesRegenerate:
 		return true
 	case AuditActionAuthRefresh:
 		return true
@@ -116,12 +161,15 @@ func (e AuditEntryOutcome) Valid() bool {
 // Defines values for AuthTokensTokenType.
 const (
 	AuthTokensTokenTypeBearer AuthTokensTokenType = "Bearer"
+	AuthTokensTokenTypeDPoP   AuthTokensTokenType = "DPoP"
 )
 
 // Valid indicates whether the value is a known member of the AuthTokensTokenType enum.
 func (e AuthTokensTokenType) Valid() bool {
 	switch e {
 	case AuthTokensTokenTypeBearer:
+		return true
+	case AuthTokensTokenTypeDPoP:
 		return true
 	default:
 		return false
@@ -488,6 +536,45 @@ func (e MCPTransport) Valid() bool {
 	case MCPTransportStdio:
 		return true
 	case MCPTransportStreamableHttp:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for MFAMethod.
+const (
+	MFAMethodPasskey      MFAMethod = "passkey"
+	MFAMethodPassword     MFAMethod = "password"
+	MFAMethodRecoveryCode MFAMethod = "recovery_code"
+	MFAMethodTotp         MFAMethod = "totp"
+)
+
+// Valid indicates whether the value is a known member of the MFAMethod enum.
+func (e MFAMethod) Valid() bool {
+	switch e {
+	case MFAMethodPasskey:
+		return true
+	case MFAMethodPassword:
+		return true
+	case MFAMethodRecoveryCode:
+		return true
+	case MFAMethodTotp:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for MFARequiredMfaRequired.
+const (
+	MFARequiredMfaRequiredTrue MFARequiredMfaRequired = true
+)
+
+// Valid indicates whether the value is a known member of the MFARequiredMfaRequired enum.
+func (e MFARequiredMfaRequired) Valid() bool {
+	switch e {
+	case MFARequiredMfaRequiredTrue:
 		return true
 	default:
 		return false
@@ -994,6 +1081,47 @@ type AdminUserUpdate struct {
 	Unlock *bool `json:"unlock,omitempty"`
 }
 
+// AppleAppLinks defines model for AppleAppLinks.
+type AppleAppLinks struct {
+	Details []AppleAppLinksDetail `json:"details"`
+}
+
+// AppleAppLinksDetail defines model for AppleAppLinksDetail.
+type AppleAppLinksDetail struct {
+	AppIDs []string `json:"appIDs"`
+
+	// Components URL components the apps open (every path of this domain).
+	Components []map[string]string `json:"components"`
+}
+
+// AppleAppSiteAssociation defines model for AppleAppSiteAssociation.
+type AppleAppSiteAssociation struct {
+	Applinks       AppleAppLinks       `json:"applinks"`
+	Webcredentials AppleWebCredentials `json:"webcredentials"`
+}
+
+// AppleWebCredentials defines model for AppleWebCredentials.
+type AppleWebCredentials struct {
+	// Apps The apps (TEAMID.bundle.id) that may use this domain's passkeys.
+	Apps []string `json:"apps"`
+}
+
+// AssetLinkStatement defines model for AssetLinkStatement.
+type AssetLinkStatement struct {
+	Relation []string        `json:"relation"`
+	Target   AssetLinkTarget `json:"target"`
+}
+
+// AssetLinkTarget defines model for AssetLinkTarget.
+type AssetLinkTarget struct {
+	Namespace              AssetLinkTargetNamespace `json:"namespace"`
+	PackageName            string                   `json:"package_name"`
+	Sha256CertFingerprints []string                 `json:"sha256_cert_fingerprints"`
+}
+
+// AssetLinkTargetNamespace defines model for AssetLinkTarget.Namespace.
+type AssetLinkTargetNamespace string
+
 // AuditAction defines model for AuditAction.
 type AuditAction string
 
@@ -1023,7 +1151,7 @@ type AuditLogList struct {
 
 // AuthTokens defines model for AuthTokens.
 type AuthTokens struct {
-	// AccessToken An RS256 JWT; send as `Authorization: Bearer`.
+	// AccessToken An RS256 JWT; send as `Authorization: Bearer`, or as `Authorization: DPoP` with a proof when `token_type` is `DPoP`.
 	AccessToken string `json:"access_token"`
 
 	// ExpiresIn Seconds until the access token expires.
@@ -1032,12 +1160,14 @@ type AuthTokens struct {
 	ExpiresIn int `json:"expires_in"`
 
 	// RefreshToken Single use; exchange at /v1/auth/refresh.
-	RefreshToken string              `json:"refresh_token"`
-	TokenType    AuthTokensTokenType `json:"token_type"`
-	User         User                `json:"user"`
+	RefreshToken string `json:"refresh_token"`
+
+	// TokenType `DPoP` when the sign-in presented a DPoP proof: the tokens are bound to its key.
+	TokenType AuthTokensTokenType `json:"token_type"`
+	User      User                `json:"user"`
 }
 
-// AuthTokensTokenType defines model for AuthTokens.TokenType.
+// AuthTokensTokenType `DPoP` when the sign-in presented a DPoP proof: the tokens are bound to its key.
 type AuthTokensTokenType string
 
 // ChangePasswordRequest defines model for ChangePasswordRequest.
@@ -1485,6 +1615,12 @@ type LoginRequest struct {
 	Username   *string     `json:"username,omitempty"`
 }
 
+// LoginResult Either the token pair, or (the account has MFA) the second step: no tokens, an `mfa_token`
+// for `POST /v1/auth/mfa/challenge` and the methods that can complete it.
+type LoginResult struct {
+	union json.RawMessage
+}
+
 // MCPContentBlock An MCP content block (`{"type":"text","text":...}`, `{"type":"image",...}`, ...).
 type MCPContentBlock struct {
 	Type                 string                 `json:"type"`
@@ -1661,6 +1797,36 @@ type MCPToolResult struct {
 // MCPTransport defines model for MCPTransport.
 type MCPTransport string
 
+// MFAChallengeRequest The `mfa_token` and exactly one of `totp_code` or `recovery_code`.
+type MFAChallengeRequest struct {
+	MfaToken string `json:"mfa_token"`
+
+	// RecoveryCode A recovery code as shown (case and hyphens do not matter).
+	//
+	// Example: abcd-efgh-ijkl-mnop
+	RecoveryCode *RecoveryCodeValue `json:"recovery_code,omitempty"`
+
+	// TotpCode Example: 123456
+	TotpCode *TOTPCodeValue `json:"totp_code,omitempty"`
+}
+
+// MFAMethod A way to complete a second step or a re-authentication.
+type MFAMethod string
+
+// MFARequired defines model for MFARequired.
+type MFARequired struct {
+	// ExpiresIn Example: 300
+	ExpiresIn   int                    `json:"expires_in"`
+	Methods     []MFAMethod            `json:"methods"`
+	MfaRequired MFARequiredMfaRequired `json:"mfa_required"`
+
+	// MfaToken Single use, bound to this sign-in; expires after `expires_in` seconds.
+	MfaToken string `json:"mfa_token"`
+}
+
+// MFARequiredMfaRequired defines model for MFARequired.MfaRequired.
+type MFARequiredMfaRequired bool
+
 // Message defines model for Message.
 type Message struct {
 	// Content Text, or a list of content parts (OpenAI style).
@@ -1777,6 +1943,78 @@ type OpenAIError struct {
 	Type string `json:"type"`
 }
 
+// Passkey defines model for Passkey.
+type Passkey struct {
+	// BackedUp The authenticator reported the passkey as synced at its last use.
+	BackedUp bool `json:"backed_up"`
+
+	// BackupEligible The passkey can be synced (e.g. iCloud Keychain); fixed at registration.
+	BackupEligible bool               `json:"backup_eligible"`
+	CreatedAt      apitime.Time       `json:"created_at"`
+	Id             openapi_types.UUID `json:"id"`
+	LastUsedAt     *apitime.Time      `json:"last_used_at"`
+	Name           string             `json:"name"`
+	Transports     []string           `json:"transports"`
+}
+
+// PasskeyCeremony defines model for PasskeyCeremony.
+type PasskeyCeremony struct {
+	// CeremonyId Names the ceremony's server-side state (5 minutes, single use); send it to finish.
+	CeremonyId string `json:"ceremony_id"`
+
+	// ExpiresIn Seconds the ceremony stays open.
+	ExpiresIn *int `json:"expires_in,omitempty"`
+
+	// Options What to pass to `navigator.credentials.create()` / `.get()`: `{publicKey: {...}}` in
+	// the WebAuthn JSON form (binary members base64url without padding).
+	Options json.RawMessage `json:"options"`
+}
+
+// PasskeyList defines model for PasskeyList.
+type PasskeyList struct {
+	Data       []Passkey `json:"data"`
+	HasMore    bool      `json:"has_more"`
+	NextCursor *string   `json:"next_cursor"`
+}
+
+// PasskeyLoginBegin defines model for PasskeyLoginBegin.
+type PasskeyLoginBegin struct {
+	// MfaToken From a password sign-in that answered `mfa_required` (methods include `passkey`): the
+	// options then list that user's passkeys, and the finish completes that sign-in.
+	MfaToken *string `json:"mfa_token,omitempty"`
+}
+
+// PasskeyLoginFinish defines model for PasskeyLoginFinish.
+type PasskeyLoginFinish struct {
+	CeremonyId string `json:"ceremony_id"`
+
+	// ClientType Which app the tokens are for; it becomes the access token's audience.
+	ClientType *ClientType `json:"client_type,omitempty"`
+
+	// Credential The `PublicKeyCredential` as JSON (`toJSON()`), assertion response.
+	Credential json.RawMessage `json:"credential"`
+
+	// MfaToken The passkey is the second factor of this pending password sign-in: the assertion must be
+	// by that user's passkey, and the answer is that sign-in's token pair (`mfa_token` spent).
+	MfaToken *string `json:"mfa_token,omitempty"`
+}
+
+// PasskeyRegistrationFinish defines model for PasskeyRegistrationFinish.
+type PasskeyRegistrationFinish struct {
+	CeremonyId string `json:"ceremony_id"`
+
+	// Credential The `PublicKeyCredential` as JSON (`toJSON()`), attestation response.
+	Credential json.RawMessage `json:"credential"`
+
+	// Name Defaults to "Passkey".
+	Name *string `json:"name,omitempty"`
+}
+
+// PasskeyRename defines model for PasskeyRename.
+type PasskeyRename struct {
+	Name string `json:"name"`
+}
+
 // PasswordConfirmation defines model for PasswordConfirmation.
 type PasswordConfirmation struct {
 	Password string `json:"password"`
@@ -1815,6 +2053,9 @@ type Problem struct {
 	//
 	// Example: /v1/projects
 	Instance *string `json:"instance,omitempty"`
+
+	// Methods With `reauthentication_required`: the ways to re-authenticate this account.
+	Methods *[]MFAMethod `json:"methods,omitempty"`
 
 	// RequestId Example: 0b9f3b6e-8f1f-4c43-9c35-6f0f1d3f1a7e
 	RequestId string `json:"request_id"`
@@ -1911,6 +2152,52 @@ type RealtimeTicket struct {
 
 	// Ticket Present once, as `?ticket=` or subprotocol `ccb.ticket.<ticket>`.
 	Ticket string `json:"ticket"`
+}
+
+// ReauthPasskey defines model for ReauthPasskey.
+type ReauthPasskey struct {
+	// Passkey A WebAuthn assertion of the passkey ceremony `ceremony_id`.
+	Passkey struct {
+		CeremonyId string `json:"ceremony_id"`
+
+		// Credential The PublicKeyCredential (JSON) the authenticator returned.
+		Credential map[string]interface{} `json:"credential"`
+	} `json:"passkey"`
+}
+
+// ReauthPassword defines model for ReauthPassword.
+type ReauthPassword struct {
+	Password string `json:"password"`
+}
+
+// ReauthRecoveryCode defines model for ReauthRecoveryCode.
+type ReauthRecoveryCode struct {
+	// RecoveryCode A recovery code as shown (case and hyphens do not matter).
+	//
+	// Example: abcd-efgh-ijkl-mnop
+	RecoveryCode RecoveryCodeValue `json:"recovery_code"`
+}
+
+// ReauthTOTP defines model for ReauthTOTP.
+type ReauthTOTP struct {
+	// TotpCode Example: 123456
+	TotpCode TOTPCodeValue `json:"totp_code"`
+}
+
+// ReauthenticateRequest Exactly one proof.
+type ReauthenticateRequest struct {
+	union json.RawMessage
+}
+
+// RecoveryCodeValue A recovery code as shown (case and hyphens do not matter).
+//
+// Example: abcd-efgh-ijkl-mnop
+type RecoveryCodeValue = string
+
+// RecoveryCodes defines model for RecoveryCodes.
+type RecoveryCodes struct {
+	// RecoveryCodes Ten single-use codes of 80 random bits each.
+	RecoveryCodes []string `json:"recovery_codes"`
 }
 
 // RefreshRequest defines model for RefreshRequest.
@@ -2065,6 +2352,24 @@ type SyncPage struct {
 	NextCursor string `json:"next_cursor"`
 }
 
+// TOTPCode defines model for TOTPCode.
+type TOTPCode struct {
+	// Code Example: 123456
+	Code TOTPCodeValue `json:"code"`
+}
+
+// TOTPCodeValue Example: 123456
+type TOTPCodeValue = string
+
+// TOTPEnrollment defines model for TOTPEnrollment.
+type TOTPEnrollment struct {
+	// OtpauthUrl `otpauth://totp/...` for the authenticator app's QR code.
+	OtpauthUrl string `json:"otpauth_url"`
+
+	// Secret The shared secret, base32 without padding.
+	Secret string `json:"secret"`
+}
+
 // UsageEvent defines model for UsageEvent.
 type UsageEvent struct {
 	ApiKeyId         *openapi_types.UUID `json:"api_key_id"`
@@ -2199,6 +2504,9 @@ type User struct {
 // Cursor defines model for Cursor.
 type Cursor = string
 
+// DPoPProof defines model for DPoPProof.
+type DPoPProof = string
+
 // EventLastID defines model for EventLastID.
 type EventLastID = string
 
@@ -2264,6 +2572,9 @@ type NotFound = Problem
 
 // PreconditionFailed An RFC 9457 problem with an OpenAI-compatible `error` member.
 type PreconditionFailed = Problem
+
+// ReauthenticationRequired An RFC 9457 problem with an OpenAI-compatible `error` member.
+type ReauthenticationRequired = Problem
 
 // TooManyRequests An RFC 9457 problem with an OpenAI-compatible `error` member.
 type TooManyRequests = Problem
@@ -2373,6 +2684,70 @@ type CreateAPIKeyParams struct {
 	// Operations marked `x-idempotent-replay: without-secret` never replay a secret (see each
 	// operation): a retry of their success is refused instead.
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+}
+
+// LoginParams defines parameters for Login.
+type LoginParams struct {
+	// DPoP A DPoP proof JWT (RFC 9449; see the `dpopAuth` scheme) without `ath`. When present, the
+	// issued tokens are bound to its key: `token_type: DPoP`. Refreshing a bound session needs a
+	// proof of the same key. An invalid, stale or replayed proof is a 401 `invalid_dpop_proof`.
+	DPoP *DPoPProof `json:"DPoP,omitempty"`
+}
+
+// CompleteMFAChallengeParams defines parameters for CompleteMFAChallenge.
+type CompleteMFAChallengeParams struct {
+	// DPoP A DPoP proof JWT (RFC 9449; see the `dpopAuth` scheme) without `ath`. When present, the
+	// issued tokens are bound to its key: `token_type: DPoP`. Refreshing a bound session needs a
+	// proof of the same key. An invalid, stale or replayed proof is a 401 `invalid_dpop_proof`.
+	DPoP *DPoPProof `json:"DPoP,omitempty"`
+}
+
+// ListPasskeysParams defines parameters for ListPasskeys.
+type ListPasskeysParams struct {
+	// Limit Page size.
+	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
+
+	// Cursor The `next_cursor` of the previous page; opaque.
+	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
+}
+
+// FinishPasskeyLoginParams defines parameters for FinishPasskeyLogin.
+type FinishPasskeyLoginParams struct {
+	// DPoP A DPoP proof JWT (RFC 9449; see the `dpopAuth` scheme) without `ath`. When present, the
+	// issued tokens are bound to its key: `token_type: DPoP`. Refreshing a bound session needs a
+	// proof of the same key. An invalid, stale or replayed proof is a 401 `invalid_dpop_proof`.
+	DPoP *DPoPProof `json:"DPoP,omitempty"`
+}
+
+// RefreshTokensParams defines parameters for RefreshTokens.
+type RefreshTokensParams struct {
+	// DPoP A DPoP proof JWT (RFC 9449; see the `dpopAuth` scheme) without `ath`. When present, the
+	// issued tokens are bound to its key: `token_type: DPoP`. Refreshing a bound session needs a
+	// proof of the same key. An invalid, stale or replayed proof is a 401 `invalid_dpop_proof`.
+	DPoP *DPoPProof `json:"DPoP,omitempty"`
+}
+
+// RegisterParams defines parameters for Register.
+type RegisterParams struct {
+	// DPoP A DPoP proof JWT (RFC 9449; see the `dpopAuth` scheme) without `ath`. When present, the
+	// issued tokens are bound to its key: `token_type: DPoP`. Refreshing a bound session needs a
+	// proof of the same key. An invalid, stale or replayed proof is a 401 `invalid_dpop_proof`.
+	DPoP *DPoPProof `json:"DPoP,omitempty"`
+}
+
+// CreateChatCompletionParams defines parameters for CreateChatCompletion.
+type CreateChatCompletionParams struct {
+	// XCCBResumable `true` asks for a resumable stream, as `ccb_resumable` in the body does (for clients that cannot add body members).
+	XCCBResumable *bool `json:"X-CCB-Resumable,omitempty"`
+}
+
+// GetChatStreamParams defines parameters for GetChatStream.
+type GetChatStreamParams struct {
+	// After The `id:` of the last event received, for clients that cannot set the header.
+	After *int64 `form:"after,omitempty" json:"after,omitempty"`
+
+	// LastEventID The `id:` of the last event received.
+	LastEventID *string `json:"Last-Event-ID,omitempty"`
 }
 
 // ListDevicesParams defines parameters for ListDevices.
@@ -2681,11 +3056,32 @@ type LoginJSONRequestBody = LoginRequest
 // LoginFormdataRequestBody defines body for Login for application/x-www-form-urlencoded ContentType.
 type LoginFormdataRequestBody = PasswordGrant
 
+// CompleteMFAChallengeJSONRequestBody defines body for CompleteMFAChallenge for application/json ContentType.
+type CompleteMFAChallengeJSONRequestBody = MFAChallengeRequest
+
+// VerifyTOTPJSONRequestBody defines body for VerifyTOTP for application/json ContentType.
+type VerifyTOTPJSONRequestBody = TOTPCode
+
+// BeginPasskeyLoginJSONRequestBody defines body for BeginPasskeyLogin for application/json ContentType.
+type BeginPasskeyLoginJSONRequestBody = PasskeyLoginBegin
+
+// FinishPasskeyLoginJSONRequestBody defines body for FinishPasskeyLogin for application/json ContentType.
+type FinishPasskeyLoginJSONRequestBody = PasskeyLoginFinish
+
+// FinishPasskeyRegistrationJSONRequestBody defines body for FinishPasskeyRegistration for application/json ContentType.
+type FinishPasskeyRegistrationJSONRequestBody = PasskeyRegistrationFinish
+
+// RenamePasskeyJSONRequestBody defines body for RenamePasskey for application/json ContentType.
+type RenamePasskeyJSONRequestBody = PasskeyRename
+
 // DeleteProfileJSONRequestBody defines body for DeleteProfile for application/json ContentType.
 type DeleteProfileJSONRequestBody = PasswordConfirmation
 
 // UpdateProfileJSONRequestBody defines body for UpdateProfile for application/json ContentType.
 type UpdateProfileJSONRequestBody = ProfileUpdate
+
+// ReauthenticateJSONRequestBody defines body for Reauthenticate for application/json ContentType.
+type ReauthenticateJSONRequestBody = ReauthenticateRequest
 
 // RefreshTokensJSONRequestBody defines body for RefreshTokens for application/json ContentType.
 type RefreshTokensJSONRequestBody = RefreshRequest
@@ -2807,6 +3203,68 @@ func (a MCPContentBlock) MarshalJSON() ([]byte, error) {
 	return json.Marshal(object)
 }
 
+// AsAuthTokens returns the union data inside the LoginResult as a AuthTokens
+func (t LoginResult) AsAuthTokens() (AuthTokens, error) {
+	var body AuthTokens
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromAuthTokens overwrites any union data inside the LoginResult as the provided AuthTokens
+func (t *LoginResult) FromAuthTokens(v AuthTokens) error {
+	b, err := json.Marshal(v)
+	t.union = b
+	return err
+}
+
+// MergeAuthTokens performs a merge with any union data inside the LoginResult, using the provided AuthTokens
+func (t *LoginResult) MergeAuthTokens(v AuthTokens) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+// AsMFARequired returns the union data inside the LoginResult as a MFARequired
+func (t LoginResult) AsMFARequired() (MFARequired, error) {
+	var body MFARequired
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromMFARequired overwrites any union data inside the LoginResult as the provided MFARequired
+func (t *LoginResult) FromMFARequired(v MFARequired) error {
+	b, err := json.Marshal(v)
+	t.union = b
+	return err
+}
+
+// MergeMFARequired performs a merge with any union data inside the LoginResult, using the provided MFARequired
+func (t *LoginResult) MergeMFARequired(v MFARequired) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+func (t LoginResult) MarshalJSON() ([]byte, error) {
+	b, err := t.union.MarshalJSON()
+	return b, err
+}
+
+func (t *LoginResult) UnmarshalJSON(b []byte) error {
+	err := t.union.UnmarshalJSON(b)
+	return err
+}
+
 // AsMessageContent0 returns the union data inside the MessageContent as a MessageContent0
 func (t MessageContent) AsMessageContent0() (MessageContent0, error) {
 	var body MessageContent0
@@ -2865,6 +3323,120 @@ func (t MessageContent) MarshalJSON() ([]byte, error) {
 }
 
 func (t *MessageContent) UnmarshalJSON(b []byte) error {
+	err := t.union.UnmarshalJSON(b)
+	return err
+}
+
+// AsReauthPassword returns the union data inside the ReauthenticateRequest as a ReauthPassword
+func (t ReauthenticateRequest) AsReauthPassword() (ReauthPassword, error) {
+	var body ReauthPassword
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromReauthPassword overwrites any union data inside the ReauthenticateRequest as the provided ReauthPassword
+func (t *ReauthenticateRequest) FromReauthPassword(v ReauthPassword) error {
+	b, err := json.Marshal(v)
+	t.union = b
+	return err
+}
+
+// MergeReauthPassword performs a merge with any union data inside the ReauthenticateRequest, using the provided ReauthPassword
+func (t *ReauthenticateRequest) MergeReauthPassword(v ReauthPassword) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+// AsReauthTOTP returns the union data inside the ReauthenticateRequest as a ReauthTOTP
+func (t ReauthenticateRequest) AsReauthTOTP() (ReauthTOTP, error) {
+	var body ReauthTOTP
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromReauthTOTP overwrites any union data inside the ReauthenticateRequest as the provided ReauthTOTP
+func (t *ReauthenticateRequest) FromReauthTOTP(v ReauthTOTP) error {
+	b, err := json.Marshal(v)
+	t.union = b
+	return err
+}
+
+// MergeReauthTOTP performs a merge with any union data inside the ReauthenticateRequest, using the provided ReauthTOTP
+func (t *ReauthenticateRequest) MergeReauthTOTP(v ReauthTOTP) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+// AsReauthRecoveryCode returns the union data inside the ReauthenticateRequest as a ReauthRecoveryCode
+func (t ReauthenticateRequest) AsReauthRecoveryCode() (ReauthRecoveryCode, error) {
+	var body ReauthRecoveryCode
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromReauthRecoveryCode overwrites any union data inside the ReauthenticateRequest as the provided ReauthRecoveryCode
+func (t *ReauthenticateRequest) FromReauthRecoveryCode(v ReauthRecoveryCode) error {
+	b, err := json.Marshal(v)
+	t.union = b
+	return err
+}
+
+// MergeReauthRecoveryCode performs a merge with any union data inside the ReauthenticateRequest, using the provided ReauthRecoveryCode
+func (t *ReauthenticateRequest) MergeReauthRecoveryCode(v ReauthRecoveryCode) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+// AsReauthPasskey returns the union data inside the ReauthenticateRequest as a ReauthPasskey
+func (t ReauthenticateRequest) AsReauthPasskey() (ReauthPasskey, error) {
+	var body ReauthPasskey
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromReauthPasskey overwrites any union data inside the ReauthenticateRequest as the provided ReauthPasskey
+func (t *ReauthenticateRequest) FromReauthPasskey(v ReauthPasskey) error {
+	b, err := json.Marshal(v)
+	t.union = b
+	return err
+}
+
+// MergeReauthPasskey performs a merge with any union data inside the ReauthenticateRequest, using the provided ReauthPasskey
+func (t *ReauthenticateRequest) MergeReauthPasskey(v ReauthPasskey) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+func (t ReauthenticateRequest) MarshalJSON() ([]byte, error) {
+	b, err := t.union.MarshalJSON()
+	return b, err
+}
+
+func (t *ReauthenticateRequest) UnmarshalJSON(b []byte) error {
 	err := t.union.UnmarshalJSON(b)
 	return err
 }
@@ -2949,6 +3521,24 @@ type ClientInterface interface {
 	//
 	// Corresponds with GET / (the `GetRoot` operationId).
 	GetRoot(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetAppleAppSiteAssociation Associates the iOS apps with this domain
+	//
+	// Lets the apps of `CCB_APPLE_APP_IDS` use this domain's passkeys (`webcredentials`) and
+	// open its links (`applinks`). Served as `application/json` at this exact path, never
+	// redirected, as Apple's CDN requires. 404 when no app is configured.
+	//
+	// Corresponds with GET /.well-known/apple-app-site-association (the `GetAppleAppSiteAssociation` operationId).
+	GetAppleAppSiteAssociation(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetAssetLinks Associates the Android apps with this domain
+	//
+	// Digital Asset Links statements for the apps of `CCB_ANDROID_APPS` (package and signing
+	// certificate SHA-256 fingerprints): they may use this domain's passkeys and open its links.
+	// An empty list when no app is configured.
+	//
+	// Corresponds with GET /.well-known/assetlinks.json (the `GetAssetLinks` operationId).
+	GetAssetLinks(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// GetJWKS Public keys that verify access tokens
 	//
@@ -3150,31 +3740,40 @@ type ClientInterface interface {
 	//
 	// Accepts JSON, or the OAuth2 password grant as a form (Swagger UI's Authorize button).
 	// Five consecutive failures for an identifier lock it for 15 minutes (429 with Retry-After).
+	// When the account has MFA (an active TOTP authenticator or a passkey), the right password
+	// answers `mfa_required: true` with an `mfa_token` and no tokens; complete the sign-in at
+	// `POST /v1/auth/mfa/challenge` (TOTP or recovery code) or with a passkey.
 	//
 	// Takes any type of body and a specified content type.
 	//
 	// Corresponds with POST /v1/auth/login (the `Login` operationId).
-	LoginWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+	LoginWithBody(ctx context.Context, params *LoginParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// Login Sign in with email or username and password
 	//
 	// Accepts JSON, or the OAuth2 password grant as a form (Swagger UI's Authorize button).
 	// Five consecutive failures for an identifier lock it for 15 minutes (429 with Retry-After).
+	// When the account has MFA (an active TOTP authenticator or a passkey), the right password
+	// answers `mfa_required: true` with an `mfa_token` and no tokens; complete the sign-in at
+	// `POST /v1/auth/mfa/challenge` (TOTP or recovery code) or with a passkey.
 	//
 	// Takes a body of the `application/json` content type.
 	//
 	// Corresponds with POST /v1/auth/login (the `Login` operationId).
-	Login(ctx context.Context, body LoginJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+	Login(ctx context.Context, params *LoginParams, body LoginJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// LoginWithFormdataBody Sign in with email or username and password
 	//
 	// Accepts JSON, or the OAuth2 password grant as a form (Swagger UI's Authorize button).
 	// Five consecutive failures for an identifier lock it for 15 minutes (429 with Retry-After).
+	// When the account has MFA (an active TOTP authenticator or a passkey), the right password
+	// answers `mfa_required: true` with an `mfa_token` and no tokens; complete the sign-in at
+	// `POST /v1/auth/mfa/challenge` (TOTP or recovery code) or with a passkey.
 	//
 	// Takes a body of the `application/x-www-form-urlencoded` content type.
 	//
 	// Corresponds with POST /v1/auth/login (the `Login` operationId).
-	LoginWithFormdataBody(ctx context.Context, body LoginFormdataRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+	LoginWithFormdataBody(ctx context.Context, params *LoginParams, body LoginFormdataRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// Logout Sign out
 	//
@@ -3182,6 +3781,221 @@ type ClientInterface interface {
 	//
 	// Corresponds with POST /v1/auth/logout (the `Logout` operationId).
 	Logout(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CompleteMFAChallengeWithBody Complete a sign-in with its second factor
+	//
+	// Exchanges the `mfa_token` of a password sign-in (`POST /v1/auth/login` answered
+	// `mfa_required: true`) and exactly one of a current TOTP code or an unused recovery code for
+	// the usual token pair. The token is single use and lives 5 minutes: used, expired or unknown
+	// it is a 401 `invalid_mfa_token`. A wrong code is a 401 `invalid_code` (the token stays
+	// usable until it expires), audited, and counts towards the account's lockout; a locked
+	// account is a 429 `account_locked` with `Retry-After`. A recovery code works once.
+	// Rate-limited with the `auth` policy.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /v1/auth/mfa/challenge (the `CompleteMFAChallenge` operationId).
+	CompleteMFAChallengeWithBody(ctx context.Context, params *CompleteMFAChallengeParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CompleteMFAChallenge Complete a sign-in with its second factor
+	//
+	// Exchanges the `mfa_token` of a password sign-in (`POST /v1/auth/login` answered
+	// `mfa_required: true`) and exactly one of a current TOTP code or an unused recovery code for
+	// the usual token pair. The token is single use and lives 5 minutes: used, expired or unknown
+	// it is a 401 `invalid_mfa_token`. A wrong code is a 401 `invalid_code` (the token stays
+	// usable until it expires), audited, and counts towards the account's lockout; a locked
+	// account is a 429 `account_locked` with `Retry-After`. A recovery code works once.
+	// Rate-limited with the `auth` policy.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /v1/auth/mfa/challenge (the `CompleteMFAChallenge` operationId).
+	CompleteMFAChallenge(ctx context.Context, params *CompleteMFAChallengeParams, body CompleteMFAChallengeJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// RegenerateRecoveryCodes Replace the recovery codes
+	//
+	// Returns 10 new recovery codes (shown once); every earlier code stops working. Needs
+	// active TOTP (409 `mfa_not_enabled` otherwise) and a recent sign-in (`x-step-up`).
+	// Audited (`auth.recovery_codes_regenerate`).
+	//
+	// Corresponds with POST /v1/auth/mfa/recovery-codes (the `RegenerateRecoveryCodes` operationId).
+	RegenerateRecoveryCodes(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// DisableTOTP Turn TOTP (and the recovery codes) off
+	//
+	// Deletes the authenticator and every recovery code. A critical operation (`x-step-up`):
+	// when the account has MFA the sign-in must be recent, so a client first proves a current
+	// code with `POST /v1/auth/reauthenticate {totp_code}` (or a password, recovery code or
+	// passkey). No TOTP enrolled (active or pending) is a 404. Audited (`auth.mfa_disable`).
+	//
+	// Corresponds with DELETE /v1/auth/mfa/totp (the `DisableTOTP` operationId).
+	DisableTOTP(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// EnrollTOTP Start enrolling a TOTP authenticator
+	//
+	// Returns a new secret (base32) and its `otpauth://` URL (SHA1, 6 digits, 30 s) for the
+	// authenticator app's QR code. The enrolment stays pending, and MFA off, until
+	// `POST /v1/auth/mfa/totp/verify` confirms a code; enrolling again replaces a pending secret.
+	// An account whose TOTP is already active answers 409 `mfa_already_enabled`. The secret is
+	// stored sealed with `CCB_SECRET_KEY` and shown only here. Audited (`auth.mfa_enroll`).
+	//
+	// Corresponds with POST /v1/auth/mfa/totp (the `EnrollTOTP` operationId).
+	EnrollTOTP(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// VerifyTOTPWithBody Confirm the TOTP enrolment with a first code
+	//
+	// Activates the pending authenticator (MFA is on from now) and returns 10 recovery codes,
+	// shown once. A code is accepted once only, and never one older than the last accepted
+	// (±1 step of 30 s around the server clock). A wrong or replayed code is a 403
+	// `invalid_code`, audited, and counts towards the account's lockout like a failed password.
+	// No pending enrolment is a 404; an already active one a 409 `mfa_already_enabled`.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /v1/auth/mfa/totp/verify (the `VerifyTOTP` operationId).
+	VerifyTOTPWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// VerifyTOTP Confirm the TOTP enrolment with a first code
+	//
+	// Activates the pending authenticator (MFA is on from now) and returns 10 recovery codes,
+	// shown once. A code is accepted once only, and never one older than the last accepted
+	// (±1 step of 30 s around the server clock). A wrong or replayed code is a 403
+	// `invalid_code`, audited, and counts towards the account's lockout like a failed password.
+	// No pending enrolment is a 404; an already active one a 409 `mfa_already_enabled`.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /v1/auth/mfa/totp/verify (the `VerifyTOTP` operationId).
+	VerifyTOTP(ctx context.Context, body VerifyTOTPJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ListPasskeys The caller's passkeys
+	//
+	// The caller's registered passkeys (WebAuthn credentials), oldest first.
+	//
+	// Corresponds with GET /v1/auth/passkeys (the `ListPasskeys` operationId).
+	ListPasskeys(ctx context.Context, params *ListPasskeysParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// BeginPasskeyLoginWithBody Start signing in with a passkey
+	//
+	// Usernameless: returns the options for `navigator.credentials.get()` (no
+	// `allowCredentials`, so the authenticator offers its discoverable passkeys for
+	// `CCB_WEBAUTHN_RP_ID`) and the ceremony id (5 minutes, single use). Rate-limited with the
+	// `auth` policy.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /v1/auth/passkeys/login/begin (the `BeginPasskeyLogin` operationId).
+	BeginPasskeyLoginWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// BeginPasskeyLogin Start signing in with a passkey
+	//
+	// Usernameless: returns the options for `navigator.credentials.get()` (no
+	// `allowCredentials`, so the authenticator offers its discoverable passkeys for
+	// `CCB_WEBAUTHN_RP_ID`) and the ceremony id (5 minutes, single use). Rate-limited with the
+	// `auth` policy.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /v1/auth/passkeys/login/begin (the `BeginPasskeyLogin` operationId).
+	BeginPasskeyLogin(ctx context.Context, body BeginPasskeyLoginJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// FinishPasskeyLoginWithBody Sign in with a passkey
+	//
+	// Verifies the assertion (`PublicKeyCredential.toJSON()`) against the ceremony (spent by this
+	// call, whatever its outcome), the passkey's public key, the origin, relying party id and user
+	// verification, and answers the usual token pair. Refused with 401 `passkey_rejected`
+	// (audited as `auth.passkey_login` failures): an unknown, expired or already used ceremony (a
+	// replayed assertion), a wrong origin, a bad signature, an unknown or deleted passkey, a sign
+	// count that did not increase (a cloned authenticator; authenticators that keep no counter
+	// report 0 every time and are accepted), or backup flags inconsistent with the registration.
+	// Rate-limited with the `auth` policy.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /v1/auth/passkeys/login/finish (the `FinishPasskeyLogin` operationId).
+	FinishPasskeyLoginWithBody(ctx context.Context, params *FinishPasskeyLoginParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// FinishPasskeyLogin Sign in with a passkey
+	//
+	// Verifies the assertion (`PublicKeyCredential.toJSON()`) against the ceremony (spent by this
+	// call, whatever its outcome), the passkey's public key, the origin, relying party id and user
+	// verification, and answers the usual token pair. Refused with 401 `passkey_rejected`
+	// (audited as `auth.passkey_login` failures): an unknown, expired or already used ceremony (a
+	// replayed assertion), a wrong origin, a bad signature, an unknown or deleted passkey, a sign
+	// count that did not increase (a cloned authenticator; authenticators that keep no counter
+	// report 0 every time and are accepted), or backup flags inconsistent with the registration.
+	// Rate-limited with the `auth` policy.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /v1/auth/passkeys/login/finish (the `FinishPasskeyLogin` operationId).
+	FinishPasskeyLogin(ctx context.Context, params *FinishPasskeyLoginParams, body FinishPasskeyLoginJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// BeginPasskeyRegistration Start registering a passkey
+	//
+	// Returns the options for `navigator.credentials.create()` (`options.publicKey`, binary
+	// members base64url-encoded: `PublicKeyCredential.parseCreationOptionsFromJSON`) and the id
+	// of the ceremony, which the server keeps for 5 minutes and lets finish once. The credential
+	// must be discoverable (`residentKey: required`, so that sign-in needs no username) and
+	// user-verified; the caller's existing passkeys are excluded.
+	//
+	// Corresponds with POST /v1/auth/passkeys/register/begin (the `BeginPasskeyRegistration` operationId).
+	BeginPasskeyRegistration(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// FinishPasskeyRegistrationWithBody Finish registering a passkey
+	//
+	// Verifies the authenticator's response (`PublicKeyCredential.toJSON()`) against the ceremony
+	// begun by the same user, origin (`CCB_WEBAUTHN_ORIGINS`), relying party id
+	// (`CCB_WEBAUTHN_RP_ID`), user verification and backup flags, and stores the passkey. A
+	// ceremony that is unknown, expired, already used or begun by another user is a 400 pointing
+	// at `/ceremony_id`; a response that fails verification is a 400 `passkey_rejected` pointing
+	// at `/credential`. Both are audited (`auth.passkey_register`).
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /v1/auth/passkeys/register/finish (the `FinishPasskeyRegistration` operationId).
+	FinishPasskeyRegistrationWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// FinishPasskeyRegistration Finish registering a passkey
+	//
+	// Verifies the authenticator's response (`PublicKeyCredential.toJSON()`) against the ceremony
+	// begun by the same user, origin (`CCB_WEBAUTHN_ORIGINS`), relying party id
+	// (`CCB_WEBAUTHN_RP_ID`), user verification and backup flags, and stores the passkey. A
+	// ceremony that is unknown, expired, already used or begun by another user is a 400 pointing
+	// at `/ceremony_id`; a response that fails verification is a 400 `passkey_rejected` pointing
+	// at `/credential`. Both are audited (`auth.passkey_register`).
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /v1/auth/passkeys/register/finish (the `FinishPasskeyRegistration` operationId).
+	FinishPasskeyRegistration(ctx context.Context, body FinishPasskeyRegistrationJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// DeletePasskey Delete a passkey
+	//
+	// The passkey stops signing in at once (audited, `auth.passkey_delete`). Another user's
+	// passkey id answers 404. Critical (`x-step-up`): an account with MFA must have
+	// authenticated recently.
+	//
+	// Corresponds with DELETE /v1/auth/passkeys/{id} (the `DeletePasskey` operationId).
+	DeletePasskey(ctx context.Context, id ID, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// RenamePasskeyWithBody Rename a passkey
+	//
+	// Another user's passkey id answers 404.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with PATCH /v1/auth/passkeys/{id} (the `RenamePasskey` operationId).
+	RenamePasskeyWithBody(ctx context.Context, id ID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// RenamePasskey Rename a passkey
+	//
+	// Another user's passkey id answers 404.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with PATCH /v1/auth/passkeys/{id} (the `RenamePasskey` operationId).
+	RenamePasskey(ctx context.Context, id ID, body RenamePasskeyJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// DeleteProfileWithBody Delete the account and everything it owns
 	//
@@ -3234,6 +4048,38 @@ type ClientInterface interface {
 	// Corresponds with PATCH /v1/auth/profile (the `UpdateProfile` operationId).
 	UpdateProfile(ctx context.Context, body UpdateProfileJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// ReauthenticateWithBody Prove a fresh authentication (step-up)
+	//
+	// Confirms the signed-in caller with exactly one of a password, a current TOTP code, an unused
+	// recovery code or a passkey assertion (`ceremony_id` from the passkey ceremony and the
+	// `credential` the authenticator produced), and returns a new token pair of the same session
+	// whose `auth_time` is now: critical operations (`x-step-up`) accept it for
+	// `CCB_STEP_UP_MAX_AGE` (default 10 minutes). The previous refresh token is spent (as by a
+	// refresh). A wrong secret is a 403 `invalid_password` / `invalid_code`, audited, and counts
+	// towards the account's lockout. API keys have no session to refresh (400 `not_a_session`).
+	// Audited (`auth.reauthenticate`).
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /v1/auth/reauthenticate (the `Reauthenticate` operationId).
+	ReauthenticateWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// Reauthenticate Prove a fresh authentication (step-up)
+	//
+	// Confirms the signed-in caller with exactly one of a password, a current TOTP code, an unused
+	// recovery code or a passkey assertion (`ceremony_id` from the passkey ceremony and the
+	// `credential` the authenticator produced), and returns a new token pair of the same session
+	// whose `auth_time` is now: critical operations (`x-step-up`) accept it for
+	// `CCB_STEP_UP_MAX_AGE` (default 10 minutes). The previous refresh token is spent (as by a
+	// refresh). A wrong secret is a 403 `invalid_password` / `invalid_code`, audited, and counts
+	// towards the account's lockout. API keys have no session to refresh (400 `not_a_session`).
+	// Audited (`auth.reauthenticate`).
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /v1/auth/reauthenticate (the `Reauthenticate` operationId).
+	Reauthenticate(ctx context.Context, body ReauthenticateJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// RefreshTokensWithBody Exchange a refresh token for a new pair
 	//
 	// The presented token is spent. Presenting a spent token again revokes its whole family,
@@ -3243,7 +4089,7 @@ type ClientInterface interface {
 	// Takes any type of body and a specified content type.
 	//
 	// Corresponds with POST /v1/auth/refresh (the `RefreshTokens` operationId).
-	RefreshTokensWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+	RefreshTokensWithBody(ctx context.Context, params *RefreshTokensParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// RefreshTokens Exchange a refresh token for a new pair
 	//
@@ -3254,7 +4100,7 @@ type ClientInterface interface {
 	// Takes a body of the `application/json` content type.
 	//
 	// Corresponds with POST /v1/auth/refresh (the `RefreshTokens` operationId).
-	RefreshTokens(ctx context.Context, body RefreshTokensJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+	RefreshTokens(ctx context.Context, params *RefreshTokensParams, body RefreshTokensJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// RegisterWithBody Create an account
 	//
@@ -3270,7 +4116,7 @@ type ClientInterface interface {
 	// Takes any type of body and a specified content type.
 	//
 	// Corresponds with POST /v1/auth/register (the `Register` operationId).
-	RegisterWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+	RegisterWithBody(ctx context.Context, params *RegisterParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// Register Create an account
 	//
@@ -3286,7 +4132,7 @@ type ClientInterface interface {
 	// Takes a body of the `application/json` content type.
 	//
 	// Corresponds with POST /v1/auth/register (the `Register` operationId).
-	Register(ctx context.Context, body RegisterJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+	Register(ctx context.Context, params *RegisterParams, body RegisterJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// CreateChatCompletionWithBody Create a chat completion (OpenAI-compatible)
 	//
@@ -3344,10 +4190,19 @@ type ClientInterface interface {
 	// one more is refused with 429 `too_many_generations` and `Retry-After`. A slot is freed when
 	// the generation ends (completed, failed, cancelled or the client went away).
 	//
+	// Resumable streams: every event of a stream carries an SSE `id:` (1, 2, … in order) and
+	// is recorded for a while (`CCB_RESUME_RETENTION` after the end), so a client that lost
+	// its connection calls `GET /v1/chat/completions/{generation_id}/stream` with
+	// `Last-Event-ID` on any instance and gets the rest byte for byte. The generation id comes
+	// in the `X-Generation-ID` header and the first chunk's `generation_id`. By default a
+	// disconnect still cancels the generation; with `ccb_resumable: true` (or
+	// `X-CCB-Resumable: true`) it runs to its end and is stored in its session as if the
+	// client had stayed. `DELETE /v1/chat/completions/{session_id}` cancels either kind.
+	//
 	// Takes any type of body and a specified content type.
 	//
 	// Corresponds with POST /v1/chat/completions (the `CreateChatCompletion` operationId).
-	CreateChatCompletionWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+	CreateChatCompletionWithBody(ctx context.Context, params *CreateChatCompletionParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// CreateChatCompletion Create a chat completion (OpenAI-compatible)
 	//
@@ -3405,10 +4260,19 @@ type ClientInterface interface {
 	// one more is refused with 429 `too_many_generations` and `Retry-After`. A slot is freed when
 	// the generation ends (completed, failed, cancelled or the client went away).
 	//
+	// Resumable streams: every event of a stream carries an SSE `id:` (1, 2, … in order) and
+	// is recorded for a while (`CCB_RESUME_RETENTION` after the end), so a client that lost
+	// its connection calls `GET /v1/chat/completions/{generation_id}/stream` with
+	// `Last-Event-ID` on any instance and gets the rest byte for byte. The generation id comes
+	// in the `X-Generation-ID` header and the first chunk's `generation_id`. By default a
+	// disconnect still cancels the generation; with `ccb_resumable: true` (or
+	// `X-CCB-Resumable: true`) it runs to its end and is stored in its session as if the
+	// client had stayed. `DELETE /v1/chat/completions/{session_id}` cancels either kind.
+	//
 	// Takes a body of the `application/json` content type.
 	//
 	// Corresponds with POST /v1/chat/completions (the `CreateChatCompletion` operationId).
-	CreateChatCompletion(ctx context.Context, body CreateChatCompletionJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+	CreateChatCompletion(ctx context.Context, params *CreateChatCompletionParams, body CreateChatCompletionJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// DebugChatCompletionWithBody Show the upstream request a completion would send
 	//
@@ -3427,6 +4291,21 @@ type ClientInterface interface {
 	//
 	// Corresponds with POST /v1/chat/completions/debug (the `DebugChatCompletion` operationId).
 	DebugChatCompletion(ctx context.Context, body DebugChatCompletionJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetChatStream Resume a streamed generation
+	//
+	// Replays a streamed generation's events after `Last-Event-ID` (or `after`; the header
+	// wins, since a browser's EventSource sends it on reconnect) exactly as they were first
+	// sent — the same bytes, `id:` lines included — then the rest as it is produced, until
+	// `data: [DONE]`. Works on any instance, while the generation runs and for
+	// `CCB_RESUME_RETENTION` after its end. Without either parameter the whole stream is
+	// replayed. Another user's generation, an unknown one or one no longer kept is 404; a
+	// point before what a very long generation still keeps (`CCB_RESUME_MAX_CHUNKS` events)
+	// is 410 `resume_point_expired`. When the generation's instance dies before its end, the
+	// stream ends with an error event (`code: generation_lost`) instead of `[DONE]`.
+	//
+	// Corresponds with GET /v1/chat/completions/{generation_id}/stream (the `GetChatStream` operationId).
+	GetChatStream(ctx context.Context, generationId openapi_types.UUID, params *GetChatStreamParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// CancelChatCompletion Stop a session's running generation
 	//
@@ -4045,6 +4924,44 @@ func (c *Client) GetRoot(ctx context.Context, reqEditors ...RequestEditorFn) (*h
 	return c.Client.Do(req)
 }
 
+// GetAppleAppSiteAssociation Associates the iOS apps with this domain
+//
+// Lets the apps of `CCB_APPLE_APP_IDS` use this domain's passkeys (`webcredentials`) and
+// open its links (`applinks`). Served as `application/json` at this exact path, never
+// redirected, as Apple's CDN requires. 404 when no app is configured.
+//
+// Corresponds with GET /.well-known/apple-app-site-association (the `GetAppleAppSiteAssociation` operationId).
+func (c *Client) GetAppleAppSiteAssociation(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetAppleAppSiteAssociationRequest(c.Server)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetAssetLinks Associates the Android apps with this domain
+//
+// Digital Asset Links statements for the apps of `CCB_ANDROID_APPS` (package and signing
+// certificate SHA-256 fingerprints): they may use this domain's passkeys and open its links.
+// An empty list when no app is configured.
+//
+// Corresponds with GET /.well-known/assetlinks.json (the `GetAssetLinks` operationId).
+func (c *Client) GetAssetLinks(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetAssetLinksRequest(c.Server)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // GetJWKS Public keys that verify access tokens
 //
 // Includes retired keys until every token they signed has expired.
@@ -4455,12 +5372,15 @@ func (c *Client) ChangePassword(ctx context.Context, body ChangePasswordJSONRequ
 //
 // Accepts JSON, or the OAuth2 password grant as a form (Swagger UI's Authorize button).
 // Five consecutive failures for an identifier lock it for 15 minutes (429 with Retry-After).
+// When the account has MFA (an active TOTP authenticator or a passkey), the right password
+// answers `mfa_required: true` with an `mfa_token` and no tokens; complete the sign-in at
+// `POST /v1/auth/mfa/challenge` (TOTP or recovery code) or with a passkey.
 //
 // Takes any type of body and a specified content type.
 //
 // Corresponds with POST /v1/auth/login (the `Login` operationId).
-func (c *Client) LoginWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewLoginRequestWithBody(c.Server, contentType, body)
+func (c *Client) LoginWithBody(ctx context.Context, params *LoginParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewLoginRequestWithBody(c.Server, params, contentType, body)
 	if err != nil {
 		return nil, err
 	}
@@ -4475,12 +5395,15 @@ func (c *Client) LoginWithBody(ctx context.Context, contentType string, body io.
 //
 // Accepts JSON, or the OAuth2 password grant as a form (Swagger UI's Authorize button).
 // Five consecutive failures for an identifier lock it for 15 minutes (429 with Retry-After).
+// When the account has MFA (an active TOTP authenticator or a passkey), the right password
+// answers `mfa_required: true` with an `mfa_token` and no tokens; complete the sign-in at
+// `POST /v1/auth/mfa/challenge` (TOTP or recovery code) or with a passkey.
 //
 // Takes a body of the `application/json` content type.
 //
 // Corresponds with POST /v1/auth/login (the `Login` operationId).
-func (c *Client) Login(ctx context.Context, body LoginJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewLoginRequest(c.Server, body)
+func (c *Client) Login(ctx context.Context, params *LoginParams, body LoginJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewLoginRequest(c.Server, params, body)
 	if err != nil {
 		return nil, err
 	}
@@ -4495,12 +5418,15 @@ func (c *Client) Login(ctx context.Context, body LoginJSONRequestBody, reqEditor
 //
 // Accepts JSON, or the OAuth2 password grant as a form (Swagger UI's Authorize button).
 // Five consecutive failures for an identifier lock it for 15 minutes (429 with Retry-After).
+// When the account has MFA (an active TOTP authenticator or a passkey), the right password
+// answers `mfa_required: true` with an `mfa_token` and no tokens; complete the sign-in at
+// `POST /v1/auth/mfa/challenge` (TOTP or recovery code) or with a passkey.
 //
 // Takes a body of the `application/x-www-form-urlencoded` content type.
 //
 // Corresponds with POST /v1/auth/login (the `Login` operationId).
-func (c *Client) LoginWithFormdataBody(ctx context.Context, body LoginFormdataRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewLoginRequestWithFormdataBody(c.Server, body)
+func (c *Client) LoginWithFormdataBody(ctx context.Context, params *LoginParams, body LoginFormdataRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewLoginRequestWithFormdataBody(c.Server, params, body)
 	if err != nil {
 		return nil, err
 	}
@@ -4518,6 +5444,401 @@ func (c *Client) LoginWithFormdataBody(ctx context.Context, body LoginFormdataRe
 // Corresponds with POST /v1/auth/logout (the `Logout` operationId).
 func (c *Client) Logout(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewLogoutRequest(c.Server)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CompleteMFAChallengeWithBody Complete a sign-in with its second factor
+//
+// Exchanges the `mfa_token` of a password sign-in (`POST /v1/auth/login` answered
+// `mfa_required: true`) and exactly one of a current TOTP code or an unused recovery code for
+// the usual token pair. The token is single use and lives 5 minutes: used, expired or unknown
+// it is a 401 `invalid_mfa_token`. A wrong code is a 401 `invalid_code` (the token stays
+// usable until it expires), audited, and counts towards the account's lockout; a locked
+// account is a 429 `account_locked` with `Retry-After`. A recovery code works once.
+// Rate-limited with the `auth` policy.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /v1/auth/mfa/challenge (the `CompleteMFAChallenge` operationId).
+func (c *Client) CompleteMFAChallengeWithBody(ctx context.Context, params *CompleteMFAChallengeParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCompleteMFAChallengeRequestWithBody(c.Server, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CompleteMFAChallenge Complete a sign-in with its second factor
+//
+// Exchanges the `mfa_token` of a password sign-in (`POST /v1/auth/login` answered
+// `mfa_required: true`) and exactly one of a current TOTP code or an unused recovery code for
+// the usual token pair. The token is single use and lives 5 minutes: used, expired or unknown
+// it is a 401 `invalid_mfa_token`. A wrong code is a 401 `invalid_code` (the token stays
+// usable until it expires), audited, and counts towards the account's lockout; a locked
+// account is a 429 `account_locked` with `Retry-After`. A recovery code works once.
+// Rate-limited with the `auth` policy.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /v1/auth/mfa/challenge (the `CompleteMFAChallenge` operationId).
+func (c *Client) CompleteMFAChallenge(ctx context.Context, params *CompleteMFAChallengeParams, body CompleteMFAChallengeJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCompleteMFAChallengeRequest(c.Server, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// RegenerateRecoveryCodes Replace the recovery codes
+//
+// Returns 10 new recovery codes (shown once); every earlier code stops working. Needs
+// active TOTP (409 `mfa_not_enabled` otherwise) and a recent sign-in (`x-step-up`).
+// Audited (`auth.recovery_codes_regenerate`).
+//
+// Corresponds with POST /v1/auth/mfa/recovery-codes (the `RegenerateRecoveryCodes` operationId).
+func (c *Client) RegenerateRecoveryCodes(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewRegenerateRecoveryCodesRequest(c.Server)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// DisableTOTP Turn TOTP (and the recovery codes) off
+//
+// Deletes the authenticator and every recovery code. A critical operation (`x-step-up`):
+// when the account has MFA the sign-in must be recent, so a client first proves a current
+// code with `POST /v1/auth/reauthenticate {totp_code}` (or a password, recovery code or
+// passkey). No TOTP enrolled (active or pending) is a 404. Audited (`auth.mfa_disable`).
+//
+// Corresponds with DELETE /v1/auth/mfa/totp (the `DisableTOTP` operationId).
+func (c *Client) DisableTOTP(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewDisableTOTPRequest(c.Server)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// EnrollTOTP Start enrolling a TOTP authenticator
+//
+// Returns a new secret (base32) and its `otpauth://` URL (SHA1, 6 digits, 30 s) for the
+// authenticator app's QR code. The enrolment stays pending, and MFA off, until
+// `POST /v1/auth/mfa/totp/verify` confirms a code; enrolling again replaces a pending secret.
+// An account whose TOTP is already active answers 409 `mfa_already_enabled`. The secret is
+// stored sealed with `CCB_SECRET_KEY` and shown only here. Audited (`auth.mfa_enroll`).
+//
+// Corresponds with POST /v1/auth/mfa/totp (the `EnrollTOTP` operationId).
+func (c *Client) EnrollTOTP(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewEnrollTOTPRequest(c.Server)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// VerifyTOTPWithBody Confirm the TOTP enrolment with a first code
+//
+// Activates the pending authenticator (MFA is on from now) and returns 10 recovery codes,
+// shown once. A code is accepted once only, and never one older than the last accepted
+// (±1 step of 30 s around the server clock). A wrong or replayed code is a 403
+// `invalid_code`, audited, and counts towards the account's lockout like a failed password.
+// No pending enrolment is a 404; an already active one a 409 `mfa_already_enabled`.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /v1/auth/mfa/totp/verify (the `VerifyTOTP` operationId).
+func (c *Client) VerifyTOTPWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewVerifyTOTPRequestWithBody(c.Server, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// VerifyTOTP Confirm the TOTP enrolment with a first code
+//
+// Activates the pending authenticator (MFA is on from now) and returns 10 recovery codes,
+// shown once. A code is accepted once only, and never one older than the last accepted
+// (±1 step of 30 s around the server clock). A wrong or replayed code is a 403
+// `invalid_code`, audited, and counts towards the account's lockout like a failed password.
+// No pending enrolment is a 404; an already active one a 409 `mfa_already_enabled`.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /v1/auth/mfa/totp/verify (the `VerifyTOTP` operationId).
+func (c *Client) VerifyTOTP(ctx context.Context, body VerifyTOTPJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewVerifyTOTPRequest(c.Server, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ListPasskeys The caller's passkeys
+//
+// The caller's registered passkeys (WebAuthn credentials), oldest first.
+//
+// Corresponds with GET /v1/auth/passkeys (the `ListPasskeys` operationId).
+func (c *Client) ListPasskeys(ctx context.Context, params *ListPasskeysParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListPasskeysRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// BeginPasskeyLoginWithBody Start signing in with a passkey
+//
+// Usernameless: returns the options for `navigator.credentials.get()` (no
+// `allowCredentials`, so the authenticator offers its discoverable passkeys for
+// `CCB_WEBAUTHN_RP_ID`) and the ceremony id (5 minutes, single use). Rate-limited with the
+// `auth` policy.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /v1/auth/passkeys/login/begin (the `BeginPasskeyLogin` operationId).
+func (c *Client) BeginPasskeyLoginWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewBeginPasskeyLoginRequestWithBody(c.Server, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// BeginPasskeyLogin Start signing in with a passkey
+//
+// Usernameless: returns the options for `navigator.credentials.get()` (no
+// `allowCredentials`, so the authenticator offers its discoverable passkeys for
+// `CCB_WEBAUTHN_RP_ID`) and the ceremony id (5 minutes, single use). Rate-limited with the
+// `auth` policy.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /v1/auth/passkeys/login/begin (the `BeginPasskeyLogin` operationId).
+func (c *Client) BeginPasskeyLogin(ctx context.Context, body BeginPasskeyLoginJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewBeginPasskeyLoginRequest(c.Server, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// FinishPasskeyLoginWithBody Sign in with a passkey
+//
+// Verifies the assertion (`PublicKeyCredential.toJSON()`) against the ceremony (spent by this
+// call, whatever its outcome), the passkey's public key, the origin, relying party id and user
+// verification, and answers the usual token pair. Refused with 401 `passkey_rejected`
+// (audited as `auth.passkey_login` failures): an unknown, expired or already used ceremony (a
+// replayed assertion), a wrong origin, a bad signature, an unknown or deleted passkey, a sign
+// count that did not increase (a cloned authenticator; authenticators that keep no counter
+// report 0 every time and are accepted), or backup flags inconsistent with the registration.
+// Rate-limited with the `auth` policy.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /v1/auth/passkeys/login/finish (the `FinishPasskeyLogin` operationId).
+func (c *Client) FinishPasskeyLoginWithBody(ctx context.Context, params *FinishPasskeyLoginParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewFinishPasskeyLoginRequestWithBody(c.Server, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// FinishPasskeyLogin Sign in with a passkey
+//
+// Verifies the assertion (`PublicKeyCredential.toJSON()`) against the ceremony (spent by this
+// call, whatever its outcome), the passkey's public key, the origin, relying party id and user
+// verification, and answers the usual token pair. Refused with 401 `passkey_rejected`
+// (audited as `auth.passkey_login` failures): an unknown, expired or already used ceremony (a
+// replayed assertion), a wrong origin, a bad signature, an unknown or deleted passkey, a sign
+// count that did not increase (a cloned authenticator; authenticators that keep no counter
+// report 0 every time and are accepted), or backup flags inconsistent with the registration.
+// Rate-limited with the `auth` policy.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /v1/auth/passkeys/login/finish (the `FinishPasskeyLogin` operationId).
+func (c *Client) FinishPasskeyLogin(ctx context.Context, params *FinishPasskeyLoginParams, body FinishPasskeyLoginJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewFinishPasskeyLoginRequest(c.Server, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// BeginPasskeyRegistration Start registering a passkey
+//
+// Returns the options for `navigator.credentials.create()` (`options.publicKey`, binary
+// members base64url-encoded: `PublicKeyCredential.parseCreationOptionsFromJSON`) and the id
+// of the ceremony, which the server keeps for 5 minutes and lets finish once. The credential
+// must be discoverable (`residentKey: required`, so that sign-in needs no username) and
+// user-verified; the caller's existing passkeys are excluded.
+//
+// Corresponds with POST /v1/auth/passkeys/register/begin (the `BeginPasskeyRegistration` operationId).
+func (c *Client) BeginPasskeyRegistration(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewBeginPasskeyRegistrationRequest(c.Server)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// FinishPasskeyRegistrationWithBody Finish registering a passkey
+//
+// Verifies the authenticator's response (`PublicKeyCredential.toJSON()`) against the ceremony
+// begun by the same user, origin (`CCB_WEBAUTHN_ORIGINS`), relying party id
+// (`CCB_WEBAUTHN_RP_ID`), user verification and backup flags, and stores the passkey. A
+// ceremony that is unknown, expired, already used or begun by another user is a 400 pointing
+// at `/ceremony_id`; a response that fails verification is a 400 `passkey_rejected` pointing
+// at `/credential`. Both are audited (`auth.passkey_register`).
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /v1/auth/passkeys/register/finish (the `FinishPasskeyRegistration` operationId).
+func (c *Client) FinishPasskeyRegistrationWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewFinishPasskeyRegistrationRequestWithBody(c.Server, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// FinishPasskeyRegistration Finish registering a passkey
+//
+// Verifies the authenticator's response (`PublicKeyCredential.toJSON()`) against the ceremony
+// begun by the same user, origin (`CCB_WEBAUTHN_ORIGINS`), relying party id
+// (`CCB_WEBAUTHN_RP_ID`), user verification and backup flags, and stores the passkey. A
+// ceremony that is unknown, expired, already used or begun by another user is a 400 pointing
+// at `/ceremony_id`; a response that fails verification is a 400 `passkey_rejected` pointing
+// at `/credential`. Both are audited (`auth.passkey_register`).
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /v1/auth/passkeys/register/finish (the `FinishPasskeyRegistration` operationId).
+func (c *Client) FinishPasskeyRegistration(ctx context.Context, body FinishPasskeyRegistrationJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewFinishPasskeyRegistrationRequest(c.Server, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// DeletePasskey Delete a passkey
+//
+// The passkey stops signing in at once (audited, `auth.passkey_delete`). Another user's
+// passkey id answers 404. Critical (`x-step-up`): an account with MFA must have
+// authenticated recently.
+//
+// Corresponds with DELETE /v1/auth/passkeys/{id} (the `DeletePasskey` operationId).
+func (c *Client) DeletePasskey(ctx context.Context, id ID, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewDeletePasskeyRequest(c.Server, id)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// RenamePasskeyWithBody Rename a passkey
+//
+// Another user's passkey id answers 404.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with PATCH /v1/auth/passkeys/{id} (the `RenamePasskey` operationId).
+func (c *Client) RenamePasskeyWithBody(ctx context.Context, id ID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewRenamePasskeyRequestWithBody(c.Server, id, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// RenamePasskey Rename a passkey
+//
+// Another user's passkey id answers 404.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with PATCH /v1/auth/passkeys/{id} (the `RenamePasskey` operationId).
+func (c *Client) RenamePasskey(ctx context.Context, id ID, body RenamePasskeyJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewRenamePasskeyRequest(c.Server, id, body)
 	if err != nil {
 		return nil, err
 	}
@@ -4629,6 +5950,58 @@ func (c *Client) UpdateProfile(ctx context.Context, body UpdateProfileJSONReques
 	return c.Client.Do(req)
 }
 
+// ReauthenticateWithBody Prove a fresh authentication (step-up)
+//
+// Confirms the signed-in caller with exactly one of a password, a current TOTP code, an unused
+// recovery code or a passkey assertion (`ceremony_id` from the passkey ceremony and the
+// `credential` the authenticator produced), and returns a new token pair of the same session
+// whose `auth_time` is now: critical operations (`x-step-up`) accept it for
+// `CCB_STEP_UP_MAX_AGE` (default 10 minutes). The previous refresh token is spent (as by a
+// refresh). A wrong secret is a 403 `invalid_password` / `invalid_code`, audited, and counts
+// towards the account's lockout. API keys have no session to refresh (400 `not_a_session`).
+// Audited (`auth.reauthenticate`).
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /v1/auth/reauthenticate (the `Reauthenticate` operationId).
+func (c *Client) ReauthenticateWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewReauthenticateRequestWithBody(c.Server, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// Reauthenticate Prove a fresh authentication (step-up)
+//
+// Confirms the signed-in caller with exactly one of a password, a current TOTP code, an unused
+// recovery code or a passkey assertion (`ceremony_id` from the passkey ceremony and the
+// `credential` the authenticator produced), and returns a new token pair of the same session
+// whose `auth_time` is now: critical operations (`x-step-up`) accept it for
+// `CCB_STEP_UP_MAX_AGE` (default 10 minutes). The previous refresh token is spent (as by a
+// refresh). A wrong secret is a 403 `invalid_password` / `invalid_code`, audited, and counts
+// towards the account's lockout. API keys have no session to refresh (400 `not_a_session`).
+// Audited (`auth.reauthenticate`).
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /v1/auth/reauthenticate (the `Reauthenticate` operationId).
+func (c *Client) Reauthenticate(ctx context.Context, body ReauthenticateJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewReauthenticateRequest(c.Server, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // RefreshTokensWithBody Exchange a refresh token for a new pair
 //
 // The presented token is spent. Presenting a spent token again revokes its whole family,
@@ -4638,8 +6011,8 @@ func (c *Client) UpdateProfile(ctx context.Context, body UpdateProfileJSONReques
 // Takes any type of body and a specified content type.
 //
 // Corresponds with POST /v1/auth/refresh (the `RefreshTokens` operationId).
-func (c *Client) RefreshTokensWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewRefreshTokensRequestWithBody(c.Server, contentType, body)
+func (c *Client) RefreshTokensWithBody(ctx context.Context, params *RefreshTokensParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewRefreshTokensRequestWithBody(c.Server, params, contentType, body)
 	if err != nil {
 		return nil, err
 	}
@@ -4659,8 +6032,8 @@ func (c *Client) RefreshTokensWithBody(ctx context.Context, contentType string, 
 // Takes a body of the `application/json` content type.
 //
 // Corresponds with POST /v1/auth/refresh (the `RefreshTokens` operationId).
-func (c *Client) RefreshTokens(ctx context.Context, body RefreshTokensJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewRefreshTokensRequest(c.Server, body)
+func (c *Client) RefreshTokens(ctx context.Context, params *RefreshTokensParams, body RefreshTokensJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewRefreshTokensRequest(c.Server, params, body)
 	if err != nil {
 		return nil, err
 	}
@@ -4685,8 +6058,8 @@ func (c *Client) RefreshTokens(ctx context.Context, body RefreshTokensJSONReques
 // Takes any type of body and a specified content type.
 //
 // Corresponds with POST /v1/auth/register (the `Register` operationId).
-func (c *Client) RegisterWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewRegisterRequestWithBody(c.Server, contentType, body)
+func (c *Client) RegisterWithBody(ctx context.Context, params *RegisterParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewRegisterRequestWithBody(c.Server, params, contentType, body)
 	if err != nil {
 		return nil, err
 	}
@@ -4711,8 +6084,8 @@ func (c *Client) RegisterWithBody(ctx context.Context, contentType string, body 
 // Takes a body of the `application/json` content type.
 //
 // Corresponds with POST /v1/auth/register (the `Register` operationId).
-func (c *Client) Register(ctx context.Context, body RegisterJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewRegisterRequest(c.Server, body)
+func (c *Client) Register(ctx context.Context, params *RegisterParams, body RegisterJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewRegisterRequest(c.Server, params, body)
 	if err != nil {
 		return nil, err
 	}
@@ -4779,11 +6152,20 @@ func (c *Client) Register(ctx context.Context, body RegisterJSONRequestBody, req
 // one more is refused with 429 `too_many_generations` and `Retry-After`. A slot is freed when
 // the generation ends (completed, failed, cancelled or the client went away).
 //
+// Resumable streams: every event of a stream carries an SSE `id:` (1, 2, … in order) and
+// is recorded for a while (`CCB_RESUME_RETENTION` after the end), so a client that lost
+// its connection calls `GET /v1/chat/completions/{generation_id}/stream` with
+// `Last-Event-ID` on any instance and gets the rest byte for byte. The generation id comes
+// in the `X-Generation-ID` header and the first chunk's `generation_id`. By default a
+// disconnect still cancels the generation; with `ccb_resumable: true` (or
+// `X-CCB-Resumable: true`) it runs to its end and is stored in its session as if the
+// client had stayed. `DELETE /v1/chat/completions/{session_id}` cancels either kind.
+//
 // Takes any type of body and a specified content type.
 //
 // Corresponds with POST /v1/chat/completions (the `CreateChatCompletion` operationId).
-func (c *Client) CreateChatCompletionWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewCreateChatCompletionRequestWithBody(c.Server, contentType, body)
+func (c *Client) CreateChatCompletionWithBody(ctx context.Context, params *CreateChatCompletionParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateChatCompletionRequestWithBody(c.Server, params, contentType, body)
 	if err != nil {
 		return nil, err
 	}
@@ -4850,11 +6232,20 @@ func (c *Client) CreateChatCompletionWithBody(ctx context.Context, contentType s
 // one more is refused with 429 `too_many_generations` and `Retry-After`. A slot is freed when
 // the generation ends (completed, failed, cancelled or the client went away).
 //
+// Resumable streams: every event of a stream carries an SSE `id:` (1, 2, … in order) and
+// is recorded for a while (`CCB_RESUME_RETENTION` after the end), so a client that lost
+// its connection calls `GET /v1/chat/completions/{generation_id}/stream` with
+// `Last-Event-ID` on any instance and gets the rest byte for byte. The generation id comes
+// in the `X-Generation-ID` header and the first chunk's `generation_id`. By default a
+// disconnect still cancels the generation; with `ccb_resumable: true` (or
+// `X-CCB-Resumable: true`) it runs to its end and is stored in its session as if the
+// client had stayed. `DELETE /v1/chat/completions/{session_id}` cancels either kind.
+//
 // Takes a body of the `application/json` content type.
 //
 // Corresponds with POST /v1/chat/completions (the `CreateChatCompletion` operationId).
-func (c *Client) CreateChatCompletion(ctx context.Context, body CreateChatCompletionJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewCreateChatCompletionRequest(c.Server, body)
+func (c *Client) CreateChatCompletion(ctx context.Context, params *CreateChatCompletionParams, body CreateChatCompletionJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateChatCompletionRequest(c.Server, params, body)
 	if err != nil {
 		return nil, err
 	}
@@ -4893,6 +6284,31 @@ func (c *Client) DebugChatCompletionWithBody(ctx context.Context, contentType st
 // Corresponds with POST /v1/chat/completions/debug (the `DebugChatCompletion` operationId).
 func (c *Client) DebugChatCompletion(ctx context.Context, body DebugChatCompletionJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewDebugChatCompletionRequest(c.Server, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetChatStream Resume a streamed generation
+//
+// Replays a streamed generation's events after `Last-Event-ID` (or `after`; the header
+// wins, since a browser's EventSource sends it on reconnect) exactly as they were first
+// sent — the same bytes, `id:` lines included — then the rest as it is produced, until
+// `data: [DONE]`. Works on any instance, while the generation runs and for
+// `CCB_RESUME_RETENTION` after its end. Without either parameter the whole stream is
+// replayed. Another user's generation, an unknown one or one no longer kept is 404; a
+// point before what a very long generation still keeps (`CCB_RESUME_MAX_CHUNKS` events)
+// is 410 `resume_point_expired`. When the generation's instance dies before its end, the
+// stream ends with an error event (`code: generation_lost`) instead of `[DONE]`.
+//
+// Corresponds with GET /v1/chat/completions/{generation_id}/stream (the `GetChatStream` operationId).
+func (c *Client) GetChatStream(ctx context.Context, generationId openapi_types.UUID, params *GetChatStreamParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetChatStreamRequest(c.Server, generationId, params)
 	if err != nil {
 		return nil, err
 	}
@@ -6159,6 +7575,60 @@ func NewGetRootRequest(server string) (*http.Request, error) {
 	return req, nil
 }
 
+// NewGetAppleAppSiteAssociationRequest constructs an http.Request for the GetAppleAppSiteAssociation method
+func NewGetAppleAppSiteAssociationRequest(server string) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/.well-known/apple-app-site-association")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewGetAssetLinksRequest constructs an http.Request for the GetAssetLinks method
+func NewGetAssetLinksRequest(server string) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/.well-known/assetlinks.json")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
 // NewGetJWKSRequest constructs an http.Request for the GetJWKS method
 func NewGetJWKSRequest(server string) (*http.Request, error) {
 	var err error
@@ -7106,29 +8576,29 @@ func NewChangePasswordRequestWithBody(server string, contentType string, body io
 }
 
 // NewLoginRequest calls the generic Login builder with application/json body
-func NewLoginRequest(server string, body LoginJSONRequestBody) (*http.Request, error) {
+func NewLoginRequest(server string, params *LoginParams, body LoginJSONRequestBody) (*http.Request, error) {
 	var bodyReader io.Reader
 	buf, err := json.Marshal(body)
 	if err != nil {
 		return nil, err
 	}
 	bodyReader = bytes.NewReader(buf)
-	return NewLoginRequestWithBody(server, "application/json", bodyReader)
+	return NewLoginRequestWithBody(server, params, "application/json", bodyReader)
 }
 
 // NewLoginRequestWithFormdataBody calls the generic Login builder with application/x-www-form-urlencoded body
-func NewLoginRequestWithFormdataBody(server string, body LoginFormdataRequestBody) (*http.Request, error) {
+func NewLoginRequestWithFormdataBody(server string, params *LoginParams, body LoginFormdataRequestBody) (*http.Request, error) {
 	var bodyReader io.Reader
 	bodyStr, err := runtime.MarshalForm(body, nil)
 	if err != nil {
 		return nil, err
 	}
 	bodyReader = strings.NewReader(bodyStr.Encode())
-	return NewLoginRequestWithBody(server, "application/x-www-form-urlencoded", bodyReader)
+	return NewLoginRequestWithBody(server, params, "application/x-www-form-urlencoded", bodyReader)
 }
 
 // NewLoginRequestWithBody constructs an http.Request for the Login method, with any body, and a specified content type
-func NewLoginRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
+func NewLoginRequestWithBody(server string, params *LoginParams, contentType string, body io.Reader) (*http.Request, error) {
 	var err error
 
 	serverURL, err := url.Parse(server)
@@ -7152,6 +8622,21 @@ func NewLoginRequestWithBody(server string, contentType string, body io.Reader) 
 	}
 
 	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.DPoP != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "DPoP", *params.DPoP, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("DPoP", headerParam0)
+		}
+
+	}
 
 	return req, nil
 }
@@ -7179,6 +8664,491 @@ func NewLogoutRequest(server string) (*http.Request, error) {
 	if err != nil {
 		return nil, err
 	}
+
+	return req, nil
+}
+
+// NewCompleteMFAChallengeRequest calls the generic CompleteMFAChallenge builder with application/json body
+func NewCompleteMFAChallengeRequest(server string, params *CompleteMFAChallengeParams, body CompleteMFAChallengeJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewCompleteMFAChallengeRequestWithBody(server, params, "application/json", bodyReader)
+}
+
+// NewCompleteMFAChallengeRequestWithBody constructs an http.Request for the CompleteMFAChallenge method, with any body, and a specified content type
+func NewCompleteMFAChallengeRequestWithBody(server string, params *CompleteMFAChallengeParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/auth/mfa/challenge")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.DPoP != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "DPoP", *params.DPoP, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("DPoP", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
+// NewRegenerateRecoveryCodesRequest constructs an http.Request for the RegenerateRecoveryCodes method
+func NewRegenerateRecoveryCodesRequest(server string) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/auth/mfa/recovery-codes")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewDisableTOTPRequest constructs an http.Request for the DisableTOTP method
+func NewDisableTOTPRequest(server string) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/auth/mfa/totp")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodDelete, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewEnrollTOTPRequest constructs an http.Request for the EnrollTOTP method
+func NewEnrollTOTPRequest(server string) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/auth/mfa/totp")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewVerifyTOTPRequest calls the generic VerifyTOTP builder with application/json body
+func NewVerifyTOTPRequest(server string, body VerifyTOTPJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewVerifyTOTPRequestWithBody(server, "application/json", bodyReader)
+}
+
+// NewVerifyTOTPRequestWithBody constructs an http.Request for the VerifyTOTP method, with any body, and a specified content type
+func NewVerifyTOTPRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/auth/mfa/totp/verify")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewListPasskeysRequest constructs an http.Request for the ListPasskeys method
+func NewListPasskeysRequest(server string, params *ListPasskeysParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/auth/passkeys")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Limit != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Cursor != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "cursor", *params.Cursor, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewBeginPasskeyLoginRequest calls the generic BeginPasskeyLogin builder with application/json body
+func NewBeginPasskeyLoginRequest(server string, body BeginPasskeyLoginJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewBeginPasskeyLoginRequestWithBody(server, "application/json", bodyReader)
+}
+
+// NewBeginPasskeyLoginRequestWithBody constructs an http.Request for the BeginPasskeyLogin method, with any body, and a specified content type
+func NewBeginPasskeyLoginRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/auth/passkeys/login/begin")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewFinishPasskeyLoginRequest calls the generic FinishPasskeyLogin builder with application/json body
+func NewFinishPasskeyLoginRequest(server string, params *FinishPasskeyLoginParams, body FinishPasskeyLoginJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewFinishPasskeyLoginRequestWithBody(server, params, "application/json", bodyReader)
+}
+
+// NewFinishPasskeyLoginRequestWithBody constructs an http.Request for the FinishPasskeyLogin method, with any body, and a specified content type
+func NewFinishPasskeyLoginRequestWithBody(server string, params *FinishPasskeyLoginParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/auth/passkeys/login/finish")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.DPoP != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "DPoP", *params.DPoP, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("DPoP", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
+// NewBeginPasskeyRegistrationRequest constructs an http.Request for the BeginPasskeyRegistration method
+func NewBeginPasskeyRegistrationRequest(server string) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/auth/passkeys/register/begin")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewFinishPasskeyRegistrationRequest calls the generic FinishPasskeyRegistration builder with application/json body
+func NewFinishPasskeyRegistrationRequest(server string, body FinishPasskeyRegistrationJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewFinishPasskeyRegistrationRequestWithBody(server, "application/json", bodyReader)
+}
+
+// NewFinishPasskeyRegistrationRequestWithBody constructs an http.Request for the FinishPasskeyRegistration method, with any body, and a specified content type
+func NewFinishPasskeyRegistrationRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/auth/passkeys/register/finish")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewDeletePasskeyRequest constructs an http.Request for the DeletePasskey method
+func NewDeletePasskeyRequest(server string, id ID) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/auth/passkeys/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodDelete, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewRenamePasskeyRequest calls the generic RenamePasskey builder with application/json body
+func NewRenamePasskeyRequest(server string, id ID, body RenamePasskeyJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewRenamePasskeyRequestWithBody(server, id, "application/json", bodyReader)
+}
+
+// NewRenamePasskeyRequestWithBody constructs an http.Request for the RenamePasskey method, with any body, and a specified content type
+func NewRenamePasskeyRequestWithBody(server string, id ID, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/auth/passkeys/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPatch, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
 
 	return req, nil
 }
@@ -7290,19 +9260,59 @@ func NewUpdateProfileRequestWithBody(server string, contentType string, body io.
 	return req, nil
 }
 
-// NewRefreshTokensRequest calls the generic RefreshTokens builder with application/json body
-func NewRefreshTokensRequest(server string, body RefreshTokensJSONRequestBody) (*http.Request, error) {
+// NewReauthenticateRequest calls the generic Reauthenticate builder with application/json body
+func NewReauthenticateRequest(server string, body ReauthenticateJSONRequestBody) (*http.Request, error) {
 	var bodyReader io.Reader
 	buf, err := json.Marshal(body)
 	if err != nil {
 		return nil, err
 	}
 	bodyReader = bytes.NewReader(buf)
-	return NewRefreshTokensRequestWithBody(server, "application/json", bodyReader)
+	return NewReauthenticateRequestWithBody(server, "application/json", bodyReader)
+}
+
+// NewReauthenticateRequestWithBody constructs an http.Request for the Reauthenticate method, with any body, and a specified content type
+func NewReauthenticateRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/auth/reauthenticate")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewRefreshTokensRequest calls the generic RefreshTokens builder with application/json body
+func NewRefreshTokensRequest(server string, params *RefreshTokensParams, body RefreshTokensJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewRefreshTokensRequestWithBody(server, params, "application/json", bodyReader)
 }
 
 // NewRefreshTokensRequestWithBody constructs an http.Request for the RefreshTokens method, with any body, and a specified content type
-func NewRefreshTokensRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
+func NewRefreshTokensRequestWithBody(server string, params *RefreshTokensParams, contentType string, body io.Reader) (*http.Request, error) {
 	var err error
 
 	serverURL, err := url.Parse(server)
@@ -7327,22 +9337,37 @@ func NewRefreshTokensRequestWithBody(server string, contentType string, body io.
 
 	req.Header.Add("Content-Type", contentType)
 
+	if params != nil {
+
+		if params.DPoP != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "DPoP", *params.DPoP, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("DPoP", headerParam0)
+		}
+
+	}
+
 	return req, nil
 }
 
 // NewRegisterRequest calls the generic Register builder with application/json body
-func NewRegisterRequest(server string, body RegisterJSONRequestBody) (*http.Request, error) {
+func NewRegisterRequest(server string, params *RegisterParams, body RegisterJSONRequestBody) (*http.Request, error) {
 	var bodyReader io.Reader
 	buf, err := json.Marshal(body)
 	if err != nil {
 		return nil, err
 	}
 	bodyReader = bytes.NewReader(buf)
-	return NewRegisterRequestWithBody(server, "application/json", bodyReader)
+	return NewRegisterRequestWithBody(server, params, "application/json", bodyReader)
 }
 
 // NewRegisterRequestWithBody constructs an http.Request for the Register method, with any body, and a specified content type
-func NewRegisterRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
+func NewRegisterRequestWithBody(server string, params *RegisterParams, contentType string, body io.Reader) (*http.Request, error) {
 	var err error
 
 	serverURL, err := url.Parse(server)
@@ -7367,22 +9392,37 @@ func NewRegisterRequestWithBody(server string, contentType string, body io.Reade
 
 	req.Header.Add("Content-Type", contentType)
 
+	if params != nil {
+
+		if params.DPoP != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "DPoP", *params.DPoP, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("DPoP", headerParam0)
+		}
+
+	}
+
 	return req, nil
 }
 
 // NewCreateChatCompletionRequest calls the generic CreateChatCompletion builder with application/json body
-func NewCreateChatCompletionRequest(server string, body CreateChatCompletionJSONRequestBody) (*http.Request, error) {
+func NewCreateChatCompletionRequest(server string, params *CreateChatCompletionParams, body CreateChatCompletionJSONRequestBody) (*http.Request, error) {
 	var bodyReader io.Reader
 	buf, err := json.Marshal(body)
 	if err != nil {
 		return nil, err
 	}
 	bodyReader = bytes.NewReader(buf)
-	return NewCreateChatCompletionRequestWithBody(server, "application/json", bodyReader)
+	return NewCreateChatCompletionRequestWithBody(server, params, "application/json", bodyReader)
 }
 
 // NewCreateChatCompletionRequestWithBody constructs an http.Request for the CreateChatCompletion method, with any body, and a specified content type
-func NewCreateChatCompletionRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
+func NewCreateChatCompletionRequestWithBody(server string, params *CreateChatCompletionParams, contentType string, body io.Reader) (*http.Request, error) {
 	var err error
 
 	serverURL, err := url.Parse(server)
@@ -7406,6 +9446,21 @@ func NewCreateChatCompletionRequestWithBody(server string, contentType string, b
 	}
 
 	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.XCCBResumable != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "X-CCB-Resumable", *params.XCCBResumable, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "boolean", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("X-CCB-Resumable", headerParam0)
+		}
+
+	}
 
 	return req, nil
 }
@@ -7446,6 +9501,82 @@ func NewDebugChatCompletionRequestWithBody(server string, contentType string, bo
 	}
 
 	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewGetChatStreamRequest constructs an http.Request for the GetChatStream method
+func NewGetChatStreamRequest(server string, generationId openapi_types.UUID, params *GetChatStreamParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "generation_id", generationId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/chat/completions/%s/stream", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.After != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "after", *params.After, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+
+		if params.LastEventID != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Last-Event-ID", *params.LastEventID, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Last-Event-ID", headerParam0)
+		}
+
+	}
 
 	return req, nil
 }
@@ -10256,6 +12387,28 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with GET / (the `GetRoot` operationId).
 	GetRootWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetRootResponse, error)
 
+	// GetAppleAppSiteAssociationWithResponse Associates the iOS apps with this domain
+	//
+	// Lets the apps of `CCB_APPLE_APP_IDS` use this domain's passkeys (`webcredentials`) and
+	// open its links (`applinks`). Served as `application/json` at this exact path, never
+	// redirected, as Apple's CDN requires. 404 when no app is configured.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /.well-known/apple-app-site-association (the `GetAppleAppSiteAssociation` operationId).
+	GetAppleAppSiteAssociationWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetAppleAppSiteAssociationResponse, error)
+
+	// GetAssetLinksWithResponse Associates the Android apps with this domain
+	//
+	// Digital Asset Links statements for the apps of `CCB_ANDROID_APPS` (package and signing
+	// certificate SHA-256 fingerprints): they may use this domain's passkeys and open its links.
+	// An empty list when no app is configured.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /.well-known/assetlinks.json (the `GetAssetLinks` operationId).
+	GetAssetLinksWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetAssetLinksResponse, error)
+
 	// GetJWKSWithResponse Public keys that verify access tokens
 	//
 	// Includes retired keys until every token they signed has expired.
@@ -10486,31 +12639,40 @@ type ClientWithResponsesInterface interface {
 	//
 	// Accepts JSON, or the OAuth2 password grant as a form (Swagger UI's Authorize button).
 	// Five consecutive failures for an identifier lock it for 15 minutes (429 with Retry-After).
+	// When the account has MFA (an active TOTP authenticator or a passkey), the right password
+	// answers `mfa_required: true` with an `mfa_token` and no tokens; complete the sign-in at
+	// `POST /v1/auth/mfa/challenge` (TOTP or recovery code) or with a passkey.
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /v1/auth/login (the `Login` operationId).
-	LoginWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*LoginResponse, error)
+	LoginWithBodyWithResponse(ctx context.Context, params *LoginParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*LoginResponse, error)
 
 	// LoginWithResponse Sign in with email or username and password
 	//
 	// Accepts JSON, or the OAuth2 password grant as a form (Swagger UI's Authorize button).
 	// Five consecutive failures for an identifier lock it for 15 minutes (429 with Retry-After).
+	// When the account has MFA (an active TOTP authenticator or a passkey), the right password
+	// answers `mfa_required: true` with an `mfa_token` and no tokens; complete the sign-in at
+	// `POST /v1/auth/mfa/challenge` (TOTP or recovery code) or with a passkey.
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /v1/auth/login (the `Login` operationId).
-	LoginWithResponse(ctx context.Context, body LoginJSONRequestBody, reqEditors ...RequestEditorFn) (*LoginResponse, error)
+	LoginWithResponse(ctx context.Context, params *LoginParams, body LoginJSONRequestBody, reqEditors ...RequestEditorFn) (*LoginResponse, error)
 
 	// LoginWithFormdataBodyWithResponse Sign in with email or username and password
 	//
 	// Accepts JSON, or the OAuth2 password grant as a form (Swagger UI's Authorize button).
 	// Five consecutive failures for an identifier lock it for 15 minutes (429 with Retry-After).
+	// When the account has MFA (an active TOTP authenticator or a passkey), the right password
+	// answers `mfa_required: true` with an `mfa_token` and no tokens; complete the sign-in at
+	// `POST /v1/auth/mfa/challenge` (TOTP or recovery code) or with a passkey.
 	//
 	// Takes a body of the `application/x-www-form-urlencoded` content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /v1/auth/login (the `Login` operationId).
-	LoginWithFormdataBodyWithResponse(ctx context.Context, body LoginFormdataRequestBody, reqEditors ...RequestEditorFn) (*LoginResponse, error)
+	LoginWithFormdataBodyWithResponse(ctx context.Context, params *LoginParams, body LoginFormdataRequestBody, reqEditors ...RequestEditorFn) (*LoginResponse, error)
 
 	// LogoutWithResponse Sign out
 	//
@@ -10520,6 +12682,233 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with POST /v1/auth/logout (the `Logout` operationId).
 	LogoutWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*LogoutResponse, error)
+
+	// CompleteMFAChallengeWithBodyWithResponse Complete a sign-in with its second factor
+	//
+	// Exchanges the `mfa_token` of a password sign-in (`POST /v1/auth/login` answered
+	// `mfa_required: true`) and exactly one of a current TOTP code or an unused recovery code for
+	// the usual token pair. The token is single use and lives 5 minutes: used, expired or unknown
+	// it is a 401 `invalid_mfa_token`. A wrong code is a 401 `invalid_code` (the token stays
+	// usable until it expires), audited, and counts towards the account's lockout; a locked
+	// account is a 429 `account_locked` with `Retry-After`. A recovery code works once.
+	// Rate-limited with the `auth` policy.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/auth/mfa/challenge (the `CompleteMFAChallenge` operationId).
+	CompleteMFAChallengeWithBodyWithResponse(ctx context.Context, params *CompleteMFAChallengeParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CompleteMFAChallengeResponse, error)
+
+	// CompleteMFAChallengeWithResponse Complete a sign-in with its second factor
+	//
+	// Exchanges the `mfa_token` of a password sign-in (`POST /v1/auth/login` answered
+	// `mfa_required: true`) and exactly one of a current TOTP code or an unused recovery code for
+	// the usual token pair. The token is single use and lives 5 minutes: used, expired or unknown
+	// it is a 401 `invalid_mfa_token`. A wrong code is a 401 `invalid_code` (the token stays
+	// usable until it expires), audited, and counts towards the account's lockout; a locked
+	// account is a 429 `account_locked` with `Retry-After`. A recovery code works once.
+	// Rate-limited with the `auth` policy.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/auth/mfa/challenge (the `CompleteMFAChallenge` operationId).
+	CompleteMFAChallengeWithResponse(ctx context.Context, params *CompleteMFAChallengeParams, body CompleteMFAChallengeJSONRequestBody, reqEditors ...RequestEditorFn) (*CompleteMFAChallengeResponse, error)
+
+	// RegenerateRecoveryCodesWithResponse Replace the recovery codes
+	//
+	// Returns 10 new recovery codes (shown once); every earlier code stops working. Needs
+	// active TOTP (409 `mfa_not_enabled` otherwise) and a recent sign-in (`x-step-up`).
+	// Audited (`auth.recovery_codes_regenerate`).
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/auth/mfa/recovery-codes (the `RegenerateRecoveryCodes` operationId).
+	RegenerateRecoveryCodesWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*RegenerateRecoveryCodesResponse, error)
+
+	// DisableTOTPWithResponse Turn TOTP (and the recovery codes) off
+	//
+	// Deletes the authenticator and every recovery code. A critical operation (`x-step-up`):
+	// when the account has MFA the sign-in must be recent, so a client first proves a current
+	// code with `POST /v1/auth/reauthenticate {totp_code}` (or a password, recovery code or
+	// passkey). No TOTP enrolled (active or pending) is a 404. Audited (`auth.mfa_disable`).
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with DELETE /v1/auth/mfa/totp (the `DisableTOTP` operationId).
+	DisableTOTPWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*DisableTOTPResponse, error)
+
+	// EnrollTOTPWithResponse Start enrolling a TOTP authenticator
+	//
+	// Returns a new secret (base32) and its `otpauth://` URL (SHA1, 6 digits, 30 s) for the
+	// authenticator app's QR code. The enrolment stays pending, and MFA off, until
+	// `POST /v1/auth/mfa/totp/verify` confirms a code; enrolling again replaces a pending secret.
+	// An account whose TOTP is already active answers 409 `mfa_already_enabled`. The secret is
+	// stored sealed with `CCB_SECRET_KEY` and shown only here. Audited (`auth.mfa_enroll`).
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/auth/mfa/totp (the `EnrollTOTP` operationId).
+	EnrollTOTPWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*EnrollTOTPResponse, error)
+
+	// VerifyTOTPWithBodyWithResponse Confirm the TOTP enrolment with a first code
+	//
+	// Activates the pending authenticator (MFA is on from now) and returns 10 recovery codes,
+	// shown once. A code is accepted once only, and never one older than the last accepted
+	// (±1 step of 30 s around the server clock). A wrong or replayed code is a 403
+	// `invalid_code`, audited, and counts towards the account's lockout like a failed password.
+	// No pending enrolment is a 404; an already active one a 409 `mfa_already_enabled`.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/auth/mfa/totp/verify (the `VerifyTOTP` operationId).
+	VerifyTOTPWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*VerifyTOTPResponse, error)
+
+	// VerifyTOTPWithResponse Confirm the TOTP enrolment with a first code
+	//
+	// Activates the pending authenticator (MFA is on from now) and returns 10 recovery codes,
+	// shown once. A code is accepted once only, and never one older than the last accepted
+	// (±1 step of 30 s around the server clock). A wrong or replayed code is a 403
+	// `invalid_code`, audited, and counts towards the account's lockout like a failed password.
+	// No pending enrolment is a 404; an already active one a 409 `mfa_already_enabled`.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/auth/mfa/totp/verify (the `VerifyTOTP` operationId).
+	VerifyTOTPWithResponse(ctx context.Context, body VerifyTOTPJSONRequestBody, reqEditors ...RequestEditorFn) (*VerifyTOTPResponse, error)
+
+	// ListPasskeysWithResponse The caller's passkeys
+	//
+	// The caller's registered passkeys (WebAuthn credentials), oldest first.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/auth/passkeys (the `ListPasskeys` operationId).
+	ListPasskeysWithResponse(ctx context.Context, params *ListPasskeysParams, reqEditors ...RequestEditorFn) (*ListPasskeysResponse, error)
+
+	// BeginPasskeyLoginWithBodyWithResponse Start signing in with a passkey
+	//
+	// Usernameless: returns the options for `navigator.credentials.get()` (no
+	// `allowCredentials`, so the authenticator offers its discoverable passkeys for
+	// `CCB_WEBAUTHN_RP_ID`) and the ceremony id (5 minutes, single use). Rate-limited with the
+	// `auth` policy.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/auth/passkeys/login/begin (the `BeginPasskeyLogin` operationId).
+	BeginPasskeyLoginWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*BeginPasskeyLoginResponse, error)
+
+	// BeginPasskeyLoginWithResponse Start signing in with a passkey
+	//
+	// Usernameless: returns the options for `navigator.credentials.get()` (no
+	// `allowCredentials`, so the authenticator offers its discoverable passkeys for
+	// `CCB_WEBAUTHN_RP_ID`) and the ceremony id (5 minutes, single use). Rate-limited with the
+	// `auth` policy.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/auth/passkeys/login/begin (the `BeginPasskeyLogin` operationId).
+	BeginPasskeyLoginWithResponse(ctx context.Context, body BeginPasskeyLoginJSONRequestBody, reqEditors ...RequestEditorFn) (*BeginPasskeyLoginResponse, error)
+
+	// FinishPasskeyLoginWithBodyWithResponse Sign in with a passkey
+	//
+	// Verifies the assertion (`PublicKeyCredential.toJSON()`) against the ceremony (spent by this
+	// call, whatever its outcome), the passkey's public key, the origin, relying party id and user
+	// verification, and answers the usual token pair. Refused with 401 `passkey_rejected`
+	// (audited as `auth.passkey_login` failures): an unknown, expired or already used ceremony (a
+	// replayed assertion), a wrong origin, a bad signature, an unknown or deleted passkey, a sign
+	// count that did not increase (a cloned authenticator; authenticators that keep no counter
+	// report 0 every time and are accepted), or backup flags inconsistent with the registration.
+	// Rate-limited with the `auth` policy.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/auth/passkeys/login/finish (the `FinishPasskeyLogin` operationId).
+	FinishPasskeyLoginWithBodyWithResponse(ctx context.Context, params *FinishPasskeyLoginParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*FinishPasskeyLoginResponse, error)
+
+	// FinishPasskeyLoginWithResponse Sign in with a passkey
+	//
+	// Verifies the assertion (`PublicKeyCredential.toJSON()`) against the ceremony (spent by this
+	// call, whatever its outcome), the passkey's public key, the origin, relying party id and user
+	// verification, and answers the usual token pair. Refused with 401 `passkey_rejected`
+	// (audited as `auth.passkey_login` failures): an unknown, expired or already used ceremony (a
+	// replayed assertion), a wrong origin, a bad signature, an unknown or deleted passkey, a sign
+	// count that did not increase (a cloned authenticator; authenticators that keep no counter
+	// report 0 every time and are accepted), or backup flags inconsistent with the registration.
+	// Rate-limited with the `auth` policy.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/auth/passkeys/login/finish (the `FinishPasskeyLogin` operationId).
+	FinishPasskeyLoginWithResponse(ctx context.Context, params *FinishPasskeyLoginParams, body FinishPasskeyLoginJSONRequestBody, reqEditors ...RequestEditorFn) (*FinishPasskeyLoginResponse, error)
+
+	// BeginPasskeyRegistrationWithResponse Start registering a passkey
+	//
+	// Returns the options for `navigator.credentials.create()` (`options.publicKey`, binary
+	// members base64url-encoded: `PublicKeyCredential.parseCreationOptionsFromJSON`) and the id
+	// of the ceremony, which the server keeps for 5 minutes and lets finish once. The credential
+	// must be discoverable (`residentKey: required`, so that sign-in needs no username) and
+	// user-verified; the caller's existing passkeys are excluded.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/auth/passkeys/register/begin (the `BeginPasskeyRegistration` operationId).
+	BeginPasskeyRegistrationWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*BeginPasskeyRegistrationResponse, error)
+
+	// FinishPasskeyRegistrationWithBodyWithResponse Finish registering a passkey
+	//
+	// Verifies the authenticator's response (`PublicKeyCredential.toJSON()`) against the ceremony
+	// begun by the same user, origin (`CCB_WEBAUTHN_ORIGINS`), relying party id
+	// (`CCB_WEBAUTHN_RP_ID`), user verification and backup flags, and stores the passkey. A
+	// ceremony that is unknown, expired, already used or begun by another user is a 400 pointing
+	// at `/ceremony_id`; a response that fails verification is a 400 `passkey_rejected` pointing
+	// at `/credential`. Both are audited (`auth.passkey_register`).
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/auth/passkeys/register/finish (the `FinishPasskeyRegistration` operationId).
+	FinishPasskeyRegistrationWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*FinishPasskeyRegistrationResponse, error)
+
+	// FinishPasskeyRegistrationWithResponse Finish registering a passkey
+	//
+	// Verifies the authenticator's response (`PublicKeyCredential.toJSON()`) against the ceremony
+	// begun by the same user, origin (`CCB_WEBAUTHN_ORIGINS`), relying party id
+	// (`CCB_WEBAUTHN_RP_ID`), user verification and backup flags, and stores the passkey. A
+	// ceremony that is unknown, expired, already used or begun by another user is a 400 pointing
+	// at `/ceremony_id`; a response that fails verification is a 400 `passkey_rejected` pointing
+	// at `/credential`. Both are audited (`auth.passkey_register`).
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/auth/passkeys/register/finish (the `FinishPasskeyRegistration` operationId).
+	FinishPasskeyRegistrationWithResponse(ctx context.Context, body FinishPasskeyRegistrationJSONRequestBody, reqEditors ...RequestEditorFn) (*FinishPasskeyRegistrationResponse, error)
+
+	// DeletePasskeyWithResponse Delete a passkey
+	//
+	// The passkey stops signing in at once (audited, `auth.passkey_delete`). Another user's
+	// passkey id answers 404. Critical (`x-step-up`): an account with MFA must have
+	// authenticated recently.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with DELETE /v1/auth/passkeys/{id} (the `DeletePasskey` operationId).
+	DeletePasskeyWithResponse(ctx context.Context, id ID, reqEditors ...RequestEditorFn) (*DeletePasskeyResponse, error)
+
+	// RenamePasskeyWithBodyWithResponse Rename a passkey
+	//
+	// Another user's passkey id answers 404.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PATCH /v1/auth/passkeys/{id} (the `RenamePasskey` operationId).
+	RenamePasskeyWithBodyWithResponse(ctx context.Context, id ID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*RenamePasskeyResponse, error)
+
+	// RenamePasskeyWithResponse Rename a passkey
+	//
+	// Another user's passkey id answers 404.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PATCH /v1/auth/passkeys/{id} (the `RenamePasskey` operationId).
+	RenamePasskeyWithResponse(ctx context.Context, id ID, body RenamePasskeyJSONRequestBody, reqEditors ...RequestEditorFn) (*RenamePasskeyResponse, error)
 
 	// DeleteProfileWithBodyWithResponse Delete the account and everything it owns
 	//
@@ -10574,6 +12963,38 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with PATCH /v1/auth/profile (the `UpdateProfile` operationId).
 	UpdateProfileWithResponse(ctx context.Context, body UpdateProfileJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateProfileResponse, error)
 
+	// ReauthenticateWithBodyWithResponse Prove a fresh authentication (step-up)
+	//
+	// Confirms the signed-in caller with exactly one of a password, a current TOTP code, an unused
+	// recovery code or a passkey assertion (`ceremony_id` from the passkey ceremony and the
+	// `credential` the authenticator produced), and returns a new token pair of the same session
+	// whose `auth_time` is now: critical operations (`x-step-up`) accept it for
+	// `CCB_STEP_UP_MAX_AGE` (default 10 minutes). The previous refresh token is spent (as by a
+	// refresh). A wrong secret is a 403 `invalid_password` / `invalid_code`, audited, and counts
+	// towards the account's lockout. API keys have no session to refresh (400 `not_a_session`).
+	// Audited (`auth.reauthenticate`).
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/auth/reauthenticate (the `Reauthenticate` operationId).
+	ReauthenticateWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*ReauthenticateResponse, error)
+
+	// ReauthenticateWithResponse Prove a fresh authentication (step-up)
+	//
+	// Confirms the signed-in caller with exactly one of a password, a current TOTP code, an unused
+	// recovery code or a passkey assertion (`ceremony_id` from the passkey ceremony and the
+	// `credential` the authenticator produced), and returns a new token pair of the same session
+	// whose `auth_time` is now: critical operations (`x-step-up`) accept it for
+	// `CCB_STEP_UP_MAX_AGE` (default 10 minutes). The previous refresh token is spent (as by a
+	// refresh). A wrong secret is a 403 `invalid_password` / `invalid_code`, audited, and counts
+	// towards the account's lockout. API keys have no session to refresh (400 `not_a_session`).
+	// Audited (`auth.reauthenticate`).
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/auth/reauthenticate (the `Reauthenticate` operationId).
+	ReauthenticateWithResponse(ctx context.Context, body ReauthenticateJSONRequestBody, reqEditors ...RequestEditorFn) (*ReauthenticateResponse, error)
+
 	// RefreshTokensWithBodyWithResponse Exchange a refresh token for a new pair
 	//
 	// The presented token is spent. Presenting a spent token again revokes its whole family,
@@ -10583,7 +13004,7 @@ type ClientWithResponsesInterface interface {
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /v1/auth/refresh (the `RefreshTokens` operationId).
-	RefreshTokensWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*RefreshTokensResponse, error)
+	RefreshTokensWithBodyWithResponse(ctx context.Context, params *RefreshTokensParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*RefreshTokensResponse, error)
 
 	// RefreshTokensWithResponse Exchange a refresh token for a new pair
 	//
@@ -10594,7 +13015,7 @@ type ClientWithResponsesInterface interface {
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /v1/auth/refresh (the `RefreshTokens` operationId).
-	RefreshTokensWithResponse(ctx context.Context, body RefreshTokensJSONRequestBody, reqEditors ...RequestEditorFn) (*RefreshTokensResponse, error)
+	RefreshTokensWithResponse(ctx context.Context, params *RefreshTokensParams, body RefreshTokensJSONRequestBody, reqEditors ...RequestEditorFn) (*RefreshTokensResponse, error)
 
 	// RegisterWithBodyWithResponse Create an account
 	//
@@ -10610,7 +13031,7 @@ type ClientWithResponsesInterface interface {
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /v1/auth/register (the `Register` operationId).
-	RegisterWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*RegisterResponse, error)
+	RegisterWithBodyWithResponse(ctx context.Context, params *RegisterParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*RegisterResponse, error)
 
 	// RegisterWithResponse Create an account
 	//
@@ -10626,7 +13047,7 @@ type ClientWithResponsesInterface interface {
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /v1/auth/register (the `Register` operationId).
-	RegisterWithResponse(ctx context.Context, body RegisterJSONRequestBody, reqEditors ...RequestEditorFn) (*RegisterResponse, error)
+	RegisterWithResponse(ctx context.Context, params *RegisterParams, body RegisterJSONRequestBody, reqEditors ...RequestEditorFn) (*RegisterResponse, error)
 
 	// CreateChatCompletionWithBodyWithResponse Create a chat completion (OpenAI-compatible)
 	//
@@ -10684,10 +13105,19 @@ type ClientWithResponsesInterface interface {
 	// one more is refused with 429 `too_many_generations` and `Retry-After`. A slot is freed when
 	// the generation ends (completed, failed, cancelled or the client went away).
 	//
+	// Resumable streams: every event of a stream carries an SSE `id:` (1, 2, … in order) and
+	// is recorded for a while (`CCB_RESUME_RETENTION` after the end), so a client that lost
+	// its connection calls `GET /v1/chat/completions/{generation_id}/stream` with
+	// `Last-Event-ID` on any instance and gets the rest byte for byte. The generation id comes
+	// in the `X-Generation-ID` header and the first chunk's `generation_id`. By default a
+	// disconnect still cancels the generation; with `ccb_resumable: true` (or
+	// `X-CCB-Resumable: true`) it runs to its end and is stored in its session as if the
+	// client had stayed. `DELETE /v1/chat/completions/{session_id}` cancels either kind.
+	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /v1/chat/completions (the `CreateChatCompletion` operationId).
-	CreateChatCompletionWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateChatCompletionResponse, error)
+	CreateChatCompletionWithBodyWithResponse(ctx context.Context, params *CreateChatCompletionParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateChatCompletionResponse, error)
 
 	// CreateChatCompletionWithResponse Create a chat completion (OpenAI-compatible)
 	//
@@ -10745,10 +13175,19 @@ type ClientWithResponsesInterface interface {
 	// one more is refused with 429 `too_many_generations` and `Retry-After`. A slot is freed when
 	// the generation ends (completed, failed, cancelled or the client went away).
 	//
+	// Resumable streams: every event of a stream carries an SSE `id:` (1, 2, … in order) and
+	// is recorded for a while (`CCB_RESUME_RETENTION` after the end), so a client that lost
+	// its connection calls `GET /v1/chat/completions/{generation_id}/stream` with
+	// `Last-Event-ID` on any instance and gets the rest byte for byte. The generation id comes
+	// in the `X-Generation-ID` header and the first chunk's `generation_id`. By default a
+	// disconnect still cancels the generation; with `ccb_resumable: true` (or
+	// `X-CCB-Resumable: true`) it runs to its end and is stored in its session as if the
+	// client had stayed. `DELETE /v1/chat/completions/{session_id}` cancels either kind.
+	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /v1/chat/completions (the `CreateChatCompletion` operationId).
-	CreateChatCompletionWithResponse(ctx context.Context, body CreateChatCompletionJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateChatCompletionResponse, error)
+	CreateChatCompletionWithResponse(ctx context.Context, params *CreateChatCompletionParams, body CreateChatCompletionJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateChatCompletionResponse, error)
 
 	// DebugChatCompletionWithBodyWithResponse Show the upstream request a completion would send
 	//
@@ -10767,6 +13206,23 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with POST /v1/chat/completions/debug (the `DebugChatCompletion` operationId).
 	DebugChatCompletionWithResponse(ctx context.Context, body DebugChatCompletionJSONRequestBody, reqEditors ...RequestEditorFn) (*DebugChatCompletionResponse, error)
+
+	// GetChatStreamWithResponse Resume a streamed generation
+	//
+	// Replays a streamed generation's events after `Last-Event-ID` (or `after`; the header
+	// wins, since a browser's EventSource sends it on reconnect) exactly as they were first
+	// sent — the same bytes, `id:` lines included — then the rest as it is produced, until
+	// `data: [DONE]`. Works on any instance, while the generation runs and for
+	// `CCB_RESUME_RETENTION` after its end. Without either parameter the whole stream is
+	// replayed. Another user's generation, an unknown one or one no longer kept is 404; a
+	// point before what a very long generation still keeps (`CCB_RESUME_MAX_CHUNKS` events)
+	// is 410 `resume_point_expired`. When the generation's instance dies before its end, the
+	// stream ends with an error event (`code: generation_lost`) instead of `[DONE]`.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/chat/completions/{generation_id}/stream (the `GetChatStream` operationId).
+	GetChatStreamWithResponse(ctx context.Context, generationId openapi_types.UUID, params *GetChatStreamParams, reqEditors ...RequestEditorFn) (*GetChatStreamResponse, error)
 
 	// CancelChatCompletionWithResponse Stop a session's running generation
 	//
@@ -11488,6 +13944,109 @@ func (r GetRootResponse) ContentType() string {
 	return ""
 }
 
+type GetAppleAppSiteAssociationResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *AppleAppSiteAssociation
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Error
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetAppleAppSiteAssociationResponse) GetJSON200() *AppleAppSiteAssociation {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r GetAppleAppSiteAssociationResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r GetAppleAppSiteAssociationResponse) GetApplicationproblemJSONDefault() *Error {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r GetAppleAppSiteAssociationResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetAppleAppSiteAssociationResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetAppleAppSiteAssociationResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetAppleAppSiteAssociationResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type GetAssetLinksResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *[]AssetLinkStatement
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Error
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetAssetLinksResponse) GetJSON200() *[]AssetLinkStatement {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r GetAssetLinksResponse) GetApplicationproblemJSONDefault() *Error {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r GetAssetLinksResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetAssetLinksResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetAssetLinksResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetAssetLinksResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 type GetJWKSResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -11970,7 +14529,7 @@ type AdminUpdateUserResponse struct {
 	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
 	ApplicationproblemJSON400 *BadRequest
 	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
-	ApplicationproblemJSON401 *Unauthorized
+	ApplicationproblemJSON401 *ReauthenticationRequired
 	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
 	ApplicationproblemJSON403 *Forbidden
 	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
@@ -11992,7 +14551,7 @@ func (r AdminUpdateUserResponse) GetApplicationproblemJSON400() *BadRequest {
 }
 
 // GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
-func (r AdminUpdateUserResponse) GetApplicationproblemJSON401() *Unauthorized {
+func (r AdminUpdateUserResponse) GetApplicationproblemJSON401() *ReauthenticationRequired {
 	return r.ApplicationproblemJSON401
 }
 
@@ -12328,7 +14887,7 @@ type CreateAPIKeyResponse struct {
 	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
 	ApplicationproblemJSON400 *BadRequest
 	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
-	ApplicationproblemJSON401 *Unauthorized
+	ApplicationproblemJSON401 *ReauthenticationRequired
 	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
 	ApplicationproblemJSON409 *Conflict
 	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
@@ -12350,7 +14909,7 @@ func (r CreateAPIKeyResponse) GetApplicationproblemJSON400() *BadRequest {
 }
 
 // GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
-func (r CreateAPIKeyResponse) GetApplicationproblemJSON401() *Unauthorized {
+func (r CreateAPIKeyResponse) GetApplicationproblemJSON401() *ReauthenticationRequired {
 	return r.ApplicationproblemJSON401
 }
 
@@ -12474,7 +15033,7 @@ type RotateAPIKeyResponse struct {
 	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
 	ApplicationproblemJSON400 *BadRequest
 	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
-	ApplicationproblemJSON401 *Unauthorized
+	ApplicationproblemJSON401 *ReauthenticationRequired
 	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
 	ApplicationproblemJSON404 *NotFound
 	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
@@ -12494,7 +15053,7 @@ func (r RotateAPIKeyResponse) GetApplicationproblemJSON400() *BadRequest {
 }
 
 // GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
-func (r RotateAPIKeyResponse) GetApplicationproblemJSON401() *Unauthorized {
+func (r RotateAPIKeyResponse) GetApplicationproblemJSON401() *ReauthenticationRequired {
 	return r.ApplicationproblemJSON401
 }
 
@@ -12550,7 +15109,7 @@ type ChangePasswordResponse struct {
 	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
 	ApplicationproblemJSON400 *BadRequest
 	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
-	ApplicationproblemJSON401 *Unauthorized
+	ApplicationproblemJSON401 *ReauthenticationRequired
 	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
 	ApplicationproblemJSON403 *Forbidden
 	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
@@ -12567,7 +15126,7 @@ func (r ChangePasswordResponse) GetApplicationproblemJSON400() *BadRequest {
 }
 
 // GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
-func (r ChangePasswordResponse) GetApplicationproblemJSON401() *Unauthorized {
+func (r ChangePasswordResponse) GetApplicationproblemJSON401() *ReauthenticationRequired {
 	return r.ApplicationproblemJSON401
 }
 
@@ -12632,7 +15191,7 @@ type LoginResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
 	// JSON200 the response for an HTTP 200 `application/json` response
-	JSON200 *AuthTokens
+	JSON200 *LoginResult
 	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
 	ApplicationproblemJSON400 *BadRequest
 	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
@@ -12648,7 +15207,7 @@ type LoginResponse struct {
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
-func (r LoginResponse) GetJSON200() *AuthTokens {
+func (r LoginResponse) GetJSON200() *LoginResult {
 	return r.JSON200
 }
 
@@ -12749,6 +15308,891 @@ func (r LogoutResponse) ContentType() string {
 	return ""
 }
 
+// CompleteMFAChallengeResponse200Headers the declared response headers of an HTTP 200 response for CompleteMFAChallenge
+type CompleteMFAChallengeResponse200Headers struct {
+	CacheControl string
+	Pragma       string
+}
+
+// CompleteMFAChallengeResponse429Headers the declared response headers of an HTTP 429 response for CompleteMFAChallenge
+type CompleteMFAChallengeResponse429Headers struct {
+	RateLimit       *string
+	RateLimitPolicy *string
+	RetryAfter      *int
+}
+
+type CompleteMFAChallengeResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *AuthTokens
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *TooManyRequests
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Error
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *CompleteMFAChallengeResponse200Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *CompleteMFAChallengeResponse429Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r CompleteMFAChallengeResponse) GetJSON200() *AuthTokens {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r CompleteMFAChallengeResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r CompleteMFAChallengeResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r CompleteMFAChallengeResponse) GetApplicationproblemJSON429() *TooManyRequests {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r CompleteMFAChallengeResponse) GetApplicationproblemJSONDefault() *Error {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r CompleteMFAChallengeResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r CompleteMFAChallengeResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r CompleteMFAChallengeResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r CompleteMFAChallengeResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// RegenerateRecoveryCodesResponse200Headers the declared response headers of an HTTP 200 response for RegenerateRecoveryCodes
+type RegenerateRecoveryCodesResponse200Headers struct {
+	CacheControl string
+	Pragma       string
+}
+
+type RegenerateRecoveryCodesResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *RecoveryCodes
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *ReauthenticationRequired
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *Conflict
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Error
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *RegenerateRecoveryCodesResponse200Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r RegenerateRecoveryCodesResponse) GetJSON200() *RecoveryCodes {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r RegenerateRecoveryCodesResponse) GetApplicationproblemJSON401() *ReauthenticationRequired {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r RegenerateRecoveryCodesResponse) GetApplicationproblemJSON409() *Conflict {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r RegenerateRecoveryCodesResponse) GetApplicationproblemJSONDefault() *Error {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r RegenerateRecoveryCodesResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r RegenerateRecoveryCodesResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r RegenerateRecoveryCodesResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r RegenerateRecoveryCodesResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type DisableTOTPResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *ReauthenticationRequired
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Error
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r DisableTOTPResponse) GetApplicationproblemJSON401() *ReauthenticationRequired {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r DisableTOTPResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r DisableTOTPResponse) GetApplicationproblemJSONDefault() *Error {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r DisableTOTPResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r DisableTOTPResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r DisableTOTPResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r DisableTOTPResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// EnrollTOTPResponse201Headers the declared response headers of an HTTP 201 response for EnrollTOTP
+type EnrollTOTPResponse201Headers struct {
+	CacheControl string
+	Pragma       string
+}
+
+type EnrollTOTPResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON201 the response for an HTTP 201 `application/json` response
+	JSON201 *TOTPEnrollment
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *Conflict
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Error
+	// Headers201 the parsed response headers for an HTTP 201 response
+	Headers201 *EnrollTOTPResponse201Headers
+}
+
+// GetJSON201 returns the response for an HTTP 201 `application/json` response
+func (r EnrollTOTPResponse) GetJSON201() *TOTPEnrollment {
+	return r.JSON201
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r EnrollTOTPResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r EnrollTOTPResponse) GetApplicationproblemJSON409() *Conflict {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r EnrollTOTPResponse) GetApplicationproblemJSONDefault() *Error {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r EnrollTOTPResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r EnrollTOTPResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r EnrollTOTPResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r EnrollTOTPResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// VerifyTOTPResponse200Headers the declared response headers of an HTTP 200 response for VerifyTOTP
+type VerifyTOTPResponse200Headers struct {
+	CacheControl string
+	Pragma       string
+}
+
+// VerifyTOTPResponse429Headers the declared response headers of an HTTP 429 response for VerifyTOTP
+type VerifyTOTPResponse429Headers struct {
+	RateLimit       *string
+	RateLimitPolicy *string
+	RetryAfter      *int
+}
+
+type VerifyTOTPResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *RecoveryCodes
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *Conflict
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *TooManyRequests
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Error
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *VerifyTOTPResponse200Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *VerifyTOTPResponse429Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r VerifyTOTPResponse) GetJSON200() *RecoveryCodes {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r VerifyTOTPResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r VerifyTOTPResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r VerifyTOTPResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r VerifyTOTPResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r VerifyTOTPResponse) GetApplicationproblemJSON409() *Conflict {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r VerifyTOTPResponse) GetApplicationproblemJSON429() *TooManyRequests {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r VerifyTOTPResponse) GetApplicationproblemJSONDefault() *Error {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r VerifyTOTPResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r VerifyTOTPResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r VerifyTOTPResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r VerifyTOTPResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type ListPasskeysResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *PasskeyList
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Error
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListPasskeysResponse) GetJSON200() *PasskeyList {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r ListPasskeysResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r ListPasskeysResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r ListPasskeysResponse) GetApplicationproblemJSONDefault() *Error {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r ListPasskeysResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListPasskeysResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListPasskeysResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListPasskeysResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// BeginPasskeyLoginResponse200Headers the declared response headers of an HTTP 200 response for BeginPasskeyLogin
+type BeginPasskeyLoginResponse200Headers struct {
+	CacheControl string
+	Pragma       string
+}
+
+// BeginPasskeyLoginResponse429Headers the declared response headers of an HTTP 429 response for BeginPasskeyLogin
+type BeginPasskeyLoginResponse429Headers struct {
+	RateLimit       *string
+	RateLimitPolicy *string
+	RetryAfter      *int
+}
+
+type BeginPasskeyLoginResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *PasskeyCeremony
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *TooManyRequests
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Error
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *BeginPasskeyLoginResponse200Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *BeginPasskeyLoginResponse429Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r BeginPasskeyLoginResponse) GetJSON200() *PasskeyCeremony {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r BeginPasskeyLoginResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r BeginPasskeyLoginResponse) GetApplicationproblemJSON429() *TooManyRequests {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r BeginPasskeyLoginResponse) GetApplicationproblemJSONDefault() *Error {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r BeginPasskeyLoginResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r BeginPasskeyLoginResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r BeginPasskeyLoginResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r BeginPasskeyLoginResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// FinishPasskeyLoginResponse200Headers the declared response headers of an HTTP 200 response for FinishPasskeyLogin
+type FinishPasskeyLoginResponse200Headers struct {
+	CacheControl string
+	Pragma       string
+}
+
+// FinishPasskeyLoginResponse429Headers the declared response headers of an HTTP 429 response for FinishPasskeyLogin
+type FinishPasskeyLoginResponse429Headers struct {
+	RateLimit       *string
+	RateLimitPolicy *string
+	RetryAfter      *int
+}
+
+type FinishPasskeyLoginResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *AuthTokens
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *TooManyRequests
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Error
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *FinishPasskeyLoginResponse200Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *FinishPasskeyLoginResponse429Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r FinishPasskeyLoginResponse) GetJSON200() *AuthTokens {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r FinishPasskeyLoginResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r FinishPasskeyLoginResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r FinishPasskeyLoginResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r FinishPasskeyLoginResponse) GetApplicationproblemJSON429() *TooManyRequests {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r FinishPasskeyLoginResponse) GetApplicationproblemJSONDefault() *Error {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r FinishPasskeyLoginResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r FinishPasskeyLoginResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r FinishPasskeyLoginResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r FinishPasskeyLoginResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// BeginPasskeyRegistrationResponse200Headers the declared response headers of an HTTP 200 response for BeginPasskeyRegistration
+type BeginPasskeyRegistrationResponse200Headers struct {
+	CacheControl string
+	Pragma       string
+}
+
+type BeginPasskeyRegistrationResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *PasskeyCeremony
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Error
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *BeginPasskeyRegistrationResponse200Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r BeginPasskeyRegistrationResponse) GetJSON200() *PasskeyCeremony {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r BeginPasskeyRegistrationResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r BeginPasskeyRegistrationResponse) GetApplicationproblemJSONDefault() *Error {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r BeginPasskeyRegistrationResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r BeginPasskeyRegistrationResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r BeginPasskeyRegistrationResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r BeginPasskeyRegistrationResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type FinishPasskeyRegistrationResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON201 the response for an HTTP 201 `application/json` response
+	JSON201 *Passkey
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *Conflict
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Error
+}
+
+// GetJSON201 returns the response for an HTTP 201 `application/json` response
+func (r FinishPasskeyRegistrationResponse) GetJSON201() *Passkey {
+	return r.JSON201
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r FinishPasskeyRegistrationResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r FinishPasskeyRegistrationResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r FinishPasskeyRegistrationResponse) GetApplicationproblemJSON409() *Conflict {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r FinishPasskeyRegistrationResponse) GetApplicationproblemJSONDefault() *Error {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r FinishPasskeyRegistrationResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r FinishPasskeyRegistrationResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r FinishPasskeyRegistrationResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r FinishPasskeyRegistrationResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type DeletePasskeyResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *ReauthenticationRequired
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Error
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r DeletePasskeyResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r DeletePasskeyResponse) GetApplicationproblemJSON401() *ReauthenticationRequired {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r DeletePasskeyResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r DeletePasskeyResponse) GetApplicationproblemJSONDefault() *Error {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r DeletePasskeyResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r DeletePasskeyResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r DeletePasskeyResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r DeletePasskeyResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type RenamePasskeyResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Passkey
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Error
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r RenamePasskeyResponse) GetJSON200() *Passkey {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r RenamePasskeyResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r RenamePasskeyResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r RenamePasskeyResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r RenamePasskeyResponse) GetApplicationproblemJSONDefault() *Error {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r RenamePasskeyResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r RenamePasskeyResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r RenamePasskeyResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r RenamePasskeyResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 // DeleteProfileResponse429Headers the declared response headers of an HTTP 429 response for DeleteProfile
 type DeleteProfileResponse429Headers struct {
 	RateLimit       *string
@@ -12762,7 +16206,7 @@ type DeleteProfileResponse struct {
 	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
 	ApplicationproblemJSON400 *BadRequest
 	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
-	ApplicationproblemJSON401 *Unauthorized
+	ApplicationproblemJSON401 *ReauthenticationRequired
 	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
 	ApplicationproblemJSON403 *Forbidden
 	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
@@ -12781,7 +16225,7 @@ func (r DeleteProfileResponse) GetApplicationproblemJSON400() *BadRequest {
 }
 
 // GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
-func (r DeleteProfileResponse) GetApplicationproblemJSON401() *Unauthorized {
+func (r DeleteProfileResponse) GetApplicationproblemJSON401() *ReauthenticationRequired {
 	return r.ApplicationproblemJSON401
 }
 
@@ -12952,6 +16396,99 @@ func (r UpdateProfileResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r UpdateProfileResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// ReauthenticateResponse200Headers the declared response headers of an HTTP 200 response for Reauthenticate
+type ReauthenticateResponse200Headers struct {
+	CacheControl string
+	Pragma       string
+}
+
+// ReauthenticateResponse429Headers the declared response headers of an HTTP 429 response for Reauthenticate
+type ReauthenticateResponse429Headers struct {
+	RateLimit       *string
+	RateLimitPolicy *string
+	RetryAfter      *int
+}
+
+type ReauthenticateResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *AuthTokens
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *TooManyRequests
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Error
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *ReauthenticateResponse200Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *ReauthenticateResponse429Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ReauthenticateResponse) GetJSON200() *AuthTokens {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r ReauthenticateResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r ReauthenticateResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r ReauthenticateResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r ReauthenticateResponse) GetApplicationproblemJSON429() *TooManyRequests {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r ReauthenticateResponse) GetApplicationproblemJSONDefault() *Error {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r ReauthenticateResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ReauthenticateResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ReauthenticateResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ReauthenticateResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -13133,6 +16670,7 @@ func (r RegisterResponse) ContentType() string {
 // CreateChatCompletionResponse200Headers the declared response headers of an HTTP 200 response for CreateChatCompletion
 type CreateChatCompletionResponse200Headers struct {
 	XAccelBuffering *string
+	XGenerationID   *openapi_types.UUID
 }
 
 // CreateChatCompletionResponse429Headers the declared response headers of an HTTP 429 response for CreateChatCompletion
@@ -13320,6 +16858,83 @@ func (r DebugChatCompletionResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r DebugChatCompletionResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// GetChatStreamResponse200Headers the declared response headers of an HTTP 200 response for GetChatStream
+type GetChatStreamResponse200Headers struct {
+	XAccelBuffering *string
+	XGenerationID   *openapi_types.UUID
+}
+
+type GetChatStreamResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON410 the response for an HTTP 410 `application/problem+json` response
+	ApplicationproblemJSON410 *Problem
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Error
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *GetChatStreamResponse200Headers
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r GetChatStreamResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r GetChatStreamResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r GetChatStreamResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON410 returns the response for an HTTP 410 `application/problem+json` response
+func (r GetChatStreamResponse) GetApplicationproblemJSON410() *Problem {
+	return r.ApplicationproblemJSON410
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r GetChatStreamResponse) GetApplicationproblemJSONDefault() *Error {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r GetChatStreamResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetChatStreamResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetChatStreamResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetChatStreamResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -17068,6 +20683,40 @@ func (c *ClientWithResponses) GetRootWithResponse(ctx context.Context, reqEditor
 	return ParseGetRootResponse(rsp)
 }
 
+// GetAppleAppSiteAssociationWithResponse Associates the iOS apps with this domain
+//
+// Lets the apps of `CCB_APPLE_APP_IDS` use this domain's passkeys (`webcredentials`) and
+// open its links (`applinks`). Served as `application/json` at this exact path, never
+// redirected, as Apple's CDN requires. 404 when no app is configured.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /.well-known/apple-app-site-association (the `GetAppleAppSiteAssociation` operationId).
+func (c *ClientWithResponses) GetAppleAppSiteAssociationWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetAppleAppSiteAssociationResponse, error) {
+	rsp, err := c.GetAppleAppSiteAssociation(ctx, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetAppleAppSiteAssociationResponse(rsp)
+}
+
+// GetAssetLinksWithResponse Associates the Android apps with this domain
+//
+// Digital Asset Links statements for the apps of `CCB_ANDROID_APPS` (package and signing
+// certificate SHA-256 fingerprints): they may use this domain's passkeys and open its links.
+// An empty list when no app is configured.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /.well-known/assetlinks.json (the `GetAssetLinks` operationId).
+func (c *ClientWithResponses) GetAssetLinksWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetAssetLinksResponse, error) {
+	rsp, err := c.GetAssetLinks(ctx, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetAssetLinksResponse(rsp)
+}
+
 // GetJWKSWithResponse Public keys that verify access tokens
 //
 // Includes retired keys until every token they signed has expired.
@@ -17424,12 +21073,15 @@ func (c *ClientWithResponses) ChangePasswordWithResponse(ctx context.Context, bo
 //
 // Accepts JSON, or the OAuth2 password grant as a form (Swagger UI's Authorize button).
 // Five consecutive failures for an identifier lock it for 15 minutes (429 with Retry-After).
+// When the account has MFA (an active TOTP authenticator or a passkey), the right password
+// answers `mfa_required: true` with an `mfa_token` and no tokens; complete the sign-in at
+// `POST /v1/auth/mfa/challenge` (TOTP or recovery code) or with a passkey.
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /v1/auth/login (the `Login` operationId).
-func (c *ClientWithResponses) LoginWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*LoginResponse, error) {
-	rsp, err := c.LoginWithBody(ctx, contentType, body, reqEditors...)
+func (c *ClientWithResponses) LoginWithBodyWithResponse(ctx context.Context, params *LoginParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*LoginResponse, error) {
+	rsp, err := c.LoginWithBody(ctx, params, contentType, body, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -17440,12 +21092,15 @@ func (c *ClientWithResponses) LoginWithBodyWithResponse(ctx context.Context, con
 //
 // Accepts JSON, or the OAuth2 password grant as a form (Swagger UI's Authorize button).
 // Five consecutive failures for an identifier lock it for 15 minutes (429 with Retry-After).
+// When the account has MFA (an active TOTP authenticator or a passkey), the right password
+// answers `mfa_required: true` with an `mfa_token` and no tokens; complete the sign-in at
+// `POST /v1/auth/mfa/challenge` (TOTP or recovery code) or with a passkey.
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /v1/auth/login (the `Login` operationId).
-func (c *ClientWithResponses) LoginWithResponse(ctx context.Context, body LoginJSONRequestBody, reqEditors ...RequestEditorFn) (*LoginResponse, error) {
-	rsp, err := c.Login(ctx, body, reqEditors...)
+func (c *ClientWithResponses) LoginWithResponse(ctx context.Context, params *LoginParams, body LoginJSONRequestBody, reqEditors ...RequestEditorFn) (*LoginResponse, error) {
+	rsp, err := c.Login(ctx, params, body, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -17456,12 +21111,15 @@ func (c *ClientWithResponses) LoginWithResponse(ctx context.Context, body LoginJ
 //
 // Accepts JSON, or the OAuth2 password grant as a form (Swagger UI's Authorize button).
 // Five consecutive failures for an identifier lock it for 15 minutes (429 with Retry-After).
+// When the account has MFA (an active TOTP authenticator or a passkey), the right password
+// answers `mfa_required: true` with an `mfa_token` and no tokens; complete the sign-in at
+// `POST /v1/auth/mfa/challenge` (TOTP or recovery code) or with a passkey.
 //
 // Takes a body of the `application/x-www-form-urlencoded` content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /v1/auth/login (the `Login` operationId).
-func (c *ClientWithResponses) LoginWithFormdataBodyWithResponse(ctx context.Context, body LoginFormdataRequestBody, reqEditors ...RequestEditorFn) (*LoginResponse, error) {
-	rsp, err := c.LoginWithFormdataBody(ctx, body, reqEditors...)
+func (c *ClientWithResponses) LoginWithFormdataBodyWithResponse(ctx context.Context, params *LoginParams, body LoginFormdataRequestBody, reqEditors ...RequestEditorFn) (*LoginResponse, error) {
+	rsp, err := c.LoginWithFormdataBody(ctx, params, body, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -17481,6 +21139,341 @@ func (c *ClientWithResponses) LogoutWithResponse(ctx context.Context, reqEditors
 		return nil, err
 	}
 	return ParseLogoutResponse(rsp)
+}
+
+// CompleteMFAChallengeWithBodyWithResponse Complete a sign-in with its second factor
+//
+// Exchanges the `mfa_token` of a password sign-in (`POST /v1/auth/login` answered
+// `mfa_required: true`) and exactly one of a current TOTP code or an unused recovery code for
+// the usual token pair. The token is single use and lives 5 minutes: used, expired or unknown
+// it is a 401 `invalid_mfa_token`. A wrong code is a 401 `invalid_code` (the token stays
+// usable until it expires), audited, and counts towards the account's lockout; a locked
+// account is a 429 `account_locked` with `Retry-After`. A recovery code works once.
+// Rate-limited with the `auth` policy.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/auth/mfa/challenge (the `CompleteMFAChallenge` operationId).
+func (c *ClientWithResponses) CompleteMFAChallengeWithBodyWithResponse(ctx context.Context, params *CompleteMFAChallengeParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CompleteMFAChallengeResponse, error) {
+	rsp, err := c.CompleteMFAChallengeWithBody(ctx, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCompleteMFAChallengeResponse(rsp)
+}
+
+// CompleteMFAChallengeWithResponse Complete a sign-in with its second factor
+//
+// Exchanges the `mfa_token` of a password sign-in (`POST /v1/auth/login` answered
+// `mfa_required: true`) and exactly one of a current TOTP code or an unused recovery code for
+// the usual token pair. The token is single use and lives 5 minutes: used, expired or unknown
+// it is a 401 `invalid_mfa_token`. A wrong code is a 401 `invalid_code` (the token stays
+// usable until it expires), audited, and counts towards the account's lockout; a locked
+// account is a 429 `account_locked` with `Retry-After`. A recovery code works once.
+// Rate-limited with the `auth` policy.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/auth/mfa/challenge (the `CompleteMFAChallenge` operationId).
+func (c *ClientWithResponses) CompleteMFAChallengeWithResponse(ctx context.Context, params *CompleteMFAChallengeParams, body CompleteMFAChallengeJSONRequestBody, reqEditors ...RequestEditorFn) (*CompleteMFAChallengeResponse, error) {
+	rsp, err := c.CompleteMFAChallenge(ctx, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCompleteMFAChallengeResponse(rsp)
+}
+
+// RegenerateRecoveryCodesWithResponse Replace the recovery codes
+//
+// Returns 10 new recovery codes (shown once); every earlier code stops working. Needs
+// active TOTP (409 `mfa_not_enabled` otherwise) and a recent sign-in (`x-step-up`).
+// Audited (`auth.recovery_codes_regenerate`).
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/auth/mfa/recovery-codes (the `RegenerateRecoveryCodes` operationId).
+func (c *ClientWithResponses) RegenerateRecoveryCodesWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*RegenerateRecoveryCodesResponse, error) {
+	rsp, err := c.RegenerateRecoveryCodes(ctx, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseRegenerateRecoveryCodesResponse(rsp)
+}
+
+// DisableTOTPWithResponse Turn TOTP (and the recovery codes) off
+//
+// Deletes the authenticator and every recovery code. A critical operation (`x-step-up`):
+// when the account has MFA the sign-in must be recent, so a client first proves a current
+// code with `POST /v1/auth/reauthenticate {totp_code}` (or a password, recovery code or
+// passkey). No TOTP enrolled (active or pending) is a 404. Audited (`auth.mfa_disable`).
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with DELETE /v1/auth/mfa/totp (the `DisableTOTP` operationId).
+func (c *ClientWithResponses) DisableTOTPWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*DisableTOTPResponse, error) {
+	rsp, err := c.DisableTOTP(ctx, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseDisableTOTPResponse(rsp)
+}
+
+// EnrollTOTPWithResponse Start enrolling a TOTP authenticator
+//
+// Returns a new secret (base32) and its `otpauth://` URL (SHA1, 6 digits, 30 s) for the
+// authenticator app's QR code. The enrolment stays pending, and MFA off, until
+// `POST /v1/auth/mfa/totp/verify` confirms a code; enrolling again replaces a pending secret.
+// An account whose TOTP is already active answers 409 `mfa_already_enabled`. The secret is
+// stored sealed with `CCB_SECRET_KEY` and shown only here. Audited (`auth.mfa_enroll`).
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/auth/mfa/totp (the `EnrollTOTP` operationId).
+func (c *ClientWithResponses) EnrollTOTPWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*EnrollTOTPResponse, error) {
+	rsp, err := c.EnrollTOTP(ctx, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseEnrollTOTPResponse(rsp)
+}
+
+// VerifyTOTPWithBodyWithResponse Confirm the TOTP enrolment with a first code
+//
+// Activates the pending authenticator (MFA is on from now) and returns 10 recovery codes,
+// shown once. A code is accepted once only, and never one older than the last accepted
+// (±1 step of 30 s around the server clock). A wrong or replayed code is a 403
+// `invalid_code`, audited, and counts towards the account's lockout like a failed password.
+// No pending enrolment is a 404; an already active one a 409 `mfa_already_enabled`.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/auth/mfa/totp/verify (the `VerifyTOTP` operationId).
+func (c *ClientWithResponses) VerifyTOTPWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*VerifyTOTPResponse, error) {
+	rsp, err := c.VerifyTOTPWithBody(ctx, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseVerifyTOTPResponse(rsp)
+}
+
+// VerifyTOTPWithResponse Confirm the TOTP enrolment with a first code
+//
+// Activates the pending authenticator (MFA is on from now) and returns 10 recovery codes,
+// shown once. A code is accepted once only, and never one older than the last accepted
+// (±1 step of 30 s around the server clock). A wrong or replayed code is a 403
+// `invalid_code`, audited, and counts towards the account's lockout like a failed password.
+// No pending enrolment is a 404; an already active one a 409 `mfa_already_enabled`.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/auth/mfa/totp/verify (the `VerifyTOTP` operationId).
+func (c *ClientWithResponses) VerifyTOTPWithResponse(ctx context.Context, body VerifyTOTPJSONRequestBody, reqEditors ...RequestEditorFn) (*VerifyTOTPResponse, error) {
+	rsp, err := c.VerifyTOTP(ctx, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseVerifyTOTPResponse(rsp)
+}
+
+// ListPasskeysWithResponse The caller's passkeys
+//
+// The caller's registered passkeys (WebAuthn credentials), oldest first.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/auth/passkeys (the `ListPasskeys` operationId).
+func (c *ClientWithResponses) ListPasskeysWithResponse(ctx context.Context, params *ListPasskeysParams, reqEditors ...RequestEditorFn) (*ListPasskeysResponse, error) {
+	rsp, err := c.ListPasskeys(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListPasskeysResponse(rsp)
+}
+
+// BeginPasskeyLoginWithBodyWithResponse Start signing in with a passkey
+//
+// Usernameless: returns the options for `navigator.credentials.get()` (no
+// `allowCredentials`, so the authenticator offers its discoverable passkeys for
+// `CCB_WEBAUTHN_RP_ID`) and the ceremony id (5 minutes, single use). Rate-limited with the
+// `auth` policy.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/auth/passkeys/login/begin (the `BeginPasskeyLogin` operationId).
+func (c *ClientWithResponses) BeginPasskeyLoginWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*BeginPasskeyLoginResponse, error) {
+	rsp, err := c.BeginPasskeyLoginWithBody(ctx, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseBeginPasskeyLoginResponse(rsp)
+}
+
+// BeginPasskeyLoginWithResponse Start signing in with a passkey
+//
+// Usernameless: returns the options for `navigator.credentials.get()` (no
+// `allowCredentials`, so the authenticator offers its discoverable passkeys for
+// `CCB_WEBAUTHN_RP_ID`) and the ceremony id (5 minutes, single use). Rate-limited with the
+// `auth` policy.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/auth/passkeys/login/begin (the `BeginPasskeyLogin` operationId).
+func (c *ClientWithResponses) BeginPasskeyLoginWithResponse(ctx context.Context, body BeginPasskeyLoginJSONRequestBody, reqEditors ...RequestEditorFn) (*BeginPasskeyLoginResponse, error) {
+	rsp, err := c.BeginPasskeyLogin(ctx, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseBeginPasskeyLoginResponse(rsp)
+}
+
+// FinishPasskeyLoginWithBodyWithResponse Sign in with a passkey
+//
+// Verifies the assertion (`PublicKeyCredential.toJSON()`) against the ceremony (spent by this
+// call, whatever its outcome), the passkey's public key, the origin, relying party id and user
+// verification, and answers the usual token pair. Refused with 401 `passkey_rejected`
+// (audited as `auth.passkey_login` failures): an unknown, expired or already used ceremony (a
+// replayed assertion), a wrong origin, a bad signature, an unknown or deleted passkey, a sign
+// count that did not increase (a cloned authenticator; authenticators that keep no counter
+// report 0 every time and are accepted), or backup flags inconsistent with the registration.
+// Rate-limited with the `auth` policy.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/auth/passkeys/login/finish (the `FinishPasskeyLogin` operationId).
+func (c *ClientWithResponses) FinishPasskeyLoginWithBodyWithResponse(ctx context.Context, params *FinishPasskeyLoginParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*FinishPasskeyLoginResponse, error) {
+	rsp, err := c.FinishPasskeyLoginWithBody(ctx, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseFinishPasskeyLoginResponse(rsp)
+}
+
+// FinishPasskeyLoginWithResponse Sign in with a passkey
+//
+// Verifies the assertion (`PublicKeyCredential.toJSON()`) against the ceremony (spent by this
+// call, whatever its outcome), the passkey's public key, the origin, relying party id and user
+// verification, and answers the usual token pair. Refused with 401 `passkey_rejected`
+// (audited as `auth.passkey_login` failures): an unknown, expired or already used ceremony (a
+// replayed assertion), a wrong origin, a bad signature, an unknown or deleted passkey, a sign
+// count that did not increase (a cloned authenticator; authenticators that keep no counter
+// report 0 every time and are accepted), or backup flags inconsistent with the registration.
+// Rate-limited with the `auth` policy.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/auth/passkeys/login/finish (the `FinishPasskeyLogin` operationId).
+func (c *ClientWithResponses) FinishPasskeyLoginWithResponse(ctx context.Context, params *FinishPasskeyLoginParams, body FinishPasskeyLoginJSONRequestBody, reqEditors ...RequestEditorFn) (*FinishPasskeyLoginResponse, error) {
+	rsp, err := c.FinishPasskeyLogin(ctx, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseFinishPasskeyLoginResponse(rsp)
+}
+
+// BeginPasskeyRegistrationWithResponse Start registering a passkey
+//
+// Returns the options for `navigator.credentials.create()` (`options.publicKey`, binary
+// members base64url-encoded: `PublicKeyCredential.parseCreationOptionsFromJSON`) and the id
+// of the ceremony, which the server keeps for 5 minutes and lets finish once. The credential
+// must be discoverable (`residentKey: required`, so that sign-in needs no username) and
+// user-verified; the caller's existing passkeys are excluded.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/auth/passkeys/register/begin (the `BeginPasskeyRegistration` operationId).
+func (c *ClientWithResponses) BeginPasskeyRegistrationWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*BeginPasskeyRegistrationResponse, error) {
+	rsp, err := c.BeginPasskeyRegistration(ctx, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseBeginPasskeyRegistrationResponse(rsp)
+}
+
+// FinishPasskeyRegistrationWithBodyWithResponse Finish registering a passkey
+//
+// Verifies the authenticator's response (`PublicKeyCredential.toJSON()`) against the ceremony
+// begun by the same user, origin (`CCB_WEBAUTHN_ORIGINS`), relying party id
+// (`CCB_WEBAUTHN_RP_ID`), user verification and backup flags, and stores the passkey. A
+// ceremony that is unknown, expired, already used or begun by another user is a 400 pointing
+// at `/ceremony_id`; a response that fails verification is a 400 `passkey_rejected` pointing
+// at `/credential`. Both are audited (`auth.passkey_register`).
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/auth/passkeys/register/finish (the `FinishPasskeyRegistration` operationId).
+func (c *ClientWithResponses) FinishPasskeyRegistrationWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*FinishPasskeyRegistrationResponse, error) {
+	rsp, err := c.FinishPasskeyRegistrationWithBody(ctx, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseFinishPasskeyRegistrationResponse(rsp)
+}
+
+// FinishPasskeyRegistrationWithResponse Finish registering a passkey
+//
+// Verifies the authenticator's response (`PublicKeyCredential.toJSON()`) against the ceremony
+// begun by the same user, origin (`CCB_WEBAUTHN_ORIGINS`), relying party id
+// (`CCB_WEBAUTHN_RP_ID`), user verification and backup flags, and stores the passkey. A
+// ceremony that is unknown, expired, already used or begun by another user is a 400 pointing
+// at `/ceremony_id`; a response that fails verification is a 400 `passkey_rejected` pointing
+// at `/credential`. Both are audited (`auth.passkey_register`).
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/auth/passkeys/register/finish (the `FinishPasskeyRegistration` operationId).
+func (c *ClientWithResponses) FinishPasskeyRegistrationWithResponse(ctx context.Context, body FinishPasskeyRegistrationJSONRequestBody, reqEditors ...RequestEditorFn) (*FinishPasskeyRegistrationResponse, error) {
+	rsp, err := c.FinishPasskeyRegistration(ctx, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseFinishPasskeyRegistrationResponse(rsp)
+}
+
+// DeletePasskeyWithResponse Delete a passkey
+//
+// The passkey stops signing in at once (audited, `auth.passkey_delete`). Another user's
+// passkey id answers 404. Critical (`x-step-up`): an account with MFA must have
+// authenticated recently.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with DELETE /v1/auth/passkeys/{id} (the `DeletePasskey` operationId).
+func (c *ClientWithResponses) DeletePasskeyWithResponse(ctx context.Context, id ID, reqEditors ...RequestEditorFn) (*DeletePasskeyResponse, error) {
+	rsp, err := c.DeletePasskey(ctx, id, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseDeletePasskeyResponse(rsp)
+}
+
+// RenamePasskeyWithBodyWithResponse Rename a passkey
+//
+// Another user's passkey id answers 404.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PATCH /v1/auth/passkeys/{id} (the `RenamePasskey` operationId).
+func (c *ClientWithResponses) RenamePasskeyWithBodyWithResponse(ctx context.Context, id ID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*RenamePasskeyResponse, error) {
+	rsp, err := c.RenamePasskeyWithBody(ctx, id, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseRenamePasskeyResponse(rsp)
+}
+
+// RenamePasskeyWithResponse Rename a passkey
+//
+// Another user's passkey id answers 404.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PATCH /v1/auth/passkeys/{id} (the `RenamePasskey` operationId).
+func (c *ClientWithResponses) RenamePasskeyWithResponse(ctx context.Context, id ID, body RenamePasskeyJSONRequestBody, reqEditors ...RequestEditorFn) (*RenamePasskeyResponse, error) {
+	rsp, err := c.RenamePasskey(ctx, id, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseRenamePasskeyResponse(rsp)
 }
 
 // DeleteProfileWithBodyWithResponse Delete the account and everything it owns
@@ -17566,6 +21559,50 @@ func (c *ClientWithResponses) UpdateProfileWithResponse(ctx context.Context, bod
 	return ParseUpdateProfileResponse(rsp)
 }
 
+// ReauthenticateWithBodyWithResponse Prove a fresh authentication (step-up)
+//
+// Confirms the signed-in caller with exactly one of a password, a current TOTP code, an unused
+// recovery code or a passkey assertion (`ceremony_id` from the passkey ceremony and the
+// `credential` the authenticator produced), and returns a new token pair of the same session
+// whose `auth_time` is now: critical operations (`x-step-up`) accept it for
+// `CCB_STEP_UP_MAX_AGE` (default 10 minutes). The previous refresh token is spent (as by a
+// refresh). A wrong secret is a 403 `invalid_password` / `invalid_code`, audited, and counts
+// towards the account's lockout. API keys have no session to refresh (400 `not_a_session`).
+// Audited (`auth.reauthenticate`).
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/auth/reauthenticate (the `Reauthenticate` operationId).
+func (c *ClientWithResponses) ReauthenticateWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*ReauthenticateResponse, error) {
+	rsp, err := c.ReauthenticateWithBody(ctx, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseReauthenticateResponse(rsp)
+}
+
+// ReauthenticateWithResponse Prove a fresh authentication (step-up)
+//
+// Confirms the signed-in caller with exactly one of a password, a current TOTP code, an unused
+// recovery code or a passkey assertion (`ceremony_id` from the passkey ceremony and the
+// `credential` the authenticator produced), and returns a new token pair of the same session
+// whose `auth_time` is now: critical operations (`x-step-up`) accept it for
+// `CCB_STEP_UP_MAX_AGE` (default 10 minutes). The previous refresh token is spent (as by a
+// refresh). A wrong secret is a 403 `invalid_password` / `invalid_code`, audited, and counts
+// towards the account's lockout. API keys have no session to refresh (400 `not_a_session`).
+// Audited (`auth.reauthenticate`).
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/auth/reauthenticate (the `Reauthenticate` operationId).
+func (c *ClientWithResponses) ReauthenticateWithResponse(ctx context.Context, body ReauthenticateJSONRequestBody, reqEditors ...RequestEditorFn) (*ReauthenticateResponse, error) {
+	rsp, err := c.Reauthenticate(ctx, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseReauthenticateResponse(rsp)
+}
+
 // RefreshTokensWithBodyWithResponse Exchange a refresh token for a new pair
 //
 // The presented token is spent. Presenting a spent token again revokes its whole family,
@@ -17575,8 +21612,8 @@ func (c *ClientWithResponses) UpdateProfileWithResponse(ctx context.Context, bod
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /v1/auth/refresh (the `RefreshTokens` operationId).
-func (c *ClientWithResponses) RefreshTokensWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*RefreshTokensResponse, error) {
-	rsp, err := c.RefreshTokensWithBody(ctx, contentType, body, reqEditors...)
+func (c *ClientWithResponses) RefreshTokensWithBodyWithResponse(ctx context.Context, params *RefreshTokensParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*RefreshTokensResponse, error) {
+	rsp, err := c.RefreshTokensWithBody(ctx, params, contentType, body, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -17592,8 +21629,8 @@ func (c *ClientWithResponses) RefreshTokensWithBodyWithResponse(ctx context.Cont
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /v1/auth/refresh (the `RefreshTokens` operationId).
-func (c *ClientWithResponses) RefreshTokensWithResponse(ctx context.Context, body RefreshTokensJSONRequestBody, reqEditors ...RequestEditorFn) (*RefreshTokensResponse, error) {
-	rsp, err := c.RefreshTokens(ctx, body, reqEditors...)
+func (c *ClientWithResponses) RefreshTokensWithResponse(ctx context.Context, params *RefreshTokensParams, body RefreshTokensJSONRequestBody, reqEditors ...RequestEditorFn) (*RefreshTokensResponse, error) {
+	rsp, err := c.RefreshTokens(ctx, params, body, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -17614,8 +21651,8 @@ func (c *ClientWithResponses) RefreshTokensWithResponse(ctx context.Context, bod
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /v1/auth/register (the `Register` operationId).
-func (c *ClientWithResponses) RegisterWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*RegisterResponse, error) {
-	rsp, err := c.RegisterWithBody(ctx, contentType, body, reqEditors...)
+func (c *ClientWithResponses) RegisterWithBodyWithResponse(ctx context.Context, params *RegisterParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*RegisterResponse, error) {
+	rsp, err := c.RegisterWithBody(ctx, params, contentType, body, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -17636,8 +21673,8 @@ func (c *ClientWithResponses) RegisterWithBodyWithResponse(ctx context.Context, 
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /v1/auth/register (the `Register` operationId).
-func (c *ClientWithResponses) RegisterWithResponse(ctx context.Context, body RegisterJSONRequestBody, reqEditors ...RequestEditorFn) (*RegisterResponse, error) {
-	rsp, err := c.Register(ctx, body, reqEditors...)
+func (c *ClientWithResponses) RegisterWithResponse(ctx context.Context, params *RegisterParams, body RegisterJSONRequestBody, reqEditors ...RequestEditorFn) (*RegisterResponse, error) {
+	rsp, err := c.Register(ctx, params, body, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -17700,11 +21737,20 @@ func (c *ClientWithResponses) RegisterWithResponse(ctx context.Context, body Reg
 // one more is refused with 429 `too_many_generations` and `Retry-After`. A slot is freed when
 // the generation ends (completed, failed, cancelled or the client went away).
 //
+// Resumable streams: every event of a stream carries an SSE `id:` (1, 2, … in order) and
+// is recorded for a while (`CCB_RESUME_RETENTION` after the end), so a client that lost
+// its connection calls `GET /v1/chat/completions/{generation_id}/stream` with
+// `Last-Event-ID` on any instance and gets the rest byte for byte. The generation id comes
+// in the `X-Generation-ID` header and the first chunk's `generation_id`. By default a
+// disconnect still cancels the generation; with `ccb_resumable: true` (or
+// `X-CCB-Resumable: true`) it runs to its end and is stored in its session as if the
+// client had stayed. `DELETE /v1/chat/completions/{session_id}` cancels either kind.
+//
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /v1/chat/completions (the `CreateChatCompletion` operationId).
-func (c *ClientWithResponses) CreateChatCompletionWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateChatCompletionResponse, error) {
-	rsp, err := c.CreateChatCompletionWithBody(ctx, contentType, body, reqEditors...)
+func (c *ClientWithResponses) CreateChatCompletionWithBodyWithResponse(ctx context.Context, params *CreateChatCompletionParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateChatCompletionResponse, error) {
+	rsp, err := c.CreateChatCompletionWithBody(ctx, params, contentType, body, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -17767,11 +21813,20 @@ func (c *ClientWithResponses) CreateChatCompletionWithBodyWithResponse(ctx conte
 // one more is refused with 429 `too_many_generations` and `Retry-After`. A slot is freed when
 // the generation ends (completed, failed, cancelled or the client went away).
 //
+// Resumable streams: every event of a stream carries an SSE `id:` (1, 2, … in order) and
+// is recorded for a while (`CCB_RESUME_RETENTION` after the end), so a client that lost
+// its connection calls `GET /v1/chat/completions/{generation_id}/stream` with
+// `Last-Event-ID` on any instance and gets the rest byte for byte. The generation id comes
+// in the `X-Generation-ID` header and the first chunk's `generation_id`. By default a
+// disconnect still cancels the generation; with `ccb_resumable: true` (or
+// `X-CCB-Resumable: true`) it runs to its end and is stored in its session as if the
+// client had stayed. `DELETE /v1/chat/completions/{session_id}` cancels either kind.
+//
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /v1/chat/completions (the `CreateChatCompletion` operationId).
-func (c *ClientWithResponses) CreateChatCompletionWithResponse(ctx context.Context, body CreateChatCompletionJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateChatCompletionResponse, error) {
-	rsp, err := c.CreateChatCompletion(ctx, body, reqEditors...)
+func (c *ClientWithResponses) CreateChatCompletionWithResponse(ctx context.Context, params *CreateChatCompletionParams, body CreateChatCompletionJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateChatCompletionResponse, error) {
+	rsp, err := c.CreateChatCompletion(ctx, params, body, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -17806,6 +21861,29 @@ func (c *ClientWithResponses) DebugChatCompletionWithResponse(ctx context.Contex
 		return nil, err
 	}
 	return ParseDebugChatCompletionResponse(rsp)
+}
+
+// GetChatStreamWithResponse Resume a streamed generation
+//
+// Replays a streamed generation's events after `Last-Event-ID` (or `after`; the header
+// wins, since a browser's EventSource sends it on reconnect) exactly as they were first
+// sent — the same bytes, `id:` lines included — then the rest as it is produced, until
+// `data: [DONE]`. Works on any instance, while the generation runs and for
+// `CCB_RESUME_RETENTION` after its end. Without either parameter the whole stream is
+// replayed. Another user's generation, an unknown one or one no longer kept is 404; a
+// point before what a very long generation still keeps (`CCB_RESUME_MAX_CHUNKS` events)
+// is 410 `resume_point_expired`. When the generation's instance dies before its end, the
+// stream ends with an error event (`code: generation_lost`) instead of `[DONE]`.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/chat/completions/{generation_id}/stream (the `GetChatStream` operationId).
+func (c *ClientWithResponses) GetChatStreamWithResponse(ctx context.Context, generationId openapi_types.UUID, params *GetChatStreamParams, reqEditors ...RequestEditorFn) (*GetChatStreamResponse, error) {
+	rsp, err := c.GetChatStream(ctx, generationId, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetChatStreamResponse(rsp)
 }
 
 // CancelChatCompletionWithResponse Stop a session's running generation
@@ -18890,6 +22968,79 @@ func ParseGetRootResponse(rsp *http.Response) (*GetRootResponse, error) {
 	return response, nil
 }
 
+// ParseGetAppleAppSiteAssociationResponse parses an HTTP response from a GetAppleAppSiteAssociationWithResponse call
+func ParseGetAppleAppSiteAssociationResponse(rsp *http.Response) (*GetAppleAppSiteAssociationResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetAppleAppSiteAssociationResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest AppleAppSiteAssociation
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseGetAssetLinksResponse parses an HTTP response from a GetAssetLinksWithResponse call
+func ParseGetAssetLinksResponse(rsp *http.Response) (*GetAssetLinksResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetAssetLinksResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest []AssetLinkStatement
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
 // ParseGetJWKSResponse parses an HTTP response from a GetJWKSWithResponse call
 func ParseGetJWKSResponse(rsp *http.Response) (*GetJWKSResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -19258,7 +23409,7 @@ func ParseAdminUpdateUserResponse(rsp *http.Response) (*AdminUpdateUserResponse,
 		response.ApplicationproblemJSON400 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
-		var dest Unauthorized
+		var dest ReauthenticationRequired
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -19544,7 +23695,7 @@ func ParseCreateAPIKeyResponse(rsp *http.Response) (*CreateAPIKeyResponse, error
 		response.ApplicationproblemJSON400 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
-		var dest Unauthorized
+		var dest ReauthenticationRequired
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -19675,7 +23826,7 @@ func ParseRotateAPIKeyResponse(rsp *http.Response) (*RotateAPIKeyResponse, error
 		response.ApplicationproblemJSON400 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
-		var dest Unauthorized
+		var dest ReauthenticationRequired
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -19745,7 +23896,7 @@ func ParseChangePasswordResponse(rsp *http.Response) (*ChangePasswordResponse, e
 		response.ApplicationproblemJSON400 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
-		var dest Unauthorized
+		var dest ReauthenticationRequired
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -19819,7 +23970,7 @@ func ParseLoginResponse(rsp *http.Response) (*LoginResponse, error) {
 
 	switch {
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
-		var dest AuthTokens
+		var dest LoginResult
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -19938,6 +24089,861 @@ func ParseLogoutResponse(rsp *http.Response) (*LogoutResponse, error) {
 	return response, nil
 }
 
+// ParseCompleteMFAChallengeResponse parses an HTTP response from a CompleteMFAChallengeWithResponse call
+func ParseCompleteMFAChallengeResponse(rsp *http.Response) (*CompleteMFAChallengeResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &CompleteMFAChallengeResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest AuthTokens
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers CompleteMFAChallengeResponse200Headers
+		if values := rsp.Header.Values("Cache-Control"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Cache-Control", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.CacheControl = value
+		}
+		if values := rsp.Header.Values("Pragma"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Pragma", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Pragma = value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 429:
+		var headers CompleteMFAChallengeResponse429Headers
+		if values := rsp.Header.Values("RateLimit"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimit = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Policy"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitPolicy = &value
+		}
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseRegenerateRecoveryCodesResponse parses an HTTP response from a RegenerateRecoveryCodesWithResponse call
+func ParseRegenerateRecoveryCodesResponse(rsp *http.Response) (*RegenerateRecoveryCodesResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &RegenerateRecoveryCodesResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest RecoveryCodes
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest ReauthenticationRequired
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers RegenerateRecoveryCodesResponse200Headers
+		if values := rsp.Header.Values("Cache-Control"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Cache-Control", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.CacheControl = value
+		}
+		if values := rsp.Header.Values("Pragma"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Pragma", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Pragma = value
+		}
+		response.Headers200 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseDisableTOTPResponse parses an HTTP response from a DisableTOTPWithResponse call
+func ParseDisableTOTPResponse(rsp *http.Response) (*DisableTOTPResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &DisableTOTPResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 204:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest ReauthenticationRequired
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseEnrollTOTPResponse parses an HTTP response from a EnrollTOTPWithResponse call
+func ParseEnrollTOTPResponse(rsp *http.Response) (*EnrollTOTPResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &EnrollTOTPResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 201:
+		var dest TOTPEnrollment
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON201 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 201:
+		var headers EnrollTOTPResponse201Headers
+		if values := rsp.Header.Values("Cache-Control"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Cache-Control", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.CacheControl = value
+		}
+		if values := rsp.Header.Values("Pragma"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Pragma", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Pragma = value
+		}
+		response.Headers201 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseVerifyTOTPResponse parses an HTTP response from a VerifyTOTPWithResponse call
+func ParseVerifyTOTPResponse(rsp *http.Response) (*VerifyTOTPResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &VerifyTOTPResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest RecoveryCodes
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers VerifyTOTPResponse200Headers
+		if values := rsp.Header.Values("Cache-Control"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Cache-Control", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.CacheControl = value
+		}
+		if values := rsp.Header.Values("Pragma"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Pragma", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Pragma = value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 429:
+		var headers VerifyTOTPResponse429Headers
+		if values := rsp.Header.Values("RateLimit"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimit = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Policy"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitPolicy = &value
+		}
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseListPasskeysResponse parses an HTTP response from a ListPasskeysWithResponse call
+func ParseListPasskeysResponse(rsp *http.Response) (*ListPasskeysResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListPasskeysResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest PasskeyList
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseBeginPasskeyLoginResponse parses an HTTP response from a BeginPasskeyLoginWithResponse call
+func ParseBeginPasskeyLoginResponse(rsp *http.Response) (*BeginPasskeyLoginResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &BeginPasskeyLoginResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest PasskeyCeremony
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers BeginPasskeyLoginResponse200Headers
+		if values := rsp.Header.Values("Cache-Control"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Cache-Control", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.CacheControl = value
+		}
+		if values := rsp.Header.Values("Pragma"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Pragma", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Pragma = value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 429:
+		var headers BeginPasskeyLoginResponse429Headers
+		if values := rsp.Header.Values("RateLimit"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimit = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Policy"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitPolicy = &value
+		}
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseFinishPasskeyLoginResponse parses an HTTP response from a FinishPasskeyLoginWithResponse call
+func ParseFinishPasskeyLoginResponse(rsp *http.Response) (*FinishPasskeyLoginResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &FinishPasskeyLoginResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest AuthTokens
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers FinishPasskeyLoginResponse200Headers
+		if values := rsp.Header.Values("Cache-Control"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Cache-Control", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.CacheControl = value
+		}
+		if values := rsp.Header.Values("Pragma"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Pragma", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Pragma = value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 429:
+		var headers FinishPasskeyLoginResponse429Headers
+		if values := rsp.Header.Values("RateLimit"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimit = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Policy"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitPolicy = &value
+		}
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseBeginPasskeyRegistrationResponse parses an HTTP response from a BeginPasskeyRegistrationWithResponse call
+func ParseBeginPasskeyRegistrationResponse(rsp *http.Response) (*BeginPasskeyRegistrationResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &BeginPasskeyRegistrationResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest PasskeyCeremony
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers BeginPasskeyRegistrationResponse200Headers
+		if values := rsp.Header.Values("Cache-Control"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Cache-Control", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.CacheControl = value
+		}
+		if values := rsp.Header.Values("Pragma"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Pragma", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Pragma = value
+		}
+		response.Headers200 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseFinishPasskeyRegistrationResponse parses an HTTP response from a FinishPasskeyRegistrationWithResponse call
+func ParseFinishPasskeyRegistrationResponse(rsp *http.Response) (*FinishPasskeyRegistrationResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &FinishPasskeyRegistrationResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 201:
+		var dest Passkey
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON201 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseDeletePasskeyResponse parses an HTTP response from a DeletePasskeyWithResponse call
+func ParseDeletePasskeyResponse(rsp *http.Response) (*DeletePasskeyResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &DeletePasskeyResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 204:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest ReauthenticationRequired
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseRenamePasskeyResponse parses an HTTP response from a RenamePasskeyWithResponse call
+func ParseRenamePasskeyResponse(rsp *http.Response) (*RenamePasskeyResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &RenamePasskeyResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Passkey
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
 // ParseDeleteProfileResponse parses an HTTP response from a DeleteProfileWithResponse call
 func ParseDeleteProfileResponse(rsp *http.Response) (*DeleteProfileResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -19963,7 +24969,7 @@ func ParseDeleteProfileResponse(rsp *http.Response) (*DeleteProfileResponse, err
 		response.ApplicationproblemJSON400 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
-		var dest Unauthorized
+		var dest ReauthenticationRequired
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -20118,6 +25124,111 @@ func ParseUpdateProfileResponse(rsp *http.Response) (*UpdateProfileResponse, err
 		}
 		response.ApplicationproblemJSONDefault = &dest
 
+	}
+
+	return response, nil
+}
+
+// ParseReauthenticateResponse parses an HTTP response from a ReauthenticateWithResponse call
+func ParseReauthenticateResponse(rsp *http.Response) (*ReauthenticateResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ReauthenticateResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest AuthTokens
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers ReauthenticateResponse200Headers
+		if values := rsp.Header.Values("Cache-Control"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Cache-Control", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.CacheControl = value
+		}
+		if values := rsp.Header.Values("Pragma"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Pragma", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Pragma = value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 429:
+		var headers ReauthenticateResponse429Headers
+		if values := rsp.Header.Values("RateLimit"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimit = &value
+		}
+		if values := rsp.Header.Values("RateLimit-Policy"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "RateLimit-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RateLimitPolicy = &value
+		}
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
 	}
 
 	return response, nil
@@ -20418,6 +25529,13 @@ func ParseCreateChatCompletionResponse(rsp *http.Response) (*CreateChatCompletio
 			}
 			headers.XAccelBuffering = &value
 		}
+		if values := rsp.Header.Values("X-Generation-ID"); len(values) > 0 {
+			var value openapi_types.UUID
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Generation-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: "uuid"}); err != nil {
+				return nil, err
+			}
+			headers.XGenerationID = &value
+		}
 		response.Headers200 = &headers
 	case rsp.StatusCode == 429:
 		var headers CreateChatCompletionResponse429Headers
@@ -20507,6 +25625,80 @@ func ParseDebugChatCompletionResponse(rsp *http.Response) (*DebugChatCompletionR
 		}
 		response.ApplicationproblemJSONDefault = &dest
 
+	}
+
+	return response, nil
+}
+
+// ParseGetChatStreamResponse parses an HTTP response from a GetChatStreamWithResponse call
+func ParseGetChatStreamResponse(rsp *http.Response) (*GetChatStreamResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetChatStreamResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 410:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON410 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers GetChatStreamResponse200Headers
+		if values := rsp.Header.Values("X-Accel-Buffering"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Accel-Buffering", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XAccelBuffering = &value
+		}
+		if values := rsp.Header.Values("X-Generation-ID"); len(values) > 0 {
+			var value openapi_types.UUID
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Generation-ID", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: "uuid"}); err != nil {
+				return nil, err
+			}
+			headers.XGenerationID = &value
+		}
+		response.Headers200 = &headers
 	}
 
 	return response, nil
@@ -23764,6 +28956,12 @@ type ServerInterface interface {
 	// GetRoot Service name, version and links
 	// (GET /)
 	GetRoot(ctx echo.Context) error
+	// GetAppleAppSiteAssociation Associates the iOS apps with this domain
+	// (GET /.well-known/apple-app-site-association)
+	GetAppleAppSiteAssociation(ctx echo.Context) error
+	// GetAssetLinks Associates the Android apps with this domain
+	// (GET /.well-known/assetlinks.json)
+	GetAssetLinks(ctx echo.Context) error
 	// GetJWKS Public keys that verify access tokens
 	// (GET /.well-known/jwks.json)
 	GetJWKS(ctx echo.Context) error
@@ -23820,10 +29018,46 @@ type ServerInterface interface {
 	ChangePassword(ctx echo.Context) error
 	// Login Sign in with email or username and password
 	// (POST /v1/auth/login)
-	Login(ctx echo.Context) error
+	Login(ctx echo.Context, params LoginParams) error
 	// Logout Sign out
 	// (POST /v1/auth/logout)
 	Logout(ctx echo.Context) error
+	// CompleteMFAChallenge Complete a sign-in with its second factor
+	// (POST /v1/auth/mfa/challenge)
+	CompleteMFAChallenge(ctx echo.Context, params CompleteMFAChallengeParams) error
+	// RegenerateRecoveryCodes Replace the recovery codes
+	// (POST /v1/auth/mfa/recovery-codes)
+	RegenerateRecoveryCodes(ctx echo.Context) error
+	// DisableTOTP Turn TOTP (and the recovery codes) off
+	// (DELETE /v1/auth/mfa/totp)
+	DisableTOTP(ctx echo.Context) error
+	// EnrollTOTP Start enrolling a TOTP authenticator
+	// (POST /v1/auth/mfa/totp)
+	EnrollTOTP(ctx echo.Context) error
+	// VerifyTOTP Confirm the TOTP enrolment with a first code
+	// (POST /v1/auth/mfa/totp/verify)
+	VerifyTOTP(ctx echo.Context) error
+	// ListPasskeys The caller's passkeys
+	// (GET /v1/auth/passkeys)
+	ListPasskeys(ctx echo.Context, params ListPasskeysParams) error
+	// BeginPasskeyLogin Start signing in with a passkey
+	// (POST /v1/auth/passkeys/login/begin)
+	BeginPasskeyLogin(ctx echo.Context) error
+	// FinishPasskeyLogin Sign in with a passkey
+	// (POST /v1/auth/passkeys/login/finish)
+	FinishPasskeyLogin(ctx echo.Context, params FinishPasskeyLoginParams) error
+	// BeginPasskeyRegistration Start registering a passkey
+	// (POST /v1/auth/passkeys/register/begin)
+	BeginPasskeyRegistration(ctx echo.Context) error
+	// FinishPasskeyRegistration Finish registering a passkey
+	// (POST /v1/auth/passkeys/register/finish)
+	FinishPasskeyRegistration(ctx echo.Context) error
+	// DeletePasskey Delete a passkey
+	// (DELETE /v1/auth/passkeys/{id})
+	DeletePasskey(ctx echo.Context, id ID) error
+	// RenamePasskey Rename a passkey
+	// (PATCH /v1/auth/passkeys/{id})
+	RenamePasskey(ctx echo.Context, id ID) error
 	// DeleteProfile Delete the account and everything it owns
 	// (DELETE /v1/auth/profile)
 	DeleteProfile(ctx echo.Context) error
@@ -23833,18 +29067,24 @@ type ServerInterface interface {
 	// UpdateProfile Change username or preferences
 	// (PATCH /v1/auth/profile)
 	UpdateProfile(ctx echo.Context) error
+	// Reauthenticate Prove a fresh authentication (step-up)
+	// (POST /v1/auth/reauthenticate)
+	Reauthenticate(ctx echo.Context) error
 	// RefreshTokens Exchange a refresh token for a new pair
 	// (POST /v1/auth/refresh)
-	RefreshTokens(ctx echo.Context) error
+	RefreshTokens(ctx echo.Context, params RefreshTokensParams) error
 	// Register Create an account
 	// (POST /v1/auth/register)
-	Register(ctx echo.Context) error
+	Register(ctx echo.Context, params RegisterParams) error
 	// CreateChatCompletion Create a chat completion (OpenAI-compatible)
 	// (POST /v1/chat/completions)
-	CreateChatCompletion(ctx echo.Context) error
+	CreateChatCompletion(ctx echo.Context, params CreateChatCompletionParams) error
 	// DebugChatCompletion Show the upstream request a completion would send
 	// (POST /v1/chat/completions/debug)
 	DebugChatCompletion(ctx echo.Context) error
+	// GetChatStream Resume a streamed generation
+	// (GET /v1/chat/completions/{generation_id}/stream)
+	GetChatStream(ctx echo.Context, generationId openapi_types.UUID, params GetChatStreamParams) error
 	// CancelChatCompletion Stop a session's running generation
 	// (DELETE /v1/chat/completions/{session_id})
 	CancelChatCompletion(ctx echo.Context, sessionId SessionID) error
@@ -24008,6 +29248,24 @@ func (w *ServerInterfaceWrapper) GetRoot(ctx echo.Context) error {
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.GetRoot(ctx)
+	return err
+}
+
+// GetAppleAppSiteAssociation converts echo context to params.
+func (w *ServerInterfaceWrapper) GetAppleAppSiteAssociation(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetAppleAppSiteAssociation(ctx)
+	return err
+}
+
+// GetAssetLinks converts echo context to params.
+func (w *ServerInterfaceWrapper) GetAssetLinks(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetAssetLinks(ctx)
 	return err
 }
 
@@ -24405,8 +29663,28 @@ func (w *ServerInterfaceWrapper) ChangePassword(ctx echo.Context) error {
 func (w *ServerInterfaceWrapper) Login(ctx echo.Context) error {
 	var err error
 
+	// Parameter object where we will unmarshal all parameters from the context
+	var params LoginParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "DPoP" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("DPoP")]; found {
+		var DPoP DPoPProof
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for DPoP, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "DPoP", valueList[0], &DPoP, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter DPoP: %s", err))
+		}
+
+		params.DPoP = &DPoP
+	}
+
 	// Invoke the callback with all the unmarshaled arguments
-	err = w.Handler.Login(ctx)
+	err = w.Handler.Login(ctx, params)
 	return err
 }
 
@@ -24416,6 +29694,184 @@ func (w *ServerInterfaceWrapper) Logout(ctx echo.Context) error {
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.Logout(ctx)
+	return err
+}
+
+// CompleteMFAChallenge converts echo context to params.
+func (w *ServerInterfaceWrapper) CompleteMFAChallenge(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params CompleteMFAChallengeParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "DPoP" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("DPoP")]; found {
+		var DPoP DPoPProof
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for DPoP, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "DPoP", valueList[0], &DPoP, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter DPoP: %s", err))
+		}
+
+		params.DPoP = &DPoP
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.CompleteMFAChallenge(ctx, params)
+	return err
+}
+
+// RegenerateRecoveryCodes converts echo context to params.
+func (w *ServerInterfaceWrapper) RegenerateRecoveryCodes(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.RegenerateRecoveryCodes(ctx)
+	return err
+}
+
+// DisableTOTP converts echo context to params.
+func (w *ServerInterfaceWrapper) DisableTOTP(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.DisableTOTP(ctx)
+	return err
+}
+
+// EnrollTOTP converts echo context to params.
+func (w *ServerInterfaceWrapper) EnrollTOTP(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.EnrollTOTP(ctx)
+	return err
+}
+
+// VerifyTOTP converts echo context to params.
+func (w *ServerInterfaceWrapper) VerifyTOTP(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.VerifyTOTP(ctx)
+	return err
+}
+
+// ListPasskeys converts echo context to params.
+func (w *ServerInterfaceWrapper) ListPasskeys(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListPasskeysParams
+	// ------------- Optional query parameter "limit" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", ctx.QueryParams(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter limit: %s", err))
+	}
+
+	// ------------- Optional query parameter "cursor" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "cursor", ctx.QueryParams(), &params.Cursor, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter cursor: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListPasskeys(ctx, params)
+	return err
+}
+
+// BeginPasskeyLogin converts echo context to params.
+func (w *ServerInterfaceWrapper) BeginPasskeyLogin(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.BeginPasskeyLogin(ctx)
+	return err
+}
+
+// FinishPasskeyLogin converts echo context to params.
+func (w *ServerInterfaceWrapper) FinishPasskeyLogin(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params FinishPasskeyLoginParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "DPoP" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("DPoP")]; found {
+		var DPoP DPoPProof
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for DPoP, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "DPoP", valueList[0], &DPoP, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter DPoP: %s", err))
+		}
+
+		params.DPoP = &DPoP
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.FinishPasskeyLogin(ctx, params)
+	return err
+}
+
+// BeginPasskeyRegistration converts echo context to params.
+func (w *ServerInterfaceWrapper) BeginPasskeyRegistration(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.BeginPasskeyRegistration(ctx)
+	return err
+}
+
+// FinishPasskeyRegistration converts echo context to params.
+func (w *ServerInterfaceWrapper) FinishPasskeyRegistration(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.FinishPasskeyRegistration(ctx)
+	return err
+}
+
+// DeletePasskey converts echo context to params.
+func (w *ServerInterfaceWrapper) DeletePasskey(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id ID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.DeletePasskey(ctx, id)
+	return err
+}
+
+// RenamePasskey converts echo context to params.
+func (w *ServerInterfaceWrapper) RenamePasskey(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id ID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.RenamePasskey(ctx, id)
 	return err
 }
 
@@ -24446,12 +29902,41 @@ func (w *ServerInterfaceWrapper) UpdateProfile(ctx echo.Context) error {
 	return err
 }
 
+// Reauthenticate converts echo context to params.
+func (w *ServerInterfaceWrapper) Reauthenticate(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.Reauthenticate(ctx)
+	return err
+}
+
 // RefreshTokens converts echo context to params.
 func (w *ServerInterfaceWrapper) RefreshTokens(ctx echo.Context) error {
 	var err error
 
+	// Parameter object where we will unmarshal all parameters from the context
+	var params RefreshTokensParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "DPoP" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("DPoP")]; found {
+		var DPoP DPoPProof
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for DPoP, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "DPoP", valueList[0], &DPoP, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter DPoP: %s", err))
+		}
+
+		params.DPoP = &DPoP
+	}
+
 	// Invoke the callback with all the unmarshaled arguments
-	err = w.Handler.RefreshTokens(ctx)
+	err = w.Handler.RefreshTokens(ctx, params)
 	return err
 }
 
@@ -24459,8 +29944,28 @@ func (w *ServerInterfaceWrapper) RefreshTokens(ctx echo.Context) error {
 func (w *ServerInterfaceWrapper) Register(ctx echo.Context) error {
 	var err error
 
+	// Parameter object where we will unmarshal all parameters from the context
+	var params RegisterParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "DPoP" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("DPoP")]; found {
+		var DPoP DPoPProof
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for DPoP, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "DPoP", valueList[0], &DPoP, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter DPoP: %s", err))
+		}
+
+		params.DPoP = &DPoP
+	}
+
 	// Invoke the callback with all the unmarshaled arguments
-	err = w.Handler.Register(ctx)
+	err = w.Handler.Register(ctx, params)
 	return err
 }
 
@@ -24468,8 +29973,28 @@ func (w *ServerInterfaceWrapper) Register(ctx echo.Context) error {
 func (w *ServerInterfaceWrapper) CreateChatCompletion(ctx echo.Context) error {
 	var err error
 
+	// Parameter object where we will unmarshal all parameters from the context
+	var params CreateChatCompletionParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "X-CCB-Resumable" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("X-CCB-Resumable")]; found {
+		var XCCBResumable bool
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for X-CCB-Resumable, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "X-CCB-Resumable", valueList[0], &XCCBResumable, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "boolean", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter X-CCB-Resumable: %s", err))
+		}
+
+		params.XCCBResumable = &XCCBResumable
+	}
+
 	// Invoke the callback with all the unmarshaled arguments
-	err = w.Handler.CreateChatCompletion(ctx)
+	err = w.Handler.CreateChatCompletion(ctx, params)
 	return err
 }
 
@@ -24479,6 +30004,48 @@ func (w *ServerInterfaceWrapper) DebugChatCompletion(ctx echo.Context) error {
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.DebugChatCompletion(ctx)
+	return err
+}
+
+// GetChatStream converts echo context to params.
+func (w *ServerInterfaceWrapper) GetChatStream(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "generation_id" -------------
+	var generationId openapi_types.UUID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "generation_id", ctx.Param("generation_id"), &generationId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter generation_id: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params GetChatStreamParams
+	// ------------- Optional query parameter "after" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "after", ctx.QueryParams(), &params.After, runtime.BindQueryParameterOptions{Type: "integer", Format: "int64"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter after: %s", err))
+	}
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "Last-Event-ID" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Last-Event-ID")]; found {
+		var LastEventID string
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Last-Event-ID, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Last-Event-ID", valueList[0], &LastEventID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Last-Event-ID: %s", err))
+		}
+
+		params.LastEventID = &LastEventID
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetChatStream(ctx, generationId, params)
 	return err
 }
 
@@ -25897,6 +31464,8 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.GET(options.BaseURL+"/docs", wrapper.GetDocs, options.OperationMiddlewares["getDocs"]...)
 	router.GET(options.BaseURL+"/docs/:asset", wrapper.GetDocsAsset, options.OperationMiddlewares["getDocsAsset"]...)
 	router.GET(options.BaseURL+"/.well-known/jwks.json", wrapper.GetJWKS, options.OperationMiddlewares["getJWKS"]...)
+	router.GET(options.BaseURL+"/.well-known/apple-app-site-association", wrapper.GetAppleAppSiteAssociation, options.OperationMiddlewares["getAppleAppSiteAssociation"]...)
+	router.GET(options.BaseURL+"/.well-known/assetlinks.json", wrapper.GetAssetLinks, options.OperationMiddlewares["getAssetLinks"]...)
 	router.POST(options.BaseURL+"/v1/auth/register", wrapper.Register, options.OperationMiddlewares["register"]...)
 	router.POST(options.BaseURL+"/v1/auth/login", wrapper.Login, options.OperationMiddlewares["login"]...)
 	router.POST(options.BaseURL+"/v1/auth/refresh", wrapper.RefreshTokens, options.OperationMiddlewares["refreshTokens"]...)
@@ -25909,6 +31478,19 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.POST(options.BaseURL+"/v1/auth/api-keys", wrapper.CreateAPIKey, options.OperationMiddlewares["createAPIKey"]...)
 	router.DELETE(options.BaseURL+"/v1/auth/api-keys/:id", wrapper.RevokeAPIKey, options.OperationMiddlewares["revokeAPIKey"]...)
 	router.POST(options.BaseURL+"/v1/auth/api-keys/:id/rotate", wrapper.RotateAPIKey, options.OperationMiddlewares["rotateAPIKey"]...)
+	router.DELETE(options.BaseURL+"/v1/auth/mfa/totp", wrapper.DisableTOTP, options.OperationMiddlewares["disableTOTP"]...)
+	router.POST(options.BaseURL+"/v1/auth/mfa/totp", wrapper.EnrollTOTP, options.OperationMiddlewares["enrollTOTP"]...)
+	router.POST(options.BaseURL+"/v1/auth/mfa/totp/verify", wrapper.VerifyTOTP, options.OperationMiddlewares["verifyTOTP"]...)
+	router.POST(options.BaseURL+"/v1/auth/mfa/recovery-codes", wrapper.RegenerateRecoveryCodes, options.OperationMiddlewares["regenerateRecoveryCodes"]...)
+	router.POST(options.BaseURL+"/v1/auth/mfa/challenge", wrapper.CompleteMFAChallenge, options.OperationMiddlewares["completeMFAChallenge"]...)
+	router.POST(options.BaseURL+"/v1/auth/reauthenticate", wrapper.Reauthenticate, options.OperationMiddlewares["reauthenticate"]...)
+	router.GET(options.BaseURL+"/v1/auth/passkeys", wrapper.ListPasskeys, options.OperationMiddlewares["listPasskeys"]...)
+	router.POST(options.BaseURL+"/v1/auth/passkeys/register/begin", wrapper.BeginPasskeyRegistration, options.OperationMiddlewares["beginPasskeyRegistration"]...)
+	router.POST(options.BaseURL+"/v1/auth/passkeys/register/finish", wrapper.FinishPasskeyRegistration, options.OperationMiddlewares["finishPasskeyRegistration"]...)
+	router.POST(options.BaseURL+"/v1/auth/passkeys/login/begin", wrapper.BeginPasskeyLogin, options.OperationMiddlewares["beginPasskeyLogin"]...)
+	router.POST(options.BaseURL+"/v1/auth/passkeys/login/finish", wrapper.FinishPasskeyLogin, options.OperationMiddlewares["finishPasskeyLogin"]...)
+	router.DELETE(options.BaseURL+"/v1/auth/passkeys/:id", wrapper.DeletePasskey, options.OperationMiddlewares["deletePasskey"]...)
+	router.PATCH(options.BaseURL+"/v1/auth/passkeys/:id", wrapper.RenamePasskey, options.OperationMiddlewares["renamePasskey"]...)
 	router.GET(options.BaseURL+"/v1/admin/users", wrapper.AdminListUsers, options.OperationMiddlewares["adminListUsers"]...)
 	router.PATCH(options.BaseURL+"/v1/admin/users/:id", wrapper.AdminUpdateUser, options.OperationMiddlewares["adminUpdateUser"]...)
 	router.GET(options.BaseURL+"/v1/admin/audit-log", wrapper.AdminListAuditLog, options.OperationMiddlewares["adminListAuditLog"]...)
@@ -25946,6 +31528,7 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.GET(options.BaseURL+"/v1/models/:model_id", wrapper.GetModel, options.OperationMiddlewares["getModel"]...)
 	router.POST(options.BaseURL+"/v1/chat/completions", wrapper.CreateChatCompletion, options.OperationMiddlewares["createChatCompletion"]...)
 	router.POST(options.BaseURL+"/v1/chat/completions/debug", wrapper.DebugChatCompletion, options.OperationMiddlewares["debugChatCompletion"]...)
+	router.GET(options.BaseURL+"/v1/chat/completions/:generation_id/stream", wrapper.GetChatStream, options.OperationMiddlewares["getChatStream"]...)
 	router.GET(options.BaseURL+"/v1/chat/completions/:session_id/status", wrapper.GetChatStatus, options.OperationMiddlewares["getChatStatus"]...)
 	router.DELETE(options.BaseURL+"/v1/chat/completions/:session_id", wrapper.CancelChatCompletion, options.OperationMiddlewares["cancelChatCompletion"]...)
 	router.GET(options.BaseURL+"/v1/mcp/servers", wrapper.ListMCPServers, options.OperationMiddlewares["listMCPServers"]...)
@@ -26033,6 +31616,8 @@ type NotFoundApplicationProblemPlusJSONResponse Problem
 
 type PreconditionFailedApplicationProblemPlusJSONResponse Problem
 
+type ReauthenticationRequiredApplicationProblemPlusJSONResponse Problem
+
 type TooManyRequestsResponseHeaders struct {
 	RateLimit       *string
 	RateLimitPolicy *string
@@ -26077,6 +31662,98 @@ type GetRootdefaultApplicationProblemPlusJSONResponse struct {
 }
 
 func (response GetRootdefaultApplicationProblemPlusJSONResponse) VisitGetRootResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetAppleAppSiteAssociationRequestObject struct {
+}
+
+type GetAppleAppSiteAssociationResponseObject interface {
+	VisitGetAppleAppSiteAssociationResponse(w http.ResponseWriter) error
+}
+
+type GetAppleAppSiteAssociation200JSONResponse AppleAppSiteAssociation
+
+func (response GetAppleAppSiteAssociation200JSONResponse) VisitGetAppleAppSiteAssociationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetAppleAppSiteAssociation404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response GetAppleAppSiteAssociation404ApplicationProblemPlusJSONResponse) VisitGetAppleAppSiteAssociationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetAppleAppSiteAssociationdefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response GetAppleAppSiteAssociationdefaultApplicationProblemPlusJSONResponse) VisitGetAppleAppSiteAssociationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetAssetLinksRequestObject struct {
+}
+
+type GetAssetLinksResponseObject interface {
+	VisitGetAssetLinksResponse(w http.ResponseWriter) error
+}
+
+type GetAssetLinks200JSONResponse []AssetLinkStatement
+
+func (response GetAssetLinks200JSONResponse) VisitGetAssetLinksResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetAssetLinksdefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response GetAssetLinksdefaultApplicationProblemPlusJSONResponse) VisitGetAssetLinksResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
@@ -26657,7 +32334,7 @@ func (response AdminUpdateUser400ApplicationProblemPlusJSONResponse) VisitAdminU
 }
 
 type AdminUpdateUser401ApplicationProblemPlusJSONResponse struct {
-	UnauthorizedApplicationProblemPlusJSONResponse
+	ReauthenticationRequiredApplicationProblemPlusJSONResponse
 }
 
 func (response AdminUpdateUser401ApplicationProblemPlusJSONResponse) VisitAdminUpdateUserResponse(w http.ResponseWriter) error {
@@ -27179,7 +32856,7 @@ func (response CreateAPIKey400ApplicationProblemPlusJSONResponse) VisitCreateAPI
 }
 
 type CreateAPIKey401ApplicationProblemPlusJSONResponse struct {
-	UnauthorizedApplicationProblemPlusJSONResponse
+	ReauthenticationRequiredApplicationProblemPlusJSONResponse
 }
 
 func (response CreateAPIKey401ApplicationProblemPlusJSONResponse) VisitCreateAPIKeyResponse(w http.ResponseWriter) error {
@@ -27373,7 +33050,7 @@ func (response RotateAPIKey400ApplicationProblemPlusJSONResponse) VisitRotateAPI
 }
 
 type RotateAPIKey401ApplicationProblemPlusJSONResponse struct {
-	UnauthorizedApplicationProblemPlusJSONResponse
+	ReauthenticationRequiredApplicationProblemPlusJSONResponse
 }
 
 func (response RotateAPIKey401ApplicationProblemPlusJSONResponse) VisitRotateAPIKeyResponse(w http.ResponseWriter) error {
@@ -27454,7 +33131,7 @@ func (response ChangePassword400ApplicationProblemPlusJSONResponse) VisitChangeP
 }
 
 type ChangePassword401ApplicationProblemPlusJSONResponse struct {
-	UnauthorizedApplicationProblemPlusJSONResponse
+	ReauthenticationRequiredApplicationProblemPlusJSONResponse
 }
 
 func (response ChangePassword401ApplicationProblemPlusJSONResponse) VisitChangePasswordResponse(w http.ResponseWriter) error {
@@ -27528,6 +33205,7 @@ func (response ChangePassworddefaultApplicationProblemPlusJSONResponse) VisitCha
 }
 
 type LoginRequestObject struct {
+	Params       LoginParams
 	JSONBody     *LoginJSONRequestBody
 	FormdataBody *LoginFormdataRequestBody
 }
@@ -27542,7 +33220,7 @@ type Login200ResponseHeaders struct {
 }
 
 type Login200JSONResponse struct {
-	Body    AuthTokens
+	Body    LoginResult
 	Headers Login200ResponseHeaders
 }
 
@@ -27682,6 +33360,1095 @@ func (response LogoutdefaultApplicationProblemPlusJSONResponse) VisitLogoutRespo
 	return err
 }
 
+type CompleteMFAChallengeRequestObject struct {
+	Params CompleteMFAChallengeParams
+	Body   *CompleteMFAChallengeJSONRequestBody
+}
+
+type CompleteMFAChallengeResponseObject interface {
+	VisitCompleteMFAChallengeResponse(w http.ResponseWriter) error
+}
+
+type CompleteMFAChallenge200ResponseHeaders struct {
+	CacheControl string
+	Pragma       string
+}
+
+type CompleteMFAChallenge200JSONResponse struct {
+	Body    AuthTokens
+	Headers CompleteMFAChallenge200ResponseHeaders
+}
+
+func (response CompleteMFAChallenge200JSONResponse) VisitCompleteMFAChallengeResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", fmt.Sprint(response.Headers.CacheControl))
+	w.Header().Set("Pragma", fmt.Sprint(response.Headers.Pragma))
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CompleteMFAChallenge400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response CompleteMFAChallenge400ApplicationProblemPlusJSONResponse) VisitCompleteMFAChallengeResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CompleteMFAChallenge401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response CompleteMFAChallenge401ApplicationProblemPlusJSONResponse) VisitCompleteMFAChallengeResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CompleteMFAChallenge429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response CompleteMFAChallenge429ApplicationProblemPlusJSONResponse) VisitCompleteMFAChallengeResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RateLimit != nil {
+		w.Header().Set("RateLimit", fmt.Sprint(*response.Headers.RateLimit))
+	}
+	if response.Headers.RateLimitPolicy != nil {
+		w.Header().Set("RateLimit-Policy", fmt.Sprint(*response.Headers.RateLimitPolicy))
+	}
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CompleteMFAChallengedefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response CompleteMFAChallengedefaultApplicationProblemPlusJSONResponse) VisitCompleteMFAChallengeResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RegenerateRecoveryCodesRequestObject struct {
+}
+
+type RegenerateRecoveryCodesResponseObject interface {
+	VisitRegenerateRecoveryCodesResponse(w http.ResponseWriter) error
+}
+
+type RegenerateRecoveryCodes200ResponseHeaders struct {
+	CacheControl string
+	Pragma       string
+}
+
+type RegenerateRecoveryCodes200JSONResponse struct {
+	Body    RecoveryCodes
+	Headers RegenerateRecoveryCodes200ResponseHeaders
+}
+
+func (response RegenerateRecoveryCodes200JSONResponse) VisitRegenerateRecoveryCodesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", fmt.Sprint(response.Headers.CacheControl))
+	w.Header().Set("Pragma", fmt.Sprint(response.Headers.Pragma))
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RegenerateRecoveryCodes401ApplicationProblemPlusJSONResponse struct {
+	ReauthenticationRequiredApplicationProblemPlusJSONResponse
+}
+
+func (response RegenerateRecoveryCodes401ApplicationProblemPlusJSONResponse) VisitRegenerateRecoveryCodesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RegenerateRecoveryCodes409ApplicationProblemPlusJSONResponse struct {
+	ConflictApplicationProblemPlusJSONResponse
+}
+
+func (response RegenerateRecoveryCodes409ApplicationProblemPlusJSONResponse) VisitRegenerateRecoveryCodesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RegenerateRecoveryCodesdefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response RegenerateRecoveryCodesdefaultApplicationProblemPlusJSONResponse) VisitRegenerateRecoveryCodesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DisableTOTPRequestObject struct {
+}
+
+type DisableTOTPResponseObject interface {
+	VisitDisableTOTPResponse(w http.ResponseWriter) error
+}
+
+type DisableTOTP204Response struct {
+}
+
+func (response DisableTOTP204Response) VisitDisableTOTPResponse(w http.ResponseWriter) error {
+	w.WriteHeader(204)
+	return nil
+}
+
+type DisableTOTP401ApplicationProblemPlusJSONResponse struct {
+	ReauthenticationRequiredApplicationProblemPlusJSONResponse
+}
+
+func (response DisableTOTP401ApplicationProblemPlusJSONResponse) VisitDisableTOTPResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DisableTOTP404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response DisableTOTP404ApplicationProblemPlusJSONResponse) VisitDisableTOTPResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DisableTOTPdefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response DisableTOTPdefaultApplicationProblemPlusJSONResponse) VisitDisableTOTPResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type EnrollTOTPRequestObject struct {
+}
+
+type EnrollTOTPResponseObject interface {
+	VisitEnrollTOTPResponse(w http.ResponseWriter) error
+}
+
+type EnrollTOTP201ResponseHeaders struct {
+	CacheControl string
+	Pragma       string
+}
+
+type EnrollTOTP201JSONResponse struct {
+	Body    TOTPEnrollment
+	Headers EnrollTOTP201ResponseHeaders
+}
+
+func (response EnrollTOTP201JSONResponse) VisitEnrollTOTPResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", fmt.Sprint(response.Headers.CacheControl))
+	w.Header().Set("Pragma", fmt.Sprint(response.Headers.Pragma))
+	w.WriteHeader(201)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type EnrollTOTP401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response EnrollTOTP401ApplicationProblemPlusJSONResponse) VisitEnrollTOTPResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type EnrollTOTP409ApplicationProblemPlusJSONResponse struct {
+	ConflictApplicationProblemPlusJSONResponse
+}
+
+func (response EnrollTOTP409ApplicationProblemPlusJSONResponse) VisitEnrollTOTPResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type EnrollTOTPdefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response EnrollTOTPdefaultApplicationProblemPlusJSONResponse) VisitEnrollTOTPResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type VerifyTOTPRequestObject struct {
+	Body *VerifyTOTPJSONRequestBody
+}
+
+type VerifyTOTPResponseObject interface {
+	VisitVerifyTOTPResponse(w http.ResponseWriter) error
+}
+
+type VerifyTOTP200ResponseHeaders struct {
+	CacheControl string
+	Pragma       string
+}
+
+type VerifyTOTP200JSONResponse struct {
+	Body    RecoveryCodes
+	Headers VerifyTOTP200ResponseHeaders
+}
+
+func (response VerifyTOTP200JSONResponse) VisitVerifyTOTPResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", fmt.Sprint(response.Headers.CacheControl))
+	w.Header().Set("Pragma", fmt.Sprint(response.Headers.Pragma))
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type VerifyTOTP400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response VerifyTOTP400ApplicationProblemPlusJSONResponse) VisitVerifyTOTPResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type VerifyTOTP401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response VerifyTOTP401ApplicationProblemPlusJSONResponse) VisitVerifyTOTPResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type VerifyTOTP403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response VerifyTOTP403ApplicationProblemPlusJSONResponse) VisitVerifyTOTPResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type VerifyTOTP404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response VerifyTOTP404ApplicationProblemPlusJSONResponse) VisitVerifyTOTPResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type VerifyTOTP409ApplicationProblemPlusJSONResponse struct {
+	ConflictApplicationProblemPlusJSONResponse
+}
+
+func (response VerifyTOTP409ApplicationProblemPlusJSONResponse) VisitVerifyTOTPResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type VerifyTOTP429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response VerifyTOTP429ApplicationProblemPlusJSONResponse) VisitVerifyTOTPResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RateLimit != nil {
+		w.Header().Set("RateLimit", fmt.Sprint(*response.Headers.RateLimit))
+	}
+	if response.Headers.RateLimitPolicy != nil {
+		w.Header().Set("RateLimit-Policy", fmt.Sprint(*response.Headers.RateLimitPolicy))
+	}
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type VerifyTOTPdefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response VerifyTOTPdefaultApplicationProblemPlusJSONResponse) VisitVerifyTOTPResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListPasskeysRequestObject struct {
+	Params ListPasskeysParams
+}
+
+type ListPasskeysResponseObject interface {
+	VisitListPasskeysResponse(w http.ResponseWriter) error
+}
+
+type ListPasskeys200JSONResponse PasskeyList
+
+func (response ListPasskeys200JSONResponse) VisitListPasskeysResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListPasskeys400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response ListPasskeys400ApplicationProblemPlusJSONResponse) VisitListPasskeysResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListPasskeys401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response ListPasskeys401ApplicationProblemPlusJSONResponse) VisitListPasskeysResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListPasskeysdefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response ListPasskeysdefaultApplicationProblemPlusJSONResponse) VisitListPasskeysResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type BeginPasskeyLoginRequestObject struct {
+	Body *BeginPasskeyLoginJSONRequestBody
+}
+
+type BeginPasskeyLoginResponseObject interface {
+	VisitBeginPasskeyLoginResponse(w http.ResponseWriter) error
+}
+
+type BeginPasskeyLogin200ResponseHeaders struct {
+	CacheControl string
+	Pragma       string
+}
+
+type BeginPasskeyLogin200JSONResponse struct {
+	Body    PasskeyCeremony
+	Headers BeginPasskeyLogin200ResponseHeaders
+}
+
+func (response BeginPasskeyLogin200JSONResponse) VisitBeginPasskeyLoginResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", fmt.Sprint(response.Headers.CacheControl))
+	w.Header().Set("Pragma", fmt.Sprint(response.Headers.Pragma))
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type BeginPasskeyLogin400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response BeginPasskeyLogin400ApplicationProblemPlusJSONResponse) VisitBeginPasskeyLoginResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type BeginPasskeyLogin429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response BeginPasskeyLogin429ApplicationProblemPlusJSONResponse) VisitBeginPasskeyLoginResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RateLimit != nil {
+		w.Header().Set("RateLimit", fmt.Sprint(*response.Headers.RateLimit))
+	}
+	if response.Headers.RateLimitPolicy != nil {
+		w.Header().Set("RateLimit-Policy", fmt.Sprint(*response.Headers.RateLimitPolicy))
+	}
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type BeginPasskeyLogindefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response BeginPasskeyLogindefaultApplicationProblemPlusJSONResponse) VisitBeginPasskeyLoginResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type FinishPasskeyLoginRequestObject struct {
+	Params FinishPasskeyLoginParams
+	Body   *FinishPasskeyLoginJSONRequestBody
+}
+
+type FinishPasskeyLoginResponseObject interface {
+	VisitFinishPasskeyLoginResponse(w http.ResponseWriter) error
+}
+
+type FinishPasskeyLogin200ResponseHeaders struct {
+	CacheControl string
+	Pragma       string
+}
+
+type FinishPasskeyLogin200JSONResponse struct {
+	Body    AuthTokens
+	Headers FinishPasskeyLogin200ResponseHeaders
+}
+
+func (response FinishPasskeyLogin200JSONResponse) VisitFinishPasskeyLoginResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", fmt.Sprint(response.Headers.CacheControl))
+	w.Header().Set("Pragma", fmt.Sprint(response.Headers.Pragma))
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type FinishPasskeyLogin400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response FinishPasskeyLogin400ApplicationProblemPlusJSONResponse) VisitFinishPasskeyLoginResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type FinishPasskeyLogin401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response FinishPasskeyLogin401ApplicationProblemPlusJSONResponse) VisitFinishPasskeyLoginResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type FinishPasskeyLogin403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response FinishPasskeyLogin403ApplicationProblemPlusJSONResponse) VisitFinishPasskeyLoginResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type FinishPasskeyLogin429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response FinishPasskeyLogin429ApplicationProblemPlusJSONResponse) VisitFinishPasskeyLoginResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RateLimit != nil {
+		w.Header().Set("RateLimit", fmt.Sprint(*response.Headers.RateLimit))
+	}
+	if response.Headers.RateLimitPolicy != nil {
+		w.Header().Set("RateLimit-Policy", fmt.Sprint(*response.Headers.RateLimitPolicy))
+	}
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type FinishPasskeyLogindefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response FinishPasskeyLogindefaultApplicationProblemPlusJSONResponse) VisitFinishPasskeyLoginResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type BeginPasskeyRegistrationRequestObject struct {
+}
+
+type BeginPasskeyRegistrationResponseObject interface {
+	VisitBeginPasskeyRegistrationResponse(w http.ResponseWriter) error
+}
+
+type BeginPasskeyRegistration200ResponseHeaders struct {
+	CacheControl string
+	Pragma       string
+}
+
+type BeginPasskeyRegistration200JSONResponse struct {
+	Body    PasskeyCeremony
+	Headers BeginPasskeyRegistration200ResponseHeaders
+}
+
+func (response BeginPasskeyRegistration200JSONResponse) VisitBeginPasskeyRegistrationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", fmt.Sprint(response.Headers.CacheControl))
+	w.Header().Set("Pragma", fmt.Sprint(response.Headers.Pragma))
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type BeginPasskeyRegistration401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response BeginPasskeyRegistration401ApplicationProblemPlusJSONResponse) VisitBeginPasskeyRegistrationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type BeginPasskeyRegistrationdefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response BeginPasskeyRegistrationdefaultApplicationProblemPlusJSONResponse) VisitBeginPasskeyRegistrationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type FinishPasskeyRegistrationRequestObject struct {
+	Body *FinishPasskeyRegistrationJSONRequestBody
+}
+
+type FinishPasskeyRegistrationResponseObject interface {
+	VisitFinishPasskeyRegistrationResponse(w http.ResponseWriter) error
+}
+
+type FinishPasskeyRegistration201JSONResponse Passkey
+
+func (response FinishPasskeyRegistration201JSONResponse) VisitFinishPasskeyRegistrationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(201)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type FinishPasskeyRegistration400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response FinishPasskeyRegistration400ApplicationProblemPlusJSONResponse) VisitFinishPasskeyRegistrationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type FinishPasskeyRegistration401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response FinishPasskeyRegistration401ApplicationProblemPlusJSONResponse) VisitFinishPasskeyRegistrationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type FinishPasskeyRegistration409ApplicationProblemPlusJSONResponse struct {
+	ConflictApplicationProblemPlusJSONResponse
+}
+
+func (response FinishPasskeyRegistration409ApplicationProblemPlusJSONResponse) VisitFinishPasskeyRegistrationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type FinishPasskeyRegistrationdefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response FinishPasskeyRegistrationdefaultApplicationProblemPlusJSONResponse) VisitFinishPasskeyRegistrationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeletePasskeyRequestObject struct {
+	Id ID `json:"id"`
+}
+
+type DeletePasskeyResponseObject interface {
+	VisitDeletePasskeyResponse(w http.ResponseWriter) error
+}
+
+type DeletePasskey204Response struct {
+}
+
+func (response DeletePasskey204Response) VisitDeletePasskeyResponse(w http.ResponseWriter) error {
+	w.WriteHeader(204)
+	return nil
+}
+
+type DeletePasskey400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response DeletePasskey400ApplicationProblemPlusJSONResponse) VisitDeletePasskeyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeletePasskey401ApplicationProblemPlusJSONResponse struct {
+	ReauthenticationRequiredApplicationProblemPlusJSONResponse
+}
+
+func (response DeletePasskey401ApplicationProblemPlusJSONResponse) VisitDeletePasskeyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeletePasskey404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response DeletePasskey404ApplicationProblemPlusJSONResponse) VisitDeletePasskeyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeletePasskeydefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response DeletePasskeydefaultApplicationProblemPlusJSONResponse) VisitDeletePasskeyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RenamePasskeyRequestObject struct {
+	Id   ID `json:"id"`
+	Body *RenamePasskeyJSONRequestBody
+}
+
+type RenamePasskeyResponseObject interface {
+	VisitRenamePasskeyResponse(w http.ResponseWriter) error
+}
+
+type RenamePasskey200JSONResponse Passkey
+
+func (response RenamePasskey200JSONResponse) VisitRenamePasskeyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RenamePasskey400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response RenamePasskey400ApplicationProblemPlusJSONResponse) VisitRenamePasskeyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RenamePasskey401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response RenamePasskey401ApplicationProblemPlusJSONResponse) VisitRenamePasskeyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RenamePasskey404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response RenamePasskey404ApplicationProblemPlusJSONResponse) VisitRenamePasskeyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RenamePasskeydefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response RenamePasskeydefaultApplicationProblemPlusJSONResponse) VisitRenamePasskeyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type DeleteProfileRequestObject struct {
 	Body *DeleteProfileJSONRequestBody
 }
@@ -27715,7 +34482,7 @@ func (response DeleteProfile400ApplicationProblemPlusJSONResponse) VisitDeletePr
 }
 
 type DeleteProfile401ApplicationProblemPlusJSONResponse struct {
-	UnauthorizedApplicationProblemPlusJSONResponse
+	ReauthenticationRequiredApplicationProblemPlusJSONResponse
 }
 
 func (response DeleteProfile401ApplicationProblemPlusJSONResponse) VisitDeleteProfileResponse(w http.ResponseWriter) error {
@@ -27945,8 +34712,131 @@ func (response UpdateProfiledefaultApplicationProblemPlusJSONResponse) VisitUpda
 	return err
 }
 
+type ReauthenticateRequestObject struct {
+	Body *ReauthenticateJSONRequestBody
+}
+
+type ReauthenticateResponseObject interface {
+	VisitReauthenticateResponse(w http.ResponseWriter) error
+}
+
+type Reauthenticate200ResponseHeaders struct {
+	CacheControl string
+	Pragma       string
+}
+
+type Reauthenticate200JSONResponse struct {
+	Body    AuthTokens
+	Headers Reauthenticate200ResponseHeaders
+}
+
+func (response Reauthenticate200JSONResponse) VisitReauthenticateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", fmt.Sprint(response.Headers.CacheControl))
+	w.Header().Set("Pragma", fmt.Sprint(response.Headers.Pragma))
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type Reauthenticate400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response Reauthenticate400ApplicationProblemPlusJSONResponse) VisitReauthenticateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type Reauthenticate401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response Reauthenticate401ApplicationProblemPlusJSONResponse) VisitReauthenticateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type Reauthenticate403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response Reauthenticate403ApplicationProblemPlusJSONResponse) VisitReauthenticateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type Reauthenticate429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response Reauthenticate429ApplicationProblemPlusJSONResponse) VisitReauthenticateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RateLimit != nil {
+		w.Header().Set("RateLimit", fmt.Sprint(*response.Headers.RateLimit))
+	}
+	if response.Headers.RateLimitPolicy != nil {
+		w.Header().Set("RateLimit-Policy", fmt.Sprint(*response.Headers.RateLimitPolicy))
+	}
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ReauthenticatedefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response ReauthenticatedefaultApplicationProblemPlusJSONResponse) VisitReauthenticateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type RefreshTokensRequestObject struct {
-	Body *RefreshTokensJSONRequestBody
+	Params RefreshTokensParams
+	Body   *RefreshTokensJSONRequestBody
 }
 
 type RefreshTokensResponseObject interface {
@@ -28052,7 +34942,8 @@ func (response RefreshTokensdefaultApplicationProblemPlusJSONResponse) VisitRefr
 }
 
 type RegisterRequestObject struct {
-	Body *RegisterJSONRequestBody
+	Params RegisterParams
+	Body   *RegisterJSONRequestBody
 }
 
 type RegisterResponseObject interface {
@@ -28158,7 +35049,8 @@ func (response RegisterdefaultApplicationProblemPlusJSONResponse) VisitRegisterR
 }
 
 type CreateChatCompletionRequestObject struct {
-	Body *CreateChatCompletionJSONRequestBody
+	Params CreateChatCompletionParams
+	Body   *CreateChatCompletionJSONRequestBody
 }
 
 type CreateChatCompletionResponseObject interface {
@@ -28167,6 +35059,7 @@ type CreateChatCompletionResponseObject interface {
 
 type CreateChatCompletion200ResponseHeaders struct {
 	XAccelBuffering *string
+	XGenerationID   *openapi_types.UUID
 }
 
 type CreateChatCompletion200JSONResponse struct {
@@ -28183,6 +35076,9 @@ func (response CreateChatCompletion200JSONResponse) VisitCreateChatCompletionRes
 	w.Header().Set("Content-Type", "application/json")
 	if response.Headers.XAccelBuffering != nil {
 		w.Header().Set("X-Accel-Buffering", fmt.Sprint(*response.Headers.XAccelBuffering))
+	}
+	if response.Headers.XGenerationID != nil {
+		w.Header().Set("X-Generation-ID", fmt.Sprint(*response.Headers.XGenerationID))
 	}
 	w.WriteHeader(200)
 	_, err := buf.WriteTo(w)
@@ -28203,6 +35099,9 @@ func (response CreateChatCompletion200TexteventStreamResponse) VisitCreateChatCo
 	}
 	if response.Headers.XAccelBuffering != nil {
 		w.Header().Set("X-Accel-Buffering", fmt.Sprint(*response.Headers.XAccelBuffering))
+	}
+	if response.Headers.XGenerationID != nil {
+		w.Header().Set("X-Generation-ID", fmt.Sprint(*response.Headers.XGenerationID))
 	}
 	w.WriteHeader(200)
 
@@ -28479,6 +35378,149 @@ type DebugChatCompletiondefaultApplicationProblemPlusJSONResponse struct {
 }
 
 func (response DebugChatCompletiondefaultApplicationProblemPlusJSONResponse) VisitDebugChatCompletionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetChatStreamRequestObject struct {
+	GenerationId openapi_types.UUID `json:"generation_id"`
+	Params       GetChatStreamParams
+}
+
+type GetChatStreamResponseObject interface {
+	VisitGetChatStreamResponse(w http.ResponseWriter) error
+}
+
+type GetChatStream200ResponseHeaders struct {
+	XAccelBuffering *string
+	XGenerationID   *openapi_types.UUID
+}
+
+type GetChatStream200TexteventStreamResponse struct {
+	Body          io.Reader
+	Headers       GetChatStream200ResponseHeaders
+	ContentLength int64
+}
+
+func (response GetChatStream200TexteventStreamResponse) VisitGetChatStreamResponse(w http.ResponseWriter) error {
+
+	w.Header().Set("Content-Type", "text/event-stream")
+	if response.ContentLength != 0 {
+		w.Header().Set("Content-Length", fmt.Sprint(response.ContentLength))
+	}
+	if response.Headers.XAccelBuffering != nil {
+		w.Header().Set("X-Accel-Buffering", fmt.Sprint(*response.Headers.XAccelBuffering))
+	}
+	if response.Headers.XGenerationID != nil {
+		w.Header().Set("X-Generation-ID", fmt.Sprint(*response.Headers.XGenerationID))
+	}
+	w.WriteHeader(200)
+
+	if closer, ok := response.Body.(io.ReadCloser); ok {
+		defer closer.Close()
+	}
+	flusher, ok := w.(http.Flusher)
+	if !ok {
+		// If w doesn't support flushing, fall back to io.Copy.
+		_, err := io.Copy(w, response.Body)
+		return err
+	}
+	// text/event-stream messages are typically small; use a
+	// modest buffer and flush after each chunk so clients see
+	// events immediately instead of waiting on OS buffering.
+	buf := make([]byte, 4096)
+	for {
+		n, err := response.Body.Read(buf)
+		if n > 0 {
+			if _, writeErr := w.Write(buf[:n]); writeErr != nil {
+				return writeErr
+			}
+			flusher.Flush()
+		}
+		if err != nil {
+			if err == io.EOF {
+				return nil
+			}
+			return err
+		}
+	}
+}
+
+type GetChatStream400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response GetChatStream400ApplicationProblemPlusJSONResponse) VisitGetChatStreamResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetChatStream401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response GetChatStream401ApplicationProblemPlusJSONResponse) VisitGetChatStreamResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetChatStream404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response GetChatStream404ApplicationProblemPlusJSONResponse) VisitGetChatStreamResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetChatStream410ApplicationProblemPlusJSONResponse Problem
+
+func (response GetChatStream410ApplicationProblemPlusJSONResponse) VisitGetChatStreamResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(410)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetChatStreamdefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response GetChatStreamdefaultApplicationProblemPlusJSONResponse) VisitGetChatStreamResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
@@ -33478,6 +40520,12 @@ type StrictServerInterface interface {
 	// GetRoot Service name, version and links
 	// (GET /)
 	GetRoot(ctx context.Context, request GetRootRequestObject) (GetRootResponseObject, error)
+	// GetAppleAppSiteAssociation Associates the iOS apps with this domain
+	// (GET /.well-known/apple-app-site-association)
+	GetAppleAppSiteAssociation(ctx context.Context, request GetAppleAppSiteAssociationRequestObject) (GetAppleAppSiteAssociationResponseObject, error)
+	// GetAssetLinks Associates the Android apps with this domain
+	// (GET /.well-known/assetlinks.json)
+	GetAssetLinks(ctx context.Context, request GetAssetLinksRequestObject) (GetAssetLinksResponseObject, error)
 	// GetJWKS Public keys that verify access tokens
 	// (GET /.well-known/jwks.json)
 	GetJWKS(ctx context.Context, request GetJWKSRequestObject) (GetJWKSResponseObject, error)
@@ -33538,6 +40586,42 @@ type StrictServerInterface interface {
 	// Logout Sign out
 	// (POST /v1/auth/logout)
 	Logout(ctx context.Context, request LogoutRequestObject) (LogoutResponseObject, error)
+	// CompleteMFAChallenge Complete a sign-in with its second factor
+	// (POST /v1/auth/mfa/challenge)
+	CompleteMFAChallenge(ctx context.Context, request CompleteMFAChallengeRequestObject) (CompleteMFAChallengeResponseObject, error)
+	// RegenerateRecoveryCodes Replace the recovery codes
+	// (POST /v1/auth/mfa/recovery-codes)
+	RegenerateRecoveryCodes(ctx context.Context, request RegenerateRecoveryCodesRequestObject) (RegenerateRecoveryCodesResponseObject, error)
+	// DisableTOTP Turn TOTP (and the recovery codes) off
+	// (DELETE /v1/auth/mfa/totp)
+	DisableTOTP(ctx context.Context, request DisableTOTPRequestObject) (DisableTOTPResponseObject, error)
+	// EnrollTOTP Start enrolling a TOTP authenticator
+	// (POST /v1/auth/mfa/totp)
+	EnrollTOTP(ctx context.Context, request EnrollTOTPRequestObject) (EnrollTOTPResponseObject, error)
+	// VerifyTOTP Confirm the TOTP enrolment with a first code
+	// (POST /v1/auth/mfa/totp/verify)
+	VerifyTOTP(ctx context.Context, request VerifyTOTPRequestObject) (VerifyTOTPResponseObject, error)
+	// ListPasskeys The caller's passkeys
+	// (GET /v1/auth/passkeys)
+	ListPasskeys(ctx context.Context, request ListPasskeysRequestObject) (ListPasskeysResponseObject, error)
+	// BeginPasskeyLogin Start signing in with a passkey
+	// (POST /v1/auth/passkeys/login/begin)
+	BeginPasskeyLogin(ctx context.Context, request BeginPasskeyLoginRequestObject) (BeginPasskeyLoginResponseObject, error)
+	// FinishPasskeyLogin Sign in with a passkey
+	// (POST /v1/auth/passkeys/login/finish)
+	FinishPasskeyLogin(ctx context.Context, request FinishPasskeyLoginRequestObject) (FinishPasskeyLoginResponseObject, error)
+	// BeginPasskeyRegistration Start registering a passkey
+	// (POST /v1/auth/passkeys/register/begin)
+	BeginPasskeyRegistration(ctx context.Context, request BeginPasskeyRegistrationRequestObject) (BeginPasskeyRegistrationResponseObject, error)
+	// FinishPasskeyRegistration Finish registering a passkey
+	// (POST /v1/auth/passkeys/register/finish)
+	FinishPasskeyRegistration(ctx context.Context, request FinishPasskeyRegistrationRequestObject) (FinishPasskeyRegistrationResponseObject, error)
+	// DeletePasskey Delete a passkey
+	// (DELETE /v1/auth/passkeys/{id})
+	DeletePasskey(ctx context.Context, request DeletePasskeyRequestObject) (DeletePasskeyResponseObject, error)
+	// RenamePasskey Rename a passkey
+	// (PATCH /v1/auth/passkeys/{id})
+	RenamePasskey(ctx context.Context, request RenamePasskeyRequestObject) (RenamePasskeyResponseObject, error)
 	// DeleteProfile Delete the account and everything it owns
 	// (DELETE /v1/auth/profile)
 	DeleteProfile(ctx context.Context, request DeleteProfileRequestObject) (DeleteProfileResponseObject, error)
@@ -33547,6 +40631,9 @@ type StrictServerInterface interface {
 	// UpdateProfile Change username or preferences
 	// (PATCH /v1/auth/profile)
 	UpdateProfile(ctx context.Context, request UpdateProfileRequestObject) (UpdateProfileResponseObject, error)
+	// Reauthenticate Prove a fresh authentication (step-up)
+	// (POST /v1/auth/reauthenticate)
+	Reauthenticate(ctx context.Context, request ReauthenticateRequestObject) (ReauthenticateResponseObject, error)
 	// RefreshTokens Exchange a refresh token for a new pair
 	// (POST /v1/auth/refresh)
 	RefreshTokens(ctx context.Context, request RefreshTokensRequestObject) (RefreshTokensResponseObject, error)
@@ -33559,6 +40646,9 @@ type StrictServerInterface interface {
 	// DebugChatCompletion Show the upstream request a completion would send
 	// (POST /v1/chat/completions/debug)
 	DebugChatCompletion(ctx context.Context, request DebugChatCompletionRequestObject) (DebugChatCompletionResponseObject, error)
+	// GetChatStream Resume a streamed generation
+	// (GET /v1/chat/completions/{generation_id}/stream)
+	GetChatStream(ctx context.Context, request GetChatStreamRequestObject) (GetChatStreamResponseObject, error)
 	// CancelChatCompletion Stop a session's running generation
 	// (DELETE /v1/chat/completions/{session_id})
 	CancelChatCompletion(ctx context.Context, request CancelChatCompletionRequestObject) (CancelChatCompletionResponseObject, error)
@@ -33740,6 +40830,52 @@ func (sh *strictHandler) GetRoot(ctx echo.Context) error {
 		return err
 	} else if validResponse, ok := response.(GetRootResponseObject); ok {
 		return validResponse.VisitGetRootResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GetAppleAppSiteAssociation operation middleware
+func (sh *strictHandler) GetAppleAppSiteAssociation(ctx echo.Context) error {
+	var request GetAppleAppSiteAssociationRequestObject
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetAppleAppSiteAssociation(ctx.Request().Context(), request.(GetAppleAppSiteAssociationRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetAppleAppSiteAssociation")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetAppleAppSiteAssociationResponseObject); ok {
+		return validResponse.VisitGetAppleAppSiteAssociationResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GetAssetLinks operation middleware
+func (sh *strictHandler) GetAssetLinks(ctx echo.Context) error {
+	var request GetAssetLinksRequestObject
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetAssetLinks(ctx.Request().Context(), request.(GetAssetLinksRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetAssetLinks")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetAssetLinksResponseObject); ok {
+		return validResponse.VisitGetAssetLinksResponse(ctx.Response())
 	} else if response != nil {
 		return fmt.Errorf("unexpected response type: %T", response)
 	}
@@ -34252,9 +41388,10 @@ func (sh *strictHandler) ChangePassword(ctx echo.Context) error {
 }
 
 // Login operation middleware
-func (sh *strictHandler) Login(ctx echo.Context) error {
+func (sh *strictHandler) Login(ctx echo.Context, params LoginParams) error {
 	var request LoginRequestObject
 
+	request.Params = params
 	if strings.HasPrefix(ctx.Request().Header.Get("Content-Type"), "application/json") {
 		var body LoginJSONRequestBody
 		var err error
@@ -34328,6 +41465,433 @@ func (sh *strictHandler) Logout(ctx echo.Context) error {
 		return err
 	} else if validResponse, ok := response.(LogoutResponseObject); ok {
 		return validResponse.VisitLogoutResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// CompleteMFAChallenge operation middleware
+func (sh *strictHandler) CompleteMFAChallenge(ctx echo.Context, params CompleteMFAChallengeParams) error {
+	var request CompleteMFAChallengeRequestObject
+
+	request.Params = params
+
+	var body CompleteMFAChallengeJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.CompleteMFAChallenge(ctx.Request().Context(), request.(CompleteMFAChallengeRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "CompleteMFAChallenge")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(CompleteMFAChallengeResponseObject); ok {
+		return validResponse.VisitCompleteMFAChallengeResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// RegenerateRecoveryCodes operation middleware
+func (sh *strictHandler) RegenerateRecoveryCodes(ctx echo.Context) error {
+	var request RegenerateRecoveryCodesRequestObject
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.RegenerateRecoveryCodes(ctx.Request().Context(), request.(RegenerateRecoveryCodesRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "RegenerateRecoveryCodes")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(RegenerateRecoveryCodesResponseObject); ok {
+		return validResponse.VisitRegenerateRecoveryCodesResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// DisableTOTP operation middleware
+func (sh *strictHandler) DisableTOTP(ctx echo.Context) error {
+	var request DisableTOTPRequestObject
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.DisableTOTP(ctx.Request().Context(), request.(DisableTOTPRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "DisableTOTP")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(DisableTOTPResponseObject); ok {
+		return validResponse.VisitDisableTOTPResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// EnrollTOTP operation middleware
+func (sh *strictHandler) EnrollTOTP(ctx echo.Context) error {
+	var request EnrollTOTPRequestObject
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.EnrollTOTP(ctx.Request().Context(), request.(EnrollTOTPRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "EnrollTOTP")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(EnrollTOTPResponseObject); ok {
+		return validResponse.VisitEnrollTOTPResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// VerifyTOTP operation middleware
+func (sh *strictHandler) VerifyTOTP(ctx echo.Context) error {
+	var request VerifyTOTPRequestObject
+
+	var body VerifyTOTPJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.VerifyTOTP(ctx.Request().Context(), request.(VerifyTOTPRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "VerifyTOTP")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(VerifyTOTPResponseObject); ok {
+		return validResponse.VisitVerifyTOTPResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ListPasskeys operation middleware
+func (sh *strictHandler) ListPasskeys(ctx echo.Context, params ListPasskeysParams) error {
+	var request ListPasskeysRequestObject
+
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListPasskeys(ctx.Request().Context(), request.(ListPasskeysRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListPasskeys")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListPasskeysResponseObject); ok {
+		return validResponse.VisitListPasskeysResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// BeginPasskeyLogin operation middleware
+func (sh *strictHandler) BeginPasskeyLogin(ctx echo.Context) error {
+	var request BeginPasskeyLoginRequestObject
+
+	var body BeginPasskeyLoginJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		if !errors.Is(err, io.EOF) {
+			return err
+		}
+	} else {
+		request.Body = &body
+	}
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.BeginPasskeyLogin(ctx.Request().Context(), request.(BeginPasskeyLoginRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "BeginPasskeyLogin")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(BeginPasskeyLoginResponseObject); ok {
+		return validResponse.VisitBeginPasskeyLoginResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// FinishPasskeyLogin operation middleware
+func (sh *strictHandler) FinishPasskeyLogin(ctx echo.Context, params FinishPasskeyLoginParams) error {
+	var request FinishPasskeyLoginRequestObject
+
+	request.Params = params
+
+	var body FinishPasskeyLoginJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.FinishPasskeyLogin(ctx.Request().Context(), request.(FinishPasskeyLoginRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "FinishPasskeyLogin")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(FinishPasskeyLoginResponseObject); ok {
+		return validResponse.VisitFinishPasskeyLoginResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// BeginPasskeyRegistration operation middleware
+func (sh *strictHandler) BeginPasskeyRegistration(ctx echo.Context) error {
+	var request BeginPasskeyRegistrationRequestObject
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.BeginPasskeyRegistration(ctx.Request().Context(), request.(BeginPasskeyRegistrationRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "BeginPasskeyRegistration")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(BeginPasskeyRegistrationResponseObject); ok {
+		return validResponse.VisitBeginPasskeyRegistrationResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// FinishPasskeyRegistration operation middleware
+func (sh *strictHandler) FinishPasskeyRegistration(ctx echo.Context) error {
+	var request FinishPasskeyRegistrationRequestObject
+
+	var body FinishPasskeyRegistrationJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.FinishPasskeyRegistration(ctx.Request().Context(), request.(FinishPasskeyRegistrationRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "FinishPasskeyRegistration")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(FinishPasskeyRegistrationResponseObject); ok {
+		return validResponse.VisitFinishPasskeyRegistrationResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// DeletePasskey operation middleware
+func (sh *strictHandler) DeletePasskey(ctx echo.Context, id ID) error {
+	var request DeletePasskeyRequestObject
+
+	request.Id = id
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.DeletePasskey(ctx.Request().Context(), request.(DeletePasskeyRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "DeletePasskey")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(DeletePasskeyResponseObject); ok {
+		return validResponse.VisitDeletePasskeyResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// RenamePasskey operation middleware
+func (sh *strictHandler) RenamePasskey(ctx echo.Context, id ID) error {
+	var request RenamePasskeyRequestObject
+
+	request.Id = id
+
+	var body RenamePasskeyJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.RenamePasskey(ctx.Request().Context(), request.(RenamePasskeyRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "RenamePasskey")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(RenamePasskeyResponseObject); ok {
+		return validResponse.VisitRenamePasskeyResponse(ctx.Response())
 	} else if response != nil {
 		return fmt.Errorf("unexpected response type: %T", response)
 	}
@@ -34449,9 +42013,57 @@ func (sh *strictHandler) UpdateProfile(ctx echo.Context) error {
 	return nil
 }
 
+// Reauthenticate operation middleware
+func (sh *strictHandler) Reauthenticate(ctx echo.Context) error {
+	var request ReauthenticateRequestObject
+
+	var body ReauthenticateJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.Reauthenticate(ctx.Request().Context(), request.(ReauthenticateRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "Reauthenticate")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ReauthenticateResponseObject); ok {
+		return validResponse.VisitReauthenticateResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
 // RefreshTokens operation middleware
-func (sh *strictHandler) RefreshTokens(ctx echo.Context) error {
+func (sh *strictHandler) RefreshTokens(ctx echo.Context, params RefreshTokensParams) error {
 	var request RefreshTokensRequestObject
+
+	request.Params = params
 
 	var body RefreshTokensJSONRequestBody
 	var err error
@@ -34496,8 +42108,10 @@ func (sh *strictHandler) RefreshTokens(ctx echo.Context) error {
 }
 
 // Register operation middleware
-func (sh *strictHandler) Register(ctx echo.Context) error {
+func (sh *strictHandler) Register(ctx echo.Context, params RegisterParams) error {
 	var request RegisterRequestObject
+
+	request.Params = params
 
 	var body RegisterJSONRequestBody
 	var err error
@@ -34542,8 +42156,10 @@ func (sh *strictHandler) Register(ctx echo.Context) error {
 }
 
 // CreateChatCompletion operation middleware
-func (sh *strictHandler) CreateChatCompletion(ctx echo.Context) error {
+func (sh *strictHandler) CreateChatCompletion(ctx echo.Context, params CreateChatCompletionParams) error {
 	var request CreateChatCompletionRequestObject
+
+	request.Params = params
 
 	var body CreateChatCompletionJSONRequestBody
 	var err error
@@ -34627,6 +42243,32 @@ func (sh *strictHandler) DebugChatCompletion(ctx echo.Context) error {
 		return err
 	} else if validResponse, ok := response.(DebugChatCompletionResponseObject); ok {
 		return validResponse.VisitDebugChatCompletionResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GetChatStream operation middleware
+func (sh *strictHandler) GetChatStream(ctx echo.Context, generationId openapi_types.UUID, params GetChatStreamParams) error {
+	var request GetChatStreamRequestObject
+
+	request.GenerationId = generationId
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetChatStream(ctx.Request().Context(), request.(GetChatStreamRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetChatStream")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetChatStreamResponseObject); ok {
+		return validResponse.VisitGetChatStreamResponse(ctx.Response())
 	} else if response != nil {
 		return fmt.Errorf("unexpected response type: %T", response)
 	}
@@ -36202,497 +43844,601 @@ func (sh *strictHandler) OpenEventSocket(ctx echo.Context, params OpenEventSocke
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7L3rchvJtS74KhmYHSHAuwCCFKVukdHhYVNUN9260CTltndDB5WoSgBpFjKrK7MIwTIj/GseYOY8wfzY",
-	"83eeYZ5gnsFPciLXyqwLkIULRanVbZ84uy0WqvK6cuW6fGutD61IzlIpmNCqdfShNWU0Zhn885RGU3Yq",
-	"hc5k8lpeaZkx8zhmKsp4qrkUraPWSTKnC0VCIbvKvBEeET1lZCTjBYlolnGmCCVa3jBBZEYUizKmiZ5S",
-	"TYQkkemCtEeZnCuWBSTN5PsFkdlAnD5/3SEzuiA3jKWkffnilDz96vAZ+f/+nye9/U6PXDGhiRSE3bJs",
-	"QTKmUikUI3IM3cuUZdSMsDcQraCVsZ9znrG4daSznAUtFU3ZjJrJMJHPWkc/tdzwW++Cll6krHXUUjrj",
-	"YtK6uwtaZ9d0sjr16ykzHcs8i9gjRW5ZprgUx0QxEROuyYhGN4QLEp6Pu6+ojqYh0ZLkaUw1I4qOWbLo",
-	"tWqDeU9naWL6HrQeD1ot31Be8ISdRBFL9SUVE6aad2S00EyFSz3Y6cJv/rmaDsymM6Gfc5VKxbHd5W5C",
-	"qjWNpjMmdEjmXE8JFeTk6vT8nIRjnjBBZywkY5oksA5UxLAzZiO/3v/6q/Kl38EYm7copVqzzHT5P8ou",
-	"j0nj6jRv1s+51CwmakoPnjx1pGKG8UgRWBHSpkTpTIoJuaUJj6mWWWfr0Q1aP/W7z2h3/O7D08O7Qes/",
-	"God4RUU8ku+b907hC+ERMQOSGYvJ99evXpoTdPWn72DMJKJCSE2yXBBswhwHPeWKyIxPuOhtRfi2Jz8t",
-	"XGR0MqOvJXCCtWcfDnIYkLHMyPfX1xd7+70+nm61eni3PZHwvW9kd0ErpRmdMe1YVZ4pmfl3PRTsvR5G",
-	"8Ebodj3N2C2XuSIpnbBjIlP6c87MwLj57OecZYtW0DLk2Tpq4be1gzSj718yMdHT1tGT/QMvz7hlQr+k",
-	"Sp8/Xx3XJVP5jBE61izDPWPmdcJj0s5YmtAFi8k4kzMYbMbMaeRSBIYAKAkzphYiCvGjTtOwE6r0EF4Z",
-	"8rhp9E8PgyoNGwp+959d/B8/AcPErphSXrbwRiQLGDR0rHC9uSIKP2gaq/15eaBjmc2obh218hx+aRjN",
-	"9SL1ccJTOZvRrmKGVszBxzU2bSjDiTMWMX7LAsJ6kx4JJ0y4SyNmiabBjClFJ6wXZcx8HprFr76FjMs3",
-	"G+hiR3oxfOF8/FoKBneFn5YNbyPtGh/rwGpHCTdzm8okVkAl4e/CY0LJzLRFqFBzlinyuH9YDBkv+nLM",
-	"5+Ou6Rxvqqax7/cPDpsGD/eRjyAYMFeSmd/dYgO7/abf3e8fPA4D97dpvovrjA+6T/YPQtI2MzTUTJ7s",
-	"HyCn7jTOA4fRMP6DJ099w/cd0ertTnhc9JdSPS17A6psZmab6fc8ZrNUaiaixQ9ssTqMV/QGJCgkQhAb",
-	"kHZ1tkBRS9EZIzdsgZdw8QQkMPOIC3JwSKYyzxRB3qLMWwOB1wRNSumpDU2ExZh099IyoyNiphZ2CBdK",
-	"Mxqbcw1D4mJC6IRycVwbzECgSEBiPh6zzNAmDIibuRweHAQgEFAc91Qqcw9nShOzlExp857SPEnM9SZM",
-	"H/hh/1lvIN444U6RGc1uWEzC911ejhkneQSTl7nuoswZEmFkRbsE5l5FUbStGCOMRtOBKKTGjrl3YYnt",
-	"fcEzovIoYkqZgWRsnCsWu7VAGdN/qMrd7ZrtbSTLJ0FrxkVxzOo8eTB4f7DfHQzef3XWxJTPxw1c4yRN",
-	"kwWRhivzsb1NCpEV2AmuMzAKc1mzRDFyuH8AGySkoZ8JiaYgbHbWcY+1jKPh4L3kM65XB31BJ4wo/rfG",
-	"GzmB76p9xWxM80S3jp70A9Mxnxkx4qDfh4XFv/aLIXCh2YRlMAZ7lSEP8Bzx2tX0MUf9rblNXmRytjrh",
-	"K00z7WSTKU3GXZkyQeZcxHJOwp+MKBAQLTshaduZksd9EpuzPGJjmTESahk2igLme//FapSRruYz1jzk",
-	"a7k64DMRu+HiIAPC3kdJHrO4HKGQ886xFXJCM4QwIFSTmVSaHPbt8BOqWdZ4kcrdR31ndgkZGsgE39L4",
-	"ErmK+StC1cb8k6ZpwiM48HtpJkcJm/3nXxUKNWWf/5Gxceuo9b/tlXryHv6q9i7wK+zUd30UzGxGEzN4",
-	"FpvLbUx5opyGAULRXdA6lWKc8OgXG2Rk+1eFMsfecwX83XEMGOdZlqGk/bkGeSIIM32SNhULojTVueoc",
-	"l1YGZahoPuXRFMZnRJFvQb2tj/F3e7+rD6cgphEXFIjOQ0mr6zWfygS1xoAolt3CPcAybUi4YjxBHb1b",
-	"Kum+2dv391aUeqQHuM2WlPBNzXhU90pjVyzKM64X3QuZ8GixTYNOV62YQTZ9Au/dObnwtdSvZMzH3HBN",
-	"n5SFsusjRSKZLkg7rEmiRuRQJMozI0MsrfH9xnNBM81p8onIwx4nFteE3l8doTQI8yiWo6zWNRL5nrml",
-	"tzfg4Oc1JXNvna75S9ItLMFrqa+o5mrM6Shhn5PthUA6QyH1UJUjsOZV+M3wwkwrkhrNCFRuEZN2WNvC",
-	"I2vY+h1uVGeJ+Fa2e4ddHAx+t2bvYBVlNuJxzMTnvtOijMVMmFNu5IvoBqR5nBjJZIIX2XdSsM8+MLAk",
-	"GY4mkxhMP1Q4Ew/lgsVkypWW2eIYNxdVK6fJEClw6C+p0ifxjO+ysIVx2XwRF/YhCs2YsWrKEyNyTbki",
-	"c5knMUkYvWVESEIjzW8ZgXe50hnVYA5jpSiw2qC1nuzWYiGeg3A0tMx0iB3dIZMxD3jcOmr1R8/Gj0dP",
-	"Wffr8f64exgdPu4+ix4/6T4d98f78ePxPv0KDAEgMbSODvvPgpbmGgzshbRV9Jln4iiKRjS6YSI+sqt3",
-	"VJnSXfDxNHAqY0bCslF7nFG92maNSDvmio4SLiYBidlMgoAms4GIWcLgj8JYIgULyGhBuFYsGRvBc7Qg",
-	"1Kh0LKu32umR11bTm1NlhxMfo5kAtF2aGKLlSKw0j7kmiZz0yEUmZ1Iz0zgThkH5O8AbwyjKd0Hr1enF",
-	"21TpjNHZZxcmzSF8dXqBF3JGIlhxITUZmTNIo6nRX8JZlA5zAX8D0+0EZJTJG2ZNx1LLSCYDgS+6v5FK",
-	"w45ZC6OaxMQcWXzH/C1zHVq5FQ8bGDmm0pxyEYNlxy7Qa6lfyFzEn3NhXkui8mhamrzahk+ZdUmkmIC9",
-	"VMkZk4IRlijWAT50kbFIihikhxeUJ+yzDrniVzPqoiLU+eDQv8iVOUVm+GanUYI8LkwaFUKHuVxL+YqK",
-	"hVUV1WfVcEhGNSNg1EALfyInXJBERjcy18fWFGUV6UvzR/fE/BESBRuglq71S6pZg2kFZdQZ5WBV+zmX",
-	"mpL2+dn1CxJndKw7zkA7aNFcTwet4+yb/rH+5vBgyZO4KqsVnVaENL8PjpIU3ljf8c/f7PeP59887W/u",
-	"uVwRj2kFV8gQ8Jxy7W2rNAeB0UOYEciM/4197iMI115VfAHSfCvSTEbmPv3MMuiSEWPOkqRrzRijXDsP",
-	"5IgRGIVhnbCHVBBeGj7BxpsxsJha0wLeEEZ7Rz7yi14HMxmzxHD1W25EsjHwsQBktFuWJZLGaLWp8HSu",
-	"FZFzQayMg5xGG0HcTFIKM6tCXEAt7+LcmvfTTKYs09waKNC3NKR6W/tW0GLvU54xte4bkScJEguK8Stt",
-	"8HgLm2WAEp3ZuY/qDI15H1Z/SDM25u/9jAL9AdGUZjTSLFPO3Ihm+8A68OREcMUInusSPxFFo+Gfbx7f",
-	"PqO+WTnn7xDbGqKwmQvNE48BHbguJZnUQISWhskkoxEjKcu4jAMynzKUjWQSO8+C0jI1gm92w8XEjO8+",
-	"q3dX1ax/Qn8TrGexekGViGrUsbR/pSNdjv7KIm2WAunyFBqA0xbjbU6TiwqdjmmiWLBEuluQYSMl1FyK",
-	"/WXfx/olgDaa5/KSo6G3PtiYauATXLOZ2sQw7GG9K/qgWUbh7ylVw5nFQdnfRlImjILcVgEamBd221kY",
-	"YaWHenPN870CYludMU358IYttp+rKhpaukCnhtVJETFAXcWEKhL+uXtycd79gS3QW3tiL0w4IUfkW0Yz",
-	"loVNZ/KPB71er7VpQdwEipF518BoGW8VXvw0Sd6MW0c/rZ8xvH0XLK+XEbZYIxe4YprMpzxh9n5ACU0h",
-	"Og10oiiSudAEm3mg014b0+r031UX4CHovljML5703UjfAppuI+eacVF9ur/My7gaorbtn10mE/veNst4",
-	"KRNmvppxcY7v7y8tZ9DKBf85Z/Zns0Z35pnZbw+MJWE0U5bwujXVoLgVc8WyR4oYwT4BddI8MJyycs6K",
-	"Cd35VtTo9CeRsx47FJaRhHsZm3Clwd0Lf8MQyj9gJO7PjI0zpqZLfw5B/qt8X/nCSE1zmcVD1MaKx5kc",
-	"84QNwa5RPLVMYYhX3vJTuKNXn7JbeQNPDdX0zMoMEYVZPIvZKJ8Mbzmbt4LWDVuoXtHULEp7aC0oO608",
-	"KxqqPCuGbJ5pKZNhRJPEA2Szy34mdOaRDWm0zpZfHNrKxt0F5iOZDf3i3UZBDe0Sqvk41b4riWepOy70",
-	"08PWqrM9aPF0C+4QtGQE6vpuYrHMdSRRvCjAjYjZMMyY8iT3wnvrRsUtBqdymPd91xjIj06sdnMP6a+6",
-	"OIEjknL6FRKojRUWv9Z9bebl5r9r4g4v5eQhLpmS4r/4WybX02t5w4TyHU5DWUMAtnuUBkEurw6ePCV/",
-	"+PHaAsKN1NQsJjUqeVw0mzRALnDSB1PKwuztpzXp65mRslfPo2PPDdO44mKSwOVyTNh7a6Wmmuzd7u8Z",
-	"Frtnv/fOANoc4uPySOKcvecwt2LcZuFtaWfhw6C+Jctzq42ntry+nT+FqV7Ym6kCH9lBP7IWx6G732rc",
-	"ongYrMIr1ypDhmrnu7T51UGtxa+9DNBckEN7X6oanApP1jLuWxnl23xk4y9OLs7BzGOlEScMt9HYDU0d",
-	"EUrcCJ3Dgxv5RTNB6EAUIEQtCSVm6zM544pVkYIzGjN0YhAudJbHLCOzXGmwvshcJ/yWEa47VlGBbRkI",
-	"LUsx3czPqeTW4giqu3Sw5WKIc6pQ5weLDjEEGOcJQ7CfR6KqEuTK1i/tWgPJ6VMqIpZ4rETwPPECKLKc",
-	"4RRogZUsMcowCy2TGOz3WqY+cTCoQty2QrJV51qDx5UDbZziVPKIrU5xzAUHOZGqugRqRt0KWgnSrznG",
-	"Vp4y17q1Ew7HPNENXIWLmL332XqDViInaSZHas1dUg6+8GeubE5pq9x4+Vtf2nbvyqTGOalSXGkqtHea",
-	"lWXZ9iY223EtZXJqhNOVu3hpm2E0xYJ7tndZVIFlL5ctWNrhlQaC1vvuRHbtw2hKdc/SSuWXLp+lMtMW",
-	"jzBtHbUmXE/zUS+Ss73Ce1v5l9ntTNBkzzSIkBIgwlzcNFEigP+3Wbvn8OJd8DC0GxiCeLeN6fZBCLph",
-	"u3Dy99usck0/wY5JI8c4fWjpAEKnu9G9HahHAo0k3vQbWzDv3RXG120VoNhrCAcfhPcXu+AVooLVjsr1",
-	"8HEDx5QLhMam2VgQ9JkDWtRvhCXs73vNBATzkGswyCvrc2WlkFhxG7dtAFsuEiOjhrWxhQjfBIfQnINf",
-	"Odhdp1ILpdlsOOZiwrI041ty49wx9E2rAzDoBm3MHQhHB24zg4IuXUdbnaJyXz/lIYLD6o/VCY2edGRj",
-	"y4xAByGRjM5YTEqqw623Phob5gs4JpmwoAJBsfIgxB8RSsIaXwmP0ZkSYgdDCeNQPS4AST6EZQuNNGiG",
-	"i++yWaoXJLRrGxadh+5lEZPQnGEIf1rzIby4RIszujBzxMEH5K9GtHTwelgW8tPzN6/P3oHKtsSEotHQ",
-	"sPdtL12IWwP+cS/uVfLaO5D2GwyNv0J+1oM9+0Rc7YvmE1vfsp+UNVSU3SXmkDJxcv4IUDO6wgocQuCY",
-	"jDlLYnSFJxww0DRD20QKf4iY8Ikwl8Hq+ZnR98OyTVTald8zbMPbcmtUMV/i68BPhEJ1aCT1FPqf8FsG",
-	"cafVOKCGPa9Qdtmsx7xjg1i0gw88UsTGHBk1NEXcF30/xD/c8Bx+LqKaJnLSMRwqodmEZeSWJjlzQW79",
-	"e4w2SodofVZrL+xLa8pncQUGp0ibx6pjA/Foksg5MxqjTJCpW9Ihcjw2L2tZThw2NcuFsijDwMzRGUnc",
-	"m9gS4gNjCBEPS/kixAi8WtaGR4pUZtDpkRMH2MPlSxKj+NMFkFquioXD6FbHRTeiG0q++fhglXFazWU3",
-	"zvzKqjt1rtzvWyd3M5ueMU2dHdVvZPIw081Kq+PD1VC8jQ73oNUU2L0PmMU8NSwHT3ERare/K8mmNDMb",
-	"mQzrqmvDhxVrRZrJigF+rWxqXyWUCDYvJNW2kMLyBYwuQZZMMGfCRrLZUjY+SVMGSS+4KuVieyKQhB/V",
-	"wuI392u0yVVeBHYdogwTFhEgcfPU9HNopa+ZaVwKZl3jy81WiHvNATlcpth3MCAjtvlN9XWRzrexSx7Y",
-	"qszna9LntNRsBiwjR4dB6SeS+QjMFWUgaIU6+43UKfLZyHq/gSYLC8ES8NTQTxiQkOZamv91t30Iofcf",
-	"TGtHZJyLCJM2uH8dkQ+CztjdXX1HyowXwvouZTWexiMJbeZDr428DsYdKyW+s5Pa3TzkU5K1TIfphiXf",
-	"33HJc8WG7mjZKIi15+tHVB3KiyQgacbsmSvUUnPGUP90/NycjdD9EfoNos4VsTmCuSroOYGuuDm2keic",
-	"vPUpZDqfGFdZwbdXJJZJQjMFcQLoPbrhwiOeQSoWo7bF/l1f2U38YJ5xzbb8gos011u+i3LVli9rqdHk",
-	"uvHdFaNYCjAF21tQXYX6DF0n26n4n2S3n7NRPlk1jjVrYg7x6v0x2+Ty8vmFrl1ILsDvMZplZE6i0CS3",
-	"EN/KeSv5uPtx2DTapY0phl4qUUtNlDNockQ8d2bej7Dmf04LfWFtXjHTb6S459ao+9Ak96p0iazakXSe",
-	"GSGIhGbeYQGVFozFCh/CYhjGfUyoIGGxeisv2z1BqGG5jOExQYU+IDG7ZYnZRswzJmVSYff0hhHN3mt0",
-	"8mGKL4yawscpzbQCJcOw/aJzo19gwjHCZ9BSe0QVe3pYmMjeXr5UMKYoGnXHPGFHe3sfeHwXdjCiB+8d",
-	"84MibcjZhV0dE6Px2NjLC5rpMvyKKzJmGsKQIP0TIuWnUmnlYcolra7KhBl4OClo4pCtBV/GIYCcYuib",
-	"tItlhx2z0f+wgrDInbqssulMbEvY5dxXSfrdOsj48plDCgDPhSUBC3IxklRxHvH0rT+WwwZb1mfxrG1z",
-	"cbwqXGkPfZCXpcVV76yVYFd/adiobTHby/CQoqN3m4QtC+TwfFDn8zUb4CZ90Rqq51QZ1THOIxfpUo0T",
-	"tOeaC8J1ocEdE65dHIg185QSqONFviMc1+bvFEWM+4aOvFRb8UavXybooHx/GzqrrdjDE9uVjcf9sIrB",
-	"tQAGv0ZppzAEaMmW5ulCntjsQtoFAmHFvaGzrW8rhFYMilsMHqGlu4Ag10EzKssbLGsqdk2XRlmbZW04",
-	"jWetHsXlycVYcy6BYFhJKDbOM7juwAOgypgaT4SWKnInMuueIiM2oQIhRxjybY7jQb8Pqs2Uic7xkhOH",
-	"jGWSyLnnVG7lYEB7uPUtLK08NtC0TNfWT7Qtj62t44fmqJpqzjDa/dtJ97/63WfD7rsP+8HTw7v/8IZC",
-	"1dJo7gT6NY1EPuHD2fvHMgM3AdV8xBOuFxj87CR1xy2purEvY4sEF5jQeMoyJiKAsG+yCn4B942Hk8JG",
-	"PzwHLUSLHWiIZpN85pI8rx7M4mdCFaHkD1dvXhOcV0CYMJdIjL9Y2bnNC7+PCggVCxRfIXmc82J0eq3t",
-	"gwF9GxhURv2uEXa+ypvvvcclr7/HRsOOfLrNLvTVZVF/nNHJrPDVF5L7MQnBJhaasVh3t5tTD5Mzg6sb",
-	"5H0jyKAz37W2yhS3pK17bvi9dnoNFOojiMBCoe5FAJ9K1S4hA80iLJkxI20gHTQjH45qPj1QbIz+/er0",
-	"AomnjSp2rlgYWHwGGMIws8WUgqvPScr25YypPNHF+05hD0jIlQNXAAXGOXr4hjMVdnoE71By9fwHZV3D",
-	"RowG5Zmx2iykkcJxBjsowpXB4bTNLJ0mPEpkdKNIO7QGe83e6wD+e2dGbp+C7h+Qf/7jv83Tf/7jvzs1",
-	"J+NOV+ayGb2yGtsaSRtyqDkvtNs6wjF9C6msgEPjmC2vgXZUPU6ser6slXV7G6AbAC53ea2Ucpyy3GX1",
-	"kKsS2bFhG4FQM4ZuSMhVaD4MiuD9MlZfojZXAJP99n7Ho1YX1vT0SEGCESKdxgeu6LYRXsxgIPlISo2u",
-	"CK9Vpkrn/ksQm/D3WPrlHymbeHizOrLE7dwuOMwprt3WQg7GDuEYgwZhqoEJIpN6eAb4tgl87YGMbKFb",
-	"pZmcpboR4HFuCJ+gTxLy30KdiozRWAF3Aqu/qm3Nln0NKzF2HhdLvMs0vC7RXfXMVdN6ZWECzwIv9bEN",
-	"Ybz9FHYryBp5bQm/iFdpcalay0zpxymPpoSmqWUeZuCADRrL7BizHBlZSK3EUj1SkOzKaSHueGEfczby",
-	"2maqxk2PvFbYnAOIYzHXC/yJmX8KMzFpF4ArNaUpU50eORdwJ9IiT/YjVbdZ1xp8pEiYZ0mIAvmq7Zq0",
-	"UzEJyF9TNgnIhI8DMmejtLNi0YYh8fgO0iyB4Vyw6l2CQIaasduNAyBO5ZRcmqbKy0Y7h1IgPYj25XEI",
-	"aJ/qC7g3LpUZUYKPxwBGxWscr+li5t5JHRd5h5+QV/xbM3pcj4DwHuuRx8GzxwfB/tO+zS4fEEounr8g",
-	"sYzg/iJt9/1+vw81I8w7sGFpQrnowqYWb0OWubhMyG5rjMDt0Dav7v0uAB0rIH9+9TIgfzkx/71+Y/57",
-	"9ceXAfkDvaVXQDUBUVOWIM4KnQFGGTsmb69fdL8Gj0anR07MC0VtFNDhwLbSto4L8/HF8xeQwA3n3SFp",
-	"kttb2RonH6HW52BV7H3EWEweHwT9ft/8Hy5Nj5yIhR2JWXm7Cpi7Cr+x2XNAB7SYslTCAbYEgHFWhsTD",
-	"Pdf73gd+t2e3dO/DX+9CQzo2UZANboeOZlwpQ4NIlBb2hRQENtOxzEUcmu12vcAtStrhP//x33vmtT1H",
-	"aEDo5ims0jDPkj1zXDoW1l5DDUAEmYU4szHaJQLiJABYmSObWt6MzuIXIJtacssUSLUTigCj5cCnxBsO",
-	"BWP0SwgcrGWbT2F48ebqGoI14UHY2UKWWLoO3Di8SplbNp/FCrNJ1hIJyFbQSuS8FbSmfDL1h4BmW3h/",
-	"zUte2w57r7cyCMCL1fEHuAvbiUe+rsH5/m3Ok9grojRmYvvT6RXJ2C0vAigw2TCIrKOcJ5pg5vfCFGoe",
-	"xpD4KItZbPMerUwYu4Ssg9vHz0/k0KbPa4J0r8nhbEMqic4YI1Mak1zgIIx8bqsHmEOJ4zdD8AvizSNY",
-	"2gr3Ym3cjVtzLsZydWdGbsPWmXkrWwsrK8Z8sjssgo3HDNN5YgtW8TN3mmIa8na2laA3bBhRKIbBEtQm",
-	"zD2D+W8UyVhMI13TYcp5TmQmc81FDSpakUKnUulGryoXShsNyctyXplW4pIGbTI6zFALaUJZkmBtER5R",
-	"RajhulupLYhaBieF8gPOUWHH4jbuzaKmkBv1MaEjBJkUAfFGeeERA3MFKlT4bc/vJuIT3I+tiOFV8fZd",
-	"0JIpE0M0aCtfXQcXOVPHzKv6BABVa0aMecI8KoRUepIxtdX4LtzLcGRivt1Xl/Am2PVhW3fKvZGn5peh",
-	"zUa5pS0DoJ5DQyxc+ykALRtCT5MFKd8rc96YixnrTAHu3PDErGad2bxWrlWfeWauhpEUgkV6DYH+yEZX",
-	"MrphUEHBvbsriRaNeAl0ifUh26of2sr5ru3gytbUGMUS+VbozFFO9WwU3M+zdY2c91X1aC0JCTzTC5+G",
-	"VHTpkm2ZjrpzusCaNAAKosKGC8hs402ySlQQnOaSVpbdtfsu3Eu76LbOVkp+4+WEc2xcnZL8vCJUNB2m",
-	"TMSNLvGxLSazW/I9jzPbZ1WOklzxW9aYymwrB44tPAOy39KMmhelwuwa/LLL6v2iOFHLSZ3Ruwhe4VTK",
-	"BFzDXGkeoQEAix+pqZwLv6Uu3SKmrzbqCwuZtrmgthZo0jpAqWFNLryuYxpBOztBI9w3c8r1jozbfhoD",
-	"d2wQN9DgapjQPcYWSaF0lkdGLlrXCXg27tUDjxO2rmUMR2v82QEjGl5YxoUXjdW/XFnJ2ri8yxAs7bV/",
-	"DRqXv2HbG8nu0okPK/4Wc9OZcYNo1rQ9zccVGv6FTir07Y4pJEedsZnMFsORKxu0BQE90Lkux7KyyFOu",
-	"1eeh5hlXauuJ21T2W7/+QCeldjBgaYpxV8bkX2dz4zARLU6nDPMrLmX+pJCnutEJV41iWeGFqkCzOetC",
-	"nm42JNivgmrf/rHfevGYo1zEhYFoVf2/T1JpccszKWbWjbr+EJlBnVU+2D6hdJpQbV7aro8L97ZLJ+ad",
-	"bh0n1yDsYQ5LK+dZBQKavKd8A9MrZuOGV1/HoLJPS1maN4DpVpfYO7OTi9eKVHosZwUWJK5UjtCqo7Kk",
-	"NGlbpDR8ALqEQps/Il5N82HV2eEqRIPh0r7gNd7hoB8gRaCl+i89PeASjfojZkMuVUjaZqc6RMuYLpYd",
-	"Sc1LeVmh2R2Tz9UYhAfulaaPFMGXCIdiA2POMrx9gaq0THnU6S3lp1tfp/Sk+1+0+7d+91mv6y0K9fFc",
-	"5gHYR8MpiuELe3ioIlP2nrQjqliXC8WE4prfsmNnYE/knGVd8/PyEi1HV3vqa590X9gi8cFBv3/3Hxt5",
-	"zQ5sxkenDbihN4IRJsoat6UXAdLojRmLe4AhI1wY3qWYIqn1xpB2hhXMixrlruLQQCjGRKeHjsYQ3HuI",
-	"QGvzWIHDKrCVeJ1rBXxn//zH/8TIF8wEAIPvHA1EF/iS+cvV4f675Z1/xzS7cXhEwg9lTPhdCB+5wOp1",
-	"H5X46ICsNLBc/dt84ODS5oPqx5lMmP2sUh/cmmHgy/LxyscAFVn9GjJxbfoWsGoBgXfvQtIO4UFIQNpX",
-	"uDv9znLT1g7J4r8XsJi/o6VlU3/u3+DgDEgtm0+AIJxhJGO3GFrKpAexNXYt/g5/FP1v6q4am2OLKGbF",
-	"DwFxgCHbG3iR3X5X99k6saqbHJCU6qn90JbTN6+6qdRq5wfE/H4XApHOp1Rb5DiLbS0v92JYqzk0EKSo",
-	"63aEqKtw73Z/DzqDJEmC1I8RV2jOROAPZJr0X6P3yM68Q5H/eyZgXnazLZ3bVpG5oWcPY+WJ3a5WEYhR",
-	"+co9Kb9yT8qvlk5rK2itHsT6Q5fpznculh4XSS1rj/HEWIRVjcprz6qNVinU/VnOAclwN5RyPRk0kIfv",
-	"CnjBWRIXcRmNvtqiVgOmo5lh/qsCO3Hw5EmlIIu3XoyM6HIK+ZGMF62gqOxsi2vbAuLvvIo8gAVWbyzA",
-	"JzgoARc2lwZEHLddz1hVCFAJFgCA8Q3EJcMvJ7lnbZQbazA487ddKf8CJ82pQYskyEvOIQtkKe5QrKtJ",
-	"NcnTRNKYtPGeBKF+kaJR2vrCYhYlNGOx3xRyHwVwSwWuGSkJEoBiBRY9NDsdFjuBc3KgHtEEOUU42KrJ",
-	"iBVG+YQRxbVy8XfgcW4LM+6EKxZ3ClfL2JZSkwo/8/dXSyazOQfLlB48eerhp1ai80fZKP439smCvta4",
-	"Os4LwQ2B4JCrOWNm8Y8t9gezDpGzazopMMFc38fpUS1NBBMO6vRfLF5Q8Y/sohRDiV5XKmGNLIsxz1xM",
-	"euQHDmEPHArn4vRLkHxoGoQrO80YoJLt+zHPWKRltgiPBgKCxsMbLiCYAgInAkvbpI2uDEOK4Z6N+kYo",
-	"Eghgoe8KX+YJD3J4yz5X1+YFgIGoWMzhEI1YIudYhdJNk7TdP83uI6ZsO2jrlqfGrF4tGIODYa0YgPca",
-	"aK4a5mUR1yXOzrxA2uGgNWiFK1ygvBuK7h+5mvdEZ5QnZkfDvfBfgV3sesZhI8sCZGYj1p7UBzAGlaf+",
-	"S7cHYXF5HU13tNU4eq5YEQ77z57uVhVt7V68vXzpcabeo37b1vi8Wh26NcO6X2mF5eIYFvv9uN8Pmqp/",
-	"ThlAnucyu1G1vHWPn1qLTZG1ahuYPQwfJBo/dtPPn0DAO64iU+G2wGi8EhvrhJViTxAVuE5cWqGdj+Nc",
-	"HhRo8y76IzPqV9IWrAwqw+7kgwPfXfGBJ1Eo/9sqRNbpYwiSvY+gU+m2PuraPexbru8ZTXC/6mt1H8jV",
-	"quNJ+rPmboPNWuvi2trVWXi1SvluBX1Umapvhf7w4w8N1XROSJqPEh5BIZD25YtT8tWT/a86q4Bqmkyq",
-	"qwJ1eLwL45cubhqcajeIVSqbPfFLLX4XlaonreGTzWq+6RCHg98HMDPTgxl6w+JdrRKXK+my1W1r1n9T",
-	"whpo0Nf/SznhYluOvgw3opFOFg7UHkIhO0Tou0p2vqTboAwXovTalDxluBAAR6zJo8I3Hx9szov60LV8",
-	"3NyWhvL0cNfLf01hmVenFzYi6VtXX3B77PKJWA2ZJe3wwwD6GbSOBoCmH7QC94+jXq+H8bOVdwBqP2gF",
-	"9rder+c5uA0a0bYY/FenF9+DUel7m9d7GU7R5EW1xi7AnxyR8J//+L+L/x+Wll4bfQRWjrHMs2pp4gIa",
-	"jU1NqSJUD0TCzMv7TyuvBsvt0wRI3tU/gPRkU5npoojwVM5VUbRejm2e5Q6qlqUxq9oq3R8dfHTqBViv",
-	"tev8JzPZJcr9ev/ZQd3h9T8Gg2wwEIPB+37/3e+8+s6r04urSPpMZHD4wyPM3GarbrOMKAZWimMSThI5",
-	"okmh3INvyv4a4FdQ4BHdqDJTReUpXXXD2nxh2JiXrZshFjG7K9kPfBGkWlWin9uh0jGXIQzp2Ebk14te",
-	"NGfhXc3oP5tR0eDZTTM5yeiMZLkgLqbEhvpPpdL1kXR621TXuB+cBJJ9eyw14zFkH9cSMfEOmH9MQs0U",
-	"pAyANLWYLwBVdJukwMjuhHEICZujH31V50O7coNA+P319QWxb2CEnLUho2sJQgwL4xi3WdkRfoamWICf",
-	"bY0wr3Mkz07uaHPdUabfnPPKHboNk8DD6VLhQX74xCr2zVTb0HuZQjijQrkg4A0DuC7evafJw+qtnrgc",
-	"EYNDAc5FxujMDHk41To1lKgUCzvHmCgR09bD2dnq1OxmlEW2hKrhA9tiy4UOrGruGEiAvKs8NOW5rdHW",
-	"ysY70rmvJbfgplsWnl++FGxQs5ux25v6/tkKL5DGJLRTDpe30c/KC6rerFaXKdKfHq5l1btZd5Y4aK0Y",
-	"41qm11Q7YCs+hTf63fKC448YvvzP/+P/tFJOG5IgdPFGA85aUJoqApOt5/DxgbW5VAdVKbpQkoZHGj5Y",
-	"RR1t4ISrzoFlK4B939zMIGIQIGiP7bvRsvvxvHMT05MyOSne/yiO6eN+J4KEeE7MiTD/UpgVoMi2kzEA",
-	"htFEkXaaa6IhlJub75DelgOKM76MhTr8ess4kXJua/nFA9iTS0nuS7cnFyPdzqi8qcb9F8rc7sXNVjSO",
-	"leISu2kgSwGvLJugxofCICWhaT+0jC9jM3kLplqqrTT5WbnbbnJePR2Le7f32v7jJ5kyQVMORhTVe/v2",
-	"/Pm7rTO1SJrybiRjNmFirxjGXfVzdcPTLlYBoUm3gHaYka4XKKumlIOvNy5RSapQqGGt9LlpSX56h+1+",
-	"zoX4SN6+OxNuZjfXzMdkG6Ikmq3z8qZi8jTTfNdQzEfLSCZrcw845J83ir9RO9rabm3voHVZBBCJ6LwZ",
-	"G6RveVOP7PDMsj6nWvsNV4E/aeym1LCQwW2IxLN71gKb/AxwV1eYldXIz7xq2/AmI9jJ0lTtd2nEa9bi",
-	"pMo1loYuZVJxp9mw0BldYAWzAiDkcuDbumaoiUFqOY4V7FRN1f84jrR8e9pp+PO41jJq7gT2vI+xpikN",
-	"4UfjPqoZ/VaPvk1KtzNVLuVvxFILWR7pPKukhaIuG47V3wsbLQBxi+zuQop1CYYr6Y4d+rjB12hjj42C",
-	"EZM210BvU3rLyIgxQSzMkyguIralilF4+LbQFAwd2czqll1tPn+VNH+lml/LultsUmUvg9LPVyWcGumt",
-	"ObdmoA8jxjdXWPjyBHk31vvhHbZmB40svGKKjqYsumEx5qNSmiCW0ih4uLYlgHLGqFAk/HAXepj83fqJ",
-	"Xq24p2tA6AI7jZGbRcRy0lDvwLb8cISz0cvZiKW2DVwW3KsxF+2246m553ZIE7uGP69lvCW3HFZGu8M1",
-	"s1JjAhupMYnqoJuWsSr0ljXza2Y8w24UJjWJufTTRlkLo3Er1u4Afm93oVozeZs6Z58Oao2S0E5pTTdX",
-	"EfXxiRcZY13TeoEHPiow/08PLWIWg79cTnjBsL6vfetrkrBbligSM5YGxeP9p+QH/q25ikGEbNtit0Vy",
-	"QNCCuJi4dH3YU8crUtZK6W65HK5Y0Ba7fylRYVPs59UL/kIqLGhbr+wSIHR/f0uw7E4lRvxXdaWehxmo",
-	"nWFQOYEFBSzRz/ICWiLffGvXD8eq7ANJs20OSE+lKZfGlCi9SFhn61qkO1SPWlNX911lBtu5Gh6Ig/x2",
-	"DuKSWatiCCyJZOdz5iuBVVLxGjp8CAGgLNH8ZUuNlQXzFTzbpcjZK1cHaSXVFuQp54LUkw17oFY2am2l",
-	"jbeCvycW37dT1ECJXYkSmsesq6QQTHcPu0+8IYm4MJWVwCJGvunKuQCIpgdQQoWeZjLlURiQMJERTUKM",
-	"epfjccIFI9XsCNADJEegboW6rqJNUlaysal9e9tx8SJNdhkIWIzXSwdmEKc0pVBEhzPVIOi818M5F7Gc",
-	"76TD+8wWw/vctWnGI5uobO3pM7O5sO9uqkKKy9uY/qyoZ+zJ/saXTH9NlYK49XW7eqJLS+lbj+q43CCK",
-	"HsuF2GovH4KfrdCHh7Otnh4wnW0EoRbE2qwOme4fahq/wNAvSrpdYmxFdWS4cGc8SSBLLxDBb6lC8r2r",
-	"HvvWtFoVzW8oozOGmQIKadrcOLVSMKav5lqJG6E3zcURbcGzrVopwtmLe4qLW5rweGiT7xeq7oaq4EXZ",
-	"zkbo6oXF755KMeZmt3ZP+PKwyORd8MVu8N9ltAlh++Yk19MD4pohE/PqcQXaDcbSEdQvAGg2oXGcMaUa",
-	"Id9Nma/wV8TOet+ArocrqQpWJ/jpQN8FdGRbOPhmZPrSflUmWWk02LCPmRwlbOYPv3hxSp4dPvmKpPiS",
-	"jZf0CUWhLfeEKkTzKV6tWGxOI5nRaMoF6xoWAA/M+/W4fTiEaFsq7YirHv3VrAYjGS+OiB3OggzAATVo",
-	"GTXIlhXwQll3LgZpv1Hr4pRTSGEAU8Fs31ujSiu5HHyQUpsU2H8QLeeCCNmlZAi3+3sOFOVbBcfzlmX3",
-	"/ujZ+PHoKet+Pd4fdw+jw8fdZ9HjJ92n4/54P3483qdfbQpfcm0d9vv+hIM6WWLEfyoogDRTgD/pwgl5",
-	"e3le1nBwJU1sXnOgbfNhfXEAHXW0V9aj6cXsds++r/ZKgmxtWWAJ51TxpNgyvZVVDtYUEb3I5BgCEONt",
-	"TBqbgEFpsRo7+hcuWZrQyHlZMTNWpbGjSuKQpx9hvHh6eD/jBQnTXE2HacZuOZurI2LmEJKEaUXML0RI",
-	"zccc03sowHbbmUA1njGhkNN+QdoWgHlUNf5hkZcSMbhkJ6n6fMuNqzJ4b+a0YW9NudY7Pyk48dirsO/m",
-	"CK6jCTaKSB+NX2+M5Les6JGqZCmw4QxFofdHyt0WWwGybZ0FdV+TnPv+lyZrn3H802cN+YQA9Tr+w+YH",
-	"KnbrvhhzezDuZfZdOgc1Aa9fuaVWSXxXYN/W4du/IerdglNuW87ZbvIDmB8cH/3SrcJ2nA8DCd5I5x8H",
-	"Lf3sKMqHPoW/sun/y/GIptNhBdOH5vobRYzPS3//vhUaboVLRmMumPJ5SqYsuvE8377AUj2Z/PYllpa+",
-	"W6kSsFR4xzev1ZQfGaPxYod083b6DYuWGFHxmkc3TD9MuiBdtLWEp8B8a0RCFUWqSPh7fPUbiEZS+cgB",
-	"pqESaQ9/7A3yfv9xhH/Av1m42edmx7AxIdElG2dMTe8H0Mvw42GRZbrGAXZM5VRvzD/WCVeaZfcb7Mdn",
-	"zSgtIzSm/7v9y9xhVU0A3w7WGTIfb7C21qnma6Il+erApslsQwXUzjGJ5GwmRWFcxnDtjI1zxerFs/0m",
-	"268OakP6ekOWjtrUW8H9tPjqbrtlWmubdSCAZWd2POMCjee5wvyY8MiWxnIF75bSHMArXkv3FZYk81dL",
-	"TLjwcc5YRnUzXmsPHnmanxbpjyov24c+L76NTPqrsglly4/sTz34ac2nCzpLGj6Fn7yGTsNS69/gs43C",
-	"PE67NuyloRRrEKyw7tXgiQpAwtkdN+jxFbNsb7/X37ZIV6lg4x77BnWFVq+HsTN9OgAkpOOmkea3XC/W",
-	"jWlbJ+JOKcxmDmazsfX7ISw+LtvDVuEEdp/LUALEGw2xLvx2jlNnsN/8pi3x4wviKd3v9QotzeUkP28q",
-	"TL6aJMEa9ZEKlleuYuyvk9ZGoGZllbYxhnkOwZoDfS/7WEHny4rOR+dLXSa2ZSWsv47eNozmrnkVHsCA",
-	"5Bjkl25AsuN8GANSIyH8yiwnv9kA64di+p5z+Cvb4kYu8auaxxoeZnZP+fKwZg8lEv3q5LH7SFk7RWks",
-	"izC7Yu1qER0fIxas7vJuYsBquB58CFlHs2jKbxvi8uzn1w6Ju0sSZ8wBMsQA1Hpqks2V45szkwStXPCf",
-	"c2Z/t8ff9VZghpdU6Q9FHOzd3gftAsjvQoDrcKaOCXUxvuAVFZipFALHaZJgTLxNFQl9NIaOP60bhB9/",
-	"HXiSw590X3TffXj89G6v56/QUy4AYs42LsGy2WFp9ZdXaA2tXBvCU74qxIZiagX9dygQunXEHX5gD8tu",
-	"vdxraDtwj6U1Xl6QlWGsTGapz9rqeHdkIaJT8Mz7TN3m+a5pGzWv5zm2klEZfVYyKpvv2ssXXA70TZn9",
-	"d7AGVFC9W4b3yLRel1UxSIKHofh+qGeJptnSWWzjBbe/WLbWI1auip9bxQYFNpQkBZt+sc9NJHLhDY/d",
-	"Tb0pKe1jNZym0j7mNczOEEmhucgN1wVYGeEaCqNhEgdbWZArzKO62QWwu5IEOe2LuolLbC7lwxu2uK8Z",
-	"pkTT7yaXVID3O374MOaVh0wssibEId42eukewdFOWf0E1jhfQhA4x2WuwTIDiUPhzqkiMxozXzaQjXS0",
-	"PnBqrRC7g6nQl7yhWg/Pwm/feRuRqS0NuZ0xUI91I6E0fN0UwrJSb9nZ5CqRXpVzvBRaXbPqbYqiXjnO",
-	"3qNahFsXRsDq8pST35w3oWRND2C0qvC5L91uBUP9LpN56i1x4D+EE/P+EaEkpouAzBm7ITIjMyn0FNzO",
-	"f/nLX/7SffWq+/x5SNpGhAc9yrzdCQi10bEyI45sBsJoBeYnyDTO48AGh55cnENhCh6TdpEu2J5zPORF",
-	"Xs3ybZvEfePJyLeRe2B9rGjuqdjQcs00ru2F9ObNBzT0DhZ1lxR+Z1UY+nENNI7ykoobFvtCYB/klvNS",
-	"0km52/WthrQHSCSNBQ0dEXwmnQO3uuh0RaFoVCVwdVlhuaobkTI5254G4NTZ8Gt3gcSglpoTCNxYgA/U",
-	"cWXnmEaOXGXT75qa9+jwwBwsaBloPSBcwFbJzObo3J4pIqfxMEUtd8C/FJryfU8uLDx0WlnWouFiLRo3",
-	"9JrPmGKZN2p8t00FK+QtTaqbOpU5pPqh/gp+M6YzHtXxShW6rF+MNmQqcFqzoQnVXB9W7XbHIXP7qO1c",
-	"szN2opVFKkbZvDMybdQtdpyc5Yme2dXPoF1pu/JetX0nkoDj+2Bj3eVgIXE8SMdrtnW0aLmugnJrinmv",
-	"2Vq/gezXqvo1RTNeOvkGMiGjKrBtCpDd1bd7JYD6uMt3OS4mzXVAcBwBgV2BUHVIQYl/wiZVcgTsen1X",
-	"GORDKR4+AaDYUz8N+8rc3KsKjAMM3hsBpIbWD+FVQXaIXPTmLNqehbj0YMtM617FSCpwwt20JgwLtYDB",
-	"Slw3zqW6XPW12SVyCqwHUZ5xvYCUv25pZ1yc5L5wvRNBaBQxpZDsjVDsROQ5VAwA4XkqE1uG06EWzaBJ",
-	"W9lcrZSMGM1YVjQyEOGfuycX590f2CLs9MhzW/HcvGzzCShZATqSiAosUQEmFtM4NAvR9qhojRM5X0mW",
-	"AL+XczQTshWjWAZDxwyzcM4BYJnHXJNETnrIMW6YeJslNoKa5nq6l8gJFzW4iXl8YF6nKf+BLRrX0a1b",
-	"O4yi0bDX65mJVxNjzOiCKCZiwmHRQtOSzPjfYAmOyLe4hO5jkHhN07bYvoMWtoqFLckTRwYyAzTixoh/",
-	"vXCE/Ycfr1vBBgKApHhhfTnCoPIks/BlLD1ReQy4Zxg2nDs47dB/OU7ICYkwzSW4+kpCAS4mCesCMBZe",
-	"sgPDo1CHu4ceFDpFcv2Rja4kIM7FDrh00pa20BVYtbXED9gtpMy+3Q+t7g/b83POoLqr3Z0Csb60NXdw",
-	"byI0N5JCU3RU2K9KjOhKPYNvbQEwWwTlFNJtkVMZM8LfXBGapkDiczYiiA3vkespVySWESSNJRyXwnSa",
-	"0aiIg85uWTYQIPOOacSCwrBZBsQHxGwtE9qGWZMsT5gKbD8Qao/nS0+ZYqZHxG9PmDAHm8UDAbvGdW8g",
-	"BuJUCrOC5rwfDUQXo0xGMuZMAQJaCXrDhhFV7JhwCwV/+/b8uTomZrPxweWLU/L48eNn5O31KWqLkNsH",
-	"c5iRNGMRpHIaCELa4UG//7Tb3+/2D673nxz1D4/6T3r9fv+/YAO75MyW1FepFIoVQbHhn7tWOOqePw9J",
-	"m5I5SxKIuWEx4TEWHxstcFlxLbgiNyzVtl24nmG4IU3TxC6fyznwn39VUoRYBvXZ4ZOvOssJOSDb4nIu",
-	"DtPwS660bffDAMxwg9YR+anX670LyKAwyJmH5qI1zyqWOfN40Or1eoPWXYh9hr9P+IybMwP1ln6PL34T",
-	"Qm9vSvZs77GS0S9fGlSQCscnuUjg5ylbkBh5PwndzXREfnqHPbwAqbNWrIaCPymTWptfUsMQcYVtUpkj",
-	"COxHSgXJ1Zb/915CpGDKZnpQdAoiC0j7sL9vhn3Yf9whKmUiVlC9NBdcu5MWGuLvGsE4z5gKSSoTHpX5",
-	"BMhBn1DTxYyLXLOAhKen3w4vT67Phi/PX51fD0/eXn8/fHFy/vLt5dlV2DmGgBnD+7mCLnVQ2hjtJLiY",
-	"VBfDtE6FmrOMHB48wwEN3YCG7H3EWMxit5WXTGeL7skYePOIjaX1zC2vbiLlDYtJnvZM+5d2RYqhwGpU",
-	"a1bWSi9B2UMyyuMJ0wr20K2wzuh4zCMzu2hKoQaLrc93wxaPlP0G2YUsy0E+UoZWzTHOlUYQBvILALRH",
-	"TGDxXcsnjWiYcaaxoDaUzyjye7hIFpuYZc99XcLHSjZrRl3B4zrIfRl80DpqPe71e49tTDuIGHvmPxOm",
-	"m3PI84jZdIIwT9t8gBsE8Hw3d8edka9SYF1yhCWtC7HoPG4dtb5j+lJKjdncgVHBYA76/aUcp1VO46Iu",
-	"ytoR673WZeQIXFSNsyOVX3p4V9nqZv4eiiHv2Zw3FQG1dfTTu6Cl8tnM7OaRi18haKS3awdLg4ENQUvT",
-	"icKkXJq23pm29nrAmm+EnIu9v85vVM/N3LtP5yJK8pgZPqCh9twNWyiSC82TooDEDfr5FkTxiWAx1IPF",
-	"6LPYuzlQt/kTbg6037ArcIP+yEbkB7YgV0w/9JZcFEW7rZnglmV8vKhx/+rGGAZlN8ZFFjXsg2YZKjv1",
-	"k3Bst4EqxZBRGjklxsvW/Zl59+E5BvBs2AfN3uu9qcbAonIDljU372pfzelkwjLy9pykdMIenP6L5v2k",
-	"blZ07wOszF3jyp5gqmY1ZUwHBH8xFx2PpHDMfGkex1hqFyrqEyNrxLERc0S1/Iq5N3ArGtf+xAysZXP0",
-	"MQ0mvp+Wh/eCJ3jA3VhgOoWqY9OHWGZPbYulEo1qdrlt3vi93nBd/N673Y4qvaU4/vX0EmCR7L0Uc1GW",
-	"LxZGhREXeGl54hoMTUYY8LwjSdrluwtah/3DzUT4WuoXMndaxoNR7kmVpNyueSi4DCH00y6IOooc9Ptk",
-	"PjWUYhN7AbMB8lOFnHJMMByaCEniIj7bS53fl1F7n4hH2x4aNsnNgCtCE3774IzjJb9lEDDvXfRatOVa",
-	"AcYcy0JrpIrUoi0Do0DeskyjXGduHu9igwpzcW5+/9gV36WmhXfhi8lUONmcqlI/BaPCQ28HaN9O23bZ",
-	"FNbvjYt09e7NtwvNAJEwMv8Appny2qc1Ti1iqzEpMmdVZdxOtnnP/nLy6uVue+bGvSPX+kL2xc7Xsy9F",
-	"GLF3Q06R8Vxg1oerP76ERb9kMVfH5En/MWLFbK1zbuTLjNFoCqEnXvHeBih/MvZUptTwbAgaQUoWajVO",
-	"c9PfBa0n/cdrhlE1aGw/HJer1DOYk+pAwIg1F8ckxHygoS0Lxx9czi0XyEsOt/t7YF7eA/NxN5GTRtq4",
-	"sj0QNBYGRLA5UxqhSYERsozkO0qYEWlzxbKAGDnYKjqazxjJqJh4CAUM2y+50idmEC/lZJOsdYaxD4Ya",
-	"wRLAlUXCoD2QRlpmRjSEQ5gDI+01GDXNdxZqtyrZNJVA+eBtCmdba2kdrcBkT/AbaNM/RwpCLh1rluFM",
-	"zUo2zQaquPnnshZB0NR5YWvZ0C/omffq17dC5d7vveQzrltbvHiKCL1dheCdTrcjTwA4eo+4UTqM/G+D",
-	"c+pnxAqz/c3H+lsauxQq8Mn+5k/eCmp9LggmOETutv6jFzIb8Thm4uOZTs0V95PL5XG3wovqvqqqgm2/",
-	"qHGlAk/h5UjI35HVyCSuMCNrdV6QREY3MtdG5xvLLFrHfN5aQMVaznNKFetyoZhQHHT8NGNj/t7pfCtJ",
-	"wn2HxTlKS6JbTkXzaz8nZknNcm4+KLDB9d37lz8mZtWIg/dsPh57H3h8Z00Gkcd/ewkuZyhGSnWubMZU",
-	"BUZAIFq4Os0hAQMV3Kk9cmLfQ+PYXOZJTBJGb5nRStG+NRDUeqQzai7cdswVHSVgW89IzGZSuxTWCVWa",
-	"SMECwrViyZhwNFfGnarrAk7tYf/ZQIQYI4oOeTN24BgsRuO55wBjyum3iNdcOsEbTsT5c3sagJK+lSge",
-	"P+xBsBmx7+rACRsC+unPYZO2YgEXQAFf+LHb2Qh02H+2+YOXVGlYpc9zsjFQzaL0HylAgyjILAdHE0D7",
-	"uTB3ljk1szXHX9BkoXmk9nQNSOu9JkOEgYbmEpzKHCTjmC7IKI9umIaMZacdIo2qGv5k1NOAaNkJncEa",
-	"XzPn1LryAoxvGwgprOe63yMhWsxDAlHitnLrDqC0YxJGUmkIn3t7NRAWCXhsfcVlwwjnqxjLwiowt3gt",
-	"5kpzEVlG2huI8CSKWKqPiLVJ3oYkYzrPhCIhYPwDhEvgYjm4RCbnysd0vmP6xO1BBcu8K+8BWOaLTM62",
-	"ubothrPVpH8UaN+SOxQkXQXwPSDoeVVz+N4QmKMs8MkayQQta1i7Spl7//G+IcFGEamCV/ZNBkH7W6G9",
-	"P6mgswxlr5i8b+9hPLLL9m9xqMY03wiGYRMECRw5FdgT2jUBRHWqDNOdTi/TRIy7l1siHpuMFsScBbAi",
-	"wOFYZZABgTSypdbhss2GQPMhKII0mh4PxKaIKzwpbKxBDrPKhHmeUXHDxaRHVtmXadXyrxsu4uCGLQLX",
-	"T4BjDpClbsXEIGb7F+ReAGr3HXbHkrYMFmhqH/bE38V+H/JW8JnpYb+PuUDtXx5k9KfnKDL9WFZi6Ub9",
-	"y3OPa9A+8JhaZdOeOcT3YczEvTlJEQLp5yXuODoeArKPxHLENEksjpeLGl8BgazkJof9PtyVnQDDRlkc",
-	"DASoShhtdQzxo8qVhxHklRRGvAO1KQM24mAGjGdlJGmA8abKwf32le4NRCVYzbAiZLymGTnj2mhgZI0g",
-	"pV1oqyJUkdOrP23iOm9tvo5fkO9Uotc2ixoPFi3YNJoHNEcX6R59ZqbN6d8/PZuzQZ0fw+ngAAClI9n9",
-	"y7M7MIlKwR4pd3Qdx9mRw+V6ukdT3nVRf42+9QI/mfBbVvDWugx7TLDyIWoEwuiVUNZKEDqhXKwaZcEZ",
-	"dHH+A8a17cYdvixTKExisx0U7qM2rgzyabtinc9K0vch0NpVW1CDI4RVCF0ARQWakKZm0oQrBGmBbdBC",
-	"2KVIFscOY4w13SCO5ur7k+7Bk6dkStW0R2xI/JQqd38OBKCXX538eXhycT784ewvV8OLs8vh26uzy7AC",
-	"eX7SIXOZGaHJbYbUJGO38obFATF/WKgkwJ0ZmUH+HzUQlBz2n5HQpe0AOXMIbnEWhxAdcB6zWSo1E9EC",
-	"Md46W6CxUztwSlh5B3Hm5SmxdexwafDAkB9tzpaBwPvc4cZtPJXTHwKb18V0aItdPAO0esb0UEgzzjSh",
-	"CzpKWAgzBmS0mVXR0JxHtrwWJBdQDj6XcFB5jJBRRE1MqSaJYTZcKzdgXEIFkUEidg0bpg2A647ZMxyg",
-	"rWxXAcBbW0+b9Sa9davcITgPNRDFd3nGeuTSdO6M0Gb8Y5lNmK5VBpS5juSM+UQVTEKMZ3h3u3K5oxAm",
-	"86lszDA6my55KwPz/gP3fYVVbRs0kSJEoSCJHqabj61r79TsYfdUCp3JpKlH+/4evGzffS2vzA5ifR06",
-	"aR6u+xjfei2hERzv55MVtrBGn0oxTjiGgR4eHGzTiwXguWStH8W/kYYqVokV3h203ne5I2vdxUPXOmpZ",
-	"baGrHCV4hIjCTWXT3Hn5vyEWpaVRQCwvpliNpUdOkF8407nNdEItsPKwf7gqRcDpv/fxfe6TDA59Sh7c",
-	"ESWP9E/g80qmnwExW3HrmwVYRzfNBLGXSW3zvDdLBTKJ3W1yw1hlbccW4xNJMeaT3HDzSUYjRlKWcRmX",
-	"t7uQgnV65LXUA1ES8JHn2jUX3ESgeAF3G95NOEyF129gyc4MAZEGBCJEBwJHCTlZ8XIpxZcxyjMFhVqf",
-	"Kl7zI2ZvMOcFrXBLz710CaN5UMLu/2KXgmDzf+mL4fMeVShAVzmrjxydPQizR8xAtxrH7j/WV3wiVAk6",
-	"sMF3roRx24ZckzGd8WTRKUIqIvDuGdIJXCBmiALm0OVBCQeCK4KZnQvhEztxxvZ6a0YAnWdSTEiUZ5mR",
-	"Y93wncj8eCBCG3o3dL+FgcMkBFbHBrejlnOaxaravlGNLQop4YZPOrFW8YnocnE8EBA+WZ0gx29Y7IKG",
-	"tGazVJM2Zht1qkPGJ9NyuB073oNnAxHalobYjC+Q0ivwwv5dlAWpPoXEWu+kOEDbiK6HPsgypJn90uEL",
-	"B1vIf9dSvqJi4azGHy/QOQQPI5UaY2uuZswQ0Xho0fCLqP/A4WttzovizEwy6jJnQCnHdhlA80gRlxiC",
-	"kVGutRSd3kC84LdwhSsW5YCpc3HAcL9TQTgE+Y45y+BUGFXS/LL/xAYoK9I+PHiGJF6h8I6Pwl/CFD8N",
-	"YUPbJT0Htabed+fzOUTad/MsYSKSMYt3QJbb9f3OLO9nBxLlenqNDjevFQtDS1PKs3/JK/wznu2mAEs+",
-	"EYTbmwFBqBJVpSJiu5EDmHs+o5p10UN6hI+X+YLMdTNjuLTXbC2evn6HH7v7rcytAJi/BmXJc2zNCLa5",
-	"EK4wuFnmDjrxue2gsBk42jW8Ns2kS0bfpBE/h+c1YSKwmgEm6l/yZYKsYE14msi5eQEDB0BBymbWEjYQ",
-	"jhhK2WdF5iH3EHkGYluZh2wUeeyQUVcCuWcg1sk8ZDuR59qhUW2Mdh3CGlEhpCa4IQ6r2gbLYwWRWqyD",
-	"94bBXbuw2/tpbhp3G5xWFuneEhQO+IuXoHbGc/4iMhcu5rK24jmaPsdIcwAr8LQuF8785XQXn3e9Snqf",
-	"zH/bDCouhvbLO6HsULw+KD9Y/so5B4q7s40lawISLYV+GL2UingPEmqDWq1sVHeR4M5WKV/dJcSDf2Ie",
-	"ga3/MtDzbVDndUL5Qu3wD6GAFbQEGdur6Q/XyAdWfFpvGbWIbIDXGpHK5V/qkYsy7RLFZ/YVsGBWvHKK",
-	"zKcyYVZMCwaCvTdaHtyeXJiPpzLT1q6KCF7SrqQHA38fehnTZNEJynISpTmFZ+BTRJiQ2XlwYvoMmzjp",
-	"awdH/hTnYqmg+hemSgk2/7c69UurU2fvIxep4bQYm0ISMuubPTK7cx9VyuWYbD7Xp85BjlAGiNwCa6me",
-	"shnhokdecJbECjAJiWksJm2VR1g5AkJKwo4tNm9uH4iauixG5TwMRR44l/4NoArXRRBjCbPggrwVPJIx",
-	"I69fnJb+iVjODCtJ5JxlXXM7xsgYEhnRhKQ0c+4artVAYPJDK/9bH4uCS7XTIyfC9gr5I7kAtmU02luu",
-	"+ChhAWY3kKDWjnjMMxZh/oyBiKY0o5HRchAn8PY/D/r9b//5j/8L/vEigAcHJ/bBwRk+ePrUPnj6zDx4",
-	"cfbihdMl+n0CSdJRIR2IcA/GFtaHOc7B61okOGTvIeJkUjH7tgHa4dbu+vLxM6JujHwoRUDMWAfidJHx",
-	"JOERCf///zcE8npJNRckpGHHhbNDK4h+sBoO9KVCtLLFOfIi5meoltw+FS/F5ndipvufiZleL8ng9LfE",
-	"WHeGE/ziTLWEFzSJ5evZZzSles/We3LFEpslI5ud+HRKNTktPyJznkHKmRnVAVGS5GImYz7mLK4lNJ7L",
-	"7AaSQMd2wEypgVhJJG1z8WJ2zk6P/AgmB6UzRmdHxJB/iKogprrkioQAdYUUGl18LyRyPBChmV6vnF4v",
-	"mubiJrQahCJMxIW7GQrNHZGfnr95ffYudNHuJDwCftuFTEwhieRsxoQeCLSn7D8hqkfO3mujv0ihjkhY",
-	"FpcKCU0xVSgWvJvj3WPENZcFF+U7oiUUHFWYibYd5qooJDmccnNjLNzE04xhm2CywrvEvtIJSFhWswrR",
-	"nuQCAC2wzdFWj4QixByaI0b2e+SMRlNilgAzkSBuDNcSOXhodr3c9FNYSayINBDw4xW8fYZZaAuBFSvm",
-	"ONQ2mKxUkXmDuS5GbEIFXJavTi+wpmo1cyuKCM6TiQZZrGBKivdJO7x4e00MVTtTHqIh4NewMxAyI4KC",
-	"vS6cRamrhhq6yq4aEphjWzYVqS33Y7M6lwL6I0Nz0GwwELkwE8NcM0C4NmdoNJVSMTMuDIK0OZQhCHI4",
-	"tHmkpUxsWGSAcUyKjtG2jCrycaXXgbD4RYY9zTolZtEO1WjpCoPCq0PJcuHAgpBSXFniU3miB8K8FWA+",
-	"29Tuh1v41HSnWRrYrJdlTxYk1CMADTa7VYeGnl4APPTq+uziKlxpWJH212S0IJYVdpBW3YfXby9fD6/P",
-	"X529eXsdOkDKQKBOZc7PcS1nEkyI4sHCLPQ4RKV5khCqbtDpVVBKUGcfpmGqUdawFYXCMRdcTW3JtiOS",
-	"AKLfHimkE1xpgF5LbRa4R06g+RJlqYKBwEzUEIAGrKqop0dGLJKQpVqQkKuhzd6Me1KAcGAiiJR15t4i",
-	"8K1HTi1EFEgWZ2vahG0HwdX8MoSRhnbJzC6bDbXjh1S6N1zEMNYpg0Uqp5blwibEj2QWsxhWDukNVhtW",
-	"vpB8i7MBDRhGtrSMleF0ji0AF480cDIcDtwglIxlksh5N0+h/YHwMcWQTPitPXW45cyl6M4T3SPIkRQA",
-	"fiFqEKdOzVkYiCmwZ2VZPVwNytJPGE0lj5gqC49i0nT7YzSCwsku17bh4jIz9wmNpsjBoLJpG9c/Vyzs",
-	"FMgcS3b2NxypWQ1KhBT29mJx5XIzkxtzkMptVVz0V4RW2sPL0NyAEBsJCwDT5MLWwiIhhC2E1QtB5TN8",
-	"dyDMyz2b3Bw/rGop1V1yLZI2VYorTYUmrpxxQQY8G4gq4QXm8nDLBe8CV8GZdwI7YvYeHNXQyUCE3501",
-	"cfIutlrcoGWJBnKKZ8tBk216OHB1OBZi7SsTCUrFnC461lmGOpZMy5s5F6AxwZE2fcLtZART1z6zCu2R",
-	"rVRbvfllVruLSybEtVkPcJZgipAMeij2FrlHeddFFUDbVCYxaUPgnZkOraZcfaSK1QVBL6hA9F+dXV2d",
-	"fHc2/PYv12dXeGdXVMLXb1+SQt1TtdwheUrGmRTaJRHpo8g/EKDKQer0OikGLrkVFc4wrwr4vMwwE767",
-	"C3rkurKKwIgderzwYxWnwNUkJW2aAH8oGanMnCMM7j0YK3D0OVUDkWYyziMWd44KgYbFZa92vMvS39Jp",
-	"NFyzTJFeFaPOx3BWADgJog2AiZSs3THIms15iYsCCA6Qgett+AfEINqdBg9NRZq0twN3NWUtAHIk4wXs",
-	"JxgVgaqAj5G2dVpDSomCm3XIX1Hi88wZyPtEaxpNjYQL4hdQqCWrRwpS/oIJwsg0H/QiZUfwDPLUsSPy",
-	"wfzPkMd3d47fzegEHKOZu1gpcM8uvL+3Bx8QHt+F5O3lS5vLv+JqsOQAqYYDJJ6qYDYQhpPPgCNePH9R",
-	"5ok0h8rww+LBKJHRjSrjNZXg4zGLiaVbKE0ROOss7LAjUjMK/jd7qJTRXhg5xa8uaKYN47YYatMGFomE",
-	"d4nLt18aQKjGO9asR1B8Z51PWF6SKwWkZNbFfHRoRJGEQVjJWObCsBKMBOEx7FghfVk93KbNT23DcM9g",
-	"DhE0SHWqCfeLmzvN5CzVhCnNZ0afTJNcDUQ4o++H7vNqhQBzuaEoiWUXSuwco4mLkTMiPjixjyuCvLl3",
-	"rT94jGFH9TxFB89s0pOh0VmH1rgWWjkXcmY6fzLk80UpF+dsT6btaKnlJ/3HrmVsNBvmgt5SDhWZwqBS",
-	"gsLCiQ2XtBoBOLShJkw0LSXYXLh1bAOrvX7zw9lrW8zhxcn5y+Gbi7PXYaeIn5rRBQpUZGR2ksUEq66B",
-	"qlpeVsoBNgiNMqkUxDRzYbhHBNqEY+unb16fvr28PHt9Pfzu7PXZ5cn1+ZvXhr/XJGtAQhaRVd7llsMZ",
-	"FYthZQhWVKi5+ckJUYmElR1nzDQxdfCByk0LEmG7qCAdWNYc1Pl1xdUxh+zB5iZuDhaqq56fDkFZ6eQX",
-	"8mQszbQI463aNuqtLaUlQp6OyqXX+gFAQ5eJx2Ud1UWp/fI+8ARFe62BZQd4E4FdAu73ujnwz92TKGJJ",
-	"99vcqNscM58vjV7IkIA2AHI7aAJpJt9zpgCcYscLBV/yybSKbFoT4PwlA8/va3P8fAl2DR+2N1o7rDHl",
-	"Dso4tXun7ePencCKucTwGVJldU7KdiwP9V6XerbtZ06dYxtAgmakeiUbrOyklojvkmqGMcxew2bGZlYa",
-	"/jmXmpL2+dn1CxJndAwaSm/SI+HApkcZtI6zb/rH+pvDg3A95QVlt90LuH39vWOfrl7Q+q5//uagb/7f",
-	"8fybp/3N/Zcr4809LMEUJMmccu1tq0zQcgfZnbeJn7OSkzVef/ac0NerRkeOiYYSSWO4rZ1wNyyfOiJd",
-	"Jmj7rHLDoe/DCiEjhnII2nNorpgVUup5vItz4Zc9wrJ57xv3IfiH3vnDe+z8g0ROGmlVV24Z0rZlz8wj",
-	"qvkoYdW8C+btEvWx7N/Yi9konzR7Of6ExeyYM5CiMIkmsDIdC3tPI71qLEVtzGV5Uda7wD1QpedmFP9a",
-	"Ug1MeU3JCzipeKMUC+sszXFtN8wy/4YjP6+mcl5fhoIMq6cAIx0NkW1P/B9KE9XaqOEfZXajjCA2n/Jo",
-	"ChYJp4A4V8JxYWIhzsJipLUxzVDLQHvxKuWjjW6F9HeLtrzCaXzqoEsYJYzXR7c/Thno77R6OZj1KGQa",
-	"gdXARowJomUC6RqVlulvmXi1TEvr5aNyMco1uh+57mE210rWnBWILvog4a0vmKDsCBvr5rmFg1sPJ/0b",
-	"ppfyEBU+hqKuCxeToHCbYFq2RtoprnUv2vtHsKmL0rAjGEPxRzFmk7eBDV/JGSvs1nI8PrL2JZ7EAclT",
-	"yI8JI7Lc0DrNKqVdUimdbSy7dRfajE8sfyhKPIKUiL+y8Zhh3IQLuYd3bT4669BxeV9iGiE2zeZ+AtcW",
-	"VST8yf32LgzI28uXiiRgvAJ7p4vsUJ1gICYyk7nmgqnArEihbhcXLRrwUpppqKekeuTE1nhxae2K2wC8",
-	"FbbUVtX+5vIc33I2r14IzoJdeG1IG0uE92AHh+b9sNMjr+HSsV4KRajLAhAQSp5fvS4ja8BsesMWDUnx",
-	"QOqAQpWf8FiXnXhPNaT3wfV6pAjMk3CBcBlXF/M3kyvt+fL0CB0ZaVhXl6E5B3fMbnnEtkyO5mCfLCb2",
-	"u+Usv74UaM9tF7/qFGg4ic0p0Oy6/ErznaW5mropVGjGPF6T86xIP4JuEFC8EVQgoPy5IxuQcJFNJTQX",
-	"0fSo7n2CKrEO4I9ol4GAYoO1LGM4PtJm4pZnUmA1PBGTUS7ipAjM6CA8BNsqHT8VGh6ImQQ2KivDQPCv",
-	"LXiDDmPMs4C9dgiCjxA+zW16laIu4v6xjUzM2C2XuS2hTIQkiRQThyTiugIjsuXVINebICcXr82AUh5V",
-	"0sEEgPjC6aGzG/1f6JCm2n5gYwgPSDvEwQ7tJzOuZlRH07BzRBBi7dYQnN3OBwrpWyAV2ToMLh6ET6Q8",
-	"Y+PYVbZDPOBDn/MmaRHpyegcNIEadDUCPq4QihERhJxbjyqwg4fEDK8f5gqf/rwC7edP+uWIs6TsscyQ",
-	"mwmp+dgusoen1a/BrdJ72R4gA5+Q6Oir9bKS5st+sSnTF0ZdFgfsE2X6eitK8vgNKzrlNAuiaNx99HKt",
-	"lYH0nEN95tC8P1cIkizqeFoL5I9sdCWh+sGRFyIN95gUzEJ+U5YNRHh2C5iydsjjI4SW4a88DkgI/zwK",
-	"USMDzAQ6DfFF9+0frt687tgbdyDg4ZXMswgRpzMGQAwbB45wy5dU6S682D1/HgJcK/w9BIdDj0Mef2O0",
-	"gis6YwPYRia0Je+AvMn4hAu0w7uSiQHJmGFr8EKYMbUQUWgD7IXAOBcSUcACujXskZOBCI/IlNFMjxjV",
-	"BdzbSgngeT/709nr66vh92cnl9ffnp1chwhjsqa6EhBJhVsuEhlNLAT8qmIIsuaKhB8GrUjGbNA6Iof9",
-	"/v7fD/v9r/++3+/vB2TQQsik+e2f//jvuxDlgGJDsUliPledAmsNeUAhrQt1+E2XarXicDcXhQJvnErk",
-	"PFkUNR3x5lfTXGMhTd+1azHeSKAbyrqZZeGxE1gAnISklLGI8VvUYoU2xFClESlAW4Rd6hS1TNC1USbi",
-	"rlFMU0Lup4f3KfsGrZr2DQ/b8vXrRcrU1m9bc9M2KsJu3n9zZivHFEAcVUQA9F5DACRcMAVyMnx0TLwH",
-	"QG2NBsAddgCAz5/84HN6GUPkPAASFhJqsRVp0JJEzgHrYt4AREzMSIh/AprLvhHaXNS/SCjRhxYG2ViN",
-	"/p2hX5ryH9ii+iRjNNF8xq65YT3wdLUaBL91ez9meLINN+kqyz2FriVHd01ieJIjbBCm7R0ImL9mg569",
-	"4UKsFBkeWQ4NuDm7BU6BkqAzVdG4neUyu1S54qIDIceAh0fcHaIiMQCp6AruRFvLFfqimmDwpMyKPHg6",
-	"Y2y5XzcWRHQn0FuuFY/BAQYhSR3yz3/8T7he4QXSroylxJDz2YzFnGooxNt1fXP3/kCExXgMO0ipnoYu",
-	"2IkLEu65+CYEF4JHO7Q9jlgi5zgMwHqj0c+2wcVAQFlx+Mkh9c2ihxSYRVnellbWJKR7Ya9YQdQMy19N",
-	"0wPRDlUW7SFyWmVR2Dk243QA+ExKjRdtBNYVwEKrysUidLZ4pKAthA0BJl2OB6La1ZwmN3aeZi2rK0cT",
-	"fsOOCXUdyDGc58QGoFagc6PFQDgdvn3Y7/tTonGlXwANr9ySvroSJZXsWqXCoxAU09USxk/aZiVdSIlZ",
-	"yk5TjTDcoqb7dL9/sLHCxa+srKrZozNDPFvXH/6V2tIsiNpQtmB1fkWBW1XYMzLfNVUF5hLCPVWPhLM8",
-	"0Tylmd6DNHxG2qhoFsi5MG69DaEC5oEhtrASMWeedTCTvUwxBH0pfMIwQWRBY4zTb3MBtYgtI7JMp1LU",
-	"m5Vw9c4xkZlNdEXnxDAwVUSZynhB2qal0MK6u0aWCx30qkpZMtKsEmBqtCVAn++lYhJ2LEf9vZvgN06P",
-	"MeP+xnLvcnq/L+f3TdgjfzTnkJTEPxCmZzjCEKMFy23YU7HeuBIAbMp4bNOO/Fxvpkg/ANPkqgyAsFbG",
-	"USJHaBTCqChCswxCqmzZjBGANQHsKxPWCaAiBKZxHogZoyrHeA1obE4XThkC3L4LCxkaHgGs3OHux5mc",
-	"Yf9mL5yhKkootsYg3axNGd0jJ7iV1cCXAgT94vylC2wpM1Pv9/vkFf/WUwd3//FA4KWnpRxCixDxr6QU",
-	"jiQQ7MgRcsriY6PK5Wkioc52UbdX05tqtIJ52cL7LYQQhgjD++PbN9cnRfRNMUjyXcMQSQhNDF0EQTgQ",
-	"cHZipimHOBIHUMKuan47MDQ70LVrGbOwWfy1nQsUHlYD4QpUjNiUCwwqcLe9EWuzGU04pKGo5KsISDgY",
-	"FHIvJYoZktPSEIx2vQZESBL2wr2w1wsHQrHJDNHGQprOQRoBUURICEKyYUm+hBRdR+WVSKWgjDjd7x8c",
-	"IikFNswP+yrKfR08eYK/Q7wGsUn4gEP50lOASfzECiaA5OM/56wSH1JxUeApdhFmS/yWrMh3R1DZgyps",
-	"GBJQmG6GhpxEiMHuKNnCFhR8DDL5GZ2/jdlJAlhpLsziFcy8s1wZpfsDWxyVfM7ulzvUIChVkVVjLiYs",
-	"SzMuNInMktvQSqanMg4GAqUr4DEBAREUo14weNeyT5QNsPJJecY7TUVabthiIGylETtdrL1iI6w8stVb",
-	"IOAXmOXr4+qHeAUos+CPFMFMZe7WMAy4c+xOb+GmAenTkRvI+2bfmsQrdzd8RAWxYBXcwGxcDhDKRLKi",
-	"nIy51t1FZqTrGeWiN5GNwzNjbxraYf/Z053Hdu07KsVQjaohJmYpm8XRe4nFW1eFqd7odZmx6GLEBYUh",
-	"raKrPaLPboInEvLnTvACB6cJf1RG3C0Bis+u6WRTHhZ457cWcLH/We1KK8JJ2wgWXnmnA7rykqhg369d",
-	"RfCKE7KqIgRIlhiE5mqifX5nGR4Ca0dYVULWGog2lAoNjRgyhPunqGFeBBLbCxoqoKFIBHwzzeQkYwqK",
-	"pLHs1slYWkqHIbDy04wu0EeNIhYlCdfacrW52xfs25tRFBiALdX5SdVb7MRDa9+CIgSjb9eXxYb21MXL",
-	"IloR3/kScpEadkUxGSQMEwbsUWRrNLONUzWTc7xJbWDScSnJWMfKTN5WFRnUoTCPMqqgRiK0cDk1Zyzt",
-	"NHlY7yfIjF9BstXtnKy/TDbiXVnz/ha85wJ8QzEAE1+AlvNQ2YWbGNC6FMLmwnMmyhnTFHx7FuNpM11x",
-	"kNLD83EXNiw0gqOhHcO8kQJtKhR73h+polUIpZzSgydPGxnIp+YdTXLCb1dA+ChSOnG6gyMGv1HtPkiK",
-	"dbmVrbLYrmjrmCHeXVaP1DEJ0eqGeXWQuKrKC9gNQDMlPsW0IdvyA/Cuh4dtmUFdYA+fF6217sTY++Lf",
-	"gnUpWP8y7P6SubTRwIYb2f6KzLBXoRHvjXBl5MWYcMEyfVQaRJ5zlUoFUzgitMiwEpL25YtT8vTg6dOg",
-	"gIyYJ1/vf/1VaSf/XTgQiOokJ1en5+dkTJMEEnw5mI8RephqzuZaze4TDET4527V0t19A8NXR0RIMM+G",
-	"QTn0K+srtuHLR0RREY/k+zL9krXoDsSy+Rxcg1ad/P76FZj3rv70HWr+aFyGUDJpaxKja7xH3giUs0hG",
-	"xYQNRDsEqesb2h2Zkbk/yn93BdjWHeb16TFRpnWaYAsoryncGswg1z7o9zvHZllJLhTVXI05ROlKwcjh",
-	"/lM0Ylfvdlji2F7Gx3Cbv5aCuSvd9f64f9gQh2A4g12gndml+fbSTGUbn5l5+XxsBtcoH27BQEwroB0g",
-	"UPTpdl9c0ExzmphvHm/DPsw3r6V+ZXOFfuHC6ZaLADv1Wuqrkq4eTqwAit9CR76XjLHK8GI5F2ChWhtY",
-	"FWKCL1A1swQgRTdgH3UeZ8xdDbygRy7yUcIjNEorPhFU2yRYSwA2TAyN1cEDouksBT+UzEyzjE9E/WtM",
-	"ltTmIkaHfc4VRt6DhkYHoppaqdMjlleDmBROagc0JG3kHIE50AHyc2KvYn91GrtOfmloGe/K3xMMJAM1",
-	"EUJsYTXeXr6sV25qsoriqrhU/qVo4zWRcqGfHpbmyzKsP/AjEYpVXdt8FRRw8PXHYwL+zeM28LhfAbtq",
-	"SFFdZ15l7h5bf8eQ/efjaHkGmcjvp4H56zdi6jqxMMLDVCY25wOYB787u7Z5c0N7ZodUh2WKiApc98gI",
-	"eFePofjI/2LvapvbuJH0X0HpS0jfiJIc52pPqtSWopMTX2xJJVG3qVqmONAMJKI8BLgDUDTPlf9+he4G",
-	"BkPNkLQlWqbXnxJT84IBuhvdje7ngXkZKPfcAKOM+SVp2NWPCTbczCS0d0pTIUCmLfY7Df7lb++OTwaq",
-	"spz6PiqWQFxRj4k3cqGgd/Ng+PN2hC4y/jubC+iuL99G6BWbjuKcULYEcteXb7/hPoVjpKbZLaBA2wtQ",
-	"s5L6EGmcTfYITHu9xk09UyS0EcceS+8KfcOLNLROx0WarHMzRyRRqVW3x36D7Xig7nkxJR+fwLFHeqYO",
-	"sQwA92yAYeelwQoXOtdF7oIxN+8BQF3ZtiK+dycXV/RtW90xGr5jdaEbLc12Fbq9O7kIMhWV5TgzPDVx",
-	"fD/OJktK21Ly81IWSdaslFbsalX4Rnxz6ENbI3ghctYBSEcsCogtcqlnUG1872TVUzUlrNB3d+jMTqCK",
-	"w8LBEoC89lhqMj0Rh8yrQ4f4WtzTUVOmRpRUL5fakisz0aV1Q8qlTlkHcGLGHHHffXGWh4IfaWORyQZA",
-	"9WOmRjwNS+jB9DT46rAN5WJS6DkUOxjIPHrI9uO3b8//Mbzq//eb85+BqeDI74miMNSdRrTfHUDfhzcP",
-	"3dNdKA94/O6Fw1zCsWKedjEMd7sgQJYiytYtMMMBrJYspJ1X4xuoqRH5IeNwC1RqlcLognpqeTipU8IC",
-	"EwVREViWWmFsikVSRYHOOYGO40jzUhhTq9pv3wmDnj26NmVD2dEwQBzvl64+qOZndbcoqtGW5Es/nXtz",
-	"81iRz9j5qiKL/MD6PnQcVp7KvrFUsRgQUTxSDiC0G1FgvvOowhoJ0O2GGcvnbeevj9DYLTiE3bxYPvOx",
-	"7VJBS1rRouJV37zT1Y73tEUW7ovGISuW9SnPUCufTxo2FgDpfTOHOIFIA1xMb5DFlvtUYMJSNS2KlGpB",
-	"DFA70JOgzNbdnw/UeyEmHnYenUX0LHvsV3DwqkioFGzR1QPigalFL6furAFJnwLGCDFmHWAXX3CsPMmK",
-	"c6xYOS2wYc1HUSx0GADGpnKfHbzJ5rrbnD+dudygZ/Msh78rdd1T9H73arby3Jh4h40eC9+EpG8/z8/Z",
-	"cwHHE+chEbPThUc+gqrCYa1ZB+CD6whzvmsKqNQwbRm6R/yxChCo3BRiHMiPdC5SZvjcsNlofog2J4I6",
-	"Tlnnp/2XXYrpJqW2OtOFJzDBv1Fg5QItPbXw6yt/R1O0xTqvXr48DIck9bDOh3Mu8B6oKEDFeM90a5Wv",
-	"0hD3sguPK1odF5xStgisc5P56wvzhb2GvmhO1VSeAx09C8zSOkkccZWbEX8vvjk/87OimbUgy9+dXDSg",
-	"lr/6vBsfZ2QQ94JhQqiyLIQ6Ka3khfw/sb6h0bpYgSSDfIeVRBVAg9eJKBrD8QKweoFSuovSbsIyAOhy",
-	"Zifi/eufn7+9Gvb7b6OWvJ/YWKqpFQb7IM2IU2c5RnMeGfCIpUQOjVkkIM7Ctjo/EUBzzl6jjYKkrjN6",
-	"mMNZmcTtw3ysOKL9ZQ5kE5hFzEai7RzWs8knNUAOWv1bXhgRjkJvtC4EV743ZXOGw31gW4Y3LPd307CF",
-	"pqEfqyLxWBJTeSHvxdPESEvtyN5HJ/h/7WW8+MxT1KTNAvl2O95gihBAHxSQGtRI/6iT7qmqFFpdq9dU",
-	"x8InE59uKqdKAbMiL++AYsykGL8Rf0COdoo6cegLpZpMLcPh4anWQHVe7e+zlG6TWg2xdTettaOme+E1",
-	"e71eD+kiYRy+vzRgzgDegy5dADpQJB5Qz/sK3Ssw4RWbWJ20FArykOwACS39oQRW2Hjsy4EKhKVESxzZ",
-	"Y6sxPx+vY91GE9Uk5trda7HPGguAaHaQ3Mu9dZoDvT4cGvQCrWR6WAEsa10khJSdsJx82yNy7uChYfY8",
-	"1hWRTx5R6ywlCUf8XjClfWrRt8fOA8srsOyFxONAVXyUIKqNhwK8KGq7z87GYl/3dPe6ZyJ5oBFcwtQu",
-	"234AuRcIWr9vQ1vooTq11QqXkvSnmLc6pDoXSxxQZHL5AdXHOYUTsYxAPuMKr8THNuM7v8NXblLS3Rva",
-	"nCw0bshcEsACLC/03TM2zOF8xWfTRHoerxvO28LS7WV8gketUrSzL4R5P4mv3vQSxC9rW474GtjaJqXM",
-	"CPEOvvCZVgUqZ2Gf9MTtiuWaWKYBgYJl2tg1Fugj/NdTurQed7iLWrCo6l6Vf9y6ntXL/f01PKvNSsJS",
-	"HrDelhx5nCsa8JI19zgirRb1rLVm6oil/0oZIG8LQ+BLGTdiVyojlJFW3oti3mxTL/xrV0F+ig/WE8oC",
-	"1gM49Z7GoS2O/tfj4DC2qQqLJnJ1DZZf6G1F7q8EJmAc+5/i4qumChqao6+1foaG9zzVM35uWuydEjM/",
-	"9VtyvvT1l7QEHsJJkMsGkV6wz2uUsxgfSRqiH/WYnDHwnZoWRVvdymfryXfogCeHDlgqG+1FKNUSbnrH",
-	"WcK8uEXW4stWwq9Y1MeVoDSVVjyNRm9sy3uWsooV8uuLKr5pOf7KSh5WKsa0KYmO9xfi1jI9tYSiY4Rl",
-	"nehCDNG5HTGrYfNLmBHWSoSJYx//akDRuRSTgmdfu/LQKL8y9SlxVN/1Z0NQEzC7a/qOHhR/zwLQvmln",
-	"qa43aXViXpL+m5PfT/tw+F5Bzf64z0w3YUaqu0LsTo1g+Ao8ftETATgMYqACnYwusZkQofvTmDWFx/01",
-	"SY14Bh5HzOhOs7kaqPSY1g6kN/VVNu5BEZ+JLmscIJ2bUs8MtFuzC2clFGTEuBmo9O849p9hkNzUHmOm",
-	"N77iiKVZdtPDa3vIfoH/8MwXmpCNFeQsNF6P39u7P0h7A4UklBNnrIAwjeabZy62IPItOBK6vgR4i+jt",
-	"h27FP0hhgOPSjsQYulkGKppI6adeGha1D4moLRRnFJvU3ERLe4icLlLdwd/ijnnWKfSdntoussPAwWlr",
-	"m8plndRhgyHrwpvaDoZwoerm54RnIwFoJaUuVtkhuJiuPdNXVpfCm6UvnQo59vrl1sytMS5XjSEDcQkY",
-	"CXojN4Y3DD5ObE36vdMGWXWULeaMI5ksUmBC0s8IXkLWz0rruQ/GLj6+C7BjhnVup0XBrPhgu81JwCs/",
-	"jA0zGjSiEnhe5/VkjoYauJaThmpJJAC+lQpJaXFmdOkn5nu2MkzjOh2jKBpbmq00lWR7LQw/rcpWei6n",
-	"rzRbScN7nmxl4Llqz1bSPH/HRHuu9OaV5aWtylqaVWBhIwIy/qVc/LTyfc/avmkTRS9qrTpxf/0aAGtx",
-	"JAi7wYtiheVZnPaHSeWmvPBnW6TveeEnzwvT0gXmLu9ctO00K/TpC2hSe7/BN2yoHwuZssx2biJR/DQq",
-	"vjFv41kSxSvkt+q++5YdjmfFVE2YCzPlfQyu+kluBZSaBxPZWjRY5FWJy83cZ7l6LMV+tpTtsRTaV1LW",
-	"8WGuzE2XmazUReFDb+T3DxeogRISSP0CduoRS5ENEBJgVioAhIGop7XTpDLwawTJwF7W3D+yw022k+wI",
-	"NR27WcN/uYnY+XPtqLnUhVg7ZqaRX2rAMH4QMZ+rYh62L6aLvKL8l2Ffa4uZcWEeR21YH4ASs08ZAIjD",
-	"p75/q+Cd8PtXh+pVeuPb35B/WO1wPaoDtxH/B1/41aL/4PCeCfuH5mY5+VBQ5e+h/SP1YDIRCHMXZHLd",
-	"TXjdAP8Krtu8V4fvaZUbbqWxMvt3MWrT9tV8TNdfXQSq5qa1io2Xnhn41qTtx1D0X7J6o63Qp75hqfTI",
-	"i/Cx4oPIpkAmgGUiD33/x3emPpTR9fKQ+gulIXV7FrLS3wBWxjpiPLGEr6i0EmzGDRvzXHT/DYQmhoBF",
-	"GIIqYbYEt/OzPLamkiQqz8B6BqSGCCvju1RTAEcR+ZAGmyLVPBtPXfCJEW7pQZQrzFEAo2QdF2DqkpA8",
-	"ARETuXYBE7OFeTZx0gBxqLRMfIAWaGzo7fbYKc9GAxUGBbPmhyQNSz/iaIZOOT6CUkLLdooKSf3AeM1R",
-	"NXaoO1YanzNQUrHFN2C3GKSs9S1kMgmbhQAF2DGRWeWhdxvB+rAL2E9qQ9BMi/BAUTeWnIp09Isnp5bb",
-	"B48o62fr27UAJyPgMraPMAR+P5irrNU/oUZzgknTjczNJgmHMEmVXnAjQYJIxEHxeaCESQXoutIOFGRv",
-	"Dtl0YkRpDct4WSLfXzYtS+ADvnFvSFA1YF/kpRvI+MZYrYTpMShTYakSH+yQXkF0P+Y9QggcBbR4zvAK",
-	"xGsXTlQsdy+u2NTFnVRKqjvg8sKLa5kaMVDh7awUTq7xdAL5a14d7B8yN6P4anywyUpus1ELsQ2WiK5u",
-	"DBstfCV4SFB/Lu6lnhpYl7bsDd7TVnfx08HLR6RvNlo/MVfZRUvAWzmKKJ9f2Es8WOM9v2olnqiG2DAj",
-	"FVRChrUMwYvT4KDPywldH6DI0z5hEizHQ8XNtLG+93rEi9tdPRGKXfdP2EyqXM9Y+k8n2e6ebjpQHqMI",
-	"AcZ+3Gc5nxuPjZZanSZE0hJzfys9Owr08m4Tdzd1E3ZX6ukEkI0GKufzhNp7dcmOL96w92JOXT50JM1+",
-	"ddeboOPw+WAl9FhaK/IeS4+zTEzc6MQHu5eZ+9QjiePueodP4IadXP0v8pW/F3OW6WI6VkD5zsci93YM",
-	"rh7ezNNui0Jff1b2Cu56XerxOqEaXNzXO21paz/GlsR4zudRYhz/5ftm+UQO34t5S468IaHsBQicbic0",
-	"oSkLDJQ0cWX0U1OUb8jswPxeAoQLKKMXnPoTFkf00CfBWgWnUShjW1rdRTpFhiGyPGhr6qaHKp7bD5+U",
-	"IHd7Ikpnuq1nlHYbKUlTPRjIRZ3KYrVKw87gFRq2aj2D98HgkJv5f67Oz9hYACUzNnNTYTYVWJd6lsAH",
-	"gz9/fcVyXRS8NAnDkDMTRYGwPPwG6qsRldaT0ZLzgJs0lEjDoCwQAZT8XhQGjszcn9M/ds/EB7t7Qlu7",
-	"x8dFq+nCHHwDMREA6+iyMzSQ31Nch63OF1UfQumiz9bFyltA+VyQqPphdm05mjfRsKI/GL/WIAogcugO",
-	"sk7LsoEqaYUSSK4jlAwv+Z6tNBwBSN5vEu22Y9ZuMa4ndyXPPVpp1asA4YIvDA/v9MvrtB4mOAX5SUH9",
-	"nfD4GGWgOt79+M9X7Hf5C6CJADLY1ECDRYHgilAYLikWl6Vzm3rseOo02ZJYsxGfQCcCOj2o1VMcNxBT",
-	"tTRxdBSHUnPq/+gmcO0fu8cXb3Z/F/M0gRaNUAxf6vFAEVtgvSsgZZ16X8cnNHIcxUhjFohAMIQ2iy0d",
-	"AG7rTbRnxErPgXg0fBMkdjLoeHPRj1sHsoIn55dXLuhzlxvqunG/Dc8v3/z65uyqIkX1jmL3iNVniAEl",
-	"uNLK2b6BevHiUpjpWLx4ccjSvzsFG8JohzL/OcXerLkhwDLLpRI5yQfz6JzcMpkPVK0F6PK0f3rWf3N+",
-	"FnUAHeyzsVRJ8Fgbrx+enF+f9VHUgGImofmsih8KeS967B+eDkYCuFw9xIziSiQWK42tqixcaJ+Wwjn9",
-	"6UDB1xwiFFzqw/kUX0vxtFZVfIv3/WCYzGn+XsvCihLmz9kck7IOcN/sGuFsvRV5wtI7oWiL6b1ImbHz",
-	"AuLOW/lBhDyWp9Mh9w+a70vhDFhmPT27b9yBTII21M5hYCgRJO8EuhWJ0yqa599Ojy/7v5we9yNY1Jf7",
-	"zElJyDuET0WBcZHAQMk7BZmhoPCRvvfYSeGGkulcmMOB2mXpwf7+QRorBWAeT6GLEhi9DsGyIdBsBzEH",
-	"arIHsQE+6G+pC9lwLH4NoXgVhoCXvQrvi/js2ExAg+e9fo9ER0Tl6ZuUkvA3iou6h0AICA1VAPHqn/23",
-	"lJlCz9wCOF0pD9nYBWYgbvH0/nL9+vXpZeo1ZMYBN9BqdoMETlaoo4Fi0bc3fbr/8oMDp85MKitKxQtG",
-	"aIfVzQW3ooSlP27QqXfHfwxPzs/OroYXp5fD6ys3sGjRu6BIkUyZoHSMZ6U2xnltCInrTI1vy3MGptaX",
-	"Z/Ud5IqdDLlZoa371cv/ArTe4Zir+TB6TSNC7vlEKOq+o2awT/O50MPhxhLE5zqX9522rn11qO1b9NYO",
-	"0ENY4OGeSQuwxJTyq/Zcv6cceSlBNnxwnaO99VkAcls8ToJf/49Pbvt1d7WlmsOmJ5GqItrlfF4/7HPO",
-	"srAU/1lDZacjqpdrFEL0tX7H1fzS+1GPZhj9uHMjeClK55fsHP7zTydIfCJ/F/P4l7Leeuh+/XPR2wNF",
-	"jPryOkFauo1NeQ+YST99ZG4Mni6xMVManBlu8f8Jui/XGeCY7iQ7QGS6swcaQYNcfNJbeS+UMMaZWp5L",
-	"/F/3OJk5F6Xecw/PBwZ5jrkOjwYnLG/A7T3OMj1VVd4tcaoF1O7uYWTSTfQcJ/INz7kGi1fxmlTDEQj9",
-	"Cv2znVIXgqVwXdqNn+p+aYEVfpDo7z1I2piGW09w0v2JAPrMtXOBuNykalD0JRgtg8EzCJAwWNb3QkwM",
-	"07e3hVSVeygVM1ZM4ufOVbbqA+ngCM4rEuwoBepraI62pRCwuUR5LHo20ng2JMYAcnPXaSO3QEezkOcw",
-	"yCYI+O0nBZ/mInqqu7ZlxK0wlKxDMJ8VDmjXy4EsWdYM4thbAC00qyZKz9RCNih6BEZ0TSKKN/Bi7tYc",
-	"3Z+Kh3GJcPpbVg0rOgLzAgdWiUC+ERMSWMLhbAxQIxeOx+KpyCarXpiLewDBvAUCSjNye4C8pR3HsM7x",
-	"xZnpkpvPcfErH9rLAXbLAoniQM1GTvchbHRzMuJuX4lta+Q+d2pt/1dXp11AA1AVC0AC3zhQERUgDpl4",
-	"JBXjhSjtIRvA8fEcDNx8sOOe539CHO3BDqXba/UX0OxLDfkuypr/QPu/dCqYFVMX9NeJL91ngS0Rt6IU",
-	"4JaNdJGz1M3fEE6xxMx4OGxwsrytmZrRqgVZ3ISwPyxyXIIL2IXoGIRlF7Iz6Mi4EDDyC7vJwyktXagZ",
-	"UeIj5gBkNyheqw077Hh//fnX/wcAAP//",
+	"7P1bchtJlj8MbsUN02YCqgPgRZQqk7S0HiZFZalTFzZJVVb/E/ojnBEOwEsBd2S4gxRaTbN+mgXMfCuY",
+	"h57XmS18K5g11Eo+O+e4e0QAEbhQpC7Z2dZWKQYi/Hr8+Ln+zsdWoidTrYSypnX4sTUWPBU5/vOEJ2Nx",
+	"opXNdfZaX1idC3icCpPkcmqlVq3D1nF2w+eGxUp3DbwRHzI7FuxKp3OW8DyXwjDOrH4vFNM5MyLJhWV2",
+	"zC1TmiXQBWtf5frGiDxi01x/mDOd99XJs9cdNuFz9l6IKWufPz9hT/988D37P/8/T3p7nR67EMoyrZi4",
+	"Fvmc5cJMtTKC6SF2r6ci5zDCXl+1olYufpvJXKStQ5vPRNQyyVhMOExGqNmkdfhryw+/9S5q2flUtA5b",
+	"xuZSjVq3t1Hr9JKPlqd+ORbQsZ7liXhk2LXIjdTqiBmhUiYtu+LJeyYVi18Mu6+4TcYxs5rNpim3ghk+",
+	"FNm816oM5gOfTDPou9963G+16obyXGbiOEnE1J5zNRKmeUeu5laYuNeqmy7+1nrX1AFsulD2mTRTbSS1",
+	"u9hNzK3lyXgilI3ZjbRjxhU7vjh58YLFQ5kJxSciZkOeZbgOXKW4M7CR3+199+fipT/FvZVbNOXWihy6",
+	"/N9Fl0escXWaN+u3mbYiZWbM95889aQCw3hkGK4Ia3NmbK7ViF3zTKbc6ryz8ej6rV93u9/z7vDdx6cH",
+	"t/3WPzUO8YKr9Ep/aN47Qy/EhwwGpHORsr9cvnoJJ+jirz/hmFnCldKW5TPFqAk4DnYsDdO5HEnV24jw",
+	"XU/1tHCW89GEv9bICVaefTzIccSGOmd/ubw829nr7dLpNsuHd9MTid/Xjew2ak15zifCelY1y43O63c9",
+	"VuKDHST4Rux3fZqLa6lnhk35SBwxPeW/zQQMTMJnv81EPm9FLSDP1mGLvq0cpAn/8FKokR23Dp/s7det",
+	"3bMzfXaWaz2sWTcGPwKz00P2r79c0gp9f3DwPTAPgQOM06meHs/sOGbYq+jgIdMzy2Jux3GP/TIWCuZh",
+	"hLIRfNNX0piZSInbGsZz4MMzOHiaSWvYezE/ZDH+OoABH+I44h47F8NcmLFUI8bdJ0YY4GZMCZEaxvuK",
+	"RuuWz/CJgOZ67FgxqfCwRMxYngmg0VxMMz4XqZuihCvgYHePxe7VAUxugD/GxKFx2enuKdYdRte06t/t",
+	"fb8ftSZS+Qd7tYz7Wij7khv74tnyNpwLM5sIxodW5HRwBLzOZMraYQbDXE9wyrmwQsGXEcyQszgXZq6S",
+	"mD7qNNFOxo0d4CsDmTZN5ulBVGYkwEbe/XOX/vNPrcaJXdAeLc/sjcrmOGjs2NCuSeM3tWms7ufFgQ51",
+	"PuG2ddiazWTaPJrL+bTuOjrRkwnvGgEHFrgvrTG0YYAuc5EIeS0iJnqjHotHQvmbOxWZ5dFEGMNHopfk",
+	"Aj6PYfHLb/0pbpoNdrHloQXm/GL4WiuBF3Y9Q4ELhrUrl0kHVzvJJMxtrLPUIJXEf4qPGGcTaItxZW5E",
+	"btjj3YNeE8W/GHahcxIXmsa+t7t/0DR4FArqCELgDcdy+N0vNjwxP+x293b3H8eR/xua79I604Puk739",
+	"mLVhhkDN7MnePjZmOo3zoGE0jH//ydO64b94Vr/cXsRiMg39TbkdF73JdOWNsp5+X6RiMtVWqGT+s5gv",
+	"D+MVf49iLBEhym5EuzafH1YYIklC4QmKwfBIKrZ/wMZ6lhvHHQ2xbLqreVaIsG1sIg5jst1zx4wOGUwt",
+	"7jCpjBU8hXONQ0LGPeJSHVUG01fYFGepHA5FDrSJAyJ+vL8foVTGadxjbUAYyo1lsJTCWHjPWJllIGMo",
+	"6MMx8u97ffXGS9iGTXj+XqQs/tCVxZhpkof+0uqS4B8zBQK7WwIQbvAxaxshmODJuK+C6N4B4QeX2N06",
+	"MmdmliTCGBhILoYzI1K/FiuukdLudmF7G8nyyeKFUubJ/f6H/b1uv//hz6dNTPnFsIFrHE+n2Zxp4Mpy",
+	"yGyJqB8ZYie0zsgoQGISmRHsYG8fN0hpi1dzMkaJv7OKe6xkHA0H76WcSLs86DM+EszI/2gUizL8rtxX",
+	"KoZ8ltnW4ZPdCDqWE5Dl9nd3cWHpr+KelsqKkchxDO4qIx5Qc8QrV9OnHPW3cJs8z/VkecIXlufWSzhj",
+	"ng27eioUu5Eq1Tcs/hVEgYhZ3YlZ282UPd5lKZzlKzHUuQDhKm4UBeD7+osVNMKulRPRPORLvTzgU5X6",
+	"4dIgIyY+JNksFWkxQqVvOkdOyIlhCHHEuGUTbSw72HXDz7gVeeNFqrcf9W3U8gwNZYIfeXpOXAX+Ski/",
+	"hH/y6TSTCR74nWmurzIx+ee/GxJqij7/KRfD1mHr/7ZTGCt26Fezc0ZfUad110dgZhOeweBFCpfbkMvM",
+	"eDUPhaLbqHWi1TCTyRcbZOL6N0GjFh+kQf7uOQaO8zTPdf45B3msmIA+WZurOQj6dmY6R4WpxwAV3Yxl",
+	"Mu61nCjyI9oYqmP8086fqsMJxHQlFc/n9ZS0vF43Y52R6h4xI/JrvAdEboGESxYsMpR0C0tJ3ezd+ztL",
+	"lhWiB7zNFiwh65qpsZ+UGrsQySyXdt4905lM5ps06A0GJVvUuk/wvVsvF77W9pVO5VCKdJmPXAbZ9ZFh",
+	"iZ7OWTuuSKIgchiWzPJcqMU1vtt4znhuJc8eiDzccRJpRej95gilQZgnsZxktS5I5DtwS29uRaPPK0rm",
+	"zipd80vSLS7Ba20vuJVmKPlVJj4n24uRdAZK24EpRuBs3Pgb8MLcgh3JWHwqVMracWULD5118U+0UZ0F",
+	"4lva7i12sd//04q9w1XU+ZVMU6E+952W5CIVCk45yBdgAmZ+YizXGV1kP2klPvvA0JwHHE1nKZp+uPIm",
+	"Hi6VSNlYGqvz+RFtLqlWwfymFQ0dzErH6URus7DBwg9fpME+xLEZGKvlMmsdttBac6NnWcoywa8FU5rx",
+	"xMprwfBdaWzOLdokRSEKLDforCfbtRjEc7LVOWY6oI5uo5Z/INPWYWv36vvh46unovvdcG/YPUgOHne/",
+	"Tx4/6T4d7g730sfDPf5n0YpaJDG0Dg92v49aVlpYg0LaCn3OcnWYJOAwECo9dKt3WJrSbfTpNHCiU8Hi",
+	"olF3nEm92mSNWDuVhl9lUo0iloqJRgENvFapyAT+EYwlWomIXc2ZtEZkQxA8r+aMg0on8mqrnR577TS9",
+	"G27ccNIjMhOgtsszIFpJxMpnqbQs06MeO8v1RFu0vAoFDKq+A7oxQFG+jVqvTs7eTo3NBZ98dmESDuGr",
+	"kzO6kHOW4IorbdkVnEEw+gMLnSTTwUzh38h0OxG7yvV74ez32upEZ31FL/q/iUrjDqwFqCYpgyNL78Df",
+	"emZjJ7fSYYMVNWMNpxys3nwo3AK91vY5WMI/58K81mDhGBcmrzbwKViXTKsR2kuNngitBBOZER3kQ2e5",
+	"SLRKUXp4zmUmPuuQS85NUBfBQOQcoeTklQZOEQxf5F6CPGJqmdBxLueCz+xYKOvGex5uws+6Ccj4yhcY",
+	"WnPbSS5hYFnhXo4YTxI9U5b0tVfPj8kSbORIdaWq3jF9FZ+c/Di4uDw9G7w9G7w6/tvg+KfT+JAlyJDy",
+	"hbkP/G0ZR4VVMZ4IO9apiXF1+yo+e3NxyXau93bg451KGyKG0YmpNeiWwxvADdfR+KXWr7iaO83cfFaF",
+	"kuXcCoY2JHKoZHokFct08l7P7JGz/Dm7xTn80T2GP2JmkN7NghR1zq1osGSRSjDhEo2YYLjnrP3i9PI5",
+	"S3M+tB1vD++3YPX6raP8h90j+8PB/oL3fFk0Dp2WZOJ6vzNnU3xjdce//bC3e3Tzw9Pd9T0XK1JjyaIV",
+	"An5xw6WtbauwvqGNScEIdC7/48sfNuQEb9U014kw5nOL/As2oxuRZV1nNbqaWe91vxIMRwE3Fe4hV0wW",
+	"dmY0qecCDdTOkkMXMhhLiG1/0dt3olORwSV6LVNBtjCRRsiurkWeaZ6Skax0hUprmL5RzImUxNgt6D0w",
+	"Sa1gVkE6I6X67IXzpkxz4JhWOnsQufIG3G5qToxa4sNU5sKs+kbNsoyIhbSmpTZkuoGJOCIBGnbukzoj",
+	"2+nH5R+muRjKD/WMgtwvyZjnPLEiN8Hdjl6SyPlL9UhJIxid6yJmKEmuBn97//j6e143Kx/wMKC2BiTb",
+	"z5SVWY2/ArkuZ7m2SISOhtko54lgU5FLnUbsZixIFNVZ6obIjNVT0DPy91KNYHx3Wb3bsiHjV3Lv4XqG",
+	"1YvKRFShjoX9K4JH9NXfRWJhKYguT7ABPG0pCU88OyvR6ZBnRkQLpLsBGTZSQsWDu7s+dqG8BNhG81xe",
+	"SrKrVwebcot8QloxMesYBjXUug198Dzn+PeYm8HExf653660zgRHEaIUXAMvbLezOMJSD9Xmmud7gcS2",
+	"PGM+lYP3Yr75XE1oaOECHQOr0yoRGGmYMm5Y/Lfu8dkL8CCSc/zYXZh4Qg7Zj4LnIo+bzuS/7fd6vda6",
+	"BfETCCOrXQNQ6t4auvh5lr0Ztg5/XT1jfPs2WlwvELZEIxe4EBZM+plw9wNJaIYiMlEFdbIvNXNPp70y",
+	"puXpvysvwH3QfVjMr570/UjfYgTpWs41kar8dG+Rl0kzIONG/exynQmz8TKe60zAVxOpXtD7ewvLGbVm",
+	"Sv42E+5nWKNbeAb7XRM1lAmeG0d43YpqEG7FmRH5I8NAsM9Qe4cHwClL5yxM6LZuRafTTBxPpy+lem9q",
+	"6AgNBJuvQaW5Z/jxMlEtkoHr49264bn2alje9MWz6hiXbqBFsq5GfFcX/u35S1b8Tsd8OjUMXeFtirYG",
+	"13yIKUs1KFbk9PYjqKfL5pEVc165WG6ulQmsWrgLacWxMTqR3DtklhYv83u/8c5CDzfiqqSwbPT5L+Lq",
+	"pPTJ4twWWoyKsTXOcKHFutmZejkTd7R9eXr86sWz3tVMpZnoybRDFhsIup8ZUd7dR+jfMO/F3FT2eQ2l",
+	"LW9fw2yMERbW9sJyKyZOCapOJhdZ2MTNKd3yfCTs2v3x/V/S64sDD32HBlfO4jJ0Wp0C2semPBHlMGeu",
+	"0lzLdMCn05pI56g15cl7Di6oJn2CAhAHicjtYCjVSOTTXLqjfceNKga60P+K3mpXBEzUx4nftjDlmR33",
+	"cjGSxoq8FdHfyOKLP5DT+z9zCk9e+HOA+nXp+9IXQK03Ok8HZFwMj3MNMQMDNNOHp07oGpBKsfgUdaDl",
+	"p+Javw9PJ0M+ECrXWVZ9guJA6Qm5DSqPkjHPMlEaYy4S0MHng0Snwgxy4YJdSy+UbXzwFASDHlx+A0ou",
+	"Cc9ScTUbDa6luGlFLTy9YTaTZNoj+3sx79Kz0FDpWVg1eGa1zgYJz7LyktPKVDfWP69scPGyo6vKU9dR",
+	"3XFAkjpVNq+xK/Bklds9HPYSUd5G8JHOB/WmgbVKfklCqL/yKt8VB2OhO6ns04PWclxc1JLTDSTLqKUT",
+	"tKxvZ1LRM5voSYUZufBKEOS5zGZ5/R6U/X8bDM7McN53XWOkaz5yl8IdLAflxYk8kRTTL5FAZay4+JXu",
+	"KzOPVotuQGQv9eg+FJSC4r96DWVmx5eYe1J3OIGyBph8UmNwUuz8ApKy/vWXS5dABxp3vYpNCRjLP2My",
+	"izdVUeYJmqhKGS8xmC1jfLG3yswoVbNRHTVTr/8KY1xyo/u0ov9/v7sbOimdan+BNSzGhVSjDNWbI4jn",
+	"JLc0t2UvD35fO4NirssNx26FvN3Oe6lcEpGAWPAiM4m84ityiXCqjnPQ1rQo7amWa8ycwWK9mWKBDvHD",
+	"qEpAi2tYmXdlG+vo9ASX9MzJCKW41C0sgc6VOfCSRoW3hYfRct7GSrNf1FLiZps2/1xNgvqull2DqDJw",
+	"koupxGkTH1jM6jOa0Ucuu/b47AU6NPSwYvbBjBDXFMTq+xH6SAoJmroVCrLHQnaD1ZBHoSfTXE+kEeUU",
+	"hAlPBUVHMKlsPgPPxGRmLPoZ9MxmEIghbceZ5HBb+srqwiAF8/PGZ+dbQ2LXPh8qDBEczyQLge8CU+zS",
+	"WSYoi6DGdlAmyKWtX9i1BpKzJ1wlokaFT/B5VhuZmc8ETYGHJIwi+QlnYcH6bjVa3usMH1E5dn6jEPny",
+	"XEvfRqWBNk5xrGUilqc4lEqixM5NVReAUbeiVkb0G7WCWElqPnrEBkOZWZHXchWpUvGhzqsZtTI9At+Z",
+	"WXHzFYMPgVJLm1N45daKKi5IZ7N3dVbVA42RxnJla6dZWpZN5QbYjkutsxOQ0ddpfDiasOA127vwPi17",
+	"sWzRwg4vNRC1PnRHuuseJmNue45WSr905WSqc+sCHcetw9ZI2vHsqpfoyU4ICyv9C3Y7VzzbgQZbt4EI",
+	"Z+p9EyViVuEma/cMX7yN7od2IyCId5s4Ke+FoBu2iyZ/t80q1vQBdkyDvFRvo0uw0+3o3g201vRp7EYt",
+	"wHu3wc24qbqW1hpb0Nte+4tb8BJR4WonxXrUcQPPlEPo57rZuOyqUx/BWb0RFpKKPlih4Nceu0TXs3HB",
+	"XKIQRkvxaG0HTzBTmTCAXFAeW0x5IRj6cCMxYC3aXgM0c2PFpGxu2ojDzjxDX7c6mF/VoDv6A+HpwG9m",
+	"FOjSd7TRKSr29SEPER7W+iTgGLS6Q5e0DgIdAl4IDmEeBdX1WCkawYG4YIC0zkRUim118iAmNkNKfIWv",
+	"xEeki8XUwUDjOExPKkxRG+CyxSANwnDpXTGZ2jmL3drGofPYv6xSFsMZjo9Wf4gvLtAiGLZB5cfBR+zv",
+	"IFr6vD1cFvbrszevT9+harjAhJKrAbD3TS9dTIhH/nEn7lXw2luU9htcag/OzwpRczWrYBMxuRJ5AalC",
+	"YSywOyUSI4WyaPORYTJ1QS2IxCBdGGX80ynFNAJ97xRkaXY+VkZ0u0MNx3VspSH85z6Zcw+n+EAs+qtm",
+	"ehuLDA/K50qa+wKnmwp1/OIRxhbbEl/zgX1HbChFllIEWyYxU4znwoXLwh8qZXKk4GarZwZIsT40selU",
+	"tD3lowLaWaR/NtLCgPYZDDIOQCKVJtFKicQa1najd4Nyt61UaITxlzM3bGZmPOvQwI07UOldjxP7xeW6",
+	"SMt4aTiMNECzMBG6LigWF8JkTk5+7J77BXKgBYyb9yagE9QrqhP+YVAMj0w7DR5Mh64wc4ZC+JJex1tH",
+	"GVrTKw22wFywkbwWCHtSTkNvOEwl/lc0W2OydDnU1odTPjLMpbyDsWJKaQf8w4D+8MPz6RsJtzzTI0jN",
+	"Zhk4DHMIhJ0Jj7Gwe4fRJtMBuWrMSrHu3HloRFrKwjCsLVPTcTgQPMv0DSIJabfb7kwyDUgSKPmFiSPR",
+	"5TNlXJJLBHP0pjT/JrVELrEU49HjQgqNCQCigtz2yLDSDDo9duxG6pYvy8A8xOd4hmcmLNxBxUO99lYo",
+	"btfH+8vXq9Nvt7u/X9FHC3f37q4L+mu+zCfCcu8b2DiEYr1pw19wZSSItQGIUasJV2gPVtrMpsDLiT0G",
+	"pIe9bUl2ynPYyGxQNXA0fFhiFdNcl5xKKzUY9yrjTImbwDLbSivHFyi5me46Rrhpa8lmQw3qeDoVKnXg",
+	"Ul57cieCSPhRBZVpfb9WT+sAxeA5M3C7qQQTwWZT6OfAiWQTaFwr4UIFF5tdFSlQkPDBIsW+wwHBlVHv",
+	"fqoK/nUbuxCRVtYM6pqsjRgSE2QZM3KCFb5PPSNXe4FDUqLO3UbqVDMQZQujW7AjLfhSlFYAeBfzmdXw",
+	"31K2js7ZR8JXG85UQnlC/l+H7KPiE3F7W92RAvVOOXe4Lqdz14iY6/nQa9Dq0ATodIl3blLbGxFrY2sA",
+	"wm3Nku9tueQzIwb+aLkk3JXn6xdSMIuLJGLTXLgzF4wXj4yXmzw/h7MR+z/iemnEO6zWA+iUJWgvKfvG",
+	"NxKVvSD7EMKysStX8O0FS3WW8dxgmir5Mt9LVSf38mQsQLlP63d9aTfpg5tcWrHhF1JNZ3bDd0mu2vBl",
+	"qy3PNnp3yXQ6xbAi11tUXoXqDH0nmxmCHmS3n0G8z7IJtVnF9RlAtT/m6xyjdd7DS48Ig7GElEx9JZgR",
+	"yrKZS3nqtRaXCI6b+3HQNNqFjQlDL7TThSaKGTS5q555Z8An+Hw+px8n+CSWnDlrKe6ZM/3fN8m9Khxn",
+	"y9ZGO8tBCIIIDJ3FIXWMMEXjsBjAuI/A7RuH1Vt62e0JpV4UyxgfMbKURCwV1yKDbSSsYa2zErvnkDcu",
+	"PlhyBZNiTkn79HjKc2tQyQC2HzoH/YJAh5mcYEvtK27E04NgSH17/tLgmJLkqgvBhYc7Ox9leht3yvo6",
+	"/GBYG/7juiKkVwf9AWg4Rfa/NGwoLGbBI/ooZQ6OtbGmhikXtLosE+boB+do4kCwQHqZhoByCtA3a4dl",
+	"xx1z4FO4grjInaqssu5MbErYxdyXSfrdqhS6xTNHFID+LUcCLnCrFZXOI52+1cdy0GAk/Cz+100ujlfB",
+	"4XrfB3lRWlz24TsJtj6weT3DbsxhowfFdoaO3q0TtvDXqO6DKp+vGFfX6YvOnQGxFdNcp7PEZ/6WYSpq",
+	"7XBHYC9zebHOzFNIoJ4X1R3htDJ/rygS7BB2VEu1pZiF1cuEHRTvb0JnlRW7f2K7cHAwH5dzklyYS71G",
+	"6aYwwACkDZ0YQZ5Y72jcJlDGiXsD74HZVAgtGRQ3GDzFYW8T2LsqgKe0vNGipuLWdGGUlVlWhtN41qpZ",
+	"7TV47BUXJAqGJTzb4SzH6w5dK6YwjddkrJsA3S28nf1KjLiiwDRCHILjuL+7i6rNWKjO0YKrjw01mDpr",
+	"TuVGnhtyNDinzcLKUwNNy3TpvImb8tjKOn5szjIuQ9by7n8cd//Xbvf7Qffdx73o6cHtP9Wmhleg9LcK",
+	"ZIdGkjrhwztSwNAL68atvJKZtHPC3vGSuueW3Lx3L1OLhHnPGU/HIhcqQYfBOqvgV3Df1HBS3Oj756BB",
+	"tNiChng+mk3q0/7w4vM/g0uFs3+9ePOa0bwiJhRcIin94mTntgwONRMxruYkvoqsMMbvdnqtzcER6jYw",
+	"Ko36XWMqRUN+0132uOD1d9joE0qIeajNDvrqoqg/hEIdIaIjSO5HLEabWEyx7xgU4efUowItGBCB8j4I",
+	"MuS5960tM8UNaeuOG36nnV4RMPcJROAC5u5EAA+laheBJRtFYqyKjzms+PRQsQH9G9yBSDxtUrFnRnjw",
+	"qRgNYQSsNubo6vOSsns5F2aW2fC+V9gjFkvjQ3CQAtOZczlPTNzpMbpD2cWzn43zuaPbGZRnISqzAI+0",
+	"m8EWinBpcDRtmKV7m11BqqFh7dgZ7MEYEOH/3sLI3VPU/SP2j//6b3j6j//6703SnRuuzEUzemk1NjWS",
+	"NkD4ei+03zomCT2QlVbAh+jAlldCuxa88uXz5aysm9sA/QBouYtrpZDjjOMuy4fcFCEza7YRHrBckBsS",
+	"qBc/jAKYUYFdpEmbC+Hr9fZ+z6OWFxZ6emQQ345pr/GhK7qtNEUAhJTZlF4rTZXf1F+C1ER9j4VfHoOk",
+	"NnINLnI7vws+MpnWbmMhBztxY4wahKkGJkhM6v4Z4NumEP2akJENdCtIQZnaxgCPF0D4jHySWH4Ba9WB",
+	"4d8gd0Krv6lszYZ9DUp5ozUulnSbadS6RLfVM5dN66WFiWoWeKGPTQjj7UPYrTLpCg9VsppaUpvWIlP6",
+	"BcDpGZ9OF9Pahjo/IpBNkIXMUmbfI4NYq14L8ceL+rgRV7W2mbJxs0ZeCzbnCLOd4HrBPwkJMZiJWTtE",
+	"spkxn0LtD/ZC4Z3IQ5mWR6Zqs640+AhiZ/MsJoF82XbN2lMwEf99KkYRG8lhxG7E1bSzZNHGIYFZG9gb",
+	"Gs6VKN8lFMhQMXb7cWCIUzEljxJaehm0cywH2IP/AW8ARvuUX6C98Ui6zCioaJOGa5yu6TDz2kkdhbIX",
+	"T9gr+SOMntYjYrIneuxx9P3j/Wjv6a4rbgSG87Nnz1mqE7y/WNt/v7e7i3Xj4B3csGnGperipoa3EeQ4",
+	"LZA7XZ1BvB3a8OrOnyLUsSL2t1cvI/bvx/C/l2/gfy/+7WXE/pVf8wukmoiZscgozoqcAaCMHbG3l8+7",
+	"31FsYY8dZ5lzVQQdDm0rbee4gI/Pnj1H/GCad4dNs5m7lZ1x8hFpfT6sSnxIhEjZ4/0Igpd2d93SQNW3",
+	"uRsJrLxbBcLypG8cmiDqgC6mbKrxADsCsGNP4vGO733no7zdcVu68/Hvt4DU64ETHdgPdjSRxgANElG6",
+	"sC+iILSZDiEuMIbt9r3gLcra8T/+67934LUdT2hI6PAUV2kwy7MdOC4dl/xQiRrAPEMaeS6GZJeImJcA",
+	"cGUOXWUjGJ2LX0Aw3+xaGCYdkniNWiWz2qQ5HGO9hCDRWrb+FBYAsfgg7mwgSyxcB34ctUqZX7Ym+KQF",
+	"4A/dilqZvmlFrbEcjesThfMNvL/wUt144GBtZBDAF8vjj2gXNhOP6rpG5/uPM5mltSJKIzLtX08uIN1W",
+	"hjQbqnWBIuvVTGaWUeGhYAqFhykCQeZgkpG2VrykLhH0enNMiJEeOPTmplj5FSVEXOIts7kQbMwhJ4gG",
+	"AfK5K14Fh5LGD0OoF8SbR7CwFf7Fyrgbt+aFGurlnbnyG7bKzFvaWlxZNZSj7cMixHAoCE2eWnCKH9xp",
+	"RliEjW8bxd+LQcKxFpvISJuAe4bwAA3LRcoTW9FhinmOdK5nVqpKqGhJCh1rYxu9qlIZy1VSz3JeScQH",
+	"CDTowHmpQAKi1AuwIQD3kwkYCYHrbqS2UNQyOilMfSQ/KewUGu/fDPBjftRHjF9RkEmAZwDlRSYCzRWk",
+	"UNG3vXo3kRzlfBMAGSSGV+Ht26ilp0INyKBt6sqK+fyqajKCqU4Ao2phxGpUP8CpNnaUC7PR+M78y3hk",
+	"UrnZV+f4Jtr1ee78PBvzjtkUfhk4dO4NbRkY6jkAYpG2ngLIsqHsOJuz4r0CAxAuZipzinHnwBPzinVm",
+	"/Vr5VuvMMzdm4JIfVhDoL+LqQifvhWWld7cl0dBILYEusD5iW9VDWzrflR1c2poKo1gg3xKdecopn43A",
+	"/Wq2rpHzviofrQUhQeZ2XqchhS49+Ch01L3hcyqJSFWJlUsX0Pnam2SZqDCF0YN4F921d31SYEhl62yk",
+	"5DdeTjTHxtUpyK9WhErGg6lQaaNLfOhqGW4HRrz0g62rLwjFBI28Fo3Qrhs5cFzdQ5T9FmbUvCglZtfg",
+	"l11U7+fhRC3WFCHvInqFp2A0NJZbaaxMyABAtTcNQP7WW+qmG2R+VkZ95kKmaTCDjQWaaTVAqWFNzmpd",
+	"xzzBdrYKjfDfQJGALRm3+zRF7tggbpDBFZjQHcaWaGVsPktALlrVCXo27tSDTDOxqmVKR2v82QdGNLyw",
+	"GBceGqt+ubSSlXHVLkO0sNf1a9C4/A3b3kh25158WPK3KAGS6IBEs6btaT6u2PAXOqnYtz+mCBY/EROd",
+	"zwdXvmrlBgR0T+e6GMvSIo+lNZ+HmsGmsvHEXSWljV+/p5NSORi4NGHcpTHVrzPcOEIl85OxSN4vL3TG",
+	"sW5HoxOunMWyxAtNiGbz1oXZdL0hwX0VlfuuH/t1bTwm4fY2RazeqciGupa5Vh6Ad/UhgkGdlj7YvMDG",
+	"NOMWXtqsjzP/tge3q51uNU6uQdgjaFIn5zkFApu8o3yD0wuz8cOrrmNU2qeFqhVrgumWl7h2Zsdnrw0r",
+	"9VjMCi1I0pgZhVYdsthQOU6sX42R0vgB6hKGbP4U8QrNx2Vnh/uQDJfuhVrjHQ36HmAvqaGvHvJygUbr",
+	"M2ZjqU3M2rBTHWZ1yueLjqTmpTwv0eyWEIUVBlELAv7IMHqJSYQRH0rwaVtPVVZPZdLpLaAYri6Tf9z9",
+	"X7z7H7vd73vd2pqkn85l7oF9NJyiFL9wh4cbNhYfWDvhRnSlMkIZCca7I29ghwz5vAs/Ly7RYnb104Pq",
+	"Gu12vz/uPufd4buPTw+i/d3d239ay2u2YDN1dNoQNwRJOkLZfL7kRUCwxaEQaQ9jyMAPngtuhGFT541h",
+	"bQfbgkkq5YKXfWWEgJR9dDTG6N6jCDTAGECHVcSUuC45LdF39o//+j8o8wVbo8F3Dvuqi3wJ/uo5Bvqf",
+	"jnf+J0FFp/Ehiz8WOeG3MX7kE6tXfVTER0dsqQE3Ot8AfuCe4Qflj3OdCfdZCRnDmWHwywrYRvVjDBVZ",
+	"/hrx2tZ9i7FqEcN3b2PWjvEBRPbNlDW0O7udxaYDrMh/hrCY/yRLy7r+/L/RwRmxCuZTREE4iF3upmO1",
+	"znqYW+PW4j/xj9D/uu7KuTmuhncefoiYDxhyvaEX2e93eZ+dE6u8yREWsnAf5sLMVYKv+qlgISk0LVLX",
+	"c5XcxkikN2DJpchxkbK48mJcKXnZVyyUFT6kqKsYnHHYGUJpKVY9RtKQOZMCfxCPtP4avQPi+AITCuW/",
+	"a/n0nUDFF91sC+e2FZAbeu4wlp647WqFRIzSV/5J8ZV/Uny1cFpbUWv5IFYfejzEunOx8NgfkupjOjEu",
+	"wqpC5ZVn5UbLFOr/LOZAZLhdlHIV4BzJo+4KeA7+pJCX0eirDbWrCI5mQihpIXZi/8mTUoG62vp5OuGL",
+	"JR8gI7gVtX6bCSziD+cuVO+sL3tBwQLLNxbGJ7hfmVQOSwPaZ23fM/5JsRkuAIDyG5gvDlRMcsfZKNfW",
+	"pPLmb7dS9QucNQPINkByX7hAlnCHUll3DsnSUIaRtemehJ+ghQpMlEgynou03hRyFwVwQwWuOVISJQAj",
+	"Qix6DDsdh52gOfmgHtUUcjrFcLBlk5EIRvlMMCOt8fl36HFuKxh3Jo1IO8HVMnSlZbWhz+r7q4DJrJ0+",
+	"1UCp4adOoqvPsoHS/w+W9LXC1fEiCG4UCI6I3lR348jF/hDqEDu95KMQEyztXZwe5VKNOOGoSv9h8aKS",
+	"f2QbpRjOWCj/sUKWpZxn8KWynyWmPchMxIdu+kWQfAwN4pXtQPD9+6nMRWJ1Po8P+wqTxmNAxYCgcEyc",
+	"iBxtsza5MoAU4x2X9Y29kbk1rrvCF3nCvRzeos/ltXmOwUBczW/wEF2JTN/g5odpsrb/J+w+xZRtFtq6",
+	"4amB1askY0g0rIUB1F4DzVVUa1nEZRFnBy+wdtxv9VvxEhco7obQ/SPjK0fYnEso7Q/b+T+BXWx7xnEj",
+	"wynHjVh5Uu/BGBTa+urtQTDSM26T8Za2Gk/PJSvCwe73T7erErtyL96ev1zehbvUs904Pq9Sl3fFsO5W",
+	"gGOxVIuL/X4MtpeGauhjgSHPEKdmKrh1j586i01ArdokzB6HjxJNfexmPX9CAe+oHJmKtwVl4xWxsV5Y",
+	"CXtCUYGrxKUl2vk0zlUTBdq8i/WZGdUraQNWhpXyt/LBoe8ufLC83MBHl4xbXh/DVTZ3EXRK3VZHXbmH",
+	"65brL4Jndry8VncJuVp2POl6OOJNYrNWurg2dnUGr1Yh3y1FH5WmWrdC//rLzw0Voo7ZdHaVyQTLxbTP",
+	"n5+wPz/Z+3NnOaCaZ6PyqmBtqdqFqZcu3jc41d7bebXZ49pGG1xUpgpaI0fr1XzokIZD30c4M+gBht6w",
+	"eBfLxOUL/2x028L6rwOswQbr+n+pR1JtytEXw414YrO5D2qPsbAvRej7yr510OyZLIvSKyF5inQhDBxx",
+	"Jo8S33y8vx4X9b4rPvm5LQzl6cG2l/+K8kNuVzABcDnMS9qxNzGg62PKZY4Scrtc7gnDaJ8fd/BFOszM",
+	"WDE9ZErTh4gCwGIoa4l/x32FQL8hBQGrl02GfCdUvaSUYKeGjjXe0hxxpgsmLS3pUAUC1ep6eaEI3TqQ",
+	"zFfPj8/9CiLi1KuTM5e49aMvS715iPexWs4shsTiPm5Hv3XYx6SDfivy/zjs9XqUZlx6BzMS+q3I/dbr",
+	"9Wr4W4PiuGmqwquTs7+g7e0vsq7W7lg2OZudTRDDdA4hceb/Hf4/LgziLkkLjUFDPctLBsMigpyaAqLi",
+	"tq8yAS/vPS29Gi22zzPkDL6YCKK4jXVuXWw8/HGDcCIIQ6GHDo66Q9RT2PzKrfK9q/1PRqjA9Vq5zn+F",
+	"yS4c8O/2vt+v+gX/d7+f9/uq3/+wu/vuT7Vq4auTs4tE1xb3Az4SHxLAHSy/vlEiZ0agMeeIxaNMX/Es",
+	"2EBmpvg1oq+waCx5m3VuQhk3W/ZWO1g1aqz1rmGIIbV5CSSiLtHWmlKSeDs2NpU6xiEdOeCCagWZrSqd",
+	"T7hqcIBPcz3K+YTlM8V86o1DRBhrY6sj6fQ2KVVzt6gbaLJmjG8Aah1B2Cl1wOcvHLHYCoPICojmSzyU",
+	"LBkOywFUHCaIr99QuMGyakzm9wa5+S+Xl2cO0t8lEjpTO3ngMBMz2BClA6+nKD2yWMNpVBsH4lc5Us1O",
+	"bmma3lL1Wbuxxh+6NZOgw+kRAxFGP3P2j2aqbeg9zN3mXBmfK71mAJfh3Ttahpx6v0wRQqXod8FzkQuO",
+	"1R0GY2unQInGCEjXhKk4dH88Oxudmu1s18SWSIO+Z5N1sdCRs2B4BhIR7yoOTXFuK7S1tPGedO5q8A7c",
+	"9AQ/2lKkDrnffsZ+b6r758olIdpL7KYcL25jPSsPVL3e+lAgyT89WMmqtzOCLXDQSmXTlUyvqcTCRnyK",
+	"bvTbxQWnHynL+x//j/+nk3LaiBXRpRsNOWugNBPyt52D9fG+M02VB/V4v4Y0apSG/eXgrDWccNmHsmgs",
+	"ce/DzYwiBkOCrnERNBrAP513rmN6WmfH4f1P4ph13O9YsZjOic7pX4bAEwIoUS4wfo5nhrWnM8ssZryD",
+	"S8jR22LedS4XQ8YOvtswnaaY20p+cQ9m99DWV292DyPdzPY+kar8dO8bYW534mZLGsfiXmypgSzkBYt8",
+	"RBofCYOcxdB+7BhfLib6Wjilngb7WbnbdnJeFbXGv9t77f7xq54KBWW04QXTe/v2xbN3GwPaaD6V3USn",
+	"YiTUThjGbflz815Ou1QshWfdEAEDI10tUJYtTvvfrV2iglSxnsVK6XPdkvz6jtr9nAvxibx9eybczG4u",
+	"RR2TbUgmaXZi6PclyzBM811DzSOrE52thGjwAZK1YAeN2tHG5n13B60CW6CATe/0WSN96/fVBJiaWVbn",
+	"VGm/4Sqox9Zdh6CLQHcDIp7twR0cRhyGp11gGyg/y7JtoxazYStLU7nfhRGvWIvjMtdYGLrWWcnrSCuN",
+	"+D9Y6C3EUflSAfjUOE0M5swkVVA0FVX/0zjS4u3pplEPd1sBHt0qJvYuxpomtMZPDo8pAx8uH/08mO63",
+	"o8oFmEuqSAHZpLO8hJ7FPWiQ09+LepQQrxxA8JVWq3CYi4UNQdoNLlmXog0KRsra0iK9jfm1YFdCKOai",
+	"YZmRKhEbqhjBEbqBpgB05ADoHbtaf/5KaIiFml8BJw6bVNrLqHCHlgmnQnorzi0M9H7E+OZCFF+fIO/H",
+	"erewkI3ZQSMLL5miE0gWFSnBdhnLKOQUFDxa2yLOdCK4Miz+eBvXMPnb1RO9WPLiV+LFQ4g5JbiGxO6s",
+	"oSyEa/n+CGetM7gx5Nw1UDgeGyF7Nx1PxT23BZruCv68kvEW3HJQGu0W18xSKQ5qpMIkyoNuWsay0OvJ",
+	"ZMGM14paxhD2Syp1PW08Pz7xrte7OemxgkPh4cUrRSw47q22U0wBIoNJLhIN8gI9WjYlhtbqqu2tkRwq",
+	"ba+jn3P38olORbDfhcGu+/ryzeVZ6cvFrPUwidodfH78Cv3bdVA3AGpjdeHv5mXvOiEe5qILvnOhrKRM",
+	"hLJLrhR7AJNpLa4KhSy8F/MmkghO8E+JwAv+VYzAWz5nzr+/+WEPS1ZzzGG189Ko16lOFRJbiA6UapQJ",
+	"NjMicgWl0dElDTNypLpSHTE3UVduJC7mHbudMr214XOVEZcHVKxMVF7RWioqCv40MtKVS0rfOx5KdqmN",
+	"i9c8YD4J6TFbYTevL5Vcd8s/z4XoQush6eEwJDY9PXBpAZTh6gtfKEHV4d1b37EMMucNS4WYRuHx3lP2",
+	"s/yRcacAtl1F74CAijYMiEpwmKTUU6dWIazUC99wOXxFtA12/1yTucWI35YPw5k2uJQL5asiyk/a2zAj",
+	"YKs6SvWCdmiABupmGJXuz0ABC/SzuICOyNfL3NXDsay5YGUAB3RbU07PYzUzY+eZ6GxccHmLEnkrioe/",
+	"K81gM0fhPXGQ389BXDBKl8z4BZFsfc7q6vwVVLyCDu9DfC/q0H/dOl9pweqqOm5TyfGVL/a2hCcIPwBb",
+	"qyKq18STEptYbuOtkh/K9/3Gtp8i8izJ+CwVXaOVErZ70H1Sm3dNC1NaCRx77XT1jcI49JpwMK7sONdT",
+	"CWnmMSSwZjHFc+rhMJNKsDIEDPaACDDcr1DXl+3KinJdDr+8txkXD7UAimznMN5aOoBBnPApx0phUpgG",
+	"QeeDHdxIleqbrSxwdUbHwV3u2mkuE4fGuPL0wWzO3LvrSi3T8jZiPIai7cs/EW50Q7H8pS2ZFkWTF5ay",
+	"bj3K4/KDCD0WC7HRXt4HP1tss46zLZ8eNHyvjbQPxNpszIDu72saX2DoZwXdLjC2UAIeL9yJzDKEIkci",
+	"+D2Vgb9zafe6NS2Xfqw3c/OJIDiUIE3DjVOpdwV9NReEXRs411wB1lV13KiVgNkR7imprnkm04GrMBIM",
+	"VWtU3FCbuDHw/MwZIpbB7CDwNh3MpvVrWTJ+6Lwo+kRJdNgkOjHmKiERMYSfz0wDyDx0OJsORCZH8qop",
+	"V8+3nXCFRX+p/bbojXpMnmR6lrKfxTwZcwmVRYfyA/Vexpmr7/0BlWmY9gDT01Y0vpYmmnGCQ+Da6pjW",
+	"lQbjcsxlJRiyMvjlTYpKdFIZygpaOxG5mGhVQ3OJ+6XWUfU6+ET9a4981a+ukSnVlxWs/YRNpJpZYSJm",
+	"giUJq7urFHyjVjuEpNpU8sUk1qa0VT8G6HVumJ4KVQ8ST1ETWzo/foHoHKuR3OG/seLXcoSw2qXINgda",
+	"0+7EbIfFvZGw7Q7hbmFO3s9ifsg+QtbKLaCF9RWM+xdxBfk4irQxVPjarryF1/GoFs0sz0I03RRGrkYu",
+	"b2NVYam/G6165/wmaDqL1vbSDhdrs4JY7uF6dy199VqXn7EeSfWjGMlt0QVXmFSfg7GIM2+X9oZUigKj",
+	"opEAm1U2icas7RPAqOKaAHwNHGHcwXp/feX2jyFoFtpgsEFXGci9jTloqUuhhnMX7OouCs0NhohrK2/D",
+	"7ZpVfI79bWt4qTKhbRIAo7vnPhbHens3aXzmz/tJaCUuLC6x1fCPdieGClrGQHMaQc6mWlVu482O9Erj",
+	"ffmSlqacmTjkCYgKvgaDA5xfoklXojIM08Fd9dXVvI66CuIiMmaySlWPTCmFkrXLjjIzFcp27kZ2zTyt",
+	"tJErDnkZRPQLUOnnIjZrBQKGfxq51aNbPaPEArwf+35d+61FcNTd3c+xm36IW+xgTTjt1oNtrKh+5k7V",
+	"iVZDCeLm9mC195tVvU1utB/8TzlvSnt9A0LMfsE8RvDqUSktHSOYrrD2IqaVM56muTCmMV29CbWbfqWE",
+	"1to3sOvBEszi8gQfLmE95HNsmsq+Pqt+Yb9Kkyw1Gq3Zx1xfZWJSDx3x/IR9f/Dkz2xKLzmspzpbZ+xK",
+	"VZN82qycL/QBkjl8PuHJWCrRBc0eH8D7VcxB1K0p4KMI7lkOs19GZARYw0PmhjNnfTyQ/RZcQq4kYl1L",
+	"IbpllXhQtmb4b8wqjLUpXH5kJqBKZRunepZwKOvyPF1Bo/qD6AwSiO61AOR4vbfjM5VataaSEH6woPxg",
+	"tfJcVOMrCsGUJIQbULusXgjEECRcOISEzZNdV4U2eJvLou9g9+r74eOrp6L73XBv2D1IDh53v08eP+k+",
+	"He4O99LHwz3+53UYMb6tg/oIDQT0rXb610CqrJlU65Etj9nb8xdFoUxfN9YVj8NDCB9WdxFzqw53iqK/",
+	"vVRc77j3zU5xclobVrGmOZXiMF1ETGmV/Qlp4ClDRHlKN3GprksrmobV2FJBPxfTjCc+Rpvgx0uNHZbQ",
+	"WZ9+gvP06cHdnKcsns7MeDCFKpbixhwymEPMMmENg1+Y0oAtTyfLYGa4mwmWPB5igNM0AwxCkrIOy8EH",
+	"VEm3yDdc8NOWI8aLjSvfRLXw9INe993Hvagefu+2nhS8eb7WYbhdGHk1F2GtOe6Ts98b4RIdz3xkSlCQ",
+	"DgzBOQhR/3HX2kbp3K6YpblrSID//kuTdV1wzsNDsz5gens1e8SBMIfdumuGujsYdwo7WTgHVeVkd7dm",
+	"Me+aFrgxRt7viHo34JQba3i0yfdhH821b/Trto/SOO8noXgtnX9aYupnz8G871P4jU3/fxyPaDodTjC9",
+	"b66/sXvy89DfH7dCw61wLngqlTB1kVqQOlXzfPMq1tWKfZvXsV74bqkU40J147p5LeOqgjlnvkVNPzf9",
+	"hkXLQFS8lMl7Ye8Hk9mGthbiuQnUnmmVCPDGsPhf6NUfMDXHzK58ujWLk+SqRz/2+rPd3ccJ/YH/FvH6",
+	"mD83hrWoz+doailFgmxpJd7kq0VTRPBDF54eB3MTQjy8hz0umeTr4EYbPSGbJDp/iiukxhPC2nD6CZFz",
+	"MUTGznIl0vpsxDt6IGqs6tWsorpN9pbnb8IXQMMu54ltOfRPzUdbGGy1ueYRQ27aliO9p7y3opnm0Tmy",
+	"LGccNiP/TnOth72N4V4XCO022uR1XK7NXq3Qwm206WDeC5eUsbzHNZZSv83oLMBINgBPpNqD6HEez6dj",
+	"oQxLNVZKnqBFq1O1nfKrJO2K4WjclX9/n3UnSk+rZ+XxfvWkPK2r3Ljf/XNT4cbyVGpu9gqt1qFKCuVC",
+	"pLozQ34RA1z4u12Wc5XqCbuS1jDBk/FqkM8CLWJvt5IUs7sm7GxhhPUEO8yFGd8t9zynj++YzLo02HJj",
+	"9WMFr77I7zbYT8fNLpFeyv/v7i9QsMpmKno7WuUOfLzGZ1klo++Y1ezP+65QVvvt5fPud50jiPKZaBVc",
+	"tIREmoshBBNW7Gb198ifq2fjuzU43ZWpt6K7mZjLu+2XafXtpOsCVWOE7SUXNBwsFAbgEYPtJpt7DYIv",
+	"vlLrLwZoI5mIF7UQQplUdWJ9qpOqj6m1g49qmh+HAgill93Dmtc96BZEaix85H7q4U8rPp3zSdbwKf5U",
+	"8ynJ+9Vv6NlaSxNNuzLshaGENYiW9IplXKBiAMEptsbIXHyx29vr7bai7TCdIrfHdYO6EMb38ulOkIfL",
+	"DsYwYp5YeS3t/JPioH21122KmEx8Dtra1u+WfvRpQMYbIeW4fS5QcigZbzDN9WRqN5pb8Cavf9MV+Td2",
+	"VW5KtUZ7YzrIZy6GJZfxf53HmahgceVKnugqaa3NYi6t0iaemppDsOJA38l5E+h80Qr3yRXTFolt0UK4",
+	"u4re1ozmtnkV7sG74Vr66r0bbpz3491oJIRvzKz/u8UOvS+mX3MOv7EtbuQS39Q8VvAw2D1TV4ktvy+R",
+	"6JuTx+4iZW0FYbIowmybiFrq7NPEguVd3k4MWEaiww9hBjxPxvK6AXLOfX7p09S3AZEieOsBpdZVkwrX",
+	"LvsK0O2oNVPyt5lwv7vj73sLCfULqvTHAPF4u/PRemzU2xiDXiXUbeQevhJDdhRBniEmKmBlItyrq4KE",
+	"fTSioj6teisffxfVlIc97j7vvvv4+OntTu+f/2n1ApAhfO0SLJodFlZ/cYVW0MolEF4NpyGKGTia3vS8",
+	"bXmA/AfusGzXy52GtgX3WFjjxQVZGsbSZBb6rKxO7Y7MVXKCYWN1flh4vm1FIiurlQ6dZFRAMxWMylW8",
+	"rOULvgrqutq+W1gDSinvG2Lf6Gl5JrOpEbnFYLhM2PphT4tQzw0jmRyY1uYXy8Z6xNJV8VsrbFDkcFam",
+	"rai8z00kclaLHbedelNQ2qdqOE3F/eE1Ah5OtLJSzYDrYswzkxZiJBXhE8cwcKxtgyXC1vunt1eSvOdr",
+	"ayytT3WqNfrTqp9VbH17+48PsLD+wjXy7uPT+grj0NapynWWTURdFUBtp+DNGtSWRIndr4c7O1bb6U6v",
+	"16OCQcuuaD6dPjLs385DJkxNcI1Pd6pB0RjzXKSuxF+E2eKP9xdTxddvvusiqsyqboWxkvHpde2KgP72",
+	"Xszvanor4EW2k0VLSCRbfng/JrX7xElv7kWmG87qLmiR3kDxABbYGpIl3l2UTioA1X3+0g2HkPpU1IGb",
+	"r6Wj1UhSKxWXLczDdVjUBfB0wKV+V9uIngKdmw2zG6wd2kZCafi6CdMnXbSJejtsCfqqdI4XsCYrltx1",
+	"sJJLx7n2qAb8yWD4LS9PMfn1MNAFa7oHQ2XR2Fdvq8Sh/pTr2XR5zi4YbPkQjuD9Q8ZZyucRuxHiPdM5",
+	"m2gFeZ+Gxf/+7//+791Xr7rPnsVQgsAw1J3hbcgkd3CBOmeebPoKNEH4CQunyjRyaHnHZy+wHLlMWTtU",
+	"P3TnnA55uK2Ktx0OwNqTMdtE1sX1cepYTZ3ulm+mcW3PdG0ZYEzP2sKL4mWSrc0f2I9voHGU51y9F2kd",
+	"JuC93HK1lHRc7HZ1q3UeiKQBETHkGH4uPZO2OnS6pEQ2qo+0uiJYK6uGw1xPNqcBPHUOj9JfICmaIuAE",
+	"IjdW6Pf2XHlmyhy5zKbfNTVfY7dB5uCyqJDWIyYVbpXOXcmxzZkiNlbHFK3efCFssI7c9eTiwmOnpWUN",
+	"DYe1aNzQSzkRRuS1MJrbbSpanq95Vt7UsZ7liDhYDyo/ETaXSfmDCl1WL0aXbB55SwnQhKltFq3gZrs7",
+	"jpjbJ23nip1xEy0tUhhl887oaaNuseXkHE+smV31DLqVditfa6rZiiTw+N7bWLc5WEQc99Lxim29mrd8",
+	"V1GxNWHeK7a23ij6rap+TTgQ516+QfAjUgU2xUTeXn27EyL+p12+i4m605mNGI0jYrgriN2Jwbn0J25S",
+	"CTR12+u7xCDvS/GoEwDCntbTcF3V/jsVtfdBoneO+jID53uqVUG2gFKoBXHfnIX4egmLTOtOtdVLIaTb",
+	"aU24SD5INDTj51JerurabJPKTZa4WS7tHCsY+qWdSAXJM7XAOjxJhPGgZzoPIvINFkBG4XmsM4di6SNV",
+	"YdCsbVzpOc6uBM9FTo1EjPfVszN91vXFWKBllOxAS8PsAFS94r91j89edH8GgMAeeyaSDA2F3Hi0JqNL",
+	"AbAI4QprhgPBAWDXiGVEytgw0zdL6Sf4e7EOMGn4L8Zd4/SoqB7yAjJ9ptKyTI96xFXeC/U2zxw+DRge",
+	"dzI9kqoShgSP9+F1PpU/i3njWvu1bUOq1gAsrp1eBU0YIoA97ijouNCSzuV/4BIcsh9pmf3HKBVD01SX",
+	"18MEHLbCwhYkTCNDuQIb8WOkv5574v/XXy5b0RoiwUoicXU54qj0JHdh7VQ8qvQY4+Fx2Hg2kSNg/8U4",
+	"sQwWmB+netqwjqxEXJWBtQkk6uB7wpt0T2vWERpgLkUO3nEZcqwNld37qgokRJXiBIvhq/iIpZ5Q0eFx",
+	"NS+o2tVHZlci4TPjcKLPXrDHvd2+slpnmM6ZJGLqisYzv1IApkn1yakz0/E4hdK4jn3jcBixHdfnv/5y",
+	"2VdGjhQVcYZ509K8F/ND/1Fs59NDBmv6z3+/sbBZPBvF7PQCkhr66hz+y9pQPZdSONDQkgusJ3CaPrs4",
+	"jrBhwoll8d9v3sdHLMm4nBgW/93KmLXJU92JYCITKlTQV4TZRA9n9DBYUMvl13+biRxUPTbM+WgilMVU",
+	"R3ibkhzgeCZjgs/pK0Ph7dCs5DZmbWgGSrWfnPw4eHb25mxwdv7mzfPBLy9eP3vzS+wTBX3VSqg818Hl",
+	"jbkdx33VLhBsL/5y3IW1cJ+UyQsq/Ls1J8QoMbUixcRMYj+1RxH2ru4U5ks5pItUXsq0ocRMd/DoOqjm",
+	"oMY1qaFuAX8RVxcanvbVFsmirI0xESIlb57V9AE476zpXe/FndKccfeKKYc00oVJ36LsSCkJiVaWk4PW",
+	"fVXExi+VKP+RfvCbcoI1OBh40Zh8cwHuKdzNG3HlyKXHLuHgpDrBOpAeWBQ6zXliD0vk0Feo9w15IqJA",
+	"mgVKVcQWmEE+y4SJPFnCDI07qcII6JHyVkZCwcUl0r7CXZO211d9daIVrCDcZ4d91aXU7yudSmEw88Mo",
+	"/l4MEm7EEZMuBQYiDc0Rg82mB8DlHj9+/D17e3lC9yoC/jvY1GkuEqzv0FeMteP93d2n3d297u7+5d6T",
+	"w92Dw90nvd3d3f+FG9hlp5i05rE2A1JN/LeuUxC6L8C8ytmNyDJMhBcpWM/w6nfsxq2FNOy9mFrXLoqo",
+	"ONyYT6eZWz4PBPbPkFQRe4b95M+dRTg/LMG0iOQHDYPh3LX7sY+m6H7rkP3a6/XeRawfjNLwEIRNeFay",
+	"TsPjfqvX6/VbtzH1Gf9LJicSzgxyhH+hF3+Isbc3hfjhZLlC2FkUnLgqSzRspjL8eSzm/spgsZfODtmv",
+	"76iHC6FSkXcTrYzNuVTCCUyGtYF1RKx0p/FAdghYKxRQiL8eiDNZDeMIUhPQwITnUAE1/tAF/t+9koij",
+	"6yG+2g73Nqpg3kfMXdYdNhLW+CGVquu5NM9HBrogmQZfwvBYumHhmknUsPf39zb2BRSWGGrNNS4Nc5Il",
+	"tL3p3U0ExHDUbjE83wehkYYI/J79gDf2mMPstCLQJujJnf4j1iTX6tyTqbZjkUObj4JAK63Hbtgj2RkH",
+	"/8svv3SPCw7iV6ZUsBtJnLVjX7EB+4Kl8w9g1wbYCUiLlMmHKxOogCntZvxeiCnsGAJHlAdvjrzwSYdn",
+	"pvhwKBIrUqTC56j/sxJWPL5lx7m2Fn6Z4sWJxOeAUQ8Z9ytGI5kSUsHisjGdw2Bd73jIpPF5fawNy6Vz",
+	"drD7uIMAy6nBHOKZktbvXwwsuAsmilkuTMymOpNJATXH9ndB42AOxj8iMeD8+PJ08PLFqxeXg+O3l38Z",
+	"PD9+8fLt+elF3DnCK9vtF3Rpo8Lb4yYBy1daDGjdwUUf7H9PAxr4AQ3Eh0SIFBDQiaGcC5vPu8dDlICv",
+	"xFC7uJjF1c20hoM5m/ag/XO3ImEouBoMSA1G49YCS24DnBtR4NUshfOJe+hX2OZ8OJQJzC4Z83wkwokl",
+	"eqVv6NLSeBT0jYI2gWPaMQFoYwgk3VoVLlgwE2PFtDubej4CE0pyCVSeQdlliDAKuZyRqwjuWYCewaLb",
+	"Wa7Yq+fHMHs9HEaMJBsgh1xjbYbCYxPRMXVpkWgl6RwWXnnXJhxqaJG4rhKgTULrHr5e5wvwn3Cjt+Oz",
+	"NxeXrKSmlF4QcYeVpcuLy9Ozwduzwavjvw2OfzqN8ZL1hLi362gQxHeRGYHMYAUyKREM0rhDN40Zv+aS",
+	"YtNh7o67GryZ53DQ/VxAHohARca5JlwpbeGYIlgNSSMl5XlIF5RfJ+z31fNjEuIymQhlREkYAxtMLoXl",
+	"KNdh/FBA9vRpwo4/7fivi9j8QpaDKZSSnXw+Y5HZ2TpsPe7t9h47NDvU03fgf0aN4UQk/LtCZkjGrvmI",
+	"poW5j560vQhIW81RPtJXAu17YXlepOCBEvZca0tV4FEawsHs7+4uVFcsizM+pZVMTetDAou0XJSGG2fH",
+	"Sr/0SCBGEmvqIQx5x8HylixBrcNf30UtM5tMYDcPfXIwI2+4WztcGly5VtSyfGSoHJDlrXfQ1k4P5b/3",
+	"St+oHVgA0eXTaddIK7rcGJ3IgBheu3EvUYiAgzqdImQAHqbjs7OXp/C/gxfPLmKX+oxy+4QjEr+vCMHa",
+	"8Y24KvHPGPU3KCghFJUKwk1vk6yp3hu4KmGiZE+KF/csJlQlaajyNaIRR0wJVAhyQUCaIkWt6him+8iw",
+	"k2evvRBoeuxg94DYj9KogAC31WooR7Mc79Q6+sKWjqfTC2nFcWnVHpDkmrpsIL/SXjII/UXaO9g9WE93",
+	"r7V9DqLcPROrH7MTlpy6ZzzjDMRSolpgtnVUa4ywSBu9v5sVpPpMjqTlGTuG99lLpCusFDRB4SZESFYI",
+	"+fWz8zcvngEpX8SsPeXJez4i3gTsWqpRXyUidxC6IlgZhlKNRD7NpbKGbFbzEghA7UmANqtU3+urY0Uh",
+	"tFRTZWuyhJm+dGf/kyhxI3N86O7Cr2qNY6+eOYZt6D0smR2rNNcyvSup/f1mHZG9oAo5huXCgiRAd/xM",
+	"WZk5QYdkZ6QIZ9wD2YaAudLa2+tff/n54iFZCbbfsDNox/hFXEExNXYh7H3vDyFn0SqhsnEtcjmcV/RG",
+	"U78xHteiYR+syMntUhUVjry8iVxAusJhzsLq/8xr9+EZdLh2H6By587YEqxFsQGLPqTa1b644aORyNnb",
+	"F2zKR+LeBYTQfL0sACu68xFX5rZxZY+pirYZC2EjRr+A/C2TArltYR5HZBOHe8cwsPikKRibVNl4y3P3",
+	"z7Rx7ZG/tFz5RGEx2ODXpQJXMiMJyI8FpxMcKg5Z2UnD3LVYuPPI4VdsWy16TG+wCj3m3XZHlV9zGv9q",
+	"eolacsJHYmeqRtUXg3uTirfVI6YDTSbGVL/ciCTd8n1paaFMUn7Xaii4ALCpp11U9Q3b391lN2OgFGfv",
+	"QmaD5GeCnn7ECCkSbtw0QFfWUudfCsyYB+LRroeGTfIzADtVJq/vnXG8lNdCCdOgQlSwflZqeHxScGOQ",
+	"wCtYPxEINNeCqodqvHlqF9s53+D3T13xLWIT6hc+TKbEySCBIHgJ0LVz39uBPhDv8/BAs6v3xuMs1e7N",
+	"j3MrUP4F4C4nBMvKpxVOrVJnMTTsRuRiabLNe/bvx69ebrdnftxbcq2vZF/cfGv2JYBY1W7ICTGeMwLE",
+	"vfi3l7jo5yKV5og92X1MmoCQaCqUIF+iGxWNS7X2D+ztAdlTgTZcsyHkiipYaKgziev/ZPfximGU3Uqb",
+	"D8fXm6oZzHF5ICj636gjFlNNJ2++l/cu5xYLVEsOYKIEA+gOBql0Mz1qpI0L1wMjl23ElLgRxlKSRARC",
+	"lhU5UAKItDMj8oiBHOwsQWBcZDnYcJcJBcNnwA13DIN4qUfrZK1TyrwHasydXksx+c4kRGUeSa02M2Sk",
+	"vQbXMnznkn6WJZv6QLTb6GNtUzTbSksrtVaY7HHijCdR0xw5Crl8aEVOM4WVbJqNkSoR9XNZGcvc1Hnw",
+	"NazpF/XMO/Vbt0LF3u+8BE9qa4MXTyhXaFsheDvTlyNPINX6Iw5KB8j/DhqiekacMLu7/lj/yFMP4Imf",
+	"7K3/5K3izqtJYc0Hu4/Xf/Rc51cyTYX6dKZTCQr8lf5ovbtd4kXViLiygu2+qHClENldy5GIvxOr0Vla",
+	"YkbOqTpnEJmjZxZ0vqHOk1XM560L7V7JeU64EV2pjFBGoo4/zcVQfvA631Khx7rD4kM2C6JbBEL91s8J",
+	"LCks5/qDghtc3b3/8ccEVo35RIP1x2Pno0xvnckgqYluPNeZMxxjsqkrJmXQCIhEi1cnHBI0UOGdCnEU",
+	"9B4Zx270LEtZJvi1QDsw2rf6iru41xyT+tupNPwKQxJ1zlIx0dZX98u4sUwrETFpjciGvqB32im77vHU",
+	"Hux+31cxIRRRaDCMHTlGvb2ZqA2DmN9S5tjCCV5zIl48c6cBKelHnc7v/yDQ8OgoVG0+t5/jHDZpKy70",
+	"GyngQY/d+YLD+tyvwZ2O4NYGoYPd79d/8JIbiyv2eU45Qaa43OFHBuPPMUyWjinGBs0U3F9wgibLrCBq",
+	"hZCJAsgJeYPi2dzKxOzYSr5f7R0aU7YahlNBAh8eXShcPIOQSwTTPukwDXps/CvorhGzuhN7aza9xmSI",
+	"c4nIb9RXWrngwt0eo0AuEzOMFTBMbpk7c8TiRBuLyC5vL/rKJSwduXC+omHKOipZ0uJy/mB4LZXGSpU4",
+	"Ltvrq/gYg28PmTNYXseuWoZhMaYiRxQfRovlA8RyfWOaPGB+D0opl9syJswee57rySb3uks1azUpJyEp",
+	"sWAdgcbLeUb3mJu5rFb8BQjMUxYGLIHYQma3G6lSfYMe0Md7QIKN8lMprbJuMpRbvFFS6oNKQYsZtyV7",
+	"+PUdLEtu2f6QlSpcFIpPY3Y3IwInToXGhnZFOjGdMgf1p7MkUBVMU08buSWljYKBA84CmhgojnWJQUYM",
+	"y28VKomv0hUjzWMKAZjOjiA6ZDUwBJ0UMbQopDlNA57nXL0HpCO2zL76KvCv91KlEQS8+X4iGnNELHUj",
+	"JqanX5Z7Ye5t3WH3LGnDnOam9nFP6rvAeiL8g5xAD3sAbwtURX/VJHA+PEfR009lJY5uzP947nE5FuGY",
+	"Ok20iGlWKYF5mDtzkoDUUs9L/HH0PAR6JLYyROBQHBHIZWW+ggJZwU2grh/clZ2I0G1EGvUVxZdg2vkR",
+	"wtwYX1ZbsVdagXgHfQFbeS/mIctL5gXgTUSwOMb9xPYMBO6WMDWAFRHjhWb0RFpQz9gKQcp6BB4DHoqT",
+	"i7+u4zpvHZTkF+Q7JZCN9aLGvYGaNI3mHm3Vfli1Nqj1ZTMfns057JlP4XR4AJDSiez+x7M7tJdqBaGn",
+	"7uh6jrMlh4OgdkAr9+AkjY73kFwAwQGBt1Zl2CMH5EgaAUbMulpnfMSlWrbYoqfo7MXPYr69TvV12Ulx",
+	"EuuNpBSwTCtDfNqtWOezkvRdCLRy1QZq8ISwHF8Xtaa1KCWXY+EmDTYAjOBCwyF1iWFeRz4Bx2qX9M9D",
+	"WCykZoFNk8AHuPH3Z19htC3mXpy9GPx8+u8Xg7PT88Hbi9PzuJQP9KTDbnQOQpPfDG1ZLq4h3SbC8nsu",
+	"jhJzgQSmOjNp+gqytyC9x6ELopw5oNTjNMYEzhepmEy1BbcwJUDZfF5kcWDkSlx6h1IBi1NC96pbGjow",
+	"7BeXxNJXdJ/7pCoH++D1B8rApg5dotn3mFCYCztQGsY5zfgcXLoxa/u0IZhVaOhGJuLItxd2RmDUMOWb",
+	"VzMMM2A20ho/YFpCAzuH0ffUsPH5cJjPRwMEmaiaHeZsPW3RG/VWrXKH0TxMX4XvZmDiPofOvYUaxj/U",
+	"+cinFTgq0jOb6ImoE1WoPg6d4e2NzsWO/izmjs08gAEaR0cj3cz6vHfPfV/gRjdpIiF/L5BEjyqhpc7v",
+	"dwJ72D3RyuY6a+rRvb+DL7t3X+sL2EGqS85HE77uY3rrtcZGaLxfxhq+gan6RKthJgm55mB/fxNW7iL1",
+	"fE2RT+LlRE8lC8USHwfbtPQkbrt0AFuHLac5dAP0cpMJuyxhBAeXg2c//NhAScbqqQmMmlOJ6x47dsm1",
+	"ztDu0Bq5C8k82D1YFjGQNdz5bD+rExsO6jRAvEAKBlo/gc8rtn6GWNtSQAAswCpCaiaIHcro9PXj66lC",
+	"Zx4mHBOZi7X1STdFKgsb5TwRbCpyqdPi6ldaiU6Pvda2rwqKPqy5k+H2GymSPfDio4uLhmnobo4c2cEQ",
+	"yunlfUWjxFoidPMUss2QhJ1Aoc4bSzLAlXDXm/efllhpzaV1jqO5V8Le/WI3hhI3f9waX+TYTjOelM/t",
+	"I09zD3MTUChCtwzCVX/mL+RImSKWweW0Ozhv1nYQFGzIJzKbd0qYPJjDzFUaeZSNmETTgQd6jPtKGka1",
+	"HYLYSp14M321NRBdb3INaf+zPBfKhtx1L2w/7qsAyeB/iyMf6hA57Rwdllbf8Dw15fYfmRDclElgol4g",
+	"duncR+CCTSoJ8kzSNyJ1I+fWgreWtamEhlc6cjkaF8PtuPHuQ1yGa2lAzdThE9SKyrh/Z0WV5YeQdaud",
+	"hNO1idB7UBcJDa2l31JUxP4GkuOl1q+4mp977+4ni4I+SKiAZqhlAc1nm7DvGk/0sQM3g0yDyMf0OjS/",
+	"cKBGOff4KghW0C6SdsDa4CUcdjWzVivAE3oO9qgE5pXMMI7PY294XAOJieFDKXI8MqChwi97TzwgA2sD",
+	"cAfSf4n8oe1fmjAk2oiXgN1BoZWFmijQr8/K7UQ1B7GvvMwaT4Y8YD54vAyPd4Q/EuYLshClQxSFr9uA",
+	"jXvYBw5WkCpgxWTIgedmmVAj0P1xtAh1QcXysWxLp0Cv8cOuO/svcX+3FTUA0+Ys13r4YKoxjqvgElGl",
+	"qQ/dm5sbBKfqzvJMKJhvukUagNuxn4AuP3fUl5uYmWWu60WzIlIDm3KZhwPlkL7glKKlpQbX43+AhLWk",
+	"DH1GjtqUOQtBmtLdzRRdrEmTDVglK/luGaDLJ5h96OYQk08+70N6eZEl65lt5snnTvypwAdVZaujJWwu",
+	"hiGeDRpuDdOAEWxyUV9QLrue2d6dN/qTrkDcIhrtCt21wlKbl/b0gw/PJQyfgpWjATTceJ55L0INEXRq",
+	"SHTqq7qrgqAqEackmzMqV8l4kFOR2wPHcxh0M+VgpErMHy5DsKcKNjMznpV4CiAlihLuGmJOwuY7QJhr",
+	"YVi4RA+RKiJvPUfaVgh50Fdl+LMgJxcLUpKvYTzLr8JjBxBKozEWjcAzNII5aATpLfemcwfJG9R1koT7",
+	"qiRjc4fptV5WZscLywonw3gE0PNwTL1yH8DLPGZZrbTtbvlXz49PAsV9fRdweXhbSev3mdBjx5cUK7Tm",
+	"pvzj+vsi158nZcYDxysbuUBmGWK23/1dfsCo/ZnEctxm1UVIoS17u2iLqhxlw9rkxYbD3PHx0oLnmRQ5",
+	"vlG9DHvstRApuAxLGkIb/VrA9MAf5+rwxmTWuJFGdIKpMRHKlm6FoHEhKusxMTZAs5rZcc+PE1mkGeTC",
+	"ZyfHnTp+ch5+P3cfnuCyPGhab7mjBlPgqiXP5mwsctH5us7t5/YN3YuVj5zE5WXeUsOHE2W1na5y4TzD",
+	"56auVKjy1qrKIDBDyaNDFqbxCuUf9tUqPMdwXBCf8kq4U4QQiMFtTR50CNYSppCR+opua7zRV4E9so8w",
+	"czxotwCBnZeEuGjh7geJyuv/4HEgFiCwHCscXscYdM6mAnmat8ztHvTYwhEHlkHpWA2H+hn9CF1sJGbj",
+	"WBws9eKpQ3hqrUTvG7RlX85y5Xht/ezASjzcgOKjNXcEL7krWJtq1naCK6NUOzdGHPv2xV+O9yL2lKWA",
+	"Hmci9niXmY73W1UqCizV00UJHOkGoShQ7vU0Q8ItnAAESEUpuNb+gyV8CRQrJjdZPsEToFNx5KgSdTjw",
+	"a5EPKsEj4joqnFDHJWsClgDB5UbIGESj8DaxwiPr7jz3e7j3aGIhDKivnKvMCJ55CZkwVU9Pzk8vIZyH",
+	"TGALt0LtaaEZ1R8WKolcf1buL2BiofhyE+ROdXm/tftt2eH8Oe+0CwyDLhFvjSF2vR5fOhqrDNdWXgf8",
+	"P79r1WPbhnMoDdOuBIrSNx1XOyYIllVuFPVVIVXiHeiV33L1CCR1OunkJUYdP0sxfpCrIiXXf9VX7f/z",
+	"/7cX7H/AaxjPCZt9sc5FoXijRdj5nstKeNmxBc/vwanl78xeX73WYTULHucvwiO0XVb5Ckyer+AqNQf+",
+	"r7i54cDfv/Ibysh/Zo13rWAdKPKo7qb/yuXrrzW0+2ESlqtRYF/C+UdSARJKIaviefTBLSg9A+2s5qoe",
+	"jHazYPJSjaMCz/kXcQXmHFUGxe8sZkvWhZKf+b6/6VhyN4v1weR+xb7R0PFpsVsb0BPZw3euxEof81vn",
+	"TsmEMYeVfCU9LcDuY8Wv5Qju7V6JxHojYdsdjI+G8AgocnBS/Bp7PP1FX+9wiLldlIuOLBaN0oGc0byO",
+	"suwvpz9CuYnXg3MANXe2e2gxEbmYaEVVxoNFPSpZ3Ds9VmtC7qu1NuQfYcU8TTkP7kPcg+UusE8g3tuH",
+	"PycnbvEaUyRproEAahb9W7/6vgLnJkrjDs88eDlDNEGt0r3Gertw8IdSSTNuPvko50lvdzJG5L6AB8JD",
+	"U+y8O8w9qyEIpd2JO6T0GlslibaZhhpWmCXBsyxiN2NuUQaHw+7SCVx4hxsscLWARk2/6FyOqIJSNoe1",
+	"mfLcuqhlQmvpK9Q/3BlwqRZOf673yp1XQXb2WOy6H+Ti71ibAOrWOTmdShyAauxfco5FHybTOSTPIPrq",
+	"Kv47L3xjZ8Xa8L4KukJYaPC5BV2CZszZFSf3JrezXESlbghVKBO2uPcj5xjoK7IvYIJHKrHIDZOYTmIA",
+	"CQBUFyXSKhc+qv7pcMCx4JHSpKRQ8Yapzi3b9TDq0vndeS6C/tTBSAooUTKbsmHGRwZ618pIY4M4RPJ0",
+	"URLr7h6+50jWC+z5a/PvlYdHA/7DvfeNqzFfWTzM6pviTt6/cH94HWOd7Hi+nbRICW4oMMbu9d7U3zVx",
+	"xAhLva+oPqFhoY5o1wWhHbLau2nKcyMwL0dq9YYahiR4uLFKMqOECjfDyrUFN5RMxmU7D6VKwCyKaEdo",
+	"IRPWMLpSnf3pslKErK+8J6Ui1LbjXBiMp/xZzA9ZqFXlZGNe+C2VEKlhSocAJ1eUB/7s0oXn02WCQiA+",
+	"IJjTqFTQJBdMfCB8uXWy7XmJH7e+vNiZuB38duTOzx5thTKjP52ubHEDF1hzsrcTDsuiwqNS6vGdZMW+",
+	"uhKjmfLoGpjl63BMUQ5i7aru9+b8xU8vXl/EnWWRsK/atXpihA2yspiI1FQWUkhuRC+KKUukPXbcV36s",
+	"dESl8WJYkPaiqqwHApCfFC+l3Hnb7C6baomFEPuKWxbv+A4GMo2PGC+WNKTpmurwQ0PLoutS22Er4h77",
+	"UdsxiWtVt0/Riqsu3lkrbC3xiweTm8o9bSM+7d33QJpV5EUr3GfOVPycjiPagU/iO5tksbqXXWRQSTN2",
+	"kbKsHRwpVRKmRuPOYrZriChYTHllJ6G0ZiVkoi72mwIkxvy66nemmFChbFarpFBIx1lYowdKoqVuvmSi",
+	"zucMV6DZrpF8lwIT6oGBq5TCGgilJhwMJLNP3tcHZJwwvs+ta65lljCoL8UpP29yKGUmbMgdcz2Umdg4",
+	"NMxX+qUAUEzrXARtQzONwyqxTN/AC1Q+wUWxOMiPvgpO5eDRXkrRZHfI0Oyrdd5sn6LJ1mZouiG74DZx",
+	"LVRfLWeGdbaLOu+ryyIAgEJvKkDervQvbYhH7KZQ1BIud1iHzgru77b34Q48TP+ktEh3Tvj88vfI9l7l",
+	"bVGtv4iX+NlSoe6GY7rRXdZc4wvzgMCK4O4zn4ddhzFYpssHQ7Frxl0PQ/vy/lQ3lFokrnqx4cJDJIUs",
+	"tPZMyd9mImLJQnUMyLHnKt3ReREgaMdUNEPkQsHfOpTnqe4SQeY/MAOh1r8MOv8mwPxVQvk9KlYugTzQ",
+	"ks7L1LFaeKiGWjcbck589Kqt8Ak6A3RBLiXDFUHaNYlxUZEWB/6hahB3IfpUPIplawdF+5UMLoV9zxn8",
+	"+ioumTBqIgimuU5nCXqeygGDFGVcODY8KAVamJzA1FcUhosa5MDKiUDwGqVvDmtC6k1VQXQuL5cP72IU",
+	"Li5PzwZvzwhH76fTEnLe3q63IHfIWjzNxbXUsyJftMgURO9pmyPmLLoL8YVSvGEBANgkm7EdtkHkYV+t",
+	"DD3sFfLk2BU8cSvHrA7jbqMhCtJy+MD9XJ9rU6bRpgSb8jsPxOuqnXz1CXcVeKQyqf7hqvt6XXUfW1eC",
+	"5yJ3KLTvsALEVE/D39US3Lm+FmGLq5IxazuO07lLFIg7o6uxwVzBEpE6qvMsqMfO6Bcy8uEz94rPdfCg",
+	"lVCBUGfC5bxHfSU+IHME2pUKPh7r3DpkMSpwQQnJLrkI4TDtmCC8APQjpCsVmEEyx1QHYvAipTHUcxGc",
+	"9KWv1vG1xQO48X2lnKd6bf6R7vtFvPse/QCdQWXxAEF5cI9gd+7P3e/t+StkR49IS74s9JchyJgdiwkD",
+	"tN3nUmTotbYIewtXv5klYwyhwqJOIDTlgnlf1cZhP2SmIdCPAtdYKvZWSZQ1Xz8/KdKhUz0B5pTpG5F3",
+	"E25gHNBqpkGcm/LcQyBKi7FpRhwFvzvhFhrU39CF4HqFk8cl+iC4YlJdSyOvMoEFs4G80ecnU5mLhKpZ",
+	"91Uy5jlPrMgdMO/bf97f3f3xH//1/8J/PI/wwf6xe7B/Sg+ePnUPnn4PD56fPn/eWfYbElTRDo4trg5z",
+	"6FAdPAhSiAoopLs2ysB+7S7PH3/PzHuRCatVxGCsfXUyz2UGgXjx////GyPRveRWKhbzuOOLy2IrBDfs",
+	"LG3Yl4kJfyqdEYcSDZnURG5fI3emoW3Fnvc+E3u+XLAd8d8Tq/6KMz2aUBkC/m+T9eguDDkZc7vjEMqk",
+	"Vma19IaF3V+wkzG37KT4iN3IHMFpJpwSuWdqolOMG/KfXDz7mUAXWNsIlbppCINqIVCVzovKS3TmSart",
+	"9NgvaEw3Nhd84nHX4AVymAGLiLFaBZbI7tJ7AN0D6vyY214xvV4ynqn3sTN/GeYy2shan3LLD9mvz968",
+	"Pn0X+2q2LD5EDt7lAKIDObmTCaaik6dg7wkzPXb6wQqFXpFDFju1FC0OfDoVymm8cI/ibQYiZSmpe5rN",
+	"mdWMF4aCdjwzwqu3g7E0VudzP/FpLqhNdMbQ7eRe6UQsnuYapga9k/Lta/g5bHpPcT0Wqzjk4O/12ClP",
+	"xgyWgCqNkz2G1pLuhBh2vdj0E1xJjMDlYJAYc3uBbyMlx4VQjUVPmC+84iJMfGVt4bu4EiOu8Pp9dXLG",
+	"rNaZOSxhz5Mo4paEtsZlErLwPgQFvaV8aveiwyzGX+NOX+mcKY6eqHiSTAcUeGdinxhi0UBDbVldGrwS",
+	"H6x/QkrEI6A5bDbqq5mCiVEteSRcnrwHGk/GWhvI34upjiH1h/8WgwE9g0boSRxRKTLDhxTqTPbdo1Kv",
+	"feVKEAjqadIpyg64oYJ5zVDR1/JQ8pnyeP/MBJLMEa+ur+CtCD5is6nbD7/wU+jOiqlLWi/15NzVPYYZ",
+	"WeZwsbrDCVmmwEp1ES81bFj7OzA5OQZJwZLhw8u3568Hly9enb55exkX6fek98H5OSL6EhJ96Tghjj+4",
+	"ZHcaorEyyxg37ymuMlBKVGUf0DC3JL0YxwwoTG2QC260OmQZFuVxR4rohFaa5wKF0HymwGQGzZciqaK+",
+	"wmqgVEMO+mIJV4lAaIkrkegJBnmyWJqBoHNDe+LnTBOhYhfekRlq1/XYiavygCRLs4U2cdtRFIZfBjjS",
+	"2C0Z7DJsqBv/lbZjBsXqcKxjgYtUTC2fKWfpTHSegkHPenrD1caVD7J0OBvYADCyhWUsDadDhO2PtAuH",
+	"g+E4KJChhrSu7myK7fdVHVOM2QihzQqq9KAlsIg9RhzJIBQBFv6jqXM4C301RvZsHKvHq8E4+omTsZaJ",
+	"MGijxdqquAz+x+RqAFOJGUUMM8pWMNgFcTCYJGvT+s+MR38Dnu3Izv1GI4XV4Exp5W4vkZYuN5jcUKKc",
+	"PxHG8BEVdGaxkwHpMoQbEJg2LQBOUyoGm5b3WIyVh+LyhWBmE3q3r+DlHjstfVjWe8q75FsEg7GRxnJl",
+	"mRtTQQYSDNSlnQZjfuyXC99FrkIz70RuxOIDgsJiJ30V/3TaxMm71Gq4QUNZ+x47obPlq4s4ACU0bHkW",
+	"4mxAIw0v8Rs+77iwL9La9DS0m88U6mB4pKFPvJ1AXPXtC6c4H9LJqtz8Oq/cxQUTkhbWA8MAqAR4jj2E",
+	"vSXuUdx1SQl2fqyzlLWxdl4JU4CulUcmrC4KelGpys6r04uL459OBz/+++XpBd3ZJSXz9duXLCiQplIb",
+	"HEJWc+2D0kArREWgr1A5hEHoKilG7EoMdS4YV97NbEIFHJ0zA4vv7wIHmeJWsYwtUkRohFMQUHTbPCOo",
+	"oMBIde5DPPDew7EiR7/hEIrnfTaHQaARadGrG++i9LdwGrUKby6IUS+GeFZgqiTaIKq30ZU7hlgznJe0",
+	"iC53WV203sA/sIyg22m0KZekSXc7uPPou2dXOp3jfkrlqQr5GGs77FKsCh24WYf9nSS+mjkjeR9by5Px",
+	"RCi80IlCHVk9MgzctmjUAJnmo51PxSE+i/B/D9lH+M9Apre3nt9N+AhDfnJ/sXLknl18f2cHP2AyvSX4",
+	"HU7LW/jJHTnAWyYi4ikLZn3FDfURsbNnz1mqkxmMHQ8V8MPw4Aq8TKYouWiUHA4RQAPplsFcIm9Bxh32",
+	"RAqjkP/hDhXYM4RgJ/TVGc8tMG4X0QdtkCcS3wUSEyIVaWFSAUsK+R9zG4XvXOQEfjmRxiApwbrARwcg",
+	"imQCkeiGECoWM07FnGSKOxakL6edX83SkSC5bWbcPUNlwMnEhecbjvuobAWb5noytUwYKyfcCjbNZgZg",
+	"TPmHgf+8IH+63EiUtDYrt5MLnvkyd0MrcnT4HZUEebh3XaTTUNoyryEWA8FU2OMg51YMnLkudnLuuUhJ",
+	"hILvk7GgMu1+zu5kuo4WWn6y+9i3TI3mg5ni11xmCNcVShBQSpFwMVlOI8BQLdtXaGIMEuxM+XWkZIDL",
+	"Nz+fvh68fPHqxeXg+fGLl4M3Z6evMTrYHSQ+J4GKXcFOipSpGYoPoKoWl5UJccc8ybUxWJZUKuAeiTCu",
+	"L2DrJ29en7w9Pz99fTn46fT16fnx5Ys3r4G/VyRrLEkQiqPVLrceTLiaD0pDcKLCImyqyTSu7DAX0MTY",
+	"B8YVX5JE2PbcOo0ca46q/LrkjrmB/8GbGOkZMLQnsCWOV5tDLyAsqaUJz3NJAvTFxSmLZXoYs/ZexPYj",
+	"9o//+u8grbh8JmmCGOv0yZuxzIRb0PPTi7evTgfnp5enr2Ed45KOKhR4/MsAdaGuGiDmwuWkFFljnewc",
+	"5JdF+8rOx2KtgFPueHOFE3Ihcqx7ioaMF89ihukj87D7VFfThwLlAnj53KLpBf9BN2ppN2SKCoHpK3dz",
+	"xH/r/hR+xi7IslbcSjL3lwgouZXRQlZHICwQAzDjDKfutQ/cZLMgfh05pQrk5tzvrzdotDGg4W/dk5Mf",
+	"u+cLP3aYtKS7OkGDTEdpVUIthaWiaD+siHpjniIYGxbKfXb68vTytGFnCvntNg4zcSomqEjN9eiqppFl",
+	"Q3PVkhbTxINIiEk4FaKPUHmrLFe4++HKZ6kGTgAf0yxdGrXjjDxN6TWX0NgJRf1ps4uKtAvLXqlN62q9",
+	"XmmdCa58+dkHKSFSWrwv5Klc2MFQAbdsU6y2trCnJEuRUafW6ojFNJyph5iZcdr0ghxWU0+4Pm0xdEAS",
+	"INoDUa6uGuf/1oVyHln3xxmYuaDB5dErjbyGvjfI66a5/iAFZSi48TI7zvVsNC5DyDfXBo5aC7xmud83",
+	"quDyVZbxCASciJJ6t+alpCIgu6vyL6+v6+Eir+v0tirwfPs1ZxLc1bvRcJCmub7KxOSft47yhK/q/f45",
+	"t06ihjzlsqDnQDoqsmy7TiIk8AerNQPZhZXFJ6+5ezGKbGnSFAJxjcDTOXKl4+jar4g+DvXaLBwscCgT",
+	"HFWtsyQHPykO5LeZtpy1X5xePmdpzodo9QA/bdxv4dRMv3WU/7B7ZH842I/XnarQbfcMJfr63qlPkvnX",
+	"df3bD/u78H9HNz883V3ff7EydXHKuFLManbDpa1tSyorRhSGexu1nuxuUkpzagrnQgu/evw5SfZy2ZEh",
+	"DdPXIs80T1ED8ArjoHjqiXSRoN2zkpxGXlZ3fV8J0m3IRsxnRjjFB0hYYYVdl+K/Sp8ps766N+5C8Pe9",
+	"8wd32Pl7KaIKGrAt3aCsTX7KLjziFuItyjFw8HYRBr10D6XiajZakdIOkbEBlNQrqOUAYrIm8sQuO2DI",
+	"wuMK96HvhpI3ejXJP1ez0ZIk+ruW2HDKTefVn1S6UcLCeu9VWtkNWObfcX7gBThAKssQyLB8CqjGKRDZ",
+	"5sRfL4Q1YkqeU1nwsi22IvU5SdMxpQV1GMz4Mf4Uk/uImFNf3UhFIHwJHO6rXN+QUQ0/vdCzPBHO7ykt",
+	"0woNAai3dkISAkUdzNmNyJ1k2FdocfzHf/0fRQwSaNkmcraGTCqBmFOIeuJfVIVyjo4mYNveCF1gf1dl",
+	"fvaLK0FTUfcjZ6FYuCxQIQYCLnIBmqwXTmemGApgIE6dDfoptk1+1eDsL0DDlso4F6OoYoQptHzCf5Rm",
+	"mVYjUJkxY8E4gGDnM/BmxBvycqBlB94vz49MCRQ3VzHOoNHrL29f/3zhNagOmnUO9nZZjJqyGGAvAweW",
+	"EZf841Xdwq0wS6UwfkxusSIyH7jlKDycXDG0wlPXkFyiU3HIytcseNY62LjgKWgZcWFcr8uIK6Im1tkM",
+	"LmttNz7PJKh9qORPuR0XKn7leLYWOfQ2Sk9UOyg8CW4g6ICg5clFIuS1SBtND5WjXREWptxakcM3//vX",
+	"3e737z7uRXvf3f7TfY0oYk12EyNsiauEkf82E/m8GDierHptUSr79KAVtSCvdzKbtA53o2XRZz0g7XaW",
+	"B5l6u4Py5gU03n5+i0SFd/sAk4mgUNJS6ACEUhGDXCLg7e0Wn81YsWBavRIgiAVO+TsyH+ztfm7Vqkwn",
+	"qFhVUfPdhvp7YWqPmEFEKopOLzaldw9ACjiSWulkSSaiVGk6oOUCPCtNy6tQF4IUgOhwBGDqbyoXwnUU",
+	"XNtBqIADMOQ5Kzk4lrUDio1YZ6heExF9QdN46JL0OEocbx3B/DIWKJLw8mm84SW7j0qx4tCVEIpZiJmw",
+	"GqM8fs8CvtXTImrkUbEYK8h3I3LdMZbbWRkjvkGKwbe+YoJyI2zgQMXCwWowmvTvmF6KQxRiuwrp3hcs",
+	"ktYwqy3PTCPtBNNHrbL3C0r5qnCoE9YkHEfhze8YO2X0RIR4IT0cHjq/vsxAZZoG+N+gGZHf+UwbO8rF",
+	"xb+9ZFOtfUxCfu2V/okcOf5wLXKDWgta0uhXMRwKQmJBwJfRjN7tK4qdoXg4yn7ORcoTyjLCBy6kELx0",
+	"v/rfIGzo7flLwzKNcHpC5iGh3XSivhrpXM+sVMJEsCLB9xGMERQ4MeW5lQRSyo5dSVmPWRhuA0LwhKma",
+	"StyDL3l4LcVN+ULw3sMQLQep0oBQ0sMdHMD7EKrwWlyLEB1mQG2jCUeMs2cXr8OEKFylofr4T4IsMy/U",
+	"UD8k2kfRSe2ploWe98gwnCeTimQzLyx8pszgT83wxa1yCb30R2shr/fZ4vQYvwKF35aXoZwy4hoJ5/ha",
+	"JmL7UiDuu01KfjxzXXzTFT9oEusLfrh1+VbrfczM2E+hRDPwmEBqau3cL1IxmWqLGdQiJ5cHhc0oxqfT",
+	"QDYo4RKbyjgEUR1Wo/7IpuSSvynLoK/2d3eLMDM0xdH4WFuoa5lrhXF+iLU6U2kW0Fw6FJZPbZXwUQsa",
+	"7qsJ1pm0ujQMSuNU4kaEQF1SVanXDqOkD1JAXIkAN1a2v7t35LDOPO6GvlEiL9nGjMBU9pJ5yqFAg9zK",
+	"FTs+ew0Dmsok3E2IptFXMU2PgoztuFCTuHUfOFSyfdaOabAD98lEmgm3yRgAJylZ1q8hBhn72FOsycmT",
+	"cT2Os09ZpIPwQA4GarwC+/qZvQtueg3SItET6BwejLdMwEclQgERQekbF62E7OA+MzhXD3OJT39egXZ/",
+	"E8eumuY6EQYTie9Be6cJF5QNpj7kZkrbgGlcw9Oq1+BGsLGuBwzHU5oCLCu9LFnP3RfrsD4Juy0csAeC",
+	"cH2rCvL4HSs6xTQDUTTuPtmZVspA9kYqNOzD+zcmrtiSvZf2F3F1AUCQFvJBa1JT4T10lohrd1n2VYym",
+	"cKhQgObrYPbCMKgY/3kYk0aGsepkoqUX/bdgz3WBqqqvyr4vMrBhALxDlqSIzDr/2r8g3CT2OJDpD6AV",
+	"XPBJFYUYVak3hJqOsQqYAmBB78qFFYpeiHNh5iqJHQpUKUYWc7D8GiLweXwIZvfcXgluQ5qtkxLQB3T6",
+	"19PXlxeDv5wen1/+eHp86QvT1rhp3HKxJNNGxB55CxYMk4U/9luJTkW/dQhR+Xv/ebC7+91/7u3u7kWs",
+	"36JUNfjtH//131A9GhY4bCg16WsU+xzXvipVm3CwE4BWQ64kHzMMF4XBiCWT6RuAPcvLN78ZzxBQ4qYW",
+	"Z8bl1hKBbuArkukKDwjmYGPNpDKNVNyid3DbTPiHl5gm2Tp8elDrq1nDurBVaB942IavX86nwmz8tjM3",
+	"tR7CBxOXjumS/wV7r/hbyHc8Fc6deMRqD4DZzvcSHCmfHybrc7oLYuI8DkDPevxAtG9A0ijmGMAbmImQ",
+	"ChbTn5hF496IO72vC7KLT+XPYl5+kgueWTkRlxJYzzKU16V3pdHeDwWdbOAmXeO4J/jIS/edb7LZd4G5",
+	"Vs0GPXfDxdNcDOWH2CdnwFd+C7wChRUXK1mQnchrVGgmwCh3oWwuhcEKORBkT/lOlI1GwA+hK2jcvU59",
+	"YdmxXCRW53Pfu82FWOzXj4VifjPsbWaNTAVzb5kORm9IS0luhrVLYylyd+VkIlLJrWBmdtX1fUv/PoR1",
+	"+PEAOwBHfOxBJgDRZsfjSlBSF0b9xa7HK5HpGxoGZq2Q0c+1ATmxmOmBP/kMaVj0mMeU4hEyL0trEvOd",
+	"uBdWkDTD4ldoGpK0TZ7sUMaqyROIC4x3Yp94nGttXcUhtK5gDqopXSzK5lhLj7vE7SnmAkNGU7mrG569",
+	"d/OEtSyvHAeU7iPGfQd6iOc5c1BCpZSlq3lfeR0egCBrYR3BNPMcaXjplqxz5hdU0vrkUIhiulbj+Fk7",
+	"3iEJ0S9lpymogLao6T7d291/glEF4cFd7tevypAGe3QKxLPelubO/DdqS3PJqy48qsKvOHKrEnvGd1dY",
+	"2C5vNMLsmB6LJ7PMyinP7Q486YK0UdIsiHMRAlkbU7ThARBbXEIqgWcuO45qX/FsIW0dmCCxoCEhrrUl",
+	"xag5RuSYjs5LUR8hTbhzxCBCDZ7l/IZi5wK6D+QntaGl2KXTdkGWi314epmydGJFoT1BkzFm/e5M1Sju",
+	"OI76L36CP3g9Bsb9g+PexfT+pZjfD3GP/RucwyIezvQV9IxHGLExcLmBPYX1ppXA4O9cpg6S8rdqMwFI",
+	"DqcpTRFO4KyMV5m+IqOQCxLkeY5QFm1nhMOgF0yy1BmULh1zM0ZYCLBXCm7AIAgiO8bv8blXhjAnzqfj",
+	"D4BHICv3+c4BAhn3whuqkoxTawLD6QiYDgs04FaWAQdC8unzFy89oEAZeHiXvZI/dpYTTfce9xVdepB9",
+	"gS0idpvRlLRnxz4hRFIUD5ScgwjDKYTS011P0amWvy9nicPLLq3apVngEHF4//b2zeVxQD0Ig2Q/NQyR",
+	"xdjEwGduQ21W2NxUWEC8MzYEcVNXFb8dGpp9sqtvWeelvFc3l0zwaxBB4CaDG+5KjCm5sK/8bW+Yggso",
+	"kwgoWEIejFjc7we5lzMjppw8q1cz63uNmNIs7sU7ca8XgwNvNKHYLrA/C47SCIoiSiP4g84boQW7nspL",
+	"CBFRgfSzt7t/4ENiCV6F+vJvsP0nT+j3zpEDM4RYeORQdUCDaBI/doKJNA4CqZSXX3JR0Cn2yB4L/JYt",
+	"yXeHmLzLDTWMUILQzQDIScVFgKzbgsDHsDaIhpJzhDMZ4UpLBYsXmDmlLgf/RzLvYtFFW2IAmNjhDnWo",
+	"Tx7graQaiXyaS2UZ4po7SBthxxpAIUi6Qh4TMRRBCW2AQJMc+yTZAIui2+KM48Qp0aPqPnkv5j7Q15Sy",
+	"4QKyRY1s9RYJ+DmVBtjSLFmszc9i3qoXoGDBHxlG5Q38rQEMuHPkT29w06D06clND92+NYlX/m5oErD2",
+	"n2wiXy3FITk8BCSUkcZY8KCE+IsMpGtIBOuNdOPwXMRu7dAOdr9/uvXYLuuOShgqqBpqBEvZOKC7icUb",
+	"ZwiXb/SqzBi6oKKsdbJ3q0b02U7wJEL+3HCbeHCa4o8KpJOFMNjTSz5ah4qJ7/zeklL3PqtdaUk4aYNg",
+	"USvvdFBXXhAV3PuVqwhf8UJWWYRAyVLNfHL+l3GW0SFwdoRlJWSlgWgHRZ5GM1EMYsgA75/Y1+oKAE7u",
+	"glbZ/MiJRMg3p7ke5cIYlgu0YTkZy2rtYwjoZYRRuRJe2EG4HWsdV7vx+0J915YhQgaAw39g9ZY6qaG1",
+	"H1ERwtG3q8vi0p+r4mVAiaF3voYCRsbqnFMFGRwmDrhGka3QzCZO1Vzf0E3qovaPCknGOVYgWKOkyJAO",
+	"RZXZSAVtIxgK/XgjxLTT5GG9myAzfIUVmr6eOpn3EPC/Ae85Q99QioGJz1HLub+ymvUMaFXdMbjwvIly",
+	"IixH356L8XQIwxKl9PjFsIsbFoPgCLQDzJso0EFQuvP+yIRWEUpjzPefPG1kIA/NO5rkhN+vgPBJpHTs",
+	"dQdPDPVGtbtEUqwqyOaUxXZJW6eak/6ygmCgmKxuhGdKxFVWXtBugJopq1NMG0q03QPvuv+wLRjUGfXw",
+	"eaO1Vp0Yd1/8IVgXgvWXYfeuRq3OiQ03sv0lmWGnRCO1N8KFyK8xxF3k9rAwiDyTZqoNTuGQ8YBsGbP2",
+	"+fMT9nT/6dMohIzAk+/2vvtzYSf/UwzeJkSqP744efGCDXmWIbCyD/MBoUeY5rocZVTViDDOSpbu7hsc",
+	"vjlkSqN5FjyG/oUL5yt2EC+HzHCVXukPBeyts+j2VfjGmc/RNejUyb9cvkLz3sVffyLNn4zLmEqGtmNp",
+	"nKe8x94okrNYzhWAdrZj+Mv8wLtXMDL/R/Hvroo7IZBtf/fpETPQOs+oBZLXDG0NZZi393d3AY8QM8cN",
+	"t9IMJSKZaCXYwd5TMmKX73Zc4tRdxkd4m7/WSvgr3ff+ePegIQ8BOINboK3ZJXx7DlPZxGcGL78YwuAa",
+	"5cMNGAi0gtoBBYo+3ewLACKVPINvHu8ebPbNa21fuRoNX7lwuuEi4E691vaioKv7EyuQ4jfQke8kYywz",
+	"PIgCQwvVysSqmICVUdXMMwwpeo/2Ue9xpipEyAt67Gx2lcnkMJTj5NaBDy8EsFGJH8JPiJjlk6nIHciy",
+	"zoUcqerXBFLbliolh/1MGkInQg2N91UZ0hZCCYkhoJgUjyoHNGZt4hwRHOiI+LlLxjf19a7dOtVLQ4vx",
+	"rvIDo0QyVBMxxRZXA6CHCQQcCpRINWqyitKqmM1AFDwWwFL+f1QfiRBWdWXz5aCA/e8+PSbgDx63hsd9",
+	"A+yqoWBQlXkVcAiuGC+Q/efjaLM8I2iPu2hgtbEQx3huuZprJTAqyRU1B/MgIEZSvZLYndkBt3EBo1Vw",
+	"O3OI8MGPsTAlrktfQbuhfA3Zl6RhF48jSri5kZjeKU2BvB838O84yJd/eXV80lcF59TXpWAJqufgscjB",
+	"0x/EPBz+vBl51jH/1sMpdG/PX5YQvh5aiwOibFDk3p6//B3nKRxT2dJuhgHanoDqD6lXkSbJdIdocMPE",
+	"Tcircx8ghbnw+lGmr6DgtU+dLgdpsvbVnCo4SK06PfYXh7h1zbOZk/FdUaKxvlGHFAbgMaWnU8FzQxEu",
+	"zq9LleQm3LzHwlXKNgXxvTo5u3Bz+6YzRsM81ge6ua35tgLdoNqNp6lSWA6w4Zkp6/eTZLoitC12cl7M",
+	"SpR1k0sruuAqcon45tCrtkZwiKlpI5Q+BQWUOXKubzDaGApuhTK+ESS+j0iYnWIUh9UB1gtc9YmeikPm",
+	"j0PbVd6E1umkzExAk49tzpWZ6tzCkFKpAXYYw/Y51dvywVm+BNdYG0s1SRHzG9KvKbtR5+QNi1zDrjWc",
+	"dbiGUjHN9ByDHQxaHn2prOOXL9/8Mri4fPbizQ+IK37k70SRGZedhoXbQaOHqmfY8wBaB1UenmCHg1Si",
+	"WxEC45ljt1QqgpBIYdAOelRm0s6L8fWxJD+EmcAnGKmVC6Mzl1PLg6dOCYsVAF0JOMtiK4yNKUgqy0g4",
+	"dzj4NNI0F8ZUovabb8Jwzj45NuWBrKNhgDTezx19UKzP+mxROkbfiL106yrtnwFP+wtmvqoSR17ivsuC",
+	"w1qv7AvrIhYDIopHysHKWEZkZO88KrBGQsksg5UXmvyvn3BivwEn7MOT5Rd2264ktKgRLaq86w8vdDXj",
+	"PX1DHO6z6iFrtvU+faiFzCcNmwgspXQ1Rz3BFWsDnd4ID9NJr0csVrMsi10siMGSeq4lDLOF79O+ei/E",
+	"1Jf7ImGRJMse+wkFvEITygVbFPWw4NvMkpRTFdb6ypWOw2L07QMoLLUgWPniliBYsXyWUcKa16JYyDBA",
+	"HHIF0w7SZH3cbcrvj10+oGTzRZy/a8+6Q4L5Q6r5Nv3GJ3TajJ4In4QEuVN3kXN2rCDd8x7tkITZCeqR",
+	"16AKdVhr1sYSC1WEOZ81hSWsyWwZske8WwULV0Kwaig6q1MRMwPR+jfj+SHxnFI5iJi1n+zud5xON821",
+	"1YnOfOFI+s0pVqBo6ZnFpwf+izpti7UP9vcPg5OkqtZ5dQ4U774qKaik75lOJfJVGjJwoQGoKGcKyqmz",
+	"FiF3rmN/l8J8ZqnhUhjbxE1oc53rWZCVFihxzFVqxvy9+N3JmXfSZjYq6/Lq5KymssvB3T78NCbjytiR",
+	"QajgLA51UoKvQP6H2JzRaJ2tQZLR2hXKcz1lWH68XSqNH9wL8C4dSngJ8ugTBOgqVQDAsulv3ry8GFxe",
+	"viyl5D1hE6lmkAiEUzFj7jLLSZvzyIBHLM7FMBdm/ENRna6vimEwPoIkFvaceBQadbE6F9pw1hpxL3E9",
+	"1rhof5wjfjdZEZOxaPLDupFWUlPC7g95ZkTUUL3u4RgHTLDJwhu2+w/W8A2yhsvyUcRtjBjlAiL6xv3o",
+	"SCv5yM5HIPzbHTCp3E16iZo4kE+34zWsSNpwAKslJfA/9xel0ChaPXdxLHw69eamfKYUVrTn+QhLO5uY",
+	"9DdXYyklPuUycdwMpQJrPw3Pl3YBAAkWu88A65pSd+NKOmq8E7rZ6fV6VKYfx+HzSwPmDCwZ0zlT2vaV",
+	"Iw8qfkLiFbLwooozoVLqzNnLfUUXKgRuilojGGHjsS8h792QROcKpJb4sdVkny/vY5VHuxL/ZGuHbinP",
+	"2pU7odWhosrSEFAwFjabJNNeKOcfHxYAy1pnkUPKjlg687VeSbjDRsPqeawrV/T/yKXOOiPhmF9j4Rhn",
+	"WvTpsXPcWaUtVTcPhse+gq679C0sda1TgGdZ5fZpPZjuC61Dd1+oEJYbwTku7arrB5F74aU/rqFvUUKF",
+	"Y6sVbaU7P9m8USDVqVghgFK1u0d0fEAonAo8dTM1cQFTjF5hF89+xorr9CY1W4/v/Iq6fEhKhx6ahCxi",
+	"bjhAFsACLM/06AsmzNF6lX3TgG5PMQ1h32jdFrZuJ+FTcrVK0Vx9Iaz7Sfnth96CcmdN21F+B6+2aS4T",
+	"h3iHM/xCu4KRs3hPEqkAaacaR4iFVaRliTZ2gw36iP/1JV0a3R3wUgMWVVWq8s1tKlnt7+5uIFk9LCWs",
+	"rJXa+0ZcHm+UG/CKPfc4Io0c9XVjzNQRi3+LGSJvC+PAlxJuRFcqI5SRVl6LbF7PU898t+sgP8UHknjd",
+	"OLGbUMahSY/+7dPgML6lKCy3kOtjsPxGf6vI/QXBeFIOj8rBV3URNG6Nvtb4GTe8LxM949emgd9BFQC3",
+	"zt+If+nrD2kJtZqngS5rSHqBP28QzmK8JmlciXaPyVkGvgMPc1Pcyp3PyR/QAfcOHbCSNpqDUIotfOgb",
+	"Z0V16m+IW3zeSPg1m/ppISh1oRX3c6If7Mr7ImEVa+jXB1X8run4Kwt5WHswZnVGdPo+E0MLVmuHomOE",
+	"Ze3Si6SicztmVuPlFzEjLNjB0bL88bYGRQdLuSdf++Fxo/zKjk9Oo/rj/DwQ1ASu7oayowfF37EItI8b",
+	"0JRzWE7Sapfrkly+OPn59BKd7wXU7ONdBpBekP+cie7MCEZdkPtFTwXiMIi+CuVkwFtTlKKJy1VTeDm/",
+	"ZnURcyj/Eh+7vUPqjX2UDTRUqmei80oNkPZVrm8Mpluzs1wYLEBjGTd9Ff8Ljf0HHCQ3lWbM7MpHHLE4",
+	"Sa569G6Pql/QH77yhXbIxgptFprep/n2rvcglICKUILPjmPBNLfePEmEMa74FrqEIChJ5+XeD0MpcKhx",
+	"acdigtksfVVaSOmXXhpWSh8SpbRQWlFKUoOFlvaQarqAYxB+K2fMs3amR3pmO1QdBh2njWkq59WiDg+o",
+	"si701OQYoo2qsp8TnowFopXkOlvHh/Bl9+5rfWF1Ljxb+tymkGN/vmDPYI9puyoVMgiXgDlCr62N4RmD",
+	"1xMbjX6vtKGqOspCmDAVk6USmGj0M4LnaPWz0vraBxNhsMyr22PD2sMZOGTFB9upNwJe+GE8cEWDutaM",
+	"r+u8Gc25oYZay1FNtCQVAB5KRUVpaWV07hfmD2tlWMZNMkbxxW/VWmkKyvanMDxaZ610a/S1Wivd8L6M",
+	"tdKvzQprpVvnPzDRvpR588Ly3BZhLfVHYOEiwmL8K2vxu52/9FXbH5pFuY4ao07g168BsJZGQrAbEEix",
+	"mvMsLvuyUbnOLnxnjvSHXfje7cJu60LlLi9cNN00a87TZzhJzfkGv2NG/amQKat450MYiu/niD+YtPFF",
+	"DMVr6LfIvvs9CxxfFFM1YqBmyusyuOpWYgWGmgcW2Rg0mKVFiMvV3Fu5eiymfLaY7bAY01di1natMZma",
+	"DjNJrrPMq95U3z+8oPpKSCzqF7BTj1hM1QDRAGalQkAY1HoaM00KBr+BkozVy+rzR1rcJK2oJdRsAqtG",
+	"f8FCtN7V6pV1zec6ExvrzG7k5zoTdRrzG8hA9nvDdJYWJf9luNeadGbamE8rbVgdgBI32wwAyWHb/r8p",
+	"eCea/3pVvTBv/P4v5EfrBa5PysCtxf+hDr9a9B8a3hfC/nFrs7r4UDjKf6j2n3gOplNBMHeBJje9hDdV",
+	"8C/wvYeX6qifRrrhVhork/8pTG3WvJufkvVXJYEiuWmjYOOVPgOfmvTtYyj6may/aAv0qd8xVXrkRZys",
+	"+CCSGayDCxNZlv0/PTN1mUY3s0Pqz2SG1M1WyOL8BrAy1haTqXX4ikorwW64YROeis7/AKIpQ8DiThY0",
+	"swq3804SW11IkgvPoHgGKg0RdsZnqcYIjiLSgRtsTKXm2WQGyidpuLkHUS4wRxGMkrVBwdS5Q/JEREyq",
+	"tSsy01h5NgJqQD1UWiY+YAo0JfR2euyUJ5B+6weFq+aHJA2LP9JoIBto5yP8ihkYtzEdSJcPTO8cFWPH",
+	"uGOlqZ2+koot9kDZYmiy1kO0ZDpsFgcowI5dMSvfugfrs+PyotYozW4Tlg7qgxmnSmf0sxunVvMHjyjr",
+	"V+v3ywFOxlobETBr7sII/H0wV0mjfOISzR1Mmq6t3Gwi35WJCvMCjIQKRBIOircDRUwqRNeVtq/QenPI",
+	"ZlMjcmtYwvOc6v0lszwXyjJ9BT1EdDSgB4x6tHpyZaxWwvQYhqmwGGKQBq4LV+7HvCcIgaOAFs8ZvYFd",
+	"YAyJsRw6Lqqpi5FUEGwC59G9XLHUiL4KvbNcWKFc0CXVrznY2z1ksKLUNTVskhzMuQ2FbShEdH1i2Hhh",
+	"lighYfy5uJZ6ZnBfmqw39E1T3MWTvf1PMN88aPzEXCVnDQpvISgSfX5mKXFvg35+0krcUwyxYUYqjIQM",
+	"exmUFzjB4TyvLui6hCLv7gkTUTgeHdxEG+tzr8c8G3b1VCj29vKE3UiVQnHWX4Gy4ZsO1NZ38yOAsce7",
+	"LOVz47HRYqvjyBVpKdf+VvrmKJSXP9iljzoRG+V6NkVko75KOZRJx/RenbPjsxdQ7Nxl+TiXNPsJ3jfh",
+	"jOP0kUvoibTgX2XxcZKIKYxOfLA7ibmOPZI43a4jaoEbdnLxV6pX/l7MWaKz2URhyXc+EannY/j24Goe",
+	"dxoO9Ns7Wa/wq+e5nmyiquHLl7rVZLb2Y2wwjKd8XjKM018+b5ZP5eC9mDfYyGsMyp6AUOgGoglJWcig",
+	"pClHRt93ifIHYju4vudiqnOLh9ETTrWFxREtyyRIoniiiMa+0egud6YcYyhxHvxhgfW4iOdm55MSTtye",
+	"ihxYt/UVpeEiddRUVQZSUS1lsf5I483gDzRe1foG+8PBUW3mf71485pNBJZkpmRuF5jtAqxzfRPhhFGe",
+	"f3vBUp1lPDcRI5UzEVlGsDz8yghlHSqtL0brhAe6pDFEGgdlsRBAzq9FZtBlBj/Hf+u+Fh9s98Rd7R4f",
+	"l7imNL4HV4kAq46u8qEh/Z7SPnzT9qJiIs5cdOezWEgLRJ8LFFV1Zle2o/4SDTv6yPi9RlJAkiNxkLUb",
+	"tg2PklZEgfSuwZDhFfP5JhlHAJL3l0Qz77hp5hhvp6Ocpx6ttMhVQHXBB4aHPv32auWOeIz0E+PxB+Lx",
+	"Okpftb348fSA/Sx/RDQRRAabGZETYjSV2RSJkE4XlzmITT0GSRlCWUfWbMynmIlAQg+d6hmNGwtTNSRx",
+	"tBXHUHOX/9GJ8N2/dY/PXnR/FlDYA2nKB8PnetJXrlpgNSsgZu1qXscWiRxHZaQxi4VASIU2iykdCG7r",
+	"WbSviBW/wcKjYU5o2Ekw4w20H9gHxwVP3pxfgNIHrxuXdQPPBm/OX/z04vVFURTVC4qdI1ZdIYYlwZVW",
+	"wPv66k9/ArSsifjTnw5Z/C9wwAY42oFMf4gpN2tOTD0XlkslUkcfzKNzcstk2lc0GJcCdH56efr68sWb",
+	"16UMoL1dNpEqChJr7fuDkzdvX18SqWGJmcitZxH8ABkwPfaLLwcjEVyuqmKW9EoqLJYbW0RZGMZZnAsQ",
+	"+uO+wtkcIvVTvhE+p26dPq1Vod/Sd4Ckl7r1ey4zK3JcP+A5JmZtrH3TNQJ4vRVpBOUdlbtien+KmbHz",
+	"DPXOofwggh3Ll9Nx4h8m3+cCGFhifXl2n7iDlgRtXDqHwaGUIHmnmK3oalqV1vkvp8fnlz+eHl+WYFH3",
+	"ITPrqLA7hKkSwTAOp1GOFFqGwoEvnfceO8lgKIlOhTnsqy6L93Z39+LyoUDM4xlmUWJFr0PkbDgd1ibM",
+	"gQrtoW5ADX0XM+7H4vcQg1dxCPTaQeivVM+O3YhcUK4SFTpypTx9klIUfnN6UecQCwJiQhVCvPq2v4uZ",
+	"yfQNbACclfyQTXQuiNzKy/vj2+fPT89jf0JuOOIGWs2uqICTFeqor1hp7nVT9zPf24PjzKSyIlc8Yw7t",
+	"sPg441bkuPXHNWfq1fHfBidvXr++GJydng/eXpyeVza9gwepRFMmHDrGk1wb01ceEhdYjU/LAwZTycuz",
+	"eoS24s4RrYq7ug/2v0e03sGEq/mg1E0tQi5ArLnsO5cMtp3MRRION9ZBfG7yOlSJNhu/HWL7FqW1vd29",
+	"5Rv34kZahCV2Jr/izvV3ypGnEqqGj6Jz6W79IgC5DRKng1//563TfuGrJlNzuPQklaoo3XLerh/uOeAs",
+	"LKY/K6jszkW1v0EgxKXWr7ian3s56pMrjH5sXQmeixzkEig4CoTEp/JnMS8/yauph/D03aK0hwexlJfX",
+	"DtTSqU3KW6pMusHI0qmerhgpjMmXT6y1nAbhhlv6t4PyS3WCuKatqIWFTVs7eELcoBdbeimvhRLGAOvl",
+	"qaR/QnMyEWwxBx/bB5LMOdk+PDqcsLwGx/c4SfRMFXa4CI4alnrnKrB4U2oHjkBNO2+RAxZ1TorhCIKC",
+	"xXzadq4zwWJ8L+6UW4UnDTDDS4b/3pIRx9R8ekKL7j0EJENX/ATl8JPQov+iaTDkk0CKw219L8QUbE7D",
+	"TKpCXJSKGSum5XbBWrpmgs6RBMtvIsowxVLYmCxtcyHwsinZtVzb+EFN4wTB2YXTyS2Wp1mwexiqLoh4",
+	"7icZn6Wi1Cq82zDiRlhK1qY+S7igHU8HMmdJPahjbwHE0KxbKLAgV61DpSZmFKpWQ6L0Ac/msOckDhV1",
+	"GVcQp/9k3bBKLjFPcMilHOg3YURi1XB4QCiSC+6y8lIk03UdpgJ4AFmDpjMzZkpbOXQ3kGHt47PXpuPE",
+	"fk6bX8jUng4oexaLKvbVzRjOPqqRsCZjbpjSZV5bEqfbFRiAi4vTDqIDqKIqQIRzBBtZKA1IQ3Z1JRXj",
+	"mcjtIeujO3mODG7eb0F7/hHhavdbzvxeicfA5F+XoA9a1/yRkwckHMEkm4ERoFoIc2YcLxFDkQsU06CO",
+	"CIth/Qbo1RI3xsNj91WxH/DCug1ZvJQoX6wkyASRsANzJGLporUGvzJ9RW/QX1CpYWlJc1A9SyXyCYMA",
+	"rR1Of6sMO9yAt+9u/68BAA==",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,
