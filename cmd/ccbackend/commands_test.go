@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"net"
+	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -56,7 +57,22 @@ func TestServeRunsUntilCancelled(t *testing.T) {
 	out := newSyncBuffer()
 	done := make(chan error, 1)
 	go func() { done <- run(ctx, []string{"serve"}, func(k string) string { return env[k] }, nil, out) }()
-	waitHealthy(t, "http://"+addr)
+	for deadline := time.Now().Add(90 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		select {
+		case err := <-done:
+			t.Fatalf("serve returned %v before it was cancelled\n%s", err, out.String())
+		default:
+		}
+		if resp, err := http.Get("http://" + addr + "/health"); err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				break
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("serve did not become healthy\n%s", out.String())
+		}
+	}
 	cancel()
 	select {
 	case err := <-done:
