@@ -159,6 +159,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, version strin
 	if err != nil {
 		return nil, err
 	}
+	fileService.WithEvents(bus)
 	chatService, err := newChat(bg, cfg, models, st, rdb, ws, fileService, limits.Limiter, mcpToolLoop(cfg, registry, pool, log), genAI, bus, log)
 	if err != nil {
 		return nil, err

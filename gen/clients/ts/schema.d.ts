@@ -164,6 +164,50 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/.well-known/apple-app-site-association": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Associates the iOS apps with this domain
+         * @description Lets the apps of `CCB_APPLE_APP_IDS` use this domain's passkeys (`webcredentials`) and
+         *     open its links (`applinks`). Served as `application/json` at this exact path, never
+         *     redirected, as Apple's CDN requires. 404 when no app is configured.
+         */
+        get: operations["getAppleAppSiteAssociation"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/.well-known/assetlinks.json": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Associates the Android apps with this domain
+         * @description Digital Asset Links statements for the apps of `CCB_ANDROID_APPS` (package and signing
+         *     certificate SHA-256 fingerprints): they may use this domain's passkeys and open its links.
+         *     An empty list when no app is configured.
+         */
+        get: operations["getAssetLinks"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/auth/register": {
         parameters: {
             query?: never;
@@ -204,6 +248,9 @@ export interface paths {
          * Sign in with email or username and password
          * @description Accepts JSON, or the OAuth2 password grant as a form (Swagger UI's Authorize button).
          *     Five consecutive failures for an identifier lock it for 15 minutes (429 with Retry-After).
+         *     When the account has MFA (an active TOTP authenticator or a passkey), the right password
+         *     answers `mfa_required: true` with an `mfa_token` and no tokens; complete the sign-in at
+         *     `POST /v1/auth/mfa/challenge` (TOTP or recovery code) or with a passkey.
          */
         post: operations["login"];
         delete?: never;
@@ -382,6 +429,281 @@ export interface paths {
         options?: never;
         head?: never;
         patch?: never;
+        trace?: never;
+    };
+    "/v1/auth/mfa/totp": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Start enrolling a TOTP authenticator
+         * @description Returns a new secret (base32) and its `otpauth://` URL (SHA1, 6 digits, 30 s) for the
+         *     authenticator app's QR code. The enrolment stays pending, and MFA off, until
+         *     `POST /v1/auth/mfa/totp/verify` confirms a code; enrolling again replaces a pending secret.
+         *     An account whose TOTP is already active answers 409 `mfa_already_enabled`. The secret is
+         *     stored sealed with `CCB_SECRET_KEY` and shown only here. Audited (`auth.mfa_enroll`).
+         */
+        post: operations["enrollTOTP"];
+        /**
+         * Turn TOTP (and the recovery codes) off
+         * @description Deletes the authenticator and every recovery code. A critical operation (`x-step-up`):
+         *     when the account has MFA the sign-in must be recent, so a client first proves a current
+         *     code with `POST /v1/auth/reauthenticate {totp_code}` (or a password, recovery code or
+         *     passkey). No TOTP enrolled (active or pending) is a 404. Audited (`auth.mfa_disable`).
+         */
+        delete: operations["disableTOTP"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/auth/mfa/totp/verify": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Confirm the TOTP enrolment with a first code
+         * @description Activates the pending authenticator (MFA is on from now) and returns 10 recovery codes,
+         *     shown once. A code is accepted once only, and never one older than the last accepted
+         *     (±1 step of 30 s around the server clock). A wrong or replayed code is a 403
+         *     `invalid_code`, audited, and counts towards the account's lockout like a failed password.
+         *     No pending enrolment is a 404; an already active one a 409 `mfa_already_enabled`.
+         */
+        post: operations["verifyTOTP"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/auth/mfa/recovery-codes": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Replace the recovery codes
+         * @description Returns 10 new recovery codes (shown once); every earlier code stops working. Needs
+         *     active TOTP (409 `mfa_not_enabled` otherwise) and a recent sign-in (`x-step-up`).
+         *     Audited (`auth.recovery_codes_regenerate`).
+         */
+        post: operations["regenerateRecoveryCodes"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/auth/mfa/challenge": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Complete a sign-in with its second factor
+         * @description Exchanges the `mfa_token` of a password sign-in (`POST /v1/auth/login` answered
+         *     `mfa_required: true`) and exactly one of a current TOTP code or an unused recovery code for
+         *     the usual token pair. The token is single use and lives 5 minutes: used, expired or unknown
+         *     it is a 401 `invalid_mfa_token`. A wrong code is a 401 `invalid_code` (the token stays
+         *     usable until it expires), audited, and counts towards the account's lockout; a locked
+         *     account is a 429 `account_locked` with `Retry-After`. A recovery code works once.
+         *     Rate-limited with the `auth` policy.
+         */
+        post: operations["completeMFAChallenge"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/auth/reauthenticate": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Prove a fresh authentication (step-up)
+         * @description Confirms the signed-in caller with exactly one of a password, a current TOTP code, an unused
+         *     recovery code or a passkey assertion (`ceremony_id` from the passkey ceremony and the
+         *     `credential` the authenticator produced), and returns a new token pair of the same session
+         *     whose `auth_time` is now: critical operations (`x-step-up`) accept it for
+         *     `CCB_STEP_UP_MAX_AGE` (default 10 minutes). The previous refresh token is spent (as by a
+         *     refresh). A wrong secret is a 403 `invalid_password` / `invalid_code`, audited, and counts
+         *     towards the account's lockout. API keys have no session to refresh (400 `not_a_session`).
+         *     Audited (`auth.reauthenticate`).
+         */
+        post: operations["reauthenticate"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/auth/passkeys": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The caller's passkeys
+         * @description The caller's registered passkeys (WebAuthn credentials), oldest first.
+         */
+        get: operations["listPasskeys"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/auth/passkeys/register/begin": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Start registering a passkey
+         * @description Returns the options for `navigator.credentials.create()` (`options.publicKey`, binary
+         *     members base64url-encoded: `PublicKeyCredential.parseCreationOptionsFromJSON`) and the id
+         *     of the ceremony, which the server keeps for 5 minutes and lets finish once. The credential
+         *     must be discoverable (`residentKey: required`, so that sign-in needs no username) and
+         *     user-verified; the caller's existing passkeys are excluded.
+         */
+        post: operations["beginPasskeyRegistration"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/auth/passkeys/register/finish": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Finish registering a passkey
+         * @description Verifies the authenticator's response (`PublicKeyCredential.toJSON()`) against the ceremony
+         *     begun by the same user, origin (`CCB_WEBAUTHN_ORIGINS`), relying party id
+         *     (`CCB_WEBAUTHN_RP_ID`), user verification and backup flags, and stores the passkey. A
+         *     ceremony that is unknown, expired, already used or begun by another user is a 400 pointing
+         *     at `/ceremony_id`; a response that fails verification is a 400 `passkey_rejected` pointing
+         *     at `/credential`. Both are audited (`auth.passkey_register`).
+         */
+        post: operations["finishPasskeyRegistration"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/auth/passkeys/login/begin": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Start signing in with a passkey
+         * @description Usernameless: returns the options for `navigator.credentials.get()` (no
+         *     `allowCredentials`, so the authenticator offers its discoverable passkeys for
+         *     `CCB_WEBAUTHN_RP_ID`) and the ceremony id (5 minutes, single use). Rate-limited with the
+         *     `auth` policy.
+         */
+        post: operations["beginPasskeyLogin"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/auth/passkeys/login/finish": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Sign in with a passkey
+         * @description Verifies the assertion (`PublicKeyCredential.toJSON()`) against the ceremony (spent by this
+         *     call, whatever its outcome), the passkey's public key, the origin, relying party id and user
+         *     verification, and answers the usual token pair. Refused with 401 `passkey_rejected`
+         *     (audited as `auth.passkey_login` failures): an unknown, expired or already used ceremony (a
+         *     replayed assertion), a wrong origin, a bad signature, an unknown or deleted passkey, a sign
+         *     count that did not increase (a cloned authenticator; authenticators that keep no counter
+         *     report 0 every time and are accepted), or backup flags inconsistent with the registration.
+         *     Rate-limited with the `auth` policy.
+         */
+        post: operations["finishPasskeyLogin"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/auth/passkeys/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Delete a passkey
+         * @description The passkey stops signing in at once (audited, `auth.passkey_delete`). Another user's
+         *     passkey id answers 404. Critical (`x-step-up`): an account with MFA must have
+         *     authenticated recently.
+         */
+        delete: operations["deletePasskey"];
+        options?: never;
+        head?: never;
+        /**
+         * Rename a passkey
+         * @description Another user's passkey id answers 404.
+         */
+        patch: operations["renamePasskey"];
         trace?: never;
     };
     "/v1/admin/users": {
@@ -1048,6 +1370,15 @@ export interface paths {
          *     generations at once across all instances (`CCB_MAX_CONCURRENT_GENERATIONS`, 8 by default);
          *     one more is refused with 429 `too_many_generations` and `Retry-After`. A slot is freed when
          *     the generation ends (completed, failed, cancelled or the client went away).
+         *
+         *     Resumable streams: every event of a stream carries an SSE `id:` (1, 2, … in order) and
+         *     is recorded for a while (`CCB_RESUME_RETENTION` after the end), so a client that lost
+         *     its connection calls `GET /v1/chat/completions/{generation_id}/stream` with
+         *     `Last-Event-ID` on any instance and gets the rest byte for byte. The generation id comes
+         *     in the `X-Generation-ID` header and the first chunk's `generation_id`. By default a
+         *     disconnect still cancels the generation; with `ccb_resumable: true` (or
+         *     `X-CCB-Resumable: true`) it runs to its end and is stored in its session as if the
+         *     client had stayed. `DELETE /v1/chat/completions/{session_id}` cancels either kind.
          */
         post: operations["createChatCompletion"];
         delete?: never;
@@ -1070,6 +1401,34 @@ export interface paths {
          * @description Validates the request and returns the exact upstream request body, without sending it.
          */
         post: operations["debugChatCompletion"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/chat/completions/{generation_id}/stream": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Resume a streamed generation
+         * @description Replays a streamed generation's events after `Last-Event-ID` (or `after`; the header
+         *     wins, since a browser's EventSource sends it on reconnect) exactly as they were first
+         *     sent — the same bytes, `id:` lines included — then the rest as it is produced, until
+         *     `data: [DONE]`. Works on any instance, while the generation runs and for
+         *     `CCB_RESUME_RETENTION` after its end. Without either parameter the whole stream is
+         *     replayed. Another user's generation, an unknown one or one no longer kept is 404; a
+         *     point before what a very long generation still keeps (`CCB_RESUME_MAX_CHUNKS` events)
+         *     is 410 `resume_point_expired`. When the generation's instance dies before its end, the
+         *     stream ends with an error event (`code: generation_lost`) instead of `[DONE]`.
+         */
+        get: operations["getChatStream"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -1488,7 +1847,8 @@ export interface components {
          *     - `generation.delta`: `{generation_id, session_id, index, delta}` (`index` counts from 0)
          *     - `generation.completed|cancelled|failed`: `{generation_id, session_id, session_title, finish_reason, error_code}`
          *     - `tool.call_started|call_completed`: `{generation_id, session_id, tool_call_id, server_id, tool, is_error}`
-         *     - `file.created|deleted`: `{file_id, project_id, path}`
+         *     - `file.created`: `{file_id, project_id, path, name, size}`; `file.deleted`: `{file_id, project_id, path}`
+         *       (`path` absent for a file in no tree, `project_id` null outside a project)
          *     - `resync`: `{reason, last_event_id, sync}` — what followed `last_event_id` is no longer
          *       retained: call `/v1/sync`, then resume from this event's id.
          */
@@ -1530,6 +1890,8 @@ export interface components {
             /** @description One entry per invalid field. */
             errors?: components["schemas"]["FieldError"][];
             error: components["schemas"]["OpenAIError"];
+            /** @description With `reauthentication_required`: the ways to re-authenticate this account. */
+            methods?: components["schemas"]["MFAMethod"][];
         };
         FieldError: {
             /** @enum {string} */
@@ -1656,12 +2018,15 @@ export interface components {
         };
         AuthTokens: {
             user: components["schemas"]["User"];
-            /** @description An RS256 JWT; send as `Authorization: Bearer`. */
+            /** @description An RS256 JWT; send as `Authorization: Bearer`, or as `Authorization: DPoP` with a proof when `token_type` is `DPoP`. */
             access_token: string;
             /** @description Single use; exchange at /v1/auth/refresh. */
             refresh_token: string;
-            /** @enum {string} */
-            token_type: "Bearer";
+            /**
+             * @description `DPoP` when the sign-in presented a DPoP proof: the tokens are bound to its key.
+             * @enum {string}
+             */
+            token_type: "Bearer" | "DPoP";
             /**
              * @description Seconds until the access token expires.
              * @example 900
@@ -1688,6 +2053,73 @@ export interface components {
             /** @description Replaces the stored preferences: at most 256 members per object, nested at most 8 levels deep, at most 64 KiB as JSON (larger is a 400 pointing at the member). `push_previews: true` lets push notifications show the start of a reply (default: the session title only). */
             preferences?: {
                 [key: string]: unknown;
+            };
+        };
+        /**
+         * @description Either the token pair, or (the account has MFA) the second step: no tokens, an `mfa_token`
+         *     for `POST /v1/auth/mfa/challenge` and the methods that can complete it.
+         */
+        LoginResult: components["schemas"]["AuthTokens"] | components["schemas"]["MFARequired"];
+        MFARequired: {
+            /** @enum {boolean} */
+            mfa_required: true;
+            /** @description Single use, bound to this sign-in; expires after `expires_in` seconds. */
+            mfa_token: string;
+            methods: components["schemas"]["MFAMethod"][];
+            /** @example 300 */
+            expires_in: number;
+        };
+        /**
+         * @description A way to complete a second step or a re-authentication.
+         * @enum {string}
+         */
+        MFAMethod: "password" | "totp" | "recovery_code" | "passkey";
+        TOTPEnrollment: {
+            /** @description The shared secret, base32 without padding. */
+            secret: string;
+            /** @description `otpauth://totp/...` for the authenticator app's QR code. */
+            otpauth_url: string;
+        };
+        TOTPCode: {
+            code: components["schemas"]["TOTPCodeValue"];
+        };
+        /** @example 123456 */
+        TOTPCodeValue: string;
+        /**
+         * @description A recovery code as shown (case and hyphens do not matter).
+         * @example abcd-efgh-ijkl-mnop
+         */
+        RecoveryCodeValue: string;
+        RecoveryCodes: {
+            /** @description Ten single-use codes of 80 random bits each. */
+            recovery_codes: string[];
+        };
+        /** @description The `mfa_token` and exactly one of `totp_code` or `recovery_code`. */
+        MFAChallengeRequest: {
+            mfa_token: string;
+            totp_code?: components["schemas"]["TOTPCodeValue"];
+            recovery_code?: components["schemas"]["RecoveryCodeValue"];
+        };
+        /** @description Exactly one proof. */
+        ReauthenticateRequest: components["schemas"]["ReauthPassword"] | components["schemas"]["ReauthTOTP"] | components["schemas"]["ReauthRecoveryCode"] | components["schemas"]["ReauthPasskey"];
+        ReauthPassword: {
+            /** Format: password */
+            password: string;
+        };
+        ReauthTOTP: {
+            totp_code: components["schemas"]["TOTPCodeValue"];
+        };
+        ReauthRecoveryCode: {
+            recovery_code: components["schemas"]["RecoveryCodeValue"];
+        };
+        ReauthPasskey: {
+            /** @description A WebAuthn assertion of the passkey ceremony `ceremony_id`. */
+            passkey: {
+                ceremony_id: string;
+                /** @description The PublicKeyCredential (JSON) the authenticator returned. */
+                credential: {
+                    [key: string]: unknown;
+                };
             };
         };
         PasswordConfirmation: {
@@ -1746,6 +2178,98 @@ export interface components {
             has_more: boolean;
             next_cursor: string | null;
         };
+        Passkey: {
+            /** Format: uuid */
+            id: string;
+            name: string;
+            /** Format: date-time */
+            created_at: string;
+            /** Format: date-time */
+            last_used_at: string | null;
+            /** @description The passkey can be synced (e.g. iCloud Keychain); fixed at registration. */
+            backup_eligible: boolean;
+            /** @description The authenticator reported the passkey as synced at its last use. */
+            backed_up: boolean;
+            transports: string[];
+        };
+        PasskeyList: {
+            data: components["schemas"]["Passkey"][];
+            has_more: boolean;
+            next_cursor: string | null;
+        };
+        PasskeyCeremony: {
+            /** @description Names the ceremony's server-side state (5 minutes, single use); send it to finish. */
+            ceremony_id: string;
+            /** @description Seconds the ceremony stays open. */
+            expires_in?: number;
+            /**
+             * @description What to pass to `navigator.credentials.create()` / `.get()`: `{publicKey: {...}}` in
+             *     the WebAuthn JSON form (binary members base64url without padding).
+             */
+            options: {
+                [key: string]: unknown;
+            };
+        };
+        PasskeyRegistrationFinish: {
+            ceremony_id: string;
+            /** @description The `PublicKeyCredential` as JSON (`toJSON()`), attestation response. */
+            credential: {
+                [key: string]: unknown;
+            };
+            /** @description Defaults to "Passkey". */
+            name?: string;
+        };
+        PasskeyLoginBegin: {
+            /**
+             * @description From a password sign-in that answered `mfa_required` (methods include `passkey`): the
+             *     options then list that user's passkeys, and the finish completes that sign-in.
+             */
+            mfa_token?: string;
+        };
+        PasskeyLoginFinish: {
+            ceremony_id: string;
+            /** @description The `PublicKeyCredential` as JSON (`toJSON()`), assertion response. */
+            credential: {
+                [key: string]: unknown;
+            };
+            client_type?: components["schemas"]["ClientType"];
+            /**
+             * @description The passkey is the second factor of this pending password sign-in: the assertion must be
+             *     by that user's passkey, and the answer is that sign-in's token pair (`mfa_token` spent).
+             */
+            mfa_token?: string;
+        };
+        PasskeyRename: {
+            name: string;
+        };
+        AppleAppSiteAssociation: {
+            webcredentials: components["schemas"]["AppleWebCredentials"];
+            applinks: components["schemas"]["AppleAppLinks"];
+        };
+        AppleWebCredentials: {
+            /** @description The apps (TEAMID.bundle.id) that may use this domain's passkeys. */
+            apps: string[];
+        };
+        AppleAppLinks: {
+            details: components["schemas"]["AppleAppLinksDetail"][];
+        };
+        AppleAppLinksDetail: {
+            appIDs: string[];
+            /** @description URL components the apps open (every path of this domain). */
+            components: {
+                [key: string]: string;
+            }[];
+        };
+        AssetLinkStatement: {
+            relation: string[];
+            target: components["schemas"]["AssetLinkTarget"];
+        };
+        AssetLinkTarget: {
+            /** @enum {string} */
+            namespace: "android_app";
+            package_name: string;
+            sha256_cert_fingerprints: string[];
+        };
         AdminUser: components["schemas"]["User"] & {
             /**
              * Format: date-time
@@ -1765,7 +2289,7 @@ export interface components {
             unlock?: boolean;
         };
         /** @enum {string} */
-        AuditAction: "auth.register" | "auth.login" | "auth.lockout" | "auth.refresh" | "auth.refresh_reuse" | "auth.logout" | "auth.password_change" | "auth.profile_delete" | "auth.api_key_create" | "auth.api_key_rotate" | "auth.api_key_revoke" | "admin.user_update" | "admin.debug_view" | "keys.rotate" | "mcp.server_create" | "mcp.server_update" | "mcp.server_delete" | "mcp.tool_call";
+        AuditAction: "auth.register" | "auth.login" | "auth.lockout" | "auth.refresh" | "auth.refresh_reuse" | "auth.logout" | "auth.password_change" | "auth.profile_delete" | "auth.api_key_create" | "auth.api_key_rotate" | "auth.api_key_revoke" | "auth.mfa_enroll" | "auth.mfa_enable" | "auth.mfa_disable" | "auth.mfa_challenge" | "auth.recovery_codes_regenerate" | "auth.reauthenticate" | "admin.user_update" | "admin.debug_view" | "keys.rotate" | "mcp.server_create" | "mcp.server_update" | "mcp.server_delete" | "mcp.tool_call" | "auth.passkey_register" | "auth.passkey_login" | "auth.passkey_rename" | "auth.passkey_delete";
         AuditEntry: {
             /** Format: int64 */
             id: number;
@@ -2254,6 +2778,8 @@ export interface components {
             stream_options?: {
                 include_usage?: boolean;
             } | null;
+            /** @description Extension (a stream only): the generation goes on when the client disconnects (completed and stored in its session as usual) and is resumed with `GET /v1/chat/completions/{generation_id}/stream`. Without it a disconnect cancels the generation. The header `X-CCB-Resumable: true` asks the same. */
+            ccb_resumable?: boolean;
             /** @description At most the model's maximum output (`max_output_tokens` in the catalog); a larger value is a 400. */
             max_tokens?: number | null;
             /** @description The same bound as `max_tokens`; wins when both are given. */
@@ -2408,6 +2934,11 @@ export interface components {
             cost?: components["schemas"]["ChatCost"];
             session_error?: components["schemas"]["ChatSessionError"];
             ccb_tool?: components["schemas"]["ChatToolEvent"];
+            /**
+             * Format: uuid
+             * @description Extension member of the first chunk of a stream: the generation's id, to resume it with `GET /v1/chat/completions/{generation_id}/stream`.
+             */
+            generation_id?: string;
         };
         /** @description Extension member of a chunk with empty `choices`: the backend calls an MCP tool (`tool_use`, with `input`) or has its answer (`tool_result`, with `content`, `is_error` and `duration_ms`). OpenAI SDKs ignore it and see a chunk without choices. */
         ChatToolEvent: {
@@ -2852,6 +3383,19 @@ export interface components {
                 "application/problem+json": components["schemas"]["Problem"];
             };
         };
+        /**
+         * @description No valid credentials, or (critical operation, account with MFA) the sign-in is older than
+         *     `CCB_STEP_UP_MAX_AGE`: code `reauthentication_required`, with the `methods` that
+         *     `POST /v1/auth/reauthenticate` accepts for this account.
+         */
+        ReauthenticationRequired: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
         /** @description The credentials lack a required role. */
         Forbidden: {
             headers: {
@@ -3027,6 +3571,12 @@ export interface components {
         };
     };
     parameters: {
+        /**
+         * @description A DPoP proof JWT (RFC 9449; see the `dpopAuth` scheme) without `ath`. When present, the
+         *     issued tokens are bound to its key: `token_type: DPoP`. Refreshing a bound session needs a
+         *     proof of the same key. An invalid, stale or replayed proof is a 401 `invalid_dpop_proof`.
+         */
+        DPoPProof: string;
         /** @description Resume after this event id (replayed from the retention, or a `resync` event). */
         EventLastID: string;
         /** @description Comma-separated event types to receive, e.g. `generation.delta,message.created` or `generation.*`. */
@@ -3268,10 +3818,60 @@ export interface operations {
             default: components["responses"]["Error"];
         };
     };
-    register: {
+    getAppleAppSiteAssociation: {
         parameters: {
             query?: never;
             header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The association file. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AppleAppSiteAssociation"];
+                };
+            };
+            404: components["responses"]["NotFound"];
+            default: components["responses"]["Error"];
+        };
+    };
+    getAssetLinks: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The statements. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AssetLinkStatement"][];
+                };
+            };
+            default: components["responses"]["Error"];
+        };
+    };
+    register: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description A DPoP proof JWT (RFC 9449; see the `dpopAuth` scheme) without `ath`. When present, the
+                 *     issued tokens are bound to its key: `token_type: DPoP`. Refreshing a bound session needs a
+                 *     proof of the same key. An invalid, stale or replayed proof is a 401 `invalid_dpop_proof`.
+                 */
+                DPoP?: components["parameters"]["DPoPProof"];
+            };
             path?: never;
             cookie?: never;
         };
@@ -3301,7 +3901,14 @@ export interface operations {
     login: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /**
+                 * @description A DPoP proof JWT (RFC 9449; see the `dpopAuth` scheme) without `ath`. When present, the
+                 *     issued tokens are bound to its key: `token_type: DPoP`. Refreshing a bound session needs a
+                 *     proof of the same key. An invalid, stale or replayed proof is a 401 `invalid_dpop_proof`.
+                 */
+                DPoP?: components["parameters"]["DPoPProof"];
+            };
             path?: never;
             cookie?: never;
         };
@@ -3312,7 +3919,7 @@ export interface operations {
             };
         };
         responses: {
-            /** @description A token pair. */
+            /** @description A token pair, or the second step of an account with MFA. */
             200: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControlNoStore"];
@@ -3320,7 +3927,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["AuthTokens"];
+                    "application/json": components["schemas"]["LoginResult"];
                 };
             };
             400: components["responses"]["BadRequest"];
@@ -3332,7 +3939,14 @@ export interface operations {
     refreshTokens: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /**
+                 * @description A DPoP proof JWT (RFC 9449; see the `dpopAuth` scheme) without `ath`. When present, the
+                 *     issued tokens are bound to its key: `token_type: DPoP`. Refreshing a bound session needs a
+                 *     proof of the same key. An invalid, stale or replayed proof is a 401 `invalid_dpop_proof`.
+                 */
+                DPoP?: components["parameters"]["DPoPProof"];
+            };
             path?: never;
             cookie?: never;
         };
@@ -3422,7 +4036,7 @@ export interface operations {
                 content?: never;
             };
             400: components["responses"]["BadRequest"];
-            401: components["responses"]["Unauthorized"];
+            401: components["responses"]["ReauthenticationRequired"];
             403: components["responses"]["Forbidden"];
             409: components["responses"]["LastAdmin"];
             429: components["responses"]["TooManyRequests"];
@@ -3478,7 +4092,7 @@ export interface operations {
                 content?: never;
             };
             400: components["responses"]["BadRequest"];
-            401: components["responses"]["Unauthorized"];
+            401: components["responses"]["ReauthenticationRequired"];
             403: components["responses"]["Forbidden"];
             429: components["responses"]["TooManyRequests"];
             default: components["responses"]["Error"];
@@ -3546,7 +4160,7 @@ export interface operations {
                 };
             };
             400: components["responses"]["BadRequest"];
-            401: components["responses"]["Unauthorized"];
+            401: components["responses"]["ReauthenticationRequired"];
             409: components["responses"]["Conflict"];
             422: components["responses"]["Unprocessable"];
             default: components["responses"]["Error"];
@@ -3598,6 +4212,381 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["APIKeySecret"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["ReauthenticationRequired"];
+            404: components["responses"]["NotFound"];
+            default: components["responses"]["Error"];
+        };
+    };
+    enrollTOTP: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The pending secret. */
+            201: {
+                headers: {
+                    "Cache-Control": components["headers"]["CacheControlNoStore"];
+                    Pragma: components["headers"]["PragmaNoCache"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TOTPEnrollment"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            409: components["responses"]["Conflict"];
+            default: components["responses"]["Error"];
+        };
+    };
+    disableTOTP: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description TOTP and the recovery codes are gone. */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            401: components["responses"]["ReauthenticationRequired"];
+            404: components["responses"]["NotFound"];
+            default: components["responses"]["Error"];
+        };
+    };
+    verifyTOTP: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["TOTPCode"];
+            };
+        };
+        responses: {
+            /** @description MFA is on; the recovery codes (shown only here). */
+            200: {
+                headers: {
+                    "Cache-Control": components["headers"]["CacheControlNoStore"];
+                    Pragma: components["headers"]["PragmaNoCache"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RecoveryCodes"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            429: components["responses"]["TooManyRequests"];
+            default: components["responses"]["Error"];
+        };
+    };
+    regenerateRecoveryCodes: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The new recovery codes (shown only here). */
+            200: {
+                headers: {
+                    "Cache-Control": components["headers"]["CacheControlNoStore"];
+                    Pragma: components["headers"]["PragmaNoCache"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RecoveryCodes"];
+                };
+            };
+            401: components["responses"]["ReauthenticationRequired"];
+            409: components["responses"]["Conflict"];
+            default: components["responses"]["Error"];
+        };
+    };
+    completeMFAChallenge: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description A DPoP proof JWT (RFC 9449; see the `dpopAuth` scheme) without `ath`. When present, the
+                 *     issued tokens are bound to its key: `token_type: DPoP`. Refreshing a bound session needs a
+                 *     proof of the same key. An invalid, stale or replayed proof is a 401 `invalid_dpop_proof`.
+                 */
+                DPoP?: components["parameters"]["DPoPProof"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["MFAChallengeRequest"];
+            };
+        };
+        responses: {
+            /** @description A token pair. */
+            200: {
+                headers: {
+                    "Cache-Control": components["headers"]["CacheControlNoStore"];
+                    Pragma: components["headers"]["PragmaNoCache"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AuthTokens"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            429: components["responses"]["TooManyRequests"];
+            default: components["responses"]["Error"];
+        };
+    };
+    reauthenticate: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ReauthenticateRequest"];
+            };
+        };
+        responses: {
+            /** @description A token pair with a fresh `auth_time`. */
+            200: {
+                headers: {
+                    "Cache-Control": components["headers"]["CacheControlNoStore"];
+                    Pragma: components["headers"]["PragmaNoCache"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AuthTokens"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            429: components["responses"]["TooManyRequests"];
+            default: components["responses"]["Error"];
+        };
+    };
+    listPasskeys: {
+        parameters: {
+            query?: {
+                /** @description Page size. */
+                limit?: components["parameters"]["Limit"];
+                /** @description The `next_cursor` of the previous page; opaque. */
+                cursor?: components["parameters"]["Cursor"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of passkeys. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PasskeyList"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            default: components["responses"]["Error"];
+        };
+    };
+    beginPasskeyRegistration: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The creation options and the ceremony id. */
+            200: {
+                headers: {
+                    "Cache-Control": components["headers"]["CacheControlNoStore"];
+                    Pragma: components["headers"]["PragmaNoCache"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PasskeyCeremony"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            default: components["responses"]["Error"];
+        };
+    };
+    finishPasskeyRegistration: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PasskeyRegistrationFinish"];
+            };
+        };
+        responses: {
+            /** @description The registered passkey. */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Passkey"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            409: components["responses"]["Conflict"];
+            default: components["responses"]["Error"];
+        };
+    };
+    beginPasskeyLogin: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["PasskeyLoginBegin"];
+            };
+        };
+        responses: {
+            /** @description The request options and the ceremony id. */
+            200: {
+                headers: {
+                    "Cache-Control": components["headers"]["CacheControlNoStore"];
+                    Pragma: components["headers"]["PragmaNoCache"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PasskeyCeremony"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            429: components["responses"]["TooManyRequests"];
+            default: components["responses"]["Error"];
+        };
+    };
+    finishPasskeyLogin: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description A DPoP proof JWT (RFC 9449; see the `dpopAuth` scheme) without `ath`. When present, the
+                 *     issued tokens are bound to its key: `token_type: DPoP`. Refreshing a bound session needs a
+                 *     proof of the same key. An invalid, stale or replayed proof is a 401 `invalid_dpop_proof`.
+                 */
+                DPoP?: components["parameters"]["DPoPProof"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PasskeyLoginFinish"];
+            };
+        };
+        responses: {
+            /** @description A token pair. */
+            200: {
+                headers: {
+                    "Cache-Control": components["headers"]["CacheControlNoStore"];
+                    Pragma: components["headers"]["PragmaNoCache"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AuthTokens"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            429: components["responses"]["TooManyRequests"];
+            default: components["responses"]["Error"];
+        };
+    };
+    deletePasskey: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The resource id. */
+                id: components["parameters"]["ID"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Deleted. */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["ReauthenticationRequired"];
+            404: components["responses"]["NotFound"];
+            default: components["responses"]["Error"];
+        };
+    };
+    renamePasskey: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The resource id. */
+                id: components["parameters"]["ID"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PasskeyRename"];
+            };
+        };
+        responses: {
+            /** @description The renamed passkey. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Passkey"];
                 };
             };
             400: components["responses"]["BadRequest"];
@@ -3663,7 +4652,7 @@ export interface operations {
                 };
             };
             400: components["responses"]["BadRequest"];
-            401: components["responses"]["Unauthorized"];
+            401: components["responses"]["ReauthenticationRequired"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             409: components["responses"]["LastAdmin"];
@@ -4718,7 +5707,10 @@ export interface operations {
     createChatCompletion: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description `true` asks for a resumable stream, as `ccb_resumable` in the body does (for clients that cannot add body members). */
+                "X-CCB-Resumable"?: boolean;
+            };
             path?: never;
             cookie?: never;
         };
@@ -4733,6 +5725,8 @@ export interface operations {
                 headers: {
                     /** @description `no` on streams, so proxies pass events through at once. */
                     "X-Accel-Buffering"?: string;
+                    /** @description On streams: the generation's id, for `GET /v1/chat/completions/{generation_id}/stream` (also the `generation_id` member of the first chunk). */
+                    "X-Generation-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -4800,6 +5794,52 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             404: components["responses"]["NotFound"];
+            default: components["responses"]["Error"];
+        };
+    };
+    getChatStream: {
+        parameters: {
+            query?: {
+                /** @description The `id:` of the last event received, for clients that cannot set the header. */
+                after?: number;
+            };
+            header?: {
+                /** @description The `id:` of the last event received. */
+                "Last-Event-ID"?: string;
+            };
+            path: {
+                /** @description The `X-Generation-ID` of the stream. */
+                generation_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The events after the resume point, then the live rest of the stream. */
+            200: {
+                headers: {
+                    /** @description `no`, so proxies pass events through at once. */
+                    "X-Accel-Buffering"?: string;
+                    /** @description The generation being replayed. */
+                    "X-Generation-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/event-stream": string;
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
+            /** @description The resume point is older than the events still kept; start a new generation. */
+            410: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             default: components["responses"]["Error"];
         };
     };

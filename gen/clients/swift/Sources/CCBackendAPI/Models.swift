@@ -24,12 +24,39 @@
 //   let aPIAuthTokens = try? APIJSONCoding.makeDecoder().decode(APIAuthTokens.self, from: jsonData)
 //   let aPIUser = try? APIJSONCoding.makeDecoder().decode(APIUser.self, from: jsonData)
 //   let aPIProfileUpdate = try? APIJSONCoding.makeDecoder().decode(APIProfileUpdate.self, from: jsonData)
+//   let aPILoginResult = try? APIJSONCoding.makeDecoder().decode(APILoginResult.self, from: jsonData)
+//   let aPIMFARequired = try? APIJSONCoding.makeDecoder().decode(APIMFARequired.self, from: jsonData)
+//   let aPIMFAMethod = try? APIJSONCoding.makeDecoder().decode(APIMFAMethod.self, from: jsonData)
+//   let aPITOTPEnrollment = try? APIJSONCoding.makeDecoder().decode(APITOTPEnrollment.self, from: jsonData)
+//   let aPITOTPCode = try? APIJSONCoding.makeDecoder().decode(APITOTPCode.self, from: jsonData)
+//   let aPITOTPCodeValue = try? APIJSONCoding.makeDecoder().decode(APITOTPCodeValue.self, from: jsonData)
+//   let aPIRecoveryCodeValue = try? APIJSONCoding.makeDecoder().decode(APIRecoveryCodeValue.self, from: jsonData)
+//   let aPIRecoveryCodes = try? APIJSONCoding.makeDecoder().decode(APIRecoveryCodes.self, from: jsonData)
+//   let aPIMFAChallengeRequest = try? APIJSONCoding.makeDecoder().decode(APIMFAChallengeRequest.self, from: jsonData)
+//   let aPIReauthenticateRequest = try? APIJSONCoding.makeDecoder().decode(APIReauthenticateRequest.self, from: jsonData)
+//   let aPIReauthPassword = try? APIJSONCoding.makeDecoder().decode(APIReauthPassword.self, from: jsonData)
+//   let aPIReauthTOTP = try? APIJSONCoding.makeDecoder().decode(APIReauthTOTP.self, from: jsonData)
+//   let aPIReauthRecoveryCode = try? APIJSONCoding.makeDecoder().decode(APIReauthRecoveryCode.self, from: jsonData)
+//   let aPIReauthPasskey = try? APIJSONCoding.makeDecoder().decode(APIReauthPasskey.self, from: jsonData)
 //   let aPIPasswordConfirmation = try? APIJSONCoding.makeDecoder().decode(APIPasswordConfirmation.self, from: jsonData)
 //   let aPIChangePasswordRequest = try? APIJSONCoding.makeDecoder().decode(APIChangePasswordRequest.self, from: jsonData)
 //   let aPIKey = try? APIJSONCoding.makeDecoder().decode(APIKey.self, from: jsonData)
 //   let aPIKeyCreate = try? APIJSONCoding.makeDecoder().decode(APIKeyCreate.self, from: jsonData)
 //   let aPIKeySecret = try? APIJSONCoding.makeDecoder().decode(APIKeySecret.self, from: jsonData)
 //   let aPIKeyList = try? APIJSONCoding.makeDecoder().decode(APIKeyList.self, from: jsonData)
+//   let aPIPasskey = try? APIJSONCoding.makeDecoder().decode(APIPasskey.self, from: jsonData)
+//   let aPIPasskeyList = try? APIJSONCoding.makeDecoder().decode(APIPasskeyList.self, from: jsonData)
+//   let aPIPasskeyCeremony = try? APIJSONCoding.makeDecoder().decode(APIPasskeyCeremony.self, from: jsonData)
+//   let aPIPasskeyRegistrationFinish = try? APIJSONCoding.makeDecoder().decode(APIPasskeyRegistrationFinish.self, from: jsonData)
+//   let aPIPasskeyLoginBegin = try? APIJSONCoding.makeDecoder().decode(APIPasskeyLoginBegin.self, from: jsonData)
+//   let aPIPasskeyLoginFinish = try? APIJSONCoding.makeDecoder().decode(APIPasskeyLoginFinish.self, from: jsonData)
+//   let aPIPasskeyRename = try? APIJSONCoding.makeDecoder().decode(APIPasskeyRename.self, from: jsonData)
+//   let aPIAppleAppSiteAssociation = try? APIJSONCoding.makeDecoder().decode(APIAppleAppSiteAssociation.self, from: jsonData)
+//   let aPIAppleWebCredentials = try? APIJSONCoding.makeDecoder().decode(APIAppleWebCredentials.self, from: jsonData)
+//   let aPIAppleAppLinks = try? APIJSONCoding.makeDecoder().decode(APIAppleAppLinks.self, from: jsonData)
+//   let aPIAppleAppLinksDetail = try? APIJSONCoding.makeDecoder().decode(APIAppleAppLinksDetail.self, from: jsonData)
+//   let aPIAssetLinkStatement = try? APIJSONCoding.makeDecoder().decode(APIAssetLinkStatement.self, from: jsonData)
+//   let aPIAssetLinkTarget = try? APIJSONCoding.makeDecoder().decode(APIAssetLinkTarget.self, from: jsonData)
 //   let aPIAdminUser = try? APIJSONCoding.makeDecoder().decode(APIAdminUser.self, from: jsonData)
 //   let aPIAdminUserList = try? APIJSONCoding.makeDecoder().decode(APIAdminUserList.self, from: jsonData)
 //   let aPIAdminUserUpdate = try? APIJSONCoding.makeDecoder().decode(APIAdminUserUpdate.self, from: jsonData)
@@ -160,7 +187,9 @@ public struct APIRealtimeTicket: Codable {
 /// finish_reason, error_code}`
 /// - `tool.call_started|call_completed`: `{generation_id, session_id, tool_call_id,
 /// server_id, tool, is_error}`
-/// - `file.created|deleted`: `{file_id, project_id, path}`
+/// - `file.created`: `{file_id, project_id, path, name, size}`; `file.deleted`: `{file_id,
+/// project_id, path}`
+/// (`path` absent for a file in no tree, `project_id` null outside a project)
 /// - `resync`: `{reason, last_event_id, sync}` — what followed `last_event_id` is no
 /// longer
 /// retained: call `/v1/sync`, then resume from this event's id.
@@ -217,6 +246,8 @@ public struct APIProblem: Codable {
     public let errors: [APIFieldError]?
     /// The request path.
     public let instance: String?
+    /// With `reauthentication_required`: the ways to re-authenticate this account.
+    public let methods: [APIMFAMethod]?
     public let requestID: String
     public let status: Int
     public let title: String
@@ -229,18 +260,20 @@ public struct APIProblem: Codable {
         case error = "error"
         case errors = "errors"
         case instance = "instance"
+        case methods = "methods"
         case requestID = "request_id"
         case status = "status"
         case title = "title"
         case type = "type"
     }
 
-    public init(code: String, detail: String?, error: APIOpenAIError, errors: [APIFieldError]?, instance: String?, requestID: String, status: Int, title: String, type: String) {
+    public init(code: String, detail: String?, error: APIOpenAIError, errors: [APIFieldError]?, instance: String?, methods: [APIMFAMethod]?, requestID: String, status: Int, title: String, type: String) {
         self.code = code
         self.detail = detail
         self.error = error
         self.errors = errors
         self.instance = instance
+        self.methods = methods
         self.requestID = requestID
         self.status = status
         self.title = title
@@ -296,6 +329,14 @@ public enum APILocation: String, Codable {
     case header = "header"
     case path = "path"
     case query = "query"
+}
+
+/// A way to complete a second step or a re-authentication.
+public enum APIMFAMethod: String, Codable {
+    case passkey = "passkey"
+    case password = "password"
+    case recoveryCode = "recovery_code"
+    case totp = "totp"
 }
 
 // MARK: - APIServiceInfo
@@ -578,12 +619,14 @@ public struct APIRefreshRequest: Codable {
 
 // MARK: - APIAuthTokens
 public struct APIAuthTokens: Codable {
-    /// An RS256 JWT; send as `Authorization: Bearer`.
+    /// An RS256 JWT; send as `Authorization: Bearer`, or as `Authorization: DPoP` with a proof
+    /// when `token_type` is `DPoP`.
     public let accessToken: String
     /// Seconds until the access token expires.
     public let expiresIn: Int
     /// Single use; exchange at /v1/auth/refresh.
     public let refreshToken: String
+    /// `DPoP` when the sign-in presented a DPoP proof: the tokens are bound to its key.
     public let tokenType: APITokenType
     public let user: APIUser
 
@@ -604,8 +647,10 @@ public struct APIAuthTokens: Codable {
     }
 }
 
+/// `DPoP` when the sign-in presented a DPoP proof: the tokens are bound to its key.
 public enum APITokenType: String, Codable {
     case bearer = "Bearer"
+    case dPoP = "DPoP"
 }
 
 // MARK: - APIUser
@@ -664,6 +709,232 @@ public struct APIProfileUpdate: Codable {
     public init(preferences: [String: JSONAny]?, username: String?) {
         self.preferences = preferences
         self.username = username
+    }
+}
+
+/// Either the token pair, or (the account has MFA) the second step: no tokens, an
+/// `mfa_token`
+/// for `POST /v1/auth/mfa/challenge` and the methods that can complete it.
+// MARK: - APILoginResult
+public struct APILoginResult: Codable {
+    /// An RS256 JWT; send as `Authorization: Bearer`, or as `Authorization: DPoP` with a proof
+    /// when `token_type` is `DPoP`.
+    public let accessToken: String?
+    /// Seconds until the access token expires.
+    public let expiresIn: Int
+    /// Single use; exchange at /v1/auth/refresh.
+    public let refreshToken: String?
+    /// `DPoP` when the sign-in presented a DPoP proof: the tokens are bound to its key.
+    public let tokenType: APITokenType?
+    public let user: APIUser?
+    public let methods: [APIMFAMethod]?
+    public let mfaRequired: Bool?
+    /// Single use, bound to this sign-in; expires after `expires_in` seconds.
+    public let mfaToken: String?
+
+    public enum CodingKeys: String, CodingKey {
+        case accessToken = "access_token"
+        case expiresIn = "expires_in"
+        case refreshToken = "refresh_token"
+        case tokenType = "token_type"
+        case user = "user"
+        case methods = "methods"
+        case mfaRequired = "mfa_required"
+        case mfaToken = "mfa_token"
+    }
+
+    public init(accessToken: String?, expiresIn: Int, refreshToken: String?, tokenType: APITokenType?, user: APIUser?, methods: [APIMFAMethod]?, mfaRequired: Bool?, mfaToken: String?) {
+        self.accessToken = accessToken
+        self.expiresIn = expiresIn
+        self.refreshToken = refreshToken
+        self.tokenType = tokenType
+        self.user = user
+        self.methods = methods
+        self.mfaRequired = mfaRequired
+        self.mfaToken = mfaToken
+    }
+}
+
+// MARK: - APIMFARequired
+public struct APIMFARequired: Codable {
+    public let expiresIn: Int
+    public let methods: [APIMFAMethod]
+    public let mfaRequired: Bool
+    /// Single use, bound to this sign-in; expires after `expires_in` seconds.
+    public let mfaToken: String
+
+    public enum CodingKeys: String, CodingKey {
+        case expiresIn = "expires_in"
+        case methods = "methods"
+        case mfaRequired = "mfa_required"
+        case mfaToken = "mfa_token"
+    }
+
+    public init(expiresIn: Int, methods: [APIMFAMethod], mfaRequired: Bool, mfaToken: String) {
+        self.expiresIn = expiresIn
+        self.methods = methods
+        self.mfaRequired = mfaRequired
+        self.mfaToken = mfaToken
+    }
+}
+
+// MARK: - APITOTPEnrollment
+public struct APITOTPEnrollment: Codable {
+    /// `otpauth://totp/...` for the authenticator app's QR code.
+    public let otpauthURL: String
+    /// The shared secret, base32 without padding.
+    public let secret: String
+
+    public enum CodingKeys: String, CodingKey {
+        case otpauthURL = "otpauth_url"
+        case secret = "secret"
+    }
+
+    public init(otpauthURL: String, secret: String) {
+        self.otpauthURL = otpauthURL
+        self.secret = secret
+    }
+}
+
+// MARK: - APITOTPCode
+public struct APITOTPCode: Codable {
+    public let code: String
+
+    public enum CodingKeys: String, CodingKey {
+        case code = "code"
+    }
+
+    public init(code: String) {
+        self.code = code
+    }
+}
+
+// MARK: - APIRecoveryCodes
+public struct APIRecoveryCodes: Codable {
+    /// Ten single-use codes of 80 random bits each.
+    public let recoveryCodes: [String]
+
+    public enum CodingKeys: String, CodingKey {
+        case recoveryCodes = "recovery_codes"
+    }
+
+    public init(recoveryCodes: [String]) {
+        self.recoveryCodes = recoveryCodes
+    }
+}
+
+/// The `mfa_token` and exactly one of `totp_code` or `recovery_code`.
+// MARK: - APIMFAChallengeRequest
+public struct APIMFAChallengeRequest: Codable {
+    public let mfaToken: String
+    public let recoveryCode: String?
+    public let totpCode: String?
+
+    public enum CodingKeys: String, CodingKey {
+        case mfaToken = "mfa_token"
+        case recoveryCode = "recovery_code"
+        case totpCode = "totp_code"
+    }
+
+    public init(mfaToken: String, recoveryCode: String?, totpCode: String?) {
+        self.mfaToken = mfaToken
+        self.recoveryCode = recoveryCode
+        self.totpCode = totpCode
+    }
+}
+
+/// Exactly one proof.
+// MARK: - APIReauthenticateRequest
+public struct APIReauthenticateRequest: Codable {
+    public let password: String?
+    public let totpCode: String?
+    public let recoveryCode: String?
+    /// A WebAuthn assertion of the passkey ceremony `ceremony_id`.
+    public let passkey: APIPasskeyClass?
+
+    public enum CodingKeys: String, CodingKey {
+        case password = "password"
+        case totpCode = "totp_code"
+        case recoveryCode = "recovery_code"
+        case passkey = "passkey"
+    }
+
+    public init(password: String?, totpCode: String?, recoveryCode: String?, passkey: APIPasskeyClass?) {
+        self.password = password
+        self.totpCode = totpCode
+        self.recoveryCode = recoveryCode
+        self.passkey = passkey
+    }
+}
+
+/// A WebAuthn assertion of the passkey ceremony `ceremony_id`.
+// MARK: - APIPasskeyClass
+public struct APIPasskeyClass: Codable {
+    public let ceremonyID: String
+    /// The PublicKeyCredential (JSON) the authenticator returned.
+    public let credential: [String: JSONAny]
+
+    public enum CodingKeys: String, CodingKey {
+        case ceremonyID = "ceremony_id"
+        case credential = "credential"
+    }
+
+    public init(ceremonyID: String, credential: [String: JSONAny]) {
+        self.ceremonyID = ceremonyID
+        self.credential = credential
+    }
+}
+
+// MARK: - APIReauthPassword
+public struct APIReauthPassword: Codable {
+    public let password: String
+
+    public enum CodingKeys: String, CodingKey {
+        case password = "password"
+    }
+
+    public init(password: String) {
+        self.password = password
+    }
+}
+
+// MARK: - APIReauthTOTP
+public struct APIReauthTOTP: Codable {
+    public let totpCode: String
+
+    public enum CodingKeys: String, CodingKey {
+        case totpCode = "totp_code"
+    }
+
+    public init(totpCode: String) {
+        self.totpCode = totpCode
+    }
+}
+
+// MARK: - APIReauthRecoveryCode
+public struct APIReauthRecoveryCode: Codable {
+    public let recoveryCode: String
+
+    public enum CodingKeys: String, CodingKey {
+        case recoveryCode = "recovery_code"
+    }
+
+    public init(recoveryCode: String) {
+        self.recoveryCode = recoveryCode
+    }
+}
+
+// MARK: - APIReauthPasskey
+public struct APIReauthPasskey: Codable {
+    /// A WebAuthn assertion of the passkey ceremony `ceremony_id`.
+    public let passkey: APIPasskeyClass
+
+    public enum CodingKeys: String, CodingKey {
+        case passkey = "passkey"
+    }
+
+    public init(passkey: APIPasskeyClass) {
+        self.passkey = passkey
     }
 }
 
@@ -785,6 +1056,254 @@ public struct APIKeyList: Codable {
         self.hasMore = hasMore
         self.nextCursor = nextCursor
     }
+}
+
+// MARK: - APIPasskeyList
+public struct APIPasskeyList: Codable {
+    public let data: [APIPasskey]
+    public let hasMore: Bool
+    public let nextCursor: String?
+
+    public enum CodingKeys: String, CodingKey {
+        case data = "data"
+        case hasMore = "has_more"
+        case nextCursor = "next_cursor"
+    }
+
+    public init(data: [APIPasskey], hasMore: Bool, nextCursor: String?) {
+        self.data = data
+        self.hasMore = hasMore
+        self.nextCursor = nextCursor
+    }
+}
+
+// MARK: - APIPasskey
+public struct APIPasskey: Codable {
+    /// The authenticator reported the passkey as synced at its last use.
+    public let backedUp: Bool
+    /// The passkey can be synced (e.g. iCloud Keychain); fixed at registration.
+    public let backupEligible: Bool
+    public let createdAt: Date
+    public let id: String
+    public let lastUsedAt: Date?
+    public let name: String
+    public let transports: [String]
+
+    public enum CodingKeys: String, CodingKey {
+        case backedUp = "backed_up"
+        case backupEligible = "backup_eligible"
+        case createdAt = "created_at"
+        case id = "id"
+        case lastUsedAt = "last_used_at"
+        case name = "name"
+        case transports = "transports"
+    }
+
+    public init(backedUp: Bool, backupEligible: Bool, createdAt: Date, id: String, lastUsedAt: Date?, name: String, transports: [String]) {
+        self.backedUp = backedUp
+        self.backupEligible = backupEligible
+        self.createdAt = createdAt
+        self.id = id
+        self.lastUsedAt = lastUsedAt
+        self.name = name
+        self.transports = transports
+    }
+}
+
+// MARK: - APIPasskeyCeremony
+public struct APIPasskeyCeremony: Codable {
+    /// Names the ceremony's server-side state (5 minutes, single use); send it to finish.
+    public let ceremonyID: String
+    /// Seconds the ceremony stays open.
+    public let expiresIn: Int?
+    /// What to pass to `navigator.credentials.create()` / `.get()`: `{publicKey: {...}}` in
+    /// the WebAuthn JSON form (binary members base64url without padding).
+    public let options: [String: JSONAny]
+
+    public enum CodingKeys: String, CodingKey {
+        case ceremonyID = "ceremony_id"
+        case expiresIn = "expires_in"
+        case options = "options"
+    }
+
+    public init(ceremonyID: String, expiresIn: Int?, options: [String: JSONAny]) {
+        self.ceremonyID = ceremonyID
+        self.expiresIn = expiresIn
+        self.options = options
+    }
+}
+
+// MARK: - APIPasskeyRegistrationFinish
+public struct APIPasskeyRegistrationFinish: Codable {
+    public let ceremonyID: String
+    /// The `PublicKeyCredential` as JSON (`toJSON()`), attestation response.
+    public let credential: [String: JSONAny]
+    /// Defaults to "Passkey".
+    public let name: String?
+
+    public enum CodingKeys: String, CodingKey {
+        case ceremonyID = "ceremony_id"
+        case credential = "credential"
+        case name = "name"
+    }
+
+    public init(ceremonyID: String, credential: [String: JSONAny], name: String?) {
+        self.ceremonyID = ceremonyID
+        self.credential = credential
+        self.name = name
+    }
+}
+
+// MARK: - APIPasskeyLoginBegin
+public struct APIPasskeyLoginBegin: Codable {
+    /// From a password sign-in that answered `mfa_required` (methods include `passkey`): the
+    /// options then list that user's passkeys, and the finish completes that sign-in.
+    public let mfaToken: String?
+
+    public enum CodingKeys: String, CodingKey {
+        case mfaToken = "mfa_token"
+    }
+
+    public init(mfaToken: String?) {
+        self.mfaToken = mfaToken
+    }
+}
+
+// MARK: - APIPasskeyLoginFinish
+public struct APIPasskeyLoginFinish: Codable {
+    public let ceremonyID: String
+    public let clientType: APIClientType?
+    /// The `PublicKeyCredential` as JSON (`toJSON()`), assertion response.
+    public let credential: [String: JSONAny]
+    /// The passkey is the second factor of this pending password sign-in: the assertion must be
+    /// by that user's passkey, and the answer is that sign-in's token pair (`mfa_token` spent).
+    public let mfaToken: String?
+
+    public enum CodingKeys: String, CodingKey {
+        case ceremonyID = "ceremony_id"
+        case clientType = "client_type"
+        case credential = "credential"
+        case mfaToken = "mfa_token"
+    }
+
+    public init(ceremonyID: String, clientType: APIClientType?, credential: [String: JSONAny], mfaToken: String?) {
+        self.ceremonyID = ceremonyID
+        self.clientType = clientType
+        self.credential = credential
+        self.mfaToken = mfaToken
+    }
+}
+
+// MARK: - APIPasskeyRename
+public struct APIPasskeyRename: Codable {
+    public let name: String
+
+    public enum CodingKeys: String, CodingKey {
+        case name = "name"
+    }
+
+    public init(name: String) {
+        self.name = name
+    }
+}
+
+// MARK: - APIAppleAppSiteAssociation
+public struct APIAppleAppSiteAssociation: Codable {
+    public let applinks: APIAppleAppLinks
+    public let webcredentials: APIAppleWebCredentials
+
+    public enum CodingKeys: String, CodingKey {
+        case applinks = "applinks"
+        case webcredentials = "webcredentials"
+    }
+
+    public init(applinks: APIAppleAppLinks, webcredentials: APIAppleWebCredentials) {
+        self.applinks = applinks
+        self.webcredentials = webcredentials
+    }
+}
+
+// MARK: - APIAppleAppLinks
+public struct APIAppleAppLinks: Codable {
+    public let details: [APIAppleAppLinksDetail]
+
+    public enum CodingKeys: String, CodingKey {
+        case details = "details"
+    }
+
+    public init(details: [APIAppleAppLinksDetail]) {
+        self.details = details
+    }
+}
+
+// MARK: - APIAppleAppLinksDetail
+public struct APIAppleAppLinksDetail: Codable {
+    public let appIDs: [String]
+    /// URL components the apps open (every path of this domain).
+    public let components: [[String: String]]
+
+    public enum CodingKeys: String, CodingKey {
+        case appIDs = "appIDs"
+        case components = "components"
+    }
+
+    public init(appIDs: [String], components: [[String: String]]) {
+        self.appIDs = appIDs
+        self.components = components
+    }
+}
+
+// MARK: - APIAppleWebCredentials
+public struct APIAppleWebCredentials: Codable {
+    /// The apps (TEAMID.bundle.id) that may use this domain's passkeys.
+    public let apps: [String]
+
+    public enum CodingKeys: String, CodingKey {
+        case apps = "apps"
+    }
+
+    public init(apps: [String]) {
+        self.apps = apps
+    }
+}
+
+// MARK: - APIAssetLinkStatement
+public struct APIAssetLinkStatement: Codable {
+    public let relation: [String]
+    public let target: APIAssetLinkTarget
+
+    public enum CodingKeys: String, CodingKey {
+        case relation = "relation"
+        case target = "target"
+    }
+
+    public init(relation: [String], target: APIAssetLinkTarget) {
+        self.relation = relation
+        self.target = target
+    }
+}
+
+// MARK: - APIAssetLinkTarget
+public struct APIAssetLinkTarget: Codable {
+    public let namespace: APINamespace
+    public let packageName: String
+    public let sha256CERTFingerprints: [String]
+
+    public enum CodingKeys: String, CodingKey {
+        case namespace = "namespace"
+        case packageName = "package_name"
+        case sha256CERTFingerprints = "sha256_cert_fingerprints"
+    }
+
+    public init(namespace: APINamespace, packageName: String, sha256CERTFingerprints: [String]) {
+        self.namespace = namespace
+        self.packageName = packageName
+        self.sha256CERTFingerprints = sha256CERTFingerprints
+    }
+}
+
+public enum APINamespace: String, Codable {
+    case androidApp = "android_app"
 }
 
 // MARK: - APIAdminUserList
@@ -932,8 +1451,18 @@ public enum APIAuditAction: String, Codable {
     case authLockout = "auth.lockout"
     case authLogin = "auth.login"
     case authLogout = "auth.logout"
+    case authMfaChallenge = "auth.mfa_challenge"
+    case authMfaDisable = "auth.mfa_disable"
+    case authMfaEnable = "auth.mfa_enable"
+    case authMfaEnroll = "auth.mfa_enroll"
+    case authPasskeyDelete = "auth.passkey_delete"
+    case authPasskeyLogin = "auth.passkey_login"
+    case authPasskeyRegister = "auth.passkey_register"
+    case authPasskeyRename = "auth.passkey_rename"
     case authPasswordChange = "auth.password_change"
     case authProfileDelete = "auth.profile_delete"
+    case authReauthenticate = "auth.reauthenticate"
+    case authRecoveryCodesRegenerate = "auth.recovery_codes_regenerate"
     case authRefresh = "auth.refresh"
     case authRefreshReuse = "auth.refresh_reuse"
     case authRegister = "auth.register"
@@ -2086,6 +2615,11 @@ public struct APIModelPricing: Codable {
 /// OpenAI's chat completion request; fields not listed are accepted and ignored.
 // MARK: - APIChatCompletionRequest
 public struct APIChatCompletionRequest: Codable {
+    /// Extension (a stream only): the generation goes on when the client disconnects (completed
+    /// and stored in its session as usual) and is resumed with `GET
+    /// /v1/chat/completions/{generation_id}/stream`. Without it a disconnect cancels the
+    /// generation. The header `X-CCB-Resumable: true` asks the same.
+    public let ccbResumable: Bool?
     /// The same bound as `max_tokens`; wins when both are given.
     public let maxCompletionTokens: Int?
     /// At most the model's maximum output (`max_output_tokens` in the catalog); a larger value
@@ -2119,6 +2653,7 @@ public struct APIChatCompletionRequest: Codable {
     public let user: String?
 
     public enum CodingKeys: String, CodingKey {
+        case ccbResumable = "ccb_resumable"
         case maxCompletionTokens = "max_completion_tokens"
         case maxTokens = "max_tokens"
         case mcpServers = "mcp_servers"
@@ -2140,7 +2675,8 @@ public struct APIChatCompletionRequest: Codable {
         case user = "user"
     }
 
-    public init(maxCompletionTokens: Int?, maxTokens: Int?, mcpServers: [String]?, messages: [APIChatMessage], metadata: [String: String]?, model: String, n: Int?, parallelToolCalls: Bool?, projectID: String?, sessionID: String?, stop: APIStop?, stream: Bool?, streamOptions: APIStreamOptions?, temperature: Double?, toolChoice: APIToolChoiceUnion?, tools: [APIChatTool]?, topP: Double?, useSessionHistory: Bool?, user: String?) {
+    public init(ccbResumable: Bool?, maxCompletionTokens: Int?, maxTokens: Int?, mcpServers: [String]?, messages: [APIChatMessage], metadata: [String: String]?, model: String, n: Int?, parallelToolCalls: Bool?, projectID: String?, sessionID: String?, stop: APIStop?, stream: Bool?, streamOptions: APIStreamOptions?, temperature: Double?, toolChoice: APIToolChoiceUnion?, tools: [APIChatTool]?, topP: Double?, useSessionHistory: Bool?, user: String?) {
+        self.ccbResumable = ccbResumable
         self.maxCompletionTokens = maxCompletionTokens
         self.maxTokens = maxTokens
         self.mcpServers = mcpServers
@@ -2617,6 +3153,9 @@ public struct APIChatCompletionChunk: Codable {
     public let choices: [APIChatChunkChoice]
     public let cost: APIChatCost?
     public let created: Int
+    /// Extension member of the first chunk of a stream: the generation's id, to resume it with
+    /// `GET /v1/chat/completions/{generation_id}/stream`.
+    public let generationID: String?
     public let id: String
     public let model: String
     public let object: APIChatCompletionChunkObject
@@ -2629,6 +3168,7 @@ public struct APIChatCompletionChunk: Codable {
         case choices = "choices"
         case cost = "cost"
         case created = "created"
+        case generationID = "generation_id"
         case id = "id"
         case model = "model"
         case object = "object"
@@ -2637,11 +3177,12 @@ public struct APIChatCompletionChunk: Codable {
         case usage = "usage"
     }
 
-    public init(ccbTool: APIChatToolEvent?, choices: [APIChatChunkChoice], cost: APIChatCost?, created: Int, id: String, model: String, object: APIChatCompletionChunkObject, sessionError: APIChatSessionError?, systemFingerprint: String?, usage: APIChatUsage?) {
+    public init(ccbTool: APIChatToolEvent?, choices: [APIChatChunkChoice], cost: APIChatCost?, created: Int, generationID: String?, id: String, model: String, object: APIChatCompletionChunkObject, sessionError: APIChatSessionError?, systemFingerprint: String?, usage: APIChatUsage?) {
         self.ccbTool = ccbTool
         self.choices = choices
         self.cost = cost
         self.created = created
+        self.generationID = generationID
         self.id = id
         self.model = model
         self.object = object
@@ -3639,6 +4180,8 @@ public struct APIDevice: Codable {
     }
 }
 
+public typealias APITOTPCodeValue = String
+public typealias APIRecoveryCodeValue = String
 public typealias APIMCPHeaderValue = String
 public typealias APIMCPToolAllowlist = [String]
 
