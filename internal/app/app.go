@@ -115,6 +115,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, version strin
 		return nil, err
 	}
 	bus, realtime := newEvents(cfg, rdb, accounts, log)
+	realtime.WithAudit(st, time.Now)
 	defer func() {
 		if err != nil {
 			_ = bus.Close()

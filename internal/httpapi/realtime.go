@@ -16,8 +16,10 @@ import (
 	"github.com/ccbackend/ccbackend/gen/api"
 	"github.com/ccbackend/ccbackend/internal/apitime"
 	"github.com/ccbackend/ccbackend/internal/apperr"
+	"github.com/ccbackend/ccbackend/internal/audit"
 	"github.com/ccbackend/ccbackend/internal/auth"
 	"github.com/ccbackend/ccbackend/internal/events"
+	"github.com/ccbackend/ccbackend/internal/store"
 )
 
 // Close codes of the event feed (documented on openEventSocket; SSE sends them in `event: close`).
@@ -54,6 +56,8 @@ type RealtimeHandlers struct {
 	origins []string
 	set     RealtimeSettings
 	log     *slog.Logger
+	audit   *store.Store // where ticket issuance is audited (see WithAudit)
+	now     func() time.Time
 }
 
 // NewRealtimeHandlers returns the realtime handlers; origins are the CORS origins, the only
@@ -62,12 +66,32 @@ func NewRealtimeHandlers(bus *events.Bus, tickets *events.Tickets, valid Revalid
 	return &RealtimeHandlers{bus: bus, tickets: tickets, valid: valid, origins: origins, set: set, log: log}
 }
 
+// WithAudit makes ticket issuance recorded in st's audit log, and returns h.
+func (h *RealtimeHandlers) WithAudit(st *store.Store, now func() time.Time) *RealtimeHandlers {
+	h.audit, h.now = st, now
+	return h
+}
+
 // CreateRealtimeTicket (createRealtimeTicket) issues a single-use ticket standing for the caller.
+// A ticket is a credential, so its issuance is audited (by which credential, never the ticket);
+// an issuance that cannot be audited is refused.
 func (h *RealtimeHandlers) CreateRealtimeTicket(ctx context.Context, _ api.CreateRealtimeTicketRequestObject) (api.CreateRealtimeTicketResponseObject, error) {
 	p, _ := auth.PrincipalFrom(ctx)
 	ticket, expires, err := h.tickets.Issue(ctx, p)
 	if err != nil {
 		return nil, err
+	}
+	if h.audit != nil {
+		details := map[string]any{"expires_at": expires.UTC().Format(time.RFC3339)}
+		if p.APIKeyID != uuid.Nil {
+			details["api_key_id"] = p.APIKeyID
+		} else {
+			details["token_id"] = p.TokenID
+		}
+		if err := audit.Record(ctx, h.audit.Queries(), h.now(), audit.Event{Action: audit.RealtimeTicket, Outcome: audit.Success,
+			ActorID: p.UserID, SubjectID: p.UserID, Details: details}); err != nil {
+			return nil, err
+		}
 	}
 	return api.CreateRealtimeTicket201JSONResponse{
 		Body:    api.RealtimeTicket{Ticket: ticket, ExpiresAt: apitime.New(expires)},

@@ -1461,6 +1461,7 @@ public enum APIAuditAction: String, Codable {
     case authPasskeyRename = "auth.passkey_rename"
     case authPasswordChange = "auth.password_change"
     case authProfileDelete = "auth.profile_delete"
+    case authRealtimeTicket = "auth.realtime_ticket"
     case authReauthenticate = "auth.reauthenticate"
     case authRecoveryCodesRegenerate = "auth.recovery_codes_regenerate"
     case authRefresh = "auth.refresh"
