@@ -236,6 +236,13 @@ func (f *feed) close() {
 	_ = f.conn.Release(context.Background())
 }
 
+// errSlowWrite is a sink's write or heartbeat that did not finish within its timeout: the
+// client stopped reading, and the feed ends as a slow consumer.
+var errSlowWrite = errors.New("events: write timed out")
+
+// writeTimeout bounds one write or heartbeat of either sink: a client that takes longer is gone.
+func (h *RealtimeHandlers) writeTimeout() time.Duration { return max(h.set.Heartbeat, 5*time.Second) }
+
 // sink is where a feed writes: a WebSocket or an SSE stream.
 type sink interface {
 	send(ctx context.Context, fr events.Frame) error
@@ -249,6 +256,7 @@ func (f *feed) run(ctx context.Context, s sink) {
 	defer f.close()
 	for _, fr := range f.backlog {
 		if err := s.send(ctx, fr); err != nil {
+			f.failed(s, err)
 			return
 		}
 		f.last = fr.ID
@@ -276,12 +284,15 @@ func (f *feed) run(ctx context.Context, s sink) {
 				continue // already replayed
 			}
 			if err := s.send(ctx, fr); err != nil {
-				f.ended(s)
+				if !f.failed(s, err) {
+					f.ended(s)
+				}
 				return
 			}
 			f.last = fr.ID
 		case <-heartbeat.C:
 			if err := s.heartbeat(ctx); err != nil {
+				f.failed(s, err)
 				return
 			}
 			if err := f.conn.Refresh(ctx); err != nil {
@@ -297,6 +308,23 @@ func (f *feed) run(ctx context.Context, s sink) {
 			}
 		}
 	}
+}
+
+// failed handles a write that timed out (errSlowWrite) as a slow consumer and reports whether it
+// did; another failure is left to the caller. A subscription that already overflowed while the
+// write waited is reported as such (ended).
+func (f *feed) failed(s sink, err error) bool {
+	if !errors.Is(err, errSlowWrite) {
+		return false
+	}
+	if errors.Is(f.sub.Err(), events.ErrSlowConsumer) {
+		f.ended(s)
+		return true
+	}
+	f.h.log.Info("events: slow consumer disconnected", slog.String("user_id", f.p.UserID.String()),
+		slog.String("cause", "write timed out"), slog.Duration("timeout", f.h.writeTimeout()))
+	s.end(CloseSlowConsumer, "slow consumer")
+	return true
 }
 
 // ended closes the sink with the code for why the subscription ended.
