@@ -115,6 +115,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, version strin
 		return nil, err
 	}
 	bus, realtime := newEvents(cfg, rdb, accounts, log)
+	realtime.WithAudit(st, time.Now)
 	defer func() {
 		if err != nil {
 			_ = bus.Close()
@@ -159,6 +160,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, version strin
 	if err != nil {
 		return nil, err
 	}
+	fileService.WithEvents(bus)
 	chatService, err := newChat(bg, cfg, models, st, rdb, ws, fileService, limits.Limiter, mcpToolLoop(cfg, registry, pool, log), genAI, bus, log)
 	if err != nil {
 		return nil, err

@@ -47,6 +47,8 @@ const (
 	MFAChallenge       Action = "auth.mfa_challenge"
 	RecoveryRegenerate Action = "auth.recovery_codes_regenerate"
 	Reauthenticate     Action = "auth.reauthenticate"
+	// RealtimeTicket: a single-use ticket for the event feed was issued (never the ticket itself).
+	RealtimeTicket Action = "auth.realtime_ticket"
 )
 
 // Outcome says whether the audited attempt succeeded.

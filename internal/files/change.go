@@ -8,6 +8,7 @@ import (
 
 	"github.com/ccbackend/ccbackend/gen/db"
 	"github.com/ccbackend/ccbackend/internal/apperr"
+	"github.com/ccbackend/ccbackend/internal/events"
 )
 
 var errStale = apperr.New(apperr.PreconditionFailed, "precondition_failed", "the file changed since the ETag in If-Match; fetch it again")
@@ -38,9 +39,11 @@ func (s *Service) UpdateFile(ctx context.Context, user, id uuid.UUID, path strin
 
 // DeleteFile deletes a file: the row at once (its trigger queues the blob in the same
 // transaction), then the blob (what fails here, the sweep finishes).
-func (s *Service) DeleteFile(ctx context.Context, user, id uuid.UUID, expected *int64) error {
+func (s *Service) DeleteFile(ctx context.Context, user, id uuid.UUID, expected *int64) (err error) {
 	var key string
-	err := s.store.InTx(ctx, func(q *db.Queries) error {
+	gone := File{ID: id}
+	defer s.raise(ctx, &err, user, events.FileDeleted, &gone)
+	err = s.store.InTx(ctx, func(q *db.Queries) error {
 		cur, err := q.GetFileForUpdate(ctx, db.GetFileForUpdateParams{ID: id, UserID: user})
 		if err != nil {
 			return notFoundIfMissing(err)
@@ -48,7 +51,7 @@ func (s *Service) DeleteFile(ctx context.Context, user, id uuid.UUID, expected *
 		if expected != nil && *expected != cur.Version {
 			return errStale
 		}
-		key = cur.BlobKey
+		key, gone = cur.BlobKey, FromRow(cur)
 		n, err := q.DeleteFile(ctx, db.DeleteFileParams{ID: id, UserID: user})
 		if err == nil && n == 0 {
 			err = pgx.ErrNoRows

@@ -16,6 +16,7 @@ import (
 
 	"github.com/ccbackend/ccbackend/gen/db"
 	"github.com/ccbackend/ccbackend/internal/apperr"
+	"github.com/ccbackend/ccbackend/internal/events"
 	"github.com/ccbackend/ccbackend/internal/page"
 	"github.com/ccbackend/ccbackend/internal/store"
 )
@@ -52,6 +53,7 @@ type Service struct {
 	signKey []byte
 	set     Settings
 	log     *slog.Logger
+	events  events.Publisher // nil: no events (see WithEvents)
 }
 
 // New returns the files service. b is the opened blob store (see OpenBucket); presign says

@@ -12,6 +12,7 @@ import (
 
 	"github.com/ccbackend/ccbackend/gen/db"
 	"github.com/ccbackend/ccbackend/internal/apperr"
+	"github.com/ccbackend/ccbackend/internal/events"
 	"github.com/ccbackend/ccbackend/internal/store"
 )
 
@@ -44,7 +45,8 @@ const settleTimeout = 10 * time.Second
 // upload is a file_uploads row from before the first byte until the files row replaces it; a
 // failure (a refused size, the quota, a clash, a client that went away) aborts the blob write
 // and ends the upload row, which releases its reservation and queues whatever blob exists.
-func (s *Service) UploadFile(ctx context.Context, user uuid.UUID, fields UploadFields, parts Parts) (File, error) {
+func (s *Service) UploadFile(ctx context.Context, user uuid.UUID, fields UploadFields, parts Parts) (f File, err error) {
+	defer s.raise(ctx, &err, user, events.FileCreated, &f)
 	up := uuid.New()
 	key := "f/" + uuid.NewString()
 	if err := s.store.InTx(ctx, func(q *db.Queries) error {
@@ -55,7 +57,7 @@ func (s *Service) UploadFile(ctx context.Context, user uuid.UUID, fields UploadF
 	}); err != nil {
 		return File{}, err
 	}
-	f, err := s.receive(ctx, user, up, key, fields, parts)
+	f, err = s.receive(ctx, user, up, key, fields, parts)
 	if err != nil {
 		s.endUpload(ctx, up, key)
 	}

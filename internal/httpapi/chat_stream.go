@@ -120,6 +120,22 @@ type sseWriter struct {
 	keepAlive *time.Timer
 	stopped   bool
 	rec       *resume.Recording // numbers and records each event (nil: neither)
+	perWrite  time.Duration     // > 0: each write's own deadline (see bounded), instead of ExtendWrite's
+	err       error             // the first failed write of a bounded writer
+}
+
+// bounded makes each write finish within d or fail (the event feed: a client that stops
+// reading must not hold a write for the server's whole write timeout), and returns s.
+func (s *sseWriter) bounded(d time.Duration) *sseWriter {
+	s.perWrite = d
+	return s
+}
+
+// failed returns the first write error of a bounded writer.
+func (s *sseWriter) failed() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.err
 }
 
 func newSSEWriter(ctx context.Context, w http.ResponseWriter, every time.Duration) *sseWriter {
@@ -171,6 +187,19 @@ func (s *sseWriter) raw(text string) {
 // while its client reads, but a client that stops reading is cut off one timeout later.
 func (s *sseWriter) write(text string) {
 	if s.ctx.Err() != nil { // the client is gone; a resumable generation goes on without it
+		return
+	}
+	if s.perWrite > 0 {
+		if s.err != nil {
+			return
+		}
+		rc := http.NewResponseController(s.w)
+		_ = rc.SetWriteDeadline(time.Now().Add(s.perWrite))
+		if _, err := s.w.Write([]byte(text)); err != nil {
+			s.err = err
+			return
+		}
+		s.err = rc.Flush()
 		return
 	}
 	ExtendWrite(s.ctx)

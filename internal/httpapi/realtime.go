@@ -16,8 +16,10 @@ import (
 	"github.com/ccbackend/ccbackend/gen/api"
 	"github.com/ccbackend/ccbackend/internal/apitime"
 	"github.com/ccbackend/ccbackend/internal/apperr"
+	"github.com/ccbackend/ccbackend/internal/audit"
 	"github.com/ccbackend/ccbackend/internal/auth"
 	"github.com/ccbackend/ccbackend/internal/events"
+	"github.com/ccbackend/ccbackend/internal/store"
 )
 
 // Close codes of the event feed (documented on openEventSocket; SSE sends them in `event: close`).
@@ -54,6 +56,8 @@ type RealtimeHandlers struct {
 	origins []string
 	set     RealtimeSettings
 	log     *slog.Logger
+	audit   *store.Store // where ticket issuance is audited (see WithAudit)
+	now     func() time.Time
 }
 
 // NewRealtimeHandlers returns the realtime handlers; origins are the CORS origins, the only
@@ -62,12 +66,32 @@ func NewRealtimeHandlers(bus *events.Bus, tickets *events.Tickets, valid Revalid
 	return &RealtimeHandlers{bus: bus, tickets: tickets, valid: valid, origins: origins, set: set, log: log}
 }
 
+// WithAudit makes ticket issuance recorded in st's audit log, and returns h.
+func (h *RealtimeHandlers) WithAudit(st *store.Store, now func() time.Time) *RealtimeHandlers {
+	h.audit, h.now = st, now
+	return h
+}
+
 // CreateRealtimeTicket (createRealtimeTicket) issues a single-use ticket standing for the caller.
+// A ticket is a credential, so its issuance is audited (by which credential, never the ticket);
+// an issuance that cannot be audited is refused.
 func (h *RealtimeHandlers) CreateRealtimeTicket(ctx context.Context, _ api.CreateRealtimeTicketRequestObject) (api.CreateRealtimeTicketResponseObject, error) {
 	p, _ := auth.PrincipalFrom(ctx)
 	ticket, expires, err := h.tickets.Issue(ctx, p)
 	if err != nil {
 		return nil, err
+	}
+	if h.audit != nil {
+		details := map[string]any{"expires_at": expires.UTC().Format(time.RFC3339)}
+		if p.APIKeyID != uuid.Nil {
+			details["api_key_id"] = p.APIKeyID
+		} else {
+			details["token_id"] = p.TokenID
+		}
+		if err := audit.Record(ctx, h.audit.Queries(), h.now(), audit.Event{Action: audit.RealtimeTicket, Outcome: audit.Success,
+			ActorID: p.UserID, SubjectID: p.UserID, Details: details}); err != nil {
+			return nil, err
+		}
 	}
 	return api.CreateRealtimeTicket201JSONResponse{
 		Body:    api.RealtimeTicket{Ticket: ticket, ExpiresAt: apitime.New(expires)},
@@ -212,6 +236,13 @@ func (f *feed) close() {
 	_ = f.conn.Release(context.Background())
 }
 
+// errSlowWrite is a sink's write or heartbeat that did not finish within its timeout: the
+// client stopped reading, and the feed ends as a slow consumer.
+var errSlowWrite = errors.New("events: write timed out")
+
+// writeTimeout bounds one write or heartbeat of either sink: a client that takes longer is gone.
+func (h *RealtimeHandlers) writeTimeout() time.Duration { return max(h.set.Heartbeat, 5*time.Second) }
+
 // sink is where a feed writes: a WebSocket or an SSE stream.
 type sink interface {
 	send(ctx context.Context, fr events.Frame) error
@@ -225,6 +256,7 @@ func (f *feed) run(ctx context.Context, s sink) {
 	defer f.close()
 	for _, fr := range f.backlog {
 		if err := s.send(ctx, fr); err != nil {
+			f.failed(s, err)
 			return
 		}
 		f.last = fr.ID
@@ -252,12 +284,15 @@ func (f *feed) run(ctx context.Context, s sink) {
 				continue // already replayed
 			}
 			if err := s.send(ctx, fr); err != nil {
-				f.ended(s)
+				if !f.failed(s, err) {
+					f.ended(s)
+				}
 				return
 			}
 			f.last = fr.ID
 		case <-heartbeat.C:
 			if err := s.heartbeat(ctx); err != nil {
+				f.failed(s, err)
 				return
 			}
 			if err := f.conn.Refresh(ctx); err != nil {
@@ -273,6 +308,23 @@ func (f *feed) run(ctx context.Context, s sink) {
 			}
 		}
 	}
+}
+
+// failed handles a write that timed out (errSlowWrite) as a slow consumer and reports whether it
+// did; another failure is left to the caller. A subscription that already overflowed while the
+// write waited is reported as such (ended).
+func (f *feed) failed(s sink, err error) bool {
+	if !errors.Is(err, errSlowWrite) {
+		return false
+	}
+	if errors.Is(f.sub.Err(), events.ErrSlowConsumer) {
+		f.ended(s)
+		return true
+	}
+	f.h.log.Info("events: slow consumer disconnected", slog.String("user_id", f.p.UserID.String()),
+		slog.String("cause", "write timed out"), slog.Duration("timeout", f.h.writeTimeout()))
+	s.end(CloseSlowConsumer, "slow consumer")
+	return true
 }
 
 // ended closes the sink with the code for why the subscription ended.

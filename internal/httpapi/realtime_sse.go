@@ -3,7 +3,9 @@ package httpapi
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"net/http"
+	"os"
 	"time"
 
 	"github.com/ccbackend/ccbackend/gen/api"
@@ -38,8 +40,9 @@ func (e *eventStream) VisitStreamEventsResponse(w http.ResponseWriter) error {
 	h.Set("Cache-Control", "no-cache")
 	h.Set("X-Accel-Buffering", "no")
 	w.WriteHeader(http.StatusOK)
-	// Heartbeats come from the feed's own ticker, not the writer's timer.
-	sse := newSSEWriter(e.ctx, w, 24*time.Hour)
+	// Heartbeats come from the feed's own ticker, not the writer's timer; each write is bounded
+	// like the WebSocket's, so a client that stops reading is a slow consumer within seconds.
+	sse := newSSEWriter(e.ctx, w, 24*time.Hour).bounded(e.feed.h.writeTimeout())
 	defer sse.stop()
 	sse.raw(": connected\n\n")
 	e.feed.run(e.ctx, &sseSink{w: sse})
@@ -50,11 +53,22 @@ type sseSink struct{ w *sseWriter }
 
 func (s *sseSink) send(ctx context.Context, fr events.Frame) error {
 	s.w.raw("id: " + fr.ID + "\nevent: " + string(fr.Type) + "\ndata: " + string(fr.JSON) + "\n\n")
-	return ctx.Err()
+	return s.result(ctx)
 }
 
 func (s *sseSink) heartbeat(ctx context.Context) error {
 	s.w.raw(": heartbeat\n\n")
+	return s.result(ctx)
+}
+
+// result reports a write that ran out of its deadline as errSlowWrite (a failed write also
+// cancels the request, so it is checked before the context).
+func (s *sseSink) result(ctx context.Context) error {
+	if err := s.w.failed(); errors.Is(err, os.ErrDeadlineExceeded) {
+		return errSlowWrite
+	} else if err != nil {
+		return err
+	}
 	return ctx.Err()
 }
 

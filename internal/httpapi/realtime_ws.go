@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"time"
 
@@ -50,7 +51,7 @@ func (u *socketUpgrade) VisitOpenEventSocketResponse(w http.ResponseWriter) erro
 	// The client sends only control frames: reading them in the background answers pings and
 	// notices a close; a data message closes the connection with 1008.
 	ctx := c.CloseRead(context.WithoutCancel(u.r.Context()))
-	s := &socketSink{c: c, timeout: max(u.feed.h.set.Heartbeat, 5*time.Second)}
+	s := &socketSink{c: c, timeout: u.feed.h.writeTimeout()}
 	u.feed.run(ctx, s)
 	_ = c.CloseNow()
 	return nil
@@ -62,15 +63,24 @@ type socketSink struct {
 }
 
 func (s *socketSink) send(ctx context.Context, fr events.Frame) error {
-	ctx, cancel := context.WithTimeout(ctx, s.timeout)
+	wctx, cancel := context.WithTimeout(ctx, s.timeout)
 	defer cancel()
-	return s.c.Write(ctx, websocket.MessageText, fr.JSON)
+	return timedOut(ctx, wctx, s.c.Write(wctx, websocket.MessageText, fr.JSON))
 }
 
 func (s *socketSink) heartbeat(ctx context.Context) error {
-	ctx, cancel := context.WithTimeout(ctx, s.timeout)
+	wctx, cancel := context.WithTimeout(ctx, s.timeout)
 	defer cancel()
-	return s.c.Ping(ctx)
+	return timedOut(ctx, wctx, s.c.Ping(wctx))
+}
+
+// timedOut turns a failure of a write whose own deadline passed (not the connection's context)
+// into errSlowWrite.
+func timedOut(ctx, wctx context.Context, err error) error {
+	if err != nil && ctx.Err() == nil && errors.Is(wctx.Err(), context.DeadlineExceeded) {
+		return errSlowWrite
+	}
+	return err
 }
 
 func (s *socketSink) end(code int, reason string) {

@@ -157,7 +157,7 @@ func New(d Deps) (*echo.Echo, error) {
 	e.Use(markMatched(routes), noStoreMiddleware(noStoreRoutes(spec)), limits.throttleFailures, bodyGuard(bodiesByRoute(spec)),
 		rawUploads(streamed), specValidator(spec, authn, limits, streamed, d.PublicBaseURL), limits.middleware, attachPrincipal,
 		dpopBinding(dpopBindingRoutes(spec), d.DPoP, d.PublicBaseURL),
-		stepUpMiddleware(stepUpRoutes(spec), authn),
+		stepUpMiddleware(stepUpRoutes(spec), d.Authenticator),
 		idempotencyMiddleware(d.Idempotency, idempotentRoutes(spec), secretBearingRoutes(spec), streamed, d.Log))
 	return e, nil
 }

@@ -194,8 +194,10 @@ func (s *anthropicStream) mergeUsage(u anthropicUsage) {
 	setIfPresent(&s.usage.CacheWriteTokens, u.CacheCreationInputTokens)
 }
 
+// setIfPresent takes a count the event carries; a negative one (never sent by the API) is
+// ignored, because a negative count would turn into a negative cost and refund a budget.
 func setIfPresent(dst, v *int64) {
-	if v != nil {
+	if v != nil && *v >= 0 {
 		*dst = *v
 	}
 }

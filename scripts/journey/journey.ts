@@ -131,7 +131,10 @@ export async function runJourney({ baseUrl, step }: JourneyOptions): Promise<voi
 
   await step("login", async () => {
     const r = await anonymous.POST("/v1/auth/login", { body: { email, password } });
-    const tokens = expectStatus(r, 200, "login");
+    const result = expectStatus(r, 200, "login");
+    // An account without MFA gets its token pair at once (with MFA: an mfa_token to complete).
+    if ("mfa_required" in result) throw new Error("login: unexpected MFA challenge");
+    const tokens = result;
     equal(tokens.user.id, userID, "signed-in user");
     session.set(tokens);
   });

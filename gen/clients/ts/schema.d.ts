@@ -1847,7 +1847,8 @@ export interface components {
          *     - `generation.delta`: `{generation_id, session_id, index, delta}` (`index` counts from 0)
          *     - `generation.completed|cancelled|failed`: `{generation_id, session_id, session_title, finish_reason, error_code}`
          *     - `tool.call_started|call_completed`: `{generation_id, session_id, tool_call_id, server_id, tool, is_error}`
-         *     - `file.created|deleted`: `{file_id, project_id, path}`
+         *     - `file.created`: `{file_id, project_id, path, name, size}`; `file.deleted`: `{file_id, project_id, path}`
+         *       (`path` absent for a file in no tree, `project_id` null outside a project)
          *     - `resync`: `{reason, last_event_id, sync}` — what followed `last_event_id` is no longer
          *       retained: call `/v1/sync`, then resume from this event's id.
          */
@@ -2288,7 +2289,7 @@ export interface components {
             unlock?: boolean;
         };
         /** @enum {string} */
-        AuditAction: "auth.register" | "auth.login" | "auth.lockout" | "auth.refresh" | "auth.refresh_reuse" | "auth.logout" | "auth.password_change" | "auth.profile_delete" | "auth.api_key_create" | "auth.api_key_rotate" | "auth.api_key_revoke" | "auth.mfa_enroll" | "auth.mfa_enable" | "auth.mfa_disable" | "auth.mfa_challenge" | "auth.recovery_codes_regenerate" | "auth.reauthenticate" | "admin.user_update" | "admin.debug_view" | "keys.rotate" | "mcp.server_create" | "mcp.server_update" | "mcp.server_delete" | "mcp.tool_call" | "auth.passkey_register" | "auth.passkey_login" | "auth.passkey_rename" | "auth.passkey_delete";
+        AuditAction: "auth.register" | "auth.login" | "auth.lockout" | "auth.refresh" | "auth.refresh_reuse" | "auth.logout" | "auth.password_change" | "auth.profile_delete" | "auth.api_key_create" | "auth.api_key_rotate" | "auth.api_key_revoke" | "auth.mfa_enroll" | "auth.mfa_enable" | "auth.mfa_disable" | "auth.mfa_challenge" | "auth.recovery_codes_regenerate" | "auth.reauthenticate" | "auth.realtime_ticket" | "admin.user_update" | "admin.debug_view" | "keys.rotate" | "mcp.server_create" | "mcp.server_update" | "mcp.server_delete" | "mcp.tool_call" | "auth.passkey_register" | "auth.passkey_login" | "auth.passkey_rename" | "auth.passkey_delete";
         AuditEntry: {
             /** Format: int64 */
             id: number;

@@ -187,7 +187,9 @@ public struct APIRealtimeTicket: Codable {
 /// finish_reason, error_code}`
 /// - `tool.call_started|call_completed`: `{generation_id, session_id, tool_call_id,
 /// server_id, tool, is_error}`
-/// - `file.created|deleted`: `{file_id, project_id, path}`
+/// - `file.created`: `{file_id, project_id, path, name, size}`; `file.deleted`: `{file_id,
+/// project_id, path}`
+/// (`path` absent for a file in no tree, `project_id` null outside a project)
 /// - `resync`: `{reason, last_event_id, sync}` — what followed `last_event_id` is no
 /// longer
 /// retained: call `/v1/sync`, then resume from this event's id.
@@ -1459,6 +1461,7 @@ public enum APIAuditAction: String, Codable {
     case authPasskeyRename = "auth.passkey_rename"
     case authPasswordChange = "auth.password_change"
     case authProfileDelete = "auth.profile_delete"
+    case authRealtimeTicket = "auth.realtime_ticket"
     case authReauthenticate = "auth.reauthenticate"
     case authRecoveryCodesRegenerate = "auth.recovery_codes_regenerate"
     case authRefresh = "auth.refresh"
