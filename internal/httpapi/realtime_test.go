@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -304,7 +305,8 @@ func TestRealtimeSlowConsumer(t *testing.T) {
 		t.Fatal("a client that stopped reading was not disconnected as a slow consumer")
 	}
 	for _, l := range s.Info.Lines() {
-		if strings.Contains(l, "slow consumer") && !strings.Contains(l, `"queued":4`) && !strings.Contains(l, `"queued":3`) {
+		// A buffer overflow logs how much was queued; a write that timed out first logs no count.
+		if m := queuedCount.FindStringSubmatch(l); strings.Contains(l, "slow consumer") && m != nil && m[1] != "3" && m[1] != "4" {
 			t.Errorf("slow consumer log %s; the buffer must stay at most 4", l)
 		}
 	}
@@ -319,6 +321,8 @@ func TestRealtimeSlowConsumer(t *testing.T) {
 		t.Fatal("slow consumer's connection still open")
 	}
 }
+
+var queuedCount = regexp.MustCompile(`"queued":(\d+)`)
 
 func slowLogged(s *testutil.Server) bool {
 	for _, l := range s.Info.Lines() {
