@@ -25,14 +25,3 @@ func (q *Queries) BindRefreshFamilyDPoP(ctx context.Context, arg BindRefreshFami
 	_, err := q.db.Exec(ctx, bindRefreshFamilyDPoP, arg.Jkt, arg.ID)
 	return err
 }
-
-const refreshFamilyDPoPKey = `-- name: RefreshFamilyDPoPKey :one
-SELECT dpop_jkt FROM refresh_families WHERE id = $1
-`
-
-func (q *Queries) RefreshFamilyDPoPKey(ctx context.Context, id uuid.UUID) (*string, error) {
-	row := q.db.QueryRow(ctx, refreshFamilyDPoPKey, id)
-	var dpop_jkt *string
-	err := row.Scan(&dpop_jkt)
-	return dpop_jkt, err
-}

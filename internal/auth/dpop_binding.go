@@ -3,10 +3,8 @@ package auth
 import (
 	"context"
 	"crypto/subtle"
-	"errors"
 
 	"github.com/google/uuid"
-	"github.com/jackc/pgx/v5"
 
 	"github.com/ccbackend/ccbackend/gen/db"
 	"github.com/ccbackend/ccbackend/internal/apperr"
@@ -81,16 +79,10 @@ func bindFamily(ctx context.Context, q *db.Queries, familyID uuid.UUID) error {
 	return q.BindRefreshFamilyDPoP(ctx, db.BindRefreshFamilyDPoPParams{Jkt: &jkt, ID: familyID})
 }
 
-// familyDPoPKey checks that a refresh of familyID presents the key the family is bound to and
-// returns the context its new pair is minted under: bound to the family's key, or unbound (a
+// familyDPoPKey checks that a refresh of a family bound to jkt (nil: unbound) presents that key
+// and returns the context its new pair is minted under: bound to the family's key, or unbound (a
 // proof sent to refresh an unbound family does not bind it half-way through its life).
-func familyDPoPKey(ctx context.Context, q *db.Queries, familyID uuid.UUID) (context.Context, error) {
-	jkt, err := q.RefreshFamilyDPoPKey(ctx, familyID)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return ctx, errBadRefresh
-	} else if err != nil {
-		return ctx, err
-	}
+func familyDPoPKey(ctx context.Context, jkt *string) (context.Context, error) {
 	if jkt == nil {
 		return WithDPoPThumbprint(ctx, ""), nil
 	}

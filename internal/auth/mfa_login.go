@@ -139,9 +139,11 @@ func (a *Accounts) Reauthenticated(ctx context.Context, p Principal, method stri
 		}
 		audience = tok.Audience
 		// The new pair keeps the family's DPoP binding (or its absence), whatever this request sent.
-		if bound, err = q.RefreshFamilyDPoPKey(ctx, p.FamilyID); err != nil {
+		fam, err := q.GetRefreshFamily(ctx, p.FamilyID)
+		if err != nil {
 			return err
 		}
+		bound = fam.DpopJkt
 		if secret, err = a.rotate(ctx, q, db.LockRefreshTokenRow(tok), now); err != nil {
 			return err
 		}

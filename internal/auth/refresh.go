@@ -43,12 +43,12 @@ func (a *Accounts) RefreshTokens(ctx context.Context, refreshToken string) (Toke
 			return errBadRefresh
 		}
 		familyID, audience = tok.FamilyID, tok.Audience
-		// A bound family needs its key's proof before anything is spent or revoked.
-		if ctx, err = familyDPoPKey(ctx, q, familyID); err != nil {
-			return err
-		}
 		fam, err := q.GetRefreshFamily(ctx, familyID)
 		if err != nil {
+			return err
+		}
+		// A bound family needs its key's proof before anything is spent or revoked.
+		if ctx, err = familyDPoPKey(ctx, fam.DpopJkt); err != nil {
 			return err
 		}
 		in = signIn{At: fam.AuthTime, AMR: fam.Amr}
