@@ -34,7 +34,7 @@ func NewKeyRing(ctx context.Context, cfg config.Config, st *store.Store, log *sl
 	return keys, nil
 }
 
-func newAccounts(ctx context.Context, cfg config.Config, st *store.Store, rdb *redis.Client, log *slog.Logger) (*auth.KeyRing, *auth.Accounts, error) {
+func newAccounts(ctx context.Context, cfg config.Config, st *store.Store, rdb redis.UniversalClient, log *slog.Logger) (*auth.KeyRing, *auth.Accounts, error) {
 	keys, err := NewKeyRing(ctx, cfg, st, log)
 	if err != nil {
 		return nil, nil, err
@@ -68,7 +68,7 @@ func newAccounts(ctx context.Context, cfg config.Config, st *store.Store, rdb *r
 	return keys, accounts, nil
 }
 
-func rateLimits(cfg config.Config, rdb *redis.Client) httpapi.RateLimits {
+func rateLimits(cfg config.Config, rdb redis.UniversalClient) httpapi.RateLimits {
 	def := ratelimit.Policy{Name: "default", Limit: cfg.RateLimitDefault.Limit, Period: cfg.RateLimitDefault.Period}
 	authPolicy := ratelimit.Policy{Name: "auth", Limit: cfg.RateLimitAuth.Limit, Period: cfg.RateLimitAuth.Period}
 	return httpapi.RateLimits{

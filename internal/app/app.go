@@ -40,7 +40,7 @@ type App struct {
 	Config      config.Config
 	Log         *slog.Logger
 	Store       *store.Store
-	Redis       *redis.Client
+	Redis       redis.UniversalClient
 	Registry    *prometheus.Registry
 	Handler     http.Handler
 	Keys        *auth.KeyRing

@@ -70,7 +70,7 @@ func newRouter(cfg config.Config, cat *catalog.Catalog, onError func(provider, e
 
 // newChat wires the chat service and starts listening for cancellations from other instances
 // (until ctx ends).
-func newChat(ctx context.Context, cfg config.Config, cat *catalog.Catalog, st *store.Store, rdb *redis.Client,
+func newChat(ctx context.Context, cfg config.Config, cat *catalog.Catalog, st *store.Store, rdb redis.UniversalClient,
 	ws *workspace.Service, fs *files.Service, limiter *ratelimit.Limiter, loop chat.ToolLoop, genAI *metrics.GenAI, bus *events.Bus, log *slog.Logger) (*chat.Service, error) {
 	router, err := newRouter(cfg, cat, genAI.UpstreamError)
 	if err != nil {

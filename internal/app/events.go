@@ -13,7 +13,7 @@ import (
 )
 
 // newEvents builds the instance's event bus (its Pub/Sub reader starts now) and the feed handlers.
-func newEvents(cfg config.Config, rdb *redis.Client, accounts *auth.Accounts, log *slog.Logger) (*events.Bus, *httpapi.RealtimeHandlers) {
+func newEvents(cfg config.Config, rdb redis.UniversalClient, accounts *auth.Accounts, log *slog.Logger) (*events.Bus, *httpapi.RealtimeHandlers) {
 	e := cfg.Events
 	bus := events.NewBus(rdb, events.Options{Prefix: cfg.RedisPrefix, Retention: e.Retention, MaxEvents: e.MaxEvents, Log: log, Now: time.Now})
 	tickets := events.NewTickets(rdb, cfg.RedisPrefix, e.TicketTTL, time.Now)

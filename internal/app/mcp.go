@@ -16,7 +16,7 @@ import (
 
 // newMCP builds the registry of MCP servers (headers sealed under a key of their own) and the
 // pool of client sessions to them.
-func newMCP(cfg config.Config, st *store.Store, rdb *redis.Client, cursors *page.Cursors, log *slog.Logger) (*mcp.Registry, *mcp.Pool, error) {
+func newMCP(cfg config.Config, st *store.Store, rdb redis.UniversalClient, cursors *page.Cursors, log *slog.Logger) (*mcp.Registry, *mcp.Pool, error) {
 	box, err := secret.NewBox(cfg.SecretKey, mcp.HeadersPurpose)
 	if err != nil {
 		return nil, nil, err

@@ -11,7 +11,7 @@ import (
 
 // newPasskeys builds the WebAuthn relying party and the handlers of passkeys and of the app
 // association files, and makes passkeys count as MFA for accounts.
-func newPasskeys(cfg config.Config, accounts *auth.Accounts, rdb *redis.Client, cursors *page.Cursors) (*auth.Passkeys, *httpapi.PasskeyHandlers, error) {
+func newPasskeys(cfg config.Config, accounts *auth.Accounts, rdb redis.UniversalClient, cursors *page.Cursors) (*auth.Passkeys, *httpapi.PasskeyHandlers, error) {
 	w := cfg.WebAuthn
 	passkeys, err := auth.NewPasskeys(accounts, rdb, cfg.RedisPrefix, auth.PasskeySettings{RPID: w.RPID, RPName: w.RPName, Origins: w.Origins})
 	if err != nil {

@@ -12,6 +12,6 @@ import (
 
 // newResume wires resumable chat streams: the instance's one nudge subscription (until ctx
 // ends) and the store that records and replays.
-func newResume(ctx context.Context, cfg config.Config, rdb *redis.Client, log *slog.Logger) *resume.Store {
+func newResume(ctx context.Context, cfg config.Config, rdb redis.UniversalClient, log *slog.Logger) *resume.Store {
 	return resume.New(rdb, cfg.RedisPrefix, cfg.Resume, resume.NewHub(ctx, rdb), log)
 }

@@ -48,7 +48,7 @@ type Accounts struct {
 }
 
 // NewAccounts wires the account service.
-func NewAccounts(st *store.Store, rdb *redis.Client, redisPrefix string, passwords *Passwords, tokens *AccessTokens,
+func NewAccounts(st *store.Store, rdb redis.UniversalClient, redisPrefix string, passwords *Passwords, tokens *AccessTokens,
 	childBox *secret.Box, now func() time.Time, set Settings, log *slog.Logger) *Accounts {
 	return &Accounts{
 		store: st, passwords: passwords, tokens: tokens, childBox: childBox, now: now, set: set, log: log,

@@ -27,14 +27,14 @@ var (
 // cannot be sent again. When Redis is unreachable proofs are refused (503), never let through
 // unchecked.
 type DPoPProofs struct {
-	rdb    *redis.Client
+	rdb    redis.UniversalClient
 	prefix string
 	window time.Duration
 	now    func() time.Time
 }
 
 // NewDPoPProofs returns the verifier; window <= 0 means DefaultDPoPProofWindow.
-func NewDPoPProofs(rdb *redis.Client, prefix string, window time.Duration, now func() time.Time) *DPoPProofs {
+func NewDPoPProofs(rdb redis.UniversalClient, prefix string, window time.Duration, now func() time.Time) *DPoPProofs {
 	if window <= 0 {
 		window = DefaultDPoPProofWindow
 	}

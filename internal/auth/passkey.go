@@ -33,13 +33,13 @@ type PasskeySettings struct {
 type Passkeys struct {
 	accounts *Accounts
 	wa       *webauthn.WebAuthn
-	rdb      *redis.Client
+	rdb      redis.UniversalClient
 	prefix   string
 }
 
 // NewPasskeys configures the relying party. Opaque origins (Android apps) are kept apart from web
 // origins, as the library's stricter validation of each kind requires.
-func NewPasskeys(accounts *Accounts, rdb *redis.Client, redisPrefix string, set PasskeySettings) (*Passkeys, error) {
+func NewPasskeys(accounts *Accounts, rdb redis.UniversalClient, redisPrefix string, set PasskeySettings) (*Passkeys, error) {
 	var web, opaque []string
 	for _, o := range set.Origins {
 		if protocol.IsOpaqueOrigin(o) {

@@ -19,7 +19,7 @@ import (
 // a few seconds only, which bounds how long a revocation can go unseen if writing it to Redis
 // failed. When Redis is unreachable every check goes to PostgreSQL — none is skipped.
 type Revocations struct {
-	rdb       *redis.Client
+	rdb       redis.UniversalClient
 	prefix    string
 	store     *store.Store
 	accessTTL time.Duration
@@ -30,7 +30,7 @@ type Revocations struct {
 const liveCacheTTL = 15 * time.Second
 
 // NewRevocations returns the revocation checker.
-func NewRevocations(rdb *redis.Client, prefix string, st *store.Store, accessTTL time.Duration, log *slog.Logger) *Revocations {
+func NewRevocations(rdb redis.UniversalClient, prefix string, st *store.Store, accessTTL time.Duration, log *slog.Logger) *Revocations {
 	return &Revocations{rdb: rdb, prefix: prefix, store: st, accessTTL: accessTTL, log: log}
 }
 

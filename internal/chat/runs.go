@@ -17,7 +17,7 @@ import (
 // is published on a channel every instance listens to; the one running the generation cancels
 // its context, which closes the upstream request.
 type Runs struct {
-	rdb    *redis.Client
+	rdb    redis.UniversalClient
 	prefix string
 	log    *slog.Logger
 	mu     sync.Mutex
@@ -27,7 +27,7 @@ type Runs struct {
 const runMarkTTL = 30 * time.Second
 
 // NewRuns returns the registry; call Listen to receive cancellations.
-func NewRuns(rdb *redis.Client, prefix string, log *slog.Logger) *Runs {
+func NewRuns(rdb redis.UniversalClient, prefix string, log *slog.Logger) *Runs {
 	return &Runs{rdb: rdb, prefix: prefix, log: log, local: map[uuid.UUID]context.CancelFunc{}}
 }
 

@@ -25,7 +25,7 @@ type Sources struct {
 	Version  string
 	Config   map[string]any // config.Config.Redacted(): never the raw settings
 	Store    *store.Store
-	Redis    *redis.Client
+	Redis    redis.UniversalClient
 	Streams  func() int64 // chat.Service.ActiveStreams
 	Now      func() time.Time
 	Started  time.Time

@@ -51,9 +51,9 @@ type Redis struct {
 	Timeouts         int64
 }
 
-func redisInfo(ctx context.Context, rdb *redis.Client) Redis {
+func redisInfo(ctx context.Context, rdb redis.UniversalClient) Redis {
 	s := rdb.PoolStats()
-	r := Redis{MaxConns: rdb.Options().PoolSize, TotalConns: int(s.TotalConns), IdleConns: int(s.IdleConns),
+	r := Redis{MaxConns: store.RedisPoolSize(rdb), TotalConns: int(s.TotalConns), IdleConns: int(s.IdleConns),
 		Hits: int64(s.Hits), Misses: int64(s.Misses), Timeouts: int64(s.Timeouts)}
 	ctx, cancel := context.WithTimeout(ctx, askTimeout)
 	defer cancel()

@@ -36,7 +36,7 @@ type Options struct {
 // subscribes to the channels of the users connected to it and fans each event out in process,
 // so a connection costs no Redis connection (a blocking XREAD per client would hold one each).
 type Bus struct {
-	rdb  *redis.Client
+	rdb  redis.UniversalClient
 	opt  Options
 	log  *slog.Logger
 	ps   *redis.PubSub
@@ -64,7 +64,7 @@ type observed struct {
 }
 
 // NewBus starts the instance's reader; Close stops it.
-func NewBus(rdb *redis.Client, opt Options) *Bus {
+func NewBus(rdb redis.UniversalClient, opt Options) *Bus {
 	if opt.Now == nil {
 		opt.Now = time.Now
 	}

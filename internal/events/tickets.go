@@ -24,14 +24,14 @@ var ErrBadTicket = errors.New("events: invalid ticket")
 // ticket itself is never stored), the principal that asked for it: its token id or API key id,
 // which the connection re-checks, so revoking the credential (logout) also ends it.
 type Tickets struct {
-	rdb    *redis.Client
+	rdb    redis.UniversalClient
 	prefix string
 	ttl    time.Duration
 	now    func() time.Time
 }
 
 // NewTickets returns the ticket store.
-func NewTickets(rdb *redis.Client, prefix string, ttl time.Duration, now func() time.Time) *Tickets {
+func NewTickets(rdb redis.UniversalClient, prefix string, ttl time.Duration, now func() time.Time) *Tickets {
 	return &Tickets{rdb: rdb, prefix: prefix, ttl: ttl, now: now}
 }
 

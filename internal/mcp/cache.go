@@ -15,7 +15,7 @@ import (
 // the server's version, so an edited server never sees the list of its former self; the full list
 // is stored and the allowlist applied on the way out.
 type toolCache struct {
-	rdb    *redis.Client
+	rdb    redis.UniversalClient
 	prefix string
 	ttl    time.Duration
 	log    *slog.Logger

@@ -17,14 +17,14 @@ import (
 
 // PoolOptions configure a Pool; zero durations and counts take the defaults of CCB_MCP_*.
 type PoolOptions struct {
-	Redis              *redis.Client  // shared tool-list cache; nil lists live every time
-	RedisPrefix        string         // CCB_REDIS_PREFIX
-	AllowStdio         bool           // CCB_MCP_ALLOW_STDIO: who may register one is the registry's rule
-	AllowedNetworks    []netip.Prefix // CCB_MCP_ALLOWED_NETWORKS: ranges the SSRF guard lets through
-	ToolsTTL           time.Duration  // CCB_MCP_TOOLS_TTL (5m)
-	Idle               time.Duration  // CCB_MCP_IDLE (5m): an unused pooled session is closed after it
-	CallTimeout        time.Duration  // CCB_MCP_CALL_TIMEOUT (30s): one call, connect included
-	MaxSessionsPerUser int            // CCB_MCP_MAX_SESSIONS_PER_USER (8): the least recently used is evicted
+	Redis              redis.UniversalClient // shared tool-list cache; nil lists live every time
+	RedisPrefix        string                // CCB_REDIS_PREFIX
+	AllowStdio         bool                  // CCB_MCP_ALLOW_STDIO: who may register one is the registry's rule
+	AllowedNetworks    []netip.Prefix        // CCB_MCP_ALLOWED_NETWORKS: ranges the SSRF guard lets through
+	ToolsTTL           time.Duration         // CCB_MCP_TOOLS_TTL (5m)
+	Idle               time.Duration         // CCB_MCP_IDLE (5m): an unused pooled session is closed after it
+	CallTimeout        time.Duration         // CCB_MCP_CALL_TIMEOUT (30s): one call, connect included
+	MaxSessionsPerUser int                   // CCB_MCP_MAX_SESSIONS_PER_USER (8): the least recently used is evicted
 	// StdioEnv is the whole environment of a stdio server process (nil: a plain PATH). The
 	// backend's own environment is never inherited.
 	StdioEnv []string

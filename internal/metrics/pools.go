@@ -7,13 +7,15 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/redis/go-redis/v9"
+
+	"github.com/ccbackend/ccbackend/internal/store"
 )
 
 // Pools reads the PostgreSQL (pgxpool) and Redis (go-redis) pool statistics at scrape time, and
 // whether each dependency answers a ping (ccbackend_dependency_up), bounded by timeout.
 type Pools struct {
 	pg      *pgxpool.Pool
-	rdb     *redis.Client
+	rdb     redis.UniversalClient
 	timeout time.Duration
 
 	pgConns, pgMax, pgAcquires, pgEmpty, pgWait, pgCanceled *prometheus.Desc
@@ -22,7 +24,7 @@ type Pools struct {
 }
 
 // NewPools returns the collector; register it with the registry.
-func NewPools(pg *pgxpool.Pool, rdb *redis.Client, timeout time.Duration) *Pools {
+func NewPools(pg *pgxpool.Pool, rdb redis.UniversalClient, timeout time.Duration) *Pools {
 	d := func(name, help string, labels ...string) *prometheus.Desc {
 		return prometheus.NewDesc(name, help, labels, nil)
 	}
@@ -72,7 +74,7 @@ func (p *Pools) Collect(ch chan<- prometheus.Metric) {
 	r := p.rdb.PoolStats()
 	g(p.rConns, float64(r.TotalConns), "total")
 	g(p.rConns, float64(r.IdleConns), "idle")
-	g(p.rMax, float64(p.rdb.Options().PoolSize))
+	g(p.rMax, float64(store.RedisPoolSize(p.rdb)))
 	c(p.rHits, float64(r.Hits))
 	c(p.rMisses, float64(r.Misses))
 	c(p.rTimeouts, float64(r.Timeouts))

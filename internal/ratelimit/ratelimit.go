@@ -75,12 +75,12 @@ type Result struct {
 // Limiter decides against Redis. It is safe for concurrent use.
 type Limiter struct {
 	gcra   *redis_rate.Limiter
-	rdb    *redis.Client
+	rdb    redis.UniversalClient
 	prefix string
 }
 
 // New returns a Limiter whose keys are prefix + "rl:" + policy name + ":" + key.
-func New(rdb *redis.Client, prefix string) *Limiter {
+func New(rdb redis.UniversalClient, prefix string) *Limiter {
 	return &Limiter{gcra: redis_rate.NewLimiter(scoped{rdb}), rdb: rdb, prefix: prefix + "rl:"}
 }
 
@@ -139,7 +139,7 @@ const libPrefix = "rate:"
 
 // scoped strips redis_rate's fixed key prefix so that every key lives under the configured
 // namespace (CCB_REDIS_PREFIX), where ACL key patterns and per-test cleanup expect it.
-type scoped struct{ *redis.Client }
+type scoped struct{ redis.UniversalClient }
 
 func unscope(keys []string) []string {
 	out := make([]string, len(keys))
@@ -150,21 +150,21 @@ func unscope(keys []string) []string {
 }
 
 func (s scoped) Eval(ctx context.Context, script string, keys []string, args ...any) *redis.Cmd {
-	return s.Client.Eval(ctx, script, unscope(keys), args...)
+	return s.UniversalClient.Eval(ctx, script, unscope(keys), args...)
 }
 
 func (s scoped) EvalSha(ctx context.Context, sha1 string, keys []string, args ...any) *redis.Cmd {
-	return s.Client.EvalSha(ctx, sha1, unscope(keys), args...)
+	return s.UniversalClient.EvalSha(ctx, sha1, unscope(keys), args...)
 }
 
 func (s scoped) EvalRO(ctx context.Context, script string, keys []string, args ...any) *redis.Cmd {
-	return s.Client.EvalRO(ctx, script, unscope(keys), args...)
+	return s.UniversalClient.EvalRO(ctx, script, unscope(keys), args...)
 }
 
 func (s scoped) EvalShaRO(ctx context.Context, sha1 string, keys []string, args ...any) *redis.Cmd {
-	return s.Client.EvalShaRO(ctx, sha1, unscope(keys), args...)
+	return s.UniversalClient.EvalShaRO(ctx, sha1, unscope(keys), args...)
 }
 
 func (s scoped) Del(ctx context.Context, keys ...string) *redis.IntCmd {
-	return s.Client.Del(ctx, unscope(keys)...)
+	return s.UniversalClient.Del(ctx, unscope(keys)...)
 }

@@ -16,7 +16,7 @@ import (
 // expiry in Redis time. The holder renews its lease while it works and removes it when done; a
 // crashed instance stops renewing, so its leases expire and free their slots by themselves.
 type Semaphore struct {
-	rdb    *redis.Client
+	rdb    redis.UniversalClient
 	prefix string
 	ttl    time.Duration
 	log    *slog.Logger
@@ -27,7 +27,7 @@ const DefaultLeaseTTL = 30 * time.Second
 
 // NewSemaphore returns a semaphore whose keys are prefix + "sem:" + name + ":{" + key + "}" (the
 // hash tag keeps each key's script on one Redis Cluster slot).
-func NewSemaphore(rdb *redis.Client, prefix string, ttl time.Duration, log *slog.Logger) *Semaphore {
+func NewSemaphore(rdb redis.UniversalClient, prefix string, ttl time.Duration, log *slog.Logger) *Semaphore {
 	return &Semaphore{rdb: rdb, prefix: prefix + "sem:", ttl: ttl, log: log}
 }
 

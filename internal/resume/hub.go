@@ -26,7 +26,7 @@ type Watch struct {
 }
 
 // NewHub opens the subscription connection and delivers nudges until ctx ends.
-func NewHub(ctx context.Context, rdb *redis.Client) *Hub {
+func NewHub(ctx context.Context, rdb redis.UniversalClient) *Hub {
 	h := &Hub{ps: rdb.Subscribe(ctx), ctx: ctx, watchers: map[string]map[*Watch]struct{}{}}
 	go h.run()
 	return h

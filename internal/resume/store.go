@@ -28,7 +28,7 @@ import (
 
 // Store records and replays generations.
 type Store struct {
-	rdb     *redis.Client
+	rdb     redis.UniversalClient
 	prefix  string
 	cfg     config.Resume
 	hub     *Hub
@@ -37,7 +37,7 @@ type Store struct {
 }
 
 // New returns a store; hub delivers the nudges (one subscription per instance).
-func New(rdb *redis.Client, prefix string, cfg config.Resume, hub *Hub, log *slog.Logger) *Store {
+func New(rdb redis.UniversalClient, prefix string, cfg config.Resume, hub *Hub, log *slog.Logger) *Store {
 	return &Store{rdb: rdb, prefix: prefix, cfg: cfg, hub: hub, readers: make(chan struct{}, max(cfg.MaxReaders, 1)), log: log}
 }
 

@@ -9,7 +9,7 @@ import (
 )
 
 // OpenRedis connects to redisURL and checks that the server answers.
-func OpenRedis(ctx context.Context, redisURL string) (*redis.Client, error) {
+func OpenRedis(ctx context.Context, redisURL string) (redis.UniversalClient, error) {
 	opts, err := redis.ParseURL(redisURL)
 	if err != nil {
 		return nil, errors.New("store: REDIS_URL cannot be parsed")
@@ -20,4 +20,16 @@ func OpenRedis(ctx context.Context, redisURL string) (*redis.Client, error) {
 		return nil, fmt.Errorf("store: redis ping %s: %w", opts.Addr, err)
 	}
 	return client, nil
+}
+
+// RedisPoolSize is the configured pool size of a single-node or cluster client (per node for a
+// cluster); 0 for other kinds, which the payload shows as unknown.
+func RedisPoolSize(rdb redis.UniversalClient) int {
+	switch c := rdb.(type) {
+	case *redis.Client:
+		return c.Options().PoolSize
+	case *redis.ClusterClient:
+		return c.Options().PoolSize
+	}
+	return 0
 }
