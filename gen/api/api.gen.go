@@ -2580,6 +2580,9 @@ type PreconditionFailed = Problem
 // ReauthenticationRequired An RFC 9457 problem with an OpenAI-compatible `error` member.
 type ReauthenticationRequired = Problem
 
+// ServiceUnavailable An RFC 9457 problem with an OpenAI-compatible `error` member.
+type ServiceUnavailable = Problem
+
 // TooManyRequests An RFC 9457 problem with an OpenAI-compatible `error` member.
 type TooManyRequests = Problem
 
@@ -13900,18 +13903,32 @@ type ClientWithResponsesInterface interface {
 	OpenEventSocketWithResponse(ctx context.Context, params *OpenEventSocketParams, reqEditors ...RequestEditorFn) (*OpenEventSocketResponse, error)
 }
 
+// GetRootResponse503Headers the declared response headers of an HTTP 503 response for GetRoot
+type GetRootResponse503Headers struct {
+	RetryAfter int
+}
+
 type GetRootResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
 	// JSON200 the response for an HTTP 200 `application/json` response
 	JSON200 *ServiceInfo
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
 	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
 	ApplicationproblemJSONDefault *Error
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *GetRootResponse503Headers
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
 func (r GetRootResponse) GetJSON200() *ServiceInfo {
 	return r.JSON200
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r GetRootResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
 }
 
 // GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
@@ -13948,6 +13965,11 @@ func (r GetRootResponse) ContentType() string {
 	return ""
 }
 
+// GetAppleAppSiteAssociationResponse503Headers the declared response headers of an HTTP 503 response for GetAppleAppSiteAssociation
+type GetAppleAppSiteAssociationResponse503Headers struct {
+	RetryAfter int
+}
+
 type GetAppleAppSiteAssociationResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -13955,8 +13977,12 @@ type GetAppleAppSiteAssociationResponse struct {
 	JSON200 *AppleAppSiteAssociation
 	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
 	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
 	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
 	ApplicationproblemJSONDefault *Error
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *GetAppleAppSiteAssociationResponse503Headers
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
@@ -13967,6 +13993,11 @@ func (r GetAppleAppSiteAssociationResponse) GetJSON200() *AppleAppSiteAssociatio
 // GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
 func (r GetAppleAppSiteAssociationResponse) GetApplicationproblemJSON404() *NotFound {
 	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r GetAppleAppSiteAssociationResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
 }
 
 // GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
@@ -14003,18 +14034,32 @@ func (r GetAppleAppSiteAssociationResponse) ContentType() string {
 	return ""
 }
 
+// GetAssetLinksResponse503Headers the declared response headers of an HTTP 503 response for GetAssetLinks
+type GetAssetLinksResponse503Headers struct {
+	RetryAfter int
+}
+
 type GetAssetLinksResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
 	// JSON200 the response for an HTTP 200 `application/json` response
 	JSON200 *[]AssetLinkStatement
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
 	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
 	ApplicationproblemJSONDefault *Error
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *GetAssetLinksResponse503Headers
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
 func (r GetAssetLinksResponse) GetJSON200() *[]AssetLinkStatement {
 	return r.JSON200
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r GetAssetLinksResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
 }
 
 // GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
@@ -14051,18 +14096,32 @@ func (r GetAssetLinksResponse) ContentType() string {
 	return ""
 }
 
+// GetJWKSResponse503Headers the declared response headers of an HTTP 503 response for GetJWKS
+type GetJWKSResponse503Headers struct {
+	RetryAfter int
+}
+
 type GetJWKSResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
 	// JSON200 the response for an HTTP 200 `application/json` response
 	JSON200 *JWKS
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
 	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
 	ApplicationproblemJSONDefault *Error
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *GetJWKSResponse503Headers
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
 func (r GetJWKSResponse) GetJSON200() *JWKS {
 	return r.JSON200
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r GetJWKSResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
 }
 
 // GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
@@ -14099,11 +14158,25 @@ func (r GetJWKSResponse) ContentType() string {
 	return ""
 }
 
+// GetDocsResponse503Headers the declared response headers of an HTTP 503 response for GetDocs
+type GetDocsResponse503Headers struct {
+	RetryAfter int
+}
+
 type GetDocsResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
 	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
 	ApplicationproblemJSONDefault *Error
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *GetDocsResponse503Headers
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r GetDocsResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
 }
 
 // GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
@@ -14140,18 +14213,32 @@ func (r GetDocsResponse) ContentType() string {
 	return ""
 }
 
+// GetDocsAssetResponse503Headers the declared response headers of an HTTP 503 response for GetDocsAsset
+type GetDocsAssetResponse503Headers struct {
+	RetryAfter int
+}
+
 type GetDocsAssetResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
 	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
 	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
 	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
 	ApplicationproblemJSONDefault *Error
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *GetDocsAssetResponse503Headers
 }
 
 // GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
 func (r GetDocsAssetResponse) GetApplicationproblemJSON404() *NotFound {
 	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r GetDocsAssetResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
 }
 
 // GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
@@ -14188,18 +14275,32 @@ func (r GetDocsAssetResponse) ContentType() string {
 	return ""
 }
 
+// GetHealthResponse503Headers the declared response headers of an HTTP 503 response for GetHealth
+type GetHealthResponse503Headers struct {
+	RetryAfter int
+}
+
 type GetHealthResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
 	// JSON200 the response for an HTTP 200 `application/json` response
 	JSON200 *Health
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
 	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
 	ApplicationproblemJSONDefault *Error
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *GetHealthResponse503Headers
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
 func (r GetHealthResponse) GetJSON200() *Health {
 	return r.JSON200
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r GetHealthResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
 }
 
 // GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
@@ -14236,18 +14337,32 @@ func (r GetHealthResponse) ContentType() string {
 	return ""
 }
 
+// GetOpenAPIJSONResponse503Headers the declared response headers of an HTTP 503 response for GetOpenAPIJSON
+type GetOpenAPIJSONResponse503Headers struct {
+	RetryAfter int
+}
+
 type GetOpenAPIJSONResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
 	// JSON200 the response for an HTTP 200 `application/json` response
 	JSON200 *map[string]interface{}
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
 	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
 	ApplicationproblemJSONDefault *Error
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *GetOpenAPIJSONResponse503Headers
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
 func (r GetOpenAPIJSONResponse) GetJSON200() *map[string]interface{} {
 	return r.JSON200
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r GetOpenAPIJSONResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
 }
 
 // GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
@@ -14284,18 +14399,32 @@ func (r GetOpenAPIJSONResponse) ContentType() string {
 	return ""
 }
 
+// GetOpenAPIYAMLResponse503Headers the declared response headers of an HTTP 503 response for GetOpenAPIYAML
+type GetOpenAPIYAMLResponse503Headers struct {
+	RetryAfter int
+}
+
 type GetOpenAPIYAMLResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
 	// YAML200 the response for an HTTP 200 `application/yaml` response
 	YAML200 *string
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
 	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
 	ApplicationproblemJSONDefault *Error
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *GetOpenAPIYAMLResponse503Headers
 }
 
 // GetYAML200 returns the response for an HTTP 200 `application/yaml` response
 func (r GetOpenAPIYAMLResponse) GetYAML200() *string {
 	return r.YAML200
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r GetOpenAPIYAMLResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
 }
 
 // GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
@@ -14332,15 +14461,22 @@ func (r GetOpenAPIYAMLResponse) ContentType() string {
 	return ""
 }
 
+// GetReadyResponse503Headers the declared response headers of an HTTP 503 response for GetReady
+type GetReadyResponse503Headers struct {
+	RetryAfter int
+}
+
 type GetReadyResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
 	// JSON200 the response for an HTTP 200 `application/json` response
 	JSON200 *Readiness
 	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
-	ApplicationproblemJSON503 *Problem
+	ApplicationproblemJSON503 *ServiceUnavailable
 	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
 	ApplicationproblemJSONDefault *Error
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *GetReadyResponse503Headers
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
@@ -14349,7 +14485,7 @@ func (r GetReadyResponse) GetJSON200() *Readiness {
 }
 
 // GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
-func (r GetReadyResponse) GetApplicationproblemJSON503() *Problem {
+func (r GetReadyResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
 	return r.ApplicationproblemJSON503
 }
 
@@ -14387,6 +14523,11 @@ func (r GetReadyResponse) ContentType() string {
 	return ""
 }
 
+// AdminListAuditLogResponse503Headers the declared response headers of an HTTP 503 response for AdminListAuditLog
+type AdminListAuditLogResponse503Headers struct {
+	RetryAfter int
+}
+
 type AdminListAuditLogResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -14398,8 +14539,12 @@ type AdminListAuditLogResponse struct {
 	ApplicationproblemJSON401 *Unauthorized
 	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
 	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
 	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
 	ApplicationproblemJSONDefault *Error
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *AdminListAuditLogResponse503Headers
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
@@ -14420,6 +14565,11 @@ func (r AdminListAuditLogResponse) GetApplicationproblemJSON401() *Unauthorized 
 // GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
 func (r AdminListAuditLogResponse) GetApplicationproblemJSON403() *Forbidden {
 	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r AdminListAuditLogResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
 }
 
 // GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
@@ -14456,6 +14606,11 @@ func (r AdminListAuditLogResponse) ContentType() string {
 	return ""
 }
 
+// AdminListUsersResponse503Headers the declared response headers of an HTTP 503 response for AdminListUsers
+type AdminListUsersResponse503Headers struct {
+	RetryAfter int
+}
+
 type AdminListUsersResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -14467,8 +14622,12 @@ type AdminListUsersResponse struct {
 	ApplicationproblemJSON401 *Unauthorized
 	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
 	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
 	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
 	ApplicationproblemJSONDefault *Error
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *AdminListUsersResponse503Headers
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
@@ -14489,6 +14648,11 @@ func (r AdminListUsersResponse) GetApplicationproblemJSON401() *Unauthorized {
 // GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
 func (r AdminListUsersResponse) GetApplicationproblemJSON403() *Forbidden {
 	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r AdminListUsersResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
 }
 
 // GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
@@ -14525,6 +14689,11 @@ func (r AdminListUsersResponse) ContentType() string {
 	return ""
 }
 
+// AdminUpdateUserResponse503Headers the declared response headers of an HTTP 503 response for AdminUpdateUser
+type AdminUpdateUserResponse503Headers struct {
+	RetryAfter int
+}
+
 type AdminUpdateUserResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -14540,8 +14709,12 @@ type AdminUpdateUserResponse struct {
 	ApplicationproblemJSON404 *NotFound
 	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
 	ApplicationproblemJSON409 *LastAdmin
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
 	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
 	ApplicationproblemJSONDefault *Error
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *AdminUpdateUserResponse503Headers
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
@@ -14572,6 +14745,11 @@ func (r AdminUpdateUserResponse) GetApplicationproblemJSON404() *NotFound {
 // GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
 func (r AdminUpdateUserResponse) GetApplicationproblemJSON409() *LastAdmin {
 	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r AdminUpdateUserResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
 }
 
 // GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
@@ -14608,6 +14786,11 @@ func (r AdminUpdateUserResponse) ContentType() string {
 	return ""
 }
 
+// GetAnalyticsTimeseriesResponse503Headers the declared response headers of an HTTP 503 response for GetAnalyticsTimeseries
+type GetAnalyticsTimeseriesResponse503Headers struct {
+	RetryAfter int
+}
+
 type GetAnalyticsTimeseriesResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -14619,8 +14802,12 @@ type GetAnalyticsTimeseriesResponse struct {
 	ApplicationproblemJSON401 *Unauthorized
 	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
 	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
 	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
 	ApplicationproblemJSONDefault *Error
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *GetAnalyticsTimeseriesResponse503Headers
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
@@ -14641,6 +14828,11 @@ func (r GetAnalyticsTimeseriesResponse) GetApplicationproblemJSON401() *Unauthor
 // GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
 func (r GetAnalyticsTimeseriesResponse) GetApplicationproblemJSON403() *Forbidden {
 	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r GetAnalyticsTimeseriesResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
 }
 
 // GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
@@ -14677,6 +14869,11 @@ func (r GetAnalyticsTimeseriesResponse) ContentType() string {
 	return ""
 }
 
+// GetAnalyticsTopResponse503Headers the declared response headers of an HTTP 503 response for GetAnalyticsTop
+type GetAnalyticsTopResponse503Headers struct {
+	RetryAfter int
+}
+
 type GetAnalyticsTopResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -14688,8 +14885,12 @@ type GetAnalyticsTopResponse struct {
 	ApplicationproblemJSON401 *Unauthorized
 	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
 	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
 	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
 	ApplicationproblemJSONDefault *Error
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *GetAnalyticsTopResponse503Headers
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
@@ -14710,6 +14911,11 @@ func (r GetAnalyticsTopResponse) GetApplicationproblemJSON401() *Unauthorized {
 // GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
 func (r GetAnalyticsTopResponse) GetApplicationproblemJSON403() *Forbidden {
 	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r GetAnalyticsTopResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
 }
 
 // GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
@@ -14746,6 +14952,11 @@ func (r GetAnalyticsTopResponse) ContentType() string {
 	return ""
 }
 
+// GetAnalyticsUsageResponse503Headers the declared response headers of an HTTP 503 response for GetAnalyticsUsage
+type GetAnalyticsUsageResponse503Headers struct {
+	RetryAfter int
+}
+
 type GetAnalyticsUsageResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -14757,8 +14968,12 @@ type GetAnalyticsUsageResponse struct {
 	ApplicationproblemJSON401 *Unauthorized
 	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
 	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
 	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
 	ApplicationproblemJSONDefault *Error
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *GetAnalyticsUsageResponse503Headers
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
@@ -14779,6 +14994,11 @@ func (r GetAnalyticsUsageResponse) GetApplicationproblemJSON401() *Unauthorized 
 // GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
 func (r GetAnalyticsUsageResponse) GetApplicationproblemJSON403() *Forbidden {
 	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r GetAnalyticsUsageResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
 }
 
 // GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
@@ -14815,6 +15035,11 @@ func (r GetAnalyticsUsageResponse) ContentType() string {
 	return ""
 }
 
+// ListAPIKeysResponse503Headers the declared response headers of an HTTP 503 response for ListAPIKeys
+type ListAPIKeysResponse503Headers struct {
+	RetryAfter int
+}
+
 type ListAPIKeysResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -14824,8 +15049,12 @@ type ListAPIKeysResponse struct {
 	ApplicationproblemJSON400 *BadRequest
 	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
 	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
 	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
 	ApplicationproblemJSONDefault *Error
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *ListAPIKeysResponse503Headers
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
@@ -14841,6 +15070,11 @@ func (r ListAPIKeysResponse) GetApplicationproblemJSON400() *BadRequest {
 // GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
 func (r ListAPIKeysResponse) GetApplicationproblemJSON401() *Unauthorized {
 	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r ListAPIKeysResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
 }
 
 // GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
@@ -14883,6 +15117,11 @@ type CreateAPIKeyResponse201Headers struct {
 	Pragma       string
 }
 
+// CreateAPIKeyResponse503Headers the declared response headers of an HTTP 503 response for CreateAPIKey
+type CreateAPIKeyResponse503Headers struct {
+	RetryAfter int
+}
+
 type CreateAPIKeyResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -14896,10 +15135,14 @@ type CreateAPIKeyResponse struct {
 	ApplicationproblemJSON409 *Conflict
 	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
 	ApplicationproblemJSON422 *Unprocessable
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
 	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
 	ApplicationproblemJSONDefault *Error
 	// Headers201 the parsed response headers for an HTTP 201 response
 	Headers201 *CreateAPIKeyResponse201Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *CreateAPIKeyResponse503Headers
 }
 
 // GetJSON201 returns the response for an HTTP 201 `application/json` response
@@ -14925,6 +15168,11 @@ func (r CreateAPIKeyResponse) GetApplicationproblemJSON409() *Conflict {
 // GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
 func (r CreateAPIKeyResponse) GetApplicationproblemJSON422() *Unprocessable {
 	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r CreateAPIKeyResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
 }
 
 // GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
@@ -14961,6 +15209,11 @@ func (r CreateAPIKeyResponse) ContentType() string {
 	return ""
 }
 
+// RevokeAPIKeyResponse503Headers the declared response headers of an HTTP 503 response for RevokeAPIKey
+type RevokeAPIKeyResponse503Headers struct {
+	RetryAfter int
+}
+
 type RevokeAPIKeyResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -14970,8 +15223,12 @@ type RevokeAPIKeyResponse struct {
 	ApplicationproblemJSON401 *Unauthorized
 	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
 	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
 	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
 	ApplicationproblemJSONDefault *Error
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *RevokeAPIKeyResponse503Headers
 }
 
 // GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
@@ -14987,6 +15244,11 @@ func (r RevokeAPIKeyResponse) GetApplicationproblemJSON401() *Unauthorized {
 // GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
 func (r RevokeAPIKeyResponse) GetApplicationproblemJSON404() *NotFound {
 	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r RevokeAPIKeyResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
 }
 
 // GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
@@ -15029,6 +15291,11 @@ type RotateAPIKeyResponse200Headers struct {
 	Pragma       string
 }
 
+// RotateAPIKeyResponse503Headers the declared response headers of an HTTP 503 response for RotateAPIKey
+type RotateAPIKeyResponse503Headers struct {
+	RetryAfter int
+}
+
 type RotateAPIKeyResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -15040,10 +15307,14 @@ type RotateAPIKeyResponse struct {
 	ApplicationproblemJSON401 *ReauthenticationRequired
 	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
 	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
 	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
 	ApplicationproblemJSONDefault *Error
 	// Headers200 the parsed response headers for an HTTP 200 response
 	Headers200 *RotateAPIKeyResponse200Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *RotateAPIKeyResponse503Headers
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
@@ -15064,6 +15335,11 @@ func (r RotateAPIKeyResponse) GetApplicationproblemJSON401() *ReauthenticationRe
 // GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
 func (r RotateAPIKeyResponse) GetApplicationproblemJSON404() *NotFound {
 	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r RotateAPIKeyResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
 }
 
 // GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
@@ -15107,6 +15383,11 @@ type ChangePasswordResponse429Headers struct {
 	RetryAfter      *int
 }
 
+// ChangePasswordResponse503Headers the declared response headers of an HTTP 503 response for ChangePassword
+type ChangePasswordResponse503Headers struct {
+	RetryAfter int
+}
+
 type ChangePasswordResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -15118,10 +15399,14 @@ type ChangePasswordResponse struct {
 	ApplicationproblemJSON403 *Forbidden
 	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
 	ApplicationproblemJSON429 *TooManyRequests
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
 	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
 	ApplicationproblemJSONDefault *Error
 	// Headers429 the parsed response headers for an HTTP 429 response
 	Headers429 *ChangePasswordResponse429Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *ChangePasswordResponse503Headers
 }
 
 // GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
@@ -15142,6 +15427,11 @@ func (r ChangePasswordResponse) GetApplicationproblemJSON403() *Forbidden {
 // GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
 func (r ChangePasswordResponse) GetApplicationproblemJSON429() *TooManyRequests {
 	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r ChangePasswordResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
 }
 
 // GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
@@ -15191,6 +15481,11 @@ type LoginResponse429Headers struct {
 	RetryAfter      *int
 }
 
+// LoginResponse503Headers the declared response headers of an HTTP 503 response for Login
+type LoginResponse503Headers struct {
+	RetryAfter int
+}
+
 type LoginResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -15202,12 +15497,16 @@ type LoginResponse struct {
 	ApplicationproblemJSON401 *Unauthorized
 	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
 	ApplicationproblemJSON429 *TooManyRequests
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
 	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
 	ApplicationproblemJSONDefault *Error
 	// Headers200 the parsed response headers for an HTTP 200 response
 	Headers200 *LoginResponse200Headers
 	// Headers429 the parsed response headers for an HTTP 429 response
 	Headers429 *LoginResponse429Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *LoginResponse503Headers
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
@@ -15228,6 +15527,11 @@ func (r LoginResponse) GetApplicationproblemJSON401() *Unauthorized {
 // GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
 func (r LoginResponse) GetApplicationproblemJSON429() *TooManyRequests {
 	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r LoginResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
 }
 
 // GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
@@ -15264,18 +15568,32 @@ func (r LoginResponse) ContentType() string {
 	return ""
 }
 
+// LogoutResponse503Headers the declared response headers of an HTTP 503 response for Logout
+type LogoutResponse503Headers struct {
+	RetryAfter int
+}
+
 type LogoutResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
 	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
 	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
 	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
 	ApplicationproblemJSONDefault *Error
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *LogoutResponse503Headers
 }
 
 // GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
 func (r LogoutResponse) GetApplicationproblemJSON401() *Unauthorized {
 	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r LogoutResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
 }
 
 // GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
@@ -15325,6 +15643,11 @@ type CompleteMFAChallengeResponse429Headers struct {
 	RetryAfter      *int
 }
 
+// CompleteMFAChallengeResponse503Headers the declared response headers of an HTTP 503 response for CompleteMFAChallenge
+type CompleteMFAChallengeResponse503Headers struct {
+	RetryAfter int
+}
+
 type CompleteMFAChallengeResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -15336,12 +15659,16 @@ type CompleteMFAChallengeResponse struct {
 	ApplicationproblemJSON401 *Unauthorized
 	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
 	ApplicationproblemJSON429 *TooManyRequests
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
 	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
 	ApplicationproblemJSONDefault *Error
 	// Headers200 the parsed response headers for an HTTP 200 response
 	Headers200 *CompleteMFAChallengeResponse200Headers
 	// Headers429 the parsed response headers for an HTTP 429 response
 	Headers429 *CompleteMFAChallengeResponse429Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *CompleteMFAChallengeResponse503Headers
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
@@ -15362,6 +15689,11 @@ func (r CompleteMFAChallengeResponse) GetApplicationproblemJSON401() *Unauthoriz
 // GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
 func (r CompleteMFAChallengeResponse) GetApplicationproblemJSON429() *TooManyRequests {
 	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r CompleteMFAChallengeResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
 }
 
 // GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
@@ -15404,6 +15736,11 @@ type RegenerateRecoveryCodesResponse200Headers struct {
 	Pragma       string
 }
 
+// RegenerateRecoveryCodesResponse503Headers the declared response headers of an HTTP 503 response for RegenerateRecoveryCodes
+type RegenerateRecoveryCodesResponse503Headers struct {
+	RetryAfter int
+}
+
 type RegenerateRecoveryCodesResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -15413,10 +15750,14 @@ type RegenerateRecoveryCodesResponse struct {
 	ApplicationproblemJSON401 *ReauthenticationRequired
 	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
 	ApplicationproblemJSON409 *Conflict
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
 	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
 	ApplicationproblemJSONDefault *Error
 	// Headers200 the parsed response headers for an HTTP 200 response
 	Headers200 *RegenerateRecoveryCodesResponse200Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *RegenerateRecoveryCodesResponse503Headers
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
@@ -15432,6 +15773,11 @@ func (r RegenerateRecoveryCodesResponse) GetApplicationproblemJSON401() *Reauthe
 // GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
 func (r RegenerateRecoveryCodesResponse) GetApplicationproblemJSON409() *Conflict {
 	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r RegenerateRecoveryCodesResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
 }
 
 // GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
@@ -15468,6 +15814,11 @@ func (r RegenerateRecoveryCodesResponse) ContentType() string {
 	return ""
 }
 
+// DisableTOTPResponse503Headers the declared response headers of an HTTP 503 response for DisableTOTP
+type DisableTOTPResponse503Headers struct {
+	RetryAfter int
+}
+
 type DisableTOTPResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -15475,8 +15826,12 @@ type DisableTOTPResponse struct {
 	ApplicationproblemJSON401 *ReauthenticationRequired
 	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
 	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
 	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
 	ApplicationproblemJSONDefault *Error
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *DisableTOTPResponse503Headers
 }
 
 // GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
@@ -15487,6 +15842,11 @@ func (r DisableTOTPResponse) GetApplicationproblemJSON401() *ReauthenticationReq
 // GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
 func (r DisableTOTPResponse) GetApplicationproblemJSON404() *NotFound {
 	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r DisableTOTPResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
 }
 
 // GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
@@ -15529,6 +15889,11 @@ type EnrollTOTPResponse201Headers struct {
 	Pragma       string
 }
 
+// EnrollTOTPResponse503Headers the declared response headers of an HTTP 503 response for EnrollTOTP
+type EnrollTOTPResponse503Headers struct {
+	RetryAfter int
+}
+
 type EnrollTOTPResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -15538,10 +15903,14 @@ type EnrollTOTPResponse struct {
 	ApplicationproblemJSON401 *Unauthorized
 	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
 	ApplicationproblemJSON409 *Conflict
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
 	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
 	ApplicationproblemJSONDefault *Error
 	// Headers201 the parsed response headers for an HTTP 201 response
 	Headers201 *EnrollTOTPResponse201Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *EnrollTOTPResponse503Headers
 }
 
 // GetJSON201 returns the response for an HTTP 201 `application/json` response
@@ -15557,6 +15926,11 @@ func (r EnrollTOTPResponse) GetApplicationproblemJSON401() *Unauthorized {
 // GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
 func (r EnrollTOTPResponse) GetApplicationproblemJSON409() *Conflict {
 	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r EnrollTOTPResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
 }
 
 // GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
@@ -15606,6 +15980,11 @@ type VerifyTOTPResponse429Headers struct {
 	RetryAfter      *int
 }
 
+// VerifyTOTPResponse503Headers the declared response headers of an HTTP 503 response for VerifyTOTP
+type VerifyTOTPResponse503Headers struct {
+	RetryAfter int
+}
+
 type VerifyTOTPResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -15623,12 +16002,16 @@ type VerifyTOTPResponse struct {
 	ApplicationproblemJSON409 *Conflict
 	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
 	ApplicationproblemJSON429 *TooManyRequests
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
 	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
 	ApplicationproblemJSONDefault *Error
 	// Headers200 the parsed response headers for an HTTP 200 response
 	Headers200 *VerifyTOTPResponse200Headers
 	// Headers429 the parsed response headers for an HTTP 429 response
 	Headers429 *VerifyTOTPResponse429Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *VerifyTOTPResponse503Headers
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
@@ -15666,6 +16049,11 @@ func (r VerifyTOTPResponse) GetApplicationproblemJSON429() *TooManyRequests {
 	return r.ApplicationproblemJSON429
 }
 
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r VerifyTOTPResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
+}
+
 // GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
 func (r VerifyTOTPResponse) GetApplicationproblemJSONDefault() *Error {
 	return r.ApplicationproblemJSONDefault
@@ -15700,6 +16088,11 @@ func (r VerifyTOTPResponse) ContentType() string {
 	return ""
 }
 
+// ListPasskeysResponse503Headers the declared response headers of an HTTP 503 response for ListPasskeys
+type ListPasskeysResponse503Headers struct {
+	RetryAfter int
+}
+
 type ListPasskeysResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -15709,8 +16102,12 @@ type ListPasskeysResponse struct {
 	ApplicationproblemJSON400 *BadRequest
 	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
 	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
 	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
 	ApplicationproblemJSONDefault *Error
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *ListPasskeysResponse503Headers
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
@@ -15726,6 +16123,11 @@ func (r ListPasskeysResponse) GetApplicationproblemJSON400() *BadRequest {
 // GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
 func (r ListPasskeysResponse) GetApplicationproblemJSON401() *Unauthorized {
 	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r ListPasskeysResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
 }
 
 // GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
@@ -15775,6 +16177,11 @@ type BeginPasskeyLoginResponse429Headers struct {
 	RetryAfter      *int
 }
 
+// BeginPasskeyLoginResponse503Headers the declared response headers of an HTTP 503 response for BeginPasskeyLogin
+type BeginPasskeyLoginResponse503Headers struct {
+	RetryAfter int
+}
+
 type BeginPasskeyLoginResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -15784,12 +16191,16 @@ type BeginPasskeyLoginResponse struct {
 	ApplicationproblemJSON400 *BadRequest
 	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
 	ApplicationproblemJSON429 *TooManyRequests
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
 	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
 	ApplicationproblemJSONDefault *Error
 	// Headers200 the parsed response headers for an HTTP 200 response
 	Headers200 *BeginPasskeyLoginResponse200Headers
 	// Headers429 the parsed response headers for an HTTP 429 response
 	Headers429 *BeginPasskeyLoginResponse429Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *BeginPasskeyLoginResponse503Headers
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
@@ -15805,6 +16216,11 @@ func (r BeginPasskeyLoginResponse) GetApplicationproblemJSON400() *BadRequest {
 // GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
 func (r BeginPasskeyLoginResponse) GetApplicationproblemJSON429() *TooManyRequests {
 	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r BeginPasskeyLoginResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
 }
 
 // GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
@@ -15854,6 +16270,11 @@ type FinishPasskeyLoginResponse429Headers struct {
 	RetryAfter      *int
 }
 
+// FinishPasskeyLoginResponse503Headers the declared response headers of an HTTP 503 response for FinishPasskeyLogin
+type FinishPasskeyLoginResponse503Headers struct {
+	RetryAfter int
+}
+
 type FinishPasskeyLoginResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -15867,12 +16288,16 @@ type FinishPasskeyLoginResponse struct {
 	ApplicationproblemJSON403 *Forbidden
 	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
 	ApplicationproblemJSON429 *TooManyRequests
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
 	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
 	ApplicationproblemJSONDefault *Error
 	// Headers200 the parsed response headers for an HTTP 200 response
 	Headers200 *FinishPasskeyLoginResponse200Headers
 	// Headers429 the parsed response headers for an HTTP 429 response
 	Headers429 *FinishPasskeyLoginResponse429Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *FinishPasskeyLoginResponse503Headers
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
@@ -15898,6 +16323,11 @@ func (r FinishPasskeyLoginResponse) GetApplicationproblemJSON403() *Forbidden {
 // GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
 func (r FinishPasskeyLoginResponse) GetApplicationproblemJSON429() *TooManyRequests {
 	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r FinishPasskeyLoginResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
 }
 
 // GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
@@ -15940,6 +16370,11 @@ type BeginPasskeyRegistrationResponse200Headers struct {
 	Pragma       string
 }
 
+// BeginPasskeyRegistrationResponse503Headers the declared response headers of an HTTP 503 response for BeginPasskeyRegistration
+type BeginPasskeyRegistrationResponse503Headers struct {
+	RetryAfter int
+}
+
 type BeginPasskeyRegistrationResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -15947,10 +16382,14 @@ type BeginPasskeyRegistrationResponse struct {
 	JSON200 *PasskeyCeremony
 	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
 	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
 	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
 	ApplicationproblemJSONDefault *Error
 	// Headers200 the parsed response headers for an HTTP 200 response
 	Headers200 *BeginPasskeyRegistrationResponse200Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *BeginPasskeyRegistrationResponse503Headers
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
@@ -15961,6 +16400,11 @@ func (r BeginPasskeyRegistrationResponse) GetJSON200() *PasskeyCeremony {
 // GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
 func (r BeginPasskeyRegistrationResponse) GetApplicationproblemJSON401() *Unauthorized {
 	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r BeginPasskeyRegistrationResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
 }
 
 // GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
@@ -15997,6 +16441,11 @@ func (r BeginPasskeyRegistrationResponse) ContentType() string {
 	return ""
 }
 
+// FinishPasskeyRegistrationResponse503Headers the declared response headers of an HTTP 503 response for FinishPasskeyRegistration
+type FinishPasskeyRegistrationResponse503Headers struct {
+	RetryAfter int
+}
+
 type FinishPasskeyRegistrationResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -16008,8 +16457,12 @@ type FinishPasskeyRegistrationResponse struct {
 	ApplicationproblemJSON401 *Unauthorized
 	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
 	ApplicationproblemJSON409 *Conflict
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
 	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
 	ApplicationproblemJSONDefault *Error
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *FinishPasskeyRegistrationResponse503Headers
 }
 
 // GetJSON201 returns the response for an HTTP 201 `application/json` response
@@ -16030,6 +16483,11 @@ func (r FinishPasskeyRegistrationResponse) GetApplicationproblemJSON401() *Unaut
 // GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
 func (r FinishPasskeyRegistrationResponse) GetApplicationproblemJSON409() *Conflict {
 	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r FinishPasskeyRegistrationResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
 }
 
 // GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
@@ -16066,6 +16524,11 @@ func (r FinishPasskeyRegistrationResponse) ContentType() string {
 	return ""
 }
 
+// DeletePasskeyResponse503Headers the declared response headers of an HTTP 503 response for DeletePasskey
+type DeletePasskeyResponse503Headers struct {
+	RetryAfter int
+}
+
 type DeletePasskeyResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -16075,8 +16538,12 @@ type DeletePasskeyResponse struct {
 	ApplicationproblemJSON401 *ReauthenticationRequired
 	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
 	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
 	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
 	ApplicationproblemJSONDefault *Error
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *DeletePasskeyResponse503Headers
 }
 
 // GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
@@ -16092,6 +16559,11 @@ func (r DeletePasskeyResponse) GetApplicationproblemJSON401() *ReauthenticationR
 // GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
 func (r DeletePasskeyResponse) GetApplicationproblemJSON404() *NotFound {
 	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r DeletePasskeyResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
 }
 
 // GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
@@ -16128,6 +16600,11 @@ func (r DeletePasskeyResponse) ContentType() string {
 	return ""
 }
 
+// RenamePasskeyResponse503Headers the declared response headers of an HTTP 503 response for RenamePasskey
+type RenamePasskeyResponse503Headers struct {
+	RetryAfter int
+}
+
 type RenamePasskeyResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -16139,8 +16616,12 @@ type RenamePasskeyResponse struct {
 	ApplicationproblemJSON401 *Unauthorized
 	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
 	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
 	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
 	ApplicationproblemJSONDefault *Error
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *RenamePasskeyResponse503Headers
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
@@ -16161,6 +16642,11 @@ func (r RenamePasskeyResponse) GetApplicationproblemJSON401() *Unauthorized {
 // GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
 func (r RenamePasskeyResponse) GetApplicationproblemJSON404() *NotFound {
 	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r RenamePasskeyResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
 }
 
 // GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
@@ -16204,6 +16690,11 @@ type DeleteProfileResponse429Headers struct {
 	RetryAfter      *int
 }
 
+// DeleteProfileResponse503Headers the declared response headers of an HTTP 503 response for DeleteProfile
+type DeleteProfileResponse503Headers struct {
+	RetryAfter int
+}
+
 type DeleteProfileResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -16217,10 +16708,14 @@ type DeleteProfileResponse struct {
 	ApplicationproblemJSON409 *LastAdmin
 	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
 	ApplicationproblemJSON429 *TooManyRequests
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
 	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
 	ApplicationproblemJSONDefault *Error
 	// Headers429 the parsed response headers for an HTTP 429 response
 	Headers429 *DeleteProfileResponse429Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *DeleteProfileResponse503Headers
 }
 
 // GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
@@ -16246,6 +16741,11 @@ func (r DeleteProfileResponse) GetApplicationproblemJSON409() *LastAdmin {
 // GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
 func (r DeleteProfileResponse) GetApplicationproblemJSON429() *TooManyRequests {
 	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r DeleteProfileResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
 }
 
 // GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
@@ -16282,6 +16782,11 @@ func (r DeleteProfileResponse) ContentType() string {
 	return ""
 }
 
+// GetProfileResponse503Headers the declared response headers of an HTTP 503 response for GetProfile
+type GetProfileResponse503Headers struct {
+	RetryAfter int
+}
+
 type GetProfileResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -16289,8 +16794,12 @@ type GetProfileResponse struct {
 	JSON200 *User
 	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
 	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
 	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
 	ApplicationproblemJSONDefault *Error
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *GetProfileResponse503Headers
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
@@ -16301,6 +16810,11 @@ func (r GetProfileResponse) GetJSON200() *User {
 // GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
 func (r GetProfileResponse) GetApplicationproblemJSON401() *Unauthorized {
 	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r GetProfileResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
 }
 
 // GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
@@ -16337,6 +16851,11 @@ func (r GetProfileResponse) ContentType() string {
 	return ""
 }
 
+// UpdateProfileResponse503Headers the declared response headers of an HTTP 503 response for UpdateProfile
+type UpdateProfileResponse503Headers struct {
+	RetryAfter int
+}
+
 type UpdateProfileResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -16348,8 +16867,12 @@ type UpdateProfileResponse struct {
 	ApplicationproblemJSON401 *Unauthorized
 	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
 	ApplicationproblemJSON409 *Conflict
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
 	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
 	ApplicationproblemJSONDefault *Error
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *UpdateProfileResponse503Headers
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
@@ -16370,6 +16893,11 @@ func (r UpdateProfileResponse) GetApplicationproblemJSON401() *Unauthorized {
 // GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
 func (r UpdateProfileResponse) GetApplicationproblemJSON409() *Conflict {
 	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r UpdateProfileResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
 }
 
 // GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
@@ -16419,6 +16947,11 @@ type ReauthenticateResponse429Headers struct {
 	RetryAfter      *int
 }
 
+// ReauthenticateResponse503Headers the declared response headers of an HTTP 503 response for Reauthenticate
+type ReauthenticateResponse503Headers struct {
+	RetryAfter int
+}
+
 type ReauthenticateResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -16432,12 +16965,16 @@ type ReauthenticateResponse struct {
 	ApplicationproblemJSON403 *Forbidden
 	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
 	ApplicationproblemJSON429 *TooManyRequests
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
 	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
 	ApplicationproblemJSONDefault *Error
 	// Headers200 the parsed response headers for an HTTP 200 response
 	Headers200 *ReauthenticateResponse200Headers
 	// Headers429 the parsed response headers for an HTTP 429 response
 	Headers429 *ReauthenticateResponse429Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *ReauthenticateResponse503Headers
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
@@ -16463,6 +17000,11 @@ func (r ReauthenticateResponse) GetApplicationproblemJSON403() *Forbidden {
 // GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
 func (r ReauthenticateResponse) GetApplicationproblemJSON429() *TooManyRequests {
 	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r ReauthenticateResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
 }
 
 // GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
@@ -16512,6 +17054,11 @@ type RefreshTokensResponse429Headers struct {
 	RetryAfter      *int
 }
 
+// RefreshTokensResponse503Headers the declared response headers of an HTTP 503 response for RefreshTokens
+type RefreshTokensResponse503Headers struct {
+	RetryAfter int
+}
+
 type RefreshTokensResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -16523,12 +17070,16 @@ type RefreshTokensResponse struct {
 	ApplicationproblemJSON401 *Unauthorized
 	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
 	ApplicationproblemJSON429 *TooManyRequests
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
 	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
 	ApplicationproblemJSONDefault *Error
 	// Headers200 the parsed response headers for an HTTP 200 response
 	Headers200 *RefreshTokensResponse200Headers
 	// Headers429 the parsed response headers for an HTTP 429 response
 	Headers429 *RefreshTokensResponse429Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *RefreshTokensResponse503Headers
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
@@ -16549,6 +17100,11 @@ func (r RefreshTokensResponse) GetApplicationproblemJSON401() *Unauthorized {
 // GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
 func (r RefreshTokensResponse) GetApplicationproblemJSON429() *TooManyRequests {
 	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r RefreshTokensResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
 }
 
 // GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
@@ -16598,6 +17154,11 @@ type RegisterResponse429Headers struct {
 	RetryAfter      *int
 }
 
+// RegisterResponse503Headers the declared response headers of an HTTP 503 response for Register
+type RegisterResponse503Headers struct {
+	RetryAfter int
+}
+
 type RegisterResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -16609,12 +17170,16 @@ type RegisterResponse struct {
 	ApplicationproblemJSON409 *Conflict
 	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
 	ApplicationproblemJSON429 *TooManyRequests
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
 	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
 	ApplicationproblemJSONDefault *Error
 	// Headers201 the parsed response headers for an HTTP 201 response
 	Headers201 *RegisterResponse201Headers
 	// Headers429 the parsed response headers for an HTTP 429 response
 	Headers429 *RegisterResponse429Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *RegisterResponse503Headers
 }
 
 // GetJSON201 returns the response for an HTTP 201 `application/json` response
@@ -16635,6 +17200,11 @@ func (r RegisterResponse) GetApplicationproblemJSON409() *Conflict {
 // GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
 func (r RegisterResponse) GetApplicationproblemJSON429() *TooManyRequests {
 	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r RegisterResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
 }
 
 // GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
@@ -16686,7 +17256,7 @@ type CreateChatCompletionResponse429Headers struct {
 
 // CreateChatCompletionResponse503Headers the declared response headers of an HTTP 503 response for CreateChatCompletion
 type CreateChatCompletionResponse503Headers struct {
-	RetryAfter *int
+	RetryAfter int
 }
 
 type CreateChatCompletionResponse struct {
@@ -16707,7 +17277,7 @@ type CreateChatCompletionResponse struct {
 	// ApplicationproblemJSON502 the response for an HTTP 502 `application/problem+json` response
 	ApplicationproblemJSON502 *UpstreamError
 	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
-	ApplicationproblemJSON503 *Problem
+	ApplicationproblemJSON503 *ServiceUnavailable
 	// ApplicationproblemJSON504 the response for an HTTP 504 `application/problem+json` response
 	ApplicationproblemJSON504 *UpstreamError
 	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
@@ -16756,7 +17326,7 @@ func (r CreateChatCompletionResponse) GetApplicationproblemJSON502() *UpstreamEr
 }
 
 // GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
-func (r CreateChatCompletionResponse) GetApplicationproblemJSON503() *Problem {
+func (r CreateChatCompletionResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
 	return r.ApplicationproblemJSON503
 }
 
@@ -16799,6 +17369,11 @@ func (r CreateChatCompletionResponse) ContentType() string {
 	return ""
 }
 
+// DebugChatCompletionResponse503Headers the declared response headers of an HTTP 503 response for DebugChatCompletion
+type DebugChatCompletionResponse503Headers struct {
+	RetryAfter int
+}
+
 type DebugChatCompletionResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -16810,8 +17385,12 @@ type DebugChatCompletionResponse struct {
 	ApplicationproblemJSON401 *Unauthorized
 	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
 	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
 	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
 	ApplicationproblemJSONDefault *Error
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *DebugChatCompletionResponse503Headers
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
@@ -16832,6 +17411,11 @@ func (r DebugChatCompletionResponse) GetApplicationproblemJSON401() *Unauthorize
 // GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
 func (r DebugChatCompletionResponse) GetApplicationproblemJSON404() *NotFound {
 	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r DebugChatCompletionResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
 }
 
 // GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
@@ -16874,6 +17458,11 @@ type GetChatStreamResponse200Headers struct {
 	XGenerationID   *openapi_types.UUID
 }
 
+// GetChatStreamResponse503Headers the declared response headers of an HTTP 503 response for GetChatStream
+type GetChatStreamResponse503Headers struct {
+	RetryAfter int
+}
+
 type GetChatStreamResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -16885,10 +17474,14 @@ type GetChatStreamResponse struct {
 	ApplicationproblemJSON404 *NotFound
 	// ApplicationproblemJSON410 the response for an HTTP 410 `application/problem+json` response
 	ApplicationproblemJSON410 *Problem
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
 	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
 	ApplicationproblemJSONDefault *Error
 	// Headers200 the parsed response headers for an HTTP 200 response
 	Headers200 *GetChatStreamResponse200Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *GetChatStreamResponse503Headers
 }
 
 // GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
@@ -16909,6 +17502,11 @@ func (r GetChatStreamResponse) GetApplicationproblemJSON404() *NotFound {
 // GetApplicationproblemJSON410 returns the response for an HTTP 410 `application/problem+json` response
 func (r GetChatStreamResponse) GetApplicationproblemJSON410() *Problem {
 	return r.ApplicationproblemJSON410
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r GetChatStreamResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
 }
 
 // GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
@@ -16945,6 +17543,11 @@ func (r GetChatStreamResponse) ContentType() string {
 	return ""
 }
 
+// CancelChatCompletionResponse503Headers the declared response headers of an HTTP 503 response for CancelChatCompletion
+type CancelChatCompletionResponse503Headers struct {
+	RetryAfter int
+}
+
 type CancelChatCompletionResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -16956,8 +17559,12 @@ type CancelChatCompletionResponse struct {
 	ApplicationproblemJSON401 *Unauthorized
 	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
 	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
 	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
 	ApplicationproblemJSONDefault *Error
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *CancelChatCompletionResponse503Headers
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
@@ -16978,6 +17585,11 @@ func (r CancelChatCompletionResponse) GetApplicationproblemJSON401() *Unauthoriz
 // GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
 func (r CancelChatCompletionResponse) GetApplicationproblemJSON404() *NotFound {
 	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r CancelChatCompletionResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
 }
 
 // GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
@@ -17014,6 +17626,11 @@ func (r CancelChatCompletionResponse) ContentType() string {
 	return ""
 }
 
+// GetChatStatusResponse503Headers the declared response headers of an HTTP 503 response for GetChatStatus
+type GetChatStatusResponse503Headers struct {
+	RetryAfter int
+}
+
 type GetChatStatusResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -17025,8 +17642,12 @@ type GetChatStatusResponse struct {
 	ApplicationproblemJSON401 *Unauthorized
 	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
 	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
 	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
 	ApplicationproblemJSONDefault *Error
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *GetChatStatusResponse503Headers
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
@@ -17047,6 +17668,11 @@ func (r GetChatStatusResponse) GetApplicationproblemJSON401() *Unauthorized {
 // GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
 func (r GetChatStatusResponse) GetApplicationproblemJSON404() *NotFound {
 	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r GetChatStatusResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
 }
 
 // GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
@@ -17083,6 +17709,11 @@ func (r GetChatStatusResponse) ContentType() string {
 	return ""
 }
 
+// GetDebugInfoResponse503Headers the declared response headers of an HTTP 503 response for GetDebugInfo
+type GetDebugInfoResponse503Headers struct {
+	RetryAfter int
+}
+
 type GetDebugInfoResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -17092,8 +17723,12 @@ type GetDebugInfoResponse struct {
 	ApplicationproblemJSON401 *Unauthorized
 	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
 	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
 	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
 	ApplicationproblemJSONDefault *Error
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *GetDebugInfoResponse503Headers
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
@@ -17109,6 +17744,11 @@ func (r GetDebugInfoResponse) GetApplicationproblemJSON401() *Unauthorized {
 // GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
 func (r GetDebugInfoResponse) GetApplicationproblemJSON403() *Forbidden {
 	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r GetDebugInfoResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
 }
 
 // GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
@@ -17145,6 +17785,11 @@ func (r GetDebugInfoResponse) ContentType() string {
 	return ""
 }
 
+// ListDevicesResponse503Headers the declared response headers of an HTTP 503 response for ListDevices
+type ListDevicesResponse503Headers struct {
+	RetryAfter int
+}
+
 type ListDevicesResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -17154,8 +17799,12 @@ type ListDevicesResponse struct {
 	ApplicationproblemJSON400 *BadRequest
 	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
 	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
 	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
 	ApplicationproblemJSONDefault *Error
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *ListDevicesResponse503Headers
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
@@ -17171,6 +17820,11 @@ func (r ListDevicesResponse) GetApplicationproblemJSON400() *BadRequest {
 // GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
 func (r ListDevicesResponse) GetApplicationproblemJSON401() *Unauthorized {
 	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r ListDevicesResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
 }
 
 // GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
@@ -17207,6 +17861,11 @@ func (r ListDevicesResponse) ContentType() string {
 	return ""
 }
 
+// RegisterDeviceResponse503Headers the declared response headers of an HTTP 503 response for RegisterDevice
+type RegisterDeviceResponse503Headers struct {
+	RetryAfter int
+}
+
 type RegisterDeviceResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -17220,8 +17879,12 @@ type RegisterDeviceResponse struct {
 	ApplicationproblemJSON401 *Unauthorized
 	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
 	ApplicationproblemJSON422 *Unprocessable
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
 	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
 	ApplicationproblemJSONDefault *Error
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *RegisterDeviceResponse503Headers
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
@@ -17247,6 +17910,11 @@ func (r RegisterDeviceResponse) GetApplicationproblemJSON401() *Unauthorized {
 // GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
 func (r RegisterDeviceResponse) GetApplicationproblemJSON422() *Unprocessable {
 	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r RegisterDeviceResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
 }
 
 // GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
@@ -17283,6 +17951,11 @@ func (r RegisterDeviceResponse) ContentType() string {
 	return ""
 }
 
+// DeleteDeviceResponse503Headers the declared response headers of an HTTP 503 response for DeleteDevice
+type DeleteDeviceResponse503Headers struct {
+	RetryAfter int
+}
+
 type DeleteDeviceResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -17292,8 +17965,12 @@ type DeleteDeviceResponse struct {
 	ApplicationproblemJSON401 *Unauthorized
 	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
 	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
 	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
 	ApplicationproblemJSONDefault *Error
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *DeleteDeviceResponse503Headers
 }
 
 // GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
@@ -17309,6 +17986,11 @@ func (r DeleteDeviceResponse) GetApplicationproblemJSON401() *Unauthorized {
 // GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
 func (r DeleteDeviceResponse) GetApplicationproblemJSON404() *NotFound {
 	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r DeleteDeviceResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
 }
 
 // GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
@@ -17352,6 +18034,11 @@ type StreamEventsResponse429Headers struct {
 	RetryAfter      *int
 }
 
+// StreamEventsResponse503Headers the declared response headers of an HTTP 503 response for StreamEvents
+type StreamEventsResponse503Headers struct {
+	RetryAfter int
+}
+
 type StreamEventsResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -17363,10 +18050,14 @@ type StreamEventsResponse struct {
 	ApplicationproblemJSON403 *Problem
 	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
 	ApplicationproblemJSON429 *TooManyRequests
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
 	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
 	ApplicationproblemJSONDefault *Error
 	// Headers429 the parsed response headers for an HTTP 429 response
 	Headers429 *StreamEventsResponse429Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *StreamEventsResponse503Headers
 }
 
 // GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
@@ -17387,6 +18078,11 @@ func (r StreamEventsResponse) GetApplicationproblemJSON403() *Problem {
 // GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
 func (r StreamEventsResponse) GetApplicationproblemJSON429() *TooManyRequests {
 	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r StreamEventsResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
 }
 
 // GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
@@ -17423,6 +18119,11 @@ func (r StreamEventsResponse) ContentType() string {
 	return ""
 }
 
+// ListFilesResponse503Headers the declared response headers of an HTTP 503 response for ListFiles
+type ListFilesResponse503Headers struct {
+	RetryAfter int
+}
+
 type ListFilesResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -17432,8 +18133,12 @@ type ListFilesResponse struct {
 	ApplicationproblemJSON400 *BadRequest
 	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
 	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
 	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
 	ApplicationproblemJSONDefault *Error
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *ListFilesResponse503Headers
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
@@ -17449,6 +18154,11 @@ func (r ListFilesResponse) GetApplicationproblemJSON400() *BadRequest {
 // GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
 func (r ListFilesResponse) GetApplicationproblemJSON401() *Unauthorized {
 	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r ListFilesResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
 }
 
 // GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
@@ -17490,6 +18200,11 @@ type UploadFileResponse201Headers struct {
 	ETag *string
 }
 
+// UploadFileResponse503Headers the declared response headers of an HTTP 503 response for UploadFile
+type UploadFileResponse503Headers struct {
+	RetryAfter int
+}
+
 type UploadFileResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -17507,10 +18222,14 @@ type UploadFileResponse struct {
 	ApplicationproblemJSON413 *Problem
 	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
 	ApplicationproblemJSON422 *Unprocessable
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
 	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
 	ApplicationproblemJSONDefault *Error
 	// Headers201 the parsed response headers for an HTTP 201 response
 	Headers201 *UploadFileResponse201Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *UploadFileResponse503Headers
 }
 
 // GetJSON201 returns the response for an HTTP 201 `application/json` response
@@ -17548,6 +18267,11 @@ func (r UploadFileResponse) GetApplicationproblemJSON422() *Unprocessable {
 	return r.ApplicationproblemJSON422
 }
 
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r UploadFileResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
+}
+
 // GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
 func (r UploadFileResponse) GetApplicationproblemJSONDefault() *Error {
 	return r.ApplicationproblemJSONDefault
@@ -17582,6 +18306,11 @@ func (r UploadFileResponse) ContentType() string {
 	return ""
 }
 
+// GetFileUsageResponse503Headers the declared response headers of an HTTP 503 response for GetFileUsage
+type GetFileUsageResponse503Headers struct {
+	RetryAfter int
+}
+
 type GetFileUsageResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -17589,8 +18318,12 @@ type GetFileUsageResponse struct {
 	JSON200 *FileUsage
 	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
 	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
 	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
 	ApplicationproblemJSONDefault *Error
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *GetFileUsageResponse503Headers
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
@@ -17601,6 +18334,11 @@ func (r GetFileUsageResponse) GetJSON200() *FileUsage {
 // GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
 func (r GetFileUsageResponse) GetApplicationproblemJSON401() *Unauthorized {
 	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r GetFileUsageResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
 }
 
 // GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
@@ -17637,6 +18375,11 @@ func (r GetFileUsageResponse) ContentType() string {
 	return ""
 }
 
+// DeleteFileResponse503Headers the declared response headers of an HTTP 503 response for DeleteFile
+type DeleteFileResponse503Headers struct {
+	RetryAfter int
+}
+
 type DeleteFileResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -17648,8 +18391,12 @@ type DeleteFileResponse struct {
 	ApplicationproblemJSON404 *NotFound
 	// ApplicationproblemJSON412 the response for an HTTP 412 `application/problem+json` response
 	ApplicationproblemJSON412 *PreconditionFailed
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
 	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
 	ApplicationproblemJSONDefault *Error
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *DeleteFileResponse503Headers
 }
 
 // GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
@@ -17670,6 +18417,11 @@ func (r DeleteFileResponse) GetApplicationproblemJSON404() *NotFound {
 // GetApplicationproblemJSON412 returns the response for an HTTP 412 `application/problem+json` response
 func (r DeleteFileResponse) GetApplicationproblemJSON412() *PreconditionFailed {
 	return r.ApplicationproblemJSON412
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r DeleteFileResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
 }
 
 // GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
@@ -17711,6 +18463,11 @@ type GetFileResponse200Headers struct {
 	ETag *string
 }
 
+// GetFileResponse503Headers the declared response headers of an HTTP 503 response for GetFile
+type GetFileResponse503Headers struct {
+	RetryAfter int
+}
+
 type GetFileResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -17722,10 +18479,14 @@ type GetFileResponse struct {
 	ApplicationproblemJSON401 *Unauthorized
 	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
 	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
 	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
 	ApplicationproblemJSONDefault *Error
 	// Headers200 the parsed response headers for an HTTP 200 response
 	Headers200 *GetFileResponse200Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *GetFileResponse503Headers
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
@@ -17746,6 +18507,11 @@ func (r GetFileResponse) GetApplicationproblemJSON401() *Unauthorized {
 // GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
 func (r GetFileResponse) GetApplicationproblemJSON404() *NotFound {
 	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r GetFileResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
 }
 
 // GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
@@ -17787,6 +18553,11 @@ type UpdateFileResponse200Headers struct {
 	ETag *string
 }
 
+// UpdateFileResponse503Headers the declared response headers of an HTTP 503 response for UpdateFile
+type UpdateFileResponse503Headers struct {
+	RetryAfter int
+}
+
 type UpdateFileResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -17802,10 +18573,14 @@ type UpdateFileResponse struct {
 	ApplicationproblemJSON409 *Conflict
 	// ApplicationproblemJSON412 the response for an HTTP 412 `application/problem+json` response
 	ApplicationproblemJSON412 *PreconditionFailed
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
 	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
 	ApplicationproblemJSONDefault *Error
 	// Headers200 the parsed response headers for an HTTP 200 response
 	Headers200 *UpdateFileResponse200Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *UpdateFileResponse503Headers
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
@@ -17836,6 +18611,11 @@ func (r UpdateFileResponse) GetApplicationproblemJSON409() *Conflict {
 // GetApplicationproblemJSON412 returns the response for an HTTP 412 `application/problem+json` response
 func (r UpdateFileResponse) GetApplicationproblemJSON412() *PreconditionFailed {
 	return r.ApplicationproblemJSON412
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r UpdateFileResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
 }
 
 // GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
@@ -17899,6 +18679,11 @@ type GetFileContentResponse416Headers struct {
 	ContentRange string
 }
 
+// GetFileContentResponse503Headers the declared response headers of an HTTP 503 response for GetFileContent
+type GetFileContentResponse503Headers struct {
+	RetryAfter int
+}
+
 type GetFileContentResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -17910,6 +18695,8 @@ type GetFileContentResponse struct {
 	ApplicationproblemJSON404 *NotFound
 	// ApplicationproblemJSON416 the response for an HTTP 416 `application/problem+json` response
 	ApplicationproblemJSON416 *FileRangeNotSatisfiable
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
 	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
 	ApplicationproblemJSONDefault *Error
 	// Headers200 the parsed response headers for an HTTP 200 response
@@ -17920,6 +18707,8 @@ type GetFileContentResponse struct {
 	Headers304 *GetFileContentResponse304Headers
 	// Headers416 the parsed response headers for an HTTP 416 response
 	Headers416 *GetFileContentResponse416Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *GetFileContentResponse503Headers
 }
 
 // GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
@@ -17940,6 +18729,11 @@ func (r GetFileContentResponse) GetApplicationproblemJSON404() *NotFound {
 // GetApplicationproblemJSON416 returns the response for an HTTP 416 `application/problem+json` response
 func (r GetFileContentResponse) GetApplicationproblemJSON416() *FileRangeNotSatisfiable {
 	return r.ApplicationproblemJSON416
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r GetFileContentResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
 }
 
 // GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
@@ -18003,6 +18797,11 @@ type DownloadFileResponse416Headers struct {
 	ContentRange string
 }
 
+// DownloadFileResponse503Headers the declared response headers of an HTTP 503 response for DownloadFile
+type DownloadFileResponse503Headers struct {
+	RetryAfter int
+}
+
 type DownloadFileResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -18012,6 +18811,8 @@ type DownloadFileResponse struct {
 	ApplicationproblemJSON404 *NotFound
 	// ApplicationproblemJSON416 the response for an HTTP 416 `application/problem+json` response
 	ApplicationproblemJSON416 *FileRangeNotSatisfiable
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
 	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
 	ApplicationproblemJSONDefault *Error
 	// Headers200 the parsed response headers for an HTTP 200 response
@@ -18022,6 +18823,8 @@ type DownloadFileResponse struct {
 	Headers304 *DownloadFileResponse304Headers
 	// Headers416 the parsed response headers for an HTTP 416 response
 	Headers416 *DownloadFileResponse416Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *DownloadFileResponse503Headers
 }
 
 // GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
@@ -18037,6 +18840,11 @@ func (r DownloadFileResponse) GetApplicationproblemJSON404() *NotFound {
 // GetApplicationproblemJSON416 returns the response for an HTTP 416 `application/problem+json` response
 func (r DownloadFileResponse) GetApplicationproblemJSON416() *FileRangeNotSatisfiable {
 	return r.ApplicationproblemJSON416
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r DownloadFileResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
 }
 
 // GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
@@ -18073,6 +18881,11 @@ func (r DownloadFileResponse) ContentType() string {
 	return ""
 }
 
+// CreateFileUrlResponse503Headers the declared response headers of an HTTP 503 response for CreateFileUrl
+type CreateFileUrlResponse503Headers struct {
+	RetryAfter int
+}
+
 type CreateFileUrlResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -18084,8 +18897,12 @@ type CreateFileUrlResponse struct {
 	ApplicationproblemJSON401 *Unauthorized
 	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
 	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
 	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
 	ApplicationproblemJSONDefault *Error
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *CreateFileUrlResponse503Headers
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
@@ -18106,6 +18923,11 @@ func (r CreateFileUrlResponse) GetApplicationproblemJSON401() *Unauthorized {
 // GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
 func (r CreateFileUrlResponse) GetApplicationproblemJSON404() *NotFound {
 	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r CreateFileUrlResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
 }
 
 // GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
@@ -18142,6 +18964,11 @@ func (r CreateFileUrlResponse) ContentType() string {
 	return ""
 }
 
+// ListMCPServersResponse503Headers the declared response headers of an HTTP 503 response for ListMCPServers
+type ListMCPServersResponse503Headers struct {
+	RetryAfter int
+}
+
 type ListMCPServersResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -18151,8 +18978,12 @@ type ListMCPServersResponse struct {
 	ApplicationproblemJSON400 *BadRequest
 	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
 	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
 	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
 	ApplicationproblemJSONDefault *Error
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *ListMCPServersResponse503Headers
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
@@ -18168,6 +18999,11 @@ func (r ListMCPServersResponse) GetApplicationproblemJSON400() *BadRequest {
 // GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
 func (r ListMCPServersResponse) GetApplicationproblemJSON401() *Unauthorized {
 	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r ListMCPServersResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
 }
 
 // GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
@@ -18209,6 +19045,11 @@ type CreateMCPServerResponse201Headers struct {
 	ETag *string
 }
 
+// CreateMCPServerResponse503Headers the declared response headers of an HTTP 503 response for CreateMCPServer
+type CreateMCPServerResponse503Headers struct {
+	RetryAfter int
+}
+
 type CreateMCPServerResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -18226,10 +19067,14 @@ type CreateMCPServerResponse struct {
 	ApplicationproblemJSON409 *Conflict
 	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
 	ApplicationproblemJSON422 *Unprocessable
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
 	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
 	ApplicationproblemJSONDefault *Error
 	// Headers201 the parsed response headers for an HTTP 201 response
 	Headers201 *CreateMCPServerResponse201Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *CreateMCPServerResponse503Headers
 }
 
 // GetJSON201 returns the response for an HTTP 201 `application/json` response
@@ -18267,6 +19112,11 @@ func (r CreateMCPServerResponse) GetApplicationproblemJSON422() *Unprocessable {
 	return r.ApplicationproblemJSON422
 }
 
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r CreateMCPServerResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
+}
+
 // GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
 func (r CreateMCPServerResponse) GetApplicationproblemJSONDefault() *Error {
 	return r.ApplicationproblemJSONDefault
@@ -18301,6 +19151,11 @@ func (r CreateMCPServerResponse) ContentType() string {
 	return ""
 }
 
+// DeleteMCPServerResponse503Headers the declared response headers of an HTTP 503 response for DeleteMCPServer
+type DeleteMCPServerResponse503Headers struct {
+	RetryAfter int
+}
+
 type DeleteMCPServerResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -18314,8 +19169,12 @@ type DeleteMCPServerResponse struct {
 	ApplicationproblemJSON404 *NotFound
 	// ApplicationproblemJSON412 the response for an HTTP 412 `application/problem+json` response
 	ApplicationproblemJSON412 *PreconditionFailed
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
 	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
 	ApplicationproblemJSONDefault *Error
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *DeleteMCPServerResponse503Headers
 }
 
 // GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
@@ -18341,6 +19200,11 @@ func (r DeleteMCPServerResponse) GetApplicationproblemJSON404() *NotFound {
 // GetApplicationproblemJSON412 returns the response for an HTTP 412 `application/problem+json` response
 func (r DeleteMCPServerResponse) GetApplicationproblemJSON412() *PreconditionFailed {
 	return r.ApplicationproblemJSON412
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r DeleteMCPServerResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
 }
 
 // GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
@@ -18382,6 +19246,11 @@ type GetMCPServerResponse200Headers struct {
 	ETag *string
 }
 
+// GetMCPServerResponse503Headers the declared response headers of an HTTP 503 response for GetMCPServer
+type GetMCPServerResponse503Headers struct {
+	RetryAfter int
+}
+
 type GetMCPServerResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -18393,10 +19262,14 @@ type GetMCPServerResponse struct {
 	ApplicationproblemJSON401 *Unauthorized
 	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
 	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
 	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
 	ApplicationproblemJSONDefault *Error
 	// Headers200 the parsed response headers for an HTTP 200 response
 	Headers200 *GetMCPServerResponse200Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *GetMCPServerResponse503Headers
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
@@ -18417,6 +19290,11 @@ func (r GetMCPServerResponse) GetApplicationproblemJSON401() *Unauthorized {
 // GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
 func (r GetMCPServerResponse) GetApplicationproblemJSON404() *NotFound {
 	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r GetMCPServerResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
 }
 
 // GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
@@ -18458,6 +19336,11 @@ type UpdateMCPServerResponse200Headers struct {
 	ETag *string
 }
 
+// UpdateMCPServerResponse503Headers the declared response headers of an HTTP 503 response for UpdateMCPServer
+type UpdateMCPServerResponse503Headers struct {
+	RetryAfter int
+}
+
 type UpdateMCPServerResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -18475,10 +19358,14 @@ type UpdateMCPServerResponse struct {
 	ApplicationproblemJSON409 *Conflict
 	// ApplicationproblemJSON412 the response for an HTTP 412 `application/problem+json` response
 	ApplicationproblemJSON412 *PreconditionFailed
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
 	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
 	ApplicationproblemJSONDefault *Error
 	// Headers200 the parsed response headers for an HTTP 200 response
 	Headers200 *UpdateMCPServerResponse200Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *UpdateMCPServerResponse503Headers
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
@@ -18516,6 +19403,11 @@ func (r UpdateMCPServerResponse) GetApplicationproblemJSON412() *PreconditionFai
 	return r.ApplicationproblemJSON412
 }
 
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r UpdateMCPServerResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
+}
+
 // GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
 func (r UpdateMCPServerResponse) GetApplicationproblemJSONDefault() *Error {
 	return r.ApplicationproblemJSONDefault
@@ -18550,6 +19442,11 @@ func (r UpdateMCPServerResponse) ContentType() string {
 	return ""
 }
 
+// TestMCPServerResponse503Headers the declared response headers of an HTTP 503 response for TestMCPServer
+type TestMCPServerResponse503Headers struct {
+	RetryAfter int
+}
+
 type TestMCPServerResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -18567,10 +19464,14 @@ type TestMCPServerResponse struct {
 	ApplicationproblemJSON422 *Unprocessable
 	// ApplicationproblemJSON502 the response for an HTTP 502 `application/problem+json` response
 	ApplicationproblemJSON502 *MCPUpstreamError
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
 	// ApplicationproblemJSON504 the response for an HTTP 504 `application/problem+json` response
 	ApplicationproblemJSON504 *MCPUpstreamError
 	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
 	ApplicationproblemJSONDefault *Error
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *TestMCPServerResponse503Headers
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
@@ -18606,6 +19507,11 @@ func (r TestMCPServerResponse) GetApplicationproblemJSON422() *Unprocessable {
 // GetApplicationproblemJSON502 returns the response for an HTTP 502 `application/problem+json` response
 func (r TestMCPServerResponse) GetApplicationproblemJSON502() *MCPUpstreamError {
 	return r.ApplicationproblemJSON502
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r TestMCPServerResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
 }
 
 // GetApplicationproblemJSON504 returns the response for an HTTP 504 `application/problem+json` response
@@ -18647,6 +19553,11 @@ func (r TestMCPServerResponse) ContentType() string {
 	return ""
 }
 
+// ListMCPServerToolsResponse503Headers the declared response headers of an HTTP 503 response for ListMCPServerTools
+type ListMCPServerToolsResponse503Headers struct {
+	RetryAfter int
+}
+
 type ListMCPServerToolsResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -18664,10 +19575,14 @@ type ListMCPServerToolsResponse struct {
 	ApplicationproblemJSON422 *Unprocessable
 	// ApplicationproblemJSON502 the response for an HTTP 502 `application/problem+json` response
 	ApplicationproblemJSON502 *MCPUpstreamError
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
 	// ApplicationproblemJSON504 the response for an HTTP 504 `application/problem+json` response
 	ApplicationproblemJSON504 *MCPUpstreamError
 	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
 	ApplicationproblemJSONDefault *Error
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *ListMCPServerToolsResponse503Headers
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
@@ -18703,6 +19618,11 @@ func (r ListMCPServerToolsResponse) GetApplicationproblemJSON422() *Unprocessabl
 // GetApplicationproblemJSON502 returns the response for an HTTP 502 `application/problem+json` response
 func (r ListMCPServerToolsResponse) GetApplicationproblemJSON502() *MCPUpstreamError {
 	return r.ApplicationproblemJSON502
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r ListMCPServerToolsResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
 }
 
 // GetApplicationproblemJSON504 returns the response for an HTTP 504 `application/problem+json` response
@@ -18744,6 +19664,11 @@ func (r ListMCPServerToolsResponse) ContentType() string {
 	return ""
 }
 
+// CallMCPServerToolResponse503Headers the declared response headers of an HTTP 503 response for CallMCPServerTool
+type CallMCPServerToolResponse503Headers struct {
+	RetryAfter int
+}
+
 type CallMCPServerToolResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -18761,10 +19686,14 @@ type CallMCPServerToolResponse struct {
 	ApplicationproblemJSON422 *Unprocessable
 	// ApplicationproblemJSON502 the response for an HTTP 502 `application/problem+json` response
 	ApplicationproblemJSON502 *MCPUpstreamError
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
 	// ApplicationproblemJSON504 the response for an HTTP 504 `application/problem+json` response
 	ApplicationproblemJSON504 *MCPUpstreamError
 	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
 	ApplicationproblemJSONDefault *Error
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *CallMCPServerToolResponse503Headers
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
@@ -18800,6 +19729,11 @@ func (r CallMCPServerToolResponse) GetApplicationproblemJSON422() *Unprocessable
 // GetApplicationproblemJSON502 returns the response for an HTTP 502 `application/problem+json` response
 func (r CallMCPServerToolResponse) GetApplicationproblemJSON502() *MCPUpstreamError {
 	return r.ApplicationproblemJSON502
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r CallMCPServerToolResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
 }
 
 // GetApplicationproblemJSON504 returns the response for an HTTP 504 `application/problem+json` response
@@ -18841,6 +19775,11 @@ func (r CallMCPServerToolResponse) ContentType() string {
 	return ""
 }
 
+// ListModelsResponse503Headers the declared response headers of an HTTP 503 response for ListModels
+type ListModelsResponse503Headers struct {
+	RetryAfter int
+}
+
 type ListModelsResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -18848,8 +19787,12 @@ type ListModelsResponse struct {
 	JSON200 *ModelList
 	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
 	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
 	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
 	ApplicationproblemJSONDefault *Error
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *ListModelsResponse503Headers
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
@@ -18860,6 +19803,11 @@ func (r ListModelsResponse) GetJSON200() *ModelList {
 // GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
 func (r ListModelsResponse) GetApplicationproblemJSON401() *Unauthorized {
 	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r ListModelsResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
 }
 
 // GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
@@ -18896,6 +19844,11 @@ func (r ListModelsResponse) ContentType() string {
 	return ""
 }
 
+// ListModelCapabilitiesResponse503Headers the declared response headers of an HTTP 503 response for ListModelCapabilities
+type ListModelCapabilitiesResponse503Headers struct {
+	RetryAfter int
+}
+
 type ListModelCapabilitiesResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -18903,8 +19856,12 @@ type ListModelCapabilitiesResponse struct {
 	JSON200 *ModelCapabilitiesList
 	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
 	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
 	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
 	ApplicationproblemJSONDefault *Error
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *ListModelCapabilitiesResponse503Headers
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
@@ -18915,6 +19872,11 @@ func (r ListModelCapabilitiesResponse) GetJSON200() *ModelCapabilitiesList {
 // GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
 func (r ListModelCapabilitiesResponse) GetApplicationproblemJSON401() *Unauthorized {
 	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r ListModelCapabilitiesResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
 }
 
 // GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
@@ -18951,6 +19913,11 @@ func (r ListModelCapabilitiesResponse) ContentType() string {
 	return ""
 }
 
+// GetModelResponse503Headers the declared response headers of an HTTP 503 response for GetModel
+type GetModelResponse503Headers struct {
+	RetryAfter int
+}
+
 type GetModelResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -18960,8 +19927,12 @@ type GetModelResponse struct {
 	ApplicationproblemJSON401 *Unauthorized
 	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
 	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
 	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
 	ApplicationproblemJSONDefault *Error
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *GetModelResponse503Headers
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
@@ -18977,6 +19948,11 @@ func (r GetModelResponse) GetApplicationproblemJSON401() *Unauthorized {
 // GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
 func (r GetModelResponse) GetApplicationproblemJSON404() *NotFound {
 	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r GetModelResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
 }
 
 // GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
@@ -19013,6 +19989,11 @@ func (r GetModelResponse) ContentType() string {
 	return ""
 }
 
+// ListProjectsResponse503Headers the declared response headers of an HTTP 503 response for ListProjects
+type ListProjectsResponse503Headers struct {
+	RetryAfter int
+}
+
 type ListProjectsResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -19022,8 +20003,12 @@ type ListProjectsResponse struct {
 	ApplicationproblemJSON400 *BadRequest
 	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
 	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
 	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
 	ApplicationproblemJSONDefault *Error
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *ListProjectsResponse503Headers
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
@@ -19039,6 +20024,11 @@ func (r ListProjectsResponse) GetApplicationproblemJSON400() *BadRequest {
 // GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
 func (r ListProjectsResponse) GetApplicationproblemJSON401() *Unauthorized {
 	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r ListProjectsResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
 }
 
 // GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
@@ -19080,6 +20070,11 @@ type CreateProjectResponse201Headers struct {
 	ETag *string
 }
 
+// CreateProjectResponse503Headers the declared response headers of an HTTP 503 response for CreateProject
+type CreateProjectResponse503Headers struct {
+	RetryAfter int
+}
+
 type CreateProjectResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -19093,10 +20088,14 @@ type CreateProjectResponse struct {
 	ApplicationproblemJSON409 *Conflict
 	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
 	ApplicationproblemJSON422 *Unprocessable
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
 	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
 	ApplicationproblemJSONDefault *Error
 	// Headers201 the parsed response headers for an HTTP 201 response
 	Headers201 *CreateProjectResponse201Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *CreateProjectResponse503Headers
 }
 
 // GetJSON201 returns the response for an HTTP 201 `application/json` response
@@ -19122,6 +20121,11 @@ func (r CreateProjectResponse) GetApplicationproblemJSON409() *Conflict {
 // GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
 func (r CreateProjectResponse) GetApplicationproblemJSON422() *Unprocessable {
 	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r CreateProjectResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
 }
 
 // GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
@@ -19158,6 +20162,11 @@ func (r CreateProjectResponse) ContentType() string {
 	return ""
 }
 
+// DeleteProjectResponse503Headers the declared response headers of an HTTP 503 response for DeleteProject
+type DeleteProjectResponse503Headers struct {
+	RetryAfter int
+}
+
 type DeleteProjectResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -19169,8 +20178,12 @@ type DeleteProjectResponse struct {
 	ApplicationproblemJSON404 *NotFound
 	// ApplicationproblemJSON412 the response for an HTTP 412 `application/problem+json` response
 	ApplicationproblemJSON412 *PreconditionFailed
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
 	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
 	ApplicationproblemJSONDefault *Error
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *DeleteProjectResponse503Headers
 }
 
 // GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
@@ -19191,6 +20204,11 @@ func (r DeleteProjectResponse) GetApplicationproblemJSON404() *NotFound {
 // GetApplicationproblemJSON412 returns the response for an HTTP 412 `application/problem+json` response
 func (r DeleteProjectResponse) GetApplicationproblemJSON412() *PreconditionFailed {
 	return r.ApplicationproblemJSON412
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r DeleteProjectResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
 }
 
 // GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
@@ -19232,6 +20250,11 @@ type GetProjectResponse200Headers struct {
 	ETag *string
 }
 
+// GetProjectResponse503Headers the declared response headers of an HTTP 503 response for GetProject
+type GetProjectResponse503Headers struct {
+	RetryAfter int
+}
+
 type GetProjectResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -19243,10 +20266,14 @@ type GetProjectResponse struct {
 	ApplicationproblemJSON401 *Unauthorized
 	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
 	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
 	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
 	ApplicationproblemJSONDefault *Error
 	// Headers200 the parsed response headers for an HTTP 200 response
 	Headers200 *GetProjectResponse200Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *GetProjectResponse503Headers
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
@@ -19267,6 +20294,11 @@ func (r GetProjectResponse) GetApplicationproblemJSON401() *Unauthorized {
 // GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
 func (r GetProjectResponse) GetApplicationproblemJSON404() *NotFound {
 	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r GetProjectResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
 }
 
 // GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
@@ -19308,6 +20340,11 @@ type UpdateProjectResponse200Headers struct {
 	ETag *string
 }
 
+// UpdateProjectResponse503Headers the declared response headers of an HTTP 503 response for UpdateProject
+type UpdateProjectResponse503Headers struct {
+	RetryAfter int
+}
+
 type UpdateProjectResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -19321,10 +20358,14 @@ type UpdateProjectResponse struct {
 	ApplicationproblemJSON404 *NotFound
 	// ApplicationproblemJSON412 the response for an HTTP 412 `application/problem+json` response
 	ApplicationproblemJSON412 *PreconditionFailed
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
 	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
 	ApplicationproblemJSONDefault *Error
 	// Headers200 the parsed response headers for an HTTP 200 response
 	Headers200 *UpdateProjectResponse200Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *UpdateProjectResponse503Headers
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
@@ -19350,6 +20391,11 @@ func (r UpdateProjectResponse) GetApplicationproblemJSON404() *NotFound {
 // GetApplicationproblemJSON412 returns the response for an HTTP 412 `application/problem+json` response
 func (r UpdateProjectResponse) GetApplicationproblemJSON412() *PreconditionFailed {
 	return r.ApplicationproblemJSON412
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r UpdateProjectResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
 }
 
 // GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
@@ -19391,6 +20437,11 @@ type ReplaceProjectResponse200Headers struct {
 	ETag *string
 }
 
+// ReplaceProjectResponse503Headers the declared response headers of an HTTP 503 response for ReplaceProject
+type ReplaceProjectResponse503Headers struct {
+	RetryAfter int
+}
+
 type ReplaceProjectResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -19404,10 +20455,14 @@ type ReplaceProjectResponse struct {
 	ApplicationproblemJSON404 *NotFound
 	// ApplicationproblemJSON412 the response for an HTTP 412 `application/problem+json` response
 	ApplicationproblemJSON412 *PreconditionFailed
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
 	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
 	ApplicationproblemJSONDefault *Error
 	// Headers200 the parsed response headers for an HTTP 200 response
 	Headers200 *ReplaceProjectResponse200Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *ReplaceProjectResponse503Headers
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
@@ -19433,6 +20488,11 @@ func (r ReplaceProjectResponse) GetApplicationproblemJSON404() *NotFound {
 // GetApplicationproblemJSON412 returns the response for an HTTP 412 `application/problem+json` response
 func (r ReplaceProjectResponse) GetApplicationproblemJSON412() *PreconditionFailed {
 	return r.ApplicationproblemJSON412
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r ReplaceProjectResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
 }
 
 // GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
@@ -19474,6 +20534,11 @@ type CreateRealtimeTicketResponse201Headers struct {
 	CacheControl string
 }
 
+// CreateRealtimeTicketResponse503Headers the declared response headers of an HTTP 503 response for CreateRealtimeTicket
+type CreateRealtimeTicketResponse503Headers struct {
+	RetryAfter int
+}
+
 type CreateRealtimeTicketResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -19481,10 +20546,14 @@ type CreateRealtimeTicketResponse struct {
 	JSON201 *RealtimeTicket
 	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
 	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
 	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
 	ApplicationproblemJSONDefault *Error
 	// Headers201 the parsed response headers for an HTTP 201 response
 	Headers201 *CreateRealtimeTicketResponse201Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *CreateRealtimeTicketResponse503Headers
 }
 
 // GetJSON201 returns the response for an HTTP 201 `application/json` response
@@ -19495,6 +20564,11 @@ func (r CreateRealtimeTicketResponse) GetJSON201() *RealtimeTicket {
 // GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
 func (r CreateRealtimeTicketResponse) GetApplicationproblemJSON401() *Unauthorized {
 	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r CreateRealtimeTicketResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
 }
 
 // GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
@@ -19531,6 +20605,11 @@ func (r CreateRealtimeTicketResponse) ContentType() string {
 	return ""
 }
 
+// ListSessionsResponse503Headers the declared response headers of an HTTP 503 response for ListSessions
+type ListSessionsResponse503Headers struct {
+	RetryAfter int
+}
+
 type ListSessionsResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -19540,8 +20619,12 @@ type ListSessionsResponse struct {
 	ApplicationproblemJSON400 *BadRequest
 	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
 	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
 	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
 	ApplicationproblemJSONDefault *Error
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *ListSessionsResponse503Headers
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
@@ -19557,6 +20640,11 @@ func (r ListSessionsResponse) GetApplicationproblemJSON400() *BadRequest {
 // GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
 func (r ListSessionsResponse) GetApplicationproblemJSON401() *Unauthorized {
 	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r ListSessionsResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
 }
 
 // GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
@@ -19598,6 +20686,11 @@ type CreateSessionResponse201Headers struct {
 	ETag *string
 }
 
+// CreateSessionResponse503Headers the declared response headers of an HTTP 503 response for CreateSession
+type CreateSessionResponse503Headers struct {
+	RetryAfter int
+}
+
 type CreateSessionResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -19613,10 +20706,14 @@ type CreateSessionResponse struct {
 	ApplicationproblemJSON409 *Conflict
 	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
 	ApplicationproblemJSON422 *Unprocessable
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
 	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
 	ApplicationproblemJSONDefault *Error
 	// Headers201 the parsed response headers for an HTTP 201 response
 	Headers201 *CreateSessionResponse201Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *CreateSessionResponse503Headers
 }
 
 // GetJSON201 returns the response for an HTTP 201 `application/json` response
@@ -19647,6 +20744,11 @@ func (r CreateSessionResponse) GetApplicationproblemJSON409() *Conflict {
 // GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
 func (r CreateSessionResponse) GetApplicationproblemJSON422() *Unprocessable {
 	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r CreateSessionResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
 }
 
 // GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
@@ -19683,6 +20785,11 @@ func (r CreateSessionResponse) ContentType() string {
 	return ""
 }
 
+// GetSessionTotalsResponse503Headers the declared response headers of an HTTP 503 response for GetSessionTotals
+type GetSessionTotalsResponse503Headers struct {
+	RetryAfter int
+}
+
 type GetSessionTotalsResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -19690,8 +20797,12 @@ type GetSessionTotalsResponse struct {
 	JSON200 *SessionTotals
 	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
 	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
 	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
 	ApplicationproblemJSONDefault *Error
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *GetSessionTotalsResponse503Headers
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
@@ -19702,6 +20813,11 @@ func (r GetSessionTotalsResponse) GetJSON200() *SessionTotals {
 // GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
 func (r GetSessionTotalsResponse) GetApplicationproblemJSON401() *Unauthorized {
 	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r GetSessionTotalsResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
 }
 
 // GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
@@ -19738,6 +20854,11 @@ func (r GetSessionTotalsResponse) ContentType() string {
 	return ""
 }
 
+// DeleteSessionResponse503Headers the declared response headers of an HTTP 503 response for DeleteSession
+type DeleteSessionResponse503Headers struct {
+	RetryAfter int
+}
+
 type DeleteSessionResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -19749,8 +20870,12 @@ type DeleteSessionResponse struct {
 	ApplicationproblemJSON404 *NotFound
 	// ApplicationproblemJSON412 the response for an HTTP 412 `application/problem+json` response
 	ApplicationproblemJSON412 *PreconditionFailed
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
 	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
 	ApplicationproblemJSONDefault *Error
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *DeleteSessionResponse503Headers
 }
 
 // GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
@@ -19771,6 +20896,11 @@ func (r DeleteSessionResponse) GetApplicationproblemJSON404() *NotFound {
 // GetApplicationproblemJSON412 returns the response for an HTTP 412 `application/problem+json` response
 func (r DeleteSessionResponse) GetApplicationproblemJSON412() *PreconditionFailed {
 	return r.ApplicationproblemJSON412
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r DeleteSessionResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
 }
 
 // GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
@@ -19812,6 +20942,11 @@ type GetSessionResponse200Headers struct {
 	ETag *string
 }
 
+// GetSessionResponse503Headers the declared response headers of an HTTP 503 response for GetSession
+type GetSessionResponse503Headers struct {
+	RetryAfter int
+}
+
 type GetSessionResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -19823,10 +20958,14 @@ type GetSessionResponse struct {
 	ApplicationproblemJSON401 *Unauthorized
 	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
 	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
 	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
 	ApplicationproblemJSONDefault *Error
 	// Headers200 the parsed response headers for an HTTP 200 response
 	Headers200 *GetSessionResponse200Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *GetSessionResponse503Headers
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
@@ -19847,6 +20986,11 @@ func (r GetSessionResponse) GetApplicationproblemJSON401() *Unauthorized {
 // GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
 func (r GetSessionResponse) GetApplicationproblemJSON404() *NotFound {
 	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r GetSessionResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
 }
 
 // GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
@@ -19888,6 +21032,11 @@ type UpdateSessionResponse200Headers struct {
 	ETag *string
 }
 
+// UpdateSessionResponse503Headers the declared response headers of an HTTP 503 response for UpdateSession
+type UpdateSessionResponse503Headers struct {
+	RetryAfter int
+}
+
 type UpdateSessionResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -19901,10 +21050,14 @@ type UpdateSessionResponse struct {
 	ApplicationproblemJSON404 *NotFound
 	// ApplicationproblemJSON412 the response for an HTTP 412 `application/problem+json` response
 	ApplicationproblemJSON412 *PreconditionFailed
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
 	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
 	ApplicationproblemJSONDefault *Error
 	// Headers200 the parsed response headers for an HTTP 200 response
 	Headers200 *UpdateSessionResponse200Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *UpdateSessionResponse503Headers
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
@@ -19930,6 +21083,11 @@ func (r UpdateSessionResponse) GetApplicationproblemJSON404() *NotFound {
 // GetApplicationproblemJSON412 returns the response for an HTTP 412 `application/problem+json` response
 func (r UpdateSessionResponse) GetApplicationproblemJSON412() *PreconditionFailed {
 	return r.ApplicationproblemJSON412
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r UpdateSessionResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
 }
 
 // GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
@@ -19966,6 +21124,11 @@ func (r UpdateSessionResponse) ContentType() string {
 	return ""
 }
 
+// ListMessagesResponse503Headers the declared response headers of an HTTP 503 response for ListMessages
+type ListMessagesResponse503Headers struct {
+	RetryAfter int
+}
+
 type ListMessagesResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -19977,8 +21140,12 @@ type ListMessagesResponse struct {
 	ApplicationproblemJSON401 *Unauthorized
 	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
 	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
 	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
 	ApplicationproblemJSONDefault *Error
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *ListMessagesResponse503Headers
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
@@ -19999,6 +21166,11 @@ func (r ListMessagesResponse) GetApplicationproblemJSON401() *Unauthorized {
 // GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
 func (r ListMessagesResponse) GetApplicationproblemJSON404() *NotFound {
 	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r ListMessagesResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
 }
 
 // GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
@@ -20035,6 +21207,11 @@ func (r ListMessagesResponse) ContentType() string {
 	return ""
 }
 
+// CreateMessageResponse503Headers the declared response headers of an HTTP 503 response for CreateMessage
+type CreateMessageResponse503Headers struct {
+	RetryAfter int
+}
+
 type CreateMessageResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -20050,8 +21227,12 @@ type CreateMessageResponse struct {
 	ApplicationproblemJSON409 *Conflict
 	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
 	ApplicationproblemJSON422 *Unprocessable
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
 	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
 	ApplicationproblemJSONDefault *Error
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *CreateMessageResponse503Headers
 }
 
 // GetJSON201 returns the response for an HTTP 201 `application/json` response
@@ -20082,6 +21263,11 @@ func (r CreateMessageResponse) GetApplicationproblemJSON409() *Conflict {
 // GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
 func (r CreateMessageResponse) GetApplicationproblemJSON422() *Unprocessable {
 	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r CreateMessageResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
 }
 
 // GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
@@ -20118,6 +21304,11 @@ func (r CreateMessageResponse) ContentType() string {
 	return ""
 }
 
+// GetSessionStatsResponse503Headers the declared response headers of an HTTP 503 response for GetSessionStats
+type GetSessionStatsResponse503Headers struct {
+	RetryAfter int
+}
+
 type GetSessionStatsResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -20129,8 +21320,12 @@ type GetSessionStatsResponse struct {
 	ApplicationproblemJSON401 *Unauthorized
 	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
 	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
 	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
 	ApplicationproblemJSONDefault *Error
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *GetSessionStatsResponse503Headers
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
@@ -20151,6 +21346,11 @@ func (r GetSessionStatsResponse) GetApplicationproblemJSON401() *Unauthorized {
 // GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
 func (r GetSessionStatsResponse) GetApplicationproblemJSON404() *NotFound {
 	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r GetSessionStatsResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
 }
 
 // GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
@@ -20187,6 +21387,11 @@ func (r GetSessionStatsResponse) ContentType() string {
 	return ""
 }
 
+// ListSessionToolCallsResponse503Headers the declared response headers of an HTTP 503 response for ListSessionToolCalls
+type ListSessionToolCallsResponse503Headers struct {
+	RetryAfter int
+}
+
 type ListSessionToolCallsResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -20198,8 +21403,12 @@ type ListSessionToolCallsResponse struct {
 	ApplicationproblemJSON401 *Unauthorized
 	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
 	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
 	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
 	ApplicationproblemJSONDefault *Error
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *ListSessionToolCallsResponse503Headers
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
@@ -20220,6 +21429,11 @@ func (r ListSessionToolCallsResponse) GetApplicationproblemJSON401() *Unauthoriz
 // GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
 func (r ListSessionToolCallsResponse) GetApplicationproblemJSON404() *NotFound {
 	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r ListSessionToolCallsResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
 }
 
 // GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
@@ -20256,6 +21470,11 @@ func (r ListSessionToolCallsResponse) ContentType() string {
 	return ""
 }
 
+// GetSessionToolsResponse503Headers the declared response headers of an HTTP 503 response for GetSessionTools
+type GetSessionToolsResponse503Headers struct {
+	RetryAfter int
+}
+
 type GetSessionToolsResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -20267,8 +21486,12 @@ type GetSessionToolsResponse struct {
 	ApplicationproblemJSON401 *Unauthorized
 	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
 	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
 	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
 	ApplicationproblemJSONDefault *Error
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *GetSessionToolsResponse503Headers
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
@@ -20289,6 +21512,11 @@ func (r GetSessionToolsResponse) GetApplicationproblemJSON401() *Unauthorized {
 // GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
 func (r GetSessionToolsResponse) GetApplicationproblemJSON404() *NotFound {
 	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r GetSessionToolsResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
 }
 
 // GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
@@ -20325,6 +21553,11 @@ func (r GetSessionToolsResponse) ContentType() string {
 	return ""
 }
 
+// ReplaceSessionToolsResponse503Headers the declared response headers of an HTTP 503 response for ReplaceSessionTools
+type ReplaceSessionToolsResponse503Headers struct {
+	RetryAfter int
+}
+
 type ReplaceSessionToolsResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -20336,8 +21569,12 @@ type ReplaceSessionToolsResponse struct {
 	ApplicationproblemJSON401 *Unauthorized
 	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
 	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
 	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
 	ApplicationproblemJSONDefault *Error
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *ReplaceSessionToolsResponse503Headers
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
@@ -20358,6 +21595,11 @@ func (r ReplaceSessionToolsResponse) GetApplicationproblemJSON401() *Unauthorize
 // GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
 func (r ReplaceSessionToolsResponse) GetApplicationproblemJSON404() *NotFound {
 	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r ReplaceSessionToolsResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
 }
 
 // GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
@@ -20394,6 +21636,11 @@ func (r ReplaceSessionToolsResponse) ContentType() string {
 	return ""
 }
 
+// GetChangesResponse503Headers the declared response headers of an HTTP 503 response for GetChanges
+type GetChangesResponse503Headers struct {
+	RetryAfter int
+}
+
 type GetChangesResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -20405,8 +21652,12 @@ type GetChangesResponse struct {
 	ApplicationproblemJSON401 *Unauthorized
 	// ApplicationproblemJSON410 the response for an HTTP 410 `application/problem+json` response
 	ApplicationproblemJSON410 *Gone
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
 	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
 	ApplicationproblemJSONDefault *Error
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *GetChangesResponse503Headers
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
@@ -20427,6 +21678,11 @@ func (r GetChangesResponse) GetApplicationproblemJSON401() *Unauthorized {
 // GetApplicationproblemJSON410 returns the response for an HTTP 410 `application/problem+json` response
 func (r GetChangesResponse) GetApplicationproblemJSON410() *Gone {
 	return r.ApplicationproblemJSON410
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r GetChangesResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
 }
 
 // GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
@@ -20463,6 +21719,11 @@ func (r GetChangesResponse) ContentType() string {
 	return ""
 }
 
+// GetUsageResponse503Headers the declared response headers of an HTTP 503 response for GetUsage
+type GetUsageResponse503Headers struct {
+	RetryAfter int
+}
+
 type GetUsageResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -20472,8 +21733,12 @@ type GetUsageResponse struct {
 	ApplicationproblemJSON400 *BadRequest
 	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
 	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
 	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
 	ApplicationproblemJSONDefault *Error
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *GetUsageResponse503Headers
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
@@ -20489,6 +21754,11 @@ func (r GetUsageResponse) GetApplicationproblemJSON400() *BadRequest {
 // GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
 func (r GetUsageResponse) GetApplicationproblemJSON401() *Unauthorized {
 	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r GetUsageResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
 }
 
 // GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
@@ -20530,6 +21800,11 @@ type ListUsageEventsResponse200Headers struct {
 	XNextCursor *string
 }
 
+// ListUsageEventsResponse503Headers the declared response headers of an HTTP 503 response for ListUsageEvents
+type ListUsageEventsResponse503Headers struct {
+	RetryAfter int
+}
+
 type ListUsageEventsResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -20539,10 +21814,14 @@ type ListUsageEventsResponse struct {
 	ApplicationproblemJSON400 *BadRequest
 	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
 	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
 	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
 	ApplicationproblemJSONDefault *Error
 	// Headers200 the parsed response headers for an HTTP 200 response
 	Headers200 *ListUsageEventsResponse200Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *ListUsageEventsResponse503Headers
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
@@ -20558,6 +21837,11 @@ func (r ListUsageEventsResponse) GetApplicationproblemJSON400() *BadRequest {
 // GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
 func (r ListUsageEventsResponse) GetApplicationproblemJSON401() *Unauthorized {
 	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r ListUsageEventsResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
 }
 
 // GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
@@ -20601,6 +21885,11 @@ type OpenEventSocketResponse429Headers struct {
 	RetryAfter      *int
 }
 
+// OpenEventSocketResponse503Headers the declared response headers of an HTTP 503 response for OpenEventSocket
+type OpenEventSocketResponse503Headers struct {
+	RetryAfter int
+}
+
 type OpenEventSocketResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -20612,10 +21901,14 @@ type OpenEventSocketResponse struct {
 	ApplicationproblemJSON403 *Problem
 	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
 	ApplicationproblemJSON429 *TooManyRequests
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
 	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
 	ApplicationproblemJSONDefault *Error
 	// Headers429 the parsed response headers for an HTTP 429 response
 	Headers429 *OpenEventSocketResponse429Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *OpenEventSocketResponse503Headers
 }
 
 // GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
@@ -20636,6 +21929,11 @@ func (r OpenEventSocketResponse) GetApplicationproblemJSON403() *Problem {
 // GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
 func (r OpenEventSocketResponse) GetApplicationproblemJSON429() *TooManyRequests {
 	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r OpenEventSocketResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
 }
 
 // GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
@@ -22960,6 +24258,13 @@ func ParseGetRootResponse(rsp *http.Response) (*GetRootResponse, error) {
 		}
 		response.JSON200 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
 		var dest Error
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -22967,6 +24272,19 @@ func ParseGetRootResponse(rsp *http.Response) (*GetRootResponse, error) {
 		}
 		response.ApplicationproblemJSONDefault = &dest
 
+	}
+
+	switch {
+	case rsp.StatusCode == 503:
+		var headers GetRootResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		response.Headers503 = &headers
 	}
 
 	return response, nil
@@ -23000,6 +24318,13 @@ func ParseGetAppleAppSiteAssociationResponse(rsp *http.Response) (*GetAppleAppSi
 		}
 		response.ApplicationproblemJSON404 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
 		var dest Error
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -23007,6 +24332,19 @@ func ParseGetAppleAppSiteAssociationResponse(rsp *http.Response) (*GetAppleAppSi
 		}
 		response.ApplicationproblemJSONDefault = &dest
 
+	}
+
+	switch {
+	case rsp.StatusCode == 503:
+		var headers GetAppleAppSiteAssociationResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		response.Headers503 = &headers
 	}
 
 	return response, nil
@@ -23033,6 +24371,13 @@ func ParseGetAssetLinksResponse(rsp *http.Response) (*GetAssetLinksResponse, err
 		}
 		response.JSON200 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
 		var dest Error
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -23040,6 +24385,19 @@ func ParseGetAssetLinksResponse(rsp *http.Response) (*GetAssetLinksResponse, err
 		}
 		response.ApplicationproblemJSONDefault = &dest
 
+	}
+
+	switch {
+	case rsp.StatusCode == 503:
+		var headers GetAssetLinksResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		response.Headers503 = &headers
 	}
 
 	return response, nil
@@ -23066,6 +24424,13 @@ func ParseGetJWKSResponse(rsp *http.Response) (*GetJWKSResponse, error) {
 		}
 		response.JSON200 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
 		var dest Error
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -23073,6 +24438,19 @@ func ParseGetJWKSResponse(rsp *http.Response) (*GetJWKSResponse, error) {
 		}
 		response.ApplicationproblemJSONDefault = &dest
 
+	}
+
+	switch {
+	case rsp.StatusCode == 503:
+		var headers GetJWKSResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		response.Headers503 = &headers
 	}
 
 	return response, nil
@@ -23092,6 +24470,13 @@ func ParseGetDocsResponse(rsp *http.Response) (*GetDocsResponse, error) {
 	}
 
 	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
 		var dest Error
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -23099,6 +24484,19 @@ func ParseGetDocsResponse(rsp *http.Response) (*GetDocsResponse, error) {
 		}
 		response.ApplicationproblemJSONDefault = &dest
 
+	}
+
+	switch {
+	case rsp.StatusCode == 503:
+		var headers GetDocsResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		response.Headers503 = &headers
 	}
 
 	return response, nil
@@ -23125,6 +24523,13 @@ func ParseGetDocsAssetResponse(rsp *http.Response) (*GetDocsAssetResponse, error
 		}
 		response.ApplicationproblemJSON404 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
 		var dest Error
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -23132,6 +24537,19 @@ func ParseGetDocsAssetResponse(rsp *http.Response) (*GetDocsAssetResponse, error
 		}
 		response.ApplicationproblemJSONDefault = &dest
 
+	}
+
+	switch {
+	case rsp.StatusCode == 503:
+		var headers GetDocsAssetResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		response.Headers503 = &headers
 	}
 
 	return response, nil
@@ -23158,6 +24576,13 @@ func ParseGetHealthResponse(rsp *http.Response) (*GetHealthResponse, error) {
 		}
 		response.JSON200 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
 		var dest Error
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -23165,6 +24590,19 @@ func ParseGetHealthResponse(rsp *http.Response) (*GetHealthResponse, error) {
 		}
 		response.ApplicationproblemJSONDefault = &dest
 
+	}
+
+	switch {
+	case rsp.StatusCode == 503:
+		var headers GetHealthResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		response.Headers503 = &headers
 	}
 
 	return response, nil
@@ -23191,6 +24629,13 @@ func ParseGetOpenAPIJSONResponse(rsp *http.Response) (*GetOpenAPIJSONResponse, e
 		}
 		response.JSON200 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
 		var dest Error
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -23198,6 +24643,19 @@ func ParseGetOpenAPIJSONResponse(rsp *http.Response) (*GetOpenAPIJSONResponse, e
 		}
 		response.ApplicationproblemJSONDefault = &dest
 
+	}
+
+	switch {
+	case rsp.StatusCode == 503:
+		var headers GetOpenAPIJSONResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		response.Headers503 = &headers
 	}
 
 	return response, nil
@@ -23224,6 +24682,13 @@ func ParseGetOpenAPIYAMLResponse(rsp *http.Response) (*GetOpenAPIYAMLResponse, e
 		}
 		response.YAML200 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
 		var dest Error
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -23231,6 +24696,19 @@ func ParseGetOpenAPIYAMLResponse(rsp *http.Response) (*GetOpenAPIYAMLResponse, e
 		}
 		response.ApplicationproblemJSONDefault = &dest
 
+	}
+
+	switch {
+	case rsp.StatusCode == 503:
+		var headers GetOpenAPIYAMLResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		response.Headers503 = &headers
 	}
 
 	return response, nil
@@ -23258,7 +24736,7 @@ func ParseGetReadyResponse(rsp *http.Response) (*GetReadyResponse, error) {
 		response.JSON200 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
-		var dest Problem
+		var dest ServiceUnavailable
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -23271,6 +24749,19 @@ func ParseGetReadyResponse(rsp *http.Response) (*GetReadyResponse, error) {
 		}
 		response.ApplicationproblemJSONDefault = &dest
 
+	}
+
+	switch {
+	case rsp.StatusCode == 503:
+		var headers GetReadyResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		response.Headers503 = &headers
 	}
 
 	return response, nil
@@ -23318,6 +24809,13 @@ func ParseAdminListAuditLogResponse(rsp *http.Response) (*AdminListAuditLogRespo
 		}
 		response.ApplicationproblemJSON403 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
 		var dest Error
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -23325,6 +24823,19 @@ func ParseAdminListAuditLogResponse(rsp *http.Response) (*AdminListAuditLogRespo
 		}
 		response.ApplicationproblemJSONDefault = &dest
 
+	}
+
+	switch {
+	case rsp.StatusCode == 503:
+		var headers AdminListAuditLogResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		response.Headers503 = &headers
 	}
 
 	return response, nil
@@ -23372,6 +24883,13 @@ func ParseAdminListUsersResponse(rsp *http.Response) (*AdminListUsersResponse, e
 		}
 		response.ApplicationproblemJSON403 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
 		var dest Error
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -23379,6 +24897,19 @@ func ParseAdminListUsersResponse(rsp *http.Response) (*AdminListUsersResponse, e
 		}
 		response.ApplicationproblemJSONDefault = &dest
 
+	}
+
+	switch {
+	case rsp.StatusCode == 503:
+		var headers AdminListUsersResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		response.Headers503 = &headers
 	}
 
 	return response, nil
@@ -23440,6 +24971,13 @@ func ParseAdminUpdateUserResponse(rsp *http.Response) (*AdminUpdateUserResponse,
 		}
 		response.ApplicationproblemJSON409 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
 		var dest Error
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -23447,6 +24985,19 @@ func ParseAdminUpdateUserResponse(rsp *http.Response) (*AdminUpdateUserResponse,
 		}
 		response.ApplicationproblemJSONDefault = &dest
 
+	}
+
+	switch {
+	case rsp.StatusCode == 503:
+		var headers AdminUpdateUserResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		response.Headers503 = &headers
 	}
 
 	return response, nil
@@ -23494,6 +25045,13 @@ func ParseGetAnalyticsTimeseriesResponse(rsp *http.Response) (*GetAnalyticsTimes
 		}
 		response.ApplicationproblemJSON403 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
 		var dest Error
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -23504,6 +25062,19 @@ func ParseGetAnalyticsTimeseriesResponse(rsp *http.Response) (*GetAnalyticsTimes
 	case rsp.StatusCode == 200:
 		// Content-type (text/csv) unsupported
 
+	}
+
+	switch {
+	case rsp.StatusCode == 503:
+		var headers GetAnalyticsTimeseriesResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		response.Headers503 = &headers
 	}
 
 	return response, nil
@@ -23551,6 +25122,13 @@ func ParseGetAnalyticsTopResponse(rsp *http.Response) (*GetAnalyticsTopResponse,
 		}
 		response.ApplicationproblemJSON403 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
 		var dest Error
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -23561,6 +25139,19 @@ func ParseGetAnalyticsTopResponse(rsp *http.Response) (*GetAnalyticsTopResponse,
 	case rsp.StatusCode == 200:
 		// Content-type (text/csv) unsupported
 
+	}
+
+	switch {
+	case rsp.StatusCode == 503:
+		var headers GetAnalyticsTopResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		response.Headers503 = &headers
 	}
 
 	return response, nil
@@ -23608,6 +25199,13 @@ func ParseGetAnalyticsUsageResponse(rsp *http.Response) (*GetAnalyticsUsageRespo
 		}
 		response.ApplicationproblemJSON403 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
 		var dest Error
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -23618,6 +25216,19 @@ func ParseGetAnalyticsUsageResponse(rsp *http.Response) (*GetAnalyticsUsageRespo
 	case rsp.StatusCode == 200:
 		// Content-type (text/csv) unsupported
 
+	}
+
+	switch {
+	case rsp.StatusCode == 503:
+		var headers GetAnalyticsUsageResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		response.Headers503 = &headers
 	}
 
 	return response, nil
@@ -23658,6 +25269,13 @@ func ParseListAPIKeysResponse(rsp *http.Response) (*ListAPIKeysResponse, error) 
 		}
 		response.ApplicationproblemJSON401 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
 		var dest Error
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -23665,6 +25283,19 @@ func ParseListAPIKeysResponse(rsp *http.Response) (*ListAPIKeysResponse, error) 
 		}
 		response.ApplicationproblemJSONDefault = &dest
 
+	}
+
+	switch {
+	case rsp.StatusCode == 503:
+		var headers ListAPIKeysResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		response.Headers503 = &headers
 	}
 
 	return response, nil
@@ -23719,6 +25350,13 @@ func ParseCreateAPIKeyResponse(rsp *http.Response) (*CreateAPIKeyResponse, error
 		}
 		response.ApplicationproblemJSON422 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
 		var dest Error
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -23746,6 +25384,16 @@ func ParseCreateAPIKeyResponse(rsp *http.Response) (*CreateAPIKeyResponse, error
 			headers.Pragma = value
 		}
 		response.Headers201 = &headers
+	case rsp.StatusCode == 503:
+		var headers CreateAPIKeyResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		response.Headers503 = &headers
 	}
 
 	return response, nil
@@ -23789,6 +25437,13 @@ func ParseRevokeAPIKeyResponse(rsp *http.Response) (*RevokeAPIKeyResponse, error
 		}
 		response.ApplicationproblemJSON404 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
 		var dest Error
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -23796,6 +25451,19 @@ func ParseRevokeAPIKeyResponse(rsp *http.Response) (*RevokeAPIKeyResponse, error
 		}
 		response.ApplicationproblemJSONDefault = &dest
 
+	}
+
+	switch {
+	case rsp.StatusCode == 503:
+		var headers RevokeAPIKeyResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		response.Headers503 = &headers
 	}
 
 	return response, nil
@@ -23843,6 +25511,13 @@ func ParseRotateAPIKeyResponse(rsp *http.Response) (*RotateAPIKeyResponse, error
 		}
 		response.ApplicationproblemJSON404 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
 		var dest Error
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -23870,6 +25545,16 @@ func ParseRotateAPIKeyResponse(rsp *http.Response) (*RotateAPIKeyResponse, error
 			headers.Pragma = value
 		}
 		response.Headers200 = &headers
+	case rsp.StatusCode == 503:
+		var headers RotateAPIKeyResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		response.Headers503 = &headers
 	}
 
 	return response, nil
@@ -23920,6 +25605,13 @@ func ParseChangePasswordResponse(rsp *http.Response) (*ChangePasswordResponse, e
 		}
 		response.ApplicationproblemJSON429 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
 		var dest Error
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -23954,6 +25646,16 @@ func ParseChangePasswordResponse(rsp *http.Response) (*ChangePasswordResponse, e
 			headers.RetryAfter = &value
 		}
 		response.Headers429 = &headers
+	case rsp.StatusCode == 503:
+		var headers ChangePasswordResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		response.Headers503 = &headers
 	}
 
 	return response, nil
@@ -24000,6 +25702,13 @@ func ParseLoginResponse(rsp *http.Response) (*LoginResponse, error) {
 			return nil, err
 		}
 		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
 		var dest Error
@@ -24052,6 +25761,16 @@ func ParseLoginResponse(rsp *http.Response) (*LoginResponse, error) {
 			headers.RetryAfter = &value
 		}
 		response.Headers429 = &headers
+	case rsp.StatusCode == 503:
+		var headers LoginResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		response.Headers503 = &headers
 	}
 
 	return response, nil
@@ -24081,6 +25800,13 @@ func ParseLogoutResponse(rsp *http.Response) (*LogoutResponse, error) {
 		}
 		response.ApplicationproblemJSON401 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
 		var dest Error
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -24088,6 +25814,19 @@ func ParseLogoutResponse(rsp *http.Response) (*LogoutResponse, error) {
 		}
 		response.ApplicationproblemJSONDefault = &dest
 
+	}
+
+	switch {
+	case rsp.StatusCode == 503:
+		var headers LogoutResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		response.Headers503 = &headers
 	}
 
 	return response, nil
@@ -24134,6 +25873,13 @@ func ParseCompleteMFAChallengeResponse(rsp *http.Response) (*CompleteMFAChalleng
 			return nil, err
 		}
 		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
 		var dest Error
@@ -24186,6 +25932,16 @@ func ParseCompleteMFAChallengeResponse(rsp *http.Response) (*CompleteMFAChalleng
 			headers.RetryAfter = &value
 		}
 		response.Headers429 = &headers
+	case rsp.StatusCode == 503:
+		var headers CompleteMFAChallengeResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		response.Headers503 = &headers
 	}
 
 	return response, nil
@@ -24226,6 +25982,13 @@ func ParseRegenerateRecoveryCodesResponse(rsp *http.Response) (*RegenerateRecove
 		}
 		response.ApplicationproblemJSON409 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
 		var dest Error
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -24253,6 +26016,16 @@ func ParseRegenerateRecoveryCodesResponse(rsp *http.Response) (*RegenerateRecove
 			headers.Pragma = value
 		}
 		response.Headers200 = &headers
+	case rsp.StatusCode == 503:
+		var headers RegenerateRecoveryCodesResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		response.Headers503 = &headers
 	}
 
 	return response, nil
@@ -24289,6 +26062,13 @@ func ParseDisableTOTPResponse(rsp *http.Response) (*DisableTOTPResponse, error) 
 		}
 		response.ApplicationproblemJSON404 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
 		var dest Error
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -24296,6 +26076,19 @@ func ParseDisableTOTPResponse(rsp *http.Response) (*DisableTOTPResponse, error) 
 		}
 		response.ApplicationproblemJSONDefault = &dest
 
+	}
+
+	switch {
+	case rsp.StatusCode == 503:
+		var headers DisableTOTPResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		response.Headers503 = &headers
 	}
 
 	return response, nil
@@ -24336,6 +26129,13 @@ func ParseEnrollTOTPResponse(rsp *http.Response) (*EnrollTOTPResponse, error) {
 		}
 		response.ApplicationproblemJSON409 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
 		var dest Error
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -24363,6 +26163,16 @@ func ParseEnrollTOTPResponse(rsp *http.Response) (*EnrollTOTPResponse, error) {
 			headers.Pragma = value
 		}
 		response.Headers201 = &headers
+	case rsp.StatusCode == 503:
+		var headers EnrollTOTPResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		response.Headers503 = &headers
 	}
 
 	return response, nil
@@ -24431,6 +26241,13 @@ func ParseVerifyTOTPResponse(rsp *http.Response) (*VerifyTOTPResponse, error) {
 		}
 		response.ApplicationproblemJSON429 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
 		var dest Error
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -24482,6 +26299,16 @@ func ParseVerifyTOTPResponse(rsp *http.Response) (*VerifyTOTPResponse, error) {
 			headers.RetryAfter = &value
 		}
 		response.Headers429 = &headers
+	case rsp.StatusCode == 503:
+		var headers VerifyTOTPResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		response.Headers503 = &headers
 	}
 
 	return response, nil
@@ -24522,6 +26349,13 @@ func ParseListPasskeysResponse(rsp *http.Response) (*ListPasskeysResponse, error
 		}
 		response.ApplicationproblemJSON401 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
 		var dest Error
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -24529,6 +26363,19 @@ func ParseListPasskeysResponse(rsp *http.Response) (*ListPasskeysResponse, error
 		}
 		response.ApplicationproblemJSONDefault = &dest
 
+	}
+
+	switch {
+	case rsp.StatusCode == 503:
+		var headers ListPasskeysResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		response.Headers503 = &headers
 	}
 
 	return response, nil
@@ -24568,6 +26415,13 @@ func ParseBeginPasskeyLoginResponse(rsp *http.Response) (*BeginPasskeyLoginRespo
 			return nil, err
 		}
 		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
 		var dest Error
@@ -24620,6 +26474,16 @@ func ParseBeginPasskeyLoginResponse(rsp *http.Response) (*BeginPasskeyLoginRespo
 			headers.RetryAfter = &value
 		}
 		response.Headers429 = &headers
+	case rsp.StatusCode == 503:
+		var headers BeginPasskeyLoginResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		response.Headers503 = &headers
 	}
 
 	return response, nil
@@ -24674,6 +26538,13 @@ func ParseFinishPasskeyLoginResponse(rsp *http.Response) (*FinishPasskeyLoginRes
 		}
 		response.ApplicationproblemJSON429 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
 		var dest Error
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -24725,6 +26596,16 @@ func ParseFinishPasskeyLoginResponse(rsp *http.Response) (*FinishPasskeyLoginRes
 			headers.RetryAfter = &value
 		}
 		response.Headers429 = &headers
+	case rsp.StatusCode == 503:
+		var headers FinishPasskeyLoginResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		response.Headers503 = &headers
 	}
 
 	return response, nil
@@ -24758,6 +26639,13 @@ func ParseBeginPasskeyRegistrationResponse(rsp *http.Response) (*BeginPasskeyReg
 		}
 		response.ApplicationproblemJSON401 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
 		var dest Error
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -24785,6 +26673,16 @@ func ParseBeginPasskeyRegistrationResponse(rsp *http.Response) (*BeginPasskeyReg
 			headers.Pragma = value
 		}
 		response.Headers200 = &headers
+	case rsp.StatusCode == 503:
+		var headers BeginPasskeyRegistrationResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		response.Headers503 = &headers
 	}
 
 	return response, nil
@@ -24832,6 +26730,13 @@ func ParseFinishPasskeyRegistrationResponse(rsp *http.Response) (*FinishPasskeyR
 		}
 		response.ApplicationproblemJSON409 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
 		var dest Error
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -24839,6 +26744,19 @@ func ParseFinishPasskeyRegistrationResponse(rsp *http.Response) (*FinishPasskeyR
 		}
 		response.ApplicationproblemJSONDefault = &dest
 
+	}
+
+	switch {
+	case rsp.StatusCode == 503:
+		var headers FinishPasskeyRegistrationResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		response.Headers503 = &headers
 	}
 
 	return response, nil
@@ -24882,6 +26800,13 @@ func ParseDeletePasskeyResponse(rsp *http.Response) (*DeletePasskeyResponse, err
 		}
 		response.ApplicationproblemJSON404 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
 		var dest Error
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -24889,6 +26814,19 @@ func ParseDeletePasskeyResponse(rsp *http.Response) (*DeletePasskeyResponse, err
 		}
 		response.ApplicationproblemJSONDefault = &dest
 
+	}
+
+	switch {
+	case rsp.StatusCode == 503:
+		var headers DeletePasskeyResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		response.Headers503 = &headers
 	}
 
 	return response, nil
@@ -24936,6 +26874,13 @@ func ParseRenamePasskeyResponse(rsp *http.Response) (*RenamePasskeyResponse, err
 		}
 		response.ApplicationproblemJSON404 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
 		var dest Error
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -24943,6 +26888,19 @@ func ParseRenamePasskeyResponse(rsp *http.Response) (*RenamePasskeyResponse, err
 		}
 		response.ApplicationproblemJSONDefault = &dest
 
+	}
+
+	switch {
+	case rsp.StatusCode == 503:
+		var headers RenamePasskeyResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		response.Headers503 = &headers
 	}
 
 	return response, nil
@@ -25000,6 +26958,13 @@ func ParseDeleteProfileResponse(rsp *http.Response) (*DeleteProfileResponse, err
 		}
 		response.ApplicationproblemJSON429 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
 		var dest Error
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -25034,6 +26999,16 @@ func ParseDeleteProfileResponse(rsp *http.Response) (*DeleteProfileResponse, err
 			headers.RetryAfter = &value
 		}
 		response.Headers429 = &headers
+	case rsp.StatusCode == 503:
+		var headers DeleteProfileResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		response.Headers503 = &headers
 	}
 
 	return response, nil
@@ -25067,6 +27042,13 @@ func ParseGetProfileResponse(rsp *http.Response) (*GetProfileResponse, error) {
 		}
 		response.ApplicationproblemJSON401 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
 		var dest Error
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -25074,6 +27056,19 @@ func ParseGetProfileResponse(rsp *http.Response) (*GetProfileResponse, error) {
 		}
 		response.ApplicationproblemJSONDefault = &dest
 
+	}
+
+	switch {
+	case rsp.StatusCode == 503:
+		var headers GetProfileResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		response.Headers503 = &headers
 	}
 
 	return response, nil
@@ -25121,6 +27116,13 @@ func ParseUpdateProfileResponse(rsp *http.Response) (*UpdateProfileResponse, err
 		}
 		response.ApplicationproblemJSON409 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
 		var dest Error
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -25128,6 +27130,19 @@ func ParseUpdateProfileResponse(rsp *http.Response) (*UpdateProfileResponse, err
 		}
 		response.ApplicationproblemJSONDefault = &dest
 
+	}
+
+	switch {
+	case rsp.StatusCode == 503:
+		var headers UpdateProfileResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		response.Headers503 = &headers
 	}
 
 	return response, nil
@@ -25182,6 +27197,13 @@ func ParseReauthenticateResponse(rsp *http.Response) (*ReauthenticateResponse, e
 		}
 		response.ApplicationproblemJSON429 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
 		var dest Error
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -25233,6 +27255,16 @@ func ParseReauthenticateResponse(rsp *http.Response) (*ReauthenticateResponse, e
 			headers.RetryAfter = &value
 		}
 		response.Headers429 = &headers
+	case rsp.StatusCode == 503:
+		var headers ReauthenticateResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		response.Headers503 = &headers
 	}
 
 	return response, nil
@@ -25279,6 +27311,13 @@ func ParseRefreshTokensResponse(rsp *http.Response) (*RefreshTokensResponse, err
 			return nil, err
 		}
 		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
 		var dest Error
@@ -25331,6 +27370,16 @@ func ParseRefreshTokensResponse(rsp *http.Response) (*RefreshTokensResponse, err
 			headers.RetryAfter = &value
 		}
 		response.Headers429 = &headers
+	case rsp.StatusCode == 503:
+		var headers RefreshTokensResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		response.Headers503 = &headers
 	}
 
 	return response, nil
@@ -25377,6 +27426,13 @@ func ParseRegisterResponse(rsp *http.Response) (*RegisterResponse, error) {
 			return nil, err
 		}
 		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
 		var dest Error
@@ -25429,6 +27485,16 @@ func ParseRegisterResponse(rsp *http.Response) (*RegisterResponse, error) {
 			headers.RetryAfter = &value
 		}
 		response.Headers429 = &headers
+	case rsp.StatusCode == 503:
+		var headers RegisterResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		response.Headers503 = &headers
 	}
 
 	return response, nil
@@ -25498,7 +27564,7 @@ func ParseCreateChatCompletionResponse(rsp *http.Response) (*CreateChatCompletio
 		response.ApplicationproblemJSON502 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
-		var dest Problem
+		var dest ServiceUnavailable
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -25569,10 +27635,10 @@ func ParseCreateChatCompletionResponse(rsp *http.Response) (*CreateChatCompletio
 		var headers CreateChatCompletionResponse503Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
 			var value int
-			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
 				return nil, err
 			}
-			headers.RetryAfter = &value
+			headers.RetryAfter = value
 		}
 		response.Headers503 = &headers
 	}
@@ -25622,6 +27688,13 @@ func ParseDebugChatCompletionResponse(rsp *http.Response) (*DebugChatCompletionR
 		}
 		response.ApplicationproblemJSON404 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
 		var dest Error
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -25629,6 +27702,19 @@ func ParseDebugChatCompletionResponse(rsp *http.Response) (*DebugChatCompletionR
 		}
 		response.ApplicationproblemJSONDefault = &dest
 
+	}
+
+	switch {
+	case rsp.StatusCode == 503:
+		var headers DebugChatCompletionResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		response.Headers503 = &headers
 	}
 
 	return response, nil
@@ -25676,6 +27762,13 @@ func ParseGetChatStreamResponse(rsp *http.Response) (*GetChatStreamResponse, err
 		}
 		response.ApplicationproblemJSON410 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
 		var dest Error
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -25703,6 +27796,16 @@ func ParseGetChatStreamResponse(rsp *http.Response) (*GetChatStreamResponse, err
 			headers.XGenerationID = &value
 		}
 		response.Headers200 = &headers
+	case rsp.StatusCode == 503:
+		var headers GetChatStreamResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		response.Headers503 = &headers
 	}
 
 	return response, nil
@@ -25750,6 +27853,13 @@ func ParseCancelChatCompletionResponse(rsp *http.Response) (*CancelChatCompletio
 		}
 		response.ApplicationproblemJSON404 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
 		var dest Error
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -25757,6 +27867,19 @@ func ParseCancelChatCompletionResponse(rsp *http.Response) (*CancelChatCompletio
 		}
 		response.ApplicationproblemJSONDefault = &dest
 
+	}
+
+	switch {
+	case rsp.StatusCode == 503:
+		var headers CancelChatCompletionResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		response.Headers503 = &headers
 	}
 
 	return response, nil
@@ -25804,6 +27927,13 @@ func ParseGetChatStatusResponse(rsp *http.Response) (*GetChatStatusResponse, err
 		}
 		response.ApplicationproblemJSON404 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
 		var dest Error
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -25811,6 +27941,19 @@ func ParseGetChatStatusResponse(rsp *http.Response) (*GetChatStatusResponse, err
 		}
 		response.ApplicationproblemJSONDefault = &dest
 
+	}
+
+	switch {
+	case rsp.StatusCode == 503:
+		var headers GetChatStatusResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		response.Headers503 = &headers
 	}
 
 	return response, nil
@@ -25851,6 +27994,13 @@ func ParseGetDebugInfoResponse(rsp *http.Response) (*GetDebugInfoResponse, error
 		}
 		response.ApplicationproblemJSON403 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
 		var dest Error
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -25858,6 +28008,19 @@ func ParseGetDebugInfoResponse(rsp *http.Response) (*GetDebugInfoResponse, error
 		}
 		response.ApplicationproblemJSONDefault = &dest
 
+	}
+
+	switch {
+	case rsp.StatusCode == 503:
+		var headers GetDebugInfoResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		response.Headers503 = &headers
 	}
 
 	return response, nil
@@ -25898,6 +28061,13 @@ func ParseListDevicesResponse(rsp *http.Response) (*ListDevicesResponse, error) 
 		}
 		response.ApplicationproblemJSON401 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
 		var dest Error
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -25905,6 +28075,19 @@ func ParseListDevicesResponse(rsp *http.Response) (*ListDevicesResponse, error) 
 		}
 		response.ApplicationproblemJSONDefault = &dest
 
+	}
+
+	switch {
+	case rsp.StatusCode == 503:
+		var headers ListDevicesResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		response.Headers503 = &headers
 	}
 
 	return response, nil
@@ -25959,6 +28142,13 @@ func ParseRegisterDeviceResponse(rsp *http.Response) (*RegisterDeviceResponse, e
 		}
 		response.ApplicationproblemJSON422 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
 		var dest Error
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -25966,6 +28156,19 @@ func ParseRegisterDeviceResponse(rsp *http.Response) (*RegisterDeviceResponse, e
 		}
 		response.ApplicationproblemJSONDefault = &dest
 
+	}
+
+	switch {
+	case rsp.StatusCode == 503:
+		var headers RegisterDeviceResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		response.Headers503 = &headers
 	}
 
 	return response, nil
@@ -26009,6 +28212,13 @@ func ParseDeleteDeviceResponse(rsp *http.Response) (*DeleteDeviceResponse, error
 		}
 		response.ApplicationproblemJSON404 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
 		var dest Error
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -26016,6 +28226,19 @@ func ParseDeleteDeviceResponse(rsp *http.Response) (*DeleteDeviceResponse, error
 		}
 		response.ApplicationproblemJSONDefault = &dest
 
+	}
+
+	switch {
+	case rsp.StatusCode == 503:
+		var headers DeleteDeviceResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		response.Headers503 = &headers
 	}
 
 	return response, nil
@@ -26063,6 +28286,13 @@ func ParseStreamEventsResponse(rsp *http.Response) (*StreamEventsResponse, error
 		}
 		response.ApplicationproblemJSON429 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
 		var dest Error
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -26097,6 +28327,16 @@ func ParseStreamEventsResponse(rsp *http.Response) (*StreamEventsResponse, error
 			headers.RetryAfter = &value
 		}
 		response.Headers429 = &headers
+	case rsp.StatusCode == 503:
+		var headers StreamEventsResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		response.Headers503 = &headers
 	}
 
 	return response, nil
@@ -26137,6 +28377,13 @@ func ParseListFilesResponse(rsp *http.Response) (*ListFilesResponse, error) {
 		}
 		response.ApplicationproblemJSON401 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
 		var dest Error
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -26144,6 +28391,19 @@ func ParseListFilesResponse(rsp *http.Response) (*ListFilesResponse, error) {
 		}
 		response.ApplicationproblemJSONDefault = &dest
 
+	}
+
+	switch {
+	case rsp.StatusCode == 503:
+		var headers ListFilesResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		response.Headers503 = &headers
 	}
 
 	return response, nil
@@ -26212,6 +28472,13 @@ func ParseUploadFileResponse(rsp *http.Response) (*UploadFileResponse, error) {
 		}
 		response.ApplicationproblemJSON422 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
 		var dest Error
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -26232,6 +28499,16 @@ func ParseUploadFileResponse(rsp *http.Response) (*UploadFileResponse, error) {
 			headers.ETag = &value
 		}
 		response.Headers201 = &headers
+	case rsp.StatusCode == 503:
+		var headers UploadFileResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		response.Headers503 = &headers
 	}
 
 	return response, nil
@@ -26265,6 +28542,13 @@ func ParseGetFileUsageResponse(rsp *http.Response) (*GetFileUsageResponse, error
 		}
 		response.ApplicationproblemJSON401 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
 		var dest Error
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -26272,6 +28556,19 @@ func ParseGetFileUsageResponse(rsp *http.Response) (*GetFileUsageResponse, error
 		}
 		response.ApplicationproblemJSONDefault = &dest
 
+	}
+
+	switch {
+	case rsp.StatusCode == 503:
+		var headers GetFileUsageResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		response.Headers503 = &headers
 	}
 
 	return response, nil
@@ -26322,6 +28619,13 @@ func ParseDeleteFileResponse(rsp *http.Response) (*DeleteFileResponse, error) {
 		}
 		response.ApplicationproblemJSON412 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
 		var dest Error
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -26329,6 +28633,19 @@ func ParseDeleteFileResponse(rsp *http.Response) (*DeleteFileResponse, error) {
 		}
 		response.ApplicationproblemJSONDefault = &dest
 
+	}
+
+	switch {
+	case rsp.StatusCode == 503:
+		var headers DeleteFileResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		response.Headers503 = &headers
 	}
 
 	return response, nil
@@ -26376,6 +28693,13 @@ func ParseGetFileResponse(rsp *http.Response) (*GetFileResponse, error) {
 		}
 		response.ApplicationproblemJSON404 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
 		var dest Error
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -26396,6 +28720,16 @@ func ParseGetFileResponse(rsp *http.Response) (*GetFileResponse, error) {
 			headers.ETag = &value
 		}
 		response.Headers200 = &headers
+	case rsp.StatusCode == 503:
+		var headers GetFileResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		response.Headers503 = &headers
 	}
 
 	return response, nil
@@ -26457,6 +28791,13 @@ func ParseUpdateFileResponse(rsp *http.Response) (*UpdateFileResponse, error) {
 		}
 		response.ApplicationproblemJSON412 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
 		var dest Error
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -26477,6 +28818,16 @@ func ParseUpdateFileResponse(rsp *http.Response) (*UpdateFileResponse, error) {
 			headers.ETag = &value
 		}
 		response.Headers200 = &headers
+	case rsp.StatusCode == 503:
+		var headers UpdateFileResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		response.Headers503 = &headers
 	}
 
 	return response, nil
@@ -26526,6 +28877,13 @@ func ParseGetFileContentResponse(rsp *http.Response) (*GetFileContentResponse, e
 			return nil, err
 		}
 		response.ApplicationproblemJSON416 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
 		var dest Error
@@ -26626,6 +28984,16 @@ func ParseGetFileContentResponse(rsp *http.Response) (*GetFileContentResponse, e
 			headers.ContentRange = value
 		}
 		response.Headers416 = &headers
+	case rsp.StatusCode == 503:
+		var headers GetFileContentResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		response.Headers503 = &headers
 	}
 
 	return response, nil
@@ -26668,6 +29036,13 @@ func ParseDownloadFileResponse(rsp *http.Response) (*DownloadFileResponse, error
 			return nil, err
 		}
 		response.ApplicationproblemJSON416 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
 		var dest Error
@@ -26768,6 +29143,16 @@ func ParseDownloadFileResponse(rsp *http.Response) (*DownloadFileResponse, error
 			headers.ContentRange = value
 		}
 		response.Headers416 = &headers
+	case rsp.StatusCode == 503:
+		var headers DownloadFileResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		response.Headers503 = &headers
 	}
 
 	return response, nil
@@ -26815,6 +29200,13 @@ func ParseCreateFileUrlResponse(rsp *http.Response) (*CreateFileUrlResponse, err
 		}
 		response.ApplicationproblemJSON404 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
 		var dest Error
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -26822,6 +29214,19 @@ func ParseCreateFileUrlResponse(rsp *http.Response) (*CreateFileUrlResponse, err
 		}
 		response.ApplicationproblemJSONDefault = &dest
 
+	}
+
+	switch {
+	case rsp.StatusCode == 503:
+		var headers CreateFileUrlResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		response.Headers503 = &headers
 	}
 
 	return response, nil
@@ -26862,6 +29267,13 @@ func ParseListMCPServersResponse(rsp *http.Response) (*ListMCPServersResponse, e
 		}
 		response.ApplicationproblemJSON401 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
 		var dest Error
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -26869,6 +29281,19 @@ func ParseListMCPServersResponse(rsp *http.Response) (*ListMCPServersResponse, e
 		}
 		response.ApplicationproblemJSONDefault = &dest
 
+	}
+
+	switch {
+	case rsp.StatusCode == 503:
+		var headers ListMCPServersResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		response.Headers503 = &headers
 	}
 
 	return response, nil
@@ -26937,6 +29362,13 @@ func ParseCreateMCPServerResponse(rsp *http.Response) (*CreateMCPServerResponse,
 		}
 		response.ApplicationproblemJSON422 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
 		var dest Error
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -26957,6 +29389,16 @@ func ParseCreateMCPServerResponse(rsp *http.Response) (*CreateMCPServerResponse,
 			headers.ETag = &value
 		}
 		response.Headers201 = &headers
+	case rsp.StatusCode == 503:
+		var headers CreateMCPServerResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		response.Headers503 = &headers
 	}
 
 	return response, nil
@@ -27014,6 +29456,13 @@ func ParseDeleteMCPServerResponse(rsp *http.Response) (*DeleteMCPServerResponse,
 		}
 		response.ApplicationproblemJSON412 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
 		var dest Error
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -27021,6 +29470,19 @@ func ParseDeleteMCPServerResponse(rsp *http.Response) (*DeleteMCPServerResponse,
 		}
 		response.ApplicationproblemJSONDefault = &dest
 
+	}
+
+	switch {
+	case rsp.StatusCode == 503:
+		var headers DeleteMCPServerResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		response.Headers503 = &headers
 	}
 
 	return response, nil
@@ -27068,6 +29530,13 @@ func ParseGetMCPServerResponse(rsp *http.Response) (*GetMCPServerResponse, error
 		}
 		response.ApplicationproblemJSON404 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
 		var dest Error
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -27088,6 +29557,16 @@ func ParseGetMCPServerResponse(rsp *http.Response) (*GetMCPServerResponse, error
 			headers.ETag = &value
 		}
 		response.Headers200 = &headers
+	case rsp.StatusCode == 503:
+		var headers GetMCPServerResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		response.Headers503 = &headers
 	}
 
 	return response, nil
@@ -27156,6 +29635,13 @@ func ParseUpdateMCPServerResponse(rsp *http.Response) (*UpdateMCPServerResponse,
 		}
 		response.ApplicationproblemJSON412 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
 		var dest Error
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -27176,6 +29662,16 @@ func ParseUpdateMCPServerResponse(rsp *http.Response) (*UpdateMCPServerResponse,
 			headers.ETag = &value
 		}
 		response.Headers200 = &headers
+	case rsp.StatusCode == 503:
+		var headers UpdateMCPServerResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		response.Headers503 = &headers
 	}
 
 	return response, nil
@@ -27244,6 +29740,13 @@ func ParseTestMCPServerResponse(rsp *http.Response) (*TestMCPServerResponse, err
 		}
 		response.ApplicationproblemJSON502 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 504:
 		var dest MCPUpstreamError
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -27258,6 +29761,19 @@ func ParseTestMCPServerResponse(rsp *http.Response) (*TestMCPServerResponse, err
 		}
 		response.ApplicationproblemJSONDefault = &dest
 
+	}
+
+	switch {
+	case rsp.StatusCode == 503:
+		var headers TestMCPServerResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		response.Headers503 = &headers
 	}
 
 	return response, nil
@@ -27326,6 +29842,13 @@ func ParseListMCPServerToolsResponse(rsp *http.Response) (*ListMCPServerToolsRes
 		}
 		response.ApplicationproblemJSON502 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 504:
 		var dest MCPUpstreamError
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -27340,6 +29863,19 @@ func ParseListMCPServerToolsResponse(rsp *http.Response) (*ListMCPServerToolsRes
 		}
 		response.ApplicationproblemJSONDefault = &dest
 
+	}
+
+	switch {
+	case rsp.StatusCode == 503:
+		var headers ListMCPServerToolsResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		response.Headers503 = &headers
 	}
 
 	return response, nil
@@ -27408,6 +29944,13 @@ func ParseCallMCPServerToolResponse(rsp *http.Response) (*CallMCPServerToolRespo
 		}
 		response.ApplicationproblemJSON502 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 504:
 		var dest MCPUpstreamError
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -27422,6 +29965,19 @@ func ParseCallMCPServerToolResponse(rsp *http.Response) (*CallMCPServerToolRespo
 		}
 		response.ApplicationproblemJSONDefault = &dest
 
+	}
+
+	switch {
+	case rsp.StatusCode == 503:
+		var headers CallMCPServerToolResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		response.Headers503 = &headers
 	}
 
 	return response, nil
@@ -27455,6 +30011,13 @@ func ParseListModelsResponse(rsp *http.Response) (*ListModelsResponse, error) {
 		}
 		response.ApplicationproblemJSON401 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
 		var dest Error
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -27462,6 +30025,19 @@ func ParseListModelsResponse(rsp *http.Response) (*ListModelsResponse, error) {
 		}
 		response.ApplicationproblemJSONDefault = &dest
 
+	}
+
+	switch {
+	case rsp.StatusCode == 503:
+		var headers ListModelsResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		response.Headers503 = &headers
 	}
 
 	return response, nil
@@ -27495,6 +30071,13 @@ func ParseListModelCapabilitiesResponse(rsp *http.Response) (*ListModelCapabilit
 		}
 		response.ApplicationproblemJSON401 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
 		var dest Error
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -27502,6 +30085,19 @@ func ParseListModelCapabilitiesResponse(rsp *http.Response) (*ListModelCapabilit
 		}
 		response.ApplicationproblemJSONDefault = &dest
 
+	}
+
+	switch {
+	case rsp.StatusCode == 503:
+		var headers ListModelCapabilitiesResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		response.Headers503 = &headers
 	}
 
 	return response, nil
@@ -27542,6 +30138,13 @@ func ParseGetModelResponse(rsp *http.Response) (*GetModelResponse, error) {
 		}
 		response.ApplicationproblemJSON404 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
 		var dest Error
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -27549,6 +30152,19 @@ func ParseGetModelResponse(rsp *http.Response) (*GetModelResponse, error) {
 		}
 		response.ApplicationproblemJSONDefault = &dest
 
+	}
+
+	switch {
+	case rsp.StatusCode == 503:
+		var headers GetModelResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		response.Headers503 = &headers
 	}
 
 	return response, nil
@@ -27589,6 +30205,13 @@ func ParseListProjectsResponse(rsp *http.Response) (*ListProjectsResponse, error
 		}
 		response.ApplicationproblemJSON401 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
 		var dest Error
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -27596,6 +30219,19 @@ func ParseListProjectsResponse(rsp *http.Response) (*ListProjectsResponse, error
 		}
 		response.ApplicationproblemJSONDefault = &dest
 
+	}
+
+	switch {
+	case rsp.StatusCode == 503:
+		var headers ListProjectsResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		response.Headers503 = &headers
 	}
 
 	return response, nil
@@ -27650,6 +30286,13 @@ func ParseCreateProjectResponse(rsp *http.Response) (*CreateProjectResponse, err
 		}
 		response.ApplicationproblemJSON422 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
 		var dest Error
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -27670,6 +30313,16 @@ func ParseCreateProjectResponse(rsp *http.Response) (*CreateProjectResponse, err
 			headers.ETag = &value
 		}
 		response.Headers201 = &headers
+	case rsp.StatusCode == 503:
+		var headers CreateProjectResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		response.Headers503 = &headers
 	}
 
 	return response, nil
@@ -27720,6 +30373,13 @@ func ParseDeleteProjectResponse(rsp *http.Response) (*DeleteProjectResponse, err
 		}
 		response.ApplicationproblemJSON412 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
 		var dest Error
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -27727,6 +30387,19 @@ func ParseDeleteProjectResponse(rsp *http.Response) (*DeleteProjectResponse, err
 		}
 		response.ApplicationproblemJSONDefault = &dest
 
+	}
+
+	switch {
+	case rsp.StatusCode == 503:
+		var headers DeleteProjectResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		response.Headers503 = &headers
 	}
 
 	return response, nil
@@ -27774,6 +30447,13 @@ func ParseGetProjectResponse(rsp *http.Response) (*GetProjectResponse, error) {
 		}
 		response.ApplicationproblemJSON404 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
 		var dest Error
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -27794,6 +30474,16 @@ func ParseGetProjectResponse(rsp *http.Response) (*GetProjectResponse, error) {
 			headers.ETag = &value
 		}
 		response.Headers200 = &headers
+	case rsp.StatusCode == 503:
+		var headers GetProjectResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		response.Headers503 = &headers
 	}
 
 	return response, nil
@@ -27848,6 +30538,13 @@ func ParseUpdateProjectResponse(rsp *http.Response) (*UpdateProjectResponse, err
 		}
 		response.ApplicationproblemJSON412 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
 		var dest Error
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -27868,6 +30565,16 @@ func ParseUpdateProjectResponse(rsp *http.Response) (*UpdateProjectResponse, err
 			headers.ETag = &value
 		}
 		response.Headers200 = &headers
+	case rsp.StatusCode == 503:
+		var headers UpdateProjectResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		response.Headers503 = &headers
 	}
 
 	return response, nil
@@ -27922,6 +30629,13 @@ func ParseReplaceProjectResponse(rsp *http.Response) (*ReplaceProjectResponse, e
 		}
 		response.ApplicationproblemJSON412 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
 		var dest Error
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -27942,6 +30656,16 @@ func ParseReplaceProjectResponse(rsp *http.Response) (*ReplaceProjectResponse, e
 			headers.ETag = &value
 		}
 		response.Headers200 = &headers
+	case rsp.StatusCode == 503:
+		var headers ReplaceProjectResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		response.Headers503 = &headers
 	}
 
 	return response, nil
@@ -27975,6 +30699,13 @@ func ParseCreateRealtimeTicketResponse(rsp *http.Response) (*CreateRealtimeTicke
 		}
 		response.ApplicationproblemJSON401 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
 		var dest Error
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -27995,6 +30726,16 @@ func ParseCreateRealtimeTicketResponse(rsp *http.Response) (*CreateRealtimeTicke
 			headers.CacheControl = value
 		}
 		response.Headers201 = &headers
+	case rsp.StatusCode == 503:
+		var headers CreateRealtimeTicketResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		response.Headers503 = &headers
 	}
 
 	return response, nil
@@ -28035,6 +30776,13 @@ func ParseListSessionsResponse(rsp *http.Response) (*ListSessionsResponse, error
 		}
 		response.ApplicationproblemJSON401 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
 		var dest Error
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -28042,6 +30790,19 @@ func ParseListSessionsResponse(rsp *http.Response) (*ListSessionsResponse, error
 		}
 		response.ApplicationproblemJSONDefault = &dest
 
+	}
+
+	switch {
+	case rsp.StatusCode == 503:
+		var headers ListSessionsResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		response.Headers503 = &headers
 	}
 
 	return response, nil
@@ -28103,6 +30864,13 @@ func ParseCreateSessionResponse(rsp *http.Response) (*CreateSessionResponse, err
 		}
 		response.ApplicationproblemJSON422 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
 		var dest Error
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -28123,6 +30891,16 @@ func ParseCreateSessionResponse(rsp *http.Response) (*CreateSessionResponse, err
 			headers.ETag = &value
 		}
 		response.Headers201 = &headers
+	case rsp.StatusCode == 503:
+		var headers CreateSessionResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		response.Headers503 = &headers
 	}
 
 	return response, nil
@@ -28156,6 +30934,13 @@ func ParseGetSessionTotalsResponse(rsp *http.Response) (*GetSessionTotalsRespons
 		}
 		response.ApplicationproblemJSON401 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
 		var dest Error
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -28163,6 +30948,19 @@ func ParseGetSessionTotalsResponse(rsp *http.Response) (*GetSessionTotalsRespons
 		}
 		response.ApplicationproblemJSONDefault = &dest
 
+	}
+
+	switch {
+	case rsp.StatusCode == 503:
+		var headers GetSessionTotalsResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		response.Headers503 = &headers
 	}
 
 	return response, nil
@@ -28213,6 +31011,13 @@ func ParseDeleteSessionResponse(rsp *http.Response) (*DeleteSessionResponse, err
 		}
 		response.ApplicationproblemJSON412 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
 		var dest Error
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -28220,6 +31025,19 @@ func ParseDeleteSessionResponse(rsp *http.Response) (*DeleteSessionResponse, err
 		}
 		response.ApplicationproblemJSONDefault = &dest
 
+	}
+
+	switch {
+	case rsp.StatusCode == 503:
+		var headers DeleteSessionResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		response.Headers503 = &headers
 	}
 
 	return response, nil
@@ -28267,6 +31085,13 @@ func ParseGetSessionResponse(rsp *http.Response) (*GetSessionResponse, error) {
 		}
 		response.ApplicationproblemJSON404 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
 		var dest Error
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -28287,6 +31112,16 @@ func ParseGetSessionResponse(rsp *http.Response) (*GetSessionResponse, error) {
 			headers.ETag = &value
 		}
 		response.Headers200 = &headers
+	case rsp.StatusCode == 503:
+		var headers GetSessionResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		response.Headers503 = &headers
 	}
 
 	return response, nil
@@ -28341,6 +31176,13 @@ func ParseUpdateSessionResponse(rsp *http.Response) (*UpdateSessionResponse, err
 		}
 		response.ApplicationproblemJSON412 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
 		var dest Error
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -28361,6 +31203,16 @@ func ParseUpdateSessionResponse(rsp *http.Response) (*UpdateSessionResponse, err
 			headers.ETag = &value
 		}
 		response.Headers200 = &headers
+	case rsp.StatusCode == 503:
+		var headers UpdateSessionResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		response.Headers503 = &headers
 	}
 
 	return response, nil
@@ -28408,6 +31260,13 @@ func ParseListMessagesResponse(rsp *http.Response) (*ListMessagesResponse, error
 		}
 		response.ApplicationproblemJSON404 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
 		var dest Error
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -28415,6 +31274,19 @@ func ParseListMessagesResponse(rsp *http.Response) (*ListMessagesResponse, error
 		}
 		response.ApplicationproblemJSONDefault = &dest
 
+	}
+
+	switch {
+	case rsp.StatusCode == 503:
+		var headers ListMessagesResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		response.Headers503 = &headers
 	}
 
 	return response, nil
@@ -28476,6 +31348,13 @@ func ParseCreateMessageResponse(rsp *http.Response) (*CreateMessageResponse, err
 		}
 		response.ApplicationproblemJSON422 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
 		var dest Error
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -28483,6 +31362,19 @@ func ParseCreateMessageResponse(rsp *http.Response) (*CreateMessageResponse, err
 		}
 		response.ApplicationproblemJSONDefault = &dest
 
+	}
+
+	switch {
+	case rsp.StatusCode == 503:
+		var headers CreateMessageResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		response.Headers503 = &headers
 	}
 
 	return response, nil
@@ -28530,6 +31422,13 @@ func ParseGetSessionStatsResponse(rsp *http.Response) (*GetSessionStatsResponse,
 		}
 		response.ApplicationproblemJSON404 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
 		var dest Error
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -28537,6 +31436,19 @@ func ParseGetSessionStatsResponse(rsp *http.Response) (*GetSessionStatsResponse,
 		}
 		response.ApplicationproblemJSONDefault = &dest
 
+	}
+
+	switch {
+	case rsp.StatusCode == 503:
+		var headers GetSessionStatsResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		response.Headers503 = &headers
 	}
 
 	return response, nil
@@ -28584,6 +31496,13 @@ func ParseListSessionToolCallsResponse(rsp *http.Response) (*ListSessionToolCall
 		}
 		response.ApplicationproblemJSON404 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
 		var dest Error
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -28591,6 +31510,19 @@ func ParseListSessionToolCallsResponse(rsp *http.Response) (*ListSessionToolCall
 		}
 		response.ApplicationproblemJSONDefault = &dest
 
+	}
+
+	switch {
+	case rsp.StatusCode == 503:
+		var headers ListSessionToolCallsResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		response.Headers503 = &headers
 	}
 
 	return response, nil
@@ -28638,6 +31570,13 @@ func ParseGetSessionToolsResponse(rsp *http.Response) (*GetSessionToolsResponse,
 		}
 		response.ApplicationproblemJSON404 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
 		var dest Error
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -28645,6 +31584,19 @@ func ParseGetSessionToolsResponse(rsp *http.Response) (*GetSessionToolsResponse,
 		}
 		response.ApplicationproblemJSONDefault = &dest
 
+	}
+
+	switch {
+	case rsp.StatusCode == 503:
+		var headers GetSessionToolsResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		response.Headers503 = &headers
 	}
 
 	return response, nil
@@ -28692,6 +31644,13 @@ func ParseReplaceSessionToolsResponse(rsp *http.Response) (*ReplaceSessionToolsR
 		}
 		response.ApplicationproblemJSON404 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
 		var dest Error
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -28699,6 +31658,19 @@ func ParseReplaceSessionToolsResponse(rsp *http.Response) (*ReplaceSessionToolsR
 		}
 		response.ApplicationproblemJSONDefault = &dest
 
+	}
+
+	switch {
+	case rsp.StatusCode == 503:
+		var headers ReplaceSessionToolsResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		response.Headers503 = &headers
 	}
 
 	return response, nil
@@ -28746,6 +31718,13 @@ func ParseGetChangesResponse(rsp *http.Response) (*GetChangesResponse, error) {
 		}
 		response.ApplicationproblemJSON410 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
 		var dest Error
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -28753,6 +31732,19 @@ func ParseGetChangesResponse(rsp *http.Response) (*GetChangesResponse, error) {
 		}
 		response.ApplicationproblemJSONDefault = &dest
 
+	}
+
+	switch {
+	case rsp.StatusCode == 503:
+		var headers GetChangesResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		response.Headers503 = &headers
 	}
 
 	return response, nil
@@ -28793,6 +31785,13 @@ func ParseGetUsageResponse(rsp *http.Response) (*GetUsageResponse, error) {
 		}
 		response.ApplicationproblemJSON401 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
 		var dest Error
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -28803,6 +31802,19 @@ func ParseGetUsageResponse(rsp *http.Response) (*GetUsageResponse, error) {
 	case rsp.StatusCode == 200:
 		// Content-type (text/csv) unsupported
 
+	}
+
+	switch {
+	case rsp.StatusCode == 503:
+		var headers GetUsageResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		response.Headers503 = &headers
 	}
 
 	return response, nil
@@ -28843,6 +31855,13 @@ func ParseListUsageEventsResponse(rsp *http.Response) (*ListUsageEventsResponse,
 		}
 		response.ApplicationproblemJSON401 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
 		var dest Error
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -28866,6 +31885,16 @@ func ParseListUsageEventsResponse(rsp *http.Response) (*ListUsageEventsResponse,
 			headers.XNextCursor = &value
 		}
 		response.Headers200 = &headers
+	case rsp.StatusCode == 503:
+		var headers ListUsageEventsResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		response.Headers503 = &headers
 	}
 
 	return response, nil
@@ -28916,6 +31945,13 @@ func ParseOpenEventSocketResponse(rsp *http.Response) (*OpenEventSocketResponse,
 		}
 		response.ApplicationproblemJSON429 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
 		var dest Error
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -28950,6 +31986,16 @@ func ParseOpenEventSocketResponse(rsp *http.Response) (*OpenEventSocketResponse,
 			headers.RetryAfter = &value
 		}
 		response.Headers429 = &headers
+	case rsp.StatusCode == 503:
+		var headers OpenEventSocketResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		response.Headers503 = &headers
 	}
 
 	return response, nil
@@ -31622,6 +34668,15 @@ type PreconditionFailedApplicationProblemPlusJSONResponse Problem
 
 type ReauthenticationRequiredApplicationProblemPlusJSONResponse Problem
 
+type ServiceUnavailableResponseHeaders struct {
+	RetryAfter int
+}
+type ServiceUnavailableApplicationProblemPlusJSONResponse struct {
+	Body Problem
+
+	Headers ServiceUnavailableResponseHeaders
+}
+
 type TooManyRequestsResponseHeaders struct {
 	RateLimit       *string
 	RateLimitPolicy *string
@@ -31656,6 +34711,23 @@ func (response GetRoot200JSONResponse) VisitGetRootResponse(w http.ResponseWrite
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetRoot503ApplicationProblemPlusJSONResponse struct {
+	ServiceUnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response GetRoot503ApplicationProblemPlusJSONResponse) VisitGetRootResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -31714,6 +34786,23 @@ func (response GetAppleAppSiteAssociation404ApplicationProblemPlusJSONResponse) 
 	return err
 }
 
+type GetAppleAppSiteAssociation503ApplicationProblemPlusJSONResponse struct {
+	ServiceUnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response GetAppleAppSiteAssociation503ApplicationProblemPlusJSONResponse) VisitGetAppleAppSiteAssociationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type GetAppleAppSiteAssociationdefaultApplicationProblemPlusJSONResponse struct {
 	Body       Problem
 	StatusCode int
@@ -31752,6 +34841,23 @@ func (response GetAssetLinks200JSONResponse) VisitGetAssetLinksResponse(w http.R
 	return err
 }
 
+type GetAssetLinks503ApplicationProblemPlusJSONResponse struct {
+	ServiceUnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response GetAssetLinks503ApplicationProblemPlusJSONResponse) VisitGetAssetLinksResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type GetAssetLinksdefaultApplicationProblemPlusJSONResponse struct {
 	Body       Problem
 	StatusCode int
@@ -31786,6 +34892,23 @@ func (response GetJWKS200JSONResponse) VisitGetJWKSResponse(w http.ResponseWrite
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetJWKS503ApplicationProblemPlusJSONResponse struct {
+	ServiceUnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response GetJWKS503ApplicationProblemPlusJSONResponse) VisitGetJWKSResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -31831,6 +34954,23 @@ func (response GetDocs200TexthtmlResponse) VisitGetDocsResponse(w http.ResponseW
 		defer closer.Close()
 	}
 	_, err := io.Copy(w, response.Body)
+	return err
+}
+
+type GetDocs503ApplicationProblemPlusJSONResponse struct {
+	ServiceUnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response GetDocs503ApplicationProblemPlusJSONResponse) VisitGetDocsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
 	return err
 }
 
@@ -31935,6 +35075,23 @@ func (response GetDocsAsset404ApplicationProblemPlusJSONResponse) VisitGetDocsAs
 	return err
 }
 
+type GetDocsAsset503ApplicationProblemPlusJSONResponse struct {
+	ServiceUnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response GetDocsAsset503ApplicationProblemPlusJSONResponse) VisitGetDocsAssetResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type GetDocsAssetdefaultApplicationProblemPlusJSONResponse struct {
 	Body       Problem
 	StatusCode int
@@ -31973,6 +35130,23 @@ func (response GetHealth200JSONResponse) VisitGetHealthResponse(w http.ResponseW
 	return err
 }
 
+type GetHealth503ApplicationProblemPlusJSONResponse struct {
+	ServiceUnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response GetHealth503ApplicationProblemPlusJSONResponse) VisitGetHealthResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type GetHealthdefaultApplicationProblemPlusJSONResponse struct {
 	Body       Problem
 	StatusCode int
@@ -32007,6 +35181,23 @@ func (response GetOpenAPIJSON200JSONResponse) VisitGetOpenAPIJSONResponse(w http
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetOpenAPIJSON503ApplicationProblemPlusJSONResponse struct {
+	ServiceUnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response GetOpenAPIJSON503ApplicationProblemPlusJSONResponse) VisitGetOpenAPIJSONResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -32055,6 +35246,23 @@ func (response GetOpenAPIYAML200ApplicationyamlResponse) VisitGetOpenAPIYAMLResp
 	return err
 }
 
+type GetOpenAPIYAML503ApplicationProblemPlusJSONResponse struct {
+	ServiceUnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response GetOpenAPIYAML503ApplicationProblemPlusJSONResponse) VisitGetOpenAPIYAMLResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type GetOpenAPIYAMLdefaultApplicationProblemPlusJSONResponse struct {
 	Body       Problem
 	StatusCode int
@@ -32093,15 +35301,18 @@ func (response GetReady200JSONResponse) VisitGetReadyResponse(w http.ResponseWri
 	return err
 }
 
-type GetReady503ApplicationProblemPlusJSONResponse Problem
+type GetReady503ApplicationProblemPlusJSONResponse struct {
+	ServiceUnavailableApplicationProblemPlusJSONResponse
+}
 
 func (response GetReady503ApplicationProblemPlusJSONResponse) VisitGetReadyResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
 		return err
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
 	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
@@ -32194,6 +35405,23 @@ func (response AdminListAuditLog403ApplicationProblemPlusJSONResponse) VisitAdmi
 	return err
 }
 
+type AdminListAuditLog503ApplicationProblemPlusJSONResponse struct {
+	ServiceUnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response AdminListAuditLog503ApplicationProblemPlusJSONResponse) VisitAdminListAuditLogResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type AdminListAuditLogdefaultApplicationProblemPlusJSONResponse struct {
 	Body       Problem
 	StatusCode int
@@ -32277,6 +35505,23 @@ func (response AdminListUsers403ApplicationProblemPlusJSONResponse) VisitAdminLi
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AdminListUsers503ApplicationProblemPlusJSONResponse struct {
+	ServiceUnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response AdminListUsers503ApplicationProblemPlusJSONResponse) VisitAdminListUsersResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -32401,6 +35646,23 @@ func (response AdminUpdateUser409ApplicationProblemPlusJSONResponse) VisitAdminU
 	return err
 }
 
+type AdminUpdateUser503ApplicationProblemPlusJSONResponse struct {
+	ServiceUnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response AdminUpdateUser503ApplicationProblemPlusJSONResponse) VisitAdminUpdateUserResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type AdminUpdateUserdefaultApplicationProblemPlusJSONResponse struct {
 	Body       Problem
 	StatusCode int
@@ -32504,6 +35766,23 @@ func (response GetAnalyticsTimeseries403ApplicationProblemPlusJSONResponse) Visi
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetAnalyticsTimeseries503ApplicationProblemPlusJSONResponse struct {
+	ServiceUnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response GetAnalyticsTimeseries503ApplicationProblemPlusJSONResponse) VisitGetAnalyticsTimeseriesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -32615,6 +35894,23 @@ func (response GetAnalyticsTop403ApplicationProblemPlusJSONResponse) VisitGetAna
 	return err
 }
 
+type GetAnalyticsTop503ApplicationProblemPlusJSONResponse struct {
+	ServiceUnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response GetAnalyticsTop503ApplicationProblemPlusJSONResponse) VisitGetAnalyticsTopResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type GetAnalyticsTopdefaultApplicationProblemPlusJSONResponse struct {
 	Body       Problem
 	StatusCode int
@@ -32722,6 +36018,23 @@ func (response GetAnalyticsUsage403ApplicationProblemPlusJSONResponse) VisitGetA
 	return err
 }
 
+type GetAnalyticsUsage503ApplicationProblemPlusJSONResponse struct {
+	ServiceUnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response GetAnalyticsUsage503ApplicationProblemPlusJSONResponse) VisitGetAnalyticsUsageResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type GetAnalyticsUsagedefaultApplicationProblemPlusJSONResponse struct {
 	Body       Problem
 	StatusCode int
@@ -32789,6 +36102,23 @@ func (response ListAPIKeys401ApplicationProblemPlusJSONResponse) VisitListAPIKey
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListAPIKeys503ApplicationProblemPlusJSONResponse struct {
+	ServiceUnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response ListAPIKeys503ApplicationProblemPlusJSONResponse) VisitListAPIKeysResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -32907,6 +36237,23 @@ func (response CreateAPIKey422ApplicationProblemPlusJSONResponse) VisitCreateAPI
 	return err
 }
 
+type CreateAPIKey503ApplicationProblemPlusJSONResponse struct {
+	ServiceUnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response CreateAPIKey503ApplicationProblemPlusJSONResponse) VisitCreateAPIKeyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type CreateAPIKeydefaultApplicationProblemPlusJSONResponse struct {
 	Body       Problem
 	StatusCode int
@@ -32984,6 +36331,23 @@ func (response RevokeAPIKey404ApplicationProblemPlusJSONResponse) VisitRevokeAPI
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RevokeAPIKey503ApplicationProblemPlusJSONResponse struct {
+	ServiceUnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response RevokeAPIKey503ApplicationProblemPlusJSONResponse) VisitRevokeAPIKeyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -33081,6 +36445,23 @@ func (response RotateAPIKey404ApplicationProblemPlusJSONResponse) VisitRotateAPI
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RotateAPIKey503ApplicationProblemPlusJSONResponse struct {
+	ServiceUnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response RotateAPIKey503ApplicationProblemPlusJSONResponse) VisitRotateAPIKeyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -33187,6 +36568,23 @@ func (response ChangePassword429ApplicationProblemPlusJSONResponse) VisitChangeP
 		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
 	}
 	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ChangePassword503ApplicationProblemPlusJSONResponse struct {
+	ServiceUnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response ChangePassword503ApplicationProblemPlusJSONResponse) VisitChangePasswordResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -33299,6 +36697,23 @@ func (response Login429ApplicationProblemPlusJSONResponse) VisitLoginResponse(w 
 	return err
 }
 
+type Login503ApplicationProblemPlusJSONResponse struct {
+	ServiceUnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response Login503ApplicationProblemPlusJSONResponse) VisitLoginResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type LogindefaultApplicationProblemPlusJSONResponse struct {
 	Body       Problem
 	StatusCode int
@@ -33343,6 +36758,23 @@ func (response Logout401ApplicationProblemPlusJSONResponse) VisitLogoutResponse(
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type Logout503ApplicationProblemPlusJSONResponse struct {
+	ServiceUnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response Logout503ApplicationProblemPlusJSONResponse) VisitLogoutResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -33454,6 +36886,23 @@ func (response CompleteMFAChallenge429ApplicationProblemPlusJSONResponse) VisitC
 	return err
 }
 
+type CompleteMFAChallenge503ApplicationProblemPlusJSONResponse struct {
+	ServiceUnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response CompleteMFAChallenge503ApplicationProblemPlusJSONResponse) VisitCompleteMFAChallengeResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type CompleteMFAChallengedefaultApplicationProblemPlusJSONResponse struct {
 	Body       Problem
 	StatusCode int
@@ -33534,6 +36983,23 @@ func (response RegenerateRecoveryCodes409ApplicationProblemPlusJSONResponse) Vis
 	return err
 }
 
+type RegenerateRecoveryCodes503ApplicationProblemPlusJSONResponse struct {
+	ServiceUnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response RegenerateRecoveryCodes503ApplicationProblemPlusJSONResponse) VisitRegenerateRecoveryCodesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type RegenerateRecoveryCodesdefaultApplicationProblemPlusJSONResponse struct {
 	Body       Problem
 	StatusCode int
@@ -33594,6 +37060,23 @@ func (response DisableTOTP404ApplicationProblemPlusJSONResponse) VisitDisableTOT
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DisableTOTP503ApplicationProblemPlusJSONResponse struct {
+	ServiceUnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response DisableTOTP503ApplicationProblemPlusJSONResponse) VisitDisableTOTPResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -33674,6 +37157,23 @@ func (response EnrollTOTP409ApplicationProblemPlusJSONResponse) VisitEnrollTOTPR
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type EnrollTOTP503ApplicationProblemPlusJSONResponse struct {
+	ServiceUnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response EnrollTOTP503ApplicationProblemPlusJSONResponse) VisitEnrollTOTPResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -33832,6 +37332,23 @@ func (response VerifyTOTP429ApplicationProblemPlusJSONResponse) VisitVerifyTOTPR
 	return err
 }
 
+type VerifyTOTP503ApplicationProblemPlusJSONResponse struct {
+	ServiceUnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response VerifyTOTP503ApplicationProblemPlusJSONResponse) VisitVerifyTOTPResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type VerifyTOTPdefaultApplicationProblemPlusJSONResponse struct {
 	Body       Problem
 	StatusCode int
@@ -33899,6 +37416,23 @@ func (response ListPasskeys401ApplicationProblemPlusJSONResponse) VisitListPassk
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListPasskeys503ApplicationProblemPlusJSONResponse struct {
+	ServiceUnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response ListPasskeys503ApplicationProblemPlusJSONResponse) VisitListPasskeysResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -33989,6 +37523,23 @@ func (response BeginPasskeyLogin429ApplicationProblemPlusJSONResponse) VisitBegi
 		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
 	}
 	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type BeginPasskeyLogin503ApplicationProblemPlusJSONResponse struct {
+	ServiceUnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response BeginPasskeyLogin503ApplicationProblemPlusJSONResponse) VisitBeginPasskeyLoginResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -34116,6 +37667,23 @@ func (response FinishPasskeyLogin429ApplicationProblemPlusJSONResponse) VisitFin
 	return err
 }
 
+type FinishPasskeyLogin503ApplicationProblemPlusJSONResponse struct {
+	ServiceUnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response FinishPasskeyLogin503ApplicationProblemPlusJSONResponse) VisitFinishPasskeyLoginResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type FinishPasskeyLogindefaultApplicationProblemPlusJSONResponse struct {
 	Body       Problem
 	StatusCode int
@@ -34176,6 +37744,23 @@ func (response BeginPasskeyRegistration401ApplicationProblemPlusJSONResponse) Vi
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type BeginPasskeyRegistration503ApplicationProblemPlusJSONResponse struct {
+	ServiceUnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response BeginPasskeyRegistration503ApplicationProblemPlusJSONResponse) VisitBeginPasskeyRegistrationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -34267,6 +37852,23 @@ func (response FinishPasskeyRegistration409ApplicationProblemPlusJSONResponse) V
 	return err
 }
 
+type FinishPasskeyRegistration503ApplicationProblemPlusJSONResponse struct {
+	ServiceUnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response FinishPasskeyRegistration503ApplicationProblemPlusJSONResponse) VisitFinishPasskeyRegistrationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type FinishPasskeyRegistrationdefaultApplicationProblemPlusJSONResponse struct {
 	Body       Problem
 	StatusCode int
@@ -34344,6 +37946,23 @@ func (response DeletePasskey404ApplicationProblemPlusJSONResponse) VisitDeletePa
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeletePasskey503ApplicationProblemPlusJSONResponse struct {
+	ServiceUnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response DeletePasskey503ApplicationProblemPlusJSONResponse) VisitDeletePasskeyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -34432,6 +38051,23 @@ func (response RenamePasskey404ApplicationProblemPlusJSONResponse) VisitRenamePa
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RenamePasskey503ApplicationProblemPlusJSONResponse struct {
+	ServiceUnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response RenamePasskey503ApplicationProblemPlusJSONResponse) VisitRenamePasskeyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -34558,6 +38194,23 @@ func (response DeleteProfile429ApplicationProblemPlusJSONResponse) VisitDeletePr
 	return err
 }
 
+type DeleteProfile503ApplicationProblemPlusJSONResponse struct {
+	ServiceUnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteProfile503ApplicationProblemPlusJSONResponse) VisitDeleteProfileResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type DeleteProfiledefaultApplicationProblemPlusJSONResponse struct {
 	Body       Problem
 	StatusCode int
@@ -34608,6 +38261,23 @@ func (response GetProfile401ApplicationProblemPlusJSONResponse) VisitGetProfileR
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetProfile503ApplicationProblemPlusJSONResponse struct {
+	ServiceUnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response GetProfile503ApplicationProblemPlusJSONResponse) VisitGetProfileResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -34695,6 +38365,23 @@ func (response UpdateProfile409ApplicationProblemPlusJSONResponse) VisitUpdatePr
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateProfile503ApplicationProblemPlusJSONResponse struct {
+	ServiceUnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateProfile503ApplicationProblemPlusJSONResponse) VisitUpdateProfileResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -34821,6 +38508,23 @@ func (response Reauthenticate429ApplicationProblemPlusJSONResponse) VisitReauthe
 	return err
 }
 
+type Reauthenticate503ApplicationProblemPlusJSONResponse struct {
+	ServiceUnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response Reauthenticate503ApplicationProblemPlusJSONResponse) VisitReauthenticateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type ReauthenticatedefaultApplicationProblemPlusJSONResponse struct {
 	Body       Problem
 	StatusCode int
@@ -34928,6 +38632,23 @@ func (response RefreshTokens429ApplicationProblemPlusJSONResponse) VisitRefreshT
 	return err
 }
 
+type RefreshTokens503ApplicationProblemPlusJSONResponse struct {
+	ServiceUnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response RefreshTokens503ApplicationProblemPlusJSONResponse) VisitRefreshTokensResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type RefreshTokensdefaultApplicationProblemPlusJSONResponse struct {
 	Body       Problem
 	StatusCode int
@@ -35031,6 +38752,23 @@ func (response Register429ApplicationProblemPlusJSONResponse) VisitRegisterRespo
 		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
 	}
 	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type Register503ApplicationProblemPlusJSONResponse struct {
+	ServiceUnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response Register503ApplicationProblemPlusJSONResponse) VisitRegisterResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -35251,13 +38989,8 @@ func (response CreateChatCompletion502ApplicationProblemPlusJSONResponse) VisitC
 	return err
 }
 
-type CreateChatCompletion503ResponseHeaders struct {
-	RetryAfter *int
-}
-
 type CreateChatCompletion503ApplicationProblemPlusJSONResponse struct {
-	Body    Problem
-	Headers CreateChatCompletion503ResponseHeaders
+	ServiceUnavailableApplicationProblemPlusJSONResponse
 }
 
 func (response CreateChatCompletion503ApplicationProblemPlusJSONResponse) VisitCreateChatCompletionResponse(w http.ResponseWriter) error {
@@ -35267,9 +39000,7 @@ func (response CreateChatCompletion503ApplicationProblemPlusJSONResponse) VisitC
 		return err
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
-	if response.Headers.RetryAfter != nil {
-		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
-	}
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
 	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
@@ -35372,6 +39103,23 @@ func (response DebugChatCompletion404ApplicationProblemPlusJSONResponse) VisitDe
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DebugChatCompletion503ApplicationProblemPlusJSONResponse struct {
+	ServiceUnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response DebugChatCompletion503ApplicationProblemPlusJSONResponse) VisitDebugChatCompletionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -35519,6 +39267,23 @@ func (response GetChatStream410ApplicationProblemPlusJSONResponse) VisitGetChatS
 	return err
 }
 
+type GetChatStream503ApplicationProblemPlusJSONResponse struct {
+	ServiceUnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response GetChatStream503ApplicationProblemPlusJSONResponse) VisitGetChatStreamResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type GetChatStreamdefaultApplicationProblemPlusJSONResponse struct {
 	Body       Problem
 	StatusCode int
@@ -35602,6 +39367,23 @@ func (response CancelChatCompletion404ApplicationProblemPlusJSONResponse) VisitC
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CancelChatCompletion503ApplicationProblemPlusJSONResponse struct {
+	ServiceUnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response CancelChatCompletion503ApplicationProblemPlusJSONResponse) VisitCancelChatCompletionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -35693,6 +39475,23 @@ func (response GetChatStatus404ApplicationProblemPlusJSONResponse) VisitGetChatS
 	return err
 }
 
+type GetChatStatus503ApplicationProblemPlusJSONResponse struct {
+	ServiceUnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response GetChatStatus503ApplicationProblemPlusJSONResponse) VisitGetChatStatusResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type GetChatStatusdefaultApplicationProblemPlusJSONResponse struct {
 	Body       Problem
 	StatusCode int
@@ -35759,6 +39558,23 @@ func (response GetDebugInfo403ApplicationProblemPlusJSONResponse) VisitGetDebugI
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetDebugInfo503ApplicationProblemPlusJSONResponse struct {
+	ServiceUnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response GetDebugInfo503ApplicationProblemPlusJSONResponse) VisitGetDebugInfoResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -35830,6 +39646,23 @@ func (response ListDevices401ApplicationProblemPlusJSONResponse) VisitListDevice
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListDevices503ApplicationProblemPlusJSONResponse struct {
+	ServiceUnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response ListDevices503ApplicationProblemPlusJSONResponse) VisitListDevicesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -35935,6 +39768,23 @@ func (response RegisterDevice422ApplicationProblemPlusJSONResponse) VisitRegiste
 	return err
 }
 
+type RegisterDevice503ApplicationProblemPlusJSONResponse struct {
+	ServiceUnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response RegisterDevice503ApplicationProblemPlusJSONResponse) VisitRegisterDeviceResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type RegisterDevicedefaultApplicationProblemPlusJSONResponse struct {
 	Body       Problem
 	StatusCode int
@@ -36012,6 +39862,23 @@ func (response DeleteDevice404ApplicationProblemPlusJSONResponse) VisitDeleteDev
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteDevice503ApplicationProblemPlusJSONResponse struct {
+	ServiceUnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteDevice503ApplicationProblemPlusJSONResponse) VisitDeleteDeviceResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -36155,6 +40022,23 @@ func (response StreamEvents429ApplicationProblemPlusJSONResponse) VisitStreamEve
 	return err
 }
 
+type StreamEvents503ApplicationProblemPlusJSONResponse struct {
+	ServiceUnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response StreamEvents503ApplicationProblemPlusJSONResponse) VisitStreamEventsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type StreamEventsdefaultApplicationProblemPlusJSONResponse struct {
 	Body       Problem
 	StatusCode int
@@ -36222,6 +40106,23 @@ func (response ListFiles401ApplicationProblemPlusJSONResponse) VisitListFilesRes
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListFiles503ApplicationProblemPlusJSONResponse struct {
+	ServiceUnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response ListFiles503ApplicationProblemPlusJSONResponse) VisitListFilesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -36371,6 +40272,23 @@ func (response UploadFile422ApplicationProblemPlusJSONResponse) VisitUploadFileR
 	return err
 }
 
+type UploadFile503ApplicationProblemPlusJSONResponse struct {
+	ServiceUnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response UploadFile503ApplicationProblemPlusJSONResponse) VisitUploadFileResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type UploadFiledefaultApplicationProblemPlusJSONResponse struct {
 	Body       Problem
 	StatusCode int
@@ -36421,6 +40339,23 @@ func (response GetFileUsage401ApplicationProblemPlusJSONResponse) VisitGetFileUs
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetFileUsage503ApplicationProblemPlusJSONResponse struct {
+	ServiceUnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response GetFileUsage503ApplicationProblemPlusJSONResponse) VisitGetFileUsageResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -36523,6 +40458,23 @@ func (response DeleteFile412ApplicationProblemPlusJSONResponse) VisitDeleteFileR
 	return err
 }
 
+type DeleteFile503ApplicationProblemPlusJSONResponse struct {
+	ServiceUnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteFile503ApplicationProblemPlusJSONResponse) VisitDeleteFileResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type DeleteFiledefaultApplicationProblemPlusJSONResponse struct {
 	Body       Problem
 	StatusCode int
@@ -36616,6 +40568,23 @@ func (response GetFile404ApplicationProblemPlusJSONResponse) VisitGetFileRespons
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetFile503ApplicationProblemPlusJSONResponse struct {
+	ServiceUnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response GetFile503ApplicationProblemPlusJSONResponse) VisitGetFileResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -36747,6 +40716,23 @@ func (response UpdateFile412ApplicationProblemPlusJSONResponse) VisitUpdateFileR
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.WriteHeader(412)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateFile503ApplicationProblemPlusJSONResponse struct {
+	ServiceUnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateFile503ApplicationProblemPlusJSONResponse) VisitUpdateFileResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -36897,6 +40883,23 @@ func (response GetFileContent416ApplicationProblemPlusJSONResponse) VisitGetFile
 	return err
 }
 
+type GetFileContent503ApplicationProblemPlusJSONResponse struct {
+	ServiceUnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response GetFileContent503ApplicationProblemPlusJSONResponse) VisitGetFileContentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type GetFileContentdefaultApplicationProblemPlusJSONResponse struct {
 	Body       Problem
 	StatusCode int
@@ -37027,6 +41030,23 @@ func (response DownloadFile416ApplicationProblemPlusJSONResponse) VisitDownloadF
 	return err
 }
 
+type DownloadFile503ApplicationProblemPlusJSONResponse struct {
+	ServiceUnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response DownloadFile503ApplicationProblemPlusJSONResponse) VisitDownloadFileResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type DownloadFiledefaultApplicationProblemPlusJSONResponse struct {
 	Body       Problem
 	StatusCode int
@@ -37115,6 +41135,23 @@ func (response CreateFileUrl404ApplicationProblemPlusJSONResponse) VisitCreateFi
 	return err
 }
 
+type CreateFileUrl503ApplicationProblemPlusJSONResponse struct {
+	ServiceUnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response CreateFileUrl503ApplicationProblemPlusJSONResponse) VisitCreateFileUrlResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type CreateFileUrldefaultApplicationProblemPlusJSONResponse struct {
 	Body       Problem
 	StatusCode int
@@ -37182,6 +41219,23 @@ func (response ListMCPServers401ApplicationProblemPlusJSONResponse) VisitListMCP
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListMCPServers503ApplicationProblemPlusJSONResponse struct {
+	ServiceUnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response ListMCPServers503ApplicationProblemPlusJSONResponse) VisitListMCPServersResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -37332,6 +41386,23 @@ func (response CreateMCPServer422ApplicationProblemPlusJSONResponse) VisitCreate
 	return err
 }
 
+type CreateMCPServer503ApplicationProblemPlusJSONResponse struct {
+	ServiceUnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response CreateMCPServer503ApplicationProblemPlusJSONResponse) VisitCreateMCPServerResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type CreateMCPServerdefaultApplicationProblemPlusJSONResponse struct {
 	Body       Problem
 	StatusCode int
@@ -37446,6 +41517,23 @@ func (response DeleteMCPServer412ApplicationProblemPlusJSONResponse) VisitDelete
 	return err
 }
 
+type DeleteMCPServer503ApplicationProblemPlusJSONResponse struct {
+	ServiceUnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteMCPServer503ApplicationProblemPlusJSONResponse) VisitDeleteMCPServerResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type DeleteMCPServerdefaultApplicationProblemPlusJSONResponse struct {
 	Body       Problem
 	StatusCode int
@@ -37539,6 +41627,23 @@ func (response GetMCPServer404ApplicationProblemPlusJSONResponse) VisitGetMCPSer
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetMCPServer503ApplicationProblemPlusJSONResponse struct {
+	ServiceUnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response GetMCPServer503ApplicationProblemPlusJSONResponse) VisitGetMCPServerResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -37690,6 +41795,23 @@ func (response UpdateMCPServer412ApplicationProblemPlusJSONResponse) VisitUpdate
 	return err
 }
 
+type UpdateMCPServer503ApplicationProblemPlusJSONResponse struct {
+	ServiceUnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateMCPServer503ApplicationProblemPlusJSONResponse) VisitUpdateMCPServerResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type UpdateMCPServerdefaultApplicationProblemPlusJSONResponse struct {
 	Body       Problem
 	StatusCode int
@@ -37821,6 +41943,23 @@ func (response TestMCPServer502ApplicationProblemPlusJSONResponse) VisitTestMCPS
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.WriteHeader(502)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type TestMCPServer503ApplicationProblemPlusJSONResponse struct {
+	ServiceUnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response TestMCPServer503ApplicationProblemPlusJSONResponse) VisitTestMCPServerResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -37971,6 +42110,23 @@ func (response ListMCPServerTools502ApplicationProblemPlusJSONResponse) VisitLis
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.WriteHeader(502)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListMCPServerTools503ApplicationProblemPlusJSONResponse struct {
+	ServiceUnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response ListMCPServerTools503ApplicationProblemPlusJSONResponse) VisitListMCPServerToolsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -38126,6 +42282,23 @@ func (response CallMCPServerTool502ApplicationProblemPlusJSONResponse) VisitCall
 	return err
 }
 
+type CallMCPServerTool503ApplicationProblemPlusJSONResponse struct {
+	ServiceUnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response CallMCPServerTool503ApplicationProblemPlusJSONResponse) VisitCallMCPServerToolResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type CallMCPServerTool504ApplicationProblemPlusJSONResponse Problem
 
 func (response CallMCPServerTool504ApplicationProblemPlusJSONResponse) VisitCallMCPServerToolResponse(w http.ResponseWriter) error {
@@ -38194,6 +42367,23 @@ func (response ListModels401ApplicationProblemPlusJSONResponse) VisitListModelsR
 	return err
 }
 
+type ListModels503ApplicationProblemPlusJSONResponse struct {
+	ServiceUnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response ListModels503ApplicationProblemPlusJSONResponse) VisitListModelsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type ListModelsdefaultApplicationProblemPlusJSONResponse struct {
 	Body       Problem
 	StatusCode int
@@ -38244,6 +42434,23 @@ func (response ListModelCapabilities401ApplicationProblemPlusJSONResponse) Visit
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListModelCapabilities503ApplicationProblemPlusJSONResponse struct {
+	ServiceUnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response ListModelCapabilities503ApplicationProblemPlusJSONResponse) VisitListModelCapabilitiesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -38319,6 +42526,23 @@ func (response GetModel404ApplicationProblemPlusJSONResponse) VisitGetModelRespo
 	return err
 }
 
+type GetModel503ApplicationProblemPlusJSONResponse struct {
+	ServiceUnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response GetModel503ApplicationProblemPlusJSONResponse) VisitGetModelResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type GetModeldefaultApplicationProblemPlusJSONResponse struct {
 	Body       Problem
 	StatusCode int
@@ -38386,6 +42610,23 @@ func (response ListProjects401ApplicationProblemPlusJSONResponse) VisitListProje
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListProjects503ApplicationProblemPlusJSONResponse struct {
+	ServiceUnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response ListProjects503ApplicationProblemPlusJSONResponse) VisitListProjectsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -38504,6 +42745,23 @@ func (response CreateProject422ApplicationProblemPlusJSONResponse) VisitCreatePr
 	return err
 }
 
+type CreateProject503ApplicationProblemPlusJSONResponse struct {
+	ServiceUnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response CreateProject503ApplicationProblemPlusJSONResponse) VisitCreateProjectResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type CreateProjectdefaultApplicationProblemPlusJSONResponse struct {
 	Body       Problem
 	StatusCode int
@@ -38602,6 +42860,23 @@ func (response DeleteProject412ApplicationProblemPlusJSONResponse) VisitDeletePr
 	return err
 }
 
+type DeleteProject503ApplicationProblemPlusJSONResponse struct {
+	ServiceUnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteProject503ApplicationProblemPlusJSONResponse) VisitDeleteProjectResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type DeleteProjectdefaultApplicationProblemPlusJSONResponse struct {
 	Body       Problem
 	StatusCode int
@@ -38695,6 +42970,23 @@ func (response GetProject404ApplicationProblemPlusJSONResponse) VisitGetProjectR
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetProject503ApplicationProblemPlusJSONResponse struct {
+	ServiceUnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response GetProject503ApplicationProblemPlusJSONResponse) VisitGetProjectResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -38814,6 +43106,23 @@ func (response UpdateProject412ApplicationProblemPlusJSONResponse) VisitUpdatePr
 	return err
 }
 
+type UpdateProject503ApplicationProblemPlusJSONResponse struct {
+	ServiceUnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateProject503ApplicationProblemPlusJSONResponse) VisitUpdateProjectResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type UpdateProjectdefaultApplicationProblemPlusJSONResponse struct {
 	Body       Problem
 	StatusCode int
@@ -38929,6 +43238,23 @@ func (response ReplaceProject412ApplicationProblemPlusJSONResponse) VisitReplace
 	return err
 }
 
+type ReplaceProject503ApplicationProblemPlusJSONResponse struct {
+	ServiceUnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response ReplaceProject503ApplicationProblemPlusJSONResponse) VisitReplaceProjectResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type ReplaceProjectdefaultApplicationProblemPlusJSONResponse struct {
 	Body       Problem
 	StatusCode int
@@ -38987,6 +43313,23 @@ func (response CreateRealtimeTicket401ApplicationProblemPlusJSONResponse) VisitC
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateRealtimeTicket503ApplicationProblemPlusJSONResponse struct {
+	ServiceUnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response CreateRealtimeTicket503ApplicationProblemPlusJSONResponse) VisitCreateRealtimeTicketResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -39058,6 +43401,23 @@ func (response ListSessions401ApplicationProblemPlusJSONResponse) VisitListSessi
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListSessions503ApplicationProblemPlusJSONResponse struct {
+	ServiceUnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response ListSessions503ApplicationProblemPlusJSONResponse) VisitListSessionsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -39192,6 +43552,23 @@ func (response CreateSession422ApplicationProblemPlusJSONResponse) VisitCreateSe
 	return err
 }
 
+type CreateSession503ApplicationProblemPlusJSONResponse struct {
+	ServiceUnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response CreateSession503ApplicationProblemPlusJSONResponse) VisitCreateSessionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type CreateSessiondefaultApplicationProblemPlusJSONResponse struct {
 	Body       Problem
 	StatusCode int
@@ -39242,6 +43619,23 @@ func (response GetSessionTotals401ApplicationProblemPlusJSONResponse) VisitGetSe
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetSessionTotals503ApplicationProblemPlusJSONResponse struct {
+	ServiceUnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response GetSessionTotals503ApplicationProblemPlusJSONResponse) VisitGetSessionTotalsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -39344,6 +43738,23 @@ func (response DeleteSession412ApplicationProblemPlusJSONResponse) VisitDeleteSe
 	return err
 }
 
+type DeleteSession503ApplicationProblemPlusJSONResponse struct {
+	ServiceUnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteSession503ApplicationProblemPlusJSONResponse) VisitDeleteSessionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type DeleteSessiondefaultApplicationProblemPlusJSONResponse struct {
 	Body       Problem
 	StatusCode int
@@ -39437,6 +43848,23 @@ func (response GetSession404ApplicationProblemPlusJSONResponse) VisitGetSessionR
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetSession503ApplicationProblemPlusJSONResponse struct {
+	ServiceUnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response GetSession503ApplicationProblemPlusJSONResponse) VisitGetSessionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -39556,6 +43984,23 @@ func (response UpdateSession412ApplicationProblemPlusJSONResponse) VisitUpdateSe
 	return err
 }
 
+type UpdateSession503ApplicationProblemPlusJSONResponse struct {
+	ServiceUnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateSession503ApplicationProblemPlusJSONResponse) VisitUpdateSessionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type UpdateSessiondefaultApplicationProblemPlusJSONResponse struct {
 	Body       Problem
 	StatusCode int
@@ -39640,6 +44085,23 @@ func (response ListMessages404ApplicationProblemPlusJSONResponse) VisitListMessa
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListMessages503ApplicationProblemPlusJSONResponse struct {
+	ServiceUnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response ListMessages503ApplicationProblemPlusJSONResponse) VisitListMessagesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -39765,6 +44227,23 @@ func (response CreateMessage422ApplicationProblemPlusJSONResponse) VisitCreateMe
 	return err
 }
 
+type CreateMessage503ApplicationProblemPlusJSONResponse struct {
+	ServiceUnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response CreateMessage503ApplicationProblemPlusJSONResponse) VisitCreateMessageResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type CreateMessagedefaultApplicationProblemPlusJSONResponse struct {
 	Body       Problem
 	StatusCode int
@@ -39848,6 +44327,23 @@ func (response GetSessionStats404ApplicationProblemPlusJSONResponse) VisitGetSes
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetSessionStats503ApplicationProblemPlusJSONResponse struct {
+	ServiceUnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response GetSessionStats503ApplicationProblemPlusJSONResponse) VisitGetSessionStatsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -39940,6 +44436,23 @@ func (response ListSessionToolCalls404ApplicationProblemPlusJSONResponse) VisitL
 	return err
 }
 
+type ListSessionToolCalls503ApplicationProblemPlusJSONResponse struct {
+	ServiceUnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response ListSessionToolCalls503ApplicationProblemPlusJSONResponse) VisitListSessionToolCallsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type ListSessionToolCallsdefaultApplicationProblemPlusJSONResponse struct {
 	Body       Problem
 	StatusCode int
@@ -40023,6 +44536,23 @@ func (response GetSessionTools404ApplicationProblemPlusJSONResponse) VisitGetSes
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetSessionTools503ApplicationProblemPlusJSONResponse struct {
+	ServiceUnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response GetSessionTools503ApplicationProblemPlusJSONResponse) VisitGetSessionToolsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -40115,6 +44645,23 @@ func (response ReplaceSessionTools404ApplicationProblemPlusJSONResponse) VisitRe
 	return err
 }
 
+type ReplaceSessionTools503ApplicationProblemPlusJSONResponse struct {
+	ServiceUnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response ReplaceSessionTools503ApplicationProblemPlusJSONResponse) VisitReplaceSessionToolsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type ReplaceSessionToolsdefaultApplicationProblemPlusJSONResponse struct {
 	Body       Problem
 	StatusCode int
@@ -40198,6 +44745,23 @@ func (response GetChanges410ApplicationProblemPlusJSONResponse) VisitGetChangesR
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.WriteHeader(410)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetChanges503ApplicationProblemPlusJSONResponse struct {
+	ServiceUnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response GetChanges503ApplicationProblemPlusJSONResponse) VisitGetChangesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -40289,6 +44853,23 @@ func (response GetUsage401ApplicationProblemPlusJSONResponse) VisitGetUsageRespo
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetUsage503ApplicationProblemPlusJSONResponse struct {
+	ServiceUnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response GetUsage503ApplicationProblemPlusJSONResponse) VisitGetUsageResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -40398,6 +44979,23 @@ func (response ListUsageEvents401ApplicationProblemPlusJSONResponse) VisitListUs
 	return err
 }
 
+type ListUsageEvents503ApplicationProblemPlusJSONResponse struct {
+	ServiceUnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response ListUsageEvents503ApplicationProblemPlusJSONResponse) VisitListUsageEventsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type ListUsageEventsdefaultApplicationProblemPlusJSONResponse struct {
 	Body       Problem
 	StatusCode int
@@ -40498,6 +45096,23 @@ func (response OpenEventSocket429ApplicationProblemPlusJSONResponse) VisitOpenEv
 		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
 	}
 	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type OpenEventSocket503ApplicationProblemPlusJSONResponse struct {
+	ServiceUnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response OpenEventSocket503ApplicationProblemPlusJSONResponse) VisitOpenEventSocketResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -43848,602 +48463,606 @@ func (sh *strictHandler) OpenEventSocket(ctx echo.Context, params OpenEventSocke
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7P1bchtJlj8MbsUN02YCqgPgRZQqk7S0HiZFZalTFzZJVVb/E/ojnBEOwEsBd2S4gxRaTbN+mgXMfCuY",
-	"h57XmS18K5g11Eo+O+e4e0QAEbhQpC7Z2dZWKQYi/Hr8+Ln+zsdWoidTrYSypnX4sTUWPBU5/vOEJ2Nx",
-	"opXNdfZaX1idC3icCpPkcmqlVq3D1nF2w+eGxUp3DbwRHzI7FuxKp3OW8DyXwjDOrH4vFNM5MyLJhWV2",
-	"zC1TmiXQBWtf5frGiDxi01x/mDOd99XJs9cdNuFz9l6IKWufPz9hT/988D37P/8/T3p7nR67EMoyrZi4",
-	"Fvmc5cJMtTKC6SF2r6ci5zDCXl+1olYufpvJXKStQ5vPRNQyyVhMOExGqNmkdfhryw+/9S5q2flUtA5b",
-	"xuZSjVq3t1Hr9JKPlqd+ORbQsZ7liXhk2LXIjdTqiBmhUiYtu+LJeyYVi18Mu6+4TcYxs5rNpim3ghk+",
-	"FNm816oM5gOfTDPou9963G+16obyXGbiOEnE1J5zNRKmeUeu5laYuNeqmy7+1nrX1AFsulD2mTRTbSS1",
-	"u9hNzK3lyXgilI3ZjbRjxhU7vjh58YLFQ5kJxSciZkOeZbgOXKW4M7CR3+199+fipT/FvZVbNOXWihy6",
-	"/N9Fl0escXWaN+u3mbYiZWbM95889aQCw3hkGK4Ia3NmbK7ViF3zTKbc6ryz8ej6rV93u9/z7vDdx6cH",
-	"t/3WPzUO8YKr9Ep/aN47Qy/EhwwGpHORsr9cvnoJJ+jirz/hmFnCldKW5TPFqAk4DnYsDdO5HEnV24jw",
-	"XU/1tHCW89GEv9bICVaefTzIccSGOmd/ubw829nr7dLpNsuHd9MTid/Xjew2ak15zifCelY1y43O63c9",
-	"VuKDHST4Rux3fZqLa6lnhk35SBwxPeW/zQQMTMJnv81EPm9FLSDP1mGLvq0cpAn/8FKokR23Dp/s7det",
-	"3bMzfXaWaz2sWTcGPwKz00P2r79c0gp9f3DwPTAPgQOM06meHs/sOGbYq+jgIdMzy2Jux3GP/TIWCuZh",
-	"hLIRfNNX0piZSInbGsZz4MMzOHiaSWvYezE/ZDH+OoABH+I44h47F8NcmLFUI8bdJ0YY4GZMCZEaxvuK",
-	"RuuWz/CJgOZ67FgxqfCwRMxYngmg0VxMMz4XqZuihCvgYHePxe7VAUxugD/GxKFx2enuKdYdRte06t/t",
-	"fb8ftSZS+Qd7tYz7Wij7khv74tnyNpwLM5sIxodW5HRwBLzOZMraYQbDXE9wyrmwQsGXEcyQszgXZq6S",
-	"mD7qNNFOxo0d4CsDmTZN5ulBVGYkwEbe/XOX/vNPrcaJXdAeLc/sjcrmOGjs2NCuSeM3tWms7ufFgQ51",
-	"PuG2ddiazWTaPJrL+bTuOjrRkwnvGgEHFrgvrTG0YYAuc5EIeS0iJnqjHotHQvmbOxWZ5dFEGMNHopfk",
-	"Aj6PYfHLb/0pbpoNdrHloQXm/GL4WiuBF3Y9Q4ELhrUrl0kHVzvJJMxtrLPUIJXEf4qPGGcTaItxZW5E",
-	"btjj3YNeE8W/GHahcxIXmsa+t7t/0DR4FArqCELgDcdy+N0vNjwxP+x293b3H8eR/xua79I604Puk739",
-	"mLVhhkDN7MnePjZmOo3zoGE0jH//ydO64b94Vr/cXsRiMg39TbkdF73JdOWNsp5+X6RiMtVWqGT+s5gv",
-	"D+MVf49iLBEhym5EuzafH1YYIklC4QmKwfBIKrZ/wMZ6lhvHHQ2xbLqreVaIsG1sIg5jst1zx4wOGUwt",
-	"7jCpjBU8hXONQ0LGPeJSHVUG01fYFGepHA5FDrSJAyJ+vL8foVTGadxjbUAYyo1lsJTCWHjPWJllIGMo",
-	"6MMx8u97ffXGS9iGTXj+XqQs/tCVxZhpkof+0uqS4B8zBQK7WwIQbvAxaxshmODJuK+C6N4B4QeX2N06",
-	"MmdmliTCGBhILoYzI1K/FiuukdLudmF7G8nyyeKFUubJ/f6H/b1uv//hz6dNTPnFsIFrHE+n2Zxp4Mpy",
-	"yGyJqB8ZYie0zsgoQGISmRHsYG8fN0hpi1dzMkaJv7OKe6xkHA0H76WcSLs86DM+EszI/2gUizL8rtxX",
-	"KoZ8ltnW4ZPdCDqWE5Dl9nd3cWHpr+KelsqKkchxDO4qIx5Qc8QrV9OnHPW3cJs8z/VkecIXlufWSzhj",
-	"ng27eioUu5Eq1Tcs/hVEgYhZ3YlZ282UPd5lKZzlKzHUuQDhKm4UBeD7+osVNMKulRPRPORLvTzgU5X6",
-	"4dIgIyY+JNksFWkxQqVvOkdOyIlhCHHEuGUTbSw72HXDz7gVeeNFqrcf9W3U8gwNZYIfeXpOXAX+Ski/",
-	"hH/y6TSTCR74nWmurzIx+ee/GxJqij7/KRfD1mHr/7ZTGCt26Fezc0ZfUad110dgZhOeweBFCpfbkMvM",
-	"eDUPhaLbqHWi1TCTyRcbZOL6N0GjFh+kQf7uOQaO8zTPdf45B3msmIA+WZurOQj6dmY6R4WpxwAV3Yxl",
-	"Mu61nCjyI9oYqmP8086fqsMJxHQlFc/n9ZS0vF43Y52R6h4xI/JrvAdEboGESxYsMpR0C0tJ3ezd+ztL",
-	"lhWiB7zNFiwh65qpsZ+UGrsQySyXdt4905lM5ps06A0GJVvUuk/wvVsvF77W9pVO5VCKdJmPXAbZ9ZFh",
-	"iZ7OWTuuSKIgchiWzPJcqMU1vtt4znhuJc8eiDzccRJpRej95gilQZgnsZxktS5I5DtwS29uRaPPK0rm",
-	"zipd80vSLS7Ba20vuJVmKPlVJj4n24uRdAZK24EpRuBs3Pgb8MLcgh3JWHwqVMracWULD5118U+0UZ0F",
-	"4lva7i12sd//04q9w1XU+ZVMU6E+952W5CIVCk45yBdgAmZ+YizXGV1kP2klPvvA0JwHHE1nKZp+uPIm",
-	"Hi6VSNlYGqvz+RFtLqlWwfymFQ0dzErH6URus7DBwg9fpME+xLEZGKvlMmsdttBac6NnWcoywa8FU5rx",
-	"xMprwfBdaWzOLdokRSEKLDforCfbtRjEc7LVOWY6oI5uo5Z/INPWYWv36vvh46unovvdcG/YPUgOHne/",
-	"Tx4/6T4d7g730sfDPf5n0YpaJDG0Dg92v49aVlpYg0LaCn3OcnWYJOAwECo9dKt3WJrSbfTpNHCiU8Hi",
-	"olF3nEm92mSNWDuVhl9lUo0iloqJRgENvFapyAT+EYwlWomIXc2ZtEZkQxA8r+aMg0on8mqrnR577TS9",
-	"G27ccNIjMhOgtsszIFpJxMpnqbQs06MeO8v1RFu0vAoFDKq+A7oxQFG+jVqvTs7eTo3NBZ98dmESDuGr",
-	"kzO6kHOW4IorbdkVnEEw+gMLnSTTwUzh38h0OxG7yvV74ez32upEZ31FL/q/iUrjDqwFqCYpgyNL78Df",
-	"emZjJ7fSYYMVNWMNpxys3nwo3AK91vY5WMI/58K81mDhGBcmrzbwKViXTKsR2kuNngitBBOZER3kQ2e5",
-	"SLRKUXp4zmUmPuuQS85NUBfBQOQcoeTklQZOEQxf5F6CPGJqmdBxLueCz+xYKOvGex5uws+6Ccj4yhcY",
-	"WnPbSS5hYFnhXo4YTxI9U5b0tVfPj8kSbORIdaWq3jF9FZ+c/Di4uDw9G7w9G7w6/tvg+KfT+JAlyJDy",
-	"hbkP/G0ZR4VVMZ4IO9apiXF1+yo+e3NxyXau93bg451KGyKG0YmpNeiWwxvADdfR+KXWr7iaO83cfFaF",
-	"kuXcCoY2JHKoZHokFct08l7P7JGz/Dm7xTn80T2GP2JmkN7NghR1zq1osGSRSjDhEo2YYLjnrP3i9PI5",
-	"S3M+tB1vD++3YPX6raP8h90j+8PB/oL3fFk0Dp2WZOJ6vzNnU3xjdce//bC3e3Tzw9Pd9T0XK1JjyaIV",
-	"An5xw6WtbauwvqGNScEIdC7/48sfNuQEb9U014kw5nOL/As2oxuRZV1nNbqaWe91vxIMRwE3Fe4hV0wW",
-	"dmY0qecCDdTOkkMXMhhLiG1/0dt3olORwSV6LVNBtjCRRsiurkWeaZ6Skax0hUprmL5RzImUxNgt6D0w",
-	"Sa1gVkE6I6X67IXzpkxz4JhWOnsQufIG3G5qToxa4sNU5sKs+kbNsoyIhbSmpTZkuoGJOCIBGnbukzoj",
-	"2+nH5R+muRjKD/WMgtwvyZjnPLEiN8Hdjl6SyPlL9UhJIxid6yJmKEmuBn97//j6e143Kx/wMKC2BiTb",
-	"z5SVWY2/ArkuZ7m2SISOhtko54lgU5FLnUbsZixIFNVZ6obIjNVT0DPy91KNYHx3Wb3bsiHjV3Lv4XqG",
-	"1YvKRFShjoX9K4JH9NXfRWJhKYguT7ABPG0pCU88OyvR6ZBnRkQLpLsBGTZSQsWDu7s+dqG8BNhG81xe",
-	"SrKrVwebcot8QloxMesYBjXUug198Dzn+PeYm8HExf653660zgRHEaIUXAMvbLezOMJSD9Xmmud7gcS2",
-	"PGM+lYP3Yr75XE1oaOECHQOr0yoRGGmYMm5Y/Lfu8dkL8CCSc/zYXZh4Qg7Zj4LnIo+bzuS/7fd6vda6",
-	"BfETCCOrXQNQ6t4auvh5lr0Ztg5/XT1jfPs2WlwvELZEIxe4EBZM+plw9wNJaIYiMlEFdbIvNXNPp70y",
-	"puXpvysvwH3QfVjMr570/UjfYgTpWs41kar8dG+Rl0kzIONG/exynQmz8TKe60zAVxOpXtD7ewvLGbVm",
-	"Sv42E+5nWKNbeAb7XRM1lAmeG0d43YpqEG7FmRH5I8NAsM9Qe4cHwClL5yxM6LZuRafTTBxPpy+lem9q",
-	"6AgNBJuvQaW5Z/jxMlEtkoHr49264bn2alje9MWz6hiXbqBFsq5GfFcX/u35S1b8Tsd8OjUMXeFtirYG",
-	"13yIKUs1KFbk9PYjqKfL5pEVc165WG6ulQmsWrgLacWxMTqR3DtklhYv83u/8c5CDzfiqqSwbPT5L+Lq",
-	"pPTJ4twWWoyKsTXOcKHFutmZejkTd7R9eXr86sWz3tVMpZnoybRDFhsIup8ZUd7dR+jfMO/F3FT2eQ2l",
-	"LW9fw2yMERbW9sJyKyZOCapOJhdZ2MTNKd3yfCTs2v3x/V/S64sDD32HBlfO4jJ0Wp0C2semPBHlMGeu",
-	"0lzLdMCn05pI56g15cl7Di6oJn2CAhAHicjtYCjVSOTTXLqjfceNKga60P+K3mpXBEzUx4nftjDlmR33",
-	"cjGSxoq8FdHfyOKLP5DT+z9zCk9e+HOA+nXp+9IXQK03Ok8HZFwMj3MNMQMDNNOHp07oGpBKsfgUdaDl",
-	"p+Javw9PJ0M+ECrXWVZ9guJA6Qm5DSqPkjHPMlEaYy4S0MHng0Snwgxy4YJdSy+UbXylpxnIWwMrk/cC",
-	"FwLkhR7ciQPKOQnPUnE1Gw2upbhpRS081GGSk2TaI7N8sRylZ6Gh0rOwmPDMap0NEp5l5Z2gBavut39e",
-	"2ffiZUdulaeuo7pTgpR2qmxeY27gySpvfOABJVq9jeAjnQ/qLQZrdf+S4FB/E1a+K87LQndS2acHreVw",
-	"uaglpxsInFFLJ2hw387Somc20ZMKj3JRlyDfc5nN8vo9KLsFNxicmeG877rGSNd85O6KOxgUyosTeSIp",
-	"pl8igcpYcfEr3VdmHq2W6IDIXurRfegtBcV/9YrLzI4vMSWl7nACZQ0wJ6XGDqXY+QXkav3rL5curw4U",
-	"8XrNm/Iyln/GHBdvwaKEFLRclRJhYrBmxvhib5X1UapmWzsqrF4tFsa4nEf3acUs8P3ubuikdKr9vdaw",
-	"GBdSjTLUeo4gzJO81dyWnT/4fe0MirkuNxy7FfLmPO+8crlFAkLEi4QlcpavSDHCqTrOQVvTomyoWq4x",
-	"c3aM9daLBTrED6MqAS2uYWXelW2so9MTXNIzJzqUwlW3MBA6D+fACyAV3hYeRsvpHCutgVFLiZtt2vxz",
-	"NTfqu1p2DRLMwAk0phK+TXxgMdnPaEYfuaTb47MX6OfQw4o1CBNFXFMQwu9H6AMsJCjwVihIKgtJD1ZD",
-	"eoWeTHM9kUaUMxMmPBUUNMGksvkMHBaTmbHoftAzm0F8hrQdZ6nDbekrqws7FczP26Sdyw2JXfs0qTBE",
-	"8EeTLAQuDcy8S2eZoOSCGpNCmSCXtn5h1xpIzp5wlYgazT7B51ltwGY+EzQFHnIzipwonIUFo7zVaJCv",
-	"s4dE5ZD6jSLny3MtfRuVBto4xbGWiVie4lAqiYI8N1UVAUbdiloZ0W/UCmIlaf/oKBsMZWZFXstVpErF",
-	"hzpnZ9TK9AhcambFzVcMPsRPLW1O4axbK6q42J3N3tVZVT00RhrLla2dZmlZNpUbYDsutc5OQEZfpwji",
-	"aMKC12zvwvu07MWyRQs7vNRA1PrQHemue5iMue05Win90pWTqc6ti38ctw5bI2nHs6teoic7IVqs9C/Y",
-	"7VzxbAcabN0GIpyp902UiMmGm6zdM3zxNrof2o2AIN5t4ru8F4Ju2C6a/N02q1jTB9gxDfJSvekuwU63",
-	"o3s30FqLqLEbtQDv3Qbv46bqWlprg0EnfO0vbsFLRIWrnRTrUccNPFMOEaHrZuOSrk59YGf1RljINfpg",
-	"hYJfe+wSPdLGxXiJQhgtham1HWrBTGXCAKBBeWwxpYtgRMSNxDi2aHsN0MyNFZOyFWojDjvzDH3d6mDa",
-	"VYPu6A+EpwO/mVGgS9/RRqeo2NeHPER4WOtzg2PQ6g5dLjsIdIiDIThEfxRU12OlIAWH7YJx0zoTUSnk",
-	"1cmDmO8MmfIVvhIfkS4WUwcDjeMwPakwc22AyxaDNAjDpXfFZGrnLHZrG4fOY/+ySlkMZzg+Wv0hvrhA",
-	"i2DvBpUfBx+xv4No6dP5cFnYr8/evD59h6rhAhNKrgbA3je9dDFPHvnHnbhXwWtvUdpv8LQ9OD8rRM3V",
-	"rIJNxORK5AXSCkW3wO6USIwUyqLNR4bJ1MW6IECDdNGV8U+nFOoI9L1TkKXZ+VgZ0e0ONRzXsZWGqKD7",
-	"ZM49nOIDseivmultLDI8KJ8rae4LnG4q1PGLRxhybEt8zcf7HbGhFFlKgW2ZxAQyngsXRQt/qJTJkYKb",
-	"rZ4ZIMX6iMWmU9H2lI8KaGeR/tlICwPaZzDIOFyJVJpEKyUSa1jbjd4Nyt22UqERxl/O3LCZmfGsQwM3",
-	"7kCldz1O7BeXAiMt46XhMNIAzcJE6LqgEF2Injk5+bF77hfIYRkwbt6bAFpQr6hO+IdBMTwy7TQ4Nh3o",
-	"wswZCuFLeh1vHWVoTa802AJzwUbyWiAaSjk7veEwlfhf0WyNydKlVlsfZfnIMJcJD8aKKWUj8A8D+sMP",
-	"z2d1JNzyTI8gY5tl4EfMIT52Jjz0wu4dRptMB+SqMSvFunPnoRFpKTnDsLZMTcfBQ/As0zcIMKTdbrsz",
-	"yTQATKDkFyaORJfPlHG5LxHM0ZvS/JvUEnnKUgxTjwspNCZciAqg2yPDSjPo9NixG6lbviwD8xCf4xme",
-	"mbBwBxXH9dpbobhdH+8vX69Ov93u/n5FHy3c3bu7Lhaw+TKfCMu9b2DjyIr1pg1/wZUBItbGJUatJrih",
-	"PVhpM5sCLyf2GAAg9rYl2SnPYSOzQdXA0fBhiVVMc11yKq3UYNyrjDMlbgLLbCutHF+gnGe66xjBqa0l",
-	"mw01qOPpVKjUYU557cmdCCLhRxWwpvX9Wj2twxmD58zA7aYSzA+bTaGfAyeSTaBxrYSLIFxsdlUAQUHC",
-	"B4sU+w4HBFdGvfupKvjXbexCoFpZM6hrsjaQSEyQZczICVb4PvWMPPAFPEmJOncbqVPNQJQtjG7BjrTg",
-	"S1FaAQ5ezGdWw39LSTw6Zx8Jdm04UwmlD/l/HbKPik/E7W11RwowPOXc4bqc5V0jYq7nQ69Bq0MToNMl",
-	"3rlJbW9ErA25AWS3NUu+t+WSz4wY+KPlcnNXnq9fSMEsLpKITXPhzlwwXjwyXm7y/BzORuz/iOulEe+w",
-	"Wo+rU5agvaTsG99IVPaC7EMIy8auXMG3FyzVWcZzg9mr5Mt8L1Wd3MuTsQDlPq3f9aXdpA9ucmnFhl9I",
-	"NZ3ZDd8luWrDl622PNvo3SXT6RSjjVxvUXkVqjP0nWxmCHqQ3X4G8T7LJtRmFdcnBtX+mK9zjNZ5Dy89",
-	"UAyGGFKO9ZVgRijLZi4TqtdaXCI4bu7HQdNoFzYmDL3QTheaKGbQ5K565p0Bn+Dz+Zx+nOCTWHLmrKW4",
-	"Z870f98k96pwnC1bG+0sByEIIjB0FoeMMoIajcNiAOM+ArdvHFZv6WW3J5SRUSxjfMTIUhKxVFyLDLaR",
-	"IIi1zkrsnkM6ufhgyRVMijnl8tPjKc+tQSUD2H7oHPQLwiJmcoItta+4EU8PgiH17flLg2NKkqsuxBwe",
-	"7ux8lOlt3Cnr6/CDYW34j+uKAGAdIgiA5BSgANKwobCYHI+gpJRQONbGmhqmXNDqskyYox+co4kDMQTp",
-	"ZRoCyilA36wdlh13zGFS4QriIneqssq6M7EpYRdzXybpd6sy6xbPHFEA+rccCbjArVZUOo90+lYfy0GD",
-	"kfCz+F83uTheBYfrfR/kRWlx2YfvJNj6eOf1DLsxtY0eFNsZOnq3TtjCX6O6D6p8vmJcXacvOncGxFZM",
-	"c53OEp8QXEavqLXDHYG9zKXLOjNPIYF6XlR3hNPK/L2iSGhE2FEt1ZZiFlYvE3ZQvL8JnVVW7P6J7cKh",
-	"xHxcTlVyYS71GqWbwgADkDZ0YgR5Yr2jcZtAGSfuDbwHZlMhtGRQ3GDwFIe9TWDvqgCe0vJGi5qKW9OF",
-	"UVZmWRlO41mrJrvXwLRXXJAoGJZgboezHK87dK2YwjRek8huAqK38Hb2KzHiigLTCIgIjuP+7i6qNmOh",
-	"OkcLrj421GDqrDmVG3luyNHgnDYLK08NNC3TpfMmbspjK+v4sTn5uIxky7v/cdz9X7vd7wfddx/3oqcH",
-	"t/9UmzFeQdjfKpAdGknqhA/vSAFDL6wbt/JKZtLOCZLHS+qeW3Lz3r1MLRIUPmc8HYtcqAQdBuusgl/B",
-	"fVPDSXGj75+DBtFiCxri+Wg2qc8GxIvP/wwuFc7+9eLNa0bziphQcImk9IuTndsyONRMxLiak/gqssIY",
-	"v9vptTbHTKjbwKg06neNqRQNaU932eOC199ho08oIeahNjvoq4ui/hDqd4SIjiC5H7EYbWIxxb5jUISf",
-	"U4/qtmBABMr7IMiQ5963tswUN6StO274nXZ6RcDcJxCBC5i7EwE8lKpdBJZsFImxKj7msOLTQ8UG9G9w",
-	"ByLxtEnFnhnhMaliNIQR3tqYo6vPS8ru5VyYWWbD+15hj1gsjQ/BQQpMZ87lPDFxp8foDmUXz342zueO",
-	"bmdQnoWozAI80m4GWyjCpcHRtGGW7m12BRmIhrVjZ7AHY0CE/3sLI3dPUfeP2D/+67/h6T/+6783yYJu",
-	"uDIXzeil1djUSNqA7Ou90H7rmCRQQVZaAR+iA1teCe1a8MqXz5ezsm5uA/QDoOUurpVCjjOOuywfclOE",
-	"zKzZRnjAckFuSKBe/DAKGEcFpJEmbS6Er9fb+z2PWl5Y6OmRQdg7pr3Gh67ottIUARAyaVN6rTRVflN/",
-	"CVIT9T0WfnkMktrINbjI7fwu+MhkWruNhRzsxI0xahCmGpggMan7Z4Bvm0L0a0JGNtCtIAVlahsDPF4A",
-	"4TPySWJVBixhB4Z/g9wJrf6msjUb9jUo5Y3WuFjSbaZR6xLdVs9cNq2XFiaqWeCFPjYhjLcPYbfKpKtH",
-	"VMlqakltWotM6RfArGd8Ol1Maxvq/IiwN0EWMkuZfY8MQrB6LcQfL+rjRlzV2mbKxs0aeS3YnCPMdoLr",
-	"Bf8kgMRgJmbtEMlmxnwKJUHYC4V3Ig/VWx6Zqs260uAjiJ3Ns5gE8mXbNWtPwUT896kYRWwkhxG7EVfT",
-	"zpJFG4cEZm1gb2g4V6J8l1AgQ8XY7ceBIU7FlDx4aOll0M6xSmAP/ge8ARjtU36B9sYD7DKjoNBNGq5x",
-	"uqbDzGsndRSqYTxhr+SPMHpaj4jJnuixx9H3j/ejvae7ruYRGM7Pnj1nqU7w/mJt//3e7i6Wk4N3cMOm",
-	"GZeqi5sa3kbs47QA9HTlB/F2aMOrO3+KUMeK2N9evYzYvx/D/16+gf+9+LeXEftXfs0vkGoiZsYiozgr",
-	"cgaAMnbE3l4+735HsYU9dpxlzlURdDi0rbSd4wI+Pnv2HGGFad4dNs1m7lZ2xslHpPX5sCrxIREiZY/3",
-	"Iwhe2t11SwPF4OZuJLDybhUI4pO+cSCDqAO6mLKpxgPsCMCOPYnHO773nY/ydsdt6c7Hv98CgK/HU3QY",
-	"QNjRRBoDNEhE6cK+iILQZjqEuMAYttv3grcoa8f/+K//3oHXdjyhIaHDU1ylwSzPduC4dFzyQyVqAPMM",
-	"aeS5GJJdImJeAsCVOXQFj2B0Ln4BMX6za2GYdADjNWqVzGqT5nCM9RKCRGvZ+lNY4Mbig7izgSyxcB34",
-	"cdQqZX7ZmlCVFvBAdCtqZfqmFbXGcjSuTxTON/D+wkt144GDtZFBAF8sjz+iXdhMPKrrGp3vP85kltaK",
-	"KI2AtX89uYB0WxnSbKgEBoqsVzOZWUb1iIIpFB6miA+Zg0lG2lrxkrpELOzNMSFGeuBAnZti5VdUFnGJ",
-	"t8zmQrAxh5wgGgTI566mFRxKGj8MoV4Qbx7Bwlb4FyvjbtyaF2qol3fmym/YKjNvaWtxZdVQjrYPixDD",
-	"oSCQeWrBKX5wpxlhEU2+bRR/LwYJxxJtIiNtAu4Zggk0LBcpT2xFhynmOdK5nlmpKqGiJSl0rI1t9KpK",
-	"ZSxXST3LeSURHyDQoMPspboJCF4vwIYA3E8mYCQErruR2kJRy+ikMPWR/KSwU2i8fzOgkvlRHzF+RUEm",
-	"AZ4BlBeZCDRXkEJF3/bq3URylPNNAGSQGF6Ft2+jlp4KNSCDtqmrNubzq6rJCKY6AYyqhRGrUf0Ap9rY",
-	"US7MRuM78y/jkUnlZl+d45to1+e58/NszDtmU/hl4EC7N7RlYKjnAIhF2noKIMuGsuNszor3CmhAuJip",
-	"+inGnQNPzCvWmfVr5VutM8/cmIFLflhBoL+IqwudvBeWld7dlkRDI7UEusD6iG1VD23pfFd2cGlrKoxi",
-	"gXxLdOYpp3w2Aver2bpGzvuqfLQWhASZ23mdhhS69Jik0FH3hs+pUiIVK1YuXUDna2+SZaLCFEaP7V10",
-	"1971SYEhla2zkZLfeDnRHBtXpyC/WhEqGQ+mQqWNLvGhK3G4HUbx0g+2ruwg1Bg08lo0Ir5u5MBx5RBR",
-	"9luYUfOilJhdg192Ub2fhxO1WGqEvIvoFZ6C0dBYbqWxMiEDAJXkNIAEXG+pm26Q+VkZ9ZkLmabBDDYW",
-	"aKbVAKWGNTmrdR3zBNvZKjTCfwO1A7Zk3O7TFLljg7hBBldgQncYW6KVsfksAbloVSfo2bhTDzLNxKqW",
-	"KR2t8WcfGNHwwmJceGis+uXSSlbGVbsM0cJe169B4/I3bHsj2Z178WHJ36IESKIDEs2atqf5uGLDX+ik",
-	"Yt/+mCKG/ERMdD4fXPlilhsQ0D2d62IsS4s8ltZ8HmoGm8rGE3cFljZ+/Z5OSuVg4NKEcZfGVL/OcOMI",
-	"lcxPxiJ5v7zQGcdyHo1OuHIWyxIvNCGazVsXZtP1hgT3VVTuu37s17XxmATn2xSxeqfaG+pa5lp5XN7V",
-	"hwgGdVr6YPO6G9OMW3hpsz7O/Nse3K52utU4uQZhj6BJnZznFAhs8o7yDU4vzMYPr7qOUWmfFopZrAmm",
-	"W17i2pkdn702rNRjMSu0IEljZhRadchiQ1U6saw1RkrjB6hLGLL5U8QrNB+XnR3uQzJcuhdqjXc06HuA",
-	"vaSGvnrIywUarc+YjaU2MWvDTnWY1SmfLzqSmpfyvESzW0IUVhhELTb4I8PoJSYRXXwowadtPVVZPZVJ",
-	"p7eAYri6ev5x93/x7n/sdr/vdWtLlX46l7kH9tFwilL8wh0ebthYfGDthBvRlcoIZSQY7468gR0y5PMu",
-	"/Ly4RIvZ1U8Pqmu02/3+uPucd4fvPj49iPZ3d2//aS2v2YLN1NFpQ9wQJOkIZfP5khcBwRaHQqQ9jCED",
-	"P3guuBGGTZ03hrUdbAsmqZTrYPaVEQJS9tHRGKN7jyLQAGMAHVYRU+K65LRE39k//uv/oMwXbI0G3zns",
-	"qy7yJfir5xjofzre+Z8EFZ3Ghyz+WOSE38b4kU+sXvVRER8dsaUG3Oh8A/iBe4YflD/OdSbcZyVkDGeG",
-	"wS8rYBvVjzFUZPlrxGtb9y3GqkUM372NWTvGBxDZN1PW0O7sdhabDrAi/xnCYv6TLC3r+vP/RgdnxCqY",
-	"TxEF4SCkuZuO1TrrYW6NW4v/xD9C/+u6K+fmuNLeefghYj5gyPWGXuTydjnnVXlzI6xrEaFpPWJQqfk2",
-	"PnKflkmj8VPoi7F2DP+OvVFvWLjupWJKoxskCpSLzkbMtgIhVaaCMIqRxHHkuTBzlWDHfi2xwBXaNmnu",
-	"c5XcxnhKbsCUTKHrImVx5cW4UooTRurLHR9S2FcM3kDsDLG8FKueY2nInkqRRwiIWn+P3wHyfIELhrLk",
-	"tRfFnVDNF/18C4yjFaAjeo4blJ64zW+FTJDSV/5J8ZV/Uny1wC5aUWuZE1QfekDGuoO58Nif0upjOrIu",
-	"xKtyzCrPyo2Wj4j/s5gDkeF2YdJVhHUkj7o76Dk4tEJiSKOzONTUIjycCcG0heCN/SdPSoXzauv66YQv",
-	"lqKAlORW1PptJnL4L5zcUFW0vhwHRSssX5kYIOF+ZVI5MA9on7V9z/gnBYe4CARKsGC+aFExyR1nJF1b",
-	"K8vb391K1S9w1oxg24AJfuEiacIlTuXmOWRrQ3lI1qaLGn6CFio4VSLJeC7SelvMXTTQDTXI5lBNFEGM",
-	"CMHwxKPDTtCcfFSRaop5nWI82rLNSgSvQCaYkdb4BEB0ebcVjDuTRqSdo+q1kGlt6LP6/ipoNmunT7VZ",
-	"avipEynr03zgonuwrLMVvpYXQXKkSHSEFKfCH0cu+Ihgj9jpJR+FoGRp7+J1KZeQxAlHVfoPixeVHDTb",
-	"aOVwxkL9kRXCNCVdgzOX/Swx70JmIj500y+i9GNoEK9sh8Lv309lLhKr83l82FeYtR4DLAdEpWPmRuRo",
-	"m7XJlwKkGO+4tHPsjey9cd0VvsgT7uXwFn0ur81zjEbian6Dh+hKZPoGNz9Mk7X9P2H3Kahts9jaDU8N",
-	"rF4lG0SiZS8MoPYaaK7uWssiLotAP3iBteN+q9+Kl7hAcTeE7h8ZX7rC5lxmsKPxTvw/gV1se8ZxI8Mp",
-	"x41YeVLvwRoV2vrqDVIw0jNuk/GWxiJPzyUzxsHu90+3q167ci/enr9c3oW71NndOECwUi94xbDuVgFk",
-	"sVaMCz5/DMafhirtY4Ex1xAoZyrAeY+fOpNRgM3aJM4fh48STX3waD1/QgHvqBwai7cFpQMWwbleWAl7",
-	"QmGJq8SlJdr5NM5VE4bavIv1qSHVK2kDVoYV/LdyAqLzMHywvNzAR5esa14fw1U2dxF0St1WR125h+uW",
-	"6y+CZ3a8vFZ3ifla9nzpejzkTYLDVvrYNva1BrdaId8thT+Vplq3Qv/6y88NJaqO2XR2lckE69W0z5+f",
-	"sD8/2ftzZzmim2ej8qpgcavahamXLt43ePXe23m12ePaRht8ZKaKmiNH69V86JCGQ99HODPoAYbesHgX",
-	"y8TlKw9tdNvC+q9DzMEG6/p/qUdSbcrRF+OdeGKzuY+qj7HgMKUI+IrDddjwmSyL0isxgYp8JYxccSaP",
-	"Et98vL8emPW+S075uS0M5enBtpf/ivpHblcwA3E5zkzasTcxoO9lymWOEnK7XG8K43ifH3fwRTrMzFgx",
-	"PURrK3yIMAQshnKb+HfcV4g0HHIgsHzaZMh3QjVOykl2auhY4y3NEei6YNLSkg5VQGCtLtgXquCtQ+l8",
-	"9fz43K8gQl69OjlzmWM/+nLZm8eYH6vl1GbIbO7jdvRbh33Meui3Iv+Pw16vR3nOpXcwJaLfitxvvV6v",
-	"hr81KI6b5kq8Ojn7C9re/iLragCPZZO329kEMU7oEDJ3/t/h/+PCIO6yxNAYNNSzvGQwLELYqSkgKm77",
-	"KhPw8t7T0qvRYvs8Q87gq5kgjNxY59YF58MfN4hngjgYeujwsDtEPYXNr9wq37va/2SIDFyvlev8V5js",
-	"wgH/bu/7/apj8n/3+3m/r/r9D7u77/5Uqxa+Ojm7SHRtdUHgI/EhIezB8usbJXJmBBpzjlg8yvQVz4IN",
-	"ZGaKXyP6CqvWkrtb5ybUkbNld7nDdaPGWu8ahhhyq5dQKuoyfa0pZam3Y2NTqWMc0pFDTqiWsNmqAvuE",
-	"qwYP/DTXo5xPWD5TzOf+OEiGsTa2OpJOb5NaOXcL+4Ema8b4BrDeEQWechd8AsURi60wCO2AcMLEQ8mS",
-	"4cAkQMVhgvj6DcU7LKvGZH5vkJv/cnl55moKuExGZ2onFyCmggYbonTo+RQmSBZrOI1q40yAKkeq2ckt",
-	"TdNbqj5rN9b4Q7dmEnQ4PWQh4vhnzv7RTLUNvYe525wr45O11wzgMrx7R8uQU++XKUKoFP0ueC5ywbG8",
-	"xGBs7RQo0RgB+aIwFVdeAM/ORqdmO9s1sSXSoO/ZZF0sdOQsGJ6BRMS7ikNTnNsKbS1tvCeduxq8Azc9",
-	"wY+2FKlD8rmfsd+b6v65ek0INxO7KceL21jPygNVr7c+FFD2Tw9WsurtjGALHLRSWnUl02uq8bARn6Ib",
-	"/XZxwelHSjP/x//j/+mknDaCVXTpRkPOGijNhARy52B9vO9MU+VBPd6vIY0apWF/OTpsDSdc9qEsGkvc",
-	"+3Azo4jBkKBrXASNBvBP553rmJ7W2XF4/5M4Zh33O1YspnOic/qXIfSGgIqUCwzg45lh7enMMosp9+AS",
-	"cvS2mPidy8WYtYPvNsznKea2kl/cg9k9tPXVm93DSDezvU+kKj/d+0aY25242ZLGsbgXW2ogC4nJIh+R",
-	"xkfCIGcxtB87xpeLib4WTqmnwX5W7radnFeFzfHv9l67f/yqp0JBHW94wfTevn3x7N3GiDqaT2U30akY",
-	"CbUThnFb/ty8l9MuVWvhWTdEwMBIVwuUZYvT/ndrl6ggVSyosVL6XLckv76jdj/nQnwib9+eCTezm0tR",
-	"x2QbslmanRj6fckyDNN811B0yepEZysxInyEZi3aQqN2tLF5391Bq9AeKGLUO33WSN/6fTUDp2aW1TlV",
-	"2m+4CurBfddB+CLS3oCIZ3t0CQdSh+FpF9gGys+ybNuoBY3YytJU7ndhxCvW4rjMNRaGrnVW8jrSSiMA",
-	"EVaaC3FUvlYBPjVOE4M5M0klHE1F1f80jrR4e7pp1OPtVpBPt4qJvYuxpgku8pPDY8rIi8tHPw+m++2o",
-	"cgFnk0piQDrrLC/Bd3GPWuT096IgJsQrBxR+pdUqIOhiYUOUeINL1uWIg4KRsra0SG9jfi3YlRCKuWhY",
-	"ZqRKxIYqRnCEbqApAB05BHzHrtafvxIcY6HmV9CRwyaV9jIq3KFlwqmQ3opzCwO9HzG+uRLG1yfI+7He",
-	"LSxkY3bQyMJLpugEslVFSrhhxjIKOQUFj9a2iDOdCK4Miz/exjVM/nb1RC+WvPiVePEQYk4ZtiGzPGuo",
-	"S+Favj/CWesMbgw5dw0UjsdGzOBNx1Nxz20B57uCP69kvAW3HJRGu8U1s1QLhBqpMInyoJuWsSz0ejJZ",
-	"MOO1opYxBD6TSl1PG8+PT7zr9W5OeiwhUXh48UoRC457q+0Uc5DIYJKLRIO8QI+WTYmhtbpyf2skh0rb",
-	"6+jn3L18olMR7HdhsOu+vnxzeVb6cjFtPkyidgefH79C/3Yd1g6g6lhd+Lt52btOkIu56ILvXCgrKROh",
-	"7JIrxR7AZFqLq0IhC+/FvIkkghP8UyLwgn8VI/CWz5nz729+2MOS1RxzWO28NOp1qlOFxBaiA6UaZYLN",
-	"jIhcRWt0dEnDjByprlRHzE3U1TuJi3nHbqdMb234XGXE5QEVKxOVV7SWioqKQ42MdOWS0veOh5JdauPq",
-	"OQ+YT0J6zFbg0etrNdfd8s9zIbrQekh6OAyJTU8PXFoApdj6yhtKUHl699Z3LIPUfcNSIaZReLz3lP0s",
-	"f2TcKYBtV1I8QLCiDQOiEhwoKvXUqVUIKwXLN1wOX5Jtg90/12RuMeK35cNwpg0u5UL9rIjyk/Y2zAjY",
-	"qpBTvaAdGqCBuhlGpfszUMAC/SwuoCPy9TJ39XAsay5YmsAh7dbU8/Ng0czYeSY6G1d83qJG34rq5e9K",
-	"M9jMUXhPHOT3cxAXjNIlM35BJFufs7pCgwUVr6DD+xDfi0L4X7fOV1qwurKS25SSfOWrzS0BGsIPwNaq",
-	"kO418aTEJpbbeKvkh/J9v7Htp4g8SzI+S0XXaKWE7R50n9TmXdPClFYCx147XX2jMA69JhyMKzvO9VRC",
-	"mnkMCaxZTPGcejjMpBKsjEGDPSAEDfcr1PV1w7KiXpgDUO9txsVDMYIi2zmMt5YOYBAnfMqxVJkUpkHQ",
-	"+WAHN1Kl+mYrC1yd0XFwl7t2msvEwUGuPH0wmzP37rpaz7S8jSCToWr88k8EXN1QrX9pS6ZF1eaFpaxb",
-	"j/K4/CBCj8VCbLSX98HPFtus42zLpwcN32sj7QOxNhszoPv7msYXGPpZQbcLjC3UoMcLdyKzDLHQkQh+",
-	"T3Xo71xbvm5Ny7Un683cfCIIjyVI03DjVApuQV/NFWnXBs41l6B1ZSU3aiVgdoR7Sqprnsl04EqcBEPV",
-	"GhU3FEduDDw/c4aIZTQ9CLxNB7Np/VqWjB86L6pOURIdNolOjLlKSEQM4ecz04ByDx3OpgORyZG8asrV",
-	"820nXGHVYWq/LXqjHpMnmZ6l7GcxT8ZcQmnTofxAvZeB7up7f0BlGqY9wPS0FY2vpYlmoOIQuLY6pnWl",
-	"wbgcc1kJhqwMfnmTohKdVIaygtZORC4mWtXQXOJ+qXVUvQ4+Uf/aI192rIv4QcZyK1j7CZtINbPCRMwE",
-	"SxKWl1cp+EatdhBNtanki0msTWmrfgzQ69wwPRWqHqWeoia2dH78AtE5ViO5w39jxa/lCHG9S5FtDrSm",
-	"3YnZDot7I2HbHQL+wpy8n8X8kH2ErJVbgCvrKxj3L+IK8nEUaWOo8LVdfQ2v41ExnFmehWi6KYxcjVze",
-	"xqrKVn83WvXO+U3QdBat7aUdLtZmBbHcw/XuWvrqtS4/Yz2S6kcxktvCG64wqT4HYxFn3i7tDakUBUZV",
-	"KwE2q2wSjVnbJ4BRyTcB+Bo4wriDBQf7yu0fQ9AstMFgg640kXsbc9BSl0IN5y7Y1V0UmhsMEddW3obb",
-	"Nav4HPvb1vBSZULbJABGd899LI719m7S+Myf95PQSlxYXGKr4R/tTgwlvIyB5jSCnE21qtzGmx3plcb7",
-	"8iUtTTkzccgTEBV8EQiHeL9Ek65GZhimg7vqq6t5HXUVxEVkzGSVqh6ZUgola5cdZWYqlO3cjeyaeVpp",
-	"I1cc8jKK6Reg0s9FbNYKRCz/NHKrR7d6RokFeD/2/br2W4vorLu7n2M3/RC32MGacNqtB9tY0v3MnaoT",
-	"rYYSxM3t0XLvN6t6m9xoP/ifct6U9voGhJj9gnmM4NWjUlo6RjBdYfFHTCtnPE1zYUxjunoTbDj9Sgmt",
-	"tW9g14MlmMXlCT5cwnrI59g0lX19Vv3CfpUmWWo0WrOPub7KxKQeOuL5Cfv+4Mmf2ZReclhPdbbO2NXK",
-	"Jvm0WTlf6AMkc/h8wpOxVKILmj0+gPermIOoW1PARxHcsxxmv4zICLCGh8wNZ876eCD7LbiEXE3GupZC",
-	"dMsq8aBszfDfmFUYa1O4/MhMQKXSNk71LOFQ1uV5uopK9QfRGSQQ3WsByPF6b8dnKrVqTSUh/GBB+cFy",
-	"6bmoxlcUgilJCDegdlm9EIghSLhwCAmbJ7uuCm3wNpdF38Hu1ffDx1dPRfe74d6we5AcPO5+nzx+0n06",
-	"3B3upY+He/zP6zBifFsH9REaiChc7fSvgVRZM6nWI1ses7fnL4pKnb5wrateh4cQPqzuIuZWHe4UVYd7",
-	"qbjece+bneLktDYso01zKsVhuoiY0ir7E9LAU4aI8pRu4lJdl1Y0DauxpYJ+LqYZT3yMNuGflxo7LKGz",
-	"Pv0E5+nTg7s5T1k8nZnxYAplNMWNOWQwh5hlwhoGvzClAdyeTpbBzHA3E6y5PMQAp2kGGIQkZR2Wgw+o",
-	"lG+Rb7jgpy1HjBcbV76JavHxB73uu497UT383m09KXjzfK3DcLsw8mouwlpz3CdnvzfCJTqe+ciUoCAd",
-	"GIJzEKL+4661jdK5XTVNc9eQAP/9lybruuCch4dmfcD09mr2iANhDrt11wx1dzDuFHaycA6qysnubs1i",
-	"3jUtcGOMvN8R9W7AKTfW8GiT78M+mmvf6NdtH6Vx3k9C8Vo6/7TE1M+eg3nfp/Abm/7/OB7RdDqcYHrf",
-	"XH9j9+Tnob8/boWGW+Fc8FQqYeoitSB1qub55mW0qyUDNy+kvfDdUi3IhfLKdfNaxlUFc858i6KCbvoN",
-	"i5aBqHgpk/fC3g8msw1tLcRzE6g90yoR4I1h8b/Qqz9gao6ZXfl0axYnyVWPfuz1Z7u7jxP6A/8t4vUx",
-	"f24Ma1Gfz9HUUooE2dJKvMlXi6aI4IcuPD0O5iaEeHgPe1wyydfBjTZ6QjZJdP4UV0iNJ4S14fQTIudi",
-	"iIyd5Uqk9dmId/RA1FjVq1lFdZvsLc/fhC+Ahl3OE9ty6J+aj7Yw2GpzzSOG3LQtR3pPeW9FM82jc2RZ",
-	"zjhsRv6d5loPexvDvS4Q2m20yeu4XJu9WqGF22jTwbwXLiljeY9rLKV+m9FZgJFsAJ5IxQ/R4zyeT8dC",
-	"GZZqLNU8QYtWp2o75VdJ2hXD0bgr//4+606UnlbPyuP96kl5Wlc6cr/756bKkeWp1NzsFVqtQ5UUyoVI",
-	"dWeG/CIGuPB3uyznKtUTdiWtYYIn49UgnwVaxN5uJSlmd03Y2cII6wl2mAszvlvueU4f3zGZdWmw5cbq",
-	"xwpefZHfbbCfjptdIr2U/9/dX6Bglc1U9Ha0yh34eI3PskpG3zGr2Z/3XaGs9tvL593vOkcQ5TPRKrho",
-	"CYk0F0MIJqzYzervkT9Xz8Z3a3C6K1NvRXczMZd32y/T6ttJ1wWqxgjbSy5oOFgoDMAjBttNNvcaBF98",
-	"pdZfDNBGMhEvaiGEMqnqxPpUJ1UfU2sHH9U0Pw4FEEovu4c1r3vQLYjUWPjI/dTDn1Z8OueTrOFT/Knm",
-	"U5L3q9/Qs7WWJpp2ZdgLQwlrEC3pFcu4QMUAglNsjZG5+GK3t9fbbUXbYTpFbo/rBnUhjO/l050gD5cd",
-	"jGHEPLHyWtr5J8VB+3Kz2xQxmfgctLWt3y396NOAjDdCynH7XKDkUDLeYJrrydRuNLfgTV7/prYcEL2M",
-	"XZWbUi0S35gO8pmLYcll/F/ncSYqWFy5kie6Slprs5hLq7SJp6bmEKw40Hdy3gQ6X7TCfXLFtEViW7QQ",
-	"7q6itzWjuW1ehXvwbriWvnrvhhvn/Xg3GgnhGzPr/26xQ++L6decw29sixu5xDc1jxU8DHbP1FViy+9L",
-	"JPrm5LG7SFlbQZgsijDbJqKWOvs0sWB5l7cTA5aR6PBDmAHPk7G8boCcc59f+jT1bUCkCN56QKl11aTC",
-	"tcu+AnQ7as2U/G0m3O/u+PveQkL9gir9MUA83u58tB4b9TbGoFcJdRu5h6/EkB1FkGeIiQpYmQj36qog",
-	"YR+NqKhPq97Kx99FNeVhj7vPu+8+Pn56u9P7539avQBkCF+7BItmh4XVX1yhFbRyCYRXw2mIYgaOpjc9",
-	"b1seIP+BOyzb9XKnoW3BPRbWeHFBloaxNJmFPiurU7sjc5WcYNhYnR8Wnm9bkcjKaqVDJxkV0EwFo3IV",
-	"L2v5gq+Cuq627xbWgFLK+4bYN3panslsakRuMRguE7Z+2NMi1HPDSCYHprX5xbKxHrF0VfzWChsUOZyV",
-	"aSsq73MTiZzVYsdtp94UlPapGk5TcX94jYCHE62sVDPguhjzzKSFGElF+MQxDBxr22CJsPX+6e2VJO/5",
-	"2hpL61Odao3+tOpnFVvf3v7jAyysv3CNvPv4tL7COLR1qnKdZRNRVwVQ2yl4swa1JVFi9+vhzo7VdrrT",
-	"6/WoYNCyK5pPp48M+7fzkAlTE1zj051qUDTGPBepK/EXYbb44/3FVPH1m++6iCqzqlthrGR8el27IqC/",
-	"vRfzu5reCniR7WTREhLJlh/ej0ntPnHSm3uR6YazugtapDdQPIAFtoZkiXcXpZMKQHWfv3TDIaQ+FXXg",
-	"5mvpaDWS1ErFZQvzcB0WdQE8HXCp39U2oqdA52bD7AZrh7aRUBq+bsL0SRdtot4OW4K+Kp3jBazJiiV3",
-	"Hazk0nGuPaoBfzIYfsvLU0x+PQx0wZruwVBZNPbV2ypxqD/lejZdnrMLBls+hCN4/5BxlvJ5xG6EeM90",
-	"ziZaQd6nYfG///u//3v31avus2cxlCAwDHVneBsyyR1coM6ZJ5u+Ak0QfsLCqTKNHFre8dkLLEcuU9YO",
-	"1Q/dOadDHm6r4m2HA7D2ZMw2kXVxfZw6VlOnu+WbaVzbM11bBhjTs7bwoniZZGvzB/bjG2gc5TlX70Va",
-	"hwl4L7dcLSUdF7td3WqdByJpQEQMOYafS8+krQ6dLimRjeojra4I1sqq4TDXk81pAE+dw6P0F0iKpgg4",
-	"gciNFfq9PVeemTJHLrPpd03N19htkDm4LCqk9YhJhVulc1dybHOmiI3VMUWrN18IG6wjdz25uPDYaWlZ",
-	"Q8NhLRo39FJOhBF5LYzmdpuKludrnpU3daxnOSIO1oPKT4TNZVL+oEKX1YvRJZtH3lICNGFqm0UruNnu",
-	"jiPm9knbuWJn3ERLixRG2bwzetqoW2w5OccTa2ZXPYNupd3K15pqtiIJPL73NtZtDhYRx710vGJbr+Yt",
-	"31VUbE2Y94qtrTeKfquqXxMOxLmXbxD8iFSBTTGRt1ff7oSI/2mX72Ki7nRmI0bjiBjuCmJ3YnAu/Ymb",
-	"VAJN3fb6LjHI+1I86gSAsKf1NFxXtf9ORe19kOido77MwPmealWQLaAUakHcN2chvl7CItO6U231Ugjp",
-	"dloTLpIPEg3N+LmUl6u6NtukcpMlbpZLO8cKhn5pJ1JB8kwtsA5PEmE86JnOg4h8gwWQUXge68yhWPpI",
-	"VRg0axtXeo6zK8FzkVMjEeN99exMn3V9MRZoGSU70NIwOwBVr/hv3eOzF92fASCwx56JJENDITcercno",
-	"UgAsQrjCmuFAcADYNWIZkTI2zPTNUvoJ/l6sA0wa/otx1zg9KqqHvIBMn6m0LNOjHnGV90K9zTOHTwOG",
-	"x51Mj6SqhCHB4314nU/lz2LeuNZ+bduQqjUAi2unV0EThghgjzsKOi60pHP5H7gEh+xHWmb/MUrF0DTV",
-	"5fUwAYetsLAFCdPIUK7ARvwY6a/nnvj/9ZfLVrSGSLCSSFxdjjgqPcldWDsVjyo9xnh4HDaeTeQI2H8x",
-	"TiyDBebHqZ42rCMrEVdlYG0CiTr4nvAm3dOadYQGmEuRg3dchhxrQ2X3vqoCCVGlOMFi+Co+YqknVHR4",
-	"XM0Lqnb1kdmVSPjMOJzosxfscW+3r6zWGaZzJomYuqLxzK8UgGlSfXLqzHQ8TqE0rmPfOBxGbMf1+a+/",
-	"XPaVkSNFRZxh3rQ078X80H8U2/n0kMGa/vPfbyxsFs9GMTu9gKSGvjqH/7I2VM+lFA40tOQC6wmcps8u",
-	"jiNsmHBiWfz3m/fxEUsyLieGxX+3MmZt8lR3IpjIhAoV9BVhNtHDGT0MFtRy+fXfZiIHVY8Ncz6aCGUx",
-	"1RHepiQHOJ7JmOBz+spQeDs0K7mNWRuagVLtJyc/Dp6dvTkbnJ2/efN88MuL18/e/BL7REFftRIqz3Vw",
-	"eWNux3FftQsE24u/HHdhLdwnZfKCCv9uzQkxSkytSDExk9hP7VGEvas7hflSDukilZcybSgx0x08ug6q",
-	"OahxTWqoW8BfxNWFhqd9tUWyKGtjTIRIyZtnNX0Azjtretd7cac0Z9y9YsohjXRh0rcoO1JKQqKV5eSg",
-	"dV8VsfFLJcp/pB/8ppxgDQ4GXjQm31yAewp380ZcOXLpsUs4OKlOsA6kBxaFTnOe2MMSOfQV6n1Dnogo",
-	"kGaBUhWxBWaQzzJhIk+WMEPjTqowAnqkvJWRUHBxibSvcNek7fVVX51oBSsI99lhX3Up9ftKp1IYzPww",
-	"ir8Xg4QbccSkS4GBSENzxGCz6QFwucePH3/P3l6e0L2KgP8ONnWaiwTrO/QVY+14f3f3aXd3r7u7f7n3",
-	"5HD34HD3SW93d/d/4QZ22SkmrXmszYBUE/+t6xSE7gswr3J2I7IME+FFCtYzvPodu3FrIQ17L6bWtYsi",
-	"Kg435tNp5pbPA4H9MyRVxJ5hP/lzZxHOD0swLSL5QcNgOHftfuyjKbrfOmS/9nq9dxHrB6M0PARhE56V",
-	"rNPwuN/q9Xr91m1Mfcb/ksmJhDODHOFf6MUfYuztTSF+OFmuEHYWBSeuyhINm6kMfx6Lub8yWOyls0P2",
-	"6zvq4UKoVOTdRCtjcy6VcAKTYW1gHREr3Wk8kB0C1goFFOKvB+JMVsM4gtQENDDhOVRAjT90gf93ryTi",
-	"6HqIr7bDvY0qmPcRc5d1h42ENX5Ipep6Ls3zkYEuSKbBlzA8lm5YuGYSNez9/b2NfQGFJYZac41Lw5xk",
-	"CW1vencTATEctVsMz/dBaKQhAr9nP+CNPeYwO60ItAl6cqf/iDXJtTr3ZKrtWOTQ5qMg0ErrsRv2SHbG",
-	"wf/yyy/d44KD+JUpFexGEmft2FdswL5g6fwD2LUBdgLSImXy4coEKmBKuxm/F2IKO4bAEeXBmyMvfNLh",
-	"mSk+HIrEihSp8Dnq/6yEFY9v2XGurYVfpnhxIvE5YNRDxv2K0UimhFSwuGxM5zBY1zseMml8Xh9rw3Lp",
-	"nB3sPu4gwHJqMId4pqT1+xcDC+6CiWKWCxOzqc5kUkDNsf1d0DiYg/GPSAw4P748Hbx88erF5eD47eVf",
-	"Bs+PX7x8e356EXeO8Mp2+wVd2qjw9rhJwPKVFgNad3DRB/vf04AGfkAD8SERIgUEdGIo58Lm8+7xECXg",
-	"KzHULi5mcXUzreFgzqY9aP/crUgYCq4GA1KD0bi1wJLbAOdGFHg1S+F84h76FbY5Hw5lArNLxjwfiXBi",
-	"iV7pG7q0NB4FfaOgTeCYdkwA2hgCSbdWhQsWzMRYMe3Opp6PwISSXAKVZ1B2GSKMQi5n5CqCexagZ7Do",
-	"dpYr9ur5McxeD4cRI8kGyCHXWJuh8NhEdExdWiRaSTqHhVfetQmHGlokrqsEaJPQuoev1/kC/Cfc6O34",
-	"7M3FJSupKaUXRNxhZeny4vL0bPD2bPDq+G+D459OY7xkPSHu7ToaBPFdZEYgM1iBTEoEgzTu0E1jxq+5",
-	"pNh0mLvjrgZv5jkcdD8XkAciUJFxrglXSls4pghWQ9JISXke0gXl1wn7ffX8mIS4TCZCGVESxsAGk0th",
-	"Ocp1GD8UkD19mrDjTzv+6yI2v5DlYAqlZCefz1hkdrYOW497u73HDs0O9fQd+J9RYzgRCf+ukBmSsWs+",
-	"omlh7qMnbS8C0lZzlI/0lUD7XlieFyl4oIQ919pSFXiUhnAw+7u7C9UVy+KMT2klU9P6kMAiLRel4cbZ",
-	"sdIvPRKIkcSaeghD3nGwvCVLUOvw13dRy8wmE9jNQ58czMgb7tYOlwZXrhW1LB8ZKgdkeesdtLXTQ/nv",
-	"vdI3agcWQHT5dNo10oouN0YnMiCG127cSxQi4KBOpwgZgIfp+Ozs5Sn87+DFs4vYpT6j3D7hiMTvK0Kw",
-	"dnwjrkr8M0b9DQpKCEWlgnDT2yRrqvcGrkqYKNmT4sU9iwlVSRqqfI1oxBFTAhWCXBCQpkhRqzqG6T4y",
-	"7OTZay8Emh472D0g9qM0KiDAbbUaytEsxzu1jr6wpePp9EJacVxatQckuaYuG8ivtJcMQn+R9g52D9bT",
-	"3Wttn4Mod8/E6sfshCWn7hnPOAOxlKgWmG0d1RojLNJG7+9mBak+kyNpecaO4X32EukKKwVNULgJEZIV",
-	"Qn797PzNi2dAyhcxa0958p6PiDcBu5Zq1FeJyB2ErghWhqFUI5FPc6msIZvVvAQCUHsSoM0q1ff66lhR",
-	"CC3VVNmaLGGmL93Z/yRK3MgcH7q78Kta49irZ45hG3oPS2bHKs21TO9Kan+/WUdkL6hCjmG5sCAJ0B0/",
-	"U1ZmTtAh2Rkpwhn3QLYhYK609vb6119+vnhIVoLtN+wM2jF+EVdQTI1dCHvf+0PIWbRKqGxci1wO5xW9",
-	"0dRvjMe1aNgHK3Jyu1RFhSMvbyIXkK5wmLOw+j/z2n14Bh2u3Qeo3LkztgRrUWzAog+pdrUvbvhoJHL2",
-	"9gWb8pG4dwEhNF8vC8CK7nzElbltXNljqqJtxkLYiNEvIH/LpEBuW5jHEdnE4d4xDCw+aQrGJlU23vLc",
-	"/TNtXHvkLy1XPlFYDDb4danAlcxIAvJjwekEh4pDVnbSMHctFu48cvgV21aLHtMbrEKPebfdUeXXnMa/",
-	"ml6ilpzwkdiZqlH1xeDepOJt9YjpQJOJMdUvNyJJt3xfWlook5TftRoKLgBs6mkXVX3D9nd32c0YKMXZ",
-	"u5DZIPmZoKcfMUKKhBs3DdCVtdT5lwIz5oF4tOuhYZP8DMBOlcnre2ccL+W1UMI0qBAVrJ+VGh6fFNwY",
-	"JPAK1k8EAs21oOqhGm+e2sV2zjf4/VNXfIvYhPqFD5MpcTJIIAheAnTt3Pd2oA/E+zw80OzqvfE4S7V7",
-	"8+PcCpR/AbjLCcGy8mmFU6vUWQwNuxG5WJps8579+/Grl9vtmR/3llzrK9kXN9+afQkgVrUbckKM54wA",
-	"cS/+7SUu+rlIpTliT3YfkyYgJJoKJciX6EZF41Kt/QN7e0D2VKAN12wIuaIKFhrqTOL6P9l9vGIYZbfS",
-	"5sPx9aZqBnNcHgiK/jfqiMVU08mb7+W9y7nFAtWSA5gowQC6g0Eq3UyPGmnjwvXAyGUbMSVuhLGUJBGB",
-	"kGVFDpQAIu3MiDxiIAc7SxAYF1kONtxlQsHwGXDDHcMgXurROlnrlDLvgRpzp9dSTL4zCVGZR1KrzQwZ",
-	"aa/BtQzfuaSfZcmmPhDtNvpY2xTNttLSSq0VJnucOONJ1DRHjkIuH1qR00xhJZtmY6RKRP1cVsYyN3Ue",
-	"fA1r+kU980791q1Qsfc7L8GT2trgxRPKFdpWCN7O9OXIE0i1/oiD0gHyv4OGqJ4RJ8zurj/WP/LUA3ji",
-	"J3vrP3mruPNqUljzwe7j9R891/mVTFOhPp3pVIICf6U/Wu9ul3hRNSKurGC7LypcKUR213Ik4u/EanSW",
-	"lpiRc6rOGUTm6JkFnW+o82QV83nrQrtXcp4TbkRXKiOUkajjT3MxlB+8zrdU6LHusPiQzYLoFoFQv/Vz",
-	"AksKy7n+oOAGV3fvf/wxgVVjPtFg/fHY+SjTW2cySGqiG8915gzHmGzqikkZNAIi0eLVCYcEDVR4p0Ic",
-	"Bb1HxrEbPctSlgl+LdAOjPatvuIu7jXHpP52Kg2/wpBEnbNUTLT11f0ybizTSkRMWiOyoS/onXbKrns8",
-	"tQe73/dVTAhFFBoMY0eOUW9vJmrDIOa3lDm2cILXnIgXz9xpQEr6Uafz+z8INDw6ClWbz+3nOIdN2ooL",
-	"/UYKeNBjd77gsD73a3CnI7i1Qehg9/v1H7zkxuKKfZ5TTpApLnf4kcH4cwyTpWOKsUEzBfcXnKDJMiuI",
-	"WiFkogByQt6geDa3MjE7tpLvV3uHxpSthuFUkMCHRxcKF88g5BLBtE86TIMeG/8KumvErO7E3ppNrzEZ",
-	"4lwi8hv1lVYuuHC3xyiQy8QMYwUMk1vmzhyxONHGIrLL24u+cglLRy6cr2iYso5KlrS4nD8YXkulsVIl",
-	"jsv2+io+xuDbQ+YMltexq5ZhWIypyBHFh9Fi+QCxXN+YJg+Y34NSyuW2jAmzx57nerLJve5SzVpNyklI",
-	"SixYR6Dxcp7RPeZmLqsVfwEC85SFAUsgtpDZ7UaqVN+gB/TxHpBgo/xUSqusmwzlFm+UlPqgUtBixm3J",
-	"Hn59B8uSW7Y/ZKUKF4Xi05jdzYjAiVOhsaFdkU5Mp8xB/eksCVQF09TTRm5JaaNg4ICzgCYGimNdYpAR",
-	"w/JbhUriq3TFSPOYQgCmsyOIDlkNDEEnRQwtCmlO04DnOVfvAemILbOvvgr8671UaQQBb76fiMYcEUvd",
-	"iInp6ZflXph7W3fYPUvaMKe5qX3ck/ousJ4I/yAn0MMewNsCVdFfNQmcD89R9PRTWYmjG/M/nntcjkU4",
-	"pk4TLWKaVUpgHubOnCQgtdTzEn8cPQ+BHomtDBE4FEcEclmZr6BAVnATqOsHd2UnInQbkUZ9RfElmHZ+",
-	"hDA3xpfVVuyVViDeQV/AVt6LecjyknkBeBMRLI5xP7E9A4G7JUwNYEXEeKEZPZEW1DO2QpCyHoHHgIfi",
-	"5OKv67jOWwcl+QX5TglkY72ocW+gJk2juUdbtR9WrQ1qfdnMh2dzDnvmUzgdHgCkdCK7//HsDu2lWkHo",
-	"qTu6nuNsyeEgqB3Qyj04SaPjPSQXQHBA4K1VGfbIATmSRoARs67WGR9xqZYttugpOnvxs5hvr1N9XXZS",
-	"nMR6IykFLNPKEJ92K9b5rCR9FwKtXLWBGjwhLMfXRa1pLUrJ5Vi4SYMNACO40HBIXWKY15FPwLHaJf3z",
-	"EBYLqVlg0yTwAW78/dlXGG2LuRdnLwY/n/77xeDs9Hzw9uL0PC7lAz3psBudg9DkN0NblotrSLeJsPye",
-	"i6PEXCCBqc5Mmr6C7C1I73HogihnDij1OI0xgfNFKiZTbcEtTAlQNp8XWRwYuRKX3qFUwOKU0L3qloYO",
-	"DPvFJbH0Fd3nPqnKwT54/YEysKlDl2j2PSYU5sIOlIZxTjM+B5duzNo+bQhmFRq6kYk48u2FnREYNUz5",
-	"5tUMwwyYjbTGD5iW0MDOYfQ9NWx8Phzm89EAQSaqZoc5W09b9Ea9VavcYTQP01fhuxmYuM+hc2+hhvEP",
-	"dT7yaQWOivTMJnoi6kQVqo9DZ3h7o3Oxoz+LuWMzD2CAxtHRSDezPu/dc98XuNFNmkjI3wsk0aNKaKnz",
-	"+53AHnZPtLK5zpp6dO/v4Mvu3df6AnaQ6pLz0YSv+5jeeq2xERrvl7GGb2CqPtFqmElCrjnY39+ElbtI",
-	"PV9T5JN4OdFTyUKxxMfBNi09idsuHcDWYctpDt0Avdxkwi5LGMHB5eDZDz82UJKxemoCo+ZU4rrHjl1y",
-	"rTO0O7RG7kIyD3YPlkUMZA13PtvP6sSGgzoNEC+QgoHWT+Dziq2fIda2FBAAC7CKkJoJYocyOn39+Hqq",
-	"0JmHCcdE5mJtfdJNkcrCRjlPBJuKXOq0uPqVVqLTY6+17auCog9r7mS4/UaKZA+8+OjiomEaupsjR3Yw",
-	"hHJ6eV/RKLGWCN08hWwzJGEnUKjzxpIMcCXc9eb9pyVWWnNpneNo7pWwd7/YjaHEzR+3xhc5ttOMJ+Vz",
-	"+8jT3MPcBBSK0C2DcNWf+Qs5UqaIZXA57Q7Om7UdBAUb8onM5p0SJg/mMHOVRh5lIybRdOCBHuO+koZR",
-	"bYcgtlIn3kxfbQ1E15tcQ9r/LM+FsiF33Qvbj/sqQDL43+LIhzpETjtHh6XVNzxPTbn9RyYEN2USmKgX",
-	"iF069xG4YJNKgjyT9I1I3ci5teCtZW0qoeGVjlyOxsVwO268+xCX4VoaUDN1+AS1ojLu31lRZfkhZN1q",
-	"J+F0bSL0HtRFQkNr6bcUFbG/geR4qfUrrubn3rv7yaKgDxIqoBlqWUDz2Sbsu8YTfezAzSDTIPIxvQ7N",
-	"LxyoUc49vgqCFbSLpB2wNngJh13NrNUK8ISegz0qgXklM4zj89gbHtdAYmL4UIocjwxoqPDL3hMPyMDa",
-	"ANyB9F8if2j7lyYMiTbiJWB3UGhloSYK9OuzcjtRzUHsKy+zxpMhD5gPHi/D4x3hj4T5gixE6RBF4es2",
-	"YOMe9oGDFaQKWDEZcuC5WSbUCHR/HC1CXVCxfCzb0inQa/yw687+S9zfbUUNwLQ5y7UePphqjOMquERU",
-	"aepD9+bmBsGpurM8Ewrmm26RBuB27Cegy88d9eUmZmaZ63rRrIjUwKZc5uFAOaQvOKVoaanB9fgfIGEt",
-	"KUOfkaM2Zc5CkKZ0dzNFF2vSZANWyUq+Wwbo8glmH7o5xOSTz/uQXl5kyXpmm3nyuRN/KvBBVdnqaAmb",
-	"i2GIZ4OGW8M0YASbXNQXlMuuZ7Z3543+pCsQt4hGu0J3rbDU5qU9/eDDcwnDp2DlaAANN55n3otQQwSd",
-	"GhKd+qruqiCoSsQpyeaMylUyHuRU5PbA8RwG3Uw5GKkS84fLEOypgs3MjGclngJIiaKEu4aYk7D5DhDm",
-	"WhgWLtFDpIrIW8+RthVCHvRVGf4syMnFgpTkaxjP8qvw2AGE0miMRSPwDI1gDhpBesu96dxB8gZ1nSTh",
-	"virJ2Nxheq2XldnxwrLCyTAeAfQ8HFOv3AfwMo9ZVittu1v+1fPjk0BxX98FXB7eVtL6fSb02PElxQqt",
-	"uSn/uP6+yPXnSZnxwPHKRi6QWYaY7Xd/lx8wan8msRy3WXURUmjL3i7aoipH2bA2ebHhMHd8vLTgeSZF",
-	"jm9UL8Meey1ECi7DkobQRr8WMD3wx7k6vDGZNW6kEZ1gakyEsqVbIWhciMp6TIwN0Kxmdtzz40QWaQa5",
-	"8NnJcaeOn5yH38/dhye4LA+a1lvuqMEUuGrJszkbi1x0vq5z+7l9Q/di5SMncXmZt9Tw4URZbaerXDjP",
-	"8LmpKxWqvLWqMgjMUPLokIVpvEL5h321Cs8xHBfEp7wS7hQhBGJwW5MHHYK1hClkpL6i2xpv9FVgj+wj",
-	"zBwP2i1AYOclIS5auPtBovL6P3gciAUILMcKh9cxBp2zqUCe5i1zuwc9tnDEgWVQOlbDoX5GP0IXG4nZ",
-	"OBYHS7146hCeWivR+wZt2ZezXDleWz87sBIPN6D4aM0dwUvuCtammrWd4Moo1c6NEce+ffGX472IPWUp",
-	"oMeZiD3eZabj/VaVigJL9XRRAke6QSgKlHs9zZBwCycAAVJRCq61/2AJXwLFislNlk/wBOhUHDmqRB0O",
-	"/Frkg0rwiLiOCifUccmagCVAcLkRMgbRKLxNrPDIujvP/R7uPZpYCAPqK+cqM4JnXkImTNXTk/PTSwjn",
-	"IRPYwq1Qe1poRvWHhUoi15+V+wuYWCi+3AS5U13eb+1+W3Y4f8477QLDoEvEW2OIXa/Hl47GKsO1ldcB",
-	"/8/vWvXYtuEcSsO0K4Gi9E3H1Y4JgmWVG0V9VUiVeAd65bdcPQJJnU46eYlRx89SjB/kqkjJ9V/1Vfv/",
-	"/P/tBfsf8BrGc8JmX6xzUSjeaBF2vueyEl52bMHze3Bq+Tuz11evdVjNgsf5i/AIbZdVvgKT5yu4Ss2B",
-	"/ytubjjw96/8hjLyn1njXStYB4o8qrvpv3L5+msN7X6YhOVqFNiXcP6RVICEUsiqeB59cAtKz0A7q7mq",
-	"B6PdLJi8VOOowHP+RVyBOUeVQfE7i9mSdaHkZ77vbzqW3M1ifTC5X7FvNHR8WuzWBvRE9vCdK7HSx/zW",
-	"uVMyYcxhJV9JTwuw+1jxazmCe7tXIrHeSNh2B+OjITwCihycFL/GHk9/0dc7HGJuF+WiI4tFo3QgZzSv",
-	"oyz7y+mPUG7i9eAcQM2d7R5aTEQuJlpRlfFgUY9KFvdOj9WakPtqrQ35R1gxT1POg/sQ92C5C+wTiPf2",
-	"4c/JiVu8xhRJmmsggJpF/9avvq/AuYnSuMMzD17OEE1Qq3Svsd4uHPyhVNKMm08+ynnS252MEbkv4IHw",
-	"0BQ77w5zz2oIQml34g4pvcZWSaJtpqGGFWZJ8CyL2M2YW5TB4bC7dAIX3uEGC1wtoFHTLzqXI6qglM1h",
-	"baY8ty5qmdBa+gr1D3cGXKqF05/rvXLnVZCdPRa77ge5+DvWJoC6dU5OpxIHoBr7l5xj0YfJdA7JM4i+",
-	"uor/zgvf2FmxNryvgq4QFhp8bkGXoBlzdsXJvcntLBdRqRtCFcqELe79yDkG+orsC5jgkUoscsMkppMY",
-	"QAIA1UWJtMqFj6p/OhxwLHikNCkpVLxhqnPLdj2MunR+d56LoD91MJICSpTMpmyY8ZGB3rUy0tggDpE8",
-	"XZTEuruH7zmS9QJ7/tr8e+Xh0YD/cO9942rMVxYPs/qmuJP3L9wfXsdYJzuebyctUoIbCoyxe7039XdN",
-	"HDHCUu8rqk9oWKgj2nVBaIes9m6a8twIzMuRWr2hhiEJHm6skswoocLNsHJtwQ0lk3HZzkOpEjCLItoR",
-	"WsiENYyuVGd/uqwUIesr70mpCLXtOBcG4yl/FvNDFmpVOdmYF35LJURqmNIhwMkV5YE/u3Th+XSZoBCI",
-	"DwjmNCoVNMkFEx8IX26dbHte4setLy92Jm4Hvx2587NHW6HM6E+nK1vcwAXWnOzthMOyqPColHp8J1mx",
-	"r67EaKY8ugZm+TocU5SDWLuq+705f/HTi9cXcWdZJOyrdq2eGGGDrCwmIjWVhRSSG9GLYsoSaY8d95Uf",
-	"Kx1RabwYFqS9qCrrgQDkJ8VLKXfeNrvLplpiIcS+4pbFO76DgUzjI8aLJQ1puqY6/NDQsui61HbYirjH",
-	"ftR2TOJa1e1TtOKqi3fWCltL/OLB5KZyT9uIT3v3PZBmFXnRCveZMxU/p+OIduCT+M4mWazuZRcZVNKM",
-	"XaQsawdHSpWEqdG4s5jtGiIKFlNe2UkorVkJmaiL/aYAiTG/rvqdKSZUKJvVKikU0nEW1uiBkmipmy+Z",
-	"qPM5wxVotmsk36XAhHpg4CqlsAZCqQkHA8nsk/f1ARknjO9z65prmSUM6ktxys+bHEqZCRtyx1wPZSY2",
-	"Dg3zlX4pABTTOhdB29BM47BKLNM38AKVT3BRLA7yo6+CUzl4tJdSNNkdMjT7ap0326dosrUZmm7ILrhN",
-	"XAvVV8uZYZ3tos776rIIAKDQmwqQtyv9SxviEbspFLWEyx3WobOC+7vtfbgDD9M/KS3SnRM+v/w9sr1X",
-	"eVtU6y/iJX62VKi74ZhudJc11/jCPCCwIrj7zOdh12EMlunywVDsmnHXw9C+vD/VDaUWiatebLjwEEkh",
-	"C609U/K3mYhYslAdA3LsuUp3dF4ECNoxFc0QuVDwtw7leaq7RJD5D8xAqPUvg86/CTB/lVB+j4qVSyAP",
-	"tKTzMnWsFh6qodbNhpwTH71qK3yCzgBdkEvJcEWQdk1iXFSkxYF/qBrEXYg+FY9i2dpB0X4lg0th33MG",
-	"v76KSyaMmgiCaa7TWYKep3LAIEUZF44ND0qBFiYnMPUVheGiBjmwciIQvEbpm8OakHpTVRCdy8vlw7sY",
-	"hYvL07PB2zPC0fvptISct7frLcgdshZPc3Et9azIFy0yBdF72uaIOYvuQnyhFG9YAAA2yWZsh20QedhX",
-	"K0MPe4U8OXYFT9zKMavDuNtoiIK0HD5wP9fn2pRptCnBpvzOA/G6aidffcJdBR6pTKp/uOq+Xlfdx9aV",
-	"4LnIHQrtO6wAMdXT8He1BHeur0XY4qpkzNqO43TuEgXizuhqbDBXsESkjuo8C+qxM/qFjHz4zL3icx08",
-	"aCVUINSZcDnvUV+JD8gcgXalgo/HOrcOWYwKXFBCsksuQjhMOyYILwD9COlKBWaQzDHVgRi8SGkM9VwE",
-	"J33pq3V8bfEAbnxfKeepXpt/pPt+Ee++Rz9AZ1BZPEBQHtwj2J37c/d7e/4K2dEj0pIvC/1lCDJmx2LC",
-	"AG33uRQZeq0twt7C1W9myRhDqLCoEwhNuWDeV7Vx2A+ZaQj0o8A1loq9VRJlzdfPT4p06FRPgDll+kbk",
-	"3YQbGAe0mmkQ56Y89xCI0mJsmhFHwe9OuIUG9Td0Ibhe4eRxiT4IrphU19LIq0xgwWwgb/T5yVTmIqFq",
-	"1n2VjHnOEytyB8z79p/3d3d//Md//b/wH88jfLB/7B7sn9KDp0/dg6ffw4Pnp8+fd5b9hgRVtINji6vD",
-	"HDpUBw+CFKICCumujTKwX7vL88ffM/NeZMJqFTEYa1+dzHOZQSBe/P///8ZIdC+5lYrFPO744rLYCsEN",
-	"O0sb9mViwp9KZ8ShREMmNZHb18idaWhbsee9z8SeLxdsR/z3xKq/4kyPJlSGgP/bZD26C0NOxtzuOIQy",
-	"qZVZLb1hYfcX7GTMLTspPmI3MkdwmgmnRO6ZmugU44b8JxfPfibQBdY2QqVuGsKgWghUpfOi8hKdeZJq",
-	"Oz32CxrTjc0Fn3jcNXiBHGbAImKsVoElsrv0HkD3gDo/5rZXTK+XjGfqfezMX4a5jDay1qfc8kP267M3",
-	"r0/fxb6aLYsPkYN3OYDoQE7uZIKp6OQp2HvCTI+dfrBCoVfkkMVOLUWLA59OhXIaL9yjeJuBSFlK6p5m",
-	"c2Y144WhoB3PjPDq7WAsjdX53E98mgtqE50xdDu5VzoRi6e5hqlB76R8+xp+DpveU1yPxSoOOfh7PXbK",
-	"kzGDJaBK42SPobWkOyGGXS82/QRXEiNwORgkxtxe4NtIyXEhVGPRE+YLr7gIE19ZW/gursSIK7x+X52c",
-	"Mat1Zg5L2PMkirgloa1xmYQsvA9BQW8pn9q96DCL8de401c6Z4qjJyqeJNMBBd6Z2CeGWDTQUFtWlwav",
-	"xAfrn5AS8QhoDpuN+mqmYGJUSx4JlyfvgcaTsdYG8vdiqmNI/eG/xWBAz6ARehJHVIrM8CGFOpN996jU",
-	"a1+5EgSCepp0irIDbqhgXjNU9LU8lHymPN4/M4Ekc8Sr6yt4K4KP2Gzq9sMv/BS6s2LqktZLPTl3dY9h",
-	"RpY5XKzucEKWKbBSXcRLDRvW/g5MTo5BUrBk+PDy7fnrweWLV6dv3l7GRfo96X1wfo6IvoREXzpOiOMP",
-	"LtmdhmiszDLGzXuKqwyUElXZBzTMLUkvxjEDClMb5IIbrQ5ZhkV53JEiOqGV5rlAITSfKTCZQfOlSKqo",
-	"r7AaKNWQg75YwlUiEFriSiR6gkGeLJZmIOjc0J74OdNEqNiFd2SG2nU9duKqPCDJ0myhTdx2FIXhlwGO",
-	"NHZLBrsMG+rGf6XtmEGxOhzrWOAiFVPLZ8pZOhOdp2DQs57ecLVx5YMsHc4GNgCMbGEZS8PpEGH7I+3C",
-	"4WA4DgpkqCGtqzubYvt9VccUYzZCaLOCKj1oCSxijxFHMghFgIX/aOoczkJfjZE9G8fq8Wowjn7iZKxl",
-	"IgzaaLG2Ki6D/zG5GsBUYkYRw4yyFQx2QRwMJsnatP4z49HfgGc7snO/0UhhNThTWrnbS6Slyw0mN5Qo",
-	"50+EMXxEBZ1Z7GRAugzhBgSmTQuA05SKwablPRZj5aG4fCGY2YTe7St4ucdOSx+W9Z7yLvkWwWBspLFc",
-	"WebGVJCBBAN1aafBmB/75cJ3kavQzDuRG7H4gKCw2ElfxT+dNnHyLrUabtBQ1r7HTuhs+eoiDkAJDVue",
-	"hTgb0EjDS/yGzzsu7Iu0Nj0N7eYzhToYHmnoE28nEFd9+8Ipzod0sio3v84rd3HBhKSF9cAwACoBnmMP",
-	"YW+JexR3XVKCnR/rLGVtrJ1XwhSga+WRCauLgl5UqrLz6vTi4vin08GP/355ekF3dknJfP32JQsKpKnU",
-	"BoeQ1Vz7oDTQClER6CtUDmEQukqKEbsSQ50LxpV3M5tQAUfnzMDi+7vAQaa4VSxjixQRGuEUBBTdNs8I",
-	"KigwUp37EA+893CsyNFvOITieZ/NYRBoRFr06sa7KP0tnEatwpsLYtSLIZ4VmCqJNojqbXTljiHWDOcl",
-	"LaLLXVYXrTfwDywj6HYabcoladLdDu48+u7ZlU7nuJ9SeapCPsbaDrsUq0IHbtZhfyeJr2bOSN7H1vJk",
-	"PBEKL3SiUEdWjwwDty0aNUCm+WjnU3GIzyL830P2Ef4zkOntred3Ez7CkJ/cX6wcuWcX39/ZwQ+YTG8J",
-	"fofT8hZ+ckcO8JaJiHjKgllfcUN9ROzs2XOW6mQGY8dDBfwwPLgCL5MpSi4aJYdDBNBAumUwl8hbkHGH",
-	"PZHCKOR/uEMF9gwh2Al9dcZzC4zbRfRBG+SJxHeBxIRIRVqYVMCSQv7H3EbhOxc5gV9OpDFISrAu8NEB",
-	"iCKZQCS6IYSKxYxTMSeZ4o4F6ctp51ezdCRIbpsZd89QGXAyceH5huM+KlvBprmeTC0TxsoJt4JNs5kB",
-	"GFP+YeA/L8ifLjcSJa3Nyu3kgme+zN3QihwdfkclQR7uXRfpNJS2zGuIxUAwFfY4yLkVA2eui52cey5S",
-	"EqHg+2QsqEy7n7M7ma6jhZaf7D72LVOj+WCm+DWXGcJ1hRIElFIkXEyW0wgwVMv2FZoYgwQ7U34dKRng",
-	"8s3Pp68HL1+8enE5eH784uXgzdnpa4wOdgeJz0mgYlewkyJlaobiA6iqxWVlQtwxT3JtDJYllQq4RyKM",
-	"6wvY+smb1ydvz89PX18Ofjp9fXp+fPnizWvg7xXJGksShOJotcutBxOu5oPSEJyosAibajKNKzvMBTQx",
-	"9oFxxZckEbY9t04jx5qjKr8uuWNu4H/wJkZ6BgztCWyJ49Xm0AsIS2ppwvNckgB9cXHKYpkexqy9F7H9",
-	"iP3jv/47SCsun0maIMY6ffJmLDPhFvT89OLtq9PB+enl6WtYx7ikowoFHv8yQF2oqwaIuXA5KUXWWCc7",
-	"B/ll0b6y87FYK+CUO95c4YRciBzrnqIh48WzmGH6yDzsPtXV9KFAuQBePrdoesF/0I1a2g2ZokJg+srd",
-	"HPHfuj+Fn7ELsqwVt5LM/SUCSm5ltJDVEQgLxADMOMOpe+0DN9ksiF9HTqkCuTn3++sNGm0MaPhb9+Tk",
-	"x+75wo8dJi3prk7QINNRWpVQS2GpKNoPK6LemKcIxoaFcp+dvjy9PG3YmUJ+u43DTJyKCSpScz26qmlk",
-	"2dBctaTFNPEgEmISToXoI1TeKssV7n648lmqgRPAxzRLl0btOCNPU3rNJTR2QlF/2uyiIu3Csldq07pa",
-	"r1daZ4IrX372QUqIlBbvC3kqF3YwVMAt2xSrrS3sKclSZNSptTpiMQ1n6iFmZpw2vSCH1dQTrk9bDB2Q",
-	"BIj2QJSrq8b5v3WhnEfW/XEGZi5ocHn0SiOvoe8N8rpprj9IQRkKbrzMjnM9G43LEPLNtYGj1gKvWe73",
-	"jSq4fJVlPAIBJ6Kk3q15KakIyO6q/Mvr63q4yOs6va0KPN9+zZkEd/VuNBykaa6vMjH5562jPOGrer9/",
-	"zq2TqCFPuSzoOZCOiizbrpMICfzBas1AdmFl8clr7l6MIluaNIVAXCPwdI5c6Ti69iuij0O9NgsHCxzK",
-	"BEdV6yzJwU+KA/ltpi1n7Renl89ZmvMhWj3ATxv3Wzg1028d5T/sHtkfDvbjdacqdNs9Q4m+vnfqk2T+",
-	"dV3/9sP+Lvzf0c0PT3fX91+sTF2cMq4Us5rdcGlr25LKihGF4d5GrSe7m5TSnJrCudDCrx5/TpK9XHZk",
-	"SMP0tcgzzVPUALzCOCieeiJdJGj3rCSnkZfVXd9XgnQbshHzmRFO8QESVlhh16X4r9Jnyqyv7o27EPx9",
-	"7/zBHXb+XoqoggZsSzcoa5OfsguPuIV4i3IMHLxdhEEv3UOpuJqNVqS0Q2RsACX1Cmo5gJisiTyxyw4Y",
-	"svC4wn3ou6HkjV5N8s/VbLQkif6uJTacctN59SeVbpSwsN57lVZ2A5b5d5wfeAEOkMoyBDIsnwKqcQpE",
-	"tjnx1wthjZiS51QWvGyLrUh9TtJ0TGlBHQYzfow/xeQ+IubUVzdSEQhfAof7Ktc3ZFTDTy/0LE+E83tK",
-	"y7RCQwDqrZ2QhEBRB3N2I3InGfYVWhz/8V//RxGDBFq2iZytIZNKIOYUop74F1WhnKOjCdi2N0IX2N9V",
-	"mZ/94krQVNT9yFkoFi4LVIiBgItcgCbrhdOZKYYCGIhTZ4N+im2TXzU4+wvQsKUyzsUoqhhhCi2f8B+l",
-	"WabVCFRmzFgwDiDY+Qy8GfGGvBxo2YH3y/MjUwLFzVWMM2j0+svb1z9feA2qg2adg71dFqOmLAbYy8CB",
-	"ZcQl/3hVt3ArzFIpjB+TW6yIzAduOQoPJ1cMrfDUNSSX6FQcsvI1C561DjYueApaRlwY1+sy4oqoiXU2",
-	"g8ta243PMwlqHyr5U27HhYpfOZ6tRQ69jdIT1Q4KT4IbCDogaHlykQh5LdJG00PlaFeEhSm3VuTwzf/+",
-	"dbf7/buPe9Hed7f/dF8jiliT3cQIW+IqYeS/zUQ+LwaOJ6teW5TKPj1oRS3I653MJq3D3WhZ9FkPSLud",
-	"5UGm3u6gvHkBjbef3yJR4d0+wGQiKJS0FDoAoVTEIJcIeHu7xWczViyYVq8ECGKBU/6OzAd7u59btSrT",
-	"CSpWVdR8t6H+XpjaI2YQkYqi04tN6d0DkAKOpFY6WZKJKFWaDmi5AM9K0/Iq1IUgBSA6HAGY+pvKhXAd",
-	"Bdd2ECrgAAx5zkoOjmXtgGIj1hmq10REX9A0HrokPY4Sx1tHML+MBYokvHwab3jJ7qNSrDh0JYRiFmIm",
-	"rMYoj9+zgG/1tIgaeVQsxgry3Yhcd4zldlbGiG+QYvCtr5ig3AgbOFCxcLAajCb9O6aX4hCF2K5CuvcF",
-	"i6Q1zGrLM9NIO8H0Uavs/YJSvioc6oQ1CcdRePM7xk4ZPREhXkgPh4fOry8zUJmmAf43aEbkdz7Txo5y",
-	"cfFvL9lUax+TkF97pX8iR44/XIvcoNaCljT6VQyHgpBYEPBlNKN3+4piZygejrKfc5HyhLKM8IELKQQv",
-	"3a/+Nwgbenv+0rBMI5yekHlIaDedqK9GOtczK5UwEaxI8H0EYwQFTkx5biWBlLJjV1LWYxaG24AQPGGq",
-	"phL34EseXktxU74QvPcwRMtBqjQglPRwBwfwPoQqvBbXIkSHGVDbaMIR4+zZxeswIQpXaag+/pMgy8wL",
-	"NdQPifZRdFJ7qmWh5z0yDOfJpCLZzAsLnykz+FMzfHGrXEIv/dFayOt9tjg9xq9A4bflZSinjLhGwjm+",
-	"lonYvhSI+26Tkh/PXBffdMUPmsT6gh9uXb7Veh8zM/ZTKNEMPCaQmlo794tUTKbaYgY1xoa+F4rCZhRk",
-	"wgSyQQmX2FTGIYjqsBr1RzYll/xNWQZ9tb+7W4SZoSmOxsfaQl3LXCuM80Os1ZlKs4Dm0qGwfGqrhI9a",
-	"0HBfTbDOpNWlYVAapxI3IgTqkqpKvXYYJX2QAuJKBLixsv3dvSOHdeZxN/SNEnnJNmYEprKXzFMOBRrk",
-	"Vq7Y8dlrGNBUJuFuQjSNvoppehRkbMeFmsSt+8Chku2zdkyDHbhPJtJMuE3GADhJybJ+DTHI2MeeYk1O",
-	"nozrcZx9yiIdhAdyMFDjFdjXz+xdcNNrkBaJnkDn8GC8ZQI+KhEKiAhK37hoJWQH95nBuXqYS3z68wq0",
-	"+5s4dtU014kwmEh8D9o7TbigbDD1ITdT2gZM4xqeVr0GN4KNdT1gOJ7SFGBZ6WXJeu6+WIf1Sdht4YA9",
-	"EITrW1WQx+9Y0SmmGYiicffJzrRSBrI3UqFhH96/MXHFluy9tL+IqwsAgrSQD1qTmgrvobNEXLvLsq9i",
-	"NIVDhQI0XwezF4ZBxfjPw5g0MoxVJxMtvei/BXuuC1RVfVX2fZGBDQPgHbIkRWTW+df+BeEmsceBTH8A",
-	"reCCT6ooxKhKvSHUdIxVwBQAC3pXLqxQ9EKcCzNXSexQoEoxspiD5dcQgc/jQzC75/ZKcBvSbJ2UgD6g",
-	"07+evr68GPzl9Pj88sfT40tfmLbGTeOWiyWZNiL2yFuwYJgs/LHfSnQq+q1DiMrf+8+D3d3v/nNvd3cv",
-	"Yv0WparBb//4r/+G6tGwwGFDqUlfo9jnuPZVqdqEg50AtBpyJfmYYbgoDEYsmUzfAOxZXr75zXiGgBI3",
-	"tTgzLreWCHQDX5FMV3hAMAcbayaVaaTiFr2D22bCP7zENMnW4dODWl/NGtaFrUL7wMM2fP1yPhVm47ed",
-	"uan1ED6YuHRMl/wv2HvF30K+46lw7sQjVnsAzHa+l+BI+fwwWZ/TXRAT53EAetbjB6J9A5JGMccA3sBM",
-	"hFSwmP7ELBr3RtzpfV2QXXwqfxbz8pNc8MzKibiUwHqWobwuvSuN9n4o6GQDN+kaxz3BR16673yTzb4L",
-	"zLVqNui5Gy6e5mIoP8Q+OQO+8lvgFSisuFjJguxEXqNCMwFGuQtlcykMVsiBIHvKd6JsNAJ+CF1B4+51",
-	"6gvLjuUisTqf+95tLsRiv34sFPObYW8za2QqmHvLdDB6Q1pKcjOsXRpLkbsrJxORSm4FM7Orru9b+vch",
-	"rMOPB9gBOOJjDzIBiDY7HleCkrow6i92PV6JTN/QMDBrhYx+rg3IicVMD/zJZ0jDosc8phSPkHlZWpOY",
-	"78S9sIKkGRa/QtOQpG3yZIcyVk2eQFxgvBP7xONca+sqDqF1BXNQTeliUTbHWnrcJW5PMRcYMprKXd3w",
-	"7L2bJ6xleeU4oHQfMe470EM8z5mDEiqlLF3N+8rr8AAEWQvrCKaZ50jDS7dknTO/oJLWJ4dCFNO1GsfP",
-	"2vEOSYh+KTtNQQW0RU336d7u/hOMKggP7nK/flWGNNijUyCe9bY0d+a/UVuaS1514VEVfsWRW5XYM767",
-	"wsJ2eaMRZsf0WDyZZVZOeW534EkXpI2SZkGcixDI2piiDQ+A2OISUgk8c9lxVPuKZwtp68AEiQUNCXGt",
-	"LSlGzTEix3R0Xor6CGnCnSMGEWrwLOc3FDsX0H0gP6kNLcUunbYLslzsw9PLlKUTKwrtCZqMMet3Z6pG",
-	"ccdx1H/xE/zB6zEw7h8c9y6m9y/F/H6Ie+zf4BwW8XCmr6BnPMKIjYHLDewprDetBAZ/5zJ1kJS/VZsJ",
-	"QHI4TWmKcAJnZbzK9BUZhVyQIM9zhLJoOyMcBr1gkqXOoHTpmJsxwkKAvVJwAwZBENkxfo/PvTKEOXE+",
-	"HX8APAJZuc93DhDIuBfeUJVknFoTGE5HwHRYoAG3sgw4EJJPn7946QEFysDDu+yV/LGznGi697iv6NKD",
-	"7AtsEbHbjKakPTv2CSGSonig5BxEGE4hlJ7ueopOtfx9OUscXnZp1S7NAoeIw/u3t28ujwPqQRgk+6lh",
-	"iCzGJgY+cxtqs8LmpsIC4p2xIYibuqr47dDQ7JNdfcs6L+W9urlkgl+DCAI3GdxwV2JMyYV95W97wxRc",
-	"QJlEQMES8mDE4n4/yL2cGTHl5Fm9mlnfa8SUZnEv3ol7vRgceKMJxXaB/VlwlEZQFFEawR903ggt2PVU",
-	"XkKIiAqkn73d/QMfEkvwKtSXf4PtP3lCv3eOHJghxMIjh6oDGkST+LETTKRxEEilvPySi4JOsUf2WOC3",
-	"bEm+O8TkXW6oYYQShG4GQE4qLgJk3RYEPoa1QTSUnCOcyQhXWipYvMDMKXU5+D+SeReLLtoSA8DEDneo",
-	"Q33yAG8l1Ujk01wqyxDX3EHaCDvWAApB0hXymIihCEpoAwSa5NgnyQZYFN0WZxwnTokeVffJezH3gb6m",
-	"lA0XkC1qZKu3SMDPqTTAlmbJYm1+FvNWvQAFC/7IMCpv4G8NYMCdI396g5sGpU9Pbnro9q1JvPJ3Q5OA",
-	"tf9kE/lqKQ7J4SEgoYw0xoIHJcRfZCBdQyJYb6Qbh+cidmuHdrD7/dOtx3ZZd1TCUEHVUCNYysYB3U0s",
-	"3jhDuHyjV2XG0AUVZa2TvVs1os92gicR8ueG28SD0xR/VCCdLITBnl7y0TpUTHzn95aUuvdZ7UpLwkkb",
-	"BItaeaeDuvKCqODer1xF+IoXssoiBEqWauaT87+Ms4wOgbMjLCshKw1EOyjyNJqJYhBDBnj/xL5WVwBw",
-	"che0yuZHTiRCvjnN9SgXxrBcoA3LyVhWax9DQC8jjMqV8MIOwu1Y67jajd8X6ru2DBEyABz+A6u31EkN",
-	"rf2IihCOvl1dFpf+XBUvA0oMvfM1FDAyVuecKsjgMHHANYpshWY2carm+oZuUhe1f1RIMs6xAsEaJUWG",
-	"dCiqzEYqaBvBUOjHGyGmnSYP690EmeErrND09dTJvIeA/w14zxn6hlIMTHyOWs79ldWsZ0Cr6o7BhedN",
-	"lBNhOfr2XIynQxiWKKXHL4Zd3LAYBEegHWDeRIEOgtKd90cmtIpQGmO+/+RpIwN5aN7RJCf8fgWETyKl",
-	"Y687eGKoN6rdJZJiVUE2pyy2S9o61Zz0lxUEA8VkdSM8UyKusvKCdgPUTFmdYtpQou0eeNf9h23BoM6o",
-	"h88brbXqxLj74g/BuhCsvwy7dzVqdU5suJHtL8kMOyUaqb0RLkR+jSHuIreHhUHkmTRTbXAKh4wHZMuY",
-	"tc+fn7Cn+0+fRiFkBJ58t/fdnws7+Z9i8DYhUv3xxcmLF2zIswyBlX2YDwg9wjTX5SijqkaEcVaydHff",
-	"4PDNIVMazbPgMfQvXDhfsYN4OWSGq/RKfyhgb51Ft6/CN858jq5Bp07+5fIVmvcu/voTaf5kXMZUMrQd",
-	"S+M85T32RpGcxXKuALSzHcNf5gfevYKR+T+Kf3dV3AmBbPu7T4+YgdZ5Ri2QvGZoayjDvL2/uwt4hJg5",
-	"briVZigRyUQrwQ72npIRu3y34xKn7jI+wtv8tVbCX+m+98e7Bw15CMAZ3AJtzS7h23OYyiY+M3j5xRAG",
-	"1ygfbsBAoBXUDihQ9OlmXwAQqeQZfPN492Czb15r+8rVaPjKhdMNFwF36rW2FwVd3Z9YgRS/gY58Jxlj",
-	"meFBFBhaqFYmVsUErIyqZp5hSNF7tI96jzNVIUJe0GNns6tMJoehHCe3Dnx4IYCNSvwQfkLELJ9MRe5A",
-	"lnUu5EhVvyaQ2rZUKTnsZ9IQOhFqaLyvypC2EEpIDAHFpHhUOaAxaxPniOBAR8TPXTK+qa937dapXhpa",
-	"jHeVHxglkqGaiCm2uBoAPUwg4FCgRKpRk1WUVsVsBqLgsQCW8v+j+kiEsKormy8HBex/9+kxAX/wuDU8",
-	"7htgVw0Fg6rMq4BDcMV4gew/H0eb5RlBe9xFA6uNhTjGc8vVXCuBUUmuqDmYBwExkuqVxO7MDriNCxit",
-	"gtuZQ4QPfoyFKXFd+graDeVryL4kDbt4HFHCzY3E9E5pCuT9uIF/x0G+/Mur45O+Kjinvi4FS1A9B49F",
-	"Dp7+IObh8OfNyLOO+bceTqF7e/6yhPD10FocEGWDIvf2/OXvOE/hmMqWdjMM0PYEVH9IvYo0SaY7RIMb",
-	"Jm5CXp37ACnMhdePMn0FBa996nQ5SJO1r+ZUwUFq1emxvzjErWuezZyM74oSjfWNOqQwAI8pPZ0KnhuK",
-	"cHF+XaokN+HmPRauUrYpiO/VydmFm9s3nTEa5rE+0M1tzbcV6AbVbjxNlcJygA3PTFm/nyTTFaFtsZPz",
-	"YlairJtcWtEFV5FLxDeHXrU1gkNMTRuh9CkooMyRc32D0cZQcCuU8Y0g8X1EwuwUozisDrBe4KpP9FQc",
-	"Mn8c2q7yJrROJ2VmApp8bHOuzFTnFoaUSg2wwxi2z6nelg/O8iW4xtpYqkmKmN+Qfk3ZjTonb1jkGnat",
-	"4azDNZSKaabnGOxg0PLoS2Udv3z55pfBxeWzF29+QFzxI38nisy47DQs3A4aPVQ9w54H0Dqo8vAEOxyk",
-	"Et2KEBjPHLulUhGERAqDdtCjMpN2XoyvjyX5IcwEPsFIrVwYnbmcWh48dUpYrADoSsBZFlthbExBUllG",
-	"wrnDwaeRprkwphK133wThnP2ybEpD2QdDQOk8X7u6INifdZni9Ix+kbspVtXaf8MeNpfMPNVlTjyEvdd",
-	"FhzWemVfWBexGBBRPFIOVsYyIiN751GBNRJKZhmsvNDkf/2EE/sNOGEfniy/sNt2JaFFjWhR5V1/eKGr",
-	"Ge/pG+Jwn1UPWbOt9+lDLWQ+adhEYCmlqznqCa5YG+j0RniYTno9YrGaZVnsYkEMltRzLWGYLXyf9tV7",
-	"Iaa+3BcJiyRZ9thPKOAVmlAu2KKohwXfZpaknKqw1leudBwWo28fQGGpBcHKF7cEwYrls4wS1rwWxUKG",
-	"AeKQK5h2kCbr425Tfn/s8gElmy/i/F171h0SzB9SzbfpNz6h02b0RPgkJMiduoucs2MF6Z73aIckzE5Q",
-	"j7wGVajDWrM2llioIsz5rCksYU1my5A94t0qWLgSglVD0VmdipgZiNa/Gc8PieeUykHErP1kd7/jdLpp",
-	"rq1OdOYLR9JvTrECRUvPLD498F/UaVusfbC/fxicJFW1zqtzoHj3VUlBJX3PdCqRr9KQgQsNQEU5U1BO",
-	"nbUIuXMd+7sU5jNLDZfC2CZuQpvrXM+CrLRAiWOuUjPm78XvTs68kzazUVmXVydnNZVdDu724acxGVfG",
-	"jgxCBWdxqJMSfAXyP8TmjEbrbA2SjNauUJ7rKcPy4+1SafzgXoB36VDCS5BHnyBAV6kCAJZNf/Pm5cXg",
-	"8vJlKSXvCZtINYNEIJyKGXOXWU7anEcGPGJxLoa5MOMfiup0fVUMg/ERJLGw58Sj0KiL1bnQhrPWiHuJ",
-	"67HGRfvjHPG7yYqYjEWTH9aNtJKaEnZ/yDMjoobqdQ/HOGCCTRbesN1/sIZvkDVclo8ibmPEKBcQ0Tfu",
-	"R0dayUd2PgLh3+6ASeVu0kvUxIF8uh2vYUXShgNYLSmB/7m/KIVG0eq5i2Ph06k3N+UzpbCiPc9HWNrZ",
-	"xKS/uRpLKfEpl4njZigVWPtpeL60CwBIsNh9BljXlLobV9JR453QzU6v16My/TgOn18aMGdgyZjOmdK2",
-	"rxx5UPETEq+QhRdVnAmVUmfOXu4rulAhcFPUGsEIG499CXnvhiQ6VyC1xI+tJvt8eR+rPNqV+CdbO3RL",
-	"edau3AmtDhVVloaAgrGw2SSZ9kI5//iwAFjWOoscUnbE0pmv9UrCHTYaVs9jXbmi/0cuddYZCcf8GgvH",
-	"ONOiT4+d484qbam6eTA89hV03aVvYalrnQI8yyq3T+vBdF9oHbr7QoWw3AjOcWlXXT+I3Asv/XENfYsS",
-	"KhxbrWgr3fnJ5o0CqU7FCgGUqt09ouMDQuFU4KmbqYkLmGL0Crt49jNWXKc3qdl6fOdX1OVDUjr00CRk",
-	"EXPDAbIAFmB5pkdfMGGO1qvsmwZ0e4ppCPtG67awdTsJn5KrVYrm6gth3U/Kbz/0FpQ7a9qO8jt4tU1z",
-	"mTjEO5zhF9oVjJzFe5JIBUg71ThCLKwiLUu0sRts0Ef8ry/p0ujugJcasKiqUpVvblPJan93dwPJ6mEp",
-	"YWWt1N434vJ4o9yAV+y5xxFp5KivG2Omjlj8W8wQeVsYB76UcCO6UhmhjLTyWmTzep565rtdB/kpPpDE",
-	"68aJ3YQyDk169G+fBofxLUVhuYVcH4PlN/pbRe4vCMaTcnhUDr6qi6Bxa/S1xs+44X2Z6Bm/Ng38DqoA",
-	"uHX+RvxLX39IS6jVPA10WUPSC/x5g3AW4zVJ40q0e0zOMvAdeJib4lbufE7+gA64d+iAlbTRHIRSbOFD",
-	"3zgrqlN/Q9zi80bCr9nUTwtBqQutuJ8T/WBX3hcJq1hDvz6o4ndNx19ZyMPagzGrM6LT95kYWrBaOxQd",
-	"Iyxrl14kFZ3bMbMaL7+IGWHBDo6W5Y+3NSg6WMo9+doPjxvlV3Z8chrVH+fngaAmcHU3lB09KP6ORaB9",
-	"3ICmnMNykla7XJfk8sXJz6eX6HwvoGYf7zKA9IL850x0Z0Yw6oLcL3oqEIdB9FUoJwPemqIUTVyumsLL",
-	"+TWri5hD+Zf42O0dUm/so2ygoVI9E51XaoC0r3J9YzDdmp3lwmABGsu46av4X2jsP+Aguak0Y2ZXPuKI",
-	"xUly1aN3e1T9gv7wlS+0QzZWaLPQ9D7Nt3e9B6EEVIQSfHYcC6a59eZJIoxxxbfQJQRBSTov934YSoFD",
-	"jUs7FhPMZumr0kJKv/TSsFL6kCilhdKKUpIaLLS0h1TTBRyD8Fs5Y561Mz3SM9uh6jDoOG1MUzmvFnV4",
-	"QJV1oacmxxBtVJX9nPBkLBCtJNfZOj6EL7t3X+sLq3Ph2dLnNoUc+/MFewZ7TNtVqZBBuATMEXptbQzP",
-	"GLye2Gj0e6UNVdVRFsKEqZgslcBEo58RPEern5XW1z6YCINlXt0eG9YezsAhKz7YTr0R8MIP44ErGtS1",
-	"Znxd581ozg011FqOaqIlqQDwUCoqSksro3O/MH9YK8MybpIxii9+q9ZKU1C2P4Xh0TprpVujr9Va6Yb3",
-	"ZayVfm1WWCvdOv+BifalzJsXlue2CGupPwILFxEW419Zi9/t/KWv2v7QLMp11Bh1Ar9+DYC1NBKC3YBA",
-	"itWcZ3HZl43KdXbhO3OkP+zC924XdlsXKnd54aLppllznj7DSWrON/gdM+pPhUxZxTsfwlB8P0f8waSN",
-	"L2IoXkO/Rfbd71ng+KKYqhEDNVNel8FVtxIrMNQ8sMjGoMEsLUJcrubeytVjMeWzxWyHxZi+ErO2a43J",
-	"1HSYSXKdZV71fq/0jQp6MJQ2FBKL+gXs1CMWUzVANIBZqRAQBrWexkyTgsFvoCRj9bL6/JEWN0kragk1",
-	"m8Cq0V+wEK13tXplXfO5zsTGOrMb+bnORJ3G/AYykP3eMJ2lRcl/Ge61Jp2ZNubTShtWB6DEzTYDQHLY",
-	"tv9vCt6J5r9eVS/MG7//C/nReoHrkzJwa/F/qMOvFv2HhveFsH/c2qwuPhSO8h+q/Seeg+lUEMxdoMlN",
-	"L+FNFfwLfO/hpTrqp5FuuJXGyuR/ClObNe/mp2T9VUmgSG7aKNh4pc/ApyZ9+xiKfibrL9oCfep3TJUe",
-	"eREnKz6IZAbr4MJElmX/T89MXabRzeyQ+jOZIXWzFbI4vwGsjLXFZGodvqLSSrAbbtiEp6LzP4BoyhCw",
-	"uJMFzazC7byTxFYXkuTCMyiegUpDhJ3xWaoxgqOIdOAGG1OpeTaZgfJJGm7uQZQLzFEEo2RtUDB17pA8",
-	"ERGTau2KzDRWno2AGlAPlZaJD5gCTQm9nR475Qmk3/pB4ar5IUnD4o80GsgG2vkIv2IGxm1MB9LlA9M7",
-	"R8XYMe5YaWqnr6Riiz1QthiarPUQLZkOm8UBCrBjV8zKt+7B+uy4vKg1SrPbhKWD+mDGqdIZ/ezGqdX8",
-	"wSPK+tX6/XKAk7HWRgTMmrswAn8fzFXSKJ+4RHMHk6ZrKzebyHdlosK8ACOhApGEg+LtQBGTCtF1pe0r",
-	"tN4cstnUiNwalvA8p3p/ySzPhbJMX0EPER0N6AGjHq2eXBmrlTA9hmEqLIYYpIHrwpX7Me8JQuAooMVz",
-	"Rm9gFxhDYiyHjotq6mIkFQSbwHl0L1csNaKvQu8sF1YoF3RJ9WsO9nYPGawodU0NmyQHc25DYRsKEV2f",
-	"GDZemCVKSBh/Lq6lnhnclybrDX3TFHfxZG//E8w3Dxo/MVfJWYPCWwiKRJ+fWUrc26Cfn7QS9xRDbJiR",
-	"CiMhw14G5QVOcDjPqwu6LqHIu3vCRBSORwc30cb63Osxz4ZdPRWKvb08YTdSpVCc9VegbPimA7X13fwI",
-	"YOzxLkv53HhstNjqOHJFWsq1v5W+OQrl5Q926aNOxEa5nk0R2aivUg5l0jG9V+fs+OwFFDt3WT7OJc1+",
-	"gvdNOOM4feQSeiIt+FdZfJwkYgqjEx/sTmKuY48kTrfriFrghp1c/JXqlb8Xc5bobDZRWPKdT0Tq+Ri+",
-	"Pbiax52GA/32TtYr/Op5riebqGr48qVuNZmt/RgbDOMpn5cM4/SXz5vlUzl4L+YNNvIag7InIBS6gWhC",
-	"UhYyKGnKkdH3XaL8gdgOru+5mOrc4mH0hFNtYXFEyzIJkiieKKKxbzS6y50pxxhKnAd/WGA9LuK52fmk",
-	"hBO3pyIH1m19RWm4SB01VZWBVFRLWaw/0ngz+AONV7W+wf5wcFSb+V8v3rxmE4ElmSmZ2wVmuwDrXN9E",
-	"OGGU599esFRnGc9NxEjlTESWESwPvzJCWYdK64vROuGBLmkMkcZBWSwEkPNrkRl0mcHP8d+6r8UH2z1x",
-	"V7vHxyWuKY3vwVUiwKqjq3xoSL+ntA/ftL2omIgzF935LBbSAtHnAkVVndmV7ai/RMOOPjJ+r5EUkORI",
-	"HGTthm3Do6QVUSC9azBkeMV8vknGEYDk/SXRzDtumjnG2+ko56lHKy1yFVBd8IHhoU+/vVq5Ix4j/cR4",
-	"/IF4vI7SV20vfjw9YD/LHxFNBJHBZkbkhBhNZTZFIqTTxWUOYlOPQVKGUNaRNRvzKWYikNBDp3pG48bC",
-	"VA1JHG3FMdTc5X90Inz3b93jsxfdnwUU9kCa8sHwuZ70lasWWM0KiFm7mtexRSLHURlpzGIhEFKhzWJK",
-	"B4LbehbtK2LFb7DwaJgTGnYSzHgD7Qf2wXHBkzfnF6D0wevGZd3As8Gb8xc/vXh9URRF9YJi54hVV4hh",
-	"SXClFfC+vvrTnwAtayL+9KdDFv8LHLABjnYg0x9iys2aE1PPheVSidTRB/PonNwymfYVDcalAJ2fXp6+",
-	"vnzx5nUpA2hvl02kioLEWvv+4OTN29eXRGpYYiZy61kEP0AGTI/94svBSASXq6qYJb3Sjl0aQhFlYRhn",
-	"cS5A6I/7CmdziNRP+Ub4nLp1+rRWhX5L3wGSXurW77nMrMhx/YDnmJi1sfZN1wjg9VakEZR3VO6K6f0p",
-	"ZsbOM9Q7h/KDCHYsX07HiX+YfJ8LYGCJ9eXZfeIOWhK0cekcBodSguSdYraiq2lVWue/nB6fX/54enxZ",
-	"gkXdh8yso8LuEKZKBMM4nEY5UmgZCge+dN577CSDoSQ6Feawr7os3tvd3YvLhwIxj2eYRYkVvQ6Rs+F0",
-	"WJswByq0h7oBNfRdzLgfi99DDF7FIdBrB6G/Uj07diNyQblKVOjIlfL0SUpR+M3pRZ1DLAiICVUI8erb",
-	"/i5mJtM3sAFwVvJDNtG5IHIrL++Pb58/Pz2P/Qm54YgbaDW7ogJOVqijvmKluddN3c98bw+OM5PKilzx",
-	"jDm0w+LjjFuR49Yf15ypV8d/G5y8ef36YnB2ej54e3F6Xtn0Dh6kEk2ZcOgYT3JtTF95SFxgNT4tDxhM",
-	"JS/P6hHaijtHtCru6j7Y/x7RegcTruaDUje1CLkAseay71wy2HYyF0k43FgH8bnJ61Al2mz8dojtW5TW",
-	"9nb3lm/cixtpEZbYmfyKO9ffKUeeSqgaPorOpbv1iwDkNkicDn79n7dO+4WvmkzN4dKTVKqidMt5u364",
-	"54CzsJj+rKCyOxfV/gaBEJdav+Jqfu7lqE+uMPqxdSV4LnKQS6DgKBASn8qfxbz8JK+mHsLTd4vSHh7E",
-	"Ul5eO1BLpzYpb6ky6QYjS6d6umKkMCZfPrHWchqEG27p3w7KL9UJ4pq2ohYWNm3t4Alxg15s6aW8FkoY",
-	"A6yXp5L+Cc3JRLDFHHxsH0gy52T78OhwwvIaHN/jJNEzVdjhIjhqWOqdq8DiTakdOAI17bxFDljUOSmG",
-	"IwgKFvNp27nOBIvxvbhTbhWeNMAMLxn+e0tGHFPz6QktuvcQkAxd8ROUw09Ci/6LpsGQTwIpDrf1vRBT",
-	"A262TKpCXJSKGSum5XbBWrpmgs6RBMtvIsowxVLYmCxtcyHwsinZtVzb+EFN4wTB2YXTyS2Wp1mwexiq",
-	"Loh47icZn6Wi1Cq82zDiRlhK1qY+S7igHU8HMmdJPahjbwHE0KxbKLAgV61DpSZmFKpWQ6L0Ac/msOck",
-	"DhV1GVcQp/9k3bBKLjFPcMilHOg3YURi1XB4QCiSC+6y8lIk03UdpgJ4AFmDpjMzZkpbOXQ3kGHt47PX",
-	"puPEfk6bX8jUng4oexaLKvbVzRjOPqqRsCZjbpjSZV5bEqfbFRiAi4vTDqIDqKIqQIRzBBtZKA1IQ3Z1",
-	"JRXjmcjtIeujO3mODG7eb0F7/hHhavdbzvxeicfA5F+XoA9a1/yRkwckHMEkm4ERoFoIc2YcLxFDkQsU",
-	"06COCIth/Qbo1RI3xsNj91WxH/DCug1ZvJQoX6wkyASRsANzJGLporUGvzJ9RW/QX1CpYWlJc1A9SyXy",
-	"CYMArR1Of6sMO9yAt+9u/68BAA==",
+	"7P1bchtJlj8MbsUN02YCsgIgSFGqTNLSepgUlclKXdgkVVn9T+iPcEY4AC8F3CPDHaTQaprV0yxg5lvB",
+	"PPS8zmzhW8GsoVby2TnHPS5ABC4UqUtWtrVVioEIvx4/fq6/86EV6WmqlVDWtA4+tCaCxyLDfx7zaCKO",
+	"tbKZTl7pC6szAY9jYaJMplZq1TpoHSU3fG5YqHTXwBvhAbMTwa50PGcRzzIpDOPM6ndCMZ0xI6JMWGYn",
+	"3DKlWQRdsPZVpm+MyAKWZvr9nOlsoI6fveqwKZ+zd0KkrH3+/Jg9/fP+d+z//P886e12euxCKMu0YuJa",
+	"ZHOWCZNqZQTTI+xepyLjMMLeQLWCViZ+m8lMxK0Dm81E0DLRREw5TEao2bR18GvLD7/1NmjZeSpaBy1j",
+	"M6nGrdvboHVyycfLU7+cCOhYz7JIPDLsWmRGanXIjFAxk5Zd8egdk4qFp6PuS26jScisZrM05lYww0ci",
+	"mfdalcG859M0gb4HrceDVqtuKM9lIo6iSKT2nKuxMM07cjW3woS9Vt108bfW26YOYNOFss+kSbWR1O5i",
+	"NyG3lkeTqVA2ZDfSThhX7Oji+PSUhSOZCMWnImQjniS4DlzFuDOwkd/ufvvn4qVvwt7KLUq5tSKDLv93",
+	"0eUha1yd5s36baatiJmZ8L0nTz2pwDAeGYYrwtqcGZtpNWbXPJExtzrrbDy6QevXfvc73h29/fB0/3bQ",
+	"+rfGIV5wFV/p9817Z+iF8IDBgHQmYvbT5csXcIIu/vojjplFXCltWTZTjJqA42An0jCdybFUvY0I3/VU",
+	"TwtnGR9P+SuNnGDl2ceDHAZspDP20+Xl2c5ur0+n2ywf3k1PJH5fN7LboJXyjE+F9axqlhmd1e96qMR7",
+	"O4zwjdDvepqJa6lnhqV8LA6ZTvlvMwEDk/DZbzORzVtBC8izddCibysHacrfvxBqbCetgye7e3Vr9+xM",
+	"n51lWo9q1o3Bj8Ds9Ij95ZdLWqHv9ve/A+YhcIBhnOr0aGYnIcNeRQcPmZ5ZFnI7CXvsl4lQMA8jlA3g",
+	"m4GSxsxETNzWMJ4BH57BwdNMWsPeifkBC/HXIQz4AMcR9ti5GGXCTKQaM+4+McIAN2NKiNgwPlA0Wrd8",
+	"hk8FNNdjR4pJhYclYMbyRACNZiJN+FzEbooSroD9/i4L3atDmNwQfwyJQ+Oy091TrDuMrmnVv939bi9o",
+	"TaXyD3ZrGfe1UPYFN/b02fI2nAszmwrGR1ZkdHAEvM5kzNr5DEaZnuKUM2GFgi8DmCFnYSbMXEUhfdRp",
+	"op2EGzvEV4YybprM0/2gzEiAjbz9U5f+82+txold0B4tz+y1SuY4aOzY0K5J4ze1aazu58WBjnQ25bZ1",
+	"0JrNZNw8mst5WncdHevplHeNgAML3JfWGNowQJeZiIS8FgETvXGPhWOh/M0di8TyYCqM4WPRizIBn4ew",
+	"+OW3vgmbZoNdbHlogTmfjl5pJfDCrmcocMGwduUy6eBqR4mEuU10EhukkvCb8JBxNoW2GFfmRmSGPe7v",
+	"95oo/nTUhc5JXGga+25/b79p8CgU1BGEwBuOZfC7X2x4Yr7vd3f7e4/DwP8NzXdpnelB98nuXsjaMEOg",
+	"ZvZkdw8bM53GedAwGsa/9+Rp3fBPn9UvtxexmIzz/lJuJ0VvMl55o6yn39NYTFNthYrmP4v58jBe8nco",
+	"xhIRouxGtGuz+UGFIZIklD9BMRgeScX29tlEzzLjuKMhlk13NU8KEbaNTYT5mGz33DGjAwZTCztMKmMF",
+	"j+Fc45CQcY+5VIeVwQwUNsVZLEcjkQFt4oCIH+/tBSiVcRr3RBsQhjJjGSylMBbeM1YmCcgYCvpwjPy7",
+	"3kC99hK2YVOevRMxC993ZTFmmuSBv7S6JPiHTIHA7pYAhBt8zNpGCCZ4NBmoXHTvgPCDS+xuHZkxM4si",
+	"YQwMJBOjmRGxX4sV10hpd7uwvY1k+WTxQinz5MHg/d5udzB4/+eTJqZ8OmrgGkdpmsyZBq4sR8yWiPqR",
+	"IXZC64yMAiQmkRjB9nf3cIOUtng1RxOU+DuruMdKxtFw8F7IqbTLgz7jY8GM/K9GsSjB78p9xWLEZ4lt",
+	"HTzpB9CxnIIst9fv48LSX8U9LZUVY5HhGNxVRjyg5ohXrqaPOepv4DZ5nunp8oQvLM+sl3AmPBl1dSoU",
+	"u5Eq1jcs/BVEgYBZ3QlZ282UPe6zGM7ylRjpTIBwFTaKAvB9/cUKGmHXyqloHvKlXh7wiYr9cGmQARPv",
+	"o2QWi7gYodI3nUMn5IQwhDBg3LKpNpbt993wE25F1niR6u1HfRu0PENDmeAHHp8TV4G/ItIv4Z88TRMZ",
+	"4YHfSTN9lYjpn/5uSKgp+vy3TIxaB63/205hrNihX83OGX1FndZdHzkzm/IEBi9iuNxGXCbGq3koFN0G",
+	"rWOtRomMPtsgI9e/yTVq8V4a5O+eY+A4T7JMZ59ykEeKCeiTtbmag6BvZ6ZzWJh6DFDRzURGk17LiSI/",
+	"oI2hOsZvdr6pDicnpiupeDavp6Tl9bqZ6IRU94AZkV3jPSAyCyRcsmCRoaRbWErqZu/e31myrBA94G22",
+	"YAlZ10yN/aTU2IWIZpm08+6ZTmQ036RBbzAo2aLWfYLv3Xq58JW2L3UsR1LEy3zkMpddHxkW6XTO2mFF",
+	"EgWRw7BolmVCLa7x3cZzxjMrefJA5OGOk4grQu9XRygNwjyJ5SSrdUEi34FbenMrGn1eUTJ3Vuman5Nu",
+	"cQleaXvBrTQjya8S8SnZXoikM1TaDk0xAmfjxt+AF2YW7EjG4lOhYtYOK1t44KyL39BGdRaIb2m7t9jF",
+	"weCbFXuHq6izKxnHQn3qOy3KRCwUnHKQL8AEzPzEWKYTush+1Ep88oGhOQ84mk5iNP1w5U08XCoRs4k0",
+	"VmfzQ9pcUq1y85tWNHQwKx3FU7nNwuYWfvgizu1DHJuBsVouk9ZBC601N3qWxCwR/FqAr4RHVl4Lhu9K",
+	"YzNu0SYpClFguUFnPdmuxVw8J1udY6ZD6ug2aPkHMm4dtPpX340eXz0V3W9Hu6PufrT/uPtd9PhJ9+mo",
+	"P9qNH492+Z9FK2iRxNA62O9/F7SstLAGhbSV9znL1EEUgcNAqPjArd5BaUq3wcfTwLGOBQuLRt1xJvVq",
+	"kzVi7VgafpVINQ5YLKYaBTTwWsUiEfhHbizRSgTsas6kNSIZgeB5NWccVDqRVVvt9Ngrp+ndcOOGEx+S",
+	"mQC1XZ4A0UoiVj6LpWWJHvfYWaan2qLlVShgUPUd0I0BivJt0Hp5fPYmNTYTfPrJhUk4hC+Pz+hCzliE",
+	"K660ZVeCZWAFAP0lnEbpcKbwb2S6nYBdZfqdcPZ7bXWkk4GiF/3fRKVhB9YCVJOYwZGld+BvPbOhk1vp",
+	"sMGKmomGUw5Wbz4SboFeafscLOGfcmFeabBwTAqTVxv4FKxLotUY7aVGT4VWgonEiA7yobNMRFrFKD08",
+	"5zIRn3TIJecmqItgIHKOUHLySgOnCIYvMi9BHjK1TOg4l3PBZ3YilHXjPc9vwk+6Ccj4yhcYWnPbUSZh",
+	"YEnhXg4YjyI9U5b0tZfPj8gSbORYdaWq3jEDFR4f/zC8uDw5G745G748+tvw6MeT8IBFyJCyhbkP/W0Z",
+	"BoVVMZwKO9GxCXF1Byo8e31xyXaud3fg451KGyKE0YnUGnTL4Q3ghuto/EJk1zISbxS/5jLZUrhavssM",
+	"NTecldqrXGqCuVdy5yWcbjBQilSoWKhozjI5nqDV4tAZ/7x/RrBz+Lt7hH/HIuHzmuuvfgzle/ABBuHl",
+	"LuRn93NRPuk/Li5Kt0/sTWVSK+/MunW4j8vzqLxM7TNt7DgTF//xAk/IuYhBypiITDiBypk1aKGvhNfB",
+	"vCwlLWqWsb5Rgbvk0NKplRIRWZeJkcNTPbP+rNTMLkRmydlUZ4KZVERyJKOBCr+pvgTfdwJnhubsSb9f",
+	"vXZjYK4zlQhjKlMwXMYML9UbacThQJXpIiwRRcgM8mPTYyGcx3ge5q6f3Dh/MwEPfoXk3DKQHbukHZSa",
+	"rjFZUldwMdxwab0ZEscm1Xi1SrjSJAs7f6n1S67mznBnPqm9iWXcCoYmZvK3JnosFUt09E7P7CFbv/wL",
+	"y8itaDB0k8VgyiX6OMCvx1n79OTyOYszPrId7y4btIC5DlqH2ff9Q/v9/t5CcM2y5px3WlKZ68NSOEvx",
+	"jdUd//b9bv/w5vun/fU9b0E1tW1VKeGNghHoTP7X57+LUVB4o9JMR8KYT20RWDAp34gk6Tqj8tWszOlw",
+	"FCDI4h5yxWThhkKPWyZmxrHCXF4HWypJdZ9VOJ/qWCQgY1/LWJCpXMQBSjPXIks0j8mGXpKwpTVM3yjm",
+	"blqS+yyYRWCSWsGs8vuHbG5np87ZmmY6FZmVzlxMnv4ht5t6G4KWeJ/KTJhV36hZ4iQc4oNLbch4Aw9S",
+	"QPo17NxHdUaulQ/LP6SZGMn39YyCvLPRhGc8siIzeTQOOlEDF06hx0oawehcFyGFUXQ1/Nu7x9ff8bpZ",
+	"+XioIbU1JNV/pqxMatyZyHU5y7RFInQ0zMYZjwRLRSZ1HIAYQJqqTmI3RGasTsEMkb1zt9NdVu+2fKn9",
+	"St5/XM989YIyEVWoY2H/itgyffV3EVlYCqLLY2wAT1tMuhVPzkp0OuKJEcEC6W5Aho2UUAnw6K8PbSov",
+	"AbbRPJcXktxu1cHG3CKfkFZMzTqGQQ21bvM+eJZx/HvCzXDqQoPdb1daJ4KjhlGKvYMXtttZHGGph2pz",
+	"zfO9QGJbnjFP5fCdmG8+V5M3tHCBToDVaRUJDESOGTcs/Fv36OwUAgwodubIXZh4Qg7YD4JnIgubzuR/",
+	"7PV6vda6BfETyEdWuwZg83lj6OLnSfJ61Dr4dfWM8e3bYHG9QNgSjVzgQlgnx9L9QBKaoYBttFA51Zia",
+	"uafTXhnT8vTflhfgPug+X8wvnvT9SN9ggPlazjWVqvx0d5GXSTMk22f97DKdCLPxMp5rUj+nUp3S+7sL",
+	"yxm0Zkr+NhPuZ1ijW3gG+10TVJgInhlHeN2KapDfijMjskeGgWCfoHEPHgCnLJ2zfEK3dSuapok4StMX",
+	"Ur0zNXSEdo3N16DS3DP8eJmoFsnA9fF23fBcezUsLz19Vh3j0g20SNbVhJDqwr85f8GK3+mYp6lhGCnT",
+	"pmQMiNzJQ05jDYoVxcT4EdTTZfPIijmvXCw318oEVi3chbTiyBgdSe79tUuLl/i933hnoYcbcVVSWDb6",
+	"/BdxdVz6ZHFuCy0GxdgaZ7jQYt3sTL2ciTvavjw5enn6rHc1U3EiejLukEEXcnJmRpR39xG6P807MTeV",
+	"fV5Dacvb1zAbY4SFtb2w3IqpU4Kqk8lEkm/i5pRueTYWdu3++P4v6fXFged95w2unMVl3ml1Cmg+T3kk",
+	"ylkQXMWZlvGQp2lNIkTQSnn0joOHukmfoPjkYSQyOxxJNRZZmkl3tO+4UcVAF/pf0VvtioAH6yjy25ZP",
+	"eWYnvUyMpbEiawX0N7L44g/k9P7PjLIXFv4con5d+r70BVDrjc7iIfke8seZhpCiIXrx8qdO6BqSSrH4",
+	"FHWg5afiWr/Ln05HfChUppOk+sTZcfMn5FWsPIomPElEaYyZiEAHnw/BkGmGmXCx8KUXyi6A0tME5K2h",
+	"ldE7gQsB8kIP7sQhpaTlz2JxNRsPr6W4aQUtPNT5JKdR2nNW7nw5Ss/yhkrP8sWEZ1brZBjxJCnvBC1Y",
+	"db/988q+Fy87cqs8dR3VnRKktBNlsxpzA49WBevkPKBEq7cBfKSzYb3FYK3uXxIc6m/CynfFeVnoTir7",
+	"dL+1bLoNWjLdQOAMWjpCf9x2lhY9s5GeVniUC8oG+Z7LZJbV70HZGbLB4MwM533XNUa65mN3V9zBoFBe",
+	"nMATSTH9EglUxoqLX+m+MvNgtUQHRPZCj+9Dbyko/otXXGZ2cokZa3WHEyhriClrNXYoxc4vIJXzL79c",
+	"urRbUMTrNW9K21r+GVPgvAWL8tXQclXKkwvBmhnii71V1kepmm3tqLB6tRidS9A8c59WzALf9ft5J6VT",
+	"7e+1hsW4kGqcoNZzCFHgFMzCbdk3jN/XzqCY63LDoVshb87zvm2Xeiggg6TIZ6RYmhUZiDhVxzloa1qU",
+	"LFnLNWbOjrHeerFAh/hhUCWgxTWszLuyjXV0eoxLeuZEh1I0+xYGQhcAMfQCSIW35Q+D5WyvldbAoKXE",
+	"zTZt/rmaOvltLbsGCWboBBpTye4gPrCYC2w0o49cTv7R2Sn6OfSoYg3CPDLXFGT4+BH6+CtwMoysUJBz",
+	"mudEWQ3ZV3qaZnoqjSgnLk15LCimiklls1ksMjadGYvuBz2zCYRvSdtxljrcloGyurBTwfy8Tdq53JDY",
+	"tc+izIcIDmKShcClgYm58SwR5LOtMSmUCXJp6xd2rYHk7DFXkajR7CN8ntTGc2czQVPgeepWkTKJs7Bg",
+	"lLcaDfJ19pCgnHGzUWJNea6lb4PSQBunONEyEstTHEklUZDnpqoiwKhbQSsh+g1auVhJ2j86yoYjmViR",
+	"1XIVqWLxvs7ZGbQSPQaXmllx8xWDz8NKljancNatFVVcaN9m7+qkqh4aI43lytZOs7Qsm8oNsB2XWifH",
+	"IKOvUwRxNPmC12zvwvu07MWyBQs7vNRA0HrfHeuuexhNuO05Win90pXTVGfWhUdPWgetsbST2VUv0tOd",
+	"PDCm9C/Y7UzxZAcabN3mRDhT75ooEXORN1m7Z/jibXA/tBsAQbzdxHd5LwTdsF00+bttVrGmD7BjGuSl",
+	"etNdhJ1uR/duoLUWUWM3agHeu829j5uqa3GtDQad8LW/uAUvERWudlSsRx038Ew5j5hbNxuXk3niw9mq",
+	"N8JCKuJ7KxT82mOX6JE2LgRUFMJoKYq17UBNXKBVWBlbSNlkebBVp+I62lQDNHNjxbRshdqIw848Q1+3",
+	"OpiV2aA7+gPh6cBvZpDTpe9oo1NU7OtDHiI8rPXQASFodQcO6gIEOoTJERyiPwqq67FSkIKDfgICgGsi",
+	"KEXEO3kQY+IASKPCV8JD0sVC6mCocRymJxUmtg5x2UKQBmG49K6YpnbOQre2Yd556F9WMQvhDIeHqz/E",
+	"FxdoEezdoPLj4AP295nJw+xoWdivz16/OnmLquECE4quhsDeN710EUYD+ceduFfBa29R2m/wtD04PytE",
+	"zdWsgk3F9EpkBRATRbfA7pRIjBTKos1HhsnYxbogfot0wdfhjycUCQ30vVOQpdn5UBnR7Q41HNaxlYao",
+	"oPtkzj2c4gOx6C+a6W0sMjwonytp7gucLhXq6PQRZiTYEl/z8X6HbCRFElNgWyIxv5RnwgXZwx8qZnKs",
+	"4GarZwZIsT5iselUtD3lowLaWaR/NtbCgPaZG2Qc7EwsjYubNqztRu8G5W5bqdAI4y9nbtjMzHjSoYEb",
+	"d6Diux4n9kse1c14aTiMNECzMBG6LihEF6Jnjo9/6J77BXJQJ4ybd0XYdL2iOuXvh8XwyLTT4Nh0mCwz",
+	"ZyiEL+l1vHWUoTW90mALzAQby2uBYEnlSOmGw1Tif0WzNSZLh7xgfZTlI8McUAYYK1JKVuLvh/SHH55P",
+	"+oq45YkeA6ADS3g2FhnEx86ER2bp32G0UTokV41ZKdadOw+NiEu5W4a1ZWw6Dj2GJ4m+Qfwx7XbbnUmm",
+	"AX8GJb984kh02UwZlxoXwBy9Kc2/SS2RpyzGLJawkEJDgo2p4D0+Mqw0g06PHbmRuuVLEpHhlQ5neGby",
+	"hduvOK7X3grF7fp4b/l6dfrtdvf3S/po4e7u910sYPNlPhWWe9/AxpEV600b/oIr48esjUsMWk1oZLuw",
+	"0maWAi8n9pjjw+xuS7Ipz2Ajk2HVwNHwYYlVpJkuOZVWajDuVcaZEjc5y2wrrRxfIEgEuusYoS2uJZsN",
+	"NaijNBUqdpB0XntyJ4JI+FEFy219v1andTCE8JwZuN1UhOmjsxT62Xci2RQa10q4CMLFZlcFEBQkvL9I",
+	"sW9xQHBl1LufqoJ/3cYuBKqVNYO6JmsDicQUWcaMnGCF71PPXMZYjl5Uos5+I3WqGYiyhdEttyMt+FKA",
+	"fgBqjc+shv+Wcvx0xj4QKuNopiLKLvT/OmAfFJ+K29vqjhRYmcq5w3U546dGxFzPh16BVocmQKdLvHWT",
+	"2t6IWBtyA8CPa5Z8d8slnxkx9EfLpe6vPF+/kIJZXCQBSzPhzlxuvHhkvNzk+TmcjdD/EdZLI95htR52",
+	"qyxBe0nZN76RqOwF2YcQlo1duYJvLlisk4RnBpPbyZf5Tqo6uZdHEwHKfVy/60u7SR/cZNKKDb+QKp3Z",
+	"Dd8luWrDl622PNno3SXTaYrRRq63oLwK1Rn6TjYzBD3Ibj+DeJ9lE2qziusTg2p/zNY5Ruu8h5ceRwpD",
+	"DAmCAbNFlWUzlwnVay0uERw39+OwabQLG5MPvdBOF5ooZtDkrnrmnQEf4fP5lH6c3Cex5MxZS3HPnOn/",
+	"vknuZeE4W7Y22lkGQhBEYOgkzDPKCIk4zBcDGPchuH3DfPWWXnZ7QhkZxTKGh4wsJQGLxbVIYBsJoVzr",
+	"pMTu+TvBrHhvyRVMijlBfdDjlGfWoJIBbD/vHPQLgipncootta+4EU/3c0Pqm/MXmNkcRtFVF2IOD3Z2",
+	"Psj4NuyU9XX4wbA2/Md1RfjQDjAIMLSK5GVp2EhYxM5AzGJKKJxoY00NUy5odVkmzNAPztHEgRCj9DIN",
+	"AeUUoG/Wzpcdd8xB1uEK4iJ3qrLKujOxKWEXc18m6berMusWzxxRAPq3HAm4wK1WUDqPdPpWH8thg5Hw",
+	"k/hfN7k4XuYO1/s+yIvS4rIP30mw9fHO6xl2Y2obPSi2M+/o7TphC38N6j6o8vmKcXWdvujcGRBbkWY6",
+	"nkU+IbgMblNrhzsEe5lLl3VmnkIC9byo7gjHlfl7RZHAyrCjWqotxSysXibsoHh/EzqrrNj9E9uFw8b4",
+	"sJyq5MJc6jVKN4UhBiBt6MTI5Yn1jsZtAmWcuDf0HphNhdCSQXGDwVMc9jaBvasCeErLGyxqKm5NF0ZZ",
+	"mWVlOI1nrZrsXlPFoeKCRMGwhII9mmV43aFrxRSm8ZpEdlPCcnF29isx5ooC0wh+BY7jXr+Pqs1EqM7h",
+	"gquPjTSYOmtO5UaeG3I0OKfNwspTA03LdOm8iZvy2Mo6fmhOPi4DXfPufx11/1e/+92w+/bDbvB0//bf",
+	"ajPGKwU4tgpkh0aiOuHDO1LA0Avrxq28kom0c0Ls8pK655bcvHMvU4tUKYMzHk9EJlSEDoN1VsEv4L6p",
+	"4aS40ffPQXPRYgsa4tl4Nq3PBsSLz/8MLhXO/nLx+hWjeQVMKLhEYvrFyc5tmTvUTMC4mpP4KpLCGN/v",
+	"9FqbYybUbWBQGvXbxlSKhrSnu+xxwevvsNHHlBDzUJud66uLov4IyvvkER255H7IQrSJhRT7jkERfk49",
+	"KuuEAREo74MgQ55739oyU9yQtu644Xfa6RUBcx9BBC5g7k4E8FCqdhFYslEkxqr4mIOKTw8VG9C/wR2I",
+	"xNMmFXtmhIesC9EQRnCME46uPi8pu5czYWaJzd/3CnvAQml8CA5SYDxzLuepCTs9Rncou3j2s3E+d3Q7",
+	"g/IsRGUW4JF2M9hCES4NjqYNs3RvsyvIQDSsHTqDPRgDAvzfWxi5e4q6f8D++Y//gaf//Mf/bJIF3XBl",
+	"LprRS6uxqZG0Afjbe6H91jFJmKOstAI+RAe2vBLateCVL58vZ2Xd3AboB0DLXVwrhRxnHHdZPuSmCJlZ",
+	"s43wgGWC3JBAvfhhkGMcFZBGmrS5PHy93t7vedTywkJPjwyiYjLtNT50RbdBeIHB5Jm0Mb1Wmiq/qb8E",
+	"qYn6Hgu/PAZJbeQaXOR2fhd8ZDKt3cZCDnbixhg0CFMNTJCY1P0zwDdNIfo1ISMb6FaQgpLaxgCPUyB8",
+	"Rj5JhDLECpeZ4LFB7oRWf1PZmg37GpbyRmtcLPE206h1iW6rZy6b1ksLE9Qs8EIfmxDGm4ewWyXSlSur",
+	"ZDW1pDatRab0C5S0YDxNF9PaRjo7JGhekIXMUmbfI4MIzV4L8ceL+rgRV7W2mbJxs0Zey23OAWY7wfWC",
+	"fxJAYm4mZu08ks1MeAoVg9ipwjuR58WdHpmqzbrS4COInc2SkATyZds1a6dgIv57KsYBG8tRwG7EVdpZ",
+	"smjjkMCsDewNDedKlO8SCmSoGLv9ODDEqZiSxxYuvQzaORYR7cH/gDcAo33KL9DeePxtZhTUwYrza5yu",
+	"6XzmtZM6zIvlPGEv5Q8welqPgMme6LHHwXeP94Ldp31XEg0M52fPnrNYR3h/sbb/frffx2qT8A5uWJpw",
+	"qbq4qfnbiPgaF3i/rjop3g5teHXnmwB1rID97eWLgP3nEfzv5Wv4X0Rh/Qu/5hdINQEzE5FQnBU5A0AZ",
+	"O2RvLp93v6XYwh47ShLnqsh1OLSttJ3jAj4+e/YcUcdp3h2WJjN3Kzvj5CPS+nxYlXgfCRGzx3sBBC/1",
+	"+25poFbk3I0EVt6tAkF80jcOZBB1QBdTlmo8wI4A7MSTeLjje9/5IG933JbufPj7LeB7ezxFhwGEHU2l",
+	"QXBZIkoX9kUUhDbTEcQFhrDdvhe8RVk7/Oc//mcHXtvxhIaEDk9xlYazLNmB49JxyQ+VqAHMM6SRZ2JE",
+	"domAeQkAV+bA1UOD0bn4BYQAT66FYdLVH6hRq2RSmzSHY6yXECRay9afwgJWGh+EnQ1kiYXrwI+jVinz",
+	"y9aEqrSAB6JbQSvRN62gNZHjSX2icLaB9xdeqhsPHKyNDAL4Ynn8Ae3CZuJRXdfofP9hJpO4VkRpBKz9",
+	"6/EFpNvKPM2GKuSgyHo1k4llVK4sN4XCwxjxITMwyUhbK15SlwiVvzkmxFgPHeZ7U6z8isJDLvGW2UwI",
+	"NuGQE0SDAPnclbyDQ0njhyHUC+LNI1jYCv9iZdyNW3OqRnp5Z678hq0y85a2FldWjeR4+7AIMRoJqkFB",
+	"LTjFD+40IywWm2gbxd+JYcSxgqNISJuAe4ZgAg3LRMwjW9FhinmOdaZnVqpKqGhJCgUfcqNXVSpjuYrq",
+	"Wc5LifgAOQ06zF4qq4K1LQTYEID7yQiMhMB1N1JbKGoZnRSmPpKfFHYKjfdv5qhkftSHjF9RkEkOz+DB",
+	"4cFcQQoVfdurdxPJccY3AZBBYniZv30btHQq1JAM2qauGKHPr6omI5jqBDCqFkasxvUDTAmh3Ww0vjP/",
+	"Mh6ZWG72FaK+k12fZ87PszHvmKXwy9CBdm9oy8BQzyEQi7T1FECWDWUnyZwV7xXQgHAxU3FkjDsHnphV",
+	"rDPr18q3WmeeuTHDEoZ9A4H+Iq4uAM3SVvHutyPRvJFaAl1gfcS2qoe2dL4rO7i0NRVGsUC+JTrzlFM+",
+	"Gzn3q9m6Rs77sny0FoQEmdl5nYaUd+kxSaGj7g2fUyFVqmWuXLqAztbeJMtEhSmMHtu76K7d90mBeSpb",
+	"ZyMlv/Fyojk2rk5BfrUiVDQZpkLFjS7xkauAuh1GsV12ZtdZlaNkZuS1aER83ciB46qlouy3MKPmRSkx",
+	"uwa/7KJ6P89P1GIlIvIuolc4BaOhsdxKY2VEBgCq2GsACbjeUpdukPlZGfWZC5mmwQw3FmjSaoBSw5qc",
+	"1bqOeYTtbBUa4b+B2gFbMm73aYzcsUHcIIMrMKE7jC3SythsFoFctKoT9GzcqQcZJ2JVy5SO1vizD4xo",
+	"eGExLjxvrPrl0kpWxlW7DMHCXtevQePyN2x7I9mde/Fhyd+iBEiiQxLNmran+bhiw5/ppGLf/pgihvxU",
+	"THU2H175WrcbENA9netiLEuLPJHWfBpqBpvKxhN39dc2fv2eTkrlYODS5OMujal+nX11nuOJiN4tL3TC",
+	"sZxHoxOunMWyxAtNHs3mrQuzdL0hwX0VlPuuH/t1bTwmwfk2RazeqfaGupaZVh6Xd/UhgkGdlD7YvO5G",
+	"mnALL23Wx5l/24Pb1U63GifXIOwRNKmT85wCgU3eUb7B6eWz8cOrrmNQ2qeFYhZrgumWl7h2Zkdnrwwr",
+	"9VjMCi1I0pgZhVYdsNBQEV+seo+R0vgB6hKGbP4U8QrNh2Vnh/uQDJfuhVrjHQ36HmAvqaEvHvJygUbr",
+	"M2ZDqU3I2rBTHWZ1zOeLjqTmpTwv0eyWEIUVBlGLDf7IMHqJSUQXH0nwaVtPVVanMur0FlAMnzxZTB0u",
+	"xxwedf8X7/5Xv/tdr1tbyfjjucw9sI+GUxTjF+7wcMMm4j1rR9yIrlRGKCPBeHfoDeyQIZ914efFJVrM",
+	"rn66X12jfve7o+5z3h29/fB0P9jr92//bS2v2YLN1NFpQ9wQJOkIZbP5khcBwRZHQsQ9jCEDP3gmuBGG",
+	"pc4bw9oOtgWTVMplcgfKCAEp++hoDNG9RxFogDGADitft8+7VtB39s9//B+U+YKt0eA7BwPVRb4Ef/Uc",
+	"A/1vxzv/m6Ci4/CAhR+KnPDbED/yidWrPiriowO21IAbnW8AP3DP8IPyx5lOhPushIzhzDD4ZQVso/ox",
+	"hoosf414beu+xVi1gOG7tyFrh/gAIvtmyhranX5nsekcVuS/87CY/yZLy7r+/L/RwRmwCuZTQEE4CGnu",
+	"pgOxJz3MrXFr8d/4R97/uu7KuTmu8n+W/xAwHzDkekMvcnm7nPOqvLkB1rUI0LQeMCjkfhseuk/LpNH4",
+	"KfTFWDuEf4feqDcqXPdSMaXRDRLklIvORsy2AiFVxoIwipHEceSZMHMVYcd+LbHAFdo2ae5zFd2GeEpu",
+	"wJRMoesiZmHlxbBSqRdG6quhH1DYVwjeQOwMsbwUq55jacieSpFHCIhaf4/fAfJ8gQu+/VO3seT9HVHN",
+	"F/18C4yjlUNH9Bw3KD1xm9/KM0FKX/knxVf+SfHVArtoBa1lTlB96AEZ6w7mwmN/SquP6ci6EK/KMas8",
+	"KzdaPiL+z2IORIbbhUlXEdaRPOruoOfg0MoTQxqdxXlNLcLDmRJMWx68sffkSalwXm1dPx3xxVIUkJLc",
+	"Clq/zUQG/4WTm1cVrS/HQdEKy1cmBki4X5lUDswD2mdt3zP+ScEhLgKBEiyYL1pUTHLHGUnX1sry9ne3",
+	"UvULnDQj2DZggl+4SJr8EkcDCKz2LIXykKxNFzX8BC1UcKpElPBMxPW2mLtooBtqkM2hmiiCGJEHwxOP",
+	"zneC5uSjilRTzGuK8WjLNiuRewUSwYy0xicAosu7rWDciTQi7hxWr4VEa0Of1fdXQbNZO32qzVLDT51I",
+	"WZ/mAxfdg2WdrfC1nOaSI0WiI6Q4Ff44dMFHBHvETi75OA9KlvYuXpdyCUmccFCl/3zxgpKDZhutHM5Y",
+	"Xn9khTBNSdfgzGU/S8y7kIkID9z0iyj9EBrEK9uh8Pv3Y5mJyOpsHh4MFGathwDLAVHpmLkRONpmbfKl",
+	"ACmGOy7tHHsje29Yd4Uv8oR7ObxFn8tr8xyjkbiaU0lxAJC9wc3Pp8na/p9SGBfUtlls7YanBlavkg0i",
+	"qai9H0DtNdBc3bWWRVwWgX7wAmuHg9agFS5xgeJuyLt/ZHzpCptxmcCOhjvhvwK72PaM40bmpxw3YuVJ",
+	"vQdrVN7WF2+QgpGecRtNtjQWeXoumTH2+9893a567cq9eHP+YnkX7lJnd+MAwUq94BXDulsFkMVaMS74",
+	"/DEYfxqqtE8ExlxDoJypAOc9fupMRs1l/JuGjxJNffBoPX9CAe+wHBqLtwWlAxbBuV5YyfeEwhJXiUtL",
+	"tPNxnKsmDLV5F+tTQ6pX0gasDCv4b+UEROdh/sHycgMfXbKueX0MV9ncRdApdVsddeUerluunwRP7GR5",
+	"re4S87Xs+dL1eMibBIet9LFt7GvN3WqFfLcU/lSaat0K/eWXnxtKVB2xdHaVyAjr1bTPnx+zPz/Z/XNn",
+	"OaKbJ+PyqmBxq9qFqZcu3jV49d7ZebXZo9pGG3xkpoqaI8fr1XzokIZD3wc4M+gBht6weBfLxOUrD210",
+	"28L6r0PMwQbr+n+hx1JtytEX4514ZJO5j6oPseAwpQj4isN12PCJLIvSKzGBinwljFxxJo8S33y8tx6Y",
+	"9b5LTvm5LQzl6f62l/+K+kduVzADcTnOTNqJNzGg7yXlMkMJuV2uN4VxvM+POvgiHWZmrEgP0NoKHyIM",
+	"AQuh3Cb+HQ4UIg3nORBYPm064jt5NU7KSXZq6ETjLc0R6Lpg0tKSDlVAYK0u2JdXwVuH0vny+dG5X0GE",
+	"vHp5fOYyx37w5bI3jzE/UsupzZDZPMDtGLQOBpj1MGgF/h8HvV6P8pxL72BKxKAVuN96vV4Nf2tQHDfN",
+	"lXh5fPYT2t5+knU1gCeyydvtbIIYJ3QAmTv/7/z/w8Ig7rLE0Bg00rOsZDAsQtipKSAqbgcqEfDy7tPS",
+	"q8Fi+zxBzuCrmSCM3ERn1gXnwx83iGeCOBh65PCwO0Q9hc2v3Crfvdr7aIgMXK+V6/xXmOzCAf9297u9",
+	"qmPyfw8G2WCgBoP3/f7bb2rVwpfHZxeRrq0uCHwkPCCEPVh+faNExoxAY84hC8eJvuJJbgOZmeLXgL7C",
+	"qrXk7taZyevI2bK73OG6UWOttw1DzHOrl1Aq6jJ9rSllqbdDY2OpQxzSoUNOqJaw2aoC+5SrBg98mulx",
+	"xqcsmynmc38cJMNEG1sdSae3Sa2cu4X9QJM1Y3wNWO+IAk+5Cz6B4pCFVhiEdkA4YeKhZMlwYBKg4jBB",
+	"fP2G4h2WVWMyvzfIzT9dXp65mgIuk9GZ2skFiKmguQ1ROvR8ChMkizWcRrVxJkCVI9Xs5Jam6S1Vn7Ub",
+	"a/yhWzMJOpweshBx/BNn/2im2obe87nbjCvjk7XXDOAyf/eOliGn3i9ThFAx+l3wXGSCY3mJ4cTaFCjR",
+	"GAH5ojAVV14Az85Gp2Y72zWxJdKg79lkXSx04CwYnoEExLuKQ1Oc2wptLW28J527GrxzbnqMH20pUufJ",
+	"537Gfm+q++fqNSHcTOimHC5uYz0rz6l6vfWhgLJ/ur+SVW9nBFvgoJXSqiuZXlONh434FN3ot4sLTj9S",
+	"mvk//x//TyfltBGsoks3GnLWnNJMnkDuHKyP95xpqjyox3s1pFGjNOwtR4et4YTLPpRFY4l7H25mFDEY",
+	"EnSNi6DRAP7xvHMd09M6Ocrf/yiOWcf9jhQL6ZzojP5lCL0hR0XKBAbw8cSwdjqzzGLKPbiEHL0tJn5n",
+	"cjFmbf/bDfN5irmt5Bf3YHbP2/rize75SDezvU+lKj/d/UqY25242ZLGsbgXW2ogC4nJIhuTxkfCIGch",
+	"tB86xpeJqb4WTqmnwX5S7radnFeFzfHv9l65f/yqU6Ggjje8YHpv3pw+e7sxoo7mqexGOhZjoXbyYdyW",
+	"PzfvZNqlai086eYRMDDS1QJl2eK09+3aJSpIFQtqrJQ+1y3Jr2+p3U+5EB/J27dnws3s5lLUMdmGbJZm",
+	"J4Z+V7IMwzTfNhRdsjrSyUqMCB+hWYu20KgdbWzed3fQKrQHihj1Tp810rd+V83AqZlldU6V9huugnpw",
+	"33UQvoi0NyTi2R5dwoHUYXjaBbaB8rMs2zZqQSO2sjSV+10Y8Yq1OCpzjYWhQ5pf4XWklUYAIqw0l8dR",
+	"+VoF+NQ4TQzmzCSVcDQVVf/jONLi7emmUY+3W0E+3Som9i7Gmia4yI8OjykjLy4f/Sw33W9HlQs4m1QS",
+	"I5tFdpaV4Lu4Ry1y+ntREBPilXMUfqXVKiDoYmHzKPEGl6zLEQcFI2ZtaZHeJvxasCshFHPRsMxIFYkN",
+	"VYzcEbqBpgB05BDwHbtaf/5KcIyFml9BR843qbSXQeEOLRNOhfRWnFsY6P2I8c2VML48Qd6P9W5hIRuz",
+	"g0YWXjJFR5CtKmLCDTOWUcgpKHi0tkWc6VRwZVj44TasYfK3qyd6seTFr8SL5yHmlGGbZ5YnDXUpXMv3",
+	"RzhrncGNIeeugcLx2IgZvOl4Ku65LeB8V/DnlYy34JbD0mi3uGaWaoFQIxUmUR500zKWhV5PJgtmvFbQ",
+	"MobAZ2Kp62nj+dGxd73ezUmPJSQKDy9eKWLBcW+1TTEHiQwmmYg0yAv0aNmUmLdWV+5vjeRQaXsd/Zy7",
+	"l491LHL7XT7YdV9fvr48K325mDafT6J2B58fvUT/dh3WDqDqgI/H+7t52btOkIuZ6ILvXCgrKROh7JIr",
+	"xR7AZFqLq0IhC+/EvIkkcif4x0Tg5f5VjMBbPmfOv7/5Yc+XrOaYw2pnpVGvU50qJLYQHSjVOBFsZkTg",
+	"Klqjo0saZuRYdaU6ZG6irt5JWMw7dDtlemvD5yojLg+oWJmgvKK1VFRUHGpkpCuXlL53PJTsUhtXz3nA",
+	"fBLSY7YCj15fq7nuln+eCdGF1vOkh4M8senpvksLoBRbX3lDCSpP7976liWQum9YLEQa5I93n7Kf5Q+M",
+	"OwWw7UqK5xCsaMOAqAQHiko9dWoVwkrB8g2Xw5dk22D3zzWZW4z4bfkwnGmDS7lQPyug/KTdDTMCtirk",
+	"VC9o5w3QQN0Mg9L9mVPAAv0sLqAj8vUyd/VwLGsuWJrAIe3W1PPzYNHM2HkiOhtXfN6iRt+K6uVvSzPY",
+	"zFF4Txzk93MQF4zSJTN+QSRbn7O6QoMFFa+gw/sQ34tC+F+2zldasLqyktuUknzpq80tARrCD8DWqpDu",
+	"NfGkxCaW23ij5Pvyfb+x7aeIPIsSPotF12ilhO3ud5/U5l3TwpRWAsdeO12I8YI49JpwMK7sJNOphDTz",
+	"EBJYk5DiOfVolEglWBmDBntACBruV6jr64YlRb0wB6De24yL58UIimznfLy1dACDOOYpx1JlUpgGQee9",
+	"Hd5IFeubrSxwdUbH4V3u2jSTkYODXHn6YDZn7t11tZ5peRtBJvOq8cs/EXB1Q7X+pS1Ji6rNC0tZtx7l",
+	"cflB5D0WC7HRXt4HP1tss46zLZ8eNHyvjbTPibXZmAHd39c0PsPQzwq6XWBseQ16vHCnMkkQCx2J4PdU",
+	"h/7OteXr1rRce7LezM2ngvBYcmkabpxKwS3oq7ki7drAueYStK6s5Eat5Jgd+T0l1TVPZDx0JU5yQ9Ua",
+	"FTcvjtwYeH7mDBHLaHoQeBsPZ2n9WpaMHzorqk5REh02iU6MuYpIRMzDz2emAeUeOpylQ5HIsbxqytXz",
+	"bUdcYdVhar8teuMek8eJnsXsZzGPJlxCadORfE+9l4Hu6nt/QGUapj3E9LQVja+liWag4jxwbXVM60qD",
+	"cTnmshIMWRn88iYFJTqpDGUFrR2LTEy1qqG5yP1S66h6lftE/WuPfNmxLuIHGcutYO0nbCrVzAoTMJNb",
+	"krC8vIrBN2q1g2iqTSVfTGJtSlv1Y4Be54bpVKh6lHqKmtjS+fELROdYjeQO/w0Vv5ZjxPUuRbY50Jp2",
+	"J2Q7LOyNhW13CPgLc/J+FvMD9gGyVm4BrmygYNy/iCvIx1GkjaHC13b1NbyOR8VwZlmSR9OlMHI1dnkb",
+	"qypb/d1o1TvnN7mms2htL+1wsTYriOUernfX0hevdfkZQ2bYD2Ist4U3XGFSfQ7GIs68XdobUikKjKpW",
+	"AmxW2SQasrZPAKOSbwLwNXCEYQcLDg6U2z+GoFlog8EGXWki9zbmoMUuhRrOXW5Xd1FobjBEXFt5G27X",
+	"rOJz7G9bw0uVCW2TABjcPfexONbbu0nDM3/ej/NWwsLiEloN/2h3QijhZQw0pxXLhEm1qtzGmx3plcb7",
+	"8iUtTTkzccQjEBV8EQiHeL9Ek65GZj5MB3c1UFfzOuoqiIvImMkqVT0ypRRK1i47ykwqlO3cjeyaeVpp",
+	"I1cc8jKK6Weg0k9FbNYKRCz/OHKrR7d6RokFeD8O/LoOWovorP3+p9hNP8QtdrAmnHbrwTaWdD9zp+oY",
+	"ipOAuLk9Wu79ZlVvkxvtB/9jxpvSXl+DELNXMI8xvHpYSkvHCKYrLP6IaeWMx3EmjGlMV2+CDadfKaG1",
+	"9g3sergEs7g8wYdLWM/zOTZNZV+fVb+wX6VJlhoN1uxjpq8SMa2Hjnh+zL7bf/JnltJLDuupztYZulrZ",
+	"JJ82K+cLfYBkDp9PeTSRSnRBs8cH8H4VcxB1awr4KIJ7lsPslxEZAdbwgLnhzNkAD+SgBZeQq8lY11Ie",
+	"3bJKPChbM/w3ZhXGWgqXH5kJqFTaxqmeJRzKujxPV1Gp/iA6gwSiey0AOV7v7vhMpVatqSQPP1hQfrBc",
+	"eiaq8RWFYEoSwg2oXVYvBGIIEi4cQsLmya6rQhu8zWXRd9C/+m70+Oqp6H472h1196P9x93vosdPuk9H",
+	"/dFu/Hi0y/+8DiPGt7VfH6GBiMLVTv+akyprJtV6ZMsj9ub8tKjU6QvXuup1eAjhw+ouYm7VwU5RdbgX",
+	"i+sd977ZKU5Oa8My2jSnUhymi4gprbI/IQ08ZYQoT/EmLtV1aUVpvhpbKujnIk145GO0Cf+81NhBCZ31",
+	"6Uc4T5/u3815ysJ0ZibDFMpoihtzwGAOIUuENQx+YUoDuD2dLIOZ4W4mWHN5hAFOaQIYhCRlHZSDD6iU",
+	"b5FvuOCnLUeMFxtXvolq8fGHve7bD7tBPfzebT0pePN8rcNwuzDyai7CWnPcR2e/N8IlOp75yJSgIB0Y",
+	"gnMQov7jrrWN0rldNU1z15AA//3nJuu64JyHh2Z9wPT2avaIA2HOd+uuGeruYNwp7GThHFSVk36/ZjHv",
+	"mha4MUbe74h6N+CUG2t4tMn3YR/NtG/0y7aP0jjvJ6F4LZ1/XGLqJ8/BvO9T+JVN/1+ORzSdDieY3jfX",
+	"39g9+Wno749boeFWOBc8lkqYukgtSJ2qeb55Ge1qycDNC2kvfLdUC3KhvHLdvJZxVTPB4/kWRQXd9BsW",
+	"LQFR8VJG74S9H0xmm7e1EM9NoPZMq0iAN4aF/06vfo+pOWZ25dOtWRhFVz36sTeY9fuPI/oD/y3C9TF/",
+	"bgxrUZ/P0dRSigTZ0kq8yVeLpojcD114ehzMTR7i4T3sYckkXwc32ugJ2STR+WNcITWeENaG00+InIsh",
+	"MnaWKRHXZyPe0QNRY1WvZhXVbbK3PH8VvgAadjlPbMuhf2w+2sJgq801jxhy07Yc6T3lvRXNNI/OW0tL",
+	"GYfNyL9ppvWotzHc6wKh3QabvI7LtdmrFVq4DTYdzDvhkjKW97jGUuq3GZ0FGMkG4IlU/BA9zpN5OhHK",
+	"sFhjqeYpWrQ6Vdspv4rirhiNJ13593dJd6p0Wj0rj/eqJ+VpXenIve6fmypHlqdSc7NXaLUOVVIoFyLV",
+	"nRnyixjgwt/2WcZVrKfsSlrDBI8mq0E+C7SI3X4lKaa/JuxsYYT1BDvKhJncLfc8o4/vmMy6NNhyY/Vj",
+	"Ba++yO422I/HzS6RXsz/7+4vULDKZip6O1jlDny8xmdZJaNvmdXsz3uuUFb7zeXz7redQ4jymWqVu2gJ",
+	"iTQTIwgmrNjN6u+RP1fPxrdrcLorU28FdzMxl3fbL9Pq20nXBaqGCNtLLmg4WCgMwCMG20029xoEX3yl",
+	"1l8M0EYyEqe1EEKJVHVifayjqo+ptYOPapqf5AUQSi+7hzWve9AtiNRY+Mj91MOfVnw659Ok4VP8qeZT",
+	"kver39CztZYmmnZl2AtDydcgWNIrlnGBigHkTrE1Rubii35vt9dvBdthOgVuj+sGdSGM7+XjnSAPlx2M",
+	"YcQ8svJa2vlHxUH7crPbFDGZ+hy0ta3fLf3o44CMN0LKcftcoORQMt4wzfQ0tRvNLfcmr39TWw6IXsau",
+	"yk2pFolvTAf5xMWw5DL+r/M4ExUsrlzJE10lrbVZzKVV2sRTU3MIVhzoOzlvcjpftMJ9dMW0RWJbtBD2",
+	"V9HbmtHcNq/CPXg3XEtfvHfDjfN+vBuNhPCVmfV/t9ih98X0a87hV7bFjVziq5rHCh4Gu2fqKrFl9yUS",
+	"fXXy2F2krK0gTBZFmG0TUUudfZxYsLzL24kBy0h0+CHMgGfRRF43QM65zy99mvo2IFIEbz2k1LpqUuHa",
+	"ZV8Buh20Zkr+NhPud3f8fW95Qv2CKv0hh3i83flgPTbqbYhBrxLqNnIPX4khO4ogzxATFbAyEe7VVUHC",
+	"PhpRUZ9WvZWPvw1qysMedZ933354/PR2p/enf1u9AGQIX7sEi2aHhdVfXKEVtHIJhFfDaYhiho6mNz1v",
+	"Wx4g/4E7LNv1cqehbcE9FtZ4cUGWhrE0mYU+K6tTuyNzFR1j2FidHxaeb1uRyMpqpUMnGRXQTAWjchUv",
+	"a/mCr4K6rrbvFtaAUsr7htg3Oi3PZJYakVkMhkuErR92WoR6bhjJ5MC0Nr9YNtYjlq6K31r5BgUOZyVt",
+	"BeV9biKRs1rsuO3Um4LSPlbDaSruD68R8HCklZVqBlwXY56ZtBAjqQifOISBY20bLBG23j+9vZLkPV9b",
+	"Y2l9rFOt0Z9W/axi69vde7yPhfUXrpG3H57WVxiHtk5UppNkKuqqAGqbgjdrWFsSJXS/HuzsWG3TnV6v",
+	"RwWDll3RPE0fGfYf53kmTE1wjU93qkHRmPBMxK7EX4DZ4o/3FlPF12++6yKozKpuhbGS8cl17YqA/vZO",
+	"zO9qeivgRbaTRUtIJFt+eD8mtfvESW/uRcYbzuouaJHeQPEAFtgakiXeXZROKgDVff7SDYeQ+ljUgZuv",
+	"paPVSFIrFZctzMN1WNQF8HSOS/22thGdAp2bDbMbrB3ZRkJp+LoJ0ydetIl6O2wJ+qp0jhewJiuW3HWw",
+	"kkvHufao5viTueG3vDzF5NfDQBes6R4MlUVjX7ytEof6Y6Zn6fKcXTDY8iEcw/sHjLOYzwN2I8Q7pjM2",
+	"1QryPg0L//M///M/uy9fdp89C6EEgWGoO8PbkEnu4AJ1xjzZDBRogvATFk6VceDQ8o7OTrEcuYxZO69+",
+	"6M45HfL8tiredjgAa0/GbBNZF9fHqWM1dbpbvpnGtT3TtWWAMT1rCy+Kl0m2Nn9gP76BxlGec/VOxHWY",
+	"gPdyy9VS0lGx29Wt1llOJA2IiHmO4afSM2mr806XlMhG9ZFWV+TWyqrhMNPTzWkAT53Do/QXSIymCDiB",
+	"yI0V+r09V56ZMkcus+m3Tc3X2G2QObgsKqT1gEmFW6UzV3Jsc6aIjdUxRas3XwibW0fuenJx4bHT0rLm",
+	"Dedr0bihl3IqjMhqYTS321S0PF/zpLypEz3LEHGwHlR+Kmwmo/IHFbqsXowu2TzwlhKgCVPbLFrBzXZ3",
+	"HDG3j9rOFTvjJlpapHyUzTuj00bdYsvJOZ5YM7vqGXQr7Va+1lSzFUng8b23sW5zsIg47qXjFdt6NW/5",
+	"roJia/J5r9jaeqPo16r6NeFAnHv5BsGPSBXYFBN5e/XtToj4H3f5LibqpjMbMBpHwHBXELsTg3PpT9yk",
+	"Emjqttd3iUHel+JRJwDke1pPw3VV++9U1N4Hid456ssMne+pVgXZAkqhFsR9cxbi6yUsMq071VYvhZBu",
+	"pzXhIvkg0bwZP5fyclXXZptUbrLEzTJp51jB0C/tVCpInqkF1uFRJIwHPdNZLiLfYAFkFJ4nOnEolj5S",
+	"FQbN2saVnuPsSvBMZNRIwPhAPTvTZ11fjAVaRskOtDTMDkDVK/xb9+jstPszAAT22DMRJWgo5MajNRld",
+	"CoBFCFdYMxwIDgC7RiwjUsZGib5ZSj/B34t1gEnDfzHuGqdHRfWQF5DpM5aWJXrcI67yTqg3WeLwacDw",
+	"uJPosVSVMCR4vAev81T+LOaNa+3Xtg2pWkOwuHZ6FTRhiAD2uKOg40JLOpP/hUtwwH6gZfYfo1QMTVNd",
+	"Xg8TcNDKF7YgYRoZyhXYiB8j/fXcE/9ffrlsBWuIBCuJhNXlCIPSk8yFtVPxqNJjjIfHYePZRI6A/Rfj",
+	"xDJYYH5MddqwjqxEXJWBtQkkav87wpt0T2vWERpgLkUO3nEZcqwNld0HqgokRJXiBAvhq/CQxZ5Q0eFx",
+	"NS+o2tVHZlci4jPjcKLPTtnjXn+grNYJpnNGkUhd0XjmVwrANKk+OXVmOh6nUBrXsW8cDiO24/r8yy+X",
+	"A2XkWFERZ5g3Lc07MT/wH4V2nh4wWNM//f3GwmbxZByykwtIahioc/gva0P1XErhQENLJrCewEn87OIo",
+	"wIYJJ5aFf795Fx6yKOFyalj4dytD1iZPdSeAiUypUMFAEWYTPZzRw9yCWi6//ttMZKDqsVHGx1OhLKY6",
+	"wtuU5ADHM5oQfM5AGQpvh2YltyFrQzNQqv34+Ifhs7PXZ8Oz89evnw9/OX317PUvoU8U9FUrofJcB5c3",
+	"5HYSDlS7QLC9+OmoC2vhPimTF1T4d2tOiFEitSLGxExiP7VHEfau7hRmSzmki1ReyrShxEx38Og6qOag",
+	"hjWpoW4BfxFXFxqeDtQWyaKsjTERIiZvntX0ATjvrOld74ad0pxx94op52mkC5O+RdmRUhIirSwnB637",
+	"qoiNXypR/gP94DflGGtwMPCiMfn6AtxTuJs34sqRS49dwsGJdYR1ID2wKHSa8cgelMhhoFDvG/FIBDlp",
+	"FihVAVtgBtksESbwZAkzNO6kCiOgR8pbGQsFF5eIBwp3TdreQA3UsVawgnCfHQxUl1K/r3QshcHMD6P4",
+	"OzGMuBGHTLoUGIg0NIcMNpseAJd7/Pjxd+zN5THdqwj472BT00xEWN9hoBhrh3v9/tNuf7fb37vcfXLQ",
+	"3z/oP+n1+/3/hRvYZSeYtOaxNnOkmvBvXacgdE/BvMrZjUgSTIQXMVjP8Op37MathTTsnUitaxdFVBxu",
+	"yNM0ccvngcD+BEkVoWfYT/7cWYTzwxJMi0h+0DAYzl27HwZoih60DtivvV7vbcAGuVEaHoKwCc9K1ml4",
+	"PGj1er1B6zakPsN/T+RUwplBjvDv9OL3Ifb2uhA/nCxXCDuLghNXZYmGzVSCP0/E3F8ZLPTS2QH79S31",
+	"cCFULLJupJWxGZdKOIHJsDawjoCV7jSekx0C1goFFOKvB+JMVsM4cqkJaGDKM6iAGr7vAv/vXknE0fUQ",
+	"X22HextUMO8D5i7rDhsLa/yQStX1XJrnIwNdkEyDL2F4LN2wcM1EatT7+zsb+gIKSwy15hqXhjnJEtre",
+	"9O4mAmI4arcYnu+D0EhDBH7Pvscbe8JhdloRaBP05E7/IWuSa3XmyVTbicigzUe5QCutx27YJdkZB//L",
+	"L790jwoO4lemVLAbSZy1Q1+xAfuCpfMPYNeG2AlIi5TJhyuTUwFT2s34nRAp7BgCR5QHbw698EmHZ6b4",
+	"aCQiK2Kkwueo/7MSVjy+ZSeZthZ+SfHiROJzwKgHjPsVo5GkhFSwuGxMZzBY1zseMml8Xh9rw3LpjO33",
+	"H3cQYDk2mEM8U9L6/QuBBXfBRDHLhAlZqhMZFVBzbK8PGgdzMP4BiQHnR5cnwxenL08vh0dvLn8aPj86",
+	"ffHm/OQi7Bzile32C7q0QeHtcZOA5SstBrTu4KL3976jAQ39gIbifSREDAjoxFDOhc3m3aMRSsBXYqRd",
+	"XMzi6iZaw8GcpT1o/9ytSD4UXA0GpAajcWuBJbcBzo0o8GoWw/nEPfQrbDM+GskIZhdNeDYW+YkleqVv",
+	"6NLSeBT0jYI2gWPaCQFoYwgk3VoVLlgwE2NF2p2lno/AhKJMApUnUHYZIozyXM7AVQT3LEDPYNHtLFPs",
+	"5fMjmL0ejQJGkg2QQ6axNkPhsQnomLq0SLSSdA4Kr7xrEw41tEhcVwnQJqF1D1+vswX4T7jR2+HZ64tL",
+	"VlJTSi+IsMPK0uXF5cnZ8M3Z8OXR34ZHP56EeMl6QtztOxoE8V0kRiAzWIFMSgSDNO7QTUPGr7mk2HSY",
+	"u+OuBm/mORx0PxeQBwJQkXGuEVdKWzimCFZD0khJeR7RBeXXCft9+fyIhLhERkIZURLGwAaTSWE5ynUY",
+	"P5Qje/o0YcefdvzXRWx+IcvBFErJTj6fscjsbB20Hvf6vccOzQ719B34n3FjOBEJ/66QGZKxaz6gaWHu",
+	"oydtLwLSVnOUj/SVQPtevjynMXighD3X2lIVeJSGcDB7/f5CdcWyOONTWsnUtD4ksEjLRWm4cXas9Ava",
+	"IZ70Hze1ng/Xt/9G5TREsjRS5/rPHaJvyYjUOvj1bdAys+kUCOHA5xUzcqS7ZcdVxUVvBS3Lx4YqCVne",
+	"egtt7fRQdHyn9I3agbUTXZ6mXSOt6HJjdCRzsPHaPX+B8gec8TRFtAE8h0dnZy9O4H+Hp88uQpc1jSL/",
+	"lCOIvy8mwdrhjbgqsd4QVT+oRSEUVRlCemmTmKreGbhlYaJkigoXtzskQCZpqGg2AhkHTAnUJTJBGJwi",
+	"RoXsCKb7yLDjZ6+8/Gh6bL+/T5xLadRdgFFrNZLjWYbXcR1pYktHaXohrTgqrdoDUmtTlw2UW9pLBlHD",
+	"SLb7/f31dPdK2+cgBX45dO6n60Q0p2Qaz65zOisRPLD4OoI3Rlgkq97fzQoqfybH0vKEHcH77AWSJNYn",
+	"mqJIlcdlVs7Aq2fnr0+fwSm4CFk75dE7PiaOCJeEVOOBikTmgHtFbtsYSTUWWZpJZQ1ZyuYl6IHaQwRt",
+	"Vg9Mb6COFAXuUiWXrSkaZvrCsY2PIuKNnAB5dxd+VWvcifUsOd+G3hdLoUcqzrSM70qlf79ZR5+nVNLH",
+	"sExYEF1IKJkpKxMnmZGwj8TkrJEgjBGSWFx73f7ll58vHpKBYfsNm4qGl1/EFVR/YxfCfkFbSyhhtMCo",
+	"WF2LTI7mFR3Z1O+px/Bo2EIrMnIxVcWiQy9bI++Rrkiasyb7P7PaLXwGHa7dQqhSujOxBOFR7N2iv6x2",
+	"oy5u+HgsMvbmlKV8LL4kYSgfWb3cA5ux8wEX9bZxU46o2LiZCGEDRr+AmiKjAuBuYQkOyXUAd6xhYBiL",
+	"Y7DJqbKNm2fun3HjtiFDbLkqk8JiTMavS3XAZELSnh8LTif3OzkAaqc0cNdi4fUkv2ix47UgO73hKpCd",
+	"t9sxCH7NafyrSS1oySkfi51Ujasv5l5gqnFXDywP5BwZU/1yI2p2y/cVS0ZlavQbXkP8BURQPdmjMcWw",
+	"vX6f3UyAyJxFEVkcUq7JLSGHjLA4QbqIc3DQWsL+qUDleaBLxfXQsL9+BmAJTOT1l8SuXshroYRpUNIq",
+	"QEwr1W8+La4P0HEqQEwByH3Xgkq7arxla/fJeUbh94/drC0CR+r3LJ9MiX9CdkfuwkG/2xe0k+jb8r4s",
+	"DyC8els9flbttv4wtwI1DABkc2qGrHxauVpU7CzBht2ITCytU/N2/+fRyxfbbbcf95Zs9uvfUrdUNVua",
+	"45rV7uUxccozwki++I8XuF/nIpbmkD3pPyY1TUi0HkuQ4NGzjvbGWpMY9vaA/LQAoK7ZS/JOFjw/Lz36",
+	"BW1dMYHa7QKrMtisdzCuqJvocePeXbgeGHnZA6bEjTCW8loCEPisyGAGIJnPjMgCBuK8s8CBPZhlYHZf",
+	"3kiMeALP6REM4oUer5P7TggsAaglc0YBSqNwpjiqzEk2CTND9tpriAaA71ye1rKUVR87eBt8qG2KZltp",
+	"aaXKD5M9ipzRKmiaI0eBm4+syGimsJJNszFSRaJ+LivDz5s6z91Da/pFTftO/datULH3Oy/A+d3a4MVj",
+	"Su+6ffuAzMCTJ5BqHT84QgUIdBGH5lE9I06w7q8/1j/w2GOu4ie76z95o7hzRFMk+v4m3Oe5zq5kHAv1",
+	"WflVJQT0V/qj9fZ2iY1V4x/LJgb3RYWh5XH8tcyMWDdxKZ3EJT7mXOhzBnFYemZBdR3pLFrFt964QP6V",
+	"TOuYG9GVyghlJFo50kyM5Huvui6V9aw7Zz5At6DXRdjbr/2IwZLCcq4/Y7jB1d3744Td/YTBgjOfkbL+",
+	"ZO18kPGtM5pENWGw5zpxtn7MSnZVxwwaX5He8cKG84XWPbzJIeCG3iPL4o2eJTFLBL8WaLpH4+BAcRcg",
+	"nSH6QzuWhl9h7KrOWCym2voykAk3lmklAiatEcnIV36PO+UYDzzw+/3vBiokKCuKIYexI7OpdxEQoWK0",
+	"+xtKMVw4/GsO0+kzd5CQCH/Q8fz+zxANj05R1ep1+ymOcJP643IEkAIe9MSeL0Q2nPs1uNPp3doktt//",
+	"bv0HL7ixuGJfPIMgWB6Xn/7IYI4DhmLTCcf4s5mCWxMO33SZiwStPCynAAtDtqJ4MrcyMju2klNae3OH",
+	"lBGJIXuQJIqnHopjzyCsFwHbjztMg04d/gp6dMCs7oTei0CvMZnHUgXkJRworVwAa7/HKFjQhAzjUQyT",
+	"W+ZnHbIw0sYietCbi4FySXGHLmS0aJgy20q2xLCco5q/FktjpYocg+4NVHiEAd4HzFl7r0NXkcWwENPd",
+	"A4pBpMXyQYiZvjFN/k6/B6W03m15GmYoPs/0dBNpwqUztpq0qTzxteA6OY2Xc9nuMf93WQ/6CQjMUxYG",
+	"xYGwRNbDG6lifYP+7se7QIKNUlspdbduMpS/vlHi84PKXotZ3SVnwvUdrFxu2f6Q0O6LAUNtdAQfYHQ2",
+	"iMmhYaVdkYlMp8x8/cEuiXEFv9VpI6OlrGYw5sAxQnMKhVkv8daAYXW4QofyReRCPC6Y4QJmvEOIQFqN",
+	"W0KHTIwsioZONYLnGVfvAIiLLXO+gcpZ3zup4gDiMX0/AY05IG68Ef/T6edlfJgaXscnPDfbMOW+qX3c",
+	"k/ousNwNfy+n0MMuoC8DVdFfNfnFD8+MdPqxXMjRjfmD8dyd8VxORH7CndZdROurmGBqzJ2ZUI5BVM+G",
+	"/En27Ad6JI40QkhcHBFIg2WWhGJgwYigYiXc0J2AcJtEHAwUBSIhoMIhAjgZXzBesZdagVAJfQFHeifm",
+	"ef6izAoop4AAn4z7ie0aCEkvocUAFyOeDc3oqbSgT7IV4pv12FIGHC3HF39dx7DeOJDUz8iySvAx6wWc",
+	"e4PraRrNPZr0/bBq7W3rC8I+PId0qEofwyTxACClE9n9wSnvzinRrKwVBFW7U++Z1ZbMETI9AMLfI/Y0",
+	"BjzkGTcQz5Gz5arQfejQTUmFwVhwVwCQj7lUy4Zt9MWdnf4s5tsrgV+WORknsd6WTKH4tDLE4t2KdT7p",
+	"afjEtF254HNC8jS0HMMZtNJa1J/LiXDrBfYODPVD+yp1ifGAhz6hzWoHosHzgG9IdQTTL4F5cONv7YHC",
+	"OHLMZTo7Hf588p8Xw7OT8+Gbi5PzsJRf96TDbnQGUp7fR21ZJq4hfS3AcpYuzBdz6wRCBzBpBgqyISFd",
+	"zqF1omA8pFT+OMSE6NNYTFNtwblPCYU2mxdZURhsFJbeodTa4oDRbe6Whs4a+8UlhQ0USRE+SdHBqHiF",
+	"hxANqEOXuPkdJuhmwg6VhnGmCZ/D9oes7dPwYFZ5QzcyEoe+vXxnBMbDE35DNWM3AT4lrfEDpiU0sHOY",
+	"kkING59fivmxNECQxKrZls6u1Ra9cW/VKncYzcMMVP7dDDwB59C5N+TD+Ec6G/tcG0dFemYjPRV1AhLV",
+	"m6Ljv71tvtjRn8XccagHsNPj6Gikmxnpd++57wvc6CbVKc+HzUmiR5UFY+dZPYY97B5rZTOdNPXo3t/B",
+	"l927r/QF7CDV+efjKV/3Mb31SmMjNN7P4zTYwKJ/rNUokYQEtb+3t8kt4OIyPS//XNcAkWLJGrN0BYAJ",
+	"X/rTYbt0dlsHLafqdHMU9CZLf1muyV2IrlLCwYcGIjRWpybn8ZyqzffYkctzd/4IB5zKXezufn9/WbBB",
+	"rnJntvCsTljZr1NZ8e4peG/9BD6tnP1lx3OXAj1g7VbRYDMt7VBeNnTcLKjoxIP9IxxBsS0+ia1IDWPj",
+	"jEeCpSKTOi4EDqWV6PTYK20HqjgMBzWSANy5Y0USD163dF3SMA1JBIGjWBhCGSRioGiUWBGI7rtCohqR",
+	"iJUTt3OVk+RxJdyl6p3bJQZec1We42ju9Uz0P9s9pcTNH3fV13bi04RH5SP/yJPrw9w/FGLSLaPw1bOL",
+	"CzlWpohRcaAWDs+ftR0GDRvxqUzmnRIoF4IYcBUHHmYnJFl66JFew4GShlFxl1zOpk7cGiy0BrL2TabV",
+	"mEWzLBPK5uAVXjt4PFA5Jov/LQx8CEvgLBHoTbb6hmexKbf/yOTxbokE/usleIfncAj+8aiCkMEkfSNi",
+	"N3JurZimlrWpho7XkjI5nhTD7bjx7kG8jWtpSM3UAZTUyva4f2dFmfWHEM6rneQHcxMpfb8u7h1ai7+m",
+	"aJe9DUTdS61fcjU/9673zym7+rixAtallns0swXCzWxkBkcOGBGyWQIfXO6QQPOzOM64x2ZCoJN2kY4G",
+	"lhUvkrGrmbVaARbZczDbRTCvaIZRoR63x2OiSESGGEmR4Wlj0uIvu088mAtrA+gPHp3SyYG2f2nCn2kj",
+	"1gp2B0WaFuopQb8+t74T1JzhgfJCdjgd8RwvxmPteKw0/JHwopD7KJ1Hx/iaL9i4YzGMg8WnCnYzHXFg",
+	"10ki1BjsHDhanbFMRBp5TqRjgoGkTv2w69jGC9zfbQUcwMM6y7QePZgZAMdVMJig0tT77s3NDQLbdWdZ",
+	"IhTMN968bc+/fgS6/NSBgG5iZpa4rhetr0gNLOUyyw+UQwmEU4pWpRpMoH8BuW5Je/s6mHFTJjqE/Eon",
+	"EVCYuyatPYdIWsmyy7iAPnXyfTeDvBKKZTiglxe5uZ7ZZnZ+7oSuCmpZVaI7XIIEZBgw3KDN1/AbGMEm",
+	"4sEFIVLome3dmUY+18WLu0sTXaGnVxh5866cvPdx4oQ6VlwgaGLO71l/ZSyCoxHYc56HN1B1FxSB6yI8",
+	"UjJnVGCX8VywxjsG+KxDzZwpB3xXunLgCgaLtWAzM+NJiZMBtqsoIUUiSi7QjcOhuhaG5Vf3ARJU4P0T",
+	"eCwUYp4MVBmwMRfsiwUpKQQwnuVX4bGDNKbRGItm9hmaGR02ivS+EdO5g6oApgkS3QeqpBRwh0K4Xrhn",
+	"RwvLCofKeMzi8/yEe0NGDrfoURZr1QMnW7x8fnScU9yXd+2Xh7eVenGf+Wx2cknhY2vu5z8u3a/t0vWn",
+	"gPGcWZZtgSBkjTBP9v6uXODx/jh34TibVdcvRTvt9tFkV+EChrUpOkGrSHR84L7gWSJFhm9Ur+AeeyVE",
+	"DP7ckkrTRqcj8Etwlrqi4yGZcG6kEZ3cIhsJZUsXSq4iIgT1EfFEwN+b2UnPjxO5qxlmwqfsh506VnSe",
+	"/37uPjzGZXnQhPVyRw0W01VLnszZRGSi82Ud+U/tuPvcxlBy/pd3aEtrBhxGq226yr/2DJ+bupLKyhv1",
+	"KoPABD2Pols4HyqH5mCgVuHe5icNcXyvhDuACBWbhyNQZASE/glTSGYDRTICyhGrQHHZB5g5ntFbKBWQ",
+	"lUTHoDojhH/2tg7w6RD3EFi2Gs694yk6Y6lAdugNmP39HlvgDsBtKBuxgR88ox+hi430AhyLg+9fPLAI",
+	"46+V6P1reQsuZ5lyHL5+YcAOP9rgsARrbiZe8iWxNpUF7+R+plJ58hBLhbQvfjraDdhTFgNUpgnY4z4z",
+	"He9UrBRtWSpZjioDkhyiwqCg7smNpHE4PIhBjWJ7rZkMq6QTFl9IPsxsiodHx+LQETTqq+B0JAdhhKfL",
+	"dVR4CI9KRhessoTLjZhRiO7iTYeFp93dtO73/LalieWRYQPl/JhG8MSL9ARbfXJ8fnIJEV5kKVy4i2oP",
+	"Gs2o/pxR1fn6Y3Z/MTQL9e2bMLeqy/u13arLgQRfyU16gaH8JbqvMXWvt1mUTtUq14CV1znYqd/w6olv",
+	"wxGWhmlXoErpm46r7JVLwlVGFgxUIQbjzesV/XJtHzwlxCTI+4/2jCTGQFauijx4/9VAtf/P/99ubmEF",
+	"NsV4RpUzFqsQFUYGtLm7mIKywaHsdYTn9+Bx9Dd1b6Be6Xw1C/bor99DtA5XWRJMnq9gSDW84q+4uTmv",
+	"uH9FH5oGafxTa/drNYGcIg/r5IsvXCH4UtMTHgYloBpT+JV5ZkkWQRorhGs8yj7eCcV9ILvVDNnjfW+W",
+	"EFEqXleg7f8irsDqpcrVTjqLKcp16RBnvu+vOh/CzWJ9QoRfsX+99Ie02OgNSJE8DjtXYmXswBvn60qE",
+	"MQeVTD+dFgVQQsWv5ZhbnfVK1NkbC9vuYIw/RMxA4Zvj4tfQ11hZ9OGPRpgVSdgRyNhhqYqTgA4MFL5/",
+	"OfkBShC9Gp5DtQrnHYEWI5GJqVYYVdvOfRZByafR6bFaI/1ArbXS/wAr5snReeYf4vYtd4F9At3fPvwR",
+	"O3aL15iXTHPNCaBm0b/2C/frdlqj+uAKVeTe6zzApNbAsMY+vsAzRlJJM2lmGiiYSm+eM0Zkvh4UIvBT",
+	"6ojjAz2rIS6p3Qk7pOAbW6WmtknzkoiYJMSTJGA3E25RaQA+4bJpXMSPGywwxBzwn37RmRxTQb5kDmuT",
+	"8sy6yHvCdBooVJjc8XGZRs5WUO8yPa9Cce2y0HU/zMTfsV4NlEF1igWVvQEzgH/JeX195FTngNy26Eit",
+	"OFe9toCdFWvDBypXbvKFBodorvzQjDm74uR75naWiaDUDWGPJcIW0kbgXC8DRbYUzG+KJdZMYxKzqQwg",
+	"d4CupURcZeCH1T9dqQWsn6c0aVVU0CfVmWV9X+RCungKnolc4etgcA1UvJqlbJTwsYHetTLS2FwIIwWg",
+	"qLB4d/frcyTrBc7+pTlfy8OjAf/he/3K9a7fT4jU6kvmTq7Z/OrxStE6ifV8OxmVUkNRTA3d673UX1Nh",
+	"wKhcxUBRpVzD8orWXRfSeMBqr7WUZ0ZgWprU6jU1DKAVcNmVJFUJBdNGlRsPLjcZTco2LUr3gVkUsbPQ",
+	"QiKsYXQbO1vbZaUc5kB5X1VFlG6HmTAYnfuzmB+wvGqik8h54VRWQsSGKZ3HvLkab/Bnl+5Kny2WqyHi",
+	"PUK+jUtFrjLBxHsCsFwnUZ+XWHnr8wu7kdvBr0fa/ZoC8FBS9Qfb1d5vYCBrmMJ2ImlZQHlUyve/k4Q6",
+	"UFdiPFMeSAdT6x08M0pfrF1VVl+fn/54+uoi7CwLogPVrlVsA2yQlYVTJMSyaETSKvqpTFkO7rGjgfJj",
+	"pdMtjRf+chkzqEqYIHb5SfFSsqo3YfdZqiVW8x0oblm44zsYyjg8ZLxY0jw33lSHnze0LDAvtZ1vRdhj",
+	"P2g7ISGx6lgrWiGKqHevVUS8JVbzYNJauadthLbd+x5Is06/aHH8xDm+X4lrjjbvo1jWJqnj7mUXLFZS",
+	"5V3INmvnrqoq9VOjYWcxxTyPFFnMM2fHeWnpSihMXf4CBb5M+HU1KIAijIWySa1WRaE6Z/kaPVDmOnXz",
+	"OfPUvpIwFFqoNaL6UsBJPVR6lchYA43VBBeCKPnRJPGA7BrG96n16rUsGgb1ufjzV5ORTYk5G/LkTI9k",
+	"IjYONPT19SkSGXOpFwEl0ZrlEI0s1P8HuQwr4LjAJgcMNFB5sEAeqbCUF83ukBY9UOuiFHxeNFubFu2G",
+	"7EIlxbVQA7WcU9nZLnNioC6LwA6KxqpURXAF92lDfPkDiokuFTnI16Gz4s5x2/twvAKmf1xapDtnWX/+",
+	"22v7aIFtSwR8bd5/d1EuACPUnPCNbtDmuo+YQQfGFneLus5qq8aVSfrBwDmb61/kQ/uq/eRuFrUogfVy",
+	"zoWHb8tTP9szJX+biYBFC7WRAE6Dq3hHZ0Wkqp1QySSRCQV/67yuW3WDqerJA7Mtav3zFFjZpLZKlcb+",
+	"0D/rsCJyMtRZmbBWSzvVTINmU9mxj8C2Fe5Ex4du9KUM1CJHoSYbNShyUcHvV81hKGS1iqe4bE+isNOS",
+	"Saswvjpr7ECFJSNRTVBJmul4FqFHsRy5SpHyhcPKQ9egDc9JeANFoeSoaA+tnApEx1L65qAmo8RU9Wjn",
+	"ynTQFy5s5eLy5Gz45ozgQX88KQGC7va9eb9Dpvw0E9dSz4r87iI9F73ibY4A3ugGxhdKga8FrmmTMMl2",
+	"2AYhsAO1Mga2VwjAE1fuyq0cszofdxtNfZDQxofu5/ostTKNNqWmld95IDZZ7eSLz3Kt4K+VSfUPF+zv",
+	"0gX7oXUleCYyB+n9Fuv/pDrN/674aM8yfS1y6qhqAaztmFXnLoFB7nivxi105apE7AjWc68eO6NfyIyK",
+	"z9wrPtXHw/hCwVydCAdvEQyUeI98FcheKvh4ojPrUA+pvBEBCLi0PAQIthOCFwRooDzRrwAlkxlm+tDd",
+	"IGIaQz0Dwklf+lpNX1qIiBvfF8q0qjfuH+n5X1vAhwc6QSdfWShB1C/cXtjY+4sA8c6WFRKrh/cmHyX6",
+	"QREA0U7ElAF0+XMpEgxksIghDgKHmUUTDMjDaoAgqmWCeR/kxkFkZM0iaKACJF4q9kZJlHBfPT8u4Ati",
+	"PQW+lugbkXUjbmAc0GqiQYhMeeaRXaXFSEcjDvNQDIJjNahwon/H9QqHlkt0EHHFpLqWRl4loJnSyUBf",
+	"roxlJrBgNwSFRBOe8ciKzKGcv/nTXr//wz//8f/CfzwP8MHekXuwd0IPnj51D55+Bw+enzx/3ln2BxMW",
+	"2g6OLawOc+QAXDzKWh4oUsiUbZS8/dpdnj/+jpl3IhFWq4DBWAfqeJ7JBMI6w////zdEonvBrVQs5GHH",
+	"l1HHVgi73RkksS8TEsBdPCPmJhqQD4jcvkTGTkPbirPvfiLOfrlgJ+O/Jy7/+0x0agJgycHUmyxld+Hl",
+	"0YTbHYeeKLUyq2XG16lQR6fseMItOy4+YjcyQwirKSfghZma6hij0PwnF89+JnwV1jZCxW4awqAeCwSp",
+	"s6JkH7ELkqU7PfYLuiuMzQSfekxIeIG8mcBdQqxVJK6Fsl16DwC+wP4w4bZXTK8XTWbqXehMfYa5XFDy",
+	"h8Tc8gP267PXr07ehr5uOwsPkPl3OUBtQSL8dIrQEeSL2X3CTI+dvLdCod/pgIVOj0YTCU9ToZyKDlcw",
+	"XoQgyJZAGNJkzqxmvLBstMOZEV4fH06ksTqb+4mnmaA20d1FF5t7pROwMM00TA16J2uBrxvraoR4iuux",
+	"UIU5ZsZuj53waMJgCRguIxmQaC3pOglh14tNP8aVxFBwDhaUCbcX+DZScliI8ljyivmyWy7oiJxv8LPr",
+	"4kqMucKb++XxGbNaJ+agVAOEpBi3JLQ1LgeX5e9DnNgbAjFwLzoUd/w17AyUzpji6OsLp1E6pDBOE/rk",
+	"JosWJWrL6tLglXhv/RNSXR4BzWGzwUDNFExM8akzKkP8F9B4NNHaQOZrSLVzqT/8txgO6Rk0Qk/CgGpY",
+	"Gj6imHuyZR+Weh0oVwpGUE/TTlH+xQ0V7IGGapSXh5LNlK+7wkxOkhliaQ4UvBXAR2yWuv3wC59Cd1ak",
+	"Dimi1BOdPtNjmJBoDhar7ByTKQ3MahfhUsOGtb8FG5ljkBR6m394+eb81fDy9OXJ6zeXYYF5QdomnJ9D",
+	"oi8hMdABJ8TxB4cwQUM0ViYJ4+YdRenmlBJU2Qc0zC0JPsYxA4pcHGaCG60OWIIl2dyRIjqhleaZQPk1",
+	"mymw8UHzpeC6YKCwAjUVH4W+WMRVJBAK5kpEeoohwyyUZijo3NCe+DnTRKjokHcV50VPe+zYVdtBkqXZ",
+	"Qpu47ShFwy9DHGnolgx2GTbUjf9K2wmDKqc41onARSqmls2UM81GOovBAmk9veFq48rnYnh+NrABYGQL",
+	"y1gaTocI2x9pFyEJw3HQPSMNqYndWYrtD1QdUwzZGAEQC6r0IEOwiD1GHMkg/gdWjKWpczgLAzVB9mwc",
+	"q8erwTj6CaOJlpEwaFTGet64DP7H6GoIUwkZxZ8zSpsx2AVxMJgka9P6z4zHiASe7cjO/UYjhdXgTGnl",
+	"bi8Rly43mNxIooowFcbwsaBYh9CJj3QZwg0ITJsWAKcpFYNNy3osxOJxYflCMLMpvTtQ8HKPnZQ+LKtM",
+	"5V3yLYKF20hjubLMjakgAwkW9dJOg/ch9MuF7yJXoZl3Ajdi8R4Bq7GTgQp/PGni5F1qNb9B0TbOEj3u",
+	"sWM6W77Kk8NKQ3OaZyHO8jTW8BK/4fOOC+cjhU+nebvZTKH6hkca+sTbCSRd375wOvcBnazKza+zyl1c",
+	"MCFpYT0w0AKlARiY1sXeEvco7rqoVIhjopOYtbFyagmNg66VRyZfXRT0glK1s5cnFxdHP54Mf/jPy5ML",
+	"urNL+umrNy9Yrnsa1NYylz8HUcyZ9sGGoFCiDjFQqFfCIHSVFAN2JUY6E4wr7403eSUynTEDi+/vAodT",
+	"5FaxDOhTxMDkpyBH+G7zhKC9ckaqMx9Eg/cejhU5+g2HEEvvZDrIBRoRF7268S5KfwunUav8zQUx6nSE",
+	"ZwWmSqINFiswunLHEGuG8xIXuQouvZDWG/gHFpF1O41G8JI06W4Hdx599+xKx3PcT6k8VSEfY20Hjpza",
+	"+UDl3KzD/k4SX82ckbyPrOXRZCoUXuhEoY6sHhkGLmq0h4BM88HOU3GAzwL83wP2Af4zlPHtred3Uz7G",
+	"oKrMX6wcuWcX39/ZwQ+YjG8J84rT8hYxAY4c4C0TEPGUBbOB4ob6CNjZs+cs1tEMxo6HCvhh/uAK3GKm",
+	"KLhrlByNEHoG6ZbBXAJvt8Yd9kQKo5D/5Q4VmEKEYMf01RnPLDBuF24JbZDrFN8FEhMiFnFhjQEjDDlM",
+	"Mxvk37kAE/xyKo1BUoJ1gY/2QRRJBIJOjiCOL2SciurJGHcsl76cYn81i8eC5LaZcfcMGAe8dQzPNxz3",
+	"cdmAlmZ6mlomjJVTbgVLk5kBsGP+fug/L8ifLjcSJa1Nyu1kgie+UunIigw9lIclQR7uXRdLNpK2zGuI",
+	"xUC4GvY4zLgVQ2fpC52cey5iEqHg+2gionck5dKc3cl0HS20/KT/2LdMjWbDWaGrh3llFUpQEy7qzWkE",
+	"GAxnBwqtk7kEO1N+HSk/5PL1zyevhi9OX55eDp8fnb4Yvj47eYVR3+4g8TkJVOwKdlLETM1QfABVtbis",
+	"TB5PzqNMG4NFqaUC7hEJ4/oCtn78+tXxm/Pzk1eXwx9PXp2cH12evn4F/L0iWWOllbxIZe1y6+GUq/mw",
+	"NAQnKiyCK5tE48qOMgFNTHzoYfElSYRtz63jwLHmoMqvS06gG/gfvImRngHffwpb4ni1OfACwpJaGvEs",
+	"kyRAX1ycsFDGByFr7wZsL2D//Mf/5NKKy46TJhdjnT55M5GJcAt6fnLx5uXJ8Pzk8uQVrGNY0lGFghCF",
+	"MqBkXt8ScLXhclKKDLlOds7ll0X7ys6HYq2AU+54c4UTciE2r3uChozTZyHDjKJ5vvtUVdmHPWUCePnc",
+	"oukF/0E3amk3ZIwKgRkod3OEf+v+mP+MXZBRrriVZOYvEVByK6OFRJ+csEAMwPxFnLrXPnCTzYL4deiU",
+	"KpCbM7+/3qDRxgiMv3WPj3/oni/82GHSku7qBA0yHcVVCbUU+Iui/agi6k14jAiIWCb92cmLk8uThp0p",
+	"5LfbMJ+JUzFBRWquC1o1jSzbqKuWtJAmnouEmJdVIfoAlbfKcuV3P1z5LNbACeBjmqXL53eckccxvebS",
+	"YxFqC8uR02YX9cgXlr1SmdxV+r7SOhFc+eLjD1IZqbR4n8k/urCDef3zsk2x2trCnpIsRUadWqsjFvpx",
+	"ph5iZsZp0wtyWE01+fok2LwDkgDRHohyddWu/7culBpKuj/MwMwFDS6PXmnkNfS9QV6XZvq9FJQ+4sbL",
+	"7CTTs/GkXKOiuTJ80FrgNcv9vlYFl6+yjEcg4ASUIr41LyUVAdldlX95fV2PFnldp7dVef/bLznN466O",
+	"kYaDlGb6KhHTP20d0Qpf1UcbZNw6iRqy3suCnkOLqciy7TqJkFBIrNYMZBdWFp+85u7FKLKlSVMIxDUC",
+	"T+fQFdOka78i+jiAe7NwsMAXTWhstc6SDFysOJDfZtpy1j49uXzO4oyP0OoBLt5w0MKpmUHrMPu+f2i/",
+	"398L152qvNvuGUr09b1TnyTzr+v6t+/3+vB/hzffP+2v779YmbqYbFwpZjW74dLWtiWVFWMKOUbv2iYl",
+	"jVNTOBc+0if3pL9/hw7vpRAyKF62xLhZm9xjXXjELUQIlAO+4O0iXHiJ/cXiajZekVwPEaQ5iqzXi8qB",
+	"tmTE4pFdtvuTYcGVwUSXAaVW9Gqyeq5m4yUB6HctKOCUG/GZnaeLGFm+sN5pEld2A5b5j5zBWhQKMNlX",
+	"VjCn4PIBojrFQJ+bn5t6saERBBRLKEAiYWE9rMgpTjZy98aCAgeG5xB/CsnhQffHQN1IRdCHkQCDQKZv",
+	"yAyEn17oWRYJ56mTlmmFqitqWp08zp/85HN2IzInywwU2sj++Y//owi4Ab3QBE47TqQSCNeFqC/+RVWo",
+	"k+gaYdLksfkFRHxVSmW/uNJKFQU1cDr1glEAVTig/SLcvknfdloeef2B9zgFLNeosG3yBObu6QJvbamK",
+	"ezGKKryaQlsd/Edplmg1BiUPkwKMA4N2Vm5v+LohuzzaIuD98vxI+aUgsYo5Ac00P7159fOFl/k7aIjY",
+	"3+2zEHU7McRehg7xIyx5dKvSsFthFkth/JjcYgWk8LrlKHxyXDG0G1PXkL+hY3FQaneYgC+og40LHoNc",
+	"HBbm4LpUt8LPv07Lvay1NvhUjlxRQbU05XZSKKWV49laZO7biOlB7aDwJLiBoMmclicTkZDXIm5UlitH",
+	"uyLYpNxakcE3//vXfve7tx92g91vb//tvkYUsCZN3whb4ir5yH+biWxeDBxPVr1+I5V9ut8KWpDrO51N",
+	"Wwf9YFlMW48gvJ2uLGOvKSuvEKO58dPr0BXe7UMipoLiJkvObgj+IQa5RMDba9qfTL1eMAZeCZDhck75",
+	"O1J4d/ufUn+9XKATuDIWKiS4DfX3QmoPmUFYLQrFLjal93lxGXAStYLNkjhF6dN0tsvVoVbaUVeBOOQC",
+	"BALrEWysv+RcvNJh7sfN5RE4OyOesZI1f1knoUCAdVbZNZHDFzSNeqybe7Y84njraO2XiUBphpcP8g0v",
+	"GTlUjOWwroRQzEKAgNUY0vCHWlEPbqfTIrriUbGOKyh/I0rfMZbbWbmUQIPshG99wbToRtjA94qFQ1MG",
+	"TfoPUqsjteLo5uFThTriC3GBBG+15YlpJLvczFOrnf6CaokqfNYEDgpMQHgLN4YnGT0VeUiOHo0OnOtc",
+	"JqDjpTnUc67KkWv3TBs7zsTFf7xgqdbe7Z9dewPHVI4dV7oWmUE1C7309KsYjQTBySBqzXhG7w4UhadQ",
+	"yBllRGci5hHlAOEDF7UHjrBf/W8QmfPm/IUB16twoRw+b9p0goEa60zPrFSg8epU5O6F3PBCsQkpz6wk",
+	"VFl25Go7e6TI/A4iyFWYqqmEFvgCotdS3JSvIe+gywPSIH0aYFZ6uINDeB+iAV6Ja5EHYBnQM2nCEHT0",
+	"7OJVPiGKCAFQqXpVDK1Qp2qkHxJ3pOikliHIQjF9ZBjOk0lFwqSXbj5RtvBnzPrFXXZJvvRHayHX99ni",
+	"yjB+BcYNW17BckKHayRnATDq7evUuO82qUfzzHXxVZejoUmsr0bj1uVfsBjNzEz87EvkBo8JaafWk3Aa",
+	"i2mqLSZkY9DnO6EoHkZBiktOcSjNE3NMOERHHVTD+cj05nLJKX1goPb6/SJ+DC2WND7WFupaZlphAB/i",
+	"6s5UnOSQNB2Kt6e2Sli4BfkP1BQLvlpdGgaldipxI/IIXNLoqdcOo2wO0tNcEQo3VrbX3z10MHEeAUTf",
+	"KJGVTIhGYGZ8yYrnwMJBRueKHZ29ggGlMspvRMT1GKiQpkfRw3ZSaJPcug8coNsea4c02KH7ZCrNlNto",
+	"AgihlEDr1xCjh31QKRbH5dGkHu7bpzHSGXogFw41XoH4/cT+Gze9BvGW6An0Kw+8XCbgwxKhgGCi9I0L",
+	"Q0JOcp9ZnauHucTiP60EvreJx1almY6EMYXb9XMZOWitikMBxlRkhErbHPq6hh1WL9+NIIJdDxiipzQF",
+	"XVZ6WfJPuC/WgbMS7F1+Nh8IrveNKijrD6WujpqKFcrpqZFwyAi4UmizN1Kh1wXevzFhxdDvve+/iKsL",
+	"QO60kF5ak+kK76EnS1y7K3qgQvRTQPkM9C3kNkmMqgrxnwchaZ8Y+k72c3rRfwvGdhf3qgaq7Jgk6yfG",
+	"0zsoUArwrHN+/jvig2KPQxl/DxrQBZ9WwapRbXxNuPwY1o0ZBRZ0zExYoeiFMBNmrqLQoWCVQm4xpcuv",
+	"IULrhwfgE8nsleA2z9p1sgk66E7+evLq8mL408nR+eUPJ0eXvrh0jQ/NLReLEm1E6JHHYMEw9/jDoBXp",
+	"WAxaBxDkv/vf+/3+t/+92+/vBmzQosw3+O2f//gfKB4PC5xvKDXp64z7lNmBKpVCcQAYALlDfj4fggzX",
+	"k8EAKJPoG4B9y8ryhpnMENriphYsx6XqEoFu4MiT8Qr3FKZ0Yy2wMo1UfNZ38KlN+fsXmHXZOni6X+tI",
+	"W8P1sFVoH9jfhq9fzlNhNn7bWeVaD+EgC0vHdMk5hr1XnGHk2E+F8/UestoDYLZzjOVerk8PE/YpfTkh",
+	"cR4HIGg9fiLaciAHFVMW4A1MbIgFC+lPTMpxb4Sd3u8Gsoyn8mcxLz/JBE+snIpLCVxrGcrs0rtIiWxG",
+	"gpgCMKKucYwXYh9KV6VvstmxhFlfzXZPdzmGaSZG8n3o00TgK797XuPD+qWVfMxO4FVANIlgvL1QNpPC",
+	"YOUnCPenzCvKiyMIirwraNy9Tn1hJb5MRFZnc9+7zYRY7NePhaKPE+xtZo2MBXNvmQ5G5UhL6XaGtUtj",
+	"KbKI5XQqYsmtYGZ21fV9S/8+hOv48QAngQCL0MNdACzPjke4oPQyBBQJXY9XItE3NAzMnyHbqGsDsnMx",
+	"5wR/8rnasOghDynZJM8BLa1JyHfCXr6CpMoWv0LTkC5usmiHcmdNFkFIbrgT+hToTGvrKmmhJQmzYU3p",
+	"TlI2w/KS3KWQp5iVDLlV5a5uePLOzRPWsrxyHBDZDxn3HegRsoLE4SGVkqeu5gPljQ6AoVmLiAlmqOdI",
+	"w0sXbF2QRkElrY8OcSmmazWOn7XDHRIu/VJ2moJFaIuaruLd/t4TjBbJH9zlav6ijIawRydAPOvthu7M",
+	"/+vZDV0GrouYq7A6joyuxNnx3RXWxMsbjVhBpsfC6SyxMuWZ3YEnXZBxSvoMMT1CYGtjnjk8ADoNS3Ar",
+	"8Myl+FE5OJ4s5N4D/yTuNSLEubaksEXHwxy/0lkpECjPde4cMghahGcZv6FwyhyiCJKs2tBS6HKCuyBB",
+	"hj7GvkyUOrKi0NmgyRBTl3dSNQ47jhn/u5/g9157gnF/7xh/Mb1/L+b3fdhj/wFHuAiRNAMFPePpR4AP",
+	"XG7gbPl600owfS2yTMYOzfO3ajM5kB5OU5oiTMRZVK8SfUUGMBc3yrMM8TjazuCIcVCYKaoTKAQ84WaC",
+	"2BZgmxXcgPETFAUM6eRzr4JhYp/HFBgCe8FbwCdt58DTuBfeKBclnFoTGGFJwHxYxwO3soyakGfQPj99",
+	"4VERynDPffZS/tBZzpbdfTxQdF9CCgm2iNh1RlPmoZ34rBZJgV1QhRGCTtNE85jEBApYtvxdOdUdXna5",
+	"4S5XBIeIw/uPN68vj3LohnyQ7MeGIbIQmxj69HOodAybGwsLiH/G5ikB1FXFM4pGdZ+x61vWWSl5180l",
+	"EfwapBe4BOFyvBITypAcKC8oGKbg7kokAiqWkBcDFg4GubTNmREpJ9/11cz6XgOmNAt74U7Y64XgIh1P",
+	"KdwPbO2CoyCDUozSiGChs0Zoxa6n8hLMRVDAFe329/Z9lDRhxFBf/g229+QJ/d45dGCOkFmBHKoOaBHN",
+	"/0dOppHG4TiVwAVK7hg6xR6eZIHfsiXR8AAzkLmhhhFKEboZAjmpsIiZdluQ8zEsIaOhlCLhbAa40lLB",
+	"4uXMnPKvc19PNO9iHVJbYgCwX/5Qu7KkRS7DSKqxyNJMKssQTd7h8gg70YBsQYIZ8piAofRKkAmE/OTY",
+	"J4kVIWtDV/kZx4lTelbVVfROzH3styml9OXwHDVi2Rsk4OdUy2FLO2qxNj+Leate9oIFf2QY1aPwtwYw",
+	"4M6hP725SwoFV09ueuT2rUky83dDk2y292QT0WwpvsyBOiChjDWmB+T6i7/IQDCHbLbeWDcOzwVx1w5t",
+	"v//d063Hdll3VPKhgpaixrCUjQO6m0S9cZpz+Uavipt5F1SnuE5sb9WIPtvJrETInxpuFA9OU3BYAdey",
+	"EBl9csnH61BB8Z3fW2bt7ie1Zi0JJ20QLGrlnQ6q2Quignu/chXhK17IKosQKFmqmUcY+Oocg3R+nPVi",
+	"WX9ZaZbaQWmp0TgVggQzxKsr9NXgcgArd7erZH7opClkuWmmx5kwhmUCLWdOPLNa+1ALehlhZK6El5MQ",
+	"bshaxxBv/JZS37XVqpB34PAfWKmmTmrI9AfUoXD07eqyuPTvqmSao+TQO195nStjdcapWhDOEOdaoz5X",
+	"yG0T33Omb+j+dukjh4X85JxIEA5TUp9Ic6OygaT4thFHhn68ESLtNDmi7yY+jV5iIa8vp3TsPWSebMDx",
+	"ztAPFmPA6XPUrb6ISrP1bG9VUTy4ob05diosRxeoC/t1uM4S1YrwdNTFvQ5B0gWyg9uGiNcBfzou88jk",
+	"rSKAyYTvPXnayLYemmM1CTa/X4nmc1HhkdeTPB3VGxDvEuayqlqgU4zbJcsElWH1tysEeYVkYSQAWqLL",
+	"sqKGNhLUwlmdEt5QP/AeOOb9h+PBoM6oh08bhbfqsLlb6g8lolAivrpLxlV81hkx/8bLZknI2SmRV+09",
+	"BIPFXAuR2YPCbvRMmlQbnP0B4zmKacja58+P2dO9p0+DPJ4Hnny7++2fC3fCNyH487AqwdHF8ekpG/Ek",
+	"QRBtH4MFUpowzeVbygi6AeHZlRwC3dc4fHPAlEYrNvhk/QsXzhvv4HwOmOEqvtLvC4hjZ/geqPwb52VA",
+	"56vTun+6fIlW0Iu//kgGErLBYyYlmtilcWEMPfZakWDIMq4AoLUdwl/me969gpH5P4p/d1XYyQMU9/pP",
+	"D5mB1nlCLZCAaWhrCJuhvdfvA/YkcFZluJVmJIG00Gy6v/uUbP1liQKXOHYiwCHKEK+0El6Q8L0/7u83",
+	"JMQAU3ELtDWnhW/PYSqbeCXh5dMRDK5RoN2A90ArqAlR7PDTzb4A0FnJE/jmcX9/s29eafvS1eP4wqXp",
+	"DRcBd+qVthcFXX0Rwgwelg1MCXeSbJZ5JUT3oQ1wZXJgSPjbqJFnCYaKvUMLtA8HoDpXyEZ67Gx2lcjo",
+	"IC8zy63DqF4ITKQiUgRaEjDLp6nIHBa3zoQcq+rXhGXcliqmaIqZNBNkB6iN8oEqIx9DiCjxEhTOwnHl",
+	"bIesTUwnAF4Q0FXgEDBMfeF5t071MthiCLR8zygZElViTE7H1QCEasKKhzo2Uo2b7M60KmYz5BIPwLEE",
+	"uhHUh4nkq7qy+XLExt63Hx+w8Qd7XMMef9+crqEkVZXvFfAlrj41nJhPxwxnWUJQPHdRGWsDVY7wyHM1",
+	"10pgtBlB4KEBFjBJqSJO6I77kNuwQMwrGKU5QIDqx1hwFddloKDdvEASmeGkYRePA8r8upGY3SxNUdsh",
+	"bGD9YS7V/vTy6HigCqarr0uRLFQxxKPdQxhGLlzi8OfN2Mbu3mg9nAb65vxFCczvodVOIMoGzfPN+Ys/",
+	"sl7qBRys5NtNMNzf0179+fY63TRKd4h8N8xbhtxQ9wESp0vWGCf6CsrHe9CBctwua1/NqbyI1KrTYz85",
+	"cL1rnsycUuIqZk30jTqg8A4PeJ6mgmeGIpecv54qJE65eYdV1ZRtiut8eXx24eb2VSdM5/NYH/votuZf",
+	"JvYRqjh5cixFagHzn5myLWMapSuiHUMnmIasRJQ3mbSiCy5Ah35hDrwabwSHMKs2loigOJHyPZDpG4xd",
+	"h0JyeVHsANAmxiR9pxjYY3UO/gfRG5FOxQHzJ6ntitFC63TIZiavkhDajCuT6szCkGKpAU4b80c41ZHz",
+	"8Xq+tNxEG0tlehHLHoALKLlXZ+TlDFzDrjWcdX75xSJN9BzjXwwaaH0JuKMXL17/Mry4fHb6+nvEyz/0",
+	"N7FIjMuwBKXiMVgvoJof9jyE1sFsAU+ww2Es0dMMGRrMMXkqgSKid64SBGZF8yuZSDsvxjdQ4KGEyCP4",
+	"BIP3MmF04lLKee6BVcJiZUtX2tCy0ApjQ4qbSxLSJlx9BxppnAljKukjzfdvfkQ/OlzpgYzI+QBpvJ86",
+	"IKVYn/XJ0nSMvhKz8rYAKJ8CJ/7rTPxWJWa+xLiXxZW13vZT6+JfcwQjD4qFxeKMSMgsfFhgA+VV5AwW",
+	"I2nyq3/EYf8KnOsPT9Ffrzt+JY0GjZhyZYJ5eCmxGRXuK+KrX4vOtYYi7tM3Xgip0rCpwJpmV3PUiVzV",
+	"RDB9GOHRh+n1gIVqliShiywyWNvStYSh4vB9PFCAi+3r7pF0S6Jwj/2IEmmh9WWCLcqmWHlxZkksq0qX",
+	"A+VqONqJmEIe3mO2KAn6KrMgCbJsllC+ptcYWZ4lg5UZFEw7F3/rY8djfn9M+gFFsc/i1F/LJhxy0x9i",
+	"2L9cPMAxHVSjp8Ln4EHq4F0Esx0rSM++R0svQRGDKui1xUL115q1sS5QFcLSJw1iGXoyDOfJU97nhcVn",
+	"IVY7LxytYxEyA8kqN5P5AbGrmXL6J+Q6tp/09zpOf00zbXWkE1/8lX5zSiQolXpm8em+/6JOs2Tt/b29",
+	"g9yDVVVhveoKRoaBKinjpNuaTiXwWxqyA6KdrChJDIq4M6ohY6/jnJfCfGJZ5VIY28SIaHNdSIEgOzhQ",
+	"4oSr2Ez4O/G7E4zvqLlt8NXL47NPXp2prs+P40+uiiXZzQqm5BBxJThy5H+JzXmU1ska5Cd4owzYk0gD",
+	"9YWLDOTC9wPv0nmGlwC8IkIYv1I5FTCZXb5+/eJieHn5opTM+oRNpZpBCh1OxUy4g3MgzdVDjx6yMBOj",
+	"TJjJ90VxyoEqhsH4GNK/2HNib2g2x+J8aOpaaya/xPVY43r/YY7FEMjYGk1Ek3/djbSS1JXv/ognRgQN",
+	"xSsfjufABJts6Pl2/8FV/rW4ymX5FCMFBIwScBEt536UupUsaOcDnJnbHbA83U1mCpqYl89x5TVcTNr8",
+	"7FZL++B/7i9wpVGge+5Cm3iaeqtcNlNKgDeEZ2MsCm9CUjhdmbyYWJxLf3MzlAr8KTQ8X2ILAF9Y6D4D",
+	"9H/Klw8rOeDhTt7NTq/XA0WU0zh8UncOLwVLxnTGlLYD5ciDilCRUIfcv6j/TrC3OnEeCV9ZKxOpzqwp",
+	"aj5h0JUH1wWwCUNypCutXGLlVpMHpLyPVfYOwG7Z3HkzoFsCN3Blp2h1qBy7NIR/jkXRp1Haw9HDh+FB",
+	"gRuvdRK42gEBi2e+SjSJlNhovnoe1i4TBquZu3x1Z0ud8Gss4OUssD4nfY47qzQmo5SqPQwUdN2lb2Gp",
+	"a90uPEkqF1frwZR1aB26+0y1DN0IznFpV91ciCoOL/1xg/2LycVw4rUiKnBHL5k3isE6FivEXqp1+ohO",
+	"HoiiqcADO1NTF37H6BV28exnwyKu6E1qth62/iV1+ZCHBHpoEu2IL+IAWQ7uYXmix19nliotdTnmAEqF",
+	"UJhLvuW05Au7vhPxlFzoUjRXwcm37Lj89kPvXrmzpp0sv4MXaprJyEFq4gy/vg3F6G+82IlA4UDFGieH",
+	"ZbWkZZE2doO9/YD/9QW9Gn1R8FID2F1VDPTNbSoK7vX7G4iCD0tEzelqH0UcX40/6rVyc11BLh6oqPEK",
+	"eNUYvHfIwt9ChmUMhHHobhE3oiuVEcpIK69FMq+/BM58t+uQjMV7ku7dOLGbvBJPk7nht4/D2/mawgHd",
+	"Qq4PBvQb/S9YQaWgNX8K8kflKMC6UC63vF9qIJcb3ucJ4/Jr08BllbjxS/+V+A1/17FVRCOM+z2pPw0L",
+	"t8IGcVXG6+qGZWLKpfIoxWU8Twg6aAqguvMR+wOb5EvCJllJVs3RUMXuP/QV2cSnvi4e9dWkn6yhh4+L",
+	"haqL8bkfPvJgd/Rnie9ZQ/o+uud3fQR+P7E3a8/UrM6vQt8nYmTBkeFwxYywrF16kewn3E6Y1XhbB8wI",
+	"C64RdDZ8uK3BFTsXacKjL/3cuVF+YScvo1H9cfS+PBgc3JgN5WRfEmXHYpkV3LumzORyPma7XNDq8vT4",
+	"55NLjAIp0MIf9xlAKxqpxonozoxg1AU583QqECNGDFRehwx8f0UNs7BcbouX8+GCSsUybC7iSmlM58K6",
+	"YeGR23Yk/NBHikFDpUJYOqsUj2pfZfrGIJ4DO8uEwcpllnEzUOG/09i/x0FyU2nGzK581BwLo+iqR+/2",
+	"qGwS/eFLJmkHTq/QKqTpfZpv73oXYlqoUjN4gDnW93TrzaNIGONqRaKDEQLrdFbu/QB2/L0UBgtB24mY",
+	"YvbZQJUWUvqll4aV0v1EKXmcVpTyUWGhpT2gYmDgZobfypAcrJ3osZ7ZDpUVQzd8Y1rZebWkzwNq9gs9",
+	"NbkZaaOqnOuYRxOBSEqZTtaxMHzZvftKX1idCc/RviJj05E/mrDdQB6005XSSoSZwtwZqS2q5HmKV6cb",
+	"LbIvtaFKbspCgD0Va6c60WiRNYJnaJK10vqiOVNhsIy6Iw/D2qMZRAaI97ZTb6G98MN44FI4da1RnEGl",
+	"pVXk6oZ6QV/VQabrjArsj6Siou+0MjrzC/OHKTlfxk3yyvHFf0FTsikOhT/A+aN1pmS3vF+qKdkN7/OY",
+	"kv3arDAlu3X+A2DyK7Q9X1ie2SKqq/70LFx/O3AJmFXOa0c0l9ryh40nqXbUGHQFv37lSOc0CQIigjii",
+	"1fxucceWnQV19v4788E/7P1fkr3f7Xpe3tILUk1X45pT/AnOb3Nq0e/4ZvmM+FOrmP1DOADuh7E8mGT1",
+	"WRwAa0i/SO/9PQtXXysYd8BAkZfXZVTurUQozCrJGXNjkG8SFxFeV3NvguyxkBJmQ7bDQkxyC1nbtcZk",
+	"bDrMRJlOEm/ceKcADy5/QQ2UkFhvNwfdPmQhFepF66SVCtG1UK9szEcrrpUNzBBYHbQ+y6zFTdQKWkLN",
+	"prBq9BcsROttreZe13ymE7GxVcKN/Fwnos4m8RrQEfzeMJ3EvtQlRvK6H5qsErQxH1d1uDoAJW62GQCS",
+	"w7b9f1UwezT/9caQwoD0hxiwQgx4tF5C/Ch0gFocNurwi0Vho+F9Jgw2tzar6wLmXOAP48nnO0JpKgjk",
+	"NCfnTa/+TU0oF/jew4uh1E8jyXErjZXRH6x0LSudNRPCx2QkV6mnSLzcKDlgpRvJp01+/eC7fibrJYMC",
+	"QPAPgl4F2YvrJN6LaGYxjBhDnZb1nI9PuF8m783sy/oTmZd1s3W5OPo5VCVri2lqHTCv0grq8Rs25bHo",
+	"/EFvm0BEI5w+LHrJmrkCK/pO0mldRJ4LMaKYHCq9lG+qz9sPEaRKxEM32JAJZSFvdQY6OhkCMl8uoMC5",
+	"RgBk1gY9XGcOPRpRmKnkP+IwNxTAD4CQUF2Xlon3CApBEAedHjvhEQAS+EHhqvkhScPCDzQaSDfc+QC/",
+	"Yp7WbUhn2SEk0DuHxdgxT0BpamegoArlQg+UyYquCD1CM7PDyHLoLOzIlaj0rXuUVzspL2qNbcFtwtIZ",
+	"fzDzX+l4f3Lz32rW4lHM/Wr9wTxqQ3K1NiKHHbsLD/G30FxFjQIVnX4Pkqmrdb19/GHguzJBYcCBkVCd",
+	"asKj8pa2gEmFYPDSDhTaxw7YLDUis4ZFPMuodnA0yzKhLNNX0ENApwpvY57BQKZXxmolTI9hlBYLIQRv",
+	"6LpwlfjMO8JjOcxLqnBGb2AXGAdlLIeO84LGV2IsFQRMwVF2L1dsYWKg8t5ZJqxQLlyZSsvt7/YPGKwo",
+	"dU0NmygDW3tDzTkKrl6feTpZmCWKdJgvIq6lnhnclyb7GH3TFDv0ZHfvIwxkDxoDNFfRWYNdoJBsiT4/",
+	"sVi7u0E/P2olPn/gvmFGKowhzskgV9Tg8OesYHVJ+qVSK+52MgEFstKZj7SxHshiwpNRV6dCsTeXx+xG",
+	"qhjKy/8KhwK+6YQD5WHmCF7ycZ/FAG3pkDFDq8PA1U9z72HYnNI3hyAlTKGv/T591AnYONOzFMHpBirm",
+	"88ChFuiMHZ2dsndi7nIBXWwE+xHeNzl7wOkjg9FTacFbz8KjKBIpjE68tzuRuQ59zQy608fUAjfs+OKv",
+	"rA2P3ok5i3QymyoQRRDA2LNAfHt4NQ87DbzgzZ3sg/jV80xPN1FL8eVL3WryKfgxNngtYj4veS3oL5/T",
+	"z1M5fCfmDQ6MGmu/JyDUEoBo8tRN5G3SlNMR7jHM8yE5Fq7vuUh1ZvEwesKptrA4omVJiCJf4EQRjf3r",
+	"BTe64+h4Solp4Q8LXMulGTQ7FZVw+kEqMrgwLAghKUkVnhCr2kssqqWi1nMDvI88L0ABQd9gfzi4AN/5",
+	"y8XrV2wqplcicxgVLhvCZTVk+ibACaMC8uaCxTpJeGYCRup1JAB5DAvlXGFSAyGh+5r4TmQh0QDzEnBQ",
+	"FqvlZPxaJAZdofBz+LfuK/Hedo+dQOEx2YnhSuN7cOV6sIL5Kt8okv4J7cNXbVYrJuKsanc+xoWMQvS5",
+	"QFHV+IbKdtTfv/mOPjJ+r5EUkORICGXthm3Do6QVUSC9azDYfsV8/tV4Tl5txV9NzWznppnZvEnHGY89",
+	"QnaRW4T6jc/GyPv0lKGV4w4hkl6InAPozitVA9X2Qs/Tffaz/AGhmRAXcmYwISohVF6YhpDO7iAzENZ6",
+	"DJKohLLuRLAJTzFziEQtYggzGjeWm2xIumorjvkdLl+rE+C7f+senZ12fxZQOAvJ0WegZHo6UK58cDWL",
+	"J2Ttah7WFolXh2WcSYuFtshcYBZTsBBQ3XN3X+cyfI1FzPM5oRErwuRWUNdgHxwDPX59fgFaKrxuXJYc",
+	"PBu+Pj/98fTVRVFg3YunnUNWXSFmhIrRHtobqIH65hvASpyKb745YOG/w9kc4miHMv4+pDTMOd0HmbBc",
+	"KhE7+mAe1hmsY/FA0WBcyt75yeXJq8vT169KGXu7fTaVKsjl5Nr3h8ev37y6JFLDEm6BW88iHgYy1nrs",
+	"F19uTSK0aFUnLinCduJyf4rAG7BFhJkAVSMcKJzNAVI/5Qfic+rWGQC0KhRy+g5wVGO3fs9lYkWG6wfs",
+	"yoSsjbXlukbANWFFHEC9Z+Vup943ITN2nqCiPJLvRW6z8+XqnNCJwCCZAN4XOUmgSLRD04c2LofK4FBK",
+	"MPApJia7cpOldf7p5Oj88oeTo8sSnvYeZFIeFoaSfKpEMIzDaZRjhVaw/MCXznuPHScwlEjHwhwMVJeF",
+	"u/3+blg+FIizP8OEaSy2eYCcDafD2oSHUqE91EiooW9Dxv1Y/B5iADYOgV7bz/srVallNyITlFtIhQRd",
+	"bW+fVBjkvzltrHOAZX4xARKxwX3b34bMJPoGNgDOSnbApjoTRG7l5f3hzfPnJ+ehPyE3HFFjrWZXVCDR",
+	"CnU4UKw097qp+5nv7sJxZlJZkSmeMId1W3yccCsy3PqjmjP18uhvw+PXr15dDM9OzodvLk7OK5vewYNU",
+	"oimTHzrGo0wbM1AeSx1YjU+jBQZTyaO1eox28c4hrYq79ff3vkOY9+GUq/mw1E0ttDqgZLpsWZe8uZ24",
+	"RsIRN9YBPG/y+iWc1o3fziNFFwW93f7u8o17cSMt4tk7G2Vx5/o75dBTyUjD8Uepu3S3fhZk9QZh1ZX8",
+	"+NPWGf7wVZNZPb/0JFVWKt1y3oeR33PAWVhIf1YqgThP3t4GAS6XWr/kan7u5ajPWXL8Q+tK8ExkINJA",
+	"BXKgQZ7Kn8W8/CSrZhnD07eLgiKe4VIebTsntE5tEu1SqfINRhanOl0xUhiTL4pcayXO5SJu6d8OjTXW",
+	"EQJit4IWVjpv7eDhcoNebOmFvBZKGANcm8eS/mloc9giUge2D9SccTLWeJROYXkNAPxRFOmZKgyHAZxS",
+	"cBZgY+52MKV24PTUtPMGmWdR0asYjiAMcUydb2c6ESzE98JOuVV40oBPv+Tk6C1ZnUzNp8e06N4bQuJ3",
+	"xSdSDivKW/RfNA2G/C9Icbit74RIwUg2SqQqJE2pmLEiLbcL5t01E3T+Nlh+E1BGOJw6wkWwmRB4T5UM",
+	"ca5t/KCmcQJg7sLp5BYLsS1YWwwV/sUaIscJn8Wi1Cq82zDiRmRh1qY+S6jQHU8HMmNRPS5vbwFM1qxb",
+	"KDB5V21SpSZmFL1YQ6L0AU/msOckSRUlk1cQp/9k3bBK7j9PcMilXLUIwuoFgw4+IDTfBddgeSmidF2H",
+	"sQAeQDaodGbAZW7lyF1ehrWPzl6ZjtMYOG1+IY57OqBsd6x3PFA3Ezj7qIHCmkw4XFFlXluSxNsVxI+L",
+	"i5MOAoGoohJNgHMEy1xetZeG7Eo+K8YTkdkDNkCv+xwZ3HzQgvb8IyrIMGg5f0El4gWT9R0WByhs80dO",
+	"lJBwBKNkBvaDao3qmXG8RIxEJlDCg7JXLIT1G6IHT9wYX1dhoIr9gBfWbcjipUTpkiUZKJcmOzBHIpYu",
+	"2ojwKzNQ9Ab9BdWBlpY0A60V+YKHjgAPOBpKnOpXGXZ+A96+vf2/BgA=",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

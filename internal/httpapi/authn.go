@@ -12,6 +12,7 @@ import (
 	echomw "github.com/oapi-codegen/echo-middleware"
 
 	"github.com/ccbackend/ccbackend/internal/apperr"
+	"github.com/ccbackend/ccbackend/internal/store"
 	"github.com/ccbackend/ccbackend/internal/auth"
 )
 
@@ -89,6 +90,7 @@ func newSpecValidator(spec *openapi3.T, authn Authenticator, limits *requestLimi
 					ec.Set(credentialsRefusedKey, true)
 					// An *echo.HTTPError passes through the validator unchanged, keeping 401
 					// and 403 apart; the error handler renders the apperr inside.
+					err = store.MapOutage(err) // PostgreSQL or Redis down: 503, not 500
 					return &echo.HTTPError{Code: kindStatus[apperr.KindOf(err)], Internal: err}
 				}
 				ec.Set(principalKey, p)

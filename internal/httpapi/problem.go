@@ -16,6 +16,7 @@ import (
 
 	"github.com/ccbackend/ccbackend/gen/api"
 	"github.com/ccbackend/ccbackend/internal/apperr"
+	"github.com/ccbackend/ccbackend/internal/store"
 )
 
 // kindStatus is the one mapping from error kinds to HTTP statuses.
@@ -79,6 +80,10 @@ func classify(err error) *apperr.Error {
 	var secErr *openapi3filter.SecurityRequirementsError
 	if errors.As(err, &secErr) {
 		return apperr.Wrap(err, apperr.Unauthenticated, "unauthenticated", "valid credentials are required")
+	}
+	// A PostgreSQL or Redis error no call site mapped: an outage is a 503 all the same.
+	if o := store.Outage(err); o != nil {
+		return o
 	}
 	if errors.Is(err, context.DeadlineExceeded) {
 		return apperr.Wrap(err, apperr.Timeout, "timeout", "the request took too long")
@@ -256,6 +261,11 @@ func newErrorHandler(log *slog.Logger) echo.HTTPErrorHandler {
 			return
 		}
 		h := c.Response().Header()
+		// The contract promises Retry-After on every 503; a 503 raised without a delay gets the
+		// outage default.
+		if status == http.StatusServiceUnavailable && e.RetryAfter <= 0 {
+			e = e.WithRetryAfter(store.OutageRetryAfter)
+		}
 		if e.RetryAfter > 0 {
 			h.Set("Retry-After", strconv.Itoa(int(math.Ceil(e.RetryAfter.Seconds()))))
 		}

@@ -73,7 +73,8 @@ func (s *Store) InTx(ctx context.Context, fn func(q *db.Queries) error) error {
 	return nil
 }
 
-// MapError turns PostgreSQL errors into application errors; anything else passes through.
+// MapError turns PostgreSQL errors into application errors (an outage into a 503, see Outage);
+// anything else passes through.
 func MapError(err error) error {
 	if err == nil {
 		return nil
@@ -102,6 +103,11 @@ func MapError(err error) error {
 		case "57014": // query_canceled
 			return apperr.Wrap(err, apperr.Timeout, "timeout", "the request took too long")
 		}
+	}
+	// Before the generic deadline: a deadline that ran out while connecting to or talking to
+	// PostgreSQL is an outage (503), not a slow request (504).
+	if o := Outage(err); o != nil {
+		return o
 	}
 	if errors.Is(err, context.DeadlineExceeded) {
 		return apperr.Wrap(err, apperr.Timeout, "timeout", "the request took too long")
