@@ -12,8 +12,8 @@ import (
 	echomw "github.com/oapi-codegen/echo-middleware"
 
 	"github.com/ccbackend/ccbackend/internal/apperr"
-	"github.com/ccbackend/ccbackend/internal/store"
 	"github.com/ccbackend/ccbackend/internal/auth"
+	"github.com/ccbackend/ccbackend/internal/store"
 )
 
 // Authenticator checks the credentials a request presents for one security scheme of the spec.

@@ -70,9 +70,15 @@ func isOutage(err error) bool {
 		redis.IsMasterDownError(err) || redis.IsMaxClientsError(err) || redis.IsReadOnlyError(err) {
 		return true
 	}
+	// Redis: our own client is closed (the instance is shutting down): another can serve it.
+	if errors.Is(err, redis.ErrClosed) {
+		return true
+	}
 	// Either: the connection broke or was never made (pgx wraps these too; go-redis does not).
-	var netErr net.Error
-	if errors.As(err, &netErr) {
+	// Not any net.Error: context.DeadlineExceeded is one, and a request's own deadline is a 504.
+	var opErr *net.OpError
+	var dnsErr *net.DNSError
+	if errors.As(err, &opErr) || errors.As(err, &dnsErr) {
 		return true
 	}
 	return errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, net.ErrClosed) ||
