@@ -35,15 +35,24 @@ func TestRedisOutageUnderLoad(t *testing.T) {
 	t.Parallel()
 	rd := testutil.StartRedis(t)
 	s := testutil.NewServer(t, testutil.WithConfig(func(c *testutil.Config) { c.RedisURL = rd.URL }))
+	var owner testutil.Session
 	needsRedis := func() {
 		// Logins need Redis: their rate limit fails closed (the default policy fails open).
 		resp, body := s.Do(t, http.MethodPost, "/v1/auth/login", `{"email":"load0@example.com","password":"correct horse battery staple"}`, nil)
 		if resp.StatusCode != http.StatusServiceUnavailable {
 			t.Errorf("login without Redis → %d, want 503: %s", resp.StatusCode, body)
-			return
+		} else {
+			checkUnavailable(t, answer{header: resp.Header, raw: body}, []string{rd.Addr})
 		}
-		checkUnavailable(t, answer{header: resp.Header, raw: body}, []string{rd.Addr})
+		// Realtime tickets live in Redis: the unmapped go-redis error is an outage all the same.
+		resp, body = s.Do(t, http.MethodPost, "/v1/realtime/tickets", nil, owner.Bearer())
+		if resp.StatusCode != http.StatusServiceUnavailable {
+			t.Errorf("realtime ticket without Redis → %d, want 503: %s", resp.StatusCode, body)
+		} else {
+			checkUnavailable(t, answer{header: resp.Header, raw: body}, []string{rd.Addr})
+		}
 	}
+	owner = s.Register(t, "owner@example.com")
 	runOutage(t, s, outage{stop: rd.Stop, start: rd.Start, during: needsRedis, leaks: []string{rd.Addr}})
 	// With Redis back, accounts can be created (and logins made) again.
 	resp, body := s.Do(t, http.MethodPost, "/v1/auth/register", `{"email":"after@example.com","password":"correct horse battery staple"}`, nil)
