@@ -90,8 +90,10 @@ func runOutage(t *testing.T, s *testutil.Server, o outage) {
 		acked = map[string]int{} // project id → worker that saw it created
 		stats [3]loadStats       // before, during, after the outage
 		phase atomic.Int32
-		stop  = make(chan struct{})
-		wg    sync.WaitGroup
+		// firstOK is when the first success after the restart arrived (UnixNano), for the log.
+		firstOK atomic.Int64
+		stop    = make(chan struct{})
+		wg      sync.WaitGroup
 	)
 	worker := func(w int) {
 		defer wg.Done()
@@ -117,6 +119,9 @@ func runOutage(t *testing.T, s *testutil.Server, o outage) {
 				return
 			case status >= 200 && status < 300:
 				stats[ph].ok.Add(1)
+				if ph == 2 {
+					firstOK.CompareAndSwap(0, time.Now().UnixNano())
+				}
 				if req.Method == http.MethodPost {
 					var p struct {
 						ID string `json:"id"`
@@ -164,12 +169,14 @@ func runOutage(t *testing.T, s *testutil.Server, o outage) {
 		o.during()
 	}
 	o.start()
+	restarted := time.Now()
 	phase.Store(2)
 	waitFor(t, "successes after the restart", func() bool { return stats[2].ok.Load() >= 20 })
 	close(stop)
 	wg.Wait()
-	t.Logf("before: %d ok; during: %d ok, %d 503; after: %d ok, %d 503", stats[0].ok.Load(),
-		stats[1].ok.Load(), stats[1].unavailable.Load(), stats[2].ok.Load(), stats[2].unavailable.Load())
+	t.Logf("before: %d ok; during: %d ok, %d 503; after: %d ok, %d 503; first success %v after the restart",
+		stats[0].ok.Load(), stats[1].ok.Load(), stats[1].unavailable.Load(), stats[2].ok.Load(),
+		stats[2].unavailable.Load(), time.Unix(0, firstOK.Load()).Sub(restarted).Round(time.Millisecond))
 	if o.mustRefuse && stats[1].unavailable.Load() == 0 {
 		t.Error("the outage produced no 503")
 	}
