@@ -13,7 +13,6 @@ import (
 
 	"github.com/ccbackend/ccbackend/internal/apperr"
 	"github.com/ccbackend/ccbackend/internal/auth"
-	"github.com/ccbackend/ccbackend/internal/store"
 )
 
 // Authenticator checks the credentials a request presents for one security scheme of the spec.
@@ -90,7 +89,6 @@ func newSpecValidator(spec *openapi3.T, authn Authenticator, limits *requestLimi
 					ec.Set(credentialsRefusedKey, true)
 					// An *echo.HTTPError passes through the validator unchanged, keeping 401
 					// and 403 apart; the error handler renders the apperr inside.
-					err = store.MapOutage(err) // PostgreSQL or Redis down: 503, not 500
 					return &echo.HTTPError{Code: kindStatus[apperr.KindOf(err)], Internal: err}
 				}
 				ec.Set(principalKey, p)

@@ -25,7 +25,18 @@ func TestPostgresOutageUnderLoad(t *testing.T) {
 	t.Parallel()
 	pg := testutil.StartPostgres(t)
 	s := testutil.NewServer(t, testutil.WithConfig(func(c *testutil.Config) { c.DatabaseURL = pg.URL }))
-	runOutage(t, s, outage{stop: pg.Stop, start: pg.Start, mustRefuse: true, leaks: []string{strconv.Itoa(pg.Port)}})
+	// A token never checked before has no cached revocation answer: authentication itself needs
+	// PostgreSQL, and its failure is a 503 too, not a 401 or 500.
+	fresh := s.Register(t, "fresh@example.com")
+	authNeedsPG := func() {
+		resp, body := s.Do(t, http.MethodGet, "/v1/auth/profile", nil, fresh.Bearer())
+		if resp.StatusCode != http.StatusServiceUnavailable {
+			t.Errorf("a first request without PostgreSQL → %d, want 503: %s", resp.StatusCode, body)
+			return
+		}
+		checkUnavailable(t, answer{header: resp.Header, raw: body}, []string{strconv.Itoa(pg.Port)})
+	}
+	runOutage(t, s, outage{stop: pg.Stop, start: pg.Start, during: authNeedsPG, mustRefuse: true, leaks: []string{strconv.Itoa(pg.Port)}})
 }
 
 // With its Redis shut down under load, requests that need Redis answer 503 with Retry-After and
