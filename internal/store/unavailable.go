@@ -42,14 +42,6 @@ func Outage(err error) *apperr.Error {
 		"the service cannot reach a dependency right now; retry after the Retry-After delay").WithRetryAfter(OutageRetryAfter)
 }
 
-// MapOutage returns Outage(err) when err is an outage, and err otherwise.
-func MapOutage(err error) error {
-	if o := Outage(err); o != nil {
-		return o
-	}
-	return err
-}
-
 func isOutage(err error) bool {
 	// PostgreSQL: no connection could be made (refused, timed out, server starting or stopping).
 	var connectErr *pgconn.ConnectError
