@@ -24,7 +24,9 @@ func OpenRedis(ctx context.Context, redisURL string, topo config.Redis) (redis.U
 	check := checkSingle
 	switch topo.Mode {
 	case config.RedisCluster:
-		check = func(ctx context.Context, rdb redis.UniversalClient) error { return checkCluster(ctx, rdb.(*redis.ClusterClient)) }
+		check = func(ctx context.Context, rdb redis.UniversalClient) error {
+			return checkCluster(ctx, rdb.(*redis.ClusterClient))
+		}
 	case config.RedisSentinel:
 		check = checkSentinel
 	}
