@@ -19,13 +19,13 @@ need() {
 		die "redis-server and redis-cli are needed (scripts/ensure-tools.sh installs the Debian package redis-server)"
 }
 
-# free_port prints a loopback port that is free, with port+10000 free too (the cluster bus).
+# free_port prints a loopback port that is free now, below the kernel's ephemeral range (so no
+# outgoing connection takes it in the meantime) and not handed out before by this script.
 free_port() {
 	local p
 	for _ in $(seq 200); do
-		p=$((20000 + RANDOM % 30000))
-		if ! (exec 3<>/dev/tcp/127.0.0.1/$p) 2>/dev/null && ! (exec 3<>/dev/tcp/127.0.0.1/$((p + 10000))) 2>/dev/null &&
-			! grep -qx "$p" "$DIR/ports" 2>/dev/null; then
+		p=$((20000 + RANDOM % 12000))
+		if ! (exec 3<>/dev/tcp/127.0.0.1/$p) 2>/dev/null && ! grep -qx "$p" "$DIR/ports" 2>/dev/null; then
 			echo "$p" >>"$DIR/ports"
 			echo "$p"
 			return
@@ -45,14 +45,28 @@ wait_for() {
 	die "timed out waiting for $what (logs in $DIR)"
 }
 
-# server starts one redis-server in the background and records its pid.
+# server starts one redis-server on a free port in the background, records its pid and prints
+# the port; a port taken in the meantime (the server exits) is retried with another.
 server() {
-	local port=$1
-	shift
-	redis-server --port "$port" --bind 127.0.0.1 --save "" --appendonly no --daemonize no --dir "$DIR" \
-		--logfile "$DIR/redis-$port.log" "$@" </dev/null >/dev/null 2>&1 &
-	echo $! >>"$DIR/pids"
-	wait_for "redis on port $port" redis-cli -p "$port" ping
+	local port pid
+	for _ in 1 2 3 4 5; do
+		port=$(free_port)
+		redis-server --port "$port" --bind 127.0.0.1 --save "" --appendonly no --daemonize no --dir "$DIR" \
+			--logfile "$DIR/redis-$port.log" "${@//PORT/$port}" </dev/null >/dev/null 2>&1 &
+		pid=$!
+		for _ in $(seq 300); do
+			if redis-cli -p "$port" ping >/dev/null 2>&1; then
+				echo "$pid" >>"$DIR/pids"
+				echo "$port"
+				return
+			fi
+			kill -0 "$pid" 2>/dev/null || break
+			sleep 0.1
+		done
+		kill "$pid" 2>/dev/null || true
+		echo "redis-cluster: redis on port $port did not start: $(tail -3 "$DIR/redis-$port.log" 2>/dev/null)" >&2
+	done
+	die "redis-server did not start (logs in $DIR)"
 }
 
 cluster_ok() {
@@ -65,8 +79,9 @@ cluster_ok() {
 start_cluster() {
 	local ports=() addrs=() p
 	for _ in $(seq "$MASTERS"); do
-		p=$(free_port)
-		server "$p" --cluster-enabled yes --cluster-config-file "$DIR/nodes-$p.conf" --cluster-node-timeout 5000
+		# The bus port is chosen too (not port+10000, which may lie in the ephemeral range).
+		p=$(server --cluster-enabled yes --cluster-config-file "$DIR/nodes-PORT.conf" --cluster-node-timeout 5000 \
+			--cluster-port "$(free_port)")
 		ports+=("$p")
 		addrs+=("127.0.0.1:$p")
 	done
@@ -78,8 +93,7 @@ start_cluster() {
 
 start_sentinel() {
 	local master sentinel
-	master=$(free_port)
-	server "$master"
+	master=$(server)
 	sentinel=$(free_port)
 	cat >"$DIR/sentinel.conf" <<EOF
 port $sentinel

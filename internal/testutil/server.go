@@ -93,6 +93,7 @@ func (s *Server) Twin(t testing.TB) *Server {
 	t.Helper()
 	cfg := BaseConfig(t)
 	cfg.DatabaseURL, cfg.RedisPrefix = s.App.Config.DatabaseURL, s.App.Config.RedisPrefix
+	cfg.RedisURL, cfg.Redis = s.App.Config.RedisURL, s.App.Config.Redis // the same Redis, whatever its topology
 	cfg.Files.BlobURL = s.App.Config.Files.BlobURL
 	return start(t, cfg, nil)
 }
