@@ -1,6 +1,7 @@
 package testenv
 
 import (
+	"net/url"
 	"os/exec"
 	"path/filepath"
 	"runtime"
@@ -17,6 +18,15 @@ type RedisTopology struct {
 
 // Addrs are the cluster's nodes or the sentinels.
 func (r RedisTopology) Addrs() []string { return strings.Split(r.Env["CCB_REDIS_ADDRS"], ",") }
+
+// MasterAddr is a sentinel topology's master (host:port of its REDIS_URL).
+func (r RedisTopology) MasterAddr() string {
+	u, err := url.Parse(r.Env["REDIS_URL"])
+	if err != nil {
+		return ""
+	}
+	return u.Host
+}
 
 // StartRedisCluster starts a 3-master Redis Cluster on free loopback ports and stops it when t
 // ends. It fails (never skips) when redis-server or redis-cli is missing.
