@@ -3,7 +3,8 @@
 # tests that need their own through internal/testutil/testenv):
 #
 #   scripts/redis-cluster.sh start DIR           a 3-master Redis Cluster (no replicas)
-#   scripts/redis-cluster.sh start-sentinel DIR  a master and one sentinel monitoring it as "ccb"
+#   scripts/redis-cluster.sh start-sentinel DIR  a master, its replica and one sentinel monitoring
+#                                                them as "ccb" (quorum 1: it fails over alone)
 #   scripts/redis-cluster.sh stop DIR            stops what DIR's start started, removes DIR
 #
 # start prints the service's settings as `export …` lines (eval them); DIR holds the nodes'
@@ -92,8 +93,9 @@ start_cluster() {
 }
 
 start_sentinel() {
-	local master sentinel
+	local master replica sentinel
 	master=$(server)
+	replica=$(server --replicaof 127.0.0.1 "$master")
 	sentinel=$(free_port)
 	cat >"$DIR/sentinel.conf" <<EOF
 port $sentinel
@@ -107,7 +109,9 @@ EOF
 	redis-server "$DIR/sentinel.conf" --sentinel </dev/null >/dev/null 2>&1 &
 	echo $! >>"$DIR/pids"
 	wait_for "the sentinel to know master ccb" redis-cli -p "$sentinel" sentinel get-master-addr-by-name ccb
+	wait_for "the replica to sync" sh -c "redis-cli -p $replica info replication | grep -q '^master_link_status:up'"
 	echo "export CCB_REDIS_MODE=sentinel CCB_REDIS_ADDRS=127.0.0.1:$sentinel CCB_REDIS_MASTER=ccb REDIS_URL=redis://127.0.0.1:$master/0"
+	echo "export CCB_TEST_REDIS_REPLICA=127.0.0.1:$replica # not a setting: the replica, for tests"
 }
 
 stop() {

@@ -29,6 +29,7 @@ func TestOpenRedisRefusesTheWrongTopology(t *testing.T) {
 	}{
 		{"single-node client on a cluster node", "redis://" + cluster.Addrs()[0] + "/0", single, "CCB_REDIS_MODE=cluster"},
 		{"single-node client on a sentinel", "redis://" + sentinel.Addrs()[0] + "/0", single, "CCB_REDIS_MODE=sentinel"},
+		{"single-node client on a replica", "redis://" + sentinel.Env["CCB_TEST_REDIS_REPLICA"] + "/0", single, "read-only replica"},
 		{"cluster client on a standalone server", "redis://x/0", config.Redis{Mode: config.RedisCluster,
 			Addrs: []string{sentinel.MasterAddr()}}, "cluster support disabled"},
 		{"sentinel client for an unknown master", "redis://x/0", config.Redis{Mode: config.RedisSentinel, Addrs: sentinel.Addrs(), Master: "nobody"}, "sentinels at CCB_REDIS_ADDRS"},
@@ -97,5 +98,42 @@ func TestClusterRefusesKeysAcrossSlots(t *testing.T) {
 		if err := twoKeys.Run(ctx, rdb, keys[:]).Err(); err != nil {
 			t.Errorf("script over %v = %v", keys, err)
 		}
+	}
+}
+
+// Behind Sentinel the client follows a failover: the master shut down, the sentinel promotes the
+// replica and writes go on there, with what was acknowledged (and replicated) before.
+func TestSentinelFailoverIsFollowed(t *testing.T) {
+	t.Parallel()
+	topo := testenv.StartRedisSentinel(t)
+	ctx := t.Context()
+	rdb, err := store.OpenRedis(ctx, "redis://x/0", config.Redis{Mode: config.RedisSentinel, Addrs: topo.Addrs(), Master: "ccb"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rdb.Close()
+	if err := rdb.Set(ctx, "before", "1", 0).Err(); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := rdb.Do(ctx, "WAIT", 1, 5000).Int(); err != nil || n != 1 {
+		t.Fatalf("WAIT for the replica = %d, %v", n, err)
+	}
+	old := redis.NewClient(&redis.Options{Addr: topo.MasterAddr()})
+	defer old.Close()
+	_ = old.ShutdownNoSave(ctx).Err() // the connection drops as the server goes
+
+	deadline := time.Now().Add(60 * time.Second)
+	for rdb.Set(ctx, "after", "2", 0).Err() != nil {
+		if time.Now().After(deadline) {
+			t.Fatal("no write succeeded within 60s of the master's shutdown")
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	if v, err := rdb.Get(ctx, "before").Result(); err != nil || v != "1" {
+		t.Errorf("the acknowledged write after the failover = %q, %v", v, err)
+	}
+	info, err := rdb.Info(ctx, "server").Result()
+	if _, port, _ := strings.Cut(topo.Env["CCB_TEST_REDIS_REPLICA"], ":"); err != nil || store.InfoFields(info)["tcp_port"] != port {
+		t.Errorf("the client writes to port %s (%v), want the promoted replica's %s", store.InfoFields(info)["tcp_port"], err, port)
 	}
 }

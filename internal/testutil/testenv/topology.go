@@ -11,7 +11,7 @@ import (
 
 // RedisTopology is a private Redis deployment started by scripts/redis-cluster.sh for one test:
 // Env holds the service's settings for it (CCB_REDIS_MODE, CCB_REDIS_ADDRS, and for a sentinel
-// CCB_REDIS_MASTER and REDIS_URL of the master).
+// CCB_REDIS_MASTER and REDIS_URL of the master; CCB_TEST_REDIS_REPLICA is the master's replica).
 type RedisTopology struct {
 	Env map[string]string
 }
@@ -32,7 +32,8 @@ func (r RedisTopology) MasterAddr() string {
 // ends. It fails (never skips) when redis-server or redis-cli is missing.
 func StartRedisCluster(t testing.TB) RedisTopology { t.Helper(); return startTopology(t, "start") }
 
-// StartRedisSentinel starts a master and a sentinel monitoring it as "ccb".
+// StartRedisSentinel starts a master, its replica and a sentinel monitoring them as "ccb"
+// (quorum 1, down after 2 s: shutting the master down makes it promote the replica).
 func StartRedisSentinel(t testing.TB) RedisTopology {
 	t.Helper()
 	return startTopology(t, "start-sentinel")
@@ -59,6 +60,7 @@ func startTopology(t testing.TB, command string) RedisTopology {
 	}
 	topo := RedisTopology{Env: map[string]string{}}
 	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+		line, _, _ = strings.Cut(line, "#")
 		for _, kv := range strings.Fields(strings.TrimPrefix(line, "export ")) {
 			if k, v, ok := strings.Cut(kv, "="); ok {
 				topo.Env[k] = v
