@@ -39,7 +39,8 @@ func NewRedisPrefix(t testing.TB) string {
 }
 
 // NewRedis returns a client of the test Redis (one node, a cluster or through Sentinel, as the
-// run's CCB_REDIS_MODE says), closed when t ends.
+// run's CCB_REDIS_MODE says), closed when t ends. It refuses cross-slot scripts and MULTIs as a
+// cluster would, on a single node too (GuardSlots).
 func NewRedis(t testing.TB) redis.UniversalClient {
 	t.Helper()
 	cfg := testConfig(t)
@@ -47,6 +48,7 @@ func NewRedis(t testing.TB) redis.UniversalClient {
 	if err != nil {
 		t.Fatalf("testenv: %v", err)
 	}
+	GuardSlots(rdb)
 	t.Cleanup(func() { _ = rdb.Close() })
 	return rdb
 }
