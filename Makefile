@@ -8,14 +8,15 @@ export GOTOOLCHAIN := go1.27.3
 # scripts/services.sh prints `export DATABASE_URL=... REDIS_URL=...` for reachable (or freshly started) services.
 SERVICES = svc="$$(scripts/services.sh)" && eval "$$svc"
 
-.PHONY: run test tools deps generate generate-go generate-clients check-generated lint vulncheck test-go fuzz bench build
+.PHONY: run test tools deps generate generate-go generate-clients check-generated lint vulncheck test-go test-redis-cluster fuzz bench build
 
 ## run: start the API on CCB_ADDR (default :8080) against dev PostgreSQL and Redis
 run: tools
 	@$(SERVICES) && $(GO) run ./cmd/ccbackend serve
 
-## test: lint, generated-code drift, the vulnerability gate, then every Go test with the race detector
-test: tools lint check-generated vulncheck test-go
+## test: lint, generated-code drift, the vulnerability gate, every Go test with the race detector,
+## then the Redis-backed ones again on a Redis Cluster
+test: tools lint check-generated vulncheck test-go test-redis-cluster
 
 tools:
 	@scripts/ensure-tools.sh
@@ -32,6 +33,16 @@ FUZZTIME ?= 60s
 test-go:
 	@$(SERVICES) && $(GO) test -race -count=1 -timeout 30m -coverpkg=./internal/...,./cmd/... -coverprofile=$(COVERPROFILE) ./...
 	@CCB_COVERAGE_ENFORCE=$(CCB_COVERAGE_ENFORCE) scripts/coverage.sh $(COVERPROFILE)
+
+## test-redis-cluster: the Redis-backed tests again, on a private 3-master Redis Cluster
+## (scripts/redis-cluster.sh): every key a script or MULTI touches must share a hash slot there
+REDIS_CLUSTER_PKGS = ./internal/ratelimit/ ./internal/resume/ ./internal/events/ ./internal/auth/ ./internal/chat/ ./internal/store/
+REDIS_CLUSTER_HTTP = TestRateLimit|TestRequestLimit|TestLogout|Revoke|TestIdempot|Cancel|TestChatStreamResume|TestChatConcurrentGenerationsCap|TestChatTokenRateLimit|TestDPoPBound|TestRealtime(AcrossInstances|LogoutClosesSocket|ResumeAndResync|TicketAudited)|^TestReady$$
+test-redis-cluster: tools
+	@$(SERVICES) && dir=$$(mktemp -d) && trap 'scripts/redis-cluster.sh stop "$$dir/cluster"' EXIT && \
+		cluster="$$(scripts/redis-cluster.sh start "$$dir/cluster")" && eval "$$cluster" && echo "test-redis-cluster: $$CCB_REDIS_ADDRS" && \
+		$(GO) test -race -count=1 -timeout 15m $(REDIS_CLUSTER_PKGS) && \
+		$(GO) test -race -count=1 -timeout 15m ./internal/httpapi/ -run '$(REDIS_CLUSTER_HTTP)'
 
 ## fuzz: every fuzz target (go test -fuzz), one after the other, each for FUZZTIME
 fuzz:

@@ -112,6 +112,9 @@ command -v gcc >/dev/null || missing_pkgs+=(gcc)
 # promtool (Debian package prometheus; only the tool is used, no daemon is started) checks the
 # alert rules and the dashboard queries under deploy/ in make test.
 command -v promtool >/dev/null || missing_pkgs+=(prometheus)
+# redis-server and redis-cli (Debian package redis-server) start the private Redis Cluster and
+# Sentinel of the topology tests (scripts/redis-cluster.sh), whatever Redis REDIS_URL names.
+{ command -v redis-server >/dev/null && command -v redis-cli >/dev/null; } || missing_pkgs+=(redis-server)
 need_go_install=0
 go_ok || need_go_install=1
 need_node_install=0

@@ -87,7 +87,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, version strin
 			st.Close()
 		}
 	}()
-	rdb, err := store.OpenRedis(ctx, cfg.RedisURL)
+	rdb, err := store.OpenRedis(ctx, cfg.RedisURL, cfg.Redis)
 	if err != nil {
 		return nil, err
 	}

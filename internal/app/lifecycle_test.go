@@ -39,7 +39,9 @@ func deadAddr(t *testing.T) string {
 // New fails, releasing what it opened, when a dependency is missing or misconfigured.
 func TestNewFailures(t *testing.T) {
 	for name, adjust := range map[string]func(*config.Config){
-		"redis unreachable": func(c *config.Config) { c.RedisURL = "redis://" + deadAddr(t) + "/0" },
+		"redis unreachable": func(c *config.Config) {
+			c.RedisURL, c.Redis = "redis://"+deadAddr(t)+"/0", config.Redis{Mode: config.RedisSingle}
+		},
 		"database unreachable": func(c *config.Config) {
 			c.DatabaseURL = "postgres://postgres@" + deadAddr(t) + "/x?sslmode=disable&connect_timeout=2"
 		},

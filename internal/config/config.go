@@ -21,6 +21,7 @@ type Config struct {
 	DatabaseURL     string        `secret:"url"` // DATABASE_URL
 	RedisURL        string        `secret:"url"` // REDIS_URL
 	RedisPrefix     string        // CCB_REDIS_PREFIX: namespace of every Redis key
+	Redis           Redis         // CCB_REDIS_MODE, CCB_REDIS_ADDRS, …: single node, cluster or sentinel (redis.go)
 	CORSOrigins     []string      // CCB_CORS_ORIGINS, comma-separated, added to the defaults
 	LogLevel        string        // CCB_LOG_LEVEL: debug | info | warn | error
 	MaxBodyBytes    int64         // CCB_MAX_BODY_BYTES
@@ -117,6 +118,7 @@ func Load(getenv func(string) string) (Config, error) {
 		ShutdownTimeout: r.duration("CCB_SHUTDOWN_TIMEOUT", 30*time.Second),
 		ReadyTimeout:    r.duration("CCB_READY_TIMEOUT", 2*time.Second),
 	}
+	c.Redis = r.redis(c.RedisURL, c.RedisPrefix)
 	c.ReadHeaderTimeout = r.duration("CCB_READ_HEADER_TIMEOUT", 10*time.Second)
 	c.BodyTimeout = r.duration("CCB_BODY_TIMEOUT", 60*time.Second)
 	c.WriteTimeout = r.duration("CCB_WRITE_TIMEOUT", 60*time.Second)

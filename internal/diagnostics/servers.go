@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -62,23 +61,11 @@ func redisInfo(ctx context.Context, rdb redis.UniversalClient) Redis {
 		r.Error = "the server did not answer: " + errorClass(err)
 		return r
 	}
-	fields := infoFields(text)
+	fields := store.InfoFields(text)
 	r.Version = fields["redis_version"]
 	r.UsedMemoryBytes, _ = strconv.ParseInt(fields["used_memory"], 10, 64)
 	r.ConnectedClients, _ = strconv.Atoi(fields["connected_clients"])
 	return r
-}
-
-// infoFields parses INFO's "key:value" lines (sections and comments skipped).
-func infoFields(text string) map[string]string {
-	out := map[string]string{}
-	for _, line := range strings.Split(text, "\n") {
-		line = strings.TrimSpace(line)
-		if k, v, ok := strings.Cut(line, ":"); ok && !strings.HasPrefix(line, "#") {
-			out[k] = v
-		}
-	}
-	return out
 }
 
 // errorClass says what kind of failure err is without its text, which may name hosts or users.

@@ -26,7 +26,7 @@ import (
 // presence is a Presence over Redis state the test sets: a user is online while their key exists
 // (what the live feed's presence keys amount to).
 type presence struct {
-	rdb    *redis.Client
+	rdb    redis.UniversalClient
 	prefix string
 }
 

@@ -116,7 +116,7 @@ func TestUnreachableAndRefused(t *testing.T) {
 func TestPresenceUnknownStillNotifies(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t, nil)
-	broken := redis.NewClient(&redis.Options{Addr: f.presence.rdb.Options().Addr})
+	broken := redis.NewClient(&redis.Options{Addr: "127.0.0.1:1"}) // closed: every call fails
 	_ = broken.Close()
 	logs := &testutil.LogRecorder{}
 	n := push.NewNotifier(f.client, f.s.App.Store, presence{rdb: broken, prefix: f.presence.prefix}, push.Settings{Topic: f.apns.Topic,

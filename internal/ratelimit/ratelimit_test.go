@@ -12,10 +12,11 @@ import (
 	"github.com/ccbackend/ccbackend/internal/apperr"
 	"github.com/ccbackend/ccbackend/internal/ratelimit"
 	"github.com/ccbackend/ccbackend/internal/testutil"
+	"github.com/ccbackend/ccbackend/internal/testutil/testenv"
 )
 
 // newLimiter returns a limiter on the test Redis in a key namespace private to t.
-func newLimiter(t testing.TB) (*ratelimit.Limiter, *redis.Client, string) {
+func newLimiter(t testing.TB) (*ratelimit.Limiter, redis.UniversalClient, string) {
 	t.Helper()
 	rdb := testutil.NewRedis(t)
 	prefix := testutil.NewRedisPrefix(t)
@@ -100,8 +101,8 @@ func TestKeysAndPoliciesAreIndependent(t *testing.T) {
 			}
 		})
 	}
-	if keys, _ := rdb.Keys(ctx, "rate:"+prefix+"*").Result(); len(keys) != 0 {
-		t.Errorf("keys outside the namespace: %v", keys)
+	if keys, err := testenv.Keys(ctx, rdb, "rate:"+prefix+"*"); err != nil || len(keys) != 0 {
+		t.Errorf("keys outside the namespace: %v (%v)", keys, err)
 	}
 }
 

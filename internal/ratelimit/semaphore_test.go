@@ -12,7 +12,7 @@ import (
 	"github.com/ccbackend/ccbackend/internal/ratelimit"
 )
 
-func newSemaphore(t *testing.T) (*ratelimit.Semaphore, *redis.Client, string) {
+func newSemaphore(t *testing.T) (*ratelimit.Semaphore, redis.UniversalClient, string) {
 	t.Helper()
 	_, rdb, prefix := newLimiter(t)
 	return ratelimit.NewSemaphore(rdb, prefix, ratelimit.DefaultLeaseTTL, slog.New(slog.NewTextHandler(io.Discard, nil))), rdb, prefix

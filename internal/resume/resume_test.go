@@ -22,7 +22,7 @@ import (
 var testConfig = config.Resume{Retention: time.Minute, MaxChunks: 10000, LiveTTL: time.Minute, MaxReaders: 4, Poll: 50 * time.Millisecond}
 
 type env struct {
-	rdb    *redis.Client
+	rdb    redis.UniversalClient
 	prefix string
 	store  *resume.Store
 }

@@ -12,6 +12,7 @@ import (
 
 	"github.com/ccbackend/ccbackend/gen/db"
 	"github.com/ccbackend/ccbackend/internal/apperr"
+	"github.com/ccbackend/ccbackend/internal/config"
 	"github.com/ccbackend/ccbackend/internal/store"
 	"github.com/ccbackend/ccbackend/internal/testutil"
 )
@@ -49,11 +50,12 @@ func TestOpenFailures(t *testing.T) {
 		t.Errorf("NewMigrator(unparsable) = %v", err)
 	}
 	for _, url := range []string{"redis://:" + pw + "@h:notaport/0", "redis://:" + pw + "@" + down + "/0"} {
-		if _, err := store.OpenRedis(ctx, url); err == nil || strings.Contains(err.Error(), pw) {
+		if _, err := store.OpenRedis(ctx, url, config.Redis{Mode: config.RedisSingle}); err == nil || strings.Contains(err.Error(), pw) {
 			t.Errorf("OpenRedis(%q) = %v; want an error without the password", url, err)
 		}
 	}
-	if rdb, err := store.OpenRedis(ctx, testutil.BaseConfig(t).RedisURL); err != nil {
+	base := testutil.BaseConfig(t)
+	if rdb, err := store.OpenRedis(ctx, base.RedisURL, base.Redis); err != nil {
 		t.Errorf("OpenRedis(test redis) = %v", err)
 	} else {
 		_ = rdb.Close()

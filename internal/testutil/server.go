@@ -11,6 +11,7 @@ import (
 	"github.com/ccbackend/ccbackend/gen/api"
 	"github.com/ccbackend/ccbackend/internal/app"
 	"github.com/ccbackend/ccbackend/internal/config"
+	"github.com/ccbackend/ccbackend/internal/testutil/testenv"
 )
 
 // Server is the production router running in-process on its own database and Redis namespace.
@@ -64,6 +65,7 @@ func start(t testing.TB, cfg config.Config, opts []Option) *Server {
 	if err != nil {
 		t.Fatalf("testutil: build app: %v", err)
 	}
+	testenv.GuardSlots(a.Redis)
 	hs := httptest.NewServer(a.Handler)
 	t.Cleanup(func() {
 		hs.Close()
@@ -93,6 +95,7 @@ func (s *Server) Twin(t testing.TB) *Server {
 	t.Helper()
 	cfg := BaseConfig(t)
 	cfg.DatabaseURL, cfg.RedisPrefix = s.App.Config.DatabaseURL, s.App.Config.RedisPrefix
+	cfg.RedisURL, cfg.Redis = s.App.Config.RedisURL, s.App.Config.Redis // the same Redis, whatever its topology
 	cfg.Files.BlobURL = s.App.Config.Files.BlobURL
 	return start(t, cfg, nil)
 }
