@@ -112,6 +112,9 @@ command -v gcc >/dev/null || missing_pkgs+=(gcc)
 # promtool (Debian package prometheus; only the tool is used, no daemon is started) checks the
 # alert rules and the dashboard queries under deploy/ in make test.
 command -v promtool >/dev/null || missing_pkgs+=(prometheus)
+# PgBouncer (Debian's 1.18, in /usr/sbin): `make test-pgbouncer` runs the store's tests through one
+# in transaction pooling mode, started by the tests themselves (testutil.StartPgBouncer).
+[ -x /usr/sbin/pgbouncer ] || command -v pgbouncer >/dev/null || missing_pkgs+=(pgbouncer)
 need_go_install=0
 go_ok || need_go_install=1
 need_node_install=0
