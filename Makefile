@@ -8,14 +8,14 @@ export GOTOOLCHAIN := go1.27.3
 # scripts/services.sh prints `export DATABASE_URL=... REDIS_URL=...` for reachable (or freshly started) services.
 SERVICES = svc="$$(scripts/services.sh)" && eval "$$svc"
 
-.PHONY: run test tools deps generate generate-go generate-clients check-generated lint vulncheck test-go fuzz bench build
+.PHONY: run test tools deps generate generate-go generate-clients check-generated lint vulncheck test-go test-pgbouncer fuzz bench build
 
 ## run: start the API on CCB_ADDR (default :8080) against dev PostgreSQL and Redis
 run: tools
 	@$(SERVICES) && $(GO) run ./cmd/ccbackend serve
 
 ## test: lint, generated-code drift, the vulnerability gate, then every Go test with the race detector
-test: tools lint check-generated vulncheck test-go
+test: tools lint check-generated vulncheck test-go test-pgbouncer
 
 tools:
 	@scripts/ensure-tools.sh
@@ -32,6 +32,11 @@ FUZZTIME ?= 60s
 test-go:
 	@$(SERVICES) && $(GO) test -race -count=1 -timeout 30m -coverpkg=./internal/...,./cmd/... -coverprofile=$(COVERPROFILE) ./...
 	@CCB_COVERAGE_ENFORCE=$(CCB_COVERAGE_ENFORCE) scripts/coverage.sh $(COVERPROFILE)
+
+## test-pgbouncer: the store's tests again, each test database behind its own PgBouncer in
+## transaction pooling mode (testutil.StartPgBouncer; the replica test has private servers of its own)
+test-pgbouncer:
+	@$(SERVICES) && CCB_TEST_POOLER=pgbouncer $(GO) test -race -count=1 -timeout 10m -skip 'TestReadReplicaRouting' ./internal/store/
 
 ## fuzz: every fuzz target (go test -fuzz), one after the other, each for FUZZTIME
 fuzz:

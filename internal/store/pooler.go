@@ -12,13 +12,19 @@ import (
 // pgx's default (cache_statement) prepares named statements per connection; PgBouncer 1.18 hands
 // each transaction a different server connection, where the name is unknown ("prepared statement
 // does not exist") or taken ("already exists"), and 1.18 has no max_prepared_statements to track
-// them. exec sends every query as one Parse/Bind/Execute of the unnamed statement, which lives
-// within one round trip and so within one server connection, with parameter types taken from
-// the Go values. cache_describe would save a describe per query too, but caches result types
-// per connection: after a migration changes a column's type, long-lived connections decode with
-// the old description until they are replaced. simple_protocol interpolates values client-side
-// (text only) and is the fallback for poolers in statement mode; exec keeps binary parameters.
-const PgBouncerExecMode = "exec"
+// them. The other modes, checked against pgx v5.12's code and this store's tests through PgBouncer:
+//   - exec and simple_protocol guess parameter types from Go types and send text: sqlc's []byte
+//     for jsonb columns goes out as bytea ("invalid input syntax for type json", found by
+//     TestMapErrorKinds through PgBouncer), so they would need every jsonb mapped to a string type.
+//   - describe_exec binds, in a second round trip, the unnamed statement parsed in the first:
+//     outside a transaction PgBouncer may have switched server connections in between.
+//   - cache_describe (chosen) describes a query once per connection (unnamed statement) and then
+//     executes it with Parse+Bind+Execute in one round trip, which PgBouncer keeps on one server
+//     connection; parameters are typed by the server's description, so []byte→jsonb works. Its
+//     cost: the cached result types are not refreshed when a migration changes a column's type
+//     (sqlc expands every *, so column counts do not shift), so such a migration needs the
+//     instances restarted (a rolling restart), as the README says.
+const PgBouncerExecMode = "cache_describe"
 
 // ForPooler returns databaseURL set up for the pooler in front of PostgreSQL: for "pgbouncer",
 // the pgx query mode PgBouncerExecMode unless the URL chooses one (default_query_exec_mode).

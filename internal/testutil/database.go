@@ -20,7 +20,8 @@ import (
 
 // NewDatabase creates a fresh database for t from a migrated template and drops it when t ends.
 // The template is named after a hash of the migrations, so a schema change builds a new one;
-// building it is serialised across test processes with an advisory lock.
+// building it is serialised across test processes with an advisory lock. With
+// CCB_TEST_POOLER=pgbouncer the URL returned goes through a PgBouncer of its own.
 func NewDatabase(t testing.TB) string {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
@@ -53,6 +54,9 @@ func NewDatabase(t testing.TB) string {
 			t.Errorf("testutil: drop %s: %v", name, err)
 		}
 	})
+	if pooledTests() {
+		return StartPgBouncer(t, withDatabase(adminURL, name))
+	}
 	return withDatabase(adminURL, name)
 }
 
