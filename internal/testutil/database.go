@@ -16,6 +16,8 @@ import (
 
 	dbschema "github.com/ccbackend/ccbackend/db"
 	"github.com/ccbackend/ccbackend/internal/app"
+	"github.com/ccbackend/ccbackend/internal/config"
+	"github.com/ccbackend/ccbackend/internal/store"
 )
 
 // NewDatabase creates a fresh database for t from a migrated template and drops it when t ends.
@@ -55,7 +57,7 @@ func NewDatabase(t testing.TB) string {
 		}
 	})
 	if pooledTests() {
-		return StartPgBouncer(t, withDatabase(adminURL, name))
+		return store.ForPooler(StartPgBouncer(t, withDatabase(adminURL, name)), config.PoolerPgBouncer)
 	}
 	return withDatabase(adminURL, name)
 }

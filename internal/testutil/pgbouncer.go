@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/ccbackend/ccbackend/internal/config"
-	"github.com/ccbackend/ccbackend/internal/store"
 )
 
 // PgBouncerPoolSize is the server connections per database of StartPgBouncer: small, so that
@@ -19,8 +18,9 @@ import (
 const PgBouncerPoolSize = 2
 
 // StartPgBouncer runs a PgBouncer in transaction pooling mode on a free loopback port in front of
-// databaseURL's server and returns the same database's URL through it, with the pgx query mode
-// the service uses behind PgBouncer (store.ForPooler). It is stopped when t ends.
+// databaseURL's server and returns the same database's URL through it. It is stopped when t ends.
+// Give the service CCB_DATABASE_POOLER=pgbouncer (Config.Pooler.Kind) or the URL to
+// store.ForPooler, as pgx's default query mode does not survive transaction pooling.
 func StartPgBouncer(t testing.TB, databaseURL string) string {
 	t.Helper()
 	bin, err := exec.LookPath("pgbouncer")
@@ -89,7 +89,7 @@ pidfile = %s/pgbouncer.pid
 	}
 	pooled := *up
 	pooled.Host = addr
-	return store.ForPooler(pooled.String(), config.PoolerPgBouncer)
+	return pooled.String()
 }
 
 // pooledTests is CCB_TEST_POOLER: "pgbouncer" runs every test database through its own
