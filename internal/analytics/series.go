@@ -1,10 +1,10 @@
 package analytics
 
 import (
-	"github.com/google/uuid"
-
 	"context"
 	"time"
+
+	"github.com/google/uuid"
 
 	"github.com/ccbackend/ccbackend/gen/db"
 )

@@ -1,11 +1,11 @@
 package analytics
 
 import (
-	"github.com/google/uuid"
-
 	"context"
 	"slices"
 	"strings"
+
+	"github.com/google/uuid"
 
 	"github.com/ccbackend/ccbackend/gen/db"
 )

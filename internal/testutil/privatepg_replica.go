@@ -72,7 +72,10 @@ func StartReplicatedPostgres(t testing.TB) *ReplicatedPostgres {
 func (r *ReplicatedPostgres) StopReplica(t testing.TB) { t.Helper(); r.pgctl(t, r.replicaData, "stop") }
 
 // StartReplica starts the standby and waits until it accepts read-only connections.
-func (r *ReplicatedPostgres) StartReplica(t testing.TB) { t.Helper(); r.pgctl(t, r.replicaData, "start") }
+func (r *ReplicatedPostgres) StartReplica(t testing.TB) {
+	t.Helper()
+	r.pgctl(t, r.replicaData, "start")
+}
 
 // SetReplay pauses (false) or resumes (true) WAL replay on the replica: paused, it falls behind
 // the primary's writes while staying reachable.
