@@ -8,15 +8,15 @@ export GOTOOLCHAIN := go1.27.3
 # scripts/services.sh prints `export DATABASE_URL=... REDIS_URL=...` for reachable (or freshly started) services.
 SERVICES = svc="$$(scripts/services.sh)" && eval "$$svc"
 
-.PHONY: run test tools deps generate generate-go generate-clients check-generated lint vulncheck test-go test-redis-cluster fuzz bench build
+.PHONY: run test tools deps generate generate-go generate-clients check-generated lint vulncheck test-go test-redis-cluster test-pgbouncer fuzz bench build
 
 ## run: start the API on CCB_ADDR (default :8080) against dev PostgreSQL and Redis
 run: tools
 	@$(SERVICES) && $(GO) run ./cmd/ccbackend serve
 
 ## test: lint, generated-code drift, the vulnerability gate, every Go test with the race detector,
-## then the Redis-backed ones again on a Redis Cluster
-test: tools lint check-generated vulncheck test-go test-redis-cluster
+## then the Redis-backed ones again on a Redis Cluster and the store's through PgBouncer
+test: tools lint check-generated vulncheck test-go test-redis-cluster test-pgbouncer
 
 tools:
 	@scripts/ensure-tools.sh
@@ -41,8 +41,13 @@ REDIS_CLUSTER_HTTP = TestRateLimit|TestRequestLimit|TestLogout|Revoke|TestIdempo
 test-redis-cluster: tools
 	@$(SERVICES) && dir=$$(mktemp -d) && trap 'scripts/redis-cluster.sh stop "$$dir/cluster"' EXIT && \
 		cluster="$$(scripts/redis-cluster.sh start "$$dir/cluster")" && eval "$$cluster" && echo "test-redis-cluster: $$CCB_REDIS_ADDRS" && \
-		$(GO) test -race -count=1 -timeout 15m $(REDIS_CLUSTER_PKGS) && \
+		$(GO) test -race -count=1 -timeout 15m -skip 'TestReadReplicaRouting' $(REDIS_CLUSTER_PKGS) && \
 		$(GO) test -race -count=1 -timeout 15m ./internal/httpapi/ -run '$(REDIS_CLUSTER_HTTP)'
+
+## test-pgbouncer: the store's tests again, each test database behind its own PgBouncer in
+## transaction pooling mode (testutil.StartPgBouncer; the replica test has private servers of its own)
+test-pgbouncer:
+	@$(SERVICES) && CCB_TEST_POOLER=pgbouncer $(GO) test -race -count=1 -timeout 10m -skip 'TestReadReplicaRouting' ./internal/store/
 
 ## fuzz: every fuzz target (go test -fuzz), one after the other, each for FUZZTIME
 fuzz:

@@ -115,6 +115,9 @@ command -v promtool >/dev/null || missing_pkgs+=(prometheus)
 # redis-server and redis-cli (Debian package redis-server) start the private Redis Cluster and
 # Sentinel of the topology tests (scripts/redis-cluster.sh), whatever Redis REDIS_URL names.
 { command -v redis-server >/dev/null && command -v redis-cli >/dev/null; } || missing_pkgs+=(redis-server)
+# PgBouncer (Debian's 1.18, in /usr/sbin): `make test-pgbouncer` runs the store's tests through one
+# in transaction pooling mode, started by the tests themselves (testutil.StartPgBouncer).
+[ -x /usr/sbin/pgbouncer ] || command -v pgbouncer >/dev/null || missing_pkgs+=(pgbouncer)
 need_go_install=0
 go_ok || need_go_install=1
 need_node_install=0

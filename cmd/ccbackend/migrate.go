@@ -18,7 +18,7 @@ func migrate(args []string, getenv func(string) string, stdout io.Writer) (err e
 	if err != nil {
 		return err
 	}
-	m, err := store.NewMigrator(cfg.DatabaseURL)
+	m, err := store.NewMigrator(cfg.Pooler.Direct(cfg.DatabaseURL)) // past PgBouncer: migrate holds a session lock
 	if err != nil {
 		return err
 	}

@@ -38,7 +38,7 @@ func (s *Service) ListUsageEvents(ctx context.Context, userID uuid.UUID, req pag
 			if after != nil {
 				p.BeforeCreated, p.BeforeID = &after.At, &after.ID
 			}
-			return s.store.Queries().ListUserUsageEvents(ctx, p)
+			return s.store.Reader(ctx, userID).ListUserUsageEvents(ctx, p)
 		},
 		Position: func(r db.UsageEvent) eventPosition { return eventPosition{At: r.CreatedAt, ID: r.ID} },
 	}, req, func(r db.UsageEvent) Event {

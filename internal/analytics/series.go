@@ -4,6 +4,8 @@ import (
 	"context"
 	"time"
 
+	"github.com/google/uuid"
+
 	"github.com/ccbackend/ccbackend/gen/db"
 )
 
@@ -32,7 +34,8 @@ func (s *Service) GetAnalyticsTimeseries(ctx context.Context, w Window, metric, 
 	values := map[time.Time]float64{}
 	step := func(t time.Time) time.Time { return t.AddDate(0, 0, 1) }
 	start := Day(w.From)
-	err := s.store.InSnapshot(ctx, func(q *db.Queries) error {
+	// Everyone's usage, no caller's own write: lag-tolerant (the replica when usable).
+	err := s.store.ReadSnapshot(ctx, uuid.Nil, func(q *db.Queries) error {
 		switch {
 		case interval == "hour" && metric == "active_users":
 			rows, err := q.UsageHourlyActiveUsers(ctx, db.UsageHourlyActiveUsersParams{FromAt: w.From, ToAt: w.To})

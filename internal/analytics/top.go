@@ -5,6 +5,8 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/google/uuid"
+
 	"github.com/ccbackend/ccbackend/gen/db"
 )
 
@@ -20,7 +22,8 @@ type Top struct {
 // ranked in one query over the user rollups, models over the coarse rollup.
 func (s *Service) GetAnalyticsTop(ctx context.Context, w Window, by string, limit int) (Top, error) {
 	out := Top{Window: w, By: by, Users: []Group{}, APIKeys: []Group{}}
-	err := s.store.InSnapshot(ctx, func(q *db.Queries) error {
+	// Everyone's usage, no caller's own write: lag-tolerant (the replica when usable).
+	err := s.store.ReadSnapshot(ctx, uuid.Nil, func(q *db.Queries) error {
 		until, err := rolledUntil(ctx, q)
 		if err != nil {
 			return err

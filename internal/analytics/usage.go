@@ -76,7 +76,8 @@ func (s *Service) GetAnalyticsUsage(ctx context.Context, w Window, groupBy strin
 
 func (s *Service) usage(ctx context.Context, w Window, groupBy string, f Filter, countUsers bool) (Usage, error) {
 	out := Usage{Window: w, GroupBy: groupBy, Groups: []Group{}}
-	err := s.store.InSnapshot(ctx, func(q *db.Queries) error {
+	// Everyone's usage, no caller's own write: lag-tolerant (the replica when usable).
+	err := s.store.ReadSnapshot(ctx, uuid.Nil, func(q *db.Queries) error {
 		rows, err := groups(ctx, q, w, groupBy, f, countUsers)
 		for _, r := range rows {
 			t := totalsOf(r)

@@ -60,6 +60,7 @@ type App struct {
 	MCP     *mcp.Registry
 	MCPPool *mcp.Pool
 
+	direct         *store.Store // session-level work past the pooler; Store itself without one
 	stopBackground context.CancelFunc
 }
 
@@ -74,11 +75,11 @@ func NewLogger(w io.Writer, level string) *slog.Logger {
 func New(ctx context.Context, cfg config.Config, log *slog.Logger, version string) (a *App, err error) {
 	started := time.Now()
 	if cfg.MigrateOnStart {
-		if err := Migrate(cfg.DatabaseURL); err != nil {
+		if err := Migrate(cfg.Pooler.Direct(cfg.DatabaseURL)); err != nil {
 			return nil, err
 		}
 	}
-	st, err := store.Open(ctx, cfg.DatabaseURL)
+	st, err := openPrimary(ctx, cfg)
 	if err != nil {
 		return nil, err
 	}
@@ -96,6 +97,23 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, version strin
 			_ = rdb.Close()
 		}
 	}()
+	writes, err := attachReplica(ctx, cfg, st, rdb, log)
+	if err != nil {
+		return nil, err
+	}
+	direct, err := openDirect(ctx, cfg, st)
+	if err != nil {
+		return nil, err
+	}
+	defer func() {
+		if err != nil && direct != st {
+			direct.Close()
+		}
+	}()
+	var recorder httpapi.WriteRecorder
+	if writes != nil {
+		recorder = writes
+	}
 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
@@ -195,12 +213,13 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, version strin
 		Passkeys: passkeys,
 		Realtime: realtime,
 		Devices:  httpapi.NewDeviceHandlers(push.NewDevices(st, cursors, time.Now, cfg.Push.Topic)),
+		Writes:   recorder,
 	})
 	if err != nil {
 		return nil, err
 	}
 	return &App{Config: cfg, Log: log, Store: st, Redis: rdb, Registry: reg, Handler: handler, Keys: keys, Accounts: accounts, Workspace: ws, Idempotency: idem, Files: fileService, Chat: chatService, Events: bus, Push: notifier, MCP: registry, MCPPool: pool,
-		UsageMaintainer: analytics.NewMaintainer(st, time.Now, cfg.Analytics.UsageRetentionMonths, log), stopBackground: stopBackground}, nil
+		UsageMaintainer: analytics.NewMaintainer(direct, time.Now, cfg.Analytics.UsageRetentionMonths, log), direct: direct, stopBackground: stopBackground}, nil
 }
 
 // Migrate applies every pending migration to databaseURL.
@@ -228,6 +247,9 @@ func (a *App) Close() {
 	}
 	if err := a.Files.Close(); err != nil {
 		a.Log.Warn("closing the blob store", slog.String("error", err.Error()))
+	}
+	if a.direct != a.Store {
+		a.direct.Close()
 	}
 	a.Store.Close()
 }

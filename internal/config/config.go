@@ -19,6 +19,8 @@ type Config struct {
 	Addr            string        // CCB_ADDR
 	MetricsAddr     string        // CCB_METRICS_ADDR; empty disables the metrics listener
 	DatabaseURL     string        `secret:"url"` // DATABASE_URL
+	Replica         Replica       // DATABASE_REPLICA_URL, CCB_REPLICA_*: the read replica (replica.go)
+	Pooler          Pooler        // CCB_DATABASE_POOLER, DATABASE_DIRECT_URL: PgBouncer (pooler.go)
 	RedisURL        string        `secret:"url"` // REDIS_URL
 	RedisPrefix     string        // CCB_REDIS_PREFIX: namespace of every Redis key
 	Redis           Redis         // CCB_REDIS_MODE, CCB_REDIS_ADDRS, …: single node, cluster or sentinel (redis.go)
@@ -149,6 +151,8 @@ func Load(getenv func(string) string) (Config, error) {
 	c.SyncRetention = r.duration("CCB_SYNC_RETENTION", 30*24*time.Hour)
 	c.ModelsFile = r.str("CCB_MODELS_FILE", "")
 	c.Files = r.files()
+	c.Replica = r.replica()
+	c.Pooler = r.pooler()
 	c.Analytics = r.analytics()
 	c.DPoP = r.dpop()
 	c.AnthropicAPIKey = r.str("ANTHROPIC_API_KEY", "")

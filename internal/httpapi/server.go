@@ -63,6 +63,8 @@ type Deps struct {
 	Passkeys       *PasskeyHandlers
 	Realtime       *RealtimeHandlers // the event feed; also adds the realtimeTicket scheme
 	Devices        *DeviceHandlers
+	// Writes records who wrote, for the read replica's routing; nil when there is no replica.
+	Writes WriteRecorder
 }
 
 // contentSecurityPolicy fits both the JSON API and the Swagger UI page: everything from this
@@ -155,7 +157,7 @@ func New(d Deps) (*echo.Echo, error) {
 	// validator so that the validator checks what the binder binds.
 	streamed := streamedRoutes(spec)
 	e.Use(markMatched(routes), noStoreMiddleware(noStoreRoutes(spec)), limits.throttleFailures, bodyGuard(bodiesByRoute(spec)),
-		rawUploads(streamed), specValidator(spec, authn, limits, streamed, d.PublicBaseURL), limits.middleware, attachPrincipal,
+		rawUploads(streamed), specValidator(spec, authn, limits, streamed, d.PublicBaseURL), limits.middleware, attachPrincipal, recordWrites(d.Writes),
 		dpopBinding(dpopBindingRoutes(spec), d.DPoP, d.PublicBaseURL),
 		stepUpMiddleware(stepUpRoutes(spec), d.Authenticator),
 		idempotencyMiddleware(d.Idempotency, idempotentRoutes(spec), secretBearingRoutes(spec), streamed, d.Log))

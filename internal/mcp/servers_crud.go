@@ -90,7 +90,7 @@ func (r *Registry) ListMCPServers(ctx context.Context, c Caller, req page.Reques
 		Name: "mcp_servers", Owner: c.UserID,
 		Fetch: func(ctx context.Context, after *page.TimeID, limit int32) ([]db.McpServer, error) {
 			at, id := after.Split()
-			return r.store.Queries().ListMCPServers(ctx, db.ListMCPServersParams{UserID: &c.UserID, BeforeCreated: at, BeforeID: id, MaxRows: limit})
+			return r.store.Reader(ctx, c.UserID).ListMCPServers(ctx, db.ListMCPServersParams{UserID: &c.UserID, BeforeCreated: at, BeforeID: id, MaxRows: limit})
 		},
 		Position: func(s db.McpServer) page.TimeID { return page.At(s.CreatedAt, s.ID) },
 	}, req, registrationFromRow)

@@ -70,7 +70,7 @@ func (d *Devices) ListDevices(ctx context.Context, userID uuid.UUID, req page.Re
 		Name: "devices", Owner: userID,
 		Fetch: func(ctx context.Context, after *page.TimeID, limit int32) ([]db.Device, error) {
 			at, id := after.Split()
-			return d.store.Queries().ListDevices(ctx, db.ListDevicesParams{UserID: userID, AfterCreated: at, AfterID: id, MaxRows: limit})
+			return d.store.Reader(ctx, userID).ListDevices(ctx, db.ListDevicesParams{UserID: userID, AfterCreated: at, AfterID: id, MaxRows: limit})
 		},
 		Position: func(r db.Device) page.TimeID { return page.At(r.CreatedAt, r.ID) },
 	}, req, deviceFromRow)

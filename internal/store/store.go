@@ -18,7 +18,8 @@ import (
 
 // Store is the PostgreSQL side of the service.
 type Store struct {
-	Pool *pgxpool.Pool
+	Pool  *pgxpool.Pool
+	reads *ReadRouter // lag-tolerant reads (replica.go); nil: every read on the primary
 }
 
 // Open connects a pool to databaseURL and checks that the server answers.
@@ -28,11 +29,7 @@ func Open(ctx context.Context, databaseURL string) (*Store, error) {
 		// pgx's message can quote the URL, password included.
 		return nil, errors.New("store: DATABASE_URL cannot be parsed")
 	}
-	// pgx's default (4 on small machines) queues requests behind each other under load; the URL's
-	// pool_max_conns still wins.
-	if !strings.Contains(databaseURL, "pool_max_conns") {
-		cfg.MaxConns = 20
-	}
+	applyPoolDefaults(cfg, databaseURL)
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("store: connect: %w", err)
@@ -45,7 +42,12 @@ func Open(ctx context.Context, databaseURL string) (*Store, error) {
 }
 
 // Close releases every connection.
-func (s *Store) Close() { s.Pool.Close() }
+func (s *Store) Close() {
+	if s.reads != nil {
+		s.reads.Close()
+	}
+	s.Pool.Close()
+}
 
 // Queries returns the generated queries on the pool, for single statements.
 func (s *Store) Queries() *db.Queries { return db.New(s.Pool) }

@@ -16,11 +16,14 @@ import (
 
 	dbschema "github.com/ccbackend/ccbackend/db"
 	"github.com/ccbackend/ccbackend/internal/app"
+	"github.com/ccbackend/ccbackend/internal/config"
+	"github.com/ccbackend/ccbackend/internal/store"
 )
 
 // NewDatabase creates a fresh database for t from a migrated template and drops it when t ends.
 // The template is named after a hash of the migrations, so a schema change builds a new one;
-// building it is serialised across test processes with an advisory lock.
+// building it is serialised across test processes with an advisory lock. With
+// CCB_TEST_POOLER=pgbouncer the URL returned goes through a PgBouncer of its own.
 func NewDatabase(t testing.TB) string {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
@@ -53,6 +56,9 @@ func NewDatabase(t testing.TB) string {
 			t.Errorf("testutil: drop %s: %v", name, err)
 		}
 	})
+	if pooledTests() {
+		return store.ForPooler(StartPgBouncer(t, withDatabase(adminURL, name)), config.PoolerPgBouncer)
+	}
 	return withDatabase(adminURL, name)
 }
 

@@ -89,7 +89,7 @@ func (s *Service) ListProjects(ctx context.Context, userID uuid.UUID, q *string,
 		Name: "projects", Owner: userID, Filter: like,
 		Fetch: func(ctx context.Context, after *page.TimeID, limit int32) ([]db.Project, error) {
 			at, id := after.Split()
-			return s.store.Queries().ListProjects(ctx, db.ListProjectsParams{UserID: userID, NameLike: like, BeforeCreated: at, BeforeID: id, MaxRows: limit})
+			return s.store.Reader(ctx, userID).ListProjects(ctx, db.ListProjectsParams{UserID: userID, NameLike: like, BeforeCreated: at, BeforeID: id, MaxRows: limit})
 		},
 		Position: func(r db.Project) page.TimeID { return page.At(r.CreatedAt, r.ID) },
 		Size: func(r db.Project) int {

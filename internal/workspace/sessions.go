@@ -117,7 +117,7 @@ func (s *Service) ListSessions(ctx context.Context, userID uuid.UUID, f SessionF
 		Name: "sessions", Owner: userID, Filter: f,
 		Fetch: func(ctx context.Context, after *page.TimeID, limit int32) ([]db.Session, error) {
 			at, id := after.Split()
-			return s.store.Queries().ListSessions(ctx, db.ListSessionsParams{UserID: userID, ProjectID: f.ProjectID, Status: f.Status, Q: f.Query, BeforeActivity: at, BeforeID: id, MaxRows: limit})
+			return s.store.Reader(ctx, userID).ListSessions(ctx, db.ListSessionsParams{UserID: userID, ProjectID: f.ProjectID, Status: f.Status, Q: f.Query, BeforeActivity: at, BeforeID: id, MaxRows: limit})
 		},
 		Position: func(r db.Session) page.TimeID {
 			if r.LastActivityAt != nil {
