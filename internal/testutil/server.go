@@ -90,14 +90,15 @@ func (w testWriter) Write(p []byte) (int, error) {
 type Config = config.Config
 
 // Twin starts a second instance of the service on the same database and Redis namespace, as a
-// second replica behind a load balancer would run.
-func (s *Server) Twin(t testing.TB) *Server {
+// second replica behind a load balancer would run. opts apply to the twin only (give it the same
+// settings as s where the test depends on them, e.g. a rate limit both must enforce).
+func (s *Server) Twin(t testing.TB, opts ...Option) *Server {
 	t.Helper()
 	cfg := BaseConfig(t)
 	cfg.DatabaseURL, cfg.RedisPrefix = s.App.Config.DatabaseURL, s.App.Config.RedisPrefix
 	cfg.RedisURL, cfg.Redis = s.App.Config.RedisURL, s.App.Config.Redis // the same Redis, whatever its topology
 	cfg.Files.BlobURL = s.App.Config.Files.BlobURL
-	return start(t, cfg, nil)
+	return start(t, cfg, opts)
 }
 
 // RatePolicy is config.RatePolicy.
