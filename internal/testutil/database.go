@@ -43,19 +43,7 @@ func NewDatabase(t testing.TB) string {
 	if _, err := admin.Exec(ctx, fmt.Sprintf("CREATE DATABASE %s TEMPLATE %s", name, template)); err != nil {
 		t.Fatalf("testutil: create database: %v", err)
 	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		conn, err := pgx.Connect(ctx, adminURL)
-		if err != nil {
-			t.Errorf("testutil: drop %s: %v", name, err)
-			return
-		}
-		defer conn.Close(ctx)
-		if _, err := conn.Exec(ctx, fmt.Sprintf("DROP DATABASE IF EXISTS %s WITH (FORCE)", name)); err != nil {
-			t.Errorf("testutil: drop %s: %v", name, err)
-		}
-	})
+	t.Cleanup(func() { dropDatabase(t, adminURL, name) })
 	if pooledTests() {
 		return store.ForPooler(StartPgBouncer(t, withDatabase(adminURL, name)), config.PoolerPgBouncer)
 	}

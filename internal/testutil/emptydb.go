@@ -1,0 +1,46 @@
+package testutil
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// NewEmptyDatabase creates a database with no schema at all (what a first deployment, or a restore
+// target, starts from) and drops it when t ends. The URL always names PostgreSQL itself, never a
+// pooler: migrations and restores need a session of their own.
+func NewEmptyDatabase(t testing.TB) string {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	adminURL := BaseConfig(t).DatabaseURL
+	admin, err := pgx.Connect(ctx, adminURL)
+	if err != nil {
+		t.Fatalf("testutil: connect to PostgreSQL: %v", err)
+	}
+	defer admin.Close(ctx)
+	name := "ccb_empty_" + randomSuffix()
+	if _, err := admin.Exec(ctx, fmt.Sprintf("CREATE DATABASE %s TEMPLATE template0", name)); err != nil {
+		t.Fatalf("testutil: create database: %v", err)
+	}
+	t.Cleanup(func() { dropDatabase(t, adminURL, name) })
+	return withDatabase(adminURL, name)
+}
+
+// dropDatabase drops name, ending its remaining sessions.
+func dropDatabase(t testing.TB, adminURL, name string) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	conn, err := pgx.Connect(ctx, adminURL)
+	if err != nil {
+		t.Errorf("testutil: drop %s: %v", name, err)
+		return
+	}
+	defer conn.Close(ctx)
+	if _, err := conn.Exec(ctx, fmt.Sprintf("DROP DATABASE IF EXISTS %s WITH (FORCE)", name)); err != nil {
+		t.Errorf("testutil: drop %s: %v", name, err)
+	}
+}
