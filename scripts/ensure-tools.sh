@@ -118,6 +118,9 @@ command -v promtool >/dev/null || missing_pkgs+=(prometheus)
 # PgBouncer (Debian's 1.18, in /usr/sbin): `make test-pgbouncer` runs the store's tests through one
 # in transaction pooling mode, started by the tests themselves (testutil.StartPgBouncer).
 [ -x /usr/sbin/pgbouncer ] || command -v pgbouncer >/dev/null || missing_pkgs+=(pgbouncer)
+# pg_dump, pg_restore and psql (Debian postgresql-client): scripts/backup.sh and restore.sh, and
+# their drill test (internal/backupdrill), whatever server DATABASE_URL names.
+{ command -v pg_dump >/dev/null && command -v pg_restore >/dev/null && command -v psql >/dev/null; } || missing_pkgs+=(postgresql-client)
 need_go_install=0
 go_ok || need_go_install=1
 need_node_install=0
