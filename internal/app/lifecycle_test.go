@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -36,6 +37,10 @@ func deadAddr(t *testing.T) string {
 	return addr
 }
 
+// failureNames: what New's error says for the later failures (the operator must see which setting).
+var failureNames = map[string]string{"push key file missing": "CCB_APNS_KEY_FILE", "push key not a key": "APNs key",
+	"blob store is a file": "blob directory", "blob store scheme unknown": "blob URL scheme"}
+
 // New fails, releasing what it opened, when a dependency is missing or misconfigured.
 func TestNewFailures(t *testing.T) {
 	for name, adjust := range map[string]func(*config.Config){
@@ -49,6 +54,23 @@ func TestNewFailures(t *testing.T) {
 			c.MigrateOnStart, c.DatabaseURL = true, "postgres://postgres@"+deadAddr(t)+"/x?sslmode=disable&connect_timeout=2"
 		},
 		"models file missing": func(c *config.Config) { c.ModelsFile = t.TempDir() + "/models.yaml" },
+		// Later steps: what New opened before them (event bus, push client, MCP pool, background
+		// work) is released on the way out.
+		"push key file missing": func(c *config.Config) { c.Push.KeyFile = t.TempDir() + "/AuthKey.p8" },
+		"push key not a key": func(c *config.Config) {
+			c.Push.KeyFile = t.TempDir() + "/AuthKey.p8"
+			if err := os.WriteFile(c.Push.KeyFile, []byte("-----BEGIN PRIVATE KEY-----\nnot a key\n-----END PRIVATE KEY-----\n"), 0o600); err != nil {
+				t.Fatal(err)
+			}
+		},
+		"blob store is a file": func(c *config.Config) {
+			f := t.TempDir() + "/blobs"
+			if err := os.WriteFile(f, nil, 0o600); err != nil {
+				t.Fatal(err)
+			}
+			c.Files.BlobURL = "file://" + f + "/inside"
+		},
+		"blob store scheme unknown": func(c *config.Config) { c.Files.BlobURL = "gs://bucket" },
 	} {
 		t.Run(name, func(t *testing.T) {
 			cfg := baseConfig(t)
@@ -57,6 +79,9 @@ func TestNewFailures(t *testing.T) {
 			if err == nil {
 				a.Close()
 				t.Fatal("New succeeded")
+			}
+			if want, ok := failureNames[name]; ok && !strings.Contains(err.Error(), want) {
+				t.Fatalf("New = %v, want an error naming %q", err, want)
 			}
 		})
 	}

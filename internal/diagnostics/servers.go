@@ -3,6 +3,7 @@ package diagnostics
 import (
 	"context"
 	"errors"
+	"net"
 	"strconv"
 	"time"
 
@@ -70,8 +71,11 @@ func redisInfo(ctx context.Context, rdb redis.UniversalClient) Redis {
 
 // errorClass says what kind of failure err is without its text, which may name hosts or users.
 func errorClass(err error) string {
+	var netErr net.Error
 	switch {
-	case errors.Is(err, context.DeadlineExceeded):
+	// go-redis turns the context's deadline into the connection's, so a hung server ends as a
+	// network timeout ("i/o timeout"), not as the context's error.
+	case errors.Is(err, context.DeadlineExceeded), errors.As(err, &netErr) && netErr.Timeout():
 		return "timeout"
 	case errors.Is(err, context.Canceled):
 		return "cancelled"

@@ -264,6 +264,10 @@ func anthropicSchema(raw json.RawMessage) (anthropic.ToolInputSchemaParam, error
 	delete(m, "properties")
 	delete(m, "required")
 	delete(m, "type") // always "object" for tools
+	// A keyword named "" means nothing to JSON Schema (unknown keywords are ignored), and the SDK
+	// cannot carry it as an extra field (sjson: "path cannot be empty"), which failed the whole
+	// request as a 500 although the contract admits it (found by FuzzChatTranslation).
+	delete(m, "")
 	if len(m) > 0 {
 		schema.ExtraFields = m
 	}
