@@ -16,18 +16,9 @@ import (
 // primary). It proves where reads run by what they see: with replay paused, a row written on the
 // primary is missing from a replica read, and present on a primary read.
 func TestReadReplicaRouting(t *testing.T) {
-	rp := testutil.StartReplicatedPostgres(t)
+	rp, st, u := replicatedStore(t)
 	ctx := context.Background()
-	st, err := store.Open(ctx, rp.PrimaryURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(st.Close)
 	rdb := testutil.NewRedis(t)
-	u, err := insertUser(ctx, st.Queries(), "replica@example.com")
-	if err != nil {
-		t.Fatal(err)
-	}
 	insertProject(t, st, u, "first")
 	waitUntil(t, "the replica has the first project", func() bool { return len(listOn(t, rp.ReplicaURL, u)) == 1 })
 
@@ -76,7 +67,7 @@ func TestReadReplicaRouting(t *testing.T) {
 	if got := projects(t, st, u); len(got) != 3 {
 		t.Fatalf("read with the replica down sees %d projects, want 3", len(got))
 	}
-	err = st.ReadSnapshot(ctx, u, func(q *db.Queries) error {
+	err := st.ReadSnapshot(ctx, u, func(q *db.Queries) error {
 		_, err := q.ListProjects(ctx, db.ListProjectsParams{UserID: u, MaxRows: 10})
 		return err
 	})
@@ -86,6 +77,23 @@ func TestReadReplicaRouting(t *testing.T) {
 	waitUntil(t, "the stopped replica is not used", func() bool { return !tight.Status().Usable && tight.Status().Reason == "unreachable" })
 	rp.StartReplica(t)
 	waitUntil(t, "the restarted replica is used again", func() bool { return tight.Status().Usable })
+}
+
+// replicatedStore starts a private primary with a streaming replica and opens the store on the
+// primary, with one user in it.
+func replicatedStore(t testing.TB) (*testutil.ReplicatedPostgres, *store.Store, uuid.UUID) {
+	t.Helper()
+	rp := testutil.StartReplicatedPostgres(t)
+	st, err := store.Open(context.Background(), rp.PrimaryURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(st.Close)
+	u, err := insertUser(context.Background(), st.Queries(), "replica@example.com")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rp, st, u
 }
 
 func openRouter(t *testing.T, st *store.Store, url string, maxLag time.Duration, writes store.RecentWrites) *store.ReadRouter {

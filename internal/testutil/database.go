@@ -28,26 +28,39 @@ func NewDatabase(t testing.TB) string {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
+	admin, adminURL := connectAdmin(ctx, t)
+	defer admin.Close(ctx)
+	template, err := ensureTemplate(ctx, admin, adminURL)
+	if err != nil {
+		t.Fatalf("testutil: template database: %v", err)
+	}
+	name := createDatabase(ctx, t, admin, adminURL, "ccb_test_"+randomSuffix(), template)
+	if pooledTests() {
+		return store.ForPooler(StartPgBouncer(t, withDatabase(adminURL, name)), config.PoolerPgBouncer)
+	}
+	return withDatabase(adminURL, name)
+}
+
+// connectAdmin connects to the server of the test configuration's DATABASE_URL, to create and
+// drop databases.
+func connectAdmin(ctx context.Context, t testing.TB) (*pgx.Conn, string) {
+	t.Helper()
 	adminURL := BaseConfig(t).DatabaseURL
 	admin, err := pgx.Connect(ctx, adminURL)
 	if err != nil {
 		t.Fatalf("testutil: connect to PostgreSQL: %v", err)
 	}
-	defer admin.Close(ctx)
+	return admin, adminURL
+}
 
-	template, err := ensureTemplate(ctx, admin, adminURL)
-	if err != nil {
-		t.Fatalf("testutil: template database: %v", err)
-	}
-	name := "ccb_test_" + randomSuffix()
+// createDatabase creates name as a copy of template and drops it when t ends.
+func createDatabase(ctx context.Context, t testing.TB, admin *pgx.Conn, adminURL, name, template string) string {
+	t.Helper()
 	if _, err := admin.Exec(ctx, fmt.Sprintf("CREATE DATABASE %s TEMPLATE %s", name, template)); err != nil {
 		t.Fatalf("testutil: create database: %v", err)
 	}
 	t.Cleanup(func() { dropDatabase(t, adminURL, name) })
-	if pooledTests() {
-		return store.ForPooler(StartPgBouncer(t, withDatabase(adminURL, name)), config.PoolerPgBouncer)
-	}
-	return withDatabase(adminURL, name)
+	return name
 }
 
 func ensureTemplate(ctx context.Context, admin *pgx.Conn, adminURL string) (string, error) {

@@ -16,18 +16,9 @@ func NewEmptyDatabase(t testing.TB) string {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	adminURL := BaseConfig(t).DatabaseURL
-	admin, err := pgx.Connect(ctx, adminURL)
-	if err != nil {
-		t.Fatalf("testutil: connect to PostgreSQL: %v", err)
-	}
+	admin, adminURL := connectAdmin(ctx, t)
 	defer admin.Close(ctx)
-	name := "ccb_empty_" + randomSuffix()
-	if _, err := admin.Exec(ctx, fmt.Sprintf("CREATE DATABASE %s TEMPLATE template0", name)); err != nil {
-		t.Fatalf("testutil: create database: %v", err)
-	}
-	t.Cleanup(func() { dropDatabase(t, adminURL, name) })
-	return withDatabase(adminURL, name)
+	return withDatabase(adminURL, createDatabase(ctx, t, admin, adminURL, "ccb_empty_"+randomSuffix(), "template0"))
 }
 
 // dropDatabase drops name, ending its remaining sessions.
