@@ -1,6 +1,8 @@
 package httpapi_test
 
 import (
+	"crypto/ecdsa"
+	"crypto/x509"
 	"fmt"
 	"net/http"
 	"testing"
@@ -23,7 +25,29 @@ type softKey struct {
 }
 
 func newSoftKey(opts virtualwebauthn.AuthenticatorOptions) *softKey {
-	return &softKey{rp: testRP, auth: virtualwebauthn.NewAuthenticatorWithOptions(opts), cred: virtualwebauthn.NewCredential(virtualwebauthn.KeyTypeEC2)}
+	return &softKey{rp: testRP, auth: virtualwebauthn.NewAuthenticatorWithOptions(opts), cred: fullWidthEC2Credential()}
+}
+
+// fullWidthEC2Credential returns a new P-256 credential whose public coordinates are both 32
+// bytes long. virtualwebauthn writes X and Y into the COSE key with big.Int.Bytes, dropping
+// leading zero bytes, and a conforming verifier (go-webauthn) refuses a short coordinate — so
+// about one key in a hundred made the passkey tests fail at random. Real authenticators always
+// send the full width.
+func fullWidthEC2Credential() virtualwebauthn.Credential {
+	for {
+		cred := virtualwebauthn.NewCredential(virtualwebauthn.KeyTypeEC2)
+		parsed, err := x509.ParsePKCS8PrivateKey(cred.Key.Data)
+		if err != nil {
+			panic("virtualwebauthn exported an unreadable key: " + err.Error())
+		}
+		point, err := parsed.(*ecdsa.PrivateKey).PublicKey.Bytes() // 0x04 || X || Y, each padded to 32 bytes
+		if err != nil {
+			panic("virtualwebauthn made an unusable key: " + err.Error())
+		}
+		if point[1] != 0 && point[33] != 0 {
+			return cred
+		}
+	}
 }
 
 // beginRegistration starts a registration for u and asserts 200.
