@@ -42,7 +42,7 @@ func BenchmarkChatThroughput(b *testing.B) {
 	s := testutil.NewServer(b, testutil.WithConfig(func(c *testutil.Config) {
 		c.AnthropicBaseURL, c.AnthropicAPIKey = up.URL, "sk-ant-bench"
 		c.RateLimitDefault = testutil.RatePolicy{Limit: 1 << 30, Period: time.Minute}
-		c.RateLimitTokens = nil          // a budget would refuse requests part-way through the run
+		c.RateLimitTokens = nil        // a budget would refuse requests part-way through the run
 		c.MaxConcurrentGenerations = 0 // 32 clients of one user would pass the default cap of 8
 	}))
 	user := s.Register(b, "chat-throughput@example.com")
