@@ -6,7 +6,8 @@
 # response (eof), the part spent before the upstream call (upstream), new upstream connections
 # per stream, and at 100 streams the memory per open stream (B/open-stream).
 #
-#   scripts/bench-chat.sh                      300, 1000 and 3000 pairs at 1, 10 and 100 streams
+#   scripts/bench-chat.sh                      300, 1000 and 3000 pairs at 1, 10 and 100 streams,
+#                                               then 5000 non-streamed requests per credential at 32 clients
 #   PAIRS_100=10000 COUNT=3 scripts/bench-chat.sh
 #   CCB_BENCH_CHAT_GAP=2ms scripts/bench-chat.sh          a model ten times faster (saturates 2 cores)
 #   scripts/bench-chat.sh -bench 'ChatProxy/streams=100$' -benchtime=3000x -cpuprofile /tmp/chat-cpu.out
@@ -38,3 +39,9 @@ fi
 bench -bench 'ChatProxy/streams=1$' -benchtime="${PAIRS_1:-300}x" "$@"
 bench -bench 'ChatProxy/streams=10$' -benchtime="${PAIRS_10:-1000}x" "$@"
 bench -bench 'ChatProxy/streams=100$' -benchtime="${PAIRS_100:-3000}x" "$@"
+
+# ---- throughput (helper bench): non-streamed chat completions, instant upstream, 32 clients ----
+# BenchmarkChatThroughput (internal/httpapi/chat_throughput_bench_test.go): req/s with an access
+# token and with an API key, and CPU per request of the test process, PostgreSQL and Redis.
+bench -bench 'ChatThroughput' -benchtime="${THROUGHPUT_REQUESTS:-5000}x" "$@"
+# ---- end throughput ----
