@@ -27,7 +27,10 @@ RETURNING *;
 
 -- name: FindAPIKey :one
 -- A live key by the hash of its current secret, or of its previous one within the grace period.
-SELECT k.id, k.user_id, k.last_used_at, u.roles, u.is_active
+-- expires_at, previous_valid_until and current (the current secret matched, not the previous
+-- one) say when this secret stops working by itself, so a cached answer is never trusted past it.
+SELECT k.id, k.user_id, k.last_used_at, u.roles, u.is_active, k.expires_at, k.previous_valid_until,
+       (k.key_hash = @key_hash)::boolean AS current
 FROM api_keys k
 JOIN users u ON u.id = k.user_id
 WHERE (k.key_hash = @key_hash OR (k.previous_hash = @key_hash AND k.previous_valid_until > @now))

@@ -72,7 +72,8 @@ func (q *Queries) CreateAPIKey(ctx context.Context, arg CreateAPIKeyParams) (Api
 }
 
 const findAPIKey = `-- name: FindAPIKey :one
-SELECT k.id, k.user_id, k.last_used_at, u.roles, u.is_active
+SELECT k.id, k.user_id, k.last_used_at, u.roles, u.is_active, k.expires_at, k.previous_valid_until,
+       (k.key_hash = $1)::boolean AS current
 FROM api_keys k
 JOIN users u ON u.id = k.user_id
 WHERE (k.key_hash = $1 OR (k.previous_hash = $1 AND k.previous_valid_until > $2))
@@ -86,14 +87,19 @@ type FindAPIKeyParams struct {
 }
 
 type FindAPIKeyRow struct {
-	ID         uuid.UUID
-	UserID     uuid.UUID
-	LastUsedAt *time.Time
-	Roles      []string
-	IsActive   bool
+	ID                 uuid.UUID
+	UserID             uuid.UUID
+	LastUsedAt         *time.Time
+	Roles              []string
+	IsActive           bool
+	ExpiresAt          *time.Time
+	PreviousValidUntil *time.Time
+	Current            bool
 }
 
 // A live key by the hash of its current secret, or of its previous one within the grace period.
+// expires_at, previous_valid_until and current (the current secret matched, not the previous
+// one) say when this secret stops working by itself, so a cached answer is never trusted past it.
 func (q *Queries) FindAPIKey(ctx context.Context, arg FindAPIKeyParams) (FindAPIKeyRow, error) {
 	row := q.db.QueryRow(ctx, findAPIKey, arg.KeyHash, arg.Now)
 	var i FindAPIKeyRow
@@ -103,6 +109,9 @@ func (q *Queries) FindAPIKey(ctx context.Context, arg FindAPIKeyParams) (FindAPI
 		&i.LastUsedAt,
 		&i.Roles,
 		&i.IsActive,
+		&i.ExpiresAt,
+		&i.PreviousValidUntil,
+		&i.Current,
 	)
 	return i, err
 }

@@ -60,9 +60,11 @@ func newAccounts(ctx context.Context, cfg config.Config, st *store.Store, rdb re
 			AccessTTL: cfg.AccessTokenTTL, RefreshTTL: cfg.RefreshTTL, RefreshGrace: cfg.RefreshGrace,
 			LockoutThreshold: cfg.LockoutThreshold, LockoutDuration: cfg.LockoutDuration, APIKeyRotateGrace: cfg.APIKeyRotateGrace,
 			MaxAPIKeysPerUser: cfg.MaxAPIKeysPerUser, DPoPProofWindow: cfg.DPoP.ProofWindow,
+			APIKeyCacheTTL: cfg.APIKeyCache.TTL, APIKeyCacheSize: cfg.APIKeyCache.Size,
 		}, log).WithMFA(auth.MFASettings{Box: totpBox, StepUpMaxAge: cfg.MFA.StepUpMaxAge})
 	// Accounts from before migration 000007 get their email skeleton (SQL cannot compute it).
 	if err := accounts.BackfillEmailSkeletons(ctx); err != nil {
+		accounts.Close()
 		return nil, nil, err
 	}
 	return keys, accounts, nil

@@ -127,6 +127,11 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, version strin
 	if err != nil {
 		return nil, err
 	}
+	defer func() {
+		if err != nil {
+			accounts.Close()
+		}
+	}()
 	cursors := page.NewCursors(secret.DeriveKey(cfg.SecretKey, "list-cursors", 32)).WithByteBudget(cfg.MaxPageBytes)
 	models, err := catalog.Load(cfg.ModelsFile, cfg.Env == "production")
 	if err != nil {
@@ -239,6 +244,7 @@ func (a *App) Close() {
 	if err := a.Events.Close(); err != nil {
 		a.Log.Warn("closing the event bus", slog.String("error", err.Error()))
 	}
+	a.Accounts.Close() // queued API key uses are written while the store is still open
 	if err := a.MCPPool.Close(); err != nil {
 		a.Log.Warn("closing the MCP pool", slog.String("error", err.Error()))
 	}

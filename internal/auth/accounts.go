@@ -28,6 +28,10 @@ type Settings struct {
 	APIKeyRotateGrace time.Duration
 	MaxAPIKeysPerUser int           // working keys a user may hold; 0: no cap
 	DPoPProofWindow   time.Duration // how far a DPoP proof's iat may be from now; 0: DefaultDPoPProofWindow
+	// APIKeyCacheTTL and APIKeyCacheSize bound the in-process cache of verified API keys
+	// (DefaultAPIKeyCacheTTL, DefaultAPIKeyCacheSize); either 0 turns it off.
+	APIKeyCacheTTL  time.Duration
+	APIKeyCacheSize int
 }
 
 // Accounts is the account service: registration, sign-in, token refresh, profile, API keys and
@@ -39,6 +43,7 @@ type Accounts struct {
 	revoked   *Revocations
 	childBox  *secret.Box // encrypts a rotated refresh token's child for the grace window
 	noKey     *negativeKeys
+	apiKeys   *verifiedKeys
 	dpop      *DPoPProofs
 	now       func() time.Time
 	set       Settings
@@ -53,9 +58,20 @@ func NewAccounts(st *store.Store, rdb redis.UniversalClient, redisPrefix string,
 	return &Accounts{
 		store: st, passwords: passwords, tokens: tokens, childBox: childBox, now: now, set: set, log: log,
 		noKey:   newNegativeKeys(now),
+		apiKeys: newVerifiedKeys(st, rdb, redisPrefix, now, set, log),
 		revoked: NewRevocations(rdb, redisPrefix, st, set.AccessTTL, log),
 		dpop:    NewDPoPProofs(rdb, redisPrefix, set.DPoPProofWindow, now),
 	}
+}
+
+// Close stops the API key cache's subscription and writes the last-use times still queued;
+// call it before the store and Redis close.
+func (a *Accounts) Close() { a.apiKeys.close() }
+
+// APIKeyCacheState reports whether the verified-key cache is serving (its invalidation
+// subscription is up) and how many keys it holds, for tests and diagnostics.
+func (a *Accounts) APIKeyCacheState() (live bool, entries int) {
+	return a.apiKeys.cache.live(), a.apiKeys.cache.len()
 }
 
 // User is an account as the service shows it.

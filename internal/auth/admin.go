@@ -116,6 +116,9 @@ func (a *Accounts) AdminUpdateUser(ctx context.Context, actor Principal, id uuid
 	})
 	if err == nil {
 		a.revoked.Mark(ctx, revoked...)
+		if c.Roles != nil || c.IsActive != nil { // cached keys carry the roles and assume an active user
+			a.apiKeys.revoked(ctx, nil, []uuid.UUID{id})
+		}
 	}
 	return user, a.auditLastAdmin(ctx, err, audit.Event{Action: audit.AdminUserEdit, ActorID: actor.UserID, SubjectID: id,
 		Details: map[string]any{"roles": c.Roles, "is_active": c.IsActive}})

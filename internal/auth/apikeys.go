@@ -83,6 +83,7 @@ func (a *Accounts) checkKeyCap(ctx context.Context, q *db.Queries, userID uuid.U
 
 // ListAPIKeys pages through the caller's live keys, oldest first.
 func (a *Accounts) ListAPIKeys(ctx context.Context, p Principal, cursors *page.Cursors, req page.Request) (page.Page[APIKey], error) {
+	a.apiKeys.touches.flush(ctx) // the owner sees the uses this instance has queued
 	return page.Fetch(ctx, cursors, page.List[db.ApiKey, page.TimeID]{
 		Name: "api_keys", Owner: p.UserID,
 		Fetch: func(ctx context.Context, after *page.TimeID, limit int32) ([]db.ApiKey, error) {
@@ -96,7 +97,7 @@ func (a *Accounts) ListAPIKeys(ctx context.Context, p Principal, cursors *page.C
 // RevokeAPIKey ends one of the caller's keys at once; another user's key is "not found".
 func (a *Accounts) RevokeAPIKey(ctx context.Context, p Principal, id uuid.UUID) error {
 	now := a.now()
-	return a.store.InTx(ctx, func(q *db.Queries) error {
+	err := a.store.InTx(ctx, func(q *db.Queries) error {
 		n, err := q.RevokeAPIKey(ctx, db.RevokeAPIKeyParams{Now: &now, ID: id, UserID: p.UserID})
 		if err != nil {
 			return err
@@ -110,6 +111,10 @@ func (a *Accounts) RevokeAPIKey(ctx context.Context, p Principal, id uuid.UUID) 
 		return audit.Record(ctx, q, now, audit.Event{Action: audit.APIKeyRevoke, Outcome: audit.Success, ActorID: p.UserID, SubjectID: p.UserID,
 			Details: map[string]any{"api_key_id": id.String()}})
 	})
+	if err == nil {
+		a.apiKeys.revoked(ctx, []uuid.UUID{id}, nil)
+	}
+	return err
 }
 
 // RotateAPIKey gives a key a new secret; the old one keeps working for the configured grace.
@@ -135,5 +140,8 @@ func (a *Accounts) RotateAPIKey(ctx context.Context, p Principal, id uuid.UUID) 
 		return audit.Record(ctx, q, now, audit.Event{Action: audit.APIKeyRotate, Outcome: audit.Success, ActorID: p.UserID, SubjectID: p.UserID,
 			Details: map[string]any{"api_key_id": id.String(), "grace_seconds": int(a.set.APIKeyRotateGrace.Seconds())}})
 	})
+	if err == nil { // the old secret's entry would outlive its grace (or its immediate end)
+		a.apiKeys.revoked(ctx, []uuid.UUID{id}, nil)
+	}
 	return apiKeyFromRow(key), secret, err
 }

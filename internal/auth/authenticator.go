@@ -137,11 +137,15 @@ func (a *Accounts) fromAPIKey(ctx context.Context, secret string, identified Ide
 	}
 	now := a.now()
 	hash := hashSecret(secret)
+	if p, ok := a.apiKeys.lookup(hash, now); ok {
+		identified(p)
+		return p, nil
+	}
 	if a.noKey.has(hash) {
 		return Principal{}, errBadAPIKey
 	}
-	q := a.store.Queries()
-	key, err := q.FindAPIKey(ctx, db.FindAPIKeyParams{KeyHash: hash, Now: &now})
+	epoch := a.apiKeys.cache.begin()
+	key, err := a.store.Queries().FindAPIKey(ctx, db.FindAPIKeyParams{KeyHash: hash, Now: &now})
 	if errors.Is(err, pgx.ErrNoRows) {
 		a.noKey.add(hash)
 		return Principal{}, errBadAPIKey
@@ -153,10 +157,6 @@ func (a *Accounts) fromAPIKey(ctx context.Context, secret string, identified Ide
 	}
 	p := Principal{UserID: key.UserID, Roles: key.Roles, APIKeyID: key.ID}
 	identified(p)
-	if key.LastUsedAt == nil || now.Sub(*key.LastUsedAt) > lastUsedResolution {
-		if err := q.TouchAPIKey(ctx, db.TouchAPIKeyParams{Now: now, ID: key.ID, StaleBefore: now.Add(-lastUsedResolution)}); err != nil {
-			return Principal{}, err
-		}
-	}
+	a.apiKeys.store(epoch, hash, p, key, now)
 	return p, nil
 }

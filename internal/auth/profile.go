@@ -79,6 +79,7 @@ func (a *Accounts) DeleteProfile(ctx context.Context, p Principal, password stri
 		return a.auditLastAdmin(ctx, err, audit.Event{Action: audit.ProfileDelete, ActorID: p.UserID, SubjectID: p.UserID})
 	}
 	a.revoked.Mark(ctx, families...)
+	a.apiKeys.revoked(ctx, nil, []uuid.UUID{p.UserID})
 	return nil
 }
 
@@ -117,5 +118,8 @@ func (a *Accounts) ChangePassword(ctx context.Context, p Principal, current, nex
 		return a.reauthFailed(ctx, p.UserID, audit.PasswordChange, err, now)
 	}
 	a.revoked.Mark(ctx, revoked...)
+	if revokeKeys {
+		a.apiKeys.revoked(ctx, nil, []uuid.UUID{p.UserID})
+	}
 	return nil
 }

@@ -64,7 +64,8 @@ type Config struct {
 
 	Analytics Analytics // usage partitions, retention and rollups
 
-	DPoP DPoP // sender-constrained tokens (dpop.go)
+	DPoP        DPoP        // sender-constrained tokens (dpop.go)
+	APIKeyCache APIKeyCache // verified API keys held in memory (apikeys.go)
 
 	AnthropicAPIKey  string        `secret:"value"` // ANTHROPIC_API_KEY
 	AnthropicBaseURL string        `secret:"url"`   // ANTHROPIC_BASE_URL (empty: the SDK's default)
@@ -155,6 +156,7 @@ func Load(getenv func(string) string) (Config, error) {
 	c.Pooler = r.pooler()
 	c.Analytics = r.analytics()
 	c.DPoP = r.dpop()
+	c.APIKeyCache = r.apiKeyCache()
 	c.AnthropicAPIKey = r.str("ANTHROPIC_API_KEY", "")
 	if v := r.str("ANTHROPIC_BASE_URL", ""); v != "" {
 		c.AnthropicBaseURL = r.url("ANTHROPIC_BASE_URL", "", "http", "https")

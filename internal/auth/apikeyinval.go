@@ -1,0 +1,206 @@
+package auth
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/redis/go-redis/v9"
+)
+
+const (
+	// keyPingEvery is how often an idle invalidation subscription proves it still works.
+	keyPingEvery = 500 * time.Millisecond
+	// keyStaleAfter is how long the cache keeps serving without hearing from its subscription: the
+	// bound on a missed revocation when the connection dies silently (a dropped connection that
+	// the client sees is acted on at once).
+	keyStaleAfter = 2 * time.Second
+	// keyAckWait bounds how long a revocation waits for every subscribed instance to confirm it
+	// dropped the key; past it the revocation returns anyway (an instance that cannot answer is
+	// one whose subscription is failing, so it stops serving from its cache within keyStaleAfter).
+	keyAckWait = 250 * time.Millisecond
+)
+
+// keyInvalidation keeps every instance's keyCache in step over Redis Pub/Sub. A revocation is
+// published after its PostgreSQL commit on one channel that all instances subscribe to; each
+// drops the entries and acknowledges to the publisher, which returns once all have (or after
+// keyAckWait), so the next request on any instance is refused. The connection is its own (not
+// the event bus's), because the cache must see every drop of it: the bus's channel reader
+// reconnects silently.
+type keyInvalidation struct {
+	rdb      redis.UniversalClient
+	channel  string // shared by all instances
+	ackTo    string // this instance's acknowledgement channel
+	instance string
+	cache    *keyCache
+	log      *slog.Logger
+
+	ps        *redis.PubSub
+	up        atomic.Bool
+	lastHeard atomic.Int64 // unix nanoseconds of the last message, pong or confirmation
+	closed    atomic.Bool
+	done      chan struct{}
+
+	mu      sync.Mutex
+	waiting map[string]chan struct{} // nonce → one send per acknowledgement
+}
+
+func newKeyInvalidation(rdb redis.UniversalClient, prefix string, log *slog.Logger) *keyInvalidation {
+	id := uuid.NewString()
+	// One hash tag for both channels: in Redis Cluster the subscription and PUBLISH's subscriber
+	// count then come from the same node.
+	return &keyInvalidation{rdb: rdb, channel: prefix + "{apikeys}:revoked", ackTo: prefix + "{apikeys}:ack:" + id, instance: id,
+		log: log, done: make(chan struct{}), waiting: map[string]chan struct{}{}}
+}
+
+// live reports whether the cache may serve: subscribed, and heard from recently.
+func (k *keyInvalidation) live() bool {
+	return k.up.Load() && time.Since(time.Unix(0, k.lastHeard.Load())) < keyStaleAfter
+}
+
+func (k *keyInvalidation) start(cache *keyCache) {
+	k.cache = cache
+	k.ps = k.rdb.Subscribe(context.Background(), k.channel, k.ackTo)
+	go k.receive()
+}
+
+func (k *keyInvalidation) close() {
+	k.closed.Store(true)
+	_ = k.ps.Close()
+	<-k.done
+}
+
+func (k *keyInvalidation) down(err error) {
+	if k.up.Swap(false) {
+		k.log.Warn("API key cache off: its invalidation subscription failed", slog.String("error", err.Error()))
+	}
+	k.cache.flush()
+}
+
+func (k *keyInvalidation) receive() {
+	defer close(k.done)
+	ctx := context.Background()
+	for !k.closed.Load() {
+		msg, err := k.ps.ReceiveTimeout(ctx, keyPingEvery)
+		var nerr net.Error
+		switch {
+		case k.closed.Load():
+			return
+		case errors.As(err, &nerr) && nerr.Timeout():
+			if err := k.ps.Ping(ctx); err != nil {
+				k.down(err)
+			}
+			continue
+		case err != nil:
+			k.down(err)
+			time.Sleep(100 * time.Millisecond) // the next Receive reconnects
+			continue
+		}
+		k.lastHeard.Store(time.Now().UnixNano())
+		switch m := msg.(type) {
+		case *redis.Subscription:
+			// Both channels confirmed (again, after a reconnect): whatever was published while
+			// the connection was away is unknown, so start from an empty cache.
+			if m.Kind == "subscribe" && m.Count == 2 {
+				k.cache.flush()
+				k.up.Store(true)
+			}
+		case *redis.Message:
+			k.handle(ctx, m)
+		}
+	}
+}
+
+// handle applies a revocation ("origin nonce k:<id>|u:<id> ...") and acknowledges it, or counts
+// an acknowledgement of one of ours.
+func (k *keyInvalidation) handle(ctx context.Context, m *redis.Message) {
+	if m.Channel == k.ackTo {
+		k.mu.Lock()
+		ch := k.waiting[m.Payload]
+		k.mu.Unlock()
+		if ch != nil {
+			select {
+			case ch <- struct{}{}:
+			default:
+			}
+		}
+		return
+	}
+	fields := strings.Fields(m.Payload)
+	if len(fields) < 2 {
+		return
+	}
+	keys, users := parseSubjects(fields[2:])
+	k.cache.forget(keys, users)
+	origin, nonce := fields[0], fields[1]
+	go func() {
+		_ = k.rdb.Publish(ctx, strings.TrimSuffix(k.ackTo, k.instance)+origin, nonce).Err() // a lost ack only makes the publisher wait
+	}()
+}
+
+// publish tells every instance to drop these keys and every key of these users, and waits for
+// their acknowledgements. Call it after the PostgreSQL commit.
+func (k *keyInvalidation) publish(ctx context.Context, keys, users []uuid.UUID) {
+	k.cache.forget(keys, users) // this instance at once, whatever Redis does
+	k.mu.Lock()
+	nonce := k.instance[:8] + "-" + uuid.NewString()
+	acks := make(chan struct{}, 64)
+	k.waiting[nonce] = acks
+	k.mu.Unlock()
+	defer func() {
+		k.mu.Lock()
+		delete(k.waiting, nonce)
+		k.mu.Unlock()
+	}()
+	n, err := k.rdb.Publish(context.WithoutCancel(ctx), k.channel, k.instance+" "+nonce+" "+formatSubjects(keys, users)).Result()
+	if err != nil {
+		// Instances that cannot reach Redis either stop serving from their cache within
+		// keyStaleAfter; one that still can keeps its entry until the entry's TTL.
+		k.log.Error("publishing an API key revocation failed; other instances drop it within the cache TTL", slog.String("error", err.Error()))
+		return
+	}
+	timeout := time.NewTimer(keyAckWait)
+	defer timeout.Stop()
+	for range n {
+		select {
+		case <-acks:
+		case <-timeout.C:
+			k.log.Warn("not every instance acknowledged an API key revocation in time", slog.Int64("subscribers", n))
+			return
+		}
+	}
+}
+
+func formatSubjects(keys, users []uuid.UUID) string {
+	var b strings.Builder
+	for _, id := range keys {
+		b.WriteString(" k:" + id.String())
+	}
+	for _, id := range users {
+		b.WriteString(" u:" + id.String())
+	}
+	return strings.TrimSpace(b.String())
+}
+
+func parseSubjects(fields []string) (keys, users []uuid.UUID) {
+	for _, f := range fields {
+		kind, raw, ok := strings.Cut(f, ":")
+		id, err := uuid.Parse(raw)
+		if !ok || err != nil {
+			continue
+		}
+		switch kind {
+		case "k":
+			keys = append(keys, id)
+		case "u":
+			users = append(users, id)
+		}
+	}
+	return keys, users
+}
