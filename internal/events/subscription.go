@@ -81,8 +81,17 @@ func (s *Subscription) C() <-chan Frame { return s.ch }
 // Done is closed when the subscription ended (slow consumer, bus closed, Close).
 func (s *Subscription) Done() <-chan struct{} { return s.done }
 
-// Err is why the subscription ended; read it after Done.
-func (s *Subscription) Err() error { return s.err }
+// Err is why the subscription ended, or nil while it is live. end writes the cause before it
+// closes done, so reading it only once done is closed is what makes the read race-free: a
+// writer timing out while the bus ends the subscription (a slow consumer) asks exactly then.
+func (s *Subscription) Err() error {
+	select {
+	case <-s.done:
+		return s.err
+	default:
+		return nil
+	}
+}
 
 // Queued is how many events wait in the buffer.
 func (s *Subscription) Queued() int { return len(s.ch) }
