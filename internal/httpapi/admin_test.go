@@ -171,10 +171,10 @@ func TestRateLimitAuthPolicy(t *testing.T) {
 		!strings.Contains(last.Header.Get("RateLimit"), `r=0`) {
 		t.Errorf("429 headers: %v", last.Header)
 	}
-	// Other operations use the default policy and say so.
-	resp, _ := s.Do(t, http.MethodGet, "/health", nil, nil)
+	// Other operations use the default policy and say so (/health is limited by none).
+	resp, _ := s.Do(t, http.MethodGet, "/ready", nil, nil)
 	if !strings.Contains(resp.Header.Get("RateLimit-Policy"), `"default"`) {
-		t.Errorf("RateLimit-Policy on /health = %q", resp.Header.Get("RateLimit-Policy"))
+		t.Errorf("RateLimit-Policy on /ready = %q", resp.Header.Get("RateLimit-Policy"))
 	}
 }
 

@@ -136,11 +136,14 @@ func responseHeader(ctx context.Context) http.Header {
 	return h
 }
 
-// markMatched records whether Echo routed the request to an operation of the spec.
-func markMatched(routes map[string]bool) echo.MiddlewareFunc {
+// markMatched records the spec's path template of the operation Echo routed the request to, if
+// any. labels is computed once from the routes, so no request pays for rewriting its path.
+func markMatched(labels map[string]string) echo.MiddlewareFunc {
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
-			c.Set(routeMatchedKey, routes[c.Request().Method+" "+c.Path()])
+			if label, ok := labels[c.Request().Method+" "+c.Path()]; ok {
+				c.Set(routeLabelKey, label)
+			}
 			return next(c)
 		}
 	}

@@ -83,13 +83,22 @@ func observeMiddleware(log *slog.Logger, m *Metrics) echo.MiddlewareFunc {
 // routeLabel is the matched route as the spec writes its path template (/v1/sessions/{id}), or
 // "unmatched" for 404/405 answers.
 func routeLabel(c echo.Context) string {
-	if matched, _ := c.Get(routeMatchedKey).(bool); matched {
-		return echoParam.ReplaceAllString(c.Path(), "{$1}")
+	if label, ok := c.Get(routeLabelKey).(string); ok {
+		return label
 	}
 	return "unmatched"
+}
+
+// routeLabels maps each "METHOD /echo/:path" route to its label, the path in the spec's notation.
+func routeLabels(routes []*echo.Route) map[string]string {
+	out := make(map[string]string, len(routes))
+	for _, r := range routes {
+		out[r.Method+" "+r.Path] = echoParam.ReplaceAllString(r.Path, "{$1}")
+	}
+	return out
 }
 
 // echoParam is a path parameter in Echo's notation (:id).
 var echoParam = regexp.MustCompile(`:([A-Za-z0-9_]+)`)
 
-const routeMatchedKey = "ccb.route_matched"
+const routeLabelKey = "ccb.route_label"

@@ -148,15 +148,11 @@ func New(d Deps) (*echo.Echo, error) {
 		DebugHandlers: d.Debug, MCPHandlers: d.MCP, FileHandlers: d.Files, UsageHandlers: d.Usage,
 		PasskeyHandlers: d.Passkeys, RealtimeHandlers: d.Realtime, DeviceHandlers: d.Devices}
 	api.RegisterHandlers(e, api.NewStrictHandler(server, []api.StrictMiddlewareFunc{negotiateCSV, withRawRequest}))
-	routes := map[string]bool{}
-	for _, r := range e.Routes() {
-		routes[r.Method+" "+r.Path] = true
-	}
-	limits := &requestLimits{rl: d.RateLimits, byRoute: policiesByRoute(spec, d.RateLimits), log: d.Log}
+	limits := &requestLimits{rl: d.RateLimits, byRoute: withoutUnlimited(spec, policiesByRoute(spec, d.RateLimits)), log: d.Log}
 	// Refused-credential throttling comes early (it spends no lookup); the body guard goes before the
 	// validator so that the validator checks what the binder binds.
 	streamed := streamedRoutes(spec)
-	e.Use(markMatched(routes), noStoreMiddleware(noStoreRoutes(spec)), limits.throttleFailures, bodyGuard(bodiesByRoute(spec)),
+	e.Use(markMatched(routeLabels(e.Routes())), noStoreMiddleware(noStoreRoutes(spec)), limits.throttleFailures, bodyGuard(bodiesByRoute(spec)),
 		rawUploads(streamed), specValidator(spec, authn, limits, streamed, d.PublicBaseURL), limits.middleware, attachPrincipal, recordWrites(d.Writes),
 		dpopBinding(dpopBindingRoutes(spec), d.DPoP, d.PublicBaseURL),
 		stepUpMiddleware(stepUpRoutes(spec), d.Authenticator),

@@ -33,7 +33,7 @@ export interface paths {
         };
         /**
          * Liveness
-         * @description Answers 200 while the process serves requests; checks no dependency.
+         * @description Answers 200 while the process serves requests; checks no dependency, and is not rate limited (a limit would cost a Redis round trip, more than the answer itself).
          */
         get: operations["getHealth"];
         put?: never;

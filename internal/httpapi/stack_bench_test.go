@@ -1,0 +1,136 @@
+package httpapi_test
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"math"
+	"net/http"
+	"net/http/httptest"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/ccbackend/ccbackend/internal/app"
+)
+
+// stackBench is the production handler built the way `serve` builds it (JSON request log at
+// INFO, here into io.Discard), on a test server's database and Redis namespace. The test server's
+// own logger keeps every line in memory for assertions, which a benchmark must not pay for.
+type stackBench struct {
+	handler http.Handler
+	auth    string // the Authorization header of a user with 50 projects
+}
+
+func newStackBench(b *testing.B) stackBench {
+	s, u := benchServer(b)
+	for i := range 50 {
+		s.Do(b, http.MethodPost, "/v1/projects", fmt.Sprintf(`{"name":"project %d"}`, i), u.Bearer())
+	}
+	a, err := app.New(context.Background(), s.App.Config, slog.New(slog.NewJSONHandler(io.Discard, nil)), "bench")
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(a.Close)
+	return stackBench{handler: a.Handler, auth: u.Bearer()["Authorization"]}
+}
+
+// stackTargets are the requests the base HTTP stack is measured on: the cheapest operation
+// (no dependency at all) and an authenticated list page.
+var stackTargets = []struct {
+	name, path string
+	authed     bool
+}{
+	{"health", "/health", false},
+	{"projects", "/v1/projects?limit=50", true},
+}
+
+// BenchmarkStack serves each target through the handler in-process (no network), so ns/op and
+// allocs/op are the stack's own cost: middleware, routing, validation, handler, encoding.
+func BenchmarkStack(b *testing.B) {
+	sb := newStackBench(b)
+	for _, tc := range stackTargets {
+		b.Run(tc.name, func(b *testing.B) {
+			req := httptest.NewRequest(http.MethodGet, tc.path, nil)
+			if tc.authed {
+				req.Header.Set("Authorization", sb.auth)
+			}
+			b.ReportAllocs()
+			for b.Loop() {
+				rec := httptest.NewRecorder()
+				sb.handler.ServeHTTP(rec, req)
+				if rec.Code != http.StatusOK {
+					b.Fatalf("GET %s = %d: %s", tc.path, rec.Code, rec.Body)
+				}
+			}
+		})
+	}
+}
+
+// BenchmarkStackLoad drives each target over loopback HTTP with 32 keep-alive connections for a
+// bounded number of requests (b.N), and reports requests/s and the p50/p99 latency.
+func BenchmarkStackLoad(b *testing.B) {
+	sb := newStackBench(b)
+	srv := httptest.NewServer(sb.handler)
+	b.Cleanup(srv.Close)
+	const conns = 32
+	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: conns, MaxConnsPerHost: conns}}
+	for _, tc := range stackTargets {
+		b.Run(tc.name, func(b *testing.B) {
+			get := func() time.Duration {
+				req, _ := http.NewRequest(http.MethodGet, srv.URL+tc.path, nil)
+				if tc.authed {
+					req.Header.Set("Authorization", sb.auth)
+				}
+				start := time.Now()
+				resp, err := client.Do(req)
+				if err != nil {
+					b.Error(err)
+					return 0
+				}
+				_, _ = io.Copy(io.Discard, resp.Body)
+				_ = resp.Body.Close()
+				if resp.StatusCode != http.StatusOK {
+					b.Errorf("GET %s = %d", tc.path, resp.StatusCode)
+				}
+				return time.Since(start)
+			}
+			for range conns {
+				get() // warm connections and caches
+			}
+			work := make(chan struct{}, b.N)
+			for range b.N {
+				work <- struct{}{}
+			}
+			close(work)
+			var mu sync.Mutex
+			took := make([]time.Duration, 0, b.N)
+			b.ResetTimer()
+			start := time.Now()
+			var wg sync.WaitGroup
+			for range conns {
+				wg.Go(func() {
+					var mine []time.Duration
+					for range work {
+						mine = append(mine, get())
+					}
+					mu.Lock()
+					took = append(took, mine...)
+					mu.Unlock()
+				})
+			}
+			wg.Wait()
+			elapsed := time.Since(start)
+			b.StopTimer()
+			slices.Sort(took)
+			at := func(q float64) float64 {
+				return float64(took[max(0, int(math.Ceil(q*float64(len(took))))-1)].Nanoseconds()) / 1e3
+			}
+			b.ReportMetric(at(0.50), "p50-µs")
+			b.ReportMetric(at(0.99), "p99-µs")
+			b.ReportMetric(float64(len(took))/elapsed.Seconds(), "req/s")
+		})
+	}
+}
