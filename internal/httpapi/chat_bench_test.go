@@ -429,7 +429,9 @@ func BenchmarkChatProxyNonStream(b *testing.B) {
 	p.direct.isText, p.direct.isEnd, p.proxied.isText, p.proxied.isEnd = complete, complete, complete, complete
 	resp, raw := p.s.Do(b, http.MethodPost, "/v1/chat/completions", p.proxied.head+p.proxied.tail,
 		map[string]string{"Authorization": p.proxied.header.Get("Authorization")})
-	var c struct{ Choices []struct{ Message struct{ Content string } } }
+	var c struct {
+		Choices []struct{ Message struct{ Content string } }
+	}
 	if err := json.Unmarshal(raw, &c); err != nil || resp.StatusCode != http.StatusOK || len(c.Choices) != 1 || c.Choices[0].Message.Content != strings.Join(words, "") {
 		b.Fatalf("proxied reply = %d %s", resp.StatusCode, raw)
 	}
