@@ -84,6 +84,45 @@ func TestUsageWriterStoresBatchesAndIsolatesABadEvent(t *testing.T) {
 	}
 }
 
+// A flush returns once every event queued before it is stored, without closing the writer or
+// waiting for the linger of a batch it does not belong to; events after it still get stored.
+func TestUsageWriterFlushWaitsForEarlierEvents(t *testing.T) {
+	ctx := context.Background()
+	st, err := store.Open(ctx, testutil.NewDatabase(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(st.Close)
+	var user uuid.UUID
+	if err := st.Pool.QueryRow(ctx, `INSERT INTO users (email, password_hash) VALUES ('flush@example.com', 'x') RETURNING id`).Scan(&user); err != nil {
+		t.Fatal(err)
+	}
+	w := chat.NewUsageWriter(st, slog.New(slog.DiscardHandler))
+	count := func() (n int) {
+		if err := st.Pool.QueryRow(ctx, `SELECT count(*) FROM usage_events`).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	event := db.InsertUsageEventsParams{UserID: user, Model: "m", Provider: "anthropic", Status: "completed", Now: time.Now()}
+	for round, want := range []int{1, 301, 301} { // one event, more than one batch, nothing new
+		for range want - count() {
+			w.Add(event)
+		}
+		if err := w.Flush(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if n := count(); n != want {
+			t.Fatalf("round %d: %d events stored after the flush, want %d", round, n, want)
+		}
+	}
+	w.Add(event)
+	w.Close()
+	if n := count(); n != 302 {
+		t.Errorf("%d events after close, want 302", n)
+	}
+}
+
 // Without a database the writer reports the loss to a waiter at once instead of retrying each
 // event, and logs it once per batch.
 func TestUsageWriterWithoutDatabaseLosesEventsPromptly(t *testing.T) {

@@ -240,6 +240,9 @@ func TestChatPersistsIntoSession(t *testing.T) {
 	if st["is_running"] != false || st["message_count"] != float64(4) || st["total_tokens"].(float64) <= 0 || st["total_cost"].(float64) <= 0 {
 		t.Errorf("status %s", raw)
 	}
+	if err := env.s.App.Chat.FlushUsage(t.Context()); err != nil { // replies do not wait for their usage rows
+		t.Fatal(err)
+	}
 	var n int
 	if err := env.s.App.Store.Pool.QueryRow(context.Background(), "SELECT count(*) FROM usage_events WHERE status = 'completed' AND provider = 'anthropic'").Scan(&n); err != nil || n != 2 {
 		t.Errorf("usage events %d (%v), want 2", n, err)
