@@ -253,16 +253,14 @@ func (g *Generation) FinishStored(ctx context.Context) error {
 }
 
 // FinishInBackground releases the session at once and records the exchange without holding up
-// the end of the response: the usage event is queued for the service's writer, and an exchange
-// that belongs to a session is stored on a goroutine the service waits for at shutdown.
+// the end of the response: the exchange is recorded (stored in its session, its end event
+// raised, its usage event queued) on a goroutine the service waits for at shutdown.
 func (g *Generation) FinishInBackground(ctx context.Context) {
 	if !g.release() {
 		return
 	}
-	if g.sessionID == nil {
-		_ = g.record(ctx)
-		return
-	}
+	// Also without a session: recording raises generation.completed (a Redis round trip), which
+	// would otherwise hold the end of the response after [DONE].
 	g.svc.pending.Add(1)
 	go func() {
 		defer g.svc.pending.Done()
