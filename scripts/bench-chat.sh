@@ -6,7 +6,8 @@
 # response (eof), the part spent before the upstream call (upstream), new upstream connections
 # per stream, and at 100 streams the memory per open stream (B/open-stream).
 #
-#   scripts/bench-chat.sh                      300, 1000 and 3000 pairs at 1, 10 and 100 streams,
+#   scripts/bench-chat.sh                      300, 1000 and 3000 pairs at 1, 10 and 100 streams, then
+#                                               300 and 1000 non-streamed pairs at 1 and 32 (REPLIES_1, REPLIES_32),
 #                                               then 5000 non-streamed requests per credential at 32 clients
 #   PAIRS_100=10000 COUNT=3 scripts/bench-chat.sh
 #   CCB_BENCH_CHAT_GAP=2ms scripts/bench-chat.sh          a model ten times faster (saturates 2 cores)
@@ -40,6 +41,13 @@ bench -bench 'ChatProxy/streams=1$' -benchtime="${PAIRS_1:-300}x" "$@"
 bench -bench 'ChatProxy/streams=10$' -benchtime="${PAIRS_10:-1000}x" "$@"
 bench -bench 'ChatProxy/streams=100$' -benchtime="${PAIRS_100:-3000}x" "$@"
 
+# ---- non-streamed replies (helper relay) ----
+# BenchmarkChatProxyNonStream: a non-streamed request straight to the fake and one through the
+# service, started together, at 1 and 32 concurrent pairs; the fake answers one gap after the
+# request arrives. total-p50-µs-overhead is what the service adds to a non-streamed reply.
+bench -bench 'ChatProxyNonStream/c=1$' -benchtime="${REPLIES_1:-300}x" "$@"
+bench -bench 'ChatProxyNonStream/c=32$' -benchtime="${REPLIES_32:-1000}x" "$@"
+# ---- end of non-streamed replies ----
 # ---- throughput (helper bench): non-streamed chat completions, instant upstream, 32 clients ----
 # BenchmarkChatThroughput (internal/httpapi/chat_throughput_bench_test.go): req/s with an access
 # token and with an API key, and CPU per request of the test process, PostgreSQL and Redis.

@@ -20,4 +20,6 @@ func (w *usageWriter) AddAndWait(ctx context.Context, p db.InsertUsageEventsPara
 	return w.addAndWait(ctx, p)
 }
 
+func (w *usageWriter) Flush(ctx context.Context) error { return w.flush(ctx) }
+
 func (w *usageWriter) Close() { w.close() }

@@ -116,7 +116,7 @@ func FuzzChatTranslation(f *testing.F) {
 		if err := json.Unmarshal(wire, &got); err != nil {
 			t.Fatalf("Anthropic body is not JSON: %v", err)
 		}
-		if !got.Stream || len(got.Messages) != len(out.Messages) {
+		if got.Stream == out.NoStream || len(got.Messages) != len(out.Messages) {
 			t.Fatalf("Anthropic body %s does not carry the %d turns streamed", wire, len(out.Messages))
 		}
 		for i, m := range got.Messages {

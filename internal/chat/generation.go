@@ -223,7 +223,7 @@ func (g *Generation) Collect(ctx context.Context) (Completion, error) {
 			break
 		}
 	}
-	stored := g.Finish(ctx)
+	stored := g.FinishStored(ctx)
 	if g.err != nil {
 		return Completion{}, upstreamError(g.err)
 	}
@@ -238,41 +238,33 @@ func (g *Generation) Collect(ctx context.Context) (Completion, error) {
 	return c, nil
 }
 
-// Finish records the exchange (also when cancelled or failed part-way: what was produced and its
-// usage count) and releases the session. It returns why the exchange could not be stored in its
-// session (nil when stored, or when there is no session). It is safe to call more than once; only
-// the first call records.
-func (g *Generation) Finish(ctx context.Context) error {
-	if g.release() {
-		return g.record(context.WithoutCancel(ctx), true)
-	}
-	return nil
-}
-
-// FinishStored is Finish for a stream: the exchange is stored in its session before it returns,
-// so the stream can still report a failure before [DONE], but the usage event is not waited for.
+// FinishStored records the exchange (also when cancelled or failed part-way: what was produced
+// and its usage count) and releases the session. The exchange is stored in its session before
+// it returns, so a reply or a stream can still tell the client that storing failed (the
+// completion's session_error; the stream's error before [DONE]); the usage event is queued for
+// the service's writer and not waited for (see Service.FlushUsage). It returns why the exchange
+// could not be stored in its session (nil when stored, or when there is no session). It is safe
+// to call more than once; only the first call records.
 func (g *Generation) FinishStored(ctx context.Context) error {
 	if g.release() {
-		return g.record(context.WithoutCancel(ctx), false)
+		return g.record(context.WithoutCancel(ctx))
 	}
 	return nil
 }
 
 // FinishInBackground releases the session at once and records the exchange without holding up
-// the end of the response: the usage event is queued for the service's writer, and an exchange
-// that belongs to a session is stored on a goroutine the service waits for at shutdown.
+// the end of the response: the exchange is recorded (stored in its session, its end event
+// raised, its usage event queued) on a goroutine the service waits for at shutdown.
 func (g *Generation) FinishInBackground(ctx context.Context) {
 	if !g.release() {
 		return
 	}
-	if g.sessionID == nil {
-		_ = g.record(ctx, false)
-		return
-	}
+	// Also without a session: recording raises generation.completed (a Redis round trip), which
+	// would otherwise hold the end of the response after [DONE].
 	g.svc.pending.Add(1)
 	go func() {
 		defer g.svc.pending.Done()
-		_ = g.record(context.WithoutCancel(ctx), false) // logged; nobody is left to tell
+		_ = g.record(context.WithoutCancel(ctx)) // logged; nobody is left to tell
 	}()
 }
 
@@ -288,9 +280,9 @@ func (g *Generation) release() bool {
 	return true
 }
 
-// record stores the exchange in its session and the usage event; wait says whether to wait
-// until the usage event is stored. It returns the session store's failure (also logged).
-func (g *Generation) record(ctx context.Context, wait bool) error {
+// record stores the exchange in its session and queues the usage event. It returns the session
+// store's failure (also logged).
+func (g *Generation) record(ctx context.Context) error {
 	if g.sessionID != nil {
 		g.recording.Wait() // the tool-calls list is complete when the exchange is
 	}
@@ -313,11 +305,7 @@ func (g *Generation) record(ctx context.Context, wait bool) error {
 		}
 	}
 	g.raiseEnd(status)
-	if !wait {
-		g.svc.usage.add(event)
-	} else {
-		_ = g.svc.usage.addAndWait(ctx, event) // the writer logs a loss
-	}
+	g.svc.usage.add(event) // the writer logs a loss
 	return stored
 }
 

@@ -99,7 +99,7 @@ func invalid(pointer, detail string) error {
 // Messages API requires alternation. att reads the caller's attached files (nil: none may be
 // attached).
 func toLLM(r Request, att *attacher) (llm.Request, error) {
-	out := llm.Request{Temperature: r.Temperature, TopP: r.TopP, User: r.User}
+	out := llm.Request{Temperature: r.Temperature, TopP: r.TopP, User: r.User, NoStream: !r.Stream}
 	var system []string
 	for i, m := range r.Messages {
 		at := fmt.Sprintf("/messages/%d", i)

@@ -3,6 +3,7 @@ package chat
 import (
 	"encoding/json"
 	"reflect"
+	"strings"
 	"testing"
 
 	"github.com/ccbackend/ccbackend/internal/apperr"
@@ -124,6 +125,11 @@ func TestToLLM(t *testing.T) {
 			want: llm.Request{Messages: []llm.Message{userTurn(textPart("hi"))}},
 		},
 		{
+			name: "a streamed request is streamed upstream",
+			body: `{"stream":true,"messages":[` + userHi + `]}`,
+			want: llm.Request{Messages: []llm.Message{userTurn(textPart("hi"))}},
+		},
+		{
 			name: "tools, with an empty object schema when parameters are missing",
 			body: `{"messages":[` + userHi + `],"tools":[
 				{"type":"function","function":{"name":"get_weather","description":"Weather by city","parameters":{"type":"object","properties":{"city":{"type":"string"}}}}},
@@ -135,6 +141,8 @@ func TestToLLM(t *testing.T) {
 		},
 	}
 	for _, tc := range cases {
+		// The client collects these answers whole, so the upstream need not stream them.
+		tc.want.NoStream = !strings.Contains(tc.body, `"stream":true`)
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			got, err := toLLM(decodeRequest(t, tc.body), nil)

@@ -54,6 +54,11 @@ func (s *Service) Wait() {
 	s.usage.close()
 }
 
+// FlushUsage waits until the usage event of every exchange recorded before the call is written.
+// Replies and streams do not wait for their usage event (the writer batches them a few
+// milliseconds later); whoever must read it right after a reply — a test, say — calls this.
+func (s *Service) FlushUsage(ctx context.Context) error { return s.usage.flush(ctx) }
+
 // Limits bound what one user can spend and hold.
 type Limits struct {
 	Limiter *ratelimit.Limiter

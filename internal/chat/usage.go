@@ -24,10 +24,13 @@ type usageWriter struct {
 	done  chan struct{}
 }
 
-// usageRecord is one event to store; stored, when set, gets the outcome once it is stored.
+// usageRecord is one event to store; stored, when set, gets the outcome once it is stored. A
+// flush record carries no event: it ends the batch it arrives in, and stored hears once that
+// batch, and so everything queued before it, was written.
 type usageRecord struct {
 	params db.InsertUsageEventsParams
 	stored chan<- error
+	flush  bool
 }
 
 const (
@@ -66,6 +69,23 @@ func (w *usageWriter) addAndWait(ctx context.Context, p db.InsertUsageEventsPara
 	}
 }
 
+// flush waits until every event queued before it was written (stored or, logged, lost). Unlike
+// an event it is never dropped: it waits for room in the queue.
+func (w *usageWriter) flush(ctx context.Context) error {
+	done := make(chan error, 1)
+	select {
+	case w.queue <- usageRecord{stored: done, flush: true}:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
 // enqueue queues r unless the queue is full, which it logs.
 func (w *usageWriter) enqueue(r usageRecord) bool {
 	select {
@@ -91,7 +111,7 @@ func (w *usageWriter) run() {
 		batch = append(batch[:0], r)
 		linger.Reset(usageLinger)
 	gather:
-		for len(batch) < usageBatch {
+		for len(batch) < usageBatch && !batch[len(batch)-1].flush {
 			select {
 			case r, ok := <-w.queue:
 				if !ok {
@@ -111,6 +131,12 @@ func (w *usageWriter) run() {
 // when the database cannot be reached at all, the batch is lost at once rather than retried
 // event by event.
 func (w *usageWriter) write(batch []usageRecord) {
+	if last := batch[len(batch)-1]; last.flush { // only ever the last one (see run)
+		defer func() { last.stored <- nil }()
+		if batch = batch[:len(batch)-1]; len(batch) == 0 {
+			return
+		}
+	}
 	errs := w.insert(batch)
 	if len(batch) > 1 && refusedRow(errs) {
 		for _, r := range batch {

@@ -36,19 +36,26 @@ func (l *lockedBuffer) String() string {
 	return l.b.String()
 }
 
-// Events queued together go in one batch; one that cannot be stored (its user is gone) loses only
-// itself, the others are stored, and close stores everything still queued.
-func TestUsageWriterStoresBatchesAndIsolatesABadEvent(t *testing.T) {
-	ctx := context.Background()
-	st, err := store.Open(ctx, testutil.NewDatabase(t))
+// usageStore is a fresh database with one user to charge.
+func usageStore(t *testing.T, email string) (*store.Store, uuid.UUID) {
+	t.Helper()
+	st, err := store.Open(context.Background(), testutil.NewDatabase(t))
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(st.Close)
 	var user uuid.UUID
-	if err := st.Pool.QueryRow(ctx, `INSERT INTO users (email, password_hash) VALUES ('usage@example.com', 'x') RETURNING id`).Scan(&user); err != nil {
+	if err := st.Pool.QueryRow(context.Background(), `INSERT INTO users (email, password_hash) VALUES ($1, 'x') RETURNING id`, email).Scan(&user); err != nil {
 		t.Fatal(err)
 	}
+	return st, user
+}
+
+// Events queued together go in one batch; one that cannot be stored (its user is gone) loses only
+// itself, the others are stored, and close stores everything still queued.
+func TestUsageWriterStoresBatchesAndIsolatesABadEvent(t *testing.T) {
+	ctx := context.Background()
+	st, user := usageStore(t, "usage@example.com")
 	var logs lockedBuffer
 	w := chat.NewUsageWriter(st, slog.New(slog.NewJSONHandler(&logs, nil)))
 	event := func(u uuid.UUID, model string) db.InsertUsageEventsParams {
@@ -81,6 +88,37 @@ func TestUsageWriterStoresBatchesAndIsolatesABadEvent(t *testing.T) {
 	}
 	if !strings.Contains(logs.String(), "recording usage events failed") {
 		t.Errorf("the lost event was not logged:\n%s", logs.String())
+	}
+}
+
+// A flush returns once every event queued before it is stored, without closing the writer or
+// waiting for the linger of a batch it does not belong to; events after it still get stored.
+func TestUsageWriterFlushWaitsForEarlierEvents(t *testing.T) {
+	ctx := context.Background()
+	st, user := usageStore(t, "flush@example.com")
+	w := chat.NewUsageWriter(st, slog.New(slog.DiscardHandler))
+	count := func() (n int) {
+		if err := st.Pool.QueryRow(ctx, `SELECT count(*) FROM usage_events`).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	event := db.InsertUsageEventsParams{UserID: user, Model: "m", Provider: "anthropic", Status: "completed", Now: time.Now()}
+	for round, want := range []int{1, 301, 301} { // one event, more than one batch, nothing new
+		for range want - count() {
+			w.Add(event)
+		}
+		if err := w.Flush(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if n := count(); n != want {
+			t.Fatalf("round %d: %d events stored after the flush, want %d", round, n, want)
+		}
+	}
+	w.Add(event)
+	w.Close()
+	if n := count(); n != 302 {
+		t.Errorf("%d events after close, want 302", n)
 	}
 }
 

@@ -53,6 +53,7 @@ type proxyUpstream struct {
 	gap    time.Duration
 	mu     sync.Mutex
 	gate   chan struct{} // non-nil: new streams pause after their first text delta until it closes
+	reply  []byte        // non-nil: answer everything one gap after the request (see serveReply)
 	paces  sync.Map      // request tag (see streamSpec) → *upstreamPace
 	conns  atomic.Int64  // connections accepted
 }
@@ -90,6 +91,10 @@ func (u *proxyUpstream) serve(w http.ResponseWriter, r *http.Request) {
 	u.mu.Lock()
 	gate := u.gate
 	u.mu.Unlock()
+	if u.reply != nil {
+		u.serveReply(w, r, body, pace)
+		return
+	}
 	w.Header().Set("Content-Type", "text/event-stream")
 	w.WriteHeader(http.StatusOK)
 	flusher := w.(http.Flusher)
@@ -120,6 +125,42 @@ func (u *proxyUpstream) serve(w http.ResponseWriter, r *http.Request) {
 			gate = nil
 		}
 	}
+}
+
+// serveReply is the upstream of the non-streamed benchmark: a model that takes one gap to
+// think and then sends its whole answer at once, as one JSON message or, when the request asks
+// for a stream, as all of its events in one write. Either way the answer is complete at the
+// same moment, so a service that streams from the upstream for a client that does not is
+// measured against the same upstream time as one that does not.
+func (u *proxyUpstream) serveReply(w http.ResponseWriter, r *http.Request, body []byte, pace *upstreamPace) {
+	timer := time.NewTimer(time.Until(pace.arrived.Add(u.gap)))
+	defer timer.Stop()
+	select {
+	case <-timer.C:
+	case <-r.Context().Done():
+		return
+	}
+	if bytes.Contains(body, []byte(`"stream":true`)) {
+		var all bytes.Buffer
+		for _, ev := range u.events {
+			_, _ = fmt.Fprintf(&all, "event: %s\ndata: %s\n\n", ev.Type, ev.Data)
+		}
+		w.Header().Set("Content-Type", "text/event-stream")
+		_, _ = w.Write(all.Bytes())
+	} else {
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write(u.reply)
+	}
+	pace.firstText = time.Now()
+	pace.stop = pace.firstText
+}
+
+// answerTime is how long the upstream takes for one answer.
+func (u *proxyUpstream) answerTime() time.Duration {
+	if u.reply != nil {
+		return u.gap
+	}
+	return time.Duration(len(u.events)) * u.gap
 }
 
 // streamTimes is what one client saw, from sending the request: the arrival of the request at
@@ -209,11 +250,17 @@ func newProxyBench(b *testing.B) *proxyBench {
 	for i := range words {
 		words[i] = fmt.Sprintf("word%02d ", i)
 	}
-	up := newProxyUpstream(b, words)
+	return newProxyBenchOn(b, newProxyUpstream(b, words), words)
+}
+
+func newProxyBenchOn(b *testing.B, up *proxyUpstream, words []string) *proxyBench {
 	s := testutil.NewServer(b, testutil.WithConfig(func(c *testutil.Config) {
 		c.AnthropicBaseURL, c.AnthropicAPIKey = up.url, "sk-ant-bench"
 		c.RateLimitDefault = testutil.RatePolicy{Limit: 1 << 30, Period: time.Minute}
 		c.RateLimitTokens = nil // no token budget, whatever CCB_RATE_LIMIT_TOKENS says
+		// One user runs every stream: the per-user cap on running generations (8 by default)
+		// would refuse most of them.
+		c.MaxConcurrentGenerations = 0
 	}))
 	user := s.Register(b, "chat-bench@example.com")
 	// A plain client (the validating one would check every chunk against the contract), able to
@@ -315,7 +362,7 @@ func (p *proxyBench) run(b *testing.B, streams int) {
 	// Streams all alike and started together would stay in lockstep: every request, event and
 	// end would come in bursts of `streams` at once. Starting them spread over one stream's
 	// length keeps `streams` open at any moment at a steady pace instead.
-	err := concurrently(b.N, streams, time.Duration(len(p.up.events))*p.up.gap, func(i int) (err error) {
+	err := concurrently(b.N, streams, p.up.answerTime(), func(i int) (err error) {
 		samples[i].direct, samples[i].proxied, err = p.pair(b.Context())
 		return err
 	})
@@ -355,6 +402,41 @@ func (p *proxyBench) run(b *testing.B, streams int) {
 	b.Logf("n=%d: direct stream p50 %.0f µs, gap %v", b.N, nearestRankMicros(direct, 0.5), p.up.gap)
 	if streams == 100 {
 		p.reportStreamMemory(b, streams)
+	}
+}
+
+// BenchmarkChatProxyNonStream is BenchmarkChatProxy for non-streamed completions at 1 and 32
+// concurrent pairs: a request straight to the upstream ("stream" false) and one through POST
+// /v1/chat/completions without "stream", started together, against an upstream that answers
+// each request one gap after it arrived (see serveReply). Its total-p50-µs-overhead is what the
+// service adds to a non-streamed reply; upstream-p50-µs-overhead the part before the upstream
+// call. (ttft and eof equal total here: the answer is one body.)
+//
+//	scripts/bench-chat.sh -bench 'ChatProxyNonStream' -benchtime=500x
+func BenchmarkChatProxyNonStream(b *testing.B) {
+	words := make([]string, proxyBenchChunks)
+	for i := range words {
+		words[i] = fmt.Sprintf("word%02d ", i)
+	}
+	up := newProxyUpstream(b, words)
+	up.reply = llmtest.Fold(up.events).Body
+	p := newProxyBenchOn(b, up, words)
+	last := words[len(words)-1]
+	// Both ways the answer is one JSON body; it is complete once its last word arrived.
+	complete := func(l []byte) bool { return bytes.Contains(l, []byte(last)) }
+	p.direct.head = strings.Replace(p.direct.head, `"stream":true,`, ``, 1)
+	p.proxied.head = strings.Replace(p.proxied.head, `"stream":true,`, ``, 1)
+	p.direct.isText, p.direct.isEnd, p.proxied.isText, p.proxied.isEnd = complete, complete, complete, complete
+	resp, raw := p.s.Do(b, http.MethodPost, "/v1/chat/completions", p.proxied.head+p.proxied.tail,
+		map[string]string{"Authorization": p.proxied.header.Get("Authorization")})
+	var c struct {
+		Choices []struct{ Message struct{ Content string } }
+	}
+	if err := json.Unmarshal(raw, &c); err != nil || resp.StatusCode != http.StatusOK || len(c.Choices) != 1 || c.Choices[0].Message.Content != strings.Join(words, "") {
+		b.Fatalf("proxied reply = %d %s", resp.StatusCode, raw)
+	}
+	for _, conc := range []int{1, 32} {
+		b.Run(fmt.Sprintf("c=%d", conc), func(b *testing.B) { p.run(b, conc) })
 	}
 }
 

@@ -88,6 +88,10 @@ type Request struct {
 	Tools       []Tool
 	ToolChoice  *ToolChoice
 	User        string // end-user id, passed upstream as metadata where supported
+	// NoStream says the caller collects the whole answer before using any of it: a provider
+	// may then fetch it in one response instead of a stream (Anthropic does; the Stream it
+	// returns replays the answer as the same events). Without it, providers stream.
+	NoStream bool
 }
 
 // StopReason is why generation ended, normalised.

@@ -137,7 +137,37 @@ func (f *FakeAnthropic) serve(w http.ResponseWriter, r *http.Request) {
 	}
 	// The real API names every answer with a request-id header; a script may set its own.
 	w.Header().Set("Request-Id", RequestID(n))
+	if resp.Events != nil && req.Body["stream"] != true {
+		f.writeFolded(w, r, resp)
+		return
+	}
 	f.write(w, r, resp)
+}
+
+// writeFolded answers a request that did not ask for a stream as the API does: after the time
+// the scripted stream would take (or, held open, never), the whole answer at once (see Fold).
+func (f *FakeAnthropic) writeFolded(w http.ResponseWriter, r *http.Request, resp Response) {
+	if !f.wait(r, resp.Delay*time.Duration(len(resp.Events))) {
+		return
+	}
+	if resp.HoldOpen { // an answer that never completes: nothing is sent until the client goes
+		select {
+		case <-r.Context().Done():
+			f.closedEarly()
+		case <-f.stop:
+		}
+		return
+	}
+	folded := Fold(resp.Events)
+	resp.Events, resp.Body = nil, folded.Body
+	if resp.Status == 0 || resp.Status == http.StatusOK {
+		resp.Status = folded.Status
+	}
+	f.write(w, r, resp)
+	if folded.Cut {
+		// A stream cut short is a connection cut short: the client sees the body end early.
+		panic(http.ErrAbortHandler)
+	}
 }
 
 // RequestID is the request-id header the fake sends with its answer to the n-th request (1-based)
