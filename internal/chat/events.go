@@ -2,7 +2,6 @@ package chat
 
 import (
 	"context"
-	"log/slog"
 
 	"github.com/ccbackend/ccbackend/internal/events"
 	"github.com/ccbackend/ccbackend/internal/llm"
@@ -18,18 +17,6 @@ func (s *Service) WithEvents(p events.Publisher) *Service {
 	return s
 }
 
-// raise publishes one event of the generation; a failure is logged (the feed is a notification).
-func (g *Generation) raise(typ events.Type, data map[string]any) {
-	if g.svc.events == nil {
-		return
-	}
-	data["generation_id"] = g.ID
-	data["session_id"] = g.sessionID
-	if err := g.svc.events.Publish(context.WithoutCancel(g.parent), g.caller.UserID, typ, data); err != nil {
-		g.svc.log.Warn("events: publish", slog.String("type", string(typ)), slog.String("error", err.Error()))
-	}
-}
-
 // raiseEvent reports what Next returns: text deltas and backend tool calls.
 func (g *Generation) raiseEvent(e Event) {
 	if g.svc.events == nil {
@@ -42,8 +29,7 @@ func (g *Generation) raiseEvent(e Event) {
 		g.raise(events.ToolCallCompleted, map[string]any{"tool_call_id": e.Tool.ID, "server": e.Tool.Server, "tool": e.Tool.Name,
 			"is_error": e.Tool.IsError != nil && *e.Tool.IsError})
 	case e.Kind == llm.EventTextDelta:
-		g.raise(events.GenerationDelta, map[string]any{"index": g.deltas, "delta": e.Text})
-		g.deltas++
+		g.raiseText(events.GenerationDelta, map[string]any{}, e.Text)
 	}
 }
 

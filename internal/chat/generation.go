@@ -58,7 +58,7 @@ type Generation struct {
 	limited     bool            // the step limit or the turn deadline ended the turn
 	over        bool            // nothing more comes
 	recording   sync.WaitGroup  // tool calls being recorded
-	deltas      int             // generation.delta events raised
+	feed        feedQueue       // this generation's events on the caller's feed, in order (feed.go)
 }
 
 // tokensUsed is what the generation cost the token budget so far.

@@ -40,6 +40,7 @@ type Service struct {
 	now      func() time.Time
 	log      *slog.Logger
 	pending  sync.WaitGroup // exchanges being recorded after their stream ended
+	feeding  sync.WaitGroup // generations' feed events being published (feed.go)
 	usage    *usageWriter
 	observer Observer         // metrics; see WithObserver
 	events   events.Publisher // generation.* and tool.* events; see WithEvents
@@ -47,10 +48,11 @@ type Service struct {
 	loop     ToolLoop
 }
 
-// Wait blocks until every exchange recorded in the background is stored, and stops the usage
-// writer: call it at shutdown, once no request is being served.
+// Wait blocks until every exchange recorded in the background is stored and every feed event
+// raised is published, and stops the usage writer: call it at shutdown, once no request is being served.
 func (s *Service) Wait() {
 	s.pending.Wait()
+	s.feeding.Wait()
 	s.usage.close()
 }
 

@@ -1844,7 +1844,8 @@ export interface components {
          *     - `session.created|updated|deleted`: `{session_id, project_id}`
          *     - `message.created`: `{message_id, session_id, role}`
          *     - `generation.started`: `{generation_id, session_id, model}`
-         *     - `generation.delta`: `{generation_id, session_id, index, delta}` (`index` counts from 0)
+         *     - `generation.delta`: `{generation_id, session_id, index, delta}` (`index` counts the generation's delta
+         *       events from 0; text that arrives while the feed is behind comes merged, in order, into one delta)
          *     - `generation.completed|cancelled|failed`: `{generation_id, session_id, session_title, finish_reason, error_code}`
          *     - `tool.call_started|call_completed`: `{generation_id, session_id, tool_call_id, server_id, tool, is_error}`
          *     - `file.created`: `{file_id, project_id, path, name, size}`; `file.deleted`: `{file_id, project_id, path}`
