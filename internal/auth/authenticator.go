@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/redis/go-redis/v9"
 
 	"github.com/ccbackend/ccbackend/gen/db"
 	"github.com/ccbackend/ccbackend/internal/apperr"
@@ -48,14 +49,21 @@ func (c Credentials) Present() bool { return c.Bearer != "" || c.APIKey != "" ||
 // genuine (a valid signature, an existing API key), before the revocation lookup and the role
 // check, so that work keyed by the caller (the rate-limit decision) can run alongside that
 // lookup. Authenticate may still refuse the caller afterwards.
-type Identified func(Principal)
+//
+// It may return a Rider: Redis work keyed by the caller that rides in the round trip the
+// authenticator makes anyway, so the caller's rate-limit decision costs no trip of its own. A
+// path that makes no such trip (API keys) ignores it, and the caller runs it itself.
+type Identified func(Principal) Rider
+
+// Rider queues its commands on pipe; it reads their replies once pipe has been executed.
+type Rider func(ctx context.Context, pipe redis.Pipeliner)
 
 // Authenticate checks the credentials a request presents for one security scheme of the spec
 // and, when the requirement names scopes, that the caller holds those roles. It implements
 // httpapi.Authenticator.
 func (a *Accounts) Authenticate(ctx context.Context, creds Credentials, scheme string, scopes []string, identified Identified) (Principal, error) {
 	if identified == nil {
-		identified = func(Principal) {}
+		identified = func(Principal) Rider { return nil }
 	}
 	var (
 		p   Principal
@@ -112,16 +120,11 @@ func (a *Accounts) fromBearer(ctx context.Context, creds Credentials, identified
 	}
 	p := Principal{UserID: claims.UserID, Roles: claims.Roles, FamilyID: claims.FamilyID, TokenID: claims.TokenID, ExpiresAt: claims.ExpiresAt,
 		AuthTime: claims.AuthTime, AMR: claims.AMR}
-	identified(p)
-	spend, err := a.checkDPoPBinding(claims, creds)
+	proof, err := a.checkDPoPBinding(claims, creds)
 	if err != nil {
 		return Principal{}, err
 	}
-	spent := spendConcurrently(ctx, spend)
-	revoked, err := a.revoked.AccessRevoked(ctx, claims.FamilyID, claims.TokenID)
-	if spendErr := spent(); spendErr != nil {
-		return Principal{}, spendErr
-	}
+	revoked, err := a.accessRevoked(ctx, claims, proof, identified(p))
 	if err != nil {
 		return Principal{}, err
 	}
@@ -129,6 +132,28 @@ func (a *Accounts) fromBearer(ctx context.Context, creds Credentials, identified
 		return Principal{}, errRevoked
 	}
 	return p, nil
+}
+
+// accessRevoked makes the one Redis round trip of an access-token request: the revocation
+// lookup, the DPoP proof's jti (when there is a proof) and whatever the caller's rider carries
+// (its rate-limit decision), in one pipeline; go-redis splits it per node on a cluster, and
+// every command in it touches one key. A proof whose jti cannot be recorded fails closed; the
+// revocation lookup falls back to PostgreSQL.
+func (a *Accounts) accessRevoked(ctx context.Context, claims AccessClaims, proof *DPoPProof, ride Rider) (bool, error) {
+	pipe := a.revoked.rdb.Pipeline()
+	revoked := a.revoked.queue(ctx, pipe, claims.FamilyID, claims.TokenID)
+	spent := func() error { return nil }
+	if proof != nil {
+		spent = a.dpop.queueSpend(ctx, pipe, *proof)
+	}
+	if ride != nil {
+		ride(ctx, pipe)
+	}
+	_, _ = pipe.Exec(ctx) // each command carries its own error, read below
+	if err := spent(); err != nil {
+		return false, err
+	}
+	return revoked(ctx)
 }
 
 func (a *Accounts) fromAPIKey(ctx context.Context, secret string, identified Identified) (Principal, error) {

@@ -60,15 +60,25 @@ func (d *DPoPProofs) check(req DPoPRequest) (DPoPProof, error) {
 
 // spend records p's jti; a jti already recorded is a replay.
 func (d *DPoPProofs) spend(ctx context.Context, p DPoPProof) error {
+	return d.queueSpend(ctx, d.rdb, p)()
+}
+
+// queueSpend adds the recording of p's jti to pipe (a round trip other checks share) and returns
+// the function that reads the outcome once pipe ran: nil, the replay error, or 503 when Redis
+// could not record it (a proof is never let through unchecked).
+func (d *DPoPProofs) queueSpend(ctx context.Context, pipe redis.Cmdable, p DPoPProof) (outcome func() error) {
 	// A proof is accepted from iat-window to iat+window, so its jti is kept for as long.
-	fresh, err := d.rdb.SetNX(ctx, d.jtiKey(p), 1, 2*d.window+time.Second).Result()
-	if err != nil {
-		return apperr.Wrap(err, errDPoPCache.Kind, errDPoPCache.Code, errDPoPCache.Detail).WithRetryAfter(errDPoPCache.RetryAfter)
+	cmd := pipe.SetNX(ctx, d.jtiKey(p), 1, 2*d.window+time.Second)
+	return func() error {
+		fresh, err := cmd.Result()
+		if err != nil {
+			return apperr.Wrap(err, errDPoPCache.Kind, errDPoPCache.Code, errDPoPCache.Detail).WithRetryAfter(errDPoPCache.RetryAfter)
+		}
+		if !fresh {
+			return errDPoPReplay
+		}
+		return nil
 	}
-	if !fresh {
-		return errDPoPReplay
-	}
-	return nil
 }
 
 // jtiKey names the replay record of p. The key's thumbprint is the hash tag: all records of one

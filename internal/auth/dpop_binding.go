@@ -37,9 +37,9 @@ func (a *Accounts) VerifyDPoPProof(ctx context.Context, req DPoPRequest) (string
 
 // checkDPoPBinding enforces a token's key binding on a resource request: a bound token needs
 // the DPoP scheme and a proof of its key hashing it; an unbound one must come as a bearer token.
-// The proof is checked at once; spending its jti (a Redis round trip) is left to the returned
-// function, nil when there is none, so the caller can run it beside the revocation lookup.
-func (a *Accounts) checkDPoPBinding(claims AccessClaims, creds Credentials) (spend func(context.Context) error, err error) {
+// The proof is checked at once and returned (nil when there is none); spending its jti is left
+// to the caller, which carries it in the revocation lookup's round trip (queueSpend).
+func (a *Accounts) checkDPoPBinding(claims AccessClaims, creds Credentials) (*DPoPProof, error) {
 	switch {
 	case claims.JKT == "" && !creds.DPoPScheme:
 		return nil, nil
@@ -57,17 +57,7 @@ func (a *Accounts) checkDPoPBinding(claims AccessClaims, creds Credentials) (spe
 	if subtle.ConstantTimeCompare([]byte(p.JKT), []byte(claims.JKT)) != 1 {
 		return nil, errDPoPWrongKey
 	}
-	return func(ctx context.Context) error { return a.dpop.spend(ctx, p) }, nil
-}
-
-// spendConcurrently starts spend (if any) and returns a wait for its result.
-func spendConcurrently(ctx context.Context, spend func(context.Context) error) (wait func() error) {
-	if spend == nil {
-		return func() error { return nil }
-	}
-	done := make(chan error, 1)
-	go func() { done <- spend(ctx) }()
-	return func() error { return <-done }
+	return &p, nil
 }
 
 // bindFamily records ctx's DPoP key (if any) on a new refresh family inside its transaction.

@@ -47,21 +47,37 @@ func (r *Revocations) FamilyRevoked(ctx context.Context, id uuid.UUID) (bool, er
 // any Redis failure) is answered by PostgreSQL.
 func (r *Revocations) AccessRevoked(ctx context.Context, family uuid.UUID, jti string) (bool, error) {
 	pipe := r.rdb.Pipeline()
+	answer := r.queue(ctx, pipe, family, jti)
+	_, _ = pipe.Exec(ctx) // each command carries its own error; answer reads them
+	return answer(ctx)
+}
+
+// queue adds AccessRevoked's Redis lookups to pipe (a round trip other checks share) and returns
+// the function that reads the answer once pipe ran, asking PostgreSQL when Redis could not tell.
+func (r *Revocations) queue(ctx context.Context, pipe redis.Pipeliner, family uuid.UUID, jti string) (answer func(context.Context) (bool, error)) {
 	fam := pipe.Get(ctx, r.familyKey(family))
 	var denied *redis.IntCmd
 	if jti != "" {
 		denied = pipe.Exists(ctx, r.tokenKey(jti))
 	}
-	_, err := pipe.Exec(ctx)
-	switch {
-	case err != nil && !errors.Is(err, redis.Nil):
-		r.log.Warn("revocation cache unavailable; asking PostgreSQL", slog.String("error", err.Error()))
-	case denied != nil && denied.Val() > 0:
-		return true, nil
-	case fam.Err() == nil:
-		return fam.Val() == "r", nil
+	return func(ctx context.Context) (bool, error) {
+		err := fam.Err()
+		if errors.Is(err, redis.Nil) { // not cached: PostgreSQL answers below
+			err = nil
+		}
+		if err == nil && denied != nil {
+			err = denied.Err()
+		}
+		switch {
+		case err != nil:
+			r.log.Warn("revocation cache unavailable; asking PostgreSQL", slog.String("error", err.Error()))
+		case denied != nil && denied.Val() > 0:
+			return true, nil
+		case fam.Err() == nil:
+			return fam.Val() == "r", nil
+		}
+		return r.familyFromStore(ctx, family)
 	}
-	return r.familyFromStore(ctx, family)
 }
 
 // familyFromStore asks PostgreSQL and caches the answer.

@@ -81,8 +81,10 @@ func newSpecValidator(spec *openapi3.T, authn Authenticator, limits *requestLimi
 				ec := echomw.GetEchoContext(ctx)
 				req := in.RequestValidationInput.Request
 				withdraw := func() {}
-				p, err := authn.Authenticate(req.Context(), credentialsOf(ec, publicBase), in.SecuritySchemeName, in.Scopes, func(p auth.Principal) {
-					withdraw = limits.identified(ec, p)
+				p, err := authn.Authenticate(req.Context(), credentialsOf(ec, publicBase), in.SecuritySchemeName, in.Scopes, func(p auth.Principal) auth.Rider {
+					var ride auth.Rider
+					ride, withdraw = limits.identified(ec, p)
+					return ride
 				})
 				if err != nil {
 					withdraw()

@@ -11,6 +11,7 @@ import (
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/google/uuid"
 	"github.com/labstack/echo/v4"
+	"github.com/redis/go-redis/v9"
 
 	"github.com/ccbackend/ccbackend/internal/apperr"
 	"github.com/ccbackend/ccbackend/internal/auth"
@@ -64,26 +65,28 @@ func policiesByRoute(spec *openapi3.T, rl RateLimits) map[string]ratelimit.Polic
 // with 503, so sign-in never becomes brute-forceable during an outage. Only an outage
 // (ratelimit.ErrUnavailable) may fail open: an argument error refuses the request as internal.
 //
-// For an authenticated caller the decision starts as soon as the credentials prove genuine
-// (see auth.Identified), so its Redis round trip overlaps the revocation lookup instead of
-// following it; if the caller is refused after all, the unit is given back.
+// For an access token the decision rides in the authenticator's one Redis round trip (with the
+// revocation lookup and the DPoP jti, see auth.Identified) instead of taking its own; if the
+// caller is refused after all, the units are given back.
 type requestLimits struct {
 	rl      RateLimits
 	byRoute map[string]ratelimit.Policy
 	log     *slog.Logger
 }
 
-// decision is one request's rate-limit answer, ready once done is closed. A request is charged to
-// every budget in keys (an API key's request to the key's and to its owner's, so that making keys
-// does not multiply a user's limit); all must allow it, and a refusal gives back the units the
-// other budgets had taken.
+// decision is one request's rate-limit answer. A request is charged to every budget in keys (an
+// API key's request to the key's and to its owner's, so that making keys does not multiply a
+// user's limit); all must allow it, and a refusal gives back the units the other budgets had
+// taken. Its GCRA calls are queued on one pipeline — the authenticator's own round trip when it
+// makes one — and read once that ran.
 type decision struct {
-	done   chan struct{}
-	keys   []string
-	policy ratelimit.Policy
-	res    ratelimit.Result // the refusing budget's result, or else the tightest
-	spent  []string         // budgets charged for an admitted request (what a withdrawal gives back)
-	err    error
+	keys    []string
+	policy  ratelimit.Policy
+	queued  []*ratelimit.Pending // one per key; nil until queued
+	decided bool
+	res     ratelimit.Result // the refusing budget's result, or else the tightest
+	spent   []string         // budgets charged for an admitted request (what a withdrawal gives back)
+	err     error
 }
 
 const decisionKey = "ccb.ratelimit"
@@ -102,28 +105,45 @@ func (l *requestLimits) prepare(c echo.Context, p *auth.Principal) *decision {
 			keys = append(keys, "k:"+p.APIKeyID.String())
 		}
 	}
-	return &decision{done: make(chan struct{}), keys: keys, policy: policy}
+	return &decision{keys: keys, policy: policy}
 }
 
-// decide asks Redis; it touches no echo.Context, so it may run on its own goroutine.
+// queue adds d's GCRA calls, one per budget, to pipe.
+func (l *requestLimits) queue(ctx context.Context, pipe redis.Pipeliner, d *decision) {
+	for _, key := range d.keys {
+		d.queued = append(d.queued, l.rl.Limiter.Queue(ctx, pipe, key, d.policy, 1))
+	}
+}
+
+// decide makes d on a round trip of its own (anonymous callers, API keys), bounded by the
+// limiter's timeout.
 func (l *requestLimits) decide(ctx context.Context, d *decision) {
-	defer close(d.done)
 	ctx, cancel := context.WithTimeout(ctx, l.rl.Timeout)
 	defer cancel()
-	for i, key := range d.keys {
-		res, err := l.rl.Limiter.Allow(ctx, key, d.policy)
-		if err != nil {
+	pipe := l.rl.Limiter.Pipeline()
+	l.queue(ctx, pipe, d)
+	_, _ = pipe.Exec(ctx) // each call carries its own error
+	l.read(ctx, d)
+}
+
+// read takes the answers of d's queued calls (once): the first refusal or error decides, else
+// the tightest budget; a refused or failed decision gives back what the other budgets took.
+func (l *requestLimits) read(ctx context.Context, d *decision) {
+	if d.decided {
+		return
+	}
+	d.decided = true
+	for i, pd := range d.queued {
+		res, err := pd.Result(ctx)
+		if err == nil && res.Allowed {
+			d.spent = append(d.spent, d.keys[i])
+		}
+		switch {
+		case d.err != nil || (i > 0 && !d.res.Allowed):
+		case err != nil:
 			d.res, d.err = res, err
-			break
-		}
-		if res.Allowed {
-			d.spent = append(d.spent, key)
-		}
-		if i == 0 || !res.Allowed || res.Remaining < d.res.Remaining {
+		case i == 0 || !res.Allowed || res.Remaining < d.res.Remaining:
 			d.res = res
-		}
-		if !res.Allowed {
-			break
 		}
 	}
 	if d.err != nil || !d.res.Allowed {
@@ -143,20 +163,23 @@ func (l *requestLimits) giveBack(ctx context.Context, d *decision) {
 	d.spent = nil
 }
 
-// identified starts the decision for a caller whose credentials proved genuine and returns a
-// function that withdraws it — giving the units back — should the caller be refused after all.
-func (l *requestLimits) identified(c echo.Context, p auth.Principal) (withdraw func()) {
+// identified prepares the decision for a caller whose credentials proved genuine. It returns the
+// rider that carries it in the authenticator's round trip (the middleware makes it itself when
+// no trip carried it) and a function that withdraws it — giving the units back — should the
+// caller be refused after all.
+func (l *requestLimits) identified(c echo.Context, p auth.Principal) (ride auth.Rider, withdraw func()) {
 	d := l.prepare(c, &p)
 	if d == nil {
-		return func() {}
+		return nil, func() {}
 	}
 	c.Set(decisionKey, d)
 	ctx := c.Request().Context()
-	go l.decide(ctx, d)
-	return func() {
+	return func(ctx context.Context, pipe redis.Pipeliner) { l.queue(ctx, pipe, d) }, func() {
 		c.Set(decisionKey, nil)
-		<-d.done
-		l.giveBack(ctx, d)
+		if d.queued != nil {
+			l.read(ctx, d)
+			l.giveBack(ctx, d)
+		}
 	}
 }
 
@@ -169,9 +192,12 @@ func (l *requestLimits) middleware(next echo.HandlerFunc) echo.HandlerFunc {
 			if d = l.prepare(c, nil); d == nil {
 				return next(c)
 			}
-			l.decide(c.Request().Context(), d)
 		}
-		<-d.done
+		if d.queued == nil {
+			l.decide(c.Request().Context(), d)
+		} else {
+			l.read(c.Request().Context(), d)
+		}
 		if d.err != nil && !errors.Is(d.err, ratelimit.ErrUnavailable) {
 			// An argument error (a bad policy, an empty key) is a bug, not an outage: refused.
 			return fmt.Errorf("rate limit %s: %w", d.policy.Name, d.err)

@@ -94,17 +94,7 @@ func (l *Limiter) Allow(ctx context.Context, key string, p Policy) (Result, erro
 //
 // LLM tokens are reserved with AllowN (an upper bound) and then settled with Settle.
 func (l *Limiter) AllowN(ctx context.Context, key string, p Policy, n int) (Result, error) {
-	if err := check(key, p, n); err != nil {
-		return Result{Policy: p, Limit: p.Limit}, err
-	}
-	limit := redis_rate.Limit{Rate: p.Limit, Burst: p.Limit, Period: p.Period}
-	res, err := l.gcra.AllowN(ctx, l.prefix+p.Name+":"+key, limit, n)
-	if err != nil {
-		return Result{Policy: p, Limit: p.Limit}, unavailable("policy "+p.Name, err)
-	}
-	out := Result{Allowed: res.Allowed > 0, Limit: p.Limit, Remaining: res.Remaining, Policy: p,
-		RetryAfter: max(res.RetryAfter, 0), ResetAfter: max(res.ResetAfter, 0)}
-	return out, nil
+	return l.Queue(ctx, l.rdb, key, p, n).Result(ctx)
 }
 
 // check rejects what Redis would mis-handle (a zero rate divides by zero in the script) or what

@@ -1,0 +1,116 @@
+package ratelimit
+
+import (
+	"context"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// gcra is the GCRA decision that redis_rate's AllowN makes, with the same key layout and
+// arithmetic (the theoretical arrival time, TAT, in seconds since 2017-01-01 as a float), so
+// Peek, Settle and instances still on redis_rate share one budget with it. It is our own copy
+// because redis_rate only runs its script on its own round trip: this one can ride in a
+// pipeline beside other commands (Queue).
+//
+// ARGV: burst, rate, period (s), cost. Reply: allowed cost (0: refused), remaining,
+// retry_after (s, -1 when admitted), reset_after (s).
+var gcra = redis.NewScript(`
+local burst, rate, period, cost = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
+local interval = period / rate
+local t = redis.call("TIME")
+local now = (t[1] - 1483228800) + (t[2] / 1000000)
+local tat = math.max(tonumber(redis.call("GET", KEYS[1]) or now), now)
+local new_tat = tat + interval * cost
+local diff = now - (new_tat - interval * burst)
+if diff < 0 then
+  return {0, 0, tostring(-diff), tostring(tat - now)}
+end
+local reset_after = new_tat - now
+if reset_after > 0 then
+  redis.call("SET", KEYS[1], new_tat, "EX", math.ceil(reset_after))
+end
+return {cost, diff / interval, "-1", tostring(reset_after)}
+`)
+
+// Pipeline starts a pipeline on the limiter's Redis, for decisions to share a round trip.
+func (l *Limiter) Pipeline() redis.Pipeliner { return l.rdb.Pipeline() }
+
+// Pending is a decision queued on a pipeline; Result reads it once the pipeline ran.
+type Pending struct {
+	l    *Limiter
+	cmd  *redis.Cmd
+	key  string
+	p    Policy
+	n    int
+	args []any
+	err  error // an argument error: nothing was queued
+}
+
+// Queue adds the decision "spend n units of p for key" (as AllowN) to pipe, so that it shares a
+// round trip with whatever else pipe carries; call Result once pipe has been executed. (With a
+// client instead of a pipeline the decision is made at once.)
+func (l *Limiter) Queue(ctx context.Context, pipe redis.Scripter, key string, p Policy, n int) *Pending {
+	pd := &Pending{l: l, key: l.prefix + p.Name + ":" + key, p: p, n: n}
+	if pd.err = check(key, p, n); pd.err != nil {
+		return pd
+	}
+	pd.args = []any{p.Limit, p.Limit, p.Period.Seconds(), n}
+	pd.cmd = gcra.EvalSha(ctx, pipe, []string{pd.key}, pd.args...)
+	return pd
+}
+
+// Result is the decision's answer (as AllowN's). A script Redis no longer caches (after a
+// restart or SCRIPT FLUSH) is sent in full once, on a round trip of its own.
+func (pd *Pending) Result(ctx context.Context) (Result, error) {
+	none := Result{Policy: pd.p, Limit: pd.p.Limit}
+	if pd.err != nil {
+		return none, pd.err
+	}
+	if pd.cmd.Err() != nil && redis.HasErrorPrefix(pd.cmd.Err(), "NOSCRIPT") {
+		pd.cmd = gcra.Eval(ctx, pd.l.rdb, []string{pd.key}, pd.args...) // also caches it again
+	}
+	res, err := parseGCRA(pd.cmd)
+	if err != nil {
+		return none, unavailable("policy "+pd.p.Name, err)
+	}
+	res.Policy, res.Limit = pd.p, pd.p.Limit
+	return res, nil
+}
+
+// parseGCRA reads the script's reply.
+func parseGCRA(cmd *redis.Cmd) (Result, error) {
+	vals, err := cmd.Slice()
+	if err != nil {
+		return Result{}, err
+	}
+	if len(vals) != 4 {
+		return Result{}, redis.Nil
+	}
+	allowed, _ := vals[0].(int64)
+	remaining, _ := vals[1].(int64)
+	retry, err := seconds(vals[2])
+	if err != nil {
+		return Result{}, err
+	}
+	reset, err := seconds(vals[3])
+	if err != nil {
+		return Result{}, err
+	}
+	return Result{Allowed: allowed > 0, Remaining: int(remaining), RetryAfter: max(retry, 0), ResetAfter: max(reset, 0)}, nil
+}
+
+// seconds converts a script's float seconds (as a string) to a duration; -1 means none.
+func seconds(v any) (time.Duration, error) {
+	s, _ := v.(string)
+	f, err := strconv.ParseFloat(strings.TrimSpace(s), 64)
+	if err != nil {
+		return 0, err
+	}
+	if f == -1 {
+		return -1, nil
+	}
+	return time.Duration(f * float64(time.Second)), nil
+}
