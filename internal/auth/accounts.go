@@ -40,6 +40,7 @@ type Accounts struct {
 	childBox  *secret.Box // encrypts a rotated refresh token's child for the grace window
 	noKey     *negativeKeys
 	dpop      *DPoPProofs
+	dpopAudit *dpopRejections // throttles auth.dpop_rejected entries
 	now       func() time.Time
 	set       Settings
 	log       *slog.Logger
@@ -54,7 +55,8 @@ func NewAccounts(st *store.Store, rdb redis.UniversalClient, redisPrefix string,
 		store: st, passwords: passwords, tokens: tokens, childBox: childBox, now: now, set: set, log: log,
 		noKey:   newNegativeKeys(now),
 		revoked: NewRevocations(rdb, redisPrefix, st, set.AccessTTL, log),
-		dpop:    NewDPoPProofs(rdb, redisPrefix, set.DPoPProofWindow, now),
+		dpop:      NewDPoPProofs(rdb, redisPrefix, set.DPoPProofWindow, now),
+		dpopAudit: &dpopRejections{},
 	}
 }
 

@@ -113,7 +113,7 @@ func (a *Accounts) fromBearer(ctx context.Context, creds Credentials, identified
 	p := Principal{UserID: claims.UserID, Roles: claims.Roles, FamilyID: claims.FamilyID, TokenID: claims.TokenID, ExpiresAt: claims.ExpiresAt,
 		AuthTime: claims.AuthTime, AMR: claims.AMR}
 	identified(p)
-	spend, err := a.checkDPoPBinding(claims, creds)
+	spend, err := a.checkDPoPBinding(ctx, claims, creds)
 	if err != nil {
 		return Principal{}, err
 	}

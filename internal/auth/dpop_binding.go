@@ -32,14 +32,35 @@ var (
 // it; the HTTP layer puts the returned thumbprint into the context with WithDPoPThumbprint.
 func (a *Accounts) VerifyDPoPProof(ctx context.Context, req DPoPRequest) (string, error) {
 	req.AccessToken = ""
-	return a.dpop.Verify(ctx, req)
+	jkt, err := a.dpop.Verify(ctx, req)
+	if err != nil {
+		a.dpopRejected(ctx, err, uuid.Nil, "")
+	}
+	return jkt, err
 }
 
 // checkDPoPBinding enforces a token's key binding on a resource request: a bound token needs
 // the DPoP scheme and a proof of its key hashing it; an unbound one must come as a bearer token.
 // The proof is checked at once; spending its jti (a Redis round trip) is left to the returned
 // function, nil when there is none, so the caller can run it beside the revocation lookup.
-func (a *Accounts) checkDPoPBinding(claims AccessClaims, creds Credentials) (spend func(context.Context) error, err error) {
+// Refused proofs are audited (dpopRejected).
+func (a *Accounts) checkDPoPBinding(ctx context.Context, claims AccessClaims, creds Credentials) (spend func(context.Context) error, err error) {
+	spend, err = a.dpopBinding(claims, creds)
+	if err != nil {
+		a.dpopRejected(ctx, err, claims.UserID, claims.JKT)
+		return nil, err
+	}
+	if spend == nil {
+		return nil, nil
+	}
+	return func(ctx context.Context) error {
+		err := spend(ctx)
+		a.dpopRejected(ctx, err, claims.UserID, claims.JKT)
+		return err
+	}, nil
+}
+
+func (a *Accounts) dpopBinding(claims AccessClaims, creds Credentials) (spend func(context.Context) error, err error) {
 	switch {
 	case claims.JKT == "" && !creds.DPoPScheme:
 		return nil, nil
