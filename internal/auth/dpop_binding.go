@@ -45,16 +45,16 @@ func (a *Accounts) VerifyDPoPProof(ctx context.Context, req DPoPRequest) (string
 // function, nil when there is none, so the caller can run it beside the revocation lookup.
 // Refused proofs are audited (dpopRejected).
 func (a *Accounts) checkDPoPBinding(ctx context.Context, claims AccessClaims, creds Credentials) (spend func(context.Context) error, err error) {
-	spend, err = a.dpopBinding(claims, creds)
+	spendJTI, err := a.dpopBinding(claims, creds)
 	if err != nil {
 		a.dpopRejected(ctx, err, claims.UserID, claims.JKT)
 		return nil, err
 	}
-	if spend == nil {
+	if spendJTI == nil {
 		return nil, nil
 	}
 	return func(ctx context.Context) error {
-		err := spend(ctx)
+		err := spendJTI(ctx)
 		a.dpopRejected(ctx, err, claims.UserID, claims.JKT)
 		return err
 	}, nil
