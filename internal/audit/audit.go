@@ -49,6 +49,9 @@ const (
 	Reauthenticate     Action = "auth.reauthenticate"
 	// RealtimeTicket: a single-use ticket for the event feed was issued (never the ticket itself).
 	RealtimeTicket Action = "auth.realtime_ticket"
+	// DPoPRejected: a DPoP proof (or a bound token without one) was refused; throttled, see
+	// internal/auth's dpopRejections. Details: reason, the key's thumbprint when known.
+	DPoPRejected Action = "auth.dpop_rejected"
 )
 
 // Outcome says whether the audited attempt succeeded.

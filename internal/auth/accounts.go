@@ -45,6 +45,7 @@ type Accounts struct {
 	noKey     *negativeKeys
 	apiKeys   *verifiedKeys
 	dpop      *DPoPProofs
+	dpopAudit *dpopRejections // throttles auth.dpop_rejected entries
 	now       func() time.Time
 	set       Settings
 	log       *slog.Logger
@@ -60,7 +61,8 @@ func NewAccounts(st *store.Store, rdb redis.UniversalClient, redisPrefix string,
 		noKey:   newNegativeKeys(now),
 		apiKeys: newVerifiedKeys(st, rdb, redisPrefix, now, set, log),
 		revoked: NewRevocations(rdb, redisPrefix, st, set.AccessTTL, log),
-		dpop:    NewDPoPProofs(rdb, redisPrefix, set.DPoPProofWindow, now),
+		dpop:      NewDPoPProofs(rdb, redisPrefix, set.DPoPProofWindow, now),
+		dpopAudit: &dpopRejections{},
 	}
 }
 

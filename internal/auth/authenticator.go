@@ -120,7 +120,7 @@ func (a *Accounts) fromBearer(ctx context.Context, creds Credentials, identified
 	}
 	p := Principal{UserID: claims.UserID, Roles: claims.Roles, FamilyID: claims.FamilyID, TokenID: claims.TokenID, ExpiresAt: claims.ExpiresAt,
 		AuthTime: claims.AuthTime, AMR: claims.AMR}
-	proof, err := a.checkDPoPBinding(claims, creds)
+	proof, err := a.checkDPoPBinding(ctx, claims, creds)
 	if err != nil {
 		return Principal{}, err
 	}
@@ -151,6 +151,7 @@ func (a *Accounts) accessRevoked(ctx context.Context, claims AccessClaims, proof
 	}
 	_, _ = pipe.Exec(ctx) // each command carries its own error, read below
 	if err := spent(); err != nil {
+		a.dpopRejected(ctx, err, claims.UserID, claims.JKT) // a replayed jti
 		return false, err
 	}
 	return revoked(ctx)

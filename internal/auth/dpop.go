@@ -31,6 +31,7 @@ type DPoPProofs struct {
 	prefix string
 	window time.Duration
 	now    func() time.Time
+	keys   *dpopKeyCache
 }
 
 // NewDPoPProofs returns the verifier; window <= 0 means DefaultDPoPProofWindow.
@@ -38,7 +39,7 @@ func NewDPoPProofs(rdb redis.UniversalClient, prefix string, window time.Duratio
 	if window <= 0 {
 		window = DefaultDPoPProofWindow
 	}
-	return &DPoPProofs{rdb: rdb, prefix: prefix, window: window, now: now}
+	return &DPoPProofs{rdb: rdb, prefix: prefix, window: window, now: now, keys: newDPoPKeyCache()}
 }
 
 // Verify checks the one proof req presents and spends its jti; it returns the key's thumbprint.
@@ -55,7 +56,7 @@ func (d *DPoPProofs) check(req DPoPRequest) (DPoPProof, error) {
 	if len(req.Proofs) != 1 {
 		return DPoPProof{}, errDPoPHeaders
 	}
-	return ParseDPoPProof(req.Proofs[0], req, d.now(), d.window)
+	return parseDPoPProof(req.Proofs[0], req, d.now(), d.window, d.keys)
 }
 
 // spend records p's jti; a jti already recorded is a replay.

@@ -32,14 +32,27 @@ var (
 // it; the HTTP layer puts the returned thumbprint into the context with WithDPoPThumbprint.
 func (a *Accounts) VerifyDPoPProof(ctx context.Context, req DPoPRequest) (string, error) {
 	req.AccessToken = ""
-	return a.dpop.Verify(ctx, req)
+	jkt, err := a.dpop.Verify(ctx, req)
+	if err != nil {
+		a.dpopRejected(ctx, err, uuid.Nil, "")
+	}
+	return jkt, err
 }
 
 // checkDPoPBinding enforces a token's key binding on a resource request: a bound token needs
 // the DPoP scheme and a proof of its key hashing it; an unbound one must come as a bearer token.
 // The proof is checked at once and returned (nil when there is none); spending its jti is left
-// to the caller, which carries it in the revocation lookup's round trip (queueSpend).
-func (a *Accounts) checkDPoPBinding(claims AccessClaims, creds Credentials) (*DPoPProof, error) {
+// to the caller, which carries it in the revocation lookup's round trip (queueSpend). Refused
+// proofs are audited (dpopRejected).
+func (a *Accounts) checkDPoPBinding(ctx context.Context, claims AccessClaims, creds Credentials) (*DPoPProof, error) {
+	proof, err := a.dpopBinding(claims, creds)
+	if err != nil {
+		a.dpopRejected(ctx, err, claims.UserID, claims.JKT)
+	}
+	return proof, err
+}
+
+func (a *Accounts) dpopBinding(claims AccessClaims, creds Credentials) (*DPoPProof, error) {
 	switch {
 	case claims.JKT == "" && !creds.DPoPScheme:
 		return nil, nil

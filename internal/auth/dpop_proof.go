@@ -1,9 +1,6 @@
 package auth
 
 import (
-	"context"
-	"crypto"
-	"crypto/rsa"
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/base64"
@@ -15,10 +12,6 @@ import (
 	"net/url"
 	"strings"
 	"time"
-
-	"github.com/lestrrat-go/jwx/v2/jwa"
-	"github.com/lestrrat-go/jwx/v2/jwk"
-	"github.com/lestrrat-go/jwx/v2/jws"
 
 	"github.com/ccbackend/ccbackend/internal/apperr"
 )
@@ -34,8 +27,6 @@ const (
 	dpopMaxJTILen = 256
 	dpopMinRSA    = 2048
 )
-
-var dpopAlgs = map[jwa.SignatureAlgorithm]bool{jwa.ES256: true, jwa.RS256: true, jwa.EdDSA: true}
 
 var errBadDPoPProof = apperr.New(apperr.Unauthenticated, "invalid_dpop_proof", "the DPoP proof is invalid")
 
@@ -71,99 +62,65 @@ type dpopClaims struct {
 // It does not spend the jti (see DPoPProofs). Every failure is errBadDPoPProof, the cause
 // wrapped for the logs only.
 func ParseDPoPProof(raw string, want DPoPRequest, now time.Time, window time.Duration) (DPoPProof, error) {
-	p, err := parseDPoPProof(raw, want, now, window)
+	return parseDPoPProof(raw, want, now, window, nil)
+}
+
+// parseDPoPProof is ParseDPoPProof with a cache of header keys (nil: none).
+func parseDPoPProof(raw string, want DPoPRequest, now time.Time, window time.Duration, keys *dpopKeyCache) (DPoPProof, error) {
+	p, err := verifyDPoPProof(raw, want, now, window, keys)
 	if err != nil {
 		return DPoPProof{}, apperr.Wrap(err, errBadDPoPProof.Kind, errBadDPoPProof.Code, errBadDPoPProof.Detail)
 	}
 	return p, nil
 }
 
-func parseDPoPProof(raw string, want DPoPRequest, now time.Time, window time.Duration) (DPoPProof, error) {
-	// Compact serialization only: the JSON forms allow several signatures and unprotected headers.
-	if len(raw) > dpopMaxLen || strings.Count(raw, ".") != 2 {
-		return DPoPProof{}, errors.New("not a compact JWS")
-	}
-	var key jwk.Key
-	keys := jws.KeyProviderFunc(func(_ context.Context, sink jws.KeySink, sig *jws.Signature, _ *jws.Message) error {
-		k, alg, err := dpopHeaderKey(sig.ProtectedHeaders())
-		if err != nil {
-			return err
-		}
-		key = k
-		sink.Key(alg, k)
-		return nil
-	})
-	payload, err := jws.Verify([]byte(raw), jws.WithKeyProvider(keys))
+func verifyDPoPProof(raw string, want DPoPRequest, now time.Time, window time.Duration, keys *dpopKeyCache) (DPoPProof, error) {
+	jws, err := verifyDPoPJWS(raw, keys)
 	if err != nil {
 		return DPoPProof{}, err
 	}
 	var c dpopClaims
-	if err := json.Unmarshal(payload, &c); err != nil {
-		return DPoPProof{}, fmt.Errorf("payload: %w", err)
+	if err := json.Unmarshal(jws.payload, &c); err != nil {
+		return DPoPProof{}, refuse(reasonMalformed, jws.jkt, fmt.Errorf("payload: %w", err))
 	}
 	iat, err := c.check(want, now, window)
 	if err != nil {
+		var r *dpopRefusal
+		if errors.As(err, &r) {
+			r.jkt = jws.jkt
+		}
 		return DPoPProof{}, err
 	}
-	tp, err := key.Thumbprint(crypto.SHA256)
-	if err != nil {
-		return DPoPProof{}, fmt.Errorf("thumbprint: %w", err)
-	}
-	return DPoPProof{JKT: base64.RawURLEncoding.EncodeToString(tp), JTI: c.JTI, IssuedAt: iat}, nil
-}
-
-// dpopHeaderKey checks the protected header and returns the key it embeds with its algorithm.
-func dpopHeaderKey(h jws.Headers) (jwk.Key, jwa.SignatureAlgorithm, error) {
-	if !strings.EqualFold(h.Type(), DPoPProofType) {
-		return nil, "", fmt.Errorf("typ %q is not %s", h.Type(), DPoPProofType)
-	}
-	alg := h.Algorithm()
-	if !dpopAlgs[alg] {
-		return nil, "", fmt.Errorf("alg %q is not accepted", alg)
-	}
-	k := h.JWK()
-	if k == nil {
-		return nil, "", errors.New("no jwk in the header")
-	}
-	switch k.(type) {
-	case jwk.RSAPrivateKey, jwk.ECDSAPrivateKey, jwk.OKPPrivateKey, jwk.SymmetricKey:
-		return nil, "", errors.New("the header jwk is not a public key")
-	case jwk.RSAPublicKey:
-		var pub rsa.PublicKey
-		if err := k.Raw(&pub); err != nil || pub.N.BitLen() < dpopMinRSA {
-			return nil, "", errors.New("RSA key shorter than 2048 bits")
-		}
-	}
-	return k, alg, nil
+	return DPoPProof{JKT: jws.jkt, JTI: c.JTI, IssuedAt: iat}, nil
 }
 
 // check compares the claims with the request and returns the issue time.
 func (c dpopClaims) check(want DPoPRequest, now time.Time, window time.Duration) (time.Time, error) {
 	if c.JTI == "" || len(c.JTI) > dpopMaxJTILen {
-		return time.Time{}, errors.New("jti missing or too long")
+		return time.Time{}, refuse(reasonJTI, "", errors.New("jti missing or too long"))
 	}
 	if c.HTM != want.Method {
-		return time.Time{}, fmt.Errorf("htm %q is not %s", c.HTM, want.Method)
+		return time.Time{}, refuse(reasonHTM, "", fmt.Errorf("htm %q is not %s", c.HTM, want.Method))
 	}
 	got, err := NormalizeHTU(c.HTU)
 	if err != nil {
-		return time.Time{}, fmt.Errorf("htu: %w", err)
+		return time.Time{}, refuse(reasonHTU, "", fmt.Errorf("htu: %w", err))
 	}
 	wantURL, err := NormalizeHTU(want.URL)
 	if err != nil || got != wantURL {
-		return time.Time{}, fmt.Errorf("htu %q is not %q", got, wantURL)
+		return time.Time{}, refuse(reasonHTU, "", fmt.Errorf("htu %q is not %q", got, wantURL))
 	}
 	if c.IAT == nil || math.IsNaN(*c.IAT) || math.Abs(*c.IAT) > 1e11 {
-		return time.Time{}, errors.New("iat missing or out of range")
+		return time.Time{}, refuse(reasonIAT, "", errors.New("iat missing or out of range"))
 	}
 	sec, frac := math.Modf(*c.IAT)
 	iat := time.Unix(int64(sec), int64(frac*1e9))
 	if d := now.Sub(iat); d > window || d < -window {
-		return time.Time{}, fmt.Errorf("iat %s is not within %s of now", iat.UTC().Format(time.RFC3339), window)
+		return time.Time{}, refuse(reasonIAT, "", fmt.Errorf("iat %s is not within %s of now", iat.UTC().Format(time.RFC3339), window))
 	}
 	if want.AccessToken != "" {
 		if c.ATH == nil || subtle.ConstantTimeCompare([]byte(*c.ATH), []byte(AccessTokenHash(want.AccessToken))) != 1 {
-			return time.Time{}, errors.New("ath does not hash the access token")
+			return time.Time{}, refuse(reasonATH, "", errors.New("ath does not hash the access token"))
 		}
 	}
 	return iat, nil

@@ -75,6 +75,7 @@ func (a *Accounts) RefreshTokens(ctx context.Context, refreshToken string) (Toke
 			Details: map[string]any{"family_id": familyID.String()}})
 	})
 	if err != nil {
+		a.dpopRejected(ctx, err, uuid.Nil, "") // a bound family refreshed without its key
 		return TokenPair{}, err
 	}
 	if reused {

@@ -2290,7 +2290,7 @@ export interface components {
             unlock?: boolean;
         };
         /** @enum {string} */
-        AuditAction: "auth.register" | "auth.login" | "auth.lockout" | "auth.refresh" | "auth.refresh_reuse" | "auth.logout" | "auth.password_change" | "auth.profile_delete" | "auth.api_key_create" | "auth.api_key_rotate" | "auth.api_key_revoke" | "auth.mfa_enroll" | "auth.mfa_enable" | "auth.mfa_disable" | "auth.mfa_challenge" | "auth.recovery_codes_regenerate" | "auth.reauthenticate" | "auth.realtime_ticket" | "admin.user_update" | "admin.debug_view" | "keys.rotate" | "mcp.server_create" | "mcp.server_update" | "mcp.server_delete" | "mcp.tool_call" | "auth.passkey_register" | "auth.passkey_login" | "auth.passkey_rename" | "auth.passkey_delete";
+        AuditAction: "auth.register" | "auth.login" | "auth.lockout" | "auth.refresh" | "auth.refresh_reuse" | "auth.logout" | "auth.password_change" | "auth.profile_delete" | "auth.api_key_create" | "auth.api_key_rotate" | "auth.api_key_revoke" | "auth.mfa_enroll" | "auth.mfa_enable" | "auth.mfa_disable" | "auth.mfa_challenge" | "auth.recovery_codes_regenerate" | "auth.reauthenticate" | "auth.realtime_ticket" | "auth.dpop_rejected" | "admin.user_update" | "admin.debug_view" | "keys.rotate" | "mcp.server_create" | "mcp.server_update" | "mcp.server_delete" | "mcp.tool_call" | "auth.passkey_register" | "auth.passkey_login" | "auth.passkey_rename" | "auth.passkey_delete";
         AuditEntry: {
             /** Format: int64 */
             id: number;

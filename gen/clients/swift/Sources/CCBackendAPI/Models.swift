@@ -1451,6 +1451,7 @@ public enum APIAuditAction: String, Codable {
     case authAPIKeyCreate = "auth.api_key_create"
     case authAPIKeyRevoke = "auth.api_key_revoke"
     case authAPIKeyRotate = "auth.api_key_rotate"
+    case authDpopRejected = "auth.dpop_rejected"
     case authLockout = "auth.lockout"
     case authLogin = "auth.login"
     case authLogout = "auth.logout"
