@@ -58,9 +58,9 @@ func NewAccounts(st *store.Store, rdb redis.UniversalClient, redisPrefix string,
 	childBox *secret.Box, now func() time.Time, set Settings, log *slog.Logger) *Accounts {
 	return &Accounts{
 		store: st, passwords: passwords, tokens: tokens, childBox: childBox, now: now, set: set, log: log,
-		noKey:   newNegativeKeys(now),
-		apiKeys: newVerifiedKeys(st, rdb, redisPrefix, now, set, log),
-		revoked: NewRevocations(rdb, redisPrefix, st, set.AccessTTL, log),
+		noKey:     newNegativeKeys(now),
+		apiKeys:   newVerifiedKeys(st, rdb, redisPrefix, now, set, log),
+		revoked:   NewRevocations(rdb, redisPrefix, st, set.AccessTTL, log),
 		dpop:      NewDPoPProofs(rdb, redisPrefix, set.DPoPProofWindow, now),
 		dpopAudit: &dpopRejections{},
 	}
