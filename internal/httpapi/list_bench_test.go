@@ -110,6 +110,12 @@ func benchLatency(b *testing.B, s *testutil.Server, u testutil.Session, path str
 		took = append(took, get())
 	}
 	elapsed := time.Since(start)
+	reportLatencies(b, took, elapsed)
+}
+
+// reportLatencies reports the nearest-rank p50 and p99 of took (sorted here) and the request
+// rate over elapsed.
+func reportLatencies(b *testing.B, took []time.Duration, elapsed time.Duration) {
 	slices.Sort(took)
 	// Nearest rank: the smallest latency at least a fraction q of the requests did not exceed.
 	at := func(q float64) float64 {

@@ -5,10 +5,8 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"math"
 	"net/http"
 	"net/http/httptest"
-	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -124,13 +122,7 @@ func BenchmarkStackLoad(b *testing.B) {
 			wg.Wait()
 			elapsed := time.Since(start)
 			b.StopTimer()
-			slices.Sort(took)
-			at := func(q float64) float64 {
-				return float64(took[max(0, int(math.Ceil(q*float64(len(took))))-1)].Nanoseconds()) / 1e3
-			}
-			b.ReportMetric(at(0.50), "p50-µs")
-			b.ReportMetric(at(0.99), "p99-µs")
-			b.ReportMetric(float64(len(took))/elapsed.Seconds(), "req/s")
+			reportLatencies(b, took, elapsed)
 		})
 	}
 }
