@@ -139,19 +139,33 @@ func (a *Accounts) fromBearer(ctx context.Context, creds Credentials, identified
 // (its rate-limit decision), in one pipeline; go-redis splits it per node on a cluster, and
 // every command in it touches one key. A proof whose jti cannot be recorded fails closed; the
 // revocation lookup falls back to PostgreSQL.
-func (a *Accounts) accessRevoked(ctx context.Context, claims AccessClaims, proof *DPoPProof, ride Rider) (bool, error) {
+//
+// The proof's signature, most of what DPoP costs, is checked on another goroutine while the trip
+// is in flight, and nothing is answered before it is known. Spending the jti of a proof that then
+// fails its signature gives a forger nothing: the jti is recorded under the key the forger named,
+// and only a proof signed by that key can use it. What it does cost: a stolen bound token with a
+// forged proof spends one unit of its owner's request limit, as any refused request from that
+// address also spends one of the failed-credentials budget, which bounds it.
+func (a *Accounts) accessRevoked(ctx context.Context, claims AccessClaims, proof *unsignedDPoPProof, ride Rider) (bool, error) {
 	pipe := a.revoked.rdb.Pipeline()
 	revoked := a.revoked.queue(ctx, pipe, claims.FamilyID, claims.TokenID)
-	spent := func() error { return nil }
+	spent, signed := func() error { return nil }, make(chan error, 1)
 	if proof != nil {
-		spent = a.dpop.queueSpend(ctx, pipe, *proof)
+		spent = a.dpop.queueSpend(ctx, pipe, proof.DPoPProof)
+		go func() { signed <- proof.signed() }()
+	} else {
+		signed <- nil
 	}
 	if ride != nil {
 		ride(ctx, pipe)
 	}
 	_, _ = pipe.Exec(ctx) // each command carries its own error, read below
-	if err := spent(); err != nil {
-		a.dpopRejected(ctx, err, claims.UserID, claims.JKT) // a replayed jti
+	err := <-signed
+	if err == nil {
+		err = spent() // a replayed jti
+	}
+	if err != nil {
+		a.dpopRejected(ctx, err, claims.UserID, claims.JKT)
 		return false, err
 	}
 	return revoked(ctx)

@@ -59,6 +59,14 @@ func (d *DPoPProofs) check(req DPoPRequest) (DPoPProof, error) {
 	return parseDPoPProof(req.Proofs[0], req, d.now(), d.window, d.keys)
 }
 
+// checkUnsigned is check with the signature left to the caller (unsignedDPoPProof.signed).
+func (d *DPoPProofs) checkUnsigned(req DPoPRequest) (unsignedDPoPProof, error) {
+	if len(req.Proofs) != 1 {
+		return unsignedDPoPProof{}, errDPoPHeaders
+	}
+	return parseDPoPProofUnsigned(req.Proofs[0], req, d.now(), d.window, d.keys)
+}
+
 // spend records p's jti; a jti already recorded is a replay.
 func (d *DPoPProofs) spend(ctx context.Context, p DPoPProof) error {
 	return d.queueSpend(ctx, d.rdb, p)()

@@ -41,10 +41,10 @@ func (a *Accounts) VerifyDPoPProof(ctx context.Context, req DPoPRequest) (string
 
 // checkDPoPBinding enforces a token's key binding on a resource request: a bound token needs
 // the DPoP scheme and a proof of its key hashing it; an unbound one must come as a bearer token.
-// The proof is checked at once and returned (nil when there is none); spending its jti is left
-// to the caller, which carries it in the revocation lookup's round trip (queueSpend). Refused
-// proofs are audited (dpopRejected).
-func (a *Accounts) checkDPoPBinding(ctx context.Context, claims AccessClaims, creds Credentials) (*DPoPProof, error) {
+// The proof's claims and key are checked at once and the proof returned (nil when there is none)
+// with its signature still to check; the caller runs that check beside the revocation lookup's
+// round trip, which also spends the jti (queueSpend). Refused proofs are audited (dpopRejected).
+func (a *Accounts) checkDPoPBinding(ctx context.Context, claims AccessClaims, creds Credentials) (*unsignedDPoPProof, error) {
 	proof, err := a.dpopBinding(claims, creds)
 	if err != nil {
 		a.dpopRejected(ctx, err, claims.UserID, claims.JKT)
@@ -52,7 +52,7 @@ func (a *Accounts) checkDPoPBinding(ctx context.Context, claims AccessClaims, cr
 	return proof, err
 }
 
-func (a *Accounts) dpopBinding(claims AccessClaims, creds Credentials) (*DPoPProof, error) {
+func (a *Accounts) dpopBinding(claims AccessClaims, creds Credentials) (*unsignedDPoPProof, error) {
 	switch {
 	case claims.JKT == "" && !creds.DPoPScheme:
 		return nil, nil
@@ -63,7 +63,7 @@ func (a *Accounts) dpopBinding(claims AccessClaims, creds Credentials) (*DPoPPro
 	}
 	req := creds.DPoP
 	req.AccessToken = creds.Bearer
-	p, err := a.dpop.check(req)
+	p, err := a.dpop.checkUnsigned(req)
 	if err != nil {
 		return nil, err
 	}

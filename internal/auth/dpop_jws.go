@@ -36,15 +36,35 @@ var dpopKeyTypes = map[string]string{"ES256": "EC", "RS256": "RSA", "EdDSA": "OK
 // the decoder itself skips CR and LF even when strict.
 var dpopB64 = base64.RawURLEncoding.Strict()
 
-// dpopJWS is a proof whose header passed the rules above and whose signature verified.
+// dpopJWS is a proof whose shape and header passed the rules above. Its signature is checked
+// apart (verifySignature), so that the caller can run the one costly step of a proof beside the
+// request's Redis round trip; nothing may act on a dpopJWS whose signature was not verified.
 type dpopJWS struct {
 	payload []byte
 	jkt     string // thumbprint of the header's key
+
+	alg   string
+	key   *dpopKey
+	jwk   json.RawMessage // the header's jwk member, the key cache's index
+	input string // the signing input: header.payload
+	sig   []byte
 }
 
 // verifyDPoPJWS checks raw's shape, header and signature; keys (may be nil) remembers parsed
 // header keys. On failure the returned jkt names the header's key when it could be parsed.
 func verifyDPoPJWS(raw string, keys *dpopKeyCache) (dpopJWS, error) {
+	jws, err := parseDPoPJWS(raw, keys)
+	if err != nil {
+		return dpopJWS{}, err
+	}
+	if err := jws.verifySignature(keys); err != nil {
+		return dpopJWS{}, err
+	}
+	return jws, nil
+}
+
+// parseDPoPJWS checks everything of raw but its signature.
+func parseDPoPJWS(raw string, keys *dpopKeyCache) (dpopJWS, error) {
 	if len(raw) > dpopMaxLen {
 		return dpopJWS{}, refuse(reasonMalformed, "", errors.New("proof too long"))
 	}
@@ -76,15 +96,21 @@ func verifyDPoPJWS(raw string, keys *dpopKeyCache) (dpopJWS, error) {
 	if err != nil {
 		return dpopJWS{}, refuse(reasonMalformed, key.jkt, fmt.Errorf("signature: %w", err))
 	}
-	if err := verifyDPoPSignature(alg, key.pub, raw[:len(h64)+1+len(p64)], sig); err != nil {
-		return dpopJWS{}, refuse(reasonSignature, key.jkt, err)
-	}
-	keys.remember(hdr["jwk"], key) // only keys that signed something are worth keeping
 	payload, err := dpopDecode(p64)
 	if err != nil {
 		return dpopJWS{}, refuse(reasonMalformed, key.jkt, fmt.Errorf("payload: %w", err))
 	}
-	return dpopJWS{payload: payload, jkt: key.jkt}, nil
+	return dpopJWS{payload: payload, jkt: key.jkt, alg: alg, key: key, jwk: hdr["jwk"],
+		input: raw[:len(h64)+1+len(p64)], sig: sig}, nil
+}
+
+// verifySignature checks j's signature by its header key, and then lets keys remember that key.
+func (j dpopJWS) verifySignature(keys *dpopKeyCache) error {
+	if err := verifyDPoPSignature(j.alg, j.key.pub, j.input, j.sig); err != nil {
+		return refuse(reasonSignature, j.jkt, err)
+	}
+	keys.remember(j.jwk, j.key) // only keys that signed something are worth keeping
+	return nil
 }
 
 // dpopHeaderAlg applies the header rules and returns the algorithm.

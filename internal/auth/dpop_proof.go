@@ -67,21 +67,52 @@ func ParseDPoPProof(raw string, want DPoPRequest, now time.Time, window time.Dur
 
 // parseDPoPProof is ParseDPoPProof with a cache of header keys (nil: none).
 func parseDPoPProof(raw string, want DPoPRequest, now time.Time, window time.Duration, keys *dpopKeyCache) (DPoPProof, error) {
-	p, err := verifyDPoPProof(raw, want, now, window, keys)
-	if err != nil {
-		return DPoPProof{}, apperr.Wrap(err, errBadDPoPProof.Kind, errBadDPoPProof.Code, errBadDPoPProof.Detail)
+	p, err := parseDPoPProofUnsigned(raw, want, now, window, keys)
+	if err == nil {
+		err = p.signed()
 	}
-	return p, nil
-}
-
-func verifyDPoPProof(raw string, want DPoPRequest, now time.Time, window time.Duration, keys *dpopKeyCache) (DPoPProof, error) {
-	jws, err := verifyDPoPJWS(raw, keys)
 	if err != nil {
 		return DPoPProof{}, err
 	}
+	return p.DPoPProof, nil
+}
+
+// unsignedDPoPProof is a proof whose every check passed but the signature's, which signed runs.
+// It is split off because the signature is most of a proof's cost: a resource request checks it
+// while its Redis round trip is in flight, and acts on the proof only once signed said yes.
+type unsignedDPoPProof struct {
+	DPoPProof
+	signed func() error
+}
+
+// parseDPoPProofUnsigned is parseDPoPProof without the signature check, which it returns.
+func parseDPoPProofUnsigned(raw string, want DPoPRequest, now time.Time, window time.Duration, keys *dpopKeyCache) (unsignedDPoPProof, error) {
+	jws, p, err := checkDPoPProof(raw, want, now, window, keys)
+	if err != nil {
+		return unsignedDPoPProof{}, badDPoPProof(err)
+	}
+	return unsignedDPoPProof{DPoPProof: p, signed: func() error {
+		if err := jws.verifySignature(keys); err != nil {
+			return badDPoPProof(err)
+		}
+		return nil
+	}}, nil
+}
+
+// badDPoPProof is errBadDPoPProof with its cause wrapped for the logs only.
+func badDPoPProof(cause error) error {
+	return apperr.Wrap(cause, errBadDPoPProof.Kind, errBadDPoPProof.Code, errBadDPoPProof.Detail)
+}
+
+// checkDPoPProof parses raw and checks its claims against want; the signature is left to the caller.
+func checkDPoPProof(raw string, want DPoPRequest, now time.Time, window time.Duration, keys *dpopKeyCache) (dpopJWS, DPoPProof, error) {
+	jws, err := parseDPoPJWS(raw, keys)
+	if err != nil {
+		return dpopJWS{}, DPoPProof{}, err
+	}
 	var c dpopClaims
 	if err := json.Unmarshal(jws.payload, &c); err != nil {
-		return DPoPProof{}, refuse(reasonMalformed, jws.jkt, fmt.Errorf("payload: %w", err))
+		return dpopJWS{}, DPoPProof{}, refuse(reasonMalformed, jws.jkt, fmt.Errorf("payload: %w", err))
 	}
 	iat, err := c.check(want, now, window)
 	if err != nil {
@@ -89,9 +120,9 @@ func verifyDPoPProof(raw string, want DPoPRequest, now time.Time, window time.Du
 		if errors.As(err, &r) {
 			r.jkt = jws.jkt
 		}
-		return DPoPProof{}, err
+		return dpopJWS{}, DPoPProof{}, err
 	}
-	return DPoPProof{JKT: jws.jkt, JTI: c.JTI, IssuedAt: iat}, nil
+	return jws, DPoPProof{JKT: jws.jkt, JTI: c.JTI, IssuedAt: iat}, nil
 }
 
 // check compares the claims with the request and returns the issue time.

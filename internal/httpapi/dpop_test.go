@@ -37,6 +37,11 @@ func accessClaims(t *testing.T, token string) map[string]any {
 	return claims
 }
 
+// withSignatureOf is proof with the signature part of donor.
+func withSignatureOf(proof, donor string) string {
+	return proof[:strings.LastIndexByte(proof, '.')] + donor[strings.LastIndexByte(donor, '.'):]
+}
+
 func dpopHeaders(token, proof string) map[string]string {
 	return map[string]string{"Authorization": "DPoP " + token, "DPoP": proof}
 }
@@ -87,6 +92,12 @@ func TestDPoPBoundLoginAndUse(t *testing.T) {
 		{"stale iat", dpopHeaders(tokens.AccessToken, key.ProofWith(t, testutil.DPoPClaims{HTM: http.MethodGet, HTU: profile, AccessToken: tokens.AccessToken, IssuedAt: stale})), "invalid_dpop_proof"},
 		{"proof for another token (ath)", dpopHeaders(tokens.AccessToken, key.Proof(t, http.MethodGet, profile, "another token")), "invalid_dpop_proof"},
 		{"another key's proof", dpopHeaders(tokens.AccessToken, other.Proof(t, http.MethodGet, profile, tokens.AccessToken)), "invalid_dpop_proof"},
+		// Claims and header key right, only the signature wrong: what the signature check, run
+		// beside the Redis trip, alone refuses.
+		{"signature by another key", dpopHeaders(tokens.AccessToken, withSignatureOf(key.Proof(t, http.MethodGet, profile, tokens.AccessToken),
+			other.Proof(t, http.MethodGet, profile, tokens.AccessToken))), "invalid_dpop_proof"},
+		{"signature of another proof", dpopHeaders(tokens.AccessToken, withSignatureOf(key.Proof(t, http.MethodGet, profile, tokens.AccessToken),
+			key.Proof(t, http.MethodGet, profile, tokens.AccessToken))), "invalid_dpop_proof"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
