@@ -46,7 +46,7 @@ type dpopJWS struct {
 	alg   string
 	key   *dpopKey
 	jwk   json.RawMessage // the header's jwk member, the key cache's index
-	input string // the signing input: header.payload
+	input string          // the signing input: header.payload
 	sig   []byte
 }
 
