@@ -25,10 +25,11 @@ deps: tools
 	@scripts/npm-deps.sh
 
 # test-go: the race-detected tests with one coverage profile merged across packages, printed by
-# scripts/coverage.sh (CCB_COVERAGE_ENFORCE=1 fails below its thresholds; off until the tree meets
-# them). The fuzz targets' seed corpora run as ordinary tests here; `make fuzz` fuzzes them.
+# scripts/coverage.sh, which fails below its thresholds (total 90%, every package 80%; the tree
+# measured 90.7% when the gate went on). CCB_COVERAGE_ENFORCE=0 only warns, for a local run of
+# work in progress. The fuzz targets' seed corpora run as ordinary tests here; `make fuzz` fuzzes them.
 COVERPROFILE ?= coverage.out
-CCB_COVERAGE_ENFORCE ?= 0
+CCB_COVERAGE_ENFORCE ?= 1
 FUZZTIME ?= 60s
 test-go:
 	@$(SERVICES) && $(GO) test -race -count=1 -timeout 30m -coverpkg=./internal/...,./cmd/... -coverprofile=$(COVERPROFILE) ./...
