@@ -92,9 +92,13 @@ func BenchmarkRedisTripsPerRequest(b *testing.B) {
 	}
 }
 
-// flushBackground waits for the work a reply leaves behind (its usage event) to be done.
+// flushBackground waits for the work a reply leaves behind (its usage event, its token
+// settlement and slot release) to be done.
 func flushBackground(b *testing.B, s *testutil.Server) {
 	if err := s.App.Chat.FlushUsage(b.Context()); err != nil {
+		b.Fatal(err)
+	}
+	if err := s.App.Chat.FlushLimits(b.Context()); err != nil {
 		b.Fatal(err)
 	}
 }
