@@ -77,21 +77,17 @@ func (s *Service) CreateChatCompletion(ctx context.Context, caller Caller, req R
 		return nil, err
 	}
 	model, lr, sessionID := p.model, p.lr, p.sessionID
-	reserved, tokens, err := s.reserveTokens(ctx, caller, req, lr)
+	adm, err := s.admit(ctx, caller, req, lr)
 	if err != nil {
 		return nil, err
 	}
 	g := &Generation{svc: s, caller: caller, req: req, model: model, sessionID: sessionID, started: s.now(),
-		ID: "chatcmpl-" + uuid.NewString(), Created: s.now().Unix(), reserved: reserved, TokenLimit: tokens,
+		ID: "chatcmpl-" + uuid.NewString(), Created: s.now().Unix(), reserved: adm.reserved, TokenLimit: adm.tokens,
 		ans: &answer{}, tools: p.tools, loop: s.loop, lr: lr, steps: 1}
-	g.end = func() { s.settleTokens(context.WithoutCancel(ctx), caller, g.reserved, g.tokensUsed()) }
-	releaseSlot, err := s.acquireGeneration(ctx, caller)
-	if err != nil {
-		g.end()
-		return nil, err
+	// Settled off the response path (settle.go): the reply does not wait for Redis.
+	g.end = func() {
+		s.settler.settle(settlement{user: caller.UserID, reserved: g.reserved, used: int(g.tokensUsed()), lease: adm.lease})
 	}
-	settleTokens := g.end
-	g.end = func() { releaseSlot(); settleTokens() }
 	if sessionID != nil {
 		runCtx, end, err := s.runs.Begin(ctx, *sessionID)
 		if err != nil {

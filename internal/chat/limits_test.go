@@ -37,15 +37,15 @@ func TestReserveTokensOnlyAnOutageMayFailOpen(t *testing.T) {
 	caller := Caller{UserID: uuid.New()}
 	req := Request{Messages: []Message{{Role: "user", Content: json.RawMessage(`"hi"`)}}}
 	for _, failOpen := range []bool{false, true} {
-		s := &Service{limits: Limits{Limiter: limiter, Tokens: &policy, TokensFailOpen: failOpen}, log: quiet()}
-		reserved, res, err := s.reserveTokens(t.Context(), caller, req, llm.Request{MaxTokens: 100})
+		s := newLimitedService(t, Limits{Limiter: limiter, Tokens: &policy, TokensFailOpen: failOpen})
+		a, err := s.admit(t.Context(), caller, req, llm.Request{MaxTokens: 100})
 		switch {
-		case failOpen && (err != nil || reserved != 0 || res != nil):
-			t.Errorf("fail-open, Redis down: reserved %d, %v, %v; want admitted uncharged", reserved, res, err)
+		case failOpen && (err != nil || a.reserved != 0 || a.tokens != nil):
+			t.Errorf("fail-open, Redis down: %+v, %v; want admitted uncharged", a, err)
 		case !failOpen && (apperr.KindOf(err) != apperr.Unavailable || codeOf(err) != "token_limiter_unavailable" || retryAfter(err) <= 0):
 			t.Errorf("fail-closed, Redis down: %v; want 503 token_limiter_unavailable with Retry-After", err)
 		}
-		_, _, err = s.reserveTokens(t.Context(), caller, req, llm.Request{MaxTokens: -1000000})
+		_, err = s.admit(t.Context(), caller, req, llm.Request{MaxTokens: -1000000})
 		if err == nil || apperr.KindOf(err) == apperr.Unavailable || !errors.Is(err, ratelimit.ErrArgument) {
 			t.Errorf("failOpen=%v, negative max_tokens: %v; want refused as an argument error", failOpen, err)
 		}
@@ -53,14 +53,26 @@ func TestReserveTokensOnlyAnOutageMayFailOpen(t *testing.T) {
 }
 
 func TestGenerationCapFailsClosedWithoutRedis(t *testing.T) {
-	s := &Service{limits: Limits{Generations: ratelimit.NewSemaphore(unreachableRedis(t), "ccbtest:", time.Minute, quiet()), MaxGenerations: 8}, log: quiet()}
-	if _, err := s.acquireGeneration(t.Context(), Caller{UserID: uuid.New()}); apperr.KindOf(err) != apperr.Unavailable || retryAfter(err) <= 0 {
-		t.Errorf("acquire with Redis down: %v; want 503 with Retry-After", err)
+	limits := Limits{Generations: ratelimit.NewSemaphore(unreachableRedis(t), "ccbtest:", time.Minute, quiet()), MaxGenerations: 8}
+	// Fail-open covers the token budget only: an uncounted cap is no cap.
+	limits.Limiter, limits.Tokens, limits.TokensFailOpen = ratelimit.New(unreachableRedis(t), "ccbtest:"), &ratelimit.Policy{Name: "tokens", Limit: 1000, Period: time.Minute}, true
+	s := newLimitedService(t, limits)
+	req := Request{Messages: []Message{{Role: "user", Content: json.RawMessage(`"hi"`)}}}
+	if _, err := s.admit(t.Context(), Caller{UserID: uuid.New()}, req, llm.Request{MaxTokens: 10}); apperr.KindOf(err) != apperr.Unavailable ||
+		codeOf(err) != "generation_limiter_unavailable" || retryAfter(err) <= 0 {
+		t.Errorf("acquire with Redis down: %v; want 503 generation_limiter_unavailable with Retry-After", err)
 	}
-	s.limits.MaxGenerations = 0 // the cap is off: Redis is not asked
-	if release, err := s.acquireGeneration(t.Context(), Caller{UserID: uuid.New()}); err != nil || release == nil {
-		t.Errorf("cap off: %v", err)
+	s = newLimitedService(t, Limits{Generations: limits.Generations}) // the cap is off: Redis is not asked
+	if a, err := s.admit(t.Context(), Caller{UserID: uuid.New()}, req, llm.Request{MaxTokens: 10}); err != nil || a.lease != nil {
+		t.Errorf("cap off: %+v %v", a, err)
 	}
+}
+
+// newLimitedService is a Service with only its limits (and their settler), stopped at the end.
+func newLimitedService(t *testing.T, limits Limits) *Service {
+	s := &Service{limits: limits, log: quiet(), observer: nopObserver{}, settler: newSettler(limits, quiet())}
+	t.Cleanup(s.settler.close)
+	return s
 }
 
 // TestPrepareBoundsMaxTokens: whatever the HTTP edge binds, prepare refuses a bound below 1

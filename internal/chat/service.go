@@ -42,19 +42,26 @@ type Service struct {
 	pending  sync.WaitGroup // exchanges being recorded after their stream ended
 	feeding  sync.WaitGroup // generations' feed events being published (feed.go)
 	usage    *usageWriter
+	settler  *settler         // applies ended generations' settlements off the response path
 	observer Observer         // metrics; see WithObserver
 	events   events.Publisher // generation.* and tool.* events; see WithEvents
 	streams  atomic.Int64     // streamed generations running on this instance
 	loop     ToolLoop
 }
 
-// Wait blocks until every exchange recorded in the background is stored and every feed event
-// raised is published, and stops the usage writer: call it at shutdown, once no request is being served.
+// Wait blocks until every exchange recorded in the background is stored, every feed event
+// raised is published and every generation's settlement is applied, and stops the usage writer: call it at shutdown, once no request is being served.
 func (s *Service) Wait() {
 	s.pending.Wait()
 	s.feeding.Wait()
+	s.settler.close()
 	s.usage.close()
 }
+
+// FlushLimits waits until every ended generation's token settlement and slot release queued
+// before the call is applied in Redis. Replies do not wait for them; whoever must read the budget
+// or the slots right after a reply — a test, say — calls this.
+func (s *Service) FlushLimits(ctx context.Context) error { return s.settler.flush(ctx) }
 
 // FlushUsage waits until the usage event of every exchange recorded before the call is written.
 // Replies and streams do not wait for their usage event (the writer batches them a few
@@ -68,8 +75,10 @@ type Limits struct {
 	// TokensFailOpen admits requests uncharged while Redis cannot decide (CCB_TOKEN_LIMIT_FAIL_OPEN);
 	// otherwise they are refused with 503. An argument error is never admitted.
 	TokensFailOpen bool
-	Generations    *ratelimit.Semaphore // counts running generations per user across instances
-	MaxGenerations int                  // CCB_MAX_CONCURRENT_GENERATIONS; 0: no cap
+	// Generations counts running generations per user across instances; it must use the Limiter's
+	// Redis, as the reserve and the slot share one round trip.
+	Generations    *ratelimit.Semaphore
+	MaxGenerations int // CCB_MAX_CONCURRENT_GENERATIONS; 0: no cap
 	// MaxMessageBytes is the largest message content a session stores (CCB_MAX_MESSAGE_BYTES):
 	// an exchange to be stored is refused up front when its user turn is larger.
 	MaxMessageBytes int64
@@ -80,7 +89,7 @@ type Limits struct {
 func New(c *catalog.Catalog, upstream *llm.Router, ws *workspace.Service, st *store.Store, runs *Runs, files FileSource,
 	limits Limits, loop ToolLoop, now func() time.Time, log *slog.Logger) *Service {
 	return &Service{catalog: c, upstream: upstream, ws: ws, store: st, runs: runs, files: files, limits: limits, loop: loop, now: now, log: log,
-		usage: newUsageWriter(st, log), observer: nopObserver{}}
+		usage: newUsageWriter(st, log), settler: newSettler(limits, log), observer: nopObserver{}}
 }
 
 // prepared is a validated request: its model, the upstream request, its session and the

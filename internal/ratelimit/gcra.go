@@ -41,11 +41,8 @@ func (l *Limiter) Pipeline() redis.Pipeliner { return l.rdb.Pipeline() }
 // Pending is a decision queued on a pipeline; Result reads it once the pipeline ran.
 type Pending struct {
 	l    *Limiter
-	cmd  *redis.Cmd
-	key  string
+	call *queuedScript
 	p    Policy
-	n    int
-	args []any
 	err  error // an argument error: nothing was queued
 }
 
@@ -53,14 +50,17 @@ type Pending struct {
 // round trip with whatever else pipe carries; call Result once pipe has been executed. (With a
 // client instead of a pipeline the decision is made at once.)
 func (l *Limiter) Queue(ctx context.Context, pipe redis.Scripter, key string, p Policy, n int) *Pending {
-	pd := &Pending{l: l, key: l.prefix + p.Name + ":" + key, p: p, n: n}
+	pd := &Pending{l: l, p: p}
 	if pd.err = check(key, p, n); pd.err != nil {
 		return pd
 	}
-	pd.args = []any{p.Limit, p.Limit, p.Period.Seconds(), n}
-	pd.cmd = gcra.EvalSha(ctx, pipe, []string{pd.key}, pd.args...)
+	pd.call = queueScript(ctx, pipe, gcra, []string{l.prefix + p.Name + ":" + key}, p.Limit, p.Limit, p.Period.Seconds(), n)
 	return pd
 }
+
+// Queued reports whether the decision went on the pipeline; when it did not (an argument error,
+// which Result returns), nothing need be sent for it.
+func (pd *Pending) Queued() bool { return pd.err == nil }
 
 // Result is the decision's answer (as AllowN's). A script Redis no longer caches (after a
 // restart or SCRIPT FLUSH) is sent in full once, on a round trip of its own.
@@ -69,10 +69,7 @@ func (pd *Pending) Result(ctx context.Context) (Result, error) {
 	if pd.err != nil {
 		return none, pd.err
 	}
-	if pd.cmd.Err() != nil && redis.HasErrorPrefix(pd.cmd.Err(), "NOSCRIPT") {
-		pd.cmd = gcra.Eval(ctx, pd.l.rdb, []string{pd.key}, pd.args...) // also caches it again
-	}
-	res, err := parseGCRA(pd.cmd)
+	res, err := parseGCRA(pd.call.reply(ctx, pd.l.rdb))
 	if err != nil {
 		return none, unavailable("policy "+pd.p.Name, err)
 	}

@@ -68,48 +68,103 @@ return 1
 // lease is renewed on a goroutine until release. Errors are ErrArgument (limit < 1, bad name,
 // empty key) or ErrUnavailable.
 func (s *Semaphore) Acquire(ctx context.Context, name, key string, limit int) (release func(), ok bool, err error) {
-	if err := check(key, Policy{Name: name, Limit: limit, Period: s.ttl}, 1); err != nil {
-		return nil, false, err
+	lease, ok, err := s.Queue(ctx, s.rdb, name, key, limit).Result(ctx)
+	if !ok {
+		return nil, ok, err
 	}
-	k := s.prefix + name + ":{" + key + "}"
-	member := uuid.NewString()
-	ttl := s.ttl.Milliseconds()
-	got, err := acquire.Run(ctx, s.rdb, []string{k}, limit, ttl, member).Int()
+	return func() { lease.Release(context.WithoutCancel(ctx)) }, true, nil
+}
+
+// Pipeline starts a pipeline on the semaphore's Redis, for an acquisition to share a round trip.
+func (s *Semaphore) Pipeline() redis.Pipeliner { return s.rdb.Pipeline() }
+
+// PendingLease is an acquisition queued on a pipeline; Result reads it once the pipeline ran.
+type PendingLease struct {
+	lease *Lease
+	call  *queuedScript
+	err   error // an argument error: nothing was queued
+}
+
+// Queue adds Acquire's attempt to pipe, so that it shares a round trip with whatever else pipe
+// carries; call Result once pipe has been executed. (With a client instead of a pipeline the
+// attempt is made at once.)
+func (s *Semaphore) Queue(ctx context.Context, pipe redis.Scripter, name, key string, limit int) *PendingLease {
+	pl := &PendingLease{}
+	if pl.err = check(key, Policy{Name: name, Limit: limit, Period: s.ttl}, 1); pl.err != nil {
+		return pl
+	}
+	pl.lease = &Lease{s: s, name: name, key: s.prefix + name + ":{" + key + "}", member: uuid.NewString()}
+	pl.call = queueScript(ctx, pipe, acquire, []string{pl.lease.key}, limit, s.ttl.Milliseconds(), pl.lease.member)
+	return pl
+}
+
+// Result is the attempt's answer (as Acquire's): the lease when a slot was free, renewed on a
+// goroutine until it is released.
+func (pl *PendingLease) Result(ctx context.Context) (*Lease, bool, error) {
+	if pl.err != nil {
+		return nil, false, pl.err
+	}
+	l := pl.lease
+	got, err := pl.call.reply(ctx, l.s.rdb).Int()
 	if err != nil {
-		return nil, false, unavailable("acquire "+name, err)
+		return nil, false, unavailable("acquire "+l.name, err)
 	}
 	if got == 0 {
 		return nil, false, nil
 	}
-	stop := make(chan struct{})
-	bg := context.WithoutCancel(ctx)
-	go func() {
-		t := time.NewTicker(s.ttl / 3)
-		defer t.Stop()
-		for {
-			select {
-			case <-stop:
-				return
-			case <-t.C:
-				if err := renew.Run(bg, s.rdb, []string{k}, ttl, member).Err(); err != nil {
-					s.log.Warn("renewing a semaphore lease failed; it expires unless a later renewal succeeds",
-						slog.String("semaphore", name), slog.String("error", err.Error()))
-				}
+	l.stop = make(chan struct{})
+	go l.renew(context.WithoutCancel(ctx))
+	return l, true, nil
+}
+
+// Lease is one held slot of a Semaphore.
+type Lease struct {
+	s                 *Semaphore
+	name, key, member string
+	stop              chan struct{}
+	once              sync.Once
+}
+
+// renew moves the lease's expiry forward every third of its TTL until the lease is released.
+func (l *Lease) renew(ctx context.Context) {
+	t := time.NewTicker(l.s.ttl / 3)
+	defer t.Stop()
+	for {
+		select {
+		case <-l.stop:
+			return
+		case <-t.C:
+			if err := renew.Run(ctx, l.s.rdb, []string{l.key}, l.s.ttl.Milliseconds(), l.member).Err(); err != nil {
+				l.s.log.Warn("renewing a semaphore lease failed; it expires unless a later renewal succeeds",
+					slog.String("semaphore", l.name), slog.String("error", err.Error()))
 			}
 		}
-	}()
-	var once sync.Once
+	}
+}
+
+// Release frees the slot on a round trip of its own; it is safe to call more than once.
+func (l *Lease) Release(ctx context.Context) {
+	rctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	l.QueueRelease(rctx, l.s.rdb)()
+}
+
+// QueueRelease stops renewing the lease at once and adds the removal of its slot to pipe, so that
+// many releases share a round trip; the returned function checks the removal once pipe has been
+// executed (a failure is logged: the lease then expires by itself). Only the first release of a
+// lease queues anything.
+func (l *Lease) QueueRelease(ctx context.Context, pipe redis.Cmdable) func() {
+	var cmd *redis.IntCmd
+	l.once.Do(func() {
+		close(l.stop)
+		cmd = pipe.ZRem(ctx, l.key, l.member)
+	})
 	return func() {
-		once.Do(func() {
-			close(stop)
-			rctx, cancel := context.WithTimeout(bg, 5*time.Second)
-			defer cancel()
-			if err := s.rdb.ZRem(rctx, k, member).Err(); err != nil {
-				s.log.Warn("releasing a semaphore lease failed; it expires by itself",
-					slog.String("semaphore", name), slog.String("error", err.Error()))
-			}
-		})
-	}, true, nil
+		if cmd != nil && cmd.Err() != nil {
+			l.s.log.Warn("releasing a semaphore lease failed; it expires by itself",
+				slog.String("semaphore", l.name), slog.String("error", cmd.Err().Error()))
+		}
+	}
 }
 
 // Held reports how many unexpired leases key holds (for tests and diagnostics).

@@ -73,3 +73,46 @@ func TestSemaphoreErrors(t *testing.T) {
 		t.Errorf("unreachable Redis: ok=%v err=%v, want ErrUnavailable", ok, err)
 	}
 }
+
+// TestSemaphoreQueueSharesAPipeline: an acquisition and a GCRA decision travel in one pipeline,
+// and a queued release and settlement in another; the release frees the slot. (The NOSCRIPT
+// fallback is not exercised here: SCRIPT FLUSH would hit every user of a shared Redis.)
+func TestSemaphoreQueueSharesAPipeline(t *testing.T) {
+	sem, _, _ := newSemaphore(t)
+	l, _, _ := newLimiter(t)
+	ctx := t.Context()
+	p := pol("tokens", 100, time.Hour)
+	for range 2 { // twice: the release left nothing behind
+		pipe := sem.Pipeline()
+		budget := l.Queue(ctx, pipe, "u1", p, 10)
+		slot := sem.Queue(ctx, pipe, "gen", "u1", 1)
+		_, _ = pipe.Exec(ctx)
+		if res, err := budget.Result(ctx); err != nil || !res.Allowed {
+			t.Fatalf("budget %+v %v", res, err)
+		}
+		lease, ok, err := slot.Result(ctx)
+		if err != nil || !ok {
+			t.Fatalf("slot ok=%v %v", ok, err)
+		}
+		if n, _ := sem.Held(ctx, "gen", "u1"); n != 1 {
+			t.Fatalf("%d held, want 1", n)
+		}
+		release := sem.Pipeline()
+		check := lease.QueueRelease(ctx, release)
+		settle := l.QueueSettle(ctx, release, "u1", p, 10, 0)
+		_, _ = release.Exec(ctx)
+		check()
+		if err := settle(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if n, _ := sem.Held(ctx, "gen", "u1"); n != 0 {
+			t.Fatalf("%d held after the release", n)
+		}
+		if res, _ := l.AllowN(ctx, "u1", p, 100); !res.Allowed {
+			t.Fatalf("the settlement did not give the 10 back: %+v", res)
+		}
+		if err := l.Settle(ctx, "u1", p, 100, 0); err != nil {
+			t.Fatal(err)
+		}
+	}
+}

@@ -28,16 +28,25 @@ return 1
 // Settle replaces a reservation of reserved units (made with AllowN) by the actual cost: the
 // difference is given back, or charged when the actual cost was higher.
 func (l *Limiter) Settle(ctx context.Context, key string, p Policy, reserved, actual int) error {
+	return l.QueueSettle(ctx, l.rdb, key, p, reserved, actual)(ctx)
+}
+
+// QueueSettle adds Settle's adjustment to pipe, so that many settlements share a round trip; the
+// returned function reads its outcome once pipe has been executed. (With a client instead of a
+// pipeline the adjustment is made at once.)
+func (l *Limiter) QueueSettle(ctx context.Context, pipe redis.Scripter, key string, p Policy, reserved, actual int) func(context.Context) error {
 	delta := actual - reserved
 	if delta == 0 {
-		return nil
+		return func(context.Context) error { return nil }
 	}
 	if err := check(key, p, 1); err != nil {
-		return err
+		return func(context.Context) error { return err }
 	}
-	err := adjust.Run(ctx, l.rdb, []string{l.prefix + p.Name + ":" + key}, p.Period.Seconds(), p.Limit, delta).Err()
-	if err != nil {
-		return unavailable("settle "+p.Name, err)
+	call := queueScript(ctx, pipe, adjust, []string{l.prefix + p.Name + ":" + key}, p.Period.Seconds(), p.Limit, delta)
+	return func(ctx context.Context) error {
+		if err := call.reply(ctx, l.rdb).Err(); err != nil {
+			return unavailable("settle "+p.Name, err)
+		}
+		return nil
 	}
-	return nil
 }
