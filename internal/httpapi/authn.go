@@ -6,10 +6,8 @@ import (
 	"net/http"
 	"strings"
 
-	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/getkin/kin-openapi/openapi3filter"
 	"github.com/labstack/echo/v4"
-	echomw "github.com/oapi-codegen/echo-middleware"
 
 	"github.com/ccbackend/ccbackend/internal/apperr"
 	"github.com/ccbackend/ccbackend/internal/auth"
@@ -35,16 +33,16 @@ func (denyAll) Authenticate(context.Context, auth.Credentials, string, []string,
 
 const principalKey = "ccb.principal"
 
-// specValidator is the oapi-codegen request validator: it enforces each operation's security
-// requirement through the Authenticator and validates parameters and bodies against the spec.
-// Requests Echo could not route skip it, so Echo's own 404 and 405 (with Allow) answer them.
-// A caller whose credentials prove genuine gets its rate-limit decision started at once.
-func specValidator(spec *openapi3.T, authn Authenticator, limits *requestLimits, streamed map[string]bool, publicBase string) echo.MiddlewareFunc {
-	full := newSpecValidator(spec, authn, limits, false, publicBase)
+// specValidator is the spec's request validator (specRoutes.validator): it enforces each
+// operation's security requirement through the Authenticator and validates parameters and
+// bodies against the spec. A caller whose credentials prove genuine gets its rate-limit decision
+// started at once.
+func specValidator(routes *specRoutes, authn Authenticator, limits *requestLimits, streamed map[string]bool, publicBase string) echo.MiddlewareFunc {
+	full := routes.validator(validatorOptions(authn, limits, false, publicBase))
 	// x-stream operations: parameters and security only. kin-openapi reads a body whole to
 	// validate it, and also before checking security (in case an AuthenticationFunc wants it),
 	// so the validator gets no body at all; the handler gets it back untouched.
-	noBody := newSpecValidator(spec, authn, limits, true, publicBase)
+	noBody := routes.validator(validatorOptions(authn, limits, true, publicBase))
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		withBody := full(next)
 		withoutBody := noBody(func(c echo.Context) error {
@@ -70,34 +68,30 @@ func specValidator(spec *openapi3.T, authn Authenticator, limits *requestLimits,
 // heldBodyKey holds a streamed request's body while the validator runs.
 const heldBodyKey = "ccb.held-body"
 
-func newSpecValidator(spec *openapi3.T, authn Authenticator, limits *requestLimits, excludeBody bool, publicBase string) echo.MiddlewareFunc {
-	return echomw.OapiRequestValidatorWithOptions(spec, &echomw.Options{
-		SilenceServersWarning: true,
-		Skipper:               func(c echo.Context) bool { return routeLabel(c) == "unmatched" },
-		Options: openapi3filter.Options{
-			MultiError:         false,
-			ExcludeRequestBody: excludeBody,
-			AuthenticationFunc: func(ctx context.Context, in *openapi3filter.AuthenticationInput) error {
-				ec := echomw.GetEchoContext(ctx)
-				req := in.RequestValidationInput.Request
-				withdraw := func() {}
-				p, err := authn.Authenticate(req.Context(), credentialsOf(ec, publicBase), in.SecuritySchemeName, in.Scopes, func(p auth.Principal) auth.Rider {
-					var ride auth.Rider
-					ride, withdraw = limits.identified(ec, p)
-					return ride
-				})
-				if err != nil {
-					withdraw()
-					ec.Set(credentialsRefusedKey, true)
-					// An *echo.HTTPError passes through the validator unchanged, keeping 401
-					// and 403 apart; the error handler renders the apperr inside.
-					return &echo.HTTPError{Code: kindStatus[apperr.KindOf(err)], Internal: err}
-				}
-				ec.Set(principalKey, p)
-				return nil
-			},
+func validatorOptions(authn Authenticator, limits *requestLimits, excludeBody bool, publicBase string) *openapi3filter.Options {
+	return &openapi3filter.Options{
+		MultiError:         false,
+		ExcludeRequestBody: excludeBody,
+		AuthenticationFunc: func(ctx context.Context, in *openapi3filter.AuthenticationInput) error {
+			ec := echoContextOf(ctx)
+			req := in.RequestValidationInput.Request
+			withdraw := func() {}
+			p, err := authn.Authenticate(req.Context(), credentialsOf(ec, publicBase), in.SecuritySchemeName, in.Scopes, func(p auth.Principal) auth.Rider {
+				var ride auth.Rider
+				ride, withdraw = limits.identified(ec, p)
+				return ride
+			})
+			if err != nil {
+				withdraw()
+				ec.Set(credentialsRefusedKey, true)
+				// An *echo.HTTPError passes through the validator unchanged, keeping 401
+				// and 403 apart; the error handler renders the apperr inside.
+				return &echo.HTTPError{Code: kindStatus[apperr.KindOf(err)], Internal: err}
+			}
+			ec.Set(principalKey, p)
+			return nil
 		},
-	})
+	}
 }
 
 // credentialsOf parses what c's request presents; the domain sees these values, never the request.

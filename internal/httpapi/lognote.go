@@ -33,10 +33,12 @@ func noteUpstreamRequestID(ctx context.Context, id string) {
 	}
 }
 
-// attrs are the request log's attributes from the note and the caller (a user id, never an
-// email: the log must not become a directory of the users).
-func (n *logNote) attrs(c echo.Context) []slog.Attr {
-	var out []slog.Attr
+// maxNoteAttrs is how many attributes appendAttrs adds at most.
+const maxNoteAttrs = 2
+
+// appendAttrs appends the request log's attributes from the note and the caller (a user id,
+// never an email: the log must not become a directory of the users) to out.
+func (n *logNote) appendAttrs(out []slog.Attr, c echo.Context) []slog.Attr {
 	if p, ok := c.Get(principalKey).(auth.Principal); ok {
 		out = append(out, slog.String("user_id", p.UserID.String()))
 	}

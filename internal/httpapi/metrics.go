@@ -34,7 +34,22 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 }
 
 func (m *Metrics) observe(method, route string, status int, elapsed time.Duration) {
-	s := strconv.Itoa(status)
+	s := statusLabel(status)
 	m.requests.WithLabelValues(method, route, s).Inc()
 	m.duration.WithLabelValues(method, route, s).Observe(elapsed.Seconds())
+}
+
+// statusLabels are the status codes' labels, made once rather than by strconv per request.
+var statusLabels = func() (out [600]string) {
+	for code := range out {
+		out[code] = strconv.Itoa(code)
+	}
+	return out
+}()
+
+func statusLabel(code int) string {
+	if code >= 0 && code < len(statusLabels) {
+		return statusLabels[code]
+	}
+	return strconv.Itoa(code)
 }

@@ -103,6 +103,10 @@ func New(d Deps) (*echo.Echo, error) {
 		authn = ticketAuthenticator{Authenticator: authn, tickets: d.Realtime.tickets, valid: d.Realtime.valid}
 	}
 	streaming := newStreamMatcher(spec)
+	routes, err := newSpecRoutes(spec)
+	if err != nil {
+		return nil, err
+	}
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
 	e.HTTPErrorHandler = newErrorHandler(d.Log)
@@ -153,7 +157,7 @@ func New(d Deps) (*echo.Echo, error) {
 	// validator so that the validator checks what the binder binds.
 	streamed := streamedRoutes(spec)
 	e.Use(markMatched(routeLabels(e.Routes())), noStoreMiddleware(noStoreRoutes(spec)), limits.throttleFailures, bodyGuard(bodiesByRoute(spec)),
-		rawUploads(streamed), specValidator(spec, authn, limits, streamed, d.PublicBaseURL), limits.middleware, attachPrincipal, recordWrites(d.Writes),
+		rawUploads(streamed), specValidator(routes, authn, limits, streamed, d.PublicBaseURL), limits.middleware, attachPrincipal, recordWrites(d.Writes),
 		dpopBinding(dpopBindingRoutes(spec), d.DPoP, d.PublicBaseURL),
 		stepUpMiddleware(stepUpRoutes(spec), d.Authenticator),
 		idempotencyMiddleware(d.Idempotency, idempotentRoutes(spec), secretBearingRoutes(spec), streamed, d.Log))

@@ -1,0 +1,129 @@
+package httpapi
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+
+	"github.com/getkin/kin-openapi/openapi3"
+	"github.com/getkin/kin-openapi/openapi3filter"
+	"github.com/getkin/kin-openapi/routers"
+	"github.com/getkin/kin-openapi/routers/gorillamux"
+	"github.com/labstack/echo/v4"
+)
+
+// specRoutes finds the spec's route of a request for the request validator. oapi-codegen's
+// Echo middleware asks gorilla/mux every time, which tries the spec's path templates one by one
+// as regular expressions (~23 allocations and most of the route's cost on the chat path) for a
+// request Echo has already routed. For an operation whose path has no parameters the answer is
+// fixed, so it is asked once at startup and kept; every other request still goes to the spec
+// router, so what the validator sees is what the spec router finds.
+type specRoutes struct {
+	// static maps "METHOD /path" of the parameterless operations to the route the spec router
+	// found for exactly that method and path.
+	static map[string]*routers.Route
+	router routers.Router
+}
+
+func newSpecRoutes(spec *openapi3.T) (*specRoutes, error) {
+	router, err := gorillamux.NewRouter(spec)
+	if err != nil {
+		return nil, fmt.Errorf("httpapi: spec router: %w", err)
+	}
+	s := &specRoutes{static: map[string]*routers.Route{}, router: router}
+	for path, item := range spec.Paths.Map() {
+		if strings.Contains(path, "{") {
+			continue
+		}
+		for method, op := range item.Operations() {
+			// The route the spec router answers for this very request; an operation it would
+			// not find (another template first, another method) keeps being asked per request.
+			route, _, err := router.FindRoute(&http.Request{Method: method, URL: &url.URL{Path: path}, Header: http.Header{}})
+			if err == nil && route.Path == path && route.Operation == op {
+				s.static[method+" "+path] = route
+			}
+		}
+	}
+	return s, nil
+}
+
+// find returns the spec's route and path parameters of c's request. The kept route is only used
+// for the path it was found for, escaped as the spec router matches it (a request that spells
+// the path with escapes, which Echo routes on too, is the spec router's).
+func (s *specRoutes) find(c echo.Context) (*routers.Route, map[string]string, error) {
+	req := c.Request()
+	if route, ok := s.static[req.Method+" "+c.Path()]; ok && req.URL.EscapedPath() == route.Path {
+		return route, nil, nil
+	}
+	return s.router.FindRoute(req)
+}
+
+// validator is the request validation middleware over these routes: kin-openapi's
+// ValidateRequest (security through options.AuthenticationFunc, parameters, body) with the
+// answers oapi-codegen's middleware gave. Requests Echo could not route skip it, so Echo's own
+// 404 and 405 (with Allow) answer them.
+func (s *specRoutes) validator(options *openapi3filter.Options) echo.MiddlewareFunc {
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			if routeLabel(c) == "unmatched" {
+				return next(c)
+			}
+			if err := s.validate(c, options); err != nil {
+				return err
+			}
+			return next(c)
+		}
+	}
+}
+
+func (s *specRoutes) validate(c echo.Context, options *openapi3filter.Options) error {
+	route, params, err := s.find(c)
+	if err != nil {
+		if re, ok := err.(*routers.RouteError); ok {
+			return echo.NewHTTPError(http.StatusNotFound, re.Reason)
+		}
+		return echo.NewHTTPError(http.StatusInternalServerError, "error validating route: "+err.Error())
+	}
+	input := &openapi3filter.RequestValidationInput{Request: c.Request(), PathParams: params, Route: route, Options: options}
+	// The AuthenticationFunc reaches the Echo context through ctx (echoContextOf).
+	ctx := context.WithValue(context.Background(), echoContextKey{}, c)
+	return validatorAnswer(openapi3filter.ValidateRequest(ctx, input))
+}
+
+// validatorAnswer turns what ValidateRequest returns into the *echo.HTTPError the error handler
+// renders: 400 for a request the spec refuses, the AuthenticationFunc's own error (401 or 403)
+// or 403 for unmet security, 500 for anything else.
+func validatorAnswer(err error) error {
+	if err == nil {
+		return nil
+	}
+	var me openapi3.MultiError
+	if errors.As(err, &me) {
+		return &echo.HTTPError{Code: http.StatusBadRequest, Message: me.Error(), Internal: me}
+	}
+	switch e := err.(type) {
+	case *openapi3filter.RequestError:
+		first, _, _ := strings.Cut(e.Error(), "\n")
+		return &echo.HTTPError{Code: http.StatusBadRequest, Message: first, Internal: err}
+	case *openapi3filter.SecurityRequirementsError:
+		for _, err := range e.Errors {
+			if httpErr, ok := err.(*echo.HTTPError); ok {
+				return httpErr
+			}
+		}
+		return &echo.HTTPError{Code: http.StatusForbidden, Message: e.Error(), Internal: err}
+	default:
+		return &echo.HTTPError{Code: http.StatusInternalServerError, Message: fmt.Sprintf("error validating request: %s", err), Internal: err}
+	}
+}
+
+type echoContextKey struct{}
+
+// echoContextOf returns the Echo context of the request ValidateRequest is validating.
+func echoContextOf(ctx context.Context) echo.Context {
+	c, _ := ctx.Value(echoContextKey{}).(echo.Context)
+	return c
+}
