@@ -46,7 +46,7 @@ func TestProjectPageEncodesLikeTheGeneratedResponse(t *testing.T) {
 		p.Version = int64(i) << 40
 		p.CreatedAt = at.Add(time.Duration(i) * 1999 * time.Microsecond)
 		p.UpdatedAt = time.Unix(0, int64(i)).UTC()
-		p.Settings = map[string]any{"z": s, "a": []any{1.0, 2.5, 1e21, -0.0, nil, true}, "m": map[string]any{"<k>": "v", "": odd}}
+		p.Settings = map[string]any{"z": s, "a": []any{1.0, 2.5, 1e21, -1e-7, 0.1, nil, true}, "m": map[string]any{"<k>": "v", "": odd}}
 		weird = append(weird, p)
 	}
 	nilSettings := plain
