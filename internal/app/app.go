@@ -162,6 +162,9 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, version strin
 	genAI := metrics.NewGenAI(reg, modelIDs(models))
 	reg.MustRegister(metrics.NewPools(st.Pool, rdb, cfg.ReadyTimeout), metrics.NewPartitions(st.Pool, time.Now, cfg.ReadyTimeout))
 	limits := rateLimits(cfg, rdb)
+	if writes != nil {
+		limits.RecentWrites = writes
+	}
 	limits.OnReject = genAI.Rejected
 	// Background work owned by the app (cancellation listener) ends with Close.
 	bg, stopBackground := context.WithCancel(context.WithoutCancel(ctx))

@@ -39,8 +39,11 @@ func (h *WorkspaceHandlers) ListProjects(ctx context.Context, req api.ListProjec
 	if err != nil {
 		return nil, err
 	}
-	body, err := listOf(infallible(projectBody))(h.ws.ListProjects(ctx, p.UserID, req.Params.Q, page.Params(req.Params.Limit, req.Params.Cursor)))
-	return api.ListProjects200JSONResponse(body), err
+	pg, err := h.ws.ListProjects(ctx, p.UserID, req.Params.Q, page.Params(req.Params.Limit, req.Params.Cursor))
+	if err != nil {
+		return nil, err
+	}
+	return projectPage(pg), nil
 }
 
 // CreateProject creates a project.

@@ -31,6 +31,9 @@ type RateLimits struct {
 	AuthFailures ratelimit.Policy
 	// OnReject is told the policy of every request refused with 429 (metrics); nil ignores it.
 	OnReject func(policy string)
+	// RecentWrites, when set (a read replica is in use), has the caller's recent-writes lookup
+	// ride in the same round trip as the decision (see carryRecentWrite).
+	RecentWrites RecentWriteQueuer
 }
 
 func (rl RateLimits) rejected(policy string) {
@@ -168,13 +171,14 @@ func (l *requestLimits) giveBack(ctx context.Context, d *decision) {
 // no trip carried it) and a function that withdraws it — giving the units back — should the
 // caller be refused after all.
 func (l *requestLimits) identified(c echo.Context, p auth.Principal) (ride auth.Rider, withdraw func()) {
+	carry := carryRecentWrite(l.rl.RecentWrites, c, p.UserID)
 	d := l.prepare(c, &p)
 	if d == nil {
-		return nil, func() {}
+		return carry.rider(), func() {}
 	}
 	c.Set(decisionKey, d)
 	ctx := c.Request().Context()
-	return func(ctx context.Context, pipe redis.Pipeliner) { l.queue(ctx, pipe, d) }, func() {
+	return func(ctx context.Context, pipe redis.Pipeliner) { l.queue(ctx, pipe, d); carry.alsoOn(ctx, pipe) }, func() {
 		c.Set(decisionKey, nil)
 		if d.queued != nil {
 			l.read(ctx, d)

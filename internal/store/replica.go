@@ -160,7 +160,7 @@ func (r *ReadRouter) route(ctx context.Context, userID uuid.UUID) bool {
 		r.primaryReads.Add(1)
 		return false
 	}
-	if recent, _ := r.opts.Writes.WroteRecently(ctx, userID); recent {
+	if recent, _ := wroteRecentlyIn(ctx, r.opts.Writes, userID); recent {
 		r.primaryReads.Add(1)
 		return false
 	}

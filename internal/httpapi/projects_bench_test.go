@@ -1,0 +1,76 @@
+package httpapi
+
+import (
+	"compress/gzip"
+	"fmt"
+	"io"
+	"net/http/httptest"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/ccbackend/ccbackend/gen/api"
+	"github.com/ccbackend/ccbackend/internal/page"
+	"github.com/ccbackend/ccbackend/internal/workspace"
+)
+
+// fullProjectPage is a page of 50 projects as the stack benchmarks list them.
+func fullProjectPage() page.Page[workspace.Project] {
+	at := time.Date(2026, 12, 2, 21, 0, 0, 0, time.UTC)
+	pg := page.Page[workspace.Project]{Next: "eyJ0IjoiMjAyNi0xMi0wMlQyMTowMDowMFoiLCJpIjoiIn0.c2lnbmF0dXJl"}
+	for i := range 50 {
+		pg.Items = append(pg.Items, workspace.Project{ID: uuid.New(), Name: fmt.Sprintf("project %d", i),
+			Settings: map[string]any{}, Version: 1, CreatedAt: at.Add(time.Duration(i) * time.Second), UpdatedAt: at})
+	}
+	return pg
+}
+
+// BenchmarkProjectPageEncode compares the generated response's encoding of a full page with
+// projectPage's.
+func BenchmarkProjectPageEncode(b *testing.B) {
+	pg := fullProjectPage()
+	b.Run("generated", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			body, _ := listOf(infallible(projectBody))(pg, nil)
+			if err := api.ListProjects200JSONResponse(body).VisitListProjectsResponse(httptest.NewRecorder()); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("appended", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if err := projectPage(pg).VisitListProjectsResponse(httptest.NewRecorder()); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
+
+// BenchmarkProjectPageGzip measures what the Gzip middleware (server.go) spends on a full page
+// of 50 projects at its default level against the fastest, for the middleware's owner to weigh:
+// under BenchmarkStackLoad (whose client asks for gzip) compression is the page's largest cost.
+func BenchmarkProjectPageGzip(b *testing.B) {
+	body, err := projectPage(fullProjectPage()).appendJSON(nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, level := range []int{gzip.DefaultCompression, gzip.BestSpeed} {
+		b.Run(fmt.Sprintf("level=%d", level), func(b *testing.B) {
+			zw, _ := gzip.NewWriterLevel(io.Discard, level)
+			b.SetBytes(int64(len(body)))
+			b.ReportAllocs()
+			for b.Loop() {
+				zw.Reset(io.Discard)
+				if _, err := zw.Write(body); err != nil {
+					b.Fatal(err)
+				}
+				if err := zw.Close(); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
