@@ -31,22 +31,5 @@ func BenchmarkChatThroughputLimited(b *testing.B) {
 		b.Fatalf("POST /v1/chat/completions = %d %v: %s", resp.StatusCode, resp.Header, raw)
 	}
 	procs := findBenchProcesses(b, s)
-	load := closedLoop{url: s.URL + "/v1/chat/completions", body: body, auth: auth["Authorization"],
-		client: &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 2 * throughputClients, DisableCompression: true}}}
-	defer load.client.CloseIdleConnections()
-	if err := load.run(b.Context(), 4*throughputClients); err != nil { // connections and pools warm
-		b.Fatal(err)
-	}
-	cpu0 := procs.sample()
-	start := time.Now()
-	b.ResetTimer()
-	err := load.run(b.Context(), b.N)
-	b.StopTimer()
-	elapsed := time.Since(start)
-	cpu1 := procs.sample()
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.ReportMetric(float64(b.N)/elapsed.Seconds(), "req/s")
-	procs.report(b, cpu0, cpu1)
+	measureThroughput(b, procs, s.URL+"/v1/chat/completions", body, auth["Authorization"])
 }

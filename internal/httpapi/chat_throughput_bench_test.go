@@ -66,24 +66,7 @@ func BenchmarkChatThroughput(b *testing.B) {
 			b.Fatalf("%s: POST /v1/chat/completions = %d: %s", cred.name, resp.StatusCode, raw)
 		}
 		b.Run(cred.name, func(b *testing.B) {
-			load := closedLoop{url: s.URL + "/v1/chat/completions", body: body, auth: cred.auth,
-				client: &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 2 * throughputClients, DisableCompression: true}}}
-			defer load.client.CloseIdleConnections()
-			if err := load.run(b.Context(), 4*throughputClients); err != nil { // connections and pools warm
-				b.Fatal(err)
-			}
-			cpu0 := procs.sample()
-			start := time.Now()
-			b.ResetTimer()
-			err := load.run(b.Context(), b.N)
-			b.StopTimer()
-			elapsed := time.Since(start)
-			cpu1 := procs.sample()
-			if err != nil {
-				b.Fatal(err)
-			}
-			b.ReportMetric(float64(b.N)/elapsed.Seconds(), "req/s")
-			procs.report(b, cpu0, cpu1)
+			measureThroughput(b, procs, s.URL+"/v1/chat/completions", body, cred.auth)
 		})
 	}
 }
@@ -294,4 +277,28 @@ func procStat(pid int) (procStatus, bool) {
 	st, _ := strconv.ParseInt(f[12], 10, 64)
 	const clockTicks = 100 // USER_HZ, 100 on every Linux architecture Go supports
 	return procStatus{ppid: ppid, cpu: time.Duration(ut+st) * time.Second / clockTicks}, true
+}
+
+// measureThroughput runs b.N POSTs of body to url over throughputClients connections, after a
+// warm-up, and reports req/s and the CPU each process spent per request.
+func measureThroughput(b *testing.B, procs benchProcesses, url, body, auth string) {
+	b.Helper()
+	load := closedLoop{url: url, body: body, auth: auth,
+		client: &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 2 * throughputClients, DisableCompression: true}}}
+	defer load.client.CloseIdleConnections()
+	if err := load.run(b.Context(), 4*throughputClients); err != nil { // connections and pools warm
+		b.Fatal(err)
+	}
+	cpu0 := procs.sample()
+	start := time.Now()
+	b.ResetTimer()
+	err := load.run(b.Context(), b.N)
+	b.StopTimer()
+	elapsed := time.Since(start)
+	cpu1 := procs.sample()
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportMetric(float64(b.N)/elapsed.Seconds(), "req/s")
+	procs.report(b, cpu0, cpu1)
 }
