@@ -50,7 +50,8 @@ type Service struct {
 }
 
 // Wait blocks until every exchange recorded in the background is stored, every feed event
-// raised is published and every generation's settlement is applied, and stops the usage writer: call it at shutdown, once no request is being served.
+// raised is published and every generation's settlement is applied, and stops the usage writer:
+// call it at shutdown, once no request is being served.
 func (s *Service) Wait() {
 	s.pending.Wait()
 	s.feeding.Wait()
