@@ -50,19 +50,6 @@ type dpopJWS struct {
 	sig   []byte
 }
 
-// verifyDPoPJWS checks raw's shape, header and signature; keys (may be nil) remembers parsed
-// header keys. On failure the returned jkt names the header's key when it could be parsed.
-func verifyDPoPJWS(raw string, keys *dpopKeyCache) (dpopJWS, error) {
-	jws, err := parseDPoPJWS(raw, keys)
-	if err != nil {
-		return dpopJWS{}, err
-	}
-	if err := jws.verifySignature(keys); err != nil {
-		return dpopJWS{}, err
-	}
-	return jws, nil
-}
-
 // parseDPoPJWS checks everything of raw but its signature.
 func parseDPoPJWS(raw string, keys *dpopKeyCache) (dpopJWS, error) {
 	if len(raw) > dpopMaxLen {

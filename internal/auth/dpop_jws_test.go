@@ -200,3 +200,16 @@ func cutDot(s string) (string, string, bool) {
 	}
 	return s, "", false
 }
+
+// verifyDPoPJWS checks raw's shape, header and signature, the two steps a proof's parse takes
+// (parseDPoPJWS, then verifySignature); keys (may be nil) remembers parsed header keys.
+func verifyDPoPJWS(raw string, keys *dpopKeyCache) (dpopJWS, error) {
+	jws, err := parseDPoPJWS(raw, keys)
+	if err != nil {
+		return dpopJWS{}, err
+	}
+	if err := jws.verifySignature(keys); err != nil {
+		return dpopJWS{}, err
+	}
+	return jws, nil
+}
