@@ -3,11 +3,8 @@ package llm
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"net/http"
 
-	"github.com/anthropics/anthropic-sdk-go/v2"
-	"github.com/anthropics/anthropic-sdk-go/v2/option"
 	"github.com/anthropics/anthropic-sdk-go/v2/packages/ssestream"
 )
 
@@ -15,33 +12,27 @@ import (
 // requires the field while OpenAI clients commonly omit it.
 const defaultMaxTokens = 4096
 
-// Anthropic is the Provider for the Anthropic Messages API, through the official SDK.
+// Anthropic is the Provider for the Anthropic Messages API, spoken directly over net/http
+// (anthropic_http.go); the SDK's types remain the reference its tests compare with.
 type Anthropic struct {
-	client anthropic.Client
-	apiKey string // kept only to scrub it from error text
+	client *http.Client
+	url    string      // the Messages endpoint
+	header http.Header // what every request carries, copied per request
+	apiKey string      // kept to scrub it from error text
 }
 
 var _ Provider = (*Anthropic)(nil)
 
 // NewAnthropic returns a provider for the Messages API at baseURL (the production API when
 // empty). Nothing is read from ANTHROPIC_* variables: the config layer passes what it wants.
-// The SDK does not retry (the Router does, and must see every failure), and httpClient
+// Nothing is retried here (the Router does, and must see every failure), and httpClient
 // (http.DefaultClient's settings when nil) should carry no overall timeout, since streams are
 // long-lived; the request's context bounds each call instead.
 func NewAnthropic(apiKey, baseURL string, httpClient *http.Client) *Anthropic {
 	if httpClient == nil {
 		httpClient = &http.Client{}
 	}
-	opts := []option.RequestOption{
-		option.WithoutEnvironmentDefaults(),
-		option.WithAPIKey(apiKey),
-		option.WithHTTPClient(httpClient),
-		option.WithMaxRetries(0),
-	}
-	if baseURL != "" {
-		opts = append(opts, option.WithBaseURL(baseURL))
-	}
-	return &Anthropic{client: anthropic.NewClient(opts...), apiKey: apiKey}
+	return &Anthropic{client: httpClient, url: messagesURL(baseURL), header: anthropicHeader(apiKey), apiKey: apiKey}
 }
 
 // Name implements Provider.
@@ -65,30 +56,21 @@ func (a *Anthropic) Stream(ctx context.Context, req Request) (Stream, error) {
 	}
 	// Our own cancel lets Close abort the upstream request even when the caller's ctx lives on.
 	ctx, cancel := context.WithCancel(ctx)
-	// What Messages.NewStreaming sends (the body carries "stream": true), but the events are
-	// decoded by anthropicStream (see anthropicEvent) rather than into the SDK's union type.
-	var resp *http.Response
-	err = a.client.Post(ctx, "v1/messages", body, &resp)
+	// The body carries "stream": true; anthropicStream decodes the events (see anthropicEvent).
+	resp, err := a.post(ctx, body) // classified before cancel, which would make it look like the caller's
 	if err != nil {
-		e := a.classify(ctx, err) // before cancel, which would make it look like the caller's
-		if resp != nil {
-			_ = resp.Body.Close()
-		}
 		cancel()
-		return nil, e
+		return nil, err
 	}
 	return &anthropicStream{p: a, ctx: ctx, cancel: cancel, events: ssestream.NewDecoder(resp), toolIndex: map[int64]int{},
 		requestID: resp.Header.Get("Request-Id")}, nil
 }
 
-// classify turns an SDK or transport error into an *Error without upstream bodies or secrets.
+// classify turns a transport error (no HTTP status) into an *Error without secrets: the end of
+// ctx is the caller's doing, anything else a connection failure.
 func (a *Anthropic) classify(ctx context.Context, err error) *Error {
 	if ctx.Err() != nil {
 		return contextError(a.Name(), context.Cause(ctx))
-	}
-	var apiErr *anthropic.Error
-	if errors.As(err, &apiErr) {
-		return a.apiError(apiErr.StatusCode, string(apiErr.Type()), apiErr.Message, err)
 	}
 	return connError(a.Name(), a.apiKey, "upstream connection failed", err)
 }

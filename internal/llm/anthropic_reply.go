@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"io"
-	"net/http"
 )
 
 // anthropicMessage is what this package reads of a non-streamed Messages response.
@@ -30,13 +29,9 @@ type anthropicMessage struct {
 // would give, so retries, fallbacks, the tool loop, usage and cost treat both alike; HTTP
 // errors, connection failures and cancellation are classified as for a stream.
 func (a *Anthropic) reply(ctx context.Context, body []byte) (Stream, error) {
-	var resp *http.Response
-	err := a.client.Post(ctx, "v1/messages", body, &resp)
+	resp, err := a.post(ctx, body)
 	if err != nil {
-		if resp != nil {
-			_ = resp.Body.Close()
-		}
-		return nil, a.classify(ctx, err)
+		return nil, err
 	}
 	raw, err := io.ReadAll(resp.Body) // to its end, so the connection is reused
 	_ = resp.Body.Close()
