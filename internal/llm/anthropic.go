@@ -4,8 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
-
-	"github.com/anthropics/anthropic-sdk-go/v2/packages/ssestream"
 )
 
 // defaultMaxTokens is sent when a request leaves MaxTokens unset, because the Messages API
@@ -62,7 +60,7 @@ func (a *Anthropic) Stream(ctx context.Context, req Request) (Stream, error) {
 		cancel()
 		return nil, err
 	}
-	return &anthropicStream{p: a, ctx: ctx, cancel: cancel, events: ssestream.NewDecoder(resp), toolIndex: map[int64]int{},
+	return &anthropicStream{p: a, ctx: ctx, cancel: cancel, events: newSSEDecoder(resp.Body), toolIndex: map[int64]int{},
 		requestID: resp.Header.Get("Request-Id")}, nil
 }
 

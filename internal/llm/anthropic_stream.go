@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/anthropics/anthropic-sdk-go/v2"
-	"github.com/anthropics/anthropic-sdk-go/v2/packages/ssestream"
 )
 
 // anthropicStream maps the Messages stream events onto normalised Events. One upstream event
@@ -18,7 +17,7 @@ type anthropicStream struct {
 	p      *Anthropic
 	ctx    context.Context
 	cancel context.CancelFunc
-	events ssestream.Decoder // the SDK's server-sent events reader
+	events *sseDecoder
 
 	queue   []Event
 	cur     Event
@@ -47,7 +46,7 @@ func (s *anthropicStream) Next() bool {
 			s.finish(s.events.Err())
 			continue
 		}
-		s.decode(s.events.Event())
+		s.decode(s.events.Type(), s.events.Data())
 	}
 	s.cur, s.queue = s.queue[0], s.queue[1:]
 	return true
@@ -95,17 +94,17 @@ type anthropicUsage struct {
 
 // decode handles one server-sent event: pings and empty events are skipped, an error event
 // ends the stream with the API's error, and message_stop after the stop reason ends it cleanly.
-func (s *anthropicStream) decode(raw ssestream.Event) {
-	if raw.Type == "ping" || raw.Type == "" || len(bytes.TrimSpace(raw.Data)) == 0 {
+func (s *anthropicStream) decode(typ string, data []byte) {
+	if typ == "ping" || typ == "" || len(bytes.TrimSpace(data)) == 0 {
 		return
 	}
 	var ev anthropicEvent
-	if err := json.Unmarshal(raw.Data, &ev); err != nil {
-		s.finish(connError(s.p.Name(), s.p.apiKey, "undecodable upstream event "+raw.Type, err))
+	if err := json.Unmarshal(data, &ev); err != nil {
+		s.finish(connError(s.p.Name(), s.p.apiKey, "undecodable upstream event "+typ, err))
 		return
 	}
 	switch {
-	case raw.Type == "error":
+	case typ == "error":
 		s.finish(s.p.apiError(0, ev.Error.Type, ev.Error.Message, nil))
 	case ev.Type == "message_stop" && s.stopped:
 		s.done = true

@@ -5,11 +5,8 @@ import (
 	"context"
 	"errors"
 	"io"
-	"net/http"
 	"strings"
 	"testing"
-
-	"github.com/anthropics/anthropic-sdk-go/v2/packages/ssestream"
 )
 
 const fuzzAPIKey = "sk-ant-fuzz-0123456789abcdef"
@@ -17,10 +14,8 @@ const fuzzAPIKey = "sk-ant-fuzz-0123456789abcdef"
 // fuzzAnthropicStream reads body as the event stream of a 200 answer to Messages.
 func fuzzAnthropicStream(body []byte) *anthropicStream {
 	ctx, cancel := context.WithCancel(context.Background())
-	resp := &http.Response{StatusCode: 200, Header: http.Header{"Content-Type": {"text/event-stream"}},
-		Body: io.NopCloser(bytes.NewReader(body))}
 	return &anthropicStream{p: NewAnthropic(fuzzAPIKey, "http://127.0.0.1:1", nil), ctx: ctx, cancel: cancel,
-		events: ssestream.NewDecoder(resp), toolIndex: map[int64]int{}}
+		events: newSSEDecoder(io.NopCloser(bytes.NewReader(body))), toolIndex: map[int64]int{}}
 }
 
 // FuzzAnthropicEvents decodes arbitrary upstream event streams. Whatever the upstream sends,
