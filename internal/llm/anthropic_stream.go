@@ -20,6 +20,7 @@ type anthropicStream struct {
 	events *sseDecoder
 
 	queue   []Event
+	head    int // queue[head:] are still to be handed out; the array is reused, not reallocated
 	cur     Event
 	err     error
 	done    bool
@@ -38,7 +39,8 @@ func (s *anthropicStream) RequestID() string { return s.requestID }
 
 // Next implements Stream.
 func (s *anthropicStream) Next() bool {
-	for len(s.queue) == 0 {
+	for s.head == len(s.queue) {
+		s.queue, s.head = s.queue[:0], 0
 		if s.done {
 			return false
 		}
@@ -48,7 +50,8 @@ func (s *anthropicStream) Next() bool {
 		}
 		s.decode(s.events.Type(), s.events.Data())
 	}
-	s.cur, s.queue = s.queue[0], s.queue[1:]
+	s.cur = s.queue[s.head]
+	s.head++
 	return true
 }
 
