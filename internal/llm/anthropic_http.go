@@ -10,8 +10,9 @@ import (
 )
 
 // The Messages request is sent with net/http directly rather than through the SDK's client,
-// whose per-request option processing, request cloning and error wrapping cost about 85
-// allocations and a share of the relay's CPU for a single POST. What the SDK sent that matters
+// whose per-request option processing, request cloning and error wrapping cost 67 allocations
+// (BenchmarkAnthropicCall/reply: 178 -> 111 allocs/op) and nearly half of the provider's CPU time
+// (its share of BenchmarkChatThroughput's profile: 7.4% -> 4.1%). What the SDK sent that matters
 // is kept (TestAnthropicHeadersMatchTheSDK compares): the same credential header, API version,
 // content type and accept; not its telemetry headers (X-Stainless-*).
 
