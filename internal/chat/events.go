@@ -2,6 +2,9 @@ package chat
 
 import (
 	"context"
+	"strings"
+
+	"github.com/google/uuid"
 
 	"github.com/ccbackend/ccbackend/internal/events"
 	"github.com/ccbackend/ccbackend/internal/llm"
@@ -17,6 +20,46 @@ func (s *Service) WithEvents(p events.Publisher) *Service {
 	return s
 }
 
+// The data of the events a generation raises (api/openapi.yaml, Event), as types so that each
+// is encoded once, by the feed's publisher.
+
+// feedRef names the generation an event is about; session_id is null without a session.
+type feedRef struct {
+	GenerationID string     `json:"generation_id"`
+	SessionID    *uuid.UUID `json:"session_id"`
+}
+
+func (g *Generation) ref() feedRef { return feedRef{GenerationID: g.ID, SessionID: g.sessionID} }
+
+type startedData struct {
+	feedRef
+	Model string `json:"model"`
+}
+
+type deltaData struct {
+	feedRef
+	Index int             `json:"index"`
+	Delta string          `json:"delta"`
+	text  strings.Builder // Delta while later deltas may still merge into it (feed.go)
+}
+
+type toolData struct {
+	feedRef
+	ToolCallID string `json:"tool_call_id"`
+	Server     string `json:"server"`
+	Tool       string `json:"tool"`
+	IsError    *bool  `json:"is_error,omitempty"` // tool.call_completed only
+}
+
+type endData struct {
+	feedRef
+	FinishReason string `json:"finish_reason"`
+	ErrorCode    string `json:"error_code,omitempty"` // a failure's llm.ErrorType, never empty
+	// SessionTitle is absent without a session (or when it could not be read) and null for an
+	// untitled one.
+	SessionTitle **string `json:"session_title,omitempty"`
+}
+
 // raiseEvent reports what Next returns: text deltas and backend tool calls.
 func (g *Generation) raiseEvent(e Event) {
 	if g.svc.events == nil {
@@ -24,12 +67,13 @@ func (g *Generation) raiseEvent(e Event) {
 	}
 	switch {
 	case e.Tool != nil && e.Tool.Type == "tool_use":
-		g.raise(events.ToolCallStarted, map[string]any{"tool_call_id": e.Tool.ID, "server": e.Tool.Server, "tool": e.Tool.Name})
+		g.raise(events.ToolCallStarted, toolData{feedRef: g.ref(), ToolCallID: e.Tool.ID, Server: e.Tool.Server, Tool: e.Tool.Name})
 	case e.Tool != nil:
-		g.raise(events.ToolCallCompleted, map[string]any{"tool_call_id": e.Tool.ID, "server": e.Tool.Server, "tool": e.Tool.Name,
-			"is_error": e.Tool.IsError != nil && *e.Tool.IsError})
+		isError := e.Tool.IsError != nil && *e.Tool.IsError
+		g.raise(events.ToolCallCompleted, toolData{feedRef: g.ref(), ToolCallID: e.Tool.ID, Server: e.Tool.Server, Tool: e.Tool.Name,
+			IsError: &isError})
 	case e.Kind == llm.EventTextDelta:
-		g.raiseText(events.GenerationDelta, map[string]any{}, e.Text)
+		g.raiseDelta(e.Text)
 	}
 }
 
@@ -42,13 +86,13 @@ func (g *Generation) raiseEnd(status string) {
 	if typ == "" {
 		typ = events.GenerationFailed
 	}
-	data := map[string]any{"finish_reason": g.FinishReason()}
+	data := endData{feedRef: g.ref(), FinishReason: g.FinishReason()}
 	if g.err != nil {
-		data["error_code"] = llm.ErrorType(g.err)
+		data.ErrorCode = llm.ErrorType(g.err)
 	}
 	if g.sessionID != nil {
 		if sess, err := g.svc.ws.GetSession(context.WithoutCancel(g.parent), g.caller.UserID, *g.sessionID); err == nil {
-			data["session_title"] = sess.Title
+			data.SessionTitle = &sess.Title
 		}
 	}
 	g.raise(typ, data)

@@ -132,7 +132,7 @@ func (s *Service) CreateChatCompletion(ctx context.Context, caller Caller, req R
 		ended := g.end
 		g.end = func() { s.streams.Add(-1); ended() }
 	}
-	g.raise(events.GenerationStarted, map[string]any{"model": g.model.ID})
+	g.raise(events.GenerationStarted, startedData{feedRef: g.ref(), Model: g.model.ID})
 	return g, nil
 }
 

@@ -2,9 +2,7 @@ package events
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
-	"fmt"
 	"log/slog"
 	"strings"
 	"sync"
@@ -101,57 +99,6 @@ func (b *Bus) streamKey(userID uuid.UUID) string {
 }
 func (b *Bus) channel(userID uuid.UUID) string {
 	return b.opt.Prefix + "{u:" + userID.String() + "}:events:live"
-}
-
-// publishScript appends the event to the user's stream (bounded by count, then by age), keeps
-// the stream alive for the retention, and publishes "id\ntype\nsession\nbody" on the user's channel
-// (the reader routes by type and session without decoding the body).
-// KEYS[1] stream; ARGV: channel, max count, min id (age cutoff), ttl ms, body, session id, type.
-var publishScript = redis.NewScript(`
-local id = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[2], '*', 'e', ARGV[5], 's', ARGV[6], 't', ARGV[7])
-redis.call('XTRIM', KEYS[1], 'MINID', '~', ARGV[3])
-redis.call('PEXPIRE', KEYS[1], ARGV[4])
-redis.call('PUBLISH', ARGV[1], id .. '\n' .. ARGV[7] .. '\n' .. ARGV[6] .. '\n' .. ARGV[5])
-return id
-`)
-
-// body is an event without its id, as stored; the frame inserts the id in front.
-type body struct {
-	Type       Type            `json:"type"`
-	OccurredAt time.Time       `json:"occurred_at"`
-	Data       json.RawMessage `json:"data"`
-}
-
-// sessionOf is what the per-connection session filter looks at.
-type sessionOf struct {
-	SessionID string `json:"session_id"`
-}
-
-// Publish raises an event for userID: stored for replay, delivered to the user's connections on
-// every instance, and handed to this instance's observers. Implements Publisher.
-func (b *Bus) Publish(ctx context.Context, userID uuid.UUID, typ Type, data any) error {
-	raw, err := json.Marshal(data)
-	if err != nil {
-		return fmt.Errorf("events: encode %s: %w", typ, err)
-	}
-	var sess sessionOf
-	_ = json.Unmarshal(raw, &sess) // data that is not an object has no session
-	at := b.opt.Now().UTC()
-	enc, err := json.Marshal(body{Type: typ, OccurredAt: at, Data: raw})
-	if err != nil {
-		return fmt.Errorf("events: encode %s: %w", typ, err)
-	}
-	if len(enc)+len(`"id":"0000000000000-0000000000",`) > MaxFrameBytes {
-		return ErrTooLarge
-	}
-	cutoff := fmt.Sprintf("%d-0", at.Add(-b.opt.Retention).UnixMilli())
-	id, err := publishScript.Run(ctx, b.rdb, []string{b.streamKey(userID)}, b.channel(userID), b.opt.MaxEvents, cutoff,
-		b.opt.Retention.Milliseconds(), string(enc), sess.SessionID, string(typ)).Text()
-	if err != nil {
-		return fmt.Errorf("events: publish %s: %w", typ, err)
-	}
-	b.observe(userID, Event{ID: id, Type: typ, OccurredAt: at, Data: raw})
-	return nil
 }
 
 // AddObserver registers o for every event published on this instance. Observers are called one

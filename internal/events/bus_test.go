@@ -15,7 +15,7 @@ import (
 	"github.com/ccbackend/ccbackend/internal/testutil"
 )
 
-func newBus(t *testing.T, prefix string, opt events.Options) *events.Bus {
+func newBus(t testing.TB, prefix string, opt events.Options) *events.Bus {
 	t.Helper()
 	opt.Prefix = prefix
 	if opt.Retention == 0 {

@@ -50,6 +50,8 @@ type Event struct {
 // PostgreSQL, the feed is a notification of it.
 type Publisher interface {
 	Publish(ctx context.Context, userID uuid.UUID, typ Type, data any) error
+	// PublishAll raises drafts in their order, with one round trip for all of them.
+	PublishAll(ctx context.Context, userID uuid.UUID, drafts []Draft) error
 }
 
 // Observer is told, on the instance that published it, of every event raised there (not of events

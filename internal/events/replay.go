@@ -104,6 +104,6 @@ func (b *Bus) resync(ctx context.Context, key, afterID string) ([]Frame, error) 
 		id = last[0].ID
 	}
 	data, _ := json.Marshal(map[string]string{"reason": "retention", "last_event_id": afterID, "sync": "/v1/sync"})
-	enc, _ := json.Marshal(body{Type: Resync, OccurredAt: b.opt.Now().UTC(), Data: data})
+	enc := appendBody(nil, Resync, b.opt.Now().UTC(), data)
 	return []Frame{newFrame(id, Resync, "", string(enc))}, nil
 }
