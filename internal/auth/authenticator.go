@@ -58,35 +58,56 @@ type Identified func(Principal) Rider
 // Rider queues its commands on pipe; it reads their replies once pipe has been executed.
 type Rider func(ctx context.Context, pipe redis.Pipeliner)
 
+// Hooks are the caller's work that Authenticate runs at set moments of the check; either may be nil.
+type Hooks struct {
+	Identified Identified
+	// BeforeLookup runs before a PostgreSQL lookup that a credential not known to be genuine
+	// causes (an API key outside the verified-key cache), and an error it returns refuses the
+	// request with it: a spent failed-credentials budget must stop made-up keys before each one
+	// costs a lookup. Credentials proved without that lookup never wait for it.
+	BeforeLookup func(context.Context) error
+}
+
+func (h Hooks) identified(p Principal) Rider {
+	if h.Identified == nil {
+		return nil
+	}
+	return h.Identified(p)
+}
+
+func (h Hooks) beforeLookup(ctx context.Context) error {
+	if h.BeforeLookup == nil {
+		return nil
+	}
+	return h.BeforeLookup(ctx)
+}
+
 // Authenticate checks the credentials a request presents for one security scheme of the spec
 // and, when the requirement names scopes, that the caller holds those roles. It implements
 // httpapi.Authenticator.
-func (a *Accounts) Authenticate(ctx context.Context, creds Credentials, scheme string, scopes []string, identified Identified) (Principal, error) {
-	if identified == nil {
-		identified = func(Principal) Rider { return nil }
-	}
+func (a *Accounts) Authenticate(ctx context.Context, creds Credentials, scheme string, scopes []string, hooks Hooks) (Principal, error) {
 	var (
 		p   Principal
 		err error
 	)
 	switch scheme {
 	case SchemeBearer:
-		p, err = a.fromBearer(ctx, creds, identified)
+		p, err = a.fromBearer(ctx, creds, hooks)
 	case SchemeDPoP:
 		// The same check as bearerAuth's, which takes both schemes so that a bound token sent
 		// as a bearer is told why it fails; listed after it, this runs only once that failed.
 		if creds.DPoPScheme {
-			p, err = a.fromBearer(ctx, creds, identified)
+			p, err = a.fromBearer(ctx, creds, hooks)
 		} else {
 			err = errNoCredentials
 		}
 	case SchemeAPIKey:
-		p, err = a.fromAPIKey(ctx, creds.APIKey, identified)
+		p, err = a.fromAPIKey(ctx, creds.APIKey, hooks)
 	case SchemeAdmin: // any credential, then the role
 		if creds.APIKey != "" {
-			p, err = a.fromAPIKey(ctx, creds.APIKey, identified)
+			p, err = a.fromAPIKey(ctx, creds.APIKey, hooks)
 		} else {
-			p, err = a.fromBearer(ctx, creds, identified)
+			p, err = a.fromBearer(ctx, creds, hooks)
 		}
 	default:
 		err = errNoCredentials
@@ -102,7 +123,7 @@ func (a *Accounts) Authenticate(ctx context.Context, creds Credentials, scheme s
 	return p, nil
 }
 
-func (a *Accounts) fromBearer(ctx context.Context, creds Credentials, identified Identified) (Principal, error) {
+func (a *Accounts) fromBearer(ctx context.Context, creds Credentials, hooks Hooks) (Principal, error) {
 	token := creds.Bearer
 	if token == "" {
 		return Principal{}, errNoCredentials
@@ -112,7 +133,7 @@ func (a *Accounts) fromBearer(ctx context.Context, creds Credentials, identified
 		if creds.DPoPScheme {
 			return Principal{}, errDPoPUnbound
 		}
-		return a.fromAPIKey(ctx, token, identified)
+		return a.fromAPIKey(ctx, token, hooks)
 	}
 	claims, err := a.tokens.Verify(ctx, token)
 	if err != nil {
@@ -124,7 +145,7 @@ func (a *Accounts) fromBearer(ctx context.Context, creds Credentials, identified
 	if err != nil {
 		return Principal{}, err
 	}
-	revoked, err := a.accessRevoked(ctx, claims, proof, identified(p))
+	revoked, err := a.accessRevoked(ctx, claims, proof, hooks.identified(p))
 	if err != nil {
 		return Principal{}, err
 	}
@@ -171,18 +192,21 @@ func (a *Accounts) accessRevoked(ctx context.Context, claims AccessClaims, proof
 	return revoked(ctx)
 }
 
-func (a *Accounts) fromAPIKey(ctx context.Context, secret string, identified Identified) (Principal, error) {
+func (a *Accounts) fromAPIKey(ctx context.Context, secret string, hooks Hooks) (Principal, error) {
 	if !strings.HasPrefix(secret, "ccb_") {
 		return Principal{}, errNoCredentials
 	}
 	now := a.now()
 	hash := hashSecret(secret)
 	if p, ok := a.apiKeys.lookup(hash, now); ok {
-		identified(p)
+		hooks.identified(p)
 		return p, nil
 	}
 	if a.noKey.has(hash) {
 		return Principal{}, errBadAPIKey
+	}
+	if err := hooks.beforeLookup(ctx); err != nil {
+		return Principal{}, err
 	}
 	epoch := a.apiKeys.cache.begin()
 	key, err := a.store.Queries().FindAPIKey(ctx, db.FindAPIKeyParams{KeyHash: hash, Now: &now})
@@ -196,7 +220,7 @@ func (a *Accounts) fromAPIKey(ctx context.Context, secret string, identified Ide
 		return Principal{}, errBadAPIKey
 	}
 	p := Principal{UserID: key.UserID, Roles: key.Roles, APIKeyID: key.ID}
-	identified(p)
+	hooks.identified(p)
 	a.apiKeys.store(epoch, hash, p, key, now)
 	return p, nil
 }

@@ -61,25 +61,28 @@ func TestUnknownAPIKeyIsRememberedBriefly(t *testing.T) {
 	t.Parallel()
 	s := testutil.NewServer(t)
 	owner := s.Register(t, "negative@example.com")
-	insert := func(secret string) {
-		t.Helper()
-		hash := sha256.Sum256([]byte(secret))
-		_, err := s.App.Store.Pool.Exec(context.Background(),
-			`INSERT INTO api_keys (user_id, name, prefix, key_hash) VALUES ($1, 'planted', $2, $3)`, owner.UserID, secret[:12], hash[:])
-		if err != nil {
-			t.Fatal(err)
-		}
-	}
 	seen, fresh := madeUpKey(), madeUpKey()
 	if got := status(t, s, map[string]string{"X-API-Key": seen}); got != http.StatusUnauthorized {
 		t.Fatalf("made-up key = %d", got)
 	}
-	insert(seen)
-	insert(fresh)
+	plantKey(t, s, owner, seen)
+	plantKey(t, s, owner, fresh)
 	if got := status(t, s, map[string]string{"X-API-Key": seen}); got != http.StatusUnauthorized {
 		t.Errorf("a key remembered as unknown = %d, want 401 without a lookup", got)
 	}
 	if got := status(t, s, map[string]string{"X-API-Key": fresh}); got != http.StatusOK {
 		t.Errorf("a key never refused before = %d, want 200 (looked up)", got)
+	}
+}
+
+// plantKey inserts an API key with secret for owner into PostgreSQL behind the service's back, so
+// that whether the service answers it from memory or looks it up shows.
+func plantKey(t *testing.T, s *testutil.Server, owner testutil.Session, secret string) {
+	t.Helper()
+	hash := sha256.Sum256([]byte(secret))
+	_, err := s.App.Store.Pool.Exec(context.Background(),
+		`INSERT INTO api_keys (user_id, name, prefix, key_hash) VALUES ($1, 'planted', $2, $3)`, owner.UserID, secret[:12], hash[:])
+	if err != nil {
+		t.Fatal(err)
 	}
 }

@@ -18,16 +18,17 @@ import (
 // It returns an apperr of kind Unauthenticated (no or bad credentials) or Forbidden (valid
 // credentials lacking a role).
 //
-// identified, when not nil, must be called once the credentials are known to be genuine, before
-// any further lookup (see auth.Identified).
+// hooks.Identified, when not nil, must be called once the credentials are known to be genuine,
+// before any further lookup (see auth.Identified); hooks.BeforeLookup before looking up a
+// credential not known to be genuine (see auth.Hooks).
 type Authenticator interface {
-	Authenticate(ctx context.Context, creds auth.Credentials, scheme string, scopes []string, identified auth.Identified) (auth.Principal, error)
+	Authenticate(ctx context.Context, creds auth.Credentials, scheme string, scopes []string, hooks auth.Hooks) (auth.Principal, error)
 }
 
 // denyAll is the authenticator used when none is configured: nothing non-public is reachable.
 type denyAll struct{}
 
-func (denyAll) Authenticate(context.Context, auth.Credentials, string, []string, auth.Identified) (auth.Principal, error) {
+func (denyAll) Authenticate(context.Context, auth.Credentials, string, []string, auth.Hooks) (auth.Principal, error) {
 	return auth.Principal{}, apperr.New(apperr.Unauthenticated, "unauthenticated", "valid credentials are required")
 }
 
@@ -74,24 +75,48 @@ func validatorOptions(authn Authenticator, limits *requestLimits, excludeBody bo
 		ExcludeRequestBody: excludeBody,
 		AuthenticationFunc: func(ctx context.Context, in *openapi3filter.AuthenticationInput) error {
 			ec := echoContextOf(ctx)
-			req := in.RequestValidationInput.Request
-			withdraw := func() {}
-			p, err := authn.Authenticate(req.Context(), credentialsOf(ec, publicBase), in.SecuritySchemeName, in.Scopes, func(p auth.Principal) auth.Rider {
-				var ride auth.Rider
-				ride, withdraw = limits.identified(ec, p)
-				return ride
-			})
+			p, err := authenticate(ec, authn, limits, in, publicBase)
 			if err != nil {
-				withdraw()
-				ec.Set(credentialsRefusedKey, true)
-				// An *echo.HTTPError passes through the validator unchanged, keeping 401
-				// and 403 apart; the error handler renders the apperr inside.
+				// An *echo.HTTPError passes through the validator unchanged, keeping 401, 403
+				// and 429 apart; the error handler renders the apperr inside.
 				return &echo.HTTPError{Code: kindStatus[apperr.KindOf(err)], Internal: err}
 			}
 			ec.Set(principalKey, p)
 			return nil
 		},
 	}
+}
+
+// authenticate checks c's credentials for one security scheme. A caller whose credentials prove
+// genuine has its rate-limit decision and the failure budget's peek started at once (see
+// requestLimits.identified); a spent failure budget refuses even a genuine caller, and is met
+// before an unknown API key is looked up. Refused credentials are marked for throttleFailures to
+// charge; a spent budget is no refusal of theirs.
+func authenticate(c echo.Context, authn Authenticator, limits *requestLimits, in *openapi3filter.AuthenticationInput, publicBase string) (auth.Principal, error) {
+	gate := limits.gateOf(c)
+	if spent := gate.refused(); spent != nil { // another scheme of the request found it spent
+		return auth.Principal{}, spent
+	}
+	ctx := in.RequestValidationInput.Request.Context()
+	var work *identifiedWork
+	p, err := authn.Authenticate(ctx, credentialsOf(c, publicBase), in.SecuritySchemeName, in.Scopes, auth.Hooks{
+		Identified: func(p auth.Principal) auth.Rider {
+			work = limits.identified(c, p)
+			return work.ride
+		},
+		BeforeLookup: gate.check,
+	})
+	if err == nil && work != nil {
+		err = work.admit(ctx)
+	}
+	if err != nil {
+		work.withdraw()
+		if gate.refused() == nil {
+			c.Set(credentialsRefusedKey, true)
+		}
+		return auth.Principal{}, err
+	}
+	return p, nil
 }
 
 // credentialsOf parses what c's request presents; the domain sees these values, never the request.

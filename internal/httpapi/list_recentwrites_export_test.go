@@ -16,8 +16,7 @@ func AuthTripRider(rl RateLimits, c echo.Context, p auth.Principal, limited bool
 	if limited {
 		byRoute[c.Request().Method+" "+c.Path()] = rl.Default
 	}
-	ride, _ := (&requestLimits{rl: rl, byRoute: byRoute, log: slog.New(slog.DiscardHandler)}).identified(c, p)
-	return ride
+	return (&requestLimits{rl: rl, byRoute: byRoute, log: slog.New(slog.DiscardHandler)}).identified(c, p).ride
 }
 
 // RecordWrites exposes the write-recording middleware to the external tests.

@@ -69,8 +69,9 @@ func policiesByRoute(spec *openapi3.T, rl RateLimits) map[string]ratelimit.Polic
 // (ratelimit.ErrUnavailable) may fail open: an argument error refuses the request as internal.
 //
 // For an access token the decision rides in the authenticator's one Redis round trip (with the
-// revocation lookup and the DPoP jti, see auth.Identified) instead of taking its own; if the
-// caller is refused after all, the units are given back.
+// revocation lookup and the DPoP jti, see auth.Identified) instead of taking its own; for an API
+// key it is made as soon as the key is accepted; either way the failure budget's peek rides with
+// it (see identified). If the caller is refused after all, the units are given back.
 type requestLimits struct {
 	rl      RateLimits
 	byRoute map[string]ratelimit.Policy
@@ -118,13 +119,14 @@ func (l *requestLimits) queue(ctx context.Context, pipe redis.Pipeliner, d *deci
 	}
 }
 
-// decide makes d on a round trip of its own (anonymous callers, API keys), bounded by the
-// limiter's timeout.
-func (l *requestLimits) decide(ctx context.Context, d *decision) {
+// decide makes d on a round trip of its own (anonymous callers), bounded by the limiter's
+// timeout; a failure budget's peek not yet made rides along.
+func (l *requestLimits) decide(ctx context.Context, d *decision, gate *failureGate) {
 	ctx, cancel := context.WithTimeout(ctx, l.rl.Timeout)
 	defer cancel()
 	pipe := l.rl.Limiter.Pipeline()
 	l.queue(ctx, pipe, d)
+	gate.queue(ctx, pipe)
 	_, _ = pipe.Exec(ctx) // each call carries its own error
 	l.read(ctx, d)
 }
@@ -166,24 +168,62 @@ func (l *requestLimits) giveBack(ctx context.Context, d *decision) {
 	d.spent = nil
 }
 
-// identified prepares the decision for a caller whose credentials proved genuine. It returns the
-// rider that carries it in the authenticator's round trip (the middleware makes it itself when
-// no trip carried it) and a function that withdraws it — giving the units back — should the
-// caller be refused after all.
-func (l *requestLimits) identified(c echo.Context, p auth.Principal) (ride auth.Rider, withdraw func()) {
-	carry := carryRecentWrite(l.rl.RecentWrites, c, p.UserID)
-	d := l.prepare(c, &p)
-	if d == nil {
-		return carry.rider(), func() {}
+// identified prepares the work keyed by a caller whose credentials proved genuine: the caller's
+// rate-limit decision, beside the failure budget's peek and the recent-writes lookup, all for one
+// Redis round trip — the authenticator's when it makes one (see auth.Identified), else admit's.
+func (l *requestLimits) identified(c echo.Context, p auth.Principal) *identifiedWork {
+	w := &identifiedWork{l: l, c: c, d: l.prepare(c, &p), gate: l.gateOf(c), carry: carryRecentWrite(l.rl.RecentWrites, c, p.UserID)}
+	if w.d != nil {
+		c.Set(decisionKey, w.d)
 	}
-	c.Set(decisionKey, d)
-	ctx := c.Request().Context()
-	return func(ctx context.Context, pipe redis.Pipeliner) { l.queue(ctx, pipe, d); carry.alsoOn(ctx, pipe) }, func() {
-		c.Set(decisionKey, nil)
-		if d.queued != nil {
-			l.read(ctx, d)
-			l.giveBack(ctx, d)
-		}
+	return w
+}
+
+// identifiedWork is what identified prepared for one authentication attempt.
+type identifiedWork struct {
+	l       *requestLimits
+	c       echo.Context
+	d       *decision // nil: the operation is not limited
+	gate    *failureGate
+	carry   recentWriteRider
+	carried bool // a round trip carried ride
+}
+
+// ride is the auth.Rider that queues the work on the authenticator's pipeline.
+func (w *identifiedWork) ride(ctx context.Context, pipe redis.Pipeliner) {
+	w.carried = true
+	if w.d != nil {
+		w.l.queue(ctx, pipe, w.d)
+	}
+	w.gate.queue(ctx, pipe)
+	w.carry.alsoOn(ctx, pipe)
+}
+
+// admit runs once the authenticator accepted the caller: it makes the round trip itself when the
+// authenticator made none (API keys), then answers the failure budget's peek — nil, or the 429
+// once the budget is spent (withdraw the decision then).
+func (w *identifiedWork) admit(ctx context.Context) error {
+	if !w.carried && w.l.rl.Limiter != nil {
+		tripCtx, cancel := context.WithTimeout(ctx, w.l.rl.Timeout)
+		pipe := w.l.rl.Limiter.Pipeline()
+		w.ride(tripCtx, pipe)
+		_, _ = pipe.Exec(tripCtx) // each call carries its own error
+		cancel()
+	}
+	return w.gate.check(ctx)
+}
+
+// withdraw takes the decision back — giving its units back — when the caller is refused after
+// all. A nil w (the caller was never identified) has nothing to withdraw.
+func (w *identifiedWork) withdraw() {
+	if w == nil || w.d == nil {
+		return
+	}
+	w.c.Set(decisionKey, nil)
+	if w.d.queued != nil {
+		ctx := w.c.Request().Context()
+		w.l.read(ctx, w.d)
+		w.l.giveBack(ctx, w.d)
 	}
 }
 
@@ -191,16 +231,28 @@ func (l *requestLimits) identified(c echo.Context, p auth.Principal) (ride auth.
 // one made now.
 func (l *requestLimits) middleware(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
+		ctx, gate := c.Request().Context(), l.gateOf(c)
 		d, _ := c.Get(decisionKey).(*decision)
 		if d == nil {
-			if d = l.prepare(c, nil); d == nil {
-				return next(c)
-			}
+			d = l.prepare(c, nil)
 		}
-		if d.queued == nil {
-			l.decide(c.Request().Context(), d)
-		} else {
-			l.read(c.Request().Context(), d)
+		switch {
+		case d == nil:
+		case d.queued == nil:
+			l.decide(ctx, d, gate)
+		default:
+			l.read(ctx, d)
+		}
+		// Requests presenting credentials the operation does not check (a public one) still meet
+		// the failure budget, as they did before any credential lookup.
+		if spent := gate.check(ctx); spent != nil {
+			if d != nil {
+				l.giveBack(ctx, d)
+			}
+			return spent
+		}
+		if d == nil {
+			return next(c)
 		}
 		if d.err != nil && !errors.Is(d.err, ratelimit.ErrUnavailable) {
 			// An argument error (a bad policy, an empty key) is a bug, not an outage: refused.

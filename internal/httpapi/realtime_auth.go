@@ -21,9 +21,9 @@ type ticketAuthenticator struct {
 	valid   Revalidator
 }
 
-func (a ticketAuthenticator) Authenticate(ctx context.Context, creds auth.Credentials, scheme string, scopes []string, identified auth.Identified) (auth.Principal, error) {
+func (a ticketAuthenticator) Authenticate(ctx context.Context, creds auth.Credentials, scheme string, scopes []string, hooks auth.Hooks) (auth.Principal, error) {
 	if scheme != schemeTicket {
-		return a.Authenticator.Authenticate(ctx, creds, scheme, scopes, identified)
+		return a.Authenticator.Authenticate(ctx, creds, scheme, scopes, hooks)
 	}
 	if creds.Ticket == "" {
 		return auth.Principal{}, apperr.New(apperr.Unauthenticated, "unauthenticated", "valid credentials are required")
@@ -32,8 +32,8 @@ func (a ticketAuthenticator) Authenticate(ctx context.Context, creds auth.Creden
 	if err != nil {
 		return auth.Principal{}, errBadTicket
 	}
-	if identified != nil {
-		identified(p)
+	if hooks.Identified != nil {
+		hooks.Identified(p)
 	}
 	if err := a.valid.StillValid(ctx, p); err != nil {
 		return auth.Principal{}, err

@@ -50,14 +50,6 @@ func (r recentWriteRider) alsoOn(ctx context.Context, pipe redis.Pipeliner) {
 	}
 }
 
-// rider is r as the only work of a trip (nil when there is none).
-func (r recentWriteRider) rider() auth.Rider {
-	if r == nil {
-		return nil
-	}
-	return auth.Rider(r)
-}
-
 func isRead(method string) bool {
 	switch method {
 	case http.MethodGet, http.MethodHead, http.MethodOptions:

@@ -11,9 +11,9 @@ import (
 
 // gcra is the GCRA decision that redis_rate's AllowN makes, with the same key layout and
 // arithmetic (the theoretical arrival time, TAT, in seconds since 2017-01-01 as a float), so
-// Peek, Settle and instances still on redis_rate share one budget with it. It is our own copy
+// Settle and instances still on redis_rate share one budget with it. It is our own copy
 // because redis_rate only runs its script on its own round trip: this one can ride in a
-// pipeline beside other commands (Queue).
+// pipeline beside other commands (Queue, QueuePeek).
 //
 // ARGV: burst, rate, period (s), cost. Reply: allowed cost (0: refused), remaining,
 // retry_after (s, -1 when admitted), reset_after (s).
@@ -43,6 +43,7 @@ type Pending struct {
 	l    *Limiter
 	call *queuedScript
 	p    Policy
+	peek bool  // a cost of 0 (QueuePeek): Result says whether one unit is left
 	err  error // an argument error: nothing was queued
 }
 
@@ -74,6 +75,9 @@ func (pd *Pending) Result(ctx context.Context) (Result, error) {
 		return none, unavailable("policy "+pd.p.Name, err)
 	}
 	res.Policy, res.Limit = pd.p, pd.p.Limit
+	if pd.peek {
+		res = peekResult(res, pd.p)
+	}
 	return res, nil
 }
 

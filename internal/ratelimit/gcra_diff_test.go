@@ -15,7 +15,8 @@ import (
 // TestGCRAAnswersAsRedisRate: our GCRA script (which rides in pipelines) decides exactly as
 // redis_rate's, whose key layout and arithmetic it keeps so that both share one budget: for a
 // random sequence of costs on one key each, every step is admitted or refused alike with the
-// same remaining quota, and the stored theoretical arrival times agree.
+// same remaining quota, a peek between steps reads the same quota, and the stored theoretical
+// arrival times agree.
 func TestGCRAAnswersAsRedisRate(t *testing.T) {
 	l, rdb, prefix := newLimiter(t)
 	ctx := context.Background()
@@ -39,6 +40,18 @@ func TestGCRAAnswersAsRedisRate(t *testing.T) {
 			if got.Allowed != (want.Allowed > 0) || got.Remaining != want.Remaining {
 				t.Fatalf("%s step %d cost %d: ours allowed=%v remaining=%d, redis_rate allowed=%d remaining=%d",
 					p.Name, step, n, got.Allowed, got.Remaining, want.Allowed, want.Remaining)
+			}
+			// A peek (cost 0) reads the same remaining quota as redis_rate's cost-0 call.
+			peeked, err := l.Peek(ctx, ours, p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			read, err := ref.AllowN(ctx, theirs, limit, 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if peeked.Allowed != (read.Remaining >= 1) || peeked.Remaining != read.Remaining {
+				t.Fatalf("%s step %d: peek allowed=%v remaining=%d, redis_rate's remaining=%d", p.Name, step, peeked.Allowed, peeked.Remaining, read.Remaining)
 			}
 		}
 		oursTAT, err1 := rdb.Get(ctx, prefix+"rl:"+p.Name+":"+ours).Result()

@@ -4,9 +4,7 @@ import (
 	"context"
 	"time"
 
-	"github.com/go-redis/redis_rate/v10"
-
-	"github.com/ccbackend/ccbackend/internal/apperr"
+	"github.com/redis/go-redis/v9"
 )
 
 // Peek reports whether one unit of p is available for key without spending it: Allowed is true
@@ -14,20 +12,31 @@ import (
 // charge only some outcomes (failed credentials) but must refuse before the work that decides
 // the outcome.
 func (l *Limiter) Peek(ctx context.Context, key string, p Policy) (Result, error) {
-	if err := check(key, p, 1); err != nil {
-		return Result{Policy: p, Limit: p.Limit}, err
+	return l.QueuePeek(ctx, l.rdb, key, p).Result(ctx)
+}
+
+// QueuePeek adds Peek to pipe, so that it shares a round trip with whatever else pipe carries
+// (the request's own decision); call Result once pipe has been executed. (With a client instead
+// of a pipeline the peek is made at once.)
+func (l *Limiter) QueuePeek(ctx context.Context, pipe redis.Scripter, key string, p Policy) *Pending {
+	pd := &Pending{l: l, p: p, peek: true}
+	if pd.err = check(key, p, 1); pd.err != nil {
+		return pd
 	}
-	limit := redis_rate.Limit{Rate: p.Limit, Burst: p.Limit, Period: p.Period}
-	res, err := l.gcra.AllowN(ctx, l.prefix+p.Name+":"+key, limit, 0) // a cost of 0 reads the state
-	if err != nil {
-		return Result{Policy: p, Limit: p.Limit}, apperr.Wrap(err, apperr.Unavailable, "rate_limit_unavailable",
-			"Rate limiting is temporarily unavailable; retry later.")
-	}
-	out := Result{Allowed: res.Remaining >= 1, Limit: p.Limit, Remaining: max(res.Remaining, 0), Policy: p, ResetAfter: max(res.ResetAfter, 0)}
-	if !out.Allowed {
+	// The GCRA script with a cost of 0 reads the state: it admits nothing and spends nothing.
+	pd.call = queueScript(ctx, pipe, gcra, []string{l.prefix + p.Name + ":" + key}, p.Limit, p.Limit, p.Period.Seconds(), 0)
+	return pd
+}
+
+// peekResult reads a cost-0 decision as Peek's answer: the script "admits" a cost of 0 whatever
+// the state, so what counts is whether a whole unit remains.
+func peekResult(res Result, p Policy) Result {
+	res.Allowed = res.Remaining >= 1
+	res.RetryAfter = 0
+	if !res.Allowed {
 		// One unit is free once the theoretical arrival time is within the burst less one unit.
 		interval := p.Period / time.Duration(p.Limit)
-		out.RetryAfter = max(res.ResetAfter-time.Duration(p.Limit-1)*interval, time.Millisecond)
+		res.RetryAfter = max(res.ResetAfter-time.Duration(p.Limit-1)*interval, time.Millisecond)
 	}
-	return out, nil
+	return res
 }

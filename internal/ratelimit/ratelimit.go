@@ -1,6 +1,7 @@
-// Package ratelimit admits or refuses work per (policy, key) with GCRA, using go-redis/redis_rate.
-// Each decision is one Lua script in Redis, so it is atomic and shared by every instance of the
-// service: the limit is global, not per process.
+// Package ratelimit admits or refuses work per (policy, key) with GCRA, in go-redis/redis_rate's
+// key layout and arithmetic (see gcra.go), on scripts that can ride in a pipeline. Each decision
+// is one Lua script in Redis, so it is atomic and shared by every instance of the service: the
+// limit is global, not per process.
 //
 // Errors come in two kinds that callers must tell apart (errors.Is):
 //
@@ -30,10 +31,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
-	"github.com/go-redis/redis_rate/v10"
 	"github.com/redis/go-redis/v9"
 
 	"github.com/ccbackend/ccbackend/internal/apperr"
@@ -74,14 +73,13 @@ type Result struct {
 
 // Limiter decides against Redis. It is safe for concurrent use.
 type Limiter struct {
-	gcra   *redis_rate.Limiter
 	rdb    redis.UniversalClient
 	prefix string
 }
 
 // New returns a Limiter whose keys are prefix + "rl:" + policy name + ":" + key.
 func New(rdb redis.UniversalClient, prefix string) *Limiter {
-	return &Limiter{gcra: redis_rate.NewLimiter(scoped{rdb}), rdb: rdb, prefix: prefix + "rl:"}
+	return &Limiter{rdb: rdb, prefix: prefix + "rl:"}
 }
 
 // Allow spends one unit of p for key.
@@ -122,39 +120,4 @@ func validName(s string) bool {
 		}
 	}
 	return s != ""
-}
-
-// libPrefix is the fixed prefix redis_rate v10 puts in front of every key.
-const libPrefix = "rate:"
-
-// scoped strips redis_rate's fixed key prefix so that every key lives under the configured
-// namespace (CCB_REDIS_PREFIX), where ACL key patterns and per-test cleanup expect it.
-type scoped struct{ redis.UniversalClient }
-
-func unscope(keys []string) []string {
-	out := make([]string, len(keys))
-	for i, k := range keys {
-		out[i] = strings.TrimPrefix(k, libPrefix)
-	}
-	return out
-}
-
-func (s scoped) Eval(ctx context.Context, script string, keys []string, args ...any) *redis.Cmd {
-	return s.UniversalClient.Eval(ctx, script, unscope(keys), args...)
-}
-
-func (s scoped) EvalSha(ctx context.Context, sha1 string, keys []string, args ...any) *redis.Cmd {
-	return s.UniversalClient.EvalSha(ctx, sha1, unscope(keys), args...)
-}
-
-func (s scoped) EvalRO(ctx context.Context, script string, keys []string, args ...any) *redis.Cmd {
-	return s.UniversalClient.EvalRO(ctx, script, unscope(keys), args...)
-}
-
-func (s scoped) EvalShaRO(ctx context.Context, sha1 string, keys []string, args ...any) *redis.Cmd {
-	return s.UniversalClient.EvalShaRO(ctx, sha1, unscope(keys), args...)
-}
-
-func (s scoped) Del(ctx context.Context, keys ...string) *redis.IntCmd {
-	return s.UniversalClient.Del(ctx, unscope(keys)...)
 }

@@ -164,6 +164,9 @@ func TestRedisUnavailable(t *testing.T) {
 			if err := ratelimit.New(rdb, "ccbtest:").Settle(t.Context(), "k", pol("auth", 5, time.Minute), 3, 1); !errors.Is(err, ratelimit.ErrUnavailable) {
 				t.Errorf("Settle = %v, want ErrUnavailable", err)
 			}
+			if res, err := ratelimit.New(rdb, "ccbtest:").Peek(t.Context(), "k", pol("auth", 5, time.Minute)); !errors.Is(err, ratelimit.ErrUnavailable) || res.Allowed {
+				t.Errorf("Peek = %+v, %v; want ErrUnavailable and not allowed", res, err)
+			}
 		})
 	}
 }
@@ -274,5 +277,46 @@ func TestPeekSpendsNothing(t *testing.T) {
 	res, err := l.Peek(ctx, "ip:192.0.2.9", p)
 	if err != nil || res.Allowed || res.RetryAfter <= 0 || res.RetryAfter > 30*time.Second {
 		t.Fatalf("peek on a spent key = %+v, %v; want refused with RetryAfter in (0, 30s]", res, err)
+	}
+}
+
+// TestQueuedPeekSharesAPipeline: a peek queued beside a decision on another key reads its key's
+// state in the same round trip without spending it and refuses once the key is spent; an
+// argument error queues nothing.
+func TestQueuedPeekSharesAPipeline(t *testing.T) {
+	l, rdb, _ := newLimiter(t)
+	ctx := t.Context()
+	failures, requests := pol("auth-failures", 2, time.Minute), pol("default", 100, time.Minute)
+	peekBeside := func() ratelimit.Result {
+		t.Helper()
+		pipe := l.Pipeline()
+		peek := l.QueuePeek(ctx, pipe, "ip:192.0.2.7", failures)
+		decision := l.Queue(ctx, pipe, "u:1", requests, 1)
+		_, _ = pipe.Exec(ctx) // a first run may answer NOSCRIPT: Result sends the script in full
+
+		if res, err := decision.Result(ctx); err != nil || !res.Allowed {
+			t.Fatalf("decision beside the peek = %+v, %v", res, err)
+		}
+		res, err := peek.Result(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return res
+	}
+	for range 2 {
+		if res := peekBeside(); !res.Allowed || res.Remaining != 2 {
+			t.Fatalf("peek of a fresh key = %+v; want allowed, 2 remaining", res)
+		}
+	}
+	for range 2 {
+		if res, err := l.Allow(ctx, "ip:192.0.2.7", failures); err != nil || !res.Allowed {
+			t.Fatalf("allow = %+v, %v", res, err)
+		}
+	}
+	if res := peekBeside(); res.Allowed || res.Remaining != 0 || res.RetryAfter <= 0 || res.RetryAfter > 30*time.Second {
+		t.Fatalf("peek of a spent key = %+v; want refused with RetryAfter in (0, 30s]", res)
+	}
+	if pd := l.QueuePeek(ctx, rdb, "", failures); pd.Queued() {
+		t.Error("a peek with an empty key was queued")
 	}
 }
