@@ -139,12 +139,9 @@ func New(d Deps) (*echo.Echo, error) {
 			MaxAge:        600,
 		}),
 		middleware.BodyLimitWithConfig(middleware.BodyLimitConfig{Limit: strconv.FormatInt(d.MaxBodyBytes, 10) + "B", Skipper: streaming.matches}),
-		middleware.GzipWithConfig(middleware.GzipConfig{
-			MinLength: 1024,
-			// Streams must reach the client event by event; a compressor would hold them back.
-			Skipper: func(c echo.Context) bool {
-				return c.Request().URL.Path == "/v1/chat/completions" || streaming.matches(c)
-			},
+		// Streams must reach the client event by event; a compressor would hold them back.
+		gzipMiddleware(func(c echo.Context) bool {
+			return c.Request().URL.Path == "/v1/chat/completions" || streaming.matches(c)
 		}),
 	)
 
