@@ -122,14 +122,7 @@ func New(d Deps) (*echo.Echo, error) {
 				return err
 			},
 		}),
-		middleware.SecureWithConfig(middleware.SecureConfig{
-			XSSProtection:         "0",
-			ContentTypeNosniff:    "nosniff",
-			XFrameOptions:         "DENY",
-			HSTSMaxAge:            63072000,
-			ContentSecurityPolicy: contentSecurityPolicy,
-			ReferrerPolicy:        "no-referrer",
-		}),
+		securityHeadersMiddleware(),
 		// CORS answers preflights itself, so they never reach authentication.
 		middleware.CORSWithConfig(middleware.CORSConfig{
 			AllowOrigins:  d.CORSOrigins,
