@@ -15,7 +15,6 @@ import (
 
 	"github.com/ccbackend/ccbackend/gen/api"
 	"github.com/ccbackend/ccbackend/gen/swaggerui"
-	"github.com/ccbackend/ccbackend/internal/apitime"
 	"github.com/ccbackend/ccbackend/internal/apperr"
 )
 
@@ -34,6 +33,7 @@ func (f PingFunc) Ping(ctx context.Context) error { return f(ctx) }
 type MetaHandlers struct {
 	version      string
 	startedAt    time.Time
+	health       *healthFrame // GET /health's answer around its uptime
 	now          func() time.Time
 	postgres     Pinger
 	redis        Pinger
@@ -53,8 +53,13 @@ func NewMetaHandlers(version string, now func() time.Time, postgres, redis Pinge
 	if err := json.Unmarshal(raw, &specJSON); err != nil {
 		return nil, fmt.Errorf("httpapi: spec to JSON: %w", err)
 	}
+	startedAt := now()
+	health, err := newHealthFrame(version, startedAt)
+	if err != nil {
+		return nil, fmt.Errorf("httpapi: health answer: %w", err)
+	}
 	return &MetaHandlers{
-		version: version, startedAt: now(), now: now,
+		version: version, startedAt: startedAt, now: now, health: health,
 		postgres: postgres, redis: redis, readyTimeout: readyTimeout,
 		specYAML: specYAML, specJSON: specJSON,
 	}, nil
@@ -74,12 +79,7 @@ func (h *MetaHandlers) GetRoot(context.Context, api.GetRootRequestObject) (api.G
 // GetHealth answers while the process serves requests; it checks no dependency on purpose, so a
 // database outage does not get every instance restarted.
 func (h *MetaHandlers) GetHealth(context.Context, api.GetHealthRequestObject) (api.GetHealthResponseObject, error) {
-	return api.GetHealth200JSONResponse{
-		Status:        api.HealthStatusOk,
-		Version:       h.version,
-		UptimeSeconds: h.now().Sub(h.startedAt).Seconds(),
-		StartedAt:     apitime.New(h.startedAt),
-	}, nil
+	return healthPage{frame: h.health, uptime: h.now().Sub(h.startedAt).Seconds()}, nil
 }
 
 // GetReady checks PostgreSQL and Redis concurrently, each within the ready timeout.

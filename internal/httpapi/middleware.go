@@ -15,17 +15,21 @@ import (
 // wellFormedRequestID accepts client ids that are safe to log and echo back.
 var wellFormedRequestID = regexp.MustCompile(`^[A-Za-z0-9._:-]{1,128}$`)
 
+// headerRequestID is echo.HeaderXRequestID in canonical form: Echo's spelling ("ID") would be
+// canonicalized into a new string on every Get and Set.
+const headerRequestID = "X-Request-Id"
+
 // requestIDMiddleware keeps a well-formed X-Request-ID from the client and mints one otherwise;
 // the id goes back on every response and into the request context for audit entries.
 func requestIDMiddleware() echo.MiddlewareFunc {
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
-			rid := c.Request().Header.Get(echo.HeaderXRequestID)
+			rid := c.Request().Header.Get(headerRequestID)
 			if !wellFormedRequestID.MatchString(rid) {
 				rid = uuid.NewString()
 			}
 			c.Set(echo.HeaderXRequestID, rid)
-			c.Response().Header().Set(echo.HeaderXRequestID, rid)
+			c.Response().Header().Set(headerRequestID, rid)
 			// Domain code records audit events with this request's origin.
 			meta := audit.RequestMeta{IP: c.RealIP(), UserAgent: c.Request().UserAgent(), RequestID: rid}
 			c.SetRequest(c.Request().WithContext(audit.WithRequestMeta(c.Request().Context(), meta)))
@@ -66,6 +70,9 @@ func observeMiddleware(log *slog.Logger, m *Metrics) echo.MiddlewareFunc {
 			level := slog.LevelInfo
 			if status >= 500 {
 				level = slog.LevelError
+			}
+			if !log.Enabled(c.Request().Context(), level) {
+				return nil // the attributes below would be built for nothing
 			}
 			// One slice sized for the note's attributes too: the line is written on every request.
 			attrs := make([]slog.Attr, 0, 7+maxNoteAttrs)

@@ -49,9 +49,9 @@ func BenchmarkProjectPageEncode(b *testing.B) {
 	})
 }
 
-// BenchmarkProjectPageGzip measures what the Gzip middleware (server.go) spends on a full page
-// of 50 projects at its default level against the fastest, for the middleware's owner to weigh:
-// under BenchmarkStackLoad (whose client asks for gzip) compression is the page's largest cost.
+// BenchmarkProjectPageGzip measures what compressing a full page of 50 projects costs at the
+// default level against BestSpeed, the level gzipMiddleware (gzip.go) uses: under
+// BenchmarkStackLoad (whose client asks for gzip) compression was the page's largest cost.
 func BenchmarkProjectPageGzip(b *testing.B) {
 	body, err := projectPage(fullProjectPage()).appendJSON(nil)
 	if err != nil {

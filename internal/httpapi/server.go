@@ -122,14 +122,7 @@ func New(d Deps) (*echo.Echo, error) {
 				return err
 			},
 		}),
-		middleware.SecureWithConfig(middleware.SecureConfig{
-			XSSProtection:         "0",
-			ContentTypeNosniff:    "nosniff",
-			XFrameOptions:         "DENY",
-			HSTSMaxAge:            63072000,
-			ContentSecurityPolicy: contentSecurityPolicy,
-			ReferrerPolicy:        "no-referrer",
-		}),
+		securityHeadersMiddleware(),
 		// CORS answers preflights itself, so they never reach authentication.
 		middleware.CORSWithConfig(middleware.CORSConfig{
 			AllowOrigins:  d.CORSOrigins,
@@ -139,12 +132,9 @@ func New(d Deps) (*echo.Echo, error) {
 			MaxAge:        600,
 		}),
 		middleware.BodyLimitWithConfig(middleware.BodyLimitConfig{Limit: strconv.FormatInt(d.MaxBodyBytes, 10) + "B", Skipper: streaming.matches}),
-		middleware.GzipWithConfig(middleware.GzipConfig{
-			MinLength: 1024,
-			// Streams must reach the client event by event; a compressor would hold them back.
-			Skipper: func(c echo.Context) bool {
-				return c.Request().URL.Path == "/v1/chat/completions" || streaming.matches(c)
-			},
+		// Streams must reach the client event by event; a compressor would hold them back.
+		gzipMiddleware(func(c echo.Context) bool {
+			return c.Request().URL.Path == "/v1/chat/completions" || streaming.matches(c)
 		}),
 	)
 
