@@ -98,10 +98,18 @@ func (s *specRoutes) validate(c echo.Context, options *openapi3filter.Options) e
 		return validatorAnswer(openapi3filter.ValidateRequest(ctx, input))
 	}
 	// Security and parameters as ValidateRequest checks them, then the body, in its order.
+	// The security check reads the whole body and hands each scheme a fresh copy, in case an
+	// AuthenticationFunc wants it; ours reads headers only, so the body stays out of it (as
+	// for x-stream operations, specValidator) and is read once, by the body check.
 	bodyless := *options
 	bodyless.ExcludeRequestBody = true
 	input.Options = &bodyless
-	if err := openapi3filter.ValidateRequest(ctx, input); err != nil {
+	req := c.Request()
+	body := req.Body
+	req.Body = http.NoBody
+	err = openapi3filter.ValidateRequest(ctx, input)
+	req.Body = body
+	if err != nil {
 		return validatorAnswer(err)
 	}
 	input.Options = options
