@@ -26,6 +26,9 @@ type specRoutes struct {
 	// found for exactly that method and path.
 	static map[string]*routers.Route
 	router routers.Router
+	// plainBodies are the operations whose body validation may take the shortcut of
+	// validator_body.go, with the media type it covers.
+	plainBodies map[*openapi3.Operation]*openapi3.MediaType
 }
 
 func newSpecRoutes(spec *openapi3.T) (*specRoutes, error) {
@@ -33,7 +36,7 @@ func newSpecRoutes(spec *openapi3.T) (*specRoutes, error) {
 	if err != nil {
 		return nil, fmt.Errorf("httpapi: spec router: %w", err)
 	}
-	s := &specRoutes{static: map[string]*routers.Route{}, router: router}
+	s := &specRoutes{static: map[string]*routers.Route{}, router: router, plainBodies: plainJSONBodies(spec)}
 	for path, item := range spec.Paths.Map() {
 		if strings.Contains(path, "{") {
 			continue
@@ -87,10 +90,30 @@ func (s *specRoutes) validate(c echo.Context, options *openapi3filter.Options) e
 		}
 		return echo.NewHTTPError(http.StatusInternalServerError, "error validating route: "+err.Error())
 	}
-	input := &openapi3filter.RequestValidationInput{Request: c.Request(), PathParams: params, Route: route, Options: options}
 	// The AuthenticationFunc reaches the Echo context through ctx (echoContextOf).
-	ctx := context.WithValue(context.Background(), echoContextKey{}, c)
-	return validatorAnswer(openapi3filter.ValidateRequest(ctx, input))
+	ctx := context.WithValue(c.Request().Context(), echoContextKey{}, c)
+	input := &openapi3filter.RequestValidationInput{Request: c.Request(), PathParams: params, Route: route, Options: options}
+	mt, plain := s.plainBodies[route.Operation]
+	if !plain || !shortcutApplies(options) {
+		return validatorAnswer(openapi3filter.ValidateRequest(ctx, input))
+	}
+	// Security and parameters as ValidateRequest checks them, then the body, in its order.
+	// The security check reads the whole body and hands each scheme a fresh copy, in case an
+	// AuthenticationFunc wants it; ours reads headers only, so the body stays out of it (as
+	// for x-stream operations, specValidator) and is read once, by the body check.
+	bodyless := *options
+	bodyless.ExcludeRequestBody = true
+	input.Options = &bodyless
+	req := c.Request()
+	body := req.Body
+	req.Body = http.NoBody
+	err = openapi3filter.ValidateRequest(ctx, input)
+	req.Body = body
+	if err != nil {
+		return validatorAnswer(err)
+	}
+	input.Options = options
+	return validatorAnswer(validateBody(ctx, input, mt))
 }
 
 // validatorAnswer turns what ValidateRequest returns into the *echo.HTTPError the error handler

@@ -18,7 +18,7 @@ import (
 // router per request; these tests hold that shortcut to what the spec router answers and show
 // that security and the body are still checked on it.
 
-func testRoutes(t *testing.T) *specRoutes {
+func testRoutes(t testing.TB) *specRoutes {
 	t.Helper()
 	spec, err := Spec()
 	if err != nil {
