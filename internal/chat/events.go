@@ -46,7 +46,7 @@ type deltaData struct {
 type toolData struct {
 	feedRef
 	ToolCallID string `json:"tool_call_id"`
-	Server     string `json:"server"`
+	ServerID   string `json:"server_id"` // the MCP server's id, as the spec's Event names it
 	Tool       string `json:"tool"`
 	IsError    *bool  `json:"is_error,omitempty"` // tool.call_completed only
 }
@@ -67,10 +67,10 @@ func (g *Generation) raiseEvent(e Event) {
 	}
 	switch {
 	case e.Tool != nil && e.Tool.Type == "tool_use":
-		g.raise(events.ToolCallStarted, toolData{feedRef: g.ref(), ToolCallID: e.Tool.ID, Server: e.Tool.Server, Tool: e.Tool.Name})
+		g.raise(events.ToolCallStarted, toolData{feedRef: g.ref(), ToolCallID: e.Tool.ID, ServerID: e.Tool.Server, Tool: e.Tool.Name})
 	case e.Tool != nil:
 		isError := e.Tool.IsError != nil && *e.Tool.IsError
-		g.raise(events.ToolCallCompleted, toolData{feedRef: g.ref(), ToolCallID: e.Tool.ID, Server: e.Tool.Server, Tool: e.Tool.Name,
+		g.raise(events.ToolCallCompleted, toolData{feedRef: g.ref(), ToolCallID: e.Tool.ID, ServerID: e.Tool.Server, Tool: e.Tool.Name,
 			IsError: &isError})
 	case e.Kind == llm.EventTextDelta:
 		g.raiseDelta(e.Text)
