@@ -68,7 +68,7 @@ type Config struct {
 	APIKeyCache APIKeyCache // verified API keys held in memory (apikeys.go)
 
 	AnthropicAPIKey  string        `secret:"value"` // ANTHROPIC_API_KEY
-	AnthropicBaseURL string        `secret:"url"`   // ANTHROPIC_BASE_URL (empty: the SDK's default)
+	AnthropicBaseURL string        `secret:"url"`   // ANTHROPIC_BASE_URL (empty: https://api.anthropic.com)
 	OpenAIName       string        // CCB_OPENAI_NAME: the catalog provider name of an OpenAI-compatible upstream
 	OpenAIBaseURL    string        `secret:"url"`   // CCB_OPENAI_BASE_URL, including /v1 (vLLM, Ollama, OpenRouter…)
 	OpenAIAPIKey     string        `secret:"value"` // CCB_OPENAI_API_KEY
