@@ -69,9 +69,14 @@ func TestBusPublishAllKeepsOrderAndContent(t *testing.T) {
 	batch := []events.Draft{draft(t, want[0].typ, want[0].session, want[0].data), draft(t, want[1].typ, want[1].session, want[1].data),
 		draft(t, events.MessageCreated, "s1", map[string]string{"x": strings.Repeat("x", events.MaxFrameBytes)}),
 		draft(t, want[2].typ, want[2].session, want[2].data)}
-	// Another user's event first: the pool has a connection and Redis the script from here on.
-	if err := bus.Publish(ctx, uuid.New(), events.ProjectCreated, map[string]string{"project_id": "p"}); err != nil {
+	// One event of the same user's first, drained: the pool has a connection and the Redis node
+	// holding the user's stream the script from here on (under Redis Cluster another user's
+	// stream may live on a node that has never run it).
+	if err := bus.Publish(ctx, user, events.ProjectCreated, map[string]string{"project_id": "p"}); err != nil {
 		t.Fatal(err)
+	}
+	if f := next(t, sub); f.Type != events.ProjectCreated {
+		t.Fatalf("first event = %s; want the warm-up %s", f.JSON, events.ProjectCreated)
 	}
 	<-rec.ch
 	rec.mu.Lock()
