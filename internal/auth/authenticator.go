@@ -168,7 +168,7 @@ func (a *Accounts) fromBearer(ctx context.Context, creds Credentials, hooks Hook
 // forged proof spends one unit of its owner's request limit, as any refused request from that
 // address also spends one of the failed-credentials budget, which bounds it.
 func (a *Accounts) accessRevoked(ctx context.Context, claims AccessClaims, proof *unsignedDPoPProof, ride Rider) (bool, error) {
-	pipe := a.revoked.rdb.Pipeline()
+	pipe := a.revoked.conn.Pipeline()
 	revoked := a.revoked.queue(ctx, pipe, claims.FamilyID, claims.TokenID)
 	spent, signed := func() error { return nil }, make(chan error, 1)
 	if proof != nil {

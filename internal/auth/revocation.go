@@ -10,6 +10,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/redis/go-redis/v9"
 
+	"github.com/ccbackend/ccbackend/internal/sharedconn"
 	"github.com/ccbackend/ccbackend/internal/store"
 )
 
@@ -20,6 +21,7 @@ import (
 // failed. When Redis is unreachable every check goes to PostgreSQL — none is skipped.
 type Revocations struct {
 	rdb       redis.UniversalClient
+	conn      sharedconn.Conn // what the per-request lookups are sent on
 	prefix    string
 	store     *store.Store
 	accessTTL time.Duration
@@ -31,7 +33,7 @@ const liveCacheTTL = 15 * time.Second
 
 // NewRevocations returns the revocation checker.
 func NewRevocations(rdb redis.UniversalClient, prefix string, st *store.Store, accessTTL time.Duration, log *slog.Logger) *Revocations {
-	return &Revocations{rdb: rdb, prefix: prefix, store: st, accessTTL: accessTTL, log: log}
+	return &Revocations{rdb: rdb, conn: sharedconn.Of(rdb), prefix: prefix, store: st, accessTTL: accessTTL, log: log}
 }
 
 func (r *Revocations) familyKey(id uuid.UUID) string { return r.prefix + "fam:" + id.String() }
@@ -46,7 +48,7 @@ func (r *Revocations) FamilyRevoked(ctx context.Context, id uuid.UUID) (bool, er
 // id denylisted. Both are asked of Redis in one round trip; a family Redis does not know (or
 // any Redis failure) is answered by PostgreSQL.
 func (r *Revocations) AccessRevoked(ctx context.Context, family uuid.UUID, jti string) (bool, error) {
-	pipe := r.rdb.Pipeline()
+	pipe := r.conn.Pipeline()
 	answer := r.queue(ctx, pipe, family, jti)
 	_, _ = pipe.Exec(ctx) // each command carries its own error; answer reads them
 	return answer(ctx)

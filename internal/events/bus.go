@@ -10,6 +10,8 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/redis/go-redis/v9"
+
+	"github.com/ccbackend/ccbackend/internal/sharedconn"
 )
 
 // MaxFrameBytes bounds one event as sent to a client (iOS caps a WebSocket message at 1 MiB;
@@ -35,6 +37,7 @@ type Options struct {
 // so a connection costs no Redis connection (a blocking XREAD per client would hold one each).
 type Bus struct {
 	rdb  redis.UniversalClient
+	conn sharedconn.Conn // what events are published on
 	opt  Options
 	log  *slog.Logger
 	ps   *redis.PubSub
@@ -69,7 +72,7 @@ func NewBus(rdb redis.UniversalClient, opt Options) *Bus {
 	if opt.Log == nil {
 		opt.Log = slog.New(slog.DiscardHandler)
 	}
-	b := &Bus{rdb: rdb, opt: opt, log: opt.Log, done: make(chan struct{}), users: map[uuid.UUID]*userSubs{}, pending: map[uuid.UUID]int{},
+	b := &Bus{rdb: rdb, conn: sharedconn.Of(rdb), opt: opt, log: opt.Log, done: make(chan struct{}), users: map[uuid.UUID]*userSubs{}, pending: map[uuid.UUID]int{},
 		observed: make(chan observed, 1024)}
 	// A subscription to a channel nobody publishes on opens the connection now and keeps the
 	// receive loop running; user channels are added and removed on it.

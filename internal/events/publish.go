@@ -75,7 +75,7 @@ func (b *Bus) PublishAll(ctx context.Context, userID uuid.UUID, drafts []Draft) 
 	if len(sent) == 0 {
 		return refused
 	}
-	ids, err := publishScript.Run(ctx, b.rdb, []string{b.streamKey(userID)}, args...).StringSlice()
+	ids, err := publishScript.Run(ctx, b.conn.Scripter(), []string{b.streamKey(userID)}, args...).StringSlice()
 	if err == nil && len(ids) != len(sent) {
 		err = fmt.Errorf("%d ids for %d events", len(ids), len(sent))
 	}

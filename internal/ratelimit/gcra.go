@@ -36,7 +36,7 @@ return {cost, diff / interval, "-1", tostring(reset_after)}
 `)
 
 // Pipeline starts a pipeline on the limiter's Redis, for decisions to share a round trip.
-func (l *Limiter) Pipeline() redis.Pipeliner { return l.rdb.Pipeline() }
+func (l *Limiter) Pipeline() redis.Pipeliner { return l.conn.Pipeline() }
 
 // Pending is a decision queued on a pipeline; Result reads it once the pipeline ran.
 type Pending struct {

@@ -36,6 +36,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/ccbackend/ccbackend/internal/apperr"
+	"github.com/ccbackend/ccbackend/internal/sharedconn"
 )
 
 // Policy allows Limit units (requests, later LLM tokens) per Period for each key. The whole Limit
@@ -74,12 +75,13 @@ type Result struct {
 // Limiter decides against Redis. It is safe for concurrent use.
 type Limiter struct {
 	rdb    redis.UniversalClient
+	conn   sharedconn.Conn // what decisions are sent on
 	prefix string
 }
 
 // New returns a Limiter whose keys are prefix + "rl:" + policy name + ":" + key.
 func New(rdb redis.UniversalClient, prefix string) *Limiter {
-	return &Limiter{rdb: rdb, prefix: prefix + "rl:"}
+	return &Limiter{rdb: rdb, conn: sharedconn.Of(rdb), prefix: prefix + "rl:"}
 }
 
 // Allow spends one unit of p for key.
@@ -92,7 +94,7 @@ func (l *Limiter) Allow(ctx context.Context, key string, p Policy) (Result, erro
 //
 // LLM tokens are reserved with AllowN (an upper bound) and then settled with Settle.
 func (l *Limiter) AllowN(ctx context.Context, key string, p Policy, n int) (Result, error) {
-	return l.Queue(ctx, l.rdb, key, p, n).Result(ctx)
+	return l.Queue(ctx, l.conn.Scripter(), key, p, n).Result(ctx)
 }
 
 // check rejects what Redis would mis-handle (a zero rate divides by zero in the script) or what

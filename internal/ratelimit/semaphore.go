@@ -9,6 +9,8 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/redis/go-redis/v9"
+
+	"github.com/ccbackend/ccbackend/internal/sharedconn"
 )
 
 // Semaphore caps how many units of work (chat generations) one key holds at once, across every
@@ -17,6 +19,7 @@ import (
 // crashed instance stops renewing, so its leases expire and free their slots by themselves.
 type Semaphore struct {
 	rdb    redis.UniversalClient
+	conn   sharedconn.Conn // what acquisitions are sent on
 	prefix string
 	ttl    time.Duration
 	log    *slog.Logger
@@ -28,7 +31,7 @@ const DefaultLeaseTTL = 30 * time.Second
 // NewSemaphore returns a semaphore whose keys are prefix + "sem:" + name + ":{" + key + "}" (the
 // hash tag keeps each key's script on one Redis Cluster slot).
 func NewSemaphore(rdb redis.UniversalClient, prefix string, ttl time.Duration, log *slog.Logger) *Semaphore {
-	return &Semaphore{rdb: rdb, prefix: prefix + "sem:", ttl: ttl, log: log}
+	return &Semaphore{rdb: rdb, conn: sharedconn.Of(rdb), prefix: prefix + "sem:", ttl: ttl, log: log}
 }
 
 // acquire drops expired leases, then adds the new one if fewer than ARGV[1] are held. Redis
@@ -76,7 +79,7 @@ func (s *Semaphore) Acquire(ctx context.Context, name, key string, limit int) (r
 }
 
 // Pipeline starts a pipeline on the semaphore's Redis, for an acquisition to share a round trip.
-func (s *Semaphore) Pipeline() redis.Pipeliner { return s.rdb.Pipeline() }
+func (s *Semaphore) Pipeline() redis.Pipeliner { return s.conn.Pipeline() }
 
 // PendingLease is an acquisition queued on a pipeline; Result reads it once the pipeline ran.
 type PendingLease struct {

@@ -9,6 +9,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/ccbackend/ccbackend/internal/config"
+	"github.com/ccbackend/ccbackend/internal/sharedconn"
 )
 
 // OpenRedis connects to the Redis deployment topo describes — one node at redisURL, a Redis
@@ -46,6 +47,7 @@ func NewRedisClient(redisURL string, topo config.Redis) (redis.UniversalClient, 
 	}
 	switch topo.Mode {
 	case "", config.RedisSingle:
+		opts.AutoPipelineOptions = sharedconn.Options()
 		return redis.NewClient(opts), nil
 	case config.RedisCluster:
 		return redis.NewClusterClient(universal(opts, topo).Cluster()), nil

@@ -1,0 +1,88 @@
+package sharedconn_test
+
+import (
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/ccbackend/ccbackend/internal/config"
+	"github.com/ccbackend/ccbackend/internal/sharedconn"
+	"github.com/ccbackend/ccbackend/internal/store"
+	"github.com/ccbackend/ccbackend/internal/testutil"
+)
+
+// BenchmarkPipelines sends an authenticated request's pipeline (a GET, an EXISTS and two
+// scripts, as authentication and the rate limit send) from 32 concurrent callers on a private
+// Redis, on pooled connections (a client built without sharedconn.Options) and on the shared
+// one, and reports the CPU per pipeline of this process and of Redis:
+//
+//	go test -run '^$' -bench Pipelines ./internal/sharedconn/
+func BenchmarkPipelines(b *testing.B) {
+	r := testutil.StartRedis(b)
+	pooled := redis.NewClient(&redis.Options{Addr: r.Addr})
+	b.Cleanup(func() { _ = pooled.Close() })
+	shared, err := store.NewRedisClient(r.URL, config.Redis{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { _ = shared.Close() })
+	for _, tc := range []struct {
+		name string
+		conn sharedconn.Conn
+	}{{"pooled", sharedconn.Of(pooled)}, {"shared", sharedconn.Of(shared)}} {
+		b.Run(tc.name, func(b *testing.B) {
+			ctx := b.Context()
+			if err := echo.Load(ctx, pooled).Err(); err != nil {
+				b.Fatal(err)
+			}
+			var caller atomic.Int64
+			b.SetParallelism(16) // 32 callers on 2 cores
+			self, server := processCPU(), redisCPU(b, pooled)
+			b.RunParallel(func(pb *testing.PB) {
+				key := "bench:" + strconv.FormatInt(caller.Add(1), 10)
+				for pb.Next() {
+					p := tc.conn.Pipeline()
+					p.Get(ctx, key)
+					p.Exists(ctx, key+":jti")
+					echo.EvalSha(ctx, p, []string{key + ":rl"}, 1)
+					echo.EvalSha(ctx, p, []string{key + ":ip"}, 0)
+					if _, err := p.Exec(ctx); err != nil && err != redis.Nil {
+						b.Error(err)
+						return
+					}
+				}
+			})
+			per := func(d time.Duration) float64 { return float64(d.Nanoseconds()) / 1e3 / float64(b.N) }
+			b.ReportMetric(per(processCPU()-self), "client-cpu-µs/op")
+			b.ReportMetric(per(redisCPU(b, pooled)-server), "redis-cpu-µs/op")
+		})
+	}
+}
+
+func processCPU() time.Duration {
+	var ru syscall.Rusage
+	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// redisCPU is the CPU Redis has used (INFO cpu: used_cpu_sys + used_cpu_user).
+func redisCPU(b *testing.B, rdb *redis.Client) time.Duration {
+	info, err := rdb.Info(b.Context(), "cpu").Result()
+	if err != nil {
+		b.Fatal(err)
+	}
+	var total float64
+	for line := range strings.Lines(info) {
+		name, v, _ := strings.Cut(strings.TrimSpace(line), ":")
+		if name == "used_cpu_sys" || name == "used_cpu_user" {
+			f, _ := strconv.ParseFloat(v, 64)
+			total += f
+		}
+	}
+	return time.Duration(total * float64(time.Second))
+}
