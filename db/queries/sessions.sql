@@ -47,8 +47,9 @@ SELECT count(*) FILTER (WHERE status = 'active')::bigint AS active_sessions,
 FROM sessions WHERE user_id = @user_id;
 
 -- name: RecordSessionActivity :one
--- Adds one message to the session's totals and returns its position. The row lock this takes
--- serialises concurrent inserts into one session, so totals and positions stay exact.
+-- Adds one message to the session's totals and returns its position, and the session's title (a
+-- chat's end event carries it, without a read of its own). The row lock this takes serialises
+-- concurrent inserts into one session, so totals and positions stay exact.
 UPDATE sessions
 SET message_count = message_count + 1,
     input_tokens = input_tokens + @input_tokens,
@@ -59,7 +60,7 @@ SET message_count = message_count + 1,
     updated_at = @now,
     version = version + 1
 WHERE id = @id AND user_id = @user_id
-RETURNING message_count;
+RETURNING message_count, title;
 
 -- name: GetSessionForUpdate :one
 SELECT * FROM sessions WHERE id = @id AND user_id = @user_id FOR UPDATE;

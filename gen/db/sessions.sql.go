@@ -247,7 +247,7 @@ SET message_count = message_count + 1,
     updated_at = $4,
     version = version + 1
 WHERE id = $5 AND user_id = $6
-RETURNING message_count
+RETURNING message_count, title
 `
 
 type RecordSessionActivityParams struct {
@@ -259,9 +259,15 @@ type RecordSessionActivityParams struct {
 	UserID       uuid.UUID
 }
 
-// Adds one message to the session's totals and returns its position. The row lock this takes
-// serialises concurrent inserts into one session, so totals and positions stay exact.
-func (q *Queries) RecordSessionActivity(ctx context.Context, arg RecordSessionActivityParams) (int64, error) {
+type RecordSessionActivityRow struct {
+	MessageCount int64
+	Title        *string
+}
+
+// Adds one message to the session's totals and returns its position, and the session's title (a
+// chat's end event carries it, without a read of its own). The row lock this takes serialises
+// concurrent inserts into one session, so totals and positions stay exact.
+func (q *Queries) RecordSessionActivity(ctx context.Context, arg RecordSessionActivityParams) (RecordSessionActivityRow, error) {
 	row := q.db.QueryRow(ctx, recordSessionActivity,
 		arg.InputTokens,
 		arg.OutputTokens,
@@ -270,9 +276,9 @@ func (q *Queries) RecordSessionActivity(ctx context.Context, arg RecordSessionAc
 		arg.ID,
 		arg.UserID,
 	)
-	var message_count int64
-	err := row.Scan(&message_count)
-	return message_count, err
+	var i RecordSessionActivityRow
+	err := row.Scan(&i.MessageCount, &i.Title)
+	return i, err
 }
 
 const sessionTotals = `-- name: SessionTotals :one

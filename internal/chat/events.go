@@ -90,7 +90,10 @@ func (g *Generation) raiseEnd(status string) {
 	if g.err != nil {
 		data.ErrorCode = llm.ErrorType(g.err)
 	}
-	if g.sessionID != nil {
+	switch {
+	case g.sessionTitle != nil: // as the exchange's last stored message found it
+		data.SessionTitle = g.sessionTitle
+	case g.sessionID != nil: // nothing was stored
 		if sess, err := g.svc.ws.GetSession(context.WithoutCancel(g.parent), g.caller.UserID, *g.sessionID); err == nil {
 			data.SessionTitle = &sess.Title
 		}

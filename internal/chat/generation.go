@@ -59,6 +59,10 @@ type Generation struct {
 	over        bool            // nothing more comes
 	recording   sync.WaitGroup  // tool calls being recorded
 	feed        feedQueue       // this generation's events on the caller's feed, in order (feed.go)
+
+	// sessionTitle is the session's title as the exchange was stored (nil: nothing stored; it
+	// points at nil for an untitled session), for the end event.
+	sessionTitle **string
 }
 
 // tokensUsed is what the generation cost the token budget so far.

@@ -14,7 +14,6 @@ import (
 // step in order (the assistant's message with its tool calls, then one tool message per
 // executed backend call), each assistant message carrying its own step's usage and price.
 func (g *Generation) persist(ctx context.Context, cost Cost, status string) error {
-	ws := g.svc.ws
 	if n := len(g.req.Messages); n > 0 {
 		last := g.req.Messages[n-1]
 		if storedTurn(last) {
@@ -26,7 +25,7 @@ func (g *Generation) persist(ctx context.Context, cost Cost, status string) erro
 			if len(content) == 0 || string(content) == "null" {
 				content = json.RawMessage(`""`)
 			}
-			if _, err := ws.CreateMessage(ctx, g.caller.UserID, *g.sessionID, workspace.NewMessage{Role: last.Role, Content: content, Metadata: meta}); err != nil {
+			if err := g.storeMessage(ctx, workspace.NewMessage{Role: last.Role, Content: content, Metadata: meta}); err != nil {
 				return err
 			}
 		}
@@ -68,7 +67,7 @@ func (g *Generation) persistStep(ctx context.Context, s step, cost Cost, status,
 		if truncated {
 			meta["truncated"] = true
 		}
-		if _, err := g.svc.ws.CreateMessage(ctx, g.caller.UserID, *g.sessionID, workspace.NewMessage{Role: "tool", Content: content, Metadata: meta}); err != nil {
+		if err := g.storeMessage(ctx, workspace.NewMessage{Role: "tool", Content: content, Metadata: meta}); err != nil {
 			return err
 		}
 	}
@@ -91,8 +90,17 @@ func (g *Generation) persistAssistant(ctx context.Context, msg ChoiceMessage, a 
 		meta["tool_calls"] = msg.ToolCalls
 	}
 	u := a.usage
-	_, err := g.svc.ws.CreateMessage(ctx, g.caller.UserID, *g.sessionID, workspace.NewMessage{Role: "assistant", Content: content, Metadata: meta,
+	return g.storeMessage(ctx, workspace.NewMessage{Role: "assistant", Content: content, Metadata: meta,
 		InputTokens: u.InputTokens + u.CacheReadTokens + u.CacheWriteTokens, OutputTokens: u.OutputTokens, Cost: cost.Total})
+}
+
+// storeMessage appends m to the session and keeps the session's title as the store answered it,
+// for the end event (raiseEnd).
+func (g *Generation) storeMessage(ctx context.Context, m workspace.NewMessage) error {
+	stored, err := g.svc.ws.CreateMessage(ctx, g.caller.UserID, *g.sessionID, m)
+	if err == nil {
+		g.sessionTitle = &stored.SessionTitle
+	}
 	return err
 }
 

@@ -31,6 +31,8 @@ type Message struct {
 	OutputTokens int64
 	Cost         float64
 	CreatedAt    time.Time
+	// SessionTitle is the session's title as the message was added (set by CreateMessage only).
+	SessionTitle *string
 }
 
 func messageFromRow(r db.Message) Message {
@@ -102,17 +104,18 @@ func (s *Service) CreateMessage(ctx context.Context, userID, sessionID uuid.UUID
 	}
 	err = s.store.InTx(ctx, func(q *db.Queries) error {
 		now := s.now()
-		seq, err := q.RecordSessionActivity(ctx, db.RecordSessionActivityParams{InputTokens: m.InputTokens, OutputTokens: m.OutputTokens,
+		activity, err := q.RecordSessionActivity(ctx, db.RecordSessionActivityParams{InputTokens: m.InputTokens, OutputTokens: m.OutputTokens,
 			Cost: m.Cost, Now: &now, ID: sessionID, UserID: userID})
 		if errors.Is(err, pgx.ErrNoRows) {
 			return notFound("session")
 		} else if err != nil {
 			return err
 		}
-		row, err := q.InsertMessage(ctx, db.InsertMessageParams{SessionID: sessionID, UserID: userID, Seq: seq, Role: m.Role,
+		row, err := q.InsertMessage(ctx, db.InsertMessageParams{SessionID: sessionID, UserID: userID, Seq: activity.MessageCount, Role: m.Role,
 			Content: m.Content, ContentText: text, Metadata: metadata, InputTokens: m.InputTokens, OutputTokens: m.OutputTokens,
 			Cost: m.Cost, Now: now})
 		out = messageFromRow(row)
+		out.SessionTitle = activity.Title
 		return err
 	})
 	return out, err
