@@ -38,7 +38,7 @@ func StartReplicatedPostgres(t testing.TB) *ReplicatedPostgres {
 	chownPostgres(t, dir)
 	r := &ReplicatedPostgres{bin: bin, dir: dir, replicaData: filepath.Join(dir, "replica"), replicaPort: freePort(t)}
 	primaryData, primaryPort := filepath.Join(dir, "primary"), freePort(t)
-	asPostgres(t, bin+"/initdb", "-D", primaryData, "-U", "postgres", "--auth=trust", "-E", "UTF8", "--locale=C")
+	asPostgres(t, bin+"/initdb", "-D", primaryData, "-U", "postgres", "--auth=trust", "-E", "UTF8", "--locale=C", "--no-sync")
 	conf := fmt.Sprintf("port = %d\nlisten_addresses = '127.0.0.1'\nunix_socket_directories = '%s'\nwal_level = replica\n"+
 		"max_wal_senders = 5\nfsync = off\nfull_page_writes = off\n", primaryPort, dir)
 	appendFile(t, filepath.Join(primaryData, "postgresql.conf"), conf)
@@ -60,7 +60,9 @@ func StartReplicatedPostgres(t testing.TB) *ReplicatedPostgres {
 	if err := app.Migrate(r.PrimaryURL); err != nil {
 		t.Fatalf("testutil: migrate private primary: %v", err)
 	}
-	asPostgres(t, bin+"/pg_basebackup", "-R", "-X", "stream", "-D", r.replicaData, "-d", fmt.Sprintf("host=127.0.0.1 port=%d user=postgres", primaryPort))
+	// A fast checkpoint: the default (spread) one paces itself over minutes of checkpoint_timeout,
+	// which kept the backup waiting ~3 minutes and left its WAL stream open long enough to be cut.
+	asPostgres(t, bin+"/pg_basebackup", "-R", "-X", "stream", "--checkpoint=fast", "--no-sync", "-D", r.replicaData, "-d", fmt.Sprintf("host=127.0.0.1 port=%d user=postgres", primaryPort))
 	appendFile(t, filepath.Join(r.replicaData, "postgresql.conf"), fmt.Sprintf("port = %d\nhot_standby = on\n", r.replicaPort))
 	r.StartReplica(t)
 	t.Cleanup(func() { r.pgctl(t, r.replicaData, "stop") })
