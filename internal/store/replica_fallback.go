@@ -33,7 +33,52 @@ func (f *fallbackDB) Query(ctx context.Context, sql string, args ...any) (pgx.Ro
 		f.router.markUnreachable()
 		return f.primary.Query(ctx, sql, args...)
 	}
-	return rows, err
+	if err != nil {
+		return rows, err
+	}
+	return &fallbackRows{Rows: rows, f: f, ctx: ctx, sql: sql, args: args}, nil
+}
+
+// fallbackRows is a replica's answer to a Query whose failure may only surface while it is read:
+// pgx returns from Query once the statement is sent, so a pooled connection the replica closed
+// moments ago (too recently used for the pool to ping it) fails in Next. Until a first row has
+// been read the query is run again on the primary and its rows are read instead; after that a
+// failure is the caller's to see, as rows already handed out cannot be taken back.
+type fallbackRows struct {
+	pgx.Rows
+	f       *fallbackDB
+	ctx     context.Context
+	sql     string
+	args    []any
+	settled bool // a row was read or the primary was asked: no more falling back
+	err     error
+}
+
+func (r *fallbackRows) Next() bool {
+	if r.Rows.Next() {
+		r.settled = true
+		return true
+	}
+	if r.settled || !replicaFailed(r.ctx, r.Rows.Err()) {
+		return false
+	}
+	r.settled = true
+	r.Rows.Close()
+	r.f.router.markUnreachable()
+	rows, err := r.f.primary.Query(r.ctx, r.sql, r.args...)
+	if err != nil {
+		r.err = err
+		return false
+	}
+	r.Rows = rows
+	return r.Rows.Next()
+}
+
+func (r *fallbackRows) Err() error {
+	if r.err != nil {
+		return r.err
+	}
+	return r.Rows.Err()
 }
 
 func (f *fallbackDB) QueryRow(ctx context.Context, sql string, args ...any) pgx.Row {

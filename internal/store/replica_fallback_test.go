@@ -182,3 +182,29 @@ func TestRecentWritesUnknownCountsAsWritten(t *testing.T) {
 		t.Fatalf("WroteRecently with Redis down = %v, %v; want true and the error", recent, err)
 	}
 }
+
+// TestReplicaDiesRightAfterARead: a list read on a connection the replica closed moments ago
+// (used too recently for the pool to ping it first, so the failure surfaces only while the rows
+// are read) is answered by the primary too, and the router stops using the replica.
+func TestReplicaDiesRightAfterARead(t *testing.T) {
+	rp, st, u := replicatedStore(t)
+	ctx := context.Background()
+	insertProject(t, st, u, "kept")
+	waitUntil(t, "the replica has the project", func() bool { return len(listOn(t, rp.ReplicaURL, u)) == 1 })
+	r := usableRouter(t, st, rp.ReplicaURL, slog.New(slog.DiscardHandler))
+	q := st.Reader(ctx, u)
+	if rows, err := q.ListProjects(ctx, db.ListProjectsParams{UserID: u, MaxRows: 10}); err != nil || len(rows) != 1 {
+		t.Fatalf("list on the replica: %d rows, %v; want 1", len(rows), err)
+	}
+	if replica, _ := r.Reads(); replica != 1 {
+		t.Fatalf("replica reads = %d, want 1", replica)
+	}
+
+	rp.StopReplica(t)
+	if rows, err := q.ListProjects(ctx, db.ListProjectsParams{UserID: u, MaxRows: 10}); err != nil || len(rows) != 1 || rows[0].Name != "kept" {
+		t.Fatalf("list right after the replica died: %d rows, %v; want the project from the primary", len(rows), err)
+	}
+	if s := r.Status(); s.Usable || s.Reason != "unreachable" {
+		t.Fatalf("after the failed read: %+v, want unusable (unreachable)", s)
+	}
+}
