@@ -1,9 +1,11 @@
 package store
 
 import (
+	"context"
 	"net/url"
 	"strings"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 )
 
@@ -43,8 +45,10 @@ func ForPooler(databaseURL, pooler string) string {
 }
 
 // applyPoolDefaults sizes the pool: pgx's default (4 on small machines) queues requests behind
-// each other under load; the URL's pool_max_conns still wins.
+// each other under load; the URL's pool_max_conns still wins. Each connection moves uuids as raw
+// bytes (uuidCodec).
 func applyPoolDefaults(cfg *pgxpool.Config, databaseURL string) {
+	cfg.AfterConnect = func(_ context.Context, conn *pgx.Conn) error { registerUUID(conn); return nil }
 	if !strings.Contains(databaseURL, "pool_max_conns") {
 		cfg.MaxConns = 20
 	}
