@@ -90,7 +90,7 @@ func appendProject(b []byte, pr workspace.Project) ([]byte, error) {
 // appendAPITime appends t as apitime.Time marshals it.
 func appendAPITime(b []byte, t time.Time) []byte {
 	b = append(b, '"')
-	b = apitime.New(t).UTC().AppendFormat(b, apitime.Layout)
+	b = apitime.New(t).AppendTo(b)
 	return append(b, '"')
 }
 

@@ -20,6 +20,7 @@ import (
 type stackBench struct {
 	handler http.Handler
 	auth    string // the Authorization header of a user with 50 projects
+	procs   benchProcesses
 }
 
 func newStackBench(b *testing.B) stackBench {
@@ -32,7 +33,7 @@ func newStackBench(b *testing.B) stackBench {
 		b.Fatal(err)
 	}
 	b.Cleanup(a.Close)
-	return stackBench{handler: a.Handler, auth: u.Bearer()["Authorization"]}
+	return stackBench{handler: a.Handler, auth: u.Bearer()["Authorization"], procs: findBenchProcesses(b, s)}
 }
 
 // stackTargets are the requests the base HTTP stack is measured on: the cheapest operation
@@ -68,7 +69,8 @@ func BenchmarkStack(b *testing.B) {
 }
 
 // BenchmarkStackLoad drives each target over loopback HTTP with 32 keep-alive connections for a
-// bounded number of requests (b.N), and reports requests/s and the p50/p99 latency.
+// bounded number of requests (b.N), and reports requests/s, the p50/p99 latency and the CPU per
+// request of this process (service and load generator), PostgreSQL and Redis.
 func BenchmarkStackLoad(b *testing.B) {
 	sb := newStackBench(b)
 	srv := httptest.NewServer(sb.handler)
@@ -106,6 +108,7 @@ func BenchmarkStackLoad(b *testing.B) {
 			var mu sync.Mutex
 			took := make([]time.Duration, 0, b.N)
 			b.ResetTimer()
+			cpu := sb.procs.sample()
 			start := time.Now()
 			var wg sync.WaitGroup
 			for range conns {
@@ -122,6 +125,7 @@ func BenchmarkStackLoad(b *testing.B) {
 			wg.Wait()
 			elapsed := time.Since(start)
 			b.StopTimer()
+			sb.procs.report(b, cpu, sb.procs.sample())
 			reportLatencies(b, took, elapsed)
 		})
 	}
