@@ -1,10 +1,13 @@
 package httpapi
 
 import (
+	"encoding/hex"
 	"encoding/json"
 	"net/http"
 	"strconv"
 	"time"
+
+	"github.com/google/uuid"
 
 	"github.com/ccbackend/ccbackend/internal/apitime"
 	"github.com/ccbackend/ccbackend/internal/page"
@@ -67,7 +70,7 @@ func appendProject(b []byte, pr workspace.Project) ([]byte, error) {
 		return nil, err
 	}
 	b = append(b, `,"id":"`...)
-	b = append(b, pr.ID.String()...)
+	b = appendUUID(b, pr.ID)
 	b = append(b, `","name":`...)
 	if b, err = appendJSONString(b, pr.Name); err != nil {
 		return nil, err
@@ -85,6 +88,19 @@ func appendProject(b []byte, pr workspace.Project) ([]byte, error) {
 	b = append(b, `,"version":`...)
 	b = strconv.AppendInt(b, pr.Version, 10)
 	return append(b, '}'), nil
+}
+
+// appendUUID appends id in its canonical text form, as uuid.UUID.String writes it without the
+// string String allocates (one per row).
+func appendUUID(b []byte, id uuid.UUID) []byte {
+	var s [36]byte
+	hex.Encode(s[0:8], id[0:4])
+	hex.Encode(s[9:13], id[4:6])
+	hex.Encode(s[14:18], id[6:8])
+	hex.Encode(s[19:23], id[8:10])
+	hex.Encode(s[24:36], id[10:16])
+	s[8], s[13], s[18], s[23] = '-', '-', '-', '-'
+	return append(b, s[:]...)
 }
 
 // appendAPITime appends t as apitime.Time marshals it.

@@ -51,10 +51,13 @@ func checkLocked(err error, what string, version int64, expected *int64) error {
 	return nil
 }
 
-// object decodes a jsonb column into a map (always a JSON object).
+// object decodes a jsonb column into a map (always a JSON object). The empty object, what most
+// rows hold, skips the decoder: a list page converts one per row.
 func object(raw []byte) map[string]any {
 	m := map[string]any{}
-	_ = json.Unmarshal(raw, &m)
+	if string(raw) != "{}" {
+		_ = json.Unmarshal(raw, &m)
+	}
 	return m
 }
 
