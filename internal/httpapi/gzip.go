@@ -1,12 +1,12 @@
 package httpapi
 
 import (
-	"compress/gzip"
 	"io"
 	"net/http"
 	"strings"
 	"sync"
 
+	"github.com/klauspost/compress/gzip"
 	"github.com/labstack/echo/v4"
 )
 
@@ -16,7 +16,8 @@ const gzipMinLength = 1024
 
 // gzipWriters are reused compressors (a new one allocates its match tables). BestSpeed, because
 // a list page compresses at about half the CPU of the default level (BenchmarkProjectPageGzip)
-// and still to a fraction of its size.
+// and still to a fraction of its size; klauspost/compress's, which writes the same format in
+// about two thirds of the standard library's time at that level, and a little smaller.
 var gzipWriters = sync.Pool{New: func() any {
 	zw, _ := gzip.NewWriterLevel(io.Discard, gzip.BestSpeed) // a valid level cannot fail
 	return zw
