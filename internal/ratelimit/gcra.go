@@ -2,6 +2,7 @@ package ratelimit
 
 import (
 	"context"
+	"errors"
 	"strconv"
 	"strings"
 	"time"
@@ -45,6 +46,9 @@ type Pending struct {
 	p    Policy
 	peek bool  // a cost of 0 (QueuePeek): Result says whether one unit is left
 	err  error // an argument error: nothing was queued
+	// A peek's GET of its key (nil until queued) and the key, for the script when it holds a charge.
+	state *redis.StringCmd
+	key   string
 }
 
 // Queue adds the decision "spend n units of p for key" (as AllowN) to pipe, so that it shares a
@@ -69,6 +73,15 @@ func (pd *Pending) Result(ctx context.Context) (Result, error) {
 	none := Result{Policy: pd.p, Limit: pd.p.Limit}
 	if pd.err != nil {
 		return none, pd.err
+	}
+	if pd.state != nil && pd.call == nil {
+		switch err := pd.state.Err(); {
+		case errors.Is(err, redis.Nil): // no charge held: the whole budget, as the script would say
+			return Result{Policy: pd.p, Limit: pd.p.Limit, Allowed: true, Remaining: pd.p.Limit}, nil
+		case err != nil:
+			return none, unavailable("policy "+pd.p.Name, err)
+		}
+		pd.peekCharged(ctx)
 	}
 	res, err := parseGCRA(pd.call.reply(ctx, pd.l.rdb))
 	if err != nil {

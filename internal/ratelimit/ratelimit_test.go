@@ -320,3 +320,37 @@ func TestQueuedPeekSharesAPipeline(t *testing.T) {
 		t.Error("a peek with an empty key was queued")
 	}
 }
+
+// TestPeekOfAnUnchargedKeyIsAGet: a queued peek sends a GET of its key, not the script; a key
+// holding no charge is answered from it (the whole budget), and a key holding one is decided by
+// the script afterwards with the answer the script gives: the quota left, not spent by peeking.
+func TestPeekOfAnUnchargedKeyIsAGet(t *testing.T) {
+	l, _, _ := newLimiter(t)
+	ctx := t.Context()
+	p := pol("auth-failures", 3, time.Minute)
+	peek := func() ratelimit.Result {
+		t.Helper()
+		pipe := l.Pipeline()
+		pd := l.QueuePeek(ctx, pipe, "ip:192.0.2.44", p)
+		if cmds := pipe.Cmds(); len(cmds) != 1 || cmds[0].Name() != "get" {
+			t.Fatalf("queued peek sends %v, want one GET", cmds)
+		}
+		_, _ = pipe.Exec(ctx)
+		res, err := pd.Result(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return res
+	}
+	if res := peek(); !res.Allowed || res.Remaining != 3 || res.RetryAfter != 0 || res.Limit != 3 || res.Policy.Name != p.Name {
+		t.Fatalf("peek of an uncharged key = %+v; want allowed with the whole budget of 3", res)
+	}
+	if res, err := l.Allow(ctx, "ip:192.0.2.44", p); err != nil || !res.Allowed {
+		t.Fatalf("allow = %+v, %v", res, err)
+	}
+	for range 2 {
+		if res := peek(); !res.Allowed || res.Remaining != 2 {
+			t.Fatalf("peek of a key charged once = %+v; want allowed with 2 remaining", res)
+		}
+	}
+}
