@@ -19,7 +19,7 @@ type Recording struct {
 	s     *Store
 	id    uuid.UUID
 	seq   int64
-	queue chan entry
+	queue *eventQueue
 	done  chan struct{}
 	once  sync.Once
 	ok    bool // written by the writer goroutine only, read after done
@@ -45,7 +45,7 @@ func (s *Store) Begin(ctx context.Context, id, user uuid.UUID) (*Recording, erro
 	if err != nil {
 		return nil, err
 	}
-	r := &Recording{s: s, id: id, queue: make(chan entry, queueSize), done: make(chan struct{}), ok: true}
+	r := &Recording{s: s, id: id, queue: newEventQueue(), done: make(chan struct{}), ok: true}
 	go r.write()
 	return r, nil
 }
@@ -60,7 +60,7 @@ func (r *Recording) Numbered(event string, last bool) string {
 	}
 	r.seq++
 	text := "id: " + strconv.FormatInt(r.seq, 10) + "\n" + event
-	r.queue <- entry{seq: r.seq, data: text, last: last}
+	r.queue.push(entry{seq: r.seq, data: text, last: last})
 	return text
 }
 
@@ -70,7 +70,7 @@ func (r *Recording) Close() {
 		return
 	}
 	r.once.Do(func() {
-		close(r.queue)
+		r.queue.close()
 		<-r.done
 		if !r.ok {
 			return
@@ -96,15 +96,16 @@ func (r *Recording) write() {
 	defer close(r.done)
 	beat := time.NewTicker(max(r.s.cfg.LiveTTL/3, time.Millisecond))
 	defer beat.Stop()
-	batch := make([]entry, 0, batchSize)
+	var batch []entry // grows to the largest batch taken, usually an event or two
 	for {
 		select {
-		case e, open := <-r.queue:
-			if !open {
-				return
+		case <-r.queue.ready:
+			var open bool
+			batch, open = r.queue.take(batch[:0])
+			if len(batch) > 0 {
+				r.flush(batch)
+				clear(batch) // the events' text is in Redis now
 			}
-			batch, open = more(r.queue, append(batch[:0], e))
-			r.flush(batch)
 			if !open {
 				return
 			}
@@ -146,21 +147,4 @@ func (r *Recording) flush(batch []entry) {
 		defer dcancel()
 		s.rdb.Del(dctx, s.metaKey(r.id), s.chunksKey(r.id))
 	}
-}
-
-// more adds to batch what the queue holds already, up to batchSize; open is false once the
-// queue is closed and empty.
-func more(queue <-chan entry, batch []entry) (_ []entry, open bool) {
-	for len(batch) < batchSize {
-		select {
-		case e, ok := <-queue:
-			if !ok {
-				return batch, false
-			}
-			batch = append(batch, e)
-		default:
-			return batch, true
-		}
-	}
-	return batch, true
 }
