@@ -11,10 +11,11 @@ import (
 	"github.com/redis/go-redis/v9"
 )
 
-// Recording is one generation being recorded. Add numbers each event and queues it; a goroutine
-// writes the queue to Redis in batches (one MULTI round trip per batch), so the stream never
-// waits on Redis for an event — only when the queue is full, which bounds the memory a slow
-// Redis can take. A Redis failure ends the recording (logged once); the stream goes on without.
+// Recording is one generation being recorded. Numbered numbers each event and queues it; a
+// goroutine, running only while there is something to write (see eventQueue), writes the queue
+// to Redis in batches (one MULTI round trip per batch), so the stream never waits on Redis for an
+// event — only when the queue is full, which bounds the memory a slow Redis can take. A Redis
+// failure ends the recording (logged once); the stream goes on without.
 type Recording struct {
 	s     *Store
 	id    uuid.UUID
@@ -22,10 +23,10 @@ type Recording struct {
 	queue *eventQueue
 	done  chan struct{}
 	once  sync.Once
-	ok    bool // written by the writer goroutine only, read after done
+	ok    bool // written by the writer goroutine (one at a time, handed over by the queue), read after done
 }
 
-// queueSize is how many events may wait for Redis before Add blocks; batchSize how many one
+// queueSize is how many events may wait for Redis before Numbered blocks; batchSize how many one
 // round trip writes.
 const (
 	queueSize = 1024
@@ -45,8 +46,9 @@ func (s *Store) Begin(ctx context.Context, id, user uuid.UUID) (*Recording, erro
 	if err != nil {
 		return nil, err
 	}
-	r := &Recording{s: s, id: id, queue: newEventQueue(), done: make(chan struct{}), ok: true}
-	go r.write()
+	r := &Recording{s: s, id: id, done: make(chan struct{}), ok: true}
+	r.queue = newEventQueue(func() { go r.write() })
+	r.queue.heartbeat(max(s.cfg.LiveTTL/3, time.Millisecond))
 	return r, nil
 }
 
@@ -91,27 +93,21 @@ func (r *Recording) Close() {
 	})
 }
 
-// write drains the queue in batches and refreshes the keys' lifetime while the generation runs.
+// write writes what the queue hands it, in batches, until it has nothing more (the heartbeat
+// keeps the keys alive while the generation runs); after the queue's end it closes done.
 func (r *Recording) write() {
-	defer close(r.done)
-	beat := time.NewTicker(max(r.s.cfg.LiveTTL/3, time.Millisecond))
-	defer beat.Stop()
 	var batch []entry // grows to the largest batch taken, usually an event or two
 	for {
-		select {
-		case <-r.queue.ready:
-			var open bool
-			batch, open = r.queue.take(batch[:0])
-			if len(batch) > 0 {
-				r.flush(batch)
-				clear(batch) // the events' text is in Redis now
+		var write, ended bool
+		batch, write, ended = r.queue.take(batch[:0])
+		if !write {
+			if ended {
+				close(r.done)
 			}
-			if !open {
-				return
-			}
-		case <-beat.C:
-			r.flush(nil)
+			return
 		}
+		r.flush(batch)
+		clear(batch) // the events' text is in Redis now
 	}
 }
 
