@@ -53,8 +53,8 @@ type keyInvalidation struct {
 
 func newKeyInvalidation(rdb redis.UniversalClient, prefix string, log *slog.Logger) *keyInvalidation {
 	id := uuid.NewString()
-	// One hash tag for both channels: in Redis Cluster the subscription and PUBLISH's subscriber
-	// count then come from the same node.
+	// One hash tag for both channels: in Redis Cluster both subscriptions are on the node owning
+	// that slot, where publishCounted sends the revocation.
 	return &keyInvalidation{rdb: rdb, channel: prefix + "{apikeys}:revoked", ackTo: prefix + "{apikeys}:ack:" + id, instance: id,
 		log: log, done: make(chan struct{}), waiting: map[string]chan struct{}{}}
 }
@@ -158,7 +158,7 @@ func (k *keyInvalidation) publish(ctx context.Context, keys, users []uuid.UUID) 
 		delete(k.waiting, nonce)
 		k.mu.Unlock()
 	}()
-	n, err := k.rdb.Publish(context.WithoutCancel(ctx), k.channel, k.instance+" "+nonce+" "+formatSubjects(keys, users)).Result()
+	n, err := k.publishCounted(context.WithoutCancel(ctx), k.instance+" "+nonce+" "+formatSubjects(keys, users))
 	if err != nil {
 		// Instances that cannot reach Redis either stop serving from their cache within
 		// keyStaleAfter; one that still can keeps its entry until the entry's TTL.
@@ -175,6 +175,23 @@ func (k *keyInvalidation) publish(ctx context.Context, keys, users []uuid.UUID) 
 			return
 		}
 	}
+}
+
+// publishCounted publishes payload on the revocation channel and returns how many subscribers
+// received it where the subscriptions are: what publish waits acknowledgements for. In Redis
+// Cluster a client sends PUBLISH to any node (go-redis treats it as keyless), and the count it
+// answers is of that node's own subscribers, while every instance subscribes on the node owning
+// the channel's hash slot; a count of 0 from another node made a revocation return before the
+// other instances had dropped the key. So there it is sent to that node.
+func (k *keyInvalidation) publishCounted(ctx context.Context, payload string) (int64, error) {
+	if cc, ok := k.rdb.(*redis.ClusterClient); ok {
+		node, err := cc.MasterForKey(ctx, k.channel)
+		if err != nil {
+			return 0, err
+		}
+		return node.Publish(ctx, k.channel, payload).Result()
+	}
+	return k.rdb.Publish(ctx, k.channel, payload).Result()
 }
 
 func formatSubjects(keys, users []uuid.UUID) string {
