@@ -42,12 +42,11 @@ func (t Time) AppendTo(b []byte) []byte {
 	return append(b, 'Z')
 }
 
-// appendDigits appends n (0 <= n < 10^width) as exactly width decimal digits.
+// appendDigits appends n (0 <= n < 10^width, width <= 4) as exactly width decimal digits.
 func appendDigits(b []byte, n, width int) []byte {
-	for i := width - 1; i >= 0; i-- {
-		b = append(b, 0)
-	}
-	for i := len(b) - 1; i >= len(b)-width; i-- {
+	start := len(b)
+	b = append(b, "0000"[:width]...)
+	for i := len(b) - 1; i >= start; i-- {
 		b[i] = byte('0' + n%10)
 		n /= 10
 	}

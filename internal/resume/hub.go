@@ -68,12 +68,7 @@ func (h *Hub) watch(channel string) *Watch {
 	return w
 }
 
-func (w *Watch) nudge() {
-	select {
-	case w.C <- struct{}{}:
-	default: // one pending nudge is as good as many
-	}
-}
+func (w *Watch) nudge() { wake(w.C) } // one pending nudge is as good as many
 
 // Close ends the watch, unsubscribing the channel after its last watcher.
 func (w *Watch) Close() {

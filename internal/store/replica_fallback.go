@@ -51,7 +51,6 @@ type fallbackRows struct {
 	sql     string
 	args    []any
 	settled bool // a row was read or the primary was asked: no more falling back
-	err     error
 }
 
 func (r *fallbackRows) Next() bool {
@@ -65,20 +64,9 @@ func (r *fallbackRows) Next() bool {
 	r.settled = true
 	r.Rows.Close()
 	r.f.router.markUnreachable()
-	rows, err := r.f.primary.Query(r.ctx, r.sql, r.args...)
-	if err != nil {
-		r.err = err
-		return false
-	}
-	r.Rows = rows
+	// A failed Query returns Rows in its error state (pgx's contract), so its error is Err's.
+	r.Rows, _ = r.f.primary.Query(r.ctx, r.sql, r.args...)
 	return r.Rows.Next()
-}
-
-func (r *fallbackRows) Err() error {
-	if r.err != nil {
-		return r.err
-	}
-	return r.Rows.Err()
 }
 
 func (f *fallbackDB) QueryRow(ctx context.Context, sql string, args ...any) pgx.Row {
