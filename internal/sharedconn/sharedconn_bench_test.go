@@ -1,6 +1,7 @@
 package sharedconn_test
 
 import (
+	"slices"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -85,4 +86,53 @@ func redisCPU(b *testing.B, rdb *redis.Client) time.Duration {
 		}
 	}
 	return time.Duration(total * float64(time.Second))
+}
+
+// BenchmarkLonePipeline sends the same pipeline from one caller at a time, idle in between (as a
+// lone request's are), on a pooled connection, on the shared connection alone, and through a
+// Conn (which routes a lone pipeline to the pool); it reports each pipeline's round trip:
+//
+//	go test -run '^$' -bench LonePipeline -benchtime=2000x ./internal/sharedconn/
+func BenchmarkLonePipeline(b *testing.B) {
+	r := testutil.StartRedis(b)
+	pooled := redis.NewClient(&redis.Options{Addr: r.Addr})
+	b.Cleanup(func() { _ = pooled.Close() })
+	rdb, err := store.NewRedisClient(r.URL, config.Redis{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { _ = rdb.Close() })
+	ap, err := rdb.(*redis.Client).AutoPipeline()
+	if err != nil {
+		b.Fatal(err)
+	}
+	conn := sharedconn.Of(rdb)
+	for _, tc := range []struct {
+		name     string
+		pipeline func() redis.Pipeliner
+	}{{"pooled", pooled.Pipeline}, {"shared", ap.Pipeline}, {"conn", conn.Pipeline}} {
+		b.Run(tc.name, func(b *testing.B) {
+			ctx := b.Context()
+			if err := echo.Load(ctx, pooled).Err(); err != nil {
+				b.Fatal(err)
+			}
+			var trips []time.Duration
+			for b.Loop() {
+				time.Sleep(200 * time.Microsecond)
+				start := time.Now()
+				p := tc.pipeline()
+				p.Get(ctx, "bench:lone")
+				p.Exists(ctx, "bench:lone:jti")
+				echo.EvalSha(ctx, p, []string{"bench:lone:rl"}, 1)
+				echo.EvalSha(ctx, p, []string{"bench:lone:ip"}, 0)
+				if _, err := p.Exec(ctx); err != nil && err != redis.Nil {
+					b.Fatal(err)
+				}
+				trips = append(trips, time.Since(start))
+			}
+			slices.Sort(trips)
+			b.ReportMetric(float64(trips[len(trips)/2].Microseconds()), "p50-µs")
+			b.ReportMetric(float64(trips[len(trips)*9/10].Microseconds()), "p90-µs")
+		})
+	}
 }
