@@ -103,18 +103,44 @@ func (s *specRoutes) validate(c echo.Context, options *openapi3filter.Options) e
 	// for x-stream operations, specValidator) and is read once, by the body check.
 	bodyless := *options
 	bodyless.ExcludeRequestBody = true
-	input.Options = &bodyless
 	req := c.Request()
+	// A body that has arrived whole is checked beside the security check, which mostly waits
+	// for authentication's Redis round trip (see overlapBodyBytes); its refusals still come first.
+	var shown chan bool
+	var readErr error
+	if req.ContentLength > 0 && req.ContentLength <= overlapBodyBytes {
+		var data []byte
+		var checkable bool
+		if data, checkable, readErr = takeBody(input, mt); checkable {
+			shown = make(chan bool, 1)
+			go func() { shown <- shownValid(data, mt) }()
+		}
+	}
+	input.Options = &bodyless
 	body := req.Body
 	req.Body = http.NoBody
 	err = openapi3filter.ValidateRequest(ctx, input)
 	req.Body = body
-	if err != nil {
-		return validatorAnswer(err)
-	}
 	input.Options = options
-	return validatorAnswer(validateBody(ctx, input, mt))
+	switch {
+	case err != nil:
+		return validatorAnswer(err)
+	case readErr != nil:
+		return validatorAnswer(readErr)
+	case shown == nil:
+		return validatorAnswer(validateBody(ctx, input, mt))
+	case <-shown:
+		return nil
+	}
+	return validatorAnswer(openapi3filter.ValidateRequestBody(ctx, input, input.Route.Operation.RequestBody.Value))
 }
+
+// overlapBodyBytes bounds the bodies validated beside the security check: such a body, already
+// in the connection's buffer in practice, is read before the caller is authenticated, which a
+// refused caller then did not need. Larger bodies are read after it, as ValidateRequest reads
+// them. At one request at a time the overlap took 65–75 µs off a chat request's time before
+// the upstream call (BenchmarkChatProxy/streams=1; the caller's Redis round trip is 150–270 µs).
+const overlapBodyBytes = 64 << 10
 
 // validatorAnswer turns what ValidateRequest returns into the *echo.HTTPError the error handler
 // renders: 400 for a request the spec refuses, the AuthenticationFunc's own error (401 or 403)

@@ -85,31 +85,45 @@ func shortcutApplies(options *openapi3filter.Options) bool {
 // caller then asks ValidateRequestBody, which reads the body put back here. Only a body that
 // cannot be read is an error, the one ValidateRequestBody gives (the body limit's, as a 413).
 func validBody(input *openapi3filter.RequestValidationInput, mt *openapi3.MediaType) (bool, error) {
+	data, checkable, err := takeBody(input, mt)
+	if !checkable || err != nil {
+		return false, err
+	}
+	return shownValid(data, mt), nil
+}
+
+// takeBody reads req's body for the shortcut and puts it back as ValidateRequestBody leaves it,
+// for the handler (or for ValidateRequestBody). checkable is false when the shortcut does not
+// apply (another media type, no body); the body is then left unread.
+func takeBody(input *openapi3filter.RequestValidationInput, mt *openapi3.MediaType) (data []byte, checkable bool, err error) {
 	req, rb := input.Request, input.Route.Operation.RequestBody.Value
 	ct := req.Header.Get(echo.HeaderContentType)
 	mediaType, _, _ := strings.Cut(ct, ";")
 	if rb.Content.Get(ct) != mt || strings.ToLower(strings.TrimSpace(mediaType)) != echo.MIMEApplicationJSON || req.Body == nil || req.Body == http.NoBody {
-		return false, nil
+		return nil, false, nil
 	}
-	decode := openapi3filter.RegisteredBodyDecoder(echo.MIMEApplicationJSON)
-	if decode == nil {
-		return false, nil
-	}
-	data, err := io.ReadAll(req.Body)
+	data, err = io.ReadAll(req.Body)
 	_ = req.Body.Close()
 	if err != nil {
-		return false, &openapi3filter.RequestError{Input: input, RequestBody: rb, Reason: "reading failed", Err: err}
+		return nil, false, &openapi3filter.RequestError{Input: input, RequestBody: rb, Reason: "reading failed", Err: err}
 	}
-	// Put the body back as ValidateRequestBody leaves it, for the handler (or for it).
 	req.ContentLength = int64(len(data))
 	req.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(data)), nil }
 	req.Body, _ = req.GetBody()
-	if len(data) == 0 {
-		return false, nil
+	return data, len(data) > 0, nil
+}
+
+// shownValid reports whether data, a JSON body, decodes and meets mt's schema. It reads nothing
+// but its arguments, so it may run beside the security check (specRoutes.validate).
+func shownValid(data []byte, mt *openapi3.MediaType) bool {
+	decode := openapi3filter.RegisteredBodyDecoder(echo.MIMEApplicationJSON)
+	if decode == nil {
+		return false
 	}
-	value, err := decode(bytes.NewReader(data), req.Header, mt.Schema, func(string) *openapi3.Encoding { return nil })
+	// kin-openapi's JSON decoder reads neither the header nor the encodings.
+	value, err := decode(bytes.NewReader(data), http.Header{}, mt.Schema, func(string) *openapi3.Encoding { return nil })
 	// FailFast: a refusal is answered by ValidateRequestBody, so no error text is built here.
-	return err == nil && mt.Schema.Value.VisitJSON(value, openapi3.FailFast()) == nil, nil
+	return err == nil && mt.Schema.Value.VisitJSON(value, openapi3.FailFast()) == nil
 }
 
 // validateBody validates input's body against the operation's request body, taking the

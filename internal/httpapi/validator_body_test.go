@@ -11,6 +11,7 @@ import (
 
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/getkin/kin-openapi/openapi3filter"
+	"github.com/labstack/echo/v4"
 )
 
 // The chat body is validated by kin-openapi's schema visitor without "as a request" work
@@ -148,5 +149,53 @@ func TestChatBodyShortcutKeepsTheBodyLimit(t *testing.T) {
 		if p := classify(err); err == nil || p.Code != "payload_too_large" {
 			t.Errorf("validate %v: %v, want payload_too_large", viaValidate, err)
 		}
+	}
+}
+
+// A body of up to overlapBodyBytes is read before the security check and checked beside it; a
+// larger one is read after it. Either way a refused caller gets the security check's answer,
+// not the body's, and an accepted one the answer ValidateRequest gives.
+func TestBodyCheckedBesideSecurityAnswersAfterIt(t *testing.T) {
+	routes := testRoutes(t)
+	route := routes.static["POST /v1/chat/completions"]
+	pad := func(n int) string { return strings.Repeat("x", n) }
+	small, big := overlapBodyBytes/2, overlapBodyBytes*2
+	for _, tc := range []struct {
+		name, body string
+		valid      bool
+		early      bool // read before the security check
+	}{
+		{"small valid", `{"model":"m","messages":[{"role":"user","content":"` + pad(small) + `"}]}`, true, true},
+		{"small invalid", `{"model":"m","temperature":9,"messages":[{"role":"user","content":"` + pad(small) + `"}]}`, false, true},
+		{"large valid", `{"model":"m","messages":[{"role":"user","content":"` + pad(big) + `"}]}`, true, false},
+		{"large invalid", `{"model":"m","temperature":9,"messages":[{"role":"user","content":"` + pad(big) + `"}]}`, false, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			refused := &echo.HTTPError{Code: http.StatusUnauthorized, Message: "refused"}
+			var readEarly bool
+			options := &openapi3filter.Options{AuthenticationFunc: func(ctx context.Context, in *openapi3filter.AuthenticationInput) error {
+				readEarly = echoContextOf(ctx).Request().GetBody != nil
+				return refused
+			}}
+			c, _ := routedContext(chatRequest(tc.body, "application/json"), "/v1/chat/completions")
+			if err := routes.validate(c, options); err != refused {
+				t.Errorf("a refused caller got %v, want the security check's refusal", err)
+			}
+			if readEarly != tc.early {
+				t.Errorf("body read before the security check: %v, want %v", readEarly, tc.early)
+			}
+
+			options = &openapi3filter.Options{AuthenticationFunc: acceptAll}
+			c, _ = routedContext(chatRequest(tc.body, "application/json"), "/v1/chat/completions")
+			got := routes.validate(c, options)
+			want := validatorAnswer(openapi3filter.ValidateRequest(context.Background(),
+				&openapi3filter.RequestValidationInput{Request: chatRequest(tc.body, "application/json"), Route: route, Options: options}))
+			if (got == nil) != tc.valid || (want == nil) != tc.valid || (got != nil && got.Error() != want.Error()) {
+				t.Fatalf("validate = %v, ValidateRequest = %v; want valid %v", got, want, tc.valid)
+			}
+			if left, _ := io.ReadAll(c.Request().Body); string(left) != tc.body {
+				t.Errorf("the handler is left %d bytes, want the %d-byte body", len(left), len(tc.body))
+			}
+		})
 	}
 }
