@@ -70,63 +70,70 @@ func BenchmarkStack(b *testing.B) {
 
 // BenchmarkStackLoad drives each target over loopback HTTP with 32 keep-alive connections for a
 // bounded number of requests (b.N), and reports requests/s, the p50/p99 latency and the CPU per
-// request of this process (service and load generator), PostgreSQL and Redis.
+// request of this process (service and load generator), PostgreSQL and Redis; the c=1 variants
+// send one request at a time, for the latency of a lone request:
+//
+//	go test -run '^$' -bench 'StackLoad/health/c=1$' -benchtime=5000x ./internal/httpapi/
 func BenchmarkStackLoad(b *testing.B) {
 	sb := newStackBench(b)
 	srv := httptest.NewServer(sb.handler)
 	b.Cleanup(srv.Close)
-	const conns = 32
-	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: conns, MaxConnsPerHost: conns}}
 	for _, tc := range stackTargets {
-		b.Run(tc.name, func(b *testing.B) {
-			get := func() time.Duration {
-				req, _ := http.NewRequest(http.MethodGet, srv.URL+tc.path, nil)
-				if tc.authed {
-					req.Header.Set("Authorization", sb.auth)
-				}
-				start := time.Now()
-				resp, err := client.Do(req)
-				if err != nil {
-					b.Error(err)
-					return 0
-				}
-				_, _ = io.Copy(io.Discard, resp.Body)
-				_ = resp.Body.Close()
-				if resp.StatusCode != http.StatusOK {
-					b.Errorf("GET %s = %d", tc.path, resp.StatusCode)
-				}
-				return time.Since(start)
+		for _, conns := range []int{32, 1} {
+			b.Run(fmt.Sprintf("%s/c=%d", tc.name, conns), func(b *testing.B) { sb.load(b, srv.URL+tc.path, tc.authed, conns) })
+		}
+	}
+}
+
+func (sb stackBench) load(b *testing.B, url string, authed bool, conns int) {
+	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: conns, MaxConnsPerHost: conns}}
+	b.Cleanup(client.CloseIdleConnections)
+	get := func() time.Duration {
+		req, _ := http.NewRequest(http.MethodGet, url, nil)
+		if authed {
+			req.Header.Set("Authorization", sb.auth)
+		}
+		start := time.Now()
+		resp, err := client.Do(req)
+		if err != nil {
+			b.Error(err)
+			return 0
+		}
+		_, _ = io.Copy(io.Discard, resp.Body)
+		_ = resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			b.Errorf("GET %s = %d", url, resp.StatusCode)
+		}
+		return time.Since(start)
+	}
+	for range conns {
+		get() // warm connections and caches
+	}
+	work := make(chan struct{}, b.N)
+	for range b.N {
+		work <- struct{}{}
+	}
+	close(work)
+	var mu sync.Mutex
+	took := make([]time.Duration, 0, b.N)
+	b.ResetTimer()
+	cpu := sb.procs.sample()
+	start := time.Now()
+	var wg sync.WaitGroup
+	for range conns {
+		wg.Go(func() {
+			var mine []time.Duration
+			for range work {
+				mine = append(mine, get())
 			}
-			for range conns {
-				get() // warm connections and caches
-			}
-			work := make(chan struct{}, b.N)
-			for range b.N {
-				work <- struct{}{}
-			}
-			close(work)
-			var mu sync.Mutex
-			took := make([]time.Duration, 0, b.N)
-			b.ResetTimer()
-			cpu := sb.procs.sample()
-			start := time.Now()
-			var wg sync.WaitGroup
-			for range conns {
-				wg.Go(func() {
-					var mine []time.Duration
-					for range work {
-						mine = append(mine, get())
-					}
-					mu.Lock()
-					took = append(took, mine...)
-					mu.Unlock()
-				})
-			}
-			wg.Wait()
-			elapsed := time.Since(start)
-			b.StopTimer()
-			sb.procs.report(b, cpu, sb.procs.sample())
-			reportLatencies(b, took, elapsed)
+			mu.Lock()
+			took = append(took, mine...)
+			mu.Unlock()
 		})
 	}
+	wg.Wait()
+	elapsed := time.Since(start)
+	b.StopTimer()
+	sb.procs.report(b, cpu, sb.procs.sample())
+	reportLatencies(b, took, elapsed)
 }
