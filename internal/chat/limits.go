@@ -51,9 +51,10 @@ type admission struct {
 
 // admit reserves the request's tokens (tokenCost) and takes one of the caller's
 // concurrent-generation slots (counted across instances) in one Redis round trip, before anything
-// is sent upstream. The reservation cannot ride in the authenticator's round trip: its cost is
-// known only once the body is validated and prepared (the model's output limit, the session's
-// history, the attached files).
+// is sent upstream. The slot is usually taken already, in the authenticator's round trip
+// (SlotAttempt), and then only claimed here; without a token budget admit then makes no round
+// trip at all. The reservation cannot ride there: its cost is known only once the body is
+// validated and prepared (the model's output limit, the session's history, the attached files).
 //
 // The budget is answered first: a refused or unchecked budget refuses the request whatever the
 // slot said, and a refused slot refuses it after the budget admitted it; either way what the
@@ -82,6 +83,11 @@ func (s *Service) admitOnce(ctx context.Context, caller Caller, req Request, lr 
 	if !budgeted && !capped {
 		return admission{}, nil
 	}
+	// A slot taken in the authenticator's round trip (SlotAttempt) is this admission's.
+	held := slotAttemptOf(ctx).claim(ctx)
+	if held != nil && !budgeted {
+		return admission{lease: held}, nil
+	}
 	pipe := s.limits.pipeline()
 	var budget *ratelimit.Pending
 	cost := 0
@@ -89,15 +95,16 @@ func (s *Service) admitOnce(ctx context.Context, caller Caller, req Request, lr 
 		cost = tokenCost(req, lr, tokens.Limit)
 		if budget = limiter.Queue(ctx, pipe, tokenKey(caller), *tokens, cost); !budget.Queued() {
 			_, err := budget.Result(ctx)
+			s.giveBack(ctx, caller, admission{lease: held})
 			return admission{}, fmt.Errorf("chat: reserving %d tokens: %w", cost, err) // a bug of ours: refused as internal
 		}
 	}
 	var slot *ratelimit.PendingLease
-	if capped {
+	if capped && held == nil {
 		slot = s.limits.Generations.Queue(ctx, pipe, "generations", caller.UserID.String(), s.limits.MaxGenerations)
 	}
 	_, _ = pipe.Exec(ctx) // each call carries its own error, read below
-	var a admission
+	a := admission{lease: held}
 	var err error
 	if budget != nil {
 		res, berr := budget.Result(ctx)

@@ -259,8 +259,9 @@ func newProxyBenchOn(b *testing.B, up *proxyUpstream, words []string) *proxyBenc
 		c.RateLimitDefault = testutil.RatePolicy{Limit: 1 << 30, Period: time.Minute}
 		c.RateLimitTokens = nil // no token budget, whatever CCB_RATE_LIMIT_TOKENS says
 		// One user runs every stream: the per-user cap on running generations (8 by default)
-		// would refuse most of them.
-		c.MaxConcurrentGenerations = 0
+		// would refuse most of them, so it is raised to its highest; counting them costs what it
+		// costs in production.
+		c.MaxConcurrentGenerations = 10000
 	}))
 	user := s.Register(b, "chat-bench@example.com")
 	// A plain client (the validating one would check every chunk against the contract), able to

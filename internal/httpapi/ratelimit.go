@@ -76,6 +76,7 @@ type requestLimits struct {
 	rl      RateLimits
 	byRoute map[string]ratelimit.Policy
 	log     *slog.Logger
+	slots   slotQueuer // nil: no chat service; see slotAttempts
 }
 
 // decision is one request's rate-limit answer. A request is charged to every budget in keys (an
@@ -172,7 +173,7 @@ func (l *requestLimits) giveBack(ctx context.Context, d *decision) {
 // rate-limit decision, beside the failure budget's peek and the recent-writes lookup, all for one
 // Redis round trip — the authenticator's when it makes one (see auth.Identified), else admit's.
 func (l *requestLimits) identified(c echo.Context, p auth.Principal) *identifiedWork {
-	w := &identifiedWork{l: l, c: c, d: l.prepare(c, &p), gate: l.gateOf(c), carry: carryRecentWrite(l.rl.RecentWrites, c, p.UserID)}
+	w := &identifiedWork{l: l, c: c, d: l.prepare(c, &p), gate: l.gateOf(c), carry: carryRecentWrite(l.rl.RecentWrites, c, p.UserID), user: p.UserID}
 	if w.d != nil {
 		c.Set(decisionKey, w.d)
 	}
@@ -186,6 +187,7 @@ type identifiedWork struct {
 	d       *decision // nil: the operation is not limited
 	gate    *failureGate
 	carry   recentWriteRider
+	user    uuid.UUID
 	carried bool // a round trip carried ride
 }
 
@@ -197,6 +199,9 @@ func (w *identifiedWork) ride(ctx context.Context, pipe redis.Pipeliner) {
 	}
 	w.gate.queue(ctx, pipe)
 	w.carry.alsoOn(ctx, pipe)
+	if a := slotAttemptOf(w.c); a != nil && w.l.slots != nil {
+		w.l.slots.QueueSlot(ctx, pipe, w.user, a)
+	}
 }
 
 // admit runs once the authenticator accepted the caller: it makes the round trip itself when the
@@ -216,7 +221,11 @@ func (w *identifiedWork) admit(ctx context.Context) error {
 // withdraw takes the decision back — giving its units back — when the caller is refused after
 // all. A nil w (the caller was never identified) has nothing to withdraw.
 func (w *identifiedWork) withdraw() {
-	if w == nil || w.d == nil {
+	if w == nil {
+		return
+	}
+	slotAttemptOf(w.c).Release(w.c.Request().Context()) // another scheme may queue its own
+	if w.d == nil {
 		return
 	}
 	w.c.Set(decisionKey, nil)
