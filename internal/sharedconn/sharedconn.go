@@ -7,26 +7,13 @@
 // (BenchmarkPipelines).
 //
 // A pipeline on the shared connection is still one contiguous batch whose replies come back in
-// its order, and hooks see it as a pipeline.
-//
-// Sharing pays under load and costs when a caller is alone: the autopipeliner hands a batch to
-// its writer and the reply back from its reader, two more goroutine wake-ups than a pooled
-// connection's write-then-read. On this project's 2-core machine a lone pipeline (a GET, an
-// EXISTS and two scripts, at idle) took 185–187 µs p50 and 241–253 µs p90 shared against
-// 135–151 and 186–222 pooled (BenchmarkLonePipeline). So a pipeline that finds no other of its
-// Conn's pipelines in flight leaves on a pooled connection, and the rest share: at most one
-// pooled connection per Conn is busy at a time, and concurrent callers still share writes. A Redis Cluster client keeps its ordinary per-node
+// its order, and hooks see it as a pipeline. A Redis Cluster client keeps its ordinary per-node
 // pipelines (go-redis does not put a cluster pipeline on the shared connection); a Sentinel
 // client stays on pooled connections too, as the shared connection was not tested across a
 // failover.
 package sharedconn
 
-import (
-	"context"
-	"sync/atomic"
-
-	"github.com/redis/go-redis/v9"
-)
+import "github.com/redis/go-redis/v9"
 
 // Options is the autopipelining store.NewRedisClient builds a standalone client with; only a
 // client built with it shares a connection.
@@ -35,9 +22,8 @@ func Options() *redis.AutoPipelineOptions { return &redis.AutoPipelineOptions{Fu
 // Conn sends a request's Redis work: on the shared connection when its client has one, else on
 // the client itself.
 type Conn struct {
-	rdb  redis.UniversalClient
-	ap   *redis.AutoPipeliner // nil: no shared connection
-	busy *atomic.Bool         // a pipeline of this Conn is on a pooled connection (with ap only)
+	rdb redis.UniversalClient
+	ap  *redis.AutoPipeliner // nil: no shared connection
 }
 
 // Of returns rdb's Conn: shared when rdb is a standalone client built with Options.
@@ -50,40 +36,18 @@ func Of(rdb redis.UniversalClient) Conn {
 	if err != nil {
 		return Conn{rdb: rdb}
 	}
-	return Conn{rdb: rdb, ap: ap, busy: new(atomic.Bool)}
+	return Conn{rdb: rdb, ap: ap}
 }
 
 // Shared reports whether the Conn rides a shared connection.
 func (c Conn) Shared() bool { return c.ap != nil }
 
-// Pipeline starts a pipeline. With a shared connection, where it is sent is decided when it is
-// executed (see the package comment).
+// Pipeline starts a pipeline.
 func (c Conn) Pipeline() redis.Pipeliner {
 	if c.ap != nil {
-		return &routedPipeline{Pipeliner: c.rdb.Pipeline(), c: c}
+		return c.ap.Pipeline()
 	}
 	return c.rdb.Pipeline()
-}
-
-// routedPipeline queues on a pooled pipeline and, at Exec, sends the batch there when no other
-// pipeline of its Conn is on a pooled connection, else moves it whole onto the shared one.
-type routedPipeline struct {
-	redis.Pipeliner
-	c Conn
-}
-
-func (p *routedPipeline) Exec(ctx context.Context) ([]redis.Cmder, error) {
-	if p.c.busy.CompareAndSwap(false, true) {
-		defer p.c.busy.Store(false)
-		return p.Pipeliner.Exec(ctx)
-	}
-	cmds := p.Pipeliner.Cmds()
-	p.Pipeliner.Discard()
-	shared := p.c.ap.Pipeline()
-	if err := shared.BatchProcess(ctx, cmds...); err != nil {
-		return cmds, err
-	}
-	return shared.Exec(ctx)
 }
 
 // Scripter is what a script runs on (Script.Run: EVALSHA, and EVAL when Redis lost the script).

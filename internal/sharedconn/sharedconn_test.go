@@ -96,10 +96,9 @@ func TestConcurrentPipelinesShareOneConnectionAndKeepTheirReplies(t *testing.T) 
 		t.Error(err)
 	}
 	// A pool would have opened a connection per concurrent pipeline, up to its size (20 here);
-	// the shared connection, the one pooled connection a lone pipeline takes and the one the
-	// first script's EVAL may have taken are all there is.
-	if n := clients(t, r.Addr); n > 3 {
-		t.Errorf("%d callers' pipelines used %d connections; want the shared one (and at most two more)", callers, n)
+	// the shared connection, plus the one the first script's EVAL may have taken, is all there is.
+	if n := clients(t, r.Addr); n > 2 {
+		t.Errorf("%d callers' pipelines used %d connections; want the shared one (and at most one more)", callers, n)
 	}
 }
 
@@ -147,85 +146,5 @@ func TestOnlyAStandaloneClientBuiltForItShares(t *testing.T) {
 		if _, ok := conn.Pipeline().(*redis.Pipeline); !ok {
 			t.Errorf("a %s's pipeline is a %T", name, conn.Pipeline())
 		}
-	}
-}
-
-// A pipeline alone leaves on a pooled connection (the shorter path, see the package comment);
-// one sent while another is in flight leaves on the shared connection, taking nothing from the
-// pool, and both get their own replies.
-func TestALonePipelineIsPooledAndAConcurrentOneShares(t *testing.T) {
-	r, rdb, conn := sharedClient(t)
-	ctx := t.Context()
-	// Connections taken from the client's pools (a pipeline's comes from the pipeline pool).
-	pool := func() uint32 {
-		s := rdb.PoolStats()
-		n := s.Hits + s.Misses
-		if s.PipelineStats != nil {
-			n += s.PipelineStats.Hits + s.PipelineStats.Misses
-		}
-		return n
-	}
-
-	if err := checkPipeline(ctx, conn, 1, 0); err != nil { // whatever is dialed first is dialed
-		t.Fatal(err)
-	}
-	before := pool()
-	for round := 1; round <= 5; round++ {
-		if err := checkPipeline(ctx, conn, 1, round); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if got := pool() - before; got < 5 {
-		t.Fatalf("5 lone pipelines took %d pooled connections; want one each", got)
-	}
-
-	// The first pipeline blocks in BLPOP on its pooled connection until the list gets an element.
-	blocked := make(chan error, 1)
-	go func() {
-		p := conn.Pipeline()
-		pop := p.BLPop(ctx, 10*time.Second, "sharedconn:wake")
-		_, err := p.Exec(ctx)
-		if err == nil && (len(pop.Val()) != 2 || pop.Val()[1] != "go") {
-			err = fmt.Errorf("BLPOP answered %q", pop.Val())
-		}
-		blocked <- err
-	}()
-	waitForBlockedClient(t, r.Addr)
-
-	before = pool()
-	if err := checkPipeline(ctx, conn, 2, 0); err != nil {
-		t.Fatal(err)
-	}
-	if got := pool(); got != before {
-		t.Errorf("a pipeline sent while another was in flight took a pooled connection (pool gets %d -> %d)", before, got)
-	}
-	wake := conn.Pipeline()
-	wake.RPush(ctx, "sharedconn:wake", "go")
-	if _, err := wake.Exec(ctx); err != nil {
-		t.Fatal(err)
-	}
-	if err := <-blocked; err != nil {
-		t.Fatal(err)
-	}
-}
-
-// waitForBlockedClient waits until Redis at addr reports a client blocked in a command.
-func waitForBlockedClient(t *testing.T, addr string) {
-	t.Helper()
-	c := redis.NewClient(&redis.Options{Addr: addr})
-	defer c.Close()
-	deadline := time.Now().Add(5 * time.Second)
-	for {
-		info, err := c.Info(t.Context(), "clients").Result()
-		if err != nil {
-			t.Fatal(err)
-		}
-		if strings.Contains(info, "blocked_clients:1") {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("no client blocked within 5 s:\n%s", info)
-		}
-		time.Sleep(5 * time.Millisecond)
 	}
 }
