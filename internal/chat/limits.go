@@ -79,7 +79,7 @@ func (s *Service) admit(ctx context.Context, caller Caller, req Request, lr llm.
 func (s *Service) admitOnce(ctx context.Context, caller Caller, req Request, lr llm.Request) (admission, error) {
 	tokens, limiter := s.limits.Tokens, s.limits.Limiter
 	budgeted := tokens != nil && limiter != nil
-	capped := s.limits.Generations != nil && s.limits.MaxGenerations > 0
+	capped := s.limits.capped()
 	if !budgeted && !capped {
 		return admission{}, nil
 	}
@@ -101,7 +101,7 @@ func (s *Service) admitOnce(ctx context.Context, caller Caller, req Request, lr 
 	}
 	var slot *ratelimit.PendingLease
 	if capped && held == nil {
-		slot = s.limits.Generations.Queue(ctx, pipe, "generations", caller.UserID.String(), s.limits.MaxGenerations)
+		slot = s.queueSlot(ctx, pipe, caller.UserID)
 	}
 	_, _ = pipe.Exec(ctx) // each call carries its own error, read below
 	a := admission{lease: held}

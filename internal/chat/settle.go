@@ -203,3 +203,6 @@ func (l Limits) pipeline() redis.Pipeliner {
 	}
 	return nil
 }
+
+// capped reports whether running generations are counted against a cap.
+func (l Limits) capped() bool { return l.Generations != nil && l.MaxGenerations > 0 }

@@ -27,10 +27,15 @@ type SlotAttempt struct {
 // QueueSlot queues an attempt at one of user's generation slots on pipe (the authenticator's
 // pipeline) into a; it queues nothing when generations are not capped or a holds an attempt.
 func (s *Service) QueueSlot(ctx context.Context, pipe redis.Pipeliner, user uuid.UUID, a *SlotAttempt) {
-	if s.limits.Generations == nil || s.limits.MaxGenerations <= 0 || a.pending != nil || a.lease != nil {
+	if !s.limits.capped() || a.pending != nil || a.lease != nil {
 		return
 	}
-	a.pending = s.limits.Generations.Queue(ctx, pipe, "generations", user.String(), s.limits.MaxGenerations)
+	a.pending = s.queueSlot(ctx, pipe, user)
+}
+
+// queueSlot queues the attempt at one of user's generation slots on pipe.
+func (s *Service) queueSlot(ctx context.Context, pipe redis.Scripter, user uuid.UUID) *ratelimit.PendingLease {
+	return s.limits.Generations.Queue(ctx, pipe, "generations", user.String(), s.limits.MaxGenerations)
 }
 
 // read turns the executed attempt into its lease (nil: refused, failed or nothing queued).

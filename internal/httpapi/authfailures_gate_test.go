@@ -99,7 +99,7 @@ func TestAuthenticatedRequestRedisTrips(t *testing.T) {
 		t.Fatalf("access token = %d", got)
 	}
 	count := &tripCounter{}
-	s.App.Redis.AddHook(count)
+	s.App.Redis.AddHook(count.hook())
 	for _, tc := range []struct {
 		name   string
 		header map[string]string

@@ -1,7 +1,6 @@
 package httpapi_test
 
 import (
-	"context"
 	"fmt"
 	"net/http"
 	"strings"
@@ -14,18 +13,11 @@ import (
 	"github.com/ccbackend/ccbackend/internal/testutil"
 )
 
-// tripRecorder keeps the commands of every Redis round trip (a command or a pipeline) a client sends.
+// tripRecorder keeps the commands of every Redis round trip a client sends (add
+// tripHook(r.record)).
 type tripRecorder struct {
 	mu    sync.Mutex
 	trips [][]string // each trip's commands, as "name arg arg …"
-}
-
-func (*tripRecorder) DialHook(next redis.DialHook) redis.DialHook { return next }
-func (r *tripRecorder) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
-	return func(ctx context.Context, cmd redis.Cmder) error { r.record(cmd); return next(ctx, cmd) }
-}
-func (r *tripRecorder) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
-	return func(ctx context.Context, cmds []redis.Cmder) error { r.record(cmds...); return next(ctx, cmds) }
 }
 
 func (r *tripRecorder) record(cmds ...redis.Cmder) {
@@ -81,7 +73,7 @@ func TestChatSlotRidesTheAuthenticationTrip(t *testing.T) {
 	t.Parallel()
 	env := newChatEnvWith(t, func(c *testutil.Config) { c.MaxConcurrentGenerations = 2 })
 	rec := &tripRecorder{}
-	env.s.App.Redis.AddHook(rec)
+	env.s.App.Redis.AddHook(tripHook(rec.record))
 	body := `{"model":"local-echo","messages":[{"role":"user","content":"hi"}]}`
 	if resp, raw := env.s.Do(t, http.MethodPost, "/v1/chat/completions", body, env.user.Bearer()); resp.StatusCode != http.StatusOK {
 		t.Fatalf("chat: %d %s", resp.StatusCode, raw)
@@ -90,7 +82,7 @@ func TestChatSlotRidesTheAuthenticationTrip(t *testing.T) {
 	if len(takes) != 1 {
 		t.Fatalf("the slot was attempted in %d round trips, want 1: %q", len(takes), takes)
 	}
-	if revocation := strings.Join(takes[0], "\n"); !strings.Contains(revocation, "get "+env.s.App.Config.RedisPrefix) {
+	if revocation := strings.Join(takes[0], "\n"); !strings.Contains(revocation, "get "+env.s.App.Config.RedisPrefix+"fam:") {
 		t.Errorf("the slot's round trip does not check the token's revocation:\n%s", revocation)
 	}
 }

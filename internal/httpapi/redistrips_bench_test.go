@@ -14,20 +14,26 @@ import (
 	"github.com/ccbackend/ccbackend/internal/testutil"
 )
 
-// tripCounter counts the Redis round trips (a command or a pipeline) and commands a client
-// sends; those sent while inReply is set are also counted as sent while a reply was awaited.
+// tripHook is a redis.Hook that hands it the commands of every Redis round trip (a command or a
+// pipeline) a client sends, before they are sent.
+type tripHook func(cmds ...redis.Cmder)
+
+func (tripHook) DialHook(next redis.DialHook) redis.DialHook { return next }
+func (h tripHook) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
+	return func(ctx context.Context, cmd redis.Cmder) error { h(cmd); return next(ctx, cmd) }
+}
+func (h tripHook) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	return func(ctx context.Context, cmds []redis.Cmder) error { h(cmds...); return next(ctx, cmds) }
+}
+
+// tripCounter counts the Redis round trips and commands a client sends (add its hook); those
+// sent while inReply is set are also counted as sent while a reply was awaited.
 type tripCounter struct {
 	trips, cmds, replyTrips atomic.Int64
 	inReply                 atomic.Bool
 }
 
-func (*tripCounter) DialHook(next redis.DialHook) redis.DialHook { return next }
-func (t *tripCounter) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
-	return func(ctx context.Context, cmd redis.Cmder) error { t.count(1); return next(ctx, cmd) }
-}
-func (t *tripCounter) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
-	return func(ctx context.Context, cmds []redis.Cmder) error { t.count(len(cmds)); return next(ctx, cmds) }
-}
+func (t *tripCounter) hook() tripHook { return func(cmds ...redis.Cmder) { t.count(len(cmds)) } }
 
 func (t *tripCounter) count(cmds int) {
 	t.trips.Add(1)
@@ -58,7 +64,7 @@ func BenchmarkRedisTripsPerRequest(b *testing.B) {
 	}))
 	u := s.Register(b, "bench-trips@example.com")
 	count := &tripCounter{}
-	s.App.Redis.AddHook(count)
+	s.App.Redis.AddHook(count.hook())
 	client := &http.Client{}
 	const chatBody = `{"model":"` + chatModel + `","max_tokens":256,"stream":false,"messages":[{"role":"user","content":"Say hello."}]}`
 	for _, tc := range []struct{ name, method, path, body string }{
