@@ -51,10 +51,10 @@ type admission struct {
 
 // admit reserves the request's tokens (tokenCost) and takes one of the caller's
 // concurrent-generation slots (counted across instances) in one Redis round trip, before anything
-// is sent upstream. The slot is usually taken already, in the authenticator's round trip
-// (SlotAttempt), and then only claimed here; without a token budget admit then makes no round
-// trip at all. The reservation cannot ride there: its cost is known only once the body is
-// validated and prepared (the model's output limit, the session's history, the attached files).
+// is sent upstream. Both are usually taken already, in the authenticator's round trip (Attempt),
+// and then only claimed here, with no round trip at all: the reservation there is an estimate
+// from the raw body, and a request that costs more once prepared (a session's history, attached
+// files) reserves the difference here.
 //
 // The budget is answered first: a refused or unchecked budget refuses the request whatever the
 // slot said, and a refused slot refuses it after the budget admitted it; either way what the
@@ -83,32 +83,39 @@ func (s *Service) admitOnce(ctx context.Context, caller Caller, req Request, lr 
 	if !budgeted && !capped {
 		return admission{}, nil
 	}
-	// A slot taken in the authenticator's round trip (SlotAttempt) is this admission's.
-	held := slotAttemptOf(ctx).claim(ctx)
-	if held != nil && !budgeted {
-		return admission{lease: held}, nil
-	}
+	// What the authenticator's round trip took (Attempt) is this admission's; the rest is asked here.
+	a := attemptOf(ctx).claim(ctx)
 	pipe := s.limits.pipeline()
 	var budget *ratelimit.Pending
-	cost := 0
+	need := 0
 	if budgeted {
-		cost = tokenCost(req, lr, tokens.Limit)
-		if budget = limiter.Queue(ctx, pipe, tokenKey(caller), *tokens, cost); !budget.Queued() {
-			_, err := budget.Result(ctx)
-			s.giveBack(ctx, caller, admission{lease: held})
-			return admission{}, fmt.Errorf("chat: reserving %d tokens: %w", cost, err) // a bug of ours: refused as internal
+		// A cost below 1 goes to the limiter too, which refuses it: no input turns the budget off.
+		cost := tokenCost(req, lr, tokens.Limit)
+		if need = cost - a.reserved; need > 0 || cost < 1 {
+			if budget = limiter.Queue(ctx, pipe, tokenKey(caller), *tokens, need); !budget.Queued() {
+				_, err := budget.Result(ctx)
+				s.giveBack(ctx, caller, a)
+				return admission{}, fmt.Errorf("chat: reserving %d tokens: %w", need, err) // a bug of ours: refused as internal
+			}
 		}
 	}
 	var slot *ratelimit.PendingLease
-	if capped && held == nil {
+	if capped && a.lease == nil {
 		slot = s.queueSlot(ctx, pipe, caller.UserID)
 	}
+	if budget == nil && slot == nil {
+		return a, nil
+	}
 	_, _ = pipe.Exec(ctx) // each call carries its own error, read below
-	a := admission{lease: held}
 	var err error
 	if budget != nil {
 		res, berr := budget.Result(ctx)
-		a.reserved, a.tokens, err = s.budgetAnswer(res, berr, cost)
+		var reserved int
+		var state *ratelimit.Result
+		if reserved, state, err = s.budgetAnswer(res, berr, need); state != nil {
+			a.tokens = state
+		}
+		a.reserved += reserved
 	}
 	if slot != nil {
 		lease, ok, serr := slot.Result(ctx)

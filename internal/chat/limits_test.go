@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"strings"
 	"testing"
 	"time"
 
@@ -129,4 +130,42 @@ func retryAfter(err error) time.Duration {
 		return ae.RetryAfter
 	}
 	return 0
+}
+
+// TestEstimatedCostCoversPreparedCost: the estimate made from a raw body (before validation, for
+// the authentication round trip) is at least what admission reserves for it once prepared, for
+// bodies without history or files — compact or spaced, with the characters json.Marshal escapes,
+// with either output limit — so such a request goes upstream with no second round trip; a body
+// it cannot price gets no estimate.
+func TestEstimatedCostCoversPreparedCost(t *testing.T) {
+	cat, err := catalog.Load("", false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &Service{catalog: cat, log: quiet(), limits: Limits{Tokens: &ratelimit.Policy{Name: "tokens", Limit: 1 << 20, Period: time.Minute}}}
+	code := strings.Repeat(`if a < b && c > d { return \"<tag>\" }\n`, 40)
+	for _, body := range []string{
+		`{"model":"claude-sonnet-4-5","messages":[{"role":"user","content":"hi"}]}`,
+		`{"model":"claude-sonnet-4-5","max_tokens":64,"messages":[{"role":"user","content":"` + code + `"}]}`,
+		`{ "model" : "claude-sonnet-4-5", "max_completion_tokens": 9, "messages": [ {"role": "user", "content": [{"type": "text", "text": "` + code + `"}]} ] }`,
+		`{"model":"claude-sonnet-4-5","max_tokens":64,"messages":[{"role":"system","content":"be brief & exact"},{"role":"user","content":"\u00e9\u2028<>"}]}`,
+	} {
+		estimate, ok := s.estimatedCost([]byte(body))
+		var req Request
+		if err := json.Unmarshal([]byte(body), &req); err != nil {
+			t.Fatal(err)
+		}
+		p, err := s.prepare(t.Context(), Caller{UserID: uuid.New()}, &req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if cost := tokenCost(req, p.lr, s.limits.Tokens.Limit); !ok || estimate < cost {
+			t.Errorf("estimate %d (%v) below the prepared cost %d for %.80s", estimate, ok, cost, body)
+		}
+	}
+	for _, body := range []string{`{"model":`, `{"model":"no-such-model","messages":[]}`, `{"model":"claude-sonnet-4-5","max_tokens":0,"messages":[]}`} {
+		if estimate, ok := s.estimatedCost([]byte(body)); ok {
+			t.Errorf("%s: estimated at %d, want no estimate", body, estimate)
+		}
+	}
 }

@@ -133,27 +133,36 @@ func (s *Service) prepareUpstream(ctx context.Context, caller Caller, req *Reque
 		return model, lr, nil, err
 	}
 	lr.Model = model.ID // the router maps catalog ids to each target's upstream id
-	lr.MaxTokens = int(model.MaxOutputTokens)
-	// Both bounds are checked here as well as by the spec: the token budget reserves max_tokens,
-	// so a value below 1 reaching it must never be possible, whatever the edge let through.
-	for _, f := range []struct {
-		pointer string
-		limit   *int
-	}{{"/max_tokens", req.MaxTokens}, {"/max_completion_tokens", req.MaxCompletionTokens}} {
-		switch {
-		case f.limit == nil:
-		case *f.limit < 1:
-			return model, lr, nil, invalid(f.pointer, "must be at least 1")
-		case int64(*f.limit) > model.MaxOutputTokens:
-			return model, lr, nil, invalid(f.pointer, "more than the model's maximum output")
-		default:
-			lr.MaxTokens = *f.limit
-		}
+	if lr.MaxTokens, err = outputLimit(model, req.MaxTokens, req.MaxCompletionTokens); err != nil {
+		return model, lr, nil, err
 	}
 	if len(lr.Tools) > 0 && !model.Tools {
 		return model, lr, nil, invalid("/tools", "this model does not support tools")
 	}
 	return model, lr, sessionID, nil
+}
+
+// outputLimit is the output a request asks of model: max_completion_tokens, else max_tokens,
+// else the model's maximum. Both bounds are checked here as well as by the spec: the token budget
+// reserves the limit, so a value below 1 reaching it must never be possible, whatever the edge let
+// through.
+func outputLimit(model catalog.Model, maxTokens, maxCompletionTokens *int) (int, error) {
+	limit := int(model.MaxOutputTokens)
+	for _, f := range []struct {
+		pointer string
+		limit   *int
+	}{{"/max_tokens", maxTokens}, {"/max_completion_tokens", maxCompletionTokens}} {
+		switch {
+		case f.limit == nil:
+		case *f.limit < 1:
+			return 0, invalid(f.pointer, "must be at least 1")
+		case int64(*f.limit) > model.MaxOutputTokens:
+			return 0, invalid(f.pointer, "more than the model's maximum output")
+		default:
+			limit = *f.limit
+		}
+	}
+	return limit, nil
 }
 
 // attacher reads the caller's files for req, within what the upstream takes beside the

@@ -76,7 +76,7 @@ type requestLimits struct {
 	rl      RateLimits
 	byRoute map[string]ratelimit.Policy
 	log     *slog.Logger
-	slots   slotQueuer // nil: no chat service; see slotAttempts
+	chat    attemptQueuer // nil: no chat service; see chatAttempts
 }
 
 // decision is one request's rate-limit answer. A request is charged to every budget in keys (an
@@ -199,8 +199,8 @@ func (w *identifiedWork) ride(ctx context.Context, pipe redis.Pipeliner) {
 	}
 	w.gate.queue(ctx, pipe)
 	w.carry.alsoOn(ctx, pipe)
-	if a := slotAttemptOf(w.c); a != nil && w.l.slots != nil {
-		w.l.slots.QueueSlot(ctx, pipe, w.user, a)
+	if a := attemptOf(w.c); a != nil && w.l.chat != nil {
+		w.l.chat.QueueAttempt(ctx, pipe, w.user, earlyBody(w.c), a)
 	}
 }
 
@@ -224,7 +224,7 @@ func (w *identifiedWork) withdraw() {
 	if w == nil {
 		return
 	}
-	slotAttemptOf(w.c).Release(w.c.Request().Context()) // another scheme may queue its own
+	attemptOf(w.c).Release(w.c.Request().Context()) // another scheme may queue its own
 	if w.d == nil {
 		return
 	}

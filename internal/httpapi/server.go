@@ -144,13 +144,13 @@ func New(d Deps) (*echo.Echo, error) {
 	api.RegisterHandlers(e, api.NewStrictHandler(server, []api.StrictMiddlewareFunc{negotiateCSV, withRawRequest}))
 	limits := &requestLimits{rl: d.RateLimits, byRoute: withoutUnlimited(spec, policiesByRoute(spec, d.RateLimits)), log: d.Log}
 	if d.Chat != nil && d.Chat.chat != nil {
-		limits.slots = d.Chat.chat
+		limits.chat = d.Chat.chat
 	}
 	// Refused-credential throttling comes early (it spends no lookup); the body guard goes before the
 	// validator so that the validator checks what the binder binds.
 	streamed := streamedRoutes(spec)
 	e.Use(markMatched(routeLabels(e.Routes())), noStoreMiddleware(noStoreRoutes(spec)), limits.throttleFailures, bodyGuard(bodiesByRoute(spec)),
-		rawUploads(streamed), slotAttempts, specValidator(routes, authn, limits, streamed, d.PublicBaseURL), limits.middleware, attachPrincipal, recordWrites(d.Writes),
+		rawUploads(streamed), chatAttempts, specValidator(routes, authn, limits, streamed, d.PublicBaseURL), limits.middleware, attachPrincipal, recordWrites(d.Writes),
 		dpopBinding(dpopBindingRoutes(spec), d.DPoP, d.PublicBaseURL),
 		stepUpMiddleware(stepUpRoutes(spec), d.Authenticator),
 		idempotencyMiddleware(d.Idempotency, idempotentRoutes(spec), secretBearingRoutes(spec), streamed, d.Log))

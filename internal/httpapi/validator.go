@@ -112,6 +112,7 @@ func (s *specRoutes) validate(c echo.Context, options *openapi3filter.Options) e
 		var data []byte
 		var checkable bool
 		if data, checkable, readErr = takeBody(input, mt); checkable {
+			c.Set(earlyBodyKey, data)
 			shown = make(chan bool, 1)
 			go func() { shown <- shownValid(data, mt) }()
 		}

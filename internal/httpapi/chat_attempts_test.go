@@ -3,6 +3,7 @@ package httpapi_test
 import (
 	"fmt"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -10,6 +11,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/ccbackend/ccbackend/internal/llm/llmtest"
 	"github.com/ccbackend/ccbackend/internal/testutil"
 )
 
@@ -167,4 +169,110 @@ func waitForSlots(t *testing.T, s *testutil.Server, userID string, want int64) {
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
+}
+
+// TestChatTokensRideTheAuthenticationTrip: with a token budget and the generation cap on, a chat
+// request reserves its estimated tokens and takes its slot in the round trip that checks its
+// access token's revocation; the only other round trip touching the budget is the settlement.
+func TestChatTokensRideTheAuthenticationTrip(t *testing.T) {
+	t.Parallel()
+	env := newChatEnvWith(t, func(c *testutil.Config) {
+		c.MaxConcurrentGenerations = 2
+		c.RateLimitTokens = &testutil.RatePolicy{Limit: 100000, Period: time.Hour}
+	})
+	rec := &tripRecorder{}
+	env.s.App.Redis.AddHook(tripHook(rec.record))
+	env.fake.Enqueue(llmtest.TextStream("msg_ride", chatModel, "ok"))
+	body := `{"model":"` + chatModel + `","max_tokens":50,"messages":[{"role":"user","content":"<b>hi</b> & bye"}]}`
+	if resp, raw := env.s.Do(t, http.MethodPost, "/v1/chat/completions", body, env.user.Bearer()); resp.StatusCode != http.StatusOK {
+		t.Fatalf("chat: %d %s", resp.StatusCode, raw)
+	}
+	if err := env.s.App.Chat.FlushLimits(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	budget := "rl:tokens:u:" + env.user.UserID
+	fam := "get " + env.s.App.Config.RedisPrefix + "fam:"
+	touching := rec.with(budget, "evalsha")
+	if len(touching) != 2 {
+		t.Fatalf("the budget was touched in %d round trips, want 2 (reserve, settle): %q", len(touching), touching)
+	}
+	withRevocation := 0
+	for _, trip := range touching {
+		joined := strings.Join(trip, "\n")
+		if strings.Contains(joined, fam) && strings.Contains(joined, "sem:generations:{"+env.user.UserID+"}") {
+			withRevocation++
+		}
+	}
+	if withRevocation != 1 {
+		t.Errorf("no round trip reserved the tokens beside the revocation check and the slot: %q", touching)
+	}
+}
+
+// TestChatTokensEstimatedAtAuthenticationAreSettledExactly: the reservation made in the
+// authentication round trip is an estimate from the raw body; a request whose session history
+// makes it cost more reserves the difference before going upstream — admitted when it fits,
+// refused when it does not — and an estimate taken for a request refused afterwards (the
+// difference did not fit, an invalid body) is given back before the answer.
+func TestChatTokensEstimatedAtAuthenticationAreSettledExactly(t *testing.T) {
+	t.Parallel()
+	env := newChatEnvWith(t, func(c *testutil.Config) {
+		c.RateLimitTokens = &testutil.RatePolicy{Limit: 1000, Period: time.Hour}
+	})
+	s, u := env.s, env.user
+	sess := newSession(t, s, u, `{"title":"budget"}`)
+	ask := func(status int, body string) (*http.Response, []byte) {
+		t.Helper()
+		resp, raw := s.Do(t, http.MethodPost, "/v1/chat/completions", body, u.Bearer())
+		if resp.StatusCode != status {
+			t.Fatalf("%s: %d %s, want %d", body[:min(len(body), 120)], resp.StatusCode, raw, status)
+		}
+		if err := s.App.Chat.FlushLimits(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+		return resp, raw
+	}
+	inSession := func(content string, maxTokens int) string {
+		return `{"model":"` + chatModel + `","session_id":"` + sess.Id.String() + `","use_session_history":true,"max_tokens":` +
+			strconv.Itoa(maxTokens) + `,"messages":[{"role":"user","content":"` + content + `"}]}`
+	}
+	// About 750 tokens of history, settled to the 13 used.
+	env.fake.Enqueue(llmtest.TextStream("msg_seed", chatModel, "ok"))
+	ask(http.StatusOK, inSession(strings.Repeat("x", 3000), 1))
+
+	// Estimated at ~130 from its body, it costs ~850 with the history: all of it is reserved.
+	env.fake.Enqueue(llmtest.TextStream("msg_fits", chatModel, "ok"))
+	resp, _ := ask(http.StatusOK, inSession("hi", 100))
+	if left := tokensRemaining(t, resp); left > 200 {
+		t.Errorf("%d tokens left after a request costing ~850 of 1000, want under 200: the history was not reserved", left)
+	}
+	// Estimated at ~430, it costs more than the ~970 left with the history: refused, upstream untouched.
+	before := len(env.fake.Requests())
+	_, raw := ask(http.StatusTooManyRequests, inSession("hi", 400))
+	if !strings.Contains(string(raw), "token_rate_limited") {
+		t.Errorf("refused with %s, want token_rate_limited", raw)
+	}
+	if n := len(env.fake.Requests()); n != before {
+		t.Errorf("a request refused by the budget reached the upstream (%d requests, want %d)", n, before)
+	}
+	// An estimate of ~910 taken for a body refused afterwards is given back too.
+	ask(http.StatusBadRequest, `{"model":"`+chatModel+`","temperature":9,"max_tokens":900,"messages":[{"role":"user","content":"x"}]}`)
+	// So ~910 still fit in the ~970 left: neither refused request kept its estimate.
+	env.fake.Enqueue(llmtest.TextStream("msg_after", chatModel, "ok"))
+	ask(http.StatusOK, `{"model":"`+chatModel+`","max_tokens":900,"messages":[{"role":"user","content":"x"}]}`)
+}
+
+// tokensRemaining is the r parameter of the token budget's RateLimit header.
+func tokensRemaining(t *testing.T, resp *http.Response) int {
+	t.Helper()
+	for _, v := range resp.Header.Values("RateLimit") {
+		if rest, ok := strings.CutPrefix(v, `"tokens";r=`); ok {
+			n, err := strconv.Atoi(strings.SplitN(rest, ";", 2)[0])
+			if err != nil {
+				t.Fatalf("RateLimit %q: %v", v, err)
+			}
+			return n
+		}
+	}
+	t.Fatalf("no token budget in RateLimit %q", resp.Header.Values("RateLimit"))
+	return 0
 }
