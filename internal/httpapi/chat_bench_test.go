@@ -245,15 +245,23 @@ type proxyBench struct {
 	words           []string
 }
 
-func newProxyBench(b *testing.B) *proxyBench {
+func newProxyBench(b *testing.B, adjust ...func(*testutil.Config)) *proxyBench {
+	words := proxyBenchWords()
+	return newProxyBenchOn(b, newProxyUpstream(b, words), words, adjust...)
+}
+
+// proxyBenchWords are the upstream answer's text deltas.
+func proxyBenchWords() []string {
 	words := make([]string, proxyBenchChunks)
 	for i := range words {
 		words[i] = fmt.Sprintf("word%02d ", i)
 	}
-	return newProxyBenchOn(b, newProxyUpstream(b, words), words)
+	return words
 }
 
-func newProxyBenchOn(b *testing.B, up *proxyUpstream, words []string) *proxyBench {
+// newProxyBenchOn starts the server under test against up; adjust (if any) changes its settings
+// after the bench's own.
+func newProxyBenchOn(b *testing.B, up *proxyUpstream, words []string, adjust ...func(*testutil.Config)) *proxyBench {
 	s := testutil.NewServer(b, testutil.WithConfig(func(c *testutil.Config) {
 		c.AnthropicBaseURL, c.AnthropicAPIKey = up.url, "sk-ant-bench"
 		c.RateLimitDefault = testutil.RatePolicy{Limit: 1 << 30, Period: time.Minute}
@@ -262,6 +270,9 @@ func newProxyBenchOn(b *testing.B, up *proxyUpstream, words []string) *proxyBenc
 		// would refuse most of them, so it is raised to its highest; counting them costs what it
 		// costs in production.
 		c.MaxConcurrentGenerations = 10000
+		for _, f := range adjust {
+			f(c)
+		}
 	}))
 	user := s.Register(b, "chat-bench@example.com")
 	// A plain client (the validating one would check every chunk against the contract), able to
@@ -330,6 +341,19 @@ func BenchmarkChatProxy(b *testing.B) {
 	p := newProxyBench(b)
 	p.checkAnswer(b)
 	for _, streams := range []int{1, 10, 100} {
+		b.Run(fmt.Sprintf("streams=%d", streams), func(b *testing.B) { p.run(b, streams) })
+	}
+}
+
+// BenchmarkChatProxyBudgeted is BenchmarkChatProxy at 1 and 10 streams with a token budget on
+// (too large to refuse anything), as deployments and the side-by-side harness run it, so the
+// reservation's Redis work is timed too.
+//
+//	go test -run '^$' -bench 'ChatProxyBudgeted/streams=1$' -benchtime=150x ./internal/httpapi/
+func BenchmarkChatProxyBudgeted(b *testing.B) {
+	p := newProxyBench(b, func(c *testutil.Config) { c.RateLimitTokens = &testutil.RatePolicy{Limit: 1 << 30, Period: time.Minute} })
+	p.checkAnswer(b)
+	for _, streams := range []int{1, 10} {
 		b.Run(fmt.Sprintf("streams=%d", streams), func(b *testing.B) { p.run(b, streams) })
 	}
 }
@@ -415,10 +439,7 @@ func (p *proxyBench) run(b *testing.B, streams int) {
 //
 //	scripts/bench-chat.sh -bench 'ChatProxyNonStream' -benchtime=500x
 func BenchmarkChatProxyNonStream(b *testing.B) {
-	words := make([]string, proxyBenchChunks)
-	for i := range words {
-		words[i] = fmt.Sprintf("word%02d ", i)
-	}
+	words := proxyBenchWords()
 	up := newProxyUpstream(b, words)
 	up.reply = llmtest.Fold(up.events).Body
 	p := newProxyBenchOn(b, up, words)
