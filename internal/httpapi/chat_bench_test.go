@@ -351,7 +351,9 @@ func BenchmarkChatProxy(b *testing.B) {
 //
 //	go test -run '^$' -bench 'ChatProxyBudgeted/streams=1$' -benchtime=150x ./internal/httpapi/
 func BenchmarkChatProxyBudgeted(b *testing.B) {
-	p := newProxyBench(b, func(c *testutil.Config) { c.RateLimitTokens = &testutil.RatePolicy{Limit: 1 << 30, Period: time.Minute} })
+	p := newProxyBench(b, func(c *testutil.Config) {
+		c.RateLimitTokens = &testutil.RatePolicy{Limit: 1 << 30, Period: time.Minute}
+	})
 	p.checkAnswer(b)
 	for _, streams := range []int{1, 10} {
 		b.Run(fmt.Sprintf("streams=%d", streams), func(b *testing.B) { p.run(b, streams) })
