@@ -18,11 +18,12 @@ import (
 // expiry in Redis time. The holder renews its lease while it works and removes it when done; a
 // crashed instance stops renewing, so its leases expire and free their slots by themselves.
 type Semaphore struct {
-	rdb    redis.UniversalClient
-	conn   sharedconn.Conn // what acquisitions are sent on
-	prefix string
-	ttl    time.Duration
-	log    *slog.Logger
+	rdb     redis.UniversalClient
+	conn    sharedconn.Conn // what acquisitions are sent on
+	prefix  string
+	ttl     time.Duration
+	log     *slog.Logger
+	renewer renewer
 }
 
 // DefaultLeaseTTL is how long a lease outlives its last renewal; renewals come every third of it.
@@ -68,7 +69,7 @@ return 1
 
 // Acquire takes one of limit slots of name for key. It returns release (call it exactly when
 // the work ends; it is safe to call more than once) and ok=false when every slot is held. The
-// lease is renewed on a goroutine until release. Errors are ErrArgument (limit < 1, bad name,
+// lease is renewed until release (see renewer). Errors are ErrArgument (limit < 1, bad name,
 // empty key) or ErrUnavailable.
 func (s *Semaphore) Acquire(ctx context.Context, name, key string, limit int) (release func(), ok bool, err error) {
 	lease, ok, err := s.Queue(ctx, s.rdb, name, key, limit).Result(ctx)
@@ -101,8 +102,8 @@ func (s *Semaphore) Queue(ctx context.Context, pipe redis.Scripter, name, key st
 	return pl
 }
 
-// Result is the attempt's answer (as Acquire's): the lease when a slot was free, renewed on a
-// goroutine until it is released.
+// Result is the attempt's answer (as Acquire's): the lease when a slot was free, renewed until it
+// is released.
 func (pl *PendingLease) Result(ctx context.Context) (*Lease, bool, error) {
 	if pl.err != nil {
 		return nil, false, pl.err
@@ -115,8 +116,7 @@ func (pl *PendingLease) Result(ctx context.Context) (*Lease, bool, error) {
 	if got == 0 {
 		return nil, false, nil
 	}
-	l.stop = make(chan struct{})
-	go l.renew(context.WithoutCancel(ctx))
+	l.s.renewer.hold(l)
 	return l, true, nil
 }
 
@@ -124,25 +124,7 @@ func (pl *PendingLease) Result(ctx context.Context) (*Lease, bool, error) {
 type Lease struct {
 	s                 *Semaphore
 	name, key, member string
-	stop              chan struct{}
 	once              sync.Once
-}
-
-// renew moves the lease's expiry forward every third of its TTL until the lease is released.
-func (l *Lease) renew(ctx context.Context) {
-	t := time.NewTicker(l.s.ttl / 3)
-	defer t.Stop()
-	for {
-		select {
-		case <-l.stop:
-			return
-		case <-t.C:
-			if err := renew.Run(ctx, l.s.rdb, []string{l.key}, l.s.ttl.Milliseconds(), l.member).Err(); err != nil {
-				l.s.log.Warn("renewing a semaphore lease failed; it expires unless a later renewal succeeds",
-					slog.String("semaphore", l.name), slog.String("error", err.Error()))
-			}
-		}
-	}
 }
 
 // Release frees the slot on a round trip of its own; it is safe to call more than once.
@@ -159,7 +141,7 @@ func (l *Lease) Release(ctx context.Context) {
 func (l *Lease) QueueRelease(ctx context.Context, pipe redis.Cmdable) func() {
 	var cmd *redis.IntCmd
 	l.once.Do(func() {
-		close(l.stop)
+		l.s.renewer.drop(l)
 		cmd = pipe.ZRem(ctx, l.key, l.member)
 	})
 	return func() {
