@@ -22,9 +22,14 @@ type sseDecoder struct {
 // maxSSELine is the longest line accepted, the SDK's bound: an event's data is one line.
 const maxSSELine = bufio.MaxScanTokenSize << 9
 
+// sseStartBuffer is the line buffer a stream starts with, doubled as longer lines come (up to
+// maxSSELine): the Messages API's lines are mostly 100–600 bytes, and the buffer lives as long as
+// the stream, so Scanner's default 4 KiB would cost every open stream 3 KiB more.
+const sseStartBuffer = 1 << 10
+
 func newSSEDecoder(body io.ReadCloser) *sseDecoder {
 	scan := bufio.NewScanner(body)
-	scan.Buffer(nil, maxSSELine)
+	scan.Buffer(make([]byte, sseStartBuffer), maxSSELine)
 	return &sseDecoder{body: body, scan: scan}
 }
 
