@@ -38,7 +38,7 @@ func (c *tripCount) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.Pr
 // renewals stop once every lease is released.
 func TestSemaphoreRenewsItsLeasesTogether(t *testing.T) {
 	_, rdb, prefix := newLimiter(t)
-	const ttl, leases = 900 * time.Millisecond, 40
+	const ttl, leases = 1500 * time.Millisecond, 40
 	sem := ratelimit.NewSemaphore(rdb, prefix, ttl, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	ctx := t.Context()
 	var releases []func()
