@@ -1,7 +1,6 @@
 package chat
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 
@@ -61,9 +60,9 @@ func (s *Service) queueSlot(ctx context.Context, pipe redis.Scripter, user uuid.
 }
 
 // estimatedCost is tokenCost estimated from a request's JSON body before it is validated: the
-// whole body stands for its messages, with room for the escapes json.Marshal writes for <, > and
-// & (tokenCost measures marshalled messages), plus the output limit the request asks for. false:
-// no estimate (a body that does not decode, an unknown model, an output limit prepare refuses).
+// whole body stands for its messages (tokenCost measures them as sent, messagesBytes), plus the
+// output limit the request asks for. false: no estimate (a body that does not decode, an unknown
+// model, an output limit prepare refuses).
 func (s *Service) estimatedCost(body []byte) (int, bool) {
 	var head struct {
 		Model               string `json:"model"`
@@ -81,8 +80,7 @@ func (s *Service) estimatedCost(body []byte) (int, bool) {
 	if err != nil {
 		return 0, false
 	}
-	escaped := bytes.Count(body, []byte("<")) + bytes.Count(body, []byte(">")) + bytes.Count(body, []byte("&"))
-	return min((len(body)+5*escaped)/4+output, s.limits.Tokens.Limit), true
+	return min(len(body)/4+output, s.limits.Tokens.Limit), true
 }
 
 // read records what the executed attempt took: a slot and a reservation each count only when

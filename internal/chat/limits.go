@@ -2,7 +2,6 @@ package chat
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -16,8 +15,7 @@ import (
 // tokenCost is what a request can cost the token budget at most: a prompt estimate plus
 // max_tokens, capped at the budget's whole limit (more could never be admitted).
 func tokenCost(req Request, lr llm.Request, limit int) int {
-	raw, _ := json.Marshal(req.Messages)
-	return min((len(raw)+attachedText(lr))/4+lr.MaxTokens, limit)
+	return min((messagesBytes(req.Messages)+attachedText(lr))/4+lr.MaxTokens, limit)
 }
 
 // attachedText is the bytes of text the request's attached text files add to the prompt (images

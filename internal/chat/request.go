@@ -56,6 +56,49 @@ type Message struct {
 	ToolCallID string          `json:"tool_call_id,omitempty"`
 }
 
+// messagesBytes is the length of msgs' JSON as a client sends it compactly: each content as
+// received, the other strings quoted and escaped. It measures without encoding, because
+// json.Marshal of a long conversation costs hundreds of microseconds (BenchmarkMessagesSize),
+// and the attachments' budget and the token estimate need only its size. Apart from the keys of
+// tool-call fields a client left out, it is no more than the request body spent on the messages
+// (estimatedCost relies on that).
+func messagesBytes(msgs []Message) int {
+	n := len(`[]`) + max(len(msgs)-1, 0)
+	for _, m := range msgs {
+		n += len(`{"role":}`) + quotedLen(m.Role)
+		if len(m.Content) > 0 {
+			n += len(`,"content":`) + len(m.Content)
+		}
+		if m.Name != "" {
+			n += len(`,"name":`) + quotedLen(m.Name)
+		}
+		if m.ToolCallID != "" {
+			n += len(`,"tool_call_id":`) + quotedLen(m.ToolCallID)
+		}
+		if len(m.ToolCalls) > 0 {
+			n += len(`,"tool_calls":[]`) + len(m.ToolCalls) - 1
+			for _, c := range m.ToolCalls {
+				n += len(`{"id":,"type":,"function":{"name":,"arguments":}}`) +
+					quotedLen(c.ID) + quotedLen(c.Type) + quotedLen(c.Function.Name) + quotedLen(c.Function.Arguments)
+			}
+		}
+	}
+	return n
+}
+
+// quotedLen is the length of s as a JSON string: quoted, with its quotes, backslashes and the
+// usual whitespace escapes escaped (other control characters, rarer still, are counted as one).
+func quotedLen(s string) int {
+	n := len(s) + 2
+	for i := range len(s) {
+		switch s[i] {
+		case '"', '\\', '\n', '\r', '\t':
+			n++
+		}
+	}
+	return n
+}
+
 // ToolCall is an assistant's function call.
 type ToolCall struct {
 	ID       string `json:"id"`

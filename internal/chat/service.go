@@ -168,8 +168,7 @@ func outputLimit(model catalog.Model, maxTokens, maxCompletionTokens *int) (int,
 // attacher reads the caller's files for req, within what the upstream takes beside the
 // messages' own JSON.
 func (s *Service) attacher(ctx context.Context, caller Caller, req Request) *attacher {
-	raw, _ := json.Marshal(req.Messages)
-	return &attacher{ctx: ctx, src: s.files, user: caller.UserID, budget: MaxRequestBytes - int64(len(raw))}
+	return &attacher{ctx: ctx, src: s.files, user: caller.UserID, budget: MaxRequestBytes - int64(messagesBytes(req.Messages))}
 }
 
 // storable refuses up front an exchange that asks to be stored (session_id, project_id) but
