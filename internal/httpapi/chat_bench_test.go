@@ -360,6 +360,23 @@ func BenchmarkChatProxyBudgeted(b *testing.B) {
 	}
 }
 
+// BenchmarkChatProxyLongPrompt is BenchmarkChatProxyBudgeted at one stream with a 59 KB prompt of
+// code, the size of a coding session's turn that carries its history, so the work that grows with
+// the prompt (reading, validating, measuring, converting and sending it) is timed too.
+//
+//	go test -run '^$' -bench 'ChatProxyLongPrompt' -benchtime=150x ./internal/httpapi/
+func BenchmarkChatProxyLongPrompt(b *testing.B) {
+	p := newProxyBench(b, func(c *testutil.Config) {
+		c.RateLimitTokens = &testutil.RatePolicy{Limit: 1 << 30, Period: time.Minute}
+	})
+	code := strings.Repeat(`func main() { fmt.Println(\"hello <world>\") }\n`, 1200)
+	for _, spec := range []*streamSpec{&p.direct, &p.proxied} {
+		spec.head = strings.Replace(spec.head, "Count to twenty. ", "Count to twenty. "+code, 1)
+	}
+	p.checkAnswer(b)
+	b.Run("streams=1", func(b *testing.B) { p.run(b, 1) })
+}
+
 func (p *proxyBench) run(b *testing.B, streams int) {
 	type sample struct{ direct, proxied streamTimes }
 	// Workers start spread over spread, then each runs its next pair as soon as one ends.
