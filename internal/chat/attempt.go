@@ -2,7 +2,6 @@ package chat
 
 import (
 	"context"
-	"encoding/json"
 
 	"github.com/google/uuid"
 	"github.com/redis/go-redis/v9"
@@ -64,16 +63,12 @@ func (s *Service) queueSlot(ctx context.Context, pipe redis.Scripter, user uuid.
 // output limit the request asks for. false: no estimate (a body that does not decode, an unknown
 // model, an output limit prepare refuses).
 func (s *Service) estimatedCost(body []byte) (int, bool) {
-	var head struct {
-		Model               string `json:"model"`
-		MaxTokens           *int   `json:"max_tokens"`
-		MaxCompletionTokens *int   `json:"max_completion_tokens"`
-	}
-	if json.Unmarshal(body, &head) != nil {
+	head, ok := readBodyHead(body)
+	if !ok {
 		return 0, false
 	}
-	model, ok := s.catalog.GetModel(head.Model)
-	if !ok {
+	model, known := s.catalog.GetModel(head.Model)
+	if !known {
 		return 0, false
 	}
 	output, err := outputLimit(model, head.MaxTokens, head.MaxCompletionTokens)
