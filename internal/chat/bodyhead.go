@@ -131,15 +131,15 @@ func plainInt(b []byte, i int) (*int, int, bool) {
 }
 
 // skipValue steps over the JSON value at b[i]: a string, an object or array (strings inside
-// skipped whole), or a literal or number, which ends at a delimiter.
+// skipped whole), or a literal or number, which ends at the delimiter after it.
 func skipValue(b []byte, i int) (int, bool) {
 	depth := 0
 	for i < len(b) {
-		switch c := b[i]; c {
+		switch b[i] {
 		case '"':
 			end, ok := stringEnd(b, i)
-			if !ok {
-				return i, false
+			if !ok || depth == 0 {
+				return end, ok
 			}
 			i = end
 		case '{', '[':
@@ -147,9 +147,11 @@ func skipValue(b []byte, i int) (int, bool) {
 			i++
 		case '}', ']':
 			if depth == 0 {
-				return i, true // the end of the enclosing object: a literal before it ended
+				return i, true // the enclosing object ends: a literal or number ended before it
 			}
-			depth--
+			if depth--; depth == 0 {
+				return i + 1, true
+			}
 			i++
 		case ',':
 			if depth == 0 {
@@ -158,9 +160,6 @@ func skipValue(b []byte, i int) (int, bool) {
 			i++
 		default:
 			i++
-		}
-		if depth == 0 && i > 0 && (b[i-1] == '"' || b[i-1] == '}' || b[i-1] == ']') {
-			return i, true
 		}
 	}
 	return i, depth == 0
