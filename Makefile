@@ -38,7 +38,7 @@ test-go:
 ## test-redis-cluster: the Redis-backed tests again, on a private 3-master Redis Cluster
 ## (scripts/redis-cluster.sh): every key a script or MULTI touches must share a hash slot there
 REDIS_CLUSTER_PKGS = ./internal/ratelimit/ ./internal/resume/ ./internal/events/ ./internal/auth/ ./internal/chat/ ./internal/store/
-REDIS_CLUSTER_HTTP = TestRateLimit|TestRequestLimit|TestLogout|Revoke|TestIdempot|Cancel|TestChatStreamResume|TestChatConcurrentGenerationsCap|TestChatSlot|TestChatTokens|TestChatTokenRateLimit|TestDPoPBound|TestRealtime(AcrossInstances|LogoutClosesSocket|ResumeAndResync|TicketAudited)|^TestReady$$
+REDIS_CLUSTER_HTTP = TestRateLimit|TestLeasedLimits|TestRequestLimit|TestLogout|Revoke|TestIdempot|Cancel|TestChatStreamResume|TestChatConcurrentGenerationsCap|TestChatSlot|TestChatTokens|TestChatTokenRateLimit|TestDPoPBound|TestRealtime(AcrossInstances|LogoutClosesSocket|ResumeAndResync|TicketAudited)|^TestReady$$
 test-redis-cluster: tools
 	@$(SERVICES) && dir=$$(mktemp -d) && trap 'scripts/redis-cluster.sh stop "$$dir/cluster"' EXIT && \
 		cluster="$$(scripts/redis-cluster.sh start "$$dir/cluster")" && eval "$$cluster" && echo "test-redis-cluster: $$CCB_REDIS_ADDRS" && \

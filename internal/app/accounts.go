@@ -74,7 +74,7 @@ func rateLimits(cfg config.Config, rdb redis.UniversalClient) httpapi.RateLimits
 	def := ratelimit.Policy{Name: "default", Limit: cfg.RateLimitDefault.Limit, Period: cfg.RateLimitDefault.Period}
 	authPolicy := ratelimit.Policy{Name: "auth", Limit: cfg.RateLimitAuth.Limit, Period: cfg.RateLimitAuth.Period}
 	return httpapi.RateLimits{
-		Limiter:  ratelimit.New(rdb, cfg.RedisPrefix),
+		Limiter:  ratelimit.New(rdb, cfg.RedisPrefix, ratelimit.WithLeases(cfg.RateLimitLease, def.Name, tokenPolicy)),
 		Default:  def,
 		ByName:   map[string]ratelimit.Policy{"auth": authPolicy},
 		Timeout:  500 * time.Millisecond,

@@ -30,6 +30,7 @@ import (
 	"github.com/ccbackend/ccbackend/internal/metrics"
 	"github.com/ccbackend/ccbackend/internal/page"
 	"github.com/ccbackend/ccbackend/internal/push"
+	"github.com/ccbackend/ccbackend/internal/ratelimit"
 	"github.com/ccbackend/ccbackend/internal/secret"
 	"github.com/ccbackend/ccbackend/internal/store"
 	"github.com/ccbackend/ccbackend/internal/workspace"
@@ -50,6 +51,8 @@ type App struct {
 	Files       *files.Service
 
 	Chat *chat.Service
+	// Limiter decides request limits and the chat token budget; Close gives back what it holds.
+	Limiter *ratelimit.Limiter
 	// UsageMaintainer keeps usage_events partitioned, within retention and rolled up.
 	UsageMaintainer *analytics.Maintainer
 
@@ -226,7 +229,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, version strin
 	if err != nil {
 		return nil, err
 	}
-	return &App{Config: cfg, Log: log, Store: st, Redis: rdb, Registry: reg, Handler: handler, Keys: keys, Accounts: accounts, Workspace: ws, Idempotency: idem, Files: fileService, Chat: chatService, Events: bus, Push: notifier, MCP: registry, MCPPool: pool,
+	return &App{Config: cfg, Log: log, Store: st, Redis: rdb, Registry: reg, Handler: handler, Keys: keys, Accounts: accounts, Workspace: ws, Idempotency: idem, Files: fileService, Chat: chatService, Limiter: limits.Limiter, Events: bus, Push: notifier, MCP: registry, MCPPool: pool,
 		UsageMaintainer: analytics.NewMaintainer(direct, time.Now, cfg.Analytics.UsageRetentionMonths, log), direct: direct, stopBackground: stopBackground}, nil
 }
 
@@ -242,6 +245,7 @@ func Migrate(databaseURL string) error {
 // Close stops background work and releases the connections, after the servers have stopped.
 func (a *App) Close() {
 	a.Chat.Wait()     // exchanges still being recorded
+	a.Limiter.Close() // units held ahead of need go back, after the last settlement
 	closePush(a.Push) // after the last generation's events, before the bus and the store go
 	a.stopBackground()
 	if err := a.Events.Close(); err != nil {

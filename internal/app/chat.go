@@ -68,6 +68,9 @@ func newRouter(cfg config.Config, cat *catalog.Catalog, onError func(provider, e
 	return llm.NewRouter(llm.RouterConfig{Routes: routes, Attempts: cfg.LLMRetries, BaseDelay: cfg.LLMRetryBase, OnError: onError}), nil
 }
 
+// tokenPolicy names the chat token budget (its Redis keys and RateLimit headers).
+const tokenPolicy = "tokens"
+
 // newChat wires the chat service and starts listening for cancellations from other instances
 // (until ctx ends).
 func newChat(ctx context.Context, cfg config.Config, cat *catalog.Catalog, st *store.Store, rdb redis.UniversalClient,
@@ -82,7 +85,7 @@ func newChat(ctx context.Context, cfg config.Config, cat *catalog.Catalog, st *s
 	}
 	var tokens *ratelimit.Policy
 	if cfg.RateLimitTokens != nil {
-		tokens = &ratelimit.Policy{Name: "tokens", Limit: cfg.RateLimitTokens.Limit, Period: cfg.RateLimitTokens.Period}
+		tokens = &ratelimit.Policy{Name: tokenPolicy, Limit: cfg.RateLimitTokens.Limit, Period: cfg.RateLimitTokens.Period}
 	}
 	limits := chat.Limits{Limiter: limiter, Tokens: tokens, TokensFailOpen: cfg.TokenLimitFailOpen,
 		Generations:    ratelimit.NewSemaphore(rdb, cfg.RedisPrefix, ratelimit.DefaultLeaseTTL, log),

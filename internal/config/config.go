@@ -75,6 +75,9 @@ type Config struct {
 	LLMRetries       int           // CCB_LLM_RETRIES: attempts per provider before falling back
 	LLMRetryBase     time.Duration // CCB_LLM_RETRY_BASE: first backoff; doubles per attempt, with jitter
 	RateLimitTokens  *RatePolicy   // CCB_RATE_LIMIT_TOKENS, e.g. 200000/min; unset: no token limit
+	// CCB_RATE_LIMIT_LEASE: how long an instance may hold request and token units it took from a
+	// busy caller's budget ahead of need (ratelimit.WithLeases); 0 asks Redis for every decision
+	RateLimitLease time.Duration
 	// CCB_TOKEN_LIMIT_FAIL_OPEN: admit chat completions uncharged while Redis is unreachable
 	// (default false: refuse them with 503, as the budget bounds spend)
 	TokenLimitFailOpen bool
@@ -170,6 +173,7 @@ func Load(getenv func(string) string) (Config, error) {
 	c.LLMRetryBase = r.duration("CCB_LLM_RETRY_BASE", 250*time.Millisecond)
 	c.StreamKeepAlive = r.duration("CCB_STREAM_KEEPALIVE", 15*time.Second)
 	c.TokenLimitFailOpen = r.boolean("CCB_TOKEN_LIMIT_FAIL_OPEN", false)
+	c.RateLimitLease = r.nonNegativeDuration("CCB_RATE_LIMIT_LEASE", time.Second)
 	c.MaxConcurrentGenerations = r.intRange("CCB_MAX_CONCURRENT_GENERATIONS", 8, 0, 10000)
 	c.MCP = r.mcp()
 	c.WebAuthn = r.webauthn()

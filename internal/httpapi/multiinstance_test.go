@@ -5,9 +5,11 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"sync"
 	"testing"
 	"time"
 
+	"github.com/ccbackend/ccbackend/internal/ratelimit"
 	"github.com/ccbackend/ccbackend/internal/testutil"
 )
 
@@ -155,5 +157,98 @@ func TestIdempotentCreateReplaysOnAnotherInstance(t *testing.T) {
 	}
 	if ids := projectIDs(t, b, owner); len(ids) != 1 {
 		t.Errorf("%d projects after a create and its replay: %v", len(ids), ids)
+	}
+}
+
+// Busy callers' request and token units are leased to the instance serving them (see
+// ratelimit.WithLeases), and the limits stay global: clients hammering two instances at once
+// with chat completions are admitted no more than the request limit and the token budget allow
+// between them — whichever runs out first refuses them — and once both instances have given back
+// what they held, every unit is accounted for: spent by a request (its tokens as used), or left
+// in Redis.
+func TestLeasedLimitsHoldAcrossInstances(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name                      string
+		requestLimit, tokenBudget int
+		refusal                   string
+	}{
+		{"requests run out", 120, 2400, "rate_limited"},
+		{"tokens run out", 600, 700, "token_rate_limited"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			spendAcrossInstances(t, tc.requestLimit, tc.tokenBudget, tc.refusal)
+		})
+	}
+}
+
+func spendAcrossInstances(t *testing.T, requestLimit, tokenBudget int, refusal string) {
+	limits := testutil.WithConfig(func(c *testutil.Config) {
+		c.RateLimitDefault = testutil.RatePolicy{Limit: requestLimit, Period: time.Hour}
+		c.RateLimitTokens = &testutil.RatePolicy{Limit: tokenBudget, Period: time.Hour}
+	})
+	all := instances(t, 2, limits)
+	u := all[0].Register(t, "leased-limits@example.com")
+	const body = `{"model":"local-echo","max_tokens":40,"messages":[{"role":"user","content":"count the ways"}]}`
+	var mu sync.Mutex
+	admitted, tokensUsed, refusals := 0, 0, map[string]int{}
+	var wg sync.WaitGroup
+	for i := range 6 {
+		wg.Go(func() {
+			s := all[i%len(all)]
+			for {
+				resp, raw := s.Do(t, http.MethodPost, "/v1/chat/completions", body, u.Bearer())
+				mu.Lock()
+				switch resp.StatusCode {
+				case http.StatusOK:
+					var out struct {
+						Usage struct {
+							TotalTokens int `json:"total_tokens"`
+						} `json:"usage"`
+					}
+					if err := json.Unmarshal(raw, &out); err != nil || out.Usage.TotalTokens < 1 {
+						t.Errorf("usage of %s: %v", raw, err)
+					}
+					admitted++
+					tokensUsed += out.Usage.TotalTokens
+				case http.StatusTooManyRequests:
+					refusals[decodeProblem(t, resp, raw, http.StatusTooManyRequests).Code]++
+				default:
+					t.Errorf("POST /v1/chat/completions = %d %s", resp.StatusCode, raw)
+				}
+				mu.Unlock()
+				if resp.StatusCode != http.StatusOK {
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	if admitted > requestLimit || tokensUsed > tokenBudget || len(refusals) != 1 || refusals[refusal] == 0 {
+		t.Fatalf("admitted %d requests (limit %d) using %d tokens (budget %d); refused %v, want %s",
+			admitted, requestLimit, tokensUsed, tokenBudget, refusals, refusal)
+	}
+	for _, s := range all {
+		if err := s.App.Chat.FlushLimits(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+		s.App.Limiter.Close()
+	}
+	view := ratelimit.New(all[0].App.Redis, all[0].App.Config.RedisPrefix)
+	left := func(name string, limit int) int {
+		res, err := view.Peek(t.Context(), "u:"+u.UserID, ratelimit.Policy{Name: name, Limit: limit, Period: time.Hour})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return res.Remaining
+	}
+	// A request the token budget refused still passed, and spent, the request limit.
+	charged := admitted + refusals["token_rate_limited"]
+	if n := left("default", requestLimit); n+charged != requestLimit {
+		t.Errorf("%d requests charged and %d left in Redis, of a limit of %d", charged, n, requestLimit)
+	}
+	if n := left("tokens", tokenBudget); n+tokensUsed != tokenBudget {
+		t.Errorf("%d tokens used and %d left in Redis, of a budget of %d", tokensUsed, n, tokenBudget)
 	}
 }

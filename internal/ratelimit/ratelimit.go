@@ -1,7 +1,9 @@
 // Package ratelimit admits or refuses work per (policy, key) with GCRA, in go-redis/redis_rate's
 // key layout and arithmetic (see gcra.go), on scripts that can ride in a pipeline. Each decision
 // is one Lua script in Redis, so it is atomic and shared by every instance of the service: the
-// limit is global, not per process.
+// limit is global, not per process. Policies a Limiter leases (WithLeases, lease.go) let a busy
+// key's units be taken by that script ahead of need and spent on the instance without a round
+// trip; they are charged in Redis all the same, so the limit stays global.
 //
 // Errors come in two kinds that callers must tell apart (errors.Is):
 //
@@ -77,11 +79,16 @@ type Limiter struct {
 	rdb    redis.UniversalClient
 	conn   sharedconn.Conn // what decisions are sent on
 	prefix string
+	leases *leases // nil: every decision is Redis's
 }
 
 // New returns a Limiter whose keys are prefix + "rl:" + policy name + ":" + key.
-func New(rdb redis.UniversalClient, prefix string) *Limiter {
-	return &Limiter{rdb: rdb, conn: sharedconn.Of(rdb), prefix: prefix + "rl:"}
+func New(rdb redis.UniversalClient, prefix string, opts ...Option) *Limiter {
+	l := &Limiter{rdb: rdb, conn: sharedconn.Of(rdb), prefix: prefix + "rl:"}
+	for _, opt := range opts {
+		opt(l)
+	}
+	return l
 }
 
 // Allow spends one unit of p for key.

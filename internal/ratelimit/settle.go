@@ -2,6 +2,7 @@ package ratelimit
 
 import (
 	"context"
+	"time"
 
 	"github.com/redis/go-redis/v9"
 )
@@ -25,8 +26,15 @@ redis.call("SET", key, tat, "EX", math.ceil(tat - now))
 return 1
 `)
 
+// queueAdjust queues the adjust script moving the Redis key (prefix and policy included) by delta units.
+func queueAdjust(ctx context.Context, pipe redis.Scripter, key string, p Policy, delta int) *queuedScript {
+	return queueScript(ctx, pipe, adjust, []string{key}, p.Period.Seconds(), p.Limit, delta)
+}
+
 // Settle replaces a reservation of reserved units (made with AllowN) by the actual cost: the
-// difference is given back, or charged when the actual cost was higher.
+// difference is given back, or charged when the actual cost was higher. With the key's lease
+// live here (leases) the difference is settled with the units it holds instead, when they cover
+// a charge.
 func (l *Limiter) Settle(ctx context.Context, key string, p Policy, reserved, actual int) error {
 	return l.QueueSettle(ctx, l.rdb, key, p, reserved, actual)(ctx)
 }
@@ -42,7 +50,11 @@ func (l *Limiter) QueueSettle(ctx context.Context, pipe redis.Scripter, key stri
 	if err := check(key, p, 1); err != nil {
 		return func(context.Context) error { return err }
 	}
-	call := queueScript(ctx, pipe, adjust, []string{l.prefix + p.Name + ":" + key}, p.Period.Seconds(), p.Limit, delta)
+	key = l.prefix + p.Name + ":" + key
+	if l.leases.on(p) && l.leases.adjustLocally(key, delta, time.Now()) {
+		return func(context.Context) error { return nil }
+	}
+	call := queueAdjust(ctx, pipe, key, p, delta)
 	return func(ctx context.Context) error {
 		if err := call.reply(ctx, l.rdb).Err(); err != nil {
 			return unavailable("settle "+p.Name, err)
