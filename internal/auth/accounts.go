@@ -43,6 +43,7 @@ type Accounts struct {
 	revoked   *Revocations
 	childBox  *secret.Box // encrypts a rotated refresh token's child for the grace window
 	noKey     *negativeKeys
+	inval     *keyInvalidation // keeps apiKeys' and revoked's caches in step across instances
 	apiKeys   *verifiedKeys
 	dpop      *DPoPProofs
 	dpopAudit *dpopRejections // throttles auth.dpop_rejected entries
@@ -56,19 +57,26 @@ type Accounts struct {
 // NewAccounts wires the account service.
 func NewAccounts(st *store.Store, rdb redis.UniversalClient, redisPrefix string, passwords *Passwords, tokens *AccessTokens,
 	childBox *secret.Box, now func() time.Time, set Settings, log *slog.Logger) *Accounts {
-	return &Accounts{
+	inval := newKeyInvalidation(rdb, redisPrefix, log)
+	a := &Accounts{
 		store: st, passwords: passwords, tokens: tokens, childBox: childBox, now: now, set: set, log: log,
 		noKey:     newNegativeKeys(now),
-		apiKeys:   newVerifiedKeys(st, rdb, redisPrefix, now, set, log),
-		revoked:   NewRevocations(rdb, redisPrefix, st, set.AccessTTL, log),
+		inval:     inval,
+		apiKeys:   newVerifiedKeys(st, inval, now, set, log),
+		revoked:   NewRevocations(rdb, redisPrefix, st, set.AccessTTL, log).cachedLocally(inval, now),
 		dpop:      NewDPoPProofs(rdb, redisPrefix, set.DPoPProofWindow, now),
 		dpopAudit: &dpopRejections{},
 	}
+	inval.start(a.apiKeys.cache, a.revoked.local)
+	return a
 }
 
-// Close stops the API key cache's subscription and writes the last-use times still queued;
+// Close stops the credential caches' subscription and writes the last-use times still queued;
 // call it before the store and Redis close.
-func (a *Accounts) Close() { a.apiKeys.close() }
+func (a *Accounts) Close() {
+	a.inval.close()
+	a.apiKeys.close()
+}
 
 // APIKeyCacheState reports whether the verified-key cache is serving (its invalidation
 // subscription is up) and how many keys it holds, for tests and diagnostics.

@@ -120,6 +120,9 @@ func (c *keyCache) forget(keys, users []uuid.UUID) {
 	}
 }
 
+// forgetSubjects drops the keys and users a revocation names.
+func (c *keyCache) forgetSubjects(s subjects) { c.forget(s.keys, s.users) }
+
 // flush empties the cache (the subscription went down or came back).
 func (c *keyCache) flush() {
 	c.mu.Lock()

@@ -1,6 +1,7 @@
 package auth
 
 import (
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -82,10 +83,11 @@ func TestKeyCache(t *testing.T) {
 }
 
 func TestSubjectsRoundTrip(t *testing.T) {
-	k, u := uuid.New(), uuid.New()
-	keys, users := parseSubjects(splitFields(formatSubjects([]uuid.UUID{k}, []uuid.UUID{u})))
-	if len(keys) != 1 || keys[0] != k || len(users) != 1 || users[0] != u {
-		t.Fatalf("got %v %v", keys, users)
+	want := subjects{keys: []uuid.UUID{uuid.New()}, users: []uuid.UUID{uuid.New()}, families: []uuid.UUID{uuid.New(), uuid.New()},
+		tokens: []string{uuid.NewString()}}
+	got := parseSubjects(append(splitFields(formatSubjects(want)), "x:unknown", "k:not-a-uuid"))
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("got %+v, want %+v", got, want)
 	}
 }
 

@@ -27,18 +27,19 @@ const (
 	keyAckWait = 250 * time.Millisecond
 )
 
-// keyInvalidation keeps every instance's keyCache in step over Redis Pub/Sub. A revocation is
-// published after its PostgreSQL commit on one channel that all instances subscribe to; each
-// drops the entries and acknowledges to the publisher, which returns once all have (or after
-// keyAckWait), so the next request on any instance is refused. The connection is its own (not
-// the event bus's), because the cache must see every drop of it: the bus's channel reader
+// keyInvalidation keeps every instance's in-process credential caches (verified API keys,
+// access tokens known not to be revoked) in step over Redis Pub/Sub. A revocation is published
+// after its PostgreSQL commit (and its Redis write) on one channel that all instances subscribe
+// to; each drops the entries and acknowledges to the publisher, which returns once all have (or
+// after keyAckWait), so the next request on any instance is refused. The connection is its own
+// (not the event bus's), because the caches must see every drop of it: the bus's channel reader
 // reconnects silently.
 type keyInvalidation struct {
 	rdb      redis.UniversalClient
 	channel  string // shared by all instances
 	ackTo    string // this instance's acknowledgement channel
 	instance string
-	cache    *keyCache
+	caches   []invalidatedCache
 	log      *slog.Logger
 
 	ps        *redis.PubSub
@@ -49,6 +50,19 @@ type keyInvalidation struct {
 
 	mu      sync.Mutex
 	waiting map[string]chan struct{} // nonce → one send per acknowledgement
+}
+
+// invalidatedCache is a cache keyInvalidation keeps in step.
+type invalidatedCache interface {
+	forgetSubjects(subjects) // drop what these revocations name
+	flush()                  // drop everything
+}
+
+// subjects are what one revocation names: API keys, users (every key of theirs), refresh
+// families (every access token of theirs) and access tokens.
+type subjects struct {
+	keys, users, families []uuid.UUID
+	tokens                []string
 }
 
 func newKeyInvalidation(rdb redis.UniversalClient, prefix string, log *slog.Logger) *keyInvalidation {
@@ -64,8 +78,8 @@ func (k *keyInvalidation) live() bool {
 	return k.up.Load() && time.Since(time.Unix(0, k.lastHeard.Load())) < keyStaleAfter
 }
 
-func (k *keyInvalidation) start(cache *keyCache) {
-	k.cache = cache
+func (k *keyInvalidation) start(caches ...invalidatedCache) {
+	k.caches = caches
 	k.ps = k.rdb.Subscribe(context.Background(), k.channel, k.ackTo)
 	go k.receive()
 }
@@ -78,9 +92,21 @@ func (k *keyInvalidation) close() {
 
 func (k *keyInvalidation) down(err error) {
 	if k.up.Swap(false) {
-		k.log.Warn("API key cache off: its invalidation subscription failed", slog.String("error", err.Error()))
+		k.log.Warn("credential caches off: their invalidation subscription failed", slog.String("error", err.Error()))
 	}
-	k.cache.flush()
+	k.flush()
+}
+
+func (k *keyInvalidation) flush() {
+	for _, c := range k.caches {
+		c.flush()
+	}
+}
+
+func (k *keyInvalidation) forget(s subjects) {
+	for _, c := range k.caches {
+		c.forgetSubjects(s)
+	}
 }
 
 func (k *keyInvalidation) receive() {
@@ -108,7 +134,7 @@ func (k *keyInvalidation) receive() {
 			// Both channels confirmed (again, after a reconnect): whatever was published while
 			// the connection was away is unknown, so start from an empty cache.
 			if m.Kind == "subscribe" && m.Count == 2 {
-				k.cache.flush()
+				k.flush()
 				k.up.Store(true)
 			}
 		case *redis.Message:
@@ -117,8 +143,8 @@ func (k *keyInvalidation) receive() {
 	}
 }
 
-// handle applies a revocation ("origin nonce k:<id>|u:<id> ...") and acknowledges it, or counts
-// an acknowledgement of one of ours.
+// handle applies a revocation ("origin nonce k:<id>|u:<id>|f:<id>|t:<id> ...") and acknowledges
+// it, or counts an acknowledgement of one of ours.
 func (k *keyInvalidation) handle(ctx context.Context, m *redis.Message) {
 	if m.Channel == k.ackTo {
 		k.mu.Lock()
@@ -136,18 +162,17 @@ func (k *keyInvalidation) handle(ctx context.Context, m *redis.Message) {
 	if len(fields) < 2 {
 		return
 	}
-	keys, users := parseSubjects(fields[2:])
-	k.cache.forget(keys, users)
+	k.forget(parseSubjects(fields[2:]))
 	origin, nonce := fields[0], fields[1]
 	go func() {
 		_ = k.rdb.Publish(ctx, strings.TrimSuffix(k.ackTo, k.instance)+origin, nonce).Err() // a lost ack only makes the publisher wait
 	}()
 }
 
-// publish tells every instance to drop these keys and every key of these users, and waits for
-// their acknowledgements. Call it after the PostgreSQL commit.
-func (k *keyInvalidation) publish(ctx context.Context, keys, users []uuid.UUID) {
-	k.cache.forget(keys, users) // this instance at once, whatever Redis does
+// publish tells every instance to drop what s names, and waits for their acknowledgements. Call
+// it after the PostgreSQL commit.
+func (k *keyInvalidation) publish(ctx context.Context, s subjects) {
+	k.forget(s) // this instance at once, whatever Redis does
 	k.mu.Lock()
 	nonce := k.instance[:8] + "-" + uuid.NewString()
 	acks := make(chan struct{}, 64)
@@ -158,11 +183,11 @@ func (k *keyInvalidation) publish(ctx context.Context, keys, users []uuid.UUID) 
 		delete(k.waiting, nonce)
 		k.mu.Unlock()
 	}()
-	n, err := k.publishCounted(context.WithoutCancel(ctx), k.instance+" "+nonce+" "+formatSubjects(keys, users))
+	n, err := k.publishCounted(context.WithoutCancel(ctx), k.instance+" "+nonce+" "+formatSubjects(s))
 	if err != nil {
-		// Instances that cannot reach Redis either stop serving from their cache within
+		// Instances that cannot reach Redis either stop serving from their caches within
 		// keyStaleAfter; one that still can keeps its entry until the entry's TTL.
-		k.log.Error("publishing an API key revocation failed; other instances drop it within the cache TTL", slog.String("error", err.Error()))
+		k.log.Error("publishing a revocation failed; other instances drop it within the cache TTL", slog.String("error", err.Error()))
 		return
 	}
 	timeout := time.NewTimer(keyAckWait)
@@ -171,7 +196,7 @@ func (k *keyInvalidation) publish(ctx context.Context, keys, users []uuid.UUID) 
 		select {
 		case <-acks:
 		case <-timeout.C:
-			k.log.Warn("not every instance acknowledged an API key revocation in time", slog.Int64("subscribers", n))
+			k.log.Warn("not every instance acknowledged a revocation in time", slog.Int64("subscribers", n))
 			return
 		}
 	}
@@ -194,30 +219,46 @@ func (k *keyInvalidation) publishCounted(ctx context.Context, payload string) (i
 	return k.rdb.Publish(ctx, k.channel, payload).Result()
 }
 
-func formatSubjects(keys, users []uuid.UUID) string {
+func formatSubjects(s subjects) string {
 	var b strings.Builder
-	for _, id := range keys {
-		b.WriteString(" k:" + id.String())
+	for _, group := range []struct {
+		kind string
+		ids  []uuid.UUID
+	}{{"k", s.keys}, {"u", s.users}, {"f", s.families}} {
+		for _, id := range group.ids {
+			b.WriteString(" " + group.kind + ":" + id.String())
+		}
 	}
-	for _, id := range users {
-		b.WriteString(" u:" + id.String())
+	for _, t := range s.tokens {
+		b.WriteString(" t:" + t)
 	}
 	return strings.TrimSpace(b.String())
 }
 
-func parseSubjects(fields []string) (keys, users []uuid.UUID) {
+// parseSubjects reads formatSubjects' fields, skipping any it does not know (a newer instance's).
+func parseSubjects(fields []string) subjects {
+	var s subjects
 	for _, f := range fields {
 		kind, raw, ok := strings.Cut(f, ":")
+		if !ok {
+			continue
+		}
+		if kind == "t" {
+			s.tokens = append(s.tokens, raw)
+			continue
+		}
 		id, err := uuid.Parse(raw)
-		if !ok || err != nil {
+		if err != nil {
 			continue
 		}
 		switch kind {
 		case "k":
-			keys = append(keys, id)
+			s.keys = append(s.keys, id)
 		case "u":
-			users = append(users, id)
+			s.users = append(s.users, id)
+		case "f":
+			s.families = append(s.families, id)
 		}
 	}
-	return keys, users
+	return s
 }

@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"github.com/google/uuid"
-	"github.com/redis/go-redis/v9"
 
 	"github.com/ccbackend/ccbackend/gen/db"
 	"github.com/ccbackend/ccbackend/internal/store"
@@ -19,22 +18,21 @@ const (
 )
 
 // verifiedKeys is what fromAPIKey needs beyond PostgreSQL: the cache of verified keys, its
-// cross-instance invalidation and the deferred last-use writes.
+// cross-instance invalidation (shared with the access-token cache; its owner starts and closes
+// it) and the deferred last-use writes.
 type verifiedKeys struct {
 	cache   *keyCache
-	inval   *keyInvalidation // nil when the cache is off
+	inval   *keyInvalidation
 	touches *keyTouches
 }
 
-func newVerifiedKeys(st *store.Store, rdb redis.UniversalClient, prefix string, now func() time.Time, set Settings, log *slog.Logger) *verifiedKeys {
-	v := &verifiedKeys{touches: newKeyTouches(st, log)}
+func newVerifiedKeys(st *store.Store, inval *keyInvalidation, now func() time.Time, set Settings, log *slog.Logger) *verifiedKeys {
+	v := &verifiedKeys{inval: inval, touches: newKeyTouches(st, log)}
 	if set.APIKeyCacheTTL <= 0 || set.APIKeyCacheSize <= 0 {
 		v.cache = newKeyCache(0, 0, now, func() bool { return false })
 		return v
 	}
-	v.inval = newKeyInvalidation(rdb, prefix, log)
-	v.cache = newKeyCache(set.APIKeyCacheTTL, set.APIKeyCacheSize, now, v.inval.live)
-	v.inval.start(v.cache)
+	v.cache = newKeyCache(set.APIKeyCacheTTL, set.APIKeyCacheSize, now, inval.live)
 	return v
 }
 
@@ -74,15 +72,7 @@ func (v *verifiedKeys) used(hash []byte, id uuid.UUID, last, now time.Time) {
 
 // revoked drops keys (and every key of users) on every instance; call after the commit.
 func (v *verifiedKeys) revoked(ctx context.Context, keys, users []uuid.UUID) {
-	if v.inval == nil {
-		return
-	}
-	v.inval.publish(ctx, keys, users)
+	v.inval.publish(ctx, subjects{keys: keys, users: users})
 }
 
-func (v *verifiedKeys) close() {
-	if v.inval != nil {
-		v.inval.close()
-	}
-	v.touches.close()
-}
+func (v *verifiedKeys) close() { v.touches.close() }

@@ -26,6 +26,10 @@ type Revocations struct {
 	store     *store.Store
 	accessTTL time.Duration
 	log       *slog.Logger
+	// local answers for access tokens it has seen not revoked, and inval tells every instance's
+	// of a revocation (cachedLocally); both nil: every check asks Redis.
+	local *accessCache
+	inval *keyInvalidation
 }
 
 // liveCacheTTL is how long a "not revoked" answer is trusted.
@@ -34,6 +38,14 @@ const liveCacheTTL = 15 * time.Second
 // NewRevocations returns the revocation checker.
 func NewRevocations(rdb redis.UniversalClient, prefix string, st *store.Store, accessTTL time.Duration, log *slog.Logger) *Revocations {
 	return &Revocations{rdb: rdb, conn: sharedconn.Of(rdb), prefix: prefix, store: st, accessTTL: accessTTL, log: log}
+}
+
+// cachedLocally has r answer access tokens it has seen not revoked from an in-process cache that
+// inval keeps in step across instances (accessCache), and publish its revocations on inval.
+func (r *Revocations) cachedLocally(inval *keyInvalidation, now func() time.Time) *Revocations {
+	r.inval = inval
+	r.local = newAccessCache(liveCacheTTL, accessCacheMax, now, inval.live)
+	return r
 }
 
 func (r *Revocations) familyKey(id uuid.UUID) string { return r.prefix + "fam:" + id.String() }
@@ -56,7 +68,25 @@ func (r *Revocations) AccessRevoked(ctx context.Context, family uuid.UUID, jti s
 
 // queue adds AccessRevoked's Redis lookups to pipe (a round trip other checks share) and returns
 // the function that reads the answer once pipe ran, asking PostgreSQL when Redis could not tell.
+// A token the local cache knows not to be revoked queues nothing; one found not revoked is
+// remembered there.
 func (r *Revocations) queue(ctx context.Context, pipe redis.Pipeliner, family uuid.UUID, jti string) (answer func(context.Context) (bool, error)) {
+	if r.local.alive(family, jti) {
+		return func(context.Context) (bool, error) { return false, nil }
+	}
+	epoch := r.local.begin()
+	lookup := r.queueLookup(ctx, pipe, family, jti)
+	return func(ctx context.Context) (bool, error) {
+		revoked, err := lookup(ctx)
+		if err == nil && !revoked {
+			r.local.put(epoch, family, jti)
+		}
+		return revoked, err
+	}
+}
+
+// queueLookup is queue's lookup in Redis, and in PostgreSQL when Redis cannot tell.
+func (r *Revocations) queueLookup(ctx context.Context, pipe redis.Pipeliner, family uuid.UUID, jti string) func(context.Context) (bool, error) {
 	fam := pipe.Get(ctx, r.familyKey(family))
 	var denied *redis.IntCmd
 	if jti != "" {
@@ -97,7 +127,8 @@ func (r *Revocations) familyFromStore(ctx context.Context, id uuid.UUID) (bool, 
 	return revoked, nil
 }
 
-// Mark caches families as revoked, after the revocation committed in PostgreSQL.
+// Mark caches families as revoked, after the revocation committed in PostgreSQL, and drops their
+// tokens from every instance's local cache before it returns.
 func (r *Revocations) Mark(ctx context.Context, ids ...uuid.UUID) {
 	if len(ids) == 0 {
 		return
@@ -111,6 +142,14 @@ func (r *Revocations) Mark(ctx context.Context, ids ...uuid.UUID) {
 	if err != nil {
 		r.log.Error("caching revoked families failed; live entries expire within "+liveCacheTTL.String(), slog.String("error", err.Error()))
 	}
+	r.published(ctx, subjects{families: ids})
+}
+
+// published tells every instance's local cache of a revocation written to Redis.
+func (r *Revocations) published(ctx context.Context, s subjects) {
+	if r.inval != nil {
+		r.inval.publish(ctx, s)
+	}
 }
 
 // DenyToken denylists one access token id for its remaining lifetime (logout: "stops working
@@ -122,4 +161,5 @@ func (r *Revocations) DenyToken(ctx context.Context, jti string, remaining time.
 	if err := r.rdb.Set(ctx, r.tokenKey(jti), "1", remaining+time.Minute).Err(); err != nil {
 		r.log.Error("denylisting access token failed; its revoked family still stops it", slog.String("error", err.Error()))
 	}
+	r.published(ctx, subjects{tokens: []string{jti}})
 }

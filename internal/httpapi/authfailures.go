@@ -89,6 +89,16 @@ func (g *failureGate) queue(ctx context.Context, pipe redis.Pipeliner) {
 	}
 }
 
+// queueGenuine is queue for a caller whose credentials proved genuine: an address whose budget
+// was found whole within clearFor passes without a peek (clearAddresses).
+func (g *failureGate) queueGenuine(ctx context.Context, pipe redis.Pipeliner) {
+	if g != nil && g.peek == nil && !g.done && g.l.clear.clear(g.key) {
+		g.done = true
+		return
+	}
+	g.queue(ctx, pipe)
+}
+
 // check answers whether the request may go on: nil, or the 429 once the budget is spent. A peek no
 // trip carried is made now; later calls repeat the first answer.
 func (g *failureGate) check(ctx context.Context) error {
@@ -112,6 +122,8 @@ func (g *failureGate) check(ctx context.Context) error {
 		g.l.log.Warn("failed-credentials throttle unavailable; admitting", slog.String("error", err.Error()))
 	case !res.Allowed:
 		g.refusal = g.l.failuresExceeded(g.c, res)
+	case res.Remaining >= res.Limit:
+		g.l.clear.found(g.key)
 	}
 	return g.refusal
 }
@@ -139,6 +151,7 @@ func (l *requestLimits) failuresExceeded(c echo.Context, res ratelimit.Result) e
 func (l *requestLimits) chargeFailure(ctx context.Context, g *failureGate) error {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), l.rl.Timeout)
 	defer cancel()
+	l.clear.charged(g.key)
 	res, err := l.rl.Limiter.Allow(ctx, g.key, l.rl.AuthFailures)
 	switch {
 	case err != nil:

@@ -76,7 +76,8 @@ type requestLimits struct {
 	rl      RateLimits
 	byRoute map[string]ratelimit.Policy
 	log     *slog.Logger
-	chat    attemptQueuer // nil: no chat service; see chatAttempts
+	chat    attemptQueuer   // nil: no chat service; see chatAttempts
+	clear   *clearAddresses // nil: every genuine caller's gate is peeked in Redis
 }
 
 // decision is one request's rate-limit answer. A request is charged to every budget in keys (an
@@ -197,7 +198,7 @@ func (w *identifiedWork) ride(ctx context.Context, pipe redis.Pipeliner) {
 	if w.d != nil {
 		w.l.queue(ctx, pipe, w.d)
 	}
-	w.gate.queue(ctx, pipe)
+	w.gate.queueGenuine(ctx, pipe)
 	w.carry.alsoOn(ctx, pipe)
 	if a := attemptOf(w.c); a != nil && w.l.chat != nil {
 		w.l.chat.QueueAttempt(ctx, pipe, w.user, earlyBody(w.c), a)

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"strconv"
 	"sync"
+	"time"
 
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/labstack/echo/v4"
@@ -142,7 +143,8 @@ func New(d Deps) (*echo.Echo, error) {
 		DebugHandlers: d.Debug, MCPHandlers: d.MCP, FileHandlers: d.Files, UsageHandlers: d.Usage,
 		PasskeyHandlers: d.Passkeys, RealtimeHandlers: d.Realtime, DeviceHandlers: d.Devices}
 	api.RegisterHandlers(e, api.NewStrictHandler(server, []api.StrictMiddlewareFunc{negotiateCSV, withRawRequest}))
-	limits := &requestLimits{rl: d.RateLimits, byRoute: withoutUnlimited(spec, policiesByRoute(spec, d.RateLimits)), log: d.Log}
+	limits := &requestLimits{rl: d.RateLimits, byRoute: withoutUnlimited(spec, policiesByRoute(spec, d.RateLimits)), log: d.Log,
+		clear: newClearAddresses(time.Now)}
 	if d.Chat != nil && d.Chat.chat != nil {
 		limits.chat = d.Chat.chat
 	}
