@@ -88,7 +88,7 @@ func newChat(ctx context.Context, cfg config.Config, cat *catalog.Catalog, st *s
 		tokens = &ratelimit.Policy{Name: tokenPolicy, Limit: cfg.RateLimitTokens.Limit, Period: cfg.RateLimitTokens.Period}
 	}
 	limits := chat.Limits{Limiter: limiter, Tokens: tokens, TokensFailOpen: cfg.TokenLimitFailOpen,
-		Generations:    ratelimit.NewSemaphore(rdb, cfg.RedisPrefix, ratelimit.DefaultLeaseTTL, log),
+		Generations:    ratelimit.NewSemaphore(rdb, cfg.RedisPrefix, ratelimit.DefaultLeaseTTL, log).WithSpares(cfg.RateLimitLease),
 		MaxGenerations: cfg.MaxConcurrentGenerations, MaxMessageBytes: cfg.MaxMessageBytes}
 	return chat.New(cat, router, ws, st, runs, fs, limits, loop, time.Now, log).WithObserver(genAI).WithEvents(bus), nil
 }

@@ -56,6 +56,7 @@ func (s *Service) Wait() {
 	s.pending.Wait()
 	s.feeding.Wait()
 	s.settler.close()
+	s.limits.Generations.Close() // spare slots go back, after the last release
 	s.usage.close()
 }
 

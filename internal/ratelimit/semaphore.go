@@ -24,6 +24,7 @@ type Semaphore struct {
 	ttl     time.Duration
 	log     *slog.Logger
 	renewer renewer
+	spares  *spares // nil: every release goes to Redis at once (WithSpares)
 }
 
 // DefaultLeaseTTL is how long a lease outlives its last renewal; renewals come every third of it.
@@ -36,18 +37,20 @@ func NewSemaphore(rdb redis.UniversalClient, prefix string, ttl time.Duration, l
 }
 
 // acquire drops expired leases, then adds the new one if fewer than ARGV[1] are held. Redis
-// time decides expiry, so instances with skewed clocks agree.
+// time decides expiry, so instances with skewed clocks agree. Reply: 0 when every slot is held,
+// else 1 + the slots left free.
 var acquire = redis.NewScript(`
 local t = redis.call("TIME")
 local now = t[1] * 1000 + math.floor(t[2] / 1000)
 local ttl = tonumber(ARGV[2])
 redis.call("ZREMRANGEBYSCORE", KEYS[1], "-inf", now)
-if redis.call("ZCARD", KEYS[1]) >= tonumber(ARGV[1]) then
+local held = redis.call("ZCARD", KEYS[1])
+if held >= tonumber(ARGV[1]) then
   return 0
 end
 redis.call("ZADD", KEYS[1], now + ttl, ARGV[3])
 redis.call("PEXPIRE", KEYS[1], ttl)
-return 1
+return tonumber(ARGV[1]) - held
 `)
 
 // renew moves a held lease's expiry forward; a lease that already expired (and may have been
@@ -85,19 +88,23 @@ func (s *Semaphore) Pipeline() redis.Pipeliner { return s.conn.Pipeline() }
 // PendingLease is an acquisition queued on a pipeline; Result reads it once the pipeline ran.
 type PendingLease struct {
 	lease *Lease
-	call  *queuedScript
-	err   error // an argument error: nothing was queued
+	call  *queuedScript // nil: lease is a spare, held already
+	err   error         // an argument error: nothing was queued
 }
 
 // Queue adds Acquire's attempt to pipe, so that it shares a round trip with whatever else pipe
 // carries; call Result once pipe has been executed. (With a client instead of a pipeline the
-// attempt is made at once.)
+// attempt is made at once.) A spare slot of the key (WithSpares) is taken instead, queuing nothing.
 func (s *Semaphore) Queue(ctx context.Context, pipe redis.Scripter, name, key string, limit int) *PendingLease {
 	pl := &PendingLease{}
 	if pl.err = check(key, Policy{Name: name, Limit: limit, Period: s.ttl}, 1); pl.err != nil {
 		return pl
 	}
-	pl.lease = &Lease{s: s, name: name, key: s.prefix + name + ":{" + key + "}", member: uuid.NewString()}
+	redisKey := s.prefix + name + ":{" + key + "}"
+	if pl.lease = s.spares.take(redisKey); pl.lease != nil {
+		return pl
+	}
+	pl.lease = &Lease{s: s, name: name, key: redisKey, member: uuid.NewString()}
 	pl.call = queueScript(ctx, pipe, acquire, []string{pl.lease.key}, limit, s.ttl.Milliseconds(), pl.lease.member)
 	return pl
 }
@@ -109,6 +116,9 @@ func (pl *PendingLease) Result(ctx context.Context) (*Lease, bool, error) {
 		return nil, false, pl.err
 	}
 	l := pl.lease
+	if pl.call == nil {
+		return l, true, nil
+	}
 	got, err := pl.call.reply(ctx, l.s.rdb).Int()
 	if err != nil {
 		return nil, false, unavailable("acquire "+l.name, err)
@@ -116,6 +126,7 @@ func (pl *PendingLease) Result(ctx context.Context) (*Lease, bool, error) {
 	if got == 0 {
 		return nil, false, nil
 	}
+	l.s.spares.acquired(l.key, got-1)
 	l.s.renewer.hold(l)
 	return l, true, nil
 }
@@ -137,12 +148,23 @@ func (l *Lease) Release(ctx context.Context) {
 // QueueRelease stops renewing the lease at once and adds the removal of its slot to pipe, so that
 // many releases share a round trip; the returned function checks the removal once pipe has been
 // executed (a failure is logged: the lease then expires by itself). Only the first release of a
-// lease queues anything.
+// lease queues anything, and none when its slot is kept as a spare (WithSpares).
 func (l *Lease) QueueRelease(ctx context.Context, pipe redis.Cmdable) func() {
+	return l.release(ctx, pipe, true)
+}
+
+// queueRemoval is QueueRelease without keeping a spare: the slot goes back to Redis.
+func (l *Lease) queueRemoval(ctx context.Context, pipe redis.Cmdable) func() {
+	return l.release(ctx, pipe, false)
+}
+
+func (l *Lease) release(ctx context.Context, pipe redis.Cmdable, mayKeep bool) func() {
 	var cmd *redis.IntCmd
 	l.once.Do(func() {
 		l.s.renewer.drop(l)
-		cmd = pipe.ZRem(ctx, l.key, l.member)
+		if !mayKeep || !l.s.spares.park(l.s, l) {
+			cmd = pipe.ZRem(ctx, l.key, l.member)
+		}
 	})
 	return func() {
 		if cmd != nil && cmd.Err() != nil {
