@@ -28,11 +28,10 @@ type leases struct {
 	policies map[string]bool // the policies whose keys lease
 	rdb      redis.UniversalClient
 
-	mu     sync.Mutex
-	byKey  map[string]*lease // by Redis key
-	closed bool
-	stop   chan struct{} // nil until the sweeper runs
-	done   chan struct{}
+	mu      sync.Mutex
+	byKey   map[string]*lease // by Redis key
+	closed  bool
+	sweeper sweeper
 }
 
 // lease is what one key holds on this instance.
@@ -85,12 +84,8 @@ func (l *Limiter) Close() {
 		return
 	}
 	ls.closed = true
-	stop, done := ls.stop, ls.done
 	ls.mu.Unlock()
-	if stop != nil {
-		close(stop)
-		<-done
-	}
+	ls.sweeper.halt()
 	ls.sweep(l, true)
 }
 
@@ -129,7 +124,7 @@ func (ls *leases) prefetch(l *Limiter, key string, p Policy, n int, now time.Tim
 	if e == nil {
 		e = &lease{p: p}
 		ls.byKey[key] = e
-		ls.startSweeper(l) // which also forgets the entry once quiet
+		ls.sweeper.start(ls.ttl/4, func() { ls.sweep(l, false) }) // which also forgets the entry once quiet
 	}
 	e.asked = now
 	elapsed := now.Sub(e.taken)
@@ -196,27 +191,6 @@ func (ls *leases) adjustLocally(key string, delta int, now time.Time) bool {
 		e.used += delta
 	}
 	return true
-}
-
-// startSweeper starts the goroutine that gives expired units back, once. ls.mu is held.
-func (ls *leases) startSweeper(l *Limiter) {
-	if ls.stop != nil {
-		return
-	}
-	ls.stop, ls.done = make(chan struct{}), make(chan struct{})
-	go func() {
-		defer close(ls.done)
-		tick := time.NewTicker(ls.ttl / 4)
-		defer tick.Stop()
-		for {
-			select {
-			case <-ls.stop:
-				return
-			case <-tick.C:
-				ls.sweep(l, false)
-			}
-		}
-	}()
 }
 
 // sweep gives back, in one round trip, the units of every expired lease (all leases when all is

@@ -17,12 +17,11 @@ import (
 type spares struct {
 	keep time.Duration
 
-	mu     sync.Mutex
-	byKey  map[string][]spare // by Redis key, the most recently parked last
-	free   map[string]int     // slots the key's last acquisition here left free
-	closed bool
-	stop   chan struct{} // nil until the sweeper runs
-	done   chan struct{}
+	mu      sync.Mutex
+	byKey   map[string][]spare // by Redis key, the most recently parked last
+	free    map[string]int     // slots the key's last acquisition here left free
+	closed  bool
+	sweeper sweeper // releases spares kept longer than keep
 }
 
 // spareDivisor bounds a key's spares to this fraction of the slots its last acquisition left free.
@@ -55,12 +54,8 @@ func (s *Semaphore) Close() {
 		return
 	}
 	sp.closed = true
-	stop, done := sp.stop, sp.done
 	sp.mu.Unlock()
-	if stop != nil {
-		close(stop)
-		<-done
-	}
+	sp.sweeper.halt()
 	s.releaseSpares(true)
 }
 
@@ -108,26 +103,8 @@ func (sp *spares) park(s *Semaphore, l *Lease) bool {
 	kept := &Lease{s: s, name: l.name, key: l.key, member: l.member}
 	s.renewer.hold(kept)
 	sp.byKey[l.key] = append(sp.byKey[l.key], spare{lease: kept, since: time.Now()})
-	if sp.stop == nil {
-		sp.stop, sp.done = make(chan struct{}), make(chan struct{})
-		go sp.sweep(s)
-	}
+	sp.sweeper.start(sp.keep/4, func() { s.releaseSpares(false) })
 	return true
-}
-
-// sweep releases spares kept longer than keep, every quarter of it, until Close.
-func (sp *spares) sweep(s *Semaphore) {
-	defer close(sp.done)
-	tick := time.NewTicker(sp.keep / 4)
-	defer tick.Stop()
-	for {
-		select {
-		case <-sp.stop:
-			return
-		case <-tick.C:
-			s.releaseSpares(false)
-		}
-	}
 }
 
 // releaseSpares frees, in one round trip, the spares kept longer than keep (all of them when all
