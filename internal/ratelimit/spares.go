@@ -10,9 +10,10 @@ import (
 // leased and renewed in Redis, so that the key's next acquisition here takes one without a round
 // trip and the release before it made none. The cap is untouched: a spare is a held lease, counted
 // by every instance's acquire like any other. What it changes is who may use that slot: for at
-// most keep after its release, only this instance. So a key keeps at most 1/spareDivisor of the
-// slots its last acquisition here left free as spares: one under the default cap of 8 a user
-// while it runs a single generation (7 free), none under a cap of 4 or less, where every
+// most keep after its release, only this instance — so it can refuse the key on another instance
+// below its cap. Spares are therefore kept only where that cannot be felt by a person: while the
+// key's last acquisition here left at least spareFloor slots free, and no more than
+// 1/shareDivisor of them. Under the default cap of 8 a user, and any cap that close to use, every
 // acquisition and release stays Redis's exactly as without spares.
 type spares struct {
 	keep time.Duration
@@ -24,8 +25,8 @@ type spares struct {
 	sweeper sweeper // releases spares kept longer than keep
 }
 
-// spareDivisor bounds a key's spares to this fraction of the slots its last acquisition left free.
-const spareDivisor = 4
+// spareFloor is the fewest free slots a key's last acquisition must have left for it to keep spares.
+const spareFloor = 16
 
 type spare struct {
 	lease *Lease
@@ -97,7 +98,7 @@ func (sp *spares) park(s *Semaphore, l *Lease) bool {
 	}
 	sp.mu.Lock()
 	defer sp.mu.Unlock()
-	if sp.closed || len(sp.byKey[l.key])+1 > sp.free[l.key]/spareDivisor {
+	if free := sp.free[l.key]; sp.closed || free < spareFloor || len(sp.byKey[l.key])+1 > free/shareDivisor {
 		return false
 	}
 	kept := &Lease{s: s, name: l.name, key: l.key, member: l.member}
