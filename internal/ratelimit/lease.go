@@ -78,15 +78,9 @@ func (l *Limiter) Close() {
 	if ls == nil {
 		return
 	}
-	ls.mu.Lock()
-	if ls.closed {
-		ls.mu.Unlock()
-		return
+	if ls.sweeper.shut(&ls.mu, &ls.closed) {
+		ls.sweep(l, true)
 	}
-	ls.closed = true
-	ls.mu.Unlock()
-	ls.sweeper.halt()
-	ls.sweep(l, true)
 }
 
 // on reports whether p's keys lease.

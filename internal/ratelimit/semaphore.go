@@ -126,7 +126,7 @@ func (pl *PendingLease) Result(ctx context.Context) (*Lease, bool, error) {
 	if got == 0 {
 		return nil, false, nil
 	}
-	l.s.spares.acquired(l.key, got-1)
+	l.free = got - 1
 	l.s.renewer.hold(l)
 	return l, true, nil
 }
@@ -135,6 +135,7 @@ func (pl *PendingLease) Result(ctx context.Context) (*Lease, bool, error) {
 type Lease struct {
 	s                 *Semaphore
 	name, key, member string
+	free              int // slots its acquisition left free: whether its release may keep it as a spare
 	once              sync.Once
 }
 

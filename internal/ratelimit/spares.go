@@ -20,7 +20,6 @@ type spares struct {
 
 	mu      sync.Mutex
 	byKey   map[string][]spare // by Redis key, the most recently parked last
-	free    map[string]int     // slots the key's last acquisition here left free
 	closed  bool
 	sweeper sweeper // releases spares kept longer than keep
 }
@@ -37,7 +36,7 @@ type spare struct {
 // once. A Semaphore with spares must be closed.
 func (s *Semaphore) WithSpares(keep time.Duration) *Semaphore {
 	if keep > 0 {
-		s.spares = &spares{keep: keep, byKey: map[string][]spare{}, free: map[string]int{}}
+		s.spares = &spares{keep: keep, byKey: map[string][]spare{}}
 	}
 	return s
 }
@@ -48,16 +47,9 @@ func (s *Semaphore) Close() {
 	if s == nil || s.spares == nil {
 		return
 	}
-	sp := s.spares
-	sp.mu.Lock()
-	if sp.closed {
-		sp.mu.Unlock()
-		return
+	if sp := s.spares; sp.sweeper.shut(&sp.mu, &sp.closed) {
+		s.releaseSpares(true)
 	}
-	sp.closed = true
-	sp.mu.Unlock()
-	sp.sweeper.halt()
-	s.releaseSpares(true)
 }
 
 // take returns one of key's spares, or nil.
@@ -80,16 +72,6 @@ func (sp *spares) take(key string) *Lease {
 	return l
 }
 
-// acquired records how many slots an acquisition of key in Redis left free.
-func (sp *spares) acquired(key string, free int) {
-	if sp == nil {
-		return
-	}
-	sp.mu.Lock()
-	defer sp.mu.Unlock()
-	sp.free[key] = free
-}
-
 // park keeps l's slot as a spare when its key may keep one more, and reports whether it did:
 // the slot then stays leased under a new Lease, renewed with the others.
 func (sp *spares) park(s *Semaphore, l *Lease) bool {
@@ -98,10 +80,10 @@ func (sp *spares) park(s *Semaphore, l *Lease) bool {
 	}
 	sp.mu.Lock()
 	defer sp.mu.Unlock()
-	if free := sp.free[l.key]; sp.closed || free < spareFloor || len(sp.byKey[l.key])+1 > free/shareDivisor {
+	if sp.closed || l.free < spareFloor || len(sp.byKey[l.key])+1 > l.free/shareDivisor {
 		return false
 	}
-	kept := &Lease{s: s, name: l.name, key: l.key, member: l.member}
+	kept := &Lease{s: s, name: l.name, key: l.key, member: l.member, free: l.free}
 	s.renewer.hold(kept)
 	sp.byKey[l.key] = append(sp.byKey[l.key], spare{lease: kept, since: time.Now()})
 	sp.sweeper.start(sp.keep/4, func() { s.releaseSpares(false) })

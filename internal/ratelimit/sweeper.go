@@ -1,6 +1,9 @@
 package ratelimit
 
-import "time"
+import (
+	"sync"
+	"time"
+)
 
 // sweeper runs a periodic task on one goroutine, from its first start until halt: what gives
 // expired leases and spares back. Its owner calls start and halt under its own lock, and never
@@ -37,4 +40,17 @@ func (w *sweeper) halt() {
 		close(w.stop)
 		<-w.done
 	}
+}
+
+// shut sets *closed under mu and halts the sweeper, once: it reports whether this call did, so
+// that only the first Close gives back what is held.
+func (w *sweeper) shut(mu *sync.Mutex, closed *bool) bool {
+	mu.Lock()
+	first := !*closed
+	*closed = true
+	mu.Unlock()
+	if first {
+		w.halt()
+	}
+	return first
 }
