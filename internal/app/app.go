@@ -31,6 +31,7 @@ import (
 	"github.com/ccbackend/ccbackend/internal/page"
 	"github.com/ccbackend/ccbackend/internal/push"
 	"github.com/ccbackend/ccbackend/internal/ratelimit"
+	"github.com/ccbackend/ccbackend/internal/resume"
 	"github.com/ccbackend/ccbackend/internal/secret"
 	"github.com/ccbackend/ccbackend/internal/store"
 	"github.com/ccbackend/ccbackend/internal/workspace"
@@ -53,6 +54,8 @@ type App struct {
 	Chat *chat.Service
 	// Limiter decides request limits and the chat token budget; Close gives back what it holds.
 	Limiter *ratelimit.Limiter
+	// Recordings keeps streamed generations resumable; Close waits for the ends still being written.
+	Recordings *resume.Store
 	// UsageMaintainer keeps usage_events partitioned, within retention and rolled up.
 	UsageMaintainer *analytics.Maintainer
 
@@ -199,6 +202,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, version strin
 	if err != nil {
 		return nil, err
 	}
+	recordings := newResume(bg, cfg, rdb, log)
 	handler, err := httpapi.New(httpapi.Deps{
 		Log:            log,
 		Metrics:        httpapi.NewMetrics(reg),
@@ -215,7 +219,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, version strin
 		Admin:          httpapi.NewAdminHandlers(accounts, cursors),
 		Workspace:      httpapi.NewWorkspaceHandlers(ws),
 		Models:         httpapi.NewModelHandlers(models),
-		Chat:           httpapi.NewChatHandlers(chatService, cfg.StreamKeepAlive).WithResume(newResume(bg, cfg, rdb, log), log),
+		Chat:           httpapi.NewChatHandlers(chatService, cfg.StreamKeepAlive).WithResume(recordings, log),
 		Debug: httpapi.NewDebugHandlers(diagnostics.New(diagnostics.Sources{Version: version, Config: cfg.Redacted(),
 			Store: st, Redis: rdb, Streams: chatService.ActiveStreams, MCPSessions: pool.Sessions, Now: time.Now, Started: started, Instance: uuid.New()})),
 		MCP:      httpapi.NewMCPHandlers(registry, pool),
@@ -229,7 +233,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, version strin
 	if err != nil {
 		return nil, err
 	}
-	return &App{Config: cfg, Log: log, Store: st, Redis: rdb, Registry: reg, Handler: handler, Keys: keys, Accounts: accounts, Workspace: ws, Idempotency: idem, Files: fileService, Chat: chatService, Limiter: limits.Limiter, Events: bus, Push: notifier, MCP: registry, MCPPool: pool,
+	return &App{Config: cfg, Log: log, Store: st, Redis: rdb, Registry: reg, Handler: handler, Keys: keys, Accounts: accounts, Workspace: ws, Idempotency: idem, Files: fileService, Chat: chatService, Limiter: limits.Limiter, Recordings: recordings, Events: bus, Push: notifier, MCP: registry, MCPPool: pool,
 		UsageMaintainer: analytics.NewMaintainer(direct, time.Now, cfg.Analytics.UsageRetentionMonths, log), direct: direct, stopBackground: stopBackground}, nil
 }
 
@@ -244,9 +248,10 @@ func Migrate(databaseURL string) error {
 
 // Close stops background work and releases the connections, after the servers have stopped.
 func (a *App) Close() {
-	a.Chat.Wait()     // exchanges still being recorded
-	a.Limiter.Close() // units held ahead of need go back, after the last settlement
-	closePush(a.Push) // after the last generation's events, before the bus and the store go
+	a.Chat.Wait()       // exchanges still being recorded
+	a.Recordings.Wait() // the last events and ends of closed stream recordings
+	a.Limiter.Close()   // units held ahead of need go back, after the last settlement
+	closePush(a.Push)   // after the last generation's events, before the bus and the store go
 	a.stopBackground()
 	if err := a.Events.Close(); err != nil {
 		a.Log.Warn("closing the event bus", slog.String("error", err.Error()))

@@ -66,31 +66,37 @@ func (r *Recording) Numbered(event string, last bool) string {
 	return text
 }
 
-// Close waits until every queued event is in Redis, then starts the retention of the recording.
+// Close ends the recording without waiting for Redis: the stream's response ends at once (a
+// last write and the end's round trip, waited for here, held the connection open about half a
+// millisecond after [DONE]). A goroutine waits until every queued event is in Redis, then starts
+// the recording's retention; Store.Wait waits for those still running. A replay needs neither:
+// it ends at the event marked last, which is written (and nudged) like any other.
 func (r *Recording) Close() {
 	if r == nil {
 		return
 	}
 	r.once.Do(func() {
 		r.queue.close()
-		<-r.done
-		if !r.ok {
-			return
-		}
-		s := r.s
-		ctx, cancel := context.WithTimeout(context.Background(), opTimeout)
-		defer cancel()
-		_, err := s.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
-			p.HSet(ctx, s.metaKey(r.id), "state", "ended")
-			p.PExpire(ctx, s.metaKey(r.id), s.cfg.Retention)
-			p.PExpire(ctx, s.chunksKey(r.id), s.cfg.Retention)
-			p.Publish(ctx, s.nudgeChannel(r.id), "")
-			return nil
-		})
-		if err != nil {
-			s.log.Warn("ending a stream recording failed; it expires by itself", slog.String("generation_id", r.id.String()), slog.String("error", err.Error()))
-		}
+		r.s.ending.Go(r.end)
 	})
+}
+
+// end waits for the writer to finish, then keeps the ended recording for the retention.
+func (r *Recording) end() {
+	<-r.done
+	if !r.ok {
+		return
+	}
+	s := r.s
+	err := r.pipelined(func(ctx context.Context, p redis.Pipeliner) {
+		p.HSet(ctx, s.metaKey(r.id), "state", "ended")
+		p.PExpire(ctx, s.metaKey(r.id), s.cfg.Retention)
+		p.PExpire(ctx, s.chunksKey(r.id), s.cfg.Retention)
+		p.Publish(ctx, s.nudgeChannel(r.id), "")
+	})
+	if err != nil {
+		s.log.Warn("ending a stream recording failed; it expires by itself", slog.String("generation_id", r.id.String()), slog.String("error", err.Error()))
+	}
 }
 
 // write writes what the queue hands it, in batches, until it has nothing more (the heartbeat
@@ -118,9 +124,7 @@ func (r *Recording) flush(batch []entry) {
 		return
 	}
 	s := r.s
-	ctx, cancel := context.WithTimeout(context.Background(), opTimeout)
-	defer cancel()
-	_, err := s.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
+	err := r.pipelined(func(ctx context.Context, p redis.Pipeliner) {
 		for _, e := range batch {
 			values := []any{"d", e.data}
 			if e.last {
@@ -133,7 +137,6 @@ func (r *Recording) flush(batch []entry) {
 		if len(batch) > 0 {
 			p.Publish(ctx, s.nudgeChannel(r.id), "")
 		}
-		return nil
 	})
 	if err != nil {
 		r.ok = false
@@ -143,4 +146,16 @@ func (r *Recording) flush(batch []entry) {
 		defer dcancel()
 		s.rdb.Del(dctx, s.metaKey(r.id), s.chunksKey(r.id))
 	}
+}
+
+// pipelined sends what fn queues as one MULTI round trip, bounded by opTimeout (the recorder
+// runs without a request to bound it).
+func (r *Recording) pipelined(fn func(context.Context, redis.Pipeliner)) error {
+	ctx, cancel := context.WithTimeout(context.Background(), opTimeout)
+	defer cancel()
+	_, err := r.s.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
+		fn(ctx, p)
+		return nil
+	})
+	return err
 }

@@ -16,6 +16,7 @@ import (
 
 	"github.com/ccbackend/ccbackend/internal/config"
 	"github.com/ccbackend/ccbackend/internal/resume"
+	"github.com/ccbackend/ccbackend/internal/testutil"
 	"github.com/ccbackend/ccbackend/internal/testutil/testenv"
 )
 
@@ -72,6 +73,7 @@ func TestRecordedEventsReplayAfterAnyID(t *testing.T) {
 	sent := record(t, rec, 1, 700, true) // more than one read batch
 	rec.Close()
 	rec.Close() // a second Close does nothing
+	e.store.Wait()
 	if !strings.HasPrefix(sent, "id: 1\ndata: {\"n\":1}\n\nid: 2\n") {
 		t.Fatalf("numbered: %q", sent[:40])
 	}
@@ -240,5 +242,46 @@ func TestHeartbeatKeepsARunningRecording(t *testing.T) {
 	time.Sleep(3 * cfg.LiveTTL)
 	if err := e.store.Owner(t.Context(), id, owner); err != nil {
 		t.Errorf("a running recording expired without events: %v", err)
+	}
+}
+
+// Close does not wait for Redis (a stream's response ends with its last event): with Redis's
+// replies held back, the recording is still running when Close returns; Store.Wait waits for
+// the end, and the ended recording replays whole and is kept for the retention. (Through a
+// proxy to one node: the cluster pass skips it, Makefile.)
+func TestCloseDoesNotWaitForRedis(t *testing.T) {
+	t.Parallel()
+	opts, err := redis.ParseURL(testutil.BaseConfig(t).RedisURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	proxy := testutil.NewDelayProxy(t, opts.Addr)
+	slow := redis.NewClient(&redis.Options{Addr: proxy.Addr, DB: opts.DB, MaxRetries: -1, ReadTimeout: -1})
+	t.Cleanup(func() { _ = slow.Close() })
+	e := newEnv(t, testConfig)
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	store := resume.New(slow, e.prefix, testConfig, resume.NewHub(ctx, slow), slog.New(slog.NewTextHandler(io.Discard, nil)))
+	id, owner := uuid.New(), uuid.New()
+	rec, err := store.Begin(t.Context(), id, owner)
+	if err != nil {
+		t.Fatal(err)
+	}
+	meta := e.prefix + "{g:" + id.String() + "}:meta"
+	proxy.SetDelay(time.Second)
+	sent := record(t, rec, 1, 5, true)
+	rec.Close()
+	if state, err := e.rdb.HGet(t.Context(), meta, "state").Result(); err != nil || state != "running" {
+		t.Fatalf("right after Close the recording's state is %q (%v), want running: Close waited for Redis", state, err)
+	}
+	store.Wait()
+	if state, err := e.rdb.HGet(t.Context(), meta, "state").Result(); err != nil || state != "ended" {
+		t.Fatalf("after Wait the recording's state is %q (%v), want ended", state, err)
+	}
+	if ttl, err := e.rdb.PTTL(t.Context(), meta).Result(); err != nil || ttl <= 0 || ttl > testConfig.Retention {
+		t.Errorf("the ended recording's TTL is %v (%v), want within the retention", ttl, err)
+	}
+	if got, err := replay(t.Context(), e.store, id, 0); err != nil || got != sent {
+		t.Errorf("replay of the ended recording = %q, %v; want %q", got, err, sent)
 	}
 }

@@ -18,6 +18,7 @@ import (
 	"errors"
 	"log/slog"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/google/uuid"
@@ -32,7 +33,8 @@ type Store struct {
 	prefix  string
 	cfg     config.Resume
 	hub     *Hub
-	readers chan struct{} // bounds the XRANGE reads in flight on this instance
+	readers chan struct{}  // bounds the XRANGE reads in flight on this instance
+	ending  sync.WaitGroup // recordings closed whose last events or end are not in Redis yet
 	log     *slog.Logger
 }
 
@@ -40,6 +42,10 @@ type Store struct {
 func New(rdb redis.UniversalClient, prefix string, cfg config.Resume, hub *Hub, log *slog.Logger) *Store {
 	return &Store{rdb: rdb, prefix: prefix, cfg: cfg, hub: hub, readers: make(chan struct{}, max(cfg.MaxReaders, 1)), log: log}
 }
+
+// Wait waits until every closed recording is in Redis and kept for the retention: at shutdown,
+// before the Redis client closes.
+func (s *Store) Wait() { s.ending.Wait() }
 
 func (s *Store) tag(id uuid.UUID) string          { return s.prefix + "{g:" + id.String() + "}" }
 func (s *Store) chunksKey(id uuid.UUID) string    { return s.tag(id) + ":chunks" }
