@@ -28,14 +28,17 @@ type Generation struct {
 	stream    llm.Stream
 	pending   *llm.Event
 	ans       *answer // the current step's answer
-	end       func()
-	started   time.Time
-	ttft      time.Duration
-	ID        string
-	Created   int64
-	err       error
-	finished  bool
-	reserved  int // token budget reserved by CreateChatCompletion, settled when the generation ends
+	// settle settles the token budget (settle.go); end releases the rest: the session's run
+	// mark, the turn's deadline, the stream count. stop does both, once the upstream is closed.
+	settle   func()
+	end      func()
+	started  time.Time
+	ttft     time.Duration
+	ID       string
+	Created  int64
+	err      error
+	finished bool
+	reserved int // token budget reserved by CreateChatCompletion, settled when the generation ends
 	// TokenLimit is the token budget's state after the reservation (nil without a token limit).
 	TokenLimit *ratelimit.Result
 
@@ -89,17 +92,17 @@ func (s *Service) CreateChatCompletion(ctx context.Context, caller Caller, req R
 		ID: "chatcmpl-" + uuid.NewString(), Created: s.now().Unix(), reserved: adm.reserved, TokenLimit: adm.tokens,
 		ans: &answer{}, tools: p.tools, loop: s.loop, lr: lr, steps: 1}
 	// Settled off the response path (settle.go): the reply does not wait for Redis.
-	g.end = func() {
+	g.settle = func() {
 		s.settler.settle(settlement{user: caller.UserID, reserved: g.reserved, used: int(g.tokensUsed()), lease: adm.lease})
 	}
+	g.end = func() {}
 	if sessionID != nil {
 		runCtx, end, err := s.runs.Begin(ctx, *sessionID)
 		if err != nil {
-			g.end()
+			g.settle()
 			return nil, err
 		}
-		settle := g.end
-		ctx, g.end = runCtx, func() { end(); settle() }
+		ctx, g.end = runCtx, end
 	}
 	g.parent, g.ctx = ctx, ctx
 	if g.tools != nil {
@@ -113,7 +116,7 @@ func (s *Service) CreateChatCompletion(ctx context.Context, caller Caller, req R
 	}
 	stream, err := s.upstream.Stream(ctx, lr)
 	if err != nil {
-		g.end()
+		g.stop()
 		s.observeFailure(g, err)
 		return nil, upstreamError(err)
 	}
@@ -121,7 +124,7 @@ func (s *Service) CreateChatCompletion(ctx context.Context, caller Caller, req R
 	if !stream.Next() {
 		err := stream.Err()
 		_ = stream.Close()
-		g.end()
+		g.stop()
 		if err == nil {
 			err = errors.New("the upstream stream ended without an event")
 		}
@@ -252,18 +255,24 @@ func (g *Generation) FinishStored(ctx context.Context) error {
 	return nil
 }
 
-// FinishInBackground releases the session at once and records the exchange without holding up
-// the end of the response: the exchange is recorded (stored in its session, its end event
-// raised, its usage event queued) on a goroutine the service waits for at shutdown.
+// FinishInBackground finishes the generation without holding up the end of the response: the
+// token budget is settled at once (a next request may need it back, and Service.admit waits
+// only for settlements already queued); closing the upstream, ending the rest and recording
+// the exchange (stored in its session, its end event raised, its usage event queued) happen on
+// a goroutine the service waits for at shutdown. Closing the upstream after its last event reads
+// its body to the end, so that its connection is kept: that read, and generation.completed's
+// Redis round trip, held the response open after [DONE].
 func (g *Generation) FinishInBackground(ctx context.Context) {
-	if !g.release() {
+	if g.finished {
 		return
 	}
-	// Also without a session: recording raises generation.completed (a Redis round trip), which
-	// would otherwise hold the end of the response after [DONE].
+	g.finished = true
+	g.settle()
 	g.svc.pending.Add(1)
 	go func() {
 		defer g.svc.pending.Done()
+		_ = g.stream.Close()
+		g.end()
 		_ = g.record(context.WithoutCancel(ctx)) // logged; nobody is left to tell
 	}()
 }
@@ -276,8 +285,14 @@ func (g *Generation) release() bool {
 	}
 	g.finished = true
 	_ = g.stream.Close()
-	g.end()
+	g.stop()
 	return true
+}
+
+// stop ends the generation and settles its token budget (after the upstream is closed).
+func (g *Generation) stop() {
+	g.end()
+	g.settle()
 }
 
 // record stores the exchange in its session and queues the usage event. It returns the session

@@ -365,6 +365,34 @@ func TestChatStreamWireFormatKeepAliveAndHeaders(t *testing.T) {
 	}
 }
 
+// A stream's response ends with [DONE], not with the upstream's body: here the upstream keeps
+// its body open after its last event until its client goes away, and the response has ended
+// (read to its end) while that body is still being read; reading it gives up later, in the
+// background (the upstream sees its client go).
+func TestChatStreamEndsWithoutWaitingForTheUpstreamsEnd(t *testing.T) {
+	t.Parallel()
+	env := newChatEnv(t)
+	held := llmtest.TextStream("msg_end", chatModel, "all ", "done")
+	held.HoldOpen = true
+	env.fake.Enqueue(held)
+	resp, raw := env.s.Do(t, http.MethodPost, "/v1/chat/completions", `{"model":"`+chatModel+`","stream":true,"messages":[{"role":"user","content":"x"}]}`, env.user.Bearer())
+	if resp.StatusCode != http.StatusOK || !strings.HasSuffix(string(raw), "data: [DONE]\n\n") || !strings.Contains(string(raw), `"content":"done"`) {
+		t.Fatalf("stream answer %d:\n%s", resp.StatusCode, raw)
+	}
+	// Reading the held body gives up a second (the drain's bound) after [DONE]; waiting for it,
+	// the response would have ended with it, so the upstream would see its client go at once.
+	select {
+	case <-env.fake.ClosedEarly():
+		t.Fatal("the upstream's body was given up as the response ended: the response waited for the upstream's end")
+	case <-time.After(300 * time.Millisecond):
+	}
+	select {
+	case <-env.fake.ClosedEarly():
+	case <-time.After(10 * time.Second):
+		t.Fatal("the upstream's held body was never closed")
+	}
+}
+
 func TestChatTokenRateLimit(t *testing.T) {
 	t.Parallel()
 	fake := llmtest.NewFakeAnthropic(t)

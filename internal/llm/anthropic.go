@@ -53,15 +53,26 @@ func (a *Anthropic) Stream(ctx context.Context, req Request) (Stream, error) {
 		return a.reply(ctx, body)
 	}
 	// Our own cancel lets Close abort the upstream request even when the caller's ctx lives on.
-	ctx, cancel := context.WithCancel(ctx)
+	// The caller's ends it (with the caller's cause) only until the answer is complete: what is
+	// left then is the end of the body, which Close may read after the caller's request has
+	// ended, to keep the connection (see anthropicStream.Close).
+	ctx, cancel, detach := followUntilDetached(ctx)
 	// The body carries "stream": true; anthropicStream decodes the events (see anthropicEvent).
 	resp, err := a.post(ctx, body) // classified before cancel, which would make it look like the caller's
 	if err != nil {
 		cancel()
 		return nil, err
 	}
-	return &anthropicStream{p: a, ctx: ctx, cancel: cancel, events: newSSEDecoder(resp.Body), toolIndex: map[int64]int{},
+	return &anthropicStream{p: a, ctx: ctx, cancel: cancel, detach: detach, events: newSSEDecoder(resp.Body), toolIndex: map[int64]int{},
 		requestID: resp.Header.Get("Request-Id")}, nil
+}
+
+// followUntilDetached returns a context cancelled by cancel, and by parent's end (with its
+// cause) until detach is called; it keeps parent's values.
+func followUntilDetached(parent context.Context) (ctx context.Context, cancel context.CancelFunc, detach func()) {
+	ctx, cancelCause := context.WithCancelCause(context.WithoutCancel(parent))
+	stop := context.AfterFunc(parent, func() { cancelCause(context.Cause(parent)) })
+	return ctx, func() { stop(); cancelCause(nil) }, func() { stop() }
 }
 
 // classify turns a transport error (no HTTP status) into an *Error without secrets: the end of

@@ -17,6 +17,7 @@ type anthropicStream struct {
 	p      *Anthropic
 	ctx    context.Context
 	cancel context.CancelFunc
+	detach func() // from then on only cancel ends ctx (see Anthropic.Stream)
 	events *sseDecoder
 
 	queue   []Event
@@ -112,6 +113,7 @@ func (s *anthropicStream) decode(typ string, data []byte) {
 	case ev.Type == "message_stop" && s.stopped:
 		s.done = true
 		s.complete.Store(true)
+		s.detach()
 	default:
 		s.translate(ev)
 	}
@@ -221,7 +223,9 @@ const drainTimeout = time.Second
 //
 // After a complete answer it first reads the rest of the body (normally just the end of the
 // chunked response, already on its way): a body read to its end returns the connection to the
-// pool, while an aborted one closes it, and a new TLS connection per request is slow.
+// pool, while an aborted one closes it, and a new TLS connection per request is slow. The
+// caller's context no longer ends the request then, so that read may follow the response's end
+// (chat.Generation.FinishInBackground); drainTimeout bounds it.
 func (s *anthropicStream) Close() error {
 	if s.complete.Load() {
 		abort := time.AfterFunc(drainTimeout, s.cancel)

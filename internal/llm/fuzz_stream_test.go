@@ -13,8 +13,8 @@ const fuzzAPIKey = "sk-ant-fuzz-0123456789abcdef"
 
 // fuzzAnthropicStream reads body as the event stream of a 200 answer to Messages.
 func fuzzAnthropicStream(body []byte) *anthropicStream {
-	ctx, cancel := context.WithCancel(context.Background())
-	return &anthropicStream{p: NewAnthropic(fuzzAPIKey, "http://127.0.0.1:1", nil), ctx: ctx, cancel: cancel,
+	ctx, cancel, detach := followUntilDetached(context.Background())
+	return &anthropicStream{p: NewAnthropic(fuzzAPIKey, "http://127.0.0.1:1", nil), ctx: ctx, cancel: cancel, detach: detach,
 		events: newSSEDecoder(io.NopCloser(bytes.NewReader(body))), toolIndex: map[int64]int{}}
 }
 
