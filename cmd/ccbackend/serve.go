@@ -14,7 +14,9 @@ func serve(ctx context.Context, getenv func(string) string, stdout io.Writer) er
 	if err != nil {
 		return err
 	}
-	log := app.NewLogger(stdout, cfg.LogLevel)
+	logs := app.NewLogWriter(stdout) // requests do not wait for their log line's write
+	defer logs.Close()               // after a.Close: the last lines are written
+	log := app.NewLogger(logs, cfg.LogLevel)
 	log.Info("starting", slog.String("version", version), slog.String("env", cfg.Env), slog.Bool("migrate_on_start", cfg.MigrateOnStart))
 	a, err := app.New(ctx, cfg, log, version)
 	if err != nil {
