@@ -173,6 +173,7 @@ func TestTrimmedRecording(t *testing.T) {
 	}
 	sent := record(t, rec, 1, 400, true) // MAXLEN ~ drops whole nodes of 100 entries
 	rec.Close()
+	e.store.Wait() // every event is in Redis (and trimmed)
 	if err := e.store.Check(t.Context(), id, 0); !errors.Is(err, resume.ErrTrimmed) {
 		t.Errorf("Check(0) = %v", err)
 	}
