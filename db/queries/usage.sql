@@ -7,6 +7,19 @@ VALUES (@user_id, sqlc.narg('api_key_id'), sqlc.narg('session_id'),
         @model, @provider, @input_tokens, @output_tokens,
         @cache_read_tokens, @cache_write_tokens, @cost::numeric, @status, sqlc.narg('stop_reason'), sqlc.narg('ttft_ms'), @duration_ms, @now);
 
+-- name: InsertUsageEventRows :exec
+-- A whole batch in one statement: rows is a JSON array of events (chat.usageRow), so the
+-- database plans and runs one insert rather than one per event. As InsertUsageEvents, one by one.
+INSERT INTO usage_events (user_id, api_key_id, session_id, project_id, model, provider, input_tokens, output_tokens,
+                          cache_read_tokens, cache_write_tokens, cost, status, stop_reason, ttft_ms, duration_ms, created_at)
+SELECT r.user_id, r.api_key_id, r.session_id, (SELECT s.project_id FROM sessions s WHERE s.id = r.session_id),
+       r.model, r.provider, r.input_tokens, r.output_tokens,
+       r.cache_read_tokens, r.cache_write_tokens, r.cost, r.status, r.stop_reason, r.ttft_ms, r.duration_ms, r.created_at
+FROM jsonb_to_recordset(@rows::jsonb) AS r(user_id uuid, api_key_id uuid, session_id uuid, model text, provider text,
+                                           input_tokens bigint, output_tokens bigint, cache_read_tokens bigint,
+                                           cache_write_tokens bigint, cost numeric, status text, stop_reason text,
+                                           ttft_ms double precision, duration_ms double precision, created_at timestamptz);
+
 -- name: ListUsageEvents :many
 SELECT * FROM usage_events WHERE user_id = $1 ORDER BY id;
 

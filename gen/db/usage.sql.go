@@ -12,6 +12,25 @@ import (
 	"github.com/google/uuid"
 )
 
+const insertUsageEventRows = `-- name: InsertUsageEventRows :exec
+INSERT INTO usage_events (user_id, api_key_id, session_id, project_id, model, provider, input_tokens, output_tokens,
+                          cache_read_tokens, cache_write_tokens, cost, status, stop_reason, ttft_ms, duration_ms, created_at)
+SELECT r.user_id, r.api_key_id, r.session_id, (SELECT s.project_id FROM sessions s WHERE s.id = r.session_id),
+       r.model, r.provider, r.input_tokens, r.output_tokens,
+       r.cache_read_tokens, r.cache_write_tokens, r.cost, r.status, r.stop_reason, r.ttft_ms, r.duration_ms, r.created_at
+FROM jsonb_to_recordset($1::jsonb) AS r(user_id uuid, api_key_id uuid, session_id uuid, model text, provider text,
+                                           input_tokens bigint, output_tokens bigint, cache_read_tokens bigint,
+                                           cache_write_tokens bigint, cost numeric, status text, stop_reason text,
+                                           ttft_ms double precision, duration_ms double precision, created_at timestamptz)
+`
+
+// A whole batch in one statement: rows is a JSON array of events (chat.usageRow), so the
+// database plans and runs one insert rather than one per event. As InsertUsageEvents, one by one.
+func (q *Queries) InsertUsageEventRows(ctx context.Context, rows []byte) error {
+	_, err := q.db.Exec(ctx, insertUsageEventRows, rows)
+	return err
+}
+
 const listUsageEvents = `-- name: ListUsageEvents :many
 SELECT id, user_id, api_key_id, session_id, project_id, model, provider, input_tokens, output_tokens, cache_read_tokens, cache_write_tokens, cost, status, stop_reason, ttft_ms, duration_ms, created_at FROM usage_events WHERE user_id = $1 ORDER BY id
 `

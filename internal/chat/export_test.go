@@ -23,3 +23,12 @@ func (w *usageWriter) AddAndWait(ctx context.Context, p db.InsertUsageEventsPara
 func (w *usageWriter) Flush(ctx context.Context) error { return w.flush(ctx) }
 
 func (w *usageWriter) Close() { w.close() }
+
+// Insert stores events as one batch does: one statement for several, one by one for one.
+func (w *usageWriter) Insert(ps ...db.InsertUsageEventsParams) []error {
+	records := make([]usageRecord, len(ps))
+	for i, p := range ps {
+		records[i] = usageRecord{params: p}
+	}
+	return w.insert(records)
+}

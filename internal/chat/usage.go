@@ -3,10 +3,12 @@ package chat
 import (
 	"cmp"
 	"context"
+	"encoding/json"
 	"errors"
 	"log/slog"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/ccbackend/ccbackend/gen/db"
@@ -148,17 +150,62 @@ func (w *usageWriter) write(batch []usageRecord) {
 	w.report(batch, errs)
 }
 
-// insert stores records in one round trip and returns each one's outcome.
+// insert stores records in one round trip and returns each one's outcome: several as one
+// statement (a refusal of any is then every one's outcome, and write stores them one by one).
 func (w *usageWriter) insert(records []usageRecord) []error {
 	ctx, cancel := context.WithTimeout(context.Background(), usageTimeout)
 	defer cancel()
+	errs := make([]error, len(records))
+	if len(records) > 1 {
+		err := w.insertRows(ctx, records)
+		for i := range errs {
+			errs[i] = err
+		}
+		return errs
+	}
 	params := make([]db.InsertUsageEventsParams, len(records))
 	for i, r := range records {
 		params[i] = r.params
 	}
-	errs := make([]error, len(records))
 	w.store.Queries().InsertUsageEvents(ctx, params).Exec(func(i int, err error) { errs[i] = err })
 	return errs
+}
+
+// usageRow is one event as InsertUsageEventRows reads it from its JSON array.
+type usageRow struct {
+	UserID           uuid.UUID  `json:"user_id"`
+	APIKeyID         *uuid.UUID `json:"api_key_id"`
+	SessionID        *uuid.UUID `json:"session_id"`
+	Model            string     `json:"model"`
+	Provider         string     `json:"provider"`
+	InputTokens      int64      `json:"input_tokens"`
+	OutputTokens     int64      `json:"output_tokens"`
+	CacheReadTokens  int64      `json:"cache_read_tokens"`
+	CacheWriteTokens int64      `json:"cache_write_tokens"`
+	Cost             float64    `json:"cost"`
+	Status           string     `json:"status"`
+	StopReason       *string    `json:"stop_reason"`
+	TTFTMs           *float64   `json:"ttft_ms"`
+	DurationMs       float64    `json:"duration_ms"`
+	// In microseconds, as the database keeps it (and the one-by-one insert sends it): its
+	// parse of more digits would round instead.
+	CreatedAt time.Time `json:"created_at"`
+}
+
+// insertRows stores records as one statement.
+func (w *usageWriter) insertRows(ctx context.Context, records []usageRecord) error {
+	rows := make([]usageRow, len(records))
+	for i, r := range records {
+		p := r.params
+		rows[i] = usageRow{UserID: p.UserID, APIKeyID: p.ApiKeyID, SessionID: p.SessionID, Model: p.Model, Provider: p.Provider,
+			InputTokens: p.InputTokens, OutputTokens: p.OutputTokens, CacheReadTokens: p.CacheReadTokens, CacheWriteTokens: p.CacheWriteTokens,
+			Cost: p.Cost, Status: p.Status, StopReason: p.StopReason, TTFTMs: p.TtftMs, DurationMs: p.DurationMs, CreatedAt: p.Now.Truncate(time.Microsecond)}
+	}
+	body, err := json.Marshal(rows)
+	if err != nil {
+		return err
+	}
+	return w.store.Queries().InsertUsageEventRows(ctx, body)
 }
 
 // report tells waiters how their events went and logs the losses, once per batch.

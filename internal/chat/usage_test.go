@@ -91,6 +91,59 @@ func TestUsageWriterStoresBatchesAndIsolatesABadEvent(t *testing.T) {
 	}
 }
 
+// One statement for a batch stores each event as storing it alone does: the session's project,
+// the NULLs, the cost and the time to the microsecond.
+func TestUsageBatchStatementStoresEventsAsOneByOne(t *testing.T) {
+	ctx := context.Background()
+	st, user := usageStore(t, "rows@example.com")
+	var session uuid.UUID
+	if err := st.Pool.QueryRow(ctx, `WITH p AS (INSERT INTO projects (user_id, name) VALUES ($1, 'p') RETURNING id)
+		INSERT INTO sessions (user_id, project_id) SELECT $1, id FROM p RETURNING id`, user).Scan(&session); err != nil {
+		t.Fatal(err)
+	}
+	key, stop, ttft := uuid.New(), "end_turn", 123.456
+	at := time.Date(2026, 12, 8, 4, 30, 0, 123456789, time.UTC)
+	full := db.InsertUsageEventsParams{UserID: user, ApiKeyID: &key, SessionID: &session, Model: "full", Provider: "anthropic",
+		InputTokens: 1200, OutputTokens: 300, CacheReadTokens: 7, CacheWriteTokens: 9, Cost: 0.0123456789, Status: "completed",
+		StopReason: &stop, TtftMs: &ttft, DurationMs: 850.25, Now: at}
+	bare := db.InsertUsageEventsParams{UserID: user, Model: "bare", Provider: "anthropic", Status: "failed", DurationMs: 1, Now: at.Add(999 * time.Nanosecond)}
+	w := chat.NewUsageWriter(st, slog.New(slog.DiscardHandler))
+	defer w.Close()
+	for _, err := range w.Insert(full, bare) {
+		if err != nil {
+			t.Fatalf("the batch statement: %v", err)
+		}
+	}
+	for _, p := range []db.InsertUsageEventsParams{full, bare} {
+		if err := w.Insert(p)[0]; err != nil {
+			t.Fatalf("one by one: %v", err)
+		}
+	}
+	rows, err := st.Pool.Query(ctx, `SELECT to_jsonb(u) - 'id' FROM usage_events u WHERE user_id = $1 ORDER BY id`, user)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stored []string
+	for rows.Next() {
+		var row string
+		if err := rows.Scan(&row); err != nil {
+			t.Fatal(err)
+		}
+		stored = append(stored, row)
+	}
+	if err := rows.Err(); err != nil || len(stored) != 4 {
+		t.Fatalf("%d rows stored (%v), want 4", len(stored), err)
+	}
+	for i := range 2 {
+		if stored[i] != stored[i+2] {
+			t.Errorf("stored by the batch statement:\n%s\none by one:\n%s", stored[i], stored[i+2])
+		}
+	}
+	if !strings.Contains(stored[0], `"project_id": "`) || !strings.Contains(stored[1], `"api_key_id": null`) {
+		t.Errorf("the session's project or the NULLs are not stored: %s / %s", stored[0], stored[1])
+	}
+}
+
 // A flush returns once every event queued before it is stored, without closing the writer or
 // waiting for the linger of a batch it does not belong to; events after it still get stored.
 func TestUsageWriterFlushWaitsForEarlierEvents(t *testing.T) {
