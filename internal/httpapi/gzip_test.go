@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -67,6 +68,13 @@ func TestGzipCompressesOnlyWhatIsWorthIt(t *testing.T) {
 			}
 			return nil
 		},
+		"/sized": func(c echo.Context) error { // as projectPage sends a page: the uncompressed length declared
+			c.Response().Header().Set("Content-Type", "application/json")
+			c.Response().Header().Set("Content-Length", strconv.Itoa(len(large)))
+			c.Response().WriteHeader(http.StatusOK)
+			_, err := c.Response().Write([]byte(large))
+			return err
+		},
 		"/small":   func(c echo.Context) error { return c.JSON(http.StatusAccepted, map[string]string{"status": "ok"}) },
 		"/empty":   func(c echo.Context) error { return c.NoContent(http.StatusNoContent) },
 		"/failing": func(c echo.Context) error { return echo.NewHTTPError(http.StatusTeapot, "no") },
@@ -83,6 +91,8 @@ func TestGzipCompressesOnlyWhatIsWorthIt(t *testing.T) {
 		{"/large", true, http.StatusOK, true, true, large},
 		{"/large", false, http.StatusOK, false, true, large},
 		{"/pieces", true, http.StatusCreated, true, true, large},
+		{"/sized", true, http.StatusOK, true, true, large},
+		{"/sized", false, http.StatusOK, false, true, large},
 		{"/small", true, http.StatusAccepted, false, true, `{"status":"ok"}` + "\n"},
 		{"/empty", true, http.StatusNoContent, false, true, ""},
 		{"/failing", true, http.StatusTeapot, false, true, `{"message":"no"}` + "\n"},

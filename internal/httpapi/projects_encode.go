@@ -32,6 +32,9 @@ func (p projectPage) VisitListProjectsResponse(w http.ResponseWriter) error {
 		return err
 	}
 	w.Header().Set("Content-Type", "application/json")
+	// The length is known: a page is sent in one piece rather than chunked, one write fewer at
+	// its end (gzip, which changes it, drops it: gzipResponse.WriteHeader).
+	w.Header().Set("Content-Length", strconv.Itoa(len(b)))
 	w.WriteHeader(http.StatusOK)
 	_, err = w.Write(b)
 	return err

@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -75,6 +76,9 @@ func TestProjectPageEncodesLikeTheGeneratedResponse(t *testing.T) {
 			}
 			if got.Body.String() != want.Body.String() {
 				t.Errorf("body differs from the generated response's\n got %s\nwant %s", got.Body, want.Body)
+			}
+			if n := got.Header().Get("Content-Length"); n != strconv.Itoa(got.Body.Len()) {
+				t.Errorf("Content-Length %q for a body of %d bytes", n, got.Body.Len())
 			}
 		})
 	}
