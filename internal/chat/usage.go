@@ -156,8 +156,8 @@ func (w *usageWriter) insert(records []usageRecord) []error {
 	ctx, cancel := context.WithTimeout(context.Background(), usageTimeout)
 	defer cancel()
 	errs := make([]error, len(records))
-	if len(records) > 1 {
-		err := w.insertRows(ctx, records)
+	if rows, ok := usageRows(records); ok {
+		err := w.store.Queries().InsertUsageEventRows(ctx, rows)
 		for i := range errs {
 			errs[i] = err
 		}
@@ -192,8 +192,12 @@ type usageRow struct {
 	CreatedAt time.Time `json:"created_at"`
 }
 
-// insertRows stores records as one statement.
-func (w *usageWriter) insertRows(ctx context.Context, records []usageRecord) error {
+// usageRows is records as InsertUsageEventRows takes them; ok is false for a single event, and
+// for events JSON cannot carry (a NaN cost, say), which are then stored one by one as before.
+func usageRows(records []usageRecord) (body []byte, ok bool) {
+	if len(records) < 2 {
+		return nil, false
+	}
 	rows := make([]usageRow, len(records))
 	for i, r := range records {
 		p := r.params
@@ -202,10 +206,7 @@ func (w *usageWriter) insertRows(ctx context.Context, records []usageRecord) err
 			Cost: p.Cost, Status: p.Status, StopReason: p.StopReason, TTFTMs: p.TtftMs, DurationMs: p.DurationMs, CreatedAt: p.Now.Truncate(time.Microsecond)}
 	}
 	body, err := json.Marshal(rows)
-	if err != nil {
-		return err
-	}
-	return w.store.Queries().InsertUsageEventRows(ctx, body)
+	return body, err == nil
 }
 
 // report tells waiters how their events went and logs the losses, once per batch.

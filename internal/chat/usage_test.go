@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"math"
 	"strings"
 	"sync"
 	"testing"
@@ -141,6 +142,16 @@ func TestUsageBatchStatementStoresEventsAsOneByOne(t *testing.T) {
 	}
 	if !strings.Contains(stored[0], `"project_id": "`) || !strings.Contains(stored[1], `"api_key_id": null`) {
 		t.Errorf("the session's project or the NULLs are not stored: %s / %s", stored[0], stored[1])
+	}
+
+	// An event JSON cannot carry (a NaN cost) does not take its batch with it: the batch is
+	// stored one by one, as before.
+	odd := bare
+	odd.Model, odd.Cost = "nan", math.NaN()
+	errs := w.Insert(full, odd)
+	want := w.Insert(odd)[0]
+	if errs[0] != nil || (errs[1] == nil) != (want == nil) {
+		t.Errorf("a batch with a NaN cost: %v; the NaN event alone: %v", errs, want)
 	}
 }
 
