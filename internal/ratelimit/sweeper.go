@@ -1,43 +1,43 @@
 package ratelimit
 
 import (
+	"context"
+	"log/slog"
 	"sync"
 	"time"
+
+	"github.com/ccbackend/ccbackend/internal/periodic"
 )
 
-// sweeper runs a periodic task on one goroutine, from its first start until halt: what gives
-// expired leases and spares back. Its owner calls start and halt under its own lock, and never
-// start once it has begun to halt.
+// sweeper runs a periodic task (periodic.Every) on one goroutine, from its first start until
+// halt: what gives expired leases and spares back. Its owner calls start and halt under its own
+// lock, and never start once it has begun to halt.
 type sweeper struct {
-	stop chan struct{} // nil until started
-	done chan struct{}
+	cancel context.CancelFunc // nil until started
+	done   chan struct{}
 }
 
 // start runs task every period, once started; later starts do nothing.
 func (w *sweeper) start(period time.Duration, task func()) {
-	if w.stop != nil {
+	if w.cancel != nil {
 		return
 	}
-	w.stop, w.done = make(chan struct{}), make(chan struct{})
+	ctx, cancel := context.WithCancel(context.Background())
+	w.cancel, w.done = cancel, make(chan struct{})
 	go func() {
 		defer close(w.done)
-		tick := time.NewTicker(period)
-		defer tick.Stop()
-		for {
-			select {
-			case <-w.stop:
-				return
-			case <-tick.C:
-				task()
-			}
-		}
+		// The task logs its own failures: Every has none to log.
+		periodic.Every(ctx, period, slog.New(slog.DiscardHandler), "ratelimit: sweep", func(context.Context) error {
+			task()
+			return nil
+		})
 	}()
 }
 
 // halt stops the task and waits for a run in progress; a sweeper never started has nothing to stop.
 func (w *sweeper) halt() {
-	if w.stop != nil {
-		close(w.stop)
+	if w.cancel != nil {
+		w.cancel()
 		<-w.done
 	}
 }
